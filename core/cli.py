@@ -1,0 +1,224 @@
+"""`finetune-studio`: the desktop app with no arguments, headless training and checks with a subcommand.
+
+Failures print one line that says what to do and exit non-zero: 2 for a bad config, 1 for a failed run,
+3 for a run stopped by Ctrl-C (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError, FinetuneError
+
+EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finetune-studio",
+                                     description="Point-and-click fine-tuning of Hugging Face causal LMs. "
+                                                 "Without a command, opens the desktop app.")
+    sub = parser.add_subparsers(dest="command")
+
+    def config_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("config", nargs="?", help="a run config YAML (default: the built-in offline demo)")
+        p.add_argument("--preset", choices=["demo", "seed"], help="start from a preset instead of a file")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a setting, e.g. --set training.learning_rate=1e-4 (a bare key is a "
+                            "training field); repeatable")
+        p.add_argument("--runs-dir", help="folder that holds the runs (overrides runs_dir)")
+        p.add_argument("--name", help="run name (overrides name)")
+
+    train = sub.add_parser("train", help="train headless with a progress bar")
+    config_args(train)
+    train.add_argument("--quiet", action="store_true", help="no progress bar, only the final line")
+    check = sub.add_parser("validate", help="check a config and list every problem")
+    config_args(check)
+    resume = sub.add_parser("resume", help="continue a stopped or interrupted run from its latest checkpoint")
+    resume.add_argument("run_dir", help="the run's folder")
+    resume.add_argument("--epochs", type=float, help="train this many more epochs than configured")
+    resume.add_argument("--quiet", action="store_true")
+    init = sub.add_parser("init", help="write a config file to edit")
+    init.add_argument("path", help="where to write the YAML")
+    init.add_argument("--preset", choices=["demo", "seed"], default="demo")
+    runs = sub.add_parser("runs", help="list the runs in the runs folder")
+    runs.add_argument("--runs-dir")
+    sub.add_parser("gui", help="open the desktop app (the default)")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from core.config import PRESETS, apply_overrides, load_config
+
+    if args.config:
+        config, notices = load_config(args.config)
+    else:
+        config, notices = PRESETS[args.preset or "demo"](), []
+    if args.overrides:
+        config, more = apply_overrides(config, args.overrides)
+        notices += more
+    if args.runs_dir:
+        config.runs_dir = args.runs_dir
+    if args.name:
+        config.name = args.name
+    for notice in notices:
+        print(f"note: {notice}", file=sys.stderr)
+    return config
+
+
+class ProgressPrinter:
+    """Turns run events into a tqdm bar and a few lines; the same events the GUI draws."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.bar: Any = None
+        self.seen_warnings: set[str] = set()
+
+    def write(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "phase":
+            self.write(f"{event['message']}…")
+        elif kind in ("notice",):
+            self.write(f"note: {event['message']}")
+        elif kind == "warning":
+            message = event["message"]
+            if message not in self.seen_warnings:
+                self.seen_warnings.add(message)
+                self.write(f"warning: {message.splitlines()[0]}")
+        elif kind == "train_begin" and not self.quiet:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=event["max_steps"], initial=event["step"], unit="step", file=sys.stderr,
+                            dynamic_ncols=True)
+        elif kind == "step" and self.bar is not None:
+            self.bar.update(event["step"] - self.bar.n)
+        elif kind == "log" and self.bar is not None:
+            postfix = {"loss": f"{event.get('loss', float('nan')):.4f}"}
+            if event.get("tokens_per_s"):
+                postfix["tok/s"] = f"{event['tokens_per_s']:.0f}"
+            self.bar.set_postfix(postfix, refresh=False)
+        elif kind == "eval":
+            self.write(f"epoch {event.get('epoch', 0):.2f} step {event['step']}: eval_loss {event['eval_loss']:.4f}")
+        elif kind == "end" and self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _train(execute: Any, quiet: bool) -> int:
+    stop = threading.Event()
+    printer = ProgressPrinter(quiet)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        printer.write("Stopping at the end of this step and saving a checkpoint… (Ctrl-C again to abort)")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = execute(printer, stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print(f"{result.state}: {result.message}")
+    if result.state == "stopped":
+        print(f"Resume with: finetune-studio resume {result.run_dir}")
+        return EXIT_STOPPED
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command in (None, "gui"):
+        try:
+            from gui.app import main as gui_main
+        except ImportError as exc:
+            print(f"error: the desktop app cannot start ({exc}). To fix: pip install pyside6-essentials pyqtgraph, "
+                  "or use 'finetune-studio train' headless.", file=sys.stderr)
+            return EXIT_FAILED
+        return gui_main([])
+    try:
+        if args.command == "init":
+            from core.config import PRESETS, save_config
+
+            path = Path(args.path)
+            if path.exists():
+                print(f"error: {path} exists already; pick another name.", file=sys.stderr)
+                return EXIT_FAILED
+            save_config(PRESETS[args.preset](), path)
+            print(f"Wrote {path}. Run it with: finetune-studio train {path}")
+            return 0
+        if args.command == "runs":
+            return _list_runs(args.runs_dir)
+        if args.command == "validate":
+            from core.validation import validate
+
+            config = _load(args)
+            problems = validate(config)
+            for problem in problems:
+                print(f"problem: {problem}")
+            if problems:
+                return EXIT_CONFIG
+            print("ok: the config is valid.")
+            return 0
+        if args.command == "train":
+            from core.training import run
+
+            config = _load(args)
+            return _train(lambda sink, stop: run(config, sink, stop), args.quiet)
+        if args.command == "resume":
+            from core.training import resume
+
+            return _train(lambda sink, stop: resume(Path(args.run_dir), sink, stop, args.epochs), args.quiet)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FinetuneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("error: aborted. Resume from the latest checkpoint with 'finetune-studio resume RUN_DIR'.",
+              file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a one-line reason instead of a traceback; the run folder has the status
+        from core.config import RunConfig
+        from core.training import describe_failure
+
+        print(f"error: {describe_failure(exc, RunConfig())}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def _list_runs(runs_dir: str | None) -> int:
+    from core.config import default_runs_dir
+    from core.runs import iter_runs
+
+    folder = Path(runs_dir) if runs_dir else default_runs_dir()
+    rows = []
+    for run in iter_runs(folder):
+        status = run.read_status()
+        rows.append((run.path.name, status.get("state", "?"), f"{status.get('step', 0)}/{status.get('max_steps', 0)}",
+                     status.get("message", "")))
+    if not rows:
+        print(f"No runs in {folder}.")
+        return 0
+    width = max(len(r[0]) for r in rows)
+    for name, state, steps, message in rows:
+        print(f"{name:<{width}}  {state:<11} {steps:>9}  {message}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Errors a user can act on: each says what happened and what to do next, in words, not tracebacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config. `field` is a dotted path ("training.learning_rate") a form can mark."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class FinetuneError(Exception):
+    """Base for errors whose message is meant for the user as it stands."""
+
+
+class ConfigError(FinetuneError):
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DataError(FinetuneError):
+    """A dataset that cannot be used; the message names the file, line/row and column where known."""
+
+
+class ModelError(FinetuneError):
+    """A model or tokenizer that cannot be loaded."""
+
+
+class TrainingError(FinetuneError):
+    """Training ended with an error the user can act on."""

@@ -1,0 +1,57 @@
+"""Fail fast when the Hugging Face Hub cannot be reached.
+
+Without this, loading a Hub id with no network retries for about 50 s before failing with a stack of connection
+errors. One short probe (cached for a while) turns that into a sentence within a few seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+import urllib.request
+
+from core.errors import FinetuneError
+
+PROBE_TIMEOUT_S = 3.0
+_CACHE: dict[str, tuple[float, bool]] = {}
+_CACHE_S = 30.0
+
+
+class HubUnreachable(FinetuneError):
+    pass
+
+
+def endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def offline_mode() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True if the endpoint answers HTTP at all (any status); False on DNS failure, refusal or timeout."""
+    url = endpoint()
+    cached = _CACHE.get(url)
+    if cached and time.monotonic() - cached[0] < _CACHE_S:
+        return cached[1]
+    try:
+        request = urllib.request.Request(url + "/api/whoami-v2", method="HEAD")
+        urllib.request.urlopen(request, timeout=timeout).close()
+        ok = True
+    except urllib.error.HTTPError:
+        ok = True  # the server answered, even if with 401
+    except (urllib.error.URLError, OSError, ValueError):
+        ok = False
+    _CACHE[url] = (time.monotonic(), ok)
+    return ok
+
+
+def require_hub(what: str, alternative: str) -> None:
+    if offline_mode():
+        raise HubUnreachable(f"Cannot load {what}: offline mode is on (HF_HUB_OFFLINE) and it is not in the local "
+                             f"cache. {alternative}")
+    if not hub_reachable():
+        raise HubUnreachable(f"Cannot reach the Hugging Face Hub ({endpoint()}) to load {what}. Check your network "
+                             f"connection or proxy. {alternative}")

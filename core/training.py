@@ -1,0 +1,348 @@
+"""run(config, sink, stop): the seed recipe, reported event by event, stoppable and resumable.
+
+The Trainer is built exactly as the tutorial builds it; what Finetune Studio adds lives in a TrainerCallback that
+only observes and flips TrainerControl flags, and in the run folder around it. Every event goes to the run's
+metrics.jsonl first, then to `sink` (a Qt signal in the GUI, a progress bar in the CLI).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
+from core.errors import ConfigError, FinetuneError, Problem
+from core.runs import MetricsLog, RunFolder, generate_run_name
+
+Event = dict[str, Any]
+Sink = Callable[[Event], None]
+
+
+@dataclass
+class RunResult:
+    state: str  # finished / stopped / failed
+    message: str
+    run_dir: Path
+    step: int = 0
+    max_steps: int = 0
+    model_dir: Path | None = None
+    train_loss: float | None = None
+    eval_loss: float | None = None
+
+
+def training_arguments(config: RunConfig, output_dir: Path) -> Any:
+    """TrainingArguments from the config's training section, the way a run builds them."""
+    from transformers import TrainingArguments
+
+    from core.hardware import detect
+
+    kwargs = dict(config.training)
+    out = kwargs.pop("output_dir", None) or str(output_dir)
+    if precision_of(kwargs) == "auto":
+        precision = detect().auto_precision
+        kwargs["bf16"], kwargs["fp16"] = precision == "bf16", precision == "fp16"
+    kwargs.setdefault("disable_tqdm", True)  # the GUI and CLI draw their own progress from events
+    kwargs.setdefault("report_to", "none")
+    kwargs.setdefault("include_num_input_tokens_seen", "non_padding")  # real tokens/s, not padding
+    if detect().device == "cpu":
+        kwargs.setdefault("dataloader_pin_memory", False)  # pinning needs an accelerator; on CPU it only warns
+    if config.hub.push_when_done:
+        kwargs.update(push_to_hub=True, hub_model_id=config.hub.repo_id or None,
+                      hub_private_repo=config.hub.private, hub_strategy="end")
+    return TrainingArguments(output_dir=out, **kwargs)
+
+
+def _memory_mb() -> float | None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.max_memory_allocated() / 2**20
+    except Exception:  # memory is a nice-to-have; never fail a run over it
+        pass
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except Exception:
+        return None
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN; keep it visible as text
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    return value
+
+
+def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
+    from transformers import TrainerCallback
+
+    class ProgressCallback(TrainerCallback):
+        """Observes the Trainer and turns its state into events; stops at the next optimizer step when asked."""
+
+        def __init__(self) -> None:
+            self.stopped = False
+            self.t0 = time.monotonic()
+            self.start_step = 0
+            self.tokens0 = 0
+            self.speed: dict[str, Any] = {}
+
+        def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
+            self.t0 = time.monotonic()
+            self.start_step = state.global_step
+            self.tokens0 = state.num_input_tokens_seen or 0
+            emit({"event": "train_begin", "step": state.global_step, "max_steps": state.max_steps,
+                  "num_train_epochs": args.num_train_epochs, "start_step": state.global_step})
+
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            elapsed = time.monotonic() - self.t0
+            done = state.global_step - self.start_step
+            eta = elapsed / done * (state.max_steps - state.global_step) if done > 0 else None
+            tokens = (state.num_input_tokens_seen or 0) - self.tokens0
+            self.speed = {"elapsed_s": round(elapsed, 3), "eta_s": None if eta is None else round(eta, 1),
+                          "tokens_per_s": round(tokens / elapsed, 1) if elapsed > 0 and tokens else None,
+                          "memory_mb": _memory_mb()}
+            emit({"event": "step", "step": state.global_step, "max_steps": state.max_steps,
+                  "epoch": state.epoch, **self.speed})
+            if stop.is_set():
+                control.should_training_stop = True
+                control.should_save = True
+                self.stopped = True
+            return control
+
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+            logs = {k: _clean(v) for k, v in (logs or {}).items()}
+            if "eval_loss" in logs:
+                kind = "eval"
+            elif "loss" in logs:
+                kind = "log"
+            else:
+                kind = "summary"
+            emit({"event": kind, "step": state.global_step, "epoch": state.epoch, **logs, **self.speed})
+
+        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+            path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            emit({"event": "checkpoint", "step": state.global_step, "path": str(path)})
+
+    return ProgressCallback()
+
+
+class _WarningsToEvents(logging.Handler):
+    """The library's warnings (transformers, datasets, Python warnings) become events the user can read."""
+
+    def __init__(self, emit: Sink):
+        super().__init__(logging.WARNING)
+        self._emit = emit
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage().strip()
+        except Exception:  # a malformed log call must not break training
+            return
+        if message:
+            self._emit({"event": "warning", "source": record.name, "message": message})
+
+
+_LOGGERS = ("transformers", "datasets", "py.warnings", "accelerate")
+
+
+class _QuietLibraries:
+    """While a run reports through events, the libraries' own progress bars and stderr log lines would only
+    print everything twice (and scramble the CLI's bar); they come back when the run ends."""
+
+    def __init__(self) -> None:
+        import datasets
+        import huggingface_hub.utils as hub_utils
+        from transformers.utils import logging as hf_logging
+
+        self._restore = []
+        if datasets.is_progress_bar_enabled():
+            datasets.disable_progress_bars()
+            self._restore.append(datasets.enable_progress_bars)
+        if hf_logging.is_progress_bar_enabled():
+            hf_logging.disable_progress_bar()
+            self._restore.append(hf_logging.enable_progress_bar)
+        if not hub_utils.are_progress_bars_disabled():
+            hub_utils.disable_progress_bars()
+            self._restore.append(hub_utils.enable_progress_bars)
+        hf_logging.disable_default_handler()
+        self._restore.append(hf_logging.enable_default_handler)
+
+    def restore(self) -> None:
+        for undo in reversed(self._restore):
+            undo()
+
+
+def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
+    config = config.copy()
+    if not config.name:
+        config.name = generate_run_name(config.model.name_or_path)
+    folder = RunFolder(runs_dir_of(config) / config.name)
+    if folder.path.exists() and any(folder.path.iterdir()):
+        raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {folder.path.parent}. "
+                                           "Choose another name, or resume that run.")])
+    return config, folder
+
+
+def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | None = None) -> RunResult:
+    """Validate, then train in a new run folder. Raises ConfigError before anything heavy when the config is bad."""
+    from core.validation import validate
+
+    problems = validate(config)
+    if problems:
+        raise ConfigError(problems)
+    config, folder = new_run_folder(config)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    save_config(config, folder.config_path)
+    return _execute(config, folder, sink, stop or threading.Event(), checkpoint=None)
+
+
+def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
+           extra_epochs: float | None = None) -> RunResult:
+    """Continue a run from its latest complete checkpoint, in the same folder and metrics log."""
+    folder = RunFolder(Path(run_dir))
+    if not folder.exists():
+        raise FinetuneError(f"{run_dir} is not a run folder (it has no config.yaml).")
+    config, _ = load_config(folder.config_path)
+    if extra_epochs:
+        config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
+        save_config(config, folder.config_path)
+    output_dir = Path(config.training.get("output_dir") or folder.path)
+    checkpoint = folder.latest_checkpoint(output_dir)
+    if checkpoint is None:
+        raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. Start it again.")
+    from core.validation import validate
+
+    problems = validate(config)
+    if problems:
+        raise ConfigError(problems)
+    return _execute(config, folder, sink, stop or threading.Event(), checkpoint=checkpoint)
+
+
+def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
+             checkpoint: Path | None) -> RunResult:
+    log = MetricsLog(folder.metrics_path)
+    lock = threading.Lock()
+
+    def emit(event: Event) -> None:
+        event = {**event, "time": round(time.time(), 3)}
+        with lock:
+            log.append(event)
+        if sink is not None:
+            sink(event)
+
+    def notify(message: str) -> None:
+        emit({"event": "notice", "message": message})
+
+    handler = _WarningsToEvents(emit)
+    for name in _LOGGERS:
+        logging.getLogger(name).addHandler(handler)
+    logging.captureWarnings(True)
+    quiet = _QuietLibraries()
+    state = {"step": 0, "max_steps": 0}
+    folder.write_status("running", "Preparing", name=config.name, model=config.model.name_or_path,
+                        dataset=config.dataset.source, started=time.time())
+    emit({"event": "run_start", "run_dir": str(folder.path), "name": config.name,
+          "resume_from": str(checkpoint) if checkpoint else None, "pid": os.getpid()})
+    try:
+        result = _train(config, folder, emit, notify, stop, checkpoint, state)
+    except BaseException as exc:
+        message = describe_failure(exc, config)
+        folder.write_status("failed", message, step=state["step"], max_steps=state["max_steps"])
+        emit({"event": "end", "state": "failed", "message": message, "step": state["step"],
+              "max_steps": state["max_steps"], "error_type": type(exc).__name__})
+        raise
+    finally:
+        for name in _LOGGERS:
+            logging.getLogger(name).removeHandler(handler)
+        logging.captureWarnings(False)
+        quiet.restore()
+        log.close()
+    return result
+
+
+def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
+           stop: threading.Event, checkpoint: Path | None, state: dict[str, int]) -> RunResult:
+    from core import data, model as models
+
+    def phase(name: str, message: str) -> None:
+        emit({"event": "phase", "phase": name, "message": message})
+
+    phase("tokenizer", f"Loading tokenizer of {config.model.name_or_path}")
+    tokenizer = models.load_tokenizer(config.model, notify)
+    phase("data", f"Loading dataset {config.dataset.source}")
+    raw = data.load_split(config.dataset)
+    data.check_text_column(raw, config.dataset.text_column, config.dataset.source)
+    phase("tokenize", f"Tokenizing {len(raw)} rows")
+    seed = int(config.training.get("seed", 42))
+    splits = data.tokenize_and_split(raw, tokenizer, config.dataset, seed)
+    emit({"event": "data", "train_rows": len(splits["train"]),
+          "eval_rows": len(splits["test"]) if "test" in splits else 0})
+    phase("model", f"Loading model {config.model.name_or_path}")
+    model = models.load_model(config.model)
+
+    from transformers import DataCollatorForLanguageModeling, PrinterCallback, Trainer
+
+    args = training_arguments(config, folder.path)
+    callback = make_progress_callback(emit, stop)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=splits["train"],
+        eval_dataset=splits["test"] if "test" in splits else None,
+        processing_class=tokenizer,
+        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+        callbacks=[callback],
+    )
+    trainer.remove_callback(PrinterCallback)  # it prints every log dict when tqdm is off; events replace it
+    phase("train", "Training")
+    folder.write_status("running", "Training")
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    step, max_steps = trainer.state.global_step, trainer.state.max_steps
+    state.update(step=step, max_steps=max_steps)
+    losses = [e for e in trainer.state.log_history if "loss" in e]
+    evals = [e for e in trainer.state.log_history if "eval_loss" in e]
+    train_loss = losses[-1]["loss"] if losses else output.training_loss
+    eval_loss = evals[-1]["eval_loss"] if evals else None
+
+    if callback.stopped and step < max_steps:
+        message = f"Stopped at step {step} of {max_steps}, resumable."
+        folder.write_status("stopped", message, step=step, max_steps=max_steps,
+                            train_loss=train_loss, eval_loss=eval_loss)
+        emit({"event": "end", "state": "stopped", "message": message, "step": step, "max_steps": max_steps})
+        return RunResult("stopped", message, folder.path, step, max_steps, None, train_loss, eval_loss)
+
+    phase("save", "Saving the final model")
+    trainer.save_model(str(folder.model_dir))
+    tokenizer.save_pretrained(str(folder.model_dir))
+    message = f"Finished {step} steps. Model saved to {folder.model_dir}."
+    folder.write_status("finished", message, step=step, max_steps=max_steps, train_loss=train_loss,
+                        eval_loss=eval_loss, model_dir=str(folder.model_dir), finished=time.time())
+    emit({"event": "end", "state": "finished", "message": message, "step": step, "max_steps": max_steps,
+          "train_loss": train_loss, "eval_loss": eval_loss, "model_dir": str(folder.model_dir)})
+    return RunResult("finished", message, folder.path, step, max_steps, folder.model_dir, train_loss, eval_loss)
+
+
+def describe_failure(exc: BaseException, config: RunConfig) -> str:
+    """One sentence for the status, the CLI and the error dialog; the traceback goes to the details."""
+    if isinstance(exc, FinetuneError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "Interrupted. Resume to continue from the latest checkpoint."
+    name = type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+    if name == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+        batch = config.training.get("per_device_train_batch_size", 8)
+        accumulation = config.training.get("gradient_accumulation_steps", 1)
+        return (f"Ran out of memory at batch size {batch}. Try batch size {max(1, batch // 2)} with gradient "
+                f"accumulation {accumulation * 2}, turn on activation checkpointing, or lower max_length "
+                f"({config.dataset.max_length}).")
+    return f"Training failed: {name}: {text}"

@@ -1,0 +1,222 @@
+"""validate(config) -> every problem at once, in words a user understands, before any model or data loads.
+
+The installed TrainingArguments dataclass is the reference for training keys and their types, so this follows
+whatever transformers version is installed. Rules TrainingArguments itself enforces with terse errors (best-model
+strategies, bf16 without support) are checked here first so that each gets a sentence and a field to mark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from core.config import MODEL_DTYPES, RunConfig, runs_dir_of, unknown_key_message
+from core.errors import Problem
+
+STRATEGIES = ("no", "steps", "epoch")
+
+
+@lru_cache(maxsize=1)
+def training_fields() -> dict[str, dataclasses.Field]:
+    from transformers import TrainingArguments
+
+    return {f.name: f for f in dataclasses.fields(TrainingArguments) if f.init}
+
+
+def _accepts(annotation: Any, value: Any) -> bool:
+    """Loose type check against a TrainingArguments annotation; enums and unions accept their str forms."""
+    if value is None:
+        return True  # None means "library default" for nearly every field
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(arg, value) for arg in typing.get_args(annotation) if arg is not type(None))
+    if origin in (list, tuple):
+        return isinstance(value, (list, tuple, str))
+    if origin is dict:
+        return isinstance(value, (dict, str))
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if isinstance(annotation, type) and issubclass(annotation, str):  # str enums such as IntervalStrategy
+        return isinstance(value, str)
+    return True
+
+
+def _type_name(annotation: Any) -> str:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation) if a is not type(None))
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(
+        annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _number(training: dict[str, Any], key: str, default: Any = None) -> Any:
+    value = training.get(key, default)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _writable_dir(path: Path) -> str | None:
+    """None if path is (or can be created as) a writable folder, else why not."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        return f"{probe} is a file, not a folder."
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"cannot write to {probe}. Pick a folder you can write to."
+    return None
+
+
+def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
+    problems: list[Problem] = []
+    add = lambda field, message: problems.append(Problem(field, message))  # noqa: E731
+
+    # ---- dataset
+    ds = config.dataset
+    if not isinstance(ds.source, str) or not ds.source.strip():
+        add("dataset.source", "Choose a dataset: a Hub id, a local file or folder, or the built-in sample.")
+    elif check_files:
+        from core.data import is_local, resolve_source
+
+        if is_local(ds.source) and not os.path.exists(resolve_source(ds.source)):
+            add("dataset.source", f"Dataset not found: {resolve_source(ds.source)}.")
+    if not isinstance(ds.text_column, str) or not ds.text_column.strip():
+        add("dataset.text_column", "Name the column that holds the text to train on.")
+    if not isinstance(ds.max_length, int) or isinstance(ds.max_length, bool) or ds.max_length <= 0:
+        add("dataset.max_length", f"max_length must be a whole number above 0 (got {ds.max_length!r}); "
+                                  "the seed uses 512.")
+    if not isinstance(ds.truncation, bool):
+        add("dataset.truncation", "truncation must be true or false.")
+    if not isinstance(ds.test_size, (int, float)) or isinstance(ds.test_size, bool) or not 0 <= ds.test_size < 1:
+        add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {ds.test_size!r}); "
+                                 "the seed holds out 0.1.")
+
+    # ---- model
+    model = config.model
+    if not isinstance(model.name_or_path, str) or not model.name_or_path.strip():
+        add("model.name_or_path", "Choose a model: a Hub id, a local folder or the built-in demo model.")
+    elif check_files:
+        from core.config import DEMO_MODEL_ID
+        from core.model import check_local_model, looks_local
+
+        if model.name_or_path != DEMO_MODEL_ID and looks_local(model.name_or_path):
+            problem = check_local_model(os.path.expanduser(model.name_or_path))
+            if problem:
+                add("model.name_or_path", problem)
+    if model.dtype not in MODEL_DTYPES:
+        add("model.dtype", f"dtype must be one of {', '.join(MODEL_DTYPES)} (got {model.dtype!r}).")
+    if not isinstance(model.trust_remote_code, bool):
+        add("model.trust_remote_code", "trust_remote_code must be true or false.")
+
+    # ---- training: names and types against the installed TrainingArguments
+    training = config.training
+    fields = training_fields()
+    for key, value in training.items():
+        if key not in fields:
+            add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
+        elif not _accepts(fields[key].type, value):
+            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {value!r}).")
+    typed_ok = not any(p.field.startswith("training.") for p in problems)
+
+    lr = _number(training, "learning_rate", 5e-5)
+    if lr is not None and lr <= 0:
+        add("training.learning_rate", f"learning_rate must be above 0 (got {lr:g}); the seed uses 2e-5.")
+    for key, minimum in (("per_device_train_batch_size", 1), ("per_device_eval_batch_size", 1),
+                         ("gradient_accumulation_steps", 1)):
+        value = _number(training, key)
+        if value is not None and value < minimum:
+            add(f"training.{key}", f"{key} must be at least {minimum} (got {value}).")
+    epochs, max_steps = _number(training, "num_train_epochs", 3), _number(training, "max_steps", -1)
+    if (max_steps is None or max_steps <= 0) and epochs is not None and epochs <= 0:
+        add("training.num_train_epochs", "num_train_epochs must be above 0 (or set max_steps).")
+    logging_steps = _number(training, "logging_steps", 500)
+    if training.get("logging_strategy", "steps") == "steps" and logging_steps is not None and logging_steps <= 0:
+        add("training.logging_steps", "logging_steps must be above 0.")
+    for key in ("eval_strategy", "save_strategy", "logging_strategy"):
+        value = training.get(key)
+        if isinstance(value, str) and value not in STRATEGIES and not (key == "save_strategy" and value == "best"):
+            add(f"training.{key}", f"{key} must be one of {', '.join(STRATEGIES)} (got {value!r}).")
+
+    eval_strategy = training.get("eval_strategy", "no")
+    save_strategy = training.get("save_strategy", "steps")
+    if training.get("load_best_model_at_end"):
+        if eval_strategy == "no":
+            add("training.load_best_model_at_end", "load_best_model_at_end needs evaluation: set eval_strategy to "
+                                                   "'epoch' or 'steps', or turn load_best_model_at_end off.")
+        elif save_strategy != "best" and save_strategy != eval_strategy:
+            add("training.save_strategy", f"load_best_model_at_end needs save_strategy to match eval_strategy "
+                                          f"('{eval_strategy}'), but it is '{save_strategy}'.")
+        elif eval_strategy == "steps" and save_strategy == "steps":
+            eval_steps = _number(training, "eval_steps") or logging_steps
+            save_steps = _number(training, "save_steps", 500)
+            if eval_steps and save_steps and save_steps % eval_steps != 0:
+                add("training.save_steps", f"load_best_model_at_end needs save_steps ({save_steps:g}) to be a "
+                                           f"multiple of eval_steps ({eval_steps:g}).")
+    if eval_strategy != "no" and isinstance(ds.test_size, (int, float)) and ds.test_size == 0:
+        add("dataset.test_size", f"eval_strategy is '{eval_strategy}' but test_size is 0, so there is nothing to "
+                                 "evaluate on. Hold out a fraction (0.1) or set eval_strategy to 'no'.")
+
+    from core.hardware import detect
+
+    hardware = detect()
+    if training.get("bf16") and not hardware.bf16:
+        where = "this machine has no GPU" if hardware.device == "cpu" else f"{hardware.name} does not support it"
+        add("training.bf16", f"bf16 needs a GPU that supports it (NVIDIA Ampere or newer), but {where}. "
+                             "Choose precision 'auto' or fp32.")
+    if training.get("fp16") and hardware.device == "cpu":
+        add("training.fp16", "fp16 training needs a GPU, and this machine has none. Choose precision 'auto' or fp32.")
+    if training.get("bf16") and training.get("fp16"):
+        add("training.fp16", "Choose bf16 or fp16, not both.")
+
+    # ---- hub
+    if config.hub.push_when_done and training.get("push_to_hub"):
+        add("training.push_to_hub", "Push is set twice: use hub.push_when_done (and hub.repo_id) only.")
+    if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
+        add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}).")
+
+    # ---- folders
+    if not isinstance(config.name, str) or any(c in config.name for c in "/\\") or config.name in (".", ".."):
+        add("name", f"The run name {config.name!r} cannot be used as a folder name; avoid / and \\.")
+    if check_files:
+        runs_dir = runs_dir_of(config)
+        problem = _writable_dir(runs_dir)
+        if problem:
+            add("runs_dir", f"Runs folder unusable: {problem}")
+        output_dir = training.get("output_dir")
+        if isinstance(output_dir, str) and output_dir:
+            problem = _writable_dir(Path(output_dir).expanduser())
+            if problem:
+                add("training.output_dir", f"Output folder unusable: {problem}")
+
+    # ---- anything else TrainingArguments itself rejects
+    if typed_ok and not problems:
+        message = training_arguments_error(config)
+        if message:
+            add("training", message)
+    return problems
+
+
+def training_arguments_error(config: RunConfig) -> str | None:
+    """Build TrainingArguments as a run would, to catch the combinations only it knows about."""
+    import tempfile
+
+    from core.training import training_arguments
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            training_arguments(config, Path(tmp))
+    except (ValueError, TypeError) as exc:
+        lines = str(exc).strip().splitlines()
+        return f"TrainingArguments rejected these settings: {lines[0] if lines else exc}"
+    return None
