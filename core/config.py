@@ -241,6 +241,40 @@ def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
     return config, notices
 
 
+def _yaml_loader() -> type:
+    """SafeLoader that reads 2e-5 as a number (YAML 1.1 wants 2.0e-5, and every tutorial writes 2e-5) and
+    `eval_strategy: no` as the string TrainingArguments expects (YAML 1.1 makes no/yes/on/off booleans)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                 list("tTfF"))
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""", re.X),
+        list("-+0123456789."),
+    )
+    return Loader
+
+
+def yaml_load(text: str) -> Any:
+    import yaml
+
+    return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+
+
 def to_yaml(config: RunConfig) -> str:
     import yaml
 
@@ -251,7 +285,7 @@ def from_yaml(text: str, source: str = "config") -> tuple[RunConfig, list[str]]:
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -289,8 +323,11 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
         parts = key.strip().split(".")
         if len(parts) == 1 and parts[0] not in TOP_LEVEL_KEYS:
             parts = ["training", parts[0]]
+        renames = {"training": RENAMED_TRAINING_KEYS, "model": RENAMED_MODEL_KEYS}.get(parts[0], {})
+        if len(parts) == 2 and renames.get(parts[1]):
+            parts[1] = renames[parts[1]]  # so the override replaces the current value instead of losing to it
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = yaml_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
         target = data

@@ -62,16 +62,28 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
     require_hub(f"the model '{name}'", "Pick a local model folder or the built-in demo model.")
     try:
         return loader(name, **common)
-    except GatedRepoError:
-        raise ModelError(f"{name} is a gated model: accept its license on its Hub page, log in with a token that "
-                         "may read it, then try again.") from None
-    except RepositoryNotFoundError:
-        raise ModelError(f"The model {name} was not found on the Hub. Check the id (owner/name); if it is private, "
-                         "log in first.") from None
-    except RevisionNotFoundError:
-        raise ModelError(f"The model {name} has no revision '{config.revision}'.") from None
     except (OSError, ValueError) as exc:
+        cause = _hub_cause(exc, (GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError))
+        if isinstance(cause, GatedRepoError):
+            raise ModelError(f"{name} is a gated model: accept its license on its Hub page, log in with a token "
+                             "that may read it, then try again.") from None
+        if isinstance(cause, RepositoryNotFoundError):
+            raise ModelError(f"The model {name} was not found on the Hub. Check the id (owner/name); if it is "
+                             "private, log in first.") from None
+        if isinstance(cause, RevisionNotFoundError):
+            raise ModelError(f"The model {name} has no revision '{config.revision}'.") from None
         raise ModelError(f"Could not load the {what} of {name}: {_first_line(exc)}") from None
+
+
+def _hub_cause(exc: BaseException, types: tuple[type, ...]) -> BaseException | None:
+    """transformers re-raises Hub errors as OSError; the original is in the cause chain."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, types):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,166 @@
+"""Every file format, every bad file named with its line/row/column, preview, detection, split and statistics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.config import DatasetConfig
+from core.data import check_text_column, detect_text_column, load_split, preview, token_statistics, tokenize_and_split
+from core.errors import DataError
+
+ROWS = [{"id": i, "text": f"row number {i} " + "word " * (i % 7)} for i in range(30)]
+
+
+def write(path: Path, fmt: str, rows=ROWS) -> Path:
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    elif fmt == "json":
+        path.write_text(json.dumps(rows), encoding="utf-8")
+    elif fmt == "csv":
+        import csv
+
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    elif fmt == "txt":
+        path.write_text("".join(r["text"] + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet", "txt"])
+def test_each_format_loads(tmp_path: Path, fmt: str) -> None:
+    path = write(tmp_path / f"data.{fmt}", fmt)
+    ds = load_split(DatasetConfig(source=str(path), text_column="text"))
+    assert len(ds) == 30
+    assert "text" in ds.column_names
+    assert ds[3]["text"] == ROWS[3]["text"]
+
+
+def test_folder_of_files(tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write(folder / "a.jsonl", "jsonl", ROWS[:10])
+    write(folder / "b.jsonl", "jsonl", ROWS[10:])
+    assert len(load_split(DatasetConfig(source=str(folder), text_column="text"))) == 30
+    write(folder / "c.csv", "csv")
+    with pytest.raises(DataError, match=r"mixes formats \(csv, json\)"):
+        load_split(DatasetConfig(source=str(folder)))
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    with pytest.raises(DataError) as info:
+        load_split(DatasetConfig(source=str(path)))
+    assert str(info.value) == f"{path} is empty. Pick a file with data in it."
+
+
+def test_malformed_json_line_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "ok"}\n{"text": "fine"}\n{"text": "broken}\n')
+    with pytest.raises(DataError) as info:
+        load_split(DatasetConfig(source=str(path), text_column="text"))
+    assert str(info.value).startswith(f"{path}, line 3, column 10: malformed JSON line")
+
+
+def test_json_array_error_position(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('[\n  {"text": "a"},\n  {"text": }\n]\n')
+    with pytest.raises(DataError, match=r"bad.json, line 3, column 12: malformed JSON"):
+        load_split(DatasetConfig(source=str(path), text_column="text"))
+
+
+def test_non_utf8_bytes_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("text\nfine\ncaf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(DataError) as info:
+        load_split(DatasetConfig(source=str(path), text_column="text"))
+    assert str(info.value) == (f"{path}, line 3, column 4: byte 0xe9 is not UTF-8 text. "
+                               "Save the file as UTF-8 and try again.")
+
+
+def test_csv_row_with_wrong_field_count(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,text\n1,hello\n2,hello, world\n")
+    with pytest.raises(DataError, match=r"ragged.csv, line 3: 3 fields where the header has 2 \(id, text\)"):
+        load_split(DatasetConfig(source=str(path)))
+
+
+def test_missing_and_non_text_columns(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.jsonl", "jsonl")
+    ds = load_split(DatasetConfig(source=str(path)))
+    with pytest.raises(DataError) as info:
+        check_text_column(ds, "txt", str(path))
+    assert str(info.value) == f"{path}: there is no column 'txt'. Columns: id, text. Did you mean 'text'?"
+    with pytest.raises(DataError) as info:
+        check_text_column(ds, "id", str(path))
+    assert str(info.value) == f"{path}: column 'id' holds int64 values, not text. Text columns: text."
+
+
+def test_null_text_row_named(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.jsonl", "jsonl", [{"text": "a"}, {"text": None}, {"text": "c"}])
+    ds = load_split(DatasetConfig(source=str(path)))
+    with pytest.raises(DataError, match="row 2 has no value in column 'text'"):
+        check_text_column(ds, "text", str(path))
+
+
+def test_missing_file_and_unknown_type(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="Dataset not found"):
+        load_split(DatasetConfig(source=str(tmp_path / "nothing.jsonl")))
+    odd = tmp_path / "data.xlsx"
+    odd.write_text("x")
+    with pytest.raises(DataError, match=r"unknown file type '.xlsx'"):
+        load_split(DatasetConfig(source=str(odd)))
+
+
+def test_preview_reads_first_rows_and_detects_text_column() -> None:
+    result = preview(DatasetConfig(), limit=5)
+    assert len(result.rows) == 5
+    assert result.columns == ["sign", "date", "category", "horoscope"]
+    assert result.text_column == "horoscope"
+
+
+def test_detect_text_column_prefers_longest_string_column() -> None:
+    rows = [{"n": 1, "title": "short", "body_text": "a much longer piece of text"}]
+    assert detect_text_column(["n", "title", "body_text"], rows) == "body_text"
+    assert detect_text_column(["n"], [{"n": 1}]) is None
+
+
+def test_tokenize_split_and_statistics(demo_cache: Path) -> None:
+    from core.config import ModelConfig
+    from core.model import load_tokenizer
+
+    notes: list[str] = []
+    tokenizer = load_tokenizer(ModelConfig(), notes.append)
+    assert notes == ["The tokenizer has no pad token; using its eos token '<|endoftext|>' for padding."]
+    config = DatasetConfig(max_length=32)
+    ds = load_split(config)
+    assert len(ds) == 2000
+    splits = tokenize_and_split(ds, tokenizer, config, seed=42)
+    assert (len(splits["train"]), len(splits["test"])) == (1800, 200)
+    assert splits["train"].column_names == ["input_ids", "attention_mask"]
+    assert max(len(ids) for ids in splits["train"]["input_ids"]) == 32
+    stats = token_statistics(ds, tokenizer, "horoscope", max_length=32)
+    assert stats.rows == 2000 and sum(stats.counts) == 2000
+    lengths = [len(ids) for ids in tokenizer(list(ds["horoscope"]))["input_ids"]]
+    assert stats.truncated == sum(length > 32 for length in lengths)
+    assert stats.longest == max(lengths) and stats.longest > 10 * min(lengths)
+
+
+def test_nothing_left_after_split(tmp_path: Path, demo_cache: Path) -> None:
+    from core.config import ModelConfig
+    from core.model import load_tokenizer
+
+    path = write(tmp_path / "one.jsonl", "jsonl", [{"text": "only one row"}])
+    config = DatasetConfig(source=str(path), text_column="text")
+    with pytest.raises(DataError, match="1 row is too few to hold out a test split"):
+        tokenize_and_split(load_split(config), load_tokenizer(ModelConfig()), config, seed=1)

@@ -1,0 +1,90 @@
+"""Model and tokenizer loading: local folders, the demo, and the messages for every way it can fail."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from pathlib import Path
+
+import pytest
+
+from core import hub_access
+from core.config import ModelConfig
+from core.errors import ModelError
+from core.model import load_model, load_tokenizer
+
+
+def test_demo_loads_with_pad_notice(demo_cache: Path) -> None:
+    notes: list[str] = []
+    tokenizer = load_tokenizer(ModelConfig(), notes.append)
+    assert tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>"
+    assert len(notes) == 1
+    model = load_model(ModelConfig())
+    assert model.config.model_type == "qwen3"
+
+
+def test_missing_folder_and_folder_without_config(tmp_path: Path) -> None:
+    with pytest.raises(ModelError) as info:
+        load_tokenizer(ModelConfig(name_or_path=str(tmp_path / "gone")))
+    assert str(info.value) == f"Model folder not found: {tmp_path / 'gone'}."
+    with pytest.raises(ModelError) as info:
+        load_model(ModelConfig(name_or_path=str(tmp_path)))
+    assert str(info.value) == (f"{tmp_path} is not a model folder: it has no config.json. "
+                               "Pick the folder save_pretrained wrote.")
+
+
+@pytest.fixture
+def dead_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Hub endpoint nothing listens on: connection refused at once, as with no network."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    hub_access._CACHE.clear()
+    yield
+    hub_access._CACHE.clear()
+
+
+def test_unreachable_hub_fails_fast_with_message(dead_hub: None) -> None:
+    started = time.monotonic()
+    with pytest.raises(hub_access.HubUnreachable) as info:
+        load_tokenizer(ModelConfig(name_or_path="someone/some-model-not-cached"))
+    assert time.monotonic() - started < 5
+    assert str(info.value).startswith("Cannot reach the Hugging Face Hub (http://127.0.0.1:")
+    assert "to load the model 'someone/some-model-not-cached'" in str(info.value)
+    assert str(info.value).endswith("Pick a local model folder or the built-in demo model.")
+
+
+def test_offline_mode_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(hub_access.HubUnreachable, match=r"offline mode is on \(HF_HUB_OFFLINE\)"):
+        load_model(ModelConfig(name_or_path="someone/uncached"))
+
+
+@pytest.mark.parametrize("error, expected", [
+    ("GatedRepoError", "someone/model is a gated model: accept its license on its Hub page"),
+    ("RepositoryNotFoundError", "The model someone/model was not found on the Hub. Check the id"),
+])
+def test_hub_errors_get_their_own_message(monkeypatch: pytest.MonkeyPatch, error: str, expected: str) -> None:
+    import huggingface_hub.errors as hub_errors
+    from transformers import AutoTokenizer
+
+    exc_type = getattr(hub_errors, error)
+
+    def fake(name: str, local_files_only: bool = False, **kwargs: object) -> None:
+        if local_files_only:
+            raise OSError("not cached")
+        try:
+            raise exc_type("boom", response=SimpleNamespace(headers={}, request=None))
+        except exc_type as hub_error:  # transformers wraps Hub errors in OSError
+            raise OSError("wrapped by transformers") from hub_error
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", fake)
+    monkeypatch.setattr(hub_access, "hub_reachable", lambda timeout=3.0: True)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(ModelError) as info:
+        load_tokenizer(ModelConfig(name_or_path="someone/model"))
+    assert str(info.value).startswith(expected)

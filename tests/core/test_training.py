@@ -1,0 +1,120 @@
+"""Real training on the demo model: losses fall, the saved model loads and generates, stop/resume works."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigError
+from core.runs import RunFolder
+from core.training import resume, run
+from tests.core.conftest import read_events, small_config
+
+
+def test_small_run_writes_folder_and_events(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    events: list[dict] = []
+    result = run(small_config(small_dataset, runs_dir, max_steps=6, eval_steps=3, save_steps=3), events.append)
+    assert result.state == "finished" and result.step == 6 == result.max_steps
+    folder = RunFolder(result.run_dir)
+    assert folder.path.parent == runs_dir
+    assert folder.read_status()["state"] == "finished"
+    assert (folder.path / "config.yaml").is_file()
+    written = [json.loads(line) for line in folder.metrics_path.read_text().splitlines()]
+    assert [e["event"] for e in written] == [e["event"] for e in events]  # the log is the source of truth
+    steps = [e for e in written if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3, 4, 5, 6]
+    last = steps[-1]
+    assert last["max_steps"] == 6 and last["eta_s"] == 0 and last["tokens_per_s"] > 0 and last["memory_mb"] > 0
+    logs = [e for e in written if e["event"] == "log"]
+    assert [e["step"] for e in logs] == [2, 4, 6]
+    assert all(e["loss"] > 0 and e["learning_rate"] > 0 and e["grad_norm"] > 0 for e in logs)
+    assert [e["step"] for e in written if e["event"] == "eval"] == [3, 6]
+    assert written[-1]["event"] == "end" and written[-1]["state"] == "finished"
+    assert (folder.model_dir / "config.json").is_file() and (folder.model_dir / "tokenizer.json").is_file()
+
+
+def test_stop_then_resume_reaches_final_step(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    stop = threading.Event()
+
+    def sink(event: dict) -> None:
+        if event["event"] == "step" and event["step"] == 4:
+            stop.set()
+
+    config = small_config(small_dataset, runs_dir)
+    config.name = "stoppable"
+    first = run(config, sink, stop)
+    assert first.state == "stopped"
+    assert first.message == "Stopped at step 4 of 12, resumable."
+    folder = RunFolder(first.run_dir)
+    assert folder.latest_checkpoint().name == "checkpoint-4"
+    assert folder.read_status()["state"] == "stopped"
+
+    second = resume(first.run_dir)
+    assert second.state == "finished" and second.step == 12
+    steps = [e["step"] for e in read_events(first.run_dir, "step")]
+    assert steps == list(range(1, 13))  # nothing lost, nothing repeated
+    begins = read_events(first.run_dir, "train_begin")
+    assert [b["start_step"] for b in begins] == [0, 4]
+    assert (folder.model_dir / "model.safetensors").is_file()
+
+
+def test_invalid_config_raises_before_anything_is_written(runs_dir: Path, small_dataset: Path) -> None:
+    config = small_config(small_dataset, runs_dir, learning_rate=-1)
+    with pytest.raises(ConfigError) as info:
+        run(config)
+    assert [p.field for p in info.value.problems] == ["training.learning_rate"]
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_existing_run_name_is_refused(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    (runs_dir / "taken").mkdir(parents=True)
+    (runs_dir / "taken" / "config.yaml").write_text("name: taken\n")
+    config = small_config(small_dataset, runs_dir)
+    config.name = "taken"
+    with pytest.raises(ConfigError, match="A run named 'taken' already exists"):
+        run(config)
+    assert (runs_dir / "taken" / "config.yaml").read_text() == "name: taken\n"
+
+
+def test_failure_is_recorded(demo_cache: Path, small_dataset: Path, runs_dir: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.data
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("tokenizer exploded")
+
+    monkeypatch.setattr(core.data, "tokenize_and_split", explode)
+    config = small_config(small_dataset, runs_dir)
+    config.name = "broken"
+    with pytest.raises(RuntimeError):
+        run(config)
+    status = RunFolder(runs_dir / "broken").read_status()
+    assert status["state"] == "failed"
+    assert status["message"] == "Training failed: RuntimeError: tokenizer exploded"
+    assert read_events(runs_dir / "broken", "end")[-1]["state"] == "failed"
+
+
+@pytest.mark.slow
+def test_full_demo_run_learns_and_saves_a_usable_model(demo_cache: Path, runs_dir: Path) -> None:
+    """The default config exactly: the seed recipe on the demo model and sample data."""
+    from core.config import default_config
+
+    result = run(default_config())
+    assert result.state == "finished"
+    logs = read_events(result.run_dir, "log")
+    evals = read_events(result.run_dir, "eval")
+    assert len(evals) == 3  # once per epoch
+    assert logs[-1]["loss"] < logs[0]["loss"]
+    assert evals[-1]["eval_loss"] < evals[0]["eval_loss"]
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(result.model_dir)
+    model = AutoModelForCausalLM.from_pretrained(result.model_dir, dtype="auto")
+    inputs = tokenizer("Aries, today", return_tensors="pt")
+    output = model.generate(**inputs, max_new_tokens=8, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+    assert output.shape[1] > inputs["input_ids"].shape[1]
+    assert tokenizer.decode(output[0][inputs["input_ids"].shape[1]:]).strip()
