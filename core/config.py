@@ -76,6 +76,11 @@ class DatasetConfig:
     test_size: float = field(
         default=0.1, metadata=_help("Fraction of rows held out for evaluation (the seed uses 0.1).")
     )
+    batching: str = field(
+        default="padded",
+        metadata=_help("How rows become batches: 'padded' (seed-exact), 'group_by_length' (less padding) or "
+                       "'padding_free' (rows packed without padding)."),
+    )
 
 
 @dataclass

@@ -52,6 +52,8 @@ def training_arguments(config: RunConfig, output_dir: Path) -> Any:
     kwargs.setdefault("include_num_input_tokens_seen", "non_padding")  # real tokens/s, not padding
     if detect().device == "cpu":
         kwargs.setdefault("dataloader_pin_memory", False)  # pinning needs an accelerator; on CPU it only warns
+    if config.dataset.batching == "group_by_length":
+        kwargs.setdefault("train_sampling_strategy", "group_by_length")
     if config.hub.push_when_done:
         kwargs.update(push_to_hub=True, hub_model_id=config.hub.repo_id or None,
                       hub_private_repo=config.hub.private, hub_strategy="end")
@@ -288,8 +290,15 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
           "eval_rows": len(splits["test"]) if "test" in splits else 0})
     phase("model", f"Loading model {config.model.name_or_path}")
     model = models.load_model(config.model)
+    from core import batching
 
-    from transformers import DataCollatorForLanguageModeling, PrinterCallback, Trainer
+    if config.dataset.batching == "padding_free":
+        problem = batching.padding_free_problem(model)
+        if problem:
+            raise ConfigError([Problem("dataset.batching", problem)])
+    batching.prepare_model(config.dataset.batching, model)
+
+    from transformers import PrinterCallback, Trainer
 
     args = training_arguments(config, folder.path)
     callback = make_progress_callback(emit, stop)
@@ -299,7 +308,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         train_dataset=splits["train"],
         eval_dataset=splits["test"] if "test" in splits else None,
         processing_class=tokenizer,
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+        data_collator=batching.collator(config.dataset.batching, tokenizer),
         callbacks=[callback],
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict when tqdm is off; events replace it

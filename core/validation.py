@@ -102,6 +102,11 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {ds.test_size!r}); "
                                  "the seed holds out 0.1.")
 
+    from core.batching import BATCHING_MODES
+
+    if ds.batching not in BATCHING_MODES:
+        add("dataset.batching", f"batching must be one of {', '.join(BATCHING_MODES)} (got {ds.batching!r}).")
+
     # ---- model
     model = config.model
     if not isinstance(model.name_or_path, str) or not model.name_or_path.strip():

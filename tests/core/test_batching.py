@@ -1,0 +1,76 @@
+"""Faster batching modes keep the loss per token the seed's, and refuse models they would train wrongly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from core.batching import collator, padding_free_problem, prepare_model
+from tests.core.conftest import SAMPLE, small_config
+
+
+def test_packed_batch_has_the_padded_batch_loss(demo_cache: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from core.config import ModelConfig
+    from core.model import load_tokenizer, resolve_model
+
+    tokenizer = load_tokenizer(ModelConfig())
+    model = AutoModelForCausalLM.from_pretrained(resolve_model("builtin:demo"))
+    model.train()  # the training path, where a KV cache would hide the row boundaries
+    prepare_model("padding_free", model)
+    texts = [json.loads(line)["horoscope"] for line in SAMPLE.read_text().splitlines()[:6]]
+    features = [tokenizer(text) for text in texts]
+    padded = collator("padded", tokenizer)(features)
+    packed = collator("padding_free", tokenizer)([{"input_ids": f["input_ids"]} for f in features])
+    assert "attention_mask" not in packed and packed["input_ids"].shape[0] == 1
+    assert packed["input_ids"].shape[1] == sum(len(f["input_ids"]) for f in features)  # no padding at all
+    assert padded["input_ids"].numel() > packed["input_ids"].numel()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        loss_padded = model(**padded).loss.item()
+        loss_packed = model(**packed).loss.item()
+    assert loss_packed == pytest.approx(loss_padded, rel=1e-5)
+
+
+def test_refuses_attention_that_ignores_row_boundaries() -> None:
+    model = SimpleNamespace(config=SimpleNamespace(_attn_implementation="paged|custom_kernel"))
+    assert padding_free_problem(model).startswith(
+        "padding-free batches need an attention implementation that respects row boundaries")
+
+
+def test_refuses_remote_code_models() -> None:
+    class RemoteModel:
+        config = SimpleNamespace(_attn_implementation="sdpa")
+
+    RemoteModel.__module__ = "transformers_modules.someone.model.modeling"
+    assert "runs its own code (trust_remote_code)" in padding_free_problem(RemoteModel())
+
+
+@pytest.mark.parametrize("mode", ["group_by_length", "padding_free"])
+def test_modes_train(demo_cache: Path, small_dataset: Path, runs_dir: Path, mode: str) -> None:
+    from core.runs import RunFolder
+    from core.training import run, training_arguments
+
+    config = small_config(small_dataset, runs_dir, max_steps=4, eval_steps=2, save_steps=2)
+    config.dataset.batching = mode
+    if mode == "group_by_length":
+        assert training_arguments(config, runs_dir).train_sampling_strategy == "group_by_length"
+    result = run(config)
+    assert result.state == "finished"
+    losses = [e["loss"] for e in RunFolder(result.run_dir).read_metrics() if e["event"] == "log"]
+    assert len(losses) == 2 and all(0 < loss < 10 for loss in losses)
+
+
+def test_unknown_mode_is_a_validation_problem(runs_dir: Path) -> None:
+    from core.config import default_config
+    from core.validation import validate
+
+    config = default_config()
+    config.dataset.batching = "squeeze"
+    assert [str(p) for p in validate(config)] == [
+        "dataset.batching: batching must be one of padded, group_by_length, padding_free (got 'squeeze')."]
