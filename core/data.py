@@ -256,8 +256,9 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
     def tokenize(batch: dict[str, list[Any]]) -> Any:
         return tokenizer(batch[column], truncation=truncation, max_length=max_length)
 
-    tokenized = ds.map(tokenize, batched=True, remove_columns=ds.column_names, desc="Tokenizing")
-    tokenized = tokenized.filter(lambda row: len(row["input_ids"]) > 0, desc="Dropping empty rows")
+    workers = tokenize_workers(len(ds))
+    tokenized = ds.map(tokenize, batched=True, remove_columns=ds.column_names, desc="Tokenizing", num_proc=workers)
+    tokenized = tokenized.filter(_has_tokens, batched=True, desc="Dropping empty rows", num_proc=workers)
     if len(tokenized) == 0:
         raise DataError(f"{config.source}: every row of '{column}' is empty after tokenizing.")
     if config.test_size <= 0:
@@ -272,6 +273,20 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
         raise DataError(f"{config.source}: nothing is left for {'training' if len(split['train']) == 0 else 'evaluation'} "
                         f"after a {config.test_size:g} test split of {len(tokenized)} rows. Add rows or change test_size.")
     return split
+
+
+# Below this many rows, starting worker processes costs more than it saves.
+PARALLEL_TOKENIZE_ROWS = 20_000
+
+
+def tokenize_workers(rows: int) -> int | None:
+    if rows < PARALLEL_TOKENIZE_ROWS:
+        return None
+    return max(1, min(8, (os.cpu_count() or 1)))
+
+
+def _has_tokens(batch: dict[str, list[Any]]) -> list[bool]:
+    return [len(ids) > 0 for ids in batch["input_ids"]]
 
 
 @dataclass
