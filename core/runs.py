@@ -126,20 +126,28 @@ class RunFolder:
         return read_metrics(self.metrics_path)[0]
 
     def checkpoints(self, output_dir: Path | None = None) -> list[Path]:
-        """Complete checkpoints, oldest first. Trainer writes trainer_state.json last, so a folder without it is
-        a checkpoint cut off while being written and is skipped."""
+        """Complete checkpoints, oldest first. Trainer writes trainer_state.json last (and not atomically), so a
+        folder without a readable one is a checkpoint cut off while being written and is skipped."""
         folder = output_dir or self.path
         found = []
         if folder.is_dir():
             for child in folder.iterdir():
                 match = CHECKPOINT_RE.match(child.name)
-                if match and child.is_dir() and (child / "trainer_state.json").is_file():
+                if match and child.is_dir() and _complete_checkpoint(child):
                     found.append((int(match.group(1)), child))
         return [path for _, path in sorted(found)]
 
     def latest_checkpoint(self, output_dir: Path | None = None) -> Path | None:
         found = self.checkpoints(output_dir)
         return found[-1] if found else None
+
+
+def _complete_checkpoint(folder: Path) -> bool:
+    try:
+        state = read_json(folder / "trainer_state.json")
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and "global_step" in state
 
 
 def _pid_alive(pid: Any) -> bool:

@@ -118,3 +118,12 @@ def test_full_demo_run_learns_and_saves_a_usable_model(demo_cache: Path, runs_di
     output = model.generate(**inputs, max_new_tokens=8, do_sample=False, pad_token_id=tokenizer.eos_token_id)
     assert output.shape[1] > inputs["input_ids"].shape[1]
     assert tokenizer.decode(output[0][inputs["input_ids"].shape[1]:]).strip()
+
+
+def test_torn_checkpoint_is_skipped(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path)
+    for step, state in ((4, '{"global_step": 4}'), (8, '{"global_st'), (12, None)):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        if state is not None:
+            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    assert folder.latest_checkpoint() == tmp_path / "checkpoint-4"
