@@ -7,7 +7,6 @@ from here instead. Heavy imports stay inside functions.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -84,44 +83,60 @@ def check_file(path: Path, fmt: str) -> None:
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
         return
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, column = _position(data, exc.start)
-        raise DataError(f"{path}, line {line}, column {column}: byte 0x{data[exc.start]:02x} is not UTF-8 text. "
-                        "Save the file as UTF-8 and try again.") from None
-    if not text.strip():
-        raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
-    if fmt == "json":
-        stripped = text.lstrip()
-        if stripped.startswith("[") or (stripped.startswith("{") and path.suffix.lower() == ".json"
-                                        and _is_single_json(text)):
-            try:
-                json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
-            return
-        for number, line in enumerate(text.splitlines(), 1):
+    if fmt == "json" and _is_json_document(path):
+        data = path.read_bytes()
+        text = _decode(path, data)
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
+        return
+    # Line by line, so a large file never holds the GIL for long (the GUI thread keeps drawing meanwhile).
+    blank = True
+    header: list[str] | None = None
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            line = _decode(path, raw, number).rstrip("\r\n")
             if not line.strip():
                 continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}, line {number}, column {exc.colno}: malformed JSON line ({exc.msg}). "
-                                "Each line must be one JSON object.") from None
-            if not isinstance(value, dict):
-                raise DataError(f"{path}, line {number}: expected a JSON object with named columns, got "
-                                f"{type(value).__name__}.")
-    elif fmt == "csv":
-        reader = csv.reader(io.StringIO(text))
+            blank = False
+            if fmt == "json":
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}, line {number}, column {exc.colno}: malformed JSON line ({exc.msg}). "
+                                    "Each line must be one JSON object.") from None
+                if not isinstance(value, dict):
+                    raise DataError(f"{path}, line {number}: expected a JSON object with named columns, got "
+                                    f"{type(value).__name__}.")
+            elif fmt == "csv" and header is None:
+                header = next(csv.reader([line]))
+                if not any(name.strip() for name in header):
+                    raise DataError(f"{path}, line {number}: the CSV header row has no column names.")
+    if blank:
+        raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
+    if fmt == "csv":
+        _check_csv_rows(path)
+
+
+def _decode(path: Path, data: bytes, line: int | None = None) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if line is None:
+            line, column = _position(data, exc.start)
+        else:
+            column = exc.start + 1
+        raise DataError(f"{path}, line {line}, column {column}: byte 0x{data[exc.start]:02x} is not UTF-8 text. "
+                        "Save the file as UTF-8 and try again.") from None
+
+
+def _check_csv_rows(path: Path) -> None:
+    """Rows with more or fewer fields than the header (csv tracks quoted newlines, so it reads the file itself)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
         try:
             header = next(reader)
-        except (StopIteration, csv.Error) as exc:
-            raise DataError(f"{path}, line 1: no CSV header row ({exc}).") from None
-        if not any(name.strip() for name in header):
-            raise DataError(f"{path}, line 1: the CSV header row has no column names.")
-        try:
             for row in reader:
                 if row and len(row) != len(header):
                     raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields where the header has "
@@ -130,12 +145,24 @@ def check_file(path: Path, fmt: str) -> None:
             raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({exc}).") from None
 
 
-def _is_single_json(text: str) -> bool:
-    try:
-        json.loads(text)
+def _is_json_document(path: Path) -> bool:
+    """A .json file holding one array or object (not JSON lines)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip()
+    if head.startswith(b"["):
         return True
-    except json.JSONDecodeError:
-        return text.count("\n") <= 1
+    if path.suffix.lower() != ".json" or not head.startswith(b"{"):
+        return False
+    with open(path, "rb") as handle:
+        first = handle.readline()
+        rest = handle.read(1)
+    if not rest.strip():
+        return True  # one line only: a document either way
+    try:
+        json.loads(first)
+        return False  # the first line is a whole object: JSON lines
+    except ValueError:
+        return True
 
 
 def _hub_guard(source: str) -> None:
@@ -199,9 +226,12 @@ def check_text_column(ds: Any, column: str, source: str) -> None:
         kind = dtype or type(feature).__name__
         choose = f" Text columns: {', '.join(text_columns)}." if text_columns else " The dataset has no text column."
         raise DataError(f"{source}: column '{column}' holds {kind} values, not text.{choose}")
-    for index, value in enumerate(ds[column]):
-        if value is None:
-            raise DataError(f"{source}: row {index + 1} has no value in column '{column}'. Fill or remove it.")
+    values = ds.data.column(column)  # Arrow: counting nulls never turns 100k strings into Python objects
+    if values.null_count:
+        import pyarrow.compute as pc
+
+        index = pc.index(pc.is_null(values), True).as_py()
+        raise DataError(f"{source}: row {index + 1} has no value in column '{column}'. Fill or remove it.")
 
 
 def detect_text_column(columns: list[str], rows: list[dict[str, Any]]) -> str | None:
