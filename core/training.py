@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
-from core.errors import ConfigError, FinetuneError, Problem
+from core.errors import ConfigError, FinetuneError, Problem, TrainingError
 from core.runs import MetricsLog, RunFolder, generate_run_name
 
 Event = dict[str, Any]
@@ -92,6 +92,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
 
         def __init__(self) -> None:
             self.stopped = False
+            self.diverged: str | None = None
             self.t0 = time.monotonic()
             self.start_step = 0
             self.tokens0 = 0
@@ -129,6 +130,12 @@ def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
             else:
                 kind = "summary"
             emit({"event": kind, "step": state.global_step, "epoch": state.epoch, **logs, **self.speed})
+            bad = [k for k in ("loss", "grad_norm", "eval_loss") if isinstance(logs.get(k), str)]
+            if bad and self.diverged is None:
+                # logging_nan_inf_filter hides a NaN loss behind an average; the gradient norm still shows it.
+                self.diverged = f"The {bad[0].replace('_', ' ')} became {logs[bad[0]]} at step {state.global_step}"
+                control.should_training_stop = True
+            return control
 
         def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -321,6 +328,13 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     evals = [e for e in trainer.state.log_history if "eval_loss" in e]
     train_loss = losses[-1]["loss"] if losses else output.training_loss
     eval_loss = evals[-1]["eval_loss"] if evals else None
+
+    if callback.diverged:
+        lr = config.training.get("learning_rate", 5e-5)
+        message = (f"{callback.diverged}: training diverged, so the run was ended and no model was saved. Lower the "
+                   f"learning rate (now {lr:g}), raise warmup, or train in fp32/bf16 instead of fp16; then start "
+                   "again (checkpoints before this step are kept).")
+        raise TrainingError(message)
 
     if callback.stopped and step < max_steps:
         message = f"Stopped at step {step} of {max_steps}, resumable."

@@ -127,3 +127,18 @@ def test_torn_checkpoint_is_skipped(tmp_path: Path) -> None:
         if state is not None:
             (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
     assert folder.latest_checkpoint() == tmp_path / "checkpoint-4"
+
+
+def test_nan_loss_ends_run_with_advice(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    from core.errors import TrainingError
+
+    config = small_config(small_dataset, runs_dir, learning_rate=1e30, max_steps=12)
+    config.name = "diverges"
+    with pytest.raises(TrainingError) as info:
+        run(config)
+    message = str(info.value)
+    assert " became nan at step " in message or " became inf at step " in message
+    assert "Lower the learning rate (now 1e+30)" in message
+    status = RunFolder(runs_dir / "diverges").read_status()
+    assert status["state"] == "failed" and status["message"] == message
+    assert not (runs_dir / "diverges" / "model").exists()
