@@ -147,6 +147,12 @@ def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
 class _WarningsToEvents(logging.Handler):
     """The library's warnings (transformers, datasets, Python warnings) become events the user can read."""
 
+    # Warnings that are known to be harmless here and would only alarm a user.
+    HARMLESS = (
+        # load_best_model_at_end on a model with tied embeddings: lm_head is the embedding, saved once.
+        "There were missing keys in the checkpoint model loaded: ['lm_head.weight']",
+    )
+
     def __init__(self, emit: Sink):
         super().__init__(logging.WARNING)
         self._emit = emit
@@ -156,7 +162,7 @@ class _WarningsToEvents(logging.Handler):
             message = record.getMessage().strip()
         except Exception:  # a malformed log call must not break training
             return
-        if message:
+        if message and not message.startswith(self.HARMLESS):
             self._emit({"event": "warning", "source": record.name, "message": message})
 
 
