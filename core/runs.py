@@ -41,7 +41,14 @@ class MetricsLog:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        torn = False
+        if path.exists() and path.stat().st_size:
+            with open(path, "rb") as handle:
+                handle.seek(-1, os.SEEK_END)
+                torn = handle.read(1) != b"\n"
         self._handle = open(path, "a", encoding="utf-8")
+        if torn:  # a writer was killed mid-line: end that line so the next event starts clean
+            self._handle.write("\n")
 
     def append(self, event: dict[str, Any]) -> None:
         self._handle.write(json.dumps(event, ensure_ascii=False, allow_nan=True) + "\n")

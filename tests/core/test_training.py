@@ -142,3 +142,16 @@ def test_nan_loss_ends_run_with_advice(demo_cache: Path, small_dataset: Path, ru
     status = RunFolder(runs_dir / "diverges").read_status()
     assert status["state"] == "failed" and status["message"] == message
     assert not (runs_dir / "diverges" / "model").exists()
+
+
+def test_metrics_log_survives_a_torn_last_line(tmp_path: Path) -> None:
+    from core.runs import MetricsLog, read_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"event": "step", "step": 1}\n{"event": "step", "st')
+    events, offset = read_metrics(path)
+    assert events == [{"event": "step", "step": 1}]
+    log = MetricsLog(path)  # the resumed process appends after the torn line
+    log.append({"event": "run_start"})
+    log.close()
+    assert [e["event"] for e in read_metrics(path)[0]] == ["step", "run_start"]
