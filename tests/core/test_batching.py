@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from core.batching import collator, padding_free_problem, prepare_model
-from tests.core.conftest import SAMPLE, small_config
+from tests.helpers import SAMPLE, small_config
 
 
 def test_packed_batch_has_the_padded_batch_loss(demo_cache: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from core.cli import main
 from core.config import load_config, save_config
-from tests.core.conftest import read_events, small_config
+from tests.helpers import read_events, small_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

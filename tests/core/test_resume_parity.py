@@ -10,7 +10,7 @@ import pytest
 
 from core.runs import RunFolder
 from core.training import resume, run
-from tests.core.conftest import small_config
+from tests.helpers import small_config
 
 
 def losses(run_dir: Path) -> dict[int, float]:

@@ -11,7 +11,7 @@ import pytest
 from core.errors import ConfigError
 from core.runs import RunFolder
 from core.training import resume, run
-from tests.core.conftest import read_events, small_config
+from tests.helpers import read_events, small_config
 
 
 def test_small_run_writes_folder_and_events(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:

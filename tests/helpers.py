@@ -1,0 +1,31 @@
+"""Small builders the test modules share (fixtures live in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "resources" / "sample_horoscopes.jsonl"
+
+
+def small_config(dataset: Path, runs: Path, **training: object):
+    """The demo recipe shrunk to seconds: same collator, model and Trainer, fewer and bigger steps."""
+    from core.config import default_config
+
+    config = default_config()
+    config.runs_dir = str(runs)
+    config.dataset.source = str(dataset)
+    config.dataset.max_length = 64
+    config.training.update({
+        "num_train_epochs": 1, "max_steps": 12, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
+        "learning_rate": 1e-3, "logging_steps": 2, "eval_strategy": "steps", "save_strategy": "steps",
+        "eval_steps": 6, "save_steps": 6, "activation_checkpointing": False, **training,
+    })
+    return config
+
+
+def read_events(run_dir: Path, kind: str) -> list[dict]:
+    """Every event of one kind from a run's metrics.jsonl, in order."""
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+            if json.loads(line)["event"] == kind]
