@@ -1,0 +1,530 @@
+""""All arguments": an editor for every TrainingArguments field the Training form does not show.
+
+The rows are generated from the installed TrainingArguments dataclass (`populate(training_fields())`), so a new
+transformers version brings its new fields without code changes here. A key is written to config.training only
+when it differs from the library default (or was in the loaded config); "reset" removes it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+import time
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics, QIntValidator
+from PySide6.QtWidgets import (
+    QApplication, QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
+    QSizePolicy, QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+)
+
+from core.config import RENAMED_TRAINING_KEYS, RunConfig
+from gui.forms.common import (
+    TRAINING_FORM_KEYS, Form, NumberEdit, WheelGuard, error_label, format_number, framed, hint_label, parse_number,
+)
+
+# Not shown: TrainingForm's keys (one editor per key), deprecated aliases of renamed fields, and the Hub token
+# (a secret must not end up in a YAML file; the Hub menu handles login).
+HIDDEN_KEYS = frozenset(TRAINING_FORM_KEYS) | frozenset(RENAMED_TRAINING_KEYS) | {"hub_token"}
+INT_MIN, INT_MAX = -2_147_483_648, 2_147_483_647
+ACCENT = "#1a73e8"
+UNSET_LABEL = "not set (default)"
+
+
+# ---- what editor a field gets
+
+@dataclass
+class ArgSpec:
+    name: str
+    kind: str  # "bool" | "int" | "float" | "str" | "choice" | "yaml"
+    optional: bool  # None is a meaningful value ("not set")
+    choices: list[str]
+    default: Any
+    help: str
+    type_text: str
+    known: bool = True  # False: a key in the config that the installed TrainingArguments lacks
+
+
+def _plain_default(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def spec_of(field: dataclasses.Field) -> ArgSpec:
+    """Pick an editor kind from the annotation: Enum in a union -> choice, one scalar -> that scalar, else YAML."""
+    if field.default is not dataclasses.MISSING:
+        default = _plain_default(field.default)
+    elif field.default_factory is not dataclasses.MISSING:
+        default = field.default_factory()
+    else:
+        default = None
+    annotation = field.type
+    args = list(typing.get_args(annotation)) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else [annotation]
+    optional = type(None) in args or default is None
+    args = [a for a in args if a is not type(None)]
+    choices: list[str] = []
+    meta_choices = field.metadata.get("choices")
+    enums = [a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)]
+    literals = [a for a in args if typing.get_origin(a) is typing.Literal]
+    if meta_choices:
+        kind, choices = "choice", [str(c) for c in meta_choices]
+    elif enums and all(a is str or a in enums for a in args):
+        kind, choices = "choice", [str(m.value) for m in enums[0]]
+    elif literals and len(args) == 1 and all(isinstance(v, str) for v in typing.get_args(literals[0])):
+        kind, choices = "choice", list(typing.get_args(literals[0]))
+    elif len(args) == 1 and args[0] in (bool, int, float, str):
+        kind = args[0].__name__
+    else:
+        kind = "yaml"
+    type_text = _type_text(field.type)
+    return ArgSpec(field.name, kind, optional, choices, default, str(field.metadata.get("help", "")).strip(),
+                   type_text)
+
+
+def _type_text(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    for noise in ("typing.", "transformers.trainer_utils.", "transformers.training_args.",
+                  "transformers.debug_utils.", "accelerate.parallelism_config.", "NoneType"):
+        text = text.replace(noise, "None" if noise == "NoneType" else "")
+    return text
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as config values: 0 == 0.0, but True is not 1."""
+    a, b = _plain_default(a), _plain_default(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
+
+
+_PLAIN = re.compile(r"[A-Za-z_][\w\-]*\Z")
+
+
+def yaml_text(value: Any) -> str:
+    """How a YAML-edited value is shown: strings bare when that reads back the same, else flow-style YAML."""
+    from core.config import yaml_load
+
+    if value is None:
+        return ""
+    if isinstance(value, str) and _PLAIN.match(value) and value.lower() not in ("null", "true", "false"):
+        return value  # reads back as the same string; skips a YAML round trip per row while populating
+    if isinstance(value, str):
+        try:
+            if yaml_load(value) == value:
+                return value
+        except Exception:  # noqa: BLE001 - any parse failure: quote it
+            pass
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip()
+    return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
+
+
+# ---- one row
+
+class ArgRow(QWidget):
+    """Marker, name, editor, reset button and a red message line for one TrainingArguments field."""
+
+    edited = Signal(str)
+    reset_requested = Signal(str)
+
+    def __init__(self, spec: ArgSpec, name_width: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.spec = spec
+        self.marker = QFrame()
+        self.marker.setFixedWidth(3)
+        self.name_label = QLabel(spec.name)
+        self.name_label.setFixedWidth(name_width)
+        self.editor = self._make_editor()
+        self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.editor.setMinimumWidth(90)  # a wide-range spin box would otherwise ask for 150 px
+        self.reset_button = QToolButton()
+        self.reset_button.setText("↺")
+        self.reset_button.setAutoRaise(True)
+        self.reset_button.setToolTip("Reset to the default (remove from the config)" if spec.known
+                                     else "Remove this key from the config")
+        self._error: QLabel | None = None  # made on first problem: most rows never need one
+        tooltip = self.tooltip()
+        self.name_label.setToolTip(tooltip)
+        self.editor.setToolTip(tooltip)
+        if not spec.known:
+            self.name_label.setProperty("role", "error")
+
+        self._grid = grid = QGridLayout(self)
+        grid.setContentsMargins(0, 1, 0, 1)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(2)
+        grid.addWidget(self.marker, 0, 0, 2, 1)
+        grid.addWidget(self.name_label, 0, 1)
+        grid.addWidget(framed(self.editor), 0, 2)
+        grid.addWidget(self.reset_button, 0, 3)
+        grid.setColumnStretch(2, 1)
+        self.reset_button.clicked.connect(lambda: self.reset_requested.emit(spec.name))
+        self._haystack = f"{spec.name}\n{spec.help}".lower()
+
+    def error_label(self) -> QLabel:
+        if self._error is None:
+            self._error = error_label()
+            self._grid.addWidget(self._error, 1, 1, 1, 3)
+        return self._error
+
+    def tooltip(self) -> str:
+        spec = self.spec
+        if not spec.known:
+            return (f"'{spec.name}' is not a TrainingArguments field of the installed transformers. "
+                    "Fix the name or remove it.")
+        default = "not set" if spec.default is None else repr(spec.default)
+        return f"{spec.help}\n\nType: {spec.type_text} · default: {default}".strip()
+
+    def matches(self, needle: str) -> bool:
+        return needle in self._haystack
+
+    # -- editors
+    def _make_editor(self) -> QWidget:
+        spec, emit = self.spec, lambda *_: self.edited.emit(self.spec.name)
+        if spec.kind == "bool" and not spec.optional:
+            editor: QWidget = QCheckBox()
+            editor.toggled.connect(emit)
+        elif spec.kind in ("bool", "choice"):
+            editor = QComboBox()
+            if spec.optional:
+                editor.addItem(UNSET_LABEL, None)
+            values = [True, False] if spec.kind == "bool" else spec.choices
+            for value in values:
+                editor.addItem(str(value).lower() if isinstance(value, bool) else str(value), value)
+            editor.activated.connect(emit)
+        elif spec.kind == "int" and not spec.optional:
+            editor = QSpinBox()
+            editor.setRange(INT_MIN, INT_MAX)
+            editor.valueChanged.connect(emit)
+        else:
+            editor = NumberEdit() if spec.kind == "float" else QLineEdit()
+            if spec.kind == "int":
+                editor.setValidator(QIntValidator(editor))
+            editor.setPlaceholderText(self._placeholder())
+            editor.textEdited.connect(emit)
+        return editor
+
+    def _placeholder(self) -> str:
+        default = self.spec.default
+        if default is None:
+            return "not set"
+        shown = format_number(default) if self.spec.kind in ("int", "float") else yaml_text(default)
+        return f"default: {shown}" if shown != "" else "default: empty"
+
+    def show_value(self, value: Any) -> str | None:
+        """Display value; returns a message when the editor cannot show it (a wrong type in the config)."""
+        editor, kind = self.editor, self.spec.kind
+        if isinstance(editor, QCheckBox):
+            editor.blockSignals(True)
+            editor.setChecked(bool(value))
+            editor.blockSignals(False)
+            return None if isinstance(value, bool) else f"The config holds {value!r}, not true or false."
+        if isinstance(editor, QComboBox):
+            index = editor.findData(value)
+            if index < 0 and value is not None:
+                editor.addItem(str(value), value)
+                index = editor.count() - 1
+            editor.setCurrentIndex(max(index, 0))
+            return None
+        if isinstance(editor, QSpinBox):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            editor.blockSignals(True)
+            editor.setValue(value if ok else self.spec.default or 0)
+            editor.blockSignals(False)
+            return None if ok else f"The config holds {value!r}, not a whole number."
+        assert isinstance(editor, QLineEdit)
+        if kind in ("int", "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            editor.setText(format_number(value))
+        elif kind == "str" and isinstance(value, str):
+            editor.setText(value)
+        else:
+            editor.setText(yaml_text(value))
+        return None
+
+    def read(self) -> tuple[str, Any, str]:
+        """("unset", None, "") | ("ok", value, "") | ("invalid", raw text, message)."""
+        editor, kind = self.editor, self.spec.kind
+        if isinstance(editor, QCheckBox):
+            return "ok", editor.isChecked(), ""
+        if isinstance(editor, QComboBox):
+            value = editor.currentData()
+            return ("unset", None, "") if value is None else ("ok", value, "")
+        if isinstance(editor, QSpinBox):
+            return "ok", editor.value(), ""
+        assert isinstance(editor, QLineEdit)
+        text = editor.text().strip()
+        if not text:
+            return "unset", None, ""
+        if kind in ("int", "float"):
+            number = parse_number(text)
+            if number is None or (kind == "int" and not isinstance(number, int)):
+                return "invalid", text, "Enter a whole number." if kind == "int" else "Enter a number, e.g. 0.01."
+            return "ok", number, ""
+        if kind == "str":
+            return "ok", text, ""
+        from core.config import yaml_load
+
+        try:
+            return "ok", yaml_load(text), ""
+        except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and friends
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            return "invalid", text, f"Not valid YAML: {problem}."
+
+    def set_changed(self, changed: bool, is_set: bool) -> None:
+        font = self.name_label.font()
+        if font.bold() != changed:
+            font.setBold(changed)
+            self.name_label.setFont(font)
+        self.marker.setStyleSheet(f"background: {ACCENT}; border-radius: 1px;" if changed else "")
+        self.reset_button.setEnabled(is_set)
+
+
+# ---- the panel
+
+class ArgumentsPanel(Form):
+    """Every other TrainingArguments field, searchable, with changed values marked and a reset per row."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._values: dict[str, Any] = {}  # the training keys this panel owns, as they go into the config
+        self._specs: dict[str, ArgSpec] = {}
+        self._rows: dict[str, ArgRow] = {}
+        self.populate_ms: float | None = None
+        self._wheel_guard = WheelGuard(self)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by name or help text…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.changed_only_check = QCheckBox("Show changed only")
+        self.count_label = hint_label()
+        self.count_label.setWordWrap(False)
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.changed_only_check)
+
+        self.placeholder = hint_label("Reading the TrainingArguments of the installed transformers…")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.rows_widget = QWidget()
+        self.rows_layout = QVBoxLayout(self.rows_widget)
+        self.rows_layout.setContentsMargins(4, 4, 8, 4)
+        self.rows_layout.setSpacing(2)
+        self.rows_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setFrameShape(QFrame.Shape.StyledPanel)
+        self.scroll.setWidget(self.rows_widget)
+        self.no_match = hint_label("No argument matches the filter.")
+        self.no_match.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_match.hide()
+        self.rows_layout.insertWidget(0, self.no_match)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(self.scroll)
+
+        self.help_label = hint_label("Select an argument to read its description here.")
+        self.help_label.setMinimumHeight(self.fontMetrics().lineSpacing() * 3)
+        self.help_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        note = hint_label("Every TrainingArguments field of the installed transformers. Only values that differ "
+                          "from the default are saved. Epochs, batch size, learning rate, precision and the "
+                          "schedule are on the Training tab.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(note)
+        layout.addLayout(top)
+        layout.addWidget(self.count_label)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.help_label)
+
+        self.filter_edit.textChanged.connect(self._apply_filter)
+        self.changed_only_check.toggled.connect(self._apply_filter)
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.connect(self._focus_changed)
+        self._update_count()
+
+    # ---- contract
+    def owns(self, field: str) -> bool:
+        return field.startswith("training.") and field[len("training."):] not in TRAINING_FORM_KEYS
+
+    def load(self, config: RunConfig) -> None:
+        self._values = {k: v for k, v in config.training.items() if k not in TRAINING_FORM_KEYS}
+        self._input_errors.clear()
+        if self._specs:
+            self._sync_unknown_rows()
+            for name in self._rows:
+                self._show(name)
+            self._apply_filter()
+
+    def store(self, config: RunConfig) -> None:
+        for key in [k for k in config.training if k not in TRAINING_FORM_KEYS]:
+            del config.training[key]
+        config.training.update(self._values)
+
+    # ---- populating
+    def populate(self, fields: dict[str, dataclasses.Field]) -> None:
+        """Build one row per TrainingArguments field (call once, after the training stack is warm)."""
+        started = time.perf_counter()
+        self.setUpdatesEnabled(False)
+        try:
+            for row in list(self._rows.values()):
+                self._remove_row(row.spec.name)
+            self._specs = {name: spec_of(f) for name, f in fields.items() if name not in HIDDEN_KEYS}
+            metrics = QFontMetrics(self._bold_font())
+            names = list(self._specs) + [k for k in self._values if k not in fields]
+            width = min(max((metrics.horizontalAdvance(n) for n in names), default=100) + 6, 300)
+            self._name_width = width
+            for spec in self._specs.values():
+                self._add_row(spec)
+            self._sync_unknown_rows()
+            for name in self._rows:
+                self._show(name)
+            self.stack.setCurrentWidget(self.scroll)
+            self._apply_filter()
+        finally:
+            self.setUpdatesEnabled(True)
+        self.populate_ms = (time.perf_counter() - started) * 1000
+
+    def field_widget(self, key: str) -> QWidget | None:
+        """The editor of key, made visible: the filter is cleared if it hides the row, and the list scrolls to it."""
+        row = self._rows.get(key.removeprefix("training."))
+        if row is None:
+            return None
+        if row.isHidden():
+            self.changed_only_check.setChecked(False)
+            self.filter_edit.clear()
+        self.scroll.ensureWidgetVisible(row)
+        QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(row))  # again once the layout has settled
+        return row.editor
+
+    def row(self, name: str) -> ArgRow | None:
+        return self._rows.get(name)
+
+    def is_changed(self, name: str) -> bool:
+        spec = self._specs.get(name)
+        return name in self._values and (spec is None or not same_value(self._values[name], spec.default))
+
+    def _bold_font(self) -> Any:
+        font = self.font()
+        font.setBold(True)
+        return font
+
+    def _add_row(self, spec: ArgSpec, at: int | None = None) -> ArgRow:
+        row = ArgRow(spec, self._name_width)  # unparented until inserted: one style polish, not two
+        if isinstance(row.editor, (QComboBox, QSpinBox)):
+            row.editor.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            row.editor.installEventFilter(self._wheel_guard)
+        row.edited.connect(self._row_edited)
+        row.reset_requested.connect(self._reset)
+        self._rows[spec.name] = row
+        self.rows_layout.insertWidget(self.rows_layout.count() - 1 if at is None else at, row)
+        self.register_field(f"training.{spec.name}", row.editor, row.error_label, row.tooltip())
+        self._refresh_mark(f"training.{spec.name}")
+        return row
+
+    def _remove_row(self, name: str) -> None:
+        row = self._rows.pop(name)
+        self._fields.pop(f"training.{name}", None)
+        self.rows_layout.removeWidget(row)
+        row.deleteLater()
+
+    def _sync_unknown_rows(self) -> None:
+        """Keys in the config that the installed TrainingArguments does not have get a row at the top."""
+        for name in [n for n, r in self._rows.items() if not r.spec.known and n not in self._values]:
+            self._remove_row(name)
+        for name in self._values:
+            if name not in self._specs and name not in self._rows and name not in HIDDEN_KEYS:
+                spec = ArgSpec(name, "yaml", True, [], None, "", "unknown", known=False)
+                self._add_row(spec, at=1)  # after the "no match" label
+        for name, row in self._rows.items():
+            if not row.spec.known:
+                self.set_input_error(f"training.{name}", "Not a TrainingArguments field of the installed "
+                                                         "transformers: fix the name or remove it (↺).")
+
+    # ---- editing
+    def _show(self, name: str) -> None:
+        row = self._rows[name]
+        value = self._values.get(name, row.spec.default)
+        message = row.show_value(value)
+        if row.spec.known:
+            self.set_input_error(f"training.{name}", message)
+        row.set_changed(self.is_changed(name), name in self._values)
+
+    def _row_edited(self, name: str) -> None:
+        row = self._rows[name]
+        state, value, message = row.read()
+        key = f"training.{name}"
+        if state == "invalid":
+            self._values[name] = value  # validate() names the field rather than training with a stale value
+        elif state == "unset" or (row.spec.known and same_value(value, row.spec.default)):
+            self._values.pop(name, None)
+        else:
+            self._values[name] = value
+        if row.spec.known:
+            self.set_input_error(key, message or None)
+        row.set_changed(self.is_changed(name), name in self._values)
+        self._update_count()
+        if self.changed_only_check.isChecked():
+            self._apply_filter()
+        self._edited()
+
+    def _reset(self, name: str) -> None:
+        if name not in self._values:
+            return
+        del self._values[name]
+        row = self._rows[name]
+        if not row.spec.known:
+            self._input_errors.pop(f"training.{name}", None)
+            self._remove_row(name)
+        else:
+            self.set_input_error(f"training.{name}", None)
+            self._show(name)
+        self._apply_filter()
+        self._edited()
+
+    def reset(self, name: str) -> None:
+        """Remove name from the config (the default applies), as the row's ↺ button does."""
+        self._reset(name)
+
+    # ---- filter and help
+    def _apply_filter(self, *_: Any) -> None:
+        needle = self.filter_edit.text().strip().lower()
+        changed_only = self.changed_only_check.isChecked()
+        shown = 0
+        for name, row in self._rows.items():
+            visible = (not needle or row.matches(needle)) and (not changed_only or name in self._values)
+            if row.isHidden() == visible:  # only touch rows that change: setVisible is costly
+                row.setVisible(visible)
+            shown += visible
+        self.no_match.setVisible(bool(self._rows) and shown == 0)
+        self._update_count(shown)
+
+    def _update_count(self, shown: int | None = None) -> None:
+        if not self._rows:
+            self.count_label.setText("")
+            return
+        total = len(self._rows)
+        changed = sum(1 for name in self._rows if self.is_changed(name))
+        visible = total if shown is None else shown
+        prefix = f"{visible} of {total} arguments shown" if visible != total else f"{total} arguments"
+        self.count_label.setText(f"{prefix} · {changed} changed from the default")
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        widget = new
+        while widget is not None and not isinstance(widget, ArgRow):
+            widget = widget.parentWidget()
+        if isinstance(widget, ArgRow) and widget.window() is self.window():
+            spec = widget.spec
+            self.help_label.setText(f"<b>{spec.name}</b> — {_html(widget.tooltip())}")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")

@@ -1,0 +1,406 @@
+"""Shared pieces of the left-side forms: the form base class with problem marks, and small editor widgets.
+
+Every form follows one contract (`load`, `store`, `changed`, `show_problems`) so the main window can treat them
+alike; the base class implements the problem marking and the "no `changed` while loading" rule once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+from PySide6.QtCore import QEvent, QLocale, QObject, Qt, Signal
+from PySide6.QtGui import QDoubleValidator, QPalette, QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLayout,
+    QLineEdit, QSizePolicy, QVBoxLayout, QWidget,
+)
+
+from core.config import RunConfig
+from core.errors import Problem
+
+# Training keys edited by TrainingForm; the "All arguments" panel leaves them alone so each key has one editor.
+# bf16/fp16 are the precision combo.
+TRAINING_FORM_KEYS: tuple[str, ...] = (
+    "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps", "activation_checkpointing",
+    "bf16", "fp16", "learning_rate", "logging_steps", "eval_strategy", "save_strategy", "load_best_model_at_end",
+)
+
+ERROR_COLOR = "#c5221f"
+
+FORM_STYLE = f"""
+QLineEdit[problem="true"] {{ background: #fff6f5; color: #202124; }}
+QFrame[problemHost="true"] {{ border: 1px solid transparent; border-radius: 4px; }}
+QFrame[problemHost="true"][problem="true"] {{ border-color: {ERROR_COLOR}; }}
+QCheckBox[problem="true"] {{ color: {ERROR_COLOR}; }}
+QLabel[role="error"] {{ color: {ERROR_COLOR}; }}
+QLabel[role="warning"] {{
+    background: #fff4e0; color: #6b3d00; border: 1px solid #f2b457; border-radius: 4px; padding: 6px 8px;
+}}
+QGroupBox {{ font-weight: bold; }}
+QGroupBox > QWidget {{ font-weight: normal; }}
+"""
+
+
+def config_help(section: Any, name: str) -> str:
+    """The `help` metadata of a core.config dataclass field: one source for tooltips and the YAML docs."""
+    for f in dataclasses.fields(section):
+        if f.name == name:
+            return str(f.metadata.get("help", ""))
+    return ""
+
+
+def format_number(value: Any) -> str:
+    """2e-05 -> "2e-5", 3.0 -> "3", 0.01 -> "0.01": how people write hyperparameters."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    if isinstance(value, int) or (math.isfinite(value) and value == int(value) and abs(value) < 1e15):
+        return str(int(value))
+    text = repr(float(value))
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def parse_number(text: str) -> int | float | None:
+    """The inverse of format_number; None for text that is not a number. "10" stays an int."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def integral(value: float) -> int | float:
+    """3.0 -> 3 so a spin box edit does not turn `num_train_epochs: 3` into `3.0` in the saved YAML."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+class NumberEdit(QLineEdit):
+    """A line edit for floats written as people write them (2e-5, 0.01); QDoubleSpinBox cannot show 2e-5."""
+
+    def __init__(self, parent: QWidget | None = None, bottom: float = -math.inf):
+        super().__init__(parent)
+        validator = QDoubleValidator(bottom, math.inf, 1000, self)
+        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        validator.setLocale(QLocale.c())  # "0.01" everywhere, as YAML and Python write it
+        self.setValidator(validator)
+
+    def number(self) -> int | float | None:
+        return parse_number(self.text())
+
+    def set_number(self, value: Any) -> None:
+        self.setText(format_number(value))
+
+    def is_acceptable(self) -> bool:
+        state = self.validator().validate(self.text(), 0)[0]
+        return state == QValidator.State.Acceptable and self.number() is not None
+
+
+class CompactDoubleSpinBox(QDoubleSpinBox):
+    """Shows 3 rather than 3.00 and 0.5 rather than 0.50, keeping several decimals available."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        return format_number(round(value, self.decimals()))
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+        number = parse_number(text.replace(self.suffix(), "").replace(self.prefix(), ""))
+        return float(number) if number is not None else self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        stripped = text.strip()
+        if stripped in ("", "-", "+", ".") or stripped.endswith((".", "e", "e-")):
+            return QValidator.State.Intermediate, text, pos
+        return (QValidator.State.Acceptable if parse_number(stripped) is not None
+                else QValidator.State.Invalid), text, pos
+
+
+class WheelGuard(QObject):
+    """Ignore wheel events on unfocused spin boxes and combos, so scrolling the form never edits a value."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+def guard_wheel(owner: QWidget) -> None:
+    """Install one WheelGuard on every spin box and combo box below owner."""
+    guard = owner.findChild(WheelGuard) or WheelGuard(owner)
+    for widget in owner.findChildren(QAbstractSpinBox) + owner.findChildren(QComboBox):
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        widget.installEventFilter(guard)
+
+
+def set_combo_value(combo: QComboBox, value: Any) -> None:
+    """Select the item whose data is value, adding it when the config holds a value the list lacks (so loading
+    and storing a config never changes it behind the user's back)."""
+    index = combo.findData(value)
+    if index < 0:
+        combo.addItem(str(value), value)
+        index = combo.count() - 1
+    combo.setCurrentIndex(index)
+
+
+class ProblemFrame(QFrame):
+    """A 1 px frame that turns red around an editor with a problem: styling a combo or spin box border through a
+    stylesheet makes Qt drop their native arrows, and framing every editor keeps them all aligned."""
+
+    def __init__(self, editor: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setProperty("problemHost", True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(1, 1, 1, 1)
+        layout.addWidget(editor)
+        self.editor = editor
+
+
+def framed(editor: QWidget) -> QWidget:
+    """The editor itself, or a ProblemFrame around it where the border must be drawn outside the widget."""
+    return ProblemFrame(editor) if isinstance(editor, (QComboBox, QAbstractSpinBox, QLineEdit)) else editor
+
+
+def hint_label(text: str = "", parent: QWidget | None = None) -> QLabel:
+    """Secondary text under a field, in the palette's muted color."""
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def error_label(parent: QWidget | None = None) -> QLabel:
+    label = QLabel(parent)
+    label.setProperty("role", "error")
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    label.hide()
+    return label
+
+
+def section(title: str, parent: QWidget | None = None) -> tuple[QGroupBox, QFormLayout]:
+    box = QGroupBox(title, parent)
+    form = QFormLayout(box)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # see Form.add_field
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+    form.setHorizontalSpacing(12)
+    form.setVerticalSpacing(8)
+    form.setContentsMargins(12, 10, 12, 12)
+    return box, form
+
+
+def align_labels(root: QWidget) -> None:
+    """Give every form-layout label under root the same width, so the fields of all sections line up."""
+    labels: list[QLabel] = []
+    for form in root.findChildren(QFormLayout):
+        for row in range(form.rowCount()):
+            item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            if item is not None and isinstance(item.widget(), QLabel):
+                labels.append(item.widget())
+    width = max((label.sizeHint().width() for label in labels), default=0)
+    for label in labels:
+        label.setMinimumWidth(width)
+
+
+SPIN_WIDTH = 110
+
+
+def _layout_widgets(layout: QLayout, kind: type) -> list[Any]:
+    found = []
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item.widget() is not None and isinstance(item.widget(), kind):
+            found.append(item.widget())
+        elif item.layout() is not None:
+            found.extend(_layout_widgets(item.layout(), kind))
+    return found
+
+
+def _grows(widget: QWidget) -> bool:
+    """Line edits and combos take the row's width; spin boxes, numbers and check boxes keep their natural size."""
+    if isinstance(widget, ProblemFrame):
+        widget = widget.editor
+    return isinstance(widget, (QLineEdit, QComboBox)) and not isinstance(widget, NumberEdit)
+
+
+@dataclasses.dataclass
+class _Field:
+    widget: QWidget  # the widget that gets the red border and the tooltip
+    error: QLabel | Callable[[], QLabel]  # the red line, or a factory that makes it on first use
+    tooltip: str
+
+    def error_label(self) -> QLabel:
+        if not isinstance(self.error, QLabel):
+            self.error = self.error()
+        return self.error
+
+
+class Form(QWidget):
+    """Base of the left-side forms: `changed`, quiet loading and problem marks keyed by dotted config path."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._loading = 0
+        self._fields: dict[str, _Field] = {}
+        self._aliases: dict[str, str] = {}  # problem field -> the field whose widget shows it (fp16 -> precision)
+        self._input_errors: dict[str, str] = {}  # what the form itself found wrong (unparseable text)
+        self._external: dict[str, str] = {}  # the last show_problems() messages per field
+        self._general_problem_keys: tuple[str, ...] = ()
+        self.setStyleSheet(FORM_STYLE)
+
+    # ---- the contract
+    def load(self, config: RunConfig) -> None:
+        raise NotImplementedError
+
+    def store(self, config: RunConfig) -> None:
+        raise NotImplementedError
+
+    def owns(self, field: str) -> bool:
+        """True if a Problem with this field belongs to this form (the main window picks the tab to show)."""
+        return field in self._fields or field in self._aliases or field in self._general_problem_keys
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        """Mark the fields this form owns; clear every other mark."""
+        messages: dict[str, list[str]] = {}
+        for problem in problems:
+            if self.owns(problem.field):
+                key = self._aliases.get(problem.field, problem.field)
+                if problem.message not in messages.get(key, []):
+                    messages.setdefault(key, []).append(problem.message)
+        self._external = {k: "\n".join(v) for k, v in messages.items()}  # kept for fields registered later
+        for key in self._fields:
+            self._refresh_mark(key)
+        self._show_general_problems({k: v for k, v in messages.items() if k in self._general_problem_keys})
+
+    def _show_general_problems(self, messages: dict[str, list[str]]) -> None:
+        """Problems about a whole section ("training"); forms that own such keys override this."""
+
+    # ---- helpers for subclasses
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """Widget edits inside this block are the form filling itself, not the user: no `changed`."""
+        self._loading += 1
+        try:
+            yield
+        finally:
+            self._loading -= 1
+
+    def _edited(self, *_: Any) -> None:
+        if not self._loading:
+            self.changed.emit()
+
+    def add_field(self, form: QFormLayout, key: str, label: str, editor: QWidget | QLayout,
+                  mark: QWidget | None = None, tooltip: str = "") -> QLabel:
+        """A labelled row whose field is the editor with a hidden red message line under it; `mark` (default:
+        the editor) gets the red border. The message lives in the field's own box: a word-wrapped label as a
+        QFormLayout row of its own gets padded with blank lines."""
+        target = mark if mark is not None else editor
+        assert isinstance(target, QWidget), "a layout row needs an explicit mark widget"
+        numbers = (QAbstractSpinBox, NumberEdit)
+        for spin in [editor] if isinstance(editor, numbers) else [] if isinstance(editor, QWidget) \
+                else _layout_widgets(editor, numbers):
+            spin.setMinimumWidth(max(spin.minimumSizeHint().width(), SPIN_WIDTH))
+        if isinstance(editor, QLayout):
+            host = framed(target)
+            if host is not target:
+                editor.replaceWidget(target, host)  # the frame took target into its own layout already
+        else:
+            editor = host = framed(editor)
+        caption = QLabel(label)
+        # Top-aligned by QFormLayout: as tall as the first line of the field, text centred on it.
+        caption.setFixedHeight(host.sizeHint().height())
+        caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        caption.setToolTip(tooltip)
+        caption.setBuddy(target)
+        target.setToolTip(tooltip)
+        cell = QVBoxLayout()
+        cell.setContentsMargins(0, 0, 0, 0)
+        cell.setSpacing(3)
+        if isinstance(editor, QWidget):
+            row = QHBoxLayout()
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(editor, 1 if _grows(editor) else 0)
+            if not _grows(editor):
+                row.addStretch(1)
+            cell.addLayout(row)
+        else:
+            cell.addLayout(editor)
+        err = error_label()
+        cell.addWidget(err)
+        form.addRow(caption, cell)
+        self._fields[key] = _Field(target, err, tooltip)
+        return caption
+
+    def register_field(self, key: str, widget: QWidget, error: QLabel | Callable[[], QLabel],
+                       tooltip: str = "") -> None:
+        """For fields outside a QFormLayout: the caller places the error label (or makes it when first needed)."""
+        self._fields[key] = _Field(widget, error, tooltip)
+
+    def set_field_tooltip(self, key: str, tooltip: str) -> None:
+        field = self._fields[key]
+        field.tooltip = tooltip
+        if not field.widget.property("problem"):
+            field.widget.setToolTip(tooltip)
+
+    def field_widget(self, key: str) -> QWidget | None:
+        """The editor that shows key's problems (None if this form has no editor for it, or not yet)."""
+        field = self._fields.get(self._aliases.get(key, key))
+        return field.widget if field is not None else None
+
+    def alias(self, key: str, shown_at: str) -> None:
+        """Problems about key are shown at the field shown_at (two config keys, one widget)."""
+        self._aliases[key] = shown_at
+
+    def set_input_error(self, key: str, message: str | None) -> None:
+        """A mark the form sets itself while the user types (e.g. "not a number"); it outlives show_problems()."""
+        if message:
+            self._input_errors[key] = message
+        else:
+            self._input_errors.pop(key, None)
+        self._refresh_mark(key)
+
+    def _refresh_mark(self, key: str) -> None:
+        if key in self._fields:
+            self.mark(key, self._input_errors.get(key) or self._external.get(key))
+
+    def mark(self, key: str, message: str | None) -> None:
+        """Red border, tooltip and red line under the field with message; message None clears the mark."""
+        field = self._fields[key]
+        set_problem(field.widget, message, field.tooltip)
+        if not message and not isinstance(field.error, QLabel):
+            return  # never marked: no label to hide
+        label = field.error_label()
+        label.setText(message or "")
+        label.setVisible(bool(message))
+
+
+def set_problem(widget: QWidget, message: str | None, tooltip: str = "") -> None:
+    """The dynamic property `problem` drives the red border in FORM_STYLE; the tooltip says why."""
+    if bool(widget.property("problem")) == bool(message) and (not message or widget.toolTip() == message):
+        return
+    widget.setToolTip(message or tooltip)
+    for target in (widget, widget.parentWidget()):
+        if target is widget or isinstance(target, ProblemFrame):
+            target.setProperty("problem", bool(message))
+            target.style().unpolish(target)
+            target.style().polish(target)
+            target.update()
+
+
+def fields_with_prefix(problems: Iterable[Problem], prefix: str) -> list[Problem]:
+    return [p for p in problems if p.field.startswith(prefix)]

@@ -1,0 +1,677 @@
+"""Dataset section (owns `dataset.*`): source, text column and length, with a live preview and token statistics.
+
+Preview and statistics read files, the Hub and a tokenizer, so they run in the background (gui.background) and
+only the newest request is shown. Statistics keep the raw token lengths, so moving max_length re-counts the cut
+rows at once without tokenizing again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
+    QPushButton, QSpinBox, QTableView, QToolButton, QVBoxLayout, QWidget,
+)
+
+from core.config import SAMPLE_DATASET_ID, DatasetConfig, ModelConfig, RunConfig
+from core.errors import FinetuneError
+from gui.background import IMPORT_LOCK, BackgroundTask
+from gui.forms.common import (
+    CompactDoubleSpinBox, Form, align_labels, config_help, error_label, guard_wheel, hint_label, section,
+)
+
+DEBOUNCE_MS = 400
+PREVIEW_ROWS = 20
+CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the column width
+DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
+FILE_FILTER = "Data files (*.csv *.json *.jsonl *.parquet *.txt);;All files (*)"
+
+
+def looks_local(source: str) -> bool:
+    """Mirrors core.data.is_local without importing core.data on the GUI thread."""
+    if source == SAMPLE_DATASET_ID:
+        return True
+    path = os.path.expanduser(source)
+    return (os.path.exists(path) or path.startswith((".", "/", "~", "\\"))
+            or os.path.splitext(path)[1].lower() in DATA_SUFFIXES or (len(path) > 1 and path[1] == ":"))
+
+
+def describe_error(exc: BaseException, what: str) -> str:
+    """FinetuneError messages are written for users; anything else gets its type so a bug report can use it."""
+    if isinstance(exc, FinetuneError):
+        return str(exc)
+    return f"Unexpected error while {what}: {type(exc).__name__}: {exc}"
+
+
+# ---- background jobs (run in the pool: heavy imports allowed here)
+
+@dataclass
+class LengthStats:
+    stats: Any  # core.data.TokenStats
+    lengths: list[int]  # sorted token lengths of the sampled rows
+
+
+class _Pretokenized:
+    """Stands in for the tokenizer inside core.data.token_statistics, handing back ids computed once already."""
+
+    def __init__(self, input_ids: list[list[int]]):
+        self.input_ids = input_ids
+
+    def __call__(self, texts: list[str], **_: Any) -> dict[str, list[list[int]]]:
+        return {"input_ids": self.input_ids}
+
+
+def load_preview(config: DatasetConfig) -> Any:
+    with IMPORT_LOCK:  # the first import of datasets must not race another thread's
+        import datasets  # noqa: F401
+
+        from core import data
+    return data.preview(config, limit=PREVIEW_ROWS)
+
+
+def compute_statistics(dataset: DatasetConfig, model: ModelConfig, sample: int = 5000) -> LengthStats:
+    """Token lengths of (a sample of) the split with the model's tokenizer, and core's TokenStats of them."""
+    with IMPORT_LOCK:  # transformers resolves its lazy submodules on first use: do that here, one thread at a time
+        import datasets  # noqa: F401
+        from transformers import AutoTokenizer, PreTrainedTokenizerFast  # noqa: F401
+
+        from core import data
+        from core.model import load_tokenizer
+    tokenizer = load_tokenizer(model)
+    ds = data.load_split(dataset)
+    data.check_text_column(ds, dataset.text_column, dataset.source)
+    subset = ds.select(range(min(len(ds), sample))) if len(ds) > sample else ds
+    ids = tokenizer([t or "" for t in subset[dataset.text_column]], truncation=False,
+                    add_special_tokens=True)["input_ids"]
+    # Same sample and call as token_statistics makes, so its numbers and our lengths agree; tokenized once.
+    stats = data.token_statistics(ds, _Pretokenized(ids), dataset.text_column, dataset.max_length, sample=sample)
+    return LengthStats(stats=stats, lengths=sorted(len(x) for x in ids))
+
+
+# ---- preview table
+
+def _cell_text(value: Any) -> str:
+    """Dates that `datasets` parsed into midnight timestamps read better as plain dates."""
+    if value is None:
+        return ""
+    if hasattr(value, "hour") and hasattr(value, "date") and not (value.hour or value.minute or value.second):
+        return value.date().isoformat()
+    return str(value)
+
+
+class PreviewModel(QAbstractTableModel):
+    """First rows of the dataset; long text is cut (full text in the tooltip), the text column is emphasised."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.columns: list[str] = []
+        self.rows: list[dict[str, Any]] = []
+        self.text_column = ""
+
+    def set_preview(self, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.columns, self.rows = list(columns), list(rows)
+        self.endResetModel()
+
+    def set_text_column(self, name: str) -> None:
+        self.text_column = name
+        if self.columns:
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(self.columns) - 1))
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        value = self.rows[index.row()].get(self.columns[index.column()])
+        if role == Qt.ItemDataRole.DisplayRole:
+            text = _cell_text(value)
+            text = " ".join(text.split())  # one line per row: newlines and tabs become spaces
+            return text if len(text) <= CELL_CHARS else text[:CELL_CHARS - 1] + "…"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            text = _cell_text(value)
+            return text if len(text) <= 2000 else text[:2000] + "…"
+        if role == Qt.ItemDataRole.ForegroundRole and value is None:
+            return QPalette().color(QPalette.ColorRole.PlaceholderText)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
+            name = self.columns[section]
+            if role == Qt.ItemDataRole.DisplayRole:
+                return name
+            if role == Qt.ItemDataRole.FontRole and name == self.text_column:
+                font = QFont()
+                font.setBold(True)
+                return font
+            if role == Qt.ItemDataRole.ToolTipRole and name == self.text_column:
+                return f"{name}: the text column the model trains on"
+        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            return section + 1
+        return None
+
+
+# ---- histogram
+
+class TokenHistogram(QWidget):
+    """Bar chart of token lengths with a line at max_length. pyqtgraph is imported here, not at module import."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        class _Plot(pg.PlotWidget):
+            def wheelEvent(self, event: Any) -> None:  # noqa: N802 - let the surrounding form scroll
+                event.ignore()
+
+        self._pg = pg
+        palette = self.palette()
+        text = palette.color(QPalette.ColorRole.WindowText)
+        self.plot = _Plot(background=palette.color(QPalette.ColorRole.Base))
+        self.plot.setMinimumHeight(170)
+        self.plot.setMaximumHeight(230)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        item = self.plot.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Mid)))
+            axis.setTextPen(pg.mkPen(text))
+        item.setLabel("bottom", "tokens per row", color=text.name())
+        item.setLabel("left", "rows", color=text.name())
+        self._brush, self._cut_brush = pg.mkBrush("#7baaf7"), pg.mkBrush("#f28b82")
+        self.bars = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=self._brush, pen=pg.mkPen("#4a86e8"))
+        self.bars.setVisible(False)
+        item.addItem(self.bars)
+        pen = pg.mkPen("#d93025", width=2, style=Qt.PenStyle.DashLine)
+        self.line = pg.InfiniteLine(angle=90, movable=False, pen=pen, label="max_length {value:.0f}",
+                                    labelOpts={"position": 0.88, "color": "#d93025", "anchors": [(1, 0.5), (1, 0.5)]})
+        self.line.setVisible(False)
+        item.addItem(self.line)
+        self.beyond = pg.TextItem(color="#d93025", anchor=(1, 0))  # "max_length 512 →" when off the chart
+        self.beyond.setVisible(False)
+        item.addItem(self.beyond)
+        self._edges: list[int] = []
+        self._top = 1.0
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    def set_histogram(self, edges: list[int], counts: list[int]) -> None:
+        self._edges = list(edges)
+        self.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts, brushes=None)
+        self.bars.setVisible(True)
+        self._top = max(counts) * 1.1 if counts else 1.0
+        self.plot.setYRange(0, self._top, padding=0)
+
+    def set_max_length(self, max_length: int) -> None:
+        if not self._edges:
+            return
+        low, high = self._edges[0], self._edges[-1]
+        # Keep the bars readable: a max_length far beyond the longest row is named at the edge, not drawn there.
+        right = max(high, max_length) if max_length <= high * 1.6 else high
+        self.line.setVisible(max_length <= right)
+        self.line.setValue(max_length)
+        self.line.label.valueChanged()  # the label skips updates while hidden
+        self.beyond.setVisible(max_length > right)
+        self.beyond.setText(f"max_length {max_length:,} →")
+        self.beyond.setPos(right * 1.04, self._top)
+        # Bars past the line are the rows that get cut.
+        self.bars.setOpts(brushes=[self._cut_brush if left >= max_length else self._brush for left in self._edges[:-1]])
+        self.plot.setXRange(min(0, low), right * 1.04, padding=0)
+
+    def clear(self) -> None:
+        self._edges = []
+        self.bars.setVisible(False)
+        self.line.setVisible(False)
+        self.beyond.setVisible(False)
+
+    def has_data(self) -> bool:
+        return bool(self._edges)
+
+
+# ---- the form
+
+class DatasetForm(Form):
+    """Where the text comes from and how it is cut, with a preview of the first rows and token statistics."""
+
+    source_chosen = Signal(str)  # a source the user picked or confirmed: the main window keeps it in "recent"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        help_of = lambda name: config_help(DatasetConfig, name)  # noqa: E731
+        self._model_config: ModelConfig | None = None
+        self._stats_key: tuple | None = None  # inputs of the statistics shown or being computed
+        self._stats_waiting = False  # statistics wait for the preview (it may pick another text column)
+        self._stats: LengthStats | None = None
+        self._last_chosen = ""
+        self._columns: list[str] = []
+        self._preview_ok = False  # statistics need a dataset the preview could read
+
+        # -- source
+        self.source_edit = QLineEdit()
+        self.source_edit.setPlaceholderText("owner/name on the Hub, or a file or folder")
+        self.source_edit.setClearButtonEnabled(True)
+        self.recent_button = QToolButton()
+        self.recent_button.setText("Recent ▾")
+        self.recent_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
+        self.recent_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.recent_menu = QMenu(self.recent_button)
+        self.recent_button.setMenu(self.recent_menu)
+        self.open_file_button = QPushButton("Open file…")
+        self.open_folder_button = QPushButton("Open folder…")
+        self.sample_button = QPushButton("Built-in sample")
+        self.source_hint = hint_label()
+        self.subset_edit = QLineEdit()
+        self.subset_edit.setPlaceholderText("default")
+        self.split_edit = QLineEdit()
+        self.split_edit.setPlaceholderText("train")
+
+        # -- text
+        self.text_column_combo = QComboBox()
+        self.text_column_combo.setEditable(True)
+        self.text_column_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.max_length_spin = QSpinBox()
+        self.max_length_spin.setRange(1, 1_048_576)
+        self.max_length_spin.setSingleStep(64)
+        self.max_length_spin.setSuffix(" tokens")
+        self.truncation_check = QCheckBox("Cut rows longer than max length")
+        self.test_size_spin = CompactDoubleSpinBox()
+        self.test_size_spin.setRange(0.0, 0.9)
+        self.test_size_spin.setDecimals(4)
+        self.test_size_spin.setSingleStep(0.05)
+        self.test_size_hint = hint_label()
+
+        # -- preview
+        self.preview_model = PreviewModel(self)
+        self.preview_view = QTableView()
+        self.preview_view.setModel(self.preview_model)
+        self.preview_view.setWordWrap(False)
+        self.preview_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.preview_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.preview_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.preview_view.setAlternatingRowColors(True)
+        self.preview_view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.preview_view.horizontalHeader().setStretchLastSection(True)
+        self.preview_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.preview_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.preview_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.preview_view.setMinimumHeight(230)
+        self.preview_status = hint_label()
+        self.error_label = error_label()  # preview errors: bad file, unknown Hub id, no network
+
+        # -- statistics
+        self.histogram = TokenHistogram()
+        self.stats_label = QLabel("Token statistics appear once a model is chosen (they use its tokenizer).")
+        self.stats_label.setWordWrap(True)
+        self.stats_detail = hint_label()
+        self.stats_error_label = error_label()
+        self.stats_refresh_button = QToolButton()
+        self.stats_refresh_button.setText("Recompute")
+        self.stats_refresh_button.setToolTip("Tokenize the dataset again (e.g. after the file changed on disk)")
+        self.stats_refresh_button.setEnabled(False)
+
+        # -- layout
+        source_box, f1 = section("Source")
+        source_col = QVBoxLayout()
+        source_col.setSpacing(6)
+        line = QHBoxLayout()
+        line.setSpacing(4)
+        line.addWidget(self.source_edit, 1)
+        line.addWidget(self.recent_button)
+        source_col.addLayout(line)
+        buttons = QHBoxLayout()
+        for button in (self.open_file_button, self.open_folder_button, self.sample_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        source_col.addLayout(buttons)
+        source_col.addWidget(self.source_hint)
+        self.add_field(f1, "dataset.source", "Dataset", source_col, mark=self.source_edit, tooltip=help_of("source"))
+        self.add_field(f1, "dataset.name", "Hub subset", self.subset_edit, tooltip=help_of("name"))
+        self.add_field(f1, "dataset.split", "Split", self.split_edit, tooltip=help_of("split"))
+
+        text_box, f2 = section("Text")
+        self.add_field(f2, "dataset.text_column", "Text column", self.text_column_combo,
+                       tooltip=help_of("text_column"))
+        self.add_field(f2, "dataset.max_length", "Max length", self.max_length_spin, tooltip=help_of("max_length"))
+        self.add_field(f2, "dataset.truncation", "Truncation", self.truncation_check, tooltip=help_of("truncation"))
+        test_row = QHBoxLayout()
+        test_row.setSpacing(10)
+        test_row.addWidget(self.test_size_spin)
+        test_row.addWidget(self.test_size_hint, 1)
+        self.add_field(f2, "dataset.test_size", "Test split", test_row, mark=self.test_size_spin,
+                       tooltip=help_of("test_size"))
+
+        preview_box, f3 = section(f"Preview (first {PREVIEW_ROWS} rows)")
+        f3.addRow(self.preview_status)
+        f3.addRow(self.error_label)
+        f3.addRow(self.preview_view)
+
+        stats_box, f4 = section("Token lengths")
+        head = QHBoxLayout()
+        head.addWidget(self.stats_label, 1)
+        head.addWidget(self.stats_refresh_button, 0, Qt.AlignmentFlag.AlignTop)
+        f4.addRow(head)
+        f4.addRow(self.stats_detail)
+        f4.addRow(self.stats_error_label)
+        f4.addRow(self.histogram)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for box in (source_box, text_box, preview_box, stats_box):
+            layout.addWidget(box)
+        layout.addStretch(1)
+        align_labels(self)
+        guard_wheel(self)
+
+        # -- background work
+        self._preview_timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._preview_timer.timeout.connect(self._start_preview)
+        self._stats_timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._stats_timer.timeout.connect(self._start_statistics)
+        self.preview_task = BackgroundTask(self)
+        self.preview_task.result.connect(self._preview_ready)
+        self.preview_task.error.connect(self._preview_failed)
+        self.stats_task = BackgroundTask(self)
+        self.stats_task.result.connect(self._statistics_ready)
+        self.stats_task.error.connect(self._statistics_failed)
+
+        # -- signals
+        self.source_edit.textChanged.connect(self._source_changed)
+        self.source_edit.textEdited.connect(self._edited)
+        self.source_edit.editingFinished.connect(self._source_confirmed)
+        self.open_file_button.clicked.connect(self._open_file)
+        self.open_folder_button.clicked.connect(self._open_folder)
+        self.sample_button.clicked.connect(lambda: self._choose_source(SAMPLE_DATASET_ID))
+        for edit in (self.subset_edit, self.split_edit):
+            edit.textChanged.connect(self._schedule_preview)
+            edit.textEdited.connect(self._edited)
+        self.text_column_combo.currentTextChanged.connect(self._text_column_changed)
+        self.max_length_spin.valueChanged.connect(self._max_length_changed)
+        self.truncation_check.toggled.connect(self._edited)
+        self.truncation_check.toggled.connect(self._update_truncation_label)
+        self.test_size_spin.valueChanged.connect(self._edited)
+        self.test_size_spin.valueChanged.connect(self._update_test_size_hint)
+        self.stats_refresh_button.clicked.connect(self._recompute_statistics)
+
+        self.set_recent([])
+        self._source_changed(self.source_edit.text())
+        self._update_test_size_hint()
+
+    # ---- contract
+    def load(self, config: RunConfig) -> None:
+        ds = config.dataset
+        with self.loading():
+            self.source_edit.setText(str(ds.source or ""))
+            self.subset_edit.setText(ds.name or "")
+            self.split_edit.setText(ds.split or "")
+            self.text_column_combo.setCurrentText(str(ds.text_column or ""))
+            self.max_length_spin.setValue(ds.max_length if isinstance(ds.max_length, int) else 512)
+            self.truncation_check.setChecked(bool(ds.truncation))
+            self.test_size_spin.setValue(float(ds.test_size) if isinstance(ds.test_size, (int, float)) else 0.1)
+        self._last_chosen = self.source_edit.text().strip()
+
+    def store(self, config: RunConfig) -> None:
+        ds = config.dataset
+        ds.source = self.source_edit.text().strip()
+        ds.name = self.subset_edit.text().strip() or None
+        ds.split = self.split_edit.text().strip() or "train"
+        ds.text_column = self.text_column_combo.currentText().strip()
+        ds.max_length = self.max_length_spin.value()
+        ds.truncation = self.truncation_check.isChecked()
+        ds.test_size = round(self.test_size_spin.value(), 4)
+
+    def dataset_config(self) -> DatasetConfig:
+        config = RunConfig()
+        self.store(config)
+        return config.dataset
+
+    # ---- for the main window
+    def set_recent(self, sources: list[str]) -> None:
+        """Fill the Recent menu (the main window keeps the list in QSettings)."""
+        self.recent_menu.clear()
+        for source in sources:
+            action = self.recent_menu.addAction(source)
+            action.triggered.connect(lambda _=False, s=source: self._choose_source(s))
+        self.recent_button.setEnabled(bool(sources))
+        self.recent_button.setToolTip("Recently used datasets" if sources else "No recent datasets yet")
+
+    def refresh_statistics(self, model_config: ModelConfig) -> None:
+        """Recompute token statistics with this model's tokenizer (debounced; skipped if nothing changed)."""
+        self._model_config = ModelConfig(**vars(model_config))
+        self._schedule_statistics()
+
+    # ---- source
+    def _source_changed(self, text: str) -> None:
+        text = text.strip()
+        local = looks_local(text) if text else True
+        if not text:
+            hint = "Enter a Hub dataset id (owner/name), open a file or folder, or use the built-in sample."
+        elif text == SAMPLE_DATASET_ID:
+            hint = "Built-in sample: 2,000 short horoscopes, works offline."
+        elif local:
+            hint = "Local file or folder."
+        else:
+            hint = "Hugging Face Hub dataset: needs the network the first time, then it is cached."
+        self.source_hint.setText(hint)
+        for edit in (self.subset_edit, self.split_edit):
+            edit.setEnabled(not local)
+            edit.setToolTip(self._fields_tooltip(edit) if not local else "Only used for Hub datasets.")
+        self._schedule_preview()
+
+    def _fields_tooltip(self, edit: QLineEdit) -> str:
+        key = "dataset.name" if edit is self.subset_edit else "dataset.split"
+        return self._fields[key].tooltip
+
+    def _choose_source(self, source: str) -> None:
+        if source != self.source_edit.text():
+            self.source_edit.setText(source)
+            self._edited()
+        self._source_confirmed()
+
+    def _source_confirmed(self) -> None:
+        text = self.source_edit.text().strip()
+        if text and text != self._last_chosen:
+            self._last_chosen = text
+            self.source_chosen.emit(text)
+
+    def _open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset file", self._start_folder(), FILE_FILTER)
+        if path:
+            self._choose_source(path)
+
+    def _open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of data files", self._start_folder())
+        if path:
+            self._choose_source(path)
+
+    def _start_folder(self) -> str:
+        current = os.path.expanduser(self.source_edit.text().strip())
+        if os.path.isfile(current):
+            return os.path.dirname(current)
+        return current if os.path.isdir(current) else os.path.expanduser("~")
+
+    # ---- preview
+    def _schedule_preview(self) -> None:
+        self._preview_timer.start()
+        self._schedule_statistics()
+
+    def _start_preview(self) -> None:
+        config = self.dataset_config()
+        if not config.source:
+            self.preview_task.cancel()
+            self._preview_ok, self._columns, self._stats_waiting = False, [], False
+            self.preview_model.set_preview([], [])
+            self.preview_status.setText("No dataset chosen.")
+            self._show_error("")
+            if self._stats is not None:
+                self._clear_statistics("Token statistics appear once a dataset is chosen.")
+            return
+        self.preview_status.setText("Loading preview…")
+        self.preview_task.submit(load_preview, config)
+
+    def _preview_ready(self, preview: Any) -> None:
+        self._preview_ok = True
+        self._show_error("")
+        self._columns = list(preview.columns)
+        self.preview_model.set_preview(preview.columns, preview.rows)
+        self._fit_columns()
+        with self.loading():
+            current = self.text_column_combo.currentText().strip()
+            self.text_column_combo.clear()
+            self.text_column_combo.addItems(self._columns)
+            self.text_column_combo.setCurrentText(current)
+        if current not in self._columns and preview.text_column:
+            self.text_column_combo.setCurrentText(preview.text_column)  # emits changed: the config changes
+        self.preview_model.set_text_column(self.text_column_combo.currentText().strip())
+        rows = len(preview.rows)
+        self.preview_status.setText(f"{rows} row{'s' if rows != 1 else ''} shown · {len(self._columns)} column"
+                                    f"{'s' if len(self._columns) != 1 else ''}")
+        if self._stats_waiting:
+            self._stats_waiting = False
+            self._start_statistics()
+
+    def _preview_failed(self, exc: BaseException) -> None:
+        self._preview_ok = False
+        self._columns = []
+        self.preview_model.set_preview([], [])
+        self.preview_status.setText("")
+        self._show_error(describe_error(exc, "reading the dataset"))
+        if self._stats_waiting:
+            self._stats_waiting = False
+            self._start_statistics()
+
+    def _show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def _fit_columns(self) -> None:
+        view = self.preview_view
+        view.resizeColumnsToContents()
+        limit = max(120, view.viewport().width() // 2)
+        for column in range(self.preview_model.columnCount()):
+            view.setColumnWidth(column, min(view.columnWidth(column) + 8, limit))
+
+    def _text_column_changed(self, text: str) -> None:
+        self.preview_model.set_text_column(text.strip())
+        self._edited()
+        self._schedule_statistics()
+
+    # ---- statistics
+    def _statistics_key(self) -> tuple | None:
+        if self._model_config is None:
+            return None
+        ds, model = self.dataset_config(), self._model_config
+        return (ds.source, ds.name, ds.split, ds.text_column, model.name_or_path, model.revision,
+                model.trust_remote_code)
+
+    def _schedule_statistics(self) -> None:
+        if self._model_config is not None:
+            self._stats_timer.start()
+
+    def _recompute_statistics(self) -> None:
+        self._stats_key = None
+        self._start_statistics()
+
+    def _start_statistics(self) -> None:
+        key = self._statistics_key()
+        if key is None:
+            return
+        if self._preview_timer.isActive() or self.preview_task.busy:
+            self._stats_waiting = True
+            return
+        if key == self._stats_key:
+            return  # shown already, or on its way
+        dataset, model = self.dataset_config(), self._model_config
+        if not dataset.source or not dataset.text_column or not model.name_or_path:
+            return
+        # Say locally what the job would only find out after loading everything.
+        if not self._preview_ok:
+            self._clear_statistics("Token statistics appear once the dataset can be read.")
+            return
+        if self._columns and dataset.text_column not in self._columns:
+            self._clear_statistics(f"No column '{dataset.text_column}' in this dataset; pick one of "
+                                   f"{', '.join(self._columns)}.")
+            return
+        self._stats_key = key
+        self.stats_error_label.hide()
+        self.stats_label.setText("Counting tokens…")
+        self.stats_detail.setText("")
+        self.stats_refresh_button.setEnabled(False)
+        self.stats_task.submit(compute_statistics, dataset, model)
+
+    def _statistics_ready(self, result: LengthStats) -> None:
+        self._stats = result
+        self.stats_error_label.hide()
+        self.stats_refresh_button.setEnabled(True)
+        stats = result.stats
+        self.histogram.set_histogram(stats.bin_edges, stats.counts)
+        sampled = f" (sample of {stats.sampled:,} rows)" if stats.sampled < stats.rows else ""
+        self.stats_detail.setText(f"Mean {stats.mean:.0f} · median {stats.median:.0f} · 95th percentile "
+                                  f"{stats.p95:.0f} · longest {stats.longest:,} tokens{sampled}")
+        self._update_truncation_label()
+
+    def _clear_statistics(self, message: str) -> None:
+        self.stats_task.cancel()
+        self._stats, self._stats_key = None, None
+        self.histogram.clear()
+        self.stats_label.setText(message)
+        self.stats_detail.setText("")
+        self.stats_error_label.hide()
+
+    def _statistics_failed(self, exc: BaseException) -> None:
+        self._stats = None
+        self._stats_key = None  # let the next refresh try again
+        self.stats_refresh_button.setEnabled(True)
+        self.histogram.clear()
+        self.stats_label.setText("No token statistics.")
+        self.stats_detail.setText("")
+        self.stats_error_label.setText(describe_error(exc, "counting tokens"))
+        self.stats_error_label.show()
+
+    def truncated_count(self, max_length: int) -> int | None:
+        """Rows longer than max_length, from the cached lengths (scaled up when they were a sample)."""
+        if self._stats is None:
+            return None
+        lengths, stats = self._stats.lengths, self._stats.stats
+        over = len(lengths) - bisect.bisect_right(lengths, max_length)
+        return round(over * stats.rows / len(lengths)) if lengths else 0
+
+    def _max_length_changed(self, value: int) -> None:
+        self._edited()
+        self._update_truncation_label()
+
+    def _update_truncation_label(self) -> None:
+        max_length = self.max_length_spin.value()
+        count = self.truncated_count(max_length)
+        if count is None:
+            return
+        self.histogram.set_max_length(max_length)
+        rows = self._stats.stats.rows if self._stats else 0
+        approx = "≈ " if self._stats and self._stats.stats.sampled < rows else ""
+        if self.truncation_check.isChecked():
+            text = f"{approx}{count:,} of {rows:,} rows will be truncated at max_length ({max_length:,} tokens)."
+        else:
+            text = (f"{approx}{count:,} of {rows:,} rows are longer than max_length ({max_length:,} tokens); "
+                    "truncation is off, so they are kept whole.")
+        self.stats_label.setText(text)
+
+    def _update_test_size_hint(self) -> None:
+        value = self.test_size_spin.value()
+        self.test_size_hint.setText(f"{value:.0%} of rows held out for evaluation" if value > 0
+                                    else "no evaluation split")

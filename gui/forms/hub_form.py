@@ -1,0 +1,51 @@
+"""Hub section (owns `hub.*`): where to push the fine-tuned model. Login and pushing arrive in a later issue;
+the settings already round-trip through configs so saved files stay valid."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QLineEdit, QVBoxLayout, QWidget
+
+from core.config import HubConfig, RunConfig
+from gui.forms.common import Form, align_labels, config_help, hint_label, section
+
+LOGIN_NOTE = "Log in to the Hugging Face Hub from the Hub menu (coming soon)."
+
+
+class HubForm(Form):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        help_of = lambda name: config_help(HubConfig, name)  # noqa: E731
+
+        self.repo_edit = QLineEdit()
+        self.repo_edit.setPlaceholderText("owner/name (empty: your user / run name)")
+        self.repo_edit.setClearButtonEnabled(True)
+        self.private_check = QCheckBox("Create as a private repository")
+        self.push_check = QCheckBox("Push when training ends")
+
+        box, form = section("Hugging Face Hub")
+        self.add_field(form, "hub.repo_id", "Repository", self.repo_edit, tooltip=help_of("repo_id"))
+        self.add_field(form, "hub.private", "Visibility", self.private_check, tooltip=help_of("private"))
+        self.add_field(form, "hub.push_when_done", "Upload", self.push_check, tooltip=help_of("push_when_done"))
+        self.note = hint_label(LOGIN_NOTE)
+        form.addRow(self.note)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(box)
+        layout.addStretch(1)
+        align_labels(self)
+
+        self.repo_edit.textEdited.connect(self._edited)
+        self.private_check.toggled.connect(self._edited)
+        self.push_check.toggled.connect(self._edited)
+
+    def load(self, config: RunConfig) -> None:
+        with self.loading():
+            self.repo_edit.setText(config.hub.repo_id or "")
+            self.private_check.setChecked(bool(config.hub.private))
+            self.push_check.setChecked(bool(config.hub.push_when_done))
+
+    def store(self, config: RunConfig) -> None:
+        config.hub.repo_id = self.repo_edit.text().strip()
+        config.hub.private = self.private_check.isChecked()
+        config.hub.push_when_done = self.push_check.isChecked()

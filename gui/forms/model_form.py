@@ -1,0 +1,142 @@
+"""Model section: which causal LM to fine-tune and how to load it (owns `model.*`)."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+)
+
+from core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig
+from gui.forms.common import Form, align_labels, config_help, guard_wheel, hint_label, section, set_combo_value
+
+TRUST_WARNING = ("Runs Python code from the model repository on this machine. "
+                 "Only enable for authors you trust.")
+
+DTYPE_LABELS = {
+    "auto": "auto (as saved)",
+    "float32": "float32",
+    "bfloat16": "bfloat16",
+    "float16": "float16",
+}
+
+
+def describe_model_source(text: str) -> str:
+    """One line under the field saying how the text will be read, so a typo'd path is not taken for a Hub id."""
+    text = text.strip()
+    if not text:
+        return "Enter a Hub model id (owner/name) or pick a local folder."
+    if text == DEMO_MODEL_ID:
+        return "Built-in tiny demo model: works offline; built locally the first time (a few seconds)."
+    path = os.path.expanduser(text)
+    if os.path.isdir(path):
+        return "Local model folder."
+    if path.startswith((".", "/", "~", "\\")) or text.count("/") > 1 or (len(text) > 1 and text[1] == ":"):
+        return "Local folder (not found yet)."
+    return "Hugging Face Hub model id: downloaded on first use, then cached."
+
+
+class ModelForm(Form):
+    """Model id or folder, dtype, trust_remote_code (with a warning) and revision."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        help_of = lambda name: config_help(ModelConfig, name)  # noqa: E731
+
+        self.source_edit = QLineEdit()
+        self.source_edit.setPlaceholderText("owner/name or /path/to/model-folder")
+        self.source_edit.setClearButtonEnabled(True)
+        self.open_folder_button = QPushButton("Open folder…")
+        self.demo_button = QPushButton("Built-in demo model")
+        self.source_hint = hint_label()
+
+        self.dtype_combo = QComboBox()
+        for dtype in MODEL_DTYPES:
+            self.dtype_combo.addItem(DTYPE_LABELS.get(dtype, dtype), dtype)
+
+        self.trust_check = QCheckBox("Trust remote code")
+        self.trust_warning = QLabel("⚠  " + TRUST_WARNING)
+        self.trust_warning.setProperty("role", "warning")
+        self.trust_warning.setWordWrap(True)
+        self.trust_warning.hide()
+
+        self.revision_edit = QLineEdit()
+        self.revision_edit.setPlaceholderText("main (default branch)")
+        self.revision_edit.setClearButtonEnabled(True)
+
+        box, form = section("Model")
+        source_box = QVBoxLayout()
+        source_box.setSpacing(6)
+        source_box.addWidget(self.source_edit)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_folder_button)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
+        source_box.addLayout(buttons)
+        source_box.addWidget(self.source_hint)
+        self.add_field(form, "model.name_or_path", "Model", source_box, mark=self.source_edit,
+                       tooltip=help_of("name_or_path"))
+        self.add_field(form, "model.revision", "Revision", self.revision_edit, tooltip=help_of("revision"))
+
+        load_box, load_form = section("Loading")
+        self.add_field(load_form, "model.dtype", "Weight dtype", self.dtype_combo, tooltip=help_of("dtype"))
+        trust_box = QVBoxLayout()
+        trust_box.setSpacing(6)
+        trust_box.addWidget(self.trust_check)
+        trust_box.addWidget(self.trust_warning)
+        self.add_field(load_form, "model.trust_remote_code", "Remote code", trust_box, mark=self.trust_check,
+                       tooltip=help_of("trust_remote_code"))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(box)
+        layout.addWidget(load_box)
+        layout.addStretch(1)
+        align_labels(self)
+        guard_wheel(self)
+
+        self.source_edit.textChanged.connect(self._source_changed)
+        self.source_edit.textEdited.connect(self._edited)
+        self.open_folder_button.clicked.connect(self._open_folder)
+        self.demo_button.clicked.connect(lambda: self._set_source(DEMO_MODEL_ID))
+        self.dtype_combo.activated.connect(self._edited)
+        self.trust_check.toggled.connect(self.trust_warning.setVisible)
+        self.trust_check.toggled.connect(self._edited)
+        self.revision_edit.textEdited.connect(self._edited)
+        self._source_changed(self.source_edit.text())
+
+    def load(self, config: RunConfig) -> None:
+        model = config.model
+        with self.loading():
+            self.source_edit.setText(str(model.name_or_path or ""))
+            set_combo_value(self.dtype_combo, model.dtype)
+            self.trust_check.setChecked(bool(model.trust_remote_code))
+            self.revision_edit.setText(model.revision or "")
+
+    def store(self, config: RunConfig) -> None:
+        config.model.name_or_path = self.source_edit.text().strip()
+        config.model.dtype = self.dtype_combo.currentData()
+        config.model.trust_remote_code = self.trust_check.isChecked()
+        config.model.revision = self.revision_edit.text().strip() or None
+
+    def model_config(self) -> ModelConfig:
+        """The model settings as shown (for DatasetForm.refresh_statistics)."""
+        config = RunConfig()
+        self.store(config)
+        return config.model
+
+    def _set_source(self, text: str) -> None:
+        if text != self.source_edit.text():
+            self.source_edit.setText(text)
+            self._edited()
+
+    def _source_changed(self, text: str) -> None:
+        self.source_hint.setText(describe_model_source(text))
+
+    def _open_folder(self) -> None:
+        start = os.path.expanduser(self.source_edit.text().strip())
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder (with config.json)",
+                                                  start if os.path.isdir(start) else os.path.expanduser("~"))
+        if folder:
+            self._set_source(folder)

@@ -1,0 +1,255 @@
+"""The seed tutorial's training settings up front (owns those training keys, the runs folder and the run name).
+
+Everything else TrainingArguments offers lives in the "All arguments" panel; `TRAINING_FORM_KEYS` is the split.
+Tooltips start as short built-in texts and become the installed TrainingArguments help once `populate()` runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+)
+
+from core.config import PRECISIONS, SEED_TRAINING, RunConfig, default_runs_dir, precision_of, set_precision
+from gui.forms.common import (
+    CompactDoubleSpinBox, Form, NumberEdit, align_labels, config_help, error_label, guard_wheel, hint_label,
+    integral, section, set_combo_value,
+)
+
+BUILTIN_HELP = {
+    "num_train_epochs": "Total number of passes over the training data. Fractions train part of the last epoch.",
+    "per_device_train_batch_size": "Rows per forward pass on each device. Lower it if you run out of memory.",
+    "gradient_accumulation_steps": "Forward passes summed before each optimizer step; the effective batch size is "
+                                   "batch size × accumulation steps.",
+    "activation_checkpointing": "Recompute activations in the backward pass: saves memory, costs ~30% speed.",
+    "learning_rate": "The initial learning rate of the optimizer (AdamW). The seed uses 2e-5.",
+    "logging_steps": "Log the loss every N optimizer steps (a fraction below 1 means a share of all steps).",
+    "eval_strategy": "When to evaluate on the held-out split: never, every eval_steps steps, or every epoch.",
+    "save_strategy": "When to save a checkpoint: never, every save_steps steps, or every epoch.",
+    "load_best_model_at_end": "Keep the checkpoint with the lowest eval loss at the end. Needs evaluation, and "
+                              "checkpoints saved on the same schedule.",
+    "precision": "Mixed precision: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU. "
+                 "'auto' picks for this machine.",
+}
+
+STRATEGY_LABELS = {
+    "eval_strategy": {"no": "no  (never)", "steps": "steps  (every eval_steps)", "epoch": "epoch  (every epoch)"},
+    "save_strategy": {"no": "no  (never)", "steps": "steps  (every save_steps)", "epoch": "epoch  (every epoch)"},
+}
+
+PRECISION_LABELS = {"auto": "auto", "bf16": "bf16  (bfloat16 mixed)", "fp16": "fp16  (float16 mixed)",
+                    "fp32": "fp32  (full precision)"}
+
+
+class TrainingForm(Form):
+    """Epochs, batch, learning rate, precision, logging/eval/save schedule, output folder and run name."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._general_problem_keys = ("training",)
+
+        self.epochs_spin = CompactDoubleSpinBox()
+        self.epochs_spin.setRange(0.01, 100_000)
+        self.epochs_spin.setDecimals(2)
+        self.epochs_spin.setSingleStep(1)
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 65_536)
+        self.accum_spin = QSpinBox()
+        self.accum_spin.setRange(1, 65_536)
+        self.effective_hint = hint_label()
+        self.effective_hint.setWordWrap(False)
+        self.lr_edit = NumberEdit(bottom=0.0)
+        self.lr_edit.setPlaceholderText("e.g. 2e-5")
+
+        self.precision_combo = QComboBox()
+        for precision in PRECISIONS:
+            self.precision_combo.addItem(PRECISION_LABELS[precision], precision)
+        self.checkpointing_check = QCheckBox("Gradient (activation) checkpointing")
+
+        self.logging_spin = CompactDoubleSpinBox()
+        self.logging_spin.setRange(0.0001, 1e9)
+        self.logging_spin.setDecimals(4)
+        self.logging_spin.setSingleStep(1)
+        self.eval_combo = QComboBox()
+        self.save_combo = QComboBox()
+        for combo, key in ((self.eval_combo, "eval_strategy"), (self.save_combo, "save_strategy")):
+            for value, label in STRATEGY_LABELS[key].items():
+                combo.addItem(label, value)
+        self.best_check = QCheckBox("Load the best model at the end")
+
+        self.runs_dir_edit = QLineEdit()
+        self.runs_dir_edit.setPlaceholderText(str(default_runs_dir()))
+        self.runs_dir_edit.setClearButtonEnabled(True)
+        self.runs_dir_button = QToolButton()
+        self.runs_dir_button.setText("…")
+        self.runs_dir_button.setToolTip("Choose the folder that holds all runs")
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("generated when empty")
+        self.name_edit.setClearButtonEnabled(True)
+
+        self.general_error = error_label()
+
+        h = BUILTIN_HELP
+        schedule, f1 = section("Schedule")
+        self.add_field(f1, "training.num_train_epochs", "Epochs", self.epochs_spin, tooltip=h["num_train_epochs"])
+        self.add_field(f1, "training.per_device_train_batch_size", "Batch size per device", self.batch_spin,
+                       tooltip=h["per_device_train_batch_size"])
+        accum_row = QHBoxLayout()
+        accum_row.setSpacing(10)
+        accum_row.addWidget(self.accum_spin)
+        accum_row.addWidget(self.effective_hint, 1)
+        self.add_field(f1, "training.gradient_accumulation_steps", "Gradient accumulation", accum_row,
+                       mark=self.accum_spin, tooltip=h["gradient_accumulation_steps"])
+        self.add_field(f1, "training.learning_rate", "Learning rate", self.lr_edit, tooltip=h["learning_rate"])
+
+        memory, f2 = section("Precision and memory")
+        self.add_field(f2, "training.bf16", "Precision", self.precision_combo, tooltip=h["precision"])
+        self.alias("training.fp16", "training.bf16")
+        self.add_field(f2, "training.activation_checkpointing", "Memory", self.checkpointing_check,
+                       tooltip=h["activation_checkpointing"])
+
+        progress, f3 = section("Logging, evaluation and checkpoints")
+        self.add_field(f3, "training.logging_steps", "Log every (steps)", self.logging_spin, tooltip=h["logging_steps"])
+        self.add_field(f3, "training.eval_strategy", "Evaluate", self.eval_combo, tooltip=h["eval_strategy"])
+        self.add_field(f3, "training.save_strategy", "Save checkpoints", self.save_combo, tooltip=h["save_strategy"])
+        self.add_field(f3, "training.load_best_model_at_end", "Best model", self.best_check,
+                       tooltip=h["load_best_model_at_end"])
+
+        output, f4 = section("Output")
+        runs_row = QHBoxLayout()
+        runs_row.setSpacing(4)
+        runs_row.addWidget(self.runs_dir_edit, 1)
+        runs_row.addWidget(self.runs_dir_button)
+        self.add_field(f4, "runs_dir", "Runs folder", runs_row, mark=self.runs_dir_edit,
+                       tooltip=config_help(RunConfig, "runs_dir"))
+        self.add_field(f4, "name", "Run name", self.name_edit, tooltip=config_help(RunConfig, "name"))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.general_error)
+        for box in (schedule, memory, progress, output):
+            layout.addWidget(box)
+        layout.addStretch(1)
+        align_labels(self)
+        guard_wheel(self)
+
+        for spin in (self.epochs_spin, self.batch_spin, self.accum_spin, self.logging_spin):
+            spin.valueChanged.connect(self._edited)
+        self.batch_spin.valueChanged.connect(self._update_effective_batch)
+        self.accum_spin.valueChanged.connect(self._update_effective_batch)
+        self.lr_edit.textChanged.connect(self._check_learning_rate)
+        self.lr_edit.textEdited.connect(self._edited)
+        for combo in (self.precision_combo, self.eval_combo, self.save_combo):
+            combo.activated.connect(self._edited)
+        for check in (self.checkpointing_check, self.best_check):
+            check.toggled.connect(self._edited)
+        self.runs_dir_edit.textEdited.connect(self._edited)
+        self.runs_dir_button.clicked.connect(self._choose_runs_dir)
+        self.name_edit.textEdited.connect(self._edited)
+
+        self.load(RunConfig())
+
+    # ---- contract
+    def load(self, config: RunConfig) -> None:
+        t = config.training
+        get = lambda key: t.get(key, SEED_TRAINING.get(key))  # noqa: E731
+        with self.loading():
+            self.epochs_spin.setValue(_as_float(get("num_train_epochs"), 3.0))
+            self.batch_spin.setValue(_as_int(get("per_device_train_batch_size"), 8))
+            self.accum_spin.setValue(_as_int(get("gradient_accumulation_steps"), 1))
+            self.lr_edit.set_number(get("learning_rate"))
+            set_combo_value(self.precision_combo, precision_of(t))
+            self.checkpointing_check.setChecked(bool(get("activation_checkpointing")))
+            self.logging_spin.setValue(_as_float(get("logging_steps"), 500.0))
+            set_combo_value(self.eval_combo, get("eval_strategy") or "no")
+            set_combo_value(self.save_combo, get("save_strategy") or "steps")
+            self.best_check.setChecked(bool(get("load_best_model_at_end")))
+            self.runs_dir_edit.setText(config.runs_dir or "")
+            self.name_edit.setText(config.name or "")
+        self._update_effective_batch()
+
+    def store(self, config: RunConfig) -> None:
+        t = config.training
+        t["num_train_epochs"] = integral(self.epochs_spin.value())
+        t["per_device_train_batch_size"] = self.batch_spin.value()
+        t["gradient_accumulation_steps"] = self.accum_spin.value()
+        t["activation_checkpointing"] = self.checkpointing_check.isChecked()
+        # Unparseable text goes through as text, so validate() names the field instead of a stale value training.
+        lr = self.lr_edit.number()
+        t["learning_rate"] = lr if lr is not None and self.lr_edit.is_acceptable() else self.lr_edit.text().strip()
+        t["logging_steps"] = integral(round(self.logging_spin.value(), self.logging_spin.decimals()))
+        t["eval_strategy"] = self.eval_combo.currentData()
+        t["save_strategy"] = self.save_combo.currentData()
+        t["load_best_model_at_end"] = self.best_check.isChecked()
+        set_precision(t, self.precision_combo.currentData())
+        config.runs_dir = self.runs_dir_edit.text().strip() or None
+        config.name = self.name_edit.text().strip()
+
+    # ---- extras for the main window
+    def populate(self, fields: dict[str, dataclasses.Field]) -> None:
+        """Use the installed TrainingArguments help texts as tooltips (call once the training stack is warm)."""
+        for key in ("num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps",
+                    "activation_checkpointing", "learning_rate", "logging_steps", "eval_strategy", "save_strategy",
+                    "load_best_model_at_end"):
+            field = fields.get(key)
+            text = str(field.metadata.get("help", "")).strip() if field is not None else ""
+            if text:
+                self.set_field_tooltip(f"training.{key}", f"{text}\n\nTrainingArguments.{key}")
+
+    def set_hardware(self, hardware: Any) -> None:
+        """Say what "auto" means here and disable precisions the machine cannot train with (core.hardware.Hardware)."""
+        where = "this CPU" if hardware.device == "cpu" else hardware.name
+        model = self.precision_combo.model()
+        assert isinstance(model, QStandardItemModel)
+        for row in range(self.precision_combo.count()):
+            value = self.precision_combo.itemData(row)
+            item = model.item(row)
+            reason = ""
+            if value == "auto":
+                item.setText(f"auto  ({hardware.auto_precision} on {where})")
+            elif value == "bf16" and not hardware.bf16:
+                reason = ("bf16 needs a GPU with bfloat16 support (NVIDIA Ampere or newer); "
+                          + ("this machine has no GPU." if hardware.device == "cpu" else f"{where} has none."))
+            elif value == "fp16" and not hardware.fp16:
+                reason = "fp16 mixed precision needs a GPU; this machine has none."
+            # The selected entry stays selectable even if unsupported, so a loaded config is shown as it is.
+            item.setEnabled(not reason or row == self.precision_combo.currentIndex())
+            item.setToolTip(reason)
+
+    # ---- internals
+    def _show_general_problems(self, messages: dict[str, list[str]]) -> None:
+        text = "\n".join(messages.get("training", []))
+        self.general_error.setText(text)
+        self.general_error.setVisible(bool(text))
+
+    def _update_effective_batch(self) -> None:
+        b, a = self.batch_spin.value(), self.accum_spin.value()
+        self.effective_hint.setText(f"= {b * a} rows per optimizer step")
+        self.effective_hint.setToolTip(f"Effective batch size: {b} rows × {a} accumulation steps = {b * a}")
+
+    def _check_learning_rate(self) -> None:
+        ok = self.lr_edit.is_acceptable() and (self.lr_edit.number() or 0) > 0
+        self.set_input_error("training.learning_rate",
+                             None if ok else "Enter a number above 0, such as 2e-5 or 0.0001.")
+
+    def _choose_runs_dir(self) -> None:
+        current = os.path.expanduser(self.runs_dir_edit.text().strip() or str(default_runs_dir()))
+        while current and not os.path.isdir(current) and os.path.dirname(current) != current:
+            current = os.path.dirname(current)
+        folder = QFileDialog.getExistingDirectory(self, "Folder for all runs", current)
+        if folder and folder != self.runs_dir_edit.text():
+            self.runs_dir_edit.setText(folder)
+            self._edited()
+
+
+def _as_float(value: Any, fallback: float) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fallback
+
+
+def _as_int(value: Any, fallback: int) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fallback
