@@ -1,0 +1,89 @@
+"""Launch → window shown: how long a user waits for a usable window, and whether torch was imported by then.
+
+Each run starts a fresh interpreter that calls `gui.app.main([])` (the `finetune-studio` entry point) with its
+QSettings in a temporary home. The child notes the moment the main window is first exposed and the event loop has
+turned once after it (the window is painted and accepts input), prints that with `'torch' in sys.modules`, and
+exits at once. Times are wall-clock from just before the parent spawns the child, so interpreter start counts.
+
+    python benchmarks/startup.py [--runs 5]          # offscreen unless DISPLAY is set
+    xvfb-run -a python benchmarks/startup.py          # a real X server
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import json, os, sys, time
+sys.path.insert(0, os.environ["STARTUP_ROOT"])
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QWindow
+from PySide6.QtWidgets import QApplication
+
+app = QApplication(sys.argv[:1])
+
+def report(exposed_at):
+    print(json.dumps({"exposed": exposed_at, "usable": time.time(), "torch": "torch" in sys.modules,
+                      "transformers": "transformers" in sys.modules}), flush=True)
+    os._exit(0)
+
+class FirstExpose(QObject):
+    done = False
+    def eventFilter(self, obj, event):
+        if (not self.done and event.type() == QEvent.Type.Expose and isinstance(obj, QWindow)
+                and obj.isExposed() and obj.objectName().startswith("main_window")):
+            self.done = True
+            exposed_at = time.time()
+            QTimer.singleShot(0, lambda: report(exposed_at))
+        return False
+
+spy = FirstExpose()
+app.installEventFilter(spy)
+from gui.app import main
+main([])
+"""
+
+
+def launch_once(env: dict[str, str]) -> dict:
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=120)
+    line = next((text for text in out.stdout.splitlines() if text.startswith("{")), None)
+    if line is None:
+        raise RuntimeError(f"the child printed no result:\n{out.stdout}\n{out.stderr}")
+    data = json.loads(line)
+    return {"shown_s": data["exposed"] - t0, "usable_s": data["usable"] - t0, "torch": data["torch"],
+            "transformers": data["transformers"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    home = tempfile.mkdtemp(prefix="ft-startup-")
+    env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": os.path.join(home, ".config"), "STARTUP_ROOT": str(ROOT)}
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    launch_once(env)  # warm the OS file cache; not counted
+    results = [launch_once(env) for _ in range(args.runs)]
+    for i, r in enumerate(results, 1):
+        print(f"run {i}: window shown {r['shown_s']:.2f} s, usable {r['usable_s']:.2f} s, "
+              f"torch imported: {r['torch']}, transformers imported: {r['transformers']}")
+    usable = [r["usable_s"] for r in results]
+    print(f"startup (launch -> window shown and usable): median {statistics.median(usable):.2f} s, "
+          f"best {min(usable):.2f} s, worst {max(usable):.2f} s; torch in sys.modules at that moment: "
+          f"{any(r['torch'] for r in results)}  (target <= 1.5 s, torch not imported)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

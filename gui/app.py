@@ -1,0 +1,122 @@
+"""`finetune-studio` with no arguments: the desktop app.
+
+Startup order is what makes the window appear in well under two seconds: Qt, the window and the forms first
+(nothing here imports torch, transformers or datasets), then, one event-loop turn after the window shows, a
+background thread imports the training stack (see gui.warmup). Start stays disabled until that is done and the
+config validates. Any uncaught exception, on any thread, ends up in a dialog rather than a silent stderr line.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QApplication, QWidget
+
+from gui import dialogs
+from gui import settings as store
+
+
+class CrashReporter(QObject):
+    """Turns uncaught exceptions into an error dialog on the GUI thread, whichever thread raised them."""
+
+    crashed = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._showing = False
+        self.crashed.connect(self._show, Qt.ConnectionType.QueuedConnection)
+
+    def report(self, kind: type[BaseException], value: BaseException, tb: TracebackType | None,
+               where: str = "") -> None:
+        details = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(details)
+        text = str(value).strip().splitlines()[0] if str(value).strip() else ""
+        message = (f"Finetune Studio hit an unexpected error{where}: {kind.__name__}{': ' + text if text else ''}"
+                   "\n\nThe app keeps running. If something looks wrong, save your config and restart it.")
+        try:
+            self.crashed.emit(message, details)
+        except RuntimeError:
+            pass  # the app is shutting down
+
+    @Slot(str, str)
+    def _show(self, message: str, details: str) -> None:
+        if self._showing:
+            return  # one dialog at a time; the rest is on stderr
+        self._showing = True
+        try:
+            parent = QApplication.activeWindow()
+            dialogs.show_error(parent if isinstance(parent, QWidget) else None, "Unexpected error", message, details)
+        finally:
+            self._showing = False
+
+
+def install_excepthooks(reporter: CrashReporter) -> None:
+    previous = sys.excepthook
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, value, tb)
+            return
+        reporter.report(kind, value, tb)
+
+    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit or args.exc_value is None:
+            return
+        name = args.thread.name if args.thread is not None else "a background thread"
+        reporter.report(args.exc_type, args.exc_value, args.exc_traceback, f" in {name}")
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
+
+
+def create_window() -> Any:
+    """The main window with the last config reopened when it still loads, else the built-in demo."""
+    from core.config import PRESETS, load_config
+    from core.errors import ConfigError
+    from gui.document import PRESET_TITLES
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    last = store.last_config()
+    if last and Path(last).is_file():
+        try:
+            config, _ = load_config(last)
+        except ConfigError:
+            pass
+        else:
+            window.set_config(config, Path(last))
+            return window
+    window.set_config(PRESETS["demo"](), None, PRESET_TITLES["demo"])
+    return window
+
+
+def _quit_on_ctrl_c(window: QWidget) -> QTimer:
+    """Ctrl-C in the terminal closes the window (asking first during a run). Python only sees the signal when it
+    runs bytecode, so a slow idle timer gives it a chance to."""
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.start(250)
+    timer.timeout.connect(lambda: None)
+    return timer
+
+
+def main(argv: list[str] | None = None) -> int:
+    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    app.setOrganizationName(store.ORGANIZATION)
+    app.setApplicationName(store.APPLICATION)
+    app.setApplicationDisplayName(store.APPLICATION)
+    app.setStyle("Fusion")
+    reporter = CrashReporter(app)
+    install_excepthooks(reporter)
+    window = create_window()
+    window.show()
+    QTimer.singleShot(0, window.begin_warmup)
+    _quit_on_ctrl_c(window)
+    return app.exec()

@@ -1,0 +1,460 @@
+"""The live loss chart: train loss (raw and smoothed), eval loss markers, learning rate and grad norm.
+
+Built to stay smooth on long runs (see pyqtgraph's scrollingPlots example): points go into numpy buffers that
+grow by doubling, curves get views of them, and a ~15 Hz timer redraws only when new points arrived, so a burst of
+events costs one redraw. Automatic peak downsampling and clip-to-view keep a million-point curve cheap to draw.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer, Slot
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+REDRAW_MS = 66  # ~15 Hz: smooth to the eye, a fraction of a millisecond of work per frame
+TRAIN_COLOR = "#1a73e8"
+EVAL_COLOR = "#e8710a"
+LR_COLOR = "#188038"
+GRAD_COLOR = "#a142f4"
+
+
+class CompactAxis(pg.AxisItem):
+    """Tick labels written the way hyperparameters are (5e-4, 0.25, 1.2), without pyqtgraph's "(x0.001)" label
+    suffix, which does not fit beside a short plot."""
+
+    def __init__(self, orientation: str, **kwargs: Any):
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        out = []
+        for value in values:
+            if value == 0:
+                out.append("0")
+            elif abs(value) < 1e-2 or abs(value) >= 1e5:
+                mantissa, exponent = f"{value:.1e}".split("e")
+                out.append(f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}")
+            else:
+                out.append(f"{value:.4g}")
+        return out
+
+
+class Series:
+    """x/y points in float64 buffers that double when full; `view()` returns the filled part without copying."""
+
+    def __init__(self, capacity: int = 256):
+        self._x = np.empty(capacity)
+        self._y = np.empty(capacity)
+        self.size = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.size == len(self._x):
+            self._x = np.resize(self._x, 2 * len(self._x))
+            self._y = np.resize(self._y, 2 * len(self._y))
+        self._x[self.size] = x
+        self._y[self.size] = y
+        self.size += 1
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._x[: self.size], self._y[: self.size]
+
+    def truncate_after(self, x: float) -> None:
+        """Drop points past x: a resumed run replays the steps after its checkpoint."""
+        xs = self._x[: self.size]
+        self.size = int(np.searchsorted(xs, x, side="right")) if self.size else 0
+
+    def clear(self) -> None:
+        self.size = 0
+
+    def nearest(self, x: float) -> int | None:
+        if not self.size:
+            return None
+        xs = self._x[: self.size]
+        i = int(np.searchsorted(xs, x))
+        if i >= self.size or (i > 0 and x - xs[i - 1] < xs[i] - x):
+            i -= 1
+        return i
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _pen(color: str, alpha: int = 255, width: float = 1) -> Any:
+    c = QColor(color)
+    c.setAlpha(alpha)
+    pen = pg.mkPen(c, width=width)
+    pen.setCosmetic(True)
+    return pen
+
+
+class LossChart(QWidget):
+    """Loss on top, learning rate and grad norm below on a linked step axis; smoothing, log scale, hover."""
+
+    def __init__(self, parent: QWidget | None = None, staged: bool = False):
+        """staged: build the plots over several `build_step()` calls (each returns to the event loop)."""
+        super().__init__(parent)
+        self._built = False
+        self.train = Series()
+        self.evals = Series()
+        self.lr = Series()
+        self.grad = Series()
+        self._smoothed = np.empty(0)
+        self._smoothed_n = 0
+        self._smooth_last = (0.0, 0)  # incremental EMA state: running value, count of finite points
+        self._dirty = False
+        self._drawn_points = 0
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._redraw)
+
+        self._build_controls()
+        self._build_view()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(self._controls)
+        layout.addWidget(self.plots, 1)
+        self._stages = self._build_stages()
+        if not staged:
+            self.ensure_built()
+
+    # ---- construction
+    def _build_controls(self) -> None:
+        self.smoothing = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(60)
+        self.smoothing.setFixedWidth(140)
+        self.smoothing.setToolTip("Exponential moving average of the train loss (0 = raw, 0.99 = very smooth). "
+                                  "The raw curve stays faint behind the smoothed one.")
+        self.smoothing_label = QLabel()
+        self.smoothing_label.setMinimumWidth(32)
+        self.log_scale = QCheckBox("Log scale")
+        self.log_scale.setToolTip("Logarithmic loss axis: small late improvements stay visible.")
+        self.show_lower = QCheckBox("Learning rate && grad norm")
+        self.show_lower.setChecked(True)
+
+        self._controls = QHBoxLayout()
+        self._controls.setContentsMargins(4, 0, 4, 0)
+        self._controls.addWidget(QLabel("Smoothing"))
+        self._controls.addWidget(self.smoothing)
+        self._controls.addWidget(self.smoothing_label)
+        self._controls.addSpacing(8)
+        self._controls.addWidget(self.log_scale)
+        self._controls.addSpacing(8)
+        self._controls.addWidget(self.show_lower)
+        self._controls.addStretch(1)
+
+        self.smoothing.valueChanged.connect(self._smoothing_changed)
+        self.log_scale.toggled.connect(self._log_scale_changed)
+        self.show_lower.toggled.connect(self._show_lower_changed)
+        self.smoothing_label.setText(f"{self.smoothing.value() / 100:.2f}")
+
+    def _build_view(self) -> None:
+        palette = self.palette()
+        self._colors = (palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text),
+                        palette.color(QPalette.ColorRole.Mid), palette.color(QPalette.ColorRole.PlaceholderText))
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground(self._colors[0])
+        self.plots.ci.setContentsMargins(2, 2, 8, 2)
+        self.plots.setMinimumHeight(220)
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+        self._axis_font = font
+
+    def _build_stages(self) -> Iterator[None]:
+        """The plots, built in steps of ~20-40 ms: made all at once they would hold the GUI thread for ~0.1 s
+        (pyqtgraph builds every context menu eagerly), right while the window should be responsive."""
+        background, foreground, mid, placeholder = self._colors
+        font = self._axis_font
+        self.loss_plot = self.plots.addPlot(row=0, col=0, enableMenu=False,
+                                            axisItems={"bottom": CompactAxis("bottom")})
+        yield
+        self.plots.nextRow()
+        self.lower_plot = self.plots.addPlot(row=1, col=0, enableMenu=False,
+                                             axisItems={"left": CompactAxis("left"), "bottom": CompactAxis("bottom"),
+                                                        "right": CompactAxis("right")})
+        self.plots.ci.layout.setRowStretchFactor(0, 5)
+        self.plots.ci.layout.setRowStretchFactor(1, 2)
+        self.lower_plot.setXLink(self.loss_plot)
+
+        yield
+        for plot in (self.loss_plot, self.lower_plot):
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.hideButtons()
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(foreground)
+                axis.setTextPen(foreground)
+                axis.setTickFont(font)
+            plot.getAxis("left").setWidth(56)
+        self.loss_plot.setLabel("left", "loss", color=foreground.name())
+        self.lower_plot.setLabel("bottom", "step", color=foreground.name())
+        self.loss_plot.getAxis("bottom").setStyle(showValues=False)
+
+        yield
+        legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextColor=foreground, brush=background,
+                                          pen=pg.mkPen(mid))
+        legend.setZValue(20)
+        self.raw_curve = self.loss_plot.plot(pen=_pen(TRAIN_COLOR, 60))
+        legend.removeItem(self.raw_curve)
+        self.smooth_curve = self.loss_plot.plot(pen=_pen(TRAIN_COLOR, 255, 1), name="train loss")
+        self.eval_points = self.loss_plot.plot(pen=_pen(EVAL_COLOR, 110), symbol="o", symbolSize=7,
+                                               symbolBrush=EVAL_COLOR, symbolPen=pg.mkPen("w"), name="eval loss")
+
+        yield
+        self.lr_curve = self.lower_plot.plot(pen=_pen(LR_COLOR), name="learning rate")
+        # Grad norm has its own scale: a second view box drawn over the plot, its axis on the right. Each axis
+        # takes the colour of its curve, so short labels are enough in this low plot.
+        self.grad_view = pg.ViewBox(enableMenu=False)
+        self.lower_plot.showAxis("right")
+        self.lower_plot.scene().addItem(self.grad_view)
+        self.grad_view.setXLink(self.lower_plot)
+        for name, color in (("left", LR_COLOR), ("right", GRAD_COLOR)):
+            axis = self.lower_plot.getAxis(name)
+            axis.setPen(foreground)
+            axis.setTextPen(QColor(color))
+            axis.setTickFont(font)
+            axis.setWidth(56 if name == "left" else 44)
+        self.lower_plot.getAxis("right").linkToView(self.grad_view)
+        self.lower_plot.setLabel("left", "lr", color=LR_COLOR)
+        self.lower_plot.setLabel("right", "grad norm", color=GRAD_COLOR)
+        self.grad_curve = pg.PlotDataItem(pen=_pen(GRAD_COLOR, 200), name="grad norm")
+        self.grad_curve.setDownsampling(auto=True, method="peak")
+        self.grad_curve.setClipToView(True)
+        self.grad_view.addItem(self.grad_curve)
+        self.lower_plot.vb.sigResized.connect(self._sync_grad_view)
+        # Axes (with their grid lines) are the costly part of a frame: alpha-blended lines across the plot, and
+        # text. Grid lines only at major and first minor ticks, and each axis cached as a pixmap that is redrawn
+        # only when its range changes, bring a redraw from ~20-50 ms to ~10 ms and a hover repaint to ~1 ms.
+        for plot in (self.loss_plot, self.lower_plot):
+            for entry in plot.axes.values():
+                entry["item"].setStyle(maxTickLevel=1)
+                entry["item"].setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+        yield
+        crosshair = _pen("#5f6368", 160)
+        crosshair.setStyle(Qt.PenStyle.DashLine)
+        self._vlines = [pg.InfiniteLine(angle=90, movable=False, pen=crosshair) for _ in range(2)]
+        self._hline = pg.InfiniteLine(angle=0, movable=False, pen=crosshair)
+        for line, plot in zip(self._vlines, (self.loss_plot, self.lower_plot), strict=True):
+            plot.addItem(line, ignoreBounds=True)
+        self.loss_plot.addItem(self._hline, ignoreBounds=True)
+        self.readout = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 225),
+                                   border=pg.mkPen(mid))
+        self.readout.setZValue(30)
+        self.loss_plot.addItem(self.readout, ignoreBounds=True)
+        self.readout_text = ""  # the readout as plain text (tests)
+        self._set_crosshair_visible(False)
+
+        self.empty_text = pg.TextItem("Press Start: the loss appears here as the model trains.",
+                                      color=placeholder, anchor=(0.5, 0.5))
+        self.loss_plot.addItem(self.empty_text, ignoreBounds=True)
+
+        self._mouse = pg.SignalProxy(self.plots.scene().sigMouseMoved, rateLimit=60, slot=self._mouse_moved)
+        self._built = True
+        self._set_empty(True)
+        self._smoothing_changed(self.smoothing.value())
+
+    def build_step(self) -> bool:
+        """Build the next part of the plots; False once everything is built."""
+        if self._built:
+            return False
+        next(self._stages, None)
+        return not self._built
+
+    def ensure_built(self) -> None:
+        while self.build_step():
+            pass
+
+    @property
+    def built(self) -> bool:
+        return self._built
+
+    @Slot()
+    def _sync_grad_view(self) -> None:
+        self.grad_view.setGeometry(self.lower_plot.vb.sceneBoundingRect())
+        self.grad_view.linkedViewChanged(self.lower_plot.vb, self.grad_view.XAxis)
+
+    # ---- public API
+    def add_event(self, event: dict) -> None:
+        """Take one core event; only log/eval/train_begin matter here. Drawing happens on the next tick."""
+        self.ensure_built()
+        kind = event.get("event")
+        step = _number(event.get("step"))
+        if kind == "log" and step is not None:
+            loss = _number(event.get("loss"))
+            if loss is not None:
+                self.train.append(step, loss)
+            lr = _number(event.get("learning_rate"))
+            if lr is not None:
+                self.lr.append(step, lr)
+            grad = _number(event.get("grad_norm"))
+            if grad is not None:
+                self.grad.append(step, grad)
+        elif kind == "eval" and step is not None:
+            loss = _number(event.get("eval_loss"))
+            if loss is not None:
+                self.evals.append(step, loss)
+        elif kind == "train_begin" and step:
+            for series in (self.train, self.evals, self.lr, self.grad):
+                series.truncate_after(step)
+            self._reset_smoothing()
+        else:
+            return
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def load_events(self, events: Iterable[dict]) -> None:
+        """Show a recorded run (its metrics.jsonl) at once."""
+        self.ensure_built()
+        self.clear()
+        for event in events:
+            self.add_event(event)
+        self._redraw()
+
+    def clear(self) -> None:
+        self.ensure_built()
+        for series in (self.train, self.evals, self.lr, self.grad):
+            series.clear()
+        self._reset_smoothing()
+        self._dirty = True
+        self._redraw()
+
+    @property
+    def point_count(self) -> int:
+        """Train loss points drawn so far (tests and the screenshot script wait on it)."""
+        return self._drawn_points
+
+    # ---- drawing
+    def _reset_smoothing(self) -> None:
+        self._smoothed_n = 0
+        self._smooth_last = (0.0, 0)
+
+    def _smoothed_view(self) -> np.ndarray:
+        """TensorBoard's debiased EMA, so early points are not dragged toward zero. Extended over the points added
+        since the last frame; recomputed from the start only after the slider moved or a resume cut the data."""
+        x, y = self.train.view()
+        weight = self.smoothing.value() / 100
+        if len(self._smoothed) < len(y):
+            self._smoothed = np.resize(self._smoothed, max(256, 2 * len(y)))
+        last, count = self._smooth_last
+        for i in range(self._smoothed_n, len(y)):
+            value = float(y[i])
+            count += 1
+            last = last * weight + (1 - weight) * value
+            self._smoothed[i] = last / (1 - weight**count) if weight else value
+        self._smooth_last = (last, count)
+        self._smoothed_n = len(y)
+        return self._smoothed[: len(y)]
+
+    @Slot()
+    def _redraw(self) -> None:
+        if not self._dirty:
+            self._timer.stop()
+            return
+        self._dirty = False
+        x, y = self.train.view()
+        self.raw_curve.setData(x, y)
+        self.smooth_curve.setData(x, self._smoothed_view())
+        self.eval_points.setData(*self.evals.view())
+        self.lr_curve.setData(*self.lr.view())
+        self.grad_curve.setData(*self.grad.view())
+        self.raw_curve.setVisible(self.smoothing.value() > 0)
+        self._drawn_points = self.train.size
+        self._set_empty(self.train.size == 0 and self.evals.size == 0)
+
+    def _set_empty(self, empty: bool) -> None:
+        self.empty_text.setVisible(empty)
+        if empty:
+            self.loss_plot.setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
+            self.lower_plot.setYRange(0, 1e-3, padding=0)
+            self.empty_text.setPos(50, 2)
+            self.loss_plot.enableAutoRange()
+            self._set_crosshair_visible(False)
+
+    # ---- controls
+    @Slot(int)
+    def _smoothing_changed(self, value: int) -> None:
+        self.smoothing_label.setText(f"{value / 100:.2f}")
+        self._reset_smoothing()
+        self._dirty = True
+        if self._built:
+            self._redraw()
+
+    @Slot(bool)
+    def _log_scale_changed(self, on: bool) -> None:
+        self.ensure_built()
+        self.loss_plot.setLogMode(y=on)
+        self.loss_plot.enableAutoRange()
+
+    @Slot(bool)
+    def _show_lower_changed(self, on: bool) -> None:
+        self.ensure_built()
+        self.lower_plot.setVisible(on)
+        self.loss_plot.getAxis("bottom").setStyle(showValues=not on)
+        self.loss_plot.setLabel("bottom", None if on else "step")
+        self.loss_plot.showAxis("bottom")
+        self.plots.ci.layout.setRowStretchFactor(1, 1 if on else 0)
+        self.plots.ci.layout.setRowMaximumHeight(1, 1e6 if on else 0)
+
+    # ---- hover readout
+    def _set_crosshair_visible(self, visible: bool) -> None:
+        for item in (*self._vlines, self._hline, self.readout):
+            item.setVisible(visible)
+        if not visible:
+            self.readout_text = ""
+
+    def _mouse_moved(self, args: tuple) -> None:
+        """Crosshair on the nearest logged step and a small box beside it with every value at that step."""
+        pos: QPointF = args[0]
+        plot = next((p for p in (self.loss_plot, self.lower_plot)
+                     if p.isVisible() and p.vb.sceneBoundingRect().contains(pos)), None)
+        index = self.train.nearest(plot.vb.mapSceneToView(pos).x()) if plot is not None else None
+        if index is None:
+            self._set_crosshair_visible(False)
+            return
+        xs, ys = self.train.view()
+        step = float(xs[index])
+        smoothed = float(self._smoothed[index]) if index < self._smoothed_n else float(ys[index])
+        y_line = math.log10(smoothed) if self.log_scale.isChecked() and smoothed > 0 else smoothed
+        for line in self._vlines:
+            line.setPos(step)
+        self._hline.setPos(y_line)
+        lines = [("", f"step {step:g}"), (TRAIN_COLOR, f"loss {ys[index]:.4f}" +
+                                          (f" (smoothed {smoothed:.4f})" if self.smoothing.value() else ""))]
+        tolerance = max(1.0, 0.02 * (xs[-1] - xs[0]))
+        for series, color, name, fmt in ((self.evals, EVAL_COLOR, "eval loss", ".4f"),
+                                         (self.lr, LR_COLOR, "learning rate", ".3g"),
+                                         (self.grad, GRAD_COLOR, "grad norm", ".3f")):
+            j = series.nearest(step)
+            if j is not None:
+                sx, sy = series.view()
+                if abs(sx[j] - step) <= tolerance or series is not self.evals:
+                    at = f" at step {sx[j]:g}" if sx[j] != step else ""
+                    lines.append((color, f"{name} {sy[j]:{fmt}}{at}"))
+        self.readout_text = "\n".join(text for _, text in lines)
+        self.readout.setHtml("<br>".join(f"<span style='color:{c or '#202124'}'>{html.escape(t)}</span>"
+                                         for c, t in lines))
+        (x_low, x_high), (y_low, y_high) = self.loss_plot.vb.viewRange()
+        right = step > (x_low + x_high) / 2
+        top = y_line > (y_low + y_high) / 2
+        self.readout.setAnchor((1.0 if right else 0.0, 0.0 if top else 1.0))
+        self.readout.setPos(step, y_line)
+        self._set_crosshair_visible(True)

@@ -1,0 +1,117 @@
+"""The few modal questions and error reports the app asks and shows.
+
+Every modal dialog lives here, behind a plain function, so the main window reads as a story ("ask, then act") and
+tests replace one function (`monkeypatch.setattr(dialogs, "show_error", record)`) instead of driving a blocking
+QMessageBox. Callers must look the functions up through the module (`dialogs.show_error(...)`), never import them
+by name, or the monkeypatching would not reach them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QMessageBox,
+    QSizePolicy,
+    QSpacerItem,
+    QTextEdit,
+    QWidget,
+)
+
+Button = QMessageBox.StandardButton
+
+
+class SaveChoice(Enum):
+    SAVE = "save"
+    DISCARD = "discard"
+    CANCEL = "cancel"
+
+
+class CliChoice(Enum):
+    SAVE = "save"  # save the config, then copy `finetune-studio train <path>`
+    FLAGS = "flags"  # copy a command that rebuilds the config from a preset with --set flags
+    CANCEL = "cancel"
+
+
+def error_box(parent: QWidget | None, title: str, message: str, details: str | None = None) -> QMessageBox:
+    """The error dialog, built but not shown: the message says what happened and what to do; the traceback goes
+    behind "Show Details…" where a bug report can copy it from."""
+    box = QMessageBox(QMessageBox.Icon.Critical, title, message, Button.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    if details:
+        box.setInformativeText("“Show Details…” has the technical details for a bug report.")
+        box.setDetailedText(details)
+        for view in box.findChildren(QTextEdit):
+            view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+            view.setMinimumWidth(560)
+    _widen(box, 460)
+    return box
+
+
+def _widen(box: QMessageBox, width: int) -> None:
+    """QMessageBox wraps at a narrow width; a spacer in its grid is the documented-by-practice way to widen it."""
+    layout = box.layout()
+    if isinstance(layout, QGridLayout):
+        spacer = QSpacerItem(width, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding)
+        layout.addItem(spacer, layout.rowCount(), 0, 1, layout.columnCount())
+
+
+def show_error(parent: QWidget | None, title: str, message: str, details: str | None = None) -> None:
+    error_box(parent, title, message, details).exec()
+
+
+def confirm_stop_and_close(parent: QWidget | None) -> bool:
+    """Closing during a run: the run stops at the next step with a checkpoint, so nothing is lost."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                      "Stop the run and quit?\n\nTraining stops after the current step and saves a checkpoint, "
+                      "so you can resume it later.", Button.Yes | Button.No, parent)
+    _widen(box, 420)
+    box.button(Button.Yes).setText("Stop and quit")
+    box.button(Button.No).setText("Keep training")
+    box.setDefaultButton(Button.No)
+    return box.exec() == Button.Yes
+
+
+def ask_save_changes(parent: QWidget | None, name: str) -> SaveChoice:
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                      f"Save the changes to {name}?", Button.Save | Button.Discard | Button.Cancel, parent)
+    _widen(box, 360)
+    box.setInformativeText("Your changes are lost if you don't save them.")
+    box.setDefaultButton(Button.Save)
+    answer = box.exec()
+    return {Button.Save: SaveChoice.SAVE, Button.Discard: SaveChoice.DISCARD}.get(answer, SaveChoice.CANCEL)
+
+
+def ask_cli_form(parent: QWidget | None) -> CliChoice:
+    box = QMessageBox(QMessageBox.Icon.Question, "Copy CLI command",
+                      "The config has unsaved changes. The command can name a saved config file, or rebuild the "
+                      "config from a preset with --set flags.", Button.Cancel, parent)
+    _widen(box, 420)
+    save = box.addButton("Save, then copy", QMessageBox.ButtonRole.AcceptRole)
+    flags = box.addButton("Copy with --set flags", QMessageBox.ButtonRole.ActionRole)
+    box.setDefaultButton(save)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is save:
+        return CliChoice.SAVE
+    if clicked is flags:
+        return CliChoice.FLAGS
+    return CliChoice.CANCEL
+
+
+def choose_open_path(parent: QWidget | None, title: str, folder: str, filters: str) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
+    return path or None
+
+
+def choose_save_path(parent: QWidget | None, title: str, suggested: str, filters: str) -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+    return path or None
+
+
+def choose_folder(parent: QWidget | None, title: str, folder: str) -> str | None:
+    return QFileDialog.getExistingDirectory(parent, title, folder) or None

@@ -1,0 +1,175 @@
+"""The window's config document: which RunConfig the forms show, its file, modified state, recent files, presets
+and the headless command for it (File menu).
+
+A mixin of MainWindow, kept apart so the window module stays about layout and runs. It uses the window's
+`forms`, `dataset_form`, `recent_menu`, `warm` and the validation hooks; nothing here imports the training stack.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from PySide6.QtGui import QGuiApplication
+
+from core.config import PRESETS, RunConfig, load_config, save_config
+from core.errors import ConfigError
+from gui import dialogs
+from gui import settings as store
+
+APP_NAME = "Finetune Studio"
+PRESET_LABELS = {"demo": "Built-in demo (offline)", "seed": "Tutorial: Qwen3-0.6B + astro_horoscope (needs Hub)"}
+PRESET_TITLES = {"demo": "Built-in demo", "seed": "Tutorial preset"}
+YAML_FILTER = "Run config (*.yaml *.yml);;All files (*)"
+
+
+class ConfigDocument:
+    """File → New/Open/Save/Recent/Copy CLI command and Presets, for MainWindow."""
+
+    config: RunConfig
+    path: Path | None
+    untitled: str
+    forms: list[Any]
+    dataset_form: Any
+    recent_menu: Any
+    warm: Any
+    _loading: bool
+    _model_changed: bool
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Forms filled by the window, not the user: their `changed` signals do not mark the config modified."""
+        self._loading = True
+        try:
+            yield
+        finally:
+            self._loading = False
+
+    def set_config(self, config: RunConfig, path: Path | None = None, untitled: str | None = None) -> None:
+        """Show config in every form; it becomes the document (unmodified)."""
+        self.config = config.copy()
+        self.path = Path(path) if path else None
+        if untitled:
+            self.untitled = untitled
+        with self._quiet():
+            for form in self.forms:
+                form.load(self.config)
+        self.setWindowModified(False)
+        self._update_title()
+        store.set_last_config(str(self.path) if self.path else None)
+        if self.warm:
+            self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))
+            self._validate_now()
+
+    def _form_changed(self, form: Any) -> None:
+        if self._loading:
+            return
+        form.store(self.config)
+        if form is self.model_form:
+            self._model_changed = True
+        self.setWindowModified(True)
+        self._validate_timer.start()
+
+    def _update_title(self) -> None:
+        name = self.path.name if self.path else self.untitled
+        self.setWindowTitle(f"{name}[*] — {APP_NAME}")
+
+    def _maybe_save(self) -> bool:
+        """Before replacing or closing a modified config: True when it is fine to go on."""
+        if not self.isWindowModified():
+            return True
+        choice = dialogs.ask_save_changes(self, self.path.name if self.path else self.untitled)
+        if choice is dialogs.SaveChoice.SAVE:
+            return self.save()
+        return choice is dialogs.SaveChoice.DISCARD
+
+    def new_config(self) -> None:
+        self.load_preset("demo")
+
+    def load_preset(self, key: str) -> None:
+        if self._maybe_save():
+            self.set_config(PRESETS[key](), None, PRESET_TITLES[key])
+            self.statusBar().showMessage(f"Loaded the preset “{PRESET_LABELS[key]}”.", 5000)
+
+    def open_config_dialog(self) -> None:
+        path = dialogs.choose_open_path(self, "Open config", self._folder_hint(), YAML_FILTER)
+        if path and self._maybe_save():
+            self.open_config(Path(path))
+
+    def open_config(self, path: Path) -> bool:
+        """Load a YAML config into the window; a broken file leaves the current config as it was."""
+        try:
+            config, notices = load_config(path)
+        except ConfigError as exc:
+            store.remove_recent(store.RECENT_CONFIGS, str(path))
+            self._rebuild_recent_menu()
+            dialogs.show_error(self, "Cannot open config", f"{path} cannot be used:\n\n"
+                               + "\n".join(f"• {p}" for p in exc.problems))
+            return False
+        self.set_config(config, path)
+        for notice in notices:
+            self.log.message(notice, "notice")
+        store.push_recent(store.RECENT_CONFIGS, str(path))
+        self._rebuild_recent_menu()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self._write(self.path)
+
+    def save_as(self) -> bool:
+        suggested = str(self.path or Path(self._folder_hint()) / f"{self.config.name or 'run'}.yaml")
+        path = dialogs.choose_save_path(self, "Save config", suggested, YAML_FILTER)
+        if not path:
+            return False
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".yaml")
+        return self._write(path)
+
+    def _write(self, path: Path) -> bool:
+        try:
+            save_config(self.config, path)
+        except OSError as exc:
+            dialogs.show_error(self, "Cannot save config", f"Saving to {path} failed: {exc.strerror or exc}. "
+                                                           "Choose another folder.")
+            return False
+        self.path = path
+        self.setWindowModified(False)
+        self._update_title()
+        store.set_last_config(str(path))
+        store.push_recent(store.RECENT_CONFIGS, str(path))
+        self._rebuild_recent_menu()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _folder_hint(self) -> str:
+        return str(self.path.parent) if self.path else str(Path.home())
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = store.recent(store.RECENT_CONFIGS)
+        for item in items:
+            action = self.recent_menu.addAction(item)
+            action.triggered.connect(lambda _=False, p=item: self._maybe_save() and self.open_config(Path(p)))
+        self.recent_menu.setEnabled(bool(items))
+
+    def copy_cli_command(self) -> None:
+        from gui.cli_command import flags_command, train_command
+
+        if self.path is not None and not self.isWindowModified():
+            command = train_command(self.path)
+        else:
+            choice = dialogs.ask_cli_form(self)
+            if choice is dialogs.CliChoice.CANCEL or (choice is dialogs.CliChoice.SAVE and not self.save()):
+                return
+            command = train_command(self.path) if choice is dialogs.CliChoice.SAVE else flags_command(self.config)
+        QGuiApplication.clipboard().setText(command)
+        self.statusBar().showMessage(f"Copied: {command}", 8000)
+
+    def _dataset_source_chosen(self, source: str) -> None:
+        self.dataset_form.set_recent(store.push_recent(store.RECENT_DATASETS, source))

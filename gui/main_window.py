@@ -1,0 +1,527 @@
+"""The main window: forms on the left, the run (chart, progress, log) on the right, a config file as document.
+
+The window owns one RunConfig. Each form writes the keys it owns into it the moment it changes, so the config is
+always current; validation follows 300 ms after the last edit. Nothing here imports the training stack at module
+level: the window must show within a second, and `gui.warmup` imports torch & co. once it does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPalette
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import RunConfig
+from core.errors import Problem
+from gui import dialogs
+from gui import settings as store
+from gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
+from gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
+from gui.log_panel import LogPanel
+from gui.progress import ProgressWidget
+from gui.run_header import RunHeader, RunState, problems_summary
+from gui.runner import TrainingRunner
+from gui.validator import ConfigValidator
+from gui.warmup import WarmStack, Warmup
+
+VALIDATE_DELAY_MS = 300
+
+
+class MainWindow(ConfigDocument, QMainWindow):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("main_window")
+        self.config = RunConfig()
+        self.path: Path | None = None
+        self.untitled = PRESET_TITLES["demo"]
+        self.problems: list[Problem] = []
+        self.warm: WarmStack | None = None
+        self.warm_error: str | None = None
+        self.state = RunState.IDLE
+        self.run_dir: Path | None = None  # the run shown on the right
+        self.resumable: Path | None = None  # the run Resume continues
+        self.model_dir: Path | None = None
+        self._loading = False
+        self._model_changed = False
+        self._closing = False
+        self._arguments_ready = False
+
+        self.runner = TrainingRunner(self)
+        self.validator = ConfigValidator(self)
+        self.warmup = Warmup(self)
+        self._validate_timer = QTimer(self, singleShot=True, interval=VALIDATE_DELAY_MS)
+
+        self._build_forms()
+        self._build_right()
+        self._build_actions()
+        self._build_menus()
+        self._connect()
+        self._restore_window()
+        self._update_title()
+        self._set_state(RunState.IDLE, "")
+        self._update_actions()
+
+    # ------------------------------------------------------------------ construction
+    def _build_forms(self) -> None:
+        self.dataset_form = DatasetForm()
+        self.model_form = ModelForm()
+        self.training_form = TrainingForm()
+        self.arguments_panel = ArgumentsPanel()
+        self.hub_form = HubForm()
+        self.forms: list[Any] = [self.dataset_form, self.model_form, self.training_form, self.arguments_panel,
+                                 self.hub_form]
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.pages: dict[Any, QWidget] = {}
+        for form, title in zip(self.forms, ("Dataset", "Model", "Training", "All arguments", "Hub"), strict=True):
+            page: QWidget = form
+            if form.findChild(QScrollArea) is None:  # All arguments scrolls its own list; the others get a scroller
+                page = QScrollArea()
+                page.setWidgetResizable(True)
+                page.setFrameShape(QScrollArea.Shape.NoFrame)
+                page.setWidget(form)
+            self.pages[form] = page
+            self.tabs.addTab(page, title)
+        # Wide enough for every form without a horizontal scroll bar (they scroll vertically only).
+        scrollbar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.forms_width = max(form.minimumSizeHint().width() for form in self.forms) + scrollbar + 8
+        self.tabs.setMinimumWidth(min(self.forms_width, 420))
+
+    def _build_right(self) -> None:
+        self.header = RunHeader()
+        # pyqtgraph takes ~0.4 s to import; the warm-up thread imports it first and the chart replaces this
+        # placeholder a moment after the window shows (install_chart).
+        self.chart: Any = None
+        self.chart_area = QStackedWidget()
+        placeholder = QLabel("Loading the chart…")
+        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.chart_area.addWidget(placeholder)
+        self.chart_area.setMinimumHeight(240)
+        self.progress = ProgressWidget()
+        self.progress.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.log = LogPanel()
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.addWidget(self.chart_area)
+        self.right_splitter.addWidget(self.progress)
+        self.right_splitter.addWidget(self.log)
+        self.right_splitter.setStretchFactor(0, 3)
+        self.right_splitter.setStretchFactor(1, 0)
+        self.right_splitter.setStretchFactor(2, 1)
+        for i in range(3):
+            self.right_splitter.setCollapsible(i, False)
+        self.right_splitter.setSizes([460, self.progress.sizeHint().height(), 180])  # the chart gets the room
+        right = QWidget()
+        layout = QVBoxLayout(right)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        layout.addWidget(self.header)
+        layout.addWidget(self.right_splitter, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([self.forms_width, 1280 - self.forms_width])
+        self.setCentralWidget(self.splitter)
+
+        self.stack_label = QLabel("Loading the training stack…")
+        self.stack_label.setObjectName("stack_state")
+        self.statusBar().addWidget(self.stack_label, 1)
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None, icon: QStyle.StandardPixmap | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        SP = QStyle.StandardPixmap
+        self.start_action = self._action("Start", self.start, "Ctrl+R", SP.SP_MediaPlay, "Train a new run")
+        self.stop_action = self._action("Stop", self.stop, "Ctrl+.", SP.SP_MediaStop,
+                                        "Stop after the current step and save a checkpoint")
+        self.resume_action = self._action("Resume", self.resume, "Ctrl+Shift+R", SP.SP_MediaSeekForward,
+                                          "Continue the stopped run from its latest checkpoint")
+        self.new_action = self._action("New", self.new_config, QKeySequence.StandardKey.New)
+        self.open_action = self._action("Open config…", self.open_config_dialog, QKeySequence.StandardKey.Open)
+        self.save_action = self._action("Save config", self.save, QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action("Save config as…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        self.open_run_action = self._action("Open run folder…", self.open_run_dialog)
+        self.copy_cli_action = self._action("Copy CLI command", self.copy_cli_command, "Ctrl+Shift+C",
+                                            tip="Copy the command that runs this config headless")
+        self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.preset_actions = {key: self._action(label, lambda _=False, k=key: self.load_preset(k))
+                               for key, label in PRESET_LABELS.items()}
+
+        toolbar = QToolBar("Run")
+        toolbar.setObjectName("run_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.start_action, self.stop_action, self.resume_action):
+            toolbar.addAction(action)
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction(self.new_action)
+        menu.addAction(self.open_action)
+        self.recent_menu = menu.addMenu("Recent configs")
+        menu.addSeparator()
+        menu.addAction(self.save_action)
+        menu.addAction(self.save_as_action)
+        menu.addSeparator()
+        menu.addAction(self.open_run_action)
+        menu.addAction(self.copy_cli_action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+        presets = self.menuBar().addMenu("&Presets")
+        for action in self.preset_actions.values():
+            presets.addAction(action)
+        run = self.menuBar().addMenu("&Run")
+        for action in (self.start_action, self.stop_action, self.resume_action):
+            run.addAction(action)
+        self._rebuild_recent_menu()
+
+    def _connect(self) -> None:
+        for form in self.forms:
+            form.changed.connect(lambda f=form: self._form_changed(f))
+        self.dataset_form.source_chosen.connect(self._dataset_source_chosen)
+        self.dataset_form.set_recent(store.recent(store.RECENT_DATASETS))
+        self._validate_timer.timeout.connect(self._validate_now)
+        self.validator.validated.connect(self._show_problems)
+        self.warmup.progress.connect(self._warm_progress)
+        self.warmup.imported.connect(self._warm_imported)
+        self.warmup.ready.connect(self._warm_ready)
+        self.warmup.failed.connect(self._warm_failed)
+        self.runner.event.connect(self._run_event)
+        self.runner.succeeded.connect(self._run_succeeded)
+        self.runner.errored.connect(self._run_errored)
+        self.runner.invalid.connect(self._run_invalid)
+        self.runner.idle.connect(self._update_actions)
+        self.tabs.currentChanged.connect(self._populate_arguments)
+        self.header.field_requested.connect(self.show_field)
+        self.header.open_folder_requested.connect(self.open_model_folder)
+
+    def _restore_window(self) -> None:
+        saved = store.window_state()
+        if not (saved["geometry"] and self.restoreGeometry(saved["geometry"])):
+            self.resize(1280, 800)
+        if saved["state"]:
+            self.restoreState(saved["state"])
+        if saved["splitter"]:
+            self.splitter.restoreState(saved["splitter"])
+        if saved["right_splitter"]:
+            self.right_splitter.restoreState(saved["right_splitter"])
+
+    # ------------------------------------------------------------------ warm-up
+    def begin_warmup(self) -> None:
+        """Start importing the training stack (called once the window is on screen)."""
+        self.stack_label.setText("Loading the training stack…")
+        self.warmup.start()
+
+    @Slot(str)
+    def _warm_progress(self, module: str) -> None:
+        self.stack_label.setText(f"Loading the training stack… ({module})")
+
+    @Slot(str)
+    def _warm_imported(self, module: str) -> None:
+        if module == "pyqtgraph" and self.chart is None:
+            from gui.chart import LossChart
+
+            self.chart = LossChart(staged=True)
+            self._build_chart_step()
+
+    @Slot()
+    def _build_chart_step(self) -> None:
+        """One part of the chart per event-loop turn, then show it (see LossChart.build_step)."""
+        if self.chart.build_step():
+            QTimer.singleShot(0, self._build_chart_step)
+        else:
+            self._show_chart()
+
+    def _show_chart(self) -> None:
+        if self.chart_area.indexOf(self.chart) < 0:
+            self.chart_area.addWidget(self.chart)
+            self.chart_area.setCurrentWidget(self.chart)
+
+    def install_chart(self) -> Any:
+        """The live chart, built now if the warm-up has not built it yet (imports pyqtgraph if needed)."""
+        if self.chart is None:
+            from gui.chart import LossChart
+
+            self.chart = LossChart()
+        self.chart.ensure_built()
+        self._show_chart()
+        return self.chart
+
+    @Slot(object)
+    def _warm_ready(self, stack: WarmStack) -> None:
+        self.install_chart()
+        self.warm = stack
+        self.stack_label.setText("Ready")
+        self.stack_label.setToolTip(f"Training stack loaded in {stack.seconds:.1f} s on {stack.hardware.name}.")
+        with self._quiet():
+            self.training_form.populate(stack.training_fields)
+            self.training_form.set_hardware(stack.hardware)
+        self._populate_arguments()
+        self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))
+        self._validate_now()
+
+    @Slot()
+    def _populate_arguments(self) -> None:
+        """Build the All arguments rows the first time that tab is shown: one row per TrainingArguments field takes
+        ~0.2 s on the GUI thread, which would otherwise freeze the window just as it becomes ready."""
+        shown = self.tabs.currentWidget() is self.pages[self.arguments_panel]
+        if self.warm is None or self._arguments_ready or not shown:
+            return
+        self._arguments_ready = True
+        with self._quiet():
+            self.arguments_panel.populate(self.warm.training_fields)
+            self.arguments_panel.load(self.config)
+        self.arguments_panel.show_problems(self.problems)
+
+    @Slot(str, str)
+    def _warm_failed(self, message: str, details: str) -> None:
+        self.warm_error = message
+        self.stack_label.setText("The training stack failed to load")
+        self._update_actions()
+        dialogs.show_error(self, "Cannot train", message, details)
+
+    # ------------------------------------------------------------------ validation
+    @Slot()
+    def _validate_now(self) -> None:
+        self._validate_timer.stop()
+        if self.warm is None:
+            return
+        if self._model_changed:
+            self._model_changed = False
+            self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))
+        self.validator.request(self.config)
+
+    @Slot(object)
+    def _show_problems(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        for form in self.forms:
+            form.show_problems(self.problems)
+        self.header.set_problems(self.problems)
+        self._update_actions()
+
+    def show_field(self, field: str) -> None:
+        """Bring the tab holding a problem's field to the front and focus its editor when the form says which."""
+        for form in self.forms:
+            owns = getattr(form, "owns", None)
+            if owns is not None and owns(field):
+                page = self.pages[form]
+                self.tabs.setCurrentWidget(page)
+                widget_of = getattr(form, "field_widget", None)
+                try:
+                    widget = widget_of(field) if widget_of else None
+                except KeyError:
+                    widget = None
+                if widget is not None:
+                    if isinstance(page, QScrollArea):
+                        page.ensureWidgetVisible(widget)
+                    widget.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
+
+    # ------------------------------------------------------------------ running
+    def _update_actions(self) -> None:
+        running = self.runner.running
+        can_start = self.warm is not None and not self.problems and not running
+        self.start_action.setEnabled(can_start)
+        if self.warm is None:
+            tip = self.warm_error or "Loading the training stack…"
+        elif self.problems:
+            tip = problems_summary(self.problems)
+        elif running:
+            tip = "A run is in progress."
+        else:
+            tip = "Train a new run with these settings"
+        self.start_action.setToolTip(tip)
+        self.stop_action.setEnabled(running and not self.runner.stopping)
+        self.resume_action.setEnabled(not running and self.warm is not None and self.resumable is not None)
+
+    def _set_state(self, state: RunState, text: str) -> None:
+        self.state = state
+        self.header.set_state(state, text)
+        self.progress.set_busy(state is RunState.PREPARING)
+        self._update_actions()
+
+    @Slot()
+    def start(self) -> None:
+        if not self.start_action.isEnabled():
+            return
+        self.install_chart().clear()
+        self.progress.reset()
+        self.log.clear_log()
+        self.run_dir = self.resumable = self.model_dir = None
+        self.runner.start(self.config)
+        self._set_state(RunState.PREPARING, "Preparing…")
+
+    @Slot()
+    def stop(self) -> None:
+        if self.runner.running and not self.runner.stopping:
+            self.runner.stop()
+            self._set_state(RunState.STOPPING, "Stopping… (finishing the step and saving a checkpoint)")
+
+    @Slot()
+    def resume(self) -> None:
+        run_dir = self.resumable
+        if run_dir is None or self.runner.running or self.warm is None:
+            return
+        if self.run_dir != run_dir:
+            self.show_run(run_dir)
+        self.resumable = None
+        self.runner.resume(run_dir)
+        self._set_state(RunState.PREPARING, f"Resuming {run_dir.name}…")
+
+    @Slot(object)
+    def _run_event(self, event: dict) -> None:
+        self.install_chart().add_event(event)
+        self.progress.add_event(event)
+        self.log.add_event(event)
+        kind = event.get("event")
+        if kind == "run_start":
+            self.run_dir = Path(event["run_dir"])
+        elif kind == "phase" and self.state is RunState.PREPARING:
+            self._set_state(RunState.PREPARING, f"Preparing… {event.get('message', '')}")
+        elif kind == "train_begin" and self.state is RunState.PREPARING:
+            self._set_state(RunState.RUNNING, "Training…")
+
+    @Slot(object)
+    def _run_succeeded(self, result: Any) -> None:
+        self.run_dir = Path(result.run_dir)
+        if result.state == "stopped":
+            self.resumable = self.run_dir
+            self._set_state(RunState.STOPPED, f"Stopped at step {result.step} of {result.max_steps} — Resume "
+                                              "continues from the checkpoint")
+        else:
+            self.model_dir = Path(result.model_dir) if result.model_dir else self.run_dir
+            self._set_state(RunState.FINISHED, f"Finished — model saved to {self.model_dir}")
+            self.statusBar().showMessage(result.message, 10_000)
+
+    @Slot(str, str)
+    def _run_errored(self, message: str, details: str) -> None:
+        self.resumable = self._checkpointed(self.run_dir)
+        self._set_state(RunState.FAILED, f"Failed — {message}")
+        self.log.message(message, "error")
+        dialogs.show_error(self, "Training failed", message, details)
+
+    @Slot(object)
+    def _run_invalid(self, problems: list[Problem]) -> None:
+        self._show_problems(problems)
+        self._set_state(RunState.IDLE, "The run did not start")
+        dialogs.show_error(self, "Cannot start", problems_summary(problems, limit=len(problems)))
+
+    def _checkpointed(self, run_dir: Path | None) -> Path | None:
+        if run_dir is None:
+            return None
+        from core.runs import RunFolder
+
+        return run_dir if RunFolder(run_dir).latest_checkpoint() is not None else None
+
+    def show_run(self, run_dir: Path) -> None:
+        """Show a recorded run: its chart from metrics.jsonl and its state; Resume if it can continue."""
+        from core.runs import RunFolder
+
+        folder = RunFolder(Path(run_dir))
+        events = folder.read_metrics()
+        self.install_chart().load_events(events)
+        self.progress.reset()
+        for event in events:
+            self.progress.add_event(event)
+        self.run_dir = folder.path
+        status = folder.read_status()
+        state = status.get("state")
+        resumable = state in ("stopped", "interrupted", "failed") and folder.latest_checkpoint() is not None
+        self.resumable = folder.path if resumable else None
+        if state == "finished":
+            self.model_dir = folder.model_dir
+            self._set_state(RunState.FINISHED, f"Finished — model saved to {folder.model_dir}")
+        else:
+            hint = " — Resume continues from the latest checkpoint" if resumable else ""
+            self._set_state(RunState.STOPPED if resumable else RunState.IDLE,
+                            f"{folder.path.name}: {status.get('message', state)}{hint}")
+
+    @Slot()
+    def open_run_dialog(self) -> None:
+        from core.config import runs_dir_of
+
+        path = dialogs.choose_folder(self, "Open run folder", str(runs_dir_of(self.config)))
+        if not path:
+            return
+        from core.runs import RunFolder
+
+        if not RunFolder(Path(path)).exists():
+            dialogs.show_error(self, "Not a run folder", f"{path} has no config.yaml, so it is not a run folder.")
+            return
+        if not self.runner.running:
+            self.show_run(Path(path))
+
+    @Slot()
+    def open_model_folder(self) -> None:
+        if self.model_dir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.model_dir)))
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._closing:
+            event.ignore()  # already waiting for the run to stop
+            return
+        if self.runner.running:
+            if not dialogs.confirm_stop_and_close(self):
+                event.ignore()
+                return
+        if not self._maybe_save():
+            event.ignore()
+            return
+        if self.runner.running:
+            self._wait_for_run()
+        self._save_window()
+        self.validator.wait()
+        event.accept()
+
+    def _wait_for_run(self) -> None:
+        """Stop the run and keep the event loop turning until its thread has ended (it saves a checkpoint)."""
+        self._closing = True
+        self.centralWidget().setEnabled(False)
+        self.menuBar().setEnabled(False)
+        self.toolbar.setEnabled(False)
+        self.stop()
+        self.statusBar().showMessage("Stopping the run and saving a checkpoint before closing…")
+        loop = QEventLoop(self)
+        self.runner.idle.connect(loop.quit)
+        if self.runner.running:
+            loop.exec()
+        self.runner.idle.disconnect(loop.quit)
+        self._closing = False
+
+    def _save_window(self) -> None:
+        store.save_window_state(geometry=self.saveGeometry(), state=self.saveState(),
+                                splitter=self.splitter.saveState(), right_splitter=self.right_splitter.saveState())

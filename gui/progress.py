@@ -1,0 +1,126 @@
+"""Progress of the current run: a bar plus step, epoch, elapsed, ETA and tokens/s.
+
+Step events arrive once per optimizer step (hundreds per second on a fast GPU with a small model); the widget keeps
+only the latest one and repaints at most ~15 times a second, so a burst of steps never queues up repaints.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
+
+REFRESH_MS = 66
+
+
+def format_duration(seconds: Any) -> str:
+    """1:05 for a minute, 2:03:04 for hours; an em dash when unknown."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds):
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_rate(value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        return "—"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+class ProgressWidget(QWidget):
+    """Bar and figures for one run; `add_event` takes every core event, `set_busy` covers the setup phases."""
+
+    FIELDS = ("step", "epoch", "elapsed", "eta", "tokens")
+    CAPTIONS = {"step": "Step", "epoch": "Epoch", "elapsed": "Elapsed", "eta": "Remaining", "tokens": "Tokens/s"}
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(True)
+        self.bar.setFormat("%p %")
+        self.values: dict[str, QLabel] = {}
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 4, 4, 4)
+        grid.setHorizontalSpacing(18)
+        grid.setVerticalSpacing(2)
+        grid.addWidget(self.bar, 0, 0, 1, len(self.FIELDS))
+        for col, key in enumerate(self.FIELDS):
+            caption = QLabel(self.CAPTIONS[key])
+            caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            value = QLabel("—")
+            value.setObjectName(f"progress_{key}")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            font = value.font()
+            font.setBold(True)
+            value.setFont(font)
+            grid.addWidget(caption, 1, col)
+            grid.addWidget(value, 2, col)
+            grid.setColumnStretch(col, 1)
+            self.values[key] = value
+        self._latest: dict[str, Any] | None = None
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._refresh)
+        self.reset()
+
+    def reset(self) -> None:
+        self._latest = None
+        self._dirty = False
+        self._timer.stop()
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        for label in self.values.values():
+            label.setText("—")
+
+    def set_busy(self, busy: bool) -> None:
+        """An indeterminate bar while the tokenizer, data and model load (no step count yet)."""
+        if busy:
+            self.bar.setRange(0, 0)
+        elif self.bar.maximum() == 0:
+            self.bar.setRange(0, 1)
+
+    def add_event(self, event: dict) -> None:
+        kind = event.get("event")
+        if kind in ("step", "train_begin"):
+            self._latest = {**(self._latest or {}), **event}
+            self._dirty = True
+            if not self._timer.isActive():
+                self._timer.start()
+        elif kind == "end" and self._latest is not None:
+            finished = event.get("state") == "finished"
+            self._latest.update(step=event.get("step", self._latest.get("step")), eta_s=0 if finished else None)
+            self._dirty = True
+            self._refresh()
+
+    @property
+    def step(self) -> int:
+        return int((self._latest or {}).get("step") or 0)
+
+    @Slot()
+    def _refresh(self) -> None:
+        latest = self._latest
+        if latest is None or not self._dirty:
+            self._timer.stop()  # nothing new since the last repaint
+            return
+        self._dirty = False
+        step = int(latest.get("step") or 0)
+        total = int(latest.get("max_steps") or 0)
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(min(step, total))
+        self.values["step"].setText(f"{step:,} / {total:,}" if total else f"{step:,}")
+        epoch = latest.get("epoch")
+        if isinstance(epoch, (int, float)):
+            # Projected from the step count, since max_steps may end training before num_train_epochs.
+            total = epoch / step * total if step > 0 and total > 0 else None
+            self.values["epoch"].setText(f"{epoch:.2f} / {total:.2f}".replace(".00", "") if total else
+                                         f"{epoch:.2f}")
+        self.values["elapsed"].setText(format_duration(latest.get("elapsed_s")))
+        self.values["eta"].setText(format_duration(latest.get("eta_s")))
+        self.values["tokens"].setText(format_rate(latest.get("tokens_per_s")))

@@ -1,0 +1,107 @@
+"""The strip above the chart that says what the run is doing and, when Start is disabled, why.
+
+Problems are links: clicking one asks the window to show the field it is about.
+"""
+
+from __future__ import annotations
+
+import html
+from enum import Enum
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from core.errors import Problem
+
+SHOWN_PROBLEMS = 4
+
+
+class RunState(Enum):
+    IDLE = "idle"
+    PREPARING = "preparing"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+STATE_COLORS = {RunState.FINISHED: "#188038", RunState.FAILED: "#c5221f", RunState.STOPPED: "#b06000",
+                RunState.STOPPING: "#b06000"}
+
+
+def problems_summary(problems: list[Problem], limit: int = 2) -> str:
+    """"Fix 2 problems: learning_rate must be above 0 …; …" for the Start tooltip and the status line."""
+    count = len(problems)
+    head = f"Fix {count} problem{'s' if count != 1 else ''} to start: "
+    shown = "; ".join(p.message for p in problems[:limit])
+    return head + shown + (f"; and {count - limit} more" if count > limit else "")
+
+
+class RunHeader(QWidget):
+    field_requested = Signal(str)  # a problem's dotted field path was clicked
+    open_folder_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state_label = QLabel()
+        self.state_label.setObjectName("run_state")
+        self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        font = self.state_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        font.setBold(True)
+        self.state_label.setFont(font)
+        self.open_folder = QPushButton("Open folder")
+        self.open_folder.setToolTip("Open the folder with the trained model in the file manager.")
+        self.open_folder.clicked.connect(self.open_folder_requested)
+        self.open_folder.hide()
+
+        self.problems_label = QLabel()
+        self.problems_label.setObjectName("start_problems")
+        self.problems_label.setWordWrap(True)
+        self.problems_label.setTextFormat(Qt.TextFormat.RichText)
+        self.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                                    | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problems_label.linkActivated.connect(self.field_requested)
+        self.problems_label.setStyleSheet("QLabel { background: #fce8e6; color: #a50e0e; border: 1px solid #f4c7c3;"
+                                          " border-radius: 4px; padding: 6px 8px; }")
+        self.problems_label.hide()
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.state_label, 1)
+        top.addWidget(self.open_folder)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.problems_label)
+
+    def set_state(self, state: RunState, text: str) -> None:
+        color = STATE_COLORS.get(state)
+        self.state_label.setStyleSheet(f"color: {color};" if color else "")
+        self.state_label.setText(text)
+        self.state_label.setToolTip(text)
+        self.open_folder.setVisible(state is RunState.FINISHED)
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        """The visible reason Start is disabled; empty hides it."""
+        if not problems:
+            self.problems_label.hide()
+            self.problems_label.setText("")
+            return
+        count = len(problems)
+        items = []
+        for problem in problems[:SHOWN_PROBLEMS]:
+            message = html.escape(problem.message)
+            if problem.field:  # the message names the setting; clicking it shows the field
+                link = html.escape(problem.field, quote=True)
+                items.append(f"<li><a href='{link}' style='color:#a50e0e'>{message}</a></li>")
+            else:
+                items.append(f"<li>{message}</li>")
+        more = f"<li>… and {count - SHOWN_PROBLEMS} more (see the marked fields)</li>" if count > SHOWN_PROBLEMS \
+            else ""
+        self.problems_label.setText(f"<b>Fix {count} problem{'s' if count != 1 else ''} to start:</b>"
+                                    f"<ul style='margin:0; -qt-list-indent:1'>{''.join(items)}{more}</ul>")
+        self.problems_label.show()

@@ -1,0 +1,185 @@
+"""Import the training stack in the background right after the window shows.
+
+torch + transformers + datasets take seconds to import. Done at startup they would delay the window; done at the
+first Start they would freeze it. So a plain Python thread imports them while the user looks at the forms. Imports
+hold the GIL, and the event loop needs the GIL to run any Python slot, so this module takes care that no single
+hold is long:
+
+- the largest shared library (libtorch_cpu, ~0.4 s to map and relocate) is opened first through a ctypes call to
+  `dlopen`, which releases the GIL, so the later `import torch` finds it loaded;
+- the cyclic garbage collector is paused while importing (a full collection over the growing heap is a single
+  GIL hold of 0.1-0.4 s, triggered by allocation counts, i.e. at random points) and the imported objects are then
+  moved to the permanent generation with `gc.freeze()`, so later collections (accelerate's `free_memory()` runs
+  one when training starts) do not walk them again;
+- the interpreter switches threads every 1 ms instead of 5 ms while the import runs;
+- the modules a first run would still import (the tokenizer and model classes, Qwen3, generation utilities) are
+  imported here too, so the first Start does not import them on the training thread.
+
+pyqtgraph is imported first, outside all that: the window shows without it (0.4 s less to a visible window) and
+builds its chart as soon as it is in (MainWindow._warm_imported).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import importlib
+import importlib.util
+import os
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal
+
+# Imported one at a time, in dependency order; each is a short step the GUI thread can interleave with.
+# pyqtgraph comes first: the window shows without it (0.4 s saved at startup) and builds the chart once it is in.
+CHART_MODULES = ("pyqtgraph",)
+STACK_MODULES = (
+    "torch", "transformers", "datasets", "accelerate", "transformers.trainer", "transformers.data.data_collator",
+    "core.hardware", "core.data", "core.model", "core.training", "core.validation",
+)
+# What the first run imports on top of the stack (found by diffing sys.modules around a first demo run): the
+# tokenizer and model classes, generation utilities, and the Qwen3 architecture both presets use. Optional, as
+# module names move between transformers releases.
+FIRST_RUN_MODULES = (
+    "psutil", "tqdm.contrib.logging", "torch.utils.serialization", "transformers.models.auto.tokenization_auto",
+    "transformers.models.auto.modeling_auto", "transformers.tokenization_utils_tokenizers",
+    "transformers.convert_slow_tokenizer", "transformers.generation.utils", "transformers.masking_utils",
+    "transformers.modeling_layers", "transformers.models.qwen3.modeling_qwen3",
+)
+MODULES = CHART_MODULES + STACK_MODULES + FIRST_RUN_MODULES
+TORCH_LIBRARIES = ("libc10.so", "libtorch_cpu.so", "libc10_cuda.so", "libtorch_cuda.so")
+
+
+@dataclass(frozen=True)
+class WarmStack:
+    """What the forms need once the stack is warm."""
+
+    hardware: Any  # core.hardware.Hardware
+    training_fields: dict[str, Any]  # core.validation.training_fields()
+    seconds: float
+
+
+def preload_torch_libraries() -> None:
+    """dlopen torch's big libraries with the GIL released (a ctypes foreign call drops it; an import does not)."""
+    if not sys.platform.startswith("linux"):
+        return
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.origin:
+        return
+    folder = os.path.join(os.path.dirname(spec.origin), "lib")
+    try:
+        libc = ctypes.CDLL(None)
+        dlopen = libc.dlopen
+    except (OSError, AttributeError):
+        return
+    dlopen.restype = ctypes.c_void_p
+    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    for name in TORCH_LIBRARIES:
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            dlopen(path.encode(), os.RTLD_NOW | os.RTLD_LOCAL)  # a failure here only means import torch does it
+
+
+def _import_lock() -> Any:
+    """The forms' background jobs import the same modules; taking their lock keeps two threads from racing
+    through transformers' lazy modules at once."""
+    try:
+        from gui.background import IMPORT_LOCK
+    except ImportError:
+        return threading.Lock()
+    return IMPORT_LOCK
+
+
+def warm(progress: Callable[[str], None] = lambda name: None,
+         imported: Callable[[str], None] = lambda name: None) -> WarmStack:
+    """Import everything a run needs and prime the caches validation uses. Safe to call twice."""
+    t0 = time.perf_counter()
+    interval = sys.getswitchinterval()
+    collecting = gc.isenabled()
+    lock = _import_lock()
+    sys.setswitchinterval(0.001)
+    gc.disable()
+    try:
+        for name in CHART_MODULES:
+            progress(name)
+            importlib.import_module(name)
+            imported(name)
+        # One lock hold for the whole stack: a form's background job that runs datasets code while transformers
+        # is half-imported here fails (datasets looks up transformers.PreTrainedTokenizerBase when "transformers"
+        # is in sys.modules). Jobs take this lock before their heavy work, so they wait for a complete stack.
+        with lock:
+            for name in STACK_MODULES:
+                progress(name)
+                if name == "torch":
+                    preload_torch_libraries()
+                importlib.import_module(name)
+                imported(name)
+            for name in FIRST_RUN_MODULES:
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    pass
+        from core.config import default_config
+        from core.hardware import detect
+        from core.validation import training_fields, validate
+
+        hardware = detect()
+        fields = training_fields()
+        validate(default_config())  # the first call builds TrainingArguments once more and fills lru caches
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
+        sys.setswitchinterval(interval)
+    return WarmStack(hardware, fields, time.perf_counter() - t0)
+
+
+class Warmup(QObject):
+    """Runs `warm()` in a daemon thread and reports on the GUI thread (signals emitted from the thread are
+    queued to this object, which lives in the GUI thread)."""
+
+    progress = Signal(str)  # a module is about to be imported
+    imported = Signal(str)  # a module has been imported
+    ready = Signal(object)  # WarmStack
+    failed = Signal(str, str)  # message, traceback
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="warm-up", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            stack = warm(lambda name: self._safe_emit(self.progress, name),
+                         lambda name: self._safe_emit(self.imported, name))
+        except BaseException as exc:  # noqa: BLE001 - a missing library becomes a message, not a dead thread
+            self._safe_emit(self.failed, f"The training libraries could not be loaded: {type(exc).__name__}: "
+                                         f"{exc}. To fix: pip install -e . in the app's environment.",
+                            traceback.format_exc())
+        else:
+            self._safe_emit(self.ready, stack)
+
+    @staticmethod
+    def _safe_emit(signal: Any, *args: Any) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            pass  # the window (and this object) closed before the imports finished

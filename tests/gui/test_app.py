@@ -1,0 +1,527 @@
+"""The desktop app end to end: launch, forms, real training runs, stop/resume, errors, closing, start-up cost.
+
+Runs train the built-in demo model on 200 sample rows for a few steps (a second or two each on a CPU). Modal
+dialogs are replaced by recorders (`dialog_log`) so nothing blocks; every test that starts a run leaves no thread
+behind (the `window` fixture stops and waits for it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QGuiApplication
+
+from core.config import RunConfig, default_config, save_config
+from core.errors import Problem
+from gui import dialogs
+from gui.run_header import RunState
+
+ROOT = Path(__file__).resolve().parents[2]
+LONG = 120_000  # ms; generous: the first run in a session also imports the training stack
+
+
+def small_config(dataset: Path, runs: Path, **training: Any) -> RunConfig:
+    """The demo recipe shrunk to seconds: same collator, model and Trainer, fewer and bigger steps."""
+    config = default_config()
+    config.runs_dir = str(runs)
+    config.dataset.source = str(dataset)
+    config.dataset.max_length = 64
+    config.training.update({
+        "num_train_epochs": 1, "max_steps": 12, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
+        "learning_rate": 1e-3, "logging_steps": 2, "eval_strategy": "steps", "save_strategy": "steps",
+        "eval_steps": 6, "save_steps": 6, "activation_checkpointing": False, **training,
+    })
+    return config
+
+
+class DialogLog:
+    """Stands in for gui.dialogs: records every question and error, answers with preset choices."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str, str | None]] = []
+        self.confirms = 0
+        self.confirm_answer = True
+        self.save_answer = dialogs.SaveChoice.DISCARD
+        self.cli_answer = dialogs.CliChoice.FLAGS
+        self.save_path: str | None = None
+        self.open_path: str | None = None
+
+    def show_error(self, parent: Any, title: str, message: str, details: str | None = None) -> None:
+        self.errors.append((title, message, details))
+
+    def confirm_stop_and_close(self, parent: Any) -> bool:
+        self.confirms += 1
+        return self.confirm_answer
+
+    def ask_save_changes(self, parent: Any, name: str) -> dialogs.SaveChoice:
+        return self.save_answer
+
+    def ask_cli_form(self, parent: Any) -> dialogs.CliChoice:
+        return self.cli_answer
+
+    def choose_save_path(self, *args: Any) -> str | None:
+        return self.save_path
+
+    def choose_open_path(self, *args: Any) -> str | None:
+        return self.open_path
+
+    def choose_folder(self, *args: Any) -> str | None:
+        return None
+
+
+@pytest.fixture
+def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
+    log = DialogLog()
+    for name in ("show_error", "confirm_stop_and_close", "ask_save_changes", "ask_cli_form", "choose_save_path",
+                 "choose_open_path", "choose_folder"):
+        monkeypatch.setattr(dialogs, name, getattr(log, name))
+    return log
+
+
+def _settle(window: Any) -> None:
+    if window.runner.running:
+        window.runner.stop()
+        assert window.runner.wait(60_000), "the training thread did not end"
+    window.validator.wait()
+    from gui import background
+
+    background.wait_idle()
+
+
+@pytest.fixture
+def make_window(qtbot: Any, demo_cache: Path, runs_dir: Path, dialog_log: DialogLog) -> Any:
+    """Build (and warm) main windows; each is stopped, drained and closed while the dialog stand-ins are active."""
+    made: list[Any] = []
+
+    def make(warm: bool = True, create: bool = False) -> Any:
+        if create:
+            from gui.app import create_window
+
+            window = create_window()
+        else:
+            from gui.main_window import MainWindow
+
+            window = MainWindow()
+        qtbot.addWidget(window)
+        made.append(window)
+        window.show()
+        qtbot.waitExposed(window)
+        if warm:
+            window.begin_warmup()
+            qtbot.waitUntil(lambda: window.warm is not None, timeout=LONG)
+        return window
+
+    yield make
+    for window in made:
+        _settle(window)
+        qtbot.waitUntil(lambda w=window: not w.runner.running, timeout=LONG)
+        window.close()
+        _settle(window)
+
+
+@pytest.fixture
+def window(make_window: Any) -> Any:
+    return make_window()
+
+
+def start_run(qtbot: Any, window: Any, config: RunConfig) -> None:
+    window.set_config(config)
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    window.start_action.trigger()
+    assert window.state is RunState.PREPARING
+    assert window.runner.running
+
+
+def wait_state(qtbot: Any, window: Any, state: RunState) -> None:
+    qtbot.waitUntil(lambda: window.state is state, timeout=LONG)
+
+
+def wait_idle(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=LONG)
+
+
+def status_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "status.json").read_text())
+
+
+# ---------------------------------------------------------------------------------------------- launch & forms
+
+
+def test_launch_opens_demo_preset_and_warms_up(qtbot: Any, make_window: Any) -> None:
+    window = make_window(warm=False, create=True)
+    assert window.windowTitle().startswith("Built-in demo")
+    assert window.config.to_dict() == default_config().to_dict()
+    assert window.stack_label.text().startswith("Loading the training stack")
+    assert not window.start_action.isEnabled()
+    assert "Loading the training stack" in window.start_action.toolTip()
+    window.begin_warmup()
+    qtbot.waitUntil(lambda: window.stack_label.text() == "Ready", timeout=LONG)
+    assert window.chart is not None
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)  # the demo config validates: Start works offline
+    assert not window.stop_action.isEnabled() and not window.resume_action.isEnabled()
+
+
+def test_forms_show_a_loaded_config(qtbot: Any, window: Any, small_dataset: Path, runs_dir: Path,
+                                    tmp_path: Path) -> None:
+    config = small_config(small_dataset, runs_dir, learning_rate=3e-4, weight_decay=0.01)
+    config.model.revision = "main"
+    config.hub.repo_id = "me/horoscopes"
+    path = tmp_path / "my-run.yaml"
+    save_config(config, path)
+    assert window.open_config(path)
+    assert window.windowTitle() == "my-run.yaml[*] — Finetune Studio"
+    assert not window.isWindowModified()
+    assert window.dataset_form.source_edit.text() == str(small_dataset)
+    assert window.training_form.lr_edit.text() == "0.0003"
+    assert window.model_form.revision_edit.text() == "main"
+    window.tabs.setCurrentWidget(window.pages[window.arguments_panel])  # builds the rows on first show
+    assert window.arguments_panel.row("weight_decay") is not None
+    rebuilt = RunConfig()
+    for form in window.forms:
+        form.store(rebuilt)
+    assert rebuilt.to_dict() == config.to_dict()
+
+
+def test_editing_marks_modified_and_validates_inline(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    edit = window.training_form.lr_edit
+    edit.selectAll()
+    qtbot.keyClicks(edit, "0")
+    assert window.isWindowModified()
+    assert window.windowTitle() == "Built-in demo[*] — Finetune Studio"
+    qtbot.waitUntil(lambda: not window.start_action.isEnabled(), timeout=5_000)  # after the 300 ms debounce
+    assert window.config.training["learning_rate"] == 0
+    assert window.header.problems_label.isVisible()
+    assert "learning_rate must be above 0" in window.header.problems_label.text()
+    assert window.start_action.toolTip().startswith("Fix 1 problem to start: learning_rate must be above 0")
+
+
+def test_invalid_config_disables_start_with_the_reason(qtbot: Any, window: Any, small_dataset: Path,
+                                                        runs_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    save_config(small_config(small_dataset, runs_dir, learning_rate=-1, per_device_train_batch_size=0), path)
+    assert window.open_config(path)
+    qtbot.waitUntil(lambda: len(window.problems) == 2, timeout=5_000)
+    assert not window.start_action.isEnabled()
+    label = window.header.problems_label
+    assert label.isVisible() and "Fix 2 problems to start" in label.text()
+    assert "learning_rate must be above 0" in label.text()
+    assert window.start_action.toolTip().startswith("Fix 2 problems to start: ")
+    lr = window.training_form.field_widget("training.learning_rate")
+    assert lr.property("problem")
+    window.show_field("training.per_device_train_batch_size")  # what clicking the problem's link does
+    assert window.tabs.currentWidget() is window.pages[window.training_form]
+    window.set_config(small_config(small_dataset, runs_dir))
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=5_000)
+    assert not label.isVisible() and not lr.property("problem")
+
+
+def test_validation_moves_off_the_gui_thread_when_slow(qtbot: Any, window: Any) -> None:
+    from gui.validator import ConfigValidator
+
+    validator = ConfigValidator(budget_ms=0.0)  # every run counts as slow
+    validator.last_ms = 1.0
+    config = default_config()
+    config.training["learning_rate"] = 0
+    with qtbot.waitSignal(validator.validated, timeout=10_000) as blocker:
+        validator.request(config)
+    assert validator.off_thread_runs == 1
+    assert [p.field for p in blocker.args[0]] == ["training.learning_rate"]
+    validator.wait()
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def test_start_trains_to_the_end_and_saves_the_model(qtbot: Any, window: Any, small_dataset: Path,
+                                                      runs_dir: Path) -> None:
+    start_run(qtbot, window, small_config(small_dataset, runs_dir))
+    assert not window.start_action.isEnabled() and window.stop_action.isEnabled()
+    qtbot.waitUntil(lambda: window.chart.point_count > 0, timeout=LONG)  # live points while training
+    wait_state(qtbot, window, RunState.FINISHED)
+    wait_idle(qtbot, window)
+    assert (window.model_dir / "config.json").is_file()
+    assert window.header.state_label.text() == f"Finished — model saved to {window.model_dir}"
+    assert window.header.open_folder.isVisible()
+    qtbot.waitUntil(lambda: window.chart.point_count == 6, timeout=5_000)  # 12 steps, a loss every 2
+    assert window.chart.evals.size == 2
+    qtbot.waitUntil(lambda: window.progress.values["step"].text() == "12 / 12", timeout=5_000)
+    assert "Finished 12 steps" in window.log.toPlainText()
+    assert window.start_action.isEnabled() and not window.stop_action.isEnabled()
+    assert not window.resume_action.isEnabled()
+
+    run_dir = window.run_dir
+    window.chart.clear()
+    window.show_run(run_dir)  # File → Open run folder: the chart comes back from metrics.jsonl
+    assert window.chart.point_count == 6 and window.chart.evals.size == 2
+    assert window.state is RunState.FINISHED and window.model_dir == run_dir / "model"
+
+
+def test_stop_then_resume_continues_the_same_run_to_the_end(qtbot: Any, window: Any, small_dataset: Path,
+                                                             runs_dir: Path) -> None:
+    config = small_config(small_dataset, runs_dir, max_steps=60, eval_steps=30, save_steps=30)
+    start_run(qtbot, window, config)
+    qtbot.waitUntil(lambda: window.progress.step >= 2, timeout=LONG)
+    window.stop_action.trigger()
+    assert window.state is RunState.STOPPING
+    assert window.header.state_label.text().startswith("Stopping…")
+    assert not window.stop_action.isEnabled()
+    wait_state(qtbot, window, RunState.STOPPED)
+    wait_idle(qtbot, window)
+    run_dir = window.run_dir
+    status = status_of(run_dir)
+    assert status["state"] == "stopped" and status["step"] < 60
+    assert window.header.state_label.text().startswith(f"Stopped at step {status['step']} of 60 — Resume")
+    assert (run_dir / f"checkpoint-{status['step']}" / "trainer_state.json").is_file()
+    assert window.resume_action.isEnabled() and window.start_action.isEnabled()
+
+    window.resume_action.trigger()
+    assert window.runner.running and not window.resume_action.isEnabled()
+    wait_state(qtbot, window, RunState.FINISHED)
+    wait_idle(qtbot, window)
+    assert window.run_dir == run_dir  # the same folder, not a new run
+    final = status_of(run_dir)
+    assert final["state"] == "finished" and final["step"] == final["max_steps"] == 60
+    assert (run_dir / "model" / "config.json").is_file()
+    qtbot.waitUntil(lambda: window.chart.train.view()[0][-1] == 60, timeout=5_000)
+    steps = window.chart.train.view()[0]
+    assert list(steps) == sorted(set(steps))  # the resumed part continues the curve without duplicates
+
+
+def test_a_failing_run_shows_an_error_and_the_app_stays_usable(qtbot: Any, window: Any, small_dataset: Path,
+                                                               runs_dir: Path, dialog_log: DialogLog,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.data
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("tokenizer exploded")
+
+    monkeypatch.setattr(core.data, "tokenize_and_split", explode)
+    config = small_config(small_dataset, runs_dir)
+    config.name = "first"
+    start_run(qtbot, window, config)
+    qtbot.waitUntil(lambda: bool(dialog_log.errors), timeout=LONG)
+    title, message, details = dialog_log.errors[0]
+    assert title == "Training failed"
+    assert message == "Training failed: RuntimeError: tokenizer exploded"
+    assert "Traceback" in details and "explode" in details
+    assert window.state is RunState.FAILED
+    wait_idle(qtbot, window)
+    assert window.start_action.isEnabled()
+
+    monkeypatch.undo()
+    config.name = "second"
+    start_run(qtbot, window, config)
+    wait_state(qtbot, window, RunState.FINISHED)
+    assert len(dialog_log.errors) == 1
+
+
+def test_a_rejected_config_at_start_lists_the_problems(qtbot: Any, window: Any, small_dataset: Path,
+                                                       runs_dir: Path, dialog_log: DialogLog) -> None:
+    config = small_config(small_dataset, runs_dir)
+    config.name = "taken"
+    (runs_dir / "taken").mkdir(parents=True)
+    (runs_dir / "taken" / "config.yaml").write_text("{}")
+    start_run(qtbot, window, config)  # validate() passes; the core refuses to reuse the run folder
+    wait_idle(qtbot, window)
+    assert window.state is RunState.IDLE
+    assert dialog_log.errors and "already exists" in dialog_log.errors[0][1]
+    assert any(p.field == "name" for p in window.problems)
+
+
+def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: Any, small_dataset: Path,
+                                                      runs_dir: Path, dialog_log: DialogLog) -> None:
+    start_run(qtbot, window, small_config(small_dataset, runs_dir, max_steps=2000, eval_steps=1000,
+                                          save_steps=1000))
+    qtbot.waitUntil(lambda: window.progress.step >= 1, timeout=LONG)
+    thread = window.runner._thread
+
+    dialog_log.confirm_answer = False
+    window.close()
+    assert dialog_log.confirms == 1
+    assert window.isVisible() and window.runner.running  # "Keep training"
+
+    dialog_log.confirm_answer = True
+    window.close()  # returns only once the thread has ended
+    assert dialog_log.confirms == 2
+    assert not window.isVisible()
+    assert not window.runner.running
+    assert thread.isFinished()
+    status = status_of(window.run_dir)
+    assert status["state"] == "stopped"
+    assert (window.run_dir / f"checkpoint-{status['step']}").is_dir()
+
+
+# ---------------------------------------------------------------------------------------------- chart
+
+
+def test_chart_buffers_smoothing_resume_and_hover(qtbot: Any, window: Any) -> None:
+    chart = window.chart
+    window.splitter.setSizes([300, 980])
+    events = [{"event": "log", "step": s, "loss": 3.0 / s, "learning_rate": 1e-3, "grad_norm": 1.5}
+              for s in range(1, 601)]
+    events.append({"event": "eval", "step": 300, "eval_loss": 0.02})
+    chart.load_events(events)
+    assert chart.point_count == 600 and len(chart.train._x) >= 600  # the buffer grew by doubling
+    x, y = chart.raw_curve.getOriginalDataset()
+    assert len(x) == 600
+    smoothed = chart.smooth_curve.getOriginalDataset()[1]
+    assert smoothed[-1] > y[-1]  # a falling curve smoothed lags above the raw one
+    chart.smoothing.setValue(0)
+    assert not chart.raw_curve.isVisible()
+    chart.log_scale.setChecked(True)
+    assert chart.loss_plot.ctrl.logYCheck.isChecked()
+
+    chart.add_event({"event": "train_begin", "step": 400, "start_step": 400})  # resumed from checkpoint-400
+    qtbot.waitUntil(lambda: chart.point_count == 400, timeout=2_000)
+
+    qtbot.waitUntil(lambda: chart.loss_plot.vb.sceneBoundingRect().width() > 100, timeout=2_000)
+    scene_pos = chart.loss_plot.vb.mapViewToScene(QPointF(300, -1.0))
+    chart._mouse_moved((scene_pos,))
+    assert chart.readout_text.startswith("step 300\nloss 0.0100")
+    assert "eval loss 0.0200" in chart.readout_text and "learning rate 0.001" in chart.readout_text
+    assert chart._vlines[0].isVisible() and chart._vlines[0].value() == 300 and chart.readout.isVisible()
+
+    chart.clear()
+    assert chart.point_count == 0 and chart.empty_text.isVisible()
+
+
+# ---------------------------------------------------------------------------------------------- files & settings
+
+
+def test_save_recent_and_reopen_last_config_on_start(qtbot: Any, make_window: Any, dialog_log: DialogLog,
+                                                     small_dataset: Path, runs_dir: Path, tmp_path: Path) -> None:
+    window = make_window(warm=False)
+    window.set_config(small_config(small_dataset, runs_dir))
+    window.setWindowModified(True)
+    dialog_log.save_path = str(tmp_path / "saved")
+    assert window.save()
+    saved = tmp_path / "saved.yaml"
+    assert saved.is_file() and not window.isWindowModified()
+    assert window.windowTitle() == "saved.yaml[*] — Finetune Studio"
+    assert [a.text() for a in window.recent_menu.actions()] == [str(saved)]
+
+    window.close()
+    again = make_window(warm=False, create=True)
+    assert again.path == saved
+    assert again.config.to_dict() == small_config(small_dataset, runs_dir).to_dict()
+
+    saved.write_text("training: [not, a, mapping]\n")
+    third = make_window(warm=False, create=True)  # the last config no longer loads: the demo preset instead
+    assert third.path is None and third.config.to_dict() == default_config().to_dict()
+
+
+def test_copy_cli_command(qtbot: Any, window: Any, dialog_log: DialogLog, tmp_path: Path) -> None:
+    config = default_config()
+    config.training["learning_rate"] = 1e-4
+    config.training["hub_token"] = "hf_secret"
+    window.set_config(config)
+    window.setWindowModified(True)
+    dialog_log.cli_answer = dialogs.CliChoice.FLAGS
+    window.copy_cli_command()
+    command = QGuiApplication.clipboard().text()
+    assert command.startswith("finetune-studio train --preset demo ")
+    assert "--set training.learning_rate=0.0001" in command and "hf_secret" not in command
+    assert "hub_token" not in command
+
+    dialog_log.cli_answer = dialogs.CliChoice.SAVE
+    dialog_log.save_path = str(tmp_path / "cli run.yaml")
+    window.copy_cli_command()
+    assert QGuiApplication.clipboard().text() == f"finetune-studio train '{tmp_path / 'cli run.yaml'}'"
+
+
+def test_unexpected_exceptions_on_any_thread_reach_a_dialog(qtbot: Any, window: Any, dialog_log: DialogLog,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from gui.app import CrashReporter, install_excepthooks
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    reporter = CrashReporter()
+    install_excepthooks(reporter)
+
+    def fail() -> None:
+        raise ValueError("background oops")
+
+    worker = threading.Thread(target=fail, name="helper")
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: bool(dialog_log.errors), timeout=5_000)
+    title, message, details = dialog_log.errors[0]
+    assert title == "Unexpected error"
+    assert "in helper: ValueError: background oops" in message and "Traceback" in details
+
+
+# ---------------------------------------------------------------------------------------------- start-up
+
+
+def test_importing_the_gui_does_not_import_the_training_stack() -> None:
+    code = ("import sys, gui.app, gui.main_window, gui.runner, gui.progress, gui.log_panel, gui.dialogs, "
+            "gui.validator, gui.warmup, gui.cli_command; "
+            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'peft', 'pyqtgraph', 'core.training', "
+            "'core.validation', 'core.data', 'core.model') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_main_opens_the_window_on_the_demo_preset(demo_cache: Path, tmp_path: Path) -> None:
+    """`finetune-studio` with no arguments (core.cli -> gui.app.main([])): demo preset loaded, Start enabled once
+    the stack is warm, torch not yet imported when the window first showed."""
+    driver = """
+import json, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+seen = {}
+def poll():
+    windows = [w for w in app.topLevelWidgets() if w.objectName() == "main_window" and w.isVisible()]
+    if windows and "torch_at_show" not in seen:
+        seen["torch_at_show"] = "torch" in sys.modules
+    if windows and windows[0].start_action.isEnabled():
+        w = windows[0]
+        seen.update(title=w.windowTitle(), ready=w.stack_label.text(), hook=sys.excepthook.__name__)
+        print(json.dumps(seen), flush=True)
+        w.close()
+        return
+    QTimer.singleShot(20, poll)
+QTimer.singleShot(0, poll)
+from core.cli import main
+sys.exit(main([]))
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FINETUNE_STUDIO_RUNS": str(tmp_path / "runs")}
+    out = subprocess.run([sys.executable, "-c", driver], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=180)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["title"] == "Built-in demo[*] — Finetune Studio"
+    assert seen["ready"] == "Ready" and seen["torch_at_show"] is False
+    assert seen["hook"] == "excepthook"
+
+
+def test_problem_summary_wording() -> None:
+    from gui.run_header import problems_summary
+
+    one = [Problem("training.learning_rate", "learning_rate must be above 0 (got -1).")]
+    assert problems_summary(one) == "Fix 1 problem to start: learning_rate must be above 0 (got -1)."
+    three = one + [Problem("a", "A."), Problem("b", "B.")]
+    assert problems_summary(three).endswith("; A.; and 1 more")
+
+
+def test_singletons_survive_pyside_void_calls(qapp: Any) -> None:
+    """gui/_none_guard.py: PySide6 6.12 on Python 3.11 drops a reference to None per void call."""
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    for _ in range(20_000):
+        label.setText("x")
+    if sys.version_info < (3, 12):
+        assert sys.getrefcount(None) > 1 << 59 and sys.getrefcount(True) > 1 << 59
