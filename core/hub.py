@@ -1,0 +1,519 @@
+"""The Hugging Face Hub from the app: who is logged in, log in and out, and push a finished run in one call.
+
+The login is huggingface_hub's own (the `token` and `stored_tokens` files under HF_HOME), so the app, `hf auth
+whoami`, transformers and every other tool on the machine share it. HF_TOKEN in the environment overrides a saved
+login, for the app exactly as for them; `whoami` says which one is in use.
+
+`push_run` uploads a staged view of the run: the saved model (`model/`), a model card, the metrics and a loss
+curve. The run folder is only read. Every failure is a `HubError` with a sentence a user can act on; the access
+token never appears in a message, a log line, or any file this module writes.
+
+Nothing here imports Qt, and huggingface_hub is imported inside the functions: the GUI imports this module at
+start-up, and the client reads HF_ENDPOINT and HF_HOME when it is first imported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from core.errors import FinetuneError
+from core.runs import METRICS_FILE, RunFolder
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+Progress = Callable[[Event], None]
+
+# Where the token in use comes from.
+FROM_ARGUMENT = "argument"
+FROM_ENVIRONMENT = "HF_TOKEN"
+FROM_SAVED_LOGIN = "saved login"
+
+CARD_FILE = "README.md"
+# Not uploaded from model/: Trainer's pickled TrainingArguments (unsafe to load, and it would carry a hub_token set
+# in the config); the card is generated.
+EXCLUDED_MODEL_FILES = {"training_args.bin", CARD_FILE}
+# metrics.jsonl fields that describe this machine, not the training.
+PRIVATE_METRICS_KEYS = {"run_dir", "model_dir", "pid", "resume_from"}
+STAGING_PREFIX = "finetune-studio-push-"
+LIBRARY_NAME = "finetune-studio"
+
+
+# ---- errors ------------------------------------------------------------------------------------------------
+
+
+class HubError(FinetuneError):
+    """A Hub operation failed; the message says what happened and what to do. `detail` holds the client's own
+    error text (with any token removed) for a details pane."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
+
+
+class HubAuthError(HubError):
+    """Not logged in, or the token was rejected: the fix is to log in again."""
+
+
+class HubPermissionError(HubError):
+    """The token is valid but may not do this (read-only token, someone else's namespace)."""
+
+
+class HubConnectionError(HubError):
+    """The Hub could not be reached, or the connection dropped."""
+
+
+class HubServerError(HubError):
+    """The Hub failed (HTTP 5xx) or is rate limiting (HTTP 429): trying again later is the fix."""
+
+
+class HubCancelled(HubError):
+    """The push was cancelled before its upload started."""
+
+
+# ---- results -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str  # "read", "write", "fineGrained", or "" when the Hub does not say (OAuth)
+    token_source: str  # FROM_ARGUMENT, FROM_ENVIRONMENT or FROM_SAVED_LOGIN
+    token_name: str | None = None
+    orgs: tuple[str, ...] = ()
+    env_overrides_saved: bool = False  # HF_TOKEN is set and wins over a different saved login
+
+    @property
+    def can_write(self) -> bool:
+        """False only for a token the Hub calls read-only; fine-grained scopes are left to the Hub to judge."""
+        return self.role != "read"
+
+    def describe(self) -> str:
+        role = {"read": "read-only token", "write": "write token", "fineGrained": "fine-grained token"}.get(
+            self.role, "token")
+        text = f"Logged in as {self.name} ({role}"
+        text += ", from the HF_TOKEN environment variable)" if self.token_source == FROM_ENVIRONMENT else ")"
+        if self.env_overrides_saved:
+            text += ". HF_TOKEN is set and is used instead of the login saved on this computer"
+        return text + "."
+
+
+@dataclass(frozen=True)
+class PushResult:
+    url: str  # the repository's page
+    repo_id: str
+    files: list[str] = field(default_factory=list)  # paths in the repository, as uploaded
+    commit_url: str = ""
+
+
+@dataclass(frozen=True)
+class _Item:
+    path_in_repo: str
+    size: int
+    source: Path | None = None  # a file of the run, linked into the staging folder
+    content: bytes | None = None  # generated
+
+
+# ---- tokens ------------------------------------------------------------------------------------------------
+
+
+def endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT.rstrip("/")
+
+
+def _clean(token: str | None) -> str | None:
+    return (token or "").replace("\r", "").replace("\n", "").strip() or None
+
+
+def _env_token() -> str | None:
+    return _clean(os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN"))
+
+
+def _saved_token() -> str | None:
+    from huggingface_hub import constants
+
+    try:
+        return _clean(Path(constants.HF_TOKEN_PATH).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def current_token_source() -> str | None:
+    """Which token the app would use, without asking the Hub: FROM_ENVIRONMENT, FROM_SAVED_LOGIN or None."""
+    if _env_token():
+        return FROM_ENVIRONMENT
+    if _saved_token():
+        return FROM_SAVED_LOGIN
+    return None
+
+
+def _resolve_token(token: str | None) -> tuple[str, str]:
+    token = _clean(token)
+    if token:
+        return token, FROM_ARGUMENT
+    from huggingface_hub import get_token
+
+    effective = _clean(_call("reading your saved login", get_token, None))
+    if effective:
+        return effective, FROM_ENVIRONMENT if effective == _env_token() else FROM_SAVED_LOGIN
+    raise HubAuthError("You are not logged in to the Hugging Face Hub. Log in with an access token (create one "
+                       f"at {endpoint()}/settings/tokens).")
+
+
+def redact(text: str, token: str | None) -> str:
+    from core.model_card import scrub
+
+    if token:
+        text = text.replace(token, "<redacted>")
+    return scrub(text)
+
+
+# ---- turning client errors into sentences ------------------------------------------------------------------
+
+
+def _translate(exc: BaseException, action: str, token: str | None, source: str | None = None,
+               repo_id: str | None = None) -> HubError:
+    if isinstance(exc, HubError):
+        return exc
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        HFValidationError,
+        LocalTokenNotFoundError,
+        OfflineModeIsEnabled,
+    )
+
+    detail = redact(f"{type(exc).__name__}: {exc}", token)
+    url = endpoint()
+    unchanged = " Nothing in your run folder changed." if repo_id else ""  # a push only ever reads the run
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+        status = exc.response.status_code
+        server = redact(exc.server_message or "", token).strip().splitlines()
+        server_text = server[0].rstrip(".") if server else ""
+        if status == 401:
+            hint = (" The token comes from the HF_TOKEN environment variable: update it or unset it."
+                    if source == FROM_ENVIRONMENT else "")
+            return HubAuthError(f"Your Hugging Face token was rejected while {action} (it may have been revoked or "
+                                f"expired). Log in again with a valid token.{hint}", detail)
+        if status == 403:
+            what = f"You cannot push to {repo_id}" if repo_id else f"The Hub refused {action}"
+            reason = server_text or "your token has no write access there"
+            return HubPermissionError(f"{what}: {reason}. Push to your own namespace (leave the repository empty "
+                                      "for <your user>/<run name>), or use a token with write access to it.", detail)
+        if status == 404:
+            target = f"the repository {repo_id}" if repo_id else "what was asked for"
+            return HubError(f"The Hub could not find {target} while {action}, or your token cannot see it.", detail)
+        if status == 429:
+            return HubServerError(f"The Hub is limiting requests (HTTP 429) while {action}. Wait a minute and try "
+                                  "again.", detail)
+        if status >= 500:
+            return HubServerError(f"The Hub had a server error (HTTP {status}) while {action}.{unchanged} Try again "
+                                  "in a moment.", detail)
+        reason = f": {server_text}" if server_text else ""
+        return HubError(f"The Hub refused {action} (HTTP {status}){reason}.", detail)
+    if isinstance(exc, OfflineModeIsEnabled):
+        return HubConnectionError("Cannot reach the Hugging Face Hub: offline mode is on (HF_HUB_OFFLINE is set). "
+                                  "Unset it to use the Hub.", detail)
+    # By class name: huggingface_hub 2.x speaks httpx2 and 1.x httpx, whose exception classes share names.
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"ConnectError", "ConnectTimeout", "ProxyError"}:
+        return HubConnectionError(f"Cannot reach the Hugging Face Hub ({url}) while {action}. Check your network "
+                                  "connection or proxy, then try again.", detail)
+    if "TransportError" in names:  # the connection dropped, or a read or write timed out
+        return HubConnectionError(f"Cannot reach the Hugging Face Hub ({url}): the connection was dropped while "
+                                  f"{action}.{unchanged} Check your network connection and try again.", detail)
+    if isinstance(exc, LocalTokenNotFoundError):
+        return HubAuthError("You are not logged in to the Hugging Face Hub. Log in with an access token.", detail)
+    if isinstance(exc, HFValidationError):
+        first = redact(str(exc), token).splitlines()[0] if str(exc).strip() else ""
+        return HubError(f"{repo_id or 'That'} is not a valid repository id: {first}", detail)
+    if isinstance(exc, ValueError) and "Invalid metadata in README.md" in str(exc):
+        return HubError("The Hub rejected the model card's metadata: "
+                        f"{redact(str(exc), token).replace(chr(10), ' ')}", detail)
+    first = redact(str(exc), token).strip().splitlines()
+    return HubError(f"Failed while {action}: {type(exc).__name__}" + (f": {first[0]}" if first else "") + ".",
+                    detail)
+
+
+def _api() -> Any:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from huggingface_hub import HfApi
+
+    try:
+        app_version = version("finetune-studio")
+    except PackageNotFoundError:
+        app_version = "dev"
+    return HfApi(library_name=LIBRARY_NAME, library_version=app_version)
+
+
+def _call(action: str, fn: Callable[[], Any], token: str | None, source: str | None = None,
+          repo_id: str | None = None) -> Any:
+    try:
+        return fn()
+    except HubError:
+        raise
+    except Exception as exc:  # every client failure becomes a sentence; the traceback stays out of it
+        error = _translate(exc, action, token, source, repo_id)
+    log.info("%s: %s", type(error).__name__, error.detail or error)
+    raise error
+
+
+# ---- account -----------------------------------------------------------------------------------------------
+
+
+def _account(info: dict[str, Any], source: str) -> Account:
+    access = ((info.get("auth") or {}).get("accessToken") or {})
+    env, saved = _env_token(), _saved_token()
+    return Account(
+        name=str(info.get("name") or ""),
+        role=str(access.get("role") or ""),
+        token_source=source,
+        token_name=access.get("displayName"),
+        orgs=tuple(str(org.get("name")) for org in info.get("orgs") or [] if isinstance(org, dict)),
+        env_overrides_saved=bool(env and saved and env != saved),
+    )
+
+
+def whoami(token: str | None = None) -> Account:
+    """The account behind `token`, or behind the token the app would use (HF_TOKEN, else the saved login)."""
+    token, source = _resolve_token(token)
+    info = _call("checking your Hugging Face account", lambda: _api().whoami(token=token), token, source)
+    return _account(info, source)
+
+
+def login(token: str) -> Account:
+    """Check `token` with the Hub, then save it as huggingface_hub's active login. A rejected token saves nothing."""
+    token = _clean(token) or ""
+    if not token:
+        raise HubAuthError("Paste a Hugging Face access token to log in (create one at "
+                           f"{endpoint()}/settings/tokens).")
+    if token.startswith("api_org"):
+        raise HubAuthError("That is an organization token; log in with a personal access token.")
+    account = whoami(token)  # raises before anything is written
+
+    def save() -> None:
+        import huggingface_hub
+
+        huggingface_hub.login(token=token, add_to_git_credential=False, skip_if_logged_in=False)
+
+    _call("saving your login", save, token, FROM_ARGUMENT)
+    env = _env_token()
+    return Account(account.name, account.role, FROM_SAVED_LOGIN, account.token_name, account.orgs,
+                   env_overrides_saved=bool(env and env != token))
+
+
+def logout() -> None:
+    """Forget the saved login (the one `hf auth whoami` shows). Other saved tokens stay for `hf auth switch`.
+    HF_TOKEN in the environment is not ours to change: `current_token_source()` still reports it afterwards."""
+    saved = _saved_token()
+    if saved is None:
+        return
+    from huggingface_hub import constants
+    from huggingface_hub import logout as hf_logout
+    from huggingface_hub.utils import get_stored_tokens
+
+    name = next((n for n, value in get_stored_tokens().items() if _clean(value) == saved), None)
+    try:
+        if name:
+            hf_logout(token_name=name)
+        else:
+            Path(constants.HF_TOKEN_PATH).unlink(missing_ok=True)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        # After removing the token, huggingface_hub erases git credentials (needs git installed) and complains
+        # when HF_TOKEN is still set; neither undoes the logout, so only a token still on disk is a failure.
+        if _saved_token() == saved:
+            raise HubError(f"Could not remove the saved Hugging Face login: {redact(str(exc), saved)}") from None
+        log.info("Logged out; huggingface_hub added: %s", redact(str(exc), saved))
+
+
+# ---- what a push uploads -----------------------------------------------------------------------------------
+
+
+def default_repo_id(user: str, run_dir: Path) -> str:
+    """<user>/<run name>, the run name made into a valid repository name."""
+    name = Path(run_dir).name
+    try:
+        from core.config import load_config
+
+        name = load_config(RunFolder(Path(run_dir)).config_path)[0].name or name
+    except FinetuneError:
+        pass
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name)
+    name = re.sub(r"-{2,}", "-", re.sub(r"\.{2,}", ".", name)).strip("-.")[:96].strip("-.")
+    return f"{user}/{name or 'finetune-studio-run'}"
+
+
+def _public_metrics(folder: RunFolder) -> bytes | None:
+    events = folder.read_metrics()
+    if not events:
+        return None
+    lines = []
+    for event in events:
+        event = {k: v for k, v in event.items() if k not in PRIVATE_METRICS_KEYS}
+        if isinstance(event.get("path"), str):
+            event["path"] = Path(event["path"]).name  # checkpoint-N, not where it lies on this machine
+        lines.append(json.dumps(event, ensure_ascii=False))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None) -> list[_Item]:
+    from core.model_card import LOSS_CURVE_FILE, loss_curve_svg, render_model_card
+
+    folder = RunFolder(Path(run_dir))
+    if not folder.path.is_dir():
+        raise HubError(f"Run folder not found: {folder.path}.")
+    if not folder.exists():
+        raise HubError(f"{folder.path} is not a run folder (it has no config.yaml).")
+    model_files = sorted(p for p in folder.model_dir.rglob("*") if p.is_file()) if folder.model_dir.is_dir() else []
+    model_files = [p for p in model_files if p.relative_to(folder.model_dir).as_posix() not in EXCLUDED_MODEL_FILES]
+    if not model_files:
+        state = folder.read_status().get("state", "unknown")
+        raise HubError(f"The run {folder.path.name} has no saved model to push (its state is {state}). Only a "
+                       "finished run has one; finish or resume it first.")
+    items = [_Item(p.relative_to(folder.model_dir).as_posix(), p.stat().st_size, source=p) for p in model_files]
+
+    def generated(path: str, text: str | bytes | None) -> None:
+        if text is None:
+            return
+        data = redact(text if isinstance(text, str) else text.decode("utf-8"), token).encode("utf-8")
+        items.append(_Item(path, len(data), content=data))
+
+    generated(CARD_FILE, render_model_card(folder.path, repo_id=repo_id))
+    generated(LOSS_CURVE_FILE, loss_curve_svg(folder.path))
+    generated(METRICS_FILE, _public_metrics(folder))
+    return sorted(items, key=lambda item: item.path_in_repo)
+
+
+def plan_push(run_dir: Path, repo_id: str | None = None) -> list[tuple[str, int]]:
+    """(path in the repository, size in bytes) of every file a push of this run uploads, for the dialog's list.
+    With `repo_id`, the model card's size is exact (its usage snippet names the repository)."""
+    return [(item.path_in_repo, item.size) for item in _plan(Path(run_dir), repo_id=repo_id)]
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Stage a run file without duplicating big weights: symlink, else hard link, else copy (never a move)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for make in (lambda: os.symlink(source.resolve(), target), lambda: os.link(source, target)):
+        try:
+            make()
+            return
+        except (OSError, NotImplementedError):
+            pass
+    shutil.copy2(source, target)
+
+
+def _stage(items: list[_Item], staging: Path) -> None:
+    for item in items:
+        target = staging / item.path_in_repo
+        if item.source is not None:
+            _link_or_copy(item.source, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.content or b"")
+
+
+def _size_text(size: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+# ---- push --------------------------------------------------------------------------------------------------
+
+
+def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, commit_message: str | None = None,
+             token: str | None = None, progress: Progress | None = None,
+             cancel: threading.Event | None = None) -> PushResult:
+    """Upload a finished run's model, model card, metrics and loss curve to a model repository on the Hub.
+
+    `repo_id` defaults to <user>/<run name>; the repository is created (private by default) if needed. A read-only
+    token is refused before anything is sent. `progress` gets {"event": "push", "phase", "message", ...} events;
+    `cancel` is honoured until the upload starts: the upload is one commit, so the repository then receives either
+    every file or none. The run folder is only read: files are linked into a temporary staging folder.
+    """
+    run_dir = Path(run_dir)
+    emit = progress or (lambda event: None)
+    stop = cancel or threading.Event()
+    created: list[str] = []
+
+    def phase(name: str, message: str, **extra: Any) -> None:
+        emit({"event": "push", "phase": name, "message": message, **extra})
+        if stop.is_set():
+            where = (f"the repository {created[0]} exists on the Hub, but no files were uploaded to it" if created
+                     else "nothing was sent to the Hub")
+            raise HubCancelled(f"Push cancelled: {where}.")
+
+    _call("reading the run folder", lambda: _plan(run_dir), None)  # a run that cannot be pushed fails first
+    phase("account", "Checking your Hugging Face account")
+    token, source = _resolve_token(token)
+    account = _account(_call("checking your Hugging Face account", lambda: _api().whoami(token=token), token,
+                             source), source)
+    if not account.can_write:
+        raise HubPermissionError(
+            f"Your Hugging Face token{f' ({account.token_name})' if account.token_name else ''} is read-only, so it "
+            f"cannot push. Create a token with write access at {endpoint()}/settings/tokens and log in with it.")
+    repo_id = (repo_id or "").strip() or default_repo_id(account.name, run_dir)
+    api = _api()
+
+    def check_repo_id() -> None:
+        from huggingface_hub.utils import validate_repo_id
+
+        validate_repo_id(repo_id)
+        if "/" not in repo_id:
+            raise HubError(f"{repo_id} is not a valid repository id: write it as owner/name.")
+
+    _call("checking the repository name", check_repo_id, token, source, repo_id)
+
+    phase("repo", f"Creating {repo_id} on the Hub", repo_id=repo_id)
+    url = _call(f"creating {repo_id}", lambda: api.create_repo(repo_id, private=private, exist_ok=True,
+                                                              repo_type="model", token=token),
+                token, source, repo_id)
+    created.append(repo_id)
+    if private:
+        info = _call(f"checking {repo_id}", lambda: api.model_info(repo_id, token=token), token, source, repo_id)
+        if info.private is False:
+            raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push. "
+                                     "Untick 'private' to publish the run there, or choose another repository name.")
+
+    items = _call("reading the run folder", lambda: _plan(run_dir, repo_id=repo_id, token=token), token)
+    total = sum(item.size for item in items)
+    phase("prepare", f"Preparing {len(items)} files ({_size_text(total)})", files=len(items), bytes=total)
+
+    def prepare() -> tempfile.TemporaryDirectory[str]:
+        folder = tempfile.TemporaryDirectory(prefix=STAGING_PREFIX)
+        try:
+            _stage(items, Path(folder.name))
+        except BaseException:
+            folder.cleanup()
+            raise
+        return folder
+
+    with _call("preparing the files to upload", prepare, token) as tmp:
+        staging = Path(tmp)
+        phase("upload", f"Uploading {len(items)} files ({_size_text(total)}) to {repo_id}", files=len(items),
+              bytes=total, repo_id=repo_id)
+        message = commit_message or f"Upload {run_dir.name} from Finetune Studio"
+        commit = _call(f"uploading to {repo_id}",
+                       lambda: api.upload_folder(repo_id=repo_id, folder_path=staging, commit_message=message,
+                                                 token=token, repo_type="model"),
+                       token, source, repo_id)
+    result = PushResult(url=str(url), repo_id=repo_id, files=[item.path_in_repo for item in items],
+                        commit_url=str(getattr(commit, "commit_url", "") or ""))
+    emit({"event": "push", "phase": "done", "message": f"Pushed {len(items)} files to {result.url}",
+          "url": result.url, "repo_id": repo_id})
+    log.info("Pushed %s (%d files, %s) to %s", run_dir.name, len(items), _size_text(total), result.url)
+    return result

@@ -1,0 +1,306 @@
+"""The README.md a pushed run gets on the Hub, and its loss curve as a plain SVG file.
+
+Everything comes from the run folder (config.yaml, status.json, metrics.jsonl, model/config.json), so a card can
+be rendered for any finished run, including one trained by another process. No Qt and no plotting library: the
+SVG is written as text, which the Hub renders like any image.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import re
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID, RunConfig, load_config, precision_of
+from core.errors import ConfigError
+from core.runs import RunFolder
+
+LOSS_CURVE_FILE = "loss_curve.svg"
+CARD_TAGS = ["finetune-studio", "text-generation"]
+# Training fields that are local to this machine, or secret, and say nothing about the model.
+PRIVATE_TRAINING_KEYS = {"output_dir", "hub_token", "push_to_hub_token", "hub_model_id",
+                         "resume_from_checkpoint"}
+_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{30,}")  # real tokens: hf_ + 34 letters/digits
+_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def scrub(text: str) -> str:
+    """Hide anything shaped like a Hugging Face token."""
+    return _TOKEN_RE.sub("<redacted>", text)
+
+
+# ---- what the run was trained from -------------------------------------------------------------------------
+
+
+def _is_hub_model(name: str) -> bool:
+    from core.model import looks_local
+
+    return name != DEMO_MODEL_ID and bool(_HUB_ID_RE.match(name)) and not looks_local(name)
+
+
+def _is_hub_dataset(source: str) -> bool:
+    from core.data import is_local
+
+    return source != SAMPLE_DATASET_ID and bool(_HUB_ID_RE.match(source)) and not is_local(source)
+
+
+def _base_model_text(config: RunConfig) -> str:
+    name = config.model.name_or_path
+    if name == DEMO_MODEL_ID:
+        return "the builtin demo model of Finetune Studio (a tiny Qwen3-style model built offline; not on the Hub)"
+    if _is_hub_model(name):
+        revision = f" at revision `{config.model.revision}`" if config.model.revision else ""
+        return f"[{name}](https://huggingface.co/{name}){revision}"
+    return f"a local model folder (`{Path(name).name}`)"
+
+
+def _dataset_text(config: RunConfig) -> str:
+    source = config.dataset.source
+    if source == SAMPLE_DATASET_ID:
+        return "the builtin sample horoscope dataset of Finetune Studio"
+    if _is_hub_dataset(source):
+        subset = f" (subset `{config.dataset.name}`)" if config.dataset.name else ""
+        return f"[{source}](https://huggingface.co/datasets/{source}){subset}"
+    return f"a local dataset (`{Path(source).name}`)"
+
+
+# ---- results -----------------------------------------------------------------------------------------------
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def loss_points(events: list[dict[str, Any]]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """(step, train loss) and (step, eval loss), one point per step: a resumed run logs some steps twice, and the
+    later value (the one the final model descends from) wins. Non-finite losses are left out."""
+    train: dict[float, float] = {}
+    evals: dict[float, float] = {}
+    for event in events:
+        step = _finite(event.get("step"))
+        if step is None:
+            continue
+        if event.get("event") == "log" and _finite(event.get("loss")) is not None:
+            train[step] = float(event["loss"])
+        elif event.get("event") == "eval" and _finite(event.get("eval_loss")) is not None:
+            evals[step] = float(event["eval_loss"])
+    return sorted(train.items()), sorted(evals.items())
+
+
+def _final_losses(status: dict[str, Any], events: list[dict[str, Any]]) -> tuple[float | None, float | None]:
+    train, evals = loss_points(events)
+    train_loss = _finite(status.get("train_loss"))
+    eval_loss = _finite(status.get("eval_loss"))
+    if train_loss is None and train:
+        train_loss = train[-1][1]
+    if eval_loss is None and evals:
+        eval_loss = evals[-1][1]
+    return train_loss, eval_loss
+
+
+def _nice_ticks(low: float, high: float, count: int = 5, integer: bool = False) -> list[float]:
+    """Round tick values that cover [low, high]: the first at or below low, the last at or above high."""
+    if high <= low:
+        high = low + 1.0
+    raw = (high - low) / max(count - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if integer:
+        step = max(1, math.ceil(step))
+    first, last = math.floor(low / step), math.ceil(high / step)
+    return [round(i * step, 10) for i in range(first, last + 1)]
+
+
+def _format_tick(value: float) -> str:
+    return f"{value:g}" if abs(value) < 1e5 else f"{value:.0e}"
+
+
+def render_loss_svg(events: list[dict[str, Any]], title: str = "Loss") -> str | None:
+    """A line chart of train and eval loss against the optimizer step, or None if the run logged no loss."""
+    train, evals = loss_points(events)
+    if not train and not evals:
+        return None
+    width, height = 640, 360
+    left, right, top, bottom = 64, 20, 40, 48
+    plot_w, plot_h = width - left - right, height - top - bottom
+    points = train + evals
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    x_ticks = _nice_ticks(min(xs), max(xs), integer=True)
+    y_ticks = _nice_ticks(min(ys), max(ys))
+    x0, x1 = x_ticks[0], x_ticks[-1]
+    y0, y1 = y_ticks[0], y_ticks[-1]
+
+    def sx(x: float) -> float:
+        return left + (x - x0) / (x1 - x0) * plot_w
+
+    def sy(y: float) -> float:
+        return top + (1 - (y - y0) / (y1 - y0)) * plot_h
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{width / 2:.1f}" y="22" text-anchor="middle" font-size="15">{escape(title)}</text>',
+    ]
+    for y in y_ticks:
+        out.append(f'<line x1="{left}" y1="{sy(y):.1f}" x2="{width - right}" y2="{sy(y):.1f}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end" fill="#444">'
+                   f'{escape(_format_tick(y))}</text>')
+    for x in x_ticks:
+        out.append(f'<line x1="{sx(x):.1f}" y1="{top + plot_h}" x2="{sx(x):.1f}" y2="{top + plot_h + 4}" '
+                   'stroke="#444"/>')
+        out.append(f'<text x="{sx(x):.1f}" y="{top + plot_h + 18}" text-anchor="middle" fill="#444">'
+                   f'{escape(_format_tick(x))}</text>')
+    out.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#444"/>')
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 10}" text-anchor="middle">step</text>')
+    out.append(f'<text x="16" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+               f'transform="rotate(-90 16 {top + plot_h / 2:.1f})">loss</text>')
+    legend_y = top + 14
+    for label, series, color in (("train loss", train, "#1f77b4"), ("eval loss", evals, "#ff7f0e")):
+        if not series:
+            continue
+        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in series)
+        if len(series) > 1:
+            out.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y in series if len(series) <= 40 else series[-1:]:
+            out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{color}"/>')
+        legend_x = width - right - 110
+        out.append(f'<line x1="{legend_x}" y1="{legend_y - 4}" x2="{legend_x + 20}" y2="{legend_y - 4}" '
+                   f'stroke="{color}" stroke-width="2"/>')
+        out.append(f'<text x="{legend_x + 26}" y="{legend_y}">{label}</text>')
+        legend_y += 16
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def loss_curve_svg(run_dir: Path) -> str | None:
+    folder = RunFolder(Path(run_dir))
+    return render_loss_svg(folder.read_metrics(), title=f"Loss of {_run_name(folder)}")
+
+
+# ---- the card ----------------------------------------------------------------------------------------------
+
+
+def _run_name(folder: RunFolder, config: RunConfig | None = None) -> str:
+    return (config.name if config and config.name else "") or folder.path.name
+
+
+def _cell(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)
+    return scrub(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _versions(model_dir: Path) -> list[tuple[str, str]]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    saved = {}
+    try:
+        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    rows = []
+    for label, dist in (("Transformers", "transformers"), ("PyTorch", "torch"), ("Datasets", "datasets"),
+                        ("huggingface_hub", "huggingface_hub")):
+        if dist == "transformers" and isinstance(saved, dict) and saved.get("transformers_version"):
+            rows.append((label, str(saved["transformers_version"])))
+            continue
+        try:
+            rows.append((label, version(dist)))
+        except PackageNotFoundError:
+            rows.append((label, "not installed"))
+    rows.append(("Python", platform.python_version()))
+    return rows
+
+
+def _load_run_config(folder: RunFolder) -> RunConfig:
+    try:
+        return load_config(folder.config_path)[0]
+    except ConfigError:
+        from core.config import default_config
+
+        config = default_config()
+        config.name = folder.path.name
+        return config
+
+
+def front_matter(config: RunConfig) -> dict[str, Any]:
+    meta: dict[str, Any] = {"library_name": "transformers"}
+    if _is_hub_model(config.model.name_or_path):
+        meta["base_model"] = config.model.name_or_path
+    if _is_hub_dataset(config.dataset.source):
+        meta["datasets"] = [config.dataset.source]
+    meta["tags"] = list(CARD_TAGS)
+    meta["pipeline_tag"] = "text-generation"
+    return meta
+
+
+def render_model_card(run_dir: Path, repo_id: str | None = None) -> str:
+    """README.md for the run: YAML metadata the Hub indexes, then what was trained on what, with which settings,
+    to which loss, and the library versions. `repo_id` adds a usage snippet that loads the pushed model."""
+    import yaml
+
+    folder = RunFolder(Path(run_dir))
+    config = _load_run_config(folder)
+    status = folder.read_status()
+    events = folder.read_metrics()
+    name = _run_name(folder, config)
+    train_loss, eval_loss = _final_losses(status, events)
+
+    lines = ["---", yaml.safe_dump(front_matter(config), sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
+    lines += [f"# {name}", ""]
+    lines += [f"A fine-tune of {_base_model_text(config)} on {_dataset_text(config)}, trained with Finetune Studio "
+              "(the Hugging Face `Trainer` behind a point-and-click front end).", ""]
+    if repo_id:
+        lines += ["## Use it", "", "```python", "from transformers import pipeline", "",
+                  f'generator = pipeline("text-generation", model="{repo_id}")',
+                  'print(generator("Once upon a time", max_new_tokens=40)[0]["generated_text"])', "```", ""]
+
+    lines += ["## Results", ""]
+    step, max_steps = status.get("step"), status.get("max_steps")
+    if isinstance(step, int) and step:
+        lines.append(f"- Steps: {step}" + (f" of {max_steps}" if isinstance(max_steps, int) and max_steps else ""))
+    lines.append(f"- Final train loss: {train_loss:.4f}" if train_loss is not None else "- Final train loss: n/a")
+    lines.append(f"- Final eval loss: {eval_loss:.4f}" if eval_loss is not None
+                 else "- Final eval loss: n/a (no evaluation split)")
+    lines.append("")
+    if render_loss_svg(events) is not None:
+        lines += [f"![Training and evaluation loss]({LOSS_CURVE_FILE})", ""]
+    _, evals = loss_points(events)
+    if evals:
+        lines += ["| Step | Eval loss |", "|---:|---:|"]
+        shown = evals if len(evals) <= 20 else evals[:: math.ceil(len(evals) / 20)] + [evals[-1]]
+        seen = set()
+        for x, y in shown:
+            if x not in seen:
+                seen.add(x)
+                lines.append(f"| {x:g} | {y:.4f} |")
+        lines.append("")
+
+    truncation = "on" if config.dataset.truncation else "off"
+    lines += ["## Training data", "", f"- Base model: {_base_model_text(config)}",
+              f"- Dataset: {_dataset_text(config)}, split `{config.dataset.split}`, text column "
+              f"`{config.dataset.text_column}`",
+              f"- Max length: {config.dataset.max_length} tokens (truncation {truncation})",
+              f"- Held out for evaluation: {config.dataset.test_size:g}",
+              f"- Batching: {config.dataset.batching}", ""]
+
+    lines += ["## Hyperparameters", "", "| Setting | Value |", "|---|---|"]
+    training = {k: v for k, v in config.training.items() if k not in PRIVATE_TRAINING_KEYS}
+    precision = precision_of(config.training)
+    for key, value in training.items():
+        lines.append(f"| {_cell(key)} | {_cell(value)} |")
+    if precision == "auto":
+        lines.append("| precision | auto (chosen for the hardware) |")
+    lines.append("")
+
+    lines += ["## Framework versions", ""]
+    lines += [f"- {label}: {value}" for label, value in _versions(folder.model_dir)]
+    lines.append("")
+    return scrub("\n".join(lines))

@@ -1,0 +1,252 @@
+"""Run core.hub against the local test Hub, the way the app runs it: in a process whose environment points
+huggingface_hub at the server before the client is imported.
+
+huggingface_hub reads HF_ENDPOINT and HF_HOME (and the token paths derived from it) once, when it is imported,
+and keeps them in module constants, a module-level HfApi and a shared HTTP client. In a pytest process something
+(transformers, datasets, another test) has usually imported it already, pointed at the real Hub. So each client
+call here runs in a fresh `python -c` subprocess with HF_ENDPOINT, HF_HOME and HF_HUB_DISABLE_TELEMETRY=1 in its
+environment: no patching of the client's constants, exactly the configuration a user sets. A call costs ~1 s.
+
+The token travels to the subprocess on stdin (never on the command line, where `ps` shows it). The subprocess logs
+every library at DEBUG to stderr; stdout and stderr are kept in `HubClient.outputs` for the token-leak search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT_MARK = "@@HUB-RESULT@@"
+
+DRIVER = r"""
+import json, logging, sys, threading, time, traceback
+
+request = json.loads(sys.stdin.read())
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+# The client's retry back-off returns at once and records its waits, so a test of retries takes no time.
+sleeps = []
+import huggingface_hub.utils._http as _http
+
+class _Clock:
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    def sleep(self, seconds):
+        sleeps.append(seconds)
+
+_http.time = _Clock()
+
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from core import hub
+
+def run(op, args):
+    token = args.pop("token", None)
+    if op == "whoami":
+        return asdict(hub.whoami(token))
+    if op == "describe":
+        return hub.whoami(token).describe()
+    if op == "login":
+        return asdict(hub.login(token))
+    if op == "logout":
+        return hub.logout()
+    if op == "current_token_source":
+        return hub.current_token_source()
+    if op == "plan_push":
+        return hub.plan_push(Path(args["run_dir"]), repo_id=args.get("repo_id"))
+    if op == "push_run":
+        events, cancel = [], threading.Event()
+        cancel_at = args.pop("cancel_at_phase", None)
+
+        def progress(event):
+            events.append(event)
+            if event.get("phase") == cancel_at:
+                cancel.set()
+
+        result = hub.push_run(Path(args.pop("run_dir")), token=token, progress=progress, cancel=cancel, **args)
+        return {**asdict(result), "events": events}
+    if op == "download":
+        from huggingface_hub import hf_hub_download
+
+        return {name: hf_hub_download(args["repo_id"], name, token=token) for name in args["files"]}
+    raise ValueError(f"unknown op {op}")
+
+results = []
+for op, args in request["steps"]:
+    try:
+        results.append({"ok": True, "value": run(op, dict(args))})
+    except Exception as exc:
+        results.append({"ok": False, "type": type(exc).__name__,
+                        "types": [c.__name__ for c in type(exc).__mro__], "message": str(exc),
+                        "detail": getattr(exc, "detail", ""), "traceback": traceback.format_exc()})
+print(RESULT_MARK + json.dumps({"results": results, "sleeps": sleeps}, default=str))
+""".replace("RESULT_MARK", repr(RESULT_MARK))
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    value: Any = None
+    type: str = ""
+    types: list[str] = field(default_factory=list)
+    message: str = ""
+    detail: str = ""
+    traceback: str = ""
+
+    def is_a(self, name: str) -> bool:
+        return name in self.types
+
+    def __str__(self) -> str:  # what pytest shows when an assertion on an outcome fails
+        return f"ok: {self.value!r}" if self.ok else f"{self.type}: {self.message}\n{self.traceback}"
+
+
+@dataclass
+class HubClient:
+    """Runs core.hub calls in subprocesses pointed at `endpoint`, with their own HF_HOME and temp folder."""
+
+    endpoint: str
+    hf_home: Path
+    tmpdir: Path
+    env: dict[str, str] = field(default_factory=dict)  # extra variables, e.g. HF_TOKEN
+    outputs: list[str] = field(default_factory=list)
+    sleeps: list[float] = field(default_factory=list)
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_"))}
+        env.update(HF_ENDPOINT=self.endpoint, HF_HOME=str(self.hf_home), HF_HUB_DISABLE_TELEMETRY="1",
+                   HF_HUB_DISABLE_UPDATE_CHECK="1", TMPDIR=str(self.tmpdir), PYTHONPATH=str(ROOT))
+        env.update(self.env)
+        return env
+
+    def steps(self, *steps: tuple[str, dict[str, Any]]) -> list[Outcome]:
+        """Several calls in one process, one after another, as the app makes them (e.g. a push, then a retry)."""
+        self.hf_home.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps({"steps": [[op, _jsonable(args)] for op, args in steps]})
+        proc = subprocess.run([sys.executable, "-c", DRIVER], input=payload, capture_output=True, text=True,
+                              cwd=ROOT, env=self.environment(), timeout=120)
+        self.outputs += [proc.stdout, proc.stderr]
+        marked = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
+        assert proc.returncode == 0 and marked, f"driver failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+        data = json.loads(marked[-1][len(RESULT_MARK):])
+        self.sleeps += data["sleeps"]
+        return [Outcome(**result) for result in data["results"]]
+
+    def call(self, op: str, **args: Any) -> Outcome:
+        return self.steps((op, args))[0]
+
+    def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        """huggingface_hub's own `hf` command, with the same environment (to show the login is shared)."""
+        hf = Path(sys.executable).with_name("hf")
+        proc = subprocess.run([str(hf), *argv], capture_output=True, text=True, cwd=ROOT,
+                              env=self.environment(), timeout=60)
+        self.outputs += [proc.stdout, proc.stderr]
+        return proc
+
+
+def patch_client(monkeypatch: Any, endpoint: str, hf_home: Path) -> None:
+    """In-process alternative to HubClient, for tests that cannot leave the pytest process (a GUI worker thread):
+    re-point an already imported huggingface_hub at `endpoint` and `hf_home`. These are the values the client read
+    from HF_ENDPOINT and HF_HOME at import and that core.hub, login, upload and download use; monkeypatch undoes it.
+    HubClient stays the reference: it needs no knowledge of the client's internals."""
+    from huggingface_hub import constants, hf_api
+
+    hf_home.mkdir(parents=True, exist_ok=True)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(name, raising=False)
+    values = {
+        "ENDPOINT": endpoint,
+        "HUGGINGFACE_CO_URL_TEMPLATE": endpoint + "/{repo_id}/resolve/{revision}/{filename}",
+        "HF_HOME": str(hf_home),
+        "HF_TOKEN_PATH": str(hf_home / "token"),
+        "HF_STORED_TOKENS_PATH": str(hf_home / "stored_tokens"),
+        "HF_HUB_CACHE": str(hf_home / "hub"),
+        "HF_XET_CACHE": str(hf_home / "xet"),
+        "HF_HUB_OFFLINE": False,
+        "HF_HUB_DISABLE_TELEMETRY": True,
+    }
+    for name, value in values.items():
+        monkeypatch.setattr(constants, name, value)
+    monkeypatch.setattr(hf_api.api, "endpoint", endpoint)  # the module-level HfApi behind login() and whoami()
+
+
+def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in args.items()}
+
+
+# ---- a finished run, without training ---------------------------------------------------------------------
+
+
+MODEL_FILES = {
+    "config.json": json.dumps({"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 64,
+                               "transformers_version": "5.24.0"}, indent=2).encode(),
+    "generation_config.json": b'{\n  "eos_token_id": 0,\n  "transformers_version": "5.24.0"\n}\n',
+    "tokenizer.json": json.dumps({"version": "1.0", "model": {"type": "BPE", "vocab": {"a": 0, "b": 1}}}).encode(),
+    "tokenizer_config.json": b'{"eos_token": "<|endoftext|>", "model_max_length": 512}\n',
+    # every byte value, many times: a round trip that changes one byte (text mode, encoding) shows
+    "model.safetensors": bytes(range(256)) * 1024 + hashlib.sha256(b"weights").digest() * 64,
+    "chat_template.jinja": b"",  # an empty file travels too
+    "extra/notes.bin": b"\x00\xff\r\n\x1a nested",
+    "training_args.bin": b"pickled TrainingArguments: never uploaded",
+}
+
+
+def make_finished_run(runs_dir: Path, name: str = "tiny-run", model: str | None = None,
+                      dataset: str | None = None) -> Path:
+    """A run folder as a finished run leaves it: config.yaml, status.json, metrics.jsonl and model/."""
+    from core.config import default_config, save_config
+    from core.runs import MetricsLog, RunFolder
+
+    config = default_config()
+    config.name = name
+    config.runs_dir = str(runs_dir)
+    if model:
+        config.model.name_or_path = model
+    if dataset:
+        config.dataset.source = dataset
+    config.training.update({"num_train_epochs": 1, "max_steps": 12, "learning_rate": 1e-3, "logging_steps": 2})
+    folder = RunFolder(runs_dir / name)
+    folder.path.mkdir(parents=True)
+    save_config(config, folder.config_path)
+    for rel, data in MODEL_FILES.items():
+        path = folder.model_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    log = MetricsLog(folder.metrics_path)
+    log.append({"event": "run_start", "run_dir": str(folder.path), "name": name, "pid": 4242, "time": 1.0})
+    for step in range(2, 13, 2):
+        log.append({"event": "log", "step": step, "epoch": step / 12, "loss": round(3.0 - 0.2 * step, 4),
+                    "grad_norm": 1.5, "learning_rate": 1e-3, "time": 1.0 + step})
+        if step % 6 == 0:
+            log.append({"event": "eval", "step": step, "epoch": step / 12, "eval_loss": round(2.9 - 0.15 * step, 4),
+                        "time": 1.5 + step})
+            log.append({"event": "checkpoint", "step": step, "path": str(folder.path / f"checkpoint-{step}"),
+                        "time": 1.6 + step})
+    log.append({"event": "end", "state": "finished", "step": 12, "max_steps": 12, "train_loss": 0.6,
+                "eval_loss": 1.1, "model_dir": str(folder.model_dir), "time": 20.0})
+    log.close()
+    folder.write_status("finished", "Finished 12 steps.", name=name, step=12, max_steps=12, train_loss=0.6,
+                        eval_loss=1.1, model_dir=str(folder.model_dir))
+    return folder.path
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under root (and the list of names), to show a folder was not touched."""
+    return {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def files_containing(root: Path, needle: bytes, skip: set[str] = frozenset()) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink() and path.name not in skip and needle in path.read_bytes():
+            found.append(str(path))
+    return found
