@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
+from core.batching import BATCHING_MODES
 from core.config import PRECISIONS, SEED_TRAINING, RunConfig, default_runs_dir, precision_of, set_precision
 from gui.forms.common import (
     CompactDoubleSpinBox, Form, NumberEdit, align_labels, config_help, error_label, guard_wheel, hint_label,
@@ -33,6 +34,8 @@ BUILTIN_HELP = {
     "save_strategy": "When to save a checkpoint: never, every save_steps steps, or every epoch.",
     "load_best_model_at_end": "Keep the checkpoint with the lowest eval loss at the end. Needs evaluation, and "
                               "checkpoints saved on the same schedule.",
+    "batching": "How rows become batches. Seed-exact pads each batch to its longest row; the other modes skip "
+                "most or all of that padding and train faster on text of varied length.",
     "precision": "Mixed precision: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU. "
                  "'auto' picks for this machine.",
 }
@@ -41,6 +44,9 @@ STRATEGY_LABELS = {
     "eval_strategy": {"no": "no  (never)", "steps": "steps  (every eval_steps)", "epoch": "epoch  (every epoch)"},
     "save_strategy": {"no": "no  (never)", "steps": "steps  (every save_steps)", "epoch": "epoch  (every epoch)"},
 }
+
+BATCHING_LABELS = {"padded": "padded  (seed-exact, default)", "group_by_length": "group by length",
+                   "padding_free": "padding-free  (packed rows)"}
 
 PRECISION_LABELS = {"auto": "auto", "bf16": "bf16  (bfloat16 mixed)", "fp16": "fp16  (float16 mixed)",
                     "fp32": "fp32  (full precision)"}
@@ -70,6 +76,10 @@ class TrainingForm(Form):
         for precision in PRECISIONS:
             self.precision_combo.addItem(PRECISION_LABELS[precision], precision)
         self.checkpointing_check = QCheckBox("Gradient (activation) checkpointing")
+        self.batching_combo = QComboBox()
+        for mode in BATCHING_MODES:
+            self.batching_combo.addItem(BATCHING_LABELS.get(mode, mode), mode)
+        self.batching_hint = hint_label()
 
         self.logging_spin = CompactDoubleSpinBox()
         self.logging_spin.setRange(0.0001, 1e9)
@@ -107,7 +117,13 @@ class TrainingForm(Form):
                        mark=self.accum_spin, tooltip=h["gradient_accumulation_steps"])
         self.add_field(f1, "training.learning_rate", "Learning rate", self.lr_edit, tooltip=h["learning_rate"])
 
-        memory, f2 = section("Precision and memory")
+        memory, f2 = section("Speed and memory")
+        batching_box = QVBoxLayout()
+        batching_box.setSpacing(2)
+        batching_box.addWidget(self.batching_combo)
+        batching_box.addWidget(self.batching_hint)
+        self.add_field(f2, "dataset.batching", "Batching", batching_box, mark=self.batching_combo,
+                       tooltip=h["batching"])
         self.add_field(f2, "training.bf16", "Precision", self.precision_combo, tooltip=h["precision"])
         self.alias("training.fp16", "training.bf16")
         self.add_field(f2, "training.activation_checkpointing", "Memory", self.checkpointing_check,
@@ -144,8 +160,9 @@ class TrainingForm(Form):
         self.accum_spin.valueChanged.connect(self._update_effective_batch)
         self.lr_edit.textChanged.connect(self._check_learning_rate)
         self.lr_edit.textEdited.connect(self._edited)
-        for combo in (self.precision_combo, self.eval_combo, self.save_combo):
+        for combo in (self.precision_combo, self.eval_combo, self.save_combo, self.batching_combo):
             combo.activated.connect(self._edited)
+        self.batching_combo.currentIndexChanged.connect(self._update_batching_hint)
         for check in (self.checkpointing_check, self.best_check):
             check.toggled.connect(self._edited)
         self.runs_dir_edit.textEdited.connect(self._edited)
@@ -171,7 +188,9 @@ class TrainingForm(Form):
             self.best_check.setChecked(bool(get("load_best_model_at_end")))
             self.runs_dir_edit.setText(config.runs_dir or "")
             self.name_edit.setText(config.name or "")
+            set_combo_value(self.batching_combo, config.dataset.batching)
         self._update_effective_batch()
+        self._update_batching_hint()
 
     def store(self, config: RunConfig) -> None:
         t = config.training
@@ -189,6 +208,7 @@ class TrainingForm(Form):
         set_precision(t, self.precision_combo.currentData())
         config.runs_dir = self.runs_dir_edit.text().strip() or None
         config.name = self.name_edit.text().strip()
+        config.dataset.batching = self.batching_combo.currentData()
 
     # ---- extras for the main window
     def populate(self, fields: dict[str, dataclasses.Field]) -> None:
@@ -226,6 +246,9 @@ class TrainingForm(Form):
         text = "\n".join(messages.get("training", []))
         self.general_error.setText(text)
         self.general_error.setVisible(bool(text))
+
+    def _update_batching_hint(self) -> None:
+        self.batching_hint.setText(BATCHING_MODES.get(self.batching_combo.currentData(), ""))
 
     def _update_effective_batch(self) -> None:
         b, a = self.batch_spin.value(), self.accum_spin.value()

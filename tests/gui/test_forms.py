@@ -55,6 +55,7 @@ def custom_config(tmp_path: Path) -> RunConfig:
     config.dataset.max_length = 256
     config.dataset.truncation = False
     config.dataset.test_size = 0.15
+    config.dataset.batching = "padding_free"
     config.model.dtype = "bfloat16"
     config.model.trust_remote_code = True
     config.model.revision = "v1.0"
@@ -183,6 +184,27 @@ def test_training_edits(qtbot) -> None:
     assert (t["learning_rate"], t["num_train_epochs"], t["per_device_train_batch_size"]) == (1e-4, 2.5, 4)
     assert (t["bf16"], t["fp16"], config.name) == (False, False, "first")
     assert isinstance(t["logging_steps"], int) and t["logging_steps"] == 10
+
+
+def test_batching_mode_choice_explains_itself(qtbot) -> None:
+    from core.batching import BATCHING_MODES
+
+    form = make(qtbot, TrainingForm)
+    form.load(default_config())
+    assert form.batching_combo.currentData() == "padded"  # the seed's collator is the default
+    assert form.batching_hint.text() == BATCHING_MODES["padded"]
+    assert [form.batching_combo.itemData(i) for i in range(form.batching_combo.count())] == list(BATCHING_MODES)
+    form.batching_combo.setCurrentIndex(form.batching_combo.findData("group_by_length"))
+    with qtbot.waitSignal(form.changed):
+        form.batching_combo.activated.emit(form.batching_combo.currentIndex())
+    assert form.batching_hint.text() == BATCHING_MODES["group_by_length"]
+    config = RunConfig()
+    form.store(config)
+    assert config.dataset.batching == "group_by_length"
+    refusal = "padding-free batches need an attention implementation that respects row boundaries."
+    form.show_problems([Problem("dataset.batching", refusal)])
+    assert form.owns("dataset.batching")
+    assert form.batching_combo.property("problem") is True and form.batching_combo.toolTip() == refusal
 
 
 def test_learning_rate_that_does_not_parse_is_marked_and_kept_as_text(qtbot) -> None:
