@@ -197,14 +197,30 @@ class _QuietLibraries:
 
 
 def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
+    """Claim the run's folder. A generated name gets a -2, -3 … suffix when two runs start in the same second
+    (two windows, or the GUI and a CLI run): mkdir without exist_ok is the atomic claim, so they never share a
+    folder and mix their metrics."""
     config = config.copy()
-    if not config.name:
-        config.name = generate_run_name(config.model.name_or_path)
-    folder = RunFolder(runs_dir_of(config) / config.name)
-    if folder.path.exists() and any(folder.path.iterdir()):
-        raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {folder.path.parent}. "
-                                           "Choose another name, or resume that run.")])
-    return config, folder
+    runs = runs_dir_of(config)
+    if config.name:
+        folder = RunFolder(runs / config.name)
+        if folder.path.exists() and any(folder.path.iterdir()):
+            raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {runs}. "
+                                               "Choose another name, or resume that run.")])
+        folder.path.mkdir(parents=True, exist_ok=True)
+        return config, folder
+    base = generate_run_name(config.model.name_or_path)
+    runs.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        name = base if attempt == 1 else f"{base}-{attempt}"
+        try:
+            (runs / name).mkdir()
+        except FileExistsError:
+            continue
+        config.name = name
+        return config, RunFolder(runs / name)
+    raise ConfigError([Problem("name", f"Could not find a free run name like '{base}' in {runs}. "
+                                       "Type a run name in the form or pass --set name=….")])
 
 
 def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | None = None) -> RunResult:
@@ -215,7 +231,6 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
     if problems:
         raise ConfigError(problems)
     config, folder = new_run_folder(config)
-    folder.path.mkdir(parents=True, exist_ok=True)
     save_config(config, folder.config_path)
     return _execute(config, folder, sink, stop or threading.Event(), checkpoint=None)
 

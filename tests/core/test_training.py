@@ -155,3 +155,20 @@ def test_metrics_log_survives_a_torn_last_line(tmp_path: Path) -> None:
     log.append({"event": "run_start"})
     log.close()
     assert [e["event"] for e in read_metrics(path)[0]] == ["step", "run_start"]
+
+
+def test_generated_run_names_never_collide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs started in the same second (GUI and CLI) must not share a folder and mix their metrics."""
+    from core import training
+    from core.config import default_config
+
+    monkeypatch.setattr(training, "generate_run_name", lambda model: "demo-20261128-100000")
+    config = default_config()
+    config.runs_dir = str(tmp_path / "runs")
+    names = [training.new_run_folder(config)[1].path.name for _ in range(3)]
+    assert names == ["demo-20261128-100000", "demo-20261128-100000-2", "demo-20261128-100000-3"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(names)
+    config.name = "demo-20261128-100000"
+    (tmp_path / "runs" / config.name / "metrics.jsonl").write_text("{}\n")
+    with pytest.raises(ConfigError, match="already exists"):
+        training.new_run_folder(config)
