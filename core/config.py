@@ -295,6 +295,11 @@ def from_yaml(text: str, source: str = "config") -> tuple[RunConfig, list[str]]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        start, context = getattr(exc, "context_mark", None), getattr(exc, "context", None)
+        if start and context and (not mark or start.line != mark.line):  # an unclosed [ or { is found at the end
+            problem += f" ({context} that starts at line {start.line + 1}, column {start.column + 1})"
+        if "'\\t'" in problem:
+            problem += "; YAML indents with spaces, not tabs"
         raise ConfigError([Problem("", f"{source} is not valid YAML{where}: {problem}.")]) from None
     return parse_config(data)
 

@@ -6,6 +6,7 @@ from here instead. Heavy imports stay inside functions.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
@@ -85,7 +86,7 @@ def check_file(path: Path, fmt: str) -> None:
         return
     if fmt == "json" and _is_json_document(path):
         data = path.read_bytes()
-        text = _decode(path, data)
+        text = _decode(path, data).removeprefix("\ufeff")  # a byte order mark is not part of the JSON
         try:
             json.loads(text)
         except json.JSONDecodeError as exc:
@@ -97,6 +98,8 @@ def check_file(path: Path, fmt: str) -> None:
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
             line = _decode(path, raw, number).rstrip("\r\n")
+            if number == 1:
+                line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows editors write one)
             if not line.strip():
                 continue
             blank = False
@@ -148,13 +151,13 @@ def _check_csv_rows(path: Path) -> None:
 def _is_json_document(path: Path) -> bool:
     """A .json file holding one array or object (not JSON lines)."""
     with open(path, "rb") as handle:
-        head = handle.read(4096).lstrip()
+        head = handle.read(4096).removeprefix(codecs.BOM_UTF8).lstrip()
     if head.startswith(b"["):
         return True
     if path.suffix.lower() != ".json" or not head.startswith(b"{"):
         return False
     with open(path, "rb") as handle:
-        first = handle.readline()
+        first = handle.readline().removeprefix(codecs.BOM_UTF8)
         rest = handle.read(1)
     if not rest.strip():
         return True  # one line only: a document either way
@@ -163,6 +166,17 @@ def _is_json_document(path: Path) -> bool:
         return False  # the first line is a whole object: JSON lines
     except ValueError:
         return True
+
+
+def _reader_options(fmt: str, files: list[Path]) -> dict[str, Any]:
+    """Options for datasets' readers: a UTF-8 byte order mark is dropped instead of becoming part of the first row
+    (text) or tripping the parser (JSON)."""
+    if fmt in ("text", "json"):
+        for path in files:
+            with open(path, "rb") as handle:
+                if handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
+                    return {"encoding": "utf-8-sig"}
+    return {}
 
 
 def _hub_guard(source: str) -> None:
@@ -180,7 +194,8 @@ def load_split(config: DatasetConfig) -> Any:
         for path in files:
             check_file(path, fmt)
         try:
-            ds = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train")
+            ds = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train",
+                                       **_reader_options(fmt, files))
         except Exception as exc:  # datasets wraps parse errors in several types
             raise DataError(f"Could not read {files[0] if len(files) == 1 else files[0].parent}: "
                             f"{_first_line(exc)}") from None
@@ -262,7 +277,8 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
         fmt, files = local_files(config.source)
         check_file(files[0], fmt)
         try:
-            stream = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train", streaming=True)
+            stream = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train", streaming=True,
+                                           **_reader_options(fmt, files))
             rows = list(stream.take(limit))
         except Exception as exc:
             raise DataError(f"Could not read {files[0]}: {_first_line(exc)}") from None
@@ -282,9 +298,13 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
 def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int) -> Any:
     """The seed's preparation: batched map with remove_columns, truncation and max_length, then a test split."""
     column, max_length, truncation = config.text_column, config.max_length, config.truncation
+    limit = char_limit(tokenizer, max_length) if truncation else None
 
     def tokenize(batch: dict[str, list[Any]]) -> Any:
-        return tokenizer(batch[column], truncation=truncation, max_length=max_length)
+        texts = batch[column]
+        if limit is not None:  # the kept tokens are the same; a megabyte row no longer takes seconds
+            texts = [t[:limit] if isinstance(t, str) and len(t) > limit else t for t in texts]
+        return tokenizer(texts, truncation=truncation, max_length=max_length)
 
     workers = tokenize_workers(len(ds))
     tokenized = ds.map(tokenize, batched=True, remove_columns=ds.column_names, desc="Tokenizing", num_proc=workers)
@@ -303,6 +323,18 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
         raise DataError(f"{config.source}: nothing is left for {'training' if len(split['train']) == 0 else 'evaluation'} "
                         f"after a {config.test_size:g} test split of {len(tokenized)} rows. Add rows or change test_size.")
     return split
+
+
+def char_limit(tokenizer: Any, max_length: int) -> int:
+    """Characters that surely hold more than max_length tokens: no token covers more characters than its longest
+    vocabulary entry (doubled for normalizers that fold characters, plus a margin for the word cut at the end).
+    Truncation keeps the first max_length tokens, so tokenizing only this much of a longer row gives the same ids
+    — and a 5 MB row takes milliseconds instead of seconds."""
+    try:
+        longest = max((len(token) for token in tokenizer.get_vocab()), default=0)
+    except Exception:  # noqa: BLE001 - a tokenizer without a readable vocabulary: assume long tokens
+        longest = 0
+    return (max_length + 8) * max(longest, 64) * 2 + 4096
 
 
 # Below this many rows, starting worker processes costs more than it saves.

@@ -36,3 +36,13 @@ class ModelError(FinetuneError):
 
 class TrainingError(FinetuneError):
     """Training ended with an error the user can act on."""
+
+
+class OutOfMemoryFailure(TrainingError):
+    """Training ran out of memory. `fix` is a core.advice.Fix (a config change that should fit) or None when
+    nothing is left to lower; `run_dir` is the run it happened in (apply the fix there and resume)."""
+
+    def __init__(self, message: str, fix: object = None, run_dir: object = None):
+        super().__init__(message)
+        self.fix = fix
+        self.run_dir = run_dir

@@ -26,8 +26,13 @@ def looks_local(name_or_path: str) -> bool:
             or resolved.count("/") > 1 or (len(resolved) > 1 and resolved[1] == ":"))
 
 
-def check_local_model(path: str) -> str | None:
-    """None if the folder can hold a model, else what is wrong with it."""
+def _is_weights(name: str) -> bool:
+    return (name.endswith((".safetensors", ".gguf", ".index.json"))
+            or (name.startswith("pytorch_model") and name.endswith(".bin")))
+
+
+def check_local_model(path: str, weights: bool = True) -> str | None:
+    """None if the folder can hold a model (with its weights, unless `weights` is False), else what is wrong."""
     folder = Path(path)
     if not folder.exists():
         return f"Model folder not found: {folder}."
@@ -35,7 +40,32 @@ def check_local_model(path: str) -> str | None:
         return f"{folder} is a file; pick the folder that holds config.json and the weights."
     if not (folder / "config.json").is_file():
         return f"{folder} is not a model folder: it has no config.json. Pick the folder save_pretrained wrote."
+    if weights and not any(_is_weights(child.name) for child in folder.iterdir()):
+        return (f"{folder} has a config.json but no weights (model.safetensors or pytorch_model.bin). Pick the "
+                "folder save_pretrained wrote, with its weight files, or copy them there.")
     return None
+
+
+def remote_code_problem(path: str) -> str | None:
+    """A local model whose architecture exists only as Python code shipped in its folder (config.json auto_map)
+    runs that code when loaded: say so, unless the architecture is one transformers knows itself."""
+    import json
+
+    try:
+        config = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    auto_map = config.get("auto_map") if isinstance(config, dict) else None
+    if not isinstance(auto_map, dict) or not auto_map:
+        return None
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    if config.get("model_type") in CONFIG_MAPPING_NAMES:
+        return None  # transformers has its own implementation and uses it without running the folder's code
+    modules = sorted({str(ref).split("--")[-1].split(".")[0] + ".py"
+                      for ref in auto_map.values() if isinstance(ref, str)})
+    return (f"{path} ships its own Python code ({', '.join(modules)}) that runs when the model loads. Turn on "
+            "model.trust_remote_code only if you trust the model's authors.")
 
 
 def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: Any) -> Any:
@@ -46,12 +76,15 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
     common = dict(trust_remote_code=config.trust_remote_code, revision=config.revision, **kwargs)
     if name == DEMO_MODEL_ID or looks_local(name):
         path = resolve_model(name)
-        problem = check_local_model(path)
+        problem = check_local_model(path, weights=what == "model")
         if problem:
             raise ModelError(problem)
         try:
             return loader(path, **common)
         except (OSError, ValueError) as exc:
+            if "trust_remote_code" in str(exc) and not config.trust_remote_code:
+                raise ModelError(remote_code_problem(path) or f"{path} ships its own Python code. Turn on "
+                                 "model.trust_remote_code only if you trust the model's authors.") from None
             raise ModelError(f"Could not load the {what} from {path}: {_first_line(exc)}") from None
     try:
         return loader(name, local_files_only=True, **common)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QMessageBox,
+    QPushButton,
     QSizePolicy,
     QSpacerItem,
     QTextEdit,
@@ -62,6 +63,30 @@ def _widen(box: QMessageBox, width: int) -> None:
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str | None = None) -> None:
     error_box(parent, title, message, details).exec()
+
+
+APPLY_FIX = "Apply fix and restart"
+
+
+def fix_box(parent: QWidget | None, title: str, message: str, fix: str,
+            details: str | None = None) -> tuple[QMessageBox, QPushButton]:
+    """The error dialog of a failure that proposes a fix (core.advice.Fix.description), with a button that applies
+    it; built but not shown."""
+    box = error_box(parent, title, message, details)
+    hint = "\n\n“Show Details…” has the technical details for a bug report." if details else ""
+    box.setInformativeText(f"Proposed fix: {fix}. “{APPLY_FIX}” writes it into the run's config.yaml (the old one "
+                           f"is kept as config.before-fix.yaml) and continues from the latest checkpoint.{hint}")
+    apply = box.addButton(APPLY_FIX, QMessageBox.ButtonRole.AcceptRole)
+    box.button(Button.Ok).setText("Close")
+    box.setDefaultButton(apply)
+    return box, apply
+
+
+def offer_fix(parent: QWidget | None, title: str, message: str, fix: str, details: str | None = None) -> bool:
+    """Show a failure with its proposed fix; True when the user chose to apply it and restart."""
+    box, apply = fix_box(parent, title, message, fix, details)
+    box.exec()
+    return box.clickedButton() is apply
 
 
 def confirm_stop_and_close(parent: QWidget | None) -> bool:

@@ -1,0 +1,326 @@
+"""Runtime failures turned into advice, and fixes the app can apply for the user.
+
+A run that fails while training (out of memory, an exception in the model's forward pass, a full disk) ends with
+a sentence that says what happened and what to do next. For out-of-memory there is also a concrete, machine-
+readable proposal: a `Fix` whose `overrides` change the run's config (dotted paths such as
+"training.per_device_train_batch_size"). It is recorded in status.json and in the `end` event, carried by
+`OutOfMemoryFailure.fix`, printed by the CLI and offered as a button by the GUI; `apply_fix_and_resume` writes it
+into the run's config.yaml (keeping the old one as config.before-fix.yaml) and continues from the latest
+complete checkpoint.
+
+Qt-free, and light at import: torch is never imported here (exceptions are recognised by name and message).
+"""
+
+from __future__ import annotations
+
+import errno
+import shlex
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Callable
+
+from core.config import RunConfig, load_config, parse_config, to_yaml
+from core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
+from core.fileio import atomic_write_text
+from core.runs import RunFolder
+
+BEFORE_FIX_FILE = "config.before-fix.yaml"
+# TrainingArguments defaults, for configs that leave these keys out.
+DEFAULT_TRAIN_BATCH, DEFAULT_EVAL_BATCH, DEFAULT_ACCUMULATION = 8, 8, 1
+MIN_MAX_LENGTH = 32  # below this a causal LM learns next to nothing; do not propose shorter
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change to a run's config: `overrides` maps dotted config paths to their new (absolute) values, so
+    applying the same fix twice changes nothing the second time."""
+
+    description: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"description": self.description, "overrides": dict(self.overrides)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Fix | None:
+        if not isinstance(data, dict) or not isinstance(data.get("overrides"), dict) or not data["overrides"]:
+            return None
+        return cls(str(data.get("description", "")), dict(data["overrides"]))
+
+    def as_flags(self) -> str:
+        """The same change as `--set` flags for `finetune-studio train`."""
+        return " ".join(f"--set {key}={_yaml_scalar(value)}" for key, value in self.overrides.items())
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _whole(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+
+
+# ---------------------------------------------------------------------------------------------- recognising
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """The exception and its causes (transformers and accelerate re-raise with `from`)."""
+    seen: list[BaseException] = []
+    while exc is not None and len(seen) < 10 and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def out_of_memory_cause(exc: BaseException) -> BaseException | None:
+    """torch.OutOfMemoryError, a "CUDA out of memory" / "MPS backend out of memory" RuntimeError, or MemoryError."""
+    for item in _chain(exc):
+        if isinstance(item, MemoryError) or any(c.__name__ == "OutOfMemoryError" for c in type(item).__mro__):
+            return item
+        if isinstance(item, RuntimeError) and "out of memory" in str(item).lower():
+            return item
+    return None
+
+
+def disk_full_cause(exc: BaseException) -> OSError | None:
+    for item in _chain(exc):
+        if isinstance(item, OSError) and item.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+            return item
+    return None
+
+
+def _frames(exc: BaseException) -> list[Any]:
+    frames = []
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where in the Trainer an exception was raised."""
+
+    evaluating: bool = False  # inside evaluation_loop / prediction_step
+    forward: bool = False  # inside Trainer.compute_loss, which runs the model's forward pass
+    backward: bool = False  # inside torch's backward
+    model: str | None = None  # the model's class name, when the forward pass was reached
+
+
+def failure_site(exc: BaseException) -> Site:
+    """Read from the traceback: Trainer.compute_loss calls the model's forward, prediction_step/evaluation_loop
+    evaluate, torch's Tensor.backward runs the backward pass."""
+    evaluating = forward = backward = False
+    model_name = None
+    for frame in _frames(exc):
+        name = frame.f_code.co_name
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith("transformers.trainer") and name in ("evaluation_loop", "prediction_step"):
+            evaluating = True
+        elif module.startswith("transformers.trainer") and name == "compute_loss":
+            forward = True
+            model = frame.f_locals.get("model")
+            model_name = type(model).__name__ if model is not None else None
+        elif module.startswith("torch") and name == "backward":
+            backward = True
+    return Site(evaluating, forward and not backward, backward, model_name)
+
+
+def _device(exc: BaseException) -> str:
+    text = str(exc)
+    if "MPS" in text:
+        return "MPS (the Apple GPU)"
+    if "CUDA" in text or "HIP" in text:
+        return "CUDA"
+    if isinstance(exc, MemoryError):
+        return "The computer (RAM)"
+    return "The GPU"
+
+
+# ---------------------------------------------------------------------------------------------- proposing
+
+
+def _largest_divisor_at_most(n: int, limit: int) -> int:
+    return next(d for d in range(max(1, limit), 0, -1) if n % d == 0)
+
+
+def propose_oom_fix(config: RunConfig, during: str = "train") -> Fix | None:
+    """The next thing to lower after running out of memory, or None when nothing is left to lower.
+
+    In order: halve the per-device batch and multiply gradient accumulation to keep the effective batch, turn
+    on activation checkpointing, halve max_length. An OOM during evaluation halves the evaluation batch first.
+    """
+    training = config.training
+    if during == "eval":
+        batch = _whole(training.get("per_device_eval_batch_size"), DEFAULT_EVAL_BATCH)
+        if batch > 1:
+            return Fix(f"use evaluation batch size {batch // 2} instead of {batch} (training is unchanged)",
+                       {"training.per_device_eval_batch_size": batch // 2})
+    batch = _whole(training.get("per_device_train_batch_size"), DEFAULT_TRAIN_BATCH)
+    accumulation = _whole(training.get("gradient_accumulation_steps"), DEFAULT_ACCUMULATION)
+    if batch > 1:
+        smaller = _largest_divisor_at_most(batch, batch // 2)  # a divisor keeps the effective batch exact
+        more = accumulation * (batch // smaller)
+        return Fix(f"use batch size {smaller} with gradient accumulation {more} instead of {batch} with "
+                   f"{accumulation} (the effective batch stays {batch * accumulation})",
+                   {"training.per_device_train_batch_size": smaller, "training.gradient_accumulation_steps": more})
+    if during != "eval" and not training.get("activation_checkpointing"):
+        return Fix("turn on activation checkpointing (it recomputes activations in the backward pass: much less "
+                   "memory, about 30 % slower)", {"training.activation_checkpointing": True})
+    max_length = config.dataset.max_length
+    if isinstance(max_length, int) and max_length > MIN_MAX_LENGTH:
+        shorter = max(MIN_MAX_LENGTH, max_length // 2)
+        return Fix(f"shorten max_length from {max_length} to {shorter} tokens (longer rows are cut)",
+                   {"dataset.max_length": shorter})
+    return None
+
+
+def fix_command(run_dir: Path) -> str:
+    return f"finetune-studio resume {shlex.quote(str(run_dir))} --apply-fix"
+
+
+# ---------------------------------------------------------------------------------------------- explaining
+
+
+def runtime_failure(exc: BaseException, config: RunConfig, run_dir: Path, progress: dict[str, Any]
+                    ) -> TrainingError | None:
+    """A TrainingError that explains `exc` (raised while a run was executing), or None when it is not one of the
+    runtime failures this module knows: out of memory, a full disk, an exception in the model's forward pass.
+
+    `progress` is what the run had reported: "step" (last finished optimizer step) and "phase".
+    """
+    if isinstance(exc, (FinetuneError, KeyboardInterrupt)):
+        return None
+    folder = RunFolder(Path(run_dir))
+    output_dir = Path(config.training.get("output_dir") or folder.path)
+    checkpoint = folder.latest_checkpoint(output_dir)
+    kept = (f"checkpoints saved before are kept (latest: {checkpoint.name}), so Resume continues from there"
+            if checkpoint else "no checkpoint had been saved yet, so start the run again")
+    site = failure_site(exc)
+    step = int(progress.get("step") or 0)
+    training = progress.get("phase") == "train"
+    where = ""
+    if training:
+        where = f" during evaluation at step {step}" if site.evaluating else f" at step {step + 1}"
+
+    oom = out_of_memory_cause(exc)
+    if oom is not None:
+        batch = _whole(config.training.get("per_device_train_batch_size"), DEFAULT_TRAIN_BATCH)
+        head = f"{_device(oom)} ran out of memory"
+        if progress.get("phase") == "save":
+            return OutOfMemoryFailure(f"{head} while saving the final model — close other programs that use it; "
+                                      f"{kept}.", None, folder.path)
+        if not training:
+            return OutOfMemoryFailure(
+                f"{head} while {_PHASES.get(progress.get('phase'), 'preparing the run')}, before training began "
+                f"— the model does not fit: pick a smaller model, or load it in bfloat16 (model.dtype) on a GPU "
+                "that supports it.", None, folder.path)
+        fix = propose_oom_fix(config, "eval" if site.evaluating else "train")
+        head += f"{where} with batch size {batch} and max_length {config.dataset.max_length}"
+        if fix is None:
+            return OutOfMemoryFailure(
+                f"{head}, and batch size 1, activation checkpointing and max_length {config.dataset.max_length} "
+                "leave nothing to lower — use a smaller model or a GPU with more memory.", None, folder.path)
+        restart = f"{checkpoint.name}" if checkpoint else "the beginning (no checkpoint was saved yet)"
+        return OutOfMemoryFailure(f"{head} — {fix.description}. Apply the fix to restart from {restart}.",
+                                  fix, folder.path)
+
+    full = disk_full_cause(exc)
+    if full is not None:
+        return TrainingError(f"The disk is full — free space in {output_dir} (or choose a runs folder on a disk "
+                             f"with room); {kept}.")
+
+    if site.forward:
+        name = type(exc).__name__
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+        model = f" ({site.model})" if site.model else ""
+        return TrainingError(f"The model's forward pass{model} raised {name}{where}: {text}. Check the model (and "
+                             f"its own code, if it needs trust_remote_code) and the data it was fed; {kept} once "
+                             "it is fixed.")
+    return None
+
+
+_PHASES = {"tokenizer": "loading the tokenizer", "data": "loading the dataset", "tokenize": "tokenizing",
+           "model": "loading the model"}
+
+
+# ---------------------------------------------------------------------------------------------- applying
+
+
+def recorded_fix(run_dir: Path | str | None) -> Fix | None:
+    """The fix a failed run proposed (from its status.json), or None."""
+    if run_dir is None:
+        return None
+    status = RunFolder(Path(run_dir)).read_status()
+    if status.get("state") != "failed":
+        return None
+    return Fix.from_dict(status.get("fix"))
+
+
+def with_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+    """A copy of config with dotted-path overrides applied ("training.x", "dataset.max_length", "name")."""
+    data = config.to_dict()
+    for key, value in overrides.items():
+        parts = key.split(".")
+        target = data
+        for part in parts[:-1]:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        target[parts[-1]] = value
+    return parse_config(data)[0]
+
+
+def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
+    """Write the run's proposed fix (or `fix`) into its config.yaml, atomically; the previous config.yaml is kept
+    as config.before-fix.yaml. Applying a fix that is already in the config changes no file."""
+    folder = RunFolder(Path(run_dir))
+    if not folder.exists():
+        raise FinetuneError(f"{run_dir} is not a run folder (it has no config.yaml).")
+    fix = fix or recorded_fix(folder.path)
+    if fix is None:
+        status = folder.read_status()
+        raise FinetuneError(f"The run {folder.path.name} has no proposed fix to apply (it is "
+                            f"{status.get('state', 'unknown')}: {status.get('message', '')}). Resume it with "
+                            f"'finetune-studio resume {shlex.quote(str(folder.path))}'.")
+    before = folder.config_path.read_text(encoding="utf-8")
+    config, _ = load_config(folder.config_path)
+    fixed = to_yaml(with_overrides(config, fix.overrides))
+    if fixed != to_yaml(config):
+        atomic_write_text(folder.path / BEFORE_FIX_FILE, before)
+        atomic_write_text(folder.config_path, fixed)
+    folder.write_status("failed", f"Fix applied: {fix.description}. Resume to continue.", fix=None,
+                        fix_applied=fix.to_dict())
+    return fix
+
+
+def _free_accelerator_memory() -> None:
+    """The failed run's tensors are garbage now; hand their memory back before the restart allocates again."""
+    import gc
+    import sys
+
+    gc.collect()
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if torch is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            torch.mps.empty_cache()
+    except Exception:  # noqa: BLE001 - freeing a cache is best effort
+        pass
+
+
+def apply_fix_and_resume(run_dir: Path | str, sink: Callable[[dict], None] | None = None,
+                         stop: threading.Event | None = None, extra_epochs: float | None = None) -> Any:
+    """Apply the run's proposed fix, then continue it from its latest complete checkpoint (from the beginning,
+    in the same folder, when none was saved before the failure). Returns core.training.RunResult."""
+    from core.training import resume
+
+    apply_fix(run_dir)
+    _free_accelerator_memory()
+    return resume(Path(run_dir), sink, stop, extra_epochs, restart=True)
