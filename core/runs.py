@@ -10,7 +10,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -112,12 +112,11 @@ class RunFolder:
     def read_status(self) -> dict[str, Any]:
         try:
             status = read_json(self.status_path)
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (OSError, ValueError):  # missing, unreadable, not UTF-8 or not JSON
             return {"state": "unknown", "message": "No status recorded."}
-        if status.get("state") == "running" and not _pid_alive(status.get("pid")):
-            status = {**status, "state": "interrupted",
-                      "message": "The process running this run ended without finishing it. Resume to continue."}
-        return status
+        if not isinstance(status, dict):
+            return {"state": "unknown", "message": "No status recorded."}
+        return _with_liveness(status)
 
     def write_status(self, state: str, message: str = "", **extra: Any) -> dict[str, Any]:
         try:
@@ -157,6 +156,14 @@ def _complete_checkpoint(folder: Path) -> bool:
     return isinstance(state, dict) and "global_step" in state
 
 
+def _with_liveness(status: dict[str, Any]) -> dict[str, Any]:
+    """A status that says running but whose process is gone is really an interrupted run."""
+    if status.get("state") == "running" and not _pid_alive(status.get("pid")):
+        status = {**status, "state": "interrupted",
+                  "message": "The process running this run ended without finishing it. Resume to continue."}
+    return status
+
+
 def _pid_alive(pid: Any) -> bool:
     if not isinstance(pid, int) or pid <= 0:
         return False
@@ -187,3 +194,347 @@ def wait_for_file(path: Path, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return path.exists()
+
+
+# ---------------------------------------------------------------------------------------------- run history
+#
+# The history panel and `finetune-studio runs` list every run of a runs folder. Listing must stay cheap enough to
+# poll once a second and must never fail on a folder some crash, disk or person left half written: such a run
+# lists as "broken" with the reason, so the user can still see it, open its folder or delete it.
+
+BROKEN = "broken"
+RUN_FILES = (CONFIG_FILE, STATUS_FILE, METRICS_FILE)
+
+
+def _float(value: Any) -> float | None:
+    """A loss as logged: a number, or the text "nan"/"inf" that core.training writes for non-finite values."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class MetricsTally:
+    """What a summary needs from metrics.jsonl, folded event by event.
+
+    It remembers the byte offset it has read up to, so summarizing a growing log (a run still training) reads
+    only the new lines instead of re-parsing a file that can reach 100k lines.
+    """
+
+    offset: int = 0
+    events: int = 0
+    step: int | None = None
+    max_steps: int | None = None
+    train_loss: float | None = None
+    eval_loss: float | None = None
+    first_time: float | None = None
+    last_time: float | None = None
+    closed_s: float = 0.0  # time spent in earlier segments (a stopped run resumed later starts a new one)
+    segment_start: float | None = None
+    end_state: str | None = None
+    end_message: str | None = None
+
+    def add(self, event: Any) -> None:
+        if not isinstance(event, dict):
+            return  # a line that is valid JSON but not an event (hand-edited or corrupted)
+        self.events += 1
+        kind = event.get("event")
+        when = _float(event.get("time"))
+        if when is not None:
+            if kind == "run_start":
+                if self.segment_start is not None and self.last_time is not None:
+                    self.closed_s += max(0.0, self.last_time - self.segment_start)
+                self.segment_start = when
+                self.end_state = self.end_message = None
+            elif self.segment_start is None:
+                self.segment_start = when
+            if self.first_time is None:
+                self.first_time = when
+            self.last_time = when
+        step = _int(event.get("step"))
+        if step is not None and kind in ("step", "log", "eval", "train_begin", "end", "checkpoint"):
+            self.step = step
+        max_steps = _int(event.get("max_steps"))
+        if max_steps:
+            self.max_steps = max_steps
+        if kind == "log" and "loss" in event:
+            self.train_loss = _float(event.get("loss"))
+        elif kind == "eval" and "eval_loss" in event:
+            self.eval_loss = _float(event.get("eval_loss"))
+        elif kind == "end":
+            self.end_state = event.get("state") if isinstance(event.get("state"), str) else None
+            self.end_message = event.get("message") if isinstance(event.get("message"), str) else None
+            if self.train_loss is None:
+                self.train_loss = _float(event.get("train_loss"))
+            if self.eval_loss is None:
+                self.eval_loss = _float(event.get("eval_loss"))
+
+    @property
+    def duration_s(self) -> float | None:
+        """Time spent running, summed over segments: the days a stopped run sat waiting do not count."""
+        if self.segment_start is None or self.last_time is None:
+            return None
+        return self.closed_s + max(0.0, self.last_time - self.segment_start)
+
+
+@dataclass
+class RunSummary:
+    """One row of the run history: what a user needs to tell runs apart, read from the run's files."""
+
+    path: Path
+    state: str  # one of STATES, or "unknown" / "broken"
+    message: str = ""
+    model: str = ""
+    dataset: str = ""
+    step: int = 0
+    max_steps: int = 0
+    train_loss: float | None = None
+    eval_loss: float | None = None
+    duration_s: float | None = None
+    started: float | None = None  # Unix time of the first start
+    pid: int | None = None
+    problems: tuple[str, ...] = ()  # why a run is broken (or what is odd about it), in words
+    tally: MetricsTally = field(default_factory=MetricsTally, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def live(self) -> bool:
+        """Training right now in some process (this app, or a CLI run in the same folder)."""
+        return self.state == "running"
+
+
+def is_run_folder(path: Path) -> bool:
+    """A folder holding any of a run's own files; a run missing some of them still lists (as broken)."""
+    return path.is_dir() and any((path / name).is_file() for name in RUN_FILES)
+
+
+def _sentence(parts: list[str]) -> str:
+    return "; ".join(parts) + "."  # not capitalized: each part starts with a file name
+
+
+def _created_time(status: dict[str, Any]) -> float | None:
+    for key in ("created", "updated"):
+        value = status.get(key)
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value).timestamp()
+            except ValueError:
+                continue
+    return None
+
+
+def _config_fields(path: Path) -> dict[str, str]:
+    """Model and dataset from config.yaml, for runs whose status.json lacks them (older or broken runs)."""
+    try:
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - any unreadable config only means the columns stay empty
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    model, dataset = data.get("model"), data.get("dataset")
+    return {"model": str(model.get("name_or_path", "")) if isinstance(model, dict) else "",
+            "dataset": str(dataset.get("source", "")) if isinstance(dataset, dict) else ""}
+
+
+def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummary:
+    """The summary of one run folder. Never raises for what is inside the folder: missing, torn or garbled files
+    make a "broken" summary whose message says what is wrong.
+
+    previous: an earlier summary of the same folder; its metrics are continued from where they were read, so a
+    poller pays only for the lines appended since.
+    """
+    folder = RunFolder(Path(run_folder))
+    problems: list[str] = []
+
+    tally = MetricsTally()
+    if previous is not None and previous.path == folder.path:
+        tally = replace(previous.tally)
+    try:
+        size = folder.metrics_path.stat().st_size
+    except FileNotFoundError:
+        size = None
+    except OSError as exc:
+        size = None
+        problems.append(f"metrics.jsonl cannot be read ({exc.strerror or exc})")
+    if size is not None:
+        if size < tally.offset:  # rewritten from scratch: read it again
+            tally = MetricsTally()
+        try:
+            events, tally.offset = read_metrics(folder.metrics_path, tally.offset)
+        except OSError as exc:
+            problems.append(f"metrics.jsonl cannot be read ({exc.strerror or exc})")
+        else:
+            for event in events:
+                tally.add(event)
+
+    status: dict[str, Any] = {}
+    try:
+        raw = read_json(folder.status_path)
+    except FileNotFoundError:
+        problems.insert(0, "status.json is missing")
+    except (OSError, ValueError) as exc:
+        problems.insert(0, f"status.json is unreadable ({getattr(exc, 'strerror', None) or exc})")
+    else:
+        if isinstance(raw, dict) and raw.get("state") in STATES:
+            status = _with_liveness(raw)
+        else:
+            problems.insert(0, "status.json has no valid state")
+    if not folder.config_path.is_file():
+        problems.append("config.yaml is missing, so the run cannot be resumed")
+
+    if status:
+        state, message = str(status["state"]), str(status.get("message") or "")
+    else:
+        state = BROKEN
+        said = ""
+        if tally.end_state:
+            said = f" Its metrics log says it {tally.end_state} at step {tally.step or 0}."
+        elif tally.events:
+            said = f" Its metrics log stops at step {tally.step or 0}."
+        message = _sentence(problems) + said + " Open its folder to check, or delete it."
+    if state != BROKEN and problems:
+        message = f"{message} ({'; '.join(problems)})" if message else _sentence(problems)
+
+    fields = {"model": status.get("model"), "dataset": status.get("dataset")}
+    if not (isinstance(fields["model"], str) and isinstance(fields["dataset"], str)):
+        fields = {**_config_fields(folder.config_path), **{k: v for k, v in fields.items() if isinstance(v, str)}}
+    step = tally.step if tally.step is not None else _int(status.get("step"))
+    max_steps = tally.max_steps or _int(status.get("max_steps"))
+    started = tally.first_time or _created_time(status)
+    if started is None:
+        try:
+            started = min(p.stat().st_mtime for p in (folder.path / n for n in RUN_FILES) if p.exists())
+        except (OSError, ValueError):
+            started = None
+    return RunSummary(
+        path=folder.path, state=state, message=message,
+        model=str(fields.get("model") or ""), dataset=str(fields.get("dataset") or ""),
+        step=step or 0, max_steps=max_steps or 0,
+        train_loss=tally.train_loss if tally.train_loss is not None else _float(status.get("train_loss")),
+        eval_loss=tally.eval_loss if tally.eval_loss is not None else _float(status.get("eval_loss")),
+        duration_s=tally.duration_s, started=started, pid=_int(status.get("pid")),
+        problems=tuple(problems), tally=tally,
+    )
+
+
+def _run_folders(runs_dir: Path) -> list[Path]:
+    try:
+        children = list(Path(runs_dir).iterdir())
+    except OSError:  # no runs folder yet, or not readable: nothing to list
+        return []
+    return sorted(child for child in children if not child.name.startswith(".") and is_run_folder(child))
+
+
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Every run in runs_dir, newest first."""
+    runs = [summarize(path) for path in _run_folders(runs_dir)]
+    runs.sort(key=lambda r: (r.started or 0.0, r.name), reverse=True)
+    return runs
+
+
+def _signature(path: Path) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for name in RUN_FILES:
+        try:
+            st = (path / name).stat()
+        except OSError:
+            out.append(None)
+        else:
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(out)
+
+
+class RunIndex:
+    """The runs of one folder, kept current by `refresh()` (a poller calls it about once a second).
+
+    Only folders whose files changed (mtime, size or inode of config/status/metrics) are summarized again, and
+    then only the metrics lines appended since the last read are parsed. Runs that say "running" are checked
+    every time, since their process can die without touching a file (they turn "interrupted").
+    """
+
+    def __init__(self, runs_dir: Path):
+        self.runs_dir = Path(runs_dir)
+        self.runs: dict[Path, RunSummary] = {}
+        self._signatures: dict[Path, tuple[Any, ...]] = {}
+        self.pending = False  # the last refresh ran out of time before reading every changed run
+
+    def refresh(self, budget_s: float | None = None) -> tuple[list[RunSummary], list[Path]]:
+        """(summaries that are new or changed, paths of runs that are gone).
+
+        budget_s: stop reading runs after about this long and set `pending`; the next call goes on where this
+        one stopped. A first pass over a folder with many long runs then shows its first rows quickly.
+        """
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        found = _run_folders(self.runs_dir)
+        present = set(found)
+        gone = [path for path in self.runs if path not in present]
+        for path in gone:
+            del self.runs[path]
+            self._signatures.pop(path, None)
+        changed = []
+        self.pending = False
+        for path in found:
+            if deadline is not None and changed and time.monotonic() > deadline:
+                self.pending = True
+                break
+            signature = _signature(path)
+            previous = self.runs.get(path)
+            if previous is not None and signature == self._signatures.get(path) and not previous.live:
+                continue
+            summary = summarize(path, previous)
+            self._signatures[path] = signature
+            if summary != previous:
+                self.runs[path] = summary
+                changed.append(summary)
+            elif previous is not None:
+                previous.tally = summary.tally  # same row, but remember how far the metrics were read
+        return changed, gone
+
+
+def delete_run(path: Path, runs_dir: Path) -> None:
+    """Delete one run folder, refusing anything that is not a run directly inside runs_dir (a typo or a symlink
+    must never remove other files) and any run still training.
+
+    Raises FinetuneError with a message for the user.
+    """
+    import shutil
+
+    from core.errors import FinetuneError
+
+    path, runs_dir = Path(path), Path(runs_dir)
+    try:
+        resolved, root = path.resolve(strict=True), runs_dir.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise FinetuneError(f"{path} does not exist (was it deleted already?).") from None
+    if resolved.parent != root or path.is_symlink():
+        raise FinetuneError(f"{path} is not inside the runs folder {runs_dir}, so it was not deleted. "
+                            "Delete it in your file manager if you really mean to.")
+    if not is_run_folder(resolved):
+        raise FinetuneError(f"{path} is not a run folder (it has no config.yaml, status.json or metrics.jsonl), "
+                            "so it was not deleted.")
+    status = RunFolder(resolved).read_status()
+    if status.get("state") == "running":
+        raise FinetuneError(f"The run {path.name} is still training (process {status.get('pid')}). Stop it first "
+                            "(Stop in the app, or Ctrl-C in its terminal), then delete it.")
+    try:
+        shutil.rmtree(resolved)
+    except OSError as exc:
+        raise FinetuneError(f"Could not delete all of {path}: {exc.strerror or exc} ({exc.filename}). Close any "
+                            "program using its files and try again.") from exc

@@ -118,11 +118,12 @@ class TrainingRunner(QObject):
         config = config.copy()
         self._launch(lambda sink, stop: run(config, sink, stop), config)
 
-    def resume(self, run_dir: Path) -> None:
-        """Continue the run in run_dir from its latest checkpoint, in the same folder."""
+    def resume(self, run_dir: Path, extra_epochs: float | None = None) -> None:
+        """Continue the run in run_dir from its latest checkpoint, in the same folder; extra_epochs trains that
+        many epochs more than its config says (the config.yaml is updated)."""
         from core.training import resume
 
-        self._launch(lambda sink, stop: resume(Path(run_dir), sink, stop), None)
+        self._launch(lambda sink, stop: resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs), None)
 
     def stop(self) -> None:
         """Ask the run to stop after the current optimizer step (it saves a checkpoint first)."""

@@ -1,0 +1,115 @@
+"""How long one chart frame takes on a long run: 100k logged steps, new points arriving at 10 Hz.
+
+Builds the real LossChart (offscreen unless a display exists), loads 100k steps of train loss, learning rate and
+grad norm plus an eval every 1000 steps, then appends one logged step every 100 ms (an eval every 10th) and
+times each frame: the chart's redraw (`_redraw`: smoothing, setData on every curve) plus a full paint of the
+widget into a pixmap (`grab()`), which is what the screen would show. Two phases: smoothing 0.6 with a linear
+loss axis, then the same with a log axis. Goal: every frame within 16 ms (60 Hz).
+
+    python benchmarks/chart.py [--points 100000] [--seconds 10]
+    xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/chart.py
+
+Timings include whatever else the machine is doing: on a shared CPU, take max with a grain of salt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def events(first: int, last: int) -> list[dict]:
+    """Logged steps first..last as a run writes them: a noisy falling loss, a cosine learning rate."""
+    out = []
+    for step in range(first, last + 1):
+        loss = 0.5 + 2.5 * math.exp(-step / 20_000) + 0.15 * math.sin(step * 12.9898) ** 2
+        lr = 1e-3 * 0.5 * (1 + math.cos(math.pi * min(step, 200_000) / 200_000))
+        out.append({"event": "log", "step": step, "loss": loss, "learning_rate": lr,
+                    "grad_norm": 1.0 + 0.5 * math.cos(step * 78.233) ** 2})
+        if step % 1000 == 0:
+            out.append({"event": "eval", "step": step, "eval_loss": loss + 0.1})
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10.0, help="appending time per phase")
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+    from gui.chart import LossChart
+
+    chart = LossChart()
+    chart.resize(1000, 600)
+    chart.show()
+    app.processEvents()
+
+    started = time.perf_counter()
+    chart.load_events(events(1, args.points))
+    chart.grab()
+    load_ms = (time.perf_counter() - started) * 1000
+    print(f"load {args.points:,} points and first paint: {load_ms:.0f} ms")
+
+    next_step = args.points + 1
+    all_frames: list[float] = []
+    for log_scale in (False, True):
+        chart.smoothing.setValue(60)
+        chart.log_scale.setChecked(log_scale)
+        chart.grab()
+        frames: list[float] = []
+        deadline = time.monotonic() + args.seconds
+        loop = QEventLoop()
+        timer = QTimer(interval=100)  # 10 Hz, with the event loop turning in between as in the app
+
+        def tick() -> None:
+            nonlocal next_step
+            if time.monotonic() > deadline:
+                timer.stop()
+                loop.quit()
+                return
+            for event in events(next_step, next_step):
+                chart.add_event(event)
+            next_step += 1
+            t0 = time.perf_counter()
+            chart._redraw()
+            chart.grab()
+            frames.append((time.perf_counter() - t0) * 1000)
+
+        timer.timeout.connect(tick)
+        timer.start()
+        loop.exec()
+        all_frames += frames
+        name = "log" if log_scale else "linear"
+        print(f"{name} loss axis, smoothing 0.6, {chart.point_count:,} points, {len(frames)} frames: "
+              f"p50 {percentile(frames, 50):.1f} ms, p99 {percentile(frames, 99):.1f} ms, max {max(frames):.1f} ms")
+
+    points = f"{args.points // 1000}k" if args.points % 1000 == 0 else f"{args.points:,}"
+    print(f"chart redraw p50 at {points} points: {percentile(all_frames, 50):.1f} ms")
+    print(f"chart redraw p99 at {points} points: {percentile(all_frames, 99):.1f} ms (goal <= 16 ms)")
+    print(f"chart redraw max at {points} points: {max(all_frames):.1f} ms (goal <= 16 ms)")
+    chart.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,716 @@
+"""The run history: every run in the runs folder, in a sortable table beside the forms (the "Runs" tab).
+
+Open a run to see its chart and config; select several to overlay their loss curves; continue a run for more
+epochs, open its folder, or delete it. The table follows the folder by polling (core.runs.RunIndex, about once a
+second, off the GUI thread: only folders whose files changed are read again, and only their new metrics lines),
+so a run started headless with `finetune-studio train` in the same folder appears, and updates, on its own. An
+opened run that another process is still writing is followed live: its new metrics.jsonl lines feed the chart.
+
+Nothing here imports pyqtgraph or the training stack at module level; the chart is the window's (gui.chart).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    QUrl,
+    Slot,
+)
+from PySide6.QtGui import QBrush, QColor, QDesktopServices, QFontDatabase, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import load_config, runs_dir_of
+from core.errors import ConfigError, FinetuneError
+from core.runs import RunIndex, RunSummary, delete_run, read_metrics
+from gui import dialogs
+from gui.background import BackgroundTask
+from gui.progress import format_duration
+
+POLL_MS = 1000  # the runs folder: new, changed and removed runs
+FOLLOW_MS = 250  # the opened run while another process writes it: new metrics lines reach the chart this fast
+REFRESH_BUDGET_S = 0.25  # a first listing of a big folder is delivered in parts, so rows appear at once
+
+STATE_COLORS = {"running": "#1a73e8", "finished": "#188038", "stopped": "#b06000", "interrupted": "#b06000",
+                "failed": "#c5221f", "broken": "#c5221f", "unknown": "#5f6368"}
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+PATH_ROLE = Qt.ItemDataRole.UserRole + 2
+
+# (key, header, tooltip)
+COLUMNS = (
+    ("name", "Run", "The run's folder name"),
+    ("state", "Status", "running, finished, stopped (resumable), failed, interrupted (its process ended without "
+                        "finishing; resumable) or broken (files missing or unreadable)"),
+    ("train_loss", "Train loss", "The last logged training loss"),
+    ("eval_loss", "Eval loss", "The last evaluation loss"),
+    ("steps", "Steps", "Optimizer steps done / planned"),
+    ("duration", "Duration", "Time spent training, over all its resumes"),
+    ("started", "Started", "When the run was first started"),
+    ("model", "Model", "Base model"),
+    ("dataset", "Dataset", "Training data"),
+)
+COLUMN = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
+
+
+def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
+    """Ask before deleting runs: checkpoints and the trained model go with the folder, and there is no undo.
+    (Module-level, like gui.dialogs, so tests replace it instead of driving a modal box.)"""
+    shown = "\n".join(f"• {name}" for name in names[:8]) + (f"\n… and {len(names) - 8} more" if len(names) > 8
+                                                           else "")
+    what = "this run" if len(names) == 1 else f"these {len(names)} runs"
+    box = QMessageBox(QMessageBox.Icon.Warning, "Delete runs", f"Delete {what}?\n\n{shown}",
+                      QMessageBox.StandardButton.Cancel, parent)
+    box.setInformativeText("Their folders are removed with every checkpoint and trained model in them. This cannot "
+                           "be undone.")
+    delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is delete
+
+
+def _loss_text(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4f}" if math.isfinite(value) else str(value)
+
+
+def _dot(color: str) -> QIcon:
+    pixmap = QPixmap(10, 10)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(color))
+    painter.drawEllipse(1, 1, 8, 8)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class RunTableModel(QAbstractTableModel):
+    """One row per RunSummary; rows are updated in place so the selection survives each poll."""
+
+    def __init__(self, parent: Any = None):
+        super().__init__(parent)
+        self.rows: list[RunSummary] = []
+        self._row_of: dict[Path, int] = {}
+        self._icons: dict[str, QIcon] = {}
+
+    # ---- updates
+    def reset(self) -> None:
+        self.beginResetModel()
+        self.rows, self._row_of = [], {}
+        self.endResetModel()
+
+    def upsert(self, summaries: list[RunSummary]) -> None:
+        for summary in summaries:
+            row = self._row_of.get(summary.path)
+            if row is None:
+                row = len(self.rows)
+                self.beginInsertRows(QModelIndex(), row, row)
+                self.rows.append(summary)
+                self._row_of[summary.path] = row
+                self.endInsertRows()
+            else:
+                self.rows[row] = summary
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def remove(self, paths: list[Path]) -> None:
+        for path in paths:
+            row = self._row_of.get(path)
+            if row is None:
+                continue
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.rows[row]
+            self._row_of = {summary.path: i for i, summary in enumerate(self.rows)}
+            self.endRemoveRows()
+
+    def summary(self, path: Path) -> RunSummary | None:
+        row = self._row_of.get(path)
+        return self.rows[row] if row is not None else None
+
+    # ---- Qt model
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][1]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section][2]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.rows):
+            return None
+        run = self.rows[index.row()]
+        key = COLUMNS[index.column()][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(run, key)
+        if role == SORT_ROLE:
+            return self._sort_key(run, key)
+        if role == PATH_ROLE:
+            return str(run.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if key == "state":
+                return run.message or run.state
+            if key == "name":
+                return str(run.path)
+            if key in ("model", "dataset"):
+                return getattr(run, key) or None
+            return None
+        if role == Qt.ItemDataRole.DecorationRole and key == "state":
+            color = STATE_COLORS.get(run.state, STATE_COLORS["unknown"])
+            if color not in self._icons:
+                self._icons[color] = _dot(color)
+            return self._icons[color]
+        if role == Qt.ItemDataRole.ForegroundRole and key == "state" and run.state in ("failed", "broken"):
+            return QBrush(QColor(STATE_COLORS[run.state]))
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in ("train_loss", "eval_loss", "steps", "duration"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _display(run: RunSummary, key: str) -> str:
+        if key == "name":
+            return run.name
+        if key == "state":
+            return run.state
+        if key in ("train_loss", "eval_loss"):
+            return _loss_text(getattr(run, key))
+        if key == "steps":
+            return f"{run.step:,} / {run.max_steps:,}" if run.max_steps else (f"{run.step:,}" if run.step else "—")
+        if key == "duration":
+            return format_duration(run.duration_s)
+        if key == "started":
+            return datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M") if run.started else "—"
+        if key == "model":
+            return run.model.replace("builtin:", "") or "—"
+        if key == "dataset":
+            return Path(run.dataset).name if run.dataset and not run.dataset.startswith("builtin:") else \
+                (run.dataset.replace("builtin:", "") or "—")
+        return ""
+
+    @staticmethod
+    def _sort_key(run: RunSummary, key: str) -> Any:
+        """Plain numbers or strings, unknown values last when sorted ascending."""
+        if key in ("train_loss", "eval_loss"):
+            value = getattr(run, key)
+            return value if value is not None and math.isfinite(value) else math.inf
+        if key == "steps":
+            return float(run.step)
+        if key == "duration":
+            return run.duration_s if run.duration_s is not None else math.inf
+        if key == "started":
+            return run.started or 0.0
+        return RunTableModel._display(run, key).lower()
+
+
+class HistoryPanel(QWidget):
+    """The Runs tab. `window` is the MainWindow: the panel reads its config (runs folder), shows runs on its chart
+    and continues them with its runner."""
+
+    def __init__(self, window: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("history")
+        self.window_ = window
+        self.index: RunIndex | None = None
+        self._curves: dict[Path, Any] = {}  # gui.chart.RunCurves of compared runs, read incrementally
+        self.following: Path | None = None
+        self._follow_offset = 0
+        self._compared: list[Path] = []
+
+        self.model = RunTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self._build()
+
+        self._task = BackgroundTask(self)
+        self._task.result.connect(self._refreshed)
+        self._task.error.connect(self._refresh_failed)
+        self._poll = QTimer(self, interval=POLL_MS)
+        self._poll.timeout.connect(self.refresh)
+        self._follow_timer = QTimer(self, interval=FOLLOW_MS)
+        self._follow_timer.timeout.connect(self._follow_tick)
+        window.runner.started.connect(self.stop_following)
+        window.runner.idle.connect(self._update_buttons)
+        self._poll.start()
+        QTimer.singleShot(0, self.refresh)
+
+    # ------------------------------------------------------------------ construction
+    def _build(self) -> None:
+        self.folder_label = QLabel()
+        self.folder_label.setObjectName("runs_folder")
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder_label.setWordWrap(True)
+        self.empty_label = QLabel()
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+
+        table = QTableView()
+        table.setObjectName("runs_table")
+        table.setModel(self.proxy)
+        table.setSortingEnabled(True)
+        table.sortByColumn(COLUMN["started"], Qt.SortOrder.DescendingOrder)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setHighlightSections(False)
+        width = table.fontMetrics().horizontalAdvance
+        for key, text in (("name", "horoscopes-demo-2x"), ("state", "● interrupted"), ("train_loss", "Train loss"),
+                          ("eval_loss", "Eval loss"), ("steps", "1,234 / 5,678"), ("duration", "12:34:56"),
+                          ("started", "2025-01-01 00:00"), ("model", "Qwen3-0.6B-Base"), ("dataset", "dataset.jsonl")):
+            table.setColumnWidth(COLUMN[key], width(text) + 24)
+        table.activated.connect(lambda _: self.open_selected())  # double-click or Enter
+        self.table = table
+        table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.open_button = QPushButton("Open")
+        self.open_button.setToolTip("Show this run's chart and state on the right (double-click a row does too)")
+        self.folder_button = QPushButton("Open folder")
+        self.folder_button.setToolTip("Open the run's folder in the file manager")
+        self.use_button = QPushButton("Use its settings")
+        self.use_button.setToolTip("Load this run's config into the forms, as a new config to change and start")
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setToolTip("Delete the selected runs' folders (asks first)")
+        self.continue_button = QPushButton("Continue for")
+        self.continue_epochs = QSpinBox()
+        self.continue_epochs.setRange(1, 1000)
+        self.continue_epochs.setValue(1)
+        self.continue_epochs.setToolTip("How many epochs to train beyond what the run was set to")
+        self.continue_unit = QLabel("more epoch")
+        self.continue_epochs.valueChanged.connect(
+            lambda n: self.continue_unit.setText("more epoch" if n == 1 else "more epochs"))
+        self.continue_button.setToolTip("Train the run further, from its latest checkpoint, in the same folder")
+        self.open_button.clicked.connect(self.open_selected)
+        self.folder_button.clicked.connect(self.open_folder)
+        self.use_button.clicked.connect(self.use_settings)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.continue_button.clicked.connect(self.continue_selected)
+
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        for button in (self.open_button, self.folder_button, self.use_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.delete_button)
+        more = QHBoxLayout()
+        more.setContentsMargins(0, 0, 0, 0)
+        more.addWidget(self.continue_button)
+        more.addWidget(self.continue_epochs)
+        more.addWidget(self.continue_unit)
+        more.addStretch(1)
+
+        self.details_title = QLabel()
+        self.details_title.setWordWrap(True)
+        self.details_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("run_config")
+        self.details.setReadOnly(True)
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.details.setPlaceholderText("Select a run to see its config; select several to compare their loss "
+                                        "curves on the chart.")
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.setSpacing(4)
+        bottom_layout.addLayout(buttons)
+        bottom_layout.addLayout(more)
+        bottom_layout.addWidget(self.details_title)
+        bottom_layout.addWidget(self.details, 1)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(4)
+        top_layout.addWidget(self.folder_label)
+        top_layout.addWidget(self.empty_label)
+        top_layout.addWidget(table, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.splitter)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ polling the runs folder
+    @property
+    def runs_dir(self) -> Path:
+        return runs_dir_of(self.window_.config)
+
+    @Slot()
+    def refresh(self) -> None:
+        """Start a listing pass off the GUI thread (one at a time); a changed runs folder starts over."""
+        runs_dir = self.runs_dir
+        if self.index is None or self.index.runs_dir != runs_dir:
+            self._task.cancel()  # a pass over the old folder still running is dropped on arrival
+            self.index = RunIndex(runs_dir)
+            self.model.reset()
+            self._curves.clear()
+            self.folder_label.setText(f"Runs in <b>{runs_dir}</b>")
+            self.folder_label.setToolTip(str(runs_dir))
+            self._show_empty()
+        elif self._task.busy:
+            return
+        self._task.submit(_refresh_index, self.index, REFRESH_BUDGET_S)
+        self._update_buttons()  # the training stack may have finished loading, or a run ended
+
+    @Slot(object)
+    def _refreshed(self, outcome: tuple[RunIndex, list[RunSummary], list[Path], bool]) -> None:
+        index, changed, gone, pending = outcome
+        if index is not self.index:
+            return
+        if gone:
+            for path in gone:
+                self._curves.pop(path, None)
+            self.model.remove(gone)
+        if changed:
+            self.model.upsert(changed)
+        self._show_empty()
+        if changed or gone:
+            self._refresh_selection({run.path for run in changed} | set(gone))
+        if pending:  # a big folder's first pass: go on at once instead of a second later
+            QTimer.singleShot(0, self.refresh)
+
+    @Slot(object)
+    def _refresh_failed(self, error: BaseException) -> None:
+        # RunIndex never raises for a run's contents; this is the folder itself (permissions, a network drive).
+        self.empty_label.setText(f"The runs folder cannot be read: {error}. Check that it exists and that you "
+                                 "can read it, or choose another runs folder in the Training tab.")
+        self.empty_label.show()
+
+    def _show_empty(self) -> None:
+        empty = not self.model.rows
+        if empty:
+            self.empty_label.setText("No runs yet. Press Start to train one, or run `finetune-studio train` in a "
+                                     "terminal: runs saved to this folder appear here as they start.")
+        self.empty_label.setVisible(empty)
+
+    # ------------------------------------------------------------------ selection
+    def selected_paths(self) -> list[Path]:
+        """Selected runs, in the table's current order."""
+        rows = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [Path(i.data(PATH_ROLE)) for i in rows]
+
+    def select(self, paths: list[Path]) -> None:
+        """Select these runs (tests and the screenshot script; also after a continue)."""
+        selection = self.table.selectionModel()
+        selection.clearSelection()
+        wanted = {str(p) for p in paths}
+        for row in range(self.proxy.rowCount()):
+            index = self.proxy.index(row, 0)
+            if index.data(PATH_ROLE) in wanted:
+                selection.select(index, QItemSelectionModel.SelectionFlag.Select
+                                 | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _summaries(self) -> list[RunSummary]:
+        return [s for s in (self.model.summary(p) for p in self.selected_paths()) if s is not None]
+
+    @Slot()
+    def _selection_changed(self, *_: Any) -> None:
+        runs = self._summaries()
+        if len(runs) >= 2:
+            self.details_title.setText(f"<b>{len(runs)} runs</b> compared on the chart (train loss, with eval loss "
+                                       "as dots).")
+            self._compare([r.path for r in runs])
+            self.details.setPlainText(_comparison_text(runs))
+        else:
+            if self._compared:
+                self._compared = []
+                if self.window_.chart is not None:
+                    self.window_.chart.clear_overlays()
+            if runs:
+                self._show_details(runs[0])
+            else:
+                self.details_title.setText("")
+                self.details.setPlainText("")
+        self._update_buttons()
+
+    def _refresh_selection(self, touched: set[Path]) -> None:
+        """After a poll: compared curves that grew are redrawn (a run still training, followed in the overlay),
+        unless the chart has since left compare mode (a run was started or opened)."""
+        runs = self._summaries()
+        chart = self.window_.chart
+        if len(runs) >= 2:
+            if chart is not None and chart.overlays and touched & set(self._compared):
+                self._compare(self._compared)
+        elif runs and runs[0].path in touched:
+            self._show_details(runs[0])
+        self._update_buttons()
+
+    def _show_details(self, run: RunSummary) -> None:
+        title = f"<b>{run.name}</b> — {run.state}"
+        if run.message:
+            title += f": {_escape(run.message)}"
+        self.details_title.setText(title)
+        try:
+            text = (run.path / "config.yaml").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            text = f"# config.yaml cannot be read: {getattr(exc, 'strerror', None) or exc}"
+        if self.details.toPlainText() != text:
+            self.details.setPlainText(text)
+
+    def _update_buttons(self) -> None:
+        runs = self._summaries()
+        window = self.window_
+        one = runs[0] if len(runs) == 1 else None
+        self.open_button.setEnabled(one is not None)
+        self.folder_button.setEnabled(one is not None)
+        self.use_button.setEnabled(one is not None and (one.path / "config.yaml").is_file())
+        self.delete_button.setEnabled(bool(runs) and not any(r.live for r in runs))
+        self.delete_button.setToolTip("A run that is training cannot be deleted: stop it first." if
+                                      any(r.live for r in runs) else "Delete the selected runs' folders (asks first)")
+        can_continue = (one is not None and not one.live and one.state != "broken" and not window.runner.running
+                        and window.warm is not None)
+        self.continue_button.setEnabled(can_continue)
+        self.continue_epochs.setEnabled(can_continue)
+        self.continue_unit.setEnabled(can_continue)
+        if window.runner.running:
+            tip = "A run is training in this window; continue another one when it ends."
+        elif window.warm is None:
+            tip = "The training stack is still loading."
+        else:
+            tip = "Train the run further, from its latest checkpoint, in the same folder"
+        self.continue_button.setToolTip(tip)
+
+    # ------------------------------------------------------------------ compare
+    def _compare(self, paths: list[Path]) -> None:
+        chart = self.window_.install_chart()
+        from gui.chart import RunCurves
+
+        self._compared = list(paths)
+        curves, evals = {}, {}
+        for path in paths:
+            run = self._curves.get(path)
+            if run is None:
+                run = self._curves[path] = RunCurves()
+            events, run.offset = read_metrics(path / "metrics.jsonl", run.offset)
+            for event in events:
+                run.add_event(event)
+            curves[path.name] = tuple(a.copy() for a in run.train.view())
+            evals[path.name] = tuple(a.copy() for a in run.evals.view())
+        chart.set_overlays(curves, evals)
+
+    # ------------------------------------------------------------------ actions
+    @Slot()
+    def open_selected(self) -> None:
+        paths = self.selected_paths()
+        if len(paths) == 1:
+            self.open_run(paths[0])
+
+    def open_run(self, path: Path) -> None:
+        """Show a run on the chart; follow it live when another process is still writing it."""
+        window = self.window_
+        if window.runner.running:
+            if window.run_dir == path:
+                window.statusBar().showMessage(f"{path.name} is training here; it is already on the chart.", 6000)
+            else:
+                window.statusBar().showMessage(f"A run is training in this window, so its chart stays. Open "
+                                               f"{path.name} when it ends, or select several runs to compare them.",
+                                               8000)
+            return
+        self.stop_following()
+        self._compared = []
+        offset = window.show_run(path)
+        summary = self.model.summary(path)
+        from core.runs import RunFolder
+
+        if RunFolder(path).read_status().get("state") == "running":
+            self.following, self._follow_offset = path, int(offset or 0)
+            self._follow_timer.start()
+        if summary is not None:
+            self._show_details(summary)
+
+    @Slot()
+    def stop_following(self) -> None:
+        self.following = None
+        self._follow_timer.stop()
+
+    @Slot()
+    def _follow_tick(self) -> None:
+        """New lines of the followed run's metrics.jsonl go to the chart and progress; when the run ends (or its
+        process dies), it is shown once more in full, with its final state."""
+        window, path = self.window_, self.following
+        if path is None or window.run_dir != path or window.runner.running:
+            self.stop_following()  # another run was opened or started
+            return
+        events, self._follow_offset = read_metrics(path / "metrics.jsonl", self._follow_offset)
+        chart = window.install_chart()
+        ended = False
+        for event in events:
+            if isinstance(event, dict):
+                chart.add_event(event)
+                window.progress.add_event(event)
+                ended = ended or event.get("event") == "end"
+        from core.runs import RunFolder
+
+        if ended or RunFolder(path).read_status().get("state") != "running":
+            self.stop_following()
+            window.show_run(path)
+
+    @Slot()
+    def open_folder(self) -> None:
+        for path in self.selected_paths()[:1]:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    @Slot()
+    def use_settings(self) -> None:
+        paths = self.selected_paths()
+        if len(paths) != 1:
+            return
+        window = self.window_
+        try:
+            config, notices = load_config(paths[0] / "config.yaml")
+        except ConfigError as exc:
+            dialogs.show_error(window, "Cannot use these settings", f"{paths[0] / 'config.yaml'} cannot be used:"
+                               "\n\n" + "\n".join(f"• {p}" for p in exc.problems))
+            return
+        if not window._maybe_save():
+            return
+        config.name = ""  # a new run: its own generated name, not this run's (whose folder exists)
+        window.set_config(config, None, f"Settings of {paths[0].name}")
+        window.setWindowModified(True)  # not saved anywhere yet
+        for notice in notices:
+            window.log.message(notice, "notice")
+        window.statusBar().showMessage(f"Loaded the settings of {paths[0].name}; change them and press Start.", 8000)
+
+    @Slot()
+    def continue_selected(self) -> None:
+        runs = self._summaries()
+        if len(runs) != 1:
+            return
+        run, window = runs[0], self.window_
+        epochs = float(self.continue_epochs.value())
+        problem = _continue_problem(run.path)
+        if problem:
+            dialogs.show_error(window, "Cannot continue this run", problem)
+            return
+        if window.runner.running or window.warm is None:
+            return
+        self.stop_following()
+        window.resume_run(run.path, extra_epochs=epochs)
+        self._update_buttons()
+
+    @Slot()
+    def delete_selected(self) -> None:
+        runs = self._summaries()
+        if not runs:
+            return
+        window = self.window_
+        live = [r.name for r in runs if r.live]
+        if live:
+            dialogs.show_error(window, "Cannot delete a running run", f"{', '.join(live)} is still training. Stop "
+                               "it first (Stop in the app, or Ctrl-C in its terminal), then delete it.")
+            return
+        if not confirm_delete(self, [r.name for r in runs]):
+            return
+        failures = []
+        for run in runs:
+            try:
+                delete_run(run.path, self.runs_dir)
+            except FinetuneError as exc:
+                failures.append(str(exc))
+                continue
+            self._curves.pop(run.path, None)
+            self.model.remove([run.path])
+            if self.following == run.path:
+                self.stop_following()
+            if window.run_dir == run.path and not window.runner.running:
+                window.forget_run()
+        self._selection_changed()
+        self.refresh()
+        if failures:
+            dialogs.show_error(window, "Some runs were not deleted", "\n\n".join(failures))
+        else:
+            names = ", ".join(r.name for r in runs)
+            window.statusBar().showMessage(f"Deleted {names}.", 6000)
+
+
+def _comparison_text(runs: list[RunSummary]) -> str:
+    """The compared runs side by side, as plain aligned text under the table."""
+    width = max(len(r.name) for r in runs)
+    lines = [f"{'run':<{width}}  {'status':<11}  {'steps':>13}  {'train loss':>10}  {'eval loss':>9}  model"]
+    for r in runs:
+        steps = f"{r.step:,} / {r.max_steps:,}" if r.max_steps else f"{r.step:,}"
+        lines.append(f"{r.name:<{width}}  {r.state:<11}  {steps:>13}  {_loss_text(r.train_loss):>10}  "
+                     f"{_loss_text(r.eval_loss):>9}  {r.model.replace('builtin:', '')}")
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def _continue_problem(path: Path) -> str | None:
+    """Why "Continue for N more epochs" cannot work on this run, in words; None when it can."""
+    from core.runs import RunFolder
+
+    folder = RunFolder(path)
+    try:
+        config, _ = load_config(folder.config_path)
+    except ConfigError as exc:
+        return f"Its config.yaml cannot be used ({'; '.join(map(str, exc.problems))}). Fix or delete the run."
+    if folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path)) is None:
+        return (f"{path.name} has no complete checkpoint to continue from. Start it again with its settings "
+                "(Use its settings, then Start).")
+    max_steps = config.training.get("max_steps")
+    if isinstance(max_steps, int) and max_steps > 0:
+        return (f"{path.name} is limited to max_steps = {max_steps} in its config.yaml, which overrides the number "
+                "of epochs, so more epochs would not train any further. Set max_steps to -1 in that file (or raise "
+                "it) and continue again, or use its settings for a new run.")
+    return None
+
+
+def _refresh_index(index: RunIndex, budget_s: float) -> tuple[RunIndex, list[RunSummary], list[Path], bool]:
+    """In the background pool: one listing pass (see RunIndex.refresh)."""
+    changed, gone = index.refresh(budget_s=budget_s)
+    return index, changed, gone, index.pending
+
+
+def install_history(window: Any) -> HistoryPanel:
+    """The Runs tab, after the forms' tabs; returns the panel (window.history)."""
+    panel = HistoryPanel(window)
+    window.tabs.addTab(panel, "Runs")
+    return panel

@@ -1,0 +1,190 @@
+"""The loss chart on its own: resumed runs draw one clean curve, smoothing is incremental and exact, overlays.
+
+The chart is built standalone (no main window, no training stack); data is fabricated events, as a run's
+metrics.jsonl holds them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from core.runs import read_metrics
+from gui import chart as chart_module
+from gui.chart import OVERLAY_COLORS, LossChart, Series, debiased, ema
+
+
+@pytest.fixture
+def chart(qtbot: Any) -> LossChart:
+    widget = LossChart()
+    qtbot.addWidget(widget)
+    widget.resize(900, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def reference_ema(y: np.ndarray, weight: float, start: float = 0.0) -> np.ndarray:
+    out, value = [], start
+    for v in y:
+        value = weight * value + (1 - weight) * v
+        out.append(value)
+    return np.array(out)
+
+
+def log(step: int, loss: float, **extra: Any) -> dict:
+    return {"event": "log", "step": step, "loss": loss, "learning_rate": 1e-3, "grad_norm": 1.0, **extra}
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.01, 0.3, 0.6, 0.9, 0.99])
+def test_vectorized_ema_matches_the_recurrence(weight: float) -> None:
+    rng = np.random.default_rng(1)
+    y = 3 * np.exp(-np.arange(20_000) / 5_000) + rng.random(20_000)
+    np.testing.assert_allclose(ema(y, weight, 0.7), reference_ema(y, weight, 0.7), rtol=1e-12)
+    np.testing.assert_allclose(ema(y[:3], weight, 2.0), reference_ema(y[:3], weight, 2.0), rtol=1e-12)
+    assert len(ema(np.empty(0), weight)) == 0
+
+
+def test_series_replaces_repeated_steps_and_tracks_the_cut() -> None:
+    series = Series(capacity=4)
+    for step in (2, 4, 6, 8, 10):
+        series.append(step, step / 10)
+    series.take_changed_from()
+    series.append(6, 99.0)  # a resumed run logs step 6 again: 6, 8, 10 go, the new 6 stays
+    x, y = series.view()
+    assert list(x) == [2, 4, 6] and list(y) == [0.2, 0.4, 99.0]
+    assert series.take_changed_from() == 2 and series.take_changed_from() == 3  # reset after reading
+    series.truncate_after(4)
+    assert list(series.view()[0]) == [2, 4] and series.take_changed_from() == 2
+
+
+def write_metrics(path: Path, events: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def test_a_killed_and_resumed_run_loads_as_one_clean_curve(chart: LossChart, tmp_path: Path) -> None:
+    # Segment 1 logs to step 40 and is killed (no end event); its last checkpoint is step 30. Segment 2 resumes
+    # from checkpoint-30, logs 32..40 again with other values, then stops at 50. Segment 3 resumes from 50.
+    first = [{"event": "run_start", "resume_from": None}, {"event": "train_begin", "step": 0, "start_step": 0}]
+    first += [log(s, 10.0 / s) for s in range(2, 41, 2)]
+    first += [{"event": "eval", "step": 20, "eval_loss": 0.6}, {"event": "checkpoint", "step": 30},
+              {"event": "eval", "step": 40, "eval_loss": 0.5}]
+    second = [{"event": "run_start", "resume_from": "checkpoint-30"},
+              {"event": "train_begin", "step": 30, "start_step": 30}]
+    second += [log(s, 20.0 / s) for s in range(32, 51, 2)]
+    second += [{"event": "eval", "step": 50, "eval_loss": 0.4},
+               {"event": "end", "state": "stopped", "step": 50}]
+    third = [{"event": "run_start", "resume_from": "checkpoint-50"},
+             {"event": "train_begin", "step": 50, "start_step": 50}]
+    third += [log(s, 20.0 / s) for s in range(52, 61, 2)] + [{"event": "end", "state": "finished", "step": 60}]
+    path = write_metrics(tmp_path / "metrics.jsonl", first + second + third)
+
+    chart.load_events(read_metrics(path)[0])
+    x, y = chart.raw_curve.getOriginalDataset()
+    assert list(x) == list(range(2, 61, 2))  # strictly increasing: nothing drawn twice, nothing lost
+    expected = [10.0 / s if s <= 30 else 20.0 / s for s in range(2, 61, 2)]
+    np.testing.assert_allclose(y, expected)  # 32..40 come from the resumed attempt
+    ex, ey = chart.eval_points.getOriginalDataset()
+    assert list(ex) == [20, 50] and list(ey) == [0.6, 0.4]  # the killed attempt's eval at 40 is gone
+    assert list(chart.lr.view()[0]) == list(range(2, 61, 2)) and chart.grad.size == 30
+    weight = chart.smoothing.value() / 100
+    np.testing.assert_allclose(chart.smooth_curve.getOriginalDataset()[1],
+                               debiased(reference_ema(np.array(expected), weight), weight), rtol=1e-12)
+
+
+def test_repeated_steps_without_a_train_begin_replace_the_old_ones(chart: LossChart, qtbot: Any) -> None:
+    for step in range(1, 11):
+        chart.add_event(log(step, 1.0))
+    for step in range(6, 13):  # re-logged after a kill, as a follower reading the file sees it
+        chart.add_event(log(step, 2.0))
+    qtbot.waitUntil(lambda: chart.point_count == 12, timeout=2_000)
+    x, y = chart.raw_curve.getOriginalDataset()
+    assert list(x) == list(range(1, 13)) and list(y) == [1.0] * 5 + [2.0] * 7
+
+
+def test_smoothing_is_extended_not_recomputed_each_frame(chart: LossChart, qtbot: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    lengths: list[int] = []
+    real = chart_module.ema
+    monkeypatch.setattr(chart_module, "ema", lambda y, *a: lengths.append(len(y)) or real(y, *a))
+    rng = np.random.default_rng(2)
+    losses = 2 + rng.random(10_003)
+    chart.load_events(log(s, float(losses[s - 1])) for s in range(1, 10_001))
+    assert lengths == [10_000]
+    for s in (10_001, 10_002, 10_003):
+        chart.add_event(log(s, float(losses[s - 1])))
+    chart._redraw()
+    assert lengths == [10_000, 3]  # a frame smooths only the new points
+    chart.add_event({"event": "train_begin", "step": 9_990, "start_step": 9_990})  # resumed from 9990
+    chart.add_event(log(9_991, 5.0))
+    chart._redraw()
+    assert lengths[-1] == 1  # from the first replaced point on, not from the start
+    weight = chart.smoothing.value() / 100
+    y = np.append(losses[:9_990], 5.0)
+    np.testing.assert_allclose(chart.smooth_curve.getOriginalDataset()[1],
+                               debiased(reference_ema(y, weight), weight), rtol=1e-10)
+    chart.smoothing.setValue(90)  # the slider recomputes everything, once
+    assert lengths[-1] == 9_991
+    np.testing.assert_allclose(chart.smooth_curve.getOriginalDataset()[1],
+                               debiased(reference_ema(y, 0.9), 0.9), rtol=1e-10)
+
+
+def test_overlays_draw_each_run_in_its_colour_with_a_legend(chart: LossChart, qtbot: Any) -> None:
+    chart.load_events([log(s, 1.0) for s in range(1, 5)] + [{"event": "eval", "step": 4, "eval_loss": 1.1}])
+    assert [label.text for _, label in chart.legend.items] == ["train loss", "eval loss"]
+    curves = {f"run-{i}": (np.arange(1.0, 11.0), np.linspace(3, 1, 10) + i) for i in range(3)}
+    evals = {"run-0": (np.array([5.0, 10.0]), np.array([2.5, 1.5]))}
+    chart.set_overlays(curves, evals)
+
+    assert list(chart.overlays) == ["run-0", "run-1", "run-2"]
+    assert [label.text for _, label in chart.legend.items] == ["run-0", "run-1", "run-2"]
+    for i, overlay in enumerate(chart.overlays.values()):
+        x, y = overlay.raw.getOriginalDataset()
+        np.testing.assert_array_equal(x, curves[overlay.name][0])
+        np.testing.assert_array_equal(y, curves[overlay.name][1])
+        weight = chart.smoothing.value() / 100
+        np.testing.assert_allclose(overlay.smooth.getOriginalDataset()[1],
+                                   debiased(reference_ema(y, weight), weight))
+        assert overlay.color == OVERLAY_COLORS[i] and overlay.smooth.opts["pen"].color().name() == OVERLAY_COLORS[i]
+        assert overlay.smooth.isVisible()
+    assert list(chart.overlays["run-0"].evals.getOriginalDataset()[1]) == [2.5, 1.5]
+    assert chart.overlays["run-1"].evals.getOriginalDataset()[0] is None or \
+        len(chart.overlays["run-1"].evals.getOriginalDataset()[0]) == 0
+    # The shown run and its lower plot step aside while runs are compared.
+    assert not chart.smooth_curve.isVisible() and not chart.eval_points.isVisible()
+    assert not chart.lower_plot.isVisible() and not chart.empty_text.isVisible()
+
+    # Hover: the box lists every run at the nearest step.
+    qtbot.waitUntil(lambda: chart.loss_plot.vb.sceneBoundingRect().width() > 100, timeout=2_000)
+    chart._mouse_moved((chart.loss_plot.vb.mapViewToScene(QPointF(5.2, 2.0)),))
+    assert chart.readout_text.splitlines()[0] == "step 5"
+    assert "run-2: loss 4.1111" in chart.readout_text
+
+    # Updating one run's data keeps the items; removing a run removes its items and legend entry.
+    item = chart.overlays["run-1"].raw
+    removed = chart.overlays["run-2"]
+    curves["run-1"] = (np.arange(1.0, 12.0), np.linspace(3, 1, 11))
+    chart.set_overlays({k: curves[k] for k in ("run-0", "run-1")})
+    assert chart.overlays["run-1"].raw is item and len(item.getOriginalDataset()[0]) == 11
+    assert [label.text for _, label in chart.legend.items] == ["run-0", "run-1"]
+    assert item in chart.loss_plot.items
+    assert not {removed.raw, removed.smooth, removed.evals} & set(chart.loss_plot.items)
+
+    chart.clear_overlays()
+    assert chart.overlays == {} and item not in chart.loss_plot.items
+    assert [label.text for _, label in chart.legend.items] == ["train loss", "eval loss"]
+    assert chart.smooth_curve.isVisible() and chart.lower_plot.isVisible() and chart.point_count == 4
+
+
+def test_clear_also_ends_a_comparison(chart: LossChart) -> None:
+    chart.set_overlays({"a": (np.arange(3.0), np.ones(3)), "b": (np.arange(3.0), np.ones(3))})
+    assert not chart.empty_text.isVisible()
+    chart.clear()
+    assert chart.overlays == {} and chart.empty_text.isVisible()
+    assert [label.text for _, label in chart.legend.items] == ["train loss", "eval loss"]
