@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue a stopped or interrupted run from its latest checkpoint")
     resume.add_argument("run_dir", help="the run's folder")
     resume.add_argument("--epochs", type=float, help="train this many more epochs than configured")
+    resume.add_argument("--apply-fix", action="store_true",
+                        help="first apply the fix a failed run proposed (e.g. a smaller batch after running out of "
+                             "memory) to its config.yaml, keeping the old one as config.before-fix.yaml")
     resume.add_argument("--quiet", action="store_true")
     init = sub.add_parser("init", help="write a config file to edit")
     init.add_argument("path", help="where to write the YAML")
@@ -48,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list the runs in the runs folder")
     runs.add_argument("--runs-dir")
     sub.add_parser("gui", help="open the desktop app (the default)")
+    _add_hub_commands(sub)
     return parser
 
 
@@ -161,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "runs":
             return _list_runs(args.runs_dir)
+        if args.command in HUB_COMMANDS:
+            return _hub_command(args)
         if args.command == "validate":
             from core.validation import validate
 
@@ -177,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
 
             config = _load(args)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet)
+        if args.command == "resume" and args.apply_fix:
+            from core.advice import apply_fix_and_resume
+
+            return _train(lambda sink, stop: apply_fix_and_resume(Path(args.run_dir), sink, stop, args.epochs),
+                          args.quiet)
         if args.command == "resume":
             from core.training import resume
 
@@ -187,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except FinetuneError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _print_fix(exc)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("error: aborted. Resume from the latest checkpoint with 'finetune-studio resume RUN_DIR'.",
@@ -199,6 +211,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {describe_failure(exc, RunConfig())}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def _print_fix(exc: FinetuneError) -> None:
+    """A failure that proposes a config change (core.advice.Fix): print it and the command that applies it."""
+    fix, run_dir = getattr(exc, "fix", None), getattr(exc, "run_dir", None)
+    if fix is None or run_dir is None:
+        return
+    from core.advice import fix_command
+
+    print(f"fix: {fix.as_flags()}", file=sys.stderr)
+    print(f"Apply it and restart from the latest checkpoint with: {fix_command(run_dir)}", file=sys.stderr)
 
 
 def _list_runs(runs_dir: str | None) -> int:
@@ -217,6 +240,111 @@ def _list_runs(runs_dir: str | None) -> int:
     width = max(len(r[0]) for r in rows)
     for name, state, steps, message in rows:
         print(f"{name:<{width}}  {state:<11} {steps:>9}  {message}")
+    return 0
+
+
+
+# ---- the Hugging Face Hub: login, logout, whoami, push ------------------------------------------------------
+
+HUB_COMMANDS = ("login", "logout", "whoami", "push")
+
+
+def _add_hub_commands(sub: Any) -> None:
+    login = sub.add_parser(
+        "login", help="log in to the Hugging Face Hub with an access token",
+        description="Check an access token with the Hub, then save it where huggingface_hub keeps its login (shared "
+                    "with the app, the hf command and transformers). The token is asked for without echo, or read "
+                    "from standard input with --token-stdin; it is never a command-line argument, which shell "
+                    "history and process lists would keep.")
+    login.add_argument("--token-stdin", action="store_true",
+                       help="read the token from standard input, e.g. from a secret store: ... | finetune-studio "
+                            "login --token-stdin")
+    sub.add_parser("logout", help="forget the Hugging Face login saved on this computer")
+    sub.add_parser("whoami", help="show the Hugging Face account in use and the kind of token")
+    push = sub.add_parser("push", help="upload a finished run (model, model card, metrics, loss curve) to the Hub",
+                          description="Upload a finished run's model, a model card, its metrics and a loss curve "
+                                      "to a model repository, created private unless --public. The run folder is "
+                                      "only read.")
+    push.add_argument("run_dir", help="the run's folder")
+    push.add_argument("--repo", metavar="ID", help="owner/name (default: the run's hub.repo_id, else <your user>/"
+                                                   "<run name>)")
+    push.add_argument("--public", action="store_true", help="create the repository public (default: private)")
+    push.add_argument("--message", metavar="MSG", help="commit message (default: Upload <run> from Finetune Studio)")
+
+
+def _hub_command(args: argparse.Namespace) -> int:
+    from core import hub
+
+    if args.command == "login":
+        token = sys.stdin.readline() if args.token_stdin else _ask_token(hub.endpoint())
+        account = hub.login(token)
+        from huggingface_hub import constants
+
+        print(f"{account.describe()} Saved to {constants.HF_TOKEN_PATH}.")
+        return 0
+    if args.command == "whoami":
+        print(hub.whoami().describe())
+        return 0
+    if args.command == "logout":
+        had_saved = _saved_login_exists()
+        hub.logout()
+        if hub.current_token_source() == hub.FROM_ENVIRONMENT:
+            print("The HF_TOKEN environment variable is set and still logs you in: unset it to log out"
+                  + (" (the saved login was removed)." if had_saved else "."))
+        else:
+            print("Logged out of the Hugging Face Hub." if had_saved else "Not logged in: nothing to log out.")
+        return 0
+    return _push(args)
+
+
+def _ask_token(endpoint: str) -> str:
+    import getpass
+
+    print(f"Paste a Hugging Face access token (create one with write access at {endpoint}/settings/tokens).",
+          file=sys.stderr)
+    return getpass.getpass("Token (input hidden): ")
+
+
+def _saved_login_exists() -> bool:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_TOKEN_PATH).is_file()
+
+
+def _push(args: argparse.Namespace) -> int:
+    from core import hub
+    from core.config import load_config
+    from core.runs import RunFolder
+
+    run_dir = Path(args.run_dir)
+    repo_id = args.repo
+    if not repo_id and RunFolder(run_dir).config_path.is_file():
+        try:
+            repo_id = load_config(RunFolder(run_dir).config_path)[0].hub.repo_id or None
+        except ConfigError:
+            pass  # plan_push reports a broken run folder in words
+    cancel = threading.Event()
+
+    def progress(event: dict[str, Any]) -> None:
+        if event.get("phase") != "done":
+            print(f"{event.get('message')}…", file=sys.stderr, flush=True)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("Cancelling… (an upload that has started runs to its end; Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = hub.push_run(run_dir, repo_id=repo_id, private=not args.public, commit_message=args.message,
+                              progress=progress, cancel=cancel)
+    except KeyboardInterrupt:
+        print("error: aborted. The repository got every file or none; push again to be sure.", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print(f"Pushed {len(result.files)} files to {result.url}")
     return 0
 
 

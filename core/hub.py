@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -202,6 +203,10 @@ def _translate(exc: BaseException, action: str, token: str | None, source: str |
         server = redact(exc.server_message or "", token).strip().splitlines()
         server_text = server[0].rstrip(".") if server else ""
         if status == 401:
+            if source == FROM_ARGUMENT:  # a token just typed or pasted (logging in): most often mistyped
+                return HubAuthError(f"This Hugging Face token was rejected while {action}: it may be mistyped, "
+                                    "revoked or expired. Check that you copied all of it, or create a new one at "
+                                    f"{url}/settings/tokens.", detail)
             hint = (" The token comes from the HF_TOKEN environment variable: update it or unset it."
                     if source == FROM_ENVIRONMENT else "")
             return HubAuthError(f"Your Hugging Face token was rejected while {action} (it may have been revoked or "
@@ -361,6 +366,8 @@ def _public_metrics(folder: RunFolder) -> bytes | None:
         return None
     lines = []
     for event in events:
+        if event.get("phase") == "push" or "push" in event:
+            continue  # the progress and outcome of an earlier push: about this machine, not the training
         event = {k: v for k, v in event.items() if k not in PRIVATE_METRICS_KEYS}
         if isinstance(event.get("path"), str):
             event["path"] = Path(event["path"]).name  # checkpoint-N, not where it lies on this machine
@@ -516,4 +523,45 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
     emit({"event": "push", "phase": "done", "message": f"Pushed {len(items)} files to {result.url}",
           "url": result.url, "repo_id": repo_id})
     log.info("Pushed %s (%d files, %s) to %s", run_dir.name, len(items), _size_text(total), result.url)
+    return result
+
+
+# ---- "push when training ends" -------------------------------------------------------------------------------
+
+
+def push_when_done(run_dir: Path, repo_id: str | None, private: bool, emit: Progress,
+                   cancel: threading.Event | None = None) -> PushResult | None:
+    """The config's `hub.push_when_done`, called by core.training once a run has finished and saved its model.
+
+    This is `push_run` (model, card, metrics, loss curve), not TrainingArguments(push_to_hub=True): the Trainer's
+    push uploads its whole output_dir (here the run folder: config.yaml, status.json, metrics with local paths,
+    the pickled training_args.bin) plus a second copy of the weights it writes there, and a failed push would
+    turn a finished run into a failed one. Here a failure never fails the run: the model is saved, the event
+    says what went wrong and how to push again. Progress goes out as `phase` events (phase "push"), the outcome
+    as one `notice` (pushed) or `warning` (not pushed) whose `push` field is "done", "failed" or "cancelled", so
+    the log panel and the CLI show them with no special case and the GUI can pick out the link.
+    """
+
+    def progress(event: Event) -> None:
+        if event.get("phase") != "done":
+            emit({"event": "phase", "phase": "push", "message": str(event.get("message", ""))})
+
+    again = ("The run itself finished and its model is saved; push it later with Hub → Push run to Hub… or: "
+             f"finetune-studio push {shlex.quote(str(run_dir))}")
+    try:
+        result = push_run(Path(run_dir), repo_id=repo_id or None, private=private, progress=progress,
+                          cancel=cancel)
+    except HubError as exc:
+        state = "cancelled" if isinstance(exc, HubCancelled) else "failed"
+        emit({"event": "warning", "source": "hub", "push": state, "error_type": type(exc).__name__,
+              "message": f"The model was not pushed to the Hub: {exc} {again}"})
+        return None
+    except Exception as exc:  # a bug here must not turn a finished run into a failed one
+        log.exception("push after training failed")
+        emit({"event": "warning", "source": "hub", "push": "failed", "error_type": type(exc).__name__,
+              "message": f"The model was not pushed to the Hub: unexpected {type(exc).__name__}: "
+                         f"{redact(str(exc), None)}. {again}"})
+        return None
+    emit({"event": "notice", "push": "done", "url": result.url, "repo_id": result.repo_id,
+          "files": len(result.files), "message": f"Pushed the model to {result.url}"})
     return result

@@ -54,9 +54,7 @@ def training_arguments(config: RunConfig, output_dir: Path) -> Any:
         kwargs.setdefault("dataloader_pin_memory", False)  # pinning needs an accelerator; on CPU it only warns
     if config.dataset.batching == "group_by_length":
         kwargs.setdefault("train_sampling_strategy", "group_by_length")
-    if config.hub.push_when_done:
-        kwargs.update(push_to_hub=True, hub_model_id=config.hub.repo_id or None,
-                      hub_private_repo=config.hub.private, hub_strategy="end")
+    # hub.push_when_done is not TrainingArguments(push_to_hub=True): see _push_when_done.
     return TrainingArguments(output_dir=out, **kwargs)
 
 
@@ -236,8 +234,10 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
 
 
 def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
-           extra_epochs: float | None = None) -> RunResult:
-    """Continue a run from its latest complete checkpoint, in the same folder and metrics log."""
+           extra_epochs: float | None = None, restart: bool = False) -> RunResult:
+    """Continue a run from its latest complete checkpoint, in the same folder and metrics log. With `restart`, a
+    run that failed before its first checkpoint starts again from step 0 in its folder (core.advice uses this
+    after applying a fix)."""
     folder = RunFolder(Path(run_dir))
     if not folder.exists():
         raise FinetuneError(f"{run_dir} is not a run folder (it has no config.yaml).")
@@ -247,7 +247,7 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
         save_config(config, folder.config_path)
     output_dir = Path(config.training.get("output_dir") or folder.path)
     checkpoint = folder.latest_checkpoint(output_dir)
-    if checkpoint is None:
+    if checkpoint is None and not restart:
         raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. Start it again.")
     from core.validation import validate
 
@@ -262,10 +262,19 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
     log = MetricsLog(folder.metrics_path)
     lock = threading.Lock()
 
-    def emit(event: Event) -> None:
+    def emit(event: Event, best_effort: bool = False) -> None:
         event = {**event, "time": round(time.time(), 3)}
+        kind = event.get("event")
+        if kind in ("train_begin", "step"):  # how far the run got, for the failure message
+            state.update(step=event["step"], max_steps=event["max_steps"])
+        elif kind == "phase":
+            state["phase"] = event["phase"]
         with lock:
-            log.append(event)
+            try:
+                log.append(event)
+            except OSError:
+                if not best_effort:  # a full disk while failing must not hide why the run failed
+                    raise
         if sink is not None:
             sink(event)
 
@@ -277,7 +286,7 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
         logging.getLogger(name).addHandler(handler)
     logging.captureWarnings(True)
     quiet = _QuietLibraries()
-    state = {"step": 0, "max_steps": 0}
+    state: dict[str, Any] = {"step": 0, "max_steps": 0, "phase": None}
     folder.write_status("running", "Preparing", name=config.name, model=config.model.name_or_path,
                         dataset=config.dataset.source, started=time.time())
     emit({"event": "run_start", "run_dir": str(folder.path), "name": config.name,
@@ -285,10 +294,21 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
     try:
         result = _train(config, folder, emit, notify, stop, checkpoint, state)
     except BaseException as exc:
-        message = describe_failure(exc, config)
-        folder.write_status("failed", message, step=state["step"], max_steps=state["max_steps"])
+        from core.advice import runtime_failure
+
+        advice = runtime_failure(exc, config, folder.path, state)  # OOM, full disk, forward pass: what to do
+        message = describe_failure(advice or exc, config)
+        fix = getattr(advice, "fix", None)
+        try:
+            folder.write_status("failed", message, step=state["step"], max_steps=state["max_steps"],
+                                fix=fix.to_dict() if fix else None)
+        except OSError:
+            pass  # the disk is full: the end event (if it fits) and the exception still say why
         emit({"event": "end", "state": "failed", "message": message, "step": state["step"],
-              "max_steps": state["max_steps"], "error_type": type(exc).__name__})
+              "max_steps": state["max_steps"], "error_type": type(exc).__name__,
+              **({"fix": fix.to_dict()} if fix else {})}, best_effort=True)
+        if advice is not None:
+            raise advice from exc
         raise
     finally:
         for name in _LOGGERS:
@@ -372,7 +392,18 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
                         eval_loss=eval_loss, model_dir=str(folder.model_dir), finished=time.time())
     emit({"event": "end", "state": "finished", "message": message, "step": step, "max_steps": max_steps,
           "train_loss": train_loss, "eval_loss": eval_loss, "model_dir": str(folder.model_dir)})
+    _push_when_done(config, folder, emit, stop)
     return RunResult("finished", message, folder.path, step, max_steps, folder.model_dir, train_loss, eval_loss)
+
+
+def _push_when_done(config: RunConfig, folder: RunFolder, emit: Sink, stop: threading.Event) -> None:
+    """hub.push_when_done: upload the finished run with core.hub (model, card, metrics, loss curve), after the
+    run is recorded as finished so the card has its final losses. Never raises: a failed push leaves a finished
+    run with a warning event. Not the Trainer's push_to_hub, which uploads the whole run folder."""
+    if config.hub.push_when_done:
+        from core.hub import push_when_done
+
+        push_when_done(folder.path, config.hub.repo_id, config.hub.private, emit, stop)
 
 
 def describe_failure(exc: BaseException, config: RunConfig) -> str:
@@ -383,6 +414,13 @@ def describe_failure(exc: BaseException, config: RunConfig) -> str:
         return "Interrupted. Resume to continue from the latest checkpoint."
     name = type(exc).__name__
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+    from core.advice import disk_full_cause
+
+    full = disk_full_cause(exc)
+    if full is not None:
+        where = Path(full.filename).parent if full.filename else runs_dir_of(config)
+        return (f"The disk is full — free space in {where} (or choose a runs folder on a disk with room), "
+                "then try again.")
     if name == "OutOfMemoryError" or "out of memory" in str(exc).lower():
         batch = config.training.get("per_device_train_batch_size", 8)
         accumulation = config.training.get("gradient_accumulation_steps", 1)

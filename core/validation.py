@@ -113,12 +113,16 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         add("model.name_or_path", "Choose a model: a Hub id, a local folder or the built-in demo model.")
     elif check_files:
         from core.config import DEMO_MODEL_ID
-        from core.model import check_local_model, looks_local
+        from core.model import check_local_model, looks_local, remote_code_problem
 
         if model.name_or_path != DEMO_MODEL_ID and looks_local(model.name_or_path):
             problem = check_local_model(os.path.expanduser(model.name_or_path))
             if problem:
                 add("model.name_or_path", problem)
+            elif model.trust_remote_code is not True:
+                problem = remote_code_problem(os.path.expanduser(model.name_or_path))
+                if problem:
+                    add("model.trust_remote_code", problem)
     if model.dtype not in MODEL_DTYPES:
         add("model.dtype", f"dtype must be one of {', '.join(MODEL_DTYPES)} (got {model.dtype!r}).")
     if not isinstance(model.trust_remote_code, bool):
@@ -189,6 +193,13 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         add("training.push_to_hub", "Push is set twice: use hub.push_when_done (and hub.repo_id) only.")
     if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
         add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}).")
+    if config.hub.push_when_done:
+        from core.hub import current_token_source  # reads HF_TOKEN and the saved login; no network
+
+        if current_token_source() is None:
+            add("hub.push_when_done", "'Push when training ends' is on, but you are not logged in to the Hugging "
+                                      "Face Hub. Log in (Hub → Log in… in the app, or finetune-studio login), or "
+                                      "turn the option off.")
 
     # ---- folders
     if not isinstance(config.name, str) or any(c in config.name for c in "/\\") or config.name in (".", ".."):

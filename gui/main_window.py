@@ -33,6 +33,8 @@ from gui import dialogs
 from gui import settings as store
 from gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
 from gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
+from gui.history import install_history
+from gui.hub_dialogs import install_hub
 from gui.log_panel import LogPanel
 from gui.progress import ProgressWidget
 from gui.run_header import RunHeader, RunState, problems_summary
@@ -76,6 +78,8 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._update_title()
         self._set_state(RunState.IDLE, "")
         self._update_actions()
+        self.hub = install_hub(self)  # Hub menu, account in the status bar, push button, push-when-done outcome
+        self.history = install_history(self)  # the Runs tab: every run in the runs folder
 
     # ------------------------------------------------------------------ construction
     def _build_forms(self) -> None:
@@ -372,6 +376,8 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.header.set_state(state, text)
         self.progress.set_busy(state is RunState.PREPARING)
         self._update_actions()
+        if hasattr(self, "hub"):  # offer "Push to Hub…" for a finished run (hub is installed last in __init__)
+            self.hub.show_run_state(state, self.run_dir)
 
     @Slot()
     def start(self) -> None:
@@ -392,14 +398,19 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     @Slot()
     def resume(self) -> None:
-        run_dir = self.resumable
-        if run_dir is None or self.runner.running or self.warm is None:
+        if self.resumable is not None:
+            self.resume_run(self.resumable)
+
+    def resume_run(self, run_dir: Path, extra_epochs: float | None = None) -> None:
+        """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Continue for N more epochs")."""
+        if self.runner.running or self.warm is None:
             return
         if self.run_dir != run_dir:
             self.show_run(run_dir)
         self.resumable = None
-        self.runner.resume(run_dir)
-        self._set_state(RunState.PREPARING, f"Resuming {run_dir.name}…")
+        self.runner.resume(run_dir, extra_epochs=extra_epochs)
+        more = f" for {extra_epochs:g} more epoch{'s' if extra_epochs != 1 else ''}" if extra_epochs else ""
+        self._set_state(RunState.PREPARING, f"Resuming {run_dir.name}{more}…")
 
     @Slot(object)
     def _run_event(self, event: dict) -> None:
@@ -431,7 +442,26 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.resumable = self._checkpointed(self.run_dir)
         self._set_state(RunState.FAILED, f"Failed — {message}")
         self.log.message(message, "error")
-        dialogs.show_error(self, "Training failed", message, details)
+        from core.advice import recorded_fix  # a failure that proposes a config change offers to apply it
+
+        fix = recorded_fix(self.run_dir)
+        if fix is None:
+            dialogs.show_error(self, "Training failed", message, details)
+        elif dialogs.offer_fix(self, "Training failed", message, fix.description, details):
+            self._restart_with_fix(self.run_dir)
+
+    def _restart_with_fix(self, run_dir: Path) -> None:
+        """core.advice writes the run's proposed fix into its config.yaml and resumes it, in the runner's thread."""
+        if self.runner.running:  # the failed run's thread is still ending: go once it has
+            self.runner.idle.connect(lambda: self._restart_with_fix(run_dir), Qt.ConnectionType.SingleShotConnection)
+            return
+        from core.advice import apply_fix_and_resume
+
+        if self._checkpointed(run_dir) is None:  # it restarts from step 0: so does the chart
+            self.install_chart().clear()
+        self.resumable = None
+        self.runner._launch(lambda sink, stop: apply_fix_and_resume(run_dir, sink, stop), None)
+        self._set_state(RunState.PREPARING, f"Applying the fix and restarting {run_dir.name}…")
 
     @Slot(object)
     def _run_invalid(self, problems: list[Problem]) -> None:
@@ -446,12 +476,14 @@ class MainWindow(ConfigDocument, QMainWindow):
 
         return run_dir if RunFolder(run_dir).latest_checkpoint() is not None else None
 
-    def show_run(self, run_dir: Path) -> None:
-        """Show a recorded run: its chart from metrics.jsonl and its state; Resume if it can continue."""
-        from core.runs import RunFolder
+    def show_run(self, run_dir: Path) -> int:
+        """Show a recorded run: its chart from metrics.jsonl and its state; Resume if it can continue. Returns the
+        metrics.jsonl offset read up to, for following a run another process is still writing."""
+        from core.runs import RunFolder, read_metrics
 
         folder = RunFolder(Path(run_dir))
-        events = folder.read_metrics()
+        events, offset = read_metrics(folder.metrics_path)
+        events = [event for event in events if isinstance(event, dict)]
         self.install_chart().load_events(events)
         self.progress.reset()
         for event in events:
@@ -464,10 +496,21 @@ class MainWindow(ConfigDocument, QMainWindow):
         if state == "finished":
             self.model_dir = folder.model_dir
             self._set_state(RunState.FINISHED, f"Finished — model saved to {folder.model_dir}")
+        elif state == "running":
+            self._set_state(RunState.RUNNING, f"{folder.path.name}: training in another process (pid "
+                                              f"{status.get('pid')}) — its chart follows it live")
         else:
             hint = " — Resume continues from the latest checkpoint" if resumable else ""
             self._set_state(RunState.STOPPED if resumable else RunState.IDLE,
                             f"{folder.path.name}: {status.get('message', state)}{hint}")
+        return offset
+
+    def forget_run(self) -> None:
+        """The shown run's folder was deleted: nothing left to show, resume or open."""
+        self.install_chart().clear()
+        self.progress.reset()
+        self.run_dir = self.resumable = self.model_dir = None
+        self._set_state(RunState.IDLE, "")
 
     @Slot()
     def open_run_dialog(self) -> None:

@@ -143,6 +143,15 @@ class HubClient:
     def call(self, op: str, **args: Any) -> Outcome:
         return self.steps((op, args))[0]
 
+    def finetune(self, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        """`finetune-studio ARGV` (python -m core.cli) with this environment; a token goes in on `stdin`."""
+        self.hf_home.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([sys.executable, "-m", "core.cli", *argv], input=stdin, capture_output=True,
+                              text=True, cwd=ROOT, env=self.environment(), timeout=120)
+        self.outputs += [proc.stdout, proc.stderr]
+        return proc
+
     def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
         """huggingface_hub's own `hf` command, with the same environment (to show the login is shared)."""
         hf = Path(sys.executable).with_name("hf")
@@ -176,6 +185,31 @@ def patch_client(monkeypatch: Any, endpoint: str, hf_home: Path) -> None:
     for name, value in values.items():
         monkeypatch.setattr(constants, name, value)
     monkeypatch.setattr(hf_api.api, "endpoint", endpoint)  # the module-level HfApi behind login() and whoami()
+
+
+class InstantRetries:
+    """Stands in for the `time` module inside huggingface_hub's HTTP retry loop: back-off sleeps return at once
+    and are recorded (the in-process twin of the driver's _Clock). `monkeypatch.setattr(_http, "time", ...)`."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._time = time
+        self.sleeps: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._time, name)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+def instant_retries(monkeypatch: Any) -> InstantRetries:
+    import huggingface_hub.utils._http as http
+
+    clock = InstantRetries()
+    monkeypatch.setattr(http, "time", clock)
+    return clock
 
 
 def _jsonable(args: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,10 @@
-"""Hub section (owns `hub.*`): where to push the fine-tuned model. Login and pushing arrive in a later issue;
-the settings already round-trip through configs so saved files stay valid."""
+"""Hub section (owns `hub.*`): where "push when training ends" uploads the fine-tuned model.
+
+The three fields are the config's `hub` section. A run with `push_when_done` is pushed by core.hub once it has
+finished and saved its model (the model, a model card, the metrics and a loss curve; see core.hub.push_when_done),
+to `repo_id` or <your user>/<run name>, created private unless `private` is off. Validation reports a missing
+login here, on the "Push when training ends" box. The account line below the fields is kept current by
+gui.hub_dialogs (the status bar's Hub button and the Hub menu log in and out)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from PySide6.QtWidgets import QCheckBox, QLineEdit, QVBoxLayout, QWidget
 from core.config import HubConfig, RunConfig
 from gui.forms.common import Form, align_labels, config_help, hint_label, section
 
-LOGIN_NOTE = "Log in to the Hugging Face Hub from the Hub menu (coming soon)."
+LOGIN_NOTE = ("Log in to the Hugging Face Hub from the Hub menu or the Hub button in the status bar. When the run "
+              "finishes, its model, a model card, the metrics and a loss curve are uploaded.")
 
 
 class HubForm(Form):
@@ -28,6 +34,10 @@ class HubForm(Form):
         self.add_field(form, "hub.push_when_done", "Upload", self.push_check, tooltip=help_of("push_when_done"))
         self.note = hint_label(LOGIN_NOTE)
         form.addRow(self.note)
+        self.account_label = hint_label("")
+        self.account_label.setObjectName("hub_account")
+        self.account_label.hide()
+        form.addRow(self.account_label)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -49,3 +59,8 @@ class HubForm(Form):
         config.hub.repo_id = self.repo_edit.text().strip()
         config.hub.private = self.private_check.isChecked()
         config.hub.push_when_done = self.push_check.isChecked()
+
+    def set_account_text(self, text: str) -> None:
+        """Who pushes, as the status bar says it ("Logged in as alice (write token)."); empty hides the line."""
+        self.account_label.setText(text)
+        self.account_label.setVisible(bool(text))

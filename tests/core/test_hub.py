@@ -130,7 +130,8 @@ def test_login_with_a_bad_token_saves_nothing(client: HubClient) -> None:
     bad = "hf_TESTSECRETbadbadbadAbCdEfGhIjKlMnOpQr"
     result = client.call("login", token=bad)
     assert result.is_a("HubAuthError")
-    assert "token was rejected" in result.message and "Log in again" in result.message
+    assert "token was rejected" in result.message and "mistyped" in result.message
+    assert f"{client.endpoint}/settings/tokens" in result.message  # where to make a new one
     assert bad not in result.message + result.detail
     assert not (client.hf_home / "token").exists() and not (client.hf_home / "stored_tokens").exists()
 

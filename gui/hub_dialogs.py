@@ -1,0 +1,904 @@
+"""The Hugging Face Hub in the window: the account in the status bar, the Hub menu, the login and push dialogs.
+
+`install_hub(window)` adds all of it to the main window in one call and returns the `HubController` that owns it.
+Everything that talks to the Hub (checking the account, logging in and out, pushing) runs in
+`gui.background`'s pool, so a slow or unreachable Hub never freezes the window; results come back as signals on
+the GUI thread. The work itself is `core.hub`'s: the login is huggingface_hub's own (shared with `hf`,
+transformers and the CLI), a push uploads the model, a model card, the metrics and a loss curve, and every failure
+arrives as a `HubError` whose message is shown as it is.
+
+The access token lives only in the login dialog's field until `core.hub.login` saves it where huggingface_hub
+keeps it; it is never put into QSettings, a config, a run folder, a log line or an error dialog's details.
+
+Nothing here imports huggingface_hub, transformers or torch at module level (the window must open fast):
+`core.hub` imports the client inside its functions.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QFontMetrics, QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QProgressBar,
+    QSizePolicy,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import hub as core_hub
+from gui import background, dialogs
+
+ERROR_COLOR = "#c5221f"
+WARNING_COLOR = "#b06000"
+SUCCESS_COLOR = "#188038"
+MESSAGE_STYLE = {
+    "error": "QLabel { background: #fce8e6; color: #a50e0e; border: 1px solid #f4c7c3; border-radius: 4px; "
+             "padding: 6px 8px; }",
+    "warning": "QLabel { background: #fff4e0; color: #6b3d00; border: 1px solid #f2b457; border-radius: 4px; "
+               "padding: 6px 8px; }",
+    "success": "QLabel { background: #e6f4ea; color: #0d652d; border: 1px solid #a8dab5; border-radius: 4px; "
+               "padding: 6px 8px; }",
+    "info": "",
+}
+PUSH_PHASES = {"account": "Checking your account", "repo": "Creating the repository",
+               "prepare": "Preparing the files", "upload": "Uploading"}
+
+
+# ---- what the status bar shows -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HubStatus:
+    """The account state the app shows. `kind` is one of "checking", "account", "logged_out", "rejected",
+    "unreachable" or "error"; `message` is core's sentence for the tooltip."""
+
+    kind: str
+    account: core_hub.Account | None = None
+    message: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.kind == "account" and self.account is not None:
+            role = {"read": "read", "write": "write", "fineGrained": "fine-grained"}.get(self.account.role,
+                                                                                         self.account.role)
+            text = f"Hub: {self.account.name}" + (f" ({role})" if role else "")
+            if self.account.token_source == core_hub.FROM_ENVIRONMENT:
+                text += " · HF_TOKEN"
+            return text
+        return {"checking": "Hub: checking…", "logged_out": "Hub: not logged in",
+                "rejected": "Hub: token rejected", "unreachable": "Hub unreachable",
+                "error": "Hub: account unknown"}.get(self.kind, "Hub")
+
+    @property
+    def sentence(self) -> str:
+        """One sentence for places that are not clickable (the Hub form)."""
+        if self.kind == "account" and self.account is not None:
+            return self.account.describe()
+        if self.kind == "logged_out":
+            return "Not logged in to the Hugging Face Hub."
+        if self.kind == "checking":
+            return "Checking your Hugging Face account…"
+        return self.message
+
+    @property
+    def tooltip(self) -> str:
+        if self.kind == "account" and self.account is not None:
+            text = self.account.describe()
+            if self.account.token_source == core_hub.FROM_ENVIRONMENT and not self.account.env_overrides_saved:
+                text += " Unset HF_TOKEN to use a login saved in the app instead."
+            return text + "\nClick to log in with another token or to log out."
+        if self.kind == "logged_out":
+            return "Not logged in to the Hugging Face Hub. Click to log in with an access token."
+        if self.kind == "checking":
+            return "Checking your Hugging Face account…"
+        return self.message + "\nClick to log in again or to check again."
+
+
+def check_account() -> HubStatus:
+    """The account the app would use, asked of the Hub; run in the background (it is a network call). Any
+    failure becomes a status, never an exception: at start-up nothing must block or pop up."""
+    if core_hub.current_token_source() is None:
+        return HubStatus("logged_out")
+    try:
+        return HubStatus("account", core_hub.whoami())
+    except core_hub.HubAuthError as exc:
+        return HubStatus("rejected", message=str(exc))
+    except (core_hub.HubConnectionError, core_hub.HubServerError) as exc:
+        return HubStatus("unreachable", message=str(exc))
+    except core_hub.HubError as exc:
+        return HubStatus("error", message=str(exc))
+
+
+def describe_error(error: BaseException, token: str | None = None) -> str:
+    """A HubError's sentence as it is; anything else as one line with any token removed (it is a bug)."""
+    if isinstance(error, core_hub.HubError):
+        return str(error)
+    first = (str(error).strip().splitlines() or [""])[0]
+    return core_hub.redact(f"Unexpected error: {type(error).__name__}" + (f": {first}" if first else "")
+                           + ". Please report it.", token)
+
+
+def _message_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                  | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+    label.setOpenExternalLinks(True)
+    label.hide()
+    return label
+
+
+def _show_message(label: QLabel, kind: str, text: str, rich: bool = False) -> None:
+    """Fill a dialog's message strip; an empty text hides it."""
+    label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+    label.setStyleSheet(MESSAGE_STYLE.get(kind, ""))
+    label.setProperty("kind", kind)
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
+def _fit_height(dialog: QDialog) -> None:
+    """Grow a dialog to fit a message that was just shown (word-wrapped labels need their height for the
+    dialog's width, which a plain sizeHint does not ask for), so no line is cut off."""
+    layout = dialog.layout()
+    if layout is None:
+        return
+    layout.activate()
+    needed = layout.totalHeightForWidth(dialog.width()) if layout.hasHeightForWidth() else -1
+    needed = max(needed, layout.totalMinimumSize().height())
+    if needed > dialog.height():
+        dialog.resize(dialog.width(), needed)
+
+
+def _link(url: str, text: str | None = None) -> str:
+    return f"<a href='{html.escape(url, quote=True)}'>{html.escape(text or url)}</a>"
+
+
+def _busy_bar() -> QProgressBar:
+    bar = QProgressBar()
+    bar.setRange(0, 0)
+    bar.setTextVisible(False)
+    bar.setMaximumHeight(10)
+    bar.hide()
+    return bar
+
+
+# ---- login -------------------------------------------------------------------------------------------------
+
+
+def _check_then_login(token: str, cancelled: threading.Event) -> core_hub.Account:
+    """Ask the Hub who the token belongs to, then save it (core.hub.login checks it once more and saves it where
+    huggingface_hub's own login does). Cancel in the dialog is honoured between the two: nothing is saved."""
+    core_hub.whoami(token)  # a rejected token raises here: nothing is written
+    if cancelled.is_set():
+        raise core_hub.HubCancelled("Login cancelled; nothing was saved.")
+    return core_hub.login(token)
+
+
+class LoginDialog(QDialog):
+    """Paste a token, check it with the Hub in the background, save it. A rejected token keeps the dialog open
+    with the Hub's reason, and nothing is saved; `logged_in(Account)` is emitted once the login is saved."""
+
+    logged_in = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("hub_login_dialog")
+        self.setWindowTitle("Log in to the Hugging Face Hub")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._cancelled = threading.Event()
+        self.task = background.BackgroundTask(self)
+        self.task.result.connect(self._done)
+        self.task.error.connect(self._failed)
+
+        tokens_url = f"{core_hub.endpoint()}/settings/tokens"
+        self.intro = QLabel(
+            "Paste a Hugging Face access token (<b>Write</b> access to push models).<br>"
+            f"Create one at {_link(tokens_url)}")
+        self.intro.setObjectName("tokens_link")
+        self.intro.setWordWrap(True)
+        self.intro.setTextFormat(Qt.TextFormat.RichText)
+        self.intro.setOpenExternalLinks(True)
+        self.intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.tokens_url = tokens_url
+
+        self.token_edit = QLineEdit()
+        self.token_edit.setObjectName("token")
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText("hf_…")
+        self.token_edit.setClearButtonEnabled(True)
+        self.token_edit.setMinimumWidth(QFontMetrics(self.token_edit.font()).horizontalAdvance("M" * 32))
+        self.show_check = QCheckBox("Show token")
+        self.show_check.toggled.connect(self._toggle_shown)
+
+        self.note = QLabel("The token is saved where huggingface_hub keeps it (shared with the hf command line "
+                           "and transformers), never in the app's settings or your run folders.")
+        self.note.setWordWrap(True)
+        self.note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.env_note = _message_label()
+        if core_hub.current_token_source() == core_hub.FROM_ENVIRONMENT:
+            _show_message(self.env_note, "warning",
+                          "HF_TOKEN is set in this app's environment, so it is used instead of the login you "
+                          "save here. Unset it to use the saved login.")
+
+        self.message = _message_label()
+        self.message.setObjectName("login_message")
+        self.busy = _busy_bar()
+
+        self.buttons = QDialogButtonBox()
+        self.login_button = self.buttons.addButton("Log in", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.login_button.setObjectName("login_button")
+        self.login_button.setDefault(True)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.login_button.clicked.connect(self.submit)
+        self.cancel_button.clicked.connect(self.reject)
+        self.token_edit.textChanged.connect(self._update_buttons)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.addRow("Access token", self.token_edit)
+        form.addRow("", self.show_check)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        layout.addWidget(self.intro)
+        layout.addLayout(form)
+        layout.addWidget(self.env_note)
+        layout.addWidget(self.message)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.note)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+        self.resize(max(520, self.sizeHint().width()), self.sizeHint().height())
+        self._update_buttons()
+
+    @property
+    def checking(self) -> bool:
+        return self.task.busy
+
+    @Slot(bool)
+    def _toggle_shown(self, shown: bool) -> None:
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+
+    def _update_buttons(self) -> None:
+        self.login_button.setEnabled(bool(self.token_edit.text().strip()) and not self.checking)
+
+    @Slot()
+    def submit(self) -> None:
+        token = self.token_edit.text().strip()
+        if not token or self.checking:
+            return
+        self._cancelled = threading.Event()
+        self.token_edit.setEnabled(False)
+        self.show_check.setEnabled(False)
+        self.busy.show()
+        _show_message(self.message, "info", "Checking the token with the Hub…")
+        self.task.submit(_check_then_login, token, self._cancelled)
+        self._update_buttons()
+
+    def _idle(self) -> None:
+        self.busy.hide()
+        self.token_edit.setEnabled(True)
+        self.show_check.setEnabled(True)
+        self._update_buttons()
+
+    @Slot(object)
+    def _done(self, account: core_hub.Account) -> None:
+        self._idle()
+        self.token_edit.clear()  # the token now lives only in huggingface_hub's token file
+        self.logged_in.emit(account)
+        self.accept()
+
+    @Slot(object)
+    def _failed(self, error: BaseException) -> None:
+        self._idle()
+        _show_message(self.message, "error", describe_error(error, self.token_edit.text().strip()))
+        _fit_height(self)
+        self.token_edit.setFocus()
+        self.token_edit.selectAll()
+
+    def reject(self) -> None:
+        if self.checking:
+            self._cancelled.set()  # the check may still finish; nothing is saved after this
+            self.task.cancel()
+        self.token_edit.clear()
+        super().reject()
+
+
+# ---- push --------------------------------------------------------------------------------------------------
+
+
+class _PushProgress(QObject):
+    """Carries core.hub's progress events from the pool thread to the dialog (a queued signal)."""
+
+    event = Signal(object)
+
+
+def _size(size: int) -> str:
+    return core_hub._size_text(size)  # the same units as core's progress messages ("270.0 kB")
+
+
+class PushDialog(QDialog):
+    """Push one run folder: repository, visibility, commit message, the files that will be uploaded, then the
+    push itself in the background with progress and Cancel. A failure shows core's message and leaves the dialog
+    ready to push again; the run folder is only ever read."""
+
+    pushed = Signal(object)  # core.hub.PushResult
+    login_requested = Signal()
+
+    def __init__(self, run_dir: Path, account: core_hub.Account | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("hub_push_dialog")
+        self.setWindowTitle("Push run to the Hugging Face Hub")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.run_dir = Path(run_dir)
+        self.account = account
+        self.result: core_hub.PushResult | None = None
+        self.plan: list[tuple[str, int]] = []
+        self._cancel = threading.Event()
+        self._uploading = False
+        self._progress = _PushProgress(self)
+        self._progress.event.connect(self._on_progress)
+        self.plan_task = background.BackgroundTask(self)
+        self.plan_task.result.connect(self._planned)
+        self.plan_task.error.connect(self._plan_failed)
+        self.push_task = background.BackgroundTask(self)
+        self.push_task.result.connect(self._pushed)
+        self.push_task.error.connect(self._push_failed)
+
+        self.run_label = QLabel()
+        self.run_label.setObjectName("run_folder")
+        self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.run_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.run_label.setTextFormat(Qt.TextFormat.RichText)
+        self.choose_button = QPushButton("Choose…")
+        self.choose_button.setToolTip("Push another run folder")
+        self.choose_button.clicked.connect(self.choose_run)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.run_label, 1)
+        run_row.addWidget(self.choose_button)
+
+        self.repo_edit = QLineEdit()
+        self.repo_edit.setObjectName("repo_id")
+        self.repo_edit.setPlaceholderText("owner/name (empty: your user / run name)")
+        self.repo_edit.setClearButtonEnabled(True)
+        self.private_check = QCheckBox("Private repository (only you can see it)")
+        self.private_check.setChecked(True)
+        self.message_edit = QLineEdit()
+        self.message_edit.setObjectName("commit_message")
+
+        self.account_label = _message_label()
+        self.account_label.setObjectName("push_account")
+        self.files = QTreeWidget()
+        self.files.setObjectName("push_files")
+        self.files.setHeaderLabels(["File", "Size"])
+        self.files.setRootIsDecorated(False)
+        self.files.setUniformRowHeights(True)
+        self.files.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
+        self.files.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a list to read: no focus frame on its first row
+        self.files.header().setStretchLastSection(False)
+        self.files.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.files.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.files.setMinimumHeight(150)
+        self.total_label = QLabel("Listing the files…")
+        self.total_label.setObjectName("push_total")
+        self.total_label.setWordWrap(True)
+        self.total_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+
+        self.phase_label = QLabel()
+        self.phase_label.setObjectName("push_phase")
+        self.phase_label.hide()
+        self.busy = _busy_bar()
+        self.message = _message_label()
+        self.message.setObjectName("push_message")
+
+        self.buttons = QDialogButtonBox()
+        self.push_button = self.buttons.addButton("Push", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.push_button.setObjectName("push_button")
+        self.push_button.setDefault(True)
+        self.login_button = self.buttons.addButton("Log in…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.login_button.hide()
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setObjectName("cancel_button")
+        self.push_button.clicked.connect(self.start_push)
+        self.login_button.clicked.connect(self.login_requested)
+        self.cancel_button.clicked.connect(self.reject)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.addRow("Run", run_row)
+        form.addRow("Repository", self.repo_edit)
+        form.addRow("Visibility", self.private_check)
+        form.addRow("Commit message", self.message_edit)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(8)
+        layout.addLayout(form)
+        layout.addWidget(self.account_label)
+        files_title = QLabel("<b>Files to upload</b> (the model, a model card, the metrics and a loss curve)")
+        files_title.setWordWrap(True)
+        layout.addWidget(files_title)
+        layout.addWidget(self.files, 1)
+        layout.addWidget(self.total_label)
+        layout.addWidget(self.phase_label)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        self.resize(640, 540)
+
+        self.set_account(account)
+        self.set_run(self.run_dir)
+
+    # ---- state ---------------------------------------------------------------------------------------------
+
+    @property
+    def pushing(self) -> bool:
+        return self.push_task.busy
+
+    def set_account(self, account: core_hub.Account | None) -> None:
+        """The account the push will use, when known: fills the default repository and warns about a read-only
+        token before anything is sent (core refuses it too)."""
+        self.account = account
+        if account is None:
+            _show_message(self.account_label, "info", "")
+        elif not account.can_write:
+            _show_message(self.account_label, "warning",
+                          f"You are logged in as {account.name} with a read-only token, which cannot push. Log in "
+                          "with a token that has write access.")
+            self.login_button.show()
+        else:
+            _show_message(self.account_label, "info", account.describe())
+            self.login_button.hide()
+        self._fill_repo_default()
+
+    def set_run(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.result = None
+        metrics = QFontMetrics(self.run_label.font())
+        folder = metrics.elidedText(str(self.run_dir.parent), Qt.TextElideMode.ElideMiddle, 300)
+        self.run_label.setText(f"<b>{html.escape(self.run_dir.name)}</b> in {html.escape(folder)}")
+        self.run_label.setToolTip(str(self.run_dir))
+        self.repo_edit.clear()
+        self._apply_run_config()
+        self._fill_repo_default()
+        self.message_edit.setPlaceholderText(f"Upload {self.run_dir.name} from Finetune Studio")
+        _show_message(self.message, "info", "")
+        self.files.clear()
+        self.plan = []
+        self.total_label.setText("Listing the files…")
+        self.plan_task.submit(core_hub.plan_push, self.run_dir)
+        self._update_buttons()
+
+    def _apply_run_config(self) -> None:
+        """The run's own hub settings (repository, private) are the defaults, as "push when done" would use."""
+        from core.config import load_config
+        from core.errors import FinetuneError
+        from core.runs import RunFolder
+
+        try:
+            config = load_config(RunFolder(self.run_dir).config_path)[0]
+        except (FinetuneError, OSError):
+            return
+        if config.hub.repo_id:
+            self.repo_edit.setText(config.hub.repo_id)
+        self.private_check.setChecked(bool(config.hub.private))
+
+    def _fill_repo_default(self) -> None:
+        if self.repo_edit.text().strip() or self.account is None:
+            return
+        self.repo_edit.setText(core_hub.default_repo_id(self.account.name, self.run_dir))
+
+    def _update_buttons(self) -> None:
+        busy = self.pushing
+        for widget in (self.repo_edit, self.private_check, self.message_edit, self.choose_button):
+            widget.setEnabled(not busy)
+        self.push_button.setEnabled(not busy and bool(self.plan))
+        self.cancel_button.setEnabled(not (busy and self._uploading))
+        self.cancel_button.setToolTip(
+            "The upload is a single commit and cannot be stopped part-way: the repository gets every file or none."
+            if busy and self._uploading else "")
+
+    # ---- the plan ------------------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _planned(self, plan: list[tuple[str, int]]) -> None:
+        self.plan = list(plan)
+        self.files.clear()
+        for name, size in self.plan:
+            item = QTreeWidgetItem([name, _size(size)])
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.files.addTopLevelItem(item)
+        total = sum(size for _, size in self.plan)
+        self.total_label.setText(f"{len(self.plan)} files, {_size(total)} in all. The run folder is only read, "
+                                 "never changed.")
+        self._update_buttons()
+
+    @Slot(object)
+    def _plan_failed(self, error: BaseException) -> None:
+        self.plan = []
+        self.total_label.setText("Nothing to upload.")
+        _show_message(self.message, "error", describe_error(error))
+        self._update_buttons()
+
+    @Slot()
+    def choose_run(self) -> None:
+        path = dialogs.choose_folder(self, "Choose a run folder to push", str(self.run_dir.parent))
+        if path:
+            self.set_run(Path(path))
+
+    # ---- the push ------------------------------------------------------------------------------------------
+
+    @Slot()
+    def start_push(self) -> None:
+        if self.pushing or not self.plan:
+            return
+        self._cancel = threading.Event()
+        self._uploading = False
+        self.result = None
+        relay = self._progress
+
+        def progress(event: dict[str, Any]) -> None:  # pool thread
+            if shiboken6.isValid(relay):
+                relay.event.emit(dict(event))
+
+        self.push_task.submit(core_hub.push_run, self.run_dir, repo_id=self.repo_edit.text().strip() or None,
+                              private=self.private_check.isChecked(),
+                              commit_message=self.message_edit.text().strip() or None,
+                              progress=progress, cancel=self._cancel)
+        self.login_button.hide()
+        _show_message(self.message, "info", "")
+        self.phase_label.setText("Starting…")
+        self.phase_label.show()
+        self.busy.show()
+        self.cancel_button.setText("Cancel")
+        self._update_buttons()
+
+    @Slot(object)
+    def _on_progress(self, event: dict[str, Any]) -> None:
+        if not self.pushing:
+            return  # a late event of a push that already ended
+        phase = event.get("phase")
+        if phase == "upload":
+            self._uploading = True
+        if event.get("message") and phase != "done":
+            self.phase_label.setText(f"{event['message']}…")
+        self._update_buttons()
+
+    def _finish(self) -> None:
+        self._uploading = False
+        self.busy.hide()
+        self.phase_label.hide()
+        self._update_buttons()
+
+    @Slot(object)
+    def _pushed(self, result: core_hub.PushResult) -> None:
+        self._finish()
+        self.result = result
+        _show_message(self.message, "success",
+                      f"Pushed {len(result.files)} files to {_link(result.url)}", rich=True)
+        self.push_button.setText("Push again")
+        self.cancel_button.setText("Close")
+        _fit_height(self)
+        self.pushed.emit(result)
+
+    @Slot(object)
+    def _push_failed(self, error: BaseException) -> None:
+        self._finish()
+        if isinstance(error, core_hub.HubCancelled):
+            _show_message(self.message, "warning", str(error))
+        else:
+            _show_message(self.message, "error", describe_error(error))
+        if isinstance(error, core_hub.HubAuthError) or (
+                isinstance(error, core_hub.HubPermissionError) and "read-only" in str(error)):
+            self.login_button.show()
+        self.push_button.setText("Push")
+        self.cancel_button.setText("Close")
+        _fit_height(self)
+
+    def reject(self) -> None:
+        """Cancel while pushing (before the upload starts: after that the commit runs to its end), else close."""
+        if self.pushing:
+            if not self._uploading:
+                self._cancel.set()
+                self.phase_label.setText("Cancelling…")
+            return
+        super().reject()
+
+
+# ---- the window's Hub menu, status bar widget and push button ---------------------------------------------
+
+
+class HubController(QObject):
+    """Everything Hub in the main window: the account (checked in the background at start), the status bar
+    button, the Hub menu, the push button next to "Open folder", and the outcome of "push when training ends"."""
+
+    status_changed = Signal(object)  # HubStatus
+
+    def __init__(self, window: Any):
+        super().__init__(window)
+        self.window = window
+        self.status = HubStatus("checking")
+        # run folder -> ("done", repository page, repo id) or ("failed"/"cancelled", message, ""), this session
+        self.push_outcomes: dict[Path, tuple[str, str, str]] = {}
+        self.login_dialog: LoginDialog | None = None
+        self.push_dialog: PushDialog | None = None
+        self.check_task = background.BackgroundTask(self)
+        self.check_task.result.connect(self._set_status)
+        self.check_task.error.connect(lambda exc: self._set_status(HubStatus("error", message=describe_error(exc))))
+        self.logout_task = background.BackgroundTask(self)
+        self.logout_task.result.connect(self._logged_out)
+        self.logout_task.error.connect(self._logout_failed)
+
+        self.login_action = QAction("Log in…", self)
+        self.login_action.setStatusTip("Log in to the Hugging Face Hub with an access token")
+        self.login_action.triggered.connect(self.open_login)
+        self.logout_action = QAction("Log out", self)
+        self.logout_action.setStatusTip("Forget the Hugging Face login saved on this computer")
+        self.logout_action.triggered.connect(self.log_out)
+        self.refresh_action = QAction("Check again", self)
+        self.refresh_action.triggered.connect(self.refresh)
+        self.push_action = QAction("Push run to Hub…", self)
+        self.push_action.setStatusTip("Upload the finished run's model, model card, metrics and loss curve")
+        self.push_action.triggered.connect(self.push_current_run)
+        self.push_folder_action = QAction("Push a run folder…", self)
+        self.push_folder_action.setStatusTip("Choose any finished run folder and push it")
+        self.push_folder_action.triggered.connect(self.push_chosen_run)
+
+        self.menu = QMenu("&Hub", window)
+        self.menu.setObjectName("hub_menu")
+        for action in (self.login_action, self.logout_action, None, self.push_action, self.push_folder_action):
+            self.menu.addSeparator() if action is None else self.menu.addAction(action)
+        window.menuBar().addMenu(self.menu)
+
+        self.status_button = QToolButton()
+        self.status_button.setObjectName("hub_status")
+        self.status_button.setAutoRaise(True)
+        self.status_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.status_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        status_menu = QMenu(self.status_button)
+        for action in (self.login_action, self.logout_action, self.refresh_action):
+            status_menu.addAction(action)
+        self.status_button.setMenu(status_menu)
+        window.statusBar().addPermanentWidget(self.status_button)
+
+        self.push_button = QPushButton("Push to Hub…")
+        self.push_button.setObjectName("push_to_hub")
+        self.push_button.setToolTip("Upload this run's model, model card, metrics and loss curve to the Hub")
+        self.push_button.clicked.connect(self.push_current_run)
+        self.push_result = QLabel()
+        self.push_result.setObjectName("push_result")
+        self.push_result.setOpenExternalLinks(True)
+        self.push_result.setTextFormat(Qt.TextFormat.RichText)
+        self.push_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self._place_in_header(window)
+
+        window.runner.event.connect(self._run_event)
+        self._set_status(self.status)
+        self.show_run_state(getattr(window, "state", None), getattr(window, "run_dir", None))
+        self.refresh()
+
+    def _place_in_header(self, window: Any) -> None:
+        """Beside the header's "Open folder" button, which is shown exactly when a finished model is shown."""
+        header = window.header
+        open_folder = getattr(header, "open_folder", None)
+        for row in header.findChildren(QHBoxLayout):
+            index = row.indexOf(open_folder) if open_folder is not None else -1
+            if index >= 0:
+                row.insertWidget(index, self.push_result)
+                row.insertWidget(index + 1, self.push_button)
+                break
+        else:
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(self.push_result)
+            row.addWidget(self.push_button)
+            header.layout().addLayout(row)
+        self.push_button.hide()
+        self.push_result.hide()
+
+    # ---- account -------------------------------------------------------------------------------------------
+
+    @Slot()
+    def refresh(self) -> None:
+        """Ask the Hub who is logged in, in the background; the status shows "checking…" meanwhile."""
+        if not self.check_task.busy:
+            self._set_status(HubStatus("checking"))
+        self.check_task.submit(check_account)
+
+    @Slot(object)
+    def _set_status(self, status: HubStatus) -> None:
+        self.status = status
+        self.status_button.setText(status.label)
+        self.status_button.setToolTip(status.tooltip)
+        color = {"rejected": ERROR_COLOR, "unreachable": WARNING_COLOR, "error": WARNING_COLOR}.get(status.kind)
+        self.status_button.setStyleSheet(f"QToolButton {{ color: {color}; }}" if color else "")
+        self.logout_action.setEnabled(status.kind not in ("logged_out", "checking"))
+        self.login_action.setText("Log in with another token…" if status.kind == "account" else "Log in…")
+        form = getattr(self.window, "hub_form", None)
+        if form is not None and hasattr(form, "set_account_text"):
+            form.set_account_text(status.sentence)
+        if self.push_dialog is not None and shiboken6.isValid(self.push_dialog) and status.account is not None:
+            self.push_dialog.set_account(status.account)
+        self.status_changed.emit(status)
+
+    @property
+    def account(self) -> core_hub.Account | None:
+        return self.status.account if self.status.kind == "account" else None
+
+    def _revalidate(self) -> None:
+        """"Push when training ends" needs a login: the window checks the config again after it changed."""
+        validate = getattr(self.window, "_validate_now", None)
+        if callable(validate):
+            validate()
+
+    @Slot()
+    def open_login(self) -> LoginDialog:
+        """Show the login dialog (window-modal, not blocking the caller); the same one if it is already open."""
+        if _open(self.login_dialog):
+            self.login_dialog.raise_()
+            self.login_dialog.activateWindow()
+            return self.login_dialog
+        dialog = LoginDialog(self.window)
+        dialog.logged_in.connect(self._logged_in)
+        self.login_dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot(object)
+    def _logged_in(self, account: core_hub.Account) -> None:
+        if account.env_overrides_saved:
+            self.window.statusBar().showMessage(
+                f"Saved the login of {account.name}, but HF_TOKEN is set and is used instead.", 10_000)
+            self.refresh()  # show the account HF_TOKEN belongs to
+        else:
+            self._set_status(HubStatus("account", account))
+            self.window.statusBar().showMessage(f"Logged in to the Hugging Face Hub as {account.name}.", 8000)
+        self._revalidate()
+
+    @Slot()
+    def log_out(self) -> None:
+        if not self.logout_task.busy:
+            self.logout_task.submit(_logout_then_check)
+
+    @Slot(object)
+    def _logged_out(self, status: HubStatus) -> None:
+        self._set_status(status)
+        if status.kind == "logged_out":
+            self.window.statusBar().showMessage("Logged out of the Hugging Face Hub.", 8000)
+        elif status.account is not None and status.account.token_source == core_hub.FROM_ENVIRONMENT:
+            self.window.statusBar().showMessage(
+                "Logged out, but HF_TOKEN is set in the environment and still logs you in. Unset it to log out.",
+                10_000)
+        self._revalidate()
+
+    @Slot(object)
+    def _logout_failed(self, error: BaseException) -> None:
+        dialogs.show_error(self.window, "Log out failed", describe_error(error))
+        self.refresh()
+
+    # ---- push ----------------------------------------------------------------------------------------------
+
+    def _pushable(self, run_dir: Path | None) -> bool:
+        if run_dir is None:
+            return False
+        from core.runs import RunFolder
+
+        return RunFolder(Path(run_dir)).model_dir.is_dir()
+
+    @Slot()
+    def push_current_run(self) -> PushDialog | None:
+        """Push the run the window shows, if it has a saved model; otherwise ask for a run folder."""
+        run_dir = getattr(self.window, "run_dir", None)
+        runner = getattr(self.window, "runner", None)
+        if self._pushable(run_dir) and not (runner is not None and runner.running):
+            return self.open_push(Path(run_dir))
+        return self.push_chosen_run()
+
+    @Slot()
+    def push_chosen_run(self) -> PushDialog | None:
+        from core.config import runs_dir_of
+
+        path = dialogs.choose_folder(self.window, "Choose a run folder to push",
+                                     str(runs_dir_of(self.window.config)))
+        return self.open_push(Path(path)) if path else None
+
+    def open_push(self, run_dir: Path) -> PushDialog:
+        """Show the push dialog for run_dir (window-modal, not blocking the caller)."""
+        if _open(self.push_dialog):
+            if not self.push_dialog.pushing:
+                self.push_dialog.set_run(run_dir)
+            self.push_dialog.raise_()
+            self.push_dialog.activateWindow()
+            return self.push_dialog
+        dialog = PushDialog(run_dir, self.account, self.window)
+        dialog.pushed.connect(self._pushed)
+        dialog.login_requested.connect(self.open_login)
+        self.push_dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot(object)
+    def _pushed(self, result: core_hub.PushResult) -> None:
+        dialog = self.push_dialog
+        if dialog is not None and shiboken6.isValid(dialog):
+            self._record(dialog.run_dir, ("done", result.url, result.repo_id))
+
+    def _record(self, run_dir: Path, outcome: tuple[str, str, str]) -> None:
+        self.push_outcomes[Path(run_dir)] = outcome
+        self._render_outcome()
+
+    def _render_outcome(self) -> None:
+        """The last push of the run the window shows, as a link (or why it failed) beside the push button."""
+        run_dir = getattr(self.window, "run_dir", None)
+        outcome = self.push_outcomes.get(Path(run_dir)) if run_dir is not None else None
+        if outcome is None:
+            self.push_result.hide()
+            return
+        kind, text, repo_id = outcome
+        if kind == "done":
+            self.push_result.setStyleSheet(f"QLabel {{ color: {SUCCESS_COLOR}; }}")
+            self.push_result.setText(f"Pushed to {_link(text, repo_id or text)}")
+            self.push_result.setToolTip(text)
+        else:
+            self.push_result.setStyleSheet(f"QLabel {{ color: {ERROR_COLOR if kind == 'failed' else WARNING_COLOR}; }}")
+            self.push_result.setText("Not pushed (see the log)" if kind == "failed" else "Push cancelled")
+            self.push_result.setToolTip(text)
+        self.push_result.show()
+
+    def show_run_state(self, state: Any, run_dir: Path | None) -> None:
+        """Called by the window whenever its run state changes: offer a push for a finished run."""
+        finished = getattr(state, "value", None) == "finished" and self._pushable(run_dir)
+        self.push_button.setVisible(finished)
+        self._render_outcome()
+
+    @Slot(object)
+    def _run_event(self, event: dict) -> None:
+        """Progress and outcome of "push when training ends", which core.training runs after saving the model."""
+        if event.get("event") == "phase" and event.get("phase") == "push":
+            self.window.statusBar().showMessage(f"Hub: {event.get('message', '')}…", 30_000)
+            return
+        state = event.get("push")
+        run_dir = getattr(self.window, "run_dir", None)
+        if state is None or run_dir is None:
+            return
+        self.window.statusBar().showMessage(str(event.get("message", "")).split(" The run itself")[0], 10_000)
+        if state == "done" and event.get("url"):
+            self._record(Path(run_dir), ("done", str(event["url"]), str(event.get("repo_id", ""))))
+        else:
+            self._record(Path(run_dir), (str(state), str(event.get("message", "")), ""))
+
+
+def _open(dialog: QDialog | None) -> bool:
+    """A dialog that is on screen (a closed one is only waiting for deleteLater)."""
+    return dialog is not None and shiboken6.isValid(dialog) and dialog.isVisible()
+
+
+def _logout_then_check() -> HubStatus:
+    core_hub.logout()
+    return check_account()
+
+
+def install_hub(window: Any) -> HubController:
+    """Add the Hub menu, the account in the status bar and the push button to the main window; returns the
+    controller (keep it: it owns the dialogs and background checks). Called once, at the end of its __init__."""
+    return HubController(window)
+
+
