@@ -82,6 +82,8 @@ def main() -> int:
     print(f"startup (launch -> window shown and usable): median {statistics.median(usable):.2f} s, "
           f"best {min(usable):.2f} s, worst {max(usable):.2f} s; torch in sys.modules at that moment: "
           f"{any(r['torch'] for r in results)}  (target <= 1.5 s, torch not imported)")
+    print(f"launch to window shown and usable, median: {statistics.median(usable):.2f} s (goal <= 1.5 s)")
+    print(f"torch imported when the window is usable: {any(r['torch'] for r in results)} (goal False)")
     return 0
 
 

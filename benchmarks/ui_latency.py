@@ -208,6 +208,12 @@ def main() -> int:
         print(f"{name:9s} {stats([g for _, g in selected])}")
         for when, gap in sorted(selected, key=lambda item: -item[1])[: args.top]:
             print(f"            stall {gap * 1000:7.1f} ms ending at +{when - marks[start]:.3f} s")
+    goals = {"setup": [("max", 100)], "training": [("p99", 16), ("max", 50)]}
+    for name, (start, end) in {"setup": ("setup", "setup_end"), "training": ("train_begin", "train_end")}.items():
+        gaps = sorted(g for _, g in window_of(start, end)) or [0.0]
+        values = {"max": gaps[-1], "p99": gaps[min(len(gaps) - 1, int(0.99 * len(gaps)))]}
+        for measure, goal in goals[name]:
+            print(f"event-loop {measure} stall during {name}: {values[measure] * 1000:.1f} ms (goal <= {goal} ms)")
     window.close()
     return 0 if window.state is RunState.FINISHED else 1
 
