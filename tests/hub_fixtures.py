@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_MARK = "@@HUB-RESULT@@"
 
@@ -284,3 +286,34 @@ def files_containing(root: Path, needle: bytes, skip: set[str] = frozenset()) ->
         if path.is_file() and not path.is_symlink() and path.name not in skip and needle in path.read_bytes():
             found.append(str(path))
     return found
+
+
+# ---- accounts and fixtures the Hub test modules share (import them into a module to use them)
+
+# Shaped like real tokens (hf_ + 34 letters and digits) and easy to search for.
+WRITE = "hf_TESTSECRET123writeAliceAbCdEfGhIjKlMn"
+READ = "hf_TESTSECRET456readAliceAbCdEfGhIjKlMnO"
+BOB = "hf_TESTSECRET789writeBobAbCdEfGhIjKlMnOp"
+
+
+@pytest.fixture
+def hub():
+    """A local Hub with alice (a write and a read token) and bob; fails the test on any endpoint it lacks."""
+    from tests.hub_server import HubServer
+
+    with HubServer() as server:
+        server.add_token(WRITE, "alice", "write", display_name="studio-write")
+        server.add_token(READ, "alice", "read", display_name="studio-read")
+        server.add_token(BOB, "bob", "write")
+        yield server
+        assert not server.unhandled, f"requests the test hub does not implement: {server.unhandled}"
+
+
+@pytest.fixture
+def client(hub: Any, tmp_path: Path) -> HubClient:
+    return HubClient(hub.url, tmp_path / "hf_home", tmp_path / "tmp")
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return make_finished_run(tmp_path / "runs")

@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.hub_fixtures import (
+from tests.hub_fixtures import (  # hub, client, run_dir: fixtures
+    BOB,
     MODEL_FILES,
+    READ,
+    WRITE,
+    client,
+    hub,
+    run_dir,
     HubClient,
     files_containing,
     make_finished_run,
@@ -22,31 +28,7 @@ from tests.hub_fixtures import (
 )
 from tests.hub_server import HubServer
 
-# Shaped like a real token (hf_ + 34 letters and digits) and easy to search for.
-WRITE = "hf_TESTSECRET123writeAliceAbCdEfGhIjKlMn"
-READ = "hf_TESTSECRET456readAliceAbCdEfGhIjKlMnO"
-BOB = "hf_TESTSECRET789writeBobAbCdEfGhIjKlMnOp"
 UPLOADS = ("/preupload/", "/commit/")
-
-
-@pytest.fixture
-def hub():
-    with HubServer() as server:
-        server.add_token(WRITE, "alice", "write", display_name="studio-write")
-        server.add_token(READ, "alice", "read", display_name="studio-read")
-        server.add_token(BOB, "bob", "write")
-        yield server
-        assert not server.unhandled, f"requests the test hub does not implement: {server.unhandled}"
-
-
-@pytest.fixture
-def client(hub: HubServer, tmp_path: Path) -> HubClient:
-    return HubClient(hub.url, tmp_path / "hf_home", tmp_path / "tmp")
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    return make_finished_run(tmp_path / "runs")
 
 
 def _uploaded_nothing(hub: HubServer) -> bool:

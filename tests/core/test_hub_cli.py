@@ -13,8 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub_fixtures import (
+from tests.hub_fixtures import (  # hub, client, run_dir: fixtures
     MODEL_FILES,
+    READ,
+    WRITE,
+    client,
+    hub,
+    run_dir,
     HubClient,
     files_containing,
     instant_retries,
@@ -24,28 +29,7 @@ from tests.hub_fixtures import (
 )
 from tests.hub_server import HubServer
 
-WRITE = "hf_TESTSECRET123writeAliceAbCdEfGhIjKlMn"
-READ = "hf_TESTSECRET456readAliceAbCdEfGhIjKlMnO"
 UPLOADS = ("/preupload/", "/commit/")
-
-
-@pytest.fixture
-def hub():
-    with HubServer() as server:
-        server.add_token(WRITE, "alice", "write", display_name="studio-write")
-        server.add_token(READ, "alice", "read", display_name="studio-read")
-        yield server
-        assert not server.unhandled, f"requests the test hub does not implement: {server.unhandled}"
-
-
-@pytest.fixture
-def client(hub: HubServer, tmp_path: Path) -> HubClient:
-    return HubClient(hub.url, tmp_path / "hf_home", tmp_path / "tmp")
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    return make_finished_run(tmp_path / "runs")
 
 
 def _one_error_line(proc) -> str:  # noqa: ANN001 - CompletedProcess

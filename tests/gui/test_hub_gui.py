@@ -22,8 +22,12 @@ from PySide6.QtWidgets import QLineEdit
 
 from gui import background, dialogs
 from tests.helpers import SAMPLE, small_config
-from tests.hub_fixtures import (
+from tests.hub_fixtures import (  # hub: a fixture
+    BOB,
     MODEL_FILES,
+    READ,
+    WRITE,
+    hub,
     files_containing,
     instant_retries,
     make_finished_run,
@@ -32,9 +36,6 @@ from tests.hub_fixtures import (
 )
 from tests.hub_server import HubServer
 
-WRITE = "hf_TESTSECRET123writeAliceAbCdEfGhIjKlMn"
-READ = "hf_TESTSECRET456readAliceAbCdEfGhIjKlMnO"
-BOB = "hf_TESTSECRET789writeBobAbCdEfGhIjKlMnOp"
 UPLOADS = ("/preupload/", "/commit/", "/api/repos/create")
 WAIT = 20_000  # ms
 
@@ -67,16 +68,6 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> StandIns:
     monkeypatch.setattr(dialogs, "ask_cli_form", lambda *a: dialogs.CliChoice.FLAGS)
     monkeypatch.setattr(dialogs, "confirm_stop_and_close", lambda *a: True)
     return record
-
-
-@pytest.fixture
-def hub():
-    with HubServer() as server:
-        server.add_token(WRITE, "alice", "write", display_name="studio-write")
-        server.add_token(READ, "alice", "read", display_name="studio-read")
-        server.add_token(BOB, "bob", "write")
-        yield server
-        assert not server.unhandled, f"requests the test hub does not implement: {server.unhandled}"
 
 
 @pytest.fixture
