@@ -20,26 +20,13 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 
 from core.config import RunConfig, default_config, save_config
+from tests.helpers import small_config
 from core.errors import Problem
 from gui import dialogs
 from gui.run_header import RunState
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = 120_000  # ms; generous: the first run in a session also imports the training stack
-
-
-def small_config(dataset: Path, runs: Path, **training: Any) -> RunConfig:
-    """The demo recipe shrunk to seconds: same collator, model and Trainer, fewer and bigger steps."""
-    config = default_config()
-    config.runs_dir = str(runs)
-    config.dataset.source = str(dataset)
-    config.dataset.max_length = 64
-    config.training.update({
-        "num_train_epochs": 1, "max_steps": 12, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
-        "learning_rate": 1e-3, "logging_steps": 2, "eval_strategy": "steps", "save_strategy": "steps",
-        "eval_steps": 6, "save_steps": 6, "activation_checkpointing": False, **training,
-    })
-    return config
 
 
 class DialogLog:
