@@ -2,7 +2,9 @@
 
 Built to stay smooth on long runs (see pyqtgraph's scrollingPlots example): points go into numpy buffers that
 grow by doubling, curves get views of them, and a ~15 Hz timer redraws only when new points arrived, so a burst of
-events costs one redraw. Automatic peak downsampling and clip-to-view keep a million-point curve cheap to draw.
+events costs one redraw. Long curves are drawn from peak-decimated copies kept up to date as points arrive
+(gui/decimation.py), then pyqtgraph's peak downsampling and clip-to-view finish the job. The step axis grows in
+steps of about a tenth of its length instead of with every point, so axes and grid are not re-rendered each frame.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Slot
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from gui.decimation import PeakLevels
+from gui.grid import GridLines
 
 REDRAW_MS = 66  # ~15 Hz: smooth to the eye, a fraction of a millisecond of work per frame
 TRAIN_COLOR = "#1a73e8"
@@ -57,15 +62,15 @@ class Series:
 
     x stays strictly increasing: a point at or before the last step replaces the points from that step on. A run
     killed after logging step 37 and resumed from checkpoint-30 logs 32..37 again, and those must replace the
-    old ones, not zigzag back. `changed_from` remembers the lowest index rewritten so far, so derived data (the
-    smoothed curve) is recomputed from there instead of from the start.
+    old ones, not zigzag back. Each reader of derived data (the smoothed curve, the decimated copies) has a mark of
+    the lowest index cut since it last looked, so it recomputes from there instead of from the start.
     """
 
     def __init__(self, capacity: int = 256):
         self._x = np.empty(capacity)
         self._y = np.empty(capacity)
         self.size = 0
-        self.changed_from = 0  # the lowest index cut since take_changed_from(); `size` when nothing was cut
+        self._cut_marks: dict[str, int] = {}  # reader -> lowest index cut since its last take_changed_from()
         self.version = 0  # bumped by every change, so a frame can skip curves whose data did not change
 
     def append(self, x: float, y: float) -> None:
@@ -93,12 +98,14 @@ class Series:
     def _cut(self, size: int) -> None:
         self.size = size
         self.version += 1
-        self.changed_from = min(self.changed_from, size)
+        for reader, mark in self._cut_marks.items():
+            self._cut_marks[reader] = min(mark, size)
 
-    def take_changed_from(self) -> int:
-        """The lowest index cut since the last call (or `size` if none); resets the mark."""
-        low = min(self.changed_from, self.size)
-        self.changed_from = 1 << 62
+    def take_changed_from(self, reader: str = "") -> int:
+        """The lowest index cut since this reader's last call (0 on its first call, `size` if nothing was cut);
+        resets the reader's mark."""
+        low = min(self._cut_marks.get(reader, 0), self.size)
+        self._cut_marks[reader] = 1 << 62
         return low
 
     def nearest(self, x: float) -> int | None:
@@ -173,6 +180,8 @@ class Overlay:
     y: np.ndarray = field(default_factory=lambda: np.empty(0))
     eval_x: np.ndarray = field(default_factory=lambda: np.empty(0))
     eval_y: np.ndarray = field(default_factory=lambda: np.empty(0))
+    bounds: tuple[float, float] | None = None  # lowest and highest loss of the run, raw or eval
+
 
 
 def _number(value: Any) -> float | None:
@@ -236,6 +245,29 @@ class RunCurves:
         self.offset = 0
 
 
+def steady_upper(last: float) -> float:
+    """The end of the step axis for a curve that reaches `last`: at least 2 % past it, rounded up to two
+    significant digits and to a whole step, so the axis moves once every ~10 % of growth (5 -> 6, 339 -> 350,
+    100,001 -> 110,000)."""
+    target = max(float(last), 1.0) * 1.02
+    quantum = max(1.0, 10.0 ** (math.floor(math.log10(target)) - 1))
+    return math.ceil(target / quantum) * quantum
+
+
+def steady_range(current: tuple[float, float], low: float, high: float) -> tuple[float, float] | None:
+    """A new value-axis range for data spanning low..high, or None to keep `current`: the range changes only
+    when data leaves it or fills less than half of it, and then leaves 5 % of room on each side, so a slowly
+    falling loss or learning rate moves the axis now and then instead of every frame."""
+    span = high - low
+    if span <= 0:
+        span = max(abs(high) * 0.1, 1e-12)
+    margin = 0.05 * span
+    a, b = current
+    if low >= a and high <= b and b - a <= 2 * (span + 2 * margin):
+        return None
+    return low - margin, high + margin
+
+
 def _pen(color: str, alpha: int = 255, width: float = 1) -> Any:
     c = QColor(color)
     c.setAlpha(alpha)
@@ -257,10 +289,14 @@ class LossChart(QWidget):
         self._smoothed = np.empty(0)  # the debiased EMA drawn, extended as points arrive
         self._ema_raw = np.empty(0)  # the EMA before debiasing: the state an extension starts from
         self._smoothed_n = 0
+        self._smoothed_from = 0  # the first smoothed point recomputed by the last _smoothed_view()
+        self._levels = {key: PeakLevels() for key in ("raw", "smooth", "lr", "grad")}
         self.overlays: dict[str, Overlay] = {}
         self._dirty = False
         self._drawn_points = 0
-        self._drawn: dict[str, int] = {}  # series versions on screen
+        self._drawn: dict[str, Any] = {}  # what is on screen: series versions, and the decimation level per curve
+        self._following = True  # the view follows the data (until the user pans or zooms; double-click resumes)
+        self._unfitted: set[Any] = set()  # views to fit tightly as soon as they have data (after a clear)
         self._lower_on: bool | None = True  # as built
 
         self._timer = QTimer(self)
@@ -338,8 +374,8 @@ class LossChart(QWidget):
         self.lower_plot.setXLink(self.loss_plot)
 
         yield
+        self.grids = [GridLines(plot, foreground, background) for plot in (self.loss_plot, self.lower_plot)]
         for plot in (self.loss_plot, self.lower_plot):
-            plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.hideButtons()
@@ -386,13 +422,20 @@ class LossChart(QWidget):
         self.grad_curve.setClipToView(True)
         self.grad_view.addItem(self.grad_curve)
         self.lower_plot.vb.sigResized.connect(self._sync_grad_view)
-        # Axes (with their grid lines) are the costly part of a frame: alpha-blended lines across the plot, and
-        # text. Grid lines only at major and first minor ticks, and each axis cached as a pixmap that is redrawn
-        # only when its range changes, bring a redraw from ~20-50 ms to ~10 ms and a hover repaint to ~1 ms.
+        # Axes are a costly part of a frame (text): only major and first minor ticks, and each axis cached as a
+        # pixmap that is redrawn only when its range changes (the grid is a separate item, gui/grid.py).
         for plot in (self.loss_plot, self.lower_plot):
             for entry in plot.axes.values():
                 entry["item"].setStyle(maxTickLevel=1)
                 entry["item"].setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+        # Ranges are set by _follow, not by pyqtgraph's auto-range, which would move them (and re-render the
+        # axes) every frame. Panning or zooming stops the following, a double-click brings it back.
+        for view in (self.loss_plot.vb, self.lower_plot.vb, self.grad_view):
+            view.enableAutoRange(x=False, y=False)
+            view.sigRangeChangedManually.connect(self._stop_following)
+        self.loss_plot.vb.sigXRangeChanged.connect(self._view_moved)
+        self.plots.scene().sigMouseClicked.connect(self._mouse_clicked)
 
         yield
         crosshair = _pen("#5f6368", 160)
@@ -469,6 +512,11 @@ class LossChart(QWidget):
         self._redraw()
 
     @property
+    def smoothed_loss(self) -> np.ndarray:
+        """The smoothed train loss at full resolution (the drawn curve may be a decimated copy of it)."""
+        return self._smoothed[: self._smoothed_n]
+
+    @property
     def point_count(self) -> int:
         """Train loss points drawn so far (tests and the screenshot script wait on it)."""
         return self._drawn_points
@@ -477,6 +525,7 @@ class LossChart(QWidget):
     def _reset_smoothing(self) -> None:
         self._smoothed_n = 0
         self._drawn.pop("train", None)
+        self._drawn.pop("smooth on screen", None)
 
     def _smoothed_view(self) -> np.ndarray:
         """TensorBoard's debiased EMA, so early points are not dragged toward zero. Extended over the points added
@@ -484,7 +533,7 @@ class LossChart(QWidget):
         only after the slider moved: a frame never pays for the whole history."""
         _, y = self.train.view()
         weight = self.smoothing.value() / 100
-        n = min(self._smoothed_n, self.train.take_changed_from())
+        n = min(self._smoothed_n, self.train.take_changed_from("smooth"))
         if len(self._smoothed) < len(y):
             self._smoothed = np.resize(self._smoothed, max(256, 2 * len(y)))
             self._ema_raw = np.resize(self._ema_raw, len(self._smoothed))
@@ -493,6 +542,7 @@ class LossChart(QWidget):
             self._ema_raw[n: len(y)] = raw
             self._smoothed[n: len(y)] = debiased(raw, weight, n + 1)
         self._smoothed_n = len(y)
+        self._smoothed_from = n
         return self._smoothed[: len(y)]
 
     @Slot()
@@ -501,20 +551,97 @@ class LossChart(QWidget):
             self._timer.stop()
             return
         self._dirty = False
-        # Only curves whose data changed get new data: setData costs O(points) inside pyqtgraph (bounds, peak
-        # downsampling), and evals, say, change once in hundreds of frames.
+        # Only what changed is recomputed, and only curves whose data or decimation level changed get new data:
+        # setData costs O(points) inside pyqtgraph (bounds, downsampling), and evals, say, change once in hundreds
+        # of frames.
+        x, y = self.train.view()
         if self._drawn.get("train") != self.train.version:
-            x, y = self.train.view()
-            self.raw_curve.setData(x, y)
-            self.smooth_curve.setData(x, self._smoothed_view())
-        for key, series, item in (("evals", self.evals, self.eval_points), ("lr", self.lr, self.lr_curve),
-                                  ("grad", self.grad, self.grad_curve)):
+            self._levels["raw"].update(x, y, self.train.take_changed_from("raw"))
+            self._levels["smooth"].update(x, self._smoothed_view(), self._smoothed_from)
+            self._drawn["train"] = self.train.version
+        for key, series in (("lr", self.lr), ("grad", self.grad)):
             if self._drawn.get(key) != series.version:
-                item.setData(*series.view())
-        self._drawn = {"train": self.train.version, "evals": self.evals.version, "lr": self.lr.version,
-                       "grad": self.grad.version}
+                self._levels[key].update(*series.view(), series.take_changed_from(key))
+                self._drawn[key] = series.version
+        self._follow()
+        x_low, x_high = self.loss_plot.vb.viewRange()[0]
+        pixels = self.loss_plot.vb.width()
+        for key, series, item, full in (("raw", self.train, self.raw_curve, (x, y)),
+                                        ("smooth", self.train, self.smooth_curve, (x, self._smoothed[: len(x)])),
+                                        ("lr", self.lr, self.lr_curve, None),
+                                        ("grad", self.grad, self.grad_curve, None)):
+            xs = series.view()[0]
+            visible = int(np.searchsorted(xs, x_high, side="right") - np.searchsorted(xs, x_low, side="left"))
+            factor = self._levels[key].choose(visible, pixels)
+            if self._drawn.get(f"{key} on screen") != (series.version, factor):
+                item.setData(*(self._levels[key].view(factor) if factor > 1 else full or series.view()))
+                self._drawn[f"{key} on screen"] = (series.version, factor)
+        if self._drawn.get("evals") != self.evals.version:
+            self.eval_points.setData(*self.evals.view())
+            self._drawn["evals"] = self.evals.version
         self._drawn_points = self.train.size
         self._apply_mode()
+
+    def _follow(self, refit: bool = False) -> None:
+        """While following, show steps 0 .. steady_upper(last step shown), and each value axis around its data
+        (see steady_range). refit: fit the value axes tightly now."""
+        if not self._following or not self._built:
+            return
+        if self.overlays:
+            ends = [float(o.x[-1]) for o in self.overlays.values() if len(o.x)]
+            ends += [float(o.eval_x[-1]) for o in self.overlays.values() if len(o.eval_x)]
+            loss = [o.bounds for o in self.overlays.values()]
+        else:
+            ends = [float(s.view()[0][-1]) for s in (self.train, self.evals, self.lr, self.grad) if s.size]
+            evals = self.evals.view()[1]
+            loss = [self._levels["raw"].bounds(), self._levels["smooth"].bounds(),
+                    (float(evals.min()), float(evals.max())) if len(evals) else None]
+        if ends:
+            high = steady_upper(max(ends))
+            if tuple(self.loss_plot.vb.targetRange()[0]) != (0.0, high):
+                self.loss_plot.vb.setXRange(0.0, high, padding=0)
+        log = self.log_scale.isChecked()
+        if refit:
+            self._unfitted = {self.loss_plot.vb, self.lower_plot.vb, self.grad_view}
+        for view, parts in ((self.loss_plot.vb, loss), (self.lower_plot.vb, [self._levels["lr"].bounds()]),
+                            (self.grad_view, [self._levels["grad"].bounds()])):
+            parts = [b for b in parts if b is not None]
+            if not parts:
+                continue
+            low, high = min(b[0] for b in parts), max(b[1] for b in parts)
+            if log and view is self.loss_plot.vb:
+                if low <= 0:  # nothing sensible to compute cheaply: pyqtgraph skips the points it cannot draw
+                    view.enableAutoRange(y=True)
+                    continue
+                view.enableAutoRange(y=False)
+                low, high = math.log10(low), math.log10(high)
+            current = (math.inf, -math.inf) if view in self._unfitted else tuple(view.targetRange()[1])
+            self._unfitted.discard(view)
+            new = steady_range(current, low, high)
+            if new is not None:
+                view.setYRange(*new, padding=0)
+
+    def follow(self) -> None:
+        """Fit the view to the data again and keep it fitted as points arrive."""
+        self.ensure_built()
+        self._following = True
+        self._follow(refit=True)
+
+    @Slot()
+    def _stop_following(self, *_: Any) -> None:
+        self._following = False
+
+    @Slot()
+    def _view_moved(self, *_: Any) -> None:
+        """Zoomed or panned: the decimation level of each curve depends on how many points are in view."""
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _mouse_clicked(self, event: Any) -> None:
+        if event.double():
+            event.accept()
+            self.follow()
 
     def _apply_mode(self) -> None:
         """Show either the current run (with lr and grad norm below) or the compared runs, never a mix: the
@@ -562,11 +689,14 @@ class LossChart(QWidget):
             overlay.x, overlay.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
             ex, ey = evals.get(name, (np.empty(0), np.empty(0)))
             overlay.eval_x, overlay.eval_y = np.asarray(ex, dtype=float), np.asarray(ey, dtype=float)
+            values = np.concatenate([overlay.y, overlay.eval_y])
+            values = values[np.isfinite(values)]
+            overlay.bounds = (float(values.min()), float(values.max())) if len(values) else None
             self._draw_overlay(overlay)
         self.overlays = {name: self.overlays[name] for name in curves}
         self._apply_mode()
         self._set_crosshair_visible(False)
-        self.loss_plot.enableAutoRange()
+        self.follow()
 
     def clear_overlays(self) -> None:
         if self.overlays:
@@ -590,7 +720,7 @@ class LossChart(QWidget):
             self.loss_plot.setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
             self.lower_plot.setYRange(0, 1e-3, padding=0)
             self.empty_text.setPos(50, 2)
-            self.loss_plot.enableAutoRange()
+            self.follow()
             self._set_crosshair_visible(False)
 
     # ---- controls
@@ -608,7 +738,7 @@ class LossChart(QWidget):
     def _log_scale_changed(self, on: bool) -> None:
         self.ensure_built()
         self.loss_plot.setLogMode(y=on)
-        self.loss_plot.enableAutoRange()
+        self.follow()
 
     @Slot(bool)
     def _show_lower_changed(self, on: bool) -> None:

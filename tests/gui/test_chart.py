@@ -12,11 +12,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
 from core.runs import read_metrics
 from gui import chart as chart_module
-from gui.chart import OVERLAY_COLORS, LossChart, Series, debiased, ema
+from gui.chart import OVERLAY_COLORS, LossChart, Series, debiased, ema, steady_range, steady_upper
+from gui.decimation import PeakLevels
 
 
 @pytest.fixture
@@ -127,12 +130,10 @@ def test_smoothing_is_extended_not_recomputed_each_frame(chart: LossChart, qtbot
     assert lengths[-1] == 1  # from the first replaced point on, not from the start
     weight = chart.smoothing.value() / 100
     y = np.append(losses[:9_990], 5.0)
-    np.testing.assert_allclose(chart.smooth_curve.getOriginalDataset()[1],
-                               debiased(reference_ema(y, weight), weight), rtol=1e-10)
+    np.testing.assert_allclose(chart.smoothed_loss, debiased(reference_ema(y, weight), weight), rtol=1e-10)
     chart.smoothing.setValue(90)  # the slider recomputes everything, once
     assert lengths[-1] == 9_991
-    np.testing.assert_allclose(chart.smooth_curve.getOriginalDataset()[1],
-                               debiased(reference_ema(y, 0.9), 0.9), rtol=1e-10)
+    np.testing.assert_allclose(chart.smoothed_loss, debiased(reference_ema(y, 0.9), 0.9), rtol=1e-10)
 
 
 def test_overlays_draw_each_run_in_its_colour_with_a_legend(chart: LossChart, qtbot: Any) -> None:
@@ -188,3 +189,69 @@ def test_clear_also_ends_a_comparison(chart: LossChart) -> None:
     chart.clear()
     assert chart.overlays == {} and chart.empty_text.isVisible()
     assert [label.text for _, label in chart.legend.items] == ["train loss", "eval loss"]
+
+
+def test_peak_levels_hold_block_extremes_and_update_only_from_the_change() -> None:
+    rng = np.random.default_rng(3)
+    x = np.arange(1.0, 5_001.0)
+    y = rng.random(5_000)
+    levels = PeakLevels()
+    levels.update(x[:3_000], y[:3_000], 0)
+    levels.update(x, y, 3_000)  # points appended
+    y2 = y.copy()
+    y2[2_500:] = y2[2_500:] + 10  # a resume replaced the points from index 2500 on
+    levels.update(x, y2, 2_500)
+    for factor in (16, 256, 4096):
+        lx, ly = levels.view(factor)
+        blocks = -(-5_000 // factor)
+        assert len(lx) == 2 * blocks
+        np.testing.assert_array_equal(lx[::2], x[::factor])
+        for b in (0, blocks // 2, blocks - 1):
+            chunk = y2[b * factor: (b + 1) * factor]
+            assert (ly[2 * b], ly[2 * b + 1]) == (chunk.min(), chunk.max())
+    assert levels.bounds() == (y2.min(), y2.max())
+    assert levels.choose(visible_points=100_000, pixels=900) == 16  # blocks at most half a pixel column wide
+    assert levels.choose(visible_points=100_000, pixels=400) == 64
+    assert levels.choose(visible_points=1_000, pixels=900) == 1  # few points in view: the raw curve
+
+
+def test_steady_axes_move_in_steps_not_with_every_point() -> None:
+    assert steady_upper(339) == 350 and steady_upper(100_001) == 110_000 and steady_upper(5) == 6
+    assert steady_range((0.4, 3.2), 0.5, 3.0) is None  # data inside and filling the range: keep it
+    low, high = steady_range((0.4, 3.2), 0.3, 3.0)  # a new lowest loss: 5 % of room below and above
+    assert low == pytest.approx(0.3 - 0.135) and high == pytest.approx(3.0 + 0.135)
+    assert steady_range((0.0, 30.0), 1.0, 2.0) == pytest.approx((0.95, 2.05))  # data shrank (a new run)
+
+
+def double_click(widget: QWidget, pos: QPoint) -> None:
+    """What a window system sends: press, release, double-click, release. (QTest.mouseDClick sends a second press
+    before the double-click, which pyqtgraph's scene takes for a single click.)"""
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    for kind, buttons in ((QEvent.Type.MouseButtonPress, left), (QEvent.Type.MouseButtonRelease, none),
+                          (QEvent.Type.MouseButtonDblClick, left), (QEvent.Type.MouseButtonRelease, none)):
+        QApplication.sendEvent(widget, QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), left,
+                                                   buttons, Qt.KeyboardModifier.NoModifier))
+
+
+def test_a_long_run_is_drawn_decimated_and_zooming_in_shows_every_point(chart: LossChart, qtbot: Any) -> None:
+    rng = np.random.default_rng(4)
+    losses = 2 + rng.random(100_000)
+    chart.load_events(log(s, float(losses[s - 1])) for s in range(1, 100_001))
+    x, y = chart.raw_curve.getOriginalDataset()
+    assert 1_000 < len(x) < 20_000  # an envelope, not 100k points
+    assert y.min() == losses.min() and y.max() == losses.max()  # every extreme is still on screen
+    assert chart.loss_plot.vb.viewRange()[0] == [0.0, 110_000.0]
+    low, high = chart.loss_plot.vb.viewRange()[1]
+    assert low < losses.min() and high > losses.max()
+
+    chart.loss_plot.vb.setXRange(50_000, 50_300, padding=0)  # as a mouse zoom does
+    chart.loss_plot.vb.sigRangeChangedManually.emit([True, True])
+    qtbot.waitUntil(lambda: len(chart.raw_curve.getOriginalDataset()[0]) == 100_000, timeout=2_000)
+    for step in range(100_001, 100_011):  # the run goes on: a zoomed view stays where the user put it
+        chart.add_event(log(step, 1.0))
+    chart._redraw()
+    assert chart.loss_plot.vb.viewRange()[0] == pytest.approx([50_000, 50_300])
+
+    double_click(chart.plots.viewport(), chart.plots.mapFromScene(chart.loss_plot.vb.sceneBoundingRect().center()))
+    assert chart.loss_plot.vb.viewRange()[0] == [0.0, 110_000.0]
+    assert chart.loss_plot.vb.viewRange()[1][0] < 1.0
