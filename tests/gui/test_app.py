@@ -329,7 +329,8 @@ def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: Any, s
     start_run(qtbot, window, small_config(small_dataset, runs_dir, max_steps=2000, eval_steps=1000,
                                           save_steps=1000))
     qtbot.waitUntil(lambda: window.progress.step >= 1, timeout=LONG)
-    thread = window.runner._thread
+    ended: list[bool] = []  # the QThread itself is deleteLater'd once finished, so record the fact instead
+    window.runner._thread.finished.connect(lambda: ended.append(True))
 
     dialog_log.confirm_answer = False
     window.close()
@@ -341,7 +342,7 @@ def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: Any, s
     assert dialog_log.confirms == 2
     assert not window.isVisible()
     assert not window.runner.running
-    assert thread.isFinished()
+    assert ended == [True]
     status = status_of(window.run_dir)
     assert status["state"] == "stopped"
     assert (window.run_dir / f"checkpoint-{status['step']}").is_dir()
