@@ -258,7 +258,7 @@ class HistoryPanel(QWidget):
         self._task.result.connect(self._refreshed)
         self._task.error.connect(self._refresh_failed)
         self._poll = QTimer(self, interval=POLL_MS)
-        self._poll.timeout.connect(self.refresh)
+        self._poll.timeout.connect(self.poll)
         self._follow_timer = QTimer(self, interval=FOLLOW_MS)
         self._follow_timer.timeout.connect(self._follow_tick)
         window.runner.started.connect(self.stop_following)
@@ -377,6 +377,18 @@ class HistoryPanel(QWidget):
     @property
     def runs_dir(self) -> Path:
         return runs_dir_of(self.window_.config)
+
+    @Slot()
+    def poll(self) -> None:
+        """The timer's refresh. Skipped while this tab is hidden and the app's own run trains: each pass re-reads
+        that run's growing metrics on a pool thread, and on a machine with few cores the GIL and CPU it takes come
+        out of the training steps. Showing the tab refreshes at once; once the run ends, polling resumes."""
+        if self.isVisible() or not self.window_.runner.running:
+            self.refresh()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.refresh()
 
     @Slot()
     def refresh(self) -> None:

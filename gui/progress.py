@@ -1,7 +1,8 @@
 """Progress of the current run: a bar plus step, epoch, elapsed, ETA and tokens/s.
 
 Step events arrive once per optimizer step (hundreds per second on a fast GPU with a small model); the widget keeps
-only the latest one and repaints at most ~15 times a second, so a burst of steps never queues up repaints.
+only the latest one and repaints at most 4 times a second, so a burst of steps never queues up repaints. Figures
+need no animation rate, and every repaint is GUI-thread work that takes the GIL from the training thread.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
-REFRESH_MS = 66
+REFRESH_MS = 250
 
 
 def format_duration(seconds: Any) -> str:
@@ -112,8 +113,12 @@ class ProgressWidget(QWidget):
         step = int(latest.get("step") or 0)
         total = int(latest.get("max_steps") or 0)
         if total > 0:
+            # QProgressBar.setValue repaints synchronously, inside this slot, while the GIL is held; with updates
+            # off for the call the repaint is only scheduled, and the event loop paints it in C++ without the GIL.
+            self.bar.setUpdatesEnabled(False)
             self.bar.setRange(0, total)
             self.bar.setValue(min(step, total))
+            self.bar.setUpdatesEnabled(True)
         self.values["step"].setText(f"{step:,} / {total:,}" if total else f"{step:,}")
         epoch = latest.get("epoch")
         if isinstance(epoch, (int, float)):
