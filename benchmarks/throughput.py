@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODES = ("padded", "group_by_length", "padding_free")
+MODES = ("padded", "group_by_length", "padding_free", "packed")
 
 
 class CountingCollator:

@@ -4,6 +4,11 @@ each step then computes on padding. Two faster modes keep the loss per token the
 - group_by_length: the seed's collator, but batches are drawn from rows of similar length (less padding).
 - padding_free: rows of a batch are concatenated into one sequence with position ids restarting at each row
   (DataCollatorWithFlattening); attention never crosses a row boundary, so no token is padding.
+- packed: rows are first packed into blocks of up to max_length tokens (position ids restart at each row), and a
+  batch is per_device_train_batch_size blocks flattened the same way. A step then holds several times the rows of
+  a seed step, which pays off where per-step overhead dominates (short rows, small models, CPUs); it is the
+  packing TRL's SFTTrainer and LLaMA-Factory offer. Each row's first token is never a target, as in the seed,
+  so the loss per token is unchanged; what changes is rows per step (fewer, fuller steps per epoch).
 """
 
 from __future__ import annotations
@@ -14,8 +19,12 @@ BATCHING_MODES: dict[str, str] = {
     "padded": "Seed-exact: each batch is padded to its longest row (the tutorial's DataCollatorForLanguageModeling).",
     "group_by_length": "Batches of rows with similar length, so far less padding; the order of rows changes.",
     "padding_free": "Rows of a batch are packed into one sequence without padding; attention stays within each "
-                    "row. Fastest on text of varied length.",
+                    "row. Same rows per step as the seed.",
+    "packed": "Rows are packed into max_length-token blocks without padding; attention stays within each row. "
+              "Fastest on short rows, but each step holds more rows, so an epoch has fewer steps.",
 }
+# Modes that concatenate rows into one sequence and rely on position ids to keep them apart.
+FLATTENING_MODES = ("padding_free", "packed")
 
 # Attention implementations whose masks honour packed position ids (transformers' masking_utils detects the
 # restarts when no attention mask and no cache is passed; flash attention takes the sequence boundaries).
@@ -49,10 +58,55 @@ def collator(mode: str, tokenizer: Any) -> Any:
 
     if mode == "padding_free":
         return DataCollatorWithFlattening(return_position_ids=True)
+    if mode == "packed":
+        return PackedCollator()
     return DataCollatorForLanguageModeling(tokenizer, mlm=False)
 
 
 def prepare_model(mode: str, model: Any) -> None:
     """Packed rows are only told apart when no KV cache is built, so training must not create one."""
-    if mode == "padding_free":
+    if mode in FLATTENING_MODES:
         model.config.use_cache = False
+
+
+def pack(ds: Any, max_length: int) -> Any:
+    """Tokenized rows -> blocks of at most max_length tokens with `position_ids` restarting at each row.
+
+    Greedy in dataset order (the train split is already shuffled), within map batches of 1,000 rows, so packing is
+    one pass the datasets cache keeps. A block wastes at most one row's worth of room; rows are never split, so a
+    row's tokens keep their own context and nothing is cut beyond what truncation already cut."""
+
+    def blocks(batch: dict[str, list[Any]]) -> dict[str, list[list[int]]]:
+        ids: list[list[int]] = []
+        positions: list[list[int]] = []
+        for row in batch["input_ids"]:
+            if ids and len(ids[-1]) + len(row) <= max_length:
+                ids[-1].extend(row)
+                positions[-1].extend(range(len(row)))
+            else:
+                ids.append(list(row))
+                positions.append(list(range(len(row))))
+        return {"input_ids": ids, "position_ids": positions}
+
+    return ds.map(blocks, batched=True, batch_size=1000, remove_columns=ds.column_names, desc="Packing rows")
+
+
+class PackedCollator:
+    """Flattens packed blocks (or plain rows, as in the eval split) into one sequence, like
+    DataCollatorWithFlattening, but keeps the row boundaries `pack` recorded in `position_ids`: every token whose
+    position is 0 starts a row and is not a target (-100), as a row's first token is not one in the seed."""
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        ids: list[int] = []
+        positions: list[int] = []
+        for feature in features:
+            row = list(feature["input_ids"])
+            ids.extend(row)
+            positions.extend(feature["position_ids"] if "position_ids" in feature else range(len(row)))
+        if not ids:
+            raise ValueError("PackedCollator received a batch where every row is empty.")
+        labels = [-100 if position == 0 else token for token, position in zip(ids, positions)]
+        return {"input_ids": torch.tensor([ids]), "labels": torch.tensor([labels]),
+                "position_ids": torch.tensor([positions])}

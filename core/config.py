@@ -78,8 +78,9 @@ class DatasetConfig:
     )
     batching: str = field(
         default="padded",
-        metadata=_help("How rows become batches: 'padded' (seed-exact), 'group_by_length' (less padding) or "
-                       "'padding_free' (rows packed without padding)."),
+        metadata=_help("How rows become batches: 'padded' (seed-exact), 'group_by_length' (less padding), "
+                       "'padding_free' (a batch's rows in one sequence) or 'packed' (rows packed into "
+                       "max_length blocks)."),
     )
 
 

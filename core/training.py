@@ -340,11 +340,15 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     model = models.load_model(config.model)
     from core import batching
 
-    if config.dataset.batching == "padding_free":
+    if config.dataset.batching in batching.FLATTENING_MODES:
         problem = batching.padding_free_problem(model)
         if problem:
             raise ConfigError([Problem("dataset.batching", problem)])
     batching.prepare_model(config.dataset.batching, model)
+    train_rows = splits["train"]
+    if config.dataset.batching == "packed":
+        phase("pack", f"Packing {len(train_rows)} rows into blocks of {config.dataset.max_length} tokens")
+        train_rows = batching.pack(train_rows, config.dataset.max_length)
 
     from transformers import PrinterCallback, Trainer
 
@@ -353,7 +357,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     trainer = Trainer(
         model=model,
         args=args,
-        train_dataset=splits["train"],
+        train_dataset=train_rows,
         eval_dataset=splits["test"] if "test" in splits else None,
         processing_class=tokenizer,
         data_collator=batching.collator(config.dataset.batching, tokenizer),

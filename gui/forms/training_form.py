@@ -46,7 +46,8 @@ STRATEGY_LABELS = {
 }
 
 BATCHING_LABELS = {"padded": "padded  (seed-exact, default)", "group_by_length": "group by length",
-                   "padding_free": "padding-free  (packed rows)"}
+                   "padding_free": "padding-free  (rows of a batch in one sequence)",
+                   "packed": "packed  (max_length blocks, fastest)"}
 
 PRECISION_LABELS = {"auto": "auto", "bf16": "bf16  (bfloat16 mixed)", "fp16": "fp16  (float16 mixed)",
                     "fp32": "fp32  (full precision)"}
@@ -249,10 +250,12 @@ class TrainingForm(Form):
 
     def _update_batching_hint(self) -> None:
         self.batching_hint.setText(BATCHING_MODES.get(self.batching_combo.currentData(), ""))
+        self._update_effective_batch()
 
     def _update_effective_batch(self) -> None:
         b, a = self.batch_spin.value(), self.accum_spin.value()
-        self.effective_hint.setText(f"= {b * a} rows per optimizer step")
+        unit = "packed blocks" if self.batching_combo.currentData() == "packed" else "rows"
+        self.effective_hint.setText(f"= {b * a} {unit} per optimizer step")
         self.effective_hint.setToolTip(f"Effective batch size: {b} rows × {a} accumulation steps = {b * a}")
 
     def _check_learning_rate(self) -> None:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.batching import collator, padding_free_problem, prepare_model
+from core.batching import PackedCollator, collator, pack, padding_free_problem, prepare_model
 from tests.helpers import SAMPLE, small_config
 
 
@@ -37,6 +37,49 @@ def test_packed_batch_has_the_padded_batch_loss(demo_cache: Path) -> None:
     assert loss_packed == pytest.approx(loss_padded, rel=1e-5)
 
 
+def test_pack_fills_blocks_without_splitting_rows() -> None:
+    import datasets
+
+    rows = [[1] * 5, [2] * 3, [3] * 4, [4] * 8, [5] * 2, [6] * 1]
+    blocks = pack(datasets.Dataset.from_dict({"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows]}),
+                  max_length=8)
+    assert blocks.column_names == ["input_ids", "position_ids"]
+    assert blocks["input_ids"] == [[1] * 5 + [2] * 3, [3] * 4, [4] * 8, [5] * 2 + [6]]
+    assert blocks["position_ids"] == [[0, 1, 2, 3, 4, 0, 1, 2], [0, 1, 2, 3], list(range(8)), [0, 1, 0]]
+
+
+def test_packed_collator_masks_each_row_start() -> None:
+    batch = PackedCollator()([{"input_ids": [7, 8, 9, 5, 6], "position_ids": [0, 1, 2, 0, 1]},
+                              {"input_ids": [4, 3]}])  # an eval row: no position_ids, one row
+    assert batch["input_ids"].tolist() == [[7, 8, 9, 5, 6, 4, 3]]
+    assert batch["position_ids"].tolist() == [[0, 1, 2, 0, 1, 0, 1]]
+    assert batch["labels"].tolist() == [[-100, 8, 9, -100, 6, -100, 3]]
+
+
+def test_packed_blocks_have_the_padded_batch_loss(demo_cache: Path) -> None:
+    import datasets
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from core.config import ModelConfig
+    from core.model import load_tokenizer, resolve_model
+
+    tokenizer = load_tokenizer(ModelConfig())
+    model = AutoModelForCausalLM.from_pretrained(resolve_model("builtin:demo"))
+    model.train()
+    prepare_model("packed", model)
+    texts = [json.loads(line)["horoscope"] for line in SAMPLE.read_text().splitlines()[:6]]
+    features = [tokenizer(text) for text in texts]
+    longest = max(len(f["input_ids"]) for f in features)
+    blocks = pack(datasets.Dataset.from_dict({"input_ids": [f["input_ids"] for f in features]}), 2 * longest)
+    assert 1 < len(blocks) < len(features)  # several rows per block
+    packed = collator("packed", tokenizer)(list(blocks))
+    padded = collator("padded", tokenizer)(features)
+    assert packed["input_ids"].shape[1] == sum(len(f["input_ids"]) for f in features)
+    with torch.no_grad():
+        assert model(**packed).loss.item() == pytest.approx(model(**padded).loss.item(), rel=1e-5)
+
+
 def test_refuses_attention_that_ignores_row_boundaries() -> None:
     model = SimpleNamespace(config=SimpleNamespace(_attn_implementation="paged|custom_kernel"))
     assert padding_free_problem(model).startswith(
@@ -51,7 +94,7 @@ def test_refuses_remote_code_models() -> None:
     assert "runs its own code (trust_remote_code)" in padding_free_problem(RemoteModel())
 
 
-@pytest.mark.parametrize("mode", ["group_by_length", "padding_free"])
+@pytest.mark.parametrize("mode", ["group_by_length", "padding_free", "packed"])
 def test_modes_train(demo_cache: Path, small_dataset: Path, runs_dir: Path, mode: str) -> None:
     from core.runs import RunFolder
     from core.training import run, training_arguments
@@ -73,4 +116,4 @@ def test_unknown_mode_is_a_validation_problem(runs_dir: Path) -> None:
     config = default_config()
     config.dataset.batching = "squeeze"
     assert [str(p) for p in validate(config)] == [
-        "dataset.batching: batching must be one of padded, group_by_length, padding_free (got 'squeeze')."]
+        "dataset.batching: batching must be one of padded, group_by_length, padding_free, packed (got 'squeeze')."]

@@ -198,6 +198,10 @@ def test_batching_mode_choice_explains_itself(qtbot) -> None:
     with qtbot.waitSignal(form.changed):
         form.batching_combo.activated.emit(form.batching_combo.currentIndex())
     assert form.batching_hint.text() == BATCHING_MODES["group_by_length"]
+    assert form.effective_hint.text() == "= 16 rows per optimizer step"
+    form.batching_combo.setCurrentIndex(form.batching_combo.findData("packed"))
+    assert form.effective_hint.text() == "= 16 packed blocks per optimizer step"
+    form.batching_combo.setCurrentIndex(form.batching_combo.findData("group_by_length"))
     config = RunConfig()
     form.store(config)
     assert config.dataset.batching == "group_by_length"

@@ -81,8 +81,8 @@ SETTINGS = [
      "'learning_rat' is not a TrainingArguments setting. Did you mean 'learning_rate'?"),
     ("rejected-by-training-arguments", {"training.warmup_steps": -1}, "training",
      "TrainingArguments rejected these settings: Got warmup_steps = -1, Expected value warmup_steps >= 0"),
-    ("unknown-batching", {"dataset.batching": "packed"}, "dataset.batching",
-     "batching must be one of padded, group_by_length, padding_free (got 'packed')."),
+    ("unknown-batching", {"dataset.batching": "squeeze"}, "dataset.batching",
+     "batching must be one of padded, group_by_length, padding_free, packed (got 'squeeze')."),
     ("run-name-with-slash", {"name": "a/b"}, "name", "The run name 'a/b' cannot be used as a folder name; avoid / "
                                                      "and \\."),
 ]
