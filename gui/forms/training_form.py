@@ -256,7 +256,7 @@ class TrainingForm(Form):
         b, a = self.batch_spin.value(), self.accum_spin.value()
         unit = "packed blocks" if self.batching_combo.currentData() == "packed" else "rows"
         self.effective_hint.setText(f"= {b * a} {unit} per optimizer step")
-        self.effective_hint.setToolTip(f"Effective batch size: {b} rows × {a} accumulation steps = {b * a}")
+        self.effective_hint.setToolTip(f"Effective batch size: {b} {unit} × {a} accumulation steps = {b * a}")
 
     def _check_learning_rate(self) -> None:
         ok = self.lr_edit.is_acceptable() and (self.lr_edit.number() or 0) > 0
