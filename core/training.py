@@ -111,13 +111,24 @@ def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
             self.speed = {"elapsed_s": round(elapsed, 3), "eta_s": None if eta is None else round(eta, 1),
                           "tokens_per_s": round(tokens / elapsed, 1) if elapsed > 0 and tokens else None,
                           "memory_mb": _memory_mb()}
+            self._check_stop(control)
+            # What the Trainer does before the next step (DefaultFlowCallback, first in the list, has decided;
+            # per-epoch evals and saves follow a step that ends an epoch): a listener that shows only some steps
+            # must show this one, since the next may be minutes away.
+            epoch_end = bool(state.epoch) and abs(state.epoch - round(state.epoch)) < 1e-6
+            then = [name for name, flag in (("evaluate", control.should_evaluate), ("save", control.should_save),
+                                            ("epoch_end", epoch_end), ("stop", control.should_training_stop))
+                    if flag]
             emit({"event": "step", "step": state.global_step, "max_steps": state.max_steps,
-                  "epoch": state.epoch, **self.speed})
+                  "epoch": state.epoch, **self.speed, **({"then": then} if then else {})})
+            self._check_stop(control)  # a listener may have asked while it handled this step
+            return control
+
+        def _check_stop(self, control) -> None:  # noqa: ANN001
             if stop.is_set():
                 control.should_training_stop = True
                 control.should_save = True
                 self.stopped = True
-            return control
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
             logs = {k: _clean(v) for k, v in (logs or {}).items()}

@@ -26,6 +26,9 @@ def test_small_run_writes_folder_and_events(demo_cache: Path, small_dataset: Pat
     assert [e["event"] for e in written] == [e["event"] for e in events]  # the log is the source of truth
     steps = [e for e in written if e["event"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3, 4, 5, 6]
+    # What follows a step, for listeners that show only some steps (the GUI): evals and saves every 3, the end.
+    assert [e.get("then") for e in steps] == [None, None, ["evaluate", "save"], None, None,
+                                              ["evaluate", "save", "stop"]]
     last = steps[-1]
     assert last["max_steps"] == 6 and last["eta_s"] == 0 and last["tokens_per_s"] > 0 and last["memory_mb"] > 0
     logs = [e for e in written if e["event"] == "log"]
@@ -172,3 +175,23 @@ def test_generated_run_names_never_collide(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "runs" / config.name / "metrics.jsonl").write_text("{}\n")
     with pytest.raises(ConfigError, match="already exists"):
         training.new_run_folder(config)
+
+
+def test_step_events_say_what_follows_them() -> None:
+    """A step that ends an epoch is followed by the per-epoch eval/save, which DefaultFlowCallback decides only
+    after the step's callbacks ran; the event says so anyway, so a listener that thins out steps shows this one."""
+    from transformers import TrainerControl, TrainerState
+
+    from core.training import make_progress_callback
+
+    events: list[dict] = []
+    callback = make_progress_callback(events.append, threading.Event())
+    state = TrainerState(global_step=5, max_steps=20, epoch=1.0)
+    callback.on_step_end(None, state, TrainerControl())
+    state.global_step, state.epoch = 6, 1.2
+    callback.on_step_end(None, state, TrainerControl(should_save=True))
+    state.global_step, state.epoch = 7, 1.4
+    stop = threading.Event()
+    stop.set()
+    make_progress_callback(events.append, stop).on_step_end(None, state, TrainerControl())
+    assert [e.get("then") for e in events] == [["epoch_end"], ["save"], ["save", "stop"]]
