@@ -2,7 +2,12 @@
 
 Step events arrive once per optimizer step (hundreds per second on a fast GPU with a small model); the widget keeps
 only the latest one and repaints at most 4 times a second, so a burst of steps never queues up repaints. Figures
-need no animation rate, and every repaint is GUI-thread work that takes the GIL from the training thread.
+need no animation rate, and every repaint is GUI-thread work that takes a core (and the GIL) from the training
+thread (see gui.throttle for why a step after a quiet spell is shown at once).
+
+The figures sit on an inner widget that the outer one sizes by hand: QLabel.setText always asks its parents to
+re-lay out, and each request would otherwise climb to the main window and re-lay out (and repaint) all of it,
+four times a second.
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
+
+from gui.throttle import Throttle
 
 REFRESH_MS = 250
 
@@ -41,11 +48,12 @@ class ProgressWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._inner = QWidget(self)  # no layout on self: the inner layout's requests stop here (module docstring)
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setFormat("%p %")
         self.values: dict[str, QLabel] = {}
-        grid = QGridLayout(self)
+        grid = QGridLayout(self._inner)
         grid.setContentsMargins(4, 4, 4, 4)
         grid.setHorizontalSpacing(18)
         grid.setVerticalSpacing(2)
@@ -65,15 +73,22 @@ class ProgressWidget(QWidget):
             self.values[key] = value
         self._latest: dict[str, Any] | None = None
         self._dirty = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self._refresh)
+        self._throttle = Throttle(self, REFRESH_MS, self._refresh)
         self.reset()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return self._inner.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return self._inner.minimumSizeHint()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        self._inner.setGeometry(self.rect())
 
     def reset(self) -> None:
         self._latest = None
         self._dirty = False
-        self._timer.stop()
+        self._throttle.cancel()
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         for label in self.values.values():
@@ -91,8 +106,7 @@ class ProgressWidget(QWidget):
         if kind in ("step", "train_begin"):
             self._latest = {**(self._latest or {}), **event}
             self._dirty = True
-            if not self._timer.isActive():
-                self._timer.start()
+            self._throttle.request()
         elif kind == "end" and self._latest is not None:
             finished = event.get("state") == "finished"
             self._latest.update(step=event.get("step", self._latest.get("step")), eta_s=0 if finished else None)
@@ -107,7 +121,6 @@ class ProgressWidget(QWidget):
     def _refresh(self) -> None:
         latest = self._latest
         if latest is None or not self._dirty:
-            self._timer.stop()  # nothing new since the last repaint
             return
         self._dirty = False
         step = int(latest.get("step") or 0)

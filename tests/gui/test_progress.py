@@ -1,0 +1,75 @@
+"""The progress figures: shown at once after a quiet spell, at most 4 times a second, without re-laying out the
+window around them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+from gui import progress as progress_module
+from gui import throttle
+from gui.progress import ProgressWidget
+
+
+class LayoutRequests(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.count += 1
+        return False
+
+
+@pytest.fixture
+def page(qtbot: Any) -> tuple[QWidget, ProgressWidget]:
+    """The widget in a laid-out parent, as in the main window's right side."""
+    parent = QWidget()
+    layout = QVBoxLayout(parent)
+    widget = ProgressWidget()
+    layout.addWidget(widget)
+    layout.addWidget(QWidget(), 1)
+    qtbot.addWidget(parent)
+    parent.resize(700, 200)
+    parent.show()
+    qtbot.waitExposed(parent)
+    return parent, widget
+
+
+def step(n: int, total: int = 1000) -> dict:
+    return {"event": "step", "step": n, "max_steps": total, "epoch": n / 100, "elapsed_s": n * 0.5,
+            "eta_s": (total - n) * 0.5, "tokens_per_s": 1000.0 + n}
+
+
+def test_figures_change_without_relayout_of_the_parent(page: tuple[QWidget, ProgressWidget],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    parent, widget = page
+    counter = LayoutRequests()
+    parent.installEventFilter(counter)
+    clock = [1000.0]
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: clock[0])
+    for n in (1, 9, 99, 999):  # texts of growing width, each after a quiet spell: shown at once
+        clock[0] += 1
+        widget.add_event(step(n))
+        assert widget.values["step"].text() == f"{n:,} / 1,000"
+        QApplication.processEvents()
+    assert widget.bar.value() == 999 and widget.values["tokens"].text() == "1,999"
+    assert counter.count == 0  # QLabel.setText asks for a relayout; it stops at the progress widget
+    assert widget.values["step"].width() >= widget.values["step"].sizeHint().width()  # and the text still fits
+
+
+def test_steps_close_together_are_shown_once_when_the_interval_is_up(page: tuple[QWidget, ProgressWidget],
+                                                                      qtbot: Any) -> None:
+    _, widget = page
+    widget.add_event(step(1))
+    assert widget.values["step"].text() == "1 / 1,000"  # the first step after a quiet spell: at once
+    for n in range(2, 50):
+        widget.add_event(step(n))
+    assert widget.values["step"].text() == "1 / 1,000"  # within REFRESH_MS: not yet
+    qtbot.waitUntil(lambda: widget.values["step"].text() == "49 / 1,000",
+                    timeout=progress_module.REFRESH_MS * 4)
+    assert widget.step == 49
