@@ -16,12 +16,13 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Slot
+from PySide6.QtCore import QPointF, Qt, Slot
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from gui.decimation import PeakLevels
 from gui.grid import GridLines
+from gui.throttle import Throttle
 
 REDRAW_MS = 66  # ~15 Hz: smooth to the eye, a fraction of a millisecond of work per frame
 TRAIN_COLOR = "#1a73e8"
@@ -206,6 +207,7 @@ class RunCurves:
     def __init__(self) -> None:
         self.train, self.evals, self.lr, self.grad = Series(), Series(), Series(), Series()
         self.offset = 0  # how far its metrics.jsonl was read (for followers)
+        self.max_steps: float | None = None  # the run's length, from its latest train_begin
 
     def add_event(self, event: Any) -> bool:
         """Apply one event; True if any curve changed."""
@@ -231,6 +233,8 @@ class RunCurves:
             # A resumed run starts at its checkpoint's step and logs the later steps again: what was drawn past
             # it belongs to the attempt that was cut short (an eval logged after the checkpoint would otherwise
             # linger until the run got there again).
+            total = _number(event.get("max_steps"))
+            self.max_steps = total if total is not None and total > 0 else self.max_steps
             start = _number(event.get("start_step", event.get("step")))
             if start is None:
                 return False
@@ -243,6 +247,7 @@ class RunCurves:
         for series in (self.train, self.evals, self.lr, self.grad):
             series.clear()
         self.offset = 0
+        self.max_steps = None
 
 
 def steady_upper(last: float) -> float:
@@ -252,6 +257,20 @@ def steady_upper(last: float) -> float:
     target = max(float(last), 1.0) * 1.02
     quantum = max(1.0, 10.0 ** (math.floor(math.log10(target)) - 1))
     return math.ceil(target / quantum) * quantum
+
+
+def run_upper(last: float, total: float) -> float:
+    """The end of the step axis for a run of `total` steps drawn up to `last`: the whole run once it is half done,
+    before that the smallest half, quarter, eighth … of it that holds the curve with 2 % to spare. The axis then
+    moves a handful of times in a run (each move redraws every axis and grid line) rather than with every logged
+    point, the curve always fills at least half the width, and it ends where the run will end."""
+    if last > total:
+        return steady_upper(last)
+    upper = float(total)
+    target = max(float(last), 1.0) * 1.02
+    while upper / 2 >= target:
+        upper /= 2
+    return upper
 
 
 def steady_range(current: tuple[float, float], low: float, high: float) -> tuple[float, float] | None:
@@ -299,9 +318,7 @@ class LossChart(QWidget):
         self._unfitted: set[Any] = set()  # views to fit tightly as soon as they have data (after a clear)
         self._lower_on: bool | None = True  # as built
 
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self._redraw)
+        self._throttle = Throttle(self, REDRAW_MS, self._redraw)
 
         self._build_controls()
         self._build_view()
@@ -489,8 +506,7 @@ class LossChart(QWidget):
         if not self.curves.add_event(event):
             return
         self._dirty = True
-        if not self._timer.isActive():
-            self._timer.start()
+        self._throttle.request()
 
     def load_events(self, events: Iterable[dict]) -> None:
         """Show a recorded run (its metrics.jsonl) at once."""
@@ -548,7 +564,6 @@ class LossChart(QWidget):
     @Slot()
     def _redraw(self) -> None:
         if not self._dirty:
-            self._timer.stop()
             return
         self._dirty = False
         # Only what changed is recomputed, and only curves whose data or decimation level changed get new data:
@@ -583,8 +598,8 @@ class LossChart(QWidget):
         self._apply_mode()
 
     def _follow(self, refit: bool = False) -> None:
-        """While following, show steps 0 .. steady_upper(last step shown), and each value axis around its data
-        (see steady_range). refit: fit the value axes tightly now."""
+        """While following, show steps 0 .. run_upper(last step shown) (steady_upper for compared runs), and each
+        value axis around its data (see steady_range). refit: fit the value axes tightly now."""
         if not self._following or not self._built:
             return
         if self.overlays:
@@ -597,7 +612,8 @@ class LossChart(QWidget):
             loss = [self._levels["raw"].bounds(), self._levels["smooth"].bounds(),
                     (float(evals.min()), float(evals.max())) if len(evals) else None]
         if ends:
-            high = steady_upper(max(ends))
+            total = None if self.overlays else self.curves.max_steps
+            high = run_upper(max(ends), total) if total else steady_upper(max(ends))
             if tuple(self.loss_plot.vb.targetRange()[0]) != (0.0, high):
                 self.loss_plot.vb.setXRange(0.0, high, padding=0)
         log = self.log_scale.isChecked()
@@ -635,8 +651,7 @@ class LossChart(QWidget):
     def _view_moved(self, *_: Any) -> None:
         """Zoomed or panned: the decimation level of each curve depends on how many points are in view."""
         self._dirty = True
-        if not self._timer.isActive():
-            self._timer.start()
+        self._throttle.request()
 
     def _mouse_clicked(self, event: Any) -> None:
         if event.double():

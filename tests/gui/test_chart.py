@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from core.runs import read_metrics
 from gui import chart as chart_module
-from gui.chart import OVERLAY_COLORS, LossChart, Series, debiased, ema, steady_range, steady_upper
+from gui.chart import OVERLAY_COLORS, LossChart, Series, debiased, ema, run_upper, steady_range, steady_upper
 from gui.decimation import PeakLevels
 
 
@@ -217,6 +217,11 @@ def test_peak_levels_hold_block_extremes_and_update_only_from_the_change() -> No
 
 def test_steady_axes_move_in_steps_not_with_every_point() -> None:
     assert steady_upper(339) == 350 and steady_upper(100_001) == 110_000 and steady_upper(5) == 6
+    # A run of known length: the step axis halves down from the whole run, so it moves 4 times in 200 steps.
+    uppers = [run_upper(step, 200) for step in range(10, 201, 10)]
+    assert sorted(set(uppers)) == [12.5, 25, 50, 100, 200] and uppers[-1] == 200 and uppers == sorted(uppers)
+    assert run_upper(99, 200) == 200 and run_upper(97, 200) == 100  # 2 % to spare
+    assert run_upper(250, 200) == steady_upper(250)  # past its end (a log from before a shorter resume)
     assert steady_range((0.4, 3.2), 0.5, 3.0) is None  # data inside and filling the range: keep it
     low, high = steady_range((0.4, 3.2), 0.3, 3.0)  # a new lowest loss: 5 % of room below and above
     assert low == pytest.approx(0.3 - 0.135) and high == pytest.approx(3.0 + 0.135)
