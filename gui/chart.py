@@ -261,16 +261,16 @@ def steady_upper(last: float) -> float:
 
 def run_upper(last: float, total: float) -> float:
     """The end of the step axis for a run of `total` steps drawn up to `last`: the whole run once it is half done,
-    before that the smallest half, quarter, eighth … of it that holds the curve with 2 % to spare. The axis then
-    moves a handful of times in a run (each move redraws every axis and grid line) rather than with every logged
-    point, the curve always fills at least half the width, and it ends where the run will end."""
+    before that the smallest half, quarter, eighth … of it that holds the curve, each with 2 % of room to spare (a
+    marker on the last step shows whole). The axis then moves a handful of times in a run (each move redraws every
+    axis and grid line) rather than with every logged point, the curve always fills about half the width or more,
+    and it ends where the run will end."""
     if last > total:
         return steady_upper(last)
     upper = float(total)
-    target = max(float(last), 1.0) * 1.02
-    while upper / 2 >= target:
+    while upper / 2 >= max(float(last), 1.0):
         upper /= 2
-    return upper
+    return upper * 1.02
 
 
 def steady_range(current: tuple[float, float], low: float, high: float) -> tuple[float, float] | None:
@@ -389,6 +389,11 @@ class LossChart(QWidget):
         self.plots.ci.layout.setRowStretchFactor(0, 5)
         self.plots.ci.layout.setRowStretchFactor(1, 2)
         self.lower_plot.setXLink(self.loss_plot)
+        for plot in (self.loss_plot, self.lower_plot):
+            for name in ("left", "bottom", "top", "right"):
+                # With an SI prefix, every range change rewrites the axis label's HTML, hidden axes too, and a
+                # rewritten label lays out lazily and repaints the whole chart a second time ~10 ms later.
+                plot.getAxis(name).enableAutoSIPrefix(False)
 
         yield
         self.grids = [GridLines(plot, foreground, background) for plot in (self.loss_plot, self.lower_plot)]
@@ -596,6 +601,10 @@ class LossChart(QWidget):
             self._drawn["evals"] = self.evals.version
         self._drawn_points = self.train.size
         self._apply_mode()
+        for view in (self.loss_plot.vb, self.lower_plot.vb, self.grad_view):
+            # pyqtgraph applies a new range to the view's transform when the chart paints; a transform set while
+            # painting marks every curve dirty again and costs a second full paint ~10 ms later. Apply it now.
+            view.prepareForPaint()
 
     def _follow(self, refit: bool = False) -> None:
         """While following, show steps 0 .. run_upper(last step shown) (steady_upper for compared runs), and each
