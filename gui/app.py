@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from gui import dialogs
 from gui import settings as store
+from gui.runner import share_malloc_arena
 
 
 class CrashReporter(QObject):
@@ -108,6 +109,7 @@ def _quit_on_ctrl_c(window: QWidget) -> QTimer:
 
 
 def main(argv: list[str] | None = None) -> int:
+    share_malloc_arena()  # before Qt or the warm-up start threads
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName(store.ORGANIZATION)
     app.setApplicationName(store.APPLICATION)
