@@ -5,9 +5,10 @@ only the latest one and repaints at most 4 times a second, so a burst of steps n
 need no animation rate, and every repaint is GUI-thread work that takes a core (and the GIL) from the training
 thread (see gui.throttle for why a step after a quiet spell is shown at once).
 
-The figures sit on an inner widget that the outer one sizes by hand: QLabel.setText always asks its parents to
-re-lay out, and each request would otherwise climb to the main window and re-lay out (and repaint) all of it,
-four times a second.
+The figures are read-only line edits without a frame, not labels: QLabel.setText always asks its parent to re-lay
+out, the request climbs to the main window, and every refresh re-laid out (and repainted) all of it, then, once
+contained, still re-laid out this grid (~0.6 ms). A line edit's size does not depend on its text, so a new figure
+only repaints that field; each is wide enough for a large figure. The text stays selectable, as on a label.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Slot
-from PySide6.QtGui import QPalette, QResizeEvent
-from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QProgressBar, QWidget
 
 from gui.throttle import Throttle
 
@@ -50,16 +51,17 @@ class ProgressWidget(QWidget):
 
     FIELDS = ("step", "epoch", "elapsed", "eta", "tokens")
     CAPTIONS = {"step": "Step", "epoch": "Epoch", "elapsed": "Elapsed", "eta": "Remaining", "tokens": "Tokens/s"}
+    WIDEST = {"step": "888,888 / 888,888", "epoch": "88.88 / 88.88", "elapsed": "88:88:88", "eta": "88:88:88",
+              "tokens": "888,888"}  # each field is at least this wide
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._inner = QWidget(self)  # no layout on self: the inner layout's requests stop here (module docstring)
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setFormat("%p %")
         self.bar.setStyleSheet(BAR_STYLE)
-        self.values: dict[str, QLabel] = {}
-        grid = QGridLayout(self._inner)
+        self.values: dict[str, QLineEdit] = {}
+        grid = QGridLayout(self)
         grid.setContentsMargins(4, 4, 4, 4)
         grid.setHorizontalSpacing(18)
         grid.setVerticalSpacing(2)
@@ -67,12 +69,19 @@ class ProgressWidget(QWidget):
         for col, key in enumerate(self.FIELDS):
             caption = QLabel(self.CAPTIONS[key])
             caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-            value = QLabel("—")
+            value = QLineEdit("—")
             value.setObjectName(f"progress_{key}")
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setReadOnly(True)  # and so shows no cursor
+            value.setFrame(False)
+            value.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # select and copy, but no tab stop
+            value.setTextMargins(-2, 0, 0, 0)  # the edit's own 2 px margin: line up with the caption
+            palette = value.palette()
+            palette.setColor(QPalette.ColorRole.Base, Qt.GlobalColor.transparent)
+            value.setPalette(palette)
             font = value.font()
             font.setBold(True)
             value.setFont(font)
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance(self.WIDEST[key]) + 4)
             grid.addWidget(caption, 1, col)
             grid.addWidget(value, 2, col)
             grid.setColumnStretch(col, 1)
@@ -81,15 +90,6 @@ class ProgressWidget(QWidget):
         self._dirty = False
         self._throttle = Throttle(self, REFRESH_MS, self._refresh)
         self.reset()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return self._inner.sizeHint()
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return self._inner.minimumSizeHint()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        self._inner.setGeometry(self.rect())
 
     def reset(self) -> None:
         self._latest = None
