@@ -24,7 +24,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("throughput.py", []),
     ("startup.py", []),
     ("ui_latency.py", []),
-    ("overhead.py", ["--steps", "200"]),
+    ("overhead.py", []),  # 300 steps each in turns of 5, two rounds (~6 min)
     ("chart.py", []),
     ("data_prep.py", []),
 ]
