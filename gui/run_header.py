@@ -9,6 +9,7 @@ import html
 from enum import Enum
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from core.errors import Problem
@@ -38,13 +39,40 @@ def problems_summary(problems: list[Problem], limit: int = 2) -> str:
     return head + shown + (f"; and {count - limit} more" if count > limit else "")
 
 
+class ElidedLabel(QLabel):
+    """One line that shows "…" in the middle when the text is wider than the label (a long model path keeps its
+    end in view). text() and the tooltip keep the whole text."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._full = ""
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width) if width > 0 \
+            else self._full
+        if shown != super().text():
+            super().setText(shown)
+
+
 class RunHeader(QWidget):
     field_requested = Signal(str)  # a problem's dotted field path was clicked
     open_folder_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.state_label = QLabel()
+        self.state_label = ElidedLabel()
         self.state_label.setObjectName("run_state")
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
