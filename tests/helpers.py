@@ -29,3 +29,12 @@ def read_events(run_dir: Path, kind: str) -> list[dict]:
     """Every event of one kind from a run's metrics.jsonl, in order."""
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
             if json.loads(line)["event"] == kind]
+
+
+def shown(qtbot, widget, width: int, height: int):  # noqa: ANN001, ANN201 - qtbot/widget: no Qt import here
+    """The widget owned by qtbot, sized and exposed on the (offscreen) screen, for tests that look at it drawn."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

@@ -20,16 +20,12 @@ from core.runs import read_metrics
 from gui import chart as chart_module
 from gui.chart import OVERLAY_COLORS, LossChart, Series, debiased, ema, run_upper, steady_range, steady_upper
 from gui.decimation import PeakLevels
+from tests.helpers import shown
 
 
 @pytest.fixture
 def chart(qtbot: Any) -> LossChart:
-    widget = LossChart()
-    qtbot.addWidget(widget)
-    widget.resize(900, 500)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown(qtbot, LossChart(), 900, 500)
 
 
 def reference_ema(y: np.ndarray, weight: float, start: float = 0.0) -> np.ndarray:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from gui import progress as progress_module
 from gui import throttle
 from gui.progress import ProgressWidget
+from tests.helpers import shown
 
 
 class LayoutRequests(QObject):
@@ -33,11 +34,7 @@ def page(qtbot: Any) -> tuple[QWidget, ProgressWidget]:
     widget = ProgressWidget()
     layout.addWidget(widget)
     layout.addWidget(QWidget(), 1)
-    qtbot.addWidget(parent)
-    parent.resize(700, 200)
-    parent.show()
-    qtbot.waitExposed(parent)
-    return parent, widget
+    return shown(qtbot, parent, 700, 200), widget
 
 
 def step(n: int, total: int = 1000) -> dict:
