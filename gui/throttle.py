@@ -39,10 +39,6 @@ class Throttle:
     def cancel(self) -> None:
         self._timer.stop()
 
-    @property
-    def pending(self) -> bool:
-        return self._timer.isActive()
-
     def _fire(self) -> None:
         self._last = time.monotonic()
         self._callback()
