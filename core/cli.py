@@ -7,6 +7,7 @@ Failures print one line that says what to do and exit non-zero: 2 for a bad conf
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -160,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
             if path.exists():
                 print(f"error: {path} exists already; pick another name.", file=sys.stderr)
                 return EXIT_FAILED
-            save_config(PRESETS[args.preset](), path)
+            try:
+                save_config(PRESETS[args.preset](), path)
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                print(f"error: could not write {path}: {reason}. Pick a folder you can write to, e.g. "
+                      f"finetune-studio init ~/{path.name}", file=sys.stderr)
+                return EXIT_FAILED
             print(f"Wrote {path}. Run it with: finetune-studio train {path}")
             return 0
         if args.command == "runs":
@@ -168,12 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in HUB_COMMANDS:
             return _hub_command(args)
         if args.command == "validate":
-            from core.validation import validate
+            from core.validation import validate, warnings_for
 
             config = _load(args)
             problems = validate(config)
             for problem in problems:
                 print(f"problem: {problem}")
+            for warning in warnings_for(config):
+                print(f"warning: {warning}")
             if problems:
                 return EXIT_CONFIG
             print("ok: the config is valid.")
@@ -228,7 +237,15 @@ def _list_runs(runs_dir: str | None) -> int:
     from core.config import default_runs_dir
     from core.runs import iter_runs
 
-    folder = Path(runs_dir) if runs_dir else default_runs_dir()
+    folder = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
+    if folder.exists() and not folder.is_dir():
+        print(f"error: {folder} is a file, not a runs folder. Pass the folder that holds the runs (the default is "
+              f"{default_runs_dir()}).", file=sys.stderr)
+        return EXIT_CONFIG
+    if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+        print(f"error: cannot read the runs folder {folder}: permission denied. Check its permissions or pass "
+              "another folder with --runs-dir.", file=sys.stderr)
+        return EXIT_CONFIG
     rows = []
     for run in iter_runs(folder):
         status = run.read_status()

@@ -313,7 +313,12 @@ def load_config(path: str | os.PathLike[str]) -> tuple[RunConfig, list[str]]:
         raise ConfigError([Problem("", f"Config file not found: {path}")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem("", f"Cannot read config file {path}: {exc}")]) from None
-    return from_yaml(text, source=str(path))
+    config, notices = from_yaml(text, source=str(path))
+    if not text.strip() or yaml_load(text) is None:  # only whitespace, comments or "---": not the demo
+        raise ConfigError([Problem("", f"Config file {path} is empty: it holds no settings. Write one with "
+                                       "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave "
+                                       "the file out to train the built-in demo.")])
+    return config, notices
 
 
 def save_config(config: RunConfig, path: str | os.PathLike[str]) -> None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+ERROR, WARNING = "error", "warning"
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a config. `field` is a dotted path ("training.learning_rate") a form can mark."""
+    """One thing wrong with a config. `field` is a dotted path ("training.learning_rate") a form can mark.
+
+    `level` is ERROR (the config cannot run: validate() returns these and they block Start) or WARNING (it runs,
+    but probably not as meant: core.validation.warnings_for() returns these; they are shown and never block)."""
 
     field: str
     message: str
+    level: str = ERROR
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message

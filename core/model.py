@@ -22,8 +22,54 @@ def resolve_model(name_or_path: str) -> str:
 
 def looks_local(name_or_path: str) -> bool:
     resolved = os.path.expanduser(name_or_path)
-    return (os.path.exists(resolved) or resolved.startswith((".", "/", "~", "\\"))
-            or resolved.count("/") > 1 or (len(resolved) > 1 and resolved[1] == ":"))
+    return os.path.exists(resolved) or written_as_path(resolved) or resolved.count("/") > 1
+
+
+def written_as_path(name_or_path: str) -> bool:
+    """Starts the way only a path does (/, ./, ../, ~, a backslash or a drive letter), never a Hub id."""
+    return name_or_path.startswith((".", "/", "~", "\\")) or (len(name_or_path) > 1 and name_or_path[1] == ":")
+
+
+def hub_id_problem(name: str, no_folder: bool = False) -> str | None:
+    """None if name is a well-formed Hub model id (huggingface_hub's own rules), else what is wrong, in words;
+    `no_folder`: name could also be meant as a folder, and none exists there."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+        return None
+    except HFValidationError:
+        pass
+    illegal = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "-_./"))}, key=name.index)
+    if illegal:
+        shown = ["a space" if c == " " else f"'{c}'" for c in illegal]
+        why = "it contains " + (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0])
+    elif name.count("/") > 1:
+        why = "it has more than one '/'"
+    elif "--" in name or ".." in name:
+        why = "it contains '--' or '..'"
+    elif name.endswith(".git"):
+        why = "it ends in '.git'"
+    else:
+        why = "its owner or name is empty, too long (over 96 characters) or starts or ends with '-' or '.'"
+    what = "neither a folder on this computer nor a valid" if no_folder else "not a valid"
+    return (f"'{name}' is {what} Hugging Face model id: {why}. A model id is owner/name with letters, digits, "
+            "'-', '_' and '.' only, e.g. Qwen/Qwen3-0.6B; a folder on this computer starts with /, ./ or ~.")
+
+
+def model_name_problem(name_or_path: str, weights: bool = True) -> str | None:
+    """What is wrong with a model name found without loading anything or asking the Hub: a local folder that
+    cannot hold a model, or text that is neither an existing folder nor a valid Hub id. None: worth loading."""
+    if name_or_path == DEMO_MODEL_ID:
+        return None
+    if not looks_local(name_or_path):
+        return hub_id_problem(name_or_path)
+    path = resolve_model(name_or_path)
+    if not os.path.exists(path) and not written_as_path(name_or_path):
+        problem = hub_id_problem(name_or_path, no_folder=True)  # "a//b": no such folder, and no Hub id either
+        if problem:
+            return problem
+    return check_local_model(path, weights=weights)
 
 
 def _is_weights(name: str) -> bool:
@@ -74,9 +120,12 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
 
     name = config.name_or_path
     common = dict(trust_remote_code=config.trust_remote_code, revision=config.revision, **kwargs)
+    problem = model_name_problem(name, weights=what == "model")  # before the cache: "not cached" would mislead
+    if problem:
+        raise ModelError(problem)
     if name == DEMO_MODEL_ID or looks_local(name):
         path = resolve_model(name)
-        problem = check_local_model(path, weights=what == "model")
+        problem = check_local_model(path, weights=what == "model") if name == DEMO_MODEL_ID else None
         if problem:
             raise ModelError(problem)
         try:

@@ -8,6 +8,7 @@ strategies, bf16 without support) are checked here first so that each gets a sen
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import MODEL_DTYPES, RunConfig, runs_dir_of, unknown_key_message
-from core.errors import Problem
+from core.errors import WARNING, Problem
 
 STRATEGIES = ("no", "steps", "epoch")
 
@@ -60,8 +61,15 @@ def _type_name(annotation: Any) -> str:
 
 
 def _number(training: dict[str, Any], key: str, default: Any = None) -> Any:
+    """The value if it is a finite number, else None (a wrong type or NaN/inf has its own problem already)."""
     value = training.get(key, default)
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value if number and (isinstance(value, int) or math.isfinite(value)) else None
+
+
+def _float_word(value: float) -> str:
+    """NaN and the infinities as a person reads them in a message."""
+    return "NaN" if math.isnan(value) else "infinity" if value > 0 else "minus infinity"
 
 
 def _writable_dir(path: Path) -> str | None:
@@ -113,13 +121,13 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         add("model.name_or_path", "Choose a model: a Hub id, a local folder or the built-in demo model.")
     elif check_files:
         from core.config import DEMO_MODEL_ID
-        from core.model import check_local_model, looks_local, remote_code_problem
+        from core.model import looks_local, model_name_problem, remote_code_problem
 
-        if model.name_or_path != DEMO_MODEL_ID and looks_local(model.name_or_path):
-            problem = check_local_model(os.path.expanduser(model.name_or_path))
-            if problem:
-                add("model.name_or_path", problem)
-            elif model.trust_remote_code is not True:
+        problem = model_name_problem(model.name_or_path)  # a bad folder, or neither a folder nor a Hub id
+        if problem:
+            add("model.name_or_path", problem)
+        elif model.name_or_path != DEMO_MODEL_ID and looks_local(model.name_or_path):
+            if model.trust_remote_code is not True:
                 problem = remote_code_problem(os.path.expanduser(model.name_or_path))
                 if problem:
                     add("model.trust_remote_code", problem)
@@ -136,6 +144,9 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
         elif not _accepts(fields[key].type, value):
             add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {value!r}).")
+        elif isinstance(value, float) and not math.isfinite(value):
+            hint = "; the seed uses 2e-5" if key == "learning_rate" else ""
+            add(f"training.{key}", f"{key} must be a finite number (got {_float_word(value)}){hint}.")
     typed_ok = not any(p.field.startswith("training.") for p in problems)
 
     lr = _number(training, "learning_rate", 5e-5)
@@ -221,6 +232,22 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         if message:
             add("training", message)
     return problems
+
+
+# Above this the loss almost always diverges; fine-tuning uses about 1e-5 to 1e-3.
+LARGE_LEARNING_RATE = 1.0
+
+
+def warnings_for(config: RunConfig) -> list[Problem]:
+    """Settings that run but are probably not what was meant (level WARNING): shown at their field and printed by
+    `finetune-studio validate`, never blocking a start. Cheap, with no imports: a form may call it on every edit."""
+    found: list[Problem] = []
+    lr = _number(config.training, "learning_rate")
+    if lr is not None and lr > LARGE_LEARNING_RATE:
+        found.append(Problem("training.learning_rate",
+                             f"learning_rate {lr:g} is unusually large: fine-tuning uses about 1e-5 to 1e-3, and "
+                             "above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
+    return found
 
 
 def training_arguments_error(config: RunConfig) -> str | None:

@@ -61,3 +61,69 @@ def test_failed_run_exits_nonzero_with_reason(tmp_path: Path, runs_dir: Path, de
                              "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == f"error: {bad} is empty. Pick a file with data in it."
+
+
+def test_init_into_a_read_only_folder_says_it_could_not_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    import errno
+    import os
+    import tempfile
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.access(locked, os.W_OK):  # root writes anyway: make the write fail as it does for everyone else
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise PermissionError(errno.EACCES, "Permission denied", str(locked))
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    path = locked / "run.yaml"
+    try:
+        assert main(["init", str(path)]) == 1
+    finally:
+        locked.chmod(0o755)
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"error: could not write {path}: Permission denied. Pick a folder you can "
+                                         "write to, e.g. finetune-studio init ~/run.yaml"]
+    assert captured.out == "" and not path.exists() and list(locked.iterdir()) == []
+
+
+def test_runs_with_a_file_as_the_runs_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from core.config import default_runs_dir
+
+    a_file = tmp_path / "runs.txt"
+    a_file.write_text("not a folder")
+    assert main(["runs", "--runs-dir", str(a_file)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"error: {a_file} is a file, not a runs folder. Pass the folder that holds "
+                                         f"the runs (the default is {default_runs_dir()})."]
+    assert captured.out == ""
+    assert main(["runs", "--runs-dir", str(tmp_path / "none-yet")]) == 0  # a folder not made yet simply has no runs
+    assert capsys.readouterr().out.strip() == f"No runs in {tmp_path / 'none-yet'}."
+
+
+def test_empty_config_file_exits_2_from_validate_and_train(tmp_path: Path, runs_dir: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("")
+    message = (f"error: Config file {path} is empty: it holds no settings. Write one with 'finetune-studio init "
+               "NEW.yaml' (or File → Save config in the app), or leave the file out to train the built-in demo.")
+    for command in ("validate", "train"):
+        assert main([command, str(path)]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.splitlines() == [message] and "ok" not in captured.out
+    assert not runs_dir.exists() or list(runs_dir.iterdir()) == []
+
+
+def test_validate_prints_warnings_and_exits_0(tmp_path: Path, runs_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "run.yaml"
+    assert main(["init", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(path), "--set", "learning_rate=5"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "warning: training.learning_rate: learning_rate 5 is unusually large: fine-tuning uses about 1e-5 to 1e-3, "
+        "and above 1 the loss almost always diverges. The seed uses 2e-5.",
+        "ok: the config is valid."]
+    assert main(["validate", str(path), "--set", "learning_rate=.inf"]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        "problem: training.learning_rate: learning_rate must be a finite number (got infinity); the seed uses 2e-5."]

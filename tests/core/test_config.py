@@ -200,3 +200,53 @@ def test_precision_helpers() -> None:
         set_precision(training, value)
         assert precision_of(training) == value
     assert training == {}
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n", "# nothing set yet\n", "---\n"], ids=["empty", "blank", "comment",
+                                                                                 "document-marker"])
+def test_empty_config_file_is_an_error_not_the_demo(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (f"Config file {path} is empty: it holds no settings. Write one with 'finetune-studio "
+                               "init NEW.yaml' (or File → Save config in the app), or leave the file out to train "
+                               "the built-in demo.")
+    path.write_text("name: my-run\n", encoding="utf-8")  # one setting is enough: the rest are the seed's defaults
+    assert load_config(path)[0].name == "my-run"
+
+
+def test_nan_and_infinite_numbers_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / "runs"))
+    config, _ = from_yaml("training:\n  learning_rate: .nan\n  weight_decay: .inf\n  max_grad_norm: -.inf\n"
+                          "  num_train_epochs: .nan\ndataset:\n  test_size: .nan\n")
+    found = messages(config)
+    assert found == {
+        "dataset.test_size": "test_size must be a fraction from 0 to below 1 (got nan); the seed holds out 0.1.",
+        "training.learning_rate": "learning_rate must be a finite number (got NaN); the seed uses 2e-5.",
+        "training.weight_decay": "weight_decay must be a finite number (got infinity).",
+        "training.max_grad_norm": "max_grad_norm must be a finite number (got minus infinity).",
+        "training.num_train_epochs": "num_train_epochs must be a finite number (got NaN).",
+    }
+    config.dataset.test_size = float("inf")
+    assert messages(config)["dataset.test_size"] == ("test_size must be a fraction from 0 to below 1 (got inf); the "
+                                                     "seed holds out 0.1.")
+
+
+def test_large_learning_rate_is_a_warning_not_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.errors import ERROR, WARNING
+    from core.validation import warnings_for
+
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / "runs"))
+    config = default_config()
+    assert warnings_for(config) == []
+    config.training["learning_rate"] = 1.0  # the edge is not "unusually large"
+    assert warnings_for(config) == []
+    config.training["learning_rate"] = 5
+    assert validate(config) == []  # it runs: nothing blocks Start
+    [warning] = warnings_for(config)
+    assert (warning.field, warning.level) == ("training.learning_rate", WARNING)
+    assert warning.message == ("learning_rate 5 is unusually large: fine-tuning uses about 1e-5 to 1e-3, and above 1 "
+                               "the loss almost always diverges. The seed uses 2e-5.")
+    config.training["learning_rate"] = float("inf")  # refused, not merely warned about
+    assert [p.level for p in validate(config)] == [ERROR] and warnings_for(config) == []

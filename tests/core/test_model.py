@@ -88,3 +88,44 @@ def test_hub_errors_get_their_own_message(monkeypatch: pytest.MonkeyPatch, error
     with pytest.raises(ModelError) as info:
         load_tokenizer(ModelConfig(name_or_path="someone/model"))
     assert str(info.value).startswith(expected)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Qwen/Qwen3 0.6B!", "'Qwen/Qwen3 0.6B!' is not a valid Hugging Face model id: it contains a space and '!'."),
+    ("a//b", "'a//b' is neither a folder on this computer nor a valid Hugging Face model id: it has more than one "
+             "'/'."),
+    ("someone/model--x", "'someone/model--x' is not a valid Hugging Face model id: it contains '--' or '..'."),
+])
+def test_invalid_model_id_gets_its_own_message(name: str, expected: str, monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    """Neither the cache nor the Hub is asked: the id itself is wrong, and "not in the local cache" would mislead."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from core.config import RunConfig
+    from core.validation import validate
+
+    asked: list[str] = []
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", lambda name, **kw: asked.append(name))
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", lambda name, **kw: asked.append(name))
+    monkeypatch.setattr(hub_access, "require_hub", lambda *a: asked.append("hub"))
+    monkeypatch.chdir(tmp_path)  # "a//b" is looked for as a folder here
+    hint = (" A model id is owner/name with letters, digits, '-', '_' and '.' only, e.g. Qwen/Qwen3-0.6B; a folder "
+            "on this computer starts with /, ./ or ~.")
+    for load in (load_tokenizer, load_model):
+        with pytest.raises(ModelError) as info:
+            load(ModelConfig(name_or_path=name))
+        assert str(info.value) == expected + hint
+    assert asked == []
+    config = RunConfig()
+    config.model.name_or_path = name
+    config.runs_dir = str(tmp_path / "runs")
+    assert [(p.field, p.message) for p in validate(config) if p.field.startswith("model.")] == [
+        ("model.name_or_path", expected + hint)]
+
+
+def test_a_folder_named_like_a_bad_id_is_still_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a" / "b").mkdir(parents=True)  # "a//b" exists here: it is a folder, judged as one
+    with pytest.raises(ModelError) as info:
+        load_tokenizer(ModelConfig(name_or_path="a//b"))
+    assert str(info.value) == "a/b is not a model folder: it has no config.json. Pick the folder save_pretrained wrote."

@@ -85,6 +85,18 @@ SETTINGS = [
      "batching must be one of padded, group_by_length, padding_free, packed (got 'squeeze')."),
     ("run-name-with-slash", {"name": "a/b"}, "name", "The run name 'a/b' cannot be used as a folder name; avoid / "
                                                      "and \\."),
+    ("nan-lr", {"training.learning_rate": float("nan")}, "training.learning_rate",
+     "learning_rate must be a finite number (got NaN); the seed uses 2e-5."),
+    ("inf-lr", {"training.learning_rate": float("inf")}, "training.learning_rate",
+     "learning_rate must be a finite number (got infinity); the seed uses 2e-5."),
+    ("nan-epochs", {"training.num_train_epochs": float("nan")}, "training.num_train_epochs",
+     "num_train_epochs must be a finite number (got NaN)."),
+    ("inf-weight-decay", {"training.weight_decay": float("inf")}, "training.weight_decay",
+     "weight_decay must be a finite number (got infinity)."),
+    ("minus-inf-warmup", {"training.warmup_steps": float("-inf")}, "training.warmup_steps",
+     "warmup_steps must be a finite number (got minus infinity)."),
+    ("nan-test-size", {"dataset.test_size": float("nan")}, "dataset.test_size",
+     "test_size must be a fraction from 0 to below 1 (got nan); the seed holds out 0.1."),
 ]
 if ON_CPU:
     SETTINGS += [
@@ -173,6 +185,11 @@ YAML_FILES = [
      "indents with spaces, not tabs."),
     ("not-a-mapping", "- dataset\n- model\n", "A config file must be a mapping with dataset, model, training and hub."),
     ("section-not-a-mapping", "training: 3\n", "training: 'training' must be a mapping of TrainingArguments fields."),
+    ("empty-file", "", "Config file {path} is empty: it holds no settings. Write one with 'finetune-studio init "
+                       "NEW.yaml' (or File → Save config in the app), or leave the file out to train the built-in demo."),
+    ("comments-only", "# to do\n", "Config file {path} is empty: it holds no settings. Write one with "
+                                   "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave the "
+                                   "file out to train the built-in demo."),
 ]
 
 
