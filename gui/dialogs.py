@@ -89,16 +89,51 @@ def offer_fix(parent: QWidget | None, title: str, message: str, fix: str, detail
     return box.clickedButton() is apply
 
 
-def confirm_stop_and_close(parent: QWidget | None) -> bool:
-    """Closing during a run: the run stops at the next step with a checkpoint, so nothing is lost."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
-                      "Stop the run and quit?\n\nTraining stops after the current step and saves a checkpoint, "
-                      "so you can resume it later.", Button.Yes | Button.No, parent)
-    _widen(box, 420)
-    box.button(Button.Yes).setText("Stop and quit")
-    box.button(Button.No).setText("Keep training")
-    box.setDefaultButton(Button.No)
-    return box.exec() == Button.Yes
+class CloseChoice(Enum):
+    """The answer to closing the window during a run. Falsy only for KEEP, so "if not answer: stay open" reads
+    right (and a test stand-in answering True means "stop and quit")."""
+
+    KEEP = "keep"  # keep training, the window stays open
+    STOP = "stop"  # stop the run (checkpoint) and quit; unsaved config changes, if any, are discarded
+    SAVE_AND_STOP = "save"  # save the config, stop the run (checkpoint) and quit
+
+    def __bool__(self) -> bool:
+        return self is not CloseChoice.KEEP
+
+
+def stop_and_close_box(parent: QWidget | None, unsaved: str | None = None) -> tuple[QMessageBox, dict]:
+    """The one question asked when the window closes during a run, built but not shown: buttons -> CloseChoice.
+    With unsaved config changes (`unsaved` names the config) it also asks about them, so no second dialog follows
+    while the run goes on training behind it."""
+    text = ("Stop the run and quit?\n\nTraining stops after the current step and saves a checkpoint, so you can "
+            "resume it later.")
+    if unsaved:
+        text += f"\n\n{unsaved} has unsaved changes."
+    box = QMessageBox(QMessageBox.Icon.Question, "Training is running", text, Button.NoButton, parent)
+    _widen(box, 460 if unsaved else 420)
+    choices: dict = {}
+    if unsaved:
+        save = box.addButton("Save, stop and quit", QMessageBox.ButtonRole.AcceptRole)
+        choices[save] = CloseChoice.SAVE_AND_STOP
+        discard = box.addButton("Stop and quit without saving", QMessageBox.ButtonRole.DestructiveRole)
+        choices[discard] = CloseChoice.STOP
+    else:
+        stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.AcceptRole)
+        choices[stop] = CloseChoice.STOP
+    keep = box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole)
+    choices[keep] = CloseChoice.KEEP
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    return box, choices
+
+
+def confirm_stop_and_close(parent: QWidget | None, unsaved: str | None = None) -> CloseChoice:
+    """Closing during a run: one question (see stop_and_close_box); the run stops at the next step with a
+    checkpoint, so nothing is lost."""
+    box, choices = stop_and_close_box(parent, unsaved)
+    box.exec()
+    clicked = box.clickedButton()
+    return next((choice for button, choice in choices.items() if button is clicked), CloseChoice.KEEP)
 
 
 def ask_save_changes(parent: QWidget | None, name: str) -> SaveChoice:

@@ -538,10 +538,20 @@ class MainWindow(ConfigDocument, QMainWindow):
             event.ignore()  # already waiting for the run to stop
             return
         if self.runner.running:
-            if not dialogs.confirm_stop_and_close(self):
+            # One question covers both the run and unsaved changes: a second dialog would keep the run training
+            # behind it. The run is told to stop at once; saving (which may ask where) happens while it stops.
+            unsaved = (self.path.name if self.path else self.untitled) if self.isWindowModified() else None
+            answer = dialogs.confirm_stop_and_close(self, unsaved)
+            if not answer:
                 event.ignore()
                 return
-        if not self._maybe_save():
+            self.stop()
+            if answer is dialogs.CloseChoice.SAVE_AND_STOP and not self.save():
+                event.ignore()  # the save was cancelled or failed: stay open, with the config as it is
+                self.statusBar().showMessage("Not closed: the config was not saved. The run stops with a "
+                                             "checkpoint; Resume continues it.", 15_000)
+                return
+        elif not self._maybe_save():
             event.ignore()
             return
         if self.runner.running:

@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 
-from core.config import RunConfig, default_config, save_config
+from core.config import RunConfig, default_config, load_config, save_config
 from tests.helpers import small_config
 from core.errors import Problem
 from gui import dialogs
@@ -35,7 +35,9 @@ class DialogLog:
     def __init__(self) -> None:
         self.errors: list[tuple[str, str, str | None]] = []
         self.confirms = 0
-        self.confirm_answer = True
+        self.confirm_answer: Any = True  # a dialogs.CloseChoice, or True/False for stop/keep
+        self.confirm_unsaved: list[str | None] = []  # what each close-during-a-run question named as unsaved
+        self.asked: list[str] = []  # every question, in order
         self.save_answer = dialogs.SaveChoice.DISCARD
         self.cli_answer = dialogs.CliChoice.FLAGS
         self.save_path: str | None = None
@@ -44,11 +46,14 @@ class DialogLog:
     def show_error(self, parent: Any, title: str, message: str, details: str | None = None) -> None:
         self.errors.append((title, message, details))
 
-    def confirm_stop_and_close(self, parent: Any) -> bool:
+    def confirm_stop_and_close(self, parent: Any, unsaved: str | None = None) -> Any:
         self.confirms += 1
+        self.confirm_unsaved.append(unsaved)
+        self.asked.append("confirm_stop_and_close")
         return self.confirm_answer
 
     def ask_save_changes(self, parent: Any, name: str) -> dialogs.SaveChoice:
+        self.asked.append("ask_save_changes")
         return self.save_answer
 
     def ask_cli_form(self, parent: Any) -> dialogs.CliChoice:
@@ -346,6 +351,57 @@ def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: Any, s
     status = status_of(window.run_dir)
     assert status["state"] == "stopped"
     assert (window.run_dir / f"checkpoint-{status['step']}").is_dir()
+
+
+def test_closing_with_unsaved_changes_during_a_run_asks_one_question(qtbot: Any, window: Any, small_dataset: Path,
+                                                                      runs_dir: Path, dialog_log: DialogLog,
+                                                                      tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12 item 15: one question covers the run and the unsaved config; the run stops before anything else
+    is asked, the config is saved, and the run ends with a checkpoint."""
+    config_path = tmp_path / "mine.yaml"
+    save_config(small_config(small_dataset, runs_dir, max_steps=2000, eval_steps=1000, save_steps=1000),
+                config_path)
+    assert window.open_config(config_path)
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: window.progress.step >= 1, timeout=LONG)
+    window.config.dataset.max_length = 48  # an edit made while it trains (the run trains a copy)
+    window.setWindowModified(True)
+    stopped_when_saving: list[bool] = []
+    real_save = type(window).save
+    monkeypatch.setattr(type(window), "save",
+                        lambda self: (stopped_when_saving.append(self.runner.stopping), real_save(self))[1])
+
+    dialog_log.confirm_answer = dialogs.CloseChoice.KEEP
+    window.close()
+    assert dialog_log.asked == ["confirm_stop_and_close"] and dialog_log.confirm_unsaved == ["mine.yaml"]
+    assert window.isVisible() and window.runner.running and not window.runner.stopping  # "Keep training"
+
+    dialog_log.asked.clear()
+    dialog_log.confirm_answer = dialogs.CloseChoice.SAVE_AND_STOP
+    window.close()
+    assert dialog_log.asked == ["confirm_stop_and_close"]  # no second dialog
+    assert stopped_when_saving == [True]  # the run was already stopping while the config was written
+    assert not window.isVisible() and not window.runner.running
+    assert not window.isWindowModified()
+    assert load_config(config_path)[0].dataset.max_length == 48  # the edited config, saved
+    status = status_of(window.run_dir)
+    assert status["state"] == "stopped"
+    assert (window.run_dir / f"checkpoint-{status['step']}").is_dir()
+
+
+def test_close_question_offers_save_only_when_there_are_changes(qapp: Any) -> None:
+    box, choices = dialogs.stop_and_close_box(None, "mine.yaml")
+    assert sorted(b.text() for b in choices) == ["Keep training", "Save, stop and quit",
+                                                 "Stop and quit without saving"]
+    assert "mine.yaml has unsaved changes" in box.text()
+    assert choices[box.defaultButton()] is dialogs.CloseChoice.KEEP
+    assert not dialogs.CloseChoice.KEEP and dialogs.CloseChoice.STOP and dialogs.CloseChoice.SAVE_AND_STOP
+    box, choices = dialogs.stop_and_close_box(None)
+    assert sorted((b.text(), c.value) for b, c in choices.items()) == [("Keep training", "keep"),
+                                                                       ("Stop and quit", "stop")]
+    assert "unsaved" not in box.text()
 
 
 # ---------------------------------------------------------------------------------------------- chart
