@@ -30,9 +30,30 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def generate_run_name(model: str) -> str:
-    short = re.sub(r"[^A-Za-z0-9._-]+", "-", model.rsplit("/", 1)[-1].replace("builtin:", "")).strip("-") or "run"
-    return f"{short}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+NAME_PART_CHARS = 24  # each of the model and dataset parts of a generated run name is cut to this
+_DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt", ".gz", ".zst", ".bz2", ".xz")
+
+
+def _name_part(source: str | None) -> str:
+    """The short, filesystem- and Hub-safe name of a model or dataset: `Qwen/Qwen3-0.6B` -> `Qwen3-0.6B`,
+    `~/data/horoscopes.csv` -> `horoscopes`, `builtin:sample` -> `sample`; '' when nothing usable is left."""
+    text = str(source or "").strip().replace("\\", "/").rstrip("/")
+    text = text.removeprefix("builtin:").rsplit("/", 1)[-1]
+    while text.lower().endswith(_DATA_SUFFIXES):  # a file's stem: data.jsonl.gz -> data
+        text = text[: text.rfind(".")]
+    text = re.sub(r"[^A-Za-z0-9._]+", "-", text)
+    text = re.sub(r"([-.])[-.]+", r"\1", text).strip("-._")  # no "--" or ".." (the Hub refuses them)
+    return text[:NAME_PART_CHARS].rstrip("-._")
+
+
+def generate_run_name(model: str, dataset: str | None = None) -> str:
+    """A default run name that says what was trained on what, and when: `<model>-<dataset>-<yymmdd-HHMM>`, e.g.
+    `Qwen3-0.6B-horoscopes-261128-1005`. Safe as a folder name and as a Hub repo name (it becomes the default
+    push target), and short enough to read in the Runs tab; the caller adds -2, -3 … when it is taken."""
+    parts = [part for part in (_name_part(model), _name_part(dataset)) if part]
+    if len(parts) == 2 and parts[0].lower() == parts[1].lower():
+        parts = parts[:1]
+    return "-".join([*(parts or ["run"]), datetime.now().strftime("%y%m%d-%H%M")])
 
 
 class MetricsLog:

@@ -218,7 +218,7 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
                                                "Choose another name, or resume that run.")])
         folder.path.mkdir(parents=True, exist_ok=True)
         return config, folder
-    base = generate_run_name(config.model.name_or_path)
+    base = generate_run_name(config.model.name_or_path, config.dataset.source)
     runs.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, 1000):
         name = base if attempt == 1 else f"{base}-{attempt}"

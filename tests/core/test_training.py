@@ -165,7 +165,7 @@ def test_generated_run_names_never_collide(tmp_path: Path, monkeypatch: pytest.M
     from core import training
     from core.config import default_config
 
-    monkeypatch.setattr(training, "generate_run_name", lambda model: "demo-20261128-100000")
+    monkeypatch.setattr(training, "generate_run_name", lambda model, dataset: "demo-20261128-100000")
     config = default_config()
     config.runs_dir = str(tmp_path / "runs")
     names = [training.new_run_folder(config)[1].path.name for _ in range(3)]
