@@ -82,6 +82,17 @@ class DatasetConfig:
                        "'padding_free' (a batch's rows in one sequence) or 'packed' (rows packed into "
                        "max_length blocks)."),
     )
+    encoding: str | None = field(
+        default=None,
+        metadata=_help("Text encoding of a local CSV, JSON or .txt source, e.g. cp1252 or latin-1. Empty: UTF-8. "
+                       "The Dataset tab fills it in when it detects a file that is not UTF-8."),
+    )
+    sample_by: str | None = field(
+        default=None,
+        metadata=_help("How .txt files become rows: 'document' (one row per file), 'paragraph' (split at blank "
+                       "lines) or 'line'. Empty: one row per file for a folder, one row per line for a single file."),
+    )
+
 
 
 @dataclass

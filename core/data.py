@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import SAMPLE_DATASET_ID, DatasetConfig
-from core.errors import DataError
+from core.errors import DataError, Problem
 
 FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 TEXT_COLUMN_NAMES = ("text", "content", "horoscope", "document", "body", "sentence", "prompt", "completion")
@@ -25,6 +25,38 @@ PREVIEW_ROWS = 20
 # "changed hands" each interval), and the GUI thread starved for 100-150 ms at a time while a 100k-row file was
 # checked. One read per 4 MiB leaves a plain CPU loop that yields every switch interval.
 READ_BUFFER = 4 << 20
+SAMPLE_BY = ("document", "paragraph", "line")
+# What validate() reads of a local source (all files together): enough to find an empty or header-only file, a
+# wrong encoding, a malformed first line and the text column's type in a few milliseconds. The whole file is
+# checked when a run reads it.
+CHECK_BYTES = 256 << 10
+DETECT_BYTES = 64 << 10  # what charset-normalizer looks at: a few milliseconds
+
+
+class EncodingProblem(DataError):
+    """A file that is not text in the encoding it is read with. `detected` is what charset-normalizer makes of it
+    (None when it cannot tell), so the window can offer it without reading the message."""
+
+    def __init__(self, message: str, path: Path, detected: str | None):
+        super().__init__(message)
+        self.path = path
+        self.detected = detected
+
+
+def is_url(source: str) -> bool:
+    return isinstance(source, str) and source.strip().lower().startswith(("http://", "https://", "hf://"))
+
+
+def url_message(source: str) -> str:
+    """A web address is neither a file here nor a Hub id; say which id it names, if it is a Hub page."""
+    text = source.strip()
+    parts = text.split("://", 1)[1].split("/")
+    if len(parts) >= 4 and parts[1] == "datasets" and ("huggingface.co" in parts[0] or parts[0] == ""):
+        return (f"'{text}' is a web address. For a Hugging Face Hub dataset enter its id: {parts[2]}/{parts[3]}.")
+    if text.lower().startswith("hf://") and len(parts) >= 3 and parts[0] == "datasets":
+        return f"'{text}' is a web address. For a Hugging Face Hub dataset enter its id: {parts[1]}/{parts[2]}."
+    return (f"'{text}' is a web address; datasets are read from a local file or folder, or by Hub id "
+            "(owner/name). Download the file and open it with Open file….")
 
 
 def resolve_source(source: str) -> str:
@@ -37,6 +69,8 @@ def resolve_source(source: str) -> str:
 
 def is_local(source: str) -> bool:
     """A path that exists, or that is written like a path (so a typo says "file not found", not "Hub id")."""
+    if is_url(source):
+        return False
     resolved = resolve_source(source)
     return (
         os.path.exists(resolved)
@@ -73,7 +107,7 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def check_file(path: Path, fmt: str) -> None:
+def check_file(path: Path, fmt: str, encoding: str | None = None) -> None:
     """Fail with the file, line and column for what `datasets` would report as a pyarrow error."""
     try:
         size = path.stat().st_size
@@ -89,68 +123,178 @@ def check_file(path: Path, fmt: str) -> None:
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
         return
+    _codec(encoding)  # an unknown encoding name is said before anything is read
     if fmt == "json" and _is_json_document(path):
         data = path.read_bytes()
-        text = _decode(path, data).removeprefix("\ufeff")  # a byte order mark is not part of the JSON
+        text = _decode(path, data, encoding=encoding).removeprefix("\ufeff")  # a byte order mark is not JSON
         try:
-            json.loads(text)
+            value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
+        if value == []:
+            raise DataError(f"{path} holds an empty JSON list: it has no rows. Pick a file with data in it.")
         return
     # Line by line, so a large file never holds the GIL for long (the GUI thread keeps drawing meanwhile).
     blank = True
     header: list[str] | None = None
-    with open(path, "rb", buffering=READ_BUFFER) as handle:
-        for number, raw in enumerate(handle, 1):
-            line = _decode(path, raw, number).rstrip("\r\n")
-            if number == 1:
-                line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows editors write one)
-            if not line.strip():
-                continue
-            blank = False
-            if fmt == "json":
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}, line {number}, column {exc.colno}: malformed JSON line ({exc.msg}). "
-                                    "Each line must be one JSON object.") from None
-                if not isinstance(value, dict):
-                    raise DataError(f"{path}, line {number}: expected a JSON object with named columns, got "
-                                    f"{type(value).__name__}.")
-            elif fmt == "csv" and header is None:
-                header = next(csv.reader([line]))
-                if not any(name.strip() for name in header):
-                    raise DataError(f"{path}, line {number}: the CSV header row has no column names.")
+    for number, line in _lines(path, encoding):
+        if not line.strip():
+            continue
+        blank = False
+        if fmt == "json":
+            _json_row(path, number, line)
+        elif fmt == "csv" and header is None:
+            header = _csv_header(path, number, line)
     if blank:
         raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
     if fmt == "csv":
-        _check_csv_rows(path)
+        _check_csv_rows(path, encoding)
 
 
-def _decode(path: Path, data: bytes, line: int | None = None) -> str:
+def _json_row(path: Path, number: int, line: str) -> dict[str, Any]:
     try:
-        return data.decode("utf-8")
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}, line {number}, column {exc.colno}: malformed JSON line ({exc.msg}). "
+                        "Each line must be one JSON object.") from None
+    if not isinstance(value, dict):
+        raise DataError(f"{path}, line {number}: expected a JSON object with named columns, got "
+                        f"{type(value).__name__}.")
+    return value
+
+
+def _csv_header(path: Path, number: int, line: str) -> list[str]:
+    header = next(csv.reader([line]))
+    if not any(name.strip() for name in header):
+        raise DataError(f"{path}, line {number}: the CSV header row has no column names.")
+    return header
+
+
+def _header_only(path: Path, header: list[str]) -> DataError:
+    names = ", ".join(f"'{name}'" for name in header)
+    return DataError(f"{path} has a header row ({names}) and no rows of data. Add rows below the header, or "
+                     "pick another file.")
+
+
+def _codec(encoding: str | None) -> str:
+    """The Python codec for a configured encoding (None: UTF-8); an unknown name is a DataError."""
+    if not encoding:
+        return "utf-8"
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise DataError(f"Unknown encoding '{encoding}'. Use a name such as utf-8, cp1252, latin-1 or utf-16, or "
+                        "leave it empty for UTF-8.") from None
+
+
+def _ascii_compatible(codec: str) -> bool:
+    """Lines can be split on b"\\n" before decoding (UTF-8, Latin-1, cp1252 …; not UTF-16)."""
+    try:
+        return "a\n{}".encode(codec) == b"a\n{}"
+    except (UnicodeError, LookupError):
+        return False
+
+
+def _lines(path: Path, encoding: str | None) -> Any:
+    """(line number, decoded line without its end) of a text file; a UTF-8 byte order mark is dropped."""
+    codec = _codec(encoding)
+    if not _ascii_compatible(codec):
+        text = _decode(path, path.read_bytes(), encoding=encoding)
+        for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
+            yield number, line.rstrip("\r")
+        return
+    offset = 0
+    with open(path, "rb", buffering=READ_BUFFER) as handle:
+        for number, raw in enumerate(handle, 1):
+            line = _decode(path, raw, number, encoding, offset).rstrip("\r\n")
+            offset += len(raw)
+            if number == 1:
+                line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows editors write one)
+            yield number, line
+
+
+def _decode(path: Path, data: bytes, line: int | None = None, encoding: str | None = None,
+            offset: int = 0) -> str:
+    codec = _codec(encoding)
+    try:
+        return data.decode(codec)
     except UnicodeDecodeError as exc:
         if line is None:
             line, column = _position(data, exc.start)
         else:
             column = exc.start + 1
-        raise DataError(f"{path}, line {line}, column {column}: byte 0x{data[exc.start]:02x} is not UTF-8 text. "
-                        "Save the file as UTF-8 and try again.") from None
+        raise _encoding_problem(path, data[exc.start], line, column, encoding, offset + exc.start) from None
 
 
-def _check_csv_rows(path: Path) -> None:
-    """Rows with more or fewer fields than the header (csv tracks quoted newlines, so it reads the file itself)."""
-    with open(path, encoding="utf-8", newline="", buffering=READ_BUFFER) as handle:
+def _encoding_problem(path: Path, byte: int, line: int, column: int, encoding: str | None,
+                      offset: int) -> EncodingProblem:
+    name = encoding or "UTF-8"
+    detected = detect_encoding(path, offset)
+    if detected and detected != _codec(encoding):
+        advice = (f"It looks like {detected}: set the dataset's encoding to {detected} (Encoding in the Dataset "
+                  f"tab, or dataset.encoding in the config), or save the file as UTF-8.")
+    else:
+        advice = ("Set the dataset's encoding to the one the file was saved in (Encoding in the Dataset tab, or "
+                  "dataset.encoding in the config), or save the file as UTF-8.")
+    return EncodingProblem(f"{path}, line {line}, column {column}: byte 0x{byte:02x} is not {name} text. {advice}",
+                           path, detected)
+
+
+def detect_encoding(path: Path, offset: int | None = None) -> str | None:
+    """The encoding charset-normalizer finds in the file's start (and around `offset`, a byte that did not decode);
+    None for UTF-8/ASCII or when it cannot tell."""
+    try:
+        with open(path, "rb") as handle:
+            sample = handle.read(DETECT_BYTES)
+            if offset is not None and offset >= len(sample) - 1024:
+                handle.seek(max(0, offset - DETECT_BYTES // 2))
+                sample += b"\n" + handle.read(DETECT_BYTES)
+    except OSError:
+        return None
+    return detect_bytes_encoding(sample)
+
+
+def detect_bytes_encoding(sample: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    matches = sorted(from_bytes(sample), key=lambda m: m.chaos)
+    if not matches:
+        return None
+    best = matches[0]
+    # Several code pages decode Western European text to the same characters (charset-normalizer then names the
+    # first, often cp1250); cp1252, Windows' Latin-1, is by far the most common of them, so it wins among the
+    # equally plausible matches.
+    for match in matches:
+        if match.chaos > best.chaos:
+            break
+        if "cp1252" in match.could_be_from_charset:
+            return "cp1252"
+    if best.encoding in ("ascii", "utf_8"):
+        return None
+    return best.encoding.replace("_", "-")
+
+
+def _check_csv_rows(path: Path, encoding: str | None = None) -> None:
+    """Rows with more or fewer fields than the header (csv tracks quoted newlines, so it reads the file itself),
+    and a header with no rows below it."""
+    codec = _codec(encoding)
+    codec = "utf-8-sig" if codec == "utf-8" else codec
+    with open(path, encoding=codec, newline="", buffering=READ_BUFFER) as handle:
         reader = csv.reader(handle)
+        rows = 0
         try:
             header = next(reader)
+            while not any(name.strip() for name in header):  # blank lines before the header
+                header = next(reader)
             for row in reader:
                 if row and len(row) != len(header):
                     raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields where the header has "
                                     f"{len(header)} ({', '.join(header)}). Quote values that contain commas.")
+                rows += bool(row)
         except csv.Error as exc:
             raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({exc}).") from None
+    if rows == 0:
+        raise _header_only(path, header)
 
 
 def _is_json_document(path: Path) -> bool:
@@ -173,18 +317,36 @@ def _is_json_document(path: Path) -> bool:
         return True
 
 
-def _reader_options(fmt: str, files: list[Path]) -> dict[str, Any]:
-    """Options for datasets' readers: a UTF-8 byte order mark is dropped instead of becoming part of the first row
-    (text) or tripping the parser (JSON)."""
-    if fmt in ("text", "json"):
+def effective_sample_by(config: DatasetConfig) -> str:
+    """How .txt files become rows: as configured, else one row per file for a folder, per line for one file."""
+    if config.sample_by:
+        return config.sample_by
+    return "document" if os.path.isdir(resolve_source(config.source)) else "line"
+
+
+def _reader_options(fmt: str, files: list[Path], config: DatasetConfig) -> dict[str, Any]:
+    """Options for datasets' readers: the configured encoding, how text files split into rows, and a UTF-8 byte
+    order mark dropped instead of becoming part of the first row (text) or tripping the parser (JSON)."""
+    options: dict[str, Any] = {}
+    if fmt == "text":
+        options["sample_by"] = effective_sample_by(config)
+    if fmt not in ("text", "json", "csv"):
+        return options
+    codec = _codec(config.encoding)
+    if codec == "utf-8" and fmt in ("text", "json"):
         for path in files:
             with open(path, "rb") as handle:
                 if handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
-                    return {"encoding": "utf-8-sig"}
-    return {}
+                    codec = "utf-8-sig"
+                    break
+    if codec != "utf-8" or config.encoding:
+        options["encoding"] = codec
+    return options
 
 
 def _hub_guard(source: str) -> None:
+    if is_url(source):
+        raise DataError(url_message(source))
     from core.hub_access import require_hub
 
     require_hub(f"the dataset '{source}'", "Pick a local file, or the built-in sample dataset.")
@@ -197,13 +359,15 @@ def load_split(config: DatasetConfig) -> Any:
     if is_local(config.source):
         fmt, files = local_files(config.source)
         for path in files:
-            check_file(path, fmt)
+            check_file(path, fmt, config.encoding)
+        where = files[0] if len(files) == 1 else files[0].parent
         try:
             ds = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train",
-                                       **_reader_options(fmt, files))
+                                       **_reader_options(fmt, files, config))
         except Exception as exc:  # datasets wraps parse errors in several types
-            raise DataError(f"Could not read {files[0] if len(files) == 1 else files[0].parent}: "
-                            f"{_first_line(exc)}") from None
+            if "corresponds to no data" in str(exc):  # datasets' words for a source without rows
+                raise DataError(f"{where} has no rows. Pick a file with data in it.") from None
+            raise DataError(f"Could not read {where}: {_first_line(exc)}") from None
     else:
         _hub_guard(config.source)
         try:
@@ -231,27 +395,102 @@ def _hub_dataset_message(config: DatasetConfig, exc: BaseException) -> str:
     return f"Could not load the dataset {config.source}: {_first_line(exc)}"
 
 
-def check_text_column(ds: Any, column: str, source: str) -> None:
-    names = list(ds.column_names)
-    if column not in names:
-        from core.config import nearest
+def real_column(names: list[str], column: str) -> str | None:
+    """The column a configured name means: itself, else the one column that differs from it only by whitespace
+    around it (spreadsheets export "Horoscope Text " with the space)."""
+    if column in names:
+        return column
+    if not isinstance(column, str):
+        return None
+    same = [name for name in names if isinstance(name, str) and name.strip() == column.strip()]
+    return same[0] if len(same) == 1 else None
 
-        hint = nearest(column, names)
-        tail = f" Did you mean '{hint}'?" if hint else ""
-        raise DataError(f"{source}: there is no column '{column}'. Columns: {', '.join(names)}.{tail}")
-    feature = ds.features[column]
+
+def column_notice(configured: str, real: str) -> str:
+    return (f"The text column is {shown(real)} in the data; the config says {shown(configured)}. Using the name as "
+            "the data spells it.")
+
+
+def shown(name: str) -> str:
+    """A column name in quotes, with whitespace at its ends named so that 'Text ' and 'Text' read differently."""
+    ends = []
+    if name[:1].isspace():
+        ends.append("leading")
+    if name[-1:].isspace():
+        ends.append("trailing")
+    return f"'{name}'" + (f" (with {' and '.join(ends)} whitespace)" if ends else "")
+
+
+def _missing_column(source: str, column: str, names: list[str]) -> DataError:
+    from core.config import nearest
+
+    hint = nearest(column, names)
+    tail = f" Did you mean {shown(hint)}?" if hint else ""
+    return DataError(f"{source}: there is no column {shown(column)}. Columns: "
+                     f"{', '.join(shown(n) if n != n.strip() else n for n in names)}.{tail}")
+
+
+def _not_text(source: str, column: str, kind: str, text_columns: list[str]) -> DataError:
+    choose = f" Text columns: {', '.join(text_columns)}." if text_columns else " The dataset has no text column."
+    return DataError(f"{source}: column {shown(column)} holds {kind}, not text.{choose}")
+
+
+def _no_value(source: str, column: str, row: int) -> DataError:
+    return DataError(f"{source}: row {row} has no value in column {shown(column)}. Fill or remove it.")
+
+
+def _feature_kind(feature: Any) -> str | None:
+    """None for text, else what the column holds, in words (the same words as _value_kind)."""
     dtype = getattr(feature, "dtype", None)
-    if dtype not in ("string", "large_string"):
-        text_columns = [n for n in names if getattr(ds.features[n], "dtype", None) in ("string", "large_string")]
-        kind = dtype or type(feature).__name__
-        choose = f" Text columns: {', '.join(text_columns)}." if text_columns else " The dataset has no text column."
-        raise DataError(f"{source}: column '{column}' holds {kind} values, not text.{choose}")
-    values = ds.data.column(column)  # Arrow: counting nulls never turns 100k strings into Python objects
+    if dtype in ("string", "large_string"):
+        return None
+    if isinstance(dtype, str) and dtype.startswith(("int", "uint")):
+        return "whole numbers"
+    if isinstance(dtype, str) and dtype.startswith(("float", "double", "decimal")):
+        return "numbers"
+    if dtype == "bool":
+        return "true/false values"
+    if isinstance(feature, dict):
+        return "records (JSON objects)"
+    if type(feature).__name__ in ("List", "LargeList", "Sequence") or isinstance(feature, list):
+        return "lists"
+    return f"{dtype or type(feature).__name__} values"
+
+
+def _value_kind(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, bool):
+        return "true/false values"
+    if isinstance(value, int):
+        return "whole numbers"
+    if isinstance(value, float):
+        return "numbers"
+    if isinstance(value, dict):
+        return "records (JSON objects)"
+    if isinstance(value, list):
+        return "lists"
+    return f"{type(value).__name__} values"
+
+
+def check_text_column(ds: Any, column: str, source: str, notify: Any = None) -> str:
+    """The real name of the text column (see real_column; `notify` hears when it differs), or a DataError."""
+    names = list(ds.column_names)
+    real = real_column(names, column)
+    if real is None:
+        raise _missing_column(source, column, names)
+    if real != column and notify is not None:
+        notify(column_notice(column, real))
+    kind = _feature_kind(ds.features[real])
+    if kind is not None:
+        raise _not_text(source, real, kind, [n for n in names if _feature_kind(ds.features[n]) is None])
+    values = ds.data.column(real)  # Arrow: counting nulls never turns 100k strings into Python objects
     if values.null_count:
         import pyarrow.compute as pc
 
         index = pc.index(pc.is_null(values), True).as_py()
-        raise DataError(f"{source}: row {index + 1} has no value in column '{column}'. Fill or remove it.")
+        raise _no_value(source, real, index + 1)
+    return real
 
 
 def detect_text_column(columns: list[str], rows: list[dict[str, Any]]) -> str | None:
@@ -259,8 +498,9 @@ def detect_text_column(columns: list[str], rows: list[dict[str, Any]]) -> str | 
     text_like = [c for c in columns if rows and all(isinstance(r.get(c), str) or r.get(c) is None for r in rows)
                  and any(isinstance(r.get(c), str) for r in rows)]
     for name in TEXT_COLUMN_NAMES:
-        if name in text_like:
-            return name
+        for column in text_like:
+            if column.strip().lower() == name:
+                return column
     if not text_like:
         return None
     return max(text_like, key=lambda c: sum(len(r.get(c) or "") for r in rows))
@@ -272,18 +512,24 @@ class Preview:
     rows: list[dict[str, Any]]
     text_column: str | None
     files: list[str] = field(default_factory=list)
+    format: str | None = None  # "csv", "json", "parquet", "text"; None for a Hub dataset
+    sample_by: str | None = None  # how .txt files became rows ("document", "paragraph", "line")
+    text_columns: list[str] = field(default_factory=list)  # columns that hold text in the rows shown
 
 
 def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
     """First rows and the columns, reading only what it shows (streaming), so a large source opens at once."""
     import datasets
 
+    fmt = sample_by = None
     if is_local(config.source):
         fmt, files = local_files(config.source)
-        check_file(files[0], fmt)
+        check_file(files[0], fmt, config.encoding)
+        options = _reader_options(fmt, files, config)
+        sample_by = options.get("sample_by")
         try:
             stream = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train", streaming=True,
-                                           **_reader_options(fmt, files))
+                                           **options)
             rows = list(stream.take(limit))
         except Exception as exc:
             raise DataError(f"Could not read {files[0]}: {_first_line(exc)}") from None
@@ -297,12 +543,18 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
             raise DataError(_hub_dataset_message(config, exc)) from None
         names = []
     columns = list(rows[0].keys()) if rows else []
-    return Preview(columns=columns, rows=rows, text_column=detect_text_column(columns, rows), files=names)
+    text_columns = [c for c in columns if all(_value_kind(r.get(c)) is None for r in rows)]
+    return Preview(columns=columns, rows=rows, text_column=detect_text_column(columns, rows), files=names,
+                   format=fmt, sample_by=sample_by, text_columns=text_columns)
 
 
-def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int) -> Any:
-    """The seed's preparation: batched map with remove_columns, truncation and max_length, then a test split."""
-    column, max_length, truncation = config.text_column, config.max_length, config.truncation
+def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int, notify: Any = None) -> Any:
+    """The seed's preparation: batched map with remove_columns, truncation and max_length, then a test split.
+
+    Rows whose text gives no tokens (blank rows) are dropped; the tutorial's script keeps them as all-padding
+    rows, so `notify` hears how many were dropped (per-step losses then differ slightly from the script's)."""
+    column = real_column(list(ds.column_names), config.text_column) or config.text_column
+    max_length, truncation = config.max_length, config.truncation
     limit = char_limit(tokenizer, max_length) if truncation else None
 
     def tokenize(batch: dict[str, list[Any]]) -> Any:
@@ -313,9 +565,12 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
 
     workers = tokenize_workers(len(ds))
     tokenized = ds.map(tokenize, batched=True, remove_columns=ds.column_names, desc="Tokenizing", num_proc=workers)
+    rows = len(tokenized)
     tokenized = tokenized.filter(_has_tokens, batched=True, desc="Dropping empty rows", num_proc=workers)
     if len(tokenized) == 0:
         raise DataError(f"{config.source}: every row of '{column}' is empty after tokenizing.")
+    if len(tokenized) < rows and notify is not None:
+        notify(empty_rows_notice(rows - len(tokenized), rows, column))
     if config.test_size <= 0:
         import datasets
 
@@ -328,6 +583,12 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
         raise DataError(f"{config.source}: nothing is left for {'training' if len(split['train']) == 0 else 'evaluation'} "
                         f"after a {config.test_size:g} test split of {len(tokenized)} rows. Add rows or change test_size.")
     return split
+
+
+def empty_rows_notice(dropped: int, rows: int, column: str) -> str:
+    return (f"Dropped {dropped:,} of {rows:,} rows whose '{column}' is empty (no tokens); {rows - dropped:,} rows "
+            "remain. The tutorial's script keeps such rows as all-padding rows, so its batches and per-step losses "
+            "differ slightly from this run's.")
 
 
 def char_limit(tokenizer: Any, max_length: int) -> int:
@@ -388,3 +649,211 @@ def token_statistics(ds: Any, tokenizer: Any, column: str, max_length: int, samp
                       p95=float(np.percentile(lengths, 95)), longest=int(lengths.max()),
                       bin_edges=[int(e) for e in edges], counts=[int(c) for c in counts])
 
+
+
+# ---- the check validate() makes: a bounded read, cached --------------------------------------------------------
+
+_CHECKED: dict[tuple, tuple[Problem, ...]] = {}
+_CHECKED_MAX = 64
+# What pandas (datasets' CSV reader) reads as a missing value.
+CSV_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                         "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
+def check_source(config: DatasetConfig) -> list[Problem]:
+    """What a run would find wrong with a local source before training, in the same words: an empty or header-only
+    file, text that is not in the configured encoding (with the detected one), a malformed first part, a missing
+    text column or one that does not hold text. Reads at most CHECK_BYTES of all files together, and remembers
+    the answer per (files, sizes, modification times, settings), so the window can run it on every edit. Hub ids
+    and missing paths are left to the caller."""
+    if not isinstance(config.source, str) or is_url(config.source) or not is_local(config.source):
+        return []
+    if not os.path.exists(resolve_source(config.source)):
+        return []
+    try:
+        _codec(config.encoding if isinstance(config.encoding, str) else None)
+    except DataError:
+        return []  # validate() names an unknown encoding itself
+    try:
+        fmt, files = local_files(config.source)
+        stamps = tuple((str(p), s.st_size, s.st_mtime_ns) for p, s in ((p, p.stat()) for p in files))
+    except DataError as exc:
+        return [Problem("dataset.source", str(exc))]
+    except OSError as exc:
+        return [Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")]
+    key = (fmt, stamps, config.source, config.encoding, effective_sample_by(config), config.text_column)
+    found = _CHECKED.get(key)
+    if found is None:
+        found = tuple(_check_source(config, fmt, files))
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.pop(next(iter(_CHECKED)), None)
+        _CHECKED[key] = found
+    return list(found)
+
+
+def _check_source(config: DatasetConfig, fmt: str, files: list[Path]) -> list[Problem]:
+    try:
+        columns, rows, kinds = _head(config, fmt, files)
+    except EncodingProblem as exc:
+        return [Problem("dataset.encoding", str(exc))]
+    except DataError as exc:
+        return [Problem("dataset.source", str(exc))]
+    except OSError as exc:
+        return [Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")]
+    column = config.text_column
+    if not isinstance(column, str) or not column.strip() or not columns:
+        return []
+    real = real_column(columns, column)
+    if real is None:
+        return [Problem("dataset.text_column", str(_missing_column(config.source, column, columns)))]
+    if real not in kinds:
+        kinds = {**kinds, **{c: _row_kind(c, rows, fmt) for c in columns if c not in kinds}}
+    if kinds[real] is not None:
+        text_columns = [c for c in columns if kinds.get(c) is None]
+        return [Problem("dataset.text_column", str(_not_text(config.source, real, kinds[real], text_columns)))]
+    for index, row in enumerate(rows):
+        if row.get(real) is None:
+            return [Problem("dataset.text_column", str(_no_value(config.source, real, index + 1)))]
+    return []
+
+
+def _row_kind(column: str, rows: list[dict[str, Any]], fmt: str) -> str | None:
+    values = [row.get(column) for row in rows]
+    if fmt != "csv":
+        return next((kind for kind in map(_value_kind, values) if kind is not None), None)
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    try:
+        numbers = [float(v) for v in present]
+    except ValueError:
+        numbers = None
+    if numbers is not None:
+        whole = all(v.strip().lstrip("+-").isdigit() for v in present)
+        return "whole numbers" if whole and len(present) == len(values) else "numbers"
+    if len(present) == len(values) and all(v in ("True", "False", "true", "false", "TRUE", "FALSE")
+                                           for v in present):
+        return "true/false values"
+    return None
+
+
+def _head(config: DatasetConfig, fmt: str,
+          files: list[Path]) -> tuple[list[str], list[dict[str, Any]], dict[str, str | None]]:
+    """Columns, the first rows and (Parquet) the column kinds, from at most CHECK_BYTES of the files."""
+    budget = CHECK_BYTES
+    columns: list[str] = []
+    rows: list[dict[str, Any]] = []
+    kinds: dict[str, str | None] = {}
+    codec = _codec(config.encoding)
+    for path in files:
+        size = path.stat().st_size
+        if size == 0:
+            raise DataError(f"{path} is empty. Pick a file with data in it.")
+        if fmt == "parquet":
+            if not columns:
+                columns, kinds = _parquet_head(path)
+            continue
+        if budget <= 0 or (size > budget and not _ascii_compatible(codec)):
+            continue  # checked when the run reads it
+        with open(path, "rb") as handle:
+            data = handle.read(min(size, budget))
+        budget -= len(data)
+        complete = len(data) == size
+        if not complete:
+            data = data[:data.rfind(b"\n") + 1]  # whole lines only
+        text = _decode(path, data, encoding=config.encoding).removeprefix("\ufeff")
+        if complete and not text.strip():
+            raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
+        if fmt == "text":
+            columns = ["text"]
+            continue
+        if fmt == "json":
+            header, found = [], _json_head(path, text, complete)
+        else:
+            header, found = _csv_head(path, text, complete)
+        for names in (header, *found):
+            columns += [name for name in names if name not in columns]
+        rows += found
+    return columns, rows, kinds
+
+
+def _json_head(path: Path, text: str, complete: bool) -> list[dict[str, Any]]:
+    if text.lstrip().startswith("[") or (path.suffix.lower() == ".json" and _is_json_document(path)):
+        if not complete:
+            return []
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
+        if value == []:
+            raise DataError(f"{path} holds an empty JSON list: it has no rows. Pick a file with data in it.")
+        return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+    rows = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            rows.append(_json_row(path, number, line.rstrip("\r")))
+    return rows
+
+
+def _csv_head(path: Path, text: str, complete: bool) -> tuple[list[str], list[dict[str, Any]]]:
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[dict[str, Any]] = []
+    records: list[tuple[int, list[str]]] = []
+    try:
+        for record in reader:
+            if header is None:
+                if record and any(field.strip() for field in record):
+                    header = record
+                elif record:
+                    raise DataError(f"{path}, line {reader.line_num}: the CSV header row has no column names.")
+                continue
+            if record:
+                records.append((reader.line_num, record))
+    except csv.Error as exc:
+        if complete:
+            raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({exc}).") from None
+    if not complete and records:
+        records.pop()  # may have been cut inside a quoted value
+    if header is None:
+        return [], []
+    for line, record in records:
+        if len(record) != len(header):
+            raise DataError(f"{path}, line {line}: {len(record)} fields where the header has {len(header)} "
+                            f"({', '.join(header)}). Quote values that contain commas.")
+        rows.append({name: None if value in CSV_MISSING else value for name, value in zip(header, record)})
+    if complete and not rows:
+        raise _header_only(path, header)
+    return header, rows
+
+
+def _parquet_head(path: Path) -> tuple[list[str], dict[str, str | None]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
+    if meta.num_rows == 0:
+        raise DataError(f"{path} has no rows. Pick a file with data in it.")
+    kinds: dict[str, str | None] = {}
+    for name, kind in zip(schema.names, schema.types):
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+            kinds[name] = None
+        elif pa.types.is_integer(kind):
+            kinds[name] = "whole numbers"
+        elif pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            kinds[name] = "numbers"
+        elif pa.types.is_boolean(kind):
+            kinds[name] = "true/false values"
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+            kinds[name] = "lists"
+        elif pa.types.is_struct(kind):
+            kinds[name] = "records (JSON objects)"
+        else:
+            kinds[name] = f"{kind} values"
+    return list(schema.names), kinds

@@ -341,10 +341,10 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     tokenizer = models.load_tokenizer(config.model, notify)
     phase("data", f"Loading dataset {config.dataset.source}")
     raw = data.load_split(config.dataset)
-    data.check_text_column(raw, config.dataset.text_column, config.dataset.source)
+    data.check_text_column(raw, config.dataset.text_column, config.dataset.source, notify)  # notice: real name
     phase("tokenize", f"Tokenizing {len(raw)} rows")
     seed = int(config.training.get("seed", 42))
-    splits = data.tokenize_and_split(raw, tokenizer, config.dataset, seed)
+    splits = data.tokenize_and_split(raw, tokenizer, config.dataset, seed, notify)  # notice: empty rows dropped
     emit({"event": "data", "train_rows": len(splits["train"]),
           "eval_rows": len(splits["test"]) if "test" in splits else 0})
     phase("model", f"Loading model {config.model.name_or_path}")

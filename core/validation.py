@@ -86,21 +86,40 @@ def _writable_dir(path: Path) -> str | None:
     return None
 
 
+def _known_encoding(name: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
 def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     problems: list[Problem] = []
     add = lambda field, message: problems.append(Problem(field, message))  # noqa: E731
 
     # ---- dataset
+    from core.data import SAMPLE_BY, check_source, is_local, is_url, resolve_source, url_message
+
     ds = config.dataset
     if not isinstance(ds.source, str) or not ds.source.strip():
         add("dataset.source", "Choose a dataset: a Hub id, a local file or folder, or the built-in sample.")
+    elif is_url(ds.source):
+        add("dataset.source", url_message(ds.source))
     elif check_files:
-        from core.data import is_local, resolve_source
-
         if is_local(ds.source) and not os.path.exists(resolve_source(ds.source)):
             add("dataset.source", f"Dataset not found: {resolve_source(ds.source)}.")
+        else:  # a bounded, cached read of a local source: empty, encoding, text column (core.data.check_source)
+            problems.extend(check_source(ds))
     if not isinstance(ds.text_column, str) or not ds.text_column.strip():
         add("dataset.text_column", "Name the column that holds the text to train on.")
+    if ds.encoding is not None and (not isinstance(ds.encoding, str) or not _known_encoding(ds.encoding)):
+        add("dataset.encoding", f"Unknown encoding {ds.encoding!r}. Use a name such as utf-8, cp1252, latin-1 or "
+                                "utf-16, or leave it empty for UTF-8.")
+    if ds.sample_by is not None and ds.sample_by not in SAMPLE_BY:
+        add("dataset.sample_by", f"sample_by must be one of {', '.join(SAMPLE_BY)}, or empty (got {ds.sample_by!r}).")
     if not isinstance(ds.max_length, int) or isinstance(ds.max_length, bool) or ds.max_length <= 0:
         add("dataset.max_length", f"max_length must be a whole number above 0 (got {ds.max_length!r}); "
                                   "the seed uses 512.")

@@ -84,8 +84,12 @@ def test_non_utf8_bytes_named(tmp_path: Path) -> None:
     path.write_bytes("text\nfine\ncaf\xe9 au lait\n".encode("latin-1"))
     with pytest.raises(DataError) as info:
         load_split(DatasetConfig(source=str(path), text_column="text"))
-    assert str(info.value) == (f"{path}, line 3, column 4: byte 0xe9 is not UTF-8 text. "
-                               "Save the file as UTF-8 and try again.")
+    assert str(info.value) == (f"{path}, line 3, column 4: byte 0xe9 is not UTF-8 text. It looks like cp1252: set "
+                               "the dataset's encoding to cp1252 (Encoding in the Dataset tab, or dataset.encoding "
+                               "in the config), or save the file as UTF-8.")
+    assert info.value.detected == "cp1252"  # for the window to offer, without reading the message
+    ds = load_split(DatasetConfig(source=str(path), text_column="text", encoding=info.value.detected))
+    assert ds["text"] == ["fine", "caf\xe9 au lait"]
 
 
 def test_csv_row_with_wrong_field_count(tmp_path: Path) -> None:
@@ -103,7 +107,7 @@ def test_missing_and_non_text_columns(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}: there is no column 'txt'. Columns: id, text. Did you mean 'text'?"
     with pytest.raises(DataError) as info:
         check_text_column(ds, "id", str(path))
-    assert str(info.value) == f"{path}: column 'id' holds int64 values, not text. Text columns: text."
+    assert str(info.value) == f"{path}: column 'id' holds whole numbers, not text. Text columns: text."
 
 
 def test_null_text_row_named(tmp_path: Path) -> None:

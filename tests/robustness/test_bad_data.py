@@ -71,15 +71,16 @@ CASES: list[tuple[str, str, bytes | Callable[[Path], None], dict, str]] = [
     ("json-line-not-an-object", "list.jsonl", GOOD + b'["Libra", "Scorpio"]\n',
      {}, "{path}, line 4: expected a JSON object with named columns, got list."),
     ("non-utf8-jsonl", "latin1.jsonl", GOOD + '{"text": "Caf\u00e9 day"}\n'.encode("latin-1"),
-     {}, "{path}, line 4, column 14: byte 0xe9 is not UTF-8 text. Save the file as UTF-8 and try again."),
+     {}, "{path}, line 4, column 14: byte 0xe9 is not UTF-8 text. It looks like cp1252: set the dataset's "
+         "encoding to cp1252"),
     ("non-utf8-csv", "latin1.csv", b"text,sign\nplain,Leo\n" + "\u00e9t\u00e9,Aries\n".encode("latin-1"),
      {}, "{path}, line 3, column 1: byte 0xe9 is not UTF-8 text."),
     ("non-utf8-json-document", "latin1.json", b'[{"text": "ok"},\n {"text": "\xff"}]',
      {}, "{path}, line 2, column 12: byte 0xff is not UTF-8 text."),
     ("numeric-text-column", "numbers.jsonl", lines({"text": 1}, {"text": 2}),
-     {}, "{path}: column 'text' holds int64 values, not text. The dataset has no text column."),
+     {}, "{path}: column 'text' holds whole numbers, not text. The dataset has no text column."),
     ("numeric-column-chosen", "mixed.csv", b"score,body\n1,Aries day\n2,Leo day\n",
-     {"text_column": "score"}, "{path}: column 'score' holds int64 values, not text. Text columns: body."),
+     {"text_column": "score"}, "{path}: column 'score' holds whole numbers, not text. Text columns: body."),
     ("wrong-column-name", "named.jsonl", lines({"horoscope": "Aries"}, {"horoscope": "Leo"}),
      {"text_column": "horoscop"}, "{path}: there is no column 'horoscop'. Columns: horoscope. Did you mean "
                                   "'horoscope'?"),
@@ -206,6 +207,7 @@ def test_file_that_disappears_between_validate_and_train(demo_cache: Path, input
     path.write_bytes(GOOD * 10)
     config = small_config(path, runs_dir)
     config.name = "fleeting"
+    config.dataset.text_column = "text"
     assert validate(config) == []
     saved = Snapshot(earlier_run)
 
@@ -223,17 +225,37 @@ def test_file_that_disappears_between_validate_and_train(demo_cache: Path, input
     saved.assert_unchanged()
 
 
-def test_cli_names_the_bad_line_in_one_line_and_exits_1(demo_cache: Path, inputs: Path, runs_dir: Path,
-                                                        earlier_run: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_names_the_bad_line_in_one_line_and_exits_2_before_a_run_folder(
+        demo_cache: Path, inputs: Path, runs_dir: Path, earlier_run: Path, capsys: pytest.CaptureFixture) -> None:
+    """validate() reads the start of the file: a bad line there is a config problem (exit 2), no run folder."""
     path = inputs / "bad.jsonl"
     path.write_bytes(GOOD + b'{"text": oops}\n')
     saved = Snapshot(inputs, earlier_run)
     code = main(["train", "--set", f"dataset.source={path}", "--set", "dataset.text_column=text", "--name", "bad",
                  "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"error: dataset.source: {path}, line 4, column 10: malformed JSON line (Expecting value). "
+                       "Each line must be one JSON object.")
+    assert not (runs_dir / "bad").exists()
+    saved.assert_unchanged()
+
+
+def test_cli_names_a_bad_line_past_the_checked_start_and_exits_1(demo_cache: Path, inputs: Path, runs_dir: Path,
+                                                                 earlier_run: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    """Past what validate() reads (core.data.CHECK_BYTES) the run finds the bad line: exit 1, the same words."""
+    path = inputs / "bad.jsonl"
+    good = GOOD * (data.CHECK_BYTES // len(GOOD) + 10)
+    path.write_bytes(good + b'{"text": oops}\n')
+    line = good.count(b"\n") + 1
+    saved = Snapshot(inputs, earlier_run)
+    code = main(["train", "--set", f"dataset.source={path}", "--set", "dataset.text_column=text", "--name", "bad",
+                 "--quiet"])
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == (f"error: {path}, line 4, column 10: malformed JSON line (Expecting value). Each line must be "
-                       "one JSON object.")
+    assert err[-1] == (f"error: {path}, line {line}, column 10: malformed JSON line (Expecting value). Each line must "
+                       "be one JSON object.")
     assert RunFolder(runs_dir / "bad").read_status()["state"] == "failed"
     saved.assert_unchanged()
 
