@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,10 +293,33 @@ def yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
 
 
+# An access token is never written to a config file (nor, through config.yaml, to a run folder), whatever field it
+# comes through: fields named *_token (hub_token; transformers masks the same names in TrainingArguments.to_dict) are
+# left out, and any other value shaped like a Hugging Face token is masked. validate() says what to do instead.
+TOKEN_VALUE_RE = re.compile(r"\bhf_[A-Za-z0-9]{30,}")  # real tokens: hf_ + 34 letters/digits
+REDACTED = "<redacted>"
+
+
+def is_token_key(key: Any) -> bool:
+    return isinstance(key, str) and key.lower().endswith("_token")
+
+
+def without_secrets(value: Any) -> Any:
+    """A copy of a config mapping (or any YAML value) with every token-named key dropped and token values masked."""
+    if isinstance(value, dict):
+        return {k: without_secrets(v) for k, v in value.items() if not is_token_key(k)}
+    if isinstance(value, (list, tuple)):
+        return [without_secrets(v) for v in value]
+    if isinstance(value, str):
+        return TOKEN_VALUE_RE.sub(REDACTED, value)
+    return value
+
+
 def to_yaml(config: RunConfig) -> str:
     import yaml
 
-    return yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    data = without_secrets(config.to_dict())
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
 def from_yaml(text: str, source: str = "config") -> tuple[RunConfig, list[str]]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core.errors import FinetuneError
+from core.errors import FinetuneError, Problem
 from core.runs import METRICS_FILE, RunFolder
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,24 @@ EXCLUDED_MODEL_FILES = {"training_args.bin", CARD_FILE}
 PRIVATE_METRICS_KEYS = {"run_dir", "model_dir", "pid", "resume_from"}
 STAGING_PREFIX = "finetune-studio-push-"
 LIBRARY_NAME = "finetune-studio"
+
+# TrainingArguments fields of the Trainer's own push (transformers 5.24: push_to_hub and the hub_* fields), with
+# what to use instead. The app refuses them (validate) and never passes them on (core.training.training_arguments):
+# the Trainer would upload its whole output_dir, which is the run folder (config.yaml, status.json, metrics with
+# local paths, the pickled training_args.bin) plus a second copy of the weights, to a public repository by
+# default. The app's own push (hub.push_when_done, or Push to Hub…) uploads the model, a card, scrubbed metrics and
+# a loss curve, privately by default. Tokens (hub_token, any *_token field) are refused by config_problems too.
+TRAINER_PUSH_FIELDS: dict[str, str] = {
+    "push_to_hub": "tick 'Push when training ends' on the Hub tab (hub.push_when_done) instead: it is private by "
+                   "default and uploads the model, a model card, the metrics and a loss curve, not the run folder",
+    "hub_model_id": "set the repository on the Hub tab (hub.repo_id) instead",
+    "hub_private_repo": "set the visibility on the Hub tab (hub.private) instead",
+    "hub_strategy": "the app pushes once, when training ends (Hub tab, hub.push_when_done)",
+    "hub_always_push": "the app pushes once, when training ends (Hub tab, hub.push_when_done)",
+    "hub_revision": "the app pushes to the repository's main branch (Hub tab, hub.repo_id)",
+}
+LOGIN_HINT = ("log in instead with Hub → Log in… (or the Hub button in the status bar), or with "
+              "finetune-studio login; the app, transformers and the hf command all use that login")
 
 
 # ---- errors ------------------------------------------------------------------------------------------------
@@ -343,6 +361,55 @@ def logout() -> None:
         log.info("Logged out; huggingface_hub added: %s", redact(str(exc), saved))
 
 
+# ---- what a config may say about the Hub ---------------------------------------------------------------------
+
+
+def _set(value: Any, default: Any) -> bool:
+    """A TrainingArguments value that differs from the installed library's default."""
+    default = getattr(default, "value", default)  # HubStrategy.EVERY_SAVE -> "every_save"
+    return value is not None and getattr(value, "value", value) != default
+
+
+def config_problems(config: Any) -> list[Problem]:
+    """validate()'s Hub rules: the Trainer's own push is refused with a pointer to the Hub tab, and an access token
+    anywhere in the config is refused with a pointer to logging in (save_config leaves it out in any case)."""
+    from core.config import TOKEN_VALUE_RE, is_token_key
+    from core.validation import training_fields
+
+    fields = training_fields()
+    defaults = {key: fields[key].default if key in fields else None for key in TRAINER_PUSH_FIELDS}
+    problems: list[Problem] = []
+    training = config.training if isinstance(config.training, dict) else {}
+    for key, instead in TRAINER_PUSH_FIELDS.items():
+        if key in training and _set(training[key], defaults[key]):
+            what = ("push_to_hub makes the Trainer upload the whole run folder (config, status, metrics with local "
+                    "paths, pickled training arguments) and a second copy of the weights, to a public repository "
+                    "unless told otherwise" if key == "push_to_hub"
+                    else f"{key} is a setting of the Trainer's own push, which Finetune Studio does not use")
+            problems.append(Problem(f"training.{key}",
+                                    f"{what}. Reset it (↺ on the All arguments tab) and {instead}."))
+    for key, value in training.items():
+        if is_token_key(key) and value not in (None, "", False):
+            problems.append(Problem(f"training.{key}", f"{key} would put your Hugging Face access token in the config "
+                                    "and the run folder; the app never saves or uses a token from a config. Remove "
+                                    f"it and {LOGIN_HINT}."))
+
+    def visit(value: Any, where: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if not (where == "training" and is_token_key(key)):
+                    visit(inner, f"{where}.{key}" if where else str(key))
+        elif isinstance(value, (list, tuple)):
+            for inner in value:
+                visit(inner, where)
+        elif isinstance(value, str) and TOKEN_VALUE_RE.search(value):
+            problems.append(Problem(where, f"{where} holds what looks like a Hugging Face access token, which is "
+                                    f"never stored in a config (saving leaves it out). Remove it and {LOGIN_HINT}."))
+
+    visit(config.to_dict(), "")
+    return problems
+
+
 # ---- what a push uploads -----------------------------------------------------------------------------------
 
 
@@ -360,10 +427,88 @@ def default_repo_id(user: str, run_dir: Path) -> str:
     return f"{user}/{name or 'finetune-studio-run'}"
 
 
+# A path in free text: /a/b… or ~/a/b… (not inside a URL such as https://host/a/b, nor a ratio such as tokens/s),
+# file:///a/b…, or C:\\a\\b…; it ends at whitespace or a quote or bracket.
+_PATH_CHARS = r"[^\s'\"`()\[\]{}<>,;|]"
+_ABSOLUTE_PATH_RE = re.compile(
+    rf"(?:\bfile://|(?<![\w:/.~-]))(~?/(?:{_PATH_CHARS}+/)+{_PATH_CHARS}*)"
+    rf"|\b([A-Za-z]:\\(?:[^\s'\"`()\[\]{{}}<>,;|\\]+\\)+[^\s'\"`()\[\]{{}}<>,;|\\]*)")
+
+
+def _local_names(folder: RunFolder) -> list[tuple[str, str]]:
+    """(a path on this machine that a run's messages may name, what the upload says instead), longest first: the
+    run folder by its name, the dataset and model by their file or folder names (as the model card names them),
+    the demo model as builtin:demo, and the home folder as ~."""
+    from core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID
+
+    names: dict[str, str] = {}
+
+    def add(path: Any, instead: str) -> None:
+        if not path:
+            return
+        for form in {str(path), os.path.abspath(os.path.expanduser(str(path))),
+                     os.path.realpath(os.path.expanduser(str(path)))}:
+            form = form.rstrip("/\\")
+            if len(form) > 1 and (form.startswith(("/", "\\")) or form[1:2] == ":"):
+                names.setdefault(form, instead)
+
+    add(folder.path, folder.path.name)
+    try:
+        from core.config import load_config
+
+        config = load_config(folder.config_path)[0]
+    except FinetuneError:
+        config = None
+    if config is not None:
+        source, model = config.dataset.source, config.model.name_or_path
+        if isinstance(source, str) and source and source != SAMPLE_DATASET_ID:
+            add(source, Path(os.path.expanduser(source)).name or "dataset")
+        if isinstance(model, str) and model and model != DEMO_MODEL_ID:
+            add(model, Path(os.path.expanduser(model)).name or "model")
+        if config.runs_dir:
+            add(config.runs_dir, "runs")
+    from core.data import resolve_source
+    from core.demo import cache_dir, demo_model_path
+
+    add(demo_model_path(build=False), DEMO_MODEL_ID)
+    add(resolve_source(SAMPLE_DATASET_ID), Path(resolve_source(SAMPLE_DATASET_ID)).name)
+    add(cache_dir(), "finetune-studio-cache")
+    add(Path.home(), "~")
+    return sorted(names.items(), key=lambda item: len(item[0]), reverse=True)
+
+
+def scrub_local_paths(text: str, names: list[tuple[str, str]]) -> str:
+    """`text` with the paths of this machine replaced: known ones (`names`, see _local_names) by what they are,
+    any other absolute path by its last part ("Loading dataset /home/me/data/notes.csv" -> "... notes.csv")."""
+    for path, instead in names:
+        if path in text:
+            text = re.sub(re.escape(path) + r"(?![\w.-])", lambda _m: instead, text)
+
+    def last_part(match: re.Match[str]) -> str:
+        path = match.group(1) or match.group(2) or ""
+        trail = path[len(path.rstrip("/\\")):]
+        return (re.split(r"[/\\]", path.rstrip("/\\"))[-1] or "") + trail
+
+    return _ABSOLUTE_PATH_RE.sub(last_part, text)
+
+
+def _scrub_value(value: Any, names: list[tuple[str, str]]) -> Any:
+    if isinstance(value, str):
+        return scrub_local_paths(value, names)
+    if isinstance(value, list):
+        return [_scrub_value(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_value(v, names) for k, v in value.items()}
+    return value
+
+
 def _public_metrics(folder: RunFolder) -> bytes | None:
+    """metrics.jsonl as uploaded: without earlier pushes and the fields that describe this machine, and with no
+    local path left in any value (messages name the dataset file, the model folder, the run folder)."""
     events = folder.read_metrics()
     if not events:
         return None
+    names = _local_names(folder)
     lines = []
     for event in events:
         if event.get("phase") == "push" or "push" in event:
@@ -371,7 +516,7 @@ def _public_metrics(folder: RunFolder) -> bytes | None:
         event = {k: v for k, v in event.items() if k not in PRIVATE_METRICS_KEYS}
         if isinstance(event.get("path"), str):
             event["path"] = Path(event["path"]).name  # checkpoint-N, not where it lies on this machine
-        lines.append(json.dumps(event, ensure_ascii=False))
+        lines.append(json.dumps(_scrub_value(event, names), ensure_ascii=False))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID, RunConfig, load_config, precision_of
+from core.config import (
+    DEMO_MODEL_ID,
+    SAMPLE_DATASET_ID,
+    TOKEN_VALUE_RE,
+    RunConfig,
+    is_token_key,
+    load_config,
+    precision_of,
+)
 from core.errors import ConfigError
 from core.runs import RunFolder
 
@@ -24,13 +32,12 @@ CARD_TAGS = ["finetune-studio", "text-generation"]
 # Training fields that are local to this machine, or secret, and say nothing about the model.
 PRIVATE_TRAINING_KEYS = {"output_dir", "hub_token", "push_to_hub_token", "hub_model_id",
                          "resume_from_checkpoint"}
-_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{30,}")  # real tokens: hf_ + 34 letters/digits
 _HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def scrub(text: str) -> str:
     """Hide anything shaped like a Hugging Face token."""
-    return _TOKEN_RE.sub("<redacted>", text)
+    return TOKEN_VALUE_RE.sub("<redacted>", text)
 
 
 # ---- what the run was trained from -------------------------------------------------------------------------
@@ -193,8 +200,10 @@ def _run_name(folder: RunFolder, config: RunConfig | None = None) -> str:
 
 
 def _cell(value: Any) -> str:
+    from core.hub import scrub_local_paths
+
     text = json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)
-    return scrub(text).replace("|", "\\|").replace("\n", " ")
+    return scrub_local_paths(scrub(text), []).replace("|", "\\|").replace("\n", " ")  # a path: its last part
 
 
 def _versions(model_dir: Path) -> list[tuple[str, str]]:
@@ -292,7 +301,7 @@ def render_model_card(run_dir: Path, repo_id: str | None = None) -> str:
               f"- Batching: {config.dataset.batching}", ""]
 
     lines += ["## Hyperparameters", "", "| Setting | Value |", "|---|---|"]
-    training = {k: v for k, v in config.training.items() if k not in PRIVATE_TRAINING_KEYS}
+    training = {k: v for k, v in config.training.items() if k not in PRIVATE_TRAINING_KEYS and not is_token_key(k)}
     precision = precision_of(config.training)
     for key, value in training.items():
         lines.append(f"| {_cell(key)} | {_cell(value)} |")

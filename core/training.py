@@ -40,7 +40,9 @@ def training_arguments(config: RunConfig, output_dir: Path) -> Any:
     """TrainingArguments from the config's training section, the way a run builds them."""
     from transformers import TrainingArguments
 
+    from core.config import is_token_key
     from core.hardware import detect
+    from core.hub import TRAINER_PUSH_FIELDS
 
     kwargs = dict(config.training)
     out = kwargs.pop("output_dir", None) or str(output_dir)
@@ -54,7 +56,8 @@ def training_arguments(config: RunConfig, output_dir: Path) -> Any:
         kwargs.setdefault("dataloader_pin_memory", False)  # pinning needs an accelerator; on CPU it only warns
     if config.dataset.batching == "group_by_length":
         kwargs.setdefault("train_sampling_strategy", "group_by_length")
-    # hub.push_when_done is not TrainingArguments(push_to_hub=True): see _push_when_done.
+    # Never the Trainer's own push, nor a token from the config (validate refuses both; see core.hub): the app pushes.
+    kwargs = {k: v for k, v in kwargs.items() if k not in TRAINER_PUSH_FIELDS and not is_token_key(k)}
     return TrainingArguments(output_dir=out, **kwargs)
 
 

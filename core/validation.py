@@ -218,9 +218,10 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     if training.get("bf16") and training.get("fp16"):
         add("training.fp16", "Choose bf16 or fp16, not both.")
 
-    # ---- hub
-    if config.hub.push_when_done and training.get("push_to_hub"):
-        add("training.push_to_hub", "Push is set twice: use hub.push_when_done (and hub.repo_id) only.")
+    # ---- hub: the Trainer's own push (push_to_hub, hub_*) and any access token in the config are refused
+    from core.hub import config_problems
+
+    problems.extend(config_problems(config))
     if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
         add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}).")
     if config.hub.push_when_done:
