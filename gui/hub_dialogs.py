@@ -354,6 +354,7 @@ class PushDialog(QDialog):
         self.account = account
         self.result: core_hub.PushResult | None = None
         self.plan: list[tuple[str, int]] = []
+        self._auto_repo = ""  # the repository the dialog proposed itself (<account>/<run name>), not typed
         self._cancel = threading.Event()
         self._uploading = False
         self._progress = _PushProgress(self)
@@ -477,6 +478,7 @@ class PushDialog(QDialog):
         self.run_label.setText(f"<b>{html.escape(self.run_dir.name)}</b> in {html.escape(folder)}")
         self.run_label.setToolTip(str(self.run_dir))
         self.repo_edit.clear()
+        self._auto_repo = ""
         self._apply_run_config()
         self._fill_repo_default()
         self.message_edit.setPlaceholderText(f"Upload {self.run_dir.name} from Finetune Studio")
@@ -502,9 +504,16 @@ class PushDialog(QDialog):
         self.private_check.setChecked(bool(config.hub.private))
 
     def _fill_repo_default(self) -> None:
-        if self.repo_edit.text().strip() or self.account is None:
+        """Propose <account>/<run name>, following the account in use: a proposal of the dialog's own is replaced
+        when another account logs in (and cleared on log out); a repository typed by the user, or the run's own
+        hub.repo_id, is kept."""
+        current = self.repo_edit.text().strip()
+        if current and current != self._auto_repo:
             return
-        self.repo_edit.setText(core_hub.default_repo_id(self.account.name, self.run_dir))
+        proposed = core_hub.default_repo_id(self.account.name, self.run_dir) if self.account is not None else ""
+        if proposed != current:
+            self.repo_edit.setText(proposed)
+        self._auto_repo = proposed
 
     def _update_buttons(self) -> None:
         busy = self.pushing
@@ -735,8 +744,9 @@ class HubController(QObject):
         form = getattr(self.window, "hub_form", None)
         if form is not None and hasattr(form, "set_account_text"):
             form.set_account_text(status.sentence)
-        if self.push_dialog is not None and shiboken6.isValid(self.push_dialog) and status.account is not None:
-            self.push_dialog.set_account(status.account)
+        known = status.kind in ("account", "logged_out", "rejected")  # not while checking, nor when unreachable
+        if known and self.push_dialog is not None and shiboken6.isValid(self.push_dialog):
+            self.push_dialog.set_account(status.account if status.kind == "account" else None)
         self.status_changed.emit(status)
 
     @property

@@ -410,6 +410,60 @@ def test_push_any_run_folder_from_the_hub_menu(qtbot: Any, window: Any, hub: Hub
     assert set(hub.repos) == {"alice/second"} and not hub.repos["alice/second"].private
 
 
+def test_the_push_dialog_follows_the_account_in_use(qtbot: Any, window: Any, hub: HubServer, tmp_path: Path) -> None:
+    """Logging in as another user while the dialog is open proposes that user's namespace (and pushes there); a
+    repository the user typed stays; logging out withdraws the proposal."""
+    run = make_finished_run(tmp_path / "runs", name="shared-run")
+    log_in(qtbot, window, WRITE)
+    dialog = open_push(qtbot, window, run)
+    assert dialog.repo_edit.text() == "alice/shared-run"
+
+    login = window.hub.open_login()  # Hub → Log in with another token…, the push dialog still open
+    login.token_edit.setText(BOB)
+    login.login_button.click()
+    qtbot.waitUntil(lambda: window.hub.account is not None and window.hub.account.name == "bob", timeout=WAIT)
+    assert window.hub.push_dialog is dialog and dialog.isVisible()
+    assert dialog.repo_edit.text() == "bob/shared-run"
+    assert "Logged in as bob" in dialog.account_label.text()
+    dialog.push_button.click()
+    wait_push(qtbot, dialog)
+    assert set(hub.repos) == {"bob/shared-run"}, dialog.message.text()
+
+    dialog.repo_edit.setText("bob/my-name")  # typed: a later login does not overwrite it
+    log_in_again = window.hub.open_login()
+    log_in_again.token_edit.setText(WRITE)
+    log_in_again.login_button.click()
+    qtbot.waitUntil(lambda: window.hub.account is not None and window.hub.account.name == "alice", timeout=WAIT)
+    assert dialog.repo_edit.text() == "bob/my-name"
+
+    dialog.repo_edit.clear()
+    dialog.set_run(run)  # the proposal again, for alice
+    assert dialog.repo_edit.text() == "alice/shared-run"
+    window.hub.log_out()
+    qtbot.waitUntil(lambda: window.hub.status.kind == "logged_out", timeout=WAIT)
+    assert dialog.repo_edit.text() == "" and not dialog.account_label.isVisible()
+
+
+def test_push_to_hub_in_all_arguments_is_refused_at_the_field(qtbot: Any, window: Any, demo_cache: Path) -> None:
+    """TrainingArguments(push_to_hub) would make the Trainer upload the run folder to a public repository: the
+    window marks the box with a pointer to the Hub tab and keeps Start disabled until it is reset."""
+    window.begin_warmup()
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=60_000)
+    window.tabs.setCurrentWidget(window.pages[window.arguments_panel])  # builds the rows on first show
+    row = window.arguments_panel.row("push_to_hub")
+    assert row is not None and window.arguments_panel.row("hub_token") is None  # no box to type a token into
+    row.editor.setChecked(True)
+    assert window.config.training["push_to_hub"] is True
+    qtbot.waitUntil(lambda: not window.start_action.isEnabled(), timeout=10_000)
+    qtbot.waitUntil(lambda: row.editor.property("problem") is True, timeout=10_000)
+    assert row.error_label().isVisible()
+    assert "'Push when training ends' on the Hub tab (hub.push_when_done)" in row.error_label().text()
+    assert "public repository" in window.header.problems_label.text()
+    row.editor.setChecked(False)
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=10_000)
+    assert not row.error_label().isVisible()
+
+
 def test_a_folder_without_a_model_cannot_be_pushed(qtbot: Any, window: Any, tmp_path: Path) -> None:
     run = make_finished_run(tmp_path / "runs", name="no-model")
     shutil.rmtree(run / "model")
