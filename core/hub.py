@@ -56,16 +56,15 @@ LIBRARY_NAME = "finetune-studio"
 # default. The app's own push (hub.push_when_done, or Push to Hub…) uploads the model, a card, scrubbed metrics and
 # a loss curve, privately by default. Tokens (hub_token, any *_token field) are refused by config_problems too.
 TRAINER_PUSH_FIELDS: dict[str, str] = {
-    "push_to_hub": "tick 'Push when training ends' on the Hub tab (hub.push_when_done) instead: it is private by "
-                   "default and uploads the model, a model card, the metrics and a loss curve, not the run folder",
+    "push_to_hub": "tick 'Push when training ends' on the Hub tab (hub.push_when_done) instead: private by default, "
+                   "it uploads the model, a model card, the metrics and a loss curve",
     "hub_model_id": "set the repository on the Hub tab (hub.repo_id) instead",
     "hub_private_repo": "set the visibility on the Hub tab (hub.private) instead",
     "hub_strategy": "the app pushes once, when training ends (Hub tab, hub.push_when_done)",
     "hub_always_push": "the app pushes once, when training ends (Hub tab, hub.push_when_done)",
     "hub_revision": "the app pushes to the repository's main branch (Hub tab, hub.repo_id)",
 }
-LOGIN_HINT = ("log in instead with Hub → Log in… (or the Hub button in the status bar), or with "
-              "finetune-studio login; the app, transformers and the hf command all use that login")
+LOGIN_HINT = "log in instead: Hub → Log in… in the app, or finetune-studio login"
 
 
 # ---- errors ------------------------------------------------------------------------------------------------
@@ -382,17 +381,17 @@ def config_problems(config: Any) -> list[Problem]:
     training = config.training if isinstance(config.training, dict) else {}
     for key, instead in TRAINER_PUSH_FIELDS.items():
         if key in training and _set(training[key], defaults[key]):
-            what = ("push_to_hub makes the Trainer upload the whole run folder (config, status, metrics with local "
-                    "paths, pickled training arguments) and a second copy of the weights, to a public repository "
-                    "unless told otherwise" if key == "push_to_hub"
+            what = ("push_to_hub makes the Trainer upload the whole run folder (with local paths and pickled "
+                    "settings) and a second copy of the weights, to a public repository unless told otherwise"
+                    if key == "push_to_hub"
                     else f"{key} is a setting of the Trainer's own push, which Finetune Studio does not use")
             problems.append(Problem(f"training.{key}",
-                                    f"{what}. Reset it (↺ on the All arguments tab) and {instead}."))
+                                    f"{what}. Reset it (↺) and {instead}."))
     for key, value in training.items():
         if is_token_key(key) and value not in (None, "", False):
             problems.append(Problem(f"training.{key}", f"{key} would put your Hugging Face access token in the config "
                                     "and the run folder; the app never saves or uses a token from a config. Remove "
-                                    f"it and {LOGIN_HINT}."))
+                                    f"it (↺) and {LOGIN_HINT}."))
 
     def visit(value: Any, where: str) -> None:
         if isinstance(value, dict):

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QSizePolicy, QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
-from core.config import RENAMED_TRAINING_KEYS, RunConfig
+from core.config import RENAMED_TRAINING_KEYS, RunConfig, is_token_key
 from gui.forms.common import (
     TRAINING_FORM_KEYS, Form, NumberEdit, WheelGuard, error_label, format_number, framed, hint_label, parse_number,
 )
@@ -176,6 +176,9 @@ class ArgRow(QWidget):
 
     def tooltip(self) -> str:
         spec = self.spec
+        if spec.kind == "secret":
+            return (f"{spec.name} holds an access token, which the app never shows, saves or uses. Remove it (↺) "
+                    "and log in from the Hub menu instead.")
         if not spec.known:
             return (f"'{spec.name}' is not a TrainingArguments field of the installed transformers. "
                     "Fix the name or remove it.")
@@ -209,9 +212,12 @@ class ArgRow(QWidget):
                 editor.setValidator(QIntValidator(editor))
             editor.setPlaceholderText(self._placeholder())
             editor.textEdited.connect(emit)
+            editor.setReadOnly(spec.kind == "secret")  # a token is never shown: the row is there to remove it
         return editor
 
     def _placeholder(self) -> str:
+        if self.spec.kind == "secret":
+            return "hidden token"
         default = self.spec.default
         if default is None:
             return "not set"
@@ -240,7 +246,9 @@ class ArgRow(QWidget):
             editor.blockSignals(False)
             return None if ok else f"The config holds {value!r}, not a whole number."
         assert isinstance(editor, QLineEdit)
-        if kind in ("int", "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if kind == "secret":
+            editor.clear()
+        elif kind in ("int", "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
             editor.setText(format_number(value))
         elif kind == "str" and isinstance(value, str):
             editor.setText(value)
@@ -441,11 +449,12 @@ class ArgumentsPanel(Form):
         for name in [n for n, r in self._rows.items() if not r.spec.known and n not in self._values]:
             self._remove_row(name)
         for name in self._values:
-            if name not in self._specs and name not in self._rows and name not in HIDDEN_KEYS:
-                spec = ArgSpec(name, "yaml", True, [], None, "", "unknown", known=False)
+            secret = is_token_key(name)  # hub_token in a loaded config: a row only to remove it (validate says why)
+            if name not in self._specs and name not in self._rows and (name not in HIDDEN_KEYS or secret):
+                spec = ArgSpec(name, "secret" if secret else "yaml", True, [], None, "", "unknown", known=False)
                 self._add_row(spec, at=1)  # after the "no match" label
         for name, row in self._rows.items():
-            if not row.spec.known:
+            if not row.spec.known and row.spec.kind != "secret":
                 self.set_input_error(f"training.{name}", "Not a TrainingArguments field of the installed "
                                                          "transformers: fix the name or remove it (↺).")
 

@@ -464,6 +464,34 @@ def test_push_to_hub_in_all_arguments_is_refused_at_the_field(qtbot: Any, window
     assert not row.error_label().isVisible()
 
 
+def test_a_token_in_a_loaded_config_is_refused_hidden_and_removable(qtbot: Any, window: Any, demo_cache: Path,
+                                                                     tmp_path: Path, stand_ins: StandIns) -> None:
+    """A config written by hand (or by an older version) with training.hub_token: Start is disabled with the
+    reason, the All arguments tab has a row for it that never shows the token, ↺ removes it, and saving writes no
+    token."""
+    path = tmp_path / "with-token.yaml"
+    path.write_text(f"training:\n  learning_rate: 0.0001\n  hub_token: {WRITE}\n")
+    window.begin_warmup()
+    assert window.open_config(path)
+    qtbot.waitUntil(lambda: any(p.field == "training.hub_token" for p in window.problems), timeout=60_000)
+    assert not window.start_action.isEnabled()
+    assert "log in instead" in window.header.problems_label.text()
+    window.show_field("training.hub_token")  # what clicking the problem's link does
+    assert window.tabs.currentWidget() is window.pages[window.arguments_panel]
+    row = window.arguments_panel.row("hub_token")
+    assert row is not None and row.editor.isReadOnly() and row.editor.text() == ""
+    assert row.editor.property("problem") is True and "log in instead" in row.error_label().text()
+    assert not [edit.text() for edit in window.findChildren(QLineEdit) if WRITE in edit.text()]
+    row.reset_button.click()
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=60_000)
+    assert "hub_token" not in window.config.training and window.arguments_panel.row("hub_token") is None
+    assert window.config.training["learning_rate"] == 1e-4  # the rest of the config is kept
+    stand_ins.save_path = str(tmp_path / "saved.yaml")
+    window.config.training["hub_token"] = WRITE  # even if one got back in, saving leaves it out
+    window.save_as_action.trigger()
+    assert WRITE not in Path(stand_ins.save_path).read_text()
+
+
 def test_a_folder_without_a_model_cannot_be_pushed(qtbot: Any, window: Any, tmp_path: Path) -> None:
     run = make_finished_run(tmp_path / "runs", name="no-model")
     shutil.rmtree(run / "model")
