@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import SAMPLE_DATASET_ID, DatasetConfig, ModelConfig, RunConfig
+from core.data import is_url, real_column
 from core.errors import FinetuneError
 from gui.background import IMPORT_LOCK, BackgroundTask
 from gui.forms.common import (
     CompactDoubleSpinBox, Form, align_labels, config_help, error_label, guard_wheel, hint_label, section,
+    set_combo_value,
 )
 
 DEBOUNCE_MS = 400
@@ -31,12 +33,45 @@ PREVIEW_ROWS = 20
 CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the column width
 DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
 FILE_FILTER = "Data files (*.csv *.json *.jsonl *.parquet *.txt);;All files (*)"
+# Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
+ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16", "cp1251", "iso8859-15", "gb18030", "shift_jis")
+SAMPLE_BY_CHOICES = (("Automatic: one row per file for a folder, per line for one file", None),
+                     ("One row per file", "document"), ("One row per paragraph (blank-line separated)", "paragraph"),
+                     ("One row per line", "line"))
+SAMPLE_BY_WORDS = {"document": "one row per file", "paragraph": "one row per paragraph", "line": "one row per line"}
+# Whitespace at either end of a column name is drawn with these (the config keeps the real characters).
+# ␣ is the usual sign for a space, ⇥ for a tab, ⍽ for a no-break space (all in DejaVu Sans, unlike ␠ and ␉).
+EDGE_MARKS = {" ": "\u2423", "\t": "\u21e5", "\xa0": "\u237d"}
+_UNMARK = {mark: char for char, mark in EDGE_MARKS.items()}
+
+
+def visible_name(name: str) -> str:
+    """'Horoscope Text ' -> 'Horoscope Text␠': whitespace at the ends of a column name made visible."""
+    start = len(name) - len(name.lstrip("".join(EDGE_MARKS)))
+    end = len(name.rstrip("".join(EDGE_MARKS)))
+    if end <= start:
+        return "".join(EDGE_MARKS[c] for c in name)
+    mark = lambda part: "".join(EDGE_MARKS[c] for c in part)  # noqa: E731
+    return mark(name[:start]) + name[start:end] + mark(name[end:])
+
+
+def exact_name(text: str) -> str:
+    """The inverse of visible_name: what the config stores for the text shown in the column box."""
+    marks = "".join(_UNMARK)
+    start = len(text) - len(text.lstrip(marks))
+    end = len(text.rstrip(marks))
+    if end <= start:
+        return "".join(_UNMARK[c] for c in text)
+    unmark = lambda part: "".join(_UNMARK[c] for c in part)  # noqa: E731
+    return unmark(text[:start]) + text[start:end] + unmark(text[end:])
 
 
 def looks_local(source: str) -> bool:
     """Mirrors core.data.is_local without importing core.data on the GUI thread."""
     if source == SAMPLE_DATASET_ID:
         return True
+    if is_url(source):
+        return False
     path = os.path.expanduser(source)
     return (os.path.exists(path) or path.startswith((".", "/", "~", "\\"))
             or os.path.splitext(path)[1].lower() in DATA_SUFFIXES or (len(path) > 1 and path[1] == ":"))
@@ -85,12 +120,11 @@ def compute_statistics(dataset: DatasetConfig, model: ModelConfig, sample: int =
         from core.model import load_tokenizer
     tokenizer = load_tokenizer(model)
     ds = data.load_split(dataset)
-    data.check_text_column(ds, dataset.text_column, dataset.source)
+    column = data.check_text_column(ds, dataset.text_column, dataset.source)  # the name as the data spells it
     subset = ds.select(range(min(len(ds), sample))) if len(ds) > sample else ds
-    ids = tokenizer([t or "" for t in subset[dataset.text_column]], truncation=False,
-                    add_special_tokens=True)["input_ids"]
+    ids = tokenizer([t or "" for t in subset[column]], truncation=False, add_special_tokens=True)["input_ids"]
     # Same sample and call as token_statistics makes, so its numbers and our lengths agree; tokenized once.
-    stats = data.token_statistics(ds, _Pretokenized(ids), dataset.text_column, dataset.max_length, sample=sample)
+    stats = data.token_statistics(ds, _Pretokenized(ids), column, dataset.max_length, sample=sample)
     return LengthStats(stats=stats, lengths=sorted(len(x) for x in ids))
 
 
@@ -151,7 +185,7 @@ class PreviewModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
             name = self.columns[section]
             if role == Qt.ItemDataRole.DisplayRole:
-                return name
+                return visible_name(name)
             if role == Qt.ItemDataRole.FontRole and name == self.text_column:
                 font = QFont()
                 font.setBold(True)
@@ -281,11 +315,27 @@ class DatasetForm(Form):
         self.subset_edit.setPlaceholderText("default")
         self.split_edit = QLineEdit()
         self.split_edit.setPlaceholderText("train")
+        self.encoding_combo = QComboBox()
+        self.encoding_combo.setEditable(True)
+        self.encoding_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.encoding_combo.addItems(ENCODINGS)
+        self.encoding_combo.setCurrentIndex(-1)
+        self.encoding_combo.lineEdit().setPlaceholderText("UTF-8 (default)")
+        self.encoding_hint = hint_label()
+        self.sample_by_combo = QComboBox()
+        for label, value in SAMPLE_BY_CHOICES:
+            self.sample_by_combo.addItem(label, value)
+        self._preview_format: str | None = None  # of the last preview shown: .txt rows can be chosen for "text"
+        self._preview_source: str | None = None  # the source of the last preview shown (None after load())
+        self._pending_source: str | None = None
+        self._detected_encoding: str | None = None  # filled in by the form (not the user) for this source:
+        self._detected_for: str | None = None  # cleared again when another source is chosen
 
         # -- text
         self.text_column_combo = QComboBox()
         self.text_column_combo.setEditable(True)
         self.text_column_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.text_column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.max_length_spin = QSpinBox()
         self.max_length_spin.setRange(1, 1_048_576)
         self.max_length_spin.setSingleStep(64)
@@ -344,10 +394,18 @@ class DatasetForm(Form):
         self.add_field(f1, "dataset.source", "Dataset", source_col, mark=self.source_edit, tooltip=help_of("source"))
         self.add_field(f1, "dataset.name", "Hub subset", self.subset_edit, tooltip=help_of("name"))
         self.add_field(f1, "dataset.split", "Split", self.split_edit, tooltip=help_of("split"))
+        encoding_col = QVBoxLayout()
+        encoding_col.setSpacing(4)
+        encoding_col.addWidget(self.encoding_combo)
+        encoding_col.addWidget(self.encoding_hint)
+        self.add_field(f1, "dataset.encoding", "Encoding", encoding_col, mark=self.encoding_combo,
+                       tooltip=help_of("encoding"))
+        self.add_field(f1, "dataset.sample_by", "Text files", self.sample_by_combo, tooltip=help_of("sample_by"))
 
         text_box, f2 = section("Text")
         self.add_field(f2, "dataset.text_column", "Text column", self.text_column_combo,
-                       tooltip=help_of("text_column"))
+                       tooltip=help_of("text_column") + " Spaces at the start or end of a name are shown as \u2423; "
+                       "the config keeps the name exactly as the data spells it.")
         self.add_field(f2, "dataset.max_length", "Max length", self.max_length_spin, tooltip=help_of("max_length"))
         self.add_field(f2, "dataset.truncation", "Truncation", self.truncation_check, tooltip=help_of("truncation"))
         test_row = QHBoxLayout()
@@ -402,6 +460,9 @@ class DatasetForm(Form):
             edit.textChanged.connect(self._schedule_preview)
             edit.textEdited.connect(self._edited)
         self.text_column_combo.currentTextChanged.connect(self._text_column_changed)
+        self.encoding_combo.currentTextChanged.connect(self._encoding_changed)
+        self.sample_by_combo.currentIndexChanged.connect(self._edited)
+        self.sample_by_combo.currentIndexChanged.connect(self._schedule_preview)
         self.max_length_spin.valueChanged.connect(self._max_length_changed)
         self.truncation_check.toggled.connect(self._edited)
         self.truncation_check.toggled.connect(self._update_truncation_label)
@@ -412,6 +473,7 @@ class DatasetForm(Form):
         self.set_recent([])
         self._source_changed(self.source_edit.text())
         self._update_test_size_hint()
+        self._update_encoding_hint()
 
     # ---- contract
     def load(self, config: RunConfig) -> None:
@@ -420,18 +482,27 @@ class DatasetForm(Form):
             self.source_edit.setText(str(ds.source or ""))
             self.subset_edit.setText(ds.name or "")
             self.split_edit.setText(ds.split or "")
-            self.text_column_combo.setCurrentText(str(ds.text_column or ""))
+            self.text_column_combo.setCurrentText(visible_name(str(ds.text_column or "")))
+            self.encoding_combo.setCurrentText(str(ds.encoding or ""))
+            set_combo_value(self.sample_by_combo, ds.sample_by)
             self.max_length_spin.setValue(ds.max_length if isinstance(ds.max_length, int) else 512)
             self.truncation_check.setChecked(bool(ds.truncation))
             self.test_size_spin.setValue(float(ds.test_size) if isinstance(ds.test_size, (int, float)) else 0.1)
         self._last_chosen = self.source_edit.text().strip()
+        self._preview_source = None  # the next preview is of the loaded config: keep its text column
+        self._detected_encoding = self._detected_for = None
+        self._update_encoding_hint()
+        self._update_sample_by()
+        self._schedule_preview()  # also when the source stayed: the column box follows the loaded config
 
     def store(self, config: RunConfig) -> None:
         ds = config.dataset
         ds.source = self.source_edit.text().strip()
         ds.name = self.subset_edit.text().strip() or None
         ds.split = self.split_edit.text().strip() or "train"
-        ds.text_column = self.text_column_combo.currentText().strip()
+        ds.text_column = exact_name(self.text_column_combo.currentText())  # as the data spells it: no strip()
+        ds.encoding = self.encoding_combo.currentText().strip() or None
+        ds.sample_by = self.sample_by_combo.currentData()
         ds.max_length = self.max_length_spin.value()
         ds.truncation = self.truncation_check.isChecked()
         ds.test_size = round(self.test_size_spin.value(), 4)
@@ -466,12 +537,17 @@ class DatasetForm(Form):
             hint = "Built-in sample: 2,000 short horoscopes, works offline."
         elif local:
             hint = "Local file or folder."
+        elif is_url(text):
+            hint = ("A web address: enter a Hub dataset's id (owner/name), or download the file and open it with "
+                    "Open file….")
         else:
             hint = "Hugging Face Hub dataset: needs the network the first time, then it is cached."
         self.source_hint.setText(hint)
         for edit in (self.subset_edit, self.split_edit):
             edit.setEnabled(not local)
             edit.setToolTip(self._fields_tooltip(edit) if not local else "Only used for Hub datasets.")
+        self._forget_detected_encoding(text)
+        self._update_sample_by()
         self._schedule_preview()
 
     def _fields_tooltip(self, edit: QLineEdit) -> str:
@@ -523,25 +599,37 @@ class DatasetForm(Form):
                 self._clear_statistics("Token statistics appear once a dataset is chosen.")
             return
         self.preview_status.setText("Loading preview…")
+        self._pending_source = config.source
         self.preview_task.submit(load_preview, config)
 
     def _preview_ready(self, preview: Any) -> None:
         self._preview_ok = True
         self._show_error("")
         self._columns = list(preview.columns)
+        self._preview_format = preview.format
+        switched = self._preview_source is not None and self._pending_source != self._preview_source
+        self._preview_source = self._pending_source
         self.preview_model.set_preview(preview.columns, preview.rows)
         self._fit_columns()
         with self.loading():
-            current = self.text_column_combo.currentText().strip()
+            current = exact_name(self.text_column_combo.currentText())
             self.text_column_combo.clear()
-            self.text_column_combo.addItems(self._columns)
-            self.text_column_combo.setCurrentText(current)
-        if current not in self._columns and preview.text_column:
-            self.text_column_combo.setCurrentText(preview.text_column)  # emits changed: the config changes
-        self.preview_model.set_text_column(self.text_column_combo.currentText().strip())
+            for name in self._columns:
+                self.text_column_combo.addItem(visible_name(name), name)
+            self.text_column_combo.setCurrentText(visible_name(current))
+        # The column for this data: the configured one as the data spells it; on a switch to another file (or
+        # when the configured one is missing) the one detected in the new file.
+        real = real_column(self._columns, current)
+        pick = preview.text_column if (switched or real is None) and preview.text_column else real
+        if pick is not None and pick != current:
+            self.text_column_combo.setCurrentText(visible_name(pick))  # emits changed: the config changes
+        self.preview_model.set_text_column(exact_name(self.text_column_combo.currentText()))
+        self._update_sample_by()
+        self._update_encoding_hint()
         rows = len(preview.rows)
+        how = f" · {SAMPLE_BY_WORDS[preview.sample_by]}" if preview.sample_by in SAMPLE_BY_WORDS else ""
         self.preview_status.setText(f"{rows} row{'s' if rows != 1 else ''} shown · {len(self._columns)} column"
-                                    f"{'s' if len(self._columns) != 1 else ''}")
+                                    f"{'s' if len(self._columns) != 1 else ''}{how}")
         if self._stats_waiting:
             self._stats_waiting = False
             self._start_statistics()
@@ -551,6 +639,12 @@ class DatasetForm(Form):
         self._columns = []
         self.preview_model.set_preview([], [])
         self.preview_status.setText("")
+        detected = getattr(exc, "detected", None)  # core.data.EncodingProblem: what charset-normalizer found
+        if detected and not self.encoding_combo.currentText().strip():
+            self._show_error("")
+            self._detected_encoding, self._detected_for = detected, self._pending_source
+            self.encoding_combo.setCurrentText(detected)  # changed: the preview reads the file again with it
+            return
         self._show_error(describe_error(exc, "reading the dataset"))
         if self._stats_waiting:
             self._stats_waiting = False
@@ -568,17 +662,50 @@ class DatasetForm(Form):
             view.setColumnWidth(column, min(view.columnWidth(column) + 8, limit))
 
     def _text_column_changed(self, text: str) -> None:
-        self.preview_model.set_text_column(text.strip())
+        self.preview_model.set_text_column(exact_name(text))
         self._edited()
         self._schedule_statistics()
+
+    # ---- encoding and .txt rows
+    def _encoding_changed(self, text: str) -> None:
+        self._edited()
+        self._update_encoding_hint()
+        self._schedule_preview()
+
+    def _forget_detected_encoding(self, source: str) -> None:
+        """An encoding the form filled in for one file is not carried over to the next one."""
+        if self._detected_for is not None and source != self._detected_for:
+            if self.encoding_combo.currentText().strip() == self._detected_encoding:
+                self.encoding_combo.setCurrentText("")
+            self._detected_encoding = self._detected_for = None
+
+    def _update_encoding_hint(self) -> None:
+        current = self.encoding_combo.currentText().strip()
+        if current and current == self._detected_encoding:
+            text = (f"Detected {current}: the file is not UTF-8, so it is read as {current}. Check in the preview "
+                    "that accented letters look right.")
+        elif current:
+            text = f"Files are read as {current}."
+        else:
+            text = "Empty: UTF-8. A file in another encoding is detected when it is opened."
+        self.encoding_hint.setText(text)
+
+    def _update_sample_by(self) -> None:
+        """Row splitting applies to .txt files only: enabled when the source is one, or a folder of them."""
+        source = self.source_edit.text().strip()
+        text = self._preview_format == "text" and self._preview_source == source
+        enabled = text or source.lower().endswith(".txt")
+        self.sample_by_combo.setEnabled(enabled)
+        self.sample_by_combo.setToolTip(self._fields["dataset.sample_by"].tooltip if enabled
+                                        else "Only for .txt files, or a folder of them.")
 
     # ---- statistics
     def _statistics_key(self) -> tuple | None:
         if self._model_config is None:
             return None
         ds, model = self.dataset_config(), self._model_config
-        return (ds.source, ds.name, ds.split, ds.text_column, model.name_or_path, model.revision,
-                model.trust_remote_code)
+        return (ds.source, ds.name, ds.split, ds.text_column, ds.encoding, ds.sample_by, model.name_or_path,
+                model.revision, model.trust_remote_code)
 
     def _schedule_statistics(self) -> None:
         if self._model_config is not None:
@@ -604,9 +731,9 @@ class DatasetForm(Form):
         if not self._preview_ok:
             self._clear_statistics("Token statistics appear once the dataset can be read.")
             return
-        if self._columns and dataset.text_column not in self._columns:
-            self._clear_statistics(f"No column '{dataset.text_column}' in this dataset; pick one of "
-                                   f"{', '.join(self._columns)}.")
+        if self._columns and real_column(self._columns, dataset.text_column) is None:
+            self._clear_statistics(f"No column '{visible_name(dataset.text_column)}' in this dataset; pick one of "
+                                   f"{', '.join(visible_name(c) for c in self._columns)}.")
             return
         self._stats_key = key
         self.stats_error_label.hide()
