@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from core.errors import FinetuneError
 from core.fileio import atomic_write_json, read_json
 
 CONFIG_FILE = "config.yaml"
@@ -137,7 +139,7 @@ class RunFolder:
             return {"state": "unknown", "message": "No status recorded."}
         if not isinstance(status, dict):
             return {"state": "unknown", "message": "No status recorded."}
-        return _with_liveness(status)
+        return _with_liveness(status, self.path)
 
     def write_status(self, state: str, message: str = "", **extra: Any) -> dict[str, Any]:
         try:
@@ -177,9 +179,16 @@ def _complete_checkpoint(folder: Path) -> bool:
     return isinstance(state, dict) and "global_step" in state
 
 
-def _with_liveness(status: dict[str, Any]) -> dict[str, Any]:
-    """A status that says running but whose process is gone is really an interrupted run."""
-    if status.get("state") == "running" and not _pid_alive(status.get("pid")):
+def _with_liveness(status: dict[str, Any], folder: Path | None = None) -> dict[str, Any]:
+    """A status that says running but whose process is gone is really an interrupted run.
+
+    With the run's lock record (see RunLock) "gone" survives pid reuse: the pid must belong to the same process
+    (same start time) that took the lock. Runs from before the lock existed fall back to the pid alone."""
+    if status.get("state") != "running":
+        return status
+    record = read_lock(folder) if folder is not None else None
+    alive = lock_alive(record) if record is not None else _pid_alive(status.get("pid"))
+    if not alive:
         status = {**status, "state": "interrupted",
                   "message": "The process running this run ended without finishing it. Resume to continue."}
     return status
@@ -197,6 +206,184 @@ def _pid_alive(pid: Any) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# ---------------------------------------------------------------------------------------------- the run lock
+#
+# One process trains a run folder at a time. The process that trains holds `run.lock`: an exclusive flock (the
+# kernel drops it when the process dies, however it dies) and, inside the file, a record of who holds it: pid,
+# the process's start time, host and a heartbeat refreshed every HEARTBEAT_S. Readers (the Runs tab, `runs`,
+# delete) never take the flock; they trust the record: a run is live while its pid runs *the same process* (same
+# start time, so a pid the system has handed to another program does not count), or, seen from another computer
+# sharing the folder, while its heartbeat is fresh. The file is never deleted: unlinking a lock file lets a
+# waiter lock the old inode while a newcomer locks a new one.
+
+LOCK_FILE = "run.lock"
+HEARTBEAT_S = 5.0
+STALE_S = 60.0  # a heartbeat older than this, from another computer: that run is gone
+_LOCK_SIZE = 512  # the record is rewritten in place at a fixed size, so a reader never sees a shorter tail
+
+
+class RunBusy(FinetuneError):
+    """Another process (or this one) is training the run folder right now."""
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process `pid` started (Unix time), or None if there is no such process or it cannot be told."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return None
+    try:  # Linux: field 22 of /proc/PID/stat, in clock ticks since boot
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except FileNotFoundError:
+        return None if Path("/proc/self/stat").exists() else _psutil_start_time(pid)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _psutil_start_time(pid)
+
+
+def _psutil_start_time(pid: int) -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time()
+    except Exception:  # noqa: BLE001 - no psutil, no such process, or no access: cannot tell
+        return None
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def read_lock(folder: Path) -> dict[str, Any] | None:
+    """The lock record of a run folder, or None when it has none (or an unreadable one)."""
+    try:
+        text = (Path(folder) / LOCK_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        record = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def lock_alive(record: dict[str, Any]) -> bool:
+    """Whether the process that wrote this lock record is still training."""
+    if record.get("state") != "held":
+        return False
+    if record.get("host") != _host():
+        heartbeat = _float(record.get("heartbeat"))
+        return heartbeat is not None and time.time() - heartbeat < STALE_S
+    pid, started = _int(record.get("pid")), _float(record.get("process_started"))
+    if pid is None:
+        return False
+    now_started = process_start_time(pid)
+    if now_started is None or started is None:
+        return now_started is not None and _pid_alive(pid)  # cannot compare start times: the pid decides
+    return abs(now_started - started) < 1.0
+
+
+def describe_holder(record: dict[str, Any] | None, name: str) -> str:
+    pid = (record or {}).get("pid")
+    where = f"process {pid}" if pid else "another process"
+    host = (record or {}).get("host")
+    if host and host != _host():
+        where += f" on {host}"
+    since = _float((record or {}).get("since"))
+    if since:
+        where += f", since {datetime.fromtimestamp(since).strftime('%Y-%m-%d %H:%M')}"
+    return (f"The run {name} is still training ({where}). A second trainer on the same folder would mix their "
+            "checkpoints and metrics, so it was not resumed. Stop it first (Stop in its window, or Ctrl-C in its "
+            "terminal) or wait until it ends, then resume.")
+
+
+def run_busy(folder: Path) -> str | None:
+    """Why the run in `folder` cannot be resumed now (it is training), in words; None when it can."""
+    record = read_lock(folder)
+    if record is not None and lock_alive(record):
+        return describe_holder(record, Path(folder).name)
+    return None
+
+
+class RunLock:
+    """Held by the process that trains a run folder, from before it changes anything there until it is done."""
+
+    def __init__(self, folder: Path, fd: int):
+        self.path = Path(folder) / LOCK_FILE
+        self._fd: int | None = fd
+        self._since = time.time()
+        self._stopped = threading.Event()
+        self._beat: threading.Thread | None = None
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def acquire(cls, folder: Path) -> "RunLock":
+        """Take the lock, or raise RunBusy with a message that says who holds it."""
+        folder = Path(folder)
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except ImportError:  # not POSIX: the record alone decides
+                pass
+            except BlockingIOError:
+                raise RunBusy(describe_holder(read_lock(folder), folder.name)) from None
+            except OSError:  # a file system without flock (some network mounts): the record alone decides
+                pass
+            record = read_lock(folder)
+            if record is not None and lock_alive(record) and record.get("pid") != os.getpid():
+                raise RunBusy(describe_holder(record, folder.name))
+        except BaseException:
+            os.close(fd)
+            raise
+        lock = cls(folder, fd)
+        lock._write("held")
+        lock._beat = threading.Thread(target=lock._heartbeat, name="run-lock-heartbeat", daemon=True)
+        lock._beat.start()
+        return lock
+
+    def _write(self, state: str) -> None:
+        record = {"state": state, "pid": os.getpid(), "process_started": process_start_time(os.getpid()),
+                  "host": _host(), "since": self._since, "heartbeat": round(time.time(), 3)}
+        data = json.dumps(record).encode("utf-8").ljust(_LOCK_SIZE)
+        with self._write_lock:
+            if self._fd is None:
+                return
+            os.pwrite(self._fd, data, 0)
+            os.ftruncate(self._fd, len(data))
+
+    def _heartbeat(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_S):
+            try:
+                self._write("held")
+            except OSError:
+                pass  # a full or vanished disk: the run itself reports that
+
+    def release(self) -> None:
+        self._stopped.set()
+        if self._beat is not None:
+            self._beat.join()
+        try:
+            self._write("released")
+        except OSError:
+            pass
+        with self._write_lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # drops the flock
+
+    def __enter__(self) -> "RunLock":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
 
 
 def iter_runs(runs_dir: Path) -> Iterator[RunFolder]:
@@ -414,7 +601,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         problems.insert(0, f"status.json is unreadable ({getattr(exc, 'strerror', None) or exc})")
     else:
         if isinstance(raw, dict) and raw.get("state") in STATES:
-            status = _with_liveness(raw)
+            status = _with_liveness(raw, folder.path)
         else:
             problems.insert(0, "status.json has no valid state")
     if not folder.config_path.is_file():
