@@ -698,13 +698,10 @@ class LossChart(QWidget):
         evals = evals or {}
         for name in [n for n in self.overlays if n not in curves]:
             self._remove_overlay(name)
-        for i, (name, (x, y)) in enumerate(curves.items()):
-            color = OVERLAY_COLORS[i % len(OVERLAY_COLORS)]
+        for name, (x, y) in curves.items():
             overlay = self.overlays.get(name)
-            if overlay is not None and overlay.color != color:
-                self._remove_overlay(name)
-                overlay = None
-            if overlay is None:
+            if overlay is None:  # a run keeps its colour while it stays compared; a new one takes a free colour
+                color = self._free_overlay_color()
                 overlay = Overlay(name, color, self.loss_plot.plot(pen=_pen(color, 50), **CURVE_OPTIONS),
                                   self.loss_plot.plot(pen=_pen(color, 255, 1), **CURVE_OPTIONS),
                                   self.loss_plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=color,
@@ -721,6 +718,11 @@ class LossChart(QWidget):
         self._apply_mode()
         self._set_crosshair_visible(False)
         self.follow()
+
+    def _free_overlay_color(self) -> str:
+        used = [overlay.color for overlay in self.overlays.values()]
+        free = [color for color in OVERLAY_COLORS if color not in used]
+        return free[0] if free else OVERLAY_COLORS[len(used) % len(OVERLAY_COLORS)]
 
     def clear_overlays(self) -> None:
         if self.overlays:

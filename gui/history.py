@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -60,19 +61,22 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
 # (key, header, tooltip)
-COLUMNS = (
+COLUMNS = (  # what tells runs apart first: the tab is narrow, and the columns to the right need a scroll
     ("name", "Run", "The run's folder name"),
     ("state", "Status", "running, finished, stopped (resumable), failed, interrupted (its process ended without "
                         "finishing; resumable) or broken (files missing or unreadable)"),
+    ("model", "Model", "Base model"),
+    ("dataset", "Dataset", "Training data"),
     ("train_loss", "Train loss", "The last logged training loss"),
     ("eval_loss", "Eval loss", "The last evaluation loss"),
     ("steps", "Steps", "Optimizer steps done / planned"),
     ("duration", "Duration", "Time spent training, over all its resumes"),
     ("started", "Started", "When the run was first started"),
-    ("model", "Model", "Base model"),
-    ("dataset", "Dataset", "Training data"),
 )
 COLUMN = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
+# Columns sized to their longest text within the tab's width (see HistoryPanel._fit_columns); text that does not
+# fit is cut in the middle, so a run name keeps its date, and shown whole in the tooltip.
+FITTED_COLUMNS = ("name", "model", "dataset")
 
 
 def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
@@ -183,7 +187,7 @@ class RunTableModel(QAbstractTableModel):
             if key == "state":
                 return run.message or run.state
             if key == "name":
-                return str(run.path)
+                return f"{run.name}\n{run.path}"
             if key in ("model", "dataset"):
                 return getattr(run, key) or None
             return None
@@ -286,16 +290,19 @@ class HistoryPanel(QWidget):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setAlternatingRowColors(True)
         table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setHighlightSections(False)
         width = table.fontMetrics().horizontalAdvance
-        for key, text in (("name", "horoscopes-demo-2x"), ("state", "● interrupted"), ("train_loss", "Train loss"),
-                          ("eval_loss", "Eval loss"), ("steps", "1,234 / 5,678"), ("duration", "12:34:56"),
-                          ("started", "2025-01-01 00:00"), ("model", "Qwen3-0.6B-Base"), ("dataset", "dataset.jsonl")):
+        for key, text in (("name", "demo-sample-250101-0000"), ("state", "● interrupted"), ("model", "demo"),
+                          ("dataset", "sample"), ("train_loss", "Train loss"), ("eval_loss", "Eval loss"),
+                          ("steps", "1,234 / 5,678"), ("duration", "12:34:56"), ("started", "2025-01-01 00:00")):
             table.setColumnWidth(COLUMN[key], width(text) + 24)
+        self._fitted: dict[int, int] = {}  # column -> the width last set to fit its texts (a user's resize wins)
+        self._needs: dict[str, int] = {}  # column key -> the width its longest text seen so far needs
         table.activated.connect(lambda _: self.open_selected())  # double-click or Enter
         self.table = table
         table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -398,6 +405,7 @@ class HistoryPanel(QWidget):
             self._task.cancel()  # a pass over the old folder still running is dropped on arrival
             self.index = RunIndex(runs_dir)
             self.model.reset()
+            self._needs.clear()
             self._curves.clear()
             self.folder_label.setText(f"Runs in <b>{runs_dir}</b>")
             self.folder_label.setToolTip(str(runs_dir))
@@ -418,6 +426,7 @@ class HistoryPanel(QWidget):
             self.model.remove(gone)
         if changed:
             self.model.upsert(changed)
+            self._fit_columns(changed)
         self._show_empty()
         if changed or gone:
             self._refresh_selection({run.path for run in changed} | set(gone))
@@ -430,6 +439,35 @@ class HistoryPanel(QWidget):
         self.empty_label.setText(f"The runs folder cannot be read: {error}. Check that it exists and that you "
                                  "can read it, or choose another runs folder in the Training tab.")
         self.empty_label.show()
+
+    def _fit_columns(self, runs: list[RunSummary]) -> None:
+        """Size the name, model and dataset columns to their longest text, so that together with the status they
+        fit the tab at its width: the run name comes first, model and dataset get at least a quarter of the room
+        each; text that does not fit is cut in the middle (whole in the tooltip). A column the user resized by
+        hand is left alone. Only
+        the runs a poll changed are measured; the longest text seen per column is kept."""
+        table, metrics = self.table, self.table.fontMetrics()
+        for key in FITTED_COLUMNS:
+            widest = max((metrics.horizontalAdvance(RunTableModel._display(run, key)) for run in runs), default=0)
+            self._needs[key] = max(self._needs.get(key, 0), widest + 24)
+        # The tab's width, known even while another tab is shown (the first listing often arrives then).
+        budget = max(self.window_.tabs.width() - 24, 300) - table.columnWidth(COLUMN["state"])
+        need = {key: self._needs.get(key, 48) for key in FITTED_COLUMNS}
+        widths = {key: max(48, min(need[key], budget // 4)) for key in ("model", "dataset")}  # a quarter each
+        widths["name"] = max(96, min(need["name"], budget - widths["model"] - widths["dataset"]))  # the run first
+        spare = budget - sum(widths.values())
+        for key in ("model", "dataset"):  # what the name leaves goes to the others
+            extra = max(0, min(spare, need[key] - widths[key]))
+            widths[key] += extra
+            spare -= extra
+        for key, wanted in widths.items():
+            column = COLUMN[key]
+            current = table.columnWidth(column)
+            if column in self._fitted and self._fitted[column] != current:
+                continue  # resized by hand
+            if wanted != current:
+                table.setColumnWidth(column, wanted)
+            self._fitted[column] = wanted
 
     def _show_empty(self) -> None:
         empty = not self.model.rows
@@ -446,14 +484,14 @@ class HistoryPanel(QWidget):
 
     def select(self, paths: list[Path]) -> None:
         """Select these runs (tests and the screenshot script; also after a continue)."""
-        selection = self.table.selectionModel()
-        selection.clearSelection()
         wanted = {str(p) for p in paths}
+        chosen = QItemSelection()  # one change, as a click makes: compared runs keep their colours
         for row in range(self.proxy.rowCount()):
             index = self.proxy.index(row, 0)
             if index.data(PATH_ROLE) in wanted:
-                selection.select(index, QItemSelectionModel.SelectionFlag.Select
-                                 | QItemSelectionModel.SelectionFlag.Rows)
+                chosen.select(index, index)
+        self.table.selectionModel().select(chosen, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                           | QItemSelectionModel.SelectionFlag.Rows)
 
     def _summaries(self) -> list[RunSummary]:
         return [s for s in (self.model.summary(p) for p in self.selected_paths()) if s is not None]

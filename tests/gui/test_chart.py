@@ -282,3 +282,21 @@ def test_a_long_run_is_drawn_decimated_and_zooming_in_shows_every_point(chart: L
     double_click(chart.plots.viewport(), chart.plots.mapFromScene(chart.loss_plot.vb.sceneBoundingRect().center()))
     assert chart.loss_plot.vb.viewRange()[0] == [0.0, 110_000.0]
     assert chart.loss_plot.vb.viewRange()[1][0] < 1.0
+
+
+def test_overlay_colours_stay_with_their_run_when_another_is_added(chart: LossChart) -> None:
+    """Issue 12 item 14: the Runs tab lists the newest run first, so selecting one more run puts it ahead of the
+    others; the runs already compared must keep their colours (and a freed colour is reused)."""
+    curve = (np.arange(5.0), np.linspace(3, 1, 5))
+    chart.set_overlays({"older": curve, "old": curve})
+    before = {name: overlay.color for name, overlay in chart.overlays.items()}
+    assert before == {"older": OVERLAY_COLORS[0], "old": OVERLAY_COLORS[1]}
+    chart.set_overlays({"newest": curve, "older": curve, "old": curve})
+    colours = {name: overlay.color for name, overlay in chart.overlays.items()}
+    assert colours == {**before, "newest": OVERLAY_COLORS[2]}
+    assert chart.overlays["older"].smooth.opts["pen"].color().name() == OVERLAY_COLORS[0]
+    assert list(chart.overlays) == ["newest", "older", "old"]  # the legend still follows the table's order
+    chart.set_overlays({"newest": curve, "old": curve})
+    chart.set_overlays({"newest": curve, "old": curve, "other": curve})
+    assert {n: o.color for n, o in chart.overlays.items()} == {"newest": OVERLAY_COLORS[2], "old": OVERLAY_COLORS[1],
+                                                              "other": OVERLAY_COLORS[0]}

@@ -358,3 +358,71 @@ def test_use_settings_loads_the_run_config_as_a_new_one(qtbot: Any, cold_window:
     assert cold_window.config.training["learning_rate"] == 3e-4 and cold_window.config.name == ""
     assert cold_window.path is None and cold_window.isWindowModified()
     assert "source-run" in cold_window.windowTitle()
+
+
+def test_run_names_and_the_dataset_column_are_readable_at_the_default_size(qtbot: Any, cold_window: Any,
+                                                                           runs_dir: Path) -> None:
+    """Issue 12 item 14: at the default window size the generated names are shown whole and the model and
+    dataset columns are in view without scrolling; a name too long for the tab is cut in the middle (its date
+    stays) and shown whole in the tooltip."""
+    from PySide6.QtCore import QModelIndex
+
+    from core.runs import generate_run_name
+
+    runs_dir.mkdir(parents=True)
+    runs = [("builtin:demo", "builtin:sample"), ("Qwen/Qwen3-0.6B", "/d/x.csv"),
+            ("org/" + "m" * 60, "/data/" + "d" * 60 + ".jsonl")]
+    names = [generate_run_name(model, dataset) for model, dataset in runs]
+    assert names[0].startswith("demo-sample-") and names[1].startswith("Qwen3-0.6B-x-")
+
+    def add(i: int) -> None:
+        fab.make_run(runs_dir, names[i], fab.segment(2, 20), {"state": "finished", "message": "Finished 20 steps.",
+                                                              "model": runs[i][0], "dataset": runs[i][1]})
+
+    def in_view(table: Any) -> None:
+        header, viewport = table.horizontalHeader(), table.viewport().width()
+        for key in ("name", "state", "model", "dataset"):
+            column = COLUMN[key]
+            assert header.sectionViewportPosition(column) + header.sectionSize(column) <= viewport, key
+
+    add(0)
+    add(1)
+    assert (cold_window.width(), cold_window.height()) == (1280, 800)  # the default size
+    panel, table = cold_window.history, cold_window.history.table
+    wait_rows(qtbot, panel, lambda r: len(r) == 2)
+    qtbot.waitUntil(lambda: table.viewport().width() > 300, timeout=5_000)
+    in_view(table)
+    text_width = table.fontMetrics().horizontalAdvance
+    for name in names[:2]:
+        assert table.columnWidth(COLUMN["name"]) >= text_width(name) + 8, name  # shown whole
+    for key, text in (("model", "Qwen3-0.6B"), ("dataset", "x.csv")):
+        assert table.columnWidth(COLUMN[key]) >= text_width(text) + 8, key
+
+    add(2)  # far too long for the tab: cut in the middle (the date stays), whole in the tooltip
+    wait_rows(qtbot, panel, lambda r: len(r) == 3)
+    in_view(table)
+    assert table.columnWidth(COLUMN["name"]) < text_width(names[2])
+    assert table.textElideMode() == history.Qt.TextElideMode.ElideMiddle
+    row = rows(panel)[names[2]]["row"]
+    assert panel.proxy.index(row, COLUMN["name"], QModelIndex()).data(history.Qt.ItemDataRole.ToolTipRole) \
+        .startswith(names[2] + "\n")
+
+
+def test_compared_runs_keep_their_colours_when_another_is_selected(qtbot: Any, cold_window: Any,
+                                                                    runs_dir: Path) -> None:
+    """Issue 12 item 14: adding a run to a comparison (it may sort above the others) leaves the colours of the
+    runs already on the chart as they were; the new one takes a colour of its own."""
+    paths = fabricate_three(runs_dir)
+    panel = cold_window.history
+    wait_rows(qtbot, panel, lambda r: len(r) == 3)
+    order = [panel.proxy.index(r, 0).data(history.PATH_ROLE) for r in range(3)]  # as the table lists them
+    last_two = [Path(p) for p in order[1:]]  # the two lower rows first: the third then sorts above them
+    panel.select(last_two)
+    chart = cold_window.chart
+    before = {name: overlay.color for name, overlay in chart.overlays.items()}
+    assert sorted(before) == sorted(p.name for p in last_two)
+    panel.select(list(paths.values()))
+    after = {name: overlay.color for name, overlay in chart.overlays.items()}
+    assert len(after) == 3 and {name: after[name] for name in before} == before
+    assert len(set(after.values())) == 3
+    assert [label.text for _, label in chart.legend.items] == [p.name for p in panel.selected_paths()]
