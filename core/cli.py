@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, FinetuneError
+from core.runs import RunBusy
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
 
@@ -110,15 +111,23 @@ class ProgressPrinter:
         elif kind == "step" and self.bar is not None:
             self.bar.update(event["step"] - self.bar.n)
         elif kind == "log" and self.bar is not None:
-            postfix = {"loss": f"{event.get('loss', float('nan')):.4f}"}
+            postfix = {"loss": _figure(event.get("loss"), ".4f")}
             if event.get("tokens_per_s"):
-                postfix["tok/s"] = f"{event['tokens_per_s']:.0f}"
+                postfix["tok/s"] = _figure(event["tokens_per_s"], ".0f")
             self.bar.set_postfix(postfix, refresh=False)
-        elif kind == "eval":
-            self.write(f"epoch {event.get('epoch', 0):.2f} step {event['step']}: eval_loss {event['eval_loss']:.4f}")
+        elif kind == "eval" and not self.quiet:
+            self.write(f"epoch {_figure(event.get('epoch'), '.2f')} step {event.get('step')}: "
+                       f"eval_loss {_figure(event.get('eval_loss'), '.4f')}")
         elif kind == "end" and self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _figure(value: Any, spec: str) -> str:
+    """A logged number as text; a diverged run logs NaN/inf as the text "nan"/"inf", which is shown as it is."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format(value, spec)
+    return "?" if value is None else str(value)
 
 
 def _train(execute: Any, quiet: bool) -> int:
@@ -204,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except RunBusy as exc:  # resume of a run that is still training: nothing was touched
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except FinetuneError as exc:
         print(f"error: {exc}", file=sys.stderr)

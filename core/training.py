@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
 from core.errors import ConfigError, FinetuneError, Problem, TrainingError
-from core.runs import MetricsLog, RunFolder, generate_run_name
+from core.runs import MetricsLog, MetricsTally, RunFolder, RunLock, generate_run_name, read_metrics
 
 Event = dict[str, Any]
 Sink = Callable[[Event], None]
@@ -85,8 +85,20 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
+def epochs_at(step: int, steps_per_epoch: int, batches_per_epoch: int, accumulation: int) -> float:
+    """The Trainer's `state.epoch` after optimizer step `step`: whole epochs, plus the batches of the current one
+    (an epoch's last step may take fewer than `accumulation` batches)."""
+    whole, rest = divmod(step, steps_per_epoch)
+    return whole + min(rest * accumulation, batches_per_epoch) / batches_per_epoch
+
+
+def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[[], float] | None = None) -> Any:
+    """The Trainer callback behind every run's events. `elapsed()` is how long the run has run, over its start and
+    every resume (the run history's Duration); by default, the time since this callback was made."""
     from transformers import TrainerCallback
+
+    made = time.monotonic()
+    elapsed = elapsed or (lambda: time.monotonic() - made)
 
     class ProgressCallback(TrainerCallback):
         """Observes the Trainer and turns its state into events; stops at the next optimizer step when asked."""
@@ -94,27 +106,47 @@ def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
         def __init__(self) -> None:
             self.stopped = False
             self.diverged: str | None = None
-            self.t0 = time.monotonic()
             self.start_step = 0
-            self.tokens0 = 0
+            self.first: tuple[float, int, int] | None = None  # (time, step, tokens) at this segment's first step
             self.speed: dict[str, Any] = {}
+            self.epochs_total: float | None = None
 
-        def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
-            self.t0 = time.monotonic()
+        def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):  # noqa: ANN001
             self.start_step = state.global_step
-            self.tokens0 = state.num_input_tokens_seen or 0
+            self.first = None
+            self.epochs_total = self._epochs_total(args, state, train_dataloader)
             emit({"event": "train_begin", "step": state.global_step, "max_steps": state.max_steps,
-                  "num_train_epochs": args.num_train_epochs, "start_step": state.global_step})
+                  "num_train_epochs": args.num_train_epochs, "start_step": state.global_step,
+                  "epoch": state.epoch or 0.0, "epochs_total": self.epochs_total,
+                  "elapsed_s": round(elapsed(), 3), "eta_s": None, "tokens_per_s": None})
+
+        @staticmethod
+        def _epochs_total(args, state, loader) -> float | None:  # noqa: ANN001
+            """The epoch the run ends at: num_train_epochs, or less when max_steps ends it mid-epoch."""
+            try:
+                batches = len(loader)
+            except TypeError:  # no loader, or one without a length (a streamed dataset)
+                return None
+            if batches <= 0 or not state.max_steps:
+                return None
+            accumulation = max(1, int(args.gradient_accumulation_steps))
+            per_epoch = max(batches // accumulation + int(batches % accumulation > 0), 1)
+            return round(epochs_at(state.max_steps, per_epoch, batches, accumulation), 4)
 
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
-            elapsed = time.monotonic() - self.t0
-            done = state.global_step - self.start_step
-            eta = elapsed / done * (state.max_steps - state.global_step) if done > 0 else None
-            tokens = (state.num_input_tokens_seen or 0) - self.tokens0
-            self.speed = {"elapsed_s": round(elapsed, 3), "eta_s": None if eta is None else round(eta, 1),
-                          "tokens_per_s": round(tokens / elapsed, 1) if elapsed > 0 and tokens else None,
-                          "memory_mb": _memory_mb()}
-            self._check_stop(control)
+            # Rates count from the end of this start's (or resume's) first step: that step also pays for warm-up
+            # and, after a resume, for skipping the batches already trained, and would skew every estimate.
+            now, tokens = time.monotonic(), state.num_input_tokens_seen or 0
+            if self.first is None:
+                self.first = (now, state.global_step, tokens)
+            seconds, steps = now - self.first[0], state.global_step - self.first[1]
+            eta = seconds / steps * (state.max_steps - state.global_step) if steps > 0 else None
+            if state.global_step >= state.max_steps:
+                eta = 0.0
+            rate = (tokens - self.first[2]) / seconds if seconds > 0 and tokens > self.first[2] else None
+            self.speed = {"elapsed_s": round(elapsed(), 3), "eta_s": None if eta is None else round(eta, 1),
+                          "tokens_per_s": None if rate is None else round(rate, 1), "memory_mb": _memory_mb()}
+            self._check_stop(control, state)
             # What the Trainer does before the next step (DefaultFlowCallback, first in the list, has decided;
             # per-epoch evals and saves follow a step that ends an epoch): a listener that shows only some steps
             # must show this one, since the next may be minutes away.
@@ -124,14 +156,25 @@ def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
                     if flag]
             emit({"event": "step", "step": state.global_step, "max_steps": state.max_steps,
                   "epoch": state.epoch, **self.speed, **({"then": then} if then else {})})
-            self._check_stop(control)  # a listener may have asked while it handled this step
+            self._check_stop(control, state)  # a listener may have asked while it handled this step
             return control
 
-        def _check_stop(self, control) -> None:  # noqa: ANN001
+        def _check_stop(self, control, state) -> None:  # noqa: ANN001
             if stop.is_set():
                 control.should_training_stop = True
                 control.should_save = True
+                if state.global_step < state.max_steps:
+                    control.should_evaluate = False  # Stop saves within the step; an evaluation can take minutes
                 self.stopped = True
+
+        def on_epoch_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            # After a Stop (or a divergence) the Trainer leaves the epoch early and DefaultFlowCallback, just before
+            # this, asks for the per-epoch evaluation and save: the checkpoint was saved at the step already (or
+            # must not be: its weights are NaN), and evaluating would only delay the stop.
+            if (self.stopped and state.global_step < state.max_steps) or self.diverged:
+                control.should_evaluate = False
+                control.should_save = False
+            return control
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
             logs = {k: _clean(v) for k, v in (logs or {}).items()}
@@ -147,6 +190,8 @@ def make_progress_callback(emit: Sink, stop: threading.Event) -> Any:
                 # logging_nan_inf_filter hides a NaN loss behind an average; the gradient norm still shows it.
                 self.diverged = f"The {bad[0].replace('_', ' ')} became {logs[bad[0]]} at step {state.global_step}"
                 control.should_training_stop = True
+                control.should_evaluate = False  # the weights are NaN now: nothing to evaluate,
+                control.should_save = False  # and a checkpoint of them would only be resumed into the same failure
             return control
 
         def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
@@ -243,8 +288,9 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
     if problems:
         raise ConfigError(problems)
     config, folder = new_run_folder(config)
-    save_config(config, folder.config_path)
-    return _execute(config, folder, sink, stop or threading.Event(), checkpoint=None)
+    with RunLock.acquire(folder.path):
+        save_config(config, folder.config_path)
+        return _execute(config, folder, sink, stop or threading.Event(), checkpoint=None)
 
 
 def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
@@ -255,30 +301,107 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
     folder = RunFolder(Path(run_dir))
     if not folder.exists():
         raise FinetuneError(f"{run_dir} is not a run folder (it has no config.yaml).")
-    config, _ = load_config(folder.config_path)
-    if extra_epochs:
-        config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
-        save_config(config, folder.config_path)
-    output_dir = Path(config.training.get("output_dir") or folder.path)
-    checkpoint = folder.latest_checkpoint(output_dir)
-    if checkpoint is None and not restart:
-        raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. Start it again.")
-    from core.validation import validate
+    # Before anything in the folder changes: a run that another process (or window) still trains is refused.
+    with RunLock.acquire(folder.path):
+        config, _ = load_config(folder.config_path)
+        output_dir = Path(config.training.get("output_dir") or folder.path)
+        checkpoint = folder.latest_checkpoint(output_dir)
+        done = _nothing_to_resume(folder, config, checkpoint, extra_epochs)
+        if done is not None:
+            return done
+        if extra_epochs:
+            config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
+            save_config(config, folder.config_path)
+        if checkpoint is None and not restart:
+            raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. "
+                                "Start it again.")
+        from core.validation import validate
 
-    problems = validate(config)
-    if problems:
-        raise ConfigError(problems)
-    return _execute(config, folder, sink, stop or threading.Event(), checkpoint=checkpoint)
+        problems = validate(config)
+        if problems:
+            raise ConfigError(problems)
+        # A checkpoint at the last step means training had ended and the final save was cut short (a kill, a full
+        # disk): the Trainer would train one step past the end, so the save is finished from the checkpoint.
+        body = _train
+        if checkpoint is not None and _steps_left(config, _checkpoint_state(checkpoint), extra_epochs) == 0:
+            body = _finish_final_save
+        return _execute(config, folder, sink, stop or threading.Event(), checkpoint=checkpoint, body=body)
+
+
+def _checkpoint_state(checkpoint: Path | None) -> dict[str, Any]:
+    from core.fileio import read_json
+
+    try:
+        state = read_json(checkpoint / "trainer_state.json") if checkpoint is not None else {}
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _steps_left(config: RunConfig, trained: dict[str, Any], extra_epochs: float | None) -> int | None:
+    """How many optimizer steps a resume from a checkpoint in state `trained` would train; None when the Trainer
+    will only know (more epochs than before)."""
+    step = trained.get("global_step")
+    if not isinstance(step, int):
+        return None
+    cap = config.training.get("max_steps")
+    if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+        target = cap  # max_steps decides, whatever the epochs say
+    elif extra_epochs:
+        return None
+    else:
+        target = trained.get("max_steps")
+    return max(0, target - step) if isinstance(target, int) and target > 0 else None
+
+
+def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | None,
+                       extra_epochs: float | None) -> RunResult | None:
+    """A finished run that a resume would not train any further: the result that says so, touching nothing."""
+    status = folder.read_status()
+    if status.get("state") != "finished":
+        return None
+    step = status.get("step") if isinstance(status.get("step"), int) else 0
+    max_steps = status.get("max_steps") if isinstance(status.get("max_steps"), int) else step
+    left = _steps_left(config, {"global_step": step, "max_steps": max_steps}, extra_epochs)
+    if left != 0:
+        return None
+    name = folder.path.name
+    if extra_epochs:
+        message = (f"The run {name} already finished its {step} steps, and max_steps = "
+                   f"{config.training.get('max_steps')} in its config.yaml caps it, so more epochs would train "
+                   "nothing; nothing was changed. Set max_steps to -1 in that file (or raise it) to train further.")
+    else:
+        message = (f"The run {name} already finished ({step} of {max_steps} steps): nothing to resume, and its model "
+                   f"is unchanged. To train it further: finetune-studio resume {folder.path} --epochs N (in the "
+                   "app: Runs tab, Continue for N more epochs).")
+    model_dir = folder.model_dir if folder.model_dir.is_dir() else None
+    train_loss, eval_loss = status.get("train_loss"), status.get("eval_loss")
+    return RunResult("finished", message, folder.path, step, max_steps, model_dir,
+                     train_loss if isinstance(train_loss, (int, float)) else None,
+                     eval_loss if isinstance(eval_loss, (int, float)) else None)
 
 
 def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
-             checkpoint: Path | None) -> RunResult:
+             checkpoint: Path | None, body: Callable[..., RunResult] | None = None) -> RunResult:
+    # Elapsed time counts over the run's start and every resume, as the run history's Duration does (the same
+    # tally of the same events), so the two always agree and neither restarts at a resume.
+    earlier = MetricsTally()
+    for event in read_metrics(folder.metrics_path)[0]:
+        earlier.add(event)
+    before_s = earlier.duration_s or 0.0
+    started_at = time.time()
+
+    def elapsed() -> float:
+        return before_s + time.time() - started_at
+
     log = MetricsLog(folder.metrics_path)
     lock = threading.Lock()
 
     def emit(event: Event, best_effort: bool = False) -> None:
         event = {**event, "time": round(time.time(), 3)}
         kind = event.get("event")
+        if kind == "end":
+            event.setdefault("elapsed_s", round(elapsed(), 3))
         if kind in ("train_begin", "step"):  # how far the run got, for the failure message
             state.update(step=event["step"], max_steps=event["max_steps"])
         elif kind == "phase":
@@ -306,7 +429,7 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
     emit({"event": "run_start", "run_dir": str(folder.path), "name": config.name,
           "resume_from": str(checkpoint) if checkpoint else None, "pid": os.getpid()})
     try:
-        result = _train(config, folder, emit, notify, stop, checkpoint, state)
+        result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed)
     except BaseException as exc:
         from core.advice import runtime_failure
 
@@ -334,7 +457,8 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
 
 
 def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
-           stop: threading.Event, checkpoint: Path | None, state: dict[str, int]) -> RunResult:
+           stop: threading.Event, checkpoint: Path | None, state: dict[str, int],
+           elapsed: Callable[[], float] | None = None) -> RunResult:
     from core import data, model as models
 
     def phase(name: str, message: str) -> None:
@@ -367,7 +491,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     from transformers import PrinterCallback, Trainer
 
     args = training_arguments(config, folder.path)
-    callback = make_progress_callback(emit, stop)
+    callback = make_progress_callback(emit, stop, elapsed)
     trainer = Trainer(
         model=model,
         args=args,
@@ -406,6 +530,52 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     trainer.save_model(str(folder.model_dir))
     tokenizer.save_pretrained(str(folder.model_dir))
     message = f"Finished {step} steps. Model saved to {folder.model_dir}."
+    folder.write_status("finished", message, step=step, max_steps=max_steps, train_loss=train_loss,
+                        eval_loss=eval_loss, model_dir=str(folder.model_dir), finished=time.time())
+    emit({"event": "end", "state": "finished", "message": message, "step": step, "max_steps": max_steps,
+          "train_loss": train_loss, "eval_loss": eval_loss, "model_dir": str(folder.model_dir)})
+    _push_when_done(config, folder, emit, stop)
+    return RunResult("finished", message, folder.path, step, max_steps, folder.model_dir, train_loss, eval_loss)
+
+
+# What a Trainer checkpoint holds beyond what Trainer.save_model writes: the training state, not the model.
+_TRAINING_STATE_FILES = ("optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json")
+
+
+def _finish_final_save(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
+                       stop: threading.Event, checkpoint: Path, state: dict[str, int],
+                       elapsed: Callable[[], float] | None = None) -> RunResult:
+    """Training had reached its last step, but the run ended before its final model was saved: save it now from
+    the checkpoint the Trainer would have saved it from (the best one with load_best_model_at_end, else the last),
+    without training a step more. A checkpoint holds exactly what Trainer.save_model writes, plus the training
+    state, so the model folder gets the same files, byte for byte."""
+    import shutil
+
+    trained = _checkpoint_state(checkpoint)
+    step, max_steps = int(trained.get("global_step", 0)), int(trained.get("max_steps") or 0)
+    state.update(step=step, max_steps=max_steps)
+    source = checkpoint
+    best = trained.get("best_global_step")
+    if config.training.get("load_best_model_at_end") and isinstance(best, int):
+        candidate = checkpoint.parent / f"checkpoint-{best}"
+        if candidate in folder.checkpoints(checkpoint.parent):
+            source = candidate
+    emit({"event": "phase", "phase": "save",
+          "message": f"Training had finished at step {step}; saving the final model from {source.name}"})
+    partial = folder.path / f".{folder.model_dir.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    for item in sorted(source.iterdir()):
+        if item.is_file() and item.name not in _TRAINING_STATE_FILES and not item.name.startswith("rng_state"):
+            shutil.copy2(item, partial / item.name)
+    shutil.rmtree(folder.model_dir, ignore_errors=True)  # what the cut-short save left
+    os.replace(partial, folder.model_dir)
+    history = trained.get("log_history") if isinstance(trained.get("log_history"), list) else []
+    losses = [e["loss"] for e in history if isinstance(e, dict) and isinstance(e.get("loss"), (int, float))]
+    evals = [e["eval_loss"] for e in history if isinstance(e, dict) and isinstance(e.get("eval_loss"), (int, float))]
+    train_loss, eval_loss = (losses[-1] if losses else None), (evals[-1] if evals else None)
+    message = (f"Finished {step} steps (the final save was completed from {source.name}). "
+               f"Model saved to {folder.model_dir}.")
     folder.write_status("finished", message, step=step, max_steps=max_steps, train_loss=train_loss,
                         eval_loss=eval_loss, model_dir=str(folder.model_dir), finished=time.time())
     emit({"event": "end", "state": "finished", "message": message, "step": step, "max_steps": max_steps,
