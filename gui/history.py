@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 
 from core.config import load_config, runs_dir_of
 from core.errors import ConfigError, FinetuneError
-from core.runs import RunIndex, RunSummary, delete_run, read_metrics
+from core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
 from gui import dialogs
 from gui.background import BackgroundTask
 from gui.progress import format_duration
@@ -550,12 +550,18 @@ class HistoryPanel(QWidget):
         self.delete_button.setEnabled(bool(runs) and not any(r.live for r in runs))
         self.delete_button.setToolTip("A run that is training cannot be deleted: stop it first." if
                                       any(r.live for r in runs) else "Delete the selected runs' folders (asks first)")
+        # A run with nothing to continue from (it failed before its first checkpoint) is not offered at all.
+        no_checkpoint = (one is not None and not one.live and one.state != "broken"
+                         and RunFolder(one.path).latest_checkpoint() is None)
         can_continue = (one is not None and not one.live and one.state != "broken" and not window.runner.running
-                        and window.warm is not None)
+                        and window.warm is not None and not no_checkpoint)
         self.continue_button.setEnabled(can_continue)
         self.continue_epochs.setEnabled(can_continue)
         self.continue_unit.setEnabled(can_continue)
-        if window.runner.running:
+        if no_checkpoint:
+            tip = (f"{one.name} has no checkpoint to continue from. Start it again with its settings (Use its "
+                   "settings, then Start).")
+        elif window.runner.running:
             tip = "A run is training in this window; continue another one when it ends."
         elif window.warm is None:
             tip = "The training stack is still loading."

@@ -405,6 +405,13 @@ class MainWindow(ConfigDocument, QMainWindow):
         """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Continue for N more epochs")."""
         if self.runner.running or self.warm is None:
             return
+        from core.runs import run_busy
+
+        busy = run_busy(run_dir)  # another process (a CLI run, another window) still trains it
+        if busy:
+            self.show_run(run_dir)
+            dialogs.show_error(self, "Cannot resume", busy)
+            return
         if self.run_dir != run_dir:
             self.show_run(run_dir)
         self.resumable = None

@@ -46,11 +46,37 @@ def format_rate(value: Any) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
+def format_epochs(epoch: Any, total: Any) -> str:
+    """"1.59 / 3": the epoch reached (two decimals) and the epoch the run ends at (as few decimals as it needs)."""
+    if not _finite(epoch):
+        return "—"
+    if not _finite(total) or total <= 0:
+        return f"{epoch:.2f}"
+    return f"{epoch:.2f} / {f'{total:.2f}'.rstrip('0').rstrip('.')}"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class ProgressWidget(QWidget):
     """Bar and figures for one run; `add_event` takes every core event, `set_busy` covers the setup phases."""
 
     FIELDS = ("step", "epoch", "elapsed", "eta", "tokens")
     CAPTIONS = {"step": "Step", "epoch": "Epoch", "elapsed": "Elapsed", "eta": "Remaining", "tokens": "Tokens/s"}
+    # What each figure means; the same text on its caption and its value.
+    TIPS = {
+        "step": "Optimizer steps done / steps the run trains in all (max_steps, or its epochs times the optimizer "
+                "steps per epoch). Counts on across Stop and Resume.",
+        "epoch": "Passes over the training rows done / the epoch the run ends at: num_train_epochs, or less when "
+                 "max_steps ends it within an epoch.",
+        "elapsed": "Time the run has been running, its start and every resume added up (the days a stopped run "
+                   "waited do not count); the same figure as Duration in the Runs tab.",
+        "eta": "Estimated time until the last optimizer step: the steps left times the average time per step "
+               "since this start or resume (its first step, which includes warm-up, not counted). Blank until "
+               "that average exists.",
+        "tokens": "Real (non-padding) input tokens trained per second, averaged since this start or resume.",
+    }
     WIDEST = {"step": "888,888 / 888,888", "epoch": "88.88 / 88.88", "elapsed": "88:88:88", "eta": "88:88:88",
               "tokens": "888,888"}  # each field is at least this wide
 
@@ -68,9 +94,11 @@ class ProgressWidget(QWidget):
         grid.addWidget(self.bar, 0, 0, 1, len(self.FIELDS))
         for col, key in enumerate(self.FIELDS):
             caption = QLabel(self.CAPTIONS[key])
+            caption.setToolTip(self.TIPS[key])
             caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             value = QLineEdit("—")
             value.setObjectName(f"progress_{key}")
+            value.setToolTip(self.TIPS[key])
             value.setReadOnly(True)  # and so shows no cursor
             value.setFrame(False)
             value.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # select and copy, but no tab stop
@@ -109,13 +137,22 @@ class ProgressWidget(QWidget):
 
     def add_event(self, event: dict) -> None:
         kind = event.get("event")
-        if kind in ("step", "train_begin"):
+        if kind == "train_begin":
+            # A start or a resume: every figure is this segment's own from here (a resume's rates start afresh,
+            # its epoch total follows the config it resumed with), none is left over from the attempt before.
+            self._latest = dict(event)
+            self._dirty = True
+            self._throttle.request()
+        elif kind == "step":
             self._latest = {**(self._latest or {}), **event}
             self._dirty = True
             self._throttle.request()
         elif kind == "end" and self._latest is not None:
             finished = event.get("state") == "finished"
-            self._latest.update(step=event.get("step", self._latest.get("step")), eta_s=0 if finished else None)
+            self._latest.update(step=event.get("step", self._latest.get("step")), eta_s=0 if finished else None,
+                                tokens_per_s=self._latest.get("tokens_per_s") if finished else None)
+            if isinstance(event.get("elapsed_s"), (int, float)):
+                self._latest["elapsed_s"] = event["elapsed_s"]  # up to the end, as the Runs tab's Duration
             self._dirty = True
             self._refresh()
 
@@ -139,12 +176,7 @@ class ProgressWidget(QWidget):
             self.bar.setValue(min(step, total))
             self.bar.setUpdatesEnabled(True)
         self.values["step"].setText(f"{step:,} / {total:,}" if total else f"{step:,}")
-        epoch = latest.get("epoch")
-        if isinstance(epoch, (int, float)):
-            # Projected from the step count, since max_steps may end training before num_train_epochs.
-            total = epoch / step * total if step > 0 and total > 0 else None
-            self.values["epoch"].setText(f"{epoch:.2f} / {total:.2f}".replace(".00", "") if total else
-                                         f"{epoch:.2f}")
+        self.values["epoch"].setText(format_epochs(latest.get("epoch"), latest.get("epochs_total")))
         self.values["elapsed"].setText(format_duration(latest.get("elapsed_s")))
         self.values["eta"].setText(format_duration(latest.get("eta_s")))
         self.values["tokens"].setText(format_rate(latest.get("tokens_per_s")))

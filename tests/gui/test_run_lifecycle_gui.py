@@ -1,0 +1,178 @@
+"""Issue 12, items 6-10, through the real window: a diverged run ends with the advice and nothing to resume into,
+Resume of a run another process trains is refused, Continue is not offered without a checkpoint, and the progress
+figures are right after Start, Stop, Resume and Continue."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gui.progress import ProgressWidget, format_duration
+from gui.run_header import RunState
+from tests.core import test_runs_history as fab
+from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window  # noqa: F401
+from tests.gui.test_history import wait_rows
+from tests.helpers import SAMPLE, read_events, small_config
+
+
+def figures(window: Any) -> dict[str, str]:
+    return {key: field.text() for key, field in window.progress.values.items()}
+
+
+def seconds(text: str) -> int:
+    parts = [int(p) for p in text.split(":")]
+    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+
+
+def test_a_diverged_run_ends_with_the_advice_and_nothing_to_resume(qtbot: Any, window: Any, small_dataset: Path,
+                                                                   runs_dir: Path, dialog_log: DialogLog) -> None:
+    # An evaluation and a save are due at the step where it diverges.
+    start_run(qtbot, window, small_config(small_dataset, runs_dir, learning_rate=1e9, eval_steps=2, save_steps=2))
+    qtbot.waitUntil(lambda: window.state is RunState.FAILED and not window.runner.running, timeout=LONG)
+    title, message, _ = dialog_log.errors[-1]
+    assert title == "Training failed"
+    assert "training diverged" in message and "Lower the learning rate (now 1e+09)" in message
+    assert "diverged" in window.header.state_label.toolTip() + window.header.state_label.text()
+    step = read_events(window.run_dir, "end")[-1]["step"]
+    assert figures(window)["step"] == f"{step} / 12"
+    # No checkpoint of the NaN weights was saved, so Resume is not offered into the same failure.
+    assert not (window.run_dir / f"checkpoint-{step}").exists()
+    assert window.resumable is None and not window.resume_action.isEnabled()
+
+
+def _hold_like_another_process(run_dir: Path) -> int:
+    """What a CLI run training this folder holds: the flock on run.lock and its record (pid and start time of a
+    live process: this one's), with status.json saying running."""
+    from core.runs import process_start_time
+
+    fd = os.open(run_dir / "run.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    record = {"state": "held", "pid": os.getpid(), "process_started": process_start_time(os.getpid()),
+              "host": socket.gethostname(), "heartbeat": time.time(), "since": time.time()}
+    os.write(fd, json.dumps(record).encode())
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps({**status, "state": "running", "pid": os.getpid()}))
+    return fd
+
+
+def test_resume_of_a_run_training_in_another_process_is_refused(qtbot: Any, window: Any, runs_dir: Path,
+                                                                dialog_log: DialogLog) -> None:
+    path = fab.make_run(runs_dir, "elsewhere", fab.segment(2, 12, end="stopped", max_steps=40),
+                        {"state": "stopped", "message": "Stopped at step 12 of 40, resumable."})
+    (path / "checkpoint-12").mkdir()
+    (path / "checkpoint-12" / "trainer_state.json").write_text('{"global_step": 12}')
+    window.show_run(path)
+    assert window.resume_action.isEnabled()
+    fd = _hold_like_another_process(path)  # meanwhile a terminal resumed it
+    try:
+        metrics = (path / "metrics.jsonl").read_text()
+        window.resume_action.trigger()
+        assert not window.runner.running
+        title, message, _ = dialog_log.errors[-1]
+        assert title == "Cannot resume"
+        assert f"The run elsewhere is still training (process {os.getpid()}" in message and "Stop it first" in message
+        assert json.loads((path / "status.json").read_text())["state"] == "running"  # not marked failed
+        assert (path / "metrics.jsonl").read_text() == metrics
+        assert window.state is RunState.RUNNING and not window.resume_action.isEnabled()
+    finally:
+        os.close(fd)
+
+
+def test_continue_is_not_offered_for_a_failed_run_without_a_checkpoint(qtbot: Any, window: Any,
+                                                                      runs_dir: Path) -> None:
+    bare = fab.make_run(runs_dir, "failed-bare", fab.segment(2, 4, end="failed"),
+                        {"state": "failed", "message": "Training failed: RuntimeError: boom"})
+    saved = fab.make_run(runs_dir, "failed-saved", fab.segment(2, 6, end="failed"),
+                         {"state": "failed", "message": "Training failed: RuntimeError: boom"})
+    (saved / "checkpoint-6").mkdir()
+    (saved / "checkpoint-6" / "trainer_state.json").write_text('{"global_step": 6}')
+    panel = window.history
+    window.tabs.setCurrentWidget(panel)
+    wait_rows(qtbot, panel, lambda r: "failed-bare" in r and "failed-saved" in r)
+    panel.select([bare])
+    assert not panel.continue_button.isEnabled() and not panel.continue_epochs.isEnabled()
+    assert "has no checkpoint to continue from" in panel.continue_button.toolTip()
+    panel.select([saved])
+    assert panel.continue_button.isEnabled()
+
+
+def test_each_figure_has_a_tooltip_that_says_what_it_means(qtbot: Any) -> None:
+    widget = ProgressWidget()
+    qtbot.addWidget(widget)
+    tips = [widget.values[key].toolTip() for key in widget.FIELDS]
+    assert all(len(tip) > 40 for tip in tips) and len(set(tips)) == len(tips)
+    assert "Duration" in widget.values["elapsed"].toolTip()
+    # A large dataset's first steps: a tiny epoch, but the total is known from the start (not "0 / 0").
+    widget.add_event({"event": "train_begin", "step": 0, "max_steps": 18750, "epoch": 0.0, "epochs_total": 3.0,
+                      "elapsed_s": 12.0, "eta_s": None})
+    widget.add_event({"event": "step", "step": 1, "max_steps": 18750, "epoch": 0.00016, "elapsed_s": 13.0,
+                      "eta_s": None})
+    widget._refresh()
+    assert figures_of(widget) == {"step": "1 / 18,750", "epoch": "0.00 / 3", "elapsed": "0:13", "eta": "—",
+                                  "tokens": "—"}
+
+
+def figures_of(widget: ProgressWidget) -> dict[str, str]:
+    return {key: field.text() for key, field in widget.values.items()}
+
+
+@pytest.mark.slow
+def test_figures_after_start_stop_resume_and_continue(qtbot: Any, window: Any, tmp_path: Path,
+                                                      runs_dir: Path) -> None:
+    rows = tmp_path / "sixty.jsonl"  # 4 optimizer steps per epoch with accumulation 2; 3 epochs are 12 steps
+    rows.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:60]) + "\n", encoding="utf-8")
+    config = small_config(rows, runs_dir, max_steps=-1, num_train_epochs=3, gradient_accumulation_steps=2,
+                          eval_strategy="no", save_strategy="epoch", load_best_model_at_end=False)
+    at_begin: list[dict[str, str]] = []
+
+    def watch(event: dict) -> None:  # runs after the window's own handler: what the user sees at that moment
+        if event.get("event") == "train_begin":
+            at_begin.append(figures(window))
+        elif event.get("event") == "step" and event["step"] >= 5 and window.state is RunState.RUNNING \
+                and len(at_begin) == 1:
+            window.stop_action.trigger()
+
+    window.runner.event.connect(watch)
+    start_run(qtbot, window, config)
+    qtbot.waitUntil(lambda: window.state is RunState.STOPPED and not window.runner.running, timeout=LONG)
+    run_dir = window.run_dir
+    stopped = read_events(run_dir, "end")[-1]
+    k = stopped["step"]
+    assert at_begin[0]["step"] == "0 / 12" and at_begin[0]["epoch"] == "0.00 / 3"
+    shown = figures(window)
+    assert shown["step"] == f"{k} / 12" and shown["epoch"].endswith(" / 3") and shown["eta"] == "—"
+    assert shown["elapsed"] == format_duration(stopped["elapsed_s"])
+    log = window.log.toPlainText()  # Stop saved once (the epoch's own save came at step 4) and did not evaluate
+    assert log.count(f"Checkpoint saved at step {k}:") == 1 and log.count("Checkpoint saved at step") == 1 + (k > 4)
+    assert "eval loss" not in log
+
+    window.resume_action.trigger()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
+    resumed = at_begin[1]  # right after the resume began
+    assert resumed["step"] == f"{k} / 12" and resumed["epoch"].endswith(" / 3") and resumed["eta"] == "—"
+    assert seconds(resumed["elapsed"]) >= seconds(shown["elapsed"])  # it goes on; it does not restart
+    done = figures(window)
+    assert (done["step"], done["epoch"], done["eta"]) == ("12 / 12", "3.00 / 3", "0:00")
+    from core.runs import summarize
+
+    assert abs(seconds(done["elapsed"]) - summarize(run_dir).duration_s) <= 1  # the Runs tab's Duration
+
+    panel = window.history
+    wait_rows(qtbot, panel, lambda r: r.get(run_dir.name, {}).get("state") == "finished", timeout=LONG)
+    panel.select([run_dir])
+    panel.continue_epochs.setValue(1)
+    panel.continue_button.click()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
+    continued = at_begin[2]
+    assert (continued["step"], continued["epoch"], continued["eta"]) == ("12 / 16", "3.00 / 4", "—")
+    assert seconds(continued["elapsed"]) >= seconds(done["elapsed"])
+    final = figures(window)
+    assert (final["step"], final["epoch"], final["eta"]) == ("16 / 16", "4.00 / 4", "0:00")
+    assert abs(seconds(final["elapsed"]) - summarize(run_dir).duration_s) <= 1
