@@ -17,21 +17,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontMetrics, QIntValidator
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
-    QSizePolicy, QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+    QSizePolicy, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from core.config import RENAMED_TRAINING_KEYS, RunConfig, is_token_key
 from gui.forms.common import (
-    TRAINING_FORM_KEYS, Form, NumberEdit, WheelGuard, error_label, format_number, framed, hint_label, parse_number,
+    TRAINING_FORM_KEYS, Form, NumberEdit, WheelGuard, error_label, format_number, framed, hint_label,
 )
 
 # Not shown: TrainingForm's keys (one editor per key), deprecated aliases of renamed fields, and the Hub token
 # (a secret must not end up in a YAML file; the Hub menu handles login).
 HIDDEN_KEYS = frozenset(TRAINING_FORM_KEYS) | frozenset(RENAMED_TRAINING_KEYS) | {"hub_token"}
-INT_MIN, INT_MAX = -2_147_483_648, 2_147_483_647
 ACCENT = "#1a73e8"
 UNSET_LABEL = "not set (default)"
 
@@ -143,7 +142,7 @@ class ArgRow(QWidget):
         self.name_label.setFixedWidth(name_width)
         self.editor = self._make_editor()
         self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.editor.setMinimumWidth(90)  # a wide-range spin box would otherwise ask for 150 px
+        self.editor.setMinimumWidth(90)
         self.reset_button = QToolButton()
         self.reset_button.setText("↺")
         self.reset_button.setAutoRaise(True)
@@ -202,14 +201,10 @@ class ArgRow(QWidget):
             for value in values:
                 editor.addItem(str(value).lower() if isinstance(value, bool) else str(value), value)
             editor.activated.connect(emit)
-        elif spec.kind == "int" and not spec.optional:
-            editor = QSpinBox()
-            editor.setRange(INT_MIN, INT_MAX)
-            editor.valueChanged.connect(emit)
         else:
-            editor = NumberEdit() if spec.kind == "float" else QLineEdit()
-            if spec.kind == "int":
-                editor.setValidator(QIntValidator(editor))
+            # Numbers are NumberEdits for ints too: a spin box or validator would drop "abc" or "1.5" silently;
+            # here the text stays as typed and read() says what is wrong with it.
+            editor = NumberEdit(integer=spec.kind == "int") if spec.kind in ("int", "float") else QLineEdit()
             editor.setPlaceholderText(self._placeholder())
             editor.textEdited.connect(emit)
             editor.setReadOnly(spec.kind == "secret")  # a token is never shown: the row is there to remove it
@@ -239,12 +234,6 @@ class ArgRow(QWidget):
                 index = editor.count() - 1
             editor.setCurrentIndex(max(index, 0))
             return None
-        if isinstance(editor, QSpinBox):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-            editor.blockSignals(True)
-            editor.setValue(value if ok else self.spec.default or 0)
-            editor.blockSignals(False)
-            return None if ok else f"The config holds {value!r}, not a whole number."
         assert isinstance(editor, QLineEdit)
         if kind == "secret":
             editor.clear()
@@ -254,6 +243,8 @@ class ArgRow(QWidget):
             editor.setText(value)
         else:
             editor.setText(yaml_text(value))
+        if isinstance(editor, NumberEdit) and value is not None:
+            return editor.problem()  # a config that holds "abc" or 1.5 for a whole number shows it, marked
         return None
 
     def read(self) -> tuple[str, Any, str]:
@@ -264,17 +255,13 @@ class ArgRow(QWidget):
         if isinstance(editor, QComboBox):
             value = editor.currentData()
             return ("unset", None, "") if value is None else ("ok", value, "")
-        if isinstance(editor, QSpinBox):
-            return "ok", editor.value(), ""
         assert isinstance(editor, QLineEdit)
         text = editor.text().strip()
         if not text:
-            return "unset", None, ""
-        if kind in ("int", "float"):
-            number = parse_number(text)
-            if number is None or (kind == "int" and not isinstance(number, int)):
-                return "invalid", text, "Enter a whole number." if kind == "int" else "Enter a number, e.g. 0.01."
-            return "ok", number, ""
+            return "unset", None, ""  # the default applies (for a field without one: validate() says so)
+        if isinstance(editor, NumberEdit):
+            problem = editor.problem()
+            return ("invalid", text, problem) if problem else ("ok", editor.number(), "")
         if kind == "str":
             return "ok", text, ""
         from core.config import yaml_load
@@ -427,7 +414,7 @@ class ArgumentsPanel(Form):
 
     def _add_row(self, spec: ArgSpec, at: int | None = None) -> ArgRow:
         row = ArgRow(spec, self._name_width)  # unparented until inserted: one style polish, not two
-        if isinstance(row.editor, (QComboBox, QSpinBox)):
+        if isinstance(row.editor, QComboBox):
             row.editor.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             row.editor.installEventFilter(self._wheel_guard)
         row.edited.connect(self._row_edited)

@@ -11,15 +11,15 @@ import math
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
-from PySide6.QtCore import QEvent, QLocale, QObject, Qt, Signal
-from PySide6.QtGui import QDoubleValidator, QPalette, QValidator
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLayout,
     QLineEdit, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from core.config import RunConfig
-from core.errors import Problem
+from core.errors import WARNING, Problem
 
 # Training keys edited by TrainingForm; the "All arguments" panel leaves them alone so each key has one editor.
 # bf16/fp16 are the precision combo.
@@ -29,6 +29,7 @@ TRAINING_FORM_KEYS: tuple[str, ...] = (
 )
 
 ERROR_COLOR = "#c5221f"
+WARNING_COLOR = "#9a5b00"  # amber text: shown under the field like a problem, but it does not block Start
 
 FORM_STYLE = f"""
 QLineEdit[problem="true"] {{ background: #fff6f5; color: #202124; }}
@@ -36,6 +37,7 @@ QFrame[problemHost="true"] {{ border: 1px solid transparent; border-radius: 4px;
 QFrame[problemHost="true"][problem="true"] {{ border-color: {ERROR_COLOR}; }}
 QCheckBox[problem="true"] {{ color: {ERROR_COLOR}; }}
 QLabel[role="error"] {{ color: {ERROR_COLOR}; }}
+QLabel[role="error"][level="warning"] {{ color: {WARNING_COLOR}; }}
 QLabel[role="warning"] {{
     background: #fff4e0; color: #6b3d00; border: 1px solid #f2b457; border-radius: 4px; padding: 6px 8px;
 }}
@@ -66,7 +68,7 @@ def format_number(value: Any) -> str:
 
 
 def parse_number(text: str) -> int | float | None:
-    """The inverse of format_number; None for text that is not a number. "10" stays an int."""
+    """The inverse of format_number; None for text that is not a finite number. "10" stays an int."""
     text = text.strip()
     if not text:
         return None
@@ -81,30 +83,62 @@ def parse_number(text: str) -> int | float | None:
     return value if math.isfinite(value) else None
 
 
+def number_problem(text: str, integer: bool = False) -> str | None:
+    """What is wrong with typed text as a number (None: nothing), said so the user can fix it. Ranges are
+    core.validation's business; this is only whether the text is a number at all."""
+    text = text.strip()
+    if not text:
+        return "Enter a whole number, such as 8." if integer else "Enter a number, such as 2e-5 or 0.01."
+    number = parse_number(text)
+    if number is None:
+        try:
+            float(text)
+        except ValueError:
+            example = "a whole number such as 8" if integer else "a number such as 2e-5, 0.0001 or 10"
+            return f"'{text}' is not a number: write {example}."
+        return f"'{text}' is not a finite number: write {'a whole number such as 8' if integer else 'a number'}."
+    if integer and not float(number).is_integer():
+        return f"{text} is not a whole number: write one such as {max(int(number), 1)}."
+    return None
+
+
 def integral(value: float) -> int | float:
     """3.0 -> 3 so a spin box edit does not turn `num_train_epochs: 3` into `3.0` in the saved YAML."""
     return int(value) if float(value).is_integer() else float(value)
 
 
 class NumberEdit(QLineEdit):
-    """A line edit for floats written as people write them (2e-5, 0.01); QDoubleSpinBox cannot show 2e-5."""
+    """A line edit for numbers written as people write them (2e-5, 0.01, 8); QDoubleSpinBox cannot show 2e-5.
 
-    def __init__(self, parent: QWidget | None = None, bottom: float = -math.inf):
+    Nothing typed is dropped or changed behind the user's back (a validator would swallow the "-" of "-1" or every
+    key of "abc", and a spin box clamps 0 to its minimum): the text stays as typed, `problem()` says what is wrong
+    with it for the form to mark, and a form stores text that is not a number as text, so that validate() names
+    the field and Start stays disabled until it is fixed. `integer`: whole numbers only ("1e3" is 1000)."""
+
+    def __init__(self, parent: QWidget | None = None, integer: bool = False):
         super().__init__(parent)
-        validator = QDoubleValidator(bottom, math.inf, 1000, self)
-        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
-        validator.setLocale(QLocale.c())  # "0.01" everywhere, as YAML and Python write it
-        self.setValidator(validator)
+        self.integer = integer
 
     def number(self) -> int | float | None:
-        return parse_number(self.text())
+        """The value typed, or None when the text is not a (finite, and for `integer` whole) number."""
+        if self.problem() is not None:
+            return None
+        number = parse_number(self.text())
+        return int(number) if self.integer and number is not None else number
 
     def set_number(self, value: Any) -> None:
         self.setText(format_number(value))
 
+    def problem(self) -> str | None:
+        return number_problem(self.text(), self.integer)
+
     def is_acceptable(self) -> bool:
-        state = self.validator().validate(self.text(), 0)[0]
-        return state == QValidator.State.Acceptable and self.number() is not None
+        return self.problem() is None
+
+    def value_or_text(self) -> Any:
+        """What goes into the config: the number, or the text as typed when it is none (validate() names it)."""
+        number = self.number()
+        return number if number is not None else self.text().strip()
 
 
 class CompactDoubleSpinBox(QDoubleSpinBox):
@@ -260,6 +294,7 @@ class Form(QWidget):
         self._aliases: dict[str, str] = {}  # problem field -> the field whose widget shows it (fp16 -> precision)
         self._input_errors: dict[str, str] = {}  # what the form itself found wrong (unparseable text)
         self._external: dict[str, str] = {}  # the last show_problems() messages per field
+        self._warnings: dict[str, str] = {}  # level-WARNING problems per field: shown in amber, never blocking
         self._general_problem_keys: tuple[str, ...] = ()
         self.setStyleSheet(FORM_STYLE)
 
@@ -275,7 +310,11 @@ class Form(QWidget):
         return field in self._fields or field in self._aliases or field in self._general_problem_keys
 
     def show_problems(self, problems: list[Problem]) -> None:
-        """Mark the fields this form owns; clear every other mark."""
+        """Mark the fields this form owns; clear every other mark. Warnings (Problem.level WARNING) are shown
+        under their field in amber and replace the warnings shown before (see also set_warnings)."""
+        if any(p.level == WARNING for p in problems):
+            self.set_warnings([p for p in problems if p.level == WARNING])
+            problems = [p for p in problems if p.level != WARNING]
         messages: dict[str, list[str]] = {}
         for problem in problems:
             if self.owns(problem.field):
@@ -374,26 +413,50 @@ class Form(QWidget):
             self._input_errors.pop(key, None)
         self._refresh_mark(key)
 
+    def set_warnings(self, warnings: list[Problem]) -> None:
+        """Show these warnings (settings that run but are probably not meant) at the fields this form owns, in
+        amber under the field, without the red border; they replace the warnings shown before."""
+        found: dict[str, list[str]] = {}
+        for warning in warnings:
+            if self.owns(warning.field):
+                found.setdefault(self._aliases.get(warning.field, warning.field), []).append(warning.message)
+        before, self._warnings = self._warnings, {k: "\n".join(v) for k, v in found.items()}
+        for key in set(before) | set(self._warnings):
+            self._refresh_mark(key)
+
+    def warning_text(self, key: str) -> str | None:
+        """The warning shown at key, if any (an error at the same field hides it)."""
+        return self._warnings.get(self._aliases.get(key, key))
+
     def _refresh_mark(self, key: str) -> None:
         if key in self._fields:
-            self.mark(key, self._input_errors.get(key) or self._external.get(key))
+            error = self._input_errors.get(key) or self._external.get(key)
+            self.mark(key, error, warning=None if error else self._warnings.get(key))
 
-    def mark(self, key: str, message: str | None) -> None:
-        """Red border, tooltip and red line under the field with message; message None clears the mark."""
+    def mark(self, key: str, message: str | None, warning: str | None = None) -> None:
+        """Red border, tooltip and red line under the field with message; message None clears the mark. A warning
+        (only without a message) is the same line in amber, with no border."""
         field = self._fields[key]
-        set_problem(field.widget, message, field.tooltip)
-        if not message and not isinstance(field.error, QLabel):
+        set_problem(field.widget, message, f"{warning}\n\n{field.tooltip}".strip() if warning else field.tooltip)
+        text = message or warning
+        if not text and not isinstance(field.error, QLabel):
             return  # never marked: no label to hide
         label = field.error_label()
-        label.setText(message or "")
-        label.setVisible(bool(message))
+        level = "warning" if warning and not message else "error"
+        if label.property("level") != level:
+            label.setProperty("level", level)
+            label.style().unpolish(label)
+            label.style().polish(label)
+        label.setText(text or "")
+        label.setVisible(bool(text))
 
 
 def set_problem(widget: QWidget, message: str | None, tooltip: str = "") -> None:
     """The dynamic property `problem` drives the red border in FORM_STYLE; the tooltip says why."""
-    if bool(widget.property("problem")) == bool(message) and (not message or widget.toolTip() == message):
+    if widget.toolTip() != (message or tooltip):
+        widget.setToolTip(message or tooltip)
+    if bool(widget.property("problem")) == bool(message):
         return
-    widget.setToolTip(message or tooltip)
     for target in (widget, widget.parentWidget()):
         if target is widget or isinstance(target, ProblemFrame):
             target.setProperty("problem", bool(message))

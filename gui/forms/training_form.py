@@ -12,14 +12,13 @@ from typing import Any
 
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
 from core.batching import BATCHING_MODES
 from core.config import PRECISIONS, SEED_TRAINING, RunConfig, default_runs_dir, precision_of, set_precision
 from gui.forms.common import (
-    CompactDoubleSpinBox, Form, NumberEdit, align_labels, config_help, error_label, guard_wheel, hint_label,
-    integral, section, set_combo_value,
+    Form, NumberEdit, align_labels, config_help, error_label, guard_wheel, hint_label, section, set_combo_value,
 )
 
 BUILTIN_HELP = {
@@ -60,17 +59,17 @@ class TrainingForm(Form):
         super().__init__(parent)
         self._general_problem_keys = ("training",)
 
-        self.epochs_spin = CompactDoubleSpinBox()
-        self.epochs_spin.setRange(0.01, 100_000)
-        self.epochs_spin.setDecimals(2)
-        self.epochs_spin.setSingleStep(1)
-        self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(1, 65_536)
-        self.accum_spin = QSpinBox()
-        self.accum_spin.setRange(1, 65_536)
+        # Numbers are line edits that keep what was typed: a spin box would clamp 0 to 1 or drop "abc" silently.
+        # Text that is no number is marked at once; ranges (batch >= 1, learning rate > 0) are validate()'s.
+        self.epochs_edit = NumberEdit()
+        self.epochs_edit.setPlaceholderText("e.g. 3")
+        self.batch_edit = NumberEdit(integer=True)
+        self.batch_edit.setPlaceholderText("e.g. 8")
+        self.accum_edit = NumberEdit(integer=True)
+        self.accum_edit.setPlaceholderText("e.g. 1")
         self.effective_hint = hint_label()
         self.effective_hint.setWordWrap(False)
-        self.lr_edit = NumberEdit(bottom=0.0)
+        self.lr_edit = NumberEdit()
         self.lr_edit.setPlaceholderText("e.g. 2e-5")
 
         self.precision_combo = QComboBox()
@@ -82,10 +81,8 @@ class TrainingForm(Form):
             self.batching_combo.addItem(BATCHING_LABELS.get(mode, mode), mode)
         self.batching_hint = hint_label()
 
-        self.logging_spin = CompactDoubleSpinBox()
-        self.logging_spin.setRange(0.0001, 1e9)
-        self.logging_spin.setDecimals(4)
-        self.logging_spin.setSingleStep(1)
+        self.logging_edit = NumberEdit()
+        self.logging_edit.setPlaceholderText("e.g. 10")
         self.eval_combo = QComboBox()
         self.save_combo = QComboBox()
         for combo, key in ((self.eval_combo, "eval_strategy"), (self.save_combo, "save_strategy")):
@@ -107,15 +104,15 @@ class TrainingForm(Form):
 
         h = BUILTIN_HELP
         schedule, f1 = section("Schedule")
-        self.add_field(f1, "training.num_train_epochs", "Epochs", self.epochs_spin, tooltip=h["num_train_epochs"])
-        self.add_field(f1, "training.per_device_train_batch_size", "Batch size per device", self.batch_spin,
+        self.add_field(f1, "training.num_train_epochs", "Epochs", self.epochs_edit, tooltip=h["num_train_epochs"])
+        self.add_field(f1, "training.per_device_train_batch_size", "Batch size per device", self.batch_edit,
                        tooltip=h["per_device_train_batch_size"])
         accum_row = QHBoxLayout()
         accum_row.setSpacing(10)
-        accum_row.addWidget(self.accum_spin)
+        accum_row.addWidget(self.accum_edit)
         accum_row.addWidget(self.effective_hint, 1)
         self.add_field(f1, "training.gradient_accumulation_steps", "Gradient accumulation", accum_row,
-                       mark=self.accum_spin, tooltip=h["gradient_accumulation_steps"])
+                       mark=self.accum_edit, tooltip=h["gradient_accumulation_steps"])
         self.add_field(f1, "training.learning_rate", "Learning rate", self.lr_edit, tooltip=h["learning_rate"])
 
         memory, f2 = section("Speed and memory")
@@ -131,7 +128,8 @@ class TrainingForm(Form):
                        tooltip=h["activation_checkpointing"])
 
         progress, f3 = section("Logging, evaluation and checkpoints")
-        self.add_field(f3, "training.logging_steps", "Log every (steps)", self.logging_spin, tooltip=h["logging_steps"])
+        self.add_field(f3, "training.logging_steps", "Log every (steps)", self.logging_edit,
+                       tooltip=h["logging_steps"])
         self.add_field(f3, "training.eval_strategy", "Evaluate", self.eval_combo, tooltip=h["eval_strategy"])
         self.add_field(f3, "training.save_strategy", "Save checkpoints", self.save_combo, tooltip=h["save_strategy"])
         self.add_field(f3, "training.load_best_model_at_end", "Best model", self.best_check,
@@ -155,12 +153,16 @@ class TrainingForm(Form):
         align_labels(self)
         guard_wheel(self)
 
-        for spin in (self.epochs_spin, self.batch_spin, self.accum_spin, self.logging_spin):
-            spin.valueChanged.connect(self._edited)
-        self.batch_spin.valueChanged.connect(self._update_effective_batch)
-        self.accum_spin.valueChanged.connect(self._update_effective_batch)
-        self.lr_edit.textChanged.connect(self._check_learning_rate)
-        self.lr_edit.textEdited.connect(self._edited)
+        self._numbers = {"training.num_train_epochs": self.epochs_edit,
+                         "training.per_device_train_batch_size": self.batch_edit,
+                         "training.gradient_accumulation_steps": self.accum_edit,
+                         "training.learning_rate": self.lr_edit, "training.logging_steps": self.logging_edit}
+        for key, edit in self._numbers.items():
+            edit.textChanged.connect(lambda _text, key=key: self._check_number(key))
+            edit.textChanged.connect(self._update_warnings)
+            edit.textEdited.connect(self._edited)
+        self.batch_edit.textChanged.connect(self._update_effective_batch)
+        self.accum_edit.textChanged.connect(self._update_effective_batch)
         for combo in (self.precision_combo, self.eval_combo, self.save_combo, self.batching_combo):
             combo.activated.connect(self._edited)
         self.batching_combo.currentIndexChanged.connect(self._update_batching_hint)
@@ -176,14 +178,14 @@ class TrainingForm(Form):
     def load(self, config: RunConfig) -> None:
         t = config.training
         get = lambda key: t.get(key, SEED_TRAINING.get(key))  # noqa: E731
-        with self.loading():
-            self.epochs_spin.setValue(_as_float(get("num_train_epochs"), 3.0))
-            self.batch_spin.setValue(_as_int(get("per_device_train_batch_size"), 8))
-            self.accum_spin.setValue(_as_int(get("gradient_accumulation_steps"), 1))
+        with self.loading():  # values are shown as the config holds them, wrong ones too (validate() marks them)
+            self.epochs_edit.set_number(get("num_train_epochs"))
+            self.batch_edit.set_number(get("per_device_train_batch_size"))
+            self.accum_edit.set_number(get("gradient_accumulation_steps"))
             self.lr_edit.set_number(get("learning_rate"))
             set_combo_value(self.precision_combo, precision_of(t))
             self.checkpointing_check.setChecked(bool(get("activation_checkpointing")))
-            self.logging_spin.setValue(_as_float(get("logging_steps"), 500.0))
+            self.logging_edit.set_number(get("logging_steps"))
             set_combo_value(self.eval_combo, get("eval_strategy") or "no")
             set_combo_value(self.save_combo, get("save_strategy") or "steps")
             self.best_check.setChecked(bool(get("load_best_model_at_end")))
@@ -192,17 +194,20 @@ class TrainingForm(Form):
             set_combo_value(self.batching_combo, config.dataset.batching)
         self._update_effective_batch()
         self._update_batching_hint()
+        for key in self._numbers:
+            self._check_number(key)
+        self._update_warnings()
 
     def store(self, config: RunConfig) -> None:
         t = config.training
-        t["num_train_epochs"] = integral(self.epochs_spin.value())
-        t["per_device_train_batch_size"] = self.batch_spin.value()
-        t["gradient_accumulation_steps"] = self.accum_spin.value()
+        # Text that is not a number goes through as text, so validate() names the field and Start stays disabled
+        # instead of a stale or clamped value training.
+        t["num_train_epochs"] = self.epochs_edit.value_or_text()
+        t["per_device_train_batch_size"] = self.batch_edit.value_or_text()
+        t["gradient_accumulation_steps"] = self.accum_edit.value_or_text()
         t["activation_checkpointing"] = self.checkpointing_check.isChecked()
-        # Unparseable text goes through as text, so validate() names the field instead of a stale value training.
-        lr = self.lr_edit.number()
-        t["learning_rate"] = lr if lr is not None and self.lr_edit.is_acceptable() else self.lr_edit.text().strip()
-        t["logging_steps"] = integral(round(self.logging_spin.value(), self.logging_spin.decimals()))
+        t["learning_rate"] = self.lr_edit.value_or_text()
+        t["logging_steps"] = self.logging_edit.value_or_text()
         t["eval_strategy"] = self.eval_combo.currentData()
         t["save_strategy"] = self.save_combo.currentData()
         t["load_best_model_at_end"] = self.best_check.isChecked()
@@ -253,15 +258,27 @@ class TrainingForm(Form):
         self._update_effective_batch()
 
     def _update_effective_batch(self) -> None:
-        b, a = self.batch_spin.value(), self.accum_spin.value()
+        b, a = self.batch_edit.number(), self.accum_edit.number()
         unit = "packed blocks" if self.batching_combo.currentData() == "packed" else "rows"
+        if b is None or a is None or b < 1 or a < 1:
+            self.effective_hint.setText("")  # the field with the problem says why
+            self.effective_hint.setToolTip("")
+            return
         self.effective_hint.setText(f"= {b * a} {unit} per optimizer step")
         self.effective_hint.setToolTip(f"Effective batch size: {b} {unit} × {a} accumulation steps = {b * a}")
 
-    def _check_learning_rate(self) -> None:
-        ok = self.lr_edit.is_acceptable() and (self.lr_edit.number() or 0) > 0
-        self.set_input_error("training.learning_rate",
-                             None if ok else "Enter a number above 0, such as 2e-5 or 0.0001.")
+    def _check_number(self, key: str) -> None:
+        """Mark text that is not a number as it is typed; what it means for the config is validate()'s to say."""
+        self.set_input_error(key, self._numbers[key].problem())
+
+    def _update_warnings(self) -> None:
+        """Warnings about the values shown here (a very large learning rate): amber, under the field, not blocking.
+        core.validation.warnings_for decides, as for `finetune-studio validate`."""
+        from core.validation import warnings_for  # light (no training stack), but kept out of the GUI's import
+
+        config = RunConfig()
+        self.store(config)
+        self.set_warnings([w for w in warnings_for(config) if self.owns(w.field)])
 
     def _choose_runs_dir(self) -> None:
         current = os.path.expanduser(self.runs_dir_edit.text().strip() or str(default_runs_dir()))
@@ -272,10 +289,3 @@ class TrainingForm(Form):
             self.runs_dir_edit.setText(folder)
             self._edited()
 
-
-def _as_float(value: Any, fallback: float) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fallback
-
-
-def _as_int(value: Any, fallback: int) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fallback

@@ -168,10 +168,12 @@ def test_training_edits(qtbot) -> None:
     form.lr_edit.clear()
     with qtbot.waitSignal(form.changed):
         qtbot.keyClicks(form.lr_edit, "1e-4")
+    form.epochs_edit.clear()
     with qtbot.waitSignal(form.changed):
-        form.epochs_spin.setValue(2.5)
+        qtbot.keyClicks(form.epochs_edit, "2.5")
+    form.batch_edit.clear()
     with qtbot.waitSignal(form.changed):
-        form.batch_spin.setValue(4)
+        qtbot.keyClicks(form.batch_edit, "4")
     assert "32" in form.effective_hint.text()
     form.precision_combo.setCurrentIndex(form.precision_combo.findData("fp32"))
     with qtbot.waitSignal(form.changed):
@@ -263,7 +265,7 @@ def test_show_problems_marks_owned_fields_and_clears(qtbot) -> None:
     assert training.lr_edit.toolTip() == message
     assert training.precision_combo.property("problem") is True  # fp16 is shown at the precision combo
     assert training.general_error.isVisibleTo(training) and training.general_error.text() == "Rejected."
-    assert training.batch_spin.property("problem") is not True
+    assert training.batch_edit.property("problem") is not True
     assert dataset.max_length_spin.property("problem") is True
     assert not dataset.source_edit.property("problem")  # dataset form ignores training.* and vice versa
     assert training.owns("training.learning_rate") and not training.owns("training.weight_decay")

@@ -1,0 +1,208 @@
+"""Typed values are never changed behind the user's back (issue 12, item 5).
+
+The Training tab used spin boxes and a validated line edit: "abc" typed as the learning rate was swallowed key by
+key, "-1" became "1" (the "-" was refused), and a batch size of 0 snapped back to 1. Now every number field keeps
+what was typed, marks text that is no number at the field, and stores it as typed, so the window's validation
+names the problem and Start stays disabled with the reason. A very large learning rate is a warning: shown at the
+field in amber, Start stays enabled. The All arguments tab's number editors behave the same way.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+from core.config import RunConfig, default_config  # noqa: E402
+from gui.forms import ArgumentsPanel, TrainingForm  # noqa: E402
+from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window  # noqa: E402,F401
+
+# attribute of TrainingForm, config key, whole numbers only
+NUMBER_FIELDS = [
+    ("epochs_edit", "num_train_epochs", False),
+    ("batch_edit", "per_device_train_batch_size", True),
+    ("accum_edit", "gradient_accumulation_steps", True),
+    ("lr_edit", "learning_rate", False),
+    ("logging_edit", "logging_steps", False),
+]
+
+
+def retype(qtbot: Any, edit: Any, text: str) -> None:
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, text)
+
+
+def error_line(form: Any, key: str) -> Any:
+    return form._fields[key].error_label()
+
+
+@pytest.mark.parametrize("attr, key, integer", NUMBER_FIELDS, ids=[f[1] for f in NUMBER_FIELDS])
+def test_training_number_fields_keep_what_was_typed(qtbot: Any, attr: str, key: str, integer: bool) -> None:
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    form.load(default_config())
+    edit = getattr(form, attr)
+
+    retype(qtbot, edit, "abc")
+    assert edit.text() == "abc"  # not swallowed
+    assert edit.property("problem") is True
+    example = "a whole number such as 8" if integer else "a number such as 2e-5, 0.0001 or 10"
+    assert error_line(form, f"training.{key}").text() == f"'abc' is not a number: write {example}."
+    assert error_line(form, f"training.{key}").isVisibleTo(form)
+    config = RunConfig()
+    form.store(config)
+    assert config.training[key] == "abc"  # validate() names the field; no stale value trains
+
+    for typed, stored in (("-1", -1), ("0", 0)):
+        retype(qtbot, edit, typed)
+        assert edit.text() == typed  # not "1", not clamped to a minimum
+        assert not edit.property("problem")  # a number: whether it is in range is validate()'s to say
+        form.store(config)
+        assert config.training[key] == stored
+
+    retype(qtbot, edit, "nan")
+    assert edit.property("problem") is True
+    assert error_line(form, f"training.{key}").text().startswith("'nan' is not a finite number")
+    if integer:
+        retype(qtbot, edit, "2.5")
+        assert error_line(form, f"training.{key}").text() == "2.5 is not a whole number: write one such as 2."
+        form.store(config)
+        assert config.training[key] == "2.5"
+    retype(qtbot, edit, "1e3")
+    line = error_line(form, f"training.{key}")
+    assert not edit.property("problem")
+    assert not line.isVisibleTo(form) or line.property("level") == "warning"  # a learning rate of 1000 is warned of
+    form.store(config)
+    assert config.training[key] == 1000 and isinstance(config.training[key], int) == integer
+
+
+def test_a_config_with_wrong_values_is_shown_as_it_is(qtbot: Any) -> None:
+    config = default_config()
+    config.training.update(per_device_train_batch_size=0, learning_rate="fast", num_train_epochs=-2)
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    form.load(config)
+    assert (form.batch_edit.text(), form.lr_edit.text(), form.epochs_edit.text()) == ("0", "fast", "-2")
+    assert form.lr_edit.property("problem") is True
+    stored = RunConfig()
+    form.store(stored)
+    assert {k: stored.training[k] for k in ("per_device_train_batch_size", "learning_rate", "num_train_epochs")} \
+        == {"per_device_train_batch_size": 0, "learning_rate": "fast", "num_train_epochs": -2}
+
+
+def _settled(qtbot: Any, window: Any) -> None:
+    qtbot.wait(400)  # the window validates 300 ms after the last edit
+    window.validator.wait()
+    qtbot.wait(50)
+
+
+def test_bad_typed_values_disable_start_with_the_reason(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    form = window.training_form
+    window.tabs.setCurrentWidget(window.pages[form])
+
+    retype(qtbot, form.lr_edit, "abc")
+    _settled(qtbot, window)
+    assert form.lr_edit.text() == "abc" and window.config.training["learning_rate"] == "abc"
+    assert not window.start_action.isEnabled()
+    assert window.start_action.toolTip() == "Fix 1 problem to start: learning_rate must be a number (got 'abc')."
+    assert error_line(form, "training.learning_rate").text() == ("'abc' is not a number: write a number such as "
+                                                                 "2e-5, 0.0001 or 10.")
+
+    retype(qtbot, form.lr_edit, "-1")
+    _settled(qtbot, window)
+    assert form.lr_edit.text() == "-1" and window.config.training["learning_rate"] == -1
+    assert not window.start_action.isEnabled()
+    assert window.start_action.toolTip() == ("Fix 1 problem to start: learning_rate must be above 0 (got -1); the "
+                                             "seed uses 2e-5.")
+    assert error_line(form, "training.learning_rate").text() == ("learning_rate must be above 0 (got -1); the seed "
+                                                                 "uses 2e-5.")
+
+    retype(qtbot, form.lr_edit, "2e-5")
+    retype(qtbot, form.batch_edit, "0")
+    _settled(qtbot, window)
+    assert form.batch_edit.text() == "0" and window.config.training["per_device_train_batch_size"] == 0
+    assert window.start_action.toolTip() == ("Fix 1 problem to start: per_device_train_batch_size must be at least 1 "
+                                             "(got 0).")
+    assert form.effective_hint.text() == ""  # no "= 0 rows per optimizer step"
+
+    retype(qtbot, form.batch_edit, "2")
+    _settled(qtbot, window)
+    assert window.problems == [] and window.start_action.isEnabled()
+
+
+def test_large_learning_rate_warns_at_the_field_without_blocking_start(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    form = window.training_form
+    window.tabs.setCurrentWidget(window.pages[form])
+    retype(qtbot, form.lr_edit, "5")
+    _settled(qtbot, window)
+    message = ("learning_rate 5 is unusually large: fine-tuning uses about 1e-5 to 1e-3, and above 1 the loss almost "
+               "always diverges. The seed uses 2e-5.")
+    line = error_line(form, "training.learning_rate")
+    assert line.isVisibleTo(form) and line.text() == message and line.property("level") == "warning"
+    assert not form.lr_edit.property("problem")  # no red border: it is not a problem
+    assert form.lr_edit.toolTip().startswith(message)
+    assert window.problems == [] and window.start_action.isEnabled()  # Start is not blocked
+
+    retype(qtbot, form.lr_edit, "0.001")
+    _settled(qtbot, window)
+    assert not line.isVisibleTo(form) and form.warning_text("training.learning_rate") is None
+
+
+@pytest.fixture(scope="module")
+def fields() -> Any:
+    from core.validation import training_fields
+
+    return training_fields()
+
+
+# row, kind, text typed, what is stored, the message at the row (None: no mark)
+ARGUMENT_EDITS = [
+    ("seed", "int", "abc", "abc", "'abc' is not a number: write a whole number such as 8."),
+    ("seed", "int", "-7", -7, None),
+    ("seed", "int", "1.5", "1.5", "1.5 is not a whole number: write one such as 1."),
+    ("max_steps", "int", "-1x", "-1x", "'-1x' is not a number: write a whole number such as 8."),
+    ("save_total_limit", "int", "two", "two", "'two' is not a number: write a whole number such as 8."),
+    ("weight_decay", "float", "abc", "abc", "'abc' is not a number: write a number such as 2e-5, 0.0001 or 10."),
+    ("weight_decay", "float", "-0.5", -0.5, None),
+    ("weight_decay", "float", "inf", "inf", "'inf' is not a finite number: write a number."),
+]
+
+
+@pytest.mark.parametrize("name, kind, typed, stored, message", ARGUMENT_EDITS,
+                         ids=[f"{a[0]}={a[2]}" for a in ARGUMENT_EDITS])
+def test_all_arguments_number_editors_keep_what_was_typed(qtbot: Any, fields: Any, name: str, kind: str,
+                                                          typed: str, stored: Any, message: str | None) -> None:
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.load(default_config())
+    panel.populate(fields)
+    row = panel.row(name)
+    assert row.spec.kind == kind
+    retype(qtbot, row.editor, typed)
+    assert row.editor.text() == typed
+    assert bool(row.editor.property("problem")) == (message is not None)
+    if message:
+        assert row.error_label().text() == message and row.error_label().isVisibleTo(panel)
+    config = default_config()
+    panel.store(config)
+    assert config.training[name] == stored
+
+
+def test_text_in_an_all_arguments_number_disables_start(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    window.tabs.setCurrentWidget(window.pages[window.arguments_panel])  # builds the rows on first show
+    qtbot.waitUntil(lambda: window.arguments_panel.row("seed") is not None, timeout=LONG)
+    editor = window.arguments_panel.row("seed").editor
+    retype(qtbot, editor, "abc")
+    _settled(qtbot, window)
+    assert editor.text() == "abc" and window.config.training["seed"] == "abc"
+    assert not window.start_action.isEnabled()
+    assert window.start_action.toolTip() == "Fix 1 problem to start: seed must be a whole number (got 'abc')."
