@@ -46,16 +46,26 @@ class CompactAxis(pg.AxisItem):
         self.enableAutoSIPrefix(False)
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
-        out = []
-        for value in values:
-            if value == 0:
-                out.append("0")
-            elif abs(value) < 1e-2 or abs(value) >= 1e5:
-                mantissa, exponent = f"{value:.1e}".split("e")
-                out.append(f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}")
-            else:
-                out.append(f"{value:.4g}")
+        """As short as the ticks allow: more digits only when fewer would give two ticks the same label (a
+        constant learning rate of 2e-5 has ticks at 1.95e-5 and 2e-5, both "2e-5" at two digits). Each label
+        reads back within a hundredth of the spacing, so ticks of different levels never share one either."""
+        out: list[str] = []
+        for extra in range(8):
+            out = [self.format(value, extra) for value in values]
+            exact = all(abs(float(text) - value) <= abs(spacing) * 0.01 for text, value in zip(out, values))
+            if exact and len(set(out)) == len(set(values)):
+                break
         return out
+
+    @staticmethod
+    def format(value: float, extra: int = 0) -> str:
+        """5e-4, 0.25, 1.2e5: two significant digits in scientific form, four otherwise, plus `extra`."""
+        if value == 0:
+            return "0"
+        if abs(value) < 1e-2 or abs(value) >= 1e5:
+            mantissa, exponent = f"{value:.{1 + extra}e}".split("e")
+            return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+        return f"{value:.{4 + extra}g}"
 
 
 class Series:
@@ -336,7 +346,8 @@ class LossChart(QWidget):
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
         self.smoothing.setRange(0, 99)
         self.smoothing.setValue(60)
-        self.smoothing.setFixedWidth(140)
+        self.smoothing.setMinimumWidth(60)  # narrower in a small window rather than pushing the window wider
+        self.smoothing.setMaximumWidth(140)
         self.smoothing.setToolTip("Exponential moving average of the train loss (0 = raw, 0.99 = very smooth). "
                                   "The raw curve stays faint behind the smoothed one.")
         self.smoothing_label = QLabel()
@@ -349,13 +360,13 @@ class LossChart(QWidget):
         self._controls = QHBoxLayout()
         self._controls.setContentsMargins(4, 0, 4, 0)
         self._controls.addWidget(QLabel("Smoothing"))
-        self._controls.addWidget(self.smoothing)
+        self._controls.addWidget(self.smoothing, 1)
         self._controls.addWidget(self.smoothing_label)
         self._controls.addSpacing(8)
         self._controls.addWidget(self.log_scale)
         self._controls.addSpacing(8)
         self._controls.addWidget(self.show_lower)
-        self._controls.addStretch(1)
+        self._controls.addStretch(2)
 
         self.smoothing.valueChanged.connect(self._smoothing_changed)
         self.log_scale.toggled.connect(self._log_scale_changed)
@@ -437,6 +448,14 @@ class LossChart(QWidget):
             axis.setTickFont(font)
             axis.setWidth(56 if name == "left" else 44)
         self.lower_plot.getAxis("right").linkToView(self.grad_view)
+        # The loss plot gets an empty right axis as wide as the grad-norm axis below: x-linked plots line up
+        # their view boxes pixel by pixel, and a wider loss view would show steps the lower plot's axis cuts off
+        # (a 20-step run labelled up to 18).
+        self.loss_plot.showAxis("right")
+        loss_right = self.loss_plot.getAxis("right")
+        loss_right.setStyle(showValues=False)
+        loss_right.setPen(foreground)
+        loss_right.setWidth(44)
         self.lower_plot.setLabel("left", "lr", color=LR_COLOR)
         self.lower_plot.setLabel("right", "grad norm", color=GRAD_COLOR)
         self.grad_curve = pg.PlotDataItem(pen=_pen(GRAD_COLOR, 200), name="grad norm", **CURVE_OPTIONS)
@@ -517,8 +536,10 @@ class LossChart(QWidget):
         """Show a recorded run (its metrics.jsonl) at once."""
         self.ensure_built()
         self.clear()
-        for event in events:
-            self.add_event(event)
+        for event in events:  # straight into the curves: no frame is drawn before the last event is in
+            if self.curves.add_event(event):
+                self._dirty = True
+        self._throttle.cancel()
         self._redraw()
 
     def clear(self) -> None:
@@ -599,12 +620,24 @@ class LossChart(QWidget):
         if self._drawn.get("evals") != self.evals.version:
             self.eval_points.setData(*self.evals.view())
             self._drawn["evals"] = self.evals.version
+        self._mark_single_points()
         self._drawn_points = self.train.size
         self._apply_mode()
         for view in (self.loss_plot.vb, self.lower_plot.vb, self.grad_view):
             # pyqtgraph applies a new range to the view's transform when the chart paints; a transform set while
             # painting marks every curve dirty again and costs a second full paint ~10 ms later. Apply it now.
             view.prepareForPaint()
+
+    def _mark_single_points(self) -> None:
+        """A line needs two points: a curve with only one (a run stopped after its first log) gets a dot."""
+        for item, series, color in ((self.smooth_curve, self.train, TRAIN_COLOR), (self.lr_curve, self.lr, LR_COLOR),
+                                    (self.grad_curve, self.grad, GRAD_COLOR)):
+            single = series.size == 1
+            if (item.opts.get("symbol") is not None) != single:
+                item.setSymbol("o" if single else None)
+                item.setSymbolSize(6)
+                item.setSymbolBrush(color)
+                item.setSymbolPen(None)
 
     def _follow(self, refit: bool = False) -> None:
         """While following, show steps 0 .. run_upper(last step shown) (steady_upper for compared runs), and each
@@ -778,6 +811,7 @@ class LossChart(QWidget):
             return
         self._lower_on = on
         self.lower_plot.setVisible(on)
+        self.loss_plot.getAxis("right").setVisible(on)  # only there to line up with the lower plot
         self.loss_plot.getAxis("bottom").setStyle(showValues=not on)
         self.loss_plot.setLabel("bottom", None if on else "step")
         self.loss_plot.showAxis("bottom")

@@ -300,3 +300,51 @@ def test_overlay_colours_stay_with_their_run_when_another_is_added(chart: LossCh
     chart.set_overlays({"newest": curve, "old": curve, "other": curve})
     assert {n: o.color for n, o in chart.overlays.items()} == {"newest": OVERLAY_COLORS[2], "old": OVERLAY_COLORS[1],
                                                               "other": OVERLAY_COLORS[0]}
+
+
+def _axis_labels(axis: Any) -> list[str]:
+    """Every tick label the axis draws at its current range and size (all tick levels)."""
+    low, high = axis.range
+    size = axis.geometry().height() if axis.orientation in ("left", "right") else axis.geometry().width()
+    return [text for spacing, values in axis.tickValues(low, high, size)
+            for text in axis.tickStrings(values, 1.0, spacing)]
+
+
+def test_a_run_with_one_logged_point_is_drawn(chart: LossChart, qtbot: Any) -> None:
+    """Issue 12 item 13: a run stopped after its first log shows that point (a line needs two)."""
+    chart.load_events([{"event": "train_begin", "step": 0, "start_step": 0, "max_steps": 10},
+                       log(1, 2.5, learning_rate=2e-5, grad_norm=0.7)])
+    assert not chart.empty_text.isVisible()
+    for item, (x, y) in ((chart.smooth_curve, (1, 2.5)), (chart.lr_curve, (1, 2e-5))):
+        assert item.opts["symbol"] == "o" and item.isVisible()
+        assert list(item.getData()[0]) == [x]
+        (x_low, x_high), (y_low, y_high) = item.getViewBox().viewRange()
+        assert x_low <= x <= x_high and y_low < y < y_high
+    assert chart.grad_curve.opts["symbol"] == "o"
+    chart.add_event(log(2, 2.0))  # a second point: a line again, no dots
+    qtbot.waitUntil(lambda: chart.point_count == 2, timeout=2_000)
+    assert chart.smooth_curve.opts["symbol"] is None and chart.lr_curve.opts["symbol"] is None
+
+
+def test_a_constant_learning_rate_never_repeats_an_axis_label(chart: LossChart, qtbot: Any) -> None:
+    """Issue 12 item 13: a flat learning rate of 2e-5 spans a tiny range; its ticks must not all read "2e-5"."""
+    chart.load_events([log(s, 3.0 / s, learning_rate=2e-5) for s in range(1, 21)])
+    axis = chart.lower_plot.getAxis("left")
+    qtbot.waitUntil(lambda: axis.geometry().height() > 40, timeout=2_000)
+    labels = _axis_labels(axis)
+    assert len(labels) >= 2 and len(set(labels)) == len(labels), labels
+    assert any(text in ("2e-5", "2.0e-5") for text in labels)
+    assert chart_module.CompactAxis.format(5e-4) == "5e-4" and chart_module.CompactAxis.format(0.25) == "0.25"
+
+
+def test_the_step_axes_of_both_plots_line_up(chart: LossChart, qtbot: Any) -> None:
+    """Issue 12 item 13: the lower plot (with its grad-norm axis on the right) labels the whole run: its view box
+    is as wide as the loss plot's, so a 20-step run is labelled up to 20, not cut at 18."""
+    chart.load_events([{"event": "train_begin", "step": 0, "start_step": 0, "max_steps": 20}]
+                      + [log(s, 3.0 / s) for s in range(1, 21)])
+    loss, lower = chart.loss_plot.vb, chart.lower_plot.vb
+    qtbot.waitUntil(lambda: lower.sceneBoundingRect().width() > 100, timeout=2_000)
+    assert abs(loss.sceneBoundingRect().left() - lower.sceneBoundingRect().left()) <= 1
+    assert abs(loss.sceneBoundingRect().right() - lower.sceneBoundingRect().right()) <= 1
+    assert lower.viewRange()[0][1] >= 20
+    assert "20" in _axis_labels(chart.lower_plot.getAxis("bottom"))
