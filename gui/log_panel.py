@@ -33,10 +33,25 @@ class LogPanel(QPlainTextEdit):
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.setPlaceholderText("Run messages, library warnings and checkpoints appear here.")
         self._warnings: dict[str, int] = {}
+        # Follow the tail unless the user scrolled up to read. Kept as a flag, not read off the scroll bar when a
+        # line arrives: when the panel gets smaller (problems shown above the chart, a smaller window) the range
+        # grows under an unchanged value, and the last line would be left half hidden.
+        self._following = True
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._scrolled)
+        bar.rangeChanged.connect(self._range_changed)
+
+    def _scrolled(self, value: int) -> None:
+        self._following = value >= self.verticalScrollBar().maximum()
+
+    def _range_changed(self, _low: int, high: int) -> None:
+        if self._following:
+            self.verticalScrollBar().setValue(high)
 
     def clear_log(self) -> None:
         self.clear()
         self._warnings.clear()
+        self._following = True
 
     def message(self, text: str, kind: str | None = None, when: float | None = None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
@@ -44,11 +59,12 @@ class LogPanel(QPlainTextEdit):
         if kind in COLORS:
             body = f"<span style='color:{COLORS[kind]}'>{body}</span>"
         bar = self.verticalScrollBar()
-        at_end = bar.value() >= bar.maximum() - 4
+        following = self._following
         self.appendHtml(f"<span style='color:{COLORS['muted']}'>{stamp}</span>&nbsp; {body}")
-        if at_end:  # follow the tail unless the user scrolled up to read
+        if following:  # follow the tail unless the user scrolled up to read
             self.moveCursor(QTextCursor.MoveOperation.End)
             bar.setValue(bar.maximum())
+            self._following = True
 
     def add_event(self, event: dict) -> None:
         text, kind = self.describe(event)

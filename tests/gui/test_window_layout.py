@@ -28,3 +28,33 @@ def test_the_max_length_label_stays_inside_the_histogram(qtbot: Any) -> None:
         assert label.isVisible() and label.toPlainText() == f"max_length {max_length}"
         inside = view.sceneBoundingRect().adjusted(-1, -1, 1, 1)
         assert inside.contains(label.sceneBoundingRect()), max_length  # whole, not cut by the axis
+
+
+def _last_line_shown_whole(log: Any) -> bool:
+    from PySide6.QtGui import QTextCursor
+
+    cursor = log.textCursor()
+    cursor.movePosition(QTextCursor.MoveOperation.End)
+    bottom = log.cursorRect(cursor).bottom()
+    return 0 <= bottom <= log.viewport().height()
+
+
+def test_the_log_keeps_its_last_line_whole_when_it_gets_smaller(qtbot: Any) -> None:
+    """Problems shown above the chart, or a smaller window, take height from the log: a log following its tail
+    still shows its last line whole (it was cut in half, "…config. Th"); one scrolled up stays where it is."""
+    from gui.log_panel import LogPanel
+
+    log = shown(qtbot, LogPanel(), 600, 240)
+    for i in range(60):
+        log.message(f"line {i}: the run wrote its config. The next line follows.")
+    bar = log.verticalScrollBar()
+    assert bar.value() == bar.maximum() and _last_line_shown_whole(log)
+    for height in (170, 113, 151, 97, 260):
+        log.resize(600, height)
+        qtbot.wait(20)
+        assert bar.value() == bar.maximum() and _last_line_shown_whole(log), height
+    bar.setValue(10)  # the user scrolled up to read
+    log.resize(600, 140)
+    log.message("one more")
+    qtbot.wait(20)
+    assert bar.value() == 10
