@@ -268,4 +268,9 @@ def test_training_with_push_when_done_uploads_the_model(in_process: Path, hub: H
     assert not {"config.yaml", "status.json", "training_args.bin"} & set(repo.files)  # not the run folder
     assert not (result.run_dir / "model.safetensors").exists()  # no second copy of the weights
     assert files_containing(result.run_dir, WRITE.encode()) == []
+    metrics = repo.files["metrics.jsonl"].decode()  # a real run's messages name the dataset file and the run folder
+    assert str(small_dataset) in (result.run_dir / "metrics.jsonl").read_text()
+    for private in (str(tmp_path), str(demo_cache), str(small_dataset)):
+        assert private not in metrics, private
+    assert "Loading dataset small.jsonl" in metrics
     shutil.rmtree(failed.run_dir)
