@@ -775,6 +775,7 @@ class LossChart(QWidget):
 
     def _set_empty(self, empty: bool) -> None:
         self.empty_text.setVisible(empty)
+        self.legend.setVisible(not empty)  # in a narrow chart it covered the end of the "Press Start" hint
         if empty:
             self.loss_plot.setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
             self.lower_plot.setYRange(0, 1e-3, padding=0)

@@ -5,8 +5,9 @@ Problems are links: clicking one asks the window to show the field it is about.
 
 from __future__ import annotations
 
-import html
 from enum import Enum
+from html import escape as html_escape
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
@@ -14,7 +15,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 
 from core.errors import Problem
 
-SHOWN_PROBLEMS = 4
+SHOWN_PROBLEMS = 3  # one line each, so the list above the chart keeps its height at 900×600
+LIST_INDENT = 40  # QTextDocument's indent per list level, in pixels (the bullet sits inside it)
 
 
 class RunState(Enum):
@@ -66,6 +68,34 @@ class ElidedLabel(QLabel):
             super().setText(shown)
 
 
+class ProblemsLabel(QLabel):
+    """The problems above the chart, one line each: a message wider than the label is shortened with "…" on
+    screen, so the list never wraps into more height than the window can give it (a squeezed label cut its text
+    mid-line). text() and the tooltip keep every message whole; clicking one shows its field, marked in full."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._full = ""
+        self._render: Any = None  # width -> the HTML to paint
+
+    def set_content(self, full: str, render: Any) -> None:
+        self._full, self._render = full, render
+        self.setToolTip(full)
+        self._refresh()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        shown = self._render(self.contentsRect().width()) if self._render is not None else self._full
+        if shown != super().text():
+            super().setText(shown)
+
+
 class RunHeader(QWidget):
     field_requested = Signal(str)  # a problem's dotted field path was clicked
     open_folder_requested = Signal()
@@ -85,9 +115,9 @@ class RunHeader(QWidget):
         self.open_folder.clicked.connect(self.open_folder_requested)
         self.open_folder.hide()
 
-        self.problems_label = QLabel()
+        self.problems_label = ProblemsLabel()
         self.problems_label.setObjectName("start_problems")
-        self.problems_label.setWordWrap(True)
+        self.problems_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.problems_label.setTextFormat(Qt.TextFormat.RichText)
         self.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
                                                     | Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -117,19 +147,28 @@ class RunHeader(QWidget):
         """The visible reason Start is disabled; empty hides it."""
         if not problems:
             self.problems_label.hide()
-            self.problems_label.setText("")
+            self.problems_label.set_content("", None)
             return
         count = len(problems)
-        items = []
-        for problem in problems[:SHOWN_PROBLEMS]:
-            message = html.escape(problem.message)
-            if problem.field:  # the message names the setting; clicking it shows the field
-                link = html.escape(problem.field, quote=True)
-                items.append(f"<li><a href='{link}' style='color:#a50e0e'>{message}</a></li>")
-            else:
-                items.append(f"<li>{message}</li>")
-        more = f"<li>… and {count - SHOWN_PROBLEMS} more (see the marked fields)</li>" if count > SHOWN_PROBLEMS \
-            else ""
-        self.problems_label.setText(f"<b>Fix {count} problem{'s' if count != 1 else ''} to start:</b>"
-                                    f"<ul style='margin:0; -qt-list-indent:1'>{''.join(items)}{more}</ul>")
+        shown = problems[:SHOWN_PROBLEMS]
+        more = f" ({len(shown)} shown; all are marked at their fields)" if count > SHOWN_PROBLEMS else ""
+        title = f"<b>Fix {count} problem{'s' if count != 1 else ''} to start{more}:</b>"
+        metrics = self.problems_label.fontMetrics()
+
+        def html(width: int | None) -> str:
+            items = []
+            for problem in shown:
+                message = problem.message if width is None else metrics.elidedText(
+                    " ".join(problem.message.split()), Qt.TextElideMode.ElideRight, max(40, width - LIST_INDENT - 4))
+                message = html_escape(message)
+                if problem.field:  # the message names the setting; clicking it shows the field
+                    link = html_escape(problem.field, quote=True)
+                    items.append(f"<li><a href='{link}' style='color:#a50e0e'>{message}</a></li>")
+                else:
+                    items.append(f"<li>{message}</li>")
+            hidden = "".join(f"<li>{html_escape(p.message)}</li>" for p in problems[SHOWN_PROBLEMS:]) \
+                if width is None else ""
+            return f"{title}<ul style='margin:0; -qt-list-indent:1'>{''.join(items)}{hidden}</ul>"
+
+        self.problems_label.set_content(html(None), html)
         self.problems_label.show()
