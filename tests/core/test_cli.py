@@ -54,13 +54,17 @@ def test_train_and_list_runs(demo_cache: Path, small_dataset: Path, runs_dir: Pa
     assert "cli-run" in capsys.readouterr().out
 
 
-def test_failed_run_exits_nonzero_with_reason(tmp_path: Path, runs_dir: Path, demo_cache: Path) -> None:
+def test_unusable_data_exits_2_with_reason_and_no_run_folder(tmp_path: Path, runs_dir: Path,
+                                                               demo_cache: Path) -> None:
+    """An empty data file is found before training (issue 12 item 2): a config problem, not a failed run."""
     bad = tmp_path / "empty.jsonl"
     bad.write_text("")
     result = subprocess.run([sys.executable, "-m", "core.cli", "train", "--set", f"dataset.source={bad}",
                              "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == f"error: {bad} is empty. Pick a file with data in it."
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (f"error: dataset.source: {bad} is empty. Pick a file with "
+                                                      "data in it.")
+    assert not runs_dir.exists() or list(runs_dir.iterdir()) == []
 
 
 def test_init_into_a_read_only_folder_says_it_could_not_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
