@@ -102,11 +102,6 @@ def number_problem(text: str, integer: bool = False) -> str | None:
     return None
 
 
-def integral(value: float) -> int | float:
-    """3.0 -> 3 so a spin box edit does not turn `num_train_epochs: 3` into `3.0` in the saved YAML."""
-    return int(value) if float(value).is_integer() else float(value)
-
-
 class NumberEdit(QLineEdit):
     """A line edit for numbers written as people write them (2e-5, 0.01, 8); QDoubleSpinBox cannot show 2e-5.
 
