@@ -47,12 +47,15 @@ def format_rate(value: Any) -> str:
 
 
 def format_epochs(epoch: Any, total: Any) -> str:
-    """"1.59 / 3": the epoch reached (two decimals) and the epoch the run ends at (as few decimals as it needs)."""
+    """"1.59 / 3": the epoch reached and the epoch the run ends at (as few decimals as it needs). Two decimals,
+    or more for a run that ends within the first tenth of an epoch (max_steps on a large dataset: "0.0018 /
+    0.0036", not "0 / 0")."""
     if not _finite(epoch):
         return "—"
     if not _finite(total) or total <= 0:
         return f"{epoch:.2f}"
-    return f"{epoch:.2f} / {f'{total:.2f}'.rstrip('0').rstrip('.')}"
+    digits = 2 if total >= 0.1 else min(6, 1 - math.floor(math.log10(total)))
+    return f"{epoch:.{digits}f} / {f'{total:.{digits}f}'.rstrip('0').rstrip('.')}"
 
 
 def _finite(value: Any) -> bool:

@@ -117,6 +117,13 @@ def test_each_figure_has_a_tooltip_that_says_what_it_means(qtbot: Any) -> None:
     widget._refresh()
     assert figures_of(widget) == {"step": "1 / 18,750", "epoch": "0.00 / 3", "elapsed": "0:13", "eta": "—",
                                   "tokens": "—"}
+    # max_steps 20 on it: the run ends at epoch 0.0036, which is what it says.
+    widget.add_event({"event": "train_begin", "step": 0, "max_steps": 20, "epoch": 0.0, "epochs_total": 0.00356,
+                      "elapsed_s": 12.0, "eta_s": None})
+    widget.add_event({"event": "step", "step": 10, "max_steps": 20, "epoch": 0.00178, "elapsed_s": 14.0,
+                      "eta_s": 2.0})
+    widget._refresh()
+    assert widget.values["epoch"].text() == "0.0018 / 0.0036"
 
 
 def figures_of(widget: ProgressWidget) -> dict[str, str]:
