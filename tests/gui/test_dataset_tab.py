@@ -35,9 +35,10 @@ def make_form(qtbot: Any) -> DatasetForm:
     return form
 
 
-def choose(qtbot: Any, form: DatasetForm, path: Path, rows: int) -> None:
-    form._choose_source(str(path))  # what Open file… / Open folder… do with the path picked
-    qtbot.waitUntil(lambda: form._preview_source == str(path) and form.preview_model.rowCount() == rows,
+def choose(qtbot: Any, form: DatasetForm, path: Path, columns: list[str], rows: int) -> None:
+    """Pick a file or folder as Open file… / Open folder… do, and wait for its preview."""
+    form._choose_source(str(path))
+    qtbot.waitUntil(lambda: form.preview_model.columns == columns and form.preview_model.rowCount() == rows,
                     timeout=30_000)
 
 
@@ -50,7 +51,7 @@ def test_a_column_with_a_trailing_space_is_kept_exactly_and_shown_visibly(qtbot:
     path = tmp_path / "excel.csv"
     path.write_text("sign,Horoscope Text \nAries,A bold day ahead of you.\nLeo,Rest.\n", encoding="utf-8")
     form = make_form(qtbot)
-    choose(qtbot, form, path, 2)
+    choose(qtbot, form, path, ["sign", "Horoscope Text "], 2)
     combo = form.text_column_combo
     qtbot.waitUntil(lambda: combo.currentText() == f"Horoscope Text{SPACE}", timeout=5_000)
     assert [combo.itemText(i) for i in range(combo.count())] == ["sign", f"Horoscope Text{SPACE}"]
@@ -63,18 +64,19 @@ def test_a_column_with_a_trailing_space_is_kept_exactly_and_shown_visibly(qtbot:
     combo.setCurrentText("Horoscope Text")  # typed without the space: kept as typed, accepted by validate
     form.store(config)
     assert config.dataset.text_column == "Horoscope Text"
-    form.load(config)
-    choose(qtbot, form, path, 2)
-    assert combo.currentText() == f"Horoscope Text{SPACE}"  # the preview puts in the real name
+    form.load(config)  # the preview of the loaded config puts in the real name
+    qtbot.waitUntil(lambda: combo.currentText() == f"Horoscope Text{SPACE}", timeout=30_000)
+    form.store(config)
+    assert config.dataset.text_column == "Horoscope Text "
 
 
 def test_switching_to_another_file_re_picks_the_text_column(qtbot: Any, tmp_path: Path) -> None:
     first = jsonl(tmp_path / "a.jsonl", [{"title": "Aries", "body": "A long day of bold moves for Aries."}] * 3)
     second = jsonl(tmp_path / "b.jsonl", [{"body": 7, "title": "Leo: a long and restful day at home."}] * 3)
     form = make_form(qtbot)
-    choose(qtbot, form, first, 3)
+    choose(qtbot, form, first, ["title", "body"], 3)
     qtbot.waitUntil(lambda: form.dataset_config().text_column == "body", timeout=5_000)
-    choose(qtbot, form, second, 3)  # 'body' exists here too, but holds numbers
+    choose(qtbot, form, second, ["body", "title"], 3)  # 'body' exists here too, but holds numbers
     qtbot.waitUntil(lambda: form.dataset_config().text_column == "title", timeout=5_000)
     form._choose_source("builtin:sample")
     qtbot.waitUntil(lambda: form.dataset_config().text_column == "horoscope", timeout=30_000)
@@ -94,7 +96,7 @@ def test_a_latin1_file_gets_its_encoding_filled_in_and_is_read_with_it(qtbot: An
     assert form.encoding_hint.text().startswith("Detected cp1252: the file is not UTF-8")
     assert form.dataset_config().encoding == "cp1252"
     utf8 = jsonl(tmp_path / "plain.jsonl", [{"text": "Caf\u00e9"}])
-    choose(qtbot, form, utf8, 1)  # the detected encoding belonged to the other file
+    choose(qtbot, form, utf8, ["text"], 1)  # the detected encoding belonged to the other file
     assert form.dataset_config().encoding is None and form.preview_model.rows[0]["text"] == "Caf\u00e9"
 
 
@@ -105,7 +107,7 @@ def test_a_folder_of_notes_is_one_row_per_file_and_can_be_split(qtbot: Any, tmp_
         (notes / f"{i}.txt").write_text(f"Note {i}\nline two\n\nsecond paragraph\n", encoding="utf-8")
     form = make_form(qtbot)
     assert not form.sample_by_combo.isEnabled()  # the sample is JSON lines
-    choose(qtbot, form, notes, 5)
+    choose(qtbot, form, notes, ["text"], 5)
     assert form.sample_by_combo.isEnabled()
     assert form.preview_status.text() == "5 rows shown \u00b7 1 column \u00b7 one row per file"
     assert form.dataset_config().text_column == "text" and form.dataset_config().sample_by is None
