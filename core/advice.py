@@ -115,20 +115,31 @@ class Site:
 def failure_site(exc: BaseException) -> Site:
     """Read from the traceback: Trainer.compute_loss calls the model's forward, prediction_step/evaluation_loop
     evaluate, torch's Tensor.backward runs the backward pass."""
-    evaluating = forward = backward = False
+    evaluating = computing_loss = forward = backward = False
     model_name = None
-    for frame in _frames(exc):
+    for frame in _frames(exc):  # outermost first
         name = frame.f_code.co_name
         module = str(frame.f_globals.get("__name__", ""))
         if module.startswith("transformers.trainer") and name in ("evaluation_loop", "prediction_step"):
             evaluating = True
         elif module.startswith("transformers.trainer") and name == "compute_loss":
-            forward = True
+            computing_loss = True
             model = frame.f_locals.get("model")
             model_name = type(model).__name__ if model is not None else None
+        elif computing_loss and module == "torch.nn.modules.module" and name in ("_call_impl", "_wrapped_call_impl"):
+            # Established only when the model was called: compute_loss also does work of its own (accelerate's
+            # state, label shifting), and an error raised there is not the model's.
+            forward = True
         elif module.startswith("torch") and name == "backward":
             backward = True
-    return Site(evaluating, forward and not backward, backward, model_name)
+    return Site(evaluating, forward and not backward, backward, model_name if forward else None)
+
+
+def raised_in(exc: BaseException) -> str | None:
+    """The module whose code raised exc (the innermost frame), for a failure this module cannot explain: where it
+    happened is established, why is not."""
+    frames = _frames(exc)
+    return str(frames[-1].f_globals.get("__name__") or "") or None if frames else None
 
 
 def _device(exc: BaseException) -> str:

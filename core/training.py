@@ -19,6 +19,7 @@ from typing import Any, Callable
 from core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
 from core.errors import ConfigError, FinetuneError, Problem, TrainingError
 from core.runs import MetricsLog, MetricsTally, RunFolder, RunLock, generate_run_name, read_metrics
+from core.shared_state import training_owns_process_state
 
 Event = dict[str, Any]
 Sink = Callable[[Event], None]
@@ -213,8 +214,13 @@ class _WarningsToEvents(logging.Handler):
     def __init__(self, emit: Sink):
         super().__init__(logging.WARNING)
         self._emit = emit
+        # The loggers are process-wide: in the app, the window's own work while the run trains (a dataset
+        # preview, token statistics) logs to them too, and those warnings are not the run's.
+        self._thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self._thread:
+            return
         try:
             message = record.getMessage().strip()
         except Exception:  # a malformed log call must not break training
@@ -429,7 +435,8 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
     emit({"event": "run_start", "run_dir": str(folder.path), "name": config.name,
           "resume_from": str(checkpoint) if checkpoint else None, "pid": os.getpid()})
     try:
-        result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed)
+        with training_owns_process_state():  # the window's live validation must not reset accelerate under us
+            result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed)
     except BaseException as exc:
         from core.advice import runtime_failure
 
@@ -615,4 +622,7 @@ def describe_failure(exc: BaseException, config: RunConfig) -> str:
         return (f"Ran out of memory at batch size {batch}. Try batch size {max(1, batch // 2)} with gradient "
                 f"accumulation {accumulation * 2}, turn on activation checkpointing, or lower max_length "
                 f"({config.dataset.max_length}).")
-    return f"Training failed: {name}: {text}"
+    from core.advice import raised_in
+
+    where = raised_in(exc)
+    return f"Training failed: {name}: {text}" + (f" (raised in {where})" if where else "")

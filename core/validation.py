@@ -271,15 +271,22 @@ def warnings_for(config: RunConfig) -> list[Problem]:
 
 
 def training_arguments_error(config: RunConfig) -> str | None:
-    """Build TrainingArguments as a run would, to catch the combinations only it knows about."""
+    """Build TrainingArguments as a run would, to catch the combinations only it knows about.
+
+    Skipped (None) while a run trains in this process: building them resets accelerate's shared state under that
+    run (see core.shared_state). The window validates again when the run ends."""
     import tempfile
 
+    from core.shared_state import unless_training
     from core.training import training_arguments
 
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            training_arguments(config, Path(tmp))
-    except (ValueError, TypeError) as exc:
-        lines = str(exc).strip().splitlines()
-        return f"TrainingArguments rejected these settings: {lines[0] if lines else exc}"
+    with unless_training() as free:
+        if not free:
+            return None
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                training_arguments(config, Path(tmp))
+        except (ValueError, TypeError) as exc:
+            lines = str(exc).strip().splitlines()
+            return f"TrainingArguments rejected these settings: {lines[0] if lines else exc}"
     return None

@@ -228,6 +228,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.runner.errored.connect(self._run_errored)
         self.runner.invalid.connect(self._run_invalid)
         self.runner.idle.connect(self._update_actions)
+        self.runner.idle.connect(self._validate_now)  # checks skipped while the run trained (core.shared_state)
         self.tabs.currentChanged.connect(self._populate_arguments)
         self.header.field_requested.connect(self.show_field)
         self.header.open_folder_requested.connect(self.open_model_folder)

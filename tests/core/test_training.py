@@ -96,7 +96,7 @@ def test_failure_is_recorded(demo_cache: Path, small_dataset: Path, runs_dir: Pa
         run(config)
     status = RunFolder(runs_dir / "broken").read_status()
     assert status["state"] == "failed"
-    assert status["message"] == "Training failed: RuntimeError: tokenizer exploded"
+    assert status["message"] == "Training failed: RuntimeError: tokenizer exploded (raised in tests.core.test_training)"
     assert read_events(runs_dir / "broken", "end")[-1]["state"] == "failed"
 
 

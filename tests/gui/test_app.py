@@ -303,7 +303,7 @@ def test_a_failing_run_shows_an_error_and_the_app_stays_usable(qtbot: Any, windo
     qtbot.waitUntil(lambda: bool(dialog_log.errors), timeout=LONG)
     title, message, details = dialog_log.errors[0]
     assert title == "Training failed"
-    assert message == "Training failed: RuntimeError: tokenizer exploded"
+    assert message == "Training failed: RuntimeError: tokenizer exploded (raised in tests.gui.test_app)"
     assert "Traceback" in details and "explode" in details
     assert window.state is RunState.FAILED
     wait_idle(qtbot, window)
