@@ -23,6 +23,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("parity.py", ["--full"]),  # the demo recipe itself: 40-step runs are mostly eval/save noise here
     ("throughput.py", []),
     ("startup.py", []),
+    ("first_step.py", []),  # launch -> first optimizer step with Start pressed at once, vs the script
     ("ui_latency.py", []),
     ("overhead.py", []),  # 300 steps each in turns of 5, two rounds (~6 min)
     ("chart.py", []),

@@ -14,7 +14,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def main(output_dir: str, seed: int = 42, overrides: dict[str, Any] | None = None) -> Any:
+def main(output_dir: str, seed: int = 42, overrides: dict[str, Any] | None = None,
+         callbacks: list | None = None) -> Any:
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, \
         TrainingArguments
@@ -62,6 +63,7 @@ def main(output_dir: str, seed: int = 42, overrides: dict[str, Any] | None = Non
         eval_dataset=dataset["test"],
         processing_class=tokenizer,
         data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+        callbacks=callbacks,  # here: benchmarks observe the run (None in the tutorial)
     )
 
     trainer.train()

@@ -2,8 +2,8 @@
 
 Startup order is what makes the window appear in well under two seconds: Qt, the window and the forms first
 (nothing here imports torch, transformers or datasets), then, one event-loop turn after the window shows, a
-background thread imports the training stack (see gui.warmup). Start stays disabled until that is done and the
-config validates. Any uncaught exception, on any thread, ends up in a dialog rather than a silent stderr line.
+background thread imports the training stack (see gui.warmup). Start works at once: pressed before that is done,
+the run is queued and begins when it is. Any uncaught exception, on any thread, ends up in a dialog rather than a silent stderr line.
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._model_changed = False
         self._closing = False
         self._arguments_ready = False
+        self.start_queued = False  # Start was pressed before the training stack was loaded: it runs once it is
 
         self.runner = TrainingRunner(self)
         self.validator = ConfigValidator(self)
@@ -297,6 +298,9 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._populate_arguments()
         self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))
         self._validate_now()
+        if self.start_queued:
+            self.start_queued = False
+            self._begin_run()  # the run validates the config itself; problems end it in the "Cannot start" dialog
 
     @Slot()
     def _populate_arguments(self) -> None:
@@ -315,6 +319,9 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _warm_failed(self, message: str, details: str) -> None:
         self.warm_error = message
         self.stack_label.setText("The training stack failed to load")
+        if self.start_queued:
+            self.start_queued = False
+            self._set_state(RunState.IDLE, "The run did not start: the training libraries could not be loaded")
         self._update_actions()
         dialogs.show_error(self, "Cannot train", message, details)
 
@@ -358,10 +365,16 @@ class MainWindow(ConfigDocument, QMainWindow):
     # ------------------------------------------------------------------ running
     def _update_actions(self) -> None:
         running = self.runner.running
-        can_start = self.warm is not None and not self.problems and not running
+        if self.warm is None:  # Start is not held up by the warm-up: a press queues the run (see start)
+            can_start = self.warm_error is None and not self.start_queued
+        else:
+            can_start = not self.problems and not running
         self.start_action.setEnabled(can_start)
-        if self.warm is None:
-            tip = self.warm_error or "Loading the training stack…"
+        if self.start_queued:
+            tip = "The run starts as soon as the training libraries are loaded."
+        elif self.warm is None:
+            tip = self.warm_error or ("Train a new run with these settings (it starts as soon as the training "
+                                      "libraries are loaded)")
         elif self.problems:
             tip = problems_summary(self.problems)
         elif running:
@@ -369,7 +382,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         else:
             tip = "Train a new run with these settings"
         self.start_action.setToolTip(tip)
-        self.stop_action.setEnabled(running and not self.runner.stopping)
+        self.stop_action.setEnabled((running and not self.runner.stopping) or self.start_queued)
         self.resume_action.setEnabled(not running and self.warm is not None and self.resumable is not None)
 
     def _set_state(self, state: RunState, text: str) -> None:
@@ -384,6 +397,18 @@ class MainWindow(ConfigDocument, QMainWindow):
     def start(self) -> None:
         if not self.start_action.isEnabled():
             return
+        if self.warm is None:
+            # Pressed before the training stack is loaded (the first seconds after launch): the run is queued and
+            # begins the moment the warm-up is done (_warm_ready), instead of Start being disabled until then.
+            self.start_queued = True
+            self.progress.reset()
+            self.log.clear_log()
+            self.run_dir = self.resumable = self.model_dir = None
+            self._set_state(RunState.PREPARING, "Starting… loading the training libraries")
+            return
+        self._begin_run()
+
+    def _begin_run(self) -> None:
         self.install_chart().clear()
         self.progress.reset()
         self.log.clear_log()
@@ -393,6 +418,10 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     @Slot()
     def stop(self) -> None:
+        if self.start_queued:
+            self.start_queued = False
+            self._set_state(RunState.IDLE, "Start cancelled before the run began")
+            return
         if self.runner.running and not self.runner.stopping:
             self.runner.stop()
             self._set_state(RunState.STOPPING, "Stopping… (finishing the step and saving a checkpoint)")
@@ -562,6 +591,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         elif not self._maybe_save():
             event.ignore()
             return
+        self.start_queued = False  # a run queued behind the warm-up must not begin in a closed window
         if self.runner.running:
             self._wait_for_run()
         self._save_window()
