@@ -29,7 +29,7 @@ SAMPLE_BY = ("document", "paragraph", "line")
 # What validate() reads of a local source (all files together): enough to find an empty or header-only file, a
 # wrong encoding, a malformed first line and the text column's type in a few milliseconds. The whole file is
 # checked when a run reads it.
-CHECK_BYTES = 256 << 10
+CHECK_BYTES = 64 << 10
 DETECT_BYTES = 64 << 10  # what charset-normalizer looks at: a few milliseconds
 
 
@@ -653,8 +653,8 @@ def token_statistics(ds: Any, tokenizer: Any, column: str, max_length: int, samp
 
 # ---- the check validate() makes: a bounded read, cached --------------------------------------------------------
 
-_CHECKED: dict[tuple, tuple[Problem, ...]] = {}
-_CHECKED_MAX = 64
+_HEADS: dict[tuple, Any] = {}  # (files, sizes, mtimes, encoding, row splitting) -> what _head read, or a Problem
+_HEADS_MAX = 32
 # What pandas (datasets' CSV reader) reads as a missing value.
 CSV_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                          "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
@@ -663,9 +663,9 @@ CSV_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "
 def check_source(config: DatasetConfig) -> list[Problem]:
     """What a run would find wrong with a local source before training, in the same words: an empty or header-only
     file, text that is not in the configured encoding (with the detected one), a malformed first part, a missing
-    text column or one that does not hold text. Reads at most CHECK_BYTES of all files together, and remembers
-    the answer per (files, sizes, modification times, settings), so the window can run it on every edit. Hub ids
-    and missing paths are left to the caller."""
+    text column or one that does not hold text. Reads at most CHECK_BYTES of all files together, once per (files,
+    sizes, modification times, encoding, row splitting): choosing another text column re-reads nothing, so the
+    window can run this on every edit. Hub ids and missing paths are left to the caller."""
     if not isinstance(config.source, str) or is_url(config.source) or not is_local(config.source):
         return []
     if not os.path.exists(resolve_source(config.source)):
@@ -681,33 +681,34 @@ def check_source(config: DatasetConfig) -> list[Problem]:
         return [Problem("dataset.source", str(exc))]
     except OSError as exc:
         return [Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")]
-    key = (fmt, stamps, config.source, config.encoding, effective_sample_by(config), config.text_column)
-    found = _CHECKED.get(key)
-    if found is None:
-        found = tuple(_check_source(config, fmt, files))
-        if len(_CHECKED) >= _CHECKED_MAX:
-            _CHECKED.pop(next(iter(_CHECKED)), None)
-        _CHECKED[key] = found
-    return list(found)
+    key = (fmt, stamps, config.encoding, effective_sample_by(config))
+    head = _HEADS.get(key)
+    if head is None:
+        try:
+            head = _head(config, fmt, files)
+        except EncodingProblem as exc:
+            head = Problem("dataset.encoding", str(exc))
+        except DataError as exc:
+            head = Problem("dataset.source", str(exc))
+        except OSError as exc:
+            head = Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.pop(next(iter(_HEADS)), None)
+        _HEADS[key] = head
+    if isinstance(head, Problem):
+        return [head]
+    return _column_problems(config, fmt, *head)
 
 
-def _check_source(config: DatasetConfig, fmt: str, files: list[Path]) -> list[Problem]:
-    try:
-        columns, rows, kinds = _head(config, fmt, files)
-    except EncodingProblem as exc:
-        return [Problem("dataset.encoding", str(exc))]
-    except DataError as exc:
-        return [Problem("dataset.source", str(exc))]
-    except OSError as exc:
-        return [Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")]
+def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: list[dict[str, Any]],
+                     kinds: dict[str, str | None]) -> list[Problem]:
     column = config.text_column
     if not isinstance(column, str) or not column.strip() or not columns:
         return []
     real = real_column(columns, column)
     if real is None:
         return [Problem("dataset.text_column", str(_missing_column(config.source, column, columns)))]
-    if real not in kinds:
-        kinds = {**kinds, **{c: _row_kind(c, rows, fmt) for c in columns if c not in kinds}}
+    kinds = {**{c: _row_kind(c, rows, fmt) for c in columns if c not in kinds}, **kinds}
     if kinds[real] is not None:
         text_columns = [c for c in columns if kinds.get(c) is None]
         return [Problem("dataset.text_column", str(_not_text(config.source, real, kinds[real], text_columns)))]

@@ -128,6 +128,9 @@ def test_the_check_reads_only_the_start_and_is_cached(tmp_path: Path, monkeypatc
     real_head = data._head
     monkeypatch.setattr(data, "_head", lambda c, f, files: reads.append(files[0]) or real_head(c, f, files))
     assert data.check_source(config) == [] and reads == []  # same file, size and time: remembered
+    config.text_column = "txet"  # another column: checked against what was read, nothing read again
+    assert [p.field for p in data.check_source(config)] == ["dataset.text_column"] and reads == []
+    config.text_column = "text"
     path.write_bytes(b"")
     assert [p.message for p in data.check_source(config)] == [f"{path} is empty. Pick a file with data in it."]
     assert reads == [path]
