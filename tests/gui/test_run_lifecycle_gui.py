@@ -47,14 +47,20 @@ def test_a_diverged_run_ends_with_the_advice_and_nothing_to_resume(qtbot: Any, w
     assert window.resumable is None and not window.resume_action.isEnabled()
 
 
+def _start_time(pid: int) -> float:
+    """Process start time, from /proc, as a lock record holds it."""
+    ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith("btime "))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _hold_like_another_process(run_dir: Path) -> int:
     """What a CLI run training this folder holds: the flock on run.lock and its record (pid and start time of a
     live process: this one's), with status.json saying running."""
-    from core.runs import process_start_time
-
     fd = os.open(run_dir / "run.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    record = {"state": "held", "pid": os.getpid(), "process_started": process_start_time(os.getpid()),
+    record = {"state": "held", "pid": os.getpid(), "process_started": _start_time(os.getpid()),
               "host": socket.gethostname(), "heartbeat": time.time(), "since": time.time()}
     os.write(fd, json.dumps(record).encode())
     status = json.loads((run_dir / "status.json").read_text())
