@@ -125,6 +125,7 @@ def check_file(path: Path, fmt: str, encoding: str | None = None) -> None:
         return
     _codec(encoding)  # an unknown encoding name is said before anything is read
     if fmt == "json" and _is_json_document(path):
+        _utf8_document(path, encoding)
         data = path.read_bytes()
         text = _decode(path, data, encoding=encoding).removeprefix("\ufeff")  # a byte order mark is not JSON
         try:
@@ -149,6 +150,15 @@ def check_file(path: Path, fmt: str, encoding: str | None = None) -> None:
         raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
     if fmt == "csv":
         _check_csv_rows(path, encoding)
+
+
+def _utf8_document(path: Path, encoding: str | None) -> None:
+    """datasets parses a JSON document (one array or object) as UTF-8 whatever the encoding: say so instead of
+    its parse error."""
+    if _codec(encoding) not in ("utf-8", "utf-8-sig"):
+        raise DataError(f"{path} is one JSON document, and those are read as UTF-8 only (the encoding is set to "
+                        f"{encoding}). Save it as UTF-8, or as JSON lines (one object per line), and clear the "
+                        "encoding.")
 
 
 def _json_row(path: Path, number: int, line: str) -> dict[str, Any]:
@@ -246,9 +256,9 @@ def detect_encoding(path: Path, offset: int | None = None) -> str | None:
     try:
         with open(path, "rb") as handle:
             sample = handle.read(DETECT_BYTES)
-            if offset is not None and offset >= len(sample) - 1024:
-                handle.seek(max(0, offset - DETECT_BYTES // 2))
-                sample += b"\n" + handle.read(DETECT_BYTES)
+            if offset is not None and offset >= len(sample) - 64:  # the bad byte lies past the start: add its part
+                handle.seek(max(len(sample), offset - DETECT_BYTES // 2))
+                sample += handle.read(DETECT_BYTES)
     except OSError:
         return None
     return detect_bytes_encoding(sample)
@@ -769,7 +779,7 @@ def _head(config: DatasetConfig, fmt: str,
             columns = ["text"]
             continue
         if fmt == "json":
-            header, found = [], _json_head(path, text, complete)
+            header, found = [], _json_head(path, text, complete, config.encoding)
         else:
             header, found = _csv_head(path, text, complete)
         for names in (header, *found):
@@ -778,8 +788,9 @@ def _head(config: DatasetConfig, fmt: str,
     return columns, rows, kinds
 
 
-def _json_head(path: Path, text: str, complete: bool) -> list[dict[str, Any]]:
+def _json_head(path: Path, text: str, complete: bool, encoding: str | None) -> list[dict[str, Any]]:
     if text.lstrip().startswith("[") or (path.suffix.lower() == ".json" and _is_json_document(path)):
+        _utf8_document(path, encoding)
         if not complete:
             return []
         try:

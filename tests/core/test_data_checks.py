@@ -291,3 +291,36 @@ def test_a_run_logs_the_real_column_and_the_dropped_rows(demo_cache: Path, tmp_p
             "'Horoscope Text'. Using the name as the data spells it.") in notices
     assert any(n.startswith("Dropped 10 of 200 rows whose 'Horoscope Text ' is empty") for n in notices)
     assert [e["message"] for e in events if e["event"] == "notice"] == notices  # the window and CLI hear it too
+
+
+def test_utf16_is_detected_and_a_json_document_in_another_encoding_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "excel-unicode.csv"  # what Excel's "Unicode text" export writes
+    path.write_bytes("sign,text\nLeo,caf\u00e9 au lait\n".encode("utf-16"))
+    config = DatasetConfig(source=str(path), text_column="text")
+    assert [p.field for p in data.check_source(config)] == ["dataset.encoding"]
+    with pytest.raises(data.EncodingProblem) as info:
+        data.load_split(config)
+    assert info.value.detected == "utf-16" and "It looks like utf-16" in str(info.value)
+    config.encoding = "utf-16"
+    assert data.check_source(config) == [] and data.load_split(config)["text"] == ["caf\u00e9 au lait"]
+
+    document = tmp_path / "rows.json"
+    document.write_bytes('[{"text": "caf\u00e9"}]'.encode("cp1252"))
+    config = DatasetConfig(source=str(document), text_column="text", encoding="cp1252")
+    expected = (f"{document} is one JSON document, and those are read as UTF-8 only (the encoding is set to cp1252). "
+                "Save it as UTF-8, or as JSON lines (one object per line), and clear the encoding.")
+    assert [p.message for p in data.check_source(config)] == [expected]
+    with pytest.raises(DataError, match="read as UTF-8 only"):
+        data.load_split(config)
+
+
+def test_a_latin1_byte_past_the_checked_start_is_found_by_the_run_with_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    plain = "sign,text\n" + "Leo,a plain day at home\n" * (2 * data.CHECK_BYTES // 24)
+    path.write_bytes(plain.encode() + "Aries,un caf\u00e9 cr\u00e8me et une journ\u00e9e d'\u00e9t\u00e9\n".encode("cp1252"))
+    config = DatasetConfig(source=str(path), text_column="text")
+    assert data.check_source(config) == []  # past what validate reads
+    with pytest.raises(data.EncodingProblem) as info:
+        data.load_split(config)
+    assert info.value.detected == "cp1252"
+    assert str(info.value).startswith(f"{path}, line {plain.count(chr(10)) + 1}, column 13: byte 0xe9 is not UTF-8")
