@@ -552,6 +552,9 @@ class DatasetForm(Form):
         for edit in (self.subset_edit, self.split_edit):
             edit.setEnabled(not local)
             edit.setToolTip(self._fields_tooltip(edit) if not local else "Only used for Hub datasets.")
+        self.encoding_combo.setEnabled(local)  # a Hub dataset is read as its builder says
+        self.encoding_combo.setToolTip(self._fields["dataset.encoding"].tooltip if local
+                                       else "Only used for local files.")
         self._forget_detected_encoding(text)
         self._update_sample_by()
         self._schedule_preview()

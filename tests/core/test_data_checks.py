@@ -317,7 +317,8 @@ def test_utf16_is_detected_and_a_json_document_in_another_encoding_is_refused_cl
 def test_a_latin1_byte_past_the_checked_start_is_found_by_the_run_with_the_encoding(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
     plain = "sign,text\n" + "Leo,a plain day at home\n" * (2 * data.CHECK_BYTES // 24)
-    path.write_bytes(plain.encode() + "Aries,un caf\u00e9 cr\u00e8me et une journ\u00e9e d'\u00e9t\u00e9\n".encode("cp1252"))
+    late = "Aries,un caf\u00e9 cr\u00e8me et une journ\u00e9e d'\u00e9t\u00e9\n"
+    path.write_bytes(plain.encode() + late.encode("cp1252"))
     config = DatasetConfig(source=str(path), text_column="text")
     assert data.check_source(config) == []  # past what validate reads
     with pytest.raises(data.EncodingProblem) as info:

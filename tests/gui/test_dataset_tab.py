@@ -98,6 +98,11 @@ def test_a_latin1_file_gets_its_encoding_filled_in_and_is_read_with_it(qtbot: An
     utf8 = jsonl(tmp_path / "plain.jsonl", [{"text": "Caf\u00e9"}])
     choose(qtbot, form, utf8, ["text"], 1)  # the detected encoding belonged to the other file
     assert form.dataset_config().encoding is None and form.preview_model.rows[0]["text"] == "Caf\u00e9"
+    assert form.encoding_combo.isEnabled()
+    form.source_edit.setText("someone/some_dataset")  # a Hub id: read as its builder says, no encoding to set
+    assert not form.encoding_combo.isEnabled()
+    form.source_edit.setText(str(utf8))
+    assert form.encoding_combo.isEnabled()
 
 
 def test_a_folder_of_notes_is_one_row_per_file_and_can_be_split(qtbot: Any, tmp_path: Path) -> None:
