@@ -116,6 +116,7 @@ def test_editing_every_field_during_a_run_changes_nothing_in_it(qtbot: Any, wind
                 count += 1
         edited[type(form).__name__] = count
         _validated(qtbot, window)
+    assert window.state is not RunState.FAILED, dialog_log.errors  # the old code: "AcceleratorState … no attribute"
     assert window.runner.running, f"the run ended before every field was edited ({edited}): make it longer"
     assert all(edited.values()) and sum(edited.values()) > 100, edited
 
