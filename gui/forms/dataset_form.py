@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import SAMPLE_DATASET_ID, DatasetConfig, ModelConfig, RunConfig
-from core.data import is_url, real_column
 from core.errors import FinetuneError
 from gui.background import IMPORT_LOCK, BackgroundTask
 from gui.forms.common import (
@@ -68,6 +67,8 @@ def exact_name(text: str) -> str:
 
 def looks_local(source: str) -> bool:
     """Mirrors core.data.is_local without importing core.data on the GUI thread."""
+    from core.data import is_url  # light, but kept out of start-up (tests/gui/test_app.py checks)
+
     if source == SAMPLE_DATASET_ID:
         return True
     if is_url(source):
@@ -537,6 +538,8 @@ class DatasetForm(Form):
     def _source_changed(self, text: str) -> None:
         text = text.strip()
         local = looks_local(text) if text else True
+        from core.data import is_url
+
         if not text:
             hint = "Enter a Hub dataset id (owner/name), open a file or folder, or use the built-in sample."
         elif text == SAMPLE_DATASET_ID:
@@ -628,6 +631,8 @@ class DatasetForm(Form):
             self.text_column_combo.setCurrentText(visible_name(current))
         # The column for this data: the configured one as the data spells it; on a switch to another file (or
         # when the configured one is missing) the one detected in the new file.
+        from core.data import real_column
+
         real = real_column(self._columns, current)
         pick = preview.text_column if (switched or real is None) and preview.text_column else real
         if pick is not None and pick != current:
@@ -740,6 +745,8 @@ class DatasetForm(Form):
         if not self._preview_ok:
             self._clear_statistics("Token statistics appear once the dataset can be read.")
             return
+        from core.data import real_column
+
         if self._columns and real_column(self._columns, dataset.text_column) is None:
             self._clear_statistics(f"No column '{visible_name(dataset.text_column)}' in this dataset; pick one of "
                                    f"{', '.join(visible_name(c) for c in self._columns)}.")
