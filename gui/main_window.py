@@ -64,6 +64,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._closing = False
         self._arguments_ready = False
         self.start_queued = False  # Start was pressed before the training stack was loaded: it runs once it is
+        self._validated_during_run = False
 
         self.runner = TrainingRunner(self)
         self.validator = ConfigValidator(self)
@@ -229,7 +230,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.runner.errored.connect(self._run_errored)
         self.runner.invalid.connect(self._run_invalid)
         self.runner.idle.connect(self._update_actions)
-        self.runner.idle.connect(self._validate_now)  # checks skipped while the run trained (core.shared_state)
+        self.runner.idle.connect(self._revalidate_after_run)
         self.tabs.currentChanged.connect(self._populate_arguments)
         self.header.field_requested.connect(self.show_field)
         self.header.open_folder_requested.connect(self.open_model_folder)
@@ -334,7 +335,17 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self._model_changed:
             self._model_changed = False
             self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))
+        self._validated_during_run = self._validated_during_run or self.runner.running
         self.validator.request(self.config)
+
+    @Slot()
+    def _revalidate_after_run(self) -> None:
+        """A config validated while a run trained skipped the checks that would touch the run's state
+        (core.shared_state): check it whole now. Otherwise the problems shown stay, including those the run's own
+        refusal listed (a taken run name), which validation alone does not find."""
+        if self._validated_during_run:
+            self._validated_during_run = False
+            self._validate_now()
 
     @Slot(object)
     def _show_problems(self, problems: list[Problem]) -> None:

@@ -529,7 +529,8 @@ def poll():
     windows = [w for w in app.topLevelWidgets() if w.objectName() == "main_window" and w.isVisible()]
     if windows and "torch_at_show" not in seen:
         seen["torch_at_show"] = "torch" in sys.modules
-    if windows and windows[0].start_action.isEnabled():
+        seen["start_at_show"] = windows[0].start_action.isEnabled()  # a press queues the run until the stack is in
+    if windows and windows[0].warm is not None and windows[0].start_action.isEnabled():
         w = windows[0]
         seen.update(title=w.windowTitle(), ready=w.stack_label.text(), hook=sys.excepthook.__name__)
         print(json.dumps(seen), flush=True)
@@ -547,7 +548,7 @@ sys.exit(main([]))
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["title"] == "Built-in demo[*] — Finetune Studio"
-    assert seen["ready"] == "Ready" and seen["torch_at_show"] is False
+    assert seen["ready"] == "Ready" and seen["torch_at_show"] is False and seen["start_at_show"] is True
     assert seen["hook"] == "excepthook"
 
 

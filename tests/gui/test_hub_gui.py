@@ -448,7 +448,7 @@ def test_push_to_hub_in_all_arguments_is_refused_at_the_field(qtbot: Any, window
     """TrainingArguments(push_to_hub) would make the Trainer upload the run folder to a public repository: the
     window marks the box with a pointer to the Hub tab and keeps Start disabled until it is reset."""
     window.begin_warmup()
-    qtbot.waitUntil(window.start_action.isEnabled, timeout=60_000)
+    qtbot.waitUntil(lambda: window.warm is not None and window.start_action.isEnabled(), timeout=60_000)
     window.tabs.setCurrentWidget(window.pages[window.arguments_panel])  # builds the rows on first show
     row = window.arguments_panel.row("push_to_hub")
     assert row is not None and window.arguments_panel.row("hub_token") is None  # no box to type a token into
