@@ -145,7 +145,7 @@ class ProgressWidget(QWidget):
             # its epoch total follows the config it resumed with), none is left over from the attempt before.
             self._latest = dict(event)
             self._dirty = True
-            self._throttle.request()
+            self._refresh()  # at once, as for "end": once per start, and figures left from before would mislead
         elif kind == "step":
             self._latest = {**(self._latest or {}), **event}
             self._dirty = True

@@ -71,3 +71,15 @@ def test_steps_close_together_are_shown_once_when_the_interval_is_up(page: tuple
     qtbot.waitUntil(lambda: widget.values["step"].text() == "49 / 1,000",
                     timeout=progress_module.REFRESH_MS * 4)
     assert widget.step == 49
+
+
+def test_a_start_or_resume_shows_its_figures_at_once(page: tuple[QWidget, ProgressWidget]) -> None:
+    """"Continue for 1 more epoch" right after a run: its train_begin comes within the refresh interval of the
+    last figures, and the window must not show the finished run's "12 / 12" while the new one trains."""
+    _, widget = page
+    widget.add_event({"event": "train_begin", "step": 0, "max_steps": 12, "num_train_epochs": 3})
+    widget.add_event({"event": "step", "step": 12, "max_steps": 12, "epoch": 3.0})
+    widget.add_event({"event": "end", "state": "finished", "step": 12, "max_steps": 12})
+    assert widget.values["step"].text() == "12 / 12"
+    widget.add_event({"event": "train_begin", "step": 12, "max_steps": 16, "num_train_epochs": 4})
+    assert widget.values["step"].text() == "12 / 16"
