@@ -95,7 +95,6 @@ class DatasetConfig:
     )
 
 
-
 @dataclass
 class ModelConfig:
     name_or_path: str = field(

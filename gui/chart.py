@@ -354,7 +354,8 @@ class LossChart(QWidget):
         self.smoothing_label.setMinimumWidth(32)
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Logarithmic loss axis: small late improvements stay visible.")
-        self.show_lower = QCheckBox("Learning rate && grad norm")
+        self.show_lower = QCheckBox("LR && grad norm")  # short: the controls fit beside the forms at 900 px
+        self.show_lower.setToolTip("Show the learning rate and the gradient norm in a plot under the loss.")
         self.show_lower.setChecked(True)
 
         self._controls = QHBoxLayout()

@@ -43,6 +43,7 @@ from gui.validator import ConfigValidator
 from gui.warmup import WarmStack, Warmup
 
 VALIDATE_DELAY_MS = 300
+DEFAULT_FORMS_WIDTH = 526  # px of a 1280 px window for the forms column, until the user moves the splitter
 
 
 class MainWindow(ConfigDocument, QMainWindow):
@@ -106,8 +107,10 @@ class MainWindow(ConfigDocument, QMainWindow):
             self.tabs.addTab(page, title)
         # Wide enough for every form without a horizontal scroll bar (they scroll vertically only).
         scrollbar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        self.forms_width = max(form.minimumSizeHint().width() for form in self.forms) + scrollbar + 8
-        self.tabs.setMinimumWidth(min(self.forms_width, 420))
+        needed = max(form.minimumSizeHint().width() for form in self.forms) + scrollbar + 8
+        self.tabs.setMinimumWidth(min(needed, 440))  # every form whole in a 900 px wide window
+        # The first split of a larger window gives the forms more: the Runs tab's columns read whole at 1280 px.
+        self.forms_width = max(needed, DEFAULT_FORMS_WIDTH)
 
     def _build_right(self) -> None:
         self.header = RunHeader()

@@ -80,7 +80,7 @@ class ProgressWidget(QWidget):
                "that average exists.",
         "tokens": "Real (non-padding) input tokens trained per second, averaged since this start or resume.",
     }
-    WIDEST = {"step": "888,888 / 888,888", "epoch": "88.88 / 88.88", "elapsed": "88:88:88", "eta": "88:88:88",
+    WIDEST = {"step": "88,888 / 88,888", "epoch": "88.88 / 88.88", "elapsed": "88:88:88", "eta": "88:88:88",
               "tokens": "888,888"}  # each field is at least this wide
 
     def __init__(self, parent: QWidget | None = None):
@@ -92,7 +92,7 @@ class ProgressWidget(QWidget):
         self.values: dict[str, QLineEdit] = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 4, 4, 4)
-        grid.setHorizontalSpacing(18)
+        grid.setHorizontalSpacing(10)  # five figures in a row fit beside the forms in a 900 px window
         grid.setVerticalSpacing(2)
         grid.addWidget(self.bar, 0, 0, 1, len(self.FIELDS))
         for col, key in enumerate(self.FIELDS):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
     QSizePolicy, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
@@ -125,6 +125,8 @@ def yaml_text(value: Any) -> str:
     return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
 
 
+NAME_WIDTH_MAX = 230  # px for the argument names; the longest (~30 characters) are shortened in the middle
+
 # ---- one row
 
 class ArgRow(QWidget):
@@ -140,6 +142,11 @@ class ArgRow(QWidget):
         self.marker.setFixedWidth(3)
         self.name_label = QLabel(spec.name)
         self.name_label.setFixedWidth(name_width)
+        bold = QFont(self.name_label.font())
+        bold.setBold(True)  # a changed value's name is bold: shorten for that width
+        shown = QFontMetrics(bold).elidedText(spec.name, Qt.TextElideMode.ElideMiddle, name_width - 6)
+        if shown != spec.name:
+            self.name_label.setText(shown)  # the whole name is in the tooltip and found by the filter
         self.editor = self._make_editor()
         self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.editor.setMinimumWidth(90)
@@ -375,7 +382,8 @@ class ArgumentsPanel(Form):
             self._specs = {name: spec_of(f) for name, f in fields.items() if name not in HIDDEN_KEYS}
             metrics = QFontMetrics(self._bold_font())
             names = list(self._specs) + [k for k in self._values if k not in fields]
-            width = min(max((metrics.horizontalAdvance(n) for n in names), default=100) + 6, 300)
+            # Capped so the editors keep room in a 900 px window; a longer name is shortened with … (ArgRow).
+            width = min(max((metrics.horizontalAdvance(n) for n in names), default=100) + 6, NAME_WIDTH_MAX)
             self._name_width = width
             for spec in self._specs.values():
                 self._add_row(spec)

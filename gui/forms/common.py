@@ -172,6 +172,14 @@ def guard_wheel(owner: QWidget) -> None:
         widget.installEventFilter(guard)
 
 
+def narrow_combo(combo: QComboBox, characters: int = 18) -> QComboBox:
+    """A combo box whose width does not follow its longest item: long choices would otherwise widen the whole form
+    past a 900 px window (the popup list still shows them whole)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    return combo
+
+
 def set_combo_value(combo: QComboBox, value: Any) -> None:
     """Select the item whose data is value, adding it when the config holds a value the list lacks (so loading
     and storing a config never changes it behind the user's back)."""

@@ -24,7 +24,7 @@ from core.errors import FinetuneError
 from gui.background import IMPORT_LOCK, BackgroundTask
 from gui.forms.common import (
     CompactDoubleSpinBox, Form, align_labels, config_help, error_label, guard_wheel, hint_label, section,
-    set_combo_value,
+    narrow_combo, set_combo_value,
 )
 
 DEBOUNCE_MS = 400
@@ -34,7 +34,7 @@ DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
 FILE_FILTER = "Data files (*.csv *.json *.jsonl *.parquet *.txt);;All files (*)"
 # Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16", "cp1251", "iso8859-15", "gb18030", "shift_jis")
-SAMPLE_BY_CHOICES = (("Automatic: one row per file for a folder, per line for one file", None),
+SAMPLE_BY_CHOICES = (("Per file for a folder, per line for a file", None),  # automatic; fits a 900 px window
                      ("One row per file", "document"), ("One row per paragraph (blank-line separated)", "paragraph"),
                      ("One row per line", "line"))
 SAMPLE_BY_WORDS = {"document": "one row per file", "paragraph": "one row per paragraph", "line": "one row per line"}
@@ -329,7 +329,7 @@ class DatasetForm(Form):
         self.encoding_combo.setCurrentIndex(-1)
         self.encoding_combo.lineEdit().setPlaceholderText("UTF-8 (default)")
         self.encoding_hint = hint_label()
-        self.sample_by_combo = QComboBox()
+        self.sample_by_combo = narrow_combo(QComboBox())
         for label, value in SAMPLE_BY_CHOICES:
             self.sample_by_combo.addItem(label, value)
         self._preview_format: str | None = None  # of the last preview shown: .txt rows can be chosen for "text"
@@ -428,10 +428,14 @@ class DatasetForm(Form):
         f3.addRow(self.preview_view)
 
         stats_box, f4 = section("Token lengths")
-        head = QHBoxLayout()
+        # In a widget of its own: a form row that is a bare layout does not grow for a label that wraps to two
+        # lines beside the button, and the text was cut at the top and bottom in a narrow window.
+        head_row = QWidget()
+        head = QHBoxLayout(head_row)
+        head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self.stats_label, 1)
         head.addWidget(self.stats_refresh_button, 0, Qt.AlignmentFlag.AlignTop)
-        f4.addRow(head)
+        f4.addRow(head_row)
         f4.addRow(self.stats_detail)
         f4.addRow(self.stats_error_label)
         f4.addRow(self.histogram)

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 from core.batching import BATCHING_MODES
 from core.config import PRECISIONS, SEED_TRAINING, RunConfig, default_runs_dir, precision_of, set_precision
 from gui.forms.common import (
-    Form, NumberEdit, align_labels, config_help, error_label, guard_wheel, hint_label, section, set_combo_value,
+    Form, NumberEdit, align_labels, config_help, error_label, guard_wheel, hint_label, narrow_combo, section,
+    set_combo_value,
 )
 
 BUILTIN_HELP = {
@@ -68,7 +69,6 @@ class TrainingForm(Form):
         self.accum_edit = NumberEdit(integer=True)
         self.accum_edit.setPlaceholderText("e.g. 1")
         self.effective_hint = hint_label()
-        self.effective_hint.setWordWrap(False)
         self.lr_edit = NumberEdit()
         self.lr_edit.setPlaceholderText("e.g. 2e-5")
 
@@ -76,7 +76,7 @@ class TrainingForm(Form):
         for precision in PRECISIONS:
             self.precision_combo.addItem(PRECISION_LABELS[precision], precision)
         self.checkpointing_check = QCheckBox("Gradient (activation) checkpointing")
-        self.batching_combo = QComboBox()
+        self.batching_combo = narrow_combo(QComboBox())
         for mode in BATCHING_MODES:
             self.batching_combo.addItem(BATCHING_LABELS.get(mode, mode), mode)
         self.batching_hint = hint_label()
@@ -107,10 +107,10 @@ class TrainingForm(Form):
         self.add_field(f1, "training.num_train_epochs", "Epochs", self.epochs_edit, tooltip=h["num_train_epochs"])
         self.add_field(f1, "training.per_device_train_batch_size", "Batch size per device", self.batch_edit,
                        tooltip=h["per_device_train_batch_size"])
-        accum_row = QHBoxLayout()
-        accum_row.setSpacing(10)
+        accum_row = QVBoxLayout()  # the hint under the field, not beside it: the form fits a 900 px window
+        accum_row.setSpacing(2)
         accum_row.addWidget(self.accum_edit)
-        accum_row.addWidget(self.effective_hint, 1)
+        accum_row.addWidget(self.effective_hint)
         self.add_field(f1, "training.gradient_accumulation_steps", "Gradient accumulation", accum_row,
                        mark=self.accum_edit, tooltip=h["gradient_accumulation_steps"])
         self.add_field(f1, "training.learning_rate", "Learning rate", self.lr_edit, tooltip=h["learning_rate"])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.gui.test_app import DialogLog, dialog_log, make_window  # noqa: F401
 from tests.helpers import shown
 
 
@@ -58,3 +59,27 @@ def test_the_log_keeps_its_last_line_whole_when_it_gets_smaller(qtbot: Any) -> N
     log.message("one more")
     qtbot.wait(20)
     assert bar.value() == 10
+
+
+@pytest.mark.parametrize("size", [(900, 600), (1280, 800)])
+def test_every_form_fits_its_tab_without_a_sideways_scroll(qtbot: Any, make_window: Any, size: tuple) -> None:
+    """At 900×600 the window was 922 px wide and the Dataset form scrolled sideways in its pane (the Recompute
+    button, the histogram's right edge and preview cells cut off); a label that wraps beside a button was cut at
+    the top and bottom."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window = make_window()
+    window.resize(*size)
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == size  # the window's minimum size is within it
+    for form, page in window.pages.items():
+        window.tabs.setCurrentWidget(page)
+        qtbot.wait(20)
+        if isinstance(page, QScrollArea):
+            assert not page.horizontalScrollBar().isVisible(), type(form).__name__
+            assert form.width() >= form.minimumSizeHint().width(), type(form).__name__
+    label = window.dataset_form.stats_label
+    label.setText("243 of 2,000 rows will be truncated at max_length (128 tokens) — a text that needs two lines.")
+    window.tabs.setCurrentWidget(window.pages[window.dataset_form])
+    qtbot.wait(50)
+    assert label.height() >= label.heightForWidth(label.width())
