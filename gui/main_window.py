@@ -39,6 +39,7 @@ from gui.log_panel import LogPanel
 from gui.progress import ProgressWidget
 from gui.run_header import RunHeader, RunState, problems_summary
 from gui.runner import TrainingRunner
+from gui.status_bar import ElidingStatusBar
 from gui.validator import ConfigValidator
 from gui.warmup import WarmStack, Warmup
 
@@ -152,6 +153,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.splitter.setSizes([self.forms_width, 1280 - self.forms_width])
         self.setCentralWidget(self.splitter)
 
+        self.setStatusBar(ElidingStatusBar())  # long messages end in … instead of being cut off
         self.stack_label = QLabel("Loading the training stack…")
         self.stack_label.setObjectName("stack_state")
         self.statusBar().addWidget(self.stack_label, 1)

@@ -83,3 +83,18 @@ def test_every_form_fits_its_tab_without_a_sideways_scroll(qtbot: Any, make_wind
     window.tabs.setCurrentWidget(window.pages[window.dataset_form])
     qtbot.wait(50)
     assert label.height() >= label.heightForWidth(label.width())
+
+
+def test_a_long_status_message_ends_in_an_ellipsis_not_cut_off(qtbot: Any, make_window: Any) -> None:
+    window = make_window(warm=False)
+    window.resize(900, 600)
+    qtbot.wait(50)
+    bar = window.statusBar()
+    text = "Finished 40 steps. Model saved to /home/someone/.local/share/finetune-studio/runs/" + "x" * 80 + "/model."
+    bar.showMessage(text, 5000)
+    shown = bar.currentMessage()
+    assert shown != text and "…" in shown and shown.endswith("/model.")  # the end stays in view
+    assert bar.fontMetrics().horizontalAdvance(shown) <= bar.message_room()
+    assert bar.toolTip() == text and bar.full_message == text
+    bar.showMessage("Saved config.yaml", 5000)
+    assert bar.currentMessage() == "Saved config.yaml" and bar.toolTip() == ""
