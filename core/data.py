@@ -127,13 +127,7 @@ def check_file(path: Path, fmt: str, encoding: str | None = None) -> None:
     if fmt == "json" and _is_json_document(path):
         _utf8_document(path, encoding)
         data = path.read_bytes()
-        text = _decode(path, data, encoding=encoding).removeprefix("\ufeff")  # a byte order mark is not JSON
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
-        if value == []:
-            raise DataError(f"{path} holds an empty JSON list: it has no rows. Pick a file with data in it.")
+        _json_document(path, _decode(path, data, encoding=encoding).removeprefix("\ufeff"))  # a BOM is not JSON
         return
     # Line by line, so a large file never holds the GIL for long (the GUI thread keeps drawing meanwhile).
     blank = True
@@ -788,17 +782,23 @@ def _head(config: DatasetConfig, fmt: str,
     return columns, rows, kinds
 
 
+def _json_document(path: Path, text: str) -> Any:
+    """A whole JSON file's value; malformed JSON and an empty list are refused in the words a run would use."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
+    if value == []:
+        raise DataError(f"{path} holds an empty JSON list: it has no rows. Pick a file with data in it.")
+    return value
+
+
 def _json_head(path: Path, text: str, complete: bool, encoding: str | None) -> list[dict[str, Any]]:
     if text.lstrip().startswith("[") or (path.suffix.lower() == ".json" and _is_json_document(path)):
         _utf8_document(path, encoding)
         if not complete:
             return []
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
-        if value == []:
-            raise DataError(f"{path} holds an empty JSON list: it has no rows. Pick a file with data in it.")
+        value = _json_document(path, text)
         return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
     rows = []
     for number, line in enumerate(text.split("\n"), 1):

@@ -537,12 +537,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     trainer.save_model(str(folder.model_dir))
     tokenizer.save_pretrained(str(folder.model_dir))
     message = f"Finished {step} steps. Model saved to {folder.model_dir}."
-    folder.write_status("finished", message, step=step, max_steps=max_steps, train_loss=train_loss,
-                        eval_loss=eval_loss, model_dir=str(folder.model_dir), finished=time.time())
-    emit({"event": "end", "state": "finished", "message": message, "step": step, "max_steps": max_steps,
-          "train_loss": train_loss, "eval_loss": eval_loss, "model_dir": str(folder.model_dir)})
-    _push_when_done(config, folder, emit, stop)
-    return RunResult("finished", message, folder.path, step, max_steps, folder.model_dir, train_loss, eval_loss)
+    return _finished(config, folder, emit, stop, message, step, max_steps, train_loss, eval_loss)
 
 
 # What a Trainer checkpoint holds beyond what Trainer.save_model writes: the training state, not the model.
@@ -583,6 +578,13 @@ def _finish_final_save(config: RunConfig, folder: RunFolder, emit: Sink, notify:
     train_loss, eval_loss = (losses[-1] if losses else None), (evals[-1] if evals else None)
     message = (f"Finished {step} steps (the final save was completed from {source.name}). "
                f"Model saved to {folder.model_dir}.")
+    return _finished(config, folder, emit, stop, message, step, max_steps, train_loss, eval_loss)
+
+
+def _finished(config: RunConfig, folder: RunFolder, emit: Sink, stop: threading.Event, message: str, step: int,
+              max_steps: int, train_loss: float | None, eval_loss: float | None) -> RunResult:
+    """Record a run whose model is saved as finished (status, end event), then push it when asked: one place for
+    a run that trained to its end and one whose interrupted final save was completed on resume."""
     folder.write_status("finished", message, step=step, max_steps=max_steps, train_loss=train_loss,
                         eval_loss=eval_loss, model_dir=str(folder.model_dir), finished=time.time())
     emit({"event": "end", "state": "finished", "message": message, "step": step, "max_steps": max_steps,
