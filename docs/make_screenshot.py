@@ -69,6 +69,12 @@ def main() -> int:
     from gui.run_header import RunState
 
     demo_model_path()  # built once per machine; not part of what the picture shows
+    if not args.extra:  # an error dialog would wait for a click that never comes: say what it says and stop
+        def fail(parent: object, title: str, message: str, details: str | None = None) -> None:
+            print(f"{title}: {message}\n{details or ''}", file=sys.stderr, flush=True)
+            os._exit(1)
+
+        dialogs.show_error = fail
     config = PRESETS["demo"]()
     config.name = "horoscopes-demo"
     config.dataset.max_length = 128
