@@ -25,17 +25,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from startup import ON_FIRST_EXPOSE  # noqa: E402 - this folder is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 APP_CHILD = r"""
 import json, os, sys, time
 sys.path.insert(0, os.environ["BENCH_ROOT"])
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QWindow
 from PySide6.QtWidgets import QApplication
 
 app = QApplication(sys.argv[:1])
-
+""" + ON_FIRST_EXPOSE + r"""
 def first_step(event):
     if event.get("event") == "step":
         print(json.dumps({"first_step": time.time(), "pressed": pressed[0], "queued": queued[0]}), flush=True)
@@ -46,24 +46,14 @@ def first_step(event):
 
 pressed, queued = [None], [None]
 
-def press():
+def press(exposed_at):
     window = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "main_window")
     window.runner.event.connect(first_step)
     pressed[0] = time.time()
     window.start_action.trigger()  # the user presses Start as soon as the window shows
     queued[0] = window.start_queued
 
-class FirstExpose(QObject):
-    done = False
-    def eventFilter(self, obj, event):
-        if (not self.done and event.type() == QEvent.Type.Expose and isinstance(obj, QWindow)
-                and obj.isExposed() and obj.objectName().startswith("main_window")):
-            self.done = True
-            QTimer.singleShot(0, press)
-        return False
-
-spy = FirstExpose()
-app.installEventFilter(spy)
+spy = on_first_expose(press)
 from gui.app import main
 main([])
 """
