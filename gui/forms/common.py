@@ -172,6 +172,15 @@ def guard_wheel(owner: QWidget) -> None:
         widget.installEventFilter(guard)
 
 
+def column(*widgets: QWidget, spacing: int = 4) -> QVBoxLayout:
+    """An editor with what belongs under it (a hint, a warning), as one form row."""
+    box = QVBoxLayout()
+    box.setSpacing(spacing)
+    for widget in widgets:
+        box.addWidget(widget)
+    return box
+
+
 def narrow_combo(combo: QComboBox, characters: int = 18) -> QComboBox:
     """A combo box whose width does not follow its longest item: long choices would otherwise widen the whole form
     past a 900 px window (the popup list still shows them whole)."""

@@ -24,7 +24,7 @@ from core.errors import FinetuneError
 from gui.background import IMPORT_LOCK, BackgroundTask
 from gui.forms.common import (
     CompactDoubleSpinBox, Form, align_labels, config_help, error_label, guard_wheel, hint_label, section,
-    narrow_combo, set_combo_value,
+    column, narrow_combo, set_combo_value,
 )
 
 DEBOUNCE_MS = 400
@@ -401,11 +401,8 @@ class DatasetForm(Form):
         self.add_field(f1, "dataset.source", "Dataset", source_col, mark=self.source_edit, tooltip=help_of("source"))
         self.add_field(f1, "dataset.name", "Hub subset", self.subset_edit, tooltip=help_of("name"))
         self.add_field(f1, "dataset.split", "Split", self.split_edit, tooltip=help_of("split"))
-        encoding_col = QVBoxLayout()
-        encoding_col.setSpacing(4)
-        encoding_col.addWidget(self.encoding_combo)
-        encoding_col.addWidget(self.encoding_hint)
-        self.add_field(f1, "dataset.encoding", "Encoding", encoding_col, mark=self.encoding_combo,
+        self.add_field(f1, "dataset.encoding", "Encoding", column(self.encoding_combo, self.encoding_hint),
+                       mark=self.encoding_combo,
                        tooltip=help_of("encoding"))
         self.add_field(f1, "dataset.sample_by", "Text files", self.sample_by_combo, tooltip=help_of("sample_by"))
 

@@ -9,7 +9,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig
-from gui.forms.common import Form, align_labels, config_help, guard_wheel, hint_label, section, set_combo_value
+from gui.forms.common import (
+    Form, align_labels, column, config_help, guard_wheel, hint_label, section, set_combo_value,
+)
 
 TRUST_WARNING = ("Runs Python code from the model repository on this machine. "
                  "Only enable for authors you trust.")
@@ -81,11 +83,8 @@ class ModelForm(Form):
 
         load_box, load_form = section("Loading")
         self.add_field(load_form, "model.dtype", "Weight dtype", self.dtype_combo, tooltip=help_of("dtype"))
-        trust_box = QVBoxLayout()
-        trust_box.setSpacing(6)
-        trust_box.addWidget(self.trust_check)
-        trust_box.addWidget(self.trust_warning)
-        self.add_field(load_form, "model.trust_remote_code", "Remote code", trust_box, mark=self.trust_check,
+        self.add_field(load_form, "model.trust_remote_code", "Remote code",
+                       column(self.trust_check, self.trust_warning, spacing=6), mark=self.trust_check,
                        tooltip=help_of("trust_remote_code"))
 
         layout = QVBoxLayout(self)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 from core.batching import BATCHING_MODES
 from core.config import PRECISIONS, SEED_TRAINING, RunConfig, default_runs_dir, precision_of, set_precision
 from gui.forms.common import (
-    Form, NumberEdit, align_labels, config_help, error_label, guard_wheel, hint_label, narrow_combo, section,
-    set_combo_value,
+    Form, NumberEdit, align_labels, column, config_help, error_label, guard_wheel, hint_label, narrow_combo,
+    section, set_combo_value,
 )
 
 BUILTIN_HELP = {
@@ -107,20 +107,15 @@ class TrainingForm(Form):
         self.add_field(f1, "training.num_train_epochs", "Epochs", self.epochs_edit, tooltip=h["num_train_epochs"])
         self.add_field(f1, "training.per_device_train_batch_size", "Batch size per device", self.batch_edit,
                        tooltip=h["per_device_train_batch_size"])
-        accum_row = QVBoxLayout()  # the hint under the field, not beside it: the form fits a 900 px window
-        accum_row.setSpacing(2)
-        accum_row.addWidget(self.accum_edit)
-        accum_row.addWidget(self.effective_hint)
-        self.add_field(f1, "training.gradient_accumulation_steps", "Gradient accumulation", accum_row,
+        # The hint under the field, not beside it: the form fits a 900 px window.
+        self.add_field(f1, "training.gradient_accumulation_steps", "Gradient accumulation",
+                       column(self.accum_edit, self.effective_hint, spacing=2),
                        mark=self.accum_edit, tooltip=h["gradient_accumulation_steps"])
         self.add_field(f1, "training.learning_rate", "Learning rate", self.lr_edit, tooltip=h["learning_rate"])
 
         memory, f2 = section("Speed and memory")
-        batching_box = QVBoxLayout()
-        batching_box.setSpacing(2)
-        batching_box.addWidget(self.batching_combo)
-        batching_box.addWidget(self.batching_hint)
-        self.add_field(f2, "dataset.batching", "Batching", batching_box, mark=self.batching_combo,
+        self.add_field(f2, "dataset.batching", "Batching", column(self.batching_combo, self.batching_hint, spacing=2),
+                       mark=self.batching_combo,
                        tooltip=h["batching"])
         self.add_field(f2, "training.bf16", "Precision", self.precision_combo, tooltip=h["precision"])
         self.alias("training.fp16", "training.bf16")
