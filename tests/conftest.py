@@ -11,6 +11,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,15 @@ os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, ".local", "share")
 from tests.helpers import SAMPLE
 
 
+_REAL_STDERR: int | None = None  # a copy of the terminal's stderr taken before pytest captured it, for hang reports
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global _REAL_STDERR
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            _REAL_STDERR = os.dup(2)
     # The offscreen platform plugin warns whenever a top-level window's size constraints change; that is the
     # plugin's limitation, not an app bug, and qt_log_level_fail = WARNING would fail every window test on it.
     config.addinivalue_line("qt_log_ignore", "This plugin does not support propagateSizeHints")
@@ -70,3 +79,21 @@ def _private_qsettings(request: pytest.FixtureRequest, tmp_path_factory: pytest.
     folder = tmp_path_factory.mktemp("settings")
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+
+
+HANG_S = int(os.environ.get("FINETUNE_STUDIO_TEST_HANG_S", "660"))  # beyond pytest-timeout's 600 s: only for a test that timeout cannot interrupt
+
+
+@pytest.fixture(autouse=True)
+def _end_a_hung_test() -> Iterator[None]:
+    """If a test hangs where pytest-timeout cannot reach it (the main thread blocked in Qt's C++ with the GIL held,
+    or a Python exception swallowed by a Qt slot), print every thread's stack and end the process, so CI fails with
+    a trace within minutes instead of running into its own time limit with nothing to show. faulthandler's
+    watchdog is a C thread: it needs neither the GIL nor the event loop."""
+    import faulthandler
+    import sys
+
+    faulthandler.dump_traceback_later(HANG_S, exit=True,
+                                      file=_REAL_STDERR if _REAL_STDERR is not None else sys.__stderr__)
+    yield
+    faulthandler.cancel_dump_traceback_later()

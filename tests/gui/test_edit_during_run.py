@@ -8,6 +8,7 @@ distributed_type"). See core/shared_state.py.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from tests.gui.test_app import DialogLog, dialog_log, make_window, start_run, wi
 from tests.helpers import read_events, small_config
 
 pytestmark = pytest.mark.slow
-STEPS = 60
+STEPS = 30
+HOLD = 10  # the touched run waits after this step until every field is edited, however slow the machine
 WAIT = 900_000  # ms: the training thread runs at a lower priority, and a busy machine slows it a lot
 
 
@@ -77,8 +79,35 @@ def _validated(qtbot: Any, window: Any) -> None:
     qtbot.wait(50)
 
 
+def _hold_after_step(monkeypatch: pytest.MonkeyPatch, step: int, held: threading.Event,
+                     gate: threading.Event) -> None:
+    """Runs started from now on set `held` and wait on `gate` in the training thread after optimizer step `step`:
+    the run is mid-training (its Trainer and accelerate state alive) for as long as the edits take, instead of
+    racing them. The pause changes no number the run computes."""
+    import core.training
+
+    real = core.training.make_progress_callback
+
+    def gated(*args: Any, **kwargs: Any) -> Any:
+        callback = real(*args, **kwargs)
+        step_end = callback.on_step_end
+
+        def on_step_end(args_: Any, state: Any, control: Any, **kw: Any) -> Any:
+            result = step_end(args_, state, control, **kw)
+            if state.global_step == step:
+                held.set()
+                gate.wait(WAIT / 1000)
+            return result
+
+        callback.on_step_end = on_step_end
+        return callback
+
+    monkeypatch.setattr(core.training, "make_progress_callback", gated)
+
+
 def test_editing_every_field_during_a_run_changes_nothing_in_it(qtbot: Any, window: Any, small_dataset: Path,
-                                                                runs_dir: Path, dialog_log: DialogLog) -> None:
+                                                                runs_dir: Path, dialog_log: DialogLog,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     config = small_config(small_dataset, runs_dir, max_steps=STEPS, logging_steps=1, eval_steps=STEPS // 2,
                           save_steps=STEPS // 2)
 
@@ -90,7 +119,27 @@ def test_editing_every_field_during_a_run_changes_nothing_in_it(qtbot: Any, wind
     assert len(untouched) == STEPS
 
     config.name = "touched"
+    held, gate = threading.Event(), threading.Event()
+    _hold_after_step(monkeypatch, HOLD, held, gate)
+    try:
+        _edit_everything_during(qtbot, window, config, held, gate)
+    finally:
+        gate.set()  # never leave the training thread waiting, whatever failed
+
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=WAIT)
+    assert window.state is RunState.FINISHED, (window.header.state_label.text(), dialog_log.errors)
+    assert dialog_log.errors == []
+    touched = _losses(runs_dir / "touched")
+    assert [step for step, _ in touched] == [step for step, _ in untouched]
+    assert [loss for _, loss in touched] == pytest.approx([loss for _, loss in untouched], abs=1e-6)
+    assert read_events(runs_dir / "touched", "end")[-1]["state"] == "finished"
+
+
+def _edit_everything_during(qtbot: Any, window: Any, config: Any, held: threading.Event,
+                            gate: threading.Event) -> None:
+    """Start the run, wait until it holds at step HOLD, and edit every field of every tab."""
     start_run(qtbot, window, config)
+    qtbot.waitUntil(held.is_set, timeout=WAIT)
     qtbot.waitUntil(lambda: window.state is RunState.RUNNING, timeout=WAIT)
 
     # A valid edit first: the whole config is validated, TrainingArguments checks included, while the run trains.
@@ -116,14 +165,6 @@ def test_editing_every_field_during_a_run_changes_nothing_in_it(qtbot: Any, wind
                 count += 1
         edited[type(form).__name__] = count
         _validated(qtbot, window)
-    assert window.state is not RunState.FAILED, dialog_log.errors  # the old code: "AcceleratorState … no attribute"
-    assert window.runner.running, f"the run ended before every field was edited ({edited}): make it longer"
+    assert window.state is RunState.RUNNING, window.header.state_label.text()  # the old code: "AcceleratorState …"
+    assert window.runner.running and not gate.is_set()
     assert all(edited.values()) and sum(edited.values()) > 100, edited
-
-    qtbot.waitUntil(lambda: not window.runner.running, timeout=WAIT)
-    assert window.state is RunState.FINISHED, (window.header.state_label.text(), dialog_log.errors)
-    assert dialog_log.errors == []
-    touched = _losses(runs_dir / "touched")
-    assert [step for step, _ in touched] == [step for step, _ in untouched]
-    assert [loss for _, loss in touched] == pytest.approx([loss for _, loss in untouched], abs=1e-6)
-    assert read_events(runs_dir / "touched", "end")[-1]["state"] == "finished"
