@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.errors import FinetuneError
+from core.events import FOLDER_STATES, RunState
 from core.fileio import atomic_write_json, read_json
 
 CONFIG_FILE = "config.yaml"
@@ -25,7 +26,7 @@ STATUS_FILE = "status.json"
 MODEL_DIR = "model"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
-STATES = ("running", "finished", "stopped", "failed", "interrupted")
+STATES = FOLDER_STATES  # what status.json may say (core.events.RunState declares every state once)
 
 
 def now_iso() -> str:
@@ -410,7 +411,7 @@ def wait_for_file(path: Path, timeout: float) -> bool:
 # poll once a second and must never fail on a folder some crash, disk or person left half written: such a run
 # lists as "broken" with the reason, so the user can still see it, open its folder or delete it.
 
-BROKEN = "broken"
+BROKEN = RunState.BROKEN
 RUN_FILES = (CONFIG_FILE, STATUS_FILE, METRICS_FILE)
 
 

@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 from core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
 from core.errors import ConfigError, FinetuneError, Problem, TrainingError
+from core.events import (CheckpointEvent, DataEvent, EndEvent, Event, NoticeEvent, PhaseEvent, RunStartEvent, Sink,
+                         StepEvent, TrainBeginEvent, WarningEvent)
 from core.runs import MetricsLog, MetricsTally, RunFolder, RunLock, generate_run_name, read_metrics
 from core.shared_state import training_owns_process_state
-
-Event = dict[str, Any]
-Sink = Callable[[Event], None]
 
 
 @dataclass
@@ -116,10 +115,10 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             self.start_step = state.global_step
             self.first = None
             self.epochs_total = self._epochs_total(args, state, train_dataloader)
-            emit({"event": "train_begin", "step": state.global_step, "max_steps": state.max_steps,
-                  "num_train_epochs": args.num_train_epochs, "start_step": state.global_step,
-                  "epoch": state.epoch or 0.0, "epochs_total": self.epochs_total,
-                  "elapsed_s": round(elapsed(), 3), "eta_s": None, "tokens_per_s": None})
+            emit(TrainBeginEvent(event="train_begin", step=state.global_step, max_steps=state.max_steps,
+                                 num_train_epochs=args.num_train_epochs, start_step=state.global_step,
+                                 epoch=state.epoch or 0.0, epochs_total=self.epochs_total,
+                                 elapsed_s=round(elapsed(), 3), eta_s=None, tokens_per_s=None))
 
         @staticmethod
         def _epochs_total(args, state, loader) -> float | None:  # noqa: ANN001
@@ -155,8 +154,8 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             then = [name for name, flag in (("evaluate", control.should_evaluate), ("save", control.should_save),
                                             ("epoch_end", epoch_end), ("stop", control.should_training_stop))
                     if flag]
-            emit({"event": "step", "step": state.global_step, "max_steps": state.max_steps,
-                  "epoch": state.epoch, **self.speed, **({"then": then} if then else {})})
+            emit(StepEvent(event="step", step=state.global_step, max_steps=state.max_steps, epoch=state.epoch,
+                           **self.speed, **({"then": then} if then else {})))
             self._check_stop(control, state)  # a listener may have asked while it handled this step
             return control
 
@@ -197,7 +196,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
 
         def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            emit({"event": "checkpoint", "step": state.global_step, "path": str(path)})
+            emit(CheckpointEvent(event="checkpoint", step=state.global_step, path=str(path)))
 
     return ProgressCallback()
 
@@ -226,7 +225,7 @@ class _WarningsToEvents(logging.Handler):
         except Exception:  # a malformed log call must not break training
             return
         if message and not message.startswith(self.HARMLESS):
-            self._emit({"event": "warning", "source": record.name, "message": message})
+            self._emit(WarningEvent(event="warning", source=record.name, message=message))
 
 
 _LOGGERS = ("transformers", "datasets", "py.warnings", "accelerate")
@@ -422,7 +421,7 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
             sink(event)
 
     def notify(message: str) -> None:
-        emit({"event": "notice", "message": message})
+        emit(NoticeEvent(event="notice", message=message))
 
     handler = _WarningsToEvents(emit)
     for name in _LOGGERS:
@@ -432,8 +431,8 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
     state: dict[str, Any] = {"step": 0, "max_steps": 0, "phase": None}
     folder.write_status("running", "Preparing", name=config.name, model=config.model.name_or_path,
                         dataset=config.dataset.source, started=time.time())
-    emit({"event": "run_start", "run_dir": str(folder.path), "name": config.name,
-          "resume_from": str(checkpoint) if checkpoint else None, "pid": os.getpid()})
+    emit(RunStartEvent(event="run_start", run_dir=str(folder.path), name=config.name,
+                       resume_from=str(checkpoint) if checkpoint else None, pid=os.getpid()))
     try:
         with training_owns_process_state():  # the window's live validation must not reset accelerate under us
             result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed)
@@ -448,9 +447,9 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
                                 fix=fix.to_dict() if fix else None)
         except OSError:
             pass  # the disk is full: the end event (if it fits) and the exception still say why
-        emit({"event": "end", "state": "failed", "message": message, "step": state["step"],
-              "max_steps": state["max_steps"], "error_type": type(exc).__name__,
-              **({"fix": fix.to_dict()} if fix else {})}, best_effort=True)
+        emit(EndEvent(event="end", state="failed", message=message, step=state["step"],
+                      max_steps=state["max_steps"], error_type=type(exc).__name__,
+                      **({"fix": fix.to_dict()} if fix else {})), best_effort=True)
         if advice is not None:
             raise advice from exc
         raise
@@ -469,7 +468,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     from core import data, model as models
 
     def phase(name: str, message: str) -> None:
-        emit({"event": "phase", "phase": name, "message": message})
+        emit(PhaseEvent(event="phase", phase=name, message=message))
 
     phase("tokenizer", f"Loading tokenizer of {config.model.name_or_path}")
     tokenizer = models.load_tokenizer(config.model, notify)
@@ -479,8 +478,8 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     phase("tokenize", f"Tokenizing {len(raw)} rows")
     seed = int(config.training.get("seed", 42))
     splits = data.tokenize_and_split(raw, tokenizer, config.dataset, seed, notify)  # notice: empty rows dropped
-    emit({"event": "data", "train_rows": len(splits["train"]),
-          "eval_rows": len(splits["test"]) if "test" in splits else 0})
+    emit(DataEvent(event="data", train_rows=len(splits["train"]),
+                   eval_rows=len(splits["test"]) if "test" in splits else 0))
     phase("model", f"Loading model {config.model.name_or_path}")
     model = models.load_model(config.model)
     from core import batching
@@ -530,7 +529,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         message = f"Stopped at step {step} of {max_steps}, resumable."
         folder.write_status("stopped", message, step=step, max_steps=max_steps,
                             train_loss=train_loss, eval_loss=eval_loss)
-        emit({"event": "end", "state": "stopped", "message": message, "step": step, "max_steps": max_steps})
+        emit(EndEvent(event="end", state="stopped", message=message, step=step, max_steps=max_steps))
         return RunResult("stopped", message, folder.path, step, max_steps, None, train_loss, eval_loss)
 
     phase("save", "Saving the final model")
@@ -562,8 +561,8 @@ def _finish_final_save(config: RunConfig, folder: RunFolder, emit: Sink, notify:
         candidate = checkpoint.parent / f"checkpoint-{best}"
         if candidate in folder.checkpoints(checkpoint.parent):
             source = candidate
-    emit({"event": "phase", "phase": "save",
-          "message": f"Training had finished at step {step}; saving the final model from {source.name}"})
+    emit(PhaseEvent(event="phase", phase="save",
+                    message=f"Training had finished at step {step}; saving the final model from {source.name}"))
     partial = folder.path / f".{folder.model_dir.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
@@ -587,8 +586,8 @@ def _finished(config: RunConfig, folder: RunFolder, emit: Sink, stop: threading.
     a run that trained to its end and one whose interrupted final save was completed on resume."""
     folder.write_status("finished", message, step=step, max_steps=max_steps, train_loss=train_loss,
                         eval_loss=eval_loss, model_dir=str(folder.model_dir), finished=time.time())
-    emit({"event": "end", "state": "finished", "message": message, "step": step, "max_steps": max_steps,
-          "train_loss": train_loss, "eval_loss": eval_loss, "model_dir": str(folder.model_dir)})
+    emit(EndEvent(event="end", state="finished", message=message, step=step, max_steps=max_steps,
+                  train_loss=train_loss, eval_loss=eval_loss, model_dir=str(folder.model_dir)))
     _push_when_done(config, folder, emit, stop)
     return RunResult("finished", message, folder.path, step, max_steps, folder.model_dir, train_loss, eval_loss)
 

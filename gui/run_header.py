@@ -5,7 +5,6 @@ Problems are links: clicking one asks the window to show the field it is about.
 
 from __future__ import annotations
 
-from enum import Enum
 from html import escape as html_escape
 from typing import Any
 
@@ -14,19 +13,10 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from core.errors import Problem
+from core.events import RunState  # declared once in core; imported from here by older code
 
 SHOWN_PROBLEMS = 3  # one line each, so the list above the chart keeps its height at 900×600
 LIST_INDENT = 40  # QTextDocument's indent per list level, in pixels (the bullet sits inside it)
-
-
-class RunState(Enum):
-    IDLE = "idle"
-    PREPARING = "preparing"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-    FINISHED = "finished"
-    FAILED = "failed"
 
 
 STATE_COLORS = {RunState.FINISHED: "#188038", RunState.FAILED: "#c5221f", RunState.STOPPED: "#b06000",

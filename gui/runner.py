@@ -26,8 +26,9 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core.config import RunConfig
 from core.errors import ConfigError
+from core.events import Event, EventKind, Sink
 
-Job = Callable[[Callable[[dict], None], threading.Event], Any]
+Job = Callable[[Sink, threading.Event], Any]
 
 
 TRAINING_NICENESS = 10
@@ -84,11 +85,11 @@ class TrainingWorker(QObject):
         self._job = job
         self._config = config
         self._stop = stop
-        self._held_step: dict | None = None
+        self._held_step: Event | None = None
         self._quiet_until = 0.0  # time.monotonic() before which a step event is held back
 
-    def _sink(self, event: dict) -> None:
-        if event.get("event") == "step":
+    def _sink(self, event: Event) -> None:
+        if event.get("event") == EventKind.STEP:
             now = time.monotonic()
             if now < self._quiet_until and not event.get("then"):
                 self._held_step = dict(event)  # superseded by a later step, or sent before the next other event
