@@ -1,5 +1,5 @@
 """How rows become batches. The seed pads every batch to its longest row; on text of varied length much of
-each step then computes on padding. Two faster modes keep the loss per token the same:
+each step then computes on padding. Three faster modes keep the loss per token the same:
 
 - group_by_length: the seed's collator, but batches are drawn from rows of similar length (less padding).
 - padding_free: rows of a batch are concatenated into one sequence with position ids restarting at each row

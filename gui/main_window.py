@@ -115,8 +115,9 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     def _build_right(self) -> None:
         self.header = RunHeader()
-        # pyqtgraph takes ~0.4 s to import; the warm-up thread imports it first and the chart replaces this
-        # placeholder a moment after the window shows (install_chart).
+        # pyqtgraph takes ~0.25 s to import (after QtWidgets, 2-core Xeon); the warm-up thread imports it first and
+        # the chart replaces this placeholder in steps a moment after the window shows (_warm_imported), or at once
+        # when a run needs it sooner (install_chart).
         self.chart: Any = None
         self.chart_area = QStackedWidget()
         placeholder = QLabel("Loading the chart…")
