@@ -16,6 +16,7 @@ from typing import Any
 
 from core.config import SAMPLE_DATASET_ID, DatasetConfig
 from core.errors import DataError, Problem
+from core.sources import is_local, is_url
 
 FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 TEXT_COLUMN_NAMES = ("text", "content", "horoscope", "document", "body", "sentence", "prompt", "completion")
@@ -43,10 +44,6 @@ class EncodingProblem(DataError):
         self.detected = detected
 
 
-def is_url(source: str) -> bool:
-    return isinstance(source, str) and source.strip().lower().startswith(("http://", "https://", "hf://"))
-
-
 def url_message(source: str) -> str:
     """A web address is neither a file here nor a Hub id; say which id it names, if it is a Hub page."""
     text = source.strip()
@@ -65,19 +62,6 @@ def resolve_source(source: str) -> str:
 
         return str(SAMPLE_DATASET)
     return os.path.expanduser(source)
-
-
-def is_local(source: str) -> bool:
-    """A path that exists, or that is written like a path (so a typo says "file not found", not "Hub id")."""
-    if is_url(source):
-        return False
-    resolved = resolve_source(source)
-    return (
-        os.path.exists(resolved)
-        or resolved.startswith((".", "/", "~", "\\"))
-        or os.path.splitext(resolved)[1].lower() in FORMATS
-        or (len(resolved) > 1 and resolved[1] == ":")
-    )
 
 
 def local_files(source: str) -> tuple[str, list[Path]]:

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from core.config import DEMO_MODEL_ID, ModelConfig
 from core.errors import ModelError
+from core.sources import SourceKind, is_local, source_kind, starts_like_path
 
 Notify = Callable[[str], None]
 
@@ -20,14 +21,20 @@ def resolve_model(name_or_path: str) -> str:
     return os.path.expanduser(name_or_path)
 
 
-def looks_local(name_or_path: str) -> bool:
-    resolved = os.path.expanduser(name_or_path)
-    return os.path.exists(resolved) or written_as_path(resolved) or resolved.count("/") > 1
-
-
-def written_as_path(name_or_path: str) -> bool:
-    """Starts the way only a path does (/, ./, ../, ~, a backslash or a drive letter), never a Hub id."""
-    return name_or_path.startswith((".", "/", "~", "\\")) or (len(name_or_path) > 1 and name_or_path[1] == ":")
+def url_problem(text: str) -> str:
+    """A web address is neither a folder here nor a model id; say which id it names, if it is a Hub page."""
+    text = text.strip()
+    parts = [p for p in text.split("://", 1)[1].split("/") if p]
+    if text.lower().startswith("hf://"):
+        parts = parts[1:] if parts and parts[0] == "models" else parts
+    elif parts and "huggingface.co" in parts[0]:
+        parts = parts[1:]
+    else:
+        parts = []
+    if len(parts) >= 2 and parts[0] not in ("datasets", "spaces"):
+        return f"'{text}' is a web address. For a Hugging Face Hub model enter its id: {parts[0]}/{parts[1]}."
+    return (f"'{text}' is a web address; a model is read from a folder on this computer or by Hub id "
+            "(owner/name), e.g. Qwen/Qwen3-0.6B.")
 
 
 def hub_id_problem(name: str, no_folder: bool = False) -> str | None:
@@ -62,10 +69,15 @@ def model_name_problem(name_or_path: str, weights: bool = True) -> str | None:
     cannot hold a model, or text that is neither an existing folder nor a valid Hub id. None: worth loading."""
     if name_or_path == DEMO_MODEL_ID:
         return None
-    if not looks_local(name_or_path):
+    kind = source_kind(name_or_path)
+    if kind is SourceKind.BUILTIN:
+        return f"'{name_or_path}' is the built-in dataset, not a model; the built-in model is '{DEMO_MODEL_ID}'."
+    if kind is SourceKind.URL:
+        return url_problem(name_or_path)
+    if kind is SourceKind.HUB:
         return hub_id_problem(name_or_path)
     path = resolve_model(name_or_path)
-    if not os.path.exists(path) and not written_as_path(name_or_path):
+    if not os.path.exists(path) and not starts_like_path(name_or_path):
         problem = hub_id_problem(name_or_path, no_folder=True)  # "a//b": no such folder, and no Hub id either
         if problem:
             return problem
@@ -123,7 +135,7 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
     problem = model_name_problem(name, weights=what == "model")  # before the cache: "not cached" would mislead
     if problem:
         raise ModelError(problem)
-    if name == DEMO_MODEL_ID or looks_local(name):
+    if is_local(name):
         path = resolve_model(name)
         problem = check_local_model(path, weights=what == "model") if name == DEMO_MODEL_ID else None
         if problem:

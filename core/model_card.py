@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import platform
-import re
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -25,14 +24,15 @@ from core.config import (
     precision_of,
 )
 from core.errors import ConfigError
+from core.metrics import loss_points  # the same curve (and resume rule) as the chart and the Runs tab
 from core.runs import RunFolder
+from core.sources import hub_repo_id
 
 LOSS_CURVE_FILE = "loss_curve.svg"
 CARD_TAGS = ["finetune-studio", "text-generation"]
 # Training fields that are local to this machine, or secret, and say nothing about the model.
 PRIVATE_TRAINING_KEYS = {"output_dir", "hub_token", "push_to_hub_token", "hub_model_id",
                          "resume_from_checkpoint"}
-_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def scrub(text: str) -> str:
@@ -44,15 +44,11 @@ def scrub(text: str) -> str:
 
 
 def _is_hub_model(name: str) -> bool:
-    from core.model import looks_local
-
-    return name != DEMO_MODEL_ID and bool(_HUB_ID_RE.match(name)) and not looks_local(name)
+    return hub_repo_id(name) is not None
 
 
 def _is_hub_dataset(source: str) -> bool:
-    from core.data import is_local
-
-    return source != SAMPLE_DATASET_ID and bool(_HUB_ID_RE.match(source)) and not is_local(source)
+    return hub_repo_id(source) is not None
 
 
 def _base_model_text(config: RunConfig) -> str:
@@ -82,22 +78,6 @@ def _finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
-
-
-def loss_points(events: list[dict[str, Any]]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """(step, train loss) and (step, eval loss), one point per step: a resumed run logs some steps twice, and the
-    later value (the one the final model descends from) wins. Non-finite losses are left out."""
-    train: dict[float, float] = {}
-    evals: dict[float, float] = {}
-    for event in events:
-        step = _finite(event.get("step"))
-        if step is None:
-            continue
-        if event.get("event") == "log" and _finite(event.get("loss")) is not None:
-            train[step] = float(event["loss"])
-        elif event.get("event") == "eval" and _finite(event.get("eval_loss")) is not None:
-            evals[step] = float(event["eval_loss"])
-    return sorted(train.items()), sorted(evals.items())
 
 
 def _final_losses(status: dict[str, Any], events: list[dict[str, Any]]) -> tuple[float | None, float | None]:

@@ -101,7 +101,8 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     add = lambda field, message: problems.append(Problem(field, message))  # noqa: E731
 
     # ---- dataset
-    from core.data import SAMPLE_BY, check_source, is_local, is_url, resolve_source, url_message
+    from core.data import SAMPLE_BY, check_source, resolve_source, url_message
+    from core.sources import is_local, is_url
 
     ds = config.dataset
     if not isinstance(ds.source, str) or not ds.source.strip():
@@ -139,13 +140,13 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     if not isinstance(model.name_or_path, str) or not model.name_or_path.strip():
         add("model.name_or_path", "Choose a model: a Hub id, a local folder or the built-in demo model.")
     elif check_files:
-        from core.config import DEMO_MODEL_ID
-        from core.model import looks_local, model_name_problem, remote_code_problem
+        from core.model import model_name_problem, remote_code_problem
+        from core.sources import SourceKind, source_kind
 
         problem = model_name_problem(model.name_or_path)  # a bad folder, or neither a folder nor a Hub id
         if problem:
             add("model.name_or_path", problem)
-        elif model.name_or_path != DEMO_MODEL_ID and looks_local(model.name_or_path):
+        elif source_kind(model.name_or_path) is SourceKind.LOCAL:
             if model.trust_remote_code is not True:
                 problem = remote_code_problem(os.path.expanduser(model.name_or_path))
                 if problem:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from core.config import SAMPLE_DATASET_ID, DatasetConfig, ModelConfig, RunConfig
 from core.errors import FinetuneError
+from core.sources import SourceKind, source_kind
 from gui.background import IMPORT_LOCK, BackgroundTask
 from gui.forms.common import (
     CompactDoubleSpinBox, Form, align_labels, config_help, error_label, guard_wheel, hint_label, section,
@@ -30,7 +31,6 @@ from gui.forms.common import (
 DEBOUNCE_MS = 400
 PREVIEW_ROWS = 20
 CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the column width
-DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
 FILE_FILTER = "Data files (*.csv *.json *.jsonl *.parquet *.txt);;All files (*)"
 # Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16", "cp1251", "iso8859-15", "gb18030", "shift_jis")
@@ -63,19 +63,6 @@ def exact_name(text: str) -> str:
         return "".join(_UNMARK[c] for c in text)
     unmark = lambda part: "".join(_UNMARK[c] for c in part)  # noqa: E731
     return unmark(text[:start]) + text[start:end] + unmark(text[end:])
-
-
-def looks_local(source: str) -> bool:
-    """Mirrors core.data.is_local without importing core.data on the GUI thread."""
-    from core.data import is_url  # light, but kept out of start-up (tests/gui/test_app.py checks)
-
-    if source == SAMPLE_DATASET_ID:
-        return True
-    if is_url(source):
-        return False
-    path = os.path.expanduser(source)
-    return (os.path.exists(path) or path.startswith((".", "/", "~", "\\"))
-            or os.path.splitext(path)[1].lower() in DATA_SUFFIXES or (len(path) > 1 and path[1] == ":"))
 
 
 def describe_error(exc: BaseException, what: str) -> str:
@@ -538,8 +525,8 @@ class DatasetForm(Form):
     # ---- source
     def _source_changed(self, text: str) -> None:
         text = text.strip()
-        local = looks_local(text) if text else True
-        from core.data import is_url
+        kind = source_kind(text) if text else SourceKind.LOCAL
+        local = kind.on_disk
 
         if not text:
             hint = "Enter a Hub dataset id (owner/name), open a file or folder, or use the built-in sample."
@@ -547,7 +534,7 @@ class DatasetForm(Form):
             hint = "Built-in sample: 2,000 short horoscopes, works offline."
         elif local:
             hint = "Local file or folder."
-        elif is_url(text):
+        elif kind is SourceKind.URL:
             hint = ("A web address: enter a Hub dataset's id (owner/name), or download the file and open it with "
                     "Open file….")
         else:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig
+from core.sources import SourceKind, source_kind
 from gui.forms.common import (
     Form, align_labels, column, config_help, guard_wheel, hint_label, section, set_combo_value,
 )
@@ -31,12 +32,17 @@ def describe_model_source(text: str) -> str:
         return "Enter a Hub model id (owner/name) or pick a local folder."
     if text == DEMO_MODEL_ID:
         return "Built-in tiny demo model: works offline; built locally the first time (a few seconds)."
+    kind = source_kind(text)
+    if kind is SourceKind.URL:
+        return "A web address: enter the model's Hub id (owner/name), or pick a local folder."
+    if kind is SourceKind.HUB:
+        return "Hugging Face Hub model id: downloaded on first use, then cached."
     path = os.path.expanduser(text)
     if os.path.isdir(path):
         return "Local model folder."
-    if path.startswith((".", "/", "~", "\\")) or text.count("/") > 1 or (len(text) > 1 and text[1] == ":"):
-        return "Local folder (not found yet)."
-    return "Hugging Face Hub model id: downloaded on first use, then cached."
+    if os.path.exists(path):
+        return "A file, not a folder: pick the folder that holds config.json and the weights."
+    return "Local folder (not found yet)."
 
 
 class ModelForm(Form):

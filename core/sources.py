@@ -1,0 +1,89 @@
+"""Where a dataset or model comes from: one rule that tells a local path from a Hugging Face Hub id.
+
+The dataset and model fields take the same kind of text (a path, an `owner/name` id, the built-in id, or a web
+address someone pasted), so one function decides for both, for core (validation, loading, the model card's
+links) and for the forms' hints alike. It is its own module, not part of core.data or core.model, because the
+forms call it on every keystroke and must not import those (they pull in pyarrow and huggingface_hub): this
+module imports only the standard library and core.config's constants.
+
+The rule, in order (tests/core/test_sources.py pins it case by case):
+1. The built-in ids (`builtin:sample`, `builtin:demo`) are BUILTIN: files the app ships or builds, always local.
+2. http://, https:// and hf:// are a URL: neither a file here nor an id; the caller says which id it names.
+3. Anything that exists on disk is LOCAL, even `org/name`: a folder of that name wins, as in transformers.
+4. Text written the way only a path is written is LOCAL, so a typo says "not found", not "not on the Hub":
+   it starts with `.`, `/`, `~` or a backslash, has a drive letter (`C:`), has more than one `/` (a Hub id has
+   at most one), or ends in a data file's suffix (`data.csv`; no Hub repository is named like that).
+5. Everything else is meant as a HUB id. Whether it is a *valid* one is a separate question
+   (core.model.hub_id_problem asks huggingface_hub's own rules).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+
+from core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID
+
+BUILTIN_IDS = (SAMPLE_DATASET_ID, DEMO_MODEL_ID)
+URL_PREFIXES = ("http://", "https://", "hf://")
+PATH_PREFIXES = (".", "/", "~", "\\")
+# File types a dataset is read from (core.data.FORMATS holds how each is read).
+DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
+# owner/name as a link on the Hub can show it (the model card links only these); validity is huggingface_hub's.
+HUB_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class SourceKind(str, enum.Enum):
+    BUILTIN = "builtin"
+    LOCAL = "local"
+    URL = "url"
+    HUB = "hub"
+
+    @property
+    def on_disk(self) -> bool:
+        """Read from this computer (BUILTIN or LOCAL), never asked of the Hub."""
+        return self in (SourceKind.BUILTIN, SourceKind.LOCAL)
+
+
+def is_url(text: str) -> bool:
+    """A web address (http, https or hf://): users paste the Hub page's address instead of its id."""
+    return isinstance(text, str) and text.strip().lower().startswith(URL_PREFIXES)
+
+
+def starts_like_path(text: str) -> bool:
+    """Starts the way only a path does (/, ./, ../, ~, a backslash or a drive letter): the user meant a path."""
+    text = text.strip()
+    return text.startswith(PATH_PREFIXES) or (len(text) > 1 and text[1] == ":")
+
+
+def written_as_path(text: str) -> bool:
+    """Written the way only a path is written (rule 4), whether or not it exists; never a Hub id. Unlike
+    starts_like_path, `a/b/c` and `data.csv` count too: they could be a mistyped id, but not a valid one."""
+    return (starts_like_path(text) or text.count("/") > 1
+            or os.path.splitext(text.strip())[1].lower() in DATA_SUFFIXES)
+
+
+def source_kind(text: str) -> SourceKind:
+    """Which of the four a dataset source or model name is; see the module docstring for the rule."""
+    text = text.strip()
+    if text in BUILTIN_IDS:
+        return SourceKind.BUILTIN
+    if is_url(text):
+        return SourceKind.URL
+    if (text and os.path.exists(os.path.expanduser(text))) or written_as_path(text):
+        return SourceKind.LOCAL
+    return SourceKind.HUB
+
+
+def is_local(text: str) -> bool:
+    """A file or folder on this computer (a built-in one included): read from disk, never asked of the Hub."""
+    return source_kind(text).on_disk
+
+
+def hub_repo_id(text: str) -> str | None:
+    """The `owner/name` id text names on the Hub (what a model card can link to), else None."""
+    text = text.strip()
+    if source_kind(text) is SourceKind.HUB and HUB_REPO_ID_RE.match(text):
+        return text
+    return None
