@@ -126,6 +126,8 @@ class WarningEvent(_WarningRequired, total=False):
 
     push: str  # "failed" or "cancelled" (source "hub")
     error_type: str
+    problem: str  # source "hub": `message` in two parts, what went wrong and
+    fix: str  # how to push again (the status bar shows `problem` alone)
 
 
 class DataEvent(_Stamped):

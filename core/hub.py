@@ -70,13 +70,27 @@ LOGIN_HINT = "log in instead: Hub → Log in… in the app, or finetune-studio l
 # ---- errors ------------------------------------------------------------------------------------------------
 
 
+# HubError.kind values code may test (never the message text).
+READ_ONLY_TOKEN = "read_only_token"
+
+
 class HubError(FinetuneError):
     """A Hub operation failed; the message says what happened and what to do. `detail` holds the client's own
-    error text (with any token removed) for a details pane."""
+    error text (with any token removed) for a details pane. Where the two parts are written apart, `message` is
+    what happened and `fix` what to do next (str(error) is both); `kind` names the failure for code that must
+    tell failures apart, so no caller reads the sentence."""
 
-    def __init__(self, message: str, detail: str = ""):
-        super().__init__(message)
+    def __init__(self, message: str, detail: str = "", *, kind: str = "", fix: str = ""):
+        super().__init__(f"{message} {fix}" if fix else message)
+        self.message = message
         self.detail = detail
+        self.kind = kind
+        self.fix = fix
+
+    @property
+    def needs_login(self) -> bool:
+        """Logging in (again, or with another token) is the fix: the window offers its Log in button."""
+        return isinstance(self, HubAuthError) or self.kind == READ_ONLY_TOKEN
 
 
 class HubAuthError(HubError):
@@ -616,7 +630,8 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
     if not account.can_write:
         raise HubPermissionError(
             f"Your Hugging Face token{f' ({account.token_name})' if account.token_name else ''} is read-only, so it "
-            f"cannot push. Create a token with write access at {endpoint()}/settings/tokens and log in with it.")
+            "cannot push.", kind=READ_ONLY_TOKEN,
+            fix=f"Create a token with write access at {endpoint()}/settings/tokens and log in with it.")
     repo_id = (repo_id or "").strip() or default_repo_id(account.name, run_dir)
     api = _api()
 
@@ -683,7 +698,9 @@ def push_when_done(run_dir: Path, repo_id: str | None, private: bool, emit: Prog
     turn a finished run into a failed one. Here a failure never fails the run: the model is saved, the event
     says what went wrong and how to push again. Progress goes out as `phase` events (phase "push"), the outcome
     as one `notice` (pushed) or `warning` (not pushed) whose `push` field is "done", "failed" or "cancelled", so
-    the log panel and the CLI show them with no special case and the GUI can pick out the link.
+    the log panel and the CLI show them with no special case and the GUI can pick out the link. A warning's
+    `message` is the whole text; its `problem` (what went wrong) and `fix` (how to push again) are the same text
+    in two parts, for a place with room for one line (the status bar).
     """
 
     def progress(event: Event) -> None:
@@ -697,14 +714,15 @@ def push_when_done(run_dir: Path, repo_id: str | None, private: bool, emit: Prog
                           cancel=cancel)
     except HubError as exc:
         state = "cancelled" if isinstance(exc, HubCancelled) else "failed"
+        problem = f"The model was not pushed to the Hub: {exc}"
         emit({"event": "warning", "source": "hub", "push": state, "error_type": type(exc).__name__,
-              "message": f"The model was not pushed to the Hub: {exc} {again}"})
+              "message": f"{problem} {again}", "problem": problem, "fix": again})
         return None
     except Exception as exc:  # a bug here must not turn a finished run into a failed one
         log.exception("push after training failed")
+        problem = f"The model was not pushed to the Hub: unexpected {type(exc).__name__}: {redact(str(exc), None)}."
         emit({"event": "warning", "source": "hub", "push": "failed", "error_type": type(exc).__name__,
-              "message": f"The model was not pushed to the Hub: unexpected {type(exc).__name__}: "
-                         f"{redact(str(exc), None)}. {again}"})
+              "message": f"{problem} {again}", "problem": problem, "fix": again})
         return None
     emit({"event": "notice", "push": "done", "url": result.url, "repo_id": result.repo_id,
           "files": len(result.files), "message": f"Pushed the model to {result.url}"})

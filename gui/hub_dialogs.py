@@ -1,7 +1,8 @@
 """The Hugging Face Hub in the window: the account in the status bar, the Hub menu, the login and push dialogs.
 
-`install_hub(window)` adds all of it to the main window in one call and returns the `HubController` that owns it.
-Everything that talks to the Hub (checking the account, logging in and out, pushing) runs in
+`HubController` owns all of it: the window places its menu, status button and push widgets, and gives it the
+session (core.session: the run shown, the runs folder) and a way to show a status message; it never holds the
+window. Everything that talks to the Hub (checking the account, logging in and out, pushing) runs in
 `gui.background`'s pool, so a slow or unreachable Hub never freezes the window; results come back as signals on
 the GUI thread. The work itself is `core.hub`'s: the login is huggingface_hub's own (shared with `hf`,
 transformers and the CLI), a push uploads the model, a model card, the metrics and a loss curve, and every failure
@@ -20,10 +21,10 @@ import html
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
 from PySide6.QtGui import QAction, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -46,7 +47,10 @@ from PySide6.QtWidgets import (
 )
 
 from core import hub as core_hub
+from core.events import RunState
+from core.session import Session
 from gui import background, dialogs
+from gui.session_signals import SessionSignals
 
 ERROR_COLOR = "#c5221f"
 WARNING_COLOR = "#b06000"
@@ -615,8 +619,7 @@ class PushDialog(QDialog):
             _show_message(self.message, "warning", str(error))
         else:
             _show_message(self.message, "error", describe_error(error))
-        if isinstance(error, core_hub.HubAuthError) or (
-                isinstance(error, core_hub.HubPermissionError) and "read-only" in str(error)):
+        if isinstance(error, core_hub.HubError) and error.needs_login:
             self.login_button.show()
         self.push_button.setText("Push")
         self.cancel_button.setText("Close")
@@ -637,13 +640,19 @@ class PushDialog(QDialog):
 
 class HubController(QObject):
     """Everything Hub in the main window: the account (checked in the background at start), the status bar
-    button, the Hub menu, the push button next to "Open folder", and the outcome of "push when training ends"."""
+    button, the Hub menu, the push button next to "Open folder", and the outcome of "push when training ends".
+
+    The window places `menu`, `status_button`, `push_result` and `push_button`; this object reads the session,
+    listens to the run's events and shows messages with `show_message(text, timeout_ms)`."""
 
     status_changed = Signal(object)  # HubStatus
+    account_changed = Signal()  # logged in or out: "push when training ends" needs checking again
 
-    def __init__(self, window: Any):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, session: Session, show_message: Callable[[str, int], None], run_events: SignalInstance,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self._show_message = show_message
         self.status = HubStatus("checking")
         # run folder -> ("done", repository page, repo id) or ("failed"/"cancelled", message, ""), this session
         self.push_outcomes: dict[Path, tuple[str, str, str]] = {}
@@ -671,11 +680,10 @@ class HubController(QObject):
         self.push_folder_action.setStatusTip("Choose any finished run folder and push it")
         self.push_folder_action.triggered.connect(self.push_chosen_run)
 
-        self.menu = QMenu("&Hub", window)
+        self.menu = QMenu("&Hub")
         self.menu.setObjectName("hub_menu")
         for action in (self.login_action, self.logout_action, None, self.push_action, self.push_folder_action):
             self.menu.addSeparator() if action is None else self.menu.addAction(action)
-        window.menuBar().addMenu(self.menu)
 
         self.status_button = QToolButton()
         self.status_button.setObjectName("hub_status")
@@ -686,7 +694,6 @@ class HubController(QObject):
         for action in (self.login_action, self.logout_action, self.refresh_action):
             status_menu.addAction(action)
         self.status_button.setMenu(status_menu)
-        window.statusBar().addPermanentWidget(self.status_button)
 
         self.push_button = QPushButton("Push to Hub…")
         self.push_button.setObjectName("push_to_hub")
@@ -697,31 +704,18 @@ class HubController(QObject):
         self.push_result.setOpenExternalLinks(True)
         self.push_result.setTextFormat(Qt.TextFormat.RichText)
         self.push_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self._place_in_header(window)
-
-        window.runner.event.connect(self._run_event)
-        self._set_status(self.status)
-        self.show_run_state(getattr(window, "state", None), getattr(window, "run_dir", None))
-        self.refresh()
-
-    def _place_in_header(self, window: Any) -> None:
-        """Beside the header's "Open folder" button, which is shown exactly when a finished model is shown."""
-        header = window.header
-        open_folder = getattr(header, "open_folder", None)
-        for row in header.findChildren(QHBoxLayout):
-            index = row.indexOf(open_folder) if open_folder is not None else -1
-            if index >= 0:
-                row.insertWidget(index, self.push_result)
-                row.insertWidget(index + 1, self.push_button)
-                break
-        else:
-            row = QHBoxLayout()
-            row.addStretch(1)
-            row.addWidget(self.push_result)
-            row.addWidget(self.push_button)
-            header.layout().addLayout(row)
         self.push_button.hide()
         self.push_result.hide()
+
+        run_events.connect(self._run_event)
+        SessionSignals(session, self).run_changed.connect(self.show_run_state)
+        self._set_status(self.status)
+        self.show_run_state()
+        self.refresh()
+
+    def _dialog_parent(self) -> QWidget:
+        """Dialogs open over the window that shows the Hub's status button."""
+        return self.status_button.window()
 
     # ---- account -------------------------------------------------------------------------------------------
 
@@ -741,9 +735,6 @@ class HubController(QObject):
         self.status_button.setStyleSheet(f"QToolButton {{ color: {color}; }}" if color else "")
         self.logout_action.setEnabled(status.kind not in ("logged_out", "checking"))
         self.login_action.setText("Log in with another token…" if status.kind == "account" else "Log in…")
-        form = getattr(self.window, "hub_form", None)
-        if form is not None and hasattr(form, "set_account_text"):
-            form.set_account_text(status.sentence)
         known = status.kind in ("account", "logged_out", "rejected")  # not while checking, nor when unreachable
         if known and self.push_dialog is not None and shiboken6.isValid(self.push_dialog):
             self.push_dialog.set_account(status.account if status.kind == "account" else None)
@@ -755,9 +746,7 @@ class HubController(QObject):
 
     def _revalidate(self) -> None:
         """"Push when training ends" needs a login: the window checks the config again after it changed."""
-        validate = getattr(self.window, "_validate_now", None)
-        if callable(validate):
-            validate()
+        self.account_changed.emit()
 
     @Slot()
     def open_login(self) -> LoginDialog:
@@ -766,7 +755,7 @@ class HubController(QObject):
             self.login_dialog.raise_()
             self.login_dialog.activateWindow()
             return self.login_dialog
-        dialog = LoginDialog(self.window)
+        dialog = LoginDialog(self._dialog_parent())
         dialog.logged_in.connect(self._logged_in)
         self.login_dialog = dialog
         dialog.open()
@@ -775,12 +764,12 @@ class HubController(QObject):
     @Slot(object)
     def _logged_in(self, account: core_hub.Account) -> None:
         if account.env_overrides_saved:
-            self.window.statusBar().showMessage(
+            self._show_message(
                 f"Saved the login of {account.name}, but HF_TOKEN is set and is used instead.", 10_000)
             self.refresh()  # show the account HF_TOKEN belongs to
         else:
             self._set_status(HubStatus("account", account))
-            self.window.statusBar().showMessage(f"Logged in to the Hugging Face Hub as {account.name}.", 8000)
+            self._show_message(f"Logged in to the Hugging Face Hub as {account.name}.", 8000)
         self._revalidate()
 
     @Slot()
@@ -792,16 +781,16 @@ class HubController(QObject):
     def _logged_out(self, status: HubStatus) -> None:
         self._set_status(status)
         if status.kind == "logged_out":
-            self.window.statusBar().showMessage("Logged out of the Hugging Face Hub.", 8000)
+            self._show_message("Logged out of the Hugging Face Hub.", 8000)
         elif status.account is not None and status.account.token_source == core_hub.FROM_ENVIRONMENT:
-            self.window.statusBar().showMessage(
+            self._show_message(
                 "Logged out, but HF_TOKEN is set in the environment and still logs you in. Unset it to log out.",
                 10_000)
         self._revalidate()
 
     @Slot(object)
     def _logout_failed(self, error: BaseException) -> None:
-        dialogs.show_error(self.window, "Log out failed", describe_error(error))
+        dialogs.show_error(self._dialog_parent(), "Log out failed", describe_error(error))
         self.refresh()
 
     # ---- push ----------------------------------------------------------------------------------------------
@@ -816,18 +805,15 @@ class HubController(QObject):
     @Slot()
     def push_current_run(self) -> PushDialog | None:
         """Push the run the window shows, if it has a saved model; otherwise ask for a run folder."""
-        run_dir = getattr(self.window, "run_dir", None)
-        runner = getattr(self.window, "runner", None)
-        if self._pushable(run_dir) and not (runner is not None and runner.running):
+        run_dir = self.session.run_dir
+        if run_dir is not None and self._pushable(run_dir) and not self.session.running:
             return self.open_push(Path(run_dir))
         return self.push_chosen_run()
 
     @Slot()
     def push_chosen_run(self) -> PushDialog | None:
-        from core.config import runs_dir_of
-
-        path = dialogs.choose_folder(self.window, "Choose a run folder to push",
-                                     str(runs_dir_of(self.window.config)))
+        path = dialogs.choose_folder(self._dialog_parent(), "Choose a run folder to push",
+                                     str(self.session.runs_dir))
         return self.open_push(Path(path)) if path else None
 
     def open_push(self, run_dir: Path) -> PushDialog:
@@ -838,7 +824,7 @@ class HubController(QObject):
             self.push_dialog.raise_()
             self.push_dialog.activateWindow()
             return self.push_dialog
-        dialog = PushDialog(run_dir, self.account, self.window)
+        dialog = PushDialog(run_dir, self.account, self._dialog_parent())
         dialog.pushed.connect(self._pushed)
         dialog.login_requested.connect(self.open_login)
         self.push_dialog = dialog
@@ -857,7 +843,7 @@ class HubController(QObject):
 
     def _render_outcome(self) -> None:
         """The last push of the run the window shows, as a link (or why it failed) beside the push button."""
-        run_dir = getattr(self.window, "run_dir", None)
+        run_dir = self.session.run_dir
         outcome = self.push_outcomes.get(Path(run_dir)) if run_dir is not None else None
         if outcome is None:
             self.push_result.hide()
@@ -873,9 +859,10 @@ class HubController(QObject):
             self.push_result.setToolTip(text)
         self.push_result.show()
 
-    def show_run_state(self, state: Any, run_dir: Path | None) -> None:
-        """Called by the window whenever its run state changes: offer a push for a finished run."""
-        finished = getattr(state, "value", None) == "finished" and self._pushable(run_dir)
+    @Slot()
+    def show_run_state(self) -> None:
+        """Whenever the session's run changes: offer a push for a finished run."""
+        finished = self.session.state is RunState.FINISHED and self._pushable(self.session.run_dir)
         self.push_button.setVisible(finished)
         self._render_outcome()
 
@@ -883,13 +870,13 @@ class HubController(QObject):
     def _run_event(self, event: dict) -> None:
         """Progress and outcome of "push when training ends", which core.training runs after saving the model."""
         if event.get("event") == "phase" and event.get("phase") == "push":
-            self.window.statusBar().showMessage(f"Hub: {event.get('message', '')}…", 30_000)
+            self._show_message(f"Hub: {event.get('message', '')}…", 30_000)
             return
         state = event.get("push")
-        run_dir = getattr(self.window, "run_dir", None)
+        run_dir = self.session.run_dir
         if state is None or run_dir is None:
             return
-        self.window.statusBar().showMessage(str(event.get("message", "")).split(" The run itself")[0], 10_000)
+        self._show_message(str(event.get("problem") or event.get("message", "")), 10_000)
         if state == "done" and event.get("url"):
             self._record(Path(run_dir), ("done", str(event["url"]), str(event.get("repo_id", ""))))
         else:
@@ -904,11 +891,3 @@ def _open(dialog: QDialog | None) -> bool:
 def _logout_then_check() -> HubStatus:
     core_hub.logout()
     return check_account()
-
-
-def install_hub(window: Any) -> HubController:
-    """Add the Hub menu, the account in the status bar and the push button to the main window; returns the
-    controller (keep it: it owns the dialogs and background checks). Called once, at the end of its __init__."""
-    return HubController(window)
-
-

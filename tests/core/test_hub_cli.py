@@ -183,6 +183,10 @@ def test_push_when_done_failure_is_a_warning_not_an_exception(in_process: Path, 
     assert warning["event"] == "warning" and warning["push"] == "failed" and warning["source"] == "hub"
     assert warning["message"].startswith("The model was not pushed to the Hub: The Hub had a server error (HTTP 500)")
     assert f"finetune-studio push {run_dir}" in warning["message"]
+    # The same text in two parts, so the window's status bar shows what went wrong without parsing the message.
+    assert warning["problem"].startswith("The model was not pushed to the Hub: The Hub had a server error")
+    assert warning["fix"].startswith("The run itself finished") and f"finetune-studio push {run_dir}" in warning["fix"]
+    assert warning["message"] == f"{warning['problem']} {warning['fix']}"
 
     events.clear()
     import threading
@@ -191,6 +195,25 @@ def test_push_when_done_failure_is_a_warning_not_an_exception(in_process: Path, 
     cancel.set()
     assert core_hub.push_when_done(run_dir, "alice/later", True, events.append, cancel) is None
     assert events[-1]["push"] == "cancelled" and "Push cancelled" in events[-1]["message"]
+
+
+def test_a_read_only_token_is_refused_with_a_kind_that_says_log_in(in_process: Path, hub: HubServer,
+                                                                    run_dir: Path) -> None:
+    """The window offers its Log in button on `needs_login`, never by looking for "read-only" in the text."""
+    from core import hub as core_hub
+
+    with pytest.raises(core_hub.HubPermissionError) as caught:
+        core_hub.push_run(run_dir, token=READ)
+    error = caught.value
+    assert error.kind == core_hub.READ_ONLY_TOKEN and error.needs_login
+    assert error.message.endswith("is read-only, so it cannot push.")
+    assert error.fix.startswith("Create a token with write access") and str(error) == f"{error.message} {error.fix}"
+
+    hub.fail_next("/api/repos/create", 403)  # someone else's namespace: a permission error that login won't fix
+    core_hub.login(WRITE)
+    with pytest.raises(core_hub.HubPermissionError) as caught:
+        core_hub.push_run(run_dir, repo_id="carol/theirs")
+    assert caught.value.kind == "" and not caught.value.needs_login
 
 
 def test_earlier_push_events_are_not_uploaded(run_dir: Path) -> None:

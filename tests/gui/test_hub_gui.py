@@ -515,7 +515,10 @@ def test_push_when_done_outcome_is_shown(qtbot: Any, window: Any, hub: HubServer
     assert window.hub.push_result.isVisible()
     assert window.hub.push_result.text() == f"Pushed to <a href='{url}'>alice/tiny-run</a>"
     window.runner.event.emit({"event": "warning", "source": "hub", "push": "failed",
-                              "message": "The model was not pushed to the Hub: HTTP 500. The run itself …"})
+                              "message": "The model was not pushed to the Hub: HTTP 500. The run itself …",
+                              "problem": "The model was not pushed to the Hub: HTTP 500.",
+                              "fix": "The run itself …"})
+    assert window.statusBar().currentMessage() == "The model was not pushed to the Hub: HTTP 500."
     assert window.hub.push_result.text() == "Not pushed (see the log)"
     assert "HTTP 500" in window.hub.push_result.toolTip()
     window.run_dir = None  # what Start does before a new run
