@@ -1,7 +1,8 @@
 """A run is a folder: config.yaml, metrics.jsonl (append-only), status.json, checkpoints, the final model.
 
-Everything that shows a run (the live chart, the history, the CLI) reads it from here, so a run can always be
-reopened from its folder, even one started by another process.
+Everything that shows a run (the live chart, the Runs tab, `finetune-studio runs`, the model card) reads it from
+here and from core/metrics.py (its metrics.jsonl), so a run can always be reopened from its folder, even one started
+by another process, and every view of it agrees.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from core.errors import FinetuneError
 from core.events import FOLDER_STATES, RunState
+from core.metrics import METRICS_FILE, MetricsLog, MetricsTally, read_metrics  # noqa: F401 - MetricsLog: re-exported
 from core.fileio import atomic_write_json, read_json
 
 CONFIG_FILE = "config.yaml"
-METRICS_FILE = "metrics.jsonl"
 STATUS_FILE = "status.json"
 MODEL_DIR = "model"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
@@ -59,57 +60,6 @@ def generate_run_name(model: str, dataset: str | None = None) -> str:
     return "-".join([*(parts or ["run"]), datetime.now().strftime("%y%m%d-%H%M")])
 
 
-class MetricsLog:
-    """Append-only JSON lines, flushed per event so a reader (or a crash) sees every finished line."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torn = False
-        if path.exists() and path.stat().st_size:
-            with open(path, "rb") as handle:
-                handle.seek(-1, os.SEEK_END)
-                torn = handle.read(1) != b"\n"
-        self._handle = open(path, "a", encoding="utf-8")
-        if torn:  # a writer was killed mid-line: end that line so the next event starts clean
-            self._handle.write("\n")
-
-    def append(self, event: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(event, ensure_ascii=False, allow_nan=True) + "\n")
-        self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-def read_metrics(path: Path, start: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Events from byte offset `start`, and the offset to continue from.
-
-    A torn last line (a writer killed mid-write, or one still writing) is left for the next read rather than
-    failing, so a follower can poll this while another process appends.
-    """
-    events: list[dict[str, Any]] = []
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            data = handle.read()
-    except FileNotFoundError:
-        return events, start
-    offset = start
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
-        offset += len(line)
-        text = line.strip()
-        if not text:
-            continue
-        try:
-            events.append(json.loads(text))
-        except json.JSONDecodeError:
-            continue  # a torn line followed by a newer complete one: skip it, keep the rest
-    return events, offset
-
-
 @dataclass
 class RunFolder:
     path: Path
@@ -137,9 +87,9 @@ class RunFolder:
         try:
             status = read_json(self.status_path)
         except (OSError, ValueError):  # missing, unreadable, not UTF-8 or not JSON
-            return {"state": "unknown", "message": "No status recorded."}
+            return {"state": RunState.UNKNOWN.value, "message": "No status recorded."}
         if not isinstance(status, dict):
-            return {"state": "unknown", "message": "No status recorded."}
+            return {"state": RunState.UNKNOWN.value, "message": "No status recorded."}
         return _with_liveness(status, self.path)
 
     def write_status(self, state: str, message: str = "", **extra: Any) -> dict[str, Any]:
@@ -387,15 +337,6 @@ class RunLock:
         self.release()
 
 
-def iter_runs(runs_dir: Path) -> Iterator[RunFolder]:
-    if not runs_dir.is_dir():
-        return
-    for child in sorted(runs_dir.iterdir()):
-        folder = RunFolder(child)
-        if child.is_dir() and folder.exists():
-            yield folder
-
-
 def wait_for_file(path: Path, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -435,75 +376,11 @@ def _int(value: Any) -> int | None:
 
 
 @dataclass
-class MetricsTally:
-    """What a summary needs from metrics.jsonl, folded event by event.
-
-    It remembers the byte offset it has read up to, so summarizing a growing log (a run still training) reads
-    only the new lines instead of re-parsing a file that can reach 100k lines.
-    """
-
-    offset: int = 0
-    events: int = 0
-    step: int | None = None
-    max_steps: int | None = None
-    train_loss: float | None = None
-    eval_loss: float | None = None
-    first_time: float | None = None
-    last_time: float | None = None
-    closed_s: float = 0.0  # time spent in earlier segments (a stopped run resumed later starts a new one)
-    segment_start: float | None = None
-    end_state: str | None = None
-    end_message: str | None = None
-
-    def add(self, event: Any) -> None:
-        if not isinstance(event, dict):
-            return  # a line that is valid JSON but not an event (hand-edited or corrupted)
-        self.events += 1
-        kind = event.get("event")
-        when = _float(event.get("time"))
-        if when is not None:
-            if kind == "run_start":
-                if self.segment_start is not None and self.last_time is not None:
-                    self.closed_s += max(0.0, self.last_time - self.segment_start)
-                self.segment_start = when
-                self.end_state = self.end_message = None
-            elif self.segment_start is None:
-                self.segment_start = when
-            if self.first_time is None:
-                self.first_time = when
-            self.last_time = when
-        step = _int(event.get("step"))
-        if step is not None and kind in ("step", "log", "eval", "train_begin", "end", "checkpoint"):
-            self.step = step
-        max_steps = _int(event.get("max_steps"))
-        if max_steps:
-            self.max_steps = max_steps
-        if kind == "log" and "loss" in event:
-            self.train_loss = _float(event.get("loss"))
-        elif kind == "eval" and "eval_loss" in event:
-            self.eval_loss = _float(event.get("eval_loss"))
-        elif kind == "end":
-            self.end_state = event.get("state") if isinstance(event.get("state"), str) else None
-            self.end_message = event.get("message") if isinstance(event.get("message"), str) else None
-            if self.train_loss is None:
-                self.train_loss = _float(event.get("train_loss"))
-            if self.eval_loss is None:
-                self.eval_loss = _float(event.get("eval_loss"))
-
-    @property
-    def duration_s(self) -> float | None:
-        """Time spent running, summed over segments: the days a stopped run sat waiting do not count."""
-        if self.segment_start is None or self.last_time is None:
-            return None
-        return self.closed_s + max(0.0, self.last_time - self.segment_start)
-
-
-@dataclass
 class RunSummary:
     """One row of the run history: what a user needs to tell runs apart, read from the run's files."""
 
     path: Path
-    state: str  # one of STATES, or "unknown" / "broken"
+    state: str  # a RunState value: one of STATES (a dead "running" reads "interrupted"), or "broken"
     message: str = ""
     model: str = ""
     dataset: str = ""
@@ -574,7 +451,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
 
     tally = MetricsTally()
     if previous is not None and previous.path == folder.path:
-        tally = replace(previous.tally)
+        tally = previous.tally.copy()
     try:
         size = folder.metrics_path.stat().st_size
     except FileNotFoundError:
@@ -611,7 +488,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
     if status:
         state, message = str(status["state"]), str(status.get("message") or "")
     else:
-        state = BROKEN
+        state = BROKEN.value  # a plain str, like every other state read from status.json
         said = ""
         if tally.end_state:
             said = f" Its metrics log says it {tally.end_state} at step {tally.step or 0}."

@@ -20,7 +20,8 @@ from core.config import RunConfig, load_config, precision_of, runs_dir_of, save_
 from core.errors import ConfigError, FinetuneError, Problem, TrainingError
 from core.events import (CheckpointEvent, DataEvent, EndEvent, Event, NoticeEvent, PhaseEvent, RunStartEvent, Sink,
                          StepEvent, TrainBeginEvent, WarningEvent)
-from core.runs import MetricsLog, MetricsTally, RunFolder, RunLock, generate_run_name, read_metrics
+from core.metrics import MetricsLog, MetricsTally, read_metrics
+from core.runs import RunFolder, RunLock, generate_run_name
 from core.shared_state import training_owns_process_state
 
 

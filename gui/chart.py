@@ -20,6 +20,7 @@ from PySide6.QtCore import QPointF, Qt, Slot
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from core import metrics as core_metrics
 from gui.decimation import PeakLevels
 from gui.grid import GridLines
 from gui.throttle import Throttle
@@ -194,70 +195,12 @@ class Overlay:
     bounds: tuple[float, float] | None = None  # lowest and highest loss of the run, raw or eval
 
 
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-class RunCurves:
-    """A run's curves built from its events: what the chart draws, and what the history panel overlays.
-
-    Resumes are handled here, so every view of a run agrees: a `train_begin` (start_step = the checkpoint's
-    step) drops whatever was logged past it by the attempt that was cut short, and Series.append replaces a step
-    logged again. A whole metrics.jsonl with several segments (run_start … end, run_start (resume) …) therefore
-    becomes one clean curve.
-    """
+class RunCurves(core_metrics.RunCurves):
+    """A run's curves as the chart keeps them: core.metrics.RunCurves (which events count, the resume rule) over
+    the numpy `Series` above, so the chart, the Runs tab, the model card and the CLI read a run the same way."""
 
     def __init__(self) -> None:
-        self.train, self.evals, self.lr, self.grad = Series(), Series(), Series(), Series()
-        self.offset = 0  # how far its metrics.jsonl was read (for followers)
-        self.max_steps: float | None = None  # the run's length, from its latest train_begin
-
-    def add_event(self, event: Any) -> bool:
-        """Apply one event; True if any curve changed."""
-        if not isinstance(event, dict):
-            return False
-        kind = event.get("event")
-        step = _number(event.get("step"))
-        if kind == "log" and step is not None:
-            changed = False
-            for series, key in ((self.train, "loss"), (self.lr, "learning_rate"), (self.grad, "grad_norm")):
-                value = _number(event.get(key))
-                if value is not None:
-                    series.append(step, value)
-                    changed = True
-            return changed
-        if kind == "eval" and step is not None:
-            loss = _number(event.get("eval_loss"))
-            if loss is not None:
-                self.evals.append(step, loss)
-                return True
-            return False
-        if kind == "train_begin":
-            # A resumed run starts at its checkpoint's step and logs the later steps again: what was drawn past
-            # it belongs to the attempt that was cut short (an eval logged after the checkpoint would otherwise
-            # linger until the run got there again).
-            total = _number(event.get("max_steps"))
-            self.max_steps = total if total is not None and total > 0 else self.max_steps
-            start = _number(event.get("start_step", event.get("step")))
-            if start is None:
-                return False
-            for series in (self.train, self.evals, self.lr, self.grad):
-                series.truncate_after(start)
-            return True
-        return False
-
-    def clear(self) -> None:
-        for series in (self.train, self.evals, self.lr, self.grad):
-            series.clear()
-        self.offset = 0
-        self.max_steps = None
+        super().__init__(series=Series)
 
 
 def steady_upper(last: float) -> float:

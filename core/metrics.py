@@ -1,0 +1,373 @@
+"""A run's metrics.jsonl, written and read in one place: its events, its curves, and the figures of its summary.
+
+Every view of a run reads it through this module, so they cannot disagree: the live chart and the compared runs
+(gui/chart.py builds its curves with `RunCurves` over its numpy series), the Runs tab and `finetune-studio runs`
+(core.runs.summarize folds the events into a `MetricsTally`, which keeps its losses in a `RunCurves`), and the
+model card's loss curve (`loss_points`).
+
+The resume rule lives in `RunCurves.add_event` and nowhere else: a resumed run starts at its checkpoint's step
+(its `train_begin` says `start_step`), so whatever was logged past that step belongs to the attempt that was cut
+short and is dropped; a step logged again replaces the points from that step on. A whole metrics.jsonl with
+several segments (run_start … end, run_start (resume) …) therefore becomes one clean curve.
+
+This is its own module, not part of core/runs.py, because the chart needs the curves without the run folders'
+locks and listings, and because the format of one file is a fact of its own (core/events.py declares the events).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+from core.events import Event, EventKind
+
+METRICS_FILE = "metrics.jsonl"
+
+
+# ---------------------------------------------------------------------------------------------- the file
+
+
+class MetricsLog:
+    """Append-only JSON lines, flushed per event so a reader (or a crash) sees every finished line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torn = False
+        if path.exists() and path.stat().st_size:
+            with open(path, "rb") as handle:
+                handle.seek(-1, os.SEEK_END)
+                torn = handle.read(1) != b"\n"
+        self._handle = open(path, "a", encoding="utf-8")
+        if torn:  # a writer was killed mid-line: end that line so the next event starts clean
+            self._handle.write("\n")
+
+    def append(self, event: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(event, ensure_ascii=False, allow_nan=True) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def read_metrics(path: Path, start: int = 0) -> tuple[list[Event], int]:
+    """Events from byte offset `start`, and the offset to continue from.
+
+    A torn last line (a writer killed mid-write, or one still writing) is left for the next read rather than
+    failing, so a follower can poll this while another process appends.
+    """
+    events: list[Event] = []
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            data = handle.read()
+    except FileNotFoundError:
+        return events, start
+    offset = start
+    for line in data.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            break
+        offset += len(line)
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            events.append(json.loads(text))
+        except json.JSONDecodeError:
+            continue  # a torn line followed by a newer complete one: skip it, keep the rest
+    return events, offset
+
+
+# ---------------------------------------------------------------------------------------------- curves
+
+
+def number(value: Any) -> float | None:
+    """A logged figure as a float: numbers, and the text "nan"/"inf" that core.training writes for non-finite
+    values (as float nan/inf); None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def finite(value: Any) -> float | None:
+    """A logged figure as a float when it is a finite number, else None."""
+    result = number(value)
+    return result if result is not None and math.isfinite(result) else None
+
+
+class Series(Protocol):
+    """Where a curve keeps its points: `Points` here, numpy buffers in gui/chart.py (same rules)."""
+
+    def append(self, x: float, y: float) -> None: ...  # a point at or before the last replaces those from it on
+    def truncate_after(self, x: float) -> None: ...
+    def clear(self) -> None: ...
+
+
+class Points:
+    """x/y points (x strictly increasing) in compact arrays: the curves of every listed run stay small."""
+
+    def __init__(self) -> None:
+        self.x, self.y = array("d"), array("d")
+
+    def append(self, x: float, y: float) -> None:
+        if self.x and x <= self.x[-1]:
+            self._cut(self._first_at_or_after(x))
+        self.x.append(x)
+        self.y.append(y)
+
+    def truncate_after(self, x: float) -> None:
+        size = len(self.x)
+        while size and self.x[size - 1] > x:
+            size -= 1
+        self._cut(size)
+
+    def clear(self) -> None:
+        self._cut(0)
+
+    def _first_at_or_after(self, x: float) -> int:
+        low, high = 0, len(self.x)
+        while low < high:
+            middle = (low + high) // 2
+            if self.x[middle] < x:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+    def _cut(self, size: int) -> None:
+        del self.x[size:]
+        del self.y[size:]
+
+    def pairs(self) -> list[tuple[float, float]]:
+        return list(zip(self.x, self.y))
+
+    def last(self) -> float | None:
+        return self.y[-1] if self.y else None
+
+    def copy(self) -> "Points":
+        other = Points()
+        other.x, other.y = array("d", self.x), array("d", self.y)
+        return other
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+class _NoPoints:
+    """A curve nobody asked for (the summary needs no learning rate): takes points and keeps none."""
+
+    def append(self, x: float, y: float) -> None:
+        pass
+
+    def truncate_after(self, x: float) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+# log event key -> curve attribute
+LOG_CURVES = (("loss", "train"), ("learning_rate", "lr"), ("grad_norm", "grad"))
+
+
+class RunCurves:
+    """A run's curves built from its events: train loss, eval loss, learning rate and gradient norm by step.
+
+    Non-finite values (a diverged run logs "nan") are not drawn; the latest one is kept apart (`last_loss` shows
+    it, so a summary can say a run diverged) until a finite point or the resume rule replaces it.
+    """
+
+    def __init__(self, series: Callable[[], Series] = Points, lower: bool = True) -> None:
+        """series: makes one curve's storage; lower: keep learning rate and gradient norm (the chart's lower
+        plot) too, not only the losses."""
+        extra: Callable[[], Series] = series if lower else _NoPoints
+        self.train, self.evals, self.lr, self.grad = series(), series(), extra(), extra()
+        self.offset = 0  # how far its metrics.jsonl was read (for followers)
+        self.max_steps: float | None = None  # the run's length, from its latest train_begin
+        self._bad: dict[str, tuple[float, float]] = {}  # curve -> (step, nan/inf) logged after its last point
+
+    @property
+    def all(self) -> tuple[Series, ...]:
+        return self.train, self.evals, self.lr, self.grad
+
+    def add_event(self, event: Any) -> bool:
+        """Apply one event; True if any curve changed."""
+        if not isinstance(event, dict):
+            return False
+        kind = event.get("event")
+        step = finite(event.get("step"))
+        if kind == EventKind.LOG and step is not None:
+            return any([self._add(name, step, event[key]) for key, name in LOG_CURVES if key in event])
+        if kind == EventKind.EVAL and step is not None and "eval_loss" in event:
+            return self._add("evals", step, event["eval_loss"])
+        if kind == EventKind.TRAIN_BEGIN:
+            total = finite(event.get("max_steps"))
+            self.max_steps = total if total is not None and total > 0 else self.max_steps
+            start = finite(event.get("start_step", event.get("step")))
+            if start is None:
+                return False
+            # The resume rule: what was logged past the checkpoint belongs to the attempt that was cut short (an
+            # eval logged after the checkpoint would otherwise linger until the run got there again).
+            for series in self.all:
+                series.truncate_after(start)
+            self._bad = {name: bad for name, bad in self._bad.items() if bad[0] <= start}
+            return True
+        return False
+
+    def _add(self, name: str, step: float, raw: Any) -> bool:
+        value = number(raw)
+        if value is None:
+            return False
+        if not math.isfinite(value):
+            self._bad[name] = (step, value)
+            return False
+        self._bad.pop(name, None)
+        getattr(self, name).append(step, value)
+        return True
+
+    def add_events(self, events: Iterable[Any]) -> bool:
+        changed = False
+        for event in events:
+            changed = self.add_event(event) or changed
+        return changed
+
+    def read_more(self, path: Path) -> bool:
+        """Apply what was appended to the run's metrics.jsonl since the last read; True if a curve changed."""
+        events, self.offset = read_metrics(Path(path), self.offset)
+        return self.add_events(events)
+
+    def last_loss(self, name: str = "train") -> float | None:
+        """The latest logged value of the train ("train") or eval ("evals") loss, non-finite included."""
+        if name in self._bad:
+            return self._bad[name][1]
+        series = getattr(self, name)
+        return series.last() if isinstance(series, Points) else None
+
+    def clear(self) -> None:
+        for series in self.all:
+            series.clear()
+        self.offset = 0
+        self.max_steps = None
+        self._bad.clear()
+
+    def copy(self) -> "RunCurves":
+        """An independent copy (of curves kept in `Points`)."""
+        other = RunCurves.__new__(RunCurves)
+        other.train, other.evals = (s.copy() if isinstance(s, Points) else s for s in (self.train, self.evals))
+        other.lr, other.grad = (s.copy() if isinstance(s, Points) else s for s in (self.lr, self.grad))
+        other.offset, other.max_steps, other._bad = self.offset, self.max_steps, dict(self._bad)
+        return other
+
+
+def read_curves(path: Path) -> RunCurves:
+    """The curves of the run whose metrics.jsonl is `path`."""
+    curves = RunCurves()
+    curves.read_more(path)
+    return curves
+
+
+def loss_points(events: Iterable[Any]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """(step, train loss) and (step, eval loss) after the resume rule, finite values only: the model card's curve,
+    the same points the chart draws."""
+    curves = RunCurves(lower=False)
+    curves.add_events(events)
+    return curves.train.pairs(), curves.evals.pairs()
+
+
+# ---------------------------------------------------------------------------------------------- the summary
+
+
+@dataclass
+class MetricsTally:
+    """What a run's summary (the Runs tab, `finetune-studio runs`) needs from metrics.jsonl, folded event by event.
+
+    It remembers the byte offset it has read up to, so summarizing a growing log (a run still training) reads
+    only the new lines instead of re-parsing a file that can reach 100k lines. Its losses come from the same
+    `RunCurves` the chart draws, so the last loss in the table is the last point of the curve.
+    """
+
+    offset: int = 0
+    events: int = 0
+    step: int | None = None
+    max_steps: int | None = None
+    first_time: float | None = None
+    last_time: float | None = None
+    closed_s: float = 0.0  # time spent in earlier segments (a stopped run resumed later starts a new one)
+    segment_start: float | None = None
+    end_state: str | None = None
+    end_message: str | None = None
+    end_train_loss: float | None = None  # what the last end event reported, for runs that logged no loss
+    end_eval_loss: float | None = None
+    curves: RunCurves = field(default_factory=lambda: RunCurves(lower=False), repr=False, compare=False)
+
+    def add(self, event: Any) -> None:
+        if not isinstance(event, dict):
+            return  # a line that is valid JSON but not an event (hand-edited or corrupted)
+        self.events += 1
+        self.curves.add_event(event)
+        kind = event.get("event")
+        when = number(event.get("time"))
+        if when is not None:
+            if kind == EventKind.RUN_START:
+                if self.segment_start is not None and self.last_time is not None:
+                    self.closed_s += max(0.0, self.last_time - self.segment_start)
+                self.segment_start = when
+                self.end_state = self.end_message = None
+            elif self.segment_start is None:
+                self.segment_start = when
+            if self.first_time is None:
+                self.first_time = when
+            self.last_time = when
+        step = _int(event.get("step"))
+        if step is not None and kind in (EventKind.STEP, EventKind.LOG, EventKind.EVAL, EventKind.TRAIN_BEGIN,
+                                         EventKind.END, EventKind.CHECKPOINT):
+            self.step = step
+        max_steps = _int(event.get("max_steps"))
+        if max_steps:
+            self.max_steps = max_steps
+        if kind == EventKind.END:
+            self.end_state = event.get("state") if isinstance(event.get("state"), str) else None
+            self.end_message = event.get("message") if isinstance(event.get("message"), str) else None
+            self.end_train_loss = number(event.get("train_loss"))
+            self.end_eval_loss = number(event.get("eval_loss"))
+
+    @property
+    def train_loss(self) -> float | None:
+        """The last logged training loss (as the curve has it after a resume), else what the end event said."""
+        loss = self.curves.last_loss("train")
+        return loss if loss is not None else self.end_train_loss
+
+    @property
+    def eval_loss(self) -> float | None:
+        loss = self.curves.last_loss("evals")
+        return loss if loss is not None else self.end_eval_loss
+
+    @property
+    def duration_s(self) -> float | None:
+        """Time spent running, summed over segments: the days a stopped run sat waiting do not count."""
+        if self.segment_start is None or self.last_time is None:
+            return None
+        return self.closed_s + max(0.0, self.last_time - self.segment_start)
+
+    def copy(self) -> "MetricsTally":
+        """An independent copy, to continue reading from where this one stopped."""
+        from dataclasses import replace
+
+        return replace(self, curves=self.curves.copy())
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
