@@ -136,16 +136,19 @@ class DataEvent(_Stamped):
     eval_rows: int
 
 
-class _Speed(TypedDict, total=False):
-    """The step speed fields, on step events and repeated on log/eval events."""
-
+class _Rates(TypedDict, total=False):
     elapsed_s: float  # time run so far, over the start and every resume
     eta_s: float | None
     tokens_per_s: float | None
+
+
+class _Speed(_Rates, total=False):
+    """The step speed fields, on step events and repeated on log/eval events."""
+
     memory_mb: float | None
 
 
-class TrainBeginEvent(_Stamped, _Speed):
+class TrainBeginEvent(_Stamped, _Rates):
     """Training starts; after a resume `start_step` is the checkpoint's step, and whatever a reader holds past it
     belongs to the attempt that was cut short (the resume rule, applied in core.metrics)."""
 
