@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from core.errors import ConfigError, Problem
 from core.fileio import atomic_write_text
@@ -117,33 +117,71 @@ class HubConfig:
     push_when_done: bool = field(default=False, metadata=_help("Push the model when training finishes."))
 
 
+def section(factory: Callable[[], Any], text: str, renames: dict[str, str | None] | None = None,
+            mapping_of: str = "settings") -> Any:
+    """A RunConfig field that is a section of the YAML file (`dataset:`, `model:`, …). `renames` maps old key
+    names to new ones (None: dropped with a notice) on load and for `--set`; `mapping_of` says, in the message
+    for a section that is not a mapping, what it holds."""
+    return field(default_factory=factory,
+                 metadata={"help": text, "section": True, "renames": renames or {}, "mapping_of": mapping_of})
+
+
 @dataclass
 class RunConfig:
-    name: str = field(default="", metadata=_help("Run name; its folder is <runs folder>/<name>. Empty: generated."))
+    """The whole config, and the one declaration of its layout: each field below is a top-level YAML key and
+    each `section(...)` one section. YAML load and save, `--set`, validation's type checks and the forms' help
+    texts all read this, so a new section or field is added here and nowhere else (its form row aside)."""
+
+    name: str = field(default="", metadata={**_help("Run name; its folder is <runs folder>/<name>. Empty: "
+                                                    "generated."), "parse": str})
     runs_dir: str | None = field(
         default=None, metadata=_help("Folder that holds all runs. Empty: the per-user default.")
     )
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    training: dict[str, Any] = field(default_factory=lambda: dict(SEED_TRAINING))
-    hub: HubConfig = field(default_factory=HubConfig)
+    dataset: DatasetConfig = section(DatasetConfig, "What to train on and how rows become batches.")
+    model: ModelConfig = section(ModelConfig, "The causal LM to fine-tune and how to load it.", RENAMED_MODEL_KEYS)
+    training: dict[str, Any] = section(lambda: dict(SEED_TRAINING),
+                                       "TrainingArguments fields by their own names (the seed's unless set).",
+                                       RENAMED_TRAINING_KEYS, mapping_of="TrainingArguments fields")
+    hub: HubConfig = section(HubConfig, "Where 'push when training ends' uploads the model.")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "runs_dir": self.runs_dir,
-            "dataset": dataclasses.asdict(self.dataset),
-            "model": dataclasses.asdict(self.model),
-            "training": dict(self.training),
-            "hub": dataclasses.asdict(self.hub),
-        }
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def copy(self) -> RunConfig:
         return parse_config(self.to_dict())[0]
 
 
-SECTIONS = {"dataset": DatasetConfig, "model": ModelConfig, "hub": HubConfig}
-TOP_LEVEL_KEYS = ("name", "runs_dir", "dataset", "model", "training", "hub")
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return dict(value) if isinstance(value, dict) else value
+
+
+TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
+# The sections by name, as RunConfig declares them: {"dataset": its dataclasses.Field, ...}.
+SECTIONS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(RunConfig) if f.metadata.get("section")}
+
+
+def section_type(name: str) -> type | None:
+    """The dataclass of a section ("dataset" -> DatasetConfig); None for a free mapping (training)."""
+    value = SECTIONS[name].default_factory()  # type: ignore[misc]
+    return type(value) if dataclasses.is_dataclass(value) else None
+
+
+def config_field(key: str) -> dataclasses.Field | None:
+    """The declaration of a dotted config key ("dataset.source", "name"); None for a training field (the installed
+    TrainingArguments declares those) or an unknown key."""
+    head, _, rest = key.partition(".")
+    if not rest:
+        return next((f for f in dataclasses.fields(RunConfig) if f.name == head), None)
+    cls = section_type(head) if head in SECTIONS else None
+    return next((f for f in dataclasses.fields(cls) if f.name == rest), None) if cls else None
+
+
+def field_help(key: str) -> str:
+    """The help text of a dotted config key: one source for the forms' tooltips and the docs."""
+    found = config_field(key)
+    return str(found.metadata.get("help", "")) if found is not None else ""
 
 
 def default_config() -> RunConfig:
@@ -204,23 +242,27 @@ def _rename(section: dict[str, Any], table: dict[str, str | None], where: str, n
     return out
 
 
-def _section(cls: type, data: Any, where: str, notices: list[str], problems: list[Problem],
-             renames: dict[str, str | None] | None = None) -> Any:
+def _parse_section(where: str, data: Any, notices: list[str], problems: list[Problem]) -> Any:
+    declared = SECTIONS[where]
+    default = declared.default_factory()  # type: ignore[misc]
     if data is None:
-        return cls()
+        return default
     if not isinstance(data, dict):
-        problems.append(Problem(where, f"'{where}' must be a mapping of settings, not {type(data).__name__}."))
-        return cls()
-    if renames:
-        data = _rename(data, renames, where, notices)
-    names = [f.name for f in dataclasses.fields(cls)]
+        what = declared.metadata["mapping_of"]
+        got = f", not {type(data).__name__}" if what == "settings" else ""
+        problems.append(Problem(where, f"'{where}' must be a mapping of {what}{got}."))
+        return default
+    data = _rename(data, declared.metadata["renames"], where, notices)
+    if not dataclasses.is_dataclass(default):
+        return {**default, **data}  # a free mapping (training): its keys are checked by validate()
+    names = [f.name for f in dataclasses.fields(default)]
     kwargs = {}
     for key, value in data.items():
         if key not in names:
             problems.append(Problem(f"{where}.{key}", unknown_key_message(key, names, where)))
         else:
             kwargs[key] = value
-    return cls(**kwargs)
+    return type(default)(**kwargs)
 
 
 def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
@@ -234,25 +276,19 @@ def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([Problem("", "A config file must be a mapping with dataset, model, training and hub.")])
+        *first, last = SECTIONS
+        raise ConfigError([Problem("", f"A config file must be a mapping with {', '.join(first)} and {last}.")])
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             problems.append(Problem(str(key), unknown_key_message(str(key), TOP_LEVEL_KEYS, "top-level")))
-    training = data.get("training")
-    if training is None:
-        training = {}
-    if not isinstance(training, dict):
-        problems.append(Problem("training", "'training' must be a mapping of TrainingArguments fields."))
-        training = {}
-    training = _rename(training, RENAMED_TRAINING_KEYS, "training", notices)
-    config = RunConfig(
-        name="" if data.get("name") is None else str(data.get("name")),
-        runs_dir=data.get("runs_dir"),
-        dataset=_section(DatasetConfig, data.get("dataset"), "dataset", notices, problems),
-        model=_section(ModelConfig, data.get("model"), "model", notices, problems, RENAMED_MODEL_KEYS),
-        training={**SEED_TRAINING, **training},
-        hub=_section(HubConfig, data.get("hub"), "hub", notices, problems),
-    )
+    kwargs: dict[str, Any] = {}
+    for declared in dataclasses.fields(RunConfig):
+        value = data.get(declared.name)
+        if declared.name in SECTIONS:
+            kwargs[declared.name] = _parse_section(declared.name, value, notices, problems)
+        elif value is not None:
+            kwargs[declared.name] = declared.metadata.get("parse", lambda v: v)(value)
+    config = RunConfig(**kwargs)
     if problems:
         raise ConfigError(problems)
     return config, notices
@@ -373,7 +409,7 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
         parts = key.strip().split(".")
         if len(parts) == 1 and parts[0] not in TOP_LEVEL_KEYS:
             parts = ["training", parts[0]]
-        renames = {"training": RENAMED_TRAINING_KEYS, "model": RENAMED_MODEL_KEYS}.get(parts[0], {})
+        renames = SECTIONS[parts[0]].metadata["renames"] if parts[0] in SECTIONS else {}
         if len(parts) == 2 and renames.get(parts[1]):
             parts[1] = renames[parts[1]]  # so the override replaces the current value instead of losing to it
         try:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from core.config import MODEL_DTYPES, RunConfig, runs_dir_of, unknown_key_message
+from core.config import MODEL_DTYPES, SECTIONS, RunConfig, runs_dir_of, section_type, unknown_key_message
 from core.errors import WARNING, Problem
 
 STRATEGIES = ("no", "steps", "epoch")
@@ -132,7 +132,7 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
 
     from core.batching import BATCHING_MODES
 
-    if ds.batching not in BATCHING_MODES:
+    if not isinstance(ds.batching, str) or ds.batching not in BATCHING_MODES:
         add("dataset.batching", f"batching must be one of {', '.join(BATCHING_MODES)} (got {ds.batching!r}).")
 
     # ---- model
@@ -247,12 +247,40 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
             if problem:
                 add("training.output_dir", f"Output folder unusable: {problem}")
 
+    # ---- every other field a section declares (core.config.RunConfig): its type, and its choices if listed
+    problems.extend(_declared_field_problems(config, {p.field for p in problems}))
+
     # ---- anything else TrainingArguments itself rejects
     if typed_ok and not problems:
         message = training_arguments_error(config)
         if message:
             add("training", message)
     return problems
+
+
+def _declared_field_problems(config: RunConfig, reported: set[str]) -> list[Problem]:
+    """The type (from its annotation) and `choices` (from its metadata, if any) of every field of every dataclass
+    section, so a field added to core.config is checked with no code here. A field with a check of its own in
+    validate() has its problem reported already and is skipped."""
+    found: list[Problem] = []
+    for name in SECTIONS:
+        cls = section_type(name)
+        if cls is None:
+            continue  # training: checked against the installed TrainingArguments above
+        hints = typing.get_type_hints(cls)
+        values = getattr(config, name)
+        for declared in dataclasses.fields(cls):
+            key, value = f"{name}.{declared.name}", getattr(values, declared.name)
+            choices = declared.metadata.get("choices")
+            if key in reported:
+                continue
+            if not _accepts(hints[declared.name], value):
+                found.append(Problem(key, f"{declared.name} must be {_type_name(hints[declared.name])} "
+                                          f"(got {value!r})."))
+            elif choices is not None and value not in choices:
+                shown = ", ".join("empty" if c is None else str(c) for c in choices)
+                found.append(Problem(key, f"{declared.name} must be one of {shown} (got {value!r})."))
+    return found
 
 
 # Above this the loss almost always diverges; fine-tuning uses about 1e-5 to 1e-3.

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QSizePolicy, QVBoxLayout, QWidget,
 )
 
-from core.config import RunConfig
+from core.config import RunConfig, field_help
 from core.errors import WARNING, Problem
 
 # Training keys edited by TrainingForm; the "All arguments" panel leaves them alone so each key has one editor.
@@ -46,12 +46,10 @@ QGroupBox > QWidget {{ font-weight: normal; }}
 """
 
 
-def config_help(section: Any, name: str) -> str:
-    """The `help` metadata of a core.config dataclass field: one source for tooltips and the YAML docs."""
-    for f in dataclasses.fields(section):
-        if f.name == name:
-            return str(f.metadata.get("help", ""))
-    return ""
+def config_help(key: str) -> str:
+    """The `help` of a dotted config key ("dataset.source") as core.config declares it: one source for tooltips
+    and the YAML docs."""
+    return field_help(key)
 
 
 def format_number(value: Any) -> str:
@@ -356,10 +354,13 @@ class Form(QWidget):
             self.changed.emit()
 
     def add_field(self, form: QFormLayout, key: str, label: str, editor: QWidget | QLayout,
-                  mark: QWidget | None = None, tooltip: str = "") -> QLabel:
+                  mark: QWidget | None = None, tooltip: str | None = None) -> QLabel:
         """A labelled row whose field is the editor with a hidden red message line under it; `mark` (default:
         the editor) gets the red border. The message lives in the field's own box: a word-wrapped label as a
-        QFormLayout row of its own gets padded with blank lines."""
+        QFormLayout row of its own gets padded with blank lines. `tooltip` defaults to the key's help text as
+        core.config declares it."""
+        if tooltip is None:
+            tooltip = config_help(key)
         target = mark if mark is not None else editor
         assert isinstance(target, QWidget), "a layout row needs an explicit mark widget"
         numbers = (QAbstractSpinBox, NumberEdit)

@@ -281,7 +281,7 @@ class DatasetForm(Form):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        help_of = lambda name: config_help(DatasetConfig, name)  # noqa: E731
+        help_of = lambda name: config_help("dataset." + name)  # noqa: E731
         self._model_config: ModelConfig | None = None
         self._stats_key: tuple | None = None  # inputs of the statistics shown or being computed
         self._stats_waiting = False  # statistics wait for the preview (it may pick another text column)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QVBoxLayout, QWidget
 
-from core.config import HubConfig, RunConfig
+from core.config import RunConfig
 from gui.forms.common import Form, align_labels, config_help, hint_label, section
 
 LOGIN_NOTE = ("Log in to the Hugging Face Hub from the Hub menu or the Hub button in the status bar. When the run "
@@ -20,7 +20,7 @@ LOGIN_NOTE = ("Log in to the Hugging Face Hub from the Hub menu or the Hub butto
 class HubForm(Form):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        help_of = lambda name: config_help(HubConfig, name)  # noqa: E731
+        help_of = lambda name: config_help("hub." + name)  # noqa: E731
 
         self.repo_edit = QLineEdit()
         self.repo_edit.setPlaceholderText("owner/name (empty: your user / run name)")

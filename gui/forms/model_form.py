@@ -50,7 +50,7 @@ class ModelForm(Form):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        help_of = lambda name: config_help(ModelConfig, name)  # noqa: E731
+        help_of = lambda name: config_help("model." + name)  # noqa: E731
 
         self.source_edit = QLineEdit()
         self.source_edit.setPlaceholderText("owner/name or /path/to/model-folder")

@@ -136,8 +136,8 @@ class TrainingForm(Form):
         runs_row.addWidget(self.runs_dir_edit, 1)
         runs_row.addWidget(self.runs_dir_button)
         self.add_field(f4, "runs_dir", "Runs folder", runs_row, mark=self.runs_dir_edit,
-                       tooltip=config_help(RunConfig, "runs_dir"))
-        self.add_field(f4, "name", "Run name", self.name_edit, tooltip=config_help(RunConfig, "name"))
+                       tooltip=config_help("runs_dir"))
+        self.add_field(f4, "name", "Run name", self.name_edit, tooltip=config_help("name"))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
