@@ -3,9 +3,12 @@
 A run of the demo recipe (shortened, with a checkpoint every few steps so that kills often land while one is
 being written) is started with the CLI, killed at a random moment, checked (status reads "interrupted", the
 latest complete checkpoint is found, metrics.jsonl still reads), resumed, killed again, ... and finally resumed
-to the end. Prints how many of the resumes continued from the latest complete checkpoint.
+to the end. The checkpoint a resume must start from is found by this script itself (every checkpoint-* folder whose
+trainer_state.json parses), not by the code under test. A kill counts as survived when the status then reads
+"interrupted", the core names that same checkpoint, and the resume begins at its step; prints survived/kills.
 
-    python benchmarks/kill_resume.py [--kills 20] [--seed 0]
+    python benchmarks/kill_resume.py [--kills 20] [--seed 0] [--steps 400]   # ~5 min
+    python benchmarks/kill_resume.py --kills 3 --steps 60                     # the wiring only
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from goals import report  # noqa: E402 - sits beside this file
+
 
 def wait_for_training(metrics: Path, after: int, timeout: float = 120) -> bool:
     """True once the process has logged a step event past `after` lines (so a kill lands mid-training)."""
@@ -41,7 +46,21 @@ def max_step(folder) -> int:  # noqa: ANN001
     return max((e.get("step", 0) for e in folder.read_metrics() if e["event"] == "step"), default=0)
 
 
-def main() -> None:
+def latest_complete_checkpoint(run_dir: Path) -> int | None:
+    """The step of the newest checkpoint a resume must start from, found without the code under test: every
+    checkpoint-* folder whose trainer_state.json (the Trainer writes it last) parses and names its global_step."""
+    steps = []
+    for child in run_dir.glob("checkpoint-*"):
+        try:
+            state = json.loads((child / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # cut off while being written
+        if isinstance(state, dict) and isinstance(state.get("global_step"), int):
+            steps.append(state["global_step"])
+    return max(steps) if steps else None
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
@@ -69,37 +88,47 @@ def main() -> None:
 
     command = [*cli, "train", str(path), "--quiet"]
     expected: int | None = 0
-    ok, problems = 0, []
+    failed: set[int] = set()  # kills whose status, checkpoint or resume was wrong
+    problems: list[str] = []
     for kill in range(1, args.kills + 1):
         before = len(folder.metrics_path.read_text().splitlines()) if folder.metrics_path.exists() else 0
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if not wait_for_training(folder.metrics_path, before):
             process.kill()
             problems.append(f"kill {kill}: training never started: {process.stderr.read().decode()[-300:]}")
+            failed.update(range(kill - 1, args.kills + 1))
             break
         begins = [json.loads(line) for line in folder.metrics_path.read_text().splitlines()[before:]
                   if '"train_begin"' in line]
         resumed_from = begins[0]["start_step"] if begins else None
-        if kill > 1:
-            if resumed_from == expected:
-                ok += 1
-            else:
-                problems.append(f"kill {kill - 1}: resume began at step {resumed_from}, not {expected}")
+        if kill > 1 and resumed_from != expected:
+            failed.add(kill - 1)
+            problems.append(f"kill {kill - 1}: resume began at step {resumed_from}, not {expected}")
         time.sleep(rng.uniform(0.0, 3.0))
         if process.poll() is not None:
             problems.append(f"kill {kill}: the run ended before the kill ({process.returncode})")
+            failed.update(range(kill, args.kills + 1))
             break
         process.send_signal(signal.SIGKILL)
         process.wait()
         status = folder.read_status()
         if status["state"] != "interrupted":
+            failed.add(kill)
             problems.append(f"kill {kill}: status reads {status['state']!r}, not 'interrupted'")
-        folder.read_metrics()  # must still read, whatever line the kill tore
-        latest = folder.latest_checkpoint()
-        expected = int(latest.name.split("-")[1]) if latest else None
-        print(f"kill {kill} at step {max_step(folder)}: latest complete checkpoint {expected}", flush=True)
+        try:
+            folder.read_metrics()  # must still read, whatever line the kill tore
+        except Exception as exc:  # noqa: BLE001 - reported as this kill's failure
+            failed.add(kill)
+            problems.append(f"kill {kill}: metrics.jsonl no longer reads: {exc}")
+        expected = latest_complete_checkpoint(folder.path)
+        found = folder.latest_checkpoint()
+        if (int(found.name.split("-")[1]) if found else None) != expected:
+            failed.add(kill)
+            problems.append(f"kill {kill}: the core names checkpoint {found and found.name}, the folders say {expected}")
+        print(f"kill {kill} at step {max_step(folder)}: status {status['state']}; latest complete checkpoint "
+              f"{expected}", flush=True)
         command = [*cli, "resume", str(folder.path), "--quiet"]
-        if latest is None:
+        if expected is None:
             problems.append(f"kill {kill}: killed before the first checkpoint; starting over")
             import shutil
 
@@ -107,24 +136,30 @@ def main() -> None:
             command, expected = [*cli, "train", str(path), "--quiet"], 0
     # The last kill's resume is the final run to the end.
     before = len(folder.metrics_path.read_text().splitlines())
-    final = subprocess.run([*cli, "resume", str(folder.path), "--quiet"], cwd=ROOT, env=env, capture_output=True,
-                           text=True)
+    final = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     begins = [json.loads(line) for line in folder.metrics_path.read_text().splitlines()[before:]
               if '"train_begin"' in line]
-    if begins and begins[0]["start_step"] == expected:
-        ok += 1
-    else:
+    if not (begins and begins[0]["start_step"] == expected):
+        failed.add(args.kills)
         problems.append(f"kill {args.kills}: resume began at {begins[:1]}, not step {expected}")
     status = folder.read_status()
     steps = {json.loads(line)["step"] for line in folder.metrics_path.read_text().splitlines()
              if line.startswith('{"event": "step"')}
-    finished = status["state"] == "finished" and steps == set(range(1, args.steps + 1))
+    every_step = steps == set(range(1, args.steps + 1))
     for problem in problems:
         print(problem)
-    print(f"final resume: {status['state']}; every step 1..{args.steps} recorded: {steps == set(range(1, args.steps + 1))}")
-    print(f"successful resumes after SIGKILL: {ok}/{args.kills} (goal {args.kills}/{args.kills})")
-    sys.exit(0 if ok == args.kills and finished else 1)
+    if final.returncode != 0:
+        print(f"final resume exited {final.returncode}: {final.stderr[-500:]}")
+    print(f"final resume: {status['state']}; every step 1..{args.steps} recorded: {every_step}")
+    ok = args.kills - len(failed & set(range(1, args.kills + 1)))
+    met = report("kills survived: status interrupted, checkpoint found, resumed from it",
+                 f"{ok}/{args.kills}", f"{args.kills}/{args.kills}", ok == args.kills,
+                 "the newest checkpoint-*/trainer_state.json that parses, listed by this script")
+    met &= report("run finished after the last resume with every step recorded",
+                  f"{status['state']}, {len(steps)} of {args.steps} steps", f"finished, {args.steps} of {args.steps}",
+                  status["state"] == "finished" and every_step, f"max_steps {args.steps} of the config")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

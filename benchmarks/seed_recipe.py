@@ -3,6 +3,7 @@
 Only what cannot be the same here differs from the tutorial, each marked "# here:": the model and dataset are
 the offline demo ones, the demo tokenizer has no pad token (Qwen3's has one), gradient_checkpointing has its
 transformers-5 name, bf16 is off on a CPU, and the test split gets a seed so two runs can be compared.
+benchmarks/parity.py may pass another JSON-lines file with a "horoscope" column (its edge-case data).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(output_dir: str, seed: int = 42, overrides: dict[str, Any] | None = None,
-         callbacks: list | None = None) -> Any:
+         callbacks: list | None = None, data_file: str | None = None) -> Any:
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, \
         TrainingArguments
@@ -25,7 +26,7 @@ def main(output_dir: str, seed: int = 42, overrides: dict[str, Any] | None = Non
     model_name = str(demo_model_path())  # here: instead of "Qwen/Qwen3-0.6B"
     tokenizer = AutoTokenizer.from_pretrained(model_name)
     tokenizer.pad_token = tokenizer.eos_token  # here: the demo tokenizer has no pad token
-    dataset = load_dataset("json", data_files=str(SAMPLE_DATASET), split="train")  # here: the sample data
+    dataset = load_dataset("json", data_files=data_file or str(SAMPLE_DATASET), split="train")  # here: the sample data
 
     def tokenize(batch):
         return tokenizer(

@@ -19,7 +19,7 @@ excluded) is divided by the seed run's wall
 time to its final eval in the same repeat. Goals: the best mode reaches the seed's final eval loss in <= 0.67x
 the seed's time; the best mode's real tokens/s at equal work >= 1.5x the seed's; final eval losses within 2%.
 
-    python benchmarks/throughput.py                   # 1 epoch per run, 2 repeats (~5 min on 2 cores)
+    python benchmarks/throughput.py                   # half an epoch per run, 2 repeats (~4 min on 2 idle cores)
     python benchmarks/throughput.py --epochs 3 --repeats 1
     python benchmarks/throughput.py --quick           # 0.15 epoch, 1 repeat: checks the wiring only
 """
@@ -206,7 +206,7 @@ def spread(values: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--epochs", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--evals", type=int, default=10, help="evals at evenly spaced real-token counts per run")
     parser.add_argument("--quick", action="store_true", help="0.15 epoch, 1 repeat, 3 evals: the wiring only")
