@@ -246,8 +246,11 @@ def _print_fix(exc: FinetuneError) -> None:
 
 
 def _list_runs(runs_dir: str | None) -> int:
+    """`finetune-studio runs`: the Runs tab's listing (core.runs.list_runs), as text. A run training in another
+    process shows the step its metrics have reached, a run whose process died says interrupted, and a folder with
+    missing or garbled files is listed as broken with the reason, never hidden."""
     from core.config import default_runs_dir
-    from core.runs import iter_runs
+    from core.runs import list_runs
 
     folder = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
     if folder.exists() and not folder.is_dir():
@@ -258,19 +261,36 @@ def _list_runs(runs_dir: str | None) -> int:
         print(f"error: cannot read the runs folder {folder}: permission denied. Check its permissions or pass "
               "another folder with --runs-dir.", file=sys.stderr)
         return EXIT_CONFIG
-    rows = []
-    for run in iter_runs(folder):
-        status = run.read_status()
-        rows.append((run.path.name, status.get("state", "?"), f"{status.get('step', 0)}/{status.get('max_steps', 0)}",
-                     status.get("message", "")))
-    if not rows:
+    runs = list_runs(folder)  # newest first, as the Runs tab sorts them by default
+    if not runs:
         print(f"No runs in {folder}.")
         return 0
-    width = max(len(r[0]) for r in rows)
-    for name, state, steps, message in rows:
-        print(f"{name:<{width}}  {state:<11} {steps:>9}  {message}")
+    print(runs_table(runs))
     return 0
 
+
+def _loss_text(value: float | None) -> str:
+    import math
+
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if math.isfinite(value) else str(value)  # a diverged run shows nan
+
+
+def runs_table(runs: list[Any]) -> str:
+    """Aligned text, one run (core.runs.RunSummary) a line: name, state, steps, the last train and eval loss (the
+    last points of the curves the chart draws), and the run's message."""
+    rows = [("run", "state", "steps", "train loss", "eval loss", "message")]
+    for run in runs:
+        steps = f"{run.step}/{run.max_steps}" if run.max_steps else str(run.step)
+        rows.append((run.name, str(run.state), steps, _loss_text(run.train_loss), _loss_text(run.eval_loss),
+                     run.message))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = []
+    for name, state, steps, train, evals, message in rows:
+        lines.append(f"{name:<{widths[0]}}  {state:<{widths[1]}}  {steps:>{widths[2]}}  {train:>{widths[3]}}  "
+                     f"{evals:>{widths[4]}}  {message}".rstrip())
+    return "\n".join(lines)
 
 
 # ---- the Hugging Face Hub: login, logout, whoami, push ------------------------------------------------------

@@ -348,3 +348,21 @@ def test_the_step_axes_of_both_plots_line_up(chart: LossChart, qtbot: Any) -> No
     assert abs(loss.sceneBoundingRect().right() - lower.sceneBoundingRect().right()) <= 1
     assert lower.viewRange()[0][1] >= 20
     assert "20" in _axis_labels(chart.lower_plot.getAxis("bottom"))
+
+
+def test_the_chart_draws_what_core_metrics_reads_of_a_resumed_run(chart: LossChart, tmp_path: Path) -> None:
+    """One reader per fact: the chart (a reattached run, a compared run) draws the curves core.metrics reads, the
+    same the Runs tab, the model card and `finetune-studio runs` use (tests/core/test_metrics_reader.py)."""
+    from core import metrics
+    from tests.core.test_metrics_reader import EXPECTED_EVAL, EXPECTED_TRAIN, resumed_run_events
+
+    path = write_metrics(tmp_path / "metrics.jsonl", resumed_run_events())
+    chart.load_events(read_metrics(path)[0])  # the window's reattach path
+    x, y = chart.raw_curve.getOriginalDataset()
+    assert list(zip(x.tolist(), y.tolist())) == EXPECTED_TRAIN == metrics.read_curves(path).train.pairs()
+    ex, ey = chart.eval_points.getOriginalDataset()
+    assert list(zip(ex.tolist(), ey.tolist())) == EXPECTED_EVAL
+    compared = chart_module.RunCurves()  # the Runs tab's compare path: read in parts as the file grows
+    assert compared.read_more(path) and not compared.read_more(path)
+    assert list(zip(*(a.tolist() for a in compared.train.view()))) == EXPECTED_TRAIN
+    assert list(zip(*(a.tolist() for a in compared.evals.view()))) == EXPECTED_EVAL
