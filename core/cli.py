@@ -1,4 +1,7 @@
-"""`finetune-studio`: the desktop app with no arguments, headless training and checks with a subcommand.
+"""`finetune-studio`'s headless commands: training, checks and run listing, one subcommand each.
+
+The console script itself is gui.launcher: with no command (or `gui`) it opens the desktop app, otherwise it
+calls `main` here, so core imports nothing of gui and `finetune-studio train` never imports Qt.
 
 Failures print one line that says what to do and exit non-zero: 2 for a bad config, 1 for a failed run,
 3 for a run stopped by Ctrl-C (resumable).
@@ -152,16 +155,23 @@ def _train(execute: Any, quiet: bool) -> int:
     return 0
 
 
+WINDOW_COMMANDS = (None, "gui")  # no command, or `gui`: gui.launcher opens the desktop app instead of main()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line as `finetune-studio` reads it (exits with usage on --help or a bad argument)."""
+    return _parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command in (None, "gui"):
-        try:
-            from gui.app import main as gui_main
-        except ImportError as exc:
-            print(f"error: the desktop app cannot start ({exc}). To fix: pip install pyside6-essentials pyqtgraph, "
-                  "or use 'finetune-studio train' headless.", file=sys.stderr)
-            return EXIT_FAILED
-        return gui_main([])
+    """Run one headless command. The window is not core's to open (core imports nothing of gui): the
+    `finetune-studio` console script is gui.launcher, which opens it for WINDOW_COMMANDS and calls this otherwise."""
+    args = parse_args(argv)
+    if args.command in WINDOW_COMMANDS:
+        print("error: python -m core.cli runs headless commands only. To fix: open the desktop app with "
+              "'finetune-studio' (or python -m gui), or name a command, e.g. 'python -m core.cli train'.",
+              file=sys.stderr)
+        return EXIT_FAILED
     try:
         if args.command == "init":
             from core.config import PRESETS, save_config
@@ -225,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: aborted. Resume from the latest checkpoint with 'finetune-studio resume RUN_DIR'.",
               file=sys.stderr)
         return EXIT_FAILED
-    except Exception as exc:  # a one-line reason instead of a traceback; the run folder has the status
+    except Exception as exc:  # noqa: BLE001 - one line instead of a traceback; the run folder has the status
         from core.config import RunConfig
         from core.training import describe_failure
 

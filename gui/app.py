@@ -3,7 +3,8 @@
 Startup order is what makes the window appear in well under two seconds: Qt, the window and the forms first
 (nothing here imports torch, transformers or datasets), then, one event-loop turn after the window shows, a
 background thread imports the training stack (see gui.warmup). Start works at once: pressed before that is done,
-the run is queued and begins when it is. Any uncaught exception, on any thread, ends up in a dialog rather than a silent stderr line.
+the run is queued and begins when it is. Any uncaught exception, on any thread, ends up in a dialog rather than a
+silent stderr line. The `finetune-studio` command (gui.launcher) calls `main` when no command is given.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from gui import dialogs
 from gui import settings as store
-from gui.runner import share_malloc_arena
+from gui.early_init import early_init
 
 
 class CrashReporter(QObject):
@@ -109,7 +110,7 @@ def _quit_on_ctrl_c(window: QWidget) -> QTimer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    share_malloc_arena()  # before Qt or the warm-up start threads
+    early_init()  # process-wide settings, before Qt or the warm-up start threads
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName(store.ORGANIZATION)
     app.setApplicationName(store.APPLICATION)

@@ -14,8 +14,6 @@ shows is never behind while the run pauses. Every other event goes out as it com
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 import traceback
@@ -27,48 +25,19 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from core.config import RunConfig
 from core.errors import ConfigError
 from core.events import Event, EventKind, Sink
+from gui import early_init
+from gui.early_init import share_malloc_arena as share_malloc_arena  # re-exported: benchmarks/overhead.py calls it
 
 Job = Callable[[Sink, threading.Event], Any]
 
 
-TRAINING_NICENESS = 10
+TRAINING_NICENESS = 10  # how far the training thread yields to the GUI thread (benchmarks set it with --nice)
 STEP_SIGNAL_INTERVAL_S = 0.25
 
 
-def lower_thread_priority(niceness: int | None = None) -> None:
-    """Make the calling thread (and the OpenMP threads torch starts from it, which inherit it) yield the CPU to
-    the GUI thread when both want it. On a machine with few cores, torch's intra-op threads otherwise keep every
-    core busy and the event loop waits 100-200 ms for a time slice; when the GUI is idle, training still gets
-    every cycle. Linux sets niceness per thread; elsewhere QThread.LowPriority (set at start) does the job."""
-    niceness = TRAINING_NICENESS if niceness is None else niceness
-    if not sys.platform.startswith("linux") or niceness <= 0:
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
-    except (AttributeError, OSError):
-        pass  # not permitted or not supported: training just competes evenly
-
-
-def share_malloc_arena() -> None:
-    """Have every thread allocate from glibc's main malloc arena; call before any thread starts.
-
-    glibc gives each new thread an arena of its own (up to 8 per core), and those trim freed memory back to the
-    kernel eagerly, so a training thread that allocates and frees large tensors every step keeps faulting pages in
-    again. Measured with benchmarks/overhead.py --control (identical runs taking turns): the core trained 2-6 %
-    faster in the main thread, as the CLI runs it, than in a thread, as the GUI must; with one arena the two match
-    (1.003). The cost, lock contention between the GUI and training threads on one arena, is too small to measure
-    here. glibc only; elsewhere nothing changes."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        m_arena_max = -8  # <malloc.h>
-        libc.mallopt(ctypes.c_int(m_arena_max), ctypes.c_int(1))
-    except (OSError, AttributeError):
-        pass  # not glibc (musl has no mallopt): its allocator has no per-thread arenas to tame
+def lower_thread_priority() -> None:
+    """Called from inside the training thread: gui.early_init.lower_thread_priority by TRAINING_NICENESS."""
+    early_init.lower_thread_priority(TRAINING_NICENESS)
 
 
 class TrainingWorker(QObject):

@@ -9,14 +9,15 @@ hold is long:
   `dlopen`, which releases the GIL, so the later `import torch` finds it loaded;
 - the cyclic garbage collector is paused while importing (a full collection over the growing heap is a single
   GIL hold of 0.1-0.4 s, triggered by allocation counts, i.e. at random points) and the imported objects are then
-  moved to the permanent generation with `gc.freeze()`, so later collections (accelerate's `free_memory()` runs
-  one when training starts) do not walk them again;
+  moved to the permanent generation (gui.early_init.freeze_imported_objects, with the app's other process-wide
+  settings), so later collections (accelerate's `free_memory()` runs one when training starts) skip them;
 - the interpreter switches threads every 1 ms instead of 5 ms while the import runs;
 - the modules a first run would still import (the tokenizer and model classes, Qwen3, generation utilities) are
   imported here too, so the first Start does not import them on the training thread.
 
-pyqtgraph is imported first, outside all that: the window shows without it (0.4 s less to a visible window) and
-builds its chart as soon as it is in (MainWindow._warm_imported).
+pyqtgraph is imported first, outside all that: the window shows without it (its import takes ~0.25 s after
+PySide6.QtWidgets: `python -X importtime`, 2-core Xeon) and builds its chart in steps as soon as it is in
+(MainWindow._warm_imported).
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from gui.early_init import freeze_imported_objects
+
 # Imported one at a time, in dependency order; each is a short step the GUI thread can interleave with.
-# pyqtgraph comes first: the window shows without it (0.4 s saved at startup) and builds the chart once it is in.
+# pyqtgraph comes first: the window shows without it (~0.25 s of import) and builds the chart once it is in.
 CHART_MODULES = ("pyqtgraph",)
 STACK_MODULES = (
     "torch", "transformers", "datasets", "accelerate", "transformers.trainer", "transformers.data.data_collator",
@@ -132,7 +135,7 @@ def warm(progress: Callable[[str], None] = lambda name: None,
         fields = training_fields()
         validate(default_config())  # the first call builds TrainingArguments once more and fills lru caches
     finally:
-        gc.freeze()
+        freeze_imported_objects()
         if collecting:
             gc.enable()
         sys.setswitchinterval(interval)

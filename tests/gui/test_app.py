@@ -517,8 +517,8 @@ def test_importing_the_gui_does_not_import_the_training_stack() -> None:
 
 
 def test_main_opens_the_window_on_the_demo_preset(demo_cache: Path, tmp_path: Path) -> None:
-    """`finetune-studio` with no arguments (core.cli -> gui.app.main([])): demo preset loaded, Start enabled once
-    the stack is warm, torch not yet imported when the window first showed."""
+    """`finetune-studio` with no arguments (gui.launcher -> gui.app.main([])): demo preset loaded, Start enabled
+    once the stack is warm, torch not yet imported when the window first showed."""
     driver = """
 import json, sys
 from PySide6.QtCore import QTimer
@@ -538,7 +538,7 @@ def poll():
         return
     QTimer.singleShot(20, poll)
 QTimer.singleShot(0, poll)
-from core.cli import main
+from gui.launcher import main
 sys.exit(main([]))
 """
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
@@ -559,14 +559,3 @@ def test_problem_summary_wording() -> None:
     assert problems_summary(one) == "Fix 1 problem to start: learning_rate must be above 0 (got -1)."
     three = one + [Problem("a", "A."), Problem("b", "B.")]
     assert problems_summary(three).endswith("; A.; and 1 more")
-
-
-def test_singletons_survive_pyside_void_calls(qapp: Any) -> None:
-    """gui/_none_guard.py: PySide6 6.12 on Python 3.11 drops a reference to None per void call."""
-    from PySide6.QtWidgets import QLabel
-
-    label = QLabel()
-    for _ in range(20_000):
-        label.setText("x")
-    if sys.version_info < (3, 12):
-        assert sys.getrefcount(None) > 1 << 59 and sys.getrefcount(True) > 1 << 59

@@ -9,8 +9,7 @@ import pytest
 
 
 def _raw_refcount(obj: object) -> int:
-    # sys.getrefcount is clamped for immortal objects on 3.12+; read ob_refcnt directly so the test also measures
-    # what gui/_none_guard.py adds on 3.11.
+    # sys.getrefcount is clamped for immortal objects on 3.12+; read ob_refcnt directly, the field a leak lowers.
     return ctypes.c_ssize_t.from_address(id(obj)).value
 
 

@@ -1,0 +1,53 @@
+"""The `finetune-studio` command: the desktop app with no arguments (or `gui`), a headless command otherwise.
+
+This is the console script (pyproject.toml, [project.scripts]). It sits outside core because opening the window
+imports gui, and core imports nothing of gui. It imports Qt only once the window is asked for, so `finetune-studio
+train` runs, and never loads PySide6, on a machine where the desktop app cannot start.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_FAILED = 1  # as core.cli: the command could not do its job
+
+# PySide6 builds that must not run the app, by Python versions they break on. 6.12.0 releases a reference to
+# None on every void call (setText, setPen …); Python < 3.12 does not make None immortal, so the interpreter
+# aborts ("none_dealloc") a few minutes into a run. The dependency pins exclude it; this catches a later upgrade.
+BAD_BINDINGS = {"6.12.0": (3, 12)}  # version -> first Python version it is harmless on
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`finetune-studio [command …]`: parse the command line, then open the window or run the command."""
+    from core import cli  # Qt-free: argparse until a command runs
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if cli.parse_args(args).command in cli.WINDOW_COMMANDS:
+        return open_window()
+    return cli.main(args)
+
+
+def open_window() -> int:
+    """Import Qt and run the app until its window closes (gui.app.main starts with gui.early_init)."""
+    try:
+        from gui.app import main as app_main
+    except ImportError as exc:
+        print(f"error: the desktop app cannot start ({exc}). To fix: pip install pyside6-essentials pyqtgraph, "
+              "or use 'finetune-studio train' headless.", file=sys.stderr)
+        return EXIT_FAILED
+    import PySide6
+
+    problem = binding_problem(PySide6.__version__, sys.version_info[:2])
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    return app_main([])
+
+
+def binding_problem(pyside_version: str, python: tuple[int, int]) -> str | None:
+    """Why this PySide6 build cannot run the app on this Python, with the fix; None when it can."""
+    harmless_from = BAD_BINDINGS.get(pyside_version)
+    if harmless_from is None or python >= harmless_from:
+        return None
+    return (f"PySide6 {pyside_version} crashes the app on Python {python[0]}.{python[1]} (it releases references "
+            "to None it never took). To fix: pip install 'pyside6-essentials!=6.12.0' (or use Python 3.12+).")
