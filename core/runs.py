@@ -19,8 +19,8 @@ from typing import Any
 
 from core.errors import FinetuneError
 from core.events import FOLDER_STATES, RunState
-from core.metrics import METRICS_FILE, MetricsLog, MetricsTally, read_metrics  # noqa: F401 - MetricsLog: re-exported
 from core.fileio import atomic_write_json, read_json
+from core.metrics import METRICS_FILE, MetricsLog, MetricsTally, read_metrics  # noqa: F401 - MetricsLog: re-exported
 
 CONFIG_FILE = "config.yaml"
 STATUS_FILE = "status.json"

@@ -18,8 +18,19 @@ from typing import Any, Callable
 
 from core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
 from core.errors import ConfigError, FinetuneError, Problem, TrainingError
-from core.events import (CheckpointEvent, DataEvent, EndEvent, Event, NoticeEvent, PhaseEvent, RunStartEvent, Sink,
-                         StepEvent, TrainBeginEvent, WarningEvent)
+from core.events import (
+    CheckpointEvent,
+    DataEvent,
+    EndEvent,
+    Event,
+    NoticeEvent,
+    PhaseEvent,
+    RunStartEvent,
+    Sink,
+    StepEvent,
+    TrainBeginEvent,
+    WarningEvent,
+)
 from core.metrics import MetricsLog, MetricsTally, read_metrics
 from core.runs import RunFolder, RunLock, generate_run_name
 from core.shared_state import training_owns_process_state
@@ -466,7 +477,8 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
 def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
            stop: threading.Event, checkpoint: Path | None, state: dict[str, int],
            elapsed: Callable[[], float] | None = None) -> RunResult:
-    from core import data, model as models
+    from core import data
+    from core import model as models
 
     def phase(name: str, message: str) -> None:
         emit(PhaseEvent(event="phase", phase=name, message=message))

@@ -49,7 +49,9 @@ def resumed_run_events() -> list[dict]:
     return first + second
 
 
-EXPECTED_TRAIN = [(2.0, 3 / 2), (4.0, 3 / 4), (6.0, 3 / 6), (8.0, 3 / 8), (10.0, 3 / 10), (12.0, 1 / 12), (14.0, 1 / 14)]
+# Attempt 1 up to the checkpoint, then attempt 2.
+EXPECTED_TRAIN = [(2.0, 3 / 2), (4.0, 3 / 4), (6.0, 3 / 6), (8.0, 3 / 8), (10.0, 3 / 10),
+                  (12.0, 1 / 12), (14.0, 1 / 14)]
 EXPECTED_EVAL = [(5.0, 5 / 5)]  # the eval at 15 was logged past checkpoint-10 by the attempt that was cut short
 
 
