@@ -176,6 +176,11 @@ class _NoPoints:
 
 # log event key -> curve attribute
 LOG_CURVES = (("loss", "train"), ("learning_rate", "lr"), ("grad_norm", "grad"))
+# The kinds as plain strings, for the loops that fold 100k-line logs.
+_LOG, _EVAL, _TRAIN_BEGIN = EventKind.LOG.value, EventKind.EVAL.value, EventKind.TRAIN_BEGIN.value
+_CURVE_KINDS = frozenset((_LOG, _EVAL, _TRAIN_BEGIN))
+_STEP_KINDS = frozenset(kind.value for kind in (EventKind.STEP, EventKind.LOG, EventKind.EVAL, EventKind.TRAIN_BEGIN,
+                                                EventKind.END, EventKind.CHECKPOINT))
 
 
 class RunCurves:
@@ -203,12 +208,14 @@ class RunCurves:
         if not isinstance(event, dict):
             return False
         kind = event.get("event")
+        if kind not in _CURVE_KINDS:  # most lines are step events: leave them at one lookup
+            return False
         step = finite(event.get("step"))
-        if kind == EventKind.LOG and step is not None:
+        if kind == _LOG and step is not None:
             return any([self._add(name, step, event[key]) for key, name in LOG_CURVES if key in event])
-        if kind == EventKind.EVAL and step is not None and "eval_loss" in event:
+        if kind == _EVAL and step is not None and "eval_loss" in event:
             return self._add("evals", step, event["eval_loss"])
-        if kind == EventKind.TRAIN_BEGIN:
+        if kind == _TRAIN_BEGIN:
             total = finite(event.get("max_steps"))
             self.max_steps = total if total is not None and total > 0 else self.max_steps
             start = finite(event.get("start_step", event.get("step")))
@@ -285,6 +292,9 @@ def loss_points(events: Iterable[Any]) -> tuple[list[tuple[float, float]], list[
 # ---------------------------------------------------------------------------------------------- the summary
 
 
+_RUN_START, _END = EventKind.RUN_START.value, EventKind.END.value
+
+
 @dataclass
 class MetricsTally:
     """What a run's summary (the Runs tab, `finetune-studio runs`) needs from metrics.jsonl, folded event by event.
@@ -316,7 +326,7 @@ class MetricsTally:
         kind = event.get("event")
         when = number(event.get("time"))
         if when is not None:
-            if kind == EventKind.RUN_START:
+            if kind == _RUN_START:
                 if self.segment_start is not None and self.last_time is not None:
                     self.closed_s += max(0.0, self.last_time - self.segment_start)
                 self.segment_start = when
@@ -327,13 +337,12 @@ class MetricsTally:
                 self.first_time = when
             self.last_time = when
         step = _int(event.get("step"))
-        if step is not None and kind in (EventKind.STEP, EventKind.LOG, EventKind.EVAL, EventKind.TRAIN_BEGIN,
-                                         EventKind.END, EventKind.CHECKPOINT):
+        if step is not None and kind in _STEP_KINDS:
             self.step = step
         max_steps = _int(event.get("max_steps"))
         if max_steps:
             self.max_steps = max_steps
-        if kind == EventKind.END:
+        if kind == _END:
             self.end_state = event.get("state") if isinstance(event.get("state"), str) else None
             self.end_message = event.get("message") if isinstance(event.get("message"), str) else None
             self.end_train_loss = number(event.get("train_loss"))
