@@ -8,7 +8,7 @@ trainer_state.json parses), not by the code under test. A kill counts as survive
 "interrupted", the core names that same checkpoint, and the resume begins at its step; prints survived/kills.
 
     python benchmarks/kill_resume.py [--kills 20] [--seed 0] [--steps 400]   # ~5 min
-    python benchmarks/kill_resume.py --kills 3 --steps 60                     # the wiring only
+    python benchmarks/kill_resume.py --kills 3 --steps 200                    # the wiring only
 """
 
 from __future__ import annotations
@@ -44,6 +44,18 @@ def wait_for_training(metrics: Path, after: int, timeout: float = 120) -> bool:
 
 def max_step(folder) -> int:  # noqa: ANN001
     return max((e.get("step", 0) for e in folder.read_metrics() if e["event"] == "step"), default=0)
+
+
+def recorded_steps(folder) -> set[int]:  # noqa: ANN001
+    """Steps with a step event in metrics.jsonl, read as plain JSON lines (a torn last line is skipped)."""
+    steps = set()
+    for line in folder.metrics_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith('{"event": "step"'):
+            try:
+                steps.add(json.loads(line)["step"])
+            except ValueError:
+                continue
+    return steps
 
 
 def latest_complete_checkpoint(run_dir: Path) -> int | None:
@@ -90,6 +102,7 @@ def main() -> int:
     expected: int | None = 0
     failed: set[int] = set()  # kills whose status, checkpoint or resume was wrong
     problems: list[str] = []
+    finished_early = False
     for kill in range(1, args.kills + 1):
         before = len(folder.metrics_path.read_text().splitlines()) if folder.metrics_path.exists() else 0
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -112,6 +125,13 @@ def main() -> int:
         process.send_signal(signal.SIGKILL)
         process.wait()
         status = folder.read_status()
+        if status["state"] == "finished" and len(recorded_steps(folder)) == args.steps:
+            # The kill landed after the run had finished training (while it saved and exited): nothing to resume.
+            problems.append(f"kill {kill}: the run had already finished, so kills {kill}-{args.kills} never "
+                            "happened; give it more --steps")
+            failed.update(range(kill, args.kills + 1))
+            finished_early = True
+            break
         if status["state"] != "interrupted":
             failed.add(kill)
             problems.append(f"kill {kill}: status reads {status['state']!r}, not 'interrupted'")
@@ -135,20 +155,21 @@ def main() -> int:
             shutil.rmtree(folder.path)
             command, expected = [*cli, "train", str(path), "--quiet"], 0
     # The last kill's resume is the final run to the end.
-    before = len(folder.metrics_path.read_text().splitlines())
-    final = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    begins = [json.loads(line) for line in folder.metrics_path.read_text().splitlines()[before:]
-              if '"train_begin"' in line]
-    if not (begins and begins[0]["start_step"] == expected):
-        failed.add(args.kills)
-        problems.append(f"kill {args.kills}: resume began at {begins[:1]}, not step {expected}")
+    final = None
+    if not finished_early:
+        before = len(folder.metrics_path.read_text().splitlines())
+        final = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        begins = [json.loads(line) for line in folder.metrics_path.read_text().splitlines()[before:]
+                  if '"train_begin"' in line]
+        if not (begins and begins[0]["start_step"] == expected):
+            failed.add(args.kills)
+            problems.append(f"kill {args.kills}: resume began at {begins[:1]}, not step {expected}")
     status = folder.read_status()
-    steps = {json.loads(line)["step"] for line in folder.metrics_path.read_text().splitlines()
-             if line.startswith('{"event": "step"')}
+    steps = recorded_steps(folder)
     every_step = steps == set(range(1, args.steps + 1))
     for problem in problems:
         print(problem)
-    if final.returncode != 0:
+    if final is not None and final.returncode != 0:
         print(f"final resume exited {final.returncode}: {final.stderr[-500:]}")
     print(f"final resume: {status['state']}; every step 1..{args.steps} recorded: {every_step}")
     ok = args.kills - len(failed & set(range(1, args.kills + 1)))

@@ -1,6 +1,6 @@
 """Run every benchmark, print which figures miss their goal, and write docs/performance.md.
 
-    python benchmarks/run_all.py            # all benchmarks (about 25 minutes on the 2-core test VM)
+    python benchmarks/run_all.py            # all benchmarks (about 30 minutes on the shared 2-core test VM)
     python benchmarks/run_all.py parity     # only those whose name contains "parity"
     python benchmarks/run_all.py --quick    # each script's small mode: checks the wiring, not the figures
 
@@ -29,15 +29,15 @@ OUT = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "benchmarks" / "results"
 # (script, arguments, arguments with --quick)
 BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
-    ("parity.py", [], ["--quick"]),  # 3 pairs in alternating order, then the edge-case data
+    ("parity.py", ["--steps", "60"], ["--quick"]),  # 3 pairs in alternating order, then the edge-case data
     ("throughput.py", [], ["--quick"]),  # equal real tokens per step, and time to the seed's final eval loss
     ("startup.py", [], ["--runs", "1"]),
     ("first_step.py", [], ["--pairs", "1"]),  # launch -> first optimizer step with Start pressed at once
     ("ui_latency.py", [], ["--steps", "10"]),
-    ("overhead.py", [], ["--steps", "30", "--rounds", "1"]),  # 300 steps each in turns of 5, two rounds
+    ("overhead.py", ["--steps", "150"], ["--steps", "30", "--rounds", "1"]),  # turns of 5 steps, two rounds
     ("chart.py", [], ["--points", "10000", "--seconds", "2"]),
     ("data_prep.py", [], ["--rows", "5000"]),
-    ("kill_resume.py", [], ["--kills", "3", "--steps", "60"]),  # 20 SIGKILLs at random moments, 20 resumes
+    ("kill_resume.py", [], ["--kills", "3", "--steps", "200"]),  # 20 SIGKILLs at random moments, 20 resumes
 ]
 
 

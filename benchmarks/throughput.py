@@ -19,7 +19,7 @@ excluded) is divided by the seed run's wall
 time to its final eval in the same repeat. Goals: the best mode reaches the seed's final eval loss in <= 0.67x
 the seed's time; the best mode's real tokens/s at equal work >= 1.5x the seed's; final eval losses within 2%.
 
-    python benchmarks/throughput.py                   # half an epoch per run, 2 repeats (~4 min on 2 idle cores)
+    python benchmarks/throughput.py                   # 1 epoch per run, 2 repeats (~4 min on 2 idle cores)
     python benchmarks/throughput.py --epochs 3 --repeats 1
     python benchmarks/throughput.py --quick           # 0.15 epoch, 1 repeat: checks the wiring only
 """
@@ -73,9 +73,9 @@ class Probe:
         self.marks = list(marks)
         self.collating = collating
         self.points: list[dict[str, float]] = []  # tokens, train_s, eval_loss
-        self.began = 0.0
-        self.eval_s = 0.0
-        self.eval_began = 0.0
+        self.began = self.cpu_began = 0.0
+        self.eval_s = self.eval_cpu_s = 0.0
+        self.eval_began = self.eval_cpu_began = 0.0
         self.steps = 0
 
     def as_callback(self) -> Any:
@@ -85,7 +85,7 @@ class Probe:
 
         class _Probe(TrainerCallback):
             def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
-                probe.began = time.perf_counter()
+                probe.began, probe.cpu_began = time.perf_counter(), time.process_time()
 
             def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
                 probe.steps = state.global_step
@@ -95,13 +95,16 @@ class Probe:
                     probe.marks.pop(0)
                 if due or state.global_step >= state.max_steps:
                     control.should_evaluate = True
-                    probe.eval_began = time.perf_counter()
+                    probe.eval_began, probe.eval_cpu_began = time.perf_counter(), time.process_time()
                     probe.collating["eval"] = True
-                    probe.points.append({"tokens": seen, "train_s": probe.eval_began - probe.began - probe.eval_s})
+                    probe.points.append({
+                        "tokens": seen, "train_s": probe.eval_began - probe.began - probe.eval_s,
+                        "cpu_s": probe.eval_cpu_began - probe.cpu_began - probe.eval_cpu_s})
 
             def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
                 probe.collating["eval"] = False
                 probe.eval_s += time.perf_counter() - probe.eval_began
+                probe.eval_cpu_s += time.process_time() - probe.eval_cpu_began
                 if probe.points and "eval_loss" not in probe.points[-1]:
                     probe.points[-1]["eval_loss"] = float(metrics["eval_loss"])
 
@@ -135,14 +138,15 @@ def run_mode(mode: str, epochs: float, marks: list[int], packed: tuple[int, int]
     probe = Probe(marks, collating)
     counters: list[CountingCollator] = []
     original_collator, original_train, original_pack = core.batching.collator, Trainer.train, core.batching.pack
-    pack_s = [0.0]
+    pack_s, pack_cpu_s = [0.0], [0.0]
 
     def pack(*args: Any, **kwargs: Any) -> Any:
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         try:
             return original_pack(*args, **kwargs)
         finally:
             pack_s[0] += time.perf_counter() - began
+            pack_cpu_s[0] += time.process_time() - cpu_began
 
     def counting(mode_: str, tokenizer: Any) -> CountingCollator:
         counters.append(CountingCollator(original_collator(mode_, tokenizer), collating))
@@ -167,12 +171,14 @@ def run_mode(mode: str, epochs: float, marks: list[int], packed: tuple[int, int]
         core.batching.collator, Trainer.train, core.batching.pack = original_collator, original_train, original_pack
     if result.state != "finished":
         raise SystemExit(f"the {mode} run did not finish: {result.state}: {result.message}")
-    pack_s = pack_s[0]
+    pack_s, pack_cpu_s = pack_s[0], pack_cpu_s[0]
     last = probe.points[-1]
     return {
-        "points": [{**p, "train_s": p["train_s"] + pack_s} for p in probe.points],
+        "points": [{**p, "train_s": p["train_s"] + pack_s, "cpu_s": p["cpu_s"] + pack_cpu_s} for p in probe.points],
         "pack_s": pack_s,
         "tokens_per_s": last["tokens"] / (last["train_s"]),
+        "tokens_per_cpu_s": last["tokens"] / (last["cpu_s"]),
+        "cpu_s": last["cpu_s"] + pack_cpu_s,
         "tokens_per_step": last["tokens"] / probe.steps,
         "steps": probe.steps,
         "padding": 1 - counters[0].real / counters[0].total,
@@ -186,16 +192,17 @@ def run_mode(mode: str, epochs: float, marks: list[int], packed: tuple[int, int]
 REACHED_TOLERANCE = 1e-4
 
 
-def time_to(points: list[dict[str, float]], target: float) -> float | None:
-    """Training seconds until the eval loss first reaches `target`, interpolated between the evals around it."""
+def time_to(points: list[dict[str, float]], target: float, clock: str = "train_s") -> float | None:
+    """Training seconds (wall, or CPU with clock="cpu_s") until the eval loss first reaches `target`, interpolated
+    between the evals around it."""
     previous = None
     target *= 1 + REACHED_TOLERANCE
     for point in points:
         if point["eval_loss"] <= target:
             if previous is None or previous["eval_loss"] == point["eval_loss"]:
-                return point["train_s"]
+                return point[clock]
             share = (previous["eval_loss"] - target) / (previous["eval_loss"] - point["eval_loss"])
-            return previous["train_s"] + share * (point["train_s"] - previous["train_s"])
+            return previous[clock] + share * (point[clock] - previous[clock])
         previous = point
     return None
 
@@ -206,7 +213,7 @@ def spread(values: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=float, default=0.5)
+    parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--evals", type=int, default=10, help="evals at evenly spaced real-token counts per run")
     parser.add_argument("--quick", action="store_true", help="0.15 epoch, 1 repeat, 3 evals: the wiring only")
@@ -247,23 +254,34 @@ def main() -> int:
     target = statistics.median(r["eval_loss"] for r in results[SEED_MODE])
     speed_ratio: dict[str, list[float]] = {}
     time_ratio: dict[str, list[float | None]] = {}
+    cpu_speed: dict[str, list[float]] = {}
+    cpu_time: dict[str, list[float | None]] = {}
     for mode in MODES:
-        speed_ratio[mode] = [r["tokens_per_s"] / s["tokens_per_s"] for r, s in zip(results[mode], results[SEED_MODE])]
-        time_ratio[mode] = [None if (t := time_to(r["points"], target)) is None else t / s["wall_s"]
-                            for r, s in zip(results[mode], results[SEED_MODE])]
+        pairs = list(zip(results[mode], results[SEED_MODE]))
+        speed_ratio[mode] = [r["tokens_per_s"] / s["tokens_per_s"] for r, s in pairs]
+        time_ratio[mode] = [None if (t := time_to(r["points"], target)) is None else t / s["wall_s"] for r, s in pairs]
+        cpu_speed[mode] = [r["tokens_per_cpu_s"] / s["tokens_per_cpu_s"] for r, s in pairs]
+        cpu_time[mode] = [None if (t := time_to(r["points"], target, "cpu_s")) is None else t / s["cpu_s"]
+                          for r, s in pairs]
     print(f"\nseed ({SEED_MODE}) final eval loss (the target): {target:.4f}; seed time to it, median: "
           f"{statistics.median(r['wall_s'] for r in results[SEED_MODE]):.1f} s")
     print(f"{'mode':<16} {'tokens/step':>11} {'real tok/s':>10} {'x seed':>7} {'padding':>8} {'eval loss':>10} "
-          f"{'time to seed loss':>18}  (ratios per repeat against the seed run of the same repeat)")
+          f"{'time to seed loss':>18} {'CPU: x seed':>11} {'CPU time to loss':>17}")
     for mode in MODES:
         rs = results[mode]
         reached = [t for t in time_ratio[mode] if t is not None]
         when = (f"{statistics.median(reached):.2f}x seed" if len(reached) == len(rs)
                 else f"not reached in {len(rs) - len(reached)} of {len(rs)}")
+        cpu_reached = [t for t in cpu_time[mode] if t is not None]
+        cpu_when = f"{statistics.median(cpu_reached):.2f}x seed" if len(cpu_reached) == len(rs) else "not reached"
         print(f"{mode:<16} {statistics.median(r['tokens_per_step'] for r in rs):>11.0f} "
               f"{statistics.median(r['tokens_per_s'] for r in rs):>10.0f} "
               f"{statistics.median(speed_ratio[mode]):>6.2f}x {statistics.median(r['padding'] for r in rs):>7.1%} "
-              f"{statistics.median(r['eval_loss'] for r in rs):>10.4f} {when:>18}")
+              f"{statistics.median(r['eval_loss'] for r in rs):>10.4f} {when:>18} "
+              f"{statistics.median(cpu_speed[mode]):>10.2f}x {cpu_when:>17}")
+    print("ratios are per repeat against the seed run of the same repeat, median over repeats; the CPU columns use "
+          "this process's CPU time instead of wall time, a cross-check that other load on a shared machine moves "
+          "less (the goals are on wall time)")
 
     others = MODES[1:]
     best_speed = max(others, key=lambda m: statistics.median(speed_ratio[m]))
