@@ -20,10 +20,10 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 
 from core.config import RunConfig, default_config, load_config, save_config
-from tests.helpers import small_config
 from core.errors import Problem
 from gui import dialogs
 from gui.run_header import RunState
+from tests.helpers import small_config
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = 120_000  # ms; generous: the first run in a session also imports the training stack
