@@ -52,7 +52,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-def timed_frames(chart, next_step: int, seconds: float, log_scale: bool) -> tuple[list[float], int]:  # noqa: ANN001
+def timed_frames(chart, next_step: int, seconds: float, log_scale: bool) -> tuple[list[float], int]:
     """Appends one logged step every 100 ms for `seconds` and times each frame (redraw + full paint)."""
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -131,8 +131,8 @@ def main() -> int:
     for log_scale in (False, True):
         frames, step = timed_frames(small, step, args.seconds / 2, log_scale)
         base += frames
-    print(f"baseline: {BASELINE_POINTS:,}-point chart, same appends, {len(base)} frames: p50 {percentile(base, 50):.1f} "
-          f"ms, p99 {percentile(base, 99):.1f} ms, max {max(base):.1f} ms")
+    print(f"baseline: {BASELINE_POINTS:,}-point chart, same appends, {len(base)} frames: "
+          f"p50 {percentile(base, 50):.1f} ms, p99 {percentile(base, 99):.1f} ms, max {max(base):.1f} ms")
     small.close()
 
     points = f"{args.points // 1000}k" if args.points % 1000 == 0 else f"{args.points:,}"

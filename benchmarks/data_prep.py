@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from goals import report  # noqa: E402 - sits beside this file
+from goals import report
 
 IDLE_S = 2.0
 
 
-def stalls_while(work, app) -> tuple[list[float], float]:  # noqa: ANN001
+def stalls_while(work, app) -> tuple[list[float], float]:
     from PySide6.QtCore import QTimer
 
     gaps: list[float] = []

@@ -42,11 +42,11 @@ def wait_for_training(metrics: Path, after: int, timeout: float = 120) -> bool:
     return False
 
 
-def max_step(folder) -> int:  # noqa: ANN001
+def max_step(folder) -> int:
     return max((e.get("step", 0) for e in folder.read_metrics() if e["event"] == "step"), default=0)
 
 
-def recorded_steps(folder) -> set[int]:  # noqa: ANN001
+def recorded_steps(folder) -> set[int]:
     """Steps with a step event in metrics.jsonl, read as plain JSON lines (a torn last line is skipped)."""
     steps = set()
     for line in folder.metrics_path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -144,7 +144,7 @@ def main() -> int:
         found = folder.latest_checkpoint()
         if (int(found.name.split("-")[1]) if found else None) != expected:
             failed.add(kill)
-            problems.append(f"kill {kill}: the core names checkpoint {found and found.name}, the folders say {expected}")
+            problems.append(f"kill {kill}: the core names {found and found.name}, the folders say step {expected}")
         print(f"kill {kill} at step {max_step(folder)}: status {status['state']}; latest complete checkpoint "
               f"{expected}", flush=True)
         command = [*cli, "resume", str(folder.path), "--quiet"]

@@ -17,9 +17,9 @@ A chunk's time runs from the moment a run gets its turn to the event of its last
 time in the PAUSE_S pause that follows it: the repaint the GUI owes for the chunk's last step (its throttled
 progress and chart timers fire in that pause) is charged to the chunk, on both sides alike, never to the other
 run's time. The first chunk (first-step set-up) is left out. The GUI thread's CPU over the whole GUI run, Start
-to idle (set-up, chunks, pauses, final save), is reported too, as a share of that run's wall time. Prints the ratio over all chunks (headless time ÷ GUI time
-for the same steps), the median and quartiles of the per-chunk ratios, per round; a second round lets the headless
-run go first.
+to idle (set-up, chunks, pauses, final save), is reported too, as a share of that run's wall time. Prints the
+ratio over all chunks (headless time ÷ GUI time for the same steps), the median and quartiles of the per-chunk
+ratios, per round; a second round lets the headless run go first.
 
 With --control there is no GUI: the GUI run's place is taken by the core running in the main thread, as the CLI
 runs it, which shows this machine's noise and what training in a thread costs by itself (with --own-arenas: 2-6 %,
@@ -182,10 +182,11 @@ def main() -> int:
     while window.warm is None:
         app.processEvents()
         time.sleep(0.01)
-    import core.training
     import torch
 
-    def config(name: str):  # noqa: ANN202
+    import core.training
+
+    def config(name: str):
         c = PRESETS["demo"]()
         c.name = name
         c.training.update(max_steps=args.steps, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
@@ -267,7 +268,8 @@ def main() -> int:
             print(f"  GUI thread busy {turns.gui_cpu['gui'] / every['gui'] * 100:.2f} % of the GUI run's chunks "
                   f"({turns.repaint['gui']:.2f} s of it in the pauses, charged to the chunks), "
                   f"{turns.gui_cpu['headless'] / every['headless'] * 100:.2f} % of the headless run's; over the whole "
-                  f"GUI run (Start to idle, {whole_wall:.1f} s): {whole_cpu:.2f} s, {whole_cpu / whole_wall * 100:.2f} %")
+                  f"GUI run (Start to idle, {whole_wall:.1f} s): {whole_cpu:.2f} s, "
+                  f"{whole_cpu / whole_wall * 100:.2f} %")
     overall = totals["headless"] / totals["gui"]
     low, high = interval(pairs)
     print(f"all rounds: median per-chunk ratio {statistics.median(all_ratios):.3f} over {len(all_ratios)} chunks; "

@@ -31,8 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import seed_recipe  # noqa: E402 - sits beside this file
-from goals import report  # noqa: E402 - sits beside this file
+import seed_recipe
+from goals import report
 
 EMPTY_ROWS = 60
 LONG_ROWS = 30

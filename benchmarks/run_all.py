@@ -1,7 +1,8 @@
 """Run every benchmark, print which figures miss their goal, and write docs/performance.md.
 
     python benchmarks/run_all.py            # all benchmarks (about 30 minutes on the shared 2-core test VM)
-    python benchmarks/run_all.py parity     # only those whose name contains "parity"
+    python benchmarks/run_all.py parity     # rerun those whose name contains "parity"; the others' last full
+                                            # results (benchmarks/results/) stay in the docs, dated
     python benchmarks/run_all.py --quick    # each script's small mode: checks the wiring, not the figures
 
 Each benchmark prints its figures as `what: value (goal ...; baseline ...) [met|MISSED]` (benchmarks/goals.py);
@@ -14,6 +15,7 @@ docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -75,9 +77,25 @@ def run_one(script: str, args: list[str]) -> tuple[list[dict[str, str]], str, in
                               env={**os.environ, "PYTHONUNBUFFERED": "1",
                                    "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}).returncode
     seconds = time.perf_counter() - started
-    stdout = stdout_path.read_text(encoding="utf-8", errors="replace")
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"args": args, "code": code, "seconds": seconds,
+                                                      "finished": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"}))
+    return read_result(script)
+
+
+def read_result(script: str) -> tuple[list[dict[str, str]], str, int, float, Path]:
+    """A script's last results as kept in benchmarks/results/: result lines, stdout, exit code, seconds, stderr."""
+    stem = script.removesuffix(".py")
+    meta = json.loads((RESULTS / f"{stem}.json").read_text())
+    stdout = (RESULTS / f"{stem}.stdout.txt").read_text(encoding="utf-8", errors="replace")
     rows = [{k: v.strip() for k, v in match.groupdict().items()} for match in LINE.finditer(stdout)]
-    return rows, stdout, code, seconds, stderr_path
+    return rows, stdout, meta["code"], meta["seconds"], RESULTS / f"{stem}.stderr.txt"
+
+
+def earlier(script: str) -> dict | None:
+    try:
+        return json.loads((RESULTS / f"{script.removesuffix('.py')}.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def main() -> int:
@@ -87,11 +105,19 @@ def main() -> int:
     args = parser.parse_args()
     sections, table, missed = [], [], []
     for script, full, quick in BENCHMARKS:
-        if args.only and not any(w in script for w in args.only):
-            continue
         arguments = quick if args.quick else full
-        print(f"running {script} {' '.join(arguments)}…", flush=True)
-        rows, stdout, code, seconds, stderr_path = run_one(script, arguments)
+        when = ""
+        if args.only and not any(w in script for w in args.only):
+            # Not rerun: the docs keep this script's last full results from benchmarks/results/, said as such.
+            meta = earlier(script)
+            if args.quick or meta is None or meta["args"] != full:
+                continue
+            when = f"; from the run of {meta['finished']}"
+            rows, stdout, code, seconds, stderr_path = read_result(script)
+            print(f"{script}: kept from {meta['finished']}", flush=True)
+        else:
+            print(f"running {script} {' '.join(arguments)}…", flush=True)
+            rows, stdout, code, seconds, stderr_path = run_one(script, arguments)
         stderr_name = stderr_path.relative_to(ROOT)
         for row in rows:
             table.append((script, row))
@@ -105,7 +131,7 @@ def main() -> int:
         print(f"  {seconds:.0f} s, exit {code}; stderr in {stderr_name}", flush=True)
         body = stdout.strip() or "(no output)"
         sections.append(f"### {script} {' '.join(arguments)} ({seconds:.0f} s, exit {code}; stderr kept in "
-                        f"`{stderr_name}`)\n\n```\n{body}\n```\n")
+                        f"`{stderr_name}`{when})\n\n```\n{body}\n```\n")
     print()
     if missed:
         print(f"{len(missed)} figure(s) miss their goal or failed:")

@@ -18,8 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main(output_dir: str, seed: int = 42, overrides: dict[str, Any] | None = None,
          callbacks: list | None = None, data_file: str | None = None) -> Any:
     from datasets import load_dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, \
-        TrainingArguments
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainingArguments,
+    )
 
     from core.demo import SAMPLE_DATASET, demo_model_path
 

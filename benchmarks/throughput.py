@@ -9,7 +9,8 @@ Equal work: every mode puts the same real (non-padding) tokens into each optimiz
 16 blocks of up to max_length tokens into a step, ~8x the seed's real tokens, so its tokens/s ratio would mostly
 measure a bigger batch: the PACKED SIDE IS ADJUSTED, getting as many blocks per step as hold the seed step's mean
 real tokens (on the demo data 2 blocks of ~454 tokens vs 16 rows of ~57), and thereby about the seed's steps per
-epoch and learning-rate schedule. The tokens per step each mode actually trained on are printed.
+epoch and learning-rate schedule. The tokens per step each mode actually trained on are printed; group_by_length
+matches the seed only over whole epochs (it draws its longest batches first), so runs are whole epochs.
 
 Time to the seed's loss: every run evaluates at the same fixed counts of real tokens seen (--evals points evenly
 over the run, and at its end), so all modes are measured on the same grid. The seed run's final eval loss is the
@@ -37,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from goals import report  # noqa: E402 - this folder is on sys.path when run as a script
+from goals import report
 
 MODES = ("padded", "group_by_length", "padding_free", "packed")
 SEED_MODE = "padded"
@@ -46,7 +47,8 @@ SEED_MODE = "padded"
 def epoch_tokens() -> tuple[int, int, float, int]:
     """(real tokens in one epoch of the train split, its rows, mean tokens of a packed block, blocks) as core
     prepares them, so the token grid and the packed side's budget are known before any run."""
-    from core import batching, data, model as models
+    from core import batching, data
+    from core import model as models
     from core.config import default_config
 
     config = default_config()
@@ -84,10 +86,10 @@ class Probe:
         probe = self
 
         class _Probe(TrainerCallback):
-            def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
+            def on_train_begin(self, args, state, control, **kwargs):
                 probe.began, probe.cpu_began = time.perf_counter(), time.process_time()
 
-            def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            def on_step_end(self, args, state, control, **kwargs):
                 probe.steps = state.global_step
                 seen = int(state.num_input_tokens_seen)
                 due = bool(probe.marks) and seen >= probe.marks[0]
@@ -101,7 +103,7 @@ class Probe:
                         "tokens": seen, "train_s": probe.eval_began - probe.began - probe.eval_s,
                         "cpu_s": probe.eval_cpu_began - probe.cpu_began - probe.eval_cpu_s})
 
-            def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
+            def on_evaluate(self, args, state, control, metrics=None, **kwargs):
                 probe.collating["eval"] = False
                 probe.eval_s += time.perf_counter() - probe.eval_began
                 probe.eval_cpu_s += time.process_time() - probe.eval_cpu_began
@@ -128,9 +130,9 @@ class CountingCollator:
 
 
 def run_mode(mode: str, epochs: float, marks: list[int], packed: tuple[int, int]) -> dict[str, Any]:
-    import core.batching
     from transformers import Trainer
 
+    import core.batching
     from core.config import default_config
     from core.training import run
 

@@ -5,7 +5,7 @@ stall). Any slot that needs the GIL waits the same way, so this is what a user f
 
 Phases, each reported as p50 / p99 / max stall in ms and the share of the phase's wall time spent in stalls
 longer than 16 ms (a frame missed at 60 Hz):
-  idle       the baseline, measured first in the same process: 2 s of the shown window doing nothing;
+  idle       the baseline, measured last in the same process: 2 s of the window doing nothing after the run;
   setup      from the window's first paint on: the background warm-up imports the training stack, the chart is
              built and the config validated (ends 1 s after "Ready");
   run        Start → finished on the demo preset (built-in model and sample data) cut to --steps steps, including
@@ -179,12 +179,16 @@ def main() -> int:
     window.runner.event.connect(event_marks)
 
     def idle() -> None:
-        heart.start()
         marks["idle"] = time.perf_counter()
-        QTimer.singleShot(int(IDLE_S * 1000), begin)
+        QTimer.singleShot(int(IDLE_S * 1000), idle_end)
+
+    def idle_end() -> None:
+        marks["idle_end"] = time.perf_counter()
+        QTimer.singleShot(0, app.quit)
 
     def begin() -> None:
-        marks["idle_end"] = marks["setup"] = time.perf_counter()
+        heart.start()
+        marks["setup"] = time.perf_counter()
         window.begin_warmup()
         poll_ready()
 
@@ -205,12 +209,12 @@ def main() -> int:
     def poll_done() -> None:
         if window.state in (RunState.FINISHED, RunState.FAILED) and not window.runner.running:
             marks["run_end"] = time.perf_counter()
-            QTimer.singleShot(0, app.quit)
+            QTimer.singleShot(500, idle)  # the baseline, once the finished run's last repaints are done
         else:
             QTimer.singleShot(5, poll_done)
 
     # The window's first paint is start-up (benchmarks/startup.py); the setup phase starts once it is on screen.
-    QTimer.singleShot(0, lambda: (app.processEvents(), QTimer.singleShot(50, idle)))
+    QTimer.singleShot(0, lambda: (app.processEvents(), QTimer.singleShot(50, begin)))
     watchdog = StallWatchdog(last) if args.explain else None
     app.exec()
     heart.stop()
@@ -220,10 +224,11 @@ def main() -> int:
     def window_of(start: str, end: str) -> list[tuple[float, float]]:
         return [(t, g) for t, g in ticks if marks.get(start, 0) < t <= marks.get(end, 0)]
 
-    if (window.state is not RunState.FINISHED or not steps or "train_begin" not in marks
+    if (window.state is not RunState.FINISHED or max(steps, default=0) < args.steps or "train_begin" not in marks
             or "train_end" not in marks):
         reason = ended[-1].get("message") if ended else "no end event"
-        print(f"THE RUN DID NOT TRAIN: state {window.state.value}, {len(steps)} optimizer steps seen, marks "
+        print(f"THE RUN DID NOT TRAIN: state {window.state.value}, last optimizer step seen "
+              f"{max(steps, default=0)} of {args.steps}, marks "
               f"{sorted(marks)}; {reason}. No stall figures are reported for a run that did not train.")
         window.close()
         return 2
@@ -233,7 +238,7 @@ def main() -> int:
     print(f"Qt platform: {platform}; warm-up took {marks['ready'] - marks['setup']:.1f} s; "
           f"run of {args.steps} steps took {marks['run_end'] - marks['run']:.1f} s "
           f"(training part {marks.get('train_end', 0) - marks.get('train_begin', 0):.1f} s); "
-          f"state {window.state.value}; {len(steps)} optimizer steps seen")
+          f"state {window.state.value}; last optimizer step seen {max(steps)} of {args.steps}")
     phases = {"idle": ("idle", "idle_end"), "setup": ("setup", "setup_end"), "run": ("run", "run_end"),
               "training": ("train_begin", "train_end")}
     share = {}
