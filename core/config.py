@@ -69,7 +69,8 @@ class DatasetConfig:
         metadata=_help("A Hugging Face Hub dataset id (owner/name), a local file (.csv .json .jsonl .parquet .txt) "
                        "or a folder of such files. 'builtin:sample' is the offline sample dataset."),
     )
-    name: str | None = field(default=None, metadata=_help("Hub dataset configuration (subset) name, if it has several."))
+    name: str | None = field(default=None,
+                             metadata=_help("Hub dataset configuration (subset) name, if it has several."))
     split: str = field(default="train", metadata=_help("Which split of the source to train on."))
     text_column: str = field(default="horoscope", metadata=_help("The column holding the text the model trains on."))
     max_length: int = field(default=512, metadata=_help("Longest sequence in tokens; longer rows are cut."))

@@ -104,7 +104,7 @@ def check_file(path: Path, fmt: str, encoding: str | None = None) -> None:
             import pyarrow.parquet as pq
 
             pq.read_metadata(path)
-        except Exception as exc:  # pyarrow raises several types for a damaged file
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
             raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
         return
     _codec(encoding)  # an unknown encoding name is said before anything is read
@@ -352,7 +352,7 @@ def load_split(config: DatasetConfig) -> Any:
         try:
             ds = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train",
                                        **_reader_options(fmt, files, config))
-        except Exception as exc:  # datasets wraps parse errors in several types
+        except Exception as exc:  # noqa: BLE001 - datasets wraps parse errors in several types
             if "corresponds to no data" in str(exc):  # datasets' words for a source without rows
                 raise DataError(f"{where} has no rows. Pick a file with data in it.") from None
             raise DataError(f"Could not read {where}: {_first_line(exc)}") from None
@@ -360,7 +360,7 @@ def load_split(config: DatasetConfig) -> Any:
         _hub_guard(config.source)
         try:
             ds = datasets.load_dataset(config.source, config.name, split=config.split)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any Hub or loader failure becomes one sentence
             raise DataError(_hub_dataset_message(config, exc)) from None
     if len(ds) == 0:
         raise DataError(f"The dataset {config.source} has no rows. Pick a file with data in it.")
@@ -519,7 +519,7 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
             stream = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train", streaming=True,
                                            **options)
             rows = list(stream.take(limit))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a reader's failure of any type is the file's problem
             raise DataError(f"Could not read {files[0]}: {_first_line(exc)}") from None
         names = [str(p) for p in files]
     else:
@@ -527,7 +527,7 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
         try:
             stream = datasets.load_dataset(config.source, config.name, split=config.split, streaming=True)
             rows = list(stream.take(limit))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any Hub or loader failure becomes one sentence
             raise DataError(_hub_dataset_message(config, exc)) from None
         names = []
     columns = list(rows[0].keys()) if rows else []
@@ -568,8 +568,9 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
                         "Add rows or set test_size to 0 (and eval_strategy to 'no').")
     split = tokenized.train_test_split(test_size=config.test_size, seed=seed)
     if len(split["train"]) == 0 or len(split["test"]) == 0:
-        raise DataError(f"{config.source}: nothing is left for {'training' if len(split['train']) == 0 else 'evaluation'} "
-                        f"after a {config.test_size:g} test split of {len(tokenized)} rows. Add rows or change test_size.")
+        side = "training" if len(split["train"]) == 0 else "evaluation"
+        raise DataError(f"{config.source}: nothing is left for {side} after a {config.test_size:g} test split of "
+                        f"{len(tokenized)} rows. Add rows or change test_size.")
     return split
 
 
@@ -832,7 +833,7 @@ def _parquet_head(path: Path) -> tuple[list[str], dict[str, str | None]]:
     try:
         meta = pq.read_metadata(path)
         schema = meta.schema.to_arrow_schema()
-    except Exception as exc:  # pyarrow raises several types for a damaged file
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
     if meta.num_rows == 0:
         raise DataError(f"{path} has no rows. Pick a file with data in it.")

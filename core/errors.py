@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 ERROR, WARNING = "error", "warning"
 
 

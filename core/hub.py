@@ -300,7 +300,7 @@ def _call(action: str, fn: Callable[[], Any], token: str | None, source: str | N
         return fn()
     except HubError:
         raise
-    except Exception as exc:  # every client failure becomes a sentence; the traceback stays out of it
+    except Exception as exc:  # noqa: BLE001 - every client failure becomes a sentence; the traceback stays out of it
         error = _translate(exc, action, token, source, repo_id)
     log.info("%s: %s", type(error).__name__, error.detail or error)
     raise error

@@ -79,13 +79,13 @@ def _memory_mb() -> float | None:
 
         if torch.cuda.is_available():
             return torch.cuda.max_memory_allocated() / 2**20
-    except Exception:  # memory is a nice-to-have; never fail a run over it
+    except Exception:  # noqa: BLE001 - memory is a nice-to-have; never fail a run over it
         pass
     try:
         import psutil
 
         return psutil.Process().memory_info().rss / 2**20
-    except Exception:
+    except Exception:  # noqa: BLE001 - the same: a figure to show, never a reason to fail
         return None
 
 
@@ -123,7 +123,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             self.speed: dict[str, Any] = {}
             self.epochs_total: float | None = None
 
-        def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):  # noqa: ANN001
+        def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
             self.start_step = state.global_step
             self.first = None
             self.epochs_total = self._epochs_total(args, state, train_dataloader)
@@ -133,7 +133,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
                                  elapsed_s=round(elapsed(), 3), eta_s=None, tokens_per_s=None))
 
         @staticmethod
-        def _epochs_total(args, state, loader) -> float | None:  # noqa: ANN001
+        def _epochs_total(args, state, loader) -> float | None:
             """The epoch the run ends at: num_train_epochs, or less when max_steps ends it mid-epoch."""
             try:
                 batches = len(loader)
@@ -145,7 +145,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             per_epoch = max(batches // accumulation + int(batches % accumulation > 0), 1)
             return round(epochs_at(state.max_steps, per_epoch, batches, accumulation), 4)
 
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        def on_step_end(self, args, state, control, **kwargs):
             # Rates count from the end of this start's (or resume's) first step: that step also pays for warm-up
             # and, after a resume, for skipping the batches already trained, and would skew every estimate.
             now, tokens = time.monotonic(), state.num_input_tokens_seen or 0
@@ -171,7 +171,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             self._check_stop(control, state)  # a listener may have asked while it handled this step
             return control
 
-        def _check_stop(self, control, state) -> None:  # noqa: ANN001
+        def _check_stop(self, control, state) -> None:
             if stop.is_set():
                 control.should_training_stop = True
                 control.should_save = True
@@ -179,7 +179,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
                     control.should_evaluate = False  # Stop saves within the step; an evaluation can take minutes
                 self.stopped = True
 
-        def on_epoch_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        def on_epoch_end(self, args, state, control, **kwargs):
             # After a Stop (or a divergence) the Trainer leaves the epoch early and DefaultFlowCallback, just before
             # this, asks for the per-epoch evaluation and save: the checkpoint was saved at the step already (or
             # must not be: its weights are NaN), and evaluating would only delay the stop.
@@ -188,7 +188,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
                 control.should_save = False
             return control
 
-        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+        def on_log(self, args, state, control, logs=None, **kwargs):
             logs = {k: _clean(v) for k, v in (logs or {}).items()}
             if "eval_loss" in logs:
                 kind = "eval"
@@ -206,7 +206,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
                 control.should_save = False  # and a checkpoint of them would only be resumed into the same failure
             return control
 
-        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+        def on_save(self, args, state, control, **kwargs):
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             emit(CheckpointEvent(event="checkpoint", step=state.global_step, path=str(path)))
 
@@ -234,7 +234,7 @@ class _WarningsToEvents(logging.Handler):
             return
         try:
             message = record.getMessage().strip()
-        except Exception:  # a malformed log call must not break training
+        except Exception:  # noqa: BLE001 - a malformed log call must not break training
             return
         if message and not message.startswith(self.HARMLESS):
             self._emit(WarningEvent(event="warning", source=record.name, message=message))

@@ -2,8 +2,9 @@
 
 Run under a virtual display:  xvfb-run -a -s "-screen 0 1280x800x24" python docs/make_forms_screenshot.py
 Add `--review DIR` to also write each tab as it appears in the window, with and without problem marks, to DIR
-(what to look at after changing a form). The window mimics the main window's proportions (forms take ~45% of a 1280x800 window, inside scroll areas), so
-clipped labels or cramped fields show up here before anyone files a bug about them.
+(what to look at after changing a form). The window mimics the main window's proportions (forms take ~45% of a
+1280x800 window, inside scroll areas), so clipped labels or cramped fields show up here before anyone files a bug
+about them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QRect, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QPainter, QPixmap  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
-    QApplication, QLabel, QScrollArea, QSplitter, QTabWidget, QWidget,
+    QApplication,
+    QLabel,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QWidget,
 )
 
 from core.config import default_config  # noqa: E402

@@ -18,7 +18,7 @@ import weakref
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 # Two jobs importing transformers/datasets at the same moment in two threads can trip over half-initialised lazy
 # modules; jobs import their heavy modules under this lock so the first import finishes before the next begins.

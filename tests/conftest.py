@@ -24,8 +24,7 @@ os.environ["HOME"] = _HOME
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, ".config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, ".local", "share")
 
-from tests.helpers import SAMPLE
-
+from tests.helpers import SAMPLE  # noqa: E402 - after the environment above, which Qt reads once
 
 _REAL_STDERR: int | None = None  # a copy of the terminal's stderr taken before pytest captured it, for hang reports
 
@@ -81,7 +80,8 @@ def _private_qsettings(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
 
 
-HANG_S = int(os.environ.get("FINETUNE_STUDIO_TEST_HANG_S", "660"))  # beyond pytest-timeout's 600 s: only for a test that timeout cannot interrupt
+# Beyond pytest-timeout's 600 s: only for a test that timeout cannot interrupt.
+HANG_S = int(os.environ.get("FINETUNE_STUDIO_TEST_HANG_S", "660"))
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ def read_events(run_dir: Path, kind: str) -> list[dict]:
             if json.loads(line)["event"] == kind]
 
 
-def shown(qtbot, widget, width: int, height: int):  # noqa: ANN001, ANN201 - qtbot/widget: no Qt import here
+def shown(qtbot, widget, width: int, height: int):  # qtbot/widget: no Qt import here
     """The widget owned by qtbot, sized and exposed on the (offscreen) screen, for tests that look at it drawn."""
     qtbot.addWidget(widget)
     widget.resize(width, height)

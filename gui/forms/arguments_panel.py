@@ -19,13 +19,32 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
-    QApplication, QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
-    QSizePolicy, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from core.config import RENAMED_TRAINING_KEYS, RunConfig, is_token_key
 from gui.forms.common import (
-    TRAINING_FORM_KEYS, Form, NumberEdit, WheelGuard, error_label, format_number, framed, hint_label,
+    TRAINING_FORM_KEYS,
+    Form,
+    NumberEdit,
+    WheelGuard,
+    error_label,
+    format_number,
+    framed,
+    hint_label,
 )
 
 # Not shown: TrainingForm's keys (one editor per key), deprecated aliases of renamed fields, and the Hub token

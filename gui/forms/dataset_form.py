@@ -15,8 +15,21 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
-    QPushButton, QSpinBox, QTableView, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from core.config import SAMPLE_DATASET_ID, DatasetConfig, ModelConfig, RunConfig
@@ -24,8 +37,17 @@ from core.errors import FinetuneError
 from core.sources import SourceKind, source_kind
 from gui.background import IMPORT_LOCK, BackgroundTask
 from gui.forms.common import (
-    CompactDoubleSpinBox, Form, align_labels, config_help, error_label, guard_wheel, hint_label, section,
-    column, narrow_combo, set_combo_value,
+    CompactDoubleSpinBox,
+    Form,
+    align_labels,
+    column,
+    config_help,
+    error_label,
+    guard_wheel,
+    hint_label,
+    narrow_combo,
+    section,
+    set_combo_value,
 )
 
 DEBOUNCE_MS = 400
@@ -660,8 +682,8 @@ class DatasetForm(Form):
         view = self.preview_view
         view.resizeColumnsToContents()
         limit = max(120, view.viewport().width() // 2)
-        for column in range(self.preview_model.columnCount()):
-            view.setColumnWidth(column, min(view.columnWidth(column) + 8, limit))
+        for index in range(self.preview_model.columnCount()):
+            view.setColumnWidth(index, min(view.columnWidth(index) + 8, limit))
 
     def _text_column_changed(self, text: str) -> None:
         self.preview_model.set_text_column(exact_name(text))

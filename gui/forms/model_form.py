@@ -5,13 +5,28 @@ from __future__ import annotations
 import os
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig
 from core.sources import SourceKind, source_kind
 from gui.forms.common import (
-    Form, align_labels, column, config_help, guard_wheel, hint_label, section, set_combo_value,
+    Form,
+    align_labels,
+    column,
+    config_help,
+    guard_wheel,
+    hint_label,
+    section,
+    set_combo_value,
 )
 
 TRUST_WARNING = ("Runs Python code from the model repository on this machine. "

@@ -12,14 +12,30 @@ from typing import Any
 
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from core.batching import BATCHING_MODES
 from core.config import PRECISIONS, SEED_TRAINING, RunConfig, default_runs_dir, precision_of, set_precision
 from gui.forms.common import (
-    Form, NumberEdit, align_labels, column, config_help, error_label, guard_wheel, hint_label, narrow_combo,
-    section, set_combo_value,
+    Form,
+    NumberEdit,
+    align_labels,
+    column,
+    config_help,
+    error_label,
+    guard_wheel,
+    hint_label,
+    narrow_combo,
+    section,
+    set_combo_value,
 )
 
 BUILTIN_HELP = {

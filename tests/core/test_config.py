@@ -7,8 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from core.config import (SEED_TRAINING, apply_overrides, default_config, from_yaml, load_config, precision_of,
-                         save_config, seed_preset, set_precision, to_yaml)
+from core.config import (
+    SEED_TRAINING,
+    apply_overrides,
+    default_config,
+    from_yaml,
+    load_config,
+    precision_of,
+    save_config,
+    seed_preset,
+    set_precision,
+    to_yaml,
+)
 from core.errors import ConfigError
 from core.validation import validate
 

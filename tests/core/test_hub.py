@@ -17,13 +17,13 @@ from tests.hub_fixtures import (  # hub, client, run_dir: fixtures
     MODEL_FILES,
     READ,
     WRITE,
-    client,
-    hub,
-    run_dir,
     HubClient,
+    client,
     files_containing,
+    hub,
     make_finished_run,
     patch_client,
+    run_dir,
     tree_digest,
 )
 from tests.hub_server import HubServer

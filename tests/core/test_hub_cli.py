@@ -17,14 +17,14 @@ from tests.hub_fixtures import (  # hub, client, run_dir: fixtures
     MODEL_FILES,
     READ,
     WRITE,
-    client,
-    hub,
-    run_dir,
     HubClient,
+    client,
     files_containing,
+    hub,
     instant_retries,
     make_finished_run,
     patch_client,
+    run_dir,
     tree_digest,
 )
 from tests.hub_server import HubServer
@@ -32,7 +32,7 @@ from tests.hub_server import HubServer
 UPLOADS = ("/preupload/", "/commit/")
 
 
-def _one_error_line(proc) -> str:  # noqa: ANN001 - CompletedProcess
+def _one_error_line(proc) -> str:  # CompletedProcess
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, proc.stderr
     return errors[0]

@@ -15,11 +15,11 @@ import pytest
 
 from core.cli import main
 from core.config import default_config, load_config, save_config
-from tests.hub_fixtures import WRITE, client, files_containing, hub, make_finished_run, HubClient  # noqa: F401
+from tests.hub_fixtures import WRITE, HubClient, client, files_containing, hub, make_finished_run
 from tests.hub_server import HubServer
 
 
-def _problems(config) -> dict[str, str]:  # noqa: ANN001
+def _problems(config) -> dict[str, str]:
     from core.validation import validate
 
     return {p.field: p.message for p in validate(config, check_files=False)}

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from core.config import default_config, from_yaml, to_yaml
 from gui import background
 from gui.forms import DatasetForm
-from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window  # noqa: F401 - fixtures
+from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window  # fixtures
 from tests.helpers import small_config
 
 SPACE = "\u2423"  # ␣

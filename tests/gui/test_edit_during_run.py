@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.run_header import RunState
-from tests.gui.test_app import DialogLog, dialog_log, make_window, start_run, window  # noqa: F401
+from tests.gui.test_app import DialogLog, dialog_log, make_window, start_run, window
 from tests.helpers import read_events, small_config
 
 pytestmark = pytest.mark.slow

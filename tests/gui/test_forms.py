@@ -7,20 +7,25 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-import pytest  # noqa: E402
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit  # noqa: E402
+import pytest
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
-from core.config import (  # noqa: E402
-    DEMO_MODEL_ID, SAMPLE_DATASET_ID, ModelConfig, RunConfig, default_config, seed_preset,
+from core.config import (
+    DEMO_MODEL_ID,
+    SAMPLE_DATASET_ID,
+    ModelConfig,
+    RunConfig,
+    default_config,
+    seed_preset,
 )
-from core.errors import Problem  # noqa: E402
-from gui import background  # noqa: E402
-from gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm  # noqa: E402
+from core.errors import Problem
+from gui import background
+from gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = [DatasetForm, ModelForm, TrainingForm, ArgumentsPanel, HubForm]

@@ -23,7 +23,7 @@ from gui import history
 from gui.history import COLUMN, HistoryPanel
 from gui.run_header import RunState
 from tests.core import test_runs_history as fab
-from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window  # noqa: F401
+from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
 from tests.helpers import ROOT, read_events, small_config
 
 
@@ -61,7 +61,7 @@ def fabricate_three(runs: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def cold_window(make_window: Any) -> Any:  # noqa: F811
+def cold_window(make_window: Any) -> Any:
     """A window without the training stack loaded (listing and charts do not need it), on the Runs tab."""
     made = make_window(warm=False)
     made.tabs.setCurrentWidget(made.history)
@@ -182,7 +182,7 @@ def test_compare_three_runs_overlays_their_curves(qtbot: Any, cold_window: Any, 
 
 
 def test_delete_asks_first_and_refuses_a_live_run(qtbot: Any, cold_window: Any, runs_dir: Path,
-                                                  dialog_log: DialogLog,  # noqa: F811
+                                                  dialog_log: DialogLog,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     paths = fabricate_three(runs_dir)
     live = fab.make_run(runs_dir, "live-run", fab.segment(2, 4, end=None),
@@ -254,8 +254,8 @@ def test_a_run_written_by_another_process_is_followed_live(qtbot: Any, cold_wind
     wait_rows(qtbot, panel, lambda r: r["elsewhere"]["state"] == "finished")
 
 
-def test_continue_refuses_a_run_capped_by_max_steps(qtbot: Any, window: Any, runs_dir: Path,  # noqa: F811
-                                                    dialog_log: DialogLog) -> None:  # noqa: F811
+def test_continue_refuses_a_run_capped_by_max_steps(qtbot: Any, window: Any, runs_dir: Path,
+                                                    dialog_log: DialogLog) -> None:
     path = fab.make_run(runs_dir, "capped", fab.segment(2, 12, max_steps=12), {"state": "finished"})
     config = small_config(Path("data.jsonl"), runs_dir)
     save_config(config, path / "config.yaml")
@@ -271,7 +271,7 @@ def test_continue_refuses_a_run_capped_by_max_steps(qtbot: Any, window: Any, run
 
 
 @pytest.mark.slow
-def test_continue_for_more_epochs_trains_further_in_the_same_run(qtbot: Any, window: Any,  # noqa: F811
+def test_continue_for_more_epochs_trains_further_in_the_same_run(qtbot: Any, window: Any,
                                                                  small_dataset: Path, runs_dir: Path) -> None:
     # One epoch of 180 rows at batch 8 is 23 steps; no max_steps, so the epochs decide.
     start_run(qtbot, window, small_config(small_dataset, runs_dir, max_steps=-1, save_steps=100, eval_steps=100))

@@ -17,7 +17,7 @@ import pytest
 from gui.progress import ProgressWidget, format_duration
 from gui.run_header import RunState
 from tests.core import test_runs_history as fab
-from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window  # noqa: F401
+from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
 from tests.gui.test_history import wait_rows
 from tests.helpers import SAMPLE, read_events, small_config
 

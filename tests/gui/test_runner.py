@@ -15,7 +15,7 @@ def test_step_events_are_thinned_out_but_none_that_matters_is_lost(monkeypatch: 
     monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(runner, "lower_thread_priority", lambda: None)  # this is the test's own thread
 
-    def job(sink, stop):  # noqa: ANN001, ANN202 - what core.training.run does with its sink, on a fake clock
+    def job(sink, stop):  # what core.training.run does with its sink, on a fake clock
         for step in range(1, 6):  # 10 ms apart: the first goes out, the rest wait
             sink({"event": "step", "step": step})
             clock[0] += 0.01
@@ -42,7 +42,7 @@ def test_step_events_are_thinned_out_but_none_that_matters_is_lost(monkeypatch: 
 def test_a_held_step_goes_out_before_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "lower_thread_priority", lambda: None)
 
-    def job(sink, stop):  # noqa: ANN001, ANN202
+    def job(sink, stop):
         sink({"event": "step", "step": 1})
         sink({"event": "step", "step": 2})
         raise RuntimeError("boom")

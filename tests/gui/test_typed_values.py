@@ -13,14 +13,13 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
-from core.config import RunConfig, default_config  # noqa: E402
-from gui.forms import ArgumentsPanel, TrainingForm  # noqa: E402
-from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window  # noqa: E402,F401
+from core.config import RunConfig, default_config
+from gui.forms import ArgumentsPanel, TrainingForm
+from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window
 
 # attribute of TrainingForm, config key, whole numbers only
 NUMBER_FIELDS = [

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.gui.test_app import DialogLog, dialog_log, make_window  # noqa: F401
+from tests.gui.test_app import DialogLog, dialog_log, make_window
 from tests.helpers import shown
 
 

@@ -186,7 +186,8 @@ YAML_FILES = [
     ("not-a-mapping", "- dataset\n- model\n", "A config file must be a mapping with dataset, model, training and hub."),
     ("section-not-a-mapping", "training: 3\n", "training: 'training' must be a mapping of TrainingArguments fields."),
     ("empty-file", "", "Config file {path} is empty: it holds no settings. Write one with 'finetune-studio init "
-                       "NEW.yaml' (or File → Save config in the app), or leave the file out to train the built-in demo."),
+                       "NEW.yaml' (or File → Save config in the app), or leave the file out to train the built-in "
+                       "demo."),
     ("comments-only", "# to do\n", "Config file {path} is empty: it holds no settings. Write one with "
                                    "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave the "
                                    "file out to train the built-in demo."),
