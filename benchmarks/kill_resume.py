@@ -7,7 +7,7 @@ to the end. The checkpoint a resume must start from is found by this script itse
 trainer_state.json parses), not by the code under test. A kill counts as survived when the status then reads
 "interrupted", the core names that same checkpoint, and the resume begins at its step; prints survived/kills.
 
-    python benchmarks/kill_resume.py [--kills 20] [--seed 0] [--steps 400]   # ~5 min
+    python benchmarks/kill_resume.py [--kills 20] [--seed 0] [--steps 800]   # ~5 min
     python benchmarks/kill_resume.py --kills 3 --steps 200                    # the wiring only
 """
 
@@ -76,7 +76,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--steps", type=int, default=800,
+                        help="enough that the run outlasts the kills: each kill lands up to 3 s into a resume")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -119,7 +120,10 @@ def main() -> int:
             problems.append(f"kill {kill - 1}: resume began at step {resumed_from}, not {expected}")
         time.sleep(rng.uniform(0.0, 3.0))
         if process.poll() is not None:
-            problems.append(f"kill {kill}: the run ended before the kill ({process.returncode})")
+            finished_early = folder.read_status()["state"] == "finished"
+            hint = "; give it more --steps" if finished_early else ""
+            problems.append(f"kill {kill}: the run ended (exit {process.returncode}) before the kill, so kills "
+                            f"{kill}-{args.kills} never happened{hint}")
             failed.update(range(kill, args.kills + 1))
             break
         process.send_signal(signal.SIGKILL)
