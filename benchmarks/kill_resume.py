@@ -177,7 +177,7 @@ def main() -> int:
         print(f"final resume exited {final.returncode}: {final.stderr[-500:]}")
     print(f"final resume: {status['state']}; every step 1..{args.steps} recorded: {every_step}")
     ok = args.kills - len(failed & set(range(1, args.kills + 1)))
-    met = report("kills survived: status interrupted, checkpoint found, resumed from it",
+    met = report("SIGKILLs survived (status interrupted, checkpoint found, resumed from it)",
                  f"{ok}/{args.kills}", f"{args.kills}/{args.kills}", ok == args.kills,
                  "the newest checkpoint-*/trainer_state.json that parses, listed by this script")
     met &= report("run finished after the last resume with every step recorded",
