@@ -21,7 +21,7 @@ from typing import Any
 
 from core.config import RunConfig, load_config, runs_dir_of
 from core.errors import ConfigError
-from core.events import RunState
+from core.events import Event, EventKind, RunState
 from core.runs import RunFolder
 
 # A run that ended without finishing; with a complete checkpoint, Resume continues it in the same folder.
@@ -218,6 +218,16 @@ class Session:
     def run_started(self, run_dir: Path) -> None:
         """The run's folder is known (its run_start event)."""
         self.run_dir = Path(run_dir)
+
+    def run_event(self, event: Event) -> None:
+        """An event of this window's run: its folder, and what the header says while it prepares."""
+        kind = event.get("event")
+        if kind == EventKind.RUN_START:
+            self.run_started(Path(event["run_dir"]))
+        elif kind == EventKind.PHASE and self.state is RunState.PREPARING:
+            self.set_state(RunState.PREPARING, f"Preparing… {event.get('message', '')}")
+        elif kind == EventKind.TRAIN_BEGIN and self.state is RunState.PREPARING:
+            self.set_state(RunState.RUNNING, "Training…")
 
     def run_stopped(self, run_dir: Path, step: int, max_steps: int) -> None:
         self.run_dir = Path(run_dir)

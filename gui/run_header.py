@@ -120,11 +120,19 @@ class RunHeader(QWidget):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.state_label, 1)
         top.addWidget(self.open_folder)
+        self._actions_row = top
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(6)
         layout.addLayout(top)
         layout.addWidget(self.problems_label)
+
+    def add_actions(self, *widgets: QWidget) -> None:
+        """Put more of what can be done with the shown run (the Hub's push button and its outcome) beside "Open
+        folder", in this order; whoever adds them shows and hides them."""
+        index = self._actions_row.indexOf(self.open_folder)
+        for offset, widget in enumerate(widgets):
+            self._actions_row.insertWidget(index + offset, widget)
 
     def set_state(self, state: RunState, text: str) -> None:
         color = STATE_COLORS.get(state)

@@ -143,6 +143,13 @@ class TrainingRunner(QObject):
 
         self._launch(lambda sink, stop: resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs), None)
 
+    def apply_fix_and_resume(self, run_dir: Path) -> None:
+        """Write the failed run's proposed fix (core.advice) into its config.yaml and resume it from its latest
+        checkpoint, or from step 0 when it has none, in the same folder."""
+        from core.advice import apply_fix_and_resume
+
+        self._launch(lambda sink, stop: apply_fix_and_resume(Path(run_dir), sink, stop), None)
+
     def stop(self) -> None:
         """Ask the run to stop after the current optimizer step (it saves a checkpoint first)."""
         self._stop.set()

@@ -153,7 +153,13 @@ def test_a_run_through_the_session_sets_resume_and_the_header_text(tmp_path: Pat
 
     run = stopped_run(tmp_path)
     session.set_running(True)
-    session.run_started(run)
+    session.run_event({"event": "run_start", "run_dir": str(run), "name": "stopped"})
+    session.run_event({"event": "phase", "phase": "model", "message": "Loading the model"})
+    assert (session.run_dir, session.state_text) == (run, "Preparing… Loading the model")
+    session.run_event({"event": "train_begin", "step": 0, "max_steps": 40})
+    assert (session.state, session.state_text) == (RunState.RUNNING, "Training…")
+    session.run_event({"event": "phase", "phase": "save", "message": "Saving"})  # training: the header stays
+    assert session.state_text == "Training…"
     session.set_running(False)
     session.run_stopped(run, 12, 40)
     assert session.state is RunState.STOPPED and session.resumable == run and session.can_resume_now
