@@ -1,8 +1,10 @@
 """The window's config document: which RunConfig the forms show, its file, modified state, recent files, presets
 and the headless command for it (File menu).
 
-A mixin of MainWindow, kept apart so the window module stays about layout and runs. It uses the window's
-`forms`, `dataset_form`, `recent_menu`, `warm` and the validation hooks; nothing here imports the training stack.
+A mixin of MainWindow, kept apart so the window module stays about layout and runs. The document itself (config,
+file, modified flag) is the window's core.session.Session; this mixin shows it (forms, title, recent files) and
+asks the user (save? where?). It uses the window's `forms`, `dataset_form`, `recent_menu`, `warm`, `log` and
+`validate_now`; nothing here imports the training stack.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtGui import QGuiApplication
 
 from core.config import PRESETS, RunConfig, load_config, save_config
 from core.errors import ConfigError
+from core.session import Session
 from gui import dialogs
 from gui import settings as store
 
@@ -28,9 +31,7 @@ YAML_FILTER = "Run config (*.yaml *.yml);;All files (*)"
 class ConfigDocument:
     """File → New/Open/Save/Recent/Copy CLI command and Presets, for MainWindow."""
 
-    config: RunConfig
-    path: Path | None
-    untitled: str
+    session: Session
     forms: list[Any]
     dataset_form: Any
     recent_menu: Any
@@ -49,38 +50,41 @@ class ConfigDocument:
 
     def set_config(self, config: RunConfig, path: Path | None = None, untitled: str | None = None) -> None:
         """Show config in every form; it becomes the document (unmodified)."""
-        self.config = config.copy()
-        self.path = Path(path) if path else None
-        if untitled:
-            self.untitled = untitled
+        self.session.set_document(config, path, untitled)
+
+    def _document_replaced(self) -> None:
+        """The session has another config (set_config, or the Runs tab's "Use its settings"): every form shows it."""
+        config = self.session.config
         with self._quiet():
             for form in self.forms:
-                form.load(self.config)
-        self.setWindowModified(False)
-        self._update_title()
-        store.set_last_config(str(self.path) if self.path else None)
+                form.load(config)
+        store.set_last_config(str(self.session.path) if self.session.path else None)
         if self.warm:
-            self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))
-            self._validate_now()
+            self.dataset_form.refresh_statistics(dataclasses.replace(config.model))
+            self.validate_now()
+
+    def _name_changed(self) -> None:
+        super().setWindowModified(self.session.modified)  # type: ignore[misc] - QMainWindow's, after this mixin
+        self.setWindowTitle(f"{self.session.name}[*] — {APP_NAME}")
+
+    def setWindowModified(self, modified: bool) -> None:  # noqa: N802 - Qt name
+        """The modified flag is the session's; Qt's (the [*] in the title) follows it (_name_changed)."""
+        self.session.set_modified(modified)
 
     def _form_changed(self, form: Any) -> None:
         if self._loading:
             return
-        form.store(self.config)
+        form.store(self.session.config)
         if form is self.model_form:
             self._model_changed = True
-        self.setWindowModified(True)
+        self.session.set_modified(True)
         self._validate_timer.start()
 
-    def _update_title(self) -> None:
-        name = self.path.name if self.path else self.untitled
-        self.setWindowTitle(f"{name}[*] — {APP_NAME}")
-
-    def _maybe_save(self) -> bool:
+    def maybe_save(self) -> bool:
         """Before replacing or closing a modified config: True when it is fine to go on."""
-        if not self.isWindowModified():
+        if not self.session.modified:
             return True
-        choice = dialogs.ask_save_changes(self, self.path.name if self.path else self.untitled)
+        choice = dialogs.ask_save_changes(self, self.session.name)
         if choice is dialogs.SaveChoice.SAVE:
             return self.save()
         return choice is dialogs.SaveChoice.DISCARD
@@ -89,13 +93,13 @@ class ConfigDocument:
         self.load_preset("demo")
 
     def load_preset(self, key: str) -> None:
-        if self._maybe_save():
+        if self.maybe_save():
             self.set_config(PRESETS[key](), None, PRESET_TITLES[key])
             self.statusBar().showMessage(f"Loaded the preset “{PRESET_LABELS[key]}”.", 5000)
 
     def open_config_dialog(self) -> None:
         path = dialogs.choose_open_path(self, "Open config", self._folder_hint(), YAML_FILTER)
-        if path and self._maybe_save():
+        if path and self.maybe_save():
             self.open_config(Path(path))
 
     def open_config(self, path: Path) -> bool:
@@ -117,12 +121,13 @@ class ConfigDocument:
         return True
 
     def save(self) -> bool:
-        if self.path is None:
+        if self.session.path is None:
             return self.save_as()
-        return self._write(self.path)
+        return self._write(self.session.path)
 
     def save_as(self) -> bool:
-        suggested = str(self.path or Path(self._folder_hint()) / f"{self.config.name or 'run'}.yaml")
+        session = self.session
+        suggested = str(session.path or Path(self._folder_hint()) / f"{session.config.name or 'run'}.yaml")
         path = dialogs.choose_save_path(self, "Save config", suggested, YAML_FILTER)
         if not path:
             return False
@@ -133,14 +138,12 @@ class ConfigDocument:
 
     def _write(self, path: Path) -> bool:
         try:
-            save_config(self.config, path)
+            save_config(self.session.config, path)
         except OSError as exc:
             dialogs.show_error(self, "Cannot save config", f"Saving to {path} failed: {exc.strerror or exc}. "
                                                            "Choose another folder.")
             return False
-        self.path = path
-        self.setWindowModified(False)
-        self._update_title()
+        self.session.saved(path)
         store.set_last_config(str(path))
         store.push_recent(store.RECENT_CONFIGS, str(path))
         self._rebuild_recent_menu()
@@ -148,26 +151,28 @@ class ConfigDocument:
         return True
 
     def _folder_hint(self) -> str:
-        return str(self.path.parent) if self.path else str(Path.home())
+        return str(self.session.path.parent) if self.session.path else str(Path.home())
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
         items = store.recent(store.RECENT_CONFIGS)
         for item in items:
             action = self.recent_menu.addAction(item)
-            action.triggered.connect(lambda _=False, p=item: self._maybe_save() and self.open_config(Path(p)))
+            action.triggered.connect(lambda _=False, p=item: self.maybe_save() and self.open_config(Path(p)))
         self.recent_menu.setEnabled(bool(items))
 
     def copy_cli_command(self) -> None:
         from gui.cli_command import flags_command, train_command
 
-        if self.path is not None and not self.isWindowModified():
-            command = train_command(self.path)
+        session = self.session
+        if session.path is not None and not session.modified:
+            command = train_command(session.path)
         else:
             choice = dialogs.ask_cli_form(self)
             if choice is dialogs.CliChoice.CANCEL or (choice is dialogs.CliChoice.SAVE and not self.save()):
                 return
-            command = train_command(self.path) if choice is dialogs.CliChoice.SAVE else flags_command(self.config)
+            command = train_command(session.path) if choice is dialogs.CliChoice.SAVE else \
+                flags_command(session.config)
         QGuiApplication.clipboard().setText(command)
         self.statusBar().showMessage(f"Copied: {command}", 8000)
 

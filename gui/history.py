@@ -6,12 +6,18 @@ second, off the GUI thread: only folders whose files changed are read again, and
 so a run started headless with `finetune-studio train` in the same folder appears, and updates, on its own. An
 opened run that another process is still writing is followed live: its new metrics.jsonl lines feed the chart.
 
+The tab reads the window's core.session.Session (the runs folder, the run shown, whether a run trains here) and
+asks the window for what only it can do through `RunsTabActions`, explicit callables; it never holds the window.
+Whether a run can be continued is core.session's rule.
+
 Nothing here imports pyqtgraph or the training stack at module level; the chart is the window's (gui.chart).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,12 +50,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import load_config, runs_dir_of
+from core.config import load_config
 from core.errors import ConfigError, FinetuneError
 from core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
+from core.session import CONTINUE_TIP, Session, continue_problem
 from gui import dialogs
 from gui.background import BackgroundTask
 from gui.progress import format_duration
+from gui.session_signals import SessionSignals
 
 POLL_MS = 1000  # the runs folder: new, changed and removed runs
 FOLLOW_MS = 250  # the opened run while another process writes it: new metrics lines reach the chart this fast
@@ -156,10 +164,10 @@ class RunTableModel(QAbstractTableModel):
         return self.rows[row] if row is not None else None
 
     # ---- Qt model
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
@@ -238,14 +246,29 @@ class RunTableModel(QAbstractTableModel):
         return RunTableModel._display(run, key).lower()
 
 
-class HistoryPanel(QWidget):
-    """The Runs tab. `window` is the MainWindow: the panel reads its config (runs folder), shows runs on its chart
-    and continues them with its runner."""
+@dataclass(frozen=True)
+class RunsTabActions:
+    """What the Runs tab asks of the window: showing a run on the right, the chart, resuming, the document."""
 
-    def __init__(self, window: Any, parent: QWidget | None = None):
+    show_run: Callable[[Path], int]  # show a recorded run; returns the metrics.jsonl offset it read up to
+    forget_run: Callable[[], None]  # the shown run's folder was deleted
+    add_event: Callable[[dict], None]  # a followed run's new event, to the chart and the progress figures
+    chart: Callable[[], Any]  # the live chart, built now if it is not yet
+    built_chart: Callable[[], Any]  # the chart if it is built, else None (clearing overlays must not build it)
+    resume_run: Callable[[Path, float], None]  # continue a run for that many more epochs
+    ask_to_save: Callable[[], bool]  # before the document is replaced: True when it is fine to go on
+    show_message: Callable[[str, int], None]  # a status bar message for that many ms
+    log_notice: Callable[[str], None]  # a line in the log panel
+
+
+class HistoryPanel(QWidget):
+    """The Runs tab: lists the session's runs folder, shows runs through `actions`, continues them."""
+
+    def __init__(self, session: Session, actions: RunsTabActions, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("history")
-        self.window_ = window
+        self.session = session
+        self.actions = actions
         self.index: RunIndex | None = None
         self._curves: dict[Path, Any] = {}  # gui.chart.RunCurves of compared runs, read incrementally
         self.following: Path | None = None
@@ -265,10 +288,15 @@ class HistoryPanel(QWidget):
         self._poll.timeout.connect(self.poll)
         self._follow_timer = QTimer(self, interval=FOLLOW_MS)
         self._follow_timer.timeout.connect(self._follow_tick)
-        window.runner.started.connect(self.stop_following)
-        window.runner.idle.connect(self._update_buttons)
+        SessionSignals(session, self).run_changed.connect(self._run_changed)
         self._poll.start()
         QTimer.singleShot(0, self.refresh)
+
+    @Slot()
+    def _run_changed(self) -> None:
+        if self.session.running:
+            self.stop_following()  # this window's own run is on the chart now
+        self._update_buttons()
 
     # ------------------------------------------------------------------ construction
     def _build(self) -> None:
@@ -383,14 +411,14 @@ class HistoryPanel(QWidget):
     # ------------------------------------------------------------------ polling the runs folder
     @property
     def runs_dir(self) -> Path:
-        return runs_dir_of(self.window_.config)
+        return self.session.runs_dir
 
     @Slot()
     def poll(self) -> None:
         """The timer's refresh. Skipped while this tab is hidden and the app's own run trains: each pass re-reads
         that run's growing metrics on a pool thread, and on a machine with few cores the GIL and CPU it takes come
         out of the training steps. Showing the tab refreshes at once; once the run ends, polling resumes."""
-        if self.isVisible() or not self.window_.runner.running:
+        if self.isVisible() or not self.session.running:
             self.refresh()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
@@ -450,8 +478,10 @@ class HistoryPanel(QWidget):
         for key in FITTED_COLUMNS:
             widest = max((metrics.horizontalAdvance(RunTableModel._display(run, key)) for run in runs), default=0)
             self._needs[key] = max(self._needs.get(key, 0), widest + 24)
-        # The tab's width, known even while another tab is shown (the first listing often arrives then).
-        budget = max(self.window_.tabs.width() - 24, 300) - table.columnWidth(COLUMN["state"])
+        # The tab's width, known even while another tab is shown (the first listing often arrives then): the
+        # width of the tab widget's page stack this panel is a page of.
+        page_stack = self.parentWidget()
+        budget = max((page_stack or self).width() - 24, 300) - table.columnWidth(COLUMN["state"])
         need = {key: self._needs.get(key, 48) for key in FITTED_COLUMNS}
         widths = {key: max(48, min(need[key], budget // 4)) for key in ("model", "dataset")}  # a quarter each
         widths["name"] = max(96, min(need["name"], budget - widths["model"] - widths["dataset"]))  # the run first
@@ -507,8 +537,9 @@ class HistoryPanel(QWidget):
         else:
             if self._compared:
                 self._compared = []
-                if self.window_.chart is not None:
-                    self.window_.chart.clear_overlays()
+                chart = self.actions.built_chart()
+                if chart is not None:
+                    chart.clear_overlays()
             if runs:
                 self._show_details(runs[0])
             else:
@@ -520,7 +551,7 @@ class HistoryPanel(QWidget):
         """After a poll: compared curves that grew are redrawn (a run still training, followed in the overlay),
         unless the chart has since left compare mode (a run was started or opened)."""
         runs = self._summaries()
-        chart = self.window_.chart
+        chart = self.actions.built_chart()
         if len(runs) >= 2:
             if chart is not None and chart.overlays and touched & set(self._compared):
                 self._compare(self._compared)
@@ -542,7 +573,6 @@ class HistoryPanel(QWidget):
 
     def _update_buttons(self) -> None:
         runs = self._summaries()
-        window = self.window_
         one = runs[0] if len(runs) == 1 else None
         self.open_button.setEnabled(one is not None)
         self.folder_button.setEnabled(one is not None)
@@ -550,28 +580,17 @@ class HistoryPanel(QWidget):
         self.delete_button.setEnabled(bool(runs) and not any(r.live for r in runs))
         self.delete_button.setToolTip("A run that is training cannot be deleted: stop it first." if
                                       any(r.live for r in runs) else "Delete the selected runs' folders (asks first)")
-        # A run with nothing to continue from (it failed before its first checkpoint) is not offered at all.
-        no_checkpoint = (one is not None and not one.live and one.state != "broken"
-                         and RunFolder(one.path).latest_checkpoint() is None)
-        can_continue = (one is not None and not one.live and one.state != "broken" and not window.runner.running
-                        and window.warm is not None and not no_checkpoint)
+        # core.session decides: a live or broken run, or one with nothing to continue from, is not offered.
+        can_continue, tip = self.session.continue_offer(one.state, one.path) if one is not None else \
+            (False, self.session.busy_reason() or CONTINUE_TIP)
         self.continue_button.setEnabled(can_continue)
         self.continue_epochs.setEnabled(can_continue)
         self.continue_unit.setEnabled(can_continue)
-        if no_checkpoint:
-            tip = (f"{one.name} has no checkpoint to continue from. Start it again with its settings (Use its "
-                   "settings, then Start).")
-        elif window.runner.running:
-            tip = "A run is training in this window; continue another one when it ends."
-        elif window.warm is None:
-            tip = "The training stack is still loading."
-        else:
-            tip = "Train the run further, from its latest checkpoint, in the same folder"
         self.continue_button.setToolTip(tip)
 
     # ------------------------------------------------------------------ compare
     def _compare(self, paths: list[Path]) -> None:
-        chart = self.window_.install_chart()
+        chart = self.actions.chart()
         from gui.chart import RunCurves
 
         self._compared = list(paths)
@@ -596,21 +615,17 @@ class HistoryPanel(QWidget):
 
     def open_run(self, path: Path) -> None:
         """Show a run on the chart; follow it live when another process is still writing it."""
-        window = self.window_
-        if window.runner.running:
-            if window.run_dir == path:
-                window.statusBar().showMessage(f"{path.name} is training here; it is already on the chart.", 6000)
+        if self.session.running:
+            if self.session.run_dir == path:
+                self.actions.show_message(f"{path.name} is training here; it is already on the chart.", 6000)
             else:
-                window.statusBar().showMessage(f"A run is training in this window, so its chart stays. Open "
-                                               f"{path.name} when it ends, or select several runs to compare them.",
-                                               8000)
+                self.actions.show_message(f"A run is training in this window, so its chart stays. Open "
+                                          f"{path.name} when it ends, or select several runs to compare them.", 8000)
             return
         self.stop_following()
         self._compared = []
-        offset = window.show_run(path)
+        offset = self.actions.show_run(path)
         summary = self.model.summary(path)
-        from core.runs import RunFolder
-
         if RunFolder(path).read_status().get("state") == "running":
             self.following, self._follow_offset = path, int(offset or 0)
             self._follow_timer.start()
@@ -626,23 +641,19 @@ class HistoryPanel(QWidget):
     def _follow_tick(self) -> None:
         """New lines of the followed run's metrics.jsonl go to the chart and progress; when the run ends (or its
         process dies), it is shown once more in full, with its final state."""
-        window, path = self.window_, self.following
-        if path is None or window.run_dir != path or window.runner.running:
+        path = self.following
+        if path is None or self.session.run_dir != path or self.session.running:
             self.stop_following()  # another run was opened or started
             return
         events, self._follow_offset = read_metrics(path / "metrics.jsonl", self._follow_offset)
-        chart = window.install_chart()
         ended = False
         for event in events:
             if isinstance(event, dict):
-                chart.add_event(event)
-                window.progress.add_event(event)
+                self.actions.add_event(event)
                 ended = ended or event.get("event") == "end"
-        from core.runs import RunFolder
-
         if ended or RunFolder(path).read_status().get("state") != "running":
             self.stop_following()
-            window.show_run(path)
+            self.actions.show_run(path)
 
     @Slot()
     def open_folder(self) -> None:
@@ -654,37 +665,35 @@ class HistoryPanel(QWidget):
         paths = self.selected_paths()
         if len(paths) != 1:
             return
-        window = self.window_
         try:
             config, notices = load_config(paths[0] / "config.yaml")
         except ConfigError as exc:
-            dialogs.show_error(window, "Cannot use these settings", f"{paths[0] / 'config.yaml'} cannot be used:"
+            dialogs.show_error(self, "Cannot use these settings", f"{paths[0] / 'config.yaml'} cannot be used:"
                                "\n\n" + "\n".join(f"• {p}" for p in exc.problems))
             return
-        if not window._maybe_save():
+        if not self.actions.ask_to_save():
             return
         config.name = ""  # a new run: its own generated name, not this run's (whose folder exists)
-        window.set_config(config, None, f"Settings of {paths[0].name}")
-        window.setWindowModified(True)  # not saved anywhere yet
+        self.session.set_document(config, None, f"Settings of {paths[0].name}", modified=True)  # not saved yet
         for notice in notices:
-            window.log.message(notice, "notice")
-        window.statusBar().showMessage(f"Loaded the settings of {paths[0].name}; change them and press Start.", 8000)
+            self.actions.log_notice(notice)
+        self.actions.show_message(f"Loaded the settings of {paths[0].name}; change them and press Start.", 8000)
 
     @Slot()
     def continue_selected(self) -> None:
         runs = self._summaries()
         if len(runs) != 1:
             return
-        run, window = runs[0], self.window_
+        run = runs[0]
         epochs = float(self.continue_epochs.value())
-        problem = _continue_problem(run.path)
+        problem = continue_problem(run.path)
         if problem:
-            dialogs.show_error(window, "Cannot continue this run", problem)
+            dialogs.show_error(self, "Cannot continue this run", problem)
             return
-        if window.runner.running or window.warm is None:
+        if self.session.busy_reason():
             return
         self.stop_following()
-        window.resume_run(run.path, extra_epochs=epochs)
+        self.actions.resume_run(run.path, epochs)
         self._update_buttons()
 
     @Slot()
@@ -692,10 +701,9 @@ class HistoryPanel(QWidget):
         runs = self._summaries()
         if not runs:
             return
-        window = self.window_
         live = [r.name for r in runs if r.live]
         if live:
-            dialogs.show_error(window, "Cannot delete a running run", f"{', '.join(live)} is still training. Stop "
+            dialogs.show_error(self, "Cannot delete a running run", f"{', '.join(live)} is still training. Stop "
                                "it first (Stop in the app, or Ctrl-C in its terminal), then delete it.")
             return
         if not confirm_delete(self, [r.name for r in runs]):
@@ -711,15 +719,15 @@ class HistoryPanel(QWidget):
             self.model.remove([run.path])
             if self.following == run.path:
                 self.stop_following()
-            if window.run_dir == run.path and not window.runner.running:
-                window.forget_run()
+            if self.session.run_dir == run.path and not self.session.running:
+                self.actions.forget_run()
         self._selection_changed()
         self.refresh()
         if failures:
-            dialogs.show_error(window, "Some runs were not deleted", "\n\n".join(failures))
+            dialogs.show_error(self, "Some runs were not deleted", "\n\n".join(failures))
         else:
             names = ", ".join(r.name for r in runs)
-            window.statusBar().showMessage(f"Deleted {names}.", 6000)
+            self.actions.show_message(f"Deleted {names}.", 6000)
 
 
 def _comparison_text(runs: list[RunSummary]) -> str:
@@ -739,34 +747,8 @@ def _escape(text: str) -> str:
     return html.escape(text)
 
 
-def _continue_problem(path: Path) -> str | None:
-    """Why "Continue for N more epochs" cannot work on this run, in words; None when it can."""
-    from core.runs import RunFolder
-
-    folder = RunFolder(path)
-    try:
-        config, _ = load_config(folder.config_path)
-    except ConfigError as exc:
-        return f"Its config.yaml cannot be used ({'; '.join(map(str, exc.problems))}). Fix or delete the run."
-    if folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path)) is None:
-        return (f"{path.name} has no complete checkpoint to continue from. Start it again with its settings "
-                "(Use its settings, then Start).")
-    max_steps = config.training.get("max_steps")
-    if isinstance(max_steps, int) and max_steps > 0:
-        return (f"{path.name} is limited to max_steps = {max_steps} in its config.yaml, which overrides the number "
-                "of epochs, so more epochs would not train any further. Set max_steps to -1 in that file (or raise "
-                "it) and continue again, or use its settings for a new run.")
-    return None
-
-
 def _refresh_index(index: RunIndex, budget_s: float) -> tuple[RunIndex, list[RunSummary], list[Path], bool]:
     """In the background pool: one listing pass (see RunIndex.refresh)."""
     changed, gone = index.refresh(budget_s=budget_s)
     return index, changed, gone, index.pending
 
-
-def install_history(window: Any) -> HistoryPanel:
-    """The Runs tab, after the forms' tabs; returns the panel (window.history)."""
-    panel = HistoryPanel(window)
-    window.tabs.addTab(panel, "Runs")
-    return panel

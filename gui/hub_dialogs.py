@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QPushButton,
+    QMenuBar,
     QProgressBar,
+    QPushButton,
     QSizePolicy,
+    QStatusBar,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -712,6 +714,13 @@ class HubController(QObject):
         self._set_status(self.status)
         self.show_run_state()
         self.refresh()
+
+    def place(self, menu_bar: QMenuBar, status_bar: QStatusBar, header: Any) -> None:
+        """The Hub menu in the menu bar, the account at the status bar's right, the push button and its outcome
+        beside the run header's "Open folder" (gui.run_header.RunHeader.add_actions)."""
+        menu_bar.addMenu(self.menu)
+        status_bar.addPermanentWidget(self.status_button)
+        header.add_actions(self.push_result, self.push_button)
 
     def _dialog_parent(self) -> QWidget:
         """Dialogs open over the window that shows the Hub's status button."""

@@ -1,13 +1,16 @@
 """The main window: forms on the left, the run (chart, progress, log) on the right, a config file as document.
 
-The window owns one RunConfig. Each form writes the keys it owns into it the moment it changes, so the config is
-always current; validation follows 300 ms after the last edit. Nothing here imports the training stack at module
-level: the window must show within a second, and `gui.warmup` imports torch & co. once it does.
+The window's core.session.Session holds the config document and the run shown; the window builds the widgets, wires
+them to the session, the runner and each other, and turns Qt events into calls on them. Panels get the session
+and explicit callables, never the window. Each form writes the keys it owns into the config the moment it changes,
+so the config is always current; validation follows 300 ms after the last edit. Nothing here imports the training
+stack at module level: the window must show within a second, and `gui.warmup` imports torch & co. once it does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +30,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import RunConfig
 from core.errors import Problem
+from core.events import RunState
+from core.runs import run_busy
+from core.session import Session, has_checkpoint
 from gui import dialogs
 from gui import settings as store
 from gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
 from gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
-from gui.history import install_history
-from gui.hub_dialogs import install_hub
+from gui.history import HistoryPanel, RunsTabActions
+from gui.hub_dialogs import HubController
 from gui.log_panel import LogPanel
 from gui.progress import ProgressWidget
-from gui.run_header import RunHeader, RunState, problems_summary
+from gui.run_header import RunHeader, problems_summary
 from gui.runner import TrainingRunner
+from gui.session_signals import SessionSignals
 from gui.status_bar import ElidingStatusBar
 from gui.validator import ConfigValidator
 from gui.warmup import WarmStack, Warmup
@@ -47,20 +53,23 @@ VALIDATE_DELAY_MS = 300
 DEFAULT_FORMS_WIDTH = 526  # px of a 1280 px window for the forms column, until the user moves the splitter
 
 
+def _from_session(name: str) -> property:
+    """window.<name> reads (and, for tests and scripts, sets) the session's field of that name."""
+    return property(lambda self: getattr(self.session, name), lambda self, value: setattr(self.session, name, value))
+
+
 class MainWindow(ConfigDocument, QMainWindow):
+    # The session's fields, readable on the window as before it existed (scripts, tests, benchmarks).
+    config, path, state, run_dir, resumable, model_dir = map(_from_session, (
+        "config", "path", "state", "run_dir", "resumable", "model_dir"))
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("main_window")
-        self.config = RunConfig()
-        self.path: Path | None = None
-        self.untitled = PRESET_TITLES["demo"]
+        self.session = Session(untitled=PRESET_TITLES["demo"])
         self.problems: list[Problem] = []
         self.warm: WarmStack | None = None
         self.warm_error: str | None = None
-        self.state = RunState.IDLE
-        self.run_dir: Path | None = None  # the run shown on the right
-        self.resumable: Path | None = None  # the run Resume continues
-        self.model_dir: Path | None = None
         self._loading = False
         self._model_changed = False
         self._closing = False
@@ -79,11 +88,9 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._build_menus()
         self._connect()
         self._restore_window()
-        self._update_title()
-        self._set_state(RunState.IDLE, "")
-        self._update_actions()
-        self.hub = install_hub(self)  # Hub menu, account in the status bar, push button, push-when-done outcome
-        self.history = install_history(self)  # the Runs tab: every run in the runs folder
+        self._name_changed()
+        self._run_changed()
+        self._install_panels()
 
     # ------------------------------------------------------------------ construction
     def _build_forms(self) -> None:
@@ -220,12 +227,33 @@ class MainWindow(ConfigDocument, QMainWindow):
             run.addAction(action)
         self._rebuild_recent_menu()
 
+    def _install_panels(self) -> None:
+        """The Hub and the Runs tab: they read the session and get what they may do as callables."""
+        show_message = self.statusBar().showMessage
+        self.hub = HubController(self.session, show_message, self.runner.event, self)
+        self.hub.place(self.menuBar(), self.statusBar(), self.header)
+        self.hub.status_changed.connect(lambda status: self.hub_form.set_account_text(status.sentence))
+        self.hub_form.set_account_text(self.hub.status.sentence)
+        self.hub.account_changed.connect(self.validate_now)
+        self.history = HistoryPanel(self.session, RunsTabActions(
+            show_run=self.show_run, forget_run=self.forget_run, add_event=self._show_recorded_event,
+            chart=self.install_chart, built_chart=lambda: self.chart, resume_run=self.resume_run,
+            ask_to_save=self.maybe_save, show_message=show_message,
+            log_notice=lambda text: self.log.message(text, "notice")))
+        self.tabs.addTab(self.history, "Runs")
+
     def _connect(self) -> None:
+        signals = SessionSignals(self.session, self)
+        signals.document_replaced.connect(self._document_replaced)
+        signals.name_changed.connect(self._name_changed)
+        signals.run_changed.connect(self._run_changed)
+        self.runner.started.connect(partial(self.session.set_running, True))
+        self.runner.idle.connect(partial(self.session.set_running, False))  # first: the rest see it ended
         for form in self.forms:
             form.changed.connect(lambda f=form: self._form_changed(f))
         self.dataset_form.source_chosen.connect(self._dataset_source_chosen)
         self.dataset_form.set_recent(store.recent(store.RECENT_DATASETS))
-        self._validate_timer.timeout.connect(self._validate_now)
+        self._validate_timer.timeout.connect(self.validate_now)
         self.validator.validated.connect(self._show_problems)
         self.warmup.progress.connect(self._warm_progress)
         self.warmup.imported.connect(self._warm_imported)
@@ -235,7 +263,6 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.runner.succeeded.connect(self._run_succeeded)
         self.runner.errored.connect(self._run_errored)
         self.runner.invalid.connect(self._run_invalid)
-        self.runner.idle.connect(self._update_actions)
         self.runner.idle.connect(self._revalidate_after_run)
         self.tabs.currentChanged.connect(self._populate_arguments)
         self.header.field_requested.connect(self.show_field)
@@ -297,6 +324,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _warm_ready(self, stack: WarmStack) -> None:
         self.install_chart()
         self.warm = stack
+        self.session.set_stack_ready()
         self.stack_label.setText("Ready")
         self.stack_label.setToolTip(f"Training stack loaded in {stack.seconds:.1f} s on {stack.hardware.name}.")
         with self._quiet():
@@ -304,7 +332,7 @@ class MainWindow(ConfigDocument, QMainWindow):
             self.training_form.set_hardware(stack.hardware)
         self._populate_arguments()
         self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))
-        self._validate_now()
+        self.validate_now()
         if self.start_queued:
             self.start_queued = False
             self._begin_run()  # the run validates the config itself; problems end it in the "Cannot start" dialog
@@ -334,7 +362,8 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     # ------------------------------------------------------------------ validation
     @Slot()
-    def _validate_now(self) -> None:
+    def validate_now(self) -> None:
+        """Check the config now instead of after the edit pause (problems show when the check returns)."""
         self._validate_timer.stop()
         if self.warm is None:
             return
@@ -351,7 +380,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         refusal listed (a taken run name), which validation alone does not find."""
         if self._validated_during_run:
             self._validated_during_run = False
-            self._validate_now()
+            self.validate_now()
 
     @Slot(object)
     def _show_problems(self, problems: list[Problem]) -> None:
@@ -400,15 +429,17 @@ class MainWindow(ConfigDocument, QMainWindow):
             tip = "Train a new run with these settings"
         self.start_action.setToolTip(tip)
         self.stop_action.setEnabled((running and not self.runner.stopping) or self.start_queued)
-        self.resume_action.setEnabled(not running and self.warm is not None and self.resumable is not None)
+        self.resume_action.setEnabled(self.session.can_resume_now)
 
     def _set_state(self, state: RunState, text: str) -> None:
-        self.state = state
-        self.header.set_state(state, text)
-        self.progress.set_busy(state is RunState.PREPARING)
+        self.session.set_state(state, text)
+
+    @Slot()
+    def _run_changed(self) -> None:
+        """The session's run changed (state, shown run, running or not): the header, busy bar and actions follow."""
+        self.header.set_state(self.session.state, self.session.state_text)
+        self.progress.set_busy(self.session.state is RunState.PREPARING)
         self._update_actions()
-        if hasattr(self, "hub"):  # offer "Push to Hub…" for a finished run (hub is installed last in __init__)
-            self.hub.show_run_state(state, self.run_dir)
 
     @Slot()
     def start(self) -> None:
@@ -420,8 +451,7 @@ class MainWindow(ConfigDocument, QMainWindow):
             self.start_queued = True
             self.progress.reset()
             self.log.clear_log()
-            self.run_dir = self.resumable = self.model_dir = None
-            self._set_state(RunState.PREPARING, "Starting… loading the training libraries")
+            self.session.begin("Starting… loading the training libraries")
             return
         self._begin_run()
 
@@ -429,9 +459,8 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.install_chart().clear()
         self.progress.reset()
         self.log.clear_log()
-        self.run_dir = self.resumable = self.model_dir = None
+        self.session.begin("Preparing…")
         self.runner.start(self.config)
-        self._set_state(RunState.PREPARING, "Preparing…")
 
     @Slot()
     def stop(self) -> None:
@@ -452,8 +481,6 @@ class MainWindow(ConfigDocument, QMainWindow):
         """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Continue for N more epochs")."""
         if self.runner.running or self.warm is None:
             return
-        from core.runs import run_busy
-
         busy = run_busy(run_dir)  # another process (a CLI run, another window) still trains it
         if busy:
             self.show_run(run_dir)
@@ -461,40 +488,28 @@ class MainWindow(ConfigDocument, QMainWindow):
             return
         if self.run_dir != run_dir:
             self.show_run(run_dir)
-        self.resumable = None
-        self.runner.resume(run_dir, extra_epochs=extra_epochs)
         more = f" for {extra_epochs:g} more epoch{'s' if extra_epochs != 1 else ''}" if extra_epochs else ""
-        self._set_state(RunState.PREPARING, f"Resuming {run_dir.name}{more}…")
+        self.session.resuming(run_dir, f"Resuming {run_dir.name}{more}…")
+        self.runner.resume(run_dir, extra_epochs=extra_epochs)
 
     @Slot(object)
     def _run_event(self, event: dict) -> None:
         self.install_chart().add_event(event)
         self.progress.add_event(event)
         self.log.add_event(event)
-        kind = event.get("event")
-        if kind == "run_start":
-            self.run_dir = Path(event["run_dir"])
-        elif kind == "phase" and self.state is RunState.PREPARING:
-            self._set_state(RunState.PREPARING, f"Preparing… {event.get('message', '')}")
-        elif kind == "train_begin" and self.state is RunState.PREPARING:
-            self._set_state(RunState.RUNNING, "Training…")
+        self.session.run_event(event)
 
     @Slot(object)
     def _run_succeeded(self, result: Any) -> None:
-        self.run_dir = Path(result.run_dir)
-        if result.state == "stopped":
-            self.resumable = self.run_dir
-            self._set_state(RunState.STOPPED, f"Stopped at step {result.step} of {result.max_steps} — Resume "
-                                              "continues from the checkpoint")
+        if result.state == RunState.STOPPED:
+            self.session.run_stopped(Path(result.run_dir), result.step, result.max_steps)
         else:
-            self.model_dir = Path(result.model_dir) if result.model_dir else self.run_dir
-            self._set_state(RunState.FINISHED, f"Finished — model saved to {self.model_dir}")
+            self.session.run_finished(Path(result.run_dir), result.model_dir)
             self.statusBar().showMessage(result.message, 10_000)
 
     @Slot(str, str)
     def _run_errored(self, message: str, details: str) -> None:
-        self.resumable = self._checkpointed(self.run_dir)
-        self._set_state(RunState.FAILED, f"Failed — {message}")
+        self.session.run_failed(message)
         self.log.message(message, "error")
         from core.advice import recorded_fix  # a failure that proposes a config change offers to apply it
 
@@ -509,13 +524,10 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.runner.running:  # the failed run's thread is still ending: go once it has
             self.runner.idle.connect(lambda: self._restart_with_fix(run_dir), Qt.ConnectionType.SingleShotConnection)
             return
-        from core.advice import apply_fix_and_resume
-
-        if self._checkpointed(run_dir) is None:  # it restarts from step 0: so does the chart
+        if not has_checkpoint(run_dir):  # it restarts from step 0: so does the chart
             self.install_chart().clear()
-        self.resumable = None
-        self.runner._launch(lambda sink, stop: apply_fix_and_resume(run_dir, sink, stop), None)
-        self._set_state(RunState.PREPARING, f"Applying the fix and restarting {run_dir.name}…")
+        self.session.resuming(run_dir, f"Applying the fix and restarting {run_dir.name}…")
+        self.runner.apply_fix_and_resume(run_dir)
 
     @Slot(object)
     def _run_invalid(self, problems: list[Problem]) -> None:
@@ -523,54 +535,35 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._set_state(RunState.IDLE, "The run did not start")
         dialogs.show_error(self, "Cannot start", problems_summary(problems, limit=len(problems)))
 
-    def _checkpointed(self, run_dir: Path | None) -> Path | None:
-        if run_dir is None:
-            return None
-        from core.runs import RunFolder
-
-        return run_dir if RunFolder(run_dir).latest_checkpoint() is not None else None
-
     def show_run(self, run_dir: Path) -> int:
-        """Show a recorded run: its chart from metrics.jsonl and its state; Resume if it can continue. Returns the
-        metrics.jsonl offset read up to, for following a run another process is still writing."""
+        """Show a recorded run: its chart from metrics.jsonl; its state and whether Resume continues it are the
+        session's (core.session). Returns the metrics.jsonl offset read up to, for following a run another process
+        is still writing."""
         from core.runs import RunFolder, read_metrics
 
-        folder = RunFolder(Path(run_dir))
-        events, offset = read_metrics(folder.metrics_path)
+        events, offset = read_metrics(RunFolder(Path(run_dir)).metrics_path)
         events = [event for event in events if isinstance(event, dict)]
         self.install_chart().load_events(events)
         self.progress.reset()
         for event in events:
             self.progress.add_event(event)
-        self.run_dir = folder.path
-        status = folder.read_status()
-        state = status.get("state")
-        resumable = state in ("stopped", "interrupted", "failed") and folder.latest_checkpoint() is not None
-        self.resumable = folder.path if resumable else None
-        if state == "finished":
-            self.model_dir = folder.model_dir
-            self._set_state(RunState.FINISHED, f"Finished — model saved to {folder.model_dir}")
-        elif state == "running":
-            self._set_state(RunState.RUNNING, f"{folder.path.name}: training in another process (pid "
-                                              f"{status.get('pid')}) — its chart follows it live")
-        else:
-            hint = " — Resume continues from the latest checkpoint" if resumable else ""
-            self._set_state(RunState.STOPPED if resumable else RunState.IDLE,
-                            f"{folder.path.name}: {status.get('message', state)}{hint}")
+        self.session.show_recorded(Path(run_dir))
         return offset
+
+    def _show_recorded_event(self, event: dict) -> None:
+        """A new line of a run another process writes (the Runs tab follows it): chart and progress."""
+        self.install_chart().add_event(event)
+        self.progress.add_event(event)
 
     def forget_run(self) -> None:
         """The shown run's folder was deleted: nothing left to show, resume or open."""
         self.install_chart().clear()
         self.progress.reset()
-        self.run_dir = self.resumable = self.model_dir = None
-        self._set_state(RunState.IDLE, "")
+        self.session.forget_run()
 
     @Slot()
     def open_run_dialog(self) -> None:
-        from core.config import runs_dir_of
-
-        path = dialogs.choose_folder(self, "Open run folder", str(runs_dir_of(self.config)))
+        path = dialogs.choose_folder(self, "Open run folder", str(self.session.runs_dir))
         if not path:
             return
         from core.runs import RunFolder
@@ -594,7 +587,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.runner.running:
             # One question covers both the run and unsaved changes: a second dialog would keep the run training
             # behind it. The run is told to stop at once; saving (which may ask where) happens while it stops.
-            unsaved = (self.path.name if self.path else self.untitled) if self.isWindowModified() else None
+            unsaved = self.session.name if self.session.modified else None
             answer = dialogs.confirm_stop_and_close(self, unsaved)
             if not answer:
                 event.ignore()
@@ -605,7 +598,7 @@ class MainWindow(ConfigDocument, QMainWindow):
                 self.statusBar().showMessage("Not closed: the config was not saved. The run stops with a "
                                              "checkpoint; Resume continues it.", 15_000)
                 return
-        elif not self._maybe_save():
+        elif not self.maybe_save():
             event.ignore()
             return
         self.start_queued = False  # a run queued behind the warm-up must not begin in a closed window
