@@ -589,7 +589,8 @@ def _stage(items: list[_Item], staging: Path) -> None:
             target.write_bytes(item.content or b"")
 
 
-def _size_text(size: int) -> str:
+def size_text(size: int) -> str:
+    """A byte count as push messages say it ("270.0 kB"); the push dialog lists file sizes with it too."""
     for unit in ("bytes", "kB", "MB", "GB"):
         if size < 1000 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
@@ -657,7 +658,7 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
 
     items = _call("reading the run folder", lambda: _plan(run_dir, repo_id=repo_id, token=token), token)
     total = sum(item.size for item in items)
-    phase("prepare", f"Preparing {len(items)} files ({_size_text(total)})", files=len(items), bytes=total)
+    phase("prepare", f"Preparing {len(items)} files ({size_text(total)})", files=len(items), bytes=total)
 
     def prepare() -> tempfile.TemporaryDirectory[str]:
         folder = tempfile.TemporaryDirectory(prefix=STAGING_PREFIX)
@@ -670,7 +671,7 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
 
     with _call("preparing the files to upload", prepare, token) as tmp:
         staging = Path(tmp)
-        phase("upload", f"Uploading {len(items)} files ({_size_text(total)}) to {repo_id}", files=len(items),
+        phase("upload", f"Uploading {len(items)} files ({size_text(total)}) to {repo_id}", files=len(items),
               bytes=total, repo_id=repo_id)
         message = commit_message or f"Upload {run_dir.name} from Finetune Studio"
         commit = _call(f"uploading to {repo_id}",
@@ -681,7 +682,7 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
                         commit_url=str(getattr(commit, "commit_url", "") or ""))
     emit({"event": "push", "phase": "done", "message": f"Pushed {len(items)} files to {result.url}",
           "url": result.url, "repo_id": repo_id})
-    log.info("Pushed %s (%d files, %s) to %s", run_dir.name, len(items), _size_text(total), result.url)
+    log.info("Pushed %s (%d files, %s) to %s", run_dir.name, len(items), size_text(total), result.url)
     return result
 
 

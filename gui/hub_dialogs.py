@@ -340,7 +340,7 @@ class _PushProgress(QObject):
 
 
 def _size(size: int) -> str:
-    return core_hub._size_text(size)  # the same units as core's progress messages ("270.0 kB")
+    return core_hub.size_text(size)  # the same units as core's progress messages ("270.0 kB")
 
 
 class PushDialog(QDialog):

@@ -269,7 +269,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.header.open_folder_requested.connect(self.open_model_folder)
 
     def _restore_window(self) -> None:
-        saved = store.window_state()
+        saved = store.saved_layout()
         if not (saved["geometry"] and self.restoreGeometry(saved["geometry"])):
             self.resize(1280, 800)
         if saved["state"]:
@@ -624,5 +624,5 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._closing = False
 
     def _save_window(self) -> None:
-        store.save_window_state(geometry=self.saveGeometry(), state=self.saveState(),
-                                splitter=self.splitter.saveState(), right_splitter=self.right_splitter.saveState())
+        store.save_layout(geometry=self.saveGeometry(), state=self.saveState(), splitter=self.splitter.saveState(),
+                          right_splitter=self.right_splitter.saveState())

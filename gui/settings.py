@@ -58,12 +58,12 @@ def set_last_config(path: str | None) -> None:
     settings().setValue(LAST_CONFIG, path or "")
 
 
-def window_state() -> dict[str, QByteArray | None]:
+def saved_layout() -> dict[str, QByteArray | None]:
     s = settings()
     return {key: s.value(f"window/{key}") for key in ("geometry", "state", "splitter", "right_splitter")}
 
 
-def save_window_state(**values: QByteArray) -> None:
+def save_layout(**values: QByteArray) -> None:
     s = settings()
     for key, value in values.items():
         s.setValue(f"window/{key}", value)

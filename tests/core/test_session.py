@@ -104,7 +104,7 @@ def test_continue_problem_reads_the_config(tmp_path: Path) -> None:
     assert continue_problem(run).startswith("Its config.yaml cannot be used")
 
 
-def test_the_window_state_comes_before_the_default_tip(tmp_path: Path) -> None:
+def test_the_run_reason_comes_before_the_window_reason_and_the_default_tip(tmp_path: Path) -> None:
     run = stopped_run(tmp_path)
     session = Session()
     assert session.continue_offer("stopped", run) == (False, "The training stack is still loading.")
