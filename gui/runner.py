@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from core.config import RunConfig
 from core.errors import ConfigError
@@ -171,7 +171,9 @@ class TrainingRunner(QObject):
         worker.succeeded.connect(self.succeeded)
         worker.errored.connect(self.errored)
         worker.invalid.connect(self.invalid)
-        worker.done.connect(thread.quit)
+        # QThread.quit is thread-safe: called in the training thread itself, so the thread ends even while the GUI
+        # thread blocks in wait() (shutdown paths); queued to the GUI thread, it would wait for that thread's loop.
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(worker.deleteLater)
         thread.finished.connect(self._on_finished)
         self._thread, self._worker = thread, worker

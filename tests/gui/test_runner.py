@@ -53,3 +53,23 @@ def test_a_held_step_goes_out_before_a_failure(monkeypatch: pytest.MonkeyPatch) 
     worker.errored.connect(lambda message, details: got.append(("errored", "boom" in message)))
     worker.execute()
     assert got == [("step", 1), ("step", 2), ("errored", True)]
+
+
+def test_the_thread_ends_while_the_gui_thread_blocks_in_wait(qtbot: object,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shutdown paths (closing the window, test teardown) stop a run and block in wait() without turning the event
+    loop: the thread must end on its own, not wait for a quit queued to the blocked GUI thread."""
+    monkeypatch.setattr(runner, "lower_thread_priority", lambda: None)
+    began = threading.Event()
+
+    def job(sink, stop):
+        began.set()
+        stop.wait(30)
+        return "stopped"
+
+    training = runner.TrainingRunner()
+    training._launch(job, None)
+    assert began.wait(10)
+    training.stop()
+    assert training.wait(5_000), "the training thread waited for the GUI thread's event loop"
+    qtbot.waitUntil(lambda: not training.running, timeout=5_000)  # and the window hears that it ended
