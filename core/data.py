@@ -540,7 +540,7 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
     """The seed's preparation: batched map with remove_columns, truncation and max_length, then a test split.
 
     Rows whose text gives no tokens (blank rows) are dropped; the tutorial's script keeps them as all-padding
-    rows, so `notify` hears how many were dropped (per-step losses then differ slightly from the script's)."""
+    rows, so `notify` hears how many were dropped (the script's test split, batches and per-step losses then differ)."""
     column = real_column(list(ds.column_names), config.text_column) or config.text_column
     max_length, truncation = config.max_length, config.truncation
     limit = char_limit(tokenizer, max_length) if truncation else None
@@ -576,8 +576,8 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
 
 def empty_rows_notice(dropped: int, rows: int, column: str) -> str:
     return (f"Dropped {dropped:,} of {rows:,} rows whose '{column}' is empty (no tokens); {rows - dropped:,} rows "
-            "remain. The tutorial's script keeps such rows as all-padding rows, so its batches and per-step losses "
-            "differ slightly from this run's.")
+            "remain. The tutorial's script keeps such rows as all-padding rows, so its test split and batches differ "
+            "and its per-step losses can differ from this run's by several percent.")
 
 
 def char_limit(tokenizer: Any, max_length: int) -> int:
