@@ -207,6 +207,28 @@ def test_apply_fix_keeps_the_old_config_and_is_idempotent(tmp_path: Path) -> Non
     assert [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_apply_fix_refuses_a_run_that_is_still_training_and_changes_nothing(tmp_path: Path) -> None:
+    """Apply-fix used to rewrite config.yaml and the status before resume() found the run locked: the resume was
+    refused, but the config had already changed under the running trainer."""
+    from core.runs import RunBusy, RunLock
+
+    run_dir = tmp_path / "training"
+    config = default_config()
+    save_config(config, RunFolder(run_dir).config_path)
+    RunFolder(run_dir).write_status("failed", "out of memory", fix=propose_oom_fix(config).to_dict())
+    files = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    lock = RunLock.acquire(run_dir)  # this process trains it
+    try:
+        with pytest.raises(RunBusy, match="still training"):
+            apply_fix(run_dir)
+        with pytest.raises(RunBusy, match="still training"):
+            apply_fix_and_resume(run_dir)
+        assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "run.lock"} == files
+    finally:
+        lock.release()
+    assert apply_fix(run_dir).overrides  # released: the fix applies
+
+
 # ---------------------------------------------------------------------------------------------- other faults
 
 
