@@ -208,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "train":
             from core.training import run
+            from core.validation import warnings_for
 
             config = _load(args)
+            for warning in warnings_for(config):  # as `validate` prints them: they never block a run
+                print(f"warning: {warning}", file=sys.stderr)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet)
         if args.command == "resume" and args.apply_fix:
             from core.advice import apply_fix_and_resume

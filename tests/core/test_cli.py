@@ -119,6 +119,25 @@ def test_empty_config_file_exits_2_from_validate_and_train(tmp_path: Path, runs_
     assert not runs_dir.exists() or list(runs_dir.iterdir()) == []
 
 
+def test_train_prints_the_warnings_validate_prints_before_it_trains(tmp_path: Path, runs_dir: Path,
+                                                                   capsys: pytest.CaptureFixture,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.training
+
+    trained: list[float] = []
+
+    def fake_run(config, sink, stop):  # what was asked to train, without training it
+        trained.append(config.training["learning_rate"])
+        return core.training.RunResult(state="finished", message="Finished 0 steps.", run_dir=runs_dir / "x")
+
+    monkeypatch.setattr(core.training, "run", fake_run)
+    assert main(["train", "--preset", "demo", "--set", "learning_rate=5", "--quiet"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert trained == [5.0]
+    assert "warning: training.learning_rate: learning_rate 5 is unusually large: fine-tuning uses about 1e-5 to " \
+           "1e-3, and above 1 the loss almost always diverges. The seed uses 2e-5." in err
+
+
 def test_validate_prints_warnings_and_exits_0(tmp_path: Path, runs_dir: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "run.yaml"
     assert main(["init", str(path)]) == 0
