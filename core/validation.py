@@ -296,6 +296,26 @@ def warnings_for(config: RunConfig) -> list[Problem]:
         found.append(Problem("training.learning_rate",
                              f"learning_rate {lr:g} is unusually large: fine-tuning uses about 1e-5 to 1e-3, and "
                              "above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
+    found += _public_dashboard_warnings(config.training)
+    return found
+
+
+def _public_dashboard_warnings(training: dict[str, Any]) -> list[Problem]:
+    """report_to trackio with a Space id publishes the run's metrics to a Hugging Face Space, which transformers
+    makes public unless hub_private_repo says otherwise — and hub_* settings belong to the Hub tab here, so the
+    Space is public. Said at the field, never blocking: some users want a public dashboard."""
+    report_to = training.get("report_to")
+    targets = {report_to} if isinstance(report_to, str) else set(report_to or []) if isinstance(report_to, list) \
+        else set()
+    if not targets & {"trackio", "all"}:
+        return []
+    found = []
+    for key in ("trackio_space_id", "trackio_static_space_id"):
+        space = training.get(key)
+        if isinstance(space, str) and space.strip():
+            found.append(Problem(f"training.{key}", f"{key} {space!r} publishes this run's metrics to a Hugging Face "
+                                 "Space that anyone can see (it is created public). To keep them on this computer, "
+                                 f"clear {key}; the Hub tab's push does not cover it.", WARNING))
     return found
 
 

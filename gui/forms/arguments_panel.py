@@ -384,6 +384,7 @@ class ArgumentsPanel(Form):
             for name in self._rows:
                 self._show(name)
             self._apply_filter()
+        self._update_warnings()
 
     def store(self, config: RunConfig) -> None:
         for key in [k for k in config.training if k not in TRAINING_FORM_KEYS]:
@@ -497,7 +498,17 @@ class ArgumentsPanel(Form):
         self._update_count()
         if self.changed_only_check.isChecked():
             self._apply_filter()
+        self._update_warnings()
         self._edited()
+
+    def _update_warnings(self) -> None:
+        """Warnings about the values set here (a trackio Space that makes the metrics public): amber, under the
+        row, not blocking. core.validation.warnings_for decides, as for `finetune-studio validate`."""
+        from core.validation import warnings_for  # light (no training stack)
+
+        config = RunConfig()
+        self.store(config)
+        self.set_warnings([w for w in warnings_for(config) if self.owns(w.field)])
 
     def _reset(self, name: str) -> None:
         if name not in self._values:
@@ -511,6 +522,7 @@ class ArgumentsPanel(Form):
             self.set_input_error(f"training.{name}", None)
             self._show(name)
         self._apply_filter()
+        self._update_warnings()
         self._edited()
 
     def reset(self, name: str) -> None:

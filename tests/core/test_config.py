@@ -260,3 +260,22 @@ def test_large_learning_rate_is_a_warning_not_a_problem(tmp_path: Path, monkeypa
                                "the loss almost always diverges. The seed uses 2e-5.")
     config.training["learning_rate"] = float("inf")  # refused, not merely warned about
     assert [p.level for p in validate(config)] == [ERROR] and warnings_for(config) == []
+
+
+def test_a_trackio_space_is_said_to_be_public(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.errors import WARNING
+    from core.validation import warnings_for
+
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / "runs"))
+    config = default_config()
+    config.training["trackio_space_id"] = "me/dashboard"
+    assert warnings_for(config) == []  # not reported to trackio: the Space id does nothing
+    for report_to in ("trackio", ["tensorboard", "trackio"], "all"):
+        config.training["report_to"] = report_to
+        [warning] = warnings_for(config)
+        assert (warning.field, warning.level) == ("training.trackio_space_id", WARNING)
+        assert warning.message == ("trackio_space_id 'me/dashboard' publishes this run's metrics to a Hugging Face "
+                                   "Space that anyone can see (it is created public). To keep them on this computer, "
+                                   "clear trackio_space_id; the Hub tab's push does not cover it.")
+    config.training["trackio_space_id"] = None
+    assert warnings_for(config) == []  # trackio logging locally publishes nothing

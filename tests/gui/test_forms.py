@@ -399,6 +399,25 @@ def test_arguments_panel_problems_before_and_after_populate(qtbot, fields) -> No
     assert editor.property("problem") is False
 
 
+def test_arguments_panel_says_a_trackio_space_is_public(qtbot, fields) -> None:
+    panel = make(qtbot, ArgumentsPanel)
+    config = default_config()
+    config.training.update(report_to="trackio", trackio_space_id="me/dashboard")
+    panel.load(config)  # loaded before the rows exist (the tab is built when first shown): kept for them
+    panel.populate(fields)
+    warning = panel.warning_text("training.trackio_space_id")
+    assert warning is not None and warning.startswith("trackio_space_id 'me/dashboard' publishes this run's metrics")
+    assert panel.row("trackio_space_id").error_label().text() == warning
+    row = panel.row("trackio_space_id")
+    row.editor.clear()
+    with qtbot.waitSignal(panel.changed):
+        qtbot.keyClicks(row.editor, "x")  # another Space: the warning follows it
+    assert panel.warning_text("training.trackio_space_id").startswith("trackio_space_id 'x' publishes")
+    with qtbot.waitSignal(panel.changed):
+        row.reset_button.click()  # back to no Space: trackio logs locally, nothing to say
+    assert panel.warning_text("training.trackio_space_id") is None
+
+
 # ---- background helper
 
 def test_background_task_drops_superseded_results(qtbot) -> None:
