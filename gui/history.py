@@ -54,6 +54,7 @@ from core.config import load_config
 from core.errors import ConfigError, FinetuneError
 from core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
 from core.session import CONTINUE_TIP, Session, continue_problem
+from core.sources import SourceKind, source_kind
 from gui import dialogs
 from gui.background import BackgroundTask
 from gui.progress import format_duration
@@ -101,6 +102,17 @@ def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is delete
+
+
+def _source_text(source: str | None, file_name: bool = True) -> str:
+    """A dataset or model as the table shows it: a built-in one by its short name, a local file by its name (the
+    tooltip has the path), a Hub id whole (its owner is part of the name)."""
+    if not source:
+        return "—"
+    kind = source_kind(source)
+    if kind is SourceKind.BUILTIN:
+        return source.split(":", 1)[-1]
+    return Path(source).name or source if file_name and kind is SourceKind.LOCAL else source
 
 
 def _loss_text(value: float | None) -> str:
@@ -225,10 +237,9 @@ class RunTableModel(QAbstractTableModel):
         if key == "started":
             return datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M") if run.started else "—"
         if key == "model":
-            return run.model.replace("builtin:", "") or "—"
+            return _source_text(run.model, file_name=False)
         if key == "dataset":
-            return Path(run.dataset).name if run.dataset and not run.dataset.startswith("builtin:") else \
-                (run.dataset.replace("builtin:", "") or "—")
+            return _source_text(run.dataset)
         return ""
 
     @staticmethod

@@ -426,3 +426,14 @@ def test_compared_runs_keep_their_colours_when_another_is_selected(qtbot: Any, c
     assert len(after) == 3 and {name: after[name] for name in before} == before
     assert len(set(after.values())) == 3
     assert [label.text for _, label in chart.legend.items] == [p.name for p in panel.selected_paths()]
+
+
+def test_the_table_names_sources_by_the_one_local_or_hub_rule() -> None:
+    from gui.history import _source_text
+
+    assert _source_text("builtin:sample") == "sample" and _source_text("builtin:demo", file_name=False) == "demo"
+    assert _source_text("/data/horoscopes.csv") == "horoscopes.csv"  # a local file by its name
+    assert _source_text("./notes/") == "notes"
+    assert _source_text("Abirate/english_quotes") == "Abirate/english_quotes"  # a Hub id whole, owner included
+    assert _source_text("/models/mine", file_name=False) == "/models/mine"
+    assert _source_text(None) == _source_text("") == "—"
