@@ -8,6 +8,7 @@ rows at once without tokenizing again.
 from __future__ import annotations
 
 import bisect
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,17 @@ def describe_error(exc: BaseException, what: str) -> str:
     if isinstance(exc, FinetuneError):
         return str(exc)
     return f"Unexpected error while {what}: {type(exc).__name__}: {exc}"
+
+
+def _shown_as_is(value: Any, spin: Any) -> bool:
+    """True when the spin box shows `value` exactly, so storing the box's value stores the value itself."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    if isinstance(spin, QSpinBox) and not isinstance(value, int):
+        return False
+    if not spin.minimum() <= value <= spin.maximum():
+        return False
+    return isinstance(spin, QSpinBox) or round(value, spin.decimals()) == value
 
 
 # ---- background jobs (run in the pool: heavy imports allowed here)
@@ -358,7 +370,7 @@ class DatasetForm(Form):
         self.max_length_spin.setSuffix(" tokens")
         self.truncation_check = QCheckBox("Cut rows longer than max length")
         self.test_size_spin = CompactDoubleSpinBox()
-        self.test_size_spin.setRange(0.0, 0.9)
+        self.test_size_spin.setRange(0.0, 0.9999)  # validation allows up to below 1
         self.test_size_spin.setDecimals(4)
         self.test_size_spin.setSingleStep(0.05)
         self.test_size_hint = hint_label()
@@ -483,6 +495,8 @@ class DatasetForm(Form):
         self.max_length_spin.valueChanged.connect(self._max_length_changed)
         self.truncation_check.toggled.connect(self._edited)
         self.truncation_check.toggled.connect(self._update_truncation_label)
+        for key, spin in (("max_length", self.max_length_spin), ("test_size", self.test_size_spin)):
+            spin.valueChanged.connect(lambda _=None, k=key: getattr(self, "_kept", {}).pop(k, None))  # edited: theirs
         self.test_size_spin.valueChanged.connect(self._edited)
         self.test_size_spin.valueChanged.connect(self._update_test_size_hint)
         self.stats_refresh_button.clicked.connect(self._recompute_statistics)
@@ -505,6 +519,11 @@ class DatasetForm(Form):
             self.max_length_spin.setValue(ds.max_length if isinstance(ds.max_length, int) else 512)
             self.truncation_check.setChecked(bool(ds.truncation))
             self.test_size_spin.setValue(float(ds.test_size) if isinstance(ds.test_size, (int, float)) else 0.1)
+        # A loaded value the spin box cannot show as it is (0, 1.5, "abc", 0.12345) would be clamped or rounded
+        # and saved so without a word: keep it until the user edits the box; validation names it at the field.
+        self._kept = {key: value for key, value, spin in (("max_length", ds.max_length, self.max_length_spin),
+                                                         ("test_size", ds.test_size, self.test_size_spin))
+                      if not _shown_as_is(value, spin)}
         self._last_chosen = self.source_edit.text().strip()
         self._preview_source = None  # the next preview is of the loaded config: keep its text column
         self._detected_encoding = self._detected_for = None
@@ -520,9 +539,10 @@ class DatasetForm(Form):
         ds.text_column = exact_name(self.text_column_combo.currentText())  # as the data spells it: no strip()
         ds.encoding = self.encoding_combo.currentText().strip() or None
         ds.sample_by = self.sample_by_combo.currentData()
-        ds.max_length = self.max_length_spin.value()
+        kept = getattr(self, "_kept", {})
+        ds.max_length = kept["max_length"] if "max_length" in kept else self.max_length_spin.value()
         ds.truncation = self.truncation_check.isChecked()
-        ds.test_size = round(self.test_size_spin.value(), 4)
+        ds.test_size = kept["test_size"] if "test_size" in kept else round(self.test_size_spin.value(), 4)
 
     def dataset_config(self) -> DatasetConfig:
         config = RunConfig()

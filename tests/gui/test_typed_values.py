@@ -95,6 +95,29 @@ def test_a_config_with_wrong_values_is_shown_as_it_is(qtbot: Any) -> None:
         == {"per_device_train_batch_size": 0, "learning_rate": "fast", "num_train_epochs": -2}
 
 
+
+@pytest.mark.parametrize("max_length, test_size", [(0, 1.5), (1.5, -0.1), ("long", "abc"), (2048, 0.95),
+                                                   (512, 0.12345)])
+def test_the_dataset_tab_saves_a_loaded_value_its_boxes_cannot_show_as_it_is(qtbot: Any, max_length: Any,
+                                                                              test_size: Any) -> None:
+    """The Dataset tab's spin boxes clamp and round (0 → 1, 1.5 → 0.9999, 0.12345 → 0.1235): a config opened and
+    saved again must keep what it said, for validation to name at the field, until the user edits the box."""
+    from gui.forms import DatasetForm
+
+    config = default_config()
+    config.dataset.max_length, config.dataset.test_size = max_length, test_size
+    form = DatasetForm()
+    qtbot.addWidget(form)
+    form.load(config)
+    stored = RunConfig()
+    form.store(stored)
+    assert (stored.dataset.max_length, stored.dataset.test_size) == (max_length, test_size)
+    form.max_length_spin.setValue(256)  # the user's own edit replaces it
+    form.test_size_spin.setValue(0.2)
+    form.store(stored)
+    assert (stored.dataset.max_length, stored.dataset.test_size) == (256, 0.2)
+
+
 def _settled(qtbot: Any, window: Any) -> None:
     qtbot.wait(400)  # the window validates 300 ms after the last edit
     window.validator.wait()
