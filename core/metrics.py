@@ -336,10 +336,10 @@ class MetricsTally:
             if self.first_time is None:
                 self.first_time = when
             self.last_time = when
-        step = _int(event.get("step"))
+        step = integer(event.get("step"))
         if step is not None and kind in _STEP_KINDS:
             self.step = step
-        max_steps = _int(event.get("max_steps"))
+        max_steps = integer(event.get("max_steps"))
         if max_steps:
             self.max_steps = max_steps
         if kind == _END:
@@ -373,7 +373,8 @@ class MetricsTally:
         return replace(self, curves=self.curves.copy())
 
 
-def _int(value: Any) -> int | None:
+def integer(value: Any) -> int | None:
+    """A logged count (a step, a pid) as an int; None for anything that is not one."""
     if isinstance(value, bool):
         return None
     try:

@@ -21,6 +21,7 @@ from core.errors import FinetuneError
 from core.events import FOLDER_STATES, RunState
 from core.fileio import atomic_write_json, read_json
 from core.metrics import METRICS_FILE, MetricsLog, MetricsTally, read_metrics  # noqa: F401 - MetricsLog: re-exported
+from core.metrics import integer as _int  # the one reading of a logged count
 from core.metrics import number as _float  # the one reading of a logged figure
 
 CONFIG_FILE = "config.yaml"
@@ -355,15 +356,6 @@ def wait_for_file(path: Path, timeout: float) -> bool:
 
 BROKEN = RunState.BROKEN
 RUN_FILES = (CONFIG_FILE, STATUS_FILE, METRICS_FILE)
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass
