@@ -54,20 +54,23 @@ def on_first_expose(then):
     return spy
 """
 
-CHILD = r"""
-import json, os, sys, time
-sys.path.insert(0, os.environ["STARTUP_ROOT"])
-from PySide6.QtWidgets import QApplication
-
-app = QApplication(sys.argv[:1])
-""" + ON_FIRST_EXPOSE + r"""
+# The child's report at its first expose: when, and whether the training stack was already imported.
+REPORT_AT_EXPOSE = r"""
 def report(exposed_at):
     print(json.dumps({"exposed": exposed_at, "usable": time.time(), "torch": "torch" in sys.modules,
                       "transformers": "transformers" in sys.modules}), flush=True)
     os._exit(0)
 
 spy = on_first_expose(report)
-from gui.app import main
+"""
+
+CHILD = r"""
+import json, os, sys, time
+sys.path.insert(0, os.environ["STARTUP_ROOT"])
+from PySide6.QtWidgets import QApplication
+
+app = QApplication(sys.argv[:1])
+""" + ON_FIRST_EXPOSE + REPORT_AT_EXPOSE + r"""from gui.app import main
 main([])
 """
 
@@ -77,14 +80,7 @@ import json, os, sys, time
 from PySide6.QtWidgets import QApplication, QWidget
 
 app = QApplication(sys.argv[:1])
-""" + ON_FIRST_EXPOSE + r"""
-def report(exposed_at):
-    print(json.dumps({"exposed": exposed_at, "usable": time.time(), "torch": "torch" in sys.modules,
-                      "transformers": "transformers" in sys.modules}), flush=True)
-    os._exit(0)
-
-spy = on_first_expose(report)
-window = QWidget()
+""" + ON_FIRST_EXPOSE + REPORT_AT_EXPOSE + r"""window = QWidget()
 window.setObjectName("main_window")
 window.resize(1280, 800)
 window.show()
