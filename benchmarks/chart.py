@@ -94,7 +94,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyle("Fusion")
-    from gui.chart import LossChart
+    from finetune_studio.gui.chart import LossChart
 
     # As the app does once its warm-up has imported the stack (gui.warmup): without it a full collection walks
     # every module object of PySide6, pyqtgraph and numpy (~30 ms here), which the app never pays mid-run.

@@ -71,16 +71,16 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
-    from gui.warmup import warm
+    from finetune_studio.gui.warmup import warm
 
     warm()
     import datasets
 
     datasets.disable_progress_bars()
-    from core.config import DatasetConfig, ModelConfig
-    from core.data import load_split, tokenize_and_split, tokenize_workers
-    from core.demo import SAMPLE_DATASET
-    from core.model import load_tokenizer
+    from finetune_studio.core.config import DatasetConfig, ModelConfig
+    from finetune_studio.core.data import load_split, tokenize_and_split, tokenize_workers
+    from finetune_studio.core.demo import SAMPLE_DATASET
+    from finetune_studio.core.model import load_tokenizer
 
     rows = SAMPLE_DATASET.read_text(encoding="utf-8").splitlines()
     big = tmp / "big.jsonl"

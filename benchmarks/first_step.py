@@ -55,7 +55,7 @@ def press(exposed_at):
     queued[0] = window.start_queued
 
 spy = on_first_expose(press)
-from gui.app import main
+from finetune_studio.gui.app import main
 main([])
 """
 

@@ -29,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from goals import report  # noqa: E402 - sits beside this file
 
+CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
+
 
 def wait_for_training(metrics: Path, after: int, timeout: float = 120) -> bool:
     """True once the process has logged a step event past `after` lines (so a kill lands mid-training)."""
@@ -81,9 +83,9 @@ def main() -> int:
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    from core.config import default_config, save_config
-    from core.demo import demo_model_path
-    from core.runs import RunFolder
+    from finetune_studio.core.config import default_config, save_config
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.core.runs import RunFolder
 
     demo_model_path()
     tmp = Path(tempfile.mkdtemp(prefix="kill-resume-"))
@@ -96,7 +98,7 @@ def main() -> int:
     path = tmp / "run.yaml"
     save_config(config, path)
     folder = RunFolder(tmp / "runs" / "killed")
-    cli = [sys.executable, "-m", "core.cli"]
+    cli = list(CORE_CLI)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     command = [*cli, "train", str(path), "--quiet"]

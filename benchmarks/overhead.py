@@ -11,7 +11,7 @@ more than the GUI.
 
   GUI       the real main window: Start, its QThread worker, signals for the events into the chart, progress and
             log, the event loop turning (what a user runs);
-  headless  `core.training.run(config, sink, stop)` in a plain thread, as the CLI runs it.
+  headless  `finetune_studio.core.training.run(config, sink, stop)` in a plain thread, as the CLI runs it.
 
 A chunk's time runs from the moment a run gets its turn to the event of its last step, plus the GUI thread's CPU
 time in the PAUSE_S pause that follows it: the repaint the GUI owes for the chunk's last step (its throttled
@@ -158,7 +158,7 @@ def main() -> int:
     subprocess.run([sys.executable, "-c", "from core.demo import demo_model_path; demo_model_path()"], cwd=ROOT,
                    check=True)
 
-    from gui import runner
+    from finetune_studio.gui import runner
 
     if not args.own_arenas:
         runner.share_malloc_arena()  # as gui.app.main does, before any thread starts
@@ -168,10 +168,10 @@ def main() -> int:
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "settings"))
     app = QApplication(sys.argv[:1])
-    from core.config import PRESETS
-    from gui import dialogs
-    from gui.main_window import MainWindow
-    from gui.run_header import RunState
+    from finetune_studio.core.config import PRESETS
+    from finetune_studio.gui import dialogs
+    from finetune_studio.gui.main_window import MainWindow
+    from finetune_studio.gui.run_header import RunState
 
     if args.nice is not None:
         runner.TRAINING_NICENESS = args.nice
@@ -184,8 +184,7 @@ def main() -> int:
         time.sleep(0.01)
     import torch
 
-    import core.training
-
+    from finetune_studio.core import training as core_training
     def config(name: str):
         c = PRESETS["demo"]()
         c.name = name
@@ -205,7 +204,7 @@ def main() -> int:
         if turns.names[0] != side:
             turns.wait_ready(turns.names[0])
         try:
-            core.training.run(config(name), lambda event: turns.observe(side, event), threading.Event())
+            core_training.run(config(name), lambda event: turns.observe(side, event), threading.Event())
         except BaseException as exc:  # noqa: BLE001 - reported, and the other run released
             print(f"{name} run failed: {exc}")
             turns.fail(side)

@@ -52,9 +52,9 @@ def run_script(overrides: dict, data_file: str | None = None) -> tuple[dict[int,
 
 def run_core(overrides: dict, data_file: str | None = None) -> tuple[dict[int, float], float, list[str]]:
     """Per-step losses, steps/s and the notices of the run log (metrics.jsonl)."""
-    from core.config import default_config
-    from core.runs import RunFolder
-    from core.training import run
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.runs import RunFolder
+    from finetune_studio.core.training import run
 
     config = default_config()
     config.training.update(overrides)
@@ -81,8 +81,8 @@ def edge_files(folder: Path) -> tuple[Path, Path, int, int]:
     the tutorial's own tokenizer call, independently of the core."""
     from transformers import AutoTokenizer
 
-    from core.config import default_config
-    from core.demo import SAMPLE_DATASET, demo_model_path
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.demo import SAMPLE_DATASET, demo_model_path
 
     rng = random.Random(7)
     rows = [json.loads(line) for line in SAMPLE_DATASET.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -111,8 +111,8 @@ def main() -> int:
     overrides: dict[str, Any] = {"logging_steps": 1, "max_steps": args.steps, "eval_strategy": "steps",
                                  "save_strategy": "steps", "eval_steps": args.steps, "save_steps": args.steps}
 
-    from core.demo import demo_model_path
-    from core.hardware import detect
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.core.hardware import detect
 
     demo_model_path()
     ratios, worst, ok = [], 0.0, True

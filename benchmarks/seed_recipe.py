@@ -26,7 +26,7 @@ def main(output_dir: str, seed: int = 42, overrides: dict[str, Any] | None = Non
         TrainingArguments,
     )
 
-    from core.demo import SAMPLE_DATASET, demo_model_path
+    from finetune_studio.core.demo import SAMPLE_DATASET, demo_model_path
 
     model_name = str(demo_model_path())  # here: instead of "Qwen/Qwen3-0.6B"
     tokenizer = AutoTokenizer.from_pretrained(model_name)

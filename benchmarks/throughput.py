@@ -47,9 +47,9 @@ SEED_MODE = "padded"
 def epoch_tokens() -> tuple[int, int, float, int]:
     """(real tokens in one epoch of the train split, its rows, mean tokens of a packed block, blocks) as core
     prepares them, so the token grid and the packed side's budget are known before any run."""
-    from core import batching, data
-    from core import model as models
-    from core.config import default_config
+    from finetune_studio.core import batching, data
+    from finetune_studio.core import model as models
+    from finetune_studio.core.config import default_config
 
     config = default_config()
     tokenizer = models.load_tokenizer(config.model)
@@ -132,14 +132,14 @@ class CountingCollator:
 def run_mode(mode: str, epochs: float, marks: list[int], packed: tuple[int, int]) -> dict[str, Any]:
     from transformers import Trainer
 
-    import core.batching
-    from core.config import default_config
-    from core.training import run
+    from finetune_studio.core import batching as core_batching
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.training import run
 
     collating = {"eval": False}
     probe = Probe(marks, collating)
     counters: list[CountingCollator] = []
-    original_collator, original_train, original_pack = core.batching.collator, Trainer.train, core.batching.pack
+    original_collator, original_train, original_pack = core_batching.collator, Trainer.train, core_batching.pack
     pack_s, pack_cpu_s = [0.0], [0.0]
 
     def pack(*args: Any, **kwargs: Any) -> Any:
@@ -164,13 +164,13 @@ def run_mode(mode: str, epochs: float, marks: list[int], packed: tuple[int, int]
                            load_best_model_at_end=False, logging_steps=1000)
     if mode == "packed":
         config.training.update(per_device_train_batch_size=packed[0], gradient_accumulation_steps=packed[1])
-    core.batching.collator, Trainer.train, core.batching.pack = counting, train, pack
+    core_batching.collator, Trainer.train, core_batching.pack = counting, train, pack
     try:
         with tempfile.TemporaryDirectory() as tmp:
             config.runs_dir = tmp
             result = run(config, None, threading.Event())
     finally:
-        core.batching.collator, Trainer.train, core.batching.pack = original_collator, original_train, original_pack
+        core_batching.collator, Trainer.train, core_batching.pack = original_collator, original_train, original_pack
     if result.state != "finished":
         raise SystemExit(f"the {mode} run did not finish: {result.state}: {result.message}")
     pack_s, pack_cpu_s = pack_s[0], pack_cpu_s[0]
@@ -222,9 +222,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.repeats, args.evals = 0.15, 1, 3
-    from core.config import default_config
-    from core.demo import demo_model_path
-    from core.hardware import detect
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.core.hardware import detect
 
     demo_model_path()
     seed = default_config().training

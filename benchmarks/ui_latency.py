@@ -131,13 +131,13 @@ def main() -> int:
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "settings"))
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
-    from core.config import PRESETS
-    from gui import dialogs, runner
+    from finetune_studio.core.config import PRESETS
+    from finetune_studio.gui import dialogs, runner
 
     if args.nice is not None:
         runner.TRAINING_NICENESS = args.nice
-    from gui.main_window import MainWindow
-    from gui.run_header import RunState
+    from finetune_studio.gui.main_window import MainWindow
+    from finetune_studio.gui.run_header import RunState
 
     dialogs.show_error = lambda parent, title, message, details=None: print(f"ERROR DIALOG: {message}\n{details}")
     window = MainWindow()

@@ -21,10 +21,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
-from core.config import RunConfig, load_config, parse_config, to_yaml
-from core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
-from core.fileio import atomic_write_text
-from core.runs import RunBusy, RunFolder, run_busy
+from finetune_studio.core.config import RunConfig, load_config, parse_config, to_yaml
+from finetune_studio.core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
+from finetune_studio.core.fileio import atomic_write_text
+from finetune_studio.core.runs import RunBusy, RunFolder, run_busy
 
 BEFORE_FIX_FILE = "config.before-fix.yaml"
 # TrainingArguments defaults, for configs that leave these keys out.
@@ -334,7 +334,7 @@ def apply_fix_and_resume(run_dir: Path | str, sink: Callable[[dict], None] | Non
                          stop: threading.Event | None = None, extra_epochs: float | None = None) -> Any:
     """Apply the run's proposed fix, then continue it from its latest complete checkpoint (from the beginning,
     in the same folder, when none was saved before the failure). Returns core.training.RunResult."""
-    from core.training import resume
+    from finetune_studio.core.training import resume
 
     apply_fix(run_dir)
     _free_accelerator_memory()

@@ -17,8 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, FinetuneError
-from core.runs import RunBusy
+from finetune_studio.core.errors import ConfigError, FinetuneError
+from finetune_studio.core.runs import RunBusy
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
 
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from core.config import PRESETS, apply_overrides, load_config
+    from finetune_studio.core.config import PRESETS, apply_overrides, load_config
 
     if args.config:
         config, notices = load_config(args.config)
@@ -168,13 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     `finetune-studio` console script is gui.launcher, which opens it for WINDOW_COMMANDS and calls this otherwise."""
     args = parse_args(argv)
     if args.command in WINDOW_COMMANDS:
-        print("error: python -m core.cli runs headless commands only. To fix: open the desktop app with "
-              "'finetune-studio' (or python -m gui), or name a command, e.g. 'python -m core.cli train'.",
+        print("error: python -m finetune_studio.core.cli runs headless commands only. To fix: open the desktop app "
+              "with 'finetune-studio' (or python -m finetune_studio.gui), or name a command, e.g. "
+              "'finetune-studio train'.",
               file=sys.stderr)
         return EXIT_FAILED
     try:
         if args.command == "init":
-            from core.config import PRESETS, save_config
+            from finetune_studio.core.config import PRESETS, save_config
 
             path = Path(args.path)
             if path.exists():
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in HUB_COMMANDS:
             return _hub_command(args)
         if args.command == "validate":
-            from core.validation import validate, warnings_for
+            from finetune_studio.core.validation import validate, warnings_for
 
             config = _load(args)
             problems = validate(config)
@@ -207,20 +208,20 @@ def main(argv: list[str] | None = None) -> int:
             print("ok: the config is valid.")
             return 0
         if args.command == "train":
-            from core.training import run
-            from core.validation import warnings_for
+            from finetune_studio.core.training import run
+            from finetune_studio.core.validation import warnings_for
 
             config = _load(args)
             for warning in warnings_for(config):  # as `validate` prints them: they never block a run
                 print(f"warning: {warning}", file=sys.stderr)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet)
         if args.command == "resume" and args.apply_fix:
-            from core.advice import apply_fix_and_resume
+            from finetune_studio.core.advice import apply_fix_and_resume
 
             return _train(lambda sink, stop: apply_fix_and_resume(Path(args.run_dir), sink, stop, args.epochs),
                           args.quiet)
         if args.command == "resume":
-            from core.training import resume
+            from finetune_studio.core.training import resume
 
             return _train(lambda sink, stop: resume(Path(args.run_dir), sink, stop, args.epochs), args.quiet)
     except ConfigError as exc:
@@ -239,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - one line instead of a traceback; the run folder has the status
-        from core.config import RunConfig
-        from core.training import describe_failure
+        from finetune_studio.core.config import RunConfig
+        from finetune_studio.core.training import describe_failure
 
         print(f"error: {describe_failure(exc, RunConfig())}", file=sys.stderr)
         return EXIT_FAILED
@@ -252,7 +253,7 @@ def _print_fix(exc: FinetuneError) -> None:
     fix, run_dir = getattr(exc, "fix", None), getattr(exc, "run_dir", None)
     if fix is None or run_dir is None:
         return
-    from core.advice import fix_command
+    from finetune_studio.core.advice import fix_command
 
     print(f"fix: {fix.as_flags()}", file=sys.stderr)
     print(f"Apply it and restart from the latest checkpoint with: {fix_command(run_dir)}", file=sys.stderr)
@@ -262,8 +263,8 @@ def _list_runs(runs_dir: str | None) -> int:
     """`finetune-studio runs`: the Runs tab's listing (core.runs.list_runs), as text. A run training in another
     process shows the step its metrics have reached, a run whose process died says interrupted, and a folder with
     missing or garbled files is listed as broken with the reason, never hidden."""
-    from core.config import default_runs_dir
-    from core.runs import list_runs
+    from finetune_studio.core.config import default_runs_dir
+    from finetune_studio.core.runs import list_runs
 
     folder = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
     if folder.exists() and not folder.is_dir():
@@ -335,7 +336,7 @@ def _add_hub_commands(sub: Any) -> None:
 
 
 def _hub_command(args: argparse.Namespace) -> int:
-    from core import hub
+    from finetune_studio.core import hub
 
     if args.command == "login":
         token = sys.stdin.readline() if args.token_stdin else _ask_token(hub.endpoint())
@@ -374,9 +375,9 @@ def _saved_login_exists() -> bool:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from core import hub
-    from core.config import load_config
-    from core.runs import RunFolder
+    from finetune_studio.core import hub
+    from finetune_studio.core.config import load_config
+    from finetune_studio.core.runs import RunFolder
 
     run_dir = Path(args.run_dir)
     repo_id = args.repo

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import SAMPLE_DATASET_ID, DatasetConfig
-from core.errors import DataError, Problem
-from core.sources import is_local, is_url
+from finetune_studio.core.config import SAMPLE_DATASET_ID, DatasetConfig
+from finetune_studio.core.errors import DataError, Problem
+from finetune_studio.core.sources import is_local, is_url
 
 FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 TEXT_COLUMN_NAMES = ("text", "content", "horoscope", "document", "body", "sentence", "prompt", "completion")
@@ -58,7 +58,7 @@ def url_message(source: str) -> str:
 
 def resolve_source(source: str) -> str:
     if source == SAMPLE_DATASET_ID:
-        from core.demo import SAMPLE_DATASET
+        from finetune_studio.core.demo import SAMPLE_DATASET
 
         return str(SAMPLE_DATASET)
     return os.path.expanduser(source)
@@ -335,7 +335,7 @@ def _reader_options(fmt: str, files: list[Path], config: DatasetConfig) -> dict[
 def _hub_guard(source: str) -> None:
     if is_url(source):
         raise DataError(url_message(source))
-    from core.hub_access import require_hub
+    from finetune_studio.core.hub_access import require_hub
 
     require_hub(f"the dataset '{source}'", "Pick a local file, or the built-in sample dataset.")
 
@@ -410,7 +410,7 @@ def shown(name: str) -> str:
 
 
 def _missing_column(source: str, column: str, names: list[str]) -> DataError:
-    from core.config import nearest
+    from finetune_studio.core.config import nearest
 
     hint = nearest(column, names)
     tail = f" Did you mean {shown(hint)}?" if hint else ""

@@ -24,14 +24,14 @@ import os
 import shutil
 import tempfile
 import time
+from importlib.resources import files
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SAMPLE_DATASET: Path = (
-    Path(__file__).resolve().parent.parent / "resources" / "sample_horoscopes.jsonl"
-)
-from core.config import DEMO_MODEL_ID  # noqa: E402 (re-exported: the id configs use)
+# Package data (finetune_studio.resources): the checkout's resources/ folder, or the installed wheel's copy.
+SAMPLE_DATASET: Path = Path(str(files("finetune_studio.resources") / "sample_horoscopes.jsonl"))
+from finetune_studio.core.config import DEMO_MODEL_ID  # noqa: E402 (re-exported: the id configs use)
 
 #: Bump when the build recipe changes; it names the cache folder.
 BUILD_VERSION = 1

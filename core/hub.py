@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core.errors import FinetuneError, Problem
-from core.runs import METRICS_FILE, RunFolder
+from finetune_studio.core.errors import FinetuneError, Problem
+from finetune_studio.core.runs import METRICS_FILE, RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def _resolve_token(token: str | None) -> tuple[str, str]:
 
 
 def redact(text: str, token: str | None) -> str:
-    from core.model_card import scrub
+    from finetune_studio.core.model_card import scrub
 
     if token:
         text = text.replace(token, "<redacted>")
@@ -386,8 +386,8 @@ def _set(value: Any, default: Any) -> bool:
 def config_problems(config: Any) -> list[Problem]:
     """validate()'s Hub rules: the Trainer's own push is refused with a pointer to the Hub tab, and an access token
     anywhere in the config is refused with a pointer to logging in (save_config leaves it out in any case)."""
-    from core.config import TOKEN_VALUE_RE, is_token_key
-    from core.validation import training_fields
+    from finetune_studio.core.config import TOKEN_VALUE_RE, is_token_key
+    from finetune_studio.core.validation import training_fields
 
     fields = training_fields()
     defaults = {key: fields[key].default if key in fields else None for key in TRAINER_PUSH_FIELDS}
@@ -430,7 +430,7 @@ def default_repo_id(user: str, run_dir: Path) -> str:
     """<user>/<run name>, the run name made into a valid repository name."""
     name = Path(run_dir).name
     try:
-        from core.config import load_config
+        from finetune_studio.core.config import load_config
 
         name = load_config(RunFolder(Path(run_dir)).config_path)[0].name or name
     except FinetuneError:
@@ -452,7 +452,7 @@ def _local_names(folder: RunFolder) -> list[tuple[str, str]]:
     """(a path on this machine that a run's messages may name, what the upload says instead), longest first: the
     run folder by its name, the dataset and model by their file or folder names (as the model card names them),
     the demo model as builtin:demo, and the home folder as ~."""
-    from core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID
+    from finetune_studio.core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID
 
     names: dict[str, str] = {}
 
@@ -467,7 +467,7 @@ def _local_names(folder: RunFolder) -> list[tuple[str, str]]:
 
     add(folder.path, folder.path.name)
     try:
-        from core.config import load_config
+        from finetune_studio.core.config import load_config
 
         config = load_config(folder.config_path)[0]
     except FinetuneError:
@@ -480,8 +480,8 @@ def _local_names(folder: RunFolder) -> list[tuple[str, str]]:
             add(model, Path(os.path.expanduser(model)).name or "model")
         if config.runs_dir:
             add(config.runs_dir, "runs")
-    from core.data import resolve_source
-    from core.demo import cache_dir, demo_model_path
+    from finetune_studio.core.data import resolve_source
+    from finetune_studio.core.demo import cache_dir, demo_model_path
 
     add(demo_model_path(build=False), DEMO_MODEL_ID)
     add(resolve_source(SAMPLE_DATASET_ID), Path(resolve_source(SAMPLE_DATASET_ID)).name)
@@ -534,7 +534,7 @@ def _public_metrics(folder: RunFolder) -> bytes | None:
 
 
 def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None) -> list[_Item]:
-    from core.model_card import LOSS_CURVE_FILE, loss_curve_svg, render_model_card
+    from finetune_studio.core.model_card import LOSS_CURVE_FILE, loss_curve_svg, render_model_card
 
     folder = RunFolder(Path(run_dir))
     if not folder.path.is_dir():

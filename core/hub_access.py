@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
-from core.errors import FinetuneError
+from finetune_studio.core.errors import FinetuneError
 
 PROBE_TIMEOUT_S = 3.0
 _CACHE: dict[str, tuple[float, bool]] = {}

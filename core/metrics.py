@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
-from core.events import Event, EventKind
+from finetune_studio.core.events import Event, EventKind
 
 METRICS_FILE = "metrics.jsonl"
 

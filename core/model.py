@@ -6,16 +6,16 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from core.config import DEMO_MODEL_ID, ModelConfig
-from core.errors import ModelError
-from core.sources import SourceKind, is_local, source_kind, starts_like_path
+from finetune_studio.core.config import DEMO_MODEL_ID, ModelConfig
+from finetune_studio.core.errors import ModelError
+from finetune_studio.core.sources import SourceKind, is_local, source_kind, starts_like_path
 
 Notify = Callable[[str], None]
 
 
 def resolve_model(name_or_path: str) -> str:
     if name_or_path == DEMO_MODEL_ID:
-        from core.demo import demo_model_path
+        from finetune_studio.core.demo import demo_model_path
 
         return str(demo_model_path())
     return os.path.expanduser(name_or_path)
@@ -151,7 +151,7 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
         return loader(name, local_files_only=True, **common)
     except (OSError, ValueError):
         pass  # not cached: go to the Hub
-    from core.hub_access import require_hub
+    from finetune_studio.core.hub_access import require_hub
 
     require_hub(f"the model '{name}'", "Pick a local model folder or the built-in demo model.")
     try:

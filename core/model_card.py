@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from core.config import (
+from finetune_studio.core.config import (
     DEMO_MODEL_ID,
     SAMPLE_DATASET_ID,
     TOKEN_VALUE_RE,
@@ -23,10 +23,10 @@ from core.config import (
     load_config,
     precision_of,
 )
-from core.errors import ConfigError
-from core.metrics import loss_points  # the same curve (and resume rule) as the chart and the Runs tab
-from core.runs import RunFolder
-from core.sources import hub_repo_id
+from finetune_studio.core.errors import ConfigError
+from finetune_studio.core.metrics import loss_points  # the same curve (and resume rule) as the chart and the Runs tab
+from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.sources import hub_repo_id
 
 LOSS_CURVE_FILE = "loss_curve.svg"
 CARD_TAGS = ["finetune-studio", "text-generation"]
@@ -180,7 +180,7 @@ def _run_name(folder: RunFolder, config: RunConfig | None = None) -> str:
 
 
 def _cell(value: Any) -> str:
-    from core.hub import scrub_local_paths
+    from finetune_studio.core.hub import scrub_local_paths
 
     text = json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)
     return scrub_local_paths(scrub(text), []).replace("|", "\\|").replace("\n", " ")  # a path: its last part
@@ -212,7 +212,7 @@ def _load_run_config(folder: RunFolder) -> RunConfig:
     try:
         return load_config(folder.config_path)[0]
     except ConfigError:
-        from core.config import default_config
+        from finetune_studio.core.config import default_config
 
         config = default_config()
         config.name = folder.path.name

@@ -17,12 +17,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from core.errors import FinetuneError
-from core.events import FOLDER_STATES, RunState
-from core.fileio import atomic_write_json, read_json
-from core.metrics import METRICS_FILE, MetricsLog, MetricsTally, read_metrics  # noqa: F401 - MetricsLog: re-exported
-from core.metrics import integer as _int  # the one reading of a logged count
-from core.metrics import number as _float  # the one reading of a logged figure
+from finetune_studio.core.errors import FinetuneError
+from finetune_studio.core.events import FOLDER_STATES, RunState
+from finetune_studio.core.fileio import atomic_write_json, read_json
+from finetune_studio.core.metrics import METRICS_FILE, MetricsLog, MetricsTally, read_metrics  # noqa: F401 - MetricsLog: re-exported
+from finetune_studio.core.metrics import integer as _int  # the one reading of a logged count
+from finetune_studio.core.metrics import number as _float  # the one reading of a logged figure
 
 CONFIG_FILE = "config.yaml"
 STATUS_FILE = "status.json"
@@ -585,7 +585,7 @@ def delete_run(path: Path, runs_dir: Path) -> None:
     """
     import shutil
 
-    from core.errors import FinetuneError
+    from finetune_studio.core.errors import FinetuneError
 
     path, runs_dir = Path(path), Path(runs_dir)
     try:

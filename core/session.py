@@ -19,10 +19,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from core.config import RunConfig, load_config, runs_dir_of
-from core.errors import ConfigError
-from core.events import Event, EventKind, RunState
-from core.runs import RunFolder
+from finetune_studio.core.config import RunConfig, load_config, runs_dir_of
+from finetune_studio.core.errors import ConfigError
+from finetune_studio.core.events import Event, EventKind, RunState
+from finetune_studio.core.runs import RunFolder
 
 # A run that ended without finishing; with a complete checkpoint, Resume continues it in the same folder.
 RESUMABLE_STATES = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FAILED)

@@ -23,7 +23,7 @@ import enum
 import os
 import re
 
-from core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID
+from finetune_studio.core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID
 
 BUILTIN_IDS = (SAMPLE_DATASET_ID, DEMO_MODEL_ID)
 URL_PREFIXES = ("http://", "https://", "hf://")

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
-from core.errors import ConfigError, FinetuneError, Problem, TrainingError
-from core.events import (
+from finetune_studio.core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
+from finetune_studio.core.errors import ConfigError, FinetuneError, Problem, TrainingError
+from finetune_studio.core.events import (
     CheckpointEvent,
     DataEvent,
     EndEvent,
@@ -31,9 +31,9 @@ from core.events import (
     TrainBeginEvent,
     WarningEvent,
 )
-from core.metrics import MetricsLog, MetricsTally, read_metrics
-from core.runs import RunFolder, RunLock, generate_run_name
-from core.shared_state import training_owns_process_state
+from finetune_studio.core.metrics import MetricsLog, MetricsTally, read_metrics
+from finetune_studio.core.runs import RunFolder, RunLock, generate_run_name
+from finetune_studio.core.shared_state import training_owns_process_state
 
 
 @dataclass
@@ -52,9 +52,9 @@ def training_arguments(config: RunConfig, output_dir: Path) -> Any:
     """TrainingArguments from the config's training section, the way a run builds them."""
     from transformers import TrainingArguments
 
-    from core.config import is_token_key
-    from core.hardware import detect
-    from core.hub import TRAINER_PUSH_FIELDS
+    from finetune_studio.core.config import is_token_key
+    from finetune_studio.core.hardware import detect
+    from finetune_studio.core.hub import TRAINER_PUSH_FIELDS
 
     kwargs = dict(config.training)
     out = kwargs.pop("output_dir", None) or str(output_dir)
@@ -299,7 +299,7 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
 
 def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | None = None) -> RunResult:
     """Validate, then train in a new run folder. Raises ConfigError before anything heavy when the config is bad."""
-    from core.validation import validate
+    from finetune_studio.core.validation import validate
 
     problems = validate(config)
     if problems:
@@ -332,7 +332,7 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
         if checkpoint is None and not restart:
             raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. "
                                 "Start it again.")
-        from core.validation import validate
+        from finetune_studio.core.validation import validate
 
         problems = validate(config)
         if problems:
@@ -346,7 +346,7 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
 
 
 def _checkpoint_state(checkpoint: Path | None) -> dict[str, Any]:
-    from core.fileio import read_json
+    from finetune_studio.core.fileio import read_json
 
     try:
         state = read_json(checkpoint / "trainer_state.json") if checkpoint is not None else {}
@@ -449,7 +449,7 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
         with training_owns_process_state():  # the window's live validation must not reset accelerate under us
             result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed)
     except BaseException as exc:
-        from core.advice import runtime_failure
+        from finetune_studio.core.advice import runtime_failure
 
         advice = runtime_failure(exc, config, folder.path, state)  # OOM, full disk, forward pass: what to do
         message = describe_failure(advice or exc, config)
@@ -477,8 +477,8 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
 def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
            stop: threading.Event, checkpoint: Path | None, state: dict[str, int],
            elapsed: Callable[[], float] | None = None) -> RunResult:
-    from core import data
-    from core import model as models
+    from finetune_studio.core import data
+    from finetune_studio.core import model as models
 
     def phase(name: str, message: str) -> None:
         emit(PhaseEvent(event="phase", phase=name, message=message))
@@ -495,7 +495,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
                    eval_rows=len(splits["test"]) if "test" in splits else 0))
     phase("model", f"Loading model {config.model.name_or_path}")
     model = models.load_model(config.model)
-    from core import batching
+    from finetune_studio.core import batching
 
     if config.dataset.batching in batching.FLATTENING_MODES:
         problem = batching.padding_free_problem(model)
@@ -610,7 +610,7 @@ def _push_when_done(config: RunConfig, folder: RunFolder, emit: Sink, stop: thre
     run is recorded as finished so the card has its final losses. Never raises: a failed push leaves a finished
     run with a warning event. Not the Trainer's push_to_hub, which uploads the whole run folder."""
     if config.hub.push_when_done:
-        from core.hub import push_when_done
+        from finetune_studio.core.hub import push_when_done
 
         push_when_done(folder.path, config.hub.repo_id, config.hub.private, emit, stop)
 
@@ -623,7 +623,7 @@ def describe_failure(exc: BaseException, config: RunConfig) -> str:
         return "Interrupted. Resume to continue from the latest checkpoint."
     name = type(exc).__name__
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
-    from core.advice import disk_full_cause
+    from finetune_studio.core.advice import disk_full_cause
 
     full = disk_full_cause(exc)
     if full is not None:
@@ -636,7 +636,7 @@ def describe_failure(exc: BaseException, config: RunConfig) -> str:
         return (f"Ran out of memory at batch size {batch}. Try batch size {max(1, batch // 2)} with gradient "
                 f"accumulation {accumulation * 2}, turn on activation checkpointing, or lower max_length "
                 f"({config.dataset.max_length}).")
-    from core.advice import raised_in
+    from finetune_studio.core.advice import raised_in
 
     where = raised_in(exc)
     return f"Training failed: {name}: {text}" + (f" (raised in {where})" if where else "")

@@ -16,8 +16,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from core.config import MODEL_DTYPES, SECTIONS, RunConfig, runs_dir_of, section_type, unknown_key_message
-from core.errors import WARNING, Problem
+from finetune_studio.core.config import (
+    MODEL_DTYPES,
+    SECTIONS,
+    RunConfig,
+    runs_dir_of,
+    section_type,
+    unknown_key_message,
+)
+from finetune_studio.core.errors import WARNING, Problem
 
 STRATEGIES = ("no", "steps", "epoch")
 
@@ -101,8 +108,8 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     add = lambda field, message: problems.append(Problem(field, message))  # noqa: E731
 
     # ---- dataset
-    from core.data import SAMPLE_BY, check_source, resolve_source, url_message
-    from core.sources import is_local, is_url
+    from finetune_studio.core.data import SAMPLE_BY, check_source, resolve_source, url_message
+    from finetune_studio.core.sources import is_local, is_url
 
     ds = config.dataset
     if not isinstance(ds.source, str) or not ds.source.strip():
@@ -130,7 +137,7 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {ds.test_size!r}); "
                                  "the seed holds out 0.1.")
 
-    from core.batching import BATCHING_MODES
+    from finetune_studio.core.batching import BATCHING_MODES
 
     if not isinstance(ds.batching, str) or ds.batching not in BATCHING_MODES:
         add("dataset.batching", f"batching must be one of {', '.join(BATCHING_MODES)} (got {ds.batching!r}).")
@@ -140,8 +147,8 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     if not isinstance(model.name_or_path, str) or not model.name_or_path.strip():
         add("model.name_or_path", "Choose a model: a Hub id, a local folder or the built-in demo model.")
     elif check_files:
-        from core.model import model_name_problem, remote_code_problem
-        from core.sources import SourceKind, source_kind
+        from finetune_studio.core.model import model_name_problem, remote_code_problem
+        from finetune_studio.core.sources import SourceKind, source_kind
 
         problem = model_name_problem(model.name_or_path)  # a bad folder, or neither a folder nor a Hub id
         if problem:
@@ -207,7 +214,7 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         add("dataset.test_size", f"eval_strategy is '{eval_strategy}' but test_size is 0, so there is nothing to "
                                  "evaluate on. Hold out a fraction (0.1) or set eval_strategy to 'no'.")
 
-    from core.hardware import detect
+    from finetune_studio.core.hardware import detect
 
     hardware = detect()
     if training.get("bf16") and not hardware.bf16:
@@ -220,13 +227,13 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         add("training.fp16", "Choose bf16 or fp16, not both.")
 
     # ---- hub: the Trainer's own push (push_to_hub, hub_*) and any access token in the config are refused
-    from core.hub import config_problems
+    from finetune_studio.core.hub import config_problems
 
     problems.extend(config_problems(config))
     if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
         add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}).")
     if config.hub.push_when_done:
-        from core.hub import current_token_source  # reads HF_TOKEN and the saved login; no network
+        from finetune_studio.core.hub import current_token_source  # reads HF_TOKEN and the saved login; no network
 
         if current_token_source() is None:
             add("hub.push_when_done", "'Push when training ends' is on, but you are not logged in to the Hugging "
@@ -326,8 +333,8 @@ def training_arguments_error(config: RunConfig) -> str | None:
     run (see core.shared_state). The window validates again when the run ends."""
     import tempfile
 
-    from core.shared_state import unless_training
-    from core.training import training_arguments
+    from finetune_studio.core.shared_state import unless_training
+    from finetune_studio.core.training import training_arguments
 
     with unless_training() as free:
         if not free:

@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 
-from core.config import default_config  # noqa: E402
-from core.errors import Problem  # noqa: E402
-from gui import background  # noqa: E402
-from gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm  # noqa: E402
+from finetune_studio.core.config import default_config  # noqa: E402
+from finetune_studio.core.errors import Problem  # noqa: E402
+from finetune_studio.gui import background  # noqa: E402
+from finetune_studio.gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm  # noqa: E402
 
 OUT = ROOT / "docs"
 WIDTH, HEIGHT = 1280, 800
@@ -92,8 +92,8 @@ def main() -> None:
     splitter.setSizes([int(WIDTH * 0.45), WIDTH - int(WIDTH * 0.45)])
     splitter.show()
 
-    from core.hardware import detect
-    from core.validation import training_fields
+    from finetune_studio.core.hardware import detect
+    from finetune_studio.core.validation import training_fields
 
     training.set_hardware(detect())
     fields = training_fields()

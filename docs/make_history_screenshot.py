@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -35,7 +37,7 @@ def wait(app: object, condition: object, timeout: float = 600.0) -> None:
 
 
 def config_for(runs: Path, name: str, learning_rate: float) -> object:
-    from core.config import PRESETS
+    from finetune_studio.core.config import PRESETS
 
     config = PRESETS["demo"]()
     config.name = name
@@ -48,8 +50,8 @@ def config_for(runs: Path, name: str, learning_rate: float) -> object:
 
 
 def make_runs(runs: Path, tmp: Path) -> None:
-    from core.config import save_config
-    from core.training import run
+    from finetune_studio.core.config import save_config
+    from finetune_studio.core.training import run
 
     run(config_for(runs, "lr-1e-3-finished", 1e-3))
 
@@ -58,7 +60,7 @@ def make_runs(runs: Path, tmp: Path) -> None:
 
     killed = config_for(runs, "lr-2e-3-killed", 2e-3)
     save_config(killed, tmp / "killed.yaml")
-    process = subprocess.Popen([sys.executable, "-m", "core.cli", "train", str(tmp / "killed.yaml"), "--quiet"],
+    process = subprocess.Popen([*CORE_CLI, "train", str(tmp / "killed.yaml"), "--quiet"],
                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     metrics = runs / "lr-2e-3-killed" / "metrics.jsonl"
     deadline = time.monotonic() + 300
@@ -85,7 +87,7 @@ def main() -> int:
     runs = tmp / "runs"
     os.environ["FINETUNE_STUDIO_RUNS"] = str(runs)
 
-    from core.demo import demo_model_path
+    from finetune_studio.core.demo import demo_model_path
 
     demo_model_path()
     make_runs(runs, tmp)
@@ -99,8 +101,8 @@ def main() -> int:
     app.setApplicationName("Finetune Studio")
     app.setStyle("Fusion")
 
-    from gui import dialogs
-    from gui.app import create_window
+    from finetune_studio.gui import dialogs
+    from finetune_studio.gui.app import create_window
 
     window = create_window()
     window.resize(1280, 800)

@@ -63,8 +63,8 @@ def main() -> int:
     app.setApplicationName("Finetune Studio")
     app.setStyle("Fusion")
 
-    from gui import dialogs
-    from gui.main_window import MainWindow
+    from finetune_studio.gui import dialogs
+    from finetune_studio.gui.main_window import MainWindow
 
     dialogs.ask_save_changes = lambda *a: dialogs.SaveChoice.DISCARD
     window = MainWindow()
@@ -138,8 +138,8 @@ def main() -> int:
 
 def train_demo(app: object, window: object, wait: object) -> Path:
     """A short real demo run in the window, so the push lists the files a real run has."""
-    from core.config import PRESETS
-    from core.demo import demo_model_path
+    from finetune_studio.core.config import PRESETS
+    from finetune_studio.core.demo import demo_model_path
 
     demo_model_path()
     config = PRESETS["demo"]()

@@ -62,11 +62,11 @@ def main() -> int:
     app.setApplicationName("Finetune Studio")
     app.setStyle("Fusion")
 
-    from core.config import PRESETS, save_config
-    from core.demo import demo_model_path
-    from gui import dialogs
-    from gui.app import create_window
-    from gui.run_header import RunState
+    from finetune_studio.core.config import PRESETS, save_config
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.gui import dialogs
+    from finetune_studio.gui.app import create_window
+    from finetune_studio.gui.run_header import RunState
 
     demo_model_path()  # built once per machine; not part of what the picture shows
     if not args.extra:  # an error dialog would wait for a click that never comes: say what it says and stop
@@ -159,7 +159,7 @@ def save_start_disabled(app: object, window: object, out: Path, wait: object) ->
 
 
 def save_error_dialog(app: object, window: object, folder: Path) -> None:
-    from gui import dialogs
+    from finetune_studio.gui import dialogs
 
     try:
         raise RuntimeError("CUDA error: an illegal memory access was encountered")

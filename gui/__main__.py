@@ -1,7 +1,7 @@
-"""`python -m gui [command …]`: the same as the `finetune-studio` command (gui.launcher)."""
+"""`python -m finetune_studio.gui [command …]`: the same as the `finetune-studio` command (gui.launcher)."""
 
 import sys
 
-from gui.launcher import main
+from finetune_studio.gui.launcher import main
 
 sys.exit(main())

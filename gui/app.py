@@ -20,9 +20,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QWidget
 
-from gui import dialogs
-from gui import settings as store
-from gui.early_init import early_init
+from finetune_studio.gui import dialogs
+from finetune_studio.gui import settings as store
+from finetune_studio.gui.early_init import early_init
 
 
 class CrashReporter(QObject):
@@ -80,10 +80,10 @@ def install_excepthooks(reporter: CrashReporter) -> None:
 
 def create_window() -> Any:
     """The main window with the last config reopened when it still loads, else the built-in demo."""
-    from core.config import PRESETS, load_config
-    from core.errors import ConfigError
-    from gui.document import PRESET_TITLES
-    from gui.main_window import MainWindow
+    from finetune_studio.core.config import PRESETS, load_config
+    from finetune_studio.core.errors import ConfigError
+    from finetune_studio.gui.document import PRESET_TITLES
+    from finetune_studio.gui.main_window import MainWindow
 
     window = MainWindow()
     last = store.last_config()

@@ -164,6 +164,6 @@ def load_fields_in_background(parent: QObject, on_result: Callable[[dict], None]
 
 def _training_fields() -> dict:
     with IMPORT_LOCK:
-        from core.validation import training_fields
+        from finetune_studio.core.validation import training_fields
 
         return training_fields()

@@ -20,10 +20,10 @@ from PySide6.QtCore import QPointF, Qt, Slot
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from core import metrics as core_metrics
-from gui.decimation import PeakLevels
-from gui.grid import GridLines
-from gui.throttle import Throttle
+from finetune_studio.core import metrics as core_metrics
+from finetune_studio.gui.decimation import PeakLevels
+from finetune_studio.gui.grid import GridLines
+from finetune_studio.gui.throttle import Throttle
 
 REDRAW_MS = 66  # ~15 Hz: smooth to the eye, a fraction of a millisecond of work per frame
 TRAIN_COLOR = "#1a73e8"

@@ -11,7 +11,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from core.config import PRESETS, RunConfig
+from finetune_studio.core.config import PRESETS, RunConfig
 
 SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey")
 

@@ -16,11 +16,11 @@ from typing import Any, Iterator
 
 from PySide6.QtGui import QGuiApplication
 
-from core.config import PRESETS, RunConfig, load_config, save_config
-from core.errors import ConfigError
-from core.session import Session
-from gui import dialogs
-from gui import settings as store
+from finetune_studio.core.config import PRESETS, RunConfig, load_config, save_config
+from finetune_studio.core.errors import ConfigError
+from finetune_studio.core.session import Session
+from finetune_studio.gui import dialogs
+from finetune_studio.gui import settings as store
 
 APP_NAME = "Finetune Studio"
 PRESET_LABELS = {"demo": "Built-in demo (offline)", "seed": "Tutorial: Qwen3-0.6B + astro_horoscope (needs Hub)"}
@@ -162,7 +162,7 @@ class ConfigDocument:
         self.recent_menu.setEnabled(bool(items))
 
     def copy_cli_command(self) -> None:
-        from gui.cli_command import flags_command, train_command
+        from finetune_studio.gui.cli_command import flags_command, train_command
 
         session = self.session
         if session.path is not None and not session.modified:

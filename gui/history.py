@@ -50,15 +50,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import load_config
-from core.errors import ConfigError, FinetuneError
-from core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
-from core.session import CONTINUE_TIP, Session, continue_problem
-from core.sources import SourceKind, source_kind
-from gui import dialogs
-from gui.background import BackgroundTask
-from gui.progress import format_duration
-from gui.session_signals import SessionSignals
+from finetune_studio.core.config import load_config
+from finetune_studio.core.errors import ConfigError, FinetuneError
+from finetune_studio.core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
+from finetune_studio.core.session import CONTINUE_TIP, Session, continue_problem
+from finetune_studio.core.sources import SourceKind, source_kind
+from finetune_studio.gui import dialogs
+from finetune_studio.gui.background import BackgroundTask
+from finetune_studio.gui.progress import format_duration
+from finetune_studio.gui.session_signals import SessionSignals
 
 POLL_MS = 1000  # the runs folder: new, changed and removed runs
 FOLLOW_MS = 250  # the opened run while another process writes it: new metrics lines reach the chart this fast
@@ -602,7 +602,7 @@ class HistoryPanel(QWidget):
     # ------------------------------------------------------------------ compare
     def _compare(self, paths: list[Path]) -> None:
         chart = self.actions.chart()
-        from gui.chart import RunCurves
+        from finetune_studio.gui.chart import RunCurves
 
         self._compared = list(paths)
         curves, evals = {}, {}

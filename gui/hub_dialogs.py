@@ -48,11 +48,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import hub as core_hub
-from core.events import RunState
-from core.session import Session
-from gui import background, dialogs
-from gui.session_signals import SessionSignals
+from finetune_studio.core import hub as core_hub
+from finetune_studio.core.events import RunState
+from finetune_studio.core.session import Session
+from finetune_studio.gui import background, dialogs
+from finetune_studio.gui.session_signals import SessionSignals
 
 ERROR_COLOR = "#c5221f"
 WARNING_COLOR = "#b06000"
@@ -497,9 +497,9 @@ class PushDialog(QDialog):
 
     def _apply_run_config(self) -> None:
         """The run's own hub settings (repository, private) are the defaults, as "push when done" would use."""
-        from core.config import load_config
-        from core.errors import FinetuneError
-        from core.runs import RunFolder
+        from finetune_studio.core.config import load_config
+        from finetune_studio.core.errors import FinetuneError
+        from finetune_studio.core.runs import RunFolder
 
         try:
             config = load_config(RunFolder(self.run_dir).config_path)[0]
@@ -807,7 +807,7 @@ class HubController(QObject):
     def _pushable(self, run_dir: Path | None) -> bool:
         if run_dir is None:
             return False
-        from core.runs import RunFolder
+        from finetune_studio.core.runs import RunFolder
 
         return RunFolder(Path(run_dir)).model_dir.is_dir()
 

@@ -19,7 +19,7 @@ BAD_BINDINGS = {"6.12.0": (3, 12)}  # version -> first Python version it is harm
 
 def main(argv: list[str] | None = None) -> int:
     """`finetune-studio [command …]`: parse the command line, then open the window or run the command."""
-    from core import cli  # Qt-free: argparse until a command runs
+    from finetune_studio.core import cli  # Qt-free: argparse until a command runs
 
     args = list(sys.argv[1:] if argv is None else argv)
     if cli.parse_args(args).command in cli.WINDOW_COMMANDS:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 def open_window() -> int:
     """Import Qt and run the app until its window closes (gui.app.main starts with gui.early_init)."""
     try:
-        from gui.app import main as app_main
+        from finetune_studio.gui.app import main as app_main
     except ImportError as exc:
         print(f"error: the desktop app cannot start ({exc}). To fix: pip install pyside6-essentials pyqtgraph, "
               "or use 'finetune-studio train' headless.", file=sys.stderr)

@@ -30,24 +30,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import Problem
-from core.events import RunState
-from core.runs import run_busy
-from core.session import Session, has_checkpoint
-from gui import dialogs
-from gui import settings as store
-from gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
-from gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
-from gui.history import HistoryPanel, RunsTabActions
-from gui.hub_dialogs import HubController
-from gui.log_panel import LogPanel
-from gui.progress import ProgressWidget
-from gui.run_header import RunHeader, problems_summary
-from gui.runner import TrainingRunner
-from gui.session_signals import SessionSignals
-from gui.status_bar import ElidingStatusBar
-from gui.validator import ConfigValidator
-from gui.warmup import WarmStack, Warmup
+from finetune_studio.core.errors import Problem
+from finetune_studio.core.events import RunState
+from finetune_studio.core.runs import run_busy
+from finetune_studio.core.session import Session, has_checkpoint
+from finetune_studio.gui import dialogs
+from finetune_studio.gui import settings as store
+from finetune_studio.gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
+from finetune_studio.gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
+from finetune_studio.gui.history import HistoryPanel, RunsTabActions
+from finetune_studio.gui.hub_dialogs import HubController
+from finetune_studio.gui.log_panel import LogPanel
+from finetune_studio.gui.progress import ProgressWidget
+from finetune_studio.gui.run_header import RunHeader, problems_summary
+from finetune_studio.gui.runner import TrainingRunner
+from finetune_studio.gui.session_signals import SessionSignals
+from finetune_studio.gui.status_bar import ElidingStatusBar
+from finetune_studio.gui.validator import ConfigValidator
+from finetune_studio.gui.warmup import WarmStack, Warmup
 
 VALIDATE_DELAY_MS = 300
 DEFAULT_FORMS_WIDTH = 526  # px of a 1280 px window for the forms column, until the user moves the splitter
@@ -292,7 +292,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     @Slot(str)
     def _warm_imported(self, module: str) -> None:
         if module == "pyqtgraph" and self.chart is None:
-            from gui.chart import LossChart
+            from finetune_studio.gui.chart import LossChart
 
             self.chart = LossChart(staged=True)
             self._build_chart_step()
@@ -313,7 +313,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     def install_chart(self) -> Any:
         """The live chart, built now if the warm-up has not built it yet (imports pyqtgraph if needed)."""
         if self.chart is None:
-            from gui.chart import LossChart
+            from finetune_studio.gui.chart import LossChart
 
             self.chart = LossChart()
         self.chart.ensure_built()
@@ -511,7 +511,9 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _run_errored(self, message: str, details: str) -> None:
         self.session.run_failed(message)
         self.log.message(message, "error")
-        from core.advice import recorded_fix  # a failure that proposes a config change offers to apply it
+        from finetune_studio.core.advice import (
+            recorded_fix,  # a failure that proposes a config change offers to apply it
+        )
 
         fix = recorded_fix(self.run_dir)
         if fix is None:
@@ -539,7 +541,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         """Show a recorded run: its chart from metrics.jsonl; its state and whether Resume continues it are the
         session's (core.session). Returns the metrics.jsonl offset read up to, for following a run another process
         is still writing."""
-        from core.runs import RunFolder, read_metrics
+        from finetune_studio.core.runs import RunFolder, read_metrics
 
         events, offset = read_metrics(RunFolder(Path(run_dir)).metrics_path)
         events = [event for event in events if isinstance(event, dict)]
@@ -566,7 +568,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         path = dialogs.choose_folder(self, "Open run folder", str(self.session.runs_dir))
         if not path:
             return
-        from core.runs import RunFolder
+        from finetune_studio.core.runs import RunFolder
 
         if not RunFolder(Path(path)).exists():
             dialogs.show_error(self, "Not a run folder", f"{path} has no config.yaml, so it is not a run folder.")

@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QProgressBar, QWidget
 
-from gui.throttle import Throttle
+from finetune_studio.gui.throttle import Throttle
 
 REFRESH_MS = 250
 # A flat bar in the palette's colours: the Fusion style paints its gradients in ~1.3 ms for a bar 800 px wide, this

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from core.errors import Problem
-from core.events import RunState  # declared once in core; imported from here by older code
+from finetune_studio.core.errors import Problem
+from finetune_studio.core.events import RunState  # declared once in core; imported from here by older code
 
 SHOWN_PROBLEMS = 3  # one line each, so the list above the chart keeps its height at 900×600
 LIST_INDENT = 40  # QTextDocument's indent per list level, in pixels (the bullet sits inside it)

@@ -22,11 +22,13 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from core.config import RunConfig
-from core.errors import ConfigError
-from core.events import Event, EventKind, Sink
-from gui import early_init
-from gui.early_init import share_malloc_arena as share_malloc_arena  # re-exported: benchmarks/overhead.py calls it
+from finetune_studio.core.config import RunConfig
+from finetune_studio.core.errors import ConfigError
+from finetune_studio.core.events import Event, EventKind, Sink
+from finetune_studio.gui import early_init
+from finetune_studio.gui.early_init import (
+    share_malloc_arena as share_malloc_arena,  # re-exported: benchmarks/overhead.py calls it
+)
 
 Job = Callable[[Sink, threading.Event], Any]
 
@@ -93,7 +95,7 @@ class TrainingWorker(QObject):
 
     def _describe(self, exc: BaseException) -> str:
         try:
-            from core.training import describe_failure
+            from finetune_studio.core.training import describe_failure
 
             return describe_failure(exc, self._config or RunConfig())
         except Exception:  # noqa: BLE001 - describing must not hide the original error
@@ -131,7 +133,7 @@ class TrainingRunner(QObject):
 
     def start(self, config: RunConfig) -> None:
         """Train a new run of a copy of config (the forms may change the original while it trains)."""
-        from core.training import run
+        from finetune_studio.core.training import run
 
         config = config.copy()
         self._launch(lambda sink, stop: run(config, sink, stop), config)
@@ -139,14 +141,14 @@ class TrainingRunner(QObject):
     def resume(self, run_dir: Path, extra_epochs: float | None = None) -> None:
         """Continue the run in run_dir from its latest checkpoint, in the same folder; extra_epochs trains that
         many epochs more than its config says (the config.yaml is updated)."""
-        from core.training import resume
+        from finetune_studio.core.training import resume
 
         self._launch(lambda sink, stop: resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs), None)
 
     def apply_fix_and_resume(self, run_dir: Path) -> None:
         """Write the failed run's proposed fix (core.advice) into its config.yaml and resume it from its latest
         checkpoint, or from step 0 when it has none, in the same folder."""
-        from core.advice import apply_fix_and_resume
+        from finetune_studio.core.advice import apply_fix_and_resume
 
         self._launch(lambda sink, stop: apply_fix_and_resume(Path(run_dir), sink, stop), None)
 

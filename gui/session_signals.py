@@ -10,7 +10,7 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
-from core.session import Change, Session
+from finetune_studio.core.session import Change, Session
 
 
 class SessionSignals(QObject):

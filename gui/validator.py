@@ -13,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from core.config import RunConfig
-from core.errors import Problem
+from finetune_studio.core.config import RunConfig
+from finetune_studio.core.errors import Problem
 
 BUDGET_MS = 30.0
 
@@ -22,7 +22,7 @@ BUDGET_MS = 30.0
 def _validate(config: RunConfig) -> tuple[list[Problem], float]:
     t0 = time.perf_counter()
     try:
-        from core.validation import validate
+        from finetune_studio.core.validation import validate
 
         problems = validate(config)
     except Exception as exc:  # noqa: BLE001 - a bug in a check must not take the form down

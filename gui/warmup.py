@@ -36,14 +36,14 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.early_init import freeze_imported_objects
+from finetune_studio.gui.early_init import freeze_imported_objects
 
 # Imported one at a time, in dependency order; each is a short step the GUI thread can interleave with.
 # pyqtgraph comes first: the window shows without it (~0.25 s of import) and builds the chart once it is in.
 CHART_MODULES = ("pyqtgraph",)
 STACK_MODULES = (
     "torch", "transformers", "datasets", "accelerate", "transformers.trainer", "transformers.data.data_collator",
-    "core.hardware", "core.data", "core.model", "core.training", "core.validation",
+    *(f"finetune_studio.core.{name}" for name in ("hardware", "data", "model", "training", "validation")),
 )
 # What the first run imports on top of the stack (found by diffing sys.modules around a first demo run): the
 # tokenizer and model classes, generation utilities, and the Qwen3 architecture both presets use. Optional, as
@@ -92,7 +92,7 @@ def _import_lock() -> Any:
     """The forms' background jobs import the same modules; taking their lock keeps two threads from racing
     through transformers' lazy modules at once."""
     try:
-        from gui.background import IMPORT_LOCK
+        from finetune_studio.gui.background import IMPORT_LOCK
     except ImportError:
         return threading.Lock()
     return IMPORT_LOCK
@@ -127,9 +127,9 @@ def warm(progress: Callable[[str], None] = lambda name: None,
                     importlib.import_module(name)
                 except ImportError:
                     pass
-        from core.config import default_config
-        from core.hardware import detect
-        from core.validation import training_fields, validate
+        from finetune_studio.core.config import default_config
+        from finetune_studio.core.hardware import detect
+        from finetune_studio.core.validation import training_fields, validate
 
         hardware = detect()
         fields = training_fields()

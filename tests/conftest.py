@@ -46,7 +46,7 @@ def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.getbasetemp() / "cache"
     path.mkdir(exist_ok=True)
     os.environ["FINETUNE_STUDIO_CACHE"] = str(path)
-    from core.demo import demo_model_path
+    from finetune_studio.core.demo import demo_model_path
 
     demo_model_path()
     return path

@@ -11,7 +11,7 @@ SAMPLE = ROOT / "resources" / "sample_horoscopes.jsonl"
 
 def small_config(dataset: Path, runs: Path, **training: object):
     """The demo recipe shrunk to seconds: same collator, model and Trainer, fewer and bigger steps."""
-    from core.config import default_config
+    from finetune_studio.core.config import default_config
 
     config = default_config()
     config.runs_dir = str(runs)

@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_MARK = "@@HUB-RESULT@@"
 
@@ -48,7 +50,7 @@ _http.time = _Clock()
 
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from core import hub
+from finetune_studio.core import hub
 
 def run(op, args):
     token = args.pop("token", None)
@@ -146,10 +148,10 @@ class HubClient:
         return self.steps((op, args))[0]
 
     def finetune(self, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        """`finetune-studio ARGV` (python -m core.cli) with this environment; a token goes in on `stdin`."""
+        """`finetune-studio ARGV` (CORE_CLI) with this environment; a token goes in on `stdin`."""
         self.hf_home.mkdir(parents=True, exist_ok=True)
         self.tmpdir.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([sys.executable, "-m", "core.cli", *argv], input=stdin, capture_output=True,
+        proc = subprocess.run([*CORE_CLI, *argv], input=stdin, capture_output=True,
                               text=True, cwd=ROOT, env=self.environment(), timeout=120)
         self.outputs += [proc.stdout, proc.stderr]
         return proc
@@ -238,8 +240,8 @@ MODEL_FILES = {
 def make_finished_run(runs_dir: Path, name: str = "tiny-run", model: str | None = None,
                       dataset: str | None = None) -> Path:
     """A run folder as a finished run leaves it: config.yaml, status.json, metrics.jsonl and model/."""
-    from core.config import default_config, save_config
-    from core.runs import MetricsLog, RunFolder
+    from finetune_studio.core.config import default_config, save_config
+    from finetune_studio.core.runs import MetricsLog, RunFolder
 
     config = default_config()
     config.name = name

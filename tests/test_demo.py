@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core import demo
+from finetune_studio.core import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "resources" / "make_sample_dataset.py"

@@ -3,10 +3,10 @@
 Importing this package stays light (no torch, transformers or datasets): heavy work runs in gui.background jobs.
 """
 
-from gui.forms.arguments_panel import ArgumentsPanel
-from gui.forms.dataset_form import DatasetForm
-from gui.forms.hub_form import HubForm
-from gui.forms.model_form import ModelForm
-from gui.forms.training_form import TrainingForm
+from finetune_studio.gui.forms.arguments_panel import ArgumentsPanel
+from finetune_studio.gui.forms.dataset_form import DatasetForm
+from finetune_studio.gui.forms.hub_form import HubForm
+from finetune_studio.gui.forms.model_form import ModelForm
+from finetune_studio.gui.forms.training_form import TrainingForm
 
 __all__ = ["DatasetForm", "ModelForm", "TrainingForm", "ArgumentsPanel", "HubForm"]

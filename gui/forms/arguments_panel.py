@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import RENAMED_TRAINING_KEYS, RunConfig, is_token_key
-from gui.forms.common import (
+from finetune_studio.core.config import RENAMED_TRAINING_KEYS, RunConfig, is_token_key
+from finetune_studio.gui.forms.common import (
     TRAINING_FORM_KEYS,
     Form,
     NumberEdit,
@@ -126,7 +126,7 @@ _PLAIN = re.compile(r"[A-Za-z_][\w\-]*\Z")
 
 def yaml_text(value: Any) -> str:
     """How a YAML-edited value is shown: strings bare when that reads back the same, else flow-style YAML."""
-    from core.config import yaml_load
+    from finetune_studio.core.config import yaml_load
 
     if value is None:
         return ""
@@ -290,7 +290,7 @@ class ArgRow(QWidget):
             return ("invalid", text, problem) if problem else ("ok", editor.number(), "")
         if kind == "str":
             return "ok", text, ""
-        from core.config import yaml_load
+        from finetune_studio.core.config import yaml_load
 
         try:
             return "ok", yaml_load(text), ""
@@ -504,7 +504,7 @@ class ArgumentsPanel(Form):
     def _update_warnings(self) -> None:
         """Warnings about the values set here (a trackio Space that makes the metrics public): amber, under the
         row, not blocking. core.validation.warnings_for decides, as for `finetune-studio validate`."""
-        from core.validation import warnings_for  # light (no training stack)
+        from finetune_studio.core.validation import warnings_for  # light (no training stack)
 
         config = RunConfig()
         self.store(config)

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import RunConfig, field_help
-from core.errors import WARNING, Problem
+from finetune_studio.core.config import RunConfig, field_help
+from finetune_studio.core.errors import WARNING, Problem
 
 # Training keys edited by TrainingForm; the "All arguments" panel leaves them alone so each key has one editor.
 # bf16/fp16 are the precision combo.

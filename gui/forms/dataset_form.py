@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import SAMPLE_DATASET_ID, DatasetConfig, ModelConfig, RunConfig
-from core.errors import FinetuneError
-from core.sources import SourceKind, source_kind
-from gui.background import IMPORT_LOCK, BackgroundTask
-from gui.forms.common import (
+from finetune_studio.core.config import SAMPLE_DATASET_ID, DatasetConfig, ModelConfig, RunConfig
+from finetune_studio.core.errors import FinetuneError
+from finetune_studio.core.sources import SourceKind, source_kind
+from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
+from finetune_studio.gui.forms.common import (
     CompactDoubleSpinBox,
     Form,
     align_labels,
@@ -128,7 +128,7 @@ def load_preview(config: DatasetConfig) -> Any:
     with IMPORT_LOCK:  # the first import of datasets must not race another thread's
         import datasets  # noqa: F401
 
-        from core import data
+        from finetune_studio.core import data
     return data.preview(config, limit=PREVIEW_ROWS)
 
 
@@ -138,8 +138,8 @@ def compute_statistics(dataset: DatasetConfig, model: ModelConfig, sample: int =
         import datasets  # noqa: F401
         from transformers import AutoTokenizer, PreTrainedTokenizerFast  # noqa: F401
 
-        from core import data
-        from core.model import load_tokenizer
+        from finetune_studio.core import data
+        from finetune_studio.core.model import load_tokenizer
     tokenizer = load_tokenizer(model)
     ds = data.load_split(dataset)
     column = data.check_text_column(ds, dataset.text_column, dataset.source)  # the name as the data spells it
@@ -661,7 +661,7 @@ class DatasetForm(Form):
             self.text_column_combo.setCurrentText(visible_name(current))
         # The column for this data: the configured one as the data spells it; on a switch to another file (or
         # when the configured one is missing) the one detected in the new file.
-        from core.data import real_column
+        from finetune_studio.core.data import real_column
 
         real = real_column(self._columns, current)
         pick = preview.text_column if (switched or real is None) and preview.text_column else real
@@ -775,7 +775,7 @@ class DatasetForm(Form):
         if not self._preview_ok:
             self._clear_statistics("Token statistics appear once the dataset can be read.")
             return
-        from core.data import real_column
+        from finetune_studio.core.data import real_column
 
         if self._columns and real_column(self._columns, dataset.text_column) is None:
             self._clear_statistics(f"No column '{visible_name(dataset.text_column)}' in this dataset; pick one of "

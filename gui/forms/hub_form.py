@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QVBoxLayout, QWidget
 
-from core.config import RunConfig
-from gui.forms.common import Form, align_labels, config_help, hint_label, section
+from finetune_studio.core.config import RunConfig
+from finetune_studio.gui.forms.common import Form, align_labels, config_help, hint_label, section
 
 LOGIN_NOTE = ("Log in to the Hugging Face Hub from the Hub menu or the Hub button in the status bar. When the run "
               "finishes, its model, a model card, the metrics and a loss curve are uploaded.")

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig
-from core.sources import SourceKind, source_kind
-from gui.forms.common import (
+from finetune_studio.core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig
+from finetune_studio.core.sources import SourceKind, source_kind
+from finetune_studio.gui.forms.common import (
     Form,
     align_labels,
     column,

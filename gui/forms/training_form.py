@@ -22,9 +22,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.batching import BATCHING_MODES
-from core.config import PRECISIONS, SEED_TRAINING, RunConfig, default_runs_dir, precision_of, set_precision
-from gui.forms.common import (
+from finetune_studio.core.batching import BATCHING_MODES
+from finetune_studio.core.config import (
+    PRECISIONS,
+    SEED_TRAINING,
+    RunConfig,
+    default_runs_dir,
+    precision_of,
+    set_precision,
+)
+from finetune_studio.gui.forms.common import (
     Form,
     NumberEdit,
     align_labels,
@@ -285,7 +292,9 @@ class TrainingForm(Form):
     def _update_warnings(self) -> None:
         """Warnings about the values shown here (a very large learning rate): amber, under the field, not blocking.
         core.validation.warnings_for decides, as for `finetune-studio validate`."""
-        from core.validation import warnings_for  # light (no training stack), but kept out of the GUI's import
+        from finetune_studio.core.validation import (
+            warnings_for,  # light (no training stack), but kept out of the GUI's import
+        )
 
         config = RunConfig()
         self.store(config)

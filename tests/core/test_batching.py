@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.batching import PackedCollator, collator, pack, padding_free_problem, prepare_model
+from finetune_studio.core.batching import PackedCollator, collator, pack, padding_free_problem, prepare_model
 from tests.helpers import SAMPLE, small_config
 
 
@@ -16,8 +16,8 @@ def test_packed_batch_has_the_padded_batch_loss(demo_cache: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from core.config import ModelConfig
-    from core.model import load_tokenizer, resolve_model
+    from finetune_studio.core.config import ModelConfig
+    from finetune_studio.core.model import load_tokenizer, resolve_model
 
     tokenizer = load_tokenizer(ModelConfig())
     model = AutoModelForCausalLM.from_pretrained(resolve_model("builtin:demo"))
@@ -61,8 +61,8 @@ def test_packed_blocks_have_the_padded_batch_loss(demo_cache: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from core.config import ModelConfig
-    from core.model import load_tokenizer, resolve_model
+    from finetune_studio.core.config import ModelConfig
+    from finetune_studio.core.model import load_tokenizer, resolve_model
 
     tokenizer = load_tokenizer(ModelConfig())
     model = AutoModelForCausalLM.from_pretrained(resolve_model("builtin:demo"))
@@ -96,8 +96,8 @@ def test_refuses_remote_code_models() -> None:
 
 @pytest.mark.parametrize("mode", ["group_by_length", "padding_free", "packed"])
 def test_modes_train(demo_cache: Path, small_dataset: Path, runs_dir: Path, mode: str) -> None:
-    from core.runs import RunFolder
-    from core.training import run, training_arguments
+    from finetune_studio.core.runs import RunFolder
+    from finetune_studio.core.training import run, training_arguments
 
     config = small_config(small_dataset, runs_dir, max_steps=4, eval_steps=2, save_steps=2)
     config.dataset.batching = mode
@@ -110,8 +110,8 @@ def test_modes_train(demo_cache: Path, small_dataset: Path, runs_dir: Path, mode
 
 
 def test_unknown_mode_is_a_validation_problem(runs_dir: Path) -> None:
-    from core.config import default_config
-    from core.validation import validate
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.validation import validate
 
     config = default_config()
     config.dataset.batching = "squeeze"

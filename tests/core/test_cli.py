@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
-from core.config import load_config, save_config
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import load_config, save_config
 from tests.helpers import read_events, small_config
+
+CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +61,7 @@ def test_unusable_data_exits_2_with_reason_and_no_run_folder(tmp_path: Path, run
     """An empty data file is found before training (issue 12 item 2): a config problem, not a failed run."""
     bad = tmp_path / "empty.jsonl"
     bad.write_text("")
-    result = subprocess.run([sys.executable, "-m", "core.cli", "train", "--set", f"dataset.source={bad}",
+    result = subprocess.run([*CORE_CLI, "train", "--set", f"dataset.source={bad}",
                              "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (f"error: dataset.source: {bad} is empty. Pick a file with "
@@ -93,7 +95,7 @@ def test_init_into_a_read_only_folder_says_it_could_not_write(tmp_path: Path, mo
 
 
 def test_runs_with_a_file_as_the_runs_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from core.config import default_runs_dir
+    from finetune_studio.core.config import default_runs_dir
 
     a_file = tmp_path / "runs.txt"
     a_file.write_text("not a folder")
@@ -122,15 +124,14 @@ def test_empty_config_file_exits_2_from_validate_and_train(tmp_path: Path, runs_
 def test_train_prints_the_warnings_validate_prints_before_it_trains(tmp_path: Path, runs_dir: Path,
                                                                    capsys: pytest.CaptureFixture,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.training
-
+    from finetune_studio.core import training as core_training
     trained: list[float] = []
 
     def fake_run(config, sink, stop):  # what was asked to train, without training it
         trained.append(config.training["learning_rate"])
-        return core.training.RunResult(state="finished", message="Finished 0 steps.", run_dir=runs_dir / "x")
+        return core_training.RunResult(state="finished", message="Finished 0 steps.", run_dir=runs_dir / "x")
 
-    monkeypatch.setattr(core.training, "run", fake_run)
+    monkeypatch.setattr(core_training, "run", fake_run)
     assert main(["train", "--preset", "demo", "--set", "learning_rate=5", "--quiet"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert trained == [5.0]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import (
+from finetune_studio.core.config import (
     SEED_TRAINING,
     apply_overrides,
     default_config,
@@ -19,8 +19,8 @@ from core.config import (
     set_precision,
     to_yaml,
 )
-from core.errors import ConfigError
-from core.validation import validate
+from finetune_studio.core.errors import ConfigError
+from finetune_studio.core.validation import validate
 
 
 def messages(config) -> dict[str, str]:
@@ -244,8 +244,8 @@ def test_nan_and_infinite_numbers_are_refused(tmp_path: Path, monkeypatch: pytes
 
 
 def test_large_learning_rate_is_a_warning_not_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.errors import ERROR, WARNING
-    from core.validation import warnings_for
+    from finetune_studio.core.errors import ERROR, WARNING
+    from finetune_studio.core.validation import warnings_for
 
     monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / "runs"))
     config = default_config()
@@ -263,8 +263,8 @@ def test_large_learning_rate_is_a_warning_not_a_problem(tmp_path: Path, monkeypa
 
 
 def test_a_trackio_space_is_said_to_be_public(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.errors import WARNING
-    from core.validation import warnings_for
+    from finetune_studio.core.errors import WARNING
+    from finetune_studio.core.validation import warnings_for
 
     monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / "runs"))
     config = default_config()

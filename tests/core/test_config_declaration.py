@@ -9,7 +9,7 @@ import typing
 
 import pytest
 
-from core.config import (
+from finetune_studio.core.config import (
     SECTIONS,
     TOP_LEVEL_KEYS,
     RunConfig,
@@ -21,7 +21,7 @@ from core.config import (
     section_type,
     to_yaml,
 )
-from core.errors import ConfigError
+from finetune_studio.core.errors import ConfigError
 
 DECLARED = [(name, f) for name in SECTIONS if (cls := section_type(name)) for f in dataclasses.fields(cls)]
 SAMPLES = {str: "changed-value", int: 7, float: 0.25, bool: False}
@@ -60,7 +60,7 @@ def test_every_declared_field_round_trips_through_set_and_yaml(section: str, dec
 @pytest.mark.parametrize(("section", "declared"), DECLARED, ids=[f"{s}.{f.name}" for s, f in DECLARED])
 def test_every_declared_field_of_the_wrong_type_is_a_problem_at_that_field(section: str,
                                                                            declared: dataclasses.Field) -> None:
-    from core.validation import validate
+    from finetune_studio.core.validation import validate
 
     config = RunConfig()
     setattr(getattr(config, section), declared.name, ["a", "list"])  # no field is a list
@@ -69,8 +69,8 @@ def test_every_declared_field_of_the_wrong_type_is_a_problem_at_that_field(secti
 
 
 def test_choices_declared_on_a_field_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import config as core_config
-    from core.validation import validate
+    from finetune_studio.core import config as core_config
+    from finetune_studio.core.validation import validate
 
     declared = config_field("hub.repo_id")
     assert declared is not None

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from core.config import DatasetConfig
-from core.data import check_text_column, detect_text_column, load_split, preview, token_statistics, tokenize_and_split
-from core.errors import DataError
+from finetune_studio.core.config import DatasetConfig
+from finetune_studio.core.data import (
+    check_text_column,
+    detect_text_column,
+    load_split,
+    preview,
+    token_statistics,
+    tokenize_and_split,
+)
+from finetune_studio.core.errors import DataError
 
 ROWS = [{"id": i, "text": f"row number {i} " + "word " * (i % 7)} for i in range(30)]
 
@@ -140,8 +147,8 @@ def test_detect_text_column_prefers_longest_string_column() -> None:
 
 
 def test_tokenize_split_and_statistics(demo_cache: Path) -> None:
-    from core.config import ModelConfig
-    from core.model import load_tokenizer
+    from finetune_studio.core.config import ModelConfig
+    from finetune_studio.core.model import load_tokenizer
 
     notes: list[str] = []
     tokenizer = load_tokenizer(ModelConfig(), notes.append)
@@ -161,8 +168,8 @@ def test_tokenize_split_and_statistics(demo_cache: Path) -> None:
 
 
 def test_nothing_left_after_split(tmp_path: Path, demo_cache: Path) -> None:
-    from core.config import ModelConfig
-    from core.model import load_tokenizer
+    from finetune_studio.core.config import ModelConfig
+    from finetune_studio.core.model import load_tokenizer
 
     path = write(tmp_path / "one.jsonl", "jsonl", [{"text": "only one row"}])
     config = DatasetConfig(source=str(path), text_column="text")

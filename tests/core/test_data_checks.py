@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from core import data
-from core.cli import main
-from core.config import DatasetConfig, ModelConfig, default_config, from_yaml, to_yaml
-from core.errors import DataError
-from core.validation import validate
+from finetune_studio.core import data
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import DatasetConfig, ModelConfig, default_config, from_yaml, to_yaml
+from finetune_studio.core.errors import DataError
+from finetune_studio.core.validation import validate
 from tests.helpers import read_events, small_config
 
 
 @pytest.fixture(scope="module")
 def tokenizer(demo_cache: Path) -> Any:
-    from core.model import load_tokenizer
+    from finetune_studio.core.model import load_tokenizer
 
     return load_tokenizer(ModelConfig())
 
@@ -274,7 +274,7 @@ def test_dropped_empty_rows_are_counted(tmp_path: Path, tokenizer: Any) -> None:
 
 @pytest.mark.slow
 def test_a_run_logs_the_real_column_and_the_dropped_rows(demo_cache: Path, tmp_path: Path, runs_dir: Path) -> None:
-    from core.training import run
+    from finetune_studio.core.training import run
 
     path = tmp_path / "export.jsonl"  # a CSV's empty cell is a missing value (refused), so JSON lines here
     path.write_bytes(jsonl(*({"sign": "Leo", "Horoscope Text ": f"Day {i}: rest, then plan." if i % 20 else ""}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from core.advice import failure_site, raised_in, runtime_failure
-from core.config import default_config
-from core.training import describe_failure
+from finetune_studio.core.advice import failure_site, raised_in, runtime_failure
+from finetune_studio.core.config import default_config
+from finetune_studio.core.training import describe_failure
 
 
 def _raised_by(source: str, **names: object) -> BaseException:

@@ -39,7 +39,7 @@ def _uploaded_nothing(hub: HubServer) -> bool:
 
 
 def test_model_card_for_the_demo_run(run_dir: Path) -> None:
-    from core.model_card import loss_curve_svg, render_model_card
+    from finetune_studio.core.model_card import loss_curve_svg, render_model_card
 
     card = render_model_card(run_dir, repo_id="alice/tiny-run")
     assert card.startswith("---\n")
@@ -62,7 +62,7 @@ def test_model_card_for_the_demo_run(run_dir: Path) -> None:
 
 
 def test_model_card_names_hub_base_model_and_dataset(tmp_path: Path) -> None:
-    from core.model_card import render_model_card
+    from finetune_studio.core.model_card import render_model_card
 
     run = make_finished_run(tmp_path / "runs", model="Qwen/Qwen3-0.6B", dataset="karthiksagarn/astro_horoscope")
     meta = yaml.safe_load(render_model_card(run).split("---\n")[1])
@@ -71,7 +71,7 @@ def test_model_card_names_hub_base_model_and_dataset(tmp_path: Path) -> None:
 
 
 def test_plan_lists_model_card_metrics_and_curve(run_dir: Path) -> None:
-    from core.hub import plan_push
+    from finetune_studio.core.hub import plan_push
 
     plan = dict(plan_push(run_dir))
     expected = {name for name in MODEL_FILES if name != "training_args.bin"}
@@ -83,7 +83,7 @@ def test_plan_lists_model_card_metrics_and_curve(run_dir: Path) -> None:
 def test_a_run_without_a_model_cannot_be_pushed(tmp_path: Path) -> None:
     import shutil
 
-    from core.hub import HubError, plan_push
+    from finetune_studio.core.hub import HubError, plan_push
 
     run = make_finished_run(tmp_path / "runs")
     shutil.rmtree(run / "model")
@@ -151,9 +151,9 @@ def test_read_only_token_is_refused_before_any_upload(client: HubClient, hub: Hu
 
 
 def test_push_then_download_every_file_byte_identical(client: HubClient, hub: HubServer, run_dir: Path) -> None:
-    from core.hub import _public_metrics
-    from core.model_card import loss_curve_svg, render_model_card
-    from core.runs import RunFolder
+    from finetune_studio.core.hub import _public_metrics
+    from finetune_studio.core.model_card import loss_curve_svg, render_model_card
+    from finetune_studio.core.runs import RunFolder
 
     before = tree_digest(run_dir)
     assert client.call("login", token=WRITE).ok
@@ -298,7 +298,7 @@ def test_in_process_client_patch(hub: HubServer, run_dir: Path, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from huggingface_hub import hf_hub_download
 
-    from core import hub as core_hub
+    from finetune_studio.core import hub as core_hub
 
     patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
     assert core_hub.login(WRITE).name == "alice"

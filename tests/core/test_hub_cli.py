@@ -78,7 +78,7 @@ def test_cli_login_whoami_push_logout(client: HubClient, hub: HubServer, run_dir
 
 
 def test_cli_push_uses_the_runs_own_repository(client: HubClient, hub: HubServer, tmp_path: Path) -> None:
-    from core.config import load_config, save_config
+    from finetune_studio.core.config import load_config, save_config
 
     run = make_finished_run(tmp_path / "runs", name="configured")
     config, _ = load_config(run / "config.yaml")
@@ -109,7 +109,7 @@ def test_cli_login_asks_without_echo(hub: HubServer, tmp_path: Path, monkeypatch
                                      capsys: pytest.CaptureFixture[str]) -> None:
     import getpass
 
-    from core.cli import main
+    from finetune_studio.core.cli import main
 
     patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
     prompts: list[str] = []
@@ -157,7 +157,7 @@ def in_process(hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_push_when_done_reports_success_as_events(in_process: Path, hub: HubServer, run_dir: Path) -> None:
-    from core import hub as core_hub
+    from finetune_studio.core import hub as core_hub
 
     core_hub.login(WRITE)
     events: list[dict] = []
@@ -173,7 +173,7 @@ def test_push_when_done_reports_success_as_events(in_process: Path, hub: HubServ
 
 def test_push_when_done_failure_is_a_warning_not_an_exception(in_process: Path, hub: HubServer,
                                                               run_dir: Path) -> None:
-    from core import hub as core_hub
+    from finetune_studio.core import hub as core_hub
 
     core_hub.login(WRITE)
     hub.fail_next("/api/repos/create", 500)
@@ -200,7 +200,7 @@ def test_push_when_done_failure_is_a_warning_not_an_exception(in_process: Path, 
 def test_a_read_only_token_is_refused_with_a_kind_that_says_log_in(in_process: Path, hub: HubServer,
                                                                     run_dir: Path) -> None:
     """The window offers its Log in button on `needs_login`, never by looking for "read-only" in the text."""
-    from core import hub as core_hub
+    from finetune_studio.core import hub as core_hub
 
     with pytest.raises(core_hub.HubPermissionError) as caught:
         core_hub.push_run(run_dir, token=READ)
@@ -217,8 +217,8 @@ def test_a_read_only_token_is_refused_with_a_kind_that_says_log_in(in_process: P
 
 
 def test_earlier_push_events_are_not_uploaded(run_dir: Path) -> None:
-    from core.hub import _public_metrics
-    from core.runs import MetricsLog, RunFolder
+    from finetune_studio.core.hub import _public_metrics
+    from finetune_studio.core.runs import MetricsLog, RunFolder
 
     log = MetricsLog(run_dir / "metrics.jsonl")
     log.append({"event": "phase", "phase": "push", "message": "Uploading", "time": 30.0})
@@ -230,9 +230,9 @@ def test_earlier_push_events_are_not_uploaded(run_dir: Path) -> None:
 
 
 def test_push_when_done_needs_a_login_to_validate(in_process: Path) -> None:
-    from core import hub as core_hub
-    from core.config import default_config
-    from core.validation import validate
+    from finetune_studio.core import hub as core_hub
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.validation import validate
 
     config = default_config()
     config.hub.push_when_done = True
@@ -246,8 +246,8 @@ def test_push_when_done_needs_a_login_to_validate(in_process: Path) -> None:
 
 def test_push_when_done_is_not_the_trainers_push(tmp_path: Path) -> None:
     """The Trainer's own push would upload the whole run folder and write the weights into it a second time."""
-    from core.config import default_config
-    from core.training import training_arguments
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.training import training_arguments
 
     config = default_config()
     config.hub.push_when_done = True
@@ -259,8 +259,8 @@ def test_push_when_done_is_not_the_trainers_push(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_training_with_push_when_done_uploads_the_model(in_process: Path, hub: HubServer, demo_cache: Path,
                                                         small_dataset: Path, tmp_path: Path) -> None:
-    from core import hub as core_hub
-    from core.training import run
+    from finetune_studio.core import hub as core_hub
+    from finetune_studio.core.training import run
     from tests.helpers import read_events, small_config
 
     core_hub.login(WRITE)

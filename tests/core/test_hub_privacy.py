@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
-from core.config import default_config, load_config, save_config
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import default_config, load_config, save_config
 from tests.hub_fixtures import WRITE, HubClient, client, files_containing, hub, make_finished_run
 from tests.hub_server import HubServer
 
 
 def _problems(config) -> dict[str, str]:
-    from core.validation import validate
+    from finetune_studio.core.validation import validate
 
     return {p.field: p.message for p in validate(config, check_files=False)}
 
@@ -62,7 +62,7 @@ def test_library_defaults_of_the_push_fields_are_not_problems() -> None:
 
 
 def test_training_arguments_never_carry_the_trainers_push_or_a_token(tmp_path: Path) -> None:
-    from core.training import training_arguments
+    from finetune_studio.core.training import training_arguments
 
     config = default_config()
     config.training.update(push_to_hub=True, hub_token=WRITE, hub_model_id="alice/x", hub_private_repo=False,
@@ -135,8 +135,8 @@ def _run_with_local_paths(tmp_path: Path) -> tuple[Path, list[str]]:
     real run's do ("Loading dataset /home/…/notes.jsonl", "Model saved to /…/model.")."""
     import os
 
-    from core.demo import demo_model_path
-    from core.runs import MetricsLog
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.core.runs import MetricsLog
 
     data = tmp_path / "private data" / "client notes.jsonl"
     data.parent.mkdir()
@@ -179,8 +179,8 @@ def test_uploaded_metrics_name_no_local_path(client: HubClient, hub: HubServer, 
 
 
 def test_model_card_hyperparameters_name_no_local_path(tmp_path: Path) -> None:
-    from core.config import save_config as save
-    from core.model_card import render_model_card
+    from finetune_studio.core.config import save_config as save
+    from finetune_studio.core.model_card import render_model_card
 
     run = make_finished_run(tmp_path / "runs")
     config = load_config(run / "config.yaml")[0]

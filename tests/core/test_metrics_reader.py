@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from core import events, metrics
-from core.cli import main
-from core.model_card import loss_points as card_loss_points
-from core.runs import list_runs, summarize
+from finetune_studio.core import events, metrics
+from finetune_studio.core.cli import main
+from finetune_studio.core.model_card import loss_points as card_loss_points
+from finetune_studio.core.runs import list_runs, summarize
 from tests.core.test_runs_history import make_run, segment
 
 MAX_STEPS = 20
@@ -167,7 +167,7 @@ def test_the_gui_contract_names_every_event_kind_field_and_phase() -> None:
 
 
 def test_run_states_are_one_enum_whose_values_stay_plain_strings() -> None:
-    from core.runs import BROKEN, STATES
+    from finetune_studio.core.runs import BROKEN, STATES
 
     assert json.dumps({"state": events.RunState.STOPPED}) == '{"state": "stopped"}'
     assert f"{events.RunState.INTERRUPTED:<12}|" == "interrupted |"

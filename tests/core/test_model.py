@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from core import hub_access
-from core.config import ModelConfig
-from core.errors import ModelError
-from core.model import load_model, load_tokenizer
+from finetune_studio.core import hub_access
+from finetune_studio.core.config import ModelConfig
+from finetune_studio.core.errors import ModelError
+from finetune_studio.core.model import load_model, load_tokenizer
 
 
 def test_demo_loads_with_pad_notice(demo_cache: Path) -> None:
@@ -101,8 +101,8 @@ def test_invalid_model_id_gets_its_own_message(name: str, expected: str, monkeyp
     """Neither the cache nor the Hub is asked: the id itself is wrong, and "not in the local cache" would mislead."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from core.config import RunConfig
-    from core.validation import validate
+    from finetune_studio.core.config import RunConfig
+    from finetune_studio.core.validation import validate
 
     asked: list[str] = []
     monkeypatch.setattr(AutoTokenizer, "from_pretrained", lambda name, **kw: asked.append(name))

@@ -18,12 +18,12 @@ class BlockQt:
         return None
 
 sys.meta_path.insert(0, BlockQt())
-import core
+import finetune_studio.core as core
 names = sorted(m.name for m in pkgutil.iter_modules(core.__path__))
 for name in names:
-    importlib.import_module(f"core.{name}")
-from core.config import default_config
-from core.validation import validate
+    importlib.import_module(f"finetune_studio.core.{name}")
+from finetune_studio.core.config import default_config
+from finetune_studio.core.validation import validate
 assert validate(default_config()) == [], validate(default_config())
 loaded = [m for m in sys.modules if m.split(".")[0] in {"PySide6", "shiboken6", "pyqtgraph"}]
 assert not loaded, loaded

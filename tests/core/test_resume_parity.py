@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.runs import RunFolder
-from core.training import resume, run
+from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.training import resume, run
 from tests.helpers import small_config
 
 

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from core import cli
-from core.config import save_config
-from core.runs import RunFolder, read_metrics, summarize
-from core.training import resume, run
+from finetune_studio.core import cli
+from finetune_studio.core.config import save_config
+from finetune_studio.core.runs import RunFolder, read_metrics, summarize
+from finetune_studio.core.training import resume, run
 from tests.helpers import ROOT, SAMPLE, read_events, small_config
+
+CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
 
 
 def _lines(run_dir: Path) -> list[str]:
@@ -164,7 +166,7 @@ def test_a_run_still_training_in_another_process_is_not_resumed(demo_cache: Path
     path = tmp_path / "busy.yaml"
     save_config(config, path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    other = subprocess.Popen([sys.executable, "-m", "core.cli", "train", str(path), "--quiet"], cwd=ROOT, env=env,
+    other = subprocess.Popen([*CORE_CLI, "train", str(path), "--quiet"], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_dir = runs_dir / "busy"
     try:
@@ -185,7 +187,7 @@ def test_a_run_still_training_in_another_process_is_not_resumed(demo_cache: Path
         other.wait(120)
     assert other.returncode == cli.EXIT_STOPPED
     assert summarize(run_dir).state == "stopped"  # and, no longer training, it can be resumed
-    from core.runs import run_busy
+    from finetune_studio.core.runs import run_busy
 
     assert run_busy(run_dir) is None
 
@@ -205,7 +207,7 @@ def test_a_reused_pid_does_not_make_a_dead_run_look_live(tmp_path: Path) -> None
     (run_dir / "run.lock").write_text(json.dumps(record))
     assert RunFolder(run_dir).read_status()["state"] == "interrupted"
     assert summarize(run_dir).state == "interrupted" and not summarize(run_dir).live
-    from core.runs import RunLock, run_busy
+    from finetune_studio.core.runs import RunLock, run_busy
 
     assert run_busy(run_dir) is None
     RunLock.acquire(run_dir).release()  # a dead holder's lock is taken over
@@ -218,7 +220,7 @@ def test_a_reused_pid_does_not_make_a_dead_run_look_live(tmp_path: Path) -> None
 
 def test_the_lock_is_held_while_training_and_released_after(demo_cache: Path, small_dataset: Path,
                                                            runs_dir: Path) -> None:
-    from core.runs import RunBusy, read_lock
+    from finetune_studio.core.runs import RunBusy, read_lock
 
     seen: list[bool] = []
     config = small_config(small_dataset, runs_dir, max_steps=4, eval_steps=2, save_steps=2)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.runs import NAME_PART_CHARS, generate_run_name
+from finetune_studio.core.runs import NAME_PART_CHARS, generate_run_name
 
 DATE = r"\d{6}-\d{4}"
 HUB_SAFE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -36,8 +36,8 @@ def test_run_names_stay_short() -> None:
 
 
 def test_new_run_folder_names_the_run_after_model_and_dataset(tmp_path: Path) -> None:
-    from core.config import default_config
-    from core.training import new_run_folder
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.training import new_run_folder
 
     config = default_config()
     config.runs_dir = str(tmp_path / "runs")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import FinetuneError
-from core.runs import RunIndex, delete_run, list_runs, summarize
+from finetune_studio.core.errors import FinetuneError
+from finetune_studio.core.runs import RunIndex, delete_run, list_runs, summarize
 
 T0 = 1_700_000_000.0
 
@@ -149,11 +149,10 @@ def test_run_index_reads_only_what_changed(tmp_path: Path, monkeypatch: pytest.M
     changed, gone = index.refresh()
     assert sorted(r.name for r in changed) == ["a", "b"] and gone == []
 
-    import core.runs
-
+    from finetune_studio.core import runs as core_runs
     reads: list[tuple[str, int]] = []
-    real = core.runs.read_metrics
-    monkeypatch.setattr(core.runs, "read_metrics",
+    real = core_runs.read_metrics
+    monkeypatch.setattr(core_runs, "read_metrics",
                         lambda path, start=0: reads.append((path.parent.name, start)) or real(path, start))
     assert index.refresh() == ([], [])  # nothing changed: "b" is not read at all, "a" (running) from its end
     size_a = (a / "metrics.jsonl").stat().st_size

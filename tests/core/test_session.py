@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import RunConfig
-from core.events import RunState
-from core.session import (
+from finetune_studio.core.config import RunConfig
+from finetune_studio.core.events import RunState
+from finetune_studio.core.session import (
     CONTINUE_TIP,
     Change,
     Session,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core import shared_state
-from core.training import run
-from core.validation import training_arguments_error, validate
+from finetune_studio.core import shared_state
+from finetune_studio.core.training import run
+from finetune_studio.core.validation import training_arguments_error, validate
 from tests.helpers import read_events, small_config
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID, DatasetConfig, RunConfig
-from core.sources import SourceKind, hub_repo_id, is_local, source_kind
+from finetune_studio.core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID, DatasetConfig, RunConfig
+from finetune_studio.core.sources import SourceKind, hub_repo_id, is_local, source_kind
 
 B, L, U, H = SourceKind.BUILTIN, SourceKind.LOCAL, SourceKind.URL, SourceKind.HUB
 
@@ -85,8 +85,8 @@ def test_hub_repo_id_is_what_a_model_card_links(text: str, expected: str | None,
 
 
 def test_the_suffixes_are_the_formats_the_dataset_reader_knows() -> None:
-    from core.data import FORMATS
-    from core.sources import DATA_SUFFIXES
+    from finetune_studio.core.data import FORMATS
+    from finetune_studio.core.sources import DATA_SUFFIXES
 
     assert sorted(DATA_SUFFIXES) == sorted(FORMATS)
 
@@ -97,7 +97,7 @@ def test_the_suffixes_are_the_formats_the_dataset_reader_knows() -> None:
 ])
 def test_validation_follows_the_rule_for_datasets(text: str, field_message: str, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.validation import validate
+    from finetune_studio.core.validation import validate
 
     monkeypatch.chdir(tmp_path)
     config = RunConfig(dataset=DatasetConfig(source=text), runs_dir=str(tmp_path / "runs"))
@@ -114,7 +114,7 @@ def test_validation_follows_the_rule_for_datasets(text: str, field_message: str,
 ])
 def test_model_names_follow_the_rule(text: str, expected: str, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.model import model_name_problem
+    from finetune_studio.core.model import model_name_problem
 
     monkeypatch.chdir(tmp_path)
     problem = model_name_problem(text)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
-from core.runs import RunFolder
-from core.training import resume, run
+from finetune_studio.core.errors import ConfigError
+from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.training import resume, run
 from tests.helpers import read_events, small_config
 
 
@@ -84,12 +84,11 @@ def test_existing_run_name_is_refused(demo_cache: Path, small_dataset: Path, run
 
 def test_failure_is_recorded(demo_cache: Path, small_dataset: Path, runs_dir: Path,
                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.data
-
+    from finetune_studio.core import data as core_data
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("tokenizer exploded")
 
-    monkeypatch.setattr(core.data, "tokenize_and_split", explode)
+    monkeypatch.setattr(core_data, "tokenize_and_split", explode)
     config = small_config(small_dataset, runs_dir)
     config.name = "broken"
     with pytest.raises(RuntimeError):
@@ -103,7 +102,7 @@ def test_failure_is_recorded(demo_cache: Path, small_dataset: Path, runs_dir: Pa
 @pytest.mark.slow
 def test_full_demo_run_learns_and_saves_a_usable_model(demo_cache: Path, runs_dir: Path) -> None:
     """The default config exactly: the seed recipe on the demo model and sample data."""
-    from core.config import default_config
+    from finetune_studio.core.config import default_config
 
     result = run(default_config())
     assert result.state == "finished"
@@ -133,7 +132,7 @@ def test_torn_checkpoint_is_skipped(tmp_path: Path) -> None:
 
 
 def test_nan_loss_ends_run_with_advice(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
-    from core.errors import TrainingError
+    from finetune_studio.core.errors import TrainingError
 
     config = small_config(small_dataset, runs_dir, learning_rate=1e30, max_steps=12)
     config.name = "diverges"
@@ -148,7 +147,7 @@ def test_nan_loss_ends_run_with_advice(demo_cache: Path, small_dataset: Path, ru
 
 
 def test_metrics_log_survives_a_torn_last_line(tmp_path: Path) -> None:
-    from core.runs import MetricsLog, read_metrics
+    from finetune_studio.core.runs import MetricsLog, read_metrics
 
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"event": "step", "step": 1}\n{"event": "step", "st')
@@ -162,8 +161,8 @@ def test_metrics_log_survives_a_torn_last_line(tmp_path: Path) -> None:
 
 def test_generated_run_names_never_collide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two runs started in the same second (GUI and CLI) must not share a folder and mix their metrics."""
-    from core import training
-    from core.config import default_config
+    from finetune_studio.core import training
+    from finetune_studio.core.config import default_config
 
     monkeypatch.setattr(training, "generate_run_name", lambda model, dataset: "demo-20261128-100000")
     config = default_config()
@@ -182,7 +181,7 @@ def test_step_events_say_what_follows_them() -> None:
     after the step's callbacks ran; the event says so anyway, so a listener that thins out steps shows this one."""
     from transformers import TrainerControl, TrainerState
 
-    from core.training import make_progress_callback
+    from finetune_studio.core.training import make_progress_callback
 
     events: list[dict] = []
     callback = make_progress_callback(events.append, threading.Event())

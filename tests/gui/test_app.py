@@ -19,10 +19,10 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 
-from core.config import RunConfig, default_config, load_config, save_config
-from core.errors import Problem
-from gui import dialogs
-from gui.run_header import RunState
+from finetune_studio.core.config import RunConfig, default_config, load_config, save_config
+from finetune_studio.core.errors import Problem
+from finetune_studio.gui import dialogs
+from finetune_studio.gui.run_header import RunState
 from tests.helpers import small_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def _settle(window: Any) -> None:
         window.runner.stop()
         assert window.runner.wait(60_000), "the training thread did not end"
     window.validator.wait()
-    from gui import background
+    from finetune_studio.gui import background
 
     background.wait_idle()
 
@@ -95,11 +95,11 @@ def make_window(qtbot: Any, demo_cache: Path, runs_dir: Path, dialog_log: Dialog
 
     def make(warm: bool = True, create: bool = False) -> Any:
         if create:
-            from gui.app import create_window
+            from finetune_studio.gui.app import create_window
 
             window = create_window()
         else:
-            from gui.main_window import MainWindow
+            from finetune_studio.gui.main_window import MainWindow
 
             window = MainWindow()
         qtbot.addWidget(window)
@@ -217,7 +217,7 @@ def test_invalid_config_disables_start_with_the_reason(qtbot: Any, window: Any, 
 
 
 def test_validation_moves_off_the_gui_thread_when_slow(qtbot: Any, window: Any) -> None:
-    from gui.validator import ConfigValidator
+    from finetune_studio.gui.validator import ConfigValidator
 
     validator = ConfigValidator(budget_ms=0.0)  # every run counts as slow
     validator.last_ms = 1.0
@@ -291,12 +291,11 @@ def test_stop_then_resume_continues_the_same_run_to_the_end(qtbot: Any, window: 
 def test_a_failing_run_shows_an_error_and_the_app_stays_usable(qtbot: Any, window: Any, small_dataset: Path,
                                                                runs_dir: Path, dialog_log: DialogLog,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.data
-
+    from finetune_studio.core import data as core_data
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("tokenizer exploded")
 
-    monkeypatch.setattr(core.data, "tokenize_and_split", explode)
+    monkeypatch.setattr(core_data, "tokenize_and_split", explode)
     config = small_config(small_dataset, runs_dir)
     config.name = "first"
     start_run(qtbot, window, config)
@@ -486,7 +485,7 @@ def test_copy_cli_command(qtbot: Any, window: Any, dialog_log: DialogLog, tmp_pa
 
 def test_unexpected_exceptions_on_any_thread_reach_a_dialog(qtbot: Any, window: Any, dialog_log: DialogLog,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from gui.app import CrashReporter, install_excepthooks
+    from finetune_studio.gui.app import CrashReporter, install_excepthooks
 
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
@@ -509,10 +508,11 @@ def test_unexpected_exceptions_on_any_thread_reach_a_dialog(qtbot: Any, window: 
 
 
 def test_importing_the_gui_does_not_import_the_training_stack() -> None:
-    code = ("import sys, gui.app, gui.main_window, gui.runner, gui.progress, gui.log_panel, gui.dialogs, "
-            "gui.validator, gui.warmup, gui.cli_command; "
-            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'peft', 'pyqtgraph', 'core.training', "
-            "'core.validation', 'core.data', 'core.model') if m in sys.modules]; "
+    code = ("import sys; from finetune_studio.gui import app, main_window, runner, progress, log_panel, dialogs, "
+            "validator, warmup, cli_command; "
+            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'peft', 'pyqtgraph', "
+            "'finetune_studio.core.training', 'finetune_studio.core.validation', 'finetune_studio.core.data', "
+            "'finetune_studio.core.model') if m in sys.modules]; "
             "assert not heavy, heavy")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, timeout=120)
@@ -540,7 +540,7 @@ def poll():
         return
     QTimer.singleShot(20, poll)
 QTimer.singleShot(0, poll)
-from gui.launcher import main
+from finetune_studio.gui.launcher import main
 sys.exit(main([]))
 """
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
@@ -555,7 +555,7 @@ sys.exit(main([]))
 
 
 def test_problem_summary_wording() -> None:
-    from gui.run_header import problems_summary
+    from finetune_studio.gui.run_header import problems_summary
 
     one = [Problem("training.learning_rate", "learning_rate must be above 0 (got -1).")]
     assert problems_summary(one) == "Fix 1 problem to start: learning_rate must be above 0 (got -1)."

@@ -16,10 +16,19 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from core.runs import read_metrics
-from gui import chart as chart_module
-from gui.chart import OVERLAY_COLORS, LossChart, Series, debiased, ema, run_upper, steady_range, steady_upper
-from gui.decimation import PeakLevels
+from finetune_studio.core.runs import read_metrics
+from finetune_studio.gui import chart as chart_module
+from finetune_studio.gui.chart import (
+    OVERLAY_COLORS,
+    LossChart,
+    Series,
+    debiased,
+    ema,
+    run_upper,
+    steady_range,
+    steady_upper,
+)
+from finetune_studio.gui.decimation import PeakLevels
 from tests.helpers import shown
 
 
@@ -353,7 +362,7 @@ def test_the_step_axes_of_both_plots_line_up(chart: LossChart, qtbot: Any) -> No
 def test_the_chart_draws_what_core_metrics_reads_of_a_resumed_run(chart: LossChart, tmp_path: Path) -> None:
     """One reader per fact: the chart (a reattached run, a compared run) draws the curves core.metrics reads, the
     same the Runs tab, the model card and `finetune-studio runs` use (tests/core/test_metrics_reader.py)."""
-    from core import metrics
+    from finetune_studio.core import metrics
     from tests.core.test_metrics_reader import EXPECTED_EVAL, EXPECTED_TRAIN, resumed_run_events
 
     path = write_metrics(tmp_path / "metrics.jsonl", resumed_run_events())

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from core.config import default_config, from_yaml, to_yaml
-from gui import background
-from gui.forms import DatasetForm
+from finetune_studio.core.config import default_config, from_yaml, to_yaml
+from finetune_studio.gui import background
+from finetune_studio.gui.forms import DatasetForm
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window  # fixtures
 from tests.helpers import small_config
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.run_header import RunState
+from finetune_studio.gui.run_header import RunState
 from tests.gui.test_app import DialogLog, dialog_log, make_window, start_run, window
 from tests.helpers import read_events, small_config
 
@@ -84,9 +84,8 @@ def _hold_after_step(monkeypatch: pytest.MonkeyPatch, step: int, held: threading
     """Runs started from now on set `held` and wait on `gate` in the training thread after optimizer step `step`:
     the run is mid-training (its Trainer and accelerate state alive) for as long as the edits take, instead of
     racing them. The pause changes no number the run computes."""
-    import core.training
-
-    real = core.training.make_progress_callback
+    from finetune_studio.core import training as core_training
+    real = core_training.make_progress_callback
 
     def gated(*args: Any, **kwargs: Any) -> Any:
         callback = real(*args, **kwargs)
@@ -102,7 +101,7 @@ def _hold_after_step(monkeypatch: pytest.MonkeyPatch, step: int, held: threading
         callback.on_step_end = on_step_end
         return callback
 
-    monkeypatch.setattr(core.training, "make_progress_callback", gated)
+    monkeypatch.setattr(core_training, "make_progress_callback", gated)
 
 
 def test_editing_every_field_during_a_run_changes_nothing_in_it(qtbot: Any, window: Any, small_dataset: Path,

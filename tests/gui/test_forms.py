@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
-from core.config import (
+from finetune_studio.core.config import (
     DEMO_MODEL_ID,
     SAMPLE_DATASET_ID,
     ModelConfig,
@@ -23,9 +23,9 @@ from core.config import (
     default_config,
     seed_preset,
 )
-from core.errors import Problem
-from gui import background
-from gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
+from finetune_studio.core.errors import Problem
+from finetune_studio.gui import background
+from finetune_studio.gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = [DatasetForm, ModelForm, TrainingForm, ArgumentsPanel, HubForm]
@@ -40,7 +40,7 @@ def _drain_background():
 
 @pytest.fixture(scope="module")
 def fields():
-    from core.validation import training_fields
+    from finetune_studio.core.validation import training_fields
 
     return training_fields()
 
@@ -194,7 +194,7 @@ def test_training_edits(qtbot) -> None:
 
 
 def test_batching_mode_choice_explains_itself(qtbot) -> None:
-    from core.batching import BATCHING_MODES
+    from finetune_studio.core.batching import BATCHING_MODES
 
     form = make(qtbot, TrainingForm)
     form.load(default_config())
@@ -231,7 +231,7 @@ def test_learning_rate_that_does_not_parse_is_marked_and_kept_as_text(qtbot) -> 
 
 
 def test_set_hardware_labels_auto_and_disables_unsupported(qtbot) -> None:
-    from core.hardware import Hardware
+    from finetune_studio.core.hardware import Hardware
 
     form = make(qtbot, TrainingForm)
     form.set_hardware(Hardware("cpu", "CPU", bf16=False, fp16=False))

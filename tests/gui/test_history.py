@@ -18,13 +18,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.config import save_config
-from gui import history
-from gui.history import COLUMN, HistoryPanel
-from gui.run_header import RunState
+from finetune_studio.core.config import save_config
+from finetune_studio.gui import history
+from finetune_studio.gui.history import COLUMN, HistoryPanel
+from finetune_studio.gui.run_header import RunState
 from tests.core import test_runs_history as fab
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
 from tests.helpers import ROOT, read_events, small_config
+
+CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
 
 
 def rows(panel: HistoryPanel) -> dict[str, dict[str, Any]]:
@@ -303,7 +305,7 @@ def test_a_headless_cli_run_appears_and_its_chart_updates_live(qtbot: Any, cold_
     config.name = "from-the-cli"
     save_config(config, tmp_path / "cli.yaml")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "core.cli", "train", str(tmp_path / "cli.yaml"), "--quiet"],
+    process = subprocess.Popen([*CORE_CLI, "train", str(tmp_path / "cli.yaml"), "--quiet"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
@@ -338,7 +340,7 @@ def test_a_headless_cli_run_appears_and_its_chart_updates_live(qtbot: Any, cold_
 
 
 def fab_events(path: Path) -> list[dict]:
-    from core.runs import read_metrics
+    from finetune_studio.core.runs import read_metrics
 
     return read_metrics(path / "metrics.jsonl")[0]
 
@@ -367,7 +369,7 @@ def test_run_names_and_the_dataset_column_are_readable_at_the_default_size(qtbot
     stays) and shown whole in the tooltip."""
     from PySide6.QtCore import QModelIndex
 
-    from core.runs import generate_run_name
+    from finetune_studio.core.runs import generate_run_name
 
     runs_dir.mkdir(parents=True)
     runs = [("builtin:demo", "builtin:sample"), ("Qwen/Qwen3-0.6B", "/d/x.csv"),
@@ -429,7 +431,7 @@ def test_compared_runs_keep_their_colours_when_another_is_selected(qtbot: Any, c
 
 
 def test_the_table_names_sources_by_the_one_local_or_hub_rule() -> None:
-    from gui.history import _source_text
+    from finetune_studio.gui.history import _source_text
 
     assert _source_text("builtin:sample") == "sample" and _source_text("builtin:demo", file_name=False) == "demo"
     assert _source_text("/data/horoscopes.csv") == "horoscopes.csv"  # a local file by its name

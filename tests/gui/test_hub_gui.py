@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLineEdit
 
-from gui import background, dialogs
+from finetune_studio.gui import background, dialogs
 from tests.helpers import SAMPLE, small_config
 from tests.hub_fixtures import (  # hub: a fixture
     BOB,
@@ -82,7 +82,7 @@ def make_window(qtbot: Any, hf_home: Path, stand_ins: StandIns, runs_dir: Path) 
     made: list[Any] = []
 
     def make(wait_for_account: bool = True) -> Any:
-        from gui.main_window import MainWindow
+        from finetune_studio.gui.main_window import MainWindow
 
         window = MainWindow()
         qtbot.addWidget(window)
@@ -114,7 +114,7 @@ def run_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def trained_run(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real (tiny) demo run: the built-in demo model trained 4 steps on 200 sample rows."""
-    from core.training import run
+    from finetune_studio.core.training import run
 
     folder = tmp_path_factory.mktemp("trained")
     dataset = folder / "small.jsonl"
@@ -202,7 +202,7 @@ def test_a_bad_token_keeps_the_dialog_open_and_saves_nothing(qtbot: Any, window:
 
 def test_cancel_while_checking_saves_nothing(qtbot: Any, window: Any, hf_home: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import hub as core_hub
+    from finetune_studio.core import hub as core_hub
 
     release = threading.Event()
     real_whoami = core_hub.whoami
@@ -248,7 +248,7 @@ def test_hf_token_in_the_environment_is_shown(qtbot: Any, make_window: Any, hf_h
 
 def test_the_account_check_never_delays_the_window(qtbot: Any, make_window: Any, hf_home: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import hub as core_hub
+    from finetune_studio.core import hub as core_hub
 
     (hf_home / "token").write_text(WRITE)
     release = threading.Event()
@@ -295,7 +295,7 @@ def test_push_a_trained_run_from_the_finished_header_and_download_it(qtbot: Any,
                                                                      trained_run: Path, hf_home: Path) -> None:
     from huggingface_hub import hf_hub_download
 
-    from core.hub import plan_push
+    from finetune_studio.core.hub import plan_push
 
     log_in(qtbot, window, WRITE)
     before = tree_digest(trained_run)
@@ -503,7 +503,7 @@ def test_a_folder_without_a_model_cannot_be_pushed(qtbot: Any, window: Any, tmp_
 
 def test_push_when_done_outcome_is_shown(qtbot: Any, window: Any, hub: HubServer, run_dir: Path) -> None:
     """The events core.training sends after a run with hub.push_when_done (see test_hub_cli for the real run)."""
-    from gui.run_header import RunState
+    from finetune_studio.gui.run_header import RunState
 
     window.run_dir = run_dir
     window.runner.event.emit({"event": "phase", "phase": "push", "message": "Uploading 10 files (270 kB)"})
@@ -527,7 +527,7 @@ def test_push_when_done_outcome_is_shown(qtbot: Any, window: Any, hub: HubServer
 
 
 def test_push_when_done_without_login_is_a_problem_on_the_checkbox(qtbot: Any, window: Any) -> None:
-    from core.validation import validate
+    from finetune_studio.core.validation import validate
 
     window.hub_form.push_check.setChecked(True)
     assert window.config.hub.push_when_done
@@ -543,7 +543,7 @@ def test_push_when_done_without_login_is_a_problem_on_the_checkbox(qtbot: Any, w
 def test_the_token_is_only_in_huggingface_hubs_token_files(qtbot: Any, window: Any, hub: HubServer,
                                                            stand_ins: StandIns, run_dir: Path, tmp_path: Path,
                                                            hf_home: Path) -> None:
-    from gui import settings as store
+    from finetune_studio.gui import settings as store
 
     log_in(qtbot, window, WRITE)
     window.show_run(run_dir)

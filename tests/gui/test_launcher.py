@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from core.config import save_config
-from gui import launcher
+from finetune_studio.core.config import save_config
+from finetune_studio.gui import launcher
 from tests.helpers import small_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_no_command_or_gui_opens_the_window_and_a_command_runs_headless(monkeypa
 
 
 def test_core_cli_alone_does_not_open_the_window(capsys: pytest.CaptureFixture) -> None:
-    from core.cli import main
+    from finetune_studio.core.cli import main
 
     assert main([]) == 1
     assert "To fix: open the desktop app with 'finetune-studio'" in capsys.readouterr().err
@@ -61,7 +61,7 @@ def test_core_cli_alone_does_not_open_the_window(capsys: pytest.CaptureFixture) 
 
 def test_without_pyside6_the_window_says_what_to_install_and_commands_still_run(tmp_path: Path) -> None:
     code = BLOCK_QT + f"""
-from gui.launcher import main
+from finetune_studio.gui.launcher import main
 assert main(["init", {str(tmp_path / 'run.yaml')!r}]) == 0
 sys.exit(main([]))
 """
@@ -86,10 +86,9 @@ def test_the_window_does_not_open_on_a_bad_binding(monkeypatch: pytest.MonkeyPat
                                                    capsys: pytest.CaptureFixture) -> None:
     import PySide6
 
-    import gui.app
-
+    from finetune_studio.gui import app as gui_app
     opened: list[Any] = []
-    monkeypatch.setattr(gui.app, "main", lambda argv: opened.append(argv) or 0)
+    monkeypatch.setattr(gui_app, "main", lambda argv: opened.append(argv) or 0)
     monkeypatch.setattr(launcher, "BAD_BINDINGS", {PySide6.__version__: (99, 0)})
     assert launcher.open_window() == 1 and opened == []
     assert f"PySide6 {PySide6.__version__} crashes the app" in capsys.readouterr().err
@@ -100,15 +99,15 @@ def test_the_window_does_not_open_on_a_bad_binding(monkeypatch: pytest.MonkeyPat
 @pytest.mark.slow
 def test_finetune_studio_train_never_imports_qt(demo_cache: Path, small_dataset: Path, runs_dir: Path,
                                                 tmp_path: Path) -> None:
-    """`python -m gui train …` is `finetune-studio train …`; -X importtime lists every module it imports."""
+    """`python -m finetune_studio.gui train …` is `finetune-studio train …`; -X importtime lists each import."""
     path = tmp_path / "small.yaml"
     save_config(small_config(small_dataset, runs_dir, max_steps=2, eval_steps=2, save_steps=2), path)
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "gui", "train", str(path), "--name", "no-qt",
-                             "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "finetune_studio.gui", "train", str(path),
+                             "--name", "no-qt", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300,
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("finished: Finished 2 steps.")
     imported = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:") and "|" in line]
-    assert "torch" in imported and "gui.launcher" in imported  # the list is complete: the training stack is in it
+    assert "torch" in imported and "finetune_studio.gui.launcher" in imported  # the list is complete
     assert [name for name in imported if name.split(".")[0] in QT_MODULES] == []

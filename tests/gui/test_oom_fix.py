@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from core.config import load_config
-from gui import dialogs
-from gui.run_header import RunState
+from finetune_studio.core.config import load_config
+from finetune_studio.gui import dialogs
+from finetune_studio.gui.run_header import RunState
 from tests.helpers import read_events, small_config
 from tests.robustness.faults import cuda_oom, faulty_forward
 
@@ -23,8 +23,8 @@ LONG = 120_000  # ms; the first run in a session also imports the training stack
 @pytest.fixture
 def window(qtbot: Any, demo_cache: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A warm main window whose plain error dialogs are recorded (window.errors) instead of shown."""
-    from gui import background
-    from gui.main_window import MainWindow
+    from finetune_studio.gui import background
+    from finetune_studio.gui.main_window import MainWindow
 
     errors: list[tuple] = []
     monkeypatch.setattr(dialogs, "show_error", lambda *args: errors.append(args[1:]))

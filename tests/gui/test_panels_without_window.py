@@ -12,12 +12,12 @@ from typing import Any
 
 from PySide6.QtWidgets import QPushButton, QTabWidget
 
-from core.config import RunConfig
-from core.events import RunState
-from core.session import CONTINUE_TIP, Session
-from gui import dialogs
-from gui.history import HistoryPanel, RunsTabActions
-from gui.run_header import RunHeader
+from finetune_studio.core.config import RunConfig
+from finetune_studio.core.events import RunState
+from finetune_studio.core.session import CONTINUE_TIP, Session
+from finetune_studio.gui import dialogs
+from finetune_studio.gui.history import HistoryPanel, RunsTabActions
+from finetune_studio.gui.run_header import RunHeader
 from tests.core import test_runs_history as fab
 from tests.core.test_session import checkpoint
 from tests.helpers import shown

@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
-from gui import progress as progress_module
-from gui import throttle
-from gui.progress import ProgressWidget
+from finetune_studio.gui import progress as progress_module
+from finetune_studio.gui import throttle
+from finetune_studio.gui.progress import ProgressWidget
 from tests.helpers import shown
 
 

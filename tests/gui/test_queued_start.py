@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gui.run_header import RunState
+from finetune_studio.gui.run_header import RunState
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window
 from tests.helpers import read_events, small_config
 

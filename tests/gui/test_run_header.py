@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel
 
-from gui.run_header import RunHeader, RunState
+from finetune_studio.gui.run_header import RunHeader, RunState
 from tests.helpers import shown
 
 
@@ -27,7 +27,7 @@ def test_problems_take_one_line_each_and_keep_their_whole_text(qtbot: Any) -> No
     """Issue 12 item 13: long problems wrapped into more height than a 900×600 window could give the header, so
     the squeezed label cut them mid-line ("… The"). Each problem now takes one line, shortened with "…" on
     screen (whole in text() and the tooltip), so the label always gets the height it asks for."""
-    from core.errors import Problem
+    from finetune_studio.core.errors import Problem
 
     header = shown(qtbot, RunHeader(), 420, 200)
     problems = [Problem("training.learning_rate", "learning_rate must be above 0 (got -1); the seed uses 2e-5. The "

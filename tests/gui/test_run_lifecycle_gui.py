@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from gui.progress import ProgressWidget, format_duration
-from gui.run_header import RunState
+from finetune_studio.gui.progress import ProgressWidget, format_duration
+from finetune_studio.gui.run_header import RunState
 from tests.core import test_runs_history as fab
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
 from tests.gui.test_history import wait_rows
@@ -173,7 +173,7 @@ def test_figures_after_start_stop_resume_and_continue(qtbot: Any, window: Any, t
     assert seconds(resumed["elapsed"]) >= seconds(shown["elapsed"])  # it goes on; it does not restart
     done = figures(window)
     assert (done["step"], done["epoch"], done["eta"]) == ("12 / 12", "3.00 / 3", "0:00")
-    from core.runs import summarize
+    from finetune_studio.core.runs import summarize
 
     assert abs(seconds(done["elapsed"]) - summarize(run_dir).duration_s) <= 1  # the Runs tab's Duration
 

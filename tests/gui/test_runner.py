@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from gui import runner
-from gui.runner import TrainingWorker
+from finetune_studio.gui import runner
+from finetune_studio.gui.runner import TrainingWorker
 
 
 def test_step_events_are_thinned_out_but_none_that_matters_is_lost(monkeypatch: pytest.MonkeyPatch) -> None:

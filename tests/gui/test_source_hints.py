@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gui.forms.model_form import describe_model_source
+from finetune_studio.gui.forms.model_form import describe_model_source
 
 
 def test_model_form_hint_follows_the_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from core.config import RunConfig, default_config
-from gui.forms import ArgumentsPanel, TrainingForm
+from finetune_studio.core.config import RunConfig, default_config
+from finetune_studio.gui.forms import ArgumentsPanel, TrainingForm
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window
 
 # attribute of TrainingForm, config key, whole numbers only
@@ -102,7 +102,7 @@ def test_the_dataset_tab_saves_a_loaded_value_its_boxes_cannot_show_as_it_is(qtb
                                                                               test_size: Any) -> None:
     """The Dataset tab's spin boxes clamp and round (0 → 1, 1.5 → 0.9999, 0.12345 → 0.1235): a config opened and
     saved again must keep what it said, for validation to name at the field, until the user edits the box."""
-    from gui.forms import DatasetForm
+    from finetune_studio.gui.forms import DatasetForm
 
     config = default_config()
     config.dataset.max_length, config.dataset.test_size = max_length, test_size
@@ -180,7 +180,7 @@ def test_large_learning_rate_warns_at_the_field_without_blocking_start(qtbot: An
 
 @pytest.fixture(scope="module")
 def fields() -> Any:
-    from core.validation import training_fields
+    from finetune_studio.core.validation import training_fields
 
     return training_fields()
 

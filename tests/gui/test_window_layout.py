@@ -16,7 +16,7 @@ from tests.helpers import shown
 
 
 def test_the_max_length_label_stays_inside_the_histogram(qtbot: Any) -> None:
-    from gui.forms.dataset_form import TokenHistogram
+    from finetune_studio.gui.forms.dataset_form import TokenHistogram
 
     histogram = shown(qtbot, TokenHistogram(), 380, 230)
     edges = list(range(0, 270, 10))
@@ -43,7 +43,7 @@ def _last_line_shown_whole(log: Any) -> bool:
 def test_the_log_keeps_its_last_line_whole_when_it_gets_smaller(qtbot: Any) -> None:
     """Problems shown above the chart, or a smaller window, take height from the log: a log following its tail
     still shows its last line whole (it was cut in half, "…config. Th"); one scrolled up stays where it is."""
-    from gui.log_panel import LogPanel
+    from finetune_studio.gui.log_panel import LogPanel
 
     log = shown(qtbot, LogPanel(), 600, 240)
     for i in range(60):

@@ -26,9 +26,8 @@ def faulty_forward(monkeypatch: pytest.MonkeyPatch, error: Callable[[], BaseExce
     """Every model the run loads gets a forward pass that raises `error()` once it has trained `after` batches
     (only for batches of more than `rows_over` rows, when given: a memory limit). Evaluation is unaffected.
     Returns the live counters {"calls": training forwards seen, "raised": errors raised}."""
-    import core.model
-
-    load_model = core.model.load_model
+    from finetune_studio.core import model as core_model
+    load_model = core_model.load_model
     counts = {"calls": 0, "raised": 0}
 
     def load(config: Any) -> Any:
@@ -48,7 +47,7 @@ def faulty_forward(monkeypatch: pytest.MonkeyPatch, error: Callable[[], BaseExce
         model.forward = flaky
         return model
 
-    monkeypatch.setattr(core.model, "load_model", load)
+    monkeypatch.setattr(core_model, "load_model", load)
     return counts
 
 

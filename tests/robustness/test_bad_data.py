@@ -11,20 +11,20 @@ from typing import Any, Callable
 
 import pytest
 
-from core import data
-from core.cli import main
-from core.config import DatasetConfig, ModelConfig
-from core.errors import DataError
-from core.runs import RunFolder
-from core.training import run
-from core.validation import validate
+from finetune_studio.core import data
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import DatasetConfig, ModelConfig
+from finetune_studio.core.errors import DataError
+from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.training import run
+from finetune_studio.core.validation import validate
 from tests.helpers import read_events, small_config
 from tests.robustness.faults import Snapshot
 
 
 @pytest.fixture(scope="module")
 def tokenizer(demo_cache: Path) -> Any:
-    from core.model import load_tokenizer
+    from finetune_studio.core.model import load_tokenizer
 
     return load_tokenizer(ModelConfig())
 

@@ -13,20 +13,20 @@ from typing import Any
 
 import pytest
 
-from core import hub_access
-from core.cli import main
-from core.config import ModelConfig
-from core.errors import ModelError
-from core.model import load_model, load_tokenizer
-from core.training import run
-from core.validation import validate
+from finetune_studio.core import hub_access
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import ModelConfig
+from finetune_studio.core.errors import ModelError
+from finetune_studio.core.model import load_model, load_tokenizer
+from finetune_studio.core.training import run
+from finetune_studio.core.validation import validate
 from tests.helpers import small_config
 from tests.robustness.faults import Snapshot
 
 
 @pytest.fixture
 def demo_folder(demo_cache: Path) -> Path:
-    from core.demo import demo_model_path
+    from finetune_studio.core.demo import demo_model_path
 
     return demo_model_path()
 

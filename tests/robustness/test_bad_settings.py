@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from core.cli import main
-from core.config import load_config, save_config
-from core.errors import ConfigError
-from core.hardware import detect
-from core.training import run
-from core.validation import validate
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import load_config, save_config
+from finetune_studio.core.errors import ConfigError
+from finetune_studio.core.hardware import detect
+from finetune_studio.core.training import run
+from finetune_studio.core.validation import validate
 from tests.helpers import small_config
 from tests.robustness.faults import Snapshot
 

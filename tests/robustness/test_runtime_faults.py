@@ -19,15 +19,17 @@ from typing import Any
 
 import pytest
 
-from core import advice
-from core.advice import Fix, apply_fix, apply_fix_and_resume, propose_oom_fix, runtime_failure
-from core.cli import main
-from core.config import default_config, load_config, save_config
-from core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
-from core.runs import RunFolder
-from core.training import resume, run
+from finetune_studio.core import advice
+from finetune_studio.core.advice import Fix, apply_fix, apply_fix_and_resume, propose_oom_fix, runtime_failure
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import default_config, load_config, save_config
+from finetune_studio.core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
+from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.training import resume, run
 from tests.helpers import ROOT, read_events, small_config
 from tests.robustness.faults import Snapshot, cuda_oom, disk_full, faulty_forward
+
+CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
 
 
 def quick_config(dataset: Path, runs: Path, name: str, **training: Any) -> Any:
@@ -210,7 +212,7 @@ def test_apply_fix_keeps_the_old_config_and_is_idempotent(tmp_path: Path) -> Non
 def test_apply_fix_refuses_a_run_that_is_still_training_and_changes_nothing(tmp_path: Path) -> None:
     """Apply-fix used to rewrite config.yaml and the status before resume() found the run locked: the resume was
     refused, but the config had already changed under the running trainer."""
-    from core.runs import RunBusy, RunLock
+    from finetune_studio.core.runs import RunBusy, RunLock
 
     run_dir = tmp_path / "training"
     config = default_config()
@@ -295,7 +297,7 @@ def test_full_disk_says_where_to_free_space_and_keeps_earlier_checkpoints(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from transformers import Trainer
 
-    from core.runs import MetricsLog
+    from finetune_studio.core.runs import MetricsLog
 
     saved = Snapshot(earlier_run, small_dataset)
     run_dir = runs_dir / f"full-{where}"
@@ -348,7 +350,7 @@ def test_sigint_to_the_cli_mid_run_exits_3_and_the_run_is_resumable(demo_cache: 
     config = quick_config(small_dataset, runs_dir, "ctrl-c", max_steps=400, save_steps=100,
                           per_device_train_batch_size=2)
     save_config(config, path)
-    process = subprocess.Popen([sys.executable, "-m", "core.cli", "train", str(path), "--quiet"], cwd=ROOT,
+    process = subprocess.Popen([*CORE_CLI, "train", str(path), "--quiet"], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     metrics = runs_dir / "ctrl-c" / "metrics.jsonl"
