@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core.errors import ConfigError, Problem
-from core.fileio import atomic_write_text
+from finetune_studio.core.errors import ConfigError, Problem
+from finetune_studio.core.fileio import atomic_write_text
 
 SAMPLE_DATASET_ID = "builtin:sample"
 DEMO_MODEL_ID = "builtin:demo"
@@ -118,6 +118,94 @@ class HubConfig:
     push_when_done: bool = field(default=False, metadata=_help("Push the model when training finishes."))
 
 
+ADAPTER_METHODS = ("full", "lora", "qlora", "dora")
+
+
+@dataclass
+class AdapterConfig:
+    """Parameter-efficient fine-tuning through PEFT. 'full' (the default) is the seed recipe: every weight trains."""
+
+    method: str = field(
+        default="full",
+        metadata=_help("'full': train every weight (the seed; needs the most memory). 'lora': train small low-rank "
+                       "adapters beside frozen weights. 'qlora': LoRA on 4-bit weights (CUDA GPU and bitsandbytes). "
+                       "'dora': LoRA that also learns each weight's magnitude (slower, sometimes better)."),
+    )
+    r: int = field(default=16, metadata=_help("Adapter rank: the width of each low-rank update. Higher trains more "
+                                               "parameters; 8-64 is usual."))
+    alpha: float = field(default=32, metadata=_help("LoRA alpha: updates are scaled by alpha / r (alpha / sqrt(r) "
+                                                     "with rslora)."))
+    dropout: float = field(default=0.05, metadata=_help("Dropout on the adapter's input, from 0 up to (not "
+                                                         "including) 1."))
+    target_modules: list[str] = field(
+        default_factory=lambda: ["all-linear"],
+        metadata=_help("Module names that get adapters, e.g. q_proj, v_proj; 'all-linear' is every linear layer "
+                       "but the output head."),
+    )
+    rslora: bool = field(default=False, metadata=_help("Rank-stabilized LoRA: scale by alpha / sqrt(r), which "
+                                                        "keeps high ranks learning."))
+    modules_to_save: list[str] = field(
+        default_factory=list,
+        metadata=_help("Modules trained in full and saved with the adapter, e.g. embed_tokens and lm_head when new "
+                       "tokens were added."),
+    )
+    compute_dtype: str = field(default="auto", metadata=_help("QLoRA: the dtype the 4-bit weights compute in, "
+                                                               "'bf16' or 'fp16'; 'auto' picks bf16 where the GPU "
+                                                               "supports it."))
+
+
+CHAT_FORMATS = ("auto", "text", "prompt_completion", "alpaca", "messages", "sharegpt")
+TRAIN_ON = ("auto", "assistant", "completion", "all")
+
+
+@dataclass
+class ChatConfig:
+    """How rows become training text: a plain text column (the seed) or instructions and conversations."""
+
+    format: str = field(
+        default="auto",
+        metadata=_help("Row format: 'auto' (detected from the columns), 'text' (one text column, the seed), "
+                       "'prompt_completion', 'alpaca' (instruction/input/output), 'messages' (role/content) or "
+                       "'sharegpt' (conversations with from/value)."),
+    )
+    columns: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_help("Which of the data's columns plays each part, when they are named differently, e.g. "
+                       "{prompt: question, completion: answer} or {messages: dialog}."),
+    )
+    template: str = field(
+        default="auto",
+        metadata=_help("Chat template: 'auto' is the model's own, or ChatML when the tokenizer has none; or a "
+                       "named template."),
+    )
+    train_on: str = field(
+        default="auto",
+        metadata=_help("Which tokens the loss is on: 'assistant' replies, the 'completion', or 'all'. 'auto': "
+                       "assistant replies for conversations, the completion for prompt/completion and alpaca."),
+    )
+    drop_untrained_rows: bool = field(
+        default=False,
+        metadata=_help("Leave out rows where nothing would be trained (e.g. max_length cuts the reply off)."),
+    )
+
+
+@dataclass
+class LaunchConfig:
+    """Where a run trains: which GPUs, how many processes, and on how many machines (torchrun)."""
+
+    devices: list[int] = field(
+        default_factory=list,
+        metadata=_help("GPU indices the run uses, numbered as nvidia-smi shows them. Empty: the first GPU (or the "
+                       "CPU when there is none)."),
+    )
+    processes: int = field(default=1, metadata=_help("Training processes on this machine (torchrun "
+                                                      "--nproc_per_node). More than 1 trains data-parallel."))
+    nodes: int = field(default=1, metadata=_help("Machines taking part in the run (torchrun --nnodes)."))
+    node_rank: int = field(default=0, metadata=_help("This machine's number among the nodes, 0 to nodes-1."))
+    rdzv_endpoint: str = field(default="", metadata=_help("host:port where the nodes meet (torchrun "
+                                                           "--rdzv-endpoint). Empty: this machine, a free port."))
+
+
 def section(factory: Callable[[], Any], text: str, renames: dict[str, str | None] | None = None,
             mapping_of: str = "settings") -> Any:
     """A RunConfig field that is a section of the YAML file (`dataset:`, `model:`, …). `renames` maps old key
@@ -144,6 +232,9 @@ class RunConfig:
                                        "TrainingArguments fields by their own names (the seed's unless set).",
                                        RENAMED_TRAINING_KEYS, mapping_of="TrainingArguments fields")
     hub: HubConfig = section(HubConfig, "Where 'push when training ends' uploads the model.")
+    adapter: AdapterConfig = section(AdapterConfig, "Full fine-tuning or adapters (LoRA, QLoRA, DoRA).")
+    chat: ChatConfig = section(ChatConfig, "Instruction and chat data: row format, chat template, what is trained.")
+    launch: LaunchConfig = section(LaunchConfig, "Devices, processes and machines the run trains on.")
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
