@@ -35,7 +35,7 @@ sys.meta_path.insert(0, BlockQt())
 def test_the_console_script_is_the_launcher() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     scripts = text.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
-    assert re.search(r'^finetune-studio = "gui\.launcher:main"', scripts, re.MULTILINE), scripts
+    assert re.search(r'^finetune-studio = "finetune_studio\.gui\.launcher:main"', scripts, re.MULTILINE), scripts
 
 
 def test_no_command_or_gui_opens_the_window_and_a_command_runs_headless(monkeypatch: pytest.MonkeyPatch,
