@@ -235,12 +235,23 @@ class RunConfig:
     adapter: AdapterConfig = section(AdapterConfig, "Full fine-tuning or adapters (LoRA, QLoRA, DoRA).")
     chat: ChatConfig = section(ChatConfig, "Instruction and chat data: row format, chat template, what is trained.")
     launch: LaunchConfig = section(LaunchConfig, "Devices, processes and machines the run trains on.")
+    prompts: list[str] = field(
+        default_factory=list,
+        metadata={**_help("Saved prompts: the Try tab's list, replayed greedily on every checkpoint by Compare "
+                          "checkpoints and by 'finetune-studio generate --prompts'."), "parse": lambda v: _prompts(v)},
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def copy(self) -> RunConfig:
         return parse_config(self.to_dict())[0]
+
+
+def _prompts(value: Any) -> list[str]:
+    """`prompts:` as a list of strings: one string is one prompt; a list keeps its non-empty entries as text."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [str(item) for item in items if item is not None and str(item).strip()]
 
 
 def _plain(value: Any) -> Any:
