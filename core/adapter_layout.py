@@ -1,0 +1,331 @@
+"""Which modules of a model can take an adapter, and what an adapter would cost, without loading any weights.
+
+The Model tab needs the chosen model's real module names (q_proj, gate_proj, c_attn, ...) to offer them as
+checkable groups, and live figures (trainable parameters, adapter size on disk) while the user edits rank and
+targets. Both come from the model's config alone: transformers builds the model on the meta device (shapes, no
+storage, no download of weights) and peft's own `get_peft_model` is applied to that empty model and counted, so the
+figures are exactly what training will report (peft's `get_nb_trainable_parameters`), not a formula kept here.
+
+Qt-free; torch, transformers and peft are imported inside the functions (the GUI imports this module at start and
+calls it from a worker thread). Layouts are cached per model (name, revision, trust_remote_code, dtype), figures
+per (model, adapter settings), so re-ticking a box does not rebuild anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from finetune_studio.core.config import AdapterConfig, ModelConfig
+from finetune_studio.core.errors import ModelError
+
+ATTENTION, MLP, EMBEDDINGS, OUTPUT_HEAD, OTHER = "attention", "mlp", "embeddings", "output head", "other"
+#: The groups in the order the form shows them. OTHER (linear layers that are neither attention nor MLP, e.g. a
+#: vision tower's projector) is present in `groups` only when a model has some.
+GROUPS = (ATTENTION, MLP, EMBEDDINGS, OUTPUT_HEAD, OTHER)
+ALL_LINEAR = "all-linear"  # peft's shorthand: every linear layer but the output head
+
+# Words in a module's path or its class name that say which block it belongs to. Attention is checked first: a
+# "Qwen3Attention" inside a decoder layer holds q/k/v/o; everything linear in an "...MLP"/"FeedForward"/expert is MLP.
+_ATTENTION_WORDS = ("attn", "attention")
+_MLP_WORDS = ("mlp", "feed_forward", "feedforward", "ffn", "expert", "moe", "dense_h_to_4h", "dense_4h_to_h")
+_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+@dataclass(frozen=True)
+class ModuleLayout:
+    """The adapter-relevant shape of one model, read from its config on the meta device."""
+
+    groups: dict[str, list[str]]  # group -> short module names in it, in model order
+    module_names: list[str]  # every short name that can take an adapter (linear, conv1d, embedding), model order
+    total_params: int  # parameters of the base model (tied weights counted once, as peft and training count)
+    all_linear: list[str] = field(default_factory=list)  # what peft's "all-linear" picks: linear minus output head
+    model_type: str = ""  # config.model_type, e.g. "qwen3"
+    dtype: str = "float32"  # dtype the weights load in (model.dtype 'auto' -> the saved dtype)
+
+
+@dataclass(frozen=True)
+class AdapterFigures:
+    """What an adapter costs. `trainable` and `total` are peft's get_nb_trainable_parameters() of the wrapped model
+    (total includes the adapter's own parameters, as peft's print_trainable_parameters does), percent is
+    100 * trainable / total. size_bytes is the adapter_model.safetensors that saving the adapter writes (for full
+    fine-tuning: the whole model's weights in their dtype)."""
+
+    trainable: int
+    total: int
+    percent: float
+    size_bytes: int
+
+
+# ---- reading the config ---------------------------------------------------------------------------------------
+
+
+def _config_source(model: ModelConfig) -> tuple[str, dict[str, Any]]:
+    """Where AutoConfig reads from, and how: a local folder as it is; a Hub id from the local cache when offline
+    (or the Hub unreachable), else its config.json alone is fetched (a few kB; never weights)."""
+    from finetune_studio.core.model import model_name_problem, resolve_model
+    from finetune_studio.core.sources import is_local
+
+    name = model.name_or_path.strip()
+    problem = model_name_problem(name, weights=False)
+    if problem:
+        raise ModelError(problem)
+    kwargs: dict[str, Any] = {"trust_remote_code": model.trust_remote_code}
+    if is_local(name):
+        return resolve_model(name), kwargs
+    return name, {**kwargs, "revision": model.revision}
+
+
+def _load_config(model: ModelConfig) -> Any:
+    from transformers import AutoConfig
+
+    from finetune_studio.core.hub_access import require_hub
+    from finetune_studio.core.sources import is_local
+
+    source, kwargs = _config_source(model)
+    if is_local(model.name_or_path.strip()):
+        try:
+            return AutoConfig.from_pretrained(source, **kwargs)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"Could not read the model config in {source}: {_first_line(exc)}") from None
+    try:
+        return AutoConfig.from_pretrained(source, local_files_only=True, **kwargs)
+    except (OSError, ValueError):
+        pass  # not cached
+    require_hub(f"the config of '{source}'", "Pick a local model folder or the built-in demo model.")
+    try:
+        return AutoConfig.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"Could not read the config of {source}: {_first_line(exc)}. To fix: check the id "
+                         "(owner/name) and the revision, or log in if the model is private or gated.") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _dtype_name(model: ModelConfig, config: Any) -> str:
+    if model.dtype and model.dtype != "auto":
+        return model.dtype
+    saved = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
+    name = str(saved).removeprefix("torch.") if saved is not None else "float32"
+    return name if name in ("float32", "float16", "bfloat16") else "float32"
+
+
+def _meta_model(config: Any, dtype: str, trust_remote_code: bool) -> Any:
+    """The model with every tensor on the meta device: shapes only, built in well under a second even for 8B."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    try:
+        with torch.device("meta"):
+            return AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype),
+                                                    trust_remote_code=trust_remote_code)
+    except (ValueError, KeyError) as exc:
+        raise ModelError(f"{type(config).__name__} ({getattr(config, 'model_type', '?')}) is not a causal language "
+                         f"model transformers can build: {_first_line(exc)}. To fix: pick a causal LM "
+                         "(…ForCausalLM).") from None
+
+
+def _cache_key(model: ModelConfig) -> tuple:
+    return (model.name_or_path.strip(), model.revision or None, bool(model.trust_remote_code), model.dtype)
+
+
+# ---- the layout -----------------------------------------------------------------------------------------------
+
+
+def _adaptable(module: Any) -> str | None:
+    """'linear', 'embedding' or None: the module kinds peft's LoRA can wrap (transformers' Conv1D is GPT-2's
+    linear layer; convolutions of vision towers are left out: this app trains causal LMs)."""
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    if isinstance(module, (torch.nn.Linear, Conv1D)):
+        return "linear"
+    if isinstance(module, torch.nn.Embedding):
+        return "embedding"
+    return None
+
+
+def _group_of(path: str, model: Any, modules: dict[str, Any]) -> str:
+    """attention or mlp by the names and classes of the module's ancestors (innermost first), else OTHER."""
+    parts = path.split(".")
+    for depth in range(len(parts) - 1, 0, -1):
+        parent = ".".join(parts[:depth])
+        words = (parts[depth - 1].lower(), type(modules.get(parent, model)).__name__.lower())
+        if any(w in word for word in words for w in _ATTENTION_WORDS):
+            return ATTENTION
+        if any(w in word for word in words for w in _MLP_WORDS):
+            return MLP
+    short = parts[-1].lower()
+    if short in ("q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj", "c_attn", "query_key_value"):
+        return ATTENTION
+    if short in ("gate_proj", "up_proj", "down_proj", "fc1", "fc2", "c_fc", "w1", "w2", "w3"):
+        return MLP
+    return OTHER
+
+
+def layout_of(model: Any, dtype: str = "float32") -> ModuleLayout:
+    """The layout of an already built model (meta or real): the one rule module_layout applies."""
+    modules = dict(model.named_modules())
+    output_head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    groups: dict[str, list[str]] = {name: [] for name in GROUPS}
+    names: list[str] = []
+    linear: list[str] = []
+    head_names: set[str] = set()
+    for path, module in modules.items():
+        kind = _adaptable(module)
+        if kind is None or not path:
+            continue
+        short = path.rsplit(".", 1)[-1]
+        if module is output_head:
+            group = OUTPUT_HEAD
+            head_names.add(short)
+        elif kind == "embedding":
+            group = EMBEDDINGS
+        else:
+            group = _group_of(path, model, modules)
+        if kind == "linear" and module is not output_head and short not in linear:
+            linear.append(short)
+        if short not in groups[group]:
+            groups[group].append(short)
+        if short not in names:
+            names.append(short)
+    if not groups[OTHER]:
+        del groups[OTHER]
+    total = sum(p.numel() for p in model.parameters())  # parameters() yields a tied weight once
+    return ModuleLayout(groups=groups, module_names=names, total_params=int(total),
+                        all_linear=[n for n in linear if n not in head_names],
+                        model_type=str(getattr(getattr(model, "config", None), "model_type", "") or ""), dtype=dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_layout(key: tuple) -> tuple[ModuleLayout, Any]:
+    name, revision, trust, dtype = key
+    model = ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust, dtype=dtype)
+    config = _load_config(model)
+    dtype_name = _dtype_name(model, config)
+    return layout_of(_meta_model(config, dtype_name, trust), dtype_name), config
+
+
+_lock = threading.Lock()
+
+
+def module_layout(model: ModelConfig) -> ModuleLayout:
+    """The chosen model's adapter targets in groups (attention / mlp / embeddings / output head), every short name
+    that can take an adapter, and its parameter count; from its config on the meta device (no weights read or
+    downloaded). builtin:demo and local folders are read from disk; a Hub id from the local cache when offline.
+    Raises ModelError (what is wrong and what to do) when the config cannot be read. Cached per model."""
+    with _lock:
+        return _cached_layout(_cache_key(model))[0]
+
+
+# ---- the figures ----------------------------------------------------------------------------------------------
+
+
+def peft_config(adapter: AdapterConfig, layout: ModuleLayout | None = None) -> Any:
+    """The peft LoraConfig an AdapterConfig stands for ('lora', 'qlora' and 'dora'; None for 'full')."""
+    if adapter.method == "full":
+        return None
+    from peft import LoraConfig, TaskType
+
+    targets = list(adapter.target_modules)
+    return LoraConfig(
+        task_type=TaskType.CAUSAL_LM, r=int(adapter.r), lora_alpha=adapter.alpha, lora_dropout=float(adapter.dropout),
+        target_modules=ALL_LINEAR if targets == [ALL_LINEAR] else targets, use_rslora=bool(adapter.rslora),
+        use_dora=adapter.method == "dora", modules_to_save=list(adapter.modules_to_save) or None,
+    )
+
+
+def scale(adapter: AdapterConfig) -> float:
+    """The factor LoRA multiplies its update by: alpha / r, or alpha / sqrt(r) with rslora (peft's rule)."""
+    if adapter.r <= 0:
+        return float("nan")
+    return adapter.alpha / (math.sqrt(adapter.r) if adapter.rslora else adapter.r)
+
+
+def _safetensors_size(tensors: dict[str, tuple[str, list[int]]], metadata: dict[str, str]) -> int:
+    """Bytes of the .safetensors file save_file writes for these (name -> (dtype, shape)): 8-byte length, the JSON
+    header padded with spaces to a multiple of 8, then the data; computed, so no tensor needs storage."""
+    header: dict[str, Any] = {"__metadata__": metadata} if metadata else {}
+    offset = 0
+    # safetensors lays tensors out by descending dtype size, then name
+    for name, (dtype, shape) in sorted(tensors.items(), key=lambda kv: (-_BYTES[kv[1][0]], kv[0])):
+        nbytes = _BYTES[dtype] * math.prod(shape)
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    text = json.dumps(header, separators=(",", ":"))
+    length = len(text.encode("utf-8"))
+    return 8 + length + (-length % 8) + offset
+
+
+_ST_DTYPE = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64", "int64": "I64",
+             "int32": "I32", "int8": "I8", "uint8": "U8", "bool": "BOOL"}
+
+
+def _st_dtype(tensor: Any) -> str:
+    return _ST_DTYPE[str(tensor.dtype).removeprefix("torch.")]
+
+
+def _adapter_file_size(peft_model: Any) -> int:
+    """Size of the adapter_model.safetensors peft's save_pretrained writes: get_peft_model_state_dict's tensors under
+    the keys save_pretrained gives them (the adapter name taken out)."""
+    from peft import get_peft_model_state_dict
+
+    state = get_peft_model_state_dict(peft_model)
+    return _safetensors_size({k: (_st_dtype(v), list(v.shape)) for k, v in state.items()}, {"format": "pt"})
+
+
+def _full_figures(layout: ModuleLayout) -> AdapterFigures:
+    per = {"float32": 4, "float16": 2, "bfloat16": 2}.get(layout.dtype, 4)
+    return AdapterFigures(trainable=layout.total_params, total=layout.total_params, percent=100.0,
+                          size_bytes=layout.total_params * per)
+
+
+def _adapter_key(adapter: AdapterConfig) -> tuple:
+    values = dataclasses.asdict(adapter)
+    values.pop("compute_dtype", None)  # 4-bit compute dtype changes neither the count nor the saved adapter
+    if values["method"] == "qlora":
+        values["method"] = "lora"  # the same adapter on quantized weights; peft counts a 4-bit weight as 2 params
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(values.items()))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_figures(model_key: tuple, adapter_key: tuple) -> AdapterFigures:
+    import warnings
+
+    from peft import get_peft_model
+
+    layout, config = _cached_layout(model_key)
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in adapter_key}
+    adapter = AdapterConfig(**values)
+    if adapter.method == "full":
+        return _full_figures(layout)
+    meta = _meta_model(config, layout.dtype, model_key[2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peft's notes about the meta model and tied weights are not the user's
+        try:
+            wrapped = get_peft_model(meta, peft_config(adapter, layout))
+        except ValueError as exc:
+            raise ModelError(f"{_first_line(exc)} To fix: pick target modules the model has: "
+                             f"{', '.join(layout.module_names)}.") from None
+    trainable, total = wrapped.get_nb_trainable_parameters()
+    percent = 100.0 * trainable / total if total else 0.0
+    return AdapterFigures(trainable=int(trainable), total=int(total), percent=percent,
+                          size_bytes=_adapter_file_size(wrapped))
+
+
+def adapter_figures(model: ModelConfig, adapter: AdapterConfig) -> AdapterFigures:
+    """Trainable parameters (count and % of the model) and the adapter's size on disk, from peft's own
+    get_peft_model applied to the model built on the meta device: what training will report, exactly. Raises
+    ModelError for a model whose config cannot be read or targets it does not have. Cached per settings."""
+    key = _cache_key(model)
+    with _lock:
+        _cached_layout(key)
+    return _cached_figures(key, _adapter_key(adapter))

@@ -1,0 +1,142 @@
+"""core.adapter_layout: the real module names of a model and the exact cost of an adapter, from the meta device."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core.adapter_layout import (
+    ATTENTION,
+    EMBEDDINGS,
+    MLP,
+    OUTPUT_HEAD,
+    adapter_figures,
+    module_layout,
+    peft_config,
+    scale,
+)
+from finetune_studio.core.config import AdapterConfig, ModelConfig
+from finetune_studio.core.errors import ModelError
+
+DEMO = ModelConfig(name_or_path="builtin:demo")
+# The demo model (core/demo.py): hidden 64, intermediate 192, 2 layers, 4 heads / 2 KV heads of 16, tied embeddings.
+DEMO_HIDDEN, DEMO_INTER, DEMO_LAYERS, DEMO_Q, DEMO_KV = 64, 192, 2, 4 * 16, 2 * 16
+
+
+def _demo_vocab() -> int:
+    from finetune_studio.core.demo import demo_model_path
+
+    return json.loads((demo_model_path() / "config.json").read_text())["vocab_size"]
+
+
+def test_demo_layout_has_the_real_module_names_in_groups(demo_cache: Path) -> None:
+    layout = module_layout(DEMO)
+    assert layout.groups == {
+        ATTENTION: ["q_proj", "k_proj", "v_proj", "o_proj"],
+        MLP: ["gate_proj", "up_proj", "down_proj"],
+        EMBEDDINGS: ["embed_tokens"],
+        OUTPUT_HEAD: ["lm_head"],
+    }
+    assert layout.module_names == ["embed_tokens", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                   "down_proj", "lm_head"]
+    assert layout.all_linear == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    assert layout.model_type == "qwen3" and layout.dtype == "float32"
+
+
+def test_demo_total_params_counts_tied_embeddings_once(demo_cache: Path) -> None:
+    vocab = _demo_vocab()
+    per_layer = (DEMO_HIDDEN * (DEMO_Q + 2 * DEMO_KV) + DEMO_Q * DEMO_HIDDEN  # q k v o
+                 + 3 * DEMO_HIDDEN * DEMO_INTER  # gate up down
+                 + 2 * 16 + 2 * DEMO_HIDDEN)  # q/k norms, two layer norms
+    assert module_layout(DEMO).total_params == vocab * DEMO_HIDDEN + DEMO_LAYERS * per_layer + DEMO_HIDDEN
+
+
+def _lora_params(r: int) -> int:
+    """r * (in + out) for every linear layer of the demo model but the head."""
+    shapes = [(DEMO_HIDDEN, DEMO_Q), (DEMO_HIDDEN, DEMO_KV), (DEMO_HIDDEN, DEMO_KV), (DEMO_Q, DEMO_HIDDEN),
+              (DEMO_HIDDEN, DEMO_INTER), (DEMO_HIDDEN, DEMO_INTER), (DEMO_INTER, DEMO_HIDDEN)]
+    return DEMO_LAYERS * sum(r * (i + o) for i, o in shapes)
+
+
+def test_demo_lora_figures_are_exact(demo_cache: Path) -> None:
+    figures = adapter_figures(DEMO, AdapterConfig(method="lora", r=16))
+    base = module_layout(DEMO).total_params
+    assert figures.trainable == _lora_params(16) == 38912
+    assert figures.total == base + figures.trainable
+    assert figures.percent == pytest.approx(100 * 38912 / (base + 38912))
+    assert adapter_figures(DEMO, AdapterConfig(method="lora", r=4)).trainable == _lora_params(4)
+    q_v = adapter_figures(DEMO, AdapterConfig(method="lora", r=8, target_modules=["q_proj", "v_proj"]))
+    assert q_v.trainable == DEMO_LAYERS * 8 * ((DEMO_HIDDEN + DEMO_Q) + (DEMO_HIDDEN + DEMO_KV))
+    # DoRA adds one magnitude per output feature of each adapted layer
+    outputs = DEMO_LAYERS * (DEMO_Q + 2 * DEMO_KV + DEMO_HIDDEN + 2 * DEMO_INTER + DEMO_HIDDEN)
+    assert adapter_figures(DEMO, AdapterConfig(method="dora", r=16)).trainable == _lora_params(16) + outputs
+    # QLoRA trains the same adapter
+    assert adapter_figures(DEMO, AdapterConfig(method="qlora", r=16)).trainable == figures.trainable
+    full = adapter_figures(DEMO, AdapterConfig(method="full"))
+    assert (full.trainable, full.total, full.percent, full.size_bytes) == (base, base, 100.0, 4 * base)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("adapter", [
+    AdapterConfig(method="lora"),
+    AdapterConfig(method="dora", r=4, rslora=True),
+    AdapterConfig(method="lora", r=8, target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"]),
+], ids=["lora-all-linear", "dora", "lora-qv-save-head"])
+def test_figures_equal_a_real_peft_model_and_its_saved_file(demo_cache: Path, tmp_path: Path,
+                                                            adapter: AdapterConfig) -> None:
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from finetune_studio.core.model import resolve_model
+
+    real = get_peft_model(AutoModelForCausalLM.from_pretrained(resolve_model("builtin:demo")), peft_config(adapter))
+    real.save_pretrained(tmp_path)
+    figures = adapter_figures(DEMO, adapter)
+    assert (figures.trainable, figures.total) == real.get_nb_trainable_parameters()
+    assert figures.size_bytes == (tmp_path / "adapter_model.safetensors").stat().st_size
+
+
+def test_unknown_target_module_says_which_exist(demo_cache: Path) -> None:
+    with pytest.raises(ModelError, match="q_proj, k_proj") as caught:
+        adapter_figures(DEMO, AdapterConfig(method="lora", target_modules=["query"]))
+    assert "To fix" in str(caught.value)
+
+
+def _qwen3_06b_folder(tmp_path: Path, layers: int) -> Path:
+    from transformers import Qwen3Config
+
+    folder = tmp_path / f"qwen3-0.6b-shape-{layers}"
+    Qwen3Config(vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=layers,
+                num_attention_heads=16, num_key_value_heads=8, head_dim=128, tie_word_embeddings=True,
+                dtype="bfloat16").save_pretrained(folder)
+    assert not any(p.suffix == ".safetensors" for p in folder.iterdir())  # a config and nothing else
+    return folder
+
+
+def test_qwen3_06b_shaped_config_groups_and_count(tmp_path: Path) -> None:
+    model = ModelConfig(name_or_path=str(_qwen3_06b_folder(tmp_path, 28)))
+    layout = module_layout(model)
+    assert layout.groups == {
+        ATTENTION: ["q_proj", "k_proj", "v_proj", "o_proj"],
+        MLP: ["gate_proj", "up_proj", "down_proj"],
+        EMBEDDINGS: ["embed_tokens"],
+        OUTPUT_HEAD: ["lm_head"],
+    }
+    assert layout.dtype == "bfloat16"
+    assert layout.total_params == 596_049_920  # Qwen3-0.6B's published count (tied embeddings)
+    figures = adapter_figures(model, AdapterConfig(method="lora", r=16))
+    per_layer = 16 * ((1024 + 2048) + 2 * (1024 + 1024) + (2048 + 1024) + 2 * (1024 + 3072) + (3072 + 1024))
+    assert figures.trainable == 28 * per_layer
+    assert figures.size_bytes > 4 * figures.trainable  # peft keeps adapters in float32 over a bf16 base
+
+
+def test_a_folder_without_config_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no config.json"):
+        module_layout(ModelConfig(name_or_path=str(tmp_path)))
+
+
+def test_scale_is_alpha_over_r_or_sqrt_r() -> None:
+    assert scale(AdapterConfig(r=16, alpha=32)) == 2.0
+    assert scale(AdapterConfig(r=16, alpha=32, rslora=True)) == 8.0
