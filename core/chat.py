@@ -1,0 +1,615 @@
+"""Instruction and chat rows: which format they are in, how they render with a chat template, which tokens train.
+
+One code path for the Dataset Inspector and for training: `render_and_label` is what both call on a row, so what
+the Inspector colours as trained is exactly what the loss sees. The label rule is TRL's SFTTrainer's
+(trl/trainer/sft_trainer.py, `tokenize_fn` and `build_labels`): a conversation is rendered with
+`apply_chat_template(..., return_assistant_tokens_mask=True)` and only assistant tokens keep their label
+(`assistant_only_loss`); a prompt/completion row is the prompt's tokens followed by the rest of the rendered or
+concatenated row, and only the part after the common prefix keeps its label (`completion_only_loss`). Rows are
+converted into TRL's shapes (`messages`, or `prompt` + `completion`) and TRL's own helpers do the rest
+(`is_conversational`, `maybe_convert_to_chatml`, `common_prefix_length`, `get_training_chat_template`,
+`is_chat_template_stop_token_trained`). What TRL does not do is ours: reading ShareGPT role aliases
+(human, gpt, …; TRL's conversion keeps them as they are, and templates then drop or reject those turns), alpaca
+rows as a conversation, naming the bad row, and token roles for display.
+
+Heavy imports (transformers, trl) stay inside functions; nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import copy
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from finetune_studio.core.chat_templates import (
+    NAMED_TEMPLATES,
+    control_tokens,
+    has_generation_markers,
+    is_template_text,
+    named_template,
+)
+from finetune_studio.core.config import CHAT_FORMATS, TRAIN_ON, ChatConfig
+
+# The parts each format is made of, and the column names that play each part when nothing is mapped
+# (case-insensitive). Optional parts may be missing.
+FORMAT_PARTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "messages": {"messages": ("messages", "conversation", "conversations", "dialog", "chat")},
+    "sharegpt": {"conversations": ("conversations", "conversation", "messages", "dialog", "chat")},
+    "alpaca": {"instruction": ("instruction", "instructions"), "input": ("input", "context"),
+               "output": ("output", "response"), "system": ("system", "system_prompt")},
+    "prompt_completion": {"prompt": ("prompt", "question", "query"),
+                          "completion": ("completion", "answer", "response", "chosen")},
+    "text": {"text": ("text",)},
+}
+OPTIONAL_PARTS = {"alpaca": ("input", "system")}
+FORMAT_NAMES = {"text": "plain text", "prompt_completion": "prompt/completion", "alpaca": "alpaca",
+                "messages": "messages (role/content)", "sharegpt": "ShareGPT (from/value)"}
+
+# ShareGPT and other exports name roles their own way; case does not matter.
+ROLE_ALIASES = {"human": "user", "user": "user", "prompter": "user", "gpt": "assistant", "assistant": "assistant",
+                "bot": "assistant", "model": "assistant", "chatgpt": "assistant", "system": "system",
+                "tool": "tool", "function": "tool", "observation": "tool"}
+ROLES = ("trained", "prompt", "system", "special", "cut")
+CHATML_NOTE = "ChatML: the tokenizer has no template"
+
+
+@dataclass
+class Detection:
+    format: str  # one of CHAT_FORMATS but "auto"
+    columns: dict[str, str]  # part -> the data's column, e.g. {"messages": "dialog"}
+    reason: str  # what it was told by, in words
+
+
+@dataclass
+class TokenRoles:
+    """One row as the model sees it. input_ids holds every token of the rendered row, those beyond max_length too
+    (their role is "cut"); a run trains on input_ids[:kept] with labels[:kept]."""
+
+    input_ids: list[int]
+    labels: list[int]  # -100 where not trained (and everywhere in the cut part)
+    roles: list[str]  # per token: trained, prompt, system, special or cut
+    text: str  # the rendered text
+    template_name: str
+    problems: list[str] = field(default_factory=list)
+    kept: int = 0  # tokens within max_length
+    cut_trained: int = 0  # tokens that would be trained but lie beyond max_length
+    train_on: str = "all"  # what was trained: assistant, completion or all
+    format: str = "text"
+
+    @property
+    def trained(self) -> int:
+        return sum(1 for label in self.labels if label != -100)
+
+
+class ChatDataError(ValueError):
+    """A row that cannot be rendered as its format says: the message names what is wrong."""
+
+
+# ---- formats --------------------------------------------------------------------------------------------------
+
+
+def _find(names: list[str], candidates: tuple[str, ...]) -> str | None:
+    lowered = {name.strip().lower(): name for name in names if isinstance(name, str)}
+    return next((lowered[c] for c in candidates if c in lowered), None)
+
+
+def _message_list(value: Any) -> str | None:
+    """'messages' or 'sharegpt' for a list of chat turns, else None."""
+    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+        return None
+    keys = {str(k).lower() for k in value[0]}
+    if "from" in keys and "value" in keys:
+        return "sharegpt"
+    if "role" in keys and "content" in keys:
+        return "messages"
+    return None
+
+
+def _row_format(row: dict[str, Any], columns: list[str]) -> tuple[str, dict[str, str], str]:
+    present = [c for c in columns if row.get(c) is not None]
+    for column in present:
+        kind = _message_list(row[column])
+        if kind is not None:
+            keys = "from/value" if kind == "sharegpt" else "role/content"
+            return kind, {"messages" if kind == "messages" else "conversations": column}, \
+                f"column '{column}' holds a list of turns with {keys}"
+    instruction = _find(present, FORMAT_PARTS["alpaca"]["instruction"])
+    output = _find(present, FORMAT_PARTS["alpaca"]["output"])
+    if instruction and output:
+        mapping = {"instruction": instruction, "output": output}
+        for part in OPTIONAL_PARTS["alpaca"]:
+            found = _find(columns, FORMAT_PARTS["alpaca"][part])
+            if found:
+                mapping[part] = found
+        return "alpaca", mapping, f"columns '{instruction}' and '{output}' (alpaca)"
+    prompt = _find(present, FORMAT_PARTS["prompt_completion"]["prompt"])
+    completion = _find(present, FORMAT_PARTS["prompt_completion"]["completion"])
+    if prompt and completion:
+        return "prompt_completion", {"prompt": prompt, "completion": completion}, \
+            f"columns '{prompt}' and '{completion}'"
+    return "text", {}, "no message list, alpaca or prompt/completion columns: one text column"
+
+
+def detect_format(rows: list[dict], columns: list[str]) -> Detection:
+    """The format of a dataset from its first rows. Rows that disagree (one alpaca, one messages) give the first
+    row's format and a reason that names the first row that differs; `check_rows` turns that into a problem."""
+    columns = list(columns) or (list(rows[0]) if rows else [])
+    if not rows:
+        fmt, mapping, reason = _row_format(dict.fromkeys(columns, ""), columns)
+        return Detection(fmt, mapping, reason)
+    fmt, mapping, reason = _row_format(rows[0], columns)
+    for index, row in enumerate(rows[1:], 2):
+        other, _, other_reason = _row_format(row, columns)
+        if other != fmt:
+            return Detection(fmt, mapping, f"{reason}; but row {index} looks like {FORMAT_NAMES[other]} "
+                                           f"({other_reason}): mixed formats")
+    return Detection(fmt, mapping, reason)
+
+
+def resolve_format(chat: ChatConfig, rows: list[dict], columns: list[str],
+                   text_column: str | None = None) -> Detection:
+    """The format and column mapping a run uses: the configured format (or the detected one for 'auto'), with
+    chat.columns overriding the default names."""
+    detected = detect_format(rows, columns)
+    fmt = detected.format if chat.format == "auto" else chat.format
+    if fmt == "text":
+        column = (chat.columns or {}).get("text") or text_column
+        return Detection("text", {"text": column} if column else {}, detected.reason if chat.format == "auto"
+                         else "set in chat.format")
+    mapping = dict(detected.columns) if detected.format == fmt else {}
+    for part, candidates in FORMAT_PARTS[fmt].items():
+        if part not in mapping:
+            found = _find(columns, candidates)
+            if found:
+                mapping[part] = found
+    mapping.update({k: v for k, v in (chat.columns or {}).items() if k in FORMAT_PARTS[fmt]})
+    reason = detected.reason if chat.format == "auto" else "set in chat.format"
+    return Detection(fmt, mapping, reason)
+
+
+def mapping_problems(detection: Detection, columns: list[str]) -> list[str]:
+    """Parts of the format that no column plays, or that name a column the data lacks."""
+    problems = []
+    fmt = detection.format
+    if fmt == "text":
+        column = detection.columns.get("text")
+        if column and columns and column not in columns:
+            problems.append(f"the text column '{column}' is not in the data (columns: {', '.join(columns)})")
+        return problems
+    for part in FORMAT_PARTS[fmt]:
+        column = detection.columns.get(part)
+        if column is None:
+            if part not in OPTIONAL_PARTS.get(fmt, ()):
+                problems.append(f"no column plays '{part}' for {FORMAT_NAMES[fmt]} data (columns: "
+                                f"{', '.join(columns)}). To fix: map it in chat.columns, e.g. {{{part}: NAME}}")
+        elif columns and column not in columns:
+            problems.append(f"chat.columns maps '{part}' to '{column}', which is not a column of the data "
+                            f"(columns: {', '.join(columns)})")
+    return problems
+
+
+def resolve_train_on(chat: ChatConfig, fmt: str) -> str:
+    if chat.train_on != "auto":
+        return chat.train_on
+    return {"messages": "assistant", "sharegpt": "assistant", "alpaca": "completion",
+            "prompt_completion": "completion"}.get(fmt, "all")
+
+
+def _text(value: Any, where: str) -> str:
+    if value is None:
+        raise ChatDataError(f"{where} is missing")
+    if not isinstance(value, str):
+        raise ChatDataError(f"{where} is {type(value).__name__}, not text")
+    return value
+
+
+def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
+    """A list of {role, content} with roles mapped from their aliases; ChatDataError names the bad turn."""
+    if not isinstance(value, list):
+        raise ChatDataError(f"'{where}' holds {type(value).__name__}, not a list of turns")
+    if not value:
+        raise ChatDataError(f"'{where}' is an empty conversation")
+    role_key, content_key = ("from", "value") if fmt == "sharegpt" else ("role", "content")
+    turns = []
+    for number, turn in enumerate(value, 1):
+        if not isinstance(turn, dict):
+            raise ChatDataError(f"turn {number} of '{where}' is {type(turn).__name__}, not a mapping")
+        keys = {str(k).lower(): k for k in turn}
+        if role_key not in keys or content_key not in keys:
+            raise ChatDataError(f"turn {number} of '{where}' has no '{role_key}' and '{content_key}' (it has "
+                                f"{', '.join(map(str, turn)) or 'nothing'})")
+        raw_role = turn[keys[role_key]]
+        role = ROLE_ALIASES.get(str(raw_role).strip().lower()) if isinstance(raw_role, str) else None
+        if role is None:
+            raise ChatDataError(f"turn {number} of '{where}' has the unknown role {raw_role!r}; known roles: "
+                                f"{', '.join(sorted(set(ROLE_ALIASES)))}")
+        content = turn[keys[content_key]]
+        if not isinstance(content, str):
+            raise ChatDataError(f"turn {number} of '{where}' ({role}) has {type(content).__name__} content, "
+                                "not text")
+        if not content.strip():
+            raise ChatDataError(f"turn {number} of '{where}' ({role}) is empty")
+        turns.append({"role": role, "content": content})
+    return turns
+
+
+def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
+    """A row in TRL's shape: {"messages": [...]}, {"prompt": ..., "completion": ...} (text or turns) or
+    {"text": ...}. Raises ChatDataError saying what is wrong with the row."""
+    fmt, columns = detection.format, detection.columns
+
+    def value(part: str) -> Any:
+        column = columns.get(part)
+        if column is None:
+            raise ChatDataError(f"no column plays '{part}'")
+        if column not in row:
+            raise ChatDataError(f"there is no column '{column}' (mapped to '{part}')")
+        return row[column]
+
+    if fmt in ("messages", "sharegpt"):
+        part = "messages" if fmt == "messages" else "conversations"
+        raw = value(part)
+        if fmt == "sharegpt":
+            from trl.data_utils import maybe_convert_to_chatml
+
+            raw = maybe_convert_to_chatml({"conversations": copy.deepcopy(raw)})["messages"] \
+                if _message_list(raw) == "sharegpt" else raw
+            messages = _turns(raw, "messages", columns[part])
+        else:
+            messages = _turns(raw, fmt, columns[part])
+        if not any(m["role"] == "assistant" for m in messages):
+            raise ChatDataError(f"the conversation in '{columns[part]}' has no assistant turn, so there is "
+                                "nothing to learn from it")
+        return {"messages": messages}
+    if fmt == "alpaca":
+        instruction = _text(value("instruction"), f"'{columns['instruction']}'")
+        output = _text(value("output"), f"'{columns['output']}'")
+        extra = row.get(columns["input"]) if "input" in columns else None
+        if extra is not None and not isinstance(extra, str):
+            raise ChatDataError(f"'{columns['input']}' is {type(extra).__name__}, not text")
+        system = row.get(columns["system"]) if "system" in columns else None
+        if system is not None and not isinstance(system, str):
+            raise ChatDataError(f"'{columns['system']}' is {type(system).__name__}, not text")
+        if not instruction.strip():
+            raise ChatDataError(f"'{columns['instruction']}' is empty")
+        if not output.strip():
+            raise ChatDataError(f"'{columns['output']}' is empty: there is no reply to learn")
+        user = instruction + (f"\n\n{extra}" if extra and extra.strip() else "")
+        prompt = ([{"role": "system", "content": system}] if system and system.strip() else [])
+        return {"prompt": prompt + [{"role": "user", "content": user}],
+                "completion": [{"role": "assistant", "content": output}]}
+    if fmt == "prompt_completion":
+        prompt, completion = value("prompt"), value("completion")
+        if isinstance(prompt, list) or isinstance(completion, list):
+            kind = _message_list(prompt if isinstance(prompt, list) else completion) or "messages"
+            return {"prompt": _turns(prompt, kind, columns["prompt"]),
+                    "completion": _turns(completion, kind, columns["completion"])}
+        prompt = _text(prompt, f"'{columns['prompt']}'")
+        completion = _text(completion, f"'{columns['completion']}'")
+        if not completion.strip():
+            raise ChatDataError(f"'{columns['completion']}' is empty: there is no completion to learn")
+        return {"prompt": prompt, "completion": completion}
+    text = _text(value("text"), f"'{columns.get('text')}'")
+    return {"text": text}
+
+
+# ---- templates ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TemplatePlan:
+    """What a run does with a tokenizer's chat template, decided once per (tokenizer, chat.template)."""
+
+    name: str  # "the model's own", "chatml", "qwen3", …, "custom"
+    text: str  # the template rendered for completion/all and saved with the run's tokenizer
+    training_text: str | None  # with {% generation %} markers (assistant-only loss); None: none could be had
+    note: str  # said in the run log and the Dataset tab
+    added_tokens: list[str] = field(default_factory=list)  # control tokens added to the tokenizer
+    end_of_turn: list[int] = field(default_factory=list)  # ids that end a reply (generation stops there)
+    stop_trained: bool = True  # TRL's check: the end-of-turn token is inside the assistant mask
+    problem: str | None = None  # why assistant-only loss cannot work with this template
+
+
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def template_plan(tokenizer: Any, chat: ChatConfig) -> TemplatePlan:
+    """The template of a run (cached per tokenizer object). A template's control tokens the tokenizer lacks
+    (ChatML's <|im_start|> and <|im_end|> on a base model) are added to the tokenizer as special tokens, as TRL's
+    clone_chat_template does, so the end of a reply is one token the model can learn and generation stops at;
+    the run then grows the model's embeddings to match (`prepare_model`)."""
+    key = chat.template if isinstance(chat.template, str) else "auto"
+    try:
+        cached = _PLANS.setdefault(tokenizer, {})
+    except TypeError:
+        cached = {}
+    if key in cached:
+        return cached[key]
+    own = tokenizer.chat_template
+    if isinstance(own, dict):
+        own = own.get("default")
+    if key == "auto" and own:
+        name, text, note, tokens = "the model's own", own, "the model's own chat template", ()
+    elif key == "auto":
+        name, text, note, tokens = "chatml", named_template("chatml"), CHATML_NOTE, control_tokens("chatml")
+    elif is_template_text(key):
+        name, text, note, tokens = "custom", key, "the chat template given in chat.template", ()
+    elif key in NAMED_TEMPLATES:
+        name, text, note, tokens = key, named_template(key), f"the {key} chat template", control_tokens(key)
+    else:
+        raise ChatDataError(f"unknown chat template '{key}'. Choose auto, {', '.join(NAMED_TEMPLATES)}, or give "
+                            "the template's Jinja text")
+    added = _add_control_tokens(tokenizer, tokens, text)
+    plan = TemplatePlan(name=name, text=text, training_text=None, note=note, added_tokens=added)
+    if has_generation_markers(text):
+        plan.training_text = text
+    else:
+        plan.training_text, plan.problem = _training_variant(tokenizer, text, name)
+    if plan.training_text is not None:
+        plan.end_of_turn, plan.stop_trained = _end_of_turn(tokenizer, plan.training_text)
+        if not plan.stop_trained:
+            plan.problem = (f"the {name} template leaves a reply's end-of-turn token out of the assistant mask, so "
+                            "the model would never learn to stop. To fix: pick another template (chatml), or set "
+                            "train_on to 'all' or 'completion'")
+    cached[key] = plan
+    return plan
+
+
+def resolve_template(tokenizer: Any, chat: ChatConfig) -> tuple[str, str, str]:
+    """(template text, name, note); the note is "ChatML: the tokenizer has no template" when that happens."""
+    plan = template_plan(tokenizer, chat)
+    return plan.text, plan.name, plan.note
+
+
+def _add_control_tokens(tokenizer: Any, tokens: tuple[str, ...], text: str) -> list[str]:
+    vocab = tokenizer.get_vocab()
+    missing = [t for t in tokens if t not in vocab and t in text]
+    if missing:
+        from transformers import AddedToken
+
+        tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in missing], special_tokens=True)
+    return missing
+
+
+def _training_variant(tokenizer: Any, text: str, name: str) -> tuple[str | None, str | None]:
+    """TRL's training version of a template without generation markers (its SFTTrainer swaps it in for
+    assistant_only_loss); None and the reason when TRL has none."""
+    from trl.chat_template_utils import get_training_chat_template
+
+    probe = copy.copy(tokenizer)
+    probe.chat_template = text
+    try:
+        found = get_training_chat_template(probe)
+    except ValueError:
+        return None, (f"the {name} chat template has no {{% generation %}} markers and TRL has no training version "
+                      "of it, so the assistant's replies cannot be told apart. To fix: pick the chatml template, or "
+                      "set train_on to 'all'")
+    except Exception as exc:  # noqa: BLE001 - a template that fails TRL's probe renders: say it, do not crash
+        return None, f"the {name} chat template failed to render TRL's probe conversation: {exc}"
+    return (found or text), None
+
+
+def _end_of_turn(tokenizer: Any, template: str) -> tuple[list[int], bool]:
+    """The token that ends an assistant reply (the last non-blank token in its mask, as TRL's
+    is_chat_template_stop_token_trained finds it) and whether it is trained (an added/special token)."""
+    from trl.chat_template_utils import is_chat_template_stop_token_trained
+
+    messages = [{"role": "user", "content": "dummy"}, {"role": "assistant", "content": "dummy"},
+                {"role": "user", "content": "dummy"}]
+    try:
+        out = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, chat_template=template,
+                                            return_assistant_tokens_mask=True)
+    except Exception:  # noqa: BLE001 - a template that cannot render the probe has no known end of turn
+        return [], False
+    masked = [t for t, m in zip(out["input_ids"], out["assistant_masks"]) if m]
+    last = next((t for t in reversed(masked) if tokenizer.decode([t]).strip()), None)
+    trained = is_chat_template_stop_token_trained(tokenizer, chat_template=template)
+    ids = [last] if last is not None and trained else []
+    return ids, trained
+
+
+# ---- one row --------------------------------------------------------------------------------------------------
+
+
+def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: int, *,
+                     detection: Detection | None = None, text_column: str | None = None,
+                     truncation: bool = True) -> TokenRoles:
+    """One row rendered and labelled exactly as a run trains it. `detection` is the dataset's format (from
+    resolve_format; detected from this row when None); `text_column` names the column of a plain-text row.
+    Never raises for a bad row: what is wrong is in `problems` (and nothing is trained)."""
+    if detection is None:
+        detection = resolve_format(chat, [row], list(row), text_column)
+    fmt = detection.format
+    train_on = resolve_train_on(chat, fmt)
+    if fmt == "text":
+        return _render_text(tokenizer, row, detection, max_length, truncation)
+    try:
+        plan = template_plan(tokenizer, chat)
+    except ChatDataError as exc:
+        return _failed("", str(exc), fmt, train_on)
+    try:
+        example = to_example(row, detection)
+    except ChatDataError as exc:
+        return _failed(plan.name, str(exc), fmt, train_on)
+    problems = []
+    assistant = train_on == "assistant"
+    if assistant and plan.training_text is None:
+        return _failed(plan.name, plan.problem or "no assistant mask", fmt, train_on)
+    template = plan.training_text if assistant else plan.text
+    try:
+        ids, masks, boundary = _tokenize_example(tokenizer, example, template, assistant)
+    except Exception as exc:  # noqa: BLE001 - jinja, a template's raise_exception, a tokenizer error
+        return _failed(plan.name, f"the {plan.name} chat template failed to render this row: "
+                                  f"{type(exc).__name__}: {exc}", fmt, train_on)
+    # TRL's build_labels: a token keeps its label only where every applicable mask is 1.
+    applicable = [masks[k] for k in (("completion_mask",) if train_on == "completion" else ())
+                  + (("assistant_masks",) if assistant else ()) if k in masks]
+    if train_on == "completion" and "completion_mask" not in masks:
+        problems.append("train_on 'completion' needs prompt/completion or alpaca rows")
+    if assistant and "assistant_masks" not in masks:
+        problems.append("train_on 'assistant' needs conversations")
+    labels = [t if all(m[i] for m in applicable) else -100 for i, t in enumerate(ids)]
+    text = tokenizer.decode(ids, skip_special_tokens=False) if "text" not in masks else masks["text"]
+    return _finish(tokenizer, ids, labels, text, plan, example, boundary, max_length, truncation, fmt, train_on,
+                   problems)
+
+
+def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str,
+                      assistant: bool) -> tuple[list[int], dict[str, Any], int]:
+    """TRL's tokenize_fn (sft_trainer.py) for one example: ids, masks, and the index where the system turns end."""
+    from trl.data_utils import _tokenize, common_prefix_length, is_conversational
+
+    masks: dict[str, Any] = {}
+    kwargs = {"chat_template": template}
+    if "prompt" in example:
+        if is_conversational(example):
+            prompt_ids = _tokenize(tokenizer, example["prompt"], add_generation_prompt=True, **kwargs)["input_ids"]
+            full = _tokenize(tokenizer, example["prompt"] + example["completion"],
+                             return_assistant_tokens_mask=assistant, **kwargs)
+            ids = list(full["input_ids"])
+            if "assistant_masks" in full:
+                masks["assistant_masks"] = list(full["assistant_masks"])
+            masks["text"] = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False,
+                                                          chat_template=template)
+            system = _system_boundary(tokenizer, example["prompt"], template, ids)
+        else:
+            eos = tokenizer.eos_token or ""
+            completion = example["completion"]
+            if eos and not completion.endswith(eos):  # TRL's add_eos for non-conversational rows
+                completion = completion + eos
+            prompt_ids = _tokenize(tokenizer, example["prompt"])["input_ids"]
+            ids = list(_tokenize(tokenizer, example["prompt"] + completion)["input_ids"])
+            masks["text"] = example["prompt"] + completion
+            system = 0
+        start = common_prefix_length(prompt_ids, ids)
+        masks["completion_mask"] = [0] * start + [1] * (len(ids) - start)
+        return ids, masks, system
+    full = _tokenize(tokenizer, example["messages"], return_assistant_tokens_mask=assistant, **kwargs)
+    ids = list(full["input_ids"])
+    if "assistant_masks" in full:
+        masks["assistant_masks"] = list(full["assistant_masks"])
+    masks["text"] = tokenizer.apply_chat_template(example["messages"], tokenize=False, chat_template=template)
+    return ids, masks, _system_boundary(tokenizer, example["messages"], template, ids)
+
+
+def _system_boundary(tokenizer: Any, messages: list[dict[str, str]], template: str, ids: list[int]) -> int:
+    """How many leading tokens belong to the leading system turn(s), for display."""
+    count = 0
+    while count < len(messages) and messages[count]["role"] == "system":
+        count += 1
+    if count == 0:
+        return 0
+    try:
+        head = tokenizer.apply_chat_template(messages[:count], tokenize=True, return_dict=True,
+                                             chat_template=template)["input_ids"]
+    except Exception:  # noqa: BLE001 - a template that needs a user turn: no system span shown
+        return 0
+    from trl.data_utils import common_prefix_length
+
+    return common_prefix_length(list(head), ids)
+
+
+def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: TemplatePlan,
+            example: dict[str, Any], system: int, max_length: int, truncation: bool, fmt: str, train_on: str,
+            problems: list[str]) -> TokenRoles:
+    special = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
+    kept = min(len(ids), max_length) if truncation else len(ids)
+    roles = []
+    for index, (token, label) in enumerate(zip(ids, labels)):
+        if index >= kept:
+            roles.append("cut")
+        elif label != -100:
+            roles.append("trained")
+        elif token in special:
+            roles.append("special")
+        elif index < system:
+            roles.append("system")
+        else:
+            roles.append("prompt")
+    cut_trained = sum(1 for label in labels[kept:] if label != -100)
+    labels = labels[:kept] + [-100] * (len(ids) - kept)
+    trained = sum(1 for label in labels if label != -100)
+    if trained == 0 and cut_trained:
+        problems.append(f"max_length {max_length} cuts the row before its reply starts: nothing is trained. To fix: "
+                        "raise max_length, or drop such rows (chat.drop_untrained_rows)")
+    elif trained == 0:
+        problems.append("no token of this row is trained. To fix: check train_on and the template")
+    elif cut_trained:
+        problems.append(f"max_length {max_length} cuts the reply: {cut_trained} of {trained + cut_trained} trained "
+                        "tokens are lost, and so is its end-of-turn token. To fix: raise max_length")
+    elif not _ends_trained(tokenizer, ids, labels, special, fmt):
+        problems.append("a reply's end-of-turn token is not trained, so the model would not learn to stop. To fix: "
+                        "pick another template (chatml) or set train_on to 'all'")
+    return TokenRoles(input_ids=list(ids), labels=labels, roles=roles, text=text, template_name=plan.name,
+                      problems=problems, kept=kept, cut_trained=cut_trained, train_on=train_on, format=fmt)
+
+
+def _ends_trained(tokenizer: Any, ids: list[int], labels: list[int], special: set[int], fmt: str) -> bool:
+    """Every trained span ends (blank tokens aside) on a special token: the end-of-turn or EOS (TRL's rule)."""
+    spans: list[list[int]] = []
+    previous = False
+    for token, label in zip(ids, labels):
+        if label != -100:
+            if not previous:
+                spans.append([])
+            spans[-1].append(token)
+        previous = label != -100
+    for span in spans:
+        last = next((t for t in reversed(span) if tokenizer.decode([t]).strip()), None)
+        if last is None or last not in special:
+            return False
+    return True
+
+
+def _render_text(tokenizer: Any, row: dict, detection: Detection, max_length: int, truncation: bool) -> TokenRoles:
+    """A plain-text row as the seed trains it: the tokenizer's ids, every token a target except padding (the
+    seed's collator masks the pad token, which is EOS on a model without one)."""
+    column = detection.columns.get("text")
+    value = row.get(column) if column else None
+    if not isinstance(value, str):
+        what = "missing" if value is None else f"{type(value).__name__}, not text"
+        return _failed("", f"the text column '{column}' is {what}", "text", "all")
+    ids = list(tokenizer(value, truncation=False)["input_ids"])
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    labels = [-100 if t == pad else t for t in ids]
+    kept = min(len(ids), max_length) if truncation else len(ids)
+    special = set(tokenizer.all_special_ids)
+    roles = ["cut" if i >= kept else "trained" if labels[i] != -100 else "special" if t in special else "prompt"
+             for i, t in enumerate(ids)]
+    cut = sum(1 for label in labels[kept:] if label != -100)
+    labels = labels[:kept] + [-100] * (len(ids) - kept)
+    problems = [f"max_length {max_length} cuts this row: {cut} tokens are not trained"] if cut else []
+    if not ids:
+        problems.append("the row is empty: it gives no tokens")
+    return TokenRoles(input_ids=ids, labels=labels, roles=roles, text=value, template_name="", problems=problems,
+                      kept=kept, cut_trained=cut, train_on="all", format="text")
+
+
+def _failed(template_name: str, message: str, fmt: str, train_on: str) -> TokenRoles:
+    return TokenRoles(input_ids=[], labels=[], roles=[], text="", template_name=template_name, problems=[message],
+                      train_on=train_on, format=fmt)
+
+
+def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
+    """(field, message) for chat settings that are wrong whatever the data."""
+    problems = []
+    if chat.format not in CHAT_FORMATS:
+        problems.append(("chat.format", f"chat.format must be one of {', '.join(CHAT_FORMATS)} (got "
+                                        f"{chat.format!r})."))
+    if chat.train_on not in TRAIN_ON:
+        problems.append(("chat.train_on", f"chat.train_on must be one of {', '.join(TRAIN_ON)} (got "
+                                          f"{chat.train_on!r})."))
+    if not isinstance(chat.columns, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in (chat.columns or {}).items()):
+        problems.append(("chat.columns", "chat.columns must map part names to column names, e.g. "
+                                         "{prompt: question, completion: answer}."))
+    template = chat.template
+    if not isinstance(template, str) or not (template == "auto" or template in NAMED_TEMPLATES
+                                              or is_template_text(template)):
+        problems.append(("chat.template", f"Unknown chat template {template!r}. Choose auto, "
+                                          f"{', '.join(NAMED_TEMPLATES)}, or give the template's Jinja text."))
+    return problems
+
+
+Notify = Callable[[str], None]
