@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list the runs in the runs folder")
     runs.add_argument("--runs-dir")
     sub.add_parser("gui", help="open the desktop app (the default)")
+    doctor = sub.add_parser("doctor", help="check the GPU stack: GPU, torch build (CPU/CUDA/ROCm), whether they "
+                                           "match, free disk; prints the command that fixes a mismatch")
+    doctor.add_argument("--runs-dir", help="the runs folder whose free space to check (default: the usual one)")
     _add_hub_commands(sub)
     return parser
 
@@ -192,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "runs":
             return _list_runs(args.runs_dir)
+        if args.command == "doctor":
+            from finetune_studio.core import doctor
+
+            return doctor.main(args.runs_dir)
         if args.command in HUB_COMMANDS:
             return _hub_command(args)
         if args.command == "validate":
