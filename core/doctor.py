@@ -260,11 +260,13 @@ def free_space(what: str, path: Path) -> Disk:
 # ---- judgement ---------------------------------------------------------------------------------------------------
 
 def cuda_build_for(driver_cuda: str | None) -> str | None:
-    """The newest CUDA build in CUDA_BUILDS this driver runs (its CUDA version or older); None if none does."""
+    """The CUDA build in CUDA_BUILDS for this driver: the newest no newer than the driver's CUDA version, else
+    (minor-version compatibility) the oldest of the driver's major version; None when the driver is too old."""
     if driver_cuda is None:
         return CUDA_BUILDS[-1]  # the driver did not say: the oldest build runs on the most drivers
     have = _version_tuple(driver_cuda)
-    return next((b for b in CUDA_BUILDS if _version_tuple(b) <= have), None)
+    same_major = [b for b in CUDA_BUILDS if _version_tuple(b)[0] == have[0]]
+    return next((b for b in CUDA_BUILDS if _version_tuple(b) <= have), same_major[-1] if same_major else None)
 
 
 def pip_command(torch: TorchBuild, index_tag: str, python: str | None = None) -> str:
