@@ -297,8 +297,16 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
                                        "Type a run name in the form or pass --set name=….")])
 
 
-def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | None = None) -> RunResult:
-    """Validate, then train in a new run folder. Raises ConfigError before anything heavy when the config is bad."""
+# What trains a run once its folder is claimed and locked: train_in_folder (this process), or core.launch's
+# torchrun launcher for a run of several processes. Called as execute(config, folder, sink, stop, checkpoint,
+# finish_only).
+Executor = Callable[["RunConfig", RunFolder, "Sink | None", threading.Event, "Path | None", bool], "RunResult"]
+
+
+def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | None = None,
+        execute: Executor | None = None) -> RunResult:
+    """Validate, then train in a new run folder. Raises ConfigError before anything heavy when the config is bad.
+    `execute` trains it once the folder is claimed and locked (default: in this process)."""
     from finetune_studio.core.validation import validate
 
     problems = validate(config)
@@ -307,11 +315,11 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
     config, folder = new_run_folder(config)
     with RunLock.acquire(folder.path):
         save_config(config, folder.config_path)
-        return _execute(config, folder, sink, stop or threading.Event(), checkpoint=None)
+        return (execute or train_in_folder)(config, folder, sink, stop or threading.Event(), None, False)
 
 
 def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
-           extra_epochs: float | None = None, restart: bool = False) -> RunResult:
+           extra_epochs: float | None = None, restart: bool = False, execute: Executor | None = None) -> RunResult:
     """Continue a run from its latest complete checkpoint, in the same folder and metrics log. With `restart`, a
     run that failed before its first checkpoint starts again from step 0 in its folder (core.advice uses this
     after applying a fix)."""
@@ -339,10 +347,18 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
             raise ConfigError(problems)
         # A checkpoint at the last step means training had ended and the final save was cut short (a kill, a full
         # disk): the Trainer would train one step past the end, so the save is finished from the checkpoint.
-        body = _train
-        if checkpoint is not None and _steps_left(config, _checkpoint_state(checkpoint), extra_epochs) == 0:
-            body = _finish_final_save
-        return _execute(config, folder, sink, stop or threading.Event(), checkpoint=checkpoint, body=body)
+        finish_only = checkpoint is not None and _steps_left(config, _checkpoint_state(checkpoint), extra_epochs) == 0
+        return (execute or train_in_folder)(config, folder, sink, stop or threading.Event(), checkpoint, finish_only)
+
+
+def train_in_folder(config: RunConfig, folder: RunFolder, sink: Sink | None = None,
+                    stop: threading.Event | None = None, checkpoint: Path | None = None,
+                    finish_only: bool = False) -> RunResult:
+    """Train config in its claimed run folder from `checkpoint` (None: step 0); with `finish_only`, training had
+    ended and only the final save is left. The caller has validated the config and holds the folder's RunLock;
+    each rank of a torchrun job (core.distributed) runs this under the lock its launcher holds."""
+    body = _finish_final_save if finish_only else _train
+    return _execute(config, folder, sink, stop or threading.Event(), checkpoint=checkpoint, body=body)
 
 
 def _checkpoint_state(checkpoint: Path | None) -> dict[str, Any]:
@@ -509,6 +525,8 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
 
     from transformers import PrinterCallback, Trainer
 
+    from finetune_studio.core.distributed import trainer_callbacks
+
     args = training_arguments(config, folder.path)
     callback = make_progress_callback(emit, stop, elapsed)
     trainer = Trainer(
@@ -518,7 +536,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         eval_dataset=splits["test"] if "test" in splits else None,
         processing_class=tokenizer,
         data_collator=batching.collator(config.dataset.batching, tokenizer),
-        callbacks=[callback],
+        callbacks=[*trainer_callbacks(folder.path, stop), callback],  # under torchrun: the ranks' shared Stop
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict when tqdm is off; events replace it
     phase("train", "Training")
