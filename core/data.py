@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.config import SAMPLE_DATASET_ID, DatasetConfig
+from finetune_studio.core.config import CHAT_DATASET_ID, SAMPLE_DATASET_ID, DatasetConfig
 from finetune_studio.core.errors import DataError, Problem
 from finetune_studio.core.sources import is_local, is_url
 
@@ -61,6 +61,10 @@ def resolve_source(source: str) -> str:
         from finetune_studio.core.demo import SAMPLE_DATASET
 
         return str(SAMPLE_DATASET)
+    if source == CHAT_DATASET_ID:
+        from finetune_studio.core.demo import SAMPLE_CHATS
+
+        return str(SAMPLE_CHATS)
     return os.path.expanduser(source)
 
 

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Package data (finetune_studio.resources): the checkout's resources/ folder, or the installed wheel's copy.
 SAMPLE_DATASET: Path = Path(str(files("finetune_studio.resources") / "sample_horoscopes.jsonl"))
+# The conversational sample ('builtin:chat', made by resources/make_chat_sample.py): chat fine-tuning offline.
+SAMPLE_CHATS: Path = Path(str(files("finetune_studio.resources") / "sample_chats.jsonl"))
 from finetune_studio.core.config import DEMO_MODEL_ID  # noqa: E402 (re-exported: the id configs use)
 
 #: Bump when the build recipe changes; it names the cache folder.

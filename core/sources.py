@@ -23,9 +23,9 @@ import enum
 import os
 import re
 
-from finetune_studio.core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID
+from finetune_studio.core.config import CHAT_DATASET_ID, DEMO_MODEL_ID, SAMPLE_DATASET_ID
 
-BUILTIN_IDS = (SAMPLE_DATASET_ID, DEMO_MODEL_ID)
+BUILTIN_IDS = (SAMPLE_DATASET_ID, CHAT_DATASET_ID, DEMO_MODEL_ID)
 URL_PREFIXES = ("http://", "https://", "hf://")
 PATH_PREFIXES = (".", "/", "~", "\\")
 # File types a dataset is read from (core.data.FORMATS holds how each is read).
