@@ -86,8 +86,8 @@ def test_renames_and_unknown_keys_follow_the_section_declaration() -> None:
     config, notices = apply_overrides(RunConfig(), ["model.torch_dtype=float16", "evaluation_strategy=no"])
     assert config.model.dtype == "float16" and config.training["eval_strategy"] == "no"
     with pytest.raises(ConfigError) as caught:
-        parse_config({"hub": {"privat": True}, "adapter": {}})
-    assert [p.field for p in caught.value.problems] == ["adapter", "hub.privat"]
+        parse_config({"hub": {"privat": True}, "adaptor": {}})
+    assert [p.field for p in caught.value.problems] == ["adaptor", "hub.privat"]
     assert "Did you mean 'private'?" in str(caught.value)
-    with pytest.raises(ConfigError, match="must be a mapping with dataset, model, training and hub"):
+    with pytest.raises(ConfigError, match="must be a mapping with dataset, model, training, hub, adapter, chat and launch"):
         parse_config(["dataset"])
