@@ -3,6 +3,8 @@
 This is the console script (pyproject.toml, [project.scripts]). It sits outside core because opening the window
 imports gui, and core imports nothing of gui. It imports Qt only once the window is asked for, so `finetune-studio
 train` runs, and never loads PySide6, on a machine where the desktop app cannot start.
+`--install-desktop-entry` / `--uninstall-desktop-entry` add the app to (or remove it from) the desktop's menu,
+for this user (gui.desktop_entry).
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     from finetune_studio.core import cli  # Qt-free: argparse until a command runs
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["--install-desktop-entry"], ["--uninstall-desktop-entry"]):
+        from finetune_studio.gui import desktop_entry  # Qt-free: copies files into the XDG folders
+
+        return desktop_entry.main(uninstalling=args[0] == "--uninstall-desktop-entry")
     if cli.parse_args(args).command in cli.WINDOW_COMMANDS:
         return open_window()
     return cli.main(args)
