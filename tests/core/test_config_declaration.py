@@ -40,7 +40,7 @@ def _sample(cls: type, declared: dataclasses.Field) -> typing.Any:
 
 def test_the_layout_comes_from_runconfig_fields() -> None:
     assert TOP_LEVEL_KEYS == tuple(f.name for f in dataclasses.fields(RunConfig))
-    assert list(SECTIONS) == ["dataset", "model", "training", "hub"]
+    assert list(SECTIONS) == ["dataset", "model", "training", "hub", "adapter", "chat", "launch"]
     assert list(RunConfig().to_dict()) == list(TOP_LEVEL_KEYS)
 
 
@@ -63,7 +63,9 @@ def test_every_declared_field_of_the_wrong_type_is_a_problem_at_that_field(secti
     from finetune_studio.core.validation import validate
 
     config = RunConfig()
-    setattr(getattr(config, section), declared.name, ["a", "list"])  # no field is a list
+    hint = typing.get_type_hints(section_type(section))[declared.name]
+    takes_a_list = typing.get_origin(hint) in (list, tuple)
+    setattr(getattr(config, section), declared.name, {"a": "mapping"} if takes_a_list else ["a", "list"])
     fields = [p.field for p in validate(config, check_files=False)]
     assert f"{section}.{declared.name}" in fields, fields
 
