@@ -1,0 +1,878 @@
+"""Talking to a trained model: which folder to load, how a prompt is rendered, streaming generation that stops
+on request and says why it stopped, and the checkpoint comparison whose answers are kept in the run folder.
+
+The Try tab, the Compare checkpoints view and `finetune-studio generate` all go through here, so a prompt is
+rendered, clamped and sampled the same way everywhere. Nothing here imports Qt; torch, transformers and peft are
+imported inside the functions that need them.
+
+Two models answer each prompt: the base model the run started from and the fine-tuned one (its final model or a
+checkpoint). For an adapter run (an adapter_config.json in the folder) the base weights are loaded once and the
+base answers with the adapter switched off (peft's `disable_adapter()`), so there is one copy of the weights. For
+full fine-tuning both models are kept loaded only if twice the weights fit in free memory; otherwise they answer
+one after the other, each loaded for its answer and released after it (`Loaded.mode` says which, in words).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from finetune_studio.core.config import ChatConfig, ModelConfig, RunConfig, load_config
+from finetune_studio.core.errors import FinetuneError, ModelError
+from finetune_studio.core.fileio import read_json
+from finetune_studio.core.runs import CHECKPOINT_RE, RunFolder, now_iso
+
+BASE, TUNED = "base", "tuned"
+SIDES = (BASE, TUNED)
+ANSWERS_FILE = "answers.jsonl"
+ADAPTER_FILE = "adapter_config.json"
+CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
+          "'<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+MEMORY_HEADROOM = 1.2  # weights x this: what a loaded model takes with its buffers and a generation's cache
+Progress = Callable[[str], None]
+
+
+class GenerationError(FinetuneError):
+    """A prompt, folder or model that cannot be used for generation; the message says what to do."""
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass
+class GenerationSettings:
+    """What both sides of a comparison generate with: one set, so the comparison is fair."""
+
+    do_sample: bool = field(default=False, metadata=_help("Sample the next token at random by its probability "
+                                                          "(varied answers); off: greedy, always the likeliest "
+                                                          "token (the same answer every time)."))
+    temperature: float = field(default=1.0, metadata=_help("Sampling: below 1 sharper and safer, above 1 more "
+                                                            "varied."))
+    top_p: float = field(default=1.0, metadata=_help("Sampling: draw only from the likeliest tokens whose "
+                                                      "probabilities add up to this (1: all)."))
+    top_k: int = field(default=50, metadata=_help("Sampling: draw only from this many likeliest tokens (0: all)."))
+    repetition_penalty: float = field(default=1.0, metadata=_help("Above 1 makes tokens already in the text less "
+                                                                   "likely (1: off)."))
+    max_new_tokens: int = field(default=128, metadata=_help("The longest answer, in tokens; cut to what the "
+                                                             "model's context leaves after the prompt."))
+    seed: int = field(default=0, metadata=_help("Sampling: the random seed each answer starts from, so an answer "
+                                                "can be reproduced."))
+
+    @classmethod
+    def from_generation_config(cls, config: Any) -> GenerationSettings:
+        """Defaults from a model's generation_config (its authors' choice), where it sets them."""
+        settings = cls()
+        if config is None:
+            return settings
+        for declared in dataclasses.fields(cls):
+            value = getattr(config, declared.name, None)
+            if value is not None and declared.name != "seed":
+                setattr(settings, declared.name, type(declared.default)(value))
+        if not getattr(config, "max_new_tokens", None):
+            settings.max_new_tokens = cls.max_new_tokens
+        return settings
+
+    def greedy(self) -> GenerationSettings:
+        return dataclasses.replace(self, do_sample=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def generation_config(self, model: Any, max_new_tokens: int | None = None, pad_token_id: int | None = None) -> Any:
+        """The model's own GenerationConfig with these settings on top (its stop tokens kept)."""
+        import copy
+
+        from transformers import GenerationConfig
+
+        base = getattr(model, "generation_config", None)
+        config = copy.deepcopy(base) if base is not None else GenerationConfig()
+        config.do_sample = self.do_sample
+        config.max_new_tokens = max_new_tokens if max_new_tokens is not None else self.max_new_tokens
+        config.max_length = None
+        config.repetition_penalty = self.repetition_penalty
+        if pad_token_id is not None:
+            config.pad_token_id = pad_token_id
+        if self.do_sample:
+            config.temperature, config.top_p, config.top_k = self.temperature, self.top_p, self.top_k
+        else:  # greedy: sampling knobs would only earn a warning
+            config.temperature, config.top_p, config.top_k = None, None, None
+        return config
+
+
+class StopReason(str, Enum):
+    EOS = "eos"
+    MAX_TOKENS = "max_new_tokens"
+    USER = "user"
+
+    @property
+    def text(self) -> str:
+        return {"eos": "end of turn / EOS", "max_new_tokens": "max new tokens", "user": "stopped by the user"}[
+            self.value]
+
+
+@dataclass
+class Rendered:
+    """The exact text the model reads, and whether the tokenizer adds its special tokens around it."""
+
+    text: str
+    add_special_tokens: bool = True
+
+
+@dataclass
+class Answer:
+    side: str
+    text: str
+    tokens: int
+    seconds: float
+    first_token_s: float | None
+    stop_reason: StopReason
+    rendered: str
+    prompt_tokens: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        return (f"{self.tokens} tokens · {self.tokens_per_s:.1f} tokens/s · stopped: {self.stop_reason.text}")
+
+
+# ---------------------------------------------------------------------------------------------- what to load
+
+
+@dataclass(frozen=True)
+class Target:
+    """One loadable fine-tuned model of a run: its final model or one complete checkpoint."""
+
+    label: str  # "final model" or "checkpoint-12"
+    path: Path
+    step: int | None
+
+    @property
+    def adapter(self) -> bool:
+        return (self.path / ADAPTER_FILE).is_file()
+
+    @property
+    def key(self) -> str:
+        """How answers.jsonl names it: "final" or "checkpoint-12"."""
+        return "final" if self.step is None else self.path.name
+
+
+@dataclass
+class Source:
+    """Everything needed to load one comparison: the fine-tuned target, its base, and how prompts are rendered."""
+
+    target: Target | None  # None: a plain model folder answers alone (it has no base to compare to)
+    base: ModelConfig | None
+    run_dir: Path | None = None
+    chat: bool = False
+    chat_config: ChatConfig | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def adapter(self) -> bool:
+        return self.target is not None and self.target.adapter
+
+    @property
+    def name(self) -> str:
+        if self.run_dir is not None:
+            return f"{self.run_dir.name} · {self.target.label}" if self.target else self.run_dir.name
+        return str(self.target.path if self.target else self.base.name_or_path if self.base else "")
+
+
+def _is_model_folder(path: Path) -> bool:
+    return (path / "config.json").is_file() or (path / ADAPTER_FILE).is_file()
+
+
+def run_config(run_dir: Path) -> RunConfig:
+    try:
+        return load_config(RunFolder(run_dir).config_path)[0]
+    except FinetuneError as exc:
+        raise GenerationError(f"The run {run_dir.name} has an unreadable config.yaml ({exc}). To fix: restore it "
+                              "or open the model folder itself.") from None
+
+
+def targets(run_dir: Path, config: RunConfig | None = None) -> list[Target]:
+    """The run's complete checkpoints, oldest first (core.runs' listing), then its final model if it has one."""
+    folder = RunFolder(Path(run_dir))
+    config = config or run_config(folder.path)
+    output_dir = Path(config.training.get("output_dir") or folder.path)
+    found = []
+    for path in folder.checkpoints(output_dir):
+        step = int(CHECKPOINT_RE.match(path.name).group(1))
+        if _is_model_folder(path):
+            found.append(Target(path.name, path, step))
+    if _is_model_folder(folder.model_dir):
+        found.append(Target("final model", folder.model_dir, None))
+    return found
+
+
+def _what_exists(run_dir: Path) -> str:
+    names = sorted(child.name + ("/" if child.is_dir() else "") for child in Path(run_dir).iterdir())
+    partial = [n for n in names if n.startswith("checkpoint-")]
+    said = f"it holds {', '.join(names[:12])}{' …' if len(names) > 12 else ''}"
+    if partial:
+        said += f" ({', '.join(partial)} {'is' if len(partial) == 1 else 'are'} incomplete: cut off while saving)"
+    return said
+
+
+def is_chat_run(config: RunConfig | None, tokenizer_dir: Path | None) -> bool:
+    """A run trained on instructions or conversations: its config names a chat format, or (format 'auto') the
+    tokenizer saved with it carries a chat template."""
+    if config is not None and config.chat.format not in ("auto", "text"):
+        return True
+    if config is not None and config.chat.format == "text":
+        return False
+    if tokenizer_dir is None:
+        return False
+    try:
+        saved = read_json(tokenizer_dir / "tokenizer_config.json")
+    except (OSError, ValueError):
+        saved = {}
+    return bool((isinstance(saved, dict) and saved.get("chat_template"))
+                or any((tokenizer_dir / name).is_file() for name in ("chat_template.jinja", "chat_template.json")))
+
+
+def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> Source:
+    """What `generate FOLDER [--checkpoint N]` and the Try tab load: a run folder (its final model, else its
+    latest complete checkpoint, or checkpoint N), a checkpoint or model folder inside a run, or a plain model
+    folder (with its base when it holds an adapter)."""
+    path = Path(folder).expanduser()
+    if not path.exists():
+        raise GenerationError(f"{path} does not exist. To fix: give a run folder (it holds config.yaml) or a model "
+                              "folder (it holds config.json or adapter_config.json).")
+    run_dir = path if RunFolder(path).exists() else path.parent if RunFolder(path.parent).exists() else None
+    if run_dir is not None:
+        config = run_config(run_dir)
+        found = targets(run_dir, config)
+        notes: list[str] = []
+        if run_dir != path:  # a checkpoint or the model folder itself
+            chosen = next((t for t in found if t.path == path), None)
+            if chosen is None:
+                raise GenerationError(f"{path} is not a complete checkpoint or final model of {run_dir.name}. "
+                                      f"To fix: pick one of {', '.join(t.label for t in found) or 'none'}.")
+        elif checkpoint is not None:
+            chosen = next((t for t in found if t.step == checkpoint), None)
+            if chosen is None:
+                steps = [str(t.step) for t in found if t.step is not None]
+                raise GenerationError(f"The run {run_dir.name} has no complete checkpoint {checkpoint}. To fix: "
+                                      f"pick one of {', '.join(steps)}." if steps else
+                                      f"The run {run_dir.name} has no complete checkpoint; {_what_exists(run_dir)}.")
+        elif not found:
+            raise GenerationError(f"The run {run_dir.name} has no final model and no complete checkpoint yet, so "
+                                  f"there is nothing to talk to: {_what_exists(run_dir)}. To fix: train it until it "
+                                  "saves a checkpoint, or resume it.")
+        else:
+            chosen = found[-1]
+            if chosen.step is not None:
+                notes.append(f"{run_dir.name} has no final model; using its latest complete checkpoint, "
+                             f"{chosen.label}.")
+        base = dataclasses.replace(config.model)
+        tokenizer_dir = chosen.path if (chosen.path / "tokenizer_config.json").is_file() else RunFolder(
+            run_dir).model_dir
+        return Source(chosen, base, run_dir, is_chat_run(config, tokenizer_dir), config.chat, notes)
+    if not _is_model_folder(path):
+        raise GenerationError(f"{path} is neither a run folder (no config.yaml) nor a model folder (no config.json "
+                              "or adapter_config.json). To fix: pick the run's folder or the folder save_pretrained "
+                              "wrote.")
+    if checkpoint is not None:
+        raise GenerationError(f"--checkpoint needs a run folder; {path} is a model folder. To fix: give the run "
+                              "folder, or the checkpoint's own folder.")
+    target = Target(path.name, path, None)
+    base = None
+    if target.adapter:
+        adapter = _adapter_config(path)
+        base_name = adapter.get("base_model_name_or_path")
+        if not base_name:
+            raise GenerationError(f"{path / ADAPTER_FILE} does not say which base model it adapts "
+                                  "(base_model_name_or_path). To fix: add it, then try again.")
+        base = ModelConfig(name_or_path=str(base_name))
+    return Source(target, base, None, is_chat_run(None, path), None)
+
+
+def _adapter_config(path: Path) -> dict[str, Any]:
+    try:
+        data = read_json(path / ADAPTER_FILE)
+    except (OSError, ValueError) as exc:
+        raise GenerationError(f"{path / ADAPTER_FILE} cannot be read ({exc}). To fix: save the adapter again.") \
+            from None
+    return data if isinstance(data, dict) else {}
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+def chat_template(tokenizer: Any, chat_config: ChatConfig | None) -> str:
+    """The template a chat run's prompts are rendered with: the one saved with its tokenizer, else what the chat
+    core would pick for it (core.chat, when present), else ChatML."""
+    own = getattr(tokenizer, "chat_template", None)
+    if isinstance(own, str) and own:
+        return own
+    try:
+        from finetune_studio.core.chat import resolve_template  # type: ignore[attr-defined]
+    except ImportError:
+        return CHATML
+    try:
+        found = resolve_template(tokenizer, chat_config or ChatConfig())
+    except Exception:  # noqa: BLE001 - an unknown template name: ChatML, as training would have used
+        return CHATML
+    text = found if isinstance(found, str) else getattr(found, "template", None)
+    return text if isinstance(text, str) and text else CHATML
+
+
+def render(tokenizer: Any, prompt: str, *, chat: bool, history: list[dict[str, str]] | None = None,
+           system: str = "", template: str | None = None) -> Rendered:
+    """The exact text the model reads. A text run continues the prompt as it is; a chat run gets the system
+    prompt, the conversation so far and the new user turn through its chat template, ending in the assistant's
+    turn."""
+    if not prompt.strip():
+        raise GenerationError("The prompt is empty. To fix: type something for the model to answer or continue.")
+    if not chat:
+        return Rendered(prompt, add_special_tokens=True)
+    messages = ([{"role": "system", "content": system}] if system.strip() else []) + list(history or [])
+    messages.append({"role": "user", "content": prompt})
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
+                                         chat_template=template or chat_template(tokenizer, None))
+    return Rendered(str(text), add_special_tokens=False)
+
+
+@dataclass
+class Conversation:
+    """A chat's turns, one history per side (their answers differ, so does what each is asked next)."""
+
+    system: str = ""
+    history: dict[str, list[dict[str, str]]] = field(default_factory=lambda: {side: [] for side in SIDES})
+
+    def add(self, side: str, prompt: str, answer: str) -> None:
+        self.history[side] += [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+
+    def clear(self) -> None:
+        for turns in self.history.values():
+            turns.clear()
+
+    @property
+    def turns(self) -> int:
+        return max(len(turns) for turns in self.history.values()) // 2
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def free_memory_bytes(where: str) -> int | None:
+    """Memory a model could still take on `where` ("cuda" or "cpu"); None when it cannot be told."""
+    if where == "cuda":
+        import torch
+
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def weights_bytes(folder: Path) -> int:
+    return sum(child.stat().st_size for child in Path(folder).iterdir()
+               if child.suffix in (".safetensors", ".bin") and child.is_file())
+
+
+def both_fit(target: Target, where: str, free: int | None = None) -> bool:
+    """Whether the base and a fully fine-tuned model fit side by side (the base has the same size)."""
+    free = free_memory_bytes(where) if free is None else free
+    return free is None or 2 * weights_bytes(target.path) * MEMORY_HEADROOM <= free
+
+
+def load_tokenizer(source: Source) -> Any:
+    from finetune_studio.core.model import load_tokenizer as load
+
+    candidates = []
+    if source.target is not None:
+        candidates.append(source.target.path)
+    if source.run_dir is not None:
+        candidates.append(RunFolder(source.run_dir).model_dir)
+    for folder in candidates:
+        if (folder / "tokenizer_config.json").is_file():
+            return _folder_tokenizer(folder)
+    if source.base is None:
+        raise GenerationError(f"{source.name} has no tokenizer files. To fix: save the tokenizer into the folder.")
+    return load(source.base)
+
+
+def _folder_tokenizer(folder: Path) -> Any:
+    """The tokenizer saved in a run's folder (an adapter folder too, which core.model refuses as a model)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer file: say which folder
+        raise ModelError(f"Could not load the tokenizer saved in {folder}: {describe_error(exc, 'Loading')} To fix: "
+                         "save the tokenizer there again.") from None
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token  # as training did
+    return tokenizer
+
+
+def load_weights(config: ModelConfig, where: str) -> Any:
+    """One causal LM from a folder, a Hub id or the demo, on `where`, ready to generate."""
+    from finetune_studio.core.model import load_model
+
+    try:
+        model = load_model(config)
+    except FinetuneError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt weights file raises the safetensors library's own error
+        raise ModelError(f"Could not load the model from {config.name_or_path}: {describe_error(exc, 'Loading')} "
+                         "To fix: pick another checkpoint or model folder.") from None
+    return model.to(where).eval()
+
+
+def _with_adapter(base: Any, target: Target) -> Any:
+    from peft import PeftModel
+
+    try:
+        return PeftModel.from_pretrained(base, str(target.path)).eval()
+    except Exception as exc:  # noqa: BLE001 - a broken adapter folder: say which, keep going elsewhere
+        raise ModelError(f"Could not load the adapter in {target.path}: {exc}. To fix: pick another checkpoint, "
+                         "or check that the run's base model is the one it was trained on.") from None
+
+
+@dataclass
+class Loaded:
+    """The models one comparison answers with, and how they share memory (`mode`, said on screen).
+
+    Use `model_for(side)`: it yields the model that answers for that side, switching the adapter off for the
+    base of an adapter run, and in "one after the other" mode loading each side's model when it is its turn."""
+
+    source: Source
+    tokenizer: Any
+    where: str
+    mode: str  # "adapter", "both", "one after the other", "alone"
+    models: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        return (TUNED,) if self.mode == "alone" else SIDES
+
+    @property
+    def concurrent(self) -> bool:
+        """Both sides may generate at the same time (two separate models in memory)."""
+        return self.mode == "both"
+
+    def describe(self) -> str:
+        return {
+            "adapter": "Adapter run: the base weights are loaded once; the base answers with the adapter switched "
+                       "off, then the fine-tuned model with it on.",
+            "both": "Both models are loaded and answer at the same time.",
+            "one after the other": "Both models do not fit in memory together, so they answer one after the other, "
+                                   "each loaded for its answer.",
+            "alone": "This model folder has no base model to compare with: it answers alone.",
+        }[self.mode]
+
+    @contextlib.contextmanager
+    def model_for(self, side: str, progress: Progress | None = None) -> Iterator[Any]:
+        if self.mode == "adapter":
+            with self._lock:  # one copy of the weights: one side at a time
+                model = self.models[TUNED]
+                if side == BASE:
+                    with model.disable_adapter():
+                        yield model
+                else:
+                    yield model
+            return
+        if self.mode == "one after the other":
+            with self._lock:
+                if side not in self.models:
+                    self.release()
+                    if progress:
+                        progress(f"Loading the {'base' if side == BASE else 'fine-tuned'} model…")
+                    self.models[side] = load_weights(self._config(side), self.where)
+                yield self.models[side]
+            return
+        yield self.models[side]
+
+    def _config(self, side: str) -> ModelConfig:
+        if side == BASE:
+            assert self.source.base is not None
+            return self.source.base
+        assert self.source.target is not None
+        base = self.source.base or ModelConfig()
+        return dataclasses.replace(base, name_or_path=str(self.source.target.path), revision=None)
+
+    def release(self) -> None:
+        """Drop the models and give their memory back (training always wins)."""
+        self.models.clear()
+        free_cached_memory()
+
+
+def free_cached_memory() -> None:
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+
+
+def load(source: Source, progress: Progress | None = None, where: str | None = None,
+         free: int | None = None, sides: tuple[str, ...] = SIDES) -> Loaded:
+    """Load what `source` needs to answer on `sides`, saying each step to `progress`."""
+    say = progress or (lambda _text: None)
+    where = where or device()
+    say(f"Loading the tokenizer of {source.name}…")
+    tokenizer = load_tokenizer(source)
+    if source.base is None or source.target is None:
+        mode, sides = "alone", (TUNED,)
+    elif source.adapter:
+        mode = "adapter"
+    elif set(sides) == set(SIDES) and not both_fit(source.target, where, free):
+        mode = "one after the other"
+    else:
+        mode = "both"
+    loaded = Loaded(source, tokenizer, where, mode, notes=list(source.notes))
+    if mode == "adapter":
+        say(f"Loading the base model {source.base.name_or_path}…")
+        base = load_weights(source.base, where)
+        say(f"Loading the adapter of {source.target.label}…")
+        loaded.models[TUNED] = _with_adapter(base, source.target)
+    elif mode == "one after the other":
+        loaded.notes.append(loaded.describe())
+        say(f"Loading the fine-tuned model ({source.target.label})…")
+        loaded.models[TUNED] = load_weights(loaded._config(TUNED), where)
+    else:
+        for side in sides:
+            say(f"Loading the {'base' if side == BASE else 'fine-tuned'} model "
+                f"({source.base.name_or_path if side == BASE else source.target.label})…")
+            loaded.models[side] = load_weights(loaded._config(side), where)
+    say("Ready.")
+    return loaded
+
+
+# ---------------------------------------------------------------------------------------------- generating
+
+
+def context_length(model: Any, tokenizer: Any) -> int | None:
+    config = getattr(model, "config", None)
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        value = getattr(config, name, None) if config is not None else None
+        if isinstance(value, int) and value > 0:
+            return value
+    value = getattr(tokenizer, "model_max_length", None)
+    return value if isinstance(value, int) and 0 < value < 1_000_000 else None
+
+
+def eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids: set[int] = set()
+    for value in (getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+                  getattr(getattr(model, "config", None), "eos_token_id", None), tokenizer.eos_token_id):
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, (list, tuple)):
+            ids.update(v for v in value if isinstance(v, int))
+    return ids
+
+
+def _stop_criteria(stop: threading.Event) -> Any:
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class StopOnEvent(StoppingCriteria):
+        """Ends generation after the current token once the user pressed Stop."""
+
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([StopOnEvent()])
+
+
+def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: GenerationSettings,
+                  stop: threading.Event | None = None, on_text: Callable[[str], None] | None = None,
+                  side: str = TUNED) -> Answer:
+    """Generate one answer with `model.generate` in a helper thread, streaming its text to `on_text` as it comes
+    (transformers' TextIteratorStreamer), until EOS, max new tokens or `stop`. Errors inside generate are raised
+    here."""
+    import torch
+    from transformers import TextIteratorStreamer
+
+    stop = stop or threading.Event()
+    notes: list[str] = []
+    encoded = tokenizer(rendered.text, return_tensors="pt", add_special_tokens=rendered.add_special_tokens)
+    input_ids = encoded["input_ids"].to(model.device)
+    attention_mask = encoded["attention_mask"].to(model.device)
+    prompt_tokens = int(input_ids.shape[1])
+    if prompt_tokens == 0:
+        raise GenerationError("The prompt has no tokens. To fix: type something for the model to continue.")
+    limit = context_length(model, tokenizer)
+    max_new = max(1, int(settings.max_new_tokens))
+    if limit is not None:
+        if prompt_tokens >= limit:
+            raise GenerationError(f"The prompt is {prompt_tokens} tokens long; this model reads at most {limit}. "
+                                  "To fix: shorten it, or start a new conversation.")
+        if prompt_tokens + max_new > limit:
+            max_new = limit - prompt_tokens
+            notes.append(f"Max new tokens clamped to {max_new}: the model reads at most {limit} tokens and the "
+                         f"prompt takes {prompt_tokens}.")
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            if settings.do_sample:
+                torch.manual_seed(settings.seed)
+            with torch.inference_mode():
+                result["output"] = model.generate(
+                    input_ids=input_ids, attention_mask=attention_mask, streamer=streamer,
+                    generation_config=settings.generation_config(model, max_new, tokenizer.pad_token_id),
+                    stopping_criteria=_stop_criteria(stop))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
+            result["error"] = exc
+            streamer.end()
+
+    started = time.perf_counter()
+    first: float | None = None
+    pieces: list[str] = []
+    thread = threading.Thread(target=work, name=f"generate-{side}", daemon=True)
+    thread.start()
+    for piece in streamer:
+        if not piece:
+            continue
+        if first is None:
+            first = time.perf_counter() - started
+        pieces.append(piece)
+        if on_text is not None:
+            on_text(piece)
+    thread.join()
+    seconds = time.perf_counter() - started
+    if "error" in result:
+        raise result["error"]
+    new = result["output"][0, prompt_tokens:].tolist()
+    if new and new[-1] in eos_ids(model, tokenizer):
+        reason = StopReason.EOS
+    elif stop.is_set() and len(new) < max_new:
+        reason = StopReason.USER
+    elif len(new) >= max_new:
+        reason = StopReason.MAX_TOKENS
+    else:
+        reason = StopReason.USER if stop.is_set() else StopReason.EOS
+    return Answer(side, "".join(pieces), len(new), seconds, first, reason, rendered.text, prompt_tokens, notes)
+
+
+AnswerSink = Callable[[dict[str, Any]], None]
+
+
+def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conversation: Conversation | None = None,
+                stop: threading.Event | None = None, sink: AnswerSink | None = None,
+                chat: bool | None = None) -> dict[str, Answer]:
+    """Both sides answer one prompt with the same settings. `sink` gets plain dicts as things happen:
+    {"event": "rendered", side, text, prompt_tokens}, {"event": "text", side, text}, {"event": "answer", side,
+    answer}, {"event": "error", side, message}, {"event": "progress", text}. Full fine-tuning with both models in
+    memory and greedy settings answer at the same time; otherwise (one copy of the weights, a seed to honour, or
+    models loaded in turn) one after the other, base first."""
+    stop = stop or threading.Event()
+    emit = sink or (lambda _event: None)
+    chat = loaded.source.chat if chat is None else chat
+    conversation = conversation or Conversation()
+    template = chat_template(loaded.tokenizer, loaded.source.chat_config) if chat else None
+    answers: dict[str, Answer] = {}
+    errors: dict[str, BaseException] = {}
+
+    def one(side: str) -> None:
+        if stop.is_set():
+            return
+        try:
+            rendered = render(loaded.tokenizer, prompt, chat=chat, history=conversation.history[side],
+                              system=conversation.system, template=template)
+            with loaded.model_for(side, lambda text: emit({"event": "progress", "text": text})) as model:
+                emit({"event": "rendered", "side": side, "text": rendered.text})
+                answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop,
+                                       lambda text: emit({"event": "text", "side": side, "text": text}), side)
+        except BaseException as exc:  # noqa: BLE001 - one side failing leaves the other's answer standing
+            errors[side] = exc
+            emit({"event": "error", "side": side, "message": describe_error(exc)})
+            return
+        answers[side] = answer
+        if chat:
+            conversation.add(side, prompt, answer.text)
+        emit({"event": "answer", "side": side, "answer": answer})
+
+    sides = loaded.sides
+    if loaded.concurrent and not settings.do_sample and len(sides) > 1:
+        threads = [threading.Thread(target=one, args=(side,), name=f"answer-{side}", daemon=True) for side in sides]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        for side in sides:
+            one(side)
+    if isinstance(errors.get(TUNED) or errors.get(BASE), GenerationError) and not answers:
+        raise next(iter(errors.values()))
+    return answers
+
+
+def describe_error(exc: BaseException, what: str = "Generation") -> str:
+    if isinstance(exc, FinetuneError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    if "out of memory" in str(exc).lower():
+        return (f"{what} ran out of memory. To fix: lower max new tokens, close other programs, or stop the "
+                "training run that holds the memory.")
+    said = f"{what} failed: {type(exc).__name__}: {text[0] if text else ''}."
+    return said if what != "Generation" else said + " To fix: try other settings or another checkpoint."
+
+
+# ---------------------------------------------------------------------------------------------- comparing checkpoints
+
+
+def answers_path(run_dir: Path) -> Path:
+    return Path(run_dir) / ANSWERS_FILE
+
+
+def append_answer(run_dir: Path, record: dict[str, Any]) -> None:
+    """One answer, one line: appended and flushed at once, so a comparison cut short keeps what it wrote."""
+    with answers_path(run_dir).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+
+
+def read_answers(run_dir: Path) -> list[dict[str, Any]]:
+    """Every answer recorded for the run, oldest first; lines a crash cut off are skipped."""
+    try:
+        lines = answers_path(run_dir).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    found = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "prompt" in record and "model" in record:
+            found.append(record)
+    return found
+
+
+@dataclass
+class AnswerTable:
+    """prompt × model (base, checkpoint-N …, final): the latest recorded answer in each cell."""
+
+    prompts: list[str]
+    models: list[str]
+    cells: dict[tuple[str, str], dict[str, Any]]
+
+    def answer(self, prompt: str, model: str) -> str | None:
+        record = self.cells.get((prompt, model))
+        return None if record is None else str(record.get("answer", ""))
+
+
+def _model_order(name: str) -> tuple[int, int]:
+    if name == BASE:
+        return (0, 0)
+    match = CHECKPOINT_RE.match(name)
+    return (1, int(match.group(1))) if match else (2, 0)
+
+
+def answer_table(records: list[dict[str, Any]], prompts: list[str] | None = None) -> AnswerTable:
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        cells[(str(record["prompt"]), str(record["model"]))] = record
+    seen = list(dict.fromkeys(str(r["prompt"]) for r in records))
+    order = list(prompts or []) + [p for p in seen if p not in (prompts or [])]
+    models = sorted({model for _, model in cells}, key=_model_order)
+    return AnswerTable(order, models, cells)
+
+
+def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationSettings | None = None,
+                        sink: AnswerSink | None = None, stop: threading.Event | None = None,
+                        where: str | None = None) -> AnswerTable:
+    """Every saved prompt, greedily, on the base model and on every complete checkpoint and the final model of
+    the run; each answer is appended to run_dir/answers.jsonl as it comes and sent to `sink` as
+    {"event": "answer", "prompt", "model", "record"} (and {"event": "progress", "text"} while loading)."""
+    run_dir = Path(run_dir)
+    prompts = [p for p in prompts if p.strip()]
+    if not prompts:
+        raise GenerationError("There are no saved prompts to compare on. To fix: add prompts to the list first.")
+    emit = sink or (lambda _event: None)
+    stop = stop or threading.Event()
+    settings = (settings or GenerationSettings()).greedy()
+    source = resolve(run_dir)
+    config = run_config(run_dir)
+    found = targets(run_dir, config)
+    where = where or device()
+    tokenizer = load_tokenizer(source)
+    records: list[dict[str, Any]] = []
+
+    def say(text: str) -> None:
+        emit({"event": "progress", "text": text})
+
+    def answer_all(model: Any, key: str, step: int | None) -> None:
+        for prompt in prompts:
+            if stop.is_set():
+                return
+            rendered = render(tokenizer, prompt, chat=source.chat,
+                              template=chat_template(tokenizer, source.chat_config) if source.chat else None)
+            answer = stream_answer(model, tokenizer, rendered, settings, stop, side=key)
+            if answer.stop_reason is StopReason.USER:
+                return
+            record = {"prompt": prompt, "model": key, "step": step, "answer": answer.text, "tokens": answer.tokens,
+                      "stop_reason": answer.stop_reason.value, "seconds": round(answer.seconds, 3),
+                      "settings": settings.to_dict(), "time": now_iso()}
+            append_answer(run_dir, record)
+            records.append(record)
+            emit({"event": "answer", "prompt": prompt, "model": key, "record": dict(record)})
+
+    say(f"Loading the base model {source.base.name_or_path}…")
+    base = load_weights(source.base, where)
+    answer_all(base, BASE, None)
+    adapters = [t for t in found if t.adapter]
+    if adapters and not stop.is_set():
+        from peft import PeftModel
+
+        peft_model = None
+        for target in adapters:
+            if stop.is_set():
+                break
+            say(f"Loading the adapter of {target.label}…")
+            if peft_model is None:
+                peft_model = PeftModel.from_pretrained(base, str(target.path), adapter_name=target.key).eval()
+            else:
+                peft_model.load_adapter(str(target.path), adapter_name=target.key)
+                peft_model.set_adapter(target.key)
+            answer_all(peft_model, target.key, target.step)
+        del peft_model
+    del base
+    free_cached_memory()
+    for target in (t for t in found if not t.adapter):
+        if stop.is_set():
+            break
+        say(f"Loading {target.label}…")
+        model = load_weights(dataclasses.replace(source.base, name_or_path=str(target.path), revision=None), where)
+        answer_all(model, target.key, target.step)
+        del model
+        free_cached_memory()
+    return answer_table(records, prompts)

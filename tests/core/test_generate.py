@@ -1,0 +1,261 @@
+"""core.generate: what is loaded, how prompts render, streaming with stop reasons, the checkpoint comparison."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import generate as g
+from finetune_studio.core.config import ModelConfig, save_config
+from finetune_studio.core.errors import ModelError
+from tests.helpers import small_config
+
+PROMPTS = ["The eleventh house is busy", "Taurus: You"]
+
+
+@pytest.fixture(scope="module")
+def demo_dir(demo_cache: Path) -> Path:
+    from finetune_studio.core.demo import demo_model_path
+
+    return demo_model_path()
+
+
+@pytest.fixture(scope="module")
+def demo_model(demo_dir: Path):
+    from finetune_studio.core.model import load_model, load_tokenizer
+
+    config = ModelConfig(name_or_path=str(demo_dir))
+    return load_model(config).eval(), load_tokenizer(config)
+
+
+@pytest.fixture(scope="module")
+def trained_run(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo run with three complete checkpoints (4, 8, 12) and a final model."""
+    from finetune_studio.core.training import run
+    from tests.helpers import SAMPLE
+
+    root = tmp_path_factory.mktemp("generate-run")
+    data = root / "small.jsonl"
+    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:200]) + "\n", encoding="utf-8")
+    config = small_config(data, root / "runs", save_steps=4, eval_steps=4, load_best_model_at_end=False)
+    config.name = "three-checkpoints"
+    result = run(config)
+    assert result.state == "finished"
+    return Path(result.run_dir)
+
+
+def plain_greedy(model, tokenizer, prompt: str, max_new_tokens: int) -> str:
+    """What a plain model.generate script answers, greedily."""
+    import torch
+
+    ids = tokenizer(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id)
+    return tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+# ---------------------------------------------------------------------------------------------- resolving
+
+
+def test_a_run_without_checkpoint_or_model_says_what_it_holds(tmp_path: Path) -> None:
+    run_dir = tmp_path / "empty-run"
+    run_dir.mkdir()
+    save_config(small_config(tmp_path / "d.jsonl", tmp_path), run_dir / "config.yaml")
+    (run_dir / "checkpoint-3").mkdir()  # no trainer_state.json: cut off while saving
+    (run_dir / "metrics.jsonl").write_text("")
+    with pytest.raises(g.GenerationError) as caught:
+        g.resolve(run_dir)
+    message = str(caught.value)
+    assert "no final model and no complete checkpoint" in message
+    assert "checkpoint-3/" in message and "incomplete" in message and "metrics.jsonl" in message
+
+
+def test_resolve_picks_final_model_or_the_checkpoint_asked_for(trained_run: Path) -> None:
+    assert [t.label for t in g.targets(trained_run)] == ["checkpoint-4", "checkpoint-8", "checkpoint-12",
+                                                         "final model"]
+    assert g.resolve(trained_run).target.path == trained_run / "model"
+    source = g.resolve(trained_run, checkpoint=8)
+    assert source.target.path == trained_run / "checkpoint-8" and source.base.name_or_path == "builtin:demo"
+    assert source.chat is False  # the demo recipe is a text run
+    assert g.resolve(trained_run / "checkpoint-4").target.step == 4
+    with pytest.raises(g.GenerationError, match="no complete checkpoint 5.*4, 8, 12"):
+        g.resolve(trained_run, checkpoint=5)
+
+
+def test_a_model_folder_that_fails_to_load_says_which(tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "qwen3"}')
+    (folder / "model.safetensors").write_bytes(b"not safetensors")
+    source = g.resolve(folder)
+    assert source.target.path == folder and source.base is None
+    with pytest.raises(ModelError, match=str(folder)):
+        g.load_weights(ModelConfig(name_or_path=str(folder)), "cpu")
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+def test_text_runs_continue_the_prompt_and_chat_runs_use_the_template(demo_model) -> None:
+    _, tokenizer = demo_model
+    assert g.render(tokenizer, "Leo: the stars", chat=False).text == "Leo: the stars"
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    rendered = g.render(tokenizer, "and now?", chat=True, history=history, system="Be brief.", template=g.CHATML)
+    assert rendered.text == ("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n"
+                             "<|im_start|>assistant\nhello<|im_end|>\n<|im_start|>user\nand now?<|im_end|>\n"
+                             "<|im_start|>assistant\n")
+    assert rendered.add_special_tokens is False
+    with pytest.raises(g.GenerationError, match="empty"):
+        g.render(tokenizer, "   ", chat=False)
+
+
+def test_settings_default_from_generation_config() -> None:
+    from transformers import GenerationConfig
+
+    settings = g.GenerationSettings.from_generation_config(
+        GenerationConfig(do_sample=True, temperature=0.6, top_p=0.95, top_k=20))
+    assert (settings.do_sample, settings.temperature, settings.top_p, settings.top_k) == (True, 0.6, 0.95, 20)
+    assert settings.max_new_tokens == 128 and settings.greedy().do_sample is False
+
+
+# ---------------------------------------------------------------------------------------------- streaming
+
+
+def test_greedy_streaming_answers_what_plain_generate_answers(demo_model) -> None:
+    model, tokenizer = demo_model
+    chunks: list[str] = []
+    settings = g.GenerationSettings(max_new_tokens=24, repetition_penalty=1.3)
+    answer = g.stream_answer(model, tokenizer, g.Rendered(PROMPTS[0]), settings, on_text=chunks.append)
+    import torch
+
+    ids = tokenizer(PROMPTS[0], return_tensors="pt")
+    with torch.inference_mode():
+        out = model.generate(**ids, max_new_tokens=24, do_sample=False, repetition_penalty=1.3,
+                             pad_token_id=tokenizer.pad_token_id)
+    expected = tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert answer.text == expected and "".join(chunks) == expected and len(chunks) > 1
+    assert answer.tokens == out.shape[1] - ids["input_ids"].shape[1]
+    assert answer.prompt_tokens == ids["input_ids"].shape[1] and answer.tokens_per_s > 0
+    assert answer.first_token_s is not None and answer.first_token_s <= answer.seconds
+
+
+def test_stop_reasons_max_tokens_eos_and_user(demo_model) -> None:
+    model, tokenizer = demo_model
+    capped = g.stream_answer(model, tokenizer, g.Rendered("Aries"), g.GenerationSettings(max_new_tokens=3))
+    assert capped.tokens == 3 and capped.stop_reason is g.StopReason.MAX_TOKENS
+    ended = g.stream_answer(model, tokenizer, g.Rendered(PROMPTS[0]), g.GenerationSettings(max_new_tokens=400))
+    assert ended.stop_reason is g.StopReason.EOS and ended.tokens < 400
+    stop = threading.Event()
+    sampled = g.GenerationSettings(do_sample=True, temperature=1.5, top_k=0, max_new_tokens=400, seed=3)
+    stopped = g.stream_answer(model, tokenizer, g.Rendered("Aries"), sampled, stop, on_text=lambda _t: stop.set())
+    assert stopped.stop_reason is g.StopReason.USER and stopped.tokens < 400
+
+
+def test_max_new_tokens_beyond_the_context_is_clamped_and_said(demo_model) -> None:
+    model, tokenizer = demo_model
+    answer = g.stream_answer(model, tokenizer, g.Rendered("Aries " * 500), g.GenerationSettings(max_new_tokens=50))
+    assert answer.prompt_tokens + answer.tokens <= 512
+    assert answer.notes and "clamped to" in answer.notes[0] and "512" in answer.notes[0]
+    with pytest.raises(g.GenerationError, match="at most 512"):
+        g.stream_answer(model, tokenizer, g.Rendered("Aries " * 900), g.GenerationSettings())
+
+
+def test_sampling_with_a_seed_repeats_its_answer(demo_model) -> None:
+    model, tokenizer = demo_model
+    settings = g.GenerationSettings(do_sample=True, temperature=1.3, max_new_tokens=20, seed=7)
+    first = g.stream_answer(model, tokenizer, g.Rendered("Leo"), settings).text
+    assert g.stream_answer(model, tokenizer, g.Rendered("Leo"), settings).text == first
+    other = {g.stream_answer(model, tokenizer, g.Rendered("Leo"), g.GenerationSettings(
+        do_sample=True, temperature=1.3, max_new_tokens=20, seed=seed)).text for seed in (1, 2, 3)}
+    assert other - {first}, "another seed samples another answer"
+
+
+def test_an_exception_inside_generate_reaches_the_caller_and_the_other_side_answers(demo_dir: Path,
+                                                                                     monkeypatch) -> None:
+    source = g.Source(g.Target("demo", demo_dir, None), ModelConfig())
+    loaded = g.load(source, where="cpu")
+    assert loaded.mode == "both" and set(loaded.models) == {"base", "tuned"}
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("kernel exploded")
+
+    monkeypatch.setattr(loaded.models["base"], "generate", boom)
+    events: list[dict] = []
+    answers = g.answer_both(loaded, "Leo", g.GenerationSettings(max_new_tokens=5), sink=events.append)
+    assert set(answers) == {"tuned"} and answers["tuned"].tokens > 0
+    errors = [e for e in events if e["event"] == "error"]
+    assert errors[0]["side"] == "base" and "kernel exploded" in errors[0]["message"]
+
+
+def test_one_after_the_other_when_both_do_not_fit(demo_dir: Path) -> None:
+    source = g.Source(g.Target("demo", demo_dir, None), ModelConfig())
+    loaded = g.load(source, where="cpu", free=g.weights_bytes(demo_dir))  # room for one copy only
+    assert loaded.mode == "one after the other" and set(loaded.models) == {"tuned"}
+    assert "one after the other" in loaded.notes[0]
+    events: list[dict] = []
+    answers = g.answer_both(loaded, "Leo", g.GenerationSettings(max_new_tokens=6), sink=events.append)
+    assert set(answers) == {"base", "tuned"} and answers["base"].text == answers["tuned"].text  # same weights
+    assert len(loaded.models) == 1, "never two copies at once"
+    assert any(e["event"] == "progress" and "Loading the base model" in e["text"] for e in events)
+
+
+def test_adapter_runs_load_the_base_once_and_switch_the_adapter_off_for_it(demo_model, demo_dir: Path,
+                                                                             tmp_path: Path) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from finetune_studio.core.model import load_model
+
+    torch.manual_seed(0)
+    peft_model = get_peft_model(load_model(ModelConfig(name_or_path=str(demo_dir))),
+                                LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False))
+    folder = tmp_path / "adapter"
+    peft_model.save_pretrained(str(folder))
+    demo_model[1].save_pretrained(str(folder))
+    assert json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"]
+    source = g.resolve(folder)
+    assert source.adapter and source.base is not None
+    loaded = g.load(source, where="cpu")
+    assert loaded.mode == "adapter" and list(loaded.models) == ["tuned"]  # one copy of the weights
+    settings = g.GenerationSettings(max_new_tokens=12)
+    answers = g.answer_both(loaded, "Aries", settings)
+    base_model, tokenizer = demo_model
+    assert answers["base"].text == plain_greedy(base_model, tokenizer, "Aries", 12)
+    assert answers["tuned"].text == plain_greedy(peft_model.eval(), tokenizer, "Aries", 12)
+    assert answers["tuned"].text != answers["base"].text
+
+
+# ---------------------------------------------------------------------------------------------- comparing
+
+
+@pytest.mark.slow
+def test_compare_checkpoints_fills_the_table_and_writes_each_answer(trained_run: Path) -> None:
+    events: list[dict] = []
+    table = g.compare_checkpoints(trained_run, PROMPTS, g.GenerationSettings(max_new_tokens=10, do_sample=True),
+                                  sink=events.append, where="cpu")
+    assert table.prompts == PROMPTS
+    assert table.models == ["base", "checkpoint-4", "checkpoint-8", "checkpoint-12", "final"]
+    records = g.read_answers(trained_run)
+    assert len(records) == len(PROMPTS) * 5 and [e["event"] for e in events].count("answer") == 10
+    assert all(r["settings"]["do_sample"] is False for r in records), "the comparison is greedy"
+    from finetune_studio.core.model import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(ModelConfig(name_or_path=str(trained_run / "model")))
+    checkpoint = load_model(ModelConfig(name_or_path=str(trained_run / "checkpoint-8"))).eval()
+    assert table.answer(PROMPTS[1], "checkpoint-8") == plain_greedy(checkpoint, tokenizer, PROMPTS[1], 10)
+    again = g.answer_table(g.read_answers(trained_run), PROMPTS)
+    assert again.cells == table.cells
+
+
+def test_answers_file_skips_a_cut_off_line_and_keeps_the_latest_answer(tmp_path: Path) -> None:
+    g.append_answer(tmp_path, {"prompt": "p", "model": "checkpoint-2", "answer": "old"})
+    g.append_answer(tmp_path, {"prompt": "p", "model": "base", "answer": "b"})
+    g.append_answer(tmp_path, {"prompt": "p", "model": "checkpoint-2", "answer": "new"})
+    with (tmp_path / g.ANSWERS_FILE).open("a") as handle:
+        handle.write('{"prompt": "p", "mod')
+    table = g.answer_table(g.read_answers(tmp_path))
+    assert table.models == ["base", "checkpoint-2"] and table.answer("p", "checkpoint-2") == "new"
