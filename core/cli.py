@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list the runs in the runs folder")
     runs.add_argument("--runs-dir")
     sub.add_parser("gui", help="open the desktop app (the default)")
+    _add_launch_commands(sub)
     doctor = sub.add_parser("doctor", help="check the GPU stack: GPU, torch build (CPU/CUDA/ROCm), whether they "
                                            "match, free disk; prints the command that fixes a mismatch")
     doctor.add_argument("--runs-dir", help="the runs folder whose free space to check (default: the usual one)")
@@ -201,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             return doctor.main(args.runs_dir)
         if args.command in HUB_COMMANDS:
             return _hub_command(args)
+        if args.command in LAUNCH_COMMANDS:
+            return _launch_command(args)
         if args.command == "validate":
             from finetune_studio.core.validation import validate, warnings_for
 
@@ -221,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
             config = _load(args)
             for warning in warnings_for(config):  # as `validate` prints them: they never block a run
                 print(f"warning: {warning}", file=sys.stderr)
+            from finetune_studio.core import launch
+
+            if launch.uses_torchrun(config):  # several processes: torchrun trains, this process supervises
+                return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet)
         if args.command == "resume" and args.apply_fix:
             from finetune_studio.core.advice import apply_fix_and_resume
@@ -228,8 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             return _train(lambda sink, stop: apply_fix_and_resume(Path(args.run_dir), sink, stop, args.epochs),
                           args.quiet)
         if args.command == "resume":
+            from finetune_studio.core import launch
             from finetune_studio.core.training import resume
 
+            if launch.run_uses_torchrun(Path(args.run_dir)):  # the same number of processes as it started with
+                return _train(lambda sink, stop: launch.resume(Path(args.run_dir), sink, stop, args.epochs),
+                              args.quiet)
             return _train(lambda sink, stop: resume(Path(args.run_dir), sink, stop, args.epochs), args.quiet)
     except ConfigError as exc:
         for problem in exc.problems:
@@ -417,6 +428,51 @@ def _push(args: argparse.Namespace) -> int:
     print(f"Pushed {len(result.files)} files to {result.url}")
     return 0
 
+
+# ---------------------------------------------------------------------------------------------- several processes
+LAUNCH_COMMANDS = ("worker", "supervise", "launch-command")
+
+
+def _add_launch_commands(sub: Any) -> None:
+    worker = sub.add_parser("worker", help="one rank of a multi-process run (torchrun starts it; see "
+                                           "launch-command)")
+    worker.add_argument("run_dir", help="the run's folder (created on a machine that has none yet)")
+    worker.add_argument("--config", help="the run config YAML (default: RUN_DIR/config.yaml)")
+    worker.add_argument("--resume-from", metavar="CHECKPOINT", help="a checkpoint folder, or 'latest'")
+    supervise = sub.add_parser("supervise", help="train a prepared run folder with torchrun and watch its "
+                                                 "processes (the app starts this)")
+    supervise.add_argument("run_dir")
+    supervise.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    supervise.add_argument("--epochs", type=float, help="with --resume: this many more epochs")
+    supervise.add_argument("--rdzv-timeout", type=float, help="seconds to wait for every machine to join")
+    command = sub.add_parser("launch-command", help="print the torchrun line for every machine of a "
+                                                    "multi-machine run")
+    command.add_argument("config", help="the run config YAML (its launch: section)")
+    command.add_argument("--run-dir", help="the run folder on every machine (default: RUNS/NAME)")
+    command.add_argument("--resume", action="store_true", help="lines that resume from the latest checkpoint")
+
+
+def _launch_command(args: argparse.Namespace) -> int:
+    from finetune_studio.core import launch
+
+    if args.command == "worker":
+        from finetune_studio.core.distributed import worker_main
+
+        return worker_main(Path(args.run_dir), Path(args.config) if args.config else None, args.resume_from)
+    if args.command == "supervise":
+        def on_term(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt  # the supervisor's cleanup ends torchrun and every rank
+
+        signal.signal(signal.SIGTERM, on_term)
+        timeout = args.rdzv_timeout or launch.RDZV_TIMEOUT_S
+        return _train(lambda sink, stop: launch.supervise(Path(args.run_dir), sink, stop, args.resume, args.epochs,
+                                                          timeout), quiet=True)
+    from finetune_studio.core.config import load_config
+
+    config, _ = load_config(args.config)
+    for line in launch.node_commands(config, args.config, args.run_dir, args.resume):
+        print(line)
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

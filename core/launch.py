@@ -1,0 +1,610 @@
+"""Several training processes, on one machine or several, through torchrun: command lines, ports, lifecycle.
+
+A run whose `launch:` section asks for more than one process (or machine) trains under torchrun
+(`python -m torch.distributed.run`), which starts one process per rank on the same entry,
+`finetune-studio worker RUN_DIR`, with the same config.yaml; core.distributed is the rank side. torchrun is the
+field's launcher: it does the rendezvous (c10d), the per-rank environment and ending the other ranks when one
+fails. What this module adds is around it:
+
+- the command line for this machine, and for every machine of a multi-node run (Copy launch command);
+- a free port for a one-machine run, and the checks on the launch settings (validation asks `launch_problems`);
+- the supervisor: `finetune-studio supervise RUN_DIR`, the process that holds the run folder's RunLock while
+  torchrun trains, starts torchrun in a process group of its own, forwards rank 0's metrics to a progress sink,
+  turns Stop into the stop file, and, when torchrun fails, writes the run's failed status naming the rank and its
+  last error. When it ends, no process of the run is left: torchrun's tree and every rank's pid (from their
+  heartbeats) are ended;
+- the window's side: `start_detached` starts a supervisor in a session of its own (closing the window does not
+  stop the run) and `follow` feeds its metrics to the window, as the Runs tab follows a run from the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from finetune_studio.core.config import RunConfig, load_config, save_config
+from finetune_studio.core.distributed import (
+    SUPERVISED_ENV,
+    TERMINATED,
+    clear_heartbeats,
+    clear_stop,
+    read_heartbeats,
+    request_stop,
+)
+from finetune_studio.core.errors import ConfigError, FinetuneError, Problem, TrainingError
+from finetune_studio.core.events import EndEvent, Sink
+from finetune_studio.core.metrics import MetricsLog, read_metrics
+from finetune_studio.core.runs import RunFolder, RunLock
+
+LAUNCH_LOG = "launch.log"  # torchrun's own output (and the supervisor's), in the run folder
+RDZV_TIMEOUT_S = 300  # how long a node waits for the others at the rendezvous before giving up
+POLL_S = 0.2
+TERMINATE_GRACE_S = 10.0
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+# ---------------------------------------------------------------------------------------------- the plan
+def processes_per_node(config: RunConfig) -> int:
+    """Processes on each machine: launch.processes, or one per chosen GPU when several are chosen."""
+    launch = config.launch
+    if isinstance(launch.processes, int) and launch.processes > 1:
+        return launch.processes
+    return max(1, len(launch.devices) if isinstance(launch.devices, list) else 1)
+
+
+def uses_torchrun(config: RunConfig) -> bool:
+    """A run of more than one process (or machine) trains under torchrun; one process trains in-process."""
+    nodes = config.launch.nodes
+    return processes_per_node(config) > 1 or (isinstance(nodes, int) and nodes > 1)
+
+
+def world_size(config: RunConfig) -> int:
+    return processes_per_node(config) * max(1, config.launch.nodes)
+
+
+def parse_endpoint(text: str) -> tuple[str, int]:
+    """'host:port' (or '[v6]:port') as (host, port); ValueError with the reason otherwise."""
+    text = text.strip()
+    match = re.fullmatch(r"\[([^\]]+)\]:(\d+)|([^:\s]+):(\d+)", text)
+    if not match:
+        raise ValueError(f"'{text}' is not host:port (e.g. 192.168.1.10:29500)")
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is outside 1-65535")
+    return host, port
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the kernel's choice), for a one-machine rendezvous."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "") -> bool:
+    """Whether binding the port here fails (another program listens on it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def is_this_machine(host: str) -> bool:
+    if host in LOCAL_HOSTS:
+        return True
+    try:
+        names = {socket.gethostname(), socket.getfqdn()}
+        addresses = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+    except OSError:
+        return False
+    return host in names or host in addresses
+
+
+def launch_problems(config: RunConfig, gpu_count: int | None = None) -> list[Problem]:
+    """Every problem with the launch: section, in words, before anything starts. `gpu_count`: the GPUs this
+    machine has (None: ask torch, without initialising CUDA)."""
+    launch = config.launch
+    problems: list[Problem] = []
+    if not isinstance(launch.processes, int) or launch.processes < 1:
+        problems.append(Problem("launch.processes", f"processes is {launch.processes}; it must be 1 or more "
+                                                    "(1: one process, the usual run)."))
+    if not isinstance(launch.nodes, int) or launch.nodes < 1:
+        problems.append(Problem("launch.nodes", f"nodes is {launch.nodes}; it must be 1 or more (1: this "
+                                                "machine alone)."))
+    elif not isinstance(launch.node_rank, int) or not 0 <= launch.node_rank < launch.nodes:
+        problems.append(Problem("launch.node_rank", f"node_rank is {launch.node_rank}, but with {launch.nodes} "
+                                                    f"node(s) it must be 0 to {launch.nodes - 1}: each machine "
+                                                    "gets its own number, the first one 0."))
+    endpoint = launch.rdzv_endpoint.strip() if isinstance(launch.rdzv_endpoint, str) else ""
+    host = port = None
+    if endpoint:
+        try:
+            host, port = parse_endpoint(endpoint)
+        except ValueError as exc:
+            problems.append(Problem("launch.rdzv_endpoint", f"The rendezvous endpoint {exc}. Give the first "
+                                                            "machine's address and a free port, e.g. "
+                                                            "192.168.1.10:29500, or leave it empty on one machine."))
+    elif isinstance(launch.nodes, int) and launch.nodes > 1:
+        problems.append(Problem("launch.rdzv_endpoint", f"A run on {launch.nodes} machines needs a rendezvous "
+                                                        "endpoint: the first machine's address and a free port, "
+                                                        "e.g. 192.168.1.10:29500, the same on every machine."))
+    if host is not None and port is not None and launch.node_rank == 0 and is_this_machine(host) \
+            and port_in_use(port):
+        problems.append(Problem("launch.rdzv_endpoint", f"Port {port} is in use by another program on this "
+                                                        "machine, so the rendezvous cannot listen there. Choose "
+                                                        "another port (or leave the endpoint empty on one "
+                                                        "machine: a free port is chosen)."))
+    if problems:
+        return problems
+    count = _gpu_count() if gpu_count is None else gpu_count
+    wanted = processes_per_node(config)
+    if count > 0:
+        devices = list(launch.devices) if isinstance(launch.devices, list) else []
+        usable = len(devices) if devices else count
+        if wanted > usable:
+            which = f"the {usable} chosen GPU(s) {devices}" if devices else f"this machine's {usable} GPU(s)"
+            problems.append(Problem("launch.processes", f"{wanted} processes but only {which}: each process "
+                                                        f"trains on its own GPU. Use at most {usable} processes, "
+                                                        "or choose more GPUs."))
+    return problems
+
+
+def _gpu_count() -> int:
+    """GPUs torch can use here, without initialising CUDA in this process (a fork-safe NVML count)."""
+    try:
+        import torch
+
+        return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+    except Exception:  # noqa: BLE001 - no torch or no driver: no GPUs
+        return 0
+
+
+def torchrun_args(config: RunConfig, endpoint: str, run_id: str, node_rank: int | None = None,
+                  rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> list[str]:
+    """torchrun's own options for one machine of this run (c10d rendezvous at endpoint)."""
+    launch = config.launch
+    args = ["--nnodes", str(max(1, launch.nodes)), "--nproc-per-node", str(processes_per_node(config)),
+            "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", run_id,
+            "--rdzv-conf", f"join_timeout={int(rdzv_timeout_s)}", "--max-restarts", "0"]
+    if launch.nodes > 1:
+        args += ["--node-rank", str(launch.node_rank if node_rank is None else node_rank)]
+    return args
+
+
+def worker_args(run_dir: Path, config_path: Path | None = None, resume_from: str | None = None) -> list[str]:
+    """What torchrun runs on every rank: the same core entry, the same config."""
+    args = ["-m", "finetune_studio.core.cli", "worker", str(run_dir)]
+    if config_path is not None:
+        args += ["--config", str(config_path)]
+    if resume_from:
+        args += ["--resume-from", str(resume_from)]
+    return args
+
+
+def node_commands(config: RunConfig, config_path: str | Path = "config.yaml", run_dir: str | Path | None = None,
+                  resume: bool = False) -> list[str]:
+    """Copy launch command: the exact torchrun line for every machine, node 0 first. Each machine needs the
+    config file at config_path; with a runs folder on a shared disk, a stopped run resumes with the same lines
+    plus --resume-from latest."""
+    from finetune_studio.core.config import runs_dir_of
+
+    name = config.name or "multinode-run"
+    folder = Path(run_dir) if run_dir else runs_dir_of(config) / name
+    endpoint = (config.launch.rdzv_endpoint or "").strip() or f"{socket.gethostname()}:29500"
+    lines = []
+    for rank in range(max(1, config.launch.nodes)):
+        argv = ["torchrun", *torchrun_args(config, endpoint, name, node_rank=rank),
+                *worker_args(folder, Path(config_path), "latest" if resume else None)]
+        lines.append(shlex.join(argv))
+    return lines
+
+
+def local_command(config: RunConfig, run_dir: Path, endpoint: str, resume_from: Path | None,
+                  rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> list[str]:
+    """The torchrun command this machine runs for the run in run_dir (its config.yaml)."""
+    return [sys.executable, "-m", "torch.distributed.run",
+            *torchrun_args(config, endpoint, run_dir.name, rdzv_timeout_s=rdzv_timeout_s),
+            *worker_args(run_dir, None, str(resume_from) if resume_from else None)]
+
+
+def launch_environment(config: RunConfig) -> dict[str, str]:
+    env = dict(os.environ)
+    env[SUPERVISED_ENV] = str(os.getpid())
+    env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")  # GPU numbers as nvidia-smi shows them
+    if config.launch.devices:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(d) for d in config.launch.devices)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+# ---------------------------------------------------------------------------------------------- the supervisor
+def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | None = None,
+        rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Any:
+    """`finetune-studio train` of a multi-process config: a new run folder, trained by torchrun from here."""
+    from finetune_studio.core.training import run as train_run
+
+    return train_run(config, sink, stop, execute=_executor(rdzv_timeout_s))
+
+
+def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
+           extra_epochs: float | None = None, rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Any:
+    """Resume a multi-process run with the same number of processes (its config.yaml's launch: section)."""
+    from finetune_studio.core.training import resume as train_resume
+
+    return train_resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs, execute=_executor(rdzv_timeout_s))
+
+
+def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
+              resume_run: bool = False, extra_epochs: float | None = None,
+              rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Any:
+    """The detached supervisor's body: train a run folder the window claimed (or resume one)."""
+    if resume_run:
+        return resume(run_dir, sink, stop, extra_epochs, rdzv_timeout_s)
+    folder = RunFolder(Path(run_dir))
+    with RunLock.acquire(folder.path):
+        config, _ = load_config(folder.config_path)
+        from finetune_studio.core.validation import validate
+
+        problems = validate(config)
+        if problems:
+            _record_failure(folder, "; ".join(str(p) for p in problems), 0)
+            raise ConfigError(problems)
+        return torchrun_execute(config, folder, sink, stop or threading.Event(), None, False, rdzv_timeout_s)
+
+
+def _executor(rdzv_timeout_s: float) -> Any:
+    def execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
+                checkpoint: Path | None, finish_only: bool) -> Any:
+        return torchrun_execute(config, folder, sink, stop, checkpoint, finish_only, rdzv_timeout_s)
+
+    return execute
+
+
+def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
+                     checkpoint: Path | None, finish_only: bool, rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Any:
+    """core.training's Executor for several processes: torchrun trains the claimed, locked folder; this process
+    follows rank 0's metrics into `sink`, passes Stop on through the stop file, and records a failure by rank."""
+    from finetune_studio.core.training import RunResult, train_in_folder
+
+    if finish_only:  # training had ended; only the final save is left, which one process does
+        return train_in_folder(config, folder, sink, stop, checkpoint, True)
+    clear_stop(folder.path)
+    clear_heartbeats(folder.path)
+    endpoint = (config.launch.rdzv_endpoint or "").strip() or f"127.0.0.1:{free_port()}"
+    command = local_command(config, folder.path, endpoint, checkpoint, rdzv_timeout_s)
+    offset = folder.metrics_path.stat().st_size if folder.metrics_path.exists() else 0
+    folder.write_status("running", f"Starting {world_size(config)} training processes (torchrun)",
+                        name=config.name, processes=processes_per_node(config), nodes=config.launch.nodes)
+    seen = _Seen(sink)
+    with open(folder.path / LAUNCH_LOG, "ab") as log:
+        log.write(f"\n$ {shlex.join(command)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=launch_environment(config), start_new_session=True)
+        tree = _Tree(process)
+        try:
+            code = follow(folder.path, offset, process, seen, stop, watch=tree.remember)
+        finally:
+            tree.end()  # Ctrl-C twice, a crash here: no rank is left running
+    clear_stop(folder.path)
+    if code == 0:
+        status = folder.read_status()
+        state = status.get("state")
+        if state in ("finished", "stopped"):
+            return RunResult(state, str(status.get("message", "")), folder.path, _int(status.get("step")),
+                             _int(status.get("max_steps")),
+                             Path(status["model_dir"]) if status.get("model_dir") else None,
+                             status.get("train_loss"), status.get("eval_loss"))
+    failure = diagnose(folder.path, _log_tail(folder.path), world_size(config), code, endpoint, rdzv_timeout_s)
+    message = failure.message + _resume_hint(folder, config)
+    _record_failure(folder, message, seen.step, seen.max_steps, failed_rank=failure.rank,
+                    end_written=seen.ended, log_path=folder.path / LAUNCH_LOG)
+    error = TrainingError(message)
+    raise error
+
+
+class _Seen:
+    """The sink between the metrics log and the caller's sink: remembers how far the run got and its end."""
+
+    def __init__(self, sink: Sink | None):
+        self.sink = sink
+        self.step = 0
+        self.max_steps = 0
+        self.ended = False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind in ("train_begin", "step"):
+            self.step, self.max_steps = _int(event.get("step")), _int(event.get("max_steps"))
+        elif kind == "run_start":
+            self.ended = False
+        elif kind == "end":
+            self.ended = True
+        if self.sink is not None:
+            self.sink(event)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def follow(run_dir: Path, offset: int, process: Any, sink: Sink | None, stop: threading.Event | None = None,
+           detach: threading.Event | None = None, watch: Any = None) -> int | None:
+    """Forward the run's new metrics.jsonl events (from byte `offset`) to sink until `process` exits; a set `stop`
+    becomes the stop file once. Returns the exit code, or None when `detach` was set (the run goes on)."""
+    path = RunFolder(Path(run_dir)).metrics_path
+    asked = False
+    while True:
+        done = process.poll() is not None
+        events, offset = read_metrics(path, offset)
+        for event in events:
+            if isinstance(event, dict) and sink is not None:
+                sink(event)
+        if done:
+            return int(process.returncode)
+        if stop is not None and stop.is_set() and not asked:
+            request_stop(Path(run_dir))
+            asked = True
+        if detach is not None and detach.is_set():
+            return None
+        if watch is not None:
+            watch()
+        time.sleep(POLL_S)
+
+
+# ---------------------------------------------------------------------------------------------- failures
+@dataclass
+class Failure:
+    rank: int | None  # None: no rank ran (the rendezvous never completed, torchrun could not start)
+    message: str
+
+
+_ROOT = re.compile(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
+
+
+def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoint: str = "",
+             rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Failure:
+    """Which rank failed and why, in words: torchrun's own root cause (its summary in launch.log) first, then
+    the ranks' heartbeats (a rank that wrote an error, or one whose process vanished without a word)."""
+    beats = read_heartbeats(Path(run_dir))
+    if not beats and ("RendezvousTimeoutError" in log_text or "RendezvousClosedError" in log_text):
+        return Failure(None, f"The machines never all met: torchrun waited {rdzv_timeout_s:g} s at {endpoint} "
+                             "for every node to join, and not all did, so nothing trained. Start the launch "
+                             "command on every machine (Copy launch command), check that the first machine's "
+                             "address and port are reachable from the others (firewall), then start again.")
+    rank, exit_code = None, None
+    match = _ROOT.search(log_text)
+    if match:
+        rank, exit_code = int(match.group(1)), int(match.group(2))
+    if rank is None:
+        failed = sorted((b.get("updated", 0), r) for r, b in beats.items() if b.get("state") == "failed")
+        vanished = [r for r, b in sorted(beats.items())
+                    if b.get("state") not in ("finished", "stopped", "failed", TERMINATED)]
+        rank = failed[0][1] if failed else (vanished[0] if vanished else None)
+    if rank is None:
+        tail = log_text.strip().splitlines()[-1] if log_text.strip() else f"exit code {code}"
+        return Failure(None, f"The training processes could not start (torchrun: {tail}). See launch.log in the "
+                             "run folder.")
+    beat = beats.get(rank, {})
+    where = f" (pid {beat['pid']} on {beat['host']})" if beat.get("pid") and beat.get("host") else ""
+    at = f" at step {beat['step']}" if beat.get("step") else ""
+    if beat.get("state") == "failed" and beat.get("error"):
+        cause = str(beat["error"])
+    elif exit_code is not None and exit_code < 0:
+        name = _signal_name(-exit_code)
+        cause = (f"its process was killed ({name})" + (" — by the out-of-memory killer, or a kill command"
+                                                        if -exit_code == signal.SIGKILL else ""))
+    else:
+        cause = f"its process ended with exit code {exit_code if exit_code is not None else code}"
+    return Failure(rank, f"Rank {rank} of {world}{where} failed{at}: {cause}.")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _log_tail(run_dir: Path, size: int = 64_000) -> str:
+    path = Path(run_dir) / LAUNCH_LOG
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - size))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _resume_hint(folder: RunFolder, config: RunConfig) -> str:
+    checkpoint = folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path))
+    if checkpoint is None:
+        return " No checkpoint was saved yet: start the run again."
+    return (f" Resume continues from {checkpoint.name} with the same {world_size(config)} processes.")
+
+
+def _record_failure(folder: RunFolder, message: str, step: int, max_steps: int = 0, failed_rank: int | None = None,
+                    end_written: bool = False, log_path: Path | None = None) -> None:
+    """The run's failed status (and its end event, when rank 0 could not write one): what every reader shows."""
+    folder.write_status("failed", message, step=step, max_steps=max_steps, failed_rank=failed_rank,
+                        **({"log": str(log_path)} if log_path else {}))
+    if not end_written:
+        log = MetricsLog(folder.metrics_path)
+        try:
+            log.append({**EndEvent(event="end", state="failed", message=message, step=step, max_steps=max_steps,
+                                   error_type="RankFailed"), "time": round(time.time(), 3)})
+        finally:
+            log.close()
+
+
+# ---------------------------------------------------------------------------------------------- process tree
+class _Tree:
+    """torchrun and every process under it (the ranks run in sessions of their own, so a process group alone
+    does not reach them): remembered while it runs, ended when it is over."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.process = process
+        self.pids: dict[int, float] = {}  # pid -> its start time, so a reused pid is never killed
+        self._last = 0.0
+
+    def remember(self) -> None:
+        if time.monotonic() - self._last < 1.0:
+            return
+        self._last = time.monotonic()
+        try:
+            import psutil
+
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                self.pids.setdefault(child.pid, child.create_time())
+        except Exception:  # noqa: BLE001 - psutil missing or the tree just ended: the heartbeats still name pids
+            pass
+
+    def end(self) -> None:
+        self.remember()
+        if self.process.poll() is None:
+            _signal_group(self.process.pid, signal.SIGTERM)  # torchrun ends its ranks on SIGTERM
+            try:
+                self.process.wait(TERMINATE_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        kill_leftovers(self.pids)
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_leftovers(pids: dict[int, float], grace_s: float = 5.0) -> list[int]:
+    """End the processes in pids (pid -> start time) that still run the same program; returns those that did."""
+    try:
+        import psutil
+    except ImportError:
+        return []
+    alive = []
+    for pid, started in pids.items():
+        try:
+            proc = psutil.Process(pid)
+            if abs(proc.create_time() - started) < 1.0:
+                alive.append(proc)
+        except psutil.Error:
+            continue
+    for proc in alive:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    _, still = psutil.wait_procs(alive, timeout=grace_s)
+    for proc in still:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    return [proc.pid for proc in alive]
+
+
+# ---------------------------------------------------------------------------------------------- the window's side
+def supervisor_command(run_dir: Path, resume_run: bool = False, extra_epochs: float | None = None) -> list[str]:
+    command = [sys.executable, "-m", "finetune_studio.core.cli", "supervise", str(run_dir)]
+    if resume_run:
+        command.append("--resume")
+    if extra_epochs:
+        command += ["--epochs", f"{extra_epochs:g}"]
+    return command
+
+
+def claim(config: RunConfig) -> RunFolder:
+    """Validate and claim a new run folder with config.yaml in it, as core.training.run does, for a supervisor
+    to train (the window starts the supervisor, then follows the folder)."""
+    from finetune_studio.core.training import new_run_folder
+    from finetune_studio.core.validation import validate
+
+    problems = validate(config)
+    if problems:
+        raise ConfigError(problems)
+    config, folder = new_run_folder(config)
+    save_config(config, folder.config_path)
+    folder.write_status("running", f"Starting {world_size(config)} training processes", name=config.name,
+                        model=config.model.name_or_path, dataset=config.dataset.source)
+    return folder
+
+
+def start_detached(run_dir: Path, resume_run: bool = False, extra_epochs: float | None = None) -> subprocess.Popen:
+    """Start the supervisor of run_dir in a session of its own: the run outlives the window that started it."""
+    run_dir = Path(run_dir)
+    log = open(run_dir / LAUNCH_LOG, "ab")
+    try:
+        return subprocess.Popen(supervisor_command(run_dir, resume_run, extra_epochs), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    finally:
+        log.close()
+
+
+def start_and_follow(config: RunConfig, sink: Sink, stop: threading.Event,
+                     detach: threading.Event | None = None) -> Any:
+    """The window's Start for several processes: claim the folder, start its supervisor detached, follow it."""
+    folder = claim(config)
+    process = start_detached(folder.path)
+    return _follow_to_result(folder, 0, process, sink, stop, detach)
+
+
+def resume_and_follow(run_dir: Path, sink: Sink, stop: threading.Event, extra_epochs: float | None = None,
+                      detach: threading.Event | None = None) -> Any:
+    """The window's Resume (or Continue) of a multi-process run: the same number of processes, detached."""
+    from finetune_studio.core.runs import run_busy
+
+    folder = RunFolder(Path(run_dir))
+    busy = run_busy(folder.path)
+    if busy:
+        raise FinetuneError(busy)
+    offset = folder.metrics_path.stat().st_size if folder.metrics_path.exists() else 0
+    process = start_detached(folder.path, True, extra_epochs)
+    return _follow_to_result(folder, offset, process, sink, stop, detach)
+
+
+def _follow_to_result(folder: RunFolder, offset: int, process: subprocess.Popen, sink: Sink,
+                      stop: threading.Event, detach: threading.Event | None) -> Any:
+    from finetune_studio.core.training import RunResult
+
+    code = follow(folder.path, offset, process, sink, stop, detach)
+    status = folder.read_status()
+    state = str(status.get("state"))
+    if code is None:
+        return RunResult("running", f"{folder.path.name} goes on training in the background.", folder.path,
+                         _int(status.get("step")), _int(status.get("max_steps")))
+    if state in ("finished", "stopped"):
+        return RunResult(state, str(status.get("message", "")), folder.path, _int(status.get("step")),
+                         _int(status.get("max_steps")),
+                         Path(status["model_dir"]) if status.get("model_dir") else None,
+                         status.get("train_loss"), status.get("eval_loss"))
+    if state == "failed":
+        raise TrainingError(str(status.get("message")))
+    tail = _log_tail(folder.path, 4000).strip().splitlines()
+    raise TrainingError(f"The run's supervisor ended (exit code {code}) without finishing the run: "
+                        f"{tail[-1] if tail else 'no output'}. See {folder.path / LAUNCH_LOG}.")
+
+
+def run_uses_torchrun(run_dir: Path) -> bool:
+    """Whether the run in run_dir was configured for several processes (its Resume uses torchrun too)."""
+    try:
+        config, _ = load_config(RunFolder(Path(run_dir)).config_path)
+    except (ConfigError, OSError):
+        return False
+    return uses_torchrun(config)
