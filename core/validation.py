@@ -254,6 +254,11 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
             if problem:
                 add("training.output_dir", f"Output folder unusable: {problem}")
 
+    # ---- launch: processes, machines, the rendezvous endpoint, processes against GPUs (core.launch)
+    from finetune_studio.core.launch import launch_problems
+
+    problems.extend(launch_problems(config))
+
     # ---- every other field a section declares (core.config.RunConfig): its type, and its choices if listed
     problems.extend(_declared_field_problems(config, {p.field for p in problems}))
 
