@@ -22,7 +22,12 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from finetune_studio.gui import dialogs
 from finetune_studio.gui import settings as store
+from finetune_studio.gui.desktop_entry import APP_ID
 from finetune_studio.gui.early_init import early_init
+from finetune_studio.gui.icon import app_icon
+
+# The runtime check waits until the warm-up's first imports are under way: it is not urgent, they are.
+FIRST_RUN_CHECK_DELAY_MS = 1000
 
 
 class CrashReporter(QObject):
@@ -116,10 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(store.APPLICATION)
     app.setApplicationDisplayName(store.APPLICATION)
     app.setStyle("Fusion")
+    app.setWindowIcon(app_icon())  # every window's icon, and the taskbar's
+    app.setDesktopFileName(APP_ID)  # Wayland's app id: the desktop links the window to the installed entry
     reporter = CrashReporter(app)
     install_excepthooks(reporter)
     window = create_window()
     window.show()
     QTimer.singleShot(0, window.begin_warmup)
+    QTimer.singleShot(FIRST_RUN_CHECK_DELAY_MS, window.help_menu.first_run_check)  # GPU stack (gui.runtime_check)
     _quit_on_ctrl_c(window)
     return app.exec()

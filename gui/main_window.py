@@ -38,6 +38,7 @@ from finetune_studio.gui import dialogs
 from finetune_studio.gui import settings as store
 from finetune_studio.gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
 from finetune_studio.gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
+from finetune_studio.gui.help_menu import HelpMenu
 from finetune_studio.gui.history import HistoryPanel, RunsTabActions
 from finetune_studio.gui.hub_dialogs import HubController
 from finetune_studio.gui.log_panel import LogPanel
@@ -91,6 +92,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._name_changed()
         self._run_changed()
         self._install_panels()
+        self.help_menu = HelpMenu(self)  # last: Help is the menu bar's last menu
 
     # ------------------------------------------------------------------ construction
     def _build_forms(self) -> None:
