@@ -503,6 +503,8 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     @Slot(object)
     def _run_succeeded(self, result: Any) -> None:
+        if result.state == RunState.RUNNING:
+            return  # the window stopped following a run that trains on in its own processes (closing)
         if result.state == RunState.STOPPED:
             self.session.run_stopped(Path(result.run_dir), result.step, result.max_steps)
         else:
@@ -588,7 +590,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self._closing:
             event.ignore()  # already waiting for the run to stop
             return
-        if self.runner.running:
+        if self.runner.running and not self.runner.detachable:
             # One question covers both the run and unsaved changes: a second dialog would keep the run training
             # behind it. The run is told to stop at once; saving (which may ask where) happens while it stops.
             unsaved = self.session.name if self.session.modified else None
@@ -606,7 +608,12 @@ class MainWindow(ConfigDocument, QMainWindow):
             event.ignore()
             return
         self.start_queued = False  # a run queued behind the warm-up must not begin in a closed window
-        if self.runner.running:
+        if self.runner.running and self.runner.detachable:
+            # A run of several processes trains in processes of its own: closing the window only stops following
+            # it (reopening the app reattaches through the Runs tab). Stop is not sent.
+            self.runner.detach()
+            self.runner.wait(15_000)
+        elif self.runner.running:
             self._wait_for_run()
         self._save_window()
         self.validator.wait()

@@ -122,6 +122,8 @@ class TrainingRunner(QObject):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self._stop = threading.Event()
+        self._detach = threading.Event()
+        self.detachable = False  # the run trains in processes of its own (torchrun): closing only stops following
 
     @property
     def running(self) -> bool:
@@ -136,13 +138,25 @@ class TrainingRunner(QObject):
         from finetune_studio.core.training import run
 
         config = config.copy()
+        if _uses_torchrun(config):  # several processes: a detached supervisor trains, this thread follows it
+            from finetune_studio.core.launch import start_and_follow
+
+            self._launch(lambda sink, stop: start_and_follow(config, sink, stop, self._detach), config, True)
+            return
         self._launch(lambda sink, stop: run(config, sink, stop), config)
 
     def resume(self, run_dir: Path, extra_epochs: float | None = None) -> None:
         """Continue the run in run_dir from its latest checkpoint, in the same folder; extra_epochs trains that
         many epochs more than its config says (the config.yaml is updated)."""
+        from finetune_studio.core.launch import run_uses_torchrun
         from finetune_studio.core.training import resume
 
+        if run_uses_torchrun(Path(run_dir)):  # the same number of processes as it started with
+            from finetune_studio.core.launch import resume_and_follow
+
+            self._launch(lambda sink, stop: resume_and_follow(Path(run_dir), sink, stop, extra_epochs, self._detach),
+                         None, True)
+            return
         self._launch(lambda sink, stop: resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs), None)
 
     def apply_fix_and_resume(self, run_dir: Path) -> None:
@@ -156,14 +170,20 @@ class TrainingRunner(QObject):
         """Ask the run to stop after the current optimizer step (it saves a checkpoint first)."""
         self._stop.set()
 
+    def detach(self) -> None:
+        """Stop following a run that trains in its own processes; it goes on (the Runs tab reattaches to it)."""
+        self._detach.set()
+
     def wait(self, timeout_ms: int = 60_000) -> bool:
         """Block until the thread ended (for shutdown paths that cannot spin an event loop). True if it did."""
         return self._thread.wait(timeout_ms) if self._thread is not None else True
 
-    def _launch(self, job: Job, config: RunConfig | None) -> None:
+    def _launch(self, job: Job, config: RunConfig | None, detachable: bool = False) -> None:
         if self._thread is not None:
             raise RuntimeError("A run is already in progress.")
         self._stop = threading.Event()
+        self._detach = threading.Event()
+        self.detachable = detachable
         thread = QThread(self)
         thread.setObjectName("training")
         worker = TrainingWorker(job, config, self._stop)
@@ -185,6 +205,13 @@ class TrainingRunner(QObject):
     @Slot()
     def _on_finished(self) -> None:
         thread, self._thread, self._worker = self._thread, None, None
+        self.detachable = False
         if thread is not None:
             thread.deleteLater()
         self.idle.emit()
+
+
+def _uses_torchrun(config: RunConfig) -> bool:
+    from finetune_studio.core.launch import uses_torchrun
+
+    return uses_torchrun(config)
