@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -83,6 +84,7 @@ class AboutDialog(QDialog):
         text = QVBoxLayout()
         text.addWidget(title)
         text.addWidget(blurb)
+        text.addStretch(1)
         header.addLayout(text, 1)
 
         self.form = QFormLayout()
@@ -106,7 +108,8 @@ class AboutDialog(QDialog):
         layout.addSpacing(8)
         layout.addLayout(self.form)
         layout.addWidget(buttons)
-        self.setMinimumWidth(560)
+        blurb.setMinimumWidth(420)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)  # as tall as its text, no empty band
 
         self.gpu_task = BackgroundTask(self)
         self.gpu_task.result.connect(self.set_gpu)

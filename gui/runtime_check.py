@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -66,8 +66,9 @@ class RuntimeCheckDialog(QDialog):
         layout = QVBoxLayout(self)
         self.headline = QLabel(f"<b style='font-size:13pt'>{_html(headline(report))}</b>")
         layout.addWidget(self.headline)
-        facts = [report.gpu.describe(), report.torch.describe(), *(d.describe() for d in report.disks)]
-        self.facts = QLabel("<br>".join(_html(f) for f in facts))
+        facts = [("GPU", report.gpu.describe()), ("torch", report.torch.describe()),
+                 *(("Disk", d.describe()) for d in report.disks)]
+        self.facts = QLabel("<br>".join(f"<b>{what}:</b> {_html(fact)}" for what, fact in facts))
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.facts.setWordWrap(True)
         layout.addWidget(self.facts)
@@ -77,12 +78,12 @@ class RuntimeCheckDialog(QDialog):
         self.findings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.findings)
 
-        self.command = QLineEdit(report.fix_command or "")
+        self.command = QPlainTextEdit(report.fix_command or "")  # wraps: the whole command is visible
         self.command.setReadOnly(True)
         self.command.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.command.setCursorPosition(0)
+        self.command.setFixedHeight(self.command.fontMetrics().lineSpacing() * 3 + 12)
         self.copy_command = QPushButton("Copy command")
-        self.copy_command.clicked.connect(lambda: self._copy(self.command.text(), self.copy_command))
+        self.copy_command.clicked.connect(lambda: self._copy(self.command.toPlainText(), self.copy_command))
         if report.fix_command:
             how = QLabel(f"To fix it ({_html(report.fix_reason)}), run this in a terminal, then restart Finetune "
                          "Studio. Nothing is run for you: the app keeps the torch it has loaded until it restarts.")
@@ -91,11 +92,11 @@ class RuntimeCheckDialog(QDialog):
             layout.addWidget(self.command)
         else:
             self.command.hide()
-            self.copy_command.hide()
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.copy_report = QPushButton("Copy report")
-        buttons.addButton(self.copy_command, QDialogButtonBox.ButtonRole.ActionRole)
+        if report.fix_command:
+            buttons.addButton(self.copy_command, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.copy_report, QDialogButtonBox.ButtonRole.ActionRole)
         self.copy_report.clicked.connect(lambda: self._copy(report.text(), self.copy_report))
         buttons.rejected.connect(self.reject)
