@@ -408,6 +408,10 @@ def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
     config = RunConfig(**kwargs)
     if problems:
         raise ConfigError(problems)
+    from finetune_studio.core.adapters import follow_method  # a LoRA config without a learning rate gets LoRA's
+
+    training = data.get("training")
+    notices += follow_method("full", config, explicit=training if isinstance(training, dict) else ())
     return config, notices
 
 
@@ -541,7 +545,11 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
         target[parts[-1]] = value
     if problems:
         raise ConfigError(problems)
-    return parse_config(data)
+    changed, notices = parse_config(data)
+    from finetune_studio.core.adapters import follow_method  # --set adapter.method=lora brings LoRA's learning rate
+
+    explicit = [key.strip().split(".")[-1] for key, _, _ in (item.partition("=") for item in overrides)]
+    return changed, notices + follow_method(config.adapter.method, changed, explicit=explicit)
 
 
 # ---- precision ---------------------------------------------------------------------------------------------

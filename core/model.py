@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from finetune_studio.core.config import DEMO_MODEL_ID, ModelConfig
+from finetune_studio.core.config import DEMO_MODEL_ID, AdapterConfig, ModelConfig
 from finetune_studio.core.errors import ModelError
 from finetune_studio.core.sources import SourceKind, is_local, source_kind, starts_like_path
 
@@ -96,6 +96,11 @@ def check_local_model(path: str, weights: bool = True) -> str | None:
         return f"Model folder not found: {folder}."
     if not folder.is_dir():
         return f"{folder} is a file; pick the folder that holds config.json and the weights."
+    from finetune_studio.core.adapters import adapter_folder_problem
+
+    adapter = adapter_folder_problem(str(folder))  # a run's model/ folder of a LoRA run, or any PEFT adapter
+    if adapter:
+        return adapter
     if not (folder / "config.json").is_file():
         return f"{folder} is not a model folder: it has no config.json. Pick the folder save_pretrained wrote."
     if weights and not any(_is_weights(child.name) for child in folder.iterdir()):
@@ -199,8 +204,16 @@ def load_tokenizer(config: ModelConfig, notify: Notify | None = None) -> Any:
     return tokenizer
 
 
-def load_model(config: ModelConfig) -> Any:
-    """AutoModelForCausalLM.from_pretrained(..., dtype=...) as the seed does; dtype "auto" keeps the saved one."""
+def load_model(config: ModelConfig, adapter: AdapterConfig | None = None) -> Any:
+    """AutoModelForCausalLM.from_pretrained(..., dtype=...) as the seed does; dtype "auto" keeps the saved one.
+    With a QLoRA `adapter`, the weights load quantized to 4 bits (core.adapters.quantization_config), in the
+    compute dtype for the layers that stay unquantized."""
     from transformers import AutoModelForCausalLM
 
+    if adapter is not None and adapter.method == "qlora":
+        from finetune_studio.core.adapters import compute_dtype, quantization_config
+
+        dtype = config.dtype if config.dtype != "auto" else compute_dtype(adapter)
+        return _load(AutoModelForCausalLM.from_pretrained, config, "model", dtype=dtype,
+                     quantization_config=quantization_config(adapter))
     return _load(AutoModelForCausalLM.from_pretrained, config, "model", dtype=config.dtype)

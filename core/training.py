@@ -343,6 +343,11 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
         from finetune_studio.core.validation import validate
 
         problems = validate(config)
+        from finetune_studio.core.adapters import resume_problem
+
+        mismatch = resume_problem(config, checkpoint)  # an adapter only fits the base it was trained on
+        if mismatch:
+            problems.append(Problem("model.name_or_path", mismatch))
         if problems:
             raise ConfigError(problems)
         # A checkpoint at the last step means training had ended and the final save was cut short (a kill, a full
@@ -458,7 +463,7 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
     quiet = _QuietLibraries()
     state: dict[str, Any] = {"step": 0, "max_steps": 0, "phase": None}
     folder.write_status("running", "Preparing", name=config.name, model=config.model.name_or_path,
-                        dataset=config.dataset.source, started=time.time())
+                        dataset=config.dataset.source, method=config.adapter.method, started=time.time())
     emit(RunStartEvent(event="run_start", run_dir=str(folder.path), name=config.name,
                        resume_from=str(checkpoint) if checkpoint else None, pid=os.getpid()))
     try:
@@ -510,7 +515,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     emit(DataEvent(event="data", train_rows=len(splits["train"]),
                    eval_rows=len(splits["test"]) if "test" in splits else 0))
     phase("model", f"Loading model {config.model.name_or_path}")
-    model = models.load_model(config.model)
+    model = models.load_model(config.model, config.adapter)
     from finetune_studio.core import batching
 
     if config.dataset.batching in batching.FLATTENING_MODES:
@@ -518,6 +523,13 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         if problem:
             raise ConfigError([Problem("dataset.batching", problem)])
     batching.prepare_model(config.dataset.batching, model)
+    from finetune_studio.core import adapters
+
+    if adapters.is_adapter_method(config.adapter.method):  # full fine-tuning (the seed) never gets here
+        model = adapters.wrap_model(model, config, seed)
+        count = adapters.trainable_count(model)
+        notify(f"{adapters.describe(config)}: training {count.trainable:,} of {count.total:,} parameters "
+               f"({count.percent:.2f} %).")
     train_rows = splits["train"]
     if config.dataset.batching == "packed":
         phase("pack", f"Packing {len(train_rows)} rows into blocks of {config.dataset.max_length} tokens")

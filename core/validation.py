@@ -259,6 +259,11 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
 
     problems.extend(launch_problems(config))
 
+    # ---- adapters (LoRA, QLoRA, DoRA): values, target modules the model has, 4-bit support (core.adapters)
+    from finetune_studio.core.adapters import problems as adapter_problems
+
+    problems.extend(adapter_problems(config, check_files))
+
     # ---- every other field a section declares (core.config.RunConfig): its type, and its choices if listed
     problems.extend(_declared_field_problems(config, {p.field for p in problems}))
 

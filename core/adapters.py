@@ -1,0 +1,396 @@
+"""Adapters (LoRA, QLoRA, DoRA) through PEFT: the rules for the config's `adapter:` section, the peft config built
+from it, the model wrapped in it, and how a run's method is recorded.
+
+Full fine-tuning (method 'full', the default) never reaches this module's training code: a default run stays the
+seed recipe exactly. For the adapter methods the library does the work: `peft.LoraConfig` + `get_peft_model` (with
+`prepare_model_for_kbit_training` and a `BitsAndBytesConfig` for 4-bit), and the Trainer saves, checkpoints and
+resumes a PeftModel itself (adapter weights only, never a copy of the base model).
+
+Nothing here imports torch, transformers or peft at import time: the GUI's forms call the rules on every edit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from finetune_studio.core.config import ADAPTER_METHODS, DEMO_MODEL_ID, AdapterConfig, ModelConfig, RunConfig
+from finetune_studio.core.errors import Problem
+
+ADAPTER_CONFIG_FILE = "adapter_config.json"
+ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors"
+ALL_LINEAR = "all-linear"  # peft's own name for "every linear layer but the output head"
+
+METHOD_NAMES = {"full": "Full fine-tuning", "lora": "LoRA", "qlora": "QLoRA", "dora": "DoRA"}
+# One line on what each method costs, for the form and the CLI.
+METHOD_COSTS = {
+    "full": "Trains every weight: the most memory (weights, gradients and optimizer state for all of them).",
+    "lora": "Trains small low-rank adapters beside frozen weights: a fraction of the memory, a file of a few MB.",
+    "qlora": "LoRA on weights stored in 4 bits: the least memory; needs a CUDA GPU and bitsandbytes.",
+    "dora": "LoRA that also learns each weight's magnitude: a little more memory and time than LoRA.",
+}
+
+# Settings whose usual value depends on the method. Adapters train few weights from a zero update, so they need a
+# learning rate about ten times full fine-tuning's (PEFT's and TRL's examples use 1e-4 to 2e-4).
+METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "full": {"learning_rate": 2e-5},  # the seed's (core.config.SEED_TRAINING)
+    "lora": {"learning_rate": 2e-4},
+    "qlora": {"learning_rate": 2e-4},
+    "dora": {"learning_rate": 2e-4},
+}
+
+
+def is_adapter_method(method: Any) -> bool:
+    return isinstance(method, str) and method in ADAPTER_METHODS and method != "full"
+
+
+def method_defaults(method: str) -> dict[str, Any]:
+    """The training settings a method brings when the user has not set them ({} for an unknown method)."""
+    return dict(METHOD_DEFAULTS.get(method, {}))
+
+
+def follow_method(previous_method: str, config: RunConfig, explicit: Iterable[str] = ()) -> list[str]:
+    """The method-aware defaults rule, in one place for the form, YAML and `--set`.
+
+    When the method changed from `previous_method` to `config.adapter.method`, every setting in METHOD_DEFAULTS
+    that still holds the previous method's default, and is not in `explicit` (training keys the user set
+    himself), gets the new method's default. Changes `config.training` in place and returns one notice per
+    setting changed, for the form to show beside the field (or the CLI to print). A value the user chose is
+    never touched."""
+    method = config.adapter.method
+    if not isinstance(method, str) or method == previous_method or method not in METHOD_DEFAULTS:
+        return []  # an invalid method is validate()'s to report
+    old, new = method_defaults(previous_method), method_defaults(method)
+    notices = []
+    explicit = set(explicit)
+    for key, value in new.items():
+        if key in explicit:
+            continue
+        current = config.training.get(key, old.get(key))
+        if key in old and current == old[key] and current != value:
+            config.training[key] = value
+            notices.append(f"training.{key} is {value:g}, the usual for {METHOD_NAMES[method]} "
+                           f"({METHOD_NAMES.get(previous_method, previous_method)} uses {old[key]:g}); set it to "
+                           "choose another.")
+    return notices
+
+
+def alpha_scale(adapter: AdapterConfig) -> float | None:
+    """The factor an adapter's update is multiplied by: alpha / r, or alpha / sqrt(r) with rslora (peft's rule)."""
+    try:
+        r, alpha = float(adapter.r), float(adapter.alpha)
+    except (TypeError, ValueError):
+        return None
+    if r <= 0:
+        return None
+    return alpha / math.sqrt(r) if adapter.rslora else alpha / r
+
+
+# ---- which model an adapter belongs to --------------------------------------------------------------------------
+
+
+def base_reference(model: ModelConfig) -> str:
+    """What an adapter's adapter_config.json names as its base model (base_model_name_or_path): the Hub id as the
+    user chose it, a local folder as an absolute path, and the built-in demo as the folder it is built in (the
+    demo exists on no Hub; that folder loads on this machine, and core.export's merged model loads anywhere)."""
+    name = model.name_or_path
+    if name == DEMO_MODEL_ID:
+        from finetune_studio.core.demo import demo_model_path
+
+        return str(demo_model_path(build=False))
+    from finetune_studio.core.sources import is_local
+
+    return os.path.abspath(os.path.expanduser(name)) if is_local(name) else name
+
+
+def read_adapter_config(folder: Path) -> dict[str, Any] | None:
+    """A folder's adapter_config.json as a dict, or None when it has none (or an unreadable one)."""
+    try:
+        data = json.loads((Path(folder) / ADAPTER_CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_adapter_folder(folder: Path) -> bool:
+    """An adapter run's model folder (and any PEFT adapter folder) holds adapter_config.json: the one mark the
+    Try tab, the Hub push and the Runs tab recognise an adapter by."""
+    return read_adapter_config(Path(folder)) is not None
+
+
+def adapter_folder_problem(path: str) -> str | None:
+    """A folder that holds an adapter, picked where a base model is asked for: say which base it belongs to."""
+    data = read_adapter_config(Path(path))
+    if data is None:
+        return None
+    base = data.get("base_model_name_or_path")
+    kind = str(data.get("peft_type") or "PEFT").upper()
+    if isinstance(base, str) and base:
+        return (f"{path} holds a {kind} adapter, not a whole model. It was trained on {base}. To fix: pick {base} "
+                "as the model (and start a new adapter run on it), or export this run's merged model and pick "
+                "that folder.")
+    return (f"{path} holds a {kind} adapter, not a whole model, and does not say which base model it belongs to. "
+            "To fix: pick the base model it was trained on.")
+
+
+def base_model_of_adapter(path: str) -> str | None:
+    """The base model an adapter folder names, for a form that offers to use it instead."""
+    data = read_adapter_config(Path(path)) or {}
+    base = data.get("base_model_name_or_path")
+    return base if isinstance(base, str) and base else None
+
+
+# ---- the run's method, for the Runs tab ---------------------------------------------------------------------------
+
+
+def method_of_run(run_dir: Path) -> str:
+    """How a run trained: 'full', 'lora', 'qlora' or 'dora'.
+
+    For the Runs tab's method column: training records it as `method` in the run's status.json (written when the
+    run starts, next to its model and dataset; read it with RunFolder.read_status()). Runs from before that field
+    existed fall back to config.yaml's `adapter.method`, then to 'full' (every run before adapters was full
+    fine-tuning). Cheap: reads two small files, imports nothing heavy."""
+    from finetune_studio.core.runs import RunFolder
+
+    folder = RunFolder(Path(run_dir))
+    method = folder.read_status().get("method")
+    if isinstance(method, str) and method in ADAPTER_METHODS:
+        return method
+    try:
+        from finetune_studio.core.config import yaml_load
+
+        data = yaml_load(folder.config_path.read_text(encoding="utf-8"))
+        method = ((data or {}).get("adapter") or {}).get("method")
+    except Exception:  # noqa: BLE001 - a broken config.yaml is the Runs tab's to report, not this column's
+        method = None
+    return method if isinstance(method, str) and method in ADAPTER_METHODS else "full"
+
+
+# ---- validation (before any model loads) ----------------------------------------------------------------------
+
+
+def qlora_problem() -> str | None:
+    """Why 4-bit QLoRA cannot run on this machine, or None when it can: bitsandbytes must be installed, and there
+    must be a device it runs 4-bit on (a CUDA GPU; its CPU backend from bitsandbytes 0.48 on)."""
+    alternative = " To fix: choose LoRA (adapter.method: lora), which trains the same adapters on unquantized weights."
+    if importlib.util.find_spec("bitsandbytes") is None:
+        return ("QLoRA needs the bitsandbytes package for its 4-bit weights, and it is not installed."
+                + alternative + " Or install it (pip install 'finetune-studio[qlora]') on a machine with a CUDA GPU.")
+    from finetune_studio.core.hardware import detect
+
+    if detect().device == "cuda":
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("bitsandbytes")
+    except PackageNotFoundError:
+        installed = "0"
+    if _version_tuple(installed) >= (0, 48):
+        return None  # its CPU backend quantizes and computes 4-bit (slowly)
+    return (f"QLoRA's 4-bit weights need a CUDA GPU with the installed bitsandbytes {installed}, and this machine "
+            "has none." + alternative)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for part in text.split(".")[:3]:
+        digits = "".join(c for c in part if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+ModuleNames = Callable[[ModelConfig], "list[str] | None"]
+
+
+def _module_names(model: ModelConfig) -> list[str] | None:
+    """Short names of the modules of the chosen model that can take an adapter, read from its config on the meta
+    device (core.adapter_layout); None when they cannot be known without loading (no config reachable)."""
+    try:
+        from finetune_studio.core.adapter_layout import module_layout
+    except ImportError:  # the layout module is not there yet
+        return None
+    try:
+        return list(module_layout(model).module_names)
+    except Exception:  # noqa: BLE001 - an unreadable model is model.name_or_path's problem, reported there
+        return None
+
+
+def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNames | None = None) -> list[Problem]:
+    """Every problem with the `adapter:` section, in words, before any model loads. `check_files`: also the
+    checks that read the model's config (target modules) and the machine (QLoRA)."""
+    found: list[Problem] = []
+    add = lambda field, message: found.append(Problem(f"adapter.{field}", message))  # noqa: E731
+    adapter = config.adapter
+    method = adapter.method
+    if method not in ADAPTER_METHODS:
+        add("method", f"method must be one of {', '.join(ADAPTER_METHODS)} (got {method!r}).")
+        return found
+    if method == "full":
+        return found  # the other fields are not used: a half-edited adapter form never blocks full fine-tuning
+    r = adapter.r
+    if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
+        add("r", f"r (the adapter rank) must be a whole number above 0 (got {r!r}); 8 to 64 is usual.")
+    alpha = _number(adapter.alpha)
+    if alpha is None or alpha <= 0:
+        add("alpha", f"alpha must be a number above 0 (got {adapter.alpha!r}); twice r is usual.")
+    dropout = _number(adapter.dropout)
+    if dropout is None or not 0 <= dropout < 1:
+        add("dropout", f"dropout must be from 0 up to (not including) 1 (got {adapter.dropout!r}); 0.05 is usual.")
+    targets = adapter.target_modules
+    if not isinstance(targets, list) or not all(isinstance(t, str) and t.strip() for t in targets):
+        add("target_modules", "target_modules must be a list of module names, e.g. [q_proj, v_proj], or "
+                              "[all-linear].")
+        targets = None
+    elif not targets:
+        add("target_modules", "Choose at least one module to put adapters on (or all-linear).")
+        targets = None
+    elif ALL_LINEAR in targets and len(targets) > 1:
+        add("target_modules", "all-linear already covers every linear layer: use it alone, or list the modules.")
+        targets = None
+    saved = adapter.modules_to_save
+    if not isinstance(saved, list) or not all(isinstance(t, str) and t.strip() for t in saved):
+        add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty.")
+        saved = None
+    if not isinstance(adapter.rslora, bool):
+        add("rslora", "rslora must be true or false.")
+    if adapter.compute_dtype not in ("auto", "bf16", "fp16"):
+        add("compute_dtype", f"compute_dtype must be auto, bf16 or fp16 (got {adapter.compute_dtype!r}).")
+    if method == "qlora" and check_files:
+        problem = qlora_problem()
+        if problem:
+            add("method", problem)
+    if check_files and (targets or saved):
+        names = (module_names or _module_names)(config.model)
+        if names:
+            known = set(names)
+            for key, wanted in (("target_modules", [t for t in targets or [] if t != ALL_LINEAR]),
+                                ("modules_to_save", saved or [])):
+                missing = [t for t in wanted if t not in known]
+                if missing:
+                    shown = ", ".join(missing)
+                    add(key, f"The model has no module named {shown}. Its modules that can take an adapter: "
+                             f"{', '.join(names)}.")
+    return found
+
+
+def resume_problem(config: RunConfig, checkpoint: Path | None) -> str | None:
+    """A run resumed on a base model other than the one its adapter checkpoint was trained on (config.yaml edited
+    since): the adapter would load onto weights it was never trained with. None when they agree."""
+    if checkpoint is None or not is_adapter_method(config.adapter.method):
+        return None
+    data = read_adapter_config(checkpoint)
+    if data is None:
+        return None
+    trained_on = data.get("base_model_name_or_path")
+    now = base_reference(config.model)
+    if isinstance(trained_on, str) and trained_on and trained_on != now:
+        return (f"This run's adapter was trained on {trained_on}, but its config.yaml now names {now} as the model. "
+                f"An adapter only fits the base model it was trained on. To fix: set model.name_or_path back to "
+                f"{trained_on} in {checkpoint.parent / 'config.yaml'}, or start a new run on the new model.")
+    return None
+
+
+# ---- building it (imports torch/peft) ---------------------------------------------------------------------------
+
+
+def lora_config(config: RunConfig) -> Any:
+    """The peft.LoraConfig of the config's adapter section (LoRA, QLoRA: LoRA on 4-bit, DoRA: use_dora)."""
+    from peft import LoraConfig
+
+    adapter = config.adapter
+    targets: Any = adapter.target_modules
+    if targets == [ALL_LINEAR]:
+        targets = ALL_LINEAR  # peft takes the preset as a string, not as a module name in a list
+    return LoraConfig(
+        task_type="CAUSAL_LM",
+        r=adapter.r,
+        lora_alpha=adapter.alpha,
+        lora_dropout=adapter.dropout,
+        target_modules=targets,
+        use_rslora=adapter.rslora,
+        use_dora=adapter.method == "dora",
+        modules_to_save=list(adapter.modules_to_save) or None,
+        base_model_name_or_path=base_reference(config.model),
+        revision=config.model.revision,
+    )
+
+
+def compute_dtype(adapter: AdapterConfig) -> Any:
+    import torch
+
+    if adapter.compute_dtype == "fp16":
+        return torch.float16
+    if adapter.compute_dtype == "bf16":
+        return torch.bfloat16
+    if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+def quantization_config(adapter: AdapterConfig) -> Any:
+    """QLoRA's 4-bit weights: NF4 with double quantization, computing in bf16 (fp16 on GPUs without bf16)."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute_dtype(adapter))
+
+
+def wrap_model(model: Any, config: RunConfig, seed: int) -> Any:
+    """The base model with the config's adapters (a PeftModel); only the adapters (and modules_to_save) train.
+
+    The adapters' initial weights come from torch's random generator, so it is seeded first (`seed`, the run's
+    training seed): a run, its resume and a plain get_peft_model script with the same seed start from the same
+    adapter."""
+    from peft import get_peft_model, prepare_model_for_kbit_training
+    from transformers import set_seed
+
+    if config.adapter.method == "qlora":
+        checkpointing = bool(config.training.get("activation_checkpointing", False))
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
+    set_seed(seed)
+    return get_peft_model(model, lora_config(config))
+
+
+@dataclass(frozen=True)
+class TrainableCount:
+    trainable: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.trainable / self.total if self.total else 0.0
+
+
+def trainable_count(model: Any) -> TrainableCount:
+    """Trainable and total parameters of a (wrapped) model, as peft's print_trainable_parameters counts them."""
+    if hasattr(model, "get_nb_trainable_parameters"):
+        trainable, total = model.get_nb_trainable_parameters()
+        return TrainableCount(int(trainable), int(total))
+    params = list(model.parameters())
+    return TrainableCount(sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params))
+
+
+def describe(config: RunConfig) -> str:
+    """The method and its settings in one line: 'LoRA r 16, alpha 32 (scale 2), dropout 0.05 on all-linear'."""
+    adapter = config.adapter
+    if not is_adapter_method(adapter.method):
+        return METHOD_NAMES.get(adapter.method, str(adapter.method))
+    scale = alpha_scale(adapter)
+    text = (f"{METHOD_NAMES[adapter.method]} r {adapter.r}, alpha {adapter.alpha:g}"
+            + (f" (scale {scale:g}{', rslora' if adapter.rslora else ''})" if scale is not None else "")
+            + f", dropout {adapter.dropout:g} on {', '.join(adapter.target_modules)}")
+    if adapter.modules_to_save:
+        text += f"; trains {', '.join(adapter.modules_to_save)} in full"
+    return text
