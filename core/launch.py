@@ -372,7 +372,7 @@ class Failure:
     message: str
 
 
-_ROOT = re.compile(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
+_FAILURE = re.compile(r"rank\s*:\s*(\d+)\s*\(local_rank[^\n]*\n\s*exitcode\s*:\s*(-?\d+)")
 
 
 def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoint: str = "",
@@ -386,9 +386,13 @@ def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoin
                              "command on every machine (Copy launch command), check that the first machine's "
                              "address and port are reachable from the others (firewall), then start again.")
     rank, exit_code = None, None
-    match = _ROOT.search(log_text)
-    if match:
-        rank, exit_code = int(match.group(1)), int(match.group(2))
+    # torchrun's summary lists every failed rank, its root cause ("first observed") last. A rank killed by a
+    # signal (not the SIGTERM torchrun ends the others with) is the cause: the others then fail in a collective.
+    summary = log_text[log_text.rfind("Failures:"):] if "Failures:" in log_text else log_text
+    failures = [(int(r), int(c)) for r, c in _FAILURE.findall(summary)]
+    killed = [(r, c) for r, c in failures if c < 0 and -c != signal.SIGTERM]
+    if killed or failures:
+        rank, exit_code = (killed or failures[-1:])[0]
     if rank is None:
         failed = sorted((b.get("updated", 0), r) for r, b in beats.items() if b.get("state") == "failed")
         vanished = [r for r, b in sorted(beats.items())

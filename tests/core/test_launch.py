@@ -1,0 +1,201 @@
+"""core.launch without training: the launch: section's checks, torchrun command lines, and naming a failed rank."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import launch
+from finetune_studio.core.config import RunConfig
+from finetune_studio.core.distributed import RankInfo, heartbeat_path, trainer_callbacks, worker_main
+
+
+def _config(**launch_fields) -> RunConfig:
+    config = RunConfig()
+    for key, value in launch_fields.items():
+        setattr(config.launch, key, value)
+    return config
+
+
+def _fields(problems) -> dict[str, str]:
+    return {p.field: p.message for p in problems}
+
+
+def test_the_default_launch_is_one_process_with_no_problem() -> None:
+    config = RunConfig()
+    assert not launch.uses_torchrun(config)
+    assert launch.launch_problems(config, gpu_count=0) == []
+    assert launch.launch_problems(config, gpu_count=2) == []
+
+
+def test_processes_or_several_gpus_make_a_torchrun_run() -> None:
+    assert launch.uses_torchrun(_config(processes=2))
+    assert launch.processes_per_node(_config(devices=[0, 2])) == 2  # one process per chosen GPU
+    assert launch.world_size(_config(processes=2, nodes=3)) == 6
+
+
+@pytest.mark.parametrize(("fields", "field", "words"), [
+    ({"processes": 0}, "launch.processes", "1 or more"),
+    ({"nodes": 0}, "launch.nodes", "1 or more"),
+    ({"nodes": 2, "node_rank": 2, "rdzv_endpoint": "10.0.0.1:29500"}, "launch.node_rank", "0 to 1"),
+    ({"nodes": 2}, "launch.rdzv_endpoint", "needs a rendezvous endpoint"),
+    ({"rdzv_endpoint": "no-port-here"}, "launch.rdzv_endpoint", "not host:port"),
+    ({"rdzv_endpoint": "host:70000"}, "launch.rdzv_endpoint", "outside 1-65535"),
+])
+def test_bad_launch_settings_are_named(fields, field, words) -> None:
+    problems = _fields(launch.launch_problems(_config(**fields), gpu_count=0))
+    assert field in problems and words in problems[field]
+
+
+def test_more_processes_than_gpus_is_refused_on_a_gpu_machine_only() -> None:
+    problems = _fields(launch.launch_problems(_config(processes=3), gpu_count=2))
+    assert "only this machine's 2 GPU(s)" in problems["launch.processes"]
+    problems = _fields(launch.launch_problems(_config(processes=3, devices=[1]), gpu_count=4))
+    assert "the 1 chosen GPU(s) [1]" in problems["launch.processes"]
+    assert launch.launch_problems(_config(processes=2), gpu_count=2) == []
+    assert launch.launch_problems(_config(processes=4), gpu_count=0) == []  # CPU: gloo, any number
+
+
+def test_a_port_in_use_is_refused_before_anything_starts() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        problems = _fields(launch.launch_problems(_config(processes=2, rdzv_endpoint=f"127.0.0.1:{port}"),
+                                                  gpu_count=0))
+        assert f"Port {port} is in use" in problems["launch.rdzv_endpoint"]
+    assert launch.launch_problems(_config(processes=2, rdzv_endpoint=f"127.0.0.1:{port}"), gpu_count=0) == []
+
+
+def test_validate_reports_launch_problems_with_the_others(demo_cache: Path) -> None:
+    from finetune_studio.core.validation import validate
+
+    config = _config(processes=0)
+    config.training["learning_rate"] = -1.0
+    fields = {p.field for p in validate(config)}
+    assert {"launch.processes", "training.learning_rate"} <= fields
+
+
+def test_the_local_command_is_torchrun_on_the_worker_entry_with_a_free_port(tmp_path: Path) -> None:
+    config = _config(processes=2)
+    port = launch.free_port()
+    command = launch.local_command(config, tmp_path / "run", f"127.0.0.1:{port}", None)
+    assert command[1:3] == ["-m", "torch.distributed.run"]
+    text = shlex.join(command)
+    assert "--nproc-per-node 2" in text and "--nnodes 1" in text and f"--rdzv-endpoint 127.0.0.1:{port}" in text
+    assert command[command.index("--max-restarts") + 1] == "0"
+    assert command[-3:] == ["finetune_studio.core.cli", "worker", str(tmp_path / "run")]
+    resumed = launch.local_command(config, tmp_path / "run", "127.0.0.1:1", tmp_path / "run" / "checkpoint-4")
+    assert resumed[-2:] == ["--resume-from", str(tmp_path / "run" / "checkpoint-4")]
+
+
+def test_copy_launch_command_gives_one_line_per_machine() -> None:
+    config = _config(processes=4, nodes=2, rdzv_endpoint="10.0.0.5:29400")
+    config.name = "big"
+    lines = launch.node_commands(config, "/shared/big.yaml", "/shared/runs/big")
+    assert len(lines) == 2
+    for rank, line in enumerate(lines):
+        argv = shlex.split(line)
+        assert argv[0] == "torchrun"
+        assert argv[argv.index("--node-rank") + 1] == str(rank)
+        assert argv[argv.index("--nnodes") + 1] == "2" and argv[argv.index("--nproc-per-node") + 1] == "4"
+        assert argv[argv.index("--rdzv-endpoint") + 1] == "10.0.0.5:29400"
+        assert argv[argv.index("--rdzv-id") + 1] == "big"
+        assert argv[-4:] == ["worker", "/shared/runs/big", "--config", "/shared/big.yaml"]
+    resumed = launch.node_commands(config, "/shared/big.yaml", "/shared/runs/big", resume=True)
+    assert all(line.endswith("--resume-from latest") for line in resumed)
+
+
+def test_the_cli_prints_each_machines_line(tmp_path: Path, capsys) -> None:
+    from finetune_studio.core.cli import main
+    from finetune_studio.core.config import save_config
+
+    config = _config(processes=2, nodes=2, rdzv_endpoint="node0:29500")
+    save_config(config, tmp_path / "c.yaml")
+    assert main(["launch-command", str(tmp_path / "c.yaml"), "--run-dir", "/r"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [shlex.split(line)[shlex.split(line).index("--node-rank") + 1] for line in lines] == ["0", "1"]
+
+
+# ---------------------------------------------------------------------------------------------- naming a rank
+TORCHRUN_SUMMARY = """
+============================================================
+finetune_studio.core.cli FAILED
+------------------------------------------------------------
+Failures:
+[1]:
+  time      : 2026-12-02_14:20:01
+  host      : vm
+  rank      : 0 (local_rank: 0)
+  exitcode  : 1 (pid: 111)
+  error_file: <N/A>
+  traceback : To enable traceback see: https://pytorch.org/docs/stable/elastic/errors.html
+------------------------------------------------------------
+Root Cause (first observed failure):
+[0]:
+  time      : 2026-12-02_14:20:01
+  host      : vm
+  rank      : 1 (local_rank: 1)
+  exitcode  : -9 (pid: 222)
+  error_file: <N/A>
+  traceback : Signal 9 (SIGKILL) received by PID 222
+============================================================
+"""
+
+
+def _beat(run_dir: Path, rank: int, **fields) -> None:
+    path = heartbeat_path(run_dir, rank)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rank": rank, "pid": 100 + rank, "host": "vm", **fields}))
+
+
+def test_a_killed_rank_is_named_from_torchruns_summary_not_the_rank_it_broke(tmp_path: Path) -> None:
+    _beat(tmp_path, 0, state="failed", step=3, error="Training failed: RuntimeError: Connection closed by peer")
+    _beat(tmp_path, 1, state="running", step=3)
+    failure = launch.diagnose(tmp_path, TORCHRUN_SUMMARY, 2, 1)
+    assert failure.rank == 1
+    assert failure.message.startswith("Rank 1 of 2 (pid 101 on vm) failed at step 3: its process was killed "
+                                      "(SIGKILL)")
+
+
+def test_a_rank_that_raised_is_named_with_its_error(tmp_path: Path) -> None:
+    _beat(tmp_path, 0, state=launch.TERMINATED, step=5)
+    _beat(tmp_path, 1, state="failed", step=5, error="Ran out of memory at batch size 8.")
+    failure = launch.diagnose(tmp_path, "no summary here", 2, 1)
+    assert (failure.rank, failure.message) == (1, "Rank 1 of 2 (pid 101 on vm) failed at step 5: Ran out of "
+                                                  "memory at batch size 8..")
+
+
+def test_a_rendezvous_that_never_completes_says_what_to_do(tmp_path: Path) -> None:
+    log = "torch.distributed.elastic.rendezvous.api.RendezvousTimeoutError: The node 'x' has timed out"
+    failure = launch.diagnose(tmp_path, log, 4, 1, "node0:29500", 30)
+    assert failure.rank is None
+    assert "waited 30 s at node0:29500" in failure.message and "Copy launch command" in failure.message
+
+
+# ---------------------------------------------------------------------------------------------- the rank side
+def test_rank_info_comes_from_torchruns_environment() -> None:
+    assert RankInfo.from_env({}) is None
+    info = RankInfo.from_env({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "GROUP_RANK": "1"})
+    assert info == RankInfo(3, 4, 1, 1) and not info.is_main
+
+
+def test_a_one_process_run_gets_no_extra_callback(monkeypatch, tmp_path: Path) -> None:
+    import threading
+
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert trainer_callbacks(tmp_path, threading.Event()) == []
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert len(trainer_callbacks(tmp_path, threading.Event())) == 1
+
+
+def test_the_worker_outside_torchrun_says_how_to_start_it(monkeypatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.delenv("RANK", raising=False)
+    assert worker_main(tmp_path) == 2
+    assert "torchrun" in capsys.readouterr().err
