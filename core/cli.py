@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     from finetune_studio.core.generate import add_cli_arguments as add_generate
 
     add_generate(sub)
+    _add_export_command(sub)
     return parser
 
 
@@ -209,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             return doctor.main(args.runs_dir)
         if args.command in HUB_COMMANDS:
             return _hub_command(args)
+        if args.command == "export":
+            return _export(args)
         if args.command in LAUNCH_COMMANDS:
             return _launch_command(args)
         if args.command == "validate":
@@ -480,6 +483,35 @@ def _launch_command(args: argparse.Namespace) -> int:
     for line in launch.node_commands(config, args.config, args.run_dir, args.resume):
         print(line)
     return 0
+
+
+# ---- export an adapter run: the adapter alone, or merged into its base model --------------------------------------
+
+
+def _add_export_command(sub: Any) -> None:
+    export = sub.add_parser("export", help="export a finished adapter run: the adapter alone or merged into its base",
+                            description="Write a finished LoRA/QLoRA/DoRA run's model to a folder: --adapter copies "
+                                        "the adapter (loads with peft on top of its base model), --merged merges it "
+                                        "into the base model (loads with transformers alone). Free disk space is "
+                                        "checked first; the run folder is only read.")
+    kind = export.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--merged", dest="kind", action="store_const", const="merged",
+                      help="the base model with the adapter merged in (merge_and_unload), in the base dtype")
+    kind.add_argument("--adapter", dest="kind", action="store_const", const="adapter",
+                      help="adapter_model.safetensors + adapter_config.json and the tokenizer")
+    export.add_argument("run_dir", help="the run's folder")
+    export.add_argument("--out", metavar="DIR", help="where to write (default: RUN_DIR/export-merged or "
+                                                      "RUN_DIR/export-adapter); must be empty or new")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from finetune_studio.core.export import export_run
+
+    result = export_run(Path(args.run_dir), args.kind, Path(args.out) if args.out else None,
+                        progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True))
+    print(result.message)
+    return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
