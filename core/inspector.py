@@ -1,0 +1,488 @@
+"""The Dataset Inspector's Qt-free half: rows as they will be tokenized, and whole-dataset checks of what trains.
+
+It needs the tokenizer only, never the model's weights, so it works before any weights are downloaded and while
+another run trains. Every row goes through `core.chat.render_and_label`, the function training uses, so what the
+Inspector shows is what the loss is on.
+
+The whole-dataset checks (`Inspector.check`) walk every row once, in the calling thread (the GUI runs them in a
+worker), report progress to a plain `progress(done, total)` callable, stop at a `threading.Event`, and keep their
+per-row counts in a cache keyed by the data's fingerprint, the tokenizer, the chat settings and max_length, so
+asking again for the same settings reads a small file instead of tokenizing the dataset again. What a check finds
+comes back as `CheckProblem`s, each with the one-click `Fix`es that remove it (raise max_length, drop such rows,
+train on everything), as config overrides the GUI applies and the CLI could print.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from finetune_studio.core.config import ChatConfig, DatasetConfig, ModelConfig, RunConfig
+
+ROLES = ("trained", "prompt", "system", "special", "cut")
+# What each role means, for the legend (the GUI colours them; the CLI could print them).
+ROLE_LABELS = {
+    "trained": "trained: the loss is on these tokens",
+    "prompt": "masked: prompt (user turns, instruction)",
+    "system": "masked: system prompt",
+    "special": "special token (masked)",
+    "cut": "cut off by max_length (never seen)",
+}
+CACHE_VERSION = 1
+PROGRESS_EVERY = 500  # rows between two progress reports: often enough for a smooth bar, rarely enough to be free
+BATCH_ROWS = 1000
+EXAMPLE_ROWS = 20  # row numbers kept per problem, for "show me one"
+HISTOGRAM_BINS = 30
+
+Progress = Callable[[int, int], None]
+Label = Callable[[dict], Any]  # a row -> core.chat.TokenRoles
+
+# Columns of the per-row table kept in the cache (one int per row each).
+COUNT_COLUMNS = ("total", "trained", "prompt", "system", "special", "cut", "cut_trained", "first_trained",
+                 "spans", "spans_ended", "failed")
+
+
+@dataclass
+class Fix:
+    """One click that removes a problem: config overrides by dotted key, e.g. {"dataset.max_length": 1024}."""
+
+    label: str
+    overrides: dict[str, Any]
+
+
+@dataclass
+class CheckProblem:
+    kind: str  # "failed", "no_trained", "cut_before_reply", "reply_cut", "end_not_trained", "row_problem"
+    message: str  # what is wrong and what to do, in words a user understands
+    count: int  # rows affected
+    rows: list[int]  # the first few of them (0-based row indices)
+    fixes: list[Fix] = field(default_factory=list)
+    severity: str = "warning"  # "error": nothing trains on these rows; "warning": something is lost
+
+
+@dataclass
+class DatasetChecks:
+    """What the whole-dataset pass found, and the per-row counts it found it from."""
+
+    rows: int
+    max_length: int
+    counts: dict[str, list[int]]  # COUNT_COLUMNS -> one value per row
+    failures: dict[int, str]  # row index -> why it could not be rendered (core.chat's words for it)
+    template_name: str
+    seconds: float  # of the pass that computed this (not of reading the cache)
+    format: str = "messages"  # the row format checked: a plain text row has no turns to end
+    from_cache: bool = False
+
+    @property
+    def total_trained(self) -> int:
+        return sum(self.counts["trained"])
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(t - c for t, c in zip(self.counts["total"], self.counts["cut"], strict=True))
+
+    def rows_where(self, test: Callable[[int], bool]) -> list[int]:
+        return [i for i in range(self.rows) if test(i)]
+
+    def no_trained_rows(self) -> list[int]:
+        c = self.counts
+        return [i for i in range(self.rows) if not c["failed"][i] and c["trained"][i] == 0]
+
+    def cut_before_reply_rows(self) -> list[int]:
+        """Rows that would train something, but max_length cuts before the first trained token."""
+        c = self.counts
+        return [i for i in range(self.rows) if not c["failed"][i] and c["trained"][i] == 0 and c["cut_trained"][i] > 0]
+
+    def reply_cut_rows(self) -> list[int]:
+        """Rows that keep some trained tokens but lose part of a reply to max_length."""
+        c = self.counts
+        return [i for i in range(self.rows) if c["trained"][i] > 0 and c["cut_trained"][i] > 0]
+
+    def end_not_trained_rows(self) -> list[int]:
+        """Rows with a trained reply whose last token is not the end-of-turn / EOS token (the model would not
+        learn to stop). A reply cut by max_length counts here too: its end was cut off."""
+        c = self.counts
+        return [i for i in range(self.rows) if c["spans"][i] > 0 and c["spans_ended"][i] < c["spans"][i]]
+
+    @property
+    def end_trained(self) -> bool:
+        """Whether every trained reply ends with its end-of-turn token (plain text has no turns: True)."""
+        return self.format == "text" or (not self.end_not_trained_rows() and any(self.counts["spans"]))
+
+    def histogram(self, bins: int = HISTOGRAM_BINS) -> tuple[list[int], list[int], list[int]]:
+        """Shared bin edges and, per bin, the rows whose trained / prompt (prompt + system) token count falls in it."""
+        c = self.counts
+        trained = [c["trained"][i] for i in range(self.rows) if not c["failed"][i]]
+        prompt = [c["prompt"][i] + c["system"][i] for i in range(self.rows) if not c["failed"][i]]
+        top = max([1, *trained, *prompt])
+        width = max(1, -(-top // bins))  # whole tokens per bin
+        edges = [i * width for i in range(bins + 1)]
+        counts_t, counts_p = [0] * bins, [0] * bins
+        for value in trained:
+            counts_t[min(value // width, bins - 1)] += 1
+        for value in prompt:
+            counts_p[min(value // width, bins - 1)] += 1
+        return edges, counts_t, counts_p
+
+    def longest_needed(self) -> int:
+        """The max_length that keeps every row whole."""
+        return max([0, *self.counts["total"]])
+
+    def problems(self, chat: ChatConfig | None = None) -> list[CheckProblem]:
+        """Each finding with what to do about it. `chat` (the settings checked) decides which fixes make sense."""
+        chat = chat or ChatConfig()
+        found: list[CheckProblem] = []
+        raise_to = _round_up(self.longest_needed())
+        raise_fix = Fix(f"Raise max_length to {raise_to:,}", {"dataset.max_length": raise_to})
+        drop_fix = Fix("Drop such rows from training", {"chat.drop_untrained_rows": True})
+        all_fix = Fix("Train on every token", {"chat.train_on": "all"})
+        if self.failures:
+            rows = sorted(self.failures)
+            first = rows[0]
+            found.append(CheckProblem(
+                "failed", f"{len(rows):,} row{_s(len(rows))} could not be rendered (row {first + 1}: "
+                f"{self.failures[first]}). To fix: correct those rows in the data, or pick another chat template.",
+                len(rows), rows[:EXAMPLE_ROWS], [], "error"))
+        cut_before = self.cut_before_reply_rows()
+        untrained = self.no_trained_rows()
+        other_untrained = sorted(set(untrained) - set(cut_before))
+        if cut_before:
+            fixes = [raise_fix] + ([] if chat.drop_untrained_rows else [drop_fix])
+            found.append(CheckProblem(
+                "cut_before_reply", f"{len(cut_before):,} row{_s(len(cut_before))} train nothing: max_length "
+                f"({self.max_length:,} tokens) cuts {'them' if len(cut_before) > 1 else 'it'} before the reply "
+                "starts. To fix: raise max_length, or drop such rows.", len(cut_before), cut_before[:EXAMPLE_ROWS],
+                fixes, "error" if not chat.drop_untrained_rows else "warning"))
+        if other_untrained:
+            fixes = ([] if chat.drop_untrained_rows else [drop_fix]) + ([] if chat.train_on == "all" else [all_fix])
+            found.append(CheckProblem(
+                "no_trained", f"{len(other_untrained):,} row{_s(len(other_untrained))} have no trained token at all "
+                "(nothing in them is a reply or completion under the current setting). To fix: drop such rows, or "
+                "switch what is trained.", len(other_untrained), other_untrained[:EXAMPLE_ROWS], fixes,
+                "error" if not chat.drop_untrained_rows else "warning"))
+        reply_cut = self.reply_cut_rows()
+        if reply_cut:
+            found.append(CheckProblem(
+                "reply_cut", f"{len(reply_cut):,} row{_s(len(reply_cut))} lose part of a reply to max_length "
+                f"({self.max_length:,} tokens): the model learns replies that stop mid-sentence and never their end. "
+                "To fix: raise max_length.", len(reply_cut), reply_cut[:EXAMPLE_ROWS], [raise_fix]))
+        unended = [] if self.format == "text" else sorted(set(self.end_not_trained_rows()) - set(reply_cut))
+        if unended:
+            found.append(CheckProblem(
+                "end_not_trained", f"{len(unended):,} row{_s(len(unended))} train a reply without its end-of-turn "
+                "token, so the model would not learn to stop. To fix: pick a chat template that ends each turn with "
+                "a token, or train on every token.", len(unended), unended[:EXAMPLE_ROWS],
+                [] if chat.train_on == "all" else [all_fix]))
+        return found
+
+    def untrained_count(self) -> int:
+        """Rows on which a run with these settings would train nothing (what Start warns about)."""
+        return len(self.no_trained_rows()) + len(self.failures)
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _round_up(value: int) -> int:
+    """A max_length a user would type: the next multiple of 64."""
+    return max(64, -(-value // 64) * 64)
+
+
+# ---- per row
+
+class SpanEnds:
+    """Whether each trained span (a reply, a completion) ends on a special token, blank tokens after it aside:
+    the rule of TRL's is_chat_template_stop_token_trained and of core.chat's own end-of-turn check, applied to
+    every row. Decoded single tokens are remembered, so a pass over 100k rows decodes each id once."""
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+        self.special = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
+        self._blank: dict[int, bool] = {}
+
+    def blank(self, token: int) -> bool:
+        if token not in self._blank:
+            self._blank[token] = not self.tokenizer.decode([token]).strip()
+        return self._blank[token]
+
+    def count(self, ids: list[int], roles: list[str]) -> tuple[int, int]:
+        """(trained spans, spans that end on a special token)."""
+        spans = ended = 0
+        for start, end in trained_spans(roles):
+            spans += 1
+            last = next((ids[i] for i in range(end - 1, start - 1, -1) if not self.blank(ids[i])), None)
+            ended += last is not None and last in self.special
+        return spans, ended
+
+
+def trained_spans(roles: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each run of consecutive "trained" tokens: one per reply (or completion)."""
+    spans, start = [], None
+    for i, role in enumerate(roles):
+        if role == "trained" and start is None:
+            start = i
+        elif role != "trained" and start is not None:
+            spans.append((start, i))
+            start = None
+    if start is not None:
+        spans.append((start, len(roles)))
+    return spans
+
+
+def row_counts(labeled: Any, ends: SpanEnds) -> dict[str, int]:
+    """The per-row numbers the checks need, from render_and_label's result (its input_ids and roles cover the
+    whole rendered row, the part beyond max_length too, with role "cut")."""
+    roles = list(labeled.roles)
+    counts = {role: roles.count(role) for role in ROLES}
+    counts["total"] = len(roles)
+    counts["cut_trained"] = int(getattr(labeled, "cut_trained", 0) or 0)
+    counts["first_trained"] = roles.index("trained") if "trained" in roles else -1
+    counts["spans"], counts["spans_ended"] = ends.count(list(labeled.input_ids), roles)
+    counts["failed"] = 0
+    return counts
+
+
+# ---- data and cache
+
+def rows_of(ds: Any, batch_rows: int = BATCH_ROWS) -> Iterator[dict[str, Any]]:
+    """Rows of a datasets.Dataset (or a list of dicts) as plain dicts, read in batches (fast: Arrow to Python)."""
+    if isinstance(ds, list):
+        yield from ds
+        return
+    for batch in ds.iter(batch_size=batch_rows):
+        names = list(batch)
+        for values in zip(*(batch[n] for n in names), strict=True):
+            yield dict(zip(names, values, strict=True))
+
+
+def data_fingerprint(ds: Any) -> str:
+    """What identifies the data's content: datasets' own fingerprint (a hash of the files and the steps that
+    made the table), or a hash of the rows for a plain list."""
+    fingerprint = getattr(ds, "_fingerprint", None)
+    if fingerprint:
+        return str(fingerprint)
+    digest = hashlib.sha256()
+    for row in ds:
+        digest.update(json.dumps(row, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def tokenizer_identity(tokenizer: Any) -> dict[str, Any]:
+    """What about a tokenizer changes tokens or roles: its name, size, special tokens and chat template."""
+    template = getattr(tokenizer, "chat_template", None) or ""
+    if isinstance(template, dict):
+        template = json.dumps(template, sort_keys=True)
+    return {"name": str(getattr(tokenizer, "name_or_path", "")), "size": len(tokenizer),
+            "class": type(tokenizer).__name__,
+            "special": {k: str(v) for k, v in sorted(getattr(tokenizer, "special_tokens_map", {}).items())},
+            "template": hashlib.sha256(str(template).encode()).hexdigest()}
+
+
+def cache_key(fingerprint: str, tokenizer: Any, settings: dict[str, Any], max_length: int) -> str:
+    """The cache file's name: a hash of the data's fingerprint, the tokenizer, the chat settings (with the format
+    and columns they resolved to) and max_length. Anything else changing means another file."""
+    payload = {"version": CACHE_VERSION, "data": fingerprint, "tokenizer": tokenizer_identity(tokenizer),
+               "settings": settings, "max_length": max_length}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def cache_folder() -> Path:
+    from finetune_studio.core.demo import cache_dir
+
+    return cache_dir() / "inspector"
+
+
+def _read_cache(path: Path) -> DatasetChecks | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["failures"] = {int(k): v for k, v in data["failures"].items()}
+        return DatasetChecks(**data, from_cache=True)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # missing or damaged: compute again
+
+
+def _write_cache(path: Path, checks: DatasetChecks) -> None:
+    from finetune_studio.core.fileio import atomic_write_text
+
+    data = dataclasses.asdict(checks)
+    data.pop("from_cache")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(data, separators=(",", ":")))
+    except OSError:
+        pass  # a read-only cache only costs the next check its speed
+
+
+# ---- the whole-dataset pass
+
+def check_rows(rows: Iterable[dict[str, Any]], total: int, label: Label, ends: SpanEnds, max_length: int,
+               fmt: str, progress: Progress | None = None, stop: threading.Event | None = None) -> DatasetChecks | None:
+    """Label every row with `label(row)` (render_and_label with the run's settings); None when `stop` was set
+    before the end. A row render_and_label could not render (no tokens, a problem saying why) is a failure."""
+    started = time.perf_counter()
+    counts: dict[str, list[int]] = {name: [] for name in COUNT_COLUMNS}
+    failures: dict[int, str] = {}
+    template_name = ""
+    index = -1
+    for index, row in enumerate(rows):
+        if stop is not None and stop.is_set():
+            return None
+        labeled = label(row)
+        if not labeled.roles:
+            problems = list(getattr(labeled, "problems", None) or [])
+            failures[index] = problems[0] if problems else "the row gives no tokens"
+            for name in COUNT_COLUMNS:
+                counts[name].append(1 if name == "failed" else 0)
+        else:
+            template_name = template_name or str(getattr(labeled, "template_name", "") or "")
+            for name, value in row_counts(labeled, ends).items():
+                counts[name].append(value)
+        if progress is not None and (index + 1) % PROGRESS_EVERY == 0:
+            progress(index + 1, total)
+    rows_done = index + 1
+    if progress is not None:
+        progress(rows_done, total)
+    return DatasetChecks(rows=rows_done, max_length=max_length, counts=counts, failures=failures,
+                         template_name=template_name, seconds=time.perf_counter() - started, format=fmt)
+
+
+class Inspector:
+    """The rows of one dataset with one tokenizer and chat settings: what the Inspector window shows.
+
+    `load()` reads the tokenizer and the data (seconds; call it off the GUI thread), `row(i)` renders one row,
+    `check(progress, stop)` runs (or reads from the cache) the whole-dataset checks. Holds copies of the config
+    sections it was made from, so later edits in the forms never change what an open Inspector shows.
+    """
+
+    def __init__(self, config: RunConfig, cache: Path | None = None):
+        self.dataset: DatasetConfig = dataclasses.replace(config.dataset)
+        self.model: ModelConfig = dataclasses.replace(config.model)
+        self.chat: ChatConfig = dataclasses.replace(config.chat, columns=dict(config.chat.columns or {}))
+        self.max_length: int = int(config.dataset.max_length)
+        self._cache = cache
+        self.tokenizer: Any = None
+        self.ds: Any = None
+        self.detection: Any = None  # core.chat.Detection: the format and columns every row is read with
+        self.template_note = ""
+        self.template_name = ""
+
+    # -- loading
+    def load(self, tokenizer: Any = None, ds: Any = None) -> Inspector:
+        """The tokenizer (only the tokenizer: no weights) and the rows; both can be handed in (tests, benchmark)."""
+        from finetune_studio.core.chat import resolve_format, resolve_template, resolve_train_on
+
+        if tokenizer is None:
+            from finetune_studio.core.model import load_tokenizer
+
+            tokenizer = load_tokenizer(self.model)
+        if ds is None:
+            from finetune_studio.core.data import load_split
+
+            ds = load_split(self.dataset)
+        self.tokenizer, self.ds = tokenizer, ds
+        head = [row for _, row in zip(range(20), rows_of(ds, 20))]
+        columns = list(getattr(ds, "column_names", None) or (head[0] if head else []))
+        self.detection = resolve_format(self.chat, head, columns, self.dataset.text_column)
+        self.train_on = resolve_train_on(self.chat, self.detection.format)
+        if self.detection.format != "text":
+            _, self.template_name, self.template_note = resolve_template(tokenizer, self.chat)
+        return self
+
+    @property
+    def format(self) -> str:
+        return self.detection.format if self.detection is not None else self.chat.format
+
+    def __len__(self) -> int:
+        return len(self.ds) if self.ds is not None else 0
+
+    # -- one row
+    def raw_row(self, index: int) -> dict[str, Any]:
+        return dict(self.ds[index])
+
+    def label(self, row: dict[str, Any]) -> Any:
+        """render_and_label with this inspector's settings: the call training makes on the row."""
+        from finetune_studio.core.chat import render_and_label
+
+        return render_and_label(self.tokenizer, row, self.chat, self.max_length, detection=self.detection,
+                                text_column=self.dataset.text_column, truncation=bool(self.dataset.truncation))
+
+    def row(self, index: int) -> Any:
+        """Row `index` rendered and labelled: ids, labels, roles per token (the cut ones too), the text."""
+        return self.label(self.raw_row(index))
+
+    def pieces(self, labeled: Any) -> list[tuple[str, str]]:
+        """(text, role) per token, in order, for colouring: each token decoded on its own, the tokens beyond
+        max_length included (role "cut")."""
+        out = []
+        for token_id, role in zip(labeled.input_ids, labeled.roles, strict=True):
+            out.append((self.tokenizer.decode([token_id], skip_special_tokens=False,
+                                              clean_up_tokenization_spaces=False), role))
+        return out
+
+    # -- the whole dataset
+    def key(self) -> str:
+        detection = dataclasses.asdict(self.detection) if self.detection is not None else None
+        return cache_key(data_fingerprint(self.ds), self.tokenizer,
+                         {"chat": dataclasses.asdict(self.chat), "detection": detection,
+                          "text_column": self.dataset.text_column, "truncation": bool(self.dataset.truncation)},
+                         self.max_length)
+
+    def cache_path(self) -> Path:
+        return (self._cache or cache_folder()) / f"{self.key()}.json"
+
+    def cached(self) -> DatasetChecks | None:
+        return _read_cache(self.cache_path())
+
+    def check(self, progress: Progress | None = None, stop: threading.Event | None = None,
+              use_cache: bool = True) -> DatasetChecks | None:
+        """Whole-dataset checks (from the cache when these settings were checked before); None when stopped."""
+        path = self.cache_path()
+        if use_cache:
+            hit = _read_cache(path)
+            if hit is not None:
+                if progress is not None:
+                    progress(hit.rows, hit.rows)
+                return hit
+        if len(self):
+            self.label(self.raw_row(0))  # the template's control tokens are in the tokenizer from here on
+        checks = check_rows(rows_of(self.ds), len(self), self.label, SpanEnds(self.tokenizer), self.max_length,
+                            self.format, progress, stop)
+        if checks is not None:
+            _write_cache(path, checks)
+        return checks
+
+
+def length_stats(checks: DatasetChecks, bins: int = HISTOGRAM_BINS) -> Any:
+    """core.data.TokenStats of the rendered rows (template included, before max_length cuts them): the Dataset
+    tab's length histogram for chat data, from the checks instead of a second tokenization."""
+    import numpy as np
+
+    from finetune_studio.core.data import TokenStats
+
+    lengths = np.array([t for t, f in zip(checks.counts["total"], checks.counts["failed"], strict=True) if not f]
+                       or [0], dtype=np.int64)
+    counts, edges = np.histogram(lengths, bins=min(bins, max(1, int(lengths.max()) - int(lengths.min()) + 1)))
+    return TokenStats(rows=checks.rows, sampled=checks.rows, max_length=checks.max_length,
+                      truncated=int((lengths > checks.max_length).sum()), mean=float(lengths.mean()),
+                      median=float(np.median(lengths)), p95=float(np.percentile(lengths, 95)),
+                      longest=int(lengths.max()), bin_edges=[int(e) for e in edges], counts=[int(c) for c in counts])
+
+
+def checks_summary(checks: DatasetChecks) -> str:
+    """One line for the Dataset tab: rows, trained tokens, rows that train nothing, and whether replies end."""
+    untrained = checks.untrained_count()
+    bad = f"; {untrained:,} row{_s(untrained)} train nothing" if untrained else ""
+    line = f"{checks.rows:,} rows · {checks.total_trained:,} trained tokens of {checks.total_tokens:,}{bad}"
+    if checks.format == "text":
+        return line + "."
+    unended = set(checks.end_not_trained_rows()) - set(checks.reply_cut_rows())
+    if unended:
+        return line + f"; {len(unended):,} row{_s(len(unended))} train a reply without its end-of-turn token."
+    return line + "; every reply kept whole trains its end-of-turn token."
