@@ -259,3 +259,56 @@ def test_answers_file_skips_a_cut_off_line_and_keeps_the_latest_answer(tmp_path:
         handle.write('{"prompt": "p", "mod')
     table = g.answer_table(g.read_answers(tmp_path))
     assert table.models == ["base", "checkpoint-2"] and table.answer("p", "checkpoint-2") == "new"
+
+
+# ---------------------------------------------------------------------------------------------- the command line
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from finetune_studio.core.cli import main
+
+    code = main(["generate", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+def test_cli_streams_the_final_model_a_checkpoint_or_the_base(trained_run: Path, demo_model, capsys) -> None:
+    from finetune_studio.core.model import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(ModelConfig(name_or_path=str(trained_run / "model")))
+    code, out, err = cli(capsys, str(trained_run), "--prompt", PROMPTS[0], "--max-new-tokens", "8", "--greedy")
+    final = load_model(ModelConfig(name_or_path=str(trained_run / "model"))).eval()
+    assert code == 0 and out == plain_greedy(final, tokenizer, PROMPTS[0], 8) + "\n"
+    assert "tokens/s · stopped: " in err
+    code, out, _ = cli(capsys, str(trained_run), "--checkpoint", "4", "--prompt", PROMPTS[1], "--max-new-tokens", "8")
+    checkpoint = load_model(ModelConfig(name_or_path=str(trained_run / "checkpoint-4"))).eval()
+    assert code == 0 and out == plain_greedy(checkpoint, tokenizer, PROMPTS[1], 8) + "\n"
+    code, out, _ = cli(capsys, str(trained_run), "--base", "--prompt", PROMPTS[1], "--max-new-tokens", "8")
+    assert code == 0 and out == plain_greedy(*demo_model, PROMPTS[1], 8) + "\n"
+
+
+def test_cli_prompts_file_and_rendered_prompt(demo_dir: Path, tmp_path: Path, capsys) -> None:
+    prompts = tmp_path / "prompts.yaml"
+    prompts.write_text("prompts:\n- Aries\n- Leo\n")
+    code, out, err = cli(capsys, str(demo_dir), "--prompts", str(prompts), "--max-new-tokens", "3",
+                         "--show-prompt")
+    assert code == 0 and out.splitlines()[0] == "> Aries" and "> Leo" in out.splitlines()
+    assert err.count("--- rendered prompt ---") == 2 and err.count("[3 tokens") == 2
+
+
+def test_cli_bad_input_says_what_to_do(demo_dir: Path, tmp_path: Path, capsys) -> None:
+    code, _, err = cli(capsys, str(demo_dir), "--prompt", "  ")
+    assert code == 1 and "The prompt is empty" in err and "Loading" not in err  # refused before loading
+    code, _, err = cli(capsys, str(tmp_path), "--prompt", "hi")
+    assert code == 1 and "neither a run folder" in err
+    code, _, err = cli(capsys, str(demo_dir), "--base", "--prompt", "hi")
+    assert code == 1 and "no base model" in err
+
+
+def test_cli_prints_the_saved_answers(tmp_path: Path, capsys) -> None:
+    save_config(small_config(tmp_path / "d.jsonl", tmp_path), tmp_path / "config.yaml")
+    g.append_answer(tmp_path, {"prompt": "Leo", "model": "checkpoint-2", "answer": "a bright week"})
+    g.append_answer(tmp_path, {"prompt": "Leo", "model": "base", "answer": "the the"})
+    code, out, _ = cli(capsys, str(tmp_path), "--answers")
+    assert code == 0 and out.splitlines()[:3] == ["> Leo", "  [base] the the", "  [checkpoint-2] a bright week"]
