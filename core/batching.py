@@ -53,13 +53,21 @@ def padding_free_problem(model: Any) -> str | None:
     return None
 
 
-def collator(mode: str, tokenizer: Any) -> Any:
+def collator(mode: str, tokenizer: Any, labelled: bool = False) -> Any:
+    """The collator of a batching mode. `labelled`: rows carry their own labels (instruction and chat data, where
+    only some tokens train), which every mode keeps; transformers' DataCollatorForLanguageModeling would rebuild
+    them from input_ids, so padded rows use TRL's collator instead (SFTTrainer's: labels padded with -100)."""
     from transformers import DataCollatorForLanguageModeling, DataCollatorWithFlattening
 
     if mode == "padding_free":
-        return DataCollatorWithFlattening(return_position_ids=True)
+        return DataCollatorWithFlattening(return_position_ids=True)  # keeps given labels, masks each row's first
     if mode == "packed":
         return PackedCollator()
+    if labelled:
+        from trl.trainer.sft_trainer import DataCollatorForLanguageModeling as LabelledCollator
+
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        return LabelledCollator(pad_token_id=pad)
     return DataCollatorForLanguageModeling(tokenizer, mlm=False)
 
 
@@ -76,17 +84,24 @@ def pack(ds: Any, max_length: int) -> Any:
     one pass the datasets cache keeps. A block wastes at most one row's worth of room; rows are never split, so a
     row's tokens keep their own context and nothing is cut beyond what truncation already cut."""
 
+    labelled = "labels" in ds.column_names  # chat rows: their labels travel with their tokens
+
     def blocks(batch: dict[str, list[Any]]) -> dict[str, list[list[int]]]:
         ids: list[list[int]] = []
         positions: list[list[int]] = []
-        for row in batch["input_ids"]:
+        labels: list[list[int]] = []
+        for number, row in enumerate(batch["input_ids"]):
             if ids and len(ids[-1]) + len(row) <= max_length:
                 ids[-1].extend(row)
                 positions[-1].extend(range(len(row)))
+                if labelled:
+                    labels[-1].extend(batch["labels"][number])
             else:
                 ids.append(list(row))
                 positions.append(list(range(len(row))))
-        return {"input_ids": ids, "position_ids": positions}
+                if labelled:
+                    labels.append(list(batch["labels"][number]))
+        return {"input_ids": ids, "position_ids": positions, **({"labels": labels} if labelled else {})}
 
     return ds.map(blocks, batched=True, batch_size=1000, remove_columns=ds.column_names, desc="Packing rows")
 
@@ -94,19 +109,22 @@ def pack(ds: Any, max_length: int) -> Any:
 class PackedCollator:
     """Flattens packed blocks (or plain rows, as in the eval split) into one sequence, like
     DataCollatorWithFlattening, but keeps the row boundaries `pack` recorded in `position_ids`: every token whose
-    position is 0 starts a row and is not a target (-100), as a row's first token is not one in the seed."""
+    position is 0 starts a row and is not a target (-100), as a row's first token is not one in the seed. Rows with
+    their own labels (chat data) keep them; the rest of a plain row's tokens are targets."""
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
         ids: list[int] = []
         positions: list[int] = []
+        targets: list[int] = []
         for feature in features:
             row = list(feature["input_ids"])
             ids.extend(row)
             positions.extend(feature["position_ids"] if "position_ids" in feature else range(len(row)))
+            targets.extend(feature["labels"] if "labels" in feature else row)
         if not ids:
             raise ValueError("PackedCollator received a batch where every row is empty.")
-        labels = [-100 if position == 0 else token for token, position in zip(ids, positions)]
+        labels = [-100 if position == 0 else target for target, position in zip(targets, positions)]
         return {"input_ids": torch.tensor([ids]), "labels": torch.tensor([labels]),
                 "position_ids": torch.tensor([positions])}

@@ -613,3 +613,194 @@ def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
 
 
 Notify = Callable[[str], None]
+
+
+# ---- a whole dataset, for a run -------------------------------------------------------------------------------
+
+DETECT_ROWS = 20
+SHOWN_BAD_ROWS = 5
+
+
+@dataclass
+class ChatData:
+    """What a run prepared: the tokenized splits (input_ids and labels) and how they were made."""
+
+    splits: Any  # datasets.DatasetDict with "train" (and "test")
+    detection: Detection
+    train_on: str
+    plan: TemplatePlan
+
+
+def run_format(ds: Any, chat: ChatConfig, text_column: str | None) -> Detection:
+    """The format a run trains a loaded dataset in (its first rows decide 'auto')."""
+    rows = ds.select(range(min(DETECT_ROWS, len(ds)))).to_list()
+    return resolve_format(chat, rows, list(ds.column_names), text_column)
+
+
+def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, seed: int,
+                    notify: Notify | None = None,
+                    phase: Callable[[str, str], None] | None = None) -> ChatData | None:
+    """Instruction or chat rows -> tokenized splits with labels, through render_and_label (what the Inspector
+    shows). None for plain-text data: the seed's path (core.data.tokenize_and_split) trains it, unchanged.
+    Raises DataError naming the rows that cannot be rendered, before any model loads."""
+    from finetune_studio.core.data import tokenize_workers
+    from finetune_studio.core.errors import DataError
+
+    say = notify or (lambda message: None)
+    detection = run_format(ds, chat, dataset.text_column)
+    if detection.format == "text":
+        return None
+    columns = list(ds.column_names)
+    problems = mapping_problems(detection, columns)
+    if problems:
+        raise DataError(f"{dataset.source}: " + "; ".join(problems) + ".")
+    train_on = resolve_train_on(chat, detection.format)
+    try:
+        plan = template_plan(tokenizer, chat)
+    except ChatDataError as exc:
+        raise DataError(f"{exc}.") from None
+    if train_on == "assistant" and plan.problem:
+        raise DataError(f"{plan.problem}.")
+    say(f"Rows are {FORMAT_NAMES[detection.format]} ({detection.reason}); the loss is on "
+        f"{ {'assistant': 'the assistant replies', 'completion': 'the completion', 'all': 'every token'}[train_on]}.")
+    say(f"Chat template: {plan.note}" + (f"; added the control tokens {', '.join(plan.added_tokens)} to the "
+                                         "tokenizer (the model's embeddings grow to match)" if plan.added_tokens
+                                         else "") + ".")
+    max_length, truncation = dataset.max_length, dataset.truncation
+    if phase is not None:
+        phase("tokenize", f"Rendering and tokenizing {len(ds)} rows with the {plan.name} chat template")
+
+    def encode(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "problem": [], "untrained": []}
+        for offset, index in enumerate(indices):
+            row = {name: batch[name][offset] for name in columns}
+            roles = render_and_label(tokenizer, row, chat, max_length, detection=detection, truncation=truncation)
+            bad = not roles.input_ids
+            out["input_ids"].append(roles.input_ids[:roles.kept])
+            out["labels"].append(roles.labels[:roles.kept])
+            out["problem"].append(f"row {index + 1}: {roles.problems[0]}" if bad else "")
+            out["untrained"].append(not bad and roles.trained == 0)
+        return out
+
+    workers = tokenize_workers(len(ds))
+    encoded = ds.map(encode, batched=True, with_indices=True, remove_columns=columns, desc="Rendering chats",
+                     num_proc=workers)
+    bad = [p for p in encoded["problem"] if p]
+    if bad:
+        shown = "; ".join(bad[:SHOWN_BAD_ROWS]) + (f"; and {len(bad) - SHOWN_BAD_ROWS:,} more" if len(bad) >
+                                                   SHOWN_BAD_ROWS else "")
+        raise DataError(f"{dataset.source}: {len(bad):,} of {len(ds):,} rows cannot be trained as "
+                        f"{FORMAT_NAMES[detection.format]}: {shown}. Fix or remove those rows (nothing was trained).")
+    untrained = sum(encoded["untrained"])
+    if untrained and chat.drop_untrained_rows:
+        encoded = encoded.filter(lambda flags: [not f for f in flags], input_columns="untrained", batched=True,
+                                 desc="Dropping untrained rows")
+        say(f"Dropped {untrained:,} of {len(ds):,} rows where nothing is trained (max_length {max_length} cuts "
+            "them before the reply, or they have no reply); chat.drop_untrained_rows is on.")
+    elif untrained:
+        say(f"{untrained:,} of {len(ds):,} rows train nothing (max_length {max_length} cuts them before the reply); "
+            "they are kept and add no loss. Raise max_length, or turn on chat.drop_untrained_rows.")
+    encoded = encoded.remove_columns(["problem", "untrained"])
+    # The template goes with the tokenizer, so every checkpoint and the final model save it (chat_template.jinja)
+    # and the exported model renders prompts the way this run trained on them.
+    tokenizer.chat_template = plan.text
+    if len(encoded) == 0:
+        raise DataError(f"{dataset.source}: no row has a token to train. Raise max_length or check train_on.")
+    if dataset.test_size <= 0:
+        import datasets
+
+        return ChatData(datasets.DatasetDict({"train": encoded}), detection, train_on, plan)
+    if len(encoded) < 2:
+        raise DataError(f"{dataset.source}: {len(encoded)} row is too few to hold out a test split. "
+                        "Add rows or set test_size to 0 (and eval_strategy to 'no').")
+    return ChatData(encoded.train_test_split(test_size=dataset.test_size, seed=seed), detection, train_on, plan)
+
+
+def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan) -> None:
+    """Grow the embeddings for control tokens the template added (transformers' resize_token_embeddings, new rows
+    at the mean of the old ones, as TRL's clone_chat_template does) and make generation stop at the end of a
+    reply: its token joins generation_config.eos_token_id, as SFTTrainer does for its eos_token."""
+    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(len(tokenizer))
+    stops = list(plan.end_of_turn)
+    current = model.generation_config.eos_token_id
+    current = [] if current is None else [current] if isinstance(current, int) else list(current)
+    merged = stops + [t for t in current if t not in stops]
+    if merged and merged != current:
+        model.generation_config.eos_token_id = merged if len(merged) > 1 else merged[0]
+    if model.generation_config.pad_token_id is None and tokenizer.pad_token_id is not None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+
+
+
+
+# ---- the check validate() makes on a source's first rows (no tokenizer, no model) ----------------------------
+
+SHOWN_ROW_PROBLEMS = 3
+
+
+def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
+                    rows: list[dict[str, Any]]) -> list[tuple[str, str]] | None:
+    """(field, message) for what a run would refuse in the rows core.data.check_source read: a column mapping that
+    points nowhere, mixed formats, unknown roles, a conversation without an assistant turn, empty or non-string
+    content, and a named template that fails to render a row. None for plain-text data (the text column checks
+    apply then)."""
+    if not rows and not columns:
+        return None
+    if check_config(chat):
+        return []  # validate() names the bad setting itself; the rows are checked once it is fixed
+    detection = resolve_format(chat, rows[:DETECT_ROWS], columns, dataset.text_column)
+    if detection.format == "text":
+        return None
+    source = dataset.source
+    problems = [("chat.columns", f"{source}: {p}.") for p in mapping_problems(detection, columns)]
+    if problems:
+        return problems
+    if chat.format == "auto":
+        for index, row in enumerate(rows, 1):
+            other, _, reason = _row_format(row, columns)
+            if other != detection.format:
+                problems.append(("chat.format", f"{source}: mixed formats. The first rows are "
+                                                f"{FORMAT_NAMES[detection.format]} but row {index} is "
+                                                f"{FORMAT_NAMES[other]} ({reason}). Keep one format per dataset, or "
+                                                "set chat.format and chat.columns to the one to train."))
+                return problems
+    template = _checkable_template(chat)
+    bad = []
+    for index, row in enumerate(rows, 1):
+        try:
+            example = to_example(row, detection)
+            if template is not None:
+                _render_without_tokenizer(template, example)
+        except ChatDataError as exc:
+            bad.append(f"row {index}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the template's own error, shown with the row
+            bad.append(f"row {index}: the {chat.template} chat template fails to render it ({type(exc).__name__}: "
+                       f"{exc})")
+        if len(bad) >= SHOWN_ROW_PROBLEMS:
+            break
+    if bad:
+        problems.append(("dataset.source", f"{source}: " + "; ".join(bad) + ". Fix or remove these rows, or map "
+                                           "the columns in chat.columns."))
+    return problems
+
+
+def _checkable_template(chat: ChatConfig) -> str | None:
+    """A template validate() can render with no tokenizer: a named one or Jinja text ('auto' needs the model's)."""
+    if chat.template in NAMED_TEMPLATES:
+        return named_template(chat.template)
+    if is_template_text(chat.template):
+        return chat.template
+    return None
+
+
+def _render_without_tokenizer(template: str, example: dict[str, Any]) -> str:
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    messages = example.get("messages") or (example["prompt"] + example["completion"]
+                                           if isinstance(example.get("prompt"), list) else None)
+    if messages is None:
+        return ""
+    rendered, _ = render_jinja_template(conversations=[messages], chat_template=template, bos_token="",
+                                        eos_token="")
+    return rendered[0]

@@ -653,12 +653,13 @@ CSV_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "
                          "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 
 
-def check_source(config: DatasetConfig) -> list[Problem]:
+def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
     """What a run would find wrong with a local source before training, in the same words: an empty or header-only
     file, text that is not in the configured encoding (with the detected one), a malformed first part, a missing
     text column or one that does not hold text. Reads at most CHECK_BYTES of all files together, once per (files,
     sizes, modification times, encoding, row splitting): choosing another text column re-reads nothing, so the
-    window can run this on every edit. Hub ids and missing paths are left to the caller."""
+    window can run this on every edit. Hub ids and missing paths are left to the caller. With `chat` (the run's
+    ChatConfig), instruction and chat rows get core.chat's checks instead of the text column's."""
     if not isinstance(config.source, str) or is_url(config.source) or not is_local(config.source):
         return []
     if not os.path.exists(resolve_source(config.source)):
@@ -690,6 +691,12 @@ def check_source(config: DatasetConfig) -> list[Problem]:
         _HEADS[key] = head
     if isinstance(head, Problem):
         return [head]
+    if chat is not None:  # instruction and chat rows (a core.config.ChatConfig): their checks replace the text column's
+        from finetune_studio.core.chat import source_problems
+
+        found = source_problems(chat, config, head[0], head[1])
+        if found is not None:
+            return [Problem(key, message) for key, message in found]
     return _column_problems(config, fmt, *head)
 
 
