@@ -508,14 +508,22 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     tokenizer = models.load_tokenizer(config.model, notify)
     phase("data", f"Loading dataset {config.dataset.source}")
     raw = data.load_split(config.dataset)
-    data.check_text_column(raw, config.dataset.text_column, config.dataset.source, notify)  # notice: real name
-    phase("tokenize", f"Tokenizing {len(raw)} rows")
     seed = int(config.training.get("seed", 42))
-    splits = data.tokenize_and_split(raw, tokenizer, config.dataset, seed, notify)  # notice: empty rows dropped
+    from finetune_studio.core import chat as chats
+
+    chat_data = chats.prepare_dataset(raw, tokenizer, config.chat, config.dataset, seed, notify, phase)
+    if chat_data is None:  # plain text: the seed's path
+        data.check_text_column(raw, config.dataset.text_column, config.dataset.source, notify)  # notice: real name
+        phase("tokenize", f"Tokenizing {len(raw)} rows")
+        splits = data.tokenize_and_split(raw, tokenizer, config.dataset, seed, notify)  # notice: empty rows dropped
+    else:
+        splits = chat_data.splits
     emit(DataEvent(event="data", train_rows=len(splits["train"]),
                    eval_rows=len(splits["test"]) if "test" in splits else 0))
     phase("model", f"Loading model {config.model.name_or_path}")
     model = models.load_model(config.model, config.adapter)
+    if chat_data is not None:  # embeddings for added control tokens; generation stops at the end of a reply
+        chats.prepare_model(model, tokenizer, chat_data.plan)
     from finetune_studio.core import batching
 
     if config.dataset.batching in batching.FLATTENING_MODES:
@@ -547,7 +555,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         train_dataset=train_rows,
         eval_dataset=splits["test"] if "test" in splits else None,
         processing_class=tokenizer,
-        data_collator=batching.collator(config.dataset.batching, tokenizer),
+        data_collator=batching.collator(config.dataset.batching, tokenizer, labelled=chat_data is not None),
         callbacks=[*trainer_callbacks(folder.path, stop), callback],  # under torchrun: the ranks' shared Stop
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict when tqdm is off; events replace it

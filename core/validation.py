@@ -120,7 +120,7 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         if is_local(ds.source) and not os.path.exists(resolve_source(ds.source)):
             add("dataset.source", f"Dataset not found: {resolve_source(ds.source)}.")
         else:  # a bounded, cached read of a local source: empty, encoding, text column (core.data.check_source)
-            problems.extend(check_source(ds))
+            problems.extend(check_source(ds, config.chat))  # chat rows: core.chat's checks (roles, mapping, …)
     if not isinstance(ds.text_column, str) or not ds.text_column.strip():
         add("dataset.text_column", "Name the column that holds the text to train on.")
     if ds.encoding is not None and (not isinstance(ds.encoding, str) or not _known_encoding(ds.encoding)):
@@ -263,6 +263,11 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     from finetune_studio.core.adapters import problems as adapter_problems
 
     problems.extend(adapter_problems(config, check_files))
+
+    # ---- chat data: format, train_on, column mapping and template names (core.chat)
+    from finetune_studio.core.chat import check_config as chat_config_problems
+
+    problems.extend(Problem(key, message) for key, message in chat_config_problems(config.chat))
 
     # ---- every other field a section declares (core.config.RunConfig): its type, and its choices if listed
     problems.extend(_declared_field_problems(config, {p.field for p in problems}))
