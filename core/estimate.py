@@ -1,0 +1,501 @@
+"""Will this run fit? Peak training memory per device, from the model's config alone, before anything loads.
+
+Users learned that a run does not fit when it crashed. This module answers before Start, without downloading or
+allocating any weights: the model is built from its config on the meta device (shapes, no storage), and one
+forward pass of a one- and a two-layer copy of it runs under torch's FakeTensorMode (tensors that know their shape,
+dtype and device but hold no data), which executes the same kernels' shape rules as a real pass: the CPU picks its
+fused attention the same way, autocast casts the same ops. Qt-free; torch, transformers and peft are imported
+inside the functions.
+
+The formula (docs/memory-estimate.md says the same with an example), in bytes per device:
+
+    total = weights + gradients + optimizer + activations + runtime
+
+- **weights**: every parameter once (tied embeddings once), in the dtype it loads in (model.dtype; 'auto' is the
+  saved dtype). Adapter runs add the adapter's own parameters (peft's count, from core.adapter_layout). QLoRA:
+  the linear layers of the decoder in 4 bits, 0.5 byte per weight plus one float32 scale per block of 64
+  (bitsandbytes' defaults: 0.5625 byte), the rest (embeddings, norms, output head) in the compute dtype.
+- **gradients**: one per trainable parameter, in its dtype (full: every weight; adapters: the adapter's).
+- **optimizer**: AdamW keeps two states per trainable parameter in the parameter's dtype (torch's AdamW, fused
+  or not, the Trainer's default); 8-bit AdamW (adamw_8bit, adamw_bnb_8bit …) two 1-byte states; SGD one momentum
+  buffer when momentum is set, else none; Adafactor roughly rows+columns (counted as 1/8 of AdamW's).
+- **activations**: what autograd saves for the backward pass, summed over unique storages (a view of a weight is
+  not counted) during a fake forward pass with a batch of per_device_train_batch_size rows of dataset.max_length
+  tokens (the longest a row can be; shorter rows use less), with the labels, so the loss and its log-softmax over
+  the vocabulary are in it. Under bf16/fp16 training the pass runs under autocast. Per layer = pass(2 layers) −
+  pass(1 layer); the rest (embeddings, final norm, head and loss) = pass(1 layer) − one layer; a model with L
+  layers saves rest + L × layer. With activation checkpointing each layer keeps only its input hidden state
+  (batch × max_length × hidden in the activation dtype), and the layer being recomputed in the backward pass holds
+  one layer's activations: rest + L × input + layer. The backward pass starts at the loss while all of that is
+  still held, and adds the gradients of the logits and of their log-softmax: two float32 tensors of batch ×
+  max_length × vocab (for a large vocabulary the biggest tensors of the step).
+- **evaluation** is checked too: evaluation keeps no activations, but the head's logits and their log-softmax for
+  per_device_eval_batch_size rows (two float32 tensors of batch × max_length × vocab) sit beside the weights and
+  the optimizer's states; the peak is the larger of the training and the evaluation figure.
+- **runtime**: on a CUDA GPU, 0.5 GiB for the CUDA context and cuBLAS workspaces (typical of recent drivers; not
+  measured here); on the CPU nothing (the figures are the tensors' own; the process's libraries are already
+  loaded when a run starts).
+- **sharding**: with FSDP full_shard over N devices weights, gradients and optimizer states are divided by N;
+  shard_grad_op divides gradients and optimizer states. Data-parallel runs (DDP) keep a full copy per device.
+
+Verdict against a device's free memory (the smallest free of the chosen GPUs, or the available RAM on the CPU):
+fits up to 85 % of it, tight up to 100 % (the estimate is within about ±15 % of measured peaks, see
+benchmarks/memory_estimate.py), will not fit above. `fixes()` lists config changes that lower the estimate, each
+with its new estimate: first those that keep the training maths (activation checkpointing, a smaller batch with
+more accumulation, more GPUs, FSDP), then those that change it (LoRA, shorter max_length, QLoRA); among equals the
+one that saves most comes first, and one that makes the run fit comes before one that does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from finetune_studio.core.config import AdapterConfig, ModelConfig, RunConfig, apply_overrides, precision_of
+
+GIB = 2**30
+MIB = 2**20
+CUDA_RUNTIME_BYTES = GIB // 2
+FITS_BELOW, TIGHT_BELOW = 0.85, 1.0
+FITS, TIGHT, WONT_FIT = "fits", "tight", "will not fit"
+QLORA_BYTES_PER_WEIGHT = 0.5 + 4 / 64  # 4-bit weight + a float32 absmax per block of 64 (bitsandbytes defaults)
+_DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+DEFAULT_TRAIN_BATCH, DEFAULT_EVAL_BATCH, DEFAULT_ACCUMULATION = 8, 8, 1  # TrainingArguments' defaults
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Peak memory of one device of a run, by part, in bytes. `parts()` is what the bar stacks."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+    runtime: int = 0
+    eval_extra: int = 0  # evaluation's peak above weights + optimizer (logits and their log-softmax)
+    trainable_params: int = 0
+    total_params: int = 0
+    batch: int = 0
+    max_length: int = 0
+    checkpointing: bool = False
+    method: str = "full"
+    devices: int = 1
+    notes: tuple[str, ...] = ()
+
+    @property
+    def training_peak(self) -> int:
+        return self.weights + self.gradients + self.optimizer + self.activations + self.runtime
+
+    @property
+    def eval_peak(self) -> int:
+        return self.weights + self.optimizer + self.eval_extra + self.runtime
+
+    @property
+    def total(self) -> int:
+        """The peak: training, or evaluation when that is higher."""
+        return max(self.training_peak, self.eval_peak)
+
+    def parts(self) -> list[tuple[str, int]]:
+        """(label, bytes) in the order the bar stacks them; evaluation's excess over training last, when any."""
+        parts = [("weights", self.weights), ("gradients", self.gradients), ("optimizer states", self.optimizer),
+                 ("activations", self.activations)]
+        if self.runtime:
+            parts.append(("CUDA runtime", self.runtime))
+        if self.eval_peak > self.training_peak:
+            parts.append(("evaluation logits", self.eval_peak - self.training_peak))
+        return parts
+
+    @property
+    def states(self) -> int:
+        """weights + gradients + optimizer: the part that equals the summed tensor sizes of a loaded model."""
+        return self.weights + self.gradients + self.optimizer
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one device of the run can hold: `free_bytes` of `what` ('GPU 0 (NVIDIA H100)', 'RAM')."""
+
+    free_bytes: int
+    what: str
+    device: str = "cpu"  # "cuda" or "cpu"
+
+
+def budget_of(devices: list[int], table: Any) -> Budget:
+    """The memory one device of the run can use: the least free of the chosen GPUs (the first GPU when none is
+    chosen) from a core.gpus.GpuTable, or the available RAM on a machine without GPUs."""
+    gpus = [gpu for gpu in table.gpus if gpu.index in devices] if devices else list(table.gpus[:1])
+    if gpus:
+        least = min(gpus, key=lambda gpu: gpu.free_bytes)
+        what = f"GPU {least.index} ({least.name})" if len(gpus) == 1 else f"the fullest chosen GPU, {least.index}"
+        return Budget(free_bytes=least.free_bytes, what=what, device="cuda")
+    available = table.cpu.ram_available_bytes if table.cpu is not None else 0
+    return Budget(free_bytes=available, what="RAM", device="cpu")
+
+
+def verdict(estimate_bytes: int, budget: Budget | int) -> str:
+    free = budget.free_bytes if isinstance(budget, Budget) else int(budget)
+    if free <= 0:
+        return WONT_FIT
+    share = estimate_bytes / free
+    return FITS if share <= FITS_BELOW else TIGHT if share <= TIGHT_BELOW else WONT_FIT
+
+
+@dataclass(frozen=True)
+class EstimateFix:
+    """A change that lowers the estimate: `overrides` are dotted config paths (as core.advice.Fix), `keeps_maths`
+    is False when it changes what is trained (LoRA, QLoRA, a shorter max_length)."""
+
+    description: str
+    overrides: dict[str, Any]
+    estimate: Estimate
+    verdict: str
+    keeps_maths: bool = True
+
+
+# ---------------------------------------------------------------------------------------------- reading a config
+
+
+def gib(value: float) -> str:
+    """Bytes as 'x.xx GiB' (or MiB below one GiB)."""
+    return f"{value / GIB:.2f} GiB" if abs(value) >= GIB else f"{value / MIB:.0f} MiB" if value >= MIB \
+        else f"{value / MIB:.1f} MiB"
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        result = int(value)
+    except (TypeError, ValueError):
+        return default
+    return result if result > 0 else default
+
+
+def mixed_precision(config: RunConfig, device: str) -> str | None:
+    """'bf16'/'fp16' when the run trains under autocast, None for fp32: 'auto' means bf16 on a GPU (the estimate
+    assumes a GPU recent enough for it), fp32 on the CPU, as core.hardware decides for a run."""
+    precision = precision_of(config.training)
+    if precision == "auto":
+        return "bf16" if device == "cuda" else None
+    return None if precision == "fp32" else precision
+
+
+def _checkpointing(training: dict[str, Any]) -> bool:
+    return bool(training.get("activation_checkpointing", training.get("gradient_checkpointing", False)))
+
+
+def _fsdp(training: dict[str, Any]) -> str:
+    value = training.get("fsdp") or ""
+    return " ".join(value) if isinstance(value, (list, tuple)) else str(value)
+
+
+def processes_of(config: RunConfig) -> int:
+    """Devices (processes) the run trains on: its chosen GPUs, else launch.processes."""
+    return max(len(config.launch.devices), _int(config.launch.processes, 1), 1)
+
+
+# ---------------------------------------------------------------------------------------------- the fake passes
+
+
+def _model_config(model: ModelConfig) -> Any:
+    """The model's transformers config (a local folder, builtin:demo, or a cached or reachable Hub id)."""
+    return _cached_model_config(model.name_or_path.strip(), model.revision or None, bool(model.trust_remote_code),
+                                model.dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_model_config(name: str, revision: str | None, trust: bool, dtype: str) -> Any:
+    # core.adapter_layout's reader, so both read a model's config by one rule (local, cached, then the Hub)
+    from finetune_studio.core.adapter_layout import _load_config
+
+    return _load_config(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust, dtype=dtype))
+
+
+def _layers_config(config: Any, layers: int) -> Any:
+    """A copy of `config` with `layers` decoder layers (per-layer lists such as layer_types cut to match)."""
+    import copy
+
+    small = copy.deepcopy(config)
+    small.num_hidden_layers = layers
+    for name in ("layer_types", "mlp_only_layers"):
+        value = getattr(small, name, None)
+        if isinstance(value, list) and len(value) > layers:
+            setattr(small, name, value[:layers])
+    return small
+
+
+@dataclass(frozen=True)
+class _PassFigures:
+    rest: int  # embeddings, final norm, head and loss
+    layer: int  # one decoder layer (no checkpointing)
+    layer_input: int  # one layer's input hidden state (what checkpointing keeps per layer)
+
+
+def _saved_bytes(config: Any, dtype: str, adapter: AdapterConfig, batch: int, length: int, autocast: str | None,
+                 trust_remote_code: bool) -> int:
+    """Bytes autograd saves in one forward pass of `config`'s model with labels, on fake tensors."""
+    import warnings
+
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from transformers import AutoModelForCausalLM
+
+    from finetune_studio.core.adapter_layout import peft_config
+
+    saved: dict[int, int] = {}
+    with FakeTensorMode(allow_non_fake_inputs=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype),
+                                                 trust_remote_code=trust_remote_code)
+        if adapter.method != "full":
+            from unittest import mock
+
+            from peft import get_peft_model
+
+            lora = dataclasses.replace(adapter, method="lora" if adapter.method == "qlora" else adapter.method)
+            # peft moves each new adapter to its base layer's device with Module.to(), which swaps parameters and
+            # fails for fake tensors; every tensor here is already on the one (fake CPU) device, so the move is
+            # skipped (peft keeps adapters in float32 beside a 16-bit base anyway).
+            with mock.patch.object(torch.nn.Module, "to", lambda module, *args, **kwargs: module):
+                model = get_peft_model(model, peft_config(lora))
+        model.train()
+        weights = {id(p) for p in model.parameters()}
+
+        def pack(tensor: Any) -> Any:
+            root = tensor._base if tensor._base is not None else tensor
+            if id(root) not in weights:
+                storage = tensor.untyped_storage()
+                saved[storage._cdata] = max(saved.get(storage._cdata, 0), storage.nbytes())
+            return tensor
+
+        ids = torch.zeros(batch, length, dtype=torch.long)
+        half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(autocast or "")
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), \
+                torch.autocast("cpu", dtype=half or torch.bfloat16, enabled=half is not None):
+            model(input_ids=ids, labels=ids)
+    return sum(saved.values())
+
+
+@functools.lru_cache(maxsize=64)
+def _pass_figures(model_key: tuple, dtype: str, adapter_key: tuple, batch: int, length: int,
+                  autocast: str | None) -> _PassFigures:
+    name, revision, trust, model_dtype = model_key
+    config = _model_config(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust,
+                                       dtype=model_dtype))
+    adapter = AdapterConfig(**{k: list(v) if isinstance(v, tuple) else v for k, v in adapter_key})
+    one = _saved_bytes(_layers_config(config, 1), dtype, adapter, batch, length, autocast, trust)
+    two = _saved_bytes(_layers_config(config, 2), dtype, adapter, batch, length, autocast, trust)
+    layer = max(two - one, 0)
+    act_bytes = 2 if autocast else _DTYPE_BYTES.get(dtype, 4)
+    return _PassFigures(rest=max(one - layer, 0), layer=layer,
+                        layer_input=batch * length * int(config.hidden_size) * act_bytes)
+
+
+_lock = threading.Lock()
+
+
+# ---------------------------------------------------------------------------------------------- the estimate
+
+
+def _optimizer_bytes(training: dict[str, Any], trainable: int, param_bytes: int) -> int:
+    name = str(training.get("optim") or "adamw_torch_fused").lower()
+    if "8bit" in name:
+        return 2 * trainable
+    if name.startswith("sgd"):
+        args = str(training.get("optim_args") or "")
+        return trainable * param_bytes if "momentum" in args else 0
+    if "adafactor" in name:
+        return 2 * trainable * param_bytes // 8
+    return 2 * trainable * param_bytes
+
+
+def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
+    """Peak memory per device of `config` on `device` ('cuda' or 'cpu'), from the model's config alone.
+
+    Raises ModelError when the model's config cannot be read (a missing folder, an id not cached offline), with
+    what to do. Cached per model and settings, so a form that re-estimates on each edit stays quick."""
+    from finetune_studio.core.adapter_layout import adapter_figures, module_layout
+
+    training = config.training
+    batch = _int(training.get("per_device_train_batch_size"), DEFAULT_TRAIN_BATCH)
+    eval_batch = _int(training.get("per_device_eval_batch_size"), DEFAULT_EVAL_BATCH)
+    length = _int(config.dataset.max_length, 512)
+    checkpointing = _checkpointing(training)
+    adapter = config.adapter
+    method = adapter.method if adapter.method in ("full", "lora", "qlora", "dora") else "full"
+    half = mixed_precision(config, device)
+    model = config.model
+    model_key = (model.name_or_path.strip(), model.revision or None, bool(model.trust_remote_code), model.dtype)
+    layout = module_layout(model)
+    figures = adapter_figures(model, dataclasses.replace(adapter, method=method))
+    dtype = layout.dtype
+    per = _DTYPE_BYTES.get(dtype, 4)
+    notes: list[str] = []
+    if method == "full":
+        trainable, total = layout.total_params, layout.total_params
+        weights = total * per
+    else:
+        trainable, total = figures.trainable, figures.total
+        base = layout.total_params
+        if method == "qlora":
+            compute = 2  # bf16 / fp16 compute dtype
+            quantized = _quantized_params(model_key)
+            weights = int(quantized * QLORA_BYTES_PER_WEIGHT) + (base - quantized) * compute + trainable * 4
+            notes.append("QLoRA: decoder linear layers in 4 bits (0.5625 byte per weight), the rest in 16 bits.")
+        else:
+            weights = base * per + trainable * per
+    param_bytes = 4 if method == "qlora" else per
+    gradients = trainable * param_bytes
+    optimizer = _optimizer_bytes(training, trainable, param_bytes)
+    adapter_key = _adapter_key(dataclasses.replace(adapter, method=method))
+    pass_dtype = "bfloat16" if method == "qlora" else dtype
+    with _lock:
+        passes = _pass_figures(model_key, pass_dtype, adapter_key, batch, length, half)
+    layers = int(getattr(_model_config(model), "num_hidden_layers", 1) or 1)
+    if checkpointing:
+        activations = passes.rest + layers * passes.layer_input + passes.layer
+    else:
+        activations = passes.rest + layers * passes.layer
+    vocab = int(getattr(_model_config(model), "vocab_size", 0) or 0)
+    activations += 2 * batch * length * vocab * 4  # the loss's backward: gradients of the logits and log-softmax
+    eval_extra = 2 * eval_batch * length * vocab * 4
+    devices = processes_of(config)
+    shard = _fsdp(training)
+    if devices > 1 and "full_shard" in shard:
+        weights, gradients, optimizer = weights // devices, gradients // devices, optimizer // devices
+        notes.append(f"FSDP full_shard: weights, gradients and optimizer states split over {devices} devices.")
+    elif devices > 1 and "shard_grad_op" in shard:
+        gradients, optimizer = gradients // devices, optimizer // devices
+        notes.append(f"FSDP shard_grad_op: gradients and optimizer states split over {devices} devices.")
+    return Estimate(weights=int(weights), gradients=int(gradients), optimizer=int(optimizer),
+                    activations=int(activations), runtime=CUDA_RUNTIME_BYTES if device == "cuda" else 0,
+                    eval_extra=int(eval_extra), trainable_params=int(trainable), total_params=int(total),
+                    batch=batch, max_length=length, checkpointing=checkpointing, method=method, devices=devices,
+                    notes=tuple(notes))
+
+
+def _adapter_key(adapter: AdapterConfig) -> tuple:
+    values = dataclasses.asdict(adapter)
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(values.items()))
+
+
+@functools.lru_cache(maxsize=16)
+def _quantized_params_cached(model_key: tuple) -> int:
+    import torch
+
+    name, revision, trust, model_dtype = model_key
+    config = _model_config(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust,
+                                       dtype=model_dtype))
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        meta = AutoModelForCausalLM.from_config(config, trust_remote_code=trust)
+    head = meta.get_output_embeddings()
+    return sum(module.weight.numel() for module in meta.modules()
+               if isinstance(module, torch.nn.Linear) and module is not head)
+
+
+def _quantized_params(model_key: tuple) -> int:
+    """Weights bitsandbytes stores in 4 bits: every nn.Linear but the output head."""
+    return _quantized_params_cached(model_key)
+
+
+# ---------------------------------------------------------------------------------------------- fixes
+
+
+def _with(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+    return apply_overrides(config, [f"{key}={_yaml(value)}" for key, value in overrides.items()])[0]
+
+
+def _yaml(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)  # YAML flow style reads JSON
+    return str(value)
+
+
+def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | None = None) -> list[
+        tuple[str, dict[str, Any], bool]]:
+    """(description, overrides, keeps_maths) of every change worth estimating for `config`."""
+    training = config.training
+    batch = _int(training.get("per_device_train_batch_size"), DEFAULT_TRAIN_BATCH)
+    accumulation = _int(training.get("gradient_accumulation_steps"), DEFAULT_ACCUMULATION)
+    length = _int(config.dataset.max_length, 512)
+    out: list[tuple[str, dict[str, Any], bool]] = []
+    if not _checkpointing(training):
+        out.append(("Turn on activation checkpointing (recomputes each layer in the backward pass, ~30 % slower)",
+                    {"training.activation_checkpointing": True}, True))
+    if batch > 1:
+        smaller = max(1, batch // 2)
+        more = accumulation * batch // smaller
+        out.append((f"Batch {smaller} with {more} accumulation steps (same effective batch of {batch * accumulation})",
+                    {"training.per_device_train_batch_size": smaller, "training.gradient_accumulation_steps": more},
+                    True))
+    chosen = list(config.launch.devices)
+    free = [index for index in (gpus_available or []) if index not in chosen]
+    if device == "cuda" and free:
+        devices = sorted(chosen + free) if chosen else sorted([0, *[i for i in free if i != 0]])
+        count = len(devices)
+        if count > max(len(chosen), 1):
+            per_device = max(1, batch * max(len(chosen), 1) // count)
+            out.append((f"Train on {count} GPUs ({', '.join(map(str, devices))}), batch {per_device} on each",
+                        {"launch.devices": devices, "launch.processes": count,
+                         "training.per_device_train_batch_size": per_device}, True))
+            if "full_shard" not in _fsdp(training):
+                out.append((f"Shard the model over {count} GPUs with FSDP (full_shard)",
+                            {"launch.devices": devices, "launch.processes": count,
+                             "training.fsdp": "full_shard auto_wrap"}, True))
+    method = config.adapter.method
+    if method in ("full", "dora"):
+        out.append(("Train a LoRA adapter instead of every weight", {"adapter.method": "lora"}, False))
+    if length > 64:
+        shorter = max(64, length // 2)
+        out.append((f"Cut rows at {shorter} tokens instead of {length}", {"dataset.max_length": shorter}, False))
+    if device == "cuda" and method != "qlora":
+        out.append(("QLoRA: LoRA on 4-bit weights (needs bitsandbytes)", {"adapter.method": "qlora"}, False))
+    return out
+
+
+def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = None,
+          current: Estimate | None = None) -> list[EstimateFix]:
+    """Changes that lower the estimate, each with its new estimate and verdict, ranked (see the module doc)."""
+    current = current or estimate(config, budget.device)
+    found: list[EstimateFix] = []
+    candidates = candidate_fixes(config, budget.device, gpus_available)
+    eval_batch = _int(config.training.get("per_device_eval_batch_size"), DEFAULT_EVAL_BATCH)
+    if current.eval_peak > current.training_peak and eval_batch > 1:
+        candidates.insert(0, (f"Evaluate {eval_batch // 2} rows at a time instead of {eval_batch}",
+                              {"training.per_device_eval_batch_size": eval_batch // 2}, True))
+    for description, overrides, keeps in candidates:
+        try:
+            changed = estimate(_with(config, overrides), budget.device)
+        except Exception:  # noqa: BLE001 - a fix that cannot be estimated (e.g. peft refuses the targets) is left out
+            continue
+        if changed.total >= current.total:
+            continue
+        found.append(EstimateFix(description, overrides, changed, verdict(changed.total, budget), keeps))
+    order = {FITS: 0, TIGHT: 1, WONT_FIT: 2}
+    found.sort(key=lambda fix: (order[fix.verdict] > 1, not fix.keeps_maths, order[fix.verdict], fix.estimate.total))
+    return found
+
+
+def describe(result: Estimate, budget: Budget | None = None) -> str:
+    """A few lines for the CLI: each part, the total and, with a budget, the verdict."""
+    lines = [f"Memory estimate per device ({result.method}, batch {result.batch} x {result.max_length} tokens, "
+             f"activation checkpointing {'on' if result.checkpointing else 'off'}):"]
+    for label, value in result.parts():
+        lines.append(f"  {label:<18} {gib(value):>11}")
+    lines.append(f"  {'total':<18} {gib(result.total):>11}")
+    if result.method != "full":
+        lines.append(f"  trainable parameters: {result.trainable_params:,} of {result.total_params:,}")
+    lines.extend(f"  note: {note}" for note in result.notes)
+    if budget is not None:
+        lines.append(f"Verdict: {verdict(result.total, budget)} ({gib(result.total)} of {gib(budget.free_bytes)} "
+                     f"free on {budget.what}).")
+    return "\n".join(lines)
+
+

@@ -1,0 +1,170 @@
+"""core.estimate's numbers on known models: parameter bytes against a loaded model, activations against the bytes a
+real forward pass saves for backward (the same rule, on real tensors), and the fixes it proposes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core.config import default_config
+from finetune_studio.core.estimate import (
+    FITS,
+    GIB,
+    TIGHT,
+    WONT_FIT,
+    Budget,
+    describe,
+    estimate,
+    fixes,
+    verdict,
+)
+
+MIB = 2**20
+pytestmark = pytest.mark.slow  # fake forward passes and real ones: several seconds in all
+
+
+def real_saved_bytes(model, batch: int, length: int) -> int:
+    """Bytes autograd saves in a real forward pass with labels, each storage once, weights left out."""
+    import torch
+
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in weights:
+            saved[storage.data_ptr()] = max(saved.get(storage.data_ptr(), 0), storage.nbytes())
+        return tensor
+
+    ids = torch.randint(0, 100, (batch, length))
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(input_ids=ids, labels=ids)
+    return sum(saved.values())
+
+
+@pytest.fixture(scope="module")
+def small_qwen(tmp_path_factory) -> Path:
+    """A Qwen3 model with 3 layers (so the per-layer extrapolation from 1 and 2 layers is what is tested)."""
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("qwen3-3l")
+    config = Qwen3Config(vocab_size=1000, hidden_size=128, intermediate_size=384, num_hidden_layers=3,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=32, tie_word_embeddings=True,
+                         dtype="float32")
+    Qwen3ForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def config_for(name: str, **training):
+    config = default_config()
+    config.model.name_or_path = name
+    config.dataset.max_length = 64
+    config.training.update({"per_device_train_batch_size": 2, "per_device_eval_batch_size": 1,
+                            "activation_checkpointing": False, **training})
+    return config
+
+
+def test_demo_full_weights_gradients_optimizer_are_its_tensor_sizes(demo_cache) -> None:
+    from finetune_studio.core.model import load_model
+
+    config = config_for("builtin:demo")
+    model = load_model(config.model)
+    params = sum(p.numel() for p in model.parameters())  # tied embeddings once
+    result = estimate(config)
+    assert result.total_params == params == 191936  # the demo: vocab 2048 x 64 (tied) + 2 layers
+    assert result.weights == params * 4
+    assert result.gradients == params * 4
+    assert result.optimizer == 2 * params * 4  # AdamW: exp_avg and exp_avg_sq
+    assert result.runtime == 0 and estimate(config, "cuda").runtime == GIB // 2
+
+
+def test_activations_equal_a_real_forward_pass(small_qwen: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    config = config_for(str(small_qwen))
+    result = estimate(config)
+    model = AutoModelForCausalLM.from_pretrained(small_qwen, dtype="float32")
+    saved = real_saved_bytes(model, batch=2, length=64)
+    backward = 2 * 2 * 64 * 1000 * 4  # gradients of logits and log-softmax
+    assert result.activations == saved + backward
+    assert result.weights == sum(p.numel() for p in model.parameters()) * 4
+
+
+def test_checkpointing_keeps_layer_inputs_only(small_qwen: Path) -> None:
+    plain = estimate(config_for(str(small_qwen)))
+    checkpointed = estimate(config_for(str(small_qwen), activation_checkpointing=True))
+    assert checkpointed.activations < plain.activations
+    assert (checkpointed.weights, checkpointed.gradients, checkpointed.optimizer) == (
+        plain.weights, plain.gradients, plain.optimizer)
+    # batch doubles -> activations double (every saved tensor is per row); states do not move
+    double = estimate(config_for(str(small_qwen), per_device_train_batch_size=4))
+    assert double.activations == pytest.approx(2 * plain.activations, rel=0.02)
+    assert double.states == plain.states
+
+
+def test_lora_trains_peft_count_only(small_qwen: Path) -> None:
+    from finetune_studio.core.adapter_layout import adapter_figures
+
+    config = config_for(str(small_qwen))
+    config.adapter.method = "lora"
+    result = estimate(config)
+    figures = adapter_figures(config.model, config.adapter)
+    assert result.trainable_params == figures.trainable > 0
+    assert result.gradients == figures.trainable * 4 and result.optimizer == 2 * figures.trainable * 4
+    full = estimate(config_for(str(small_qwen)))
+    assert result.weights == full.weights + figures.trainable * 4
+    assert result.gradients < full.gradients / 4
+
+
+def test_mixed_precision_and_fsdp(small_qwen: Path) -> None:
+    fp32 = estimate(config_for(str(small_qwen)))
+    bf16 = estimate(config_for(str(small_qwen), bf16=True))
+    assert bf16.weights == fp32.weights  # autocast keeps float32 weights
+    assert bf16.activations != fp32.activations
+    sharded = config_for(str(small_qwen), fsdp="full_shard auto_wrap")
+    sharded.launch.devices = [0, 1]
+    split = estimate(sharded, "cuda")
+    assert split.devices == 2 and split.weights == fp32.weights // 2 and split.optimizer == fp32.optimizer // 2
+
+
+def test_verdict_thresholds() -> None:
+    assert verdict(80, 100) == FITS and verdict(85, 100) == FITS
+    assert verdict(86, 100) == TIGHT and verdict(100, 100) == TIGHT
+    assert verdict(101, 100) == WONT_FIT and verdict(1, 0) == WONT_FIT
+
+
+def test_fixes_each_lower_the_estimate_and_keep_the_maths_first(small_qwen: Path) -> None:
+    config = config_for(str(small_qwen), per_device_train_batch_size=8, gradient_accumulation_steps=2)
+    config.dataset.max_length = 256
+    current = estimate(config)
+    budget = Budget(int(current.total * 0.8), "RAM")
+    assert verdict(current.total, budget) == WONT_FIT
+    found = fixes(config, budget)
+    labels = [fix.description for fix in found]
+    assert any("activation checkpointing" in label for label in labels)
+    assert any(label.startswith("Batch 4 with 4 accumulation steps") for label in labels)
+    assert "Cut rows at 128 tokens instead of 256" in labels
+    # LoRA saves more activations than it saves in gradients and optimizer states on a model this small: not offered
+    assert not any("LoRA" in label for label in labels)
+    assert all(fix.estimate.total < current.total for fix in found)
+    fitting = [fix for fix in found if fix.verdict != WONT_FIT]
+    assert fitting, labels
+    assert found[0].verdict != WONT_FIT
+    maths = [fix.keeps_maths for fix in fitting]
+    assert maths == sorted(maths, reverse=True)  # fixes that keep the training maths come first
+    batch = next(fix for fix in found if fix.description.startswith("Batch 4"))
+    assert batch.overrides == {"training.per_device_train_batch_size": 4, "training.gradient_accumulation_steps": 4}
+    text = describe(current, budget)
+    assert "will not fit" in text and "activations" in text
+
+
+def test_unreadable_model_says_what_to_do(tmp_path: Path) -> None:
+    from finetune_studio.core.errors import ModelError
+
+    config = config_for(str(tmp_path / "nowhere"))
+    with pytest.raises(ModelError, match="not found"):
+        estimate(config)
