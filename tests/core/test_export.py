@@ -1,0 +1,154 @@
+"""Export of a finished LoRA run (core.export, `finetune-studio export`): the merged model loads with transformers
+alone (peft made unimportable in a child process) and computes what the adapter on its base computes; the adapter
+alone loads with AutoPeftModelForCausalLM; too little disk space is refused before anything is written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import cli
+from finetune_studio.core.export import ExportError, export_adapter, export_merged
+from tests.helpers import ROOT, SAMPLE, small_config
+
+PROMPT = "Aries: today the stars"
+
+# A child process in which `import peft` fails and transformers sees no peft (sys.modules entry None), as on a
+# machine where it was never installed. It prints the merged model's logits for PROMPT and a pipeline's output.
+NO_PEFT = r"""
+import json, sys
+sys.modules["peft"] = None
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
+from transformers.utils import is_peft_available
+assert not is_peft_available()
+folder, prompt = sys.argv[1], sys.argv[2]
+model = AutoModelForCausalLM.from_pretrained(folder)
+tokenizer = AutoTokenizer.from_pretrained(folder)
+with torch.no_grad():
+    logits = model(**tokenizer(prompt, return_tensors="pt")).logits[0, -1]
+generator = pipeline("text-generation", model=folder)
+text = generator(prompt, max_new_tokens=5, do_sample=False)[0]["generated_text"]
+print(json.dumps({"logits": logits.tolist(), "dtype": str(model.dtype), "text": text,
+                  "peft": "peft" in sys.modules and sys.modules["peft"] is not None}))
+"""
+
+
+@pytest.fixture(scope="module")
+def lora_run(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> Path:
+    from finetune_studio.core.training import run
+
+    root = tmp_path_factory.mktemp("export")
+    dataset = root / "small.jsonl"
+    dataset.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:120]) + "\n", encoding="utf-8")
+    config = small_config(dataset, root / "runs", max_steps=4, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False, learning_rate=1e-2)
+    config.name = "lora-run"
+    config.adapter.method = "lora"
+    config.adapter.r = 4
+    result = run(config)
+    assert result.state == "finished"
+    return result.run_dir
+
+
+def adapter_logits(run_dir: Path) -> list[float]:
+    """What the run's adapter on its base model computes for PROMPT (peft, unmerged)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_dir = run_dir / "model"
+    base_path = json.loads((model_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_path), str(model_dir)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    with torch.no_grad():
+        return model(**tokenizer(PROMPT, return_tensors="pt")).logits[0, -1].tolist()
+
+
+@pytest.mark.slow
+def test_merged_model_loads_without_peft_and_computes_what_the_adapter_does(lora_run: Path, tmp_path: Path) -> None:
+    import torch
+
+    out = tmp_path / "merged"
+    result = export_merged(lora_run, out)
+    assert result.out_dir == out and "loads without peft" in result.message
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(result.files)
+    assert not any(name.startswith("adapter_") for name in result.files)
+    child = subprocess.run([sys.executable, "-c", NO_PEFT, str(out), PROMPT], capture_output=True, text=True,
+                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert child.returncode == 0, child.stderr[-2000:]
+    loaded = json.loads(child.stdout.strip().splitlines()[-1])
+    assert loaded["peft"] is False and loaded["dtype"] == "torch.float32"  # the demo base is saved in float32
+    assert loaded["text"].startswith(PROMPT) and len(loaded["text"]) > len(PROMPT)
+    expected = torch.tensor(adapter_logits(lora_run))
+    got = torch.tensor(loaded["logits"])
+    assert torch.allclose(got, expected, atol=1e-4), (got - expected).abs().max()
+    base = json.loads((lora_run / "model" / "adapter_config.json").read_text())["base_model_name_or_path"]
+    from transformers import AutoModelForCausalLM
+
+    plain = AutoModelForCausalLM.from_pretrained(base)  # the adapter changed something: merged is not the base
+    merged = AutoModelForCausalLM.from_pretrained(str(out))
+    layer = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.equal(plain.get_parameter(layer), merged.get_parameter(layer))
+
+
+@pytest.mark.slow
+def test_adapter_export_loads_with_auto_peft_model(lora_run: Path, tmp_path: Path) -> None:
+    import torch
+    from peft import AutoPeftModelForCausalLM
+    from transformers import AutoTokenizer
+
+    out = tmp_path / "adapter"
+    code = cli.main(["export", str(lora_run), "--adapter", "--out", str(out)])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors",
+                                                      "tokenizer.json", "tokenizer_config.json"]
+    model = AutoPeftModelForCausalLM.from_pretrained(str(out)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(out))
+    with torch.no_grad():
+        logits = model(**tokenizer(PROMPT, return_tensors="pt")).logits[0, -1]
+    assert torch.allclose(logits, torch.tensor(adapter_logits(lora_run)), atol=1e-6)
+    # A second export to the same folder is refused: nothing is overwritten without asking.
+    assert cli.main(["export", str(lora_run), "--adapter", "--out", str(out)]) == cli.EXIT_FAILED
+
+
+@pytest.mark.slow
+def test_too_little_disk_space_is_refused_before_anything_is_written(lora_run: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    import shutil
+    from collections import namedtuple
+
+    from finetune_studio.core import export
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(export.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
+    for kind, fn in (("merged", export_merged), ("adapter", export_adapter)):
+        out = tmp_path / kind
+        with pytest.raises(ExportError) as caught:
+            fn(lora_run, out)
+        assert "Not enough free disk space" in str(caught.value) and "1.0 MB free" in str(caught.value)
+        assert "--out DIR" in str(caught.value)
+        assert not out.exists() and not list(tmp_path.glob(f".{kind}*"))
+    assert cli.main(["export", str(lora_run), "--merged", "--out", str(tmp_path / "cli")]) == cli.EXIT_FAILED
+    assert "Not enough free disk space for the merged model" in capsys.readouterr().err
+    monkeypatch.setattr(export.shutil, "disk_usage", shutil.disk_usage)
+
+
+def test_a_full_fine_tuning_run_has_nothing_to_export(tmp_path: Path) -> None:
+    from finetune_studio.core.config import default_config, save_config
+
+    run_dir = tmp_path / "full"
+    (run_dir / "model").mkdir(parents=True)
+    save_config(default_config(), run_dir / "config.yaml")
+    (run_dir / "model" / "config.json").write_text("{}")
+    with pytest.raises(ExportError, match="already a whole model that loads as it is"):
+        export_merged(run_dir)
+    (run_dir / "model" / "config.json").unlink()
+    with pytest.raises(ExportError, match="has no saved model to export"):
+        export_adapter(run_dir)
