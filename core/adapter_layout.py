@@ -315,10 +315,10 @@ def _cached_figures(model_key: tuple, adapter_key: tuple) -> AdapterFigures:
         except ValueError as exc:
             raise ModelError(f"{_first_line(exc)} To fix: pick target modules the model has: "
                              f"{', '.join(layout.module_names)}.") from None
+        size = _adapter_file_size(wrapped)
     trainable, total = wrapped.get_nb_trainable_parameters()
     percent = 100.0 * trainable / total if total else 0.0
-    return AdapterFigures(trainable=int(trainable), total=int(total), percent=percent,
-                          size_bytes=_adapter_file_size(wrapped))
+    return AdapterFigures(trainable=int(trainable), total=int(total), percent=percent, size_bytes=size)
 
 
 def adapter_figures(model: ModelConfig, adapter: AdapterConfig) -> AdapterFigures:
@@ -329,3 +329,28 @@ def adapter_figures(model: ModelConfig, adapter: AdapterConfig) -> AdapterFigure
     with _lock:
         _cached_layout(key)
     return _cached_figures(key, _adapter_key(adapter))
+
+
+# ---- target selection (the Model tab's check boxes <-> adapter.target_modules) ---------------------------------
+
+
+def selected_names(layout: ModuleLayout, targets: list[str]) -> tuple[list[str], list[str]]:
+    """Which of the layout's short names a target_modules list picks, and the targets the model does not have.
+    ["all-linear"] picks layout.all_linear; a name picks itself (peft matches a short name at the end of a path)."""
+    picked: list[str] = []
+    unknown: list[str] = []
+    for target in targets:
+        names = layout.all_linear if target == ALL_LINEAR else [target] if target in layout.module_names else []
+        if not names:
+            unknown.append(target)
+        picked.extend(n for n in names if n not in picked)
+    return [n for n in layout.module_names if n in picked], unknown
+
+
+def targets_for(layout: ModuleLayout, names: list[str]) -> list[str]:
+    """The target_modules a set of ticked names is stored as: ["all-linear"] when it is exactly peft's all-linear
+    (the default, which also reads right for another model), else the names in model order."""
+    chosen = [n for n in layout.module_names if n in names]
+    if chosen and chosen == layout.all_linear:
+        return [ALL_LINEAR]
+    return chosen

@@ -17,7 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from finetune_studio.core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig
+from finetune_studio.core.errors import Problem
 from finetune_studio.core.sources import SourceKind, source_kind
+from finetune_studio.gui.forms.adapter_form import AdapterForm
 from finetune_studio.gui.forms.common import (
     Form,
     align_labels,
@@ -61,7 +63,8 @@ def describe_model_source(text: str) -> str:
 
 
 class ModelForm(Form):
-    """Model id or folder, dtype, trust_remote_code (with a warning) and revision."""
+    """Model id or folder, dtype, trust_remote_code (with a warning) and revision; below them the fine-tuning
+    method and its adapter settings (`adapter.*`, an AdapterForm this form loads, stores and marks along)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -108,10 +111,13 @@ class ModelForm(Form):
                        column(self.trust_check, self.trust_warning, spacing=6), mark=self.trust_check,
                        tooltip=help_of("trust_remote_code"))
 
+        self.adapter_form = AdapterForm()
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(box)
         layout.addWidget(load_box)
+        layout.addWidget(self.adapter_form)
         layout.addStretch(1)
         align_labels(self)
         guard_wheel(self)
@@ -124,6 +130,8 @@ class ModelForm(Form):
         self.trust_check.toggled.connect(self.trust_warning.setVisible)
         self.trust_check.toggled.connect(self._edited)
         self.revision_edit.textEdited.connect(self._edited)
+        self.adapter_form.changed.connect(self._edited)
+        self.changed.connect(self._model_shown)
         self._source_changed(self.source_edit.text())
 
     def load(self, config: RunConfig) -> None:
@@ -133,17 +141,37 @@ class ModelForm(Form):
             set_combo_value(self.dtype_combo, model.dtype)
             self.trust_check.setChecked(bool(model.trust_remote_code))
             self.revision_edit.setText(model.revision or "")
+        self.adapter_form.load(config)
+        self._model_shown()
 
     def store(self, config: RunConfig) -> None:
         config.model.name_or_path = self.source_edit.text().strip()
         config.model.dtype = self.dtype_combo.currentData()
         config.model.trust_remote_code = self.trust_check.isChecked()
         config.model.revision = self.revision_edit.text().strip() or None
+        self.adapter_form.store(config)
+
+    def owns(self, field: str) -> bool:
+        return super().owns(field) or self.adapter_form.owns(field)
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        super().show_problems(problems)
+        self.adapter_form.show_problems(problems)
+
+    def field_widget(self, key: str) -> QWidget | None:
+        return super().field_widget(key) or self.adapter_form.field_widget(key)
+
+    def _model_shown(self) -> None:
+        """The adapter section reads the modules of the model shown here."""
+        self.adapter_form.set_model(self.model_config())
 
     def model_config(self) -> ModelConfig:
         """The model settings as shown (for DatasetForm.refresh_statistics)."""
         config = RunConfig()
-        self.store(config)
+        config.model.name_or_path = self.source_edit.text().strip()
+        config.model.dtype = self.dtype_combo.currentData()
+        config.model.trust_remote_code = self.trust_check.isChecked()
+        config.model.revision = self.revision_edit.text().strip() or None
         return config.model
 
     def _set_source(self, text: str) -> None:

@@ -140,3 +140,14 @@ def test_a_folder_without_config_says_so(tmp_path: Path) -> None:
 def test_scale_is_alpha_over_r_or_sqrt_r() -> None:
     assert scale(AdapterConfig(r=16, alpha=32)) == 2.0
     assert scale(AdapterConfig(r=16, alpha=32, rslora=True)) == 8.0
+
+
+def test_ticked_names_and_target_modules_round_trip(demo_cache: Path) -> None:
+    from finetune_studio.core.adapter_layout import selected_names, targets_for
+
+    layout = module_layout(DEMO)
+    assert selected_names(layout, ["all-linear"]) == (layout.all_linear, [])
+    assert selected_names(layout, ["v_proj", "q_proj", "query"]) == (["q_proj", "v_proj"], ["query"])
+    assert targets_for(layout, list(reversed(layout.all_linear))) == ["all-linear"]
+    assert targets_for(layout, ["lm_head", "q_proj"]) == ["q_proj", "lm_head"]
+    assert targets_for(layout, layout.all_linear + ["lm_head"]) == layout.all_linear + ["lm_head"]

@@ -1,0 +1,129 @@
+"""The Model tab's adapter section: the method, the real module names of the model as check boxes, live figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from finetune_studio.core.config import RunConfig
+from finetune_studio.gui.forms.adapter_form import AdapterForm, scale_text, size_text
+from finetune_studio.gui.forms.model_form import ModelForm
+
+WAIT = 60_000  # ms: the first layout imports torch, transformers and peft
+
+
+def _model_form(qtbot) -> ModelForm:
+    form = ModelForm()
+    qtbot.addWidget(form)
+    form.resize(520, 1000)
+    form.load(RunConfig())
+    return form
+
+
+def settle(qtbot, adapter: AdapterForm) -> None:
+    """Wait until the layout and figures requested so far have arrived."""
+    qtbot.waitUntil(lambda: not adapter.busy, timeout=WAIT)
+
+
+def _lora(form: ModelForm, qtbot) -> AdapterForm:
+    adapter = form.adapter_form
+    adapter.method_combo.setCurrentIndex(adapter.method_combo.findData("lora"))
+    adapter.method_combo.activated.emit(adapter.method_combo.currentIndex())
+    settle(qtbot, adapter)
+    return adapter
+
+
+def test_lora_shows_the_demo_models_modules_and_exact_figures(qtbot, demo_cache: Path) -> None:
+    form = _model_form(qtbot)
+    assert form.adapter_form.adapter_box.isHidden()  # full fine-tuning: no adapter settings
+    adapter = _lora(form, qtbot)
+    assert not adapter.adapter_box.isHidden()
+    assert "low-rank" in adapter.method_hint.text()
+    checks = adapter._module_checks
+    assert list(checks) == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+                            "embed_tokens", "lm_head"]
+    # the default all-linear: attention and MLP ticked, embeddings and output head not
+    assert [n for n, c in checks.items() if c.isChecked()] == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                                               "up_proj", "down_proj"]
+    assert adapter._group_checks["attention"].checkState() == Qt.CheckState.Checked
+    assert adapter._group_checks["output head"].checkState() == Qt.CheckState.Unchecked
+    assert adapter.trainable_label.text().startswith("38,912 of 230,848 (16.86 %)")
+    assert adapter.size_label.text().startswith("159.2 kB")
+    assert adapter.scale_hint.text() == "scale α/r = 32/16 = 2"
+
+
+def test_unticking_and_rank_change_the_config_and_the_figures(qtbot, demo_cache: Path) -> None:
+    form = _model_form(qtbot)
+    adapter = _lora(form, qtbot)
+    edits: list[int] = []
+    form.changed.connect(lambda: edits.append(1))
+    adapter._group_checks["mlp"].click()  # untick the whole MLP group
+    settle(qtbot, adapter)
+    config = RunConfig()
+    form.store(config)
+    assert config.adapter.method == "lora"
+    assert config.adapter.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert adapter._group_checks["attention"].checkState() == Qt.CheckState.Checked
+    assert adapter.figures.trainable == 2 * 16 * ((64 + 64) + 2 * (64 + 32) + (64 + 64))
+    assert edits
+    adapter._module_checks["k_proj"].click()
+    assert adapter._group_checks["attention"].checkState() == Qt.CheckState.PartiallyChecked
+    adapter.r_edit.setText("4")
+    adapter.r_edit.textEdited.emit("4")
+    settle(qtbot, adapter)
+    assert adapter.figures.trainable == 2 * 4 * ((64 + 64) + (64 + 32) + (64 + 64))
+    assert adapter.scale_hint.text() == "scale α/r = 32/4 = 8"
+    adapter.rslora_check.click()
+    assert adapter.scale_hint.text() == "scale α/√r = 32/√4 = 16"
+    adapter.all_linear_button.click()
+    settle(qtbot, adapter)
+    form.store(config)
+    assert config.adapter.target_modules == ["all-linear"] and config.adapter.r == 4 and config.adapter.rslora
+
+
+def test_a_loaded_config_ticks_its_targets_and_keeps_unknown_ones(qtbot, demo_cache: Path) -> None:
+    form = _model_form(qtbot)
+    config = RunConfig()
+    config.adapter.method = "dora"
+    config.adapter.target_modules = ["v_proj", "lm_head", "query_key_value"]
+    form.load(config)
+    adapter = form.adapter_form
+    settle(qtbot, adapter)
+    assert [n for n, c in adapter._module_checks.items() if c.isChecked()] == ["v_proj", "lm_head"]
+    assert "Not in this model: query_key_value" in adapter.targets_hint.text()
+    out = RunConfig()
+    form.store(out)
+    assert out.adapter.target_modules == ["v_proj", "lm_head", "query_key_value"]  # not dropped behind the user
+    assert out.adapter.method == "dora"
+
+
+def test_bad_numbers_are_marked_and_stored_as_typed(qtbot) -> None:
+    form = AdapterForm()
+    qtbot.addWidget(form)
+    form.r_edit.setText("abc")
+    assert form._fields["adapter.r"].widget.property("problem")
+    config = RunConfig()
+    form.store(config)
+    assert config.adapter.r == "abc"
+    assert form.scale_hint.text() == ""
+
+
+def test_helpers() -> None:
+    assert size_text(159200) == "159.2 kB"
+    assert size_text(999) == "999 bytes"
+    assert scale_text(16, 32, False) == "scale α/r = 32/16 = 2"
+    assert scale_text(0, 32, False) == ""
+
+
+@pytest.mark.parametrize("method", ["full", "lora", "qlora", "dora"])
+def test_each_method_says_what_it_costs(qtbot, method: str) -> None:
+    form = AdapterForm()
+    qtbot.addWidget(form)
+    config = RunConfig()
+    config.adapter.method = method
+    form.load(config)
+    assert form.method_hint.text()
+    assert form.adapter_box.isHidden() == (method == "full")
+    assert form.compute_combo.isHidden() == (method != "qlora")
