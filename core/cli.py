@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_generate(sub)
     _add_export_command(sub)
+    from finetune_studio.core.estimate import add_cli_arguments as add_estimate
+
+    add_estimate(sub, config_args)
     return parser
 
 
@@ -214,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
             return _export(args)
         if args.command in LAUNCH_COMMANDS:
             return _launch_command(args)
+        if args.command == "estimate":
+            from finetune_studio.core.estimate import run_cli as estimate_cli
+
+            return estimate_cli(_load(args))
         if args.command == "validate":
             from finetune_studio.core.validation import validate, warnings_for
 

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from finetune_studio.core.config import AdapterConfig, ModelConfig, RunConfig, apply_overrides, precision_of
+from finetune_studio.core.errors import FinetuneError
 
 GIB = 2**30
 MIB = 2**20
@@ -499,3 +500,38 @@ def describe(result: Estimate, budget: Budget | None = None) -> str:
     return "\n".join(lines)
 
 
+
+
+# ---------------------------------------------------------------------------------------------- the CLI
+
+
+def add_cli_arguments(sub: Any, config_args: Any) -> None:
+    """`finetune-studio estimate CONFIG.yaml`: the same config arguments as train and validate."""
+    parser = sub.add_parser("estimate", help="estimate the run's peak memory per device before training: weights, "
+                                             "gradients, optimizer, activations; the verdict and fixes")
+    config_args(parser)
+
+
+def run_cli(config: RunConfig) -> int:
+    """Print the estimate against this machine (the chosen GPUs' free memory, or the available RAM) and the
+    fixes; exit 1 when it will not fit, else 0."""
+    from finetune_studio.core.gpus import device_problems, read_gpus
+
+    table = read_gpus()
+    budget = budget_of(list(config.launch.devices), table)
+    for problem in device_problems(list(config.launch.devices), table):
+        print(f"{problem.level}: {problem.message}")
+    try:
+        result = estimate(config, budget.device)
+    except FinetuneError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(describe(result, budget))
+    found = fixes(config, budget, [gpu.index for gpu in table.gpus], current=result) if verdict(
+        result.total, budget) != FITS else []
+    if found:
+        print("Fixes, best first (each with its new estimate):")
+        for fix in found:
+            flags = " ".join(f"--set {key}={_yaml(value)}" for key, value in fix.overrides.items())
+            print(f"  - {fix.description}: {gib(fix.estimate.total)}, {fix.verdict}  [{flags}]")
+    return 1 if verdict(result.total, budget) == WONT_FIT else 0
