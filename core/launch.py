@@ -51,6 +51,7 @@ RDZV_TIMEOUT_S = 300  # how long a node waits for the others at the rendezvous b
 POLL_S = 0.2
 TERMINATE_GRACE_S = 10.0
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+RDZV_ID = "finetune-studio"  # the same on every machine; the endpoint's port keeps one run's rendezvous apart
 
 
 # ---------------------------------------------------------------------------------------------- the plan
@@ -141,6 +142,9 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None) -> list[Pro
         problems.append(Problem("launch.rdzv_endpoint", f"A run on {launch.nodes} machines needs a rendezvous "
                                                         "endpoint: the first machine's address and a free port, "
                                                         "e.g. 192.168.1.10:29500, the same on every machine."))
+    if isinstance(launch.nodes, int) and launch.nodes > 1 and not (config.name or "").strip():
+        problems.append(Problem("name", "A run on several machines needs a name: every machine's launch command "
+                                        "names the same run folder."))
     if host is not None and port is not None and launch.node_rank == 0 and is_this_machine(host) \
             and port_in_use(port):
         problems.append(Problem("launch.rdzv_endpoint", f"Port {port} is in use by another program on this "
@@ -172,12 +176,12 @@ def _gpu_count() -> int:
         return 0
 
 
-def torchrun_args(config: RunConfig, endpoint: str, run_id: str, node_rank: int | None = None,
+def torchrun_args(config: RunConfig, endpoint: str, node_rank: int | None = None,
                   rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> list[str]:
     """torchrun's own options for one machine of this run (c10d rendezvous at endpoint)."""
     launch = config.launch
     args = ["--nnodes", str(max(1, launch.nodes)), "--nproc-per-node", str(processes_per_node(config)),
-            "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", run_id,
+            "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", RDZV_ID,
             "--rdzv-conf", f"join_timeout={int(rdzv_timeout_s)}", "--max-restarts", "0"]
     if launch.nodes > 1:
         args += ["--node-rank", str(launch.node_rank if node_rank is None else node_rank)]
@@ -206,7 +210,7 @@ def node_commands(config: RunConfig, config_path: str | Path = "config.yaml", ru
     endpoint = (config.launch.rdzv_endpoint or "").strip() or f"{socket.gethostname()}:29500"
     lines = []
     for rank in range(max(1, config.launch.nodes)):
-        argv = ["torchrun", *torchrun_args(config, endpoint, name, node_rank=rank),
+        argv = ["torchrun", *torchrun_args(config, endpoint, node_rank=rank),
                 *worker_args(folder, Path(config_path), "latest" if resume else None)]
         lines.append(shlex.join(argv))
     return lines
@@ -216,7 +220,7 @@ def local_command(config: RunConfig, run_dir: Path, endpoint: str, resume_from: 
                   rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> list[str]:
     """The torchrun command this machine runs for the run in run_dir (its config.yaml)."""
     return [sys.executable, "-m", "torch.distributed.run",
-            *torchrun_args(config, endpoint, run_dir.name, rdzv_timeout_s=rdzv_timeout_s),
+            *torchrun_args(config, endpoint, rdzv_timeout_s=rdzv_timeout_s),
             *worker_args(run_dir, None, str(resume_from) if resume_from else None)]
 
 

@@ -43,6 +43,7 @@ def test_processes_or_several_gpus_make_a_torchrun_run() -> None:
     ({"nodes": 0}, "launch.nodes", "1 or more"),
     ({"nodes": 2, "node_rank": 2, "rdzv_endpoint": "10.0.0.1:29500"}, "launch.node_rank", "0 to 1"),
     ({"nodes": 2}, "launch.rdzv_endpoint", "needs a rendezvous endpoint"),
+    ({"nodes": 2, "rdzv_endpoint": "10.0.0.1:29500"}, "name", "needs a name"),
     ({"rdzv_endpoint": "no-port-here"}, "launch.rdzv_endpoint", "not host:port"),
     ({"rdzv_endpoint": "host:70000"}, "launch.rdzv_endpoint", "outside 1-65535"),
 ])
@@ -104,7 +105,7 @@ def test_copy_launch_command_gives_one_line_per_machine() -> None:
         assert argv[argv.index("--node-rank") + 1] == str(rank)
         assert argv[argv.index("--nnodes") + 1] == "2" and argv[argv.index("--nproc-per-node") + 1] == "4"
         assert argv[argv.index("--rdzv-endpoint") + 1] == "10.0.0.5:29400"
-        assert argv[argv.index("--rdzv-id") + 1] == "big"
+        assert argv[argv.index("--rdzv-id") + 1] == launch.RDZV_ID
         assert argv[-4:] == ["worker", "/shared/runs/big", "--config", "/shared/big.yaml"]
     resumed = launch.node_commands(config, "/shared/big.yaml", "/shared/runs/big", resume=True)
     assert all(line.endswith("--resume-from latest") for line in resumed)
@@ -115,6 +116,7 @@ def test_the_cli_prints_each_machines_line(tmp_path: Path, capsys) -> None:
     from finetune_studio.core.config import save_config
 
     config = _config(processes=2, nodes=2, rdzv_endpoint="node0:29500")
+    config.name = "shared"
     save_config(config, tmp_path / "c.yaml")
     assert main(["launch-command", str(tmp_path / "c.yaml"), "--run-dir", "/r"]) == 0
     lines = capsys.readouterr().out.splitlines()
