@@ -101,12 +101,16 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.training_form = TrainingForm()
         self.arguments_panel = ArgumentsPanel()
         self.hub_form = HubForm()
+        from finetune_studio.gui.forms.launch_form import LaunchForm
+
+        self.launch_form = LaunchForm()  # processes and machines (torchrun); Copy launch command
         self.forms: list[Any] = [self.dataset_form, self.model_form, self.training_form, self.arguments_panel,
-                                 self.hub_form]
+                                 self.hub_form, self.launch_form]
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.pages: dict[Any, QWidget] = {}
-        for form, title in zip(self.forms, ("Dataset", "Model", "Training", "All arguments", "Hub"), strict=True):
+        for form, title in zip(self.forms, ("Dataset", "Model", "Training", "All arguments", "Hub", "Launch"),
+                               strict=True):
             page: QWidget = form
             if form.findChild(QScrollArea) is None:  # All arguments scrolls its own list; the others get a scroller
                 page = QScrollArea()
