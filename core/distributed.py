@@ -268,6 +268,7 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
               "> 1, or use the lines 'Copy launch command' gives.", file=sys.stderr)
         return 2
     run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)  # a machine of a multi-node run that has no run folder yet
     heartbeat = Heartbeat(run_dir, info)
     _HEARTBEATS[info.rank] = heartbeat
     heartbeat.write("starting")

@@ -1,0 +1,166 @@
+"""Two real training processes under torchrun on the CPU (gloo), a few steps of the demo model each: training to
+the end, Stop and Resume across both ranks, a killed rank, two "nodes" meeting on localhost, and a rendezvous
+that never completes. Every test ends by listing the processes: none of the run's may be left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import launch
+from finetune_studio.core.config import save_config
+from finetune_studio.core.distributed import read_heartbeats, stop_path
+from finetune_studio.core.errors import TrainingError
+from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.session import can_resume
+from tests.helpers import ROOT, read_events, small_config
+
+pytestmark = pytest.mark.slow
+
+
+def _config(small_dataset: Path, runs_dir: Path, name: str, **training):
+    config = small_config(small_dataset, runs_dir, per_device_train_batch_size=4, **training)
+    config.launch.processes = 2
+    config.name = name
+    return config
+
+
+def run_processes(run_dir: Path) -> list[str]:
+    """Every process on this machine whose command line names the run folder (torchrun, its ranks, a supervisor)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        if str(run_dir) in cmdline and proc.pid != os.getpid():
+            found.append(f"{proc.pid}: {cmdline}")
+    return found
+
+
+def test_two_processes_stop_at_the_same_step_and_resume_to_the_end(demo_cache: Path, small_dataset: Path,
+                                                                   runs_dir: Path) -> None:
+    config = _config(small_dataset, runs_dir, "stop-resume", max_steps=8, eval_steps=4, save_steps=100,
+                     logging_steps=1)
+    run_dir = runs_dir / "stop-resume"
+    stop = threading.Event()
+
+    def sink(event: dict) -> None:
+        if event.get("event") == "step" and event["step"] >= 2:
+            stop.set()  # the window's Stop: the follower turns it into the stop file
+
+    result = launch.run(config, sink, stop)
+    assert result.state == "stopped", result.message
+    step = result.step
+    assert 2 <= step < 8
+    beats = read_heartbeats(run_dir)
+    assert sorted(beats) == [0, 1]
+    assert [(b["state"], b["step"]) for b in beats.values()] == [("stopped", step)] * 2  # one step for both
+    checkpoint = run_dir / f"checkpoint-{step}"
+    assert (checkpoint / "trainer_state.json").is_file()
+    assert (checkpoint / "rng_state_0.pth").is_file() and (checkpoint / "rng_state_1.pth").is_file()
+    assert not stop_path(run_dir).exists()
+    assert RunFolder(run_dir).read_status()["state"] == "stopped"
+    assert can_resume("stopped", run_dir)
+
+    result = launch.resume(run_dir)
+    assert result.state == "finished" and result.step == 8
+    assert [e["step"] for e in read_events(run_dir, "step")] == list(range(1, 9))  # each step recorded once
+    assert [e["start_step"] for e in read_events(run_dir, "train_begin")] == [0, step]
+    beats = read_heartbeats(run_dir)
+    assert beats[0]["weights"] == beats[1]["weights"]  # the ranks' weights stayed in sync
+    assert (run_dir / "model" / "config.json").is_file()
+    assert not (run_dir / "ranks" / "rank-1.model").exists()
+    assert run_processes(run_dir) == []
+
+
+def test_a_killed_rank_fails_the_run_with_its_name_and_leaves_it_resumable(demo_cache: Path, small_dataset: Path,
+                                                                           runs_dir: Path) -> None:
+    config = _config(small_dataset, runs_dir, "killed", max_steps=400, eval_strategy="no",
+                     load_best_model_at_end=False, save_steps=2)
+    run_dir = runs_dir / "killed"
+    outcome: dict = {}
+
+    def train() -> None:
+        try:
+            outcome["result"] = launch.run(config)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=train, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 240
+    victim = None
+    while time.monotonic() < deadline and thread.is_alive():
+        beat = read_heartbeats(run_dir).get(1, {})
+        if RunFolder(run_dir).latest_checkpoint() is not None and beat.get("step", 0) >= 3:
+            victim = beat["pid"]
+            break
+        time.sleep(0.2)
+    assert victim is not None, f"rank 1 never reached step 3: {outcome}"
+    os.kill(victim, signal.SIGKILL)
+    thread.join(120)
+    assert not thread.is_alive()
+    error = outcome.get("error")
+    assert isinstance(error, TrainingError), outcome
+    assert str(error).startswith(f"Rank 1 of 2 (pid {victim} on ")
+    assert "killed (SIGKILL)" in str(error) and "Resume continues from checkpoint-" in str(error)
+    status = RunFolder(run_dir).read_status()
+    assert status["state"] == "failed" and status["failed_rank"] == 1 and status["message"] == str(error)
+    assert read_events(run_dir, "end")[-1]["state"] == "failed"
+    assert can_resume(status["state"], run_dir)
+    assert run_processes(run_dir) == []
+
+
+def test_two_nodes_meet_at_a_c10d_rendezvous_on_localhost(demo_cache: Path, small_dataset: Path, runs_dir: Path,
+                                                          tmp_path: Path) -> None:
+    config = _config(small_dataset, runs_dir, "two-nodes", max_steps=4, eval_steps=4, save_steps=4)
+    config.launch.processes, config.launch.nodes = 1, 2
+    config.launch.rdzv_endpoint = f"localhost:{launch.free_port()}"
+    save_config(config, tmp_path / "two-nodes.yaml")
+    run_dir = runs_dir / "two-nodes"
+    lines = launch.node_commands(config, tmp_path / "two-nodes.yaml", run_dir)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    nodes = []
+    for line in lines:  # each machine's line from Copy launch command, torchrun spelled as the module
+        argv = [sys.executable, "-m", "torch.distributed.run", *line.split()[1:]]
+        nodes.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True))
+    try:
+        outputs = [node.communicate(timeout=400)[0] for node in nodes]
+    finally:
+        for node in nodes:
+            if node.poll() is None:
+                node.kill()
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    status = RunFolder(run_dir).read_status()
+    assert status["state"] == "finished" and status["step"] == 4
+    beats = read_heartbeats(run_dir)
+    assert sorted(beats) == [0, 1] and sorted(b["node_rank"] for b in beats.values()) == [0, 1]
+    assert all(b["world_size"] == 2 and b["state"] == "finished" for b in beats.values())
+    assert beats[0]["weights"] == beats[1]["weights"]
+    assert [e["step"] for e in read_events(run_dir, "step")] == [1, 2, 3, 4]
+    assert run_processes(run_dir) == []
+
+
+def test_a_rendezvous_that_never_completes_times_out_with_a_message(demo_cache: Path, small_dataset: Path,
+                                                                    runs_dir: Path) -> None:
+    config = _config(small_dataset, runs_dir, "alone", max_steps=4)
+    config.launch.processes, config.launch.nodes = 1, 2  # node 1 is never started
+    config.launch.rdzv_endpoint = f"127.0.0.1:{launch.free_port()}"
+    started = time.monotonic()
+    with pytest.raises(TrainingError, match="never all met") as caught:
+        launch.run(config, rdzv_timeout_s=5)
+    assert time.monotonic() - started < 120
+    assert f"waited 5 s at {config.launch.rdzv_endpoint}" in str(caught.value)
+    run_dir = runs_dir / "alone"
+    status = RunFolder(run_dir).read_status()
+    assert status["state"] == "failed" and "never all met" in status["message"]
+    assert read_heartbeats(run_dir) == {}  # no rank ever started
+    assert run_processes(run_dir) == []
