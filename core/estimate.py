@@ -405,7 +405,7 @@ def _quantized_params(model_key: tuple) -> int:
 # ---------------------------------------------------------------------------------------------- fixes
 
 
-def _with(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+def with_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
     return apply_overrides(config, [f"{key}={_yaml(value)}" for key, value in overrides.items()])[0]
 
 
@@ -473,7 +473,7 @@ def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = 
                               {"training.per_device_eval_batch_size": eval_batch // 2}, True))
     for description, overrides, keeps in candidates:
         try:
-            changed = estimate(_with(config, overrides), budget.device)
+            changed = estimate(with_overrides(config, overrides), budget.device)
         except Exception:  # noqa: BLE001 - a fix that cannot be estimated (e.g. peft refuses the targets) is left out
             continue
         if changed.total >= current.total:
@@ -535,3 +535,31 @@ def run_cli(config: RunConfig) -> int:
             flags = " ".join(f"--set {key}={_yaml(value)}" for key, value in fix.overrides.items())
             print(f"  - {fix.description}: {gib(fix.estimate.total)}, {fix.verdict}  [{flags}]")
     return 1 if verdict(result.total, budget) == WONT_FIT else 0
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What the estimate bar shows before Start: the estimate against the chosen devices, or why there is none."""
+
+    budget: Budget
+    estimate: Estimate | None = None
+    verdict: str = ""
+    fixes: tuple[EstimateFix, ...] = ()
+    error: str = ""
+
+
+def preflight(config: RunConfig, table: Any) -> Preflight:
+    """The estimate of `config` against a core.gpus.GpuTable's chosen devices (or RAM), with fixes unless it fits.
+    Never raises: a config the estimator cannot read comes back with `error` saying why and what to do."""
+    devices = list(config.launch.devices) if isinstance(config.launch.devices, list) else []
+    budget = budget_of(devices, table)
+    try:
+        result = estimate(config, budget.device)
+        said = verdict(result.total, budget)
+        found = fixes(config, budget, [gpu.index for gpu in table.gpus], current=result) if said != FITS else []
+    except FinetuneError as exc:
+        return Preflight(budget=budget, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - an architecture the fake pass cannot run: say so, never crash the form
+        return Preflight(budget=budget, error=f"The memory of this model cannot be estimated ({type(exc).__name__}: "
+                                              f"{str(exc).splitlines()[0] if str(exc) else ''}).")
+    return Preflight(budget=budget, estimate=result, verdict=said, fixes=tuple(found))

@@ -1,0 +1,218 @@
+"""The pre-flight memory estimate as a stacked bar against the chosen devices' free memory, its verdict, and fixes.
+
+The numbers come from core.estimate.preflight (Qt-free; a fake forward pass takes up to a second the first time for
+a model, so it runs in a one-thread pool and the newest request wins, like gui/validator.py). This widget only
+draws: one segment per part (weights, gradients, optimizer states, activations, …) on a scale that holds both the
+estimate and the free memory, a line where the free memory ends, the verdict in words, and the ranked fixes with
+their new estimates, each applied with one click (`fix_chosen` carries its overrides to the window). Before Start,
+`confirm_start` asks whether to go on when the verdict is "will not fit".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from finetune_studio.core.estimate import FITS, TIGHT, WONT_FIT, Preflight, gib
+
+PART_COLORS = {"weights": "#4e79a7", "gradients": "#f28e2b", "optimizer states": "#e15759", "activations": "#76b7b2",
+               "CUDA runtime": "#9c755f", "evaluation logits": "#b07aa1"}
+VERDICT_COLORS = {FITS: "#1e7d32", TIGHT: "#9a5b00", WONT_FIT: "#c5221f"}
+VERDICT_WORDS = {FITS: "Fits", TIGHT: "Tight", WONT_FIT: "Will not fit"}
+
+
+class StackedBar(QWidget):
+    """One horizontal bar of (label, bytes) parts and a vertical line at `limit` bytes (the free memory)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.parts: list[tuple[str, int]] = []
+        self.limit = 0
+        self.setMinimumHeight(34)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(320, 34)
+
+    def set_parts(self, parts: list[tuple[str, int]], limit: int) -> None:
+        self.parts, self.limit = list(parts), int(limit)
+        self.setToolTip("\n".join(f"{label}: {gib(value)}" for label, value in parts)
+                        + (f"\nfree: {gib(limit)}" if limit else ""))
+        self.update()
+
+    def scale(self) -> float:
+        """Bytes shown by the full width: the estimate or the free memory, whichever is larger, plus room."""
+        return max(sum(v for _, v in self.parts), self.limit, 1) * 1.08
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        area = QRectF(self.rect()).adjusted(1, 6, -1, -6)
+        painter.setPen(QPen(QColor("#c8c8c8"), 1))
+        painter.setBrush(QColor("#f3f3f3"))
+        painter.drawRoundedRect(area, 3, 3)
+        total = self.scale()
+        x = area.left()
+        painter.setPen(Qt.PenStyle.NoPen)
+        for label, value in self.parts:
+            width = area.width() * value / total
+            painter.setBrush(QColor(PART_COLORS.get(label, "#999999")))
+            painter.drawRect(QRectF(x, area.top(), width, area.height()))
+            x += width
+        if self.limit:
+            at = area.left() + area.width() * self.limit / total
+            painter.setPen(QPen(QColor("#202124"), 2, Qt.PenStyle.DashLine))
+            painter.drawLine(int(at), int(area.top()) - 5, int(at), int(area.bottom()) + 5)
+        painter.end()
+
+
+class _Relay(QObject):
+    done = Signal(int, object)
+
+
+class _Job(QRunnable):
+    def __init__(self, generation: int, config: Any, table: Any, relay: _Relay):
+        super().__init__()
+        self.generation, self.config, self.table, self.relay = generation, config, table, relay
+
+    def run(self) -> None:
+        from finetune_studio.core.estimate import preflight
+
+        result = preflight(self.config, self.table)
+        try:
+            self.relay.done.emit(self.generation, result)
+        except RuntimeError:
+            pass  # the bar was destroyed with its window
+
+
+class EstimateBar(QWidget):
+    """`request(config, table)` estimates off the GUI thread; the newest result is shown. `fix_chosen(dict)` carries
+    the dotted overrides of the fix the user applied."""
+
+    fix_chosen = Signal(object)
+    shown = Signal(object)  # the Preflight just shown (tests and the window read `result`)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("estimate_bar")
+        self.result: Preflight | None = None
+        self._generation = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._deliver)
+
+        self.title = QLabel("<b>Memory estimate</b>")
+        self.verdict_label = QLabel("Estimating…")
+        self.verdict_label.setObjectName("estimate_verdict")
+        self.verdict_label.setWordWrap(True)
+        self.bar = StackedBar()
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.fixes_title = QLabel("<b>Fixes</b>, best first (each with its new estimate):")
+        self.fixes_box = QVBoxLayout()
+        self.fixes_box.setSpacing(4)
+        self.fix_buttons: list[QPushButton] = []
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.verdict_label)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.fixes_title)
+        layout.addLayout(self.fixes_box)
+        self.fixes_title.hide()
+
+    # ---- requests
+    def request(self, config: Any, table: Any) -> None:
+        self._generation += 1
+        self.verdict_label.setText(self.verdict_label.text() if self.result else "Estimating…")
+        self._pool.start(_Job(self._generation, config.copy(), table, self._relay))
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+    @Slot(int, object)
+    def _deliver(self, generation: int, result: Preflight) -> None:
+        if generation == self._generation:
+            self.show_result(result)
+
+    # ---- showing
+    @property
+    def verdict(self) -> str:
+        return self.result.verdict if self.result is not None else ""
+
+    def show_result(self, result: Preflight) -> None:
+        self.result = result
+        budget = result.budget
+        free = f"{gib(budget.free_bytes)} free on {budget.what}" if budget.free_bytes else f"{budget.what}: unknown"
+        if result.estimate is None:
+            self.bar.set_parts([], budget.free_bytes)
+            self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[TIGHT]};")
+            self.verdict_label.setText(f"No estimate: {result.error}")
+            self.legend.setText("")
+            self._set_fixes(())
+            self.shown.emit(result)
+            return
+        estimate = result.estimate
+        self.bar.set_parts(estimate.parts(), budget.free_bytes)
+        self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[result.verdict]}; font-weight: bold;")
+        per = " per GPU" if budget.device == "cuda" and estimate.devices > 1 else ""
+        self.verdict_label.setText(f"{VERDICT_WORDS[result.verdict]}: about {gib(estimate.total)}{per} of {free}.")
+        swatches = "  ".join(
+            f"<span style='color:{PART_COLORS.get(label, '#999')}'>&#9632;</span>&nbsp;{label} {gib(value)}"
+            for label, value in estimate.parts())
+        shape = (f"{estimate.method}, batch {estimate.batch} × {estimate.max_length} tokens, activation "
+                 f"checkpointing {'on' if estimate.checkpointing else 'off'}; dashed line: free memory")
+        self.legend.setText(f"{swatches}<br><span style='color:#5f6368'>{shape}</span>")
+        self._set_fixes(result.fixes)
+        self.shown.emit(result)
+
+    def _set_fixes(self, fixes: Any) -> None:
+        for button in self.fix_buttons:
+            self.fixes_box.removeWidget(button.parentWidget())
+            button.parentWidget().deleteLater()
+        self.fix_buttons = []
+        for fix in fixes:
+            row = QWidget()
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            text = QLabel(f"{fix.description} → {gib(fix.estimate.total)}, "
+                          f"<span style='color:{VERDICT_COLORS[fix.verdict]}'>{fix.verdict}</span>")
+            text.setWordWrap(True)
+            button = QPushButton("Apply")
+            button.setToolTip("Change the config: " + ", ".join(f"{k} = {v}" for k, v in fix.overrides.items()))
+            button.clicked.connect(lambda _=False, overrides=dict(fix.overrides): self.fix_chosen.emit(overrides))
+            line.addWidget(text, 1)
+            line.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+            self.fixes_box.addWidget(row)
+            self.fix_buttons.append(button)
+        self.fixes_title.setVisible(bool(self.fix_buttons))
+
+
+def confirm_start(parent: QWidget, result: Preflight | None) -> bool:
+    """True to go on. Asks only when the estimate says the run will not fit; No is the default answer."""
+    if result is None or result.estimate is None or result.verdict != WONT_FIT:
+        return True
+    best = f"\n\nBest fix: {result.fixes[0].description}." if result.fixes else ""
+    answer = QMessageBox.question(
+        parent, "This run will probably not fit",
+        f"The memory estimate is {gib(result.estimate.total)}, but {result.budget.what} has "
+        f"{gib(result.budget.free_bytes)} free: the run will likely stop with an out-of-memory error.{best}\n\n"
+        "Start anyway?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes

@@ -1,0 +1,190 @@
+"""Hardware tab (owns `launch.devices`): the GPUs as nvidia-smi shows them, which ones a run uses, and the estimate.
+
+The table comes from core.gpus.read_gpus (NVML, numbered by PCI bus id like nvidia-smi), refreshed every few
+seconds while the tab is visible; the tick boxes are the config's device list (none ticked: the first GPU, as a
+run without devices uses). What is wrong with the choice (a GPU that does not exist, one another process fills,
+mixed models) is said under the table, from core.gpus.device_problems. A machine without an NVIDIA GPU says so and
+shows its CPU cores and RAM. The memory estimate (gui/estimate_bar.py) sits below: the window asks it to estimate
+whenever the config changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from finetune_studio.core.config import RunConfig
+from finetune_studio.core.errors import ERROR, Problem
+from finetune_studio.core.estimate import gib
+from finetune_studio.core.gpus import GpuTable, device_problems, read_gpus
+from finetune_studio.gui.estimate_bar import EstimateBar
+from finetune_studio.gui.forms.common import Form, config_help, error_label, hint_label, section
+
+REFRESH_MS = 3000
+COLUMNS = ("Use", "GPU", "Memory used", "Free", "Utilization")
+
+
+class HardwarePanel(Form):
+    def __init__(self, reader: Callable[[], GpuTable] = read_gpus, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("hardware_panel")
+        self.reader = reader
+        self.table_data = GpuTable()
+        self.devices: list[int] = []
+
+        box, form = section("Devices")
+        self.summary = QLabel()
+        self.summary.setObjectName("hardware_summary")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("gpu_table")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setToolTip(config_help("launch.devices"))
+        self.hint = hint_label("")
+        self.problems_label = QLabel()
+        self.problems_label.setObjectName("device_warnings")
+        self.problems_label.setProperty("role", "warning")
+        self.problems_label.setWordWrap(True)
+        self.problems_label.hide()
+        self.error = error_label()
+        self.register_field("launch.devices", self.table, self.error, config_help("launch.devices"))
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignTop)
+        form.addRow(top)
+        form.addRow(self.table)
+        form.addRow(self.hint)
+        form.addRow(self.error)
+        form.addRow(self.problems_label)
+
+        estimate_box, estimate_form = section("Before Start")
+        self.estimate_bar = EstimateBar()
+        estimate_form.addRow(self.estimate_bar)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(box)
+        layout.addWidget(estimate_box)
+        layout.addStretch(1)
+
+        self.table.itemChanged.connect(self._ticked)
+        self.timer = QTimer(self, interval=REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.refresh()
+
+    # ---- reading the machine
+    def refresh(self) -> None:
+        self.set_table(self.reader())
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.timer.start()
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self.timer.stop()
+
+    def set_table(self, table: GpuTable) -> None:
+        self.table_data = table
+        cpu = table.cpu
+        machine = (f"CPU: {cpu.cores} cores · RAM {gib(cpu.ram_total_bytes)}, {gib(cpu.ram_available_bytes)} "
+                   "available") if cpu else ""
+        if not table.gpus:
+            self.summary.setText(f"{table.unavailable}\n{machine}".strip())
+            self.table.hide()
+            self.hint.setText("")
+            self.hint.hide()
+        else:
+            driver = f" · driver {table.driver}" if table.driver else ""
+            self.summary.setText(f"{len(table.gpus)} NVIDIA GPU{'s' if len(table.gpus) != 1 else ''}{driver}, "
+                                 f"numbered as nvidia-smi does.\n{machine}")
+            self.table.show()
+            self.hint.show()
+            self._fill()
+        self._show_device_problems()
+
+    def _fill(self) -> None:
+        with self.loading():
+            self.table.blockSignals(True)
+            self.table.setRowCount(len(self.table_data.gpus))
+            for row, gpu in enumerate(self.table_data.gpus):
+                use = QTableWidgetItem()
+                use.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+                use.setCheckState(Qt.CheckState.Checked if gpu.index in self.devices else Qt.CheckState.Unchecked)
+                use.setData(Qt.ItemDataRole.UserRole, gpu.index)
+                name = QTableWidgetItem(f"{gpu.index}: {gpu.name}")
+                name.setToolTip(f"PCI bus {gpu.pci_bus_id}" if gpu.pci_bus_id else "")
+                used = QTableWidgetItem(f"{gib(gpu.used_bytes)} / {gib(gpu.total_bytes)}")
+                others = gpu.others()
+                if others:
+                    used.setToolTip("\n".join(f"{p.name or '?'} (pid {p.pid})"
+                                              + (f": {gib(p.used_bytes)}" if p.used_bytes is not None else "")
+                                              for p in others))
+                free = QTableWidgetItem(gib(gpu.free_bytes))
+                util = QTableWidgetItem("—" if gpu.utilization is None else f"{gpu.utilization} %")
+                for column, item in enumerate((use, name, used, free, util)):
+                    self.table.setItem(row, column, item)
+            self.table.blockSignals(False)
+            height = self.table.horizontalHeader().height() + sum(self.table.rowHeight(r)
+                                                                    for r in range(self.table.rowCount()))
+            self.table.setFixedHeight(height + 2 * self.table.frameWidth())
+        first = self.table_data.gpus[0]
+        self.hint.setText("Tick the GPUs this run trains on; more than one trains data-parallel, one process each."
+                          if self.devices else f"None ticked: the run uses GPU {first.index} ({first.name}).")
+
+    def _ticked(self, item: QTableWidgetItem) -> None:
+        if item.column() != 0:
+            return
+        self.devices = sorted(
+            int(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)) for row in range(self.table.rowCount())
+            if self.table.item(row, 0).checkState() == Qt.CheckState.Checked)
+        self._fill()
+        self._show_device_problems()
+        self._edited()
+
+    def _show_device_problems(self) -> None:
+        found = device_problems(self.devices, self.table_data) if self.devices else []
+        warnings = [p.message for p in found if p.level != ERROR]
+        self.problems_label.setText("\n".join(warnings))
+        self.problems_label.setVisible(bool(warnings))
+        self._own_errors = [p for p in found if p.level == ERROR]
+        self.show_problems(getattr(self, "_last_problems", []))
+
+    def device_problems(self) -> list[Problem]:
+        """What this panel found wrong with the chosen devices (errors and warnings) against its last reading."""
+        return device_problems(self.devices, self.table_data) if self.devices else []
+
+    # ---- the form contract
+    def load(self, config: RunConfig) -> None:
+        devices = config.launch.devices if isinstance(config.launch.devices, list) else []
+        self.devices = sorted(int(d) for d in devices if isinstance(d, int))
+        if self.table_data.gpus:
+            self._fill()
+        self._show_device_problems()
+
+    def store(self, config: RunConfig) -> None:
+        config.launch.devices = list(self.devices)
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        self._last_problems = [p for p in problems if p not in getattr(self, "_own_errors", [])]
+        super().show_problems(self._last_problems + list(getattr(self, "_own_errors", [])))

@@ -1,0 +1,141 @@
+"""The Hardware tab: the GPU table from NVML (pynvml's functions stubbed, the panel real), tick boxes that write
+config.launch.devices, what it says on a machine without a GPU, the estimate bar and Start's question."""
+
+from __future__ import annotations
+
+import pynvml
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from finetune_studio.core.config import default_config
+from finetune_studio.core.estimate import GIB, WONT_FIT, Budget, Estimate, EstimateFix, Preflight
+from finetune_studio.gui.estimate_bar import EstimateBar, confirm_start
+from finetune_studio.gui.hardware_panel import HardwarePanel
+from tests.core.test_gpus_nvml import two_gpus
+
+
+def no_nvml(monkeypatch) -> None:
+    def missing():
+        raise pynvml.NVMLError_LibraryNotFound(pynvml.NVML_ERROR_LIBRARY_NOT_FOUND)
+
+    monkeypatch.setattr(pynvml, "nvmlInit", missing)
+
+
+def rows(panel: HardwarePanel) -> list[list[str]]:
+    table = panel.table
+    return [[table.item(r, c).text() for c in range(1, table.columnCount())] for r in range(table.rowCount())]
+
+
+def test_gpu_table_shows_nvml_figures(qtbot, monkeypatch) -> None:
+    two_gpus(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    assert not panel.table.isHidden()
+    assert rows(panel) == [["0: NVIDIA H100 80GB HBM3", "2.00 GiB / 80.00 GiB", "78.00 GiB", "7 %"],
+                           ["1: NVIDIA H100 80GB HBM3", "1.00 GiB / 80.00 GiB", "79.00 GiB", "—"]]
+    assert "2 NVIDIA GPUs · driver 570.86" in panel.summary.text()
+    assert "None ticked: the run uses GPU 0" in panel.hint.text()
+
+
+def test_ticks_write_the_device_list(qtbot, monkeypatch) -> None:
+    two_gpus(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    config = default_config()
+    panel.load(config)
+    with qtbot.waitSignal(panel.changed):
+        panel.table.item(1, 0).setCheckState(Qt.CheckState.Checked)
+    panel.store(config)
+    assert config.launch.devices == [1]
+    panel.table.item(0, 0).setCheckState(Qt.CheckState.Checked)
+    panel.store(config)
+    assert config.launch.devices == [0, 1]
+    config.launch.devices = [1]
+    panel.load(config)  # a loaded config ticks its devices, without a `changed`
+    assert [panel.table.item(r, 0).checkState() for r in range(2)] == [Qt.CheckState.Unchecked,
+                                                                        Qt.CheckState.Checked]
+
+
+def test_busy_and_mixed_gpus_are_said(qtbot, monkeypatch) -> None:
+    two_gpus(monkeypatch, second_name="NVIDIA A100-SXM4-40GB", busy=True)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    config = default_config()
+    config.launch.devices = [0, 1]
+    panel.load(config)
+    text = panel.problems_label.text()
+    assert not panel.problems_label.isHidden()
+    assert "GPU 1 is busy" in text and "python3.11 (pid 4242" in text
+    assert "different models" in text
+
+
+def test_missing_gpu_marks_the_table(qtbot, monkeypatch) -> None:
+    two_gpus(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    config = default_config()
+    config.launch.devices = [5]
+    panel.load(config)
+    assert "GPU 5 does not exist" in panel.error.text() and not panel.error.isHidden()
+    assert panel.table.property("problem") is True or panel.table.parentWidget().property("problem") is True
+
+
+def test_no_gpu_says_so_and_shows_cpu(qtbot, monkeypatch) -> None:
+    no_nvml(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    assert panel.table.isHidden()
+    text = panel.summary.text()
+    assert text.startswith("No NVIDIA GPU found") and "CPU:" in text and "cores" in text and "RAM" in text
+
+
+def sample_preflight(verdict: str = WONT_FIT) -> Preflight:
+    estimate = Estimate(weights=3 * GIB, gradients=3 * GIB, optimizer=6 * GIB, activations=2 * GIB, batch=8,
+                        max_length=512)
+    smaller = Estimate(weights=3 * GIB, gradients=3 * GIB, optimizer=6 * GIB, activations=GIB // 2)
+    fix = EstimateFix("Turn on activation checkpointing", {"training.activation_checkpointing": True}, smaller,
+                      "tight")
+    return Preflight(budget=Budget(13 * GIB, "RAM"), estimate=estimate, verdict=verdict, fixes=(fix,))
+
+
+def test_bar_shows_parts_verdict_and_applies_a_fix(qtbot) -> None:
+    bar = EstimateBar()
+    qtbot.addWidget(bar)
+    bar.show_result(sample_preflight())
+    assert bar.bar.parts == [("weights", 3 * GIB), ("gradients", 3 * GIB), ("optimizer states", 6 * GIB),
+                             ("activations", 2 * GIB)]
+    assert bar.bar.limit == 13 * GIB
+    assert bar.verdict_label.text() == "Will not fit: about 14.00 GiB of 13.00 GiB free on RAM."
+    assert len(bar.fix_buttons) == 1 and not bar.fixes_title.isHidden()
+    with qtbot.waitSignal(bar.fix_chosen) as chosen:
+        bar.fix_buttons[0].click()
+    assert chosen.args == [{"training.activation_checkpointing": True}]
+
+
+@pytest.mark.slow
+def test_bar_estimates_the_demo_off_thread(qtbot, demo_cache) -> None:
+    from finetune_studio.core.gpus import CpuInfo, GpuTable
+
+    bar = EstimateBar()
+    qtbot.addWidget(bar)
+    table = GpuTable(cpu=CpuInfo(cores=2, ram_total_bytes=8 * GIB, ram_available_bytes=4 * GIB))
+    with qtbot.waitSignal(bar.shown, timeout=60_000):
+        bar.request(default_config(), table)
+    assert bar.verdict == "fits" and bar.result.estimate.weights == 191936 * 4
+    assert bar.verdict_label.text().startswith("Fits: about")
+    assert [label for label, _ in bar.bar.parts][:4] == ["weights", "gradients", "optimizer states", "activations"]
+
+
+@pytest.mark.parametrize("answer, verdict, expected", [
+    (QMessageBox.StandardButton.No, WONT_FIT, False),
+    (QMessageBox.StandardButton.Yes, WONT_FIT, True),
+    (QMessageBox.StandardButton.No, "tight", True),
+])
+def test_start_asks_when_it_will_not_fit(qtbot, monkeypatch, answer, verdict, expected) -> None:
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or answer)
+    assert confirm_start(None, sample_preflight(verdict)) is expected
+    assert bool(asked) is (verdict == WONT_FIT)
+    if asked:
+        assert "14.00 GiB" in asked[0] and "Best fix: Turn on activation checkpointing" in asked[0]
