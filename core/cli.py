@@ -368,6 +368,9 @@ def _add_hub_commands(sub: Any) -> None:
                                                    "<run name>)")
     push.add_argument("--public", action="store_true", help="create the repository public (default: private)")
     push.add_argument("--message", metavar="MSG", help="commit message (default: Upload <run> from Finetune Studio)")
+    push.add_argument("--merged", dest="form", action="store_const", const="merged",
+                      help="an adapter run (LoRA, QLoRA, DoRA): push it merged into its base model, loadable without "
+                           "peft (default: the adapter alone)")
 
 
 def _hub_command(args: argparse.Namespace) -> int:
@@ -436,7 +439,7 @@ def _push(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = hub.push_run(run_dir, repo_id=repo_id, private=not args.public, commit_message=args.message,
-                              progress=progress, cancel=cancel)
+                              progress=progress, cancel=cancel, form=args.form)
     except KeyboardInterrupt:
         print("error: aborted. The repository got every file or none; push again to be sure.", file=sys.stderr)
         return EXIT_FAILED

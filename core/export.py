@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
+from finetune_studio.core.hub import size_text  # one way to say a size, as the push dialog says it
 from finetune_studio.core.runs import RunFolder
 
 ADAPTER, MERGED = "adapter", "merged"
@@ -78,14 +79,6 @@ def _existing_parent(path: Path) -> Path:
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
     return probe
-
-
-def size_text(size: float) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
 
 
 def check_space(out_dir: Path, needed: int, what: str) -> None:

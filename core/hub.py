@@ -533,21 +533,54 @@ def _public_metrics(folder: RunFolder) -> bytes | None:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None) -> list[_Item]:
-    from finetune_studio.core.model_card import LOSS_CURVE_FILE, loss_curve_svg, render_model_card
+# What a push of an adapter run uploads: the adapter as the run saved it (loads with peft on top of its base), or
+# the adapter merged into its base model (core.export; loads with transformers alone).
+PUSH_ADAPTER, PUSH_MERGED = "adapter", "merged"
+PUSH_FORMS = (PUSH_ADAPTER, PUSH_MERGED)
+
+
+def _public_adapter_config(path: Path) -> bytes | None:
+    """adapter_config.json as uploaded: base_model_name_or_path stays a Hub id, but a base model in a folder of
+    this machine (a local model, the built-in demo) is named by its folder name, never its path. None: upload the
+    file as it is."""
+    from finetune_studio.core.sources import hub_repo_id
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    base = data.get("base_model_name_or_path") if isinstance(data, dict) else None
+    if not isinstance(base, str) or not base or hub_repo_id(base) is not None:
+        return None
+    data["base_model_name_or_path"] = Path(base).name
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, model_dir: Path | None = None,
+          form: str | None = None) -> list[_Item]:
+    """The files a push uploads. `model_dir`: the model folder to upload instead of the run's own (a merged
+    export); `form`: what it is, for the card (core.model_card.MODEL or ADAPTER; default: what it holds)."""
+    from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, is_adapter_folder
+    from finetune_studio.core.model_card import ADAPTER, LOSS_CURVE_FILE, MODEL, loss_curve_svg, render_model_card
 
     folder = RunFolder(Path(run_dir))
     if not folder.path.is_dir():
         raise HubError(f"Run folder not found: {folder.path}.")
     if not folder.exists():
         raise HubError(f"{folder.path} is not a run folder (it has no config.yaml).")
-    model_files = sorted(p for p in folder.model_dir.rglob("*") if p.is_file()) if folder.model_dir.is_dir() else []
-    model_files = [p for p in model_files if p.relative_to(folder.model_dir).as_posix() not in EXCLUDED_MODEL_FILES]
+    source_dir = Path(model_dir) if model_dir is not None else folder.model_dir
+    model_files = sorted(p for p in source_dir.rglob("*") if p.is_file()) if source_dir.is_dir() else []
+    model_files = [p for p in model_files if p.relative_to(source_dir).as_posix() not in EXCLUDED_MODEL_FILES]
     if not model_files:
         state = folder.read_status().get("state", "unknown")
         raise HubError(f"The run {folder.path.name} has no saved model to push (its state is {state}). Only a "
                        "finished run has one; finish or resume it first.")
-    items = [_Item(p.relative_to(folder.model_dir).as_posix(), p.stat().st_size, source=p) for p in model_files]
+    items = []
+    for path in model_files:
+        name = path.relative_to(source_dir).as_posix()
+        public = _public_adapter_config(path) if name == ADAPTER_CONFIG_FILE else None
+        items.append(_Item(name, len(public), content=public) if public is not None
+                     else _Item(name, path.stat().st_size, source=path))
 
     def generated(path: str, text: str | bytes | None) -> None:
         if text is None:
@@ -555,16 +588,45 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None) -
         data = redact(text if isinstance(text, str) else text.decode("utf-8"), token).encode("utf-8")
         items.append(_Item(path, len(data), content=data))
 
-    generated(CARD_FILE, render_model_card(folder.path, repo_id=repo_id))
+    form = form or (ADAPTER if is_adapter_folder(source_dir) else MODEL)
+    generated(CARD_FILE, render_model_card(folder.path, repo_id=repo_id, form=form))
     generated(LOSS_CURVE_FILE, loss_curve_svg(folder.path))
     generated(METRICS_FILE, _public_metrics(folder))
     return sorted(items, key=lambda item: item.path_in_repo)
 
 
-def plan_push(run_dir: Path, repo_id: str | None = None) -> list[tuple[str, int]]:
+def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None) -> list[tuple[str, int]]:
     """(path in the repository, size in bytes) of every file a push of this run uploads, for the dialog's list.
-    With `repo_id`, the model card's size is exact (its usage snippet names the repository)."""
-    return [(item.path_in_repo, item.size) for item in _plan(Path(run_dir), repo_id=repo_id)]
+    With `repo_id`, the model card's size is exact (its usage snippet names the repository). `form` PUSH_MERGED
+    (an adapter run merged into its base) is listed with the merged model's weights estimated from the base's size:
+    the merge itself happens only when pushing."""
+    items = [(item.path_in_repo, item.size) for item in _plan(Path(run_dir), repo_id=repo_id,
+                                                                  form=_card_form(form))]
+    if form != PUSH_MERGED:
+        return items
+    from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE
+
+    return [(path, size) for path, size in items if path not in (ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE)] + \
+        [("model.safetensors (merged)", _merged_size_estimate(Path(run_dir)))]
+
+
+def _card_form(form: str | None) -> str | None:
+    from finetune_studio.core.model_card import MODEL
+
+    if form not in (None, *PUSH_FORMS):
+        raise HubError(f"What to push must be {' or '.join(PUSH_FORMS)} (got {form!r}).")
+    return MODEL if form == PUSH_MERGED else None
+
+
+def _merged_size_estimate(run_dir: Path) -> int:
+    """The base model's weight files' size: what a merged model of the same dtype takes (0 when unknown)."""
+    from finetune_studio.core.adapters import read_adapter_config
+
+    base = (read_adapter_config(RunFolder(run_dir).model_dir) or {}).get("base_model_name_or_path")
+    folder = Path(str(base)) if base else None
+    if folder is None or not folder.is_dir():
+        return 0
+    return sum(p.stat().st_size for p in folder.iterdir() if p.suffix == ".safetensors")
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -601,17 +663,56 @@ def size_text(size: int) -> str:
 # ---- push --------------------------------------------------------------------------------------------------
 
 
+def _merge_problem(run_dir: Path) -> None:
+    """A merged push needs an adapter run: say so before anything is sent."""
+    from finetune_studio.core.adapters import is_adapter_folder
+
+    folder = RunFolder(Path(run_dir))
+    if not is_adapter_folder(folder.model_dir):
+        raise HubError(f"The run {folder.path.name} fine-tuned every weight: its model is already whole, so there is "
+                       "no adapter to merge. Push it as it is.")
+
+
+def _merged_model(run_dir: Path, out_dir: Path) -> Path:
+    """core.export's merged model of the run, written into `out_dir` (a temporary folder of the push)."""
+    from finetune_studio.core.errors import FinetuneError
+    from finetune_studio.core.export import export_merged
+
+    try:
+        return export_merged(run_dir, out_dir).out_dir
+    except FinetuneError as exc:  # no disk space, a base model that cannot load: nothing was sent
+        raise HubError(f"Could not merge the adapter into its base model, so nothing was pushed: {exc}") from None
+
+
 def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, commit_message: str | None = None,
              token: str | None = None, progress: Progress | None = None,
-             cancel: threading.Event | None = None) -> PushResult:
+             cancel: threading.Event | None = None, form: str | None = None) -> PushResult:
     """Upload a finished run's model, model card, metrics and loss curve to a model repository on the Hub.
 
     `repo_id` defaults to <user>/<run name>; the repository is created (private by default) if needed. A read-only
     token is refused before anything is sent. `progress` gets {"event": "push", "phase", "message", ...} events;
     `cancel` is honoured until the upload starts: the upload is one commit, so the repository then receives either
     every file or none. The run folder is only read: files are linked into a temporary staging folder.
+
+    `form` is what an adapter run uploads: PUSH_ADAPTER (the default: the adapter as saved, loaded with peft on top
+    of its base) or PUSH_MERGED (merged into its base model first, in a temporary folder: an ordinary model). The
+    merge comes before anything is sent, so a merge that fails sends nothing.
     """
     run_dir = Path(run_dir)
+    if form == PUSH_MERGED:
+        _merge_problem(run_dir)
+        with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:
+            if progress is not None:
+                progress({"event": "push", "phase": "merge",
+                          "message": "Merging the adapter into its base model (peft merge_and_unload)"})
+            merged = _merged_model(run_dir, Path(tmp) / "merged")
+            return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, merged, _card_form(form))
+    return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, None, _card_form(form))
+
+
+def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
+          progress: Progress | None, cancel: threading.Event | None, model_dir: Path | None,
+          card_form: str | None) -> PushResult:
     emit = progress or (lambda event: None)
     stop = cancel or threading.Event()
     created: list[str] = []
@@ -623,7 +724,8 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
                      else "nothing was sent to the Hub")
             raise HubCancelled(f"Push cancelled: {where}.")
 
-    _call("reading the run folder", lambda: _plan(run_dir), None)  # a run that cannot be pushed fails first
+    plan = lambda **more: _plan(run_dir, model_dir=model_dir, form=card_form, **more)  # noqa: E731
+    _call("reading the run folder", plan, None)  # a run that cannot be pushed fails first
     phase("account", "Checking your Hugging Face account")
     token, source = _resolve_token(token)
     account = _account(_call("checking your Hugging Face account", lambda: _api().whoami(token=token), token,
@@ -656,7 +758,7 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
             raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push. "
                                      "Untick 'private' to publish the run there, or choose another repository name.")
 
-    items = _call("reading the run folder", lambda: _plan(run_dir, repo_id=repo_id, token=token), token)
+    items = _call("reading the run folder", lambda: plan(repo_id=repo_id, token=token), token)
     total = sum(item.size for item in items)
     phase("prepare", f"Preparing {len(items)} files ({size_text(total)})", files=len(items), bytes=total)
 

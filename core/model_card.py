@@ -219,34 +219,85 @@ def _load_run_config(folder: RunFolder) -> RunConfig:
         return config
 
 
-def front_matter(config: RunConfig) -> dict[str, Any]:
-    meta: dict[str, Any] = {"library_name": "transformers"}
+# What a pushed folder holds: a whole model ("model": full fine-tuning, or an adapter merged into its base) or an
+# adapter that loads on top of its base with peft ("adapter").
+MODEL, ADAPTER = "model", "adapter"
+
+
+def model_form(run_dir: Path) -> str:
+    """ADAPTER when the run's saved model is an adapter (its folder holds adapter_config.json), else MODEL."""
+    from finetune_studio.core.adapters import is_adapter_folder
+
+    return ADAPTER if is_adapter_folder(RunFolder(Path(run_dir)).model_dir) else MODEL
+
+
+def front_matter(config: RunConfig, form: str = MODEL) -> dict[str, Any]:
+    """The card's YAML header. An adapter is `library_name: peft` (the Hub then shows how to load it with peft);
+    a whole model, merged or not, is `transformers`. base_model names the base when it is a Hub id."""
+    from finetune_studio.core.adapters import is_adapter_method
+
+    meta: dict[str, Any] = {"library_name": "peft" if form == ADAPTER else "transformers"}
     if _is_hub_model(config.model.name_or_path):
         meta["base_model"] = config.model.name_or_path
     if _is_hub_dataset(config.dataset.source):
         meta["datasets"] = [config.dataset.source]
     meta["tags"] = list(CARD_TAGS)
+    if is_adapter_method(config.adapter.method):
+        meta["tags"] += [config.adapter.method] + (["peft"] if form == ADAPTER else ["merged"])
     meta["pipeline_tag"] = "text-generation"
     return meta
 
 
-def render_model_card(run_dir: Path, repo_id: str | None = None) -> str:
-    """README.md for the run: YAML metadata the Hub indexes, then what was trained on what, with which settings,
-    to which loss, and the library versions. `repo_id` adds a usage snippet that loads the pushed model."""
+def _method_lines(config: RunConfig, form: str) -> list[str]:
+    """The method section: which one and every setting it trained with (none for full fine-tuning)."""
+    from finetune_studio.core.adapters import METHOD_NAMES, alpha_scale, is_adapter_method
+
+    adapter = config.adapter
+    if not is_adapter_method(adapter.method):
+        return ["## Method", "", "- Method: full fine-tuning (every weight trained)", ""]
+    scale = alpha_scale(adapter)
+    rule = "alpha / sqrt(r), rslora" if adapter.rslora else "alpha / r"
+    lines = ["## Method", "", f"- Method: {METHOD_NAMES[adapter.method]} (PEFT)", f"- Rank r: {adapter.r}",
+             f"- Alpha: {adapter.alpha:g}" + (f" (updates scaled by {scale:g} = {rule})" if scale else ""),
+             f"- Dropout: {adapter.dropout:g}", f"- Target modules: {', '.join(adapter.target_modules)}"]
+    if adapter.modules_to_save:
+        lines.append(f"- Trained in full and saved with the adapter: {', '.join(adapter.modules_to_save)}")
+    if adapter.method == "qlora":
+        lines.append("- Base weights: 4-bit NF4 with double quantization (bitsandbytes), compute dtype "
+                     f"{adapter.compute_dtype}")
+    if form == ADAPTER:
+        lines.append("- This repository holds the adapter only; it loads on top of the base model with peft.")
+    else:
+        lines.append("- The adapter is merged into the base model (peft's merge_and_unload): this repository is an "
+                     "ordinary model that loads without peft.")
+    return lines + [""]
+
+
+def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | None = None) -> str:
+    """README.md for the run: YAML metadata the Hub indexes, then what was trained on what, with which method and
+    settings, to which loss, and the library versions. `repo_id` adds a usage snippet that loads the pushed model;
+    `form` is what is pushed (MODEL or ADAPTER; by default what the run's model folder holds)."""
     import yaml
 
     folder = RunFolder(Path(run_dir))
+    form = form or model_form(folder.path)
     config = _load_run_config(folder)
     status = folder.read_status()
     events = folder.read_metrics()
     name = _run_name(folder, config)
     train_loss, eval_loss = _final_losses(status, events)
 
-    lines = ["---", yaml.safe_dump(front_matter(config), sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
+    lines = ["---", yaml.safe_dump(front_matter(config, form), sort_keys=False, allow_unicode=True).rstrip(), "---",
+             ""]
     lines += [f"# {name}", ""]
     lines += [f"A fine-tune of {_base_model_text(config)} on {_dataset_text(config)}, trained with Finetune Studio "
               "(the Hugging Face `Trainer` behind a point-and-click front end).", ""]
-    if repo_id:
+    if repo_id and form == ADAPTER:
+        lines += ["## Use it", "", "```python", "from peft import AutoPeftModelForCausalLM",
+                  "from transformers import AutoTokenizer", "",
+                  f'model = AutoPeftModelForCausalLM.from_pretrained("{repo_id}")  # loads the base model too',
+                  f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")', "```", ""]
+    elif repo_id:
         lines += ["## Use it", "", "```python", "from transformers import pipeline", "",
                   f'generator = pipeline("text-generation", model="{repo_id}")',
                   'print(generator("Once upon a time", max_new_tokens=40)[0]["generated_text"])', "```", ""]
@@ -280,6 +331,7 @@ def render_model_card(run_dir: Path, repo_id: str | None = None) -> str:
               f"- Held out for evaluation: {config.dataset.test_size:g}",
               f"- Batching: {config.dataset.batching}", ""]
 
+    lines += _method_lines(config, form)
     lines += ["## Hyperparameters", "", "| Setting | Value |", "|---|---|"]
     training = {k: v for k, v in config.training.items() if k not in PRIVATE_TRAINING_KEYS and not is_token_key(k)}
     precision = precision_of(config.training)
