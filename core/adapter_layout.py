@@ -229,18 +229,15 @@ def module_layout(model: ModelConfig) -> ModuleLayout:
 # ---- the figures ----------------------------------------------------------------------------------------------
 
 
-def peft_config(adapter: AdapterConfig, layout: ModuleLayout | None = None) -> Any:
-    """The peft LoraConfig an AdapterConfig stands for ('lora', 'qlora' and 'dora'; None for 'full')."""
+def peft_config(adapter: AdapterConfig, model: ModelConfig | None = None) -> Any:
+    """The peft LoraConfig an AdapterConfig stands for ('lora', 'qlora' and 'dora'; None for 'full'): the training
+    core's own (core.adapters.lora_config), so the figures count exactly the adapter a run trains."""
     if adapter.method == "full":
         return None
-    from peft import LoraConfig, TaskType
+    from finetune_studio.core.adapters import lora_config
+    from finetune_studio.core.config import RunConfig
 
-    targets = list(adapter.target_modules)
-    return LoraConfig(
-        task_type=TaskType.CAUSAL_LM, r=int(adapter.r), lora_alpha=adapter.alpha, lora_dropout=float(adapter.dropout),
-        target_modules=ALL_LINEAR if targets == [ALL_LINEAR] else targets, use_rslora=bool(adapter.rslora),
-        use_dora=adapter.method == "dora", modules_to_save=list(adapter.modules_to_save) or None,
-    )
+    return lora_config(RunConfig(model=model or ModelConfig(), adapter=adapter))
 
 
 def scale(adapter: AdapterConfig) -> float:
@@ -308,10 +305,11 @@ def _cached_figures(model_key: tuple, adapter_key: tuple) -> AdapterFigures:
     if adapter.method == "full":
         return _full_figures(layout)
     meta = _meta_model(config, layout.dtype, model_key[2])
+    lora = peft_config(adapter, ModelConfig(name_or_path=model_key[0], revision=model_key[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # peft's notes about the meta model and tied weights are not the user's
         try:
-            wrapped = get_peft_model(meta, peft_config(adapter, layout))
+            wrapped = get_peft_model(meta, lora)
         except ValueError as exc:
             raise ModelError(f"{_first_line(exc)} To fix: pick target modules the model has: "
                              f"{', '.join(layout.module_names)}.") from None

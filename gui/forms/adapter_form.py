@@ -32,6 +32,7 @@ from finetune_studio.core.adapter_layout import (
     selected_names,
     targets_for,
 )
+from finetune_studio.core.adapters import METHOD_COSTS, METHOD_NAMES, follow_method, method_defaults
 from finetune_studio.core.config import ADAPTER_METHODS, AdapterConfig, ModelConfig, RunConfig
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
@@ -46,19 +47,6 @@ from finetune_studio.gui.forms.common import (
     set_combo_value,
 )
 
-METHOD_LABELS = {"full": "Full fine-tuning", "lora": "LoRA", "qlora": "QLoRA (4-bit)", "dora": "DoRA"}
-# One line each on what the method costs: memory, speed, what it saves. Numbers are the usual rules of thumb for
-# mixed-precision AdamW (weights + gradients + two optimizer states) and peft's adapters.
-METHOD_COSTS = {
-    "full": "Trains every weight: about 16 bytes of memory per parameter (weights, gradients, AdamW states), "
-            "about 1B parameters on a 24 GB GPU; saves a full copy of the model.",
-    "lora": "Trains small low-rank adapters beside frozen weights: memory is about the model's weights plus a few "
-            "percent; the saved adapter is megabytes.",
-    "qlora": "LoRA over 4-bit weights: the base model takes about a quarter of its bf16 memory, steps are slower; "
-             "needs a CUDA GPU and bitsandbytes.",
-    "dora": "LoRA that also learns each weight's magnitude: slightly more parameters and memory, steps up to twice "
-            "as slow; sometimes trains better at low rank.",
-}
 GROUP_LABELS = {"attention": "Attention", "mlp": "MLP", "embeddings": "Embeddings", "output head": "Output head",
                 "other": "Other linear layers"}
 COMPUTE_DTYPES = {"auto": "auto (bf16 where the GPU has it)", "bf16": "bf16", "fp16": "fp16"}
@@ -111,6 +99,24 @@ def figures_text(figures: AdapterFigures, method: str) -> tuple[str, str]:
             f"{size_text(figures.size_bytes)} (adapter_model.safetensors)")
 
 
+def learning_rate_text(method: str) -> str:
+    """The method-aware learning-rate rule (core.adapters.follow_method), said on the form."""
+    rate, full = method_defaults(method).get("learning_rate"), method_defaults("full").get("learning_rate")
+    if method == "full" or rate is None or full is None:
+        return ""
+    return (f"Learning rate: {METHOD_NAMES[method]} usually trains at {rate_text(rate)}, ten times full "
+            f"fine-tuning's {rate_text(full)}; picking it sets that, unless you changed the rate yourself "
+            "(Training tab).")
+
+
+def rate_text(rate: float) -> str:
+    """2e-4 as people write learning rates (format_number writes 0.0002)."""
+    if 0 < rate < 1e-3:
+        mantissa, exponent = f"{rate:e}".split("e")
+        return f"{format_number(round(float(mantissa), 4))}e{int(exponent)}"
+    return format_number(rate)
+
+
 class AdapterForm(Form):
     """Method, rank, alpha (with its scale), dropout, rslora, target modules by group, modules to save, and the
     figures. `set_model` tells it which model the Model tab shows; `layout_ready` / `figures_ready` say when the
@@ -118,6 +124,7 @@ class AdapterForm(Form):
 
     layout_ready = Signal(object)  # ModuleLayout, or None when the model's config could not be read
     figures_ready = Signal(object)  # AdapterFigures, or None
+    training_changed = Signal()  # picking a method changed a training setting (the learning rate): show it
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -128,11 +135,12 @@ class AdapterForm(Form):
         self._layout_key: tuple | None = None  # the model the layout (or its request) is for
         self._module_checks: dict[str, QCheckBox] = {}
         self._group_checks: dict[str, QCheckBox] = {}
-        self._learning_rate_note: Any = None
+        self._applied_method = "full"  # the method whose training defaults the config holds
+        self._lr_notice = ""  # what the last method change did to the training settings
 
         self.method_combo = QComboBox()
         for method in ADAPTER_METHODS:
-            self.method_combo.addItem(METHOD_LABELS.get(method, method), method)
+            self.method_combo.addItem(METHOD_NAMES.get(method, method), method)
         self.method_hint = hint_label()
         self.lr_hint = hint_label()
         self.lr_hint.setObjectName("learning_rate_hint")
@@ -239,7 +247,6 @@ class AdapterForm(Form):
         self.save_edit.textEdited.connect(self._schedule)
         self.all_linear_button.clicked.connect(self._pick_all_linear)
         self.attention_button.clicked.connect(self._pick_attention)
-        self.changed.connect(self._update_lr_hint)
 
         self.load(RunConfig())
         align_labels(self)
@@ -259,10 +266,10 @@ class AdapterForm(Form):
                 else [str(adapter.target_modules)]
             self.save_edit.setText(", ".join(str(m) for m in adapter.modules_to_save or []))
             self._sync_checks()
-        self._training = dict(config.training)
+        self._applied_method = str(adapter.method)
+        self._lr_notice = ""
         self._method_shown()
         self._numbers_changed()
-        self._update_lr_hint()
         self._schedule()
 
     def store(self, config: RunConfig) -> None:
@@ -277,6 +284,21 @@ class AdapterForm(Form):
         adapter.modules_to_save = [m.strip() for m in self.save_edit.text().replace(";", ",").split(",")
                                    if m.strip()]
 
+    def apply_method_defaults(self, config: RunConfig) -> list[str]:
+        """After store(config): when the method changed, its training defaults follow (core.adapters' rule: a
+        learning rate still at the old method's usual value takes the new one's). Returns the notices, shows them
+        under the method and emits training_changed when a setting changed."""
+        method = config.adapter.method
+        if method == self._applied_method:
+            return []
+        notices = follow_method(self._applied_method, config)
+        self._applied_method = method
+        self._lr_notice = " ".join(notices)
+        self._update_lr_hint()
+        if notices:
+            self.training_changed.emit()
+        return notices
+
     def adapter_config(self) -> AdapterConfig:
         config = RunConfig()
         self.store(config)
@@ -287,11 +309,6 @@ class AdapterForm(Form):
         """The model the Model tab shows now: its modules and figures are read again (after a pause)."""
         self.model = model
         self._schedule()
-
-    def set_training(self, training: dict[str, Any]) -> None:
-        """The config's training settings, for the learning-rate line (the Training tab edits them)."""
-        self._training = dict(training)
-        self._update_lr_hint()
 
     @property
     def busy(self) -> bool:
@@ -326,17 +343,8 @@ class AdapterForm(Form):
                                            self.rslora_check.isChecked()))
 
     def _update_lr_hint(self) -> None:
-        """What learning rate the run will use, by core.adapters' method-aware rule (said, never silently set)."""
-        config = RunConfig()
-        config.training = dict(getattr(self, "_training", config.training))
-        self.store(config)
-        try:
-            from finetune_studio.core.adapters import learning_rate_note  # type: ignore[attr-defined]
-        except ImportError:
-            self.lr_hint.setText("")
-            self.lr_hint.setVisible(False)
-            return
-        text = learning_rate_note(config) or ""
+        method = self.method_combo.currentData()
+        text = self._lr_notice if self._lr_notice and method == self._applied_method else learning_rate_text(method)
         self.lr_hint.setText(text)
         self.lr_hint.setVisible(bool(text))
 

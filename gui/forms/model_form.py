@@ -150,6 +150,7 @@ class ModelForm(Form):
         config.model.trust_remote_code = self.trust_check.isChecked()
         config.model.revision = self.revision_edit.text().strip() or None
         self.adapter_form.store(config)
+        self.adapter_form.apply_method_defaults(config)
 
     def owns(self, field: str) -> bool:
         return super().owns(field) or self.adapter_form.owns(field)

@@ -127,3 +127,32 @@ def test_each_method_says_what_it_costs(qtbot, method: str) -> None:
     assert form.method_hint.text()
     assert form.adapter_box.isHidden() == (method == "full")
     assert form.compute_combo.isHidden() == (method != "qlora")
+
+
+def test_picking_an_adapter_method_moves_an_untouched_learning_rate_and_says_so(qtbot) -> None:
+    form = ModelForm()
+    qtbot.addWidget(form)
+    config = RunConfig()
+    form.load(config)
+    adapter = form.adapter_form
+    assert "2e-4" not in adapter.lr_hint.text()  # full fine-tuning: nothing to say
+    moved: list[int] = []
+    adapter.training_changed.connect(lambda: moved.append(1))
+    adapter.method_combo.setCurrentIndex(adapter.method_combo.findData("lora"))
+    adapter.method_combo.activated.emit(adapter.method_combo.currentIndex())
+    form.store(config)  # what the window does on `changed`
+    assert config.training["learning_rate"] == 2e-4 and moved == [1]
+    assert "learning_rate is 0.0002" in adapter.lr_hint.text()
+    adapter.method_combo.setCurrentIndex(adapter.method_combo.findData("full"))
+    adapter.method_combo.activated.emit(adapter.method_combo.currentIndex())
+    form.store(config)
+    assert config.training["learning_rate"] == 2e-5
+
+    chosen = RunConfig()
+    chosen.training["learning_rate"] = 1e-3  # the user's own rate is never touched
+    form.load(chosen)
+    adapter.method_combo.setCurrentIndex(adapter.method_combo.findData("dora"))
+    adapter.method_combo.activated.emit(adapter.method_combo.currentIndex())
+    form.store(chosen)
+    assert chosen.training["learning_rate"] == 1e-3
+    assert "DoRA usually trains at 2e-4" in adapter.lr_hint.text()
