@@ -172,6 +172,8 @@ class StepEvent(_StepRequired, total=False):
     """Every optimizer step."""
 
     then: list[str]  # present only when non-empty: what comes before the next step (STEP_THEN)
+    gpu_memory_mb: list[float]  # memory used on each of the run's GPUs (NVML, nvidia-smi's figure), at most every 2 s
+    gpu_util: list[float]  # and their utilization in %, sampled with it (core.gpus.Sampler); absent on the CPU
 
 
 class _LogRequired(_Stamped, _Speed):

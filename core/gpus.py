@@ -225,3 +225,38 @@ def sample(devices: list[int]) -> dict[str, list[float]]:
             pynvml.nvmlShutdown()
         except Exception:  # noqa: BLE001 - nothing to do about a failed shutdown
             pass
+
+
+def visible_devices() -> list[int]:
+    """The GPUs this process trains on, by nvidia-smi number: CUDA_VISIBLE_DEVICES when it lists numbers (torchrun
+    and the launcher set it from launch.devices), else [] (every GPU)."""
+    text = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    return [int(part) for part in parts] if parts and all(part.isdigit() for part in parts) else []
+
+
+class Sampler:
+    """GPU samples for a run's step events, at most one per `interval_s` ({} in between), and none at all after
+    NVML first fails (a machine without a GPU pays one failed init per run, not one per step)."""
+
+    def __init__(self, devices: list[int] | None = None, interval_s: float = 2.0,
+                 clock: Any = None) -> None:
+        import time
+
+        self.devices = visible_devices() if devices is None else list(devices)
+        self.interval_s = interval_s
+        self.clock = clock or time.monotonic
+        self.last: float | None = None
+        self.enabled = pynvml is not None
+
+    def __call__(self) -> dict[str, list[float]]:
+        if not self.enabled:
+            return {}
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval_s:
+            return {}
+        self.last = now
+        found = sample(self.devices)
+        if not found:
+            self.enabled = False
+        return found

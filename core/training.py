@@ -111,6 +111,9 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
 
     made = time.monotonic()
     elapsed = elapsed or (lambda: time.monotonic() - made)
+    from finetune_studio.core.gpus import Sampler
+
+    gpu_sample = Sampler()  # the run's GPUs' memory and utilization for the over-time plot; {} on the CPU
 
     class ProgressCallback(TrainerCallback):
         """Observes the Trainer and turns its state into events; stops at the next optimizer step when asked."""
@@ -167,7 +170,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
                                             ("epoch_end", epoch_end), ("stop", control.should_training_stop))
                     if flag]
             emit(StepEvent(event="step", step=state.global_step, max_steps=state.max_steps, epoch=state.epoch,
-                           **self.speed, **({"then": then} if then else {})))
+                           **self.speed, **({"then": then} if then else {}), **gpu_sample()))
             self._check_stop(control, state)  # a listener may have asked while it handled this step
             return control
 

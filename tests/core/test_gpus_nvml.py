@@ -140,3 +140,32 @@ def test_budget_is_the_fullest_chosen_gpu_or_ram(monkeypatch) -> None:
     assert budget_of([], table).free_bytes == 78 * GIB  # none chosen: the first GPU, as a run uses
     no_gpu = gpus.GpuTable(cpu=gpus.CpuInfo(cores=2, ram_total_bytes=8 * GIB, ram_available_bytes=5 * GIB))
     assert (budget_of([], no_gpu).free_bytes, budget_of([], no_gpu).device) == (5 * GIB, "cpu")
+
+
+def test_sampler_throttles_and_gives_up_without_nvml(monkeypatch) -> None:
+    two_gpus(monkeypatch)
+    now = [0.0]
+    sampler = gpus.Sampler(devices=[0], interval_s=2.0, clock=lambda: now[0])
+    assert sampler() == {"gpu_memory_mb": [2048.0], "gpu_util": [7.0]}
+    now[0] = 1.0
+    assert sampler() == {}
+    now[0] = 2.5
+    assert sampler()["gpu_memory_mb"] == [2048.0]
+    no_driver = FakeNvml([])
+    calls = []
+
+    def missing():
+        calls.append(1)
+        raise pynvml.NVMLError_LibraryNotFound(pynvml.NVML_ERROR_LIBRARY_NOT_FOUND)
+
+    no_driver.install(monkeypatch)
+    monkeypatch.setattr(pynvml, "nvmlInit", missing)
+    cpu = gpus.Sampler(interval_s=0.0)
+    assert cpu() == {} and cpu() == {} and len(calls) == 1
+
+
+def test_visible_devices(monkeypatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2, 0")
+    assert gpus.visible_devices() == [2, 0]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-1234")
+    assert gpus.visible_devices() == []
