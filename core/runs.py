@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from finetune_studio.core.config import ADAPTER_METHODS
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.events import FOLDER_STATES, RunState
 from finetune_studio.core.fileio import atomic_write_json, read_json
@@ -367,6 +368,7 @@ class RunSummary:
     message: str = ""
     model: str = ""
     dataset: str = ""
+    method: str = "full"  # how it trained: full, lora, qlora or dora (core.config.ADAPTER_METHODS)
     step: int = 0
     max_steps: int = 0
     train_loss: float | None = None
@@ -408,7 +410,7 @@ def _created_time(status: dict[str, Any]) -> float | None:
 
 
 def _config_fields(path: Path) -> dict[str, str]:
-    """Model and dataset from config.yaml, for runs whose status.json lacks them (older or broken runs)."""
+    """Model, dataset and method from config.yaml, for runs whose status.json lacks them (older or broken runs)."""
     try:
         import yaml
 
@@ -417,9 +419,10 @@ def _config_fields(path: Path) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         return {}
-    model, dataset = data.get("model"), data.get("dataset")
+    model, dataset, adapter = data.get("model"), data.get("dataset"), data.get("adapter")
     return {"model": str(model.get("name_or_path", "")) if isinstance(model, dict) else "",
-            "dataset": str(dataset.get("source", "")) if isinstance(dataset, dict) else ""}
+            "dataset": str(dataset.get("source", "")) if isinstance(dataset, dict) else "",
+            "method": str(adapter.get("method", "")) if isinstance(adapter, dict) else ""}
 
 
 def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummary:
@@ -481,9 +484,12 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
     if state != BROKEN and problems:
         message = f"{message} ({'; '.join(problems)})" if message else _sentence(problems)
 
-    fields = {"model": status.get("model"), "dataset": status.get("dataset")}
-    if not (isinstance(fields["model"], str) and isinstance(fields["dataset"], str)):
+    # status.json records model, dataset and (since adapters) method when a run starts; config.yaml fills gaps.
+    # The same reading as core.adapters.method_of_run, with the files this function has open anyway.
+    fields = {"model": status.get("model"), "dataset": status.get("dataset"), "method": status.get("method")}
+    if not all(isinstance(value, str) for value in fields.values()):
         fields = {**_config_fields(folder.config_path), **{k: v for k, v in fields.items() if isinstance(v, str)}}
+    method = fields.get("method")
     step = tally.step if tally.step is not None else _int(status.get("step"))
     max_steps = tally.max_steps or _int(status.get("max_steps"))
     started = tally.first_time or _created_time(status)
@@ -495,6 +501,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
     return RunSummary(
         path=folder.path, state=state, message=message,
         model=str(fields.get("model") or ""), dataset=str(fields.get("dataset") or ""),
+        method=method if method in ADAPTER_METHODS else "full",  # every run before adapters was full fine-tuning
         step=step or 0, max_steps=max_steps or 0,
         train_loss=tally.train_loss if tally.train_loss is not None else _float(status.get("train_loss")),
         eval_loss=tally.eval_loss if tally.eval_loss is not None else _float(status.get("eval_loss")),

@@ -75,6 +75,7 @@ COLUMNS = (  # what tells runs apart first: the tab is narrow, and the columns t
     ("state", "Status", "running, finished, stopped (resumable), failed, interrupted (its process ended without "
                         "finishing; resumable) or broken (files missing or unreadable)"),
     ("model", "Model", "Base model"),
+    ("method", "Method", "How it trained: full fine-tuning (every weight) or an adapter (LoRA, QLoRA, DoRA)"),
     ("dataset", "Dataset", "Training data"),
     ("train_loss", "Train loss", "The last logged training loss"),
     ("eval_loss", "Eval loss", "The last evaluation loss"),
@@ -83,6 +84,7 @@ COLUMNS = (  # what tells runs apart first: the tab is narrow, and the columns t
     ("started", "Started", "When the run was first started"),
 )
 COLUMN = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
+METHOD_SHORT = {"full": "full", "lora": "LoRA", "qlora": "QLoRA", "dora": "DoRA"}  # a narrow column
 # Columns sized to their longest text within the tab's width (see HistoryPanel._fit_columns); text that does not
 # fit is cut in the middle, so a run name keeps its date, and shown whole in the tooltip.
 FITTED_COLUMNS = ("name", "model", "dataset")
@@ -210,6 +212,10 @@ class RunTableModel(QAbstractTableModel):
                 return f"{run.name}\n{run.path}"
             if key in ("model", "dataset"):
                 return getattr(run, key) or None
+            if key == "method":
+                from finetune_studio.core.adapters import METHOD_NAMES
+
+                return METHOD_NAMES.get(run.method, run.method)
             return None
         if role == Qt.ItemDataRole.DecorationRole and key == "state":
             color = STATE_COLORS.get(run.state, STATE_COLORS["unknown"])
@@ -240,6 +246,8 @@ class RunTableModel(QAbstractTableModel):
             return _source_text(run.model, file_name=False)
         if key == "dataset":
             return _source_text(run.dataset)
+        if key == "method":
+            return METHOD_SHORT.get(run.method, run.method)
         return ""
 
     @staticmethod
@@ -337,7 +345,8 @@ class HistoryPanel(QWidget):
         header.setHighlightSections(False)
         width = table.fontMetrics().horizontalAdvance
         for key, text in (("name", "demo-sample-250101-0000"), ("state", "● interrupted"), ("model", "demo"),
-                          ("dataset", "sample"), ("train_loss", "Train loss"), ("eval_loss", "Eval loss"),
+                          ("method", "Method"), ("dataset", "sample"), ("train_loss", "Train loss"),
+                          ("eval_loss", "Eval loss"),
                           ("steps", "1,234 / 5,678"), ("duration", "12:34:56"), ("started", "2025-01-01 00:00")):
             table.setColumnWidth(COLUMN[key], width(text) + 24)
         self._fitted: dict[int, int] = {}  # column -> the width last set to fit its texts (a user's resize wins)
@@ -492,7 +501,8 @@ class HistoryPanel(QWidget):
         # The tab's width, known even while another tab is shown (the first listing often arrives then): the
         # width of the tab widget's page stack this panel is a page of.
         page_stack = self.parentWidget()
-        budget = max((page_stack or self).width() - 24, 300) - table.columnWidth(COLUMN["state"])
+        budget = (max((page_stack or self).width() - 24, 300) - table.columnWidth(COLUMN["state"])
+                  - table.columnWidth(COLUMN["method"]))
         need = {key: self._needs.get(key, 48) for key in FITTED_COLUMNS}
         widths = {key: max(48, min(need[key], budget // 4)) for key in ("model", "dataset")}  # a quarter each
         widths["name"] = max(96, min(need["name"], budget - widths["model"] - widths["dataset"]))  # the run first
