@@ -8,18 +8,21 @@ rows at once without tokenizing again.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,7 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.config import SAMPLE_DATASET_ID, DatasetConfig, ModelConfig, RunConfig
+from finetune_studio.core.chat import CHATML_NOTE, FORMAT_NAMES, FORMAT_PARTS, OPTIONAL_PARTS, Detection, detect_format
+from finetune_studio.core.chat_templates import NAMED_TEMPLATES
+from finetune_studio.core.config import SAMPLE_DATASET_ID, ChatConfig, DatasetConfig, ModelConfig, RunConfig
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.sources import SourceKind, source_kind
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
@@ -61,6 +66,13 @@ SAMPLE_BY_CHOICES = (("Per file for a folder, per line for a file", None),  # au
                      ("One row per file", "document"), ("One row per paragraph (blank-line separated)", "paragraph"),
                      ("One row per line", "line"))
 SAMPLE_BY_WORDS = {"document": "one row per file", "paragraph": "one row per paragraph", "line": "one row per line"}
+FORMAT_CHOICES = (("Detect from the data", "auto"), ("Plain text (one text column)", "text"),
+                  ("Prompt / completion", "prompt_completion"), ("Alpaca (instruction, input, output)", "alpaca"),
+                  ("Messages (role / content)", "messages"), ("ShareGPT (from / value)", "sharegpt"))
+TRAIN_ON_CHOICES = (("Automatic: replies, or the completion", "auto"), ("Assistant replies only", "assistant"),
+                    ("The completion only", "completion"), ("Every token", "all"))
+TEMPLATE_CHOICES = (("The model's own (ChatML when it has none)", "auto"),
+                    *((label.split(":")[0], name) for name, (label, _, _) in NAMED_TEMPLATES.items()))
 # Whitespace at either end of a column name is drawn with these (the config keeps the real characters).
 # ␣ is the usual sign for a space, ⇥ for a tab, ⍽ for a no-break space (all in DejaVu Sans, unlike ␠ and ␉).
 EDGE_MARKS = {" ": "\u2423", "\t": "\u21e5", "\xa0": "\u237d"}
@@ -148,6 +160,34 @@ def compute_statistics(dataset: DatasetConfig, model: ModelConfig, sample: int =
     # Same sample and call as token_statistics makes, so its numbers and our lengths agree; tokenized once.
     stats = data.token_statistics(ds, _Pretokenized(ids), column, dataset.max_length, sample=sample)
     return LengthStats(stats=stats, lengths=sorted(len(x) for x in ids))
+
+
+def resolve_chat_template(model: ModelConfig, chat: ChatConfig) -> tuple[str, str]:
+    """(template name, note) the run would use with this model's tokenizer: the tokenizer only, no weights."""
+    with IMPORT_LOCK:
+        from transformers import AutoTokenizer  # noqa: F401
+
+        from finetune_studio.core.chat import resolve_template
+        from finetune_studio.core.model import load_tokenizer
+    _, name, note = resolve_template(load_tokenizer(model), chat)
+    return name, note
+
+
+def check_dataset(config: RunConfig, progress: Any, stop: threading.Event) -> Any:
+    """The Inspector's whole-dataset checks (core.inspector; from its cache when these settings were checked)."""
+    from finetune_studio.gui.inspector import load_inspector
+
+    inspector = load_inspector(config)
+    return inspector.check(progress=progress, stop=stop)
+
+
+class _Progress(QObject):
+    """Lives in the GUI thread; the checks job calls `report` from its thread, the signal arrives queued."""
+
+    changed = Signal(int, int)
+
+    def report(self, done: int, total: int) -> None:
+        self.changed.emit(done, total)
 
 
 # ---- preview table
@@ -375,6 +415,45 @@ class DatasetForm(Form):
         self.test_size_spin.setSingleStep(0.05)
         self.test_size_hint = hint_label()
 
+        # -- format (config.chat): how rows become training text, and what is trained
+        self._detection: Detection | None = None  # detected in the preview rows
+        self._preview_rows: list[dict[str, Any]] = []
+        self._chat_columns: dict[str, str] = {}  # chat.columns as the user mapped them (kept across formats)
+        self._checks: Any = None  # core.inspector.DatasetChecks of the settings shown, or None
+        self._checks_key: tuple | None = None
+        self._checks_stop = threading.Event()
+        self._template_key: tuple | None = None
+        self.inspector_window: Any = None
+        self._inspected: tuple | None = None  # the settings the Inspector window was opened with
+        self.format_combo = narrow_combo(QComboBox())
+        for label, value in FORMAT_CHOICES:
+            self.format_combo.addItem(label, value)
+        self.format_hint = hint_label()
+        self.columns_host = QWidget()
+        self.columns_grid = QGridLayout(self.columns_host)
+        self.columns_grid.setContentsMargins(0, 0, 0, 0)
+        self.columns_grid.setHorizontalSpacing(8)
+        self.columns_grid.setVerticalSpacing(4)
+        self.column_combos: dict[str, QComboBox] = {}
+        self.columns_hint = hint_label()
+        self.template_combo = narrow_combo(QComboBox())
+        for label, value in TEMPLATE_CHOICES:
+            self.template_combo.addItem(label, value)
+        self.template_hint = hint_label()
+        self.train_on_combo = narrow_combo(QComboBox())
+        for label, value in TRAIN_ON_CHOICES:
+            self.train_on_combo.addItem(label, value)
+        self.drop_untrained_check = QCheckBox("Leave out rows that would train nothing")
+        self.inspect_button = QPushButton("Open the Dataset Inspector…")
+        self.inspect_button.setToolTip("See every row as the model will: the tokens trained, masked and cut. Needs "
+                                       "only the tokenizer, so it works before any download and during a run.")
+        self.checks_label = QLabel("Row checks run once a model is chosen.")
+        self.checks_label.setWordWrap(True)
+        self.checks_warning = QLabel()
+        self.checks_warning.setProperty("role", "warning")
+        self.checks_warning.setWordWrap(True)
+        self.checks_warning.hide()
+
         # -- preview
         self.preview_model = PreviewModel(self)
         self.preview_view = QTableView()
@@ -427,8 +506,28 @@ class DatasetForm(Form):
                        tooltip=help_of("encoding"))
         self.add_field(f1, "dataset.sample_by", "Text files", self.sample_by_combo, tooltip=help_of("sample_by"))
 
+        format_box, f5 = section("Format")
+        self.add_field(f5, "chat.format", "Row format", column(self.format_combo, self.format_hint),
+                       mark=self.format_combo)
+        self._format_layout = f5
+        self._chat_rows = [  # captions of the rows that apply to chat formats only (hidden for plain text)
+            self.add_field(f5, "chat.columns", "Columns", column(self.columns_host, self.columns_hint),
+                           mark=self.columns_host),
+            self.add_field(f5, "chat.template", "Chat template", column(self.template_combo, self.template_hint),
+                           mark=self.template_combo),
+            self.add_field(f5, "chat.train_on", "Train on", self.train_on_combo),
+            self.add_field(f5, "chat.drop_untrained_rows", "Untrained rows", self.drop_untrained_check)]
+        self._chat_rows[0].setFixedHeight(self._chat_rows[2].maximumHeight())  # the boxes come with the preview
+        inspect_line = QHBoxLayout()
+        inspect_line.addWidget(self.inspect_button)
+        inspect_line.addStretch(1)
+        f5.addRow(inspect_line)
+        f5.addRow(self.checks_label)  # rows of their own: a wrapped label inside a row widget was cut short
+        f5.addRow(self.checks_warning)
+
         text_box, f2 = section("Text")
-        self.add_field(f2, "dataset.text_column", "Text column", self.text_column_combo,
+        self._text_layout = f2
+        self._text_column_caption = self.add_field(f2, "dataset.text_column", "Text column", self.text_column_combo,
                        tooltip=help_of("text_column") + " Spaces at the start or end of a name are shown as \u2423; "
                        "the config keeps the name exactly as the data spells it.")
         self.add_field(f2, "dataset.max_length", "Max length", self.max_length_spin, tooltip=help_of("max_length"))
@@ -460,7 +559,7 @@ class DatasetForm(Form):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for box in (source_box, text_box, preview_box, stats_box):
+        for box in (source_box, format_box, text_box, preview_box, stats_box):
             layout.addWidget(box)
         layout.addStretch(1)
         align_labels(self)
@@ -477,6 +576,16 @@ class DatasetForm(Form):
         self.stats_task = BackgroundTask(self)
         self.stats_task.result.connect(self._statistics_ready)
         self.stats_task.error.connect(self._statistics_failed)
+        self._checks_timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._checks_timer.timeout.connect(self._start_checks)
+        self.checks_task = BackgroundTask(self)
+        self.checks_task.result.connect(self._checks_ready)
+        self.checks_task.error.connect(self._checks_failed)
+        self.template_task = BackgroundTask(self)
+        self.template_task.result.connect(self._template_ready)
+        self.template_task.error.connect(self._template_failed)
+        self._checks_progress = _Progress(self)
+        self._checks_progress.changed.connect(self._checks_progressed)
 
         # -- signals
         self.source_edit.textChanged.connect(self._source_changed)
@@ -500,11 +609,19 @@ class DatasetForm(Form):
         self.test_size_spin.valueChanged.connect(self._edited)
         self.test_size_spin.valueChanged.connect(self._update_test_size_hint)
         self.stats_refresh_button.clicked.connect(self._recompute_statistics)
+        self.format_combo.currentIndexChanged.connect(self._format_changed)
+        self.template_combo.currentIndexChanged.connect(self._chat_edited)
+        self.train_on_combo.currentIndexChanged.connect(self._chat_edited)
+        self.drop_untrained_check.toggled.connect(self._chat_edited)
+        self.max_length_spin.valueChanged.connect(self._schedule_checks)
+        self.truncation_check.toggled.connect(self._schedule_checks)
+        self.inspect_button.clicked.connect(self.open_inspector)
 
         self.set_recent([])
         self._source_changed(self.source_edit.text())
         self._update_test_size_hint()
         self._update_encoding_hint()
+        self._update_format()
 
     # ---- contract
     def load(self, config: RunConfig) -> None:
@@ -519,6 +636,13 @@ class DatasetForm(Form):
             self.max_length_spin.setValue(ds.max_length if isinstance(ds.max_length, int) else 512)
             self.truncation_check.setChecked(bool(ds.truncation))
             self.test_size_spin.setValue(float(ds.test_size) if isinstance(ds.test_size, (int, float)) else 0.1)
+            chat = config.chat
+            set_combo_value(self.format_combo, chat.format)
+            set_combo_value(self.template_combo, chat.template)
+            set_combo_value(self.train_on_combo, chat.train_on)
+            self.drop_untrained_check.setChecked(bool(chat.drop_untrained_rows))
+            self._chat_columns = dict(chat.columns) if isinstance(chat.columns, dict) else {}
+            self._update_format()
         # A loaded value the spin box cannot show as it is (0, 1.5, "abc", 0.12345) would be clamped or rounded
         # and saved so without a word: keep it until the user edits the box; validation names it at the field.
         self._kept = {key: value for key, value, spin in (("max_length", ds.max_length, self.max_length_spin),
@@ -543,6 +667,12 @@ class DatasetForm(Form):
         ds.max_length = kept["max_length"] if "max_length" in kept else self.max_length_spin.value()
         ds.truncation = self.truncation_check.isChecked()
         ds.test_size = kept["test_size"] if "test_size" in kept else round(self.test_size_spin.value(), 4)
+        chat = config.chat
+        chat.format = self.format_combo.currentData()
+        chat.columns = dict(self._chat_columns)
+        chat.template = self.template_combo.currentData()
+        chat.train_on = self.train_on_combo.currentData()
+        chat.drop_untrained_rows = self.drop_untrained_check.isChecked()
 
     def dataset_config(self) -> DatasetConfig:
         config = RunConfig()
@@ -563,6 +693,7 @@ class DatasetForm(Form):
         """Recompute token statistics with this model's tokenizer (debounced; skipped if nothing changed)."""
         self._model_config = ModelConfig(**vars(model_config))
         self._schedule_statistics()
+        self._schedule_checks()
 
     # ---- source
     def _source_changed(self, text: str) -> None:
@@ -670,6 +801,10 @@ class DatasetForm(Form):
         self.preview_model.set_text_column(exact_name(self.text_column_combo.currentText()))
         self._update_sample_by()
         self._update_encoding_hint()
+        self._preview_rows = list(preview.rows)
+        self._detection = detect_format(self._preview_rows, self._columns) if self._preview_rows else None
+        self._update_format()
+        self._schedule_checks()
         rows = len(preview.rows)
         how = f" · {SAMPLE_BY_WORDS[preview.sample_by]}" if preview.sample_by in SAMPLE_BY_WORDS else ""
         self.preview_status.setText(f"{rows} row{'s' if rows != 1 else ''} shown · {len(self._columns)} column"
@@ -681,6 +816,8 @@ class DatasetForm(Form):
     def _preview_failed(self, exc: BaseException) -> None:
         self._preview_ok = False
         self._columns = []
+        self._preview_rows, self._detection = [], None
+        self._update_format()
         self.preview_model.set_preview([], [])
         self.preview_status.setText("")
         detected = getattr(exc, "detected", None)  # core.data.EncodingProblem: what charset-normalizer found
@@ -777,10 +914,13 @@ class DatasetForm(Form):
             return
         from finetune_studio.core.data import real_column
 
-        if self._columns and real_column(self._columns, dataset.text_column) is None:
+        if self.effective_format() == "text" and self._columns and \
+                real_column(self._columns, dataset.text_column) is None:
             self._clear_statistics(f"No column '{visible_name(dataset.text_column)}' in this dataset; pick one of "
                                    f"{', '.join(visible_name(c) for c in self._columns)}.")
             return
+        if self.effective_format() != "text":
+            return  # rendered lengths come with the row checks (_checks_ready): a chat row is more than a column
         self._stats_key = key
         self.stats_error_label.hide()
         self.stats_label.setText("Counting tokens…")
@@ -848,3 +988,276 @@ class DatasetForm(Form):
         value = self.test_size_spin.value()
         self.test_size_hint.setText(f"{value:.0%} of rows held out for evaluation" if value > 0
                                     else "no evaluation split")
+
+    # ---- format, template and what is trained (config.chat)
+    def effective_format(self) -> str:
+        """The format a run would read the rows in: the chosen one, or the one detected in the preview."""
+        chosen = self.format_combo.currentData()
+        if chosen != "auto":
+            return chosen
+        return self._detection.format if self._detection is not None else "text"
+
+    def detection(self) -> Detection | None:
+        return self._detection
+
+    def _format_changed(self) -> None:
+        self._update_format()
+        self._chat_edited()
+        self._schedule_statistics()
+
+    def _chat_edited(self, *_: Any) -> None:
+        self._edited()
+        self._schedule_checks()
+        self._schedule_template()
+
+    def _update_format(self) -> None:
+        """Format hint, column boxes for the format's parts, and which rows apply (text column or chat settings)."""
+        fmt = self.effective_format()
+        detection = self._detection
+        if self.format_combo.currentData() == "auto":
+            text = (f"Detected: {FORMAT_NAMES[detection.format]} — {detection.reason}." if detection is not None
+                    else "Detected from the first rows once the preview has loaded.")
+        else:
+            text = f"Rows are read as {FORMAT_NAMES[fmt]}."
+            if detection is not None and detection.format != fmt:
+                text += f" The data looks like {FORMAT_NAMES[detection.format]} ({detection.reason})."
+        self.format_hint.setText(text)
+        self._build_column_boxes(fmt)
+        chat = fmt != "text"
+        for caption in self._chat_rows:
+            self._format_layout.setRowVisible(caption, chat)
+        self._text_layout.setRowVisible(self._text_column_caption, not chat)  # chat rows map columns above
+        if not chat:
+            self.template_hint.setText("Plain text has no chat template: every token is trained, as in the seed.")
+            self.checks_label.setText("Open the Inspector to see the rows' tokens.")
+            self.checks_warning.hide()
+        self._schedule_template()
+
+    def _build_column_boxes(self, fmt: str) -> None:
+        parts = [] if fmt == "text" else list(FORMAT_PARTS.get(fmt, {}))
+        if [self.columns_grid.itemAtPosition(r, 0).widget().property("part")
+                for r in range(self.columns_grid.rowCount()) if self.columns_grid.itemAtPosition(r, 0)] == parts \
+                and all(self._combo_columns(c) == self._columns for c in self.column_combos.values()):
+            self._select_column_boxes()
+            return
+        while self.columns_grid.count():
+            item = self.columns_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.column_combos = {}
+        for row, part in enumerate(parts):
+            optional = part in OPTIONAL_PARTS.get(fmt, ())
+            label = QLabel(part + (" (optional)" if optional else ""))
+            label.setProperty("part", part)
+            combo = narrow_combo(QComboBox(), 14)
+            combo.setObjectName(f"column_{part}")
+            combo.addItem("", None)
+            for name in self._columns:
+                combo.addItem(visible_name(name), name)
+            combo.currentIndexChanged.connect(lambda _=0, p=part, c=combo: self._column_picked(p, c))
+            self.columns_grid.addWidget(label, row, 0)
+            self.columns_grid.addWidget(combo, row, 1)
+            self.column_combos[part] = combo
+        self.columns_grid.setColumnStretch(1, 1)
+        guard_wheel(self.columns_host)
+        self._select_column_boxes()
+
+    @staticmethod
+    def _combo_columns(combo: QComboBox) -> list[str]:
+        return [combo.itemData(i) for i in range(1, combo.count())]
+
+    def _select_column_boxes(self) -> None:
+        """Each part's box shows the mapped column, or "automatic: <the column detected>"."""
+        detected = self._detection.columns if self._detection is not None else {}
+        fmt = self.effective_format()
+        from finetune_studio.core.chat import resolve_format
+
+        if self._preview_rows:
+            chat = ChatConfig(format=fmt, columns={})
+            detected = resolve_format(chat, self._preview_rows, self._columns).columns
+        with self.loading():
+            for part, combo in self.column_combos.items():
+                found = detected.get(part)
+                combo.setItemText(0, f"automatic: {visible_name(found)}" if found else "automatic: none found")
+                mapped = self._chat_columns.get(part)
+                if mapped is None:
+                    combo.setCurrentIndex(0)
+                else:
+                    set_combo_value(combo, mapped)
+        missing = [p for p in self.column_combos if p not in OPTIONAL_PARTS.get(fmt, ())
+                   and self.column_combos[p].currentData() is None and not detected.get(p)]
+        self.columns_hint.setText(f"Pick the column that holds {', '.join(missing)}." if missing and self._columns
+                                  else "" if not self.column_combos else
+                                  "Which column plays each part; automatic picks the usual names.")
+
+    def _column_picked(self, part: str, combo: QComboBox) -> None:
+        if self._loading:
+            return
+        value = combo.currentData()
+        if value is None:
+            self._chat_columns.pop(part, None)
+        else:
+            self._chat_columns[part] = value
+        self._select_column_boxes()  # the hint follows
+        self._chat_edited()
+
+    def chat_config(self) -> ChatConfig:
+        config = RunConfig()
+        self.store(config)
+        return config.chat
+
+    def _run_config(self) -> RunConfig | None:
+        """What the Inspector and the row checks look at: this form's settings with the model's."""
+        if self._model_config is None:
+            return None
+        config = RunConfig()
+        self.store(config)
+        config.model = dataclasses.replace(self._model_config)
+        return config
+
+    # ---- template note (the tokenizer only)
+    def _schedule_template(self) -> None:
+        if self._model_config is None or self.effective_format() == "text":
+            return
+        key = (self._model_config.name_or_path, self._model_config.revision, self.template_combo.currentData())
+        if key == self._template_key:
+            return
+        self._template_key = key
+        self.template_hint.setText("Reading the model's tokenizer…")
+        self.template_task.submit(resolve_chat_template, dataclasses.replace(self._model_config), self.chat_config())
+
+    def _template_ready(self, result: tuple[str, str]) -> None:
+        name, note = result
+        if note == CHATML_NOTE:
+            text = ("ChatML is used: this model's tokenizer has no chat template. Pick another one here if the model "
+                    "was trained with it.")
+        else:
+            text = f"Rows are rendered with {note}."
+        self.template_hint.setText(text)
+        self.template_hint.setProperty("chatml", note == CHATML_NOTE)
+
+    def _template_failed(self, exc: BaseException) -> None:
+        self._template_key = None
+        self.template_hint.setText(describe_error(exc, "reading the chat template"))
+
+    # ---- whole-dataset row checks (core.inspector; cached)
+    def _checks_settings(self) -> tuple | None:
+        config = self._run_config()
+        if config is None:
+            return None
+        return (repr(config.dataset), repr(config.model), repr(config.chat))
+
+    def _schedule_checks(self, *_: Any) -> None:
+        if self._model_config is not None and self.effective_format() != "text":
+            self._checks_timer.start()
+
+    def _start_checks(self) -> None:
+        if self._preview_timer.isActive() or self.preview_task.busy:
+            self._checks_timer.start()  # after the preview: it may change the detected format
+            return
+        config = self._run_config()
+        if config is None or not self._preview_ok or self.effective_format() == "text":
+            return
+        key = self._checks_settings()
+        if key == self._checks_key:
+            return
+        self._checks_key = key
+        self._checks_stop.set()  # the job of older settings ends at its next row
+        self._checks_stop = threading.Event()
+        self._checks = None
+        self.checks_warning.hide()
+        self.checks_label.setText("Checking every row…")
+        self.stats_label.setText("Token lengths come with the row checks…")
+        self.checks_task.submit(check_dataset, config, self._checks_progress.report, self._checks_stop)
+
+    def _checks_progressed(self, done: int, total: int) -> None:
+        if self.checks_task.busy and total:
+            self.checks_label.setText(f"Checking every row… {done:,} of {total:,}")
+
+    def _checks_ready(self, checks: Any) -> None:
+        if checks is None:
+            return  # stopped: newer settings are being checked
+        from finetune_studio.core.inspector import checks_summary, length_stats
+
+        self._checks = checks
+        self.checks_label.setText(checks_summary(checks))
+        warning = self.start_warning()
+        problems = checks.problems(self.chat_config())
+        shown = warning or (problems[0].message if problems else "")
+        self.checks_warning.setText(shown)
+        self.checks_warning.setVisible(bool(shown))
+        if self.effective_format() != "text" and checks.rows:
+            lengths = sorted(checks.counts["total"])
+            self._statistics_ready(LengthStats(stats=length_stats(checks), lengths=lengths))
+
+    def _checks_failed(self, exc: BaseException) -> None:
+        self._checks_key = None
+        self.checks_label.setText(describe_error(exc, "checking the rows"))
+
+    def inspector_checks_ready(self, checks: Any) -> None:
+        """Checks the Inspector window computed for the settings shown here count as this form's too."""
+        if self.inspector_window is not None and self._checks_settings() == self._inspected:
+            self.checks_task.cancel()
+            self._checks_key = self._inspected
+            self._checks_ready(checks)
+
+    def start_warning(self) -> str | None:
+        """What Start should ask about: rows on which these settings would train nothing (None: nothing)."""
+        checks = self._checks
+        if checks is None or self.drop_untrained_check.isChecked() or self.effective_format() == "text":
+            return None
+        if self._checks_key != self._checks_settings():
+            return None
+        count = checks.untrained_count()
+        if not count:
+            return None
+        problems = [p for p in checks.problems(self.chat_config()) if p.severity == "error"]
+        detail = " ".join(p.message for p in problems)
+        return (f"{count:,} of {checks.rows:,} rows would train nothing with these settings. {detail} Or turn on "
+                "“Leave out rows that would train nothing” (chat.drop_untrained_rows).")
+
+    # ---- the Inspector window
+    def open_inspector(self) -> None:
+        config = self._run_config()
+        if config is None:
+            config = RunConfig()
+            self.store(config)
+        from finetune_studio.gui.inspector import InspectorWindow
+
+        if self.inspector_window is None:
+            self.inspector_window = InspectorWindow(config, self)
+            self.inspector_window.fix_requested.connect(self.apply_fix)
+            self.inspector_window.checks_ready.connect(self.inspector_checks_ready)
+            self.inspector_window.finished.connect(self._inspector_closed)
+        else:
+            self.inspector_window.set_config(config)
+            self.inspector_window.raise_()  # open already: bring it to the front
+        self._inspected = self._checks_settings()
+        self.inspector_window.show()
+
+    def _refresh_inspector(self) -> None:
+        """The open Inspector follows the settings after a fix (from the cache when checked before)."""
+        config = self._run_config()
+        if self.inspector_window is not None and config is not None:
+            self.inspector_window.set_config(config)
+            self._inspected = self._checks_settings()
+
+    def _inspector_closed(self) -> None:
+        window, self.inspector_window = self.inspector_window, None
+        if window is not None:
+            window.deleteLater()
+
+    def apply_fix(self, overrides: dict[str, Any]) -> None:
+        """A fix from the Inspector: set the fields it names (the user's edit, as if typed), then inspect again."""
+        for key, value in overrides.items():
+            if key == "dataset.max_length":
+                self.max_length_spin.setValue(int(value))
+            elif key == "chat.drop_untrained_rows":
+                self.drop_untrained_check.setChecked(bool(value))
+            elif key == "chat.train_on":
+                set_combo_value(self.train_on_combo, value)
+            elif key == "chat.template":
+                set_combo_value(self.template_combo, value)
+            elif key == "chat.format":
+                set_combo_value(self.format_combo, value)
+        self._refresh_inspector()
