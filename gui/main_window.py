@@ -47,6 +47,7 @@ from finetune_studio.gui.run_header import RunHeader, problems_summary
 from finetune_studio.gui.runner import TrainingRunner
 from finetune_studio.gui.session_signals import SessionSignals
 from finetune_studio.gui.status_bar import ElidingStatusBar
+from finetune_studio.gui.try_tab import TryTab
 from finetune_studio.gui.validator import ConfigValidator
 from finetune_studio.gui.warmup import WarmStack, Warmup
 
@@ -247,6 +248,10 @@ class MainWindow(ConfigDocument, QMainWindow):
             ask_to_save=self.maybe_save, show_message=show_message,
             log_notice=lambda text: self.log.message(text, "notice")))
         self.tabs.addTab(self.history, "Runs")
+        self.try_tab = TryTab(self.session, show_message)  # base and fine-tuned answers side by side
+        self.tabs.addTab(self.try_tab, "Try")
+        self.runner.started.connect(self.try_tab.release_for_training)  # training always wins the memory
+        self.runner.succeeded.connect(self.try_tab.run_finished)
 
     def _connect(self) -> None:
         signals = SessionSignals(self.session, self)
@@ -451,6 +456,12 @@ class MainWindow(ConfigDocument, QMainWindow):
     def start(self) -> None:
         if not self.start_action.isEnabled():
             return
+        warning = self.dataset_form.start_warning()  # the row checks found rows these settings train nothing on
+        if warning:
+            from finetune_studio.gui import inspector
+
+            if not inspector.confirm_untrained(self, warning):
+                return
         if self.warm is None:
             # Pressed before the training stack is loaded (the first seconds after launch): the run is queued and
             # begins the moment the warm-up is done (_warm_ready), instead of Start being disabled until then.
@@ -620,6 +631,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         elif self.runner.running:
             self._wait_for_run()
         self._save_window()
+        self.try_tab.shutdown()  # stops a generation and waits for its thread
         self.validator.wait()
         event.accept()
 
