@@ -1,0 +1,186 @@
+"""Compare checkpoints: the saved prompts, answered greedily by the base model and by every complete checkpoint
+(and the final model) of a run, in a table of prompt × checkpoint.
+
+The work is core.generate.compare_checkpoints, run as a job of the Try tab's GenerateRunner (one model job at a
+time, and training frees it like the chat). Each answer is appended to the run's answers.jsonl as it comes, so the
+table of a run reopens from its folder, `finetune-studio generate RUN --answers` prints it, and a comparison cut
+short keeps what it had. The view gets what it may do as callables; it never holds the tab.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from finetune_studio.core.generate import AnswerTable, answer_table, read_answers
+from finetune_studio.gui import settings as store
+
+AUTO_KEY = "try/compare_when_run_finishes"
+Job = Callable[[Callable[[dict], None], threading.Event], Any]
+
+
+def _column_title(model: str) -> str:
+    return {"base": "Base model", "final": "Final model"}.get(model, model)
+
+
+class CompareView(QWidget):
+    """The table and its buttons. `owner` is the Try tab: it runs the job (`start_job(kind, job)`), stops it, and
+    gives the settings' max new tokens."""
+
+    def __init__(self, owner: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("compare_view")
+        self._start_job: Callable[[str, Job], bool] = owner.start_job
+        self._stop_job: Callable[[], None] = owner.stop
+        self._release: Callable[[str], None] = owner.release
+        self._settings = lambda: owner.settings_box.settings()
+        self.run_dir: Path | None = None
+        self.prompts: list[str] = []
+        self.table_data: AnswerTable = answer_table([])
+        self._running = False
+
+        self.explain = QLabel("", objectName="compare_explain", wordWrap=True)
+        self.compare_button = QPushButton("Compare checkpoints", objectName="compare_start")
+        self.compare_button.setToolTip("Answer every saved prompt greedily with the base model and each complete "
+                                       "checkpoint of the run; the answers are kept in the run folder "
+                                       "(answers.jsonl).")
+        self.stop_button = QPushButton("Stop", objectName="compare_stop", enabled=False)
+        self.auto_check = QCheckBox("Compare automatically when a run finishes", objectName="compare_auto")
+        self.auto_check.setChecked(str(store.settings().value(AUTO_KEY, "false")).lower() == "true")
+        self.auto_check.toggled.connect(lambda on: store.settings().setValue(AUTO_KEY, "true" if on else "false"))
+        self.status = QLabel("", objectName="compare_status", wordWrap=True)
+        self.table = QTableWidget(objectName="compare_table")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setDefaultSectionSize(220)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setMaximumSectionSize(160)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.compare_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.auto_check)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.addWidget(self.explain)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+        self.compare_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self._explain()
+
+    # ------------------------------------------------------------------ what is shown
+    def set_run(self, run_dir: Path | None) -> None:
+        self.run_dir = run_dir
+        self.table_data = answer_table(read_answers(run_dir) if run_dir else [], self.prompts)
+        self._fill()
+        self._explain()
+
+    def set_prompts(self, prompts: list[str]) -> None:
+        self.prompts = list(prompts)
+        self.table_data = answer_table([r for r in self.table_data.cells.values()], self.prompts)
+        self._fill()
+        self._explain()
+
+    def _explain(self) -> None:
+        count = len(self.prompts)
+        if not count:
+            self.explain.setText("No saved prompts yet: type a prompt on the Chat page and press Save prompt. Saved "
+                                 "prompts are kept with the config (prompts:).")
+        else:
+            self.explain.setText(f"{count} saved prompt{'s' if count != 1 else ''}, answered greedily by the base "
+                                 "model and every complete checkpoint of the run.")
+        self.compare_button.setEnabled(bool(count) and self.run_dir is not None and not self._running)
+
+    def _fill(self) -> None:
+        data = self.table_data
+        shown = [p for p in data.prompts if p in self.prompts or any((p, m) in data.cells for m in data.models)]
+        self.table.clear()
+        self.table.setRowCount(len(shown))
+        self.table.setColumnCount(len(data.models))
+        self.table.setHorizontalHeaderLabels([_column_title(m) for m in data.models])
+        self.table.setVerticalHeaderLabels([p if len(p) <= 40 else p[:39] + "…" for p in shown])
+        for row, prompt in enumerate(shown):
+            self.table.verticalHeaderItem(row).setToolTip(prompt)
+            for col, model in enumerate(data.models):
+                answer = data.answer(prompt, model)
+                if answer is None:
+                    continue
+                item = QTableWidgetItem(answer.strip() or "(empty)")
+                item.setToolTip(answer)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+                self.table.setItem(row, col, item)
+
+    def answer(self, prompt: str, model: str) -> str | None:
+        """The answer shown in a cell (tests)."""
+        return self.table_data.answer(prompt, model)
+
+    # ------------------------------------------------------------------ running
+    def start(self) -> None:
+        run_dir, prompts = self.run_dir, [p for p in self.prompts if p.strip()]
+        if run_dir is None or not prompts:
+            self.status.setText("Pick a run and save at least one prompt first.")
+            return
+        from finetune_studio.core import generate
+
+        settings = self._settings().greedy()
+        self._release("")  # the comparison loads its own models, one at a time
+
+        def job(sink: Callable[[dict], None], stop: threading.Event) -> Any:
+            return generate.compare_checkpoints(run_dir, prompts, settings, sink, stop)
+
+        if self._start_job("compare", job):
+            self._running = True
+            self.status.setText("Comparing…")
+            self._explain()
+
+    def stop(self) -> None:
+        if self._running:
+            self._stop_job()
+
+    def add_event(self, event: dict) -> None:
+        if event.get("event") == "progress":
+            self.status.setText(event["text"])
+        elif event.get("event") == "answer" and "record" in event:
+            cells = dict(self.table_data.cells)
+            cells[(event["prompt"], event["model"])] = event["record"]
+            self.table_data = answer_table(list(cells.values()), self.prompts)
+            self._fill()
+
+    def finished(self, table: AnswerTable) -> None:
+        self._running = False
+        done = len(table.cells)
+        self.status.setText(f"Done: {done} answer{'s' if done != 1 else ''}, kept in "
+                            f"{self.run_dir.name if self.run_dir else 'the run'}/answers.jsonl.")
+        self.set_run(self.run_dir)
+
+    def failed(self, message: str) -> None:
+        self._running = False
+        self.status.setText(message)
+        self._explain()
+
+    def set_busy(self, busy: bool, training: bool) -> None:
+        if not busy:
+            self._running = False
+        self.stop_button.setEnabled(self._running)
+        self.compare_button.setEnabled(bool(self.prompts) and self.run_dir is not None and not busy and not training)
+        if training:
+            self.compare_button.setToolTip("A training run is using the memory; compare when it ends.")

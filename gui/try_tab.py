@@ -1,0 +1,824 @@
+"""The Try tab: talk to a run's model and its base side by side, and compare checkpoints on saved prompts.
+
+Pick a run (its final model or any complete checkpoint); its base model comes from the run's config. One prompt,
+two answers streaming into two panes, base on the left, fine-tuned on the right, with the same settings. Each pane
+says how many tokens it generated, how fast, why it stopped, and shows the exact prompt the model read.
+
+Everything heavy runs in `GenerateRunner`'s thread through core.generate (loading, generating, comparing); the
+worker sends plain dicts and never touches a widget. Text arrives in pieces of a few characters; the first piece
+of an answer is shown at once and later ones are drawn together at most every FLUSH_MS, so two answers streaming
+at a hundred tokens a second never queue up paint work. Models are released when another run is picked, when
+the tab is told training starts (training always wins) and when the window closes.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from finetune_studio.core.config import ModelConfig
+from finetune_studio.core.generate import (
+    BASE,
+    SIDES,
+    TUNED,
+    Conversation,
+    GenerationError,
+    GenerationSettings,
+    Loaded,
+    Source,
+    Target,
+    describe_error,
+    resolve,
+    targets,
+)
+from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.session import Change, Session
+from finetune_studio.gui.runner import lower_thread_priority
+
+FLUSH_MS = 16  # streamed text is drawn at most this often after an answer's first piece
+Job = Callable[[Callable[[dict], None], threading.Event], Any]
+
+
+# ---------------------------------------------------------------------------------------------- the thread
+
+
+class _Worker(QObject):
+    event = Signal(object)  # a plain dict from core.generate's sink
+    succeeded = Signal(object)
+    errored = Signal(str, str)
+    done = Signal()
+
+    def __init__(self, job: Job, stop: threading.Event):
+        super().__init__()
+        self._job, self._stop = job, stop
+
+    @Slot()
+    def execute(self) -> None:
+        lower_thread_priority()
+        try:
+            result = self._job(lambda event: self.event.emit(dict(event)), self._stop)
+        except BaseException as exc:  # noqa: BLE001 - every failure reaches the tab as a message; it stays usable
+            self.errored.emit(describe_error(exc), traceback.format_exc())
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self._job = None  # type: ignore[assignment] - drop the models the job's closure holds
+            self.done.emit()
+
+
+class GenerateRunner(QObject):
+    """At most one generation job (load, answer, compare) at a time in its own QThread; stop by event."""
+
+    started = Signal()
+    event = Signal(object)
+    succeeded = Signal(object)
+    errored = Signal(str, str)
+    idle = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+        self._stop = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, job: Job) -> bool:
+        if self._thread is not None:
+            return False
+        self._stop = threading.Event()
+        thread = QThread(self)
+        thread.setObjectName("generate")
+        worker = _Worker(job, self._stop)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.execute)
+        worker.event.connect(self.event)
+        worker.succeeded.connect(self.succeeded)
+        worker.errored.connect(self.errored)
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.finished.connect(worker.deleteLater)
+        thread.finished.connect(self._on_finished)
+        self._thread, self._worker = thread, worker
+        thread.start(QThread.Priority.LowPriority)
+        self.started.emit()
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        return self._thread.wait(timeout_ms) if self._thread is not None else True
+
+    def shutdown(self, timeout_ms: int = 60_000) -> bool:
+        """Stop the job and wait for its thread, without the event loop (closing): True when it ended."""
+        self.stop()
+        ended = self.wait(timeout_ms)
+        if ended:
+            self._on_finished()
+        return ended
+
+    @Slot()
+    def _on_finished(self) -> None:
+        if self._thread is None:
+            return  # shutdown() already did this
+        thread, self._thread, self._worker = self._thread, None, None
+        thread.deleteLater()
+        self.idle.emit()
+
+
+# ---------------------------------------------------------------------------------------------- widgets
+
+
+class AnswerPane(QGroupBox):
+    """One side's answers: the transcript, its figures and stop reason, and the exact prompt it read."""
+
+    def __init__(self, side: str, parent: QWidget | None = None):
+        super().__init__("Base model" if side == BASE else "Fine-tuned", parent)
+        self.side = side
+        self.setObjectName(f"pane_{side}")
+        self.text = QPlainTextEdit(readOnly=True, objectName=f"answer_{side}")
+        self.text.setPlaceholderText("The answer streams in here.")
+        self.stats = QLabel("", objectName=f"stats_{side}", wordWrap=True)
+        self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.prompt_toggle = QToolButton(text="Rendered prompt", checkable=True, objectName=f"show_prompt_{side}")
+        self.prompt_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.prompt_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.prompt_toggle.setAutoRaise(True)
+        self.prompt_toggle.setToolTip("The exact text the model read: the chat template, special tokens and all.")
+        self.rendered = QPlainTextEdit(readOnly=True, objectName=f"rendered_{side}", visible=False)
+        self.rendered.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.rendered.setMaximumHeight(110)
+        self.prompt_toggle.toggled.connect(self._toggle_prompt)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.stats)
+        layout.addWidget(self.prompt_toggle)
+        layout.addWidget(self.rendered)
+        self.answer: Any = None
+        self._pending = ""
+        self._timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
+        self._timer.timeout.connect(self.flush)
+
+    def set_title(self, text: str) -> None:
+        self.setTitle(text)
+
+    def _toggle_prompt(self, shown: bool) -> None:
+        self.rendered.setVisible(shown)
+        self.prompt_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def clear(self) -> None:
+        self._timer.stop()
+        self._pending = ""
+        self.text.clear()
+        self.stats.clear()
+        self.rendered.clear()
+        self.answer = None
+
+    def begin(self, prompt: str, chat: bool) -> None:
+        """A new answer: a chat adds a turn under the last one; a text run shows the prompt it continues."""
+        self.flush()
+        self.answer = None
+        if chat:
+            if self.text.toPlainText():
+                self._append("\n\n")
+            self._append(f"You: {prompt}\n")
+        else:
+            self.text.clear()
+            self._append(prompt)
+        self.stats.setText("Waiting…")
+
+    def set_rendered(self, text: str) -> None:
+        self.rendered.setPlainText(text)
+
+    def add_text(self, text: str) -> None:
+        if self._timer.isActive():
+            self._pending += text
+            return
+        self._append(self._pending + text)  # the first piece (or one after a pause) shows at once
+        self._pending = ""
+        self._timer.start()
+
+    def flush(self) -> None:
+        if self._pending:
+            text, self._pending = self._pending, ""
+            self._append(text)
+
+    def _append(self, text: str) -> None:
+        cursor = self.text.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text)
+        self.text.setTextCursor(cursor)
+        self.text.ensureCursorVisible()
+
+    def finish(self, answer: Any) -> None:
+        self.flush()
+        self.answer = answer
+        notes = " ".join(answer.notes)
+        self.stats.setText(f"{answer.tokens} tokens · {answer.tokens_per_s:.1f} tokens/s · first token after "
+                           f"{answer.first_token_s or 0:.2f} s · stopped: {answer.stop_reason.text}"
+                           + (f"\n{notes}" if notes else ""))
+
+    def show_error(self, message: str) -> None:
+        self.flush()
+        self.stats.setText(f"⚠ {message}")
+
+
+class SettingsBox(QGroupBox):
+    """One set of generation settings for both sides (core.generate.GenerationSettings, with its help texts)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Settings (both sides)", parent)
+        from dataclasses import fields
+
+        helps = {f.name: f.metadata["help"] for f in fields(GenerationSettings)}
+        self.sample = QCheckBox("Sample", objectName="setting_do_sample", toolTip=helps["do_sample"])
+        self.temperature = self._double("temperature", 0.01, 5.0, 0.05, helps)
+        self.top_p = self._double("top_p", 0.0, 1.0, 0.05, helps)
+        self.top_k = self._int("top_k", 0, 100_000, helps)
+        self.repetition_penalty = self._double("repetition_penalty", 0.5, 3.0, 0.05, helps)
+        self.max_new_tokens = self._int("max_new_tokens", 1, 1_000_000, helps)
+        self.seed = self._int("seed", 0, 2**31 - 1, helps)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(6, 6, 6, 6)
+        grid.setHorizontalSpacing(8)
+        rows = [("", self.sample), ("Temperature", self.temperature), ("Top-p", self.top_p),
+                ("Top-k", self.top_k), ("Repetition penalty", self.repetition_penalty),
+                ("Max new tokens", self.max_new_tokens), ("Seed", self.seed)]
+        for i, (label, widget) in enumerate(rows):
+            row, col = divmod(i, 2)
+            if label:
+                grid.addWidget(QLabel(label), row, col * 2)
+            grid.addWidget(widget, row, col * 2 + 1)
+        self.sample.toggled.connect(self._sampling_changed)
+        self.sample.toggled.connect(self.changed)
+        self.set_settings(GenerationSettings())
+
+    def _double(self, name: str, low: float, high: float, step: float, helps: dict) -> QDoubleSpinBox:
+        box = QDoubleSpinBox(objectName=f"setting_{name}", toolTip=helps[name])
+        box.setRange(low, high)
+        box.setSingleStep(step)
+        box.setDecimals(2)
+        box.valueChanged.connect(self.changed)
+        return box
+
+    def _int(self, name: str, low: int, high: int, helps: dict) -> QSpinBox:
+        box = QSpinBox(objectName=f"setting_{name}", toolTip=helps[name])
+        box.setRange(low, high)
+        box.valueChanged.connect(self.changed)
+        return box
+
+    def _sampling_changed(self, sampling: bool) -> None:
+        for box in (self.temperature, self.top_p, self.top_k, self.seed):
+            box.setEnabled(sampling)
+
+    def settings(self) -> GenerationSettings:
+        return GenerationSettings(do_sample=self.sample.isChecked(), temperature=self.temperature.value(),
+                                  top_p=self.top_p.value(), top_k=self.top_k.value(),
+                                  repetition_penalty=self.repetition_penalty.value(),
+                                  max_new_tokens=self.max_new_tokens.value(), seed=self.seed.value())
+
+    def set_settings(self, settings: GenerationSettings) -> None:
+        self.blockSignals(True)
+        try:
+            self.sample.setChecked(settings.do_sample)
+            self.temperature.setValue(settings.temperature)
+            self.top_p.setValue(settings.top_p)
+            self.top_k.setValue(settings.top_k)
+            self.repetition_penalty.setValue(settings.repetition_penalty)
+            self.max_new_tokens.setValue(settings.max_new_tokens)
+            self.seed.setValue(settings.seed)
+            self._sampling_changed(settings.do_sample)
+        finally:
+            self.blockSignals(False)
+
+
+# ---------------------------------------------------------------------------------------------- the tab
+
+
+class TryTab(QWidget):
+    """Pick a run, then chat with it and its base (the Chat page) or compare its checkpoints (Compare page)."""
+
+    loaded_changed = Signal()  # models were loaded or released (tests and the window's status follow it)
+    answered = Signal()  # both answers of a prompt are in (or it was stopped, or failed)
+
+    def __init__(self, session: Session, show_message: Callable[[str, int], None] | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("try_tab")
+        self.session = session
+        self.show_message = show_message or (lambda _text, _ms=0: None)
+        self.runner = GenerateRunner(self)
+        self.loaded: Loaded | None = None
+        self.conversation = Conversation()
+        self.answers: dict[str, Any] = {}
+        self._source: Source | None = None
+        self._job_kind = ""
+        self._after_job: Callable[[], None] | None = None
+        self._pending_prompt = ""
+        self._build()
+        self._connect()
+        self.refresh_runs()
+        self._unsubscribe = session.subscribe(self._session_changed)
+        self.destroyed.connect(lambda *_: self._unsubscribe())
+
+    # ------------------------------------------------------------------ construction
+    def _build(self) -> None:
+        self.run_combo = QComboBox(objectName="try_run")
+        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run_combo.setMinimumContentsLength(16)
+        self.target_combo = QComboBox(objectName="try_target")
+        self.refresh_button = QPushButton("Refresh", objectName="try_refresh")
+        self.refresh_button.setToolTip("List the runs folder again")
+        self.base_edit = QLineEdit(objectName="try_base")
+        self.base_edit.setToolTip("The base model the run started from (from its config); the left pane answers "
+                                  "with it. Change it if the model has moved.")
+        picker = QFormLayout()
+        picker.setContentsMargins(0, 0, 0, 0)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.run_combo, 1)
+        run_row.addWidget(self.target_combo)
+        run_row.addWidget(self.refresh_button)
+        picker.addRow("Run", run_row)
+        picker.addRow("Base model", self.base_edit)
+        self.status_label = QLabel("", objectName="try_status", wordWrap=True)
+        self.busy = QProgressBar(objectName="try_busy", maximumHeight=6, textVisible=False, visible=False)
+        self.busy.setRange(0, 0)
+
+        self.settings_box = SettingsBox()
+        self.chat_check = QCheckBox("Chat", objectName="try_chat")
+        self.chat_check.setToolTip("Chat runs render each turn with the run's chat template; text runs continue the "
+                                   "prompt as plain text. Set from the run; change it to try the other way.")
+        self.system_edit = QLineEdit(objectName="try_system", placeholderText="System prompt (chat runs)")
+        chat_row = QHBoxLayout()
+        chat_row.addWidget(self.chat_check)
+        chat_row.addWidget(self.system_edit, 1)
+        self.panes = {side: AnswerPane(side) for side in SIDES}
+        self.pane_splitter = QSplitter(Qt.Orientation.Horizontal, objectName="try_panes")
+        for side in SIDES:
+            self.pane_splitter.addWidget(self.panes[side])
+        self.prompt_edit = QPlainTextEdit(objectName="try_prompt", placeholderText="Type a prompt, then Send "
+                                                                                    "(Ctrl+Enter)")
+        self.prompt_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.prompt_edit.setFixedHeight(self.prompt_edit.fontMetrics().lineSpacing() * 3 + 14)
+        self.send_button = QPushButton("Send", objectName="try_send", default=True)
+        self.stop_button = QPushButton("Stop", objectName="try_stop", enabled=False)
+        self.new_button = QPushButton("New conversation", objectName="try_new")
+        buttons = QVBoxLayout()
+        for button in (self.send_button, self.stop_button, self.new_button):
+            buttons.addWidget(button)
+        input_row = QHBoxLayout()
+        input_row.addWidget(self.prompt_edit, 1)
+        input_row.addLayout(buttons)
+        self.saved_combo = QComboBox(objectName="try_saved")
+        self.saved_combo.setPlaceholderText("Saved prompts")
+        self.saved_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.save_prompt_button = QPushButton("Save prompt", objectName="try_save_prompt")
+        self.save_prompt_button.setToolTip("Keep this prompt with the config (prompts:), for Compare checkpoints")
+        self.remove_prompt_button = QPushButton("Remove", objectName="try_remove_prompt")
+        saved_row = QHBoxLayout()
+        saved_row.addWidget(self.saved_combo, 1)
+        saved_row.addWidget(self.save_prompt_button)
+        saved_row.addWidget(self.remove_prompt_button)
+
+        chat_page = QWidget()
+        chat = QVBoxLayout(chat_page)
+        chat.setContentsMargins(0, 6, 0, 0)
+        chat.addWidget(self.settings_box)
+        chat.addLayout(chat_row)
+        chat.addWidget(self.pane_splitter, 1)
+        chat.addLayout(input_row)
+        chat.addLayout(saved_row)
+
+        from finetune_studio.gui.compare_view import CompareView
+
+        self.compare = CompareView(self)
+        self.pages = QTabWidget(objectName="try_pages")
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(chat_page, "Chat")
+        self.pages.addTab(self.compare, "Compare checkpoints")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(picker)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.pages, 1)
+        self._load_prompts()
+
+    def _connect(self) -> None:
+        self.run_combo.currentIndexChanged.connect(self._run_picked)
+        self.target_combo.currentIndexChanged.connect(self._target_picked)
+        self.refresh_button.clicked.connect(self.refresh_runs)
+        self.base_edit.editingFinished.connect(self._base_edited)
+        self.send_button.clicked.connect(self.send)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self.prompt_edit, self.send,
+                      context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.stop_button.clicked.connect(self.stop)
+        self.new_button.clicked.connect(self.new_conversation)
+        self.system_edit.editingFinished.connect(lambda: setattr(self.conversation, "system",
+                                                                 self.system_edit.text()))
+        self.saved_combo.activated.connect(self._use_saved)
+        self.save_prompt_button.clicked.connect(self.save_prompt)
+        self.remove_prompt_button.clicked.connect(self.remove_prompt)
+        self.runner.event.connect(self._event)
+        self.runner.succeeded.connect(self._job_succeeded)
+        self.runner.errored.connect(self._job_errored)
+        self.runner.idle.connect(self._job_idle)
+        self.runner.started.connect(self._update_buttons)
+
+    # ------------------------------------------------------------------ runs and targets
+    def refresh_runs(self) -> None:
+        """List the runs folder's runs that have something to talk to (a final model or a complete checkpoint)."""
+        current = self.run_dir
+        runs_dir = self.session.runs_dir
+        found: list[Path] = []
+        if runs_dir.is_dir():
+            for child in sorted(runs_dir.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True):
+                if RunFolder(child).exists():
+                    found.append(child)
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for path in found:
+            self.run_combo.addItem(path.name, str(path))
+        self.run_combo.blockSignals(False)
+        index = self.run_combo.findData(str(current)) if current else -1
+        if found:
+            self.run_combo.setCurrentIndex(max(index, 0))
+            if index < 0 or current is None:
+                self._run_picked()
+        else:
+            self.target_combo.clear()
+            self._say(f"No runs in {runs_dir} yet. Train one, then try it here.")
+        self._update_buttons()
+
+    @property
+    def run_dir(self) -> Path | None:
+        data = self.run_combo.currentData()
+        return Path(data) if data else None
+
+    def select_run(self, run_dir: Path, target: str | None = None) -> None:
+        """Show run_dir (listing the runs folder again if it is new); target: a Target label to pick."""
+        if self.run_combo.findData(str(run_dir)) < 0:
+            self.refresh_runs()
+        index = self.run_combo.findData(str(run_dir))
+        if index >= 0 and index != self.run_combo.currentIndex():
+            self.run_combo.setCurrentIndex(index)
+        elif index >= 0:
+            self._run_picked()
+        if target is not None:
+            found = self.target_combo.findText(target)
+            if found >= 0:
+                self.target_combo.setCurrentIndex(found)
+
+    def _run_picked(self) -> None:
+        run_dir = self.run_dir
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()
+        try:
+            found = targets(run_dir) if run_dir else []
+            problem = None
+        except GenerationError as exc:
+            found, problem = [], str(exc)
+        for target in reversed(found):  # the final model first, then the newest checkpoint
+            self.target_combo.addItem(target.label, target)
+        self.target_combo.blockSignals(False)
+        self.compare.set_run(run_dir)
+        if run_dir is not None and not found:
+            try:
+                resolve(run_dir)
+            except GenerationError as exc:
+                problem = str(exc)
+        if problem:
+            self.release("")
+            self._source = None
+            self._say(problem)
+            self._update_buttons()
+            return
+        self._target_picked()
+
+    def _target_picked(self) -> None:
+        target: Target | None = self.target_combo.currentData()
+        run_dir = self.run_dir
+        if target is None or run_dir is None:
+            return
+        try:
+            source = resolve(target.path)
+        except GenerationError as exc:
+            self._say(str(exc))
+            return
+        if self._source is not None and self._source.target == source.target:
+            return
+        self.release("")  # the tab is left for another run or checkpoint: its models go
+        self._source = source
+        self.base_edit.setText(source.base.name_or_path if source.base else "")
+        self.chat_check.setChecked(source.chat)
+        self.system_edit.setEnabled(True)
+        self.new_conversation()
+        self.panes[BASE].set_title(f"Base model · {source.base.name_or_path if source.base else '—'}")
+        self.panes[TUNED].set_title(f"Fine-tuned · {source.name}")
+        self.load()
+
+    def _base_edited(self) -> None:
+        if self._source is None or self._source.base is None:
+            return
+        text = self.base_edit.text().strip()
+        if text and text != self._source.base.name_or_path:
+            self.release("")
+            self._source.base = ModelConfig(name_or_path=text, dtype=self._source.base.dtype,
+                                            trust_remote_code=self._source.base.trust_remote_code)
+            self.panes[BASE].set_title(f"Base model · {text}")
+            self.load()
+
+    # ------------------------------------------------------------------ jobs
+    def _training(self) -> bool:
+        return bool(self.session.running)
+
+    def start_job(self, kind: str, job: Job) -> bool:
+        """Run one model job (kind: load, answer, compare) in the tab's thread; False when one runs already."""
+        if self._training():
+            self._say("A training run is using the memory: try the model when it ends (training always wins).")
+            return False
+        if not self.runner.start(job):
+            return False
+        self._job_kind = kind
+        self.busy.setVisible(True)
+        self._update_buttons()
+        return True
+
+    def load(self) -> None:
+        """Load the picked run's models in the background (progress in the status line)."""
+        source = self._source
+        if source is None or self.loaded is not None or self.runner.running:
+            return
+        from finetune_studio.core import generate
+
+        self._say(f"Loading {source.name}…")
+        self.start_job("load", lambda sink, stop: generate.load(
+            source, lambda text: sink({"event": "progress", "text": text})))
+
+    def send(self) -> None:
+        prompt = self.prompt_edit.toPlainText()
+        if not prompt.strip():
+            self._say("The prompt is empty: type something for the models to answer or continue.")
+            return
+        if self.runner.running or self._source is None:
+            if self._job_kind == "load":
+                self._pending_prompt = prompt  # sent the moment the models are in
+                self._say("The prompt is sent as soon as the models are loaded.")
+            return
+        self._answer(prompt)
+
+    def _answer(self, prompt: str) -> None:
+        from finetune_studio.core import generate
+
+        source = self._source
+        settings = self.settings_box.settings()
+        chat = self.chat_check.isChecked()
+        self.conversation.system = self.system_edit.text() if chat else ""
+        loaded, conversation = self.loaded, self.conversation
+        self.answers = {}
+        sides = loaded.sides if loaded is not None else SIDES
+        for side in SIDES:
+            if side in sides:
+                self.panes[side].begin(prompt, chat)
+            else:
+                self.panes[side].clear()
+                self.panes[side].stats.setText("This model folder has no base model to compare with.")
+
+        def job(sink: Callable[[dict], None], stop: threading.Event) -> Any:
+            models = loaded
+            if models is None:
+                models = generate.load(source, lambda text: sink({"event": "progress", "text": text}))
+                sink({"event": "loaded", "loaded": models})
+            return generate.answer_both(models, prompt, settings, conversation, stop, sink, chat=chat)
+
+        if self.start_job("answer", job):
+            if chat:
+                self.prompt_edit.clear()
+            self._say(("Generating: base first, then fine-tuned…" if loaded is not None and not loaded.concurrent
+                       else "Generating…"))
+
+    def use(self, loaded: Loaded) -> None:
+        """Talk to models loaded elsewhere (benchmarks, the screenshot script) as if picked and loaded here."""
+        self.release("")
+        self._source = loaded.source
+        titles = {BASE: loaded.source.base.name_or_path if loaded.source.base else "—", TUNED: loaded.source.name}
+        for side, pane in self.panes.items():
+            pane.set_title(f"{'Base model' if side == BASE else 'Fine-tuned'} · {titles[side]}")
+        self.chat_check.setChecked(loaded.source.chat)
+        self._set_loaded(loaded)
+        self._update_buttons()
+
+    def stop(self) -> None:
+        if self.runner.running:
+            self.runner.stop()
+            self._say("Stopping…")
+
+    def new_conversation(self) -> None:
+        self.conversation = Conversation(system=self.system_edit.text())
+        for pane in self.panes.values():
+            pane.clear()
+
+    def release(self, reason: str) -> None:
+        """Free the models (another run was picked, or training needs the memory); say why when there is a why."""
+        if self.runner.running:
+            self.runner.stop()
+            self._after_job = lambda: self.release(reason)
+            return
+        had = self.loaded is not None
+        self.loaded = None
+        if had:
+            from finetune_studio.core.generate import free_cached_memory
+
+            free_cached_memory()
+            self.loaded_changed.emit()
+        if reason:
+            self._say(reason)
+        self._update_buttons()
+
+    def release_for_training(self) -> None:
+        """A training run starts: it gets the memory; the models are freed and the tab says so."""
+        self._pending_prompt = ""
+        self.release("Training started, so the models were released to give it the memory (training always wins). "
+                     "Pick the run again when it ends.")
+        self.compare.stop()
+
+    def run_finished(self, result: Any) -> None:
+        """A run of this window ended (a core.training.RunResult, or its folder): list it, and when it finished
+        and the user asked for that, run the comparison."""
+        if getattr(result, "state", "finished") != "finished":
+            return
+        run_dir = Path(getattr(result, "run_dir", result))
+        self.refresh_runs()
+        if self.compare.auto_check.isChecked() and self.session.config.prompts:
+            self.select_run(Path(run_dir))
+            self.pages.setCurrentWidget(self.compare)
+            self.compare.start()
+
+    def shutdown(self) -> None:
+        """The window closes: stop what runs and wait for it (a QThread destroyed while running aborts)."""
+        self._after_job = None
+        self._pending_prompt = ""
+        self.runner.shutdown()
+        self.loaded = None
+
+    # ------------------------------------------------------------------ what the job says
+    @Slot(object)
+    def _event(self, event: dict) -> None:
+        kind = event.get("event")
+        if self._job_kind == "compare":
+            self.compare.add_event(event)
+            return
+        if kind == "progress":
+            self._say(event["text"])
+        elif kind == "loaded":
+            self._set_loaded(event["loaded"])
+        elif kind == "rendered":
+            self.panes[event["side"]].set_rendered(event["text"])
+        elif kind == "text":
+            self.panes[event["side"]].add_text(event["text"])
+        elif kind == "answer":
+            self.answers[event["side"]] = event["answer"]
+            self.panes[event["side"]].finish(event["answer"])
+        elif kind == "error":
+            self.panes[event["side"]].show_error(event["message"])
+
+    def _set_loaded(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        notes = [loaded.describe()] + [n for n in loaded.notes if n != loaded.describe()]
+        self._say(" ".join(notes))
+        defaults = GenerationSettings.from_generation_config(
+            getattr(next(iter(loaded.models.values()), None), "generation_config", None))
+        if self._job_kind == "load":
+            self.settings_box.set_settings(defaults)
+        self.loaded_changed.emit()
+
+    @Slot(object)
+    def _job_succeeded(self, result: Any) -> None:
+        if self._job_kind == "load" and isinstance(result, Loaded):
+            self._set_loaded(result)
+        elif self._job_kind == "answer":
+            stopped = any(a.stop_reason.value == "user" for a in self.answers.values())
+            if stopped:
+                self._say("Stopped by the user.")
+                for side, pane in self.panes.items():
+                    if side not in self.answers and pane.stats.text() == "Waiting…":
+                        pane.stats.setText("Stopped by the user before it answered.")
+            elif self.loaded is not None:
+                self._say(self.loaded.describe())
+        elif self._job_kind == "compare":
+            self.compare.finished(result)
+
+    @Slot(str, str)
+    def _job_errored(self, message: str, details: str) -> None:
+        self._say(message)
+        for pane in self.panes.values():
+            if self._job_kind == "answer" and pane.answer is None:
+                pane.show_error(message)
+        if self._job_kind == "compare":
+            self.compare.failed(message)
+
+    @Slot()
+    def _job_idle(self) -> None:
+        kind, self._job_kind = self._job_kind, ""
+        self.busy.setVisible(False)
+        for pane in self.panes.values():
+            pane.flush()
+        after, self._after_job = self._after_job, None
+        if after is not None:
+            after()
+        elif kind == "load" and self._pending_prompt and self.loaded is not None:
+            prompt, self._pending_prompt = self._pending_prompt, ""
+            self._answer(prompt)
+        if kind == "answer":
+            self.answered.emit()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ saved prompts
+    def _load_prompts(self) -> None:
+        self.saved_combo.clear()
+        for prompt in self.session.config.prompts:
+            self.saved_combo.addItem(prompt.replace("\n", " ⏎ ")[:80], prompt)
+        self.saved_combo.setCurrentIndex(-1)
+        self.compare.set_prompts(list(self.session.config.prompts))
+
+    def _session_changed(self, change: Change) -> None:
+        if change is Change.DOCUMENT:
+            self._load_prompts()
+            self.refresh_runs()
+        elif change is Change.RUN:
+            self._update_buttons()
+
+    def _use_saved(self, index: int) -> None:
+        prompt = self.saved_combo.itemData(index)
+        if prompt:
+            self.prompt_edit.setPlainText(prompt)
+
+    def save_prompt(self) -> None:
+        prompt = self.prompt_edit.toPlainText().strip() or self._last_prompt()
+        if not prompt or prompt in self.session.config.prompts:
+            return
+        self.session.config.prompts.append(prompt)
+        self.session.set_modified(True)
+        self._load_prompts()
+        self.show_message("Prompt saved with the config; save the config to keep it.", 5000)
+
+    def _last_prompt(self) -> str:
+        for turns in self.conversation.history.values():
+            users = [t["content"] for t in turns if t["role"] == "user"]
+            if users:
+                return users[-1]
+        return ""
+
+    def remove_prompt(self) -> None:
+        prompt = self.saved_combo.currentData()
+        if prompt and prompt in self.session.config.prompts:
+            self.session.config.prompts.remove(prompt)
+            self.session.set_modified(True)
+            self._load_prompts()
+
+    # ------------------------------------------------------------------ state
+    def _say(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def _update_buttons(self) -> None:
+        busy = self.runner.running
+        training = self._training()
+        answering = busy and self._job_kind in ("answer", "compare")
+        self.send_button.setEnabled(not answering and not training and self._source is not None)
+        self.stop_button.setEnabled(answering)
+        self.new_button.setEnabled(not answering)
+        self.remove_prompt_button.setEnabled(self.saved_combo.count() > 0)
+        self.compare.set_busy(busy, training)
