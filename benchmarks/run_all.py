@@ -39,6 +39,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("overhead.py", ["--steps", "150"], ["--steps", "30", "--rounds", "1"]),  # turns of 5 steps, two rounds
     ("chart.py", [], ["--points", "10000", "--seconds", "2"]),
     ("data_prep.py", [], ["--rows", "5000"]),
+    ("inspector.py", [], ["--rows", "2000"]),  # whole-dataset row checks on 100k conversations, then from the cache
     ("kill_resume.py", [], ["--kills", "3", "--steps", "200"]),  # 20 SIGKILLs at random moments, 20 resumes
 ]
 
