@@ -27,6 +27,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
 from PySide6.QtGui import QAction, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
     QMenuBar,
     QProgressBar,
     QPushButton,
+    QRadioButton,
     QSizePolicy,
     QStatusBar,
     QToolButton,
@@ -361,6 +363,7 @@ class PushDialog(QDialog):
         self.result: core_hub.PushResult | None = None
         self.plan: list[tuple[str, int]] = []
         self._auto_repo = ""  # the repository the dialog proposed itself (<account>/<run name>), not typed
+        self._adapter_run = False  # the run trained an adapter: it can be pushed as one or merged
         self._cancel = threading.Event()
         self._uploading = False
         self._progress = _PushProgress(self)
@@ -392,6 +395,22 @@ class PushDialog(QDialog):
         self.private_check.setChecked(True)
         self.message_edit = QLineEdit()
         self.message_edit.setObjectName("commit_message")
+        # An adapter run pushes the adapter (small; loads with peft on its base) or the model merged into its base.
+        self.adapter_radio = QRadioButton("The adapter (small; loads with peft on top of its base model)")
+        self.adapter_radio.setObjectName("push_adapter")
+        self.merged_radio = QRadioButton("Merged into its base model (an ordinary model; no peft needed)")
+        self.merged_radio.setObjectName("push_merged")
+        self.adapter_radio.setChecked(True)
+        self.form_group = QButtonGroup(self)
+        for radio in (self.adapter_radio, self.merged_radio):
+            self.form_group.addButton(radio)
+        self.form_box = QWidget()
+        form_column = QVBoxLayout(self.form_box)
+        form_column.setContentsMargins(0, 0, 0, 0)
+        form_column.setSpacing(2)
+        form_column.addWidget(self.adapter_radio)
+        form_column.addWidget(self.merged_radio)
+        self.form_group.buttonToggled.connect(self._form_changed)
 
         self.account_label = _message_label()
         self.account_label.setObjectName("push_account")
@@ -436,6 +455,9 @@ class PushDialog(QDialog):
         form.addRow("Repository", self.repo_edit)
         form.addRow("Visibility", self.private_check)
         form.addRow("Commit message", self.message_edit)
+        form.addRow("Push", self.form_box)
+        self._form_row = form.rowCount() - 1
+        self._form_layout = form
         layout = QVBoxLayout(self)
         layout.setSpacing(8)
         layout.addLayout(form)
@@ -459,6 +481,18 @@ class PushDialog(QDialog):
     @property
     def pushing(self) -> bool:
         return self.push_task.busy
+
+    @property
+    def form(self) -> str | None:
+        """What an adapter run pushes: core.hub.PUSH_ADAPTER or PUSH_MERGED; None for a full fine-tuning run."""
+        if not self._adapter_run:
+            return None
+        return core_hub.PUSH_MERGED if self.merged_radio.isChecked() else core_hub.PUSH_ADAPTER
+
+    def _form_changed(self, *_: Any) -> None:
+        """The file list follows the choice (a merged push lists model.safetensors instead of the adapter)."""
+        if self._adapter_run and not self.pushing:
+            self._list_files()
 
     def set_account(self, account: core_hub.Account | None) -> None:
         """The account the push will use, when known: fills the default repository and warns about a read-only
@@ -489,10 +523,17 @@ class PushDialog(QDialog):
         self._fill_repo_default()
         self.message_edit.setPlaceholderText(f"Upload {self.run_dir.name} from Finetune Studio")
         _show_message(self.message, "info", "")
+        from finetune_studio.gui.export_dialog import is_adapter_run
+
+        self._adapter_run = is_adapter_run(self.run_dir)
+        self._form_layout.setRowVisible(self._form_row, self._adapter_run)
+        self._list_files()
+
+    def _list_files(self) -> None:
         self.files.clear()
         self.plan = []
         self.total_label.setText("Listing the files…")
-        self.plan_task.submit(core_hub.plan_push, self.run_dir)
+        self.plan_task.submit(core_hub.plan_push, self.run_dir, None, self.form)
         self._update_buttons()
 
     def _apply_run_config(self) -> None:
@@ -523,7 +564,8 @@ class PushDialog(QDialog):
 
     def _update_buttons(self) -> None:
         busy = self.pushing
-        for widget in (self.repo_edit, self.private_check, self.message_edit, self.choose_button):
+        for widget in (self.repo_edit, self.private_check, self.message_edit, self.choose_button,
+                       self.adapter_radio, self.merged_radio):
             widget.setEnabled(not busy)
         self.push_button.setEnabled(not busy and bool(self.plan))
         self.cancel_button.setEnabled(not (busy and self._uploading))
@@ -577,7 +619,7 @@ class PushDialog(QDialog):
         self.push_task.submit(core_hub.push_run, self.run_dir, repo_id=self.repo_edit.text().strip() or None,
                               private=self.private_check.isChecked(),
                               commit_message=self.message_edit.text().strip() or None,
-                              progress=progress, cancel=self._cancel)
+                              progress=progress, cancel=self._cancel, form=self.form)
         self.login_button.hide()
         _show_message(self.message, "info", "")
         self.phase_label.setText("Starting…")

@@ -242,6 +242,12 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.hub.status_changed.connect(lambda status: self.hub_form.set_account_text(status.sentence))
         self.hub_form.set_account_text(self.hub.status.sentence)
         self.hub.account_changed.connect(self.validate_now)
+        from finetune_studio.gui.export_dialog import ExportController  # adapter runs: export adapter or merged
+
+        self.exporter = ExportController(self.session, show_message, self)
+        self.exporter.place(self.header)
+        # Picking an adapter method can move the learning rate (core.adapters.follow_method): the Training tab shows it
+        self.model_form.adapter_form.training_changed.connect(lambda: self.training_form.load(self.config))
         self.history = HistoryPanel(self.session, RunsTabActions(
             show_run=self.show_run, forget_run=self.forget_run, add_event=self._show_recorded_event,
             chart=self.install_chart, built_chart=lambda: self.chart, resume_run=self.resume_run,

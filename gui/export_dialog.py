@@ -1,0 +1,331 @@
+"""Export a finished adapter run from the window: the adapter alone, or merged into its base model.
+
+`ExportController` puts an "Export…" button beside the run header's "Open folder" for a finished run that trained
+an adapter (its model folder holds adapter_config.json) and opens `ExportDialog`. The work is core.export's
+(`export_run`: free disk space checked first, written to a hidden folder renamed into place); it runs in
+gui.background's pool, its progress lines come back through a queued signal, and the run folder's own files are
+only read. Nothing here imports torch, transformers or peft: core.export imports them inside its functions.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any, Callable
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QFontMetrics, QPalette
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, METHOD_NAMES, read_adapter_config
+from finetune_studio.core.events import RunState
+from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.session import Session
+from finetune_studio.gui import background, dialogs
+from finetune_studio.gui.hub_dialogs import MESSAGE_STYLE
+from finetune_studio.gui.session_signals import SessionSignals
+
+ADAPTER, MERGED = "adapter", "merged"  # core.export's kinds (that module imports the training stack's helpers)
+
+
+def is_adapter_run(run_dir: Path | None) -> bool:
+    """A run whose saved model is an adapter (what the export choices are for)."""
+    return run_dir is not None and (RunFolder(Path(run_dir)).model_dir / ADAPTER_CONFIG_FILE).is_file()
+
+
+def default_out_dir(run_dir: Path, kind: str) -> Path:
+    """Where an export goes unless the user picks another folder: core.export's default."""
+    from finetune_studio.core.export import default_out_dir as core_default
+
+    return core_default(Path(run_dir), kind)
+
+
+def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None]) -> Any:
+    from finetune_studio.core.export import export_run
+
+    return export_run(run_dir, kind, out_dir, overwrite=overwrite, progress=progress)
+
+
+def _method_of(run_dir: Path) -> str:
+    from finetune_studio.core.adapters import method_of_run
+
+    return method_of_run(run_dir)
+
+
+class _Progress(QObject):
+    """Carries core.export's progress lines from the pool thread to the dialog (a queued signal)."""
+
+    line = Signal(str)
+
+
+class ExportDialog(QDialog):
+    """Pick adapter-only or merged, the folder, then export in the background with a busy bar and core's progress
+    lines; the outcome (or core's message when it cannot be done) is shown in the dialog, which stays open."""
+
+    exported = Signal(object)  # core.export.ExportResult
+
+    def __init__(self, run_dir: Path, parent: QWidget | None = None, kind: str = ADAPTER):
+        super().__init__(parent)
+        self.setObjectName("export_dialog")
+        self.setWindowTitle("Export the trained model")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.run_dir = Path(run_dir)
+        self.result: Any = None
+        self._auto_out = ""  # the folder the dialog proposed itself: it follows the choice until the user types
+        self._relay = _Progress(self)
+        self._relay.line.connect(self._on_progress)
+        self.task = background.BackgroundTask(self)
+        self.task.result.connect(self._done)
+        self.task.error.connect(self._failed)
+
+        adapter = read_adapter_config(RunFolder(self.run_dir).model_dir) or {}
+        base = str(adapter.get("base_model_name_or_path") or "its base model")
+        method = _method_of(self.run_dir)
+        self.run_label = QLabel()
+        self.run_label.setTextFormat(Qt.TextFormat.RichText)
+        self.run_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        folder = QFontMetrics(self.run_label.font()).elidedText(base, Qt.TextElideMode.ElideMiddle, 320)
+        self.run_label.setText(f"<b>{html.escape(self.run_dir.name)}</b>, {METHOD_NAMES.get(method, method)} on "
+                               f"{html.escape(folder)}")
+        self.run_label.setToolTip(f"{self.run_dir}\nBase model: {base}")
+
+        self.adapter_radio = QRadioButton("Adapter only")
+        self.adapter_radio.setObjectName("export_adapter")
+        self.merged_radio = QRadioButton("Merged model")
+        self.merged_radio.setObjectName("export_merged")
+        self.kinds = QButtonGroup(self)
+        self.kinds.addButton(self.adapter_radio)
+        self.kinds.addButton(self.merged_radio)
+        adapter_hint = QLabel(f"adapter_model.safetensors and adapter_config.json (naming {base}) with the "
+                              "tokenizer: small; loads with peft on top of the base model "
+                              "(AutoPeftModelForCausalLM).")
+        merged_hint = QLabel("The adapter merged into the base model (peft's merge_and_unload), saved in the base "
+                             "model's dtype: an ordinary model folder that AutoModelForCausalLM and "
+                             "pipeline('text-generation') load without peft; as large as the base model.")
+        if method == "qlora":
+            merged_hint.setText(merged_hint.text() + " This run trained on 4-bit weights: the base is loaded "
+                                "unquantized (dequantized) to merge into, since 4-bit weights cannot hold the "
+                                "merged values.")
+        for hint in (adapter_hint, merged_hint):
+            hint.setWordWrap(True)
+            hint.setIndent(22)
+            hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # a secondary line, as the forms' hints
+
+        self.out_edit = QLineEdit()
+        self.out_edit.setObjectName("export_folder")
+        self.out_edit.setClearButtonEnabled(True)
+        self.choose_button = QToolButton()
+        self.choose_button.setText("…")
+        self.choose_button.setToolTip("Choose the folder to export into")
+        self.choose_button.clicked.connect(self._choose_folder)
+        out_row = QHBoxLayout()
+        out_row.setSpacing(4)
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(self.choose_button)
+        self.overwrite_check = QCheckBox("Replace what the folder holds")
+
+        self.phase_label = QLabel()
+        self.phase_label.setObjectName("export_phase")
+        self.phase_label.setWordWrap(True)
+        self.phase_label.hide()
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(10)
+        self.busy.hide()
+        self.message = QLabel()
+        self.message.setObjectName("export_message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button.setObjectName("export_button")
+        self.export_button.setDefault(True)
+        self.open_button = self.buttons.addButton("Open folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.hide()
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.export_button.clicked.connect(self.start_export)
+        self.open_button.clicked.connect(self._open_folder)
+        self.close_button.clicked.connect(self.reject)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.addRow("Run", self.run_label)
+        choices = QVBoxLayout()
+        choices.setSpacing(2)
+        for widget in (self.adapter_radio, adapter_hint, self.merged_radio, merged_hint):
+            choices.addWidget(widget)
+        form.addRow("Export", choices)
+        form.addRow("Into", out_row)
+        form.addRow("", self.overwrite_check)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(8)
+        layout.addLayout(form)
+        layout.addWidget(self.phase_label)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+        self.resize(600, 400)
+
+        (self.merged_radio if kind == MERGED else self.adapter_radio).setChecked(True)
+        self.kinds.buttonToggled.connect(self._kind_changed)
+        self.out_edit.textEdited.connect(self._update_buttons)
+        self._kind_changed()
+
+    # ---- state
+    @property
+    def kind(self) -> str:
+        return MERGED if self.merged_radio.isChecked() else ADAPTER
+
+    @property
+    def exporting(self) -> bool:
+        return self.task.busy
+
+    def _kind_changed(self, *_: Any) -> None:
+        """The proposed folder follows the choice (export-adapter / export-merged in the run folder), unless the
+        user typed one."""
+        current = self.out_edit.text().strip()
+        if not current or current == self._auto_out:
+            self._auto_out = str(default_out_dir(self.run_dir, self.kind))
+            self.out_edit.setText(self._auto_out)
+        self._update_buttons()
+
+    def _update_buttons(self, *_: Any) -> None:
+        busy = self.exporting
+        for widget in (self.adapter_radio, self.merged_radio, self.out_edit, self.choose_button,
+                       self.overwrite_check):
+            widget.setEnabled(not busy)
+        self.export_button.setEnabled(not busy and bool(self.out_edit.text().strip()))
+        self.close_button.setEnabled(not busy)
+        self.close_button.setToolTip("The export finishes first: a half-written model is never left behind."
+                                     if busy else "")
+
+    def _show(self, kind: str, text: str) -> None:
+        self.message.setStyleSheet(MESSAGE_STYLE.get(kind, ""))
+        self.message.setProperty("kind", kind)
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _choose_folder(self) -> None:
+        path = dialogs.choose_folder(self, "Export into which folder?", str(Path(self.out_edit.text()).parent))
+        if path:
+            self.out_edit.setText(path)
+            self._update_buttons()
+
+    # ---- the export
+    @Slot()
+    def start_export(self) -> None:
+        if self.exporting or not self.out_edit.text().strip():
+            return
+        relay = self._relay
+
+        def progress(line: str) -> None:  # pool thread
+            if shiboken6.isValid(relay):
+                relay.line.emit(str(line))
+
+        self.result = None
+        self.open_button.hide()
+        self._show("info", "")
+        out_dir = Path(self.out_edit.text().strip()).expanduser()
+        self.task.submit(_export, self.run_dir, self.kind, out_dir, self.overwrite_check.isChecked(), progress)
+        self.phase_label.setText("Merging… (loads the base model)" if self.kind == MERGED else "Copying the adapter…")
+        self.phase_label.show()
+        self.busy.show()
+        self._update_buttons()
+
+    @Slot(str)
+    def _on_progress(self, line: str) -> None:
+        if self.exporting:
+            self.phase_label.setText(f"{line}…")
+
+    def _finish(self) -> None:
+        self.busy.hide()
+        self.phase_label.hide()
+        self._update_buttons()
+
+    @Slot(object)
+    def _done(self, result: Any) -> None:
+        self._finish()
+        self.result = result
+        self._show("success", result.message)
+        self.open_button.show()
+        self.exported.emit(result)
+
+    @Slot(object)
+    def _failed(self, error: BaseException) -> None:
+        from finetune_studio.core.errors import FinetuneError
+
+        self._finish()
+        text = str(error) if isinstance(error, FinetuneError) else \
+            f"The export failed: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
+        self._show("error", text)
+
+    def _open_folder(self) -> None:
+        if self.result is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result.out_dir)))
+
+    def reject(self) -> None:
+        if self.exporting:
+            return  # a merge cannot be interrupted half-way; Close is disabled meanwhile
+        super().reject()
+
+
+class ExportController(QObject):
+    """The "Export…" button beside the run header's "Open folder": shown for a finished adapter run, it opens the
+    ExportDialog for the run the window shows. Reads the session; holds no window."""
+
+    def __init__(self, session: Session, show_message: Callable[[str, int], None], parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self._show_message = show_message
+        self.dialog: ExportDialog | None = None
+        self.button = QPushButton("Export…")
+        self.button.setObjectName("export_model")
+        self.button.setToolTip("Export this run's adapter alone, or merged into its base model as an ordinary model")
+        self.button.clicked.connect(lambda: self.open_export())
+        self.button.hide()
+        SessionSignals(session, self).run_changed.connect(self.show_run_state)
+        self.show_run_state()
+
+    def place(self, header: Any) -> None:
+        """Beside "Open folder" in the run header (gui.run_header.RunHeader.add_actions)."""
+        header.add_actions(self.button)
+
+    @Slot()
+    def show_run_state(self) -> None:
+        finished = self.session.state is RunState.FINISHED and not self.session.running
+        self.button.setVisible(finished and is_adapter_run(self.session.run_dir))
+
+    def open_export(self, kind: str = ADAPTER) -> ExportDialog | None:
+        """The export dialog for the run the window shows (window-modal, not blocking the caller)."""
+        run_dir = self.session.run_dir
+        if run_dir is None or not is_adapter_run(run_dir):
+            return None
+        if self.dialog is not None and shiboken6.isValid(self.dialog) and self.dialog.isVisible():
+            self.dialog.raise_()
+            return self.dialog
+        dialog = ExportDialog(Path(run_dir), self.button.window(), kind=kind)
+        dialog.exported.connect(lambda result: self._show_message(result.message, 15_000))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
