@@ -192,3 +192,11 @@ def test_describe_says_method_and_settings() -> None:
     assert adapters.describe(lora(r=8, alpha=16, target_modules=["q_proj", "v_proj"])) == \
         "LoRA r 8, alpha 16 (scale 2), dropout 0.05 on q_proj, v_proj"
     assert adapters.describe(default_config()) == "Full fine-tuning"
+
+
+def test_validate_lists_the_demo_models_real_modules_for_an_unknown_target(demo_cache: Path) -> None:
+    config = lora(target_modules=["q_proj", "query_key_value"])
+    message = {p.field: p.message for p in validate(config)}["adapter.target_modules"]
+    assert message == ("The model has no module named query_key_value. Its modules that can take an adapter: "
+                       "embed_tokens, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, lm_head.")
+    assert "adapter.target_modules" not in {p.field for p in validate(lora(target_modules=["q_proj", "v_proj"]))}
