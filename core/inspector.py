@@ -376,7 +376,7 @@ class Inspector:
     # -- loading
     def load(self, tokenizer: Any = None, ds: Any = None) -> Inspector:
         """The tokenizer (only the tokenizer: no weights) and the rows; both can be handed in (tests, benchmark)."""
-        from finetune_studio.core.chat import resolve_format, resolve_template, resolve_train_on
+        from finetune_studio.core.chat import resolve_format, resolve_template, resolve_train_on, run_format
 
         if tokenizer is None:
             from finetune_studio.core.model import load_tokenizer
@@ -387,9 +387,11 @@ class Inspector:
 
             ds = load_split(self.dataset)
         self.tokenizer, self.ds = tokenizer, ds
-        head = [row for _, row in zip(range(20), rows_of(ds, 20))]
-        columns = list(getattr(ds, "column_names", None) or (head[0] if head else []))
-        self.detection = resolve_format(self.chat, head, columns, self.dataset.text_column)
+        if hasattr(ds, "column_names"):  # a datasets.Dataset: decided exactly as a run decides it
+            self.detection = run_format(ds, self.chat, self.dataset.text_column)
+        else:
+            head = ds[:20]
+            self.detection = resolve_format(self.chat, head, list(head[0]) if head else [], self.dataset.text_column)
         self.train_on = resolve_train_on(self.chat, self.detection.format)
         if self.detection.format != "text":
             _, self.template_name, self.template_note = resolve_template(tokenizer, self.chat)
