@@ -721,7 +721,16 @@ def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan) -> None:
     at the mean of the old ones, as TRL's clone_chat_template does) and make generation stop at the end of a
     reply: its token joins generation_config.eos_token_id, as SFTTrainer does for its eos_token."""
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
-        model.resize_token_embeddings(len(tokenizer))
+        import logging
+
+        # Its warning about mean resizing would reach the run log as a warning; the data notice says it already.
+        resizing = logging.getLogger("transformers.modeling_utils")
+        level = resizing.level
+        resizing.setLevel(logging.ERROR)
+        try:
+            model.resize_token_embeddings(len(tokenizer))
+        finally:
+            resizing.setLevel(level)
     stops = list(plan.end_of_turn)
     current = model.generation_config.eos_token_id
     current = [] if current is None else [current] if isinstance(current, int) else list(current)

@@ -1,0 +1,60 @@
+"""A chat run end to end: it trains, the saved model carries the chat template and stops at the end of a reply,
+and transformers' text-generation pipeline renders a messages list exactly as render_and_label did."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from finetune_studio.core.chat import render_and_label
+from finetune_studio.core.config import ChatConfig
+from tests.helpers import read_events, small_config
+
+# One short reply to varied questions: the tiny demo model learns it (and to end it) in 60 steps on a CPU.
+PAIRS = [("Which element is Leo?", "Fire."), ("Who rules Aries?", "Fire."), ("Lucky color today?", "Fire."),
+         ("Is Cancer a water sign?", "Fire.")]
+
+
+@pytest.mark.slow
+def test_chat_run_saves_a_model_that_renders_and_stops_like_the_inspector(demo_cache, runs_dir, tmp_path):
+    import torch
+    from transformers import pipeline
+    from transformers.utils.chat_template_utils import Chat
+
+    path = tmp_path / "chats.jsonl"
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+            for q, a in PAIRS] * 16
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = small_config(path, runs_dir, max_steps=60, learning_rate=4e-3, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False, logging_steps=5)
+    config.dataset.test_size = 0.0
+    from finetune_studio.core.training import run
+
+    result = run(config)
+    assert result.state == "finished"
+    notices = [e["message"] for e in read_events(result.run_dir, "notice")]
+    assert any("ChatML: the tokenizer has no template" in n for n in notices)
+    assert any("the loss is on the assistant replies" in n for n in notices)
+    losses = [e["loss"] for e in read_events(result.run_dir, "log")]
+    assert losses[-1] < losses[0] / 3
+
+    model_dir = result.model_dir
+    assert "<|im_end|>" in (model_dir / "chat_template.jinja").read_text(encoding="utf-8")
+    pipe = pipeline("text-generation", model=str(model_dir), device="cpu")
+    end = pipe.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    stops = pipe.model.generation_config.eos_token_id
+    assert end in (stops if isinstance(stops, list) else [stops])
+
+    for question, answer in PAIRS:
+        messages = [{"role": "user", "content": question}]
+        # The prompt the pipeline renders is the Inspector's row up to the first trained token.
+        roles = render_and_label(pipe.tokenizer, {"messages": messages + [{"role": "assistant", "content": answer}]},
+                                 ChatConfig(), 512)
+        prompt_ids = roles.input_ids[:roles.roles.index("trained")]
+        assert pipe.preprocess(Chat(messages))["input_ids"][0].tolist() == prompt_ids  # what pipe(messages) feeds
+        reply = pipe(messages, max_new_tokens=20, do_sample=False)[0]["generated_text"][-1]
+        assert reply == {"role": "assistant", "content": answer}
+        generated = pipe.model.generate(input_ids=torch.tensor([prompt_ids]), max_new_tokens=20, do_sample=False)
+        new = generated[0, len(prompt_ids):].tolist()
+        assert new[-1] == end and len(new) < 20  # it stopped at the end-of-turn token, not at the length limit
