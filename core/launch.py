@@ -605,8 +605,10 @@ def _follow_to_result(folder: RunFolder, offset: int, process: subprocess.Popen,
     if state == "failed":
         raise TrainingError(str(status.get("message")))
     tail = _log_tail(folder.path, 4000).strip().splitlines()
-    raise TrainingError(f"The run's supervisor ended (exit code {code}) without finishing the run: "
-                        f"{tail[-1] if tail else 'no output'}. See {folder.path / LAUNCH_LOG}.")
+    message = (f"The run's supervisor ended (exit code {code}) without finishing the run: "
+               f"{tail[-1] if tail else 'no output'}. See {folder.path / LAUNCH_LOG}.")
+    _record_failure(folder, message, _int(status.get("step")), _int(status.get("max_steps")))
+    raise TrainingError(message)
 
 
 def run_uses_torchrun(run_dir: Path) -> bool:

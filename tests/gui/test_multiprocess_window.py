@@ -1,0 +1,81 @@
+"""A run of two processes (torchrun, CPU, gloo) driven from the window: Start, the live chart, Stop of both ranks
+at one step, Resume with the same two processes to the end; and closing the window, which leaves the run
+training, then a new window that reattaches to it through the Runs tab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core.distributed import read_heartbeats
+from finetune_studio.core.runs import RunFolder, run_busy
+from finetune_studio.gui.run_header import RunState
+from tests.core.test_launch_processes import run_processes
+from tests.gui.test_app import dialog_log, make_window, start_run  # make_window, dialog_log: fixtures
+from tests.helpers import read_events, small_config
+
+pytestmark = pytest.mark.slow
+
+SLOW = 300_000  # ms: two processes each import the training stack on a shared 2-core machine
+
+
+def _config(small_dataset: Path, runs_dir: Path, name: str, **training: Any):
+    config = small_config(small_dataset, runs_dir, per_device_train_batch_size=4, logging_steps=1, **training)
+    config.launch.processes = 2
+    config.name = name
+    return config
+
+
+def test_two_processes_start_stop_and_resume_from_the_window(qtbot: Any, make_window: Any, small_dataset: Path,
+                                                             runs_dir: Path) -> None:
+    window = make_window()
+    start_run(qtbot, window, _config(small_dataset, runs_dir, "window-two", max_steps=8, eval_steps=4,
+                                     save_steps=100))
+    assert window.runner.detachable  # trained by a supervisor and torchrun, followed by the runner's thread
+    run_dir = runs_dir / "window-two"
+    qtbot.waitUntil(lambda: window.chart.point_count >= 2, timeout=SLOW)  # rank 0's losses reach the chart live
+    window.stop_action.trigger()
+    assert window.state is RunState.STOPPING
+    qtbot.waitUntil(lambda: window.state is RunState.STOPPED, timeout=SLOW)
+    stopped = RunFolder(run_dir).read_status()["step"]
+    assert [(b["state"], b["step"]) for b in read_heartbeats(run_dir).values()] == [("stopped", stopped)] * 2
+    assert window.resume_action.isEnabled() and window.resumable == run_dir
+
+    window.resume_action.trigger()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=SLOW)
+    assert [e["step"] for e in read_events(run_dir, "step")] == list(range(1, 9))
+    assert [e["start_step"] for e in read_events(run_dir, "train_begin")] == [0, stopped]
+    logged = [(e["step"], e["loss"]) for e in read_events(run_dir, "log")]
+    x, y = window.chart.train.view()
+    assert list(zip(x, y)) == logged and [s for s, _ in logged] == list(range(1, 9))
+    beats = read_heartbeats(run_dir)
+    assert beats[0]["weights"] == beats[1]["weights"] and beats[0]["world_size"] == 2
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=SLOW)
+    assert run_processes(run_dir) == []
+
+
+def test_closing_the_window_leaves_the_run_training_and_a_new_window_reattaches(
+        qtbot: Any, make_window: Any, small_dataset: Path, runs_dir: Path) -> None:
+    window = make_window()
+    start_run(qtbot, window, _config(small_dataset, runs_dir, "outlives", max_steps=30, eval_steps=15,
+                                     save_steps=15))
+    run_dir = runs_dir / "outlives"
+    qtbot.waitUntil(lambda: window.chart.point_count >= 1, timeout=SLOW)
+    window.close()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
+    assert run_busy(run_dir) is not None  # the supervisor still holds the run
+    assert RunFolder(run_dir).read_status()["state"] == "running"
+    assert not (run_dir / "stop.request").exists()  # closing did not stop it
+
+    again = make_window(warm=False)
+    again.tabs.setCurrentWidget(again.history)
+    panel = again.history
+    qtbot.waitUntil(lambda: panel.model.summary(run_dir) is not None, timeout=30_000)
+    panel.open_run(run_dir)
+    assert panel.following == run_dir and again.state is RunState.RUNNING
+    qtbot.waitUntil(lambda: panel.following is None, timeout=SLOW)  # followed to its end
+    assert again.state is RunState.FINISHED
+    assert again.chart.point_count == 30
+    qtbot.waitUntil(lambda: run_processes(run_dir) == [], timeout=30_000)
