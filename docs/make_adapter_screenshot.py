@@ -80,14 +80,6 @@ def main() -> int:
     for _ in range(20):
         app.processEvents()
         time.sleep(0.02)
-    if os.environ.get("A2_DEBUG"):
-        bar = page.horizontalScrollBar()
-        print("hbar", bar.maximum(), page.viewport().width(), form.width(), form.minimumSizeHint().width(),
-              form.minimumWidth(), form.sizeHint().width())
-        from PySide6.QtWidgets import QWidget
-        for w in form.findChildren(QWidget):
-            if w.minimumSizeHint().width() > 250 and w.isVisible():
-                print(type(w).__name__, w.objectName(), w.minimumSizeHint().width(), w.minimumWidth())
     out = Path(args.out)
     window.grab().save(str(out))
     print(f"wrote {out} ({window.width()}x{window.height()})")

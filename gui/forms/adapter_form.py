@@ -104,9 +104,8 @@ def learning_rate_text(method: str) -> str:
     rate, full = method_defaults(method).get("learning_rate"), method_defaults("full").get("learning_rate")
     if method == "full" or rate is None or full is None:
         return ""
-    return (f"Learning rate: {METHOD_NAMES[method]} usually trains at {rate_text(rate)}, ten times full "
-            f"fine-tuning's {rate_text(full)}; picking it sets that, unless you changed the rate yourself "
-            "(Training tab).")
+    return (f"Learning rate {rate_text(rate)} is usual for {METHOD_NAMES[method]} (full fine-tuning: "
+            f"{rate_text(full)}); picking it sets that unless you chose your own (Training tab).")
 
 
 def rate_text(rate: float) -> str:
@@ -367,7 +366,9 @@ class AdapterForm(Form):
                                 Qt.CheckState.PartiallyChecked if ticked else Qt.CheckState.Unchecked)
             check.blockSignals(False)
         where = f"{layout.model_type} model" if layout.model_type else "model"
-        text = f"Read from the {where}'s config on the meta device: no weights were loaded."
+        text = f"The {where}'s modules, from its config alone."
+        self.targets_hint.setToolTip("Read from the model's config on the meta device: no weights are loaded or "
+                                     "downloaded.")
         if unknown:
             text = (f"Not in this model: {', '.join(unknown)} (kept until you change the ticks). " + text)
         self.targets_hint.setText(text)

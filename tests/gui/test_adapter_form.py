@@ -155,4 +155,4 @@ def test_picking_an_adapter_method_moves_an_untouched_learning_rate_and_says_so(
     adapter.method_combo.activated.emit(adapter.method_combo.currentIndex())
     form.store(chosen)
     assert chosen.training["learning_rate"] == 1e-3
-    assert "DoRA usually trains at 2e-4" in adapter.lr_hint.text()
+    assert "Learning rate 2e-4 is usual for DoRA" in adapter.lr_hint.text()
