@@ -105,12 +105,16 @@ class MainWindow(ConfigDocument, QMainWindow):
         from finetune_studio.gui.forms.launch_form import LaunchForm
 
         self.launch_form = LaunchForm()  # processes and machines (torchrun); Copy launch command
+        from finetune_studio.gui.hardware_panel import HardwarePanel
+
+        self.hardware_panel = HardwarePanel()  # the GPUs (launch.devices) and the memory estimate before Start
         self.forms: list[Any] = [self.dataset_form, self.model_form, self.training_form, self.arguments_panel,
-                                 self.hub_form, self.launch_form]
+                                 self.hub_form, self.launch_form, self.hardware_panel]
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.pages: dict[Any, QWidget] = {}
-        for form, title in zip(self.forms, ("Dataset", "Model", "Training", "All arguments", "Hub", "Launch"),
+        for form, title in zip(self.forms, ("Dataset", "Model", "Training", "All arguments", "Hub", "Launch",
+                                             "Hardware"),
                                strict=True):
             page: QWidget = form
             if form.findChild(QScrollArea) is None:  # All arguments scrolls its own list; the others get a scroller
@@ -272,6 +276,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.dataset_form.set_recent(store.recent(store.RECENT_DATASETS))
         self._validate_timer.timeout.connect(self.validate_now)
         self.validator.validated.connect(self._show_problems)
+        self.hardware_panel.estimate_bar.fix_chosen.connect(self.apply_estimate_fix)
         self.warmup.progress.connect(self._warm_progress)
         self.warmup.imported.connect(self._warm_imported)
         self.warmup.ready.connect(self._warm_ready)
@@ -406,6 +411,21 @@ class MainWindow(ConfigDocument, QMainWindow):
             form.show_problems(self.problems)
         self.header.set_problems(self.problems)
         self._update_actions()
+        self.hardware_panel.estimate_bar.request(self.config, self.hardware_panel.table_data)  # off the GUI thread
+
+    def apply_estimate_fix(self, overrides: dict[str, Any]) -> None:
+        """One of the estimate's fixes, applied to the config the forms show (modified, not saved)."""
+        from finetune_studio.core.estimate import with_overrides
+
+        changed = with_overrides(self.session.config, overrides)
+        for declared in dataclasses.fields(changed):
+            setattr(self.session.config, declared.name, getattr(changed, declared.name))
+        with self._quiet():
+            for form in self.forms:
+                form.load(self.session.config)
+        self.session.set_modified(True)
+        self.statusBar().showMessage("Applied: " + ", ".join(f"{k} = {v}" for k, v in overrides.items()), 8000)
+        self.validate_now()
 
     def show_field(self, field: str) -> None:
         """Bring the tab holding a problem's field to the front and focus its editor when the form says which."""
@@ -468,6 +488,10 @@ class MainWindow(ConfigDocument, QMainWindow):
 
             if not inspector.confirm_untrained(self, warning):
                 return
+        from finetune_studio.gui.estimate_bar import confirm_start
+
+        if not confirm_start(self, self.hardware_panel.estimate_bar.result):  # the estimate says it will not fit
+            return
         if self.warm is None:
             # Pressed before the training stack is loaded (the first seconds after launch): the run is queued and
             # begins the moment the warm-up is done (_warm_ready), instead of Start being disabled until then.
@@ -639,6 +663,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._save_window()
         self.try_tab.shutdown()  # stops a generation and waits for its thread
         self.validator.wait()
+        self.hardware_panel.estimate_bar.wait()
         event.accept()
 
     def _wait_for_run(self) -> None:
