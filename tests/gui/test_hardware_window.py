@@ -1,0 +1,64 @@
+"""The Hardware tab in the window: the estimate follows the config, Start asks before a run it says will not fit,
+and a fix applies to the config in one click."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from finetune_studio.core.estimate import WONT_FIT
+from finetune_studio.core.gpus import CpuInfo, GpuTable
+from finetune_studio.gui import dialogs
+
+LONG = 120_000
+pytestmark = pytest.mark.slow  # a warm window and fake forward passes
+
+
+@pytest.fixture
+def window(qtbot: Any, demo_cache: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from finetune_studio.gui import background
+    from finetune_studio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
+    made = MainWindow()
+    qtbot.addWidget(made)
+    made.show()
+    qtbot.waitExposed(made)
+    made.begin_warmup()
+    qtbot.waitUntil(lambda: made.warm is not None, timeout=LONG)
+    yield made
+    made.validator.wait()
+    made.hardware_panel.estimate_bar.wait()
+    background.wait_idle()
+    made.close()
+
+
+def test_start_asks_and_a_fix_applies(qtbot: Any, window: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    panel, bar = window.hardware_panel, window.hardware_panel.estimate_bar
+    # a machine with 40 MiB of free RAM: the demo recipe (batch 2 x 512, eval batch 8) will not fit
+    panel.set_table(GpuTable(unavailable="No NVIDIA GPU found.", cpu=CpuInfo(2, 2**30, 40 * 2**20)))
+    with qtbot.waitSignal(bar.shown, timeout=LONG, check_params_cb=lambda result: result.estimate is not None):
+        window.validate_now()
+    assert bar.verdict == WONT_FIT, bar.verdict_label.text()
+    assert bar.verdict_label.text().startswith("Will not fit: about")
+    assert bar.fix_buttons, "a recipe that does not fit gets fixes"
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    assert window.start_action.isEnabled()
+    window.start_action.trigger()
+    assert len(asked) == 1 and "Start anyway?" in asked[0]
+    assert not window.runner.running and window.state.value == "idle"
+    # the first fix, applied with one click, is in the config and the forms; the config is modified
+    first = bar.result.fixes[0]
+    with qtbot.waitSignal(bar.shown, timeout=LONG):
+        bar.fix_buttons[0].click()
+    for key, value in first.overrides.items():
+        section, name = key.split(".", 1)
+        held = window.config.training.get(name) if section == "training" else getattr(getattr(window.config,
+                                                                                               section), name)
+        assert held == value, key
+    assert window.session.modified
+    assert bar.result.estimate.total == first.estimate.total
