@@ -166,6 +166,24 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None) -> list[Pro
     return problems
 
 
+def launch_warnings(config: RunConfig) -> list[Problem]:
+    """Launch settings that run but do not do what they say (level WARNING, never blocking). Cheap: torch is
+    asked about GPUs only when it is imported already."""
+    from finetune_studio.core.errors import WARNING
+
+    fsdp = config.training.get("fsdp")
+    if not fsdp or not isinstance(config.launch.processes, int) or not isinstance(config.launch.nodes, int):
+        return []
+    if world_size(config) < 2:
+        return [Problem("training.fsdp", "FSDP shards the model across processes, and this run has one, so "
+                                         "nothing is sharded. Set Processes (Launch tab) to the number of GPUs.",
+                        WARNING)]
+    if "torch" in sys.modules and _gpu_count() == 0:
+        return [Problem("training.fsdp", "FSDP needs GPUs: on the CPU, accelerate trains these processes "
+                                         "data-parallel (DDP) instead, each holding the whole model.", WARNING)]
+    return []
+
+
 def _gpu_count() -> int:
     """GPUs torch can use here, without initialising CUDA in this process (a fork-safe NVML count)."""
     try:

@@ -201,3 +201,41 @@ def test_the_worker_outside_torchrun_says_how_to_start_it(monkeypatch, tmp_path:
     monkeypatch.delenv("RANK", raising=False)
     assert worker_main(tmp_path) == 2
     assert "torchrun" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- FSDP
+def test_fsdp_with_one_process_or_on_the_cpu_is_said_at_the_field() -> None:
+    import torch  # launch_warnings asks torch about GPUs only once it is imported
+
+    from finetune_studio.core.validation import warnings_for
+
+    config = RunConfig()
+    config.training["fsdp"] = "full_shard"
+    assert "nothing is sharded" in _fields(warnings_for(config))["training.fsdp"]
+    config.launch.processes = 2
+    said = _fields(launch.launch_warnings(config)).get("training.fsdp", "")
+    assert ("data-parallel (DDP) instead" in said) == (not torch.cuda.is_available())
+    del config.training["fsdp"]
+    assert launch.launch_warnings(config) == []
+
+
+def test_fsdp_settings_reach_every_rank_as_training_arguments(tmp_path: Path) -> None:
+    """The launch and config path of FSDP: the fsdp / fsdp_config fields of TrainingArguments go unchanged into
+    the config each rank trains (the installed accelerate runs FSDP on GPUs only; on this CPU it would be DDP)."""
+    from finetune_studio.core.config import load_config, save_config
+    from finetune_studio.core.distributed import _training_settings_for_ranks
+
+    config = _config(processes=2)
+    config.training.update({"fsdp": True, "fsdp_config": {"transformer_layer_cls_to_wrap": ["Qwen3DecoderLayer"]}})
+    save_config(config, tmp_path / "config.yaml")
+    loaded, _ = load_config(tmp_path / "config.yaml")
+    _training_settings_for_ranks(loaded)
+    from finetune_studio.core.training import training_arguments
+
+    args = training_arguments(loaded, tmp_path)
+    assert args.fsdp_config["transformer_layer_cls_to_wrap"] == ["Qwen3DecoderLayer"]
+    import torch
+
+    assert args.fsdp is True
+    assert args.use_cpu is (not torch.cuda.is_available())  # on the CPU: the ranks form one gloo group
+    assert launch.uses_torchrun(loaded)
