@@ -319,6 +319,9 @@ def warnings_for(config: RunConfig) -> list[Problem]:
                              f"learning_rate {lr:g} is unusually large: fine-tuning uses about 1e-5 to 1e-3, and "
                              "above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
     found += _public_dashboard_warnings(config.training)
+    from finetune_studio.core.launch import launch_warnings  # FSDP with one process, or on the CPU
+
+    found += launch_warnings(config)
     return found
 
 
