@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -99,11 +98,12 @@ class ExportDialog(QDialog):
         base = str(adapter.get("base_model_name_or_path") or "its base model")
         method = _method_of(self.run_dir)
         self.run_label = QLabel()
+        self.run_label.setObjectName("export_run")
         self.run_label.setTextFormat(Qt.TextFormat.RichText)
-        self.run_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        folder = QFontMetrics(self.run_label.font()).elidedText(base, Qt.TextElideMode.ElideMiddle, 320)
-        self.run_label.setText(f"<b>{html.escape(self.run_dir.name)}</b>, {METHOD_NAMES.get(method, method)} on "
-                               f"{html.escape(folder)}")
+        self.run_label.setWordWrap(True)
+        folder = QFontMetrics(self.run_label.font()).elidedText(base, Qt.TextElideMode.ElideMiddle, 360)
+        self.run_label.setText(f"Run <b>{html.escape(self.run_dir.name)}</b>: {METHOD_NAMES.get(method, method)} "
+                               f"on {html.escape(folder)}")
         self.run_label.setToolTip(f"{self.run_dir}\nBase model: {base}")
 
         self.adapter_radio = QRadioButton("Adapter only")
@@ -125,7 +125,7 @@ class ExportDialog(QDialog):
                                 "merged values.")
         for hint in (adapter_hint, merged_hint):
             hint.setWordWrap(True)
-            hint.setIndent(22)
+            hint.setContentsMargins(22, 0, 0, 4)
             hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # a secondary line, as the forms' hints
 
         self.out_edit = QLineEdit()
@@ -167,25 +167,25 @@ class ExportDialog(QDialog):
         self.open_button.clicked.connect(self._open_folder)
         self.close_button.clicked.connect(self.reject)
 
+        # Word-wrapped lines straight in the dialog's column: a QFormLayout row does not ask them for their height
+        # at the dialog's width, and squeezes them into each other.
+        layout = QVBoxLayout(self)
+        layout.setSpacing(6)
+        layout.addWidget(self.run_label)
+        for widget in (self.adapter_radio, adapter_hint, self.merged_radio, merged_hint):
+            layout.addWidget(widget)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        form.addRow("Run", self.run_label)
-        choices = QVBoxLayout()
-        choices.setSpacing(2)
-        for widget in (self.adapter_radio, adapter_hint, self.merged_radio, merged_hint):
-            choices.addWidget(widget)
-        form.addRow("Export", choices)
         form.addRow("Into", out_row)
         form.addRow("", self.overwrite_check)
-        layout = QVBoxLayout(self)
-        layout.setSpacing(8)
+        layout.addSpacing(4)
         layout.addLayout(form)
         layout.addWidget(self.phase_label)
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
-        self.resize(600, 400)
+        self.resize(600, 440)
 
         (self.merged_radio if kind == MERGED else self.adapter_radio).setChecked(True)
         self.kinds.buttonToggled.connect(self._kind_changed)
