@@ -40,6 +40,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("chart.py", [], ["--points", "10000", "--seconds", "2"]),
     ("data_prep.py", [], ["--rows", "5000"]),
     ("inspector.py", [], ["--rows", "2000"]),  # whole-dataset row checks on 100k conversations, then from the cache
+    ("chat_parity.py", [], ["--quick"]),  # a chat and a prompt/completion run against TRL's SFTTrainer, 40 steps each
     ("kill_resume.py", [], ["--kills", "3", "--steps", "200"]),  # 20 SIGKILLs at random moments, 20 resumes
 ]
 
