@@ -163,7 +163,18 @@ class TrainingRunner(QObject):
         """Write the failed run's proposed fix (core.advice) into its config.yaml and resume it from its latest
         checkpoint, or from step 0 when it has none, in the same folder."""
         from finetune_studio.core.advice import apply_fix_and_resume
+        from finetune_studio.core.launch import run_uses_torchrun
 
+        if run_uses_torchrun(Path(run_dir)):  # the fix goes into config.yaml; the same processes resume it
+            from finetune_studio.core.advice import apply_fix
+            from finetune_studio.core.launch import resume_and_follow
+
+            def fix_and_follow(sink: Sink, stop: threading.Event) -> Any:
+                apply_fix(Path(run_dir))
+                return resume_and_follow(Path(run_dir), sink, stop, None, self._detach)
+
+            self._launch(fix_and_follow, None, True)
+            return
         self._launch(lambda sink, stop: apply_fix_and_resume(Path(run_dir), sink, stop), None)
 
     def stop(self) -> None:
