@@ -66,7 +66,7 @@ def test_metainfo_agrees_with_the_desktop_file_pyproject_and_docs() -> None:
     assert root.findtext("provides/binary") == desktop_entry.SCRIPT
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert root.findtext("url[@type='homepage']") == project["urls"]["Homepage"]
-    assert root.findtext("project_license") == project["license"]["text"]
+    assert root.findtext("project_license") == project["license"]
     assert root.find("releases/release").get("version") == project["version"]
     raw = project["urls"]["Homepage"].replace("https://github.com/", "https://raw.githubusercontent.com/") + "/main/"
     images = [image.text for image in root.iter("image")]
