@@ -189,6 +189,13 @@ def mapping_problems(detection: Detection, columns: list[str]) -> list[str]:
     return problems
 
 
+def is_conversational(example: dict[str, Any]) -> bool:
+    """TRL's test (trl.data_utils.is_conversational): messages, or prompt/completion given as turns."""
+    from trl.data_utils import is_conversational as conversational
+
+    return conversational(example)
+
+
 def resolve_train_on(chat: ChatConfig, fmt: str) -> str:
     if chat.train_on != "auto":
         return chat.train_on
@@ -312,6 +319,8 @@ class TemplatePlan:
 
 
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Plain prompt/completion text is tokenized as it is (TRL's non-conversational path): no template at all.
+NO_TEMPLATE = TemplatePlan(name="", text="", training_text=None, note="no chat template (plain text)")
 
 
 def template_plan(tokenizer: Any, chat: ChatConfig) -> TemplatePlan:
@@ -425,22 +434,28 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
     if fmt == "text":
         return _render_text(tokenizer, row, detection, max_length, truncation)
     try:
-        plan = template_plan(tokenizer, chat)
-    except ChatDataError as exc:
-        return _failed("", str(exc), fmt, train_on)
-    try:
         example = to_example(row, detection)
     except ChatDataError as exc:
-        return _failed(plan.name, str(exc), fmt, train_on)
-    problems = []
+        return _failed("", str(exc), fmt, train_on)
     assistant = train_on == "assistant"
+    if not is_conversational(example):  # plain prompt/completion text: no template, as in TRL
+        if assistant:
+            return _failed("", "train_on 'assistant' needs conversations; these rows are plain prompt/completion "
+                               "text. To fix: set train_on to 'completion' or 'all'", fmt, train_on)
+        plan = NO_TEMPLATE
+    else:
+        try:
+            plan = template_plan(tokenizer, chat)
+        except ChatDataError as exc:
+            return _failed("", str(exc), fmt, train_on)
+    problems = []
     if assistant and plan.training_text is None:
         return _failed(plan.name, plan.problem or "no assistant mask", fmt, train_on)
-    template = plan.training_text if assistant else plan.text
+    template = plan.training_text if assistant else plan.text or None
     try:
         ids, masks, boundary = _tokenize_example(tokenizer, example, template, assistant)
     except Exception as exc:  # noqa: BLE001 - jinja, a template's raise_exception, a tokenizer error
-        return _failed(plan.name, f"the {plan.name} chat template failed to render this row: "
+        return _failed(plan.name, f"the {plan.name or 'tokenizer'} chat template failed to render this row: "
                                   f"{type(exc).__name__}: {exc}", fmt, train_on)
     # TRL's build_labels: a token keeps its label only where every applicable mask is 1.
     applicable = [masks[k] for k in (("completion_mask",) if train_on == "completion" else ())
@@ -455,7 +470,7 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
                    problems)
 
 
-def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str,
+def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str | None,
                       assistant: bool) -> tuple[list[int], dict[str, Any], int]:
     """TRL's tokenize_fn (sft_trainer.py) for one example: ids, masks, and the index where the system turns end."""
     from trl.data_utils import _tokenize, common_prefix_length, is_conversational
@@ -628,7 +643,7 @@ class ChatData:
     splits: Any  # datasets.DatasetDict with "train" (and "test")
     detection: Detection
     train_on: str
-    plan: TemplatePlan
+    plan: TemplatePlan | None  # None: plain prompt/completion text, no template
 
 
 def run_format(ds: Any, chat: ChatConfig, text_column: str | None) -> Detection:
@@ -655,20 +670,32 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     if problems:
         raise DataError(f"{dataset.source}: " + "; ".join(problems) + ".")
     train_on = resolve_train_on(chat, detection.format)
+    first = ds.select(range(1)).to_list()[0]
     try:
-        plan = template_plan(tokenizer, chat)
-    except ChatDataError as exc:
-        raise DataError(f"{exc}.") from None
-    if train_on == "assistant" and plan.problem:
-        raise DataError(f"{plan.problem}.")
+        conversational = is_conversational(to_example(first, detection))
+    except ChatDataError:
+        conversational = detection.format != "prompt_completion"  # the row is named below
+    plan = None
+    if conversational:
+        try:
+            plan = template_plan(tokenizer, chat)
+        except ChatDataError as exc:
+            raise DataError(f"{exc}.") from None
+        if train_on == "assistant" and plan.problem:
+            raise DataError(f"{plan.problem}.")
     say(f"Rows are {FORMAT_NAMES[detection.format]} ({detection.reason}); the loss is on "
         f"{ {'assistant': 'the assistant replies', 'completion': 'the completion', 'all': 'every token'}[train_on]}.")
-    say(f"Chat template: {plan.note}" + (f"; added the control tokens {', '.join(plan.added_tokens)} to the "
-                                         "tokenizer (the model's embeddings grow to match)" if plan.added_tokens
-                                         else "") + ".")
+    if plan is not None:
+        say(f"Chat template: {plan.note}" + (f"; added the control tokens {', '.join(plan.added_tokens)} to the "
+                                             "tokenizer (the model's embeddings grow to match)" if plan.added_tokens
+                                             else "") + ".")
+    else:
+        say("No chat template: prompt and completion are plain text, joined as they are, with the EOS token after "
+            "the completion (as TRL does).")
     max_length, truncation = dataset.max_length, dataset.truncation
     if phase is not None:
-        phase("tokenize", f"Rendering and tokenizing {len(ds)} rows with the {plan.name} chat template")
+        phase("tokenize", f"Rendering and tokenizing {len(ds)} rows"
+                          + (f" with the {plan.name} chat template" if plan is not None else ""))
 
     def encode(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "problem": [], "untrained": []}
@@ -703,7 +730,8 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     encoded = encoded.remove_columns(["problem", "untrained"])
     # The template goes with the tokenizer, so every checkpoint and the final model save it (chat_template.jinja)
     # and the exported model renders prompts the way this run trained on them.
-    tokenizer.chat_template = plan.text
+    if plan is not None:
+        tokenizer.chat_template = plan.text
     if len(encoded) == 0:
         raise DataError(f"{dataset.source}: no row has a token to train. Raise max_length or check train_on.")
     if dataset.test_size <= 0:
@@ -716,22 +744,31 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     return ChatData(encoded.train_test_split(test_size=dataset.test_size, seed=seed), detection, train_on, plan)
 
 
-def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan) -> None:
-    """Grow the embeddings for control tokens the template added (transformers' resize_token_embeddings, new rows
-    at the mean of the old ones, as TRL's clone_chat_template does) and make generation stop at the end of a
-    reply: its token joins generation_config.eos_token_id, as SFTTrainer does for its eos_token."""
+RESIZE_SEED = 0
+
+
+def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> None:
+    """Grow the embeddings for control tokens the template added (transformers' resize_token_embeddings, as TRL's
+    clone_chat_template does: new rows drawn around the mean of the old ones) and make generation stop at the end
+    of a reply: its token joins generation_config.eos_token_id, as SFTTrainer does for its eos_token. The new rows
+    are drawn from a fixed seed, so the same config starts from the same weights in every run (the Trainer seeds
+    only after the model exists)."""
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         import logging
+
+        import torch
 
         # Its warning about mean resizing would reach the run log as a warning; the data notice says it already.
         resizing = logging.getLogger("transformers.modeling_utils")
         level = resizing.level
         resizing.setLevel(logging.ERROR)
         try:
-            model.resize_token_embeddings(len(tokenizer))
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(RESIZE_SEED)
+                model.resize_token_embeddings(len(tokenizer))
         finally:
             resizing.setLevel(level)
-    stops = list(plan.end_of_turn)
+    stops = list(plan.end_of_turn) if plan is not None else []
     current = model.generation_config.eos_token_id
     current = [] if current is None else [current] if isinstance(current, int) else list(current)
     merged = stops + [t for t in current if t not in stops]

@@ -104,6 +104,20 @@ def test_prompt_completion_trains_the_completion_and_eos(tokenizer):
     assert by_role(tokenizer, roles, "prompt") == "Name a sign:"
 
 
+def test_plain_prompt_completion_uses_no_template_and_adds_no_tokens(demo_cache):
+    """As TRL: text prompt/completion rows are joined as they are; the tokenizer (and so the model) is unchanged."""
+    from transformers import AutoTokenizer
+
+    from finetune_studio.core.demo import demo_model_path
+
+    fresh = AutoTokenizer.from_pretrained(demo_model_path())
+    size = len(fresh)
+    roles = render_and_label(fresh, {"prompt": "Q:", "completion": " A"}, ChatConfig(), 512)
+    assert (roles.template_name, len(fresh), roles.text) == ("", size, "Q: A<|endoftext|>")
+    refused = render_and_label(fresh, {"prompt": "Q:", "completion": " A"}, ChatConfig(train_on="assistant"), 512)
+    assert refused.input_ids == [] and "needs conversations" in refused.problems[0]
+
+
 def test_train_on_all_trains_every_token(tokenizer):
     roles = render_and_label(tokenizer, CHAT, ChatConfig(train_on="all"), 512)
     assert roles.labels == roles.input_ids and set(roles.roles) == {"trained"}
