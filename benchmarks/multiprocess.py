@@ -25,6 +25,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+# This file shares its name with the 'multiprocess' package datasets imports: run as a script, its folder must
+# come after site-packages on the path, or `import datasets` would find this file.
+sys.path = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE] + [str(HERE)]
 sys.path.insert(0, str(ROOT))
 
 from goals import report  # noqa: E402 - sits beside this file
