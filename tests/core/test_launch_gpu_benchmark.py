@@ -26,8 +26,8 @@ def test_the_gpu_benchmark_without_a_gpu_says_so_and_exits_0() -> None:
 def test_known_gpus_have_a_dense_bf16_peak() -> None:
     import importlib.util
 
-    if str(ROOT / "benchmarks") not in sys.path:  # for its `from goals import report`; last, so that
-        sys.path.append(str(ROOT / "benchmarks"))  # benchmarks/multiprocess.py never shadows the real package
+    if str(ROOT / "benchmarks") not in sys.path:  # for its `from goals import report`
+        sys.path.append(str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location("gpu_benchmark", ROOT / "benchmarks" / "gpu.py")
     gpu = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gpu)

@@ -1,4 +1,7 @@
-"""Two training processes (torchrun, CPU, gloo) against one, on the demo recipe, and what must hold around them.
+"""Issue 17's multiprocess benchmark (named multi_process.py: a benchmarks/multiprocess.py would shadow the
+'multiprocess' package that datasets imports, for every script run from this folder).
+
+Two training processes (torchrun, CPU, gloo) against one, on the demo recipe, and what must hold around them.
 
 1. The demo recipe (built-in demo model and sample data, the seed's batch 2 x accumulation 8) for --steps
    optimizer steps in one process, then in two processes at the same global batch (batch 1 per process, the same
@@ -9,8 +12,8 @@
 3. SIGKILL of one rank mid-run: the run ends failed, the status names that rank, Resume is offered (a complete
    checkpoint), and no process of the run is left (by process listing).
 
-    python benchmarks/multiprocess.py              # ~6 minutes on the shared 2-core VM
-    python benchmarks/multiprocess.py --quick      # fewer steps: the wiring only
+    python benchmarks/multi_process.py              # ~6 minutes on the shared 2-core VM
+    python benchmarks/multi_process.py --quick      # fewer steps: the wiring only
 """
 
 from __future__ import annotations
@@ -25,10 +28,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HERE = Path(__file__).resolve().parent
-# This file shares its name with the 'multiprocess' package datasets imports: run as a script, its folder must
-# come after site-packages on the path, or `import datasets` would find this file.
-sys.path = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE] + [str(HERE)]
 sys.path.insert(0, str(ROOT))
 
 from goals import report  # noqa: E402 - sits beside this file
