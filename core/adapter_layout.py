@@ -221,7 +221,8 @@ def module_layout(model: ModelConfig) -> ModuleLayout:
     """The chosen model's adapter targets in groups (attention / mlp / embeddings / output head), every short name
     that can take an adapter, and its parameter count; from its config on the meta device (no weights read or
     downloaded). builtin:demo and local folders are read from disk; a Hub id from the local cache when offline.
-    Raises ModelError (what is wrong and what to do) when the config cannot be read. Cached per model."""
+    Raises ModelError, or core.hub_access.HubUnreachable for a Hub id neither cached nor reachable (both
+    FinetuneError: what is wrong and what to do), when the config cannot be read. Cached per model."""
     with _lock:
         return _cached_layout(_cache_key(model))[0]
 

@@ -115,9 +115,8 @@ def _qwen3_06b_folder(tmp_path: Path, layers: int) -> Path:
     return folder
 
 
-def test_qwen3_06b_shaped_config_groups_and_count(tmp_path: Path) -> None:
-    model = ModelConfig(name_or_path=str(_qwen3_06b_folder(tmp_path, 28)))
-    layout = module_layout(model)
+def test_qwen3_06b_shaped_config_groups(tmp_path: Path) -> None:
+    layout = module_layout(ModelConfig(name_or_path=str(_qwen3_06b_folder(tmp_path, 2))))
     assert layout.groups == {
         ATTENTION: ["q_proj", "k_proj", "v_proj", "o_proj"],
         MLP: ["gate_proj", "up_proj", "down_proj"],
@@ -125,11 +124,25 @@ def test_qwen3_06b_shaped_config_groups_and_count(tmp_path: Path) -> None:
         OUTPUT_HEAD: ["lm_head"],
     }
     assert layout.dtype == "bfloat16"
-    assert layout.total_params == 596_049_920  # Qwen3-0.6B's published count (tied embeddings)
+    assert layout.all_linear == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@pytest.mark.slow
+def test_qwen3_06b_shaped_config_counts_as_published(tmp_path: Path) -> None:
+    model = ModelConfig(name_or_path=str(_qwen3_06b_folder(tmp_path, 28)))
+    assert module_layout(model).total_params == 596_049_920  # Qwen3-0.6B's published count (tied embeddings)
     figures = adapter_figures(model, AdapterConfig(method="lora", r=16))
     per_layer = 16 * ((1024 + 2048) + 2 * (1024 + 1024) + (2048 + 1024) + 2 * (1024 + 3072) + (3072 + 1024))
     assert figures.trainable == 28 * per_layer
     assert figures.size_bytes > 4 * figures.trainable  # peft keeps adapters in float32 over a bf16 base
+
+
+def test_a_hub_id_that_is_not_cached_says_so_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from finetune_studio.core.errors import FinetuneError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FinetuneError, match="offline mode is on"):
+        module_layout(ModelConfig(name_or_path="nobody-here/not-cached-model"))
 
 
 def test_a_folder_without_config_says_so(tmp_path: Path) -> None:
