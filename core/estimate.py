@@ -130,7 +130,7 @@ def budget_of(devices: list[int], table: Any) -> Budget:
     gpus = [gpu for gpu in table.gpus if gpu.index in devices] if devices else list(table.gpus[:1])
     if gpus:
         least = min(gpus, key=lambda gpu: gpu.free_bytes)
-        what = f"GPU {least.index} ({least.name})" if len(gpus) == 1 else f"the fullest chosen GPU, {least.index}"
+        what = f"GPU {least.index} ({least.name})" + (", the fullest chosen" if len(gpus) > 1 else "")
         return Budget(free_bytes=least.free_bytes, what=what, device="cuda")
     available = table.cpu.ram_available_bytes if table.cpu is not None else 0
     return Budget(free_bytes=available, what="RAM", device="cpu")
@@ -436,20 +436,22 @@ def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | 
         out.append((f"Batch {smaller} with {more} accumulation steps (same effective batch of {batch * accumulation})",
                     {"training.per_device_train_batch_size": smaller, "training.gradient_accumulation_steps": more},
                     True))
-    chosen = list(config.launch.devices)
-    free = [index for index in (gpus_available or []) if index not in chosen]
-    if device == "cuda" and free:
-        devices = sorted(chosen + free) if chosen else sorted([0, *[i for i in free if i != 0]])
-        count = len(devices)
-        if count > max(len(chosen), 1):
-            per_device = max(1, batch * max(len(chosen), 1) // count)
-            out.append((f"Train on {count} GPUs ({', '.join(map(str, devices))}), batch {per_device} on each",
-                        {"launch.devices": devices, "launch.processes": count,
-                         "training.per_device_train_batch_size": per_device}, True))
-            if "full_shard" not in _fsdp(training):
-                out.append((f"Shard the model over {count} GPUs with FSDP (full_shard)",
+    chosen = list(config.launch.devices) if isinstance(config.launch.devices, list) else []
+    available = sorted(set(gpus_available or []))
+    if device == "cuda" and available:
+        devices = sorted(set(chosen) | set(available))
+        count, before = len(devices), max(len(chosen), 1)
+        if count > before:  # more GPUs, the same global batch: each holds a share of the rows
+            per_device = max(1, batch * before // count)
+            if per_device < batch:
+                out.append((f"Train on {count} GPUs ({', '.join(map(str, devices))}), batch {per_device} on each",
                             {"launch.devices": devices, "launch.processes": count,
-                             "training.fsdp": "full_shard auto_wrap"}, True))
+                             "training.per_device_train_batch_size": per_device}, True))
+        shard_over = chosen if len(chosen) > 1 else devices
+        if len(shard_over) > 1 and "full_shard" not in _fsdp(training):
+            out.append((f"Shard the model over GPUs {', '.join(map(str, shard_over))} with FSDP (full_shard)",
+                        {"launch.devices": shard_over, "launch.processes": len(shard_over),
+                         "training.fsdp": "full_shard auto_wrap"}, True))
     method = config.adapter.method
     if method in ("full", "dora"):
         out.append(("Train a LoRA adapter instead of every weight", {"adapter.method": "lora"}, False))
@@ -462,11 +464,21 @@ def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | 
 
 
 def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = None,
-          current: Estimate | None = None) -> list[EstimateFix]:
-    """Changes that lower the estimate, each with its new estimate and verdict, ranked (see the module doc)."""
+          current: Estimate | None = None, free_by_gpu: dict[int, int] | None = None) -> list[EstimateFix]:
+    """Changes that lower the estimate, each with its new estimate and verdict, ranked (see the module doc).
+    `free_by_gpu` (GPU index -> free bytes): a fix that changes the chosen GPUs is judged against its own GPUs'
+    free memory, and choosing only the GPUs that have room is offered too."""
     current = current or estimate(config, budget.device)
     found: list[EstimateFix] = []
     candidates = candidate_fixes(config, budget.device, gpus_available)
+    chosen = list(config.launch.devices) if isinstance(config.launch.devices, list) else []
+    if budget.device == "cuda" and free_by_gpu:
+        roomy = sorted(index for index, free in free_by_gpu.items() if current.total <= free * FITS_BELOW)
+        keep = [index for index in chosen if index in roomy] or roomy[:1]
+        if keep and keep != chosen and verdict(current.total, budget) != FITS:
+            names = ", ".join(map(str, keep))
+            candidates.insert(0, (f"Train on GPU{'s' if len(keep) > 1 else ''} {names} only (room for this run)",
+                                  {"launch.devices": keep, "launch.processes": len(keep)}, True))
     eval_batch = _int(config.training.get("per_device_eval_batch_size"), DEFAULT_EVAL_BATCH)
     if current.eval_peak > current.training_peak and eval_batch > 1:
         candidates.insert(0, (f"Evaluate {eval_batch // 2} rows at a time instead of {eval_batch}",
@@ -476,9 +488,14 @@ def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = 
             changed = estimate(with_overrides(config, overrides), budget.device)
         except Exception:  # noqa: BLE001 - a fix that cannot be estimated (e.g. peft refuses the targets) is left out
             continue
-        if changed.total >= current.total:
+        devices = overrides.get("launch.devices")
+        judged = budget
+        if devices and free_by_gpu and all(index in free_by_gpu for index in devices):
+            least = min(devices, key=lambda index: free_by_gpu[index])
+            judged = Budget(free_by_gpu[least], f"GPU {least}", "cuda")
+        if changed.total >= current.total and judged.free_bytes <= budget.free_bytes:
             continue
-        found.append(EstimateFix(description, overrides, changed, verdict(changed.total, budget), keeps))
+        found.append(EstimateFix(description, overrides, changed, verdict(changed.total, judged), keeps))
     order = {FITS: 0, TIGHT: 1, WONT_FIT: 2}
     found.sort(key=lambda fix: (order[fix.verdict] > 1, not fix.keeps_maths, order[fix.verdict], fix.estimate.total))
     return found
@@ -527,7 +544,8 @@ def run_cli(config: RunConfig) -> int:
         print(f"error: {exc}")
         return 2
     print(describe(result, budget))
-    found = fixes(config, budget, [gpu.index for gpu in table.gpus], current=result) if verdict(
+    free = {gpu.index: gpu.free_bytes for gpu in table.gpus}
+    found = fixes(config, budget, list(free), current=result, free_by_gpu=free) if verdict(
         result.total, budget) != FITS else []
     if found:
         print("Fixes, best first (each with its new estimate):")
@@ -556,7 +574,8 @@ def preflight(config: RunConfig, table: Any) -> Preflight:
     try:
         result = estimate(config, budget.device)
         said = verdict(result.total, budget)
-        found = fixes(config, budget, [gpu.index for gpu in table.gpus], current=result) if said != FITS else []
+        free = {gpu.index: gpu.free_bytes for gpu in table.gpus}
+        found = fixes(config, budget, list(free), current=result, free_by_gpu=free) if said != FITS else []
     except FinetuneError as exc:
         return Preflight(budget=budget, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - an architecture the fake pass cannot run: say so, never crash the form

@@ -168,3 +168,17 @@ def test_unreadable_model_says_what_to_do(tmp_path: Path) -> None:
     config = config_for(str(tmp_path / "nowhere"))
     with pytest.raises(ModelError, match="not found"):
         estimate(config)
+
+
+def test_gpu_fixes_are_judged_by_their_own_gpus(small_qwen: Path) -> None:
+    config = config_for(str(small_qwen))
+    config.launch.devices = [0, 1]
+    current = estimate(config, "cuda")
+    free = {0: 4 * current.total, 1: current.total // 2}  # GPU 1 is nearly full
+    budget = Budget(free[1], "GPU 1", "cuda")
+    found = fixes(config, budget, list(free), current=current, free_by_gpu=free)
+    first = found[0]
+    assert first.description == "Train on GPU 0 only (room for this run)"
+    assert first.overrides == {"launch.devices": [0], "launch.processes": 1} and first.verdict == FITS
+    shard = next(fix for fix in found if "FSDP" in fix.description)
+    assert shard.overrides["launch.devices"] == [0, 1] and shard.verdict == WONT_FIT  # still bound by GPU 1
