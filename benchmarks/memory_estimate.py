@@ -1,0 +1,201 @@
+"""The pre-flight memory estimate (core/estimate.py) against the memory training really takes, on the CPU.
+
+For each configuration a fresh child process imports the training stack, records its resident memory (the
+baseline), resets the kernel's peak-RSS mark (/proc/self/clear_refs), then loads the model the app's way
+(core.model.load_model, core.adapters.wrap_model for adapters) and trains 3 optimizer steps with the app's
+TrainingArguments (core.training.training_arguments) on rows that all fill max_length (the estimate's worst case;
+random token ids, so no tokenizer or dataset library is in the measurement). Measured peak = VmHWM − baseline.
+At the last optimizer step (transformers' on_optimizer_step, before the gradients are cleared) the child sums the
+bytes of the parameters (each storage once), their gradients and the optimizer's state tensors: the
+weights+gradients+optimizer part the estimate must match within 2 %.
+
+Models: the built-in demo (2 layers, hidden 64, vocab 2048) and a Qwen3-0.6B-shaped model with 2 layers (hidden
+1024, intermediate 3072, 16 / 8 heads, head_dim 128, vocab 151936, tied embeddings), random weights in float32,
+built locally. Goals: estimate ÷ measured peak within 0.85–1.15 per configuration; the states part within 2 %.
+On a GPU (when torch sees one) the same children also report torch.cuda.max_memory_allocated against the estimate
+for 'cuda' (not run on this CPU machine).
+
+    python benchmarks/memory_estimate.py [--quick]   # --quick: the demo configurations only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from goals import report  # this folder is on sys.path when run as a script
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = 3
+
+# (label, model, method, activation checkpointing, per-device batch, max_length)
+CONFIGS = [
+    ("demo full b4", "demo", "full", False, 4, 512),
+    ("demo full+ckpt b4", "demo", "full", True, 4, 512),
+    ("demo full b16", "demo", "full", False, 16, 512),
+    ("demo lora b16", "demo", "lora", False, 16, 512),
+    ("qwen-2L full b1", "qwen", "full", False, 1, 256),
+    ("qwen-2L full+ckpt b2", "qwen", "full", True, 2, 256),
+    ("qwen-2L lora b2", "qwen", "lora", False, 2, 256),
+    ("qwen-2L lora+ckpt b2", "qwen", "lora", True, 2, 256),
+]
+
+CHILD = r"""
+import json, os, sys
+import torch
+import transformers, peft  # noqa: F401 - the stack is loaded before the baseline
+from transformers import Trainer, TrainerCallback
+from finetune_studio.core.config import load_config
+from finetune_studio.core import adapters, model as models
+from finetune_studio.core.training import training_arguments
+
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+config, _ = load_config(sys.argv[1])
+out = sys.argv[2]
+torch.manual_seed(0)
+baseline = rss("VmRSS:")
+with open("/proc/self/clear_refs", "w") as handle:
+    handle.write("5")  # reset VmHWM (peak RSS) to the current RSS
+cuda = torch.cuda.is_available()
+model = models.load_model(config.model, config.adapter)
+if adapters.is_adapter_method(config.adapter.method):
+    model = adapters.wrap_model(model, config, 0)
+batch, length = config.training["per_device_train_batch_size"], config.dataset.max_length
+vocab = min(2048, model.config.vocab_size)
+rows = [{"input_ids": ids, "labels": ids, "attention_mask": [1] * length}
+        for ids in torch.randint(0, vocab, (batch * 3, length)).tolist()]
+
+states = {}
+
+class States(TrainerCallback):
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        seen, params, grads = set(), 0, 0
+        for p in model.parameters():
+            key = p.untyped_storage().data_ptr()
+            if key not in seen:
+                seen.add(key)
+                params += p.untyped_storage().nbytes()
+            if p.grad is not None:
+                grads += p.grad.numel() * p.grad.element_size()
+        optimizer = kwargs.get("optimizer") or trainer.optimizer
+        opt = sum(t.numel() * t.element_size() for s in optimizer.state.values() for t in s.values()
+                  if torch.is_tensor(t) and t.dim() > 0)
+        states.update(weights=params, gradients=grads, optimizer=opt)
+
+trainer = Trainer(model=model, args=training_arguments(config, os.path.dirname(out)), train_dataset=rows,
+                  callbacks=[States()])
+trainer.train()
+result = {"peak": rss("VmHWM:") - baseline, "baseline": baseline, **states}
+if cuda:
+    result["cuda_peak"] = torch.cuda.max_memory_allocated()
+json.dump(result, open(out, "w"))
+"""
+
+
+def build_qwen(folder: Path) -> Path:
+    """A Qwen3-0.6B-shaped model with 2 layers and random weights, with the demo's tokenizer (the rows use only its
+    first 2048 ids)."""
+    import torch
+    from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+
+    from finetune_studio.core.demo import demo_model_path
+
+    target = folder / "qwen3-shaped-2l"
+    if (target / "config.json").exists():
+        return target
+    torch.manual_seed(0)
+    config = Qwen3Config(vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=2,
+                         num_attention_heads=16, num_key_value_heads=8, head_dim=128, tie_word_embeddings=True,
+                         max_position_embeddings=4096, dtype="float32")
+    Qwen3ForCausalLM(config).save_pretrained(target)
+    AutoTokenizer.from_pretrained(demo_model_path()).save_pretrained(target)
+    return target
+
+
+def write_config(path: Path, model: str, method: str, checkpointing: bool, batch: int, length: int,
+                 cuda: bool = False) -> Path:
+    from finetune_studio.core.config import default_config, save_config
+
+    config = default_config()
+    config.model.name_or_path = model
+    config.adapter.method = method
+    config.dataset.max_length = length
+    config.training.update({"per_device_train_batch_size": batch, "gradient_accumulation_steps": 1,
+                            "max_steps": STEPS, "activation_checkpointing": checkpointing, "eval_strategy": "no",
+                            "save_strategy": "no", "load_best_model_at_end": False, "logging_steps": 1,
+                            "report_to": "none", "use_cpu": not cuda})
+    save_config(config, path)
+    return path
+
+
+def measure(config_path: Path, out: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run([sys.executable, "-c", CHILD, str(config_path), str(out)], env=env, capture_output=True,
+                          text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"child failed ({done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(out.read_text())
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the demo configurations only")
+    args = parser.parse_args()
+    from finetune_studio.core.config import load_config
+    from finetune_studio.core.estimate import estimate, gib
+
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="memory-estimate-") as tmp:
+        folder = Path(tmp)
+        qwen = None
+        for label, which, method, checkpointing, batch, length in CONFIGS:
+            if which == "qwen" and args.quick:
+                continue
+            if which == "qwen" and qwen is None:
+                qwen = build_qwen(folder)
+            name = "builtin:demo" if which == "demo" else str(qwen)
+            stem = label.replace(" ", "_").replace("+", "-")
+            config_path = write_config(folder / f"{stem}.yaml", name, method, checkpointing, batch, length)
+            config, _ = load_config(config_path)
+            predicted = estimate(config, "cpu")
+            measured = measure(config_path, folder / stem / "result.json")
+            ratio = predicted.training_peak / measured["peak"]
+            print(f"# {label}: estimate {gib(predicted.training_peak)} (weights {gib(predicted.weights)}, "
+                  f"gradients {gib(predicted.gradients)}, optimizer {gib(predicted.optimizer)}, activations "
+                  f"{gib(predicted.activations)}); measured peak {gib(measured['peak'])} over a baseline of "
+                  f"{gib(measured['baseline'])}", flush=True)
+            ok &= report(f"{label}: estimate / measured peak RSS", f"{ratio:.3f}", "0.85-1.15",
+                         0.85 <= ratio <= 1.15, f"measured {gib(measured['peak'])}, same child process")
+            summed = measured["weights"] + measured["gradients"] + measured["optimizer"]
+            states = predicted.weights + predicted.gradients + predicted.optimizer
+            error = abs(states - summed) / summed
+            ok &= report(f"{label}: weights+gradients+optimizer vs summed tensor sizes", f"{100 * error:.2f} % off",
+                         "<= 2 %", error <= 0.02, f"summed {gib(summed)} at the last optimizer step")
+            if cuda_available():
+                gpu_path = write_config(folder / f"{stem}-cuda.yaml", name, method, checkpointing, batch, length, True)
+                on_gpu = measure(gpu_path, folder / f"{stem}-cuda" / "result.json")
+                gpu_estimate = estimate(load_config(gpu_path)[0], "cuda")
+                ratio = (gpu_estimate.training_peak - gpu_estimate.runtime) / on_gpu["cuda_peak"]
+                ok &= report(f"{label}: estimate / torch.cuda.max_memory_allocated", f"{ratio:.3f}", "0.85-1.15",
+                             0.85 <= ratio <= 1.15, f"measured {gib(on_gpu['cuda_peak'])}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
