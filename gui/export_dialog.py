@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, METHOD_NAMES, read_adapter_config
+from finetune_studio.core.adapters import METHOD_NAMES, is_adapter_folder, read_adapter_config
 from finetune_studio.core.events import RunState
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.session import Session
@@ -46,7 +46,7 @@ ADAPTER, MERGED = "adapter", "merged"  # core.export's kinds (that module import
 
 def is_adapter_run(run_dir: Path | None) -> bool:
     """A run whose saved model is an adapter (what the export choices are for)."""
-    return run_dir is not None and (RunFolder(Path(run_dir)).model_dir / ADAPTER_CONFIG_FILE).is_file()
+    return run_dir is not None and is_adapter_folder(RunFolder(Path(run_dir)).model_dir)
 
 
 def default_out_dir(run_dir: Path, kind: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -62,6 +63,17 @@ def describe_model_source(text: str) -> str:
     return "Local folder (not found yet)."
 
 
+def adapter_base(text: str) -> str | None:
+    """The base model an adapter folder names, when the text is a local folder holding an adapter."""
+    text = text.strip()
+    if not text or source_kind(text) is not SourceKind.LOCAL or not os.path.isdir(os.path.expanduser(text)):
+        return None
+    from finetune_studio.core.adapters import base_model_of_adapter, is_adapter_folder
+
+    path = os.path.expanduser(text)
+    return base_model_of_adapter(path) if is_adapter_folder(path) else None
+
+
 class ModelForm(Form):
     """Model id or folder, dtype, trust_remote_code (with a warning) and revision; below them the fine-tuning
     method and its adapter settings (`adapter.*`, an AdapterForm this form loads, stores and marks along)."""
@@ -76,6 +88,10 @@ class ModelForm(Form):
         self.open_folder_button = QPushButton("Open folder…")
         self.demo_button = QPushButton("Built-in demo model")
         self.source_hint = hint_label()
+        # An adapter folder picked as the model: offer the base model it names (core.adapters reads it).
+        self.use_base_button = QPushButton()
+        self.use_base_button.setObjectName("use_base_model")
+        self.use_base_button.hide()
 
         self.dtype_combo = QComboBox()
         for dtype in MODEL_DTYPES:
@@ -101,6 +117,7 @@ class ModelForm(Form):
         buttons.addStretch(1)
         source_box.addLayout(buttons)
         source_box.addWidget(self.source_hint)
+        source_box.addWidget(self.use_base_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.add_field(form, "model.name_or_path", "Model", source_box, mark=self.source_edit,
                        tooltip=help_of("name_or_path"))
         self.add_field(form, "model.revision", "Revision", self.revision_edit, tooltip=help_of("revision"))
@@ -126,6 +143,7 @@ class ModelForm(Form):
         self.source_edit.textEdited.connect(self._edited)
         self.open_folder_button.clicked.connect(self._open_folder)
         self.demo_button.clicked.connect(lambda: self._set_source(DEMO_MODEL_ID))
+        self.use_base_button.clicked.connect(self._use_base_model)
         self.dtype_combo.activated.connect(self._edited)
         self.trust_check.toggled.connect(self.trust_warning.setVisible)
         self.trust_check.toggled.connect(self._edited)
@@ -182,6 +200,18 @@ class ModelForm(Form):
 
     def _source_changed(self, text: str) -> None:
         self.source_hint.setText(describe_model_source(text))
+        base = adapter_base(text)
+        if base:
+            self.source_hint.setText(f"An adapter folder, not a whole model: it was trained on {base}.")
+            shown = base if len(base) <= 48 else "…" + base[-47:]
+            self.use_base_button.setText(f"Use its base model ({shown})")
+            self.use_base_button.setToolTip(f"Fine-tune {base}, the model this adapter was trained on")
+        self.use_base_button.setVisible(bool(base))
+
+    def _use_base_model(self) -> None:
+        base = adapter_base(self.source_edit.text())
+        if base:
+            self._set_source(base)
 
     def _open_folder(self) -> None:
         start = os.path.expanduser(self.source_edit.text().strip())

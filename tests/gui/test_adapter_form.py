@@ -156,3 +156,27 @@ def test_picking_an_adapter_method_moves_an_untouched_learning_rate_and_says_so(
     form.store(chosen)
     assert chosen.training["learning_rate"] == 1e-3
     assert "Learning rate 2e-4 is usual for DoRA" in adapter.lr_hint.text()
+
+
+def test_an_adapter_folder_picked_as_the_model_offers_its_base(qtbot, tmp_path: Path) -> None:
+    import json
+
+    folder = tmp_path / "my-adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA",
+                                                            "base_model_name_or_path": "Qwen/Qwen3-0.6B"}))
+    form = ModelForm()
+    qtbot.addWidget(form)
+    form.load(RunConfig())
+    assert form.use_base_button.isHidden()
+    edits: list[int] = []
+    form.changed.connect(lambda: edits.append(1))
+    form.source_edit.setText(str(folder))
+    assert not form.use_base_button.isHidden()
+    assert "trained on Qwen/Qwen3-0.6B" in form.source_hint.text()
+    form.use_base_button.click()
+    assert form.source_edit.text() == "Qwen/Qwen3-0.6B" and edits
+    assert form.use_base_button.isHidden()
+    config = RunConfig()
+    form.store(config)
+    assert config.model.name_or_path == "Qwen/Qwen3-0.6B"
