@@ -381,3 +381,75 @@ def integer(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+# ---------------------------------------------------------------------------------------------- resources
+
+
+_STEP = EventKind.STEP.value
+
+
+class ResourceCurves:
+    """Memory and GPU use by step, from a run's step events: `memory` is each step's memory_mb (the process's
+    resident memory on the CPU, torch's peak allocation on a GPU); `gpu_memory[i]` and `gpu_util[i]` are the i-th
+    GPU of the run (gpu_memory_mb, gpu_util: NVML samples, at most every 2 s). The resume rule as in RunCurves: a
+    train_begin drops what was recorded past its start_step."""
+
+    def __init__(self) -> None:
+        self.memory = Points()
+        self.gpu_memory: list[Points] = []
+        self.gpu_util: list[Points] = []
+        self.offset = 0
+
+    def add_event(self, event: Any) -> bool:
+        """Apply one event; True if a curve changed."""
+        if not isinstance(event, dict):
+            return False
+        kind = event.get("event")
+        if kind == _TRAIN_BEGIN:
+            start = finite(event.get("start_step", event.get("step")))
+            if start is None:
+                return False
+            for series in (self.memory, *self.gpu_memory, *self.gpu_util):
+                series.truncate_after(start)
+            return True
+        if kind != _STEP:
+            return False
+        step = finite(event.get("step"))
+        if step is None:
+            return False
+        changed = False
+        memory = finite(event.get("memory_mb"))
+        if memory is not None:
+            self.memory.append(step, memory)
+            changed = True
+        for key, curves in (("gpu_memory_mb", self.gpu_memory), ("gpu_util", self.gpu_util)):
+            values = event.get(key)
+            if not isinstance(values, list):
+                continue
+            while len(curves) < len(values):
+                curves.append(Points())
+            for curve, value in zip(curves, values):
+                number_ = finite(value)
+                if number_ is not None:
+                    curve.append(step, number_)
+                    changed = True
+        return changed
+
+    def add_events(self, events: Iterable[Any]) -> bool:
+        changed = False
+        for event in events:
+            changed = self.add_event(event) or changed
+        return changed
+
+    def read_more(self, path: Path) -> bool:
+        """Apply what was appended to the run's metrics.jsonl since the last read; True if a curve changed."""
+        events, self.offset = read_metrics(Path(path), self.offset)
+        return self.add_events(events)
+
+    def clear(self) -> None:
+        for series in (self.memory, *self.gpu_memory, *self.gpu_util):
+            series.clear()
+        self.gpu_memory, self.gpu_util = [], []
+        self.offset = 0
+
