@@ -5,7 +5,8 @@ seconds while the tab is visible; the tick boxes are the config's device list (n
 run without devices uses). What is wrong with the choice (a GPU that does not exist, one another process fills,
 mixed models) is said under the table, from core.gpus.device_problems. A machine without an NVIDIA GPU says so and
 shows its CPU cores and RAM. The memory estimate (gui/estimate_bar.py) sits below: the window asks it to estimate
-whenever the config changes.
+whenever the config changes. Under it, memory and GPU use over the shown run (gui/resource_plot.py), fed the run's
+events by the window (`add_event`, `load_events`, `clear_run`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from finetune_studio.core.estimate import gib
 from finetune_studio.core.gpus import GpuTable, device_problems, read_gpus
 from finetune_studio.gui.estimate_bar import EstimateBar
 from finetune_studio.gui.forms.common import Form, config_help, error_label, hint_label, section
+from finetune_studio.gui.resource_plot import ResourcePlot
 
 REFRESH_MS = 3000
 COLUMNS = ("Use", "GPU", "Memory used", "Free", "Utilization")
@@ -81,10 +83,15 @@ class HardwarePanel(Form):
         self.estimate_bar = EstimateBar()
         estimate_form.addRow(self.estimate_bar)
 
+        run_box, run_form = section("During the run")
+        self.resources = ResourcePlot()
+        run_form.addRow(self.resources)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(box)
         layout.addWidget(estimate_box)
+        layout.addWidget(run_box)
         layout.addStretch(1)
 
         self.table.itemChanged.connect(self._ticked)
@@ -188,3 +195,13 @@ class HardwarePanel(Form):
     def show_problems(self, problems: list[Problem]) -> None:
         self._last_problems = [p for p in problems if p not in getattr(self, "_own_errors", [])]
         super().show_problems(self._last_problems + list(getattr(self, "_own_errors", [])))
+
+    # ---- the shown run (the window forwards its events)
+    def add_event(self, event: dict) -> None:
+        self.resources.add_event(event)
+
+    def load_events(self, events: list[dict]) -> None:
+        self.resources.load_events(events)
+
+    def clear_run(self) -> None:
+        self.resources.clear()

@@ -504,6 +504,7 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     def _begin_run(self) -> None:
         self.install_chart().clear()
+        self.hardware_panel.clear_run()
         self.progress.reset()
         self.log.clear_log()
         self.session.begin("Preparing…")
@@ -542,6 +543,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     @Slot(object)
     def _run_event(self, event: dict) -> None:
         self.install_chart().add_event(event)
+        self.hardware_panel.add_event(event)  # memory and GPU use over the run
         self.progress.add_event(event)
         self.log.add_event(event)
         self.session.run_event(event)
@@ -595,6 +597,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         events, offset = read_metrics(RunFolder(Path(run_dir)).metrics_path)
         events = [event for event in events if isinstance(event, dict)]
         self.install_chart().load_events(events)
+        self.hardware_panel.load_events(events)
         self.progress.reset()
         for event in events:
             self.progress.add_event(event)
@@ -604,6 +607,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _show_recorded_event(self, event: dict) -> None:
         """A new line of a run another process writes (the Runs tab follows it): chart and progress."""
         self.install_chart().add_event(event)
+        self.hardware_panel.add_event(event)
         self.progress.add_event(event)
 
     def forget_run(self) -> None:
