@@ -91,6 +91,7 @@ class ResourcePlot(QWidget):
         series: list[tuple[str, Any, Any, Any]] = []  # (key, points, pen, view)
         if gpu:
             item.setLabel("left", "GPU memory used (MiB)")
+            item.showAxis("right")
             for index, points in enumerate(curves.gpu_memory):
                 series.append((f"GPU {index} memory", points, pg.mkPen(MEMORY_COLORS[index % 8], width=2), None))
             for index, points in enumerate(curves.gpu_util):
@@ -113,4 +114,7 @@ class ResourcePlot(QWidget):
                     view.addItem(curve)
                 self._items[key] = curve
             curve.setData(list(points.x), list(points.y))
+        for key, curve in self._items.items():  # a curve of another run (GPU after CPU, fewer GPUs) is emptied
+            if key not in {name for name, _, _, _ in series}:
+                curve.setData([], [])
         self.drawn = {key: len(points) for key, points, _, _ in series}

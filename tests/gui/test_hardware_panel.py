@@ -139,3 +139,29 @@ def test_start_asks_when_it_will_not_fit(qtbot, monkeypatch, answer, verdict, ex
     assert bool(asked) is (verdict == WONT_FIT)
     if asked:
         assert "14.00 GiB" in asked[0] and "Best fix: Turn on activation checkpointing" in asked[0]
+
+
+def test_resource_plot_draws_gpu_samples_or_process_memory(qtbot, monkeypatch) -> None:
+    no_nvml(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    assert panel.resources.plot is None  # pyqtgraph waits for the first points
+    for step in (1, 2, 3):
+        panel.add_event({"event": "step", "step": step, "max_steps": 3, "epoch": step / 3, "memory_mb": 200.0 + step,
+                         **({"gpu_memory_mb": [1000.0 * step, 10.0], "gpu_util": [50.0, 0.0]} if step != 2 else {})})
+    panel.resources.redraw()
+    assert panel.resources.drawn == {"GPU 0 memory": 2, "GPU 1 memory": 2, "GPU 0 utilization": 2,
+                                     "GPU 1 utilization": 2}
+    curve = panel.resources._items["GPU 0 memory"]
+    assert list(curve.getData()[1]) == [1000.0, 3000.0]
+    assert "NVML" in panel.resources.caption.text()
+    panel.load_events([{"event": "step", "step": s, "max_steps": 2, "epoch": 1.0, "memory_mb": 50.0 * s}
+                       for s in (1, 2)])
+    assert panel.resources.drawn == {"process memory": 2}
+    assert list(panel.resources._items["process memory"].getData()[1]) == [50.0, 100.0]
+    assert panel.resources.caption.text().startswith("No GPU")
+    assert panel.resources._items["GPU 0 memory"].getData()[1] is None or \
+        len(panel.resources._items["GPU 0 memory"].getData()[1]) == 0  # the GPU run's curves are gone
+    panel.clear_run()
+    assert len(panel.resources.curves.memory) == 0
+    assert list(panel.resources._items["process memory"].getData()[1] or []) == []
