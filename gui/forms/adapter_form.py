@@ -54,12 +54,13 @@ REQUEST_DELAY_MS = 250  # after the last keystroke: one meta model per pause, no
 
 
 def _layout_job(model: ModelConfig) -> ModuleLayout:
-    with IMPORT_LOCK:  # the first call imports torch, transformers and peft; never two threads at once
-        import peft  # noqa: F401
-        import transformers  # noqa: F401
     from finetune_studio.core.adapter_layout import module_layout
 
-    return module_layout(model)
+    # The first call imports torch, transformers, peft and the model's transformers module (lazily, inside
+    # from_config): under the lock the warm-up and other jobs import under, so no two threads import at once.
+    # Later calls are answered from module_layout's cache.
+    with IMPORT_LOCK:
+        return module_layout(model)
 
 
 def _figures_job(model: ModelConfig, adapter: AdapterConfig) -> AdapterFigures:
