@@ -180,3 +180,23 @@ def test_an_adapter_folder_picked_as_the_model_offers_its_base(qtbot, tmp_path: 
     config = RunConfig()
     form.store(config)
     assert config.model.name_or_path == "Qwen/Qwen3-0.6B"
+
+
+def test_validation_problems_are_marked_at_the_adapter_fields(qtbot) -> None:
+    from finetune_studio.core.errors import Problem
+
+    form = ModelForm()
+    qtbot.addWidget(form)
+    config = RunConfig()
+    config.adapter.method = "lora"
+    form.load(config)
+    adapter = form.adapter_form
+    problems = [Problem("adapter.target_modules", "The model has no module named query. Its modules: q_proj."),
+                Problem("adapter.method", "QLoRA needs the bitsandbytes package.")]
+    assert form.owns("adapter.target_modules") and form.owns("adapter.method") and not form.owns("training.x")
+    form.show_problems(problems)
+    assert adapter._fields["adapter.target_modules"].error_label().text().startswith("The model has no module")
+    assert adapter.targets_host.property("problem")
+    assert form.field_widget("adapter.method") is adapter.method_combo
+    form.show_problems([])
+    assert not adapter.targets_host.property("problem")
