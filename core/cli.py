@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def config_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("config", nargs="?", help="a run config YAML (default: the built-in offline demo)")
-        p.add_argument("--preset", choices=["demo", "seed"], help="start from a preset instead of a file")
+        p.add_argument("--preset", choices=["demo", "seed", "chat-demo"], help="start from a preset instead of a file")
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a setting, e.g. --set training.learning_rate=1e-4 (a bare key is a "
                             "training field); repeatable")
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--quiet", action="store_true")
     init = sub.add_parser("init", help="write a config file to edit")
     init.add_argument("path", help="where to write the YAML")
-    init.add_argument("--preset", choices=["demo", "seed"], default="demo")
+    init.add_argument("--preset", choices=["demo", "seed", "chat-demo"], default="demo")
     runs = sub.add_parser("runs", help="list the runs in the runs folder")
     runs.add_argument("--runs-dir")
     sub.add_parser("gui", help="open the desktop app (the default)")
