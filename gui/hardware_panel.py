@@ -43,7 +43,7 @@ class HardwarePanel(Form):
         super().__init__(parent)
         self.setObjectName("hardware_panel")
         self.reader = reader
-        self.table_data = GpuTable()
+        self._table: GpuTable | None = None  # read when first needed: NVML's init can take a while (see table_data)
         self.devices: list[int] = []
 
         box, form = section("Devices")
@@ -97,14 +97,22 @@ class HardwarePanel(Form):
         self.table.itemChanged.connect(self._ticked)
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
-        self.refresh()
 
     # ---- reading the machine
+    @property
+    def table_data(self) -> GpuTable:
+        """The last reading; the first is taken when the tab is first shown or the estimate first needs it, not
+        while the window starts (initialising NVML loads the driver, tens of milliseconds on a multi-GPU box)."""
+        if self._table is None:
+            self.refresh()
+        return self._table  # type: ignore[return-value]
+
     def refresh(self) -> None:
         self.set_table(self.reader())
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        self.refresh()
         self.timer.start()
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
@@ -112,7 +120,7 @@ class HardwarePanel(Form):
         self.timer.stop()
 
     def set_table(self, table: GpuTable) -> None:
-        self.table_data = table
+        self._table = table
         cpu = table.cpu
         machine = (f"CPU: {cpu.cores} cores · RAM {gib(cpu.ram_total_bytes)}, {gib(cpu.ram_available_bytes)} "
                    "available") if cpu else ""
@@ -185,7 +193,9 @@ class HardwarePanel(Form):
     def load(self, config: RunConfig) -> None:
         devices = config.launch.devices if isinstance(config.launch.devices, list) else []
         self.devices = sorted(int(d) for d in devices if isinstance(d, int))
-        if self.table_data.gpus:
+        if self._table is None:
+            return  # shown when the table is first read
+        if self._table.gpus:
             self._fill()
         self._show_device_problems()
 

@@ -31,6 +31,7 @@ def test_gpu_table_shows_nvml_figures(qtbot, monkeypatch) -> None:
     two_gpus(monkeypatch)
     panel = HardwarePanel()
     qtbot.addWidget(panel)
+    panel.refresh()
     assert not panel.table.isHidden()
     assert rows(panel) == [["0: NVIDIA H100 80GB HBM3", "2.00 GiB / 80.00 GiB", "78.00 GiB", "7 %"],
                            ["1: NVIDIA H100 80GB HBM3", "1.00 GiB / 80.00 GiB", "79.00 GiB", "—"]]
@@ -42,6 +43,7 @@ def test_ticks_write_the_device_list(qtbot, monkeypatch) -> None:
     two_gpus(monkeypatch)
     panel = HardwarePanel()
     qtbot.addWidget(panel)
+    panel.refresh()
     config = default_config()
     panel.load(config)
     with qtbot.waitSignal(panel.changed):
@@ -61,6 +63,7 @@ def test_busy_and_mixed_gpus_are_said(qtbot, monkeypatch) -> None:
     two_gpus(monkeypatch, second_name="NVIDIA A100-SXM4-40GB", busy=True)
     panel = HardwarePanel()
     qtbot.addWidget(panel)
+    panel.refresh()
     config = default_config()
     config.launch.devices = [0, 1]
     panel.load(config)
@@ -74,6 +77,7 @@ def test_missing_gpu_marks_the_table(qtbot, monkeypatch) -> None:
     two_gpus(monkeypatch)
     panel = HardwarePanel()
     qtbot.addWidget(panel)
+    panel.refresh()
     config = default_config()
     config.launch.devices = [5]
     panel.load(config)
@@ -85,6 +89,7 @@ def test_no_gpu_says_so_and_shows_cpu(qtbot, monkeypatch) -> None:
     no_nvml(monkeypatch)
     panel = HardwarePanel()
     qtbot.addWidget(panel)
+    panel.refresh()
     assert panel.table.isHidden()
     text = panel.summary.text()
     assert text.startswith("No NVIDIA GPU found") and "CPU:" in text and "cores" in text and "RAM" in text
@@ -145,6 +150,7 @@ def test_resource_plot_draws_gpu_samples_or_process_memory(qtbot, monkeypatch) -
     no_nvml(monkeypatch)
     panel = HardwarePanel()
     qtbot.addWidget(panel)
+    panel.refresh()
     assert panel.resources.plot is None  # pyqtgraph waits for the first points
     for step in (1, 2, 3):
         panel.add_event({"event": "step", "step": step, "max_steps": 3, "epoch": step / 3, "memory_mb": 200.0 + step,
