@@ -438,6 +438,9 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
     except ChatDataError as exc:
         return _failed("", str(exc), fmt, train_on)
     assistant = train_on == "assistant"
+    if train_on == "completion" and "messages" in example:
+        return _failed("", "train_on 'completion' needs prompt/completion or alpaca rows; a conversation trains "
+                           "'assistant' (its replies) or 'all'", fmt, train_on)
     if not is_conversational(example):  # plain prompt/completion text: no template, as in TRL
         if assistant:
             return _failed("", "train_on 'assistant' needs conversations; these rows are plain prompt/completion "
@@ -663,6 +666,10 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
 
     say = notify or (lambda message: None)
     detection = run_format(ds, chat, dataset.text_column)
+    first = ds.select(range(1)).to_list()[0]
+    message = train_on_problem(chat, detection, first)
+    if message:
+        raise DataError(f"{dataset.source}: {message}.")
     if detection.format == "text":
         return None
     columns = list(ds.column_names)
@@ -670,7 +677,6 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     if problems:
         raise DataError(f"{dataset.source}: " + "; ".join(problems) + ".")
     train_on = resolve_train_on(chat, detection.format)
-    first = ds.select(range(1)).to_list()[0]
     try:
         conversational = is_conversational(to_example(first, detection))
     except ChatDataError:
@@ -797,7 +803,8 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
         return []  # validate() names the bad setting itself; the rows are checked once it is fixed
     detection = resolve_format(chat, rows[:DETECT_ROWS], columns, dataset.text_column)
     if detection.format == "text":
-        return None
+        message = train_on_problem(chat, detection, rows[0] if rows else {})
+        return [("chat.train_on", f"{dataset.source}: {message}")] if message else None
     source = dataset.source
     problems = [("chat.columns", f"{source}: {p}.") for p in mapping_problems(detection, columns)]
     if problems:
@@ -811,6 +818,9 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
                                                 f"{FORMAT_NAMES[other]} ({reason}). Keep one format per dataset, or "
                                                 "set chat.format and chat.columns to the one to train."))
                 return problems
+    message = train_on_problem(chat, detection, rows[0] if rows else {})
+    if message:
+        return [("chat.train_on", f"{source}: {message}")]
     template = _checkable_template(chat)
     bad = []
     for index, row in enumerate(rows, 1):
@@ -829,6 +839,25 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
         problems.append(("dataset.source", f"{source}: " + "; ".join(bad) + ". Fix or remove these rows, or map "
                                            "the columns in chat.columns."))
     return problems
+
+
+def train_on_problem(chat: ChatConfig, detection: Detection, row: dict[str, Any]) -> str | None:
+    """What is wrong with chat.train_on for data in this format (None: nothing)."""
+    train_on = resolve_train_on(chat, detection.format)
+    if detection.format == "text":
+        if train_on in ("assistant", "completion"):
+            return (f"train_on '{train_on}' needs instruction or chat data, and this is plain text (one text "
+                    "column, every token trained). To fix: set train_on to auto or all, or set chat.format")
+        return None
+    if train_on == "completion" and detection.format in ("messages", "sharegpt"):
+        return ("train_on 'completion' needs prompt/completion or alpaca rows; a conversation trains 'assistant' "
+                "(its replies) or 'all'. To fix: set train_on to assistant, all or auto")
+    if train_on == "assistant" and detection.format == "prompt_completion":
+        prompt = row.get(detection.columns.get("prompt", ""))
+        if not isinstance(prompt, list):
+            return ("train_on 'assistant' needs conversations; these prompt/completion rows are plain text. To fix: "
+                    "set train_on to completion, all or auto")
+    return None
 
 
 def _checkable_template(chat: ChatConfig) -> str | None:

@@ -240,3 +240,20 @@ def test_default_recipe_data_is_text_and_checked_as_before(demo_cache):
     config.dataset.text_column = "horoscopes"
     assert check_source(config.dataset, config.chat) == check_source(config.dataset)
     assert "Did you mean 'horoscope'" in check_source(config.dataset, config.chat)[0].message
+
+
+def test_validate_train_on_that_does_not_fit_the_data(tmp_path):
+    found = problems_for(write_jsonl(tmp_path / "c.jsonl", good(3)), tmp_path, train_on="completion")
+    assert [p.field for p in found] == ["chat.train_on"] and "needs prompt/completion or alpaca" in found[0].message
+    text = write_jsonl(tmp_path / "t.jsonl", [{"horoscope": "Wear red."}] * 3)
+    found = problems_for(text, tmp_path, train_on="assistant")
+    assert [p.field for p in found] == ["chat.train_on"] and "this is plain text" in found[0].message
+    pc = write_jsonl(tmp_path / "pc.jsonl", [{"prompt": "Q:", "completion": " A"}] * 3)
+    found = problems_for(pc, tmp_path, train_on="assistant")
+    assert [p.field for p in found] == ["chat.train_on"] and "plain text" in found[0].message
+    assert problems_for(pc, tmp_path, train_on="all") == []
+
+
+def test_completion_on_a_conversation_trains_nothing_and_says_why(tokenizer):
+    roles = render_and_label(tokenizer, CHAT, ChatConfig(train_on="completion"), 512)
+    assert roles.labels == [] and "needs prompt/completion or alpaca" in roles.problems[0]
