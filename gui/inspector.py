@@ -9,8 +9,11 @@ config (`set_config`), which checks again (from the cache when those settings we
 
 from __future__ import annotations
 
+import gc
 import html
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
@@ -55,12 +58,29 @@ TOKEN_VIEW_LIMIT = 6000  # tokens drawn per row; longer rows say how many more t
 # ---- background jobs (heavy imports allowed here)
 
 def load_inspector(config: RunConfig) -> Inspector:
+    """The tokenizer and the rows, with the garbage collector paused while `datasets` builds its table: reading
+    100k conversations makes millions of short-lived objects, and a full collection over them held the GIL for
+    0.1-0.2 s at a time (the window froze). Afterwards what survived is frozen out of later collections, as the
+    warm-up does with the training stack (gui.warmup)."""
     with IMPORT_LOCK:  # the first imports of transformers/datasets must not race another thread's
         import datasets  # noqa: F401
         from transformers import AutoTokenizer  # noqa: F401
 
         from finetune_studio.core import chat, data, model  # noqa: F401
-    return Inspector(config).load()
+    with _gc_paused():
+        return Inspector(config).load()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
 
 
 def render_row(inspector: Inspector, index: int) -> tuple[int, Any, list[tuple[str, str]]]:
@@ -104,6 +124,11 @@ def counts_text(roles: list[str]) -> str:
     counts = {role: roles.count(role) for role in ROLES}
     parts = [f"{counts[r]:,} {ROLE_NAMES[r].lower()}" for r in ROLES if counts[r] or r == "trained"]
     return f"{len(roles):,} tokens: " + " · ".join(parts)
+
+
+def hover_text(index: int, token_id: int, text: str, role: str, label: int) -> str:
+    trained = "trained (its label is the token itself)" if label != -100 else "not trained (label -100)"
+    return f"Token {index + 1}: id {token_id} {text!r} — {ROLE_NAMES.get(role, role)}; {trained}"
 
 
 def confirm_untrained(parent: QWidget | None, message: str) -> bool:
@@ -404,13 +429,10 @@ class InspectorWindow(QDialog):
         if not text.startswith("tok:") or self.labeled is None:
             return
         i = int(text[4:])
-        from finetune_studio.core.inspector import _ids_of
-
-        ids = _ids_of(self.labeled)
+        if i >= len(self.pieces):
+            return
         token, role = self.pieces[i]
-        label = self.labeled.labels[i] if i < len(self.labeled.labels) else -100
-        self.hover_label.setText(f"Token {i + 1}: id {ids[i] if i < len(ids) else '?'} {token!r} — "
-                                 f"{ROLE_NAMES.get(role, role)}; label {label}")
+        self.hover_label.setText(hover_text(i, self.labeled.input_ids[i], token, role, self.labeled.labels[i]))
 
     # ---- whole dataset
     def start_checks(self) -> None:

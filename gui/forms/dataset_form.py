@@ -1187,7 +1187,7 @@ class DatasetForm(Form):
         self.checks_warning.setText(shown)
         self.checks_warning.setVisible(bool(shown))
         if self.effective_format() != "text" and checks.rows:
-            lengths = sorted(checks.counts["total"])
+            lengths = sorted(checks.counts["total"][checks.counts["failed"] == 0].tolist())
             self._statistics_ready(LengthStats(stats=length_stats(checks), lengths=lengths))
 
     def _checks_failed(self, exc: BaseException) -> None:

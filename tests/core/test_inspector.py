@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from finetune_studio.core.chat import render_and_label
@@ -108,7 +109,7 @@ def test_prompt_completion_and_alpaca_rows_train_the_completion_and_its_end(toke
     rows = [{"prompt": "The sky is", "completion": " blue."}, {"prompt": "Two and two make", "completion": " four."}]
     checks = inspector(tokenizer, rows, tmp_path, max_length=512).check()
     assert checks.format == "prompt_completion" and checks.end_trained
-    assert checks.counts["trained"] == [
+    assert checks.counts["trained"].tolist() == [
         sum(1 for x in render_and_label(tokenizer, r, Inspector(default_config()).chat, 512).labels if x != -100)
         for r in rows]
     alpaca = [{"instruction": "Name a colour.", "input": "", "output": "Red."}]
@@ -121,22 +122,26 @@ def test_the_second_check_reads_the_cache_and_another_setting_does_not(tokenizer
     reports: list[tuple[int, int]] = []
     first = inspector(tokenizer, ROWS, tmp_path).check(progress=lambda d, t: reports.append((d, t)))
     assert reports[-1] == (5, 5)
-    files = list((tmp_path / "cache").glob("*.json"))
-    assert len(files) == 1 and json.loads(files[0].read_text())["rows"] == 5
+    files = list((tmp_path / "cache").glob("*.npz"))
+    assert len(files) == 1
+    with np.load(files[0]) as stored:
+        assert json.loads(str(stored["meta"]))["rows"] == 5 and stored["trained"].tolist() == first.counts[
+            "trained"].tolist()
     second = inspector(tokenizer, ROWS, tmp_path).check()
-    assert second.from_cache and second.counts == first.counts and second.failures == first.failures
+    assert second.from_cache and second.failures == first.failures
+    assert {k: v.tolist() for k, v in second.counts.items()} == {k: v.tolist() for k, v in first.counts.items()}
     # Another max_length, another train_on, other data: computed again, each in a file of its own.
     assert not inspector(tokenizer, ROWS, tmp_path, max_length=128).check().from_cache
     assert not inspector(tokenizer, ROWS, tmp_path, train_on="all").check().from_cache
     assert not inspector(tokenizer, ROWS[:4], tmp_path).check().from_cache
-    assert len(list((tmp_path / "cache").glob("*.json"))) == 4
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 4
 
 
 def test_a_stopped_check_returns_nothing_and_caches_nothing(tokenizer: Any, tmp_path: Path) -> None:
     stop = threading.Event()
     stop.set()
     assert inspector(tokenizer, ROWS, tmp_path).check(stop=stop) is None
-    assert not list((tmp_path / "cache").glob("*.json"))
+    assert not list((tmp_path / "cache").glob("*"))
 
 
 def test_histogram_and_lengths_count_every_rendered_row(tokenizer: Any, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from finetune_studio.core.config import RunConfig, default_config
@@ -94,6 +95,11 @@ def test_each_format_shows_its_known_row_with_every_token_in_its_role(qtbot: Any
     assert [window.findChild(QLabel, f"legend_{r}").text() for r in ("trained", "prompt", "system", "special",
                                                                        "cut")] == [
         "Trained", "Masked: prompt", "Masked: system", "Special", "Cut by max_length"]
+    # Pointing at a token names it, with its id and whether it is trained.
+    last = len(window.pieces) - 1
+    window.token_view.highlighted.emit(QUrl(f"tok:{last}"))
+    assert window.hover_label.text().startswith(f"Token {last + 1}: id {labeled.input_ids[last]} ")
+    assert window.hover_label.text().endswith("Trained; trained (its label is the token itself)")
     # Whole dataset: nothing wrong with these rows.
     assert window.problem_widgets() == []
     assert "every reply kept whole trains its end-of-turn token" in window.summary_label.text()
