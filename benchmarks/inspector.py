@@ -52,7 +52,8 @@ def main() -> int:
     datasets.disable_progress_bars()
     from finetune_studio.core.config import CHAT_DATASET_ID, PRESETS
     from finetune_studio.core.demo import demo_model_path
-    from finetune_studio.core.inspector import Inspector, checks_summary
+    from finetune_studio.core.inspector import checks_summary
+    from finetune_studio.gui.inspector import load_inspector
     from finetune_studio.resources.make_chat_sample import make_chats
 
     demo_model_path()  # built (or found) before timing
@@ -67,8 +68,8 @@ def main() -> int:
     cache = tmp / "inspector-cache"
     results = []
 
-    def check() -> None:
-        inspector = Inspector(config, cache=cache).load()
+    def check() -> None:  # what the Inspector window's jobs do
+        inspector = load_inspector(config, cache=cache)
         results.append(inspector.check())
 
     idle_gaps, _ = stalls_while(lambda: time.sleep(IDLE_S), app)  # the baseline: the loop with nothing to do

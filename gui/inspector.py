@@ -14,6 +14,7 @@ import html
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
@@ -57,7 +58,7 @@ TOKEN_VIEW_LIMIT = 6000  # tokens drawn per row; longer rows say how many more t
 
 # ---- background jobs (heavy imports allowed here)
 
-def load_inspector(config: RunConfig) -> Inspector:
+def load_inspector(config: RunConfig, cache: Path | None = None) -> Inspector:
     """The tokenizer and the rows, with the garbage collector paused while `datasets` builds its table: reading
     100k conversations makes millions of short-lived objects, and a full collection over them held the GIL for
     0.1-0.2 s at a time (the window froze). Afterwards what survived is frozen out of later collections, as the
@@ -68,7 +69,7 @@ def load_inspector(config: RunConfig) -> Inspector:
 
         from finetune_studio.core import chat, data, model  # noqa: F401
     with _gc_paused():
-        return Inspector(config).load()
+        return Inspector(config, cache=cache).load()
 
 
 @contextmanager
