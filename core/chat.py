@@ -467,7 +467,7 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
         problems.append("train_on 'completion' needs prompt/completion or alpaca rows")
     if assistant and "assistant_masks" not in masks:
         problems.append("train_on 'assistant' needs conversations")
-    labels = [t if all(m[i] for m in applicable) else -100 for i, t in enumerate(ids)]
+    labels = [t if all(bits) else -100 for t, *bits in zip(ids, *applicable)]  # TRL's build_labels
     text = tokenizer.decode(ids, skip_special_tokens=False) if "text" not in masks else masks["text"]
     return _finish(tokenizer, ids, labels, text, plan, example, boundary, max_length, truncation, fmt, train_on,
                    problems)
@@ -531,7 +531,7 @@ def _system_boundary(tokenizer: Any, messages: list[dict[str, str]], template: s
 def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: TemplatePlan,
             example: dict[str, Any], system: int, max_length: int, truncation: bool, fmt: str, train_on: str,
             problems: list[str]) -> TokenRoles:
-    special = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
+    special = _special_ids(tokenizer)
     kept = min(len(ids), max_length) if truncation else len(ids)
     roles = []
     for index, (token, label) in enumerate(zip(ids, labels)):
@@ -561,6 +561,25 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
                         "pick another template (chatml) or set train_on to 'all'")
     return TokenRoles(input_ids=list(ids), labels=labels, roles=roles, text=text, template_name=plan.name,
                       problems=problems, kept=kept, cut_trained=cut_trained, train_on=train_on, format=fmt)
+
+
+_SPECIAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _special_ids(tokenizer: Any) -> set[int]:
+    """Special and added token ids (cached per tokenizer and vocabulary size: reading them costs more than a row)."""
+    size = len(tokenizer)
+    try:
+        cached = _SPECIAL.get(tokenizer)
+    except TypeError:
+        cached = None
+    if cached is None or cached[0] != size:
+        cached = (size, set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values()))
+        try:
+            _SPECIAL[tokenizer] = cached
+        except TypeError:
+            pass
+    return cached[1]
 
 
 def _ends_trained(tokenizer: Any, ids: list[int], labels: list[int], special: set[int], fmt: str) -> bool:
