@@ -150,3 +150,42 @@ def test_a_killed_lora_run_resumes_from_its_latest_checkpoint(demo_cache: Path, 
     begins = read_events(run_dir, "train_begin")
     assert begins[-1]["start_step"] == reached
     assert (result.model_dir / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_a_dora_run_learns_magnitudes_too(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    config = lora_config(small_dataset, runs_dir, "dora", max_steps=2, eval_strategy="no", save_strategy="no",
+                         load_best_model_at_end=False)
+    config.adapter.method = "dora"
+    result = run(config)
+    assert result.state == "finished" and method_of_run(result.run_dir) == "dora"
+    assert json.loads((result.model_dir / "adapter_config.json").read_text())["use_dora"] is True
+    assert any("lora_magnitude_vector" in name for name in tensors(result.model_dir / "adapter_model.safetensors"))
+
+
+@pytest.mark.slow
+def test_resuming_on_another_base_model_is_refused_before_anything_loads(demo_cache: Path, small_dataset: Path,
+                                                                         runs_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from finetune_studio.core.config import load_config
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.core.errors import ConfigError
+
+    stop = threading.Event()
+    first = run(lora_config(small_dataset, runs_dir, "moved", max_steps=6, eval_strategy="no", save_steps=3,
+                            load_best_model_at_end=False),
+                lambda event: stop.set() if event["event"] == "step" and event["step"] == 2 else None, stop)
+    assert first.state == "stopped"
+    other = tmp_path / "other-base"
+    shutil.copytree(demo_model_path(), other)
+    folder = RunFolder(first.run_dir)
+    config, _ = load_config(folder.config_path)
+    config.model.name_or_path = str(other)
+    save_config(config, folder.config_path)
+    before = folder.metrics_path.read_text()
+    with pytest.raises(ConfigError) as caught:
+        resume(first.run_dir)
+    message = {p.field: p.message for p in caught.value.problems}["model.name_or_path"]
+    assert f"trained on {demo_model_path()}" in message and f"now names {other}" in message
+    assert folder.metrics_path.read_text() == before  # refused before the run started again
