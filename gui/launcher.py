@@ -12,6 +12,10 @@ from __future__ import annotations
 import sys
 
 EXIT_FAILED = 1  # as core.cli: the command could not do its job
+DESKTOP_HELP = """
+desktop integration (for this user, under $XDG_DATA_HOME or ~/.local/share):
+  --install-desktop-entry    add Finetune Studio to the applications menu, with its icon and AppStream data
+  --uninstall-desktop-entry  remove exactly those files again"""
 
 # PySide6 builds that must not run the app, by Python versions they break on. 6.12.0 releases a reference to
 # None on every void call (setText, setPen …); Python < 3.12 does not make None immortal, so the interpreter
@@ -24,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     from finetune_studio.core import cli  # Qt-free: argparse until a command runs
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["-h"], ["--help"]):
+        try:
+            cli.parse_args(args)  # prints the commands' help and exits
+        finally:
+            print(DESKTOP_HELP)
     if args in (["--install-desktop-entry"], ["--uninstall-desktop-entry"]):
         from finetune_studio.gui import desktop_entry  # Qt-free: copies files into the XDG folders
 

@@ -134,3 +134,13 @@ def test_the_menu_starts_this_installation(monkeypatch: pytest.MonkeyPatch, tmp_
     script.write_text("#!/bin/sh\n")
     script.chmod(0o755)
     assert desktop_entry.launch_command() == [str(script)]
+
+
+def test_help_names_the_desktop_entry_flags(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        launcher_main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: finetune-studio") and "doctor" in out  # the commands' help comes first
+    assert "  --install-desktop-entry    add Finetune Studio to the applications menu" in out
+    assert "  --uninstall-desktop-entry  remove exactly those files again" in out
