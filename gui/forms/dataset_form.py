@@ -894,6 +894,10 @@ class DatasetForm(Form):
 
     def _recompute_statistics(self) -> None:
         self._stats_key = None
+        if self.effective_format() != "text":  # chat rows: the lengths come with the row checks
+            self._checks_key = None
+            self._start_checks()
+            return
         self._start_statistics()
 
     def _start_statistics(self) -> None:

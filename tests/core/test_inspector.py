@@ -155,3 +155,23 @@ def test_histogram_and_lengths_count_every_rendered_row(tokenizer: Any, tmp_path
 def test_trained_spans() -> None:
     assert trained_spans(["prompt", "trained", "trained", "special", "trained"]) == [(1, 3), (4, 5)]
     assert trained_spans(["prompt"]) == []
+
+
+def test_the_tokenizer_alone_is_enough(demo_cache: Path, tmp_path: Path) -> None:
+    """No weights anywhere: the demo model's folder without model.safetensors (config and tokenizer files only, as
+    before a download of the weights) is inspected like the model."""
+    import shutil
+
+    from finetune_studio.core.demo import demo_model_path
+
+    folder = tmp_path / "tokenizer-only"
+    folder.mkdir()
+    for path in demo_model_path().iterdir():
+        if path.name.startswith(("tokenizer", "special_tokens")) or path.name == "config.json":
+            shutil.copy(path, folder / path.name)
+    assert not any(p.suffix in (".safetensors", ".bin") for p in folder.iterdir())
+    config = default_config()
+    config.model.name_or_path = str(folder)
+    ins = Inspector(config, cache=tmp_path / "cache").load(ds=ROWS[:1])
+    labeled = ins.row(0)
+    assert [t for t, r in ins.pieces(labeled) if r == "trained"] and ins.check().rows == 1

@@ -75,3 +75,32 @@ def test_each_chat_format_trains_from_the_window(qtbot: Any, window: Any, tmp_pa
     assert len(losses) == 4 and all(isinstance(x, float) and math.isfinite(x) for x in losses)
     assert (window.model_dir / "config.json").is_file()
     assert read_events(run_dir, "data")[0]["train_rows"] > 0
+
+
+def _stepping(run_dir: Path | None) -> bool:
+    try:
+        return run_dir is not None and bool(read_events(run_dir, "step"))
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.mark.slow
+def test_the_inspector_works_while_a_run_trains(qtbot: Any, window: Any, tmp_path: Path, runs_dir: Path) -> None:
+    path = tmp_path / "messages.jsonl"
+    rows = rows_in("messages")
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = small_config(path, runs_dir, max_steps=2000, eval_steps=2000, save_steps=2000, logging_steps=50)
+    config.dataset.max_length = 128
+    start_run(qtbot, window, config)
+    qtbot.waitUntil(lambda: _stepping(window.run_dir), timeout=LONG)  # optimizer steps are being taken
+    window.dataset_form.open_inspector()
+    inspector = window.dataset_form.inspector_window
+    qtbot.waitUntil(lambda: bool(inspector.pieces) and inspector.checks is not None, timeout=LONG)
+    assert window.runner.running  # the Inspector loaded its tokenizer and checked every row during the run
+    replies = "".join(f"{m['content']}<|im_end|>\n" for m in rows[0]["messages"] if m["role"] == "assistant")
+    assert "".join(text for text, role in inspector.pieces if role == "trained") == replies
+    assert inspector.checks.rows == len(rows) and inspector.checks.no_trained_rows() == []
+    inspector.close()
+    window.stop()
+    wait_state(qtbot, window, RunState.STOPPED)
+    wait_idle(qtbot, window)
