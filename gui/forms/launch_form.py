@@ -8,8 +8,8 @@ machine's exact torchrun line (core.launch.node_commands). The GPUs (`launch.dev
 
 from __future__ import annotations
 
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.gui.forms.common import Form, align_labels, config_help, guard_wheel, hint_label, section
@@ -53,10 +53,18 @@ class LaunchForm(Form):
         buttons.addWidget(self.copy_button)
         buttons.addStretch(1)
         form.addRow(buttons)
-        self.commands_label = hint_label("")
-        self.commands_label.setObjectName("launch_commands")
-        self.commands_label.hide()
-        form.addRow(self.commands_label)
+        self.copied_label = hint_label("")
+        self.copied_label.hide()
+        form.addRow(self.copied_label)
+        # The lines as they were copied, one per machine, unwrapped (a wrapped command line reads as two).
+        self.commands_view = QPlainTextEdit()
+        self.commands_view.setObjectName("launch_commands")
+        self.commands_view.setReadOnly(True)
+        self.commands_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.commands_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.commands_view.setFixedHeight(self.commands_view.fontMetrics().lineSpacing() * 5 + 16)
+        self.commands_view.hide()
+        form.addRow(self.commands_view)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -102,9 +110,10 @@ class LaunchForm(Form):
     def copy_commands(self) -> None:
         lines = self.commands()
         QGuiApplication.clipboard().setText("\n".join(lines) + "\n")
-        shown = [f"Machine {rank}:  {line}" for rank, line in enumerate(lines)]
-        self.commands_label.setText("Copied:\n" + "\n".join(shown))
-        self.commands_label.show()
+        self.copied_label.setText(f"Copied {len(lines)} line(s), one per machine (machine 0 first):")
+        self.copied_label.show()
+        self.commands_view.setPlainText("\n".join(f"# machine {rank}\n{line}" for rank, line in enumerate(lines)))
+        self.commands_view.show()
 
     def _update_summary(self) -> None:
         from finetune_studio.core.launch import processes_per_node, uses_torchrun, world_size

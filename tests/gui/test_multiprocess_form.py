@@ -62,7 +62,9 @@ def test_copy_launch_command_puts_each_machines_line_on_the_clipboard(qtbot: Any
         assert argv[0] == "torchrun" and argv[argv.index("--node-rank") + 1] == str(rank)
         assert argv[argv.index("--rdzv-endpoint") + 1] == "node0:29500"
         assert argv[-4:] == ["worker", "/shared/runs/shared-run", "--config", "/shared/run.yaml"]
-    assert form.commands_label.isVisibleTo(form) and "Machine 2:" in form.commands_label.text()
+    assert form.commands_view.isVisibleTo(form)
+    assert form.commands_view.toPlainText().splitlines() == ["# machine 0", lines[0], "# machine 1", lines[1],
+                                                             "# machine 2", lines[2]]
 
 
 def test_launch_problems_are_marked_on_the_launch_fields(qtbot: Any) -> None:
