@@ -72,6 +72,7 @@ def test_a_port_in_use_is_refused_before_anything_starts() -> None:
     assert launch.launch_problems(_config(processes=2, rdzv_endpoint=f"127.0.0.1:{port}"), gpu_count=0) == []
 
 
+@pytest.mark.slow  # imports the training stack
 def test_validate_reports_launch_problems_with_the_others(demo_cache: Path) -> None:
     from finetune_studio.core.validation import validate
 
@@ -204,6 +205,7 @@ def test_the_worker_outside_torchrun_says_how_to_start_it(monkeypatch, tmp_path:
 
 
 # ---------------------------------------------------------------------------------------------- FSDP
+@pytest.mark.slow  # imports the training stack
 def test_fsdp_with_one_process_or_on_the_cpu_is_said_at_the_field() -> None:
     import torch  # launch_warnings asks torch about GPUs only once it is imported
 
@@ -219,6 +221,7 @@ def test_fsdp_with_one_process_or_on_the_cpu_is_said_at_the_field() -> None:
     assert launch.launch_warnings(config) == []
 
 
+@pytest.mark.slow  # imports the training stack
 def test_fsdp_settings_reach_every_rank_as_training_arguments(tmp_path: Path) -> None:
     """The launch and config path of FSDP: the fsdp / fsdp_config fields of TrainingArguments go unchanged into
     the config each rank trains (the installed accelerate runs FSDP on GPUs only; on this CPU it would be DDP)."""
