@@ -23,6 +23,7 @@ def window(qtbot: Any, demo_cache: Path, runs_dir: Path, monkeypatch: pytest.Mon
     from finetune_studio.gui.main_window import MainWindow
 
     monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
+    monkeypatch.setattr(dialogs, "confirm_stop_and_close", lambda *args: True)
     made = MainWindow()
     qtbot.addWidget(made)
     made.show()
@@ -30,6 +31,10 @@ def window(qtbot: Any, demo_cache: Path, runs_dir: Path, monkeypatch: pytest.Mon
     made.begin_warmup()
     qtbot.waitUntil(lambda: made.warm is not None, timeout=LONG)
     yield made
+    if made.runner.running:  # Start did not ask (a regression): stop the run it began, so the test fails, not hangs
+        made.runner.stop()
+        assert made.runner.wait(60_000), "the training thread did not end"
+    qtbot.waitUntil(lambda: not made.runner.running, timeout=LONG)
     made.validator.wait()
     made.hardware_panel.estimate_bar.wait()
     background.wait_idle()
