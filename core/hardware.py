@@ -25,6 +25,9 @@ class Hardware:
 
 @lru_cache(maxsize=1)
 def detect() -> Hardware:
+    from finetune_studio.core.gpus import use_pci_bus_order
+
+    use_pci_bus_order()  # before torch first asks CUDA: GPU numbers then match nvidia-smi and the Hardware tab
     import torch
 
     if torch.cuda.is_available():
