@@ -34,6 +34,7 @@ from finetune_studio.core.adapter_layout import (
 )
 from finetune_studio.core.adapters import METHOD_COSTS, METHOD_NAMES, follow_method, method_defaults
 from finetune_studio.core.config import ADAPTER_METHODS, AdapterConfig, ModelConfig, RunConfig
+from finetune_studio.core.hub import size_text  # one way to say a size: the push and export messages use it
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
     Form,
@@ -68,16 +69,6 @@ def _figures_job(model: ModelConfig, adapter: AdapterConfig) -> AdapterFigures:
 
     _layout_job(model)
     return adapter_figures(model, adapter)
-
-
-def size_text(size: int) -> str:
-    """1234567 -> '1.2 MB' (decimal units, as file managers show them)."""
-    value = float(size)
-    for unit in ("bytes", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} bytes"
 
 
 def scale_text(adapter_r: Any, alpha: Any, rslora: bool) -> str:

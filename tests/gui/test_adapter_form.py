@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from finetune_studio.core.config import RunConfig
-from finetune_studio.gui.forms.adapter_form import AdapterForm, scale_text, size_text
+from finetune_studio.gui.forms.adapter_form import AdapterForm, scale_text
 from finetune_studio.gui.forms.model_form import ModelForm
 
 WAIT = 60_000  # ms: the first layout imports torch, transformers and peft
@@ -111,8 +111,6 @@ def test_bad_numbers_are_marked_and_stored_as_typed(qtbot) -> None:
 
 
 def test_helpers() -> None:
-    assert size_text(159200) == "159.2 kB"
-    assert size_text(999) == "999 bytes"
     assert scale_text(16, 32, False) == "scale α/r = 32/16 = 2"
     assert scale_text(0, 32, False) == ""
 
