@@ -233,6 +233,28 @@ class _PassFigures:
     layer_input: int  # one layer's input hidden state (what checkpointing keeps per layer)
 
 
+def _to_fake_cpu(model: Any) -> None:
+    """Swap every parameter and buffer of a meta model for a fake CPU tensor of the same shape and dtype (call
+    inside FakeTensorMode): ops then take the CPU's paths (its fused attention) instead of the meta device's
+    reference ones. Shared tensors (tied embeddings) stay shared. Done in place, with no Module.to(), which fake
+    tensors do not support."""
+    import torch
+
+    made: dict[int, Any] = {}
+    for module in model.modules():
+        for name, tensor in list(module._parameters.items()):
+            if tensor is not None:
+                if id(tensor) not in made:
+                    made[id(tensor)] = torch.nn.Parameter(torch.empty(tensor.shape, dtype=tensor.dtype),
+                                                          requires_grad=tensor.requires_grad)
+                module._parameters[name] = made[id(tensor)]
+        for name, tensor in list(module._buffers.items()):
+            if tensor is not None:
+                if id(tensor) not in made:
+                    made[id(tensor)] = torch.empty(tensor.shape, dtype=tensor.dtype)
+                module._buffers[name] = made[id(tensor)]
+
+
 def _saved_bytes(config: Any, dtype: str, adapter: AdapterConfig, batch: int, length: int, autocast: str | None,
                  trust_remote_code: bool) -> int:
     """Bytes autograd saves in one forward pass of `config`'s model with labels, on fake tensors."""
@@ -245,21 +267,18 @@ def _saved_bytes(config: Any, dtype: str, adapter: AdapterConfig, batch: int, le
     from finetune_studio.core.adapter_layout import peft_config
 
     saved: dict[int, int] = {}
-    with FakeTensorMode(allow_non_fake_inputs=True), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype),
-                                                 trust_remote_code=trust_remote_code)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peft's and transformers' notes about a meta model are not the user's
+        with torch.device("meta"):  # shapes only; peft wraps it as core.adapter_layout does
+            model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype),
+                                                     trust_remote_code=trust_remote_code)
         if adapter.method != "full":
-            from unittest import mock
-
             from peft import get_peft_model
 
             lora = dataclasses.replace(adapter, method="lora" if adapter.method == "qlora" else adapter.method)
-            # peft moves each new adapter to its base layer's device with Module.to(), which swaps parameters and
-            # fails for fake tensors; every tensor here is already on the one (fake CPU) device, so the move is
-            # skipped (peft keeps adapters in float32 beside a 16-bit base anyway).
-            with mock.patch.object(torch.nn.Module, "to", lambda module, *args, **kwargs: module):
-                model = get_peft_model(model, peft_config(lora))
+            model = get_peft_model(model, peft_config(lora))
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        _to_fake_cpu(model)
         model.train()
         weights = {id(p) for p in model.parameters()}
 
