@@ -334,8 +334,7 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     message = failure.message + _resume_hint(folder, config)
     _record_failure(folder, message, seen.step, seen.max_steps, failed_rank=failure.rank,
                     end_written=seen.ended, log_path=folder.path / LAUNCH_LOG)
-    error = TrainingError(message)
-    raise error
+    raise TrainingError(message)
 
 
 class _Seen:
