@@ -241,13 +241,6 @@ def peft_config(adapter: AdapterConfig, model: ModelConfig | None = None) -> Any
     return lora_config(RunConfig(model=model or ModelConfig(), adapter=adapter))
 
 
-def scale(adapter: AdapterConfig) -> float:
-    """The factor LoRA multiplies its update by: alpha / r, or alpha / sqrt(r) with rslora (peft's rule)."""
-    if adapter.r <= 0:
-        return float("nan")
-    return adapter.alpha / (math.sqrt(adapter.r) if adapter.rslora else adapter.r)
-
-
 def _safetensors_size(tensors: dict[str, tuple[str, list[int]]], metadata: dict[str, str]) -> int:
     """Bytes of the .safetensors file save_file writes for these (name -> (dtype, shape)): 8-byte length, the JSON
     header padded with spaces to a multiple of 8, then the data; computed, so no tensor needs storage."""

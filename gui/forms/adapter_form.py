@@ -32,7 +32,7 @@ from finetune_studio.core.adapter_layout import (
     selected_names,
     targets_for,
 )
-from finetune_studio.core.adapters import METHOD_COSTS, METHOD_NAMES, follow_method, method_defaults
+from finetune_studio.core.adapters import METHOD_COSTS, METHOD_NAMES, alpha_scale, follow_method, method_defaults
 from finetune_studio.core.config import ADAPTER_METHODS, AdapterConfig, ModelConfig, RunConfig
 from finetune_studio.core.hub import size_text  # one way to say a size: the push and export messages use it
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
@@ -72,14 +72,17 @@ def _figures_job(model: ModelConfig, adapter: AdapterConfig) -> AdapterFigures:
 
 
 def scale_text(adapter_r: Any, alpha: Any, rslora: bool) -> str:
-    """'scale α/r = 32/16 = 2' (or α/√r with rslora); empty when r or alpha is not a positive number."""
+    """'scale α/r = 32/16 = 2' (or α/√r with rslora; the factor is core.adapters.alpha_scale's); empty when r or
+    alpha is not a positive number."""
     if not isinstance(adapter_r, int) or isinstance(adapter_r, bool) or adapter_r <= 0:
         return ""
     if not isinstance(alpha, (int, float)) or isinstance(alpha, bool):
         return ""
-    if rslora:
-        return f"scale α/√r = {format_number(alpha)}/√{adapter_r} = {alpha / adapter_r ** 0.5:.3g}"
-    return f"scale α/r = {format_number(alpha)}/{adapter_r} = {alpha / adapter_r:.3g}"
+    factor = alpha_scale(AdapterConfig(r=adapter_r, alpha=alpha, rslora=rslora))
+    if factor is None:
+        return ""
+    over = f"√{adapter_r}" if rslora else str(adapter_r)
+    return f"scale α/{'√r' if rslora else 'r'} = {format_number(alpha)}/{over} = {factor:.3g}"
 
 
 def figures_text(figures: AdapterFigures, method: str) -> tuple[str, str]:

@@ -15,7 +15,6 @@ from finetune_studio.core.adapter_layout import (
     adapter_figures,
     module_layout,
     peft_config,
-    scale,
 )
 from finetune_studio.core.config import AdapterConfig, ModelConfig
 from finetune_studio.core.errors import ModelError
@@ -148,11 +147,6 @@ def test_a_hub_id_that_is_not_cached_says_so_offline(monkeypatch: pytest.MonkeyP
 def test_a_folder_without_config_says_so(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="no config.json"):
         module_layout(ModelConfig(name_or_path=str(tmp_path)))
-
-
-def test_scale_is_alpha_over_r_or_sqrt_r() -> None:
-    assert scale(AdapterConfig(r=16, alpha=32)) == 2.0
-    assert scale(AdapterConfig(r=16, alpha=32, rslora=True)) == 8.0
 
 
 def test_ticked_names_and_target_modules_round_trip(demo_cache: Path) -> None:
