@@ -143,6 +143,7 @@ class RunTableModel(QAbstractTableModel):
         self.rows: list[RunSummary] = []
         self._row_of: dict[Path, int] = {}
         self._icons: dict[str, QIcon] = {}
+        self._method_tips: dict[Path, str] = {}  # run folder -> its method and settings, once hovered
 
     # ---- updates
     def reset(self) -> None:
@@ -213,9 +214,7 @@ class RunTableModel(QAbstractTableModel):
             if key in ("model", "dataset"):
                 return getattr(run, key) or None
             if key == "method":
-                from finetune_studio.core.adapters import METHOD_NAMES
-
-                return METHOD_NAMES.get(run.method, run.method)
+                return self._method_tip(run)
             return None
         if role == Qt.ItemDataRole.DecorationRole and key == "state":
             color = STATE_COLORS.get(run.state, STATE_COLORS["unknown"])
@@ -227,6 +226,25 @@ class RunTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and key in ("train_loss", "eval_loss", "steps", "duration"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _method_tip(self, run: RunSummary) -> str:
+        """The method with its settings ('LoRA r 16, alpha 32 (scale 2), dropout 0.05 on all-linear'), read from
+        the run's config.yaml when first hovered (core.adapters.describe); the method's name if that fails."""
+        from finetune_studio.core.adapters import METHOD_NAMES, describe, is_adapter_method
+
+        name = METHOD_NAMES.get(run.method, run.method)
+        if not is_adapter_method(run.method):
+            return name
+        if run.path not in self._method_tips:
+            from finetune_studio.core.config import load_config
+            from finetune_studio.core.errors import FinetuneError
+            from finetune_studio.core.runs import RunFolder
+
+            try:
+                self._method_tips[run.path] = describe(load_config(RunFolder(run.path).config_path)[0])
+            except (FinetuneError, OSError, TypeError, ValueError):
+                self._method_tips[run.path] = name
+        return self._method_tips[run.path]
 
     @staticmethod
     def _display(run: RunSummary, key: str) -> str:

@@ -24,7 +24,8 @@ def test_the_runs_tab_shows_each_runs_method(qtbot: Any, cold_window: Any, runs_
     runs_dir.mkdir(parents=True)
     finished = {"state": "finished", "message": "Finished 20 steps.", "model": "builtin:demo",
                 "dataset": "builtin:sample"}
-    fab.make_run(runs_dir, "lora-run", fab.segment(2, 20), {**finished, "method": "lora"})
+    lora = fab.make_run(runs_dir, "lora-run", fab.segment(2, 20), {**finished, "method": "lora"})
+    (lora / "config.yaml").write_text("name: lora-run\nadapter:\n  method: lora\n")  # its settings: the defaults
     dora = fab.make_run(runs_dir, "dora-run", fab.segment(2, 20), {"state": "finished"})  # status without it:
     (dora / "config.yaml").write_text("name: dora-run\nmodel:\n  name_or_path: builtin:demo\n"
                                       "adapter:\n  method: dora\n")  # config.yaml says
@@ -36,7 +37,10 @@ def test_the_runs_tab_shows_each_runs_method(qtbot: Any, cold_window: Any, runs_
 
     proxy = cold_window.history.proxy
     row = rows(cold_window.history)["lora-run"]["row"]
-    assert proxy.index(row, COLUMN["method"]).data(3) == "LoRA"  # ToolTipRole: the method's full name
+    tip = proxy.index(row, COLUMN["method"]).data(3)  # ToolTipRole: the method with its settings
+    assert tip == "LoRA r 16, alpha 32 (scale 2), dropout 0.05 on all-linear", tip
+    old_row = rows(cold_window.history)["old-run"]["row"]
+    assert proxy.index(old_row, COLUMN["method"]).data(3) == "Full fine-tuning"
 
 
 # ---- the whole path through the real window ---------------------------------------------------------------------
