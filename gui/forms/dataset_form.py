@@ -694,6 +694,7 @@ class DatasetForm(Form):
         self._model_config = ModelConfig(**vars(model_config))
         self._schedule_statistics()
         self._schedule_checks()
+        self._schedule_template()  # another model, another tokenizer: its own template or ChatML
 
     # ---- source
     def _source_changed(self, text: str) -> None:
