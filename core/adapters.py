@@ -353,6 +353,8 @@ def wrap_model(model: Any, config: RunConfig, seed: int) -> Any:
     The adapters' initial weights come from torch's random generator, so it is seeded first (`seed`, the run's
     training seed): a run, its resume and a plain get_peft_model script with the same seed start from the same
     adapter."""
+    import warnings
+
     from peft import get_peft_model, prepare_model_for_kbit_training
     from transformers import set_seed
 
@@ -360,7 +362,11 @@ def wrap_model(model: Any, config: RunConfig, seed: int) -> Any:
         checkpointing = bool(config.training.get("activation_checkpointing", False))
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
     set_seed(seed)
-    return get_peft_model(model, lora_config(config))
+    with warnings.catch_warnings():
+        # peft 0.21 reads the model's is_gradient_checkpointing, which transformers 5 deprecates: a warning about
+        # the libraries' own code that the user can do nothing about, in every adapter run's log otherwise.
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, lora_config(config))
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def test_a_lora_run_trains_only_the_adapter_and_saves_only_it(demo_cache: Path, 
     assert RunFolder(result.run_dir).read_status()["method"] == "lora"
     notice = [e["message"] for e in read_events(result.run_dir, "notice") if "parameters" in e["message"]]
     assert notice and notice[0].startswith("LoRA r 4, alpha 8 (scale 2)")
+    assert not [e for e in read_events(result.run_dir, "warning") if "is_gradient_checkpointing" in e["message"]]
     got = losses(result.run_dir)
     assert sorted(got) == [1, 2, 3, 4, 5, 6] and all(isinstance(v, float) for v in got.values())
 
