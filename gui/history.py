@@ -149,6 +149,7 @@ class RunTableModel(QAbstractTableModel):
     def reset(self) -> None:
         self.beginResetModel()
         self.rows, self._row_of = [], {}
+        self._method_tips.clear()
         self.endResetModel()
 
     def upsert(self, summaries: list[RunSummary]) -> None:
@@ -171,6 +172,7 @@ class RunTableModel(QAbstractTableModel):
                 continue
             self.beginRemoveRows(QModelIndex(), row, row)
             del self.rows[row]
+            self._method_tips.pop(path, None)  # a folder made again under the same name is another run
             self._row_of = {summary.path: i for i, summary in enumerate(self.rows)}
             self.endRemoveRows()
 
