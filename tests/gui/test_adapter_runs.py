@@ -146,6 +146,11 @@ def test_lora_picked_trained_stopped_resumed_exported_and_pushed_from_the_window
     window.resume_action.trigger()
     qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
     assert not window.errors
+    from tests.helpers import read_events
+
+    said = [e["message"] for e in read_events(run_dir, "notice") if "parameters" in e["message"]]
+    figures = adapter.figures  # training reports the count the Model tab showed
+    assert said and all(f"training {figures.trainable:,} of {figures.total:,} parameters" in m for m in said), said
     model_dir = run_dir / "model"
     assert {"adapter_model.safetensors", "adapter_config.json"} <= {p.name for p in model_dir.iterdir()}
     assert not (model_dir / "model.safetensors").exists()  # an adapter run saves the adapter, not the base
