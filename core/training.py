@@ -589,6 +589,8 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     phase("save", "Saving the final model")
     trainer.save_model(str(folder.model_dir))
     tokenizer.save_pretrained(str(folder.model_dir))
+    if chat_data is not None:  # the stop tokens go with an adapter too (save_model writes them for a full model only)
+        model.generation_config.save_pretrained(str(folder.model_dir))
     message = f"Finished {step} steps. Model saved to {folder.model_dir}."
     return _finished(config, folder, emit, stop, message, step, max_steps, train_loss, eval_loss)
 

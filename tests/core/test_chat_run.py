@@ -58,3 +58,24 @@ def test_chat_run_saves_a_model_that_renders_and_stops_like_the_inspector(demo_c
         generated = pipe.model.generate(input_ids=torch.tensor([prompt_ids]), max_new_tokens=20, do_sample=False)
         new = generated[0, len(prompt_ids):].tolist()
         assert new[-1] == end and len(new) < 20  # it stopped at the end-of-turn token, not at the length limit
+
+
+@pytest.mark.slow
+def test_an_adapter_chat_run_saves_the_template_and_the_stop_tokens(demo_cache, runs_dir, tmp_path):
+    path = tmp_path / "chats.jsonl"
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]} for q, a in PAIRS]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows * 4), encoding="utf-8")
+    config = small_config(path, runs_dir, max_steps=2, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False, logging_steps=1)
+    config.dataset.test_size = 0.0
+    config.adapter.method = "lora"
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from finetune_studio.core.training import run
+
+    result = run(config)
+    assert (result.model_dir / "adapter_config.json").is_file()
+    tokenizer = AutoTokenizer.from_pretrained(result.model_dir)
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert tokenizer.chat_template is not None and "<|im_end|>" in tokenizer.chat_template
+    assert end in GenerationConfig.from_pretrained(result.model_dir).eos_token_id
