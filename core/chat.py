@@ -133,7 +133,7 @@ def _row_format(row: dict[str, Any], columns: list[str]) -> tuple[str, dict[str,
 
 def detect_format(rows: list[dict], columns: list[str]) -> Detection:
     """The format of a dataset from its first rows. Rows that disagree (one alpaca, one messages) give the first
-    row's format and a reason that names the first row that differs; `check_rows` turns that into a problem."""
+    row's format and a reason that names the first row that differs; `source_problems` turns that into a problem."""
     columns = list(columns) or (list(rows[0]) if rows else [])
     if not rows:
         fmt, mapping, reason = _row_format(dict.fromkeys(columns, ""), columns)
