@@ -43,6 +43,20 @@ def test_the_runs_tab_shows_each_runs_method(qtbot: Any, cold_window: Any, runs_
     assert proxy.index(old_row, COLUMN["method"]).data(3) == "Full fine-tuning"
 
 
+def test_picking_lora_in_the_window_moves_the_training_tabs_learning_rate(qtbot: Any, make_window: Any) -> None:
+    window = make_window(warm=False)
+    assert window.training_form.lr_edit.text() == "2e-5"  # the seed's
+    adapter = window.model_form.adapter_form
+    adapter.method_combo.setCurrentIndex(adapter.method_combo.findData("lora"))
+    adapter.method_combo.activated.emit(adapter.method_combo.currentIndex())
+    assert window.config.adapter.method == "lora" and window.config.training["learning_rate"] == 2e-4
+    assert window.training_form.lr_edit.text() == "0.0002"  # shown where it is edited
+    assert "0.0002" in adapter.lr_hint.text() and window.isWindowModified()
+    adapter.method_combo.setCurrentIndex(adapter.method_combo.findData("full"))
+    adapter.method_combo.activated.emit(adapter.method_combo.currentIndex())
+    assert window.config.training["learning_rate"] == 2e-5 and window.training_form.lr_edit.text() == "2e-5"
+
+
 # ---- the whole path through the real window ---------------------------------------------------------------------
 
 LONG = 180_000  # ms
