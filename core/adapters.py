@@ -74,9 +74,9 @@ def follow_method(previous_method: str, config: RunConfig, explicit: Iterable[st
         current = config.training.get(key, old.get(key))
         if key in old and current == old[key] and current != value:
             config.training[key] = value
-            notices.append(f"training.{key} is {value:g}, the usual for {METHOD_NAMES[method]} "
-                           f"({METHOD_NAMES.get(previous_method, previous_method)} uses {old[key]:g}); set it to "
-                           "choose another.")
+            before = METHOD_NAMES.get(previous_method, previous_method).replace("Full", "full")
+            notices.append(f"training.{key} is {value:g}, the usual for {METHOD_NAMES[method].replace('Full', 'full')} "
+                           f"({before} uses {old[key]:g}); set it to choose another.")
     return notices
 
 
