@@ -139,8 +139,7 @@ class EstimateBar(QWidget):
 
     # ---- requests
     def request(self, config: Any, table: Any) -> None:
-        self._generation += 1
-        self.verdict_label.setText(self.verdict_label.text() if self.result else "Estimating…")
+        self._generation += 1  # the last result stays shown until the new one arrives
         self._pool.start(_Job(self._generation, config.copy(), table, self._relay))
 
     def wait(self, timeout_ms: int = 30_000) -> bool:

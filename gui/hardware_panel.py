@@ -45,6 +45,8 @@ class HardwarePanel(Form):
         self.reader = reader
         self._table: GpuTable | None = None  # read when first needed: NVML's init can take a while (see table_data)
         self.devices: list[int] = []
+        self._own_errors: list[Problem] = []  # a chosen GPU that does not exist, found against the last reading
+        self._last_problems: list[Problem] = []  # what validation said last (shown with the panel's own)
 
         box, form = section("Devices")
         self.summary = QLabel()
@@ -183,11 +185,7 @@ class HardwarePanel(Form):
         self.problems_label.setText("\n".join(warnings))
         self.problems_label.setVisible(bool(warnings))
         self._own_errors = [p for p in found if p.level == ERROR]
-        self.show_problems(getattr(self, "_last_problems", []))
-
-    def device_problems(self) -> list[Problem]:
-        """What this panel found wrong with the chosen devices (errors and warnings) against its last reading."""
-        return device_problems(self.devices, self.table_data) if self.devices else []
+        self.show_problems(self._last_problems)
 
     # ---- the form contract
     def load(self, config: RunConfig) -> None:
@@ -203,8 +201,8 @@ class HardwarePanel(Form):
         config.launch.devices = list(self.devices)
 
     def show_problems(self, problems: list[Problem]) -> None:
-        self._last_problems = [p for p in problems if p not in getattr(self, "_own_errors", [])]
-        super().show_problems(self._last_problems + list(getattr(self, "_own_errors", [])))
+        self._last_problems = [p for p in problems if p not in self._own_errors]
+        super().show_problems(self._last_problems + self._own_errors)
 
     # ---- the shown run (the window forwards its events)
     def add_event(self, event: dict) -> None:
