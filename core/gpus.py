@@ -49,14 +49,29 @@ class Gpu:
     pci_bus_id: str = ""
     processes: tuple[GpuProcess, ...] = ()
 
-    @property
-    def used_share(self) -> float:
-        return self.used_bytes / self.total_bytes if self.total_bytes else 0.0
-
     def others(self, own_pid: int | None = None) -> tuple[GpuProcess, ...]:
-        """The processes on this GPU that are not this app."""
-        own = os.getpid() if own_pid is None else own_pid
-        return tuple(p for p in self.processes if p.pid != own)
+        """The processes on this GPU that are not this app (nor the training processes it started)."""
+        own = own_pids(own_pid)
+        return tuple(p for p in self.processes if p.pid not in own)
+
+    def used_by_others(self, own_pid: int | None = None) -> int:
+        """Memory in use that is not this app's: what NVML says is used, less what it lists for our processes."""
+        own = own_pids(own_pid)
+        mine = sum(p.used_bytes or 0 for p in self.processes if p.pid in own)
+        return max(0, self.used_bytes - mine)
+
+
+def own_pids(own_pid: int | None = None) -> set[int]:
+    """This process and its children (a torchrun run's ranks), whose GPU memory is the app's own."""
+    pid = os.getpid() if own_pid is None else own_pid
+    found = {pid}
+    try:
+        import psutil
+
+        found |= {child.pid for child in psutil.Process(pid).children(recursive=True)}
+    except Exception:  # noqa: BLE001 - gone or not ours to list: the pid alone
+        pass
+    return found
 
 
 @dataclass(frozen=True)
@@ -167,7 +182,8 @@ def read_gpus(with_cpu: bool = True) -> GpuTable:
 
 def device_problems(devices: list[int], table: GpuTable, own_pid: int | None = None) -> list[Problem]:
     """What is wrong with the chosen GPUs: one that does not exist (an error), one whose memory is mostly used by
-    other processes (a warning naming them), several models mixed (a warning: the slowest sets the pace)."""
+    other processes (a warning naming them; this app's own run does not count), several models mixed (a warning:
+    the slowest sets the pace)."""
     problems: list[Problem] = []
     chosen: list[Gpu] = []
     for index in devices:
@@ -180,7 +196,7 @@ def device_problems(devices: list[int], table: GpuTable, own_pid: int | None = N
             continue
         chosen.append(gpu)
         others = gpu.others(own_pid)
-        if gpu.used_share > BUSY_SHARE:
+        if gpu.total_bytes and gpu.used_by_others(own_pid) > BUSY_SHARE * gpu.total_bytes:
             who = ", ".join(f"{p.name or 'pid'} (pid {p.pid}"
                             + (f", {p.used_bytes / MIB:,.0f} MiB)" if p.used_bytes is not None else ")")
                             for p in others)

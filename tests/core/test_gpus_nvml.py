@@ -114,6 +114,8 @@ def test_busy_gpu_names_the_process(monkeypatch) -> None:
     assert "GPU 1 is busy" in problems[0].message
     assert "python3.11 (pid 4242, 70,656 MiB)" in problems[0].message
     assert gpus.device_problems([0], gpus.read_gpus(), own_pid=1) == []
+    # the app's own run filling the GPU is not "busy"
+    assert gpus.device_problems([1], gpus.read_gpus(), own_pid=4242) == []
 
 
 def test_mixed_models_warned(monkeypatch) -> None:
