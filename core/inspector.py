@@ -330,7 +330,8 @@ def _write_cache(path: Path, checks: DatasetChecks) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with temp.open("wb") as handle:
-            np.savez(handle, meta=np.array(json.dumps(meta)), **checks.counts)
+            np.savez(handle, meta=np.array(json.dumps(meta)),  # int32: half the disk; counts of one row fit
+                     **{name: values.astype(np.int32) for name, values in checks.counts.items()})
         os.replace(temp, path)
     except OSError:
         temp.unlink(missing_ok=True)  # a read-only cache only costs the next check its speed
