@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{what}: {len(app)} steps; app losses {[round(app[s], 4) for s in sorted(app)][:5]}…; TRL "
                   f"{[round(trl[s], 4) for s in sorted(trl)][:5]}…", flush=True)
             print("  app run log: " + " | ".join(n for n in notices if "loss is on" in n or "template" in n))
-            ok &= report(f"chat parity, {what}: largest relative per-step loss difference", f"{difference:.2e}",
+            ok &= report(f"chat parity, {what}, largest relative per-step loss difference", f"{difference:.2e}",
                          f"<= {GOAL:g}", difference <= GOAL,
                          f"trl {__import__('trl').__version__} SFTTrainer, same model, data ({len(data)} rows), "
                          f"seed and {steps} steps")
