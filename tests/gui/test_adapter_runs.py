@@ -251,3 +251,34 @@ def test_lora_picked_trained_stopped_resumed_exported_and_pushed_from_the_window
     remote = AutoModelForCausalLM.from_pretrained(str(pulled_dir))
     assert torch.allclose(_logits(remote, model_dir), expected, atol=1e-5)
     push.close()
+
+
+@pytest.mark.slow
+def test_continue_a_lora_run_for_one_more_epoch_from_the_runs_tab(qtbot: Any, make_window: Any,
+                                                                  small_dataset: Path, runs_dir: Path) -> None:
+    from finetune_studio.core.events import RunState
+    from tests.helpers import read_events, small_config
+
+    window = make_window()
+    # One epoch of 180 rows at batch 8 is 23 steps; no max_steps, so the epochs decide.
+    config = small_config(small_dataset, runs_dir, max_steps=-1, save_steps=100, eval_steps=100)
+    config.name, config.adapter.method, config.adapter.r = "lora-epochs", "lora", 4
+    window.set_config(config)
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
+    run_dir = window.run_dir
+    first = (run_dir / "model" / "adapter_model.safetensors").read_bytes()
+    panel = window.history
+    table = wait_rows(qtbot, panel, lambda r: r.get(run_dir.name, {}).get("state") == "finished", timeout=LONG)
+    assert table[run_dir.name]["method"] == "LoRA" and table[run_dir.name]["steps"] == "23 / 23"
+    panel.select([run_dir])
+    panel.continue_epochs.setValue(1)
+    panel.continue_button.click()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
+    assert [b["start_step"] for b in read_events(run_dir, "train_begin")] == [0, 23]
+    assert read_events(run_dir, "end")[-1]["step"] == 46
+    after = run_dir / "model"
+    assert (after / "adapter_config.json").is_file() and not (after / "model.safetensors").exists()
+    assert (after / "adapter_model.safetensors").read_bytes() != first  # the adapter trained on
+    assert window.exporter.button.isVisible()
