@@ -100,7 +100,9 @@ def test_each_format_shows_its_known_row_with_every_token_in_its_role(qtbot: Any
     window.token_view.highlighted.emit(QUrl(f"tok:{last}"))
     assert window.hover_label.text().startswith(f"Token {last + 1}: id {labeled.input_ids[last]} ")
     assert window.hover_label.text().endswith("Trained; trained (its label is the token itself)")
-    # Whole dataset: nothing wrong with these rows.
+    # Whole dataset: both rows checked (the bar full), nothing wrong with them.
+    assert window.checks.rows == 2 and window.progress_bar.value() == window.progress_bar.maximum() == 2
+    assert not window.stop_button.isEnabled() and window.check_button.isEnabled()
     assert window.problem_widgets() == []
     assert "every reply kept whole trains its end-of-turn token" in window.summary_label.text()
     if fmt != "prompt_completion":
@@ -244,3 +246,28 @@ def test_start_asks_when_rows_would_train_nothing(qtbot: Any, window: Any, tmp_p
     window.start_action.trigger()
     assert len(asked) == 1 and asked[0].startswith("1 of 2 rows would train nothing")
     assert not window.runner.running  # the answer was Cancel
+
+
+def test_stop_ends_the_whole_dataset_checks(qtbot: Any, demo_cache: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Progress reaches the bar from the worker thread; Stop sets the event the pass checks at every row."""
+    events: list[Any] = []
+
+    def checks_until_stopped(inspector: Any, progress: Any, stop: Any) -> None:
+        progress(1, 2)
+        events.append(stop)
+        assert stop.wait(60)
+        return None  # what Inspector.check returns when stopped
+
+    monkeypatch.setattr(inspector_gui, "run_checks", checks_until_stopped)
+    window = InspectorWindow(config_for(jsonl(tmp_path / "m.jsonl", [ROWS["messages"][0]] * 2)))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: bool(events) and window.progress_bar.value() == 1, timeout=LONG)
+    assert window.progress_bar.maximum() == 2 and window.stop_button.isEnabled()
+    assert not window.check_button.isEnabled()
+    window.stop_button.click()
+    assert events[0].is_set()
+    assert window.summary_label.text().startswith("Checks stopped.")
+    assert window.check_button.isEnabled() and not window.stop_button.isEnabled()
+    window.close()
