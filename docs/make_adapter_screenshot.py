@@ -66,7 +66,7 @@ def main() -> int:
     window.move(0, 0)
     window.show()
     window.begin_warmup()
-    wait(app, lambda: window.start_action.isEnabled())
+    wait(app, lambda: window.warm is not None and window.start_action.isEnabled())  # the stack loaded, validated
     form = window.model_form
     window.tabs.setCurrentWidget(window.pages[form])
     adapter = form.adapter_form
