@@ -1006,6 +1006,7 @@ class DatasetForm(Form):
         return self._detection
 
     def _format_changed(self) -> None:
+        self._stats_key = None  # the lengths shown were of the other format's rows (text column or rendered)
         self._update_format()
         self._chat_edited()
         self._schedule_statistics()
@@ -1033,6 +1034,9 @@ class DatasetForm(Form):
             self._format_layout.setRowVisible(caption, chat)
         self._text_layout.setRowVisible(self._text_column_caption, not chat)  # chat rows map columns above
         if not chat:
+            self._checks_stop.set()  # row checks of chat settings no longer apply
+            self.checks_task.cancel()
+            self._checks, self._checks_key = None, None
             self.template_hint.setText("Plain text has no chat template: every token is trained, as in the seed.")
             self.checks_label.setText("Open the Inspector to see the rows' tokens.")
             self.checks_warning.hide()
