@@ -183,6 +183,12 @@ def test_drop_untrained_rows_is_one_click_and_silences_starts_question(qtbot: An
     form.store(stored)
     assert stored.chat.drop_untrained_rows is True and stored.dataset.max_length == 40
     assert form.start_warning() is None
+    # "Train on every token" is applied the same way (the fix a template without an end-of-turn token offers).
+    form.apply_fix({"chat.train_on": "all"})
+    form.store(stored)
+    assert stored.chat.train_on == "all" and form.train_on_combo.currentText() == "Every token"
+    qtbot.waitUntil(lambda: window.checks is not None and window.inspector.train_on == "all", timeout=LONG)
+    assert window.checks.no_trained_rows() == [] and window.checks.counts["trained"][1] == 40  # all it keeps
     window.close()
 
 
