@@ -31,9 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_prep import IDLE_S, stalls_while  # this folder is on sys.path when run as a script
 from goals import report
 
-# Off the path again: benchmarks/multiprocess.py would shadow the `multiprocess` package that `datasets` imports.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 
 def main() -> int:
     parser = argparse.ArgumentParser()
