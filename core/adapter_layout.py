@@ -305,8 +305,11 @@ def _cached_figures(model_key: tuple, adapter_key: tuple) -> AdapterFigures:
         try:
             wrapped = get_peft_model(meta, lora)
         except ValueError as exc:
-            raise ModelError(f"{_first_line(exc)} To fix: pick target modules the model has: "
-                             f"{', '.join(layout.module_names)}.") from None
+            message = _first_line(exc)
+            if "target" in message.lower():
+                raise ModelError(f"{message} To fix: pick target modules the model has: "
+                                 f"{', '.join(layout.module_names)}.") from None
+            raise ModelError(f"peft cannot put this adapter on the model: {message}") from None
         size = _adapter_file_size(wrapped)
     trainable, total = wrapped.get_nb_trainable_parameters()
     percent = 100.0 * trainable / total if total else 0.0

@@ -127,7 +127,8 @@ class AdapterForm(Form):
         self.figures: AdapterFigures | None = None
         self._targets: list[str] = list(AdapterConfig().target_modules)
         self._layout_key: tuple | None = None  # the model the layout (or its request) is for
-        self._module_checks: dict[str, QCheckBox] = {}
+        self._module_checks: dict[str, QCheckBox] = {}  # short name -> its box (in its first group)
+        self._twin_checks: list[tuple[str, QCheckBox]] = []  # a name's box in a later group, following the first
         self._group_checks: dict[str, QCheckBox] = {}
         self._applied_method = "full"  # the method whose training defaults the config holds
         self._lr_notice = ""  # what the last method change did to the training settings
@@ -349,7 +350,7 @@ class AdapterForm(Form):
         if layout is None:
             return
         picked, unknown = selected_names(layout, self._targets)
-        for name, check in self._module_checks.items():
+        for name, check in [*self._module_checks.items(), *self._twin_checks]:
             check.blockSignals(True)
             check.setChecked(name in picked)
             check.blockSignals(False)
@@ -374,7 +375,10 @@ class AdapterForm(Form):
             if item.widget() is not None:
                 item.widget().deleteLater()
         self._module_checks.clear()
+        self._twin_checks.clear()
         self._group_checks.clear()
+        groups_of = {name: [GROUP_LABELS.get(g, g) for g in GROUPS if name in layout.groups.get(g, [])]
+                     for name in layout.module_names}
         per_row = 3  # 4 would widen the form past a 900 px window (Qwen: q k v | o, gate up down)
         row = 0
         for group in GROUPS:
@@ -393,9 +397,18 @@ class AdapterForm(Form):
             row += 1
             for i, name in enumerate(names):
                 check = QCheckBox(name)
+                self.targets_grid.addWidget(check, row + i // per_row, 1 + i % per_row)  # column 0: the indent
+                if len(groups_of[name]) > 1:  # GPT-2's c_proj is in attention and MLP: peft matches both
+                    check.setToolTip(f"{name} names modules in {' and '.join(groups_of[name])}: ticking it puts "
+                                     "adapters on all of them (peft matches the short name).")
+                primary = self._module_checks.get(name)
+                if primary is not None:  # the same name shown again in another group: one tick for both
+                    check.setObjectName(f"module:{name}:{group}")
+                    check.toggled.connect(primary.setChecked)
+                    self._twin_checks.append((name, check))
+                    continue
                 check.setObjectName(f"module:{name}")
                 check.toggled.connect(self._module_toggled)
-                self.targets_grid.addWidget(check, row + i // per_row, 1 + i % per_row)  # column 0: the indent
                 self._module_checks[name] = check
             row += (len(names) + per_row - 1) // per_row
             self._group_checks[group] = head

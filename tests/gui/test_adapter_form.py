@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.gui.forms.adapter_form import AdapterForm, scale_text
@@ -198,3 +199,32 @@ def test_validation_problems_are_marked_at_the_adapter_fields(qtbot) -> None:
     assert form.field_widget("adapter.method") is adapter.method_combo
     form.show_problems([])
     assert not adapter.targets_host.property("problem")
+
+
+def test_a_name_in_two_groups_is_one_choice(qtbot, tmp_path: Path) -> None:
+    """GPT-2's c_proj is both the attention output and the MLP output: peft matches the short name, so both boxes
+    tick together."""
+    from transformers import GPT2Config
+
+    folder = tmp_path / "gpt2-shaped"
+    GPT2Config(n_layer=1, n_embd=64, n_head=2, vocab_size=100, bos_token_id=0, eos_token_id=0).save_pretrained(folder)
+    form = _model_form(qtbot)
+    config = RunConfig()
+    config.model.name_or_path = str(folder)
+    config.adapter.method = "lora"
+    form.load(config)
+    adapter = form.adapter_form
+    settle(qtbot, adapter)
+    assert adapter.layout_info.groups["attention"] == ["c_attn", "c_proj"]
+    assert adapter.layout_info.groups["mlp"] == ["c_fc", "c_proj"]
+    twin = adapter.findChild(QCheckBox, "module:c_proj:mlp")
+    first = adapter._module_checks["c_proj"]
+    assert twin is not None and twin.isChecked() and first.isChecked()
+    assert "Attention and MLP" in twin.toolTip()
+    twin.click()
+    settle(qtbot, adapter)
+    assert not first.isChecked() and not twin.isChecked()
+    out = RunConfig()
+    form.store(out)
+    assert out.adapter.target_modules == ["c_attn", "c_fc"]
+    assert adapter.figures.trainable == 16 * ((64 + 192) + (64 + 256))  # r 16 on c_attn (64->192) and c_fc (64->256)
