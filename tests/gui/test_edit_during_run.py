@@ -166,4 +166,6 @@ def _edit_everything_during(qtbot: Any, window: Any, config: Any, held: threadin
         _validated(qtbot, window)
     assert window.state is RunState.RUNNING, window.header.state_label.text()  # the old code: "AcceleratorState …"
     assert window.runner.running and not gate.is_set()
+    if not window.hardware_panel.table_data.gpus:  # no GPU here: the Hardware tab has no tick boxes to edit
+        edited.pop("HardwarePanel")
     assert all(edited.values()) and sum(edited.values()) > 100, edited
