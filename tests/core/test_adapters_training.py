@@ -190,3 +190,31 @@ def test_resuming_on_another_base_model_is_refused_before_anything_loads(demo_ca
     message = {p.field: p.message for p in caught.value.problems}["model.name_or_path"]
     assert f"trained on {demo_model_path()}" in message and f"now names {other}" in message
     assert folder.metrics_path.read_text() == before  # refused before the run started again
+
+
+@pytest.mark.slow
+def test_a_kill_during_the_final_save_of_a_lora_run_is_finished_from_its_checkpoint(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    import torch
+
+    whole = run(lora_config(small_dataset, runs_dir, "cut", max_steps=6, eval_steps=3, save_steps=3))
+    # Copies: the loaded tensors may map the file, which is cut below.
+    expected = {k: v.clone() for k, v in tensors(whole.model_dir / "adapter_model.safetensors").items()}
+    # As a kill while the final adapter is written leaves the run: a cut file, the status "running" of a process
+    # that is gone, the metrics ending in the save phase.
+    folder = RunFolder(whole.run_dir)
+    (folder.model_dir / "adapter_model.safetensors").write_bytes(b"\0" * 100)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    status = json.loads(folder.status_path.read_text())
+    folder.status_path.write_text(json.dumps({**status, "state": "running", "message": "Training", "pid": gone.pid}))
+    lines = folder.metrics_path.read_text().splitlines()
+    cut = max(i for i, line in enumerate(lines) if json.loads(line)["event"] == "phase")
+    folder.metrics_path.write_text("\n".join(lines[:cut + 1]) + "\n")
+    assert folder.read_status()["state"] == "interrupted"
+    result = resume(folder.path)
+    assert result.state == "finished" and result.step == 6
+    assert [e["step"] for e in read_events(folder.path, "step")] == [1, 2, 3, 4, 5, 6]  # not a 7th
+    got = tensors(folder.model_dir / "adapter_model.safetensors")
+    assert got.keys() == expected.keys() and all(torch.equal(got[k], expected[k]) for k in got)
+    assert (folder.model_dir / "adapter_config.json").is_file() and not (folder.model_dir / "optimizer.pt").exists()
