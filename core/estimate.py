@@ -41,9 +41,11 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
 Verdict against a device's free memory (the smallest free of the chosen GPUs, or the available RAM on the CPU):
 fits up to 85 % of it, tight up to 100 % (the estimate is within about ±15 % of measured peaks, see
 benchmarks/memory_estimate.py), will not fit above. `fixes()` lists config changes that lower the estimate, each
-with its new estimate: first those that keep the training maths (activation checkpointing, a smaller batch with
-more accumulation, more GPUs, FSDP), then those that change it (LoRA, shorter max_length, QLoRA); among equals the
-one that saves most comes first, and one that makes the run fit comes before one that does not.
+with its new estimate: first those that keep the training maths (train on the chosen GPUs that have room,
+activation checkpointing, a smaller batch with more accumulation, a smaller evaluation batch, more GPUs, FSDP),
+then those that change it (LoRA, shorter max_length, QLoRA); one that makes the run fit comes before one that does
+not, and among equals the smaller estimate first. A fix that changes the GPUs is judged by its own GPUs' free
+memory.
 """
 
 from __future__ import annotations
