@@ -107,6 +107,7 @@ class EstimateBar(QWidget):
         super().__init__(parent)
         self.setObjectName("estimate_bar")
         self.result: Preflight | None = None
+        self._config: Any = None  # the config last asked about, to judge again when the free memory moves
         self._generation = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -140,7 +141,13 @@ class EstimateBar(QWidget):
     # ---- requests
     def request(self, config: Any, table: Any) -> None:
         self._generation += 1  # the last result stays shown until the new one arrives
-        self._pool.start(_Job(self._generation, config.copy(), table, self._relay))
+        self._config = config.copy()
+        self._pool.start(_Job(self._generation, self._config, table, self._relay))
+
+    def rejudge(self, table: Any) -> None:
+        """The devices' free memory changed (another program started or ended): the last config, judged again."""
+        if self._config is not None:
+            self.request(self._config, table)
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         return self._pool.waitForDone(timeout_ms)

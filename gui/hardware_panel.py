@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import ERROR, Problem
-from finetune_studio.core.estimate import gib
+from finetune_studio.core.estimate import budget_of, gib
 from finetune_studio.core.gpus import GpuTable, device_problems, read_gpus
 from finetune_studio.gui.estimate_bar import EstimateBar
 from finetune_studio.gui.forms.common import Form, config_help, error_label, hint_label, section
@@ -122,7 +122,10 @@ class HardwarePanel(Form):
         self.timer.stop()
 
     def set_table(self, table: GpuTable) -> None:
+        previous = self._table
         self._table = table
+        if previous is not None and self._budget_moved(previous, table):
+            self.estimate_bar.rejudge(table)
         cpu = table.cpu
         machine = (f"CPU: {cpu.cores} cores · RAM {gib(cpu.ram_total_bytes)}, {gib(cpu.ram_available_bytes)} "
                    "available") if cpu else ""
@@ -139,6 +142,11 @@ class HardwarePanel(Form):
             self.hint.show()
             self._fill()
         self._show_device_problems()
+
+    def _budget_moved(self, before: GpuTable, after: GpuTable) -> bool:
+        """The free memory the estimate is judged against changed by more than 5 % (or the GPUs did)."""
+        old, new = budget_of(self.devices, before), budget_of(self.devices, after)
+        return old.device != new.device or abs(new.free_bytes - old.free_bytes) > 0.05 * max(old.free_bytes, 1)
 
     def _fill(self) -> None:
         with self.loading():

@@ -171,3 +171,18 @@ def test_resource_plot_draws_gpu_samples_or_process_memory(qtbot, monkeypatch) -
     panel.clear_run()
     assert len(panel.resources.curves.memory) == 0
     assert list(panel.resources._items["process memory"].getData()[1] or []) == []
+
+
+def test_estimate_is_judged_again_when_free_memory_moves(qtbot, monkeypatch) -> None:
+    fake = two_gpus(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    panel.refresh()
+    asked = []
+    monkeypatch.setattr(panel.estimate_bar, "rejudge", lambda table: asked.append(table))
+    fake.devices[0]["used"] += 2**20  # 1 MiB more: the verdict cannot change
+    panel.refresh()
+    assert asked == []
+    fake.devices[0]["used"] += 30 * 2**30  # another program took 30 GiB of GPU 0
+    panel.refresh()
+    assert len(asked) == 1 and asked[0].gpus[0].free_bytes < 50 * 2**30
