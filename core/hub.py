@@ -619,9 +619,18 @@ def _card_form(form: str | None) -> str | None:
 
 
 def _merged_size_estimate(run_dir: Path) -> int:
-    """The base model's weight files' size: what a merged model of the same dtype takes (0 when unknown)."""
+    """What the merged model's weights take: the base model's parameters in its dtype (core.adapter_layout, from
+    its config on the meta device), else the size of a local base's weight files (0 when neither is known)."""
     from finetune_studio.core.adapters import read_adapter_config
 
+    try:
+        from finetune_studio.core.adapter_layout import module_layout
+        from finetune_studio.core.config import load_config
+
+        layout = module_layout(load_config(RunFolder(run_dir).config_path)[0].model)
+        return layout.total_params * {"bfloat16": 2, "float16": 2}.get(layout.dtype, 4)
+    except Exception:  # noqa: BLE001 - an estimate for a list of files; the push itself reports real problems
+        pass
     base = (read_adapter_config(RunFolder(run_dir).model_dir) or {}).get("base_model_name_or_path")
     folder = Path(str(base)) if base else None
     if folder is None or not folder.is_dir():
