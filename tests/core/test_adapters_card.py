@@ -20,6 +20,7 @@ def adapter_run(tmp_path: Path, model: str | None = None) -> tuple[Path, Path]:
     (base / "model.safetensors").write_bytes(b"w" * 4096)
     run_dir = make_finished_run(tmp_path / "runs", model=model)
     config, _ = load_config(run_dir / "config.yaml")
+    config.model.name_or_path = model or str(base)
     config.adapter.method, config.adapter.r, config.adapter.alpha = "lora", 8, 32
     config.adapter.target_modules = ["q_proj", "v_proj"]
     save_config(config, run_dir / "config.yaml")
@@ -64,4 +65,5 @@ def test_push_plan_of_an_adapter_names_no_local_path(tmp_path: Path) -> None:
     assert {"adapter_model.safetensors", "adapter_config.json", "README.md"} <= set(plan)
     merged = dict(plan_push(run_dir, form="merged"))
     assert "adapter_model.safetensors" not in merged and "adapter_config.json" not in merged
+    # Its config.json says nothing about the layers, so the estimate is the local base's weight files.
     assert merged["model.safetensors (merged)"] == (base / "model.safetensors").stat().st_size
