@@ -628,6 +628,16 @@ def _follow_to_result(folder: RunFolder, offset: int, process: subprocess.Popen,
     raise TrainingError(message)
 
 
+def stoppable_run(run_dir: Path) -> bool:
+    """A multi-process run that trains now (its supervisor alive) and has not been asked to stop: a window that
+    only follows it (reopened after the one that started it closed) can still Stop it, through the stop file."""
+    from finetune_studio.core.distributed import stop_requested
+
+    folder = RunFolder(Path(run_dir))
+    return (folder.read_status().get("state") == "running" and run_uses_torchrun(folder.path)
+            and not stop_requested(folder.path))
+
+
 def run_uses_torchrun(run_dir: Path) -> bool:
     """Whether the run in run_dir was configured for several processes (its Resume uses torchrun too)."""
     try:

@@ -465,7 +465,8 @@ class MainWindow(ConfigDocument, QMainWindow):
         else:
             tip = "Train a new run with these settings"
         self.start_action.setToolTip(tip)
-        self.stop_action.setEnabled((running and not self.runner.stopping) or self.start_queued)
+        self.stop_action.setEnabled((running and not self.runner.stopping) or self.start_queued
+                                    or getattr(self, "_detached_run", None) is not None)
         self.resume_action.setEnabled(self.session.can_resume_now)
 
     def _set_state(self, state: RunState, text: str) -> None:
@@ -474,6 +475,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     @Slot()
     def _run_changed(self) -> None:
         """The session's run changed (state, shown run, running or not): the header, busy bar and actions follow."""
+        self._detached_run = self._stoppable_detached_run()
         self.header.set_state(self.session.state, self.session.state_text)
         self.progress.set_busy(self.session.state is RunState.PREPARING)
         self._update_actions()
@@ -519,6 +521,21 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.runner.running and not self.runner.stopping:
             self.runner.stop()
             self._set_state(RunState.STOPPING, "Stopping… (finishing the step and saving a checkpoint)")
+        elif getattr(self, "_detached_run", None) is not None:  # a multi-process run this window only follows
+            from finetune_studio.core.distributed import request_stop
+
+            request_stop(self._detached_run)
+            self._set_state(RunState.STOPPING, "Stopping every process… (finishing the step and saving a "
+                                               "checkpoint)")
+
+    def _stoppable_detached_run(self) -> Path | None:
+        """The shown run when it trains in processes of its own that this window did not start (reopened after
+        closing): Stop reaches it through its stop file."""
+        if self.runner.running or self.session.state is not RunState.RUNNING or self.session.run_dir is None:
+            return None
+        from finetune_studio.core.launch import stoppable_run
+
+        return self.session.run_dir if stoppable_run(self.session.run_dir) else None
 
     @Slot()
     def resume(self) -> None:

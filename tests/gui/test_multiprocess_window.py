@@ -1,6 +1,6 @@
 """A run of two processes (torchrun, CPU, gloo) driven from the window: Start, the live chart, Stop of both ranks
 at one step, Resume with the same two processes to the end; and closing the window, which leaves the run
-training, then a new window that reattaches to it through the Runs tab."""
+training, then a new window that reattaches to it through the Runs tab and stops it."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_two_processes_start_stop_and_resume_from_the_window(qtbot: Any, make_wi
     assert run_processes(run_dir) == []
 
 
-def test_closing_the_window_leaves_the_run_training_and_a_new_window_reattaches(
+def test_closing_the_window_leaves_the_run_training_and_a_new_window_reattaches_and_stops_it(
         qtbot: Any, make_window: Any, small_dataset: Path, runs_dir: Path) -> None:
     window = make_window()
     start_run(qtbot, window, _config(small_dataset, runs_dir, "outlives", max_steps=30, eval_steps=15,
@@ -75,7 +75,14 @@ def test_closing_the_window_leaves_the_run_training_and_a_new_window_reattaches(
     qtbot.waitUntil(lambda: panel.model.summary(run_dir) is not None, timeout=30_000)
     panel.open_run(run_dir)
     assert panel.following == run_dir and again.state is RunState.RUNNING
-    qtbot.waitUntil(lambda: panel.following is None, timeout=SLOW)  # followed to its end
-    assert again.state is RunState.FINISHED
-    assert again.chart.point_count == 30
+    first = again.chart.point_count
+    qtbot.waitUntil(lambda: again.chart.point_count > first, timeout=SLOW)  # followed live
+    assert again.stop_action.isEnabled()  # Stop reaches a run this window did not start
+    again.stop_action.trigger()
+    assert again.state is RunState.STOPPING and (run_dir / "stop.request").exists()
+    qtbot.waitUntil(lambda: panel.following is None, timeout=SLOW)
+    status = RunFolder(run_dir).read_status()
+    assert status["state"] == "stopped" and again.state is RunState.STOPPED
+    assert [(b["state"], b["step"]) for b in read_heartbeats(run_dir).values()] == [("stopped", status["step"])] * 2
+    assert again.resumable == run_dir and not again.stop_action.isEnabled()
     qtbot.waitUntil(lambda: run_processes(run_dir) == [], timeout=30_000)
