@@ -38,11 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from goals import report
 
-# This folder is sys.path[0] for a script, and a benchmark named like a package (multiprocess.py) would shadow it for
-# every import after this one (datasets imports multiprocess): nothing else is imported from here.
-HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != HERE]
-
 SEED = 42
 R, ALPHA, DROPOUT = 16, 32, 0.05
 LEARNING_RATE = 2e-4  # the app's LoRA default (core.adapters.METHOD_DEFAULTS), set in both LoRA runs
