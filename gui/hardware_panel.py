@@ -195,6 +195,12 @@ class HardwarePanel(Form):
         self._own_errors = [p for p in found if p.level == ERROR]
         self.show_problems(self._last_problems)
 
+    def device_errors(self) -> list[Problem]:
+        """Chosen GPUs this machine does not have (errors that block Start), against the latest reading."""
+        if not self.devices:
+            return []
+        return [p for p in device_problems(self.devices, self.table_data) if p.level == ERROR]
+
     # ---- the form contract
     def load(self, config: RunConfig) -> None:
         devices = config.launch.devices if isinstance(config.launch.devices, list) else []

@@ -406,7 +406,8 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     @Slot(object)
     def _show_problems(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
+        # validate()'s problems, and a chosen GPU this machine lacks (the Hardware tab reads NVML)
+        self.problems = list(problems) + [p for p in self.hardware_panel.device_errors() if p not in problems]
         for form in self.forms:
             form.show_problems(self.problems)
         self.header.set_problems(self.problems)
