@@ -67,3 +67,19 @@ def test_start_asks_and_a_fix_applies(qtbot: Any, window: Any, monkeypatch: pyte
         assert held == value, key
     assert window.session.modified
     assert bar.result.estimate.total == first.estimate.total
+
+
+def test_a_gpu_this_machine_lacks_disables_start(qtbot: Any, window: Any) -> None:
+    panel = window.hardware_panel
+    panel.set_table(GpuTable(unavailable="No NVIDIA GPU found.", cpu=CpuInfo(2, 8 * 2**30, 4 * 2**30)))
+    config = window.config.copy()
+    config.launch.devices = [3]
+    window.set_config(config)
+    qtbot.waitUntil(lambda: not window.start_action.isEnabled(), timeout=LONG)
+    assert any(p.field == "launch.devices" and "GPU 3 does not exist: this machine has no GPU" in p.message
+               for p in window.problems)
+    assert "GPU 3 does not exist" in window.start_action.toolTip()
+    assert "GPU 3 does not exist" in panel.error.text()
+    config.launch.devices = []
+    window.set_config(config)
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
