@@ -337,6 +337,50 @@ def _write_cache(path: Path, checks: DatasetChecks) -> None:
         temp.unlink(missing_ok=True)  # a read-only cache only costs the next check its speed
 
 
+# ---- reading the rows without freezing the window
+
+BUILD_IN_CHILD_BYTES = 8 << 20  # local data this large gets its first table built by a child process
+_BUILT: set[tuple] = set()  # local sources this process has had built (path, size, mtime of each file)
+_BUILD_SCRIPT = ("import json, sys; from finetune_studio.core.config import DatasetConfig; "
+                 "from finetune_studio.core.data import load_split; "
+                 "load_split(DatasetConfig(**json.loads(sys.argv[1])))")
+
+
+def load_rows(dataset: DatasetConfig) -> Any:
+    """core.data.load_split, with the first read of a large local file done by a child process.
+
+    The first time `datasets` reads a file it parses it into an Arrow table in its cache; for 100k conversations
+    that held the GIL for 0.1-0.2 s at a time, and the window froze while the Inspector loaded. A child process
+    builds that cache instead (this thread only waits), and load_split here then opens the cached table. Small
+    files, Hub datasets and files this process had built already are read directly. If the child fails, the
+    direct read below raises the error the user sees."""
+    import subprocess
+    import sys
+
+    from finetune_studio.core.data import load_split, local_files
+    from finetune_studio.core.sources import is_local
+
+    key: tuple | None = None
+    if is_local(dataset.source):
+        try:
+            _, files = local_files(dataset.source)
+            stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+        except Exception:  # noqa: BLE001 - load_split below says what is wrong with the source
+            stats = []
+        if stats and sum(size for _, size, _ in stats) >= BUILD_IN_CHILD_BYTES:
+            key = (tuple(stats), dataset.encoding, dataset.sample_by)
+    if key is not None and key not in _BUILT:
+        try:
+            subprocess.run([sys.executable, "-c", _BUILD_SCRIPT, json.dumps(dataclasses.asdict(dataset))],
+                           capture_output=True, check=False, timeout=3600)
+        except (OSError, TypeError, ValueError, subprocess.TimeoutExpired):
+            pass  # the direct read below does the work (and names any problem)
+    ds = load_split(dataset)
+    if key is not None:
+        _BUILT.add(key)
+    return ds
+
+
 # ---- the whole-dataset pass
 
 def check_rows(rows: Iterable[dict[str, Any]], total: int, label: Label, ends: SpanEnds, max_length: int,
@@ -404,9 +448,7 @@ class Inspector:
 
             tokenizer = load_tokenizer(self.model)
         if ds is None:
-            from finetune_studio.core.data import load_split
-
-            ds = load_split(self.dataset)
+            ds = load_rows(self.dataset)
         self.tokenizer, self.ds = tokenizer, ds
         if hasattr(ds, "column_names"):  # a datasets.Dataset: decided exactly as a run decides it
             self.detection = run_format(ds, self.chat, self.dataset.text_column)

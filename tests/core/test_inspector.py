@@ -175,3 +175,27 @@ def test_the_tokenizer_alone_is_enough(demo_cache: Path, tmp_path: Path) -> None
     ins = Inspector(config, cache=tmp_path / "cache").load(ds=ROWS[:1])
     labeled = ins.row(0)
     assert [t for t, r in ins.pieces(labeled) if r == "trained"] and ins.check().rows == 1
+
+
+def test_a_large_file_is_first_read_by_a_child_process(demo_cache: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """datasets' first parse of a large file (seconds under the GIL) happens in a child; this process then opens
+    the cached table, and a second load asks no child."""
+    import subprocess
+
+    from finetune_studio.core import inspector as module
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "datasets"))
+    path = tmp_path / "chats.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in ROWS), encoding="utf-8")
+    monkeypatch.setattr(module, "BUILD_IN_CHILD_BYTES", 1)
+    calls: list[list[str]] = []
+    real_run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append(args) or real_run(args, **kw))
+    config = default_config()
+    config.dataset.source = str(path)
+    first = module.load_rows(config.dataset)
+    assert len(calls) == 1 and calls[0][1] == "-c"
+    assert len(first) == 5 and first[1]["messages"] == ROWS[1]["messages"]
+    assert list((tmp_path / "datasets").rglob("*.arrow"))  # the child built datasets' cache
+    assert len(module.load_rows(config.dataset)) == 5 and len(calls) == 1
