@@ -186,7 +186,7 @@ def _cell(value: Any) -> str:
     return scrub_local_paths(scrub(text), []).replace("|", "\\|").replace("\n", " ")  # a path: its last part
 
 
-def _versions(model_dir: Path) -> list[tuple[str, str]]:
+def _versions(model_dir: Path, peft: bool = False) -> list[tuple[str, str]]:
     from importlib.metadata import PackageNotFoundError, version
 
     saved = {}
@@ -195,8 +195,9 @@ def _versions(model_dir: Path) -> list[tuple[str, str]]:
     except (OSError, ValueError):
         pass
     rows = []
-    for label, dist in (("Transformers", "transformers"), ("PyTorch", "torch"), ("Datasets", "datasets"),
-                        ("huggingface_hub", "huggingface_hub")):
+    libraries = [("Transformers", "transformers"), ("PyTorch", "torch"), ("Datasets", "datasets"),
+                 ("huggingface_hub", "huggingface_hub")] + ([("PEFT", "peft")] if peft else [])
+    for label, dist in libraries:
         if dist == "transformers" and isinstance(saved, dict) and saved.get("transformers_version"):
             rows.append((label, str(saved["transformers_version"])))
             continue
@@ -342,6 +343,9 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     lines.append("")
 
     lines += ["## Framework versions", ""]
-    lines += [f"- {label}: {value}" for label, value in _versions(folder.model_dir)]
+    from finetune_studio.core.adapters import is_adapter_method
+
+    versions = _versions(folder.model_dir, peft=is_adapter_method(config.adapter.method))
+    lines += [f"- {label}: {value}" for label, value in versions]
     lines.append("")
     return scrub("\n".join(lines))

@@ -48,6 +48,7 @@ def test_adapter_card_says_peft_base_model_and_the_method(tmp_path: Path) -> Non
     assert "- Method: LoRA (PEFT)" in card and "- Rank r: 8" in card
     assert "- Alpha: 32 (updates scaled by 4 = alpha / r)" in card and "- Target modules: q_proj, v_proj" in card
     assert 'AutoPeftModelForCausalLM.from_pretrained("alice/lora")' in card and "pipeline(" not in card
+    assert "- PEFT: 0.21.2" in card  # the version the adapter was trained with
     merged = render_model_card(run_dir, repo_id="alice/merged", form="model")
     assert meta_of(merged)["library_name"] == "transformers" and "merge_and_unload" in merged
     assert 'pipeline("text-generation", model="alice/merged")' in merged
