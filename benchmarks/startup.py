@@ -190,17 +190,19 @@ def main() -> int:
     if not args.no_installed:
         # The wheel as a user installs it, started by its console script from a folder outside the checkout.
         work = Path(tempfile.mkdtemp(prefix="ft-startup-wheel-"))
-        venv = install_wheel(work)
-        probe = work / "probe"
-        probe.mkdir()
-        (probe / "sitecustomize.py").write_text(PROBE_SITECUSTOMIZE)
-        installed_env = {**env, "PYTHONPATH": str(probe), "FINETUNE_STUDIO_STARTUP_PROBE": "1"}
-        python = str(venv / "bin" / "python")
-        results, bare = alternate(args.runs, "installed wheel",
-                                  lambda: launch_once(installed_env, command=[str(venv / "bin" / "finetune-studio")]),
-                                  lambda: launch_once(env, BARE_CHILD, python))
-        met &= judge("installed wheel, finetune-studio console script", results, bare, 1.0)
-        shutil.rmtree(work, ignore_errors=True)
+        try:  # the venv is ~1.7 GB: gone afterwards, whatever happened
+            venv = install_wheel(work)
+            probe = work / "probe"
+            probe.mkdir()
+            (probe / "sitecustomize.py").write_text(PROBE_SITECUSTOMIZE)
+            installed_env = {**env, "PYTHONPATH": str(probe), "FINETUNE_STUDIO_STARTUP_PROBE": "1"}
+            script, python = str(venv / "bin" / "finetune-studio"), str(venv / "bin" / "python")
+            results, bare = alternate(args.runs, "installed wheel",
+                                      lambda: launch_once(installed_env, command=[script]),
+                                      lambda: launch_once(env, BARE_CHILD, python))
+            met &= judge("installed wheel, finetune-studio console script", results, bare, 1.0)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     if args.bundle:
         probed = {**env, "FINETUNE_STUDIO_STARTUP_PROBE": "1"}
         results, bare = alternate(args.runs, "bundle", lambda: launch_once(probed, command=[args.bundle]),
@@ -208,6 +210,7 @@ def main() -> int:
         met &= judge("PyInstaller bundle", results, bare, 1.0)
     results, bare = alternate(args.runs, "checkout", lambda: launch_once(env), lambda: launch_once(env, BARE_CHILD))
     met &= judge("checkout", results, bare, 1.5)
+    shutil.rmtree(home, ignore_errors=True)
     return 0 if met else 1
 
 
