@@ -1,0 +1,269 @@
+"""Does the Try tab generate as fast as a plain `model.generate` script, and does the window stay smooth meanwhile?
+
+For each model (the built-in demo model, and a Qwen3-0.6B-shaped model with 2 layers and random weights built
+here), in one process:
+
+1. Speed: a plain script (`model.generate` with the same GenerationConfig: greedy, the same max new tokens, EOS
+   switched off on both sides so both generate exactly that many tokens; called from a fresh thread, as the tab's
+   generate is, see plain_in_thread) against the Try tab's whole path: the
+   real TryTab widget, Send pressed, the text streamed through TextIteratorStreamer, the worker thread and the
+   pane. Tokens/s of the tab = tokens ÷ (last text shown − Send pressed); of the script = tokens ÷ generate's wall
+   time. Time to first token: the tab from Send to the first text in the pane; the script, generate with
+   max_new_tokens=1. Pairs in alternating order, median of --pairs. Goals: tokens/s ratio >= 0.95, time-to-first-
+   token ratio <= 1.10.
+2. Smoothness: a 1 ms precise QTimer heartbeat on the GUI thread while both panes stream (base and fine-tuned, two
+   models loaded, greedy: they answer at the same time); every tick's lateness is a stall. Goals: p99 <= 16 ms,
+   max <= 50 ms; baseline: the same heartbeat with the window idle.
+
+    python benchmarks/generate.py            # 64 new tokens, 3 pairs per model
+    python benchmarks/generate.py --quick    # 16 tokens, 1 pair: the wiring only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from goals import report
+
+PROMPT = "The eleventh house is busy, which makes this a good weekend to"
+
+
+def qwen_shaped(folder: Path) -> Path:
+    """Qwen3-0.6B's widths (hidden 1024, intermediate 3072, 16 heads / 8 KV heads, head_dim 128, vocab 151936) with
+    2 layers and random weights, saved with a word-level tokenizer over the whole vocabulary."""
+    import torch
+    from transformers import GenerationConfig, Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(0)
+    config = Qwen3Config(vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=2,
+                         num_attention_heads=16, num_key_value_heads=8, head_dim=128, max_position_embeddings=4096,
+                         tie_word_embeddings=True, eos_token_id=0, bos_token_id=0)
+    model = Qwen3ForCausalLM(config)
+    model.generation_config = GenerationConfig(eos_token_id=0, bos_token_id=0)
+    model.save_pretrained(folder)
+    word_level_tokenizer(config.vocab_size).save_pretrained(folder)
+    return folder
+
+
+def word_level_tokenizer(size: int) -> Any:
+    """A tokenizer with one word per id over the whole vocabulary, so every token a random model picks decodes to
+    text (the demo tokenizer knows 1457 ids; the rest would stream nothing)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    words = ["<|endoftext|>", "[UNK]"] + list(dict.fromkeys(PROMPT.replace(",", " ,").split()))
+    vocab = {word: i for i, word in enumerate(words)}
+    vocab.update({f"w{i}": i for i in range(len(words), size)})
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", pad_token="<|endoftext|>",
+                                   unk_token="[UNK]")
+
+
+def no_eos(model: Any) -> None:
+    """Both sides generate exactly max_new_tokens: the comparison is of speed, not of when a model stops."""
+    model.generation_config.eos_token_id = None
+
+
+def plain(model: Any, tokenizer: Any, settings: Any, tokens: int) -> tuple[float, float]:
+    """(tokens/s, time to first token) of a plain script: model.generate with the same GenerationConfig."""
+    import torch
+
+    ids = tokenizer(PROMPT, return_tensors="pt")
+    config = settings.generation_config(model, tokens, tokenizer.pad_token_id)
+    with torch.inference_mode():
+        start = time.perf_counter()
+        out = model.generate(**ids, generation_config=config)
+        seconds = time.perf_counter() - start
+        made = out.shape[1] - ids["input_ids"].shape[1]
+        first_config = settings.generation_config(model, 1, tokenizer.pad_token_id)
+        start = time.perf_counter()
+        model.generate(**ids, generation_config=first_config)
+        first = time.perf_counter() - start
+    assert made == tokens, f"the script made {made} tokens, not {tokens}"
+    return made / seconds, first
+
+
+def plain_in_thread(model: Any, tokenizer: Any, settings: Any, tokens: int) -> tuple[float, float]:
+    """plain(), called from a fresh thread as the tab's generate is. On the shared 2-core VM torch measured 3-10x
+    slower called from the main thread than from a new thread (its OpenMP team contends with the load), which
+    would flatter the tab; the same thread setup on both sides leaves only the tab's own overhead."""
+    import threading
+
+    got: list[tuple[float, float]] = []
+    thread = threading.Thread(target=lambda: got.append(plain(model, tokenizer, settings, tokens)))
+    thread.start()
+    thread.join()
+    return got[0]
+
+
+def through_tab(app: Any, tab: Any, tokens: int) -> tuple[float, float, int]:
+    """(tokens/s, time to first token, tokens) of the Try tab: Send pressed to the last text shown."""
+    pane = tab.panes["tuned"]
+    marks: dict[str, float] = {}
+
+    def changed() -> None:
+        now = time.perf_counter()
+        marks.setdefault("first", now)
+        marks["last"] = now
+
+    pane.text.textChanged.connect(changed)
+    tab.prompt_edit.setPlainText(PROMPT)
+    app.processEvents()
+    pane.text.clear()
+    marks.clear()
+    done: list[bool] = []
+    tab.answered.connect(lambda: done.append(True))
+    marks["send"] = time.perf_counter()
+    tab.send_button.click()
+    marks.pop("first", None)  # the prompt itself, shown at Send
+    while not done:
+        app.processEvents()
+        time.sleep(0.0002)
+    tab.answered.disconnect()
+    pane.text.textChanged.disconnect(changed)
+    answer = tab.answers["tuned"]
+    assert answer.tokens == tokens, f"the tab made {answer.tokens} tokens, not {tokens}"
+    return answer.tokens / (marks["last"] - marks["send"]), marks["first"] - marks["send"], answer.tokens
+
+
+def heartbeat_stalls(app: Any, seconds: float | None, until: Any = None) -> list[float]:
+    """Lateness of a 1 ms precise timer's ticks (ms) for `seconds`, or until `until()` is true."""
+    from PySide6.QtCore import Qt, QTimer
+
+    gaps: list[float] = []
+    last = [0.0]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        if last[0]:
+            gaps.append(max(0.0, (now - last[0] - 0.001) * 1000))
+        last[0] = now
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(1)
+    timer.timeout.connect(beat)
+    timer.start()
+    end = time.perf_counter() + (seconds or 1e9)
+    while time.perf_counter() < end and not (until and until()):
+        app.processEvents()
+        time.sleep(0.0002)
+    timer.stop()
+    return gaps
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="the Try tab's generation speed and smoothness")
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="16 tokens, 1 pair")
+    parser.add_argument("--models", default="demo,qwen", help="comma-separated: demo, qwen")
+    args = parser.parse_args()
+    if args.quick:
+        args.tokens, args.pairs = 16, 1
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = Path(tempfile.mkdtemp(prefix="ft-generate-"))
+    os.environ["FINETUNE_STUDIO_RUNS"] = str(tmp / "runs")
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "settings"))
+    app = QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+
+    from finetune_studio.core import generate as g
+    from finetune_studio.core.config import ModelConfig
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.core.session import Session
+    from finetune_studio.gui.try_tab import TryTab
+
+    demo = demo_model_path()
+    folders = {"demo model": demo}
+    if "qwen" in args.models:
+        folders["Qwen3-0.6B-shaped 2-layer model"] = qwen_shaped(tmp / "qwen")
+    if "demo" not in args.models:
+        folders.pop("demo model")
+    session = Session()
+    tab = TryTab(session)
+    tab.resize(1200, 700)
+    tab.show()
+    ok = True
+    for name, folder in folders.items():
+        source = g.Source(g.Target(name, Path(folder), None), ModelConfig(name_or_path=str(folder)))
+        tokenizer = g.load_tokenizer(source)
+        model = g.load_weights(ModelConfig(name_or_path=str(folder)), "cpu")
+        no_eos(model)
+        settings = g.GenerationSettings(max_new_tokens=args.tokens)
+        alone = g.Loaded(source, tokenizer, "cpu", "alone", models={g.TUNED: model})
+        tab.use(alone)
+        tab.settings_box.set_settings(settings)
+        plain_in_thread(model, tokenizer, settings, 4)  # warm both paths once
+        through_tab(app, tab, args.tokens)
+        rates: list[float] = []
+        firsts: list[float] = []
+        for pair in range(args.pairs):
+            order = ("plain", "tab") if pair % 2 == 0 else ("tab", "plain")
+            got: dict[str, tuple[float, float]] = {}
+            for which in order:
+                if which == "plain":
+                    got["plain"] = plain_in_thread(model, tokenizer, settings, args.tokens)
+                else:
+                    rate, first, _ = through_tab(app, tab, args.tokens)
+                    got["tab"] = (rate, first)
+            rates.append(got["tab"][0] / got["plain"][0])
+            firsts.append(got["tab"][1] / got["plain"][1])
+            print(f"{name} pair {pair + 1}: plain {got['plain'][0]:.1f} tokens/s, first token "
+                  f"{got['plain'][1] * 1000:.1f} ms; Try tab {got['tab'][0]:.1f} tokens/s, first token "
+                  f"{got['tab'][1] * 1000:.1f} ms", flush=True)
+        rate, first = statistics.median(rates), statistics.median(firsts)
+        ok &= report(f"{name}: Try tab tokens/s ÷ plain model.generate", f"{rate:.3f} (pairs {min(rates):.3f}–"
+                     f"{max(rates):.3f})", ">= 0.95", rate >= 0.95,
+                     f"plain model.generate (in a fresh thread), same GenerationConfig, "
+                     f"{args.tokens} greedy tokens, same invocation")
+        ok &= report(f"{name}: Try tab time to first token ÷ plain", f"{first:.3f} (pairs {min(firsts):.3f}–"
+                     f"{max(firsts):.3f})", "<= 1.10", first <= 1.10,
+                     "plain generate with max_new_tokens=1 (in a fresh thread), same invocation")
+
+        second = g.load_weights(ModelConfig(name_or_path=str(folder)), "cpu")
+        no_eos(second)
+        both = g.Loaded(source, tokenizer, "cpu", "both", models={g.BASE: second, g.TUNED: model})
+        tab.use(both)
+        idle = heartbeat_stalls(app, 1.0)
+        tab.prompt_edit.setPlainText(PROMPT)
+        done: list[bool] = []
+        tab.answered.connect(lambda: done.append(True))
+        tab.send_button.click()
+        streaming = heartbeat_stalls(app, None, lambda: bool(done))
+        tab.answered.disconnect()
+        assert {side: a.tokens for side, a in tab.answers.items()} == {"base": args.tokens, "tuned": args.tokens}
+        baseline = f"idle window p99 {pct(idle, 0.99):.2f} ms, max {max(idle):.2f} ms, same invocation"
+        ok &= report(f"{name}: event-loop stall p99 while two answers stream", f"{pct(streaming, 0.99):.2f} ms",
+                     "<= 16 ms", pct(streaming, 0.99) <= 16, baseline)
+        ok &= report(f"{name}: event-loop stall max while two answers stream", f"{max(streaming):.2f} ms",
+                     "<= 50 ms", max(streaming) <= 50, baseline)
+        tab.release("")
+        del model, second, both, alone
+    tab.shutdown()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
