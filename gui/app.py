@@ -28,6 +28,7 @@ from finetune_studio.gui.icon import app_icon
 
 # The runtime check waits until the warm-up's first imports are under way: it is not urgent, they are.
 FIRST_RUN_CHECK_DELAY_MS = 1000
+WARMUP_EXIT_WAIT_S = 60  # at most, for the training stack's import to end before the process exits
 
 
 class CrashReporter(QObject):
@@ -130,4 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     QTimer.singleShot(0, window.begin_warmup)
     QTimer.singleShot(FIRST_RUN_CHECK_DELAY_MS, window.help_menu.first_run_check)  # GPU stack (gui.runtime_check)
     _quit_on_ctrl_c(window)
-    return app.exec()
+    code = app.exec()
+    # The warm-up imports torch in a daemon thread. An interpreter that exits while that import runs can crash in
+    # torch's C++ start-up (abort, segfault, heap corruption when the window was closed within a second of
+    # launch): let it finish first. The window is already gone, so this costs the user nothing they can see.
+    window.warmup.join(timeout=WARMUP_EXIT_WAIT_S)
+    return code
