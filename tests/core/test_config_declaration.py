@@ -91,5 +91,6 @@ def test_renames_and_unknown_keys_follow_the_section_declaration() -> None:
         parse_config({"hub": {"privat": True}, "adaptor": {}})
     assert [p.field for p in caught.value.problems] == ["adaptor", "hub.privat"]
     assert "Did you mean 'private'?" in str(caught.value)
-    with pytest.raises(ConfigError, match="must be a mapping with dataset, model, training, hub, adapter, chat and launch"):
+    sections = "dataset, model, training, hub, adapter, chat and launch"
+    with pytest.raises(ConfigError, match=f"must be a mapping with {sections}"):
         parse_config(["dataset"])

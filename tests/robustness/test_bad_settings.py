@@ -183,7 +183,8 @@ YAML_FILES = [
     ("syntax-error-tab", "model:\n\tname_or_path: builtin:demo\n",
      "{path} is not valid YAML at line 2, column 1: found character '\\t' that cannot start any token; YAML "
      "indents with spaces, not tabs."),
-    ("not-a-mapping", "- dataset\n- model\n", "A config file must be a mapping with dataset, model, training, hub, adapter, chat and launch."),
+    ("not-a-mapping", "- dataset\n- model\n",
+     "A config file must be a mapping with dataset, model, training, hub, adapter, chat and launch."),
     ("section-not-a-mapping", "training: 3\n", "training: 'training' must be a mapping of TrainingArguments fields."),
     ("empty-file", "", "Config file {path} is empty: it holds no settings. Write one with 'finetune-studio init "
                        "NEW.yaml' (or File → Save config in the app), or leave the file out to train the built-in "
