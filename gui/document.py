@@ -23,8 +23,9 @@ from finetune_studio.gui import dialogs
 from finetune_studio.gui import settings as store
 
 APP_NAME = "Finetune Studio"
-PRESET_LABELS = {"demo": "Built-in demo (offline)", "seed": "Tutorial: Qwen3-0.6B + astro_horoscope (needs Hub)"}
-PRESET_TITLES = {"demo": "Built-in demo", "seed": "Tutorial preset"}
+PRESET_LABELS = {"demo": "Built-in demo (offline)", "chat-demo": "Built-in chat demo (offline conversations)",
+                 "seed": "Tutorial: Qwen3-0.6B + astro_horoscope (needs Hub)"}
+PRESET_TITLES = {"demo": "Built-in demo", "chat-demo": "Built-in chat demo", "seed": "Tutorial preset"}
 YAML_FILTER = "Run config (*.yaml *.yml);;All files (*)"
 
 
