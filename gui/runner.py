@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import ConfigError
 from finetune_studio.core.events import Event, EventKind, Sink
+from finetune_studio.core.launch import uses_torchrun  # light (no torch): the launch rule, decided once
 from finetune_studio.gui import early_init
 from finetune_studio.gui.early_init import (
     share_malloc_arena as share_malloc_arena,  # re-exported: benchmarks/overhead.py calls it
@@ -223,6 +224,4 @@ class TrainingRunner(QObject):
 
 
 def _uses_torchrun(config: RunConfig) -> bool:
-    from finetune_studio.core.launch import uses_torchrun
-
     return uses_torchrun(config)
