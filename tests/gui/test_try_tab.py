@@ -1,0 +1,227 @@
+"""The Try tab in the real window: both panes stream, Stop stops, one set of settings, the checkpoint table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core.config import ModelConfig
+
+LONG = 120_000
+PROMPT = "The eleventh house is busy"
+
+
+@pytest.fixture(scope="module")
+def trained_runs(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runs folder with one demo run: complete checkpoints 4, 8 and 12, and its final model."""
+    from finetune_studio.core.training import run
+    from tests.helpers import SAMPLE, small_config
+
+    root = tmp_path_factory.mktemp("try-runs")
+    data = root / "small.jsonl"
+    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:200]) + "\n", encoding="utf-8")
+    config = small_config(data, root / "runs", save_steps=4, eval_steps=4, load_best_model_at_end=False)
+    config.name = "three-checkpoints"
+    assert run(config).state == "finished"
+    return root / "runs"
+
+
+def plain_generate(folder: Path | str, prompt: str, **settings: Any) -> str:
+    """What a plain transformers script answers with these settings."""
+    import torch
+
+    from finetune_studio.core.model import load_model, load_tokenizer
+
+    config = ModelConfig(name_or_path=str(folder))
+    model, tokenizer = load_model(config).eval(), load_tokenizer(config)
+    ids = tokenizer(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        out = model.generate(**ids, pad_token_id=tokenizer.pad_token_id, **settings)
+    return tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+@pytest.fixture
+def window(qtbot: Any, demo_cache: Path, trained_runs: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from finetune_studio.gui import dialogs
+    from finetune_studio.gui.main_window import MainWindow
+
+    # saved prompts modify the config; qtbot closes the window before this fixture's teardown: no save question
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
+
+    made = MainWindow()
+    qtbot.addWidget(made)
+    made.session.config.runs_dir = str(trained_runs)
+    made.show()
+    qtbot.waitExposed(made)
+    made.tabs.setCurrentWidget(made.try_tab)
+    yield made
+    made.try_tab.shutdown()
+    made.session.set_modified(False)  # saved prompts make the config modified: no save question on close
+    made.close()
+
+
+def loaded_tab(qtbot: Any, window: Any) -> Any:
+    tab = window.try_tab
+    tab.refresh_runs()
+    assert tab.run_combo.currentText() == "three-checkpoints"
+    assert [tab.target_combo.itemText(i) for i in range(tab.target_combo.count())] == [
+        "final model", "checkpoint-12", "checkpoint-8", "checkpoint-4"]
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=LONG)
+    assert tab.loaded.mode == "both" and "Both models are loaded" in tab.status_label.text()
+    return tab
+
+
+def send(qtbot: Any, tab: Any, prompt: str) -> None:
+    from PySide6.QtCore import Qt
+
+    tab.prompt_edit.setPlainText(prompt)
+    with qtbot.waitSignal(tab.answered, timeout=LONG):
+        qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
+
+
+@pytest.mark.slow
+def test_a_prompt_streams_into_both_panes_with_the_same_settings(qtbot: Any, window: Any,
+                                                                 trained_runs: Path) -> None:
+    tab = loaded_tab(qtbot, window)
+    tab.settings_box.max_new_tokens.setValue(12)
+    tab.settings_box.repetition_penalty.setValue(1.3)
+    updates = {side: 0 for side in tab.panes}
+    for side, pane in tab.panes.items():
+        pane.text.textChanged.connect(lambda s=side: updates.__setitem__(s, updates[s] + 1))
+    send(qtbot, tab, PROMPT)
+    settings = dict(max_new_tokens=12, repetition_penalty=1.3, do_sample=False)
+    base = plain_generate("builtin:demo", PROMPT, **settings)
+    tuned = plain_generate(trained_runs / "three-checkpoints" / "model", PROMPT, **settings)
+    assert tab.panes["base"].text.toPlainText() == PROMPT + base
+    assert tab.panes["tuned"].text.toPlainText() == PROMPT + tuned
+    assert base != tuned, "fine-tuning changed the answer"
+    assert all(count >= 3 for count in updates.values()), f"the text streamed in pieces: {updates}"
+    for side, pane in tab.panes.items():
+        answer = tab.answers[side]
+        assert f"{answer.tokens} tokens" in pane.stats.text() and "tokens/s" in pane.stats.text()
+        assert f"stopped: {answer.stop_reason.text}" in pane.stats.text()
+        assert not pane.rendered.isVisible()
+        pane.prompt_toggle.click()
+        assert pane.rendered.isVisible() and pane.rendered.toPlainText() == PROMPT
+    assert tab.send_button.isEnabled() and not tab.stop_button.isEnabled()
+
+
+@pytest.mark.slow
+def test_stop_stops_both_answers_and_the_tab_stays_usable(qtbot: Any, window: Any) -> None:
+    tab = loaded_tab(qtbot, window)
+    box = tab.settings_box
+    box.sample.setChecked(True)
+    box.temperature.setValue(3.0)
+    box.top_k.setValue(0)
+    box.max_new_tokens.setValue(500)
+    tab.prompt_edit.setPlainText("Aries")
+    tab.send_button.click()
+    qtbot.waitUntil(lambda: len(tab.panes["base"].text.toPlainText()) > len("Aries"), timeout=LONG)
+    assert tab.stop_button.isEnabled() and not tab.send_button.isEnabled()
+    with qtbot.waitSignal(tab.answered, timeout=LONG):
+        tab.stop_button.click()
+    assert tab.answers["base"].stop_reason.value == "user" and tab.answers["base"].tokens < 500
+    assert "stopped: stopped by the user" in tab.panes["base"].stats.text()
+    assert "tuned" not in tab.answers and "Stopped" in tab.panes["tuned"].stats.text()
+    assert tab.send_button.isEnabled()
+    box.sample.setChecked(False)
+    box.max_new_tokens.setValue(4)
+    send(qtbot, tab, "Leo")
+    assert {a.tokens for a in tab.answers.values()} <= {1, 2, 3, 4} and len(tab.answers) == 2
+
+
+@pytest.mark.slow
+def test_compare_checkpoints_fills_the_table_and_writes_the_run_folder(qtbot: Any, window: Any,
+                                                                       trained_runs: Path) -> None:
+    tab = loaded_tab(qtbot, window)
+    prompts = ["Aries", "Taurus: You"]
+    for prompt in prompts:
+        tab.prompt_edit.setPlainText(prompt)
+        tab.save_prompt_button.click()
+    assert window.session.config.prompts == prompts and window.session.modified
+    assert [tab.saved_combo.itemData(i) for i in range(tab.saved_combo.count())] == prompts
+    view = tab.compare
+    tab.settings_box.max_new_tokens.setValue(12)
+    tab.pages.setCurrentWidget(view)
+    run_dir = trained_runs / "three-checkpoints"
+    (run_dir / "answers.jsonl").unlink(missing_ok=True)
+    view.compare_button.click()
+    assert tab.loaded is None, "the chat's models are released: the comparison loads its own"
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=LONG)
+    headers = [view.table.horizontalHeaderItem(i).text() for i in range(view.table.columnCount())]
+    assert headers == ["Base model", "checkpoint-4", "checkpoint-8", "checkpoint-12", "Final model"]
+    assert view.table.rowCount() == 2
+    assert all(view.table.item(r, c) is not None for r in range(2) for c in range(5))
+    records = [json.loads(line) for line in (run_dir / "answers.jsonl").read_text().splitlines()]
+    assert len(records) == 10 and {r["model"] for r in records} == {"base", "checkpoint-4", "checkpoint-8",
+                                                                     "checkpoint-12", "final"}
+    expected = plain_generate(run_dir / "checkpoint-8", "Aries", max_new_tokens=tab.settings_box.max_new_tokens
+                              .value(), do_sample=False)
+    assert view.table.item(0, 2).text() == expected.strip() and view.answer("Aries", "checkpoint-8") == expected
+    view.set_run(None)
+    assert view.table.columnCount() == 0 and view.table.rowCount() == 2  # the saved prompts, no answers
+    view.set_run(run_dir)  # reopened from the folder
+    assert view.table.item(1, 4).text() == records[-1]["answer"].strip()
+
+
+@pytest.mark.slow
+def test_training_start_releases_the_models_and_says_so(qtbot: Any, window: Any) -> None:
+    tab = loaded_tab(qtbot, window)
+    assert tab.send_button.isEnabled()
+    window.runner.started.emit()  # what the window hears when a training run starts
+    assert tab.loaded is None and "training always wins" in tab.status_label.text()
+    assert not tab.send_button.isEnabled()
+    window.runner.idle.emit()
+    assert tab.send_button.isEnabled()
+
+
+@pytest.mark.slow
+def test_bad_input_keeps_the_tab_usable(qtbot: Any, window: Any, monkeypatch: pytest.MonkeyPatch,
+                                        trained_runs: Path) -> None:
+    tab = loaded_tab(qtbot, window)
+    tab.prompt_edit.setPlainText("   ")
+    tab.send_button.click()
+    assert not tab.runner.running and "empty" in tab.status_label.text()
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("kernel exploded")
+
+    monkeypatch.setattr(tab.loaded.models["tuned"], "generate", boom)
+    tab.settings_box.max_new_tokens.setValue(5)
+    send(qtbot, tab, "Leo")
+    assert "kernel exploded" in tab.panes["tuned"].stats.text()
+    assert tab.answers["base"].tokens > 0 and tab.send_button.isEnabled()
+    monkeypatch.undo()
+    tab.settings_box.max_new_tokens.setValue(100_000)
+    send(qtbot, tab, "Leo")
+    assert "clamped to" in tab.panes["tuned"].stats.text()
+    empty = trained_runs / "no-checkpoint"
+    empty.mkdir(exist_ok=True)
+    (empty / "config.yaml").write_text((trained_runs / "three-checkpoints" / "config.yaml").read_text())
+    (empty / "checkpoint-2").mkdir(exist_ok=True)
+    try:
+        tab.select_run(empty)
+        assert "no final model and no complete checkpoint" in tab.status_label.text()
+        assert "checkpoint-2/" in tab.status_label.text() and not tab.send_button.isEnabled()
+    finally:
+        import shutil
+
+        shutil.rmtree(empty)
+
+
+@pytest.mark.slow
+def test_closing_the_window_during_generation_stops_cleanly(qtbot: Any, window: Any) -> None:
+    tab = loaded_tab(qtbot, window)
+    tab.settings_box.sample.setChecked(True)
+    tab.settings_box.temperature.setValue(3.0)
+    tab.settings_box.top_k.setValue(0)
+    tab.settings_box.max_new_tokens.setValue(500)
+    tab.prompt_edit.setPlainText("Aries")
+    tab.send_button.click()
+    qtbot.waitUntil(lambda: len(tab.panes["base"].text.toPlainText()) > len("Aries"), timeout=LONG)
+    assert tab.runner.running
+    window.close()
+    assert not tab.runner.running and tab.loaded is None
