@@ -577,10 +577,20 @@ class TryTab(QWidget):
         self._update_buttons()
         return True
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Models load only once the tab is on screen: never at the window's start or while another tab shows."""
+        super().showEvent(event)
+        if self._source is None:
+            self.refresh_runs()
+        self.load()
+
     def load(self) -> None:
-        """Load the picked run's models in the background (progress in the status line)."""
+        """Load the picked run's models in the background (progress in the status line), once the tab shows."""
         source = self._source
-        if source is None or self.loaded is not None or self.runner.running:
+        if source is None or self.loaded is not None or self.runner.running or not self.isVisible():
+            return
+        if self._training():
+            self._say("A training run is using the memory: the models load when it ends (training always wins).")
             return
         from finetune_studio.core import generate
 
@@ -672,7 +682,7 @@ class TryTab(QWidget):
         """A training run starts: it gets the memory; the models are freed and the tab says so."""
         self._pending_prompt = ""
         self.release("Training started, so the models were released to give it the memory (training always wins). "
-                     "Pick the run again when it ends.")
+                     "They load again when it ends.")
         self.compare.stop()
 
     def run_finished(self, result: Any) -> None:
@@ -780,6 +790,8 @@ class TryTab(QWidget):
             self.refresh_runs()
         elif change is Change.RUN:
             self._update_buttons()
+            if not self._training() and self.loaded is None:
+                self.load()  # training ended: the tab, if it shows, loads its models again
 
     def _use_saved(self, index: int) -> None:
         prompt = self.saved_combo.itemData(index)
