@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QSplitter,
@@ -425,7 +426,10 @@ class TryTab(QWidget):
         self.compare = CompareView(self)
         self.pages = QTabWidget(objectName="try_pages")
         self.pages.setDocumentMode(True)
-        self.pages.addTab(chat_page, "Chat")
+        chat_scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        chat_scroll.setWidget(chat_page)  # a 900x600 window stays possible: the page scrolls instead
+        chat_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.pages.addTab(chat_scroll, "Chat")
         self.pages.addTab(self.compare, "Compare checkpoints")
 
         layout = QVBoxLayout(self)
