@@ -328,7 +328,7 @@ def chat_template(tokenizer: Any, chat_config: ChatConfig | None) -> str:
         found = resolve_template(tokenizer, chat_config or ChatConfig())
     except Exception:  # noqa: BLE001 - an unknown template name: ChatML, as training would have used
         return CHATML
-    text = found if isinstance(found, str) else getattr(found, "template", None)
+    text = found[0] if isinstance(found, tuple) and found else found  # core.chat: (text, name, note)
     return text if isinstance(text, str) and text else CHATML
 
 

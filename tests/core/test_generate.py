@@ -113,6 +113,19 @@ def test_text_runs_continue_the_prompt_and_chat_runs_use_the_template(demo_model
         g.render(tokenizer, "   ", chat=False)
 
 
+def test_a_chat_run_without_a_saved_template_renders_as_the_chat_core_trains(demo_model) -> None:
+    from finetune_studio.core.chat import resolve_template
+    from finetune_studio.core.config import ChatConfig
+
+    _, tokenizer = demo_model
+    assert not getattr(tokenizer, "chat_template", None)
+    expected = resolve_template(tokenizer, ChatConfig())[0]
+    assert g.chat_template(tokenizer, ChatConfig()) == expected
+    rendered = g.render(tokenizer, "hi", chat=True, template=g.chat_template(tokenizer, ChatConfig()))
+    assert rendered.text == tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                                          add_generation_prompt=True, chat_template=expected)
+
+
 def test_settings_default_from_generation_config() -> None:
     from transformers import GenerationConfig
 
