@@ -31,7 +31,8 @@ def _config(small_dataset: Path, runs_dir: Path, name: str, **training: Any):
 def test_two_processes_start_stop_and_resume_from_the_window(qtbot: Any, make_window: Any, small_dataset: Path,
                                                              runs_dir: Path) -> None:
     window = make_window()
-    start_run(qtbot, window, _config(small_dataset, runs_dir, "window-two", max_steps=8, eval_steps=4,
+    # Enough steps that Stop lands mid-run on an idle machine too (8 steps once ended before Stop was pressed).
+    start_run(qtbot, window, _config(small_dataset, runs_dir, "window-two", max_steps=40, eval_steps=20,
                                      save_steps=100))
     assert window.runner.detachable  # trained by a supervisor and torchrun, followed by the runner's thread
     run_dir = runs_dir / "window-two"
@@ -45,11 +46,11 @@ def test_two_processes_start_stop_and_resume_from_the_window(qtbot: Any, make_wi
 
     window.resume_action.trigger()
     qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=SLOW)
-    assert [e["step"] for e in read_events(run_dir, "step")] == list(range(1, 9))
+    assert [e["step"] for e in read_events(run_dir, "step")] == list(range(1, 41))
     assert [e["start_step"] for e in read_events(run_dir, "train_begin")] == [0, stopped]
     logged = [(e["step"], e["loss"]) for e in read_events(run_dir, "log")]
     x, y = window.chart.train.view()
-    assert list(zip(x, y)) == logged and [s for s, _ in logged] == list(range(1, 9))
+    assert list(zip(x, y)) == logged and [s for s, _ in logged] == list(range(1, 41))
     beats = read_heartbeats(run_dir)
     assert beats[0]["weights"] == beats[1]["weights"] and beats[0]["world_size"] == 2
     qtbot.waitUntil(lambda: not window.runner.running, timeout=SLOW)
@@ -59,8 +60,8 @@ def test_two_processes_start_stop_and_resume_from_the_window(qtbot: Any, make_wi
 def test_closing_the_window_leaves_the_run_training_and_a_new_window_reattaches_and_stops_it(
         qtbot: Any, make_window: Any, small_dataset: Path, runs_dir: Path) -> None:
     window = make_window()
-    start_run(qtbot, window, _config(small_dataset, runs_dir, "outlives", max_steps=30, eval_steps=15,
-                                     save_steps=15))
+    start_run(qtbot, window, _config(small_dataset, runs_dir, "outlives", max_steps=120, eval_steps=60,
+                                     save_steps=60))
     run_dir = runs_dir / "outlives"
     qtbot.waitUntil(lambda: window.chart.point_count >= 1, timeout=SLOW)
     window.close()
