@@ -46,7 +46,7 @@ def run_processes(run_dir: Path) -> list[str]:
 
 def test_two_processes_stop_at_the_same_step_and_resume_to_the_end(demo_cache: Path, small_dataset: Path,
                                                                    runs_dir: Path) -> None:
-    config = _config(small_dataset, runs_dir, "stop-resume", max_steps=30, eval_steps=15, save_steps=100,
+    config = _config(small_dataset, runs_dir, "stop-resume", max_steps=30, eval_steps=15, save_steps=150,
                      logging_steps=1)  # enough steps that Stop lands mid-run on an idle machine too
     run_dir = runs_dir / "stop-resume"
     stop = threading.Event()
