@@ -254,11 +254,6 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
             if problem:
                 add("training.output_dir", f"Output folder unusable: {problem}")
 
-    # ---- launch: processes, machines, the rendezvous endpoint, processes against GPUs (core.launch)
-    from finetune_studio.core.launch import launch_problems
-
-    problems.extend(launch_problems(config))
-
     # ---- adapters (LoRA, QLoRA, DoRA): values, target modules the model has, 4-bit support (core.adapters)
     from finetune_studio.core.adapters import problems as adapter_problems
 
@@ -268,6 +263,19 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     from finetune_studio.core.chat import check_config as chat_config_problems
 
     problems.extend(Problem(key, message) for key, message in chat_config_problems(config.chat))
+
+    # ---- launch: processes, machines, the rendezvous endpoint, processes against GPUs (core.launch)
+    from finetune_studio.core.launch import launch_problems
+
+    problems.extend(launch_problems(config))
+    devices = config.launch.devices
+    if check_files and isinstance(devices, list) and devices \
+            and all(isinstance(d, int) and not isinstance(d, bool) for d in devices):
+        # A chosen GPU this machine does not have (NVML's table); busy or mixed GPUs are warnings the Hardware tab
+        # shows, and never block.
+        from finetune_studio.core.gpus import device_problems, read_gpus
+
+        problems.extend(p for p in device_problems(devices, read_gpus(with_cpu=False)) if p.level != WARNING)
 
     # ---- every other field a section declares (core.config.RunConfig): its type, and its choices if listed
     problems.extend(_declared_field_problems(config, {p.field for p in problems}))
