@@ -104,6 +104,11 @@ def epochs_at(step: int, steps_per_epoch: int, batches_per_epoch: int, accumulat
     return whole + min(rest * accumulation, batches_per_epoch) / batches_per_epoch
 
 
+def _ends_epoch(state: Any) -> bool:
+    """The step just taken is an epoch's last (the Trainer sets state.epoch to a whole number there)."""
+    return bool(state.epoch) and abs(state.epoch - round(state.epoch)) < 1e-6
+
+
 def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[[], float] | None = None) -> Any:
     """The Trainer callback behind every run's events. `elapsed()` is how long the run has run, over its start and
     every resume (the run history's Duration); by default, the time since this callback was made."""
@@ -165,7 +170,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             # What the Trainer does before the next step (DefaultFlowCallback, first in the list, has decided;
             # per-epoch evals and saves follow a step that ends an epoch): a listener that shows only some steps
             # must show this one, since the next may be minutes away.
-            epoch_end = bool(state.epoch) and abs(state.epoch - round(state.epoch)) < 1e-6
+            epoch_end = _ends_epoch(state)
             then = [name for name, flag in (("evaluate", control.should_evaluate), ("save", control.should_save),
                                             ("epoch_end", epoch_end), ("stop", control.should_training_stop))
                     if flag]
@@ -175,20 +180,27 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             return control
 
         def _check_stop(self, control, state) -> None:
+            # Stop ends the run at this step with the step's checkpoint. An evaluation due at this step still runs,
+            # before the save, as in a run that was not stopped: evaluating draws from torch's random generator,
+            # whose state the checkpoint keeps, so skipping it would make the resumed run's losses (and an
+            # adapter's dropout) differ from an uninterrupted run's. At an epoch's last step the epoch's own
+            # evaluation and save follow in on_epoch_end, in the same order as without a Stop.
             if stop.is_set():
                 control.should_training_stop = True
-                control.should_save = True
-                if state.global_step < state.max_steps:
-                    control.should_evaluate = False  # Stop saves within the step; an evaluation can take minutes
+                if not _ends_epoch(state):
+                    control.should_save = True
                 self.stopped = True
 
         def on_epoch_end(self, args, state, control, **kwargs):
-            # After a Stop (or a divergence) the Trainer leaves the epoch early and DefaultFlowCallback, just before
-            # this, asks for the per-epoch evaluation and save: the checkpoint was saved at the step already (or
-            # must not be: its weights are NaN), and evaluating would only delay the stop.
-            if (self.stopped and state.global_step < state.max_steps) or self.diverged:
+            # After a Stop mid-epoch (or a divergence) the Trainer leaves the epoch early and DefaultFlowCallback,
+            # just before this, asks for the per-epoch evaluation and save: the checkpoint was saved at the step
+            # already (or must not be: its weights are NaN), and evaluating would only delay the stop. A Stop at
+            # the epoch's last step keeps the epoch's evaluation, and saves even when the strategy would not.
+            if self.diverged or (self.stopped and state.global_step < state.max_steps and not _ends_epoch(state)):
                 control.should_evaluate = False
                 control.should_save = False
+            elif self.stopped and state.global_step < state.max_steps:
+                control.should_save = True
             return control
 
         def on_log(self, args, state, control, logs=None, **kwargs):

@@ -74,7 +74,7 @@ def test_a_lora_run_trains_only_the_adapter_and_saves_only_it(demo_cache: Path, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop_at", [3, 5])
+@pytest.mark.parametrize("stop_at", [3, 4, 5])  # 4: an evaluation is due at the step Stop lands on
 def test_stopped_and_resumed_lora_run_matches_an_uninterrupted_one(demo_cache: Path, small_dataset: Path,
                                                                    runs_dir: Path, stop_at: int) -> None:
     import torch
@@ -101,6 +101,38 @@ def test_stopped_and_resumed_lora_run_matches_an_uninterrupted_one(demo_cache: P
     assert a.keys() == b.keys()
     for name in a:
         assert torch.equal(a[name], b[name]), name
+
+
+@pytest.mark.slow
+def test_a_stop_at_an_epochs_last_step_keeps_its_evaluation_and_resumes_identically(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    """The seed's per-epoch evaluation and save: Stop at the epoch's last step (23 of 46) evaluates and saves as an
+    uninterrupted run does there, so the resumed run's losses and adapter equal the uninterrupted run's."""
+    import torch
+
+    overrides = dict(logging_steps=1, max_steps=-1, num_train_epochs=2, eval_strategy="epoch", save_strategy="epoch",
+                     load_best_model_at_end=False)
+    whole = run(lora_config(small_dataset, runs_dir, "two-epochs", **overrides))
+    stop = threading.Event()
+
+    def sink(event: dict) -> None:
+        if event["event"] == "step" and event["step"] == 23:
+            stop.set()
+
+    first = run(lora_config(small_dataset, runs_dir, "stopped-at-epoch-end", **overrides), sink, stop)
+    assert first.state == "stopped" and first.step == 23
+    evals = [e for e in RunFolder(first.run_dir).read_metrics() if e["event"] == "eval"]
+    assert [e["step"] for e in evals] == [23]  # the epoch's evaluation ran before the checkpoint
+    assert RunFolder(first.run_dir).latest_checkpoint().name == "checkpoint-23"
+    second = resume(first.run_dir)
+    assert second.state == "finished" and second.step == 46
+    expected, got = losses(whole.run_dir), losses(first.run_dir)
+    assert sorted(got) == list(range(1, 47))
+    for step in range(1, 47):
+        assert got[step] == pytest.approx(expected[step], rel=1e-6), step
+    a = tensors(whole.model_dir / "adapter_model.safetensors")
+    b = tensors(second.model_dir / "adapter_model.safetensors")
+    assert all(torch.equal(a[name], b[name]) for name in a)
 
 
 @pytest.mark.slow
