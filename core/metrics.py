@@ -183,7 +183,28 @@ _STEP_KINDS = frozenset(kind.value for kind in (EventKind.STEP, EventKind.LOG, E
                                                 EventKind.END, EventKind.CHECKPOINT))
 
 
-class RunCurves:
+class _FollowsLog:
+    """What every set of curves built from a run's events does: apply a batch of events, or what was appended to
+    the run's metrics.jsonl since the last read (`offset`), each through the class's own add_event."""
+
+    offset: int
+
+    def add_event(self, event: Any) -> bool:
+        raise NotImplementedError
+
+    def add_events(self, events: Iterable[Any]) -> bool:
+        changed = False
+        for event in events:
+            changed = self.add_event(event) or changed
+        return changed
+
+    def read_more(self, path: Path) -> bool:
+        """Apply what was appended to the run's metrics.jsonl since the last read; True if a curve changed."""
+        events, self.offset = read_metrics(Path(path), self.offset)
+        return self.add_events(events)
+
+
+class RunCurves(_FollowsLog):
     """A run's curves built from its events: train loss, eval loss, learning rate and gradient norm by step.
 
     Non-finite values (a diverged run logs "nan") are not drawn; the latest one is kept apart (`last_loss` shows
@@ -239,17 +260,6 @@ class RunCurves:
         self._bad.pop(name, None)
         getattr(self, name).append(step, value)
         return True
-
-    def add_events(self, events: Iterable[Any]) -> bool:
-        changed = False
-        for event in events:
-            changed = self.add_event(event) or changed
-        return changed
-
-    def read_more(self, path: Path) -> bool:
-        """Apply what was appended to the run's metrics.jsonl since the last read; True if a curve changed."""
-        events, self.offset = read_metrics(Path(path), self.offset)
-        return self.add_events(events)
 
     def last_loss(self, name: str = "train") -> float | None:
         """The latest logged value of the train ("train") or eval ("evals") loss, non-finite included."""
@@ -389,7 +399,7 @@ def integer(value: Any) -> int | None:
 _STEP = EventKind.STEP.value
 
 
-class ResourceCurves:
+class ResourceCurves(_FollowsLog):
     """Memory and GPU use by step, from a run's step events: `memory` is each step's memory_mb (the process's
     resident memory on the CPU, torch's peak allocation on a GPU); `gpu_memory[i]` and `gpu_util[i]` are the i-th
     GPU of the run (gpu_memory_mb, gpu_util: NVML samples, at most every 2 s). The resume rule as in RunCurves: a
@@ -435,17 +445,6 @@ class ResourceCurves:
                     curve.append(step, number_)
                     changed = True
         return changed
-
-    def add_events(self, events: Iterable[Any]) -> bool:
-        changed = False
-        for event in events:
-            changed = self.add_event(event) or changed
-        return changed
-
-    def read_more(self, path: Path) -> bool:
-        """Apply what was appended to the run's metrics.jsonl since the last read; True if a curve changed."""
-        events, self.offset = read_metrics(Path(path), self.offset)
-        return self.add_events(events)
 
     def clear(self) -> None:
         for series in (self.memory, *self.gpu_memory, *self.gpu_util):
