@@ -41,6 +41,7 @@ from finetune_studio.core.config import RunConfig
 from finetune_studio.core.inspector import ROLE_LABELS, ROLES, CheckProblem, DatasetChecks, Inspector
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import ERROR_COLOR, WARNING_COLOR, hint_label
+from finetune_studio.gui.small_plot import style_small_plot
 
 # Two tints per role, alternating token by token, so token boundaries show inside a run of one role.
 ROLE_COLORS: dict[str, tuple[str, str]] = {
@@ -153,20 +154,8 @@ class TrainedHistogram(QWidget):
         import pyqtgraph as pg
 
         palette = self.palette()
-        text = palette.color(QPalette.ColorRole.WindowText)
         self.plot = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base))
-        self.plot.setMinimumHeight(150)
-        self.plot.setMaximumHeight(260)
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(x=False, y=False)
-        item = self.plot.getPlotItem()
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Mid)))
-            axis.setTextPen(pg.mkPen(text))
-        item.setLabel("bottom", "tokens per row", color=text.name())
-        item.setLabel("left", "rows", color=text.name())
+        item = style_small_plot(self.plot, palette, "tokens per row", "rows", 150, 260)
         self.trained = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=pg.mkBrush("#34a853"), pen=pg.mkPen(None))
         self.prompt = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=pg.mkBrush("#9aa0a6"), pen=pg.mkPen(None))
         item.addItem(self.prompt)

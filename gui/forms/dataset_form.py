@@ -55,6 +55,7 @@ from finetune_studio.gui.forms.common import (
     section,
     set_combo_value,
 )
+from finetune_studio.gui.small_plot import style_small_plot
 
 DEBOUNCE_MS = 400
 PREVIEW_ROWS = 20
@@ -274,20 +275,8 @@ class TokenHistogram(QWidget):
 
         self._pg = pg
         palette = self.palette()
-        text = palette.color(QPalette.ColorRole.WindowText)
         self.plot = _Plot(background=palette.color(QPalette.ColorRole.Base))
-        self.plot.setMinimumHeight(170)
-        self.plot.setMaximumHeight(230)
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(x=False, y=False)
-        item = self.plot.getPlotItem()
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Mid)))
-            axis.setTextPen(pg.mkPen(text))
-        item.setLabel("bottom", "tokens per row", color=text.name())
-        item.setLabel("left", "rows", color=text.name())
+        item = style_small_plot(self.plot, palette, "tokens per row", "rows", 170, 230)
         self._brush, self._cut_brush = pg.mkBrush("#7baaf7"), pg.mkBrush("#f28b82")
         self.bars = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=self._brush, pen=pg.mkPen("#4a86e8"))
         self.bars.setVisible(False)
