@@ -30,8 +30,8 @@ def faulty_forward(monkeypatch: pytest.MonkeyPatch, error: Callable[[], BaseExce
     load_model = core_model.load_model
     counts = {"calls": 0, "raised": 0}
 
-    def load(config: Any) -> Any:
-        model = load_model(config)
+    def load(config: Any, adapter: Any = None) -> Any:
+        model = load_model(config, adapter)
         forward = model.forward
 
         @functools.wraps(forward)  # Trainer reads the signature to pick the dataset columns
