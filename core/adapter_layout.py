@@ -300,7 +300,12 @@ def _cached_figures(model_key: tuple, adapter_key: tuple) -> AdapterFigures:
         return _full_figures(layout)
     meta = _meta_model(config, layout.dtype, model_key[2])
     lora = peft_config(adapter, ModelConfig(name_or_path=model_key[0], revision=model_key[1]))
-    with warnings.catch_warnings():
+    import torch
+
+    # On the meta device peft creates (and initializes) the adapter's layers without data. Created on the CPU, their
+    # random initialization would draw from torch's global generator, which a run training in this process (the
+    # window's) shares: its dropout would then differ from an untouched run's.
+    with warnings.catch_warnings(), torch.device("meta"):
         warnings.simplefilter("ignore")  # peft's notes about the meta model and tied weights are not the user's
         try:
             wrapped = get_peft_model(meta, lora)

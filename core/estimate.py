@@ -271,14 +271,16 @@ def _saved_bytes(config: Any, dtype: str, adapter: AdapterConfig, batch: int, le
     saved: dict[int, int] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # peft's and transformers' notes about a meta model are not the user's
-        with torch.device("meta"):  # shapes only; peft wraps it as core.adapter_layout does
+        # Shapes only, and peft wraps it as core.adapter_layout does: on the meta device, so no layer's random
+        # initialization draws from torch's global generator, which a run training in this process shares.
+        with torch.device("meta"):
             model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype),
                                                      trust_remote_code=trust_remote_code)
-        if adapter.method != "full":
-            from peft import get_peft_model
+            if adapter.method != "full":
+                from peft import get_peft_model
 
-            lora = dataclasses.replace(adapter, method="lora" if adapter.method == "qlora" else adapter.method)
-            model = get_peft_model(model, peft_config(lora))
+                lora = dataclasses.replace(adapter, method="lora" if adapter.method == "qlora" else adapter.method)
+                model = get_peft_model(model, peft_config(lora))
     with FakeTensorMode(allow_non_fake_inputs=True):
         _to_fake_cpu(model)
         model.train()
