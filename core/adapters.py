@@ -305,8 +305,10 @@ def resume_problem(config: RunConfig, checkpoint: Path | None) -> str | None:
 # ---- building it (imports torch/peft) ---------------------------------------------------------------------------
 
 
-def lora_config(config: RunConfig) -> Any:
-    """The peft.LoraConfig of the config's adapter section (LoRA, QLoRA: LoRA on 4-bit, DoRA: use_dora)."""
+def lora_config(config: RunConfig, token_rows: dict[str, list[int]] | None = None) -> Any:
+    """The peft.LoraConfig of the config's adapter section (LoRA, QLoRA: LoRA on 4-bit, DoRA: use_dora).
+    `token_rows`: embedding rows that train in full beside the adapters (peft's trainable_token_indices, from
+    `new_token_rows`), {module name: token ids}."""
     from peft import LoraConfig
 
     adapter = config.adapter
@@ -324,7 +326,44 @@ def lora_config(config: RunConfig) -> Any:
         modules_to_save=list(adapter.modules_to_save) or None,
         base_model_name_or_path=base_reference(config.model),
         revision=config.model.revision,
+        trainable_token_indices=token_rows or None,
     )
+
+
+def _module_name(model: Any, module: Any) -> str | None:
+    return next((name for name, child in model.named_modules() if child is module), None)
+
+
+def _named_in(name: str, names: Iterable[str]) -> bool:
+    """peft's rule for a module named in a list: the whole name, or its last parts after a dot."""
+    return any(name == wanted or name.endswith("." + wanted) for wanted in names)
+
+
+def new_token_rows(model: Any, config: RunConfig, token_ids: Iterable[int]) -> dict[str, list[int]]:
+    """The embedding rows of tokens a run added to the tokenizer (a chat template's control tokens, e.g. ChatML's
+    <|im_start|> and <|im_end|>), by module name, for peft's trainable_token_indices: the input embeddings' rows,
+    and the output head's too when it is not tied to them (a tied head follows the input rows).
+
+    Without them the new rows stay as resize_token_embeddings drew them, frozen under an adapter, and the model
+    could never learn to emit <|im_end|> (so never to stop). A layer that trains whole already (modules_to_save)
+    or carries a LoRA adapter of its own (named in target_modules) is left to that; {} when no token was added."""
+    ids = sorted({int(i) for i in token_ids})
+    if not ids:
+        return {}
+    adapter = config.adapter
+    already = list(adapter.modules_to_save or [])
+    if isinstance(adapter.target_modules, list):
+        already += [t for t in adapter.target_modules if t != ALL_LINEAR]
+    embeddings, head = model.get_input_embeddings(), model.get_output_embeddings()
+    layers = [embeddings]
+    if head is not None and head.weight is not embeddings.weight:
+        layers.append(head)
+    rows = {}
+    for layer in layers:
+        name = _module_name(model, layer)
+        if name is not None and not _named_in(name, already):
+            rows[name] = list(ids)
+    return rows
 
 
 def compute_dtype(adapter: AdapterConfig) -> Any:
@@ -347,8 +386,9 @@ def quantization_config(adapter: AdapterConfig) -> Any:
                               bnb_4bit_compute_dtype=compute_dtype(adapter))
 
 
-def wrap_model(model: Any, config: RunConfig, seed: int) -> Any:
-    """The base model with the config's adapters (a PeftModel); only the adapters (and modules_to_save) train.
+def wrap_model(model: Any, config: RunConfig, seed: int, new_tokens: Iterable[int] = ()) -> Any:
+    """The base model with the config's adapters (a PeftModel); only the adapters (and modules_to_save) train,
+    and the embedding rows of `new_tokens` (ids the run added to the tokenizer: `new_token_rows`).
 
     The adapters' initial weights come from torch's random generator, so it is seeded first (`seed`, the run's
     training seed): a run, its resume and a plain get_peft_model script with the same seed start from the same
@@ -366,7 +406,32 @@ def wrap_model(model: Any, config: RunConfig, seed: int) -> Any:
         # peft 0.21 reads the model's is_gradient_checkpointing, which transformers 5 deprecates: a warning about
         # the libraries' own code that the user can do nothing about, in every adapter run's log otherwise.
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        return get_peft_model(model, lora_config(config))
+        return get_peft_model(model, lora_config(config, new_token_rows(model, config, new_tokens)))
+
+
+def load_adapter(base: Any, folder: Path, **kwargs: Any) -> Any:
+    """A saved adapter (a run's model folder or checkpoint, an export) on its base model: a PeftModel.
+
+    A chat run that added tokens to the tokenizer saved its embeddings at the grown size, so the base grows to the
+    saved tokenizer's length first, as peft's AutoPeftModelForCausalLM does (the added rows then load from the
+    adapter); otherwise peft refuses the sizes."""
+    from peft import PeftModel
+
+    folder = Path(folder)
+    if any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
+        from transformers import AutoTokenizer
+
+        size = len(AutoTokenizer.from_pretrained(str(folder)))
+        if size > base.get_input_embeddings().weight.shape[0]:
+            import torch
+
+            with torch.random.fork_rng(devices=[]):  # the new rows' draws must not move a training run's generator
+                base.resize_token_embeddings(size, mean_resizing=False)  # the adapter's saved rows replace them
+    import warnings
+
+    with warnings.catch_warnings():  # as in wrap_model: the libraries' own deprecation, nothing a user can change
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return PeftModel.from_pretrained(base, str(folder), **kwargs)
 
 
 @dataclass(frozen=True)

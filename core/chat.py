@@ -772,6 +772,14 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
 RESIZE_SEED = 0
 
 
+def added_token_ids(tokenizer: Any, plan: TemplatePlan | None) -> list[int]:
+    """The ids of the control tokens the template added to the tokenizer: their embedding rows are new, so an
+    adapter run trains them (core.adapters.new_token_rows)."""
+    if plan is None or not plan.added_tokens:
+        return []
+    return [int(i) for i in tokenizer.convert_tokens_to_ids(list(plan.added_tokens))]
+
+
 def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> None:
     """Grow the embeddings for control tokens the template added (transformers' resize_token_embeddings, as TRL's
     clone_chat_template does: new rows drawn around the mean of the old ones) and make generation stop at the end

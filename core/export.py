@@ -147,9 +147,8 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
         _prepare_out(out_dir, overwrite)  # raises: says so before the base model loads
     config = load_config(folder.config_path)[0]
-    from peft import PeftModel
-
     from finetune_studio.core import model as models
+    from finetune_studio.core.adapters import load_adapter
 
     notes = []
     if config.adapter.method == "qlora":
@@ -162,8 +161,11 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
     needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
     check_space(out_dir, needed, "merged model")
     say("Loading the adapter and merging it into the base model")
-    merged = PeftModel.from_pretrained(base, str(model_dir)).merge_and_unload()
-    from transformers import AutoTokenizer
+    merged = load_adapter(base, model_dir).merge_and_unload()  # a chat run's added token rows merge in too
+    from transformers import AutoTokenizer, GenerationConfig
+
+    if (model_dir / "generation_config.json").is_file():  # a chat run's stop tokens (the end of a reply)
+        merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))  # as the run saved it (its pad token set)
     partial = _prepare_out(out_dir, overwrite)

@@ -549,7 +549,8 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     from finetune_studio.core import adapters
 
     if adapters.is_adapter_method(config.adapter.method):  # full fine-tuning (the seed) never gets here
-        model = adapters.wrap_model(model, config, seed)
+        new_tokens = chats.added_token_ids(tokenizer, chat_data.plan) if chat_data is not None else []
+        model = adapters.wrap_model(model, config, seed, new_tokens)  # the added tokens' rows train too
         count = adapters.trainable_count(model)
         notify(f"{adapters.describe(config)}: training {count.trainable:,} of {count.total:,} parameters "
                f"({count.percent:.2f} %).")
