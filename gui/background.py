@@ -26,6 +26,33 @@ IMPORT_LOCK = threading.Lock()
 
 _pool: QThreadPool | None = None
 
+# While a run starts (Start pressed, or queued behind the warm-up, until its first optimizer step) the jobs that only
+# refresh what the window shows (previews, statistics, the memory estimate, the first-run check) wait here: the
+# user is waiting for the first step, and on a machine with few cores every such job takes a core from it (the
+# training thread is niced below the others, gui.early_init.lower_thread_priority). An open gate costs nothing.
+_run_start_clear = threading.Event()
+_run_start_clear.set()
+RUN_START_HOLD_MAX_S = 300.0  # a release that never comes (a bug) must not hide the window's figures for ever
+
+
+def hold_for_run_start() -> None:
+    """A run is starting: jobs that yield to it wait until `release_after_run_start()`."""
+    _run_start_clear.clear()
+
+
+def release_after_run_start() -> None:
+    """The run reached its first step, or ended, or never began: waiting jobs go on."""
+    _run_start_clear.set()
+
+
+def run_starting() -> bool:
+    return not _run_start_clear.is_set()
+
+
+def wait_for_run_start() -> None:
+    """Called at the top of a job that yields to a starting run (in its pool thread, never the GUI thread)."""
+    _run_start_clear.wait(RUN_START_HOLD_MAX_S)
+
 
 def pool() -> QThreadPool:
     """The pool used by the forms: private, so long jobs never starve QThreadPool.globalInstance() users."""
@@ -84,13 +111,17 @@ class _Job(QRunnable):
     """Runs fn and reports through the relay. Auto-deleted by the pool after run(); holds no Qt object of its own
     besides the relay, which outlives it."""
 
-    def __init__(self, task_id: int, token: int, fn: Callable[..., Any], args: tuple, kwargs: dict, relay: _Relay):
+    def __init__(self, task_id: int, token: int, fn: Callable[..., Any], args: tuple, kwargs: dict, relay: _Relay,
+                 yields: bool = False):
         super().__init__()
         self.task_id, self.token, self.fn, self.args, self.kwargs, self.relay = task_id, token, fn, args, kwargs, relay
+        self.yields = yields
 
     def run(self) -> None:
         result: Any = None
         error: BaseException | None = None
+        if self.yields:
+            wait_for_run_start()
         try:
             result = self.fn(*self.args, **self.kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI as a value
@@ -104,14 +135,17 @@ class BackgroundTask(QObject):
 
     `submit(fn, *args)` starts fn in the pool; `result(object)` or `error(object)` (the exception) is emitted on
     the GUI thread for the newest request only. `busy_changed(bool)` drives spinners and "loading…" labels.
+    With `yields_to_run_start`, a request made while a run starts begins once it has (see hold_for_run_start): for
+    jobs that refresh a view, not for what the user asked for and waits on (a login, a push, an export).
     """
 
     result = Signal(object)
     error = Signal(object)
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, yields_to_run_start: bool = False):
         super().__init__(parent)
+        self.yields_to_run_start = yields_to_run_start
         self._id = next(_task_ids)
         self._token = 0
         self._busy = False
@@ -125,7 +159,7 @@ class BackgroundTask(QObject):
         """Run fn(*args, **kwargs) in the pool; supersedes any earlier request of this task. Returns its token."""
         self._token += 1
         self._set_busy(True)
-        pool().start(_Job(self._id, self._token, fn, args, kwargs, _the_relay()))
+        pool().start(_Job(self._id, self._token, fn, args, kwargs, _the_relay(), self.yields_to_run_start))
         return self._token
 
     def cancel(self) -> None:

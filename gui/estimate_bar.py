@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from finetune_studio.core.estimate import FITS, TIGHT, WONT_FIT, Preflight, gib
+from finetune_studio.gui.background import wait_for_run_start
 
 PART_COLORS = {"weights": "#4e79a7", "gradients": "#f28e2b", "optimizer states": "#e15759", "activations": "#76b7b2",
                "CUDA runtime": "#9c755f", "evaluation logits": "#b07aa1"}
@@ -89,6 +90,7 @@ class _Job(QRunnable):
     def run(self) -> None:
         from finetune_studio.core.estimate import preflight
 
+        wait_for_run_start()  # a display refresh: a starting run goes first (gui.background)
         result = preflight(self.config, self.table)
         try:
             self.relay.done.emit(self.generation, result)

@@ -63,7 +63,7 @@ class HelpMenu(QObject):
         """At launch: the dialog only for a problem not shown before (gui.runtime_check.should_show_at_start)."""
         from finetune_studio.gui.runtime_check import run_check
 
-        self.first_run_task = BackgroundTask(self)
+        self.first_run_task = BackgroundTask(self, yields_to_run_start=True)
         self.first_run_task.result.connect(self._first_run_report)
         self.first_run_task.submit(run_check)
 

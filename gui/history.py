@@ -320,7 +320,7 @@ class HistoryPanel(QWidget):
         self.proxy.setSortRole(SORT_ROLE)
         self._build()
 
-        self._task = BackgroundTask(self)
+        self._task = BackgroundTask(self, yields_to_run_start=True)
         self._task.result.connect(self._refreshed)
         self._task.error.connect(self._refresh_failed)
         self._poll = QTimer(self, interval=POLL_MS)

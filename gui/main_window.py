@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPalette
@@ -34,7 +34,7 @@ from finetune_studio.core.errors import Problem
 from finetune_studio.core.events import RunState
 from finetune_studio.core.runs import run_busy
 from finetune_studio.core.session import Session, has_checkpoint
-from finetune_studio.gui import dialogs
+from finetune_studio.gui import background, dialogs
 from finetune_studio.gui import settings as store
 from finetune_studio.gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
 from finetune_studio.gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
@@ -77,6 +77,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._closing = False
         self._arguments_ready = False
         self.start_queued = False  # Start was pressed before the training stack was loaded: it runs once it is
+        self._after_run_start: list[Callable[[], None]] = []  # put off until the run's first step (or its end)
         self._validated_during_run = False
 
         self.runner = TrainingRunner(self)
@@ -285,6 +286,8 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.runner.succeeded.connect(self._run_succeeded)
         self.runner.errored.connect(self._run_errored)
         self.runner.invalid.connect(self._run_invalid)
+        self.runner.started.connect(self._hold_for_run_start)
+        self.runner.idle.connect(self._release_after_run_start)
         self.runner.idle.connect(self._revalidate_after_run)
         self.tabs.currentChanged.connect(self._populate_arguments)
         self.header.field_requested.connect(self.show_field)
@@ -352,12 +355,16 @@ class MainWindow(ConfigDocument, QMainWindow):
         with self._quiet():
             self.training_form.populate(stack.training_fields)
             self.training_form.set_hardware(stack.hardware)
-        self._populate_arguments()
-        self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))
-        self.validate_now()
         if self.start_queued:
+            # The run goes first: the user pressed Start and waits for its first step. It validates the config
+            # itself (problems end it in the "Cannot start" dialog); the window's own checks follow that step.
             self.start_queued = False
-            self._begin_run()  # the run validates the config itself; problems end it in the "Cannot start" dialog
+            self._begin_run()
+            self._after_run_start.append(self.validate_now)
+        else:
+            self.validate_now()
+        self._populate_arguments()
+        self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))  # its jobs yield to a start
 
     @Slot()
     def _populate_arguments(self) -> None:
@@ -379,6 +386,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.start_queued:
             self.start_queued = False
             self._set_state(RunState.IDLE, "The run did not start: the training libraries could not be loaded")
+            self._release_after_run_start()
         self._update_actions()
         dialogs.show_error(self, "Cannot train", message, details)
 
@@ -499,6 +507,7 @@ class MainWindow(ConfigDocument, QMainWindow):
             # Pressed before the training stack is loaded (the first seconds after launch): the run is queued and
             # begins the moment the warm-up is done (_warm_ready), instead of Start being disabled until then.
             self.start_queued = True
+            self._hold_for_run_start()
             self.progress.reset()
             self.log.clear_log()
             self.session.begin("Starting… loading the training libraries")
@@ -518,6 +527,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.start_queued:
             self.start_queued = False
             self._set_state(RunState.IDLE, "Start cancelled before the run began")
+            self._release_after_run_start()
             return
         if self.runner.running and not self.runner.stopping:
             self.runner.stop()
@@ -558,8 +568,26 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.session.resuming(run_dir, f"Resuming {run_dir.name}{more}…")
         self.runner.resume(run_dir, extra_epochs=extra_epochs)
 
+    # ------------------------------------------------------------------ a run starting goes first
+    def _hold_for_run_start(self) -> None:
+        """From Start (or Resume) to the run's first optimizer step, the window's display jobs wait (see
+        gui.background.hold_for_run_start): what the user waits for then is that step."""
+        background.hold_for_run_start()
+
+    @Slot()
+    def _release_after_run_start(self) -> None:
+        """The first step came, or the run ended or never began: held jobs go on, then the checks put off for it."""
+        if not background.run_starting() and not self._after_run_start:
+            return
+        background.release_after_run_start()
+        later, self._after_run_start = self._after_run_start, []
+        for job in later:
+            job()
+
     @Slot(object)
     def _run_event(self, event: dict) -> None:
+        if event.get("event") == "step" and background.run_starting():
+            self._release_after_run_start()
         self.install_chart().add_event(event)
         self.hardware_panel.add_event(event)  # memory and GPU use over the run
         self.progress.add_event(event)
@@ -675,6 +703,8 @@ class MainWindow(ConfigDocument, QMainWindow):
             event.ignore()
             return
         self.start_queued = False  # a run queued behind the warm-up must not begin in a closed window
+        self._after_run_start = []
+        background.release_after_run_start()  # nothing held may outlive the window that held it
         if self.runner.running and self.runner.detachable:
             # A run of several processes trains in processes of its own: closing the window only stops following
             # it (reopening the app reattaches through the Runs tab). Stop is not sent.

@@ -80,6 +80,17 @@ def _private_qsettings(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
 
 
+@pytest.fixture(autouse=True)
+def _run_start_gate_open(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that ends while a run was starting (its window not closed) must not leave the next test's display
+    jobs waiting on gui.background's run-start gate."""
+    yield
+    if "gui" in Path(str(request.node.path)).parts:
+        from finetune_studio.gui import background
+
+        background.release_after_run_start()
+
+
 # Beyond pytest-timeout's 600 s: only for a test that timeout cannot interrupt.
 HANG_S = int(os.environ.get("FINETUNE_STUDIO_TEST_HANG_S", "660"))
 

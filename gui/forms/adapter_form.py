@@ -220,10 +220,10 @@ class AdapterForm(Form):
         layout.addWidget(self.adapter_box)
         layout.addWidget(self.figures_box)
 
-        self._layout_task = BackgroundTask(self)
+        self._layout_task = BackgroundTask(self, yields_to_run_start=True)
         self._layout_task.result.connect(self._layout_arrived)
         self._layout_task.error.connect(self._layout_failed)
-        self._figures_task = BackgroundTask(self)
+        self._figures_task = BackgroundTask(self, yields_to_run_start=True)
         self._figures_task.result.connect(self._figures_arrived)
         self._figures_task.error.connect(self._figures_failed)
         self._request_timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)

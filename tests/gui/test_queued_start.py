@@ -67,3 +67,64 @@ def test_a_queued_start_with_a_bad_config_says_why_and_starts_nothing(qtbot: Any
     assert title == "Cannot start" and "learning_rate must be above 0" in message
     qtbot.waitUntil(lambda: not window.runner.running, timeout=LONG)
     assert window.state is RunState.IDLE and not (runs_dir / "bad").exists()
+
+
+def test_a_queued_start_goes_before_the_windows_display_jobs(qtbot: Any, make_window: Any, small_dataset: Path,
+                                                             runs_dir: Path, dialog_log: DialogLog,
+                                                             monkeypatch: Any) -> None:
+    """The memory estimate (a traced forward pass) and the token statistics only refresh what the window shows: a
+    queued run's first step comes before them, as it is what the user waits for (issue 12 item 16)."""
+    from finetune_studio.core import estimate
+    from finetune_studio.gui.forms import dataset_form
+
+    calls: list[tuple[str, list[int]]] = []  # (job, steps already in the run's metrics.jsonl when it began)
+
+    def steps_so_far() -> list[int]:
+        metrics = runs_dir / "queued-first" / "metrics.jsonl"
+        return [e["step"] for e in read_events(runs_dir / "queued-first", "step")] if metrics.exists() else []
+
+    real_preflight, real_statistics = estimate.preflight, dataset_form.compute_statistics
+
+    def preflight(*args: Any, **kwargs: Any) -> Any:
+        calls.append(("estimate", steps_so_far()))
+        return real_preflight(*args, **kwargs)
+
+    def statistics(*args: Any, **kwargs: Any) -> Any:
+        calls.append(("statistics", steps_so_far()))
+        return real_statistics(*args, **kwargs)
+
+    monkeypatch.setattr(estimate, "preflight", preflight)
+    monkeypatch.setattr(dataset_form, "compute_statistics", statistics)
+    window = make_window(warm=False)
+    config = small_config(small_dataset, runs_dir, max_steps=3, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = "queued-first"
+    window.set_config(config)
+    window.start_action.trigger()
+    window.begin_warmup()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=LONG)
+    qtbot.waitUntil(lambda: window.hardware_panel.estimate_bar.result is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: any(job == "statistics" for job, _ in calls), timeout=LONG)
+    assert dialog_log.errors == []
+    assert {job for job, _ in calls} == {"estimate", "statistics"}  # both still ran, after the run's start
+    assert all(steps for _, steps in calls), calls  # none began before the run's first step was written
+
+
+def test_display_jobs_wait_for_a_starting_run_and_others_do_not(qtbot: Any) -> None:
+    import threading
+
+    from finetune_studio.gui import background
+
+    ran: dict[str, threading.Event] = {"display": threading.Event(), "login": threading.Event()}
+    display = background.BackgroundTask(yields_to_run_start=True)
+    login = background.BackgroundTask()
+    background.hold_for_run_start()
+    try:
+        display.submit(ran["display"].set)
+        login.submit(ran["login"].set)
+        assert ran["login"].wait(10)  # what the user asked for and waits on is not held
+        assert not ran["display"].wait(0.5)  # a view's refresh waits for the run's first step
+    finally:
+        background.release_after_run_start()
+    assert ran["display"].wait(10)
+    assert background.wait_idle(10_000)
