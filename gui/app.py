@@ -1,8 +1,9 @@
 """`finetune-studio` with no arguments: the desktop app.
 
 Startup order is what makes the window appear in well under two seconds: Qt, the window and the forms first
-(nothing here imports torch, transformers or datasets), then, one event-loop turn after the window shows, a
-background thread imports the training stack (see gui.warmup). Start works at once: pressed before that is done,
+(nothing here imports torch, transformers or datasets; only torch's shared libraries are mapped meanwhile, by a
+thread that holds no GIL), then, one event-loop turn after the window shows, a background thread imports the
+training stack (see gui.warmup). Start works at once: pressed before that is done,
 the run is queued and begins when it is. Any uncaught exception, on any thread, ends up in a dialog rather than a
 silent stderr line. The `finetune-studio` command (gui.launcher) calls `main` when no command is given.
 """
@@ -25,6 +26,7 @@ from finetune_studio.gui import settings as store
 from finetune_studio.gui.desktop_entry import APP_ID
 from finetune_studio.gui.early_init import early_init
 from finetune_studio.gui.icon import app_icon
+from finetune_studio.gui.warmup import preload_in_background
 
 # The runtime check waits until the warm-up's first imports are under way: it is not urgent, they are.
 FIRST_RUN_CHECK_DELAY_MS = 1000
@@ -117,6 +119,7 @@ def _quit_on_ctrl_c(window: QWidget) -> QTimer:
 
 def main(argv: list[str] | None = None) -> int:
     early_init()  # process-wide settings, before Qt or the warm-up start threads
+    preload = preload_in_background()  # torch's libraries map on another core while the window is built
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName(store.ORGANIZATION)
     app.setApplicationName(store.APPLICATION)
@@ -135,5 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     # The warm-up imports torch in a daemon thread. An interpreter that exits while that import runs can crash in
     # torch's C++ start-up (abort, segfault, heap corruption when the window was closed within a second of
     # launch): let it finish first. The window is already gone, so this costs the user nothing they can see.
+    preload.join(timeout=WARMUP_EXIT_WAIT_S)
     window.warmup.join(timeout=WARMUP_EXIT_WAIT_S)
     return code

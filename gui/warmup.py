@@ -88,6 +88,15 @@ def preload_torch_libraries() -> None:
             dlopen(path.encode(), os.RTLD_NOW | os.RTLD_LOCAL)  # a failure here only means import torch does it
 
 
+def preload_in_background() -> threading.Thread:
+    """Start mapping torch's libraries now, in a thread that holds no GIL while it works (see
+    preload_torch_libraries), so the work overlaps the window's construction on another core instead of coming after
+    it; the warm-up's own preload then finds them loaded. Called by gui.app.main right after early_init."""
+    thread = threading.Thread(target=preload_torch_libraries, name="torch-preload", daemon=True)
+    thread.start()
+    return thread
+
+
 def _import_lock() -> Any:
     """The forms' background jobs import the same modules; taking their lock keeps two threads from racing
     through transformers' lazy modules at once."""
