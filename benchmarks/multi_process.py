@@ -4,9 +4,9 @@
 Two training processes (torchrun, CPU, gloo) against one, on the demo recipe, and what must hold around them.
 
 1. The demo recipe (built-in demo model and sample data, the seed's batch 2 x accumulation 8) for --steps
-   optimizer steps in one process, then in two processes at the same global batch (batch 1 per process, the same
-   accumulation): the final eval loss of the two within 1 %, as the Trainer logs it and recomputed row by row from
-   each final model (the Trainer's figure is defined differently for several processes: see recomputed_eval_loss);
+   optimizer steps in one process, then in two processes at the same global batches (train batch 1 and eval batch
+   4 per process, the same accumulation): the final eval loss of the two within 1 %, as the Trainer logs it and
+   recomputed row by row from each final model (a check that does not depend on how eval rows are batched);
    the largest difference between the two final models' weights; both ranks end with identical weights (their
    heartbeats' fingerprints); every optimizer step recorded once in metrics.jsonl.
 2. Stop then Resume with two processes: stopped halfway (the stop file, read by rank 0 and shared with the
@@ -36,8 +36,14 @@ from goals import report  # noqa: E402 - sits beside this file
 
 
 def recipe(runs: Path, name: str, steps: int, processes: int):
-    """The demo recipe for `steps` steps, evaluated and saved at the last one; the same global batch for any
-    number of processes (per-device batch = 2 / processes)."""
+    """The demo recipe for `steps` steps, evaluated and saved at the last one; the same global batches for any
+    number of processes: per-device train batch 2 / processes and per-device eval batch 8 / processes.
+
+    Both batch sizes are per device (TrainingArguments' meaning, and the app's), so the global eval batch must be
+    split like the train batch. The Trainer's eval_loss is the mean of each global eval batch's token-weighted
+    loss, so it depends on how rows are grouped: with 8 rows per device on 2 processes, its batches were 16 rows,
+    and the 200-row split's last 8 rows were padded with 8 repeated rows (accelerate's even_batches), which made
+    the logged figure 1.55 % higher than one process's from the same weights."""
     from finetune_studio.core.config import default_config
 
     config = default_config()
@@ -45,7 +51,8 @@ def recipe(runs: Path, name: str, steps: int, processes: int):
     config.runs_dir = str(runs)
     config.training.update({"max_steps": steps, "eval_strategy": "steps", "eval_steps": steps,
                             "save_strategy": "steps", "save_steps": steps, "logging_steps": 1,
-                            "per_device_train_batch_size": 2 // processes, "per_device_eval_batch_size": 8})
+                            "per_device_train_batch_size": 2 // processes,
+                            "per_device_eval_batch_size": 8 // processes})
     config.launch.processes = processes
     return config
 
@@ -64,8 +71,8 @@ def final_eval(run_dir: Path) -> float:
 
 def recomputed_eval_loss(run_dir: Path) -> float:
     """The run's final model on its held-out split, one row at a time in this process: the mean of the rows' losses,
-    computed the same way for any run. (The Trainer's own eval_loss is not: with several processes, transformers
-    5.24's prediction_step weights each step's loss by tokens across the ranks' batches, with one it does not.)"""
+    computed the same way for any run. (The Trainer's own eval_loss is the mean over global eval batches of each
+    batch's token-weighted loss, in one process as in several, so it depends on the global eval batch.)"""
     import torch
     from transformers import AutoModelForCausalLM
 
