@@ -4,7 +4,7 @@ On a GPU: each of the run's GPUs' memory used (MiB, as nvidia-smi counts it) and
 utilization (%), both NVML samples the run records in its step events (core.gpus.Sampler, at most every 2 s). On
 the CPU: the process's resident memory (each step's memory_mb). The points come from core.metrics.ResourceCurves,
 the one reader of metrics.jsonl (resume rule included); this widget only draws them, redrawing at most every
-250 ms (gui/throttle.py). pyqtgraph is imported when the plot is first built (`ensure_built`), not with the window.
+250 ms (gui/throttle.py) and only while it is shown (points that arrive while hidden are drawn when it shows). pyqtgraph is imported when the plot is first built (`ensure_built`), not with the window.
 """
 
 from __future__ import annotations
@@ -34,11 +34,21 @@ class ResourcePlot(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.addWidget(self.caption)
         self._throttle = Throttle(self, REDRAW_MS, self.redraw)
+        self._stale = False  # points arrived while hidden
 
     # ---- events in
     def add_event(self, event: dict) -> None:
         if self.curves.add_event(event):
-            self._throttle.request()
+            if self.isVisible():
+                self._throttle.request()
+            else:
+                self._stale = True  # drawn when shown: a hidden plot's redraws only take time from the run
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.redraw()
 
     def load_events(self, events: Iterable[dict]) -> None:
         self.clear()
@@ -48,6 +58,7 @@ class ResourcePlot(QWidget):
     def clear(self) -> None:
         self.curves.clear()
         self._throttle.cancel()
+        self._stale = False
         self.redraw()
 
     # ---- drawing

@@ -186,3 +186,19 @@ def test_estimate_is_judged_again_when_free_memory_moves(qtbot, monkeypatch) -> 
     fake.devices[0]["used"] += 30 * 2**30  # another program took 30 GiB of GPU 0
     panel.refresh()
     assert len(asked) == 1 and asked[0].gpus[0].free_bytes < 50 * 2**30
+
+
+def test_a_hidden_resource_plot_draws_nothing_until_it_is_shown(qtbot, monkeypatch) -> None:
+    """During a run the Hardware tab is usually behind another: its plot must not redraw every 250 ms there (the
+    redraws take the GUI thread's time from the run, benchmarks/overhead.py), and shows every point once seen."""
+    no_nvml(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    for step in (1, 2, 3):
+        panel.add_event({"event": "step", "step": step, "max_steps": 3, "epoch": step / 3, "memory_mb": 100.0 + step})
+    qtbot.wait(600)  # two throttle periods
+    assert panel.resources.plot is None  # never drawn (a redraw with points builds the plot)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel.resources.drawn == {"process memory": 3}, timeout=5000)
+    assert list(panel.resources._items["process memory"].getData()[1]) == [101.0, 102.0, 103.0]
