@@ -190,6 +190,42 @@ def folder_for_rank(run_dir: Path, info: RankInfo | None) -> RunFolder:
     return RunFolder(Path(run_dir)) if info is None or info.is_main else RankFolder(Path(run_dir), info.rank)
 
 
+# ---------------------------------------------------------------------------------------------- no orphans
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def parent_death_signal() -> Any:
+    """A function that asks the kernel to send the calling process a signal when its parent ends (Linux prctl
+    PR_SET_PDEATHSIG; kept across exec), or None where there is no such call. Resolved here, before a fork, so a
+    child between fork and exec (a Popen preexec_fn) only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def set_signal(signum: int) -> bool:
+        return prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+
+    return set_signal
+
+
+def die_with_parent(signum: int = signal.SIGTERM, parent: int | None = None, set_signal: Any = None) -> bool:
+    """Have this process get `signum` when its parent ends, so a SIGKILLed supervisor or torchrun leaves no
+    process behind (a SIGKILL runs no clean-up of its own). `parent`: the pid the parent had before a fork; if it
+    already ended before the call (the race the call cannot see), the signal is raised now. False where the
+    platform has no such call (nothing done)."""
+    set_signal = set_signal or parent_death_signal()
+    if set_signal is None or not set_signal(signum):
+        return False
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signum)
+    return True
+
+
 # ---------------------------------------------------------------------------------------------- the Trainer side
 def weights_fingerprint(model: Any) -> list[float]:
     """[sum, sum of squares] of every parameter, in float64 on its own device: equal on every rank exactly when
@@ -280,6 +316,7 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, on_term)
+    die_with_parent(signal.SIGTERM)  # torchrun SIGKILLed: this rank ends too (through on_term), none is left
     config = None
     lock = None
     try:

@@ -12,7 +12,8 @@ fails. What this module adds is around it:
   torchrun trains, starts torchrun in a process group of its own, forwards rank 0's metrics to a progress sink,
   turns Stop into the stop file, and, when torchrun fails, writes the run's failed status naming the rank and its
   last error. When it ends, no process of the run is left: torchrun's tree and every rank's pid (from their
-  heartbeats) are ended;
+  heartbeats) are ended; killed outright (SIGKILL: no clean-up runs), the kernel's parent-death signal ends
+  torchrun, which ends its ranks, and each rank also ends with torchrun;
 - the window's side: `start_detached` starts a supervisor in a session of its own (closing the window does not
   stop the run) and `follow` feeds its metrics to the window, as the Runs tab follows a run from the CLI.
 """
@@ -38,6 +39,8 @@ from finetune_studio.core.distributed import (
     TERMINATED,
     clear_heartbeats,
     clear_stop,
+    die_with_parent,
+    parent_death_signal,
     read_heartbeats,
     request_stop,
 )
@@ -315,7 +318,8 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
         log.write(f"\n$ {shlex.join(command)}\n".encode())
         log.flush()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=launch_environment(config), start_new_session=True)
+                                   env=launch_environment(config), start_new_session=True,
+                                   preexec_fn=ends_with_this_process())
         tree = _Tree(process)
         try:
             code = follow(folder.path, offset, process, seen, stop, watch=tree.remember)
@@ -507,6 +511,22 @@ class _Tree:
                 _signal_group(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         kill_leftovers(self.pids)
+
+
+def ends_with_this_process() -> Any:
+    """A Popen preexec_fn: the child (torchrun) gets SIGTERM when this process ends, however it ends. A SIGKILLed
+    supervisor runs no clean-up, and torchrun, in a session of its own, would train on with nobody following it;
+    on SIGTERM torchrun ends its ranks (which also end with torchrun: core.distributed.worker_main). None where
+    the platform has no parent-death signal (the clean-up in torchrun_execute still runs on any other end)."""
+    set_signal = parent_death_signal()
+    if set_signal is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        die_with_parent(signal.SIGTERM, parent, set_signal)
+
+    return preexec
 
 
 def _signal_group(pid: int, signum: int) -> None:

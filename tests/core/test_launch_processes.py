@@ -164,3 +164,41 @@ def test_a_rendezvous_that_never_completes_times_out_with_a_message(demo_cache: 
     assert status["state"] == "failed" and "never all met" in status["message"]
     assert read_heartbeats(run_dir) == {}  # no rank ever started
     assert run_processes(run_dir) == []
+
+
+def test_a_sigkilled_supervisor_leaves_no_rank_running(demo_cache: Path, small_dataset: Path,
+                                                       runs_dir: Path) -> None:
+    """The window's way to start a run (a detached supervisor), then SIGKILL of that supervisor, which runs no
+    clean-up of its own: torchrun and both ranks must end too (the parent-death signal), checked by listing."""
+    import psutil
+
+    config = _config(small_dataset, runs_dir, "orphans", max_steps=100_000, eval_strategy="no",
+                     load_best_model_at_end=False, save_steps=100_000)  # hours: it cannot end by itself here
+    folder = launch.claim(config)
+    supervisor = launch.start_detached(folder.path)
+    try:
+        deadline = time.monotonic() + 240
+        beats: dict = {}
+        while time.monotonic() < deadline and supervisor.poll() is None:
+            beats = read_heartbeats(folder.path)
+            if sorted(beats) == [0, 1] and all(b.get("step", 0) >= 1 for b in beats.values()):
+                break
+            time.sleep(0.2)
+        assert sorted(beats) == [0, 1], f"the ranks never trained: {beats}"
+        tree = [child.pid for child in psutil.Process(supervisor.pid).children(recursive=True)]
+        ranks = [beats[0]["pid"], beats[1]["pid"]]
+        assert set(ranks) <= set(tree) and len(tree) >= 3  # torchrun and its two ranks
+        os.kill(supervisor.pid, signal.SIGKILL)
+        supervisor.wait(10)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (run_processes(folder.path) or any(map(psutil.pid_exists, tree))):
+            time.sleep(0.5)
+        left = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+        assert run_processes(folder.path) == [] and left == [], (run_processes(folder.path), left)
+        assert {b["state"] for b in read_heartbeats(folder.path).values()} == {"terminated"}
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+        for proc in psutil.process_iter(["cmdline"]):  # a failed check must not leave the run training
+            if str(folder.path) in " ".join(proc.info.get("cmdline") or []) and proc.pid != os.getpid():
+                proc.kill()
