@@ -65,7 +65,7 @@ class AdapterFigures:
 # ---- reading the config ---------------------------------------------------------------------------------------
 
 
-def _config_source(model: ModelConfig) -> tuple[str, dict[str, Any]]:
+def config_source(model: ModelConfig) -> tuple[str, dict[str, Any]]:
     """Where AutoConfig reads from, and how: a local folder as it is; a Hub id from the local cache when offline
     (or the Hub unreachable), else its config.json alone is fetched (a few kB; never weights)."""
     from finetune_studio.core.model import model_name_problem, resolve_model
@@ -87,7 +87,7 @@ def _load_config(model: ModelConfig) -> Any:
     from finetune_studio.core.hub_access import require_hub
     from finetune_studio.core.sources import is_local
 
-    source, kwargs = _config_source(model)
+    source, kwargs = config_source(model)
     if is_local(model.name_or_path.strip()):
         try:
             return AutoConfig.from_pretrained(source, **kwargs)
@@ -217,6 +217,19 @@ def _cached_layout(key: tuple) -> tuple[ModuleLayout, Any]:
 _lock = threading.Lock()
 
 
+def meta_model(model: ModelConfig, vocab_size: int = 0) -> Any:
+    """The chosen model built on the meta device from its config (read as module_layout reads it, cached): every
+    parameter's name, shape and dtype, no storage. `vocab_size`: grow the embeddings to that many rows first, as a
+    chat run that added tokens did (resize_token_embeddings, on the meta device too)."""
+    with _lock:
+        config = _cached_layout(_cache_key(model))[1]
+    dtype = _dtype_name(model, config)
+    built = _meta_model(config, dtype, model.trust_remote_code)
+    if vocab_size > built.get_input_embeddings().weight.shape[0]:
+        built.resize_token_embeddings(vocab_size, mean_resizing=False)
+    return built
+
+
 def module_layout(model: ModelConfig) -> ModuleLayout:
     """The chosen model's adapter targets in groups (attention / mlp / embeddings / output head), every short name
     that can take an adapter, and its parameter count; from its config on the meta device (no weights read or
@@ -241,7 +254,7 @@ def peft_config(adapter: AdapterConfig, model: ModelConfig | None = None) -> Any
     return lora_config(RunConfig(model=model or ModelConfig(), adapter=adapter))
 
 
-def _safetensors_size(tensors: dict[str, tuple[str, list[int]]], metadata: dict[str, str]) -> int:
+def safetensors_size(tensors: dict[str, tuple[str, list[int]]], metadata: dict[str, str]) -> int:
     """Bytes of the .safetensors file save_file writes for these (name -> (dtype, shape)): 8-byte length, the JSON
     header padded with spaces to a multiple of 8, then the data; computed, so no tensor needs storage."""
     header: dict[str, Any] = {"__metadata__": metadata} if metadata else {}
@@ -260,7 +273,7 @@ _ST_DTYPE = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": 
              "int32": "I32", "int8": "I8", "uint8": "U8", "bool": "BOOL"}
 
 
-def _st_dtype(tensor: Any) -> str:
+def st_dtype(tensor: Any) -> str:
     return _ST_DTYPE[str(tensor.dtype).removeprefix("torch.")]
 
 
@@ -270,7 +283,7 @@ def _adapter_file_size(peft_model: Any) -> int:
     from peft import get_peft_model_state_dict
 
     state = get_peft_model_state_dict(peft_model)
-    return _safetensors_size({k: (_st_dtype(v), list(v.shape)) for k, v in state.items()}, {"format": "pt"})
+    return safetensors_size({k: (st_dtype(v), list(v.shape)) for k, v in state.items()}, {"format": "pt"})
 
 
 def _full_figures(layout: ModuleLayout) -> AdapterFigures:

@@ -34,6 +34,9 @@ SPARE_BYTES = 50 * 2**20
 _NOT_EXPORTED = {"training_args.bin", "README.md"}
 
 Progress = Callable[[str], None]
+#: The largest weights file of a merged model (save_pretrained's max_shard_size); None: transformers' own default.
+#: A bigger model is saved in shards, model-00001-of-0000n.safetensors, with model.safetensors.index.json.
+MAX_SHARD_SIZE: int | str | None = None
 
 
 class ExportError(FinetuneError):
@@ -171,7 +174,7 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
     partial = _prepare_out(out_dir, overwrite)
     try:
         say(f"Saving the merged model to {out_dir}")
-        merged.save_pretrained(str(partial))
+        merged.save_pretrained(str(partial), max_shard_size=shard_limit(merged))
         tokenizer.save_pretrained(str(partial))
         written = _finish(partial, out_dir)
     except BaseException:
@@ -181,6 +184,91 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
     message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "
                f"AutoModelForCausalLM.from_pretrained('{out_dir}').")
     return ExportResult(MERGED, out_dir, written, size, " ".join([message, *notes]))
+
+
+def shard_limit(model: Any) -> int | str:
+    """The max_shard_size a merged model is saved with: MAX_SHARD_SIZE, else save_pretrained's own default."""
+    import inspect
+
+    if MAX_SHARD_SIZE:
+        return MAX_SHARD_SIZE
+    return inspect.signature(type(model).save_pretrained).parameters["max_shard_size"].default
+
+
+def weight_files(model: Any, max_shard_size: int | str) -> list[tuple[str, int]]:
+    """(name, bytes) of the weight files `model.save_pretrained(..., max_shard_size=...)` writes, by transformers'
+    own steps: tied weights kept once (remove_tied_weights_from_state_dict), names and order as the checkpoint
+    format has them (revert_weight_conversion), split by huggingface_hub's
+    split_torch_state_dict_into_shards into model.safetensors, or into model-0000i-of-0000n.safetensors and
+    model.safetensors.index.json. Sizes are the files' exact bytes (header included). Works on a model on the
+    meta device, so a push's file list can name the merged model's files before anything is merged."""
+    import json
+
+    from huggingface_hub import split_torch_state_dict_into_shards
+    from transformers.modeling_utils import remove_tied_weights_from_state_dict
+    from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME
+
+    from finetune_studio.core.adapter_layout import safetensors_size, st_dtype
+
+    state = remove_tied_weights_from_state_dict(model.state_dict(), model)
+    try:  # save_pretrained's save_original_format: the checkpoint's names, in its (sorted) order
+        from transformers.core_model_loading import dot_natural_key, revert_weight_conversion
+
+        reverted = revert_weight_conversion(model, state)
+        if reverted is state:  # nothing to convert: a model that from_pretrained loaded is still saved sorted
+            reverted = dict(sorted(state.items(), key=lambda item: dot_natural_key(item[0])))
+        state = reverted
+    except Exception:  # noqa: BLE001 - a conversion that needs real values; the names stay the modules'
+        pass
+    split = split_torch_state_dict_into_shards(
+        state, filename_pattern=SAFE_WEIGHTS_NAME.replace(".safetensors", "{suffix}.safetensors"),
+        max_shard_size=max_shard_size)
+    files = [(name, safetensors_size({k: (st_dtype(state[k]), list(state[k].shape)) for k in keys}, {"format": "pt"}))
+             for name, keys in split.filename_to_tensors.items()]
+    if split.is_sharded:
+        index = {"metadata": {"total_parameters": model.num_parameters(), **split.metadata},
+                 "weight_map": split.tensor_to_filename}
+        files.append((SAFE_WEIGHTS_INDEX_NAME, len((json.dumps(index, indent=2, sort_keys=True) + "\n").encode())))
+    return files
+
+
+def merged_files(run_dir: Path) -> list[tuple[str, int]]:
+    """(name, bytes) of every file export_merged writes for this adapter run, without loading or merging any
+    weights: the weight files (`weight_files` of the base built on the meta device, grown to the run's tokenizer),
+    and config.json, generation_config.json and the tokenizer's files, saved for real into a scratch folder (they
+    are small) exactly as export_merged saves them."""
+    import tempfile
+
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from finetune_studio.core.adapter_layout import meta_model
+    from finetune_studio.core.config import load_config
+
+    folder, model_dir, _adapter = _adapter_model_dir(run_dir)
+    config = load_config(folder.config_path)[0]
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = meta_model(config.model, vocab_size=len(tokenizer))
+    if (model_dir / "generation_config.json").is_file():  # a chat run's, which export_merged keeps
+        model.generation_config = GenerationConfig.from_pretrained(str(model_dir))
+    else:  # the base model's own, as from_pretrained loads it with the weights (a Hub id's only when cached)
+        from finetune_studio.core.adapter_layout import config_source
+
+        source, kwargs = config_source(config.model)
+        kwargs.pop("trust_remote_code", None)
+        try:
+            model.generation_config = GenerationConfig.from_pretrained(source, local_files_only=True, **kwargs)
+        except (OSError, ValueError):
+            pass  # none saved: the one transformers derives from the config, as the merged model then has
+    files = weight_files(model, shard_limit(model))
+    with tempfile.TemporaryDirectory(prefix="finetune-studio-merged-files-") as tmp:
+        model.config.dtype = str(model.dtype).removeprefix("torch.")  # as save_pretrained writes it
+        model.config.architectures = [type(model).__name__]
+        model.config.save_pretrained(tmp)
+        if model.can_generate():
+            model.generation_config.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        files += [(p.relative_to(tmp).as_posix(), p.stat().st_size) for p in Path(tmp).rglob("*") if p.is_file()]
+    return sorted(files)
 
 
 def export_run(run_dir: Path, kind: str, out_dir: Path | None = None, overwrite: bool = False,

@@ -598,16 +598,24 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
 def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None) -> list[tuple[str, int]]:
     """(path in the repository, size in bytes) of every file a push of this run uploads, for the dialog's list.
     With `repo_id`, the model card's size is exact (its usage snippet names the repository). `form` PUSH_MERGED
-    (an adapter run merged into its base) is listed with the merged model's weights estimated from the base's size:
-    the merge itself happens only when pushing."""
+    (an adapter run merged into its base) lists the files core.export's merge writes instead of the run's model
+    folder (the weights, in shards when save_pretrained splits them, config.json, generation_config.json, the
+    tokenizer: core.export.merged_files, from the base built on the meta device): the merge itself happens only when
+    pushing."""
     items = [(item.path_in_repo, item.size) for item in _plan(Path(run_dir), repo_id=repo_id,
                                                                   form=_card_form(form))]
     if form != PUSH_MERGED:
         return items
-    from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE
+    from finetune_studio.core.export import merged_files
 
-    return [(path, size) for path, size in items if path not in (ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE)] + \
-        [("model.safetensors (merged)", _merged_size_estimate(Path(run_dir)))]
+    model_dir = RunFolder(Path(run_dir)).model_dir
+    run_model_files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
+    run_model_files -= EXCLUDED_MODEL_FILES  # never uploaded from the model folder: README.md is the card's
+    try:
+        merged = merged_files(Path(run_dir))
+    except Exception as exc:  # noqa: BLE001 - a list before pushing; the push itself reports the problem in full
+        raise HubError(f"Could not list the merged model's files: {exc}") from None
+    return sorted([(path, size) for path, size in items if path not in run_model_files] + merged)
 
 
 def _card_form(form: str | None) -> str | None:
@@ -616,26 +624,6 @@ def _card_form(form: str | None) -> str | None:
     if form not in (None, *PUSH_FORMS):
         raise HubError(f"What to push must be {' or '.join(PUSH_FORMS)} (got {form!r}).")
     return MODEL if form == PUSH_MERGED else None
-
-
-def _merged_size_estimate(run_dir: Path) -> int:
-    """What the merged model's weights take: the base model's parameters in its dtype (core.adapter_layout, from
-    its config on the meta device), else the size of a local base's weight files (0 when neither is known)."""
-    from finetune_studio.core.adapters import read_adapter_config
-
-    try:
-        from finetune_studio.core.adapter_layout import module_layout
-        from finetune_studio.core.config import load_config
-
-        layout = module_layout(load_config(RunFolder(run_dir).config_path)[0].model)
-        return layout.total_params * {"bfloat16": 2, "float16": 2}.get(layout.dtype, 4)
-    except Exception:  # noqa: BLE001 - an estimate for a list of files; the push itself reports real problems
-        pass
-    base = (read_adapter_config(RunFolder(run_dir).model_dir) or {}).get("base_model_name_or_path")
-    folder = Path(str(base)) if base else None
-    if folder is None or not folder.is_dir():
-        return 0
-    return sum(p.stat().st_size for p in folder.iterdir() if p.suffix == ".safetensors")
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

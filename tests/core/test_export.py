@@ -140,6 +140,36 @@ def test_too_little_disk_space_is_refused_before_anything_is_written(lora_run: P
     monkeypatch.setattr(export.shutil, "disk_usage", shutil.disk_usage)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("shard_size", [None, "100KB"])  # None: save_pretrained's default, one file for the demo
+def test_a_merged_push_lists_the_files_the_merge_really_writes(lora_run: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               shard_size: str | None) -> None:
+    """The push dialog's list for a merged push (made before anything merges) names each file, with its size, that
+    the merge writes and the push uploads: with small shards, model-0000i-of-0000n.safetensors and the index."""
+    from finetune_studio.core import export, hub
+    from finetune_studio.core.model_card import MODEL
+
+    monkeypatch.setattr(export, "MAX_SHARD_SIZE", shard_size)
+    listed = hub.plan_push(lora_run, form=hub.PUSH_MERGED)
+    result = export_merged(lora_run, tmp_path / "merged")
+    written = set(result.files)
+    shards = sorted(name for name in written if name.startswith("model-"))
+    if shard_size:
+        assert "model.safetensors.index.json" in written and "model.safetensors" not in written
+        assert len(shards) >= 2 and shards[-1] == f"model-{len(shards):05d}-of-{len(shards):05d}.safetensors"
+        index = json.loads((result.out_dir / "model.safetensors.index.json").read_text())
+        assert sorted(set(index["weight_map"].values())) == shards
+    else:
+        assert "model.safetensors" in written and not shards
+    # What a push of that merged folder uploads (push_run merges into a scratch folder the same way): every file,
+    # the same bytes, the run's adapter files no more.
+    uploaded = sorted((item.path_in_repo, item.size) for item in hub._plan(lora_run, model_dir=result.out_dir,
+                                                                          form=MODEL))
+    assert listed == uploaded
+    assert written <= {name for name, _ in listed} and not any(name.startswith("adapter_") for name, _ in listed)
+
+
 def test_a_full_fine_tuning_run_has_nothing_to_export(tmp_path: Path) -> None:
     from finetune_studio.core.config import default_config, save_config
 

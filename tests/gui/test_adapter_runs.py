@@ -238,13 +238,15 @@ def test_lora_picked_trained_stopped_resumed_exported_and_pushed_from_the_window
 
     push.merged_radio.click()
     qtbot.waitUntil(lambda: bool(push.plan) and not push.plan_task.busy, timeout=LONG)
-    assert "model.safetensors (merged)" in [name for name, _ in push.plan]
+    listed = sorted(name for name, _ in push.plan)  # the merged model's files, named before it is merged
+    assert "model.safetensors" in listed and "config.json" in listed and "adapter_model.safetensors" not in listed
     push.repo_edit.setText("alice/window-merged")
     push.push_button.click()
     qtbot.waitUntil(lambda: not push.pushing, timeout=LONG)
     assert push.message.property("kind") == "success", push.message.text()
     files = window.server.repos["alice/window-merged"].files
     assert "model.safetensors" in files and "adapter_config.json" not in files
+    assert sorted(files) == listed  # the list named exactly what was pushed
     pulled_dir = tmp_path / "pulled-merged"
     for name in ("model.safetensors", "config.json"):
         hf_hub_download("alice/window-merged", name, token=WRITE, local_dir=pulled_dir)
