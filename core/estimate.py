@@ -216,7 +216,8 @@ def _cached_model_config(name: str, revision: str | None, trust: bool, dtype: st
 
 
 def _layers_config(config: Any, layers: int) -> Any:
-    """A copy of `config` with `layers` decoder layers (per-layer lists such as layer_types cut to match)."""
+    """A copy of `config` with `layers` decoder layers (per-layer lists such as layer_types cut to match, or
+    repeated when the model has fewer layers than the copy: a one-layer model's two-layer copy)."""
     import copy
 
     small = copy.deepcopy(config)
@@ -225,6 +226,8 @@ def _layers_config(config: Any, layers: int) -> Any:
         value = getattr(small, name, None)
         if isinstance(value, list) and len(value) > layers:
             setattr(small, name, value[:layers])
+        elif name == "layer_types" and isinstance(value, list) and 0 < len(value) < layers:
+            setattr(small, name, [value[i % len(value)] for i in range(layers)])
     return small
 
 

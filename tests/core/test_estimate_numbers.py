@@ -182,3 +182,19 @@ def test_gpu_fixes_are_judged_by_their_own_gpus(small_qwen: Path) -> None:
     assert first.overrides == {"launch.devices": [0], "launch.processes": 1} and first.verdict == FITS
     shard = next(fix for fix in found if "FSDP" in fix.description)
     assert shard.overrides["launch.devices"] == [0, 1] and shard.verdict == WONT_FIT  # still bound by GPU 1
+
+
+def test_a_one_layer_model_is_estimated(tmp_path: Path) -> None:
+    """The two-layer copy of a one-layer model repeats its layer_types (it raised IndexError before)."""
+    import torch
+    from transformers import AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(0)
+    config = Qwen3Config(vocab_size=256, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, head_dim=16, tie_word_embeddings=True,
+                         dtype="float32")
+    Qwen3ForCausalLM(config).save_pretrained(tmp_path)
+    result = estimate(config_for(str(tmp_path)))
+    model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype="float32")
+    saved = real_saved_bytes(model, batch=2, length=64)
+    assert result.activations == saved + 2 * 2 * 64 * 256 * 4
