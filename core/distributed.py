@@ -243,10 +243,11 @@ def weights_fingerprint(model: Any) -> list[float]:
 
 
 def trainer_callbacks(run_dir: Path, stop: threading.Event) -> list[Any]:
-    """Callbacks core.training adds before its progress callback: none in a one-process run; under torchrun the
-    one that shares Stop between ranks and keeps this rank's heartbeat."""
+    """Callbacks core.training adds before its progress callback: none in a run trained in the app's own process;
+    under torchrun (a one-process run on a chosen GPU too) the one that reads the stop file, shares Stop between
+    ranks and keeps this rank's heartbeat."""
     info = rank_info()
-    if info is None or info.world_size < 2:
+    if info is None:
         return []
     return [_sync_callback(Path(run_dir), stop, info)]
 

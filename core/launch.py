@@ -14,6 +14,8 @@ fails. What this module adds is around it:
   last error. When it ends, no process of the run is left: torchrun's tree and every rank's pid (from their
   heartbeats) are ended; killed outright (SIGKILL: no clean-up runs), the kernel's parent-death signal ends
   torchrun, which ends its ranks, and each rank also ends with torchrun;
+- one process on a chosen GPU other than GPU 0 trains under torchrun too (needs_own_process): only a fresh
+  process can be given CUDA_VISIBLE_DEVICES before its CUDA starts;
 - the window's side: `start_detached` starts a supervisor in a session of its own (closing the window does not
   stop the run) and `follow` feeds its metrics to the window, as the Runs tab follows a run from the CLI.
 """
@@ -67,9 +69,25 @@ def processes_per_node(config: RunConfig) -> int:
 
 
 def uses_torchrun(config: RunConfig) -> bool:
-    """A run of more than one process (or machine) trains under torchrun; one process trains in-process."""
+    """A run of more than one process (or machine) trains under torchrun, and so does one process on a chosen GPU
+    the app's own process would not train on (see needs_own_process); any other one-process run trains
+    in-process."""
     nodes = config.launch.nodes
-    return processes_per_node(config) > 1 or (isinstance(nodes, int) and nodes > 1)
+    return processes_per_node(config) > 1 or (isinstance(nodes, int) and nodes > 1) or needs_own_process(config)
+
+
+def needs_own_process(config: RunConfig) -> bool:
+    """One process on a chosen GPU other than GPU 0 (nvidia-smi's numbers). A process trains on its cuda:0, and
+    which GPU that is only CUDA_VISIBLE_DEVICES says, read once when CUDA starts, so the app's own process (whose
+    CUDA may have started, and which a window shares with other work) cannot switch: such a run trains in a fresh
+    process under the launcher, which sets CUDA_VISIBLE_DEVICES to the chosen GPU before anything starts. GPU 0
+    trains in-process, as the default run does, unless this process's CUDA_VISIBLE_DEVICES makes its cuda:0
+    another GPU."""
+    devices = config.launch.devices if isinstance(config.launch.devices, list) else []
+    if not devices:
+        return False
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return list(devices) != [0] or (visible is not None and visible.strip() != "0")
 
 
 def world_size(config: RunConfig) -> int:
@@ -311,7 +329,7 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     endpoint = (config.launch.rdzv_endpoint or "").strip() or f"127.0.0.1:{free_port()}"
     command = local_command(config, folder.path, endpoint, checkpoint, rdzv_timeout_s)
     offset = folder.metrics_path.stat().st_size if folder.metrics_path.exists() else 0
-    folder.write_status("running", f"Starting {world_size(config)} training processes (torchrun)",
+    folder.write_status("running", f"Starting {_processes(world_size(config))} (torchrun)",
                         name=config.name, processes=processes_per_node(config), nodes=config.launch.nodes)
     seen = _Seen(sink)
     with open(folder.path / LAUNCH_LOG, "ab") as log:
@@ -462,7 +480,11 @@ def _resume_hint(folder: RunFolder, config: RunConfig) -> str:
     checkpoint = folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path))
     if checkpoint is None:
         return " No checkpoint was saved yet: start the run again."
-    return (f" Resume continues from {checkpoint.name} with the same {world_size(config)} processes.")
+    return (f" Resume continues from {checkpoint.name} with the same {_processes(world_size(config))}.")
+
+
+def _processes(count: int) -> str:
+    return "1 training process" if count == 1 else f"{count} training processes"
 
 
 def _record_failure(folder: RunFolder, message: str, step: int, max_steps: int = 0, failed_rank: int | None = None,
@@ -585,7 +607,7 @@ def claim(config: RunConfig) -> RunFolder:
         raise ConfigError(problems)
     config, folder = new_run_folder(config)
     save_config(config, folder.config_path)
-    folder.write_status("running", f"Starting {world_size(config)} training processes", name=config.name,
+    folder.write_status("running", f"Starting {_processes(world_size(config))}", name=config.name,
                         model=config.model.name_or_path, dataset=config.dataset.source)
     return folder
 

@@ -196,6 +196,49 @@ def test_a_one_process_run_gets_no_extra_callback(monkeypatch, tmp_path: Path) -
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert len(trainer_callbacks(tmp_path, threading.Event())) == 1
+    monkeypatch.setenv("WORLD_SIZE", "1")  # one process under the launcher (a chosen GPU): Stop is its stop file
+    assert len(trainer_callbacks(tmp_path, threading.Event())) == 1
+
+
+def test_one_chosen_gpu_other_than_0_trains_in_a_fresh_process_that_sees_only_it(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    config = _config(devices=[1])
+    assert launch.uses_torchrun(config) and launch.world_size(config) == 1
+    command = launch.local_command(config, tmp_path / "run", "127.0.0.1:1", None)
+    assert command[command.index("--nproc-per-node") + 1] == "1"
+    env = launch.launch_environment(config)
+    assert env["CUDA_VISIBLE_DEVICES"] == "1"  # set before the rank's CUDA starts: its cuda:0 is GPU 1
+    assert env["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"  # numbered as nvidia-smi and the Hardware tab number them
+    assert not launch.uses_torchrun(_config())  # the default run trains in the app's process, as before
+    assert not launch.uses_torchrun(_config(devices=[0]))  # GPU 0 is the in-process run's cuda:0
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2")  # ... unless this process's cuda:0 is another GPU
+    assert launch.uses_torchrun(_config(devices=[0]))
+    assert launch.launch_environment(_config(devices=[0]))["CUDA_VISIBLE_DEVICES"] == "0"
+
+
+def test_the_cli_trains_a_run_on_one_chosen_gpu_through_the_launcher(monkeypatch, tmp_path: Path, capsys) -> None:
+    from types import SimpleNamespace
+
+    from finetune_studio.core import cli, training
+    from finetune_studio.core.config import save_config
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    launched: list = []
+
+    def fake_launch(config, sink=None, stop=None):
+        launched.append(list(config.launch.devices))
+        return SimpleNamespace(state="finished", message="done", run_dir=tmp_path)
+
+    def in_process(*args, **kwargs):
+        raise AssertionError("a run on GPU 1 trained in the CLI's own process (on its cuda:0)")
+
+    monkeypatch.setattr(launch, "run", fake_launch)
+    monkeypatch.setattr(training, "run", in_process)
+    path = tmp_path / "gpu1.yaml"
+    save_config(_config(devices=[1]), path)
+    assert cli.main(["train", str(path), "--quiet"]) == 0
+    assert launched == [[1]]
 
 
 def test_the_worker_outside_torchrun_says_how_to_start_it(monkeypatch, tmp_path: Path, capsys) -> None:

@@ -166,6 +166,32 @@ def test_a_rendezvous_that_never_completes_times_out_with_a_message(demo_cache: 
     assert run_processes(run_dir) == []
 
 
+def test_one_process_under_the_launcher_stops_and_resumes(demo_cache: Path, small_dataset: Path,
+                                                          runs_dir: Path) -> None:
+    """The path of a run on one chosen GPU other than 0 (core.launch.needs_own_process), on the CPU: torchrun with
+    one rank trains the run, and the window's Stop (the stop file) still stops it with a checkpoint."""
+    config = _config(small_dataset, runs_dir, "one-rank", max_steps=30, eval_steps=15, save_steps=150,
+                     logging_steps=1)
+    config.launch.processes = 1
+    run_dir = runs_dir / "one-rank"
+    stop = threading.Event()
+
+    def sink(event: dict) -> None:
+        if event.get("event") == "step" and event["step"] >= 2:
+            stop.set()
+
+    result = launch.run(config, sink, stop)
+    assert result.state == "stopped", result.message
+    assert 2 <= result.step < 30
+    beats = read_heartbeats(run_dir)
+    assert sorted(beats) == [0] and beats[0]["world_size"] == 1
+    assert (beats[0]["state"], beats[0]["step"]) == ("stopped", result.step)
+    result = launch.resume(run_dir)
+    assert result.state == "finished" and result.step == 30
+    assert [e["step"] for e in read_events(run_dir, "step")] == list(range(1, 31))
+    assert run_processes(run_dir) == []
+
+
 def test_a_sigkilled_supervisor_leaves_no_rank_running(demo_cache: Path, small_dataset: Path,
                                                        runs_dir: Path) -> None:
     """The window's way to start a run (a detached supervisor), then SIGKILL of that supervisor, which runs no
