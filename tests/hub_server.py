@@ -1,4 +1,5 @@
-"""A local Hugging Face Hub: the endpoints huggingface_hub 2.x calls to log in, create a repo, upload and download.
+"""A local Hugging Face Hub: the endpoints huggingface_hub 2.x calls to log in, create a repo, upload, list and
+download.
 
 Point the real client at it with HF_ENDPOINT=<server.url> (read when huggingface_hub is imported). Files are
 committed inline (every file is answered `uploadMode: "regular"`), so no LFS or Xet storage is involved.
@@ -29,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class Request(NamedTuple):
@@ -74,6 +75,7 @@ _ROUTES = [
     ("POST", re.compile(rf"^/api/models/{_REPO}/preupload/(?P<rev>[^/]+)$"), "preupload"),
     ("POST", re.compile(rf"^/api/models/{_REPO}/commit/(?P<rev>[^/]+)$"), "commit"),
     ("GET", re.compile(rf"^/api/models/{_REPO}/revision/(?P<rev>[^/]+)$"), "repo_info"),
+    ("GET", re.compile(rf"^/api/models/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.+))?$"), "tree"),
     ("GET", re.compile(rf"^/api/models/{_REPO}$"), "repo_info"),
     ("HEAD", re.compile(rf"^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$"), "resolve"),
     ("GET", re.compile(rf"^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$"), "resolve"),
@@ -241,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": f"The test hub does not implement {self.command} {path}"})
             return
         name, match = route
-        params = {k: unquote(v) for k, v in match.groupdict().items()}
+        params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}  # optional groups: absent
         try:
             getattr(self, f"_route_{name}")(body=body, query=split.query, **params)
         except _Reply as reply:
@@ -356,6 +358,30 @@ class _Handler(BaseHTTPRequestHandler):
             "lastModified": "2025-01-01T00:00:00.000Z", "createdAt": "2025-01-01T00:00:00.000Z",
             "siblings": [{"rfilename": name} for name in sorted(found.files)],
         })
+
+    def _route_tree(self, body: bytes, query: str, repo: str, rev: str, path: str | None = None) -> None:
+        """list_repo_tree (and list_repo_files, snapshot_download, transformers' tokenizer and sharded-model
+        loading through them): the files and folders directly under `path` (the root by default), or every one
+        below it with recursive=true; one page (no Link header). A path with nothing under it is a 404, as on
+        the Hub."""
+        found = self._visible_repo(repo)
+        self._check_revision(found, rev)
+        recursive = parse_qs(query).get("recursive", ["false"])[0].lower() == "true"
+        prefix = path.strip("/") + "/" if path and path.strip("/") else ""
+        entries: dict[str, dict[str, Any]] = {}
+        for name, data in sorted(found.files.items()):
+            if not name.startswith(prefix):
+                continue
+            parts = name[len(prefix):].split("/")
+            for depth in range(1, len(parts) if recursive else min(2, len(parts))):
+                folder = prefix + "/".join(parts[:depth])
+                entries.setdefault(folder, {"type": "directory", "path": folder, "size": 0,
+                                            "oid": hashlib.sha1(f"tree {found.head} {folder}".encode()).hexdigest()})
+            if recursive or len(parts) == 1:
+                entries[name] = {"type": "file", "path": name, "size": len(data), "oid": git_blob_sha1(data)}
+        if prefix and not entries:
+            raise _Reply(404, f"{path} does not exist on \"{rev}\"", {"X-Error-Code": "EntryNotFound"})
+        self._json(200, list(entries.values()))
 
     def _route_preupload(self, body: bytes, query: str, repo: str, rev: str) -> None:
         found = self._visible_repo(repo)

@@ -48,23 +48,51 @@ with torch.no_grad():
 print(json.dumps({"kind": kind, "logits": logits.tolist()}))
 """
 
+# A merged push in small shards (core.export.MAX_SHARD_SIZE), as push_run makes it; prints the files it pushed.
+PUSH_SHARDED = r"""
+import json, sys
+from pathlib import Path
+from finetune_studio.core import export, hub
+export.MAX_SHARD_SIZE = sys.argv[3]
+print(json.dumps(hub.push_run(Path(sys.argv[1]), repo_id=sys.argv[2], form=hub.PUSH_MERGED).files))
+"""
 
-# transformers' AutoTokenizer lists a repository's files (GET /api/models/<repo>/tree/...) to look for extra chat
-# templates; tests/hub_server.py does not implement the listing, answers 404, and transformers goes on without it.
-TOLERATED = "/tree/main"
+# The repository's listing (list_repo_tree, list_repo_files) and the sharded model loaded from it with an empty cache
+# (transformers fetches the shards through snapshot_download, which lists the tree first).
+LIST_AND_LOAD = r"""
+import json, sys
+import torch
+from huggingface_hub import HfApi
+from huggingface_hub.errors import EntryNotFoundError
+from transformers import AutoModelForCausalLM, AutoTokenizer
+repo, prompt = sys.argv[1], sys.argv[2]
+api = HfApi()
+top = sorted((type(entry).__name__, entry.path, entry.size) for entry in api.list_repo_tree(repo))
+files = sorted(api.list_repo_files(repo))
+try:
+    list(api.list_repo_tree(repo, path_in_repo="no-such-folder"))
+    missing = "listed"
+except EntryNotFoundError:
+    missing = "EntryNotFoundError"
+model = AutoModelForCausalLM.from_pretrained(repo)
+tokenizer = AutoTokenizer.from_pretrained(repo)
+with torch.no_grad():
+    logits = model.eval()(**tokenizer(prompt, return_tensors="pt")).logits[0, -1]
+print(json.dumps({"top": top, "files": files, "missing": missing, "logits": logits.tolist()}))
+"""
 
 
 @pytest.fixture
 def hub():
-    """tests.hub_fixtures.hub, tolerating only the tokenizer's file listing among unimplemented requests."""
+    """A local Hub with alice's write and read tokens; fails the test on any endpoint it lacks (transformers'
+    AutoTokenizer lists the repository's tree too: served since tests/hub_server.py has the listing)."""
     from tests.hub_server import HubServer
 
     with HubServer() as server:
         server.add_token(WRITE, "alice", "write", display_name="studio-write")
         server.add_token(READ, "alice", "read", display_name="studio-read")
         yield server
-        others = [r for r in server.unhandled if not (r.method == "GET" and TOLERATED in r.path)]
-        assert not others, f"requests the test hub does not implement: {others}"
+        assert not server.unhandled, f"requests the test hub does not implement: {server.unhandled}"
 
 
 def child(client: HubClient, script: str, *argv: str, hf_home: Path | None = None) -> subprocess.CompletedProcess:
@@ -145,3 +173,40 @@ def test_a_pushed_adapter_loads_back_with_auto_peft_model(hub, client: HubClient
     result = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert result["kind"] == "Qwen3ForCausalLM"
     assert torch.allclose(torch.tensor(result["logits"]), expected, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_sharded_merged_push_lists_and_loads_back_from_the_hub(hub, client: HubClient, demo_cache: Path,
+                                                                tmp_path: Path) -> None:
+    """A merged model big enough to be saved in shards: the Hub's tree lists every pushed file with its size, and
+    from_pretrained(repo) fetches the shards (through the tree listing) and computes what the run's adapter does."""
+    import torch
+
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.core.training import run
+
+    dataset = tmp_path / "rows.jsonl"
+    dataset.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:80]) + "\n", encoding="utf-8")
+    config = small_config(dataset, tmp_path / "runs", max_steps=3, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False, learning_rate=1e-2)
+    config.name, config.adapter.method, config.adapter.r = "sharded", "lora", 4
+    result = run(config)
+    assert result.state == "finished"
+
+    client.env["HF_TOKEN"] = WRITE
+    pushed = child(client, PUSH_SHARDED, str(result.run_dir), "alice/sharded", "100KB")
+    assert pushed.returncode == 0, pushed.stderr[-3000:]
+    files = sorted(json.loads(pushed.stdout.strip().splitlines()[-1]))
+    shards = [name for name in files if name.startswith("model-")]
+    assert len(shards) >= 2 and "model.safetensors.index.json" in files and "model.safetensors" not in files
+
+    listed = child(client, LIST_AND_LOAD, "alice/sharded", PROMPT, hf_home=tmp_path / "fresh-home")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    answer = json.loads(listed.stdout.strip().splitlines()[-1])
+    stored = hub.repos["alice/sharded"].files
+    assert answer["files"] == files == sorted(stored)
+    assert answer["top"] == [["RepoFile", name, len(stored[name])] for name in files]
+    assert answer["missing"] == "EntryNotFoundError"
+    assert any("/tree/" in path and "recursive=true" in path.lower() for path in hub.paths("GET"))
+    expected = torch.tensor(adapter_logits(result.model_dir, demo_model_path()))
+    assert torch.allclose(torch.tensor(answer["logits"]), expected, atol=1e-4)
