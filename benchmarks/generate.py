@@ -6,7 +6,7 @@ here), in one process:
 1. Speed: a plain script (`model.generate` with the same GenerationConfig: greedy, the same max new tokens, EOS
    switched off on both sides so both generate exactly that many tokens; called from a fresh thread, as the tab's
    generate is, see plain_in_thread) against the Try tab's whole path: the
-   real TryTab widget, Send pressed, the text streamed through TextIteratorStreamer, the worker thread and the
+   real TryTab widget, Send pressed, the text streamed through core.generate's streamer, the worker thread and the
    pane, waiting in an event loop as the window does. Tokens/s of the tab = tokens ÷ (last text shown − Send
    pressed); of the script = tokens ÷ the wall time of tokenizing the prompt and generate. Time to first token: the
    tab from Send to the first text in the pane; the script, tokenizing the prompt and generate with

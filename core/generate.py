@@ -611,14 +611,58 @@ def _stop_criteria(stop: threading.Event) -> Any:
     return StoppingCriteriaList([StopOnEvent()])
 
 
+STREAM_INTERVAL_S = 0.016  # after an answer's first text, its text is handed on at most this often (a frame)
+
+
+class _TextStream:
+    """What `model.generate` hands each new token to (transformers' streamer interface: put, end), in the thread
+    that generates. A token costs an append; the answer's text is decoded and handed to `on_text` for the first
+    token that shows any text at once, then at most every `interval_s` (and at the end), so a fast model is not
+    slowed down by a decode, a queue and a thread switch per token, and a slow one still shows every token as it
+    comes. The text is the whole answer decoded as the plain `tokenizer.decode` would (skip_special_tokens), cut
+    where what was already handed on ends; a decode ending in an incomplete character waits for the next token."""
+
+    def __init__(self, tokenizer: Any, on_text: Callable[[str], None] | None, interval_s: float):
+        self.tokenizer, self.on_text, self.interval_s = tokenizer, on_text, interval_s
+        self.ids: list[int] = []
+        self.pieces: list[str] = []
+        self.first: float | None = None  # time.perf_counter() when the first text was handed on
+        self._shown = 0  # characters of the decoded answer handed on so far
+        self._due = 0.0  # time.perf_counter() from which the next text may be handed on
+        self._prompt_skipped = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_skipped:  # generate's first call hands over the prompt's ids
+            self._prompt_skipped = True
+            return
+        self.ids.extend(value.reshape(-1).tolist())
+        if time.perf_counter() >= self._due:
+            self._hand_on(final=False)
+
+    def end(self) -> None:
+        self._hand_on(final=True)
+
+    def _hand_on(self, final: bool) -> None:
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        if (text.endswith("\ufffd") and not final) or len(text) <= self._shown:
+            return  # nothing new to show yet: the next token tries again at once
+        piece, self._shown = text[self._shown:], len(text)
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = now
+        self._due = now + self.interval_s
+        self.pieces.append(piece)
+        if self.on_text is not None:
+            self.on_text(piece)
+
+
 def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: GenerationSettings,
                   stop: threading.Event | None = None, on_text: Callable[[str], None] | None = None,
-                  side: str = TUNED) -> Answer:
-    """Generate one answer with `model.generate` in a helper thread, streaming its text to `on_text` as it comes
-    (transformers' TextIteratorStreamer), until EOS, max new tokens or `stop`. Errors inside generate are raised
-    here."""
+                  side: str = TUNED, interval_s: float = STREAM_INTERVAL_S) -> Answer:
+    """Generate one answer with `model.generate` in the calling thread, handing its text to `on_text` as it comes
+    (the first text at once, then at most every `interval_s`: _TextStream), until EOS, max new tokens or `stop`.
+    Errors inside generate are raised here."""
     import torch
-    from transformers import TextIteratorStreamer
 
     stop = stop or threading.Event()
     notes: list[str] = []
@@ -638,40 +682,16 @@ def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: Gene
             max_new = limit - prompt_tokens
             notes.append(f"Max new tokens clamped to {max_new}: the model reads at most {limit} tokens and the "
                          f"prompt takes {prompt_tokens}.")
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-    result: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            if settings.do_sample:
-                torch.manual_seed(settings.seed)
-            with torch.inference_mode():
-                result["output"] = model.generate(
-                    input_ids=input_ids, attention_mask=attention_mask, streamer=streamer,
-                    generation_config=settings.generation_config(model, max_new, tokenizer.pad_token_id),
-                    stopping_criteria=_stop_criteria(stop))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
-            result["error"] = exc
-            streamer.end()
-
     started = time.perf_counter()
-    first: float | None = None
-    pieces: list[str] = []
-    thread = threading.Thread(target=work, name=f"generate-{side}", daemon=True)
-    thread.start()
-    for piece in streamer:
-        if not piece:
-            continue
-        if first is None:
-            first = time.perf_counter() - started
-        pieces.append(piece)
-        if on_text is not None:
-            on_text(piece)
-    thread.join()
+    stream = _TextStream(tokenizer, on_text, interval_s)
+    if settings.do_sample:
+        torch.manual_seed(settings.seed)
+    with torch.inference_mode():
+        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, streamer=stream,
+                                generation_config=settings.generation_config(model, max_new, tokenizer.pad_token_id),
+                                stopping_criteria=_stop_criteria(stop))
     seconds = time.perf_counter() - started
-    if "error" in result:
-        raise result["error"]
-    new = result["output"][0, prompt_tokens:].tolist()
+    new = output[0, prompt_tokens:].tolist()
     if new and new[-1] in eos_ids(model, tokenizer):
         reason = StopReason.EOS
     elif stop.is_set() and len(new) < max_new:
@@ -680,7 +700,8 @@ def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: Gene
         reason = StopReason.MAX_TOKENS
     else:
         reason = StopReason.USER if stop.is_set() else StopReason.EOS
-    return Answer(side, "".join(pieces), len(new), seconds, first, reason, rendered.text, prompt_tokens, notes)
+    first = None if stream.first is None else stream.first - started
+    return Answer(side, "".join(stream.pieces), len(new), seconds, first, reason, rendered.text, prompt_tokens, notes)
 
 
 AnswerSink = Callable[[dict[str, Any]], None]
@@ -690,10 +711,10 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
                 stop: threading.Event | None = None, sink: AnswerSink | None = None,
                 chat: bool | None = None) -> dict[str, Answer]:
     """Both sides answer one prompt with the same settings. `sink` gets plain dicts as things happen:
-    {"event": "rendered", side, text, prompt_tokens}, {"event": "text", side, text}, {"event": "answer", side,
-    answer}, {"event": "error", side, message}, {"event": "progress", text}. Full fine-tuning with both models in
-    memory and greedy settings answer at the same time; otherwise (one copy of the weights, a seed to honour, or
-    models loaded in turn) one after the other, base first."""
+    {"event": "rendered", side, text} (just before the side's first text, or its end), {"event": "text", side,
+    text}, {"event": "answer", side, answer}, {"event": "error", side, message}, {"event": "progress", text}. Full
+    fine-tuning with both models in memory and greedy settings answer at the same time; otherwise (one copy of the
+    weights, a seed to honour, or models loaded in turn) one after the other, base first."""
     stop = stop or threading.Event()
     emit = sink or (lambda _event: None)
     chat = loaded.source.chat if chat is None else chat
@@ -701,21 +722,35 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
     template = chat_template(loaded.tokenizer, loaded.source.chat_config) if chat else None
     answers: dict[str, Answer] = {}
     errors: dict[str, BaseException] = {}
+    said: set[str] = set()
+
+    def said_rendered(side: str, rendered: Rendered | None) -> None:
+        """The rendered prompt goes to the sink with the side's first text (or its end), not before: the window
+        then draws it in the same turn as that text instead of while the model reads the prompt."""
+        if rendered is not None and side not in said:
+            said.add(side)
+            emit({"event": "rendered", "side": side, "text": rendered.text})
 
     def one(side: str) -> None:
         if stop.is_set():
             return
+        rendered: Rendered | None = None
+
+        def on_text(text: str) -> None:
+            said_rendered(side, rendered)
+            emit({"event": "text", "side": side, "text": text})
+
         try:
             rendered = render(loaded.tokenizer, prompt, chat=chat, history=conversation.history[side],
                               system=conversation.system, template=template)
             with loaded.model_for(side, lambda text: emit({"event": "progress", "text": text})) as model:
-                emit({"event": "rendered", "side": side, "text": rendered.text})
-                answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop,
-                                       lambda text: emit({"event": "text", "side": side, "text": text}), side)
+                answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop, on_text, side)
         except BaseException as exc:  # noqa: BLE001 - one side failing leaves the other's answer standing
             errors[side] = exc
+            said_rendered(side, rendered)
             emit({"event": "error", "side": side, "message": describe_error(exc)})
             return
+        said_rendered(side, rendered)
         answers[side] = answer
         if chat:
             conversation.add(side, prompt, answer.text)

@@ -156,6 +156,43 @@ def test_greedy_streaming_answers_what_plain_generate_answers(demo_model) -> Non
     assert answer.first_token_s is not None and answer.first_token_s <= answer.seconds
 
 
+def test_the_first_text_shows_at_its_token_and_later_text_comes_together(demo_model) -> None:
+    """The stream hands on an answer's text at the first token that shows any (not at the next space, as
+    TextIteratorStreamer does), holds a half character back, and merges what comes within the interval."""
+    import torch
+
+    _, tokenizer = demo_model
+    pieces: list[str] = []
+    stream = g._TextStream(tokenizer, pieces.append, interval_s=3600)
+    stream.put(torch.tensor([[701, 1242]]))  # the prompt: never shown
+    assert pieces == []
+    stream.put(torch.tensor([128]))  # the first byte of "é": nothing to show yet
+    assert pieces == [] and stream.first is None
+    stream.put(torch.tensor([103]))
+    assert pieces == ["é"] and stream.first is not None  # at once, with no space after it
+    for token in (221, 159, 247, 226, 0):  # " ☃" and the end-of-text token, within the interval
+        stream.put(torch.tensor([token]))
+    assert pieces == ["é"]
+    stream.end()
+    assert pieces == ["é", " ☃"]
+    assert "".join(pieces) == tokenizer.decode([128, 103, 221, 159, 247, 226, 0], skip_special_tokens=True)
+    every: list[str] = []
+    stream = g._TextStream(tokenizer, every.append, interval_s=0)
+    stream.put(torch.tensor([[701]]))
+    for token in (1242, 369, 302):
+        stream.put(torch.tensor([token]))
+    stream.end()
+    assert every == [" eleventh", " house", " is"]
+
+
+def test_streaming_generates_in_the_calling_thread(demo_model) -> None:
+    model, tokenizer = demo_model
+    threads: set[int] = set()
+    answer = g.stream_answer(model, tokenizer, g.Rendered("Aries"), g.GenerationSettings(max_new_tokens=6),
+                             on_text=lambda _t: threads.add(threading.get_ident()), interval_s=0)
+    assert answer.tokens == 6 and threads == {threading.get_ident()}  # no helper thread, no queue
+
+
 def test_stop_reasons_max_tokens_eos_and_user(demo_model) -> None:
     model, tokenizer = demo_model
     capped = g.stream_answer(model, tokenizer, g.Rendered("Aries"), g.GenerationSettings(max_new_tokens=3))
