@@ -3,12 +3,13 @@ first-run check (Help > Check runtime).
 
 The usual failure is a CUDA GPU with a CPU-only torch (pip's default index on some platforms, or an old venv):
 training then runs on the CPU, hundreds of times slower, and nothing says why. This module finds that without
-importing torch (which takes seconds and would hold the GUI thread): the GPU from NVML (nvidia-ml-py) or, failing
-that, `nvidia-smi`; AMD's ROCm driver from /dev/kfd; the torch build from torch/version.py, a plain file every
-torch wheel ships with its CUDA/ROCm version in it. A mismatch comes with the one pip command that fixes it for
-this machine, built here and never run: the caller shows it, and runs it only if the user asks.
+importing torch (which takes seconds and would hold the GUI thread): the GPU from NVML (core.gpus.read_gpus, the
+app's one NVML reader) or, failing that, `nvidia-smi`; AMD's ROCm driver from /dev/kfd; the torch build from
+torch/version.py, a plain file every torch wheel ships with its CUDA/ROCm version in it. A mismatch comes with the
+one pip command that fixes it for this machine, built here and never run: the caller shows it, and runs it only if
+the user asks.
 
-Every probe takes its source as an argument (the NVML module, the command runner, the file reader), so tests
+Every probe takes its source as an argument (the NVML table, the command runner, the file reader), so tests
 drive each case (GPU + CPU torch, ROCm, no GPU, old driver, full disk) without the hardware.
 """
 
@@ -144,33 +145,12 @@ def _run(command: list[str]) -> str:
     return subprocess.run(command, capture_output=True, text=True, timeout=10, check=True).stdout
 
 
-def _nvml_module() -> Any:
-    import pynvml  # nvidia-ml-py: imports without a driver; nvmlInit fails then
-
-    return pynvml
-
-
-def nvidia_from_nvml(nvml: Any) -> Gpu | None:
-    """The NVIDIA GPUs NVML sees, or None when NVML cannot start (no driver, no library) or sees none."""
-    try:
-        nvml.nvmlInit()
-    except Exception:  # noqa: BLE001 - NVMLError_LibraryNotFound, _DriverNotLoaded, … all mean "no NVML here"
+def nvidia_from_nvml(table: Any) -> Gpu | None:
+    """The NVIDIA GPUs in core.gpus' NVML table (the app's one NVML reader: names, driver, its CUDA version), or None
+    when NVML could not start (no driver, no library), failed mid-way, or sees none."""
+    if not table.gpus:
         return None
-    try:
-        count = nvml.nvmlDeviceGetCount()
-        if not count:
-            return None
-        names = tuple(_text(nvml.nvmlDeviceGetName(nvml.nvmlDeviceGetHandleByIndex(i))) for i in range(count))
-        driver = _text(nvml.nvmlSystemGetDriverVersion())
-        cuda_int = int(nvml.nvmlSystemGetCudaDriverVersion())  # 12080 for CUDA 12.8
-        return Gpu("nvidia", names, driver, f"{cuda_int // 1000}.{cuda_int % 1000 // 10}", "NVML")
-    except Exception:  # noqa: BLE001 - a driver that answers init but not queries: fall back to nvidia-smi
-        return None
-    finally:
-        try:
-            nvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001 - shutting down a half-started NVML has nothing left to report
-            pass
+    return Gpu("nvidia", tuple(gpu.name for gpu in table.gpus), table.driver or None, table.cuda or None, "NVML")
 
 
 def nvidia_from_smi(run: Runner) -> Gpu | None:
@@ -188,14 +168,16 @@ def nvidia_from_smi(run: Runner) -> Gpu | None:
                cuda.group(1) if cuda else None, "nvidia-smi")
 
 
-def find_gpu(nvml: Any = None, run: Runner = _run, kfd: Path = Path("/dev/kfd")) -> Gpu:
-    """NVIDIA through NVML, else nvidia-smi; then AMD through ROCm's kernel driver (/dev/kfd)."""
-    if nvml is None:
-        try:
-            nvml = _nvml_module()
-        except ImportError:
-            nvml = False
-    gpu = (nvidia_from_nvml(nvml) if nvml else None) or nvidia_from_smi(run)
+def _read_gpus() -> Any:
+    from finetune_studio.core.gpus import read_gpus
+
+    return read_gpus(with_cpu=False)
+
+
+def find_gpu(read: Callable[[], Any] = _read_gpus, run: Runner = _run, kfd: Path = Path("/dev/kfd")) -> Gpu:
+    """NVIDIA through NVML (core.gpus.read_gpus), else nvidia-smi; then AMD through ROCm's kernel driver
+    (/dev/kfd)."""
+    gpu = nvidia_from_nvml(read()) or nvidia_from_smi(run)
     if gpu:
         return gpu
     if kfd.exists():
@@ -344,10 +326,6 @@ def check(runs_dir: Path | None = None) -> Report:
     disks = (free_space("runs folder", runs_dir or default_runs_dir()), free_space("Hugging Face cache",
                                                                                      hf_cache_dir()))
     return judge(find_gpu(), torch_build(), disks)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

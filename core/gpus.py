@@ -89,6 +89,7 @@ class GpuTable:
     driver: str = ""
     unavailable: str = ""  # a sentence for the panel when there are no GPUs ("" when there are)
     cpu: CpuInfo | None = None
+    cuda: str = ""  # the newest CUDA version the driver runs, e.g. "12.8" ("" when it does not say)
 
     def by_index(self, index: int) -> Gpu | None:
         return next((gpu for gpu in self.gpus if gpu.index == index), None)
@@ -165,6 +166,11 @@ def read_gpus(with_cpu: bool = True) -> GpuTable:
             driver = _text(pynvml.nvmlSystemGetDriverVersion())
         except Exception:  # noqa: BLE001 - shown in a tooltip only
             driver = ""
+        try:
+            version = int(pynvml.nvmlSystemGetCudaDriverVersion())  # 12080 for CUDA 12.8
+            cuda = f"{version // 1000}.{version % 1000 // 10}"
+        except Exception:  # noqa: BLE001 - core.doctor then picks the build that runs on the most drivers
+            cuda = ""
         count = int(pynvml.nvmlDeviceGetCount())
         gpus = tuple(_gpu(index) for index in range(count))
     except Exception as exc:  # noqa: BLE001 - a driver error mid-way: say so rather than show half a table
@@ -176,8 +182,8 @@ def read_gpus(with_cpu: bool = True) -> GpuTable:
             pass
     if not gpus:
         return GpuTable(driver=driver, unavailable="The NVIDIA driver reports no GPU. Training runs on the CPU.",
-                        cpu=cpu)
-    return GpuTable(gpus=gpus, driver=driver, cpu=cpu)
+                        cpu=cpu, cuda=cuda)
+    return GpuTable(gpus=gpus, driver=driver, cpu=cpu, cuda=cuda)
 
 
 def device_problems(devices: list[int], table: GpuTable, own_pid: int | None = None) -> list[Problem]:

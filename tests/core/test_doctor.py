@@ -7,10 +7,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from finetune_studio.core import doctor
+from finetune_studio.core import doctor, gpus
 from finetune_studio.core.cli import main as cli_main
 from finetune_studio.core.doctor import PROBLEM, WARNING, Disk, Gpu, TorchBuild
 
@@ -18,7 +19,8 @@ PY = "/opt/venv/bin/python"
 
 
 class FakeNvml:
-    """pynvml's calls the doctor makes, answering like a machine with these GPUs (or failing like no driver)."""
+    """pynvml's calls core.gpus.read_gpus makes (the doctor's NVML reader), answering like a machine with these GPUs
+    (or failing like no driver); `install` puts it in place of the library as core.gpus sees it."""
 
     def __init__(self, names: list[str] | None, cuda: int = 12080, driver: str = "570.86.15"):
         self.names, self.cuda, self.driver = names, cuda, driver
@@ -46,6 +48,13 @@ class FakeNvml:
     def nvmlSystemGetCudaDriverVersion(self) -> int:  # noqa: N802
         return self.cuda
 
+    def nvmlDeviceGetMemoryInfo(self, handle: int) -> SimpleNamespace:  # noqa: N802
+        return SimpleNamespace(total=24 << 30, used=1 << 30, free=23 << 30)
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeNvml:
+        monkeypatch.setattr(gpus, "pynvml", self)
+        return self
+
 
 def no_smi(command: list[str]) -> str:
     raise FileNotFoundError("nvidia-smi")
@@ -60,9 +69,10 @@ def version_py(version: str, cuda: str | None = None, hip: str | None = None) ->
             f"cuda: Optional[str] = {cuda!r}\nhip: Optional[str] = {hip!r}\n")
 
 
-def test_cuda_gpu_with_cpu_torch_gets_the_cuda_build_of_the_same_torch(tmp_path: Path) -> None:
-    nvml = FakeNvml(["NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090"], cuda=12080)
-    gpu = doctor.find_gpu(nvml, no_smi, tmp_path / "kfd")
+def test_cuda_gpu_with_cpu_torch_gets_the_cuda_build_of_the_same_torch(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    nvml = FakeNvml(["NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090"], cuda=12080).install(monkeypatch)
+    gpu = doctor.find_gpu(run=no_smi, kfd=tmp_path / "kfd")  # NVML as core.gpus reads it
     assert gpu == Gpu("nvidia", ("NVIDIA GeForce RTX 4090",) * 2, "570.86.15", "12.8", "NVML")
     assert nvml.shut_down
     report = doctor.judge(gpu, CPU_TORCH, DISKS, python=PY)
@@ -88,7 +98,7 @@ def test_a_driver_older_than_every_build_says_update_the_driver_and_offers_no_pi
     assert "To fix: update the NVIDIA driver" in report.problems[0].message
 
 
-def test_nvidia_smi_is_the_fallback_when_nvml_cannot_start(tmp_path: Path) -> None:
+def test_nvidia_smi_is_the_fallback_when_nvml_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     outputs = {"--query-gpu=name,driver_version": "NVIDIA H100 80GB HBM3, 550.54.15\n",
                "": "| NVIDIA-SMI 550.54.15   Driver Version: 550.54.15   CUDA Version: 12.4     |\n"}
 
@@ -96,16 +106,18 @@ def test_nvidia_smi_is_the_fallback_when_nvml_cannot_start(tmp_path: Path) -> No
         assert command[0] == "nvidia-smi"
         return outputs["--query-gpu=name,driver_version" if len(command) > 1 else ""]
 
-    gpu = doctor.find_gpu(FakeNvml(None), smi, tmp_path / "kfd")
+    FakeNvml(None).install(monkeypatch)
+    gpu = doctor.find_gpu(run=smi, kfd=tmp_path / "kfd")
     assert gpu == Gpu("nvidia", ("NVIDIA H100 80GB HBM3",), "550.54.15", "12.4", "nvidia-smi")
     report = doctor.judge(gpu, CPU_TORCH, DISKS, python=PY)
     assert report.fix_command.endswith('"torch==2.13.0+cu126" --index-url https://download.pytorch.org/whl/cu126')
 
 
-def test_amd_gpu_with_cpu_torch_gets_the_rocm_build(tmp_path: Path) -> None:
+def test_amd_gpu_with_cpu_torch_gets_the_rocm_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     kfd = tmp_path / "kfd"
     kfd.touch()
-    gpu = doctor.find_gpu(FakeNvml(None), no_smi, kfd)
+    FakeNvml(None).install(monkeypatch)
+    gpu = doctor.find_gpu(run=no_smi, kfd=kfd)
     assert gpu.vendor == "amd"
     report = doctor.judge(gpu, CPU_TORCH, DISKS, python=PY)
     assert report.fix_command == (f'{PY} -m pip install "torch==2.13.0+rocm6.4" '
