@@ -13,6 +13,8 @@ the tab is told training starts (training always wins) and when the window close
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 import traceback
 from pathlib import Path
@@ -69,32 +71,20 @@ Job = Callable[[Callable[[dict], None], threading.Event], Any]
 # ---------------------------------------------------------------------------------------------- the thread
 
 
-class _Worker(QObject):
+class _Signals(QObject):
+    """Lives in the GUI thread; the worker thread emits these, so every slot runs queued in the GUI thread."""
+
     event = Signal(object)  # a plain dict from core.generate's sink
     succeeded = Signal(object)
     errored = Signal(str, str)
-    done = Signal()
-
-    def __init__(self, job: Job, stop: threading.Event):
-        super().__init__()
-        self._job, self._stop = job, stop
-
-    @Slot()
-    def execute(self) -> None:
-        lower_thread_priority()
-        try:
-            result = self._job(lambda event: self.event.emit(dict(event)), self._stop)
-        except BaseException as exc:  # noqa: BLE001 - every failure reaches the tab as a message; it stays usable
-            self.errored.emit(describe_error(exc), traceback.format_exc())
-        else:
-            self.succeeded.emit(result)
-        finally:
-            self._job = None  # type: ignore[assignment] - drop the models the job's closure holds
-            self.done.emit()
+    done = Signal(object)  # the job's stop event: which job ended
 
 
 class GenerateRunner(QObject):
-    """At most one generation job (load, answer, compare) at a time in its own QThread; stop by event."""
+    """At most one generation job (load, answer, compare) at a time, in one worker thread that stays for the next
+    job: a Send does not start a thread, and torch's intra-op threads, started from the worker on its first job,
+    are there already. Stop by event. The worker is a plain (daemon) thread fed by a queue, so nothing in Qt
+    outlives the window or aborts at exit if the tab goes without shutdown()."""
 
     started = Signal()
     event = Signal(object)
@@ -104,54 +94,86 @@ class GenerateRunner(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: _Worker | None = None
+        self._jobs: queue.SimpleQueue[tuple[Job, threading.Event] | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._busy = False
         self._stop = threading.Event()
+        self._signals = _Signals(self)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._signals.event.connect(self.event, queued)
+        self._signals.succeeded.connect(self.succeeded, queued)
+        self._signals.errored.connect(self.errored, queued)
+        self._signals.done.connect(self._on_done, queued)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._busy
 
     def start(self, job: Job) -> bool:
-        if self._thread is not None:
+        if self._busy:
             return False
         self._stop = threading.Event()
-        thread = QThread(self)
-        thread.setObjectName("generate")
-        worker = _Worker(job, self._stop)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.execute)
-        worker.event.connect(self.event)
-        worker.succeeded.connect(self.succeeded)
-        worker.errored.connect(self.errored)
-        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        thread.finished.connect(worker.deleteLater)
-        thread.finished.connect(self._on_finished)
-        self._thread, self._worker = thread, worker
-        thread.start(QThread.Priority.LowPriority)
+        if self._jobs is None:
+            self._jobs = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._serve, args=(self._jobs, self._signals),
+                                            name="generate", daemon=True)
+            self._thread.start()
+        self._busy = True
+        self._jobs.put((job, self._stop))
         self.started.emit()
         return True
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue, signals: _Signals) -> None:
+        """The worker thread: run each job as it comes; None ends the thread."""
+        lower_thread_priority()  # once: niceness adds up
+        with contextlib.suppress(RuntimeError):  # platforms where niceness does nothing: the thread's priority
+            QThread.currentThread().setPriority(QThread.Priority.LowPriority)
+        while (item := jobs.get()) is not None:
+            job, stop = item
+            del item
+            try:
+                result = job(lambda event: signals.event.emit(dict(event)), stop)
+            except BaseException as exc:  # noqa: BLE001 - every failure reaches the tab as a message; it stays usable
+                signals.errored.emit(describe_error(exc), traceback.format_exc())
+            else:
+                signals.succeeded.emit(result)
+                del result
+            finally:
+                del job  # drop the models the job's closure holds
+                signals.done.emit(stop)
 
     def stop(self) -> None:
         self._stop.set()
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        return self._thread.wait(timeout_ms) if self._thread is not None else True
+        """Wait for the worker thread to end (after shutdown's request), without the event loop."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout_ms / 1000)
+        return not self._thread.is_alive()
 
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
-        """Stop the job and wait for its thread, without the event loop (closing): True when it ended."""
+        """Stop the job, end the worker thread and wait for it, without the event loop (closing): True when it
+        ended."""
         self.stop()
+        if self._jobs is not None:
+            self._jobs.put(None)  # the thread ends after its job; a later start() starts another
+            self._jobs = None
         ended = self.wait(timeout_ms)
         if ended:
-            self._on_finished()
+            self._thread = None
+            self._finish(self._stop)
         return ended
 
-    @Slot()
-    def _on_finished(self) -> None:
-        if self._thread is None:
-            return  # shutdown() already did this
-        thread, self._thread, self._worker = self._thread, None, None
-        thread.deleteLater()
+    @Slot(object)
+    def _on_done(self, stop: threading.Event) -> None:
+        self._finish(stop)
+
+    def _finish(self, stop: threading.Event) -> None:
+        if not self._busy or stop is not self._stop:
+            return  # shutdown() already did this, or an older job's late news
+        self._busy = False
         self.idle.emit()
 
 

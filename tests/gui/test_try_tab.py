@@ -29,6 +29,44 @@ def trained_runs(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return root / "runs"
 
 
+def test_the_worker_thread_stays_for_the_next_job_and_ends_at_shutdown(qtbot: Any) -> None:
+    import threading
+
+    from finetune_studio.gui.try_tab import GenerateRunner
+
+    runner = GenerateRunner()
+    results: list[Any] = []
+    events: list[dict] = []
+    errors: list[str] = []
+    runner.succeeded.connect(results.append)
+    runner.event.connect(events.append)
+    runner.errored.connect(lambda message, _details: errors.append(message))
+
+    def job(sink: Any, stop: threading.Event) -> threading.Thread:
+        sink({"event": "progress", "text": "working"})
+        return threading.current_thread()
+
+    for _ in range(2):
+        with qtbot.waitSignal(runner.idle, timeout=10_000):
+            assert runner.start(job) and runner.running
+            assert not runner.start(job), "one job at a time"
+    assert len(results) == 2 and results[0] is results[1] is not threading.current_thread()
+    assert events == [{"event": "progress", "text": "working"}] * 2 and not runner.running
+
+    def fails(sink: Any, stop: threading.Event) -> None:
+        raise RuntimeError("kernel exploded")
+
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        runner.start(fails)
+    assert "kernel exploded" in errors[0] and results[0].is_alive(), "a failed job leaves the thread serving"
+    runner.start(lambda sink, stop: stop.wait(30))
+    assert runner.shutdown(10_000) and not runner.running and not results[0].is_alive()
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        runner.start(job)  # after shutdown, a new thread
+    assert results[-1] is not results[0] and results[-1].is_alive()
+    assert runner.shutdown(10_000) and not results[-1].is_alive()
+
+
 def plain_generate(folder: Path | str, prompt: str, **settings: Any) -> str:
     """What a plain transformers script answers with these settings."""
     import torch
@@ -86,12 +124,14 @@ def send(qtbot: Any, tab: Any, prompt: str) -> None:
 def test_a_prompt_streams_into_both_panes_with_the_same_settings(qtbot: Any, window: Any,
                                                                  trained_runs: Path) -> None:
     tab = loaded_tab(qtbot, window)
+    worker = tab.runner._thread  # started by the load
     tab.settings_box.max_new_tokens.setValue(12)
     tab.settings_box.repetition_penalty.setValue(1.3)
     updates = {side: 0 for side in tab.panes}
     for side, pane in tab.panes.items():
         pane.text.textChanged.connect(lambda s=side: updates.__setitem__(s, updates[s] + 1))
     send(qtbot, tab, PROMPT)
+    assert tab.runner._thread is worker and worker.is_alive(), "the answer ran in the thread that loaded"
     settings = dict(max_new_tokens=12, repetition_penalty=1.3, do_sample=False)
     base = plain_generate("builtin:demo", PROMPT, **settings)
     tuned = plain_generate(trained_runs / "three-checkpoints" / "model", PROMPT, **settings)
@@ -223,5 +263,6 @@ def test_closing_the_window_during_generation_stops_cleanly(qtbot: Any, window: 
     tab.send_button.click()
     qtbot.waitUntil(lambda: len(tab.panes["base"].text.toPlainText()) > len("Aries"), timeout=LONG)
     assert tab.runner.running
+    worker = tab.runner._thread
     window.close()
-    assert not tab.runner.running and tab.loaded is None
+    assert not tab.runner.running and tab.loaded is None and not worker.is_alive()
