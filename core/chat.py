@@ -556,7 +556,7 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
     elif cut_trained:
         problems.append(f"max_length {max_length} cuts the reply: {cut_trained} of {trained + cut_trained} trained "
                         "tokens are lost, and so is its end-of-turn token. To fix: raise max_length")
-    elif not _ends_trained(tokenizer, ids, labels, special, fmt):
+    elif not span_ends(tokenizer).all_ended(ids, roles):
         problems.append("a reply's end-of-turn token is not trained, so the model would not learn to stop. To fix: "
                         "pick another template (chatml) or set train_on to 'all'")
     return TokenRoles(input_ids=list(ids), labels=labels, roles=roles, text=text, template_name=plan.name,
@@ -582,21 +582,63 @@ def _special_ids(tokenizer: Any) -> set[int]:
     return cached[1]
 
 
-def _ends_trained(tokenizer: Any, ids: list[int], labels: list[int], special: set[int], fmt: str) -> bool:
-    """Every trained span ends (blank tokens aside) on a special token: the end-of-turn or EOS (TRL's rule)."""
-    spans: list[list[int]] = []
-    previous = False
-    for token, label in zip(ids, labels):
-        if label != -100:
-            if not previous:
-                spans.append([])
-            spans[-1].append(token)
-        previous = label != -100
-    for span in spans:
-        last = next((t for t in reversed(span) if tokenizer.decode([t]).strip()), None)
-        if last is None or last not in special:
-            return False
-    return True
+class SpanEnds:
+    """Whether each trained span (a reply, a completion) ends on a special token, blank tokens after it aside: TRL's
+    rule (is_chat_template_stop_token_trained), the one check behind a row's "end-of-turn token is not trained"
+    problem and the Dataset Inspector's whole-dataset count. Decoded single tokens are remembered, so a pass over
+    100k rows decodes each id once. Get one per tokenizer with `span_ends`."""
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+        self.special = _special_ids(tokenizer)
+        self._blank: dict[int, bool] = {}
+
+    def blank(self, token: int) -> bool:
+        if token not in self._blank:
+            self._blank[token] = not self.tokenizer.decode([token]).strip()
+        return self._blank[token]
+
+    def count(self, ids: list[int], roles: list[str]) -> tuple[int, int]:
+        """(trained spans, spans that end on a special token); `roles` as TokenRoles.roles has them."""
+        spans = ended = 0
+        for start, end in trained_spans(roles):
+            spans += 1
+            last = next((ids[i] for i in range(end - 1, start - 1, -1) if not self.blank(ids[i])), None)
+            ended += last is not None and last in self.special
+        return spans, ended
+
+    def all_ended(self, ids: list[int], roles: list[str]) -> bool:
+        spans, ended = self.count(ids, roles)
+        return spans == ended
+
+
+def trained_spans(roles: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each run of consecutive "trained" tokens: one per reply (or completion)."""
+    spans, start = [], None
+    for i, role in enumerate(roles):
+        if role == "trained" and start is None:
+            start = i
+        elif role != "trained" and start is not None:
+            spans.append((start, i))
+            start = None
+    if start is not None:
+        spans.append((start, len(roles)))
+    return spans
+
+
+_SPAN_ENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def span_ends(tokenizer: Any) -> SpanEnds:
+    """The tokenizer's SpanEnds, cached per tokenizer (and made again when tokens were added since)."""
+    try:
+        cached = _SPAN_ENDS.get(tokenizer)
+    except TypeError:
+        return SpanEnds(tokenizer)
+    if cached is None or cached.special is not _special_ids(tokenizer):
+        cached = SpanEnds(tokenizer)
+        _SPAN_ENDS[tokenizer] = cached
+    return cached
 
 
 def _render_text(tokenizer: Any, row: dict, detection: Detection, max_length: int, truncation: bool) -> TokenRoles:

@@ -21,9 +21,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from finetune_studio.core.config import ChatConfig, DatasetConfig, ModelConfig, RunConfig
+
+if TYPE_CHECKING:  # core.chat's SpanEnds: the one end-of-turn rule, for the rows here and for a run's own check
+    from finetune_studio.core.chat import SpanEnds
 
 ROLES = ("trained", "prompt", "system", "special", "cut")
 # What each role means, for the legend (the GUI colours them; the CLI could print them).
@@ -200,45 +203,6 @@ def _round_up(value: int) -> int:
 
 
 # ---- per row
-
-class SpanEnds:
-    """Whether each trained span (a reply, a completion) ends on a special token, blank tokens after it aside:
-    the rule of TRL's is_chat_template_stop_token_trained and of core.chat's own end-of-turn check, applied to
-    every row. Decoded single tokens are remembered, so a pass over 100k rows decodes each id once."""
-
-    def __init__(self, tokenizer: Any):
-        self.tokenizer = tokenizer
-        self.special = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
-        self._blank: dict[int, bool] = {}
-
-    def blank(self, token: int) -> bool:
-        if token not in self._blank:
-            self._blank[token] = not self.tokenizer.decode([token]).strip()
-        return self._blank[token]
-
-    def count(self, ids: list[int], roles: list[str]) -> tuple[int, int]:
-        """(trained spans, spans that end on a special token)."""
-        spans = ended = 0
-        for start, end in trained_spans(roles):
-            spans += 1
-            last = next((ids[i] for i in range(end - 1, start - 1, -1) if not self.blank(ids[i])), None)
-            ended += last is not None and last in self.special
-        return spans, ended
-
-
-def trained_spans(roles: list[str]) -> list[tuple[int, int]]:
-    """(start, end) of each run of consecutive "trained" tokens: one per reply (or completion)."""
-    spans, start = [], None
-    for i, role in enumerate(roles):
-        if role == "trained" and start is None:
-            start = i
-        elif role != "trained" and start is not None:
-            spans.append((start, i))
-            start = None
-    if start is not None:
-        spans.append((start, len(roles)))
-    return spans
-
 
 def row_counts(labeled: Any, ends: SpanEnds) -> dict[str, int]:
     """The per-row numbers the checks need, from render_and_label's result (its input_ids and roles cover the
@@ -517,7 +481,9 @@ class Inspector:
                 return hit
         if len(self):
             self.label(self.raw_row(0))  # the template's control tokens are in the tokenizer from here on
-        checks = check_rows(rows_of(self.ds), len(self), self.label, SpanEnds(self.tokenizer), self.max_length,
+        from finetune_studio.core.chat import span_ends
+
+        checks = check_rows(rows_of(self.ds), len(self), self.label, span_ends(self.tokenizer), self.max_length,
                             self.format, progress, stop)
         if checks is not None:
             _write_cache(path, checks)

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from finetune_studio.core.chat import render_and_label
+from finetune_studio.core.chat import render_and_label, trained_spans
 from finetune_studio.core.config import default_config
-from finetune_studio.core.inspector import Inspector, checks_summary, length_stats, trained_spans
+from finetune_studio.core.inspector import Inspector, checks_summary, length_stats
 
 NO_END_TEMPLATE = ("{% for m in messages %}{% if m['role'] == 'assistant' %}{% generation %}{{ m['content'] }}"
                    "{% endgeneration %}{% else %}{{ m['content'] + ' ' }}{% endif %}{% endfor %}")
@@ -103,6 +103,30 @@ def test_a_template_whose_replies_end_on_no_token_is_caught_with_its_fix(tokeniz
     problem = next(p for p in checks.problems(ins.chat) if p.kind == "end_not_trained")
     assert problem.count == 2 and [f.overrides for f in problem.fixes] == [{"chat.train_on": "all"}]
     assert "2 rows train a reply without its end-of-turn token" in checks_summary(checks)
+
+
+def test_the_run_and_the_inspector_judge_reply_ends_with_one_rule(tokenizer: Any, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row's "end-of-turn token is not trained" problem (what a run refuses) and the Inspector's whole-dataset
+    count both come from core.chat.SpanEnds, so they cannot drift apart: each verdict here goes through it."""
+    from finetune_studio.core import chat as chats
+
+    seen: list[tuple[int, int]] = []
+    original = chats.SpanEnds.count
+
+    def spy(self: Any, ids: list[int], roles: list[str]) -> tuple[int, int]:
+        seen.append(original(self, ids, roles))
+        return seen[-1]
+
+    monkeypatch.setattr(chats.SpanEnds, "count", spy)
+    ins = inspector(tokenizer, [ROWS[0], ROWS[4]], tmp_path, max_length=512, template=NO_END_TEMPLATE)
+    labeled = render_and_label(tokenizer, ROWS[0], ins.chat, 512, detection=ins.detection)
+    assert any("end-of-turn token is not trained" in problem for problem in labeled.problems)
+    assert seen == [(1, 0)]  # the row's own check: one reply, not ended on a special token
+    seen.clear()
+    checks = ins.check()
+    assert checks.end_not_trained_rows() == [0, 1]
+    assert seen.count((1, 0)) >= 2  # the Inspector counted each row's spans with the same rule
 
 
 def test_prompt_completion_and_alpaca_rows_train_the_completion_and_its_end(tokenizer: Any, tmp_path: Path) -> None:
