@@ -9,7 +9,7 @@ inside the functions.
 
 The formula (docs/memory-estimate.md says the same with an example), in bytes per device:
 
-    total = weights + gradients + optimizer + activations + runtime
+    total = weights + gradients + optimizer + max(activations, tied transient) + runtime
 
 - **weights**: every parameter once (tied embeddings once), in the dtype it loads in (model.dtype; 'auto' is the
   saved dtype). Adapter runs add the adapter's own parameters (peft's count, from core.adapter_layout). QLoRA:
@@ -29,6 +29,14 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   one layer's activations: rest + L × input + layer. The backward pass starts at the loss while all of that is
   still held, and adds the gradients of the logits and of their log-softmax: two float32 tensors of batch ×
   max_length × vocab (for a large vocabulary the biggest tensors of the step).
+- **tied transient**: the end of the backward pass, when the activations are freed and every gradient exists. A
+  tied embedding (the output head shares the input embedding's weight, as in Qwen3-0.6B) gets two full-size
+  gradients, the head's (held by autograd since the start of the backward pass) and the embedding lookup's (a
+  dense vocab x hidden tensor), and autograd sums them out of place (the head's arrives as a transposed view): the
+  two and their sum exist together, 2 x embedding bytes above the gradients (which count the sum). With gradient
+  accumulation, micro-batches after the first add that sum into the existing gradient: 3 x. Full fine-tuning
+  only (adapters freeze the embedding). Measured with torch.profiler's CPU allocation events on a Trainer run
+  and a plain loop (docs/memory-estimate.md).
 - **evaluation** is checked too: evaluation keeps no activations, but the head's logits and their log-softmax for
   per_device_eval_batch_size rows (two float32 tensors of batch × max_length × vocab) sit beside the weights and
   the optimizer's states; the peak is the larger of the training and the evaluation figure.
@@ -79,6 +87,7 @@ class Estimate:
     activations: int
     runtime: int = 0
     eval_extra: int = 0  # evaluation's peak above weights + optimizer (logits and their log-softmax)
+    tied_transient: int = 0  # end of the backward pass: a tied embedding's extra gradients (see the module doc)
     trainable_params: int = 0
     total_params: int = 0
     batch: int = 0
@@ -89,8 +98,17 @@ class Estimate:
     notes: tuple[str, ...] = ()
 
     @property
+    def backward_extra(self) -> int:
+        """The end of the backward pass above weights + gradients + optimizer + activations: a tied embedding's
+        transient gradients, when they outgrow the activations (all freed by then)."""
+        return max(self.tied_transient - self.activations, 0)
+
+    @property
     def training_peak(self) -> int:
-        return self.weights + self.gradients + self.optimizer + self.activations + self.runtime
+        """The larger of the loss's backward (activations held, gradients counted in full) and the end of the
+        backward pass (activations freed, a tied embedding's gradients summed): one max, two phases."""
+        return (self.weights + self.gradients + self.optimizer + max(self.activations, self.tied_transient)
+                + self.runtime)
 
     @property
     def eval_peak(self) -> int:
@@ -105,6 +123,8 @@ class Estimate:
         """(label, bytes) in the order the bar stacks them; evaluation's excess over training last, when any."""
         parts = [("weights", self.weights), ("gradients", self.gradients), ("optimizer states", self.optimizer),
                  ("activations", self.activations)]
+        if self.backward_extra:
+            parts.append(("tied embedding gradients", self.backward_extra))
         if self.runtime:
             parts.append(("CUDA runtime", self.runtime))
         if self.eval_peak > self.training_peak:
@@ -387,6 +407,10 @@ def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
     vocab = int(getattr(_model_config(model), "vocab_size", 0) or 0)
     activations += 2 * batch * length * vocab * 4  # the loss's backward: gradients of the logits and log-softmax
     eval_extra = 2 * eval_batch * length * vocab * 4
+    tied_transient = 0
+    if method == "full":  # adapters leave the embedding frozen: no gradient
+        accumulation = _int(training.get("gradient_accumulation_steps"), DEFAULT_ACCUMULATION)
+        tied_transient = (2 if accumulation == 1 else 3) * _tied_embedding_params(model_key) * per
     devices = processes_of(config)
     shard = _fsdp(training)
     if devices > 1 and "full_shard" in shard:
@@ -397,7 +421,8 @@ def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
         notes.append(f"FSDP shard_grad_op: gradients and optimizer states split over {devices} devices.")
     return Estimate(weights=int(weights), gradients=int(gradients), optimizer=int(optimizer),
                     activations=int(activations), runtime=CUDA_RUNTIME_BYTES if device == "cuda" else 0,
-                    eval_extra=int(eval_extra), trainable_params=int(trainable), total_params=int(total),
+                    eval_extra=int(eval_extra), tied_transient=int(tied_transient),
+                    trainable_params=int(trainable), total_params=int(total),
                     batch=batch, max_length=length, checkpointing=checkpointing, method=method, devices=devices,
                     notes=tuple(notes))
 
@@ -421,6 +446,25 @@ def _quantized_params_cached(model_key: tuple) -> int:
     head = meta.get_output_embeddings()
     return sum(module.weight.numel() for module in meta.modules()
                if isinstance(module, torch.nn.Linear) and module is not head)
+
+
+@functools.lru_cache(maxsize=16)
+def _tied_embedding_params(model_key: tuple) -> int:
+    """Parameters of the input embedding when the output head shares it (tied embeddings), else 0; on the meta
+    device."""
+    import torch
+
+    name, revision, trust, model_dtype = model_key
+    config = _model_config(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust,
+                                       dtype=model_dtype))
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        meta = AutoModelForCausalLM.from_config(config, trust_remote_code=trust)
+    embedding, head = meta.get_input_embeddings(), meta.get_output_embeddings()
+    if embedding is None or head is None or getattr(head, "weight", None) is not embedding.weight:
+        return 0
+    return embedding.weight.numel()
 
 
 def _quantized_params(model_key: tuple) -> int:

@@ -198,3 +198,72 @@ def test_a_one_layer_model_is_estimated(tmp_path: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype="float32")
     saved = real_saved_bytes(model, batch=2, length=64)
     assert result.activations == saved + 2 * 2 * 64 * 256 * 4
+
+
+def backward_peak_above_gradients(model, batch: int, length: int, micro_batches: int = 1) -> int:
+    """Bytes above the gradients at the peak of the last micro-batch's backward pass (torch.profiler's CPU
+    allocation events), gradients accumulated as the Trainer does (no zero_grad between micro-batches)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    ids = torch.randint(0, 100, (batch, length))
+    model.train()
+    model.zero_grad(set_to_none=True)
+    for _ in range(micro_batches - 1):
+        model(input_ids=ids, labels=ids).loss.backward()
+    before = sum(p.grad.nbytes for p in model.parameters() if p.grad is not None)
+    loss = model(input_ids=ids, labels=ids).loss
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        loss.backward()
+    events: list[tuple[int, int]] = []
+
+    def walk(node) -> None:
+        if type(node.extra_fields).__name__ == "_ExtraFields_Allocation":
+            events.append((node.start_time_ns, node.extra_fields.alloc_size))
+        for child in node.children:
+            walk(child)
+
+    for root in prof.profiler.kineto_results.experimental_event_tree():
+        walk(root)
+    live = peak = 0
+    for _, size in sorted(events):
+        live += size
+        peak = max(peak, live)
+    after = sum(p.grad.nbytes for p in model.parameters() if p.grad is not None)
+    return peak - (after - before)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_tied_embedding_transient_is_what_a_real_backward_holds(tmp_path: Path, tied: bool) -> None:
+    """A tied embedding's two gradients and their sum exist together at the end of the backward pass: 2 x its
+    bytes above the gradients, 3 x with accumulation (the sum is then added into the existing gradient); an untied
+    model has none. The model's embedding is most of it, so the real peak above the gradients is that term."""
+    import torch
+    from transformers import AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(0)
+    config = Qwen3Config(vocab_size=8192, hidden_size=128, intermediate_size=256, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, head_dim=64, tie_word_embeddings=tied,
+                         dtype="float32")
+    Qwen3ForCausalLM(config).save_pretrained(tmp_path)
+    embedding = 8192 * 128 * 4
+    def small(accumulation: int):  # batch 1 x 8 tokens: activations and logits small next to the 4 MiB embedding
+        config = config_for(str(tmp_path), per_device_train_batch_size=1, gradient_accumulation_steps=accumulation)
+        config.dataset.max_length = 8
+        return config
+
+    one, two = estimate(small(1)), estimate(small(2))
+    assert one.tied_transient == (2 * embedding if tied else 0)
+    assert two.tied_transient == (3 * embedding if tied else 0)
+    lora = small(1)
+    lora.adapter.method = "lora"
+    assert estimate(lora).tied_transient == 0  # the embedding is frozen
+    model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype="float32")
+    for micro_batches, result in ((1, one), (2, two)):
+        real = backward_peak_above_gradients(model, batch=1, length=8, micro_batches=micro_batches)
+        if tied:
+            assert real == pytest.approx(result.tied_transient, rel=0.1)
+        else:
+            assert real < embedding * (1.1 if micro_batches == 2 else 0.1)  # accumulation: one incoming gradient
+    assert one.training_peak == one.states + max(one.activations, one.tied_transient)
+    assert ("tied embedding gradients" in dict(one.parts())) == tied
