@@ -591,15 +591,19 @@ class TryTab(QWidget):
     def _training(self) -> bool:
         return bool(self.session.running)
 
-    def start_job(self, kind: str, job: Job) -> bool:
-        """Run one model job (kind: load, answer, compare) in the tab's thread; False when one runs already."""
+    def start_job(self, kind: str, job: Job, busy: bool = True) -> bool:
+        """Run one model job (kind: load, answer, compare) in the tab's thread; False when one runs already.
+        busy: show the moving progress bar (loading, comparing). An answer with its models loaded shows its own
+        progress, the text streaming in: the bar's animation would repaint the window 60 times a second, and
+        showing it re-lays out the tab, on the cores the answer is generated on."""
         if self._training():
             self._say("A training run is using the memory: try the model when it ends (training always wins).")
             return False
         if not self.runner.start(job):
             return False
         self._job_kind = kind
-        self.busy.setVisible(True)
+        if busy:
+            self.busy.setVisible(True)
         self._update_buttons()
         return True
 
@@ -660,7 +664,7 @@ class TryTab(QWidget):
                 sink({"event": "loaded", "loaded": models})
             return generate.answer_both(models, prompt, settings, conversation, stop, sink, chat=chat)
 
-        if self.start_job("answer", job):
+        if self.start_job("answer", job, busy=loaded is None or loaded.mode == "one after the other"):
             if chat:
                 self.prompt_edit.clear()
             self._say(("Generating: base first, then fine-tuned…" if loaded is not None and not loaded.concurrent

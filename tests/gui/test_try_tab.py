@@ -128,10 +128,13 @@ def test_a_prompt_streams_into_both_panes_with_the_same_settings(qtbot: Any, win
     tab.settings_box.max_new_tokens.setValue(12)
     tab.settings_box.repetition_penalty.setValue(1.3)
     updates = {side: 0 for side in tab.panes}
+    busy_shown: list[bool] = []
     for side, pane in tab.panes.items():
         pane.text.textChanged.connect(lambda s=side: updates.__setitem__(s, updates[s] + 1))
+        pane.text.textChanged.connect(lambda: busy_shown.append(tab.busy.isVisible()))
     send(qtbot, tab, PROMPT)
     assert tab.runner._thread is worker and worker.is_alive(), "the answer ran in the thread that loaded"
+    assert busy_shown and not any(busy_shown), "the streaming text is the progress: no busy bar over it"
     settings = dict(max_new_tokens=12, repetition_penalty=1.3, do_sample=False)
     base = plain_generate("builtin:demo", PROMPT, **settings)
     tuned = plain_generate(trained_runs / "three-checkpoints" / "model", PROMPT, **settings)
