@@ -5,10 +5,11 @@ two answers streaming into two panes, base on the left, fine-tuned on the right,
 says how many tokens it generated, how fast, why it stopped, and shows the exact prompt the model read.
 
 Everything heavy runs in `GenerateRunner`'s thread through core.generate (loading, generating, comparing); the
-worker sends plain dicts and never touches a widget. Text arrives in pieces of a few characters; the first piece
-of an answer is shown at once and later ones are drawn together at most every FLUSH_MS, so two answers streaming
-at a hundred tokens a second never queue up paint work. Models are released when another run is picked, when
-the tab is told training starts (training always wins) and when the window closes.
+worker sends plain dicts and never touches a widget. Text arrives as core.generate hands it on: an answer's first
+token at once, then what came since at most every STREAM_INTERVAL_S (a frame), so two answers streaming at a
+hundred tokens a second never queue up paint work, and each piece is drawn as it arrives. Models are released
+when another run is picked, when the tab is told training starts (training always wins) and when the window
+closes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -64,7 +65,6 @@ from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.session import Change, Session
 from finetune_studio.gui.runner import lower_thread_priority
 
-FLUSH_MS = 16  # streamed text is drawn at most this often after an answer's first piece
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 
 
@@ -207,9 +207,6 @@ class AnswerPane(QGroupBox):
         layout.addWidget(self.prompt_toggle)
         layout.addWidget(self.rendered)
         self.answer: Any = None
-        self._pending = ""
-        self._timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
-        self._timer.timeout.connect(self.flush)
 
     def set_title(self, text: str) -> None:
         self.setTitle(text)
@@ -219,8 +216,6 @@ class AnswerPane(QGroupBox):
         self.prompt_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def clear(self) -> None:
-        self._timer.stop()
-        self._pending = ""
         self.text.clear()
         self.stats.clear()
         self.rendered.clear()
@@ -228,7 +223,6 @@ class AnswerPane(QGroupBox):
 
     def begin(self, prompt: str, chat: bool) -> None:
         """A new answer: a chat adds a turn under the last one; a text run shows the prompt it continues."""
-        self.flush()
         self.answer = None
         if chat:
             if self.text.toPlainText():
@@ -243,17 +237,8 @@ class AnswerPane(QGroupBox):
         self.rendered.setPlainText(text)
 
     def add_text(self, text: str) -> None:
-        if self._timer.isActive():
-            self._pending += text
-            return
-        self._append(self._pending + text)  # the first piece (or one after a pause) shows at once
-        self._pending = ""
-        self._timer.start()
-
-    def flush(self) -> None:
-        if self._pending:
-            text, self._pending = self._pending, ""
-            self._append(text)
+        """A piece of the answer, drawn at once: core.generate already sends at most one a frame."""
+        self._append(text)
 
     def _append(self, text: str) -> None:
         cursor = self.text.textCursor()
@@ -263,7 +248,6 @@ class AnswerPane(QGroupBox):
         self.text.ensureCursorVisible()
 
     def finish(self, answer: Any) -> None:
-        self.flush()
         self.answer = answer
         notes = " ".join(answer.notes)
         self.stats.setText(f"{answer.tokens} tokens · {answer.tokens_per_s:.1f} tokens/s · first token after "
@@ -271,7 +255,6 @@ class AnswerPane(QGroupBox):
                            + (f"\n{notes}" if notes else ""))
 
     def show_error(self, message: str) -> None:
-        self.flush()
         self.stats.setText(f"⚠ {message}")
 
 
@@ -794,8 +777,6 @@ class TryTab(QWidget):
     def _job_idle(self) -> None:
         kind, self._job_kind = self._job_kind, ""
         self.busy.setVisible(False)
-        for pane in self.panes.values():
-            pane.flush()
         after, self._after_job = self._after_job, None
         if after is not None:
             after()
