@@ -346,7 +346,9 @@ def new_token_rows(model: Any, config: RunConfig, token_ids: Iterable[int]) -> d
 
     Without them the new rows stay as resize_token_embeddings drew them, frozen under an adapter, and the model
     could never learn to emit <|im_end|> (so never to stop). A layer that trains whole already (modules_to_save)
-    or carries a LoRA adapter of its own (named in target_modules) is left to that; {} when no token was added."""
+    or carries a LoRA adapter of its own (named in target_modules) is left to that, and so is everything when the
+    head is tied to the input embeddings and trained that way (peft cannot tie token rows to such a head; the head
+    then learns to emit the new tokens); {} when no token was added."""
     ids = sorted({int(i) for i in token_ids})
     if not ids:
         return {}
@@ -355,9 +357,10 @@ def new_token_rows(model: Any, config: RunConfig, token_ids: Iterable[int]) -> d
     if isinstance(adapter.target_modules, list):
         already += [t for t in adapter.target_modules if t != ALL_LINEAR]
     embeddings, head = model.get_input_embeddings(), model.get_output_embeddings()
-    layers = [embeddings]
-    if head is not None and head.weight is not embeddings.weight:
-        layers.append(head)
+    tied = head is not None and head.weight is embeddings.weight
+    if tied and _named_in(_module_name(model, head) or "", already):
+        return {}
+    layers = [embeddings] if tied or head is None else [embeddings, head]
     rows = {}
     for layer in layers:
         name = _module_name(model, layer)

@@ -147,3 +147,38 @@ def test_a_stopped_and_resumed_lora_chat_run_matches_an_uninterrupted_one(demo_c
     assert a.keys() == b.keys()
     for name in a:
         assert torch.equal(a[name], b[name]), name
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize(("modules_to_save", "targets", "tied_rows", "untied_rows"), [
+    ([], ["all-linear"], ["model.embed_tokens"], ["model.embed_tokens", "lm_head"]),
+    (["lm_head"], ["all-linear"], [], ["model.embed_tokens"]),  # a tied head trained whole learns the new rows
+    (["embed_tokens"], ["all-linear"], [], ["lm_head"]),
+    ([], ["q_proj", "embed_tokens"], [], ["lm_head"]),  # LoRA on the embeddings covers their new rows
+    ([], ["q_proj", "lm_head"], [], ["model.embed_tokens"]),
+])
+def test_the_added_rows_train_where_nothing_else_trains_them(demo_cache: Path, tmp_path: Path, tied: bool,
+                                                            modules_to_save: list[str], targets: list[str],
+                                                            tied_rows: list[str], untied_rows: list[str]) -> None:
+    """Which layers get peft's trainable_token_indices beside the method's own settings, and that each such model
+    wraps and back-propagates (a tied head trained whole once made peft fail: it cannot tie token rows to it)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from finetune_studio.core import adapters
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.demo import demo_model_path
+
+    model = AutoModelForCausalLM.from_pretrained(str(demo_model_path() if tied else untied_demo(tmp_path / "u")))
+    vocab = model.get_input_embeddings().weight.shape[0]
+    model.resize_token_embeddings(vocab + 2, mean_resizing=False)
+    ids = [vocab, vocab + 1]
+    config = default_config()
+    config.adapter.method = "lora"
+    config.adapter.modules_to_save, config.adapter.target_modules = modules_to_save, targets
+    rows = adapters.new_token_rows(model, config, ids)
+    assert rows == {name: ids for name in (tied_rows if tied else untied_rows)}
+    wrapped = adapters.wrap_model(model, config, 0, ids)
+    batch = torch.tensor([[1, *ids]])
+    wrapped(input_ids=batch, labels=batch).loss.backward()
+    assert adapters.new_token_rows(model, config, []) == {}
