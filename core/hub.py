@@ -611,11 +611,29 @@ def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None
     model_dir = RunFolder(Path(run_dir)).model_dir
     run_model_files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
     run_model_files -= EXCLUDED_MODEL_FILES  # never uploaded from the model folder: README.md is the card's
+    kept = [(path, size) for path, size in items if path not in run_model_files]
     try:
         merged = merged_files(Path(run_dir))
-    except Exception as exc:  # noqa: BLE001 - a list before pushing; the push itself reports the problem in full
-        raise HubError(f"Could not list the merged model's files: {exc}") from None
-    return sorted([(path, size) for path, size in items if path not in run_model_files] + merged)
+    except Exception as exc:  # noqa: BLE001 - a list before pushing: the push itself merges and reports problems
+        # The base cannot be built from its config here (a Hub model not cached offline, code transformers lacks):
+        # say so in the list, with the local base's weight files as the size, and leave the push to try.
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return sorted(kept) + [(f"{MERGED_UNLISTED} ({why})", _local_base_size(Path(run_dir)))]
+    return sorted(kept + merged)
+
+
+MERGED_UNLISTED = "the merged model's files, named when it is merged"
+
+
+def _local_base_size(run_dir: Path) -> int:
+    """The weight files of a local base model folder (0 for a Hub id): what the merged weights take, about."""
+    from finetune_studio.core.adapters import read_adapter_config
+
+    base = (read_adapter_config(RunFolder(run_dir).model_dir) or {}).get("base_model_name_or_path")
+    folder = Path(str(base)) if base else None
+    if folder is None or not folder.is_dir():
+        return 0
+    return sum(p.stat().st_size for p in folder.iterdir() if p.suffix == ".safetensors")
 
 
 def _card_form(form: str | None) -> str | None:
