@@ -25,10 +25,12 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   the vocabulary are in it. Under bf16/fp16 training the pass runs under autocast. Per layer = pass(2 layers) −
   pass(1 layer); the rest (embeddings, final norm, head and loss) = pass(1 layer) − one layer; a model with L
   layers saves rest + L × layer. With activation checkpointing each layer keeps only its input hidden state
-  (batch × max_length × hidden in the activation dtype), and the layer being recomputed in the backward pass holds
-  one layer's activations: rest + L × input + layer. The backward pass starts at the loss while all of that is
+  (batch × max_length × hidden in the activation dtype). The backward pass starts at the loss while all of that is
   still held, and adds the gradients of the logits and of their log-softmax: two float32 tensors of batch ×
-  max_length × vocab (for a large vocabulary the biggest tensors of the step).
+  max_length × vocab (for a large vocabulary the biggest tensors of the step). With checkpointing, the layer being
+  recomputed holds one layer's activations, but only after the loss's backward is over and its saved log-softmax
+  (one logits-sized tensor, part of the rest) is freed: rest + L × input + max(2 × logits, layer − logits).
+  Without: rest + L × layer + 2 × logits.
 - **tied transient**: the end of the backward pass, when the activations are freed and every gradient exists. A
   tied embedding (the output head shares the input embedding's weight, as in Qwen3-0.6B) gets two full-size
   gradients, the head's (held by autograd since the start of the backward pass) and the embedding lookup's (a
@@ -400,12 +402,14 @@ def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
     with _lock:
         passes = _pass_figures(model_key, pass_dtype, adapter_key, batch, length, half)
     layers = int(getattr(_model_config(model), "num_hidden_layers", 1) or 1)
-    if checkpointing:
-        activations = passes.rest + layers * passes.layer_input + passes.layer
-    else:
-        activations = passes.rest + layers * passes.layer
     vocab = int(getattr(_model_config(model), "vocab_size", 0) or 0)
-    activations += 2 * batch * length * vocab * 4  # the loss's backward: gradients of the logits and log-softmax
+    logits = batch * length * vocab * 4  # float32 logits: the loss's log-softmax is saved at this size
+    if checkpointing:
+        # The loss's backward (two more logits-sized gradients) comes first and is over before the last layer is
+        # recomputed; by then the saved log-softmax is freed too. The two never coexist: the larger one counts.
+        activations = passes.rest + layers * passes.layer_input + max(2 * logits, passes.layer - logits)
+    else:
+        activations = passes.rest + layers * passes.layer + 2 * logits  # the loss's backward at the start
     eval_extra = 2 * eval_batch * length * vocab * 4
     tied_transient = 0
     if method == "full":  # adapters leave the embedding frozen: no gradient

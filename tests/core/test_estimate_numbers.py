@@ -267,3 +267,49 @@ def test_tied_embedding_transient_is_what_a_real_backward_holds(tmp_path: Path, 
             assert real < embedding * (1.1 if micro_batches == 2 else 0.1)  # accumulation: one incoming gradient
     assert one.training_peak == one.states + max(one.activations, one.tied_transient)
     assert ("tied embedding gradients" in dict(one.parts())) == tied
+
+
+def forward_backward_peak(model, batch: int, length: int, checkpointing: bool) -> int:
+    """Peak bytes of live tensors allocated during one forward and backward pass (weights excluded: they exist
+    before), from torch.profiler's CPU allocation events."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    ids = torch.randint(0, 100, (batch, length))
+    model.train()
+    model.zero_grad(set_to_none=True)
+    if checkpointing:
+        model.gradient_checkpointing_enable()
+    else:
+        model.gradient_checkpointing_disable()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        model(input_ids=ids, labels=ids).loss.backward()
+    events: list[tuple[int, int]] = []
+
+    def walk(node) -> None:
+        if type(node.extra_fields).__name__ == "_ExtraFields_Allocation":
+            events.append((node.start_time_ns, node.extra_fields.alloc_size))
+        for child in node.children:
+            walk(child)
+
+    for root in prof.profiler.kineto_results.experimental_event_tree():
+        walk(root)
+    live = peak = 0
+    for _, size in sorted(events):
+        live += size
+        peak = max(peak, live)
+    return peak
+
+
+def test_checkpointed_peak_equals_a_real_checkpointed_pass(small_qwen: Path) -> None:
+    """With checkpointing, the loss's backward and the recomputed layer do not coexist: the real peak of a
+    checkpointed forward + backward (gradients included) is the estimate's activations + gradients."""
+    from transformers import AutoModelForCausalLM
+
+    config = config_for(str(small_qwen), per_device_train_batch_size=4, gradient_accumulation_steps=1,
+                        activation_checkpointing=True)
+    config.dataset.max_length = 256
+    result = estimate(config)
+    model = AutoModelForCausalLM.from_pretrained(small_qwen, dtype="float32")
+    real = forward_backward_peak(model, batch=4, length=256, checkpointing=True)
+    assert result.activations + result.gradients == pytest.approx(real, rel=0.03)
