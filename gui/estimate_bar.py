@@ -28,7 +28,8 @@ from finetune_studio.core.estimate import FITS, TIGHT, WONT_FIT, Preflight, gib
 from finetune_studio.gui.background import wait_for_run_start
 
 PART_COLORS = {"weights": "#4e79a7", "gradients": "#f28e2b", "optimizer states": "#e15759", "activations": "#76b7b2",
-               "CUDA runtime": "#9c755f", "evaluation logits": "#b07aa1"}
+               "CUDA runtime": "#9c755f", "CPU runtime": "#9c755f", "tied embedding gradients": "#edc948",
+               "evaluation logits": "#b07aa1"}
 VERDICT_COLORS = {FITS: "#1e7d32", TIGHT: "#9a5b00", WONT_FIT: "#c5221f"}
 VERDICT_WORDS = {FITS: "Fits", TIGHT: "Tight", WONT_FIT: "Will not fit"}
 
