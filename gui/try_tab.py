@@ -15,7 +15,6 @@ closes.
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import traceback
 from pathlib import Path
@@ -81,10 +80,12 @@ class _Signals(QObject):
 
 
 class GenerateRunner(QObject):
-    """At most one generation job (load, answer, compare) at a time, in one worker thread that stays for the next
-    job: a Send does not start a thread, and torch's intra-op threads, started from the worker on its first job,
-    are there already. Stop by event. The worker is a plain (daemon) thread fed by a queue, so nothing in Qt
-    outlives the window or aborts at exit if the tab goes without shutdown()."""
+    """At most one generation job (load, answer, compare) at a time, each in a fresh plain (daemon) thread; stop by
+    event. A plain thread rather than a QThread with its own event loop: starting it costs the GUI thread next to
+    nothing at Send, and nothing in Qt outlives the window or aborts at exit if a tab goes without shutdown(). Not
+    one thread kept for every job: on a 2-core machine busy with other programs, a long-lived thread and torch's
+    OpenMP thread started from it generated 10-20 times slower than a fresh thread did, answer after answer (most
+    likely both stuck on one core; a fresh thread's are placed anew); on an idle machine the two are alike."""
 
     started = Signal()
     event = Signal(object)
@@ -94,7 +95,6 @@ class GenerateRunner(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._jobs: queue.SimpleQueue[tuple[Job, threading.Event] | None] | None = None
         self._thread: threading.Thread | None = None
         self._busy = False
         self._stop = threading.Event()
@@ -113,53 +113,45 @@ class GenerateRunner(QObject):
         if self._busy:
             return False
         self._stop = threading.Event()
-        if self._jobs is None:
-            self._jobs = queue.SimpleQueue()
-            self._thread = threading.Thread(target=self._serve, args=(self._jobs, self._signals),
-                                            name="generate", daemon=True)
-            self._thread.start()
+        self._thread = threading.Thread(target=self._run, args=([job], self._stop, self._signals), name="generate",
+                                        daemon=True)
         self._busy = True
-        self._jobs.put((job, self._stop))
+        self._thread.start()
         self.started.emit()
         return True
 
     @staticmethod
-    def _serve(jobs: queue.SimpleQueue, signals: _Signals) -> None:
-        """The worker thread: run each job as it comes; None ends the thread."""
-        lower_thread_priority()  # once: niceness adds up
+    def _run(box: list[Job], stop: threading.Event, signals: _Signals) -> None:
+        """The job's thread. The job comes in a box it is taken out of, so once it ends nothing holds the models
+        its closure holds (a thread's own arguments live until it returns)."""
+        lower_thread_priority()
         with contextlib.suppress(RuntimeError):  # platforms where niceness does nothing: the thread's priority
             QThread.currentThread().setPriority(QThread.Priority.LowPriority)
-        while (item := jobs.get()) is not None:
-            job, stop = item
-            del item
-            try:
-                result = job(lambda event: signals.event.emit(dict(event)), stop)
-            except BaseException as exc:  # noqa: BLE001 - every failure reaches the tab as a message; it stays usable
-                signals.errored.emit(describe_error(exc), traceback.format_exc())
-            else:
-                signals.succeeded.emit(result)
-                del result
-            finally:
-                del job  # drop the models the job's closure holds
-                signals.done.emit(stop)
+        job = box.pop()
+        try:
+            result = job(lambda event: signals.event.emit(dict(event)), stop)
+        except BaseException as exc:  # noqa: BLE001 - every failure reaches the tab as a message; it stays usable
+            signals.errored.emit(describe_error(exc), traceback.format_exc())
+        else:
+            signals.succeeded.emit(result)
+            del result
+        finally:
+            del job
+            signals.done.emit(stop)
 
     def stop(self) -> None:
         self._stop.set()
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        """Wait for the worker thread to end (after shutdown's request), without the event loop."""
+        """Wait for the job's thread to end, without the event loop."""
         if self._thread is None:
             return True
         self._thread.join(timeout_ms / 1000)
         return not self._thread.is_alive()
 
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
-        """Stop the job, end the worker thread and wait for it, without the event loop (closing): True when it
-        ended."""
+        """Stop the job and wait for its thread, without the event loop (closing): True when it ended."""
         self.stop()
-        if self._jobs is not None:
-            self._jobs.put(None)  # the thread ends after its job; a later start() starts another
-            self._jobs = None
         ended = self.wait(timeout_ms)
         if ended:
             self._thread = None
