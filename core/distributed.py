@@ -289,6 +289,94 @@ def _sync_callback(run_dir: Path, stop: threading.Event, info: RankInfo) -> Any:
 _HEARTBEATS: dict[int, Heartbeat] = {}  # the worker's heartbeat, shared with its Trainer callback
 
 
+def trainer_class(base: Any) -> Any:
+    """The Trainer class core.training builds: `base` itself in one process (the tutorial's Trainer, untouched);
+    on several ranks, a subclass whose eval_loss is the one the same weights get in one process at the same global
+    eval batch (see _rank_trainer)."""
+    info = rank_info()
+    if info is None or info.world_size < 2:
+        return base
+    return _rank_trainer(base)
+
+
+def _rank_trainer(base: Any) -> Any:
+    class RankTrainer(base):
+        """One process's eval_loss is the mean over its eval batches of each batch's token-weighted loss, each
+        batch weighted by its rows. On W ranks of b rows each, the Trainer's global batches are the same rows (a
+        global batch of W x b), but when the split is not a multiple of W x b, accelerate pads the last global
+        batch with repeated rows (even_batches), whose tokens then count in that batch's loss, and gathers the
+        ranks' different losses with the last one cut to its real rows, so ranks weigh unequally. Here, in that
+        case only: the repeated rows' labels are masked (no token of theirs counts), and every rank's loss for the
+        step is the mean of the ranks' (the global batch's token-weighted loss: transformers scales each rank's
+        sum by the global token count and the number of processes). The figure then equals one process's, for
+        any split size. Any other data loading (no padding to undo) is left as the Trainer does it."""
+
+        def evaluation_loop(self, dataloader: Any, *args: Any, **kwargs: Any) -> Any:
+            self._eval_plan = _eval_padding_plan(self, dataloader)
+            self._eval_step = 0
+            try:
+                return super().evaluation_loop(dataloader, *args, **kwargs)
+            finally:
+                self._eval_plan = None
+
+        def prediction_step(self, model: Any, inputs: Any, prediction_loss_only: bool,
+                            ignore_keys: Any = None) -> Any:
+            plan = getattr(self, "_eval_plan", None)
+            if plan is None:
+                return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys)
+            rows, per_rank, ranks, rank = plan
+            batch = self._eval_step * ranks + rank  # this rank's batch in the sampler's batches of per_rank rows
+            self._eval_step += 1
+            real = min(per_rank, max(0, rows - batch * per_rank))  # the rest are accelerate's repeated rows
+            inputs = _mask_rows_from(inputs, real)
+            loss, logits, labels = super().prediction_step(model, inputs, prediction_loss_only,
+                                                           ignore_keys=ignore_keys)
+            if loss is not None:
+                import torch.distributed as dist
+
+                loss = loss.detach().clone()
+                dist.all_reduce(loss, op=dist.ReduceOp.SUM)
+                loss = loss / ranks
+            return loss, logits, labels
+
+    return RankTrainer
+
+
+def _eval_padding_plan(trainer: Any, dataloader: Any) -> tuple[int, int, int, int] | None:
+    """(rows, rows per rank's batch, ranks, this rank) when the eval loader is accelerate's even-batches shard of
+    a sampler of known length and the loss is token-weighted across ranks (the default); None otherwise."""
+    import torch.distributed as dist
+
+    args = trainer.args
+    if not (getattr(args, "average_tokens_across_devices", False) and trainer.model_accepts_loss_kwargs
+            and dist.is_available() and dist.is_initialized()):
+        return None
+    shard = getattr(dataloader, "batch_sampler", None)
+    inner = getattr(shard, "batch_sampler", None)
+    if type(shard).__name__ != "BatchSamplerShard" or shard.split_batches or not shard.even_batches \
+            or shard.drop_last or not isinstance(shard.batch_size, int) or shard.batch_size < 1:
+        return None
+    try:
+        rows = len(inner.sampler)
+    except (AttributeError, TypeError):
+        return None
+    return rows, shard.batch_size, shard.num_processes, shard.process_index
+
+
+def _mask_rows_from(inputs: Any, first: int) -> Any:
+    """The batch with the labels of rows `first` on set to -100 (they count no token), or the batch itself when
+    every row is real."""
+    labels = inputs.get("labels") if hasattr(inputs, "get") else None
+    if labels is None or first >= labels.shape[0]:
+        return inputs
+    masked = dict(inputs)
+    for key in ("labels", "shift_labels"):
+        if masked.get(key) is not None:
+            masked[key] = masked[key].clone()
+            masked[key][first:] = -100
+    return masked
+
+
 # ---------------------------------------------------------------------------------------------- the worker
 def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str | None = None) -> int:
     """One rank of a torchrun job: train the run in run_dir (its config.yaml, or config_path on a machine that

@@ -561,11 +561,11 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
 
     from transformers import PrinterCallback, Trainer
 
-    from finetune_studio.core.distributed import trainer_callbacks
+    from finetune_studio.core.distributed import trainer_callbacks, trainer_class
 
     args = training_arguments(config, folder.path)
     callback = make_progress_callback(emit, stop, elapsed)
-    trainer = Trainer(
+    trainer = trainer_class(Trainer)(  # Trainer itself in one process (the tutorial's)
         model=model,
         args=args,
         train_dataset=train_rows,
