@@ -16,6 +16,12 @@ On a GPU (when torch sees one) the same children also report torch.cuda.max_memo
 for 'cuda' (not run on this CPU machine).
 
     python benchmarks/memory_estimate.py [--quick]   # --quick: the demo configurations only
+    python benchmarks/memory_estimate.py --runtime   # measure the estimate's CPU runtime constant (below)
+
+--runtime measures what core.estimate.CPU_RUNTIME_BYTES stands for, on none of the configurations above: the same
+child process trains a 1-layer Qwen3 with hidden size 32 and a 256-token vocabulary (0.4 MiB of tensors in all), 3
+times; its peak RSS above the baseline minus the estimate's tensor figure is the memory a training run takes besides
+its tensors (the loader's, the Trainer's and the CPU kernels' first-use working set).
 """
 
 from __future__ import annotations
@@ -122,6 +128,42 @@ def build_qwen(folder: Path) -> Path:
     return target
 
 
+def build_tiny(folder: Path) -> Path:
+    """A 1-layer Qwen3 with hidden size 32 and a 256-token vocabulary: tensors too small to matter (--runtime)."""
+    import torch
+    from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+
+    from finetune_studio.core.demo import demo_model_path
+
+    target = folder / "qwen3-tiny"
+    torch.manual_seed(0)
+    config = Qwen3Config(vocab_size=256, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, head_dim=16, tie_word_embeddings=True,
+                         dtype="float32")
+    Qwen3ForCausalLM(config).save_pretrained(target)
+    AutoTokenizer.from_pretrained(demo_model_path()).save_pretrained(target)
+    return target
+
+
+def measure_runtime(folder: Path, repeats: int = 3) -> int:
+    """Peak RSS above the baseline minus the estimate's tensors, for the tiny model: the non-tensor memory of a run."""
+    from finetune_studio.core.config import load_config
+    from finetune_studio.core.estimate import estimate, gib
+
+    config_path = write_config(folder / "tiny.yaml", str(build_tiny(folder)), "full", False, 1, 16)
+    predicted = estimate(load_config(config_path)[0], "cpu")
+    tensors = predicted.training_peak - predicted.runtime
+    found = []
+    for index in range(repeats):
+        measured = measure(config_path, folder / f"tiny-{index}" / "result.json")
+        found.append(measured["peak"] - tensors)
+        print(f"# tiny model, run {index + 1}: measured peak {gib(measured['peak'])}, tensors (estimate) "
+              f"{gib(tensors)}: {found[-1] / 2**20:.2f} MiB besides the tensors", flush=True)
+    print(f"CPU runtime: {min(found) / 2**20:.2f}-{max(found) / 2**20:.2f} MiB (core.estimate.CPU_RUNTIME_BYTES = "
+          f"{predicted.runtime / 2**20:.2f} MiB)")
+    return max(found)
+
+
 def write_config(path: Path, model: str, method: str, checkpointing: bool, batch: int, length: int,
                  cuda: bool = False) -> Path:
     from finetune_studio.core.config import default_config, save_config
@@ -156,7 +198,12 @@ def cuda_available() -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the demo configurations only")
+    parser.add_argument("--runtime", action="store_true", help="measure the CPU runtime constant on a tiny model")
     args = parser.parse_args()
+    if args.runtime:
+        with tempfile.TemporaryDirectory(prefix="memory-runtime-") as tmp:
+            measure_runtime(Path(tmp))
+        return 0
     from finetune_studio.core.config import load_config
     from finetune_studio.core.estimate import estimate, gib
 

@@ -43,8 +43,9 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   per_device_eval_batch_size rows (two float32 tensors of batch × max_length × vocab) sit beside the weights and
   the optimizer's states; the peak is the larger of the training and the evaluation figure.
 - **runtime**: on a CUDA GPU, 0.5 GiB for the CUDA context and cuBLAS workspaces (typical of recent drivers; not
-  measured here); on the CPU nothing (the figures are the tensors' own; the process's libraries are already
-  loaded when a run starts).
+  measured here); on the CPU, 20.6 MiB: what a run touches besides its tensors the first time (the loader's, the
+  Trainer's and the CPU kernels' working set), measured on a 1-layer model with 0.4 MiB of tensors
+  (`benchmarks/memory_estimate.py --runtime`; the same with 1, 2 and 8 threads).
 - **sharding**: with FSDP full_shard over N devices weights, gradients and optimizer states are divided by N;
   shard_grad_op divides gradients and optimizer states. Data-parallel runs (DDP) keep a full copy per device.
 
@@ -72,6 +73,11 @@ from finetune_studio.core.errors import FinetuneError
 GIB = 2**30
 MIB = 2**20
 CUDA_RUNTIME_BYTES = GIB // 2
+# A training run's memory besides its tensors on the CPU: what the model loader, the Trainer and the CPU kernels
+# touch the first time (modules' data, the Trainer's and DataLoader's objects, oneDNN's and OpenMP's buffers).
+# Measured by `benchmarks/memory_estimate.py --runtime` on a 1-layer model whose tensors are 0.4 MiB: 20.5-20.8 MiB
+# above them with 1, 2 and 8 threads (torch 2.13, transformers 5.24, glibc); none of the benchmark's configurations.
+CPU_RUNTIME_BYTES = int(20.6 * MIB)
 FITS_BELOW, TIGHT_BELOW = 0.85, 1.0
 FITS, TIGHT, WONT_FIT = "fits", "tight", "will not fit"
 QLORA_BYTES_PER_WEIGHT = 0.5 + 4 / 64  # 4-bit weight + a float32 absmax per block of 64 (bitsandbytes defaults)
@@ -98,6 +104,7 @@ class Estimate:
     method: str = "full"
     devices: int = 1
     notes: tuple[str, ...] = ()
+    device: str = "cpu"
 
     @property
     def backward_extra(self) -> int:
@@ -128,7 +135,7 @@ class Estimate:
         if self.backward_extra:
             parts.append(("tied embedding gradients", self.backward_extra))
         if self.runtime:
-            parts.append(("CUDA runtime", self.runtime))
+            parts.append(("CUDA runtime" if self.device == "cuda" else "CPU runtime", self.runtime))
         if self.eval_peak > self.training_peak:
             parts.append(("evaluation logits", self.eval_peak - self.training_peak))
         return parts
@@ -424,11 +431,11 @@ def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
         gradients, optimizer = gradients // devices, optimizer // devices
         notes.append(f"FSDP shard_grad_op: gradients and optimizer states split over {devices} devices.")
     return Estimate(weights=int(weights), gradients=int(gradients), optimizer=int(optimizer),
-                    activations=int(activations), runtime=CUDA_RUNTIME_BYTES if device == "cuda" else 0,
+                    activations=int(activations), runtime=CUDA_RUNTIME_BYTES if device == "cuda" else CPU_RUNTIME_BYTES,
                     eval_extra=int(eval_extra), tied_transient=int(tied_transient),
                     trainable_params=int(trainable), total_params=int(total),
                     batch=batch, max_length=length, checkpointing=checkpointing, method=method, devices=devices,
-                    notes=tuple(notes))
+                    notes=tuple(notes), device="cuda" if device == "cuda" else "cpu")
 
 
 def _adapter_key(adapter: AdapterConfig) -> tuple:

@@ -9,6 +9,7 @@ import pytest
 
 from finetune_studio.core.config import default_config
 from finetune_studio.core.estimate import (
+    CPU_RUNTIME_BYTES,
     FITS,
     GIB,
     TIGHT,
@@ -79,7 +80,12 @@ def test_demo_full_weights_gradients_optimizer_are_its_tensor_sizes(demo_cache) 
     assert result.weights == params * 4
     assert result.gradients == params * 4
     assert result.optimizer == 2 * params * 4  # AdamW: exp_avg and exp_avg_sq
-    assert result.runtime == 0 and estimate(config, "cuda").runtime == GIB // 2
+    # besides the tensors: the CPU's measured first-use working set (benchmarks/memory_estimate.py --runtime), or
+    # the CUDA context; each labelled for its device
+    assert result.runtime == CPU_RUNTIME_BYTES == int(20.6 * MIB) and estimate(config, "cuda").runtime == GIB // 2
+    assert dict(result.parts())["CPU runtime"] == CPU_RUNTIME_BYTES
+    assert dict(estimate(config, "cuda").parts())["CUDA runtime"] == GIB // 2
+    assert result.training_peak == result.states + result.activations + CPU_RUNTIME_BYTES
 
 
 def test_activations_equal_a_real_forward_pass(small_qwen: Path) -> None:
@@ -265,7 +271,7 @@ def test_tied_embedding_transient_is_what_a_real_backward_holds(tmp_path: Path, 
             assert real == pytest.approx(result.tied_transient, rel=0.1)
         else:
             assert real < embedding * (1.1 if micro_batches == 2 else 0.1)  # accumulation: one incoming gradient
-    assert one.training_peak == one.states + max(one.activations, one.tied_transient)
+    assert one.training_peak == one.states + max(one.activations, one.tied_transient) + one.runtime
     assert ("tied embedding gradients" in dict(one.parts())) == tied
 
 
