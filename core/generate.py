@@ -711,7 +711,7 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
                 stop: threading.Event | None = None, sink: AnswerSink | None = None,
                 chat: bool | None = None) -> dict[str, Answer]:
     """Both sides answer one prompt with the same settings. `sink` gets plain dicts as things happen:
-    {"event": "rendered", side, text} (just before the side's first text, or its end), {"event": "text", side,
+    {"event": "rendered", side, text} (right after the side's first text, or at its end), {"event": "text", side,
     text}, {"event": "answer", side, answer}, {"event": "error", side, message}, {"event": "progress", text}. Full
     fine-tuning with both models in memory and greedy settings answer at the same time; otherwise (one copy of the
     weights, a seed to honour, or models loaded in turn) one after the other, base first."""
@@ -725,8 +725,9 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
     said: set[str] = set()
 
     def said_rendered(side: str, rendered: Rendered | None) -> None:
-        """The rendered prompt goes to the sink with the side's first text (or its end), not before: the window
-        then draws it in the same turn as that text instead of while the model reads the prompt."""
+        """The rendered prompt goes to the sink right after the side's first text (or at its end), not before: the
+        window then sets it in the same turn as that text, after drawing it, instead of while the model reads the
+        prompt."""
         if rendered is not None and side not in said:
             said.add(side)
             emit({"event": "rendered", "side": side, "text": rendered.text})
@@ -737,8 +738,8 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
         rendered: Rendered | None = None
 
         def on_text(text: str) -> None:
-            said_rendered(side, rendered)
             emit({"event": "text", "side": side, "text": text})
+            said_rendered(side, rendered)
 
         try:
             rendered = render(loaded.tokenizer, prompt, chat=chat, history=conversation.history[side],

@@ -241,6 +241,18 @@ def test_an_exception_inside_generate_reaches_the_caller_and_the_other_side_answ
     assert errors[0]["side"] == "base" and "kernel exploded" in errors[0]["message"]
 
 
+def test_the_rendered_prompt_follows_each_sides_first_text(demo_dir: Path) -> None:
+    """Not before generate: the window would set it while the model reads the prompt."""
+    source = g.Source(g.Target("demo", demo_dir, None), ModelConfig())
+    loaded = g.load(source, where="cpu")
+    events: list[dict] = []
+    g.answer_both(loaded, "Leo", g.GenerationSettings(max_new_tokens=5), sink=events.append)
+    for side in ("base", "tuned"):
+        kinds = [e["event"] for e in events if e.get("side") == side]
+        assert kinds[:2] == ["text", "rendered"] and kinds[-1] == "answer" and kinds.count("rendered") == 1
+        assert next(e["text"] for e in events if e.get("side") == side and e["event"] == "rendered") == "Leo"
+
+
 def test_one_after_the_other_when_both_do_not_fit(demo_dir: Path) -> None:
     source = g.Source(g.Target("demo", demo_dir, None), ModelConfig())
     loaded = g.load(source, where="cpu", free=g.weights_bytes(demo_dir))  # room for one copy only
