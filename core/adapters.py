@@ -412,6 +412,18 @@ def wrap_model(model: Any, config: RunConfig, seed: int, new_tokens: Iterable[in
         return get_peft_model(model, lora_config(config, new_token_rows(model, config, new_tokens)))
 
 
+def grow_embeddings(model: Any, size: int) -> None:
+    """Grow a base model's embeddings to a run's tokenizer `size` (a chat run added tokens), so it takes those ids:
+    the adapter's saved rows replace the new ones; a base answering alone has them as drawn. Drawn on a forked
+    generator: loading a model for the Try tab or an export must not move a training run's random state."""
+    if size <= model.get_input_embeddings().weight.shape[0]:
+        return
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        model.resize_token_embeddings(size, mean_resizing=False)
+
+
 def load_adapter(base: Any, folder: Path, **kwargs: Any) -> Any:
     """A saved adapter (a run's model folder or checkpoint, an export) on its base model: a PeftModel.
 
@@ -424,12 +436,7 @@ def load_adapter(base: Any, folder: Path, **kwargs: Any) -> Any:
     if any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
         from transformers import AutoTokenizer
 
-        size = len(AutoTokenizer.from_pretrained(str(folder)))
-        if size > base.get_input_embeddings().weight.shape[0]:
-            import torch
-
-            with torch.random.fork_rng(devices=[]):  # the new rows' draws must not move a training run's generator
-                base.resize_token_embeddings(size, mean_resizing=False)  # the adapter's saved rows replace them
+        grow_embeddings(base, len(AutoTokenizer.from_pretrained(str(folder))))  # the adapter's saved rows replace them
     import warnings
 
     with warnings.catch_warnings():  # as in wrap_model: the libraries' own deprecation, nothing a user can change

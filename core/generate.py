@@ -450,10 +450,10 @@ def load_weights(config: ModelConfig, where: str) -> Any:
 
 
 def _with_adapter(base: Any, target: Target) -> Any:
-    from peft import PeftModel
+    from finetune_studio.core.adapters import load_adapter  # grows the base for a chat run's added tokens
 
     try:
-        return PeftModel.from_pretrained(base, str(target.path)).eval()
+        return load_adapter(base, target.path).eval()
     except Exception as exc:  # noqa: BLE001 - a broken adapter folder: say which, keep going elsewhere
         raise ModelError(f"Could not load the adapter in {target.path}: {exc}. To fix: pick another checkpoint, "
                          "or check that the run's base model is the one it was trained on.") from None
@@ -885,10 +885,13 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
 
     say(f"Loading the base model {source.base.name_or_path}…")
     base = load_weights(source.base, where)
+    from finetune_studio.core.adapters import grow_embeddings
+
+    grow_embeddings(base, len(tokenizer))  # a chat run's added tokens are in its rendered prompts
     answer_all(base, BASE, None)
     adapters = [t for t in found if t.adapter]
     if adapters and not stop.is_set():
-        from peft import PeftModel
+        from finetune_studio.core.adapters import load_adapter
 
         peft_model = None
         for target in adapters:
@@ -896,7 +899,7 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
                 break
             say(f"Loading the adapter of {target.label}…")
             if peft_model is None:
-                peft_model = PeftModel.from_pretrained(base, str(target.path), adapter_name=target.key).eval()
+                peft_model = load_adapter(base, target.path, adapter_name=target.key).eval()
             else:
                 peft_model.load_adapter(str(target.path), adapter_name=target.key)
                 peft_model.set_adapter(target.key)

@@ -374,3 +374,32 @@ def test_cli_prints_the_saved_answers(tmp_path: Path, capsys) -> None:
     g.append_answer(tmp_path, {"prompt": "Leo", "model": "base", "answer": "the the"})
     code, out, _ = cli(capsys, str(tmp_path), "--answers")
     assert code == 0 and out.splitlines()[:3] == ["> Leo", "  [base] the the", "  [checkpoint-2] a bright week"]
+
+
+@pytest.mark.slow
+def test_a_lora_chat_run_that_added_tokens_loads_and_answers(demo_cache: Path, tmp_path: Path) -> None:
+    """A chat run on the demo model adds ChatML's tokens and saves its embeddings at the grown size: the Try tab
+    loads its adapter on a base grown to match (core.adapters.load_adapter), for the final model and a
+    checkpoint alike, where peft alone refused the sizes."""
+    from finetune_studio.core.training import run
+
+    path = tmp_path / "chats.jsonl"
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "Fire."}]}
+            for q in ("Which element is Leo?", "Who rules Aries?", "Lucky color today?", "Is Cancer a water sign?")]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows * 4), encoding="utf-8")
+    config = small_config(path, tmp_path / "runs", max_steps=2, eval_strategy="no", save_strategy="steps",
+                          save_steps=1, load_best_model_at_end=False, logging_steps=1)
+    config.dataset.test_size = 0.0
+    config.adapter.method = "lora"
+    result = run(config)
+    assert result.state == "finished"
+    settings = g.GenerationSettings(max_new_tokens=4)
+    for checkpoint in (None, 1):
+        source = g.resolve(result.run_dir, checkpoint)
+        assert source.adapter and source.chat
+        loaded = g.load(source, where="cpu")
+        assert loaded.mode == "adapter"
+        answers = g.answer_both(loaded, "Which element is Leo?", settings)
+        assert set(answers) == {"base", "tuned"} and answers["tuned"].tokens > 0
+    table = g.compare_checkpoints(result.run_dir, ["Who rules Aries?"], settings)
+    assert table
