@@ -285,9 +285,9 @@ def forward_backward_peak(model, batch: int, length: int, checkpointing: bool) -
     model.train()
     model.zero_grad(set_to_none=True)
     if checkpointing:
-        model.gradient_checkpointing_enable()
+        model.activation_checkpointing_enable()
     else:
-        model.gradient_checkpointing_disable()
+        model.activation_checkpointing_disable()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         model(input_ids=ids, labels=ids).loss.backward()
     events: list[tuple[int, int]] = []
