@@ -4,7 +4,8 @@ On a GPU: each of the run's GPUs' memory used (MiB, as nvidia-smi counts it) and
 utilization (%), both NVML samples the run records in its step events (core.gpus.Sampler, at most every 2 s). On
 the CPU: the process's resident memory (each step's memory_mb). The points come from core.metrics.ResourceCurves,
 the one reader of metrics.jsonl (resume rule included); this widget only draws them, redrawing at most every
-250 ms (gui/throttle.py) and only while it is shown (points that arrive while hidden are drawn when it shows). pyqtgraph is imported when the plot is first built (`ensure_built`), not with the window.
+250 ms (gui/throttle.py) and only while it is shown (points that arrive while hidden are drawn when it shows).
+pyqtgraph is imported when the plot is first built (`ensure_built`), not with the window.
 """
 
 from __future__ import annotations
