@@ -206,6 +206,25 @@ def test_a_one_layer_model_is_estimated(tmp_path: Path) -> None:
     assert result.activations == saved + 2 * 2 * 64 * 256 * 4
 
 
+def allocation_peak(prof) -> int:
+    """The peak of live bytes over a torch.profiler run's CPU allocation events (frees are negative sizes)."""
+    events: list[tuple[int, int]] = []
+
+    def walk(node) -> None:
+        if type(node.extra_fields).__name__ == "_ExtraFields_Allocation":
+            events.append((node.start_time_ns, node.extra_fields.alloc_size))
+        for child in node.children:
+            walk(child)
+
+    for root in prof.profiler.kineto_results.experimental_event_tree():
+        walk(root)
+    live = peak = 0
+    for _, size in sorted(events):
+        live += size
+        peak = max(peak, live)
+    return peak
+
+
 def backward_peak_above_gradients(model, batch: int, length: int, micro_batches: int = 1) -> int:
     """Bytes above the gradients at the peak of the last micro-batch's backward pass (torch.profiler's CPU
     allocation events), gradients accumulated as the Trainer does (no zero_grad between micro-batches)."""
@@ -221,20 +240,7 @@ def backward_peak_above_gradients(model, batch: int, length: int, micro_batches:
     loss = model(input_ids=ids, labels=ids).loss
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         loss.backward()
-    events: list[tuple[int, int]] = []
-
-    def walk(node) -> None:
-        if type(node.extra_fields).__name__ == "_ExtraFields_Allocation":
-            events.append((node.start_time_ns, node.extra_fields.alloc_size))
-        for child in node.children:
-            walk(child)
-
-    for root in prof.profiler.kineto_results.experimental_event_tree():
-        walk(root)
-    live = peak = 0
-    for _, size in sorted(events):
-        live += size
-        peak = max(peak, live)
+    peak = allocation_peak(prof)
     after = sum(p.grad.nbytes for p in model.parameters() if p.grad is not None)
     return peak - (after - before)
 
@@ -290,21 +296,7 @@ def forward_backward_peak(model, batch: int, length: int, checkpointing: bool) -
         model.activation_checkpointing_disable()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         model(input_ids=ids, labels=ids).loss.backward()
-    events: list[tuple[int, int]] = []
-
-    def walk(node) -> None:
-        if type(node.extra_fields).__name__ == "_ExtraFields_Allocation":
-            events.append((node.start_time_ns, node.extra_fields.alloc_size))
-        for child in node.children:
-            walk(child)
-
-    for root in prof.profiler.kineto_results.experimental_event_tree():
-        walk(root)
-    live = peak = 0
-    for _, size in sorted(events):
-        live += size
-        peak = max(peak, live)
-    return peak
+    return allocation_peak(prof)
 
 
 def test_checkpointed_peak_equals_a_real_checkpointed_pass(small_qwen: Path) -> None:
