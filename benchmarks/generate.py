@@ -4,14 +4,14 @@ For each model (the built-in demo model, and a Qwen3-0.6B-shaped model with 2 la
 here), in one process:
 
 1. Speed: a plain script (`model.generate` with the same GenerationConfig: greedy, the same max new tokens, EOS
-   switched off on both sides so both generate exactly that many tokens; called from a fresh thread, as the tab's
-   generate is, see plain_in_thread) against the Try tab's whole path: the
-   real TryTab widget, Send pressed, the text streamed through core.generate's streamer, the worker thread and the
-   pane, waiting in an event loop as the window does. Tokens/s of the tab = tokens ÷ (last text shown − Send
-   pressed); of the script = tokens ÷ the wall time of tokenizing the prompt and generate. Time to first token: the
-   tab from Send to the first text in the pane; the script, tokenizing the prompt and generate with
-   max_new_tokens=1. Pairs in alternating order, median of --pairs. Goals: tokens/s ratio >= 0.95, time-to-first-
-   token ratio <= 1.10.
+   switched off on both sides so both generate exactly that many tokens; each measurement called from a fresh
+   thread, as each of the tab's answers is, see in_fresh_thread) against the Try tab's whole path: the real TryTab
+   widget, Send pressed, the text streamed through core.generate's streamer, the worker thread and the pane,
+   waiting in an event loop as the window does. Tokens/s of the tab = tokens ÷ (last text shown − Send pressed); of
+   the script = tokens ÷ the wall time of tokenizing the prompt and generate. Time to first token: the tab from
+   Send to the first text in the pane; the script, tokenizing the prompt and generate with max_new_tokens=1 (the
+   first generate in its thread, as the tab's answer is). Pairs in alternating order, median of --pairs. Goals:
+   tokens/s ratio >= 0.95, time-to-first-token ratio <= 1.10.
 2. Smoothness: a 1 ms precise QTimer heartbeat on the GUI thread while both panes stream (base and fine-tuned, two
    models loaded, greedy: they answer at the same time); every tick's lateness is a stall. Goals: p99 <= 16 ms,
    max <= 50 ms; baseline: the same heartbeat with the window idle.
@@ -76,37 +76,52 @@ def no_eos(model: Any) -> None:
     model.generation_config.eos_token_id = None
 
 
-def plain(model: Any, tokenizer: Any, settings: Any, tokens: int) -> tuple[float, float]:
-    """(tokens/s, time to first token) of a plain script: model.generate with the same GenerationConfig."""
+def plain_rate(model: Any, tokenizer: Any, settings: Any, tokens: int) -> float:
+    """Tokens/s of a plain script: tokenizing the prompt and model.generate with the same GenerationConfig."""
     import torch
 
     config = settings.generation_config(model, tokens, tokenizer.pad_token_id)
-    first_config = settings.generation_config(model, 1, tokenizer.pad_token_id)
     with torch.inference_mode():
         start = time.perf_counter()
         ids = tokenizer(PROMPT, return_tensors="pt")  # the script reads the prompt too, as the tab does
         out = model.generate(**ids, generation_config=config)
         seconds = time.perf_counter() - start
-        made = out.shape[1] - ids["input_ids"].shape[1]
+    made = out.shape[1] - ids["input_ids"].shape[1]
+    assert made == tokens, f"the script made {made} tokens, not {tokens}"
+    return made / seconds
+
+
+def plain_first(model: Any, tokenizer: Any, settings: Any) -> float:
+    """Time to first token of a plain script: tokenizing the prompt and model.generate with max_new_tokens=1."""
+    import torch
+
+    config = settings.generation_config(model, 1, tokenizer.pad_token_id)
+    with torch.inference_mode():
         start = time.perf_counter()
         ids = tokenizer(PROMPT, return_tensors="pt")
-        model.generate(**ids, generation_config=first_config)
-        first = time.perf_counter() - start
-    assert made == tokens, f"the script made {made} tokens, not {tokens}"
-    return made / seconds, first
+        model.generate(**ids, generation_config=config)
+        return time.perf_counter() - start
 
 
-def plain_in_thread(model: Any, tokenizer: Any, settings: Any, tokens: int) -> tuple[float, float]:
-    """plain(), called from a fresh thread as the tab's generate is. On the shared 2-core VM torch measured 3-10x
-    slower called from the main thread than from a new thread (its OpenMP team contends with the load), which
+def in_fresh_thread(measure: Any, *args: Any) -> Any:
+    """measure(*args), called from a fresh thread as the tab's generate is. On the shared 2-core VM torch measured
+    3-10x slower called from the main thread than from a new thread (its OpenMP team contends with the load), which
     would flatter the tab; the same thread setup on both sides leaves only the tab's own overhead."""
     import threading
 
-    got: list[tuple[float, float]] = []
-    thread = threading.Thread(target=lambda: got.append(plain(model, tokenizer, settings, tokens)))
+    got: list[Any] = []
+    thread = threading.Thread(target=lambda: got.append(measure(*args)))
     thread.start()
     thread.join()
     return got[0]
+
+
+def plain_in_thread(model: Any, tokenizer: Any, settings: Any, tokens: int) -> tuple[float, float]:
+    """(tokens/s, time to first token) of a plain script, each in a fresh thread of its own, as each of the tab's
+    answers is: the first token is the first generate in its thread, starting torch's OpenMP team as the tab's
+    does, not one that follows a generate of `tokens` tokens in the same thread."""
+    return in_fresh_thread(plain_rate, model, tokenizer, settings, tokens), in_fresh_thread(
+        plain_first, model, tokenizer, settings)
 
 
 def through_tab(app: Any, tab: Any, tokens: int) -> tuple[float, float, int]:
