@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -110,15 +110,27 @@ class GenerateRunner(QObject):
         return self._busy
 
     def start(self, job: Job) -> bool:
+        """Take the job (running from now on); its thread starts from the event loop's next turn, once the window
+        has drawn what changed for it (Send's prompt, buttons and status). Started at once, the thread's first
+        milliseconds (reading the prompt, starting generate, the first token) took turns for the GIL and the two
+        cores with that drawing, which a plain script's generate does not."""
         if self._busy:
             return False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=([job], self._stop, self._signals), name="generate",
                                         daemon=True)
         self._busy = True
-        self._thread.start()
+        QTimer.singleShot(0, self, self._launch)  # once the handler that started the job has made its changes
         self.started.emit()
         return True
+
+    def _launch(self) -> None:
+        """Draw what is pending (the layout, then the paint), then start the job's thread."""
+        thread = self._thread
+        if thread is not None and self._busy and thread.ident is None:
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest)
+            thread.start()
 
     @staticmethod
     def _run(box: list[Job], stop: threading.Event, signals: _Signals) -> None:
@@ -143,15 +155,21 @@ class GenerateRunner(QObject):
         self._stop.set()
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        """Wait for the job's thread to end, without the event loop."""
+        """Wait for the job's thread to end, without the event loop (which would start it: started here then)."""
         if self._thread is None:
             return True
+        self._launch()
         self._thread.join(timeout_ms / 1000)
         return not self._thread.is_alive()
 
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
-        """Stop the job and wait for its thread, without the event loop (closing): True when it ended."""
+        """Stop the job and wait for its thread, without the event loop (closing): True when it ended. A job whose
+        thread has not started yet never runs."""
         self.stop()
+        if self._thread is not None and self._thread.ident is None:
+            self._thread = None
+            self._finish(self._stop)
+            return True
         ended = self.wait(timeout_ms)
         if ended:
             self._thread = None

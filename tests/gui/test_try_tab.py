@@ -67,6 +67,44 @@ def test_each_job_runs_in_a_thread_of_its_own_one_at_a_time(qtbot: Any) -> None:
     assert runner.shutdown(10_000)
 
 
+def test_a_job_starts_once_the_window_has_drawn_what_changed_for_it(qtbot: Any) -> None:
+    """The thread starts from the event loop after the pending paint, so its first milliseconds (the prompt read,
+    generate started, the first token) do not take turns with that drawing for the GIL and the cores."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QLabel
+
+    from finetune_studio.gui.try_tab import GenerateRunner
+
+    label = QLabel("before")
+    qtbot.addWidget(label)
+    painted: list[str] = []
+
+    class Paints(QObject):
+        def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+            if event.type() == QEvent.Type.Paint:
+                painted.append(label.text())
+            return False
+
+    paints = Paints()
+    label.installEventFilter(paints)
+    label.show()
+    qtbot.waitUntil(lambda: "before" in painted, timeout=10_000)
+    painted.clear()
+    runner = GenerateRunner()
+    seen: list[list[str]] = []
+    label.setText("after")  # what a Send handler changes before it starts the job
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        assert runner.start(lambda sink, stop: seen.append(list(painted)))
+        assert not seen, "the job's thread starts from the event loop, not inside the handler"
+    assert seen and "after" in seen[0], f"the change was drawn before the job began: {seen}"
+
+    ran: list[bool] = []
+    assert runner.start(lambda sink, stop: ran.append(True))
+    assert runner.shutdown(10_000) and not runner.running and not ran, "closing before it started: it never runs"
+    qtbot.wait(50)
+    assert not ran
+
+
 def plain_generate(folder: Path | str, prompt: str, **settings: Any) -> str:
     """What a plain transformers script answers with these settings."""
     import torch
