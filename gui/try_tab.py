@@ -65,6 +65,7 @@ from finetune_studio.core.session import Change, Session
 from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
+NO_BASE = "This model folder has no base model to compare with."
 
 
 # ---------------------------------------------------------------------------------------------- the thread
@@ -646,9 +647,9 @@ class TryTab(QWidget):
         for side in SIDES:
             if side in sides:
                 self.panes[side].begin(prompt, chat)
-            else:
-                self.panes[side].clear()
-                self.panes[side].stats.setText("This model folder has no base model to compare with.")
+            elif self.panes[side].stats.text() != NO_BASE or self.panes[side].text.document().characterCount() > 1:
+                self.panes[side].clear()  # once: redrawn at every Send, its repaint took turns with the answer's start
+                self.panes[side].stats.setText(NO_BASE)
 
         def job(sink: Callable[[dict], None], stop: threading.Event) -> Any:
             models = loaded

@@ -105,6 +105,49 @@ def test_a_job_starts_once_the_window_has_drawn_what_changed_for_it(qtbot: Any) 
     assert not ran
 
 
+def test_the_pane_without_a_model_is_not_redrawn_at_each_send(qtbot: Any, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model folder with no base answers alone: the base pane says so once, and a Send leaves it alone (it was
+    cleared and set again at every Send, a relayout and a repaint of the chat page at the answer's start)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from finetune_studio.core import generate
+    from finetune_studio.core.session import Session
+    from finetune_studio.gui.try_tab import NO_BASE, TryTab
+
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(generate, "answer_both", lambda *args, **kwargs: {})
+    tab = TryTab(Session())
+    qtbot.addWidget(tab)
+    tab.resize(1000, 700)
+    source = generate.Source(generate.Target("model", tmp_path, None), None)
+    tab.use(generate.Loaded(source, None, "cpu", "alone", models={generate.TUNED: object()}))
+    tab.show()
+    qtbot.waitExposed(tab)
+    base = tab.panes["base"]
+    changed: list[str] = []
+    base.text.textChanged.connect(lambda: changed.append("text"))
+
+    class Paints(QObject):
+        def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+            if event.type() == QEvent.Type.Paint:
+                changed.append(f"paint {watched.objectName()}")
+            return False
+
+    paints = Paints()
+    for widget in (base, base.stats, base.text.viewport()):
+        widget.installEventFilter(paints)
+    for turn in range(2):
+        tab.prompt_edit.setPlainText("Aries")
+        with qtbot.waitSignal(tab.answered, timeout=10_000):
+            tab.send_button.click()
+        qtbot.wait(20)
+        assert base.stats.text() == NO_BASE and not base.text.toPlainText()
+        if turn == 0:
+            changed.clear()  # the first Send may set the note; the next ones leave it
+    assert changed == [], f"the second Send redrew the pane that has no model: {changed}"
+
+
 def plain_generate(folder: Path | str, prompt: str, **settings: Any) -> str:
     """What a plain transformers script answers with these settings."""
     import torch
