@@ -218,6 +218,7 @@ class AnswerPane(QGroupBox):
         layout.addWidget(self.prompt_toggle)
         layout.addWidget(self.rendered)
         self.answer: Any = None
+        self._end: QTextCursor | None = None  # where the next text goes (_append)
 
     def set_title(self, text: str) -> None:
         self.setTitle(text)
@@ -252,11 +253,17 @@ class AnswerPane(QGroupBox):
         self._append(text)
 
     def _append(self, text: str) -> None:
-        cursor = self.text.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
+        """Text at the end, through a cursor of the pane's own kept there: moving a cursor to the end lays out the
+        answer's paragraph to place it, and setting it as the widget's cursor repaints it, which cost as much as the
+        insert itself (per piece, growing with the answer). The view follows the end; a selection the user makes
+        while the answer streams stays."""
+        cursor = self._end
+        if cursor is None or cursor.document() is not self.text.document() or not cursor.atEnd():
+            cursor = self._end = QTextCursor(self.text.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertText(text)
-        self.text.setTextCursor(cursor)
-        self.text.ensureCursorVisible()
+        bar = self.text.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def finish(self, answer: Any) -> None:
         self.answer = answer

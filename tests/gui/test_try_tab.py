@@ -148,6 +148,35 @@ def test_the_pane_without_a_model_is_not_redrawn_at_each_send(qtbot: Any, tmp_pa
     assert changed == [], f"the second Send redrew the pane that has no model: {changed}"
 
 
+def test_a_pane_appends_at_the_end_follows_it_and_keeps_the_users_selection(qtbot: Any) -> None:
+    from PySide6.QtGui import QTextCursor
+
+    from finetune_studio.gui.try_tab import AnswerPane
+
+    pane = AnswerPane("tuned")
+    qtbot.addWidget(pane)
+    pane.resize(400, 160)
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.begin("Aries rising", chat=False)
+    selection = pane.text.textCursor()
+    selection.setPosition(0)
+    selection.movePosition(QTextCursor.MoveOperation.EndOfWord, QTextCursor.MoveMode.KeepAnchor)
+    pane.text.setTextCursor(selection)  # the user selects the prompt's first word while the answer streams
+    pieces = [f" piece {i} of an answer long enough to wrap and to scroll the pane" for i in range(40)]
+    for piece in pieces:
+        pane.add_text(piece)
+    assert pane.text.toPlainText() == "Aries rising" + "".join(pieces)
+    assert pane.text.textCursor().selectedText() == "Aries", "the user's selection stays"
+    bar = pane.text.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == bar.maximum(), "the view follows the end"
+    pane.clear()
+    pane.begin("Leo", chat=True)
+    pane.add_text("roars")
+    pane.begin("Again", chat=True)
+    assert pane.text.toPlainText() == "You: Leo\nroars\n\nYou: Again\n"
+
+
 def plain_generate(folder: Path | str, prompt: str, **settings: Any) -> str:
     """What a plain transformers script answers with these settings."""
     import torch
