@@ -18,11 +18,23 @@ for 'cuda' (not run on this CPU machine).
     python benchmarks/memory_estimate.py [--quick]   # --quick: the demo configurations only
     python benchmarks/memory_estimate.py --runtime   # measure the estimate's CPU runtime constant (below)
     python benchmarks/memory_estimate.py --allocator-check   # also each run with glibc's mmap threshold fixed
+    python benchmarks/memory_estimate.py --allocator-speed [--quick] [--speed-steps N]   # its speed cost (below)
 
 --allocator-check is a diagnostic, not the goal: each configuration is measured a second time with
 MALLOC_MMAP_THRESHOLD_=131072, which stops glibc from raising its mmap threshold as tensors are freed, so freed
 tensors above 128 KiB go back to the OS instead of staying in the heap. The difference between the two peaks is
 memory the heap keeps, which the estimate does not model (docs/memory-estimate.md, Known gaps).
+
+--allocator-speed measures what fixing that threshold costs in training speed. For each of SPEED_CONFIGS three child
+processes train the same configuration (same rows, same seed, same --speed-steps) and take turns, a few optimizer
+steps at a time (the chunk in SPEED_CONFIGS), while the other two wait at a step boundary (blocked on a pipe, using
+no CPU): one with glibc's defaults, one that calls mallopt(M_MMAP_THRESHOLD, 131072) before it loads the model (what
+the app would do at train start), and a second one with the defaults, the control that gives this machine's noise
+floor for identical work. The order of the three changes every turn through all six permutations, so a drift in the
+machine's speed cancels. The first two turns (set-up, warm-up) are left out. Prints steps/s of the fixed threshold ÷
+steps/s of the defaults and of the control ÷ the defaults, by wall time and by the child's CPU time: the median of
+the per-turn ratios (robust to another process's burst on a shared machine) with its 90 % bootstrap interval and
+quartiles, and the ratio over all turns; and the minor page faults and system CPU time per step of each.
 
 --runtime measures what core.estimate.CPU_RUNTIME_BYTES stands for, on none of the configurations above: the same
 child process trains a 1-layer Qwen3 with hidden size 32 and a 256-token vocabulary (0.4 MiB of tensors in all), 3
@@ -33,8 +45,11 @@ its tensors (the loader's, the Trainer's and the CPU kernels' first-use working 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,6 +129,169 @@ json.dump(result, open(out, "w"))
 """
 
 
+# (label, model, method, activation checkpointing, per-device batch, gradient accumulation, max_length, chunk)
+SPEED_CONFIGS = [
+    ("demo recipe (b2 x acc 8, ckpt)", "demo", "full", True, 2, 8, 512, 2),  # the app's default recipe
+    ("demo full b4", "demo", "full", False, 4, 1, 512, 4),
+    ("qwen-2L full b1", "qwen", "full", False, 1, 1, 256, 2),
+    ("qwen-2L lora b2", "qwen", "lora", False, 2, 1, 256, 2),
+]
+
+SPEED_CHILD = r"""
+import ctypes, json, os, resource, sys, time
+import torch
+import transformers, peft  # noqa: F401
+from transformers import PrinterCallback, Trainer, TrainerCallback
+from finetune_studio.core.config import load_config
+from finetune_studio.core import adapters, model as models
+from finetune_studio.core.training import training_arguments
+
+config, _ = load_config(sys.argv[1])
+mode, chunk = sys.argv[2], int(sys.argv[3])
+if mode == "fixed":
+    m_mmap_threshold = -3  # <malloc.h>
+    if ctypes.CDLL(None).mallopt(ctypes.c_int(m_mmap_threshold), ctypes.c_int(131072)) != 1:
+        raise SystemExit("mallopt failed")
+torch.manual_seed(0)
+model = models.load_model(config.model, config.adapter)
+if adapters.is_adapter_method(config.adapter.method):
+    model = adapters.wrap_model(model, config, 0)
+batch = config.training["per_device_train_batch_size"] * config.training["gradient_accumulation_steps"]
+length = config.dataset.max_length
+vocab = min(2048, model.config.vocab_size)
+rows = [{"input_ids": ids, "labels": ids, "attention_mask": [1] * length}
+        for ids in torch.randint(0, vocab, (batch * 4, length)).tolist()]
+
+def say(**message):
+    print("@@" + json.dumps(message), flush=True)
+
+def usage():
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return {"seconds": time.perf_counter(), "cpu": use.ru_utime + use.ru_stime, "sys": use.ru_stime,
+            "faults": use.ru_minflt}
+
+def wait_turn():
+    if sys.stdin.readline().strip() != "go":
+        raise SystemExit(0)
+    return usage()
+
+class Turns(TrainerCallback):
+    def on_train_begin(self, args, state, control, **kwargs):
+        say(ready=True)
+        self.began = wait_turn()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        step = state.global_step
+        if step % chunk == 0 or step == state.max_steps:
+            now = usage()
+            say(step=step, **{key: now[key] - self.began[key] for key in now})
+            self.began = wait_turn()  # after the last step too: winding up must not overlap another's turn
+
+trainer = Trainer(model=model, args=training_arguments(config, os.path.dirname(sys.argv[4])), train_dataset=rows,
+                  callbacks=[Turns()])
+trainer.remove_callback(PrinterCallback)
+trainer.train()
+say(done=True)
+"""
+SPEED_SIDES = (("default", "default"), ("fixed", "fixed"), ("control", "default"))  # (name, mode)
+
+
+WARMUP_TURNS = 2  # left out: the first turn sets the run up, the second still warms caches and the heap
+
+
+def bootstrap(ratios: list[float], level: float = 0.9, resamples: int = 4000) -> tuple[float, float]:
+    """Interval of the median of per-turn ratios, resampled: how far it could move by chance."""
+    rng = random.Random(0)
+    ratios = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
+    cut = int(resamples * (1 - level) / 2)
+    return ratios[cut], ratios[-cut - 1]
+
+
+def speed_check(folder: Path, label: str, config_path: Path, chunk: int, steps: int) -> dict:
+    """Three children train `config_path` taking turns (see --allocator-speed); returns each side's turn times."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    children = {}
+    for name, mode in SPEED_SIDES:
+        out = folder / f"speed-{name}" / "out"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        log = open(out.parent / "stderr.txt", "w")
+        children[name] = (subprocess.Popen([sys.executable, "-c", SPEED_CHILD, str(config_path), mode, str(chunk),
+                                            str(out)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           stderr=log, text=True), log)
+
+    def receive(name: str) -> dict:
+        child, log = children[name]
+        for line in child.stdout:
+            if line.startswith("@@"):
+                return json.loads(line[2:])
+        log.flush()
+        raise RuntimeError(f"{label}: the {name} child ended ({child.wait()}): "
+                           f"{(folder / f'speed-{name}' / 'stderr.txt').read_text()[-2000:]}")
+
+    try:
+        for name in children:
+            receive(name)  # ready: at its first step, waiting for its turn
+        times: dict[str, list[float]] = {name: [] for name in children}
+        cpu: dict[str, list[float]] = {name: [] for name in children}
+        system: dict[str, list[float]] = {name: [] for name in children}
+        total, steps = steps, {name: [] for name in children}
+        page_faults: dict[str, int] = {name: 0 for name in children}
+        orders = list(itertools.permutations(children))
+        turn, finished = 0, False
+        while not finished:
+            for name in orders[turn % len(orders)]:
+                child, _ = children[name]
+                child.stdin.write("go\n")
+                child.stdin.flush()
+                message = receive(name)
+                times[name].append(message["seconds"])
+                cpu[name].append(message["cpu"])
+                system[name].append(message["sys"])
+                steps[name].append(message["step"])
+                if turn >= WARMUP_TURNS:
+                    page_faults[name] += message["faults"]
+            finished = steps["default"][-1] == total
+            turn += 1
+        for name, (child, _) in children.items():  # one at a time, after every turn
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            receive(name)  # done
+    finally:
+        for child, log in children.values():
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            log.close()
+    return {"times": times, "cpu": cpu, "sys": system, "faults": page_faults}
+
+
+def report_speed(label: str, result: dict, chunk: int) -> None:
+    """Print the speed figures of one configuration, by wall time and by the children's CPU time (user + system,
+    less sensitive to other processes taking the CPU)."""
+    steps = chunk * (len(result["times"]["default"]) - WARMUP_TURNS)
+    print(f"# {label}: {len(result['times']['default']) - WARMUP_TURNS} turns of {chunk} steps per side after "
+          f"{WARMUP_TURNS} left out; defaults {steps / sum(result['times']['default'][WARMUP_TURNS:]):.3f} steps/s "
+          "(wall); per step: minor page faults "
+          + ", ".join(f"{name} {result['faults'][name] / steps:,.0f}" for name, _ in SPEED_SIDES)
+          + "; system CPU s " + ", ".join(f"{name} {sum(result['sys'][name][WARMUP_TURNS:]) / steps:.3f}"
+                                         for name, _ in SPEED_SIDES), flush=True)
+    for measure, key in (("wall time", "times"), ("CPU time", "cpu")):
+        times = {name: values[WARMUP_TURNS:] for name, values in result[key].items()}
+        for name in ("fixed", "control"):
+            per_turn = [d / n for d, n in zip(times["default"], times[name])]  # steps/s of `name` / of the defaults
+            q1, median, q3 = statistics.quantiles(per_turn, n=4)
+            low, high = bootstrap(per_turn)
+            ratio = sum(times["default"]) / sum(times[name])
+            side = "fixed threshold" if name == "fixed" else "control (defaults again)"
+            print(f"{label}: {side} steps/s / defaults steps/s, by {measure}: median per turn {median:.3f} (90 % "
+                  f"bootstrap interval {low:.3f}-{high:.3f}, quartiles {q1:.3f}-{q3:.3f}; over all turns "
+                  f"{ratio:.3f})", flush=True)
+    for name, values in result["times"].items():
+        print(f"  turn seconds (wall / CPU), {name}: " + " ".join(
+            f"{t:.2f}/{c:.2f}" for t, c in zip(values, result["cpu"][name])))
+
+
 def build_qwen(folder: Path) -> Path:
     """A Qwen3-0.6B-shaped model with 2 layers and random weights, with the demo's tokenizer (the rows use only its
     first 2048 ids)."""
@@ -171,7 +349,7 @@ def measure_runtime(folder: Path, repeats: int = 3) -> int:
 
 
 def write_config(path: Path, model: str, method: str, checkpointing: bool, batch: int, length: int,
-                 cuda: bool = False) -> Path:
+                 cuda: bool = False, **training) -> Path:
     from finetune_studio.core.config import default_config, save_config
 
     config = default_config()
@@ -181,7 +359,7 @@ def write_config(path: Path, model: str, method: str, checkpointing: bool, batch
     config.training.update({"per_device_train_batch_size": batch, "gradient_accumulation_steps": 1,
                             "max_steps": STEPS, "activation_checkpointing": checkpointing, "eval_strategy": "no",
                             "save_strategy": "no", "load_best_model_at_end": False, "logging_steps": 1,
-                            "report_to": "none", "use_cpu": not cuda})
+                            "report_to": "none", "use_cpu": not cuda, **training})
     save_config(config, path)
     return path
 
@@ -209,7 +387,28 @@ def main() -> int:
     parser.add_argument("--runtime", action="store_true", help="measure the CPU runtime constant on a tiny model")
     parser.add_argument("--allocator-check", action="store_true",
                         help="diagnostic: also measure each configuration with glibc's mmap threshold fixed")
+    parser.add_argument("--allocator-speed", action="store_true",
+                        help="the speed cost of fixing glibc's mmap threshold: three children taking turns")
+    parser.add_argument("--only", default="", help="--allocator-speed: only configurations whose label has this")
+    parser.add_argument("--speed-steps", type=int, default=40, help="--allocator-speed: optimizer steps per child")
     args = parser.parse_args()
+    if args.allocator_speed:
+        with tempfile.TemporaryDirectory(prefix="memory-speed-") as tmp:
+            folder = Path(tmp)
+            print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.speed_steps} "
+                  f"steps per child", flush=True)
+            for label, which, method, checkpointing, batch, accumulation, length, chunk in SPEED_CONFIGS:
+                if (which == "qwen" and args.quick) or args.only not in label:
+                    continue
+                name = "builtin:demo" if which == "demo" else str(build_qwen(folder))
+                stem = "speed-" + label.split(" (")[0].replace(" ", "_").replace("+", "-")
+                config_path = write_config(folder / f"{stem}.yaml", name, method, checkpointing, batch, length,
+                                           max_steps=args.speed_steps, gradient_accumulation_steps=accumulation,
+                                           logging_steps=10)
+                result = speed_check(folder / stem, label, config_path, chunk, args.speed_steps)
+                report_speed(label, result, chunk)
+            print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return 0
     if args.runtime:
         with tempfile.TemporaryDirectory(prefix="memory-runtime-") as tmp:
             measure_runtime(Path(tmp))
