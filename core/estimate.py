@@ -50,10 +50,11 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   shard_grad_op divides gradients and optimizer states. Data-parallel runs (DDP) keep a full copy per device.
 
 Verdict against a device's free memory (the smallest free of the chosen GPUs, or the available RAM on the CPU):
-fits up to 85 % of it, tight up to 100 % (benchmarks/memory_estimate.py: 0.90-0.97 of the CPU's measured peak
+fits up to 85 % of it, tight up to 100 % (benchmarks/memory_estimate.py: 0.87-0.97 of the CPU's measured peak
 RSS for a Qwen3-0.6B-shaped model; 0.61-0.90 for the tiny demo, where the memory glibc's heap keeps besides the
-tensors weighs more, see docs/memory-estimate.md), will not fit above. `fixes()` lists config changes that lower
-the estimate, each with its new estimate: first those that keep the training maths (train on the chosen GPUs that
+tensors weighs more: fixing glibc's mmap threshold would give it back but slows the demo's training about 40 %, so
+runs keep glibc's defaults, see docs/memory-estimate.md), will not fit above. `fixes()` lists config changes that
+lower the estimate, each with its new estimate: first those that keep the training maths (train on the chosen GPUs that
 have room, activation checkpointing, a smaller batch with more accumulation, a smaller evaluation batch, more
 GPUs, FSDP), then those that change it (LoRA, shorter max_length, QLoRA); one that makes the run fit comes before
 one that does not, and among equals the smaller estimate first. A fix that changes the GPUs is judged by its own
