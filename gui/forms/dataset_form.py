@@ -263,10 +263,29 @@ class PreviewModel(QAbstractTableModel):
 # ---- histogram
 
 class TokenHistogram(QWidget):
-    """Bar chart of token lengths with a line at max_length. pyqtgraph is imported here, not at module import."""
+    """Bar chart of token lengths with a line at max_length.
+
+    The plot is built when the first histogram arrives, not with the form: importing pyqtgraph and building a
+    PlotWidget took ~0.4 s of the window's 1.1 s to first show (cProfile of gui.app.main), and there is nothing
+    to draw before a tokenizer has counted the rows, which needs the training libraries anyway. Until then the
+    widget only keeps the plot's height, so the form does not jump when it appears."""
+
+    MIN_HEIGHT, MAX_HEIGHT = 170, 230
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.plot: Any = None  # built by _build() with the first histogram
+        self._edges: list[int] = []
+        self._top = 1.0
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.setMinimumHeight(self.MIN_HEIGHT)
+
+    @property
+    def built(self) -> bool:
+        return self.plot is not None
+
+    def _build(self) -> None:
         import pyqtgraph as pg
 
         class _Plot(pg.PlotWidget):
@@ -276,7 +295,7 @@ class TokenHistogram(QWidget):
         self._pg = pg
         palette = self.palette()
         self.plot = _Plot(background=palette.color(QPalette.ColorRole.Base))
-        item = style_small_plot(self.plot, palette, "tokens per row", "rows", 170, 230)
+        item = style_small_plot(self.plot, palette, "tokens per row", "rows", self.MIN_HEIGHT, self.MAX_HEIGHT)
         self._brush, self._cut_brush = pg.mkBrush("#7baaf7"), pg.mkBrush("#f28b82")
         self.bars = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=self._brush, pen=pg.mkPen("#4a86e8"))
         self.bars.setVisible(False)
@@ -289,14 +308,11 @@ class TokenHistogram(QWidget):
         self.beyond = pg.TextItem(color="#d93025", anchor=(1, 0))  # "max_length 512 →" when off the chart
         self.beyond.setVisible(False)
         item.addItem(self.beyond)
-        self._edges: list[int] = []
-        self._top = 1.0
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        self._layout.addWidget(self.plot)
 
     def set_histogram(self, edges: list[int], counts: list[int]) -> None:
+        if not self.built:
+            self._build()
         self._edges = list(edges)
         self.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts, brushes=None)
         self.bars.setVisible(True)
@@ -327,6 +343,8 @@ class TokenHistogram(QWidget):
 
     def clear(self) -> None:
         self._edges = []
+        if not self.built:
+            return
         self.bars.setVisible(False)
         self.line.setVisible(False)
         self.beyond.setVisible(False)

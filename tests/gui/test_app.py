@@ -518,6 +518,21 @@ def test_importing_the_gui_does_not_import_the_training_stack() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, timeout=120)
 
 
+def test_the_window_shows_without_pyqtgraph(tmp_path: Path) -> None:
+    """The window is built and painted before pyqtgraph is imported (the warm-up imports it once the window
+    shows): the Dataset tab's token histogram builds its plot with the first histogram, not with the form."""
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication(sys.argv[:1]); "
+            "from finetune_studio.gui.app import create_window; w = create_window(); w.show(); app.processEvents(); "
+            "form = w.dataset_form; print('pyqtgraph' in sys.modules, form.histogram.built, "
+            "form.histogram.height() >= form.histogram.MIN_HEIGHT)")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FINETUNE_STUDIO_RUNS": str(tmp_path / "runs")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "True"]
+
+
 def test_main_opens_the_window_on_the_demo_preset(demo_cache: Path, tmp_path: Path) -> None:
     """`finetune-studio` with no arguments (gui.launcher -> gui.app.main([])): demo preset loaded, Start enabled
     once the stack is warm, torch not yet imported when the window first showed."""
