@@ -134,10 +134,11 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     def _build_right(self) -> None:
         self.header = RunHeader()
-        # pyqtgraph takes ~0.25 s to import (after QtWidgets, 2-core Xeon); the warm-up thread imports it first and
-        # the chart replaces this placeholder in steps a moment after the window shows (_warm_imported), or at once
-        # when a run needs it sooner (install_chart).
+        # pyqtgraph takes ~0.25 s to import (after QtWidgets, 2-core Xeon); the warm-up thread imports it after the
+        # training stack (and after a starting run's first step) and the chart replaces this placeholder in steps
+        # (_warm_imported), or at once when something needs it sooner (install_chart).
         self.chart: Any = None
+        self._chart_backlog: list[dict] | None = None  # a starting run's events, kept until its first step
         self.chart_area = QStackedWidget()
         placeholder = QLabel("Loading the chart…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -345,9 +346,30 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._show_chart()
         return self.chart
 
+    def _chart_for_new_run(self) -> None:
+        """Clear the chart for a run that starts now. When the chart is not built yet its events wait in a backlog
+        until the run's first step (_chart_catch_up): importing pyqtgraph and building the chart would otherwise
+        take the GIL from the run just as it loads (gui.warmup.warm_chart)."""
+        if self.chart is not None and self.chart.built:
+            self.chart.clear()
+            return
+        if self._chart_backlog is None:
+            self._after_run_start.append(self._chart_catch_up)
+        self._chart_backlog = []
+
+    def _chart_add(self, event: dict) -> None:
+        if self._chart_backlog is not None:
+            self._chart_backlog.append(event)
+        else:
+            self.install_chart().add_event(event)
+
+    def _chart_catch_up(self) -> None:
+        backlog, self._chart_backlog = self._chart_backlog, None
+        if backlog is not None:
+            self.install_chart().load_events(backlog)
+
     @Slot(object)
     def _warm_ready(self, stack: WarmStack) -> None:
-        self.install_chart()
         self.warm = stack
         self.session.set_stack_ready()
         self.stack_label.setText("Ready")
@@ -515,7 +537,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._begin_run()
 
     def _begin_run(self) -> None:
-        self.install_chart().clear()
+        self._chart_for_new_run()
         self.hardware_panel.clear_run()
         self.progress.reset()
         self.log.clear_log()
@@ -588,7 +610,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _run_event(self, event: dict) -> None:
         if event.get("event") == "step" and background.run_starting():
             self._release_after_run_start()
-        self.install_chart().add_event(event)
+        self._chart_add(event)
         self.hardware_panel.add_event(event)  # memory and GPU use over the run
         self.progress.add_event(event)
         self.log.add_event(event)

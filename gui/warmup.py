@@ -15,13 +15,16 @@ hold is long:
 - the modules a first run would still import (the tokenizer and model classes, Qwen3, generation utilities) are
   imported here too, so the first Start does not import them on the training thread.
 
-pyqtgraph is imported first, outside all that: the window shows without it (its import takes ~0.25 s after
-PySide6.QtWidgets: `python -X importtime`, 2-core Xeon) and builds its chart in steps as soon as it is in
-(MainWindow._warm_imported).
+pyqtgraph is imported last, after the stack and after a starting run's first step (`warm_chart`): the window
+shows without it, and a user who presses Start at once waits for the stack, not for a chart that has nothing to
+draw yet (importing it and building the chart on the GUI thread took ~0.4 s of GIL time before that first step,
+benchmarks/first_step.py). The window keeps a starting run's events until the chart is built
+(MainWindow._chart_add).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import importlib
@@ -32,7 +35,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, Signal
 
@@ -54,7 +57,7 @@ FIRST_RUN_MODULES = (
     "transformers.convert_slow_tokenizer", "transformers.generation.utils", "transformers.masking_utils",
     "transformers.modeling_layers", "transformers.models.qwen3.modeling_qwen3",
 )
-MODULES = CHART_MODULES + STACK_MODULES + FIRST_RUN_MODULES
+MODULES = STACK_MODULES + FIRST_RUN_MODULES + CHART_MODULES
 TORCH_LIBRARIES = ("libc10.so", "libtorch_cpu.so", "libc10_cuda.so", "libtorch_cuda.so")
 
 
@@ -107,20 +110,29 @@ def _import_lock() -> Any:
     return IMPORT_LOCK
 
 
+@contextlib.contextmanager
+def _importing() -> Iterator[None]:
+    """Short GIL holds while importing: no cyclic collection, a 1 ms thread switch interval; what was imported is
+    frozen afterwards (see the module docstring)."""
+    interval = sys.getswitchinterval()
+    collecting = gc.isenabled()
+    sys.setswitchinterval(0.001)
+    gc.disable()
+    try:
+        yield
+    finally:
+        freeze_imported_objects()
+        if collecting:
+            gc.enable()
+        sys.setswitchinterval(interval)
+
+
 def warm(progress: Callable[[str], None] = lambda name: None,
          imported: Callable[[str], None] = lambda name: None) -> WarmStack:
     """Import everything a run needs and prime the caches validation uses. Safe to call twice."""
     t0 = time.perf_counter()
-    interval = sys.getswitchinterval()
-    collecting = gc.isenabled()
     lock = _import_lock()
-    sys.setswitchinterval(0.001)
-    gc.disable()
-    try:
-        for name in CHART_MODULES:
-            progress(name)
-            importlib.import_module(name)
-            imported(name)
+    with _importing():
         # One lock hold for the whole stack: a form's background job that runs datasets code while transformers
         # is half-imported here fails (datasets looks up transformers.PreTrainedTokenizerBase when "transformers"
         # is in sys.modules). Jobs take this lock before their heavy work, so they wait for a complete stack.
@@ -143,12 +155,25 @@ def warm(progress: Callable[[str], None] = lambda name: None,
         hardware = detect()
         fields = training_fields()
         validate(default_config())  # the first call builds TrainingArguments once more and fills lru caches
-    finally:
-        freeze_imported_objects()
-        if collecting:
-            gc.enable()
-        sys.setswitchinterval(interval)
     return WarmStack(hardware, fields, time.perf_counter() - t0)
+
+
+def warm_chart(progress: Callable[[str], None] = lambda name: None,
+               imported: Callable[[str], None] = lambda name: None) -> None:
+    """Import the chart's library once a starting run has taken its first step (at once when none is starting):
+    before that step it would only take the GIL from the run."""
+    try:
+        from finetune_studio.gui.background import wait_for_run_start
+    except ImportError:
+        pass
+    else:
+        wait_for_run_start()
+    # A plain import: no gc.freeze() here, as a run may be training by now and its live objects must stay
+    # collectable; pyqtgraph adds too few objects to the heap for a collection over them to stall the window.
+    for name in CHART_MODULES:
+        progress(name)
+        importlib.import_module(name)
+        imported(name)
 
 
 class Warmup(QObject):
@@ -188,6 +213,10 @@ class Warmup(QObject):
                             traceback.format_exc())
         else:
             self._safe_emit(self.ready, stack)
+            try:
+                warm_chart(lambda name: None, lambda name: self._safe_emit(self.imported, name))
+            except Exception:  # noqa: BLE001 - the window imports it again where it draws, and reports that error
+                pass
 
     @staticmethod
     def _safe_emit(signal: Any, *args: Any) -> None:
