@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from finetune_studio.gui.run_header import RunState
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window
 from tests.helpers import read_events, small_config
@@ -33,6 +35,32 @@ def test_start_pressed_before_the_warm_up_queues_the_run(qtbot: Any, make_window
     qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=LONG)
     assert dialog_log.errors == []
     assert [e["step"] for e in read_events(runs_dir / "queued", "step")] == [1, 2, 3, 4]
+
+
+def test_a_queued_run_draws_every_point_once_the_chart_is_built(qtbot: Any, make_window: Any,
+                                                                small_dataset: Path, runs_dir: Path,
+                                                                dialog_log: DialogLog) -> None:
+    """The chart (pyqtgraph) is built after a starting run's first step, not before it; the events the run sent
+    before then wait and are drawn, so the chart shows the same losses as the run's metrics.jsonl."""
+    window = make_window(warm=False)
+    window.chart = None  # as at launch: the chart is not built until pyqtgraph is in (gui.warmup.warm_chart)
+    config = small_config(small_dataset, runs_dir, max_steps=6, logging_steps=1, eval_strategy="no",
+                          save_strategy="no", load_best_model_at_end=False)
+    config.name = "queued-chart"
+    window.set_config(config)
+    chart_at_first_event: list[bool] = []
+    window.runner.event.connect(lambda event: chart_at_first_event.append(window.chart is not None)
+                                if not chart_at_first_event else None)
+    window.start_action.trigger()
+    window.begin_warmup()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=LONG)
+    assert dialog_log.errors == []
+    assert chart_at_first_event == [False]  # the run began before the chart was built
+    logged = [(e["step"], e["loss"]) for e in read_events(runs_dir / "queued-chart", "log") if "loss" in e]
+    steps, losses = window.chart.train.view()
+    assert len(logged) == 6
+    assert steps.tolist() == [step for step, _ in logged]
+    assert losses.tolist() == pytest.approx([loss for _, loss in logged])
 
 
 def test_stop_cancels_a_queued_start(qtbot: Any, make_window: Any, small_dataset: Path, runs_dir: Path) -> None:
