@@ -609,7 +609,9 @@ class MainWindow(ConfigDocument, QMainWindow):
     @Slot(object)
     def _run_event(self, event: dict) -> None:
         if event.get("event") == "step" and background.run_starting():
-            self._release_after_run_start()
+            # The held jobs and checks (the chart's build among them) go on the next event-loop turn, after this
+            # step is shown: it is what the user waited for, and they take a few hundred ms of the GUI thread.
+            QTimer.singleShot(0, self._release_after_run_start)
         self._chart_add(event)
         self.hardware_panel.add_event(event)  # memory and GPU use over the run
         self.progress.add_event(event)

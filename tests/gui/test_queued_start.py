@@ -63,6 +63,31 @@ def test_a_queued_run_draws_every_point_once_the_chart_is_built(qtbot: Any, make
     assert losses.tolist() == pytest.approx([loss for _, loss in logged])
 
 
+def test_the_first_step_is_shown_before_the_checks_put_off_for_it(qtbot: Any, make_window: Any,
+                                                                  small_dataset: Path, runs_dir: Path,
+                                                                  dialog_log: DialogLog) -> None:
+    """The window's checks and display jobs held for a starting run go after its first step is in the progress
+    figures, not before (they take a few hundred ms of the GUI thread the user would wait through)."""
+    window = make_window(warm=False)
+    config = small_config(small_dataset, runs_dir, max_steps=3, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = "shown-first"
+    window.set_config(config)
+    real_validate = window.validate_now
+    step_shown_at_check: list[int] = []
+
+    def validate_now() -> None:
+        step_shown_at_check.append(window.progress.step)
+        real_validate()
+
+    window.validate_now = validate_now  # put off until the first step by _warm_ready for a queued start
+    window.start_action.trigger()
+    window.begin_warmup()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=LONG)
+    assert dialog_log.errors == []
+    assert step_shown_at_check[:1] == [1]
+
+
 def test_stop_cancels_a_queued_start(qtbot: Any, make_window: Any, small_dataset: Path, runs_dir: Path) -> None:
     window = make_window(warm=False)
     config = small_config(small_dataset, runs_dir, max_steps=4)
