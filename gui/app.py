@@ -2,8 +2,8 @@
 
 Startup order is what makes the window appear in well under two seconds: Qt, the window and the forms first
 (nothing here imports torch, transformers or datasets; only torch's shared libraries are mapped meanwhile, by a
-thread that holds no GIL), then, one event-loop turn after the window shows, a background thread imports the
-training stack (see gui.warmup). Start works at once: pressed before that is done,
+thread that holds no GIL), then, one event-loop turn after the window is first exposed (painted; AfterFirstExpose),
+a background thread imports the training stack (see gui.warmup). Start works at once: pressed before that is done,
 the run is queued and begins when it is. Any uncaught exception, on any thread, ends up in a dialog rather than a
 silent stderr line. The `finetune-studio` command (gui.launcher) calls `main` when no command is given.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QWidget
 
 from finetune_studio.gui import dialogs
@@ -30,6 +30,9 @@ from finetune_studio.gui.warmup import preload_in_background
 
 # The runtime check waits until the warm-up's first imports are under way: it is not urgent, they are.
 FIRST_RUN_CHECK_DELAY_MS = 1000
+# The warm-up begins one event-loop turn after the window is first exposed (painted); this long at most after show()
+# when no expose comes (a window manager that starts it minimised).
+WARMUP_START_FALLBACK_MS = 1000
 WARMUP_EXIT_WAIT_S = 60  # at most, for the training stack's import to end before the process exits
 
 
@@ -107,6 +110,37 @@ def create_window() -> Any:
     return window
 
 
+class AfterFirstExpose(QObject):
+    """Calls `then` once, one event-loop turn after the window is first exposed (on screen and painted), or after
+    WARMUP_START_FALLBACK_MS when no expose comes.
+
+    The warm-up's first import (torch) holds the GIL for long stretches: begun right after show(), it ran while the
+    window was still being laid out and painted, so the window became usable with torch half imported
+    (benchmarks/startup.py). After the first expose the window is already drawn and answering."""
+
+    def __init__(self, window: QWidget, then: Any):
+        super().__init__(window)
+        self._then = then
+        self._done = False
+        self._handle = window.windowHandle()
+        if self._handle is not None:
+            self._handle.installEventFilter(self)
+        QTimer.singleShot(WARMUP_START_FALLBACK_MS, self, self._fire)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Expose and getattr(obj, "isExposed", lambda: False)():
+            QTimer.singleShot(0, self, self._fire)
+        return False
+
+    def _fire(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._handle is not None:
+            self._handle.removeEventFilter(self)
+        self._then()
+
+
 def _quit_on_ctrl_c(window: QWidget) -> QTimer:
     """Ctrl-C in the terminal closes the window (asking first during a run). Python only sees the signal when it
     runs bytecode, so a slow idle timer gives it a chance to."""
@@ -131,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     install_excepthooks(reporter)
     window = create_window()
     window.show()
-    QTimer.singleShot(0, window.begin_warmup)
+    AfterFirstExpose(window, window.begin_warmup)
     QTimer.singleShot(FIRST_RUN_CHECK_DELAY_MS, window.help_menu.first_run_check)  # GPU stack (gui.runtime_check)
     _quit_on_ctrl_c(window)
     code = app.exec()

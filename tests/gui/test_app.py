@@ -156,7 +156,7 @@ def test_launch_opens_demo_preset_and_warms_up(qtbot: Any, make_window: Any) -> 
     assert "as soon as the training libraries are loaded" in window.start_action.toolTip()
     window.begin_warmup()
     qtbot.waitUntil(lambda: window.stack_label.text() == "Ready", timeout=LONG)
-    assert window.chart is not None
+    qtbot.waitUntil(lambda: window.chart is not None and window.chart.built, timeout=LONG)  # pyqtgraph comes last
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)  # the demo config validates: Start works offline
     assert not window.stop_action.isEnabled() and not window.resume_action.isEnabled()
 
@@ -516,6 +516,25 @@ def test_importing_the_gui_does_not_import_the_training_stack() -> None:
             "assert not heavy, heavy")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_the_warm_up_begins_once_the_window_is_first_exposed(qtbot: Any) -> None:
+    """gui.app.main starts the warm-up (torch's import) one event-loop turn after the window is first painted, not
+    while it is still being laid out and painted, and only once."""
+    from PySide6.QtWidgets import QLabel
+
+    from finetune_studio.gui.app import WARMUP_START_FALLBACK_MS, AfterFirstExpose
+
+    window = QLabel("window")
+    qtbot.addWidget(window)
+    window.show()
+    exposed_when_called: list[bool] = []
+    AfterFirstExpose(window, lambda: exposed_when_called.append(window.windowHandle().isExposed()))
+    assert exposed_when_called == []  # not from show() itself
+    qtbot.waitUntil(lambda: bool(exposed_when_called), timeout=WARMUP_START_FALLBACK_MS // 2)  # not the fallback
+    assert exposed_when_called == [True]
+    qtbot.wait(WARMUP_START_FALLBACK_MS + 200)
+    assert exposed_when_called == [True]  # the fallback timer does not call it again
 
 
 def test_the_window_shows_without_pyqtgraph(tmp_path: Path) -> None:
