@@ -327,7 +327,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _build_chart_step(self) -> None:
         """One part of the chart per event-loop turn, then show it (see LossChart.build_step)."""
         if self.chart.build_step():
-            QTimer.singleShot(0, self._build_chart_step)
+            QTimer.singleShot(0, self, self._build_chart_step)  # dropped if the window is destroyed meanwhile
         else:
             self._show_chart()
 
@@ -611,7 +611,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         if event.get("event") == "step" and background.run_starting():
             # The held jobs and checks (the chart's build among them) go on the next event-loop turn, after this
             # step is shown: it is what the user waited for, and they take a few hundred ms of the GUI thread.
-            QTimer.singleShot(0, self._release_after_run_start)
+            QTimer.singleShot(0, self, self._release_after_run_start)
         self._chart_add(event)
         self.hardware_panel.add_event(event)  # memory and GPU use over the run
         self.progress.add_event(event)
