@@ -42,7 +42,9 @@ def test_two_processes_start_stop_and_resume_from_the_window(qtbot: Any, make_wi
     qtbot.waitUntil(lambda: window.state is RunState.STOPPED, timeout=SLOW)
     stopped = RunFolder(run_dir).read_status()["step"]
     assert [(b["state"], b["step"]) for b in read_heartbeats(run_dir).values()] == [("stopped", stopped)] * 2
-    assert window.resume_action.isEnabled() and window.resumable == run_dir
+    # STOPPED comes with the run's end event; Resume once the runner's thread has ended too (runner.idle).
+    qtbot.waitUntil(window.resume_action.isEnabled, timeout=SLOW)
+    assert window.resumable == run_dir
 
     window.resume_action.trigger()
     qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=SLOW)
