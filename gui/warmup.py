@@ -24,7 +24,6 @@ benchmarks/first_step.py). The window keeps a starting run's events until the ch
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
 import importlib
@@ -35,10 +34,11 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from finetune_studio.gui.background import wait_for_run_start
 from finetune_studio.gui.early_init import freeze_imported_objects
 
 # Imported one at a time, in dependency order; each is a short step the GUI thread can interleave with.
@@ -110,29 +110,16 @@ def _import_lock() -> Any:
     return IMPORT_LOCK
 
 
-@contextlib.contextmanager
-def _importing() -> Iterator[None]:
-    """Short GIL holds while importing: no cyclic collection, a 1 ms thread switch interval; what was imported is
-    frozen afterwards (see the module docstring)."""
-    interval = sys.getswitchinterval()
-    collecting = gc.isenabled()
-    sys.setswitchinterval(0.001)
-    gc.disable()
-    try:
-        yield
-    finally:
-        freeze_imported_objects()
-        if collecting:
-            gc.enable()
-        sys.setswitchinterval(interval)
-
-
 def warm(progress: Callable[[str], None] = lambda name: None,
          imported: Callable[[str], None] = lambda name: None) -> WarmStack:
     """Import everything a run needs and prime the caches validation uses. Safe to call twice."""
     t0 = time.perf_counter()
+    interval = sys.getswitchinterval()
+    collecting = gc.isenabled()
     lock = _import_lock()
-    with _importing():
+    sys.setswitchinterval(0.001)
+    gc.disable()
+    try:
         # One lock hold for the whole stack: a form's background job that runs datasets code while transformers
         # is half-imported here fails (datasets looks up transformers.PreTrainedTokenizerBase when "transformers"
         # is in sys.modules). Jobs take this lock before their heavy work, so they wait for a complete stack.
@@ -155,6 +142,11 @@ def warm(progress: Callable[[str], None] = lambda name: None,
         hardware = detect()
         fields = training_fields()
         validate(default_config())  # the first call builds TrainingArguments once more and fills lru caches
+    finally:
+        freeze_imported_objects()
+        if collecting:
+            gc.enable()
+        sys.setswitchinterval(interval)
     return WarmStack(hardware, fields, time.perf_counter() - t0)
 
 
@@ -162,12 +154,7 @@ def warm_chart(progress: Callable[[str], None] = lambda name: None,
                imported: Callable[[str], None] = lambda name: None) -> None:
     """Import the chart's library once a starting run has taken its first step (at once when none is starting):
     before that step it would only take the GIL from the run."""
-    try:
-        from finetune_studio.gui.background import wait_for_run_start
-    except ImportError:
-        pass
-    else:
-        wait_for_run_start()
+    wait_for_run_start()
     # A plain import: no gc.freeze() here, as a run may be training by now and its live objects must stay
     # collectable; pyqtgraph adds too few objects to the heap for a collection over them to stall the window.
     for name in CHART_MODULES:
@@ -214,7 +201,7 @@ class Warmup(QObject):
         else:
             self._safe_emit(self.ready, stack)
             try:
-                warm_chart(lambda name: None, lambda name: self._safe_emit(self.imported, name))
+                warm_chart(imported=lambda name: self._safe_emit(self.imported, name))
             except Exception:  # noqa: BLE001 - the window imports it again where it draws, and reports that error
                 pass
 
