@@ -125,7 +125,8 @@ class LaunchForm(Form):
         else:
             per_node, total = processes_per_node(config), world_size(config)
             where = "this machine" if config.launch.nodes == 1 else f"each of {config.launch.nodes} machines"
-            text = (f"{per_node} processes on {where} ({total} in all) under torchrun. The run trains in "
+            processes = f"{per_node} process" + ("" if per_node == 1 else "es")
+            text = (f"{processes} on {where} ({total} in all) under torchrun. The run trains in "
                     "processes of its own: closing the window does not stop it, and Stop stops every process at "
                     "the same step with one checkpoint.")
             if config.launch.nodes > 1:

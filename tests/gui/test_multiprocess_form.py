@@ -44,6 +44,9 @@ def test_one_process_says_it_trains_in_the_app_and_copy_is_off(qtbot: Any) -> No
     assert not form.copy_button.isEnabled()
     form.processes_spin.setValue(2)
     assert form.copy_button.isEnabled() and "2 processes on this machine" in form.summary.text()
+    form.processes_spin.setValue(1)
+    form.nodes_spin.setValue(2)  # one process on each of two machines: the singular, not "1 processes"
+    assert form.summary.text().startswith("1 process on each of 2 machines (2 in all)")
 
 
 def test_copy_launch_command_puts_each_machines_line_on_the_clipboard(qtbot: Any) -> None:
