@@ -6,7 +6,8 @@ the same demo model and sample data) from its launch to its first optimizer step
 that step: start Python, import the stack, tokenize the 2000 sample rows, load the model, one optimizer step of
 2 x 8 rows with activation checkpointing. Each side runs in a fresh interpreter; times are wall-clock from just
 before the parent spawns it. Pairs alternate their order (script first, then app first) so drift on a shared
-machine falls on both; the caches (datasets, demo model, OS files) are warmed by one untimed launch of each.
+machine falls on both; the caches (datasets, demo model, OS files, Python's bytecode: startup.launch_env) are
+warmed by one untimed launch of each.
 
     python benchmarks/first_step.py [--pairs 3]
 
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 from goals import report  # this folder is on sys.path when run as a script
-from startup import ON_FIRST_EXPOSE
+from startup import ON_FIRST_EXPOSE, launch_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,11 +91,7 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=3)
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="ft-first-step-")
-    env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": os.path.join(home, ".config"),
-           "XDG_DATA_HOME": os.path.join(home, ".local", "share"), "HF_HOME": os.path.join(home, "hf"),
-           "FINETUNE_STUDIO_RUNS": os.path.join(home, "runs"), "BENCH_ROOT": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
-        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env = launch_env(home, HF_HOME=os.path.join(home, "hf"), BENCH_ROOT=str(ROOT), PYTHONUNBUFFERED="1")
     launch(SCRIPT_CHILD, env)  # untimed: builds the demo model, fills the datasets cache and the OS file cache
     launch(APP_CHILD, env)
     script, app, queued = [], [], []
