@@ -78,6 +78,8 @@ class ConfigDocument:
         form.store(self.session.config)
         if form is self.model_form:
             self._model_changed = True
+        if form is self.hardware_panel:  # the GPUs ticked there are the Launch tab's processes
+            self.launch_form.config_changed(self.session.config)
         self.session.set_modified(True)
         self._validate_timer.start()
 

@@ -90,6 +90,12 @@ class LaunchForm(Form):
             self.endpoint_edit.setText(launch.rdzv_endpoint if isinstance(launch.rdzv_endpoint, str) else "")
         self._update_summary()
 
+    def config_changed(self, config: RunConfig) -> None:
+        """Another tab edited the config (the Hardware tab's GPUs, which set how many processes a run starts):
+        the summary and the copied lines follow it; this form's own fields keep what the user typed."""
+        self._config = config.copy()
+        self._update_summary()
+
     def store(self, config: RunConfig) -> None:
         config.launch.processes = self.processes_spin.value()
         config.launch.nodes = self.nodes_spin.value()
@@ -133,4 +139,4 @@ class LaunchForm(Form):
                 text += (" Start this machine's part with Start, and every other machine's with its line from "
                          "Copy launch command.")
         self.summary.setText(text)
-        self.copy_button.setEnabled(self.nodes_spin.value() > 1 or self.processes_spin.value() > 1)
+        self.copy_button.setEnabled(uses_torchrun(config))  # several processes, from here or the ticked GPUs

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from finetune_studio.core.estimate import WONT_FIT
@@ -83,3 +84,23 @@ def test_a_gpu_this_machine_lacks_disables_start(qtbot: Any, window: Any) -> Non
     config.launch.devices = []
     window.set_config(config)
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+
+
+def test_gpus_ticked_in_the_hardware_tab_are_the_launch_tabs_processes(qtbot: Any, window: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two GPUs ticked mean two processes under torchrun: the Launch tab says so at once, not after a reload."""
+    from tests.core.test_gpus_nvml import two_gpus
+
+    two_gpus(monkeypatch)
+    panel, launch = window.hardware_panel, window.launch_form
+    panel.refresh()
+    assert launch.summary.text().startswith("One process: the run trains inside the app")
+    assert not launch.copy_button.isEnabled()
+    panel.table.item(0, 0).setCheckState(Qt.CheckState.Checked)
+    panel.table.item(1, 0).setCheckState(Qt.CheckState.Checked)
+    assert window.config.launch.devices == [0, 1]
+    assert launch.summary.text().startswith("2 processes on this machine (2 in all) under torchrun")
+    assert launch.copy_button.isEnabled()
+    assert "--nproc-per-node 2" in launch.commands()[0], launch.commands()
+    panel.table.item(1, 0).setCheckState(Qt.CheckState.Unchecked)
+    assert launch.summary.text().startswith("One process: the run trains inside the app")
