@@ -52,6 +52,7 @@ from finetune_studio.gui.validator import ConfigValidator
 from finetune_studio.gui.warmup import WarmStack, Warmup
 
 VALIDATE_DELAY_MS = 300
+MIN_CHART_COLUMN = 640  # px the chart's column keeps in a 1280 px window when the tab titles ask for more
 DEFAULT_FORMS_WIDTH = 526  # px of a 1280 px window for the forms column, until the user moves the splitter
 
 
@@ -262,6 +263,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.tabs.addTab(self.history, "Runs")
         self.try_tab = TryTab(self.session, show_message)  # base and fine-tuned answers side by side
         self.tabs.addTab(self.try_tab, "Try")
+        self._fit_tab_bar()
         self.runner.started.connect(self.try_tab.release_for_training)  # training always wins the memory
         self.runner.succeeded.connect(self.try_tab.run_finished)
 
@@ -300,10 +302,18 @@ class MainWindow(ConfigDocument, QMainWindow):
             self.resize(1280, 800)
         if saved["state"]:
             self.restoreState(saved["state"])
-        if saved["splitter"]:
-            self.splitter.restoreState(saved["splitter"])
+        self._splitter_restored = bool(saved["splitter"]) and self.splitter.restoreState(saved["splitter"])
         if saved["right_splitter"]:
             self.right_splitter.restoreState(saved["right_splitter"])
+
+    def _fit_tab_bar(self) -> None:
+        """The first split (no saved one) makes the forms column as wide as the tab bar's titles, so no tab hides
+        behind its scroll arrows at the default 1280 px: at 526 px, Runs and Try (the last two) did."""
+        if self._splitter_restored:
+            return
+        titles = self.tabs.tabBar().sizeHint().width() + 4  # the tab widget's own margins
+        self.forms_width = max(self.forms_width, min(titles, 1280 - MIN_CHART_COLUMN))
+        self.splitter.setSizes([self.forms_width, 1280 - self.forms_width])
 
     # ------------------------------------------------------------------ warm-up
     def begin_warmup(self) -> None:
