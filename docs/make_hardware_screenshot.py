@@ -83,6 +83,11 @@ def main() -> None:
     args = parser.parse_args()
     if not args.cpu:
         fake_nvml()
+    from PySide6.QtCore import QSettings
+
+    settings = tempfile.mkdtemp(prefix="ft-hardware-shot-")  # the window's first layout, not this user's saved one
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, settings)
     app = QApplication(sys.argv[:1])
     from finetune_studio.core.config import seed_preset
     from finetune_studio.gui import background

@@ -112,7 +112,6 @@ def main() -> int:
     wait(app, lambda: window.warm is not None)
     panel = window.history
     window.tabs.setCurrentWidget(panel)
-    window.splitter.setSizes([600, 680])
     wait(app, lambda: panel.proxy.rowCount() == 4)
     compared = [runs / name for name in ("lr-1e-3-finished", "lr-3e-4-stopped", "lr-2e-3-killed")]
     panel.select(compared)

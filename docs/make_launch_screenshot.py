@@ -36,6 +36,11 @@ def main() -> None:
     window = MainWindow()
     window.resize(1280, 800)
     window.show()
+    window.begin_warmup()  # the window as it settles: the chart in place of its "Loading the chart…" placeholder
+    deadline = time.monotonic() + 120
+    while window.chart is None and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
     window.set_config(config)
     form = window.launch_form
     form.config_path = "/shared/horoscopes-2x4.yaml"
