@@ -12,11 +12,12 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 
 from finetune_studio.core.config import RunConfig, default_config, load_config, save_config
@@ -333,8 +334,18 @@ def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: Any, s
     start_run(qtbot, window, small_config(small_dataset, runs_dir, max_steps=2000, eval_steps=1000,
                                           save_steps=1000))
     qtbot.waitUntil(lambda: window.progress.step >= 1, timeout=LONG)
-    ended: list[bool] = []  # the QThread itself is deleteLater'd once finished, so record the fact instead
-    window.runner._thread.finished.connect(lambda: ended.append(True))
+    # The runner deleteLater's the QThread from its slot on finished, so the test records the signal instead of
+    # keeping the thread. PySide gives a plain callable the sender as its context: connected the default way, the
+    # call is queued to the GUI thread (the QThread's own) and dropped if the QThread is destroyed first. In
+    # whole-file runs the niced training thread lost its core right after posting the runner's slot; the GUI thread
+    # ran that slot, returned from close() and destroyed the QThread (its destructor waits for the ending thread)
+    # before the test's call was posted, and the wait for it timed out. Called directly in the ending thread, the
+    # record cannot be lost. The sleep connected before it makes that late post happen every time.
+    thread = window.runner._thread
+    thread.finished.connect(lambda: time.sleep(0.3), Qt.ConnectionType.DirectConnection)  # that late post, always
+    ended: list[bool] = []
+    thread.finished.connect(lambda: ended.append(True), Qt.ConnectionType.DirectConnection)
+    del thread
 
     dialog_log.confirm_answer = False
     window.close()
@@ -342,12 +353,11 @@ def test_closing_during_a_run_asks_then_stops_cleanly(qtbot: Any, window: Any, s
     assert window.isVisible() and window.runner.running  # "Keep training"
 
     dialog_log.confirm_answer = True
-    window.close()  # returns only once the thread has ended
+    window.close()  # returns only once the thread has emitted finished and the runner is idle
     assert dialog_log.confirms == 2
     assert not window.isVisible()
     assert not window.runner.running  # the runner's own slot on the thread's finished signal has run
-    # The test's slot on the same signal is queued from the ending thread, which may post it only after the GIL
-    # frees: it can arrive just after close() returns.
+    # The runner's slot runs when the thread emits finished, which may be before the test's slots have run there.
     qtbot.waitUntil(lambda: ended == [True], timeout=5000)
     status = status_of(window.run_dir)
     assert status["state"] == "stopped"
