@@ -90,6 +90,12 @@ class DatasetConfig:
         metadata=_help("Text encoding of a local CSV, JSON or .txt source, e.g. cp1252 or latin-1. Empty: UTF-8. "
                        "The Dataset tab fills it in when it detects a file that is not UTF-8."),
     )
+    delimiter: str | None = field(
+        default=None,
+        metadata=_help("Field separator of a local CSV: ',', ';', a tab or '|'. Empty: found in the header row "
+                       "(a comma unless the header splits only at ';', a tab or '|', as spreadsheet exports in "
+                       "some languages and .tsv files do)."),
+    )
     sample_by: str | None = field(
         default=None,
         metadata=_help("How .txt files become rows: 'document' (one row per file), 'paragraph' (split at blank "

@@ -12,13 +12,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from finetune_studio.core.config import CHAT_DATASET_ID, SAMPLE_DATASET_ID, DatasetConfig
 from finetune_studio.core.errors import DataError, Problem
 from finetune_studio.core.sources import is_local, is_url
 
-FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+# The field separators a CSV may use, in the words the app says them.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 TEXT_COLUMN_NAMES = ("text", "content", "horoscope", "document", "body", "sentence", "prompt", "completion")
 PREVIEW_ROWS = 20
 # Line-by-line checks read through a 4 MiB buffer. With the default 8 KiB one the checking thread releases and
@@ -95,7 +97,7 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def check_file(path: Path, fmt: str, encoding: str | None = None) -> None:
+def check_file(path: Path, fmt: str, encoding: str | None = None, delimiter: str = ",") -> None:
     """Fail with the file, line and column for what `datasets` would report as a pyarrow error."""
     try:
         size = path.stat().st_size
@@ -127,11 +129,11 @@ def check_file(path: Path, fmt: str, encoding: str | None = None) -> None:
         if fmt == "json":
             _json_row(path, number, line)
         elif fmt == "csv" and header is None:
-            header = _csv_header(path, number, line)
+            header = _csv_header(path, number, line, delimiter)
     if blank:
         raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
     if fmt == "csv":
-        _check_csv_rows(path, encoding)
+        _check_csv_rows(path, encoding, delimiter)
 
 
 def _utf8_document(path: Path, encoding: str | None) -> None:
@@ -155,11 +157,18 @@ def _json_row(path: Path, number: int, line: str) -> dict[str, Any]:
     return value
 
 
-def _csv_header(path: Path, number: int, line: str) -> list[str]:
-    header = next(csv.reader([line]))
+def _csv_header(path: Path, number: int, line: str, delimiter: str = ",") -> list[str]:
+    header = next(csv.reader([line], delimiter=delimiter))
     if not any(name.strip() for name in header):
         raise DataError(f"{path}, line {number}: the CSV header row has no column names.")
     return header
+
+
+def _field_count(path: Path, line: int, count: int, header: list[str], delimiter: str) -> DataError:
+    return DataError(f"{path}, line {line}: {count} fields where the header has {len(header)} ({', '.join(header)}), "
+                     f"reading fields separated by {delimiter_words(delimiter)}. Quote values that contain the "
+                     "separator, or set the one the file uses (Separator in the Dataset tab, or dataset.delimiter "
+                     "in the config).")
 
 
 def _header_only(path: Path, header: list[str]) -> DataError:
@@ -266,13 +275,13 @@ def detect_bytes_encoding(sample: bytes) -> str | None:
     return best.encoding.replace("_", "-")
 
 
-def _check_csv_rows(path: Path, encoding: str | None = None) -> None:
+def _check_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",") -> None:
     """Rows with more or fewer fields than the header (csv tracks quoted newlines, so it reads the file itself),
     and a header with no rows below it."""
     codec = _codec(encoding)
     codec = "utf-8-sig" if codec == "utf-8" else codec
     with open(path, encoding=codec, newline="", buffering=READ_BUFFER) as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
         rows = 0
         try:
             header = next(reader)
@@ -280,13 +289,75 @@ def _check_csv_rows(path: Path, encoding: str | None = None) -> None:
                 header = next(reader)
             for row in reader:
                 if row and len(row) != len(header):
-                    raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields where the header has "
-                                    f"{len(header)} ({', '.join(header)}). Quote values that contain commas.")
+                    raise _field_count(path, reader.line_num, len(row), header, delimiter)
                 rows += bool(row)
         except csv.Error as exc:
             raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({exc}).") from None
     if rows == 0:
         raise _header_only(path, header)
+
+
+def delimiter_words(delimiter: str) -> str:
+    """',' -> "commas (,)", '\t' -> "tabs": how messages and the Dataset tab name a separator."""
+    word = DELIMITERS.get(delimiter)
+    if word is None:
+        return repr(delimiter)
+    return "tabs" if delimiter == "\t" else f"{word}s ({delimiter})"
+
+
+def detect_delimiter(header: str, rows: list[str]) -> str:
+    """The field separator of a CSV from its header line: a comma, unless the header has no comma and splits at
+    one of ; tab | into several columns (the first of those the following rows agree with: as many fields as
+    the header in at least half of them). Header-driven on purpose: csv.Sniffer weighs how often each character
+    occurs on every line, so a one-column file whose texts each hold one semicolon reads as ';'-separated there,
+    and its text would be cut in two; a header without a separator cannot be."""
+    def fields(line: str, delimiter: str) -> int:
+        try:
+            return len(next(csv.reader([line], delimiter=delimiter), []))
+        except csv.Error:
+            return 0
+
+    if fields(header, ",") > 1:
+        return ","
+    for delimiter in (";", "\t", "|"):
+        count = fields(header, delimiter)
+        if count > 1 and (not rows or 2 * sum(fields(row, delimiter) == count for row in rows) >= len(rows)):
+            return delimiter
+    return ","
+
+
+_DELIMITERS_FOUND: dict[tuple, str] = {}  # (path, size, mtime, encoding) -> file_delimiter's answer
+
+
+def file_delimiter(path: Path, encoding: str | None = None) -> str:
+    """detect_delimiter on the file's first non-blank line and up to 20 lines after it (cached per file version)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return ","
+    key = (str(path), stat.st_size, stat.st_mtime_ns, encoding)
+    if key not in _DELIMITERS_FOUND:
+        try:
+            codec = _codec(encoding)
+        except DataError:
+            codec = "utf-8"
+        with open(path, "rb") as handle:
+            sample = handle.read(64 * 1024)
+        lines = [line for line in sample.decode(codec, errors="replace").removeprefix("\ufeff").splitlines()
+                 if line.strip()]
+        if len(sample) == 64 * 1024 and len(lines) > 1:
+            lines.pop()  # may be cut
+        if len(_DELIMITERS_FOUND) >= 64:
+            _DELIMITERS_FOUND.pop(next(iter(_DELIMITERS_FOUND)))
+        _DELIMITERS_FOUND[key] = detect_delimiter(lines[0], lines[1:21]) if lines else ","
+    return _DELIMITERS_FOUND[key]
+
+
+def csv_delimiter(config: DatasetConfig, files: list[Path]) -> str:
+    """The separator a local CSV source is read with: dataset.delimiter, or the one detected in its first file."""
+    if isinstance(config.delimiter, str) and config.delimiter in DELIMITERS:
+        return config.delimiter
+    return file_delimiter(files[0], config.encoding if isinstance(config.encoding, str) else None)
 
 
 def _is_json_document(path: Path) -> bool:
@@ -324,6 +395,8 @@ def _reader_options(fmt: str, files: list[Path], config: DatasetConfig) -> dict[
         options["sample_by"] = effective_sample_by(config)
     if fmt not in ("text", "json", "csv"):
         return options
+    if fmt == "csv" and (delimiter := csv_delimiter(config, files)) != ",":
+        options["sep"] = delimiter
     codec = _codec(config.encoding)
     if codec == "utf-8" and fmt in ("text", "json"):
         for path in files:
@@ -344,14 +417,19 @@ def _hub_guard(source: str) -> None:
     require_hub(f"the dataset '{source}'", "Pick a local file, or the built-in sample dataset.")
 
 
-def load_split(config: DatasetConfig) -> Any:
-    """The whole configured split as a `datasets.Dataset`."""
+def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = None) -> Any:
+    """The whole configured split as a `datasets.Dataset`. `notify` hears how it was read where the config did not
+    say (a separator found in a CSV's header row), for the run log."""
     import datasets
 
     if is_local(config.source):
         fmt, files = local_files(config.source)
+        delimiter = csv_delimiter(config, files) if fmt == "csv" else ","
         for path in files:
-            check_file(path, fmt, config.encoding)
+            check_file(path, fmt, config.encoding, delimiter)
+        if notify is not None and delimiter != "," and config.delimiter is None:
+            notify(f"{files[0] if len(files) == 1 else files[0].parent}: fields separated by "
+                   f"{delimiter_words(delimiter)}, as the header row shows (dataset.delimiter sets another).")
         where = files[0] if len(files) == 1 else files[0].parent
         try:
             ds = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train",
@@ -507,16 +585,18 @@ class Preview:
     format: str | None = None  # "csv", "json", "parquet", "text"; None for a Hub dataset
     sample_by: str | None = None  # how .txt files became rows ("document", "paragraph", "line")
     text_columns: list[str] = field(default_factory=list)  # columns that hold text in the rows shown
+    delimiter: str | None = None  # the separator a CSV was read with (configured or detected)
 
 
 def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
     """First rows and the columns, reading only what it shows (streaming), so a large source opens at once."""
     import datasets
 
-    fmt = sample_by = None
+    fmt = sample_by = delimiter = None
     if is_local(config.source):
         fmt, files = local_files(config.source)
-        check_file(files[0], fmt, config.encoding)
+        delimiter = csv_delimiter(config, files) if fmt == "csv" else None
+        check_file(files[0], fmt, config.encoding, delimiter or ",")
         options = _reader_options(fmt, files, config)
         sample_by = options.get("sample_by")
         try:
@@ -537,7 +617,7 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
     columns = list(rows[0].keys()) if rows else []
     text_columns = [c for c in columns if all(_value_kind(r.get(c)) is None for r in rows)]
     return Preview(columns=columns, rows=rows, text_column=detect_text_column(columns, rows), files=names,
-                   format=fmt, sample_by=sample_by, text_columns=text_columns)
+                   format=fmt, sample_by=sample_by, text_columns=text_columns, delimiter=delimiter)
 
 
 def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int, notify: Any = None) -> Any:
@@ -675,11 +755,12 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
         return [Problem("dataset.source", str(exc))]
     except OSError as exc:
         return [Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")]
-    key = (fmt, stamps, config.encoding, effective_sample_by(config))
+    delimiter = csv_delimiter(config, files) if fmt == "csv" else None
+    key = (fmt, stamps, config.encoding, effective_sample_by(config), delimiter)
     head = _HEADS.get(key)
     if head is None:
         try:
-            head = _head(config, fmt, files)
+            head = _head(config, fmt, files, delimiter or ",")
         except EncodingProblem as exc:
             head = Problem("dataset.encoding", str(exc))
         except DataError as exc:
@@ -738,8 +819,8 @@ def _row_kind(column: str, rows: list[dict[str, Any]], fmt: str) -> str | None:
     return None
 
 
-def _head(config: DatasetConfig, fmt: str,
-          files: list[Path]) -> tuple[list[str], list[dict[str, Any]], dict[str, str | None]]:
+def _head(config: DatasetConfig, fmt: str, files: list[Path],
+          delimiter: str = ",") -> tuple[list[str], list[dict[str, Any]], dict[str, str | None]]:
     """Columns, the first rows and (Parquet) the column kinds, from at most CHECK_BYTES of the files."""
     budget = CHECK_BYTES
     columns: list[str] = []
@@ -771,7 +852,7 @@ def _head(config: DatasetConfig, fmt: str,
         if fmt == "json":
             header, found = [], _json_head(path, text, complete, config.encoding)
         else:
-            header, found = _csv_head(path, text, complete)
+            header, found = _csv_head(path, text, complete, delimiter)
         for names in (header, *found):
             columns += [name for name in names if name not in columns]
         rows += found
@@ -803,10 +884,11 @@ def _json_head(path: Path, text: str, complete: bool, encoding: str | None) -> l
     return rows
 
 
-def _csv_head(path: Path, text: str, complete: bool) -> tuple[list[str], list[dict[str, Any]]]:
+def _csv_head(path: Path, text: str, complete: bool,
+              delimiter: str = ",") -> tuple[list[str], list[dict[str, Any]]]:
     import io
 
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[dict[str, Any]] = []
     records: list[tuple[int, list[str]]] = []
@@ -829,8 +911,7 @@ def _csv_head(path: Path, text: str, complete: bool) -> tuple[list[str], list[di
         return [], []
     for line, record in records:
         if len(record) != len(header):
-            raise DataError(f"{path}, line {line}: {len(record)} fields where the header has {len(header)} "
-                            f"({', '.join(header)}). Quote values that contain commas.")
+            raise _field_count(path, line, len(record), header, delimiter)
         rows.append({name: None if value in CSV_MISSING else value for name, value in zip(header, record)})
     if complete and not rows:
         raise _header_only(path, header)

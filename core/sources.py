@@ -29,7 +29,7 @@ BUILTIN_IDS = (SAMPLE_DATASET_ID, CHAT_DATASET_ID, DEMO_MODEL_ID)
 URL_PREFIXES = ("http://", "https://", "hf://")
 PATH_PREFIXES = (".", "/", "~", "\\")
 # File types a dataset is read from (core.data.FORMATS holds how each is read).
-DATA_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
+DATA_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 # owner/name as a link on the Hub can show it (the model card links only these); validity is huggingface_hub's.
 HUB_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 

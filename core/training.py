@@ -522,7 +522,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     phase("tokenizer", f"Loading tokenizer of {config.model.name_or_path}")
     tokenizer = models.load_tokenizer(config.model, notify)
     phase("data", f"Loading dataset {config.dataset.source}")
-    raw = data.load_split(config.dataset)
+    raw = data.load_split(config.dataset, notify)  # notice: a separator found in a CSV's header row
     seed = int(config.training.get("seed", 42))
     from finetune_studio.core import chat as chats
 

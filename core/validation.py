@@ -108,7 +108,7 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     add = lambda field, message: problems.append(Problem(field, message))  # noqa: E731
 
     # ---- dataset
-    from finetune_studio.core.data import SAMPLE_BY, check_source, resolve_source, url_message
+    from finetune_studio.core.data import DELIMITERS, SAMPLE_BY, check_source, resolve_source, url_message
     from finetune_studio.core.sources import is_local, is_url
 
     ds = config.dataset
@@ -126,6 +126,9 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     if ds.encoding is not None and (not isinstance(ds.encoding, str) or not _known_encoding(ds.encoding)):
         add("dataset.encoding", f"Unknown encoding {ds.encoding!r}. Use a name such as utf-8, cp1252, latin-1 or "
                                 "utf-16, or leave it empty for UTF-8.")
+    if ds.delimiter is not None and (not isinstance(ds.delimiter, str) or ds.delimiter not in DELIMITERS):
+        add("dataset.delimiter", f"The separator must be one of ',', ';', a tab or '|', or empty to find it in the "
+                                 f"header row (got {ds.delimiter!r}).")
     if ds.sample_by is not None and ds.sample_by not in SAMPLE_BY:
         add("dataset.sample_by", f"sample_by must be one of {', '.join(SAMPLE_BY)}, or empty (got {ds.sample_by!r}).")
     if not isinstance(ds.max_length, int) or isinstance(ds.max_length, bool) or ds.max_length <= 0:

@@ -60,12 +60,14 @@ from finetune_studio.gui.small_plot import style_small_plot
 DEBOUNCE_MS = 400
 PREVIEW_ROWS = 20
 CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the column width
-FILE_FILTER = "Data files (*.csv *.json *.jsonl *.parquet *.txt);;All files (*)"
+FILE_FILTER = "Data files (*.csv *.tsv *.json *.jsonl *.parquet *.txt);;All files (*)"
 # Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16", "cp1251", "iso8859-15", "gb18030", "shift_jis")
 SAMPLE_BY_CHOICES = (("Per file for a folder, per line for a file", None),  # automatic; fits a 900 px window
                      ("One row per file", "document"), ("One row per paragraph (blank-line separated)", "paragraph"),
                      ("One row per line", "line"))
+DELIMITER_CHOICES = (("Found in the header row", None), ("Comma (,)", ","), ("Semicolon (;)", ";"), ("Tab", "\t"),
+                     ("Pipe (|)", "|"))
 SAMPLE_BY_WORDS = {"document": "one row per file", "paragraph": "one row per paragraph", "line": "one row per line"}
 FORMAT_CHOICES = (("Detect from the data", "auto"), ("Plain text (one text column)", "text"),
                   ("Prompt / completion", "prompt_completion"), ("Alpaca (instruction, input, output)", "alpaca"),
@@ -397,6 +399,9 @@ class DatasetForm(Form):
         self.encoding_combo.setCurrentIndex(-1)
         self.encoding_combo.lineEdit().setPlaceholderText("UTF-8 (default)")
         self.encoding_hint = hint_label()
+        self.delimiter_combo = narrow_combo(QComboBox())
+        for label, value in DELIMITER_CHOICES:
+            self.delimiter_combo.addItem(label, value)
         self.sample_by_combo = narrow_combo(QComboBox())
         for label, value in SAMPLE_BY_CHOICES:
             self.sample_by_combo.addItem(label, value)
@@ -511,6 +516,7 @@ class DatasetForm(Form):
         self.add_field(f1, "dataset.encoding", "Encoding", column(self.encoding_combo, self.encoding_hint),
                        mark=self.encoding_combo,
                        tooltip=help_of("encoding"))
+        self.add_field(f1, "dataset.delimiter", "Separator", self.delimiter_combo, tooltip=help_of("delimiter"))
         self.add_field(f1, "dataset.sample_by", "Text files", self.sample_by_combo, tooltip=help_of("sample_by"))
 
         format_box, f5 = section("Format")
@@ -606,6 +612,8 @@ class DatasetForm(Form):
             edit.textEdited.connect(self._edited)
         self.text_column_combo.currentTextChanged.connect(self._text_column_changed)
         self.encoding_combo.currentTextChanged.connect(self._encoding_changed)
+        self.delimiter_combo.currentIndexChanged.connect(self._edited)
+        self.delimiter_combo.currentIndexChanged.connect(self._schedule_preview)
         self.sample_by_combo.currentIndexChanged.connect(self._edited)
         self.sample_by_combo.currentIndexChanged.connect(self._schedule_preview)
         self.max_length_spin.valueChanged.connect(self._max_length_changed)
@@ -639,6 +647,7 @@ class DatasetForm(Form):
             self.split_edit.setText(ds.split or "")
             self.text_column_combo.setCurrentText(visible_name(str(ds.text_column or "")))
             self.encoding_combo.setCurrentText(str(ds.encoding or ""))
+            set_combo_value(self.delimiter_combo, ds.delimiter)
             set_combo_value(self.sample_by_combo, ds.sample_by)
             self.max_length_spin.setValue(ds.max_length if isinstance(ds.max_length, int) else 512)
             self.truncation_check.setChecked(bool(ds.truncation))
@@ -669,6 +678,7 @@ class DatasetForm(Form):
         ds.split = self.split_edit.text().strip() or "train"
         ds.text_column = exact_name(self.text_column_combo.currentText())  # as the data spells it: no strip()
         ds.encoding = self.encoding_combo.currentText().strip() or None
+        ds.delimiter = self.delimiter_combo.currentData()
         ds.sample_by = self.sample_by_combo.currentData()
         kept = getattr(self, "_kept", {})
         ds.max_length = kept["max_length"] if "max_length" in kept else self.max_length_spin.value()
@@ -815,6 +825,12 @@ class DatasetForm(Form):
         self._schedule_checks()
         rows = len(preview.rows)
         how = f" · {SAMPLE_BY_WORDS[preview.sample_by]}" if preview.sample_by in SAMPLE_BY_WORDS else ""
+        chosen = self.delimiter_combo.currentData()
+        if preview.format == "csv" and preview.delimiter and (preview.delimiter != "," or chosen is not None):
+            from finetune_studio.core.data import delimiter_words
+
+            found = " (found in the header row)" if chosen is None else ""
+            how += f" · fields separated by {delimiter_words(preview.delimiter)}{found}"
         self.preview_status.setText(f"{rows} row{'s' if rows != 1 else ''} shown · {len(self._columns)} column"
                                     f"{'s' if len(self._columns) != 1 else ''}{how}")
         if self._stats_waiting:
@@ -887,14 +903,19 @@ class DatasetForm(Form):
         self.sample_by_combo.setEnabled(enabled)
         self.sample_by_combo.setToolTip(self._fields["dataset.sample_by"].tooltip if enabled
                                         else "Only for .txt files, or a folder of them.")
+        csv_source = (self._preview_format == "csv" and self._preview_source == source) or \
+            source.lower().endswith((".csv", ".tsv"))
+        self.delimiter_combo.setEnabled(csv_source)
+        self.delimiter_combo.setToolTip(self._fields["dataset.delimiter"].tooltip if csv_source
+                                        else "Only for CSV files (.csv, .tsv), or a folder of them.")
 
     # ---- statistics
     def _statistics_key(self) -> tuple | None:
         if self._model_config is None:
             return None
         ds, model = self.dataset_config(), self._model_config
-        return (ds.source, ds.name, ds.split, ds.text_column, ds.encoding, ds.sample_by, model.name_or_path,
-                model.revision, model.trust_remote_code)
+        return (ds.source, ds.name, ds.split, ds.text_column, ds.encoding, ds.delimiter, ds.sample_by,
+                model.name_or_path, model.revision, model.trust_remote_code)
 
     def _schedule_statistics(self) -> None:
         if self._model_config is not None:

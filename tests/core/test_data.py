@@ -175,3 +175,73 @@ def test_nothing_left_after_split(tmp_path: Path, demo_cache: Path) -> None:
     config = DatasetConfig(source=str(path), text_column="text")
     with pytest.raises(DataError, match="1 row is too few to hold out a test split"):
         tokenize_and_split(load_split(config), load_tokenizer(ModelConfig()), config, seed=1)
+
+
+@pytest.mark.parametrize(("name", "content", "delimiter"), [
+    ("semicolons.csv", "text;sign\nAries, a day;Aries\n\"Leo; quoted\";Leo\n", ";"),  # a spreadsheet export
+    ("tabs.tsv", "text\tsign\nAries, a day\tAries\nLeo day\tLeo\n", "\t"),
+    ("pipes.csv", "text|sign\nAries, a day|Aries\nLeo day|Leo\n", "|"),
+])
+def test_the_separator_is_found_in_the_header(tmp_path: Path, name: str, content: str, delimiter: str) -> None:
+    """Spreadsheets in many languages export ';'-separated "CSV", and .tsv files use tabs: both were read as one
+    column named 'text;sign', so no text column could be picked. The header row says which separator it is."""
+    from finetune_studio.core.data import check_source
+    from finetune_studio.core.validation import validate
+
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    config = DatasetConfig(source=str(path), text_column="text")
+    shown = preview(config)
+    assert shown.columns == ["text", "sign"] and shown.delimiter == delimiter
+    assert [row["text"] for row in shown.rows] == ["Aries, a day", "Leo; quoted" if delimiter == ";" else "Leo day"]
+    notices: list[str] = []
+    assert list(load_split(config, notices.append)["sign"]) == ["Aries", "Leo"]
+    words = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}[delimiter]
+    assert notices == [f"{path}: fields separated by {words}, as the header row shows (dataset.delimiter sets "
+                       "another)."]  # said in the run log
+    assert check_source(config) == []
+    config.text_column = "body"  # the bounded read behind validate() sees the same two columns
+    assert "there is no column 'body'. Columns: text, sign." in check_source(config)[0].message
+    from finetune_studio.core.config import default_config
+
+    run = default_config()
+    run.dataset = DatasetConfig(source=str(path), text_column="text")
+    assert not [p for p in validate(run) if p.field.startswith("dataset")]
+
+
+def test_a_comma_header_or_a_one_column_file_keeps_commas(tmp_path: Path) -> None:
+    """Only a header that splits at ';', a tab or '|' (and not at a comma) changes the separator: a one-column
+    file whose texts each hold a semicolon stays one column (csv.Sniffer would cut it at the semicolons)."""
+    from finetune_studio.core.data import detect_delimiter
+
+    one = tmp_path / "one.csv"
+    one.write_text("text\nI came; I saw\nyes; no\nnine; ten\n", encoding="utf-8")
+    shown = preview(DatasetConfig(source=str(one), text_column="text"))
+    assert shown.columns == ["text"] and shown.delimiter == ","
+    assert shown.rows[0]["text"] == "I came; I saw"
+    assert detect_delimiter("a,b;c", ["1,2;3"]) == ","  # a comma in the header: commas
+    assert detect_delimiter("a;b", ["1;2", "3;4", "5"]) == ";"
+    assert detect_delimiter("a;b", ["x", "y", "z"]) == ","  # the rows disagree: not a separator
+
+
+def test_a_chosen_separator_wins_and_a_wrong_one_is_said(tmp_path: Path) -> None:
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.validation import validate
+
+    path = tmp_path / "semi.csv"
+    path.write_text("text;sign\nAries day;Aries\nLeo day;Leo\n", encoding="utf-8")
+    config = DatasetConfig(source=str(path), text_column="text;sign", delimiter=",")
+    assert preview(config).columns == ["text;sign"]  # the user's choice, even against the header
+    notices: list[str] = []
+    load_split(config, notices.append)
+    assert notices == []  # chosen, not found: nothing to say
+    run = default_config()
+    run.dataset = DatasetConfig(source=str(path), text_column="text", delimiter="::")
+    found = [p for p in validate(run) if p.field == "dataset.delimiter"]
+    assert [p.message for p in found] == ["The separator must be one of ',', ';', a tab or '|', or empty to find it "
+                                          "in the header row (got '::')."]
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("text;sign\nAries day;Aries\nLeo;day;Leo\nVirgo day;Virgo\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 3: 3 fields where the header has 2 \(text, sign\), reading fields "
+                                        r"separated by semicolons \(;\)\. Quote values that contain the separator"):
+        load_split(DatasetConfig(source=str(ragged), text_column="text"))

@@ -126,7 +126,8 @@ def test_the_check_reads_only_the_start_and_is_cached(tmp_path: Path, monkeypatc
     assert data.check_source(config) == []  # the broken last line lies past what validate reads
     reads: list[Path] = []
     real_head = data._head
-    monkeypatch.setattr(data, "_head", lambda c, f, files: reads.append(files[0]) or real_head(c, f, files))
+    monkeypatch.setattr(data, "_head",
+                        lambda c, f, files, *rest: reads.append(files[0]) or real_head(c, f, files, *rest))
     assert data.check_source(config) == [] and reads == []  # same file, size and time: remembered
     config.text_column = "txet"  # another column: checked against what was read, nothing read again
     assert [p.field for p in data.check_source(config)] == ["dataset.text_column"] and reads == []

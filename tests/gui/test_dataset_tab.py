@@ -144,3 +144,35 @@ def test_start_is_disabled_with_the_reason_for_data_a_run_cannot_use(qtbot: Any,
     config.dataset.text_column = "text"
     window.set_config(config)
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+
+
+def test_a_semicolon_or_tab_file_opens_with_its_columns_and_a_chosen_separator_is_kept(qtbot: Any,
+                                                                                        tmp_path: Path) -> None:
+    """A spreadsheet's ';'-separated export showed one column named 'sign;horoscope' and no text column to
+    pick; a .tsv could not be opened at all."""
+    semi = tmp_path / "export.csv"
+    semi.write_text("sign;horoscope\nAries;A bold day, then rest.\nLeo;Shine.\n", encoding="utf-8")
+    form = make_form(qtbot)
+    assert not form.delimiter_combo.isEnabled()  # the sample is JSON lines
+    choose(qtbot, form, semi, ["sign", "horoscope"], 2)
+    assert form.delimiter_combo.isEnabled() and form.delimiter_combo.currentData() is None
+    assert form.dataset_config().text_column == "horoscope"
+    assert form.preview_model.rows[0]["horoscope"] == "A bold day, then rest."
+    assert form.preview_status.text() == ("2 rows shown \u00b7 2 columns \u00b7 fields separated by semicolons (;) "
+                                          "(found in the header row)")
+    assert form.dataset_config().delimiter is None  # found again from the file each time: nothing to store
+    form.delimiter_combo.setCurrentIndex(form.delimiter_combo.findData(","))  # the user's choice wins, and the
+    # comma inside the first horoscope then makes a row of two fields under a header of one: said at the field
+    qtbot.waitUntil(lambda: "reading fields separated by commas (,)" in form.error_label.text(), timeout=30_000)
+    assert form.error_label.text().startswith(f"{semi}, line 2: 2 fields where the header has 1 (sign;horoscope)")
+    assert form.dataset_config().delimiter == ","
+    tabs = tmp_path / "notes.tsv"
+    tabs.write_text("sign\ttext\nAries\tA day, a night.\n", encoding="utf-8")
+    form.delimiter_combo.setCurrentIndex(0)
+    choose(qtbot, form, tabs, ["sign", "text"], 1)
+    assert form.dataset_config().text_column == "text" and form.dataset_config().delimiter is None
+    config = default_config()
+    config.dataset.delimiter = "\t"
+    form.load(config)
+    assert form.delimiter_combo.currentText() == "Tab"
+    assert from_yaml(to_yaml(config))[0].dataset.delimiter == "\t"  # YAML keeps the tab character

@@ -91,7 +91,9 @@ CASES: list[tuple[str, str, bytes | Callable[[Path], None], dict, str]] = [
     ("every-row-empty", "empty-rows.jsonl", lines({"text": ""}, {"text": ""}),
      {}, "{path}: every row of 'text' is empty after tokenizing."),
     ("csv-ragged-rows", "ragged.csv", b"text,sign\nAries day,Aries\nLeo, a day,Leo\n",
-     {}, "{path}, line 3: 3 fields where the header has 2 (text, sign). Quote values that contain commas."),
+     {}, "{path}, line 3: 3 fields where the header has 2 (text, sign), reading fields separated by commas (,). "
+         "Quote values that contain the separator, or set the one the file uses (Separator in the Dataset tab, or "
+         "dataset.delimiter in the config)."),
     ("csv-empty-header", "noheader.csv", b",\nAries,1\n", {},
      "{path}, line 1: the CSV header row has no column names."),
     ("parquet-null-text", "nulls.parquet", lambda p: parquet(p, {"text": ["Aries day", None, "Leo day"]}),
@@ -103,9 +105,9 @@ CASES: list[tuple[str, str, bytes | Callable[[Path], None], dict, str]] = [
     ("folder-mixed-formats", "mixed", lambda p: folder(p, {"a.jsonl": GOOD, "b.csv": b"text\nLeo\n"}),
      {}, "The folder {path} mixes formats (csv, json); keep one format per folder or pick a single file."),
     ("folder-unsupported-only", "office", lambda p: folder(p, {"a.xlsx": b"PK", "b.docx": b"PK"}),
-     {}, "The folder {path} holds no data files (.csv, .json, .jsonl, .parquet, .txt)."),
+     {}, "The folder {path} holds no data files (.csv, .json, .jsonl, .parquet, .tsv, .txt)."),
     ("unsupported-extension", "sheet.xlsx", b"PK\x03\x04", {}, "sheet.xlsx: unknown file type '.xlsx'. Use one of "
-                                                            ".csv, .json, .jsonl, .parquet, .txt."),
+                                                            ".csv, .json, .jsonl, .parquet, .tsv, .txt."),
     ("missing-file", "nowhere.jsonl", None, {}, "Dataset not found: {path}. Check the path"),
 ]
 
