@@ -7,7 +7,8 @@ says how many tokens it generated, how fast, why it stopped, and shows the exact
 Everything heavy runs in `GenerateRunner`'s thread through core.generate (loading, generating, comparing); the
 worker sends plain dicts and never touches a widget. Text arrives as core.generate hands it on: an answer's first
 token at once, then what came since at most every STREAM_INTERVAL_S (a frame), so two answers streaming at a
-hundred tokens a second never queue up paint work, and each piece is drawn as it arrives. Models are released
+hundred tokens a second never queue up paint work, and each piece is drawn as it arrives (but a long paragraph's,
+a few frames' worth together: AnswerPane.add_text). Models are released
 when another run is picked, when the tab is told training starts (training always wins) and when the window
 closes.
 """
@@ -15,7 +16,9 @@ closes.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -66,6 +69,7 @@ from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
+LAYOUT_SHARE = 20  # an answer pane draws its pieces at least this many times its last draw's time apart (add_text)
 
 
 # ---------------------------------------------------------------------------------------------- the thread
@@ -219,6 +223,10 @@ class AnswerPane(QGroupBox):
         layout.addWidget(self.rendered)
         self.answer: Any = None
         self._end: QTextCursor | None = None  # where the next text goes (_append)
+        self._pending: list[str] = []  # pieces held back while the last draw's budget runs (add_text)
+        self._due = 0.0  # time.perf_counter() from which the next piece may be drawn at once
+        self._hold = QTimer(self, singleShot=True, timeout=self._draw_pending)
+        self._hold.setTimerType(Qt.TimerType.PreciseTimer)
 
     def set_title(self, text: str) -> None:
         self.setTitle(text)
@@ -228,6 +236,9 @@ class AnswerPane(QGroupBox):
         self.prompt_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def clear(self) -> None:
+        self._hold.stop()
+        self._pending.clear()
+        self._due = 0.0
         self.text.clear()
         self.stats.clear()
         self.rendered.clear()
@@ -236,6 +247,8 @@ class AnswerPane(QGroupBox):
     def begin(self, prompt: str, chat: bool) -> None:
         """A new answer: a chat adds a turn under the last one; a text run shows the prompt it continues."""
         self.answer = None
+        self._draw_pending()
+        self._due = 0.0  # the new answer's first text is drawn at once
         if chat:
             if self.text.toPlainText():
                 self._append("\n\n")
@@ -249,8 +262,32 @@ class AnswerPane(QGroupBox):
         self.rendered.setPlainText(text)
 
     def add_text(self, text: str) -> None:
-        """A piece of the answer, drawn at once: core.generate already sends at most one a frame."""
+        """A piece of the answer, drawn at once (core.generate already sends at most one a frame) unless drawing the
+        last one took long. Qt lays out a whole paragraph again for any text added to it, so one long paragraph
+        (a text continuation, a random model: no newline) costs time growing with its length per piece: ~1.2 ms
+        at 10,000 characters, 9 ms at 50,000, and as much again to paint, on the GUI thread that shares the CPUs
+        and the GIL with generation (measured: 2,000 pieces of 5 characters a frame apart, ~2.7 ms of GUI time a
+        piece more at the end than at the start). So pieces that come within LAYOUT_SHARE times the last draw's
+        time are held and drawn together once it has passed: the pane spends at most about 1/LAYOUT_SHARE of the
+        time laying out (painting adds about half again) whatever the answer's length, a 10,000-character
+        paragraph is still drawn every other frame, and text with paragraphs, cheap to lay out, piece by piece.
+        Hidden paragraph breaks would keep each layout short but change the text the user copies."""
+        self._pending.append(text)
+        wait = self._due - time.perf_counter()
+        if wait <= 0:
+            self._draw_pending()
+        elif not self._hold.isActive():
+            self._hold.start(math.ceil(wait * 1000))
+
+    def _draw_pending(self) -> None:
+        self._hold.stop()
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        start = time.perf_counter()
         self._append(text)
+        self._due = start + (time.perf_counter() - start) * LAYOUT_SHARE
 
     def _append(self, text: str) -> None:
         """Text at the end, through a cursor of the pane's own kept there: moving a cursor to the end lays out the
@@ -266,6 +303,7 @@ class AnswerPane(QGroupBox):
         bar.setValue(bar.maximum())
 
     def finish(self, answer: Any) -> None:
+        self._draw_pending()
         self.answer = answer
         notes = " ".join(answer.notes)
         self.stats.setText(f"{answer.tokens} tokens · {answer.tokens_per_s:.1f} tokens/s · first token after "
@@ -273,6 +311,7 @@ class AnswerPane(QGroupBox):
                            + (f"\n{notes}" if notes else ""))
 
     def show_error(self, message: str) -> None:
+        self._draw_pending()
         self.stats.setText(f"⚠ {message}")
 
 

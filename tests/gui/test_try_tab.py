@@ -166,6 +166,7 @@ def test_a_pane_appends_at_the_end_follows_it_and_keeps_the_users_selection(qtbo
     pieces = [f" piece {i} of an answer long enough to wrap and to scroll the pane" for i in range(40)]
     for piece in pieces:
         pane.add_text(piece)
+    pane.finish(an_answer("".join(pieces)))  # draws what add_text held back
     assert pane.text.toPlainText() == "Aries rising" + "".join(pieces)
     assert pane.text.textCursor().selectedText() == "Aries", "the user's selection stays"
     bar = pane.text.verticalScrollBar()
@@ -175,6 +176,65 @@ def test_a_pane_appends_at_the_end_follows_it_and_keeps_the_users_selection(qtbo
     pane.add_text("roars")
     pane.begin("Again", chat=True)
     assert pane.text.toPlainText() == "You: Leo\nroars\n\nYou: Again\n"
+
+
+def an_answer(text: str) -> Any:
+    from finetune_studio.core.generate import Answer, StopReason
+
+    return Answer("tuned", text, tokens=len(text.split()), seconds=1.0, first_token_s=0.1,
+                  stop_reason=StopReason.MAX_TOKENS, rendered="", prompt_tokens=2)
+
+
+def test_a_long_one_paragraph_answer_is_not_laid_out_again_for_every_piece(qtbot: Any) -> None:
+    """Qt lays out a whole paragraph again for any text added to it: 3,000 pieces of an answer with no newline (a
+    text continuation, a random model) drawn one by one cost time growing with the answer per piece, O(n²) in all,
+    on the GUI thread. Each insert is one contentsChange and one layout of the paragraph."""
+    from PySide6.QtGui import QTextCursor
+    from PySide6.QtWidgets import QApplication
+
+    from finetune_studio.gui.try_tab import AnswerPane
+
+    pane = AnswerPane("tuned")
+    qtbot.addWidget(pane)
+    pane.resize(400, 160)
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.begin("Aries rising", chat=False)
+    selection = pane.text.textCursor()
+    selection.setPosition(0)
+    selection.movePosition(QTextCursor.MoveOperation.EndOfWord, QTextCursor.MoveMode.KeepAnchor)
+    pane.text.setTextCursor(selection)
+    inserted: list[int] = []
+    pane.text.document().contentsChange.connect(lambda _at, _removed, added: inserted.append(added))
+    pieces = [f" w{i % 97}" for i in range(3000)]  # one paragraph of ~12,000 characters
+    for piece in pieces:
+        pane.add_text(piece)
+        QApplication.processEvents()  # layout and paint between pieces, as the event loop does
+    pane.finish(an_answer("".join(pieces)))
+    assert pane.text.toPlainText() == "Aries rising" + "".join(pieces)
+    assert inserted[0] == len(pieces[0]), "an answer's first text is drawn at once"
+    assert sum(inserted) == len("".join(pieces))
+    assert len(inserted) < len(pieces) / 4, f"{len(inserted)} layouts of the paragraph for {len(pieces)} pieces"
+    assert pane.text.document().blockCount() == 1, "no paragraph break of the pane's own"
+    assert pane.text.textCursor().selectedText() == "Aries", "the user's selection stays"
+    bar = pane.text.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == bar.maximum(), "the view follows the end"
+
+
+def test_pieces_a_frame_apart_are_each_drawn_as_they_arrive(qtbot: Any) -> None:
+    """Holding pieces back is for paragraphs that take long to lay out; short text still streams piece by piece."""
+    from finetune_studio.gui.try_tab import AnswerPane
+
+    pane = AnswerPane("tuned")
+    qtbot.addWidget(pane)
+    pane.show()
+    pane.begin("Leo", chat=True)
+    shown = "You: Leo\n"
+    for i in range(5):
+        qtbot.wait(100)  # core.generate sends at most one piece a frame; a short answer is cheap to lay out
+        pane.add_text(f"roars {i}\n")
+        shown += f"roars {i}\n"
+        assert pane.text.toPlainText() == shown
 
 
 def plain_generate(folder: Path | str, prompt: str, **settings: Any) -> str:
