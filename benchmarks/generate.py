@@ -18,10 +18,11 @@ here), in one process:
 3. A long answer of one paragraph (words and spaces, never a newline: a text continuation, a random model), a piece
    of 6 characters a frame apart (the most core.generate sends) fed to the fine-tuned pane, --long-pieces of them.
    Qt lays out a whole paragraph again for any text added to it, so drawing every piece costs GUI time growing
-   with the answer (AnswerPane.add_text). The GUI thread's CPU time a piece over the last tenth of the pieces;
-   goal <= 2x the same for the same pieces with a newline every 78 characters (cheap to lay out), judged on
-   the full run only: the pane holds pieces back once a paragraph takes long to lay out (~7,000 characters here),
-   and below that a paragraph's piece also repaints the whole view, 2-3x a line's.
+   with the answer (AnswerPane.add_text): at 12,000 characters ~2-3 ms a piece more than for lines, and growing.
+   The GUI thread's CPU time a piece over the last tenth of the pieces, less the same for the same pieces with a
+   newline every 78 characters (cheap to lay out), as a share of the frame between pieces; goal <= 10%, judged on
+   the full run only (the pane holds pieces back once its draws take long, and its budget, 1/LAYOUT_SHARE of the
+   time for layout plus about half that for painting, keeps this share flat whatever the answer's length).
 
     python benchmarks/generate.py            # 64 new tokens, 3 pairs per model
     python benchmarks/generate.py --quick    # 16 tokens, 1 pair, a 300-piece long answer: the wiring only
@@ -333,10 +334,11 @@ def main() -> int:
     if args.long_pieces:
         lines, _ = streaming_cost(app, tab, args.long_pieces, lines=True)
         one, chars = streaming_cost(app, tab, args.long_pieces, lines=False)
-        ok &= report(f"GUI thread CPU a piece at the end of a {chars:,}-character answer of one paragraph ÷ of "
-                     f"lines", f"{one / lines:.2f} ({one:.2f} ms ÷ {lines:.2f} ms)",
-                     "<= 2" + (", not judged with --quick: too short" if args.quick else ""),
-                     one <= 2 * lines or args.quick,
+        extra = (one - lines) / (g.STREAM_INTERVAL_S * 1000)
+        ok &= report(f"GUI thread CPU a piece at the end of a {chars:,}-character answer, one paragraph's more than "
+                     f"lines'", f"{extra:.1%} of a frame ({one:.2f} ms − {lines:.2f} ms)",
+                     "<= 10%" + (", not judged with --quick: too short" if args.quick else ""),
+                     extra <= 0.10 or args.quick,
                      f"the same pieces with a newline every 78 characters, {args.long_pieces} pieces a frame apart, "
                      f"same invocation")
     tab.shutdown()
