@@ -452,6 +452,16 @@ class Form(QWidget):
         """The warning shown at key, if any (an error at the same field hides it)."""
         return self._warnings.get(self._aliases.get(key, key))
 
+    def set_row_visible(self, layout: QFormLayout, caption: QLabel, visible: bool) -> None:
+        """QFormLayout.setRowVisible, less its side effect: showing a row whose field is a layout shows every
+        widget in it, the hidden message line under the field too (a blank line under Text column whenever the
+        row was shown again). That line is hidden again while it has nothing to say."""
+        layout.setRowVisible(caption, visible)
+        if visible:
+            for field in self._fields.values():
+                if isinstance(field.error, QLabel) and not field.error.text():
+                    field.error.hide()
+
     def _refresh_mark(self, key: str) -> None:
         if key in self._fields:
             error = self._input_errors.get(key) or self._external.get(key)

@@ -1059,8 +1059,8 @@ class DatasetForm(Form):
         self._build_column_boxes(fmt)
         chat = fmt != "text"
         for caption in self._chat_rows:
-            self._format_layout.setRowVisible(caption, chat)
-        self._text_layout.setRowVisible(self._text_column_caption, not chat)  # chat rows map columns above
+            self.set_row_visible(self._format_layout, caption, chat)
+        self.set_row_visible(self._text_layout, self._text_column_caption, not chat)  # chat rows map columns
         if not chat:
             self._checks_stop.set()  # row checks of chat settings no longer apply
             self.checks_task.cancel()

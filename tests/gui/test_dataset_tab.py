@@ -176,3 +176,20 @@ def test_a_semicolon_or_tab_file_opens_with_its_columns_and_a_chosen_separator_i
     form.load(config)
     assert form.delimiter_combo.currentText() == "Tab"
     assert from_yaml(to_yaml(config))[0].dataset.delimiter == "\t"  # YAML keeps the tab character
+
+
+def test_no_blank_message_line_under_the_text_column(qtbot: Any, tmp_path: Path) -> None:
+    """Showing the Text column row again after each preview (QFormLayout.setRowVisible) also showed its hidden,
+    empty message line: a blank line under the field in every screenshot. A real message still shows there."""
+    form = make_form(qtbot)
+    line = form._fields["dataset.text_column"].error
+    assert line.isHidden() and line.text() == ""
+    form.mark("dataset.text_column", "there is no column 'body'")
+    assert not line.isHidden()
+    path = jsonl(tmp_path / "rows.jsonl", [{"text": "Aries day"}, {"text": "Leo day"}])
+    choose(qtbot, form, path, ["text"], 2)  # a preview shows the row again: the message stays as marked
+    assert not line.isHidden() and line.text() == "there is no column 'body'"
+    form.mark("dataset.text_column", None)
+    choose(qtbot, form, tmp_path / "rows.jsonl", ["text"], 2)
+    form._update_format()
+    assert line.isHidden()
