@@ -148,7 +148,8 @@ def test_the_pane_without_a_model_is_not_redrawn_at_each_send(qtbot: Any, tmp_pa
     assert changed == [], f"the second Send redrew the pane that has no model: {changed}"
 
 
-def test_a_pane_appends_at_the_end_follows_it_and_keeps_the_users_selection(qtbot: Any) -> None:
+def streaming_pane(qtbot: Any) -> Any:
+    """A shown pane continuing "Aries rising", its first word selected by the user as the answer streams."""
     from PySide6.QtGui import QTextCursor
 
     from finetune_studio.gui.try_tab import AnswerPane
@@ -162,7 +163,12 @@ def test_a_pane_appends_at_the_end_follows_it_and_keeps_the_users_selection(qtbo
     selection = pane.text.textCursor()
     selection.setPosition(0)
     selection.movePosition(QTextCursor.MoveOperation.EndOfWord, QTextCursor.MoveMode.KeepAnchor)
-    pane.text.setTextCursor(selection)  # the user selects the prompt's first word while the answer streams
+    pane.text.setTextCursor(selection)
+    return pane
+
+
+def test_a_pane_appends_at_the_end_follows_it_and_keeps_the_users_selection(qtbot: Any) -> None:
+    pane = streaming_pane(qtbot)
     pieces = [f" piece {i} of an answer long enough to wrap and to scroll the pane" for i in range(40)]
     for piece in pieces:
         pane.add_text(piece)
@@ -189,21 +195,9 @@ def test_a_long_one_paragraph_answer_is_not_laid_out_again_for_every_piece(qtbot
     """Qt lays out a whole paragraph again for any text added to it: 3,000 pieces of an answer with no newline (a
     text continuation, a random model) drawn one by one cost time growing with the answer per piece, O(n²) in all,
     on the GUI thread. Each insert is one contentsChange and one layout of the paragraph."""
-    from PySide6.QtGui import QTextCursor
     from PySide6.QtWidgets import QApplication
 
-    from finetune_studio.gui.try_tab import AnswerPane
-
-    pane = AnswerPane("tuned")
-    qtbot.addWidget(pane)
-    pane.resize(400, 160)
-    pane.show()
-    qtbot.waitExposed(pane)
-    pane.begin("Aries rising", chat=False)
-    selection = pane.text.textCursor()
-    selection.setPosition(0)
-    selection.movePosition(QTextCursor.MoveOperation.EndOfWord, QTextCursor.MoveMode.KeepAnchor)
-    pane.text.setTextCursor(selection)
+    pane = streaming_pane(qtbot)
     inserted: list[int] = []
     pane.text.document().contentsChange.connect(lambda _at, _removed, added: inserted.append(added))
     pieces = [f" w{i % 97}" for i in range(3000)]  # one paragraph of ~12,000 characters
