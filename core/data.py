@@ -330,26 +330,28 @@ _DELIMITERS_FOUND: dict[tuple, str] = {}  # (path, size, mtime, encoding) -> fil
 
 
 def file_delimiter(path: Path, encoding: str | None = None) -> str:
-    """detect_delimiter on the file's first non-blank line and up to 20 lines after it (cached per file version)."""
+    """detect_delimiter on the file's first non-blank line and up to 20 lines after it (cached per file version).
+    A file it cannot read gets a comma: the read that follows says what is wrong, in the words a run would use."""
     try:
         stat = path.stat()
-    except OSError:
-        return ","
-    key = (str(path), stat.st_size, stat.st_mtime_ns, encoding)
-    if key not in _DELIMITERS_FOUND:
-        try:
-            codec = _codec(encoding)
-        except DataError:
-            codec = "utf-8"
+        key = (str(path), stat.st_size, stat.st_mtime_ns, encoding)
+        if key in _DELIMITERS_FOUND:
+            return _DELIMITERS_FOUND[key]
         with open(path, "rb") as handle:
             sample = handle.read(64 * 1024)
-        lines = [line for line in sample.decode(codec, errors="replace").removeprefix("\ufeff").splitlines()
-                 if line.strip()]
-        if len(sample) == 64 * 1024 and len(lines) > 1:
-            lines.pop()  # may be cut
-        if len(_DELIMITERS_FOUND) >= 64:
-            _DELIMITERS_FOUND.pop(next(iter(_DELIMITERS_FOUND)))
-        _DELIMITERS_FOUND[key] = detect_delimiter(lines[0], lines[1:21]) if lines else ","
+    except OSError:
+        return ","
+    try:
+        codec = _codec(encoding)
+    except DataError:
+        codec = "utf-8"
+    lines = [line for line in sample.decode(codec, errors="replace").removeprefix("\ufeff").splitlines()
+             if line.strip()]
+    if len(sample) == 64 * 1024 and len(lines) > 1:
+        lines.pop()  # may be cut
+    if len(_DELIMITERS_FOUND) >= 64:
+        _DELIMITERS_FOUND.pop(next(iter(_DELIMITERS_FOUND)))
+    _DELIMITERS_FOUND[key] = detect_delimiter(lines[0], lines[1:21]) if lines else ","
     return _DELIMITERS_FOUND[key]
 
 
@@ -387,7 +389,7 @@ def effective_sample_by(config: DatasetConfig) -> str:
     return "document" if os.path.isdir(resolve_source(config.source)) else "line"
 
 
-def _reader_options(fmt: str, files: list[Path], config: DatasetConfig) -> dict[str, Any]:
+def _reader_options(fmt: str, files: list[Path], config: DatasetConfig, delimiter: str = ",") -> dict[str, Any]:
     """Options for datasets' readers: the configured encoding, how text files split into rows, and a UTF-8 byte
     order mark dropped instead of becoming part of the first row (text) or tripping the parser (JSON)."""
     options: dict[str, Any] = {}
@@ -395,8 +397,8 @@ def _reader_options(fmt: str, files: list[Path], config: DatasetConfig) -> dict[
         options["sample_by"] = effective_sample_by(config)
     if fmt not in ("text", "json", "csv"):
         return options
-    if fmt == "csv" and (delimiter := csv_delimiter(config, files)) != ",":
-        options["sep"] = delimiter
+    if fmt == "csv" and delimiter != ",":
+        options["sep"] = delimiter  # csv_delimiter's answer, found by the caller
     codec = _codec(config.encoding)
     if codec == "utf-8" and fmt in ("text", "json"):
         for path in files:
@@ -433,7 +435,7 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
         where = files[0] if len(files) == 1 else files[0].parent
         try:
             ds = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train",
-                                       **_reader_options(fmt, files, config))
+                                       **_reader_options(fmt, files, config, delimiter))
         except Exception as exc:  # noqa: BLE001 - datasets wraps parse errors in several types
             if "corresponds to no data" in str(exc):  # datasets' words for a source without rows
                 raise DataError(f"{where} has no rows. Pick a file with data in it.") from None
@@ -597,7 +599,7 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
         fmt, files = local_files(config.source)
         delimiter = csv_delimiter(config, files) if fmt == "csv" else None
         check_file(files[0], fmt, config.encoding, delimiter or ",")
-        options = _reader_options(fmt, files, config)
+        options = _reader_options(fmt, files, config, delimiter or ",")
         sample_by = options.get("sample_by")
         try:
             stream = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train", streaming=True,

@@ -222,6 +222,9 @@ def test_a_comma_header_or_a_one_column_file_keeps_commas(tmp_path: Path) -> Non
     assert detect_delimiter("a,b;c", ["1,2;3"]) == ","  # a comma in the header: commas
     assert detect_delimiter("a;b", ["1;2", "3;4", "5"]) == ";"
     assert detect_delimiter("a;b", ["x", "y", "z"]) == ","  # the rows disagree: not a separator
+    from finetune_studio.core.data import file_delimiter
+
+    assert file_delimiter(tmp_path) == ","  # unreadable (here a folder): no error here, the read that follows says it
 
 
 def test_a_chosen_separator_wins_and_a_wrong_one_is_said(tmp_path: Path) -> None:
