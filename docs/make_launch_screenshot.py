@@ -36,7 +36,7 @@ def main() -> None:
     window = MainWindow()
     window.resize(1280, 800)
     window.show()
-    window.begin_warmup()  # the window as it settles: the chart in place of its "Loading the chart…" placeholder
+    window.begin_warmup()  # the window as it settles: the chart in place of its placeholder (gui.chart_texts)
     deadline = time.monotonic() + 120
     while window.chart is None and time.monotonic() < deadline:
         app.processEvents()

@@ -21,6 +21,7 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from finetune_studio.core import metrics as core_metrics
+from finetune_studio.gui import chart_texts
 from finetune_studio.gui.decimation import PeakLevels
 from finetune_studio.gui.grid import GridLines
 from finetune_studio.gui.throttle import Throttle
@@ -438,7 +439,7 @@ class LossChart(QWidget):
         self._legend_names: tuple[str, ...] = ()  # () = the current run's "train loss"/"eval loss" entries
         self._set_crosshair_visible(False)
 
-        self.empty_text = pg.TextItem("Press Start: the loss appears here as the model trains.",
+        self.empty_text = pg.TextItem(chart_texts.EMPTY,
                                       color=placeholder, anchor=(0.5, 0.5))
         self.loss_plot.addItem(self.empty_text, ignoreBounds=True)
 

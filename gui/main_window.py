@@ -34,7 +34,7 @@ from finetune_studio.core.errors import Problem
 from finetune_studio.core.events import RunState
 from finetune_studio.core.runs import run_busy
 from finetune_studio.core.session import Session, has_checkpoint
-from finetune_studio.gui import background, dialogs
+from finetune_studio.gui import background, chart_texts, dialogs
 from finetune_studio.gui import settings as store
 from finetune_studio.gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
 from finetune_studio.gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
@@ -141,10 +141,10 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.chart: Any = None
         self._chart_backlog: list[dict] | None = None  # a starting run's events, kept until its first step
         self.chart_area = QStackedWidget()
-        placeholder = QLabel("Loading the chart…")
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.chart_area.addWidget(placeholder)
+        self.chart_placeholder = QLabel(chart_texts.EMPTY, objectName="chart_placeholder")
+        self.chart_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.chart_placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.chart_area.addWidget(self.chart_placeholder)
         self.chart_area.setMinimumHeight(240)
         self.progress = ProgressWidget()
         self.progress.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
@@ -366,6 +366,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self._chart_backlog is None:
             self._after_run_start.append(self._chart_catch_up)
         self._chart_backlog = []
+        self.chart_placeholder.setText(chart_texts.STARTING)
 
     def _chart_add(self, event: dict) -> None:
         if self._chart_backlog is not None:

@@ -63,6 +63,34 @@ def test_a_queued_run_draws_every_point_once_the_chart_is_built(qtbot: Any, make
     assert losses.tolist() == pytest.approx([loss for _, loss in logged])
 
 
+def test_the_chart_area_says_what_comes_before_the_chart_is_built(qtbot: Any, make_window: Any,
+                                                                   small_dataset: Path, runs_dir: Path,
+                                                                   dialog_log: DialogLog) -> None:
+    """At launch the chart is not built yet (pyqtgraph follows the training stack): its place says what the built
+    chart's empty plot says, not "Loading the chart…" for a chart the user has not asked for; while a run starts
+    it says the loss comes from the first step; from that step on the chart shows."""
+    from finetune_studio.gui import chart_texts
+
+    window = make_window(warm=False)
+    window.chart = None  # as at launch
+    assert window.chart_area.currentWidget() is window.chart_placeholder
+    assert window.chart_placeholder.text() == "Press Start: the loss appears here as the model trains."
+    config = small_config(small_dataset, runs_dir, max_steps=3, logging_steps=1, eval_strategy="no",
+                          save_strategy="no", load_best_model_at_end=False)
+    config.name = "placeholder"
+    window.set_config(config)
+    said_at_first_event: list[str] = []
+    window.runner.event.connect(lambda event: said_at_first_event.append(window.chart_placeholder.text())
+                                if not said_at_first_event else None)
+    window.start_action.trigger()
+    window.begin_warmup()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=LONG)
+    assert dialog_log.errors == []
+    assert said_at_first_event == ["Starting the run: the loss appears here from its first step."]
+    assert window.chart_area.currentWidget() is window.chart
+    assert window.chart.empty_text.toPlainText() == chart_texts.EMPTY  # the built chart's own empty words
+
+
 def test_the_first_step_is_shown_before_the_checks_put_off_for_it(qtbot: Any, make_window: Any,
                                                                   small_dataset: Path, runs_dir: Path,
                                                                   dialog_log: DialogLog) -> None:
