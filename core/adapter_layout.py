@@ -5,10 +5,14 @@ checkable groups, and live figures (trainable parameters, adapter size on disk) 
 targets. Both come from the model's config alone: transformers builds the model on the meta device (shapes, no
 storage, no download of weights) and peft's own `get_peft_model` is applied to that empty model and counted, so the
 figures are exactly what training will report (peft's `get_nb_trainable_parameters`), not a formula kept here.
+A chat run whose template adds control tokens to the tokenizer (ChatML's on a base model) grows the embeddings and
+trains the new rows beside the adapter: given the run's chat settings, the figures count them too, read from the
+tokenizer on disk by core.chat's own plan (never downloaded).
 
 Qt-free; torch, transformers and peft are imported inside the functions (the GUI imports this module at start and
-calls it from a worker thread). Layouts are cached per model (name, revision, trust_remote_code, dtype), figures
-per (model, adapter settings), so re-ticking a box does not rebuild anything.
+calls it from a worker thread). Layouts are cached per model (name, revision, trust_remote_code, dtype), the added
+tokens per (model, chat template), figures per (model, adapter settings, vocabulary size, added token ids), so
+re-ticking a box does not rebuild anything.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from finetune_studio.core.config import AdapterConfig, ModelConfig
-from finetune_studio.core.errors import ModelError
+from finetune_studio.core.config import AdapterConfig, ChatConfig, ModelConfig
+from finetune_studio.core.errors import FinetuneError, ModelError
 
 ATTENTION, MLP, EMBEDDINGS, OUTPUT_HEAD, OTHER = "attention", "mlp", "embeddings", "output head", "other"
 #: The groups in the order the form shows them. OTHER (linear layers that are neither attention nor MLP, e.g. a
@@ -54,12 +58,16 @@ class AdapterFigures:
     """What an adapter costs. `trainable` and `total` are peft's get_nb_trainable_parameters() of the wrapped model
     (total includes the adapter's own parameters, as peft's print_trainable_parameters does), percent is
     100 * trainable / total. size_bytes is the adapter_model.safetensors that saving the adapter writes (for full
-    fine-tuning: the whole model's weights in their dtype)."""
+    fine-tuning: the whole model's weights in their dtype). `added_tokens`: the chat template's control tokens whose
+    embedding rows are counted (the model grown for them); `tokens_unknown`: a chat run's tokenizer is not on this
+    computer yet, so tokens its template may add are not counted."""
 
     trainable: int
     total: int
     percent: float
     size_bytes: int
+    added_tokens: tuple[str, ...] = ()
+    tokens_unknown: bool = False
 
 
 # ---- reading the config ---------------------------------------------------------------------------------------
@@ -119,13 +127,17 @@ def _dtype_name(model: ModelConfig, config: Any) -> str:
 
 
 def _meta_model(config: Any, dtype: str, trust_remote_code: bool) -> Any:
-    """The model with every tensor on the meta device: shapes only, built in well under a second even for 8B."""
+    """The model with every tensor on the meta device: shapes only, built in well under a second even for 8B. It
+    gets a copy of the (cached) config: growing its embeddings sets model.config.vocab_size, which must not change
+    the next model built."""
+    import copy
+
     import torch
     from transformers import AutoModelForCausalLM
 
     try:
         with torch.device("meta"):
-            return AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype),
+            return AutoModelForCausalLM.from_config(copy.deepcopy(config), dtype=getattr(torch, dtype),
                                                     trust_remote_code=trust_remote_code)
     except (ValueError, KeyError) as exc:
         raise ModelError(f"{type(config).__name__} ({getattr(config, 'model_type', '?')}) is not a causal language "
@@ -286,10 +298,9 @@ def _adapter_file_size(peft_model: Any) -> int:
     return safetensors_size({k: (st_dtype(v), list(v.shape)) for k, v in state.items()}, {"format": "pt"})
 
 
-def _full_figures(layout: ModuleLayout) -> AdapterFigures:
+def _full_figures(layout: ModuleLayout, total: int) -> AdapterFigures:
     per = {"float32": 4, "float16": 2, "bfloat16": 2}.get(layout.dtype, 4)
-    return AdapterFigures(trainable=layout.total_params, total=layout.total_params, percent=100.0,
-                          size_bytes=layout.total_params * per)
+    return AdapterFigures(trainable=total, total=total, percent=100.0, size_bytes=total * per)
 
 
 def _adapter_key(adapter: AdapterConfig) -> tuple:
@@ -300,8 +311,64 @@ def _adapter_key(adapter: AdapterConfig) -> tuple:
     return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(values.items()))
 
 
+@dataclass(frozen=True)
+class AddedTokens:
+    """What a chat run's template adds to the tokenizer: the tokenizer's length after it (the size training grows
+    the embeddings to), the added tokens and their ids (the rows that train in full)."""
+
+    vocab_size: int
+    tokens: tuple[str, ...]
+    ids: tuple[int, ...]
+
+
+def _run_tokenizer(model: ModelConfig) -> Any:
+    """The model's tokenizer from disk: a local folder or builtin:demo as training loads it, a Hub id from the
+    local cache only (the figures never download); None when a Hub id's tokenizer is not cached."""
+    from finetune_studio.core.sources import is_local
+
+    if is_local(model.name_or_path.strip()):
+        from finetune_studio.core.model import load_tokenizer
+
+        return load_tokenizer(model)
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(model.name_or_path.strip(), local_files_only=True,
+                                             revision=model.revision, trust_remote_code=model.trust_remote_code)
+    except (OSError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_added_tokens(model_key: tuple, template: str) -> AddedTokens | None:
+    from finetune_studio.core.chat import ChatDataError, added_token_ids, template_plan
+
+    name, revision, trust, dtype = model_key
+    try:
+        tokenizer = _run_tokenizer(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust,
+                                               dtype=dtype))
+    except FinetuneError:
+        return None  # a folder without a tokenizer: the run itself says so, the figures count what they can
+    if tokenizer is None:
+        return None
+    try:
+        plan = template_plan(tokenizer, ChatConfig(template=template))  # adds the tokens, as the run's plan does
+    except ChatDataError:
+        return AddedTokens(len(tokenizer), (), ())  # an unknown template: the Dataset tab and the run say so
+    return AddedTokens(len(tokenizer), tuple(plan.added_tokens), tuple(added_token_ids(tokenizer, plan)))
+
+
+def added_tokens(model: ModelConfig, chat: ChatConfig) -> AddedTokens | None:
+    """The control tokens a chat run with these settings adds to the model's tokenizer (core.chat's template_plan,
+    on a fresh copy of the tokenizer read from disk), their ids and the tokenizer's length after; None when the
+    tokenizer is not on this computer (a Hub id not cached). Cached per (model, chat template)."""
+    template = chat.template if isinstance(chat.template, str) else "auto"  # template_plan's own key
+    return _cached_added_tokens(_cache_key(model), template)
+
+
 @functools.lru_cache(maxsize=64)
-def _cached_figures(model_key: tuple, adapter_key: tuple) -> AdapterFigures:
+def _cached_figures(model_key: tuple, adapter_key: tuple, vocab_size: int = 0,
+                    token_ids: tuple[int, ...] = ()) -> AdapterFigures:
     import warnings
 
     from peft import get_peft_model
@@ -309,10 +376,18 @@ def _cached_figures(model_key: tuple, adapter_key: tuple) -> AdapterFigures:
     layout, config = _cached_layout(model_key)
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in adapter_key}
     adapter = AdapterConfig(**values)
-    if adapter.method == "full":
-        return _full_figures(layout)
+    if adapter.method == "full" and not vocab_size:
+        return _full_figures(layout, layout.total_params)
     meta = _meta_model(config, layout.dtype, model_key[2])
-    lora = peft_config(adapter, ModelConfig(name_or_path=model_key[0], revision=model_key[1]))
+    if vocab_size > meta.get_input_embeddings().weight.shape[0]:  # as core.chat.prepare_model grows the model
+        meta.resize_token_embeddings(vocab_size, mean_resizing=False)
+    if adapter.method == "full":
+        return _full_figures(layout, sum(p.numel() for p in meta.parameters()))
+    from finetune_studio.core.adapters import lora_config, new_token_rows
+    from finetune_studio.core.config import RunConfig
+
+    run = RunConfig(model=ModelConfig(name_or_path=model_key[0], revision=model_key[1]), adapter=adapter)
+    lora = lora_config(run, new_token_rows(meta, run, token_ids))  # what core.adapters.wrap_model builds
     import torch
 
     # On the meta device peft creates (and initializes) the adapter's layers without data. Created on the CPU, their
@@ -334,14 +409,22 @@ def _cached_figures(model_key: tuple, adapter_key: tuple) -> AdapterFigures:
     return AdapterFigures(trainable=int(trainable), total=int(total), percent=percent, size_bytes=size)
 
 
-def adapter_figures(model: ModelConfig, adapter: AdapterConfig) -> AdapterFigures:
+def adapter_figures(model: ModelConfig, adapter: AdapterConfig, chat: ChatConfig | None = None) -> AdapterFigures:
     """Trainable parameters (count and % of the model) and the adapter's size on disk, from peft's own
-    get_peft_model applied to the model built on the meta device: what training will report, exactly. Raises
-    ModelError for a model whose config cannot be read or targets it does not have. Cached per settings."""
+    get_peft_model applied to the model built on the meta device: what training will report, exactly. `chat`: the
+    run's chat settings when it renders its rows with a chat template (core.chat.template_chat; None for plain
+    text): the template's added tokens grow the embeddings and their rows train in full beside the adapter, as in
+    the run. Raises ModelError for a model whose config cannot be read or targets it does not have. Cached per
+    settings."""
     key = _cache_key(model)
     with _lock:
         _cached_layout(key)
-    return _cached_figures(key, _adapter_key(adapter))
+    added = added_tokens(model, chat) if chat is not None else None
+    if added is None:
+        figures = _cached_figures(key, _adapter_key(adapter))
+        return dataclasses.replace(figures, tokens_unknown=True) if chat is not None else figures
+    figures = _cached_figures(key, _adapter_key(adapter), added.vocab_size, added.ids)
+    return dataclasses.replace(figures, added_tokens=added.tokens)
 
 
 # ---- target selection (the Model tab's check boxes <-> adapter.target_modules) ---------------------------------

@@ -196,6 +196,40 @@ def is_conversational(example: dict[str, Any]) -> bool:
     return conversational(example)
 
 
+def uses_template(detection: Detection, row: dict[str, Any] | None) -> bool:
+    """Whether a run renders rows of this format with a chat template (and so may add its control tokens): the
+    conversational ones, as TRL tells them (`is_conversational` of the first row). A row that cannot be read (named
+    by the run's own checks) counts by its format: prompt/completion as plain text, the others as chats. `row`
+    None (no row seen yet): by the format alone."""
+    if detection.format == "text":
+        return False
+    if row is None:
+        return detection.format != "prompt_completion"
+    try:
+        return is_conversational(to_example(row, detection))
+    except ChatDataError:
+        return detection.format != "prompt_completion"
+
+
+@dataclass
+class ChatRows:
+    """A run's chat settings with the first rows of its data (the Dataset tab's preview): enough to tell whether
+    the run renders a chat template (`template_chat`), without the dataset."""
+
+    chat: ChatConfig
+    rows: list[dict]
+    columns: list[str]
+    text_column: str | None = None
+
+
+def template_chat(sample: ChatRows) -> ChatConfig | None:
+    """The chat settings when a run reads these rows as chats rendered with a template, None for plain text: what
+    prepare_dataset decides, for callers that hold a preview of the rows rather than the dataset (the Model tab's
+    figures count the embedding rows a template's added tokens grow). Imports TRL: call it off the GUI thread."""
+    detection = resolve_format(sample.chat, sample.rows, sample.columns, sample.text_column)
+    return sample.chat if uses_template(detection, sample.rows[0] if sample.rows else None) else None
+
+
 def resolve_train_on(chat: ChatConfig, fmt: str) -> str:
     if chat.train_on != "auto":
         return chat.train_on
@@ -738,12 +772,8 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     if problems:
         raise DataError(f"{dataset.source}: " + "; ".join(problems) + ".")
     train_on = resolve_train_on(chat, detection.format)
-    try:
-        conversational = is_conversational(to_example(first, detection))
-    except ChatDataError:
-        conversational = detection.format != "prompt_completion"  # the row is named below
     plan = None
-    if conversational:
+    if uses_template(detection, first):
         try:
             plan = template_plan(tokenizer, chat)
         except ChatDataError as exc:

@@ -4,7 +4,9 @@ Owns `adapter.*`. The target modules are the chosen model's real module names, i
 embeddings, output head), read by core.adapter_layout from the model's config on the meta device; the live figures
 (trainable parameters, adapter size on disk) are peft's own count of that empty model. Both run in gui.background
 jobs, newest request wins, so typing a rank never waits for torch. Nothing is computed until the form is shown or
-an adapter method is picked: the window's start does not pay for it.
+an adapter method is picked: the window's start does not pay for it. A chat run whose template adds control tokens
+trains their embedding rows too: `set_chat` (the Dataset tab's format, template and preview rows) lets the figures
+count them, as training does.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from finetune_studio.core.adapter_layout import (
     targets_for,
 )
 from finetune_studio.core.adapters import METHOD_COSTS, METHOD_NAMES, alpha_scale, follow_method, method_defaults
+from finetune_studio.core.chat import ChatRows
 from finetune_studio.core.config import ADAPTER_METHODS, AdapterConfig, ModelConfig, RunConfig
 from finetune_studio.core.hub import size_text  # one way to say a size: the push and export messages use it
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
@@ -64,11 +67,19 @@ def _layout_job(model: ModelConfig) -> ModuleLayout:
         return module_layout(model)
 
 
-def _figures_job(model: ModelConfig, adapter: AdapterConfig) -> AdapterFigures:
+def _figures_job(model: ModelConfig, adapter: AdapterConfig, rows: ChatRows | None) -> AdapterFigures:
     from finetune_studio.core.adapter_layout import adapter_figures
 
     _layout_job(model)
-    return adapter_figures(model, adapter)
+    chat = None
+    if rows is not None:
+        with IMPORT_LOCK:  # whether the rows are chats is TRL's test; the template's plan reads the tokenizer
+            from transformers import AutoTokenizer  # noqa: F401
+            from trl import chat_template_utils, data_utils  # noqa: F401
+
+            from finetune_studio.core.chat import template_chat
+        chat = template_chat(rows)
+    return adapter_figures(model, adapter, chat)
 
 
 def scale_text(adapter_r: Any, alpha: Any, rslora: bool) -> str:
@@ -92,6 +103,20 @@ def figures_text(figures: AdapterFigures, method: str) -> tuple[str, str]:
                 f"{size_text(figures.size_bytes)} (the whole model's weights)")
     return (f"{figures.trainable:,} of {figures.total:,} ({figures.percent:.2f} %)",
             f"{size_text(figures.size_bytes)} (adapter_model.safetensors)")
+
+
+def tokens_text(figures: AdapterFigures, method: str) -> str:
+    """Under the figures: the chat template's added tokens they count, or that a chat run's cannot be counted yet."""
+    if figures.added_tokens:
+        tokens = ", ".join(figures.added_tokens)
+        if method == "full":
+            return f"Counts the embedding rows of {tokens}, which the chat template adds to the tokenizer."
+        return (f"Counts the embedding rows of {tokens}: the chat template adds them to the tokenizer, and they "
+                "train in full beside the adapter.")
+    if figures.tokens_unknown:
+        return ("Not counted: control tokens the chat template may add (the model's tokenizer is not downloaded "
+                "yet).")
+    return ""
 
 
 def learning_rate_text(method: str) -> str:
@@ -123,6 +148,7 @@ class AdapterForm(Form):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = ModelConfig()
+        self.chat_rows: ChatRows | None = None  # the Dataset tab's chat settings and rows; None: plain text
         self.layout_info: ModuleLayout | None = None
         self.figures: AdapterFigures | None = None
         self._targets: list[str] = list(AdapterConfig().target_modules)
@@ -305,6 +331,14 @@ class AdapterForm(Form):
         self.model = model
         self._schedule()
 
+    def set_chat(self, rows: ChatRows | None) -> None:
+        """The Dataset tab's chat settings with its preview rows (None: plain text). A run rendering chats with a
+        template that adds control tokens trains their embedding rows too, so the figures are counted again."""
+        if rows == self.chat_rows:
+            return
+        self.chat_rows = rows
+        self._schedule()
+
     @property
     def busy(self) -> bool:
         """A layout or figures request is waiting for its pause or running (tests wait until it is not)."""
@@ -481,7 +515,7 @@ class AdapterForm(Form):
             self.figures_hint.setText("Enter rank, alpha and dropout as numbers to see the figures.")
             return
         self.figures_hint.setText("Counting…")
-        self._figures_task.submit(_figures_job, model, adapter)
+        self._figures_task.submit(_figures_job, model, adapter, self.chat_rows)
 
     def _layout_arrived(self, layout: ModuleLayout) -> None:
         self.layout_info = layout
@@ -506,7 +540,7 @@ class AdapterForm(Form):
         trainable, size = figures_text(figures, self.method_combo.currentData())
         self.trainable_label.setText(trainable)
         self.size_label.setText(size)
-        self.figures_hint.setText("")
+        self.figures_hint.setText(tokens_text(figures, self.method_combo.currentData()))
         self.figures_ready.emit(figures)
 
     def _figures_failed(self, error: BaseException) -> None:

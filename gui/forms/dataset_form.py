@@ -36,7 +36,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.chat import CHATML_NOTE, FORMAT_NAMES, FORMAT_PARTS, OPTIONAL_PARTS, Detection, detect_format
+from finetune_studio.core.chat import (
+    CHATML_NOTE,
+    FORMAT_NAMES,
+    FORMAT_PARTS,
+    OPTIONAL_PARTS,
+    ChatRows,
+    Detection,
+    detect_format,
+)
 from finetune_studio.core.chat_templates import NAMED_TEMPLATES
 from finetune_studio.core.config import SAMPLE_DATASET_ID, ChatConfig, DatasetConfig, ModelConfig, RunConfig
 from finetune_studio.core.errors import FinetuneError
@@ -361,6 +369,9 @@ class DatasetForm(Form):
     """Where the text comes from and how it is cut, with a preview of the first rows and token statistics."""
 
     source_chosen = Signal(str)  # a source the user picked or confirmed: the main window keeps it in "recent"
+    # core.chat.ChatRows (chat settings and preview rows), or None for plain text, when that changes: the Model tab's
+    # figures count the embedding rows a chat template's added tokens grow (AdapterForm.set_chat)
+    chat_changed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -430,6 +441,7 @@ class DatasetForm(Form):
         # -- format (config.chat): how rows become training text, and what is trained
         self._detection: Detection | None = None  # detected in the preview rows
         self._preview_rows: list[dict[str, Any]] = []
+        self._chat_rows_sent: ChatRows | None = None  # what chat_changed said last
         self._chat_columns: dict[str, str] = {}  # chat.columns as the user mapped them (kept across formats)
         self._checks: Any = None  # core.inspector.DatasetChecks of the settings shown, or None
         self._checks_key: tuple | None = None
@@ -1041,6 +1053,7 @@ class DatasetForm(Form):
 
     def _chat_edited(self, *_: Any) -> None:
         self._edited()
+        self._announce_chat()
         self._schedule_checks()
         self._schedule_template()
 
@@ -1069,6 +1082,20 @@ class DatasetForm(Form):
             self.checks_label.setText("Open the Inspector to see the rows' tokens.")
             self.checks_warning.hide()
         self._schedule_template()
+        self._announce_chat()
+
+    def chat_rows(self) -> ChatRows | None:
+        """The chat settings shown with the preview's rows (whether they are chats rendered with a template is
+        core.chat.template_chat's to say, off this thread); None when the rows are read as plain text."""
+        if self.effective_format() == "text":
+            return None
+        return ChatRows(self.chat_config(), list(self._preview_rows), list(self._columns))
+
+    def _announce_chat(self) -> None:
+        rows = self.chat_rows()
+        if rows != self._chat_rows_sent:
+            self._chat_rows_sent = rows
+            self.chat_changed.emit(rows)
 
     def _build_column_boxes(self, fmt: str) -> None:
         parts = [] if fmt == "text" else list(FORMAT_PARTS.get(fmt, {}))

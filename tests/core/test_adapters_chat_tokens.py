@@ -182,3 +182,68 @@ def test_the_added_rows_train_where_nothing_else_trains_them(demo_cache: Path, t
     batch = torch.tensor([[1, *ids]])
     wrapped(input_ids=batch, labels=batch).loss.backward()
     assert adapters.new_token_rows(model, config, []) == {}
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_the_model_tabs_figures_count_the_added_rows_as_the_training_wrap_does(demo_cache: Path, tmp_path: Path,
+                                                                              tied: bool) -> None:
+    """The Model tab's figures for a LoRA chat run that adds ChatML's tokens are peft's count (and saved file) of
+    the run's own wrap: the grown base with the added rows training beside the adapter. Without the chat settings
+    they are the plain figures, fewer by exactly those rows (in the input embeddings, and the head when untied)."""
+    from finetune_studio.core import adapters
+    from finetune_studio.core import chat as chats
+    from finetune_studio.core.adapter_layout import adapter_figures, module_layout
+    from finetune_studio.core.config import ChatConfig, default_config
+
+    config = default_config()
+    config.adapter.method = "lora"
+    if not tied:
+        config.model.name_or_path = str(untied_demo(tmp_path / "untied"))
+    plain = adapter_figures(config.model, config.adapter)
+    figures = adapter_figures(config.model, config.adapter, ChatConfig())
+
+    model, tokenizer = grown_base(config)  # what core.training does before the wrap
+    ids = chats.added_token_ids(tokenizer, chats.template_plan(tokenizer, config.chat))
+    wrapped = adapters.wrap_model(model, config, 0, ids)
+    count = adapters.trainable_count(wrapped)  # the run logs these: "training 39,040 of 231,104 parameters"
+    wrapped.save_pretrained(str(tmp_path / "adapter"))
+
+    assert (figures.trainable, figures.total) == (count.trainable, count.total)
+    assert figures.percent == pytest.approx(count.percent)
+    assert figures.size_bytes == (tmp_path / "adapter" / "adapter_model.safetensors").stat().st_size
+    assert figures.added_tokens == tuple(ADDED)
+    hidden = model.get_input_embeddings().weight.shape[1]
+    layers = 1 if tied else 2  # the head's rows train too when it is not tied to the input embeddings
+    assert figures.trainable - plain.trainable == layers * len(ADDED) * hidden
+    # the base grows by the rows (a tied head shares them), and the trained copies of the rows come on top
+    assert figures.total - plain.total == 2 * layers * len(ADDED) * hidden
+    if tied:
+        assert (plain.trainable, plain.total, figures.trainable, figures.total) == (38912, 230848, 39040, 231104)
+        assert (plain.size_bytes, figures.size_bytes) == (159200, 907784)
+        qwen3 = adapter_figures(config.model, config.adapter, ChatConfig(template="qwen3"))  # another template
+        assert qwen3.added_tokens == ("<|im_start|>", "<|im_end|>", "<think>", "</think>")
+        assert qwen3.trainable == plain.trainable + 4 * hidden
+    # counting the grown model leaves the plain model as it was (its cached config is not grown with it)
+    config.adapter.r = 8
+    smaller = adapter_figures(config.model, config.adapter)
+    assert smaller.total == module_layout(config.model).total_params + smaller.trainable
+
+
+def test_which_rows_a_run_renders_with_a_chat_template() -> None:
+    """core.chat.template_chat (the Model tab's figures ask it with the Dataset tab's preview rows) says what the run's
+    prepare_dataset decides: chats and alpaca rows take the template, plain text and prompt/completion text do not."""
+    from finetune_studio.core.chat import ChatRows, template_chat
+    from finetune_studio.core.config import ChatConfig
+
+    chat = ChatConfig()
+    messages = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Fire."}]}
+    assert template_chat(ChatRows(chat, [messages], ["messages"])) is chat
+    alpaca = {"instruction": "Hi", "input": "", "output": "Fire."}
+    assert template_chat(ChatRows(chat, [alpaca], list(alpaca))) is chat
+    assert template_chat(ChatRows(chat, [{"prompt": "Q: Hi", "completion": " Fire."}], ["prompt", "completion"])) \
+        is None
+    turns = {"prompt": messages["messages"][:1], "completion": messages["messages"][1:]}
+    assert template_chat(ChatRows(chat, [turns], ["prompt", "completion"])) is chat
+    assert template_chat(ChatRows(chat, [{"text": "Leo is fire."}], ["text"])) is None
+    assert template_chat(ChatRows(ChatConfig(format="text"), [messages], ["messages"])) is None
+    assert template_chat(ChatRows(ChatConfig(format="messages"), [], [])) == ChatConfig(format="messages")

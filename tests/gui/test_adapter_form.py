@@ -228,3 +228,42 @@ def test_a_name_in_two_groups_is_one_choice(qtbot, tmp_path: Path) -> None:
     form.store(out)
     assert out.adapter.target_modules == ["c_attn", "c_fc"]
     assert adapter.figures.trainable == 16 * ((64 + 192) + (64 + 256))  # r 16 on c_attn (64->192) and c_fc (64->256)
+
+
+def test_a_chat_run_that_adds_tokens_shows_what_training_will_report(qtbot, demo_cache: Path, tmp_path: Path) -> None:
+    """The demo tokenizer has no chat template, so a LoRA run on chats adds ChatML's <|im_start|> and <|im_end|>,
+    grows the embeddings and trains those two rows beside the adapter: the run logs "training 39,040 of 231,104
+    parameters (16.89 %)" (core.training), and the Model tab must show the same, whichever way the Dataset tab
+    learns the rows are chats (its preview, or the format picked), and the plain figures again for plain text."""
+    import json
+
+    from finetune_studio.gui.forms.dataset_form import DatasetForm
+
+    path = tmp_path / "chats.jsonl"
+    rows = [{"messages": [{"role": "user", "content": "Which element is Leo?"},
+                          {"role": "assistant", "content": "Fire."}]}] * 4
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = RunConfig()
+    config.dataset.source = str(path)
+    config.adapter.method = "lora"
+    dataset = DatasetForm()
+    qtbot.addWidget(dataset)
+    form = _model_form(qtbot)
+    adapter = form.adapter_form
+    dataset.chat_changed.connect(adapter.set_chat)  # as the window connects them
+    form.load(config)
+    dataset.load(config)
+    qtbot.waitUntil(lambda: dataset.preview_model.rowCount() == 4, timeout=WAIT)
+    assert dataset.effective_format() == "messages"  # detected in the preview ("auto")
+    qtbot.waitUntil(lambda: adapter.trainable_label.text().startswith("39,040"), timeout=WAIT)
+    settle(qtbot, adapter)
+    assert adapter.trainable_label.text() == "39,040 of 231,104 (16.89 %)"
+    assert adapter.size_label.text() == "907.8 kB (adapter_model.safetensors)"  # the grown embeddings are saved
+    assert "<|im_start|>, <|im_end|>" in adapter.figures_hint.text()
+
+    dataset.format_combo.setCurrentIndex(dataset.format_combo.findData("text"))  # the same file read as plain text
+    qtbot.waitUntil(lambda: adapter.trainable_label.text().startswith("38,912"), timeout=WAIT)
+    settle(qtbot, adapter)
+    assert adapter.trainable_label.text() == "38,912 of 230,848 (16.86 %)"
+    assert adapter.size_label.text() == "159.2 kB (adapter_model.safetensors)"
+    assert adapter.figures_hint.text() == ""
