@@ -42,7 +42,9 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("inspector.py", [], ["--rows", "2000"]),  # whole-dataset row checks on 100k conversations, then from the cache
     ("chat_parity.py", [], ["--quick"]),  # a chat and a prompt/completion run against TRL's SFTTrainer, 40 steps each
     ("kill_resume.py", [], ["--kills", "3", "--steps", "200"]),  # 20 SIGKILLs at random moments, 20 resumes
-    ("generate.py", [], ["--quick"]),  # Try tab vs plain generate, demo + Qwen3-0.6B-shaped; stalls while streaming
+    # Try tab vs plain generate (demo + Qwen3-0.6B-shaped): tokens/s, first token; stalls while two answers stream;
+    # a long one-paragraph answer's GUI cost a piece (section 3)
+    ("generate.py", [], ["--quick"]),
     ("adapters.py", [], ["--quick"]),  # LoRA vs PEFT's script (parity), vs full fine-tuning (peak memory, speed)
     ("memory_estimate.py", [], ["--quick"]),  # estimate / peak RSS on 8 CPU configs (demo, Qwen3-0.6B-shaped 2L)
     ("multi_process.py", [], ["--quick"]),  # 2 torchrun processes vs 1: eval loss, equal weights, Stop/Resume, a kill
