@@ -277,6 +277,9 @@ class MainWindow(ConfigDocument, QMainWindow):
         for form in self.forms:
             form.changed.connect(lambda f=form: self._form_changed(f))
         self.dataset_form.source_chosen.connect(self._dataset_source_chosen)
+        # The Model tab's figures count the embedding rows a chat template's added tokens grow, as training does.
+        self.dataset_form.chat_changed.connect(self.model_form.adapter_form.set_chat)
+        self.model_form.adapter_form.set_chat(self.dataset_form.chat_rows())  # what it said before this connect
         self.dataset_form.set_recent(store.recent(store.RECENT_DATASETS))
         self._validate_timer.timeout.connect(self.validate_now)
         self.validator.validated.connect(self._show_problems)
