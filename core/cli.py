@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                                            "match, free disk; prints the command that fixes a mismatch")
     doctor.add_argument("--runs-dir", help="the runs folder whose free space to check (default: the usual one)")
     _add_hub_commands(sub)
-    from finetune_studio.core.generate import add_cli_arguments as add_generate
+    from finetune_studio.core.generate_cli import add_cli_arguments as add_generate
 
     add_generate(sub)
     _add_export_command(sub)
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Wrote {path}. Run it with: finetune-studio train {path}")
             return 0
         if args.command == "generate":
-            from finetune_studio.core.generate import run_cli
+            from finetune_studio.core.generate_cli import run_cli
 
             return run_cli(args)
         if args.command == "runs":

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.generate import AnswerTable, answer_table, read_answers
+from finetune_studio.core.answers import AnswerTable, answer_table, read_answers
 from finetune_studio.gui import settings as store
 
 AUTO_KEY = "try/compare_when_run_finishes"

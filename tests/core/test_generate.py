@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from finetune_studio.core import answers as saved
 from finetune_studio.core import generate as g
 from finetune_studio.core.config import ModelConfig, save_config
 from finetune_studio.core.errors import ModelError
@@ -301,7 +302,7 @@ def test_compare_checkpoints_fills_the_table_and_writes_each_answer(trained_run:
                                   sink=events.append, where="cpu")
     assert table.prompts == PROMPTS
     assert table.models == ["base", "checkpoint-4", "checkpoint-8", "checkpoint-12", "final"]
-    records = g.read_answers(trained_run)
+    records = saved.read_answers(trained_run)
     assert len(records) == len(PROMPTS) * 5 and [e["event"] for e in events].count("answer") == 10
     assert all(r["settings"]["do_sample"] is False for r in records), "the comparison is greedy"
     from finetune_studio.core.model import load_model, load_tokenizer
@@ -309,17 +310,17 @@ def test_compare_checkpoints_fills_the_table_and_writes_each_answer(trained_run:
     tokenizer = load_tokenizer(ModelConfig(name_or_path=str(trained_run / "model")))
     checkpoint = load_model(ModelConfig(name_or_path=str(trained_run / "checkpoint-8"))).eval()
     assert table.answer(PROMPTS[1], "checkpoint-8") == plain_greedy(checkpoint, tokenizer, PROMPTS[1], 10)
-    again = g.answer_table(g.read_answers(trained_run), PROMPTS)
+    again = saved.answer_table(saved.read_answers(trained_run), PROMPTS)
     assert again.cells == table.cells
 
 
 def test_answers_file_skips_a_cut_off_line_and_keeps_the_latest_answer(tmp_path: Path) -> None:
-    g.append_answer(tmp_path, {"prompt": "p", "model": "checkpoint-2", "answer": "old"})
-    g.append_answer(tmp_path, {"prompt": "p", "model": "base", "answer": "b"})
-    g.append_answer(tmp_path, {"prompt": "p", "model": "checkpoint-2", "answer": "new"})
-    with (tmp_path / g.ANSWERS_FILE).open("a") as handle:
+    saved.append_answer(tmp_path, {"prompt": "p", "model": "checkpoint-2", "answer": "old"})
+    saved.append_answer(tmp_path, {"prompt": "p", "model": "base", "answer": "b"})
+    saved.append_answer(tmp_path, {"prompt": "p", "model": "checkpoint-2", "answer": "new"})
+    with (tmp_path / saved.ANSWERS_FILE).open("a") as handle:
         handle.write('{"prompt": "p", "mod')
-    table = g.answer_table(g.read_answers(tmp_path))
+    table = saved.answer_table(saved.read_answers(tmp_path))
     assert table.models == ["base", "checkpoint-2"] and table.answer("p", "checkpoint-2") == "new"
 
 
@@ -370,8 +371,8 @@ def test_cli_bad_input_says_what_to_do(demo_dir: Path, tmp_path: Path, capsys) -
 
 def test_cli_prints_the_saved_answers(tmp_path: Path, capsys) -> None:
     save_config(small_config(tmp_path / "d.jsonl", tmp_path), tmp_path / "config.yaml")
-    g.append_answer(tmp_path, {"prompt": "Leo", "model": "checkpoint-2", "answer": "a bright week"})
-    g.append_answer(tmp_path, {"prompt": "Leo", "model": "base", "answer": "the the"})
+    saved.append_answer(tmp_path, {"prompt": "Leo", "model": "checkpoint-2", "answer": "a bright week"})
+    saved.append_answer(tmp_path, {"prompt": "Leo", "model": "base", "answer": "the the"})
     code, out, _ = cli(capsys, str(tmp_path), "--answers")
     assert code == 0 and out.splitlines()[:3] == ["> Leo", "  [base] the the", "  [checkpoint-2] a bright week"]
 
