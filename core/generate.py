@@ -507,10 +507,21 @@ class Loaded:
                     self.release()
                     if progress:
                         progress(f"Loading the {'base' if side == BASE else 'fine-tuned'} model…")
-                    self.models[side] = load_weights(self._config(side), self.where)
+                    self.models[side] = self.load_side(side)
                 yield self.models[side]
             return
         yield self.models[side]
+
+    def load_side(self, side: str) -> Any:
+        """One side's own model (full fine-tuning). The base grows its embeddings to the run's tokenizer: a chat run
+        that added control tokens renders them into every prompt, and the base's smaller table has no row for
+        them (an IndexError in the embedding lookup); the added rows are as drawn, the base never learned them."""
+        model = load_weights(self._config(side), self.where)
+        if side == BASE:
+            from finetune_studio.core.adapters import grow_embeddings
+
+            grow_embeddings(model, len(self.tokenizer))
+        return model
 
     def _config(self, side: str) -> ModelConfig:
         if side == BASE:
@@ -561,12 +572,12 @@ def load(source: Source, progress: Progress | None = None, where: str | None = N
     elif mode == "one after the other":
         loaded.notes.append(loaded.describe())
         say(f"Loading the fine-tuned model ({source.target.label})…")
-        loaded.models[TUNED] = load_weights(loaded._config(TUNED), where)
+        loaded.models[TUNED] = loaded.load_side(TUNED)
     else:
         for side in sides:
             say(f"Loading the {'base' if side == BASE else 'fine-tuned'} model "
                 f"({source.base.name_or_path if side == BASE else source.target.label})…")
-            loaded.models[side] = load_weights(loaded._config(side), where)
+            loaded.models[side] = loaded.load_side(side)
     say("Ready.")
     return loaded
 

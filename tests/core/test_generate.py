@@ -404,3 +404,35 @@ def test_a_lora_chat_run_that_added_tokens_loads_and_answers(demo_cache: Path, t
         assert set(answers) == {"base", "tuned"} and answers["tuned"].tokens > 0
     table = g.compare_checkpoints(result.run_dir, ["Who rules Aries?"], settings)
     assert table
+
+
+@pytest.mark.slow
+def test_the_base_of_a_full_chat_run_that_added_tokens_answers(demo_cache: Path, tmp_path: Path) -> None:
+    """A full fine-tuning chat run grows the demo model's embeddings for ChatML's two added tokens; its base model,
+    loaded as the hub/demo config says, has 1457 rows, and the chat prompt rendered for both sides holds the added
+    ids: the base must grow to the run's tokenizer (it raised IndexError in the embedding lookup on every prompt),
+    side by side and one after the other alike."""
+    from finetune_studio.core.training import run
+
+    path = tmp_path / "chats.jsonl"
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "Fire."}]}
+            for q in ("Which element is Leo?", "Who rules Aries?")]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows * 4), encoding="utf-8")
+    config = small_config(path, tmp_path / "runs", max_steps=1, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False)
+    config.dataset.test_size = 0.0
+    result = run(config)
+    assert result.state == "finished"
+    source = g.resolve(result.run_dir)
+    assert source.chat and not source.adapter
+    settings = g.GenerationSettings(max_new_tokens=3)
+    for free in (None, 0):  # both loaded; then too little memory: one after the other
+        loaded = g.load(source, where="cpu", free=free)
+        assert loaded.mode == ("both" if free is None else "one after the other")
+        assert len(loaded.tokenizer) == 1459
+        events: list[dict] = []
+        answers = g.answer_both(loaded, "Which element is Leo?", settings, sink=events.append)
+        assert [e for e in events if e["event"] == "error"] == []
+        assert answers["base"].tokens == 3 and answers["tuned"].tokens == 3
+        with loaded.model_for("base") as base:
+            assert base.get_input_embeddings().weight.shape[0] == 1459
