@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.generate import BASE
+from finetune_studio.core.generate import BASE, GenerationError
 from finetune_studio.core.runs import CHECKPOINT_RE
 
 ANSWERS_FILE = "answers.jsonl"
@@ -20,23 +20,36 @@ def answers_path(run_dir: Path) -> Path:
 
 
 def append_answer(run_dir: Path, record: dict[str, Any]) -> None:
-    """One answer, one line: appended and flushed at once, so a comparison cut short keeps what it wrote."""
-    with answers_path(run_dir).open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
+    """One answer, one line: appended and flushed at once, so a comparison cut short keeps what it wrote. A last
+    line a crash cut off (no newline at its end) is closed first, so the new record is not glued to it and lost.
+    A file that cannot be written raises GenerationError naming it: the answer was shown, only keeping it failed."""
+    path = answers_path(run_dir)
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        with path.open("a+b") as handle:  # appends always land at the end; reading finds the last byte
+            if handle.seek(0, 2) > 0:
+                handle.seek(-1, 2)
+                if handle.read(1) != b"\n":
+                    line = b"\n" + line
+            handle.write(line)
+            handle.flush()
+    except OSError as exc:
+        raise GenerationError(f"Cannot write {path}: {exc.strerror or exc}. To fix: make the run folder writable; "
+                              "the answers are shown but not kept.") from None
 
 
 def read_answers(run_dir: Path) -> list[dict[str, Any]]:
-    """Every answer recorded for the run, oldest first; lines a crash cut off are skipped."""
+    """Every answer recorded for the run, oldest first. Each line stands alone: a line a crash cut off (mid-JSON or
+    mid-character) or any other unreadable line is skipped, and the others are still read."""
     try:
-        lines = answers_path(run_dir).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        data = answers_path(run_dir).read_bytes()
+    except OSError:
         return []
     found = []
-    for line in lines:
+    for raw in data.splitlines():
         try:
-            record = json.loads(line)
-        except ValueError:
+            record = json.loads(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are both ValueErrors
             continue
         if isinstance(record, dict) and "prompt" in record and "model" in record:
             found.append(record)
