@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import json
 import os
 import threading
 import time
@@ -193,6 +194,70 @@ def _is_model_folder(path: Path) -> bool:
     return (path / "config.json").is_file() or (path / ADAPTER_FILE).is_file()
 
 
+def damage(folder: Path) -> str | None:
+    """Why a saved model folder (a final model, a checkpoint, an adapter) cannot load, found without loading it,
+    or None. A checkpoint complete as a save (core.runs: trainer_state.json written last) can still be damaged
+    since: weights cut short by a full disk or a copy, deleted to save space, a config.json edited by hand. Cheap:
+    file names, the JSON files, and each safetensors file's header against its size (a truncated file is shorter
+    than its header's tensors end)."""
+    folder = Path(folder)
+    adapter = (folder / ADAPTER_FILE).is_file()
+    meta = ADAPTER_FILE if adapter else "config.json"
+    try:
+        data = read_json(folder / meta)
+    except (OSError, ValueError) as exc:
+        return f"its {meta} cannot be read ({_first_line(exc)})"
+    if not isinstance(data, dict):
+        return f"its {meta} is not a JSON object"
+    patterns = ("adapter_model.safetensors", "adapter_model.bin") if adapter else ("model*.safetensors",
+                                                                                  "pytorch_model*.bin")
+    weights = sorted({path for pattern in patterns for path in folder.glob(pattern) if path.is_file()})
+    index = folder / "model.safetensors.index.json"
+    if not adapter and index.is_file():
+        try:
+            shards = set(read_json(index).get("weight_map", {}).values())
+        except (OSError, ValueError, AttributeError) as exc:
+            return f"its model.safetensors.index.json cannot be read ({_first_line(exc)})"
+        missing = sorted(name for name in shards if not (folder / name).is_file())
+        if missing:
+            return f"its weights file {missing[0]} is missing"
+    if not weights:
+        return f"it holds no weights ({patterns[0]})"
+    for path in weights:
+        if path.suffix == ".safetensors":
+            problem = _safetensors_damage(path)
+            if problem:
+                return f"its {path.name} {problem}"
+    return None
+
+
+def _safetensors_damage(path: Path) -> str | None:
+    """What is wrong with a safetensors file's frame (8-byte header length, JSON header, data as long as the
+    header's offsets say), or None; the tensors themselves are not read."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+            length = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if length < 2 or 8 + length > size:
+                return "is cut short or not a safetensors file"
+            header = json.loads(handle.read(length))
+    except OSError as exc:
+        return f"cannot be read ({_first_line(exc)})"
+    except ValueError:
+        return "has a damaged header"
+    ends = [entry["data_offsets"][1] for name, entry in header.items()
+            if name != "__metadata__" and isinstance(entry, dict) and len(entry.get("data_offsets") or ()) == 2]
+    if 8 + length + max(ends, default=0) > size:
+        return "is cut short (smaller than its tensors)"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(exc).__name__
+
+
 def run_config(run_dir: Path) -> RunConfig:
     try:
         return load_config(RunFolder(run_dir).config_path)[0]
@@ -256,10 +321,15 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
         found = targets(run_dir, config)
         notes: list[str] = []
         if run_dir != path:  # a checkpoint or the model folder itself
+            if checkpoint is not None:
+                raise GenerationError(f"--checkpoint {checkpoint} picks a checkpoint of a run folder, and {path} is "
+                                      f"already one of {run_dir.name}'s models. To fix: give the run folder "
+                                      f"{run_dir} with --checkpoint, or this folder alone.")
             chosen = next((t for t in found if t.path == path), None)
             if chosen is None:
                 raise GenerationError(f"{path} is not a complete checkpoint or final model of {run_dir.name}. "
                                       f"To fix: pick one of {', '.join(t.label for t in found) or 'none'}.")
+            _refuse_damaged(run_dir, chosen, found)
         elif checkpoint is not None:
             chosen = next((t for t in found if t.step == checkpoint), None)
             if chosen is None:
@@ -267,15 +337,25 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
                 raise GenerationError(f"The run {run_dir.name} has no complete checkpoint {checkpoint}. To fix: "
                                       f"pick one of {', '.join(steps)}." if steps else
                                       f"The run {run_dir.name} has no complete checkpoint; {_what_exists(run_dir)}.")
+            _refuse_damaged(run_dir, chosen, found)
         elif not found:
             raise GenerationError(f"The run {run_dir.name} has no final model and no complete checkpoint yet, so "
                                   f"there is nothing to talk to: {_what_exists(run_dir)}. To fix: train it until it "
                                   "saves a checkpoint, or resume it.")
         else:
-            chosen = found[-1]
+            chosen = None
+            for candidate in reversed(found):  # the final model, else the latest checkpoint that is whole
+                problem = damage(candidate.path)
+                if problem is None:
+                    chosen = candidate
+                    break
+                notes.append(f"{run_dir.name} · {candidate.label} is damaged: {problem}; skipped.")
+            if chosen is None:
+                raise GenerationError(f"Every model {run_dir.name} saved is damaged ({' '.join(notes)}). To fix: "
+                                      "resume the run from its start or retrain it.")
             if chosen.step is not None:
-                notes.append(f"{run_dir.name} has no final model; using its latest complete checkpoint, "
-                             f"{chosen.label}.")
+                notes.append(f"{run_dir.name} has no {'whole ' if notes else ''}final model; using its latest "
+                             f"{'whole' if notes else 'complete'} checkpoint, {chosen.label}.")
         base = dataclasses.replace(config.model)
         tokenizer_dir = chosen.path if (chosen.path / "tokenizer_config.json").is_file() else RunFolder(
             run_dir).model_dir
@@ -287,6 +367,10 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
     if checkpoint is not None:
         raise GenerationError(f"--checkpoint needs a run folder; {path} is a model folder. To fix: give the run "
                               "folder, or the checkpoint's own folder.")
+    problem = damage(path)
+    if problem is not None:
+        raise GenerationError(f"The model folder {path} cannot load: {problem}. To fix: save the model there again, "
+                              "or pick another folder.")
     target = Target(path.name, path, None)
     base = None
     if target.adapter:
@@ -297,6 +381,17 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
                                   "(base_model_name_or_path). To fix: add it, then try again.")
         base = ModelConfig(name_or_path=str(base_name))
     return Source(target, base, None, is_chat_run(None, path), None)
+
+
+def _refuse_damaged(run_dir: Path, chosen: Target, found: list[Target]) -> None:
+    """The model asked for by name must load: say what is wrong with it and which others are whole."""
+    problem = damage(chosen.path)
+    if problem is None:
+        return
+    whole = [t.label for t in found if t is not chosen and damage(t.path) is None]
+    raise GenerationError(f"{run_dir.name} · {chosen.label} is damaged: {problem}. To fix: pick "
+                          + (f"another one ({', '.join(whole)})" if whole else "another run: this one has no other "
+                             "whole model") + ", or resume the run to save it again.")
 
 
 def _adapter_config(path: Path) -> dict[str, Any]:
@@ -446,14 +541,30 @@ def load_weights(config: ModelConfig, where: str) -> Any:
     return model.to(where).eval()
 
 
-def _with_adapter(base: Any, target: Target) -> Any:
+def _with_adapter(base: Any, target: Target, **kwargs: Any) -> Any:
     from finetune_studio.core.adapters import load_adapter  # grows the base for a chat run's added tokens
 
     try:
-        return load_adapter(base, target.path).eval()
+        return load_adapter(base, target.path, **kwargs).eval()
     except Exception as exc:  # noqa: BLE001 - a broken adapter folder: say which, keep going elsewhere
-        raise ModelError(f"Could not load the adapter in {target.path}: {exc}. To fix: pick another checkpoint, "
-                         "or check that the run's base model is the one it was trained on.") from None
+        raise _adapter_error(target, exc) from None
+
+
+def _add_adapter(peft_model: Any, target: Target) -> None:
+    """Another checkpoint's adapter beside those loaded (the comparison), made the active one; one that fails to
+    load leaves nothing behind."""
+    try:
+        peft_model.load_adapter(str(target.path), adapter_name=target.key)
+        peft_model.set_adapter(target.key)
+    except Exception as exc:  # noqa: BLE001 - a broken adapter folder: say which, keep going elsewhere
+        with contextlib.suppress(Exception):
+            peft_model.delete_adapter(target.key)
+        raise _adapter_error(target, exc) from None
+
+
+def _adapter_error(target: Target, exc: BaseException) -> ModelError:
+    return ModelError(f"Could not load the adapter in {target.path}: {_first_line(exc)}. To fix: pick another "
+                      "checkpoint, or check that the run's base model is the one it was trained on.")
 
 
 @dataclass
@@ -787,7 +898,7 @@ def describe_error(exc: BaseException, what: str = "Generation") -> str:
     if "out of memory" in str(exc).lower():
         return (f"{what} ran out of memory. To fix: lower max new tokens, close other programs, or stop the "
                 "training run that holds the memory.")
-    said = f"{what} failed: {type(exc).__name__}: {text[0] if text else ''}."
+    said = f"{what} failed: {type(exc).__name__}: {text[0].rstrip('.') if text else ''}."
     return said if what != "Generation" else said + " To fix: try other settings or another checkpoint."
 
 
@@ -798,9 +909,11 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
                         sink: AnswerSink | None = None, stop: threading.Event | None = None,
                         where: str | None = None) -> Any:
     """Every saved prompt, greedily, on the base model and on every complete checkpoint and the final model of
-    the run; each answer is appended to run_dir/answers.jsonl as it comes and sent to `sink` as
-    {"event": "answer", "prompt", "model", "record"} (and {"event": "progress", "text"} while loading)."""
-    from finetune_studio.core.answers import answer_table, append_answer
+    the run; each answer is sent to `sink` as {"event": "answer", "prompt", "model", "record"} and appended to
+    run_dir/answers.jsonl as it comes ({"event": "progress", "text"} while loading). A checkpoint that is damaged
+    (core.generate.damage) or fails to load is skipped and the rest are compared: {"event": "skipped", "model",
+    "text"} says which and why. An answers file that cannot be written ends the comparison with that reason."""
+    from finetune_studio.core.answers import answer_table, answers_path, append_answer
 
     run_dir = Path(run_dir)
     prompts = [p for p in prompts if p.strip()]
@@ -819,6 +932,11 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     def say(text: str) -> None:
         emit({"event": "progress", "text": text})
 
+    def skip(target: Target, problem: str) -> None:
+        text = f"{target.label} skipped: {problem}"
+        emit({"event": "skipped", "model": target.key, "text": text})
+        say(text)
+
     def answer_all(model: Any, key: str, step: int | None) -> None:
         for prompt in prompts:
             if stop.is_set():
@@ -831,9 +949,20 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
             record = {"prompt": prompt, "model": key, "step": step, "answer": answer.text, "tokens": answer.tokens,
                       "stop_reason": answer.stop_reason.value, "seconds": round(answer.seconds, 3),
                       "settings": settings.to_dict(), "time": now_iso()}
-            append_answer(run_dir, record)
             records.append(record)
-            emit({"event": "answer", "prompt": prompt, "model": key, "record": dict(record)})
+            emit({"event": "answer", "prompt": prompt, "model": key, "record": dict(record)})  # shown, then kept
+            try:
+                append_answer(run_dir, record)
+            except OSError as exc:
+                raise GenerationError(f"Cannot write {answers_path(run_dir)}: {_first_line(exc)}. To fix: make the "
+                                      "run folder writable and compare again; the answers shown are not kept.") \
+                    from None
+
+    def whole(target: Target) -> bool:
+        problem = damage(target.path)
+        if problem is not None:
+            skip(target, f"it is damaged: {problem}")
+        return problem is None
 
     say(f"Loading the base model {source.base.name_or_path}…")
     base = load_weights(source.base, where)
@@ -843,18 +972,21 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     answer_all(base, BASE, None)
     adapters = [t for t in found if t.adapter]
     if adapters and not stop.is_set():
-        from finetune_studio.core.adapters import load_adapter
-
         peft_model = None
         for target in adapters:
             if stop.is_set():
                 break
+            if not whole(target):
+                continue
             say(f"Loading the adapter of {target.label}…")
-            if peft_model is None:
-                peft_model = load_adapter(base, target.path, adapter_name=target.key).eval()
-            else:
-                peft_model.load_adapter(str(target.path), adapter_name=target.key)
-                peft_model.set_adapter(target.key)
+            try:
+                if peft_model is None:
+                    peft_model = _with_adapter(base, target, adapter_name=target.key)
+                else:
+                    _add_adapter(peft_model, target)
+            except ModelError as exc:
+                skip(target, str(exc))
+                continue
             answer_all(peft_model, target.key, target.step)
         del peft_model
     del base
@@ -862,8 +994,15 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     for target in (t for t in found if not t.adapter):
         if stop.is_set():
             break
+        if not whole(target):
+            continue
         say(f"Loading {target.label}…")
-        model = load_weights(dataclasses.replace(source.base, name_or_path=str(target.path), revision=None), where)
+        try:
+            model = load_weights(dataclasses.replace(source.base, name_or_path=str(target.path), revision=None),
+                                 where)
+        except FinetuneError as exc:
+            skip(target, str(exc))
+            continue
         answer_all(model, target.key, target.step)
         del model
         free_cached_memory()

@@ -92,9 +92,11 @@ def test_a_model_folder_that_fails_to_load_says_which(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "config.json").write_text('{"model_type": "qwen3"}')
     (folder / "model.safetensors").write_bytes(b"not safetensors")
-    source = g.resolve(folder)
-    assert source.target.path == folder and source.base is None
-    with pytest.raises(ModelError, match=str(folder)):
+    with pytest.raises(g.GenerationError) as caught:  # found from the files, before anything loads
+        g.resolve(folder)
+    assert str(caught.value) == (f"The model folder {folder} cannot load: its model.safetensors is cut short or not "
+                                 "a safetensors file. To fix: save the model there again, or pick another folder.")
+    with pytest.raises(ModelError, match=str(folder)):  # what the files do not show, loading says
         g.load_weights(ModelConfig(name_or_path=str(folder)), "cpu")
 
 
@@ -436,3 +438,116 @@ def test_the_base_of_a_full_chat_run_that_added_tokens_answers(demo_cache: Path,
         assert answers["base"].tokens == 3 and answers["tuned"].tokens == 3
         with loaded.model_for("base") as base:
             assert base.get_input_embeddings().weight.shape[0] == 1459
+
+
+# ---------------------------------------------------------------------------------------------- damaged models
+
+
+def _copy_run(trained_run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    copy = tmp_path / trained_run.name
+    shutil.copytree(trained_run, copy, ignore=shutil.ignore_patterns("optimizer.pt", "*.lock"))
+    config = (copy / "config.yaml").read_text(encoding="utf-8")
+    (copy / "config.yaml").write_text(config.replace(str(trained_run.parent), str(tmp_path)), encoding="utf-8")
+    return copy
+
+
+def _truncate(path: Path, cut: int = 4096) -> None:
+    """The file cut short by `cut` bytes, as a full disk or an interrupted copy leaves it: its header whole."""
+    data = path.read_bytes()
+    path.write_bytes(data[:-cut])
+
+
+def test_damage_finds_what_stops_a_model_folder_from_loading(tmp_path: Path) -> None:
+    """Found from the files alone: a config.json that is not JSON, no weights, a safetensors file cut short (its
+    header says its tensors end past the file's end) or not one at all, a shard the index names that is gone."""
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "gpt2"}', encoding="utf-8")
+    assert g.damage(folder) == "it holds no weights (model*.safetensors)"
+    save_file({"w": torch.zeros(64, 64)}, str(folder / "model.safetensors"))
+    assert g.damage(folder) is None
+    _truncate(folder / "model.safetensors")
+    assert g.damage(folder) == "its model.safetensors is cut short (smaller than its tensors)"
+    (folder / "model.safetensors").write_bytes(b"not a safetensors file at all")
+    assert g.damage(folder) == "its model.safetensors is cut short or not a safetensors file"
+    save_file({"w": torch.zeros(2)}, str(folder / "model.safetensors"))
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"w": "model-00002.safetensors"}}))
+    assert g.damage(folder) == "its weights file model-00002.safetensors is missing"
+    (folder / "model.safetensors.index.json").unlink()
+    (folder / "config.json").write_text('{"model_type": ', encoding="utf-8")
+    assert g.damage(folder).startswith("its config.json cannot be read (")
+    adapter = tmp_path / "a"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}", encoding="utf-8")
+    assert g.damage(adapter) == "it holds no weights (adapter_model.safetensors)"
+
+
+def test_a_damaged_final_model_falls_back_to_the_latest_whole_checkpoint(trained_run: Path, tmp_path: Path) -> None:
+    """The tester's run: the final model's config.json broken by hand and checkpoint-12's weights cut short. The
+    run folder answers with checkpoint-8 and says why; asked for by name, a damaged one is refused with what is
+    wrong and which are whole (it was blamed on the tokenizer: "save the tokenizer there again")."""
+    run_dir = _copy_run(trained_run, tmp_path)
+    (run_dir / "model" / "config.json").write_text("{ broken", encoding="utf-8")
+    _truncate(run_dir / "checkpoint-12" / "model.safetensors")
+    source = g.resolve(run_dir)
+    assert source.target.label == "checkpoint-8"
+    assert source.notes[0].startswith(f"{run_dir.name} · final model is damaged: its config.json cannot be read")
+    assert source.notes[1] == (f"{run_dir.name} · checkpoint-12 is damaged: its model.safetensors is cut short "
+                               "(smaller than its tensors); skipped.")
+    assert source.notes[2] == (f"{run_dir.name} has no whole final model; using its latest whole checkpoint, "
+                               "checkpoint-8.")
+    with pytest.raises(g.GenerationError) as caught:
+        g.resolve(run_dir, 12)
+    assert str(caught.value) == (f"{run_dir.name} · checkpoint-12 is damaged: its model.safetensors is cut short "
+                                 "(smaller than its tensors). To fix: pick another one (checkpoint-4, checkpoint-8), "
+                                 "or resume the run to save it again.")
+    with pytest.raises(g.GenerationError) as caught:
+        g.resolve(run_dir / "model")
+    assert "final model is damaged: its config.json cannot be read" in str(caught.value)
+
+
+def test_checkpoint_asked_for_on_a_checkpoint_folder_is_refused(trained_run: Path) -> None:
+    """`generate RUN/checkpoint-4 --checkpoint 8` answered with checkpoint-4 and said nothing."""
+    with pytest.raises(g.GenerationError) as caught:
+        g.resolve(trained_run / "checkpoint-4", 8)
+    assert str(caught.value).startswith(f"--checkpoint 8 picks a checkpoint of a run folder, and "
+                                        f"{trained_run / 'checkpoint-4'} is already one of {trained_run.name}'s models")
+
+
+def test_compare_skips_a_damaged_checkpoint_and_compares_the_rest(trained_run: Path, tmp_path: Path) -> None:
+    """checkpoint-8's weights cut short: the comparison used to end at it (base and checkpoint-4 answered, the
+    later ones never); now it says which and why, and the others answer."""
+    run_dir = _copy_run(trained_run, tmp_path)
+    (run_dir / "answers.jsonl").unlink(missing_ok=True)
+    _truncate(run_dir / "checkpoint-8" / "model.safetensors")
+    events: list[dict] = []
+    table = g.compare_checkpoints(run_dir, ["Leo"], g.GenerationSettings(max_new_tokens=2), sink=events.append,
+                                  where="cpu")
+    assert table.models == ["base", "checkpoint-4", "checkpoint-12", "final"]
+    assert [e["text"] for e in events if e["event"] == "skipped"] == [
+        "checkpoint-8 skipped: it is damaged: its model.safetensors is cut short (smaller than its tensors)"]
+    assert [r["model"] for r in saved.read_answers(run_dir)] == ["base", "checkpoint-4", "checkpoint-12", "final"]
+
+
+def test_compare_that_cannot_keep_its_answers_says_so_and_stops(trained_run: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answers.jsonl that cannot be written (read-only folder, a full disk) ended the comparison with
+    "Generation failed: PermissionError … try other settings or another checkpoint" and the answer made was lost:
+    it is shown, and the message names the file and the fix."""
+    def refuse(run_dir: Path, record: dict) -> None:
+        raise PermissionError(13, "Permission denied", str(run_dir / "answers.jsonl"))
+
+    monkeypatch.setattr(saved, "append_answer", refuse)
+    events: list[dict] = []
+    with pytest.raises(g.GenerationError) as caught:
+        g.compare_checkpoints(trained_run, ["Leo"], g.GenerationSettings(max_new_tokens=2), sink=events.append,
+                              where="cpu")
+    assert str(caught.value) == (f"Cannot write {trained_run / 'answers.jsonl'}: [Errno 13] Permission denied: "
+                                 f"'{trained_run / 'answers.jsonl'}'. To fix: make the run folder writable and "
+                                 "compare again; the answers shown are not kept.")
+    assert [e["model"] for e in events if e["event"] == "answer"] == ["base"]
