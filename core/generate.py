@@ -913,7 +913,7 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     run_dir/answers.jsonl as it comes ({"event": "progress", "text"} while loading). A checkpoint that is damaged
     (core.generate.damage) or fails to load is skipped and the rest are compared: {"event": "skipped", "model",
     "text"} says which and why. An answers file that cannot be written ends the comparison with that reason."""
-    from finetune_studio.core.answers import answer_table, answers_path, append_answer
+    from finetune_studio.core.answers import answer_table, append_answer
 
     run_dir = Path(run_dir)
     prompts = [p for p in prompts if p.strip()]
@@ -951,12 +951,7 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
                       "settings": settings.to_dict(), "time": now_iso()}
             records.append(record)
             emit({"event": "answer", "prompt": prompt, "model": key, "record": dict(record)})  # shown, then kept
-            try:
-                append_answer(run_dir, record)
-            except OSError as exc:
-                raise GenerationError(f"Cannot write {answers_path(run_dir)}: {_first_line(exc)}. To fix: make the "
-                                      "run folder writable and compare again; the answers shown are not kept.") \
-                    from None
+            append_answer(run_dir, record)  # a file that cannot be written ends the comparison: GenerationError
 
     def whole(target: Target) -> bool:
         problem = damage(target.path)

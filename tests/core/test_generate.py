@@ -534,20 +534,17 @@ def test_compare_skips_a_damaged_checkpoint_and_compares_the_rest(trained_run: P
     assert [r["model"] for r in saved.read_answers(run_dir)] == ["base", "checkpoint-4", "checkpoint-12", "final"]
 
 
-def test_compare_that_cannot_keep_its_answers_says_so_and_stops(trained_run: Path, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """An answers.jsonl that cannot be written (read-only folder, a full disk) ended the comparison with
-    "Generation failed: PermissionError … try other settings or another checkpoint" and the answer made was lost:
-    it is shown, and the message names the file and the fix."""
-    def refuse(run_dir: Path, record: dict) -> None:
-        raise PermissionError(13, "Permission denied", str(run_dir / "answers.jsonl"))
-
-    monkeypatch.setattr(saved, "append_answer", refuse)
+def test_compare_that_cannot_keep_its_answers_says_so_and_stops(trained_run: Path, tmp_path: Path) -> None:
+    """An answers.jsonl that cannot be written (here a folder in its place; a read-only folder, a full disk) ended
+    the comparison with "Generation failed: PermissionError … try other settings or another checkpoint" and the
+    answer made was lost: it is shown first, and the message names the file and the fix (core.answers)."""
+    run_dir = _copy_run(trained_run, tmp_path)
+    (run_dir / "answers.jsonl").unlink(missing_ok=True)
+    (run_dir / "answers.jsonl").mkdir()
     events: list[dict] = []
     with pytest.raises(g.GenerationError) as caught:
-        g.compare_checkpoints(trained_run, ["Leo"], g.GenerationSettings(max_new_tokens=2), sink=events.append,
+        g.compare_checkpoints(run_dir, ["Leo"], g.GenerationSettings(max_new_tokens=2), sink=events.append,
                               where="cpu")
-    assert str(caught.value) == (f"Cannot write {trained_run / 'answers.jsonl'}: [Errno 13] Permission denied: "
-                                 f"'{trained_run / 'answers.jsonl'}'. To fix: make the run folder writable and "
-                                 "compare again; the answers shown are not kept.")
+    assert str(caught.value) == (f"Cannot write {run_dir / 'answers.jsonl'}: Is a directory. To fix: make the run "
+                                 "folder writable; the answers are shown but not kept.")
     assert [e["model"] for e in events if e["event"] == "answer"] == ["base"]
