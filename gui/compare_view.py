@@ -53,6 +53,7 @@ class CompareView(QWidget):
         self.prompts: list[str] = []
         self.table_data: AnswerTable = answer_table([])
         self._running = False
+        self._expected: int | None = None  # answers the running comparison would give in all (prompts × models)
 
         self.explain = QLabel("", objectName="compare_explain", wordWrap=True)
         self.compare_button = QPushButton("Compare checkpoints", objectName="compare_start")
@@ -147,10 +148,17 @@ class CompareView(QWidget):
         def job(sink: Callable[[dict], None], stop: threading.Event) -> Any:
             return generate.compare_checkpoints(run_dir, prompts, settings, sink, stop)
 
+        try:
+            self._expected = len(prompts) * (len(generate.targets(run_dir)) + 1)  # + the base model
+        except generate.GenerationError:
+            self._expected = None  # the job says what is wrong with the run
+        self._running = True  # before the job starts: starting it sets the buttons (set_busy), Stop included
         if self._start_job("compare", job):
-            self._running = True
             self.status.setText("Comparing…")
-            self._explain()
+        else:
+            self._running = False
+        self.stop_button.setEnabled(self._running)
+        self._explain()
 
     def stop(self) -> None:
         if self._running:
@@ -165,12 +173,22 @@ class CompareView(QWidget):
             self.table_data = answer_table(list(cells.values()), self.prompts)
             self._fill()
 
-    def finished(self, table: AnswerTable) -> None:
+    def finished(self, table: AnswerTable, stopped: bool = False) -> str:
+        """The comparison ended (stopped: at the user's request, or for training): say so here; returns what the
+        tab's status line says after "Comparison "."""
         self._running = False
         done = len(table.cells)
-        self.status.setText(f"Done: {done} answer{'s' if done != 1 else ''}, kept in "
-                            f"{self.run_dir.name if self.run_dir else 'the run'}/answers.jsonl.")
+        where = f"{self.run_dir.name if self.run_dir else 'the run'}/answers.jsonl"
+        if stopped:
+            of = f" of {self._expected}" if self._expected else ""
+            said = f"{done}{of} answer{'s' if done != 1 or of else ''} kept in {where}."
+            self.status.setText(f"Stopped: {said}")
+            summary = f"stopped: {said}"
+        else:
+            self.status.setText(f"Done: {done} answer{'s' if done != 1 else ''}, kept in {where}.")
+            summary = f"done: {done} answer{'s' if done != 1 else ''} kept in {where}."
         self.set_run(self.run_dir)
+        return summary
 
     def failed(self, message: str) -> None:
         self._running = False

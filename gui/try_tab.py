@@ -114,6 +114,11 @@ class GenerateRunner(QObject):
     def running(self) -> bool:
         return self._busy
 
+    @property
+    def stopping(self) -> bool:
+        """The running job was asked to stop (it may still say what it had when it ends)."""
+        return self._busy and self._stop.is_set()
+
     def start(self, job: Job) -> bool:
         """Take the job (running from now on); its thread starts from the event loop's next turn, once the window
         has drawn what changed for it (Send's prompt, buttons and status). Started at once, the thread's first
@@ -819,7 +824,7 @@ class TryTab(QWidget):
             elif self.loaded is not None:
                 self._say(self.loaded.describe())
         elif self._job_kind == "compare":
-            self.compare.finished(result)
+            self._say("Comparison " + self.compare.finished(result, stopped=self.runner.stopping))
 
     @Slot(str, str)
     def _job_errored(self, message: str, details: str) -> None:

@@ -1,0 +1,208 @@
+"""The Try tab's states while jobs come and go: switching run or checkpoint mid-job, a load that fails with a prompt
+waiting, a checkpoint deleted after the list was made, failed answers, Send while busy, and the Compare page's
+Stop and its last word.
+
+The runs are folders the listing reads, with the demo model's real files for each checkpoint and the final model
+(no training); loading, answering and comparing are core.generate's functions replaced by fakes that hold until
+the test lets them go, so each state is reached on purpose rather than by timing. Everything shown is the real
+TryTab's widgets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core import generate
+from finetune_studio.core.generate import BASE, SIDES, TUNED, GenerationError
+
+WAIT = 10_000
+
+
+def make_run(runs: Path, name: str, model: Path, steps: tuple[int, ...] = (4, 8)) -> Path:
+    """A run folder as training leaves it: config.yaml, complete checkpoints (trainer_state.json) and model/."""
+    from finetune_studio.core.config import default_config, save_config
+
+    run_dir = runs / name
+    for step in steps:
+        shutil.copytree(model, run_dir / f"checkpoint-{step}")
+        (run_dir / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    shutil.copytree(model, run_dir / "model")
+    config = default_config()
+    config.model.name_or_path = str(model)
+    save_config(config, run_dir / "config.yaml")
+    return run_dir
+
+
+class Fakes:
+    """core.generate's load, answer_both and compare_checkpoints, held at `gate` (set: they run through)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.gate = threading.Event()
+        self.gate.set()
+        self.loads: list[str] = []
+        self.asked: list[str] = []
+        self.failing_loads: set[str] = set()
+        self.side_errors: dict[str, str] = {}
+        self.stream = False  # answers stream until stopped
+        self.compare_hold_after: int | None = None
+        monkeypatch.setattr(generate, "load", self.load)
+        monkeypatch.setattr(generate, "answer_both", self.answer_both)
+        monkeypatch.setattr(generate, "compare_checkpoints", self.compare_checkpoints)
+
+    def load(self, source: Any, progress: Any = None, **_kwargs: Any) -> Any:
+        self.loads.append(source.name)
+        if progress:
+            progress(f"Loading the tokenizer of {source.name}…")
+        assert self.gate.wait(WAIT / 1000)
+        if source.name in self.failing_loads:
+            raise GenerationError(f"Could not load {source.name}: its weights are damaged. To fix: pick another "
+                                  "checkpoint.")
+        return generate.Loaded(source, None, "cpu", "both", models={BASE: object(), TUNED: object()})
+
+    def answer_both(self, loaded: Any, prompt: str, settings: Any, conversation: Any = None, stop: Any = None,
+                    sink: Any = None, chat: bool | None = None) -> dict[str, Any]:
+        from finetune_studio.core.generate import Answer, StopReason
+
+        self.asked.append(prompt)
+        if len(prompt) > 10_000:
+            raise GenerationError("The conversation is longer than the model's context (3,006 of 2,048 tokens). "
+                                  "To fix: shorten it, or start a new conversation.")
+        answers = {}
+        for side in SIDES:
+            if side in self.side_errors:
+                sink({"event": "error", "side": side, "message": self.side_errors[side]})
+                continue
+            sink({"event": "text", "side": side, "text": f" {side} says"})
+            while self.stream and not stop.is_set():
+                sink({"event": "text", "side": side, "text": " more"})
+                stop.wait(0.01)
+            sink({"event": "text", "side": side, "text": " last"})  # what a stopped answer still sends
+            reason = StopReason.USER if stop.is_set() else StopReason.EOS
+            answers[side] = Answer(side, f" {side} says last", 3, 0.1, 0.01, reason, prompt, 2)
+            if conversation is not None and chat:
+                conversation.add(side, prompt, answers[side].text)
+            sink({"event": "answer", "side": side, "answer": answers[side]})
+            if stop.is_set():
+                break
+        return answers
+
+    def compare_checkpoints(self, run_dir: Path, prompts: list[str], settings: Any = None, sink: Any = None,
+                            stop: Any = None, where: Any = None) -> Any:
+        from finetune_studio.core.answers import answer_table, append_answer
+
+        records = []
+        models = ["base"] + [t.key for t in generate.targets(run_dir)]
+        for model in models:
+            for prompt in prompts:
+                if stop.is_set():
+                    return answer_table(records, prompts)
+                record = {"prompt": prompt, "model": model, "step": None, "answer": f"{model} on {prompt}",
+                          "tokens": 3, "stop_reason": "eos", "seconds": 0.1, "settings": {}, "time": "now"}
+                append_answer(run_dir, record)
+                records.append(record)
+                sink({"event": "answer", "prompt": prompt, "model": model, "record": dict(record)})
+                if self.compare_hold_after is not None and len(records) >= self.compare_hold_after:
+                    stop.wait(WAIT / 1000)
+        return answer_table(records, prompts)
+
+
+@pytest.fixture
+def runs(demo_cache: Path, tmp_path: Path) -> Path:
+    """Two runs: 'older' and 'newer' (listed first), each with checkpoints 4 and 8 and a final model."""
+    import os
+    import time
+
+    from finetune_studio.core.demo import demo_model_path
+
+    folder = tmp_path / "runs"
+    model = demo_model_path()
+    older = make_run(folder, "older", model)
+    newer = make_run(folder, "newer", model)
+    now = time.time()
+    os.utime(older, (now - 60, now - 60))
+    os.utime(newer, (now, now))
+    return folder
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
+    return Fakes(monkeypatch)
+
+
+@pytest.fixture
+def tab(qtbot: Any, runs: Path, fakes: Fakes) -> Any:
+    """The Try tab on its own, shown (models load only then), on the runs folder; its window messages kept."""
+    from finetune_studio.core.session import Session
+    from finetune_studio.gui.try_tab import TryTab
+
+    session = Session()
+    session.config.runs_dir = str(runs)
+    messages: list[str] = []
+    made = TryTab(session, lambda text, _ms=0: messages.append(text))
+    made.messages = messages
+    qtbot.addWidget(made)
+    made.resize(1100, 760)
+    made.show()
+    qtbot.waitExposed(made)
+    qtbot.waitUntil(lambda: made.loaded is not None and not made.runner.running, timeout=WAIT)
+    yield made
+    fakes.gate.set()
+    made.shutdown()
+
+
+def idle(qtbot: Any, tab: Any) -> None:
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=WAIT)
+    qtbot.wait(20)  # anything still queued from the job is delivered (it would be, in the real event loop)
+
+
+def pick(tab: Any, label: str) -> None:
+    index = tab.target_combo.findText(label)
+    assert index >= 0, [tab.target_combo.itemText(i) for i in range(tab.target_combo.count())]
+    tab.target_combo.setCurrentIndex(index)
+
+
+def texts(tab: Any) -> list[str]:
+    return [tab.panes[side].text.toPlainText() for side in SIDES]
+
+
+# ---------------------------------------------------------------------------------------------- Compare checkpoints
+
+
+def save_prompts(tab: Any, prompts: list[str]) -> None:
+    for prompt in prompts:
+        tab.prompt_edit.setPlainText(prompt)
+        tab.save_prompt_button.click()
+    assert tab.session.config.prompts == prompts
+
+
+def test_the_compare_pages_stop_stops_the_comparison_and_it_says_it_stopped(qtbot: Any, tab: Any, fakes: Fakes,
+                                                                            runs: Path) -> None:
+    """Before: the Stop beside "Compare checkpoints" stayed disabled for the whole comparison; stopped (with the
+    Chat page's Stop) it said "Done: 3 answers…" and the tab's status stayed on "Stopping…"."""
+    save_prompts(tab, ["Aries", "Leo", "Virgo"])
+    view = tab.compare
+    tab.pages.setCurrentWidget(view)
+    fakes.compare_hold_after = 3
+    view.compare_button.click()
+    qtbot.waitUntil(lambda: len(view.table_data.cells) == 3, timeout=WAIT)
+    assert view.stop_button.isEnabled() and not view.compare_button.isEnabled()
+    view.stop_button.click()
+    idle(qtbot, tab)
+    where = "newer/answers.jsonl"
+    assert view.status.text() == f"Stopped: 3 of 12 answers kept in {where}."  # 3 prompts × (base + 3 models)
+    assert tab.status_label.text() == f"Comparison stopped: 3 of 12 answers kept in {where}."
+    assert not view.stop_button.isEnabled() and view.compare_button.isEnabled()
+    (runs / "newer" / "answers.jsonl").unlink()
+    fakes.compare_hold_after = None
+    view.compare_button.click()
+    idle(qtbot, tab)
+    assert view.status.text() == f"Done: 12 answers, kept in {where}."
+    assert tab.status_label.text() == f"Comparison done: 12 answers kept in {where}."
+    assert view.table.rowCount() == 3 and view.table.columnCount() == 4
+
+
