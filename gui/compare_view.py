@@ -190,6 +190,13 @@ class CompareView(QWidget):
         self.set_run(self.run_dir)
         return summary
 
+    def abandoned(self, message: str) -> None:
+        """The comparison was stopped because another run was picked: nothing more of it is shown."""
+        self._running = False
+        self.status.setText(message)
+        self.stop_button.setEnabled(False)
+        self._explain()
+
     def failed(self, message: str) -> None:
         self._running = False
         self.status.setText(message)

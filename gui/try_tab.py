@@ -78,9 +78,9 @@ LAYOUT_SHARE = 20  # an answer pane draws its pieces at least this many times it
 class _Signals(QObject):
     """Lives in the GUI thread; the worker thread emits these, so every slot runs queued in the GUI thread."""
 
-    event = Signal(object)  # a plain dict from core.generate's sink
-    succeeded = Signal(object)
-    errored = Signal(str, str)
+    event = Signal(object, object)  # the job's stop event (which job said it), a plain dict from core.generate's sink
+    succeeded = Signal(object, object)  # the job's stop event, its result
+    errored = Signal(object, str, str)  # the job's stop event, the message, the traceback
     done = Signal(object)  # the job's stop event: which job ended
 
 
@@ -103,11 +103,12 @@ class GenerateRunner(QObject):
         self._thread: threading.Thread | None = None
         self._busy = False
         self._stop = threading.Event()
+        self._superseded: threading.Event | None = None  # the stop event of a job whose news is no longer wanted
         self._signals = _Signals(self)
         queued = Qt.ConnectionType.QueuedConnection
-        self._signals.event.connect(self.event, queued)
-        self._signals.succeeded.connect(self.succeeded, queued)
-        self._signals.errored.connect(self.errored, queued)
+        self._signals.event.connect(self._on_event, queued)
+        self._signals.succeeded.connect(self._on_succeeded, queued)
+        self._signals.errored.connect(self._on_errored, queued)
         self._signals.done.connect(self._on_done, queued)
 
     @property
@@ -118,6 +119,11 @@ class GenerateRunner(QObject):
     def stopping(self) -> bool:
         """The running job was asked to stop (it may still say what it had when it ends)."""
         return self._busy and self._stop.is_set()
+
+    @property
+    def superseded(self) -> bool:
+        """The running job was stopped by supersede(): nothing more it says reaches the tab; idle still comes."""
+        return self._busy and self._superseded is self._stop
 
     def start(self, job: Job) -> bool:
         """Take the job (running from now on); its thread starts from the event loop's next turn, once the window
@@ -151,11 +157,11 @@ class GenerateRunner(QObject):
             QThread.currentThread().setPriority(QThread.Priority.LowPriority)
         job = box.pop()
         try:
-            result = job(lambda event: signals.event.emit(dict(event)), stop)
+            result = job(lambda event: signals.event.emit(stop, dict(event)), stop)
         except BaseException as exc:  # noqa: BLE001 - every failure reaches the tab as a message; it stays usable
-            signals.errored.emit(describe_error(exc), traceback.format_exc())
+            signals.errored.emit(stop, describe_error(exc), traceback.format_exc())
         else:
-            signals.succeeded.emit(result)
+            signals.succeeded.emit(stop, result)
             del result
         finally:
             del job
@@ -163,6 +169,32 @@ class GenerateRunner(QObject):
 
     def stop(self) -> None:
         self._stop.set()
+
+    def supersede(self) -> None:
+        """Stop the running job and drop what it still says (its events, result or failure): what it was for was
+        picked away. Only its end (idle) still comes, so the next job can start."""
+        if self._busy:
+            self._superseded = self._stop
+        self._stop.set()
+
+    def _current(self, stop: threading.Event) -> bool:
+        """News from the running job, and one still wanted (not an older or a superseded job's)."""
+        return self._busy and stop is self._stop and stop is not self._superseded
+
+    @Slot(object, object)
+    def _on_event(self, stop: threading.Event, event: dict) -> None:
+        if self._current(stop):
+            self.event.emit(event)
+
+    @Slot(object, object)
+    def _on_succeeded(self, stop: threading.Event, result: Any) -> None:
+        if self._current(stop):
+            self.succeeded.emit(result)
+
+    @Slot(object, str, str)
+    def _on_errored(self, stop: threading.Event, message: str, details: str) -> None:
+        if self._current(stop):
+            self.errored.emit(message, details)
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         """Wait for the job's thread to end, without the event loop (which would start it: started here then)."""
@@ -194,6 +226,7 @@ class GenerateRunner(QObject):
         if not self._busy or stop is not self._stop:
             return  # shutdown() already did this, or an older job's late news
         self._busy = False
+        self._superseded = None
         self.idle.emit()
 
 
@@ -585,6 +618,12 @@ class TryTab(QWidget):
         for target in reversed(found):  # the final model first, then the newest checkpoint
             self.target_combo.addItem(target.label, target)
         self.target_combo.blockSignals(False)
+        if self.runner.running and self._job_kind == "compare" and self.compare.run_dir != run_dir:
+            self.runner.supersede()  # its answers so far are in its run folder; the table now shows the new run
+            self._job_kind = "switch"
+            self.compare.abandoned(f"Stopped: another run was picked. The answers so far are kept in "
+                                   f"{self.compare.run_dir.name if self.compare.run_dir else 'the run'}"
+                                   "/answers.jsonl.")
         self.compare.set_run(run_dir)
         if run_dir is not None and not found:
             try:
@@ -592,7 +631,7 @@ class TryTab(QWidget):
             except GenerationError as exc:
                 problem = str(exc)
         if problem:
-            self.release("")
+            self._let_go()
             self._source = None
             self._say(problem)
             self._update_buttons()
@@ -607,11 +646,13 @@ class TryTab(QWidget):
         try:
             source = resolve(target.path)
         except GenerationError as exc:
-            self._say(str(exc))
+            self._target_gone(target, str(exc))
             return
         if self._source is not None and self._source.target == source.target:
             return
-        self.release("")  # the tab is left for another run or checkpoint: its models go
+        self._let_go()  # the tab is left for another run or checkpoint: its models go
+        if self.runner.running:
+            self._say(f"{source.name} loads once the last job has stopped…")
         self._source = source
         self.base_edit.setText(source.base.name_or_path if source.base else "")
         self.chat_check.setChecked(source.chat)
@@ -621,12 +662,40 @@ class TryTab(QWidget):
         self.panes[TUNED].set_title(f"Fine-tuned · {source.name}")
         self.load()
 
+    def _target_gone(self, target: Target, problem: str) -> None:
+        """The picked checkpoint cannot be used (deleted since the list was made, or cut off): the models of the
+        last pick go, so Send never answers with them under this name; the list is made again, nothing picked."""
+        self._let_go()
+        self._source = None
+        self.new_conversation()
+        for side, pane in self.panes.items():
+            pane.set_title("Base model" if side == BASE else "Fine-tuned")
+        run_dir = self.run_dir
+        try:
+            found = targets(run_dir) if run_dir else []
+        except GenerationError:
+            found = []
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()
+        for listed in reversed(found):
+            self.target_combo.addItem(listed.label, listed)
+        self.target_combo.setCurrentIndex(-1)
+        self.target_combo.blockSignals(False)
+        if run_dir is not None and not run_dir.exists():
+            self._say(f"The run {run_dir.name} is no longer in the runs folder (deleted or moved): press Refresh.")
+        elif not target.path.exists():
+            self._say(f"{target.label} is no longer in the run folder (deleted since the list was made); the list "
+                      "is refreshed: pick another.")
+        else:
+            self._say(problem)
+        self._update_buttons()
+
     def _base_edited(self) -> None:
         if self._source is None or self._source.base is None:
             return
         text = self.base_edit.text().strip()
         if text and text != self._source.base.name_or_path:
-            self.release("")
+            self._let_go()
             self._source.base = ModelConfig(name_or_path=text, dtype=self._source.base.dtype,
                                             trust_remote_code=self._source.base.trust_remote_code)
             self.panes[BASE].set_title(f"Base model · {text}")
@@ -679,7 +748,7 @@ class TryTab(QWidget):
             self._say("The prompt is empty: type something for the models to answer or continue.")
             return
         if self.runner.running or self._source is None:
-            if self._job_kind == "load":
+            if self._job_kind in ("load", "switch"):
                 self._pending_prompt = prompt  # sent the moment the models are in
                 self._say("The prompt is sent as soon as the models are loaded.")
             return
@@ -717,7 +786,7 @@ class TryTab(QWidget):
 
     def use(self, loaded: Loaded) -> None:
         """Talk to models loaded elsewhere (benchmarks, the screenshot script) as if picked and loaded here."""
-        self.release("")
+        self._let_go()
         self._source = loaded.source
         titles = {BASE: loaded.source.base.name_or_path if loaded.source.base else "—", TUNED: loaded.source.name}
         for side, pane in self.panes.items():
@@ -735,6 +804,29 @@ class TryTab(QWidget):
         self.conversation = Conversation(system=self.system_edit.text())
         for pane in self.panes.values():
             pane.clear()
+
+    def _let_go(self) -> None:
+        """The pick changed (run, checkpoint or base model): its models go at once (Send never answers with them
+        under the new name); a load or answer still running for the old pick is stopped and nothing more it says is
+        shown (GenerateRunner.supersede); a prompt that waited for the old models is not sent; and the new pick
+        loads once that job has ended (_job_idle)."""
+        if self._pending_prompt:
+            self._pending_prompt = ""
+            self.show_message("The prompt that waited for the models was not sent: another model was picked. Press "
+                              "Send to ask the new one.", 10_000)
+        if self.runner.running and self._job_kind in ("load", "answer", "switch"):
+            self.runner.supersede()
+            self._job_kind = "switch"
+            self.busy.setVisible(True)
+        had = self.loaded is not None
+        self.loaded = None
+        if had:
+            if not self.runner.running:
+                from finetune_studio.core.generate import free_cached_memory
+
+                free_cached_memory()
+            self.loaded_changed.emit()
+        self._update_buttons()
 
     def release(self, reason: str) -> None:
         """Free the models (another run was picked, or training needs the memory); say why when there is a why."""
@@ -776,6 +868,7 @@ class TryTab(QWidget):
         """The window closes: stop what runs and wait for it (a QThread destroyed while running aborts)."""
         self._after_job = None
         self._pending_prompt = ""
+        self._job_kind = ""  # nothing loads after the job it stops
         self.runner.shutdown()
         self.loaded = None
 
@@ -845,9 +938,23 @@ class TryTab(QWidget):
         elif kind == "load" and self._pending_prompt and self.loaded is not None:
             prompt, self._pending_prompt = self._pending_prompt, ""
             self._answer(prompt)
+        elif kind == "load" and self._pending_prompt:  # the load failed: the prompt waits for no one
+            self._pending_prompt = ""
+            self._say(f"{self.status_label.text()} Your prompt was not sent: it is still in the box.")
         if kind == "answer":
             self.answered.emit()
         self._update_buttons()
+        if kind == "switch" and after is None:  # the job of an earlier pick has ended: the new pick loads now
+            from finetune_studio.core.generate import free_cached_memory
+
+            free_cached_memory()
+            self.load()
+            if not self.runner.running and self._source is not None and not self._training():
+                self._say(f"{self._source.name} is picked: it loads when the Try tab shows.")
+            if not self.runner.running and self._pending_prompt:
+                self._pending_prompt = ""
+                self.show_message("The prompt that waited for the models was not sent: they are not loading.",
+                                  10_000)
 
     # ------------------------------------------------------------------ saved prompts
     def _load_prompts(self) -> None:

@@ -170,6 +170,108 @@ def texts(tab: Any) -> list[str]:
     return [tab.panes[side].text.toPlainText() for side in SIDES]
 
 
+# ---------------------------------------------------------------------------------------------- switching mid-job
+
+
+def test_picking_another_run_while_one_loads_loads_the_new_one(qtbot: Any, tab: Any, fakes: Fakes,
+                                                               runs: Path) -> None:
+    """Before: the old run's models were announced ("Both models are loaded…") and then released, so nothing was
+    loaded while the status said both were, and the new pick waited for a Send."""
+    assert tab.run_combo.currentText() == "newer" and tab.loaded.source.name == "newer · final model"
+    fakes.gate.clear()
+    tab.select_run(runs / "newer", "checkpoint-8")  # a load that holds
+    assert tab.runner.running and tab.status_label.text() == "Loading newer · checkpoint-8…"
+    tab.select_run(runs / "older")
+    assert tab.loaded is None and tab.send_button.isEnabled()  # a Send now waits for the new pick
+    assert tab.status_label.text() == "older · final model loads once the last job has stopped…"
+    fakes.gate.set()
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    idle(qtbot, tab)
+    assert tab.loaded.source.name == "older · final model"
+    assert fakes.loads[-2:] == ["newer · checkpoint-8", "older · final model"]
+    assert tab.status_label.text() == "Both models are loaded and answer at the same time."
+    assert tab.panes[TUNED].title() == "Fine-tuned · older · final model" and tab.send_button.isEnabled()
+
+
+def test_picking_another_checkpoint_while_answering_drops_the_old_answer(qtbot: Any, tab: Any,
+                                                                         fakes: Fakes) -> None:
+    """Before: the cancelled answer's last pieces landed in the cleared panes with "stopped by the user", the
+    status said "Stopped by the user." though the user only switched, and the new checkpoint was not loaded."""
+    fakes.stream = True
+    answered: list[bool] = []
+    tab.answered.connect(lambda: answered.append(True))
+    tab.prompt_edit.setPlainText("Aries")
+    tab.send_button.click()
+    qtbot.waitUntil(lambda: "more" in tab.panes[BASE].text.toPlainText(), timeout=WAIT)
+    pick(tab, "checkpoint-4")
+    assert texts(tab) == ["", ""] and tab.loaded is None
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    idle(qtbot, tab)
+    assert tab.loaded.source.name == "newer · checkpoint-4"
+    assert texts(tab) == ["", ""], "nothing of the superseded answer lands in the new checkpoint's panes"
+    assert [tab.panes[side].stats.text() for side in SIDES] == ["", ""]
+    assert tab.status_label.text() == "Both models are loaded and answer at the same time."
+    assert not answered and tab.send_button.isEnabled() and not tab.stop_button.isEnabled()
+
+
+# ---------------------------------------------------------------------------------------------- a waiting prompt
+
+
+def test_a_prompt_sent_during_a_load_that_fails_is_not_sent_later(qtbot: Any, tab: Any, fakes: Fakes) -> None:
+    """Before: the prompt stayed queued after its load failed, and picking another checkpoint (no Send) answered
+    it there."""
+    fakes.gate.clear()
+    fakes.failing_loads.add("newer · checkpoint-4")
+    pick(tab, "checkpoint-4")
+    tab.prompt_edit.setPlainText("STALE PROMPT")
+    tab.send_button.click()
+    assert tab.status_label.text() == "The prompt is sent as soon as the models are loaded."
+    fakes.gate.set()
+    idle(qtbot, tab)
+    assert tab.status_label.text() == ("Could not load newer · checkpoint-4: its weights are damaged. To fix: pick "
+                                       "another checkpoint. Your prompt was not sent: it is still in the box.")
+    assert tab.prompt_edit.toPlainText() == "STALE PROMPT"
+    tab.prompt_edit.clear()
+    pick(tab, "checkpoint-8")
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    idle(qtbot, tab)
+    assert fakes.asked == [] and texts(tab) == ["", ""]
+    assert tab.status_label.text() == "Both models are loaded and answer at the same time."
+
+
+def test_a_prompt_waiting_for_a_load_is_dropped_when_the_pick_changes(qtbot: Any, tab: Any, fakes: Fakes) -> None:
+    fakes.gate.clear()
+    pick(tab, "checkpoint-4")
+    tab.prompt_edit.setPlainText("for checkpoint-4")
+    tab.send_button.click()
+    pick(tab, "checkpoint-8")
+    assert tab.messages[-1] == ("The prompt that waited for the models was not sent: another model was picked. "
+                                "Press Send to ask the new one.")
+    fakes.gate.set()
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    idle(qtbot, tab)
+    assert tab.loaded.source.name == "newer · checkpoint-8" and fakes.asked == [] and texts(tab) == ["", ""]
+
+
+def test_a_deleted_checkpoint_lets_the_models_go_and_the_list_is_made_again(qtbot: Any, tab: Any,
+                                                                            runs: Path) -> None:
+    """Before: the CLI's "… does not exist. To fix: give a run folder…", and Send answered with the models loaded
+    before while the picker said checkpoint-4."""
+    assert tab.loaded.source.name == "newer · final model" and tab.send_button.isEnabled()
+    shutil.rmtree(runs / "newer" / "checkpoint-4")
+    pick(tab, "checkpoint-4")
+    assert tab.status_label.text() == ("checkpoint-4 is no longer in the run folder (deleted since the list was "
+                                       "made); the list is refreshed: pick another.")
+    assert tab.loaded is None and not tab.send_button.isEnabled()
+    assert [tab.target_combo.itemText(i) for i in range(tab.target_combo.count())] == ["final model",
+                                                                                       "checkpoint-8"]
+    assert tab.target_combo.currentIndex() == -1
+    assert tab.panes[TUNED].title() == "Fine-tuned"
+    pick(tab, "checkpoint-8")
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    assert tab.loaded.source.name == "newer · checkpoint-8" and tab.send_button.isEnabled()
+
+
 # ---------------------------------------------------------------------------------------------- Compare checkpoints
 
 
@@ -206,3 +308,18 @@ def test_the_compare_pages_stop_stops_the_comparison_and_it_says_it_stopped(qtbo
     assert view.table.rowCount() == 3 and view.table.columnCount() == 4
 
 
+def test_picking_another_run_stops_a_comparison_and_keeps_its_table_apart(qtbot: Any, tab: Any, fakes: Fakes,
+                                                                          runs: Path) -> None:
+    save_prompts(tab, ["Aries", "Leo"])
+    view = tab.compare
+    fakes.compare_hold_after = 2
+    view.compare_button.click()
+    qtbot.waitUntil(lambda: len(view.table_data.cells) == 2, timeout=WAIT)
+    tab.select_run(runs / "older")
+    assert view.status.text() == ("Stopped: another run was picked. The answers so far are kept in "
+                                  "newer/answers.jsonl.")
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    idle(qtbot, tab)
+    assert view.run_dir == runs / "older" and not view.table_data.cells, "the other run's answers stay out"
+    assert tab.loaded.source.name == "older · final model"
+    assert len((runs / "newer" / "answers.jsonl").read_text().splitlines()) == 2
