@@ -580,6 +580,7 @@ class Loaded:
     mode: str  # "adapter", "both", "one after the other", "alone"
     models: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # side -> why its model did not load; the other answers
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -589,9 +590,12 @@ class Loaded:
     @property
     def concurrent(self) -> bool:
         """Both sides may generate at the same time (two separate models in memory)."""
-        return self.mode == "both"
+        return self.mode == "both" and not self.failed
 
     def describe(self) -> str:
+        for side, message in self.failed.items():
+            return (f"The {'base' if side == BASE else 'fine-tuned'} model could not load, so the "
+                    f"{'fine-tuned' if side == BASE else 'base'} model answers alone. {message}")
         return {
             "adapter": "Adapter run: the base weights are loaded once; the base answers with the adapter switched "
                        "off, then the fine-tuned model with it on.",
@@ -685,10 +689,17 @@ def load(source: Source, progress: Progress | None = None, where: str | None = N
         say(f"Loading the fine-tuned model ({source.target.label})…")
         loaded.models[TUNED] = loaded.load_side(TUNED)
     else:
+        errors: list[FinetuneError] = []
         for side in sides:
             say(f"Loading the {'base' if side == BASE else 'fine-tuned'} model "
                 f"({source.base.name_or_path if side == BASE else source.target.label})…")
-            loaded.models[side] = loaded.load_side(side)
+            try:
+                loaded.models[side] = loaded.load_side(side)
+            except FinetuneError as exc:  # one side that cannot load leaves the other to answer
+                errors.append(exc)
+                loaded.failed[side] = str(exc)
+        if not loaded.models:
+            raise errors[0]
     say("Ready.")
     return loaded
 
@@ -853,6 +864,10 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
 
     def one(side: str) -> None:
         if stop.is_set():
+            return
+        if side in loaded.failed:  # its model did not load: said in its pane at every prompt, the other answers
+            errors[side] = ModelError(loaded.failed[side])
+            emit({"event": "error", "side": side, "message": loaded.failed[side]})
             return
         rendered: Rendered | None = None
 

@@ -548,3 +548,23 @@ def test_compare_that_cannot_keep_its_answers_says_so_and_stops(trained_run: Pat
     assert str(caught.value) == (f"Cannot write {run_dir / 'answers.jsonl'}: Is a directory. To fix: make the run "
                                  "folder writable; the answers are shown but not kept.")
     assert [e["model"] for e in events if e["event"] == "answer"] == ["base"]
+
+
+def test_a_side_that_cannot_load_leaves_the_other_to_answer(trained_run: Path, tmp_path: Path) -> None:
+    """A run whose base model is gone (moved, a cache cleared): loading was all or nothing, so the fine-tuned model
+    could not be tried either and both panes showed the base's error. Now the fine-tuned model answers; the base's
+    pane says why at each prompt, and the status says the fine-tuned model answers alone. Both gone: the error."""
+    source = g.resolve(trained_run)
+    source.base = ModelConfig(name_or_path=str(tmp_path / "moved-away"))
+    loaded = g.load(source, where="cpu", free=10**12)
+    assert loaded.mode == "both" and set(loaded.models) == {"tuned"} and not loaded.concurrent
+    assert loaded.describe().startswith("The base model could not load, so the fine-tuned model answers alone. ")
+    assert str(tmp_path / "moved-away") in loaded.failed["base"]
+    events: list[dict] = []
+    answers = g.answer_both(loaded, "Leo", g.GenerationSettings(max_new_tokens=3), sink=events.append)
+    assert set(answers) == {"tuned"} and answers["tuned"].tokens == 3
+    assert [(e["side"], e["message"]) for e in events if e["event"] == "error"] == [("base", loaded.failed["base"])]
+    (tmp_path / "emptied").mkdir()
+    source.target = g.Target("emptied", tmp_path / "emptied", None)
+    with pytest.raises(ModelError, match="moved-away"):
+        g.load(source, where="cpu", free=10**12)
