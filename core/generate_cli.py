@@ -4,13 +4,19 @@ rendered, clamped and sampled as the Try tab does (core.generate); `--answers` p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
+import os
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.answers import answer_table, read_answers
+from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED
+from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.generate import (
     BASE,
     TUNED,
@@ -18,12 +24,16 @@ from finetune_studio.core.generate import (
     GenerationError,
     GenerationSettings,
     chat_template,
+    context_length,
+    describe_error,
     load,
     render,
     resolve,
     stream_answer,
 )
 from finetune_studio.core.runs import RunFolder
+
+SEED_LIMIT = 2**64  # torch.manual_seed takes 0 … 2**64 - 1
 
 
 def add_cli_arguments(sub: Any) -> None:
@@ -66,12 +76,67 @@ def read_prompts_file(path: Path) -> list[str]:
         except Exception as exc:  # noqa: BLE001 - yaml's own error: say the file and what it holds
             raise GenerationError(f"{path} is not valid YAML/JSON ({exc}). To fix: write a list of prompts.") \
                 from None
-        prompts = _prompts(data.get("prompts") if isinstance(data, dict) else data)
+        value, label = (data.get("prompts"), "prompts:") if isinstance(data, dict) else (data, "the file")
+        prompts = _prompts(_text_prompts(path, value, label))
     else:
         prompts = [line for line in text.splitlines() if line.strip()]
     if not prompts:
         raise GenerationError(f"{path} holds no prompts. To fix: write one prompt a line.")
     return prompts
+
+
+def _text_prompts(path: Path, value: Any, label: str) -> Any:
+    """`value` as config._prompts takes it, refused unless it is text or a list of text (empty entries allowed:
+    _prompts skips them): _prompts would turn `prompts: 5` into the prompt "5" and a mapping into its repr."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for number, item in enumerate(items, 1):
+        if item is None or isinstance(item, str):
+            continue
+        where = f"prompt {number} is" if isinstance(value, (list, tuple)) else f"{label} holds"
+        raise GenerationError(f"{path}: {where} {item!r} ({_kind(item)}), not text. To fix: write each prompt as "
+                              "text, in quotes where YAML would read a number, e.g. - \"5\"; a list of prompts "
+                              "goes one per line under prompts:.")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def settings_problems(args: Any) -> list[str]:
+    """Every generation setting given on the command line that cannot work, each with what to give instead: checked
+    before the model loads, all at once (transformers would refuse them one at a time, after loading, in its own
+    words). --temperature is only refused with --greedy absent: greedy decoding does not use it."""
+    problems = []
+    tokens = args.max_new_tokens
+    if tokens is not None and tokens < 1:
+        problems.append(f"--max-new-tokens must be at least 1 (got {tokens}). To fix: give the longest answer you "
+                        "want in tokens, e.g. --max-new-tokens 128.")
+    temperature = args.temperature
+    if temperature is not None and args.sample is not False and not (0 < temperature < math.inf):
+        problems.append(f"--temperature must be above 0 when sampling (got {temperature}). To fix: give a positive "
+                        "--temperature (1 samples as the model learned, lower is safer), or --greedy.")
+    top_p = args.top_p
+    if top_p is not None and not 0 < top_p <= 1:
+        problems.append(f"--top-p must be above 0 and at most 1 (got {top_p}). To fix: give e.g. --top-p 0.9, or 1 "
+                        "to draw from all tokens.")
+    top_k = args.top_k
+    if top_k is not None and top_k < 0:
+        problems.append(f"--top-k must be 0 or more (got {top_k}). To fix: give e.g. --top-k 50, or 0 to draw from "
+                        "all tokens.")
+    penalty = args.repetition_penalty
+    if penalty is not None and not 0 < penalty < math.inf:
+        problems.append(f"--repetition-penalty must be above 0 (got {penalty}). To fix: give 1 for no penalty, or a "
+                        "little above 1 (e.g. 1.1) to repeat less.")
+    seed = args.seed
+    if seed is not None and not 0 <= seed < SEED_LIMIT:
+        problems.append(f"--seed must be a whole number from 0 to {SEED_LIMIT - 1} (got {seed}). To fix: give a "
+                        "smaller seed, e.g. --seed 0.")
+    return problems
 
 
 def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
@@ -102,15 +167,70 @@ def print_answers(run_dir: Path, out: Any) -> int:
 
 
 def run_cli(args: Any) -> int:
-    """`finetune-studio generate`: stream each answer to stdout, its figures and notes to stderr."""
+    """`finetune-studio generate`: stream each answer to stdout, its figures and notes to stderr. Exits 0 when every
+    prompt was answered, 2 for settings that cannot work (refused before loading), 1 for a failure or for prompts
+    left unanswered, 3 when Ctrl-C stopped it; a reader of stdout that went away (`| head`) ends it quietly, 0."""
+    try:
+        return _generate(args)
+    except KeyboardInterrupt:  # Ctrl-C before the stop handler is in place: reading, resolving or loading
+        print("stopped before answering (Ctrl-C).", file=sys.stderr)
+        return EXIT_STOPPED
+    except BrokenPipeError:
+        # The reader took what it wanted and left, as `head` does: that is its choice, not a failure, so exit 0 (a
+        # 141 would fail every `set -o pipefail` script that pipes into head) and write nothing more.
+        _drop_stdout()
+        return 0
+    except FinetuneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - one line that says what to do, instead of a traceback
+        print(f"error: {describe_error(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _drop_stdout() -> None:
+    """Point stdout at devnull once its reader is gone, so Python's last flush at exit does not fail a second time
+    ('Exception ignored ... BrokenPipeError', exit 120): the pattern Python's signal docs give for SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # a stdout with no descriptor (captured, in tests): nothing is flushed at exit
+        pass
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """transformers' "Loading weights" bar and its warnings (a long prompt's "Token indices sequence length is
+    longer than the specified maximum") are noise on this command's stderr, whose own notes say what matters; its
+    errors still show. Restored afterwards, for callers in the same process."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bar:
+            hf_logging.enable_progress_bar()
+
+
+def _generate(args: Any) -> int:
     import signal
 
     if args.answers:
         folder = Path(args.folder).expanduser()
         if not RunFolder(folder).exists():
             print(f"error: {folder} is not a run folder (no config.yaml).", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
         return print_answers(folder, sys.stdout)
+    problems = settings_problems(args)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_CONFIG
     prompts = [args.prompt] if args.prompt is not None else read_prompts_file(Path(args.prompts))
     if not any(prompt.strip() for prompt in prompts):
         raise GenerationError("The prompt is empty. To fix: give --prompt some text to answer or continue.")
@@ -121,29 +241,75 @@ def run_cli(args: Any) -> int:
                               "to load. To fix: give the run folder, or drop --base.")
     for note in source.notes:
         print(f"note: {note}", file=sys.stderr)
-    loaded = load(source, lambda text: print(text, file=sys.stderr), sides=(side,))
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if args.system and not source.chat:
+        what = source.run_dir.name if source.run_dir is not None else source.name
+        print(f"note: --system is not used: {what} is a text run, which continues the prompt as written; a system "
+              "prompt is for chat runs.", file=sys.stderr)
+    with _quiet_transformers():
+        loaded = load(source, lambda text: print(text, file=sys.stderr), sides=(side,))
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        try:
+            unanswered = _answer_all(args, prompts, source, loaded, side, stop)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        return EXIT_STOPPED
+    if unanswered and len(prompts) > 1:
+        print(f"error: {len(unanswered)} of {len(prompts)} prompts not answered (prompt "
+              f"{', '.join(map(str, unanswered))}). To fix: see each one's error above.", file=sys.stderr)
+    return EXIT_FAILED if unanswered else 0
+
+
+def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: str, stop: threading.Event) -> list[int]:
+    """Each prompt answered in turn; one that cannot be (too long for the model) is reported by its number and
+    first words and the rest still answered. Returns the numbers of those left unanswered."""
     conversation = Conversation(system=args.system)
-    try:
-        with loaded.model_for(side) as model:
-            settings = _settings_from_args(args, model)
-            template = chat_template(loaded.tokenizer, source.chat_config) if source.chat else None
-            for prompt in prompts:
-                if stop.is_set():
-                    break
-                if len(prompts) > 1:
-                    print(f"> {prompt}", flush=True)
+    unanswered = []
+    with loaded.model_for(side) as model:
+        settings = _settings_from_args(args, model)
+        template = chat_template(loaded.tokenizer, source.chat_config) if source.chat else None
+        for number, prompt in enumerate(prompts, 1):
+            if stop.is_set():
+                break
+            if len(prompts) > 1:
+                print(f"> {prompt}", flush=True)
+            rendered = None
+            try:
                 rendered = render(loaded.tokenizer, prompt, chat=source.chat, system=conversation.system,
                                   template=template)
                 if args.show_prompt:
                     print(f"--- rendered prompt ---\n{rendered.text}\n---", file=sys.stderr)
                 answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop,
                                        lambda text: print(text, end="", flush=True), side)
-                print(flush=True)
-                for note in answer.notes:
-                    print(f"note: {note}", file=sys.stderr)
-                print(f"[{answer.summary()}]", file=sys.stderr, flush=True)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    return 3 if stop.is_set() else 0
+            except GenerationError as exc:
+                which = f"prompt {number} ({_first_words(prompt)})" if len(prompts) > 1 else "the prompt"
+                print(f"error: {which} was not answered: {_cli_reason(exc, model, loaded.tokenizer, rendered)}",
+                      file=sys.stderr, flush=True)
+                unanswered.append(number)
+                continue
+            print(flush=True)
+            for note in answer.notes:
+                print(f"note: {note}", file=sys.stderr)
+            print(f"[{answer.summary()}]", file=sys.stderr, flush=True)
+    return unanswered
+
+
+def _first_words(prompt: str, words: int = 6, chars: int = 40) -> str:
+    """A prompt as an error names it: its first words, quoted, with … where more follows."""
+    whole = " ".join(prompt.split())
+    shown = " ".join(whole.split(" ")[:words])[:chars]
+    return f'"{shown}…"' if shown != whole else f'"{shown}"'
+
+
+def _cli_reason(exc: GenerationError, model: Any, tokenizer: Any, rendered: Any) -> str:
+    """Why a prompt was not answered, in this command's words: stream_answer's advice for a prompt longer than the
+    model reads ("start a new conversation") is the Try tab's; here the fix is a shorter prompt. Measured only once
+    stream_answer refused, so the rule itself stays in core.generate."""
+    limit = context_length(model, tokenizer)
+    if rendered is not None and limit is not None:
+        tokens = len(tokenizer(rendered.text, add_special_tokens=rendered.add_special_tokens)["input_ids"])
+        if tokens >= limit:
+            return (f"it is {tokens} tokens long and this model reads at most {limit}. To fix: shorten it to well "
+                    f"under {limit} tokens, leaving room for the answer.")
+    return str(exc)

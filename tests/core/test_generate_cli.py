@@ -1,0 +1,205 @@
+"""`finetune-studio generate` as a user meets it: settings refused before loading, failures in its own words, Ctrl-C
+and a closed pipe ending it quietly, a batch of prompts that survives one bad prompt."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import generate_cli
+from finetune_studio.core.generate import GenerationError
+
+
+@pytest.fixture(scope="module")
+def demo_dir(demo_cache: Path) -> Path:
+    """The built-in demo model's folder: a plain text model folder, answered by `generate` as a run's model is."""
+    from finetune_studio.core.demo import demo_model_path
+
+    return demo_model_path()
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from finetune_studio.core.cli import main
+
+    code = main(["generate", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def no_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any model load fails the test: what these tests refuse must be refused before it."""
+    def load(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(generate_cli, "load", load)
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+
+def test_every_bad_setting_is_refused_before_loading_at_once_with_exit_2(tmp_path: Path, no_loading, capsys) -> None:
+    code, out, err = cli(capsys, str(tmp_path), "--prompt", "hi", "--sample", "--temperature", "0", "--top-k", "-3",
+                         "--top-p", "2", "--repetition-penalty", "0", "--seed", "99999999999999999999",
+                         "--max-new-tokens", "0")
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert [line.split(" must ")[0] for line in lines] == ["error: --max-new-tokens", "error: --temperature",
+                                                           "error: --top-p", "error: --top-k",
+                                                           "error: --repetition-penalty", "error: --seed"]
+    assert lines[1] == ("error: --temperature must be above 0 when sampling (got 0.0). To fix: give a positive "
+                        "--temperature (1 samples as the model learned, lower is safer), or --greedy.")
+    assert all("To fix: " in line for line in lines)
+    assert "must be at least 1 (got 0)" in lines[0] and "(got -3)" in lines[3]
+    assert "from 0 to 18446744073709551615 (got 99999999999999999999)" in lines[5]
+    assert "Training failed" not in err and "transformers" not in err
+
+
+@pytest.mark.parametrize(("flags", "says"), [
+    (["--temperature", "-1"], "error: --temperature must be above 0 when sampling (got -1.0)"),
+    (["--max-new-tokens", "-5"], "error: --max-new-tokens must be at least 1 (got -5)"),
+    (["--sample", "--top-p", "2"], "error: --top-p must be above 0 and at most 1 (got 2.0)"),
+    (["--top-p", "0"], "error: --top-p must be above 0 and at most 1 (got 0.0)"),
+    (["--sample", "--temperature", "nan"], "error: --temperature must be above 0 when sampling (got nan)"),
+    (["--seed", "-1"], "error: --seed must be a whole number from 0 to"),
+])
+def test_one_bad_setting_is_refused_alone(tmp_path: Path, no_loading, capsys, flags: list[str], says: str) -> None:
+    code, _, err = cli(capsys, str(tmp_path), "--prompt", "hi", *flags)
+    assert code == 2 and err.startswith(says) and len(err.splitlines()) == 1
+
+
+def test_settings_at_their_edges_are_accepted() -> None:
+    from finetune_studio.core.cli import parse_args
+
+    args = parse_args(["generate", "x", "--prompt", "hi", "--greedy", "--temperature", "0", "--top-k", "0",
+                       "--top-p", "1", "--max-new-tokens", "1", "--seed", str(2**64 - 1)])
+    assert generate_cli.settings_problems(args) == []  # greedy does not use the temperature
+
+
+# ---------------------------------------------------------------------------------------------- failures and stops
+
+
+def test_a_failure_inside_generation_says_generation_failed(demo_dir: Path, monkeypatch, capsys) -> None:
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("`top_k` has to be a strictly positive integer, but is -3")
+
+    monkeypatch.setattr(generate_cli, "stream_answer", fail)
+    code, _, err = cli(capsys, str(demo_dir), "--prompt", "hi")
+    assert code == 1
+    assert err.splitlines()[-1] == ("error: Generation failed: ValueError: `top_k` has to be a strictly positive "
+                                    "integer, but is -3. To fix: try other settings or another checkpoint.")
+    assert "Training failed" not in err
+
+
+def test_ctrl_c_while_loading_stops_before_answering_with_exit_3(demo_dir: Path, monkeypatch, capsys) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate_cli, "load", interrupted)
+    code, out, err = cli(capsys, str(demo_dir), "--prompt", "hi")
+    assert code == 3 and out == ""
+    assert err == "stopped before answering (Ctrl-C).\n"  # no training advice (resume RUN_DIR)
+
+
+@pytest.mark.slow
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(demo_dir: Path) -> None:
+    """`finetune-studio generate … | head -c 3`: the reader leaves after 3 bytes; the command exits 0, silently."""
+    process = subprocess.Popen([sys.executable, "-m", "finetune_studio.core.cli", "generate", str(demo_dir),
+                                "--prompt", "Today", "--max-new-tokens", "500"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+    assert process.stdout is not None
+    first = process.stdout.read(3)
+    process.stdout.close()  # as head does once it has its bytes
+    _, err = process.communicate(timeout=120)
+    text = err.decode()
+    assert len(first) == 3
+    assert process.returncode == 0, text
+    assert "error" not in text and "BrokenPipe" not in text and "Exception ignored" not in text
+    assert "tokens/s" not in text  # it stopped at the broken pipe, not after generating the whole answer
+
+
+# ---------------------------------------------------------------------------------------------- prompts
+
+
+def test_a_prompt_too_long_is_reported_and_the_others_answered(demo_dir: Path, tmp_path: Path, capsys) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Aries\n" + "word " * 700 + "\nLeo\n", encoding="utf-8")
+    code, out, err = cli(capsys, str(demo_dir), "--prompts", str(prompts), "--max-new-tokens", "3")
+    assert code == 1
+    headers = [line for line in out.splitlines() if line.startswith("> ")]
+    assert [h[:12] for h in headers] == ["> Aries", "> word word ", "> Leo"]
+    assert err.count("[3 tokens") == 2  # Aries and Leo were answered
+    error = next(line for line in err.splitlines() if line.startswith("error: prompt 2 "))
+    assert error.startswith('error: prompt 2 ("word word word word word word…") was not answered: it is ')
+    assert "this model reads at most 512. To fix: shorten it" in error and "conversation" not in err
+    assert err.splitlines()[-1] == ("error: 1 of 3 prompts not answered (prompt 2). To fix: see each one's error "
+                                    "above.")
+
+
+def test_one_prompt_too_long_says_so_in_one_line(demo_dir: Path, capsys) -> None:
+    code, out, err = cli(capsys, str(demo_dir), "--prompt", "word " * 700)
+    assert code == 1 and out == ""
+    assert err.splitlines()[-1] == ("error: the prompt was not answered: it is 1402 tokens long and this model reads "
+                                    "at most 512. To fix: shorten it to well under 512 tokens, leaving room for the "
+                                    "answer.")
+
+
+def test_transformers_bar_and_warnings_stay_off_the_command_output(demo_dir: Path, tmp_path: Path, capsys) -> None:
+    heard: list[str] = []
+
+    class Listener(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            heard.append(record.getMessage())
+
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.get_verbosity()
+    listener = Listener()
+    logging.getLogger("transformers").addHandler(listener)
+    try:
+        prompts = tmp_path / "prompts.txt"
+        prompts.write_text("word " * 700 + "\nLeo\n", encoding="utf-8")
+        code, _, err = cli(capsys, str(demo_dir), "--prompts", str(prompts), "--max-new-tokens", "2")
+    finally:
+        logging.getLogger("transformers").removeHandler(listener)
+    assert not [message for message in heard if "Token indices sequence length" in message]
+    assert "Loading weights" not in err
+    assert code == 1 and "[2 tokens" in err
+    assert hf_logging.get_verbosity() == before  # restored for the rest of the process
+
+
+def test_system_on_a_text_run_is_noted(demo_dir: Path, capsys) -> None:
+    code, out, err = cli(capsys, str(demo_dir), "--prompt", "Aries", "--system", "Be brief.", "--max-new-tokens", "2")
+    assert code == 0 and out.strip()
+    assert (f"note: --system is not used: {demo_dir} is a text run, which continues the prompt as written; a system "
+            "prompt is for chat runs.") in err
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    ({"prompts": 5}, "prompts: holds 5 (a number), not text. To fix: "),
+    (5, "the file holds 5 (a number), not text."),
+    (["Aries", 5], "prompt 2 is 5 (a number), not text."),
+    ({"prompts": [{"text": "Aries"}]}, "prompt 1 is {'text': 'Aries'} (a mapping), not text."),
+    ({"prompts": [True]}, "prompt 1 is True (true/false), not text."),
+])
+def test_prompts_that_are_not_text_are_refused(tmp_path: Path, no_loading, capsys, content: object,
+                                               says: str) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    code, _, err = cli(capsys, str(tmp_path), "--prompts", str(path))
+    assert code == 1 and err == f"error: {path}: {says}" + err.split(says, 1)[1] and "To fix: " in err
+
+
+def test_prompts_as_text_with_empty_entries_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text('prompts:\n- Aries\n-\n- "5"\n', encoding="utf-8")
+    assert generate_cli.read_prompts_file(path) == ["Aries", "5"]
+    path.write_text("[]", encoding="utf-8")
+    with pytest.raises(GenerationError, match="holds no prompts"):
+        generate_cli.read_prompts_file(path)
