@@ -447,6 +447,8 @@ class TryTab(QWidget):
         self._job_kind = ""
         self._after_job: Callable[[], None] | None = None
         self._pending_prompt = ""
+        self._sent_prompt = ""  # the chat prompt being answered: the box is emptied once it is answered
+        self._errors: dict[str, str] = {}  # the answer job's failed sides and their messages
         self._build()
         self._connect()
         self.refresh_runs()
@@ -747,10 +749,19 @@ class TryTab(QWidget):
         if not prompt.strip():
             self._say("The prompt is empty: type something for the models to answer or continue.")
             return
-        if self.runner.running or self._source is None:
+        if self._source is None and not self.runner.running:
+            self._say("Pick a run and a checkpoint first: the prompt is kept in the box.")
+            return
+        if self.runner.running:
             if self._job_kind in ("load", "switch"):
                 self._pending_prompt = prompt  # sent the moment the models are in
                 self._say("The prompt is sent as soon as the models are loaded.")
+            elif self._job_kind == "answer" and self.runner.stopping:
+                self._say("Still stopping the last answer: press Send again in a moment.")
+            elif self._job_kind == "answer":
+                self._say("The models are still answering: wait for the answer or press Stop, then Send.")
+            elif self._job_kind == "compare":
+                self._say("The checkpoints are being compared: stop the comparison or wait for it, then Send.")
             return
         self._answer(prompt)
 
@@ -763,6 +774,7 @@ class TryTab(QWidget):
         self.conversation.system = self.system_edit.text() if chat else ""
         loaded, conversation = self.loaded, self.conversation
         self.answers = {}
+        self._errors = {}
         sides = loaded.sides if loaded is not None else SIDES
         for side in SIDES:
             if side in sides:
@@ -779,8 +791,7 @@ class TryTab(QWidget):
             return generate.answer_both(models, prompt, settings, conversation, stop, sink, chat=chat)
 
         if self.start_job("answer", job, busy=loaded is None or loaded.mode == "one after the other"):
-            if chat:
-                self.prompt_edit.clear()
+            self._sent_prompt = prompt if chat else ""  # the box empties once answered (_job_succeeded)
             self._say(("Generating: base first, then fine-tuned…" if loaded is not None and not loaded.concurrent
                        else "Generating…"))
 
@@ -891,6 +902,7 @@ class TryTab(QWidget):
             self.answers[event["side"]] = event["answer"]
             self.panes[event["side"]].finish(event["answer"])
         elif kind == "error":
+            self._errors[event["side"]] = event["message"]
             self.panes[event["side"]].show_error(event["message"])
 
     def _set_loaded(self, loaded: Loaded) -> None:
@@ -909,19 +921,41 @@ class TryTab(QWidget):
             self._set_loaded(result)
         elif self._job_kind == "answer":
             stopped = any(a.stop_reason.value == "user" for a in self.answers.values())
+            kept = self._answered()
             if stopped:
-                self._say("Stopped by the user.")
+                self._say("Stopped by the user." + kept)
                 for side, pane in self.panes.items():
                     if side not in self.answers and pane.stats.text() == "Waiting…":
                         pane.stats.setText("Stopped by the user before it answered.")
+            elif self._errors:
+                failed = [side for side in SIDES if side in self._errors]
+                first = self._errors[failed[0]]
+                if not self.answers:
+                    self._say(f"{'Both answers' if len(failed) > 1 else 'The answer'} failed: {first}" + kept)
+                else:
+                    which = "base model's" if failed[0] == BASE else "fine-tuned model's"
+                    self._say(f"The {which} answer failed (the other one is in): {first}" + kept)
             elif self.loaded is not None:
                 self._say(self.loaded.describe())
         elif self._job_kind == "compare":
             self._say("Comparison " + self.compare.finished(result, stopped=self.runner.stopping))
 
+    def _answered(self) -> str:
+        """A chat prompt that was answered leaves the box (its turn is in the conversation); one that was not stays
+        in it, to send again. What the status line adds about it."""
+        prompt, self._sent_prompt = self._sent_prompt, ""
+        if not prompt:
+            return ""
+        if self.answers:
+            if self.prompt_edit.toPlainText() == prompt:  # not if the user has typed the next one meanwhile
+                self.prompt_edit.clear()
+            return ""
+        return " Your prompt is kept in the box."
+
     @Slot(str, str)
     def _job_errored(self, message: str, details: str) -> None:
-        self._say(message)
+        kept = self._answered() if self._job_kind == "answer" else ""
+        self._say(message + kept)
         for pane in self.panes.values():
             if self._job_kind == "answer" and pane.answer is None:
                 pane.show_error(message)

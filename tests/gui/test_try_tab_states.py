@@ -272,6 +272,74 @@ def test_a_deleted_checkpoint_lets_the_models_go_and_the_list_is_made_again(qtbo
     assert tab.loaded.source.name == "newer · checkpoint-8" and tab.send_button.isEnabled()
 
 
+# ---------------------------------------------------------------------------------------------- answers that fail
+
+
+def test_a_chat_prompt_that_fails_stays_in_the_box_and_one_answered_leaves_it(qtbot: Any, tab: Any) -> None:
+    """Before: a chat Send emptied the box at once, so an answer that failed (too long for the context) lost the
+    prompt, and New conversation then lost its only copy."""
+    tab.chat_check.setChecked(True)
+    prompt = "Please summarise this: " + "word " * 3000
+    tab.prompt_edit.setPlainText(prompt)
+    with qtbot.waitSignal(tab.answered, timeout=WAIT):
+        tab.send_button.click()
+    assert tab.prompt_edit.toPlainText() == prompt
+    assert tab.status_label.text() == ("The conversation is longer than the model's context (3,006 of 2,048 "
+                                       "tokens). To fix: shorten it, or start a new conversation. Your prompt is "
+                                       "kept in the box.")
+    tab.new_button.click()
+    assert tab.prompt_edit.toPlainText() == prompt
+    tab.prompt_edit.setPlainText("Leo")
+    with qtbot.waitSignal(tab.answered, timeout=WAIT):
+        tab.send_button.click()
+    assert tab.prompt_edit.toPlainText() == "", "an answered chat prompt leaves the box: its turn is in the panes"
+    assert tab.panes[TUNED].text.toPlainText() == "You: Leo\n tuned says last"
+
+
+def test_the_status_says_which_answers_failed(qtbot: Any, tab: Any, fakes: Fakes) -> None:
+    """Before: with both answers failed the status still said "Both models are loaded and answer at the same
+    time."."""
+    message = "Generation failed: RuntimeError: kernel exploded. To fix: try other settings or another checkpoint."
+    fakes.side_errors = {BASE: message, TUNED: message}
+    tab.prompt_edit.setPlainText("Leo")
+    with qtbot.waitSignal(tab.answered, timeout=WAIT):
+        tab.send_button.click()
+    assert tab.status_label.text() == f"Both answers failed: {message}"
+    assert [tab.panes[side].stats.text() for side in SIDES] == [f"⚠ {message}"] * 2
+    fakes.side_errors = {TUNED: message}
+    with qtbot.waitSignal(tab.answered, timeout=WAIT):
+        tab.send_button.click()
+    assert tab.status_label.text() == f"The fine-tuned model's answer failed (the other one is in): {message}"
+    fakes.side_errors = {}
+    with qtbot.waitSignal(tab.answered, timeout=WAIT):
+        tab.send_button.click()
+    assert tab.status_label.text() == "Both models are loaded and answer at the same time."
+
+
+def test_send_while_answering_or_stopping_says_why_nothing_was_sent(qtbot: Any, tab: Any, fakes: Fakes) -> None:
+    """Before: Ctrl+Enter while an answer streamed, or right after Stop, dropped the new prompt without a word."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    fakes.stream = True
+    tab.prompt_edit.setPlainText("Aries")
+    tab.send_button.click()
+    qtbot.waitUntil(lambda: "more" in tab.panes[BASE].text.toPlainText(), timeout=WAIT)
+    tab.prompt_edit.setPlainText("Leo")
+    tab.prompt_edit.setFocus()
+    QTest.keyClick(tab.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert tab.status_label.text() == "The models are still answering: wait for the answer or press Stop, then Send."
+    tab.stop_button.click()
+    QTest.keyClick(tab.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert tab.status_label.text() == "Still stopping the last answer: press Send again in a moment."
+    assert tab.prompt_edit.toPlainText() == "Leo" and fakes.asked == ["Aries"]
+    idle(qtbot, tab)
+    fakes.stream = False
+    QTest.keyClick(tab.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    idle(qtbot, tab)
+    assert fakes.asked == ["Aries", "Leo"]
+
+
 # ---------------------------------------------------------------------------------------------- Compare checkpoints
 
 
