@@ -653,7 +653,9 @@ class TryTab(QWidget):
         if self._source is not None and self._source.target == source.target:
             return
         self._let_go()  # the tab is left for another run or checkpoint: its models go
-        if self.runner.running:
+        if self.runner.running and self._job_kind == "compare":  # the run's comparison goes on: nothing to stop
+            self._say(f"{source.name} is picked; the comparison goes on, and its models load at the next Send.")
+        elif self.runner.running:
             self._say(f"{source.name} loads once the last job has stopped…")
         self._source = source
         self.base_edit.setText(source.base.name_or_path if source.base else "")

@@ -391,3 +391,26 @@ def test_picking_another_run_stops_a_comparison_and_keeps_its_table_apart(qtbot:
     assert view.run_dir == runs / "older" and not view.table_data.cells, "the other run's answers stay out"
     assert tab.loaded.source.name == "older · final model"
     assert len((runs / "newer" / "answers.jsonl").read_text().splitlines()) == 2
+
+
+def test_picking_another_checkpoint_of_the_run_lets_its_comparison_go_on(qtbot: Any, tab: Any, fakes: Fakes) -> None:
+    """The comparison covers every checkpoint of the run: a checkpoint picked for the Chat page does not stop it,
+    and the status does not promise a load that only the next Send makes."""
+    save_prompts(tab, ["Aries"])
+    view = tab.compare
+    fakes.compare_hold_after = 1
+    view.compare_button.click()
+    qtbot.waitUntil(lambda: len(view.table_data.cells) == 1, timeout=WAIT)
+    pick(tab, "checkpoint-4")
+    assert tab.status_label.text() == ("newer · checkpoint-4 is picked; the comparison goes on, and its models load "
+                                       "at the next Send.")
+    qtbot.wait(50)
+    assert tab.runner.running and view.stop_button.isEnabled(), "the comparison goes on"
+    view.stop_button.click()
+    idle(qtbot, tab)
+    assert view.status.text() == "Stopped: 1 of 4 answers kept in newer/answers.jsonl."
+    assert tab.loaded is None and fakes.loads == ["newer · final model"]
+    tab.prompt_edit.setPlainText("Leo")
+    with qtbot.waitSignal(tab.answered, timeout=WAIT):
+        tab.send_button.click()
+    assert fakes.loads[-1] == "newer · checkpoint-4" and fakes.asked == ["Leo"]
