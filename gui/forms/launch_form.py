@@ -8,13 +8,26 @@ machine's exact torchrun line (core.launch.node_commands). The GPUs (`launch.dev
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from finetune_studio.core.config import RunConfig
+from finetune_studio.core.errors import WARNING, Problem
 from finetune_studio.gui.forms.common import Form, align_labels, config_help, guard_wheel, hint_label, section
 
-CONFIG_PLACEHOLDER = "CONFIG.yaml"  # in the copied lines when the document has no file yet
+SAVE_FIRST = ("Save the config first: every machine runs the same YAML file, named in its line. Save it (File ▸ "
+              "Save), then press Copy launch command again.")
+COPY_TIP = ("Copy the torchrun line of every machine (each needs the saved config file at the same path); run the "
+            "lines on their machines")
+STALE = "The launch settings changed after the copy: press Copy launch command again for the new lines."
+
+
+def copy_blocker(problem: Problem) -> bool:
+    """A problem that makes the copied lines wrong: any launch error, and the run's name (every line names its
+    folder)."""
+    return problem.level != WARNING and (problem.field.startswith("launch.") or problem.field == "name")
 
 
 class LaunchForm(Form):
@@ -23,7 +36,10 @@ class LaunchForm(Form):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._config = RunConfig()
-        self.config_path: str | None = None  # the document's file, named in the copied lines
+        self.config_path: str | None = None  # the document's file (absolute), named in the copied lines
+        self._unsaved = False  # the document has changes its file lacks (the other machines read the file)
+        self._copied: list[str] | None = None  # the lines last put on the clipboard
+        self._blockers: list[str] = []  # the launch problems validation found last: Copy waits for their fix
 
         self.processes_spin = QSpinBox()
         self.processes_spin.setRange(1, 256)
@@ -46,8 +62,7 @@ class LaunchForm(Form):
         form.addRow(self.summary)
 
         self.copy_button = QPushButton("Copy launch command")
-        self.copy_button.setToolTip("Copy the torchrun line of every machine (each needs the saved config file "
-                                    "at the same path); run the lines on their machines")
+        self.copy_button.setToolTip(COPY_TIP)
         self.copy_button.clicked.connect(self.copy_commands)
         buttons = QHBoxLayout()
         buttons.addWidget(self.copy_button)
@@ -73,6 +88,10 @@ class LaunchForm(Form):
         align_labels(self)
         guard_wheel(self)
 
+        # Machines takes effect when typed whole (Enter, or leaving the box): typing 12 would pass through 1, and
+        # This machine's number would be clamped to it on the way.
+        self.nodes_spin.setKeyboardTracking(False)
+        self.nodes_spin.valueChanged.connect(self._follow_machines)
         for spin in (self.processes_spin, self.nodes_spin, self.node_rank_spin):
             spin.valueChanged.connect(self._edited)
             spin.valueChanged.connect(self._update_summary)
@@ -86,7 +105,10 @@ class LaunchForm(Form):
         with self.loading():
             self.processes_spin.setValue(launch.processes if isinstance(launch.processes, int) else 1)
             self.nodes_spin.setValue(launch.nodes if isinstance(launch.nodes, int) else 1)
-            self.node_rank_spin.setValue(launch.node_rank if isinstance(launch.node_rank, int) else 0)
+            rank = launch.node_rank if isinstance(launch.node_rank, int) else 0
+            # A file's number past its machines stays as written (validation marks it); editing clamps it.
+            self._follow_machines(keep=rank)
+            self.node_rank_spin.setValue(rank)
             self.endpoint_edit.setText(launch.rdzv_endpoint if isinstance(launch.rdzv_endpoint, str) else "")
         self._update_summary()
 
@@ -95,6 +117,27 @@ class LaunchForm(Form):
         the summary and the copied lines follow it; this form's own fields keep what the user typed."""
         self._config = config.copy()
         self._update_summary()
+
+    def set_document(self, path: str | Path | None, modified: bool = False) -> None:
+        """The document's file (None: never saved) and whether it has unsaved changes: the copied lines name the
+        file by its absolute path, and every other machine reads that file, not this window."""
+        self.config_path = str(Path(path).absolute()) if path else None
+        self._unsaved = bool(path) and modified
+        if self.config_path and self.copied_label.text() == SAVE_FIRST:
+            self.copied_label.hide()
+        self._update_summary()
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        super().show_problems(problems)
+        self._blockers = list(dict.fromkeys(p.message for p in problems if copy_blocker(p)))
+        self._update_summary()
+
+    def _follow_machines(self, *_: object, keep: int = 0) -> None:
+        """This machine's number is one of 0 … Machines − 1 (the spin box clamps it when Machines shrinks); with
+        one machine there is nothing to choose (unless a loaded file says otherwise, so it can be fixed)."""
+        top = max(self.nodes_spin.value() - 1, keep)
+        self.node_rank_spin.setMaximum(top)
+        self.node_rank_spin.setEnabled(top > 0)
 
     def store(self, config: RunConfig) -> None:
         config.launch.processes = self.processes_spin.value()
@@ -109,17 +152,45 @@ class LaunchForm(Form):
         return config
 
     def commands(self) -> list[str]:
+        """Every machine's torchrun line for the fields as they are, naming the document's file (empty while the
+        document has none: the other machines could not read it)."""
         from finetune_studio.core.launch import node_commands
 
-        return node_commands(self.current_config(), self.config_path or CONFIG_PLACEHOLDER)
+        if not self.config_path:
+            return []
+        return node_commands(self.current_config(), self.config_path)
 
     def copy_commands(self) -> None:
         lines = self.commands()
+        if not lines:
+            self._copied = None
+            self.commands_view.hide()
+            self.copied_label.setText(SAVE_FIRST)
+            self.copied_label.show()
+            return
         QGuiApplication.clipboard().setText("\n".join(lines) + "\n")
-        self.copied_label.setText(f"Copied {len(lines)} line(s), one per machine (machine 0 first):")
-        self.copied_label.show()
+        self._copied = lines
         self.commands_view.setPlainText("\n".join(f"# machine {rank}\n{line}" for rank, line in enumerate(lines)))
-        self.commands_view.show()
+        self._show_copied()
+
+    def _show_copied(self) -> None:
+        """The copied lines while they are what Copy would give now; once a field changes them, a note to copy
+        again instead (lines that no longer match the config would start a different run); nothing once Copy
+        does not apply (one process in the app, or a launch problem)."""
+        if self._copied is None:
+            return
+        if not self.copy_button.isEnabled():
+            self.copied_label.hide()
+            self.commands_view.hide()
+            return
+        current = self.commands() == self._copied
+        text = f"Copied {len(self._copied)} line(s), one per machine (machine 0 first):" if current else STALE
+        if current and self._unsaved:
+            text += (" The config has unsaved changes: save it before running them, every machine reads the "
+                     "file.")
+        self.copied_label.setText(text)
+        self.copied_label.show()
+        self.commands_view.setVisible(current)
 
     def _update_summary(self) -> None:
         from finetune_studio.core.launch import processes_per_node, uses_torchrun, world_size
@@ -139,4 +210,8 @@ class LaunchForm(Form):
                 text += (" Start this machine's part with Start, and every other machine's with its line from "
                          "Copy launch command.")
         self.summary.setText(text)
-        self.copy_button.setEnabled(uses_torchrun(config))  # several processes, from here or the ticked GPUs
+        # several processes (from here or the ticked GPUs), and no launch problem the lines would carry
+        self.copy_button.setEnabled(uses_torchrun(config) and not self._blockers)
+        self.copy_button.setToolTip("Copy launch command waits for this to be fixed: " + " ".join(self._blockers)
+                                    if self._blockers else COPY_TIP)
+        self._show_copied()
