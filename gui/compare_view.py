@@ -31,6 +31,8 @@ from finetune_studio.core.answers import AnswerTable, answer_table, read_answers
 from finetune_studio.gui import settings as store
 
 AUTO_KEY = "try/compare_when_run_finishes"
+COMPARE_TIP = ("Answer every saved prompt greedily with the base model and each complete checkpoint of the run; the "
+               "answers are kept in the run folder (answers.jsonl).")
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 
 
@@ -57,9 +59,7 @@ class CompareView(QWidget):
 
         self.explain = QLabel("", objectName="compare_explain", wordWrap=True)
         self.compare_button = QPushButton("Compare checkpoints", objectName="compare_start")
-        self.compare_button.setToolTip("Answer every saved prompt greedily with the base model and each complete "
-                                       "checkpoint of the run; the answers are kept in the run folder "
-                                       "(answers.jsonl).")
+        self.compare_button.setToolTip(COMPARE_TIP)
         self.stop_button = QPushButton("Stop", objectName="compare_stop", enabled=False)
         self.auto_check = QCheckBox("Compare automatically when a run finishes", objectName="compare_auto")
         self.auto_check.setChecked(str(store.settings().value(AUTO_KEY, "false")).lower() == "true")
@@ -207,5 +207,5 @@ class CompareView(QWidget):
             self._running = False
         self.stop_button.setEnabled(self._running)
         self.compare_button.setEnabled(bool(self.prompts) and self.run_dir is not None and not busy and not training)
-        if training:
-            self.compare_button.setToolTip("A training run is using the memory; compare when it ends.")
+        self.compare_button.setToolTip("A training run is using the memory; compare when it ends." if training
+                                       else COMPARE_TIP)

@@ -414,3 +414,15 @@ def test_picking_another_checkpoint_of_the_run_lets_its_comparison_go_on(qtbot: 
     with qtbot.waitSignal(tab.answered, timeout=WAIT):
         tab.send_button.click()
     assert fakes.loads[-1] == "newer · checkpoint-4" and fakes.asked == ["Leo"]
+
+
+def test_the_compare_buttons_tooltip_says_training_only_while_it_trains(tab: Any) -> None:
+    save_prompts(tab, ["Aries"])
+    button = tab.compare.compare_button
+    tip = button.toolTip()
+    assert button.isEnabled() and tip.startswith("Answer every saved prompt greedily")
+    tab.session.set_running(True)
+    assert not button.isEnabled()
+    assert button.toolTip() == "A training run is using the memory; compare when it ends."
+    tab.session.set_running(False)
+    assert button.isEnabled() and button.toolTip() == tip, "training ended: the button says what it does"
