@@ -10,7 +10,8 @@ token at once, then what came since at most every STREAM_INTERVAL_S (a frame), s
 hundred tokens a second never queue up paint work, and each piece is drawn as it arrives (but a long paragraph's,
 a few frames' worth together: AnswerPane.add_text). Models are released
 when another run is picked, when the tab is told training starts (training always wins) and when the window
-closes.
+closes. A new pick (run, checkpoint, base model) supersedes a load or answer still running for the old one: it is
+stopped, nothing more it says is shown, and the new pick loads once it has ended.
 """
 
 from __future__ import annotations
@@ -90,7 +91,10 @@ class GenerateRunner(QObject):
     nothing at Send, and nothing in Qt outlives the window or aborts at exit if a tab goes without shutdown(). Not
     one thread kept for every job: on a 2-core machine busy with other programs, a long-lived thread and torch's
     OpenMP thread started from it generated 10-20 times slower than a fresh thread did, answer after answer (most
-    likely both stuck on one core; a fresh thread's are placed anew); on an idle machine the two are alike."""
+    likely both stuck on one core; a fresh thread's are placed anew); on an idle machine the two are alike.
+
+    Each signal from a job's thread carries the job's stop event, so news of an older job, or of one made pointless
+    by a new pick (supersede()), is dropped here instead of landing in the panes of the next one."""
 
     started = Signal()
     event = Signal(object)
