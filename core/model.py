@@ -103,9 +103,31 @@ def check_local_model(path: str, weights: bool = True) -> str | None:
         return adapter
     if not (folder / "config.json").is_file():
         return f"{folder} is not a model folder: it has no config.json. Pick the folder save_pretrained wrote."
+    problem = _config_json_problem(folder / "config.json")
+    if problem:
+        return problem
     if weights and not any(_is_weights(child.name) for child in folder.iterdir()):
         return (f"{folder} has a config.json but no weights (model.safetensors or pytorch_model.bin). Pick the "
                 "folder save_pretrained wrote, with its weight files, or copy them there.")
+    return None
+
+
+def _config_json_problem(path: Path) -> str | None:
+    """What keeps transformers from reading a model's config.json (it is small: read whole), else None."""
+    import json
+
+    fix = ("To fix: copy config.json again from where the model came from (or save the model again with "
+           "save_pretrained).")
+    try:
+        config = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        return f"{path} cannot be read: {exc.strerror or exc}. To fix: check the file's permissions."
+    except UnicodeDecodeError:
+        return f"{path} is not UTF-8 text, so it is not a model's config. {fix}"
+    except json.JSONDecodeError as exc:
+        return f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). {fix}"
+    if not isinstance(config, dict):
+        return f"{path} holds {type(config).__name__} JSON, not the object of settings a model's config is. {fix}"
     return None
 
 

@@ -129,3 +129,22 @@ def test_a_folder_named_like_a_bad_id_is_still_a_folder(tmp_path: Path, monkeypa
     with pytest.raises(ModelError) as info:
         load_tokenizer(ModelConfig(name_or_path="a//b"))
     assert str(info.value) == "a/b is not a model folder: it has no config.json. Pick the folder save_pretrained wrote."
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"model_type": "qwen3", "hidden_size": 10', "is not valid JSON (line 1, column 42: Expecting ',' delimiter)"),
+    ("[1, 2]", "holds list JSON, not the object of settings a model's config is"),
+])
+def test_a_model_folder_with_a_corrupt_config_json_is_refused_before_loading(tmp_path: Path, text: str,
+                                                                              words: str) -> None:
+    from finetune_studio.core.model import check_local_model, model_name_problem
+
+    (tmp_path / "config.json").write_text(text)
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    said = check_local_model(str(tmp_path))
+    assert said == model_name_problem(str(tmp_path))  # what validate says at model.name_or_path
+    assert said is not None and said.startswith(f"{tmp_path / 'config.json'} {words}")
+    assert said.endswith("To fix: copy config.json again from where the model came from (or save the model again "
+                         "with save_pretrained).")
+    (tmp_path / "config.json").write_text('{"model_type": "qwen3"}')
+    assert check_local_model(str(tmp_path)) is None
