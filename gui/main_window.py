@@ -9,12 +9,14 @@ stack at module level: the window must show within a second, and `gui.warmup` im
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QLabel,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import Problem
 from finetune_studio.core.events import RunState
 from finetune_studio.core.runs import run_busy
@@ -61,6 +64,36 @@ def _from_session(name: str) -> property:
     return property(lambda self: getattr(self.session, name), lambda self, value: setattr(self.session, name, value))
 
 
+class _EstimateRelay(QObject):
+    """The memory estimate Start waits for (core.estimate.preflight), each in a thread of its own: the shared pool's
+    threads can all be taken by display jobs waiting for a starting run (gui.background), this one among them."""
+
+    done = Signal(int, object)  # (token, Preflight or None when it could not be computed)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.token = 0
+
+    def submit(self, config: RunConfig, table: Any) -> None:
+        self.token += 1
+        token, done = self.token, self.done
+
+        def job() -> None:
+            try:
+                with background.IMPORT_LOCK:  # its first imports must not race the warm-up's
+                    from finetune_studio.core.estimate import preflight
+                result = preflight(config, table)
+            except Exception:  # noqa: BLE001 - no estimate says nothing against the run; validation still runs
+                result = None
+            with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
+                done.emit(token, result)
+
+        threading.Thread(target=job, name="start-estimate", daemon=True).start()
+
+    def cancel(self) -> None:
+        self.token += 1
+
+
 class MainWindow(ConfigDocument, QMainWindow):
     # The session's fields, readable on the window as before it existed (scripts, tests, benchmarks).
     config, path, state, run_dir, resumable, model_dir = map(_from_session, (
@@ -78,6 +111,10 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._closing = False
         self._arguments_ready = False
         self.start_queued = False  # Start was pressed before the training stack was loaded: it runs once it is
+        # Start never goes on a stale estimate: the config the shown estimate is of, and a run waiting for its own
+        self._estimate_asked: RunConfig | None = None
+        self._estimated_for: RunConfig | None = None
+        self._start_after_estimate: Callable[[], None] | None = None
         self._after_run_start: list[Callable[[], None]] = []  # put off until the run's first step (or its end)
         self._validated_during_run = False
 
@@ -284,6 +321,9 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._validate_timer.timeout.connect(self.validate_now)
         self.validator.validated.connect(self._show_problems)
         self.hardware_panel.estimate_bar.fix_chosen.connect(self.apply_estimate_fix)
+        self.hardware_panel.estimate_bar.shown.connect(self._estimate_shown)
+        self._start_check = _EstimateRelay(self)  # the estimate Start waits for when none is current
+        self._start_check.done.connect(self._start_estimate_arrived)
         self.warmup.progress.connect(self._warm_progress)
         self.warmup.imported.connect(self._warm_imported)
         self.warmup.ready.connect(self._warm_ready)
@@ -395,12 +435,15 @@ class MainWindow(ConfigDocument, QMainWindow):
             # The run goes first: the user pressed Start and waits for its first step. It validates the config
             # itself (problems end it in the "Cannot start" dialog); the window's own checks follow that step.
             self.start_queued = False
-            self._begin_run()
-            self._after_run_start.append(self.validate_now)
+            self._start_when_it_fits(self._begin_queued_run)
         else:
             self.validate_now()
         self._populate_arguments()
         self.dataset_form.refresh_statistics(dataclasses.replace(self.config.model))  # its jobs yield to a start
+
+    def _begin_queued_run(self) -> None:
+        self._begin_run()
+        self._after_run_start.append(self.validate_now)
 
     @Slot()
     def _populate_arguments(self) -> None:
@@ -456,6 +499,7 @@ class MainWindow(ConfigDocument, QMainWindow):
             form.show_problems(self.problems)
         self.header.set_problems(self.problems)
         self._update_actions()
+        self._estimate_asked = self.config.copy()
         self.hardware_panel.estimate_bar.request(self.config, self.hardware_panel.table_data)  # off the GUI thread
 
     def apply_estimate_fix(self, overrides: dict[str, Any]) -> None:
@@ -535,20 +579,67 @@ class MainWindow(ConfigDocument, QMainWindow):
 
             if not inspector.confirm_untrained(self, warning):
                 return
-        from finetune_studio.gui.estimate_bar import confirm_start
-
-        if not confirm_start(self, self.hardware_panel.estimate_bar.result):  # the estimate says it will not fit
-            return
         if self.warm is None:
             # Pressed before the training stack is loaded (the first seconds after launch): the run is queued and
-            # begins the moment the warm-up is done (_warm_ready), instead of Start being disabled until then.
+            # begins the moment the warm-up is done (_warm_ready), instead of Start being disabled until then. The
+            # estimate is asked about then (_start_when_it_fits), unless one of this config is already shown.
+            current = self._current_estimate()
+            if current is not None and not self._confirm_estimate(current):
+                return
             self.start_queued = True
             self._hold_for_run_start()
             self.progress.reset()
             self.log.clear_log()
             self.session.begin("Starting… loading the training libraries")
             return
-        self._begin_run()
+        self._start_when_it_fits(self._begin_run)
+
+    def _current_estimate(self) -> Any:
+        """The shown estimate (a core.estimate.Preflight) when it is of the config Start would run, else None: one
+        shown a second after an edit, or before the first has come, is of another config."""
+        bar = self.hardware_panel.estimate_bar
+        return bar.result if bar.result is not None and self._estimated_for == self.config else None
+
+    def _confirm_estimate(self, result: Any) -> bool:
+        from finetune_studio.gui.estimate_bar import confirm_start
+
+        return confirm_start(self, result)  # asks only when the estimate says it will not fit
+
+    def _start_when_it_fits(self, begin: Callable[[], None]) -> None:
+        """begin() once the estimate of this config says it fits, or the user said to go on anyway. With no current
+        estimate the window waits for one (Starting… checking the memory estimate; Stop cancels): the bar's own
+        requests wait behind the validation timer and yield to a starting run, so this one is asked at once."""
+        current = self._current_estimate()
+        if current is not None:
+            if self._confirm_estimate(current):
+                begin()
+            else:
+                self._release_after_run_start()
+            return
+        self._start_after_estimate = begin
+        self._hold_for_run_start()
+        self.session.begin("Starting… checking the memory estimate")
+        self._start_check.submit(self.config.copy(), self.hardware_panel.table_data)
+
+    @Slot(int, object)
+    def _start_estimate_arrived(self, token: int, result: Any) -> None:
+        if token != self._start_check.token or self._start_after_estimate is None:
+            return  # Stop cancelled that start meanwhile
+        begin, self._start_after_estimate = self._start_after_estimate, None
+        if result is not None:
+            self._estimated_for = self.config.copy()
+            self._estimate_asked = self._estimated_for
+            self.hardware_panel.estimate_bar.show_result(result)
+            if not self._confirm_estimate(result):
+                self._set_state(RunState.IDLE, "Start cancelled: the run would not fit")
+                self._release_after_run_start()
+                return
+        begin()  # an estimate that failed to compute says nothing against the run: validation still runs
+
+    @Slot(object)
+    def _estimate_shown(self, _result: Any) -> None:
+        if self._start_after_estimate is None:  # the bar showed the newest of its requests
+            self._estimated_for = self._estimate_asked
 
     def _begin_run(self) -> None:
         self._chart_for_new_run()
@@ -560,6 +651,12 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     @Slot()
     def stop(self) -> None:
+        if self._start_after_estimate is not None:
+            self._start_after_estimate = None
+            self._start_check.cancel()
+            self._set_state(RunState.IDLE, "Start cancelled before the run began")
+            self._release_after_run_start()
+            return
         if self.start_queued:
             self.start_queued = False
             self._set_state(RunState.IDLE, "Start cancelled before the run began")
