@@ -97,6 +97,7 @@ class ProgressPrinter:
         self.quiet = quiet
         self.bar: Any = None
         self.seen_warnings: set[str] = set()
+        self.run_dir: str | None = None  # the run's folder once it is made (run_start): a second Ctrl-C names it
 
     def write(self, text: str) -> None:
         if self.quiet:
@@ -108,6 +109,8 @@ class ProgressPrinter:
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
+        if kind == "run_start":
+            self.run_dir = event.get("run_dir")
         if kind == "phase":
             self.write(f"{event['message']}…")
         elif kind in ("notice",):
@@ -157,6 +160,8 @@ def _train(execute: Any, quiet: bool) -> int:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = execute(printer, stop)
+    except KeyboardInterrupt:
+        return _aborted(printer.run_dir)
     finally:
         signal.signal(signal.SIGINT, previous)
     print(f"{result.state}: {result.message}")
@@ -164,6 +169,26 @@ def _train(execute: Any, quiet: bool) -> int:
         print(f"Resume with: finetune-studio resume {result.run_dir}")
         return EXIT_STOPPED
     return 0
+
+
+def _aborted(run_dir: str | None) -> int:
+    """A second Ctrl-C: say what the run's folder holds now, not a placeholder (the first Ctrl-C's stop may have
+    saved its checkpoint just before)."""
+    if run_dir:
+        from finetune_studio.core.runs import RunFolder
+
+        folder = RunFolder(Path(run_dir))
+        status = folder.read_status()
+        said = status.get("message") or status.get("state") or "no status recorded"
+        if folder.latest_checkpoint() is not None:
+            print(f"aborted: {run_dir}: {said}. Resume from its latest checkpoint with: finetune-studio resume "
+                  f"{run_dir}", file=sys.stderr)
+        else:
+            print(f"aborted: {run_dir} has no checkpoint yet, so there is nothing to resume: start the run "
+                  "again.", file=sys.stderr)
+    else:
+        print("aborted before the run's folder was made: nothing was trained.", file=sys.stderr)
+    return EXIT_FAILED
 
 
 WINDOW_COMMANDS = (None, "gui")  # no command, or `gui`: gui.launcher opens the desktop app instead of main()
