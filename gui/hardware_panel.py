@@ -28,14 +28,25 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import ERROR, Problem
-from finetune_studio.core.estimate import budget_of, gib
+from finetune_studio.core.estimate import GIB, budget_of, gib
 from finetune_studio.core.gpus import GpuTable, device_problems, read_gpus
 from finetune_studio.gui.estimate_bar import EstimateBar
 from finetune_studio.gui.forms.common import Form, config_help, error_label, hint_label, section
 from finetune_studio.gui.resource_plot import ResourcePlot
 
 REFRESH_MS = 3000
-COLUMNS = ("Use", "GPU", "Memory used", "Free", "Utilization")
+COLUMNS = ("Use", "GPU", "Memory used", "Free", "Util.")  # short headers: the GPU names get the width
+
+
+def in_gib(value: float) -> str:
+    """The table's one unit: GiB with two decimals (614 MiB is 0.60), so a column reads down without unit jumps."""
+    return f"{value / GIB:.2f}"
+
+
+def short_name(name: str) -> str:
+    """NVML's name less the vendor every row shares ("NVIDIA GeForce RTX 4090" -> "GeForce RTX 4090"): the model
+    number at its end is what tells GPUs apart, and a narrow column elides the middle, never that end."""
+    return name.removeprefix("NVIDIA ").strip() or name
 
 
 class HardwarePanel(Form):
@@ -55,7 +66,11 @@ class HardwarePanel(Form):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("gpu_table")
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeaderItem(len(COLUMNS) - 1).setToolTip("Utilization: the share of the last moment the "
+                                                                     "GPU was computing (nvidia-smi's GPU-Util)")
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.table.horizontalHeader()
@@ -75,11 +90,16 @@ class HardwarePanel(Form):
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignTop)
-        form.addRow(top)
-        form.addRow(self.table)
-        form.addRow(self.hint)
-        form.addRow(self.error)
-        form.addRow(self.problems_label)
+        # One column in a box layout, a form row of its own: QFormLayout sizes a word-wrapped label of a row of its
+        # own for a width it does not get, so the warnings (set after the layout) were cut at top and bottom.
+        devices = QWidget()
+        rows = QVBoxLayout(devices)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(form.verticalSpacing())
+        rows.addLayout(top)
+        for widget in (self.table, self.hint, self.error, self.problems_label):
+            rows.addWidget(widget)
+        form.addRow(devices)
 
         estimate_box, estimate_form = section("Before Start")
         self.estimate_bar = EstimateBar()
@@ -131,17 +151,28 @@ class HardwarePanel(Form):
                    "available") if cpu else ""
         if not table.gpus:
             self.summary.setText(f"{table.unavailable}\n{machine}".strip())
-            self.table.hide()
-            self.hint.setText("")
-            self.hint.hide()
         else:
             driver = f" · driver {table.driver}" if table.driver else ""
             self.summary.setText(f"{len(table.gpus)} NVIDIA GPU{'s' if len(table.gpus) != 1 else ''}{driver}, "
                                  f"numbered as nvidia-smi does.\n{machine}")
-            self.table.show()
-            self.hint.show()
-            self._fill()
+        self._show_table()
         self._show_device_problems()
+
+    def missing(self) -> list[int]:
+        """Chosen GPUs this machine does not have (a config made on another machine): rows of their own, ticked,
+        so that unticking them is the way out."""
+        have = {gpu.index for gpu in self.table_data.gpus}
+        return [index for index in self.devices if index not in have]
+
+    def _show_table(self) -> None:
+        """The table when there is something to show or untick: this machine's GPUs, and chosen ones it lacks."""
+        visible = bool(self.table_data.gpus or self.missing())
+        self.table.setVisible(visible)
+        self.hint.setVisible(visible)
+        if visible:
+            self._fill()
+        else:
+            self.hint.setText("")
 
     def _budget_moved(self, before: GpuTable, after: GpuTable) -> bool:
         """The free memory the estimate is judged against changed by more than 5 % (or the GPUs did)."""
@@ -151,21 +182,28 @@ class HardwarePanel(Form):
     def _fill(self) -> None:
         with self.loading():
             self.table.blockSignals(True)
-            self.table.setRowCount(len(self.table_data.gpus))
-            for row, gpu in enumerate(self.table_data.gpus):
-                use = QTableWidgetItem()
-                use.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-                use.setCheckState(Qt.CheckState.Checked if gpu.index in self.devices else Qt.CheckState.Unchecked)
-                use.setData(Qt.ItemDataRole.UserRole, gpu.index)
-                name = QTableWidgetItem(f"{gpu.index}: {gpu.name}")
-                name.setToolTip(f"PCI bus {gpu.pci_bus_id}" if gpu.pci_bus_id else "")
-                used = QTableWidgetItem(f"{gib(gpu.used_bytes)} / {gib(gpu.total_bytes)}")
+            gpus, missing = self.table_data.gpus, self.missing()
+            self.table.setRowCount(len(gpus) + len(missing))
+            for row, index in enumerate(missing, start=len(gpus)):
+                use = self._use_item(index)
+                name = QTableWidgetItem(f"{index}: not on this machine")
+                name.setToolTip(f"The config chooses GPU {index}, which this machine does not have (chosen on "
+                                "another machine?). Untick it: " + ("the run uses the ticked GPUs." if gpus else
+                                                                    "with none ticked the run trains on the CPU."))
+                for column, item in enumerate((use, name, QTableWidgetItem("—"), QTableWidgetItem("—"),
+                                               QTableWidgetItem("—"))):
+                    self.table.setItem(row, column, item)
+            for row, gpu in enumerate(gpus):
+                use = self._use_item(gpu.index)
+                name = QTableWidgetItem(f"{gpu.index}: {short_name(gpu.name)}")
+                name.setToolTip(gpu.name + (f"\nPCI bus {gpu.pci_bus_id}" if gpu.pci_bus_id else ""))
+                used = QTableWidgetItem(f"{in_gib(gpu.used_bytes)} / {in_gib(gpu.total_bytes)} GiB")
                 others = gpu.others()
                 if others:
                     used.setToolTip("\n".join(f"{p.name or '?'} (pid {p.pid})"
                                               + (f": {gib(p.used_bytes)}" if p.used_bytes is not None else "")
                                               for p in others))
-                free = QTableWidgetItem(gib(gpu.free_bytes))
+                free = QTableWidgetItem(f"{in_gib(gpu.free_bytes)} GiB")
                 util = QTableWidgetItem("—" if gpu.utilization is None else f"{gpu.utilization} %")
                 for column, item in enumerate((use, name, used, free, util)):
                     self.table.setItem(row, column, item)
@@ -173,9 +211,22 @@ class HardwarePanel(Form):
             height = self.table.horizontalHeader().height() + sum(self.table.rowHeight(r)
                                                                     for r in range(self.table.rowCount()))
             self.table.setFixedHeight(height + 2 * self.table.frameWidth())
-        first = self.table_data.gpus[0]
-        self.hint.setText("Tick the GPUs this run trains on; more than one trains data-parallel, one process each."
-                          if self.devices else f"None ticked: the run uses GPU {first.index} ({first.name}).")
+        if missing and not gpus:
+            self.hint.setText("The config chooses GPUs this machine does not have: untick them to train on the CPU.")
+        elif missing:
+            self.hint.setText("Untick the GPUs this machine does not have, and tick the ones this run trains on.")
+        elif self.devices:
+            self.hint.setText("Tick the GPUs this run trains on; more than one trains data-parallel, one process "
+                              "each.")
+        else:
+            self.hint.setText(f"None ticked: the run uses GPU {gpus[0].index} ({gpus[0].name}).")
+
+    def _use_item(self, index: int) -> QTableWidgetItem:
+        use = QTableWidgetItem()
+        use.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+        use.setCheckState(Qt.CheckState.Checked if index in self.devices else Qt.CheckState.Unchecked)
+        use.setData(Qt.ItemDataRole.UserRole, index)
+        return use
 
     def _ticked(self, item: QTableWidgetItem) -> None:
         if item.column() != 0:
@@ -183,7 +234,7 @@ class HardwarePanel(Form):
         self.devices = sorted(
             int(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)) for row in range(self.table.rowCount())
             if self.table.item(row, 0).checkState() == Qt.CheckState.Checked)
-        self._fill()
+        self._show_table()
         self._show_device_problems()
         self._edited()
 
@@ -207,8 +258,7 @@ class HardwarePanel(Form):
         self.devices = sorted(int(d) for d in devices if isinstance(d, int))
         if self._table is None:
             return  # shown when the table is first read
-        if self._table.gpus:
-            self._fill()
+        self._show_table()
         self._show_device_problems()
 
     def store(self, config: RunConfig) -> None:

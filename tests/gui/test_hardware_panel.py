@@ -33,8 +33,9 @@ def test_gpu_table_shows_nvml_figures(qtbot, monkeypatch) -> None:
     qtbot.addWidget(panel)
     panel.refresh()
     assert not panel.table.isHidden()
-    assert rows(panel) == [["0: NVIDIA H100 80GB HBM3", "2.00 GiB / 80.00 GiB", "78.00 GiB", "7 %"],
-                           ["1: NVIDIA H100 80GB HBM3", "1.00 GiB / 80.00 GiB", "79.00 GiB", "—"]]
+    assert rows(panel) == [["0: H100 80GB HBM3", "2.00 / 80.00 GiB", "78.00 GiB", "7 %"],
+                           ["1: H100 80GB HBM3", "1.00 / 80.00 GiB", "79.00 GiB", "—"]]
+    assert panel.table.item(0, 1).toolTip() == "NVIDIA H100 80GB HBM3\nPCI bus 00000000:01:00.0"
     assert "2 NVIDIA GPUs · driver 570.86" in panel.summary.text()
     assert "None ticked: the run uses GPU 0" in panel.hint.text()
 
@@ -83,6 +84,40 @@ def test_missing_gpu_marks_the_table(qtbot, monkeypatch) -> None:
     panel.load(config)
     assert "GPU 5 does not exist" in panel.error.text() and not panel.error.isHidden()
     assert panel.table.property("problem") is True or panel.table.parentWidget().property("problem") is True
+
+
+def test_a_gpu_chosen_on_another_machine_is_a_row_to_untick(qtbot, monkeypatch) -> None:
+    """A config made on a GPU machine, opened on one without: GPU 3 blocks Start, and its row is the way out."""
+    no_nvml(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    panel.refresh()
+    config = default_config()
+    config.launch.devices = [3]
+    panel.load(config)
+    assert not panel.table.isHidden() and rows(panel) == [["3: not on this machine", "—", "—", "—"]]
+    assert "untick them to train on the CPU" in panel.hint.text()
+    assert "GPU 3 does not exist" in panel.error.text() and not panel.error.isHidden()
+    with qtbot.waitSignal(panel.changed):
+        panel.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)
+    panel.store(config)
+    assert config.launch.devices == []
+    assert panel.table.isHidden() and panel.error.isHidden() and panel.device_errors() == []
+
+
+def test_a_missing_gpu_sits_under_this_machines_gpus(qtbot, monkeypatch) -> None:
+    two_gpus(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    panel.refresh()
+    config = default_config()
+    config.launch.devices = [1, 5]
+    panel.load(config)
+    assert [row[0] for row in rows(panel)] == ["0: H100 80GB HBM3", "1: H100 80GB HBM3", "5: not on this machine"]
+    assert "Untick the GPUs this machine does not have" in panel.hint.text()
+    panel.table.item(2, 0).setCheckState(Qt.CheckState.Unchecked)
+    panel.store(config)
+    assert config.launch.devices == [1] and panel.table.rowCount() == 2 and panel.error.isHidden()
 
 
 def test_no_gpu_says_so_and_shows_cpu(qtbot, monkeypatch) -> None:
@@ -202,3 +237,28 @@ def test_a_hidden_resource_plot_draws_nothing_until_it_is_shown(qtbot, monkeypat
     qtbot.waitExposed(panel)
     qtbot.waitUntil(lambda: panel.resources.drawn == {"process memory": 3}, timeout=5000)
     assert list(panel.resources._items["process memory"].getData()[1]) == [101.0, 102.0, 103.0]
+
+
+def test_warnings_set_after_layout_are_not_cut(qtbot, monkeypatch) -> None:
+    """In the window the panel sits in a scroll area; warnings that arrive after it was laid out (a config loaded,
+    a GPU ticked) must get the height their wrapped lines need, not that of one long line (cut at top and bottom)."""
+    from PySide6.QtWidgets import QApplication, QLabel, QScrollArea
+
+    two_gpus(monkeypatch, second_name="NVIDIA A100-SXM4-40GB", busy=True)
+    panel = HardwarePanel()
+    area = QScrollArea()
+    qtbot.addWidget(area)
+    area.setWidgetResizable(True)
+    area.setWidget(panel)
+    area.resize(440, 400)
+    area.show()
+    for _ in range(5):
+        QApplication.processEvents()
+    config = default_config()
+    config.launch.devices = [0, 1]
+    panel.load(config)
+    qtbot.wait(300)
+    assert "GPU 1 is busy" in panel.problems_label.text()
+    for label in panel.findChildren(QLabel):
+        if label.isVisible() and label.wordWrap() and label.text():
+            assert label.height() >= label.heightForWidth(label.width()), label.text()

@@ -81,9 +81,12 @@ def test_a_gpu_this_machine_lacks_disables_start(qtbot: Any, window: Any) -> Non
                for p in window.problems)
     assert "GPU 3 does not exist" in window.start_action.toolTip()
     assert "GPU 3 does not exist" in panel.error.text()
-    config.launch.devices = []
-    window.set_config(config)
+    # the way out, in the panel the message points to: GPU 3's own row, ticked, to untick
+    assert not panel.table.isHidden() and panel.table.item(0, 1).text() == "3: not on this machine"
+    panel.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)
+    assert window.config.launch.devices == [] and window.session.modified
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    assert panel.table.isHidden() and panel.error.isHidden()
 
 
 def test_gpus_ticked_in_the_hardware_tab_are_the_launch_tabs_processes(qtbot: Any, window: Any,
