@@ -60,6 +60,7 @@ from finetune_studio.core.generate import (
     Loaded,
     Source,
     Target,
+    damage,
     describe_error,
     resolve,
     targets,
@@ -621,8 +622,7 @@ class TryTab(QWidget):
             problem = None
         except GenerationError as exc:
             found, problem = [], str(exc)
-        for target in reversed(found):  # the final model first, then the newest checkpoint
-            self.target_combo.addItem(target.label, target)
+        self._list_targets(found)
         self.target_combo.blockSignals(False)
         if self.runner.running and self._job_kind == "compare" and self.compare.run_dir != run_dir:
             self.runner.supersede()  # its answers so far are in its run folder; the table now shows the new run
@@ -643,6 +643,22 @@ class TryTab(QWidget):
             self._update_buttons()
             return
         self._target_picked()
+
+    def _list_targets(self, found: list[Target]) -> None:
+        """The run's models, the final model first, then the newest checkpoint; one that cannot load (its files
+        damaged since it was saved: core.generate.damage) is marked and says why in its tooltip, and the first
+        whole one is picked, as `generate RUN` picks it."""
+        whole = -1
+        for target in reversed(found):
+            problem = damage(target.path)
+            self.target_combo.addItem(target.label + (" (damaged)" if problem else ""), target)
+            if problem:
+                self.target_combo.setItemData(self.target_combo.count() - 1, f"Cannot load: {problem}.",
+                                              Qt.ItemDataRole.ToolTipRole)
+            elif whole < 0:
+                whole = self.target_combo.count() - 1
+        if whole >= 0:
+            self.target_combo.setCurrentIndex(whole)
 
     def _target_picked(self) -> None:
         target: Target | None = self.target_combo.currentData()
@@ -685,8 +701,7 @@ class TryTab(QWidget):
             found = []
         self.target_combo.blockSignals(True)
         self.target_combo.clear()
-        for listed in reversed(found):
-            self.target_combo.addItem(listed.label, listed)
+        self._list_targets(found)
         self.target_combo.setCurrentIndex(-1)
         self.target_combo.blockSignals(False)
         if run_dir is not None and not run_dir.exists():

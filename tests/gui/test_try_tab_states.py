@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from finetune_studio.core import generate
 from finetune_studio.core.generate import BASE, SIDES, TUNED, GenerationError
@@ -426,3 +427,28 @@ def test_the_compare_buttons_tooltip_says_training_only_while_it_trains(tab: Any
     assert button.toolTip() == "A training run is using the memory; compare when it ends."
     tab.session.set_running(False)
     assert button.isEnabled() and button.toolTip() == tip, "training ended: the button says what it does"
+
+
+def test_a_damaged_model_is_marked_in_the_list_and_the_first_whole_one_is_picked(qtbot: Any, runs: Path,
+                                                                                 fakes: Fakes) -> None:
+    """Before: a run whose final model's config.json was broken listed it as "final model", picked it, and said
+    the resolver's error; the user had to find a whole checkpoint by trying. Now it reads "final model (damaged)"
+    with the reason as its tooltip, and the newest whole checkpoint is picked and loads."""
+    from finetune_studio.core.session import Session
+    from finetune_studio.gui.try_tab import TryTab
+
+    (runs / "newer" / "model" / "config.json").write_text("{ broken", encoding="utf-8")
+    session = Session()
+    session.config.runs_dir = str(runs)
+    tab = TryTab(session, lambda text, _ms=0: None)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitExposed(tab)
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    combo = tab.target_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["final model (damaged)", "checkpoint-8",
+                                                                 "checkpoint-4"]
+    assert combo.itemData(0, Qt.ItemDataRole.ToolTipRole).startswith("Cannot load: its config.json cannot be read")
+    assert combo.currentText() == "checkpoint-8"
+    assert tab.loaded.source.name == "newer · checkpoint-8"
+    tab.shutdown()
