@@ -32,6 +32,14 @@ PART_COLORS = {"weights": "#4e79a7", "gradients": "#f28e2b", "optimizer states":
                "evaluation logits": "#b07aa1"}
 VERDICT_COLORS = {FITS: "#1e7d32", TIGHT: "#9a5b00", WONT_FIT: "#c5221f"}
 VERDICT_WORDS = {FITS: "Fits", TIGHT: "Tight", WONT_FIT: "Will not fit"}
+MIN_SEGMENT_PX = 4  # a part too small for the scale (68 MiB against 22 GiB) still shows, with its color
+
+
+def legend_item(label: str, value: int) -> str:
+    """One legend entry as rich text that never breaks inside ("optimizer states 2.22 / GiB"): its spaces are
+    non-breaking, so a narrow legend wraps only between entries."""
+    text = f"{label} {gib(value)}".replace(" ", "&nbsp;")
+    return f"<span style='color:{PART_COLORS.get(label, '#999')}'>&#9632;</span>&nbsp;{text}"
 
 
 class StackedBar(QWidget):
@@ -57,21 +65,32 @@ class StackedBar(QWidget):
         """Bytes shown by the full width: the estimate or the free memory, whichever is larger, plus room."""
         return max(sum(v for _, v in self.parts), self.limit, 1) * 1.08
 
+    def area(self) -> QRectF:
+        return QRectF(self.rect()).adjusted(1, 6, -1, -6)
+
+    def segments(self) -> list[tuple[str, QRectF]]:
+        """Each part's rectangle, left to right, to scale, except that a non-zero part is at least MIN_SEGMENT_PX
+        wide (a small estimate against a large free memory would otherwise draw an empty bar)."""
+        area, total = self.area(), self.scale()
+        x, found = area.left(), []
+        for label, value in self.parts:
+            width = max(area.width() * value / total, MIN_SEGMENT_PX if value > 0 else 0.0)
+            found.append((label, QRectF(x, area.top(), width, area.height())))
+            x += width
+        return found
+
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        area = QRectF(self.rect()).adjusted(1, 6, -1, -6)
+        area = self.area()
         painter.setPen(QPen(QColor("#c8c8c8"), 1))
         painter.setBrush(QColor("#f3f3f3"))
         painter.drawRoundedRect(area, 3, 3)
         total = self.scale()
-        x = area.left()
         painter.setPen(Qt.PenStyle.NoPen)
-        for label, value in self.parts:
-            width = area.width() * value / total
+        for label, rect in self.segments():
             painter.setBrush(QColor(PART_COLORS.get(label, "#999999")))
-            painter.drawRect(QRectF(x, area.top(), width, area.height()))
-            x += width
+            painter.drawRect(rect.intersected(area))
         if self.limit:
             at = area.left() + area.width() * self.limit / total
             painter.setPen(QPen(QColor("#202124"), 2, Qt.PenStyle.DashLine))
@@ -182,9 +201,7 @@ class EstimateBar(QWidget):
         self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[result.verdict]}; font-weight: bold;")
         per = " per GPU" if budget.device == "cuda" and estimate.devices > 1 else ""
         self.verdict_label.setText(f"{VERDICT_WORDS[result.verdict]}: about {gib(estimate.total)}{per} of {free}.")
-        swatches = "  ".join(
-            f"<span style='color:{PART_COLORS.get(label, '#999')}'>&#9632;</span>&nbsp;{label} {gib(value)}"
-            for label, value in estimate.parts())
+        swatches = "&nbsp;&nbsp; ".join(legend_item(label, value) for label, value in estimate.parts())
         shape = (f"{estimate.method}, batch {estimate.batch} × {estimate.max_length} tokens, activation "
                  f"checkpointing {'on' if estimate.checkpointing else 'off'}; dashed line: free memory")
         self.legend.setText(f"{swatches}<br><span style='color:#5f6368'>{shape}</span>")
@@ -200,8 +217,11 @@ class EstimateBar(QWidget):
             row = QWidget()
             line = QHBoxLayout(row)
             line.setContentsMargins(0, 0, 0, 0)
-            text = QLabel(f"{fix.description} → {gib(fix.estimate.total)}, "
-                          f"<span style='color:{VERDICT_COLORS[fix.verdict]}'>{fix.verdict}</span>")
+            # the new estimate and its verdict never break inside ("5.82 / GiB", "will / not fit")
+            figure, verdict = (f"→ {gib(fix.estimate.total)}".replace(" ", "&nbsp;"),
+                               fix.verdict.replace(" ", "&nbsp;"))
+            text = QLabel(f"{fix.description} {figure}, "
+                          f"<span style='color:{VERDICT_COLORS[fix.verdict]}'>{verdict}</span>")
             text.setWordWrap(True)
             button = QPushButton("Apply")
             button.setToolTip("Change the config: " + ", ".join(f"{k} = {v}" for k, v in fix.overrides.items()))

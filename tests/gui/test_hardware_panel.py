@@ -148,6 +148,11 @@ def test_bar_shows_parts_verdict_and_applies_a_fix(qtbot) -> None:
     assert bar.bar.limit == 13 * GIB
     assert bar.verdict_label.text() == "Will not fit: about 14.00 GiB of 13.00 GiB free on RAM."
     assert len(bar.fix_buttons) == 1 and not bar.fixes_title.isHidden()
+    from PySide6.QtGui import QTextDocument
+
+    document = QTextDocument()
+    document.setHtml(bar.fix_buttons[0].parentWidget().findChild(type(bar.legend)).text())
+    assert document.toRawText() == "Turn on activation checkpointing →\u00a012.50\u00a0GiB, tight"  # no break inside
     with qtbot.waitSignal(bar.fix_chosen) as chosen:
         bar.fix_buttons[0].click()
     assert chosen.args == [{"training.activation_checkpointing": True}]
@@ -262,3 +267,51 @@ def test_warnings_set_after_layout_are_not_cut(qtbot, monkeypatch) -> None:
     for label in panel.findChildren(QLabel):
         if label.isVisible() and label.wordWrap() and label.text():
             assert label.height() >= label.heightForWidth(label.width()), label.text()
+
+
+def _legend_lines(bar: EstimateBar, width: int) -> list[str]:
+    """The legend's lines as the label lays them out at width (its own rich text, its own font)."""
+    from PySide6.QtGui import QTextDocument
+
+    document = QTextDocument()
+    document.setDefaultFont(bar.legend.font())
+    document.setHtml(bar.legend.text())
+    document.setTextWidth(width)
+    document.size()  # laid out
+    block = document.firstBlock()
+    layout, text = block.layout(), block.text()
+    lines = [text[layout.lineAt(i).textStart():layout.lineAt(i).textStart() + layout.lineAt(i).textLength()]
+             for i in range(layout.lineCount())]
+    ends = [i for i, line in enumerate(lines) if "\u2028" in line]  # the <br> before the recipe line
+    return lines[:ends[0] + 1] if ends else lines
+
+
+def test_legend_wraps_between_entries_only(qtbot) -> None:
+    bar = EstimateBar()
+    qtbot.addWidget(bar)
+    result = sample_preflight()
+    bar.show_result(result)
+    for width in (240, 300, 380, 460):
+        lines = _legend_lines(bar, width)
+        assert len(lines) > 1, width  # narrow enough to wrap
+        for line in lines:
+            assert line.lstrip().startswith("■"), (width, lines)  # each line starts with an entry's swatch
+    assert any("optimizer\u00a0states\u00a06.00\u00a0GiB" in line for line in _legend_lines(bar, 240))
+
+
+def test_a_small_estimate_still_shows_its_parts(qtbot) -> None:
+    from finetune_studio.core.estimate import MIB
+    from finetune_studio.gui.estimate_bar import MIN_SEGMENT_PX
+
+    bar = EstimateBar()
+    qtbot.addWidget(bar)
+    bar.resize(420, 200)
+    bar.show()
+    qtbot.waitExposed(bar)
+    tiny = Estimate(weights=MIB, gradients=MIB, optimizer=2 * MIB, activations=18 * MIB, batch=2, max_length=512)
+    bar.show_result(Preflight(budget=Budget(22 * GIB, "RAM"), estimate=tiny, verdict="fits"))
+    segments = bar.bar.segments()
+    assert [label for label, _ in segments] == [label for label, value in tiny.parts()]
+    for (label, rect), (_, value) in zip(segments, tiny.parts()):
+        assert rect.width() >= (MIN_SEGMENT_PX if value else 0), label
+    assert segments[-1][1].right() < bar.bar.area().right() / 2  # still small against 22 GiB
