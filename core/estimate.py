@@ -46,8 +46,15 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   measured here); on the CPU, 20.6 MiB: what a run touches besides its tensors the first time (the loader's, the
   Trainer's and the CPU kernels' working set), measured on a 1-layer model with 0.4 MiB of tensors
   (`benchmarks/memory_estimate.py --runtime`; the same with 1, 2 and 8 threads).
-- **sharding**: with FSDP full_shard over N devices weights, gradients and optimizer states are divided by N;
-  shard_grad_op divides gradients and optimizer states. Data-parallel runs (DDP) keep a full copy per device.
+- **sharding**: with FSDP on GPUs, over the world size torchrun starts (core.launch.world_size: processes per node
+  x nodes), full_shard divides weights, gradients and optimizer states by it; shard_grad_op divides gradients and
+  optimizer states (hybrid_shard and hybrid_shard_zero2 the same, over one node's processes). The strategy is read
+  as transformers reads it: `fsdp: true` with fsdp_config's reshard_after_forward (true, the default: full_shard;
+  false: shard_grad_op), or the deprecated string/list forms. Data-parallel runs (DDP) keep a full copy per device,
+  and so does every run on the CPU: FSDP needs GPUs, and accelerate trains CPU processes DDP.
+- **processes sharing a device**: on a GPU each process has its own device, so the figure is per process. On the
+  CPU every process of this machine (core.launch.processes_per_node) lives in the same RAM: the total is that many
+  times one process's figure, and each part of the breakdown is too.
 
 Verdict against a device's free memory (the smallest free of the chosen GPUs, or the available RAM on the CPU):
 fits up to 85 % of it, tight up to 100 % (benchmarks/memory_estimate.py: 0.87-0.97 of the CPU's measured peak
@@ -107,6 +114,15 @@ class Estimate:
     devices: int = 1
     notes: tuple[str, ...] = ()
     device: str = "cpu"
+    sharing: int = 1  # processes whose peaks add up in the same memory: on the CPU this machine's processes
+
+    @property
+    def sharing_note(self) -> str:
+        """'2 processes share this machine's RAM …' when they do, else ''."""
+        if self.sharing <= 1:
+            return ""
+        return (f"{self.sharing} processes share this machine's RAM: each part is {self.sharing} x one process's "
+                f"({gib(self.per_process)} each).")
 
     @property
     def backward_extra(self) -> int:
@@ -126,12 +142,19 @@ class Estimate:
         return self.weights + self.optimizer + self.eval_extra + self.runtime
 
     @property
-    def total(self) -> int:
-        """The peak: training, or evaluation when that is higher."""
+    def per_process(self) -> int:
+        """One process's peak: training, or evaluation when that is higher."""
         return max(self.training_peak, self.eval_peak)
 
-    def parts(self) -> list[tuple[str, int]]:
-        """(label, bytes) in the order the bar stacks them; evaluation's excess over training last, when any."""
+    @property
+    def total(self) -> int:
+        """What the device's memory must hold: one process's peak on a GPU; on the CPU, every process of this
+        machine's (`sharing` of them)."""
+        return self.per_process * max(self.sharing, 1)
+
+    def process_parts(self) -> list[tuple[str, int]]:
+        """(label, bytes) of one process, in the order the bar stacks them; evaluation's excess over training
+        last, when any."""
         parts = [("weights", self.weights), ("gradients", self.gradients), ("optimizer states", self.optimizer),
                  ("activations", self.activations)]
         if self.backward_extra:
@@ -141,6 +164,12 @@ class Estimate:
         if self.eval_peak > self.training_peak:
             parts.append(("evaluation logits", self.eval_peak - self.training_peak))
         return parts
+
+    def parts(self) -> list[tuple[str, int]]:
+        """What the bar stacks against the device's free memory: process_parts(), each times the processes that
+        share it (so they add up to `total`)."""
+        share = max(self.sharing, 1)
+        return [(label, value * share) for label, value in self.process_parts()]
 
     @property
     def states(self) -> int:
@@ -219,14 +248,33 @@ def _checkpointing(training: dict[str, Any]) -> bool:
     return bool(training.get("activation_checkpointing", training.get("gradient_checkpointing", False)))
 
 
-def _fsdp(training: dict[str, Any]) -> str:
-    value = training.get("fsdp") or ""
-    return " ".join(value) if isinstance(value, (list, tuple)) else str(value)
+_STRATEGIES = ("full_shard", "shard_grad_op", "hybrid_shard", "hybrid_shard_zero2", "no_shard")
 
 
-def processes_of(config: RunConfig) -> int:
-    """Devices (processes) the run trains on: its chosen GPUs, else launch.processes."""
-    return max(len(config.launch.devices), _int(config.launch.processes, 1), 1)
+def _sharding(training: dict[str, Any]) -> str:
+    """The FSDP strategy a run's TrainingArguments would use ('' without FSDP), read as transformers 5.x reads it:
+    `fsdp: true` with fsdp_config's reshard_after_forward (FSDP2, the default: true = full_shard, false =
+    shard_grad_op; FSDP1: the strategy's name), or a legacy string/list whose strategy item fills it in."""
+    value = training.get("fsdp")
+    if not value:
+        return ""
+    options = training.get("fsdp_config") if isinstance(training.get("fsdp_config"), dict) else {}
+    options = {key[5:] if key.startswith("fsdp_") else key: item for key, item in options.items()}
+    items = value.split() if isinstance(value, str) else [str(v) for v in value] if isinstance(value, (list, tuple)) \
+        else []
+    named = next((item for item in items if item in _STRATEGIES), None)
+    try:
+        version = int(options.get("version", 2))
+    except (TypeError, ValueError):
+        version = 2
+    default = named if named is not None else True if version == 2 else "full_shard"
+    reshard = options.get("reshard_after_forward", default)
+    text = str(reshard).strip().lower()
+    if text in ("true", "1", "yes", "full_shard"):
+        return "full_shard"
+    if text in ("false", "0", "no", "shard_grad_op"):
+        return "shard_grad_op"
+    return text if text in _STRATEGIES and text != "no_shard" else ""
 
 
 # ---------------------------------------------------------------------------------------------- the fake passes
@@ -424,20 +472,27 @@ def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
     if method == "full":  # adapters leave the embedding frozen: no gradient
         accumulation = _int(training.get("gradient_accumulation_steps"), DEFAULT_ACCUMULATION)
         tied_transient = (2 if accumulation == 1 else 3) * _tied_embedding_params(model_key) * per
-    devices = processes_of(config)
-    shard = _fsdp(training)
-    if devices > 1 and "full_shard" in shard:
-        weights, gradients, optimizer = weights // devices, gradients // devices, optimizer // devices
-        notes.append(f"FSDP full_shard: weights, gradients and optimizer states split over {devices} devices.")
-    elif devices > 1 and "shard_grad_op" in shard:
-        gradients, optimizer = gradients // devices, optimizer // devices
-        notes.append(f"FSDP shard_grad_op: gradients and optimizer states split over {devices} devices.")
+    from finetune_studio.core.launch import processes_per_node, world_size  # the processes torchrun starts
+
+    devices, per_node = world_size(config), processes_per_node(config)
+    shard = _sharding(training)
+    over = per_node if shard.startswith("hybrid") else devices
+    if shard and devices > 1 and device != "cuda":
+        notes.append(f"FSDP needs GPUs: on the CPU the {devices} processes train data-parallel (DDP), each holding "
+                     "the whole model.")
+    elif over > 1 and shard in ("full_shard", "hybrid_shard"):
+        weights, gradients, optimizer = weights // over, gradients // over, optimizer // over
+        notes.append(f"FSDP {shard}: weights, gradients and optimizer states split over {over} processes.")
+    elif over > 1 and shard in ("shard_grad_op", "hybrid_shard_zero2"):
+        gradients, optimizer = gradients // over, optimizer // over
+        notes.append(f"FSDP {shard}: gradients and optimizer states split over {over} processes.")
+    sharing = 1 if device == "cuda" else per_node  # CPU processes of one machine live in the same RAM
     return Estimate(weights=int(weights), gradients=int(gradients), optimizer=int(optimizer),
                     activations=int(activations), runtime=CUDA_RUNTIME_BYTES if device == "cuda" else CPU_RUNTIME_BYTES,
                     eval_extra=int(eval_extra), tied_transient=int(tied_transient),
                     trainable_params=int(trainable), total_params=int(total),
                     batch=batch, max_length=length, checkpointing=checkpointing, method=method, devices=devices,
-                    notes=tuple(notes), device="cuda" if device == "cuda" else "cpu")
+                    notes=tuple(notes), device="cuda" if device == "cuda" else "cpu", sharing=sharing)
 
 
 def _adapter_key(adapter: AdapterConfig) -> tuple:
@@ -531,7 +586,7 @@ def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | 
                             {"launch.devices": devices, "launch.processes": count,
                              "training.per_device_train_batch_size": per_device}, True))
         shard_over = chosen if len(chosen) > 1 else devices
-        if len(shard_over) > 1 and "full_shard" not in _fsdp(training):
+        if len(shard_over) > 1 and _sharding(training) != "full_shard":
             out.append((f"Shard the model over GPUs {', '.join(map(str, shard_over))} with FSDP (full_shard)",
                         {"launch.devices": shard_over, "launch.processes": len(shard_over),
                          "training.fsdp": "full_shard auto_wrap"}, True))
@@ -586,10 +641,14 @@ def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = 
 
 def describe(result: Estimate, budget: Budget | None = None) -> str:
     """A few lines for the CLI: each part, the total and, with a budget, the verdict."""
-    lines = [f"Memory estimate per device ({result.method}, batch {result.batch} x {result.max_length} tokens, "
+    each = "process" if result.sharing > 1 else "device"
+    lines = [f"Memory estimate per {each} ({result.method}, batch {result.batch} x {result.max_length} tokens, "
              f"activation checkpointing {'on' if result.checkpointing else 'off'}):"]
-    for label, value in result.parts():
+    for label, value in result.process_parts():
         lines.append(f"  {label:<18} {gib(value):>11}")
+    if result.sharing > 1:
+        lines.append(f"  {'per process':<18} {gib(result.per_process):>11}")
+        lines.append(f"  x {result.sharing} processes: they share this machine's RAM")
     lines.append(f"  {'total':<18} {gib(result.total):>11}")
     if result.method != "full":
         lines.append(f"  trainable parameters: {result.trainable_params:,} of {result.total_params:,}")
