@@ -56,6 +56,7 @@ class CompareView(QWidget):
         self.table_data: AnswerTable = answer_table([])
         self._running = False
         self._expected: int | None = None  # answers the running comparison would give in all (prompts × models)
+        self.skipped: list[str] = []  # what the running comparison skipped and why (a damaged checkpoint)
 
         self.explain = QLabel("", objectName="compare_explain", wordWrap=True)
         self.compare_button = QPushButton("Compare checkpoints", objectName="compare_start")
@@ -152,6 +153,7 @@ class CompareView(QWidget):
             self._expected = len(prompts) * (len(generate.targets(run_dir)) + 1)  # + the base model
         except generate.GenerationError:
             self._expected = None  # the job says what is wrong with the run
+        self.skipped = []
         self._running = True  # before the job starts: starting it sets the buttons (set_busy), Stop included
         if self._start_job("compare", job):
             self.status.setText("Comparing…")
@@ -166,6 +168,9 @@ class CompareView(QWidget):
 
     def add_event(self, event: dict) -> None:
         if event.get("event") == "progress":
+            self.status.setText(event["text"])
+        elif event.get("event") == "skipped":  # a damaged checkpoint: the rest are compared, the end says which
+            self.skipped.append(event["text"])
             self.status.setText(event["text"])
         elif event.get("event") == "answer" and "record" in event:
             cells = dict(self.table_data.cells)
@@ -187,6 +192,10 @@ class CompareView(QWidget):
         else:
             self.status.setText(f"Done: {done} answer{'s' if done != 1 else ''}, kept in {where}.")
             summary = f"done: {done} answer{'s' if done != 1 else ''} kept in {where}."
+        if self.skipped:
+            skipped = " ".join(f"{text.rstrip('.')}." for text in self.skipped)
+            self.status.setText(f"{self.status.text()} {skipped}")
+            summary = f"{summary} {skipped}"
         self.set_run(self.run_dir)
         return summary
 

@@ -452,3 +452,27 @@ def test_a_damaged_model_is_marked_in_the_list_and_the_first_whole_one_is_picked
     assert combo.currentText() == "checkpoint-8"
     assert tab.loaded.source.name == "newer · checkpoint-8"
     tab.shutdown()
+
+
+REAL_COMPARE = generate.compare_checkpoints  # taken before any fixture puts the fake in its place
+
+
+def test_a_comparison_that_skipped_a_damaged_checkpoint_says_which_at_the_end(qtbot: Any, tab: Any, runs: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real comparison (the demo model's files, 2 new tokens) with checkpoint-4's weights cut short: the others
+    are compared, and the last word says which was skipped and why, where before only a passing status line did
+    (and the comparison used to end at it)."""
+    weights = runs / "newer" / "checkpoint-4" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-4096])
+    monkeypatch.setattr(generate, "compare_checkpoints", REAL_COMPARE)
+    tab.settings_box.max_new_tokens.setValue(2)
+    save_prompts(tab, ["Aries"])
+    view = tab.compare
+    tab.pages.setCurrentWidget(view)
+    view.compare_button.click()
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=60_000)
+    idle(qtbot, tab)
+    skipped = "checkpoint-4 skipped: it is damaged: its model.safetensors is cut short (smaller than its tensors)."
+    assert view.status.text() == f"Done: 3 answers, kept in newer/answers.jsonl. {skipped}"
+    assert tab.status_label.text() == f"Comparison done: 3 answers kept in newer/answers.jsonl. {skipped}"
+    assert view.table_data.models == ["base", "checkpoint-8", "final"]
