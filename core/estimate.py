@@ -56,6 +56,11 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   CPU every process of this machine (core.launch.processes_per_node) lives in the same RAM: the total is that many
   times one process's figure, and each part of the breakdown is too.
 
+Only a valid config is estimated: `config_problems()` is core.validation's errors for the fields the estimate reads
+(a batch of 0, a max_length of 'abc', an unknown adapter method, a GPU this machine lacks, QLoRA without bitsandbytes
+or a device for it), and `preflight()` and the CLI say "The estimate waits for a valid config: <first problem>"
+instead of estimating (the CLI exits 2, as validate does). A fix whose config validation would refuse is not offered.
+
 Verdict against a device's free memory (the smallest free of the chosen GPUs, or the available RAM on the CPU):
 fits up to 85 % of it, tight up to 100 % (benchmarks/memory_estimate.py: 0.87-0.97 of the CPU's measured peak
 RSS for a Qwen3-0.6B-shaped model; 0.61-0.90 for the tiny demo, where the memory glibc's heap keeps besides the
@@ -65,11 +70,13 @@ lower the estimate, each with its new estimate: first those that keep the traini
 have room, activation checkpointing, a smaller batch with more accumulation, a smaller evaluation batch, more
 GPUs, FSDP), then those that change it (LoRA, shorter max_length, QLoRA); one that makes the run fit comes before
 one that does not, and among equals the smaller estimate first. A fix that changes the GPUs is judged by its own
-GPUs' free memory.
+GPUs' free memory. A run on chosen GPUs is judged against those GPUs, never against RAM (a GPU this machine
+lacks leaves 0 bytes to judge against).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import threading
@@ -77,7 +84,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from finetune_studio.core.config import AdapterConfig, ModelConfig, RunConfig, apply_overrides, precision_of
-from finetune_studio.core.errors import FinetuneError
+from finetune_studio.core.errors import ERROR, FinetuneError, Problem
 
 GIB = 2**30
 MIB = 2**20
@@ -188,7 +195,11 @@ class Budget:
 
 def budget_of(devices: list[int], table: Any) -> Budget:
     """The memory one device of the run can use: the least free of the chosen GPUs (the first GPU when none is
-    chosen) from a core.gpus.GpuTable, or the available RAM on a machine without GPUs."""
+    chosen) from a core.gpus.GpuTable, or the available RAM on a machine without GPUs. A chosen GPU the table lacks:
+    0 bytes on that GPU (never the RAM)."""
+    missing = [index for index in devices if table.by_index(index) is None]
+    if missing:  # a GPU run is judged against GPUs, never against RAM: one this machine lacks has nothing free
+        return Budget(free_bytes=0, what=f"GPU {missing[0]}, which this machine does not have", device="cuda")
     gpus = [gpu for gpu in table.gpus if gpu.index in devices] if devices else list(table.gpus[:1])
     if gpus:
         least = min(gpus, key=lambda gpu: gpu.free_bytes)
@@ -540,6 +551,57 @@ def _quantized_params(model_key: tuple) -> int:
     return _quantized_params_cached(model_key)
 
 
+# ---------------------------------------------------------------------------------------------- validity
+
+# The config fields the estimate reads. Validation's errors on them (its rules, not a second set) stop the estimate:
+# a batch of 0 or a max_length of 'abc' has no estimate, where it used to be estimated with the defaults.
+READS = ("model.", "adapter.", "dataset.max_length", "launch.devices", "launch.processes", "launch.nodes",
+         "training.per_device_train_batch_size", "training.per_device_eval_batch_size",
+         "training.gradient_accumulation_steps", "training.activation_checkpointing",
+         "training.gradient_checkpointing", "training.fsdp", "training.fsdp_config", "training.optim",
+         "training.optim_args", "training.bf16", "training.fp16")
+WAITS = "The estimate waits for a valid config"
+
+
+def _reads(field: str) -> bool:
+    return any(field == name or (name.endswith(".") and field.startswith(name)) for name in READS)
+
+
+def config_problems(config: RunConfig) -> list[Problem]:
+    """core.validation's errors for the fields the estimate reads (READS), in validation's words: a config with any
+    is not estimated. Includes a chosen GPU this machine does not have (NVML) and QLoRA where it cannot run."""
+    from finetune_studio.core.validation import validate
+
+    return [problem for problem in validate(config) if problem.level == ERROR and _reads(problem.field)]
+
+
+@contextlib.contextmanager
+def _quiet_training_arguments() -> Any:
+    """transformers' TrainingArguments warnings (a deprecated fsdp form, …) held back while validation builds them
+    again for each fix: validating the config itself said them already."""
+    import logging
+
+    logger = logging.getLogger("transformers.training_args")
+    with _quiet_lock:
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
+_quiet_lock = threading.Lock()
+
+
+def waits_message(problems: list[Problem]) -> str:
+    """'The estimate waits for a valid config: <first problem, in validation's words>.' and how many more."""
+    first = problems[0].message.strip()
+    first += "" if first.endswith(".") else "."
+    more = len(problems) - 1
+    return f"{WAITS}: {first}" + (f" ({more} more problem{'s' if more > 1 else ''}.)" if more else "")
+
+
 # ---------------------------------------------------------------------------------------------- fixes
 
 
@@ -603,7 +665,8 @@ def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | 
 
 def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = None,
           current: Estimate | None = None, free_by_gpu: dict[int, int] | None = None) -> list[EstimateFix]:
-    """Changes that lower the estimate, each with its new estimate and verdict, ranked (see the module doc).
+    """Changes that lower the estimate, each with its new estimate and verdict, ranked (see the module doc); none
+    that validation would refuse (config_problems of the changed config), so Apply never leads to a blocked Start.
     `free_by_gpu` (GPU index -> free bytes): a fix that changes the chosen GPUs is judged against its own GPUs'
     free memory, and choosing only the GPUs that have room is offered too."""
     current = current or estimate(config, budget.device)
@@ -623,7 +686,12 @@ def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = 
                               {"training.per_device_eval_batch_size": eval_batch // 2}, True))
     for description, overrides, keeps in candidates:
         try:
-            changed = estimate(with_overrides(config, overrides), budget.device)
+            config_changed = with_overrides(config, overrides)
+            with _quiet_training_arguments():  # validate() once per fix: its deprecation notes were said once
+                refused = config_problems(config_changed)
+            if refused:
+                continue  # validation would refuse it here (QLoRA without bitsandbytes or a device for it, …)
+            changed = estimate(config_changed, budget.device)
         except Exception:  # noqa: BLE001 - a fix that cannot be estimated (e.g. peft refuses the targets) is left out
             continue
         devices = overrides.get("launch.devices")
@@ -673,9 +741,16 @@ def add_cli_arguments(sub: Any, config_args: Any) -> None:
 
 def run_cli(config: RunConfig) -> int:
     """Print the estimate against this machine (the chosen GPUs' free memory, or the available RAM) and the
-    fixes; exit 1 when it will not fit, else 0."""
+    fixes; exit 1 when it will not fit, 2 when the config has problems (validation's, for the fields the estimate
+    reads; nothing is estimated) or the model cannot be read, else 0."""
     from finetune_studio.core.gpus import device_problems, read_gpus
 
+    problems = config_problems(config)
+    if problems:
+        for problem in problems:
+            print(f"problem: {problem}")
+        print(f"{WAITS}: fix the problem{'s' if len(problems) > 1 else ''} above (the same as validate says).")
+        return 2
     table = read_gpus()
     budget = budget_of(list(config.launch.devices), table)
     for problem in device_problems(list(config.launch.devices), table):
@@ -705,13 +780,26 @@ class Preflight:
     estimate: Estimate | None = None
     verdict: str = ""
     fixes: tuple[EstimateFix, ...] = ()
-    error: str = ""
+    error: str = ""  # why there is no estimate, a sentence to show as it stands
+    problems: tuple[Problem, ...] = ()  # validation's errors that stop the estimate (error says the first)
 
 
-def preflight(config: RunConfig, table: Any) -> Preflight:
+def preflight(config: RunConfig, table: Any, problems: list[Problem] | None = None) -> Preflight:
     """The estimate of `config` against a core.gpus.GpuTable's chosen devices (or RAM), with fixes unless it fits.
-    Never raises: a config the estimator cannot read comes back with `error` saying why and what to do."""
+    Never raises: a config the estimator cannot read comes back with `error` saying why and what to do, and one
+    with problems in the fields the estimate reads (config_problems) with `problems` and error "The estimate waits
+    for a valid config: <first problem>". `problems`: validate()'s result when the caller has it (the window), so
+    it is not computed twice; only its errors on the fields the estimate reads count."""
     devices = list(config.launch.devices) if isinstance(config.launch.devices, list) else []
+    try:
+        blocking = config_problems(config) if problems is None else [
+            problem for problem in problems if problem.level == ERROR and _reads(problem.field)]
+    except Exception as exc:  # noqa: BLE001 - validation itself failed: say so rather than estimate blind
+        blocking = [Problem("", f"validation failed ({type(exc).__name__}: {exc})")]
+    if blocking:
+        devices = [d for d in devices if isinstance(d, int) and not isinstance(d, bool)]
+        return Preflight(budget=budget_of(devices, table), error=waits_message(blocking),
+                         problems=tuple(blocking))
     budget = budget_of(devices, table)
     try:
         result = estimate(config, budget.device)

@@ -1,5 +1,6 @@
-"""core.estimate's checks around the numbers: CPU processes add up in one RAM, and FSDP shards over the processes
-torchrun starts."""
+"""core.estimate's checks around the numbers: only a valid config is estimated (validation's own problems), CPU
+processes add up in one RAM, FSDP shards over the processes torchrun starts, and fixes are ones validation accepts.
+NVML is faked at pynvml's functions (tests/core/test_gpus_nvml.py)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from finetune_studio.core import gpus
-from finetune_studio.core.config import default_config
+from finetune_studio.core import adapters, gpus
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import apply_overrides, default_config, save_config
 from finetune_studio.core.estimate import (
     GIB,
     WONT_FIT,
     Budget,
+    budget_of,
     describe,
     estimate,
+    fixes,
     gib,
     preflight,
 )
+from tests.core.test_gpus_nvml import two_gpus
 
 pytestmark = pytest.mark.slow  # fake forward passes of a small model
 
@@ -108,3 +113,68 @@ def test_fsdp_strategy_is_read_as_transformers_reads_it(config_of) -> None:
     config.training["fsdp_config"] = {"reshard_after_forward": False}  # shard_grad_op
     grad_op = estimate(config, "cuda")
     assert grad_op.weights == plain.weights and grad_op.optimizer == plain.optimizer // 2
+
+
+# ---- 6: an invalid config is not estimated; validation's words say why
+
+
+@pytest.mark.parametrize(("override", "first"), [
+    ("training.per_device_train_batch_size=0", "per_device_train_batch_size must be at least 1 (got 0)."),
+    ("dataset.max_length=-5", "max_length must be a whole number above 0 (got -5); the seed uses 512."),
+    ("dataset.max_length=abc", "max_length must be a whole number above 0 (got 'abc'); the seed uses 512."),
+    ("adapter.method=bogus", "method must be one of full, lora, qlora, dora (got 'bogus')."),
+])
+def test_an_invalid_config_waits_for_a_valid_one(config_of, override: str, first: str) -> None:
+    config = apply_overrides(config_of(), [override])[0]
+    result = preflight(config, ram(8 * GIB))
+    assert result.estimate is None and result.fixes == () and result.verdict == ""
+    assert result.error == f"The estimate waits for a valid config: {first}"
+    assert result.problems and result.problems[0].message == first
+
+
+def test_a_missing_gpu_is_a_problem_never_judged_against_ram(config_of, tmp_path, monkeypatch, capsys) -> None:
+    two_gpus(monkeypatch)
+    table = gpus.read_gpus()
+    budget = budget_of([5], table)
+    assert (budget.device, budget.free_bytes) == ("cuda", 0) and "GPU 5" in budget.what
+    config = config_of()
+    config.launch.devices = [5]
+    result = preflight(config, table)
+    assert result.estimate is None
+    assert result.error.startswith("The estimate waits for a valid config: GPU 5 does not exist: this machine has "
+                                   "GPUs 0, 1.")
+    path = tmp_path / "run.yaml"
+    save_config(config, path)
+    assert main(["estimate", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "problem: launch.devices: GPU 5 does not exist" in out
+    assert "The estimate waits for a valid config: fix the problem above" in out
+    assert "Verdict" not in out and "RAM" not in out
+
+
+def test_cli_exits_2_on_an_invalid_batch(config_of, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(gpus, "read_gpus", lambda with_cpu=True: ram(8 * GIB))
+    path = tmp_path / "run.yaml"
+    save_config(config_of(), path)
+    assert main(["estimate", str(path), "--set", "training.per_device_train_batch_size=0"]) == 2
+    out = capsys.readouterr().out
+    assert "problem: training.per_device_train_batch_size: per_device_train_batch_size must be at least 1 (got 0)." \
+        in out and "Verdict" not in out and "batch 8" not in out
+
+
+# ---- 7: QLoRA is neither estimated nor offered where validation refuses it
+
+
+def test_qlora_where_it_cannot_run(config_of, monkeypatch) -> None:
+    why = "QLoRA needs the bitsandbytes package for its 4-bit weights, and it is not installed."
+    monkeypatch.setattr(adapters, "qlora_problem", lambda: why)  # validation's own check, answered for this test
+    config = config_of()
+    config.adapter.method = "qlora"
+    result = preflight(config, ram(8 * GIB))
+    assert result.estimate is None and result.error == f"The estimate waits for a valid config: {why}"
+    full = config_of(per_device_train_batch_size=8)
+    current = estimate(full, "cuda")
+    budget = Budget(int(current.total * 0.5), "GPU 0", "cuda")
+    assert not any("QLoRA" in fix.description for fix in fixes(full, budget, current=current))
+    monkeypatch.setattr(adapters, "qlora_problem", lambda: None)  # where it can run, it is offered
+    assert any("QLoRA" in fix.description for fix in fixes(full, budget, current=current))
