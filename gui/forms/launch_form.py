@@ -14,7 +14,7 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from finetune_studio.core.config import RunConfig
-from finetune_studio.core.errors import WARNING, Problem
+from finetune_studio.core.errors import WARNING, ConfigError, Problem
 from finetune_studio.gui.forms.common import Form, align_labels, config_help, guard_wheel, hint_label, section
 
 SAVE_FIRST = ("Save the config first: every machine runs the same YAML file, named in its line. Save it (File ▸ "
@@ -39,6 +39,7 @@ class LaunchForm(Form):
         self.config_path: str | None = None  # the document's file (absolute), named in the copied lines
         self._unsaved = False  # the document has changes its file lacks (the other machines read the file)
         self._copied: list[str] | None = None  # the lines last put on the clipboard
+        self._copied_for: tuple | None = None  # what those lines were made from (see _line_inputs)
         self._blockers: list[str] = []  # the launch problems validation found last: Copy waits for their fix
 
         self.processes_spin = QSpinBox()
@@ -160,16 +161,32 @@ class LaunchForm(Form):
             return []
         return node_commands(self.current_config(), self.config_path)
 
+    def _line_inputs(self) -> tuple:
+        """What the copied lines are made of (the file, the run folder, the counts, the endpoint, the GPUs), to
+        tell whether lines copied earlier still describe the fields: comparing the lines themselves would not do,
+        as a one-machine run's lines get a fresh free port each time."""
+        from finetune_studio.core.launch import processes_per_node
+
+        config = self.current_config()
+        launch = config.launch
+        return (self.config_path, config.name, config.runs_dir, processes_per_node(config), launch.nodes,
+                launch.rdzv_endpoint, tuple(launch.devices) if isinstance(launch.devices, list) else launch.devices)
+
     def copy_commands(self) -> None:
-        lines = self.commands()
+        self._copied = None
+        try:
+            lines = self.commands()
+        except ConfigError as exc:  # validation has not caught up with the last edit yet
+            lines, refused = [], "Not copied: " + " ".join(p.message for p in exc.problems)
+        else:
+            refused = SAVE_FIRST
         if not lines:
-            self._copied = None
             self.commands_view.hide()
-            self.copied_label.setText(SAVE_FIRST)
+            self.copied_label.setText(refused)
             self.copied_label.show()
             return
         QGuiApplication.clipboard().setText("\n".join(lines) + "\n")
-        self._copied = lines
+        self._copied, self._copied_for = lines, self._line_inputs()
         self.commands_view.setPlainText("\n".join(f"# machine {rank}\n{line}" for rank, line in enumerate(lines)))
         self._show_copied()
 
@@ -183,7 +200,7 @@ class LaunchForm(Form):
             self.copied_label.hide()
             self.commands_view.hide()
             return
-        current = self.commands() == self._copied
+        current = self._line_inputs() == self._copied_for
         text = f"Copied {len(self._copied)} line(s), one per machine (machine 0 first):" if current else STALE
         if current and self._unsaved:
             text += (" The config has unsaved changes: save it before running them, every machine reads the "

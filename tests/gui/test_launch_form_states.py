@@ -121,3 +121,35 @@ def test_copy_waits_for_launch_problems_and_says_why(qtbot: Any, tmp_path: Path)
     assert form.copy_button.isEnabled() and form.copy_button.toolTip().startswith("Copy the torchrun line")
     form.show_problems([Problem("name", "A run on several machines needs a name.")])
     assert not form.copy_button.isEnabled() and "needs a name" in form.copy_button.toolTip()
+
+
+def test_lines_of_one_machine_stay_shown_until_a_field_changes_them(qtbot: Any, tmp_path: Path) -> None:
+    config = RunConfig()
+    config.launch.processes = 2  # one machine, no endpoint: its lines take a free port each time they are made
+    form = _form(qtbot, config)
+    form.set_document(tmp_path / "run.yaml")
+    form.copy_button.click()
+    assert form.copied_label.text().startswith("Copied 1 line(s)")
+    form.show_problems([])  # validation came back: nothing changed
+    form.node_rank_spin.setValue(0)
+    assert form.copied_label.text().startswith("Copied 1 line(s)") and form.commands_view.isVisibleTo(form)
+    form.processes_spin.setValue(3)
+    assert form.copied_label.text() == STALE
+
+
+def test_copy_before_validation_caught_up_says_why_nothing_was_copied(qtbot: Any, tmp_path: Path,
+                                                                      monkeypatch: Any) -> None:
+    from finetune_studio.core import launch
+    from finetune_studio.core.errors import ConfigError
+
+    def refuse(*args: Any, **kwargs: Any) -> list[str]:
+        raise ConfigError([Problem("launch.rdzv_endpoint", "A run on 2 machines needs a rendezvous endpoint.")])
+
+    monkeypatch.setattr(launch, "node_commands", refuse)  # core refuses lines torchrun would refuse
+    QGuiApplication.clipboard().setText("before")
+    form = _form(qtbot, _two_machines())
+    form.set_document(tmp_path / "run.yaml")
+    form.copy_button.click()
+    assert QGuiApplication.clipboard().text() == "before"
+    assert form.copied_label.text() == "Not copied: A run on 2 machines needs a rendezvous endpoint."
+    assert not form.commands_view.isVisibleTo(form)
