@@ -59,7 +59,9 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
 Only a valid config is estimated: `config_problems()` is core.validation's errors for the fields the estimate reads
 (a batch of 0, a max_length of 'abc', an unknown adapter method, a GPU this machine lacks, QLoRA without bitsandbytes
 or a device for it), and `preflight()` and the CLI say "The estimate waits for a valid config: <first problem>"
-instead of estimating (the CLI exits 2, as validate does). A fix whose config validation would refuse is not offered.
+instead of estimating (the CLI exits 2, as validate does). A fix whose config validation would refuse is not offered;
+the FSDP fix writes `fsdp: true` (transformers 5.x's form; its string and list forms are deprecated), and the CLI
+prints each fix's --set flags shell-quoted.
 
 Verdict against a device's free memory (the smallest free of the chosen GPUs, or the available RAM on the CPU):
 fits up to 85 % of it, tight up to 100 % (benchmarks/memory_estimate.py: 0.87-0.97 of the CPU's measured peak
@@ -79,6 +81,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import shlex
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -612,6 +615,8 @@ def with_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
 def _yaml(value: Any) -> str:
     import json
 
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
@@ -649,9 +654,14 @@ def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | 
                              "training.per_device_train_batch_size": per_device}, True))
         shard_over = chosen if len(chosen) > 1 else devices
         if len(shard_over) > 1 and _sharding(training) != "full_shard":
-            out.append((f"Shard the model over GPUs {', '.join(map(str, shard_over))} with FSDP (full_shard)",
-                        {"launch.devices": shard_over, "launch.processes": len(shard_over),
-                         "training.fsdp": "full_shard auto_wrap"}, True))
+            # transformers 5.x's own form (its string and list forms are deprecated): fsdp on, and FSDP2's
+            # reshard_after_forward true (full_shard; its default auto-wrap policy wraps each decoder layer)
+            shard = {"launch.devices": shard_over, "launch.processes": len(shard_over), "training.fsdp": True}
+            options = training.get("fsdp_config")
+            if isinstance(options, dict) and options.get("reshard_after_forward", True) is not True:
+                shard["training.fsdp_config"] = {**options, "reshard_after_forward": True}
+            out.append((f"Shard the model over GPUs {', '.join(map(str, shard_over))} with FSDP (full_shard)", shard,
+                        True))
     method = config.adapter.method
     if method in ("full", "dora"):
         out.append(("Train a LoRA adapter instead of every weight", {"adapter.method": "lora"}, False))
@@ -678,8 +688,11 @@ def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = 
         keep = [index for index in chosen if index in roomy] or roomy[:1]
         if keep and keep != chosen and verdict(current.total, budget) != FITS:
             names = ", ".join(map(str, keep))
+            only = {"launch.devices": keep, "launch.processes": len(keep)}
+            if len(keep) == 1 and config.training.get("fsdp"):
+                only["training.fsdp"] = None  # one process has nothing to shard over (validation refuses it)
             candidates.insert(0, (f"Train on GPU{'s' if len(keep) > 1 else ''} {names} only (room for this run)",
-                                  {"launch.devices": keep, "launch.processes": len(keep)}, True))
+                                  only, True))
     eval_batch = _int(config.training.get("per_device_eval_batch_size"), DEFAULT_EVAL_BATCH)
     if current.eval_peak > current.training_peak and eval_batch > 1:
         candidates.insert(0, (f"Evaluate {eval_batch // 2} rows at a time instead of {eval_batch}",
@@ -767,9 +780,13 @@ def run_cli(config: RunConfig) -> int:
     if found:
         print("Fixes, best first (each with its new estimate):")
         for fix in found:
-            flags = " ".join(f"--set {key}={_yaml(value)}" for key, value in fix.overrides.items())
-            print(f"  - {fix.description}: {gib(fix.estimate.total)}, {fix.verdict}  [{flags}]")
+            print(f"  - {fix.description}: {gib(fix.estimate.total)}, {fix.verdict}  [{fix_flags(fix.overrides)}]")
     return 1 if verdict(result.total, budget) == WONT_FIT else 0
+
+
+def fix_flags(overrides: dict[str, Any]) -> str:
+    """The --set flags of a fix, each shell-quoted so the line pastes into a shell as it stands."""
+    return " ".join(f"--set {shlex.quote(f'{key}={_yaml(value)}')}" for key, value in overrides.items())
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """core.estimate's checks around the numbers: only a valid config is estimated (validation's own problems), CPU
-processes add up in one RAM, FSDP shards over the processes torchrun starts, and fixes are ones validation accepts.
-NVML is faked at pynvml's functions (tests/core/test_gpus_nvml.py)."""
+processes add up in one RAM, FSDP shards over the processes torchrun starts, fixes are ones validation accepts, and
+the CLI's fix flags paste into a shell. NVML is faked at pynvml's functions (tests/core/test_gpus_nvml.py)."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,17 @@ from finetune_studio.core.estimate import (
     WONT_FIT,
     Budget,
     budget_of,
+    candidate_fixes,
     describe,
     estimate,
     fixes,
     gib,
     preflight,
+    with_overrides,
 )
-from tests.core.test_gpus_nvml import two_gpus
+from tests.core.test_gpus_nvml import FakeNvml, two_gpus
 
+MIB = 2**20
 pytestmark = pytest.mark.slow  # fake forward passes of a small model
 
 
@@ -178,3 +182,49 @@ def test_qlora_where_it_cannot_run(config_of, monkeypatch) -> None:
     assert not any("QLoRA" in fix.description for fix in fixes(full, budget, current=current))
     monkeypatch.setattr(adapters, "qlora_problem", lambda: None)  # where it can run, it is offered
     assert any("QLoRA" in fix.description for fix in fixes(full, budget, current=current))
+
+
+# ---- 8: the CLI's fix flags paste into a shell as they stand
+
+
+def test_fix_flags_are_shell_quoted_and_paste_back(config_of, tmp_path, monkeypatch, capsys) -> None:
+    small = {"name": "NVIDIA L4", "total": GIB, "util": 0}
+    FakeNvml([{**small, "used": 0}, {**small, "used": 0}, {**small, "used": GIB - 10 * MIB}]).install(monkeypatch)
+    config = config_of()
+    config.launch.devices, config.launch.processes = [0, 1, 2], 3
+    path = tmp_path / "run.yaml"
+    save_config(config, path)
+    assert main(["estimate", str(path)]) == 1  # GPU 2 has 10 MiB free
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "Train on GPUs 0, 1 only" in line)
+    flags = line[line.index("[") + 1:line.rindex("]")]
+    assert flags == "--set 'launch.devices=[0, 1]' --set launch.processes=2"
+    assert shlex.split(flags) == ["--set", "launch.devices=[0, 1]", "--set", "launch.processes=2"]
+    assert main(["estimate", str(path), *shlex.split(flags)]) == 0  # pasted: parsed, and it fits
+    assert "Verdict: fits" in capsys.readouterr().out
+
+
+# ---- 23: the FSDP fix writes transformers 5.x's non-deprecated form
+
+
+def test_fsdp_fix_writes_fsdp_true(config_of, capfd, tmp_path) -> None:
+    config = config_of()
+    config.launch.devices = [0, 1]
+    shard = next(overrides for description, overrides, _ in candidate_fixes(config, "cuda", [0, 1])
+                 if "FSDP" in description)
+    assert shard == {"launch.devices": [0, 1], "launch.processes": 2, "training.fsdp": True}
+    changed = with_overrides(config, shard)
+    assert changed.training["fsdp"] is True
+    assert estimate(changed, "cuda").weights == estimate(config_of(), "cuda").weights // 2
+    from transformers import TrainingArguments
+
+    capfd.readouterr()
+    arguments = TrainingArguments(output_dir=str(tmp_path / "out"), use_cpu=True, fsdp=changed.training["fsdp"])
+    assert arguments.fsdp_plugin_args["reshard_after_forward"] is True  # full_shard, as "full_shard auto_wrap" was
+    assert arguments.fsdp_plugin_args["auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"
+    assert "deprecated" not in capfd.readouterr().err
+    # a shard_grad_op config is turned into full_shard without losing its other FSDP settings
+    config.training.update({"fsdp": True, "fsdp_config": {"reshard_after_forward": False, "cpu_offload": False}})
+    shard = next(overrides for description, overrides, _ in candidate_fixes(config, "cuda", [0, 1])
+                 if "FSDP" in description)
+    assert shard["training.fsdp_config"] == {"reshard_after_forward": True, "cpu_offload": False}
