@@ -104,6 +104,7 @@ def test_gpus_ticked_in_the_hardware_tab_are_the_launch_tabs_processes(qtbot: An
     assert window.config.launch.devices == [0, 1]
     assert launch.summary.text().startswith("2 processes on this machine (2 in all) under torchrun")
     assert launch.copy_button.isEnabled()
+    launch.set_document(Path("/shared/run.yaml"))  # a saved document: the lines name its file
     assert "--nproc-per-node 2" in launch.commands()[0], launch.commands()
     panel.table.item(1, 0).setCheckState(Qt.CheckState.Unchecked)
     assert launch.summary.text().startswith("One process: the run trains inside the app")
