@@ -63,7 +63,8 @@ instead of estimating (the CLI exits 2, as validate does). A fix whose config va
 the FSDP fix writes `fsdp: true` (transformers 5.x's form; its string and list forms are deprecated), and the CLI
 prints each fix's --set flags shell-quoted.
 
-Verdict against a device's free memory (the smallest free of the chosen GPUs, or the available RAM on the CPU):
+Verdict against a device's free memory (the smallest free of the chosen GPUs; none chosen: the first GPU per process
+of this machine, as torchrun's ranks take cuda:0, cuda:1, …; or the available RAM on the CPU):
 fits up to 85 % of it, tight up to 100 % (benchmarks/memory_estimate.py: 0.87-0.97 of the CPU's measured peak
 RSS for a Qwen3-0.6B-shaped model; 0.61-0.90 for the tiny demo, where the memory glibc's heap keeps besides the
 tensors weighs more: fixing glibc's mmap threshold would give it back but slows the demo's training about 40 %, so
@@ -196,10 +197,12 @@ class Budget:
     device: str = "cpu"  # "cuda" or "cpu"
 
 
-def budget_of(devices: list[int], table: Any) -> Budget:
-    """The memory one device of the run can use: the least free of the chosen GPUs (the first GPU when none is
-    chosen) from a core.gpus.GpuTable, or the available RAM on a machine without GPUs. A chosen GPU the table lacks:
-    0 bytes on that GPU (never the RAM)."""
+def budget_of(devices: list[int], table: Any, processes: int = 1) -> Budget:
+    """The memory one device of the run can use: the least free of the chosen GPUs (when none is chosen, the first
+    `processes` GPUs: torchrun's ranks train on cuda:0, cuda:1, …) from a core.gpus.GpuTable, or the available RAM
+    on a machine without GPUs. A GPU the table lacks: 0 bytes on that GPU (never the RAM)."""
+    if not devices and table.gpus and processes > 1:
+        devices = list(range(processes))
     missing = [index for index in devices if table.by_index(index) is None]
     if missing:  # a GPU run is judged against GPUs, never against RAM: one this machine lacks has nothing free
         return Budget(free_bytes=0, what=f"GPU {missing[0]}, which this machine does not have", device="cuda")
@@ -597,6 +600,12 @@ def _quiet_training_arguments() -> Any:
 _quiet_lock = threading.Lock()
 
 
+def _processes_per_node(config: RunConfig) -> int:
+    from finetune_studio.core.launch import processes_per_node
+
+    return processes_per_node(config)
+
+
 def waits_message(problems: list[Problem]) -> str:
     """'The estimate waits for a valid config: <first problem, in validation's words>.' and how many more."""
     first = problems[0].message.strip()
@@ -765,7 +774,7 @@ def run_cli(config: RunConfig) -> int:
         print(f"{WAITS}: fix the problem{'s' if len(problems) > 1 else ''} above (the same as validate says).")
         return 2
     table = read_gpus()
-    budget = budget_of(list(config.launch.devices), table)
+    budget = budget_of(list(config.launch.devices), table, _processes_per_node(config))
     for problem in device_problems(list(config.launch.devices), table):
         print(f"{problem.level}: {problem.message}")
     try:
@@ -817,7 +826,7 @@ def preflight(config: RunConfig, table: Any, problems: list[Problem] | None = No
         devices = [d for d in devices if isinstance(d, int) and not isinstance(d, bool)]
         return Preflight(budget=budget_of(devices, table), error=waits_message(blocking),
                          problems=tuple(blocking))
-    budget = budget_of(devices, table)
+    budget = budget_of(devices, table, _processes_per_node(config))
     try:
         result = estimate(config, budget.device)
         said = verdict(result.total, budget)

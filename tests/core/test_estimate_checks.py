@@ -228,3 +228,16 @@ def test_fsdp_fix_writes_fsdp_true(config_of, capfd, tmp_path) -> None:
     shard = next(overrides for description, overrides, _ in candidate_fixes(config, "cuda", [0, 1])
                  if "FSDP" in description)
     assert shard["training.fsdp_config"] == {"reshard_after_forward": True, "cpu_offload": False}
+
+
+# ---- GPUs none ticked: torchrun's ranks train on the first GPUs, one each
+
+
+def test_processes_without_chosen_gpus_are_judged_by_the_gpus_their_ranks_use(config_of, monkeypatch) -> None:
+    two_gpus(monkeypatch, busy=True)  # GPU 0: 78 GiB free; GPU 1: 10 GiB
+    table = gpus.read_gpus()
+    assert budget_of([], table).free_bytes == 78 * GIB  # one process: GPU 0, as before
+    config = config_of()
+    config.launch.processes = 2  # ranks 0 and 1 on cuda:0 and cuda:1
+    result = preflight(config, table)
+    assert result.budget.free_bytes == 10 * GIB and result.budget.what.startswith("GPU 1 (")
