@@ -192,7 +192,10 @@ def device_problems(devices: list[int], table: GpuTable, own_pid: int | None = N
     the slowest sets the pace)."""
     problems: list[Problem] = []
     chosen: list[Gpu] = []
-    for index in devices:
+    for index in sorted({d for d in devices if list(devices).count(d) > 1}):
+        problems.append(Problem("launch.devices", f"GPU {index} is listed twice: each process trains on a GPU of "
+                                                  "its own. To fix: list each GPU once.", ERROR))
+    for index in dict.fromkeys(devices):  # each GPU once, in the order chosen
         gpu = table.by_index(index)
         if gpu is None:
             have = (f"this machine has GPUs {', '.join(str(g.index) for g in table.gpus)}" if table.gpus

@@ -135,45 +135,96 @@ def is_this_machine(host: str) -> bool:
     return host in names or host in addresses
 
 
-def launch_problems(config: RunConfig, gpu_count: int | None = None) -> list[Problem]:
+def _machines(count: int) -> str:
+    return "1 machine" if count == 1 else f"{count} machines"
+
+
+def is_loopback(host: str) -> bool:
+    """An address only this machine can reach (localhost, 127.x, ::1) or no address at all (0.0.0.0)."""
+    import ipaddress
+
+    host = host.strip().strip("[]").lower()
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def device_list_problems(devices: Any) -> list[Problem]:
+    """launch.devices as written: a list of GPU numbers (0, 1, …), each once. Text ("0,1"), true/false or names
+    would reach CUDA_VISIBLE_DEVICES as they are."""
+    if devices is None or devices == []:
+        return []
+    numbers = isinstance(devices, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                                 for d in devices)
+    if not numbers:
+        return [Problem("launch.devices", f"launch.devices must be a list of GPU numbers (like [0, 1]); got "
+                                          f"{devices!r}. To fix: tick GPUs in the Hardware panel, or write them as "
+                                          "a list, e.g. devices: [0, 1] (empty: the first GPU, or the CPU).")]
+    twice = sorted({d for d in devices if devices.count(d) > 1})
+    return [Problem("launch.devices", f"GPU {d} is listed twice in launch.devices {devices}: each process trains "
+                                      f"on a GPU of its own. To fix: list each GPU once.") for d in twice]
+
+
+def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool = True) -> list[Problem]:
     """Every problem with the launch: section, in words, before anything starts. `gpu_count`: the GPUs this
-    machine has (None: ask torch, without initialising CUDA)."""
+    machine has (None: ask torch, without initialising CUDA). `here` False: the checks of the config alone,
+    without those of this machine (its GPUs, a port in use), for command lines other machines run."""
+    from finetune_studio.core.validation import whole_number_problem
+
     launch = config.launch
     problems: list[Problem] = []
-    if not isinstance(launch.processes, int) or launch.processes < 1:
-        problems.append(Problem("launch.processes", f"processes is {launch.processes}; it must be 1 or more "
-                                                    "(1: one process, the usual run)."))
-    if not isinstance(launch.nodes, int) or launch.nodes < 1:
-        problems.append(Problem("launch.nodes", f"nodes is {launch.nodes}; it must be 1 or more (1: this "
-                                                "machine alone)."))
-    elif not isinstance(launch.node_rank, int) or not 0 <= launch.node_rank < launch.nodes:
-        problems.append(Problem("launch.node_rank", f"node_rank is {launch.node_rank}, but with {launch.nodes} "
-                                                    f"node(s) it must be 0 to {launch.nodes - 1}: each machine "
-                                                    "gets its own number, the first one 0."))
+    problem = whole_number_problem("launch.processes", launch.processes, 1, "1: one process, the usual run")
+    if problem:
+        problems.append(problem)
+    problem = whole_number_problem("launch.nodes", launch.nodes, 1, "1: this machine alone")
+    if problem:
+        problems.append(problem)
+    else:
+        problem = whole_number_problem("launch.node_rank", launch.node_rank, 0, "0: the first machine")
+        if problem:
+            problems.append(problem)
+        elif launch.node_rank >= launch.nodes:
+            allowed = "0" if launch.nodes == 1 else f"0 to {launch.nodes - 1}"
+            problems.append(Problem("launch.node_rank", f"This machine is number {launch.node_rank}, but the run "
+                                                        f"has {_machines(launch.nodes)}: it must be {allowed}. "
+                                                        "Each machine gets its own number, the first one 0."))
+    problems += device_list_problems(launch.devices)
+    nodes = launch.nodes if isinstance(launch.nodes, int) and not isinstance(launch.nodes, bool) else 1
     endpoint = launch.rdzv_endpoint.strip() if isinstance(launch.rdzv_endpoint, str) else ""
     host = port = None
-    if endpoint:
+    if launch.rdzv_endpoint is not None and not isinstance(launch.rdzv_endpoint, str):
+        problems.append(Problem("launch.rdzv_endpoint", f"The rendezvous endpoint must be text such as "
+                                                        f"192.168.1.10:29500 (got {launch.rdzv_endpoint!r})."))
+    elif endpoint:
         try:
             host, port = parse_endpoint(endpoint)
         except ValueError as exc:
             problems.append(Problem("launch.rdzv_endpoint", f"The rendezvous endpoint {exc}. Give the first "
                                                             "machine's address and a free port, e.g. "
                                                             "192.168.1.10:29500, or leave it empty on one machine."))
-    elif isinstance(launch.nodes, int) and launch.nodes > 1:
-        problems.append(Problem("launch.rdzv_endpoint", f"A run on {launch.nodes} machines needs a rendezvous "
+    elif nodes > 1:
+        problems.append(Problem("launch.rdzv_endpoint", f"A run on {nodes} machines needs a rendezvous "
                                                         "endpoint: the first machine's address and a free port, "
                                                         "e.g. 192.168.1.10:29500, the same on every machine."))
-    if isinstance(launch.nodes, int) and launch.nodes > 1 and not (config.name or "").strip():
+    if nodes > 1 and not (isinstance(config.name, str) and config.name.strip()):
         problems.append(Problem("name", "A run on several machines needs a name: every machine's launch command "
                                         "names the same run folder."))
-    if host is not None and port is not None and launch.node_rank == 0 and is_this_machine(host) \
-            and port_in_use(port):
+    counts_ok = not any(p.field in ("launch.processes", "launch.nodes") for p in problems)
+    if counts_ok and config.training.get("fsdp") and world_size(config) < 2:
+        problems.append(Problem("training.fsdp", "FSDP shards the model over several processes; this run has one. "
+                                                 "To fix: set Processes (Launch tab) to 2 or more, or clear fsdp."))
+    if problems or not here:
+        return problems
+    if host is not None and port is not None and launch.node_rank == 0 and uses_torchrun(config) \
+            and is_this_machine(host) and port_in_use(port):
         problems.append(Problem("launch.rdzv_endpoint", f"Port {port} is in use by another program on this "
                                                         "machine, so the rendezvous cannot listen there. Choose "
                                                         "another port (or leave the endpoint empty on one "
                                                         "machine: a free port is chosen)."))
-    if problems:
-        return problems
     count = _gpu_count() if gpu_count is None else gpu_count
     wanted = processes_per_node(config)
     if count > 0:
@@ -184,25 +235,83 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None) -> list[Pro
             problems.append(Problem("launch.processes", f"{wanted} processes but only {which}: each process "
                                                         f"trains on its own GPU. Use at most {usable} processes, "
                                                         "or choose more GPUs."))
+    elif wanted > 1:
+        problem = _memory_problem(wanted)
+        if problem:
+            problems.append(problem)
     return problems
 
 
+# Each CPU rank imports torch and transformers' Trainer (about 430 MiB resident, measured) before it loads the
+# model and its batches: 512 MiB is the least a rank takes.
+RANK_BASE_BYTES = 512 << 20
+
+
+def _memory_problem(processes: int) -> Problem | None:
+    """More CPU processes than this machine's memory can start at all: each one loads torch and the model."""
+    total = _memory_bytes()
+    if not total or processes * RANK_BASE_BYTES <= total:
+        return None
+    most = max(1, total // RANK_BASE_BYTES)
+    return Problem("launch.processes", f"{processes} processes cannot start on this machine: each one loads torch "
+                                       f"and the model (at least {RANK_BASE_BYTES >> 20} MiB each), and it has "
+                                       f"{total / (1 << 30):.0f} GiB of memory. To fix: use at most {most} "
+                                       f"processes; on the CPU, {_cores()} (its cores) or fewer is fastest.")
+
+
+def _memory_bytes() -> int:
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().total)
+    except Exception:  # noqa: BLE001 - no psutil: no memory bound
+        try:
+            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):
+            return 0
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def launch_warnings(config: RunConfig) -> list[Problem]:
-    """Launch settings that run but do not do what they say (level WARNING, never blocking). Cheap: torch is
+    """Launch settings that run but may not do what they say (level WARNING, never blocking). Cheap: torch is
     asked about GPUs only when it is imported already."""
     from finetune_studio.core.errors import WARNING
 
-    fsdp = config.training.get("fsdp")
-    if not fsdp or not isinstance(config.launch.processes, int) or not isinstance(config.launch.nodes, int):
+    launch = config.launch
+    if any(not isinstance(v, int) or isinstance(v, bool) for v in (launch.processes, launch.nodes)):
         return []
-    if world_size(config) < 2:
-        return [Problem("training.fsdp", "FSDP shards the model across processes, and this run has one, so "
-                                         "nothing is sharded. Set Processes (Launch tab) to the number of GPUs.",
-                        WARNING)]
-    if "torch" in sys.modules and _gpu_count() == 0:
-        return [Problem("training.fsdp", "FSDP needs GPUs: on the CPU, accelerate trains these processes "
-                                         "data-parallel (DDP) instead, each holding the whole model.", WARNING)]
-    return []
+    found: list[Problem] = []
+    endpoint = launch.rdzv_endpoint.strip() if isinstance(launch.rdzv_endpoint, str) else ""
+    if launch.nodes > 1 and endpoint:
+        try:
+            host, _ = parse_endpoint(endpoint)
+        except ValueError:
+            host = ""
+        if host and is_loopback(host):
+            found.append(Problem("launch.rdzv_endpoint", (
+                f"With {_machines(launch.nodes)} the rendezvous endpoint must be machine 0's network address, not "
+                f"{host}: the other machines would look for it on themselves and wait {RDZV_TIMEOUT_S} s in vain. "
+                "To fix: give machine 0's address, e.g. 192.168.1.10:29500 (keep a local address only when every "
+                "node runs on this machine, as in a test)."), WARNING))
+    def no_gpu() -> bool:  # asked only where it matters, and only of a torch imported already
+        return "torch" in sys.modules and _gpu_count() == 0
+
+    if config.training.get("fsdp") and world_size(config) > 1 and no_gpu():
+        found.append(Problem("training.fsdp", "FSDP needs GPUs: on the CPU, accelerate trains these processes "
+                                              "data-parallel (DDP) instead, each holding the whole model.", WARNING))
+    cores = _cores()
+    if launch.processes > cores and no_gpu():
+        found.append(Problem("launch.processes", (
+            f"{launch.processes} processes on a machine without a GPU, which has {cores} CPU core(s): each process "
+            "loads torch and the model and trains on the CPU, so more processes than cores run slower, not faster. "
+            f"To fix: set Processes to {cores} or fewer."), WARNING))
+    return found
 
 
 def _gpu_count() -> int:
@@ -241,15 +350,24 @@ def node_commands(config: RunConfig, config_path: str | Path = "config.yaml", ru
                   resume: bool = False) -> list[str]:
     """Copy launch command: the exact torchrun line for every machine, node 0 first. Each machine needs the
     config file at config_path; with a runs folder on a shared disk, a stopped run resumes with the same lines
-    plus --resume-from latest."""
+    plus --resume-from latest. Raises ConfigError with validate's words when the launch: section (or the name it
+    needs) is wrong: no line is given that torchrun would refuse or that would wait in vain. This machine's own
+    state (its GPUs, a port its own run already listens on) is not checked: the lines are for other machines too.
+
+    Each line runs torchrun as `<this app's python> -m torch.distributed.run`, the interpreter the app and its
+    ranks run in (the `torchrun` script is on PATH only in an activated environment): every machine needs the app
+    installed at the same path, as it needs the config at config_path."""
     from finetune_studio.core.config import runs_dir_of
 
-    name = config.name or "multinode-run"
+    problems = launch_problems(config, here=False)
+    if problems:
+        raise ConfigError(problems)
+    name = config.name or "multinode-run"  # one machine only: several need a name (launch_problems)
     folder = Path(run_dir) if run_dir else runs_dir_of(config) / name
-    endpoint = (config.launch.rdzv_endpoint or "").strip() or f"{socket.gethostname()}:29500"
+    endpoint = (config.launch.rdzv_endpoint or "").strip() or f"127.0.0.1:{free_port()}"  # one machine alone
     lines = []
-    for rank in range(max(1, config.launch.nodes)):
-        argv = ["torchrun", *torchrun_args(config, endpoint, node_rank=rank),
+    for rank in range(config.launch.nodes):
+        argv = [sys.executable, "-m", "torch.distributed.run", *torchrun_args(config, endpoint, node_rank=rank),
                 *worker_args(folder, Path(config_path), "latest" if resume else None)]
         lines.append(shlex.join(argv))
     return lines
@@ -424,10 +542,17 @@ def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoin
     the ranks' heartbeats (a rank that wrote an error, or one whose process vanished without a word)."""
     beats = read_heartbeats(Path(run_dir))
     if not beats and ("RendezvousTimeoutError" in log_text or "RendezvousClosedError" in log_text):
+        try:
+            loopback = is_loopback(parse_endpoint(endpoint)[0])
+        except ValueError:
+            loopback = False
+        where = (f" {endpoint} is this machine's own address, which other machines cannot reach: give machine 0's "
+                 "network address instead (e.g. 192.168.1.10:29500) unless every node runs here."
+                 if loopback else "")
         return Failure(None, f"The machines never all met: torchrun waited {rdzv_timeout_s:g} s at {endpoint} "
                              "for every node to join, and not all did, so nothing trained. Start the launch "
                              "command on every machine (Copy launch command), check that the first machine's "
-                             "address and port are reachable from the others (firewall), then start again.")
+                             f"address and port are reachable from the others (firewall), then start again.{where}")
     rank, exit_code = None, None
     # torchrun's summary lists every failed rank, its root cause ("first observed") last. A rank killed by a
     # signal (not the SIGTERM torchrun ends the others with) is the cause: the others then fail in a collective.
@@ -477,9 +602,15 @@ def _log_tail(run_dir: Path, size: int = 64_000) -> str:
 
 
 def _resume_hint(folder: RunFolder, config: RunConfig) -> str:
+    from finetune_studio.core.training import never_trained
+
     checkpoint = folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path))
     if checkpoint is None:
-        return " No checkpoint was saved yet: start the run again."
+        if never_trained(folder.path, ended=False):
+            return (" Nothing was trained, so nothing is lost: start the run again as it is (the same name "
+                    "takes this folder over).")
+        return (" No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
+                "this run first.")
     return (f" Resume continues from {checkpoint.name} with the same {_processes(world_size(config))}.")
 
 

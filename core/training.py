@@ -294,8 +294,10 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
     if config.name:
         folder = RunFolder(runs / config.name)
         if folder.path.exists() and any(folder.path.iterdir()):
-            raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {runs}. "
-                                               "Choose another name, or resume that run.")])
+            if not never_trained(folder.path):
+                raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {runs}. "
+                                                   "Choose another name, or resume that run.")])
+            _clear_untrained(folder.path)  # it failed before its first step: starting it again loses nothing
         folder.path.mkdir(parents=True, exist_ok=True)
         return config, folder
     base = generate_run_name(config.model.name_or_path, config.dataset.source)
@@ -310,6 +312,42 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
         return config, RunFolder(runs / name)
     raise ConfigError([Problem("name", f"Could not find a free run name like '{base}' in {runs}. "
                                        "Type a run name in the form or pass --set name=….")])
+
+
+# What a run folder holds before its first step: its config, status, metrics log, lock, and the launcher's log,
+# rank heartbeats and stop request.
+_UNTRAINED_FILES = frozenset({"config.yaml", "status.json", "metrics.jsonl", "run.lock", "launch.log", "ranks",
+                              "stop.request"})
+
+
+def never_trained(run_dir: Path, ended: bool = True) -> bool:
+    """A run that failed before its first training step (a rendezvous that never completed, a model that did not
+    load): it holds no checkpoint, model, step or anything but its own bookkeeping, and no process holds it, so a
+    new start under the same name may take its folder over — nothing trained is lost. `ended` False: the run's
+    own launcher asks while it records the failure (the folder still says running, under its lock)."""
+    from finetune_studio.core.runs import run_busy
+
+    folder = RunFolder(Path(run_dir))
+    try:
+        names = {child.name for child in folder.path.iterdir()}
+    except OSError:
+        return False
+    if not names <= _UNTRAINED_FILES:
+        return False
+    if ended and (folder.read_status().get("state") != "failed" or run_busy(folder.path)):
+        return False
+    step = folder.read_status().get("step")
+    if isinstance(step, int) and step > 0:
+        return False
+    return not any(isinstance(event, dict) and event.get("event") == "step" for event in folder.read_metrics())
+
+
+def _clear_untrained(run_dir: Path) -> None:
+    import shutil
+
+    for child in Path(run_dir).iterdir():
+        if child.name in _UNTRAINED_FILES:
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
 
 
 # What trains a run once its folder is claimed and locked: train_in_folder (this process), or core.launch's

@@ -43,8 +43,10 @@ def _accepts(annotation: Any, value: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         return any(_accepts(arg, value) for arg in typing.get_args(annotation) if arg is not type(None))
-    if origin in (list, tuple):
-        return isinstance(value, (list, tuple, str))
+    if origin in (list, tuple):  # a list, each item of its type ("0,1" is not [0, 1], nor true a GPU number)
+        args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
+        return isinstance(value, (list, tuple)) and (
+            len(args) != 1 or all(item is not None and _accepts(args[0], item) for item in value))
     if origin is dict:
         return isinstance(value, (dict, str))
     if annotation is bool:
@@ -63,6 +65,10 @@ def _accepts(annotation: Any, value: Any) -> bool:
 def _type_name(annotation: Any) -> str:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) in (list, tuple):
+        args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
+        items = {bool: "true or false values", int: "whole numbers", float: "numbers", str: "texts"}
+        return f"a list of {items.get(args[0], 'values')}" if len(args) == 1 else "a list"
     return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(
         annotation, getattr(annotation, "__name__", str(annotation)))
 
@@ -72,6 +78,32 @@ def _number(training: dict[str, Any], key: str, default: Any = None) -> Any:
     value = training.get(key, default)
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     return value if number and (isinstance(value, int) or math.isfinite(value)) else None
+
+
+def whole_number_problem(key: str, value: Any, minimum: int, meaning: str = "") -> Problem | None:
+    """A setting that must be a whole number of at least `minimum`: None if it is, else the problem in words
+    (not a number, a fraction, a number written with a decimal point, or too small). `meaning`: what the smallest
+    value means, said with "too small"."""
+    name = key.rsplit(".", 1)[-1]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return Problem(key, f"{name} must be a whole number (got {value!r}).")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return Problem(key, f"{name} must be a whole number (got {_float_word(value)}).")
+        if not value.is_integer():
+            return Problem(key, f"{name} must be a whole number (got {value:g}).")
+        if value >= minimum:
+            return Problem(key, f"{name} must be a whole number written without a decimal point: {int(value)}, "
+                                f"not {value!r}.")
+    if value < minimum:
+        more = f" ({meaning})" if meaning else ""
+        return Problem(key, f"{name} is {value:g}; it must be {minimum} or more{more}.")
+    return None
+
+
+# Far beyond any model's context window: the longest released ones take about 10 million tokens, most 4,096 to
+# 131,072; a row this long would not fit in any memory.
+MAX_CONTEXT_TOKENS = 10_000_000
 
 
 def _float_word(value: float) -> str:
@@ -131,8 +163,17 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
                                  f"header row (got {ds.delimiter!r}).")
     if ds.sample_by is not None and ds.sample_by not in SAMPLE_BY:
         add("dataset.sample_by", f"sample_by must be one of {', '.join(SAMPLE_BY)}, or empty (got {ds.sample_by!r}).")
-    if not isinstance(ds.max_length, int) or isinstance(ds.max_length, bool) or ds.max_length <= 0:
-        add("dataset.max_length", f"max_length must be a whole number above 0 (got {ds.max_length!r}); "
+    length = ds.max_length
+    if isinstance(length, (int, float)) and not isinstance(length, bool) and math.isfinite(length) \
+            and length > MAX_CONTEXT_TOKENS:
+        add("dataset.max_length", f"max_length {length:,.0f} tokens is far beyond any model's context (the "
+                                  f"longest take about {MAX_CONTEXT_TOKENS:,}, most 4,096 to 131,072). To fix: use "
+                                  "the model's context length or less; the seed uses 512.")
+    elif isinstance(length, float) and math.isfinite(length) and length.is_integer() and length > 0:
+        add("dataset.max_length", f"max_length must be a whole number written without a decimal point: "
+                                  f"{int(length)}, not {length!r}.")
+    elif not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+        add("dataset.max_length", f"max_length must be a whole number above 0 (got {length!r}); "
                                   "the seed uses 512.")
     if not isinstance(ds.truncation, bool):
         add("dataset.truncation", "truncation must be true or false.")
@@ -273,7 +314,7 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     problems.extend(launch_problems(config))
     devices = config.launch.devices
     if check_files and isinstance(devices, list) and devices \
-            and all(isinstance(d, int) and not isinstance(d, bool) for d in devices):
+            and not any(p.field == "launch.devices" for p in problems):  # a list of GPU numbers, each once
         # A chosen GPU this machine does not have (NVML's table); busy or mixed GPUs are warnings the Hardware tab
         # shows, and never block.
         from finetune_studio.core.gpus import device_problems, read_gpus

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,7 +103,7 @@ def test_copy_launch_command_gives_one_line_per_machine() -> None:
     assert len(lines) == 2
     for rank, line in enumerate(lines):
         argv = shlex.split(line)
-        assert argv[0] == "torchrun"
+        assert argv[:3] == [sys.executable, "-m", "torch.distributed.run"]  # torchrun is on PATH only in a venv
         assert argv[argv.index("--node-rank") + 1] == str(rank)
         assert argv[argv.index("--nnodes") + 1] == "2" and argv[argv.index("--nproc-per-node") + 1] == "4"
         assert argv[argv.index("--rdzv-endpoint") + 1] == "10.0.0.5:29400"
@@ -252,11 +253,12 @@ def test_the_worker_outside_torchrun_says_how_to_start_it(monkeypatch, tmp_path:
 def test_fsdp_with_one_process_or_on_the_cpu_is_said_at_the_field() -> None:
     import torch  # launch_warnings asks torch about GPUs only once it is imported
 
-    from finetune_studio.core.validation import warnings_for
+    from finetune_studio.core.validation import validate, warnings_for
 
     config = RunConfig()
     config.training["fsdp"] = "full_shard"
-    assert "nothing is sharded" in _fields(warnings_for(config))["training.fsdp"]
+    assert "training.fsdp" not in _fields(warnings_for(config))
+    assert "this run has one" in _fields(validate(config, check_files=False))["training.fsdp"]  # blocks Start
     config.launch.processes = 2
     said = _fields(launch.launch_warnings(config)).get("training.fsdp", "")
     assert ("data-parallel (DDP) instead" in said) == (not torch.cuda.is_available())

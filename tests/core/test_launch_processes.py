@@ -5,9 +5,9 @@ that never completes. Every test ends by listing the processes: none of the run'
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -128,8 +128,8 @@ def test_two_nodes_meet_at_a_c10d_rendezvous_on_localhost(demo_cache: Path, smal
     lines = launch.node_commands(config, tmp_path / "two-nodes.yaml", run_dir)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     nodes = []
-    for line in lines:  # each machine's line from Copy launch command, torchrun spelled as the module
-        argv = [sys.executable, "-m", "torch.distributed.run", *line.split()[1:]]
+    for line in lines:  # each machine's line from Copy launch command, run as it is
+        argv = shlex.split(line)
         nodes.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True))
     try:
@@ -164,6 +164,10 @@ def test_a_rendezvous_that_never_completes_times_out_with_a_message(demo_cache: 
     assert status["state"] == "failed" and "never all met" in status["message"]
     assert read_heartbeats(run_dir) == {}  # no rank ever started
     assert run_processes(run_dir) == []
+    assert "start the run again as it is (the same name takes this folder over)" in str(caught.value)
+    from finetune_studio.core.training import new_run_folder
+
+    assert new_run_folder(config)[1].path == run_dir  # and so it does: nothing had trained
 
 
 def test_one_process_under_the_launcher_stops_and_resumes(demo_cache: Path, small_dataset: Path,
