@@ -93,6 +93,7 @@ class LaunchForm(Form):
         # This machine's number would be clamped to it on the way.
         self.nodes_spin.setKeyboardTracking(False)
         self.nodes_spin.valueChanged.connect(self._follow_machines)
+        self.node_rank_spin.valueChanged.connect(lambda: None if self._loading else self._follow_machines())
         for spin in (self.processes_spin, self.nodes_spin, self.node_rank_spin):
             spin.valueChanged.connect(self._edited)
             spin.valueChanged.connect(self._update_summary)
@@ -107,7 +108,8 @@ class LaunchForm(Form):
             self.processes_spin.setValue(launch.processes if isinstance(launch.processes, int) else 1)
             self.nodes_spin.setValue(launch.nodes if isinstance(launch.nodes, int) else 1)
             rank = launch.node_rank if isinstance(launch.node_rank, int) else 0
-            # A file's number past its machines stays as written (validation marks it); editing clamps it.
+            # A file's number past its machines stays as written (validation marks it); an edit of either field
+            # clamps it.
             self._follow_machines(keep=rank)
             self.node_rank_spin.setValue(rank)
             self.endpoint_edit.setText(launch.rdzv_endpoint if isinstance(launch.rdzv_endpoint, str) else "")

@@ -55,6 +55,12 @@ def test_a_files_number_past_its_machines_stays_as_written_to_be_fixed(qtbot: An
     out = RunConfig()
     form.store(out)
     assert out.launch.node_rank == 1
+    form.node_rank_spin.stepBy(-1)  # the user fixes it: now one machine has nothing to choose
+    assert form.node_rank_spin.value() == 0 and not form.node_rank_spin.isEnabled()
+    config.launch.nodes, config.launch.node_rank = 2, 5
+    form.load(config)
+    form.node_rank_spin.stepBy(-1)  # 4 is still past 2 machines: clamped to the last one
+    assert form.node_rank_spin.value() == 1 and form.node_rank_spin.maximum() == 1
 
 
 def test_copied_lines_name_the_documents_file(qtbot: Any, tmp_path: Path, monkeypatch: Any) -> None:
