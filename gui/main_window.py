@@ -594,6 +594,11 @@ class MainWindow(ConfigDocument, QMainWindow):
             return
         self._start_when_it_fits(self._begin_run)
 
+    @property
+    def checking_estimate(self) -> bool:
+        """Start waits for the memory estimate of the config it runs (tests wait for it to be done)."""
+        return self._start_after_estimate is not None
+
     def _current_estimate(self) -> Any:
         """The shown estimate (a core.estimate.Preflight) when it is of the config Start would run, else None: one
         shown a second after an edit, or before the first has come, is of another config."""

@@ -130,6 +130,7 @@ def start_run(qtbot: Any, window: Any, config: RunConfig) -> None:
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
     window.start_action.trigger()
     assert window.state is RunState.PREPARING
+    qtbot.waitUntil(lambda: not window.checking_estimate, timeout=LONG)  # of a config just set: Start asks it first
     assert window.runner.running
 
 
