@@ -68,13 +68,13 @@ of this machine, as torchrun's ranks take cuda:0, cuda:1, …; or the available 
 fits up to 85 % of it, tight up to 100 % (benchmarks/memory_estimate.py: 0.87-0.97 of the CPU's measured peak
 RSS for a Qwen3-0.6B-shaped model; 0.61-0.90 for the tiny demo, where the memory glibc's heap keeps besides the
 tensors weighs more: fixing glibc's mmap threshold would give it back but slows the demo's training about 40 %, so
-runs keep glibc's defaults, see docs/memory-estimate.md), will not fit above. `fixes()` lists config changes that
-lower the estimate, each with its new estimate: first those that keep the training maths (train on the chosen GPUs that
-have room, activation checkpointing, a smaller batch with more accumulation, a smaller evaluation batch, more
-GPUs, FSDP), then those that change it (LoRA, shorter max_length, QLoRA); one that makes the run fit comes before
-one that does not, and among equals the smaller estimate first. A fix that changes the GPUs is judged by its own
-GPUs' free memory. A run on chosen GPUs is judged against those GPUs, never against RAM (a GPU this machine
-lacks leaves 0 bytes to judge against).
+runs keep glibc's defaults, see docs/memory-estimate.md), will not fit above. `fixes()` lists config changes that lower
+the estimate, each with its new estimate: first those that keep the training maths (train on the chosen GPUs that have
+room, activation checkpointing, a smaller batch with more accumulation, on the CPU one process with more accumulation,
+a smaller evaluation batch, more GPUs, FSDP), then those that change it (LoRA, shorter max_length, QLoRA); one that
+makes the run fit comes before one that does not, and among equals the smaller estimate first. A fix that changes the
+GPUs is judged by its own GPUs' free memory. A run on chosen GPUs is judged against those GPUs, never against RAM (a
+GPU this machine lacks leaves 0 bytes to judge against).
 """
 
 from __future__ import annotations
@@ -650,6 +650,15 @@ def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | 
         out.append((f"Batch {smaller} with {more} accumulation steps (same effective batch of {batch * accumulation})",
                     {"training.per_device_train_batch_size": smaller, "training.gradient_accumulation_steps": more},
                     True))
+    per_node = _processes_per_node(config)
+    if device != "cuda" and per_node > 1:  # CPU processes share one RAM: one process, the same rows per step
+        steps = accumulation * per_node
+        fewer: dict[str, Any] = {"launch.processes": 1, "training.gradient_accumulation_steps": steps}
+        if training.get("fsdp"):
+            fewer["training.fsdp"] = None  # one process has nothing to shard over (validation refuses it)
+        out.append((f"One process instead of {per_node}, with {steps} accumulation steps (same effective batch of "
+                    f"{batch * steps * max(1, _int(config.launch.nodes, 1))}): the processes share this machine's "
+                    "RAM", fewer, True))
     chosen = list(config.launch.devices) if isinstance(config.launch.devices, list) else []
     available = sorted(set(gpus_available or []))
     if device == "cuda" and available:

@@ -241,3 +241,16 @@ def test_processes_without_chosen_gpus_are_judged_by_the_gpus_their_ranks_use(co
     config.launch.processes = 2  # ranks 0 and 1 on cuda:0 and cuda:1
     result = preflight(config, table)
     assert result.budget.free_bytes == 10 * GIB and result.budget.what.startswith("GPU 1 (")
+
+
+def test_cpu_processes_that_do_not_fit_are_offered_one_process(config_of) -> None:
+    config = config_of(gradient_accumulation_steps=2)
+    config.launch.processes = 2
+    current = estimate(config)
+    budget = Budget(int(current.per_process * 1.5), "RAM")  # room for one process, not two
+    found = fixes(config, budget, current=current)
+    one = next(fix for fix in found if fix.description.startswith("One process"))
+    assert one.description == ("One process instead of 2, with 4 accumulation steps (same effective batch of 8): the "
+                               "processes share this machine's RAM")
+    assert one.overrides == {"launch.processes": 1, "training.gradient_accumulation_steps": 4}
+    assert one.estimate.total == current.per_process and one.verdict == "fits" and found[0] is one
