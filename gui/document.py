@@ -67,6 +67,9 @@ class ConfigDocument:
     def _name_changed(self) -> None:
         super().setWindowModified(self.session.modified)  # type: ignore[misc] - QMainWindow's, after this mixin
         self.setWindowTitle(f"{self.session.name}[*] — {APP_NAME}")
+        launch = getattr(self, "launch_form", None)  # none yet while the window builds itself
+        if launch is not None:
+            launch.set_document(self.session.path, self.session.modified)  # the copied lines name its file
 
     def setWindowModified(self, modified: bool) -> None:  # noqa: N802 - Qt name
         """The modified flag is the session's; Qt's (the [*] in the title) follows it (_name_changed)."""
@@ -78,7 +81,7 @@ class ConfigDocument:
         form.store(self.session.config)
         if form is self.model_form:
             self._model_changed = True
-        if form is self.hardware_panel:  # the GPUs ticked there are the Launch tab's processes
+        if form is not self.launch_form:  # ticked GPUs (processes), run name and runs folder (the lines' folder)
             self.launch_form.config_changed(self.session.config)
         self.session.set_modified(True)
         self._validate_timer.start()
