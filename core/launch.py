@@ -216,7 +216,8 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
     counts_ok = not any(p.field in ("launch.processes", "launch.nodes") for p in problems)
     if counts_ok and config.training.get("fsdp") and world_size(config) < 2:
         problems.append(Problem("training.fsdp", "FSDP shards the model over several processes; this run has one. "
-                                                 "To fix: set Processes (Launch tab) to 2 or more, or clear fsdp."))
+                                                 "To fix: set Processes (Launch tab, launch.processes) to 2 or "
+                                                 "more, or clear fsdp."))
     if problems or not here:
         return problems
     if host is not None and port is not None and launch.node_rank == 0 and uses_torchrun(config) \

@@ -35,7 +35,7 @@ def test_fsdp_with_one_process_is_a_blocking_problem_at_its_field() -> None:
     problems = launch.launch_problems(config, gpu_count=0)
     assert [(p.field, p.level) for p in problems] == [("training.fsdp", ERROR)]
     assert problems[0].message == ("FSDP shards the model over several processes; this run has one. To fix: set "
-                                   "Processes (Launch tab) to 2 or more, or clear fsdp.")
+                                   "Processes (Launch tab, launch.processes) to 2 or more, or clear fsdp.")
     assert all(p.field != "training.fsdp" for p in launch.launch_warnings(config))  # said once, as an error
     config.launch.processes = 2
     assert launch.launch_problems(config, gpu_count=0) == []
