@@ -190,8 +190,12 @@ class EstimateBar(QWidget):
         free = f"{gib(budget.free_bytes)} free on {budget.what}" if budget.free_bytes else f"{budget.what}: unknown"
         if result.estimate is None:
             self.bar.set_parts([], budget.free_bytes)
-            self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[TIGHT]};")
-            self.verdict_label.setText(f"No estimate: {result.error}")
+            if result.problems:  # the config is not valid yet: validation's words, in a neutral colour
+                self.verdict_label.setStyleSheet("")
+                self.verdict_label.setText(result.error)
+            else:
+                self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[TIGHT]};")
+                self.verdict_label.setText(f"No estimate: {result.error}")
             self.legend.setText("")
             self._set_fixes(())
             self.shown.emit(result)
@@ -199,11 +203,13 @@ class EstimateBar(QWidget):
         estimate = result.estimate
         self.bar.set_parts(estimate.parts(), budget.free_bytes)
         self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[result.verdict]}; font-weight: bold;")
-        per = " per GPU" if budget.device == "cuda" and estimate.devices > 1 else ""
+        per = (" per GPU" if budget.device == "cuda" and estimate.devices > 1
+               else f" for {estimate.sharing} processes" if estimate.sharing > 1 else "")
         self.verdict_label.setText(f"{VERDICT_WORDS[result.verdict]}: about {gib(estimate.total)}{per} of {free}.")
         swatches = "&nbsp;&nbsp; ".join(legend_item(label, value) for label, value in estimate.parts())
         shape = (f"{estimate.method}, batch {estimate.batch} × {estimate.max_length} tokens, activation "
-                 f"checkpointing {'on' if estimate.checkpointing else 'off'}; dashed line: free memory")
+                 f"checkpointing {'on' if estimate.checkpointing else 'off'}; dashed line: free memory"
+                 + (f"; {estimate.sharing_note}" if estimate.sharing > 1 else ""))
         self.legend.setText(f"{swatches}<br><span style='color:#5f6368'>{shape}</span>")
         self._set_fixes(result.fixes)
         self.shown.emit(result)

@@ -315,3 +315,27 @@ def test_a_small_estimate_still_shows_its_parts(qtbot) -> None:
     for (label, rect), (_, value) in zip(segments, tiny.parts()):
         assert rect.width() >= (MIN_SEGMENT_PX if value else 0), label
     assert segments[-1][1].right() < bar.bar.area().right() / 2  # still small against 22 GiB
+
+
+def test_an_invalid_config_is_said_in_validations_words_and_shared_ram_is_said(qtbot) -> None:
+    """A config validation refuses is not estimated (core.estimate.preflight): the bar says so as core words it,
+    not as 'No estimate: …' in the warning colour; several CPU processes add up in one machine's RAM, and the
+    verdict and legend say so (before: the same figure as one process, judged alone)."""
+    import dataclasses
+
+    from finetune_studio.core.errors import Problem
+
+    bar = EstimateBar()
+    qtbot.addWidget(bar)
+    problem = Problem("training.per_device_train_batch_size", "per_device_train_batch_size must be at least 1 "
+                      "(got 0).")
+    bar.show_result(Preflight(budget=Budget(13 * GIB, "RAM"), error="The estimate waits for a valid config: "
+                              "per_device_train_batch_size must be at least 1 (got 0).", problems=(problem,)))
+    assert bar.verdict_label.text() == ("The estimate waits for a valid config: per_device_train_batch_size must "
+                                        "be at least 1 (got 0).")
+    assert bar.verdict_label.styleSheet() == ""
+    shared = dataclasses.replace(sample_preflight().estimate, sharing=2)
+    bar.show_result(dataclasses.replace(sample_preflight(), estimate=shared))
+    assert bar.verdict_label.text() == (f"Will not fit: about {shared.total / GIB:.2f} GiB for 2 processes of "
+                                        "13.00 GiB free on RAM.")
+    assert "2 processes share this machine's RAM" in bar.legend.text()
