@@ -36,6 +36,12 @@ def training_fields() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(TrainingArguments) if f.init}
 
 
+def _flag_value(declared: dataclasses.Field, value: Any) -> bool:
+    """A field TrainingArguments also takes bare (its argparse `const`): `fsdp: true` turns FSDP on with its
+    default sharding, the form transformers 5 no longer calls deprecated, though the field is typed as text."""
+    return value is True and declared.metadata.get("const") is True
+
+
 def _accepts(annotation: Any, value: Any) -> bool:
     """Loose type check against a TrainingArguments annotation; enums and unions accept their str forms."""
     if value is None:
@@ -213,7 +219,7 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     for key, value in training.items():
         if key not in fields:
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
-        elif not _accepts(fields[key].type, value):
+        elif not _accepts(fields[key].type, value) and not _flag_value(fields[key], value):
             add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {value!r}).")
         elif isinstance(value, float) and not math.isfinite(value):
             hint = "; the seed uses 2e-5" if key == "learning_rate" else ""

@@ -193,11 +193,9 @@ def test_gpu_fixes_are_judged_by_their_own_gpus(small_qwen: Path, monkeypatch, t
     assert first.overrides == {"launch.devices": [0], "launch.processes": 1} and first.verdict == FITS
     shard = next((fix for fix in found if "FSDP" in fix.description), None)
     overrides = next(o for description, o, _ in candidate_fixes(config, "cuda", list(free)) if "FSDP" in description)
-    refused = config_problems(with_overrides(config, overrides))
-    if refused:  # validation's type check does not take `fsdp: true` (yet): a fix it refuses is not offered
-        assert shard is None and refused[0].field == "training.fsdp"
-    else:
-        assert shard.overrides["launch.devices"] == [0, 1] and shard.verdict == WONT_FIT  # still bound by GPU 1
+    assert overrides["training.fsdp"] is True
+    assert config_problems(with_overrides(config, overrides)) == []  # validation takes `fsdp: true` (a flag)
+    assert shard.overrides["launch.devices"] == [0, 1] and shard.verdict == WONT_FIT  # still bound by GPU 1
 
 
 def test_a_one_layer_model_is_estimated(tmp_path: Path) -> None:

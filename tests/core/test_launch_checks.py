@@ -261,3 +261,18 @@ def test_the_failure_message_says_how_to_go_on(tmp_path: Path) -> None:
         "over).")
     trained = _failed_run(tmp_path, "b", step_events=3)
     assert "start it again under another name" in launch._resume_hint(trained, RunConfig())
+
+
+def test_fsdp_true_is_taken_as_the_flag_transformers_documents() -> None:
+    """TrainingArguments types fsdp as text but takes a bare `--fsdp` (fsdp=True), the form transformers 5 no longer
+    calls deprecated and the estimate's FSDP fix writes: validation refused it ("fsdp must be text (got True)"),
+    so the fix was never offered. Other non-text values are still refused."""
+    from finetune_studio.core.config import default_config
+    from finetune_studio.core.validation import validate
+
+    config = default_config()
+    config.launch.processes = 2
+    config.training["fsdp"] = True
+    assert [p.message for p in validate(config) if p.field == "training.fsdp"] == []
+    config.training["fsdp"] = 5
+    assert any(p.field == "training.fsdp" and "must be" in p.message for p in validate(config))
