@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - the lock installs it
 
 BUSY_SHARE = 0.5  # a GPU whose memory is more than half used by other processes is busy
 MIB = 2**20
+GIB = 2**30  # the Hardware table's unit: its messages say the same
 
 
 def use_pci_bus_order() -> None:
@@ -200,19 +201,20 @@ def device_problems(devices: list[int], table: GpuTable, own_pid: int | None = N
         if gpu is None:
             have = (f"this machine has GPUs {', '.join(str(g.index) for g in table.gpus)}" if table.gpus
                     else "this machine has no GPU")
-            problems.append(Problem("launch.devices", f"GPU {index} does not exist: {have}. To fix: tick GPUs in "
-                                                      "the Hardware panel, or remove it from launch.devices.", ERROR))
+            problems.append(Problem("launch.devices", f"GPU {index} does not exist: {have}. To fix: untick it in "
+                                                      "the Hardware panel (its row says \"not on this machine\"), or "
+                                                      "remove it from launch.devices.", ERROR))
             continue
         chosen.append(gpu)
         others = gpu.others(own_pid)
         if gpu.total_bytes and gpu.used_by_others(own_pid) > BUSY_SHARE * gpu.total_bytes:
             who = ", ".join(f"{p.name or 'pid'} (pid {p.pid}"
-                            + (f", {p.used_bytes / MIB:,.0f} MiB)" if p.used_bytes is not None else ")")
+                            + (f", {p.used_bytes / GIB:.2f} GiB)" if p.used_bytes is not None else ")")
                             for p in others)
             by = f" by {who}" if who else " by another process"
             problems.append(Problem(
                 "launch.devices",
-                f"GPU {index} is busy: {gpu.used_bytes / MIB:,.0f} of {gpu.total_bytes / MIB:,.0f} MiB are in use{by}. "
+                f"GPU {index} is busy: {gpu.used_bytes / GIB:.2f} of {gpu.total_bytes / GIB:.2f} GiB are in use{by}. "
                 "To fix: pick another GPU, or end that process first.", WARNING))
     names = sorted({gpu.name for gpu in chosen})
     if len(names) > 1:

@@ -105,6 +105,7 @@ def test_missing_gpu_is_an_error(monkeypatch) -> None:
     problems = gpus.device_problems([0, 3], gpus.read_gpus())
     assert [(p.level, p.message.split(":")[0]) for p in problems] == [(ERROR, "GPU 3 does not exist")]
     assert "GPUs 0, 1" in problems[0].message
+    assert 'untick it in the Hardware panel (its row says "not on this machine")' in problems[0].message
 
 
 def test_busy_gpu_names_the_process(monkeypatch) -> None:
@@ -112,7 +113,8 @@ def test_busy_gpu_names_the_process(monkeypatch) -> None:
     problems = gpus.device_problems([0, 1], gpus.read_gpus(), own_pid=1)
     assert len(problems) == 1 and problems[0].level == WARNING
     assert "GPU 1 is busy" in problems[0].message
-    assert "python3.11 (pid 4242, 70,656 MiB)" in problems[0].message
+    assert "GPU 1 is busy: 70.00 of 80.00 GiB are in use by" in problems[0].message
+    assert "python3.11 (pid 4242, 69.00 GiB)" in problems[0].message  # the table's unit (was 70,656 MiB)
     assert gpus.device_problems([0], gpus.read_gpus(), own_pid=1) == []
     # the app's own run filling the GPU is not "busy"
     assert gpus.device_problems([1], gpus.read_gpus(), own_pid=4242) == []
