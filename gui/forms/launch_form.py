@@ -41,6 +41,7 @@ class LaunchForm(Form):
         self._copied: list[str] | None = None  # the lines last put on the clipboard
         self._copied_for: tuple | None = None  # what those lines were made from (see _line_inputs)
         self._blockers: list[str] = []  # the launch problems validation found last: Copy waits for their fix
+        self._shown_warnings: list[Problem] = []  # warnings on these fields the window's last check passed in
 
         self.processes_spin = QSpinBox()
         self.processes_spin.setRange(1, 256)
@@ -133,6 +134,7 @@ class LaunchForm(Form):
     def show_problems(self, problems: list[Problem]) -> None:
         super().show_problems(problems)
         self._blockers = list(dict.fromkeys(p.message for p in problems if copy_blocker(p)))
+        self._shown_warnings = [p for p in problems if p.level == WARNING and self.owns(p.field)]
         self._update_summary()
 
     def _follow_machines(self, *_: object, keep: int = 0) -> None:
@@ -234,3 +236,13 @@ class LaunchForm(Form):
         self.copy_button.setToolTip("Copy launch command waits for this to be fixed: " + " ".join(self._blockers)
                                     if self._blockers else COPY_TIP)
         self._show_copied()
+        self._update_warnings(config)
+
+    def _update_warnings(self, config: RunConfig) -> None:
+        """Warnings about the fields shown here (a loopback rendezvous for several machines, more CPU processes than
+        cores), in amber under the field, not blocking: core.validation.warnings_for decides, as for `finetune-studio
+        validate`; kept beside those the window's last check passed in (show_problems)."""
+        from finetune_studio.core.validation import warnings_for  # light (no training stack)
+
+        found = self._shown_warnings + [w for w in warnings_for(config) if self.owns(w.field)]
+        self.set_warnings(list(dict.fromkeys(found)))

@@ -159,3 +159,19 @@ def test_copy_before_validation_caught_up_says_why_nothing_was_copied(qtbot: Any
     assert QGuiApplication.clipboard().text() == "before"
     assert form.copied_label.text() == "Not copied: A run on 2 machines needs a rendezvous endpoint."
     assert not form.commands_view.isVisibleTo(form)
+
+
+def test_launch_warnings_show_at_their_fields_as_they_are_typed(qtbot: Any) -> None:
+    """validate warns when several machines meet at a loopback address (machine 1 would wait at its own) and when
+    CPU processes outnumber the cores; the Launch tab never said so (helper-33's note). Now in amber under the
+    field, as the Training tab does for a large learning rate, and gone when fixed."""
+    form = _form(qtbot, _two_machines())
+    assert form.warning_text("launch.rdzv_endpoint") is None
+    form.endpoint_edit.setText("127.0.0.1:29500")
+    form.endpoint_edit.textEdited.emit("127.0.0.1:29500")  # as typing does
+    warning = form.warning_text("launch.rdzv_endpoint")
+    assert warning is not None and warning.startswith("With 2 machines the rendezvous endpoint must be machine 0's "
+                                                      "network address")
+    form.endpoint_edit.setText("10.0.0.1:29500")
+    form.endpoint_edit.textEdited.emit("10.0.0.1:29500")
+    assert form.warning_text("launch.rdzv_endpoint") is None
