@@ -391,8 +391,10 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
             config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
             save_config(config, folder.config_path)
         if checkpoint is None and not restart:
-            raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. "
-                                "Start it again.")
+            raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. " + (
+                "Start it again: nothing was trained, so the same name takes this folder over."
+                if never_trained(folder.path, ended=False) else
+                "Start it again under another name, or delete this run first (the name is taken by its folder)."))
         from finetune_studio.core.validation import validate
 
         problems = validate(config)

@@ -276,3 +276,21 @@ def test_fsdp_true_is_taken_as_the_flag_transformers_documents() -> None:
     assert [p.message for p in validate(config) if p.field == "training.fsdp"] == []
     config.training["fsdp"] = 5
     assert any(p.field == "training.fsdp" and "must be" in p.message for p in validate(config))
+
+
+@pytest.mark.parametrize(("steps", "said"), [
+    (0, "Start it again: nothing was trained, so the same name takes this folder over."),
+    (3, "Start it again under another name, or delete this run first (the name is taken by its folder)."),
+])
+def test_resume_without_a_checkpoint_says_how_to_go_on(tmp_path: Path, steps: int, said: str) -> None:
+    """Resume of a run with no checkpoint said "Start it again.", which for a run that trained steps led straight
+    to "A run named … already exists"; now it says which way works (helper-33's note)."""
+    import threading
+
+    from finetune_studio.core.errors import FinetuneError
+    from finetune_studio.core.training import resume
+
+    folder = _failed_run(tmp_path, "no-checkpoint", step_events=steps)
+    with pytest.raises(FinetuneError) as caught:
+        resume(folder.path, lambda _event: None, threading.Event())
+    assert str(caught.value) == f"The run no-checkpoint has no complete checkpoint to resume from. {said}"
