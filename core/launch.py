@@ -369,8 +369,8 @@ def node_commands(config: RunConfig, config_path: str | Path = "config.yaml", ru
     lines = []
     for rank in range(config.launch.nodes):
         argv = [sys.executable, "-m", "torch.distributed.run", *torchrun_args(config, endpoint, node_rank=rank),
-                *worker_args(folder, Path(config_path), "latest" if resume else None)]
-        lines.append(shlex.join(argv))
+                *worker_args(folder, Path(config_path).absolute(), "latest" if resume else None)]
+        lines.append(shlex.join(argv))  # the config by its absolute path: a line run from another folder finds it
     return lines
 
 

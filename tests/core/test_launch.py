@@ -287,3 +287,18 @@ def test_fsdp_settings_reach_every_rank_as_training_arguments(tmp_path: Path) ->
     assert args.fsdp is True
     assert args.use_cpu is (not torch.cuda.is_available())  # on the CPU: the ranks form one gloo group
     assert launch.uses_torchrun(loaded)
+
+
+def test_the_cli_lines_name_the_config_by_its_absolute_path(tmp_path: Path, capsys, monkeypatch) -> None:
+    """`launch-command c.yaml` printed '--config c.yaml' as typed, which machine 1 (or a shell in another folder)
+    cannot find; the window's lines already named the file absolutely (741dfd1)."""
+    from finetune_studio.core.cli import main
+    from finetune_studio.core.config import save_config
+
+    config = _config(processes=2, nodes=2, rdzv_endpoint="node0:29500")
+    config.name = "shared"
+    save_config(config, tmp_path / "c.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert main(["launch-command", "c.yaml", "--run-dir", "/r"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [shlex.split(line)[-2:] for line in lines] == [["--config", str(tmp_path / "c.yaml")]] * 2
