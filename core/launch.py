@@ -309,7 +309,8 @@ def launch_warnings(config: RunConfig) -> list[Problem]:
     cores = _cores()
     if launch.processes > cores and no_gpu():
         found.append(Problem("launch.processes", (
-            f"{launch.processes} processes on a machine without a GPU, which has {cores} CPU core(s): each process "
+            f"{launch.processes} processes on a machine without a GPU, which has {cores} CPU "
+            f"core{'' if cores == 1 else 's'}: each process "
             "loads torch and the model and trains on the CPU, so more processes than cores run slower, not faster. "
             f"To fix: set Processes to {cores} or fewer."), WARNING))
     return found

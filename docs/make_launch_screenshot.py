@@ -41,11 +41,19 @@ def main() -> None:
     while window.chart is None and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.02)
-    window.set_config(config)
+    from finetune_studio.core import launch
+
+    launch._gpu_count = lambda: 4  # the picture is of 4-GPU machines (hardware.png fakes NVML); this one has none
+    window.set_config(config, Path("/shared/horoscopes-2x4.yaml"))  # a saved document: its lines name the file
     form = window.launch_form
-    form.config_path = "/shared/horoscopes-2x4.yaml"
     window.tabs.setCurrentWidget(window.pages[form])
+    deadline = time.monotonic() + 5
+    while not form.copy_button.isEnabled() and time.monotonic() < deadline:  # the window's check comes first
+        app.processEvents()
+        time.sleep(0.02)
+    python, sys.executable = sys.executable, "/opt/finetune-studio/.venv/bin/python"  # the README's install path
     form.copy_button.click()
+    sys.executable = python
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
         app.processEvents()

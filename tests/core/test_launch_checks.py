@@ -158,7 +158,7 @@ def test_more_cpu_processes_than_cores_is_a_warning_and_more_than_memory_an_erro
     monkeypatch.setitem(sys.modules, "torch", sys.modules.get("torch", object()))  # asked only once imported
     said = [p for p in launch.launch_warnings(_config(processes=3)) if p.field == "launch.processes"]
     assert [p.level for p in said] == [WARNING]
-    assert said[0].message.startswith("3 processes on a machine without a GPU, which has 2 CPU core(s)")
+    assert said[0].message.startswith("3 processes on a machine without a GPU, which has 2 CPU cores:")
     assert said[0].message.endswith("To fix: set Processes to 2 or fewer.")
     assert launch.launch_warnings(_config(processes=2)) == []
     assert launch.launch_problems(_config(processes=3), gpu_count=0) == []
