@@ -407,12 +407,75 @@ def _pass_figures(model_key: tuple, dtype: str, adapter_key: tuple, batch: int, 
     config = _model_config(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust,
                                        dtype=model_dtype))
     adapter = AdapterConfig(**{k: list(v) if isinstance(v, tuple) else v for k, v in adapter_key})
+    key = _pass_key(config, dtype, adapter_key, batch, length, autocast)
+    kept = _kept_passes().get(key)
+    if kept is not None:
+        return _PassFigures(**kept)
     one = _saved_bytes(_layers_config(config, 1), dtype, adapter, batch, length, autocast, trust)
     two = _saved_bytes(_layers_config(config, 2), dtype, adapter, batch, length, autocast, trust)
     layer = max(two - one, 0)
     act_bytes = 2 if autocast else _DTYPE_BYTES.get(dtype, 4)
-    return _PassFigures(rest=max(one - layer, 0), layer=layer,
-                        layer_input=batch * length * int(config.hidden_size) * act_bytes)
+    figures = _PassFigures(rest=max(one - layer, 0), layer=layer,
+                           layer_input=batch * length * int(config.hidden_size) * act_bytes)
+    _keep_pass(key, figures)
+    return figures
+
+
+PASSES_FILE = "estimate-passes.json"  # in core.demo.cache_dir(): traced passes kept across launches
+PASSES_KEPT = 256
+
+
+def _pass_key(config: Any, dtype: str, adapter_key: tuple, batch: int, length: int, autocast: str | None) -> str:
+    """What a traced pass depends on: the model's whole config (not its folder), the settings, and the versions of
+    the libraries that build and run it (another transformers may save other tensors)."""
+    import hashlib
+    import json
+
+    import torch
+    import transformers
+
+    try:
+        import peft
+
+        peft_version = peft.__version__
+    except ImportError:
+        peft_version = ""
+    described = config.to_dict()
+    described.pop("_name_or_path", None)
+    text = json.dumps([described, dtype, adapter_key, batch, length, autocast, torch.__version__,
+                       transformers.__version__, peft_version], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _kept_passes() -> dict[str, dict[str, int]]:
+    """The traced passes of earlier launches: the trace takes 0.2-0.5 s a config on a CPU, and Start waits for the
+    estimate of a config it has none of (gui.main_window), so reopening the app and pressing Start on the same
+    config would pay it every time. Unreadable or foreign content counts as none."""
+    from finetune_studio.core.demo import cache_dir
+    from finetune_studio.core.fileio import read_json
+
+    try:
+        data = read_json(cache_dir() / PASSES_FILE)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    fields = {field.name for field in dataclasses.fields(_PassFigures)}
+    return {key: value for key, value in data.items()
+            if isinstance(value, dict) and set(value) == fields and all(isinstance(v, int) for v in value.values())}
+
+
+def _keep_pass(key: str, figures: _PassFigures) -> None:
+    """Add one traced pass to the file (the newest PASSES_KEPT stay); a cache that cannot be written is no loss."""
+    from finetune_studio.core.demo import cache_dir
+    from finetune_studio.core.fileio import atomic_write_json
+
+    kept = _kept_passes()
+    kept.pop(key, None)
+    kept[key] = dataclasses.asdict(figures)
+    with contextlib.suppress(OSError):
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        atomic_write_json(cache_dir() / PASSES_FILE, dict(list(kept.items())[-PASSES_KEPT:]))
 
 
 _lock = threading.Lock()

@@ -319,3 +319,30 @@ def test_checkpointed_peak_equals_a_real_checkpointed_pass(small_qwen: Path) -> 
     model = AutoModelForCausalLM.from_pretrained(small_qwen, dtype="float32")
     real = forward_backward_peak(model, batch=4, length=256, checkpointing=True)
     assert result.activations + result.gradients == pytest.approx(real, rel=0.03)
+
+
+def test_a_traced_pass_is_kept_across_launches(small_qwen: Path, tmp_path: Path, monkeypatch) -> None:
+    """The fake-tensor trace (0.2-0.5 s a config) is kept in the cache folder: a new process (here: the in-process
+    cache cleared) estimating the same config reads it instead of tracing again, and gives the same figures; a
+    different torch (or model config, or setting) is traced anew. Start waits for this estimate at each launch."""
+    from finetune_studio.core import estimate as module
+
+    monkeypatch.setenv("FINETUNE_STUDIO_CACHE", str(tmp_path))
+    module._pass_figures.cache_clear()
+    config = config_for(str(small_qwen), per_device_train_batch_size=3)
+    first = estimate(config)
+    assert (tmp_path / module.PASSES_FILE).is_file()
+    module._pass_figures.cache_clear()
+
+    def no_trace(*args, **kwargs):
+        raise AssertionError("traced again")
+
+    monkeypatch.setattr(module, "_saved_bytes", no_trace)
+    assert estimate(config) == first  # read from the file, no trace
+    module._pass_figures.cache_clear()
+    import torch
+
+    monkeypatch.setattr(torch, "__version__", "0.0.0-other")
+    with pytest.raises(AssertionError, match="traced again"):
+        estimate(config)
+    module._pass_figures.cache_clear()
