@@ -863,7 +863,10 @@ class TryTab(QWidget):
     def release(self, reason: str) -> None:
         """Free the models (another run was picked, or training needs the memory); say why when there is a why."""
         if self.runner.running:
-            self.runner.stop()
+            if self._job_kind == "load":
+                self.runner.supersede()  # its models are not wanted: they are not announced as loaded
+            else:
+                self.runner.stop()
             self._after_job = lambda: self.release(reason)
             return
         had = self.loaded is not None

@@ -476,3 +476,22 @@ def test_a_comparison_that_skipped_a_damaged_checkpoint_says_which_at_the_end(qt
     assert view.status.text() == f"Done: 3 answers, kept in newer/answers.jsonl. {skipped}"
     assert tab.status_label.text() == f"Comparison done: 3 answers kept in newer/answers.jsonl. {skipped}"
     assert view.table_data.models == ["base", "checkpoint-8", "final"]
+
+
+def test_training_that_starts_during_a_load_is_not_preceded_by_loaded(qtbot: Any, tab: Any, fakes: Fakes,
+                                                                      runs: Path) -> None:
+    """Before: a load still running when training started finished, announced "Both models are loaded…", and only
+    then were the models released with the training message. The load's outcome is now dropped."""
+    said: list[str] = []
+    real_say = tab._say
+    tab._say = lambda text: (said.append(text), real_say(text))
+    fakes.gate.clear()
+    pick(tab, "checkpoint-8")  # a load of the new pick begins and holds
+    qtbot.waitUntil(lambda: tab.runner.running and "newer · checkpoint-8" in fakes.loads, timeout=WAIT)
+    said.clear()
+    tab.release_for_training()
+    fakes.gate.set()
+    idle(qtbot, tab)
+    assert tab.loaded is None
+    assert not any(text.startswith("Both models are loaded") for text in said), said
+    assert tab.status_label.text().startswith("Training started, so the models were released")
