@@ -25,6 +25,7 @@ from finetune_studio.core.estimate import (
     preflight,
     with_overrides,
 )
+from tests.core.test_estimate_numbers import save_small_qwen
 from tests.core.test_gpus_nvml import FakeNvml, two_gpus
 
 MIB = 2**20
@@ -33,16 +34,7 @@ pytestmark = pytest.mark.slow  # fake forward passes of a small model
 
 @pytest.fixture(scope="module")
 def small_qwen(tmp_path_factory) -> Path:
-    import torch
-    from transformers import Qwen3Config, Qwen3ForCausalLM
-
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("qwen3-checks")
-    config = Qwen3Config(vocab_size=1000, hidden_size=128, intermediate_size=384, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, head_dim=32, tie_word_embeddings=True,
-                         dtype="float32")
-    Qwen3ForCausalLM(config).save_pretrained(folder)
-    return folder
+    return save_small_qwen(tmp_path_factory.mktemp("qwen3-checks"), 2)
 
 
 @pytest.fixture

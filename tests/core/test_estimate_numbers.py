@@ -45,19 +45,23 @@ def real_saved_bytes(model, batch: int, length: int) -> int:
     return sum(saved.values())
 
 
-@pytest.fixture(scope="module")
-def small_qwen(tmp_path_factory) -> Path:
-    """A Qwen3 model with 3 layers (so the per-layer extrapolation from 1 and 2 layers is what is tested)."""
+def save_small_qwen(folder: Path, layers: int) -> Path:
+    """A small Qwen3 model (hidden 128, vocab 1000, random weights) with `layers` layers, saved in folder."""
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("qwen3-3l")
-    config = Qwen3Config(vocab_size=1000, hidden_size=128, intermediate_size=384, num_hidden_layers=3,
+    config = Qwen3Config(vocab_size=1000, hidden_size=128, intermediate_size=384, num_hidden_layers=layers,
                          num_attention_heads=4, num_key_value_heads=2, head_dim=32, tie_word_embeddings=True,
                          dtype="float32")
     Qwen3ForCausalLM(config).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def small_qwen(tmp_path_factory) -> Path:
+    """A Qwen3 model with 3 layers (so the per-layer extrapolation from 1 and 2 layers is what is tested)."""
+    return save_small_qwen(tmp_path_factory.mktemp("qwen3-3l"), 3)
 
 
 def config_for(name: str, **training):
