@@ -27,6 +27,17 @@ def rows(panel: HardwarePanel) -> list[list[str]]:
     return [[table.item(r, c).text() for c in range(1, table.columnCount())] for r in range(table.rowCount())]
 
 
+
+def panel_choosing(qtbot, devices: list[int]) -> HardwarePanel:
+    """A Hardware panel that has read the (faked) GPUs and shows a config choosing `devices`."""
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    panel.refresh()
+    config = default_config()
+    config.launch.devices = devices
+    panel.load(config)
+    return panel
+
 def test_gpu_table_shows_nvml_figures(qtbot, monkeypatch) -> None:
     two_gpus(monkeypatch)
     panel = HardwarePanel()
@@ -62,12 +73,7 @@ def test_ticks_write_the_device_list(qtbot, monkeypatch) -> None:
 
 def test_busy_and_mixed_gpus_are_said(qtbot, monkeypatch) -> None:
     two_gpus(monkeypatch, second_name="NVIDIA A100-SXM4-40GB", busy=True)
-    panel = HardwarePanel()
-    qtbot.addWidget(panel)
-    panel.refresh()
-    config = default_config()
-    config.launch.devices = [0, 1]
-    panel.load(config)
+    panel = panel_choosing(qtbot, [0, 1])
     text = panel.problems_label.text()
     assert not panel.problems_label.isHidden()
     assert "GPU 1 is busy" in text and "python3.11 (pid 4242" in text
@@ -76,12 +82,7 @@ def test_busy_and_mixed_gpus_are_said(qtbot, monkeypatch) -> None:
 
 def test_missing_gpu_marks_the_table(qtbot, monkeypatch) -> None:
     two_gpus(monkeypatch)
-    panel = HardwarePanel()
-    qtbot.addWidget(panel)
-    panel.refresh()
-    config = default_config()
-    config.launch.devices = [5]
-    panel.load(config)
+    panel = panel_choosing(qtbot, [5])
     assert "GPU 5 does not exist" in panel.error.text() and not panel.error.isHidden()
     assert panel.table.property("problem") is True or panel.table.parentWidget().property("problem") is True
 
