@@ -150,6 +150,24 @@ class Heartbeat:
                 pass  # a full disk: the run itself reports that
             self._written = time.monotonic()
 
+    def write_last(self, state: str) -> None:
+        """The write of a signal handler just before the process ends. Python runs the handler in the main thread
+        between two bytecodes, perhaps inside write() with the lock held: waiting on the lock would wait forever
+        (torchrun SIGKILLs the rank 30 s later, and its heartbeat said 'running' for good). The interrupted write
+        never finishes, so its temp file is removed here."""
+        held = self._lock.acquire(blocking=False)
+        try:
+            record = dict(self.record, state=state, updated=round(time.time(), 3))
+            try:
+                atomic_write_json(self.path, record)
+                for stray in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+                    stray.unlink(missing_ok=True)
+            except OSError:
+                pass
+        finally:
+            if held:
+                self._lock.release()
+
     def beat(self, step: int) -> None:
         self.record["step"] = step
         if time.monotonic() - self._written >= HEARTBEAT_INTERVAL_S:
@@ -401,7 +419,7 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
     def on_term(signum: int, frame: Any) -> None:
         # torchrun ends the other ranks with SIGTERM when one fails: say so, so this rank is not taken for the
         # cause, and leave at once (writing the run's status is the launcher's job now).
-        heartbeat.write(TERMINATED)
+        heartbeat.write_last(TERMINATED)
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, on_term)

@@ -302,3 +302,39 @@ def test_the_cli_lines_name_the_config_by_its_absolute_path(tmp_path: Path, caps
     assert main(["launch-command", "c.yaml", "--run-dir", "/r"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [shlex.split(line)[-2:] for line in lines] == [["--config", str(tmp_path / "c.yaml")]] * 2
+
+
+_SIGTERM_DURING_A_WRITE = """
+import os, signal, sys, time
+from pathlib import Path
+from finetune_studio.core import distributed
+real = distributed.atomic_write_json
+def write(path, record):
+    if record.get("state") == "failed":  # the rank's own write, its heartbeat lock held: torchrun's SIGTERM lands
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(200):
+            time.sleep(0.01)  # bytecode boundaries: the handler runs here, inside the write
+    real(path, record)
+distributed.atomic_write_json = write
+os.environ.update(RANK="0", WORLD_SIZE="1")
+sys.exit(distributed.worker_main(Path(sys.argv[1])))
+"""
+
+
+def test_sigterm_in_the_middle_of_a_heartbeat_write_still_ends_the_rank_as_terminated(tmp_path: Path) -> None:
+    """torchrun's SIGTERM can land while the rank's main thread is inside its own heartbeat write (every 2 s while
+    it trains). The handler then runs in that thread with the heartbeat's lock held: it must not wait on that
+    lock (it waited forever, torchrun SIGKILLed the rank 30 s later and its heartbeat said 'running' for good,
+    the CI failure of test_a_sigkilled_supervisor_leaves_no_rank_running)."""
+    import subprocess
+
+    run_dir = tmp_path / "run"  # no config.yaml: the rank fails at once and writes 'failed', the write hit here
+    try:
+        done = subprocess.run([sys.executable, "-c", _SIGTERM_DURING_A_WRITE, str(run_dir)], capture_output=True,
+                              text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the rank hung in its SIGTERM handler")
+    assert done.returncode == 128 + 15, done.stderr
+    beat = json.loads(heartbeat_path(run_dir, 0).read_text())
+    assert beat["state"] == "terminated"
+    assert [p.name for p in heartbeat_path(run_dir, 0).parent.iterdir()] == ["rank-0.json"]  # no temp file left
