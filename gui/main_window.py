@@ -853,6 +853,9 @@ class MainWindow(ConfigDocument, QMainWindow):
         elif self.runner.running:
             self._wait_for_run()
         self._save_window()
+        # What is left to wait for may not stop at once (a model the Try tab is loading cannot be interrupted):
+        # the window goes now rather than staying on screen frozen, and the process ends when it has ended.
+        self.hide()
         self.try_tab.shutdown()  # stops a generation and waits for its thread
         self.validator.wait()
         self.hardware_panel.estimate_bar.wait()

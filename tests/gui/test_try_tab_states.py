@@ -495,3 +495,37 @@ def test_training_that_starts_during_a_load_is_not_preceded_by_loaded(qtbot: Any
     assert tab.loaded is None
     assert not any(text.startswith("Both models are loaded") for text in said), said
     assert tab.status_label.text().startswith("Training started, so the models were released")
+
+
+def test_closing_the_window_while_a_model_loads_hides_it_at_once(qtbot: Any, runs: Path, fakes: Fakes,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model being loaded cannot be interrupted (from_pretrained has no stop), so closing waits for the load;
+    the window goes at once rather than staying on screen, frozen and unpainted, for the rest of it."""
+    import time
+
+    from finetune_studio.gui import dialogs
+    from finetune_studio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.session.config.runs_dir = str(runs)
+    window.show()
+    qtbot.waitExposed(window)
+    fakes.gate.clear()
+    window.tabs.setCurrentWidget(window.try_tab)
+    qtbot.waitUntil(lambda: bool(fakes.loads) and window.try_tab.runner.running, timeout=WAIT)
+    assert fakes.loads == ["newer · final model"]
+    visible_while_loading: list[bool] = []
+
+    def finish_the_load() -> None:
+        time.sleep(0.5)  # window.close() below is waiting for the load by now
+        visible_while_loading.append(window.isVisible())
+        fakes.gate.set()
+
+    helper = threading.Thread(target=finish_the_load)
+    helper.start()
+    window.close()
+    helper.join()
+    assert visible_while_loading == [False]
+    assert not window.try_tab.runner.running and window.try_tab.loaded is None
