@@ -74,7 +74,7 @@ class EventKind(str, Enum):
 
 # `phase` events' `phase`, in the order a run goes through them ("pack" only with dataset.batching: packed,
 # "push" only after a finished run with hub.push_when_done).
-PHASES = ("tokenizer", "data", "tokenize", "model", "pack", "train", "save", "push")
+PHASES = ("rendezvous", "tokenizer", "data", "tokenize", "model", "pack", "train", "save", "push")
 # What a `step` event's `then` may list: what the Trainer does before the next step.
 STEP_THEN = ("evaluate", "save", "epoch_end", "stop")
 

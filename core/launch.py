@@ -449,9 +449,15 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     endpoint = (config.launch.rdzv_endpoint or "").strip() or f"127.0.0.1:{free_port()}"
     command = local_command(config, folder.path, endpoint, checkpoint, rdzv_timeout_s)
     offset = folder.metrics_path.stat().st_size if folder.metrics_path.exists() else 0
-    folder.write_status("running", f"Starting {_processes(world_size(config))} (torchrun)",
-                        name=config.name, processes=processes_per_node(config), nodes=config.launch.nodes)
     seen = _Seen(sink)
+    starting = f"Starting {_processes(world_size(config))} (torchrun)"
+    if config.launch.nodes > 1:  # the wait can be minutes long: say what it waits for, and what ends it
+        starting = (f"Waiting for all {config.launch.nodes} machines to join at {endpoint} (up to "
+                    f"{rdzv_timeout_s:g} s): start this run on the others with the lines Copy launch command gives")
+    folder.write_status("running", starting, name=config.name, processes=processes_per_node(config),
+                        nodes=config.launch.nodes)
+    if config.launch.nodes > 1:
+        seen({"event": "phase", "phase": "rendezvous", "message": starting, "time": time.time()})
     with open(folder.path / LAUNCH_LOG, "ab") as log:
         log.write(f"\n$ {shlex.join(command)}\n".encode())
         log.flush()
