@@ -38,3 +38,18 @@ def shown(qtbot, widget, width: int, height: int):  # qtbot/widget: no Qt import
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+def window_on_runs(qtbot, runs: Path, monkeypatch):  # no Qt import here: the window's module is imported inside
+    """The real main window, shown, on the runs folder `runs`, whose close never asks to save (saved prompts
+    modify the config)."""
+    from finetune_studio.gui import dialogs
+    from finetune_studio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
+    made = MainWindow()
+    qtbot.addWidget(made)
+    made.session.config.runs_dir = str(runs)
+    made.show()
+    qtbot.waitExposed(made)
+    return made

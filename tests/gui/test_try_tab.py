@@ -247,17 +247,9 @@ def plain_generate(folder: Path | str, prompt: str, **settings: Any) -> str:
 
 @pytest.fixture
 def window(qtbot: Any, demo_cache: Path, trained_runs: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from finetune_studio.gui import dialogs
-    from finetune_studio.gui.main_window import MainWindow
+    from tests.helpers import window_on_runs
 
-    # saved prompts modify the config; qtbot closes the window before this fixture's teardown: no save question
-    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
-
-    made = MainWindow()
-    qtbot.addWidget(made)
-    made.session.config.runs_dir = str(trained_runs)
-    made.show()
-    qtbot.waitExposed(made)
+    made = window_on_runs(qtbot, trained_runs, monkeypatch)  # qtbot closes it before this fixture's teardown
     made.tabs.setCurrentWidget(made.try_tab)
     yield made
     made.try_tab.shutdown()

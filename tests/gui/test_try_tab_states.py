@@ -503,15 +503,9 @@ def test_closing_the_window_while_a_model_loads_hides_it_at_once(qtbot: Any, run
     the window goes at once rather than staying on screen, frozen and unpainted, for the rest of it."""
     import time
 
-    from finetune_studio.gui import dialogs
-    from finetune_studio.gui.main_window import MainWindow
+    from tests.helpers import window_on_runs
 
-    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.session.config.runs_dir = str(runs)
-    window.show()
-    qtbot.waitExposed(window)
+    window = window_on_runs(qtbot, runs, monkeypatch)
     fakes.gate.clear()
     window.tabs.setCurrentWidget(window.try_tab)
     qtbot.waitUntil(lambda: bool(fakes.loads) and window.try_tab.runner.running, timeout=WAIT)
