@@ -450,14 +450,12 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     command = local_command(config, folder.path, endpoint, checkpoint, rdzv_timeout_s)
     offset = folder.metrics_path.stat().st_size if folder.metrics_path.exists() else 0
     seen = _Seen(sink)
-    starting = f"Starting {_processes(world_size(config))} (torchrun)"
-    if config.launch.nodes > 1:  # the wait can be minutes long: say what it waits for, and what ends it
-        starting = (f"Waiting for all {config.launch.nodes} machines to join at {endpoint} (up to "
-                    f"{rdzv_timeout_s:g} s): start this run on the others with the lines Copy launch command gives")
-    folder.write_status("running", starting, name=config.name, processes=processes_per_node(config),
+    waiting = rendezvous_phase(config, rdzv_timeout_s)
+    folder.write_status("running", waiting["message"] if waiting else f"Starting {_processes(world_size(config))} "
+                        "(torchrun)", name=config.name, processes=processes_per_node(config),
                         nodes=config.launch.nodes)
-    if config.launch.nodes > 1:
-        seen({"event": "phase", "phase": "rendezvous", "message": starting, "time": time.time()})
+    if waiting:
+        seen(waiting)
     with open(folder.path / LAUNCH_LOG, "ab") as log:
         log.write(f"\n$ {shlex.join(command)}\n".encode())
         log.flush()
@@ -483,6 +481,17 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     _record_failure(folder, message, seen.step, seen.max_steps, failed_rank=failure.rank,
                     end_written=seen.ended, log_path=folder.path / LAUNCH_LOG)
     raise TrainingError(message)
+
+
+def rendezvous_phase(config: RunConfig, rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> dict[str, Any] | None:
+    """The phase event of a run of several machines while torchrun waits for them all, which can take minutes: what
+    it waits for and what ends the wait. None for a run on one machine (its rendezvous is immediate)."""
+    if not isinstance(config.launch.nodes, int) or config.launch.nodes <= 1:
+        return None
+    return {"event": "phase", "phase": "rendezvous", "time": time.time(),
+            "message": f"Waiting for all {config.launch.nodes} machines to join at "
+                       f"{(config.launch.rdzv_endpoint or '').strip()} (up to {rdzv_timeout_s:g} s): start this run "
+                       "on the others with the lines Copy launch command gives"}
 
 
 class _Seen:
@@ -789,6 +798,12 @@ def _follow_to_result(folder: RunFolder, offset: int, process: subprocess.Popen,
                       stop: threading.Event, detach: threading.Event | None) -> Any:
     from finetune_studio.core.training import RunResult
 
+    try:
+        waiting = rendezvous_phase(load_config(folder.config_path)[0])  # the supervisor's wait, said here too
+    except (ConfigError, OSError):
+        waiting = None  # the supervisor says what is wrong with it
+    if waiting:
+        sink(waiting)
     code = follow(folder.path, offset, process, sink, stop, detach)
     status = folder.read_status()
     state = str(status.get("state"))

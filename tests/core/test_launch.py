@@ -338,3 +338,32 @@ def test_sigterm_in_the_middle_of_a_heartbeat_write_still_ends_the_rank_as_termi
     beat = json.loads(heartbeat_path(run_dir, 0).read_text())
     assert beat["state"] == "terminated"
     assert [p.name for p in heartbeat_path(run_dir, 0).parent.iterdir()] == ["rank-0.json"]  # no temp file left
+
+
+def test_the_window_says_what_a_run_of_several_machines_waits_for(demo_cache: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window starts a run of several machines as a detached supervisor and follows its folder; torchrun's
+    wait for the other machines (up to 300 s) is said there first, not only in the supervisor's own log."""
+    import threading
+
+    from finetune_studio.core.errors import TrainingError
+
+    config = RunConfig()
+    config.name, config.runs_dir = "two-machines", str(tmp_path / "runs")
+    config.launch.nodes, config.launch.rdzv_endpoint = 2, "10.0.0.5:29500"
+
+    class Ended:  # the supervisor, gone at once: the follow ends and says so
+        pid, returncode = 0, 1
+
+        def poll(self) -> int:
+            return 1
+
+    monkeypatch.setattr(launch, "start_detached", lambda *args, **kwargs: Ended())
+    events: list[dict] = []
+    with pytest.raises(TrainingError, match="supervisor ended"):
+        launch.start_and_follow(config, events.append, threading.Event())
+    assert [(e["event"], e["phase"], e["message"]) for e in events] == [
+        ("phase", "rendezvous", "Waiting for all 2 machines to join at 10.0.0.5:29500 (up to 300 s): start this run "
+                                "on the others with the lines Copy launch command gives")]
+    config.launch.nodes = 1
+    assert launch.rendezvous_phase(config) is None
