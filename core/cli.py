@@ -489,7 +489,8 @@ def _add_launch_commands(sub: Any) -> None:
     supervise.add_argument("run_dir")
     supervise.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     supervise.add_argument("--epochs", type=float, help="with --resume: this many more epochs")
-    supervise.add_argument("--rdzv-timeout", type=float, help="seconds to wait for every machine to join")
+    supervise.add_argument("--rdzv-timeout", type=float,
+                           help="seconds to wait for every machine to join (default: the config's launch.join_timeout)")
     command = sub.add_parser("launch-command", help="print the torchrun line for every machine of a "
                                                     "multi-machine run")
     command.add_argument("config", help="the run config YAML (its launch: section)")
@@ -509,7 +510,7 @@ def _launch_command(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt  # the supervisor's cleanup ends torchrun and every rank
 
         signal.signal(signal.SIGTERM, on_term)
-        timeout = args.rdzv_timeout or launch.RDZV_TIMEOUT_S
+        timeout = args.rdzv_timeout  # None: the config's launch.join_timeout
         return _train(lambda sink, stop: launch.supervise(Path(args.run_dir), sink, stop, args.resume, args.epochs,
                                                           timeout), quiet=True)
     from finetune_studio.core.config import load_config

@@ -211,6 +211,9 @@ class LaunchConfig:
     node_rank: int = field(default=0, metadata=_help("This machine's number among the nodes, 0 to nodes-1."))
     rdzv_endpoint: str = field(default="", metadata=_help("host:port where the nodes meet (torchrun "
                                                            "--rdzv-endpoint). Empty: this machine, a free port."))
+    join_timeout: int = field(default=300, metadata=_help("Seconds each machine waits at the rendezvous for all "
+                                                           "the others before it gives up with a message, leaving "
+                                                           "nothing running (torchrun --rdzv-conf join_timeout)."))
 
 
 def section(factory: Callable[[], Any], text: str, renames: dict[str, str | None] | None = None,

@@ -52,7 +52,7 @@ from finetune_studio.core.metrics import MetricsLog, read_metrics
 from finetune_studio.core.runs import RunFolder, RunLock
 
 LAUNCH_LOG = "launch.log"  # torchrun's own output (and the supervisor's), in the run folder
-RDZV_TIMEOUT_S = 300  # how long a node waits for the others at the rendezvous before giving up
+RDZV_TIMEOUT_S = 300  # how long a node waits for the others at the rendezvous before giving up (the default)
 POLL_S = 0.2
 TERMINATE_GRACE_S = 10.0
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
@@ -193,6 +193,10 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
                                                         f"has {_machines(launch.nodes)}: it must be {allowed}. "
                                                         "Each machine gets its own number, the first one 0."))
     problems += device_list_problems(launch.devices)
+    problem = whole_number_problem("launch.join_timeout", launch.join_timeout, 1, "how many seconds each machine "
+                                   "waits for the others; 300 is five minutes")
+    if problem:
+        problems.append(problem)
     nodes = launch.nodes if isinstance(launch.nodes, int) and not isinstance(launch.nodes, bool) else 1
     endpoint = launch.rdzv_endpoint.strip() if isinstance(launch.rdzv_endpoint, str) else ""
     host = port = None
@@ -297,9 +301,9 @@ def launch_warnings(config: RunConfig) -> list[Problem]:
         if host and is_loopback(host):
             found.append(Problem("launch.rdzv_endpoint", (
                 f"With {_machines(launch.nodes)} the rendezvous endpoint must be machine 0's network address, not "
-                f"{host}: the other machines would look for it on themselves and wait {RDZV_TIMEOUT_S} s in vain. "
-                "To fix: give machine 0's address, e.g. 192.168.1.10:29500 (keep a local address only when every "
-                "node runs on this machine, as in a test)."), WARNING))
+                f"{host}: the other machines would look for it on themselves and wait {join_timeout(config):g} s in "
+                "vain. To fix: give machine 0's address, e.g. 192.168.1.10:29500 (keep a local address only when "
+                "every node runs on this machine, as in a test)."), WARNING))
     def no_gpu() -> bool:  # asked only where it matters, and only of a torch imported already
         return "torch" in sys.modules and _gpu_count() == 0
 
@@ -326,13 +330,23 @@ def _gpu_count() -> int:
         return 0
 
 
+def join_timeout(config: RunConfig, override: float | None = None) -> float:
+    """Seconds a machine waits at the rendezvous for the others: `override` (a caller's own, as tests give), else
+    launch.join_timeout, else the default where the config's value is unusable (validation names it)."""
+    if override is not None:
+        return override
+    value = config.launch.join_timeout
+    usable = isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < float("inf")
+    return int(value) if usable else RDZV_TIMEOUT_S
+
+
 def torchrun_args(config: RunConfig, endpoint: str, node_rank: int | None = None,
-                  rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> list[str]:
+                  rdzv_timeout_s: float | None = None) -> list[str]:
     """torchrun's own options for one machine of this run (c10d rendezvous at endpoint)."""
     launch = config.launch
     args = ["--nnodes", str(max(1, launch.nodes)), "--nproc-per-node", str(processes_per_node(config)),
             "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", RDZV_ID,
-            "--rdzv-conf", f"join_timeout={int(rdzv_timeout_s)}", "--max-restarts", "0"]
+            "--rdzv-conf", f"join_timeout={int(join_timeout(config, rdzv_timeout_s))}", "--max-restarts", "0"]
     if launch.nodes > 1:
         args += ["--node-rank", str(launch.node_rank if node_rank is None else node_rank)]
     return args
@@ -376,7 +390,7 @@ def node_commands(config: RunConfig, config_path: str | Path = "config.yaml", ru
 
 
 def local_command(config: RunConfig, run_dir: Path, endpoint: str, resume_from: Path | None,
-                  rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> list[str]:
+                  rdzv_timeout_s: float | None = None) -> list[str]:
     """The torchrun command this machine runs for the run in run_dir (its config.yaml)."""
     return [sys.executable, "-m", "torch.distributed.run",
             *torchrun_args(config, endpoint, rdzv_timeout_s=rdzv_timeout_s),
@@ -395,7 +409,7 @@ def launch_environment(config: RunConfig) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------------------- the supervisor
 def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | None = None,
-        rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Any:
+        rdzv_timeout_s: float | None = None) -> Any:
     """`finetune-studio train` of a multi-process config: a new run folder, trained by torchrun from here."""
     from finetune_studio.core.training import run as train_run
 
@@ -403,7 +417,7 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
 
 
 def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
-           extra_epochs: float | None = None, rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Any:
+           extra_epochs: float | None = None, rdzv_timeout_s: float | None = None) -> Any:
     """Resume a multi-process run with the same number of processes (its config.yaml's launch: section)."""
     from finetune_studio.core.training import resume as train_resume
 
@@ -412,7 +426,7 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
 
 def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
               resume_run: bool = False, extra_epochs: float | None = None,
-              rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Any:
+              rdzv_timeout_s: float | None = None) -> Any:
     """The detached supervisor's body: train a run folder the window claimed (or resume one)."""
     if resume_run:
         return resume(run_dir, sink, stop, extra_epochs, rdzv_timeout_s)
@@ -428,7 +442,7 @@ def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | N
         return torchrun_execute(config, folder, sink, stop or threading.Event(), None, False, rdzv_timeout_s)
 
 
-def _executor(rdzv_timeout_s: float) -> Any:
+def _executor(rdzv_timeout_s: float | None) -> Any:
     def execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
                 checkpoint: Path | None, finish_only: bool) -> Any:
         return torchrun_execute(config, folder, sink, stop, checkpoint, finish_only, rdzv_timeout_s)
@@ -437,13 +451,14 @@ def _executor(rdzv_timeout_s: float) -> Any:
 
 
 def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
-                     checkpoint: Path | None, finish_only: bool, rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> Any:
+                     checkpoint: Path | None, finish_only: bool, rdzv_timeout_s: float | None = None) -> Any:
     """core.training's Executor for several processes: torchrun trains the claimed, locked folder; this process
     follows rank 0's metrics into `sink`, passes Stop on through the stop file, and records a failure by rank."""
     from finetune_studio.core.training import RunResult, train_in_folder
 
     if finish_only:  # training had ended; only the final save is left, which one process does
         return train_in_folder(config, folder, sink, stop, checkpoint, True)
+    rdzv_timeout_s = join_timeout(config, rdzv_timeout_s)
     clear_stop(folder.path)
     clear_heartbeats(folder.path)
     endpoint = (config.launch.rdzv_endpoint or "").strip() or f"127.0.0.1:{free_port()}"
@@ -483,15 +498,15 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     raise TrainingError(message)
 
 
-def rendezvous_phase(config: RunConfig, rdzv_timeout_s: float = RDZV_TIMEOUT_S) -> dict[str, Any] | None:
+def rendezvous_phase(config: RunConfig, rdzv_timeout_s: float | None = None) -> dict[str, Any] | None:
     """The phase event of a run of several machines while torchrun waits for them all, which can take minutes: what
     it waits for and what ends the wait. None for a run on one machine (its rendezvous is immediate)."""
     if not isinstance(config.launch.nodes, int) or config.launch.nodes <= 1:
         return None
+    endpoint, seconds = (config.launch.rdzv_endpoint or "").strip(), join_timeout(config, rdzv_timeout_s)
     return {"event": "phase", "phase": "rendezvous", "time": time.time(),
-            "message": f"Waiting for all {config.launch.nodes} machines to join at "
-                       f"{(config.launch.rdzv_endpoint or '').strip()} (up to {rdzv_timeout_s:g} s): start this run "
-                       "on the others with the lines Copy launch command gives"}
+            "message": f"Waiting for all {config.launch.nodes} machines to join at {endpoint} (up to {seconds:g} s): "
+                       "start this run on the others with the lines Copy launch command gives"}
 
 
 class _Seen:

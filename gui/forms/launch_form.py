@@ -1,4 +1,5 @@
-"""Launch section (owns `launch.processes`, `launch.nodes`, `launch.node_rank`, `launch.rdzv_endpoint`).
+"""Launch section (owns `launch.processes`, `launch.nodes`, `launch.node_rank`, `launch.rdzv_endpoint`,
+`launch.join_timeout`).
 
 One process (the default) trains inside the app. More processes, or more machines, train under torchrun in
 processes of their own (core.launch): the window follows them through the run's metrics, closing it does not stop
@@ -52,6 +53,10 @@ class LaunchForm(Form):
         self.endpoint_edit = QLineEdit()
         self.endpoint_edit.setPlaceholderText("host:port  (empty: this machine, a free port)")
         self.endpoint_edit.setClearButtonEnabled(True)
+        self.join_timeout_spin = QSpinBox()
+        self.join_timeout_spin.setRange(1, 7 * 24 * 3600)
+        self.join_timeout_spin.setSuffix(" s")
+        self.join_timeout_spin.setSingleStep(60)
 
         box, form = section("Processes and machines")
         self.add_field(form, "launch.processes", "Processes", self.processes_spin)
@@ -59,6 +64,8 @@ class LaunchForm(Form):
         self.add_field(form, "launch.node_rank", "This machine", self.node_rank_spin,
                        tooltip=config_help("launch.node_rank"))
         self.add_field(form, "launch.rdzv_endpoint", "Rendezvous", self.endpoint_edit)
+        self.add_field(form, "launch.join_timeout", "Wait for machines", self.join_timeout_spin,
+                       tooltip=config_help("launch.join_timeout"))
         self.summary = hint_label("")
         self.summary.setObjectName("launch_summary")
         form.addRow(self.summary)
@@ -95,7 +102,7 @@ class LaunchForm(Form):
         self.nodes_spin.setKeyboardTracking(False)
         self.nodes_spin.valueChanged.connect(self._follow_machines)
         self.node_rank_spin.valueChanged.connect(lambda: None if self._loading else self._follow_machines())
-        for spin in (self.processes_spin, self.nodes_spin, self.node_rank_spin):
+        for spin in (self.processes_spin, self.nodes_spin, self.node_rank_spin, self.join_timeout_spin):
             spin.valueChanged.connect(self._edited)
             spin.valueChanged.connect(self._update_summary)
         self.endpoint_edit.textEdited.connect(self._edited)
@@ -114,6 +121,8 @@ class LaunchForm(Form):
             self._follow_machines(keep=rank)
             self.node_rank_spin.setValue(rank)
             self.endpoint_edit.setText(launch.rdzv_endpoint if isinstance(launch.rdzv_endpoint, str) else "")
+            usable = isinstance(launch.join_timeout, int) and not isinstance(launch.join_timeout, bool)
+            self.join_timeout_spin.setValue(launch.join_timeout if usable else 300)
         self._update_summary()
 
     def config_changed(self, config: RunConfig) -> None:
@@ -143,12 +152,14 @@ class LaunchForm(Form):
         top = max(self.nodes_spin.value() - 1, keep)
         self.node_rank_spin.setMaximum(top)
         self.node_rank_spin.setEnabled(top > 0)
+        self.join_timeout_spin.setEnabled(self.nodes_spin.value() > 1)  # one machine meets itself at once
 
     def store(self, config: RunConfig) -> None:
         config.launch.processes = self.processes_spin.value()
         config.launch.nodes = self.nodes_spin.value()
         config.launch.node_rank = self.node_rank_spin.value()
         config.launch.rdzv_endpoint = self.endpoint_edit.text().strip()
+        config.launch.join_timeout = self.join_timeout_spin.value()
 
     def current_config(self) -> RunConfig:
         """The last loaded config with this form's values: what the copied lines and the summary describe."""
@@ -174,7 +185,8 @@ class LaunchForm(Form):
         config = self.current_config()
         launch = config.launch
         return (self.config_path, config.name, config.runs_dir, processes_per_node(config), launch.nodes,
-                launch.rdzv_endpoint, tuple(launch.devices) if isinstance(launch.devices, list) else launch.devices)
+                launch.rdzv_endpoint, launch.join_timeout,
+                tuple(launch.devices) if isinstance(launch.devices, list) else launch.devices)
 
     def copy_commands(self) -> None:
         self._copied = None

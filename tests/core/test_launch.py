@@ -47,6 +47,9 @@ def test_processes_or_several_gpus_make_a_torchrun_run() -> None:
     ({"nodes": 2, "rdzv_endpoint": "10.0.0.1:29500"}, "name", "needs a name"),
     ({"rdzv_endpoint": "no-port-here"}, "launch.rdzv_endpoint", "not host:port"),
     ({"rdzv_endpoint": "host:70000"}, "launch.rdzv_endpoint", "outside 1-65535"),
+    ({"join_timeout": 0}, "launch.join_timeout", "join_timeout is 0; it must be 1 or more (how many seconds"),
+    ({"join_timeout": "5 min"}, "launch.join_timeout", "must be a whole number (got '5 min')"),
+    ({"join_timeout": 90.5}, "launch.join_timeout", "must be a whole number (got 90.5)"),
 ])
 def test_bad_launch_settings_are_named(fields, field, words) -> None:
     problems = _fields(launch.launch_problems(_config(**fields), gpu_count=0))

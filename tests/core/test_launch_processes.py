@@ -154,6 +154,7 @@ def test_a_rendezvous_that_never_completes_times_out_with_a_message(demo_cache: 
     config = _config(small_dataset, runs_dir, "alone", max_steps=4)
     config.launch.processes, config.launch.nodes = 1, 2  # node 1 is never started
     config.launch.rdzv_endpoint = f"127.0.0.1:{launch.free_port()}"
+    config.launch.join_timeout = 5  # the run's own setting reaches torchrun and every message
     started = time.monotonic()
     said: list[tuple[dict, str]] = []  # what the window and the CLI show while it waits, and the run's status
 
@@ -161,7 +162,7 @@ def test_a_rendezvous_that_never_completes_times_out_with_a_message(demo_cache: 
         said.append((event, RunFolder(runs_dir / "alone").read_status().get("message", "")))
 
     with pytest.raises(TrainingError, match="never all met") as caught:
-        launch.run(config, sink, rdzv_timeout_s=5)
+        launch.run(config, sink)
     waiting = (f"Waiting for all 2 machines to join at {config.launch.rdzv_endpoint} (up to 5 s): start this run on "
                "the others with the lines Copy launch command gives")
     assert [(e["event"], e["phase"], e["message"], status) for e, status in said if e["event"] == "phase"] == [

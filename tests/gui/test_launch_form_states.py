@@ -175,3 +175,26 @@ def test_launch_warnings_show_at_their_fields_as_they_are_typed(qtbot: Any) -> N
     form.endpoint_edit.setText("10.0.0.1:29500")
     form.endpoint_edit.textEdited.emit("10.0.0.1:29500")
     assert form.warning_text("launch.rdzv_endpoint") is None
+
+
+def test_the_wait_for_machines_is_set_on_the_form_and_reaches_every_copied_line(qtbot: Any, tmp_path: Path) -> None:
+    """launch.join_timeout: how long each machine waits at the rendezvous (300 s by default, too short when the
+    other machines are started by hand, too long to learn of a typo in the address). The form edits it, the
+    copied lines carry it to torchrun, and one machine alone (nothing to wait for) greys it out."""
+    config = _two_machines()
+    config.launch.join_timeout = 900
+    form = _form(qtbot, config)
+    form.set_document(tmp_path / "run.yaml")
+    assert form.join_timeout_spin.value() == 900 and form.join_timeout_spin.isEnabled()
+    form.copy_button.click()
+    assert form.commands_view.toPlainText().count("--rdzv-conf join_timeout=900 ") == 2
+    with qtbot.waitSignal(form.changed):
+        form.join_timeout_spin.setValue(60)
+    assert form.copied_label.text() == STALE  # the lines copied before say 900
+    form.copy_button.click()
+    assert QGuiApplication.clipboard().text().count("--rdzv-conf join_timeout=60 ") == 2
+    out = RunConfig()
+    form.store(out)
+    assert out.launch.join_timeout == 60
+    form.nodes_spin.setValue(1)
+    assert not form.join_timeout_spin.isEnabled()
