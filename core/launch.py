@@ -506,7 +506,8 @@ def rendezvous_phase(config: RunConfig, rdzv_timeout_s: float | None = None) -> 
     endpoint, seconds = (config.launch.rdzv_endpoint or "").strip(), join_timeout(config, rdzv_timeout_s)
     return {"event": "phase", "phase": "rendezvous", "time": time.time(),
             "message": f"Waiting for all {config.launch.nodes} machines to join at {endpoint} (up to {seconds:g} s): "
-                       "start this run on the others with the lines Copy launch command gives"}
+                       "start this run on the other machines with their lines (Copy launch command, or "
+                       "finetune-studio launch-command)"}
 
 
 class _Seen:

@@ -367,6 +367,7 @@ def test_the_window_says_what_a_run_of_several_machines_waits_for(demo_cache: Pa
         launch.start_and_follow(config, events.append, threading.Event())
     assert [(e["event"], e["phase"], e["message"]) for e in events] == [
         ("phase", "rendezvous", "Waiting for all 2 machines to join at 10.0.0.5:29500 (up to 300 s): start this run "
-                                "on the others with the lines Copy launch command gives")]
+                                "on the other machines with their lines (Copy launch command, or finetune-studio "
+                                "launch-command)")]
     config.launch.nodes = 1
     assert launch.rendezvous_phase(config) is None

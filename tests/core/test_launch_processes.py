@@ -164,7 +164,7 @@ def test_a_rendezvous_that_never_completes_times_out_with_a_message(demo_cache: 
     with pytest.raises(TrainingError, match="never all met") as caught:
         launch.run(config, sink)
     waiting = (f"Waiting for all 2 machines to join at {config.launch.rdzv_endpoint} (up to 5 s): start this run on "
-               "the others with the lines Copy launch command gives")
+               "the other machines with their lines (Copy launch command, or finetune-studio launch-command)")
     assert [(e["event"], e["phase"], e["message"], status) for e, status in said if e["event"] == "phase"] == [
         ("phase", "rendezvous", waiting, waiting)]
     assert time.monotonic() - started < 120
