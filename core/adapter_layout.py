@@ -126,23 +126,41 @@ def _dtype_name(model: ModelConfig, config: Any) -> str:
     return name if name in ("float32", "float16", "bfloat16") else "float32"
 
 
-def _meta_model(config: Any, dtype: str, trust_remote_code: bool) -> Any:
-    """The model with every tensor on the meta device: shapes only, built in well under a second even for 8B. It
-    gets a copy of the (cached) config: growing its embeddings sets model.config.vocab_size, which must not change
-    the next model built."""
+def build_meta_model(config: Any, dtype: str | None, trust_remote_code: bool) -> Any:
+    """The model with every tensor on the meta device: shapes only, built in well under a second even for 8B, with
+    its parameters in `dtype` (None: torch's default). It gets a copy of the (cached) config: growing its embeddings
+    sets model.config.vocab_size, which must not change the next model built.
+
+    Never through from_config(dtype=...): that sets torch's default dtype for the whole process while it builds
+    (transformers' local_torch_dtype), and a run training in another thread of this process (the window's) creates
+    tensors in that default meanwhile: its losses changed, or its forward failed on mixed dtypes, when the window
+    validated or estimated a bfloat16 config during a run. So the model is built in the default dtype and its
+    parameters are cast after; on the meta device that costs nothing."""
     import copy
 
     import torch
     from transformers import AutoModelForCausalLM
 
+    config = copy.deepcopy(config)
     try:
         with torch.device("meta"):
-            return AutoModelForCausalLM.from_config(copy.deepcopy(config), dtype=getattr(torch, dtype),
-                                                    trust_remote_code=trust_remote_code)
+            model = AutoModelForCausalLM.from_config(config, dtype=None, trust_remote_code=trust_remote_code)
     except (ValueError, KeyError) as exc:
         raise ModelError(f"{type(config).__name__} ({getattr(config, 'model_type', '?')}) is not a causal language "
                          f"model transformers can build: {_first_line(exc)}. To fix: pick a causal LM "
                          "(…ForCausalLM).") from None
+    if dtype:
+        target = getattr(torch, dtype)
+        cast: dict[int, Any] = {}  # one cast per tensor: tied weights stay one parameter
+        for module in model.modules():
+            for name, param in list(module._parameters.items()):
+                if param is not None and param.is_floating_point() and param.dtype != target:
+                    if id(param) not in cast:
+                        cast[id(param)] = torch.nn.Parameter(param.to(target), requires_grad=param.requires_grad)
+                    module._parameters[name] = cast[id(param)]
+        model.config.dtype = target
+    return model
+
 
 
 def _cache_key(model: ModelConfig) -> tuple:
@@ -223,7 +241,7 @@ def _cached_layout(key: tuple) -> tuple[ModuleLayout, Any]:
     model = ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust, dtype=dtype)
     config = _load_config(model)
     dtype_name = _dtype_name(model, config)
-    return layout_of(_meta_model(config, dtype_name, trust), dtype_name), config
+    return layout_of(build_meta_model(config, dtype_name, trust), dtype_name), config
 
 
 _lock = threading.Lock()
@@ -236,7 +254,7 @@ def meta_model(model: ModelConfig, vocab_size: int = 0) -> Any:
     with _lock:
         config = _cached_layout(_cache_key(model))[1]
     dtype = _dtype_name(model, config)
-    built = _meta_model(config, dtype, model.trust_remote_code)
+    built = build_meta_model(config, dtype, model.trust_remote_code)
     if vocab_size > built.get_input_embeddings().weight.shape[0]:
         built.resize_token_embeddings(vocab_size, mean_resizing=False)
     return built
@@ -378,7 +396,7 @@ def _cached_figures(model_key: tuple, adapter_key: tuple, vocab_size: int = 0,
     adapter = AdapterConfig(**values)
     if adapter.method == "full" and not vocab_size:
         return _full_figures(layout, layout.total_params)
-    meta = _meta_model(config, layout.dtype, model_key[2])
+    meta = build_meta_model(config, layout.dtype, model_key[2])
     if vocab_size > meta.get_input_embeddings().weight.shape[0]:  # as core.chat.prepare_model grows the model
         meta.resize_token_embeddings(vocab_size, mean_resizing=False)
     if adapter.method == "full":

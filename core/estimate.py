@@ -363,18 +363,16 @@ def _saved_bytes(config: Any, dtype: str, adapter: AdapterConfig, batch: int, le
 
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from transformers import AutoModelForCausalLM
 
-    from finetune_studio.core.adapter_layout import peft_config
+    from finetune_studio.core.adapter_layout import build_meta_model, peft_config
 
     saved: dict[int, int] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # peft's and transformers' notes about a meta model are not the user's
         # Shapes only, and peft wraps it as core.adapter_layout does: on the meta device, so no layer's random
         # initialization draws from torch's global generator, which a run training in this process shares.
+        model = build_meta_model(config, dtype, trust_remote_code)  # torch's default dtype left alone
         with torch.device("meta"):
-            model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype),
-                                                     trust_remote_code=trust_remote_code)
             if adapter.method != "full":
                 from peft import get_peft_model
 
@@ -587,10 +585,9 @@ def _quantized_params_cached(model_key: tuple) -> int:
     name, revision, trust, model_dtype = model_key
     config = _model_config(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust,
                                        dtype=model_dtype))
-    from transformers import AutoModelForCausalLM
+    from finetune_studio.core.adapter_layout import build_meta_model
 
-    with torch.device("meta"):
-        meta = AutoModelForCausalLM.from_config(config, trust_remote_code=trust)
+    meta = build_meta_model(config, None, trust)  # never from_config(dtype=…): see build_meta_model
     head = meta.get_output_embeddings()
     return sum(module.weight.numel() for module in meta.modules()
                if isinstance(module, torch.nn.Linear) and module is not head)
@@ -600,15 +597,12 @@ def _quantized_params_cached(model_key: tuple) -> int:
 def _tied_embedding_params(model_key: tuple) -> int:
     """Parameters of the input embedding when the output head shares it (tied embeddings), else 0; on the meta
     device."""
-    import torch
-
     name, revision, trust, model_dtype = model_key
     config = _model_config(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust,
                                        dtype=model_dtype))
-    from transformers import AutoModelForCausalLM
+    from finetune_studio.core.adapter_layout import build_meta_model
 
-    with torch.device("meta"):
-        meta = AutoModelForCausalLM.from_config(config, trust_remote_code=trust)
+    meta = build_meta_model(config, None, trust)  # never from_config(dtype=…): see build_meta_model
     embedding, head = meta.get_input_embeddings(), meta.get_output_embeddings()
     if embedding is None or head is None or getattr(head, "weight", None) is not embedding.weight:
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,34 @@ def test_ticked_names_and_target_modules_round_trip(demo_cache: Path) -> None:
     assert targets_for(layout, list(reversed(layout.all_linear))) == ["all-linear"]
     assert targets_for(layout, ["lm_head", "q_proj"]) == ["q_proj", "lm_head"]
     assert targets_for(layout, layout.all_linear + ["lm_head"]) == layout.all_linear + ["lm_head"]
+
+
+def test_building_the_figures_of_a_bfloat16_config_never_changes_torchs_default_dtype(
+        demo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window validates and estimates a config while a run trains in another thread of the same process.
+    transformers' from_config(dtype=...) sets torch's default dtype for the whole process while it builds; a run
+    that created a tensor meanwhile changed its losses, or failed on mixed dtypes (issue 12's rule: nothing the
+    window does may touch state the run shares). Every meta model is built without it."""
+    import torch
+
+    from finetune_studio.core import adapter_layout, estimate
+    from finetune_studio.core.config import RunConfig
+
+    adapter_layout._cached_layout.cache_clear()
+    estimate._pass_figures.cache_clear()
+    estimate._tied_embedding_params.cache_clear()
+    estimate._quantized_params_cached.cache_clear()
+    monkeypatch.setattr(estimate, "_kept_passes", lambda: {})  # trace the pass here, as a first launch does
+    changes: list[Any] = []
+    real = torch.set_default_dtype
+    monkeypatch.setattr(torch, "set_default_dtype", lambda dtype: (changes.append(dtype), real(dtype)))
+    model = ModelConfig(name_or_path="builtin:demo", dtype="bfloat16")
+    figures = adapter_figures(model, AdapterConfig(method="lora"))
+    config = RunConfig()
+    config.model, config.adapter.method = model, "lora"
+    made = estimate.estimate(config)
+    built = adapter_layout.meta_model(model)
+    assert changes == []
+    assert figures.trainable > 0 and made.activations > 0
+    assert {p.dtype for p in built.parameters()} == {torch.bfloat16}
+    assert built.get_output_embeddings().weight is built.get_input_embeddings().weight  # tied: still one tensor

@@ -90,3 +90,51 @@ def test_warnings_from_other_threads_stay_out_of_the_run_log(demo_cache: Path, s
     messages = [e["message"] for e in read_events(runs_dir / "quiet", "warning")]
     assert "said by the run's thread" in messages
     assert "said by the window's thread" not in messages
+
+
+@pytest.mark.slow
+def test_a_lora_runs_losses_are_the_same_while_the_window_estimates_a_bfloat16_config(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the window does on every edit, done again and again while a LoRA run trains in another thread: the
+    adapter figures and the memory estimate of a config whose weights are bfloat16, with every cache emptied each
+    time (as for a user trying one model and dtype after another). Building those figures used to set torch's
+    default dtype for the whole process, and the run's losses drifted from step 6 (or its forward failed on mixed
+    dtypes)."""
+    import torch
+
+    from finetune_studio.core import adapter_layout, estimate
+
+    def config_named(name: str):
+        config = small_config(small_dataset, runs_dir, max_steps=16, logging_steps=1, eval_steps=8, save_steps=8)
+        config.name, config.adapter.method = name, "lora"
+        return config
+
+    monkeypatch.setattr(estimate, "_kept_passes", lambda: {})  # every estimate traces its pass again
+    monkeypatch.setattr(estimate, "_keep_pass", lambda key, figures: None)
+    edited = config_named("edited")
+    edited.model.dtype = "bfloat16"
+
+    def build_figures(builds: int) -> None:
+        adapter_layout._cached_layout.cache_clear()
+        adapter_layout.module_layout(edited.model)  # validation's (a fast build: it runs most often)
+        if builds % 10 == 0:
+            for cached in (adapter_layout._cached_figures, estimate._pass_figures, estimate._tied_embedding_params):
+                cached.cache_clear()
+            adapter_layout.adapter_figures(edited.model, edited.adapter)  # the Model tab's
+            estimate.estimate(edited)  # the estimate bar's
+
+    validate(edited)  # the stack and the data checks once, before two threads use them
+    untouched = run(config_named("untouched"))
+    touched: dict = {}
+    thread = threading.Thread(target=lambda: touched.update(result=run(config_named("touched"))))
+    thread.start()
+    builds = 0
+    while thread.is_alive():
+        build_figures(builds)
+        builds += 1
+    thread.join()
+    assert touched["result"].state == "finished" and builds >= 2, builds  # ~50 on an idle machine
+    losses = [[(e["step"], e["loss"]) for e in read_events(result.run_dir, "log")]
+              for result in (untouched, touched["result"])]
+    assert len(losses[0]) == 16 and losses[1] == losses[0]
+    assert torch.get_default_dtype() == torch.float32
