@@ -18,6 +18,11 @@ fails. What this module adds is around it:
   process can be given CUDA_VISIBLE_DEVICES before its CUDA starts;
 - the window's side: `start_detached` starts a supervisor in a session of its own (closing the window does not
   stop the run) and `follow` feeds its metrics to the window, as the Runs tab follows a run from the CLI.
+
+The stop file of a segment (a Start, a Resume) is cleared by whoever starts that segment, before anyone can ask it
+to stop: the CLI's `run`/`resume` in torchrun_execute (its own Ctrl-C is written after), the window's side in
+`start_detached`. The detached supervisor keeps what it finds: a Stop pressed while it was still starting (the
+window writes the file at once) stops the run at its first optimizer step, with a checkpoint.
 """
 
 from __future__ import annotations
@@ -417,19 +422,23 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
 
 
 def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
-           extra_epochs: float | None = None, rdzv_timeout_s: float | None = None) -> Any:
-    """Resume a multi-process run with the same number of processes (its config.yaml's launch: section)."""
+           extra_epochs: float | None = None, rdzv_timeout_s: float | None = None, keep_stop: bool = False) -> Any:
+    """Resume a multi-process run with the same number of processes (its config.yaml's launch: section).
+    keep_stop: a stop file already there is this segment's (the detached supervisor's; see torchrun_execute)."""
     from finetune_studio.core.training import resume as train_resume
 
-    return train_resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs, execute=_executor(rdzv_timeout_s))
+    return train_resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs,
+                        execute=_executor(rdzv_timeout_s, keep_stop))
 
 
 def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
               resume_run: bool = False, extra_epochs: float | None = None,
               rdzv_timeout_s: float | None = None) -> Any:
-    """The detached supervisor's body: train a run folder the window claimed (or resume one)."""
+    """The detached supervisor's body: train a run folder the window claimed (or resume one). A stop file there is
+    kept: the window cleared a stale one before starting this process (start_detached), so one there now is a Stop
+    pressed since, while this process was still starting."""
     if resume_run:
-        return resume(run_dir, sink, stop, extra_epochs, rdzv_timeout_s)
+        return resume(run_dir, sink, stop, extra_epochs, rdzv_timeout_s, keep_stop=True)
     folder = RunFolder(Path(run_dir))
     with RunLock.acquire(folder.path):
         config, _ = load_config(folder.config_path)
@@ -439,27 +448,34 @@ def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | N
         if problems:
             _record_failure(folder, "; ".join(str(p) for p in problems), 0)
             raise ConfigError(problems)
-        return torchrun_execute(config, folder, sink, stop or threading.Event(), None, False, rdzv_timeout_s)
+        return torchrun_execute(config, folder, sink, stop or threading.Event(), None, False, rdzv_timeout_s,
+                                keep_stop=True)
 
 
-def _executor(rdzv_timeout_s: float | None) -> Any:
+def _executor(rdzv_timeout_s: float | None, keep_stop: bool = False) -> Any:
     def execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
                 checkpoint: Path | None, finish_only: bool) -> Any:
-        return torchrun_execute(config, folder, sink, stop, checkpoint, finish_only, rdzv_timeout_s)
+        return torchrun_execute(config, folder, sink, stop, checkpoint, finish_only, rdzv_timeout_s, keep_stop)
 
     return execute
 
 
 def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
-                     checkpoint: Path | None, finish_only: bool, rdzv_timeout_s: float | None = None) -> Any:
+                     checkpoint: Path | None, finish_only: bool, rdzv_timeout_s: float | None = None,
+                     keep_stop: bool = False) -> Any:
     """core.training's Executor for several processes: torchrun trains the claimed, locked folder; this process
-    follows rank 0's metrics into `sink`, passes Stop on through the stop file, and records a failure by rank."""
+    follows rank 0's metrics into `sink`, passes Stop on through the stop file, and records a failure by rank.
+    A stop file left by an earlier segment is cleared first (it must not stop this one at its first step), unless
+    keep_stop: the detached supervisor's starter cleared it before starting it, and a file there now is a Stop
+    asked of this segment while it started (rank 0 reads it at the end of step 1: stopped there, with a
+    checkpoint)."""
     from finetune_studio.core.training import RunResult, train_in_folder
 
     if finish_only:  # training had ended; only the final save is left, which one process does
         return train_in_folder(config, folder, sink, stop, checkpoint, True)
     rdzv_timeout_s = join_timeout(config, rdzv_timeout_s)
-    clear_stop(folder.path)
+    if not keep_stop:
+        clear_stop(folder.path)
     clear_heartbeats(folder.path)
     endpoint = (config.launch.rdzv_endpoint or "").strip() or f"127.0.0.1:{free_port()}"
     command = local_command(config, folder.path, endpoint, checkpoint, rdzv_timeout_s)
@@ -777,8 +793,11 @@ def claim(config: RunConfig) -> RunFolder:
 
 
 def start_detached(run_dir: Path, resume_run: bool = False, extra_epochs: float | None = None) -> subprocess.Popen:
-    """Start the supervisor of run_dir in a session of its own: the run outlives the window that started it."""
+    """Start the supervisor of run_dir in a session of its own: the run outlives the window that started it. A stop
+    file left by an earlier segment (a supervisor that crashed) is cleared first, before the caller can ask this
+    segment to stop; the supervisor keeps one written after (supervise)."""
     run_dir = Path(run_dir)
+    clear_stop(run_dir)
     log = open(run_dir / LAUNCH_LOG, "ab")
     try:
         return subprocess.Popen(supervisor_command(run_dir, resume_run, extra_epochs), stdout=log,

@@ -371,3 +371,46 @@ def test_the_window_says_what_a_run_of_several_machines_waits_for(demo_cache: Pa
                                 "launch-command)")]
     config.launch.nodes = 1
     assert launch.rendezvous_phase(config) is None
+
+
+def test_a_stop_asked_while_the_detached_supervisor_starts_is_kept_and_a_stale_one_is_not(
+        demo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's Stop right after Start or Resume is written as the stop file before the detached supervisor
+    gets to torchrun: the supervisor keeps it (rank 0 reads it at step 1). A stale one (a crashed supervisor's) is
+    cleared by whoever starts the next segment: start_detached, or the CLI's run and resume (their executor)."""
+    import subprocess
+    import threading
+    import types
+
+    from finetune_studio.core.distributed import request_stop, stop_path
+    from finetune_studio.core.errors import TrainingError
+
+    config = _config(processes=2)
+    config.name, config.runs_dir = "stop-at-start", str(tmp_path / "runs")
+    folder = launch.claim(config)
+    started: list[tuple[str, bool]] = []  # (what started, whether a Stop was there for it)
+
+    class Started:  # the supervisor or torchrun, ended at once
+        pid, returncode = -1, 0
+
+        def __init__(self, command: list[str], **kwargs) -> None:
+            started.append(("supervisor" if "supervise" in command else "torchrun", stop_path(folder.path).exists()))
+
+        def poll(self) -> int:
+            return 0
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(launch, "subprocess", types.SimpleNamespace(
+        Popen=Started, DEVNULL=subprocess.DEVNULL, STDOUT=subprocess.STDOUT, TimeoutExpired=subprocess.TimeoutExpired))
+    request_stop(folder.path)  # left by an earlier segment's supervisor that crashed
+    launch.start_detached(folder.path)
+    request_stop(folder.path)  # the window's Stop, written while the supervisor starts
+    with pytest.raises(TrainingError):  # torchrun "ended" without training: a failure, said as one
+        launch.supervise(folder.path)
+    assert not stop_path(folder.path).exists()  # done with once the segment is over
+    request_stop(folder.path)  # stale again, before the CLI's own run or resume
+    with pytest.raises(TrainingError):
+        launch._executor(None)(config, folder, None, threading.Event(), None, False)
+    assert started == [("supervisor", False), ("torchrun", True), ("torchrun", False)]

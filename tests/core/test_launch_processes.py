@@ -242,3 +242,44 @@ def test_a_sigkilled_supervisor_leaves_no_rank_running(demo_cache: Path, small_d
         for proc in psutil.process_iter(["cmdline"]):  # a failed check must not leave the run training
             if str(folder.path) in " ".join(proc.info.get("cmdline") or []) and proc.pid != os.getpid():
                 proc.kill()
+
+
+def test_a_stop_pressed_as_the_window_starts_or_resumes_stops_at_the_first_step(demo_cache: Path,
+                                                                                small_dataset: Path,
+                                                                                runs_dir: Path) -> None:
+    """The window's Start and Resume (a detached supervisor it follows) with Stop pressed at once, while the
+    supervisor is still starting (then the window closed, for the Resume): the stop file written then must not be
+    cleared by the supervisor, so the run stops at its first optimizer step with a checkpoint. A stale stop file
+    (a crashed supervisor's) must not stop the next segment."""
+    from finetune_studio.core.distributed import request_stop
+
+    config = _config(small_dataset, runs_dir, "stop-at-start", max_steps=4, eval_strategy="no",
+                     load_best_model_at_end=False, save_steps=100, logging_steps=1)
+    run_dir = runs_dir / "stop-at-start"
+    stop = threading.Event()
+    stop.set()  # Stop pressed right after Start ("Preparing…")
+    result = launch.start_and_follow(config, lambda event: None, stop)
+    assert (result.state, result.step) == ("stopped", 1), result.message
+    assert (run_dir / "checkpoint-1" / "trainer_state.json").is_file()
+    assert RunFolder(run_dir).read_status()["state"] == "stopped"
+    assert not stop_path(run_dir).exists()
+
+    stop, detach = threading.Event(), threading.Event()
+    stop.set()  # Stop pressed right after Resume, then the window closed: the run goes on unseen, and stops
+    detach.set()
+    result = launch.resume_and_follow(run_dir, lambda event: None, stop, detach=detach)
+    assert result.state == "running", result.message
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and (run_processes(run_dir) or RunFolder(run_dir).read_status().get("state")
+                                           == "running"):
+        time.sleep(0.5)
+    status = RunFolder(run_dir).read_status()
+    assert (status["state"], status["step"]) == ("stopped", 2), status
+    assert (run_dir / "checkpoint-2" / "trainer_state.json").is_file()
+
+    request_stop(run_dir)  # left behind, as by a supervisor that crashed: not a Stop of the next Resume
+    result = launch.resume_and_follow(run_dir, lambda event: None, threading.Event())
+    assert (result.state, result.step) == ("finished", 4), result.message
+    assert [e["step"] for e in read_events(run_dir, "step")] == [1, 2, 3, 4]
+    assert not stop_path(run_dir).exists()
+    assert run_processes(run_dir) == []
