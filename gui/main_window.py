@@ -115,6 +115,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._estimate_asked: RunConfig | None = None
         self._estimated_for: RunConfig | None = None
         self._start_after_estimate: Callable[[], None] | None = None
+        self._start_after_try: Callable[[], None] | None = None  # a run waiting for the Try tab's job to end
         self._after_run_start: list[Callable[[], None]] = []  # put off until the run's first step (or its end)
         self._validated_during_run = False
 
@@ -302,6 +303,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.tabs.addTab(self.try_tab, "Try")
         self._fit_tab_bar()
         self.runner.started.connect(self.try_tab.release_for_training)  # training always wins the memory
+        self.try_tab.runner.idle.connect(self._try_tab_idle)  # a run waiting for the Try tab's job begins
         self.runner.succeeded.connect(self.try_tab.run_finished)
 
     def _connect(self) -> None:
@@ -538,9 +540,9 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _update_actions(self) -> None:
         running = self.runner.running
         if self.warm is None:  # Start is not held up by the warm-up: a press queues the run (see start)
-            can_start = self.warm_error is None and not self.start_queued
+            can_start = self.warm_error is None and not self.start_pending
         else:
-            can_start = not self.problems and not running
+            can_start = not self.problems and not running and not self.start_pending
         self.start_action.setEnabled(can_start)
         if self.start_queued:
             tip = "The run starts as soon as the training libraries are loaded."
@@ -549,12 +551,12 @@ class MainWindow(ConfigDocument, QMainWindow):
                                       "libraries are loaded)")
         elif self.problems:
             tip = problems_summary(self.problems)
-        elif running:
+        elif running or self.start_pending:
             tip = "A run is in progress."
         else:
             tip = "Train a new run with these settings"
         self.start_action.setToolTip(tip)
-        self.stop_action.setEnabled((running and not self.runner.stopping) or self.start_queued
+        self.stop_action.setEnabled((running and not self.runner.stopping) or self.start_pending
                                     or getattr(self, "_detached_run", None) is not None)
         self.resume_action.setEnabled(self.session.can_resume_now)
 
@@ -593,6 +595,12 @@ class MainWindow(ConfigDocument, QMainWindow):
             self.session.begin("Starting… loading the training libraries")
             return
         self._start_when_it_fits(self._begin_run)
+
+    @property
+    def start_pending(self) -> bool:
+        """Start (or Resume) was pressed and the run has not begun: it waits for the warm-up, for the memory
+        estimate or for the Try tab's job to end. Stop cancels it; Start is not offered again meanwhile."""
+        return self.start_queued or self._start_after_estimate is not None or self._start_after_try is not None
 
     @property
     def checking_estimate(self) -> bool:
@@ -652,10 +660,38 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.progress.reset()
         self.log.clear_log()
         self.session.begin("Preparing…")
-        self.runner.start(self.config)
+        config = self.config.copy()
+        self._after_try_job(lambda: self.runner.start(config), self.session.begin)
+
+    def _after_try_job(self, begin: Callable[[], None], say: Callable[[str], None]) -> None:
+        """begin() once no job of the Try tab runs in this process. Its model load cannot be interrupted, and
+        from_pretrained sets torch's default dtype for the whole process while it builds (and a LoRA load draws from
+        torch's global random generator): a run beginning meanwhile would train on that state (issue 12's rule).
+        An answer or a comparison stops within a token; a load is dropped and waited for. `say` shows the wait."""
+        tab = self.try_tab
+        if not tab.runner.running:
+            begin()
+            return
+        tab.release_for_training()  # training wins: an answer stops, a load's models are not kept
+        self._start_after_try = begin
+        say("Starting… waiting for the Try tab to let its model go")
+        self._update_actions()
+
+    @Slot()
+    def _try_tab_idle(self) -> None:
+        begin, self._start_after_try = self._start_after_try, None
+        if begin is not None and not self._closing:
+            begin()
+        self._update_actions()
 
     @Slot()
     def stop(self) -> None:
+        if self._start_after_try is not None:
+            self._start_after_try = None
+            self._set_state(RunState.IDLE, "Start cancelled before the run began")
+            self._release_after_run_start()
+            self._update_actions()
+            return
         if self._start_after_estimate is not None:
             self._start_after_estimate = None
             self._start_check.cancel()
@@ -693,7 +729,7 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     def resume_run(self, run_dir: Path, extra_epochs: float | None = None) -> None:
         """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Continue for N more epochs")."""
-        if self.runner.running or self.warm is None:
+        if self.runner.running or self.warm is None or self.start_pending:
             return
         busy = run_busy(run_dir)  # another process (a CLI run, another window) still trains it
         if busy:
@@ -704,7 +740,8 @@ class MainWindow(ConfigDocument, QMainWindow):
             self.show_run(run_dir)
         more = f" for {extra_epochs:g} more epoch{'s' if extra_epochs != 1 else ''}" if extra_epochs else ""
         self.session.resuming(run_dir, f"Resuming {run_dir.name}{more}…")
-        self.runner.resume(run_dir, extra_epochs=extra_epochs)
+        self._after_try_job(lambda: self.runner.resume(run_dir, extra_epochs=extra_epochs),
+                            lambda text: self.session.resuming(run_dir, text))
 
     # ------------------------------------------------------------------ a run starting goes first
     def _hold_for_run_start(self) -> None:
@@ -843,6 +880,7 @@ class MainWindow(ConfigDocument, QMainWindow):
             event.ignore()
             return
         self.start_queued = False  # a run queued behind the warm-up must not begin in a closed window
+        self._start_after_try = None  # nor one waiting for the Try tab
         self._after_run_start = []
         background.release_after_run_start()  # nothing held may outlive the window that held it
         if self.runner.running and self.runner.detachable:
