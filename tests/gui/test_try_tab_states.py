@@ -501,8 +501,6 @@ def test_closing_the_window_while_a_model_loads_hides_it_at_once(qtbot: Any, run
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """A model being loaded cannot be interrupted (from_pretrained has no stop), so closing waits for the load;
     the window goes at once rather than staying on screen, frozen and unpainted, for the rest of it."""
-    import time
-
     from tests.helpers import window_on_runs
 
     window = window_on_runs(qtbot, runs, monkeypatch)
@@ -511,9 +509,17 @@ def test_closing_the_window_while_a_model_loads_hides_it_at_once(qtbot: Any, run
     qtbot.waitUntil(lambda: bool(fakes.loads) and window.try_tab.runner.running, timeout=WAIT)
     assert fakes.loads == ["newer · final model"]
     visible_while_loading: list[bool] = []
+    waiting = threading.Event()
+    real_shutdown = window.try_tab.shutdown
+
+    def shutdown() -> None:  # what close() waits in for the load (after hiding the window, on the new code)
+        waiting.set()
+        real_shutdown()
+
+    monkeypatch.setattr(window.try_tab, "shutdown", shutdown)
 
     def finish_the_load() -> None:
-        time.sleep(0.5)  # window.close() below is waiting for the load by now
+        waiting.wait(WAIT / 1000)
         visible_while_loading.append(window.isVisible())
         fakes.gate.set()
 
@@ -523,3 +529,45 @@ def test_closing_the_window_while_a_model_loads_hides_it_at_once(qtbot: Any, run
     helper.join()
     assert visible_while_loading == [False]
     assert not window.try_tab.runner.running and window.try_tab.loaded is None
+
+
+def test_a_run_begins_only_once_a_try_tab_load_has_ended_and_stop_cancels_the_wait(
+        qtbot: Any, runs: Path, fakes: Fakes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model load cannot be interrupted, and from_pretrained sets torch's default dtype for the whole process
+    while it builds: a run that began during a Try tab load trained under that state. Start (and Resume) now wait
+    for the load's thread, saying so, and Stop cancels the waiting start."""
+    from tests.helpers import window_on_runs
+
+    window = window_on_runs(qtbot, runs, monkeypatch)
+    began: list[str] = []
+    monkeypatch.setattr(window.runner, "start", lambda config: began.append("start"))
+    monkeypatch.setattr(window.runner, "resume", lambda run_dir, extra_epochs=None: began.append("resume"))
+    fakes.gate.clear()
+    window.tabs.setCurrentWidget(window.try_tab)
+    qtbot.waitUntil(lambda: bool(fakes.loads) and window.try_tab.runner.running, timeout=WAIT)
+    window._begin_run()
+    assert began == [] and window.start_pending
+    assert window.session.state_text == "Starting… waiting for the Try tab to let its model go"
+    assert window.stop_action.isEnabled() and not window.start_action.isEnabled()
+    window.stop()  # cancels the waiting start: the load ends, nothing begins
+    assert window.session.state_text == "Start cancelled before the run began" and not window.start_pending
+    fakes.gate.set()
+    qtbot.waitUntil(lambda: not window.try_tab.runner.running, timeout=WAIT)
+    qtbot.wait(50)
+    assert began == []
+    fakes.gate.clear()
+    window.try_tab.select_run(runs / "older")  # another load, held
+    qtbot.waitUntil(lambda: window.try_tab.runner.running, timeout=WAIT)
+    window._begin_run()
+    assert began == []
+    fakes.gate.set()
+    qtbot.waitUntil(lambda: began == ["start"], timeout=WAIT)
+    assert window.try_tab.loaded is None and not window.start_pending  # the load's models were not kept
+    fakes.gate.clear()
+    window.try_tab.select_run(runs / "newer")
+    qtbot.waitUntil(lambda: window.try_tab.runner.running, timeout=WAIT)
+    window.warm = window.warm or object()  # Resume needs the training stack; only the order is checked here
+    window.resume_run(runs / "older")
+    assert began == ["start"] and window.session.state_text.startswith("Starting… waiting for the Try tab")
+    fakes.gate.set()
+    qtbot.waitUntil(lambda: began == ["start", "resume"], timeout=WAIT)
