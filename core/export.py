@@ -149,6 +149,14 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, MERGED)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
         _prepare_out(out_dir, overwrite)  # raises: says so before the base model loads
+    from finetune_studio.core.shared_state import training_in_process
+
+    if training_in_process():
+        # Loading the base model here would build it under torch's process-wide default dtype (transformers'
+        # local_torch_dtype) while the run trains in another thread, and take the memory the run uses.
+        raise ExportError("A training run is using this app's process and memory, and merging loads the whole base "
+                          "model into it. To fix: export or push the adapter alone now, or the merged model when "
+                          "the run ends (or from another terminal: finetune-studio export RUN --merged).")
     config = load_config(folder.config_path)[0]
     from finetune_studio.core import model as models
     from finetune_studio.core.adapters import load_adapter

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,3 +183,20 @@ def test_a_full_fine_tuning_run_has_nothing_to_export(tmp_path: Path) -> None:
     (run_dir / "model" / "config.json").unlink()
     with pytest.raises(ExportError, match="has no saved model to export"):
         export_adapter(run_dir)
+
+
+def test_merging_is_refused_while_a_run_trains_in_this_process(lora_run: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's Push dialog (merged) and Export dialog merge in the window's process. While a run of that
+    process trains, loading the base model there would set torch's default dtype under the run (from_pretrained
+    builds under transformers' local_torch_dtype) and take its memory: refused before anything loads, with the
+    way forward."""
+    from finetune_studio.core import model as models
+    from finetune_studio.core import shared_state
+
+    loads: list[Any] = []
+    monkeypatch.setattr(models, "load_model", lambda *args, **kwargs: loads.append(args))
+    with shared_state.training_owns_process_state(), pytest.raises(ExportError) as refused:
+        export_merged(lora_run, tmp_path / "merged")
+    assert "export or push the adapter alone now, or the merged model when the run ends" in str(refused.value)
+    assert loads == [] and not (tmp_path / "merged").exists()
