@@ -641,20 +641,28 @@ def config_problems(config: RunConfig) -> list[Problem]:
 @contextlib.contextmanager
 def _quiet_training_arguments() -> Any:
     """transformers' TrainingArguments warnings (a deprecated fsdp form, …) held back while validation builds them
-    again for each fix: validating the config itself said them already."""
+    again for each fix: validating the config itself said them already. Only this thread's: a level set on the
+    logger would hold back, for that moment, the same warnings of a run starting in another thread of the process,
+    which its log must keep."""
     import logging
 
     logger = logging.getLogger("transformers.training_args")
-    with _quiet_lock:
-        level = logger.level
-        logger.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            logger.setLevel(level)
+    quiet = _OtherThreadsOnly(threading.get_ident())
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
-_quiet_lock = threading.Lock()
+class _OtherThreadsOnly:
+    """A logging filter that lets through the records of every thread but one."""
+
+    def __init__(self, thread: int):
+        self.thread = thread
+
+    def filter(self, record: Any) -> bool:
+        return record.thread != self.thread
 
 
 def _processes_per_node(config: RunConfig) -> int:

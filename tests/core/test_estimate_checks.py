@@ -246,3 +246,33 @@ def test_cpu_processes_that_do_not_fit_are_offered_one_process(config_of) -> Non
                                "processes share this machine's RAM")
     assert one.overrides == {"launch.processes": 1, "training.gradient_accumulation_steps": 4}
     assert one.estimate.total == current.per_process and one.verdict == "fits" and found[0] is one
+
+
+def test_the_fixes_quiet_only_their_own_threads_training_arguments_warnings() -> None:
+    """Computing fixes validates each changed config, whose TrainingArguments warnings were said once already: they
+    are held back, but only in that thread. A run starting in another thread of the window's process says the same
+    warnings into its own log (the level set on the shared logger hid them there too)."""
+    import logging
+    import threading
+
+    from finetune_studio.core import estimate
+
+    logger = logging.getLogger("transformers.training_args")
+    heard: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            heard.append(record.getMessage())
+
+    keep = Keep(logging.WARNING)
+    logger.addHandler(keep)
+    try:
+        with estimate._quiet_training_arguments():
+            logger.warning("said while the fixes are computed")  # this thread: held back
+            other = threading.Thread(target=lambda: logger.warning("said by a run starting meanwhile"))
+            other.start()
+            other.join()
+        logger.warning("said afterwards")
+    finally:
+        logger.removeHandler(keep)
+    assert heard == ["said by a run starting meanwhile", "said afterwards"]
