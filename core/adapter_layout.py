@@ -162,7 +162,6 @@ def build_meta_model(config: Any, dtype: str | None, trust_remote_code: bool) ->
     return model
 
 
-
 def _cache_key(model: ModelConfig) -> tuple:
     return (model.name_or_path.strip(), model.revision or None, bool(model.trust_remote_code), model.dtype)
 

@@ -647,22 +647,16 @@ def _quiet_training_arguments() -> Any:
     import logging
 
     logger = logging.getLogger("transformers.training_args")
-    quiet = _OtherThreadsOnly(threading.get_ident())
+    this_thread = threading.get_ident()
+
+    def quiet(record: logging.LogRecord) -> bool:  # a callable is a filter (logging takes either)
+        return record.thread != this_thread
+
     logger.addFilter(quiet)
     try:
         yield
     finally:
         logger.removeFilter(quiet)
-
-
-class _OtherThreadsOnly:
-    """A logging filter that lets through the records of every thread but one."""
-
-    def __init__(self, thread: int):
-        self.thread = thread
-
-    def filter(self, record: Any) -> bool:
-        return record.thread != self.thread
 
 
 def _processes_per_node(config: RunConfig) -> int:
