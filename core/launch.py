@@ -112,6 +112,12 @@ def parse_endpoint(text: str) -> tuple[str, int]:
     return host, port
 
 
+#: The rendezvous of a run on this machine alone: port 0, so torchrun's c10d store binds a free port itself as it
+#: starts (what `torchrun --standalone` does). A port chosen here and bound later by torchrun could be taken by another
+#: program in between, and the run then failed with "port in use" for no fault of the user's.
+ONE_MACHINE_ENDPOINT = "127.0.0.1:0"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on now (the kernel's choice), for a one-machine rendezvous."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -385,7 +391,7 @@ def node_commands(config: RunConfig, config_path: str | Path = "config.yaml", ru
         raise ConfigError(problems)
     name = config.name or "multinode-run"  # one machine only: several need a name (launch_problems)
     folder = Path(run_dir) if run_dir else runs_dir_of(config) / name
-    endpoint = (config.launch.rdzv_endpoint or "").strip() or f"127.0.0.1:{free_port()}"  # one machine alone
+    endpoint = (config.launch.rdzv_endpoint or "").strip() or ONE_MACHINE_ENDPOINT
     lines = []
     for rank in range(config.launch.nodes):
         argv = [sys.executable, "-m", "torch.distributed.run", *torchrun_args(config, endpoint, node_rank=rank),
@@ -477,7 +483,7 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     if not keep_stop:
         clear_stop(folder.path)
     clear_heartbeats(folder.path)
-    endpoint = (config.launch.rdzv_endpoint or "").strip() or f"127.0.0.1:{free_port()}"
+    endpoint = (config.launch.rdzv_endpoint or "").strip() or ONE_MACHINE_ENDPOINT
     command = local_command(config, folder.path, endpoint, checkpoint, rdzv_timeout_s)
     offset = folder.metrics_path.stat().st_size if folder.metrics_path.exists() else 0
     seen = _Seen(sink)

@@ -86,7 +86,7 @@ def test_validate_reports_launch_problems_with_the_others(demo_cache: Path) -> N
     assert {"launch.processes", "training.learning_rate"} <= fields
 
 
-def test_the_local_command_is_torchrun_on_the_worker_entry_with_a_free_port(tmp_path: Path) -> None:
+def test_the_local_command_is_torchrun_on_the_worker_entry_with_its_endpoint(tmp_path: Path) -> None:
     config = _config(processes=2)
     port = launch.free_port()
     command = launch.local_command(config, tmp_path / "run", f"127.0.0.1:{port}", None)

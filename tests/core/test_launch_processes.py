@@ -283,3 +283,33 @@ def test_a_stop_pressed_as_the_window_starts_or_resumes_stops_at_the_first_step(
     assert [e["step"] for e in read_events(run_dir, "step")] == [1, 2, 3, 4]
     assert not stop_path(run_dir).exists()
     assert run_processes(run_dir) == []
+
+
+def test_a_one_machine_run_binds_its_own_port_as_torchrun_starts(demo_cache: Path, small_dataset: Path,
+                                                                 runs_dir: Path, monkeypatch) -> None:
+    """The port of a one-machine rendezvous is not chosen ahead of torchrun: here a port the app could have chosen
+    is taken by another program before torchrun starts (as a race between choosing and binding would have it),
+    and the run still trains to the end."""
+    import socket
+
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    monkeypatch.setattr(launch, "free_port", lambda host="127.0.0.1": port)  # what a port chosen ahead would be
+    config = _config(small_dataset, runs_dir, "own-port", max_steps=2, eval_steps=2, save_steps=2)
+    config.launch.join_timeout = 20
+    run_dir = runs_dir / "own-port"
+    outcome: dict = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("result", launch.run(config)), daemon=True)
+    try:
+        thread.start()
+        thread.join(240)
+    finally:
+        taken.close()
+    assert not thread.is_alive(), "the run did not end within 240 s"
+    result = outcome.get("result")
+    assert result is not None and (result.state, result.step) == ("finished", 2), outcome
+    assert f"127.0.0.1:{port}" not in (run_dir / "launch.log").read_text()
+    assert "--rdzv-endpoint 127.0.0.1:0" in (run_dir / "launch.log").read_text()
+    assert run_processes(run_dir) == []
