@@ -803,7 +803,10 @@ def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: Gene
     if prompt_tokens == 0:
         raise GenerationError("The prompt has no tokens. To fix: type something for the model to continue.")
     limit = context_length(model, tokenizer)
-    max_new = max(1, int(settings.max_new_tokens))
+    max_new = int(settings.max_new_tokens)
+    if max_new < 1:  # the forms and the CLI refuse it first; a caller of this function gets the same words
+        raise GenerationError(f"Max new tokens must be at least 1 (got {max_new}). To fix: give the longest answer "
+                              "you want in tokens, e.g. 128.")
     if limit is not None:
         if prompt_tokens >= limit:
             raise GenerationError(f"The prompt is {prompt_tokens} tokens long; this model reads at most {limit}. "

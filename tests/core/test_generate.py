@@ -217,6 +217,13 @@ def test_max_new_tokens_beyond_the_context_is_clamped_and_said(demo_model) -> No
         g.stream_answer(model, tokenizer, g.Rendered("Aries " * 900), g.GenerationSettings())
 
 
+@pytest.mark.parametrize("tokens", [0, -5])
+def test_max_new_tokens_below_one_is_refused_with_what_to_do_not_made_one(demo_model, tokens: int) -> None:
+    model, tokenizer = demo_model
+    with pytest.raises(g.GenerationError, match=rf"^Max new tokens must be at least 1 \(got {tokens}\)\. To fix"):
+        g.stream_answer(model, tokenizer, g.Rendered("Aries"), g.GenerationSettings(max_new_tokens=tokens))
+
+
 def test_sampling_with_a_seed_repeats_its_answer(demo_model) -> None:
     model, tokenizer = demo_model
     settings = g.GenerationSettings(do_sample=True, temperature=1.3, max_new_tokens=20, seed=7)
