@@ -433,7 +433,25 @@ def _yaml_loader() -> type:
     import yaml
 
     class Loader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            """A key given twice in one mapping is an error: PyYAML keeps the last value without a word, so a second
+            `dataset:` section (or `learning_rate:`) silently replaced the first, and the run trained on data or
+            settings the user never saw in the file."""
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:  # an unhashable key: the base class says what is wrong with it
+                    continue
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        f"the first one is the {key!r}", first.start_mark,
+                        f"{key!r} is given twice in the same section, and the second would silently replace the "
+                        "first; keep one", key_node.start_mark)
+            return super().construct_mapping(node, deep)
 
     Loader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
