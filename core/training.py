@@ -379,6 +379,9 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
     folder = RunFolder(Path(run_dir))
     if not folder.exists():
         raise FinetuneError(f"{run_dir} is not a run folder (it has no config.yaml).")
+    if extra_epochs is not None and not 0 < extra_epochs < float("inf"):
+        raise ConfigError([Problem("--epochs", f"The number of epochs to add must be above 0 (got {extra_epochs:g}). "
+                                               "To fix: give how many more epochs to train, e.g. --epochs 1.")])
     # Before anything in the folder changes: a run that another process (or window) still trains is refused.
     with RunLock.acquire(folder.path):
         config, _ = load_config(folder.config_path)
@@ -389,7 +392,6 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
             return done
         if extra_epochs:
             config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
-            save_config(config, folder.config_path)
         if checkpoint is None and not restart:
             raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. " + (
                 "Start it again: nothing was trained, so the same name takes this folder over."
@@ -405,6 +407,8 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
             problems.append(Problem("model.name_or_path", mismatch))
         if problems:
             raise ConfigError(problems)
+        if extra_epochs:  # only once the resume is sure to go ahead: a refused one leaves config.yaml as it was
+            save_config(config, folder.config_path)
         # A checkpoint at the last step means training had ended and the final save was cut short (a kill, a full
         # disk): the Trainer would train one step past the end, so the save is finished from the checkpoint.
         finish_only = checkpoint is not None and _steps_left(config, _checkpoint_state(checkpoint), extra_epochs) == 0
