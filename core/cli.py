@@ -147,7 +147,11 @@ def _figure(value: Any, spec: str) -> str:
     return "?" if value is None else str(value)
 
 
-def _train(execute: Any, quiet: bool) -> int:
+def _train(execute: Any, quiet: bool, term_stops: bool = True) -> int:
+    """Run `execute` (a train or resume) with the progress printer. Ctrl-C (SIGINT), and SIGTERM unless
+    `term_stops` is off, stop the run at the end of the step with a checkpoint, as the window's Stop does: SIGTERM is
+    what `timeout`, `kill`, `docker stop`, systemd and Slurm send, and a run killed by it lost every step since its
+    last checkpoint. The same signal again aborts at once."""
     stop = threading.Event()
     printer = ProgressPrinter(quiet)
 
@@ -155,15 +159,18 @@ def _train(execute: Any, quiet: bool) -> int:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        printer.write("Stopping at the end of this step and saving a checkpoint… (Ctrl-C again to abort)")
+        again = "Ctrl-C" if signum == signal.SIGINT else "the same signal"
+        printer.write(f"Stopping at the end of this step and saving a checkpoint… ({again} again to abort)")
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    handled = [signal.SIGINT, signal.SIGTERM] if term_stops else [signal.SIGINT]
+    previous = {signum: signal.signal(signum, on_interrupt) for signum in handled}
     try:
         result = execute(printer, stop)
     except KeyboardInterrupt:
         return _aborted(printer.run_dir)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print(f"{result.state}: {result.message}")
     if result.state == "stopped":
         print(f"Resume with: finetune-studio resume {result.run_dir}")
@@ -512,7 +519,7 @@ def _launch_command(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, on_term)
         timeout = args.rdzv_timeout  # None: the config's launch.join_timeout
         return _train(lambda sink, stop: launch.supervise(Path(args.run_dir), sink, stop, args.resume, args.epochs,
-                                                          timeout), quiet=True)
+                                                          timeout), quiet=True, term_stops=False)
     from finetune_studio.core.config import load_config
 
     config, _ = load_config(args.config)

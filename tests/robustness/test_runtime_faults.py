@@ -342,9 +342,12 @@ def test_full_disk_says_where_to_free_space_and_keeps_earlier_checkpoints(
 
 
 @pytest.mark.slow
-def test_sigint_to_the_cli_mid_run_exits_3_and_the_run_is_resumable(demo_cache: Path, small_dataset: Path,
-                                                               runs_dir: Path, earlier_run: Path,
-                                                               tmp_path: Path) -> None:
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sigint_or_sigterm_to_the_cli_mid_run_exits_3_and_the_run_is_resumable(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path, earlier_run: Path, tmp_path: Path,
+        sent: signal.Signals) -> None:
+    """Ctrl-C, and SIGTERM (what timeout, kill, docker stop, systemd and Slurm send), stop at the end of the step
+    with a checkpoint: SIGTERM used to kill the run where it stood, losing every step since its last checkpoint."""
     saved = Snapshot(earlier_run, small_dataset)
     path = tmp_path / "long.yaml"
     config = quick_config(small_dataset, runs_dir, "ctrl-c", max_steps=400, save_steps=100,
@@ -360,7 +363,7 @@ def test_sigint_to_the_cli_mid_run_exits_3_and_the_run_is_resumable(demo_cache: 
             break
         time.sleep(0.1)
     assert process.poll() is None, process.communicate()
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sent)
     out, err = process.communicate(timeout=240)
     assert process.returncode == 3, err
     lines = out.strip().splitlines()
