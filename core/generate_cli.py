@@ -62,9 +62,10 @@ def add_cli_arguments(sub: Any) -> None:
 
 
 def read_prompts_file(path: Path) -> list[str]:
-    """Prompts from a file: a YAML/JSON list, a mapping with `prompts:` (a run config), or one prompt a line."""
+    """Prompts from a file: a YAML/JSON list, a mapping with `prompts:` (a run config), or one prompt a line. A
+    UTF-8 byte order mark at its start (Notepad writes one) is not part of the first prompt."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise GenerationError(f"Cannot read the prompts file {path}: {exc}. To fix: give a UTF-8 text file, one "
                               "prompt a line.") from None

@@ -203,3 +203,33 @@ def test_prompts_as_text_with_empty_entries_still_read(tmp_path: Path) -> None:
     path.write_text("[]", encoding="utf-8")
     with pytest.raises(GenerationError, match="holds no prompts"):
         generate_cli.read_prompts_file(path)
+
+
+# ---------------------------------------------------------------------------------------------- a byte order mark
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("prompts.txt", "Aries:\r\nLeo\r\n"),
+    ("prompts.yaml", 'prompts:\n- "Aries:"\n- Leo\n'),
+    ("prompts.json", '["Aries:", "Leo"]'),
+])
+def test_a_byte_order_mark_is_not_part_of_the_first_prompt(tmp_path: Path, name: str, content: str) -> None:
+    """Notepad saves "UTF-8 with BOM": the mark (U+FEFF) was read into a text file's first prompt, so the model was
+    asked "\ufeffAries:". YAML and JSON files already dropped it (the YAML reader does); they stay so."""
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode("utf-8"))
+    assert generate_cli.read_prompts_file(path) == ["Aries:", "Leo"]
+
+
+def test_a_prompts_file_with_a_byte_order_mark_answers_its_first_prompt_as_typed(demo_dir: Path, tmp_path: Path,
+                                                                                 capsys) -> None:
+    """The tester's file: the same prompt twice, the first behind a BOM. Both now render as "Aries:" and get the
+    same greedy answer (the first got another, the model having read the BOM)."""
+    path = tmp_path / "prompts_bom.txt"
+    path.write_bytes(b"\xef\xbb\xbfAries:\nAries:\n")
+    code, out, err = cli(capsys, str(demo_dir), "--prompts", str(path), "--greedy", "--max-new-tokens", "6",
+                         "--show-prompt")
+    assert code == 0 and "\ufeff" not in out + err
+    assert err.count("--- rendered prompt ---\nAries:\n---") == 2
+    headers = out.split("> Aries:\n")
+    assert headers[0] == "" and len(headers) == 3 and headers[1] == headers[2] and headers[1].strip()
