@@ -44,6 +44,12 @@ class GenerationError(FinetuneError):
     """A prompt, folder or model that cannot be used for generation; the message says what to do."""
 
 
+class InputError(GenerationError):
+    """What was asked for cannot be, whatever the models hold: a folder that is not there or holds no model, a
+    checkpoint the run does not have, an empty prompt or prompts file. `finetune-studio generate` exits 2 for it
+    (bad input, as a bad config does), and 1 for a model that cannot load or a generation that fails."""
+
+
 def _help(text: str) -> dict[str, str]:
     return {"help": text}
 
@@ -310,11 +316,12 @@ def is_chat_run(config: RunConfig | None, tokenizer_dir: Path | None) -> bool:
 def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> Source:
     """What `generate FOLDER [--checkpoint N]` and the Try tab load: a run folder (its final model, else its
     latest complete checkpoint, or checkpoint N), a checkpoint or model folder inside a run, or a plain model
-    folder (with its base when it holds an adapter)."""
+    folder (with its base when it holds an adapter). What cannot be, whatever the models hold (no such folder or
+    checkpoint), raises InputError."""
     path = Path(folder).expanduser()
     if not path.exists():
-        raise GenerationError(f"{path} does not exist. To fix: give a run folder (it holds config.yaml) or a model "
-                              "folder (it holds config.json or adapter_config.json).")
+        raise InputError(f"{path} does not exist. To fix: give a run folder (it holds config.yaml) or a model "
+                         "folder (it holds config.json or adapter_config.json).")
     run_dir = path if RunFolder(path).exists() else path.parent if RunFolder(path.parent).exists() else None
     if run_dir is not None:
         config = run_config(run_dir)
@@ -322,21 +329,21 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
         notes: list[str] = []
         if run_dir != path:  # a checkpoint or the model folder itself
             if checkpoint is not None:
-                raise GenerationError(f"--checkpoint {checkpoint} picks a checkpoint of a run folder, and {path} is "
-                                      f"already one of {run_dir.name}'s models. To fix: give the run folder "
-                                      f"{run_dir} with --checkpoint, or this folder alone.")
+                raise InputError(f"--checkpoint {checkpoint} picks a checkpoint of a run folder, and {path} is "
+                                 f"already one of {run_dir.name}'s models. To fix: give the run folder {run_dir} "
+                                 "with --checkpoint, or this folder alone.")
             chosen = next((t for t in found if t.path == path), None)
             if chosen is None:
-                raise GenerationError(f"{path} is not a complete checkpoint or final model of {run_dir.name}. "
-                                      f"To fix: pick one of {', '.join(t.label for t in found) or 'none'}.")
+                raise InputError(f"{path} is not a complete checkpoint or final model of {run_dir.name}. To fix: "
+                                 f"pick one of {', '.join(t.label for t in found) or 'none'}.")
             _refuse_damaged(run_dir, chosen, found)
         elif checkpoint is not None:
             chosen = next((t for t in found if t.step == checkpoint), None)
             if chosen is None:
                 steps = [str(t.step) for t in found if t.step is not None]
-                raise GenerationError(f"The run {run_dir.name} has no complete checkpoint {checkpoint}. To fix: "
-                                      f"pick one of {', '.join(steps)}." if steps else
-                                      f"The run {run_dir.name} has no complete checkpoint; {_what_exists(run_dir)}.")
+                raise InputError(f"The run {run_dir.name} has no complete checkpoint {checkpoint}. To fix: pick one "
+                                 f"of {', '.join(steps)}." if steps else
+                                 f"The run {run_dir.name} has no complete checkpoint; {_what_exists(run_dir)}.")
             _refuse_damaged(run_dir, chosen, found)
         elif not found:
             raise GenerationError(f"The run {run_dir.name} has no final model and no complete checkpoint yet, so "
@@ -361,12 +368,11 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
             run_dir).model_dir
         return Source(chosen, base, run_dir, is_chat_run(config, tokenizer_dir), config.chat, notes)
     if not _is_model_folder(path):
-        raise GenerationError(f"{path} is neither a run folder (no config.yaml) nor a model folder (no config.json "
-                              "or adapter_config.json). To fix: pick the run's folder or the folder save_pretrained "
-                              "wrote.")
+        raise InputError(f"{path} is neither a run folder (no config.yaml) nor a model folder (no config.json or "
+                         "adapter_config.json). To fix: pick the run's folder or the folder save_pretrained wrote.")
     if checkpoint is not None:
-        raise GenerationError(f"--checkpoint needs a run folder; {path} is a model folder. To fix: give the run "
-                              "folder, or the checkpoint's own folder.")
+        raise InputError(f"--checkpoint needs a run folder; {path} is a model folder. To fix: give the run folder, "
+                         "or the checkpoint's own folder.")
     problem = damage(path)
     if problem is not None:
         raise GenerationError(f"The model folder {path} cannot load: {problem}. To fix: save the model there again, "

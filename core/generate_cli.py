@@ -23,6 +23,7 @@ from finetune_studio.core.generate import (
     Conversation,
     GenerationError,
     GenerationSettings,
+    InputError,
     chat_template,
     context_length,
     describe_error,
@@ -67,22 +68,21 @@ def read_prompts_file(path: Path) -> list[str]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise GenerationError(f"Cannot read the prompts file {path}: {exc}. To fix: give a UTF-8 text file, one "
-                              "prompt a line.") from None
+        raise InputError(f"Cannot read the prompts file {path}: {exc}. To fix: give a UTF-8 text file, one prompt "
+                         "a line.") from None
     if Path(path).suffix.lower() in (".yaml", ".yml", ".json"):
         from finetune_studio.core.config import _prompts, yaml_load
 
         try:
             data = yaml_load(text)
         except Exception as exc:  # noqa: BLE001 - yaml's own error: say the file and what it holds
-            raise GenerationError(f"{path} is not valid YAML/JSON ({exc}). To fix: write a list of prompts.") \
-                from None
+            raise InputError(f"{path} is not valid YAML/JSON ({exc}). To fix: write a list of prompts.") from None
         value, label = (data.get("prompts"), "prompts:") if isinstance(data, dict) else (data, "the file")
         prompts = _prompts(_text_prompts(path, value, label))
     else:
         prompts = [line for line in text.splitlines() if line.strip()]
     if not prompts:
-        raise GenerationError(f"{path} holds no prompts. To fix: write one prompt a line.")
+        raise InputError(f"{path} holds no prompts. To fix: write one prompt a line.")
     return prompts
 
 
@@ -94,9 +94,9 @@ def _text_prompts(path: Path, value: Any, label: str) -> Any:
         if item is None or isinstance(item, str):
             continue
         where = f"prompt {number} is" if isinstance(value, (list, tuple)) else f"{label} holds"
-        raise GenerationError(f"{path}: {where} {item!r} ({_kind(item)}), not text. To fix: write each prompt as "
-                              "text, in quotes where YAML would read a number, e.g. - \"5\"; a list of prompts "
-                              "goes one per line under prompts:.")
+        raise InputError(f"{path}: {where} {item!r} ({_kind(item)}), not text. To fix: write each prompt as text, "
+                         "in quotes where YAML would read a number, e.g. - \"5\"; a list of prompts goes one per "
+                         "line under prompts:.")
     return value
 
 
@@ -169,8 +169,10 @@ def print_answers(run_dir: Path, out: Any) -> int:
 
 def run_cli(args: Any) -> int:
     """`finetune-studio generate`: stream each answer to stdout, its figures and notes to stderr. Exits 0 when every
-    prompt was answered, 2 for settings that cannot work (refused before loading), 1 for a failure or for prompts
-    left unanswered, 3 when Ctrl-C stopped it; a reader of stdout that went away (`| head`) ends it quietly, 0."""
+    prompt was answered; 2 for bad input, refused before loading (settings that cannot work, an empty prompt, a
+    prompts file that cannot be read, a folder or checkpoint that is not there: InputError); 1 for a model that
+    cannot load, a failure or prompts left unanswered; 3 when Ctrl-C stopped it; a reader of stdout that went away
+    (`| head`) ends it quietly, 0."""
     try:
         return _generate(args)
     except KeyboardInterrupt:  # Ctrl-C before the stop handler is in place: reading, resolving or loading
@@ -181,6 +183,9 @@ def run_cli(args: Any) -> int:
         # 141 would fail every `set -o pipefail` script that pipes into head) and write nothing more.
         _drop_stdout()
         return 0
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except FinetuneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -224,8 +229,9 @@ def _generate(args: Any) -> int:
     if args.answers:
         folder = Path(args.folder).expanduser()
         if not RunFolder(folder).exists():
-            print(f"error: {folder} is not a run folder (no config.yaml).", file=sys.stderr)
-            return EXIT_FAILED
+            print(f"error: {folder} is not a run folder (no config.yaml), so it has no saved answers. To fix: give "
+                  "the run folder Compare checkpoints answered in.", file=sys.stderr)
+            return EXIT_CONFIG
         return print_answers(folder, sys.stdout)
     problems = settings_problems(args)
     for problem in problems:
@@ -234,12 +240,12 @@ def _generate(args: Any) -> int:
         return EXIT_CONFIG
     prompts = [args.prompt] if args.prompt is not None else read_prompts_file(Path(args.prompts))
     if not any(prompt.strip() for prompt in prompts):
-        raise GenerationError("The prompt is empty. To fix: give --prompt some text to answer or continue.")
+        raise InputError("The prompt is empty. To fix: give --prompt some text to answer or continue.")
     source = resolve(args.folder, args.checkpoint)
     side = BASE if args.base else TUNED
     if args.base and source.base is None:
-        raise GenerationError(f"{source.name} is a model folder with no base model recorded, so --base has nothing "
-                              "to load. To fix: give the run folder, or drop --base.")
+        raise InputError(f"{source.name} is a model folder with no base model recorded, so --base has nothing to "
+                         "load. To fix: give the run folder, or drop --base.")
     for note in source.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.system and not source.chat:

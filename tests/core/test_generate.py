@@ -371,11 +371,11 @@ def test_cli_prompts_file_and_rendered_prompt(demo_dir: Path, tmp_path: Path, ca
 
 def test_cli_bad_input_says_what_to_do(demo_dir: Path, tmp_path: Path, capsys) -> None:
     code, _, err = cli(capsys, str(demo_dir), "--prompt", "  ")
-    assert code == 1 and "The prompt is empty" in err and "Loading" not in err  # refused before loading
+    assert code == 2 and "The prompt is empty" in err and "Loading" not in err  # refused before loading
     code, _, err = cli(capsys, str(tmp_path), "--prompt", "hi")
-    assert code == 1 and "neither a run folder" in err
+    assert code == 2 and "neither a run folder" in err
     code, _, err = cli(capsys, str(demo_dir), "--base", "--prompt", "hi")
-    assert code == 1 and "no base model" in err
+    assert code == 2 and "no base model" in err
 
 
 def test_cli_prints_the_saved_answers(tmp_path: Path, capsys) -> None:

@@ -193,7 +193,7 @@ def test_prompts_that_are_not_text_are_refused(tmp_path: Path, no_loading, capsy
     path = tmp_path / "p.json"
     path.write_text(json.dumps(content), encoding="utf-8")
     code, _, err = cli(capsys, str(tmp_path), "--prompts", str(path))
-    assert code == 1 and err == f"error: {path}: {says}" + err.split(says, 1)[1] and "To fix: " in err
+    assert code == 2 and err == f"error: {path}: {says}" + err.split(says, 1)[1] and "To fix: " in err
 
 
 def test_prompts_as_text_with_empty_entries_still_read(tmp_path: Path) -> None:
@@ -233,3 +233,78 @@ def test_a_prompts_file_with_a_byte_order_mark_answers_its_first_prompt_as_typed
     assert err.count("--- rendered prompt ---\nAries:\n---") == 2
     headers = out.split("> Aries:\n")
     assert headers[0] == "" and len(headers) == 3 and headers[1] == headers[2] and headers[1].strip()
+
+
+# ---------------------------------------------------------------------------------------------- exit codes
+
+
+def _run_with_checkpoint_2(root: Path) -> Path:
+    """A run folder holding one complete checkpoint (checkpoint-2) and no final model; nothing in it loads."""
+    from finetune_studio.core.config import save_config
+    from tests.helpers import small_config
+
+    run_dir = root / "run"
+    (run_dir / "checkpoint-2").mkdir(parents=True)
+    save_config(small_config(root / "d.jsonl", root), run_dir / "config.yaml")
+    (run_dir / "checkpoint-2" / "config.json").write_text("{}", encoding="utf-8")
+    (run_dir / "checkpoint-2" / "trainer_state.json").write_text('{"global_step": 2}', encoding="utf-8")
+    return run_dir
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["{run}", "--prompt", ""], "error: The prompt is empty. To fix: give --prompt some text to answer or "
+                                "continue."),
+    (["{run}", "--prompts", "{root}/no-such-file.txt"],
+     "error: Cannot read the prompts file {root}/no-such-file.txt: [Errno 2] No such file or directory: "
+     "'{root}/no-such-file.txt'. To fix: give a UTF-8 text file, one prompt a line."),
+    (["{run}", "--prompts", "{root}/empty.txt"], "error: {root}/empty.txt holds no prompts. To fix: write one prompt "
+                                                 "a line."),
+    (["{run}", "--checkpoint", "99", "--prompt", "hi"],
+     "error: The run run has no complete checkpoint 99. To fix: pick one of 2."),
+    (["{run}/checkpoint-2", "--checkpoint", "2", "--prompt", "hi"],
+     "error: --checkpoint 2 picks a checkpoint of a run folder, and {run}/checkpoint-2 is already one of run's "
+     "models. To fix: give the run folder {run} with --checkpoint, or this folder alone."),
+    (["{root}/no-such-run", "--prompt", "hi"],
+     "error: {root}/no-such-run does not exist. To fix: give a run folder (it holds config.yaml) or a model folder "
+     "(it holds config.json or adapter_config.json)."),
+    (["{root}", "--prompt", "hi"],
+     "error: {root} is neither a run folder (no config.yaml) nor a model folder (no config.json or "
+     "adapter_config.json). To fix: pick the run's folder or the folder save_pretrained wrote."),
+    (["{root}", "--answers"], "error: {root} is not a run folder (no config.yaml), so it has no saved answers. To "
+                              "fix: give the run folder Compare checkpoints answered in."),
+])
+def test_bad_input_exits_2_with_what_to_do_before_loading(tmp_path: Path, no_loading, capsys, argv: list[str],
+                                                          says: str) -> None:
+    """As a bad setting does (and a bad config for train): these exited 1, as a failed generation does."""
+    run_dir = _run_with_checkpoint_2(tmp_path)
+    (tmp_path / "empty.txt").write_text("\n  \n", encoding="utf-8")
+    code, out, err = cli(capsys, *[arg.format(run=run_dir, root=tmp_path) for arg in argv])
+    assert (code, out, err) == (2, "", says.format(run=run_dir, root=tmp_path) + "\n")
+
+
+def test_base_of_a_model_folder_with_no_base_exits_2(demo_dir: Path, no_loading, capsys) -> None:
+    code, _, err = cli(capsys, str(demo_dir), "--base", "--prompt", "hi")
+    assert code == 2
+    assert err == (f"error: {demo_dir} is a model folder with no base model recorded, so --base has nothing to load. "
+                   "To fix: give the run folder, or drop --base.\n")
+
+
+def test_a_model_that_cannot_load_still_exits_1(demo_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """Not bad input: a damaged model folder (found before loading) and a load that fails both exit 1."""
+    from finetune_studio.core.errors import ModelError
+
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "gpt2"}', encoding="utf-8")
+    (folder / "model.safetensors").write_bytes(b"not safetensors")
+    code, _, err = cli(capsys, str(folder), "--prompt", "hi")
+    assert code == 1 and err == (f"error: The model folder {folder} cannot load: its model.safetensors is cut short "
+                                 "or not a safetensors file. To fix: save the model there again, or pick another "
+                                 "folder.\n")
+
+    def fails(*_args: object, **_kwargs: object) -> None:
+        raise ModelError("Could not load the model: out of disk. To fix: free some space.")
+
+    monkeypatch.setattr(generate_cli, "load", fails)
+    code, _, err = cli(capsys, str(demo_dir), "--prompt", "hi")
+    assert code == 1 and err == "error: Could not load the model: out of disk. To fix: free some space.\n"
