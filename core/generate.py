@@ -316,13 +316,15 @@ def is_chat_run(config: RunConfig | None, tokenizer_dir: Path | None) -> bool:
 def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> Source:
     """What `generate FOLDER [--checkpoint N]` and the Try tab load: a run folder (its final model, else its
     latest complete checkpoint, or checkpoint N), a checkpoint or model folder inside a run, or a plain model
-    folder (with its base when it holds an adapter). What cannot be, whatever the models hold (no such folder or
-    checkpoint), raises InputError."""
+    folder wherever it is, export's folders inside a run included (with its base when it holds an adapter).
+    What cannot be, whatever the models hold (no such folder or checkpoint), raises InputError."""
     path = Path(folder).expanduser()
     if not path.exists():
         raise InputError(f"{path} does not exist. To fix: give a run folder (it holds config.yaml) or a model "
                          "folder (it holds config.json or adapter_config.json).")
     run_dir = path if RunFolder(path).exists() else path.parent if RunFolder(path.parent).exists() else None
+    if run_dir is not None and run_dir != path and _own_model_folder(run_dir, path):
+        run_dir = None  # e.g. export's RUN/export-merged: loaded as the model folder it is, as it would be elsewhere
     if run_dir is not None:
         config = run_config(run_dir)
         found = targets(run_dir, config)
@@ -334,16 +336,27 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
                                  "with --checkpoint, or this folder alone.")
             chosen = next((t for t in found if t.path == path), None)
             if chosen is None:
-                raise InputError(f"{path} is not a complete checkpoint or final model of {run_dir.name}. To fix: "
-                                 f"pick one of {', '.join(t.label for t in found) or 'none'}.")
+                raise InputError(f"{path} is not a complete checkpoint or the final model of {run_dir.name} (a "
+                                 "checkpoint cut off while saving, or a folder with no config.json or "
+                                 f"adapter_config.json). To fix: {_pick_from(run_dir, found)}")
             _refuse_damaged(run_dir, chosen, found)
         elif checkpoint is not None:
             chosen = next((t for t in found if t.step == checkpoint), None)
             if chosen is None:
                 steps = [str(t.step) for t in found if t.step is not None]
-                raise InputError(f"The run {run_dir.name} has no complete checkpoint {checkpoint}. To fix: pick one "
-                                 f"of {', '.join(steps)}." if steps else
-                                 f"The run {run_dir.name} has no complete checkpoint; {_what_exists(run_dir)}.")
+                final = any(t.step is None for t in found)
+                if len(steps) > 1:
+                    fix = f"give one of its checkpoints: {', '.join(steps[:-1])} or {steps[-1]}."
+                elif steps:
+                    fix = f"give --checkpoint {steps[0]}, its only complete checkpoint."
+                elif final:
+                    fix = "leave out --checkpoint to use its final model."
+                else:
+                    fix = "train or resume the run until it saves a checkpoint."
+                said = (f"has no complete checkpoint {checkpoint}" if steps else
+                        f"has no complete checkpoint at all, so --checkpoint {checkpoint} has none to pick "
+                        f"({_what_exists(run_dir)})")
+                raise InputError(f"The run {run_dir.name} {said}. To fix: {fix}")
             _refuse_damaged(run_dir, chosen, found)
         elif not found:
             raise GenerationError(f"The run {run_dir.name} has no final model and no complete checkpoint yet, so "
@@ -387,6 +400,24 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
                                   "(base_model_name_or_path). To fix: add it, then try again.")
         base = ModelConfig(name_or_path=str(base_name))
     return Source(target, base, None, is_chat_run(None, path), None)
+
+
+def _own_model_folder(run_dir: Path, path: Path) -> bool:
+    """A model folder kept inside a run that is none of the run's own saves: export's export-merged/ and
+    export-adapter/, or a copy put there. It loads as a model folder, as it would anywhere else. A checkpoint-N/
+    or model/ is the run's own: only a complete one loads (one cut off while saving is refused)."""
+    return (_is_model_folder(path) and not CHECKPOINT_RE.match(path.name)
+            and path.resolve() != RunFolder(run_dir).model_dir.resolve())
+
+
+def _pick_from(run_dir: Path, found: list[Target]) -> str:
+    """What to give instead of a folder of the run that is none of its models: the ones it has, in words."""
+    names = [f"{t.path.name}/" + (" (the final model)" if t.step is None else "") for t in found]
+    if not names:
+        return "train or resume the run until it saves a checkpoint; it has no complete one yet."
+    if len(names) == 1:
+        return f"give the run folder {run_dir}, or its only model: {names[0]}."
+    return f"give the run folder {run_dir}, or one of its models: {', '.join(names[:-1])} or {names[-1]}."
 
 
 def _refuse_damaged(run_dir: Path, chosen: Target, found: list[Target]) -> None:

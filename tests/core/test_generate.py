@@ -83,7 +83,7 @@ def test_resolve_picks_final_model_or_the_checkpoint_asked_for(trained_run: Path
     assert source.target.path == trained_run / "checkpoint-8" and source.base.name_or_path == "builtin:demo"
     assert source.chat is False  # the demo recipe is a text run
     assert g.resolve(trained_run / "checkpoint-4").target.step == 4
-    with pytest.raises(g.GenerationError, match="no complete checkpoint 5.*4, 8, 12"):
+    with pytest.raises(g.GenerationError, match="no complete checkpoint 5.*4, 8 or 12"):
         g.resolve(trained_run, checkpoint=5)
 
 
@@ -98,6 +98,113 @@ def test_a_model_folder_that_fails_to_load_says_which(tmp_path: Path) -> None:
                                  "a safetensors file. To fix: save the model there again, or pick another folder.")
     with pytest.raises(ModelError, match=str(folder)):  # what the files do not show, loading says
         g.load_weights(ModelConfig(name_or_path=str(folder)), "cpu")
+
+
+@pytest.fixture(scope="module")
+def exported_lora_run(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished LoRA run with both exports where `finetune-studio export` puts them by default: inside the run
+    folder, as export-merged/ and export-adapter/."""
+    from finetune_studio.core.export import export_adapter, export_merged
+    from finetune_studio.core.training import run
+    from tests.helpers import SAMPLE
+
+    root = tmp_path_factory.mktemp("generate-export")
+    data = root / "small.jsonl"
+    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:64]) + "\n", encoding="utf-8")
+    config = small_config(data, root / "runs", max_steps=2, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False, learning_rate=1e-2)
+    config.name = "lora-exported"
+    config.adapter.method = "lora"
+    config.adapter.r = 4
+    result = run(config)
+    assert result.state == "finished"
+    run_dir = Path(result.run_dir)
+    assert export_merged(run_dir).out_dir == run_dir / "export-merged"
+    assert export_adapter(run_dir).out_dir == run_dir / "export-adapter"
+    return run_dir
+
+
+def test_an_export_inside_its_run_folder_loads_as_the_model_folder_it_is(exported_lora_run: Path) -> None:
+    """`export RUN --merged` writes RUN/export-merged; `generate RUN/export-merged` refused it ("is not a complete
+    checkpoint or final model of lora. To fix: pick one of final model") while a copy elsewhere loaded."""
+    merged = g.resolve(exported_lora_run / "export-merged")
+    assert merged.target.path == exported_lora_run / "export-merged" and merged.run_dir is None
+    assert merged.base is None and merged.adapter is False and merged.chat is False
+    adapter = g.resolve(exported_lora_run / "export-adapter")
+    assert adapter.target.path == exported_lora_run / "export-adapter" and adapter.adapter is True
+    named = json.loads((exported_lora_run / "export-adapter" / "adapter_config.json").read_text())
+    assert adapter.base.name_or_path == named["base_model_name_or_path"]
+    with pytest.raises(g.InputError, match="--checkpoint needs a run folder"):
+        g.resolve(exported_lora_run / "export-merged", checkpoint=2)
+
+
+@pytest.mark.slow
+def test_cli_answers_with_the_exports_inside_the_run_folder(exported_lora_run: Path, tmp_path: Path,
+                                                             capsys) -> None:
+    """The merged export answers as plain transformers does with that folder, and as the same folder copied
+    elsewhere; the adapter export answers as the run itself (the same adapter on the same base)."""
+    import shutil
+
+    from finetune_studio.core.model import load_model, load_tokenizer
+
+    merged = exported_lora_run / "export-merged"
+    flags = ["--prompt", PROMPTS[1], "--max-new-tokens", "8", "--greedy"]
+    code, out, err = cli(capsys, str(merged), *flags)
+    assert code == 0, err
+    folder = ModelConfig(name_or_path=str(merged))
+    assert out == plain_greedy(load_model(folder).eval(), load_tokenizer(folder), PROMPTS[1], 8) + "\n"
+    copy = tmp_path / "merged-elsewhere"
+    shutil.copytree(merged, copy)
+    assert cli(capsys, str(copy), *flags)[:2] == (0, out)
+    code, from_adapter, err = cli(capsys, str(exported_lora_run / "export-adapter"), *flags)
+    assert code == 0, err
+    assert (code, from_adapter) == cli(capsys, str(exported_lora_run), *flags)[:2]
+
+
+def test_a_folder_of_a_run_that_is_none_of_its_models_says_which_are(trained_run: Path, tmp_path: Path) -> None:
+    """A checkpoint cut off while saving is still refused though its weights are there (only trainer_state.json,
+    written last, is missing), and the models to pick instead are named in words: "pick one of final model" was
+    said for a run with one model."""
+    import shutil
+
+    run_dir = _copy_run(trained_run, tmp_path)
+    shutil.copytree(run_dir / "checkpoint-12", run_dir / "checkpoint-16")
+    (run_dir / "checkpoint-16" / "trainer_state.json").unlink()
+    with pytest.raises(g.InputError) as caught:
+        g.resolve(run_dir / "checkpoint-16")
+    assert str(caught.value) == (
+        f"{run_dir / 'checkpoint-16'} is not a complete checkpoint or the final model of {run_dir.name} (a "
+        "checkpoint cut off while saving, or a folder with no config.json or adapter_config.json). To fix: give the "
+        f"run folder {run_dir}, or one of its models: checkpoint-4/, checkpoint-8/, checkpoint-12/ or model/ (the "
+        "final model).")
+    for name in ("checkpoint-4", "checkpoint-8", "checkpoint-12", "checkpoint-16"):
+        shutil.rmtree(run_dir / name)
+    (run_dir / "logs").mkdir()
+    with pytest.raises(g.InputError) as caught:
+        g.resolve(run_dir / "logs")
+    assert str(caught.value).endswith(f"To fix: give the run folder {run_dir}, or its only model: model/ (the final "
+                                      "model).")
+    with pytest.raises(g.InputError) as caught:
+        g.resolve(run_dir, checkpoint=99)
+    assert str(caught.value).startswith(f"The run {run_dir.name} has no complete checkpoint at all, so --checkpoint "
+                                        "99 has none to pick (it holds ")
+    assert str(caught.value).endswith(". To fix: leave out --checkpoint to use its final model.")
+
+
+def test_a_checkpoint_the_run_does_not_have_names_the_ones_it_has(trained_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    with pytest.raises(g.InputError) as caught:
+        g.resolve(trained_run, checkpoint=99)
+    assert str(caught.value) == (f"The run {trained_run.name} has no complete checkpoint 99. To fix: give one of its "
+                                 "checkpoints: 4, 8 or 12.")
+    run_dir = _copy_run(trained_run, tmp_path)
+    shutil.rmtree(run_dir / "checkpoint-4")
+    shutil.rmtree(run_dir / "checkpoint-8")
+    with pytest.raises(g.InputError) as caught:
+        g.resolve(run_dir, checkpoint=99)
+    assert str(caught.value) == (f"The run {run_dir.name} has no complete checkpoint 99. To fix: give --checkpoint "
+                                 "12, its only complete checkpoint.")
 
 
 # ---------------------------------------------------------------------------------------------- rendering

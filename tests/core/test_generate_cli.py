@@ -260,7 +260,7 @@ def _run_with_checkpoint_2(root: Path) -> Path:
     (["{run}", "--prompts", "{root}/empty.txt"], "error: {root}/empty.txt holds no prompts. To fix: write one prompt "
                                                  "a line."),
     (["{run}", "--checkpoint", "99", "--prompt", "hi"],
-     "error: The run run has no complete checkpoint 99. To fix: pick one of 2."),
+     "error: The run run has no complete checkpoint 99. To fix: give --checkpoint 2, its only complete checkpoint."),
     (["{run}/checkpoint-2", "--checkpoint", "2", "--prompt", "hi"],
      "error: --checkpoint 2 picks a checkpoint of a run folder, and {run}/checkpoint-2 is already one of run's "
      "models. To fix: give the run folder {run} with --checkpoint, or this folder alone."),
