@@ -131,6 +131,47 @@ def _writable_dir(path: Path) -> str | None:
     return None
 
 
+# numpy.random.seed (which the Trainer calls with training.seed) takes 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+# The longest file or folder name most filesystems allow (ext4, XFS, btrfs, APFS, NTFS in UTF-16 units): 255 bytes.
+MAX_NAME_BYTES = 255
+# The package each of transformers' report_to integrations needs, where its name differs from the integration's.
+INTEGRATION_PACKAGES = {"azure_ml": "azureml-core", "flyte": "flytekit", "kubeflow": "kubeflow"}
+
+
+def _control_characters(name: str) -> str:
+    """The control characters in a name (a newline, a tab …), in words; '' if there are none."""
+    import unicodedata
+
+    found = sorted({c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")})
+    words = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
+    return ", ".join(words.get(c, f"the control character U+{ord(c):04X}") for c in found)
+
+
+def _report_to_problems(report_to: Any) -> list[str]:
+    """An integration named in training.report_to whose package is not installed: the Trainer would fail at its
+    start ("WandbCallback requires wandb …") after the run's folder is made."""
+    names = [report_to] if isinstance(report_to, str) else report_to if isinstance(report_to, list) else []
+    names = [n for n in names if isinstance(n, str) and n not in ("none", "all")]
+    if not names:
+        return []
+    import sys
+
+    from transformers.integrations.integration_utils import (
+        INTEGRATION_TO_CALLBACK,
+        get_available_reporting_integrations,
+    )
+
+    available = set(get_available_reporting_integrations())
+    found = []
+    for name in names:
+        if name in INTEGRATION_TO_CALLBACK and name not in available:
+            package = INTEGRATION_PACKAGES.get(name, name)
+            found.append(f"report_to '{name}' needs the {package} package, which is not installed. Install it "
+                         f"({sys.executable} -m pip install {package}), or set report_to to none.")
+    return found
+
+
 def _known_encoding(name: str) -> bool:
     import codecs
 
@@ -245,6 +286,14 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         if isinstance(value, str) and value not in STRATEGIES and not (key == "save_strategy" and value == "best"):
             add(f"training.{key}", f"{key} must be one of {', '.join(STRATEGIES)} (got {value!r}).")
 
+    seed = training.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
+        # Trainer seeds numpy with it (numpy.random.seed), which takes 0 to 2**32 - 1 only.
+        add("training.seed", f"seed must be a whole number from 0 to {MAX_SEED:,} (got {seed:,}); the seed uses 42.")
+    if typed_ok:
+        for message in _report_to_problems(training.get("report_to")):
+            add("training.report_to", message)
+
     eval_strategy = training.get("eval_strategy", "no")
     save_strategy = training.get("save_strategy", "steps")
     if training.get("load_best_model_at_end"):
@@ -293,6 +342,12 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     # ---- folders
     if not isinstance(config.name, str) or any(c in config.name for c in "/\\") or config.name in (".", ".."):
         add("name", f"The run name {config.name!r} cannot be used as a folder name; avoid / and \\.")
+    elif _control_characters(config.name):
+        add("name", f"The run name {config.name!r} holds {_control_characters(config.name)}; a run name is one line "
+                    "of printable characters (it names the run's folder and its row in the runs list).")
+    elif len(os.fsencode(config.name)) > MAX_NAME_BYTES:
+        add("name", f"The run name is {len(config.name):,} characters long ({len(os.fsencode(config.name)):,} bytes); "
+                    f"a folder name holds at most {MAX_NAME_BYTES} bytes. Choose a shorter name.")
     if check_files:
         runs_dir = runs_dir_of(config)
         problem = _writable_dir(runs_dir)

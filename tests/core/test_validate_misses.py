@@ -1,0 +1,93 @@
+"""Problems `validate` passed that failed `train` right after it made the run folder (hostile test 13): each is now
+found by validate (exit 2, the problem in words) and by train before it makes the folder (exit 2, no folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_horoscopes.jsonl"
+
+
+def texts(count: int = 120) -> list[str]:
+    return [json.loads(line)["horoscope"] for line in SAMPLE.read_text(encoding="utf-8").splitlines()[:count]]
+
+
+def jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "run.yaml"
+    assert main(["init", str(path)]) == 0
+    return path
+
+
+def validate_then_train(config: Path, runs: Path, options: list[str], capsys: pytest.CaptureFixture,
+                        name: str = "miss") -> tuple[list[str], list[str]]:
+    """validate's problem lines and train's error lines; both must exit 2, and train must leave no run folder."""
+    capsys.readouterr()
+    assert main(["validate", str(config), *options]) == 2
+    validated = [line.removeprefix("problem: ") for line in capsys.readouterr().out.splitlines()
+                 if line.startswith("problem: ")]
+    assert main(["train", str(config), "--name", name, *options, "--quiet"]) == 2
+    trained = [line.removeprefix("error: ") for line in capsys.readouterr().err.splitlines()
+               if line.startswith("error: ")]
+    assert not runs.exists() or list(runs.iterdir()) == []
+    return validated, trained
+
+
+@pytest.mark.parametrize("option, expected", [
+    ("training.seed=-1", "training.seed: seed must be a whole number from 0 to 4,294,967,295 (got -1); the seed "
+                         "uses 42."),
+    ("seed=4294967296", "training.seed: seed must be a whole number from 0 to 4,294,967,295 (got 4,294,967,296); "
+                        "the seed uses 42."),
+], ids=["minus-one", "2**32"])
+def test_a_seed_numpy_refuses_is_refused_by_name(option: str, expected: str, runs_dir: Path, config_file: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    validated, trained = validate_then_train(config_file, runs_dir, ["--set", option], capsys)
+    assert validated == trained == [expected]
+    assert main(["validate", str(config_file), "--set", "seed=4294967295"]) == 0
+
+
+def test_a_report_to_integration_that_is_not_installed_is_refused(runs_dir: Path, config_file: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    import sys
+
+    from transformers.integrations import integration_utils
+
+    monkeypatch.setattr(integration_utils, "get_available_reporting_integrations", lambda: ["tensorboard"])
+    validated, trained = validate_then_train(config_file, runs_dir, ["--set", "training.report_to=wandb"], capsys)
+    assert validated == trained == [
+        f"training.report_to: report_to 'wandb' needs the wandb package, which is not installed. Install it "
+        f"({sys.executable} -m pip install wandb), or set report_to to none."]
+    assert main(["validate", str(config_file), "--set", "report_to=none"]) == 0
+    assert main(["validate", str(config_file), "--set", "report_to=[tensorboard]"]) == 0
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("x" * 300, "name: The run name is 300 characters long (300 bytes); a folder name holds at most 255 bytes. Choose "
+                "a shorter name."),
+    ("\u00e9" * 200, "name: The run name is 200 characters long (400 bytes); a folder name holds at most 255 bytes. "
+                     "Choose a shorter name."),
+    ("two\nlines", "name: The run name 'two\\nlines' holds a line break; a run name is one line of printable "
+                   "characters (it names the run's folder and its row in the runs list)."),
+    ("tab\there\x07", "name: The run name 'tab\\there\\x07' holds the control character U+0007, a tab; a run name is "
+                      "one line of printable characters (it names the run's folder and its row in the runs list)."),
+], ids=["300-bytes", "400-bytes", "newline", "tab-and-bell"])
+def test_a_run_name_that_cannot_name_a_folder_is_refused(name: str, expected: str, runs_dir: Path, config_file: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    capsys.readouterr()
+    assert main(["validate", str(config_file), "--name", name]) == 2
+    assert [line.removeprefix("problem: ") for line in capsys.readouterr().out.splitlines()] == [expected]
+    assert main(["train", str(config_file), "--name", name, "--quiet"]) == 2
+    assert [line.removeprefix("error: ") for line in capsys.readouterr().err.splitlines()] == [expected]
+    assert not runs_dir.exists() or list(runs_dir.iterdir()) == []
+    assert main(["validate", str(config_file), "--name", "x" * 255]) == 0
