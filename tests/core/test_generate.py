@@ -485,6 +485,16 @@ def test_cli_bad_input_says_what_to_do(demo_dir: Path, tmp_path: Path, capsys) -
     assert code == 2 and "no base model" in err
 
 
+def test_cli_notes_that_system_is_for_chat_runs_on_a_text_run_folder(trained_run: Path, capsys) -> None:
+    """`--system` on a text run is not used: said on stderr (the answer is the same as without it), not an error."""
+    code, out, err = cli(capsys, str(trained_run), "--prompt", "Leo", "--system", "Be brief.", "--greedy",
+                         "--max-new-tokens", "4")
+    assert code == 0 and err.splitlines()[0] == (f"note: --system is not used: {trained_run.name} is a text run, "
+                                                 "which continues the prompt as written; a system prompt is for chat "
+                                                 "runs.")
+    assert (0, out) == cli(capsys, str(trained_run), "--prompt", "Leo", "--greedy", "--max-new-tokens", "4")[:2]
+
+
 def test_cli_prints_the_saved_answers(tmp_path: Path, capsys) -> None:
     save_config(small_config(tmp_path / "d.jsonl", tmp_path), tmp_path / "config.yaml")
     saved.append_answer(tmp_path, {"prompt": "Leo", "model": "checkpoint-2", "answer": "a bright week"})
