@@ -153,6 +153,10 @@ def resolve_format(chat: ChatConfig, rows: list[dict], columns: list[str],
     chat.columns overriding the default names."""
     detected = detect_format(rows, columns)
     fmt = detected.format if chat.format == "auto" else chat.format
+    if chat.format == "auto" and fmt == "text":
+        named = _conversation_column(chat, rows, columns, text_column)
+        if named is not None:  # its rows are not lists of turns: to_example says what they hold instead
+            return Detection("messages", {"messages": named}, f"column '{named}' is named as a conversation")
     if fmt == "text":
         column = (chat.columns or {}).get("text") or text_column
         return Detection("text", {"text": column} if column else {}, detected.reason if chat.format == "auto"
@@ -166,6 +170,23 @@ def resolve_format(chat: ChatConfig, rows: list[dict], columns: list[str],
     mapping.update({k: v for k, v in (chat.columns or {}).items() if k in FORMAT_PARTS[fmt]})
     reason = detected.reason if chat.format == "auto" else "set in chat.format"
     return Detection(fmt, mapping, reason)
+
+
+def _conversation_column(chat: ChatConfig, rows: list[dict], columns: list[str],
+                         text_column: str | None) -> str | None:
+    """A column named as a conversation ('messages', 'conversations', …) in data with no text column to train
+    instead, whose rows hold lists or JSON text of a list: chats that are malformed (a JSON string, an empty list),
+    not plain text."""
+    column = (chat.columns or {}).get("text") or text_column
+    names = list(columns) or (list(rows[0]) if rows else [])
+    if isinstance(column, str) and any(isinstance(n, str) and n.strip() == column.strip() for n in names):
+        return None
+    found = _find(names, FORMAT_PARTS["messages"]["messages"])
+    if found is None or not any(isinstance(row.get(found), list) or (isinstance(row.get(found), str)
+                                                                      and row[found].lstrip().startswith("["))
+                                for row in rows):
+        return None
+    return found
 
 
 def mapping_problems(detection: Detection, columns: list[str]) -> list[str]:
@@ -247,6 +268,9 @@ def _text(value: Any, where: str) -> str:
 
 def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
     """A list of {role, content} with roles mapped from their aliases; ChatDataError names the bad turn."""
+    if isinstance(value, str):
+        written = " (a list written as JSON text: store the list itself)" if value.lstrip().startswith("[") else ""
+        raise ChatDataError(f"'{where}' holds text, not a list of turns{written}")
     if not isinstance(value, list):
         raise ChatDataError(f"'{where}' holds {type(value).__name__}, not a list of turns")
     if not value:
@@ -911,7 +935,9 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
     if chat.format == "auto":
         for index, row in enumerate(rows, 1):
             other, _, reason = _row_format(row, columns)
-            if other != detection.format:
+            # A row that reads as plain text lacks values of the detected format (a null prompt, a messages
+            # string): to_example below names what it lacks, which says more than "mixed formats".
+            if other != detection.format and other != "text":
                 problems.append(("chat.format", f"{source}: mixed formats. The first rows are "
                                                 f"{FORMAT_NAMES[detection.format]} but row {index} is "
                                                 f"{FORMAT_NAMES[other]} ({reason}). Keep one format per dataset, or "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -91,3 +92,57 @@ def test_a_run_name_that_cannot_name_a_folder_is_refused(name: str, expected: st
     assert [line.removeprefix("error: ") for line in capsys.readouterr().err.splitlines()] == [expected]
     assert not runs_dir.exists() or list(runs_dir.iterdir()) == []
     assert main(["validate", str(config_file), "--name", "x" * 255]) == 0
+
+
+def null_prompt(path: Path) -> Path:
+    base = texts()
+    return jsonl(path, [{"prompt": "Sign?", "completion": t} for t in base[:60]] + [{"prompt": None, "completion": "x"}]
+                 + [{"prompt": "Sign?", "completion": t} for t in base[60:]])
+
+
+def messages_as_json_text(path: Path) -> Path:
+    chats = [[{"role": "user", "content": "Sign?"}, {"role": "assistant", "content": t}] for t in texts()]
+    return jsonl(path, [{"messages": json.dumps(chat)} for chat in chats])
+
+
+def empty_messages(path: Path) -> Path:
+    return jsonl(path, [{"messages": []} for _ in range(120)])
+
+
+# (file name, how to write it, the problem validate prints) for chat data under the seed's chat.format auto, with
+# the seed's text column 'horoscope', which the data does not have.
+CHAT_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
+    ("null_prompt.jsonl", null_prompt,
+     "dataset.source: {path}: row 61: 'prompt' is missing. Fix or remove these rows, or map the columns in "
+     "chat.columns."),
+    ("messages_text.jsonl", messages_as_json_text,
+     "dataset.source: {path}: row 1: 'messages' holds text, not a list of turns (a list written as JSON text: store "
+     "the list itself); row 2: 'messages' holds text, not a list of turns (a list written as JSON text: store the "
+     "list itself); row 3: 'messages' holds text, not a list of turns (a list written as JSON text: store the list "
+     "itself). Fix or remove these rows, or map the columns in chat.columns."),
+    ("empty_messages.jsonl", empty_messages,
+     "dataset.source: {path}: row 1: 'messages' is an empty conversation; row 2: 'messages' is an empty "
+     "conversation; row 3: 'messages' is an empty conversation. Fix or remove these rows, or map the columns in "
+     "chat.columns."),
+]
+
+
+@pytest.mark.parametrize("file_name, write, expected", CHAT_CASES, ids=[c[0] for c in CHAT_CASES])
+def test_malformed_chat_rows_are_named_under_chat_format_auto(file_name: str, write: Callable[[Path], Path],
+                                                             expected: str, tmp_path: Path, runs_dir: Path,
+                                                             config_file: Path, capsys: pytest.CaptureFixture) -> None:
+    """chat.format auto (the chat demo's default) says what a row lacks, as chat.format messages does, instead of
+    "mixed formats … plain text" or "there is no column 'horoscope'"."""
+    path = write(tmp_path / file_name)
+    validated, trained = validate_then_train(config_file, runs_dir, ["--set", f"dataset.source={path}"], capsys)
+    assert validated == trained == [expected.format(path=path)]
+
+
+def test_a_plain_text_column_named_chat_is_still_read_as_text(tmp_path: Path, config_file: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    """Only a conversation-named column holding lists (or JSON text of a list) is taken for malformed chats."""
+    path = jsonl(tmp_path / "plain.jsonl", [{"chat": "hello there"}, {"chat": "another"}])
+    capsys.readouterr()
+    assert main(["validate", str(config_file), "--set", f"dataset.source={path}"]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"problem: dataset.text_column: {path}: there is no column 'horoscope'. Columns: chat."]
