@@ -438,8 +438,10 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
                                        **_reader_options(fmt, files, config, delimiter))
         except Exception as exc:  # noqa: BLE001 - datasets wraps parse errors in several types
             if "corresponds to no data" in str(exc):  # datasets' words for a source without rows
-                raise DataError(f"{where} has no rows. Pick a file with data in it.") from None
+                raise DataError(_no_rows(where, fmt)) from None
             raise DataError(f"Could not read {where}: {_first_line(exc)}") from None
+        if len(ds) == 0:
+            raise DataError(_no_rows(where, fmt))
     else:
         _hub_guard(config.source)
         try:
@@ -449,6 +451,13 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
     if len(ds) == 0:
         raise DataError(f"The dataset {config.source} has no rows. Pick a file with data in it.")
     return ds
+
+
+def _no_rows(where: Path, fmt: str) -> str:
+    if fmt == "csv":  # check_file saw rows below the header: pandas skips lines that hold only spaces
+        return (f"{where} has no rows of data: every line below the header is blank (empty or only spaces). Pick a "
+                "file with text in it.")
+    return f"{where} has no rows. Pick a file with data in it."
 
 
 def _first_line(exc: BaseException) -> str:
@@ -774,17 +783,54 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
         _HEADS[key] = head
     if isinstance(head, Problem):
         return [head]
+    columns, rows, kinds, nulls, complete = head
     if chat is not None:  # instruction and chat rows (a core.config.ChatConfig): their checks replace the text column's
         from finetune_studio.core.chat import source_problems
 
-        found = source_problems(chat, config, head[0], head[1])
+        found = source_problems(chat, config, columns, rows)
         if found is not None:
-            return [Problem(key, message) for key, message in found]
-    return _column_problems(config, fmt, *head)
+            found = [Problem(key, message) for key, message in found]
+            return found or (_split_problems(config, len(rows)) if complete else [])
+    found = _column_problems(config, fmt, columns, rows, kinds, nulls)
+    real = real_column(columns, config.text_column) if isinstance(config.text_column, str) else None
+    if found or not complete or not rows or real is None:
+        return found
+    texts = [row.get(real) for row in rows]
+    filled = sum(isinstance(text, str) and bool(text.strip()) for text in texts)
+    if filled == 0:
+        return [Problem("dataset.text_column", str(_all_blank(config.source, real, len(texts), fmt)))]
+    return _split_problems(config, filled, " with text")
+
+
+def _all_blank(source: str, column: str, rows: int, fmt: str) -> DataError:
+    where = "line" if fmt == "text" else "row"
+    every = f"the {where}" if rows == 1 else f"all {rows:,} {where}s"
+    return DataError(f"{source}: {every} of column {shown(column)} {'is' if rows == 1 else 'are'} blank (empty or "
+                     "only spaces), so there is no text to train on. Pick a file with text in it, or another text "
+                     "column.")
+
+
+def _split_problems(config: DatasetConfig, rows: int, what: str = "") -> list[Problem]:
+    """A whole source of `rows` rows (`what`: which rows count, in words) that cannot hold out the configured
+    test split: what tokenize_and_split and core.chat.prepare_dataset refuse, said before the run."""
+    import math
+
+    test_size = config.test_size
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 < test_size < 1:
+        return []  # 0 holds out nothing; a bad value is validate()'s own problem
+    if rows < 2:
+        return [Problem("dataset.test_size", f"{config.source} holds {rows} row{what}, too few to hold out a test "
+                                             "split (that needs 2 or more). Add rows, or set test_size to 0 (and "
+                                             "eval_strategy to 'no').")]
+    if math.floor((1 - test_size) * rows) == 0 or math.ceil(test_size * rows) >= rows:
+        return [Problem("dataset.test_size", f"{config.source}: nothing is left for training after a "
+                                             f"{test_size:g} test split of its {rows} rows{what}. Add rows or lower "
+                                             "test_size.")]
+    return []
 
 
 def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: list[dict[str, Any]],
-                     kinds: dict[str, str | None]) -> list[Problem]:
+                     kinds: dict[str, str | None], nulls: dict[str, tuple[int, int | None, int, int]]) -> list[Problem]:
     column = config.text_column
     if not isinstance(column, str) or not column.strip() or not columns:
         return []
@@ -793,12 +839,47 @@ def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: 
         return [Problem("dataset.text_column", str(_missing_column(config.source, column, columns)))]
     kinds = {**{c: _row_kind(c, rows, fmt) for c in columns if c not in kinds}, **kinds}
     if kinds[real] is not None:
+        odd = _odd_row(rows, real) if fmt in ("json", "text") else None  # Parquet and CSV: one type a column
+        if odd is not None:  # some rows hold text: the others are the mistake, not the column
+            index, value = odd
+            return [Problem("dataset.text_column", f"{config.source}: row {index} holds {_one_kind(value)} "
+                                                   f"({_brief(value)}) in column {shown(real)}, not text. Fix or "
+                                                   "remove that row.")]
         text_columns = [c for c in columns if kinds.get(c) is None]
         return [Problem("dataset.text_column", str(_not_text(config.source, real, kinds[real], text_columns)))]
     for index, row in enumerate(rows):
         if row.get(real) is None:
             return [Problem("dataset.text_column", str(_no_value(config.source, real, index + 1)))]
+    count, first, low, high = nulls.get(real, (0, None, 0, 0))
+    if count:  # past the rows read, from the Parquet file's statistics
+        if first is not None:
+            return [Problem("dataset.text_column", str(_no_value(config.source, real, first + 1)))]
+        rows_word = "1 row has" if count == 1 else f"{count:,} rows have"
+        return [Problem("dataset.text_column", f"{config.source}: {rows_word} no value in column {shown(real)} (the "
+                                               f"first among rows {low + 1:,} to {high:,}). Fill or remove them.")]
     return []
+
+
+def _odd_row(rows: list[dict[str, Any]], column: str) -> tuple[int, Any] | None:
+    """(row number, value) of the first row whose value in `column` is not text, when other rows hold text."""
+    values = [row.get(column) for row in rows]
+    if not any(isinstance(value, str) for value in values):
+        return None
+    return next(((index, value) for index, value in enumerate(values, 1) if _value_kind(value) is not None), None)
+
+
+_ONE_KIND = {"true/false values": "a true/false value", "whole numbers": "a whole number", "numbers": "a number",
+             "records (JSON objects)": "a record (a JSON object)", "lists": "a list"}
+
+
+def _one_kind(value: Any) -> str:
+    kind = _value_kind(value) or "text"
+    return _ONE_KIND.get(kind, kind)
+
+
+def _brief(value: Any, limit: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _row_kind(column: str, rows: list[dict[str, Any]], fmt: str) -> str | None:
@@ -821,44 +902,80 @@ def _row_kind(column: str, rows: list[dict[str, Any]], fmt: str) -> str | None:
     return None
 
 
-def _head(config: DatasetConfig, fmt: str, files: list[Path],
-          delimiter: str = ",") -> tuple[list[str], list[dict[str, Any]], dict[str, str | None]]:
-    """Columns, the first rows and (Parquet) the column kinds, from at most CHECK_BYTES of the files."""
+def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = ",") -> tuple[
+        list[str], list[dict[str, Any]], dict[str, str | None], dict[str, tuple[int, int | None, int, int]], bool]:
+    """Columns, the first rows, (Parquet) the column kinds and the nulls its statistics count, and whether the rows
+    are the whole source, from at most CHECK_BYTES of the files."""
     budget = CHECK_BYTES
     columns: list[str] = []
     rows: list[dict[str, Any]] = []
     kinds: dict[str, str | None] = {}
+    nulls: dict[str, tuple[int, int | None, int, int]] = {}
+    complete = True
     codec = _codec(config.encoding)
     for path in files:
         size = path.stat().st_size
         if size == 0:
             raise DataError(f"{path} is empty. Pick a file with data in it.")
         if fmt == "parquet":
+            if budget <= 0:
+                complete = False
+                continue
+            found, file_kinds, read, file_nulls, whole = _parquet_head(path, budget)
             if not columns:
-                columns, kinds = _parquet_head(path)
+                columns, kinds = found, file_kinds
+                nulls = file_nulls  # the first file's rows come first
+            rows += read
+            budget -= max(1, size if whole else budget)
+            complete = complete and whole
             continue
         if budget <= 0 or (size > budget and not _ascii_compatible(codec)):
+            complete = False
             continue  # checked when the run reads it
         with open(path, "rb") as handle:
             data = handle.read(min(size, budget))
         budget -= len(data)
-        complete = len(data) == size
-        if not complete:
+        whole = len(data) == size
+        complete = complete and whole
+        if not whole:
             data = data[:data.rfind(b"\n") + 1]  # whole lines only
         text = _decode(path, data, encoding=config.encoding).removeprefix("\ufeff")
-        if complete and not text.strip():
+        if whole and not text.strip():
             raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
         if fmt == "text":
             columns = ["text"]
+            sample_by = effective_sample_by(config)
+            if sample_by not in SAMPLE_BY:
+                complete = False  # validate() names the bad setting; the rows are counted once it is fixed
+            else:
+                rows += _text_rows(text, sample_by, whole)
             continue
         if fmt == "json":
-            header, found = [], _json_head(path, text, complete, config.encoding)
+            header, found_rows = [], _json_head(path, text, whole, config.encoding)
+            if not found_rows and text.strip():
+                complete = False  # a JSON document too large to read here: the run reads it
         else:
-            header, found = _csv_head(path, text, complete, delimiter)
-        for names in (header, *found):
+            header, found_rows = _csv_head(path, text, whole, delimiter)
+        for names in (header, *found_rows):
             columns += [name for name in names if name not in columns]
-        rows += found
-    return columns, rows, kinds
+        rows += found_rows
+    return columns, rows, kinds, nulls, complete
+
+
+def _text_rows(text: str, sample_by: str, whole: bool) -> list[dict[str, str]]:
+    """The rows datasets' text reader makes of a .txt file's text (a whole file, or its first whole lines)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # it reads with universal newlines
+    if sample_by == "document":
+        return [{"text": text}] if whole else []
+    if sample_by == "paragraph":
+        parts = text.split("\n\n")
+        if not whole:
+            parts = parts[:-1]  # may go on past what was read
+        return [{"text": part} for part in parts if part]
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the end of the last line, not a row
+    return [{"text": line} for line in lines]
 
 
 def _json_document(path: Path, text: str) -> Any:
@@ -869,7 +986,25 @@ def _json_document(path: Path, text: str) -> Any:
         raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
     if value == []:
         raise DataError(f"{path} holds an empty JSON list: it has no rows. Pick a file with data in it.")
+    nested = _nested_rows_key(value)
+    if nested is not None:
+        example = (f", e.g. jq -c '.{nested}[]' {path.name} > {path.stem}.jsonl" if nested.isidentifier() else "")
+        raise DataError(f"{path}: the rows appear to be nested under {json.dumps(nested)} "
+                        f"({{{json.dumps(nested)}: [{{...}}, ...]}}), but rows are read from a JSON file whose top "
+                        "level is the list of rows, or from JSON Lines (one object per line). To fix: save the list "
+                        f"itself as the file, or save its rows as JSON Lines (.jsonl){example}.")
     return value
+
+
+def _nested_rows_key(value: Any) -> str | None:
+    """The key of a JSON document {"data": [{...}, ...]} whose rows sit under one key, which datasets reads as
+    one row with a column "data" (its `field` option would read them; the app does not set it)."""
+    if not isinstance(value, dict):
+        return None
+    for key, inner in value.items():
+        if isinstance(inner, list) and inner and all(isinstance(row, dict) for row in inner[:100]):
+            return key
+    return None
 
 
 def _json_head(path: Path, text: str, complete: bool, encoding: str | None) -> list[dict[str, Any]]:
@@ -920,12 +1055,18 @@ def _csv_head(path: Path, text: str, complete: bool,
     return header, rows
 
 
-def _parquet_head(path: Path) -> tuple[list[str], dict[str, str | None]]:
+def _parquet_head(path: Path, budget: int = CHECK_BYTES) -> tuple[
+        list[str], dict[str, str | None], list[dict[str, Any]], dict[str, tuple[int, int | None, int, int]], bool]:
+    """Columns, their kinds, the first rows (about `budget` bytes of them), the nulls of each text column past them
+    and whether the rows are the whole file. The nulls come from the row groups' statistics (metadata, no read):
+    column -> (how many, the first one's row index or None, the rows it lies between); the first one's index is
+    found by reading that one column chunk when it is small."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.read_metadata(path)
+        handle = pq.ParquetFile(path)
+        meta = handle.metadata
         schema = meta.schema.to_arrow_schema()
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
@@ -947,4 +1088,56 @@ def _parquet_head(path: Path) -> tuple[list[str], dict[str, str | None]]:
             kinds[name] = "records (JSON objects)"
         else:
             kinds[name] = f"{kind} values"
-    return list(schema.names), kinds
+    rows: list[dict[str, Any]] = []
+    try:
+        first = meta.row_group(0) if meta.num_row_groups else None
+        if first is not None and first.num_rows:
+            per_row = max(1, first.total_byte_size // first.num_rows)
+            take = max(1, min(meta.num_rows, budget // per_row))
+            batch = next(handle.iter_batches(batch_size=take), None)
+            rows = batch.to_pylist()[:take] if batch is not None else []
+        nulls = _parquet_nulls(handle, [n for n in schema.names if kinds[n] is None], len(rows))
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged page reads as one of several pyarrow errors
+        raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
+    return list(schema.names), kinds, rows, nulls, len(rows) == meta.num_rows
+
+
+# A column chunk up to this size is read to find the row of a null past the rows read (in a few milliseconds).
+NULL_CHUNK_BYTES = 1 << 20
+
+
+def _parquet_nulls(handle: Any, names: list[str], read: int) -> dict[str, tuple[int, int | None, int, int]]:
+    """column -> (nulls, the first one's row index or None, the row indexes [low, high) it lies between) for nulls
+    past the first `read` rows, from the row groups' statistics; columns without statistics, or without nulls past
+    those rows, are left out."""
+    import pyarrow.compute as pc
+
+    meta = handle.metadata
+    positions = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    found: dict[str, tuple[int, int | None, int, int]] = {}
+    for name in names:
+        column = positions.get(name)
+        if column is None:
+            continue
+        start, count, first, low, high = 0, 0, None, 0, 0
+        for index in range(meta.num_row_groups):
+            group_meta = meta.row_group(index)
+            chunk, rows = group_meta.column(column), group_meta.num_rows
+            stats = chunk.statistics
+            skip = max(0, read - start)  # rows of this group read (and checked) already
+            if stats is not None and stats.has_null_count and stats.null_count and rows > skip:
+                nulls = stats.null_count  # past the rows read, unless the rows read hold some (said first, then)
+                if not count and chunk.total_compressed_size <= NULL_CHUNK_BYTES:  # the first group with nulls
+                    tail = handle.read_row_group(index, columns=[name]).column(0).slice(skip)
+                    nulls = tail.null_count
+                    if nulls:
+                        first = start + skip + pc.index(pc.is_null(tail), True).as_py()
+                if nulls and not count:
+                    low, high = start + skip, start + rows
+                count += nulls
+            start += rows
+        if count:
+            found[name] = (count, first, low, high)
+    return found

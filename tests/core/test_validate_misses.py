@@ -146,3 +146,142 @@ def test_a_plain_text_column_named_chat_is_still_read_as_text(tmp_path: Path, co
     assert main(["validate", str(config_file), "--set", f"dataset.source={path}"]) == 2
     assert capsys.readouterr().out.splitlines() == [
         f"problem: dataset.text_column: {path}: there is no column 'horoscope'. Columns: chat."]
+
+
+def parquet_nulls(path: Path) -> Path:
+    import pandas as pd
+
+    base = texts()
+    pd.DataFrame({"text": base[:50] + [None] * 10 + base[50:]}).to_parquet(path)
+    return path
+
+
+def one_line(path: Path) -> Path:
+    path.write_text("hello world")
+    return path
+
+
+def blank_csv(path: Path) -> Path:
+    path.write_text("text\n" + "   \n" * 120)
+    return path
+
+
+def nested_json(path: Path) -> Path:
+    path.write_text(json.dumps({"data": [{"text": t} for t in texts()]}))
+    return path
+
+
+def one_number(path: Path) -> Path:
+    base = texts(115)
+    return jsonl(path, [{"text": t} for t in base[:60]] + [{"text": 5}] + [{"text": t} for t in base[60:]])
+
+
+# (file name, how to write it, the problem validate prints) for plain text read from the column 'text'.
+TEXT_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
+    ("nulls.parquet", parquet_nulls,
+     "dataset.text_column: {path}: row 51 has no value in column 'text'. Fill or remove it."),
+    ("one.txt", one_line,
+     "dataset.test_size: {path} holds 1 row with text, too few to hold out a test split (that needs 2 or more). "
+     "Add rows, or set test_size to 0 (and eval_strategy to 'no')."),
+    ("blank.csv", blank_csv,
+     "dataset.text_column: {path}: all 120 rows of column 'text' are blank (empty or only spaces), so there is no "
+     "text to train on. Pick a file with text in it, or another text column."),
+    ("nested.json", nested_json,
+     'dataset.source: {path}: the rows appear to be nested under "data" ({{"data": [{{...}}, ...]}}), but rows are '
+     "read from a JSON file whose top level is the list of rows, or from JSON Lines (one object per line). To fix: "
+     "save the list itself as the file, or save its rows as JSON Lines (.jsonl), e.g. jq -c '.data[]' nested.json "
+     "> nested.jsonl."),
+    ("one_number.jsonl", one_number,
+     "dataset.text_column: {path}: row 61 holds a whole number (5) in column 'text', not text. Fix or remove that "
+     "row."),
+]
+
+
+@pytest.mark.parametrize("file_name, write, expected", TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
+def test_data_problems_are_found_before_the_run_folder(file_name: str, write: Callable[[Path], Path], expected: str,
+                                                       tmp_path: Path, runs_dir: Path,
+                                                       config_file: Path, capsys: pytest.CaptureFixture) -> None:
+    path = write(tmp_path / file_name)
+    options = ["--set", f"dataset.source={path}", "--set", "dataset.text_column=text"]
+    validated, trained = validate_then_train(config_file, runs_dir, options, capsys)
+    assert validated == trained == [expected.format(path=path)]
+
+
+def test_a_null_past_the_rows_read_is_found_by_the_parquet_statistics(tmp_path: Path) -> None:
+    """The check reads about CHECK_BYTES of rows; a null far past them is still named, by its row, from the row
+    groups' null counts (metadata) and one small column chunk."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from finetune_studio.core import data
+    from finetune_studio.core.config import DatasetConfig
+
+    base = texts()
+    values: list[str | None] = [base[i % len(base)] for i in range(60_000)]
+    values[45_678] = None
+    values[50_000] = None
+    path = tmp_path / "late_null.parquet"
+    pq.write_table(pa.table({"text": values}), path, row_group_size=10_000)
+    problems = data.check_source(DatasetConfig(source=str(path), text_column="text"))
+    assert [f"{p.field}: {p.message}" for p in problems] == [
+        f"dataset.text_column: {path}: row 45679 has no value in column 'text'. Fill or remove it."]
+    columns, rows, _kinds, nulls, complete = data._parquet_head(path)
+    assert len(rows) < 1_000 and not complete  # a bounded read
+    assert nulls == {"text": (2, 45_678, 40_000, 50_000)}
+
+
+def test_a_null_in_a_large_column_chunk_is_counted_without_its_row(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column chunk too large to read quickly: the statistics still count the nulls, and say where they lie."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from finetune_studio.core import data
+    from finetune_studio.core.config import DatasetConfig
+
+    base = texts()
+    values: list[str | None] = [base[i % len(base)] for i in range(30_000)]
+    values[25_000] = None
+    path = tmp_path / "large_chunk.parquet"
+    pq.write_table(pa.table({"text": values}), path, row_group_size=10_000)
+    monkeypatch.setattr(data, "NULL_CHUNK_BYTES", 0)
+    problems = data.check_source(DatasetConfig(source=str(path), text_column="text"))
+    assert [f"{p.field}: {p.message}" for p in problems] == [
+        f"dataset.text_column: {path}: 1 row has no value in column 'text' (the first among rows 20,001 to 30,000). "
+        "Fill or remove them."]
+
+
+def test_a_test_split_the_rows_cannot_hold_is_refused_and_test_size_0_passes(
+        tmp_path: Path, runs_dir: Path, config_file: Path, capsys: pytest.CaptureFixture) -> None:
+    path = one_line(tmp_path / "one.txt")
+    assert main(["validate", str(config_file), "--set", f"dataset.source={path}", "--set", "dataset.text_column=text",
+                 "--set", "dataset.test_size=0", "--set", "eval_strategy=no", "--set", "save_strategy=no",
+                 "--set", "load_best_model_at_end=false"]) == 0
+    two = tmp_path / "two.txt"
+    two.write_text("hello world\nsecond line\n")
+    assert main(["validate", str(config_file), "--set", f"dataset.source={two}", "--set",
+                 "dataset.text_column=text"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(config_file), "--set", f"dataset.source={two}", "--set", "dataset.text_column=text",
+                 "--set", "dataset.test_size=0.9"]) == 2
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"problem: dataset.test_size: {two}: nothing is left for training after a 0.9 test split of its 2 rows "
+        "with text. Add rows or lower test_size.")
+
+
+def test_the_run_says_the_same_when_it_reads_these_files(tmp_path: Path) -> None:
+    """A run that reads the whole file (past what validate reads) words a blank CSV and nested JSON rows the same
+    way, instead of "has no rows" and "there is no column 'text'. Columns: data."."""
+    from finetune_studio.core import data
+    from finetune_studio.core.config import DatasetConfig
+    from finetune_studio.core.errors import DataError
+
+    blank = blank_csv(tmp_path / "blank.csv")
+    with pytest.raises(DataError) as info:
+        data.load_split(DatasetConfig(source=str(blank), text_column="text"))
+    assert str(info.value) == (f"{blank} has no rows of data: every line below the header is blank (empty or only "
+                               "spaces). Pick a file with text in it.")
+    nested = nested_json(tmp_path / "nested.json")
+    with pytest.raises(DataError) as info:
+        data.load_split(DatasetConfig(source=str(nested), text_column="text"))
+    assert "dataset.source: " + str(info.value) == TEXT_CASES[3][2].format(path=nested)
