@@ -165,7 +165,10 @@ def _report_to_problems(report_to: Any) -> list[str]:
     available = set(get_available_reporting_integrations())
     found = []
     for name in names:
-        if name in INTEGRATION_TO_CALLBACK and name not in available:
+        if name not in INTEGRATION_TO_CALLBACK:
+            found.append(f"report_to {name!r} is not an integration transformers knows. Choose none, all or one of "
+                         f"{', '.join(sorted(INTEGRATION_TO_CALLBACK))}.")
+        elif name not in available:
             package = INTEGRATION_PACKAGES.get(name, name)
             found.append(f"report_to '{name}' needs the {package} package, which is not installed. Install it "
                          f"({sys.executable} -m pip install {package}), or set report_to to none.")

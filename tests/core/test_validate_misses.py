@@ -71,6 +71,11 @@ def test_a_report_to_integration_that_is_not_installed_is_refused(runs_dir: Path
         f"({sys.executable} -m pip install wandb), or set report_to to none."]
     assert main(["validate", str(config_file), "--set", "report_to=none"]) == 0
     assert main(["validate", str(config_file), "--set", "report_to=[tensorboard]"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(config_file), "--set", "report_to=wandb,tensorboard"]) == 2  # one name, not two
+    assert capsys.readouterr().out.splitlines() == [
+        "problem: training.report_to: report_to 'wandb,tensorboard' is not an integration transformers knows. Choose "
+        f"none, all or one of {', '.join(sorted(integration_utils.INTEGRATION_TO_CALLBACK))}."]
 
 
 @pytest.mark.parametrize("name, expected", [
