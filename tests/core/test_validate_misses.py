@@ -290,3 +290,20 @@ def test_the_run_says_the_same_when_it_reads_these_files(tmp_path: Path) -> None
     with pytest.raises(DataError) as info:
         data.load_split(DatasetConfig(source=str(nested), text_column="text"))
     assert "dataset.source: " + str(info.value) == TEXT_CASES[3][2].format(path=nested)
+
+
+def test_parquet_chat_rows_are_checked(tmp_path: Path, runs_dir: Path, config_file: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
+    """A Parquet file's rows are read now (only its metadata was), so chat rows get the chat checks as JSON lines
+    do."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    chats = [[{"role": "user", "content": "Sign?"}, {"role": "assistant", "content": t}] for t in texts(40)]
+    chats[7] = [{"role": "user", "content": "Sign?"}]
+    path = tmp_path / "chats.parquet"
+    pq.write_table(pa.table({"messages": chats}), path)
+    validated, trained = validate_then_train(config_file, runs_dir, ["--set", f"dataset.source={path}"], capsys)
+    assert validated == trained == [
+        f"dataset.source: {path}: row 8: the conversation in 'messages' has no assistant turn, so there is nothing "
+        "to learn from it. Fix or remove these rows, or map the columns in chat.columns."]
