@@ -285,11 +285,32 @@ class _QuietLibraries:
             undo()
 
 
+def _anchored(config: RunConfig) -> RunConfig:
+    """The config with its local paths made absolute (in place): the run's config.yaml is what resume, the window
+    and another shell read later, from any working directory. A relative dataset path kept as it was typed failed
+    to resume from another folder, or silently trained on another folder's file of the same name. A dataset or
+    model that is not a path here (a Hub id, a built-in one) is left as it is, as are absolute paths."""
+    def anchor(value: Any, must_exist: bool) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            return value
+        path = os.path.expanduser(value)
+        if os.path.isabs(path) or (must_exist and not os.path.exists(path)):
+            return value
+        return os.path.abspath(path)
+
+    config.dataset.source = anchor(config.dataset.source, must_exist=True)
+    config.model.name_or_path = anchor(config.model.name_or_path, must_exist=True)
+    config.runs_dir = anchor(config.runs_dir, must_exist=False)
+    if "output_dir" in config.training:
+        config.training["output_dir"] = anchor(config.training["output_dir"], must_exist=False)
+    return config
+
+
 def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
     """Claim the run's folder. A generated name gets a -2, -3 … suffix when two runs start in the same second
     (two windows, or the GUI and a CLI run): mkdir without exist_ok is the atomic claim, so they never share a
     folder and mix their metrics."""
-    config = config.copy()
+    config = _anchored(config.copy())
     runs = runs_dir_of(config)
     if config.name:
         folder = RunFolder(runs / config.name)
