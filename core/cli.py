@@ -74,13 +74,23 @@ def _parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace) -> Any:
     from finetune_studio.core.config import PRESETS, apply_overrides, load_config
 
-    if args.config:
-        config, notices = load_config(args.config)
-    else:
-        config, notices = PRESETS[args.preset or "demo"](), []
-    if args.overrides:
-        config, more = apply_overrides(config, args.overrides)
-        notices += more
+    try:
+        if args.config:
+            config, notices = load_config(args.config)
+        else:
+            config, notices = PRESETS[args.preset or "demo"](), []
+        if args.overrides:
+            config, more = apply_overrides(config, args.overrides)
+            notices += more
+    except ConfigError as exc:
+        if exc.partial is None:
+            raise
+        # Unknown keys: every other problem of the file is said with them, at once, not after they are fixed.
+        from finetune_studio.core.validation import validate
+
+        said = {(problem.field, problem.message) for problem in exc.problems}
+        more = [problem for problem in validate(exc.partial) if (problem.field, problem.message) not in said]
+        raise ConfigError(exc.problems + more) from None
     if args.runs_dir:
         config.runs_dir = args.runs_dir
     if args.name:

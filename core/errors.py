@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 ERROR, WARNING = "error", "warning"
 
@@ -29,6 +30,7 @@ class FinetuneError(Exception):
 class ConfigError(FinetuneError):
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
+        self.partial: Any = None  # core.config.parse_config: the RunConfig of the keys it knew, when it has one
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

@@ -35,3 +35,18 @@ def test_the_same_key_in_two_sections_and_yaml_merge_keys_stay_valid(tmp_path: P
     config, _ = load_config(path)  # a merge key's values give way to the mapping's own, as YAML says
     assert config.dataset.max_length == 64
     assert (config.training["max_steps"], config.training["learning_rate"]) == (5, 1e-4)
+
+
+def test_unknown_keys_and_the_files_other_problems_are_said_at_once(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "typos.yaml"
+    path.write_text("training:\n  lerning_rate: 1e-4\n  per_device_train_batch_size: 0\ndataset:\n  max_length: -1\n"
+                    "model:\n  nme_or_path: x\n", encoding="utf-8")
+    for command in ("validate", "train"):
+        assert main([command, str(path)]) == 2
+        said = capsys.readouterr().err.splitlines()
+        assert said[0] == "error: model.nme_or_path: 'nme_or_path' is not a model setting. Did you mean 'name_or_path'?"
+        assert sorted(said[1:]) == [
+            "error: dataset.max_length: max_length must be a whole number above 0 (got -1); the seed uses 512.",
+            "error: training.lerning_rate: 'lerning_rate' is not a TrainingArguments setting. Did you mean "
+            "'learning_rate'?",
+            "error: training.per_device_train_batch_size: per_device_train_batch_size must be at least 1 (got 0)."]
