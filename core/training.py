@@ -167,6 +167,11 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             self.speed = {"elapsed_s": round(elapsed(), 3), "eta_s": None if eta is None else round(eta, 1),
                           "tokens_per_s": None if rate is None else round(rate, 1), "memory_mb": _memory_mb()}
             self._check_stop(control, state)
+            if (state.global_step >= state.max_steps and args.logging_strategy == "steps" and state.logging_steps
+                    and state.global_step % state.logging_steps):
+                # The last step is logged too when it falls between logging steps: the run's final train loss
+                # (status, Runs tab, model card, CLI) was otherwise the one logged up to 9 steps before the end.
+                control.should_log = True
             # What the Trainer does before the next step (DefaultFlowCallback, first in the list, has decided;
             # per-epoch evals and saves follow a step that ends an epoch): a listener that shows only some steps
             # must show this one, since the next may be minutes away.

@@ -194,3 +194,15 @@ def test_step_events_say_what_follows_them() -> None:
     stop.set()
     make_progress_callback(events.append, stop).on_step_end(None, state, TrainerControl())
     assert [e.get("then") for e in events] == [["epoch_end"], ["save"], ["save", "stop"]]
+
+
+def test_a_last_step_between_logging_steps_is_logged_and_is_the_final_train_loss(demo_cache: Path,
+                                                                                   small_dataset: Path,
+                                                                                   runs_dir: Path) -> None:
+    config = small_config(small_dataset, runs_dir, max_steps=7, logging_steps=3, eval_steps=7, save_steps=7)
+    config.name = "between"
+    result = run(config)
+    logs = [(e["step"], e["loss"]) for e in read_events(result.run_dir, "log") if "loss" in e]
+    assert [step for step, _ in logs] == [3, 6, 7]  # the Trainer alone logs 3 and 6
+    status = RunFolder(result.run_dir).read_status()
+    assert status["train_loss"] == result.train_loss == logs[-1][1] != logs[-2][1]
