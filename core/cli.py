@@ -196,13 +196,9 @@ def _aborted(run_dir: str | None) -> int:
 
         folder = RunFolder(Path(run_dir))
         status = folder.read_status()
-        said = status.get("message") or status.get("state") or "no status recorded"
-        if folder.latest_checkpoint() is not None:
-            print(f"aborted: {run_dir}: {said}. Resume from its latest checkpoint with: finetune-studio resume "
-                  f"{run_dir}", file=sys.stderr)
-        else:
-            print(f"aborted: {run_dir} has no checkpoint yet, so there is nothing to resume: start the run "
-                  "again.", file=sys.stderr)
+        said = str(status.get("message") or status.get("state") or "no status recorded").rstrip(".") + "."
+        then = f" Resume with: finetune-studio resume {run_dir}" if folder.latest_checkpoint() is not None else ""
+        print(f"aborted: {run_dir}: {said}{then}", file=sys.stderr)
     else:
         print("aborted before the run's folder was made: nothing was trained.", file=sys.stderr)
     return EXIT_FAILED

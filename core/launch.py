@@ -657,16 +657,9 @@ def _log_tail(run_dir: Path, size: int = 64_000) -> str:
 
 
 def _resume_hint(folder: RunFolder, config: RunConfig) -> str:
-    from finetune_studio.core.training import never_trained
+    from finetune_studio.core.training import resume_advice
 
-    checkpoint = folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path))
-    if checkpoint is None:
-        if never_trained(folder.path, ended=False):
-            return (" Nothing was trained, so nothing is lost: start the run again as it is (the same name "
-                    "takes this folder over).")
-        return (" No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
-                "this run first.")
-    return (f" Resume continues from {checkpoint.name} with the same {_processes(world_size(config))}.")
+    return resume_advice(folder, config, f" with the same {_processes(world_size(config))}")
 
 
 def _processes(count: int) -> str:

@@ -368,6 +368,20 @@ def never_trained(run_dir: Path, ended: bool = True) -> bool:
     return not any(isinstance(event, dict) and event.get("event") == "step" for event in folder.read_metrics())
 
 
+def resume_advice(folder: RunFolder, config: RunConfig, same: str = "") -> str:
+    """What a stopped or failed run can do next, said after its message: resume from its latest checkpoint (`same`:
+    with what, e.g. the same processes), start again under the same name (nothing trained yet), or under another
+    name (steps trained, none saved: the name is taken by their folder)."""
+    checkpoint = folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path))
+    if checkpoint is None:
+        if never_trained(folder.path, ended=False):
+            return (" Nothing was trained, so nothing is lost: start the run again as it is (the same name "
+                    "takes this folder over).")
+        return (" No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
+                "this run first.")
+    return f" Resume continues from {checkpoint.name}{same}."
+
+
 def _clear_untrained(run_dir: Path) -> None:
     import shutil
 
@@ -564,6 +578,8 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
 
         advice = runtime_failure(exc, config, folder.path, state)  # OOM, full disk, forward pass: what to do
         message = describe_failure(advice or exc, config)
+        if isinstance(exc, KeyboardInterrupt) and advice is None:  # what is left to resume from, as it is
+            message = "Interrupted." + resume_advice(folder, config)
         fix = getattr(advice, "fix", None)
         try:
             folder.write_status("failed", message, step=state["step"], max_steps=state["max_steps"],

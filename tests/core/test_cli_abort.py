@@ -18,7 +18,9 @@ def aborting_run(run_dir: Path | None, checkpoint: bool):
         if run_dir is not None:
             run_dir.mkdir(parents=True)
             save_config(small_config(run_dir / "d.jsonl", run_dir.parent), run_dir / "config.yaml")
-            RunFolder(run_dir).write_status("stopped", "Stopped at step 78 of 3000, resumable")
+            RunFolder(run_dir).write_status("failed", "Interrupted. Resume continues from checkpoint-78." if checkpoint
+                                            else "Interrupted. No checkpoint was saved, so it cannot resume: start "
+                                                 "it again under another name, or delete this run first.")
             if checkpoint:
                 (run_dir / "checkpoint-78").mkdir()
                 (run_dir / "checkpoint-78" / "trainer_state.json").write_text('{"global_step": 78}')
@@ -34,13 +36,40 @@ def test_a_second_ctrl_c_names_the_run_folder_and_what_it_holds(tmp_path: Path, 
     err = capsys.readouterr().err
     assert "RUN_DIR" not in err
     if checkpoint:
-        assert err.strip() == (f"aborted: {run_dir}: Stopped at step 78 of 3000, resumable. Resume from its latest "
-                               f"checkpoint with: finetune-studio resume {run_dir}")
+        assert err.strip() == (f"aborted: {run_dir}: Interrupted. Resume continues from checkpoint-78. Resume with: "
+                               f"finetune-studio resume {run_dir}")
     else:
-        assert err.strip() == f"aborted: {run_dir} has no checkpoint yet, so there is nothing to resume: start the " \
-                              "run again."
+        assert err.strip() == (f"aborted: {run_dir}: Interrupted. No checkpoint was saved, so it cannot resume: start "
+                               "it again under another name, or delete this run first.")
 
 
 def test_a_second_ctrl_c_before_the_run_folder_says_nothing_was_trained(capsys) -> None:
     assert cli._train(aborting_run(None, False), quiet=True) == cli.EXIT_FAILED
     assert capsys.readouterr().err.strip() == "aborted before the run's folder was made: nothing was trained."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("save_steps, said", [
+    (100, "Interrupted. No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
+          "this run first."),
+    (1, "Interrupted. Resume continues from checkpoint-1."),
+])
+def test_an_aborted_run_says_what_it_can_do_next_as_it_is(demo_cache: Path, small_dataset: Path, runs_dir: Path,
+                                                          save_steps: int, said: str) -> None:
+    """The second Ctrl-C's KeyboardInterrupt at step 2: the status (Runs tab, `runs`, the CLI's last line) used to
+    say "Resume to continue from the latest checkpoint" when there was none, and resume then refused."""
+    from finetune_studio.core.session import can_resume
+    from finetune_studio.core.training import run
+
+    config = small_config(small_dataset, runs_dir, save_steps=save_steps, eval_steps=save_steps, max_steps=10)
+    config.name = "aborted"
+
+    def sink(event: dict) -> None:
+        if event.get("event") == "step" and event["step"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(config, sink)
+    status = RunFolder(runs_dir / "aborted").read_status()
+    assert (status["state"], status["message"]) == ("failed", said)
+    assert can_resume("failed", runs_dir / "aborted") == (save_steps == 1)
