@@ -45,10 +45,8 @@ its tensors (the loader's, the Trainer's and the CPU kernels' first-use working 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -56,6 +54,7 @@ import tempfile
 from pathlib import Path
 
 from goals import report  # this folder is on sys.path when run as a script
+from turns import CHILD_CODE, WARMUP_TURNS, Children, bootstrap, take_turns
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = 3
@@ -137,8 +136,8 @@ SPEED_CONFIGS = [
     ("qwen-2L lora b2", "qwen", "lora", False, 2, 1, 256, 2),
 ]
 
-SPEED_CHILD = r"""
-import ctypes, json, os, resource, sys, time
+SPEED_CHILD = CHILD_CODE + r"""
+import ctypes, os, sys
 import torch
 import transformers, peft  # noqa: F401
 from transformers import PrinterCallback, Trainer, TrainerCallback
@@ -162,33 +161,17 @@ vocab = min(2048, model.config.vocab_size)
 rows = [{"input_ids": ids, "labels": ids, "attention_mask": [1] * length}
         for ids in torch.randint(0, vocab, (batch * 4, length)).tolist()]
 
-def say(**message):
-    print("@@" + json.dumps(message), flush=True)
+turns = Turns(chunk)
 
-def usage():
-    use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"seconds": time.perf_counter(), "cpu": use.ru_utime + use.ru_stime, "sys": use.ru_stime,
-            "faults": use.ru_minflt}
-
-def wait_turn():
-    if sys.stdin.readline().strip() != "go":
-        raise SystemExit(0)
-    return usage()
-
-class Turns(TrainerCallback):
+class TakeTurns(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
-        say(ready=True)
-        self.began = wait_turn()
+        turns.begin()
 
     def on_step_end(self, args, state, control, **kwargs):
-        step = state.global_step
-        if step % chunk == 0 or step == state.max_steps:
-            now = usage()
-            say(step=step, **{key: now[key] - self.began[key] for key in now})
-            self.began = wait_turn()  # after the last step too: winding up must not overlap another's turn
+        turns.step(state.global_step, state.max_steps)
 
 trainer = Trainer(model=model, args=training_arguments(config, os.path.dirname(sys.argv[4])), train_dataset=rows,
-                  callbacks=[Turns()])
+                  callbacks=[TakeTurns()])
 trainer.remove_callback(PrinterCallback)
 trainer.train()
 say(done=True)
@@ -196,74 +179,18 @@ say(done=True)
 SPEED_SIDES = (("default", "default"), ("fixed", "fixed"), ("control", "default"))  # (name, mode)
 
 
-WARMUP_TURNS = 2  # left out: the first turn sets the run up, the second still warms caches and the heap
-
-
-def bootstrap(ratios: list[float], level: float = 0.9, resamples: int = 4000) -> tuple[float, float]:
-    """Interval of the median of per-turn ratios, resampled: how far it could move by chance."""
-    rng = random.Random(0)
-    ratios = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
-    cut = int(resamples * (1 - level) / 2)
-    return ratios[cut], ratios[-cut - 1]
-
-
 def speed_check(folder: Path, label: str, config_path: Path, chunk: int, steps: int) -> dict:
     """Three children train `config_path` taking turns (see --allocator-speed); returns each side's turn times."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
     env.pop("MALLOC_MMAP_THRESHOLD_", None)
-    children = {}
-    for name, mode in SPEED_SIDES:
-        out = folder / f"speed-{name}" / "out"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        log = open(out.parent / "stderr.txt", "w")
-        children[name] = (subprocess.Popen([sys.executable, "-c", SPEED_CHILD, str(config_path), mode, str(chunk),
-                                            str(out)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                           stderr=log, text=True), log)
-
-    def receive(name: str) -> dict:
-        child, log = children[name]
-        for line in child.stdout:
-            if line.startswith("@@"):
-                return json.loads(line[2:])
-        log.flush()
-        raise RuntimeError(f"{label}: the {name} child ended ({child.wait()}): "
-                           f"{(folder / f'speed-{name}' / 'stderr.txt').read_text()[-2000:]}")
-
+    children = Children(folder, {name: [sys.executable, "-c", SPEED_CHILD, str(config_path), mode, str(chunk),
+                                        str(folder / name / "out")] for name, mode in SPEED_SIDES}, env)
     try:
-        for name in children:
-            receive(name)  # ready: at its first step, waiting for its turn
-        times: dict[str, list[float]] = {name: [] for name in children}
-        cpu: dict[str, list[float]] = {name: [] for name in children}
-        system: dict[str, list[float]] = {name: [] for name in children}
-        total, steps = steps, {name: [] for name in children}
-        page_faults: dict[str, int] = {name: 0 for name in children}
-        orders = list(itertools.permutations(children))
-        turn, finished = 0, False
-        while not finished:
-            for name in orders[turn % len(orders)]:
-                child, _ = children[name]
-                child.stdin.write("go\n")
-                child.stdin.flush()
-                message = receive(name)
-                times[name].append(message["seconds"])
-                cpu[name].append(message["cpu"])
-                system[name].append(message["sys"])
-                steps[name].append(message["step"])
-                if turn >= WARMUP_TURNS:
-                    page_faults[name] += message["faults"]
-            finished = steps["default"][-1] == total
-            turn += 1
-        for name, (child, _) in children.items():  # one at a time, after every turn
-            child.stdin.write("go\n")
-            child.stdin.flush()
-            receive(name)  # done
+        return take_turns(children, steps)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{label}: {exc}") from None
     finally:
-        for child, log in children.values():
-            if child.poll() is None:
-                child.kill()
-            child.wait()
-            log.close()
-    return {"times": times, "cpu": cpu, "sys": system, "faults": page_faults}
+        children.close()
 
 
 def report_speed(label: str, result: dict, chunk: int) -> None:
