@@ -31,7 +31,7 @@ OUT = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "benchmarks" / "results"
 # (script, arguments, arguments with --quick)
 BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
-    ("parity.py", ["--steps", "60"], ["--quick"]),  # 3 pairs in alternating order, then the edge-case data
+    ("parity.py", ["--steps", "100"], ["--quick"]),  # children taking turns of 5 steps, then the edge-case data
     ("throughput.py", [], ["--quick"]),  # equal real tokens per step, and time to the seed's final eval loss
     ("startup.py", [], ["--runs", "1"]),
     ("first_step.py", [], ["--pairs", "1"]),  # launch -> first optimizer step with Start pressed at once
