@@ -840,6 +840,10 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
         raise DataError(f"{dataset.source}: {len(bad):,} of {len(ds):,} rows cannot be trained as "
                         f"{FORMAT_NAMES[detection.format]}: {shown}. Fix or remove those rows (nothing was trained).")
     untrained = sum(encoded["untrained"])
+    if untrained and untrained == len(ds) and not chat.drop_untrained_rows:
+        raise DataError(f"{dataset.source}: none of its {len(ds):,} rows has a token to train: max_length "
+                        f"{max_length} cuts every one before its reply (or no row has one), so the run would learn "
+                        "nothing. Raise max_length or check train_on (nothing was trained).")
     if untrained and chat.drop_untrained_rows:
         encoded = encoded.filter(lambda flags: [not f for f in flags], input_columns="untrained", batched=True,
                                  desc="Dropping untrained rows")
@@ -848,7 +852,7 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     elif untrained:
         say(f"{untrained:,} of {len(ds):,} rows train nothing (max_length {max_length} cuts them before the reply); "
             "they are kept and add no loss. Raise max_length, or turn on chat.drop_untrained_rows.")
-    encoded = encoded.remove_columns(["problem", "untrained"])
+    encoded = encoded.remove_columns(["problem"])
     # The template goes with the tokenizer, so every checkpoint and the final model save it (chat_template.jinja)
     # and the exported model renders prompts the way this run trained on them.
     if plan is not None:
@@ -858,11 +862,18 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     if dataset.test_size <= 0:
         import datasets
 
-        return ChatData(datasets.DatasetDict({"train": encoded}), detection, train_on, plan)
+        return ChatData(datasets.DatasetDict({"train": encoded.remove_columns(["untrained"])}), detection, train_on,
+                        plan)
     if len(encoded) < 2:
         raise DataError(f"{dataset.source}: {len(encoded)} row is too few to hold out a test split. "
                         "Add rows or set test_size to 0 (and eval_strategy to 'no').")
-    return ChatData(encoded.train_test_split(test_size=dataset.test_size, seed=seed), detection, train_on, plan)
+    splits = encoded.train_test_split(test_size=dataset.test_size, seed=seed)
+    if all(splits["test"]["untrained"]):  # its eval loss would be NaN, which reads as a diverged run
+        raise DataError(f"{dataset.source}: none of the {len(splits['test']):,} rows of the test split has a token "
+                        f"to train (max_length {max_length} cuts them before the reply), so evaluation would have no "
+                        "loss. Raise max_length, turn on chat.drop_untrained_rows, or set test_size to 0 (and "
+                        "eval_strategy to 'no'); nothing was trained.")
+    return ChatData(splits.remove_columns(["untrained"]), detection, train_on, plan)
 
 
 RESIZE_SEED = 0

@@ -79,3 +79,38 @@ def test_an_adapter_chat_run_saves_the_template_and_the_stop_tokens(demo_cache, 
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert tokenizer.chat_template is not None and "<|im_end|>" in tokenizer.chat_template
     assert end in GenerationConfig.from_pretrained(result.model_dir).eos_token_id
+
+
+def _long_question_chats(path, trained_rows: int, rows: int = 20):
+    """`rows` conversations; all but `trained_rows` of them ask a question too long for max_length 64."""
+    long = "x " * 400
+    items = [{"messages": [{"role": "user", "content": "Short?" if i < trained_rows else long},
+                           {"role": "assistant", "content": "Fire."}]} for i in range(rows)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in items), encoding="utf-8")
+    return path
+
+
+def test_chat_data_where_no_row_trains_a_token_is_refused_before_training(demo_cache, runs_dir, tmp_path):
+    """It 'finished' with a train loss of 0 at every step (or, with evaluation, ended as diverged with a NaN eval
+    loss blamed on the learning rate)."""
+    from finetune_studio.core.errors import DataError
+    from finetune_studio.core.training import run
+
+    config = small_config(_long_question_chats(tmp_path / "long.jsonl", 0), runs_dir, max_steps=3,
+                          eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
+    config.name = "nothing"
+    with pytest.raises(DataError, match=r"none of its 20 rows has a token to train: max_length 64 cuts every one "
+                                        r"before its reply .* Raise max_length or check train_on"):
+        run(config)
+    assert read_events(runs_dir / "nothing", "step") == []  # refused before its first step
+
+
+def test_a_test_split_that_trains_no_token_is_refused_not_blamed_on_the_learning_rate(demo_cache, runs_dir,
+                                                                                      tmp_path):
+    from finetune_studio.core.errors import DataError
+    from finetune_studio.core.training import run
+
+    config = small_config(_long_question_chats(tmp_path / "mostly-long.jsonl", 1), runs_dir, max_steps=3,
+                          eval_steps=3, save_strategy="no", load_best_model_at_end=False)
+    with pytest.raises(DataError, match=r"none of the 2 rows of the test split has a token to train"):
+        run(config)
