@@ -91,6 +91,16 @@ def local_files(source: str) -> tuple[str, list[Path]]:
     return fmt, [path]
 
 
+def files_signature(source: str) -> list[list[Any]] | None:
+    """[path, size, mtime_ns] of each file of a local dataset, to tell on resume whether the data changed since the
+    run began; None for a Hub dataset or one that cannot be listed."""
+    try:
+        _, files = local_files(source)
+        return [[str(path), path.stat().st_size, path.stat().st_mtime_ns] for path in files]
+    except (DataError, OSError):
+        return None
+
+
 def _position(data: bytes, offset: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, offset) + 1
     column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1

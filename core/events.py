@@ -130,7 +130,11 @@ class WarningEvent(_WarningRequired, total=False):
     fix: str  # how to push again (the status bar shows `problem` alone)
 
 
-class DataEvent(_Stamped):
+class _DataFiles(TypedDict, total=False):
+    files: list[list[Any]]  # a local dataset's files as [path, size, mtime_ns] (core.data.files_signature)
+
+
+class DataEvent(_Stamped, _DataFiles):
     event: Literal["data"]
     train_rows: int
     eval_rows: int

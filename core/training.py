@@ -368,6 +368,20 @@ def never_trained(run_dir: Path, ended: bool = True) -> bool:
     return not any(isinstance(event, dict) and event.get("event") == "step" for event in folder.read_metrics())
 
 
+def _data_changed(folder: RunFolder, now: DataEvent) -> str:
+    """How the data of a resume differs from the run's first data event (its rows, its files' sizes or times),
+    in words; "" when it does not, or when the run recorded nothing to compare."""
+    first = next((e for e in folder.read_metrics() if e.get("event") == "data"), None)
+    if first is None:
+        return ""
+    if (first.get("train_rows"), first.get("eval_rows")) != (now["train_rows"], now["eval_rows"]):
+        return (f"{first.get('train_rows')} training and {first.get('eval_rows')} test rows then, "
+                f"{now['train_rows']} and {now['eval_rows']} now")
+    if "files" in first and first["files"] != now.get("files"):
+        return "its files' sizes or modification times differ"
+    return ""
+
+
 def resume_advice(folder: RunFolder, config: RunConfig, same: str = "") -> str:
     """What a stopped or failed run can do next, said after its message: resume from its latest checkpoint (`same`:
     with what, e.g. the same processes), start again under the same name (nothing trained yet), or under another
@@ -624,8 +638,16 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         splits = data.tokenize_and_split(raw, tokenizer, config.dataset, seed, notify)  # notice: empty rows dropped
     else:
         splits = chat_data.splits
-    emit(DataEvent(event="data", train_rows=len(splits["train"]),
-                   eval_rows=len(splits["test"]) if "test" in splits else 0))
+    files = data.files_signature(config.dataset.source)
+    event = DataEvent(event="data", train_rows=len(splits["train"]),
+                      eval_rows=len(splits["test"]) if "test" in splits else 0, **({"files": files} if files else {}))
+    if checkpoint is not None:
+        changed = _data_changed(folder, event)
+        if changed:
+            notify(f"The dataset changed since this run began ({changed}): the resumed steps train on the rows as they "
+                   "are now, so the run is no longer the one an uninterrupted run would give (data order, splits). "
+                   "To keep it, restore the data as it was, or start a new run on the new data.")
+    emit(event)
     phase("model", f"Loading model {config.model.name_or_path}")
     model = models.load_model(config.model, config.adapter)
     if chat_data is not None:  # embeddings for added control tokens; generation stops at the end of a reply

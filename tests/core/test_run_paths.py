@@ -39,3 +39,31 @@ def test_a_run_started_with_relative_paths_resumes_on_the_same_data_from_another
     assert (again.state, again.step) == ("finished", 6)
     rows = [event["train_rows"] for event in read_events(first.run_dir, "data")]
     assert len(rows) == 2 and rows[0] == rows[1] == 180  # 200 rows less the 10 % test split, both times
+
+
+@pytest.mark.slow
+def test_a_resume_on_changed_data_says_so_and_one_on_the_same_data_does_not(demo_cache: Path, small_dataset: Path,
+                                                                            runs_dir: Path) -> None:
+    config = small_config(small_dataset, runs_dir, max_steps=6, save_steps=2, eval_steps=2)
+    config.name = "changed"
+    stop = threading.Event()
+
+    def sink(event: dict) -> None:
+        if event.get("event") == "step" and event["step"] >= 2:
+            stop.set()
+
+    def said() -> list[str]:
+        return [e["message"] for e in read_events(runs_dir / "changed", "notice")
+                if e["message"].startswith("The dataset changed")]
+
+    assert run(config, sink, stop).state == "stopped"
+    stop.clear()
+    assert resume(runs_dir / "changed", sink, stop).state == "stopped"  # the same data: nothing to say
+    assert said() == []
+    lines = small_dataset.read_text(encoding="utf-8").splitlines()[:50]
+    small_dataset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert resume(runs_dir / "changed").state == "finished"
+    assert said() == ["The dataset changed since this run began (180 training and 20 test rows then, 45 and 5 now): "
+                      "the resumed steps train on the rows as they are now, so the run is no longer the one an "
+                      "uninterrupted run would give (data order, splits). To keep it, restore the data as it was, "
+                      "or start a new run on the new data."]
