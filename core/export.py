@@ -95,7 +95,9 @@ def check_space(out_dir: Path, needed: int, what: str) -> None:
 
 
 def _prepare_out(out_dir: Path, overwrite: bool) -> Path:
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file, not a folder. To fix: choose a folder to export to (--out DIR).")
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ExportError(f"{out_dir} exists already and is not empty. To fix: choose another folder (--out DIR), "
                           "or delete it first.")
     partial = out_dir.parent / f".{out_dir.name}.partial"
@@ -147,7 +149,7 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
     say = progress or (lambda message: None)
     folder, model_dir, _adapter = _adapter_model_dir(run_dir)
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, MERGED)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not overwrite)):
         _prepare_out(out_dir, overwrite)  # raises: says so before the base model loads
     from finetune_studio.core.shared_state import training_in_process
 

@@ -717,7 +717,7 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
     tokenizer.save_pretrained(str(folder.model_dir))
     if chat_data is not None:  # the stop tokens go with an adapter too (save_model writes them for a full model only)
         model.generation_config.save_pretrained(str(folder.model_dir))
-    message = f"Finished {step} steps. Model saved to {folder.model_dir}."
+    message = f"Finished {step} step{'' if step == 1 else 's'}. Model saved to {folder.model_dir}."
     return _finished(config, folder, emit, stop, message, step, max_steps, train_loss, eval_loss)
 
 
@@ -757,7 +757,7 @@ def _finish_final_save(config: RunConfig, folder: RunFolder, emit: Sink, notify:
     losses = [e["loss"] for e in history if isinstance(e, dict) and isinstance(e.get("loss"), (int, float))]
     evals = [e["eval_loss"] for e in history if isinstance(e, dict) and isinstance(e.get("eval_loss"), (int, float))]
     train_loss, eval_loss = (losses[-1] if losses else None), (evals[-1] if evals else None)
-    message = (f"Finished {step} steps (the final save was completed from {source.name}). "
+    message = (f"Finished {step} step{'' if step == 1 else 's'} (the final save was completed from {source.name}). "
                f"Model saved to {folder.model_dir}.")
     return _finished(config, folder, emit, stop, message, step, max_steps, train_loss, eval_loss)
 

@@ -200,3 +200,16 @@ def test_merging_is_refused_while_a_run_trains_in_this_process(lora_run: Path, t
         export_merged(lora_run, tmp_path / "merged")
     assert "export or push the adapter alone now, or the merged model when the run ends" in str(refused.value)
     assert loads == [] and not (tmp_path / "merged").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("export", [export_adapter, export_merged])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_an_export_onto_a_file_says_it_is_a_file_and_leaves_it(lora_run: Path, tmp_path: Path, export,
+                                                               overwrite: bool) -> None:
+    target = tmp_path / "taken"
+    target.write_bytes(b"")  # an empty file: it was called "exists already and is not empty"
+    with pytest.raises(ExportError) as refused:
+        export(lora_run, target, overwrite=overwrite)
+    assert str(refused.value) == f"{target} is a file, not a folder. To fix: choose a folder to export to (--out DIR)."
+    assert target.is_file() and target.read_bytes() == b""

@@ -206,3 +206,8 @@ def test_a_last_step_between_logging_steps_is_logged_and_is_the_final_train_loss
     assert [step for step, _ in logs] == [3, 6, 7]  # the Trainer alone logs 3 and 6
     status = RunFolder(result.run_dir).read_status()
     assert status["train_loss"] == result.train_loss == logs[-1][1] != logs[-2][1]
+
+
+def test_a_one_step_run_says_step_not_steps(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    result = run(small_config(small_dataset, runs_dir, max_steps=1, eval_steps=1, save_steps=1))
+    assert result.message == f"Finished 1 step. Model saved to {result.run_dir / 'model'}."
