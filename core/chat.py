@@ -290,6 +290,10 @@ def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
             raise ChatDataError(f"turn {number} of '{where}' has the unknown role {raw_role!r}; known roles: "
                                 f"{', '.join(sorted(set(ROLE_ALIASES)))}")
         content = turn[keys[content_key]]
+        if turn.get(keys.get("tool_calls", "tool_calls")) or turn.get(keys.get("function_call", "function_call")):
+            raise ChatDataError(f"turn {number} of '{where}' ({role}) calls a tool (tool_calls); conversations with "
+                                "tool calls are not trained by this app yet: remove those rows, or write the call "
+                                "into the turn's content as text")
         if not isinstance(content, str):
             raise ChatDataError(f"turn {number} of '{where}' ({role}) has {type(content).__name__} content, "
                                 "not text")
