@@ -345,6 +345,9 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     # ---- folders
     if not isinstance(config.name, str) or any(c in config.name for c in "/\\") or config.name in (".", ".."):
         add("name", f"The run name {config.name!r} cannot be used as a folder name; avoid / and \\.")
+    elif config.name.startswith("."):
+        add("name", f"The run name {config.name!r} starts with a dot, which hides its folder: the runs list would "
+                    "never show it. Choose a name that starts with a letter or digit.")
     elif _control_characters(config.name):
         add("name", f"The run name {config.name!r} holds {_control_characters(config.name)}; a run name is one line "
                     "of printable characters (it names the run's folder and its row in the runs list).")

@@ -87,7 +87,9 @@ def test_a_report_to_integration_that_is_not_installed_is_refused(runs_dir: Path
                    "characters (it names the run's folder and its row in the runs list)."),
     ("tab\there\x07", "name: The run name 'tab\\there\\x07' holds the control character U+0007, a tab; a run name is "
                       "one line of printable characters (it names the run's folder and its row in the runs list)."),
-], ids=["300-bytes", "400-bytes", "newline", "tab-and-bell"])
+    (".hidden", "name: The run name '.hidden' starts with a dot, which hides its folder: the runs list would never "
+                "show it. Choose a name that starts with a letter or digit."),
+], ids=["300-bytes", "400-bytes", "newline", "tab-and-bell", "hidden"])
 def test_a_run_name_that_cannot_name_a_folder_is_refused(name: str, expected: str, runs_dir: Path, config_file: Path,
                                                          capsys: pytest.CaptureFixture) -> None:
     capsys.readouterr()
