@@ -444,6 +444,7 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
         stop = threading.Event()
         result = train_in_folder(config, folder, heartbeat.sink, stop, checkpoint)
         heartbeat.write(result.state, step=result.step, max_steps=result.max_steps)
+        _end_process_group()
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded for the launcher to name the rank
         message = _describe(exc, config)
@@ -457,6 +458,18 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
             import shutil
 
             shutil.rmtree(folder_for_rank(run_dir, info).model_dir, ignore_errors=True)
+
+
+def _end_process_group() -> None:
+    """Destroy the rank's process group once its run has ended well. The app never calls `Trainer.end()` (whose
+    accelerate `end_training` would do it), and a gloo group left to the interpreter's exit can abort the rank
+    ("terminate called without an active exception", SIGABRT) after a finished run, which torchrun then reports as
+    a failure. Only on success: after a failure torchrun ends the other ranks, and a group whose peers are gone is
+    not worth a wait."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _describe(exc: BaseException, config: Any) -> str:

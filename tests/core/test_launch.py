@@ -343,6 +343,43 @@ def test_sigterm_in_the_middle_of_a_heartbeat_write_still_ends_the_rank_as_termi
     assert [p.name for p in heartbeat_path(run_dir, 0).parent.iterdir()] == ["rank-0.json"]  # no temp file left
 
 
+_A_RANK_THAT_FINISHES = """
+import sys, types
+from pathlib import Path
+import torch.distributed as dist
+from finetune_studio.core import distributed, training
+from finetune_studio.core.config import RunConfig, save_config
+
+def train_in_folder(config, folder, sink, stop, checkpoint):
+    # what the Trainer's accelerate state does on a rank: it forms the group, and leaves it formed
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    return types.SimpleNamespace(state="finished", step=3, max_steps=3)
+
+training.train_in_folder = train_in_folder
+run_dir = Path(sys.argv[1])
+save_config(RunConfig(), run_dir / "config.yaml")
+import os
+os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+code = distributed.worker_main(run_dir)
+print("code", code, "group left", dist.is_initialized())
+"""
+
+
+def test_a_rank_that_finished_destroys_its_process_group_before_it_exits(tmp_path: Path) -> None:
+    """The app never calls Trainer.end() (accelerate's end_training destroys the group there), so worker_main must:
+    a gloo group left to the interpreter's exit aborted a rank after a finished run (SIGABRT, 'terminate called
+    without an active exception'), which torchrun reports as a failed run."""
+    import subprocess
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    done = subprocess.run([sys.executable, "-c", _A_RANK_THAT_FINISHES, str(run_dir)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-5:] == ["code", "0", "group", "left", "False"]
+    assert json.loads(heartbeat_path(run_dir, 0).read_text())["state"] == "finished"
+
+
 def test_the_window_says_what_a_run_of_several_machines_waits_for(demo_cache: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The window starts a run of several machines as a detached supervisor and follows its folder; torchrun's
