@@ -108,6 +108,7 @@ class ProgressPrinter:
         self.bar: Any = None
         self.seen_warnings: set[str] = set()
         self.run_dir: str | None = None  # the run's folder once it is made (run_start): a second Ctrl-C names it
+        self.training = False  # the first step has begun (train_begin): before it, a Stop trains nothing
 
     def write(self, text: str) -> None:
         if self.quiet:
@@ -130,7 +131,9 @@ class ProgressPrinter:
             if message not in self.seen_warnings:
                 self.seen_warnings.add(message)
                 self.write(f"warning: {message.splitlines()[0]}")
-        elif kind == "train_begin" and not self.quiet:
+        if kind == "train_begin":
+            self.training = True
+        if kind == "train_begin" and not self.quiet:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=event["max_steps"], initial=event["step"], unit="step", file=sys.stderr,
@@ -170,7 +173,9 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True) -> int:
             raise KeyboardInterrupt
         stop.set()
         again = "Ctrl-C" if signum == signal.SIGINT else "the same signal"
-        printer.write(f"Stopping at the end of this step and saving a checkpoint… ({again} again to abort)")
+        what = ("Stopping at the end of this step and saving a checkpoint…" if printer.training else
+                "Stopping before training begins (nothing will be trained or saved)…")
+        printer.write(f"{what} ({again} again to abort)")
 
     handled = [signal.SIGINT, signal.SIGTERM] if term_stops else [signal.SIGINT]
     previous = {signum: signal.signal(signum, on_interrupt) for signum in handled}
@@ -183,7 +188,8 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True) -> int:
             signal.signal(signum, handler)
     print(f"{result.state}: {result.message}")
     if result.state == "stopped":
-        print(f"Resume with: finetune-studio resume {result.run_dir}")
+        if result.step > 0:  # a Stop before a new run's first step trained and saved nothing
+            print(f"Resume with: finetune-studio resume {result.run_dir}")
         return EXIT_STOPPED
     return 0
 

@@ -347,10 +347,11 @@ _UNTRAINED_FILES = frozenset({"config.yaml", "status.json", "metrics.jsonl", "ru
 
 
 def never_trained(run_dir: Path, ended: bool = True) -> bool:
-    """A run that failed before its first training step (a rendezvous that never completed, a model that did not
-    load): it holds no checkpoint, model, step or anything but its own bookkeeping, and no process holds it, so a
-    new start under the same name may take its folder over — nothing trained is lost. `ended` False: the run's
-    own launcher asks while it records the failure (the folder still says running, under its lock)."""
+    """A run that failed or was stopped before its first training step (a rendezvous that never completed, a model
+    that did not load, a Stop while it loaded): it holds no checkpoint, model, step or anything but its own
+    bookkeeping, and no process holds it, so a new start under the same name may take its folder over — nothing
+    trained is lost. `ended` False: the run's own launcher asks while it records the failure (the folder still says
+    running, under its lock)."""
     from finetune_studio.core.runs import run_busy
 
     folder = RunFolder(Path(run_dir))
@@ -360,7 +361,7 @@ def never_trained(run_dir: Path, ended: bool = True) -> bool:
         return False
     if not names <= _UNTRAINED_FILES:
         return False
-    if ended and (folder.read_status().get("state") != "failed" or run_busy(folder.path)):
+    if ended and (folder.read_status().get("state") not in ("failed", "stopped") or run_busy(folder.path)):
         return False
     step = folder.read_status().get("step")
     if isinstance(step, int) and step > 0:
@@ -618,11 +619,52 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
 def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
            stop: threading.Event, checkpoint: Path | None, state: dict[str, int],
            elapsed: Callable[[], float] | None = None) -> RunResult:
-    from finetune_studio.core import data
-    from finetune_studio.core import model as models
+    training: list[bool] = []
 
     def phase(name: str, message: str) -> None:
+        if stop.is_set() and not training:  # a Stop while the run was set up: no step trains (see below)
+            raise _StoppedBeforeTraining
+        if name == "train":  # the last look at Stop before the first step: from here on it ends a step
+            training.append(True)
         emit(PhaseEvent(event="phase", phase=name, message=message))
+
+    try:
+        return _set_up_and_train(config, folder, emit, notify, stop, checkpoint, state, elapsed, phase)
+    except _StoppedBeforeTraining:
+        return _stopped_before_training(folder, emit, checkpoint, state)
+
+
+class _StoppedBeforeTraining(Exception):
+    """Stop was asked while the run was being set up (tokenizer, data, model: minutes for a big model)."""
+
+
+def _stopped_before_training(folder: RunFolder, emit: Sink, checkpoint: Path | None,
+                             state: dict[str, Any]) -> RunResult:
+    """End a run whose Stop came before its first step. A Stop is honoured at the end of a step, but before the
+    first one there is nothing to keep: training one step and saving a full checkpoint (minutes and gigabytes for a
+    big model) would only delay what the user asked for. A new run ends untrained (its name can start again); a
+    resume ends where its checkpoint is, still resumable from it."""
+    trained = _checkpoint_state(checkpoint)
+    step, max_steps = trained.get("global_step"), trained.get("max_steps")
+    step = step if isinstance(step, int) and not isinstance(step, bool) else 0
+    max_steps = max_steps if isinstance(max_steps, int) and not isinstance(max_steps, bool) else 0
+    if checkpoint is None:
+        message = ("Stopped before training began: nothing was trained or saved. Start the run again as it is "
+                   "(the same name takes this folder over).")
+    else:
+        message = (f"Stopped before training resumed: the run is still at step {step}"
+                   f"{f' of {max_steps}' if max_steps else ''}; Resume continues from {checkpoint.name}.")
+    state.update(step=step, max_steps=max_steps)
+    folder.write_status("stopped", message, step=step, max_steps=max_steps)
+    emit(EndEvent(event="end", state="stopped", message=message, step=step, max_steps=max_steps))
+    return RunResult("stopped", message, folder.path, step, max_steps)
+
+
+def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
+                      stop: threading.Event, checkpoint: Path | None, state: dict[str, int],
+                      elapsed: Callable[[], float] | None, phase: Callable[[str, str], None]) -> RunResult:
+    from finetune_studio.core import data
+    from finetune_studio.core import model as models
 
     phase("tokenizer", f"Loading tokenizer of {config.model.name_or_path}")
     tokenizer = models.load_tokenizer(config.model, notify)

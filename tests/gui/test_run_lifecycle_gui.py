@@ -47,6 +47,43 @@ def test_a_diverged_run_ends_with_the_advice_and_nothing_to_resume(qtbot: Any, w
     assert window.resumable is None and not window.resume_action.isEnabled()
 
 
+def test_stop_while_the_model_loads_trains_nothing_and_offers_start(qtbot: Any, window: Any, small_dataset: Path,
+                                                                     runs_dir: Path, dialog_log: DialogLog,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop pressed while a run is set up (a big model loads for minutes) ends it before its first step: no step,
+    no checkpoint, Start offered again under the same name, Resume not (there is nothing to resume)."""
+    import threading
+
+    from finetune_studio.core import model as models
+
+    loading, pressed, real = threading.Event(), threading.Event(), models.load_model
+
+    def slow_load(*args: Any, **kwargs: Any) -> Any:
+        loading.set()
+        pressed.wait(30)  # the model loads until the user has pressed Stop
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(models, "load_model", slow_load)
+    config = small_config(small_dataset, runs_dir, max_steps=4)
+    config.name = "cancelled"
+    start_run(qtbot, window, config)
+    qtbot.waitUntil(loading.is_set, timeout=LONG)
+    window.stop_action.trigger()
+    pressed.set()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=LONG)
+    assert dialog_log.errors == []
+    assert window.state is RunState.IDLE
+    assert window.header.state_label.text() == ("Stopped before training began — nothing was trained; Start runs it "
+                                                "again")
+    assert read_events(runs_dir / "cancelled", "step") == []
+    assert not any(p.name.startswith("checkpoint-") for p in (runs_dir / "cancelled").iterdir())
+    assert window.resumable is None and not window.resume_action.isEnabled()
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    window.start_action.trigger()  # the same name takes the untrained folder over
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED, timeout=LONG)
+    assert [e["step"] for e in read_events(runs_dir / "cancelled", "step")] == [1, 2, 3, 4]
+
+
 def _start_time(pid: int) -> float:
     """Process start time, from /proc, as a lock record holds it."""
     ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
