@@ -278,16 +278,19 @@ def test_nan_loss_ends_the_run_with_advice(demo_cache: Path, small_dataset: Path
     saved.assert_unchanged()
 
 
-def test_stop_requested_before_the_first_step_stops_at_step_1_resumable(demo_cache: Path, small_dataset: Path,
-                                                                         runs_dir: Path, earlier_run: Path) -> None:
+def test_stop_requested_before_the_first_step_trains_and_saves_nothing(demo_cache: Path, small_dataset: Path,
+                                                                       runs_dir: Path, earlier_run: Path) -> None:
+    """A Stop already asked when the run starts ends it before its first step (it used to train step 1 and save
+    checkpoint-1 first); the name can start again (tests/core/test_stop_before_training.py has the rest)."""
     saved = Snapshot(earlier_run, small_dataset)
     stop = threading.Event()
     stop.set()
     result = run(quick_config(small_dataset, runs_dir, "early-stop"), stop=stop)
-    assert (result.state, result.message) == ("stopped", "Stopped at step 1 of 8, resumable.")
-    assert RunFolder(result.run_dir).latest_checkpoint() == result.run_dir / "checkpoint-1"
+    assert (result.state, result.step) == ("stopped", 0)
+    assert result.message.startswith("Stopped before training began: nothing was trained or saved.")
+    assert RunFolder(result.run_dir).latest_checkpoint() is None
     assert status(result.run_dir)["state"] == "stopped"
-    assert [e["step"] for e in read_events(result.run_dir, "step")] == [1]
+    assert read_events(result.run_dir, "step") == []
     saved.assert_unchanged()
 
 
