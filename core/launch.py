@@ -118,13 +118,6 @@ def parse_endpoint(text: str) -> tuple[str, int]:
 ONE_MACHINE_ENDPOINT = "127.0.0.1:0"
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on now (the kernel's choice), for a one-machine rendezvous."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def port_in_use(port: int, host: str = "") -> bool:
     """Whether binding the port here fails (another program listens on it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -25,6 +25,16 @@ def small_config(dataset: Path, runs: Path, **training: object):
     return config
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the kernel's choice): for tests that give torchrun an endpoint of their
+    own (the app's one-machine runs let torchrun bind port 0 itself, core.launch.ONE_MACHINE_ENDPOINT)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def read_events(run_dir: Path, kind: str) -> list[dict]:
     """Every event of one kind from a run's metrics.jsonl, in order."""
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from finetune_studio.core.launch import free_port
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -13,6 +13,7 @@ import pytest
 from finetune_studio.core import launch
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.distributed import RankInfo, heartbeat_path, trainer_callbacks, worker_main
+from tests.helpers import free_port
 
 
 def _config(**launch_fields) -> RunConfig:
@@ -88,7 +89,7 @@ def test_validate_reports_launch_problems_with_the_others(demo_cache: Path) -> N
 
 def test_the_local_command_is_torchrun_on_the_worker_entry_with_its_endpoint(tmp_path: Path) -> None:
     config = _config(processes=2)
-    port = launch.free_port()
+    port = free_port()
     command = launch.local_command(config, tmp_path / "run", f"127.0.0.1:{port}", None)
     assert command[1:3] == ["-m", "torch.distributed.run"]
     text = shlex.join(command)

@@ -20,7 +20,7 @@ from finetune_studio.core.distributed import read_heartbeats, stop_path
 from finetune_studio.core.errors import TrainingError
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.session import can_resume
-from tests.helpers import ROOT, read_events, small_config
+from tests.helpers import ROOT, free_port, read_events, small_config
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +122,7 @@ def test_two_nodes_meet_at_a_c10d_rendezvous_on_localhost(demo_cache: Path, smal
                                                           tmp_path: Path) -> None:
     config = _config(small_dataset, runs_dir, "two-nodes", max_steps=4, eval_steps=4, save_steps=4)
     config.launch.processes, config.launch.nodes = 1, 2
-    config.launch.rdzv_endpoint = f"localhost:{launch.free_port()}"
+    config.launch.rdzv_endpoint = f"localhost:{free_port()}"
     save_config(config, tmp_path / "two-nodes.yaml")
     run_dir = runs_dir / "two-nodes"
     lines = launch.node_commands(config, tmp_path / "two-nodes.yaml", run_dir)
@@ -153,7 +153,7 @@ def test_a_rendezvous_that_never_completes_times_out_with_a_message(demo_cache: 
                                                                     runs_dir: Path) -> None:
     config = _config(small_dataset, runs_dir, "alone", max_steps=4)
     config.launch.processes, config.launch.nodes = 1, 2  # node 1 is never started
-    config.launch.rdzv_endpoint = f"127.0.0.1:{launch.free_port()}"
+    config.launch.rdzv_endpoint = f"127.0.0.1:{free_port()}"
     config.launch.join_timeout = 5  # the run's own setting reaches torchrun and every message
     started = time.monotonic()
     said: list[tuple[dict, str]] = []  # what the window and the CLI show while it waits, and the run's status
@@ -286,17 +286,16 @@ def test_a_stop_pressed_as_the_window_starts_or_resumes_stops_at_the_first_step(
 
 
 def test_a_one_machine_run_binds_its_own_port_as_torchrun_starts(demo_cache: Path, small_dataset: Path,
-                                                                 runs_dir: Path, monkeypatch) -> None:
-    """The port of a one-machine rendezvous is not chosen ahead of torchrun: here a port the app could have chosen
-    is taken by another program before torchrun starts (as a race between choosing and binding would have it),
-    and the run still trains to the end."""
+                                                                 runs_dir: Path) -> None:
+    """The port of a one-machine rendezvous is not chosen ahead of torchrun (the app has no port chooser left):
+    here a port another program holds, as a port chosen ahead could be by the time torchrun binds it, and the run
+    still trains to the end on a port torchrun bound itself."""
     import socket
 
     taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     port = taken.getsockname()[1]
-    monkeypatch.setattr(launch, "free_port", lambda host="127.0.0.1": port)  # what a port chosen ahead would be
     config = _config(small_dataset, runs_dir, "own-port", max_steps=2, eval_steps=2, save_steps=2)
     config.launch.join_timeout = 20
     run_dir = runs_dir / "own-port"
