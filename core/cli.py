@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.errors import ConfigError, FinetuneError
-from finetune_studio.core.runs import RunBusy
+from finetune_studio.core.runs import RunBusy, RunFolderUnusable, require_run_folder
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
 
@@ -290,25 +290,25 @@ def main(argv: list[str] | None = None) -> int:
             if launch.uses_torchrun(config):  # several processes: torchrun trains, this process supervises
                 return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet)
+        if args.command == "resume":
+            run_dir = require_run_folder(args.run_dir)
         if args.command == "resume" and args.apply_fix:
             from finetune_studio.core.advice import apply_fix_and_resume
 
-            return _train(lambda sink, stop: apply_fix_and_resume(Path(args.run_dir), sink, stop, args.epochs),
-                          args.quiet)
+            return _train(lambda sink, stop: apply_fix_and_resume(run_dir, sink, stop, args.epochs), args.quiet)
         if args.command == "resume":
             from finetune_studio.core import launch
             from finetune_studio.core.training import resume
 
-            if launch.run_uses_torchrun(Path(args.run_dir)):  # the same number of processes as it started with
-                return _train(lambda sink, stop: launch.resume(Path(args.run_dir), sink, stop, args.epochs),
-                              args.quiet)
-            return _train(lambda sink, stop: resume(Path(args.run_dir), sink, stop, args.epochs), args.quiet)
+            if launch.run_uses_torchrun(run_dir):  # the same number of processes as it started with
+                return _train(lambda sink, stop: launch.resume(run_dir, sink, stop, args.epochs), args.quiet)
+            return _train(lambda sink, stop: resume(run_dir, sink, stop, args.epochs), args.quiet)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    except RunBusy as exc:  # resume of a run that is still training: nothing was touched
-        print(f"error: {exc}", file=sys.stderr)
+    except (RunBusy, RunFolderUnusable) as exc:  # a run still training, or a folder that is no usable run: nothing
+        print(f"error: {exc}", file=sys.stderr)  # was touched, and the user must change something
         return EXIT_CONFIG
     except FinetuneError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -461,7 +461,7 @@ def _push(args: argparse.Namespace) -> int:
     from finetune_studio.core.config import load_config
     from finetune_studio.core.runs import RunFolder
 
-    run_dir = Path(args.run_dir)
+    run_dir = require_run_folder(args.run_dir)
     repo_id = args.repo
     if not repo_id and RunFolder(run_dir).config_path.is_file():
         try:
@@ -530,8 +530,9 @@ def _launch_command(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_term)
         timeout = args.rdzv_timeout  # None: the config's launch.join_timeout
-        return _train(lambda sink, stop: launch.supervise(Path(args.run_dir), sink, stop, args.resume, args.epochs,
-                                                          timeout), quiet=True, term_stops=False)
+        run_dir = require_run_folder(args.run_dir)
+        return _train(lambda sink, stop: launch.supervise(run_dir, sink, stop, args.resume, args.epochs, timeout),
+                      quiet=True, term_stops=False)
     from finetune_studio.core.config import load_config
 
     config, _ = load_config(args.config)
@@ -562,7 +563,7 @@ def _add_export_command(sub: Any) -> None:
 def _export(args: argparse.Namespace) -> int:
     from finetune_studio.core.export import export_run
 
-    result = export_run(Path(args.run_dir), args.kind, Path(args.out) if args.out else None,
+    result = export_run(require_run_folder(args.run_dir), args.kind, Path(args.out) if args.out else None,
                         progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True))
     print(result.message)
     return 0

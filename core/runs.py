@@ -182,6 +182,27 @@ class RunBusy(FinetuneError):
     """Another process (or this one) is training the run folder right now."""
 
 
+class RunFolderUnusable(FinetuneError):
+    """The folder given as a run's cannot be used as it stands: it is missing, a file, or holds no run. Nothing
+    failed and nothing was changed: the user must give another folder or fix this one, so the command line exits 2
+    (bad input), not 1 (a failed run)."""
+
+
+def require_run_folder(path: Path | str) -> Path:
+    """`path` as a run's folder, or RunFolderUnusable saying what it is instead and what to give. One check for
+    every command that takes a run folder (resume, export, push, supervise), so a typo is said the same way and
+    before anything is loaded, locked or written."""
+    folder = Path(path)
+    fix = "To fix: give a run's folder (the one holding its config.yaml); `finetune-studio runs` lists the runs."
+    if not folder.exists():
+        raise RunFolderUnusable(f"No run folder at {folder}. {fix}")
+    if not folder.is_dir():
+        raise RunFolderUnusable(f"{folder} is a file, not a run folder. {fix}")
+    if not RunFolder(folder).exists():
+        raise RunFolderUnusable(f"{folder} is not a run folder (it has no config.yaml). {fix}")
+    return folder
+
+
 def process_start_time(pid: int) -> float | None:
     """When process `pid` started (Unix time), or None if there is no such process or it cannot be told."""
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:

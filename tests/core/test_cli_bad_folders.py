@@ -1,0 +1,76 @@
+"""The command line given a folder it cannot use: a run folder that is missing, a file, or holds no run is bad input
+(exit 2, one sentence that says what to do), never a failed run (exit 1) and never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import cli
+from finetune_studio.core.config import PRESETS, save_config
+
+FIX = "To fix: give a run's folder (the one holding its config.yaml); `finetune-studio runs` lists the runs."
+
+# Every command that takes an existing run's folder (`worker` makes its folder on a machine that has none).
+RUN_FOLDER_COMMANDS = [
+    ["resume", "{dir}"],
+    ["resume", "{dir}", "--apply-fix"],
+    ["export", "--adapter", "{dir}"],
+    ["export", "--merged", "{dir}", "--out", "{out}"],
+    ["push", "{dir}", "--repo", "alice/tiny"],
+    ["supervise", "{dir}"],
+]
+
+
+def fabricated_run(runs: Path, name: str, state: str = "stopped", message: str = "Stopped at step 2.") -> Path:
+    """A run folder as a stopped run leaves it (config, status, metrics, a checkpoint), made without training."""
+    path = runs / name
+    (path / "checkpoint-2").mkdir(parents=True)
+    (path / "checkpoint-2" / "trainer_state.json").write_text(json.dumps({"global_step": 2}))
+    config = PRESETS["demo"]()
+    config.name = name
+    save_config(config, path / "config.yaml")
+    (path / "status.json").write_text(json.dumps({"state": state, "message": message, "pid": 1}))
+    events = [{"event": "train_begin", "step": 0, "max_steps": 4}, {"event": "step", "step": 2, "max_steps": 4},
+              {"event": "log", "step": 2, "loss": 1.5}, {"event": "end", "state": state, "step": 2, "max_steps": 4}]
+    (path / "metrics.jsonl").write_text("".join(json.dumps({"time": 1e9 + i, **e}) + "\n"
+                                                for i, e in enumerate(events)))
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else b"", p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("command", RUN_FOLDER_COMMANDS, ids=lambda c: " ".join(c[:2]).replace("{dir}", "DIR"))
+def test_a_missing_run_folder_is_bad_input_and_names_the_folder(command: list[str], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    missing = tmp_path / "no-such-run"
+    argv = [part.format(dir=missing, out=tmp_path / "out") for part in command]
+    assert cli.main(argv) == cli.EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[-1] == f"error: No run folder at {missing}. {FIX}"
+    assert captured.out == ""
+    assert sorted(tmp_path.iterdir()) == []  # nothing was made: not the folder, not an export
+
+
+@pytest.mark.parametrize("command", RUN_FOLDER_COMMANDS, ids=lambda c: " ".join(c[:2]).replace("{dir}", "DIR"))
+def test_a_file_or_a_folder_without_a_run_given_as_the_run_folder_is_bad_input(command: list[str], tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a run")
+    argv = [part.format(dir=a_file, out=tmp_path / "out") for part in command]
+    assert cli.main(argv) == cli.EXIT_CONFIG
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: {a_file} is a file, not a run folder. {FIX}"
+    assert a_file.read_text() == "not a run"
+
+    empty = tmp_path / "runs"  # e.g. the runs folder itself, not one run in it
+    empty.mkdir()
+    argv = [part.format(dir=empty, out=tmp_path / "out") for part in command]
+    assert cli.main(argv) == cli.EXIT_CONFIG
+    assert capsys.readouterr().err.splitlines()[-1] == (f"error: {empty} is not a run folder (it has no config.yaml). "
+                                                        f"{FIX}")
+    assert sorted(tmp_path.iterdir()) == [a_file, empty] and list(empty.iterdir()) == []
