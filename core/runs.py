@@ -7,6 +7,7 @@ by another process, and every view of it agrees.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -183,9 +184,9 @@ class RunBusy(FinetuneError):
 
 
 class RunFolderUnusable(FinetuneError):
-    """The folder given as a run's cannot be used as it stands: it is missing, a file, or holds no run. Nothing
-    failed and nothing was changed: the user must give another folder or fix this one, so the command line exits 2
-    (bad input), not 1 (a failed run)."""
+    """The folder given as a run's cannot be used as it stands: it is missing, a file, holds no run, or cannot be
+    written. Nothing failed and nothing was changed: the user must give another folder or fix this one, so the
+    command line exits 2 (bad input), not 1 (a failed run)."""
 
 
 def require_run_folder(path: Path | str) -> Path:
@@ -201,6 +202,19 @@ def require_run_folder(path: Path | str) -> Path:
     if not RunFolder(folder).exists():
         raise RunFolderUnusable(f"{folder} is not a run folder (it has no config.yaml). {fix}")
     return folder
+
+
+_UNWRITABLE = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied"}
+
+
+def _unwritable(folder: Path, exc: OSError) -> RunFolderUnusable:
+    """A run folder that cannot be written, as a sentence: training writes checkpoints, metrics and status there,
+    so nothing can run in it; a copy somewhere writable can (resume keeps every checkpoint it holds)."""
+    copy = "copy the run folder somewhere writable and resume the copy (finetune-studio resume NEW_FOLDER)"
+    fix = copy if exc.errno == errno.EROFS else f"give yourself write permission on the folder, or {copy}"
+    return RunFolderUnusable(f"The run folder {folder} cannot be written ({_UNWRITABLE[exc.errno]}), so the run "
+                             f"cannot train there; nothing in it was changed. To fix: {fix}.")
 
 
 def process_start_time(pid: int) -> float | None:
@@ -298,9 +312,15 @@ class RunLock:
 
     @classmethod
     def acquire(cls, folder: Path) -> "RunLock":
-        """Take the lock, or raise RunBusy with a message that says who holds it."""
+        """Take the lock, or raise RunBusy with a message that says who holds it, or RunFolderUnusable when the
+        folder cannot be written (a read-only file system, no permission)."""
         folder = Path(folder)
-        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # the lock is the first thing a run writes: a read-only folder is told here
+            if exc.errno in _UNWRITABLE:
+                raise _unwritable(folder, exc) from None
+            raise
         try:
             try:
                 import fcntl

@@ -1,9 +1,11 @@
-"""The command line given a folder it cannot use: a run folder that is missing, a file, or holds no run is bad input
-(exit 2, one sentence that says what to do), never a failed run (exit 1) and never a traceback."""
+"""The command line given a folder it cannot use: a run folder that is missing, a file, holds no run, or cannot be
+written is bad input (exit 2, one sentence that says what to do), never a failed run (exit 1) and never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,32 @@ def test_a_file_or_a_folder_without_a_run_given_as_the_run_folder_is_bad_input(c
     assert capsys.readouterr().err.splitlines()[-1] == (f"error: {empty} is not a run folder (it has no config.yaml). "
                                                         f"{FIX}")
     assert sorted(tmp_path.iterdir()) == [a_file, empty] and list(empty.iterdir()) == []
+
+
+@pytest.mark.parametrize(("code", "reason", "fix"), [
+    (errno.EROFS, "it is on a read-only file system",
+     "copy the run folder somewhere writable and resume the copy (finetune-studio resume NEW_FOLDER)"),
+    (errno.EACCES, "permission denied",
+     "give yourself write permission on the folder, or copy the run folder somewhere writable and resume the copy "
+     "(finetune-studio resume NEW_FOLDER)"),
+], ids=["read-only", "no-permission"])
+def test_resume_of_a_run_folder_that_cannot_be_written_says_so_and_changes_nothing(
+        code: int, reason: str, fix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    run_dir = fabricated_run(tmp_path, "stopped-run")
+    before = snapshot(run_dir)
+    real_open = os.open
+
+    def read_only_lock(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        # Tests run as root, whom chmod does not stop: the file system's answer is faked for the lock alone.
+        if Path(os.fsdecode(path)) == run_dir / "run.lock":  # type: ignore[arg-type]
+            raise OSError(code, os.strerror(code), os.fsdecode(path))  # type: ignore[arg-type]
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", read_only_lock)
+    assert cli.main(["resume", str(run_dir), "--quiet"]) == cli.EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"error: The run folder {run_dir} cannot be written ({reason}), so the run "
+                                         f"cannot train there; nothing in it was changed. To fix: {fix}."]
+    assert "Errno" not in captured.out + captured.err and "Training failed" not in captured.out + captured.err
+    assert snapshot(run_dir) == before and not (run_dir / "run.lock").exists()
