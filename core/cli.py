@@ -378,12 +378,27 @@ def runs_table(runs: list[Any]) -> str:
         steps = f"{run.step}/{run.max_steps}" if run.max_steps else str(run.step)
         rows.append((run.name, str(run.state), steps, _loss_text(run.train_loss), _loss_text(run.eval_loss),
                      run.message))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(5)]
     lines = []
-    for name, state, steps, train, evals, message in rows:
-        lines.append(f"{name:<{widths[0]}}  {state:<{widths[1]}}  {steps:>{widths[2]}}  {train:>{widths[3]}}  "
-                     f"{evals:>{widths[4]}}  {message}".rstrip())
+    for row in rows:
+        cells = [_pad(cell, width, right=i >= 2) for i, (cell, width) in enumerate(zip(row, widths))]
+        lines.append("  ".join([*cells, row[5]]).rstrip())
     return "\n".join(lines)
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: East Asian wide and fullwidth characters (a Japanese or Chinese run name)
+    take two, combining marks none. len() counts characters, so a table padded with it skews on such names."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+               for char in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """`text` padded with spaces to `width` display columns, on the left when `right` (numbers line up)."""
+    space = " " * max(0, width - display_width(text))
+    return space + text if right else text + space
 
 
 # ---- the Hugging Face Hub: login, logout, whoami, push ------------------------------------------------------

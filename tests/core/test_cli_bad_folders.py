@@ -1,11 +1,14 @@
 """The command line given a folder it cannot use: a run folder that is missing, a file, holds no run, or cannot be
-written is bad input (exit 2, one sentence that says what to do), never a failed run (exit 1) and never a traceback."""
+written is bad input (exit 2, one sentence that says what to do), never a failed run (exit 1) and never a traceback;
+and the runs table lines up for run names in wide (CJK) characters."""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -105,3 +108,32 @@ def test_resume_of_a_run_folder_that_cannot_be_written_says_so_and_changes_nothi
                                          f"cannot train there; nothing in it was changed. To fix: {fix}."]
     assert "Errno" not in captured.out + captured.err and "Training failed" not in captured.out + captured.err
     assert snapshot(run_dir) == before and not (run_dir / "run.lock").exists()
+
+
+def display_columns(text: str) -> int:
+    """Terminal columns, counted here on their own (not with the code under test)."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+               for c in text)
+
+
+def test_runs_table_lines_up_wide_run_names(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    fabricated_run(tmp_path, "日本語の実行", "finished", "Finished 4 steps.")
+    fabricated_run(tmp_path, "plain", "stopped", "Stopped at step 2.")
+    assert cli.main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and any("日本語の実行" in line for line in lines)
+    # Cells are separated by two or more spaces (a cell may hold single spaces: "train loss", a message).
+    cells = [[(display_columns(line[:m.start()]), display_columns(line[:m.end()]))
+              for m in re.finditer(r"\S+(?: \S+)*", line)] for line in lines]
+    assert all(len(row) == 6 for row in cells), lines
+    for column in (0, 1, 5):  # name, state, message: left-aligned, they start at the same column
+        assert len({row[column][0] for row in cells}) == 1, (column, lines)
+    for column in (2, 3, 4):  # steps and losses: right-aligned, they end at the same column
+        assert len({row[column][1] for row in cells}) == 1, (column, lines)
+
+
+def test_display_width_counts_wide_characters_twice_and_combining_marks_not_at_all() -> None:
+    assert cli.display_width("plain") == 5
+    assert cli.display_width("日本語の実行") == 12
+    assert cli.display_width("ｆｕｌｌ") == 8  # fullwidth Latin
+    assert cli.display_width("cafe\u0301") == 4  # e + a combining acute accent is one column
