@@ -69,6 +69,8 @@ def test_stop_while_the_model_loads_trains_nothing_and_offers_start(qtbot: Any, 
     start_run(qtbot, window, config)
     qtbot.waitUntil(loading.is_set, timeout=LONG)
     window.stop_action.trigger()
+    assert window.header.state_label.text() == ("Stopping… (the run is being set up: it ends before its first step, "
+                                                "nothing trained)")
     pressed.set()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=LONG)
     assert dialog_log.errors == []
