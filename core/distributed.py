@@ -276,10 +276,19 @@ def _sync_callback(run_dir: Path, stop: threading.Event, info: RankInfo) -> Any:
     heartbeat = _HEARTBEATS.get(info.rank) or Heartbeat(run_dir, info)
 
     class RankSyncCallback(TrainerCallback):
-        """At the end of every optimizer step: rank 0 reads the stop file, one all_reduce tells every rank, and
-        each sets the same `stop` event the progress callback (next in the list) turns into a stop and save."""
+        """As training begins and at the end of every optimizer step: rank 0 reads the stop file, one all_reduce
+        tells every rank, and each sets the same `stop` event the progress callback (next in the list) turns into
+        an end before the first step (nothing trained, on every rank at once) or a stop and save."""
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self._share_stop()  # a Stop while the ranks loaded the model: none trains a step
 
         def on_step_end(self, args, state, control, **kwargs):
+            self._share_stop()
+            heartbeat.beat(state.global_step)
+            return control
+
+        def _share_stop(self) -> None:
             import torch
             import torch.distributed as dist
 
@@ -292,8 +301,6 @@ def _sync_callback(run_dir: Path, stop: threading.Event, info: RankInfo) -> Any:
                 wanted = bool(flag.item())
             if wanted:
                 stop.set()
-            heartbeat.beat(state.global_step)
-            return control
 
         def on_train_end(self, args, state, control, model=None, **kwargs):
             extra: dict[str, Any] = {"step": state.global_step}

@@ -466,8 +466,8 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     follows rank 0's metrics into `sink`, passes Stop on through the stop file, and records a failure by rank.
     A stop file left by an earlier segment is cleared first (it must not stop this one at its first step), unless
     keep_stop: the detached supervisor's starter cleared it before starting it, and a file there now is a Stop
-    asked of this segment while it started (rank 0 reads it at the end of step 1: stopped there, with a
-    checkpoint)."""
+    asked of this segment while it started (rank 0 reads it as training begins: every rank ends then, before the
+    first step, nothing trained)."""
     from finetune_studio.core.training import RunResult, train_in_folder
 
     if finish_only:  # training had ended; only the final save is left, which one process does

@@ -132,6 +132,8 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             self.epochs_total: float | None = None
 
         def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+            if stop.is_set():  # asked while the Trainer set up (or, on several ranks, while any rank did)
+                raise StoppedBeforeTraining
             self.start_step = state.global_step
             self.first = None
             self.epochs_total = self._epochs_total(args, state, train_dataloader)
@@ -623,19 +625,20 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
 
     def phase(name: str, message: str) -> None:
         if stop.is_set() and not training:  # a Stop while the run was set up: no step trains (see below)
-            raise _StoppedBeforeTraining
+            raise StoppedBeforeTraining
         if name == "train":  # the last look at Stop before the first step: from here on it ends a step
             training.append(True)
         emit(PhaseEvent(event="phase", phase=name, message=message))
 
     try:
         return _set_up_and_train(config, folder, emit, notify, stop, checkpoint, state, elapsed, phase)
-    except _StoppedBeforeTraining:
+    except StoppedBeforeTraining:
         return _stopped_before_training(folder, emit, checkpoint, state)
 
 
-class _StoppedBeforeTraining(Exception):
-    """Stop was asked while the run was being set up (tokenizer, data, model: minutes for a big model)."""
+class StoppedBeforeTraining(Exception):
+    """Stop was asked while the run was being set up (tokenizer, data, model: minutes for a big model): raised at
+    the set-up's phases and as training begins (on every rank at once under torchrun, core.distributed)."""
 
 
 def _stopped_before_training(folder: RunFolder, emit: Sink, checkpoint: Path | None,

@@ -414,8 +414,9 @@ def test_the_window_says_what_a_run_of_several_machines_waits_for(demo_cache: Pa
 def test_a_stop_asked_while_the_detached_supervisor_starts_is_kept_and_a_stale_one_is_not(
         demo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The window's Stop right after Start or Resume is written as the stop file before the detached supervisor
-    gets to torchrun: the supervisor keeps it (rank 0 reads it at step 1). A stale one (a crashed supervisor's) is
-    cleared by whoever starts the next segment: start_detached, or the CLI's run and resume (their executor)."""
+    gets to torchrun: the supervisor keeps it (rank 0 reads it as training begins). A stale one (a crashed
+    supervisor's) is cleared by whoever starts the next segment: start_detached, or the CLI's run and resume (their
+    executor)."""
     import subprocess
     import threading
     import types

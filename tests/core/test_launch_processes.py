@@ -244,25 +244,33 @@ def test_a_sigkilled_supervisor_leaves_no_rank_running(demo_cache: Path, small_d
                 proc.kill()
 
 
-def test_a_stop_pressed_as_the_window_starts_or_resumes_stops_at_the_first_step(demo_cache: Path,
-                                                                                small_dataset: Path,
-                                                                                runs_dir: Path) -> None:
+def test_a_stop_pressed_as_the_window_starts_or_resumes_ends_the_run_before_its_first_step(demo_cache: Path,
+                                                                                          small_dataset: Path,
+                                                                                          runs_dir: Path) -> None:
     """The window's Start and Resume (a detached supervisor it follows) with Stop pressed at once, while the
     supervisor is still starting (then the window closed, for the Resume): the stop file written then must not be
-    cleared by the supervisor, so the run stops at its first optimizer step with a checkpoint. A stale stop file
-    (a crashed supervisor's) must not stop the next segment."""
+    cleared by the supervisor, and every rank ends as training begins, before its first step: nothing trained or
+    saved (it used to train step 1 and save checkpoint-1). A stale stop file (a crashed supervisor's) must not stop
+    the next segment."""
     from finetune_studio.core.distributed import request_stop
 
-    config = _config(small_dataset, runs_dir, "stop-at-start", max_steps=4, eval_strategy="no",
+    config = _config(small_dataset, runs_dir, "stop-at-start", max_steps=6, eval_strategy="no",
                      load_best_model_at_end=False, save_steps=100, logging_steps=1)
     run_dir = runs_dir / "stop-at-start"
     stop = threading.Event()
     stop.set()  # Stop pressed right after Start ("Preparing…")
     result = launch.start_and_follow(config, lambda event: None, stop)
-    assert (result.state, result.step) == ("stopped", 1), result.message
-    assert (run_dir / "checkpoint-1" / "trainer_state.json").is_file()
-    assert RunFolder(run_dir).read_status()["state"] == "stopped"
+    assert (result.state, result.step) == ("stopped", 0), result.message
+    assert result.message.startswith("Stopped before training began: nothing was trained or saved.")
+    assert not list(run_dir.glob("checkpoint-*")) and read_events(run_dir, "step") == []
+    assert {b["state"] for b in read_heartbeats(run_dir).values()} == {"stopped"}  # both ranks ended well
     assert not stop_path(run_dir).exists()
+
+    stop = threading.Event()  # Start again under the same name (the folder is taken over), stopped mid-run
+    result = launch.start_and_follow(config, lambda event: stop.set() if event.get("step") == 2 else None, stop)
+    assert result.state == "stopped" and 2 <= result.step < 6, result.message
+    at = result.step
+    assert (run_dir / f"checkpoint-{at}" / "trainer_state.json").is_file()
 
     stop, detach = threading.Event(), threading.Event()
     stop.set()  # Stop pressed right after Resume, then the window closed: the run goes on unseen, and stops
@@ -274,13 +282,15 @@ def test_a_stop_pressed_as_the_window_starts_or_resumes_stops_at_the_first_step(
                                            == "running"):
         time.sleep(0.5)
     status = RunFolder(run_dir).read_status()
-    assert (status["state"], status["step"]) == ("stopped", 2), status
-    assert (run_dir / "checkpoint-2" / "trainer_state.json").is_file()
+    assert (status["state"], status["step"], status["max_steps"]) == ("stopped", at, 6), status
+    assert status["message"] == (f"Stopped before training resumed: the run is still at step {at} of 6; Resume "
+                                 f"continues from checkpoint-{at}.")
+    assert [p.name for p in run_dir.glob("checkpoint-*")] == [f"checkpoint-{at}"]
 
     request_stop(run_dir)  # left behind, as by a supervisor that crashed: not a Stop of the next Resume
     result = launch.resume_and_follow(run_dir, lambda event: None, threading.Event())
-    assert (result.state, result.step) == ("finished", 4), result.message
-    assert [e["step"] for e in read_events(run_dir, "step")] == [1, 2, 3, 4]
+    assert (result.state, result.step) == ("finished", 6), result.message
+    assert [e["step"] for e in read_events(run_dir, "step")] == [1, 2, 3, 4, 5, 6]
     assert not stop_path(run_dir).exists()
     assert run_processes(run_dir) == []
 

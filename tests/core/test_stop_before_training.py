@@ -49,6 +49,16 @@ def test_a_stop_while_a_new_run_is_set_up_trains_nothing_and_the_name_starts_aga
     assert (again.state, again.step, again.run_dir) == ("finished", 4, folder.path)
 
 
+def test_a_stop_while_the_trainer_sets_up_ends_the_run_as_training_begins(demo_cache: Path, small_dataset: Path,
+                                                                           runs_dir: Path) -> None:
+    """After the last phase (the Trainer is built and prepares the model) the look at Stop is at train begin."""
+    stop = threading.Event()
+    result = run(small_config(small_dataset, runs_dir, max_steps=4), _stop_at_phase("train", stop), stop)
+    assert (result.state, result.step) == ("stopped", 0)
+    assert RunFolder(result.run_dir).latest_checkpoint() is None
+    assert read_events(result.run_dir, "train_begin") == [] and read_events(result.run_dir, "step") == []
+
+
 def test_a_stop_while_a_resume_is_set_up_keeps_the_run_where_its_checkpoint_is(
         demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
     stop = threading.Event()
