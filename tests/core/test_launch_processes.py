@@ -254,7 +254,7 @@ def test_a_stop_pressed_as_the_window_starts_or_resumes_ends_the_run_before_its_
     the next segment."""
     from finetune_studio.core.distributed import request_stop
 
-    config = _config(small_dataset, runs_dir, "stop-at-start", max_steps=6, eval_strategy="no",
+    config = _config(small_dataset, runs_dir, "stop-at-start", max_steps=40, eval_strategy="no",
                      load_best_model_at_end=False, save_steps=100, logging_steps=1)
     run_dir = runs_dir / "stop-at-start"
     stop = threading.Event()
@@ -268,7 +268,7 @@ def test_a_stop_pressed_as_the_window_starts_or_resumes_ends_the_run_before_its_
 
     stop = threading.Event()  # Start again under the same name (the folder is taken over), stopped mid-run
     result = launch.start_and_follow(config, lambda event: stop.set() if event.get("step") == 2 else None, stop)
-    assert result.state == "stopped" and 2 <= result.step < 6, result.message
+    assert result.state == "stopped" and 2 <= result.step < 40, result.message
     at = result.step
     assert (run_dir / f"checkpoint-{at}" / "trainer_state.json").is_file()
 
@@ -282,15 +282,15 @@ def test_a_stop_pressed_as_the_window_starts_or_resumes_ends_the_run_before_its_
                                            == "running"):
         time.sleep(0.5)
     status = RunFolder(run_dir).read_status()
-    assert (status["state"], status["step"], status["max_steps"]) == ("stopped", at, 6), status
-    assert status["message"] == (f"Stopped before training resumed: the run is still at step {at} of 6; Resume "
+    assert (status["state"], status["step"], status["max_steps"]) == ("stopped", at, 40), status
+    assert status["message"] == (f"Stopped before training resumed: the run is still at step {at} of 40; Resume "
                                  f"continues from checkpoint-{at}.")
     assert [p.name for p in run_dir.glob("checkpoint-*")] == [f"checkpoint-{at}"]
 
     request_stop(run_dir)  # left behind, as by a supervisor that crashed: not a Stop of the next Resume
     result = launch.resume_and_follow(run_dir, lambda event: None, threading.Event())
-    assert (result.state, result.step) == ("finished", 6), result.message
-    assert [e["step"] for e in read_events(run_dir, "step")] == [1, 2, 3, 4, 5, 6]
+    assert (result.state, result.step) == ("finished", 40), result.message
+    assert [e["step"] for e in read_events(run_dir, "step")] == list(range(1, 41))
     assert not stop_path(run_dir).exists()
     assert run_processes(run_dir) == []
 

@@ -239,7 +239,7 @@ def test_start_trains_to_the_end_and_saves_the_model(qtbot: Any, window: Any, sm
                                                       runs_dir: Path) -> None:
     start_run(qtbot, window, small_config(small_dataset, runs_dir))
     assert not window.start_action.isEnabled() and window.stop_action.isEnabled()
-    qtbot.waitUntil(lambda: window.chart.point_count > 0, timeout=LONG)  # live points while training
+    qtbot.waitUntil(lambda: window.chart is not None and window.chart.point_count > 0, timeout=LONG)  # live points
     wait_state(qtbot, window, RunState.FINISHED)
     wait_idle(qtbot, window)
     assert (window.model_dir / "config.json").is_file()

@@ -36,7 +36,8 @@ def test_two_processes_start_stop_and_resume_from_the_window(qtbot: Any, make_wi
                                      save_steps=100))
     assert window.runner.detachable  # trained by a supervisor and torchrun, followed by the runner's thread
     run_dir = runs_dir / "window-two"
-    qtbot.waitUntil(lambda: window.chart.point_count >= 2, timeout=SLOW)  # rank 0's losses reach the chart live
+    qtbot.waitUntil(lambda: window.chart is not None and window.chart.point_count >= 2,  # rank 0's losses, live
+                    timeout=SLOW)  # (the chart is built on an event-loop turn after the run starts)
     window.stop_action.trigger()
     assert window.state is RunState.STOPPING
     qtbot.waitUntil(lambda: window.state is RunState.STOPPED, timeout=SLOW)
@@ -65,7 +66,7 @@ def test_closing_the_window_leaves_the_run_training_and_a_new_window_reattaches_
     start_run(qtbot, window, _config(small_dataset, runs_dir, "outlives", max_steps=120, eval_steps=60,
                                      save_steps=60))
     run_dir = runs_dir / "outlives"
-    qtbot.waitUntil(lambda: window.chart.point_count >= 1, timeout=SLOW)
+    qtbot.waitUntil(lambda: window.chart is not None and window.chart.point_count >= 1, timeout=SLOW)
     window.close()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
     assert run_busy(run_dir) is not None  # the supervisor still holds the run

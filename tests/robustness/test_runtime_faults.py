@@ -376,9 +376,11 @@ def test_sigint_or_sigterm_to_the_cli_mid_run_exits_3_and_the_run_is_resumable(
     assert status(runs_dir / "ctrl-c")["state"] == "stopped" and 1 <= step < 400
     assert RunFolder(runs_dir / "ctrl-c").latest_checkpoint() == runs_dir / "ctrl-c" / f"checkpoint-{step}"
     stop = threading.Event()
-    stop.set()  # resume, and stop again at the first step: it continues from the checkpoint
+    stop.set()  # resume, stopped again before it trains: it is still at the checkpoint, resumable from it
     again = resume(runs_dir / "ctrl-c", stop=stop)
-    assert (again.state, again.step) == ("stopped", step + 1)
+    assert (again.state, again.step) == ("stopped", step)
+    assert again.message.startswith(f"Stopped before training resumed: the run is still at step {step} of 400")
+    assert RunFolder(runs_dir / "ctrl-c").latest_checkpoint() == runs_dir / "ctrl-c" / f"checkpoint-{step}"
     saved.assert_unchanged()
 
 
