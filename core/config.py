@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import fractions
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -455,6 +457,13 @@ def _yaml_loader() -> type:
                         "first; keep one", key_node.start_mark)
             return super().construct_mapping(node, deep)
 
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            """A plain 1e2 resolves to a tag of its own, so _construct_exponent sees it (`!!float 1e2` does not)."""
+            tag = super().resolve(kind, value, implicit)
+            if tag == "tag:yaml.org,2002:float" and _EXPONENT_NUMBER.fullmatch(value.replace("_", "")):
+                return EXPONENT_TAG
+            return tag
+
     Loader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -470,7 +479,26 @@ def _yaml_loader() -> type:
                     |\.(?:nan|NaN|NAN))$""", re.X),
         list("-+0123456789."),
     )
+    Loader.add_constructor(EXPONENT_TAG, _construct_exponent)
     return Loader
+
+
+# A number written with an exponent and no decimal point: 1e2, 5e3, -2E+4 (and 2e-5, which is not whole).
+_EXPONENT_NUMBER = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
+EXPONENT_TAG = "tag:finetune-studio,2025:exponent"
+
+
+def _construct_exponent(loader: Any, node: Any) -> Any:
+    """A number written with an exponent and no decimal point: the int it is when it is a whole number (max_steps:
+    1e2, --set save_steps=5e3), else the float YAML makes of it (2e-5; 1e400, infinity). Whoever writes 1e2 means
+    100, and an int is what a whole-number field takes (a float field takes it as well); 1.0e2 and 100.0 stay
+    floats, which a whole-number field refuses with its own message."""
+    value = loader.construct_yaml_float(node)
+    if isinstance(value, float) and math.isfinite(value):
+        exact = fractions.Fraction(loader.construct_scalar(node).replace("_", ""))
+        if exact.denominator == 1:
+            return int(exact)
+    return value
 
 
 def yaml_load(text: str) -> Any:
