@@ -526,8 +526,10 @@ def _not_text(source: str, column: str, kind: str, text_columns: list[str]) -> D
     return DataError(f"{source}: column {shown(column)} holds {kind}, not text.{choose}")
 
 
-def _no_value(source: str, column: str, row: int) -> DataError:
-    return DataError(f"{source}: row {row} has no value in column {shown(column)}. Fill or remove it.")
+def _no_value(source: str, column: str, row: int, where: str | None = None) -> DataError:
+    """`where`: the file of a folder source that holds the row, and its row there ("row 12 of part-2.parquet")."""
+    inside = f" ({where})" if where else ""
+    return DataError(f"{source}: row {row}{inside} has no value in column {shown(column)}. Fill or remove it.")
 
 
 def _feature_kind(feature: Any) -> str | None:
@@ -793,7 +795,7 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
         _HEADS[key] = head
     if isinstance(head, Problem):
         return [head]
-    columns, rows, kinds, nulls, complete = head
+    columns, rows, kinds, nulls, complete, parts = head
     if chat is not None:  # instruction and chat rows (a core.config.ChatConfig): their checks replace the text column's
         from finetune_studio.core.chat import source_problems
 
@@ -801,7 +803,7 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
         if found is not None:
             found = [Problem(key, message) for key, message in found]
             return found or (_split_problems(config, len(rows)) if complete else [])
-    found = _column_problems(config, fmt, columns, rows, kinds, nulls)
+    found = _column_problems(config, fmt, columns, rows, kinds, nulls, parts)
     real = real_column(columns, config.text_column) if isinstance(config.text_column, str) else None
     if found or not complete or not rows or real is None:
         return found
@@ -840,7 +842,8 @@ def _split_problems(config: DatasetConfig, rows: int, what: str = "") -> list[Pr
 
 
 def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: list[dict[str, Any]],
-                     kinds: dict[str, str | None], nulls: dict[str, tuple[int, int | None, int, int]]) -> list[Problem]:
+                     kinds: dict[str, str | None], nulls: dict[str, Nulls],
+                     parts: list[tuple[int, str]] | None = None) -> list[Problem]:
     column = config.text_column
     if not isinstance(column, str) or not column.strip() or not columns:
         return []
@@ -857,17 +860,42 @@ def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: 
                                                    "remove that row.")]
         text_columns = [c for c in columns if kinds.get(c) is None]
         return [Problem("dataset.text_column", str(_not_text(config.source, real, kinds[real], text_columns)))]
+    parts = parts or []
     for index, row in enumerate(rows):
         if row.get(real) is None:
-            return [Problem("dataset.text_column", str(_no_value(config.source, real, index + 1)))]
-    count, first, low, high = nulls.get(real, (0, None, 0, 0))
-    if count:  # past the rows read, from the Parquet file's statistics
+            return [Problem("dataset.text_column", str(_no_value(config.source, real, index + 1,
+                                                                 _in_part(parts, index))))]
+    count, first, low, high, files = nulls.get(real, (0, None, 0, 0, 0))
+    if count:  # past the rows read, from the Parquet files' statistics
         if first is not None:
-            return [Problem("dataset.text_column", str(_no_value(config.source, real, first + 1)))]
+            return [Problem("dataset.text_column", str(_no_value(config.source, real, first + 1,
+                                                                 _in_part(parts, first))))]
         rows_word = "1 row has" if count == 1 else f"{count:,} rows have"
+        where = f"rows {low + 1:,} to {high:,}"
+        if parts:  # a folder: the rows of the file that holds the first of them, too
+            offset, name = _part(parts, low)
+            where += f": rows {low - offset + 1:,} to {high - offset:,} of {name}"
+            if files > 1:
+                where += f"; {files:,} files hold such rows"
         return [Problem("dataset.text_column", f"{config.source}: {rows_word} no value in column {shown(real)} (the "
-                                               f"first among rows {low + 1:,} to {high:,}). Fill or remove them.")]
+                                               f"first among {where}). Fill or remove them.")]
     return []
+
+
+def _part(parts: list[tuple[int, str]], index: int) -> tuple[int, str]:
+    """(first row, name) of the file of a folder source that holds row `index` (0-based, counted over the files in
+    the order a run reads them)."""
+    import bisect
+
+    return parts[max(0, bisect.bisect_right([offset for offset, _ in parts], index) - 1)]
+
+
+def _in_part(parts: list[tuple[int, str]], index: int) -> str | None:
+    """Where row `index` of a folder source lies, in words ("row 12 of part-2.parquet"); None for one file."""
+    if not parts:
+        return None
+    offset, name = _part(parts, index)
+    return f"row {index - offset + 1:,} of {name}"
 
 
 def _odd_row(rows: list[dict[str, Any]], column: str) -> tuple[int, Any] | None:
@@ -912,15 +940,26 @@ def _row_kind(column: str, rows: list[dict[str, Any]], fmt: str) -> str | None:
     return None
 
 
+# A text column's nulls past the rows read, over all files of a source: (how many, the first one's row index or
+# None, the row indexes [low, high) it lies between, how many files hold them). Row indexes count over the files in
+# the order a run reads them (one dataset).
+Nulls = tuple[int, int | None, int, int, int]
+
+
 def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = ",") -> tuple[
-        list[str], list[dict[str, Any]], dict[str, str | None], dict[str, tuple[int, int | None, int, int]], bool]:
-    """Columns, the first rows, (Parquet) the column kinds and the nulls its statistics count, and whether the rows
-    are the whole source, from at most CHECK_BYTES of the files."""
+        list[str], list[dict[str, Any]], dict[str, str | None], dict[str, Nulls], bool, list[tuple[int, str]]]:
+    """Columns, the first rows, (Parquet) the column kinds and the nulls the files' statistics count, whether the
+    rows are the whole source, and (a folder of Parquet files) each file's first row index and name in the folder,
+    from at most CHECK_BYTES of the files. The Parquet files past those bytes add their metadata (statistics)."""
     budget = CHECK_BYTES
     columns: list[str] = []
     rows: list[dict[str, Any]] = []
     kinds: dict[str, str | None] = {}
-    nulls: dict[str, tuple[int, int | None, int, int]] = {}
+    nulls: dict[str, Nulls] = {}
+    parts: list[tuple[int, str]] = []
+    folder = Path(resolve_source(config.source))
+    in_folder = folder.is_dir()  # a folder: a Parquet row is named by its file as well
+    offset = 0  # the row index of a Parquet file's first row in the whole source
     complete = True
     codec = _codec(config.encoding)
     for path in files:
@@ -928,16 +967,26 @@ def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = "
         if size == 0:
             raise DataError(f"{path} is empty. Pick a file with data in it.")
         if fmt == "parquet":
-            if budget <= 0:
+            located = set(nulls)  # an earlier file holds these columns' first null
+            if budget > 0:
+                found, file_kinds, read, file_nulls, whole, count = _parquet_read(path, budget, located)
+                if not columns:
+                    columns, kinds = found, file_kinds
+                rows += read
+                budget -= max(1, size if whole else budget)
+                complete = complete and whole
+            else:  # past the bytes read: the statistics only (metadata, no rows)
+                file_nulls, count = _parquet_statistics(path, located)
                 complete = False
-                continue
-            found, file_kinds, read, file_nulls, whole = _parquet_head(path, budget)
-            if not columns:
-                columns, kinds = found, file_kinds
-                nulls = file_nulls  # the first file's rows come first
-            rows += read
-            budget -= max(1, size if whole else budget)
-            complete = complete and whole
+            if in_folder:
+                parts.append((offset, path.relative_to(folder).as_posix()))
+            for name, (number, first, low, high) in file_nulls.items():
+                if name in nulls:  # an earlier file holds the first
+                    total, known, start, end, holders = nulls[name]
+                    nulls[name] = (total + number, known, start, end, holders + 1)
+                else:
+                    nulls[name] = (number, None if first is None else offset + first, offset + low, offset + high, 1)
+            offset += count
             continue
         if budget <= 0 or (size > budget and not _ascii_compatible(codec)):
             complete = False
@@ -969,7 +1018,7 @@ def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = "
         for names in (header, *found_rows):
             columns += [name for name in names if name not in columns]
         rows += found_rows
-    return columns, rows, kinds, nulls, complete
+    return columns, rows, kinds, nulls, complete, parts
 
 
 def _text_rows(text: str, sample_by: str, whole: bool) -> list[dict[str, str]]:
@@ -1071,15 +1120,44 @@ def _parquet_head(path: Path, budget: int = CHECK_BYTES) -> tuple[
     and whether the rows are the whole file. The nulls come from the row groups' statistics (metadata, no read):
     column -> (how many, the first one's row index or None, the rows it lies between); the first one's index is
     found by reading that one column chunk when it is small."""
-    import pyarrow as pa
+    return _parquet_read(path, budget)[:5]
+
+
+def _parquet_open(path: Path) -> tuple[Any, Any, Any]:
+    """(ParquetFile, its metadata, its Arrow schema), or a DataError that names the file."""
     import pyarrow.parquet as pq
 
     try:
         handle = pq.ParquetFile(path)
         meta = handle.metadata
-        schema = meta.schema.to_arrow_schema()
+        return handle, meta, meta.schema.to_arrow_schema()
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
+
+
+def _parquet_statistics(path: Path, located: Any = ()) -> tuple[dict[str, tuple[int, int | None, int, int]], int]:
+    """The nulls of each text column of a file none of whose rows are read (as _parquet_head says them), and its
+    row count: its metadata only, but for one small column chunk per column with nulls, to find the first one's row
+    (not for the columns in `located`, whose first null an earlier file holds)."""
+    import pyarrow as pa
+
+    handle, meta, schema = _parquet_open(path)
+    names = [name for name, kind in zip(schema.names, schema.types)
+             if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)]
+    try:
+        return _parquet_nulls(handle, names, 0, located), meta.num_rows
+    except Exception as exc:  # noqa: BLE001 - a damaged page reads as one of several pyarrow errors
+        raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
+
+
+def _parquet_read(path: Path, budget: int = CHECK_BYTES, located: Any = ()) -> tuple[
+        list[str], dict[str, str | None], list[dict[str, Any]], dict[str, tuple[int, int | None, int, int]], bool,
+        int]:
+    """_parquet_head's answer and the file's row count; the columns in `located` (their first null is in an earlier
+    file) are counted from the statistics alone."""
+    import pyarrow as pa
+
+    handle, meta, schema = _parquet_open(path)
     if meta.num_rows == 0:
         raise DataError(f"{path} has no rows. Pick a file with data in it.")
     kinds: dict[str, str | None] = {}
@@ -1106,22 +1184,23 @@ def _parquet_head(path: Path, budget: int = CHECK_BYTES) -> tuple[
             take = max(1, min(meta.num_rows, budget // per_row))
             batch = next(handle.iter_batches(batch_size=take), None)
             rows = batch.to_pylist()[:take] if batch is not None else []
-        nulls = _parquet_nulls(handle, [n for n in schema.names if kinds[n] is None], len(rows))
+        nulls = _parquet_nulls(handle, [n for n in schema.names if kinds[n] is None], len(rows), located)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged page reads as one of several pyarrow errors
         raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
-    return list(schema.names), kinds, rows, nulls, len(rows) == meta.num_rows
+    return list(schema.names), kinds, rows, nulls, len(rows) == meta.num_rows, meta.num_rows
 
 
 # A column chunk up to this size is read to find the row of a null past the rows read (in a few milliseconds).
 NULL_CHUNK_BYTES = 1 << 20
 
 
-def _parquet_nulls(handle: Any, names: list[str], read: int) -> dict[str, tuple[int, int | None, int, int]]:
+def _parquet_nulls(handle: Any, names: list[str], read: int,
+                   located: Any = ()) -> dict[str, tuple[int, int | None, int, int]]:
     """column -> (nulls, the first one's row index or None, the row indexes [low, high) it lies between) for nulls
     past the first `read` rows, from the row groups' statistics; columns without statistics, or without nulls past
-    those rows, are left out."""
+    those rows, are left out. The columns in `located` (an earlier file holds their first null) read no chunk."""
     import pyarrow.compute as pc
 
     meta = handle.metadata
@@ -1139,7 +1218,8 @@ def _parquet_nulls(handle: Any, names: list[str], read: int) -> dict[str, tuple[
             skip = max(0, read - start)  # rows of this group read (and checked) already
             if stats is not None and stats.has_null_count and stats.null_count and rows > skip:
                 nulls = stats.null_count  # past the rows read, unless the rows read hold some (said first, then)
-                if not count and chunk.total_compressed_size <= NULL_CHUNK_BYTES:  # the first group with nulls
+                if not count and name not in located and chunk.total_compressed_size <= NULL_CHUNK_BYTES:
+                    # the first group with nulls: its one column chunk says the first null's row
                     tail = handle.read_row_group(index, columns=[name]).column(0).slice(skip)
                     nulls = tail.null_count
                     if nulls:

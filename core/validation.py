@@ -293,6 +293,12 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
     if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
         # Trainer seeds numpy with it (numpy.random.seed), which takes 0 to 2**32 - 1 only.
         add("training.seed", f"seed must be a whole number from 0 to {MAX_SEED:,} (got {seed:,}); the seed uses 42.")
+    data_seed = training.get("data_seed")  # the sampler's seed; None (the seed's) shuffles with seed
+    if isinstance(data_seed, int) and not isinstance(data_seed, bool) and not 0 <= data_seed <= MAX_SEED:
+        # A fraction or text is the typed check's problem above; torch's generator overflows past 2**64 - 1 and
+        # wraps a negative one, so the same range as seed.
+        add("training.data_seed", f"data_seed must be a whole number from 0 to {MAX_SEED:,} (got {data_seed:,}); "
+                                  "leave it empty (null) to shuffle the data with seed.")
     if typed_ok:
         for message in _report_to_problems(training.get("report_to")):
             add("training.report_to", message)

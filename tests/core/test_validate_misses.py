@@ -309,3 +309,142 @@ def test_parquet_chat_rows_are_checked(tmp_path: Path, runs_dir: Path, config_fi
     assert validated == trained == [
         f"dataset.source: {path}: row 8: the conversation in 'messages' has no assistant turn, so there is nothing "
         "to learn from it. Fix or remove these rows, or map the columns in chat.columns."]
+
+
+# ---------------------------------------------------------------------------------------------- a folder of Parquet
+
+
+def parquet_folder(folder: Path, first_rows: int = 5_000, second: list[str | None] | None = None,
+                   row_group_size: int | None = None) -> Path:
+    """A folder of two Parquet files, read in name order: part-1 (`first_rows` distinct texts, more than the check
+    reads) and part-2 (`second`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = texts()
+    folder.mkdir()
+    pq.write_table(pa.table({"text": [f"{i} {base[i % len(base)]}" for i in range(first_rows)]}),
+                   folder / "part-1.parquet", row_group_size=row_group_size)
+    pq.write_table(pa.table({"text": second}), folder / "part-2.parquet", row_group_size=row_group_size)
+    return folder
+
+
+def second_file(rows: int, nulls: list[int]) -> list[str | None]:
+    base = texts()
+    values: list[str | None] = [f"{i} {base[i % len(base)]}" for i in range(rows)]
+    for index in nulls:
+        values[index] = None
+    return values
+
+
+def test_a_null_in_a_later_parquet_file_of_a_folder_is_found_before_the_run(tmp_path: Path, runs_dir: Path,
+                                                                            config_file: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    """The check reads the first rows of part-1 only; part-2's statistics (metadata) count its nulls, and its one
+    small column chunk names the first one's row: validate and train exit 2 naming the file and its row, where
+    the run found it after loading (exit 1). The row number over the folder is the one the run says."""
+    from finetune_studio.core import data
+    from finetune_studio.core.config import DatasetConfig
+    from finetune_studio.core.errors import DataError
+
+    folder = parquet_folder(tmp_path / "parts", second=second_file(3_000, [2_500, 2_700]))
+    options = ["--set", f"dataset.source={folder}", "--set", "dataset.text_column=text"]
+    validated, trained = validate_then_train(config_file, runs_dir, options, capsys)
+    assert validated == trained == [
+        f"dataset.text_column: {folder}: row 7501 (row 2,501 of part-2.parquet) has no value in column 'text'. Fill "
+        "or remove it."]
+    with pytest.raises(DataError) as info:  # what the run says once it has read the folder: the same row
+        data.check_text_column(data.load_split(DatasetConfig(source=str(folder), text_column="text")), "text",
+                               str(folder))
+    assert str(info.value) == f"{folder}: row 7501 has no value in column 'text'. Fill or remove it."
+
+
+def test_a_null_in_the_rows_read_of_a_later_file_names_that_file(tmp_path: Path) -> None:
+    """part-1 is read whole and part-2's first rows too: a null among those is named by its file as well."""
+    from finetune_studio.core import data
+    from finetune_studio.core.config import DatasetConfig
+
+    folder = parquet_folder(tmp_path / "parts", first_rows=20, second=second_file(50, [3]))
+    problems = data.check_source(DatasetConfig(source=str(folder), text_column="text"))
+    assert [p.message for p in problems] == [
+        f"{folder}: row 24 (row 4 of part-2.parquet) has no value in column 'text'. Fill or remove it."]
+
+
+def test_nulls_in_large_chunks_of_several_files_are_counted_by_file(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks too large to read: every file's statistics still count, and the message says where the first lie,
+    in the folder and in their file, and how many files hold such rows."""
+    import shutil
+
+    from finetune_studio.core import data
+    from finetune_studio.core.config import DatasetConfig
+
+    folder = parquet_folder(tmp_path / "parts", second=second_file(3_000, [2_500, 2_700]), row_group_size=1_000)
+    shutil.copy(folder / "part-2.parquet", folder / "part-3.parquet")
+    monkeypatch.setattr(data, "NULL_CHUNK_BYTES", 0)
+    problems = data.check_source(DatasetConfig(source=str(folder), text_column="text"))
+    assert [p.message for p in problems] == [
+        f"{folder}: 4 rows have no value in column 'text' (the first among rows 7,001 to 8,000: rows 2,001 to 3,000 "
+        "of part-2.parquet; 2 files hold such rows). Fill or remove them."]
+
+
+def test_the_later_files_of_a_folder_are_read_by_their_metadata_only(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without nulls, the files past what the check reads give their statistics and nothing else: no rows, no
+    column chunk."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from finetune_studio.core import data
+    from finetune_studio.core.config import DatasetConfig
+
+    folder = parquet_folder(tmp_path / "parts", second=second_file(3_000, []))
+    for number in range(3, 6):
+        shutil.copy(folder / "part-2.parquet", folder / f"part-{number}.parquet")
+    read: list[str] = []
+    real_batches, real_group = pq.ParquetFile.iter_batches, pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches",
+                        lambda self, *a, **k: read.append("rows") or real_batches(self, *a, **k))
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group",
+                        lambda self, *a, **k: read.append("chunk") or real_group(self, *a, **k))
+    assert data.check_source(DatasetConfig(source=str(folder), text_column="text")) == []
+    assert read == ["rows"]  # part-1's first rows; parts 2 to 5: metadata only
+    columns, rows, _kinds, nulls, complete, parts = data._head(DatasetConfig(source=str(folder), text_column="text"),
+                                                               "parquet", data.local_files(str(folder))[1])
+    assert (nulls, complete) == ({}, False) and len(rows) < 5_000
+    assert parts == [(0, "part-1.parquet"), (5_000, "part-2.parquet"), (8_000, "part-3.parquet"),
+                     (11_000, "part-4.parquet"), (14_000, "part-5.parquet")]
+
+
+# ---------------------------------------------------------------------------------------------- training.data_seed
+
+
+@pytest.mark.parametrize("value, got", [(-1, "-1"), (2**32, "4,294,967,296"), (10**20, "100,000,000,000,000,000,000")],
+                         ids=["minus-one", "2**32", "1e20"])
+def test_a_data_seed_out_of_range_is_refused_by_name(value: int, got: str, tmp_path: Path) -> None:
+    from finetune_studio.core.validation import validate
+    from tests.helpers import small_config
+
+    config = small_config(tmp_path / "d.jsonl", tmp_path / "runs", data_seed=value)
+    problems = [(p.field, p.message) for p in validate(config, check_files=False)]
+    assert problems == [("training.data_seed", f"data_seed must be a whole number from 0 to 4,294,967,295 (got "
+                                               f"{got}); leave it empty (null) to shuffle the data with seed.")]
+    for fine in (None, 0, 2**32 - 1):
+        config.training["data_seed"] = fine
+        assert [p for p in validate(config, check_files=False) if p.field == "training.data_seed"] == []
+
+
+@pytest.mark.parametrize("option, expected", [
+    ("training.data_seed=-1", "training.data_seed: data_seed must be a whole number from 0 to 4,294,967,295 (got "
+                              "-1); leave it empty (null) to shuffle the data with seed."),
+    ("data_seed=4294967296", "training.data_seed: data_seed must be a whole number from 0 to 4,294,967,295 (got "
+                             "4,294,967,296); leave it empty (null) to shuffle the data with seed."),
+    ("data_seed=1.5", "training.data_seed: data_seed must be a whole number (got 1.5)."),
+], ids=["minus-one", "2**32", "fraction"])
+def test_a_data_seed_torch_refuses_is_refused_before_the_run(option: str, expected: str, runs_dir: Path,
+                                                             config_file: Path, capsys: pytest.CaptureFixture) -> None:
+    validated, trained = validate_then_train(config_file, runs_dir, ["--set", option], capsys)
+    assert validated == trained == [expected]
+    for fine in ("data_seed=4294967295", "data_seed=0", "data_seed=null"):
+        assert main(["validate", str(config_file), "--set", fine]) == 0
