@@ -50,6 +50,17 @@ class InputError(GenerationError):
     (bad input, as a bad config does), and 1 for a model that cannot load or a generation that fails."""
 
 
+class PromptTooLong(GenerationError):
+    """A rendered prompt of `tokens` tokens that leaves the model (which reads at most `limit`) no room for an
+    answer: answer_room's rule, raised by stream_answer and measured before loading by prompt_problems."""
+
+    def __init__(self, tokens: int, limit: int):
+        super().__init__(f"The prompt is {tokens} tokens long; this model reads at most {limit}. To fix: shorten it, "
+                         "or start a new conversation.")
+        self.tokens = tokens
+        self.limit = limit
+
+
 def _help(text: str) -> dict[str, str]:
     return {"help": text}
 
@@ -701,12 +712,14 @@ def free_cached_memory() -> None:
 
 
 def load(source: Source, progress: Progress | None = None, where: str | None = None,
-         free: int | None = None, sides: tuple[str, ...] = SIDES) -> Loaded:
-    """Load what `source` needs to answer on `sides`, saying each step to `progress`."""
+         free: int | None = None, sides: tuple[str, ...] = SIDES, tokenizer: Any = None) -> Loaded:
+    """Load what `source` needs to answer on `sides`, saying each step to `progress`; `tokenizer`: the one
+    load_tokenizer(source) already gave, so it is not loaded twice."""
     say = progress or (lambda _text: None)
     where = where or device()
-    say(f"Loading the tokenizer of {source.name}…")
-    tokenizer = load_tokenizer(source)
+    if tokenizer is None:
+        say(f"Loading the tokenizer of {source.name}…")
+        tokenizer = load_tokenizer(source)
     if source.base is None or source.target is None:
         mode, sides = "alone", (TUNED,)
     elif source.adapter:
@@ -745,13 +758,84 @@ def load(source: Source, progress: Progress | None = None, where: str | None = N
 
 
 def context_length(model: Any, tokenizer: Any) -> int | None:
-    config = getattr(model, "config", None)
+    """The most tokens `model` reads (prompt and answer together), from its config, else the tokenizer's limit."""
+    return config_context_length(getattr(model, "config", None), tokenizer)
+
+
+def config_context_length(config: Any, tokenizer: Any) -> int | None:
+    """context_length from a model's config (a transformers PretrainedConfig, read from config.json without the
+    weights; None when there is none), else the tokenizer's limit."""
     for name in ("max_position_embeddings", "n_positions", "max_sequence_length"):
         value = getattr(config, name, None) if config is not None else None
         if isinstance(value, int) and value > 0:
             return value
     value = getattr(tokenizer, "model_max_length", None)
     return value if isinstance(value, int) and 0 < value < 1_000_000 else None
+
+
+def side_context_length(source: Source, side: str, tokenizer: Any) -> int | None:
+    """context_length of the model that answers for `side`, from its config.json alone (the weights stay on disk):
+    the fine-tuned folder's own config, or the base model's for the base and for an adapter. None when that config
+    cannot be read here (a Hub model not in the cache): loading the model then says what is wrong, and
+    stream_answer measures the prompt against the loaded model."""
+    from finetune_studio.core.adapter_layout import _load_config
+
+    if side == BASE and source.base is None:
+        return None
+    if side == BASE or (source.adapter and source.base is not None):
+        where = source.base
+    elif source.target is not None:
+        where = dataclasses.replace(source.base or ModelConfig(), name_or_path=str(source.target.path), revision=None)
+    else:
+        return None
+    try:
+        config = _load_config(where)
+    except Exception:  # noqa: BLE001 - unreadable or not cached: left to loading, which says why
+        return None
+    return config_context_length(config, tokenizer)
+
+
+def prompt_length(tokenizer: Any, rendered: Rendered) -> int:
+    """How many tokens the model reads for `rendered`: stream_answer's own count."""
+    return len(tokenizer(rendered.text, add_special_tokens=rendered.add_special_tokens)["input_ids"])
+
+
+def answer_room(prompt_tokens: int, limit: int | None, max_new_tokens: int) -> tuple[int, list[str]]:
+    """The one rule for a prompt's length: a prompt that fills the model's context (`limit` tokens, None: not
+    known) leaves no room for an answer and raises PromptTooLong; one that leaves less room than `max_new_tokens`
+    gets that room, said in a note. Returns (max new tokens, notes)."""
+    if limit is None:
+        return max_new_tokens, []
+    if prompt_tokens >= limit:
+        raise PromptTooLong(prompt_tokens, limit)
+    if prompt_tokens + max_new_tokens > limit:
+        room = limit - prompt_tokens
+        return room, [f"Max new tokens clamped to {room}: the model reads at most {limit} tokens and the prompt "
+                      f"takes {prompt_tokens}."]
+    return max_new_tokens, []
+
+
+def prompt_problems(source: Source, tokenizer: Any, prompts: list[str], side: str = TUNED,
+                    system: str = "") -> list[tuple[int, PromptTooLong]]:
+    """(number from 1, why) of each prompt that answer_room refuses for the model answering on `side`, measured
+    with the tokenizer and the model's config.json before any weights load; prompts rendered as stream_answer reads
+    them (a chat run's through its template, with `system`). Empty when the model's context cannot be read here,
+    and for a prompt that cannot be rendered or measured: answering it says why."""
+    limit = side_context_length(source, side, tokenizer)
+    if limit is None:
+        return []
+    template = chat_template(tokenizer, source.chat_config) if source.chat else None
+    found = []
+    for number, prompt in enumerate(prompts, 1):
+        try:
+            tokens = prompt_length(tokenizer, render(tokenizer, prompt, chat=source.chat, system=system,
+                                                     template=template))
+            answer_room(tokens, limit, 1)
+        except PromptTooLong as exc:
+            found.append((number, exc))
+        except Exception:  # noqa: BLE001 - an empty prompt or a template that fails: answering it says why
+            continue
+    return found
 
 
 def eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -844,14 +928,8 @@ def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: Gene
     if max_new < 1:  # the forms and the CLI refuse it first; a caller of this function gets the same words
         raise GenerationError(f"Max new tokens must be at least 1 (got {max_new}). To fix: give the longest answer "
                               "you want in tokens, e.g. 128.")
-    if limit is not None:
-        if prompt_tokens >= limit:
-            raise GenerationError(f"The prompt is {prompt_tokens} tokens long; this model reads at most {limit}. "
-                                  "To fix: shorten it, or start a new conversation.")
-        if prompt_tokens + max_new > limit:
-            max_new = limit - prompt_tokens
-            notes.append(f"Max new tokens clamped to {max_new}: the model reads at most {limit} tokens and the "
-                         f"prompt takes {prompt_tokens}.")
+    max_new, room_notes = answer_room(prompt_tokens, limit, max_new)  # PromptTooLong when there is no room
+    notes += room_notes
     started = time.perf_counter()
     stream = _TextStream(tokenizer, on_text, interval_s)
     if settings.do_sample:

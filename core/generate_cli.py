@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.answers import answer_table, read_answers
+from finetune_studio.core.answers import answer_table, answers_path, read_answers
 from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.generate import (
@@ -24,12 +24,15 @@ from finetune_studio.core.generate import (
     GenerationError,
     GenerationSettings,
     InputError,
+    PromptTooLong,
     chat_template,
-    context_length,
     describe_error,
     load,
+    load_tokenizer,
+    prompt_problems,
     render,
     resolve,
+    run_config,
     stream_answer,
 )
 from finetune_studio.core.runs import RunFolder
@@ -152,11 +155,11 @@ def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
 
 
 def print_answers(run_dir: Path, out: Any) -> int:
+    """The run's saved answers, prompt by prompt; a run with none is refused (InputError: exit 2), saying how
+    answers are made."""
     table = answer_table(read_answers(run_dir))
     if not table.cells:
-        print(f"error: {run_dir.name} has no saved answers yet. To fix: run Compare checkpoints in the app's Try "
-              "tab.", file=sys.stderr)
-        return 1
+        raise InputError(no_answers_message(run_dir))
     for prompt in table.prompts:
         print(f"> {prompt}", file=out)
         for model in table.models:
@@ -167,10 +170,55 @@ def print_answers(run_dir: Path, out: Any) -> int:
     return 0
 
 
+def no_answers_message(run_dir: Path) -> str:
+    """Why `generate RUN --answers` has nothing to print, and how answers are made: Compare checkpoints (the app's
+    Try tab) answers the run's saved prompts and keeps the answers in its answers.jsonl."""
+    path = answers_path(run_dir)
+    try:
+        unreadable = path.stat().st_size > 0
+    except OSError:
+        unreadable = False
+    said = (f"{path} holds no readable answer" if unreadable else
+            f"Compare checkpoints keeps a run's answers in {path}, and there are none yet")
+    try:
+        prompts = run_config(run_dir).prompts
+    except GenerationError:
+        prompts = []
+    if prompts:
+        saved = f"{len(prompts)} saved prompt{'s' if len(prompts) != 1 else ''}"
+        fix = (f"open the run in the app's Try tab and press Compare checkpoints: it answers the run's {saved} with "
+               f"each checkpoint and keeps the answers. To answer them now without keeping the answers: "
+               f"finetune-studio generate {run_dir} --prompts {run_dir / 'config.yaml'}")
+    else:
+        fix = ("open the run in the app's Try tab, save prompts on its Chat page (Save prompt), then press Compare "
+               "checkpoints: it answers them with each checkpoint and keeps the answers. To answer a prompt now "
+               f"without keeping the answer: finetune-studio generate {run_dir} --prompt TEXT")
+    return f"{run_dir.name} has no saved answers: {said}. To fix: {fix}."
+
+
+def too_long_problems(args: Any, source: Any, tokenizer: Any, prompts: list[str], side: str) -> list[str]:
+    """Each prompt too long for the model, in this command's words, measured before the weights load (the
+    tokenizer and the model's config.json: core.generate.prompt_problems, the rule stream_answer applies)."""
+    found = prompt_problems(source, tokenizer, prompts, side, system=args.system)
+    return [f"{_which(prompts, number)} {_too_long_reason(exc)}" for number, exc in found]
+
+
+def _which(prompts: list[str], number: int) -> str:
+    """A prompt as an error names it: "the prompt", or its number and first words among several."""
+    return f"prompt {number} ({_first_words(prompts[number - 1])})" if len(prompts) > 1 else "the prompt"
+
+
+def _too_long_reason(exc: PromptTooLong) -> str:
+    return (f"is {exc.tokens} tokens long and this model reads at most {exc.limit} tokens (prompt and answer "
+            "together), so no room is left for an answer. To fix: shorten the prompt to well under "
+            f"{exc.limit} tokens; the answer gets the room left, up to --max-new-tokens.")
+
+
 def run_cli(args: Any) -> int:
     """`finetune-studio generate`: stream each answer to stdout, its figures and notes to stderr. Exits 0 when every
-    prompt was answered; 2 for bad input, refused before loading (settings that cannot work, an empty prompt, a
-    prompts file that cannot be read, a folder or checkpoint that is not there: InputError); 1 for a model that
+    prompt was answered; 2 for bad input, refused before loading (settings that cannot work, an empty prompt or one
+    too long for the model, a prompts file that cannot be read, a folder or checkpoint that is not there, a run
+    with no saved answers for --answers: InputError); 1 for a model that
     cannot load, a failure or prompts left unanswered; 3 when Ctrl-C stopped it; a reader of stdout that went away
     (`| head`) ends it quietly, 0."""
     try:
@@ -253,7 +301,14 @@ def _generate(args: Any) -> int:
         print(f"note: --system is not used: {what} is a text run, which continues the prompt as written; a system "
               "prompt is for chat runs.", file=sys.stderr)
     with _quiet_transformers():
-        loaded = load(source, lambda text: print(text, file=sys.stderr), sides=(side,))
+        print(f"Loading the tokenizer of {source.name}…", file=sys.stderr)
+        tokenizer = load_tokenizer(source)
+        too_long = too_long_problems(args, source, tokenizer, prompts, side)  # before the weights load
+        for problem in too_long:
+            print(f"error: {problem}", file=sys.stderr)
+        if too_long:
+            return EXIT_CONFIG
+        loaded = load(source, lambda text: print(text, file=sys.stderr), sides=(side,), tokenizer=tokenizer)
         stop = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
         try:
@@ -281,7 +336,6 @@ def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: s
                 break
             if len(prompts) > 1:
                 print(f"> {prompt}", flush=True)
-            rendered = None
             try:
                 rendered = render(loaded.tokenizer, prompt, chat=source.chat, system=conversation.system,
                                   template=template)
@@ -290,9 +344,8 @@ def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: s
                 answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop,
                                        lambda text: print(text, end="", flush=True), side)
             except GenerationError as exc:
-                which = f"prompt {number} ({_first_words(prompt)})" if len(prompts) > 1 else "the prompt"
-                print(f"error: {which} was not answered: {_cli_reason(exc, model, loaded.tokenizer, rendered)}",
-                      file=sys.stderr, flush=True)
+                print(f"error: {_which(prompts, number)} was not answered: {_cli_reason(exc)}", file=sys.stderr,
+                      flush=True)
                 unanswered.append(number)
                 continue
             print(flush=True)
@@ -309,14 +362,11 @@ def _first_words(prompt: str, words: int = 6, chars: int = 40) -> str:
     return f'"{shown}…"' if shown != whole else f'"{shown}"'
 
 
-def _cli_reason(exc: GenerationError, model: Any, tokenizer: Any, rendered: Any) -> str:
+def _cli_reason(exc: GenerationError) -> str:
     """Why a prompt was not answered, in this command's words: stream_answer's advice for a prompt longer than the
-    model reads ("start a new conversation") is the Try tab's; here the fix is a shorter prompt. Measured only once
-    stream_answer refused, so the rule itself stays in core.generate."""
-    limit = context_length(model, tokenizer)
-    if rendered is not None and limit is not None:
-        tokens = len(tokenizer(rendered.text, add_special_tokens=rendered.add_special_tokens)["input_ids"])
-        if tokens >= limit:
-            return (f"it is {tokens} tokens long and this model reads at most {limit}. To fix: shorten it to well "
-                    f"under {limit} tokens, leaving room for the answer.")
+    model reads ("start a new conversation") is the Try tab's; here the fix is a shorter prompt. Such a prompt is
+    normally refused before loading (too_long_problems); this is for a model whose context only the loaded model
+    says."""
+    if isinstance(exc, PromptTooLong):
+        return f"it {_too_long_reason(exc)}"
     return str(exc)

@@ -692,3 +692,76 @@ def test_a_side_that_cannot_load_leaves_the_other_to_answer(trained_run: Path, t
     source.target = g.Target("emptied", tmp_path / "emptied", None)
     with pytest.raises(ModelError, match="moved-away"):
         g.load(source, where="cpu", free=10**12)
+
+
+# ---------------------------------------------------------------------------------------------- a prompt's length
+
+
+def test_answer_room_is_the_one_rule_for_a_prompts_length() -> None:
+    """No room for one answer token: refused (PromptTooLong, with the figures); less room than asked: clamped and
+    said; a context that is not known: as asked."""
+    assert g.answer_room(10, 512, 128) == (128, [])
+    assert g.answer_room(500, 512, 128) == (12, ["Max new tokens clamped to 12: the model reads at most 512 tokens "
+                                                 "and the prompt takes 500."])
+    assert g.answer_room(511, 512, 128)[0] == 1
+    assert g.answer_room(5000, None, 128) == (128, [])
+    with pytest.raises(g.PromptTooLong) as info:
+        g.answer_room(512, 512, 1)
+    assert (info.value.tokens, info.value.limit) == (512, 512)
+    assert str(info.value) == ("The prompt is 512 tokens long; this model reads at most 512. To fix: shorten it, or "
+                               "start a new conversation.")  # the Try tab's words, as stream_answer said them
+
+
+def test_stream_answer_refuses_by_the_same_rule(demo_model) -> None:
+    model, tokenizer = demo_model
+    rendered = g.Rendered("Aries " * 900)
+    with pytest.raises(g.PromptTooLong) as info:
+        g.stream_answer(model, tokenizer, rendered, g.GenerationSettings())
+    assert (info.value.tokens, info.value.limit) == (g.prompt_length(tokenizer, rendered), 512)
+
+
+def _config_folder(root: Path, demo_dir: Path, positions: int) -> Path:
+    """A model folder holding only a config.json: the demo's, with another context length."""
+    root.mkdir()
+    config = json.loads((demo_dir / "config.json").read_text(encoding="utf-8"))
+    (root / "config.json").write_text(json.dumps({**config, "max_position_embeddings": positions}), encoding="utf-8")
+    return root
+
+
+def test_prompts_are_measured_before_loading_against_the_side_that_answers(demo_dir: Path, tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    """The context comes from config.json (no weights read): the fine-tuned folder's own for a full model, the
+    base's for the base and for an adapter, whose folder has none."""
+    monkeypatch.setattr(g, "load_weights", lambda *_a, **_k: pytest.fail("weights were loaded"))
+    tuned = _config_folder(tmp_path / "tuned", demo_dir, 64)
+    base = ModelConfig(name_or_path=str(demo_dir))
+    full = g.Source(g.Target("final model", tuned, None), base)
+    tokenizer = g.load_tokenizer(g.Source(g.Target("demo", demo_dir, None), None))
+    assert g.side_context_length(full, g.TUNED, tokenizer) == 64
+    assert g.side_context_length(full, g.BASE, tokenizer) == 512
+    adapter_dir = tmp_path / "adapter"
+    adapter_dir.mkdir()
+    (adapter_dir / g.ADAPTER_FILE).write_text("{}", encoding="utf-8")
+    adapter = g.Source(g.Target("final model", adapter_dir, None), base)
+    assert g.side_context_length(adapter, g.TUNED, tokenizer) == 512
+    alone = g.Source(g.Target("tuned", tuned, None), None)
+    assert g.side_context_length(alone, g.BASE, tokenizer) is None
+    unreadable = g.Source(g.Target("x", tmp_path / "gone", None), None)
+    assert g.side_context_length(unreadable, g.TUNED, tokenizer) is None  # left to loading, which says why
+
+    prompts = ["Aries", "word " * 40, "Leo"]  # 82 tokens: past the fine-tuned model's 64, within the base's 512
+    found = g.prompt_problems(full, tokenizer, prompts, g.TUNED)
+    assert [(number, exc.tokens, exc.limit) for number, exc in found] == [(2, 82, 64)]
+    assert g.prompt_problems(full, tokenizer, prompts, g.BASE) == []
+
+
+def test_a_chat_runs_prompt_is_measured_as_its_template_renders_it(demo_dir: Path, tmp_path: Path) -> None:
+    """A chat run reads the system prompt and the template's markers too: those tokens count."""
+    tuned = _config_folder(tmp_path / "tuned", demo_dir, 64)
+    chat = g.Source(g.Target("final model", tuned, None), ModelConfig(name_or_path=str(demo_dir)), chat=True)
+    tokenizer = g.load_tokenizer(chat)
+    prompt = "word " * 40
+    rendered = g.render(tokenizer, prompt, chat=True, system="Be brief.", template=g.chat_template(tokenizer, None))
+    [(number, exc)] = g.prompt_problems(chat, tokenizer, [prompt], g.TUNED, system="Be brief.")
+    assert (number, exc.tokens, exc.limit) == (1, g.prompt_length(tokenizer, rendered), 64)
+    assert exc.tokens > g.prompt_length(tokenizer, g.Rendered(prompt))

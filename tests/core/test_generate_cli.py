@@ -104,7 +104,8 @@ def test_ctrl_c_while_loading_stops_before_answering_with_exit_3(demo_dir: Path,
     monkeypatch.setattr(generate_cli, "load", interrupted)
     code, out, err = cli(capsys, str(demo_dir), "--prompt", "hi")
     assert code == 3 and out == ""
-    assert err == "stopped before answering (Ctrl-C).\n"  # no training advice (resume RUN_DIR)
+    # no training advice (resume RUN_DIR); the tokenizer loads first, to measure the prompt before the weights
+    assert err == f"Loading the tokenizer of {demo_dir}…\nstopped before answering (Ctrl-C).\n"
 
 
 @pytest.mark.slow
@@ -127,7 +128,46 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(demo_dir: Path) 
 # ---------------------------------------------------------------------------------------------- prompts
 
 
-def test_a_prompt_too_long_is_reported_and_the_others_answered(demo_dir: Path, tmp_path: Path, capsys) -> None:
+TOO_LONG = ("is 1402 tokens long and this model reads at most 512 tokens (prompt and answer together), so no room is "
+            "left for an answer. To fix: shorten the prompt to well under 512 tokens; the answer gets the room left, "
+            "up to --max-new-tokens.")
+
+
+def test_prompts_too_long_are_refused_before_the_model_loads_with_exit_2(demo_dir: Path, tmp_path: Path, no_loading,
+                                                                          capsys) -> None:
+    """Bad input, found with the tokenizer and the model's config.json (max_position_embeddings 512): each prompt
+    too long is named at once, and nothing loads or answers (this exited 1, per prompt, after loading)."""
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Aries\n" + "word " * 700 + "\nLeo\n" + "word " * 255 + "\n", encoding="utf-8")
+    code, out, err = cli(capsys, str(demo_dir), "--prompts", str(prompts), "--max-new-tokens", "3")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"Loading the tokenizer of {demo_dir}…",
+                                f'error: prompt 2 ("word word word word word word…") {TOO_LONG}',
+                                f'error: prompt 4 ("word word word word word word…") {TOO_LONG.replace("1402", "512")}']
+
+
+def test_one_prompt_too_long_says_so_in_one_line(demo_dir: Path, no_loading, capsys) -> None:
+    code, out, err = cli(capsys, str(demo_dir), "--prompt", "word " * 700)
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == f"error: the prompt {TOO_LONG}"
+
+
+def test_a_prompt_that_leaves_room_is_answered_in_the_room_left(demo_dir: Path, capsys) -> None:
+    """510 of the 512 tokens: not refused; the answer gets the 2 tokens left (the Try tab's clamp, said)."""
+    code, out, err = cli(capsys, str(demo_dir), "--prompt", "word " * 254, "--max-new-tokens", "100", "--greedy")
+    assert code == 0, err
+    assert ("note: Max new tokens clamped to 2: the model reads at most 512 tokens and the prompt takes 510."
+            in err.splitlines())
+    assert "[2 tokens" in err
+
+
+def test_a_prompt_too_long_found_only_after_loading_is_reported_and_the_others_answered(
+        demo_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """A model whose config.json cannot be read before loading (a Hub model not cached): stream_answer's own check
+    still names the prompt, in this command's words, and the others are answered."""
+    from finetune_studio.core import generate
+
+    monkeypatch.setattr(generate, "side_context_length", lambda *_args: None)
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Aries\n" + "word " * 700 + "\nLeo\n", encoding="utf-8")
     code, out, err = cli(capsys, str(demo_dir), "--prompts", str(prompts), "--max-new-tokens", "3")
@@ -136,18 +176,10 @@ def test_a_prompt_too_long_is_reported_and_the_others_answered(demo_dir: Path, t
     assert [h[:12] for h in headers] == ["> Aries", "> word word ", "> Leo"]
     assert err.count("[3 tokens") == 2  # Aries and Leo were answered
     error = next(line for line in err.splitlines() if line.startswith("error: prompt 2 "))
-    assert error.startswith('error: prompt 2 ("word word word word word word…") was not answered: it is ')
-    assert "this model reads at most 512. To fix: shorten it" in error and "conversation" not in err
+    assert error == f'error: prompt 2 ("word word word word word word…") was not answered: it {TOO_LONG}'
+    assert "conversation" not in err
     assert err.splitlines()[-1] == ("error: 1 of 3 prompts not answered (prompt 2). To fix: see each one's error "
                                     "above.")
-
-
-def test_one_prompt_too_long_says_so_in_one_line(demo_dir: Path, capsys) -> None:
-    code, out, err = cli(capsys, str(demo_dir), "--prompt", "word " * 700)
-    assert code == 1 and out == ""
-    assert err.splitlines()[-1] == ("error: the prompt was not answered: it is 1402 tokens long and this model reads "
-                                    "at most 512. To fix: shorten it to well under 512 tokens, leaving room for the "
-                                    "answer.")
 
 
 def test_transformers_bar_and_warnings_stay_off_the_command_output(demo_dir: Path, tmp_path: Path, capsys) -> None:
@@ -165,12 +197,14 @@ def test_transformers_bar_and_warnings_stay_off_the_command_output(demo_dir: Pat
     try:
         prompts = tmp_path / "prompts.txt"
         prompts.write_text("word " * 700 + "\nLeo\n", encoding="utf-8")
-        code, _, err = cli(capsys, str(demo_dir), "--prompts", str(prompts), "--max-new-tokens", "2")
+        refused = cli(capsys, str(demo_dir), "--prompts", str(prompts), "--max-new-tokens", "2")  # measured, refused
+        code, _, err = cli(capsys, str(demo_dir), "--prompt", "Leo", "--max-new-tokens", "2")
     finally:
         logging.getLogger("transformers").removeHandler(listener)
     assert not [message for message in heard if "Token indices sequence length" in message]
+    assert refused[0] == 2 and "Token indices" not in refused[2]
     assert "Loading weights" not in err
-    assert code == 1 and "[2 tokens" in err
+    assert code == 0 and "[2 tokens" in err
     assert hf_logging.get_verbosity() == before  # restored for the rest of the process
 
 
@@ -307,4 +341,40 @@ def test_a_model_that_cannot_load_still_exits_1(demo_dir: Path, tmp_path: Path, 
 
     monkeypatch.setattr(generate_cli, "load", fails)
     code, _, err = cli(capsys, str(demo_dir), "--prompt", "hi")
-    assert code == 1 and err == "error: Could not load the model: out of disk. To fix: free some space.\n"
+    assert code == 1 and err == (f"Loading the tokenizer of {demo_dir}…\n"
+                                 "error: Could not load the model: out of disk. To fix: free some space.\n")
+
+
+# ---------------------------------------------------------------------------------------------- --answers
+
+
+def test_answers_of_a_run_with_none_saved_exits_2_saying_how_to_make_some(tmp_path: Path, no_loading,
+                                                                          capsys) -> None:
+    """Bad input, as a folder that is not a run is (this exited 1, as a failed generation does): the run has no
+    answers.jsonl yet. The fix names Compare checkpoints, and how to answer without keeping the answers."""
+    run_dir = _run_with_checkpoint_2(tmp_path)
+    code, out, err = cli(capsys, str(run_dir), "--answers")
+    assert (code, out) == (2, "")
+    assert err == (f"error: run has no saved answers: Compare checkpoints keeps a run's answers in "
+                   f"{run_dir}/answers.jsonl, and there are none yet. To fix: open the run in the app's Try tab, save "
+                   "prompts on its Chat page (Save prompt), then press Compare checkpoints: it answers them with each "
+                   "checkpoint and keeps the answers. To answer a prompt now without keeping the answer: "
+                   f"finetune-studio generate {run_dir} --prompt TEXT.\n")
+
+
+def test_answers_of_a_run_with_saved_prompts_but_no_answers_names_them(tmp_path: Path, no_loading, capsys) -> None:
+    from finetune_studio.core.config import load_config, save_config
+
+    run_dir = _run_with_checkpoint_2(tmp_path)
+    config = load_config(run_dir / "config.yaml")[0]
+    config.prompts = ["Aries", "Leo"]
+    save_config(config, run_dir / "config.yaml")
+    (run_dir / "answers.jsonl").write_text('{"prompt": "Aries", "mod', encoding="utf-8")  # a line cut off
+    code, out, err = cli(capsys, str(run_dir), "--answers")
+    assert (code, out) == (2, "")
+    assert err == (f"error: run has no saved answers: {run_dir}/answers.jsonl holds no readable answer. To fix: open "
+                   "the run in the app's Try tab and press Compare checkpoints: it answers the run's 2 saved prompts "
+                   "with each checkpoint and keeps the answers. To answer them now without keeping the answers: "
+                   f"finetune-studio generate {run_dir} --prompts {run_dir}/config.yaml.\n")
+    # the command it suggests reads those prompts
+    assert generate_cli.read_prompts_file(run_dir / "config.yaml") == ["Aries", "Leo"]
