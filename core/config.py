@@ -470,17 +470,31 @@ def _yaml_loader() -> type:
     }
     Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                  list("tTfF"))
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:float",
-        re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list(_FLOAT_FIRST))
+    Loader.add_constructor(EXPONENT_TAG, _construct_exponent)
+    return Loader
+
+
+# A float as YAML 1.2 writes it, 1e2 and 2e-5 among them (PyYAML's own YAML 1.1 rule wants a decimal point, so it
+# reads 2e-5 as text): what yaml_load reads as a number, and so what to_yaml must quote when it is text.
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
                     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
                     |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
                     |[-+]?\.(?:inf|Inf|INF)
-                    |\.(?:nan|NaN|NAN))$""", re.X),
-        list("-+0123456789."),
-    )
-    Loader.add_constructor(EXPONENT_TAG, _construct_exponent)
-    return Loader
+                    |\.(?:nan|NaN|NAN))$""", re.X)
+_FLOAT_FIRST = "-+0123456789."
+
+
+def _yaml_dumper() -> type:
+    """SafeDumper that quotes every text yaml_load would read as a number: a run name or a column named 1e2 was
+    written plain and came back as the number 100 (PyYAML's dumper checks its own, narrower float rule)."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list(_FLOAT_FIRST))
+    return Dumper
 
 
 # A number written with an exponent and no decimal point: 1e2, 5e3, -2E+4 (and 2e-5, which is not whole).
@@ -533,7 +547,7 @@ def to_yaml(config: RunConfig) -> str:
     import yaml
 
     data = without_secrets(config.to_dict())
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return yaml.dump(data, Dumper=_yaml_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
 def from_yaml(text: str, source: str = "config") -> tuple[RunConfig, list[str]]:

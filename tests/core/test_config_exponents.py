@@ -75,3 +75,19 @@ def test_a_fraction_or_a_decimal_point_keeps_its_message(option: str, expected: 
     capsys.readouterr()
     assert main(["validate", "--set", option, str(config_file)]) == 2
     assert capsys.readouterr().out.splitlines() == [expected]
+
+
+@pytest.mark.parametrize("text", ["1e2", "2e3", "5e-3", ".5", "1_000e1", "-1E+4"])
+def test_text_that_reads_as_a_number_round_trips_as_text(text: str, tmp_path: Path) -> None:
+    """A run name or column named like a number was written plain and came back as that number (name '1e2' became
+    '100', column '2e3' the int 2000): the file quotes every text the loader would read as a number."""
+    from finetune_studio.core.config import RunConfig, save_config
+
+    config = RunConfig()
+    config.name, config.dataset.text_column = text, text
+    config.training.update(learning_rate=2e-5, max_steps=100)
+    save_config(config, tmp_path / "c.yaml")
+    loaded, _ = load_config(tmp_path / "c.yaml")
+    assert (loaded.name, loaded.dataset.text_column) == (text, text)
+    assert (loaded.training["learning_rate"], loaded.training["max_steps"]) == (2e-5, 100)
+    assert type(loaded.training["max_steps"]) is int
