@@ -35,6 +35,23 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def lora_run(root: Path, name: str, rows: int, max_steps: int) -> Path:
+    """A finished LoRA run (r 4) of the demo recipe on the first `rows` sample rows, in root/runs/name: what the
+    export and generate tests load, merge and answer with."""
+    from finetune_studio.core.training import run
+
+    data = root / "small.jsonl"
+    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:rows]) + "\n", encoding="utf-8")
+    config = small_config(data, root / "runs", max_steps=max_steps, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False, learning_rate=1e-2)
+    config.name = name
+    config.adapter.method = "lora"
+    config.adapter.r = 4
+    result = run(config)
+    assert result.state == "finished", result.message
+    return Path(result.run_dir)
+
+
 def read_events(run_dir: Path, kind: str) -> list[dict]:
     """Every event of one kind from a run's metrics.jsonl, in order."""
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()

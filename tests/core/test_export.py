@@ -15,7 +15,8 @@ import pytest
 
 from finetune_studio.core import cli
 from finetune_studio.core.export import ExportError, export_adapter, export_merged
-from tests.helpers import ROOT, SAMPLE, small_config
+from tests import helpers
+from tests.helpers import ROOT
 
 PROMPT = "Aries: today the stars"
 
@@ -42,19 +43,7 @@ print(json.dumps({"logits": logits.tolist(), "dtype": str(model.dtype), "text": 
 
 @pytest.fixture(scope="module")
 def lora_run(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> Path:
-    from finetune_studio.core.training import run
-
-    root = tmp_path_factory.mktemp("export")
-    dataset = root / "small.jsonl"
-    dataset.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:120]) + "\n", encoding="utf-8")
-    config = small_config(dataset, root / "runs", max_steps=4, eval_strategy="no", save_strategy="no",
-                          load_best_model_at_end=False, learning_rate=1e-2)
-    config.name = "lora-run"
-    config.adapter.method = "lora"
-    config.adapter.r = 4
-    result = run(config)
-    assert result.state == "finished"
-    return result.run_dir
+    return helpers.lora_run(tmp_path_factory.mktemp("export"), "lora-run", rows=120, max_steps=4)
 
 
 def adapter_logits(run_dir: Path) -> list[float]:

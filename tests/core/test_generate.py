@@ -105,20 +105,9 @@ def exported_lora_run(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory
     """A finished LoRA run with both exports where `finetune-studio export` puts them by default: inside the run
     folder, as export-merged/ and export-adapter/."""
     from finetune_studio.core.export import export_adapter, export_merged
-    from finetune_studio.core.training import run
-    from tests.helpers import SAMPLE
+    from tests.helpers import lora_run
 
-    root = tmp_path_factory.mktemp("generate-export")
-    data = root / "small.jsonl"
-    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:64]) + "\n", encoding="utf-8")
-    config = small_config(data, root / "runs", max_steps=2, eval_strategy="no", save_strategy="no",
-                          load_best_model_at_end=False, learning_rate=1e-2)
-    config.name = "lora-exported"
-    config.adapter.method = "lora"
-    config.adapter.r = 4
-    result = run(config)
-    assert result.state == "finished"
-    run_dir = Path(result.run_dir)
+    run_dir = lora_run(tmp_path_factory.mktemp("generate-export"), "lora-exported", rows=64, max_steps=2)
     assert export_merged(run_dir).out_dir == run_dir / "export-merged"
     assert export_adapter(run_dir).out_dir == run_dir / "export-adapter"
     return run_dir
