@@ -24,7 +24,7 @@ from typing import Any, Callable
 from finetune_studio.core.config import RunConfig, load_config, parse_config, to_yaml
 from finetune_studio.core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
 from finetune_studio.core.fileio import atomic_write_text
-from finetune_studio.core.runs import RunBusy, RunFolder, run_busy
+from finetune_studio.core.runs import RunBusy, RunFolder, run_busy, unwritable
 
 BEFORE_FIX_FILE = "config.before-fix.yaml"
 # TrainingArguments defaults, for configs that leave these keys out.
@@ -306,11 +306,17 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
     before = folder.config_path.read_text(encoding="utf-8")
     config, _ = load_config(folder.config_path)
     fixed = to_yaml(with_overrides(config, fix.overrides))
-    if fixed != to_yaml(config):
-        atomic_write_text(folder.path / BEFORE_FIX_FILE, before)
-        atomic_write_text(folder.config_path, fixed)
-    folder.write_status("failed", f"Fix applied: {fix.description}. Resume to continue.", fix=None,
-                        fix_applied=fix.to_dict())
+    try:  # a read-only folder fails at the first write, before anything changed
+        if fixed != to_yaml(config):
+            atomic_write_text(folder.path / BEFORE_FIX_FILE, before)
+            atomic_write_text(folder.config_path, fixed)
+        folder.write_status("failed", f"Fix applied: {fix.description}. Resume to continue.", fix=None,
+                            fix_applied=fix.to_dict())
+    except OSError as exc:
+        said = unwritable(folder.path, exc)
+        if said is not None:
+            raise said from None
+        raise
     return fix
 
 

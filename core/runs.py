@@ -208,9 +208,12 @@ _UNWRITABLE = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "p
                errno.EPERM: "permission denied"}
 
 
-def _unwritable(folder: Path, exc: OSError) -> RunFolderUnusable:
+def unwritable(folder: Path, exc: OSError) -> RunFolderUnusable | None:
     """A run folder that cannot be written, as a sentence: training writes checkpoints, metrics and status there,
-    so nothing can run in it; a copy somewhere writable can (resume keeps every checkpoint it holds)."""
+    so nothing can run in it; a copy somewhere writable can (resume keeps every checkpoint it holds). None for an
+    OSError of another kind (a full disk, a vanished folder), which says its own."""
+    if exc.errno not in _UNWRITABLE:
+        return None
     copy = "copy the run folder somewhere writable and resume the copy (finetune-studio resume NEW_FOLDER)"
     fix = copy if exc.errno == errno.EROFS else f"give yourself write permission on the folder, or {copy}"
     return RunFolderUnusable(f"The run folder {folder} cannot be written ({_UNWRITABLE[exc.errno]}), so the run "
@@ -318,8 +321,9 @@ class RunLock:
         try:
             fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:  # the lock is the first thing a run writes: a read-only folder is told here
-            if exc.errno in _UNWRITABLE:
-                raise _unwritable(folder, exc) from None
+            said = unwritable(folder, exc)
+            if said is not None:
+                raise said from None
             raise
         try:
             try:

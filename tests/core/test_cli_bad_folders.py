@@ -137,3 +137,29 @@ def test_display_width_counts_wide_characters_twice_and_combining_marks_not_at_a
     assert cli.display_width("日本語の実行") == 12
     assert cli.display_width("ｆｕｌｌ") == 8  # fullwidth Latin
     assert cli.display_width("cafe\u0301") == 4  # e + a combining acute accent is one column
+
+
+def test_resume_apply_fix_in_a_run_folder_that_cannot_be_written_says_so_and_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """--apply-fix writes the fixed config.yaml (and config.before-fix.yaml) before the resume takes its lock, so a
+    read-only folder gave a raw OSError there (found by helper-43)."""
+    run_dir = fabricated_run(tmp_path, "failed-run", "failed", "CUDA ran out of memory.")
+    status = json.loads((run_dir / "status.json").read_text())
+    status["fix"] = {"description": "Batch size 4", "overrides": {"training.per_device_train_batch_size": 4}}
+    (run_dir / "status.json").write_text(json.dumps(status))
+    before = snapshot(run_dir)
+    real_open = os.open
+
+    def read_only_folder(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        writes = flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+        if writes and Path(os.fsdecode(path)).parent == run_dir:  # type: ignore[arg-type]
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fsdecode(path))  # type: ignore[arg-type]
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", read_only_folder)
+    assert cli.main(["resume", str(run_dir), "--apply-fix", "--quiet"]) == cli.EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[-1].startswith(f"error: The run folder {run_dir} cannot be written (it is on a "
+                                                    "read-only file system)")
+    assert "Errno" not in captured.out + captured.err
+    assert snapshot(run_dir) == before
