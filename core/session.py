@@ -233,7 +233,7 @@ class Session:
         self.run_dir = Path(run_dir)
         self.resumable = self.run_dir if can_resume(RunState.STOPPED, self.run_dir) else None
         if self.resumable is None and step <= 0:  # stopped before its first step: Start runs it again
-            self.set_state(RunState.IDLE, "Stopped before training began — nothing was trained; Start runs it again")
+            self.set_state(RunState.IDLE, "Stopped before the first step — nothing was trained")
             return
         self.set_state(RunState.STOPPED, f"Stopped at step {step} of {max_steps} — Resume continues from the "
                                          "checkpoint")

@@ -706,9 +706,8 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.runner.running and not self.runner.stopping:
             setting_up = self.state is RunState.PREPARING  # no step yet: the run ends before its first (core.training)
             self.runner.stop()
-            self._set_state(RunState.STOPPING, "Stopping… (the run is being set up: it ends before its first step, "
-                                               "nothing trained)" if setting_up else
-                                               "Stopping… (finishing the step and saving a checkpoint)")
+            self._set_state(RunState.STOPPING, "Stopping before the first step… (nothing will be trained)"
+                            if setting_up else "Stopping… (finishing the step and saving a checkpoint)")
         elif getattr(self, "_detached_run", None) is not None:  # a multi-process run this window only follows
             from finetune_studio.core.distributed import request_stop
 

@@ -130,4 +130,4 @@ def test_the_window_offers_start_not_resume_after_a_stop_before_the_first_step(t
     session = Session()
     session.run_stopped(tmp_path, 0, 0)
     assert (session.state.value, session.resumable) == ("idle", None)
-    assert session.state_text == "Stopped before training began — nothing was trained; Start runs it again"
+    assert session.state_text == "Stopped before the first step — nothing was trained"

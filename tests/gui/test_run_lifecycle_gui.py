@@ -69,14 +69,12 @@ def test_stop_while_the_model_loads_trains_nothing_and_offers_start(qtbot: Any, 
     start_run(qtbot, window, config)
     qtbot.waitUntil(loading.is_set, timeout=LONG)
     window.stop_action.trigger()
-    assert window.header.state_label.text() == ("Stopping… (the run is being set up: it ends before its first step, "
-                                                "nothing trained)")
+    assert window.header.state_label.text() == "Stopping before the first step… (nothing will be trained)"
     pressed.set()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=LONG)
     assert dialog_log.errors == []
     assert window.state is RunState.IDLE
-    assert window.header.state_label.text() == ("Stopped before training began — nothing was trained; Start runs it "
-                                                "again")
+    assert window.header.state_label.text() == "Stopped before the first step — nothing was trained"
     assert read_events(runs_dir / "cancelled", "step") == []
     assert not any(p.name.startswith("checkpoint-") for p in (runs_dir / "cancelled").iterdir())
     assert window.resumable is None and not window.resume_action.isEnabled()
