@@ -77,9 +77,11 @@ def read_metrics(path: Path, start: int = 0) -> tuple[list[Event], int]:
         if not text:
             continue
         try:
-            events.append(json.loads(text))
-        except json.JSONDecodeError:
+            event = json.loads(text)
+        except ValueError:  # not JSON, or not UTF-8
             continue  # a torn line followed by a newer complete one: skip it, keep the rest
+        if isinstance(event, dict):  # a line that is not an event (a list, a number) is no event either
+            events.append(event)
     return events, offset
 
 

@@ -99,7 +99,9 @@ class RunFolder:
     def write_status(self, state: str, message: str = "", **extra: Any) -> dict[str, Any]:
         try:
             previous = read_json(self.status_path)
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (FileNotFoundError, ValueError):  # damaged (not JSON, not UTF-8): this write replaces it
+            previous = {}
+        if not isinstance(previous, dict):
             previous = {}
         status = {**previous, **extra, "state": state, "message": message, "updated": now_iso(), "pid": os.getpid()}
         status.setdefault("created", status["updated"])
@@ -525,7 +527,10 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             said = f" Its metrics log says it {tally.end_state} at step {tally.step or 0}."
         elif tally.events:
             said = f" Its metrics log stops at step {tally.step or 0}."
-        message = _sentence(problems) + said + " Open its folder to check, or delete it."
+        checkpoint = folder.latest_checkpoint() if folder.config_path.is_file() else None
+        then = (f" Its config and {checkpoint.name} are intact: Resume continues from there and writes a new "
+                "status." if checkpoint is not None else " Open its folder to check, or delete it.")
+        message = _sentence(problems) + said + then
     if state != BROKEN and problems:
         message = f"{message} ({'; '.join(problems)})" if message else _sentence(problems)
 

@@ -45,8 +45,14 @@ def has_checkpoint(run_dir: Path, output_dir: Path | None = None) -> bool:
 
 def can_resume(state: Any, run_dir: Path | None) -> bool:
     """Resume continues a run that ended without finishing (stopped, interrupted, failed) from a complete
-    checkpoint. A finished run is continued for more epochs instead (continue_problem), a running one not at all."""
-    return run_dir is not None and _state(state) in RESUMABLE_STATES and has_checkpoint(Path(run_dir))
+    checkpoint. A finished run is continued for more epochs instead (continue_problem), a running one not at all.
+    A run whose status.json is damaged or gone (unknown, broken) but whose config.yaml and checkpoint are intact
+    resumes too: the resume writes a new status (a run that still trains is refused then, by its lock)."""
+    if run_dir is None:
+        return False
+    if _state(state) in (RunState.UNKNOWN, RunState.BROKEN):
+        return RunFolder(Path(run_dir)).config_path.is_file() and has_checkpoint(Path(run_dir))
+    return _state(state) in RESUMABLE_STATES and has_checkpoint(Path(run_dir))
 
 
 def continue_blocker(state: Any, run_dir: Path) -> str | None:

@@ -583,11 +583,11 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
     logging.captureWarnings(True)
     quiet = _QuietLibraries()
     state: dict[str, Any] = {"step": 0, "max_steps": 0, "phase": None}
-    folder.write_status("running", "Preparing", name=config.name, model=config.model.name_or_path,
-                        dataset=config.dataset.source, method=config.adapter.method, started=time.time())
-    emit(RunStartEvent(event="run_start", run_dir=str(folder.path), name=config.name,
-                       resume_from=str(checkpoint) if checkpoint else None, pid=os.getpid()))
-    try:
+    try:  # from here on, whatever fails (the first status write too) is recorded and the handlers above undone
+        folder.write_status("running", "Preparing", name=config.name, model=config.model.name_or_path,
+                            dataset=config.dataset.source, method=config.adapter.method, started=time.time())
+        emit(RunStartEvent(event="run_start", run_dir=str(folder.path), name=config.name,
+                           resume_from=str(checkpoint) if checkpoint else None, pid=os.getpid()))
         with training_owns_process_state():  # the window's live validation must not reset accelerate under us
             result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed)
     except BaseException as exc:

@@ -49,7 +49,8 @@ def dead_pid() -> int:
 
 
 @pytest.mark.parametrize(("state", "expected"), [("stopped", True), ("interrupted", True), ("failed", True),
-                                                 ("finished", False), ("running", False), ("broken", False),
+                                                 ("finished", False), ("running", False),
+                                                 ("broken", True), ("unknown", True),  # status.json damaged or gone
                                                  ("nonsense", False), (None, False)])
 def test_resume_needs_an_unfinished_state_and_a_checkpoint(tmp_path: Path, state: str | None,
                                                           expected: bool) -> None:
@@ -59,6 +60,9 @@ def test_resume_needs_an_unfinished_state_and_a_checkpoint(tmp_path: Path, state
     bare = stopped_run(tmp_path, "bare", with_checkpoint=False)
     assert can_resume(state, bare) is False
     assert can_resume(state, None) is False
+    if state in ("broken", "unknown"):  # a damaged status resumes only with its config intact
+        (run / "config.yaml").unlink()
+        assert can_resume(state, run) is False
 
 
 def test_a_checkpoint_cut_off_while_being_written_does_not_count(tmp_path: Path) -> None:

@@ -1,0 +1,94 @@
+"""A run whose status.json or metrics.jsonl got damaged (a disk error, a bad edit, a sync tool) but whose config and
+checkpoints are intact is still resumable, and says so (helper-44's hostile window test): Resume failed with
+'UnicodeDecodeError' from the status write, left the failed start's log handlers attached (the next run in the same
+process never got past its start), and the Runs tab advised deleting the run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core.metrics import read_metrics
+from finetune_studio.core.runs import RunFolder, summarize
+from finetune_studio.core.session import Session, can_resume
+from finetune_studio.core.training import _LOGGERS, _WarningsToEvents, resume, run
+from tests.helpers import read_events, small_config
+
+
+@pytest.fixture
+def stopped_run(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> Path:
+    stop = threading.Event()
+
+    def stop_at_three(event: dict) -> None:
+        if event["event"] == "step" and event["step"] == 3:
+            stop.set()
+
+    config = small_config(small_dataset, runs_dir, max_steps=6)
+    config.name = "damaged"
+    result = run(config, stop_at_three, stop)
+    assert (result.state, result.step) == ("stopped", 3)
+    return Path(result.run_dir)
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe not utf-8", b"[1, 2]", b"{not json"])
+def test_a_run_with_a_damaged_status_resumes_and_gets_a_new_one(stopped_run: Path, damage: bytes) -> None:
+    (stopped_run / "status.json").write_bytes(damage)
+    summary = summarize(stopped_run)
+    assert summary.state == "broken"
+    assert summary.message.endswith("Its metrics log says it stopped at step 3. Its config and checkpoint-3 are "
+                                    "intact: Resume continues from there and writes a new status.")
+    assert can_resume(summary.state, stopped_run)
+    session = Session()
+    session.show_recorded(stopped_run)
+    assert session.resumable == stopped_run  # the window offers Resume for it
+    result = resume(stopped_run)
+    assert (result.state, result.step) == ("finished", 6)
+    status = json.loads((stopped_run / "status.json").read_text())
+    assert (status["state"], status["step"]) == ("finished", 6)
+    assert [e["step"] for e in read_events(stopped_run, "step")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_broken_run_without_a_checkpoint_is_not_offered_resume(tmp_path: Path) -> None:
+    folder = tmp_path / "no-checkpoint"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("name: no-checkpoint\n")
+    (folder / "status.json").write_bytes(b"\xff")
+    summary = summarize(folder)
+    assert summary.state == "broken" and summary.message.endswith("Open its folder to check, or delete it.")
+    assert not can_resume(summary.state, folder)
+
+
+def test_lines_of_the_metrics_log_that_are_no_events_are_skipped(stopped_run: Path) -> None:
+    log = stopped_run / "metrics.jsonl"
+    good = read_metrics(log)[0]
+    with open(log, "ab") as handle:
+        handle.write(b"[1, 2]\n42\n\xff\xfe\n\"text\"\n")
+    assert read_metrics(log)[0] == good
+    result = resume(stopped_run)  # _data_changed read the first data event with .get: a list line broke it
+    assert (result.state, result.step) == ("finished", 6)
+
+
+def test_a_start_whose_first_status_write_fails_undoes_its_log_handlers(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The failed start's warning handlers stayed on the libraries' loggers (and warnings stayed captured into its
+    closed log), so the next run in the process (the window's) never got past its start."""
+    real = RunFolder.write_status
+
+    def failing(self: RunFolder, state: str, *args, **kwargs):
+        if state == "running":
+            raise OSError(5, "Input/output error", str(self.status_path))
+        return real(self, state, *args, **kwargs)
+
+    monkeypatch.setattr(RunFolder, "write_status", failing)
+    with pytest.raises(OSError, match="Input/output error"):
+        run(small_config(small_dataset, runs_dir, max_steps=2))
+    left = [h for name in _LOGGERS for h in logging.getLogger(name).handlers if isinstance(h, _WarningsToEvents)]
+    assert left == []
+    assert logging._warnings_showwarning is None  # captureWarnings(False) again
+    monkeypatch.undo()
+    again = run(small_config(small_dataset, runs_dir, max_steps=2))
+    assert (again.state, again.step) == ("finished", 2)
