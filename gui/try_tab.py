@@ -589,6 +589,8 @@ class TryTab(QWidget):
             self.run_combo.setCurrentIndex(max(index, 0))
             if index < 0 or current is None:
                 self._run_picked()
+            else:  # the same run: its models may have changed on disk since it was listed
+                self._refresh_targets()
         else:
             self.target_combo.clear()
             self._say(f"No runs in {runs_dir} yet. Train one, then try it here.")
@@ -643,6 +645,27 @@ class TryTab(QWidget):
             self._update_buttons()
             return
         self._target_picked()
+
+    def _refresh_targets(self) -> None:
+        """List the shown run's models again, keeping the pick: a checkpoint saved since appears, a deleted or
+        damaged one goes or is marked; when the picked one is gone, its loaded models go too (_target_gone), so Send
+        never answers under the name of a model that is no longer there."""
+        picked: Target | None = self.target_combo.currentData()
+        run_dir = self.run_dir
+        try:
+            found = targets(run_dir) if run_dir else []
+        except GenerationError:
+            found = []
+        if picked is not None and not any(target.path == picked.path for target in found):
+            self._target_gone(picked, f"{picked.label} is no longer in the run folder.")
+            return
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()
+        self._list_targets(found)
+        if picked is not None:
+            self.target_combo.setCurrentIndex(next(i for i in range(self.target_combo.count())
+                                                   if self.target_combo.itemData(i).path == picked.path))
+        self.target_combo.blockSignals(False)
 
     def _list_targets(self, found: list[Target]) -> None:
         """The run's models, the final model first, then the newest checkpoint; one that cannot load (its files

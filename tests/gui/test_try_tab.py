@@ -423,3 +423,36 @@ def test_closing_the_window_during_generation_stops_cleanly(qtbot: Any, window: 
     worker = tab.runner._thread
     window.close()
     assert not tab.runner.running and tab.loaded is None and not worker.is_alive()
+
+
+@pytest.mark.slow
+def test_refresh_lists_the_shown_runs_models_again_and_lets_go_of_a_deleted_one(qtbot: Any, window: Any,
+                                                                                 trained_runs: Path) -> None:
+    """Refresh listed the runs folder again but kept the shown run's checkpoint list as it was: a deleted final
+    model stayed listed and Send answered with its copy in memory under its name (helper-44)."""
+    import shutil
+
+    copy = trained_runs / "copy-for-refresh"
+    shutil.copytree(trained_runs / "three-checkpoints", copy)
+    try:
+        tab = window.try_tab
+        tab.refresh_runs()
+        tab.select_run(copy, "checkpoint-8")
+        qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=LONG)
+        assert tab.target_combo.currentText() == "checkpoint-8"
+        shutil.rmtree(copy / "checkpoint-12")  # not the picked one: listed no more, the pick and its models stay
+        loaded = tab.loaded
+        tab.refresh_button.click()
+        assert [tab.target_combo.itemText(i) for i in range(tab.target_combo.count())] == [
+            "final model", "checkpoint-8", "checkpoint-4"]
+        assert tab.target_combo.currentText() == "checkpoint-8" and tab.loaded is loaded
+        shutil.rmtree(copy / "checkpoint-8")  # the picked one: its models go, nothing is picked
+        tab.refresh_button.click()
+        assert [tab.target_combo.itemText(i) for i in range(tab.target_combo.count())] == [
+            "final model", "checkpoint-4"]
+        assert tab.target_combo.currentIndex() == -1 and tab.loaded is None
+        assert tab.panes["tuned"].title() == "Fine-tuned"
+        assert "checkpoint-8 is no longer in the run folder" in tab.status_label.text()
+        assert not tab.send_button.isEnabled()
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
