@@ -49,6 +49,7 @@ from finetune_studio.core.chat_templates import NAMED_TEMPLATES
 from finetune_studio.core.config import SAMPLE_DATASET_ID, ChatConfig, DatasetConfig, ModelConfig, RunConfig
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.sources import SourceKind, source_kind
+from finetune_studio.core.validation import MAX_CONTEXT_TOKENS
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
     CompactDoubleSpinBox,
@@ -428,7 +429,9 @@ class DatasetForm(Form):
         self.text_column_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.text_column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.max_length_spin = QSpinBox()
-        self.max_length_spin.setRange(1, 1_048_576)
+        # Every length validation accepts shows as it is (a config's 10,000,000 showed as 1,048,576 and typing it
+        # lost its last digit); a longer one loaded from a file is kept and named at the field by validation.
+        self.max_length_spin.setRange(1, MAX_CONTEXT_TOKENS)
         self.max_length_spin.setSingleStep(64)
         self.max_length_spin.setSuffix(" tokens")
         self.truncation_check = QCheckBox("Cut rows longer than max length")

@@ -228,3 +228,28 @@ def test_text_in_an_all_arguments_number_disables_start(qtbot: Any, window: Any)
     assert editor.text() == "abc" and window.config.training["seed"] == "abc"
     assert not window.start_action.isEnabled()
     assert window.start_action.toolTip() == "Fix 1 problem to start: seed must be a whole number (got 'abc')."
+
+
+def test_every_max_length_validation_accepts_shows_as_it_is_and_can_be_typed(qtbot: Any) -> None:
+    """The box stopped at 1,048,576: a config's max_length of 10,000,000 (the most validation accepts) showed as
+    1,048,576 while the config kept 10,000,000, and typing 10000000 lost its last digit without a word."""
+    from PySide6.QtCore import Qt
+
+    from finetune_studio.core.validation import MAX_CONTEXT_TOKENS
+    from finetune_studio.gui.forms import DatasetForm
+
+    config = default_config()
+    config.dataset.max_length = MAX_CONTEXT_TOKENS
+    form = DatasetForm()
+    qtbot.addWidget(form)
+    form.load(config)
+    assert form.max_length_spin.value() == MAX_CONTEXT_TOKENS and "max_length" not in form._kept
+    form.max_length_spin.lineEdit().selectAll()
+    qtbot.keyClicks(form.max_length_spin.lineEdit(), str(MAX_CONTEXT_TOKENS))
+    qtbot.keyClick(form.max_length_spin.lineEdit(), Qt.Key.Key_Tab)
+    assert form.max_length_spin.value() == MAX_CONTEXT_TOKENS
+    config.dataset.max_length = MAX_CONTEXT_TOKENS + 1  # beyond: kept as it is, for validation to name
+    form.load(config)
+    stored = RunConfig()
+    form.store(stored)
+    assert stored.dataset.max_length == MAX_CONTEXT_TOKENS + 1
