@@ -535,6 +535,29 @@ def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | 
                      eval_loss if isinstance(eval_loss, (int, float)) else None)
 
 
+class RunFolderMoved(TrainingError):
+    """The run's folder was renamed, moved or deleted while it trained. Its metrics log (an open file) and lock went
+    with it, but the Trainer writes checkpoints, and the run its status, by path: going on would make a second
+    folder under the old name holding the later checkpoints and the final model, which no run lists (no
+    config.yaml), while the moved folder stayed 'running' without them."""
+
+    def __init__(self, path: Path, step: int):
+        super().__init__(
+            f"The run folder {path} was renamed, moved or deleted while the run trained, so training stopped at step "
+            f"{step} (nothing more is written to that path). If it was moved or renamed, resume it from its new "
+            "place: open it in the Runs tab and press Resume, or run 'finetune-studio resume NEW_FOLDER'; it "
+            "continues from its last checkpoint.")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The folder at `path` as the file system knows it (device, inode); None when nothing is there."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
              checkpoint: Path | None, body: Callable[..., RunResult] | None = None) -> RunResult:
     # Elapsed time counts over the run's start and every resume, as the run history's Duration does (the same
@@ -553,6 +576,7 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
 
     log = MetricsLog(folder.metrics_path)
     lock = threading.Lock()
+    origin = _identity(folder.path)
 
     def emit(event: Event, best_effort: bool = False) -> None:
         event = {**event, "time": round(time.time(), 3)}
@@ -573,6 +597,8 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
                     raise
         if sink is not None:
             sink(event)
+        if kind == "step" and _identity(folder.path) != origin:  # before the step's save writes to the old path
+            raise RunFolderMoved(folder.path, event["step"])
 
     def notify(message: str) -> None:
         emit(NoticeEvent(event="notice", message=message))
@@ -599,8 +625,9 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
             message = "Interrupted." + resume_advice(folder, config)
         fix = getattr(advice, "fix", None)
         try:
-            folder.write_status("failed", message, step=state["step"], max_steps=state["max_steps"],
-                                fix=fix.to_dict() if fix else None)
+            if not isinstance(exc, RunFolderMoved):  # a status written by path would make a second, empty folder
+                folder.write_status("failed", message, step=state["step"], max_steps=state["max_steps"],
+                                    fix=fix.to_dict() if fix else None)
         except OSError:
             pass  # the disk is full: the end event (if it fits) and the exception still say why
         emit(EndEvent(event="end", state="failed", message=message, step=state["step"],

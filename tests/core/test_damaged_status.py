@@ -92,3 +92,37 @@ def test_a_start_whose_first_status_write_fails_undoes_its_log_handlers(
     monkeypatch.undo()
     again = run(small_config(small_dataset, runs_dir, max_steps=2))
     assert (again.state, again.step) == ("finished", 2)
+
+
+@pytest.mark.parametrize("how", ["renamed", "deleted"])
+def test_a_run_folder_renamed_or_deleted_while_it_trains_stops_and_makes_no_second_folder(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path, how: str) -> None:
+    """Renamed while training, the run went on writing checkpoints, the final model and its status by path: a
+    second 'ren' folder without config.yaml (listed by no tab) held the model, and the renamed folder said
+    'running' for good (helper-44). It now stops at the step it notices, writes nothing more under the old name,
+    and the renamed folder resumes from its last checkpoint."""
+    import shutil
+
+    from finetune_studio.core.errors import TrainingError
+
+    old, new = runs_dir / "ren", runs_dir / "ren-renamed"
+
+    def move_at_two(event: dict) -> None:
+        if event["event"] == "step" and event["step"] == 2:
+            shutil.move(old, new) if how == "renamed" else shutil.rmtree(old)
+
+    config = small_config(small_dataset, runs_dir, max_steps=4, save_steps=1, eval_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = "ren"
+    with pytest.raises(TrainingError, match=r"was renamed, moved or deleted while the run trained, so training "
+                                            r"stopped at step 2"):
+        run(config, move_at_two)
+    assert not old.exists()  # nothing made again under the old name
+    if how == "deleted":
+        return
+    assert [c.name for c in RunFolder(new).checkpoints()] == ["checkpoint-1"]
+    assert [(e["state"], e["step"]) for e in read_events(new, "end")] == [("failed", 2)]  # the log went with it
+    assert RunFolder(new).read_status()["state"] == "interrupted"  # its process let go of it: resumable
+    result = resume(new)
+    assert (result.state, result.step) == ("finished", 4)
+    assert (new / "model" / "model.safetensors").is_file() and not old.exists()
