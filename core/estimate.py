@@ -239,7 +239,10 @@ class EstimateFix:
 
 
 def gib(value: float) -> str:
-    """Bytes as 'x.xx GiB' (or MiB below one GiB)."""
+    """Bytes as 'x.xx GiB' (or MiB below one GiB; from 1,000 GiB on, whole GiB with separators: an absurd batch
+    read '2855062.63 GiB')."""
+    if abs(value) >= 1000 * GIB:
+        return f"{value / GIB:,.0f} GiB"
     return f"{value / GIB:.2f} GiB" if abs(value) >= GIB else f"{value / MIB:.0f} MiB" if value >= MIB \
         else f"{value / MIB:.1f} MiB"
 

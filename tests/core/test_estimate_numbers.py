@@ -350,3 +350,11 @@ def test_a_traced_pass_is_kept_across_launches(small_qwen: Path, tmp_path: Path,
     with pytest.raises(AssertionError, match="traced again"):
         estimate(config)
     module._pass_figures.cache_clear()
+
+
+def test_sizes_read_as_a_person_writes_them_from_mib_to_absurd() -> None:
+    """An absurd batch size read 'about 2855062.63 GiB' (helper-44); from 1,000 GiB on, whole GiB with separators."""
+    from finetune_studio.core.estimate import GIB, MIB, gib
+
+    assert [gib(v) for v in (0.5 * MIB, 300 * MIB, 1.5 * GIB, 182.75 * GIB, 999.994 * GIB, 2855062.63 * GIB)] == [
+        "0.5 MiB", "300 MiB", "1.50 GiB", "182.75 GiB", "999.99 GiB", "2,855,063 GiB"]
