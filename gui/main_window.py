@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import Problem
 from finetune_studio.core.events import RunState
-from finetune_studio.core.runs import run_busy
+from finetune_studio.core.runs import RunFolder, run_busy
 from finetune_studio.core.session import Session, has_checkpoint
 from finetune_studio.gui import background, chart_texts, dialogs
 from finetune_studio.gui import settings as store
@@ -732,6 +732,14 @@ class MainWindow(ConfigDocument, QMainWindow):
     def resume_run(self, run_dir: Path, extra_epochs: float | None = None) -> None:
         """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Continue for N more epochs")."""
         if self.runner.running or self.warm is None or self.start_pending:
+            return
+        if not RunFolder(Path(run_dir)).exists():  # deleted, moved or renamed since it was shown
+            if self.run_dir == run_dir:
+                self.session.forget_run()
+            dialogs.show_error(self, "Cannot resume", f"The run {run_dir.name} is no longer in {run_dir.parent} "
+                               "(deleted, moved or renamed since it was shown), so there is nothing to resume "
+                               "there. If it was moved or renamed, open it from its new place (the Runs tab, or "
+                               "File → Open run folder) and resume it.")
             return
         busy = run_busy(run_dir)  # another process (a CLI run, another window) still trains it
         if busy:

@@ -128,6 +128,30 @@ def test_resume_of_a_run_training_in_another_process_is_refused(qtbot: Any, wind
         os.close(fd)
 
 
+def test_resume_of_a_shown_run_deleted_or_moved_since_says_so_and_makes_nothing(qtbot: Any, window: Any,
+                                                                              runs_dir: Path,
+                                                                              dialog_log: DialogLog) -> None:
+    """Resume of a run whose folder went away since it was shown said 'Training failed: … is not a run folder (it
+    has no config.yaml)' with a traceback, and marked the window Failed (helper-44)."""
+    import shutil
+
+    path = fab.make_run(runs_dir, "victim", fab.segment(2, 12, end="stopped", max_steps=40),
+                        {"state": "stopped", "message": "Stopped at step 12 of 40, resumable."})
+    (path / "checkpoint-12").mkdir()
+    (path / "checkpoint-12" / "trainer_state.json").write_text('{"global_step": 12}')
+    window.show_run(path)
+    assert window.resume_action.isEnabled()
+    shutil.move(path, runs_dir / "victim-renamed")
+    window.resume_action.trigger()
+    assert not window.runner.running
+    title, message, details = dialog_log.errors[-1]
+    assert title == "Cannot resume" and not details
+    assert message.startswith(f"The run victim is no longer in {runs_dir} (deleted, moved or renamed since it was "
+                              "shown), so there is nothing to resume there.")
+    assert not path.exists()  # nothing made again under the old name
+    assert window.state is RunState.IDLE and not window.resume_action.isEnabled()
+
+
 def test_continue_is_not_offered_for_a_failed_run_without_a_checkpoint(qtbot: Any, window: Any,
                                                                       runs_dir: Path) -> None:
     bare = fab.make_run(runs_dir, "failed-bare", fab.segment(2, 4, end="failed"),
