@@ -419,9 +419,7 @@ def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
             kwargs[declared.name] = declared.metadata.get("parse", lambda v: v)(value)
     config = RunConfig(**kwargs)
     if problems:
-        error = ConfigError(problems)
-        error.partial = config  # the config without its unknown keys: `validate` lists its problems too, at once
-        raise error
+        raise ConfigError(problems, partial=config)  # without its unknown keys: `validate` lists its problems too
     from finetune_studio.core.adapters import follow_method  # a LoRA config without a learning rate gets LoRA's
 
     training = data.get("training")

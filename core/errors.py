@@ -28,9 +28,9 @@ class FinetuneError(Exception):
 
 
 class ConfigError(FinetuneError):
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], partial: Any = None):
         self.problems = list(problems)
-        self.partial: Any = None  # core.config.parse_config: the RunConfig of the keys it knew, when it has one
+        self.partial: Any = partial  # core.config.parse_config: the RunConfig of the keys it knew, when it has one
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
