@@ -55,6 +55,38 @@ def can_resume(state: Any, run_dir: Path | None) -> bool:
     return _state(state) in RESUMABLE_STATES and has_checkpoint(Path(run_dir))
 
 
+# What a run keeps of its own whatever the form says (its name and folder, the Try tab's saved prompts).
+_NOT_SETTINGS = ("name", "runs_dir", "prompts", "training.output_dir")
+
+
+def resume_differences(form: RunConfig, run_dir: Path, limit: int = 5) -> str:
+    """The settings where the form differs from the run's own config.yaml, in words ("learning_rate (form 0.001,
+    run 5e-05), …"), "" when none or when the run's config cannot be read. Resume trains with the run's own
+    settings; a user who edited the form first would otherwise believe the edits apply."""
+    from finetune_studio.core.training import anchored
+
+    try:
+        run_config, _ = load_config(RunFolder(Path(run_dir)).config_path)
+    except Exception:  # noqa: BLE001 - the resume itself says what is wrong with it
+        return ""
+    mine, theirs = _flat(anchored(form.copy()).to_dict()), _flat(run_config.to_dict())
+    keys = [key for key in dict.fromkeys([*mine, *theirs])
+            if mine.get(key) != theirs.get(key) and not key.startswith(_NOT_SETTINGS)]
+    said = [f"{key.split('.', 1)[-1] if key.startswith('training.') else key} (form {mine.get(key)!r}, run "
+            f"{theirs.get(key)!r})" for key in keys[:limit]]
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(said) + more
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
 def continue_blocker(state: Any, run_dir: Path) -> str | None:
     """Why "Continue for N more epochs" is not offered for this run at all; None when it is. Cheap (no config is
     read): the Runs tab asks it whenever its selection or listing changes."""

@@ -292,7 +292,7 @@ class _QuietLibraries:
             undo()
 
 
-def _anchored(config: RunConfig) -> RunConfig:
+def anchored(config: RunConfig) -> RunConfig:
     """The config with its local paths made absolute (in place): the run's config.yaml is what resume, the window
     and another shell read later, from any working directory. A relative dataset path kept as it was typed failed
     to resume from another folder, or silently trained on another folder's file of the same name. A dataset or
@@ -317,7 +317,7 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
     """Claim the run's folder. A generated name gets a -2, -3 … suffix when two runs start in the same second
     (two windows, or the GUI and a CLI run): mkdir without exist_ok is the atomic claim, so they never share a
     folder and mix their metrics."""
-    config = _anchored(config.copy())
+    config = anchored(config.copy())
     runs = runs_dir_of(config)
     if config.name:
         folder = RunFolder(runs / config.name)

@@ -36,7 +36,7 @@ from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import Problem
 from finetune_studio.core.events import RunState
 from finetune_studio.core.runs import RunFolder, run_busy
-from finetune_studio.core.session import Session, has_checkpoint
+from finetune_studio.core.session import Session, has_checkpoint, resume_differences
 from finetune_studio.gui import background, chart_texts, dialogs
 from finetune_studio.gui import settings as store
 from finetune_studio.gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
@@ -748,6 +748,11 @@ class MainWindow(ConfigDocument, QMainWindow):
             return
         if self.run_dir != run_dir:
             self.show_run(run_dir)
+        differs = resume_differences(self.config, run_dir)  # edits made for this run would otherwise seem to apply
+        if differs:
+            self.log.message(f"Resume continues {run_dir.name} with the settings it was started with (its "
+                             f"config.yaml), not the form's, which differs in {differs}. The form's settings are "
+                             "for a new Start.", "notice")
         more = f" for {extra_epochs:g} more epoch{'s' if extra_epochs != 1 else ''}" if extra_epochs else ""
         self.session.resuming(run_dir, f"Resuming {run_dir.name}{more}…")
         self._after_try_job(lambda: self.runner.resume(run_dir, extra_epochs=extra_epochs),

@@ -217,3 +217,26 @@ def test_opening_recorded_runs(tmp_path: Path) -> None:
 
     session.forget_run()
     assert (session.state, session.run_dir, session.resumable, session.state_text) == (RunState.IDLE, None, None, "")
+
+
+def test_resume_differences_name_the_forms_settings_the_run_does_not_use(tmp_path: Path) -> None:
+    """Resume trains with the run's own config.yaml; the window says where the form differs (helper-44: edits
+    made before Resume seemed to apply)."""
+    from finetune_studio.core.config import default_config, save_config
+    from finetune_studio.core.session import resume_differences
+    from finetune_studio.core.training import anchored
+
+    run_config = default_config()
+    run_config.name, run_config.runs_dir = "mine", str(tmp_path)
+    (tmp_path / "mine").mkdir()
+    save_config(anchored(run_config.copy()), tmp_path / "mine" / "config.yaml")
+    form = default_config()  # relative paths, another name and runs folder, saved prompts: none of them counts
+    form.name, form.runs_dir, form.prompts = "other", "elsewhere", ["Leo:"]
+    assert resume_differences(form, tmp_path / "mine") == ""
+    form.training["learning_rate"] = 1e-3
+    form.dataset.max_length = 128
+    assert resume_differences(form, tmp_path / "mine") == ("dataset.max_length (form 128, run 512), learning_rate "
+                                                           "(form 0.001, run 2e-05)")
+    form.training.update(seed=7, warmup_steps=8, logging_steps=9, eval_steps=10, save_steps=11, max_grad_norm=0.5)
+    assert resume_differences(form, tmp_path / "mine").endswith(" and 3 more")  # 8 differ: the first 5 named
+    assert resume_differences(form, tmp_path / "missing") == ""

@@ -152,6 +152,37 @@ def test_resume_of_a_shown_run_deleted_or_moved_since_says_so_and_makes_nothing(
     assert window.state is RunState.IDLE and not window.resume_action.isEnabled()
 
 
+def test_resume_says_the_run_keeps_its_own_settings_when_the_form_was_edited(qtbot: Any, window: Any,
+                                                                             small_dataset: Path,
+                                                                             runs_dir: Path) -> None:
+    """Edits made in the form after a Stop do not apply to Resume (the run trains with its config.yaml): the log
+    says so, naming the settings that differ (helper-44's hostile test found it said nothing)."""
+    import threading
+
+    from finetune_studio.core.training import run
+    from tests.gui.test_typed_values import retype
+
+    stop = threading.Event()
+    config = small_config(small_dataset, runs_dir, max_steps=4)
+    config.name = "keeps-its-own"
+    first = run(config, lambda e: stop.set() if e["event"] == "step" and e["step"] == 2 else None, stop)
+    assert first.state == "stopped"
+    window.set_config(config)
+    window.show_run(first.run_dir)
+    form = window.training_form
+    window.tabs.setCurrentWidget(window.pages[form])
+    retype(qtbot, form.lr_edit, "0.5")
+    qtbot.waitUntil(lambda: window.config.training["learning_rate"] == 0.5, timeout=LONG)
+    before = (first.run_dir / "config.yaml").read_text()
+    qtbot.waitUntil(window.resume_action.isEnabled, timeout=LONG)
+    window.resume_action.trigger()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
+    assert ("Resume continues keeps-its-own with the settings it was started with (its config.yaml), not the "
+            "form's, which differs in learning_rate (form 0.5, run 0.001). The form's settings are for a new "
+            "Start.") in window.log.toPlainText()
+    assert (first.run_dir / "config.yaml").read_text() == before
+
+
 def test_continue_is_not_offered_for_a_failed_run_without_a_checkpoint(qtbot: Any, window: Any,
                                                                       runs_dir: Path) -> None:
     bare = fab.make_run(runs_dir, "failed-bare", fab.segment(2, 4, end="failed"),
