@@ -105,14 +105,20 @@ def _hold_like_another_process(run_dir: Path) -> int:
     return fd
 
 
-def test_resume_of_a_run_training_in_another_process_is_refused(qtbot: Any, window: Any, runs_dir: Path,
-                                                                dialog_log: DialogLog) -> None:
-    path = fab.make_run(runs_dir, "elsewhere", fab.segment(2, 12, end="stopped", max_steps=40),
+def _shown_stopped_run(window: Any, runs_dir: Path, name: str) -> Path:
+    """A run stopped at step 12 of 40 with its checkpoint (made without training), shown with Resume offered."""
+    path = fab.make_run(runs_dir, name, fab.segment(2, 12, end="stopped", max_steps=40),
                         {"state": "stopped", "message": "Stopped at step 12 of 40, resumable."})
     (path / "checkpoint-12").mkdir()
     (path / "checkpoint-12" / "trainer_state.json").write_text('{"global_step": 12}')
     window.show_run(path)
     assert window.resume_action.isEnabled()
+    return path
+
+
+def test_resume_of_a_run_training_in_another_process_is_refused(qtbot: Any, window: Any, runs_dir: Path,
+                                                                dialog_log: DialogLog) -> None:
+    path = _shown_stopped_run(window, runs_dir, "elsewhere")
     fd = _hold_like_another_process(path)  # meanwhile a terminal resumed it
     try:
         metrics = (path / "metrics.jsonl").read_text()
@@ -135,12 +141,7 @@ def test_resume_of_a_shown_run_deleted_or_moved_since_says_so_and_makes_nothing(
     has no config.yaml)' with a traceback, and marked the window Failed (helper-44)."""
     import shutil
 
-    path = fab.make_run(runs_dir, "victim", fab.segment(2, 12, end="stopped", max_steps=40),
-                        {"state": "stopped", "message": "Stopped at step 12 of 40, resumable."})
-    (path / "checkpoint-12").mkdir()
-    (path / "checkpoint-12" / "trainer_state.json").write_text('{"global_step": 12}')
-    window.show_run(path)
-    assert window.resume_action.isEnabled()
+    path = _shown_stopped_run(window, runs_dir, "victim")
     shutil.move(path, runs_dir / "victim-renamed")
     window.resume_action.trigger()
     assert not window.runner.running
