@@ -495,6 +495,11 @@ def _yaml_dumper() -> type:
     return Dumper
 
 
+# Far beyond any model's context window: the longest released ones take about 10 million tokens, most 4,096 to
+# 131,072; a row this long would not fit in any memory. (Here, not in core.validation, so the window's Max length
+# box can take its range from it without importing validation at start.)
+MAX_CONTEXT_TOKENS = 10_000_000
+
 # A number written with an exponent and no decimal point: 1e2, 5e3, -2E+4 (and 2e-5, which is not whole).
 _EXPONENT_NUMBER = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
 EXPONENT_TAG = "tag:finetune-studio,2025:exponent"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.config import (
+    MAX_CONTEXT_TOKENS,
     MODEL_DTYPES,
     SECTIONS,
     RunConfig,
@@ -107,9 +108,6 @@ def whole_number_problem(key: str, value: Any, minimum: int, meaning: str = "") 
     return None
 
 
-# Far beyond any model's context window: the longest released ones take about 10 million tokens, most 4,096 to
-# 131,072; a row this long would not fit in any memory.
-MAX_CONTEXT_TOKENS = 10_000_000
 
 
 def _float_word(value: float) -> str:

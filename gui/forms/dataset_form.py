@@ -46,10 +46,16 @@ from finetune_studio.core.chat import (
     detect_format,
 )
 from finetune_studio.core.chat_templates import NAMED_TEMPLATES
-from finetune_studio.core.config import SAMPLE_DATASET_ID, ChatConfig, DatasetConfig, ModelConfig, RunConfig
+from finetune_studio.core.config import (
+    MAX_CONTEXT_TOKENS,
+    SAMPLE_DATASET_ID,
+    ChatConfig,
+    DatasetConfig,
+    ModelConfig,
+    RunConfig,
+)
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.sources import SourceKind, source_kind
-from finetune_studio.core.validation import MAX_CONTEXT_TOKENS
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
     CompactDoubleSpinBox,
