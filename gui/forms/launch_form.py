@@ -10,6 +10,7 @@ machine's exact torchrun line (core.launch.node_commands). The GPUs (`launch.dev
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButto
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import WARNING, ConfigError, Problem
 from finetune_studio.gui.forms.common import Form, align_labels, config_help, guard_wheel, hint_label, section
+from finetune_studio.gui.forms.dataset_form import _shown_as_is
 
 SAVE_FIRST = ("Save the config first: every machine runs the same YAML file, named in its line. Save it (File ▸ "
               "Save), then press Copy launch command again.")
@@ -43,6 +45,8 @@ class LaunchForm(Form):
         self._copied_for: tuple | None = None  # what those lines were made from (see _line_inputs)
         self._blockers: list[str] = []  # the launch problems validation found last: Copy waits for their fix
         self._shown_warnings: list[Problem] = []  # warnings on these fields the window's last check passed in
+        self._kept: dict[str, Any] = {}  # loaded values a box cannot show as they are (see load)
+        self._following = False  # Machines is clamping This machine's number: not the user's edit of that box
 
         self.processes_spin = QSpinBox()
         self.processes_spin.setRange(1, 256)
@@ -97,6 +101,10 @@ class LaunchForm(Form):
         align_labels(self)
         guard_wheel(self)
 
+        for key, spin in self._spins().items():  # first: the user's edit of a box replaces its kept value
+            spin.valueChanged.connect(lambda _=None, k=key: self._own_edit(k))
+            # Typed even where the box shows it already (1000 shown as 256, and 256 typed): theirs all the same.
+            spin.lineEdit().textEdited.connect(lambda _=None, k=key: self._own_edit(k, edited=True))
         # Machines takes effect when typed whole (Enter, or leaving the box): typing 12 would pass through 1, and
         # This machine's number would be clamped to it on the way.
         self.nodes_spin.setKeyboardTracking(False)
@@ -123,7 +131,24 @@ class LaunchForm(Form):
             self.endpoint_edit.setText(launch.rdzv_endpoint if isinstance(launch.rdzv_endpoint, str) else "")
             usable = isinstance(launch.join_timeout, int) and not isinstance(launch.join_timeout, bool)
             self.join_timeout_spin.setValue(launch.join_timeout if usable else 300)
+        # A loaded value a box cannot show as it is (1000 processes past its 256, "two", 0, -1, 1.5) would be
+        # clamped and saved so by the first edit of any field here: keep it until the user edits that box;
+        # validation names it at the field.
+        self._kept = {key: getattr(launch, key) for key, spin in self._spins().items()
+                      if not _shown_as_is(getattr(launch, key), spin)}
         self._update_summary()
+
+    def _spins(self) -> dict[str, QSpinBox]:
+        return {"processes": self.processes_spin, "nodes": self.nodes_spin, "node_rank": self.node_rank_spin,
+                "join_timeout": self.join_timeout_spin}
+
+    def _own_edit(self, key: str, edited: bool = False) -> None:
+        """The user edited this box: from now on it holds their value, not the one loaded."""
+        if self._loading or self._following:
+            return
+        self._kept.pop(key, None)
+        if edited:
+            self._edited()
 
     def config_changed(self, config: RunConfig) -> None:
         """Another tab edited the config (the Hardware tab's GPUs, which set how many processes a run starts):
@@ -150,16 +175,22 @@ class LaunchForm(Form):
         """This machine's number is one of 0 … Machines − 1 (the spin box clamps it when Machines shrinks); with
         one machine there is nothing to choose (unless a loaded file says otherwise, so it can be fixed)."""
         top = max(self.nodes_spin.value() - 1, keep)
-        self.node_rank_spin.setMaximum(top)
+        following, self._following = self._following, True
+        try:
+            self.node_rank_spin.setMaximum(top)  # may clamp the box: not the user's edit of it
+        finally:
+            self._following = following
         self.node_rank_spin.setEnabled(top > 0)
         self.join_timeout_spin.setEnabled(self.nodes_spin.value() > 1)  # one machine meets itself at once
 
-    def store(self, config: RunConfig) -> None:
-        config.launch.processes = self.processes_spin.value()
-        config.launch.nodes = self.nodes_spin.value()
-        config.launch.node_rank = self.node_rank_spin.value()
+    def store(self, config: RunConfig, numbers_only: bool = False) -> None:
+        """numbers_only: a kept value that is no whole number gives way to its box's (for the summary, which
+        counts processes; validation names the kept value at its field)."""
+        for key, spin in self._spins().items():
+            kept = self._kept.get(key)
+            usable = key in self._kept and not (numbers_only and (not isinstance(kept, int) or isinstance(kept, bool)))
+            setattr(config.launch, key, kept if usable else spin.value())
         config.launch.rdzv_endpoint = self.endpoint_edit.text().strip()
-        config.launch.join_timeout = self.join_timeout_spin.value()
 
     def current_config(self) -> RunConfig:
         """The last loaded config with this form's values: what the copied lines and the summary describe."""
@@ -228,7 +259,8 @@ class LaunchForm(Form):
     def _update_summary(self) -> None:
         from finetune_studio.core.launch import processes_per_node, uses_torchrun, world_size
 
-        config = self.current_config()
+        config = self._config.copy()
+        self.store(config, numbers_only=True)
         if not uses_torchrun(config):
             text = ("One process: the run trains inside the app (the usual run). More processes train "
                     "data-parallel under torchrun, each on its own GPU (on a computer without one, on CPU cores).")
@@ -248,7 +280,7 @@ class LaunchForm(Form):
         self.copy_button.setToolTip("Copy launch command waits for this to be fixed: " + " ".join(self._blockers)
                                     if self._blockers else COPY_TIP)
         self._show_copied()
-        self._update_warnings(config)
+        self._update_warnings(self.current_config())
 
     def _update_warnings(self, config: RunConfig) -> None:
         """Warnings about the fields shown here (a loopback rendezvous for several machines, more CPU processes than
