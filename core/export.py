@@ -74,7 +74,49 @@ def _adapter_model_dir(run_dir: Path) -> tuple[RunFolder, Path, dict[str, Any]]:
     if not (model_dir / ADAPTER_WEIGHTS_FILE).is_file():
         raise ExportError(f"{model_dir} has {ADAPTER_CONFIG_FILE} but no {ADAPTER_WEIGHTS_FILE}: the adapter's "
                           "weights are missing. Resume the run to save them again.")
+    problem = shipping_problem(folder.path, "exported")
+    if problem:
+        raise ExportError(problem)
     return folder, model_dir, adapter
+
+
+def shipping_problem(run_dir: Path, what: str, busy_check: bool = True) -> str | None:
+    """Why the run's saved model must not be exported or pushed now (`what`: "exported", "pushed"), in words; None
+    when it can. Two ways it would ship something other than what the user believes: the run is training again (a
+    resume or a continue: its model folder still holds the previous result, and the card would describe that), or
+    its saved model is damaged (weights cut short by a full disk or a copy: found without loading, core.generate
+    .damage), which a push would publish and an export hand on, both without a word. `busy_check` False: the run's
+    own process asks (a push when done, under its lock)."""
+    from finetune_studio.core.generate import damage
+    from finetune_studio.core.runs import lock_alive, read_lock
+
+    folder = RunFolder(Path(run_dir))
+    name = folder.path.name
+    record = read_lock(folder.path) if busy_check else None
+    if record is not None and lock_alive(record):
+        status = folder.read_status()
+        step, total = status.get("step"), status.get("max_steps")
+        at = f", at step {step} of {total}" if isinstance(step, int) and isinstance(total, int) and total else ""
+        return (f"The run {name} is training again (process {record.get('pid')}{at}): its model folder still holds "
+                f"the previous result, which would be {what} as if it were this run's. Nothing was {what}. To fix: "
+                "wait until it ends (or stop it), then try again.")
+    problem = damage(folder.model_dir) if folder.model_dir.is_dir() else None
+    if problem:
+        return (f"The saved model of the run {name} is damaged: {problem}. Nothing was {what}. To fix: resume the "
+                f"run to save its model again (finetune-studio resume {folder.path}), or train it again.")
+    return None
+
+
+def _inside_the_run(folder: RunFolder, out_dir: Path) -> None:
+    """Refuse an export into the run's model or checkpoint folders: it would become part of what Resume, the Try
+    tab and a push read (a push uploaded the exported files a second time)."""
+    target = out_dir.resolve()
+    for place in (folder.model_dir, *folder.checkpoints()):
+        place = place.resolve()
+        if target == place or place in target.parents:
+            raise ExportError(f"{out_dir} is inside the run's {place.name} folder, which Resume, the Try tab and a "
+                              "push read as they are. To fix: export to a folder outside it (--out DIR), or leave "
+                              "--out out for the default (export-adapter or export-merged in the run folder).")
 
 
 def _existing_parent(path: Path) -> Path:
@@ -90,13 +132,18 @@ def check_space(out_dir: Path, needed: int, what: str) -> None:
     free = shutil.disk_usage(where).free
     if free < needed + SPARE_BYTES:
         raise ExportError(f"Not enough free disk space for the {what}: it takes about {size_text(needed)}, and "
-                          f"{where} has {size_text(free)} free. Nothing was written. To fix: free some space there, "
-                          "or export to a folder on another disk (--out DIR).")
+                          f"{size_text(SPARE_BYTES)} more are kept free for the system; {where} has "
+                          f"{size_text(free)} free. Nothing was written. To fix: free some space there, or export "
+                          "to a folder on another disk (--out DIR).")
 
 
 def _prepare_out(out_dir: Path, overwrite: bool) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder. To fix: choose a folder to export to (--out DIR).")
+    parent = _existing_parent(out_dir.parent)
+    if not parent.is_dir():  # mkdir below would fail with a bare FileExistsError
+        raise ExportError(f"{parent} is a file, not a folder, so {out_dir} cannot be made inside it. To fix: choose "
+                          "a folder to export to (--out DIR).")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ExportError(f"{out_dir} exists already and is not empty. To fix: choose another folder (--out DIR), "
                           "or delete it first.")
@@ -123,6 +170,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     tokenizer, as `AutoPeftModelForCausalLM.from_pretrained(out_dir)` loads them."""
     folder, model_dir, adapter = _adapter_model_dir(run_dir)
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, ADAPTER)
+    _inside_the_run(folder, out_dir)
     files = [p for p in sorted(model_dir.iterdir()) if p.is_file() and p.name not in _NOT_EXPORTED]
     needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
@@ -149,6 +197,7 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
     say = progress or (lambda message: None)
     folder, model_dir, _adapter = _adapter_model_dir(run_dir)
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, MERGED)
+    _inside_the_run(folder, out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not overwrite)):
         _prepare_out(out_dir, overwrite)  # raises: says so before the base model loads
     from finetune_studio.core.shared_state import training_in_process
@@ -187,8 +236,13 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
         merged.save_pretrained(str(partial), max_shard_size=shard_limit(merged))
         tokenizer.save_pretrained(str(partial))
         written = _finish(partial, out_dir)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(exc, Exception):  # a full disk mid-write, a file system error: said as an export's failure
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ExportError(f"Writing the merged model to {out_dir} failed ({first}). Nothing was left there. "
+                              "To fix: free some space or choose another folder (--out DIR), then export again.") \
+                from exc
         raise
     size = _tree_size(out_dir)
     message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "

@@ -575,6 +575,12 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
         state = folder.read_status().get("state", "unknown")
         raise HubError(f"The run {folder.path.name} has no saved model to push (its state is {state}). Only a "
                        "finished run has one; finish or resume it first.")
+    if model_dir is None:  # the run's own model (a merged one was checked as the merge read it)
+        from finetune_studio.core.export import shipping_problem
+
+        problem = shipping_problem(folder.path, "pushed", busy_check=False)  # damaged: push_run asks about busy
+        if problem:
+            raise HubError(problem)
     items = []
     for path in model_files:
         name = path.relative_to(source_dir).as_posix()
@@ -701,7 +707,8 @@ def _merged_model(run_dir: Path, out_dir: Path) -> Path:
 
 def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, commit_message: str | None = None,
              token: str | None = None, progress: Progress | None = None,
-             cancel: threading.Event | None = None, form: str | None = None) -> PushResult:
+             cancel: threading.Event | None = None, form: str | None = None,
+             by_its_run: bool = False) -> PushResult:
     """Upload a finished run's model, model card, metrics and loss curve to a model repository on the Hub.
 
     `repo_id` defaults to <user>/<run name>; the repository is created (private by default) if needed. A read-only
@@ -712,8 +719,17 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
     `form` is what an adapter run uploads: PUSH_ADAPTER (the default: the adapter as saved, loaded with peft on top
     of its base) or PUSH_MERGED (merged into its base model first, in a temporary folder: an ordinary model). The
     merge comes before anything is sent, so a merge that fails sends nothing.
+
+    A run that is training again (a resume) is refused: its model folder holds the previous result. `by_its_run`:
+    the run's own process pushes once it has saved its model (push_when_done), under its own lock.
     """
     run_dir = Path(run_dir)
+    if not by_its_run and RunFolder(run_dir).exists():  # (a folder that is no run: _plan says so)
+        from finetune_studio.core.export import shipping_problem
+
+        problem = shipping_problem(run_dir, "pushed")
+        if problem:
+            raise HubError(problem)
     if form == PUSH_MERGED:
         _merge_problem(run_dir)
         with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:
@@ -829,7 +845,7 @@ def push_when_done(run_dir: Path, repo_id: str | None, private: bool, emit: Prog
              f"finetune-studio push {shlex.quote(str(run_dir))}")
     try:
         result = push_run(Path(run_dir), repo_id=repo_id or None, private=private, progress=progress,
-                          cancel=cancel)
+                          cancel=cancel, by_its_run=True)
     except HubError as exc:
         state = "cancelled" if isinstance(exc, HubCancelled) else "failed"
         problem = f"The model was not pushed to the Hub: {exc}"

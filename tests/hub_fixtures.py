@@ -223,6 +223,14 @@ def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
 # ---- a finished run, without training ---------------------------------------------------------------------
 
 
+def safetensors_bytes(payload: bytes) -> bytes:
+    """A whole safetensors file holding `payload` as one uint8 tensor: a push checks a model's files are not cut
+    short (core.export.shipping_problem) before it sends them."""
+    header = json.dumps({"w": {"dtype": "U8", "shape": [len(payload)], "data_offsets": [0, len(payload)]}}).encode()
+    header += b" " * (-len(header) % 8)
+    return len(header).to_bytes(8, "little") + header + payload
+
+
 MODEL_FILES = {
     "config.json": json.dumps({"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 64,
                                "transformers_version": "5.24.0"}, indent=2).encode(),
@@ -230,7 +238,7 @@ MODEL_FILES = {
     "tokenizer.json": json.dumps({"version": "1.0", "model": {"type": "BPE", "vocab": {"a": 0, "b": 1}}}).encode(),
     "tokenizer_config.json": b'{"eos_token": "<|endoftext|>", "model_max_length": 512}\n',
     # every byte value, many times: a round trip that changes one byte (text mode, encoding) shows
-    "model.safetensors": bytes(range(256)) * 1024 + hashlib.sha256(b"weights").digest() * 64,
+    "model.safetensors": safetensors_bytes(bytes(range(256)) * 1024 + hashlib.sha256(b"weights").digest() * 64),
     "chat_template.jinja": b"",  # an empty file travels too
     "extra/notes.bin": b"\x00\xff\r\n\x1a nested",
     "training_args.bin": b"pickled TrainingArguments: never uploaded",

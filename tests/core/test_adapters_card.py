@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from finetune_studio.core.config import load_config, save_config
-from tests.hub_fixtures import make_finished_run
+from tests.hub_fixtures import make_finished_run, safetensors_bytes
 
 
 def adapter_run(tmp_path: Path, model: str | None = None) -> tuple[Path, Path]:
@@ -27,7 +27,7 @@ def adapter_run(tmp_path: Path, model: str | None = None) -> tuple[Path, Path]:
     model_dir = run_dir / "model"
     for name in ("model.safetensors", "config.json", "generation_config.json"):
         (model_dir / name).unlink()
-    (model_dir / "adapter_model.safetensors").write_bytes(b"a" * 100)
+    (model_dir / "adapter_model.safetensors").write_bytes(safetensors_bytes(b"a" * 100))  # whole: a push checks
     (model_dir / "adapter_config.json").write_text(json.dumps({
         "peft_type": "LORA", "r": 8, "base_model_name_or_path": model or str(base)}))
     return run_dir, base
