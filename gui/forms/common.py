@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLayout,
     QLineEdit,
     QSizePolicy,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -501,3 +502,15 @@ def set_problem(widget: QWidget, message: str | None, tooltip: str = "") -> None
 
 def fields_with_prefix(problems: Iterable[Problem], prefix: str) -> list[Problem]:
     return [p for p in problems if p.field.startswith(prefix)]
+
+
+def shown_as_is(value: Any, spin: Any) -> bool:
+    """True when the spin box shows `value` exactly, so storing the box's value stores the value itself. A loaded
+    value a box cannot show (clamped or rounded) is kept until the user edits that box (the Dataset and Launch tabs)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    if isinstance(spin, QSpinBox) and not isinstance(value, int):
+        return False
+    if not spin.minimum() <= value <= spin.maximum():
+        return False
+    return isinstance(spin, QSpinBox) or round(value, spin.decimals()) == value

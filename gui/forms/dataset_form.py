@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import math
 import os
 import threading
 from dataclasses import dataclass
@@ -69,6 +68,7 @@ from finetune_studio.gui.forms.common import (
     narrow_combo,
     section,
     set_combo_value,
+    shown_as_is,
 )
 from finetune_studio.gui.small_plot import style_small_plot
 
@@ -123,17 +123,6 @@ def describe_error(exc: BaseException, what: str) -> str:
     if isinstance(exc, FinetuneError):
         return str(exc)
     return f"Unexpected error while {what}: {type(exc).__name__}: {exc}"
-
-
-def _shown_as_is(value: Any, spin: Any) -> bool:
-    """True when the spin box shows `value` exactly, so storing the box's value stores the value itself."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return False
-    if isinstance(spin, QSpinBox) and not isinstance(value, int):
-        return False
-    if not spin.minimum() <= value <= spin.maximum():
-        return False
-    return isinstance(spin, QSpinBox) or round(value, spin.decimals()) == value
 
 
 # ---- background jobs (run in the pool: heavy imports allowed here)
@@ -684,7 +673,7 @@ class DatasetForm(Form):
         # and saved so without a word: keep it until the user edits the box; validation names it at the field.
         self._kept = {key: value for key, value, spin in (("max_length", ds.max_length, self.max_length_spin),
                                                          ("test_size", ds.test_size, self.test_size_spin))
-                      if not _shown_as_is(value, spin)}
+                      if not shown_as_is(value, spin)}
         self._last_chosen = self.source_edit.text().strip()
         self._preview_source = None  # the next preview is of the loaded config: keep its text column
         self._detected_encoding = self._detected_for = None

@@ -17,8 +17,15 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButto
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import WARNING, ConfigError, Problem
-from finetune_studio.gui.forms.common import Form, align_labels, config_help, guard_wheel, hint_label, section
-from finetune_studio.gui.forms.dataset_form import _shown_as_is
+from finetune_studio.gui.forms.common import (
+    Form,
+    align_labels,
+    config_help,
+    guard_wheel,
+    hint_label,
+    section,
+    shown_as_is,
+)
 
 SAVE_FIRST = ("Save the config first: every machine runs the same YAML file, named in its line. Save it (File ▸ "
               "Save), then press Copy launch command again.")
@@ -135,7 +142,7 @@ class LaunchForm(Form):
         # clamped and saved so by the first edit of any field here: keep it until the user edits that box;
         # validation names it at the field.
         self._kept = {key: getattr(launch, key) for key, spin in self._spins().items()
-                      if not _shown_as_is(getattr(launch, key), spin)}
+                      if not shown_as_is(getattr(launch, key), spin)}
         self._update_summary()
 
     def _spins(self) -> dict[str, QSpinBox]:
