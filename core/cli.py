@@ -610,7 +610,8 @@ def _add_export_command(sub: Any) -> None:
                             description="Write a finished LoRA/QLoRA/DoRA run's model to a folder: --adapter copies "
                                         "the adapter (loads with peft on top of its base model), --merged merges it "
                                         "into the base model (loads with transformers alone). Free disk space is "
-                                        "checked first; the run folder is only read.")
+                                        "checked first. By default the export is written into the run folder "
+                                        "(export-adapter/ or export-merged/); nothing else of the run changes.")
     kind = export.add_mutually_exclusive_group(required=True)
     kind.add_argument("--merged", dest="kind", action="store_const", const="merged",
                       help="the base model with the adapter merged in (merge_and_unload), in the base dtype")

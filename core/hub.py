@@ -783,11 +783,14 @@ def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str
                                                               repo_type="model", token=token),
                 token, source, repo_id)
     created.append(repo_id)
-    if private:
-        info = _call(f"checking {repo_id}", lambda: api.model_info(repo_id, token=token), token, source, repo_id)
-        if info.private is False:
-            raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push. "
-                                     "Untick 'private' to publish the run there, or choose another repository name.")
+    info = _call(f"checking {repo_id}", lambda: api.model_info(repo_id, token=token), token, source, repo_id)
+    if private and info.private is False:
+        raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push. "
+                                 "Untick 'private' to publish the run there, or choose another repository name.")
+    if not private and info.private is True:  # create_repo(exist_ok) leaves an existing repo's visibility as it is
+        raise HubPermissionError(f"{repo_id} already exists and is private, and you asked for a public push: pushing "
+                                 "would keep it private. Make it public in its settings on the Hub first, push "
+                                 "privately, or choose another repository name.")
 
     items = _call("reading the run folder", lambda: plan(repo_id=repo_id, token=token), token)
     total = sum(item.size for item in items)

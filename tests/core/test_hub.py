@@ -191,6 +191,18 @@ def test_a_public_repository_is_not_reused_for_a_private_push(client: HubClient,
     assert private.is_a("HubPermissionError") and "already exists and is public" in private.message
 
 
+def test_a_private_repository_is_not_reported_published_by_a_public_push(client: HubClient, hub: HubServer,
+                                                                         run_dir: Path) -> None:
+    """A public push to an existing private repo said 'Pushed 8 files' and left it private (helper-45): the user
+    believed the model published."""
+    private, public = client.steps(("push_run", {"run_dir": run_dir, "token": WRITE, "private": True}),
+                                   ("push_run", {"run_dir": run_dir, "token": WRITE, "private": False}))
+    assert private.ok and hub.repos["alice/tiny-run"].private
+    assert public.is_a("HubPermissionError") and "already exists and is private" in public.message
+    assert "Make it public in its settings on the Hub first" in public.message
+    assert hub.repos["alice/tiny-run"].private and len(hub.repos["alice/tiny-run"].commits) == 1
+
+
 def test_cancel_before_the_upload_sends_no_files(client: HubClient, hub: HubServer, run_dir: Path) -> None:
     result = client.call("push_run", run_dir=run_dir, token=WRITE, cancel_at_phase="prepare")
     assert result.is_a("HubCancelled") and "no files were uploaded" in result.message
