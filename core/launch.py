@@ -615,7 +615,17 @@ def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoin
                     if b.get("state") not in ("finished", "stopped", "failed", TERMINATED)]
         rank = failed[0][1] if failed else (vanished[0] if vanished else None)
     if rank is None:
+        steps = [b["step"] for b in beats.values() if isinstance(b.get("step"), int) and b["step"] > 0]
+        at = f" at step {max(steps)}" if steps else ""
+        if code is not None and code < 0:  # torchrun itself was killed: its ranks ended with it, none failed
+            name = _signal_name(-code)
+            how = " — by the out-of-memory killer, or a kill command" if -code == signal.SIGKILL else ""
+            return Failure(None, f"torchrun, which ran the training processes, was killed ({name}){at}{how}; its "
+                                 "processes ended with it. See launch.log in the run folder.")
         tail = log_text.strip().splitlines()[-1] if log_text.strip() else f"exit code {code}"
+        if beats:  # they started (each wrote its heartbeat): the last log line is not why they ended
+            return Failure(None, f"The training processes ended{at} without an error of their own (torchrun exit "
+                                 f"code {code}). See launch.log in the run folder.")
         return Failure(None, f"The training processes could not start (torchrun: {tail}). See launch.log in the "
                              "run folder.")
     beat = beats.get(rank, {})

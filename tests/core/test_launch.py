@@ -178,6 +178,26 @@ def test_a_rank_that_raised_is_named_with_its_error(tmp_path: Path) -> None:
                                                   "memory at batch size 8..")
 
 
+DDP_WARNING = ("[rank0]:[W1203 17:40:02.000 reducer.cpp:1400] Warning: find_unused_parameters=True was specified in "
+               "DDP constructor, but did not find any unused parameters in the forward pass.")
+
+
+def test_torchrun_killed_is_said_as_such_not_as_processes_that_could_not_start(tmp_path: Path) -> None:
+    """kill -9 of torchrun mid-run: its ranks end with it (SIGTERM, 'terminated'), none failed, and the run said
+    'The training processes could not start (torchrun: <a DDP warning>)' (helper-45's hostile test)."""
+    _beat(tmp_path, 0, state=launch.TERMINATED, step=5)
+    _beat(tmp_path, 1, state=launch.TERMINATED, step=5)
+    failure = launch.diagnose(tmp_path, f"some output\n{DDP_WARNING}\n", 2, -9)
+    assert (failure.rank, failure.message) == (None, "torchrun, which ran the training processes, was killed "
+                                                     "(SIGKILL) at step 5 — by the out-of-memory killer, or a kill "
+                                                     "command; its processes ended with it. See launch.log in the run "
+                                                     "folder.")
+    ended = launch.diagnose(tmp_path, f"{DDP_WARNING}\n", 2, 1)  # it exited by itself, its ranks having started
+    assert ended.message == ("The training processes ended at step 5 without an error of their own (torchrun exit "
+                             "code 1). See launch.log in the run folder.")
+    assert "could not start" in launch.diagnose(tmp_path / "none", "torchrun: error: bad flag\n", 2, 2).message
+
+
 def test_a_rendezvous_that_never_completes_says_what_to_do(tmp_path: Path) -> None:
     log = "torch.distributed.elastic.rendezvous.api.RendezvousTimeoutError: The node 'x' has timed out"
     failure = launch.diagnose(tmp_path, log, 4, 1, "node0:29500", 30)
