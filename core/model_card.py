@@ -61,6 +61,15 @@ def _base_model_text(config: RunConfig) -> str:
     return f"a local model folder (`{Path(name).name}`)"
 
 
+def _chat_data(events: list[dict[str, Any]]) -> tuple[str, str]:
+    """What a chat run's log said of its rows (their format, and which tokens the loss is on) and of its chat
+    template, as the run found them (core.chat: 'auto' is decided from the data): ("", "") for a plain-text run."""
+    said = [str(e.get("message", "")) for e in events if e.get("event") == "notice"]
+    rows = next((text for text in said if text.startswith("Rows are ")), "")
+    template = next((text for text in said if text.startswith(("Chat template: ", "No chat template: "))), "")
+    return rows, template.rstrip(".") + "." if template else ""
+
+
 def _dataset_text(config: RunConfig) -> str:
     source = config.dataset.source
     if source == SAMPLE_DATASET_ID:
@@ -287,10 +296,11 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     events = folder.read_metrics()
     name = _run_name(folder, config)
     train_loss, eval_loss = _final_losses(status, events)
+    rows, template = _chat_data(events)
 
     lines = ["---", yaml.safe_dump(front_matter(config, form), sort_keys=False, allow_unicode=True).rstrip(), "---",
              ""]
-    lines += [f"# {name}", ""]
+    lines += [f"# {' '.join(str(name).split())}", ""]  # one line: a name edited to hold newlines made a heading
     lines += [f"A fine-tune of {_base_model_text(config)} on {_dataset_text(config)}, trained with Finetune Studio "
               "(the Hugging Face `Trainer` behind a point-and-click front end).", ""]
     if repo_id and form == ADAPTER:
@@ -298,6 +308,11 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
                   "from transformers import AutoTokenizer", "",
                   f'model = AutoPeftModelForCausalLM.from_pretrained("{repo_id}")  # loads the base model too',
                   f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")', "```", ""]
+    elif repo_id and rows:  # a chat run answers messages, through its chat template
+        lines += ["## Use it", "", "```python", "from transformers import pipeline", "",
+                  f'generator = pipeline("text-generation", model="{repo_id}")',
+                  'messages = [{"role": "user", "content": "Hello!"}]',
+                  'print(generator(messages, max_new_tokens=40)[0]["generated_text"][-1]["content"])', "```", ""]
     elif repo_id:
         lines += ["## Use it", "", "```python", "from transformers import pipeline", "",
                   f'generator = pipeline("text-generation", model="{repo_id}")',
@@ -325,9 +340,11 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
         lines.append("")
 
     truncation = "on" if config.dataset.truncation else "off"
-    lines += ["## Training data", "", f"- Base model: {_base_model_text(config)}",
-              f"- Dataset: {_dataset_text(config)}, split `{config.dataset.split}`, text column "
-              f"`{config.dataset.text_column}`",
+    data = (f"- Dataset: {_dataset_text(config)}, split `{config.dataset.split}`, text column "
+            f"`{config.dataset.text_column}`") if not rows else (
+        f"- Dataset: {_dataset_text(config)}, split `{config.dataset.split}`. {rows}")
+    lines += ["## Training data", "", f"- Base model: {_base_model_text(config)}", data,
+              *([f"- {template}"] if template else []),
               f"- Max length: {config.dataset.max_length} tokens (truncation {truncation})",
               f"- Held out for evaluation: {config.dataset.test_size:g}",
               f"- Batching: {config.dataset.batching}", ""]
