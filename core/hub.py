@@ -810,10 +810,14 @@ def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str
         phase("upload", f"Uploading {len(items)} files ({size_text(total)}) to {repo_id}", files=len(items),
               bytes=total, repo_id=repo_id)
         message = commit_message or f"Upload {run_dir.name} from Finetune Studio"
-        commit = _call(f"uploading to {repo_id}",
-                       lambda: api.upload_folder(repo_id=repo_id, folder_path=staging, commit_message=message,
-                                                 token=token, repo_type="model"),
-                       token, source, repo_id)
+        try:
+            commit = _call(f"uploading to {repo_id}",
+                           lambda: api.upload_folder(repo_id=repo_id, folder_path=staging, commit_message=message,
+                                                     token=token, repo_type="model"),
+                           token, source, repo_id)
+        except HubError as exc:  # the upload is one commit: the repository got all of it or nothing
+            where = f"{repo_id} exists on the Hub, but none of this push's files reached it (the upload is one commit)."
+            raise type(exc)(f"{exc.message} {where}", exc.detail, kind=exc.kind, fix=exc.fix) from exc
     result = PushResult(url=str(url), repo_id=repo_id, files=[item.path_in_repo for item in items],
                         commit_url=str(getattr(commit, "commit_url", "") or ""))
     emit({"event": "push", "phase": "done", "message": f"Pushed {len(items)} files to {result.url}",

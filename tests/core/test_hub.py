@@ -228,6 +228,8 @@ def test_a_fault_gives_its_message_and_a_retry_succeeds(name: str, client: HubCl
                                    ("push_run", {"run_dir": run_dir, "token": WRITE}))
     assert failed.is_a(error) and words in failed.message, failed
     assert "Nothing in your run folder changed" in failed.message
+    uploading = "alice/tiny-run exists on the Hub, but none of this push's files reached it (the upload is one commit)"
+    assert (uploading in failed.message) is (path == "/preupload/")  # said once the repository was made
     assert WRITE not in failed.message + failed.detail
     assert retried.ok, retried
     assert hub.count("/commit/") == 1 and len(hub.repos["alice/tiny-run"].commits) == 1
