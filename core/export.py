@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
-from finetune_studio.core.hub import size_text  # one way to say a size, as the push dialog says it
+from finetune_studio.core.hub import local_base_size, size_text  # one way to say a size, as the push dialog does
 from finetune_studio.core.runs import RunFolder
 
 ADAPTER, MERGED = "adapter", "merged"
@@ -209,6 +209,9 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
                           "model into it. To fix: export or push the adapter alone now, or the merged model when "
                           "the run ends (or from another terminal: finetune-studio export RUN --merged).")
     config = load_config(folder.config_path)[0]
+    ahead = local_base_size(folder.path)  # a local base's weight files: about what the merge writes
+    if ahead:
+        check_space(out_dir, ahead, "merged model")  # before the base model loads (minutes for a big one)
     from finetune_studio.core import model as models
     from finetune_studio.core.adapters import load_adapter
 

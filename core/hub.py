@@ -624,14 +624,14 @@ def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None
         # The base cannot be built from its config here (a Hub model not cached offline, code transformers lacks):
         # say so in the list, with the local base's weight files as the size, and leave the push to try.
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return sorted(kept) + [(f"{MERGED_UNLISTED} ({why})", _local_base_size(Path(run_dir)))]
+        return sorted(kept) + [(f"{MERGED_UNLISTED} ({why})", local_base_size(Path(run_dir)))]
     return sorted(kept + merged)
 
 
 MERGED_UNLISTED = "the merged model's files, named when it is merged"
 
 
-def _local_base_size(run_dir: Path) -> int:
+def local_base_size(run_dir: Path) -> int:
     """The weight files of a local base model folder (0 for a Hub id): what the merged weights take, about."""
     from finetune_studio.core.adapters import read_adapter_config
 

@@ -95,3 +95,22 @@ def test_an_export_under_a_file_and_a_failed_write_say_what_happened(run_copy: P
                                   "Nothing was left there. To fix: free some space or choose another folder (--out "
                                   "DIR), then export again.")
     assert not out.exists() and not list(tmp_path.glob(".merged*"))
+
+
+def test_a_merged_export_too_big_for_the_disk_is_refused_before_the_base_model_loads(
+        run_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The space check of a merged export came after loading the base model: minutes of waiting for a big one
+    before the refusal (helper-45). A local base's weight files say about what the merge writes, first."""
+    from collections import namedtuple
+
+    from finetune_studio.core import export
+    from finetune_studio.core import model as models
+
+    assert export.local_base_size(run_copy) > 0  # the demo base is a local folder
+    loads: list[object] = []
+    monkeypatch.setattr(models, "load_model", lambda *args, **kwargs: loads.append(args))
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(export.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
+    with pytest.raises(ExportError, match="Not enough free disk space for the merged model"):
+        export_merged(run_copy, tmp_path / "merged")
+    assert loads == [] and not (tmp_path / "merged").exists()
