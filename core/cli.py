@@ -504,7 +504,8 @@ def _push(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         signal.signal(signal.SIGINT, previous)
-    print(f"Pushed {len(result.files)} files to {result.url}")
+    print(f"Nothing new to push: {result.url} holds these {len(result.files)} files already (no commit was made)"
+          if result.unchanged else f"Pushed {len(result.files)} files to {result.url}")
     return 0
 
 

@@ -146,6 +146,7 @@ class PushResult:
     repo_id: str
     files: list[str] = field(default_factory=list)  # paths in the repository, as uploaded
     commit_url: str = ""
+    unchanged: bool = False  # the repository held these files already: no commit was made
 
 
 @dataclass(frozen=True)
@@ -818,10 +819,13 @@ def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str
         except HubError as exc:  # the upload is one commit: the repository got all of it or nothing
             where = f"{repo_id} exists on the Hub, but none of this push's files reached it (the upload is one commit)."
             raise type(exc)(f"{exc.message} {where}", exc.detail, kind=exc.kind, fix=exc.fix) from exc
+    # huggingface_hub skips a commit whose files the repository holds already, and returns its head as it was
+    unchanged = bool(getattr(info, "sha", None)) and getattr(commit, "oid", None) == info.sha
     result = PushResult(url=str(url), repo_id=repo_id, files=[item.path_in_repo for item in items],
-                        commit_url=str(getattr(commit, "commit_url", "") or ""))
-    emit({"event": "push", "phase": "done", "message": f"Pushed {len(items)} files to {result.url}",
-          "url": result.url, "repo_id": repo_id})
+                        commit_url=str(getattr(commit, "commit_url", "") or ""), unchanged=unchanged)
+    said = (f"Nothing new to push: {result.url} holds these {len(items)} files already (no commit was made)"
+            if unchanged else f"Pushed {len(items)} files to {result.url}")
+    emit({"event": "push", "phase": "done", "message": said, "url": result.url, "repo_id": repo_id})
     log.info("Pushed %s (%d files, %s) to %s", run_dir.name, len(items), size_text(total), result.url)
     return result
 

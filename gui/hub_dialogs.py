@@ -649,8 +649,9 @@ class PushDialog(QDialog):
     def _pushed(self, result: core_hub.PushResult) -> None:
         self._finish()
         self.result = result
-        _show_message(self.message, "success",
-                      f"Pushed {len(result.files)} files to {_link(result.url)}", rich=True)
+        said = (f"Nothing new to push: {_link(result.url)} holds these {len(result.files)} files already (no commit "
+                "was made)" if result.unchanged else f"Pushed {len(result.files)} files to {_link(result.url)}")
+        _show_message(self.message, "success", said, rich=True)
         self.push_button.setText("Push again")
         self.cancel_button.setText("Close")
         _fit_height(self)

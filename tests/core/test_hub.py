@@ -191,6 +191,19 @@ def test_a_public_repository_is_not_reused_for_a_private_push(client: HubClient,
     assert private.is_a("HubPermissionError") and "already exists and is public" in private.message
 
 
+def test_pushing_again_what_the_repository_holds_says_nothing_new_was_pushed(client: HubClient, hub: HubServer,
+                                                                              run_dir: Path) -> None:
+    """A second push of an unchanged run said 'Pushed 8 files' while the library made no commit (helper-45)."""
+    first, again = client.steps(("push_run", {"run_dir": run_dir, "token": WRITE}),
+                                ("push_run", {"run_dir": run_dir, "token": WRITE}))
+    assert first.ok and again.ok, (first, again)
+    assert not first.value["unchanged"] and first.value["events"][-1]["message"].startswith("Pushed ")
+    assert again.value["unchanged"]
+    assert again.value["events"][-1]["message"] == (f"Nothing new to push: {hub.url}/alice/tiny-run holds these "
+                                                    f"{len(again.value['files'])} files already (no commit was made)")
+    assert len(hub.repos["alice/tiny-run"].commits) == 1
+
+
 def test_a_private_repository_is_not_reported_published_by_a_public_push(client: HubClient, hub: HubServer,
                                                                          run_dir: Path) -> None:
     """A public push to an existing private repo said 'Pushed 8 files' and left it private (helper-45): the user
