@@ -67,9 +67,9 @@ def resume_differences(form: RunConfig, run_dir: Path, limit: int = 5) -> str:
 
     try:
         run_config, _ = load_config(RunFolder(Path(run_dir)).config_path)
-    except Exception:  # noqa: BLE001 - the resume itself says what is wrong with it
+        mine, theirs = _flat(anchored(form.copy()).to_dict()), _flat(run_config.to_dict())
+    except Exception:  # noqa: BLE001 - a hint only: the resume itself says what is wrong with the run's config
         return ""
-    mine, theirs = _flat(anchored(form.copy()).to_dict()), _flat(run_config.to_dict())
     keys = [key for key in dict.fromkeys([*mine, *theirs])
             if mine.get(key) != theirs.get(key) and not key.startswith(_NOT_SETTINGS)]
     said = [f"{key.split('.', 1)[-1] if key.startswith('training.') else key} (form {mine.get(key)!r}, run "
