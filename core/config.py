@@ -524,6 +524,19 @@ def yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
 
 
+def flat_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """{"training": {"learning_rate": 1e-4}} -> {"training.learning_rate": 1e-4}, one level deep: a dict-valued
+    TrainingArguments field (lr_scheduler_kwargs) stays one value. How two configs are compared setting by setting
+    (the CLI command's --set flags, Resume's note on where the form differs)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
 # An access token is never written to a config file (nor, through config.yaml, to a run folder), whatever field it
 # comes through: fields named *_token (hub_token; transformers masks the same names in TrainingArguments.to_dict) are
 # left out, and any other value shaped like a Hugging Face token is masked. validate() says what to do instead.

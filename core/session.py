@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.config import RunConfig, load_config, runs_dir_of
+from finetune_studio.core.config import RunConfig, flat_settings, load_config, runs_dir_of
 from finetune_studio.core.errors import ConfigError
 from finetune_studio.core.events import Event, EventKind, RunState
 from finetune_studio.core.runs import RunFolder
@@ -67,7 +67,7 @@ def resume_differences(form: RunConfig, run_dir: Path, limit: int = 5) -> str:
 
     try:
         run_config, _ = load_config(RunFolder(Path(run_dir)).config_path)
-        mine, theirs = _flat(anchored(form.copy()).to_dict()), _flat(run_config.to_dict())
+        mine, theirs = flat_settings(anchored(form.copy()).to_dict()), flat_settings(run_config.to_dict())
     except Exception:  # noqa: BLE001 - a hint only: the resume itself says what is wrong with the run's config
         return ""
     keys = [key for key in dict.fromkeys([*mine, *theirs])
@@ -76,15 +76,6 @@ def resume_differences(form: RunConfig, run_dir: Path, limit: int = 5) -> str:
             f"{theirs.get(key)!r})" for key in keys[:limit]]
     more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
     return ", ".join(said) + more
-
-
-def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix: data}
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return flat
 
 
 def continue_blocker(state: Any, run_dir: Path) -> str | None:

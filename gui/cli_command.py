@@ -11,7 +11,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.config import PRESETS, RunConfig
+from finetune_studio.core.config import PRESETS, RunConfig, flat_settings
 
 SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey")
 
@@ -19,18 +19,6 @@ SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey")
 def is_secret(key: str) -> bool:
     key = key.lower()
     return any(word in key for word in SECRET_WORDS)
-
-
-def _flat(data: dict[str, Any]) -> dict[str, Any]:
-    """{"training": {"learning_rate": 1e-4}} -> {"training.learning_rate": 1e-4}, one level deep: a dict-valued
-    TrainingArguments field (lr_scheduler_kwargs) stays one value."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update({f"{key}.{inner}": item for inner, item in value.items()})
-        else:
-            out[key] = value
-    return out
 
 
 def _yaml_value(value: Any) -> str:
@@ -62,7 +50,7 @@ def flags_command(config: RunConfig) -> str:
 def override_flags(config: RunConfig, base: RunConfig) -> list[str]:
     """`key=value` strings that turn base into config. (No key can be missing from config that base has: parsing
     always fills in the seed training keys, and the presets hold nothing else.)"""
-    mine, theirs = _flat(config.to_dict()), _flat(base.to_dict())
+    mine, theirs = flat_settings(config.to_dict()), flat_settings(base.to_dict())
     flags = []
     for key, value in mine.items():
         if is_secret(key) or (key in theirs and theirs[key] == value):
