@@ -22,7 +22,7 @@ from typing import Any, Callable
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.hub import local_base_size, size_text  # one way to say a size, as the push dialog does
-from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.runs import RunFolder, run_folder_problem
 
 ADAPTER, MERGED = "adapter", "merged"
 KINDS = (ADAPTER, MERGED)
@@ -58,9 +58,10 @@ def default_out_dir(run_dir: Path, kind: str) -> Path:
 
 
 def _adapter_model_dir(run_dir: Path) -> tuple[RunFolder, Path, dict[str, Any]]:
+    problem = run_folder_problem(run_dir)  # a bad-input error (exit 2), worded as every command words it
+    if problem is not None:
+        raise problem
     folder = RunFolder(Path(run_dir))
-    if not folder.exists():
-        raise ExportError(f"{run_dir} is not a run folder (it has no config.yaml).")
     model_dir = folder.model_dir
     adapter = read_adapter_config(model_dir) if model_dir.is_dir() else None
     if adapter is None:

@@ -72,6 +72,7 @@ LOGIN_HINT = "log in instead: Hub → Log in… in the app, or finetune-studio l
 
 # HubError.kind values code may test (never the message text).
 READ_ONLY_TOKEN = "read_only_token"
+NOT_A_RUN_FOLDER = "not_a_run_folder"  # the sentence is core.runs.run_folder_problem's
 
 
 class HubError(FinetuneError):
@@ -557,6 +558,15 @@ def _public_adapter_config(path: Path) -> bytes | None:
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+def _require_run(run_dir: Path) -> None:
+    """core.runs' sentence for a folder that holds no run, as a HubError (what the window's push dialog shows)."""
+    from finetune_studio.core.runs import run_folder_problem
+
+    problem = run_folder_problem(run_dir)
+    if problem is not None:
+        raise HubError(str(problem), kind=NOT_A_RUN_FOLDER)
+
+
 def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, model_dir: Path | None = None,
           form: str | None = None) -> list[_Item]:
     """The files a push uploads. `model_dir`: the model folder to upload instead of the run's own (a merged
@@ -564,11 +574,8 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
     from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, is_adapter_folder
     from finetune_studio.core.model_card import ADAPTER, LOSS_CURVE_FILE, MODEL, loss_curve_svg, render_model_card
 
+    _require_run(run_dir)
     folder = RunFolder(Path(run_dir))
-    if not folder.path.is_dir():
-        raise HubError(f"Run folder not found: {folder.path}.")
-    if not folder.exists():
-        raise HubError(f"{folder.path} is not a run folder (it has no config.yaml).")
     source_dir = Path(model_dir) if model_dir is not None else folder.model_dir
     model_files = sorted(p for p in source_dir.rglob("*") if p.is_file()) if source_dir.is_dir() else []
     model_files = [p for p in model_files if p.relative_to(source_dir).as_posix() not in EXCLUDED_MODEL_FILES]
@@ -725,7 +732,8 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
     the run's own process pushes once it has saved its model (push_when_done), under its own lock.
     """
     run_dir = Path(run_dir)
-    if not by_its_run and RunFolder(run_dir).exists():  # (a folder that is no run: _plan says so)
+    _require_run(run_dir)
+    if not by_its_run:
         from finetune_studio.core.export import shipping_problem
 
         problem = shipping_problem(run_dir, "pushed")

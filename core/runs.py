@@ -188,22 +188,55 @@ class RunBusy(FinetuneError):
 class RunFolderUnusable(FinetuneError):
     """The folder given as a run's cannot be used as it stands: it is missing, a file, holds no run, or cannot be
     written. Nothing failed and nothing was changed: the user must give another folder or fix this one, so the
-    command line exits 2 (bad input), not 1 (a failed run)."""
+    command line exits 2 (bad input), not 1 (a failed run). `kind` (MISSING, NOT_A_FOLDER, NO_RUN, NO_CONFIG,
+    UNWRITABLE) is for code that must tell them apart (the window's Resume of a run moved since it was shown), so
+    no caller reads the sentence."""
+
+    def __init__(self, message: str, kind: str = ""):
+        super().__init__(message)
+        self.kind = kind
+
+
+# RunFolderUnusable.kind values.
+MISSING, NOT_A_FOLDER, NO_RUN, NO_CONFIG, UNWRITABLE = "missing", "not_a_folder", "no_run", "no_config", "unwritable"
+_GIVE_A_RUN = "To fix: give a run's folder (the one holding its config.yaml); `finetune-studio runs` lists the runs."
+
+
+def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
+    """What is wrong with `path` as a run's folder, as the error to raise or show; None when it holds a run.
+
+    The one wording of "not a run folder" for every place that takes one (the command line's resume, export, push
+    and supervise, core.export, core.hub, the window's Open run folder and Resume), so a typo reads the same
+    everywhere and says what to give instead: a missing path, a file, a folder holding no run (the runs folder
+    itself is named as such, with one of its runs), or a run whose config.yaml is gone (its settings with it)."""
+    folder = Path(path)
+    if not folder.exists():
+        return RunFolderUnusable(f"No run folder at {folder}. {_GIVE_A_RUN}", MISSING)
+    if not folder.is_dir():
+        return RunFolderUnusable(f"{folder} is a file, not a run folder. {_GIVE_A_RUN}", NOT_A_FOLDER)
+    if RunFolder(folder).exists():
+        return None
+    found = [name for name in (STATUS_FILE, METRICS_FILE) if (folder / name).is_file()]
+    if found:
+        return RunFolderUnusable(
+            f"{folder} holds a run whose {CONFIG_FILE} is missing ({' and '.join(found)} are there), so its "
+            f"settings are lost and it cannot be resumed, exported or pushed. To fix: put its {CONFIG_FILE} back "
+            "(from a copy of the run), or train it again.", NO_CONFIG)
+    runs = _run_folders(folder)
+    if runs:
+        return RunFolderUnusable(
+            f"{folder} is not a run folder: it holds runs ({len(runs)}, e.g. {runs[0].name}). To fix: give one "
+            f"run's folder, e.g. {runs[0]}; `finetune-studio runs --runs-dir {folder}` lists them.", NO_RUN)
+    return RunFolderUnusable(f"{folder} is not a run folder (it has no {CONFIG_FILE}). {_GIVE_A_RUN}", NO_RUN)
 
 
 def require_run_folder(path: Path | str) -> Path:
-    """`path` as a run's folder, or RunFolderUnusable saying what it is instead and what to give. One check for
-    every command that takes a run folder (resume, export, push, supervise), so a typo is said the same way and
-    before anything is loaded, locked or written."""
-    folder = Path(path)
-    fix = "To fix: give a run's folder (the one holding its config.yaml); `finetune-studio runs` lists the runs."
-    if not folder.exists():
-        raise RunFolderUnusable(f"No run folder at {folder}. {fix}")
-    if not folder.is_dir():
-        raise RunFolderUnusable(f"{folder} is a file, not a run folder. {fix}")
-    if not RunFolder(folder).exists():
-        raise RunFolderUnusable(f"{folder} is not a run folder (it has no config.yaml). {fix}")
-    return folder
+    """`path` as a run's folder, or raises run_folder_problem's RunFolderUnusable. One check for every command
+    that takes a run folder (resume, export, push, supervise), before anything is loaded, locked or written."""
+    problem = run_folder_problem(path)
+    if problem is not None:
+        raise problem
+    return Path(path)
 
 
 _UNWRITABLE = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "permission denied",
@@ -219,7 +252,7 @@ def unwritable(folder: Path, exc: OSError) -> RunFolderUnusable | None:
     copy = "copy the run folder somewhere writable and resume the copy (finetune-studio resume NEW_FOLDER)"
     fix = copy if exc.errno == errno.EROFS else f"give yourself write permission on the folder, or {copy}"
     return RunFolderUnusable(f"The run folder {folder} cannot be written ({_UNWRITABLE[exc.errno]}), so the run "
-                             f"cannot train there; nothing in it was changed. To fix: {fix}.")
+                             f"cannot train there; nothing in it was changed. To fix: {fix}.", UNWRITABLE)
 
 
 def process_start_time(pid: int) -> float | None:
