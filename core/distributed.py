@@ -276,9 +276,10 @@ def _sync_callback(run_dir: Path, stop: threading.Event, info: RankInfo) -> Any:
     heartbeat = _HEARTBEATS.get(info.rank) or Heartbeat(run_dir, info)
 
     class RankSyncCallback(TrainerCallback):
-        """As training begins and at the end of every optimizer step: rank 0 reads the stop file, one all_reduce
-        tells every rank, and each sets the same `stop` event the progress callback (next in the list) turns into
-        an end before the first step (nothing trained, on every rank at once) or a stop and save."""
+        """As training begins, at the end of every optimizer step and after every evaluation: rank 0 reads the
+        stop file, one all_reduce tells every rank, and each sets the same `stop` event the progress callback (next
+        in the list) turns into an end before the first step (nothing trained, on every rank at once) or a stop
+        and save."""
 
         def on_train_begin(self, args, state, control, **kwargs):
             self._share_stop()  # a Stop while the ranks loaded the model: none trains a step
@@ -286,6 +287,12 @@ def _sync_callback(run_dir: Path, stop: threading.Event, info: RankInfo) -> Any:
         def on_step_end(self, args, state, control, **kwargs):
             self._share_stop()
             heartbeat.beat(state.global_step)
+            return control
+
+        def on_evaluate(self, args, state, control, **kwargs):
+            # A Stop that came while the ranks evaluated: the progress callback stops them all right after this
+            # evaluation, at the same step (every rank evaluates, so every rank gets here for the all_reduce).
+            self._share_stop()
             return control
 
         def _share_stop(self) -> None:

@@ -130,6 +130,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             self.first: tuple[float, int, int] | None = None  # (time, step, tokens) at this segment's first step
             self.speed: dict[str, Any] = {}
             self.epochs_total: float | None = None
+            self.saved_at: int | None = None  # the step of the last checkpoint saved
 
         def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
             if stop.is_set():  # asked while the Trainer set up (or, on several ranks, while any rank did)
@@ -198,15 +199,32 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
                     control.should_save = True
                 self.stopped = True
 
+        def on_evaluate(self, args, state, control, **kwargs):
+            # A Stop pressed while the Trainer evaluated (minutes on a big test split) came after this step's look
+            # at it: ends the run here, with the checkpoint the Trainer saves next (a Stop always saves one, and
+            # Resume continues from exactly this step), rather than after one more optimizer step. The Trainer
+            # reads should_save and should_training_stop only after this call, then leaves both loops. A Stop
+            # during an evaluation before any step of this segment (eval_on_start) has nothing to keep.
+            if not stop.is_set() or self.diverged:
+                return control
+            if self.first is None and state.global_step == self.start_step:
+                raise StoppedBeforeTraining
+            control.should_training_stop = True
+            if state.global_step < state.max_steps:
+                control.should_save = True
+            self.stopped = True
+            return control
+
         def on_epoch_end(self, args, state, control, **kwargs):
             # After a Stop mid-epoch (or a divergence) the Trainer leaves the epoch early and DefaultFlowCallback,
             # just before this, asks for the per-epoch evaluation and save: the checkpoint was saved at the step
             # already (or must not be: its weights are NaN), and evaluating would only delay the stop. A Stop at
-            # the epoch's last step keeps the epoch's evaluation, and saves even when the strategy would not.
+            # the epoch's last step keeps the epoch's evaluation, and saves even when the strategy would not
+            # (unless a Stop during the step's own evaluation saved this step already).
             if self.diverged or (self.stopped and state.global_step < state.max_steps and not _ends_epoch(state)):
                 control.should_evaluate = False
                 control.should_save = False
-            elif self.stopped and state.global_step < state.max_steps:
+            elif self.stopped and state.global_step < state.max_steps and self.saved_at != state.global_step:
                 control.should_save = True
             return control
 
@@ -229,6 +247,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             return control
 
         def on_save(self, args, state, control, **kwargs):
+            self.saved_at = state.global_step
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             emit(CheckpointEvent(event="checkpoint", step=state.global_step, path=str(path)))
 
