@@ -57,7 +57,10 @@ def default_out_dir(run_dir: Path, kind: str) -> Path:
     return Path(run_dir) / f"export-{kind}"
 
 
-def _adapter_model_dir(run_dir: Path) -> tuple[RunFolder, Path, dict[str, Any]]:
+def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder, Path, dict[str, Any]]:
+    """The run's folder, model folder and adapter config, or ExportError saying why it has no adapter to export.
+    `checked`: the caller ran shipping_problem already (a push runs it once: it reads every weight file's header,
+    which for a big model is costly), so it is not run again."""
     problem = run_folder_problem(run_dir)  # a bad-input error (exit 2), worded as every command words it
     if problem is not None:
         raise problem
@@ -75,7 +78,7 @@ def _adapter_model_dir(run_dir: Path) -> tuple[RunFolder, Path, dict[str, Any]]:
     if not (model_dir / ADAPTER_WEIGHTS_FILE).is_file():
         raise ExportError(f"{model_dir} has {ADAPTER_CONFIG_FILE} but no {ADAPTER_WEIGHTS_FILE}: the adapter's "
                           "weights are missing. Resume the run to save them again.")
-    problem = shipping_problem(folder.path, "exported")
+    problem = None if checked else shipping_problem(folder.path, "exported")
     if problem:
         raise ExportError(problem)
     return folder, model_dir, adapter
@@ -190,13 +193,14 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
 
 
 def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False,
-                  progress: Progress | None = None) -> ExportResult:
+                  progress: Progress | None = None, *, checked: bool = False) -> ExportResult:
     """The adapter merged into its base model (peft's merge_and_unload), saved in the base model's dtype with the
-    tokenizer: an ordinary model folder that loads without peft."""
+    tokenizer: an ordinary model folder that loads without peft. `checked`: the caller (a merged push) has run
+    shipping_problem on the run already."""
     from finetune_studio.core.config import load_config
 
     say = progress or (lambda message: None)
-    folder, model_dir, _adapter = _adapter_model_dir(run_dir)
+    folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, MERGED)
     _inside_the_run(folder, out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not overwrite)):
@@ -300,11 +304,11 @@ def weight_files(model: Any, max_shard_size: int | str) -> list[tuple[str, int]]
     return files
 
 
-def merged_files(run_dir: Path) -> list[tuple[str, int]]:
+def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
     """(name, bytes) of every file export_merged writes for this adapter run, without loading or merging any
     weights: the weight files (`weight_files` of the base built on the meta device, grown to the run's tokenizer),
     and config.json, generation_config.json and the tokenizer's files, saved for real into a scratch folder (they
-    are small) exactly as export_merged saves them."""
+    are small) exactly as export_merged saves them. `checked`: the caller ran shipping_problem on the run."""
     import tempfile
 
     from transformers import AutoTokenizer, GenerationConfig
@@ -312,7 +316,7 @@ def merged_files(run_dir: Path) -> list[tuple[str, int]]:
     from finetune_studio.core.adapter_layout import meta_model
     from finetune_studio.core.config import load_config
 
-    folder, model_dir, _adapter = _adapter_model_dir(run_dir)
+    folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
     config = load_config(folder.config_path)[0]
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = meta_model(config.model, vocab_size=len(tokenizer))

@@ -568,9 +568,10 @@ def _require_run(run_dir: Path) -> None:
 
 
 def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, model_dir: Path | None = None,
-          form: str | None = None) -> list[_Item]:
+          form: str | None = None, checked: bool = False) -> list[_Item]:
     """The files a push uploads. `model_dir`: the model folder to upload instead of the run's own (a merged
-    export); `form`: what it is, for the card (core.model_card.MODEL or ADAPTER; default: what it holds)."""
+    export); `form`: what it is, for the card (core.model_card.MODEL or ADAPTER; default: what it holds).
+    `checked`: push_run has run shipping_problem on the run (once a push: it reads every weight file's header)."""
     from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, is_adapter_folder
     from finetune_studio.core.model_card import ADAPTER, LOSS_CURVE_FILE, MODEL, loss_curve_svg, render_model_card
 
@@ -583,7 +584,7 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
         state = folder.read_status().get("state", "unknown")
         raise HubError(f"The run {folder.path.name} has no saved model to push (its state is {state}). Only a "
                        "finished run has one; finish or resume it first.")
-    if model_dir is None:  # the run's own model (a merged one was checked as the merge read it)
+    if model_dir is None and not checked:  # the dialog's list: a damaged model is said before Push is pressed
         from finetune_studio.core.export import shipping_problem
 
         problem = shipping_problem(folder.path, "pushed", busy_check=False)  # damaged: push_run asks about busy
@@ -627,7 +628,7 @@ def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None
     run_model_files -= EXCLUDED_MODEL_FILES  # never uploaded from the model folder: README.md is the card's
     kept = [(path, size) for path, size in items if path not in run_model_files]
     try:
-        merged = merged_files(Path(run_dir))
+        merged = merged_files(Path(run_dir), checked=True)  # _plan above checked the run's model
     except Exception as exc:  # noqa: BLE001 - a list before pushing: the push itself merges and reports problems
         # The base cannot be built from its config here (a Hub model not cached offline, code transformers lacks):
         # say so in the list, with the local base's weight files as the size, and leave the push to try.
@@ -708,7 +709,7 @@ def _merged_model(run_dir: Path, out_dir: Path) -> Path:
     from finetune_studio.core.export import export_merged
 
     try:
-        return export_merged(run_dir, out_dir).out_dir
+        return export_merged(run_dir, out_dir, checked=True).out_dir  # push_run ran shipping_problem
     except FinetuneError as exc:  # no disk space, a base model that cannot load: nothing was sent
         raise HubError(f"Could not merge the adapter into its base model, so nothing was pushed: {exc}") from None
 
@@ -733,12 +734,13 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
     """
     run_dir = Path(run_dir)
     _require_run(run_dir)
-    if not by_its_run:
-        from finetune_studio.core.export import shipping_problem
+    from finetune_studio.core.export import shipping_problem
 
-        problem = shipping_problem(run_dir, "pushed")
-        if problem:
-            raise HubError(problem)
+    # Once a push (it reads every weight file's header); _plan and the merge are told it was done. The run's own
+    # process pushes under its lock, so only the damage is asked then.
+    problem = shipping_problem(run_dir, "pushed", busy_check=not by_its_run)
+    if problem:
+        raise HubError(problem)
     if form == PUSH_MERGED:
         _merge_problem(run_dir)
         with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:
@@ -764,7 +766,7 @@ def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str
                      else "nothing was sent to the Hub")
             raise HubCancelled(f"Push cancelled: {where}.")
 
-    plan = lambda **more: _plan(run_dir, model_dir=model_dir, form=card_form, **more)  # noqa: E731
+    plan = lambda **more: _plan(run_dir, model_dir=model_dir, form=card_form, checked=True, **more)  # noqa: E731
     _call("reading the run folder", plan, None)  # a run that cannot be pushed fails first
     phase("account", "Checking your Hugging Face account")
     token, source = _resolve_token(token)
