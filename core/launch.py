@@ -173,6 +173,21 @@ def device_list_problems(devices: Any) -> list[Problem]:
                                       f"on a GPU of its own. To fix: list each GPU once.") for d in twice]
 
 
+# The most machines one run may name. Each machine is started by hand from its own line (Copy launch command) and
+# joins one c10d rendezvous on machine 0; a thousand machines is a typo (or a cluster, which a scheduler such as
+# SLURM starts), and validation used to accept it, so the Launch tab and `launch-command` printed a line for each.
+MAX_NODES = 64
+
+
+def _nodes_cap(nodes: int) -> Problem | None:
+    if nodes <= MAX_NODES:
+        return None
+    return Problem("launch.nodes", f"nodes is {nodes}; a run can take at most {MAX_NODES} machines, each started "
+                                   "by hand from its own launch line. To fix: set Machines (launch.nodes) to "
+                                   f"{MAX_NODES} or fewer, with more processes on each machine; for a bigger "
+                                   "cluster, start torchrun through its scheduler (e.g. SLURM) instead.")
+
+
 def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool = True) -> list[Problem]:
     """Every problem with the launch: section, in words, before anything starts. `gpu_count`: the GPUs this
     machine has (None: ask torch, without initialising CUDA). `here` False: the checks of the config alone,
@@ -184,7 +199,8 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
     problem = whole_number_problem("launch.processes", launch.processes, 1, "1: one process, the usual run")
     if problem:
         problems.append(problem)
-    problem = whole_number_problem("launch.nodes", launch.nodes, 1, "1: this machine alone")
+    problem = (whole_number_problem("launch.nodes", launch.nodes, 1, "1: this machine alone")
+               or _nodes_cap(launch.nodes))
     if problem:
         problems.append(problem)
     else:
