@@ -59,7 +59,8 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
 Only a valid config is estimated: `config_problems()` is core.validation's errors for the fields the estimate reads
 (a batch of 0, a max_length of 'abc', an unknown adapter method, a GPU this machine lacks, QLoRA without bitsandbytes
 or a device for it), and `preflight()` and the CLI say "The estimate waits for a valid config: <first problem>"
-instead of estimating (the CLI exits 2, as validate does). A fix whose config validation would refuse is not offered;
+instead of estimating (the CLI exits 2, as validate does); `estimate()` called directly raises ConfigError with
+every problem. A fix whose config validation would refuse is not offered;
 the FSDP fix writes `fsdp: true` (transformers 5.x's form; its string and list forms are deprecated), and the CLI
 prints each fix's --set flags shell-quoted.
 
@@ -88,7 +89,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from finetune_studio.core.config import AdapterConfig, ModelConfig, RunConfig, apply_overrides, precision_of
-from finetune_studio.core.errors import ERROR, FinetuneError, Problem
+from finetune_studio.core.errors import ERROR, ConfigError, FinetuneError, Problem
 
 GIB = 2**30
 MIB = 2**20
@@ -500,8 +501,20 @@ def _optimizer_bytes(training: dict[str, Any], trainable: int, param_bytes: int)
 def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
     """Peak memory per device of `config` on `device` ('cuda' or 'cpu'), from the model's config alone.
 
-    Raises ModelError when the model's config cannot be read (a missing folder, an id not cached offline), with
-    what to do. Cached per model and settings, so a form that re-estimates on each edit stays quick."""
+    Only a config validation accepts is estimated: one with problems in the fields the estimate reads (a batch of
+    'abc' or 0, a max_length of -5: config_problems) raises ConfigError with every one of them, as preflight() and
+    the CLI refuse it; a bad value read as its default gave a figure for a run that cannot start. Raises ModelError
+    when the model's config cannot be read (an id not cached offline), with what to do. Cached per model and
+    settings, so a form that re-estimates on each edit stays quick."""
+    problems = config_problems(config)
+    if problems:
+        raise ConfigError(problems)
+    return _estimate_valid(config, device)
+
+
+def _estimate_valid(config: RunConfig, device: str) -> Estimate:
+    """estimate() of a config already checked (config_problems gave none): callers that checked it themselves
+    (preflight, fixes, the CLI) do not validate it twice. The defaults below are for settings left unset."""
     from finetune_studio.core.adapter_layout import adapter_figures, module_layout
 
     training = config.training
@@ -784,7 +797,7 @@ def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = 
                 refused = config_problems(config_changed)
             if refused:
                 continue  # validation would refuse it here (QLoRA without bitsandbytes or a device for it, …)
-            changed = estimate(config_changed, budget.device)
+            changed = _estimate_valid(config_changed, budget.device)
         except Exception:  # noqa: BLE001 - a fix that cannot be estimated (e.g. peft refuses the targets) is left out
             continue
         devices = overrides.get("launch.devices")
@@ -849,7 +862,7 @@ def run_cli(config: RunConfig) -> int:
     for problem in device_problems(list(config.launch.devices), table):
         print(f"{problem.level}: {problem.message}")
     try:
-        result = estimate(config, budget.device)
+        result = _estimate_valid(config, budget.device)
     except FinetuneError as exc:
         print(f"error: {exc}")
         return 2
@@ -899,7 +912,7 @@ def preflight(config: RunConfig, table: Any, problems: list[Problem] | None = No
                          problems=tuple(blocking))
     budget = budget_of(devices, table, _processes_per_node(config))
     try:
-        result = estimate(config, budget.device)
+        result = _estimate_valid(config, budget.device)
         said = verdict(result.total, budget)
         free = {gpu.index: gpu.free_bytes for gpu in table.gpus}
         found = fixes(config, budget, list(free), current=result, free_by_gpu=free) if said != FITS else []

@@ -50,6 +50,13 @@ def config_of(small_qwen: Path, tmp_path: Path):
     return make
 
 
+def gpus_here(monkeypatch, count: int) -> None:
+    """`count` GPUs on this machine (NVML faked), so validation accepts launch.devices naming them: estimate()
+    refuses a GPU the machine lacks, as preflight() does."""
+    FakeNvml([{"name": "NVIDIA H100 80GB HBM3", "total": 80 * GIB, "used": GIB, "util": 0}
+              for _ in range(count)]).install(monkeypatch)
+
+
 def ram(available: int) -> gpus.GpuTable:
     return gpus.GpuTable(cpu=gpus.CpuInfo(cores=2, ram_total_bytes=64 * GIB, ram_available_bytes=available))
 
@@ -89,7 +96,8 @@ def test_fsdp_on_the_cpu_shards_nothing(config_of) -> None:
 # ---- 5: FSDP shards over torchrun's world size (core.launch), not the chosen GPUs
 
 
-def test_fsdp_divides_by_the_world_size_torchrun_starts(config_of) -> None:
+def test_fsdp_divides_by_the_world_size_torchrun_starts(config_of, monkeypatch) -> None:
+    gpus_here(monkeypatch, 3)
     plain = estimate(config_of(), "cuda")
     config = config_of(fsdp="full_shard auto_wrap")
     config.launch.devices, config.launch.processes = [0, 1, 2], 2  # torchrun --nproc-per-node 2
@@ -101,7 +109,8 @@ def test_fsdp_divides_by_the_world_size_torchrun_starts(config_of) -> None:
     assert split.sharing == 1  # each GPU process has its own device
 
 
-def test_fsdp_strategy_is_read_as_transformers_reads_it(config_of) -> None:
+def test_fsdp_strategy_is_read_as_transformers_reads_it(config_of, monkeypatch) -> None:
+    gpus_here(monkeypatch, 2)
     plain = estimate(config_of(), "cuda")
     config = config_of(fsdp=True)  # transformers 5.x's form: FSDP2, reshard_after_forward true = full_shard
     config.launch.devices = [0, 1]
@@ -126,6 +135,22 @@ def test_an_invalid_config_waits_for_a_valid_one(config_of, override: str, first
     assert result.estimate is None and result.fixes == () and result.verdict == ""
     assert result.error == f"The estimate waits for a valid config: {first}"
     assert result.problems and result.problems[0].message == first
+
+
+def test_a_direct_estimate_of_an_invalid_config_raises_every_problem(config_of) -> None:
+    """estimate() itself refuses what preflight() and the CLI refuse: a batch of 'abc' and an eval batch of 0 were
+    estimated as batch 8 and eval batch 8 (the defaults), a figure for a run that cannot start."""
+    from finetune_studio.core.errors import ConfigError
+
+    config = apply_overrides(config_of(), ["training.per_device_train_batch_size=abc",
+                                           "training.per_device_eval_batch_size=0"])[0]
+    with pytest.raises(ConfigError) as caught:
+        estimate(config)
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("training.per_device_train_batch_size", "per_device_train_batch_size must be a whole number (got 'abc')."),
+        ("training.per_device_eval_batch_size", "per_device_eval_batch_size must be at least 1 (got 0)."),
+    ]
+    assert estimate(config_of()).batch == 2  # a valid config is still estimated
 
 
 def test_a_missing_gpu_is_a_problem_never_judged_against_ram(config_of, tmp_path, monkeypatch, capsys) -> None:
@@ -199,7 +224,8 @@ def test_fix_flags_are_shell_quoted_and_paste_back(config_of, tmp_path, monkeypa
 # ---- 23: the FSDP fix writes transformers 5.x's non-deprecated form
 
 
-def test_fsdp_fix_writes_fsdp_true(config_of, capfd, tmp_path) -> None:
+def test_fsdp_fix_writes_fsdp_true(config_of, capfd, tmp_path, monkeypatch) -> None:
+    gpus_here(monkeypatch, 2)
     config = config_of()
     config.launch.devices = [0, 1]
     shard = next(overrides for description, overrides, _ in candidate_fixes(config, "cuda", [0, 1])

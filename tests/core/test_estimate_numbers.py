@@ -130,7 +130,12 @@ def test_lora_trains_peft_count_only(small_qwen: Path) -> None:
     assert result.gradients < full.gradients / 4
 
 
-def test_mixed_precision_and_fsdp(small_qwen: Path) -> None:
+def test_mixed_precision_and_fsdp(small_qwen: Path, monkeypatch) -> None:
+    from finetune_studio.core import hardware
+    from tests.core.test_gpus_nvml import two_gpus
+
+    two_gpus(monkeypatch)  # GPUs 0 and 1 exist (NVML), so validation accepts the sharded config's devices
+    monkeypatch.setattr(hardware, "detect", lambda: hardware.Hardware("cuda", "NVIDIA H100", True, True))  # and bf16
     fp32 = estimate(config_for(str(small_qwen)))
     bf16 = estimate(config_for(str(small_qwen), bf16=True))
     assert bf16.weights == fp32.weights  # autocast keeps float32 weights
@@ -173,11 +178,14 @@ def test_fixes_each_lower_the_estimate_and_keep_the_maths_first(small_qwen: Path
 
 
 def test_unreadable_model_says_what_to_do(tmp_path: Path) -> None:
-    from finetune_studio.core.errors import ModelError
+    """A missing model folder is validation's problem (model.name_or_path), refused before anything is read."""
+    from finetune_studio.core.errors import ConfigError
 
     config = config_for(str(tmp_path / "nowhere"))
-    with pytest.raises(ModelError, match="not found"):
+    with pytest.raises(ConfigError) as caught:
         estimate(config)
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("model.name_or_path", f"Model folder not found: {tmp_path / 'nowhere'}.")]
 
 
 def test_gpu_fixes_are_judged_by_their_own_gpus(small_qwen: Path, monkeypatch, tmp_path: Path) -> None:
