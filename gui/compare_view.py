@@ -96,9 +96,19 @@ class CompareView(QWidget):
         self._fill()
         self._explain()
 
+    def reload(self) -> None:
+        """Show the run's answers file as it is on disk now: it may have been deleted or replaced since it was read
+        (the run picked again, Refresh, the page or the tab shown again). While a comparison runs the table is
+        that comparison's, and it is read again when it ends."""
+        if not self._running:
+            self.set_run(self.run_dir)
+
     def set_prompts(self, prompts: list[str]) -> None:
         self.prompts = list(prompts)
-        self.table_data = answer_table([r for r in self.table_data.cells.values()], self.prompts)
+        if self._running:
+            self.table_data = answer_table([r for r in self.table_data.cells.values()], self.prompts)
+        else:  # what is on disk, not what was read when the run was picked
+            self.table_data = answer_table(read_answers(self.run_dir) if self.run_dir else [], self.prompts)
         self._fill()
         self._explain()
 

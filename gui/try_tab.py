@@ -549,6 +549,9 @@ class TryTab(QWidget):
 
     def _connect(self) -> None:
         self.run_combo.currentIndexChanged.connect(self._run_picked)
+        self.run_combo.activated.connect(lambda _index: self.compare.reload())  # the same run picked again
+        self.pages.currentChanged.connect(lambda _index: self.compare.reload() if self.pages.currentWidget()
+                                          is self.compare else None)
         self.target_combo.currentIndexChanged.connect(self._target_picked)
         self.refresh_button.clicked.connect(self.refresh_runs)
         self.base_edit.editingFinished.connect(self._base_edited)
@@ -589,10 +592,13 @@ class TryTab(QWidget):
             self.run_combo.setCurrentIndex(max(index, 0))
             if index < 0 or current is None:
                 self._run_picked()
-            else:  # the same run: its models may have changed on disk since it was listed
+            else:  # the same run: its models and its answers file may have changed on disk since it was listed
                 self._refresh_targets()
+                self.compare.reload()
         else:
             self.target_combo.clear()
+            if not (self.runner.running and self._job_kind == "compare"):
+                self.compare.set_run(None)  # the shown run's folder is gone, and its answers with it
             self._say(f"No runs in {runs_dir} yet. Train one, then try it here.")
         self._update_buttons()
 
@@ -772,6 +778,8 @@ class TryTab(QWidget):
         super().showEvent(event)
         if self._source is None:
             self.refresh_runs()
+        else:
+            self.compare.reload()  # its answers file may have been deleted or replaced while another tab showed
         self.load()
 
     def load(self) -> None:
