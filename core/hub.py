@@ -23,9 +23,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from finetune_studio.core.errors import FinetuneError, Problem
 from finetune_studio.core.runs import METRICS_FILE, RunFolder
@@ -299,13 +300,135 @@ def _api() -> Any:
 def _call(action: str, fn: Callable[[], Any], token: str | None, source: str | None = None,
           repo_id: str | None = None) -> Any:
     try:
-        return fn()
+        with _client_lines(None):  # the library's lines stay off the terminal (a push's progress says retries)
+            return fn()
     except HubError:
         raise
     except Exception as exc:  # noqa: BLE001 - every client failure becomes a sentence; the traceback stays out of it
         error = _translate(exc, action, token, source, repo_id)
     log.info("%s: %s", type(error).__name__, error.detail or error)
     raise error
+
+
+# ---- huggingface_hub's own log lines ----------------------------------------------------------------------
+#
+# huggingface_hub logs to its own stderr handler: "HTTP Error 503 thrown while requesting POST …", "Retrying in 1s
+# [Retry 1/5].", "No files have been modified since last commit. Skipping to prevent empty commit.". They landed in
+# the middle of `finetune-studio push`'s output, in the library's words and with its URLs. While the app talks to
+# the Hub, the library is quieted with its own control (huggingface_hub.utils.logging.set_verbosity_error, undone
+# after); the loggers of those lines are kept, and what they say goes to the app's log (core.hub, at INFO) and, for
+# a retry (the user is waiting, and why), to the push's progress in the app's words. A user who asked for the
+# library's lines (HF_HUB_VERBOSITY=info or debug) keeps them as the library prints them.
+
+_CLIENT_LOGGERS = ("huggingface_hub.utils._http", "huggingface_hub.hf_api")
+_RETRY_RE = re.compile(r"Retrying in (?P<wait>[\d.]+)s \[Retry (?P<n>\d+)/(?P<of>\d+)\]")
+_RATE_LIMITED_RE = re.compile(r"Rate limited\. Waiting (?P<wait>[\d.]+)s before retry \[Retry (?P<n>\d+)/(?P<of>\d+)\]")
+_HTTP_ERROR_RE = re.compile(r"^HTTP Error (?P<status>\d+) thrown while requesting")
+_THROWN_RE = re.compile(r"^'(?P<error>.*)' thrown while requesting", re.S)
+
+
+class _ClientLines(logging.Handler):
+    """Receives huggingface_hub's warnings while the app talks to the Hub (see _client_lines)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.sinks: dict[int, list[Progress | None]] = {}  # thread -> the progress of what it does with the Hub
+        self.causes: dict[int, str] = {}  # thread -> why its last request failed ("answered HTTP 503")
+        self._undo: list[Callable[[], None]] = []
+
+    def install(self) -> None:
+        from huggingface_hub.utils import logging as hub_logging
+
+        root = hub_logging.get_logger()
+        level = root.level
+        hub_logging.set_verbosity_error()
+        self._undo.append(lambda: hub_logging.set_verbosity(level))
+        for name in _CLIENT_LOGGERS:
+            logger = hub_logging.get_logger(name)
+            saved = (logger.level, logger.propagate)
+            logger.setLevel(logging.WARNING)  # above the library's ERROR: these lines reach this handler only
+            logger.propagate = False
+            logger.addHandler(self)
+            self._undo.append(lambda logger=logger, saved=saved: (logger.removeHandler(self),
+                                                                   logger.setLevel(saved[0]),
+                                                                   setattr(logger, "propagate", saved[1])))
+
+    def uninstall(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def _sink(self, thread: int | None) -> Progress | None:
+        said = self.sinks.get(thread or 0)
+        if said is None and len(self.sinks) == 1:  # a thread of the push's own (an upload pool)
+            said = next(iter(self.sinks.values()))
+        return next((sink for sink in reversed(said or []) if sink is not None), None)  # the innermost that listens
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = redact(record.getMessage().strip(), None)
+        except Exception:  # noqa: BLE001 - a malformed log call must not break a push
+            return
+        log.info("huggingface_hub: %s", text)  # the library's own words, for the log
+        thread = record.thread or 0
+        status, thrown = _HTTP_ERROR_RE.match(text), _THROWN_RE.match(text)
+        if status:
+            self.causes[thread] = f"answered HTTP {status['status']}"
+            return
+        if thrown:
+            first = (thrown["error"].strip().splitlines() or [""])[0][:120]
+            self.causes[thread] = f"did not answer ({first})" if first else "did not answer"
+            return
+        retry, limited = _RETRY_RE.search(text), _RATE_LIMITED_RE.search(text)
+        found = retry or limited
+        sink = self._sink(thread)
+        if found is None or sink is None:
+            return
+        wait, n, of = float(found["wait"]), int(found["n"]), int(found["of"])
+        if limited:
+            message = f"The Hub is limiting requests: waiting {wait:g} s, then trying again (retry {n} of {of})"
+        else:
+            cause = self.causes.pop(thread, "did not answer")
+            message = f"The Hub {cause}: trying again in {wait:g} s (retry {n} of {of})"
+        try:
+            sink({"event": "push", "phase": "retry", "message": message, "retry": n, "retries": of, "wait_s": wait})
+        except Exception:  # a progress display that fails must not fail the push
+            log.exception("push progress failed")
+
+
+_client_lines_lock = threading.Lock()
+_client_lines_handler: _ClientLines | None = None
+
+
+@contextmanager
+def _client_lines(sink: Progress | None) -> Iterator[None]:
+    """While the app talks to the Hub in this thread: huggingface_hub's log lines kept off the terminal, said in the
+    app's words to `sink` (a retry) and in the library's to the app's log. Calls in several threads share one
+    install; the last to end restores the library's logging as it was."""
+    global _client_lines_handler
+    from huggingface_hub.utils import logging as hub_logging
+
+    thread = threading.get_ident()
+    with _client_lines_lock:
+        handler = _client_lines_handler
+        if handler is None and hub_logging.get_verbosity() >= logging.WARNING:
+            handler = _client_lines_handler = _ClientLines()
+            handler.install()
+        if handler is not None:
+            handler.sinks.setdefault(thread, []).append(sink)
+    try:
+        yield
+    finally:
+        if handler is not None:
+            with _client_lines_lock:
+                stack = handler.sinks.get(thread, [])
+                if stack:
+                    stack.pop()
+                if not stack:
+                    handler.sinks.pop(thread, None)
+                    handler.causes.pop(thread, None)
+                if not handler.sinks:
+                    handler.uninstall()
+                    _client_lines_handler = None
 
 
 # ---- account -----------------------------------------------------------------------------------------------
@@ -364,10 +487,11 @@ def logout() -> None:
 
     name = next((n for n, value in get_stored_tokens().items() if _clean(value) == saved), None)
     try:
-        if name:
-            hf_logout(token_name=name)
-        else:
-            Path(constants.HF_TOKEN_PATH).unlink(missing_ok=True)
+        with _client_lines(None):  # its notes on HF_TOKEN and git credentials: the CLI says its own
+            if name:
+                hf_logout(token_name=name)
+            else:
+                Path(constants.HF_TOKEN_PATH).unlink(missing_ok=True)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         # After removing the token, huggingface_hub erases git credentials (needs git installed) and complains
         # when HF_TOKEN is still set; neither undoes the logout, so only a token still on disk is a failure.
@@ -756,6 +880,13 @@ def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str
           progress: Progress | None, cancel: threading.Event | None, model_dir: Path | None,
           card_form: str | None) -> PushResult:
     emit = progress or (lambda event: None)
+    with _client_lines(emit):  # a retry is said in the push's progress, not in huggingface_hub's log lines
+        return _push_quietly(run_dir, repo_id, private, commit_message, token, emit, cancel, model_dir, card_form)
+
+
+def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
+                  emit: Progress, cancel: threading.Event | None, model_dir: Path | None,
+                  card_form: str | None) -> PushResult:
     stop = cancel or threading.Event()
     created: list[str] = []
 
