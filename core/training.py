@@ -134,7 +134,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
 
         def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
             if stop.is_set():  # asked while the Trainer set up (or, on several ranks, while any rank did)
-                raise StoppedBeforeTraining
+                raise StoppedBeforeTraining(state.global_step, state.max_steps)
             self.start_step = state.global_step
             self.first = None
             self.epochs_total = self._epochs_total(args, state, train_dataloader)
@@ -208,7 +208,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             if not stop.is_set() or self.diverged:
                 return control
             if self.first is None and state.global_step == self.start_step:
-                raise StoppedBeforeTraining
+                raise StoppedBeforeTraining(state.global_step, state.max_steps)
             control.should_training_stop = True
             if state.global_step < state.max_steps:
                 control.should_save = True
@@ -517,14 +517,38 @@ def _steps_left(config: RunConfig, trained: dict[str, Any], extra_epochs: float 
     step = trained.get("global_step")
     if not isinstance(step, int):
         return None
-    cap = config.training.get("max_steps")
-    if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
-        target = cap  # max_steps decides, whatever the epochs say
-    elif extra_epochs:
+    if extra_epochs and not _max_steps_cap(config):
         return None
-    else:
-        target = trained.get("max_steps")
-    return max(0, target - step) if isinstance(target, int) and target > 0 else None
+    target = _planned_steps(config, trained)
+    return max(0, target - step) if target is not None else None
+
+
+def _max_steps_cap(config: RunConfig) -> int | None:
+    cap = config.training.get("max_steps")
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
+
+
+def _planned_steps(config: RunConfig, trained: dict[str, Any]) -> int | None:
+    """The step a resume from a checkpoint in state `trained` trains to: max_steps when the config caps it, else
+    the checkpoint's own max_steps, unless the config now asks for more epochs than the checkpoint's run trained
+    to (a resume for more epochs saves them in config.yaml first, and may have been stopped before its first
+    step: the next Resume must still train them, not only finish the old end's save). Then it is the Trainer's
+    count, ceil(epochs x steps per epoch), when the checkpoint is at a whole epoch (its steps per epoch are exact),
+    else None (the Trainer will know)."""
+    cap = _max_steps_cap(config)
+    if cap is not None:
+        return cap  # max_steps decides, whatever the epochs say
+    target, step, epoch = trained.get("max_steps"), trained.get("global_step"), trained.get("epoch")
+    if not isinstance(target, int) or isinstance(target, bool) or target <= 0:
+        return None
+    epochs = config.training.get("num_train_epochs", 3)
+    more = (isinstance(epochs, (int, float)) and isinstance(epoch, (int, float)) and isinstance(step, int)
+            and step >= target and epochs > epoch + 1e-6)
+    if not more:
+        return target
+    if epoch >= 1 and abs(epoch - round(epoch)) < 1e-6:
+        return math.ceil(epochs * round(step / round(epoch)))  # as the Trainer counts them
+    return None
 
 
 def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | None,
@@ -678,25 +702,37 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
 
     try:
         return _set_up_and_train(config, folder, emit, notify, stop, checkpoint, state, elapsed, phase)
-    except StoppedBeforeTraining:
-        return _stopped_before_training(folder, emit, checkpoint, state)
+    except StoppedBeforeTraining as stopped:
+        return _stopped_before_training(config, folder, emit, checkpoint, state, stopped.max_steps)
 
 
 class StoppedBeforeTraining(Exception):
     """Stop was asked while the run was being set up (tokenizer, data, model: minutes for a big model): raised at
-    the set-up's phases and as training begins (on every rank at once under torchrun, core.distributed)."""
+    the set-up's phases and as training begins (on every rank at once under torchrun, core.distributed). From the
+    Trainer's callbacks it carries the Trainer's step and max_steps: a resume for more epochs ends later than its
+    checkpoint says."""
+
+    def __init__(self, step: int | None = None, max_steps: int | None = None):
+        super().__init__("stopped before training")
+        self.step, self.max_steps = step, max_steps
 
 
-def _stopped_before_training(folder: RunFolder, emit: Sink, checkpoint: Path | None,
-                             state: dict[str, Any]) -> RunResult:
+def _stopped_before_training(config: RunConfig, folder: RunFolder, emit: Sink, checkpoint: Path | None,
+                             state: dict[str, Any], planned: int | None = None) -> RunResult:
     """End a run whose Stop came before its first step. A Stop is honoured at the end of a step, but before the
     first one there is nothing to keep: training one step and saving a full checkpoint (minutes and gigabytes for a
     big model) would only delay what the user asked for. A new run ends untrained (its name can start again); a
-    resume ends where its checkpoint is, still resumable from it."""
+    resume ends where its checkpoint is, still resumable from it, with the steps it is to reach now (`planned`,
+    the Trainer's, or worked out from the config): not its checkpoint's, which a resume for more epochs passes."""
     trained = _checkpoint_state(checkpoint)
-    step, max_steps = trained.get("global_step"), trained.get("max_steps")
+    step = trained.get("global_step")
     step = step if isinstance(step, int) and not isinstance(step, bool) else 0
-    max_steps = max_steps if isinstance(max_steps, int) and not isinstance(max_steps, bool) else 0
+    if checkpoint is None:
+        max_steps = 0  # nothing trained: no end to show
+    elif isinstance(planned, int) and planned > 0:
+        max_steps = planned
+    else:
+        max_steps = _planned_steps(config, trained) or 0
     if checkpoint is None:
         message = ("Stopped before training began: nothing was trained or saved. Start the run again as it is "
                    "(the same name takes this folder over).")

@@ -131,3 +131,23 @@ def test_the_window_offers_start_not_resume_after_a_stop_before_the_first_step(t
     session.run_stopped(tmp_path, 0, 0)
     assert (session.state.value, session.resumable) == ("idle", None)
     assert session.state_text == "Stopped before the first step — nothing was trained"
+
+
+def test_a_stop_while_a_resume_for_more_epochs_is_set_up_leaves_them_to_the_next_resume(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    """config.yaml holds the added epoch from that resume on: the stopped run's end is the new one, and the next
+    Resume trains to it. It used to say 'step 23 of 23', and the next Resume took the checkpoint at the old end for a
+    final save cut short: it ended "Finished" at step 23, the epoch never trained."""
+    config = small_config(small_dataset, runs_dir, max_steps=-1, num_train_epochs=1, eval_strategy="no",
+                          save_strategy="epoch", load_best_model_at_end=False)
+    first = run(config)
+    end = first.step
+    assert (first.state, first.max_steps) == ("finished", end)
+    stop = threading.Event()
+    second = resume(first.run_dir, _stop_at_phase("model", stop), stop, extra_epochs=1)
+    assert (second.state, second.step, second.max_steps) == ("stopped", end, 2 * end)
+    assert second.message == (f"Stopped before training resumed: the run is still at step {end} of {2 * end}; "
+                              f"Resume continues from checkpoint-{end}.")
+    third = resume(first.run_dir)
+    assert (third.state, third.step, third.max_steps) == ("finished", 2 * end, 2 * end), third.message
+    assert [e["step"] for e in read_events(first.run_dir, "step")] == list(range(1, 2 * end + 1))
