@@ -38,22 +38,72 @@ def append_answer(run_dir: Path, record: dict[str, Any]) -> None:
                               "the answers are shown but not kept.") from None
 
 
-def read_answers(run_dir: Path) -> list[dict[str, Any]]:
-    """Every answer recorded for the run, oldest first. Each line stands alone: a line a crash cut off (mid-JSON or
-    mid-character) or any other unreadable line is skipped, and the others are still read."""
+@dataclass
+class SavedAnswers:
+    """What a run's answers file holds, and why some or all of it could not be read: an empty table alone looks
+    like a run never compared, so whoever shows the answers also shows `note` (the Compare page, the CLI)."""
+
+    records: list[dict[str, Any]]
+    path: Path
+    problem: str = ""  # the file is there but cannot be read at all: why, and what to do
+    skipped: int = 0  # lines that hold no answer (cut off by a crash mid-write, or damaged)
+
+    @property
+    def note(self) -> str:
+        """The problem, or how many lines were skipped and what to do; '' when every line was read."""
+        if self.problem or not self.skipped:
+            return self.problem
+        many = self.skipped != 1
+        kept = len(self.records)
+        shown = f"{kept} answer{'s are' if kept != 1 else ' is'} shown" if kept else "no answer is left"
+        return (f"{self.skipped} line{'s' if many else ''} of {self.path} could not be read (cut off or damaged) and "
+                f"{'were' if many else 'was'} skipped; {shown}. To fix: run Compare checkpoints again (the Try tab) to "
+                f"answer the saved prompts anew, or remove the damaged line{'s' if many else ''} from the file.")
+
+
+def load_answers(run_dir: Path) -> SavedAnswers:
+    """Every answer recorded for the run, oldest first, and what could not be read. Each line stands alone: a line
+    a crash cut off (mid-JSON or mid-character) or any other unreadable line is skipped and counted, and the others
+    are still read. No file is no answers yet, not a problem; a file that cannot be opened (a folder in its place,
+    no permission) says why in `problem`."""
+    path = answers_path(run_dir)
     try:
-        data = answers_path(run_dir).read_bytes()
-    except OSError:
-        return []
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return SavedAnswers([], path)
+    except IsADirectoryError:
+        return SavedAnswers([], path, problem=(
+            f"Cannot read the saved answers: {path} is a folder, not a file. To fix: move that folder out of the "
+            "run folder (or delete it); Compare checkpoints then writes the answers file anew."))
+    except PermissionError:
+        return SavedAnswers([], path, problem=(
+            f"Cannot read the saved answers: permission denied on {path}. To fix: make the file readable for your "
+            f"user (chmod u+r '{path}'), then look again."))
+    except OSError as exc:
+        return SavedAnswers([], path, problem=(
+            f"Cannot read the saved answers in {path}: {exc.strerror or exc}. To fix: check the disk the run folder "
+            "is on, then look again."))
     found = []
+    skipped = 0
     for raw in data.splitlines():
+        if not raw.strip():
+            continue  # a blank line holds nothing to lose
         try:
             record = json.loads(raw.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are both ValueErrors
+            skipped += 1
             continue
         if isinstance(record, dict) and "prompt" in record and "model" in record:
             found.append(record)
-    return found
+        else:
+            skipped += 1
+    return SavedAnswers(found, path, skipped=skipped)
+
+
+def read_answers(run_dir: Path) -> list[dict[str, Any]]:
+    """The records of load_answers alone, for callers that only count or compare them (tests, scripts); anything
+    shown to a user takes load_answers, so an unreadable file or skipped lines are said, not an empty table."""
+    return load_answers(run_dir).records
 
 
 @dataclass

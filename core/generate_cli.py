@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.answers import answer_table, answers_path, read_answers
+from finetune_studio.core.answers import answer_table, answers_path, load_answers
 from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.generate import (
@@ -156,10 +156,14 @@ def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
 
 def print_answers(run_dir: Path, out: Any) -> int:
     """The run's saved answers, prompt by prompt; a run with none is refused (InputError: exit 2), saying how
-    answers are made."""
-    table = answer_table(read_answers(run_dir))
+    answers are made, and so is an answers file that cannot be read (a folder in its place, no permission), saying
+    why. Lines that could not be read are skipped, and a note on stderr says how many."""
+    saved = load_answers(run_dir)
+    if saved.problem:
+        raise InputError(saved.problem)
+    table = answer_table(saved.records)
     if not table.cells:
-        raise InputError(no_answers_message(run_dir))
+        raise InputError(no_answers_message(run_dir, saved.skipped))
     for prompt in table.prompts:
         print(f"> {prompt}", file=out)
         for model in table.models:
@@ -167,18 +171,18 @@ def print_answers(run_dir: Path, out: Any) -> int:
             if answer is not None:
                 print(f"  [{model}] {answer}", file=out)
         print(file=out)
+    if saved.skipped:
+        print(f"note: {saved.note}", file=sys.stderr)
     return 0
 
 
-def no_answers_message(run_dir: Path) -> str:
+def no_answers_message(run_dir: Path, skipped: int = 0) -> str:
     """Why `generate RUN --answers` has nothing to print, and how answers are made: Compare checkpoints (the app's
-    Try tab) answers the run's saved prompts and keeps the answers in its answers.jsonl."""
+    Try tab) answers the run's saved prompts and keeps the answers in its answers.jsonl. `skipped`: its lines that
+    could not be read (cut off or damaged)."""
     path = answers_path(run_dir)
-    try:
-        unreadable = path.stat().st_size > 0
-    except OSError:
-        unreadable = False
-    said = (f"{path} holds no readable answer" if unreadable else
+    lines = f"{skipped} line{'s' if skipped != 1 else ''}"
+    said = (f"{path} holds no readable answer ({lines} cut off or damaged, skipped)" if skipped else
             f"Compare checkpoints keeps a run's answers in {path}, and there are none yet")
     try:
         prompts = run_config(run_dir).prompts

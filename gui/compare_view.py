@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.answers import AnswerTable, answer_table, read_answers
+from finetune_studio.core.answers import AnswerTable, answer_table, load_answers
 from finetune_studio.gui import settings as store
 
 AUTO_KEY = "try/compare_when_run_finishes"
@@ -66,6 +66,10 @@ class CompareView(QWidget):
         self.auto_check.setChecked(str(store.settings().value(AUTO_KEY, "false")).lower() == "true")
         self.auto_check.toggled.connect(lambda on: store.settings().setValue(AUTO_KEY, "true" if on else "false"))
         self.status = QLabel("", objectName="compare_status", wordWrap=True)
+        # Why the answers file (or some of its lines) could not be read: else an empty table looks like no answers.
+        self.read_note = QLabel("", objectName="compare_read_note", wordWrap=True)
+        self.read_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.read_note.setHidden(True)
         self.table = QTableWidget(objectName="compare_table")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
@@ -84,6 +88,7 @@ class CompareView(QWidget):
         layout.addWidget(self.explain)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        layout.addWidget(self.read_note)
         layout.addWidget(self.table, 1)
         self.compare_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
@@ -92,7 +97,7 @@ class CompareView(QWidget):
     # ------------------------------------------------------------------ what is shown
     def set_run(self, run_dir: Path | None) -> None:
         self.run_dir = run_dir
-        self.table_data = answer_table(read_answers(run_dir) if run_dir else [], self.prompts)
+        self.table_data = answer_table(self._read(), self.prompts)
         self._fill()
         self._explain()
 
@@ -108,9 +113,17 @@ class CompareView(QWidget):
         if self._running:
             self.table_data = answer_table([r for r in self.table_data.cells.values()], self.prompts)
         else:  # what is on disk, not what was read when the run was picked
-            self.table_data = answer_table(read_answers(self.run_dir) if self.run_dir else [], self.prompts)
+            self.table_data = answer_table(self._read(), self.prompts)
         self._fill()
         self._explain()
+
+    def _read(self) -> list[dict[str, Any]]:
+        """The run's answers on disk; what could not be read (the file, or some lines) is said under the status."""
+        saved = load_answers(self.run_dir) if self.run_dir is not None else None
+        note = saved.note if saved is not None else ""
+        self.read_note.setText(note)
+        self.read_note.setHidden(not note)
+        return saved.records if saved is not None else []
 
     def _explain(self) -> None:
         count = len(self.prompts)

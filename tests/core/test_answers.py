@@ -96,3 +96,52 @@ def test_a_read_only_run_folder_raises_generation_error(tmp_path: Path) -> None:
         saved.append_answer(folder, record("Leo", "base", "x"))
     assert str(caught.value).startswith(f"Cannot write {folder / 'answers.jsonl'}: ")
     assert not saved.answers_path(folder).exists()
+
+
+# ---------------------------------------------------------------------------------------------- what could not be read
+
+
+def test_a_folder_where_the_answers_file_should_be_says_why_and_what_to_do(tmp_path: Path) -> None:
+    """Before: read_answers returned [] and the Compare page showed an empty table, as for a run never compared."""
+    saved.answers_path(tmp_path).mkdir()
+    found = saved.load_answers(tmp_path)
+    path = saved.answers_path(tmp_path)
+    assert found.records == [] and found.skipped == 0
+    assert found.note == found.problem == (
+        f"Cannot read the saved answers: {path} is a folder, not a file. To fix: move that folder out of the run "
+        "folder (or delete it); Compare checkpoints then writes the answers file anew.")
+    assert saved.read_answers(tmp_path) == []
+
+
+def test_damaged_lines_are_skipped_counted_and_the_good_ones_kept(tmp_path: Path) -> None:
+    path = saved.answers_path(tmp_path)
+    path.write_bytes(b"".join([json.dumps(record("Leo", "base", "one")).encode() + b"\n",
+                               b'{"prompt": "Leo", "mod\n',  # cut off by a crash
+                               b"\n",  # blank: nothing lost, not counted
+                               b'["not", "an", "answer"]\n',
+                               json.dumps(record("Leo", "final", "two")).encode() + b"\n"]))
+    found = saved.load_answers(tmp_path)
+    assert [r["answer"] for r in found.records] == ["one", "two"] and found.skipped == 2 and found.problem == ""
+    assert found.note == (f"2 lines of {path} could not be read (cut off or damaged) and were skipped; 2 answers "
+                          "are shown. To fix: run Compare checkpoints again (the Try tab) to answer the saved "
+                          "prompts anew, or remove the damaged lines from the file.")
+
+
+def test_no_answers_file_is_no_answers_yet_and_no_problem(tmp_path: Path) -> None:
+    found = saved.load_answers(tmp_path)
+    assert (found.records, found.skipped, found.problem, found.note) == ([], 0, "", "")
+
+
+def test_an_answers_file_without_read_permission_says_so(tmp_path: Path) -> None:
+    if os.name != "posix" or os.geteuid() == 0:
+        pytest.skip("root reads a file whatever its permission bits say")
+    saved.append_answer(tmp_path, record("Leo", "base", "kept"))
+    path = saved.answers_path(tmp_path)
+    path.chmod(0)
+    try:
+        found = saved.load_answers(tmp_path)
+    finally:
+        path.chmod(0o644)
+    assert found.records == [] and found.problem == (
+        f"Cannot read the saved answers: permission denied on {path}. To fix: make the file readable for your user "
+        f"(chmod u+r '{path}'), then look again.")

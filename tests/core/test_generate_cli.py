@@ -372,9 +372,35 @@ def test_answers_of_a_run_with_saved_prompts_but_no_answers_names_them(tmp_path:
     (run_dir / "answers.jsonl").write_text('{"prompt": "Aries", "mod', encoding="utf-8")  # a line cut off
     code, out, err = cli(capsys, str(run_dir), "--answers")
     assert (code, out) == (2, "")
-    assert err == (f"error: run has no saved answers: {run_dir}/answers.jsonl holds no readable answer. To fix: open "
+    assert err == (f"error: run has no saved answers: {run_dir}/answers.jsonl holds no readable answer (1 line cut "
+                   "off or damaged, skipped). To fix: open "
                    "the run in the app's Try tab and press Compare checkpoints: it answers the run's 2 saved prompts "
                    "with each checkpoint and keeps the answers. To answer them now without keeping the answers: "
                    f"finetune-studio generate {run_dir} --prompts {run_dir}/config.yaml.\n")
     # the command it suggests reads those prompts
     assert generate_cli.read_prompts_file(run_dir / "config.yaml") == ["Aries", "Leo"]
+
+
+def test_answers_file_that_cannot_be_read_exits_2_saying_why(tmp_path: Path, no_loading, capsys) -> None:
+    """Before: a folder in the answers file's place read as no answers ("holds no readable answer": it has a size)."""
+    run_dir = _run_with_checkpoint_2(tmp_path)
+    (run_dir / "answers.jsonl").mkdir()
+    code, out, err = cli(capsys, str(run_dir), "--answers")
+    assert (code, out) == (2, "")
+    assert err == (f"error: Cannot read the saved answers: {run_dir}/answers.jsonl is a folder, not a file. To fix: "
+                   "move that folder out of the run folder (or delete it); Compare checkpoints then writes the answers "
+                   "file anew.\n")
+
+
+def test_answers_with_a_damaged_line_print_the_rest_and_say_one_was_skipped(tmp_path: Path, no_loading,
+                                                                           capsys) -> None:
+    run_dir = _run_with_checkpoint_2(tmp_path)
+    (run_dir / "answers.jsonl").write_text('{"prompt": "Leo", "model": "base", "answer": "a week"}\n'
+                                           '{"prompt": "Leo", "mod\n'
+                                           '{"prompt": "Leo", "model": "final", "answer": "a month"}\n',
+                                           encoding="utf-8")
+    code, out, err = cli(capsys, str(run_dir), "--answers")
+    assert (code, out) == (0, "> Leo\n  [base] a week\n  [final] a month\n\n")
+    assert err == (f"note: 1 line of {run_dir}/answers.jsonl could not be read (cut off or damaged) and was skipped; "
+                   "2 answers are shown. To fix: run Compare checkpoints again (the Try tab) to answer the "
+                   "saved prompts anew, or remove the damaged line from the file.\n")

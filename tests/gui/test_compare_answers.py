@@ -77,3 +77,27 @@ def test_a_run_folder_deleted_leaves_no_answers_shown(qtbot: Any, tab: Any, runs
     shutil.rmtree(runs / "older")
     tab.refresh_button.click()
     assert view.run_dir is None and shown_cells(view) == {}
+
+
+def test_an_answers_file_that_cannot_be_read_says_why_on_the_page(qtbot: Any, tab: Any, runs: Path) -> None:
+    """Before: a folder in the file's place, or a damaged line, gave an empty (or shorter) table and no word why."""
+    view = compared(qtbot, tab, ["Leo"])
+    assert view.read_note.isHidden()
+    path = runs / "newer" / "answers.jsonl"
+    path.unlink()
+    path.mkdir()
+    tab.refresh_button.click()
+    assert shown_cells(view) == {} and not view.read_note.isHidden()
+    assert view.read_note.text() == (f"Cannot read the saved answers: {path} is a folder, not a file. To fix: move "
+                                     "that folder out of the run folder (or delete it); Compare checkpoints then "
+                                     "writes the answers file anew.")
+    path.rmdir()
+    path.write_text(record("Leo", "base", "kept") + '{"prompt": "Leo", "mod\n', encoding="utf-8")
+    tab.refresh_button.click()
+    assert shown_cells(view) == {("Leo", "Base model"): "kept"}
+    assert view.read_note.text() == (f"1 line of {path} could not be read (cut off or damaged) and was skipped; 1 "
+                                     "answer is shown. To fix: run Compare checkpoints again (the Try tab) to answer "
+                                     "the saved prompts anew, or remove the damaged line from the file.")
+    path.write_text(record("Leo", "base", "whole"), encoding="utf-8")
+    tab.refresh_button.click()
+    assert view.read_note.isHidden() and view.read_note.text() == ""
