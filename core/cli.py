@@ -3,8 +3,9 @@
 The console script itself is gui.launcher: with no command (or `gui`) it opens the desktop app, otherwise it
 calls `main` here, so core imports nothing of gui and `finetune-studio train` never imports Qt.
 
-Failures print one line that says what to do and exit non-zero: 2 for a bad config, 1 for a failed run,
-3 for a run stopped by Ctrl-C (resumable).
+Failures print one line that says what to do and exit non-zero: 2 for bad input (a bad config, a folder that
+holds no run, an export's --out that cannot take it, a mistyped --repo: nothing ran), 1 for a failed run or
+operation, 3 for a run stopped by Ctrl-C (resumable).
 """
 
 from __future__ import annotations
@@ -312,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except FinetuneError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if getattr(exc, "bad_input", False):  # export's and push's refusals of what was given (core.export and
+            return EXIT_CONFIG  # core.hub BAD_INPUT_KINDS: an --out that is a file, a mistyped --repo): nothing ran
         _print_fix(exc)
         return EXIT_FAILED
     except KeyboardInterrupt:

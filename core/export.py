@@ -40,7 +40,22 @@ MAX_SHARD_SIZE: int | str | None = None
 
 
 class ExportError(FinetuneError):
-    """An export that cannot be done; the message says why and what to do."""
+    """An export that cannot be done; the message says why and what to do. `kind` names a refusal of what the user
+    gave (BAD_INPUT_KINDS: the command line exits 2 for them, not 1), so no caller reads the sentence."""
+
+    def __init__(self, message: str, kind: str = ""):
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def bad_input(self) -> bool:
+        return self.kind in BAD_INPUT_KINDS
+
+
+# ExportError.kind values: a run that trained every weight (nothing to export), an --out that cannot take the
+# export, an unknown kind of export. Nothing was written for any of them.
+NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND = "not_an_adapter_run", "out_unusable", "unknown_kind"
+BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND})
 
 
 @dataclass(frozen=True)
@@ -71,7 +86,7 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder,
         if (model_dir / "config.json").is_file():
             raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its model folder is already a "
                               f"whole model that loads as it is: {model_dir}. Export is for adapter runs (LoRA, "
-                              "QLoRA, DoRA).")
+                              "QLoRA, DoRA).", NOT_AN_ADAPTER_RUN)
         state = folder.read_status().get("state", "unknown")
         raise ExportError(f"The run {folder.path.name} has no saved model to export (its state is {state}). Only a "
                           "finished run has one; finish or resume it first.")
@@ -120,7 +135,8 @@ def _inside_the_run(folder: RunFolder, out_dir: Path) -> None:
         if target == place or place in target.parents:
             raise ExportError(f"{out_dir} is inside the run's {place.name} folder, which Resume, the Try tab and a "
                               "push read as they are. To fix: export to a folder outside it (--out DIR), or leave "
-                              "--out out for the default (export-adapter or export-merged in the run folder).")
+                              "--out out for the default (export-adapter or export-merged in the run folder).",
+                              OUT_UNUSABLE)
 
 
 def _existing_parent(path: Path) -> Path:
@@ -143,14 +159,15 @@ def check_space(out_dir: Path, needed: int, what: str) -> None:
 
 def _prepare_out(out_dir: Path, overwrite: bool) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
-        raise ExportError(f"{out_dir} is a file, not a folder. To fix: choose a folder to export to (--out DIR).")
+        raise ExportError(f"{out_dir} is a file, not a folder. To fix: choose a folder to export to (--out DIR).",
+                          OUT_UNUSABLE)
     parent = _existing_parent(out_dir.parent)
     if not parent.is_dir():  # mkdir below would fail with a bare FileExistsError
         raise ExportError(f"{parent} is a file, not a folder, so {out_dir} cannot be made inside it. To fix: choose "
-                          "a folder to export to (--out DIR).")
+                          "a folder to export to (--out DIR).", OUT_UNUSABLE)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ExportError(f"{out_dir} exists already and is not empty. To fix: choose another folder (--out DIR), "
-                          "or delete it first.")
+                          "or delete it first.", OUT_UNUSABLE)
     partial = out_dir.parent / f".{out_dir.name}.partial"
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(partial, ignore_errors=True)
@@ -349,4 +366,4 @@ def export_run(run_dir: Path, kind: str, out_dir: Path | None = None, overwrite:
         return export_adapter(run_dir, out_dir, overwrite)
     if kind == MERGED:
         return export_merged(run_dir, out_dir, overwrite, progress)
-    raise ExportError(f"Export kind must be {' or '.join(KINDS)} (got {kind!r}).")
+    raise ExportError(f"Export kind must be {' or '.join(KINDS)} (got {kind!r}).", UNKNOWN_KIND)

@@ -74,6 +74,12 @@ LOGIN_HINT = "log in instead: Hub → Log in… in the app, or finetune-studio l
 # HubError.kind values code may test (never the message text).
 READ_ONLY_TOKEN = "read_only_token"
 NOT_A_RUN_FOLDER = "not_a_run_folder"  # the sentence is core.runs.run_folder_problem's
+BAD_REPO_ID = "bad_repo_id"
+NOT_AN_ADAPTER_RUN = "not_an_adapter_run"  # a merged push of a run that trained every weight
+# What the user gave is unusable as it stands (nothing was sent): the command line exits 2 (bad input), not 1.
+BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN})
+REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
+               "for <your user>/<run name>.")
 
 
 class HubError(FinetuneError):
@@ -93,6 +99,11 @@ class HubError(FinetuneError):
     def needs_login(self) -> bool:
         """Logging in (again, or with another token) is the fix: the window offers its Log in button."""
         return isinstance(self, HubAuthError) or self.kind == READ_ONLY_TOKEN
+
+    @property
+    def bad_input(self) -> bool:
+        """What the user gave (a folder, a repository id, --merged) cannot be used; nothing was sent."""
+        return self.kind in BAD_INPUT_KINDS
 
 
 class HubAuthError(HubError):
@@ -276,7 +287,8 @@ def _translate(exc: BaseException, action: str, token: str | None, source: str |
         return HubAuthError("You are not logged in to the Hugging Face Hub. Log in with an access token.", detail)
     if isinstance(exc, HFValidationError):
         first = redact(str(exc), token).splitlines()[0] if str(exc).strip() else ""
-        return HubError(f"{repo_id or 'That'} is not a valid repository id: {first}", detail)
+        return HubError(f"{repo_id or 'That'} is not a valid repository id: {first}", detail, kind=BAD_REPO_ID,
+                        fix=REPO_ID_FIX)
     if isinstance(exc, ValueError) and "Invalid metadata in README.md" in str(exc):
         return HubError("The Hub rejected the model card's metadata: "
                         f"{redact(str(exc), token).replace(chr(10), ' ')}", detail)
@@ -824,7 +836,7 @@ def _merge_problem(run_dir: Path) -> None:
     folder = RunFolder(Path(run_dir))
     if not is_adapter_folder(folder.model_dir):
         raise HubError(f"The run {folder.path.name} fine-tuned every weight: its model is already whole, so there is "
-                       "no adapter to merge. Push it as it is.")
+                       "no adapter to merge. Push it as it is.", kind=NOT_AN_ADAPTER_RUN)
 
 
 def _merged_model(run_dir: Path, out_dir: Path) -> Path:
@@ -876,6 +888,14 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
     return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, None, _card_form(form))
 
 
+def _check_repo_id(repo_id: str) -> None:
+    from huggingface_hub.utils import validate_repo_id
+
+    validate_repo_id(repo_id)
+    if "/" not in repo_id:
+        raise HubError(f"{repo_id} is not a valid repository id: it has no owner.", kind=BAD_REPO_ID, fix=REPO_ID_FIX)
+
+
 def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
           progress: Progress | None, cancel: threading.Event | None, model_dir: Path | None,
           card_form: str | None) -> PushResult:
@@ -899,6 +919,8 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
 
     plan = lambda **more: _plan(run_dir, model_dir=model_dir, form=card_form, checked=True, **more)  # noqa: E731
     _call("reading the run folder", plan, None)  # a run that cannot be pushed fails first
+    if (repo_id or "").strip():  # a mistyped --repo is said before the Hub is asked anything
+        _call("checking the repository name", lambda: _check_repo_id(repo_id.strip()), None, None, repo_id.strip())
     phase("account", "Checking your Hugging Face account")
     token, source = _resolve_token(token)
     account = _account(_call("checking your Hugging Face account", lambda: _api().whoami(token=token), token,
@@ -911,14 +933,7 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     repo_id = (repo_id or "").strip() or default_repo_id(account.name, run_dir)
     api = _api()
 
-    def check_repo_id() -> None:
-        from huggingface_hub.utils import validate_repo_id
-
-        validate_repo_id(repo_id)
-        if "/" not in repo_id:
-            raise HubError(f"{repo_id} is not a valid repository id: write it as owner/name.")
-
-    _call("checking the repository name", check_repo_id, token, source, repo_id)
+    _call("checking the repository name", lambda: _check_repo_id(repo_id), token, source, repo_id)
 
     phase("repo", f"Creating {repo_id} on the Hub", repo_id=repo_id)
     url = _call(f"creating {repo_id}", lambda: api.create_repo(repo_id, private=private, exist_ok=True,

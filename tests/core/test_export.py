@@ -104,7 +104,7 @@ def test_adapter_export_loads_with_auto_peft_model(lora_run: Path, tmp_path: Pat
         logits = model(**tokenizer(PROMPT, return_tensors="pt")).logits[0, -1]
     assert torch.allclose(logits, torch.tensor(adapter_logits(lora_run)), atol=1e-6)
     # A second export to the same folder is refused: nothing is overwritten without asking.
-    assert cli.main(["export", str(lora_run), "--adapter", "--out", str(out)]) == cli.EXIT_FAILED
+    assert cli.main(["export", str(lora_run), "--adapter", "--out", str(out)]) == cli.EXIT_CONFIG  # bad input: --out
 
 
 @pytest.mark.slow
