@@ -304,7 +304,7 @@ def loss_points(events: Iterable[Any]) -> tuple[list[tuple[float, float]], list[
 # ---------------------------------------------------------------------------------------------- the summary
 
 
-_RUN_START, _END = EventKind.RUN_START.value, EventKind.END.value
+_RUN_START, _END, _DATA = EventKind.RUN_START.value, EventKind.END.value, EventKind.DATA.value
 
 
 @dataclass
@@ -328,6 +328,8 @@ class MetricsTally:
     end_message: str | None = None
     end_train_loss: float | None = None  # what the last end event reported, for runs that logged no loss
     end_eval_loss: float | None = None
+    # The run's first data event: what it began training on, which a resume compares its data with.
+    first_data: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     curves: RunCurves = field(default_factory=lambda: RunCurves(lower=False), repr=False, compare=False)
 
     def add(self, event: Any) -> None:
@@ -354,6 +356,8 @@ class MetricsTally:
         max_steps = integer(event.get("max_steps"))
         if max_steps:
             self.max_steps = max_steps
+        if kind == _DATA and self.first_data is None:
+            self.first_data = dict(event)
         if kind == _END:
             self.end_state = event.get("state") if isinstance(event.get("state"), str) else None
             self.end_message = event.get("message") if isinstance(event.get("message"), str) else None

@@ -390,10 +390,11 @@ def never_trained(run_dir: Path, ended: bool = True) -> bool:
     return not any(isinstance(event, dict) and event.get("event") == "step" for event in folder.read_metrics())
 
 
-def _data_changed(folder: RunFolder, now: DataEvent) -> str:
-    """How the data of a resume differs from the run's first data event (its rows, its files' sizes or times),
-    in words; "" when it does not, or when the run recorded nothing to compare."""
-    first = next((e for e in folder.read_metrics() if e.get("event") == "data"), None)
+def _data_changed(first: dict[str, Any] | None, now: DataEvent) -> str:
+    """How the data of a resume differs from the run's first data event `first` (its rows, its files' sizes or
+    times), in words; "" when it does not, or when the run recorded nothing to compare. `first` comes from the
+    tally _execute reads the log into once (core.metrics' reader, the one that skips lines that are no events),
+    not from a second read of a log that can be 100k lines long."""
     if first is None:
         return ""
     if (first.get("train_rows"), first.get("eval_rows")) != (now["train_rows"], now["eval_rows"]):
@@ -658,7 +659,8 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
         emit(RunStartEvent(event="run_start", run_dir=str(folder.path), name=config.name,
                            resume_from=str(checkpoint) if checkpoint else None, pid=os.getpid()))
         with training_owns_process_state():  # the window's live validation must not reset accelerate under us
-            result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed)
+            result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed,
+                                      first_data=earlier.first_data)
     except BaseException as exc:
         from finetune_studio.core.advice import runtime_failure
 
@@ -690,7 +692,7 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
 
 def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
            stop: threading.Event, checkpoint: Path | None, state: dict[str, int],
-           elapsed: Callable[[], float] | None = None) -> RunResult:
+           elapsed: Callable[[], float] | None = None, first_data: dict[str, Any] | None = None) -> RunResult:
     training: list[bool] = []
 
     def phase(name: str, message: str) -> None:
@@ -701,7 +703,8 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         emit(PhaseEvent(event="phase", phase=name, message=message))
 
     try:
-        return _set_up_and_train(config, folder, emit, notify, stop, checkpoint, state, elapsed, phase)
+        return _set_up_and_train(config, folder, emit, notify, stop, checkpoint, state, elapsed, phase,
+                                 first_data)
     except StoppedBeforeTraining as stopped:
         return _stopped_before_training(config, folder, emit, checkpoint, state, stopped.max_steps)
 
@@ -747,7 +750,8 @@ def _stopped_before_training(config: RunConfig, folder: RunFolder, emit: Sink, c
 
 def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
                       stop: threading.Event, checkpoint: Path | None, state: dict[str, int],
-                      elapsed: Callable[[], float] | None, phase: Callable[[str, str], None]) -> RunResult:
+                      elapsed: Callable[[], float] | None, phase: Callable[[str, str], None],
+                      first_data: dict[str, Any] | None = None) -> RunResult:
     from finetune_studio.core import data
     from finetune_studio.core import model as models
 
@@ -769,7 +773,7 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
     event = DataEvent(event="data", train_rows=len(splits["train"]),
                       eval_rows=len(splits["test"]) if "test" in splits else 0, **({"files": files} if files else {}))
     if checkpoint is not None:
-        changed = _data_changed(folder, event)
+        changed = _data_changed(first_data, event)
         if changed:
             notify(f"The dataset changed since this run began ({changed}): the resumed steps train on the rows as they "
                    "are now, so the run is no longer the one an uninterrupted run would give (data order, splits). "
@@ -854,7 +858,8 @@ _TRAINING_STATE_FILES = ("optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_s
 
 def _finish_final_save(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
                        stop: threading.Event, checkpoint: Path, state: dict[str, int],
-                       elapsed: Callable[[], float] | None = None) -> RunResult:
+                       elapsed: Callable[[], float] | None = None, first_data: dict[str, Any] | None = None
+                       ) -> RunResult:
     """Training had reached its last step, but the run ended before its final model was saved: save it now from
     the checkpoint the Trainer would have saved it from (the best one with load_best_model_at_end, else the last),
     without training a step more. A checkpoint holds exactly what Trainer.save_model writes, plus the training
