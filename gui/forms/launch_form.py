@@ -32,6 +32,7 @@ SAVE_FIRST = ("Save the config first: every machine runs the same YAML file, nam
 COPY_TIP = ("Copy the torchrun line of every machine (each needs the saved config file at the same path); run the "
             "lines on their machines")
 STALE = "The launch settings changed after the copy: press Copy launch command again for the new lines."
+COUNTED = {"processes": "Processes", "nodes": "Machines"}  # what the summary counts with, and the boxes' captions
 
 
 def copy_blocker(problem: Problem) -> bool:
@@ -53,6 +54,7 @@ class LaunchForm(Form):
         self._blockers: list[str] = []  # the launch problems validation found last: Copy waits for their fix
         self._shown_warnings: list[Problem] = []  # warnings on these fields the window's last check passed in
         self._kept: dict[str, Any] = {}  # loaded values a box cannot show as they are (see load)
+        self._refused: set[str] = set()  # COUNTED fields validation refused last (a cap the box allows), until edited
         self._following = False  # Machines is clamping This machine's number: not the user's edit of that box
 
         self.processes_spin = QSpinBox()
@@ -154,6 +156,7 @@ class LaunchForm(Form):
         if self._loading or self._following:
             return
         self._kept.pop(key, None)
+        self._refused.discard(key)  # validation's word on the old value no longer holds; it speaks again shortly
         if edited:
             self._edited()
 
@@ -176,6 +179,8 @@ class LaunchForm(Form):
         super().show_problems(problems)
         self._blockers = list(dict.fromkeys(p.message for p in problems if copy_blocker(p)))
         self._shown_warnings = [p for p in problems if p.level == WARNING and self.owns(p.field)]
+        self._refused = {key for key in COUNTED
+                         if any(p.level != WARNING and p.field == f"launch.{key}" for p in problems)}
         self._update_summary()
 
     def _follow_machines(self, *_: object, keep: int = 0) -> None:
@@ -263,12 +268,33 @@ class LaunchForm(Form):
         self.copied_label.show()
         self.commands_view.setVisible(current)
 
+    def to_fix(self) -> list[str]:
+        """The settings the summary cannot count with, named as the boxes are: a loaded value a box cannot show
+        ("Processes 1000 (the box takes 1 to 256)"), and a count validation refused (Machines past the most it
+        takes: its message is under the box). A total made from them read "1000 processes on each of 0 machines
+        (1000 in all)" beside boxes showing 256 and 1. Only the counted fields: a kept This machine or Wait for
+        machines leaves the count right, and validation marks it at its field."""
+        spins, launch = self._spins(), self.current_config().launch
+        named = []
+        for key, label in COUNTED.items():
+            if key in self._kept:
+                spin = spins[key]
+                named.append(f"{label} {self._kept[key]!r} (the box takes {spin.minimum()} to {spin.maximum()})")
+            elif key in self._refused:
+                named.append(f"{label} {getattr(launch, key)!r} (see the message under the box)")
+        return named
+
     def _update_summary(self) -> None:
         from finetune_studio.core.launch import processes_per_node, uses_torchrun, world_size
 
         config = self._config.copy()
         self.store(config, numbers_only=True)
-        if not uses_torchrun(config):
+        to_fix = self.to_fix()
+        if to_fix:
+            those = "each of those boxes" if len(to_fix) > 1 else "that box"
+            text = (f"The config has values to fix before the processes can be counted: {', '.join(to_fix)}. "
+                    f"To fix: type a value in {those}, or correct the config file and open it again.")
+        elif not uses_torchrun(config):
             text = ("One process: the run trains inside the app (the usual run). More processes train "
                     "data-parallel under torchrun, each on its own GPU (on a computer without one, on CPU cores).")
         else:

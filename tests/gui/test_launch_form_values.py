@@ -66,11 +66,58 @@ def test_typing_the_value_the_box_shows_already_replaces_the_kept_value(qtbot: A
     assert _stored(form).nodes == 1
 
 
-def test_the_summary_counts_the_kept_processes(qtbot: Any) -> None:
-    form = _loaded(qtbot, processes=1000)
-    assert "1000 processes on this machine" in form.summary.text()
-    form = _loaded(qtbot, processes="two", nodes="three")  # no number: the summary speaks of what the boxes show
-    assert "One process" in form.summary.text()
+def test_the_summary_names_kept_values_instead_of_counting_them(qtbot: Any) -> None:
+    """Before: "1000 processes on each of 0 machines (1000 in all)" beside boxes showing 256 and 1."""
+    form = _loaded(qtbot, processes=1000, nodes=0)
+    assert (form.processes_spin.value(), form.nodes_spin.value()) == (256, 1)
+    assert form.summary.text() == (
+        "The config has values to fix before the processes can be counted: Processes 1000 (the box takes 1 to 256), "
+        "Machines 0 (the box takes 1 to 4096). To fix: type a value in each of those boxes, or correct the config "
+        "file and open it again.")
+    form = _loaded(qtbot, processes="two")  # before: "One process: …", the box's 1 counted in its place
+    assert form.summary.text() == (
+        "The config has values to fix before the processes can be counted: Processes 'two' (the box takes 1 to "
+        "256). To fix: type a value in that box, or correct the config file and open it again.")
+    form.processes_spin.setValue(8)  # the user's edit replaces the kept value: counted again
+    assert form.summary.text().startswith("8 processes on this machine (8 in all) under torchrun.")
+    form = _loaded(qtbot, processes=4, node_rank=-1, join_timeout="soon")  # kept, but not counted: validation's
+    assert form.summary.text().startswith("4 processes on this machine (4 in all) under torchrun.")
+
+
+def test_a_count_validation_refuses_is_named_until_its_box_is_edited(qtbot: Any) -> None:
+    """The box shows the value (Machines 100), but validation refuses it (a cap on machines): the summary names it
+    rather than counting 400 processes, whatever the refusal's words; an edit of the box counts again."""
+    from finetune_studio.core.errors import WARNING, Problem
+
+    form = _loaded(qtbot, processes=4, nodes=100, rdzv_endpoint="10.0.0.5:29500")
+    assert form.summary.text().startswith("4 processes on each of 100 machines (400 in all)")
+    form.show_problems([Problem("launch.nodes", "nodes is 100; a run can take at most 64 machines."),
+                        Problem("launch.processes", "more processes than cores", WARNING)])
+    assert form.summary.text() == (
+        "The config has values to fix before the processes can be counted: Machines 100 (see the message under the "
+        "box). To fix: type a value in that box, or correct the config file and open it again.")
+    form.nodes_spin.setValue(3)
+    assert form.summary.text().startswith("4 processes on each of 3 machines (12 in all)")
+
+
+def test_the_windows_launch_tab_names_the_files_values_to_fix(qtbot: Any, window: Any) -> None:
+    """Through the window: the YAML's values the boxes cannot show stay named after validation ran, and typed
+    values are counted."""
+    config = RunConfig()
+    config.name = "r"
+    config.launch.processes, config.launch.nodes = 1000, 0
+    window.set_config(config)
+    form = window.launch_form
+    window.tabs.setCurrentWidget(window.pages[form])
+    window.validator.wait()
+    qtbot.wait(50)
+    assert "nodes is 0" in form._fields["launch.nodes"].error_label().text()
+    assert form.summary.text().startswith("The config has values to fix before the processes can be counted: "
+                                          "Processes 1000 (the box takes 1 to 256), Machines 0 (the box takes 1 to "
+                                          "4096).")
+    form.processes_spin.setValue(8)
+    form.nodes_spin.setValue(2)
+    assert form.summary.text().startswith("8 processes on each of 2 machines (16 in all) under torchrun.")
 
 
 def test_a_value_the_box_shows_as_it_is_is_the_boxs(qtbot: Any) -> None:
