@@ -451,7 +451,31 @@ def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | N
               rdzv_timeout_s: float | None = None) -> Any:
     """The detached supervisor's body: train a run folder the window claimed (or resume one). A stop file there is
     kept: the window cleared a stale one before starting this process (start_detached), so one there now is a Stop
-    pressed since, while this process was still starting."""
+    pressed since, while this process was still starting. However the supervisor ends (finished, stopped, failed
+    before torchrun started, interrupted), the stop file goes with it (drop_stop_request)."""
+    try:
+        return _supervise(Path(run_dir), sink, stop, resume_run, extra_epochs, rdzv_timeout_s)
+    finally:
+        drop_stop_request(Path(run_dir))
+
+
+def drop_stop_request(run_dir: Path) -> None:
+    """Remove the stop file of a segment that has ended, unless another process trains the folder now (the
+    request is that run's). A Stop is only ever for the segment that trains: one left behind (the supervisor
+    failed before torchrun read it, or the window wrote it as the run ended) would stop the next segment at its
+    first step wherever nothing clears it first: a `supervise --resume` run by hand, or the torchrun lines of
+    Copy launch command, whose rank 0 reads the file itself. Removed when the segment ends rather than ignored
+    by age: a stop file's time and a rank's clock come from different machines in a multi-node run, and a Stop
+    pressed while a supervisor starts is older than every rank yet must be obeyed. A SIGKILLed supervisor runs
+    no clean-up: the next start (start_detached, torchrun_execute) clears the file."""
+    from finetune_studio.core.runs import run_busy
+
+    if not run_busy(run_dir):
+        clear_stop(run_dir)
+
+
+def _supervise(run_dir: Path, sink: Sink | None, stop: threading.Event | None, resume_run: bool,
+               extra_epochs: float | None, rdzv_timeout_s: float | None) -> Any:
     if resume_run:
         return resume(run_dir, sink, stop, extra_epochs, rdzv_timeout_s, keep_stop=True)
     folder = RunFolder(Path(run_dir))
@@ -486,11 +510,11 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     first step, nothing trained)."""
     from finetune_studio.core.training import RunResult, train_in_folder
 
+    if not keep_stop:
+        clear_stop(folder.path)
     if finish_only:  # training had ended; only the final save is left, which one process does
         return train_in_folder(config, folder, sink, stop, checkpoint, True)
     rdzv_timeout_s = join_timeout(config, rdzv_timeout_s)
-    if not keep_stop:
-        clear_stop(folder.path)
     clear_heartbeats(folder.path)
     endpoint = (config.launch.rdzv_endpoint or "").strip() or ONE_MACHINE_ENDPOINT
     command = local_command(config, folder.path, endpoint, checkpoint, rdzv_timeout_s)
@@ -858,6 +882,8 @@ def _follow_to_result(folder: RunFolder, offset: int, process: subprocess.Popen,
     if waiting:
         sink(waiting)
     code = follow(folder.path, offset, process, sink, stop, detach)
+    if code is not None:  # a Stop written as the supervisor ended, after its own clean-up: not the next segment's
+        drop_stop_request(folder.path)
     status = folder.read_status()
     state = str(status.get("state"))
     if code is None:
