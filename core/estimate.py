@@ -15,6 +15,12 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   saved dtype). Adapter runs add the adapter's own parameters (peft's count, from core.adapter_layout). QLoRA:
   the linear layers of the decoder in 4 bits, 0.5 byte per weight plus one float32 scale per block of 64
   (bitsandbytes' defaults: 0.5625 byte), the rest (embeddings, norms, output head) in the compute dtype.
+- **a chat template's rows**: a chat run (its local dataset's first rows read as chats: core.chat.template_chat)
+  whose template has control tokens the model lacks (ChatML's <|im_start|> and <|im_end|> on a model without a
+  template) adds them to the tokenizer and grows the embeddings (and an untied head) by that many rows
+  (core.chat.prepare_model); an adapter run trains those rows in full (peft's trainable_token_indices). The weights,
+  gradients and optimizer states count them, and the logits below are as wide as the grown vocabulary. A row is
+  never longer for it: the run cuts the rendered row, template tokens included, at max_length.
 - **gradients**: one per trainable parameter, in its dtype (full: every weight; adapters: the adapter's).
 - **optimizer**: AdamW keeps two states per trainable parameter in the parameter's dtype (torch's AdamW, fused
   or not, the Trainer's default); 8-bit AdamW (adamw_8bit, adamw_bnb_8bit …) two 1-byte states; SGD one momentum
@@ -127,6 +133,7 @@ class Estimate:
     notes: tuple[str, ...] = ()
     device: str = "cpu"
     sharing: int = 1  # processes whose peaks add up in the same memory: on the CPU this machine's processes
+    added_rows: int = 0  # embedding rows a chat template's control tokens add (ChatML's on a model without one)
 
     @property
     def sharing_note(self) -> str:
@@ -404,10 +411,17 @@ def _saved_bytes(config: Any, dtype: str, adapter: AdapterConfig, batch: int, le
 
 @functools.lru_cache(maxsize=64)
 def _pass_figures(model_key: tuple, dtype: str, adapter_key: tuple, batch: int, length: int,
-                  autocast: str | None) -> _PassFigures:
+                  autocast: str | None, vocab: int = 0) -> _PassFigures:
+    """`vocab`: the embeddings' rows when a chat template's tokens grew them past the model's config (0: as it
+    says), so the head's logits and the loss in the pass are as wide as the run's."""
+    import copy
+
     name, revision, trust, model_dtype = model_key
     config = _model_config(ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust,
                                        dtype=model_dtype))
+    if vocab > int(getattr(config, "vocab_size", 0) or 0):
+        config = copy.deepcopy(config)  # the cached config stays the model's own
+        config.vocab_size = vocab
     adapter = AdapterConfig(**{k: list(v) if isinstance(v, tuple) else v for k, v in adapter_key})
     key = _pass_key(config, dtype, adapter_key, batch, length, autocast)
     kept = _kept_passes().get(key)
@@ -515,7 +529,7 @@ def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
 def _estimate_valid(config: RunConfig, device: str) -> Estimate:
     """estimate() of a config already checked (config_problems gave none): callers that checked it themselves
     (preflight, fixes, the CLI) do not validate it twice. The defaults below are for settings left unset."""
-    from finetune_studio.core.adapter_layout import adapter_figures, module_layout
+    from finetune_studio.core.adapter_layout import adapter_figures, added_tokens, module_layout
 
     training = config.training
     batch = _int(training.get("per_device_train_batch_size"), DEFAULT_TRAIN_BATCH)
@@ -528,16 +542,26 @@ def _estimate_valid(config: RunConfig, device: str) -> Estimate:
     model = config.model
     model_key = (model.name_or_path.strip(), model.revision or None, bool(model.trust_remote_code), model.dtype)
     layout = module_layout(model)
-    figures = adapter_figures(model, dataclasses.replace(adapter, method=method))
+    chat = _template_chat(config)  # a chat run's template may add control tokens: the embeddings grow rows
+    figures = adapter_figures(model, dataclasses.replace(adapter, method=method), chat)
     dtype = layout.dtype
     per = _DTYPE_BYTES.get(dtype, 4)
     notes: list[str] = []
+    model_vocab = int(getattr(_model_config(model), "vocab_size", 0) or 0)
+    added = added_tokens(model, chat) if chat is not None else None
+    vocab = max(model_vocab, added.vocab_size if added is not None else 0)
+    grown = 0  # the parameters those rows add (input embedding, and an untied head)
+    if vocab > model_vocab:
+        grown = adapter_figures(model, AdapterConfig(method="full"), chat).total - layout.total_params
+        tokens = ", ".join(added.tokens) if added is not None and added.tokens else "tokens"
+        notes.append(f"The chat template adds {tokens} to the tokenizer: the embeddings grow by "
+                     f"{vocab - model_vocab} row{'s' if vocab - model_vocab != 1 else ''}, counted here.")
     if method == "full":
-        trainable, total = layout.total_params, layout.total_params
+        trainable, total = layout.total_params + grown, layout.total_params + grown
         weights = total * per
     else:
         trainable, total = figures.trainable, figures.total
-        base = layout.total_params
+        base = layout.total_params + grown
         if method == "qlora":
             compute = 2  # bf16 / fp16 compute dtype
             quantized = _quantized_params(model_key)
@@ -551,9 +575,9 @@ def _estimate_valid(config: RunConfig, device: str) -> Estimate:
     adapter_key = _adapter_key(dataclasses.replace(adapter, method=method))
     pass_dtype = "bfloat16" if method == "qlora" else dtype
     with _lock:
-        passes = _pass_figures(model_key, pass_dtype, adapter_key, batch, length, half)
+        passes = _pass_figures(model_key, pass_dtype, adapter_key, batch, length, half,
+                               vocab if vocab > model_vocab else 0)
     layers = int(getattr(_model_config(model), "num_hidden_layers", 1) or 1)
-    vocab = int(getattr(_model_config(model), "vocab_size", 0) or 0)
     logits = batch * length * vocab * 4  # float32 logits: the loss's log-softmax is saved at this size
     if checkpointing:
         # The loss's backward (two more logits-sized gradients) comes first and is over before the last layer is
@@ -565,7 +589,10 @@ def _estimate_valid(config: RunConfig, device: str) -> Estimate:
     tied_transient = 0
     if method == "full":  # adapters leave the embedding frozen: no gradient
         accumulation = _int(training.get("gradient_accumulation_steps"), DEFAULT_ACCUMULATION)
-        tied_transient = (2 if accumulation == 1 else 3) * _tied_embedding_params(model_key) * per
+        embedding = _tied_embedding_params(model_key)
+        if model_vocab:
+            embedding = embedding * vocab // model_vocab  # with the rows a chat template's tokens add
+        tied_transient = (2 if accumulation == 1 else 3) * embedding * per
     from finetune_studio.core.launch import processes_per_node, world_size  # the processes torchrun starts
 
     devices, per_node = world_size(config), processes_per_node(config)
@@ -586,7 +613,45 @@ def _estimate_valid(config: RunConfig, device: str) -> Estimate:
                     eval_extra=int(eval_extra), tied_transient=int(tied_transient),
                     trainable_params=int(trainable), total_params=int(total),
                     batch=batch, max_length=length, checkpointing=checkpointing, method=method, devices=devices,
-                    notes=tuple(notes), device="cuda" if device == "cuda" else "cpu", sharing=sharing)
+                    notes=tuple(notes), device="cuda" if device == "cuda" else "cpu", sharing=sharing,
+                    added_rows=vocab - model_vocab)
+
+
+_ROWS_KEPT: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}  # dataset settings + file stamps -> first rows
+_rows_lock = threading.Lock()
+
+
+def _template_chat(config: RunConfig) -> Any:
+    """The run's chat settings when it renders its rows with a chat template (core.chat.template_chat, TRL's test
+    on the first rows, as the run decides), else None. A template may add control tokens the model lacks (ChatML's
+    on a model without a template): the run grows the embeddings to match (core.chat.prepare_model), which widens
+    the weights, the head's logits and the loss. Only a local dataset's first rows are read (once per file
+    version); a Hub dataset's are not fetched for an estimate, so its run is counted as plain text."""
+    from finetune_studio.core.sources import is_local
+
+    if config.chat.format == "text" or not isinstance(config.dataset.source, str) \
+            or not is_local(config.dataset.source):
+        return None
+    from finetune_studio.core import data
+
+    key = repr((dataclasses.asdict(config.dataset), data.files_signature(config.dataset.source)))
+    with _rows_lock:  # estimates run in the window's worker threads
+        if key not in _ROWS_KEPT:
+            try:
+                preview = data.preview(config.dataset, limit=20)
+            except (FinetuneError, OSError):
+                return None  # validation names what is wrong with the data; the estimate counts it as plain text
+            if len(_ROWS_KEPT) >= 16:
+                _ROWS_KEPT.pop(next(iter(_ROWS_KEPT)))
+            _ROWS_KEPT[key] = (preview.columns, preview.rows)
+        columns, rows = _ROWS_KEPT[key]
+    from finetune_studio.core.chat import ChatRows, template_chat
+
+    text_column = config.dataset.text_column if isinstance(config.dataset.text_column, str) else None
+    try:
+        return template_chat(ChatRows(config.chat, rows, columns, text_column))
+    except ValueError:  # core.chat.ChatDataError: a chat setting validation names at its field
+        return None
 
 
 def _adapter_key(adapter: AdapterConfig) -> tuple:

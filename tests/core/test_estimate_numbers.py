@@ -366,3 +366,66 @@ def test_sizes_read_as_a_person_writes_them_from_mib_to_absurd() -> None:
 
     assert [gib(v) for v in (0.5 * MIB, 300 * MIB, 1.5 * GIB, 182.75 * GIB, 999.994 * GIB, 2855062.63 * GIB)] == [
         "0.5 MiB", "300 MiB", "1.50 GiB", "182.75 GiB", "999.99 GiB", "2,855,063 GiB"]
+
+
+def _chat_run_model(config):
+    """The model a chat run of `config` trains: its tokenizer given the run's template plan (which adds the control
+    tokens the model lacks) and its embeddings grown to match, as core.training does (core.chat.prepare_model)."""
+    from finetune_studio.core.chat import prepare_model, template_plan
+    from finetune_studio.core.model import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(config.model)
+    plan = template_plan(tokenizer, config.chat)
+    model = load_model(config.model)
+    prepare_model(model, tokenizer, plan)
+    return model, plan
+
+
+def test_a_chat_templates_added_rows_are_counted_as_the_run_grows_them(demo_cache) -> None:
+    """The demo model has no chat template, so a chat run renders ChatML and adds <|im_start|> and <|im_end|>: its
+    embeddings grow by two rows and the logits by two columns. Before: the estimate counted the model's own 191,936
+    parameters and 1,457-wide logits, below what the run holds."""
+    config = config_for("builtin:demo")
+    config.dataset.source = "builtin:chat"
+    model, plan = _chat_run_model(config)
+    vocab = model.get_input_embeddings().weight.shape[0]
+    params = sum(p.numel() for p in model.parameters())  # tied embeddings once
+    assert plan.added_tokens == ["<|im_start|>", "<|im_end|>"] and vocab == 1459 and params == 191936 + 2 * 64
+    result = estimate(config)
+    assert result.total_params == params
+    assert (result.weights, result.gradients, result.optimizer) == (params * 4, params * 4, 2 * params * 4)
+    assert result.added_rows == 2
+    assert result.activations == real_saved_bytes(model, batch=2, length=64) + 2 * 2 * 64 * vocab * 4
+    assert result.eval_extra == 2 * 1 * 64 * vocab * 4
+    times = 2 if config.training.get("gradient_accumulation_steps", 1) == 1 else 3  # the module doc's rule
+    assert result.tied_transient == times * vocab * 64 * 4  # the tied embedding's gradients, grown rows included
+    assert "the embeddings grow by 2 rows" in describe(result)
+    lora = config_for("builtin:demo")
+    lora.dataset.source, lora.adapter.method = "builtin:chat", "lora"
+    from finetune_studio.core.adapter_layout import adapter_figures
+    from finetune_studio.core.chat import ChatConfig
+
+    figures = adapter_figures(lora.model, lora.adapter, ChatConfig())  # the Model tab's figures for a chat run
+    adapted = estimate(lora)
+    assert (adapted.trainable_params, adapted.total_params) == (figures.trainable, figures.total)
+    assert adapted.weights == (params + figures.trainable) * 4  # the grown base, and the adapter with its rows
+
+
+def test_a_chat_row_is_never_longer_than_max_length_so_the_activation_length_stands(demo_cache) -> None:
+    """The template's tokens (ChatML's turn markers, the system turn) are inside max_length: a run cuts the
+    rendered row, not the text before rendering, so max_length stays the longest row a chat run trains on, and
+    the estimate's batch x max_length is right for chat runs as it is for plain text."""
+    from finetune_studio.core import data
+    from finetune_studio.core.chat import prepare_dataset, render_and_label
+    from finetune_studio.core.model import load_tokenizer
+
+    config = config_for("builtin:demo")
+    config.dataset.source, config.dataset.max_length = "builtin:chat", 24
+    tokenizer = load_tokenizer(config.model)
+    raw = data.load_split(config.dataset)
+    rendered = [len(render_and_label(tokenizer, row, config.chat, 24, truncation=False).input_ids) for row in raw]
+    assert max(rendered) > 24  # the template makes rows longer than max_length …
+    splits = prepare_dataset(raw, tokenizer, config.chat, config.dataset, 42, lambda _text: None).splits
+    lengths = [len(ids) for split in splits.values() for ids in split["input_ids"]]
+    assert max(lengths) == 24  # … and the run cuts them there
+    assert estimate(config).max_length == 24
