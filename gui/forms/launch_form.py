@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButto
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import WARNING, ConfigError, Problem
+from finetune_studio.core.launch import MAX_NODES  # light (no torch): the cap validation holds machines to
 from finetune_studio.gui.forms.common import (
     Form,
     align_labels,
@@ -60,9 +61,9 @@ class LaunchForm(Form):
         self.processes_spin = QSpinBox()
         self.processes_spin.setRange(1, 256)
         self.nodes_spin = QSpinBox()
-        self.nodes_spin.setRange(1, 4096)
+        self.nodes_spin.setRange(1, MAX_NODES)  # what validation accepts: a box cannot offer a refused count
         self.node_rank_spin = QSpinBox()
-        self.node_rank_spin.setRange(0, 4095)
+        self.node_rank_spin.setRange(0, MAX_NODES - 1)
         self.endpoint_edit = QLineEdit()
         self.endpoint_edit.setPlaceholderText("host:port  (empty: this machine, a free port)")
         self.endpoint_edit.setClearButtonEnabled(True)

@@ -72,7 +72,7 @@ def test_the_summary_names_kept_values_instead_of_counting_them(qtbot: Any) -> N
     assert (form.processes_spin.value(), form.nodes_spin.value()) == (256, 1)
     assert form.summary.text() == (
         "The config has values to fix before the processes can be counted: Processes 1000 (the box takes 1 to 256), "
-        "Machines 0 (the box takes 1 to 4096). To fix: type a value in each of those boxes, or correct the config "
+        "Machines 0 (the box takes 1 to 64). To fix: type a value in each of those boxes, or correct the config "
         "file and open it again.")
     form = _loaded(qtbot, processes="two")  # before: "One process: …", the box's 1 counted in its place
     assert form.summary.text() == (
@@ -85,16 +85,16 @@ def test_the_summary_names_kept_values_instead_of_counting_them(qtbot: Any) -> N
 
 
 def test_a_count_validation_refuses_is_named_until_its_box_is_edited(qtbot: Any) -> None:
-    """The box shows the value (Machines 100), but validation refuses it (a cap on machines): the summary names it
-    rather than counting 400 processes, whatever the refusal's words; an edit of the box counts again."""
+    """The box shows the value (Machines 50), but validation refuses it (here a made-up refusal): the summary names
+    it rather than counting 200 processes, whatever the refusal's words; an edit of the box counts again."""
     from finetune_studio.core.errors import WARNING, Problem
 
-    form = _loaded(qtbot, processes=4, nodes=100, rdzv_endpoint="10.0.0.5:29500")
-    assert form.summary.text().startswith("4 processes on each of 100 machines (400 in all)")
-    form.show_problems([Problem("launch.nodes", "nodes is 100; a run can take at most 64 machines."),
+    form = _loaded(qtbot, processes=4, nodes=50, rdzv_endpoint="10.0.0.5:29500")
+    assert form.summary.text().startswith("4 processes on each of 50 machines (200 in all)")
+    form.show_problems([Problem("launch.nodes", "nodes is 50; this cluster takes at most 40 machines."),
                         Problem("launch.processes", "more processes than cores", WARNING)])
     assert form.summary.text() == (
-        "The config has values to fix before the processes can be counted: Machines 100 (see the message under the "
+        "The config has values to fix before the processes can be counted: Machines 50 (see the message under the "
         "box). To fix: type a value in that box, or correct the config file and open it again.")
     form.nodes_spin.setValue(3)
     assert form.summary.text().startswith("4 processes on each of 3 machines (12 in all)")
@@ -114,7 +114,7 @@ def test_the_windows_launch_tab_names_the_files_values_to_fix(qtbot: Any, window
     assert "nodes is 0" in form._fields["launch.nodes"].error_label().text()
     assert form.summary.text().startswith("The config has values to fix before the processes can be counted: "
                                           "Processes 1000 (the box takes 1 to 256), Machines 0 (the box takes 1 to "
-                                          "4096).")
+                                          "64).")
     form.processes_spin.setValue(8)
     form.nodes_spin.setValue(2)
     assert form.summary.text().startswith("8 processes on each of 2 machines (16 in all) under torchrun.")
@@ -143,3 +143,19 @@ def test_the_window_keeps_and_names_the_loaded_values_after_an_edit_of_another_f
     assert form._fields["launch.processes"].error_label().text() == "processes must be a whole number (got 'two')."
     assert "nodes is 0" in form._fields["launch.nodes"].error_label().text()
     assert not window.start_action.isEnabled()
+
+
+def test_machines_box_stops_at_the_most_validation_accepts(qtbot: Any) -> None:
+    """The box used to go to 4096 machines while validation refuses more than MAX_NODES: a count it offers must
+    be one a run can take, and a loaded count above it is kept and named (as 1000 processes are)."""
+    from finetune_studio.core.launch import MAX_NODES
+
+    form = _loaded(qtbot, processes=2, nodes=2)
+    assert form.nodes_spin.maximum() == MAX_NODES == 64
+    form.nodes_spin.setValue(1000)
+    assert form.nodes_spin.value() == MAX_NODES
+    form = _loaded(qtbot, processes=2, nodes=100)
+    assert form.nodes_spin.value() == MAX_NODES
+    assert form.summary.text().startswith("The config has values to fix before the processes can be counted: "
+                                          "Machines 100 (the box takes 1 to 64).")
+    assert _stored(form).nodes == 100  # kept until the user edits the box
