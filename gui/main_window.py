@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import Problem
 from finetune_studio.core.events import RunState
-from finetune_studio.core.runs import RunFolder, run_busy
+from finetune_studio.core.runs import MISSING, run_busy, run_folder_problem
 from finetune_studio.core.session import Session, has_checkpoint, resume_differences
 from finetune_studio.gui import background, chart_texts, dialogs
 from finetune_studio.gui import settings as store
@@ -733,13 +733,17 @@ class MainWindow(ConfigDocument, QMainWindow):
         """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Continue for N more epochs")."""
         if self.runner.running or self.warm is None or self.start_pending:
             return
-        if not RunFolder(Path(run_dir)).exists():  # deleted, moved or renamed since it was shown
+        problem = run_folder_problem(run_dir)
+        if problem is not None and problem.kind == MISSING:  # deleted, moved or renamed since it was shown
             if self.run_dir == run_dir:
                 self.session.forget_run()
             dialogs.show_error(self, "Cannot resume", f"The run {run_dir.name} is no longer in {run_dir.parent} "
                                "(deleted, moved or renamed since it was shown), so there is nothing to resume "
                                "there. If it was moved or renamed, open it from its new place (the Runs tab, or "
                                "File → Open run folder) and resume it.")
+            return
+        if problem is not None:  # still there, but no run any more (its config.yaml gone): the one wording of it
+            dialogs.show_error(self, "Cannot resume", str(problem))
             return
         busy = run_busy(run_dir)  # another process (a CLI run, another window) still trains it
         if busy:
@@ -859,10 +863,9 @@ class MainWindow(ConfigDocument, QMainWindow):
         path = dialogs.choose_folder(self, "Open run folder", str(self.session.runs_dir))
         if not path:
             return
-        from finetune_studio.core.runs import RunFolder
-
-        if not RunFolder(Path(path)).exists():
-            dialogs.show_error(self, "Not a run folder", f"{path} has no config.yaml, so it is not a run folder.")
+        problem = run_folder_problem(path)  # said as the command line says it (the runs folder itself, a lost
+        if problem is not None:  # config.yaml …), with what to open instead
+            dialogs.show_error(self, "Not a run folder", str(problem))
             return
         if not self.runner.running:
             self.show_run(Path(path))

@@ -282,3 +282,46 @@ def test_figures_after_start_stop_resume_and_continue(qtbot: Any, window: Any, t
     final = figures(window)
     assert (final["step"], final["epoch"], final["eta"]) == ("16 / 16", "4.00 / 4", "0:00")
     assert abs(seconds(final["elapsed"]) - summarize(run_dir).duration_s) <= 1
+
+
+def test_resume_of_a_shown_run_whose_config_was_deleted_says_its_settings_are_lost(qtbot: Any, window: Any,
+                                                                                  runs_dir: Path,
+                                                                                  dialog_log: DialogLog) -> None:
+    """The folder is still there but its config.yaml is gone: before, 'no longer in … (deleted, moved or renamed)',
+    which it is not; now the one wording of core.runs.run_folder_problem, with what to do."""
+    path = _shown_stopped_run(window, runs_dir, "lost")
+    (path / "config.yaml").unlink()
+    window.resume_action.trigger()
+    assert not window.runner.running
+    title, message, _ = dialog_log.errors[-1]
+    assert title == "Cannot resume"
+    assert message.startswith(f"{path} holds a run whose config.yaml is missing (status.json and metrics.jsonl are "
+                              "there), so its settings are lost")
+    assert "To fix: put its config.yaml back" in message
+    assert sorted(p.name for p in path.iterdir()) == ["checkpoint-12", "metrics.jsonl", "status.json"]
+
+
+@pytest.mark.parametrize("kind", ["runs folder", "empty folder"])
+def test_open_run_folder_of_something_else_says_what_to_open(qtbot: Any, window: Any, runs_dir: Path,
+                                                            dialog_log: DialogLog, monkeypatch: pytest.MonkeyPatch,
+                                                            kind: str) -> None:
+    """File → Open run folder on the runs folder itself names one of its runs to open instead (it said only 'has no
+    config.yaml, so it is not a run folder')."""
+    from finetune_studio.gui import dialogs
+
+    run = fab.make_run(runs_dir, "kept", fab.segment(2, 4, end="stopped", max_steps=8),
+                       {"state": "stopped", "message": "Stopped."})
+    chosen = runs_dir if kind == "runs folder" else runs_dir / "empty"
+    chosen.mkdir(exist_ok=True)
+    monkeypatch.setattr(dialogs, "choose_folder", lambda *args: str(chosen))
+    shown = window.run_dir
+    window.open_run_dialog()
+    title, message, _ = dialog_log.errors[-1]
+    assert title == "Not a run folder"
+    if kind == "runs folder":
+        assert message == (f"{runs_dir} is not a run folder: it holds runs (1, e.g. kept). To fix: give one run's "
+                           f"folder, e.g. {run}; `finetune-studio runs --runs-dir {runs_dir}` lists them.")
+    else:
+        assert message == (f"{chosen} is not a run folder (it has no config.yaml). To fix: give a run's folder (the "
+                           "one holding its config.yaml); `finetune-studio runs` lists the runs.")
+    assert window.run_dir == shown
