@@ -22,7 +22,7 @@ from typing import Any, Callable
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.hub import local_base_size, size_text  # one way to say a size, as the push dialog does
-from finetune_studio.core.runs import RunFolder, run_folder_problem
+from finetune_studio.core.runs import RunFolder, no_model_text, run_folder_problem
 
 ADAPTER, MERGED = "adapter", "merged"
 KINDS = (ADAPTER, MERGED)
@@ -87,9 +87,7 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder,
             raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its model folder is already a "
                               f"whole model that loads as it is: {model_dir}. Export is for adapter runs (LoRA, "
                               "QLoRA, DoRA).", NOT_AN_ADAPTER_RUN)
-        state = folder.read_status().get("state", "unknown")
-        raise ExportError(f"The run {folder.path.name} has no saved model to export (its state is {state}). Only a "
-                          "finished run has one; finish or resume it first.")
+        raise ExportError(no_model_text(folder, "export"))
     if not (model_dir / ADAPTER_WEIGHTS_FILE).is_file():
         raise ExportError(f"{model_dir} has {ADAPTER_CONFIG_FILE} but no {ADAPTER_WEIGHTS_FILE}: the adapter's "
                           "weights are missing. Resume the run to save them again.")

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from finetune_studio.core.errors import FinetuneError, Problem
-from finetune_studio.core.runs import METRICS_FILE, RunFolder
+from finetune_studio.core.runs import METRICS_FILE, RunFolder, no_model_text
 
 log = logging.getLogger(__name__)
 
@@ -717,9 +717,7 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
     model_files = sorted(p for p in source_dir.rglob("*") if p.is_file()) if source_dir.is_dir() else []
     model_files = [p for p in model_files if p.relative_to(source_dir).as_posix() not in EXCLUDED_MODEL_FILES]
     if not model_files:
-        state = folder.read_status().get("state", "unknown")
-        raise HubError(f"The run {folder.path.name} has no saved model to push (its state is {state}). Only a "
-                       "finished run has one; finish or resume it first.")
+        raise HubError(no_model_text(folder, "push"))
     if model_dir is None and not checked:  # the dialog's list: a damaged model is said before Push is pressed
         from finetune_studio.core.export import shipping_problem
 

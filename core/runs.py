@@ -202,6 +202,19 @@ MISSING, NOT_A_FOLDER, NO_RUN, NO_CONFIG, UNWRITABLE = "missing", "not_a_folder"
 _GIVE_A_RUN = "To fix: give a run's folder (the one holding its config.yaml); `finetune-studio runs` lists the runs."
 
 
+def no_model_text(folder: RunFolder, doing: str) -> str:
+    """Why a run has no saved model to `doing` (export, push), and what to do: one wording for both. A finished run
+    whose model folder is gone is said as such; "only a finished run has one, finish it first" told a finished run
+    to finish."""
+    state = folder.read_status().get("state", "unknown")
+    if state == "finished":
+        return (f"The run {folder.path.name} finished, but its model folder {folder.model_dir} is missing or empty "
+                f"(moved or deleted since), so there is no model to {doing}. To fix: put the model folder back from "
+                "a copy, or train the run again under a new name.")
+    return (f"The run {folder.path.name} has no saved model to {doing} (its state is {state}): a run saves its model "
+            "when it finishes. To fix: resume it to the end first.")
+
+
 def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
     """What is wrong with `path` as a run's folder, as the error to raise or show; None when it holds a run.
 

@@ -114,3 +114,29 @@ def test_cli_push_and_export_exit_2_with_one_line(case: str, command: list[str],
     assert captured.out == ""
     assert captured.err.splitlines() == [f"error: {sentence}"]  # one line: no traceback, no progress
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("state", ["finished", "stopped"])
+def test_a_run_without_its_model_says_why_in_one_wording_for_export_and_push(tmp_path: Path, state: str) -> None:
+    """A finished run whose model folder is gone was told 'Only a finished run has one; finish or resume it
+    first.' (helper-48): now it says the model folder is missing; an unfinished run is told to resume to the end."""
+    from finetune_studio.core.config import default_config, save_config
+    from finetune_studio.core.export import ExportError
+    from finetune_studio.core.runs import RunFolder
+
+    folder = RunFolder(tmp_path / "r")
+    folder.path.mkdir()
+    save_config(default_config(), folder.config_path)
+    folder.write_status(state, "")
+    finished = (f"The run r finished, but its model folder {folder.model_dir} is missing or empty (moved or deleted "
+                "since), so there is no model to {}. To fix: put the model folder back from a copy, or train the run "
+                "again under a new name.")
+    unfinished = ("The run r has no saved model to {} (its state is stopped): a run saves its model when it "
+                  "finishes. To fix: resume it to the end first.")
+    expected = finished if state == "finished" else unfinished
+    with pytest.raises(ExportError) as exported:
+        export_adapter(folder.path)
+    assert str(exported.value) == expected.format("export")
+    with pytest.raises(hub.HubError) as pushed:
+        hub.plan_push(folder.path)
+    assert str(pushed.value) == expected.format("push")

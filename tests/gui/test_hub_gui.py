@@ -497,7 +497,8 @@ def test_a_folder_without_a_model_cannot_be_pushed(qtbot: Any, window: Any, tmp_
     shutil.rmtree(run / "model")
     dialog = window.hub.open_push(run)
     qtbot.waitUntil(lambda: dialog.message.isVisible(), timeout=WAIT)
-    assert "has no saved model to push" in dialog.message.text()
+    assert "finished, but its model folder" in dialog.message.text()  # not "finish it first"
+    assert "so there is no model to push. To fix: put the model folder back" in dialog.message.text()
     assert not dialog.push_button.isEnabled()
 
 
