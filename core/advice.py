@@ -24,7 +24,7 @@ from typing import Any, Callable
 from finetune_studio.core.config import RunConfig, load_config, parse_config, to_yaml
 from finetune_studio.core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
 from finetune_studio.core.fileio import atomic_write_text
-from finetune_studio.core.runs import RunBusy, RunFolder, run_busy, unwritable
+from finetune_studio.core.runs import RunBusy, RunFolder, require_run_folder, run_busy, unwritable
 
 BEFORE_FIX_FILE = "config.before-fix.yaml"
 # TrainingArguments defaults, for configs that leave these keys out.
@@ -291,9 +291,7 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
     """Write the run's proposed fix (or `fix`) into its config.yaml, atomically; the previous config.yaml is kept
     as config.before-fix.yaml. Applying a fix that is already in the config changes no file. A run that is still
     training (in any process) is refused with RunBusy before anything is written."""
-    folder = RunFolder(Path(run_dir))
-    if not folder.exists():
-        raise FinetuneError(f"{run_dir} is not a run folder (it has no config.yaml).")
+    folder = RunFolder(require_run_folder(run_dir))  # core.runs' words for a folder that holds no run
     busy = run_busy(folder.path)
     if busy:  # its trainer would keep the old settings and a later resume would find the config changed under it
         raise RunBusy(busy)

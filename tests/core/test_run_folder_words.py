@@ -63,7 +63,14 @@ ENTRY_POINTS: dict[str, Callable[[Path, Path], object]] = {
     "export_run": lambda run, out: export_run(run, "adapter", out),
     "plan_push": lambda run, out: hub.plan_push(run),
     "push_run": lambda run, out: hub.push_run(run, token="hf_never_sent"),
+    "apply_fix": lambda run, out: _apply_fix(run),  # the window's Apply fix and resume, `resume --apply-fix`
 }
+
+
+def _apply_fix(run: Path) -> object:
+    from finetune_studio.core.advice import apply_fix
+
+    return apply_fix(run)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -92,7 +99,7 @@ def test_export_and_hub_say_it_in_the_same_words(case: str, entry: str, tmp_path
     with pytest.raises(Exception) as raised:
         ENTRY_POINTS[entry](folder, tmp_path / "out")
     assert str(raised.value) == sentence
-    if entry.startswith("export"):  # a bad-input error: the command line exits 2 for it
+    if entry.startswith("export") or entry == "apply_fix":  # a bad-input error: the command line exits 2
         assert isinstance(raised.value, RunFolderUnusable)
     else:  # what the window's push dialog shows as it is
         assert isinstance(raised.value, hub.HubError) and raised.value.kind == hub.NOT_A_RUN_FOLDER
