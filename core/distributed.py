@@ -466,6 +466,10 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
         print(f"error: rank {info.rank}: {message}", file=sys.stderr)
         return 1
     finally:
+        if info.is_main and not os.environ.get(SUPERVISED_ENV):
+            # A line run by hand (Copy launch command) has no supervisor to remove the stop file when its segment
+            # ends: a Stop would otherwise stop the next line run by hand (a resume) at its first step.
+            clear_stop(run_dir)
         if lock is not None:
             lock.release()
         if isinstance(folder_for_rank(run_dir, info), RankFolder):
