@@ -328,7 +328,10 @@ def lock_alive(record: dict[str, Any]) -> bool:
     return abs(now_started - started) < 1.0
 
 
-def describe_holder(record: dict[str, Any] | None, name: str) -> str:
+def describe_holder(record: dict[str, Any] | None, name: str, new_run: bool = False) -> str:
+    """Who trains the run, and why this start stops: a resume (the usual case: Resume, --apply-fix, the Runs tab)
+    or, with `new_run`, a new run that claimed the folder of a run another start had just made (two windows
+    starting the same name at once; core.training.new_run_folder refuses it by name in all other cases)."""
     pid = (record or {}).get("pid")
     where = f"process {pid}" if pid else "another process"
     host = (record or {}).get("host")
@@ -337,6 +340,10 @@ def describe_holder(record: dict[str, Any] | None, name: str) -> str:
     since = _float((record or {}).get("since"))
     if since:
         where += f", since {datetime.fromtimestamp(since).strftime('%Y-%m-%d %H:%M')}"
+    if new_run:
+        return (f"A run named {name} started training in this folder just now ({where}). A second trainer on the "
+                "same folder would mix their checkpoints and metrics, so this run was not started. To fix: give "
+                "this run another name and start it again.")
     return (f"The run {name} is still training ({where}). A second trainer on the same folder would mix their "
             "checkpoints and metrics, so it was not resumed. Stop it first (Stop in its window, or Ctrl-C in its "
             "terminal) or wait until it ends, then resume.")
@@ -362,9 +369,10 @@ class RunLock:
         self._write_lock = threading.Lock()
 
     @classmethod
-    def acquire(cls, folder: Path) -> "RunLock":
-        """Take the lock, or raise RunBusy with a message that says who holds it, or RunFolderUnusable when the
-        folder cannot be written (a read-only file system, no permission)."""
+    def acquire(cls, folder: Path, new_run: bool = False) -> "RunLock":
+        """Take the lock, or raise RunBusy with a message that says who holds it (and, for a `new_run`, to pick
+        another name rather than to resume), or RunFolderUnusable when the folder cannot be written (a read-only
+        file system, no permission)."""
         folder = Path(folder)
         try:
             fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
@@ -381,12 +389,12 @@ class RunLock:
             except ImportError:  # not POSIX: the record alone decides
                 pass
             except BlockingIOError:
-                raise RunBusy(describe_holder(read_lock(folder), folder.name)) from None
+                raise RunBusy(describe_holder(read_lock(folder), folder.name, new_run)) from None
             except OSError:  # a file system without flock (some network mounts): the record alone decides
                 pass
             record = read_lock(folder)
             if record is not None and lock_alive(record) and record.get("pid") != os.getpid():
-                raise RunBusy(describe_holder(record, folder.name))
+                raise RunBusy(describe_holder(record, folder.name, new_run))
         except BaseException:
             os.close(fd)
             raise

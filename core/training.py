@@ -32,7 +32,7 @@ from finetune_studio.core.events import (
     WarningEvent,
 )
 from finetune_studio.core.metrics import MetricsLog, MetricsTally, read_metrics
-from finetune_studio.core.runs import RunFolder, RunLock, generate_run_name
+from finetune_studio.core.runs import RunFolder, RunLock, generate_run_name, require_run_folder
 from finetune_studio.core.shared_state import training_owns_process_state
 
 
@@ -443,7 +443,7 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
     if problems:
         raise ConfigError(problems)
     config, folder = new_run_folder(config)
-    with RunLock.acquire(folder.path):
+    with RunLock.acquire(folder.path, new_run=True):  # busy: another start took this name a moment ago
         save_config(config, folder.config_path)
         return (execute or train_in_folder)(config, folder, sink, stop or threading.Event(), None, False)
 
@@ -453,9 +453,7 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
     """Continue a run from its latest complete checkpoint, in the same folder and metrics log. With `restart`, a
     run that failed before its first checkpoint starts again from step 0 in its folder (core.advice uses this
     after applying a fix)."""
-    folder = RunFolder(Path(run_dir))
-    if not folder.exists():
-        raise FinetuneError(f"{run_dir} is not a run folder (it has no config.yaml).")
+    folder = RunFolder(require_run_folder(run_dir))  # core.runs' words for a folder that holds no run
     if extra_epochs is not None and not 0 < extra_epochs < float("inf"):
         raise ConfigError([Problem("--epochs", f"The number of epochs to add must be above 0 (got {extra_epochs:g}). "
                                                "To fix: give how many more epochs to train, e.g. --epochs 1.")])

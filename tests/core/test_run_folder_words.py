@@ -64,7 +64,14 @@ ENTRY_POINTS: dict[str, Callable[[Path, Path], object]] = {
     "plan_push": lambda run, out: hub.plan_push(run),
     "push_run": lambda run, out: hub.push_run(run, token="hf_never_sent"),
     "apply_fix": lambda run, out: _apply_fix(run),  # the window's Apply fix and resume, `resume --apply-fix`
+    "resume": lambda run, out: _resume(run),  # the window's Resume, core.training.resume for an API user
 }
+
+
+def _resume(run: Path) -> object:
+    from finetune_studio.core.training import resume
+
+    return resume(run)
 
 
 def _apply_fix(run: Path) -> object:
@@ -99,7 +106,7 @@ def test_export_and_hub_say_it_in_the_same_words(case: str, entry: str, tmp_path
     with pytest.raises(Exception) as raised:
         ENTRY_POINTS[entry](folder, tmp_path / "out")
     assert str(raised.value) == sentence
-    if entry.startswith("export") or entry == "apply_fix":  # a bad-input error: the command line exits 2
+    if entry.startswith("export") or entry in ("apply_fix", "resume"):  # a bad-input error: the command line exits 2
         assert isinstance(raised.value, RunFolderUnusable)
     else:  # what the window's push dialog shows as it is
         assert isinstance(raised.value, hub.HubError) and raised.value.kind == hub.NOT_A_RUN_FOLDER

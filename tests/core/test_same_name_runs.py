@@ -53,19 +53,24 @@ def test_a_second_start_under_a_name_in_training_is_refused_and_leaves_the_first
 
 def test_two_starts_that_claim_the_same_empty_folder_at_once_train_one_run(tmp_path: Path) -> None:
     """The narrowest race: the second start claims the folder after the first made it but before the first took
-    its lock. The run lock decides: the second is told the run is busy and changes nothing."""
+    its lock. The run lock decides: the first is told another start took the name, in words for a new run (it
+    said 'so it was not resumed … then resume', which a new run is not)."""
     config, folder = new_run_folder(_named(tmp_path, "race", 1e-3))  # the first start, up to its lock
     trained: list[str] = []
+    said: list[str] = []
 
     def training(config, folder, sink, stop, checkpoint, finish_only):
         trained.append(config.name)
         from finetune_studio.core.runs import RunLock
 
-        with pytest.raises(RunBusy, match="race"):  # the first start, now reaching its lock
-            with RunLock.acquire(folder.path):
+        with pytest.raises(RunBusy) as busy:  # the first start, now reaching its lock
+            with RunLock.acquire(folder.path, new_run=True):
                 pass
+        said.append(str(busy.value))
         return "second"
 
     assert run(_named(tmp_path, "race", 5e-5), execute=training) == "second"
     assert trained == ["race"]
+    assert said[0].startswith("A run named race started training in this folder just now (process ")
+    assert said[0].endswith("so this run was not started. To fix: give this run another name and start it again.")
     assert load_config(folder.config_path)[0].training["learning_rate"] == 5e-5
