@@ -264,8 +264,8 @@ class Session:
         if self.resumable is None and step <= 0:  # stopped before its first step: Start runs it again
             self.set_state(RunState.IDLE, "Stopped before the first step — nothing was trained")
             return
-        self.set_state(RunState.STOPPED, f"Stopped at step {step} of {max_steps} — Resume continues from the "
-                                         "checkpoint")
+        of = f" of {max_steps}" if max_steps > 0 else ""  # a resume for more epochs stopped as it began may not know
+        self.set_state(RunState.STOPPED, f"Stopped at step {step}{of} — Resume continues from the checkpoint")
 
     def run_finished(self, run_dir: Path, model_dir: Path | None) -> None:
         self.run_dir = Path(run_dir)

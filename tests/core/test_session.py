@@ -168,6 +168,8 @@ def test_a_run_through_the_session_sets_resume_and_the_header_text(tmp_path: Pat
     session.run_stopped(run, 12, 40)
     assert session.state is RunState.STOPPED and session.resumable == run and session.can_resume_now
     assert session.state_text == "Stopped at step 12 of 40 — Resume continues from the checkpoint"
+    session.run_stopped(run, 12, 0)  # a resume for more epochs stopped as it began: its end is not known yet
+    assert session.state_text == "Stopped at step 12 — Resume continues from the checkpoint"  # not "of 0"
 
     session.resuming(run, "Resuming stopped…")
     assert session.resumable is None and not session.can_resume_now and session.state is RunState.PREPARING
