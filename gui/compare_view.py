@@ -66,6 +66,7 @@ class CompareView(QWidget):
         self.auto_check.setChecked(str(store.settings().value(AUTO_KEY, "false")).lower() == "true")
         self.auto_check.toggled.connect(lambda on: store.settings().setValue(AUTO_KEY, "true" if on else "false"))
         self.status = QLabel("", objectName="compare_status", wordWrap=True)
+        self.status.setHidden(True)
         # Why the answers file (or some of its lines) could not be read: else an empty table looks like no answers.
         self.read_note = QLabel("", objectName="compare_read_note", wordWrap=True)
         self.read_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -82,11 +83,12 @@ class CompareView(QWidget):
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
-        buttons.addWidget(self.auto_check)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(self.explain)
         layout.addLayout(buttons)
+        # A row of its own: beside the buttons, at 900×600 its text was cut to "Compare automatically when".
+        layout.addWidget(self.auto_check)
         layout.addWidget(self.status)
         layout.addWidget(self.read_note)
         layout.addWidget(self.table, 1)
@@ -95,6 +97,11 @@ class CompareView(QWidget):
         self._explain()
 
     # ------------------------------------------------------------------ what is shown
+    def _set_status(self, text: str) -> None:
+        """The comparison's line; hidden while empty, so no blank row sits above the table."""
+        self.status.setText(text)
+        self.status.setHidden(not text)
+
     def set_run(self, run_dir: Path | None) -> None:
         self.run_dir = run_dir
         self.table_data = answer_table(self._read(), self.prompts)
@@ -107,6 +114,9 @@ class CompareView(QWidget):
         that comparison's, and it is read again when it ends."""
         if not self._running:
             self.set_run(self.run_dir)
+            if not self.read_note.isHidden() or not self.table_data.cells:
+                # "Done: 9 answers, kept in …" beside a file now unreadable or gone said the opposite of the table
+                self._set_status("")
 
     def set_prompts(self, prompts: list[str]) -> None:
         self.prompts = list(prompts)
@@ -162,7 +172,7 @@ class CompareView(QWidget):
     def start(self) -> None:
         run_dir, prompts = self.run_dir, [p for p in self.prompts if p.strip()]
         if run_dir is None or not prompts:
-            self.status.setText("Pick a run and save at least one prompt first.")
+            self._set_status("Pick a run and save at least one prompt first.")
             return
         from finetune_studio.core import generate
 
@@ -179,7 +189,7 @@ class CompareView(QWidget):
         self.skipped = []
         self._running = True  # before the job starts: starting it sets the buttons (set_busy), Stop included
         if self._start_job("compare", job):
-            self.status.setText("Comparing…")
+            self._set_status("Comparing…")
         else:
             self._running = False
         self.stop_button.setEnabled(self._running)
@@ -191,10 +201,10 @@ class CompareView(QWidget):
 
     def add_event(self, event: dict) -> None:
         if event.get("event") == "progress":
-            self.status.setText(event["text"])
+            self._set_status(event["text"])
         elif event.get("event") == "skipped":  # a damaged checkpoint: the rest are compared, the end says which
             self.skipped.append(event["text"])
-            self.status.setText(event["text"])
+            self._set_status(event["text"])
         elif event.get("event") == "answer" and "record" in event:
             cells = dict(self.table_data.cells)
             cells[(event["prompt"], event["model"])] = event["record"]
@@ -210,14 +220,14 @@ class CompareView(QWidget):
         if stopped:
             of = f" of {self._expected}" if self._expected else ""
             said = f"{done}{of} answer{'s' if done != 1 or of else ''} kept in {where}."
-            self.status.setText(f"Stopped: {said}")
+            self._set_status(f"Stopped: {said}")
             summary = f"stopped: {said}"
         else:
-            self.status.setText(f"Done: {done} answer{'s' if done != 1 else ''}, kept in {where}.")
+            self._set_status(f"Done: {done} answer{'s' if done != 1 else ''}, kept in {where}.")
             summary = f"done: {done} answer{'s' if done != 1 else ''} kept in {where}."
         if self.skipped:
             skipped = " ".join(f"{text.rstrip('.')}." for text in self.skipped)
-            self.status.setText(f"{self.status.text()} {skipped}")
+            self._set_status(f"{self.status.text()} {skipped}")
             summary = f"{summary} {skipped}"
         self.set_run(self.run_dir)
         return summary
@@ -225,13 +235,13 @@ class CompareView(QWidget):
     def abandoned(self, message: str) -> None:
         """The comparison was stopped because another run was picked: nothing more of it is shown."""
         self._running = False
-        self.status.setText(message)
+        self._set_status(message)
         self.stop_button.setEnabled(False)
         self._explain()
 
     def failed(self, message: str) -> None:
         self._running = False
-        self.status.setText(message)
+        self._set_status(message)
         self._explain()
 
     def set_busy(self, busy: bool, training: bool) -> None:

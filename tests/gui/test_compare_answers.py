@@ -101,3 +101,34 @@ def test_an_answers_file_that_cannot_be_read_says_why_on_the_page(qtbot: Any, ta
     path.write_text(record("Leo", "base", "whole"), encoding="utf-8")
     tab.refresh_button.click()
     assert view.read_note.isHidden() and view.read_note.text() == ""
+
+
+def test_the_last_comparisons_done_line_goes_when_the_file_is_gone_or_unreadable(qtbot: Any, tab: Any,
+                                                                                  runs: Path) -> None:
+    """Before: 'Done: 2 answers, kept in …answers.jsonl' stayed above an empty table after the file was deleted,
+    and beside 'Cannot read the saved answers' once a folder took its place."""
+    view = compared(qtbot, tab, ["Leo"])
+    assert view.status.text().startswith("Done: ")
+    tab.refresh_button.click()  # the file as it was: the line stays
+    assert view.status.text().startswith("Done: ")
+    path = runs / "newer" / "answers.jsonl"
+    path.unlink()
+    path.mkdir()
+    tab.refresh_button.click()
+    assert view.status.text() == "" and view.status.isHidden() and not view.read_note.isHidden()
+    path.rmdir()
+    view = compared(qtbot, tab, ["Leo"])
+    path.unlink()
+    tab.refresh_button.click()
+    assert view.status.text() == "" and shown_cells(view) == {}
+
+
+def test_compare_automatically_has_a_row_of_its_own(qtbot: Any, tab: Any, runs: Path) -> None:
+    """Beside the buttons, at 900×600 its text was cut to 'Compare automatically when' (the forms column is
+    narrow there)."""
+    view = tab.compare
+    tab.pages.setCurrentWidget(view)
+    tab.resize(440, 500)
+    qtbot.wait(20)
+    assert view.auto_check.width() >= view.auto_check.sizeHint().width()
+    assert view.auto_check.geometry().top() >= view.compare_button.geometry().bottom()
