@@ -707,6 +707,27 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         return _stopped_before_training(config, folder, emit, checkpoint, state, stopped.max_steps)
 
 
+def _saving_its_stop(base: Any, callback: Any) -> Any:
+    """The Trainer for save_strategy "best" only: after an evaluation it replaces the save a Stop asked for with "is
+    this a new best" (Trainer._maybe_log_save_evaluate), so a Stop at, or during, an evaluation that was no new best
+    ended with no checkpoint at its step ("Stopped at step 6, resumable", and Resume went back to the last best).
+    Here the Stop's checkpoint is saved right after, at that step (before load_best_model_at_end could swap the
+    weights, which saving after train() would get wrong). Every other strategy keeps the tutorial's Trainer as is:
+    their saves are not replaced after the Stop's look. Uses the Trainer's own _save_checkpoint (transformers 5.24,
+    pinned), so the checkpoint is the same a save at that step would be, on every rank."""
+
+    class StopSavingTrainer(base):
+        def _maybe_log_save_evaluate(self, *args: Any, **kwargs: Any) -> Any:
+            result = super()._maybe_log_save_evaluate(*args, **kwargs)
+            step = self.state.global_step
+            if callback.stopped and not callback.diverged and callback.saved_at != step and step < self.state.max_steps:
+                self._save_checkpoint(self.model, None)
+                self.control = self.callback_handler.on_save(self.args, self.state, self.control)
+            return result
+
+    return StopSavingTrainer
+
+
 class StoppedBeforeTraining(Exception):
     """Stop was asked while the run was being set up (tokenizer, data, model: minutes for a big model): raised at
     the set-up's phases and as training begins (on every rank at once under torchrun, core.distributed). From the
@@ -807,7 +828,10 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
 
     args = training_arguments(config, folder.path)
     callback = make_progress_callback(emit, stop, elapsed)
-    trainer = trainer_class(Trainer)(  # Trainer itself in one process (the tutorial's)
+    base = trainer_class(Trainer)  # Trainer itself in one process (the tutorial's)
+    if str(getattr(args.save_strategy, "value", args.save_strategy)) == "best":
+        base = _saving_its_stop(base, callback)
+    trainer = base(
         model=model,
         args=args,
         train_dataset=train_rows,

@@ -116,3 +116,23 @@ def test_two_processes_stopped_during_an_evaluation_stop_together_right_after_it
     assert trainer_state["global_step"] == 3
     assert not stop_path(run_dir).exists()
     assert run_processes(run_dir) == []
+
+
+def test_a_stop_with_save_strategy_best_still_saves_its_step(demo_cache: Path, small_dataset: Path,
+                                                             runs_dir: Path) -> None:
+    """save_strategy "best": after an evaluation the Trainer replaces the save a Stop asked for with "is this a new
+    best", so a Stop during (or at the step of) an evaluation that was no new best ended without a checkpoint at
+    its step: "Stopped at step 6, resumable" while Resume went back to step 3 (helper-47 noticed)."""
+    stop = threading.Event()
+    config = small_config(small_dataset, runs_dir, max_steps=12, eval_steps=3, save_strategy="best",
+                          metric_for_best_model="eval_loss", greater_is_better=True,  # only the first eval is best
+                          logging_steps=1, load_best_model_at_end=False)
+    result = run(config, _stop_in_eval_at(6, stop), stop)
+    assert (result.state, result.step) == ("stopped", 6), result.message
+    folder = RunFolder(result.run_dir)
+    assert [c.name for c in folder.checkpoints()] == ["checkpoint-3", "checkpoint-6"]  # the best, and the Stop's
+    assert [e["step"] for e in read_events(folder.path, "checkpoint")] == [3, 6]
+    again = resume(folder.path)
+    assert (again.state, again.step) == ("finished", 12), again.message
+    assert [e["start_step"] for e in read_events(folder.path, "train_begin")] == [0, 6]
+    assert [e["step"] for e in read_events(folder.path, "step")] == list(range(1, 13))
