@@ -508,7 +508,7 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     keep_stop: the detached supervisor's starter cleared it before starting it, and a file there now is a Stop
     asked of this segment while it started (rank 0 reads it as training begins: every rank ends then, before the
     first step, nothing trained)."""
-    from finetune_studio.core.training import RunResult, train_in_folder
+    from finetune_studio.core.training import train_in_folder
 
     if not keep_stop:
         clear_stop(folder.path)
@@ -542,10 +542,7 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
         status = folder.read_status()
         state = status.get("state")
         if state in ("finished", "stopped"):
-            return RunResult(state, str(status.get("message", "")), folder.path, _int(status.get("step")),
-                             _int(status.get("max_steps")),
-                             Path(status["model_dir"]) if status.get("model_dir") else None,
-                             status.get("train_loss"), status.get("eval_loss"))
+            return _ended_result(folder.path, status)
     failure = diagnose(folder.path, _log_tail(folder.path), world_size(config), code, endpoint, rdzv_timeout_s)
     message = failure.message + _resume_hint(folder, config)
     _record_failure(folder, message, seen.step, seen.max_steps, failed_rank=failure.rank,
@@ -584,6 +581,19 @@ class _Seen:
             self.ended = True
         if self.sink is not None:
             self.sink(event)
+
+
+def _ended_result(run_dir: Path, status: dict[str, Any]) -> Any:
+    """The RunResult of a finished or stopped run as its status.json records it. The model folder only for a
+    finished one: status.json keeps the keys of earlier segments, so a run finished, resumed for more epochs and
+    stopped still held the first finish's model_dir, and its stopped result named a model (the one-process result
+    of the same stop names none)."""
+    from finetune_studio.core.training import RunResult
+
+    state = str(status.get("state"))
+    model_dir = Path(status["model_dir"]) if state == "finished" and status.get("model_dir") else None
+    return RunResult(state, str(status.get("message", "")), Path(run_dir), _int(status.get("step")),
+                     _int(status.get("max_steps")), model_dir, status.get("train_loss"), status.get("eval_loss"))
 
 
 def _int(value: Any) -> int:
@@ -890,10 +900,7 @@ def _follow_to_result(folder: RunFolder, offset: int, process: subprocess.Popen,
         return RunResult("running", f"{folder.path.name} goes on training in the background.", folder.path,
                          _int(status.get("step")), _int(status.get("max_steps")))
     if state in ("finished", "stopped"):
-        return RunResult(state, str(status.get("message", "")), folder.path, _int(status.get("step")),
-                         _int(status.get("max_steps")),
-                         Path(status["model_dir"]) if status.get("model_dir") else None,
-                         status.get("train_loss"), status.get("eval_loss"))
+        return _ended_result(folder.path, status)
     if state == "failed":
         raise TrainingError(str(status.get("message")))
     tail = _log_tail(folder.path, 4000).strip().splitlines()
