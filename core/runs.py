@@ -91,9 +91,10 @@ class RunFolder:
         try:
             status = read_json(self.status_path)
         except (OSError, ValueError):  # missing, unreadable, not UTF-8 or not JSON
-            return {"state": RunState.UNKNOWN.value, "message": "No status recorded."}
+            status = None
         if not isinstance(status, dict):
-            return {"state": RunState.UNKNOWN.value, "message": "No status recorded."}
+            return _live_without_status(self.path) or {"state": RunState.UNKNOWN.value,
+                                                        "message": "No status recorded."}
         return _with_liveness(status, self.path)
 
     def write_status(self, state: str, message: str = "", **extra: Any) -> dict[str, Any]:
@@ -134,6 +135,17 @@ def _complete_checkpoint(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(state, dict) and "global_step" in state
+
+
+def _live_without_status(folder: Path) -> dict[str, Any] | None:
+    """A run whose status.json is missing or damaged while a live process holds its run lock is training: the lock
+    says so whatever the status file does. Read as "unknown" or "broken", the Runs tab offered to delete it and
+    delete_run removed the folder under the trainer."""
+    record = read_lock(folder)
+    if record is None or not lock_alive(record):
+        return None
+    return {"state": "running", "pid": record.get("pid"),
+            "message": "Training (its status.json could not be read; the process holding the run lock is alive)."}
 
 
 def _with_liveness(status: dict[str, Any], folder: Path | None = None) -> dict[str, Any]:
@@ -569,6 +581,8 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             status = _with_liveness(raw, folder.path)
         else:
             problems.insert(0, "status.json has no valid state")
+    if not status:
+        status = _live_without_status(folder.path) or {}
     if not folder.config_path.is_file():
         problems.append("config.yaml is missing, so the run cannot be resumed")
 
