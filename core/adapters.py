@@ -414,14 +414,27 @@ def wrap_model(model: Any, config: RunConfig, seed: int, new_tokens: Iterable[in
 
 def grow_embeddings(model: Any, size: int) -> None:
     """Grow a base model's embeddings to a run's tokenizer `size` (a chat run added tokens), so it takes those ids:
-    the adapter's saved rows replace the new ones; a base answering alone has them as drawn. Drawn on a forked
-    generator: loading a model for the Try tab or an export must not move a training run's random state."""
+    the adapter's saved rows replace the new ones; a base answering alone has the rows the run itself started from,
+    drawn as core.chat.prepare_model draws them (mean resizing from RESIZE_SEED). Unseeded, the base's greedy
+    answers changed from one load to the next, and the Try tab's base and Compare's disagreed (helper-50). Drawn on
+    a forked generator: loading a model for the Try tab or an export must not move a training run's random state."""
     if size <= model.get_input_embeddings().weight.shape[0]:
         return
+    import logging
+
     import torch
 
-    with torch.random.fork_rng(devices=[]):
-        model.resize_token_embeddings(size, mean_resizing=False)
+    from finetune_studio.core.chat import RESIZE_SEED
+
+    resizing = logging.getLogger("transformers.modeling_utils")  # its note on mean resizing is not the user's
+    level = resizing.level
+    resizing.setLevel(logging.ERROR)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RESIZE_SEED)
+            model.resize_token_embeddings(size)
+    finally:
+        resizing.setLevel(level)
 
 
 def load_adapter(base: Any, folder: Path, **kwargs: Any) -> Any:
