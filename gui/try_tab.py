@@ -65,13 +65,22 @@ from finetune_studio.core.generate import (
     resolve,
     targets,
 )
-from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.runs import RunFolder, _run_folders
 from finetune_studio.core.session import Change, Session
 from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
 LAYOUT_SHARE = 20  # an answer pane draws its pieces at least this many times its last draw's time apart (add_text)
+
+
+def _last_changed(path: Path) -> float:
+    """When a run folder last changed (a checkpoint saved, a file written); one gone since it was listed sorts
+    last rather than failing the listing."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 # ---------------------------------------------------------------------------------------------- the thread
@@ -574,14 +583,21 @@ class TryTab(QWidget):
 
     # ------------------------------------------------------------------ runs and targets
     def refresh_runs(self) -> None:
-        """List the runs folder's runs that have something to talk to (a final model or a complete checkpoint)."""
+        """List the runs folder's runs that have something to talk to (a final model or a complete checkpoint),
+        the most recently changed first. The folder is read as the Runs tab and `finetune-studio runs` read it
+        (core.runs' listing), so an entry that cannot be read (a dangling symlink, a folder deleted while the list
+        is made) is left out rather than stopping the tab, and with it the window, from opening."""
         current = self.run_dir
         runs_dir = self.session.runs_dir
-        found: list[Path] = []
-        if runs_dir.is_dir():
-            for child in sorted(runs_dir.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True):
-                if RunFolder(child).exists():
-                    found.append(child)
+        try:
+            found = sorted((path for path in _run_folders(runs_dir) if RunFolder(path).exists()), key=_last_changed,
+                           reverse=True)
+        except OSError as exc:  # the folder itself (permissions, a network drive): the tab stays usable
+            found = []
+            unreadable = (f"The runs folder {runs_dir} cannot be read ({exc.strerror or exc}): check it, then "
+                          "press Refresh.")
+        else:
+            unreadable = ""
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         for path in found:
@@ -599,7 +615,7 @@ class TryTab(QWidget):
             self.target_combo.clear()
             if not (self.runner.running and self._job_kind == "compare"):
                 self.compare.set_run(None)  # the shown run's folder is gone, and its answers with it
-            self._say(f"No runs in {runs_dir} yet. Train one, then try it here.")
+            self._say(unreadable or f"No runs in {runs_dir} yet. Train one, then try it here.")
         self._update_buttons()
 
     @property
