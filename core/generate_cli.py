@@ -139,7 +139,7 @@ def settings_problems(args: Any) -> list[str]:
     seed = args.seed
     if seed is not None and not 0 <= seed < SEED_LIMIT:
         problems.append(f"--seed must be a whole number from 0 to {SEED_LIMIT - 1} (got {seed}). To fix: give a "
-                        "smaller seed, e.g. --seed 0.")
+                        "seed in that range, e.g. --seed 0.")
     return problems
 
 

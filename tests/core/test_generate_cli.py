@@ -68,6 +68,8 @@ def test_every_bad_setting_is_refused_before_loading_at_once_with_exit_2(tmp_pat
     (["--top-p", "0"], "error: --top-p must be above 0 and at most 1 (got 0.0)"),
     (["--sample", "--temperature", "nan"], "error: --temperature must be above 0 when sampling (got nan)"),
     (["--seed", "-1"], "error: --seed must be a whole number from 0 to"),
+    (["--seed", "-5"], "error: --seed must be a whole number from 0 to 18446744073709551615 (got -5). To fix: give a "
+                       "seed in that range, e.g. --seed 0."),  # it said "give a smaller seed" (helper-50)
 ])
 def test_one_bad_setting_is_refused_alone(tmp_path: Path, no_loading, capsys, flags: list[str], says: str) -> None:
     code, _, err = cli(capsys, str(tmp_path), "--prompt", "hi", *flags)
