@@ -37,6 +37,9 @@ CURVE_OPTIONS = {"autoDownsampleFactor": 1.0}
 # Compared runs: distinct hues that stay apart for the common forms of colour blindness for the first few.
 OVERLAY_COLORS = ("#1a73e8", "#e8710a", "#188038", "#d93025", "#a142f4", "#12b5cb", "#b06000", "#e52592",
                   "#3c4043", "#7cb342")
+# Past ten compared runs the colours come round again, each with another line style (the legend draws it too):
+# with colour alone, runs 11 and 12 looked like runs 1 and 2.
+OVERLAY_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 
 
 class CompactAxis(pg.AxisItem):
@@ -189,6 +192,7 @@ class Overlay:
     raw: Any  # pg.PlotDataItem
     smooth: Any
     evals: Any
+    style: Qt.PenStyle = Qt.PenStyle.SolidLine  # of the smoothed curve: past ten runs colours repeat
     x: np.ndarray = field(default_factory=lambda: np.empty(0))
     y: np.ndarray = field(default_factory=lambda: np.empty(0))
     eval_x: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -241,10 +245,10 @@ def steady_range(current: tuple[float, float], low: float, high: float) -> tuple
     return low - margin, high + margin
 
 
-def _pen(color: str, alpha: int = 255, width: float = 1) -> Any:
+def _pen(color: str, alpha: int = 255, width: float = 1, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
     c = QColor(color)
     c.setAlpha(alpha)
-    pen = pg.mkPen(c, width=width)
+    pen = pg.mkPen(c, width=width, style=style)
     pen.setCosmetic(True)
     return pen
 
@@ -679,11 +683,11 @@ class LossChart(QWidget):
         for name, (x, y) in curves.items():
             overlay = self.overlays.get(name)
             if overlay is None:  # a run keeps its colour while it stays compared; a new one takes a free colour
-                color = self._free_overlay_color()
+                color, style = self._free_overlay_look()
                 overlay = Overlay(name, color, self.loss_plot.plot(pen=_pen(color, 50), **CURVE_OPTIONS),
-                                  self.loss_plot.plot(pen=_pen(color, 255, 1), **CURVE_OPTIONS),
+                                  self.loss_plot.plot(pen=_pen(color, 255, 1, style), **CURVE_OPTIONS),
                                   self.loss_plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=color,
-                                                      symbolPen=pg.mkPen("w")))
+                                                      symbolPen=pg.mkPen("w")), style)
             self.overlays[name] = overlay  # (re)inserted in the order given: the legend follows it
             overlay.x, overlay.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
             ex, ey = evals.get(name, (np.empty(0), np.empty(0)))
@@ -697,10 +701,12 @@ class LossChart(QWidget):
         self._set_crosshair_visible(False)
         self.follow()
 
-    def _free_overlay_color(self) -> str:
-        used = [overlay.color for overlay in self.overlays.values()]
-        free = [color for color in OVERLAY_COLORS if color not in used]
-        return free[0] if free else OVERLAY_COLORS[len(used) % len(OVERLAY_COLORS)]
+    def _free_overlay_look(self) -> tuple[str, Qt.PenStyle]:
+        """The first colour and line style no compared run has: every colour solid first, then dashed, … ."""
+        used = {(overlay.color, overlay.style) for overlay in self.overlays.values()}
+        looks = [(color, style) for style in OVERLAY_STYLES for color in OVERLAY_COLORS]
+        free = [look for look in looks if look not in used]
+        return free[0] if free else looks[len(used) % len(looks)]
 
     def clear_overlays(self) -> None:
         if self.overlays:

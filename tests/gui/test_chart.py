@@ -375,3 +375,26 @@ def test_the_chart_draws_what_core_metrics_reads_of_a_resumed_run(chart: LossCha
     assert compared.read_more(path) and not compared.read_more(path)
     assert list(zip(*(a.tolist() for a in compared.train.view()))) == EXPECTED_TRAIN
     assert list(zip(*(a.tolist() for a in compared.evals.view()))) == EXPECTED_EVAL
+
+
+def test_twelve_compared_runs_each_have_a_look_of_their_own(qtbot: Any) -> None:
+    """Past ten runs the colours came round again: runs 11 and 12 drew exactly as runs 1 and 2 (helper-50's
+    overlay of 12 runs). Now they come round with a dashed line (the legend draws the line as the plot does)."""
+    from PySide6.QtCore import Qt
+
+    from finetune_studio.gui.chart import LossChart
+
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    curves = {f"run-{i}": (np.arange(1, 6, dtype=float), np.linspace(3, 1, 5) + i / 10) for i in range(12)}
+    chart.set_overlays(curves)
+    looks = [(o.color, o.smooth.opts["pen"].color().name(), o.smooth.opts["pen"].style())
+             for o in chart.overlays.values()]
+    assert len({(color, style) for color, _, style in looks}) == 12
+    assert [style for _, _, style in looks] == [Qt.PenStyle.SolidLine] * 10 + [Qt.PenStyle.DashLine] * 2
+    assert looks[10][:2] == (OVERLAY_COLORS[0],) * 2 and looks[11][:2] == (OVERLAY_COLORS[1],) * 2
+    del curves["run-3"]  # a run leaves: the next one takes its free look, and the others keep theirs
+    chart.set_overlays({**curves, "run-new": curves["run-0"]})
+    assert (chart.overlays["run-new"].color, chart.overlays["run-new"].style) == (OVERLAY_COLORS[3],
+                                                                                  Qt.PenStyle.SolidLine)
+    assert chart.overlays["run-11"].style == Qt.PenStyle.DashLine
