@@ -32,6 +32,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
     QUrl,
+    Signal,
     Slot,
 )
 from PySide6.QtGui import QBrush, QColor, QDesktopServices, QFontDatabase, QIcon, QPainter, QPalette, QPixmap
@@ -302,6 +303,8 @@ class RunsTabActions:
 
 class HistoryPanel(QWidget):
     """The Runs tab: lists the session's runs folder, shows runs through `actions`, continues them."""
+
+    runs_deleted = Signal(list)  # the folders Delete removed (Paths): whoever holds one of them lets it go
 
     def __init__(self, session: Session, actions: RunsTabActions, parent: QWidget | None = None):
         super().__init__(parent)
@@ -750,12 +753,14 @@ class HistoryPanel(QWidget):
         if not confirm_delete(self, [r.name for r in runs]):
             return
         failures = []
+        deleted = []
         for run in runs:
             try:
                 delete_run(run.path, self.runs_dir)
             except FinetuneError as exc:
                 failures.append(str(exc))
                 continue
+            deleted.append(run.path)
             self._curves.pop(run.path, None)
             self.model.remove([run.path])
             if self.following == run.path:
@@ -764,6 +769,8 @@ class HistoryPanel(QWidget):
                 self.actions.forget_run()
         self._selection_changed()
         self.refresh()
+        if deleted:
+            self.runs_deleted.emit(deleted)
         if failures:
             dialogs.show_error(self, "Some runs were not deleted", "\n\n".join(failures))
         else:

@@ -305,6 +305,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.runner.started.connect(self.try_tab.release_for_training)  # training always wins the memory
         self.try_tab.runner.idle.connect(self._try_tab_idle)  # a run waiting for the Try tab's job begins
         self.runner.succeeded.connect(self.try_tab.run_finished)
+        self.history.runs_deleted.connect(self.try_tab.runs_deleted)  # it lets a deleted run's models go
 
     def _connect(self) -> None:
         signals = SessionSignals(self.session, self)

@@ -463,6 +463,7 @@ class TryTab(QWidget):
         self._pending_prompt = ""
         self._sent_prompt = ""  # the chat prompt being answered: the box is emptied once it is answered
         self._errors: dict[str, str] = {}  # the answer job's failed sides and their messages
+        self._gone_note = ""  # the picked run was deleted: why nothing is picked, until the user picks a run
         self._build()
         self._connect()
         self.refresh_runs()
@@ -474,6 +475,7 @@ class TryTab(QWidget):
         self.run_combo = QComboBox(objectName="try_run")
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.setMinimumContentsLength(16)
+        self.run_combo.setPlaceholderText("Pick a run")
         self.target_combo = QComboBox(objectName="try_target")
         self.refresh_button = QPushButton("Refresh", objectName="try_refresh")
         self.refresh_button.setToolTip("List the runs folder again")
@@ -604,7 +606,15 @@ class TryTab(QWidget):
             self.run_combo.addItem(path.name, str(path))
         self.run_combo.blockSignals(False)
         index = self.run_combo.findData(str(current)) if current else -1
-        if found:
+        if found and index < 0 and self._gone_note:  # the picked run was deleted: the user picks the next one
+            self.run_combo.blockSignals(True)
+            self.run_combo.setCurrentIndex(-1)
+            self.run_combo.blockSignals(False)
+            self.target_combo.clear()
+            if not (self.runner.running and self._job_kind == "compare"):
+                self.compare.set_run(None)
+            self._say(self._gone_note)
+        elif found:
             self.run_combo.setCurrentIndex(max(index, 0))
             if index < 0 or current is None:
                 self._run_picked()
@@ -615,7 +625,8 @@ class TryTab(QWidget):
             self.target_combo.clear()
             if not (self.runner.running and self._job_kind == "compare"):
                 self.compare.set_run(None)  # the shown run's folder is gone, and its answers with it
-            self._say(unreadable or f"No runs in {runs_dir} yet. Train one, then try it here.")
+            empty = f"No runs in {runs_dir} yet. Train one, then try it here."
+            self._say(unreadable or (f"{self._gone_note} {empty}" if self._gone_note else empty))
         self._update_buttons()
 
     @property
@@ -639,6 +650,8 @@ class TryTab(QWidget):
 
     def _run_picked(self) -> None:
         run_dir = self.run_dir
+        if run_dir is not None:
+            self._gone_note = ""
         self.target_combo.blockSignals(True)
         self.target_combo.clear()
         try:
@@ -794,7 +807,7 @@ class TryTab(QWidget):
         super().showEvent(event)
         if self._source is None:
             self.refresh_runs()
-        else:
+        elif not self._run_gone():  # a run deleted outside the app while another tab showed: its models go
             self.compare.reload()  # its answers file may have been deleted or replaced while another tab showed
         self.load()
 
@@ -816,6 +829,8 @@ class TryTab(QWidget):
         prompt = self.prompt_edit.toPlainText()
         if not prompt.strip():
             self._say("The prompt is empty: type something for the models to answer or continue.")
+            return
+        if self._run_gone():
             return
         if self._source is None and not self.runner.running:
             self._say("Pick a run and a checkpoint first: the prompt is kept in the box.")
@@ -883,6 +898,50 @@ class TryTab(QWidget):
         self.conversation = Conversation(system=self.system_edit.text())
         for pane in self.panes.values():
             pane.clear()
+
+    def runs_deleted(self, paths: list[Path]) -> None:
+        """Runs were deleted (the Runs tab's Delete). When the picked run is one of them, its models go at once,
+        whatever they were doing (loading, answering, comparing its checkpoints): Send must never answer under the
+        name of a run that no longer exists, and the memory is freed when the user frees the disk. Nothing is
+        picked in its place (loading another run unasked would spend that memory and time again); the status line
+        says what happened and what to do. Other deleted runs only leave the list."""
+        gone = {Path(path) for path in paths}
+        picked = self._source.run_dir if self._source is not None else None
+        shown = self.run_dir
+        if (picked is not None and picked in gone) or (shown is not None and shown in gone):
+            name = (picked or shown).name
+            self._drop_run(f"{name} was deleted, so the Try tab let go of its models. Pick another run above.")
+        else:
+            self.refresh_runs()
+
+    def _run_gone(self) -> bool:
+        """The picked run's folder is gone (deleted outside the app: the CLI, a file manager): its models go, as
+        for a run deleted in the Runs tab (runs_deleted). Checked when the tab shows and at Send."""
+        run_dir = self._source.run_dir if self._source is not None else None
+        if run_dir is None or run_dir.exists():
+            return False
+        self._drop_run(f"{run_dir.name} is no longer in the runs folder (deleted or moved), so the Try tab let go "
+                       "of its models. Pick another run above.")
+        return True
+
+    def _drop_run(self, note: str) -> None:
+        """The picked run is gone: stop what runs for it, let its models go, forget the pick and the conversation,
+        and list the runs folder again with nothing picked (refresh_runs keeps it so while _gone_note is set)."""
+        if self._pending_prompt:
+            self._pending_prompt = ""
+            note += " Your prompt was not sent: it is still in the box."
+        if self.runner.running and self._job_kind == "compare":
+            self.runner.supersede()
+            self._job_kind = "switch"
+            self.compare.abandoned("Stopped: the run was deleted.")
+        self._let_go()
+        self._source = None
+        self._gone_note = note
+        self.new_conversation()
+        self.base_edit.clear()
+        for side, pane in self.panes.items():
+            pane.set_title("Base model" if side == BASE else "Fine-tuned")
+        self.refresh_runs()
 
     def _let_go(self) -> None:
         """The pick changed (run, checkpoint or base model): its models go at once (Send never answers with them

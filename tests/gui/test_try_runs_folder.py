@@ -53,3 +53,52 @@ def test_a_run_deleted_while_the_list_is_made_is_left_out(qtbot: Any, tab: Any, 
     tab.refresh_button.click()
     assert listed(tab) == ["newer", "older"] and tab.run_combo.currentText() == "newer"
     assert tab.loaded is not None and tab.send_button.isEnabled()
+
+
+def test_deleting_the_picked_run_in_the_runs_tab_lets_its_models_go(qtbot: Any, runs: Path, fakes: Fakes,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the Try tab kept the deleted run's models, its name in the list and on the panes, and Send answered
+    as the deleted run. Now it lets them go, lists the runs left with nothing picked, and says so."""
+    from finetune_studio.gui import history
+    from tests.helpers import window_on_runs
+
+    monkeypatch.setattr(history, "confirm_delete", lambda parent, names: True)
+    window = window_on_runs(qtbot, runs, monkeypatch)
+    try_tab, runs_tab = window.try_tab, window.history
+    window.tabs.setCurrentWidget(try_tab)
+    qtbot.waitUntil(lambda: try_tab.loaded is not None and not try_tab.runner.running, timeout=WAIT)
+    assert try_tab.loaded.source.name == "newer · final model"
+    window.tabs.setCurrentWidget(runs_tab)
+    qtbot.waitUntil(lambda: runs_tab.model.rowCount() == 2, timeout=WAIT)
+    runs_tab.select([runs / "newer"])
+    runs_tab.delete_selected()
+    assert not (runs / "newer").exists()
+    assert try_tab.loaded is None, "the deleted run's models are let go at once, not when the tab shows"
+    window.tabs.setCurrentWidget(try_tab)
+    idle(qtbot, try_tab)
+    assert try_tab.status_label.text() == ("newer was deleted, so the Try tab let go of its models. Pick another "
+                                           "run above.")
+    assert listed(try_tab) == ["older"] and try_tab.run_combo.currentIndex() == -1
+    assert try_tab.target_combo.count() == 0 and try_tab.loaded is None and fakes.loads == ["newer · final model"]
+    assert [try_tab.panes[side].title() for side in ("base", "tuned")] == ["Base model", "Fine-tuned"]
+    assert not try_tab.send_button.isEnabled()
+    try_tab.prompt_edit.setPlainText("Aries")
+    try_tab.send()
+    assert fakes.asked == [] and try_tab.prompt_edit.toPlainText() == "Aries"
+    try_tab.run_combo.setCurrentIndex(0)  # the user picks the run left: it loads, as any pick does
+    qtbot.waitUntil(lambda: try_tab.loaded is not None and not try_tab.runner.running, timeout=WAIT)
+    assert try_tab.loaded.source.name == "older · final model" and try_tab.send_button.isEnabled()
+
+
+def test_a_run_deleted_outside_the_app_is_let_go_at_send(qtbot: Any, tab: Any, runs: Path, fakes: Fakes) -> None:
+    """Before: Send answered with the models in memory under the name of a run deleted by the CLI or a file
+    manager."""
+    import shutil
+
+    shutil.rmtree(runs / "newer")
+    tab.prompt_edit.setPlainText("Aries")
+    tab.send_button.click()
+    assert fakes.asked == [] and tab.loaded is None and tab.prompt_edit.toPlainText() == "Aries"
+    assert tab.status_label.text() == ("newer is no longer in the runs folder (deleted or moved), so the Try tab "
+                                       "let go of its models. Pick another run above.")
+    assert listed(tab) == ["older"] and tab.run_combo.currentIndex() == -1 and not tab.send_button.isEnabled()
