@@ -232,7 +232,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             logs = {k: _clean(v) for k, v in (logs or {}).items()}
             if "eval_loss" in logs:
                 kind = "eval"
-            elif "loss" in logs:
+            elif "loss" in logs or "learning_rate" in logs:  # a window that trained no token has no loss
                 kind = "log"
             else:
                 kind = "summary"
@@ -707,6 +707,105 @@ def _train(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[s
         return _stopped_before_training(config, folder, emit, checkpoint, state, stopped.max_steps)
 
 
+def _losses_of_trained_tokens(base: Any) -> Any:
+    """The Trainer whose logged train loss covers only the optimizer steps that trained a token.
+
+    A step whose batches hold no label other than -100 (chat rows that max_length cuts before their reply, kept
+    unless chat.drop_untrained_rows is on) has no loss: transformers 5 divides the sum of its token losses by
+    num_items_in_batch, 0, and gets NaN; logging_nan_inf_filter then adds "the average of previous logged losses"
+    of the window instead, 0.0 when the step opens it. A window of such steps was logged as loss 0.0, a mixed one
+    was pulled towards 0, and the run's final train loss (status.json, the Runs tab, the model card, the CLI) read
+    0.0000; with logging_nan_inf_filter off the NaN read as a diverged run. Here, only for a window that holds such
+    a step: its loss is the mean over the steps that trained tokens, and a window with none logs no loss (its log
+    event keeps the learning rate and gradient norm), so metrics.jsonl, which every view reads, never holds a loss
+    that nothing was measured for. The Trainer's summary train_loss gets the same rule. What the Trainer computes
+    and trains on is untouched (a step with no token has a zero gradient either way), and so is every figure of a
+    window whose steps all trained tokens: the per-step losses the parity benchmarks compare stay the Trainer's.
+    The counts stay on the device and are read once per log, where the Trainer synchronizes anyway."""
+    import torch
+
+    class TrainedTokenLossTrainer(base):
+        _voids: list[Any]
+        _counts: Any = None  # [sum of the step losses that trained tokens, steps that did, steps that did not]
+        _logged: Any = None  # _counts (over the ranks) at the last log
+
+        def get_batch_samples(self, epoch_iterator: Any, num_batches: int, device: Any) -> Any:
+            batches, items = super().get_batch_samples(epoch_iterator, num_batches, device)
+            self._voids = [_no_token(self, batch, items) for batch in batches]
+            known = [v for v in self._voids if v is not None]
+            if known and len(known) == len(self._voids):
+                void = torch.stack([v.to(known[0].device) for v in known]).all()
+                counts = self._counts_on(void.device)
+                counts[1] += (~void).float()
+                counts[2] += void.float()
+            else:
+                self._voids = []
+            return batches, items
+
+        def training_step(self, model: Any, inputs: Any, num_items_in_batch: Any = None, *args: Any,
+                          **kwargs: Any) -> Any:
+            loss = super().training_step(model, inputs, num_items_in_batch, *args, **kwargs)
+            void = self._voids.pop(0) if getattr(self, "_voids", None) else None
+            if void is not None and self._counts is not None:
+                self._counts[0] += torch.where(void.to(loss.device), torch.zeros_like(loss), loss.float()).to(
+                    self._counts.device)
+            return loss
+
+        def _counts_on(self, device: Any) -> Any:
+            if self._counts is None:
+                self._counts = torch.zeros(3, device=device)
+            return self._counts
+
+        def _gathered(self) -> tuple[float, float, float] | None:
+            """(loss sum as the Trainer averages it over ranks, trained steps, untrained steps) so far."""
+            if self._counts is None:
+                return None
+            counts = self._counts.detach()
+            if self.args.world_size > 1:  # every rank logs at the same step, so every rank gathers
+                rows = self.accelerator.gather(counts.unsqueeze(0)).reshape(-1, 3)
+                counts = torch.stack([rows[:, 0].mean(), rows[:, 1].max(), rows[:, 2].max()])
+            total, trained, void = (float(x) for x in counts.tolist())
+            return total, trained, void
+
+        def log(self, logs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            if "loss" in logs or "train_loss" in logs:
+                now = self._gathered()
+                if now is not None:
+                    logs = dict(logs)
+                    if "loss" in logs:
+                        before = self._logged or (0.0, 0.0, 0.0)
+                        self._logged = now
+                        total, trained, void = (a - b for a, b in zip(now, before))
+                        key = "loss"
+                    else:
+                        (total, trained, void), key = now, "train_loss"
+                    if void > 0:
+                        if trained > 0:
+                            logs[key] = total / trained
+                        else:
+                            del logs[key]
+            return super().log(logs, *args, **kwargs)
+
+    return TrainedTokenLossTrainer
+
+
+def _no_token(trainer: Any, batch: Any, items: Any) -> Any:
+    """Whether the loss of this micro-batch has no token behind it (a bool tensor on the device), or None when it
+    cannot be told (no labels): the count is the Trainer's own (num_items_in_batch, the whole optimizer step's
+    labels, over the ranks with average_tokens_across_devices), else the micro-batch's labels as its loss shifts
+    them."""
+    import torch
+
+    if items is not None:
+        return torch.as_tensor(items).reshape(-1).sum() == 0
+    if not isinstance(batch, dict) or not torch.is_tensor(batch.get("labels")):
+        return None
+    labels = batch.get("shift_labels")
+    if not torch.is_tensor(labels):
+        labels = batch["labels"][..., 1:] if getattr(trainer, "_loss_shifts_labels", True) else batch["labels"]
+    return labels.ne(-100).sum() == 0
+
+
 def _saving_its_stop(base: Any, callback: Any) -> Any:
     """The Trainer for save_strategy "best" only: after an evaluation it replaces the save a Stop asked for with "is
     this a new best" (Trainer._maybe_log_save_evaluate), so a Stop at, or during, an evaluation that was no new best
@@ -829,6 +928,7 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
     args = training_arguments(config, folder.path)
     callback = make_progress_callback(emit, stop, elapsed)
     base = trainer_class(Trainer)  # Trainer itself in one process (the tutorial's)
+    base = _losses_of_trained_tokens(base)  # a step that trains no token logs no loss
     if str(getattr(args.save_strategy, "value", args.save_strategy)) == "best":
         base = _saving_its_stop(base, callback)
     trainer = base(
@@ -848,7 +948,11 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
     state.update(step=step, max_steps=max_steps)
     losses = [e for e in trainer.state.log_history if "loss" in e]
     evals = [e for e in trainer.state.log_history if "eval_loss" in e]
-    train_loss = losses[-1]["loss"] if losses else output.training_loss
+    # The last window that trained tokens; with nothing logged, the Trainer's summary (which, like every logged
+    # loss, leaves out the steps that trained no token: it has none when no step did).
+    summary = next((e for e in reversed(trainer.state.log_history) if "train_runtime" in e), None)
+    train_loss = (losses[-1]["loss"] if losses else summary.get("train_loss") if summary is not None
+                  else output.training_loss)
     eval_loss = evals[-1]["eval_loss"] if evals else None
 
     if callback.diverged:
