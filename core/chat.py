@@ -823,7 +823,8 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
                           + (f" with the {plan.name} chat template" if plan is not None else ""))
 
     def encode(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "problem": [], "untrained": []}
+        out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "problem": [], "untrained": [], "cut": [],
+                                     "trained": [], "length": []}
         for offset, index in enumerate(indices):
             row = {name: batch[name][offset] for name in columns}
             roles = render_and_label(tokenizer, row, chat, max_length, detection=detection, truncation=truncation)
@@ -832,6 +833,10 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
             out["labels"].append(roles.labels[:roles.kept])
             out["problem"].append(f"row {index + 1}: {roles.problems[0]}" if bad else "")
             out["untrained"].append(not bad and roles.trained == 0)
+            cut = roles.cut_trained if roles.trained else 0  # a reply cut short; rows cut before it train nothing
+            out["cut"].append(cut)
+            out["trained"].append(roles.trained if cut else 0)
+            out["length"].append(len(roles.input_ids) if cut else 0)
         return out
 
     workers = tokenize_workers(len(ds))
@@ -856,7 +861,10 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     elif untrained:
         say(f"{untrained:,} of {len(ds):,} rows train nothing (max_length {max_length} cuts them before the reply); "
             "they are kept and add no loss. Raise max_length, or turn on chat.drop_untrained_rows.")
-    encoded = encoded.remove_columns(["problem"])
+    cut_notice = reply_cut_notice(encoded["cut"], encoded["trained"], encoded["length"], len(ds), max_length)
+    if cut_notice:
+        say(cut_notice)
+    encoded = encoded.remove_columns(["problem", "cut", "trained", "length"])
     # The template goes with the tokenizer, so every checkpoint and the final model save it (chat_template.jinja)
     # and the exported model renders prompts the way this run trained on them.
     if plan is not None:
@@ -878,6 +886,24 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
                         "loss. Raise max_length, turn on chat.drop_untrained_rows, or set test_size to 0 (and "
                         "eval_strategy to 'no'); nothing was trained.")
     return ChatData(splits.remove_columns(["untrained"]), detection, train_on, plan)
+
+
+def reply_cut_notice(cut: list[int], trained: list[int], lengths: list[int], rows: int,
+                     max_length: int) -> str | None:
+    """The run log's note on rows whose reply max_length cuts short (per row: trained tokens cut, trained tokens
+    kept, rendered length; 0 for a row that is not cut). Such a row still trains, so nothing refuses it, but its
+    reply's end (and the end-of-turn or EOS token after it) is never a target: a dataset of them teaches a model
+    that does not stop. render_and_label says so for one row; this counts them for the run, next to the note on
+    rows that train nothing. None when no reply is cut."""
+    count = sum(1 for c in cut if c)
+    if not count:
+        return None
+    lost, kept = sum(cut), sum(trained)
+    longest = max(lengths)
+    return (f"{count:,} of {rows:,} rows have their reply cut by max_length {max_length}: {lost:,} of "
+            f"{lost + kept:,} trained tokens in them are lost, and so is each cut reply's end-of-turn token, so the "
+            f"model does not learn to stop after such replies. To fix: raise max_length (the longest of these rows "
+            f"is {longest:,} tokens), or shorten the replies.")
 
 
 RESIZE_SEED = 0
