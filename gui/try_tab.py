@@ -615,7 +615,9 @@ class TryTab(QWidget):
                 self.compare.set_run(None)
             self._say(self._gone_note)
         elif found:
+            self.run_combo.blockSignals(True)  # the shown run may have moved in the list: it is not a new pick
             self.run_combo.setCurrentIndex(max(index, 0))
+            self.run_combo.blockSignals(False)
             if index < 0 or current is None:
                 self._run_picked()
             else:  # the same run: its models and its answers file may have changed on disk since it was listed

@@ -102,3 +102,22 @@ def test_a_run_deleted_outside_the_app_is_let_go_at_send(qtbot: Any, tab: Any, r
     assert tab.status_label.text() == ("newer is no longer in the runs folder (deleted or moved), so the Try tab "
                                        "let go of its models. Pick another run above.")
     assert listed(tab) == ["older"] and tab.run_combo.currentIndex() == -1 and not tab.send_button.isEnabled()
+
+
+def test_refresh_keeps_the_picked_checkpoint_when_the_shown_run_moves_in_the_list(qtbot: Any, tab: Any,
+                                                                                   runs: Path) -> None:
+    """Before: a run whose folder changed since the list was made (a checkpoint saved, a file written) moved up
+    the list at Refresh, and moving it counted as picking it anew: the checkpoint picked went back to the final
+    model and the models loaded again."""
+    import time
+
+    tab.select_run(runs / "older", "checkpoint-8")
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    loaded = tab.loaded
+    assert listed(tab) == ["newer", "older"] and tab.loaded.source.name == "older · checkpoint-8"
+    later = time.time() + 60
+    os.utime(runs / "older", (later, later))
+    tab.refresh_button.click()
+    idle(qtbot, tab)
+    assert listed(tab) == ["older", "newer"] and tab.run_combo.currentText() == "older"
+    assert tab.target_combo.currentText() == "checkpoint-8" and tab.loaded is loaded
