@@ -71,6 +71,7 @@ from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
+_SIDE_NAMES = {BASE: "base model", TUNED: "fine-tuned model"}
 LAYOUT_SHARE = 20  # an answer pane draws its pieces at least this many times its last draw's time apart (add_text)
 
 
@@ -274,6 +275,8 @@ class AnswerPane(QGroupBox):
         layout.addWidget(self.prompt_toggle)
         layout.addWidget(self.rendered)
         self.answer: Any = None
+        self._turn_start = 0  # where the last turn's text begins in the transcript (begin)
+        self._replace_from: int | None = None  # a turn not kept in the conversation: the next one replaces it
         self._end: QTextCursor | None = None  # where the next text goes (_append)
         self._pending: list[str] = []  # pieces held back while the last draw's budget runs (add_text)
         self._due = 0.0  # time.perf_counter() from which the next piece may be drawn at once
@@ -295,12 +298,21 @@ class AnswerPane(QGroupBox):
         self.stats.clear()
         self.rendered.clear()
         self.answer = None
+        self._turn_start = 0
+        self._replace_from = None
 
     def begin(self, prompt: str, chat: bool) -> None:
         """A new answer: a chat adds a turn under the last one; a text run shows the prompt it continues."""
         self.answer = None
         self._draw_pending()
         self._due = 0.0  # the new answer's first text is drawn at once
+        if self._replace_from is not None:  # the last turn was not kept (turn_dropped): this one takes its place
+            cursor = QTextCursor(self.text.document())
+            cursor.setPosition(min(self._replace_from, self.text.document().characterCount() - 1))
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            self._replace_from = None
+        self._turn_start = self.text.document().characterCount() - 1
         if chat:
             if self.text.toPlainText():
                 self._append("\n\n")
@@ -365,6 +377,13 @@ class AnswerPane(QGroupBox):
     def show_error(self, message: str) -> None:
         self._draw_pending()
         self.stats.setText(f"⚠ {message}")
+
+    def turn_dropped(self, why: str) -> None:
+        """The last turn was taken out of the conversation (TryTab._answered): it stays on screen, marked, so what
+        was said can still be read, and the next Send's turn replaces it in the transcript."""
+        self._replace_from = self._turn_start
+        if why:
+            self.stats.setText(f"{self.stats.text()}\n{why}" if self.stats.text() else why)
 
 
 class SettingsBox(QGroupBox):
@@ -1073,16 +1092,41 @@ class TryTab(QWidget):
             self._say("Comparison " + self.compare.finished(result, stopped=self.runner.stopping))
 
     def _answered(self) -> str:
-        """A chat prompt that was answered leaves the box (its turn is in the conversation); one that was not stays
-        in it, to send again. What the status line adds about it."""
+        """After a chat Send: what the status line adds about the prompt and the conversation.
+
+        A turn is kept only when every side that can answer (its model loaded) answered it, in full or up to a
+        Stop; its prompt then leaves the box. When one side did not (Stop pressed while the base answered, in turn,
+        so the fine-tuned one never began; or its answer failed), the turn is taken out of the sides that did
+        answer, and the prompt stays in the box to send again: comparing two models means asking both the same
+        conversation, and one side a turn ahead would answer a different one from then on (its history split from
+        the other's, with no way back short of a new conversation). What that side said stays on screen, marked,
+        until the next Send's turn replaces it (AnswerPane.turn_dropped)."""
         prompt, self._sent_prompt = self._sent_prompt, ""
         if not prompt:
             return ""
-        if self.answers:
+        loaded = self.loaded
+        able = [side for side in (loaded.sides if loaded is not None else SIDES)
+                if loaded is None or side not in loaded.failed]
+        silent = [side for side in able if side not in self.answers]
+        if self.answers and not silent:
             if self.prompt_edit.toPlainText() == prompt:  # not if the user has typed the next one meanwhile
                 self.prompt_edit.clear()
             return ""
-        return " Your prompt is kept in the box."
+        who = " and ".join(_SIDE_NAMES[side] for side in silent)
+        for side in able:
+            answer = self.answers.get(side)
+            if answer is None:
+                self.panes[side].turn_dropped("")  # its line already says why (stopped before it answered, failed)
+                continue
+            turns = self.conversation.history[side]
+            if turns[-2:] == [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer.text}]:
+                del turns[-2:]
+            self.panes[side].turn_dropped(f"Not kept in the conversation: the {who} did not answer this turn.")
+        if not self.answers:
+            return " Your prompt is kept in the box."
+        kept = " and ".join(_SIDE_NAMES[side] for side in self.answers)
+        return (f" The {kept}'s answer is shown but not kept in the conversation, so both sides go on from the same "
+                "turns; your prompt is kept in the box: press Send to ask both again.")
 
     @Slot(str, str)
     def _job_errored(self, message: str, details: str) -> None:
