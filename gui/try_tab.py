@@ -387,7 +387,11 @@ class AnswerPane(QGroupBox):
 
 
 class SettingsBox(QGroupBox):
-    """One set of generation settings for both sides (core.generate.GenerationSettings, with its help texts)."""
+    """One set of generation settings for both sides (core.generate.GenerationSettings, with its help texts).
+
+    A setting the user changed is theirs: picking another checkpoint or run keeps it (a seed or a length chosen to
+    compare checkpoints must not change under the user with the pick). The ones not changed follow the picked
+    model's generation_config, where it sets them (follow_defaults); Defaults puts them all back to those."""
 
     changed = Signal()
 
@@ -403,12 +407,26 @@ class SettingsBox(QGroupBox):
         self.repetition_penalty = self._double("repetition_penalty", 0.5, 3.0, 0.05, helps)
         self.max_new_tokens = self._int("max_new_tokens", 1, 1_000_000, helps)
         self.seed = self._int("seed", 0, 2**31 - 1, helps)
+        self.defaults_button = QToolButton(text="Defaults", objectName="settings_defaults", enabled=False)
+        self.defaults_button.setToolTip("Put every setting back to the picked model's defaults (its "
+                                        "generation_config, where it sets them). Settings you change are kept when "
+                                        "you pick another checkpoint or run; the others follow its defaults.")
+        self.defaults_button.clicked.connect(self.reset_to_defaults)
+        self.defaults = GenerationSettings()  # the picked model's (follow_defaults)
+        self.touched: set[str] = set()  # the fields the user changed since the last Defaults
+        self._applying = False  # set_settings is filling the boxes: not the user's change
+        widgets = {"do_sample": self.sample, "temperature": self.temperature, "top_p": self.top_p,
+                   "top_k": self.top_k, "repetition_penalty": self.repetition_penalty,
+                   "max_new_tokens": self.max_new_tokens, "seed": self.seed}
+        for name, widget in widgets.items():
+            signal = widget.toggled if isinstance(widget, QCheckBox) else widget.valueChanged
+            signal.connect(lambda *_args, name=name: self._touch(name))
         grid = QGridLayout(self)
         grid.setContentsMargins(6, 6, 6, 6)
         grid.setHorizontalSpacing(8)
         rows = [("", self.sample), ("Temperature", self.temperature), ("Top-p", self.top_p),
                 ("Top-k", self.top_k), ("Repetition penalty", self.repetition_penalty),
-                ("Max new tokens", self.max_new_tokens), ("Seed", self.seed)]
+                ("Max new tokens", self.max_new_tokens), ("Seed", self.seed), ("", self.defaults_button)]
         for i, (label, widget) in enumerate(rows):
             row, col = divmod(i, 2)
             if label:
@@ -442,7 +460,29 @@ class SettingsBox(QGroupBox):
                                   repetition_penalty=self.repetition_penalty.value(),
                                   max_new_tokens=self.max_new_tokens.value(), seed=self.seed.value())
 
+    def _touch(self, name: str) -> None:
+        if not self._applying:
+            self.touched.add(name)
+            self.defaults_button.setEnabled(True)
+
+    def follow_defaults(self, defaults: GenerationSettings) -> None:
+        """A model was loaded: the settings the user has not changed take its defaults; the changed ones stay."""
+        import dataclasses
+
+        self.defaults = defaults
+        current = self.settings()
+        self.set_settings(dataclasses.replace(defaults, **{name: getattr(current, name) for name in self.touched}))
+
+    def reset_to_defaults(self) -> None:
+        """Every setting back to the picked model's defaults; from now on they follow the next pick's again."""
+        self.touched.clear()
+        self.defaults_button.setEnabled(False)
+        self.set_settings(self.defaults)
+        self.changed.emit()
+
     def set_settings(self, settings: GenerationSettings) -> None:
+        """Fill the boxes (a model's defaults, or a script's choice): not counted as the user's changes."""
+        self._applying = True
         self.blockSignals(True)
         try:
             self.sample.setChecked(settings.do_sample)
@@ -455,6 +495,7 @@ class SettingsBox(QGroupBox):
             self._sampling_changed(settings.do_sample)
         finally:
             self.blockSignals(False)
+            self._applying = False
 
 
 # ---------------------------------------------------------------------------------------------- the tab
@@ -1063,7 +1104,7 @@ class TryTab(QWidget):
         defaults = GenerationSettings.from_generation_config(
             getattr(next(iter(loaded.models.values()), None), "generation_config", None))
         if self._job_kind == "load":
-            self.settings_box.set_settings(defaults)
+            self.settings_box.follow_defaults(defaults)
         self.loaded_changed.emit()
 
     @Slot(object)

@@ -52,3 +52,51 @@ def test_stop_before_the_fine_tuned_model_answers_keeps_the_prompt_and_one_conve
     assert roles_and_contents(tab) == {side: first[side] + [("user", "My important question"),
                                                             ("assistant", f" {side} says last")] for side in SIDES}
     assert tab.prompt_edit.toPlainText() == ""
+
+
+def settings_shown(tab: Any) -> dict[str, Any]:
+    box = tab.settings_box
+    return {"do_sample": box.sample.isChecked(), "temperature": box.temperature.value(), "top_p": box.top_p.value(),
+            "top_k": box.top_k.value(), "repetition_penalty": box.repetition_penalty.value(),
+            "max_new_tokens": box.max_new_tokens.value(), "seed": box.seed.value()}
+
+
+def test_settings_the_user_changed_are_kept_across_picks_and_the_others_follow_the_model(
+        qtbot: Any, tab: Any, fakes: Fakes, monkeypatch: Any) -> None:
+    """Before: picking another checkpoint put Sample, max new tokens and seed back to the model's defaults without
+    a word, so a comparison at seed 1234 went on greedy and at 128 tokens. Now the user's settings stay; the ones
+    not changed follow the picked model's generation_config; Defaults puts them all back to it."""
+    from types import SimpleNamespace
+
+    from finetune_studio.core import generate
+
+    box = tab.settings_box
+    box.sample.setChecked(True)  # what the user does in the boxes
+    box.max_new_tokens.setValue(300)
+    box.seed.setValue(1234)
+    real_load = generate.load
+
+    def load_with_defaults(source: Any, progress: Any = None, **kwargs: Any) -> Any:
+        loaded = real_load(source, progress, **kwargs)
+        config = SimpleNamespace(temperature=0.7, top_k=20, max_new_tokens=64)
+        loaded.models = {side: SimpleNamespace(generation_config=config) for side in loaded.models}
+        return loaded
+
+    monkeypatch.setattr(generate, "load", load_with_defaults)
+    tab.target_combo.setCurrentIndex(tab.target_combo.findText("checkpoint-8"))
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    idle(qtbot, tab)
+    assert tab.loaded.source.name == "newer · checkpoint-8"
+    assert settings_shown(tab) == {"do_sample": True, "temperature": 0.7, "top_p": 1.0, "top_k": 20,
+                                   "repetition_penalty": 1.0, "max_new_tokens": 300, "seed": 1234}
+    assert box.defaults_button.isEnabled()
+    box.defaults_button.click()
+    assert settings_shown(tab) == {"do_sample": False, "temperature": 0.7, "top_p": 1.0, "top_k": 20,
+                                   "repetition_penalty": 1.0, "max_new_tokens": 64, "seed": 0}
+    assert not box.defaults_button.isEnabled()
+    monkeypatch.setattr(generate, "load", real_load)  # the next model sets no defaults: all follow it
+    tab.target_combo.setCurrentIndex(tab.target_combo.findText("checkpoint-4"))
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    idle(qtbot, tab)
+    assert settings_shown(tab) == {"do_sample": False, "temperature": 1.0, "top_p": 1.0, "top_k": 50,
+                                   "repetition_penalty": 1.0, "max_new_tokens": 128, "seed": 0}
