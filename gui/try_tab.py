@@ -558,7 +558,8 @@ class TryTab(QWidget):
         self.chat_check = QCheckBox("Chat", objectName="try_chat")
         self.chat_check.setToolTip("Chat runs render each turn with the run's chat template; text runs continue the "
                                    "prompt as plain text. Set from the run; change it to try the other way.")
-        self.system_edit = QLineEdit(objectName="try_system", placeholderText="System prompt (chat runs)")
+        self.system_edit = QLineEdit(objectName="try_system")
+        self._chat_toggled(False)
         chat_row = QHBoxLayout()
         chat_row.addWidget(self.chat_check)
         chat_row.addWidget(self.system_edit, 1)
@@ -632,6 +633,7 @@ class TryTab(QWidget):
                       context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.stop_button.clicked.connect(self.stop)
         self.new_button.clicked.connect(self.new_conversation)
+        self.chat_check.toggled.connect(self._chat_toggled)
         self.system_edit.editingFinished.connect(lambda: setattr(self.conversation, "system",
                                                                  self.system_edit.text()))
         self.saved_combo.activated.connect(self._use_saved)
@@ -642,6 +644,20 @@ class TryTab(QWidget):
         self.runner.errored.connect(self._job_errored)
         self.runner.idle.connect(self._job_idle)
         self.runner.started.connect(self._update_buttons)
+
+    def _chat_toggled(self, chat: bool) -> None:
+        """A system prompt is a turn of a chat template: a text run continues the prompt as plain text and has
+        nowhere to put one, so the box is off there (what it holds is kept, for when Chat is ticked) and says why,
+        rather than taking text that is silently dropped at Send."""
+        self.system_edit.setEnabled(chat)
+        if chat:
+            self.system_edit.setPlaceholderText("System prompt (optional)")
+            self.system_edit.setToolTip("Given to both models as the chat's system turn, before the conversation, "
+                                        "through the run's chat template.")
+        else:
+            self.system_edit.setPlaceholderText("System prompt: chat runs only")
+            self.system_edit.setToolTip("Not used: this run continues the prompt as plain text, which has no system "
+                                        "turn. Tick Chat to talk to it with its chat template and a system prompt.")
 
     # ------------------------------------------------------------------ runs and targets
     def refresh_runs(self) -> None:
@@ -800,7 +816,6 @@ class TryTab(QWidget):
         self._source = source
         self.base_edit.setText(source.base.name_or_path if source.base else "")
         self.chat_check.setChecked(source.chat)
-        self.system_edit.setEnabled(True)
         self.new_conversation()
         self.panes[BASE].set_title(f"Base model · {source.base.name_or_path if source.base else '—'}")
         self.panes[TUNED].set_title(f"Fine-tuned · {source.name}")

@@ -100,3 +100,19 @@ def test_settings_the_user_changed_are_kept_across_picks_and_the_others_follow_t
     idle(qtbot, tab)
     assert settings_shown(tab) == {"do_sample": False, "temperature": 1.0, "top_p": 1.0, "top_k": 50,
                                    "repetition_penalty": 1.0, "max_new_tokens": 128, "seed": 0}
+
+
+def test_the_system_prompt_box_is_off_for_a_text_run_and_says_why(qtbot: Any, tab: Any, fakes: Fakes) -> None:
+    """Before: a text run's System prompt box took text and Send dropped it without a word."""
+    system = tab.system_edit
+    assert not tab.chat_check.isChecked(), "the demo runs are text runs"
+    assert not system.isEnabled()
+    assert system.toolTip().startswith("Not used: this run continues the prompt as plain text, which has no system "
+                                       "turn. Tick Chat")
+    assert system.placeholderText() == "System prompt: chat runs only"
+    tab.chat_check.setChecked(True)  # the user tries the run as a chat: the box is theirs
+    assert system.isEnabled() and system.placeholderText() == "System prompt (optional)"
+    system.setText("Answer in French.")
+    tab.target_combo.setCurrentIndex(tab.target_combo.findText("checkpoint-8"))  # a new pick: Chat from the run
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    assert not tab.chat_check.isChecked() and not system.isEnabled() and system.text() == "Answer in French."
