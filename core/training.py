@@ -726,8 +726,8 @@ def _losses_of_trained_tokens(base: Any) -> Any:
 
     class TrainedTokenLossTrainer(base):
         _voids: list[Any]
-        _counts: Any = None  # [sum of the step losses that trained tokens, steps that did, steps that did not]
-        _logged: Any = None  # _counts (over the ranks) at the last log
+        _counts: Any = None  # this window's [sum of the step losses that trained tokens, such steps, other steps]
+        _run: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the same over the logged windows, as Python floats
 
         def get_batch_samples(self, epoch_iterator: Any, num_batches: int, device: Any) -> Any:
             batches, items = super().get_batch_samples(epoch_iterator, num_batches, device)
@@ -735,9 +735,10 @@ def _losses_of_trained_tokens(base: Any) -> Any:
             known = [v for v in self._voids if v is not None]
             if known and len(known) == len(self._voids):
                 void = torch.stack([v.to(known[0].device) for v in known]).all()
-                counts = self._counts_on(void.device)
-                counts[1] += (~void).float()
-                counts[2] += void.float()
+                if self._counts is None:
+                    self._counts = torch.zeros(3, device=void.device)
+                self._counts[1] += (~void).float()
+                self._counts[2] += void.float()
             else:
                 self._voids = []
             return batches, items
@@ -751,39 +752,31 @@ def _losses_of_trained_tokens(base: Any) -> Any:
                     self._counts.device)
             return loss
 
-        def _counts_on(self, device: Any) -> Any:
-            if self._counts is None:
-                self._counts = torch.zeros(3, device=device)
-            return self._counts
-
-        def _gathered(self) -> tuple[float, float, float] | None:
-            """(loss sum as the Trainer averages it over ranks, trained steps, untrained steps) so far."""
+        def _take_window(self) -> tuple[float, float, float] | None:
+            """This window's figures (the loss sum as the Trainer averages it over ranks), and a fresh window: a
+            window's own sum stays exact in float32, where a run-long one would not."""
             if self._counts is None:
                 return None
-            counts = self._counts.detach()
+            counts = self._counts.detach().clone()
+            self._counts.zero_()
             if self.args.world_size > 1:  # every rank logs at the same step, so every rank gathers
                 rows = self.accelerator.gather(counts.unsqueeze(0)).reshape(-1, 3)
                 counts = torch.stack([rows[:, 0].mean(), rows[:, 1].max(), rows[:, 2].max()])
             total, trained, void = (float(x) for x in counts.tolist())
+            self._run = (self._run[0] + total, self._run[1] + trained, self._run[2] + void)
             return total, trained, void
 
         def log(self, logs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            if "loss" in logs or "train_loss" in logs:
-                now = self._gathered()
-                if now is not None:
+            key = "loss" if "loss" in logs else "train_loss" if "train_loss" in logs else None
+            window = self._take_window() if key is not None else None
+            if window is not None:
+                total, trained, void = window if key == "loss" else self._run  # train_loss: the whole run
+                if void > 0:
                     logs = dict(logs)
-                    if "loss" in logs:
-                        before = self._logged or (0.0, 0.0, 0.0)
-                        self._logged = now
-                        total, trained, void = (a - b for a, b in zip(now, before))
-                        key = "loss"
+                    if trained > 0:
+                        logs[key] = total / trained
                     else:
-                        (total, trained, void), key = now, "train_loss"
-                    if void > 0:
-                        if trained > 0:
-                            logs[key] = total / trained
-                        else:
-                            del logs[key]
+                        del logs[key]
             return super().log(logs, *args, **kwargs)
 
     return TrainedTokenLossTrainer

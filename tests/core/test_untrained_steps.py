@@ -68,3 +68,22 @@ def test_steps_that_train_no_token_log_no_loss_and_the_final_loss_is_the_last_tr
         else:
             assert "loss" not in event
     assert any(0 < len([s for s in losses if w - 5 < s <= w]) < 5 for w in (5, 10))  # a mixed window was checked
+
+
+@pytest.mark.slow
+def test_two_processes_leave_out_the_steps_that_train_no_token_on_every_rank(demo_cache, runs_dir, tmp_path):
+    """Under torchrun every rank takes the window's figures at the same log (a gather), so no rank waits on another
+    and the logged loss is the ranks' mean over the steps that trained tokens."""
+    from finetune_studio.core import launch
+
+    data = _chats(tmp_path / "mostly-cut.jsonl", trained={0, 9, 17}, rows=24)
+    config = _config(data, runs_dir, "ranks", logging_steps=1)
+    config.launch.processes = 2
+    result = launch.run(config)
+    assert result.state == "finished", result.message
+    logs = read_events(result.run_dir, "log")
+    assert [e["step"] for e in logs] == list(range(1, 11))
+    losses = [e["loss"] for e in logs if "loss" in e]
+    assert 0 < len(losses) < 10 and all(loss > 1.0 for loss in losses), logs
+    status = json.loads((result.run_dir / "status.json").read_text())
+    assert status["train_loss"] == pytest.approx(losses[-1])
