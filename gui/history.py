@@ -604,7 +604,7 @@ class HistoryPanel(QWidget):
         self._update_buttons()
 
     def _show_details(self, run: RunSummary) -> None:
-        title = f"<b>{run.name}</b> — {run.state}"
+        title = f"<b>{_escape(run.name)}</b> — {run.state}"  # a folder name is text, never markup
         if run.message:
             title += f": {_escape(run.message)}"
         self.details_title.setText(title)

@@ -441,3 +441,14 @@ def test_the_table_names_sources_by_the_one_local_or_hub_rule() -> None:
     assert _source_text("Abirate/english_quotes") == "Abirate/english_quotes"  # a Hub id whole, owner included
     assert _source_text("/models/mine", file_name=False) == "/models/mine"
     assert _source_text(None) == _source_text("") == "—"
+
+
+def test_a_run_name_with_markup_characters_shows_as_typed(qtbot: Any, cold_window: Any, runs_dir: Path) -> None:
+    """A run folder named '<b>bold & co' showed as 'bold & co' in bold in the details title (read as HTML),
+    helper-50."""
+    path = fab.make_run(runs_dir, "<b>bold & co", fab.segment(2, 4, max_steps=4),
+                        {"state": "finished", "message": "Finished."})
+    panel = cold_window.history
+    wait_rows(qtbot, panel, lambda r: "<b>bold & co" in r)
+    panel.select([path])
+    assert panel.details_title.text().startswith("<b>&lt;b&gt;bold &amp; co</b> — finished")
