@@ -247,7 +247,7 @@ def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
             f"{folder} holds a run whose {CONFIG_FILE} is missing ({' and '.join(found)} are there), so its "
             f"settings are lost and it cannot be resumed, exported or pushed. To fix: put its {CONFIG_FILE} back "
             "(from a copy of the run), or train it again.", NO_CONFIG)
-    runs = _run_folders(folder)
+    runs = run_folders(folder)
     if runs:
         return RunFolderUnusable(
             f"{folder} is not a run folder: it holds runs ({len(runs)}, e.g. {runs[0].name}). To fix: give one "
@@ -503,8 +503,13 @@ class RunSummary:
 
 
 def is_run_folder(path: Path) -> bool:
-    """A folder holding any of a run's own files; a run missing some of them still lists (as broken)."""
-    return path.is_dir() and any((path / name).is_file() for name in RUN_FILES)
+    """A folder holding any of a run's own files; a run missing some of them still lists (as broken). One that
+    cannot be looked into (no permission) is none: on Python 3.11 is_file raises PermissionError, which failed the
+    whole listing of the Runs tab and the Try tab."""
+    try:
+        return path.is_dir() and any((path / name).is_file() for name in RUN_FILES)
+    except OSError:
+        return False
 
 
 def _sentence(parts: list[str]) -> str:
@@ -628,7 +633,9 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
     )
 
 
-def _run_folders(runs_dir: Path) -> list[Path]:
+def run_folders(runs_dir: Path) -> list[Path]:
+    """The runs in runs_dir, by name: the one listing the Runs tab, `finetune-studio runs` and the Try tab read
+    (skipping hidden entries, dangling links and folders that cannot be looked into)."""
     try:
         children = list(Path(runs_dir).iterdir())
     except OSError:  # no runs folder yet, or not readable: nothing to list
@@ -638,7 +645,7 @@ def _run_folders(runs_dir: Path) -> list[Path]:
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
     """Every run in runs_dir, newest first."""
-    runs = [summarize(path) for path in _run_folders(runs_dir)]
+    runs = [summarize(path) for path in run_folders(runs_dir)]
     runs.sort(key=lambda r: (r.started or 0.0, r.name), reverse=True)
     return runs
 
@@ -676,7 +683,7 @@ class RunIndex:
         one stopped. A first pass over a folder with many long runs then shows its first rows quickly.
         """
         deadline = None if budget_s is None else time.monotonic() + budget_s
-        found = _run_folders(self.runs_dir)
+        found = run_folders(self.runs_dir)
         present = set(found)
         gone = [path for path in self.runs if path not in present]
         for path in gone:

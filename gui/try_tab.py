@@ -65,7 +65,7 @@ from finetune_studio.core.generate import (
     resolve,
     targets,
 )
-from finetune_studio.core.runs import RunFolder, _run_folders
+from finetune_studio.core.runs import RunFolder, run_folders
 from finetune_studio.core.session import Change, Session
 from finetune_studio.gui.runner import lower_thread_priority
 
@@ -668,7 +668,7 @@ class TryTab(QWidget):
         current = self.run_dir
         runs_dir = self.session.runs_dir
         try:
-            found = sorted((path for path in _run_folders(runs_dir) if RunFolder(path).exists()), key=_last_changed,
+            found = sorted((path for path in run_folders(runs_dir) if RunFolder(path).exists()), key=_last_changed,
                            reverse=True)
         except OSError as exc:  # the folder itself (permissions, a network drive): the tab stays usable
             found = []

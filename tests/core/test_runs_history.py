@@ -233,3 +233,23 @@ def test_delete_run_refuses_a_run_that_is_still_training(tmp_path: Path) -> None
         time.sleep(0.05)
     delete_run(path, tmp_path)  # its process is gone: an interrupted run can be deleted
     assert not path.exists()
+
+
+def test_a_run_folder_that_cannot_be_looked_into_is_left_out_of_the_listing(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Python 3.11 Path.is_file raises PermissionError inside a folder that cannot be searched (mode 000, not
+    something root sees): one such folder failed the whole listing (helper-51 noticed). Simulated here."""
+    from finetune_studio.core import runs as runs_module
+
+    make_run(tmp_path, "good", segment(2, 4))
+    (tmp_path / "locked").mkdir()
+    real = Path.is_file
+
+    def is_file(self: Path) -> bool:
+        if self.parent.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    assert [p.name for p in runs_module.run_folders(tmp_path)] == ["good"]
+    assert [r.name for r in runs_module.list_runs(tmp_path)] == ["good"]
