@@ -284,7 +284,26 @@ class AnswerPane(QGroupBox):
         self._hold.setTimerType(Qt.TimerType.PreciseTimer)
 
     def set_title(self, text: str) -> None:
-        self.setTitle(text)
+        """The pane's title, cut in the middle when the pane is narrower (the whole of it in the tooltip): a long
+        run name ("Fine-tuned · horoscopes-lr-1e-3 · final model") made the pane as wide as its title, and at
+        900×600 the Chat page's right edge (Send, Defaults) went off screen."""
+        self.full_title = text
+        self.setToolTip(text)
+        self._fit_title()
+
+    def _fit_title(self) -> None:
+        room = max(40, self.width() - 24)
+        self.setTitle(self.fontMetrics().elidedText(getattr(self, "full_title", self.title()),
+                                                    Qt.TextElideMode.ElideMiddle, room))
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_title()
+
+    def minimumSizeHint(self) -> Any:  # noqa: N802 - Qt override
+        hint = super().minimumSizeHint()  # the title may be cut (_fit_title): it does not set the pane's width
+        hint.setWidth(min(hint.width(), 160))
+        return hint
 
     def _toggle_prompt(self, shown: bool) -> None:
         self.rendered.setVisible(shown)
@@ -421,6 +440,11 @@ class SettingsBox(QGroupBox):
         for name, widget in widgets.items():
             signal = widget.toggled if isinstance(widget, QCheckBox) else widget.valueChanged
             signal.connect(lambda *_args, name=name: self._touch(name))
+        for box in widgets.values():
+            if not isinstance(box, QCheckBox):
+                # A spin box's own minimum is as wide as its largest value (a 10-digit seed): the grid was then
+                # 434 px at least, and at 900×600 the Chat page's right edge (Max new tokens, Defaults, Send) was cut.
+                box.setMinimumWidth(72)
         grid = QGridLayout(self)
         grid.setContentsMargins(6, 6, 6, 6)
         grid.setHorizontalSpacing(8)
