@@ -921,7 +921,8 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
     args = training_arguments(config, folder.path)
     callback = make_progress_callback(emit, stop, elapsed)
     base = trainer_class(Trainer)  # Trainer itself in one process (the tutorial's)
-    base = _losses_of_trained_tokens(base)  # a step that trains no token logs no loss
+    if chat_data is not None:  # masked labels: a step may train no token, which then logs no loss
+        base = _losses_of_trained_tokens(base)  # text runs keep the tutorial's Trainer (their rows all train tokens)
     if str(getattr(args.save_strategy, "value", args.save_strategy)) == "best":
         base = _saving_its_stop(base, callback)
     trainer = base(
