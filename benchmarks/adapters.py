@@ -104,7 +104,7 @@ def child_app(model_dir: str, steps: int, method: str) -> dict[str, Any]:
             trainable = sum(t.numel() for t in load_file(str(result.model_dir / "adapter_model.safetensors")).values())
     memory, how = peak_memory_mb()
     summary = [e for e in events if e["event"] == "summary"][-1]
-    return {"losses": {e["step"]: e["loss"] for e in events if e["event"] == "log"},
+    return {"losses": {e["step"]: e["loss"] for e in events if e["event"] == "log" and "loss" in e},
             "steps_per_s": summary["train_steps_per_second"], "peak_mb": memory, "memory_how": how,
             "trainable": trainable}
 

@@ -58,7 +58,7 @@ def app_run(data_file: Path, steps: int, runs: Path) -> tuple[dict[int, float], 
     config.runs_dir = str(runs)
     result = run(config, None, threading.Event())
     events = RunFolder(result.run_dir).read_metrics()
-    return ({e["step"]: e["loss"] for e in events if e["event"] == "log"},
+    return ({e["step"]: e["loss"] for e in events if e["event"] == "log" and "loss" in e},
             [e["message"] for e in events if e["event"] == "notice"])
 
 
