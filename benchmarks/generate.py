@@ -16,6 +16,9 @@ here), in one process:
    sample worth a few milliseconds on the demo model whose spread on the 2-core VM is tenfold (2.7-40 ms, the same
    model and prompt: torch's OpenMP team is started anew in each fresh thread), so the median of 3 per-pair ratios
    the first method took swung from 0.88 to 9.7 between invocations; the first method's figure is still printed.
+   Both verdicts are on --invocations fresh processes (default 5), each measuring as above, taking the median of
+   their figures (speed_across_invocations: the two sides differed by invocation, not by pair); --invocations 1
+   measures in this process only, as before.
 2. Smoothness: a 1 ms precise QTimer heartbeat on the GUI thread while both panes stream (base and fine-tuned, two
    models loaded, greedy: they answer at the same time); every tick's lateness is a stall. Goals: p99 <= 16 ms,
    max <= 50 ms; baseline: the same heartbeat with the window idle.
@@ -28,8 +31,9 @@ here), in one process:
    the full run only (the pane holds pieces back once its draws take long, and its budget, 1/LAYOUT_SHARE of the
    time for layout plus about half that for painting, keeps this share flat whatever the answer's length).
 
-    python benchmarks/generate.py            # 64 new tokens, 3 pairs, 15 first-token pairs per model
-    python benchmarks/generate.py --quick    # 16 tokens, 1 pair, 3 first-token pairs, a 300-piece long answer
+    python benchmarks/generate.py            # 64 new tokens, 3 pairs, 15 first-token pairs per model, 5 invocations
+    python benchmarks/generate.py --quick    # 16 tokens, 1 pair, 3 first-token pairs, 2 invocations, 300 pieces
+    python benchmarks/generate.py --invocations 1   # speed in this process only (the method before 2026-12-03)
 """
 
 from __future__ import annotations
@@ -273,20 +277,121 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
 
 
+def speed_section(app: Any, tab: Any, name: str, model: Any, tokenizer: Any, settings: Any,
+                  args: argparse.Namespace) -> dict[str, list[float]]:
+    """Section 1 for one model in this invocation: the tokens/s pairs and the time-to-first-token pairs."""
+    rates: list[float] = []
+    firsts: list[float] = []
+    for pair in range(args.pairs):
+        order = ("plain", "tab") if pair % 2 == 0 else ("tab", "plain")
+        got: dict[str, tuple[float, float]] = {}
+        for which in order:
+            if which == "plain":
+                got["plain"] = plain_in_thread(model, tokenizer, settings, args.tokens)
+            else:
+                rate, first, _ = through_tab(app, tab, args.tokens)
+                got["tab"] = (rate, first)
+        rates.append(got["tab"][0] / got["plain"][0])
+        firsts.append(got["tab"][1] / got["plain"][1])
+        print(f"{name} pair {pair + 1}: plain {got['plain'][0]:.1f} tokens/s, first token "
+              f"{got['plain'][1] * 1000:.1f} ms; Try tab {got['tab'][0]:.1f} tokens/s, first token "
+              f"{got['tab'][1] * 1000:.1f} ms", flush=True)
+    plain_firsts, tab_firsts = first_token_pairs(app, tab, model, tokenizer, settings, args.first_pairs)
+    return {"rates": rates, "firsts": firsts, "plain_firsts": plain_firsts, "tab_firsts": tab_firsts}
+
+
+def report_speed(name: str, got: dict[str, list[float]], args: argparse.Namespace) -> bool:
+    """The single-invocation verdicts (--invocations 1, the method before 2026-12-03)."""
+    rates, firsts = got["rates"], got["firsts"]
+    rate = statistics.median(rates)
+    ok = report(f"{name}: Try tab tokens/s ÷ plain model.generate", f"{rate:.3f} (pairs {min(rates):.3f}–"
+                f"{max(rates):.3f})", ">= 0.95", rate >= 0.95,
+                f"plain model.generate (in a fresh thread), same GenerationConfig, "
+                f"{args.tokens} greedy tokens, same invocation")
+    print(f"{name}: first method, median of the {args.pairs} pairs' time-to-first-token ratios (the tab's from "
+          f"its {args.tokens}-token answers): {statistics.median(firsts):.3f} (pairs {min(firsts):.3f}–"
+          f"{max(firsts):.3f})", flush=True)
+    first, low, high = median_ratio_interval(got["tab_firsts"], got["plain_firsts"])
+    ok &= report(f"{name}: Try tab time to first token ÷ plain", f"{first:.3f} (90% interval {low:.3f}–{high:.3f}"
+                 f"; tab median {statistics.median(got['tab_firsts']) * 1000:.1f} ms)", "<= 1.10", first <= 1.10,
+                 f"plain generate with max_new_tokens=1 (in a fresh thread), median "
+                 f"{statistics.median(got['plain_firsts']) * 1000:.1f} ms over {args.first_pairs} alternating pairs, "
+                 f"same invocation")
+    return ok
+
+
+def speed_across_invocations(args: argparse.Namespace) -> bool:
+    """Section 1 in --invocations fresh processes, one after the other, each as a single invocation measures it.
+
+    Why: on the 2-core VM the demo model's two sides differed by invocation, not by pair. Four invocations in a row
+    (2026-12-03 19:46 UTC) gave tab/plain first-token medians of 5.9/15.5, 22.8/7.5, 18.5/12.2 and 22.7/7.0 ms,
+    and consecutive verdicts of 0.300 and 2.229: within an invocation the 15 pairs agree, so their bootstrap
+    interval says nothing of the next invocation. The figure is therefore the median over invocations of each
+    invocation's own figure (tokens/s: the median of its pairs; first token: its median ratio), with their range."""
+    import json
+    import subprocess
+
+    per: dict[str, dict[str, list[float]]] = {}
+    for invocation in range(args.invocations):
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+            out = Path(handle.name)
+        command = [sys.executable, str(Path(__file__).resolve()), "--invocations", "1", "--speed-only",
+                   "--child-json", str(out), "--models", args.models, "--tokens", str(args.tokens),
+                   "--pairs", str(args.pairs), "--first-pairs", str(args.first_pairs)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+        if done.returncode != 0 or not out.stat().st_size:
+            raise RuntimeError(f"invocation {invocation + 1} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        for name, got in json.loads(out.read_text()).items():
+            rate = statistics.median(got["rates"])
+            first = statistics.median(got["tab_firsts"]) / statistics.median(got["plain_firsts"])
+            figures = per.setdefault(name, {"rate": [], "first": [], "tab_ms": [], "plain_ms": []})
+            figures["rate"].append(rate)
+            figures["first"].append(first)
+            figures["tab_ms"].append(statistics.median(got["tab_firsts"]) * 1000)
+            figures["plain_ms"].append(statistics.median(got["plain_firsts"]) * 1000)
+            print(f"{name} invocation {invocation + 1}: tokens/s ratio {rate:.3f} (median of {len(got['rates'])} "
+                  f"pairs); first token ratio {first:.3f} (tab median {figures['tab_ms'][-1]:.1f} ms, plain median "
+                  f"{figures['plain_ms'][-1]:.1f} ms, {len(got['tab_firsts'])} pairs)", flush=True)
+        out.unlink()
+    ok = True
+    for name, figures in per.items():
+        rate, first = statistics.median(figures["rate"]), statistics.median(figures["first"])
+        count = len(figures["rate"])
+        ok &= report(f"{name}: Try tab tokens/s ÷ plain model.generate", f"{rate:.3f} (median of {count} "
+                     f"invocations; their range {min(figures['rate']):.3f}–{max(figures['rate']):.3f})", ">= 0.95",
+                     rate >= 0.95, f"plain model.generate (in a fresh thread), same GenerationConfig, {args.tokens} "
+                     f"greedy tokens, {args.pairs} alternating pairs in each invocation")
+        ok &= report(f"{name}: Try tab time to first token ÷ plain", f"{first:.3f} (median of {count} invocations; "
+                     f"their range {min(figures['first']):.3f}–{max(figures['first']):.3f}; tab median of medians "
+                     f"{statistics.median(figures['tab_ms']):.1f} ms)", "<= 1.10", first <= 1.10,
+                     f"plain generate with max_new_tokens=1 (in a fresh thread), median of medians "
+                     f"{statistics.median(figures['plain_ms']):.1f} ms, {args.first_pairs} alternating pairs in each "
+                     f"invocation")
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="the Try tab's generation speed and smoothness")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--first-pairs", type=int, default=15,
                         help="alternating pairs for the time to first token (max_new_tokens=1 on both sides)")
+    parser.add_argument("--invocations", type=int, default=5,
+                        help="fresh processes that each measure section 1 (speed); 1: in this process, as before")
     parser.add_argument("--long-pieces", type=int, default=2000,
                         help="pieces of the one-paragraph answer fed to a pane (section 3); 0: none")
     parser.add_argument("--quick", action="store_true", help="16 tokens, 1 pair, a 300-piece long answer")
     parser.add_argument("--models", default="demo,qwen", help="comma-separated: demo, qwen")
+    parser.add_argument("--speed-only", action="store_true", help=argparse.SUPPRESS)  # an invocation's child
+    parser.add_argument("--child-json", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
         args.tokens, args.pairs, args.long_pieces = 16, 1, min(args.long_pieces, 300)
         args.first_pairs = min(args.first_pairs, 3)
+        args.invocations = min(args.invocations, 2)
+    ok = True
+    if args.invocations > 1:
+        ok &= speed_across_invocations(args)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = Path(tempfile.mkdtemp(prefix="ft-generate-"))
     os.environ["FINETUNE_STUDIO_RUNS"] = str(tmp / "runs")
@@ -315,7 +420,7 @@ def main() -> int:
     tab = TryTab(session)
     tab.resize(1200, 700)
     tab.show()
-    ok = True
+    speeds: dict[str, dict[str, list[float]]] = {}
     for name, folder in folders.items():
         source = g.Source(g.Target(name, Path(folder), None), ModelConfig(name_or_path=str(folder)))
         tokenizer = g.load_tokenizer(source)
@@ -325,38 +430,16 @@ def main() -> int:
         alone = g.Loaded(source, tokenizer, "cpu", "alone", models={g.TUNED: model})
         tab.use(alone)
         tab.settings_box.set_settings(settings)
-        plain_in_thread(model, tokenizer, settings, 4)  # warm both paths once
-        through_tab(app, tab, args.tokens)
-        rates: list[float] = []
-        firsts: list[float] = []
-        for pair in range(args.pairs):
-            order = ("plain", "tab") if pair % 2 == 0 else ("tab", "plain")
-            got: dict[str, tuple[float, float]] = {}
-            for which in order:
-                if which == "plain":
-                    got["plain"] = plain_in_thread(model, tokenizer, settings, args.tokens)
-                else:
-                    rate, first, _ = through_tab(app, tab, args.tokens)
-                    got["tab"] = (rate, first)
-            rates.append(got["tab"][0] / got["plain"][0])
-            firsts.append(got["tab"][1] / got["plain"][1])
-            print(f"{name} pair {pair + 1}: plain {got['plain'][0]:.1f} tokens/s, first token "
-                  f"{got['plain'][1] * 1000:.1f} ms; Try tab {got['tab'][0]:.1f} tokens/s, first token "
-                  f"{got['tab'][1] * 1000:.1f} ms", flush=True)
-        rate, first = statistics.median(rates), statistics.median(firsts)
-        ok &= report(f"{name}: Try tab tokens/s ÷ plain model.generate", f"{rate:.3f} (pairs {min(rates):.3f}–"
-                     f"{max(rates):.3f})", ">= 0.95", rate >= 0.95,
-                     f"plain model.generate (in a fresh thread), same GenerationConfig, "
-                     f"{args.tokens} greedy tokens, same invocation")
-        print(f"{name}: first method, median of the {args.pairs} pairs' time-to-first-token ratios (the tab's from "
-              f"its {args.tokens}-token answers): {first:.3f} (pairs {min(firsts):.3f}–{max(firsts):.3f})", flush=True)
-        plain_firsts, tab_firsts = first_token_pairs(app, tab, model, tokenizer, settings, args.first_pairs)
-        first, low, high = median_ratio_interval(tab_firsts, plain_firsts)
-        ok &= report(f"{name}: Try tab time to first token ÷ plain", f"{first:.3f} (90% interval {low:.3f}–{high:.3f}"
-                     f"; tab median {statistics.median(tab_firsts) * 1000:.1f} ms)", "<= 1.10", first <= 1.10,
-                     f"plain generate with max_new_tokens=1 (in a fresh thread), median "
-                     f"{statistics.median(plain_firsts) * 1000:.1f} ms over {args.first_pairs} alternating pairs, "
-                     f"same invocation")
+        if args.invocations == 1:
+            plain_in_thread(model, tokenizer, settings, 4)  # warm both paths once
+            through_tab(app, tab, args.tokens)
+            speeds[name] = speed_section(app, tab, name, model, tokenizer, settings, args)
+            if not args.child_json:
+                ok &= report_speed(name, speeds[name], args)
+        if args.speed_only:
+            tab.release("")
+            del model, alone
+            continue
 
         second = g.load_weights(ModelConfig(name_or_path=str(folder)), "cpu")
         no_eos(second)
@@ -377,7 +460,7 @@ def main() -> int:
                      "<= 50 ms", max(streaming) <= 50, baseline)
         tab.release("")
         del model, second, both, alone
-    if args.long_pieces:
+    if args.long_pieces and not args.speed_only:
         lines, _ = streaming_cost(app, tab, args.long_pieces, lines=True)
         one, chars = streaming_cost(app, tab, args.long_pieces, lines=False)
         extra = (one - lines) / (g.STREAM_INTERVAL_S * 1000)
@@ -388,6 +471,10 @@ def main() -> int:
                      f"the same pieces with a newline every 78 characters, {args.long_pieces} pieces a frame apart, "
                      f"same invocation")
     tab.shutdown()
+    if args.child_json:
+        import json
+
+        Path(args.child_json).write_text(json.dumps(speeds))
     return 0 if ok else 1
 
 
