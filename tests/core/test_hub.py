@@ -87,7 +87,7 @@ def test_a_run_without_a_model_cannot_be_pushed(tmp_path: Path) -> None:
 
     run = make_finished_run(tmp_path / "runs")
     shutil.rmtree(run / "model")
-    with pytest.raises(HubError, match="no saved model to push"):
+    with pytest.raises(HubError, match="finished, but its model folder .* is missing or empty .* no model to push"):
         plan_push(run)
 
 
