@@ -18,6 +18,8 @@ Heavy imports (transformers, trl) stay inside functions; nothing here imports Qt
 from __future__ import annotations
 
 import copy
+import dataclasses
+import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -29,7 +31,8 @@ from finetune_studio.core.chat_templates import (
     is_template_text,
     named_template,
 )
-from finetune_studio.core.config import CHAT_FORMATS, TRAIN_ON, ChatConfig
+from finetune_studio.core.config import CHAT_FORMATS, TRAIN_ON, ChatConfig, RunConfig
+from finetune_studio.core.errors import FinetuneError
 
 # The parts each format is made of, and the column names that play each part when nothing is mapped
 # (case-insensitive). Optional parts may be missing.
@@ -1045,3 +1048,64 @@ def _render_without_tokenizer(template: str, example: dict[str, Any]) -> str:
     rendered, _ = render_jinja_template(conversations=[messages], chat_template=template, bos_token="",
                                         eos_token="")
     return rendered[0]
+
+
+# What the estimate (its rows and logits) and the Try tab (chat or text) ask of a run's data before it loads: the
+# run's own decision, from a local dataset's first rows, read once per file version.
+_ROWS_KEPT: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}  # dataset settings + file stamps -> first rows
+_rows_lock = threading.Lock()
+
+
+def first_rows(config: RunConfig) -> tuple[list[str], list[dict[str, Any]]] | None:
+    """A local dataset's first rows and columns (read once per file version), or None for a Hub dataset (not
+    fetched for this) or data that cannot be read (validation names what is wrong with it)."""
+    from finetune_studio.core.sources import is_local
+
+    if not isinstance(config.dataset.source, str) or not is_local(config.dataset.source):
+        return None
+    from finetune_studio.core import data
+
+    key = repr((dataclasses.asdict(config.dataset), data.files_signature(config.dataset.source)))
+    with _rows_lock:  # estimates run in the window's worker threads
+        if key not in _ROWS_KEPT:
+            try:
+                preview = data.preview(config.dataset, limit=20)
+            except (FinetuneError, OSError):
+                return None
+            if len(_ROWS_KEPT) >= 16:
+                _ROWS_KEPT.pop(next(iter(_ROWS_KEPT)))
+            _ROWS_KEPT[key] = (preview.columns, preview.rows)
+        return _ROWS_KEPT[key]
+
+
+def run_template_chat(config: RunConfig) -> Any:
+    """The run's chat settings when it renders its rows with a chat template (template_chat, TRL's test
+    on the first rows, as the run decides), else None. A template may add control tokens the model lacks (ChatML's
+    on a model without a template): the run grows the embeddings to match (core.chat.prepare_model), which widens
+    the weights, the head's logits and the loss. Only a local dataset's first rows are read (once per file
+    version); a Hub dataset's are not fetched for this, so its run is taken as plain text."""
+    if config.chat.format == "text":
+        return None
+    found = first_rows(config)
+    if found is None:
+        return None
+    columns, rows = found
+    text_column = config.dataset.text_column if isinstance(config.dataset.text_column, str) else None
+    try:
+        return template_chat(ChatRows(config.chat, rows, columns, text_column))
+    except ValueError:  # core.chat.ChatDataError: a chat setting validation names at its field
+        return None
+
+
+def renders_as_chat(config: RunConfig) -> bool | None:
+    """Whether the run renders its rows as chats, as it decides it (its chat format, or for 'auto' its local data's
+    first rows); None when that cannot be told here (a Hub dataset, data that cannot be read now). The Try tab and
+    `generate` ask it of a finished run: a text run's tokenizer may still carry its base's chat template (Qwen3's),
+    which alone made a plain-text run answer as a chat."""
+    if config.chat.format == "text":
+        return False
+    if config.chat.format != "auto":
+        return True
+    if first_rows(config) is None:
+        return None
+    return run_template_chat(config) is not None

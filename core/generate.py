@@ -309,11 +309,11 @@ def _what_exists(run_dir: Path) -> str:
 
 def is_chat_run(config: RunConfig | None, tokenizer_dir: Path | None) -> bool:
     """A run trained on instructions or conversations: its config names a chat format, or (format 'auto') its data
-    renders as chats, as the run decided (core.estimate.renders_as_chat). Only when that cannot be told (a Hub
+    renders as chats, as the run decided (core.chat.renders_as_chat). Only when that cannot be told (a Hub
     dataset, data gone since) or for a model folder outside a run: the tokenizer saved with it carries a chat
     template. The template alone made a text run answer as a chat: a base like Qwen3 ships one (helper-50)."""
     if config is not None:
-        from finetune_studio.core.estimate import renders_as_chat
+        from finetune_studio.core.chat import renders_as_chat
 
         decided = renders_as_chat(config)
         if decided is not None:
