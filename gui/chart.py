@@ -40,6 +40,16 @@ OVERLAY_COLORS = ("#1a73e8", "#e8710a", "#188038", "#d93025", "#a142f4", "#12b5c
 # Past ten compared runs the colours come round again, each with another line style (the legend draws it too):
 # with colour alone, runs 11 and 12 looked like runs 1 and 2.
 OVERLAY_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
+# The legend sits inside the loss plot; it may take at most this share of the plot's width, of its height and of
+# its area, in 1 to LEGEND_MAX_COLUMNS columns. Past that it would hide the curves it names (twelve compared runs
+# with dated names covered 89 % of the plot's height and ran out of it in a small window): it gives way to a
+# one-line note, and the Runs tab's list of compared runs carries each run's line as the key.
+LEGEND_MAX_WIDTH, LEGEND_MAX_HEIGHT, LEGEND_MAX_AREA, LEGEND_MAX_COLUMNS = 0.75, 0.6, 1 / 3, 3
+
+
+def legend_note(runs: int) -> str:
+    """What the loss plot says in place of a legend too large to show."""
+    return f"{runs} runs: the Runs tab lists which line is which"
 
 
 class CompactAxis(pg.AxisItem):
@@ -198,6 +208,17 @@ class Overlay:
     eval_x: np.ndarray = field(default_factory=lambda: np.empty(0))
     eval_y: np.ndarray = field(default_factory=lambda: np.empty(0))
     bounds: tuple[float, float] | None = None  # lowest and highest loss of the run, raw or eval
+
+    @property
+    def key(self) -> str:
+        """The run's line in text (box-drawing characters for its line style), for lists that name compared
+        runs in the run's colour: the Runs tab's, which stands in for a legend too large for the plot."""
+        return LINE_KEYS.get(self.style, "━━")
+
+
+# Each line style drawn in text, for Overlay.key (DejaVu Sans Mono, the usual fixed font, has these glyphs).
+LINE_KEYS = {Qt.PenStyle.SolidLine: "━━", Qt.PenStyle.DashLine: "╍╍", Qt.PenStyle.DotLine: "┉┉",
+             Qt.PenStyle.DashDotLine: "━·"}
 
 
 class RunCurves(core_metrics.RunCurves):
@@ -376,6 +397,12 @@ class LossChart(QWidget):
                                           pen=pg.mkPen(mid))
         legend.setZValue(20)
         self.legend = legend
+        self.legend_note = pg.LabelItem("", color=foreground, size="9pt", justify="right")
+        self.legend_note.setParentItem(self.loss_plot.vb)
+        self.legend_note.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-8, 4))
+        self.legend_note.setZValue(20)
+        self.legend_note.setVisible(False)
+        self.loss_plot.vb.sigResized.connect(self._fit_legend)
         self.raw_curve = self.loss_plot.plot(pen=_pen(TRAIN_COLOR, 60), **CURVE_OPTIONS)
         legend.removeItem(self.raw_curve)
         self.smooth_curve = self.loss_plot.plot(pen=_pen(TRAIN_COLOR, 255, 1), name="train loss", **CURVE_OPTIONS)
@@ -666,8 +693,33 @@ class LossChart(QWidget):
                 self.legend.addItem(self.smooth_curve, "train loss")
                 self.legend.addItem(self.eval_points, "eval loss")
             self._legend_names = names
+            self._fit_legend()
         self._apply_lower()
         self._set_empty(self.train.size == 0 and self.evals.size == 0 and not comparing)
+
+    def _fit_legend(self, *_: Any) -> None:
+        """Lay the legend out in as few columns as keep it within its share of the loss plot (LEGEND_MAX_*);
+        when none does, hide it, and with compared runs say where their key is. Runs again when the plot is
+        resized, so a window made larger brings the legend back."""
+        legend, view = self.legend, self.loss_plot.vb
+        width, height = view.width(), view.height()
+        shown = not getattr(self, "_empty", True) and bool(legend.items)
+        fits = False
+        if shown:
+            for columns in range(1, LEGEND_MAX_COLUMNS + 1):
+                legend.setColumnCount(columns)
+                w, h = legend.width(), legend.height()
+                if w <= LEGEND_MAX_WIDTH * width and h <= LEGEND_MAX_HEIGHT * height and \
+                        w * h <= LEGEND_MAX_AREA * width * height:
+                    fits = True
+                    break
+            if not fits:
+                legend.setColumnCount(1)
+        legend.setVisible(shown and fits)
+        note = legend_note(len(self.overlays)) if shown and not fits and self.overlays else ""
+        if note != self.legend_note.text:
+            self.legend_note.setText(note)
+        self.legend_note.setVisible(bool(note))
 
     # ---- compared runs
     def set_overlays(self, curves: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -725,8 +777,9 @@ class LossChart(QWidget):
         overlay.evals.setData(overlay.eval_x, overlay.eval_y)
 
     def _set_empty(self, empty: bool) -> None:
+        self._empty = empty
         self.empty_text.setVisible(empty)
-        self.legend.setVisible(not empty)  # in a narrow chart it covered the end of the "Press Start" hint
+        self._fit_legend()  # hidden while empty: in a narrow chart it covered the end of the "Press Start" hint
         if empty:
             self.loss_plot.setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
             self.lower_plot.setYRange(0, 1e-3, padding=0)

@@ -35,7 +35,18 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QBrush, QColor, QDesktopServices, QFontDatabase, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QDesktopServices,
+    QFontDatabase,
+    QIcon,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -577,7 +588,7 @@ class HistoryPanel(QWidget):
             self.details_title.setText(f"<b>{len(runs)} runs</b> compared on the chart (train loss, with eval loss "
                                        "as dots).")
             self._compare([r.path for r in runs])
-            self.details.setPlainText(_comparison_text(runs))
+            self._show_comparison(runs)
         else:
             if self._compared:
                 self._compared = []
@@ -602,6 +613,25 @@ class HistoryPanel(QWidget):
         elif runs and runs[0].path in touched:
             self._show_details(runs[0])
         self._update_buttons()
+
+    def _show_comparison(self, runs: list[RunSummary]) -> None:
+        """The compared runs side by side, each row led by its line on the chart in its colour: the key to the
+        chart when its legend is too large to show there (gui.chart.LossChart._fit_legend)."""
+        chart = self.actions.built_chart()
+        overlays = chart.overlays if chart is not None else {}
+        keys = {name: overlay.key for name, overlay in overlays.items()}
+        self.details.setPlainText(_comparison_text(runs, keys))
+        document = self.details.document()
+        for row, run in enumerate(runs, start=1):
+            overlay = overlays.get(run.path.name)
+            if overlay is None:
+                continue
+            block = document.findBlockByNumber(row)
+            cursor = QTextCursor(block)
+            cursor.setPosition(block.position() + len(overlay.key), QTextCursor.MoveMode.KeepAnchor)
+            look = QTextCharFormat()
+            look.setForeground(QColor(overlay.color))
+            cursor.setCharFormat(look)
 
     def _show_details(self, run: RunSummary) -> None:
         title = f"<b>{_escape(run.name)}</b> — {run.state}"  # a folder name is text, never markup
@@ -778,14 +808,19 @@ class HistoryPanel(QWidget):
             self.actions.show_message(f"Deleted {names}.", 6000)
 
 
-def _comparison_text(runs: list[RunSummary]) -> str:
-    """The compared runs side by side, as plain aligned text under the table."""
+def _comparison_text(runs: list[RunSummary], keys: dict[str, str] | None = None) -> str:
+    """The compared runs side by side, as plain aligned text under the table; each row starts with the run's
+    line on the chart (`keys`, by run folder name: gui.chart.Overlay.key) when it has one."""
+    keys = keys or {}
+    key_width = max((len(k) for k in keys.values()), default=0)
+    lead = (lambda key: f"{key:<{key_width}}  ") if key_width else (lambda key: "")
     width = max(len(r.name) for r in runs)
-    lines = [f"{'run':<{width}}  {'status':<11}  {'steps':>13}  {'train loss':>10}  {'eval loss':>9}  model"]
+    lines = [f"{lead('')}{'run':<{width}}  {'status':<11}  {'steps':>13}  {'train loss':>10}  {'eval loss':>9}  "
+             "model"]
     for r in runs:
         steps = f"{r.step:,} / {r.max_steps:,}" if r.max_steps else f"{r.step:,}"
-        lines.append(f"{r.name:<{width}}  {r.state:<11}  {steps:>13}  {_loss_text(r.train_loss):>10}  "
-                     f"{_loss_text(r.eval_loss):>9}  {r.model.replace('builtin:', '')}")
+        lines.append(f"{lead(keys.get(r.path.name, ''))}{r.name:<{width}}  {r.state:<11}  {steps:>13}  "
+                     f"{_loss_text(r.train_loss):>10}  {_loss_text(r.eval_loss):>9}  {r.model.replace('builtin:', '')}")
     return "\n".join(lines)
 
 

@@ -398,3 +398,44 @@ def test_twelve_compared_runs_each_have_a_look_of_their_own(qtbot: Any) -> None:
     assert (chart.overlays["run-new"].color, chart.overlays["run-new"].style) == (OVERLAY_COLORS[3],
                                                                                   Qt.PenStyle.SolidLine)
     assert chart.overlays["run-11"].style == Qt.PenStyle.DashLine
+
+
+def _long_names(count: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Runs named as the app names them (model, dataset, a setting, the date): long, like a user's."""
+    return {f"demo-horoscopes-lr-{i + 1}e-4-2026-12-03-14{i:02d}":
+            (np.arange(1, 201.0), np.linspace(4, 1, 200) + i / 10) for i in range(count)}
+
+
+def test_a_legend_too_large_for_the_plot_gives_way_to_a_note_and_comes_back_when_there_is_room(qtbot: Any) -> None:
+    """Twelve compared runs with dated names: the legend covered 89 % of the plot's height at the window's
+    default size and ran out of the plot in a smaller one, hiding the curves it named. Now it keeps within its
+    share (LEGEND_MAX_*) or gives way to a note that says where the key is, and returns once the plot is large."""
+    chart = shown(qtbot, LossChart(), 760, 430)
+    chart.set_overlays(_long_names(12))
+    qtbot.waitUntil(lambda: chart.loss_plot.vb.width() > 500)
+    view = chart.loss_plot.vb
+    assert not chart.legend.isVisible()
+    assert chart.legend_note.isVisible() and chart.legend_note.text == "12 runs: the Runs tab lists which line is which"
+
+    chart.resize(1700, 1000)
+    qtbot.waitUntil(lambda: view.height() > 800)
+    assert chart.legend.isVisible() and not chart.legend_note.isVisible()
+    assert chart.legend.width() * chart.legend.height() <= view.width() * view.height() / 3
+    assert [label.text for _, label in chart.legend.items] == list(_long_names(12))
+
+    chart.resize(760, 430)
+    qtbot.waitUntil(lambda: view.height() < 400)
+    assert not chart.legend.isVisible() and chart.legend_note.isVisible()
+
+    chart.set_overlays(_long_names(3))  # three fit in one column: the legend as before, no note
+    assert chart.legend.isVisible() and chart.legend.columnCount == 1 and not chart.legend_note.isVisible()
+    assert chart.legend.height() <= 0.6 * view.height() and chart.legend.width() <= 0.75 * view.width()
+
+
+def test_a_legend_too_tall_for_one_column_takes_two(qtbot: Any) -> None:
+    chart = shown(qtbot, LossChart(), 760, 430)
+    chart.set_overlays({f"run-{i}": (np.arange(1, 6.0), np.linspace(3, 1, 5)) for i in range(10)})
+    qtbot.waitUntil(lambda: chart.loss_plot.vb.width() > 500)
+    assert chart.legend.isVisible() and chart.legend.columnCount == 2 and not chart.legend_note.isVisible()
+    chart.clear_overlays()  # the current run's two entries again, in one column; an empty chart shows none
+    assert chart.legend.columnCount == 1 and not chart.legend.isVisible() and not chart.legend_note.isVisible()

@@ -152,6 +152,15 @@ def test_open_shows_chart_and_config(qtbot: Any, cold_window: Any, runs_dir: Pat
     assert cold_window.run_dir == paths["finished-run"] and cold_window.state is RunState.FINISHED
 
 
+def _fragments(block: Any) -> list[Any]:
+    """A text block's runs of one character format (QTextBlock's iterator, as a list)."""
+    found, it = [], block.begin()
+    while not it.atEnd():
+        found.append(it.fragment())
+        it += 1
+    return found
+
+
 def test_compare_three_runs_overlays_their_curves(qtbot: Any, cold_window: Any, runs_dir: Path) -> None:
     paths = fabricate_three(runs_dir)
     panel = cold_window.history
@@ -170,9 +179,21 @@ def test_compare_three_runs_overlays_their_curves(qtbot: Any, cold_window: Any, 
         assert list(ex if ex is not None else []) == evals
     assert len({o.color for o in chart.overlays.values()}) == 3
     assert "3 runs" in panel.details_title.text() and not panel.open_button.isEnabled()
-    side_by_side = {line.split()[0]: line.split()[1:] for line in panel.details.toPlainText().splitlines()[1:]}
+    rows = panel.details.toPlainText().splitlines()[1:]
+    side_by_side = {line.split()[1]: line.split()[2:] for line in rows}
     assert side_by_side["finished-run"] == ["finished", "20", "/", "20", "0.1500", "0.2000", "demo"]
     assert side_by_side["interrupted-run"] == ["interrupted", "6", "/", "20", "0.5000", "—", "demo"]
+    # Each row leads with the run's line in its colour on the chart: the key when the legend gives way.
+    document = panel.details.document()
+    for row, line in enumerate(rows, start=1):
+        name = line.split()[1]
+        assert line.startswith("━━  ")
+        block = document.findBlockByNumber(row)
+        colours = [(fragment.position() - block.position(), fragment.length(),
+                    fragment.charFormat().foreground().color().name())
+                   for fragment in _fragments(block)]
+        assert colours[0] == (0, 2, chart.overlays[name].color)
+        assert all(colour != chart.overlays[name].color for _, _, colour in colours[1:])
 
     # A compared run that grows (another process still writing it) is redrawn on the next poll.
     with open(paths["stopped-run"] / "metrics.jsonl", "a") as handle:
