@@ -136,3 +136,34 @@ def test_a_stop_with_save_strategy_best_still_saves_its_step(demo_cache: Path, s
     assert (again.state, again.step) == ("finished", 12), again.message
     assert [e["start_step"] for e in read_events(folder.path, "train_begin")] == [0, 6]
     assert [e["step"] for e in read_events(folder.path, "step")] == list(range(1, 13))
+
+
+def test_two_processes_stopped_with_save_strategy_best_save_the_stops_step_and_resume_from_it(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The save_strategy "best" Stop save (553755a) under torchrun: every rank saves the Stop's checkpoint (the
+    Trainer's save is collective), the run ends stopped at that step on both ranks, and Resume with the same two
+    processes goes on from it, each step once."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    run_dir = runs_dir / "stop-best"
+    monkeypatch.setenv("PYTHONPATH", f"{hook}:{ROOT}")
+    monkeypatch.setenv("FS_TEST_STOP_IN_EVAL", f"{run_dir}:6")
+    config = _config(small_dataset, runs_dir, "stop-best", max_steps=12, eval_steps=3, save_strategy="best",
+                     metric_for_best_model="eval_loss", greater_is_better=True,  # only the first eval is best
+                     logging_steps=1, load_best_model_at_end=False)
+    result = launch.run(config)
+    assert (result.state, result.step, result.max_steps) == ("stopped", 6, 12), result.message
+    beats = read_heartbeats(run_dir)
+    assert [(b["state"], b["step"]) for _, b in sorted(beats.items())] == [("stopped", 6)] * 2
+    assert [p.name for p in RunFolder(run_dir).checkpoints()] == ["checkpoint-3", "checkpoint-6"]
+    assert [e["step"] for e in read_events(run_dir, "checkpoint")] == [3, 6]
+    assert json.loads((run_dir / "checkpoint-6" / "trainer_state.json").read_text())["global_step"] == 6
+    assert run_processes(run_dir) == []
+
+    monkeypatch.delenv("FS_TEST_STOP_IN_EVAL")
+    again = launch.resume(run_dir)
+    assert (again.state, again.step) == ("finished", 12), again.message
+    assert [e["start_step"] for e in read_events(run_dir, "train_begin")] == [0, 6]
+    assert [e["step"] for e in read_events(run_dir, "step")] == list(range(1, 13))  # each step once
+    assert run_processes(run_dir) == []
