@@ -110,6 +110,11 @@ class ProgressPrinter:
         self.seen_warnings: set[str] = set()
         self.run_dir: str | None = None  # the run's folder once it is made (run_start): a second Ctrl-C names it
         self.training = False  # the first step has begun (train_begin): before it, a Stop trains nothing
+        # The last loss measured and its step, and the step since which no window measured one: a logging window
+        # whose steps trained no token logs no loss (core.training), and the bar keeps the last one and says so.
+        self.loss: tuple[Any, int] | None = None
+        self.measured_step = 0
+        self.said_untrained = False
 
     def write(self, text: str) -> None:
         if self.quiet:
@@ -134,6 +139,7 @@ class ProgressPrinter:
                 self.write(f"warning: {message.splitlines()[0]}")
         if kind == "train_begin":
             self.training = True
+            self.measured_step = int(event.get("step") or 0)  # a resume: the steps before it are not this bar's
         if kind == "train_begin" and not self.quiet:
             from tqdm.auto import tqdm
 
@@ -142,7 +148,7 @@ class ProgressPrinter:
         elif kind == "step" and self.bar is not None:
             self.bar.update(event["step"] - self.bar.n)
         elif kind == "log" and self.bar is not None:
-            postfix = {"loss": _figure(event.get("loss"), ".4f")}
+            postfix = {"loss": self._loss_text(event)}
             if event.get("tokens_per_s"):
                 postfix["tok/s"] = _figure(event["tokens_per_s"], ".0f")
             self.bar.set_postfix(postfix, refresh=False)
@@ -152,6 +158,26 @@ class ProgressPrinter:
         elif kind == "end" and self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def _loss_text(self, event: dict[str, Any]) -> str:
+        """The bar's loss for a log event. A window whose steps trained no token (chat rows that max_length cuts
+        before their reply, or whose settings mask every token) has no loss: the bar keeps the last one measured,
+        with its step, and names the steps that trained nothing; the first such window also gets a line that says
+        why. The Runs tab and status.json show that same last measured loss."""
+        step = int(event.get("step") or 0)
+        if "loss" in event:
+            self.loss, self.measured_step = (event["loss"], step), step
+            return _figure(event["loss"], ".4f")
+        first = self.measured_step + 1  # every step since the last loss was in a window that trained no token
+        steps = f"step {step}" if first >= step else f"steps {first}-{step}"
+        if not self.said_untrained:
+            self.said_untrained = True
+            self.write(f"note: {steps} trained no token (max_length cut every reply in their batches, or the chat "
+                       "settings train none of their tokens), so no loss was measured for them; the bar keeps the "
+                       "last measured loss")
+        if self.loss is None:
+            return f"none yet ({steps} trained no token)"
+        return f"{_figure(self.loss[0], '.4f')} at step {self.loss[1]} ({steps} trained no token)"
 
 
 def _figure(value: Any, spec: str) -> str:
