@@ -987,7 +987,7 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
     def one(side: str) -> None:
         if stop.is_set():
             return
-        if side in loaded.failed:  # its model did not load: said in its pane at every prompt, the other answers
+        if side in loaded.failed:  # its model did not load: the sink hears why at every prompt, the other answers
             errors[side] = ModelError(loaded.failed[side])
             emit({"event": "error", "side": side, "message": loaded.failed[side]})
             return

@@ -397,6 +397,15 @@ class AnswerPane(QGroupBox):
         self._draw_pending()
         self.stats.setText(f"⚠ {message}")
 
+    def show_unloaded(self, message: str) -> None:
+        """Its model did not load (core.generate.Loaded.failed): the pane says why, once, and stays so while the
+        other side chats; a Send adds no turn to it (it has nothing to answer with). Cleared and set only when it
+        does not already say so, as for a model folder with no base (TryTab._answer)."""
+        said = f"⚠ This model could not load, so it does not answer: {message}"
+        if self.stats.text() != said or self.text.document().characterCount() > 1:
+            self.clear()
+            self.stats.setText(said)
+
     def turn_dropped(self, why: str) -> None:
         """The last turn was taken out of the conversation (TryTab._answered): it stays on screen, marked, so what
         was said can still be read, and the next Send's turn replaces it in the transcript."""
@@ -961,7 +970,9 @@ class TryTab(QWidget):
         self._errors = {}
         sides = loaded.sides if loaded is not None else SIDES
         for side in SIDES:
-            if side in sides:
+            if loaded is not None and side in loaded.failed:
+                self.panes[side].show_unloaded(loaded.failed[side])
+            elif side in sides:
                 self.panes[side].begin(prompt, chat)
             elif self.panes[side].stats.text() != NO_BASE or self.panes[side].text.document().characterCount() > 1:
                 self.panes[side].clear()  # once: redrawn at every Send, its repaint took turns with the answer's start
@@ -999,6 +1010,13 @@ class TryTab(QWidget):
         self.conversation = Conversation(system=self.system_edit.text())
         for pane in self.panes.values():
             pane.clear()
+        self._show_unloaded()
+
+    def _show_unloaded(self) -> None:
+        """Each side whose model did not load says why in its pane, once (AnswerPane.show_unloaded)."""
+        if self.loaded is not None:
+            for side, message in self.loaded.failed.items():
+                self.panes[side].show_unloaded(message)
 
     def runs_deleted(self, paths: list[Path]) -> None:
         """Runs were deleted (the Runs tab's Delete). When the picked run is one of them, its models go at once,
@@ -1132,9 +1150,15 @@ class TryTab(QWidget):
         elif kind == "answer":
             self.answers[event["side"]] = event["answer"]
             self.panes[event["side"]].finish(event["answer"])
+        elif kind == "error" and self._unloaded(event["side"]):
+            pass  # its model did not load: core.generate says so at every prompt; its pane has said it once
         elif kind == "error":
             self._errors[event["side"]] = event["message"]
             self.panes[event["side"]].show_error(event["message"])
+
+    def _unloaded(self, side: str) -> bool:
+        """The side's model did not load (Loaded.failed): it is asked nothing, so nothing of it fails at a turn."""
+        return self.loaded is not None and side in self.loaded.failed
 
     def _set_loaded(self, loaded: Loaded) -> None:
         self.loaded = loaded
@@ -1144,6 +1168,7 @@ class TryTab(QWidget):
             getattr(next(iter(loaded.models.values()), None), "generation_config", None))
         if self._job_kind == "load":
             self.settings_box.follow_defaults(defaults)
+        self._show_unloaded()
         self.loaded_changed.emit()
 
     @Slot(object)
@@ -1212,8 +1237,8 @@ class TryTab(QWidget):
     def _job_errored(self, message: str, details: str) -> None:
         kept = self._answered() if self._job_kind == "answer" else ""
         self._say(message + kept)
-        for pane in self.panes.values():
-            if self._job_kind == "answer" and pane.answer is None:
+        for side, pane in self.panes.items():
+            if self._job_kind == "answer" and pane.answer is None and not self._unloaded(side):
                 pane.show_error(message)
         if self._job_kind == "compare":
             self.compare.failed(message)
