@@ -506,6 +506,22 @@ class Conversation:
         for turns in self.history.values():
             turns.clear()
 
+    def drop_last(self, side: str, turn: tuple[str, str] | None = None) -> bool:
+        """Take `side`'s last turn (its user message and the answer to it) out of its history; the other side's is
+        left as it is. A turn that not every side answered (Stop before the other began, its answer failed) is not
+        kept by the sides that did answer, so both go on asking the same conversation (the Try tab's
+        TryTab._answered); the message layout stays core's to know. `turn`: (prompt, answer) it must be, else
+        nothing is dropped. False, and nothing changes, when there is no such whole turn to drop (an empty
+        history among them)."""
+        turns = self.history[side]
+        last = turns[-2:]
+        if [t.get("role") for t in last] != ["user", "assistant"]:
+            return False
+        if turn is not None and (last[0]["content"], last[1]["content"]) != tuple(turn):
+            return False
+        del turns[-2:]
+        return True
+
     @property
     def turns(self) -> int:
         return max(len(turns) for turns in self.history.values()) // 2

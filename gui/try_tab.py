@@ -1223,9 +1223,7 @@ class TryTab(QWidget):
             if answer is None:
                 self.panes[side].turn_dropped("")  # its line already says why (stopped before it answered, failed)
                 continue
-            turns = self.conversation.history[side]
-            if turns[-2:] == [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer.text}]:
-                del turns[-2:]
+            self.conversation.drop_last(side, (prompt, answer.text))
             self.panes[side].turn_dropped(f"Not kept in the conversation: the {who} did not answer this turn.")
         if not self.answers:
             return " Your prompt is kept in the box."
