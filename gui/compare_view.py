@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -43,6 +43,10 @@ def _column_title(model: str) -> str:
 class CompareView(QWidget):
     """The table and its buttons. `owner` is the Try tab: it runs the job (`start_job(kind, job)`), stops it, and
     gives the settings' max new tokens."""
+
+    # The last comparison's line went (reload: its answers file is gone or cannot be read): the tab's status line,
+    # which said the same ("Comparison done: … kept in …answers.jsonl"), follows.
+    comparison_line_dropped = Signal()
 
     def __init__(self, owner: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -117,6 +121,7 @@ class CompareView(QWidget):
             if not self.read_note.isHidden() or not self.table_data.cells:
                 # "Done: 9 answers, kept in …" beside a file now unreadable or gone said the opposite of the table
                 self._set_status("")
+                self.comparison_line_dropped.emit()
 
     def set_prompts(self, prompts: list[str]) -> None:
         self.prompts = list(prompts)

@@ -557,6 +557,7 @@ class TryTab(QWidget):
         self._sent_prompt = ""  # the chat prompt being answered: the box is emptied once it is answered
         self._errors: dict[str, str] = {}  # the answer job's failed sides and their messages
         self._gone_note = ""  # the picked run was deleted: why nothing is picked, until the user picks a run
+        self._compared = ""  # what the status line said when the last comparison ended (_comparison_line_dropped)
         self._build()
         self._connect()
         self.refresh_runs()
@@ -672,6 +673,7 @@ class TryTab(QWidget):
         self.saved_combo.activated.connect(self._use_saved)
         self.save_prompt_button.clicked.connect(self.save_prompt)
         self.remove_prompt_button.clicked.connect(self.remove_prompt)
+        self.compare.comparison_line_dropped.connect(self._comparison_line_dropped)
         self.runner.event.connect(self._event)
         self.runner.succeeded.connect(self._job_succeeded)
         self.runner.errored.connect(self._job_errored)
@@ -1194,7 +1196,8 @@ class TryTab(QWidget):
             elif self.loaded is not None:
                 self._say(self.loaded.describe())
         elif self._job_kind == "compare":
-            self._say("Comparison " + self.compare.finished(result, stopped=self.runner.stopping))
+            self._compared = "Comparison " + self.compare.finished(result, stopped=self.runner.stopping)
+            self._say(self._compared)
 
     def _answered(self) -> str:
         """After a chat Send: what the status line adds about the prompt and the conversation.
@@ -1268,6 +1271,14 @@ class TryTab(QWidget):
                 self._pending_prompt = ""
                 self.show_message("The prompt that waited for the models was not sent: they are not loading.",
                                   10_000)
+
+    def _comparison_line_dropped(self) -> None:
+        """The Compare page dropped its last comparison's line (its answers file is gone or cannot be read): the
+        status line drops it too, while it still says it ("Comparison done: 9 answers kept in …answers.jsonl"
+        above an empty table said the opposite of it). A word said since stays."""
+        if self._compared and self.status_label.text() == self._compared:
+            self._say("")
+        self._compared = ""
 
     # ------------------------------------------------------------------ saved prompts
     def _load_prompts(self) -> None:
