@@ -566,8 +566,13 @@ def _launch_command(args: argparse.Namespace) -> int:
     from finetune_studio.core import launch
 
     if args.command == "worker":
-        from finetune_studio.core.distributed import worker_main
+        from finetune_studio.core.distributed import SUPERVISED_ENV, rank_info, worker_main
 
+        info = rank_info()
+        if info is not None and info.is_main and not os.environ.get(SUPERVISED_ENV):
+            # A torchrun line run by hand starts a segment: a stop file there is an earlier segment's (a SIGKILLed
+            # supervisor or rank 0 ran no clean-up), and rank 0 would stop this one before its first step.
+            launch.drop_stop_request(Path(args.run_dir))
         return worker_main(Path(args.run_dir), Path(args.config) if args.config else None, args.resume_from)
     if args.command == "supervise":
         def on_term(signum: int, frame: Any) -> None:
@@ -576,8 +581,11 @@ def _launch_command(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, on_term)
         timeout = args.rdzv_timeout  # None: the config's launch.join_timeout
         run_dir = require_run_folder(args.run_dir)
-        return _train(lambda sink, stop: launch.supervise(run_dir, sink, stop, args.resume, args.epochs, timeout),
-                      quiet=True, term_stops=False)
+        # Started by the window (start_detached cleared the stop file just before): a Stop there now is this
+        # segment's. Run by hand: one there is an earlier segment's. Not passed on to torchrun and its ranks.
+        keep_stop = os.environ.pop(launch.STOP_CLEARED_ENV, None) is not None
+        return _train(lambda sink, stop: launch.supervise(run_dir, sink, stop, args.resume, args.epochs, timeout,
+                                                          keep_stop), quiet=True, term_stops=False)
     from finetune_studio.core.config import load_config
 
     config, notices = load_config(args.config)

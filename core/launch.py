@@ -446,13 +446,24 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
                         execute=_executor(rdzv_timeout_s, keep_stop))
 
 
+# Set by start_detached for the supervisor it starts: the stop file was cleared just before, so one there when the
+# supervisor begins is a Stop pressed for it while it started. A `supervise` run without it (by hand) starts a
+# segment nobody has asked to stop yet: a file there is an earlier segment's (a SIGKILLed supervisor's).
+STOP_CLEARED_ENV = "FINETUNE_STUDIO_STOP_CLEARED"
+
+
 def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
               resume_run: bool = False, extra_epochs: float | None = None,
-              rdzv_timeout_s: float | None = None) -> Any:
-    """The detached supervisor's body: train a run folder the window claimed (or resume one). A stop file there is
-    kept: the window cleared a stale one before starting this process (start_detached), so one there now is a Stop
-    pressed since, while this process was still starting. However the supervisor ends (finished, stopped, failed
-    before torchrun started, interrupted), the stop file goes with it (drop_stop_request)."""
+              rdzv_timeout_s: float | None = None, keep_stop: bool = True) -> Any:
+    """The detached supervisor's body: train a run folder the window claimed (or resume one). With keep_stop, a
+    stop file there is kept: the window cleared a stale one before starting this process (start_detached), so one
+    there now is a Stop pressed since, while this process was still starting. Without it (a `supervise` run by
+    hand, which start_detached did not clear for) a stop file there is an earlier segment's, one whose supervisor
+    was SIGKILLed and so ran no clean-up: it goes first, else this segment stopped before its first step. However
+    the supervisor ends (finished, stopped, failed before torchrun started, interrupted), the stop file goes with
+    it (drop_stop_request)."""
+    if not keep_stop:
+        drop_stop_request(Path(run_dir))
     try:
         return _supervise(Path(run_dir), sink, stop, resume_run, extra_epochs, rdzv_timeout_s)
     finally:
@@ -467,7 +478,8 @@ def drop_stop_request(run_dir: Path) -> None:
     Copy launch command, whose rank 0 reads the file itself. Removed when the segment ends rather than ignored
     by age: a stop file's time and a rank's clock come from different machines in a multi-node run, and a Stop
     pressed while a supervisor starts is older than every rank yet must be obeyed. A SIGKILLed supervisor runs
-    no clean-up: the next start (start_detached, torchrun_execute) clears the file."""
+    no clean-up: whatever starts the next segment clears the file first (start_detached, torchrun_execute, a
+    `supervise` run by hand, and rank 0 of a torchrun line run by hand: core.cli)."""
     from finetune_studio.core.runs import run_busy
 
     if not run_busy(run_dir):
@@ -854,7 +866,7 @@ def start_detached(run_dir: Path, resume_run: bool = False, extra_epochs: float 
     try:
         return subprocess.Popen(supervisor_command(run_dir, resume_run, extra_epochs), stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                env={**os.environ, "PYTHONUNBUFFERED": "1", STOP_CLEARED_ENV: "1"})
     finally:
         log.close()
 
