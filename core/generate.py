@@ -37,6 +37,9 @@ ADAPTER_FILE = "adapter_config.json"
 CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 MEMORY_HEADROOM = 1.2  # weights x this: what a loaded model takes with its buffers and a generation's cache
+# A seed is a whole number from 0 to SEED_LIMIT - 1: torch.manual_seed's range. One limit for every front end:
+# `finetune-studio generate --seed` and the Try tab's seed field both take exactly this range.
+SEED_LIMIT = 2**64
 Progress = Callable[[str], None]
 
 

@@ -19,6 +19,7 @@ from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.generate import (
     BASE,
+    SEED_LIMIT,
     TUNED,
     Conversation,
     GenerationError,
@@ -36,8 +37,6 @@ from finetune_studio.core.generate import (
     stream_answer,
 )
 from finetune_studio.core.runs import RunFolder
-
-SEED_LIMIT = 2**64  # torch.manual_seed takes 0 … 2**64 - 1
 
 
 def add_cli_arguments(sub: Any) -> None:

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from finetune_studio.core.config import ModelConfig
 from finetune_studio.core.generate import (
     BASE,
+    SEED_LIMIT,
     SIDES,
     TUNED,
     Conversation,
@@ -414,6 +415,52 @@ class AnswerPane(QGroupBox):
             self.stats.setText(f"{self.stats.text()}\n{why}" if self.stats.text() else why)
 
 
+class SeedEdit(QLineEdit):
+    """The seed field: a whole number from 0 to SEED_LIMIT - 1 (core.generate: torch.manual_seed's range, the one
+    `finetune-studio generate --seed` takes), which a QSpinBox (a C int, at most 2**31 - 1) cannot hold. As the
+    forms' NumberEdit does, what is typed stays as typed: text that is no such seed (empty, a sign, a letter, too
+    large) is neither refused key by key nor changed to a seed it is not; it is marked at the field (red, and its
+    tooltip says what to write) and value() is None, so Send refuses it (SettingsBox.problem)."""
+
+    STYLE = ('QLineEdit[problem="true"] { background: #fff6f5; color: #202124; border: 1px solid #c5221f; '
+             "border-radius: 2px; }")
+
+    def __init__(self, help_text: str, parent: QWidget | None = None):
+        super().__init__(parent, objectName="setting_seed", toolTip=help_text)
+        self.help_text = help_text
+        self.setStyleSheet(self.STYLE)
+        self.setProperty("problem", False)
+        self.textChanged.connect(self._mark)
+
+    def value(self) -> int | None:
+        """The seed typed, or None when the text is not one (problem() says why)."""
+        text = self.text().strip()
+        if not (text.isascii() and text.isdigit()):
+            return None
+        value = int(text)
+        return value if value < SEED_LIMIT else None
+
+    def setValue(self, value: int) -> None:  # noqa: N802 - the spin boxes' name, so the settings box treats all alike
+        self.setText(str(int(value)))
+
+    def problem(self) -> str | None:
+        if self.value() is not None:
+            return None
+        text = self.text().strip()
+        got = f" (got '{text}')" if text else ""
+        return (f"The seed must be a whole number from 0 to {SEED_LIMIT - 1}{got}. To fix: write one, e.g. 0, or "
+                "press Defaults.")
+
+    def _mark(self) -> None:
+        problem = self.problem()
+        self.setToolTip(problem or self.help_text)
+        if bool(self.property("problem")) != bool(problem):
+            self.setProperty("problem", bool(problem))
+            self.style().unpolish(self)
+            self.style().polish(self)
+            self.update()
+
+
 class SettingsBox(QGroupBox):
     """One set of generation settings for both sides (core.generate.GenerationSettings, with its help texts).
 
@@ -434,7 +481,8 @@ class SettingsBox(QGroupBox):
         self.top_k = self._int("top_k", 0, 100_000, helps)
         self.repetition_penalty = self._double("repetition_penalty", 0.5, 3.0, 0.05, helps)
         self.max_new_tokens = self._int("max_new_tokens", 1, 1_000_000, helps)
-        self.seed = self._int("seed", 0, 2**31 - 1, helps)
+        self.seed = SeedEdit(helps["seed"])  # 0 … SEED_LIMIT - 1: more than a QSpinBox holds
+        self.seed.textChanged.connect(lambda _text: self.changed.emit())
         self.defaults_button = QToolButton(text="Defaults", objectName="settings_defaults", enabled=False)
         self.defaults_button.setToolTip("Put every setting back to the picked model's defaults (its "
                                         "generation_config, where it sets them). Settings you change are kept when "
@@ -447,7 +495,8 @@ class SettingsBox(QGroupBox):
                    "top_k": self.top_k, "repetition_penalty": self.repetition_penalty,
                    "max_new_tokens": self.max_new_tokens, "seed": self.seed}
         for name, widget in widgets.items():
-            signal = widget.toggled if isinstance(widget, QCheckBox) else widget.valueChanged
+            signal = (widget.toggled if isinstance(widget, QCheckBox) else widget.textChanged
+                      if isinstance(widget, SeedEdit) else widget.valueChanged)
             signal.connect(lambda *_args, name=name: self._touch(name))
         for box in widgets.values():
             if not isinstance(box, QCheckBox):
@@ -488,10 +537,18 @@ class SettingsBox(QGroupBox):
             box.setEnabled(sampling)
 
     def settings(self) -> GenerationSettings:
+        """The settings shown. A seed field whose text is no seed gives the picked model's default seed here: Send
+        refuses such a field while sampling (problem()), and greedy decoding uses no seed."""
+        seed = self.seed.value()
         return GenerationSettings(do_sample=self.sample.isChecked(), temperature=self.temperature.value(),
                                   top_p=self.top_p.value(), top_k=self.top_k.value(),
                                   repetition_penalty=self.repetition_penalty.value(),
-                                  max_new_tokens=self.max_new_tokens.value(), seed=self.seed.value())
+                                  max_new_tokens=self.max_new_tokens.value(),
+                                  seed=self.defaults.seed if seed is None else seed)
+
+    def problem(self) -> str | None:
+        """What keeps these settings from being used (a seed field that holds no seed, while sampling), or None."""
+        return self.seed.problem() if self.sample.isChecked() else None
 
     def _touch(self, name: str) -> None:
         if not self._applying:
@@ -503,8 +560,16 @@ class SettingsBox(QGroupBox):
         import dataclasses
 
         self.defaults = defaults
-        current = self.settings()
+        current, seed_text = self.settings(), self.seed.text()
         self.set_settings(dataclasses.replace(defaults, **{name: getattr(current, name) for name in self.touched}))
+        if "seed" in self.touched and self.seed.text() != seed_text:  # the user's text, a seed or not, stays as typed
+            self._applying = True
+            self.blockSignals(True)
+            try:
+                self.seed.setText(seed_text)
+            finally:
+                self.blockSignals(False)
+                self._applying = False
 
     def reset_to_defaults(self) -> None:
         """Every setting back to the picked model's defaults; from now on they follow the next pick's again."""
@@ -941,6 +1006,10 @@ class TryTab(QWidget):
         prompt = self.prompt_edit.toPlainText()
         if not prompt.strip():
             self._say("The prompt is empty: type something for the models to answer or continue.")
+            return
+        problem = self.settings_box.problem()
+        if problem:  # marked at its field too; the prompt stays in the box
+            self._say(f"Not sent: {problem}")
             return
         if self._run_gone():
             return
