@@ -479,6 +479,17 @@ def chat_template(tokenizer: Any, chat_config: ChatConfig | None) -> str:
     return text if isinstance(text, str) and text else CHATML
 
 
+def text_run_template(tokenizer: Any) -> str:
+    """The template a text run is chatted with (Chat ticked in the Try tab): its tokenizer's own, else ChatML. Unlike
+    chat_template, no control token is added to the tokenizer: the run's model has no embedding rows for one (every
+    prompt failed with "IndexError: index out of range in self"), and it never learned them anyway, so ChatML's
+    markers reach it as the plain text they are."""
+    own = getattr(tokenizer, "chat_template", None)
+    if isinstance(own, dict):
+        own = own.get("default")
+    return own if isinstance(own, str) and own else CHATML
+
+
 def render(tokenizer: Any, prompt: str, *, chat: bool, history: list[dict[str, str]] | None = None,
            system: str = "", template: str | None = None) -> Rendered:
     """The exact text the model reads. A text run continues the prompt as it is; a chat run gets the system
@@ -990,7 +1001,10 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
     emit = sink or (lambda _event: None)
     chat = loaded.source.chat if chat is None else chat
     conversation = conversation or Conversation()
-    template = chat_template(loaded.tokenizer, loaded.source.chat_config) if chat else None
+    template = None
+    if chat:  # a chat run with its own template; a text run (Chat ticked) without adding tokens to its tokenizer
+        template = (chat_template(loaded.tokenizer, loaded.source.chat_config) if loaded.source.chat
+                    else text_run_template(loaded.tokenizer))
     answers: dict[str, Answer] = {}
     errors: dict[str, BaseException] = {}
     said: set[str] = set()
