@@ -211,7 +211,16 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
                   progress: Progress | None = None, *, checked: bool = False) -> ExportResult:
     """The adapter merged into its base model (peft's merge_and_unload), saved in the base model's dtype with the
     tokenizer: an ordinary model folder that loads without peft. `checked`: the caller (a merged push) has run
-    shipping_problem on the run already."""
+    shipping_problem on the run already. transformers' own progress bars stay off stderr meanwhile: `progress`
+    says each stage (its warnings still show)."""
+    from finetune_studio.core.model import quiet_transformers
+
+    with quiet_transformers(warnings=False):
+        return _export_merged(run_dir, out_dir, overwrite, progress, checked)
+
+
+def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progress: Progress | None,
+                   checked: bool) -> ExportResult:
     from finetune_studio.core.config import load_config
 
     say = progress or (lambda message: None)

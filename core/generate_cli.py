@@ -4,13 +4,11 @@ rendered, clamped and sampled as the Try tab does (core.generate); `--answers` p
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import os
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ from finetune_studio.core.generate import (
     run_config,
     stream_answer,
 )
+from finetune_studio.core.model import quiet_transformers
 from finetune_studio.core.runs import RunFolder
 
 
@@ -256,24 +255,6 @@ def _drop_stdout() -> None:
         pass
 
 
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """transformers' "Loading weights" bar and its warnings (a long prompt's "Token indices sequence length is
-    longer than the specified maximum") are noise on this command's stderr, whose own notes say what matters; its
-    errors still show. Restored afterwards, for callers in the same process."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bar:
-            hf_logging.enable_progress_bar()
-
-
 def _generate(args: Any) -> int:
     import signal
 
@@ -303,7 +284,7 @@ def _generate(args: Any) -> int:
         what = source.run_dir.name if source.run_dir is not None else source.name
         print(f"note: --system is not used: {what} is a text run, which continues the prompt as written; a system "
               "prompt is for chat runs.", file=sys.stderr)
-    with _quiet_transformers():
+    with quiet_transformers():
         print(f"Loading the tokenizer of {source.name}…", file=sys.stderr)
         tokenizer = load_tokenizer(source)
         too_long = too_long_problems(args, source, tokenizer, prompts, side)  # before the weights load

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -210,6 +212,26 @@ def _hub_cause(exc: BaseException, types: tuple[type, ...]) -> BaseException | N
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+@contextlib.contextmanager
+def quiet_transformers(warnings: bool = True) -> Iterator[None]:
+    """transformers' own progress bars ("Loading weights", "Writing model shards") and, with `warnings`, its warnings
+    (a long prompt's "Token indices sequence length is longer than the specified maximum") kept off stderr while a
+    command says in its own words what it does (`generate`, `export --merged`); errors still show. Restored
+    afterwards, for callers in the same process (the window, tests)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    if warnings:
+        hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bar:
+            hf_logging.enable_progress_bar()
 
 
 def load_tokenizer(config: ModelConfig, notify: Notify | None = None) -> Any:
