@@ -1109,3 +1109,217 @@ def renders_as_chat(config: RunConfig) -> bool | None:
     if first_rows(config) is None:
         return None
     return run_template_chat(config) is not None
+
+
+# ---- the check validate(render_rows=True) makes with the run's tokenizer, where it is here (no network) ---------
+
+# Rows of the bounded read validate() renders at most: a few ms each, so the check stays well under a second.
+TOKEN_CHECK_ROWS = 200
+_TOKENIZERS: dict[tuple[Any, ...], Any] = {}  # (where, revision, stamp, chat.template) -> tokenizer
+_TOKEN_CHECKS: dict[str, TokenCheck] = {}  # settings + file stamps + tokenizer -> what the check found
+_token_lock = threading.Lock()
+
+
+@dataclass
+class TokenCheck:
+    """What rendering the first rows with the run's tokenizer found: (field, message) errors the run would fail
+    on, and warnings it would say in its log."""
+
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def tokenizer_version(model: Any) -> tuple[Any, ...] | None:
+    """Where the run's tokenizer loads from without the network, and what names its version: the built-in demo
+    model once built, a local model folder (its tokenizer files' times), or a Hub id and revision (the Hugging Face
+    cache, asked with local_files_only); None where nothing can be loaded here (a bad name, remote code that
+    would run, the demo not built yet: building takes seconds, the run does it)."""
+    import os
+    from pathlib import Path
+
+    from finetune_studio.core.config import DEMO_MODEL_ID
+    from finetune_studio.core.model import model_name_problem
+    from finetune_studio.core.sources import is_local
+
+    name = model.name_or_path
+    if not isinstance(name, str) or model.trust_remote_code is not False or model_name_problem(name, weights=False):
+        return None
+    if not is_local(name):
+        return (name, model.revision if isinstance(model.revision, str) and model.revision else None, None)
+    if name == DEMO_MODEL_ID:
+        from finetune_studio.core.demo import demo_model_path
+
+        folder = demo_model_path(build=False)
+    else:
+        folder = Path(os.path.expanduser(name))
+    try:
+        stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir()
+                             if p.name.startswith(("tokenizer", "special_tokens", "vocab", "merges", "chat_"))))
+    except OSError:
+        return None
+    return (str(folder), None, stamp) if stamp else None
+
+
+def local_tokenizer(model: Any) -> Any | None:
+    """The run's tokenizer where it loads without the network (tokenizer_version), set up as
+    core.model.load_tokenizer sets it up (its eos token pads when it has no pad token); None where it cannot be
+    loaded here: the Hub is never asked (local_files_only), and the run says what is wrong."""
+    version = tokenizer_version(model)
+    if version is None:
+        return None
+    where, revision, _ = version
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=True, revision=revision,
+                                                  trust_remote_code=False)
+    except Exception:  # noqa: BLE001 - not in the cache, not a tokenizer folder, …
+        return None
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            return None  # the run names this (core.model.load_tokenizer)
+        tokenizer.pad_token = tokenizer.eos_token
+    # A row longer than the model's context is what max_length is for: transformers' once-per-tokenizer log line
+    # about it would only be noise in `validate`'s output (the run's log keeps it).
+    getattr(tokenizer, "deprecation_warnings", {})["sequence-length-is-longer-than-the-specified-maximum"] = True
+    return tokenizer
+
+
+def _head_rows(dataset: Any) -> tuple[list[str], list[dict[str, Any]], bool] | None:
+    """The columns and first rows of a local source, and whether they are all of it: core.data's bounded read
+    (CHECK_BYTES), the one validate() checks the rows with."""
+    from finetune_studio.core import data
+
+    try:
+        fmt, files = data.local_files(dataset.source)
+        delimiter = data.csv_delimiter(dataset, files) if fmt == "csv" else None
+        columns, rows, _, _, complete, _ = data._head(dataset, fmt, files, delimiter or ",")
+    except (FinetuneError, OSError, ValueError):
+        return None
+    return columns, rows, complete
+
+
+def token_check(config: RunConfig) -> TokenCheck:
+    """The first rows of a local instruction or chat dataset rendered and labelled as the run does it
+    (render_and_label), with the run's tokenizer where it is on this machine: the rows that cannot be rendered, a
+    dataset none of whose rows trains a token, a test split that would hold no trained token (the whole file read
+    only), and replies max_length cuts (a warning, reply_cut_notice's words). Judged on the rows core.data's
+    bounded read holds, at most TOKEN_CHECK_ROWS, and said so when the file is larger. Nothing (an empty
+    TokenCheck) for plain text, a Hub dataset, or a tokenizer that is not here. Cached per settings, file version
+    and tokenizer version: validate's call and the warnings `finetune-studio validate` prints after it render the
+    rows once."""
+    from finetune_studio.core import data
+    from finetune_studio.core.sources import is_local
+
+    ds, chat = config.dataset, config.chat
+    if (chat.format == "text" or not isinstance(ds.source, str) or not is_local(ds.source)
+            or not isinstance(ds.max_length, int) or isinstance(ds.max_length, bool) or ds.max_length < 1):
+        return TokenCheck()
+    stamps = data.files_signature(ds.source)
+    version = tokenizer_version(config.model)
+    if stamps is None or version is None:
+        return TokenCheck()
+    settings = repr((dataclasses.asdict(ds), dataclasses.asdict(chat), version, config.training.get("seed", 42),
+                     stamps))
+    with _token_lock:  # validate may run in worker threads
+        if settings in _TOKEN_CHECKS:
+            return _TOKEN_CHECKS[settings]
+        found = _token_check(config, version)
+        if len(_TOKEN_CHECKS) >= 16:
+            _TOKEN_CHECKS.pop(next(iter(_TOKEN_CHECKS)))
+        _TOKEN_CHECKS[settings] = found
+        return found
+
+
+def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
+    ds, chat = config.dataset, config.chat
+    head = _head_rows(ds)
+    if head is None or not head[1]:
+        return TokenCheck()
+    columns, rows, complete = head
+    text_column = ds.text_column if isinstance(ds.text_column, str) else None
+    try:
+        detection = resolve_format(chat, rows[:DETECT_ROWS], columns, text_column)
+    except ChatDataError:
+        return TokenCheck()  # a chat setting validate() names at its field
+    if detection.format == "text" or mapping_problems(detection, columns):
+        return TokenCheck()
+    tokenizer = _cached_tokenizer(config, version)
+    if tokenizer is None:
+        return TokenCheck()
+    shown = rows[:TOKEN_CHECK_ROWS]
+    whole = complete and len(shown) == len(rows)
+    judged = "" if whole else f" (judged on its first {len(shown):,} rows; the run reads them all)"
+    source, max_length = ds.source, ds.max_length
+    bad, untrained, cut, trained, lengths = [], [], [], [], []
+    for index, row in enumerate(shown):
+        roles = render_and_label(tokenizer, row, chat, max_length, detection=detection,
+                                 truncation=bool(ds.truncation))
+        if not roles.input_ids:
+            bad.append(f"row {index + 1}: {roles.problems[0]}")
+            continue
+        untrained.append(roles.trained == 0)
+        reply_cut = roles.cut_trained if roles.trained else 0  # as prepare_dataset counts it
+        cut.append(reply_cut)
+        trained.append(roles.trained if reply_cut else 0)
+        lengths.append(len(roles.input_ids) if reply_cut else 0)
+    check = TokenCheck()
+    if bad:  # prepare_dataset's refusal, in its words
+        listed = "; ".join(bad[:SHOWN_BAD_ROWS]) + (f"; and {len(bad) - SHOWN_BAD_ROWS:,} more"
+                                                    if len(bad) > SHOWN_BAD_ROWS else "")
+        check.errors.append(("dataset.source", f"{source}: {len(bad):,} of {'its' if whole else 'the first'} "
+                                               f"{len(shown):,} rows cannot be trained as "
+                                               f"{FORMAT_NAMES[detection.format]}: {listed}. Fix or remove those "
+                                               "rows."))
+        return check
+    if all(untrained):
+        rows_said = f"its {len(shown):,} rows" if whole else f"its first {len(shown):,} rows"
+        check.errors.append(("dataset.max_length",
+                             f"{source}: none of {rows_said} has a token to train: max_length {max_length} cuts "
+                             "every one before its reply (or no row has one), so the run would learn nothing"
+                             f"{'' if whole else ' (judged on the rows this check reads of a larger file)'}. "
+                             "Raise max_length or check train_on."))
+        return check
+    test_size = ds.test_size
+    if (whole and any(untrained) and not chat.drop_untrained_rows and isinstance(test_size, (int, float))
+            and not isinstance(test_size, bool) and test_size > 0):
+        problem = _untrained_test_split(untrained, test_size, int(config.training.get("seed", 42)), max_length,
+                                        source)
+        if problem:
+            check.errors.append(("dataset.test_size", problem))
+    notice = reply_cut_notice(cut, trained, lengths, len(shown), max_length)
+    if notice:
+        check.warnings.append(("dataset.max_length", notice[:-1] + judged + "." if judged else notice))
+    return check
+
+
+def _cached_tokenizer(config: RunConfig, version: tuple[Any, ...]) -> Any:
+    """local_tokenizer, loaded once per tokenizer version and chat template (template_plan adds the template's
+    control tokens to the tokenizer it is given, so each template has a tokenizer of its own)."""
+    key = (*version, repr(config.chat.template))
+    if key not in _TOKENIZERS:
+        tokenizer = local_tokenizer(config.model)
+        if tokenizer is None:
+            return None
+        if len(_TOKENIZERS) >= 4:
+            _TOKENIZERS.pop(next(iter(_TOKENIZERS)))
+        _TOKENIZERS[key] = tokenizer
+    return _TOKENIZERS[key]
+
+
+def _untrained_test_split(untrained: list[bool], test_size: float, seed: int, max_length: int,
+                          source: str) -> str | None:
+    """prepare_dataset's test-split refusal, judged on the whole file's rows with the run's own split
+    (datasets' train_test_split, the same seed)."""
+    import datasets
+
+    try:
+        splits = datasets.Dataset.from_dict({"untrained": untrained}).train_test_split(test_size=test_size, seed=seed)
+    except ValueError:
+        return None  # too few rows for this test_size: the run says so
+    test = splits["test"]["untrained"]
+    if not all(test):
+        return None
+    return (f"{source}: none of the {len(test):,} rows of the test split has a token to train (max_length "
+            f"{max_length} cuts them before the reply), so evaluation would have no loss. Raise max_length, turn "
+            "on chat.drop_untrained_rows, or set test_size to 0 (and eval_strategy to 'no').")

@@ -293,13 +293,13 @@ def main(argv: list[str] | None = None) -> int:
 
             return estimate_cli(_load(args))
         if args.command == "validate":
-            from finetune_studio.core.validation import validate, warnings_for
+            from finetune_studio.core.validation import token_warnings, validate, warnings_for
 
             config = _load(args)
-            problems = validate(config)
+            problems = validate(config, render_rows=True)
             for problem in problems:
                 print(f"problem: {problem}")
-            for warning in warnings_for(config):
+            for warning in warnings_for(config) + ([] if problems else token_warnings(config)):
                 print(f"warning: {warning}")
             if problems:
                 return EXIT_CONFIG
@@ -312,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
             config = _load(args)
             for warning in warnings_for(config):  # as `validate` prints them: they never block a run
                 print(f"warning: {warning}", file=sys.stderr)
+            from finetune_studio.core.validation import validate
+
+            problems = validate(config, render_rows=True)  # as `validate` finds them, before the run's folder
+            if problems:
+                raise ConfigError(problems)
             from finetune_studio.core import launch
 
             if launch.uses_torchrun(config):  # several processes: torchrun trains, this process supervises

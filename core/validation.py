@@ -183,7 +183,11 @@ def _known_encoding(name: str) -> bool:
     return True
 
 
-def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
+def validate(config: RunConfig, check_files: bool = True, render_rows: bool = False) -> list[Problem]:
+    """Every problem of the config at once. render_rows (the CLI's validate and train): also render the first chat
+    rows with the run's tokenizer where it is on this machine (core.chat.token_check), which loads the tokenizer
+    and the chat stack (about half a second the first time in a process) and so is left out of the window's
+    validation on every edit."""
     problems: list[Problem] = []
     add = lambda field, message: problems.append(Problem(field, message))  # noqa: E731
 
@@ -400,7 +404,23 @@ def validate(config: RunConfig, check_files: bool = True) -> list[Problem]:
         message = training_arguments_error(config)
         if message:
             add("training", message)
+
+    # ---- chat rows rendered with the run's tokenizer where it is on this machine (core.chat.token_check): a
+    # dataset, or a test split, that trains no token fails the run once it has tokenized, with a folder made
+    if render_rows and check_files and not any(p.field.startswith(("dataset.", "chat.", "model.")) for p in problems):
+        from finetune_studio.core.chat import token_check
+
+        problems.extend(Problem(key, message) for key, message in token_check(config).errors)
     return problems
+
+
+def token_warnings(config: RunConfig) -> list[Problem]:
+    """What rendering the first chat rows with the run's tokenizer says without blocking (replies max_length cuts,
+    in the run log's words): `finetune-studio validate` prints it. Read from the check validate() just made (cached);
+    unlike warnings_for, it loads the tokenizer when that check has not run."""
+    from finetune_studio.core.chat import token_check
+
+    return [Problem(key, message, WARNING) for key, message in token_check(config).warnings]
 
 
 def _declared_field_problems(config: RunConfig, reported: set[str]) -> list[Problem]:
