@@ -47,7 +47,8 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   and a plain loop (docs/memory-estimate.md).
 - **evaluation** is checked too: evaluation keeps no activations, but the head's logits and their log-softmax for
   per_device_eval_batch_size rows (two float32 tensors of batch × max_length × vocab) sit beside the weights and
-  the optimizer's states; the peak is the larger of the training and the evaluation figure.
+  the optimizer's states; the peak is the larger of the training and the evaluation figure (a run that never
+  evaluates, eval_strategy "no" or no test split, has none: `evaluates`).
 - **runtime**: on a CUDA GPU, 0.5 GiB for the CUDA context and cuBLAS workspaces (typical of recent drivers; not
   measured here); on the CPU, 20.6 MiB: what a run touches besides its tensors the first time (the loader's, the
   Trainer's and the CPU kernels' working set), measured on a 1-layer model with 0.4 MiB of tensors
@@ -526,6 +527,20 @@ def estimate(config: RunConfig, device: str = "cpu") -> Estimate:
     return _estimate_valid(config, device)
 
 
+def evaluates(config: RunConfig) -> bool:
+    """Whether the run evaluates at all: an eval_strategy other than "no" and a held-out split to evaluate on. A run
+    that never evaluates has no evaluation peak; counting one said "will not fit" (and offered "Evaluate N rows at a
+    time") for a config whose training fits (helper-55)."""
+    strategy = config.training.get("eval_strategy", "no")
+    strategy = getattr(strategy, "value", strategy)
+    if strategy is None or strategy is False or str(strategy).strip().lower() in ("no", "false", "none", ""):
+        return False
+    try:
+        return float(config.dataset.test_size or 0) > 0
+    except (TypeError, ValueError):
+        return True  # validation says what is wrong with it; the estimate keeps the larger figure
+
+
 def _estimate_valid(config: RunConfig, device: str) -> Estimate:
     """estimate() of a config already checked (config_problems gave none): callers that checked it themselves
     (preflight, fixes, the CLI) do not validate it twice. The defaults below are for settings left unset."""
@@ -587,7 +602,7 @@ def _estimate_valid(config: RunConfig, device: str) -> Estimate:
         activations = passes.rest + layers * passes.layer_input + max(2 * logits, passes.layer - logits)
     else:
         activations = passes.rest + layers * passes.layer + 2 * logits  # the loss's backward at the start
-    eval_extra = 2 * eval_batch * length * vocab * 4
+    eval_extra = 2 * eval_batch * length * vocab * 4 if evaluates(config) else 0  # a run that never evaluates
     tied_transient = 0
     if method == "full":  # adapters leave the embedding frozen: no gradient
         accumulation = _int(training.get("gradient_accumulation_steps"), DEFAULT_ACCUMULATION)
@@ -675,7 +690,10 @@ WAITS = "The estimate waits for a valid config"
 
 
 def _reads(field: str) -> bool:
-    return any(field == name or (name.endswith(".") and field.startswith(name)) for name in READS)
+    """A field the estimate reads, or "training" as a whole: TrainingArguments refusing the settings (an unknown
+    optim, …) is said on that field, and such a run has no estimate either (it was estimated as if valid)."""
+    return field == "training" or any(field == name or (name.endswith(".") and field.startswith(name))
+                                      for name in READS)
 
 
 def config_problems(config: RunConfig) -> list[Problem]:
