@@ -770,9 +770,14 @@ def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | 
         out.append(("Turn on activation checkpointing (recomputes each layer in the backward pass, ~30 % slower)",
                     {"training.activation_checkpointing": True}, True))
     if batch > 1:
-        smaller = max(1, batch // 2)
+        # The largest batch that divides this one, so the rows per optimizer step stay exactly the same (7 as 3 x 2
+        # lost a row a step while it said "the same effective batch"); counted over every process of the run.
+        smaller = next(size for size in range(batch // 2, 0, -1) if batch % size == 0)
         more = accumulation * batch // smaller
-        out.append((f"Batch {smaller} with {more} accumulation steps (same effective batch of {batch * accumulation})",
+        from finetune_studio.core.launch import world_size
+
+        everyone = batch * accumulation * max(1, world_size(config))
+        out.append((f"Batch {smaller} with {more} accumulation steps (same effective batch of {everyone})",
                     {"training.per_device_train_batch_size": smaller, "training.gradient_accumulation_steps": more},
                     True))
     per_node = _processes_per_node(config)

@@ -39,3 +39,22 @@ def test_a_config_trainingarguments_refuses_is_not_estimated(demo_cache) -> None
         assert "bogus is not a valid OptimizerNames" in str(exc)
     else:
         raise AssertionError("an unknown optim was estimated as if valid")
+
+
+def test_the_smaller_batch_fix_keeps_exactly_the_rows_per_step_of_every_process(demo_cache) -> None:
+    """helper-55's D2: batch 7 became 3 x 2 accumulation (6 rows a step) under 'same effective batch of 7', and the
+    figure left the processes out (2 processes of 64 said 64, where the run's effective batch is 128)."""
+    from finetune_studio.core.estimate import candidate_fixes
+
+    def smaller_batch(config) -> tuple[str, dict]:
+        return next((d, o) for d, o, _ in candidate_fixes(config, "cpu", None) if d.startswith("Batch "))
+
+    for batch, expected in ((7, (1, 7)), (5, (1, 5)), (6, (3, 2)), (64, (32, 2))):
+        description, overrides = smaller_batch(_config(per_device_train_batch_size=batch,
+                                                       gradient_accumulation_steps=1))
+        got = (overrides["training.per_device_train_batch_size"], overrides["training.gradient_accumulation_steps"])
+        assert got == expected and got[0] * got[1] == batch
+        assert description.endswith(f"(same effective batch of {batch})")
+    two = _config(per_device_train_batch_size=64, gradient_accumulation_steps=1)
+    two.launch.processes = 2
+    assert smaller_batch(two)[0].endswith("(same effective batch of 128)")
