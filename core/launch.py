@@ -399,11 +399,17 @@ def node_commands(config: RunConfig, config_path: str | Path = "config.yaml", ru
     if problems:
         raise ConfigError(problems)
     name = config.name or "multinode-run"  # one machine only: several need a name (launch_problems)
-    folder = Path(run_dir) if run_dir else runs_dir_of(config) / name
+    # Absolute, as the config's path: a relative run folder resolved against each shell's working directory, so
+    # machines started from different folders wrote different runs (helper-55).
+    folder = (Path(run_dir) if run_dir else runs_dir_of(config) / name).absolute()
     endpoint = (config.launch.rdzv_endpoint or "").strip() or ONE_MACHINE_ENDPOINT
+    # The chosen GPUs, as the app's own Start sets them (launch_environment): without them a line run by hand
+    # trained on cuda:0 and cuda:1 in torch's order, not on the GPUs the config names.
+    gpus = (["env", "CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=" + ",".join(map(str, config.launch.devices))]
+            if config.launch.devices else [])
     lines = []
     for rank in range(config.launch.nodes):
-        argv = [sys.executable, "-m", "torch.distributed.run", *torchrun_args(config, endpoint, node_rank=rank),
+        argv = [*gpus, sys.executable, "-m", "torch.distributed.run", *torchrun_args(config, endpoint, node_rank=rank),
                 *worker_args(folder, Path(config_path).absolute(), "latest" if resume else None)]
         lines.append(shlex.join(argv))  # the config by its absolute path: a line run from another folder finds it
     return lines
