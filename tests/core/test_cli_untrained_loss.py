@@ -11,16 +11,8 @@ import pytest
 from finetune_studio.core import cli
 from finetune_studio.core.config import save_config
 from finetune_studio.core.metrics import read_metrics
+from tests.core.test_untrained_steps import _chats  # the same chats: some rows train no token
 from tests.helpers import read_events, small_config
-
-
-def _chats(path, trained: set[int], rows: int = 20):
-    """`rows` conversations; those not in `trained` ask a question too long for max_length 64 (nothing trains)."""
-    long = "x " * 400
-    items = [{"messages": [{"role": "user", "content": "Short?" if i in trained else long},
-                           {"role": "assistant", "content": "Fire."}]} for i in range(rows)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in items), encoding="utf-8")
-    return path
 
 
 @pytest.mark.slow
