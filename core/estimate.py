@@ -61,7 +61,8 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
   and so does every run on the CPU: FSDP needs GPUs, and accelerate trains CPU processes DDP.
 - **processes sharing a device**: on a GPU each process has its own device, so the figure is per process. On the
   CPU every process of this machine (core.launch.processes_per_node) lives in the same RAM: the total is that many
-  times one process's figure, and each part of the breakdown is too.
+  times one process's figure, and each part of the breakdown is too. Each such process (torchrun's ranks) is a
+  Python of its own that imports torch first: its runtime adds core.launch.RANK_BASE_BYTES.
 
 Only a valid config is estimated: `config_problems()` is core.validation's errors for the fields the estimate reads
 (a batch of 0, a max_length of 'abc', an unknown adapter method, a GPU this machine lacks, QLoRA without bitsandbytes
@@ -625,8 +626,18 @@ def _estimate_valid(config: RunConfig, device: str) -> Estimate:
         gradients, optimizer = gradients // over, optimizer // over
         notes.append(f"FSDP {shard}: gradients and optimizer states split over {over} processes.")
     sharing = 1 if device == "cuda" else per_node  # CPU processes of one machine live in the same RAM
+    runtime = CUDA_RUNTIME_BYTES if device == "cuda" else CPU_RUNTIME_BYTES
+    from finetune_studio.core.launch import RANK_BASE_BYTES, uses_torchrun
+
+    if device != "cuda" and uses_torchrun(config):
+        # A run in the app's process starts from what the app already holds (torch imported); torchrun's ranks are
+        # each a fresh Python that imports torch and the Trainer first. Left out, two demo ranks were estimated at
+        # 137 MiB and peaked at 1.2 GiB (helper-55). launch.py's least-a-rank-takes figure, not a fitted one.
+        runtime += RANK_BASE_BYTES
+        notes.append(f"Each process is a Python of its own that imports torch and transformers: "
+                     f"{RANK_BASE_BYTES >> 20} MiB each, in the CPU runtime.")
     return Estimate(weights=int(weights), gradients=int(gradients), optimizer=int(optimizer),
-                    activations=int(activations), runtime=CUDA_RUNTIME_BYTES if device == "cuda" else CPU_RUNTIME_BYTES,
+                    activations=int(activations), runtime=runtime,
                     eval_extra=int(eval_extra), tied_transient=int(tied_transient),
                     trainable_params=int(trainable), total_params=int(total),
                     batch=batch, max_length=length, checkpointing=checkpointing, method=method, devices=devices,

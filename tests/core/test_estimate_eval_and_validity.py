@@ -58,3 +58,19 @@ def test_the_smaller_batch_fix_keeps_exactly_the_rows_per_step_of_every_process(
     two = _config(per_device_train_batch_size=64, gradient_accumulation_steps=1)
     two.launch.processes = 2
     assert smaller_batch(two)[0].endswith("(same effective batch of 128)")
+
+
+def test_cpu_processes_each_count_their_own_python_with_torch(demo_cache) -> None:
+    """helper-55's D6: two demo ranks were estimated at 137 MiB and peaked at 1.2 GiB: each rank imports torch and
+    the Trainer in a fresh interpreter, which the in-app figure (above what the app already holds) left out."""
+    from finetune_studio.core.estimate import CPU_RUNTIME_BYTES
+    from finetune_studio.core.launch import RANK_BASE_BYTES
+
+    one = estimate(_config(eval_strategy="no", load_best_model_at_end=False), "cpu")
+    assert one.runtime == CPU_RUNTIME_BYTES and one.sharing == 1
+    config = _config(eval_strategy="no", load_best_model_at_end=False)
+    config.launch.processes = 2
+    two = estimate(config, "cpu")
+    assert two.runtime == CPU_RUNTIME_BYTES + RANK_BASE_BYTES and two.sharing == 2
+    assert two.total == 2 * (one.training_peak + RANK_BASE_BYTES) > 1 << 30
+    assert any("imports torch" in note for note in two.notes)
