@@ -247,7 +247,6 @@ def test_the_cli_trains_a_run_on_one_chosen_gpu_through_the_launcher(monkeypatch
 
     from finetune_studio.core import cli, training
     from finetune_studio.core.config import save_config
-
     from tests.core.test_gpus_nvml import two_gpus
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
