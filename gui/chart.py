@@ -704,6 +704,12 @@ class LossChart(QWidget):
         legend, view = self.legend, self.loss_plot.vb
         width, height = view.width(), view.height()
         shown = not getattr(self, "_empty", True) and bool(legend.items)
+        # _set_empty runs at every redraw (10-20 a second while training): lay out again only when what the layout
+        # depends on changed, not each frame (a legend that fits nowhere was rebuilt three times a frame).
+        key = (width, height, shown, tuple(label.text for _, label in legend.items))
+        if key == getattr(self, "_legend_fitted", None):
+            return
+        self._legend_fitted = key
         fits = False
         if shown:
             for columns in range(1, LEGEND_MAX_COLUMNS + 1):

@@ -439,3 +439,17 @@ def test_a_legend_too_tall_for_one_column_takes_two(qtbot: Any) -> None:
     assert chart.legend.isVisible() and chart.legend.columnCount == 2 and not chart.legend_note.isVisible()
     chart.clear_overlays()  # the current run's two entries again, in one column; an empty chart shows none
     assert chart.legend.columnCount == 1 and not chart.legend.isVisible() and not chart.legend_note.isVisible()
+
+
+def test_redraws_while_training_do_not_lay_the_legend_out_again(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """_set_empty runs at every redraw; the legend's layout depends only on the plot's size and its names."""
+    chart = shown(qtbot, LossChart(), 300, 160)  # too small for the legend: the worst case tries every layout
+    for step in range(1, 4):
+        chart.add_event(log(step, 1.0 / step))
+    chart._redraw()
+    layouts: list[int] = []
+    monkeypatch.setattr(chart.legend, "setColumnCount", layouts.append)
+    for step in range(4, 40):
+        chart.add_event(log(step, 1.0 / step))
+        chart._redraw()
+    assert layouts == []
