@@ -242,13 +242,78 @@ WINDOW_COMMANDS = (None, "gui")  # no command, or `gui`: gui.launcher opens the 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line as `finetune-studio` reads it (exits with usage on --help or a bad argument)."""
-    return _parser().parse_args(argv)
+    try:
+        return _parser().parse_args(argv)
+    except SystemExit:
+        try:  # the help goes now, so a reader that has left (`--help | head -1`) is met here and not at exit
+            sys.stdout.flush()
+        except BrokenPipeError:
+            if not _reader_gone():
+                raise
+            _drop_closed_outputs()
+        raise
+
+
+def _reader_gone() -> bool:
+    """Whether stdout or stderr is a pipe whose reader has left (`| head -1` took its line and exited): a write
+    there raises BrokenPipeError. poll() flags such a pipe with POLLERR. Where poll() is missing (Windows), a
+    BrokenPipeError is taken to be that reader's."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return True
+    return any(_closed(stream) for stream in (sys.stdout, sys.stderr))
+
+
+def _closed(stream: Any) -> bool:
+    """Whether `stream` writes to a pipe with no reader left."""
+    import select
+
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # captured (tests) or closed: no descriptor to look at
+        return False
+    poller = select.poll()
+    poller.register(descriptor, select.POLLOUT)
+    return any(mask & select.POLLERR for _, mask in poller.poll(0))
+
+
+def _drop_closed_outputs() -> None:
+    """Point stdout and stderr, those whose reader has left, at devnull: nothing more is written there, and Python's
+    last flush at exit does not fail again ('Exception ignored ... BrokenPipeError', exit 120). The pattern
+    Python's signal docs give for SIGPIPE."""
+    for stream in (sys.stdout, sys.stderr):
+        if not _closed(stream):
+            continue
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one headless command. The window is not core's to open (core imports nothing of gui): the
-    `finetune-studio` console script is gui.launcher, which opens it for WINDOW_COMMANDS and calls this otherwise."""
+    `finetune-studio` console script is gui.launcher, which opens it for WINDOW_COMMANDS and calls this otherwise.
+
+    A reader that leaves early (`finetune-studio estimate run.yaml | head -1`) ends any command quietly with exit 0,
+    as `generate` does: that is the reader's choice, not a failure (a 141 would fail every `set -o pipefail` script
+    that pipes into head), and nothing more is written."""
     args = parse_args(argv)
+    try:
+        code = _command(args)
+        sys.stdout.flush()  # lines still buffered go now, so a reader gone is met here and not at exit
+        return code
+    except BrokenPipeError:
+        if not _reader_gone():
+            raise
+        _drop_closed_outputs()
+        return 0
+
+
+def _command(args: argparse.Namespace) -> int:
+    """main's work: run the command `args` names and return its exit code."""
     if args.command in WINDOW_COMMANDS:
         print("error: python -m finetune_studio.core.cli runs headless commands only. To fix: open the desktop app "
               "with 'finetune-studio' (or python -m finetune_studio.gui), or name a command, e.g. "
@@ -352,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: aborted. Resume from the latest checkpoint with 'finetune-studio resume RUN_DIR'.",
               file=sys.stderr)
         return EXIT_FAILED
-    except Exception as exc:  # noqa: BLE001 - one line instead of a traceback; the run folder has the status
+    except Exception as exc:  # one line instead of a traceback; the run folder has the status
+        if isinstance(exc, BrokenPipeError) and _reader_gone():
+            raise  # the reader of stdout left: main ends the command quietly; nothing failed
         from finetune_studio.core.config import RunConfig
         from finetune_studio.core.training import describe_failure
 
