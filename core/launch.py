@@ -157,17 +157,26 @@ def is_loopback(host: str) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
+def is_gpu_number(value: Any) -> bool:
+    """A GPU number as launch.devices lists them (0, 1, …): an int and not a bool (True is an int in Python, so
+    `devices: [true]` would otherwise read as GPU 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def device_list_problems(devices: Any) -> list[Problem]:
     """launch.devices as written: a list of GPU numbers (0, 1, …), each once. Text ("0,1"), true/false or names
     would reach CUDA_VISIBLE_DEVICES as they are."""
     if devices is None or devices == []:
         return []
-    numbers = isinstance(devices, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                                                 for d in devices)
+    numbers = isinstance(devices, list) and all(is_gpu_number(d) for d in devices)
     if not numbers:
+        # YAML's true/false (and yes/no, on/off) load as Python's bools, which are ints: said in YAML's words.
+        flags = sorted({str(d).lower() for d in devices if isinstance(d, bool)}) if isinstance(devices, list) else []
+        said = (f" {' and '.join(flags)} {'is not a GPU number' if len(flags) == 1 else 'are not GPU numbers'} "
+                "(GPU 1 is written 1)." if flags else "")
         return [Problem("launch.devices", f"launch.devices must be a list of GPU numbers (like [0, 1]); got "
-                                          f"{devices!r}. To fix: tick GPUs in the Hardware panel, or write them as "
-                                          "a list, e.g. devices: [0, 1] (empty: the first GPU, or the CPU).")]
+                                          f"{devices!r}.{said} To fix: tick GPUs in the Hardware panel, or write "
+                                          "them as a list, e.g. devices: [0, 1] (empty: the first GPU, or the CPU).")]
     twice = sorted({d for d in devices if devices.count(d) > 1})
     return [Problem("launch.devices", f"GPU {d} is listed twice in launch.devices {devices}: each process trains "
                                       f"on a GPU of its own. To fix: list each GPU once.") for d in twice]

@@ -30,6 +30,7 @@ from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import ERROR, Problem
 from finetune_studio.core.estimate import GIB, budget_of, gib
 from finetune_studio.core.gpus import GpuTable, device_problems, read_gpus
+from finetune_studio.core.launch import is_gpu_number
 from finetune_studio.gui.estimate_bar import EstimateBar
 from finetune_studio.gui.forms.common import Form, config_help, error_label, hint_label, section
 from finetune_studio.gui.resource_plot import ResourcePlot
@@ -255,7 +256,7 @@ class HardwarePanel(Form):
     # ---- the form contract
     def load(self, config: RunConfig) -> None:
         devices = config.launch.devices if isinstance(config.launch.devices, list) else []
-        self.devices = sorted(int(d) for d in devices if isinstance(d, int))
+        self.devices = sorted(d for d in devices if is_gpu_number(d))  # `true` is no GPU 1: validation says so
         if self._table is None:
             return  # shown when the table is first read
         self._show_table()
