@@ -409,7 +409,15 @@ def wrap_model(model: Any, config: RunConfig, seed: int, new_tokens: Iterable[in
         # peft 0.21 reads the model's is_gradient_checkpointing, which transformers 5 deprecates: a warning about
         # the libraries' own code that the user can do nothing about, in every adapter run's log otherwise.
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        _ignore_tied_note(warnings)
         return get_peft_model(model, lora_config(config, new_token_rows(model, config, new_tokens)))
+
+
+def _ignore_tied_note(warnings: Any) -> None:
+    """peft warns, for an adapter on a layer the model ties to another (lm_head and embed_tokens), that merging it
+    'can lead to complications': the adapter itself trains and answers right, and core.export's merge unties the
+    pair first (untie_adapted_head), so the note would only alarm a run's log and the Try tab."""
+    warnings.filterwarnings("ignore", message=".*tie_word_embeddings=True.*tied layer is part of the adapter.*")
 
 
 def grow_embeddings(model: Any, size: int) -> None:
@@ -454,6 +462,7 @@ def load_adapter(base: Any, folder: Path, **kwargs: Any) -> Any:
 
     with warnings.catch_warnings():  # as in wrap_model: the libraries' own deprecation, nothing a user can change
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        _ignore_tied_note(warnings)
         return PeftModel.from_pretrained(base, str(folder), **kwargs)
 
 

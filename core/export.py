@@ -5,7 +5,9 @@ the tokenizer): small, and loaded with peft on top of the base. *Merged* loads t
 loads the adapter onto it and calls peft's `merge_and_unload()`, then `save_pretrained`: a model that
 `AutoModelForCausalLM.from_pretrained` and `pipeline("text-generation")` load with no peft installed. For a QLoRA
 run the base is loaded unquantized (its original weights rather than the 4-bit ones it trained against), because
-4-bit weights cannot hold the merged values; the result says so.
+4-bit weights cannot hold the merged values; the result says so. An adapter on a layer the base ties to another
+(lm_head and embed_tokens) is merged after the pair is untied (untie_adapted_head), so the merged model computes what
+the adapter does; the result says that too.
 
 Both check free disk space against what they will write before writing anything, and write into a hidden sibling
 folder that is renamed into place at the end, so a failure never leaves a folder that looks complete.
@@ -253,9 +255,14 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     base = models.load_model(config.model)  # unquantized, in its saved dtype ("auto"), as the run chose it
     needed = sum(p.numel() * p.element_size() for p in base.parameters())
     needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
-    check_space(out_dir, needed, "merged model")
     say("Loading the adapter and merging it into the base model")
-    merged = load_adapter(base, model_dir).merge_and_unload()  # a chat run's added token rows merge in too
+    adapted = load_adapter(base, model_dir)
+    untied = untie_adapted_head(adapted)
+    if untied:
+        notes.append(UNTIED_NOTE)
+        say(notes[-1])
+    check_space(out_dir, needed + untied, "merged model")
+    merged = adapted.merge_and_unload()  # a chat run's added token rows merge in too
     from transformers import AutoTokenizer, GenerationConfig
 
     if (model_dir / "generation_config.json").is_file():  # a chat run's stop tokens (the end of a reply)
@@ -280,6 +287,67 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "
                f"AutoModelForCausalLM.from_pretrained('{out_dir}').")
     return ExportResult(MERGED, out_dir, written, size, " ".join([message, *notes]))
+
+
+UNTIED_NOTE = ("The adapter changes the output head or the input embeddings, which the base model shares (tied "
+               "weights), so the merged model keeps them as two separate weights, each with its own part of the "
+               "adapter merged in: it computes what the adapter on its base computes, and its files are larger than "
+               "the base model's by one copy of that weight.")
+
+
+def _innermost(module: Any) -> Any:
+    """The plain layer under peft's wrappers (a LoRA layer's base_layer, modules_to_save's or trainable tokens'
+    original module)."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils.other import AuxiliaryTrainingWrapper
+
+    for _ in range(8):  # wrappers nest at most a couple deep
+        if isinstance(module, BaseTunerLayer):
+            module = module.get_base_layer()
+        elif isinstance(module, AuxiliaryTrainingWrapper):
+            module = module.original_module
+        else:
+            break
+    return module
+
+
+def _changes_weight(module: Any) -> bool:
+    """A layer peft's merge changes by adding to its weight (a LoRA/DoRA layer) or replaces by a trained copy
+    (modules_to_save). Trainable token rows are left out: merging writes the same rows into a shared weight twice,
+    which is harmless, so a chat run's added tokens alone never untie anything."""
+    from peft.tuners.lora import LoraLayer
+    from peft.utils.other import ModulesToSaveWrapper
+
+    return isinstance(module, (LoraLayer, ModulesToSaveWrapper))
+
+
+def untie_adapted_head(peft_model: Any) -> int:
+    """Give the output head a weight of its own when the base ties it to the input embeddings and the adapter changes
+    either of them; the number of bytes that adds to the merged model (0: nothing to untie).
+
+    A tied pair is one tensor. An adapter on lm_head (or embed_tokens) changes only that layer while it runs as an
+    adapter, but merge_and_unload adds its update to the one tensor both layers read: the merged model's embeddings
+    changed too and its logits moved by up to 2.56 on the demo from the adapter's (helper-56, D5). peft's own
+    answer (its merge warning) is to clone the weight before merging; its ensure_weight_tying (0.21) still merges a
+    tied adapter twice into the shared tensor. So the head gets a copy here, after the adapter is loaded (peft
+    ties trainable token rows by the model's tie, which must still hold then) and before the merge, and the config
+    says the weights are no longer tied, so save_pretrained writes both and from_pretrained keeps them apart."""
+    import torch
+
+    model = peft_model.get_base_model()
+    embeddings, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if embeddings is None or head is None:
+        return 0
+    embedding_layer, head_layer = _innermost(embeddings), _innermost(head)
+    shared = getattr(embedding_layer, "weight", None)
+    if shared is None or getattr(head_layer, "weight", None) is not shared:
+        return 0
+    if not (_changes_weight(embeddings) or _changes_weight(head)):
+        return 0
+    head_layer.weight = torch.nn.Parameter(shared.detach().clone(), requires_grad=False)
+    for config in {id(c): c for c in (model.config, model.config.get_text_config())}.values():
+        config.tie_word_embeddings = False
+    return shared.numel() * shared.element_size()
 
 
 def shard_limit(model: Any) -> int | str:
@@ -328,6 +396,25 @@ def weight_files(model: Any, max_shard_size: int | str) -> list[tuple[str, int]]
     return files
 
 
+def _as_merged(meta: Any, model_dir: Path) -> Any:
+    """The base built on the meta device, shaped as export_merged saves it: the run's adapter put on it by peft from
+    its adapter_config.json, the head untied as untie_adapted_head unties it, and the adapter taken off again (on
+    the meta device all of it is shapes only). Without it a push's list left out the untied head's weight."""
+    import warnings
+
+    import torch
+    from peft import PeftConfig, get_peft_model
+
+    head = meta.get_output_embeddings()
+    if head is None or head.weight is not meta.get_input_embeddings().weight:
+        return meta  # nothing tied: nothing to untie
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")  # peft's notes on tied weights and meta tensors: untie_adapted_head's part
+        wrapped = get_peft_model(meta, PeftConfig.from_pretrained(str(model_dir)))
+        untie_adapted_head(wrapped)
+        return wrapped.unload()
+
+
 def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
     """(name, bytes) of every file export_merged writes for this adapter run, without loading or merging any
     weights: the weight files (`weight_files` of the base built on the meta device, grown to the run's tokenizer),
@@ -343,7 +430,7 @@ def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
     folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
     config = load_config(folder.config_path)[0]
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = meta_model(config.model, vocab_size=len(tokenizer))
+    model = _as_merged(meta_model(config.model, vocab_size=len(tokenizer)), model_dir)
     if (model_dir / "generation_config.json").is_file():  # a chat run's, which export_merged keeps
         model.generation_config = GenerationConfig.from_pretrained(str(model_dir))
     else:  # the base model's own, as from_pretrained loads it with the weights (a Hub id's only when cached)
