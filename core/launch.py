@@ -109,7 +109,37 @@ def parse_endpoint(text: str) -> tuple[str, int]:
     port = int(match.group(2) or match.group(4))
     if not 1 <= port <= 65535:
         raise ValueError(f"port {port} is outside 1-65535")
+    wrong = address_problem(host, bracketed=match.group(1) is not None)
+    if wrong:
+        raise ValueError(f"'{text}' names {host}, which {wrong}")
     return host, port
+
+
+def address_problem(host: str, bracketed: bool = False) -> str:
+    """Why `host` is no address, as the end of "… names HOST, which …"; '' when it may be one. A host of digits and
+    dots alone is an IPv4 address or nothing (no host name is all numbers: RFC 1123 2.1, RFC 3696 2), so 999.1.1.1
+    and 10.0.0 are refused, while any host name is left to the resolver. `bracketed`: written [host], an IPv6
+    address."""
+    import ipaddress
+
+    if bracketed:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "is not an IPv6 address (only an IPv6 address is written in brackets, e.g. [fd00::1]:29500)"
+        return ""
+    if not re.fullmatch(r"[0-9.]+", host):
+        return ""
+    numbers = host.split(".")
+    above = [n for n in numbers if n and int(n) > 255]
+    if len(numbers) != 4 or not all(numbers) or above:
+        return ("is not an IPv4 address: that is four numbers from 0 to 255 joined by dots, e.g. 192.168.1.10"
+                + (f" ({above[0]} is above 255)" if above else ""))
+    zeros = [n for n in numbers if len(n) > 1 and n.startswith("0")]
+    if zeros:
+        return (f"is ambiguous: {zeros[0]} has a leading zero, which some programs read as an octal number. Write it "
+                f"without: {'.'.join(str(int(n)) for n in numbers)}")
+    return ""
 
 
 #: The rendezvous of a run on this machine alone: port 0, so torchrun's c10d store binds a free port itself as it
