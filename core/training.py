@@ -436,10 +436,13 @@ Executor = Callable[["RunConfig", RunFolder, "Sink | None", threading.Event, "Pa
 def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | None = None,
         execute: Executor | None = None) -> RunResult:
     """Validate, then train in a new run folder. Raises ConfigError before anything heavy when the config is bad.
-    `execute` trains it once the folder is claimed and locked (default: in this process)."""
+    `execute` trains it once the folder is claimed and locked (default: in this process). Validation renders the
+    first chat rows with the run's tokenizer (render_rows, cached), as `finetune-studio validate` does: the window's
+    Start comes here, and a dataset that trains no token is then refused before a run folder exists rather than
+    failing after tokenizing, with a failed folder left behind."""
     from finetune_studio.core.validation import validate
 
-    problems = validate(config)
+    problems = validate(config, render_rows=True)
     if problems:
         raise ConfigError(problems)
     config, folder = new_run_folder(config)

@@ -81,6 +81,16 @@ def test_an_adapter_chat_run_saves_the_template_and_the_stop_tokens(demo_cache, 
     assert end in GenerationConfig.from_pretrained(result.model_dir).eos_token_id
 
 
+def _rendered_rows_unchecked():
+    """validate()'s rendered-rows check finding nothing, as for rows past what it reads: the training's own
+    check is then what refuses the run."""
+    from unittest import mock
+
+    from finetune_studio.core.chat import TokenCheck
+
+    return mock.patch("finetune_studio.core.chat.token_check", lambda config: TokenCheck())
+
+
 def _long_question_chats(path, trained_rows: int, rows: int = 20):
     """`rows` conversations; all but `trained_rows` of them ask a question too long for max_length 64."""
     long = "x " * 400
@@ -92,25 +102,33 @@ def _long_question_chats(path, trained_rows: int, rows: int = 20):
 
 def test_chat_data_where_no_row_trains_a_token_is_refused_before_training(demo_cache, runs_dir, tmp_path):
     """It 'finished' with a train loss of 0 at every step (or, with evaluation, ended as diverged with a NaN eval
-    loss blamed on the learning rate)."""
-    from finetune_studio.core.errors import DataError
+    loss blamed on the learning rate). run() refuses it in validation (rendered rows, core.chat.token_check) before
+    a folder exists; the training's own check still refuses what that check could not see (patched away here)."""
+    from finetune_studio.core.errors import ConfigError, DataError
     from finetune_studio.core.training import run
 
     config = small_config(_long_question_chats(tmp_path / "long.jsonl", 0), runs_dir, max_steps=3,
                           eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
     config.name = "nothing"
-    with pytest.raises(DataError, match=r"none of its 20 rows has a token to train: max_length 64 cuts every one "
-                                        r"before its reply .* Raise max_length or check train_on"):
+    said = r"none of its 20 rows has a token to train: max_length 64 cuts every one before its reply .* Raise max_length"
+    with pytest.raises(ConfigError, match=said) as refused:
+        run(config)
+    assert [p.field for p in refused.value.problems] == ["dataset.max_length"]
+    assert not (runs_dir / "nothing").exists()
+    with _rendered_rows_unchecked(), pytest.raises(DataError, match=said + r" or check train_on"):
         run(config)
     assert read_events(runs_dir / "nothing", "step") == []  # refused before its first step
 
 
 def test_a_test_split_that_trains_no_token_is_refused_not_blamed_on_the_learning_rate(demo_cache, runs_dir,
                                                                                       tmp_path):
-    from finetune_studio.core.errors import DataError
+    from finetune_studio.core.errors import ConfigError, DataError
     from finetune_studio.core.training import run
 
     config = small_config(_long_question_chats(tmp_path / "mostly-long.jsonl", 1), runs_dir, max_steps=3,
                           eval_steps=3, save_strategy="no", load_best_model_at_end=False)
-    with pytest.raises(DataError, match=r"none of the 2 rows of the test split has a token to train"):
+    with pytest.raises(ConfigError, match=r"dataset.test_size: .* none of the 2 rows of the test split has a token"):
+        run(config)  # in validation, before a folder (core.chat.token_check)
+    with _rendered_rows_unchecked(), pytest.raises(DataError, match=r"none of the 2 rows of the test split has a "
+                                                                    r"token to train"):
         run(config)
