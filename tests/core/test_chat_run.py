@@ -110,7 +110,8 @@ def test_chat_data_where_no_row_trains_a_token_is_refused_before_training(demo_c
     config = small_config(_long_question_chats(tmp_path / "long.jsonl", 0), runs_dir, max_steps=3,
                           eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
     config.name = "nothing"
-    said = r"none of its 20 rows has a token to train: max_length 64 cuts every one before its reply .* Raise max_length"
+    said = (r"none of its 20 rows has a token to train: max_length 64 cuts every one before its reply .* "
+            r"Raise max_length")
     with pytest.raises(ConfigError, match=said) as refused:
         run(config)
     assert [p.field for p in refused.value.problems] == ["dataset.max_length"]
