@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune_studio.gui.run_header import RunState
-from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window  # noqa: F401 - fixtures
+from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window
 from tests.helpers import small_config
 
 LONG_QUESTION = "x " * 400  # max_length 64 cuts it before the reply: the row trains nothing
