@@ -679,32 +679,28 @@ def _launch_command(args: argparse.Namespace) -> int:
 
 def _launch_checks(config: Any, config_path: str) -> tuple[list[Any], list[Any], str]:
     """What `validate` says of the config, for the lines launch-command prints: (problems, warnings, a note on the
-    checks left out, or ''). Machine 0 hosts the rendezvous: where its address is this machine, its line runs here
-    and every check applies, as `validate` and `train` make them. Elsewhere the lines run on other machines, so the
-    checks of this machine alone (its GPUs and memory, a port in use, its files: launch_problems' `here`,
-    validate's `check_files`) are left out, and the note says so."""
+    checks left out, or ''). Which checks of this machine apply is core.launch.lines_checks' rule, the one the Launch
+    tab's Copy launch command follows: where machine 0's line runs here, every check applies, as `validate` and
+    `train` make them. Elsewhere the lines run on other machines, so the checks of this machine alone (its GPUs and
+    memory, a port in use; its files: validate's `check_files`) are left out, and the note says so."""
     from finetune_studio.core import launch
     from finetune_studio.core.validation import validate, warnings_for
 
-    endpoint = config.launch.rdzv_endpoint.strip() if isinstance(config.launch.rdzv_endpoint, str) else ""
-    try:
-        host = launch.parse_endpoint(endpoint or launch.ONE_MACHINE_ENDPOINT)[0]
-    except ValueError:
-        host = None  # validate names the endpoint; with it wrong, no line is printed anyway
-    if host is None or launch.is_this_machine(host):
-        problems = validate(config)
+    host = launch.rendezvous_host(config)
+    here = launch.machine_zero_here(config)
+    # Elsewhere, warnings first: torch is not imported yet, so none is said of this machine's GPUs and cores
+    # (launch_warnings). Here, after validate: they are machine 0's.
+    warnings = [] if here else warnings_for(config)
+    problems, this_machine = launch.lines_checks(config, validate(config, check_files=here), here)
+    if here:
+        warnings = warnings_for(config)
         nodes = config.launch.nodes
         others = isinstance(nodes, int) and nodes > 1 and host is not None and not launch.is_loopback(host)
         rest = "machine 1 runs its line" if nodes == 2 else f"machines 1 to {nodes - 1} run theirs"
         note = (f"the checks of this machine (its GPUs, memory, ports and files) are machine 0's ({host}); {rest} "
                 f"elsewhere, unchecked: check each with 'finetune-studio validate {config_path}' there."
                 ) if others and not problems else ""
-        return problems, warnings_for(config), note
-    # Warnings first: torch is not imported yet, so none is said of this machine's GPUs and cores (launch_warnings).
-    warnings = warnings_for(config)
-    general = launch.launch_problems(config, here=False)
-    this_machine = [p for p in launch.launch_problems(config) if p not in general]
-    problems = [p for p in validate(config, check_files=False) if p not in this_machine]
+        return problems, warnings, note
     said = f" Here they find: {' '.join(p.message for p in this_machine)}" if this_machine else ""
     note = (f"machine 0 ({host}) is not this machine, so the lines run on other machines: the checks of this "
             f"machine alone (its GPUs, memory, ports and files) were left out.{said} To check a machine, run "

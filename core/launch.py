@@ -51,7 +51,7 @@ from finetune_studio.core.distributed import (
     read_heartbeats,
     request_stop,
 )
-from finetune_studio.core.errors import ConfigError, FinetuneError, Problem, TrainingError
+from finetune_studio.core.errors import WARNING, ConfigError, FinetuneError, Problem, TrainingError
 from finetune_studio.core.events import EndEvent, Sink
 from finetune_studio.core.metrics import MetricsLog, read_metrics
 from finetune_studio.core.runs import RunFolder, RunLock
@@ -167,6 +167,39 @@ def is_this_machine(host: str) -> bool:
     except OSError:
         return False
     return host in names or host in addresses
+
+
+def rendezvous_host(config: RunConfig) -> str | None:
+    """Machine 0's host as launch.rdzv_endpoint names it; None when there is none (one machine) or it cannot be read
+    (validation names it)."""
+    endpoint = config.launch.rdzv_endpoint.strip() if isinstance(config.launch.rdzv_endpoint, str) else ""
+    try:
+        return parse_endpoint(endpoint)[0] if endpoint else None
+    except ValueError:
+        return None
+
+
+def machine_zero_here(config: RunConfig) -> bool:
+    """Whether machine 0's launch line runs on this machine: its rendezvous host is this machine, or no host is
+    named (one machine, which meets on itself; or an endpoint validation refuses, and then no line is given). The one
+    rule `finetune-studio launch-command` and the Launch tab's Copy launch command judge by (lines_checks)."""
+    host = rendezvous_host(config)
+    return host is None or is_this_machine(host)
+
+
+def lines_checks(config: RunConfig, problems: list[Problem], here: bool | None = None
+                 ) -> tuple[list[Problem], list[Problem]]:
+    """Of `problems` (validate's for config, this machine's checks among them), for the launch lines of every
+    machine: (those the lines answer to, the errors of this machine alone they leave out). Where machine 0's line
+    runs here (`here`, default machine_zero_here), every check applies. Elsewhere the lines run on other machines,
+    so the launch errors of this machine alone are left out: its GPUs (a chosen GPU it lacks, fewer GPUs than
+    processes), its memory, a port in use here; those launch_problems finds of the config alone stay. The CLI's
+    launch-command and the Launch tab's Copy launch command both ask this, so they refuse the same configs."""
+    if machine_zero_here(config) if here is None else here:
+        return list(problems), []
+    general = launch_problems(config, here=False)
+    mine = [p for p in problems if p.field.startswith("launch.") and p.level != WARNING and p not in general]
+    return [p for p in problems if p not in mine], mine
 
 
 def _machines(count: int) -> str:
@@ -345,8 +378,6 @@ def _cores() -> int:
 def launch_warnings(config: RunConfig) -> list[Problem]:
     """Launch settings that run but may not do what they say (level WARNING, never blocking). Cheap: torch is
     asked about GPUs only when it is imported already."""
-    from finetune_studio.core.errors import WARNING
-
     launch = config.launch
     if any(not isinstance(v, int) or isinstance(v, bool) for v in (launch.processes, launch.nodes)):
         return []

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButto
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import WARNING, ConfigError, Problem
-from finetune_studio.core.launch import MAX_NODES  # light (no torch): the cap validation holds machines to
+from finetune_studio.core.launch import MAX_NODES, lines_checks  # light (no torch): the cap, the lines' checks
 from finetune_studio.gui.forms.common import (
     Form,
     align_labels,
@@ -178,7 +178,11 @@ class LaunchForm(Form):
 
     def show_problems(self, problems: list[Problem]) -> None:
         super().show_problems(problems)
-        self._blockers = list(dict.fromkeys(p.message for p in problems if copy_blocker(p)))
+        # Copy waits for what `finetune-studio launch-command` refuses, by its rule (core.launch.lines_checks):
+        # where machine 0's line runs elsewhere, this machine's own errors (a chosen GPU it lacks) stop Start here,
+        # not the lines for the other machines.
+        answered, _ = lines_checks(self.current_config(), problems)
+        self._blockers = list(dict.fromkeys(p.message for p in answered if copy_blocker(p)))
         self._shown_warnings = [p for p in problems if p.level == WARNING and self.owns(p.field)]
         self._refused = {key for key in COUNTED
                          if any(p.level != WARNING and p.field == f"launch.{key}" for p in problems)}
