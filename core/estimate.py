@@ -24,7 +24,9 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
 - **gradients**: one per trainable parameter, in its dtype (full: every weight; adapters: the adapter's).
 - **optimizer**: AdamW keeps two states per trainable parameter in the parameter's dtype (torch's AdamW, fused
   or not, the Trainer's default); 8-bit AdamW (adamw_8bit, adamw_bnb_8bit …) two 1-byte states; SGD one momentum
-  buffer when momentum is set, else none; Adafactor roughly rows+columns (counted as 1/8 of AdamW's).
+  buffer when optim_args sets a momentum other than 0 (torch's default is 0: none); RMSprop one state, and one
+  more each for a momentum other than 0 and for centered=true; Adagrad one; Adafactor roughly rows+columns
+  (counted as 1/8 of AdamW's).
 - **activations**: what autograd saves for the backward pass, summed over unique storages (a view of a weight is
   not counted) during a fake forward pass with a batch of per_device_train_batch_size rows of dataset.max_length
   tokens (the longest a row can be; shorter rows use less), with the labels, so the loss and its log-softmax over
@@ -502,13 +504,40 @@ _lock = threading.Lock()
 # ---------------------------------------------------------------------------------------------- the estimate
 
 
+def _optim_args(text: Any) -> dict[str, str]:
+    """training.optim_args as transformers reads it (trainer_optimizer._parse_optim_args): "key=value" pairs joined
+    by commas, spaces ignored. A pair without "=" (which transformers refuses when the run starts) is skipped."""
+    pairs = (mapping.split("=", 1) for mapping in str(text or "").replace(" ", "").split(","))
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+def _nonzero(args: dict[str, str], key: str) -> bool:
+    """Whether optim_args sets `key` (momentum) to a number other than 0, as torch keeps a buffer for it only then.
+    A value that is no number (the run refuses it) counts as set: the estimate errs high, not low."""
+    try:
+        return float(args.get(key, "0")) != 0
+    except ValueError:
+        return True
+
+
+def _on(args: dict[str, str], key: str) -> bool:
+    """A flag in optim_args as transformers reads it (centered=true)."""
+    return args.get(key, "").lower() in ("true", "1", "yes")
+
+
 def _optimizer_bytes(training: dict[str, Any], trainable: int, param_bytes: int) -> int:
+    """The optimizer's states: how many tensors the size of the trainable parameters each keeps, from training.optim
+    and the optim_args transformers passes to it (torch's defaults otherwise: SGD and RMSprop without momentum)."""
     name = str(training.get("optim") or "adamw_torch_fused").lower()
+    args = _optim_args(training.get("optim_args"))
     if "8bit" in name:
         return 2 * trainable
-    if name.startswith("sgd"):
-        args = str(training.get("optim_args") or "")
-        return trainable * param_bytes if "momentum" in args else 0
+    if name == "sgd":  # torch.optim.SGD: a momentum buffer only where momentum is not 0
+        return trainable * param_bytes if _nonzero(args, "momentum") else 0
+    if name == "rmsprop":  # square_avg, plus a momentum buffer and, centered, grad_avg
+        return (1 + _nonzero(args, "momentum") + _on(args, "centered")) * trainable * param_bytes
+    if name == "adagrad":  # the running sum of squared gradients
+        return trainable * param_bytes
     if "adafactor" in name:
         return 2 * trainable * param_bytes // 8
     return 2 * trainable * param_bytes
