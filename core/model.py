@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,7 +131,172 @@ def _config_json_problem(path: Path) -> str | None:
         return f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). {fix}"
     if not isinstance(config, dict):
         return f"{path} holds {type(config).__name__} JSON, not the object of settings a model's config is. {fix}"
+    model_type = config.get("model_type")
+    auto_map = config.get("auto_map")
+    if (not isinstance(model_type, str) or not model_type.strip()) \
+            and not (isinstance(auto_map, dict) and "AutoConfig" in auto_map):
+        # transformers picks the architecture by model_type alone (5.x has no fallback on the folder's name):
+        # without it the model cannot load ("Unrecognized model ... Should have a `model_type` key").
+        named = _model_type_of(config.get("architectures"))
+        if named:
+            architecture, kind = named
+            fix = (f"Its architectures entry names {architecture}, whose model_type is {kind}. To fix: add "
+                   f"\"model_type\": \"{kind}\" to it, or copy config.json again from where the model came from.")
+        return (f"{path} has no model_type, so transformers cannot tell which kind of model this is (llama, qwen3, "
+                f"…): the folder is not a usable model as it is. {fix}")
     return None
+
+
+def _model_type_of(architectures: Any) -> tuple[str, str] | None:
+    """(architecture, model_type) when config.json's own architectures list names a causal LM transformers knows
+    (Qwen3ForCausalLM -> qwen3), else None."""
+    if not isinstance(architectures, list) or not architectures or not isinstance(architectures[0], str):
+        return None
+    name = architectures[0]
+    try:
+        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    except ImportError:
+        return None
+    kinds = [key for key, value in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.items() if value == name]
+    return (name, kinds[0]) if kinds else None
+
+
+# Settings whose value is a size or a count of the model's layers: when config.json lacks one, transformers takes the
+# architecture's default (hidden_size 4096 for qwen3), which the weights then do not fit.
+def _is_size_key(key: str) -> bool:
+    return key.endswith(("_size", "_dim", "_layers", "_heads")) or key.startswith(("num_", "n_")) \
+        or key in ("d_model", "d_ff", "ffn_dim", "n_embd", "n_inner")
+
+
+def config_weights_problem(path: str) -> str | None:
+    """What keeps a local model folder's config.json from fitting its own weights, found without loading them: the
+    model as config.json describes it, built on the meta device (shapes only), against the tensors the folder's
+    safetensors files hold (their headers only). A key missing from config.json (hidden_size, num_hidden_layers …)
+    makes transformers assume its default, and the load then fails on every mismatched weight, or leaves layers the
+    files lack randomly initialized; the memory estimate meanwhile sized a model that does not exist. None when they
+    fit, or when it cannot be told this way (no safetensors files, quantized weights, or an architecture that comes as
+    the folder's own code, which validating never runs). Cached per folder until config.json or a weights file
+    changes."""
+    folder = Path(path)
+    try:
+        stamps = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                       for p in sorted(folder.iterdir()) if p.name == "config.json" or p.suffix == ".safetensors")
+    except OSError:
+        return None
+    return _config_weights_problem(str(folder), stamps)
+
+
+@functools.lru_cache(maxsize=16)
+def _config_weights_problem(path: str, stamps: tuple) -> str | None:
+    import json
+
+    folder = Path(path)
+    try:
+        raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # _config_json_problem's to say
+    if not isinstance(raw, dict) or raw.get("quantization_config") or raw.get("auto_map"):
+        return None  # packed 4/8-bit shapes, or the folder's own code (loading runs it; validating must not)
+    found = _safetensors_shapes(folder)
+    if not found:
+        return None
+    from transformers import AutoConfig
+
+    fix = ("To fix: copy config.json again from where the model came from (or save the model again with "
+           "save_pretrained), or put the missing settings back.")
+    try:
+        config = AutoConfig.from_pretrained(str(folder))
+    except Exception as exc:  # noqa: BLE001 - any refusal (ValueError, huggingface_hub's strict validation …)
+        cause = exc.__cause__ or exc  # the strict validation's own sentence is its cause's
+        return (f"transformers cannot read {folder / 'config.json'}: {_first_line(cause)}. The folder is not a "
+                f"usable model as it is. {fix}")
+    from finetune_studio.core.adapter_layout import build_meta_model
+
+    try:
+        model = build_meta_model(config, None, False)
+        expected = _checkpoint_shapes(model)
+    except ModelError as exc:  # not a causal LM transformers can build: what loading it would say
+        return str(exc)
+    except Exception:  # noqa: BLE001 - an architecture that cannot be built without weights: no verdict here
+        return None
+    common = [name for name in expected if name in found]
+    if not common:
+        return None  # names this app cannot match to the files (a conversion that needs real values): no verdict
+    wrong = [name for name in common if list(expected[name]) != list(found[name])]
+    import re
+
+    ignored = [re.compile(p) for p in getattr(model, "_keys_to_ignore_on_load_missing", None) or []]
+    parameters = {name for name, _ in model.named_parameters()}  # buffers may be left out of a checkpoint
+    missing = [name for name in expected if name not in found and name in parameters
+               and not any(p.search(name) for p in ignored)]
+    if not wrong and not missing:
+        return None
+    present = set(raw) | {config.attribute_map.get(key, key) for key in raw}
+    assumed = {key: value for key, value in config.to_dict().items()
+               if key not in present and isinstance(value, int) and not isinstance(value, bool) and _is_size_key(key)}
+    if wrong:
+        dims = {d for name in wrong for d in expected[name]}
+        assumed = {key: value for key, value in assumed.items() if value in dims} or assumed
+        name = wrong[0]
+        more = f" ({len(wrong) - 1} more weights differ too)" if len(wrong) > 1 else ""
+        what = (f"{name} is {_shape(found[name])} in the weight files, but config.json makes it "
+                f"{_shape(expected[name])}{more}")
+    else:
+        what = (f"config.json describes {len(missing)} weights the weight files do not hold ({missing[0]} first), "
+                "which would start as random numbers")
+    lacks = ""
+    if assumed:
+        listed = ", ".join(f"{key} (assumed {value:,})" for key, value in assumed.items())
+        lacks = f" config.json has no {listed}: transformers took {_defaults_of(config)} defaults."
+    return (f"The config.json in {folder} does not fit the model's weights: {what}.{lacks} The folder is not a "
+            f"usable model as it is. {fix}")
+
+
+def _defaults_of(config: Any) -> str:
+    return f"the {config.model_type} architecture's" if getattr(config, "model_type", "") else "the architecture's"
+
+
+def _shape(shape: Any) -> str:
+    return " × ".join(str(d) for d in shape) if shape else "a single number"
+
+
+def _safetensors_shapes(folder: Path) -> dict[str, list[int]]:
+    """{tensor name: shape} from the headers of a folder's model*.safetensors files (the tensors are not read); {}
+    when a header cannot be read (core.generate.damage says why)."""
+    import json
+    import struct
+
+    shapes: dict[str, list[int]] = {}
+    for file in sorted(folder.glob("*.safetensors")):
+        if file.name.startswith("adapter_"):
+            continue
+        try:
+            with open(file, "rb") as handle:
+                (length,) = struct.unpack("<Q", handle.read(8))
+                if length > 100 * 2**20:
+                    return {}
+                header = json.loads(handle.read(length))
+        except (OSError, ValueError, struct.error):
+            return {}
+        for name, entry in header.items():
+            if name != "__metadata__" and isinstance(entry, dict) and isinstance(entry.get("shape"), list):
+                shapes[name] = entry["shape"]
+    return shapes
+
+
+def _checkpoint_shapes(model: Any) -> dict[str, list[int]]:
+    """{name: shape} of the tensors save_pretrained would write for a (meta) model: tied weights once, under the
+    checkpoint's names (transformers' revert_weight_conversion, where it works without real values)."""
+    from transformers.modeling_utils import remove_tied_weights_from_state_dict
+
+    state = remove_tied_weights_from_state_dict(model.state_dict(), model)
+    try:
+        from transformers.core_model_loading import revert_weight_conversion
+
+        state = revert_weight_conversion(model, state)
+    except Exception:  # noqa: BLE001 - a conversion that needs real values; the names stay the modules'
+        pass
+    return {name: list(tensor.shape) for name, tensor in state.items()}
 
 
 def remote_code_problem(path: str) -> str | None:

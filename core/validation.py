@@ -243,17 +243,21 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     if not isinstance(model.name_or_path, str) or not model.name_or_path.strip():
         add("model.name_or_path", "Choose a model: a Hub id, a local folder or the built-in demo model.")
     elif check_files:
-        from finetune_studio.core.model import model_name_problem, remote_code_problem
+        from finetune_studio.core.model import config_weights_problem, model_name_problem, remote_code_problem
         from finetune_studio.core.sources import SourceKind, source_kind
 
         problem = model_name_problem(model.name_or_path)  # a bad folder, or neither a folder nor a Hub id
         if problem:
             add("model.name_or_path", problem)
         elif source_kind(model.name_or_path) is SourceKind.LOCAL:
-            if model.trust_remote_code is not True:
-                problem = remote_code_problem(os.path.expanduser(model.name_or_path))
+            path = os.path.expanduser(model.name_or_path)
+            problem = remote_code_problem(path) if model.trust_remote_code is not True else None
+            if problem:
+                add("model.trust_remote_code", problem)
+            else:  # config.json against the weights' shapes (a key missing: transformers assumed its default)
+                problem = config_weights_problem(path)
                 if problem:
-                    add("model.trust_remote_code", problem)
+                    add("model.name_or_path", problem)
     if model.dtype not in MODEL_DTYPES:
         add("model.dtype", f"dtype must be one of {', '.join(MODEL_DTYPES)} (got {model.dtype!r}).")
     if not isinstance(model.trust_remote_code, bool):
