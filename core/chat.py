@@ -1187,16 +1187,13 @@ def local_tokenizer(model: Any) -> Any | None:
 
 def _head_rows(dataset: Any) -> tuple[list[str], list[dict[str, Any]], bool] | None:
     """The columns and first rows of a local source, and whether they are all of it: core.data's bounded read
-    (CHECK_BYTES), the one validate() checks the rows with."""
-    from finetune_studio.core import data
+    (CHECK_BYTES, cached), the one validate() checks the rows with."""
+    from finetune_studio.core.data import head_rows
 
     try:
-        fmt, files = data.local_files(dataset.source)
-        delimiter = data.csv_delimiter(dataset, files) if fmt == "csv" else None
-        columns, rows, _, _, complete, _ = data._head(dataset, fmt, files, delimiter or ",")
+        return head_rows(dataset)
     except (FinetuneError, OSError, ValueError):
         return None
-    return columns, rows, complete
 
 
 def token_check(config: RunConfig) -> TokenCheck:

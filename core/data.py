@@ -771,31 +771,10 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
         _codec(config.encoding if isinstance(config.encoding, str) else None)
     except DataError:
         return []  # validate() names an unknown encoding itself
-    try:
-        fmt, files = local_files(config.source)
-        stamps = tuple((str(p), s.st_size, s.st_mtime_ns) for p, s in ((p, p.stat()) for p in files))
-    except DataError as exc:
-        return [Problem("dataset.source", str(exc))]
-    except OSError as exc:
-        return [Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")]
-    delimiter = csv_delimiter(config, files) if fmt == "csv" else None
-    key = (fmt, stamps, config.encoding, effective_sample_by(config), delimiter)
-    head = _HEADS.get(key)
-    if head is None:
-        try:
-            head = _head(config, fmt, files, delimiter or ",")
-        except EncodingProblem as exc:
-            head = Problem("dataset.encoding", str(exc))
-        except DataError as exc:
-            head = Problem("dataset.source", str(exc))
-        except OSError as exc:
-            head = Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")
-        if len(_HEADS) >= _HEADS_MAX:
-            _HEADS.pop(next(iter(_HEADS)), None)
-        _HEADS[key] = head
-    if isinstance(head, Problem):
-        return [head]
-    columns, rows, kinds, nulls, complete, parts = head
+    found = _bounded_read(config)
+    if isinstance(found, Problem):
+        return [found]
+    fmt, (columns, rows, kinds, nulls, complete, parts) = found
     if chat is not None:  # instruction and chat rows (a core.config.ChatConfig): their checks replace the text column's
         from finetune_studio.core.chat import source_problems
 
@@ -812,6 +791,52 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
     if filled == 0:
         return [Problem("dataset.text_column", str(_all_blank(config.source, real, len(texts), fmt)))]
     return _split_problems(config, filled, " with text")
+
+
+def _bounded_read(config: DatasetConfig) -> tuple[str, Any] | Problem:
+    """(format, what _head read) of a local source that exists, or the Problem reading it found: at most
+    CHECK_BYTES, once per (files, sizes, modification times, encoding, row splitting, separator)."""
+    try:
+        fmt, files = local_files(config.source)
+        stamps = tuple((str(p), s.st_size, s.st_mtime_ns) for p, s in ((p, p.stat()) for p in files))
+    except DataError as exc:
+        return Problem("dataset.source", str(exc))
+    except OSError as exc:
+        return Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")
+    delimiter = csv_delimiter(config, files) if fmt == "csv" else None
+    key = (fmt, stamps, config.encoding, effective_sample_by(config), delimiter)
+    head = _HEADS.get(key)
+    if head is None:
+        try:
+            head = _head(config, fmt, files, delimiter or ",")
+        except EncodingProblem as exc:
+            head = Problem("dataset.encoding", str(exc))
+        except DataError as exc:
+            head = Problem("dataset.source", str(exc))
+        except OSError as exc:
+            head = Problem("dataset.source", f"Cannot read {exc.filename}: {exc.strerror}.")
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.pop(next(iter(_HEADS)), None)
+        _HEADS[key] = head
+    return head if isinstance(head, Problem) else (fmt, head)
+
+
+def head_rows(config: DatasetConfig) -> tuple[list[str], list[dict[str, Any]], bool] | None:
+    """The columns and first rows of a local source, and whether they are all of it: the same bounded, cached read
+    check_source judges the source on, so core.chat's rendered-rows check (validate's render_rows) reads nothing
+    again. None for a Hub id, a URL, a missing path or one that cannot be read (check_source says why)."""
+    if (not isinstance(config.source, str) or is_url(config.source) or not is_local(config.source)
+            or not os.path.exists(resolve_source(config.source))):
+        return None
+    try:
+        _codec(config.encoding if isinstance(config.encoding, str) else None)
+    except DataError:
+        return None
+    found = _bounded_read(config)
+    if isinstance(found, Problem):
+        return None
+    columns, rows, _kinds, _nulls, complete, _parts = found[1]
+    return columns, rows, complete
 
 
 def _all_blank(source: str, column: str, rows: int, fmt: str) -> DataError:

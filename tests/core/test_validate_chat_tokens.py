@@ -132,3 +132,21 @@ def test_a_tokenizer_that_is_not_here_adds_nothing_and_waits_for_no_network(demo
     code, lines = _validate(path, capsys)
     assert time.monotonic() - started < 15
     assert not [line for line in lines if "token to train" in line or "reply cut" in line], lines
+
+
+def test_the_rendered_rows_check_reads_the_file_once_with_the_source_check(demo_cache, runs_dir, tmp_path,
+                                                                          monkeypatch):
+    """core.chat's rendered rows come from core.data's cached bounded read (head_rows), the one check_source judges
+    the source on: validate(render_rows=True) reads a new file once, not once per check."""
+    from finetune_studio.core import data
+    from finetune_studio.core.config import load_config
+    from finetune_studio.core.validation import validate
+
+    reads: list[str] = []
+    real = data._head
+    monkeypatch.setattr(data, "_head", lambda config, *a, **k: reads.append(config.source) or real(config, *a, **k))
+    source = _chats(tmp_path / "once.jsonl", [LONG] * 30)
+    config = load_config(_config(tmp_path, source, runs_dir))[0]
+    problems = validate(config, render_rows=True)
+    assert [p.field for p in problems] == ["dataset.max_length"]  # the rows were rendered and judged
+    assert reads == [str(source)]
