@@ -299,6 +299,52 @@ def _checkpoint_shapes(model: Any) -> dict[str, list[int]]:
     return {name: list(tensor.shape) for name, tensor in state.items()}
 
 
+# The config.json keys that hold how many tokens a model reads at once, in the order transformers' families use them
+# (core.generate.config_context_length reads the same from a loaded config).
+CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx")
+
+
+def context_limit(model: ModelConfig) -> tuple[int, str] | None:
+    """(tokens, the config.json key that says so): the longest sequence the chosen model was trained on, read from its
+    config.json alone with no import of the training stack (a form may ask on every edit): a local folder's, the
+    built-in demo's once built, a Hub model's from the local cache only (never downloaded). A multimodal config's
+    text_config is read the same way. None when it cannot be told here."""
+    import json
+
+    name = model.name_or_path.strip() if isinstance(model.name_or_path, str) else ""
+    if not name:
+        return None
+    if name == DEMO_MODEL_ID:
+        from finetune_studio.core.demo import demo_model_path
+
+        path: Any = demo_model_path(build=False) / "config.json"
+    elif source_kind(name) is SourceKind.LOCAL:
+        path = Path(os.path.expanduser(name)) / "config.json"
+    elif source_kind(name) is SourceKind.HUB:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            path = try_to_load_from_cache(name, "config.json", revision=model.revision)
+        except Exception:  # noqa: BLE001 - a malformed id: model_name_problem's to say
+            return None
+        if not isinstance(path, str):
+            return None
+    else:
+        return None
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for section in (config, config.get("text_config") if isinstance(config, dict) else None):
+        if not isinstance(section, dict):
+            continue
+        for key in CONTEXT_KEYS:
+            value = section.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value, key
+    return None
+
+
 def remote_code_problem(path: str) -> str | None:
     """A local model whose architecture exists only as Python code shipped in its folder (config.json auto_map)
     runs that code when loaded: say so, unless the architecture is one transformers knows itself."""

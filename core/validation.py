@@ -466,10 +466,35 @@ def warnings_for(config: RunConfig) -> list[Problem]:
                              f"learning_rate {lr:g} is unusually large: fine-tuning uses about 1e-5 to 1e-3, and "
                              "above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
     found += _public_dashboard_warnings(config.training)
+    found += _context_warnings(config)
     from finetune_studio.core.launch import launch_warnings  # FSDP with one process, or on the CPU
 
     found += launch_warnings(config)
     return found
+
+
+def _context_warnings(config: RunConfig) -> list[Problem]:
+    """max_length past the model's context (max_position_embeddings in its config.json). Rows are cut at max_length,
+    not at the context, so a longer row trains at positions the model never learned: on the demo (rotary positions)
+    the run goes on without a word; a model with learned position embeddings (GPT-2) fails at the first such row.
+    A warning, not an error: with rows that are all shorter than the context nothing goes wrong, and the window's
+    memory estimate is still asked for such configs."""
+    length = config.dataset.max_length
+    if not isinstance(length, int) or isinstance(length, bool) or length <= 0 or length > MAX_CONTEXT_TOKENS:
+        return []  # not a usable number: validate() says so
+    from finetune_studio.core.model import context_limit  # a JSON read, no training stack
+
+    found = context_limit(config.model)
+    if found is None or length <= found[0]:
+        return []
+    limit, key = found
+    return [Problem("dataset.max_length",
+                    f"max_length {length:,} is past this model's context: it was trained on at most {limit:,} tokens "
+                    f"({key} in its config.json). Rows are cut at max_length, not at {limit:,}, so a row longer than "
+                    f"{limit:,} tokens trains at positions the model never learned: the run goes on without a word "
+                    "and the model usually gets worse (a model with learned position embeddings, such as GPT-2, "
+                    f"stops with an error at the first such row instead). To fix: set max_length to {limit:,} or "
+                    "less.", WARNING)]
 
 
 def _public_dashboard_warnings(training: dict[str, Any]) -> list[Problem]:
