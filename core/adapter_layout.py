@@ -269,6 +269,50 @@ def module_layout(model: ModelConfig) -> ModuleLayout:
         return _cached_layout(_cache_key(model))[0]
 
 
+def _in_out(module: Any) -> tuple[int, int] | None:
+    """(inputs, outputs) of a layer LoRA can wrap: a Linear's features, GPT-2's Conv1D (weight stored in × out), an
+    Embedding's rows × width (peft's lora_embedding_A is r × rows, B is width × r)."""
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    if isinstance(module, torch.nn.Linear):
+        return int(module.in_features), int(module.out_features)
+    if isinstance(module, Conv1D):
+        return int(module.weight.shape[0]), int(module.weight.shape[1])
+    if isinstance(module, torch.nn.Embedding):
+        return int(module.num_embeddings), int(module.embedding_dim)
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_widths(model_key: tuple, targets: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    name, revision, trust, dtype = model_key
+    model = ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust, dtype=dtype)
+    layout = module_layout(model)
+    built = meta_model(model)
+    head = built.get_output_embeddings()
+    wanted = [t for t in targets if t != ALL_LINEAR] + (list(layout.all_linear) if ALL_LINEAR in targets else [])
+    widths: dict[str, tuple[int, int]] = {}
+    for path, module in built.named_modules():
+        short = path.rsplit(".", 1)[-1]
+        if not path or not any(path == t or path.endswith("." + t) for t in wanted):
+            continue
+        if ALL_LINEAR in targets and module is head and short not in targets:
+            continue  # all-linear leaves the output head out
+        shape = _in_out(module)
+        if shape is not None and (short not in widths or min(shape) > min(widths[short])):
+            widths[short] = shape
+    return widths
+
+
+def adapted_widths(model: ModelConfig, targets: list[str]) -> dict[str, tuple[int, int]]:
+    """{short name: (inputs, outputs)} of the layers an adapter with these target_modules wraps (peft's rule: a name
+    matches a module path whole or at its end; all-linear is every linear layer but the output head), the widest of
+    each name; from the model built on the meta device, no weights read. For the rank check: r at or above a layer's
+    smaller side makes LoRA there no cheaper than training the layer itself. Raises as module_layout does. Cached."""
+    return dict(_cached_widths(_cache_key(model), tuple(targets)))
+
+
 # ---- the figures ----------------------------------------------------------------------------------------------
 
 

@@ -227,6 +227,34 @@ def _module_names(model: ModelConfig) -> list[str] | None:
         return None
 
 
+def rank_problem(model: ModelConfig, targets: list[str], r: int) -> str | None:
+    """An adapter rank at or above the width of every layer it adapts, named with the widest of them; None when r
+    is below it somewhere, or the layers cannot be known without loading (core.adapter_layout).
+
+    A LoRA update of a layer with `fan_in` inputs and `fan_out` outputs is B·A, (fan_out × r)·(r × fan_in): it
+    trains r·(fan_in + fan_out) weights, which at r = min(fan_in, fan_out) is already more than the layer's own
+    fan_in·fan_out, and its rank can never exceed that smaller side, so a larger r adds weights and changes the
+    alpha / r scale but nothing the update can express. r 4096 on the 64-wide demo was accepted (helper-56)."""
+    try:
+        from finetune_studio.core.adapter_layout import adapted_widths
+
+        widths = adapted_widths(model, [t for t in targets if isinstance(t, str)])
+    except Exception:  # noqa: BLE001 - an unreadable model is model.name_or_path's problem, reported there
+        return None
+    if not widths:
+        return None
+    name, (fan_in, fan_out) = max(widths.items(), key=lambda item: min(item[1]))
+    width = min(fan_in, fan_out)
+    if r < width:
+        return None
+    above = "above" if r > width else "equal to"
+    return (f"r {r:,} is {above} the width of the widest layer the adapter goes on, {name} ({fan_in:,} inputs, "
+            f"{fan_out:,} outputs): a LoRA update's rank cannot exceed the smaller of the two ({width:,}), and at r "
+            f"{width:,} or more every adapted layer trains at least as many weights as training it in full would, "
+            f"with nothing gained. To fix: choose r well below {width:,} (8 to 64 is usual on models thousands wide, "
+            "a few on one this narrow), or full fine-tuning (method full).")
+
+
 def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNames | None = None) -> list[Problem]:
     """Every problem with the `adapter:` section, in words, before any model loads. `check_files`: also the
     checks that read the model's config (target modules) and the machine (QLoRA)."""
@@ -271,6 +299,10 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
         problem = qlora_problem()
         if problem:
             add("method", problem)
+    if check_files and targets and isinstance(r, int) and not isinstance(r, bool) and r > 0:
+        problem = rank_problem(config.model, targets, r)
+        if problem:
+            add("r", problem)
     if check_files and (targets or saved):
         names = (module_names or _module_names)(config.model)
         if names:
