@@ -214,7 +214,7 @@ def _config_weights_problem(path: str, stamps: tuple) -> str | None:
 
     try:
         model = build_meta_model(config, None, False)
-        expected = _checkpoint_shapes(model)
+        expected, named = _checkpoint_shapes(model)
     except ModelError as exc:  # not a causal LM transformers can build: what loading it would say
         return str(exc)
     except Exception:  # noqa: BLE001 - an architecture that cannot be built without weights: no verdict here
@@ -227,7 +227,7 @@ def _config_weights_problem(path: str, stamps: tuple) -> str | None:
 
     ignored = [re.compile(p) for p in getattr(model, "_keys_to_ignore_on_load_missing", None) or []]
     parameters = {name for name, _ in model.named_parameters()}  # buffers may be left out of a checkpoint
-    missing = [name for name in expected if name not in found and name in parameters
+    missing = [name for name in expected if named and name not in found and name in parameters
                and not any(p.search(name) for p in ignored)]
     if not wrong and not missing:
         return None
@@ -284,19 +284,22 @@ def _safetensors_shapes(folder: Path) -> dict[str, list[int]]:
     return shapes
 
 
-def _checkpoint_shapes(model: Any) -> dict[str, list[int]]:
-    """{name: shape} of the tensors save_pretrained would write for a (meta) model: tied weights once, under the
-    checkpoint's names (transformers' revert_weight_conversion, where it works without real values)."""
+def _checkpoint_shapes(model: Any) -> tuple[dict[str, list[int]], bool]:
+    """({name: shape}, whether the names are the checkpoint's) of the tensors save_pretrained would write for a
+    (meta) model: tied weights once, under the checkpoint's names (transformers' revert_weight_conversion). When that
+    conversion needs real values the names stay the modules', and a fused weight (MoE experts) would look missing
+    from the files: the caller then compares shapes of the names both have, and nothing more."""
     from transformers.modeling_utils import remove_tied_weights_from_state_dict
 
     state = remove_tied_weights_from_state_dict(model.state_dict(), model)
+    named = True
     try:
         from transformers.core_model_loading import revert_weight_conversion
 
         state = revert_weight_conversion(model, state)
-    except Exception:  # noqa: BLE001 - a conversion that needs real values; the names stay the modules'
-        pass
-    return {name: list(tensor.shape) for name, tensor in state.items()}
+    except Exception:  # noqa: BLE001 - a conversion that needs real values: the checkpoint's names are unknown
+        named = False
+    return {name: list(tensor.shape) for name, tensor in state.items()}, named
 
 
 # The config.json keys that hold how many tokens a model reads at once, in the order transformers' families use them

@@ -89,3 +89,19 @@ def test_fixing_config_json_clears_the_problem(demo_copy, small_dataset: Path, r
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "hidden_size": 64}, indent=2) + "\n")
     assert model_problems(folder, small_dataset, runs_dir) == []
+
+
+def test_weights_whose_checkpoint_names_cannot_be_told_are_never_called_missing(
+        demo_copy, small_dataset: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where transformers' revert_weight_conversion needs real values, the checkpoint's names stay unknown (a fused
+    MoE weight would look missing from the files): the layer count then goes unchecked, but a shape that differs
+    under the same name is still said."""
+    import transformers.core_model_loading as loading
+
+    def needs_values(*args, **kwargs):
+        raise RuntimeError("cannot convert meta tensors")
+
+    monkeypatch.setattr(loading, "revert_weight_conversion", needs_values)
+    assert model_problems(demo_copy("num_hidden_layers", "layer_types"), small_dataset, runs_dir) == []
+    problems = model_problems(demo_copy("hidden_size"), small_dataset, runs_dir)
+    assert len(problems) == 1 and "config.json has no hidden_size (assumed 4,096)" in problems[0]
