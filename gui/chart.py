@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Slot
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QPalette, QTextOption
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from finetune_studio.core import metrics as core_metrics
@@ -26,6 +26,7 @@ from finetune_studio.gui.decimation import PeakLevels
 from finetune_studio.gui.grid import GridLines
 from finetune_studio.gui.throttle import Throttle
 
+EMPTY_TEXT_MARGIN = 12  # px between the empty chart's hint and the sides of the loss plot's view box
 REDRAW_MS = 66  # ~15 Hz: smooth to the eye, a fraction of a millisecond of work per frame
 TRAIN_COLOR = "#1a73e8"
 EVAL_COLOR = "#e8710a"
@@ -472,7 +473,11 @@ class LossChart(QWidget):
 
         self.empty_text = pg.TextItem(chart_texts.EMPTY,
                                       color=placeholder, anchor=(0.5, 0.5))
+        # Centred lines: the hint wraps to the view box where the plot is narrow (_fit_empty_text).
+        self.empty_text.textItem.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignHCenter))
         self.loss_plot.addItem(self.empty_text, ignoreBounds=True)
+        self.loss_plot.vb.sigResized.connect(self._fit_empty_text)
+        self._fit_empty_text()
 
         self._mouse = pg.SignalProxy(self.plots.scene().sigMouseMoved, rateLimit=60, slot=self._mouse_moved)
         self._built = True
@@ -726,6 +731,34 @@ class LossChart(QWidget):
         if note != self.legend_note.text:
             self.legend_note.setText(note)
         self.legend_note.setVisible(bool(note))
+
+    def _fit_empty_text(self, *_: Any) -> None:
+        """Keep the empty chart's hint inside the loss plot's view box, EMPTY_TEXT_MARGIN from each side: one line
+        where it fits, else wrapped to the box's width. Centred on the box in one line at its natural width, it ran
+        over the y axis' tick labels in a narrow chart (the "2" of a 900×600 window)."""
+        room = self.loss_plot.vb.width() - 2 * EMPTY_TEXT_MARGIN
+        text = self.empty_text
+        text.setTextWidth(-1)  # its natural width: one line
+        natural = text.textItem.boundingRect().width()
+        if natural <= room:
+            return
+        margin = 2 * text.textItem.document().documentMargin()
+        line = text.textItem.boundingRect().height() - margin
+
+        def lines() -> int:
+            return round((text.textItem.boundingRect().height() - margin) / line)
+
+        # As few lines as the room allows, of even length (no last word alone on its line): the narrowest width,
+        # up from an even share of the text, that wraps it into no more lines than the whole room does.
+        text.setTextWidth(max(room, 1.0))
+        fewest = lines()
+        width = (natural - margin) / fewest + margin
+        while width < room:
+            text.setTextWidth(width)
+            if lines() <= fewest:
+                return
+            width += 8
+        text.setTextWidth(max(room, 1.0))
 
     # ---- compared runs
     def set_overlays(self, curves: dict[str, tuple[np.ndarray, np.ndarray]],
