@@ -500,10 +500,20 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.problems = list(problems) + [p for p in self.hardware_panel.device_errors() if p not in problems]
         for form in self.forms:
             form.show_problems(self.problems)
+        self._show_dataset_warnings()
         self.header.set_problems(self.problems)
         self._update_actions()
         self._estimate_asked = self.config.copy()
         self.hardware_panel.estimate_bar.request(self.config, self.hardware_panel.table_data)  # off the GUI thread
+
+    def _show_dataset_warnings(self) -> None:
+        """The Dataset tab's warnings, which depend on the other tabs (max_length past the model's context), at each
+        check of the whole config: core.validation.warnings_for decides, as for `finetune-studio validate`. The other
+        forms say the warnings of their own fields as those are edited."""
+        from finetune_studio.core.validation import warnings_for  # light (no training stack)
+
+        form = self.dataset_form
+        form.set_warnings([w for w in warnings_for(self.config) if form.owns(w.field)])
 
     def apply_estimate_fix(self, overrides: dict[str, Any]) -> None:
         """One of the estimate's fixes, applied to the config the forms show (modified, not saved)."""
