@@ -27,6 +27,7 @@ window writes the file at once) stops the run at its first optimizer step, with 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -159,14 +160,20 @@ def port_in_use(port: int, host: str = "") -> bool:
 
 
 def is_this_machine(host: str) -> bool:
-    if host in LOCAL_HOSTS:
-        return True
+    return host in LOCAL_HOSTS or host in _this_machine_names()
+
+
+@functools.lru_cache(maxsize=1)
+def _this_machine_names() -> frozenset[str]:
+    """This machine's host names and addresses, looked up once per process: getfqdn is a reverse DNS lookup, which
+    a misconfigured resolver can keep waiting for seconds, and the Launch tab asks at every check of the config, on
+    the GUI thread (lines_checks). An address the machine gets later (a new DHCP lease) counts after a restart."""
     try:
         names = {socket.gethostname(), socket.getfqdn()}
         addresses = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
     except OSError:
-        return False
-    return host in names or host in addresses
+        return frozenset()
+    return frozenset(names | addresses)
 
 
 def rendezvous_host(config: RunConfig) -> str | None:
@@ -922,7 +929,7 @@ def claim(config: RunConfig) -> RunFolder:
     from finetune_studio.core.training import new_run_folder
     from finetune_studio.core.validation import validate
 
-    problems = validate(config)
+    problems = validate(config, render_rows=True)  # as core.training.run: chat rows that train nothing, here
     if problems:
         raise ConfigError(problems)
     config, folder = new_run_folder(config)
