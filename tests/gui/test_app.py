@@ -420,7 +420,7 @@ def test_close_question_offers_save_only_when_there_are_changes(qapp: Any) -> No
 
 
 def test_chart_buffers_smoothing_resume_and_hover(qtbot: Any, window: Any) -> None:
-    chart = window.chart
+    chart = window.install_chart()  # the warm-up builds it after a run's first step, or never: built now
     window.splitter.setSizes([300, 980])
     events = [{"event": "log", "step": s, "loss": 3.0 / s, "learning_rate": 1e-3, "grad_norm": 1.5}
               for s in range(1, 601)]
