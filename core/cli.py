@@ -248,13 +248,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         try:  # the help goes now, so a reader that has left (`--help | head -1`) is met here and not at exit
             sys.stdout.flush()
         except BrokenPipeError:
-            if not _reader_gone():
+            if not reader_gone():
                 raise
             _drop_closed_outputs()
         raise
 
 
-def _reader_gone() -> bool:
+def reader_gone() -> bool:
     """Whether stdout or stderr is a pipe whose reader has left (`| head -1` took its line and exited): a write
     there raises BrokenPipeError. poll() flags such a pipe with POLLERR. Where poll() is missing (Windows), a
     BrokenPipeError is taken to be that reader's."""
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # lines still buffered go now, so a reader gone is met here and not at exit
         return code
     except BrokenPipeError:
-        if not _reader_gone():
+        if not reader_gone():
             raise
         _drop_closed_outputs()
         return 0
@@ -418,7 +418,7 @@ def _command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # one line instead of a traceback; the run folder has the status
-        if isinstance(exc, BrokenPipeError) and _reader_gone():
+        if isinstance(exc, BrokenPipeError) and reader_gone():
             raise  # the reader of stdout left: main ends the command quietly; nothing failed
         from finetune_studio.core.config import RunConfig
         from finetune_studio.core.training import describe_failure

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import sys
 import threading
 from pathlib import Path
@@ -228,11 +227,13 @@ def run_cli(args: Any) -> int:
     except KeyboardInterrupt:  # Ctrl-C before the stop handler is in place: reading, resolving or loading
         print("stopped before answering (Ctrl-C).", file=sys.stderr)
         return EXIT_STOPPED
-    except BrokenPipeError:
-        # The reader took what it wanted and left, as `head` does: that is its choice, not a failure, so exit 0 (a
-        # 141 would fail every `set -o pipefail` script that pipes into head) and write nothing more.
-        _drop_stdout()
-        return 0
+    except BrokenPipeError as exc:
+        from finetune_studio.core.cli import reader_gone
+
+        if reader_gone():  # the reader took what it wanted and left, as `head` does: core.cli.main ends it, exit 0
+            raise
+        print(f"error: {describe_error(exc)}", file=sys.stderr)  # a pipe of another program's: a failure
+        return EXIT_FAILED
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -242,17 +243,6 @@ def run_cli(args: Any) -> int:
     except Exception as exc:  # noqa: BLE001 - one line that says what to do, instead of a traceback
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return EXIT_FAILED
-
-
-def _drop_stdout() -> None:
-    """Point stdout at devnull once its reader is gone, so Python's last flush at exit does not fail a second time
-    ('Exception ignored ... BrokenPipeError', exit 120): the pattern Python's signal docs give for SIGPIPE."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # a stdout with no descriptor (captured, in tests): nothing is flushed at exit
-        pass
 
 
 def _generate(args: Any) -> int:

@@ -72,3 +72,16 @@ def test_a_broken_pipe_that_is_not_stdout_still_fails_the_command(tmp_path: Path
     monkeypatch.setattr(cli, "_list_runs", broken)
     assert cli.main(["runs", "--runs-dir", str(tmp_path)]) == cli.EXIT_FAILED
     assert "BrokenPipeError: [Errno 32] Broken pipe" in capsys.readouterr().err
+
+
+def test_generate_fails_on_a_broken_pipe_that_is_not_stdout(tmp_path: Path, monkeypatch, capsys) -> None:
+    """`generate` ends quietly for a reader of stdout that left, through core.cli.main as every command does; a
+    BrokenPipeError from another program's pipe while stdout is fine is a failure there too (it exited 0 silently)."""
+    from finetune_studio.core import generate_cli
+
+    def broken(_args: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(generate_cli, "_generate", broken)
+    assert cli.main(["generate", str(tmp_path), "--prompt", "Today"]) == cli.EXIT_FAILED
+    assert "Broken pipe" in capsys.readouterr().err
