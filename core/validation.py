@@ -184,10 +184,10 @@ def _known_encoding(name: str) -> bool:
 
 
 def validate(config: RunConfig, check_files: bool = True, render_rows: bool = False) -> list[Problem]:
-    """Every problem of the config at once. render_rows (the CLI's validate and train): also render the first chat
-    rows with the run's tokenizer where it is on this machine (core.chat.token_check), which loads the tokenizer
-    and the chat stack (about half a second the first time in a process) and so is left out of the window's
-    validation on every edit."""
+    """Every problem of the config at once. render_rows (the CLI's validate and train, and every Start:
+    core.training.run, core.launch.claim): also render the first chat rows with the run's tokenizer where it is on
+    this machine (core.chat.token_check), which loads the tokenizer and the chat stack (about half a second the first
+    time in a process) and so is left out of the window's validation on every edit."""
     problems: list[Problem] = []
     add = lambda field, message: problems.append(Problem(field, message))  # noqa: E731
 
