@@ -86,10 +86,74 @@ def out_of_memory_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
-def disk_full_cause(exc: BaseException) -> OSError | None:
+# How safetensors (Rust's io::Error) and others word a full disk or an exhausted quota inside a message.
+_NO_SPACE_TEXT = ("no space left on device", "os error 28", "disk quota exceeded", "os error 122")
+# torch's zip writer (inline_container.cc) reports a short write only as "unexpected pos N vs M".
+_SHORT_WRITE_TEXT = ("unexpected pos",)
+# A folder with less room than this is (nearly) full: a failed write there is taken to be for want of space.
+NEARLY_FULL_BYTES = 64 * 1024 * 1024
+_SAVING = {"_save_checkpoint", "save_model", "_save", "save_pretrained", "_save_optimizer_and_scheduler",
+           "_save_rng_state", "save_file", "save", "_save_scaler", "save_state"}
+_SAVERS = ("torch.serialization", "safetensors", "transformers", "peft", "accelerate")
+
+
+def _writing(exc: BaseException) -> bool:
+    """Whether exc was raised while a checkpoint or the model was being written: by torch.save (whose failed
+    write says only "unexpected pos"), by safetensors, or under one of the Trainer's or peft's save methods."""
     for item in _chain(exc):
+        if any(text in str(item).lower() for text in _SHORT_WRITE_TEXT):
+            return True
+        for frame in _frames(item):
+            module = str(frame.f_globals.get("__name__", ""))
+            if module.startswith(_SAVERS) and frame.f_code.co_name in _SAVING:
+                return True
+    return False
+
+
+def _written_folder(exc: BaseException) -> Path | None:
+    """The folder the failed save was writing into, read from the save functions' arguments."""
+    for item in _chain(exc):
+        for frame in reversed(_frames(item)):  # innermost first: the file itself, then its folder
+            module = str(frame.f_globals.get("__name__", ""))
+            if not module.startswith(_SAVERS) or frame.f_code.co_name not in _SAVING:
+                continue
+            for name in ("filename", "f", "output_dir", "save_directory"):
+                value = frame.f_locals.get(name)
+                if isinstance(value, (str, Path)) and str(value):
+                    path = Path(value)
+                    return path if name in ("output_dir", "save_directory") else path.parent
+    return None
+
+
+def _nearly_full(folder: Path) -> bool:
+    """Whether the disk that holds folder (or its nearest existing parent) has (almost) no room left."""
+    import shutil
+
+    for candidate in (folder, *folder.parents):
+        try:
+            return shutil.disk_usage(candidate).free < NEARLY_FULL_BYTES
+        except OSError:
+            continue
+    return False
+
+
+def disk_full_cause(exc: BaseException, folder: Path | str | None = None) -> OSError | None:
+    """The full disk behind exc, as an OSError(ENOSPC), or None.
+
+    Recognised: an OSError with ENOSPC or EDQUOT in the exception chain; a message that says so in words
+    (safetensors' SafetensorError "I/O error: No space left on device (os error 28)"); and a failure while a
+    checkpoint or the model was written (torch's opaque "unexpected pos N vs M") when the folder being written
+    (`folder`, else the one the save function was given) is actually (nearly) full."""
+    chain = _chain(exc)
+    for item in chain:
         if isinstance(item, OSError) and item.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
             return item
+    for item in chain:
+        if any(text in str(item).lower() for text in _NO_SPACE_TEXT):
+            return OSError(errno.ENOSPC, str(item).strip().splitlines()[0])
+    where = Path(folder) if folder is not None else _written_folder(exc)
+    if where is not None and _writing(exc) and _nearly_full(where):
+        return OSError(errno.ENOSPC, f"No space left on device while writing in {where}")
     return None
 
 
@@ -241,7 +305,7 @@ def runtime_failure(exc: BaseException, config: RunConfig, run_dir: Path, progre
         return OutOfMemoryFailure(f"{head} — {fix.description}. Apply the fix to restart from {restart}.",
                                   fix, folder.path)
 
-    full = disk_full_cause(exc)
+    full = disk_full_cause(exc, output_dir)
     if full is not None:
         return TrainingError(f"The disk is full — free space in {output_dir} (or choose a runs folder on a disk "
                              f"with room); {kept}.")
