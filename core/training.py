@@ -503,6 +503,10 @@ def train_in_folder(config: RunConfig, folder: RunFolder, sink: Sink | None = No
     return _execute(config, folder, sink, stop or threading.Event(), checkpoint=checkpoint, body=body)
 
 
+def _int_or(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def _checkpoint_state(checkpoint: Path | None) -> dict[str, Any]:
     from finetune_studio.core.fileio import read_json
 
@@ -642,8 +646,11 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
                     raise
         if sink is not None:
             sink(event)
-        if kind == "step" and _identity(folder.path) != origin:  # before the step's save writes to the old path
-            raise RunFolderMoved(folder.path, event["step"])
+        # Before a save could write to the old path: a step's (on_step_end), and one after a log or an evaluation
+        # (the Trainer logs, evaluates, then saves; a rename during a long evaluation was seen only at the next
+        # step, after the checkpoint went into a new folder under the old name), or a phase's (the final save).
+        if kind in ("step", "log", "eval", "phase") and _identity(folder.path) != origin:
+            raise RunFolderMoved(folder.path, state["step"])
 
     def notify(message: str) -> None:
         emit(NoticeEvent(event="notice", message=message))
@@ -653,7 +660,11 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
         logging.getLogger(name).addHandler(handler)
     logging.captureWarnings(True)
     quiet = _QuietLibraries()
-    state: dict[str, Any] = {"step": 0, "max_steps": 0, "phase": None}
+    # How far the run got, for a failure's status: a resume that fails before training begins (a checkpoint that
+    # will not load) still got as far as its checkpoint, and its run is not set back to step 0 in the history.
+    resumed = _checkpoint_state(checkpoint)
+    state: dict[str, Any] = {"step": _int_or(resumed.get("global_step"), 0), "max_steps": _int_or(
+        resumed.get("max_steps"), 0), "phase": None}
     try:  # from here on, whatever fails (the first status write too) is recorded and the handlers above undone
         folder.write_status("running", "Preparing", name=config.name, model=config.model.name_or_path,
                             dataset=config.dataset.source, method=config.adapter.method, started=time.time())

@@ -126,3 +126,54 @@ def test_a_run_folder_renamed_or_deleted_while_it_trains_stops_and_makes_no_seco
     result = resume(new)
     assert (result.state, result.step) == ("finished", 4)
     assert (new / "model" / "model.safetensors").is_file() and not old.exists()
+
+
+def test_a_run_folder_renamed_during_an_evaluation_gets_no_checkpoint_under_the_old_name(
+        demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+    """The Trainer logs, evaluates, then saves: a folder renamed during the evaluation was noticed only at the next
+    step, after the step's checkpoint had gone into a new folder under the old name, which no run lists, and the
+    renamed run resumed from an earlier checkpoint (helper-58). The evaluation's end is checked too now."""
+    import shutil
+
+    from finetune_studio.core.errors import TrainingError
+
+    old, new = runs_dir / "ren-eval", runs_dir / "ren-eval-renamed"
+
+    def move_at_the_evaluation(event: dict) -> None:
+        if event["event"] == "eval" and event["step"] == 2:
+            shutil.move(old, new)
+
+    config = small_config(small_dataset, runs_dir, max_steps=4, save_steps=2, eval_steps=2,
+                          load_best_model_at_end=False)
+    config.name = "ren-eval"
+    with pytest.raises(TrainingError, match=r"was renamed, moved or deleted while the run trained, so training "
+                                            r"stopped at step 2"):
+        run(config, move_at_the_evaluation)
+    assert not old.exists()  # was: ren-eval/checkpoint-2, in a folder of its own
+    assert RunFolder(new).checkpoints() == []
+    assert [(e["state"], e["step"]) for e in read_events(new, "end")] == [("failed", 2)]
+
+
+def test_a_resume_that_fails_before_training_keeps_the_runs_step(demo_cache: Path, small_dataset: Path,
+                                                                   runs_dir: Path, monkeypatch) -> None:
+    """A resume that failed before training began (its checkpoint would not load) recorded step 0: the Runs tab and
+    `runs` then showed 0/N for a run stopped at step 4 (helper-58). It keeps the checkpoint's step."""
+    import threading
+
+    from finetune_studio.core import model as models
+
+    stop = threading.Event()
+    config = small_config(small_dataset, runs_dir, max_steps=6, save_steps=100, eval_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = "kept-step"
+    first = run(config, lambda e: stop.set() if e["event"] == "step" and e["step"] == 4 else None, stop)
+    assert (first.state, first.step) == ("stopped", 4)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the weights would not load")
+
+    monkeypatch.setattr(models, "load_model", broken)
+    with pytest.raises(RuntimeError, match="the weights would not load"):
+        resume(runs_dir / "kept-step")
+    status = RunFolder(runs_dir / "kept-step").read_status()
+    assert (status["state"], status["step"], status["max_steps"]) == ("failed", 4, 6)
