@@ -363,8 +363,8 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
     if fix is None:
         status = folder.read_status()
         raise FinetuneError(f"The run {folder.path.name} has no proposed fix to apply (it is "
-                            f"{status.get('state', 'unknown')}: {status.get('message', '')}). Resume it with "
-                            f"'finetune-studio resume {shlex.quote(str(folder.path))}'.")
+                            f"{status.get('state', 'unknown')}: {str(status.get('message', '')).rstrip('.')})."
+                            + _next_step_without_fix(folder, status))
     before = folder.config_path.read_text(encoding="utf-8")
     config, _ = load_config(folder.config_path)
     fixed = to_yaml(with_overrides(config, fix.overrides))
@@ -380,6 +380,37 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
             raise said from None
         raise
     return fix
+
+
+def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
+    """What a run with no fix to apply can do: resume from its latest complete checkpoint, or, with none, start
+    again (a diverged run with a tenth of its learning rate), as a command that works."""
+    from finetune_studio.core.training import never_trained
+
+    try:
+        config, _ = load_config(folder.config_path)
+    except (FinetuneError, OSError):
+        config = None
+    output_dir = Path(config.training.get("output_dir") or folder.path) if config else folder.path
+    checkpoint = folder.latest_checkpoint(output_dir)
+    if status.get("state") not in ("failed", "stopped"):  # a finished run trains more with resume --epochs
+        return f" Resume it with 'finetune-studio resume {shlex.quote(str(folder.path))}'."
+    if checkpoint is not None:
+        return f" Resume it from {checkpoint.name} with 'finetune-studio resume {shlex.quote(str(folder.path))}'."
+    name = folder.path.name
+    if never_trained(folder.path):
+        how = "Nothing was trained, so start it again as it is (the same name takes this folder over)"
+    else:
+        how = "No checkpoint was saved, so it cannot resume: start it again under another name"
+        name = next(f"{folder.path.name}-{n}" for n in range(2, 1000)
+                    if not (folder.path.parent / f"{folder.path.name}-{n}").exists())
+    flags = f" --runs-dir {shlex.quote(str(folder.path.parent))} --name {shlex.quote(name)}"
+    rate = config.training.get("learning_rate") if config else None
+    if "diverged" in str(status.get("message", "")) and isinstance(rate, (int, float)) and rate > 0:
+        how += " with a lower learning rate"
+        flags += f" --set training.learning_rate={rate / 10:g}"
+    return (f" {how}: 'finetune-studio train {shlex.quote(str(folder.config_path))}{flags}' (in the window: "
+            "select the run in History, press Use its settings, change them and press Start).")
 
 
 def _free_accelerator_memory() -> None:
