@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import json
 import os
 import threading
 import time
@@ -29,11 +28,10 @@ from typing import Any, Callable, Iterator
 from finetune_studio.core.config import ChatConfig, ModelConfig, RunConfig, load_config
 from finetune_studio.core.errors import FinetuneError, ModelError
 from finetune_studio.core.fileio import read_json
-from finetune_studio.core.runs import CHECKPOINT_RE, RunFolder, now_iso
+from finetune_studio.core.runs import ADAPTER_FILE, CHECKPOINT_RE, RunFolder, _first_line, damage, now_iso
 
 BASE, TUNED = "base", "tuned"
 SIDES = (BASE, TUNED)
-ADAPTER_FILE = "adapter_config.json"
 CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 MEMORY_HEADROOM = 1.2  # weights x this: what a loaded model takes with its buffers and a generation's cache
@@ -212,70 +210,6 @@ class Source:
 
 def _is_model_folder(path: Path) -> bool:
     return (path / "config.json").is_file() or (path / ADAPTER_FILE).is_file()
-
-
-def damage(folder: Path) -> str | None:
-    """Why a saved model folder (a final model, a checkpoint, an adapter) cannot load, found without loading it,
-    or None. A checkpoint complete as a save (core.runs: trainer_state.json written last) can still be damaged
-    since: weights cut short by a full disk or a copy, deleted to save space, a config.json edited by hand. Cheap:
-    file names, the JSON files, and each safetensors file's header against its size (a truncated file is shorter
-    than its header's tensors end)."""
-    folder = Path(folder)
-    adapter = (folder / ADAPTER_FILE).is_file()
-    meta = ADAPTER_FILE if adapter else "config.json"
-    try:
-        data = read_json(folder / meta)
-    except (OSError, ValueError) as exc:
-        return f"its {meta} cannot be read ({_first_line(exc)})"
-    if not isinstance(data, dict):
-        return f"its {meta} is not a JSON object"
-    patterns = ("adapter_model.safetensors", "adapter_model.bin") if adapter else ("model*.safetensors",
-                                                                                  "pytorch_model*.bin")
-    weights = sorted({path for pattern in patterns for path in folder.glob(pattern) if path.is_file()})
-    index = folder / "model.safetensors.index.json"
-    if not adapter and index.is_file():
-        try:
-            shards = set(read_json(index).get("weight_map", {}).values())
-        except (OSError, ValueError, AttributeError) as exc:
-            return f"its model.safetensors.index.json cannot be read ({_first_line(exc)})"
-        missing = sorted(name for name in shards if not (folder / name).is_file())
-        if missing:
-            return f"its weights file {missing[0]} is missing"
-    if not weights:
-        return f"it holds no weights ({patterns[0]})"
-    for path in weights:
-        if path.suffix == ".safetensors":
-            problem = _safetensors_damage(path)
-            if problem:
-                return f"its {path.name} {problem}"
-    return None
-
-
-def _safetensors_damage(path: Path) -> str | None:
-    """What is wrong with a safetensors file's frame (8-byte header length, JSON header, data as long as the
-    header's offsets say), or None; the tensors themselves are not read."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(8)
-            length = int.from_bytes(head, "little") if len(head) == 8 else -1
-            if length < 2 or 8 + length > size:
-                return "is cut short or not a safetensors file"
-            header = json.loads(handle.read(length))
-    except OSError as exc:
-        return f"cannot be read ({_first_line(exc)})"
-    except ValueError:
-        return "has a damaged header"
-    ends = [entry["data_offsets"][1] for name, entry in header.items()
-            if name != "__metadata__" and isinstance(entry, dict) and len(entry.get("data_offsets") or ()) == 2]
-    if 8 + length + max(ends, default=0) > size:
-        return "is cut short (smaller than its tensors)"
-    return None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0].rstrip(".") if lines else type(exc).__name__
 
 
 def run_config(run_dir: Path) -> RunConfig:

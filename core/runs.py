@@ -137,6 +137,133 @@ def _complete_checkpoint(folder: Path) -> bool:
     return isinstance(state, dict) and "global_step" in state
 
 
+# ---------------------------------------------------------------------------------------------- saved models
+#
+# One reading of "can this saved model load" for every place that picks one: Resume (checkpoint_problem), the Try
+# tab and `generate` (core.generate), export and push (core.export, core.hub).
+
+ADAPTER_FILE = "adapter_config.json"
+FSDP_MODEL_NAME = "pytorch_model_fsdp"  # transformers' name for FSDP's own weights layout (a file or folders)
+OPTIMIZER_FILE, SCHEDULER_FILE, RNG_FILE = "optimizer.pt", "scheduler.pt", "rng_state.pth"
+
+
+def damage(folder: Path) -> str | None:
+    """Why a saved model folder (a final model, a checkpoint, an adapter) cannot load, found without loading it,
+    or None. A checkpoint complete as a save (core.runs: trainer_state.json written last) can still be damaged
+    since: weights cut short by a full disk or a copy, deleted to save space, a config.json edited by hand. Cheap:
+    file names, the JSON files, and each safetensors file's header against its size (a truncated file is shorter
+    than its header's tensors end)."""
+    folder = Path(folder)
+    adapter = (folder / ADAPTER_FILE).is_file()
+    meta = ADAPTER_FILE if adapter else "config.json"
+    try:
+        data = read_json(folder / meta)
+    except (OSError, ValueError) as exc:
+        return f"its {meta} cannot be read ({_first_line(exc)})"
+    if not isinstance(data, dict):
+        return f"its {meta} is not a JSON object"
+    patterns = ("adapter_model.safetensors", "adapter_model.bin") if adapter else ("model*.safetensors",
+                                                                                  "pytorch_model*.bin")
+    weights = sorted({path for pattern in patterns for path in folder.glob(pattern) if path.is_file()})
+    index = folder / "model.safetensors.index.json"
+    if not adapter and index.is_file():
+        try:
+            shards = set(read_json(index).get("weight_map", {}).values())
+        except (OSError, ValueError, AttributeError) as exc:
+            return f"its model.safetensors.index.json cannot be read ({_first_line(exc)})"
+        missing = sorted(name for name in shards if not (folder / name).is_file())
+        if missing:
+            return f"its weights file {missing[0]} is missing"
+    if not weights:
+        return f"it holds no weights ({patterns[0]})"
+    for path in weights:
+        if path.suffix == ".safetensors":
+            problem = _safetensors_damage(path)
+            if problem:
+                return f"its {path.name} {problem}"
+    return None
+
+
+def _safetensors_damage(path: Path) -> str | None:
+    """What is wrong with a safetensors file's frame (8-byte header length, JSON header, data as long as the
+    header's offsets say), or None; the tensors themselves are not read."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+            length = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if length < 2 or 8 + length > size:
+                return "is cut short or not a safetensors file"
+            header = json.loads(handle.read(length))
+    except OSError as exc:
+        return f"cannot be read ({_first_line(exc)})"
+    except ValueError:
+        return "has a damaged header"
+    ends = [entry["data_offsets"][1] for name, entry in header.items()
+            if name != "__metadata__" and isinstance(entry, dict) and len(entry.get("data_offsets") or ()) == 2]
+    if 8 + length + max(ends, default=0) > size:
+        return "is cut short (smaller than its tensors)"
+    return None
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why Resume cannot continue from the checkpoint `folder`, in words ("its model.safetensors is missing" …), or
+    None. A checkpoint must be complete as a save (trainer_state.json, which the Trainer writes last) and still hold
+    whole weights (damage: the rule the Try tab and export use): model.safetensors, pytorch_model.bin, a sharded
+    index with all its shards, or adapter_model.safetensors/.bin for an adapter run. FSDP's own layout
+    (pytorch_model_fsdp*), which transformers resumes from and damage does not read, counts as weights."""
+    folder = Path(folder)
+    if not _complete_checkpoint(folder):
+        return "its trainer_state.json is missing or unreadable (the save was cut off)"
+    try:
+        if any(child.name.startswith(FSDP_MODEL_NAME) for child in folder.iterdir()):
+            return None
+    except OSError as exc:
+        return f"it cannot be read ({_first_line(exc)})"
+    return damage(folder)
+
+
+def checkpoint_lacks(folder: Path) -> list[str]:
+    """The training state a resumable checkpoint lacks beside its weights, by file name, in this order:
+    optimizer.pt, scheduler.pt, rng_state.pth; [] when it holds all of it. Deleted to save space, say: the Trainer
+    then resumes without a word from the weights alone, and without either of the first two it loads neither (a
+    fresh optimizer, and a learning rate that starts its schedule over). Without rng_state*.pth only the random
+    state (dropout, sampling) starts afresh. What transformers accepts for each is accepted here: optimizer.bin
+    or an optimizer* folder (FSDP), rng_state_N.pth (one per process)."""
+    folder = Path(folder)
+    try:
+        names = {child.name: child.is_dir() for child in folder.iterdir()}
+    except OSError:
+        names = {}
+    optimizer = (names.get(OPTIMIZER_FILE) is False or names.get("optimizer.bin") is False
+                 or any(is_dir and "optimizer" in name for name, is_dir in names.items()))
+    scheduler = names.get(SCHEDULER_FILE) is False
+    rng = any(not is_dir and name.startswith("rng_state") and name.endswith(".pth") for name, is_dir in names.items())
+    return [name for name, present in ((OPTIMIZER_FILE, optimizer), (SCHEDULER_FILE, scheduler), (RNG_FILE, rng))
+            if not present]
+
+
+def resume_state_warning(checkpoint: Path) -> str | None:
+    """What a resume from `checkpoint` must say when it lacks training state (checkpoint_lacks), or None."""
+    lacks = checkpoint_lacks(checkpoint)
+    if not lacks:
+        return None
+    name = Path(checkpoint).name
+    files = " and ".join(lacks) if len(lacks) < 3 else f"{lacks[0]}, {lacks[1]} and {lacks[2]}"
+    if OPTIMIZER_FILE in lacks or SCHEDULER_FILE in lacks:
+        return (f"{name} has no {files} (deleted since it was saved?), so training continues from its weights with "
+                "a fresh optimizer and a learning-rate schedule that starts over: losses from here will differ "
+                "from an uninterrupted run's. To fix: stop, put those files back from a copy of the run, then "
+                "resume.")
+    return (f"{name} has no {files}, so training continues with fresh random state (dropout, sampling): "
+            "it will not repeat an uninterrupted run exactly.")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(exc).__name__
+
+
 def _live_without_status(folder: Path) -> dict[str, Any] | None:
     """A run whose status.json is missing or damaged while a live process holds its run lock is training: the lock
     says so whatever the status file does. Read as "unknown" or "broken", the Runs tab offered to delete it and
