@@ -117,6 +117,15 @@ def continue_problem(run_dir: Path, state: Any = None) -> str | None:
     return None
 
 
+def folder_gone_text(run_dir: Path) -> str:
+    """What the header says for a run whose folder is no longer where it was shown from (core.training's words for
+    a folder moved while it trained)."""
+    path = Path(run_dir)
+    return (f"{path.name}: its folder {path} was renamed, moved or deleted, so there is nothing left there to show "
+            "or resume. If it was moved or renamed, open it from its new place in the Runs tab; Resume continues it "
+            "from its last checkpoint there.")
+
+
 class Change(Enum):
     """What a subscriber is told changed."""
 
@@ -281,6 +290,10 @@ class Session:
         """A run folder opened from disk: its state from status.json (a dead "running" reads as interrupted),
         Resume when it can continue."""
         folder = RunFolder(Path(run_dir))
+        if not folder.path.is_dir():  # renamed, moved or deleted while shown (or followed): nothing to read there
+            self.run_dir, self.resumable, self.model_dir = folder.path, None, None
+            self.set_state(RunState.IDLE, folder_gone_text(folder.path))
+            return
         status = folder.read_status()
         state = status.get("state")
         self.run_dir = folder.path
@@ -292,9 +305,15 @@ class Session:
             self.set_state(RunState.RUNNING, f"{folder.path.name}: training in another process (pid "
                                              f"{status.get('pid')}) — its chart follows it live")
         else:
+            message = str(status.get("message", state))
             hint = " — Resume continues from the latest checkpoint" if self.resumable else ""
+            if _state(state) in (RunState.UNKNOWN, RunState.BROKEN):  # status.json missing or damaged: say so
+                from finetune_studio.core.runs import summarize  # the Runs tab's and `runs`' reading of it
+
+                message = summarize(folder.path).message or message
+                hint = "" if "Resume" in message else hint  # it says what Resume does already
             self.set_state(RunState.STOPPED if self.resumable else RunState.IDLE,
-                           f"{folder.path.name}: {status.get('message', state)}{hint}")
+                           f"{folder.path.name}: {message}{hint}")
 
     def forget_run(self) -> None:
         """The shown run's folder was deleted: nothing left to show, resume or open."""
