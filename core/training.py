@@ -557,6 +557,22 @@ def _planned_steps(config: RunConfig, trained: dict[str, Any]) -> int | None:
     return None
 
 
+def _uncapping(config: RunConfig, trained: dict[str, Any], step: int) -> str:
+    """What a run that max_steps cut short would train once the cap is lifted. More epochs are counted from the
+    configured num_train_epochs, not from where the cap stopped it: a run capped at epoch 0.05 of 3, uncapped and
+    continued for 1 more epoch, trained to epoch 4 (helper-58), which the advice to set max_steps to -1 never said."""
+    epochs = config.training.get("num_train_epochs", 3)
+    epoch = trained.get("epoch")
+    if not (isinstance(epochs, (int, float)) and isinstance(epoch, (int, float)) and 0 < epoch < epochs - 1e-6
+            and step > 0):
+        return "Set max_steps to -1 in that file (or raise it) to train further."
+    per_epoch = step / epoch
+    return (f"To train further, raise max_steps in that file to the step to reach (an epoch is about "
+            f"{per_epoch:,.0f} steps here), or set it to -1: the run then trains all {epochs:g} configured "
+            f"epoch{'' if epochs == 1 else 's'} plus the ones added, {epochs - epoch:.2f} epochs more than the "
+            f"{epoch:.2f} it has trained before any are added.")
+
+
 def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | None,
                        extra_epochs: float | None) -> RunResult | None:
     """A finished run that a resume would not train any further: the result that says so, touching nothing."""
@@ -572,7 +588,7 @@ def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | 
     if extra_epochs:
         message = (f"The run {name} already finished its {step} steps, and max_steps = "
                    f"{config.training.get('max_steps')} in its config.yaml caps it, so more epochs would train "
-                   "nothing; nothing was changed. Set max_steps to -1 in that file (or raise it) to train further.")
+                   f"nothing; nothing was changed. {_uncapping(config, _checkpoint_state(checkpoint), step)}")
     else:
         message = (f"The run {name} already finished ({step} of {max_steps} steps): nothing to resume, and its model "
                    f"is unchanged. To train it further: finetune-studio resume {folder.path} --epochs N (in the "

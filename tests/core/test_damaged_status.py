@@ -177,3 +177,25 @@ def test_a_resume_that_fails_before_training_keeps_the_runs_step(demo_cache: Pat
         resume(runs_dir / "kept-step")
     status = RunFolder(runs_dir / "kept-step").read_status()
     assert (status["state"], status["step"], status["max_steps"]) == ("failed", 4, 6)
+
+
+def test_continuing_a_run_max_steps_capped_says_what_lifting_the_cap_trains(demo_cache: Path, small_dataset: Path,
+                                                                          runs_dir: Path) -> None:
+    """'Set max_steps to -1 … to train further' was all it said; a user who did, then continued for 1 more epoch,
+    trained from epoch 0.05 to epoch 4 (helper-58): more epochs count from the configured num_train_epochs. The
+    refusal now says how long an epoch is and how much lifting the cap trains."""
+    import re
+
+    config = small_config(small_dataset, runs_dir, max_steps=3, num_train_epochs=2, eval_strategy="no",
+                          save_strategy="steps", save_steps=3, load_best_model_at_end=False)
+    config.name = "capped"
+    assert run(config).step == 3
+    result = resume(runs_dir / "capped", extra_epochs=1)
+    assert result.step == 3  # nothing trained, nothing changed
+    said = re.search(r"an epoch is about (\d+) steps here\), or set it to -1: the run then trains all 2 configured "
+                     r"epochs plus the ones added, (\d\.\d\d) epochs more than the (\d\.\d\d) it has trained",
+                     result.message)
+    assert said, result.message
+    per_epoch, more, done = int(said[1]), float(said[2]), float(said[3])
+    rows = 180  # 200 rows less the 10 % test split, 8 a step
+    assert per_epoch == -(-rows // 8) and abs(done - 3 / per_epoch) < 0.01 and abs(more - (2 - done)) < 0.01
