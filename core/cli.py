@@ -11,7 +11,9 @@ operation, 3 for a run stopped by Ctrl-C (resumable).
 from __future__ import annotations
 
 import argparse
+import linecache
 import os
+import re
 import signal
 import sys
 import threading
@@ -101,6 +103,22 @@ def _load(args: argparse.Namespace) -> Any:
     return config
 
 
+_PY_WARNING = re.compile(r"^(?P<file>.+?):(?P<line>\d+): \w+: ")  # how logging.captureWarnings words one
+
+
+def warning_text(message: str, source: str = "") -> str:
+    """A library's warning as the command line prints it: all of it, its later lines indented under the first (the
+    first line alone cut "The following arguments do not match the ones in the trainer_state.json …:" off before
+    the arguments it names), without a "Warning:" of the library's own after ours ("warning: Warning: …"), and
+    without the line of code Python's warnings module appends to a captured warning (source "py.warnings")."""
+    lines = [line.rstrip() for line in str(message).strip().splitlines()] or [""]
+    match = _PY_WARNING.match(lines[0]) if source == "py.warnings" and len(lines) > 1 else None
+    if match and lines[-1].strip() == linecache.getline(match["file"], int(match["line"])).strip():
+        lines.pop()
+    first = re.sub(r"^warning:\s*", "", lines[0], flags=re.IGNORECASE)
+    return "\n".join([f"warning: {first}", *(f"  {line.strip()}" for line in lines[1:] if line.strip())])
+
+
 class ProgressPrinter:
     """Turns run events into a tqdm bar and a few lines; the same events the GUI draws."""
 
@@ -136,7 +154,7 @@ class ProgressPrinter:
             message = event["message"]
             if message not in self.seen_warnings:
                 self.seen_warnings.add(message)
-                self.write(f"warning: {message.splitlines()[0]}")
+                self.write(warning_text(message, str(event.get("source") or "")))
         if kind == "train_begin":
             self.training = True
             self.measured_step = int(event.get("step") or 0)  # a resume: the steps before it are not this bar's
