@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QProgressBar, QWidget
 
+from finetune_studio.core.metrics import integer
 from finetune_studio.gui.throttle import Throttle
 
 REFRESH_MS = 250
@@ -56,6 +57,24 @@ def format_epochs(epoch: Any, total: Any) -> str:
         return f"{epoch:.2f}"
     digits = 2 if total >= 0.1 else min(6, 1 - math.floor(math.log10(total)))
     return f"{epoch:.{digits}f} / {f'{total:.{digits}f}'.rstrip('0').rstrip('.')}"
+
+
+_COUNTS = ("step", "max_steps")
+
+
+def _count(value: Any) -> int | None:
+    """A step count as core.metrics reads one (`finetune-studio runs` and the Runs tab), None for anything else."""
+    try:
+        return integer(value)
+    except OverflowError:  # Infinity, which Python's JSON reader accepts
+        return None
+
+
+def _readable(event: dict) -> dict:
+    """The event without a step or max_steps that is no count: a metrics.jsonl line written by hand or damaged
+    ({"event": "step", "step": "abc"}) raised ValueError while a run was opened ("Unexpected error"). Such a value
+    is skipped, as `finetune-studio runs` skips it, and the figure shown before stays."""
+    return {key: value for key, value in event.items() if key not in _COUNTS or _count(value) is not None}
 
 
 def _finite(value: Any) -> bool:
@@ -143,16 +162,17 @@ class ProgressWidget(QWidget):
         if kind == "train_begin":
             # A start or a resume: every figure is this segment's own from here (a resume's rates start afresh,
             # its epoch total follows the config it resumed with), none is left over from the attempt before.
-            self._latest = dict(event)
+            self._latest = _readable(event)
             self._dirty = True
             self._refresh()  # at once, as for "end": once per start, and figures left from before would mislead
         elif kind == "step":
-            self._latest = {**(self._latest or {}), **event}
+            self._latest = {**(self._latest or {}), **_readable(event)}
             self._dirty = True
             self._throttle.request()
         elif kind == "end" and self._latest is not None:
             finished = event.get("state") == "finished"
-            self._latest.update(step=event.get("step", self._latest.get("step")), eta_s=0 if finished else None,
+            self._latest.update(step=_readable(event).get("step", self._latest.get("step")),
+                                eta_s=0 if finished else None,
                                 tokens_per_s=self._latest.get("tokens_per_s") if finished else None)
             if isinstance(event.get("elapsed_s"), (int, float)):
                 self._latest["elapsed_s"] = event["elapsed_s"]  # up to the end, as the Runs tab's Duration
@@ -161,7 +181,7 @@ class ProgressWidget(QWidget):
 
     @property
     def step(self) -> int:
-        return int((self._latest or {}).get("step") or 0)
+        return _count((self._latest or {}).get("step")) or 0
 
     @Slot()
     def _refresh(self) -> None:
@@ -169,8 +189,8 @@ class ProgressWidget(QWidget):
         if latest is None or not self._dirty:
             return
         self._dirty = False
-        step = int(latest.get("step") or 0)
-        total = int(latest.get("max_steps") or 0)
+        step = _count(latest.get("step")) or 0
+        total = _count(latest.get("max_steps")) or 0
         if total > 0:
             # QProgressBar.setValue repaints synchronously, inside this slot, while the GIL is held; with updates
             # off for the call the repaint is only scheduled, and the event loop paints it in C++ without the GIL.
