@@ -686,6 +686,12 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
                             dataset=config.dataset.source, method=config.adapter.method, started=time.time())
         emit(RunStartEvent(event="run_start", run_dir=str(folder.path), name=config.name,
                            resume_from=str(checkpoint) if checkpoint else None, pid=os.getpid()))
+        if checkpoint is not None:  # optimizer.pt or scheduler.pt deleted: the Trainer would resume without a word
+            from finetune_studio.core.runs import resume_state_warning
+
+            lacking = resume_state_warning(checkpoint)
+            if lacking:
+                emit(WarningEvent(event="warning", source="finetune_studio.resume", message=lacking))
         with training_owns_process_state():  # the window's live validation must not reset accelerate under us
             result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed,
                                       first_data=earlier.first_data)

@@ -199,3 +199,27 @@ def test_continuing_a_run_max_steps_capped_says_what_lifting_the_cap_trains(demo
     per_epoch, more, done = int(said[1]), float(said[2]), float(said[3])
     rows = 180  # 200 rows less the 10 % test split, 8 a step
     assert per_epoch == -(-rows // 8) and abs(done - 3 / per_epoch) < 0.01 and abs(more - (2 - done)) < 0.01
+
+
+def test_a_resume_from_a_checkpoint_without_its_optimizer_says_so(demo_cache: Path, small_dataset: Path,
+                                                                   runs_dir: Path) -> None:
+    """optimizer.pt and scheduler.pt deleted from a checkpoint (to save space): the Trainer resumed from the weights
+    alone with a fresh optimizer and a learning-rate schedule started over, without a word (helper-58). The resume
+    says so in the run's log (the window's log panel, the CLI's warnings)."""
+    import threading
+
+    stop = threading.Event()
+    config = small_config(small_dataset, runs_dir, max_steps=6, save_steps=100, eval_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = "no-optimizer"
+    assert run(config, lambda e: stop.set() if e["event"] == "step" and e["step"] == 3 else None, stop).step == 3
+    checkpoint = runs_dir / "no-optimizer" / "checkpoint-3"
+    (checkpoint / "optimizer.pt").unlink()
+    (checkpoint / "scheduler.pt").unlink()
+    assert resume(runs_dir / "no-optimizer").step == 6
+    said = [e["message"] for e in read_events(runs_dir / "no-optimizer", "warning")
+            if e.get("source") == "finetune_studio.resume"]
+    assert said == ["checkpoint-3 has no optimizer.pt and scheduler.pt (deleted since it was saved?), so training "
+                    "continues from its weights with a fresh optimizer and a learning-rate schedule that starts over: "
+                    "losses from here will differ from an uninterrupted run's. To fix: stop, put those files back "
+                    "from a copy of the run, then resume."]
