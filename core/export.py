@@ -92,7 +92,7 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder,
         raise ExportError(no_model_text(folder, "export"))
     if not (model_dir / ADAPTER_WEIGHTS_FILE).is_file():
         raise ExportError(f"{model_dir} has {ADAPTER_CONFIG_FILE} but no {ADAPTER_WEIGHTS_FILE}: the adapter's "
-                          "weights are missing. Resume the run to save them again.")
+                          f"weights are missing. To fix: {model_fix(folder)}")
     problem = None if checked else shipping_problem(folder.path, "exported")
     if problem:
         raise ExportError(problem)
@@ -121,9 +121,65 @@ def shipping_problem(run_dir: Path, what: str, busy_check: bool = True) -> str |
                 "wait until it ends (or stop it), then try again.")
     problem = damage(folder.model_dir) if folder.model_dir.is_dir() else None
     if problem:
-        return (f"The saved model of the run {name} is damaged: {problem}. Nothing was {what}. To fix: resume the "
-                f"run to save its model again (finetune-studio resume {folder.path}), or train it again.")
+        return (f"The saved model of the run {name} is damaged: {problem}. Nothing was {what}. To fix: "
+                + model_fix(folder))
     return None
+
+
+_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin", "model*.safetensors", "model.safetensors.index.json",
+            "pytorch_model*.bin", "pytorch_model.bin.index.json")
+
+
+def model_fix(folder: RunFolder) -> str:
+    """How to get a run's damaged or missing model weights back, as the end of a "To fix:" sentence. A finished run
+    cannot resume ("already finished … nothing to resume"), which the advice said to do: its model is put back from
+    the whole checkpoint it was saved from where that is still there (the best one with load_best_model_at_end, else
+    one at the final step: the files Trainer.save_model wrote into both), else from a copy, or trained again. A run
+    that has not finished resumes from its latest checkpoint and saves its model again at the end."""
+    from finetune_studio.core.runs import checkpoint_problem
+
+    status = folder.read_status()
+    if status.get("state") != "finished" and folder.latest_checkpoint(_output_dir(folder)) is not None:
+        return f"resume the run to save its model again (finetune-studio resume {folder.path}), or train it again."
+    source = _saved_from(folder, status)
+    if source is not None and checkpoint_problem(source) is None:
+        files = sorted({path.name for pattern in _WEIGHTS for path in source.glob(pattern) if path.is_file()})
+        if files:
+            return (f"copy {' and '.join(files)} from {source}, which holds the weights the model was saved from, "
+                    f"into {folder.model_dir} (e.g. cp {source / files[0]} {folder.model_dir}/), then try again; or "
+                    "train the run again.")
+    return (f"put the model folder {folder.model_dir} back from a copy of the run, or train the run again under a "
+            "new name (a finished run does not resume).")
+
+
+def _output_dir(folder: RunFolder) -> Path:
+    from finetune_studio.core.config import load_config
+
+    try:
+        return Path(load_config(folder.config_path)[0].training.get("output_dir") or folder.path)
+    except (FinetuneError, OSError):
+        return folder.path
+
+
+def _saved_from(folder: RunFolder, status: dict[str, Any]) -> Path | None:
+    """The checkpoint a finished run's final model was saved from, as core.training saves it: the best one when
+    trainer_state.json names one (load_best_model_at_end), else the last one if it is at the run's final step;
+    None when no checkpoint holds those weights."""
+    from finetune_studio.core.fileio import read_json
+    from finetune_studio.core.metrics import integer
+
+    found = folder.checkpoints(_output_dir(folder))
+    if not found:
+        return None
+    try:
+        state = read_json(found[-1] / "trainer_state.json")
+    except (OSError, ValueError):
+        return None
+    best = state.get("best_global_step") if isinstance(state, dict) else None
+    if isinstance(best, int) and not isinstance(best, bool):
+        named = [path for path in found if path.name == f"checkpoint-{best}"]
+        return named[0] if named else None
+    return found[-1] if integer(state.get("global_step")) == integer(status.get("step")) else None
 
 
 def _inside_the_run(folder: RunFolder, out_dir: Path) -> None:
