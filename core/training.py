@@ -470,6 +470,8 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
             return done
         if extra_epochs:
             config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
+        if checkpoint is not None:
+            checkpoint = _resumable_checkpoint(folder, output_dir, restart)
         if checkpoint is None and not restart:
             raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. " + (
                 "Start it again: nothing was trained, so the same name takes this folder over."
@@ -501,6 +503,46 @@ def train_in_folder(config: RunConfig, folder: RunFolder, sink: Sink | None = No
     each rank of a torchrun job (core.distributed) runs this under the lock its launcher holds."""
     body = _finish_final_save if finish_only else _train
     return _execute(config, folder, sink, stop or threading.Event(), checkpoint=checkpoint, body=body)
+
+
+def _resumable_checkpoint(folder: RunFolder, output_dir: Path, restart: bool) -> Path | None:
+    """The latest checkpoint Resume can continue from (core.runs.checkpoint_problem: saved whole, weights whole).
+    A later one whose weights were deleted or cut short was chosen before, and the resume failed after loading
+    everything ("Can't find a valid checkpoint"), every time (helper-58): it is passed over, and the resume says so
+    (_passed_over). When every checkpoint is damaged the run cannot resume: said, with what to do (a restart after
+    a fix, `restart`, starts from step 0 instead)."""
+    from finetune_studio.core.runs import checkpoint_problem
+
+    found = folder.checkpoints(output_dir)
+    for candidate in reversed(found):
+        if checkpoint_problem(candidate) is None:
+            return candidate
+    if restart or not found:
+        return None
+    damaged = "; ".join(f"{c.name}: {checkpoint_problem(c)}" for c in reversed(found))
+    raise FinetuneError(f"The run {folder.path.name} cannot resume: none of its checkpoints can be loaded ({damaged}). "
+                        "To fix: put the missing or damaged files back from a copy of the run, or start it again with "
+                        "its settings (in the app: Runs tab, Use its settings, then Start).")
+
+
+def _passed_over(folder: RunFolder, checkpoint: Path) -> str | None:
+    """What a resume from `checkpoint` says of the later checkpoints it passed over (_resumable_checkpoint), or
+    None when it is the latest."""
+    from finetune_studio.core.runs import checkpoint_problem
+
+    later = [c for c in folder.checkpoints(checkpoint.parent) if _step_of(c) > _step_of(checkpoint)]
+    if not later:
+        return None
+    why = "; ".join(f"{c.name}: {checkpoint_problem(c) or 'passed over'}" for c in reversed(later))
+    steps = _step_of(later[-1]) - _step_of(checkpoint)
+    return (f"Resuming from {checkpoint.name}, not from the later {', '.join(c.name for c in later)}, which cannot "
+            f"be loaded ({why}): up to {steps} steps are trained again. To keep them next time, put the files back "
+            "before resuming.")
+
+
+def _step_of(checkpoint: Path) -> int:
+    number = checkpoint.name.rsplit("-", 1)[-1]
+    return int(number) if number.isdigit() else 0
 
 
 def _int_or(value: Any, default: int) -> int:
@@ -686,12 +728,12 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
                             dataset=config.dataset.source, method=config.adapter.method, started=time.time())
         emit(RunStartEvent(event="run_start", run_dir=str(folder.path), name=config.name,
                            resume_from=str(checkpoint) if checkpoint else None, pid=os.getpid()))
-        if checkpoint is not None:  # optimizer.pt or scheduler.pt deleted: the Trainer would resume without a word
+        if checkpoint is not None:  # later checkpoints passed over, optimizer.pt or scheduler.pt deleted: said
             from finetune_studio.core.runs import resume_state_warning
 
-            lacking = resume_state_warning(checkpoint)
-            if lacking:
-                emit(WarningEvent(event="warning", source="finetune_studio.resume", message=lacking))
+            for said in (_passed_over(folder, checkpoint), resume_state_warning(checkpoint)):
+                if said:
+                    emit(WarningEvent(event="warning", source="finetune_studio.resume", message=said))
         with training_owns_process_state():  # the window's live validation must not reset accelerate under us
             result = (body or _train)(config, folder, emit, notify, stop, checkpoint, state, elapsed=elapsed,
                                       first_data=earlier.first_data)

@@ -223,3 +223,38 @@ def test_a_resume_from_a_checkpoint_without_its_optimizer_says_so(demo_cache: Pa
                     "continues from its weights with a fresh optimizer and a learning-rate schedule that starts over: "
                     "losses from here will differ from an uninterrupted run's. To fix: stop, put those files back "
                     "from a copy of the run, then resume."]
+
+
+def test_a_resume_passes_over_a_checkpoint_whose_weights_are_gone(demo_cache: Path, small_dataset: Path,
+                                                                  runs_dir: Path) -> None:
+    """The latest checkpoint without its weights was chosen, and the resume failed after loading everything
+    ("Can't find a valid checkpoint"), every time (helper-58). It continues from the latest one that can be
+    loaded and says which it passed over; with none left it says so before loading anything."""
+    import threading
+
+    from finetune_studio.core.errors import FinetuneError
+
+    stop = threading.Event()
+    config = small_config(small_dataset, runs_dir, max_steps=6, save_steps=2, eval_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = "weightless"
+    run_dir = runs_dir / "weightless"
+    assert run(config, lambda e: stop.set() if e["event"] == "step" and e["step"] == 4 else None, stop).step == 4
+    (run_dir / "checkpoint-4" / "model.safetensors").unlink()
+    before = len(read_events(run_dir, "step"))
+    result = resume(run_dir)
+    assert (result.state, result.step) == ("finished", 6)
+    assert [e["step"] for e in read_events(run_dir, "step")][before:] == [3, 4, 5, 6]  # from checkpoint-2
+    said = [e["message"] for e in read_events(run_dir, "warning") if e.get("source") == "finetune_studio.resume"]
+    assert said == ["Resuming from checkpoint-2, not from the later checkpoint-4, which cannot be loaded "
+                    "(checkpoint-4: it holds no weights (model*.safetensors)): up to 2 steps are trained again. To "
+                    "keep them next time, put the files back before resuming."]
+
+    config.name = "all-weightless"
+    stop.clear()
+    assert run(config, lambda e: stop.set() if e["event"] == "step" and e["step"] == 2 else None, stop).step == 2
+    (runs_dir / "all-weightless" / "checkpoint-2" / "model.safetensors").unlink()
+    with pytest.raises(FinetuneError, match=r"The run all-weightless cannot resume: none of its checkpoints can be "
+                                            r"loaded \(checkpoint-2: it holds no weights \(model\*\.safetensors\)\)"
+                                            r"\. To fix: put"):
+        resume(runs_dir / "all-weightless")
