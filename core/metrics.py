@@ -390,12 +390,13 @@ class MetricsTally:
 
 
 def integer(value: Any) -> int | None:
-    """A logged count (a step, a pid) as an int; None for anything that is not one."""
+    """A logged count (a step, a pid) as an int; None for anything that is not one (JSON's Infinity too: int()
+    raises OverflowError for it, and `finetune-studio runs` ended with "Training failed: OverflowError")."""
     if isinstance(value, bool):
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

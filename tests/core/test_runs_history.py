@@ -253,3 +253,16 @@ def test_a_run_folder_that_cannot_be_looked_into_is_left_out_of_the_listing(tmp_
     monkeypatch.setattr(Path, "is_file", is_file)
     assert [p.name for p in runs_module.run_folders(tmp_path)] == ["good"]
     assert [r.name for r in runs_module.list_runs(tmp_path)] == ["good"]
+
+
+def test_runs_lists_a_run_whose_log_holds_an_infinite_step(tmp_path: Path, capsys) -> None:
+    """A metrics.jsonl line {"event": "step", "step": Infinity} (JSON that Python reads as a float) made
+    `finetune-studio runs` end with "error: Training failed: OverflowError" (int(inf) overflows), though nothing was
+    training (helper-59). The count is no count: skipped, as a text step is."""
+    from finetune_studio.core.cli import main
+
+    make_run(tmp_path, "odd", segment(2, 6, end="stopped") + [{"event": "step", "step": float("inf")}],
+             {"state": "stopped", "message": "Stopped at step 6 of 20.", "step": 6, "max_steps": 20})
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "odd" in out and "6/20" in out and "OverflowError" not in out
