@@ -408,7 +408,10 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     rate = config.training.get("learning_rate") if config else None
     if "diverged" in str(status.get("message", "")) and isinstance(rate, (int, float)) and rate > 0:
         how += " with a lower learning rate"
-        flags += f" --set training.learning_rate={rate / 10:g}"
+        # A tenth of it, unless that is still past fine-tuning's usual range (about 1e-5 to 1e-3, validation's
+        # warning): a rate of 1e9 cut to 1e8 diverges again; the seed's 2e-5 then.
+        lower = rate / 10 if rate / 10 <= 1e-3 else 2e-5
+        flags += f" --set training.learning_rate={lower:g}"
     return (f" {how}: 'finetune-studio train {shlex.quote(str(folder.config_path))}{flags}' (in the window: "
             "select the run in History, press Use its settings, change them and press Start).")
 

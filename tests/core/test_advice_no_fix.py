@@ -51,7 +51,7 @@ def test_apply_fix_on_a_run_diverged_before_its_first_checkpoint_says_start_agai
     assert "select the run in History, press Use its settings, change them and press Start" in said
     command = shlex.split(said.split("'finetune-studio train ", 1)[1].split("'", 1)[0])
     assert command == [str(run_dir / "config.yaml"), "--runs-dir", str(run_dir.parent), "--name", "div1-2",
-                       "--set", "training.learning_rate=1e+08"]
+                       "--set", "training.learning_rate=2e-05"]  # not 1e+08: it diverges again
     assert main(["validate", *command]) == 0  # the command it names is one that starts
     assert "learning_rate: 1000000000.0\n" in (run_dir / "config.yaml").read_text()  # nothing was changed
 
