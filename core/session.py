@@ -119,11 +119,12 @@ def continue_problem(run_dir: Path, state: Any = None) -> str | None:
 
 def folder_gone_text(run_dir: Path) -> str:
     """What the header says for a run whose folder is no longer where it was shown from (core.training's words for
-    a folder moved while it trained)."""
+    a folder moved while it trained). What happened comes before the path: the header elides a long text in the
+    middle, and a path first left only "good: its folder /tmp/…" in view."""
     path = Path(run_dir)
-    return (f"{path.name}: its folder {path} was renamed, moved or deleted, so there is nothing left there to show "
-            "or resume. If it was moved or renamed, open it from its new place in the Runs tab; Resume continues it "
-            "from its last checkpoint there.")
+    return (f"{path.name}: folder gone (renamed, moved or deleted), so nothing is left at {path} to show or resume. "
+            "If it was moved or renamed, open it from its new place in the Runs tab; Resume continues it from its "
+            "last checkpoint there.")
 
 
 class Change(Enum):

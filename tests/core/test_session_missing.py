@@ -37,9 +37,9 @@ def test_a_run_renamed_while_shown_says_its_folder_is_gone(tmp_path: Path) -> No
     session.show_recorded(run)  # the follower reads the old path again
     assert (session.state, session.resumable, session.model_dir) == (RunState.IDLE, None, None)
     assert session.state_text == (
-        f"good: its folder {run} was renamed, moved or deleted, so there is nothing left there to show or resume. "
-        "If it was moved or renamed, open it from its new place in the Runs tab; Resume continues it from its last "
-        "checkpoint there.")
+        f"good: folder gone (renamed, moved or deleted), so nothing is left at {run} to show or resume. If it was "
+        "moved or renamed, open it from its new place in the Runs tab; Resume continues it from its last checkpoint "
+        "there.")
     session.show_recorded(tmp_path / "good-renamed")  # opened from its new place: resumable again
     assert session.resumable == tmp_path / "good-renamed" and session.state is RunState.STOPPED
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from finetune_studio.gui import dialogs
 from tests.core.test_runs_history import make_run, segment
@@ -42,12 +43,16 @@ def stopped_run(runs: Path, name: str) -> Path:
 @pytest.mark.slow
 def test_header_and_resume_for_a_renamed_run_and_a_missing_status(window: Any, runs_dir: Path) -> None:
     run = stopped_run(runs_dir, "good")
+    window.resize(900, 600)  # the smallest window the app is laid out for: the header is narrowest
     window.show_run(run)
     assert window.resume_action.isEnabled()
     os.rename(run, runs_dir / "good-renamed")
     window.show_run(run)  # what following the old path does once it is gone
     text = window.header.state_label.text()
-    assert text.startswith(f"good: its folder {run} was renamed, moved or deleted, so there is nothing left there")
+    assert text.startswith(f"good: folder gone (renamed, moved or deleted), so nothing is left at {run} to show")
+    shown = window.header.state_label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                                                window.header.state_label.contentsRect().width())
+    assert shown.startswith("good: folder gone")  # what happened stays in view at 900 px
     assert "No status recorded" not in text and not window.resume_action.isEnabled()
 
     moved = runs_dir / "good-renamed"
