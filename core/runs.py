@@ -388,7 +388,9 @@ def require_run_folder(path: Path | str) -> Path:
     problem = run_folder_problem(path)
     if problem is not None:
         raise problem
-    return Path(path)
+    # Absolute (symlinks kept as typed): a resume from `runs/s1` wrote that relative path into status.json's
+    # model_dir and the run_start event, which the window and another shell read from their own folders.
+    return Path(os.path.abspath(os.path.expanduser(str(path))))
 
 
 _UNWRITABLE = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "permission denied",

@@ -258,3 +258,22 @@ def test_a_resume_passes_over_a_checkpoint_whose_weights_are_gone(demo_cache: Pa
                                             r"loaded \(checkpoint-2: it holds no weights \(model\*\.safetensors\)\)"
                                             r"\. To fix: put"):
         resume(runs_dir / "all-weightless")
+
+
+def test_a_resume_given_a_relative_path_records_absolute_paths(demo_cache: Path, small_dataset: Path,
+                                                               runs_dir: Path, monkeypatch) -> None:
+    """`finetune-studio resume runs/s1` wrote runs/s1/model into status.json's model_dir and the run_start event's
+    run_dir, which the window and another shell read from their own working folders (helper-58)."""
+    import threading
+
+    stop = threading.Event()
+    config = small_config(small_dataset, runs_dir, max_steps=4, save_steps=100, eval_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = "relative"
+    assert run(config, lambda e: stop.set() if e["event"] == "step" and e["step"] == 2 else None, stop).step == 2
+    monkeypatch.chdir(runs_dir.parent)
+    result = resume(Path(runs_dir.name) / "relative")
+    assert (result.state, result.step) == ("finished", 4)
+    status = RunFolder(runs_dir / "relative").read_status()
+    assert status["model_dir"] == str(runs_dir / "relative" / "model")
+    assert [e["run_dir"] for e in read_events(runs_dir / "relative", "run_start")][-1] == str(runs_dir / "relative")
