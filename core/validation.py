@@ -490,11 +490,9 @@ def _context_warnings(config: RunConfig) -> list[Problem]:
     limit, key = found
     return [Problem("dataset.max_length",
                     f"max_length {length:,} is past this model's context: it was trained on at most {limit:,} tokens "
-                    f"({key} in its config.json). Rows are cut at max_length, not at {limit:,}, so a row longer than "
-                    f"{limit:,} tokens trains at positions the model never learned: the run goes on without a word "
-                    "and the model usually gets worse (a model with learned position embeddings, such as GPT-2, "
-                    f"stops with an error at the first such row instead). To fix: set max_length to {limit:,} or "
-                    "less.", WARNING)]
+                    f"({key} in its config.json). A longer row trains at positions the model never learned, which "
+                    "usually makes it worse (a model with learned positions, such as GPT-2, stops with an error at "
+                    f"the first such row instead). To fix: set max_length to {limit:,} or less.", WARNING)]
 
 
 def _public_dashboard_warnings(training: dict[str, Any]) -> list[Problem]:

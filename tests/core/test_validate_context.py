@@ -24,8 +24,8 @@ def test_max_length_past_the_demos_context_is_said_with_its_limit(demo_cache: Pa
     found = _context_warnings(config)
     assert len(found) == 1 and found[0].level == WARNING
     assert found[0].message.startswith("max_length 100,000 is past this model's context: it was trained on at most "
-                                       "512 tokens (max_position_embeddings in its config.json). Rows are cut at "
-                                       "max_length, not at 512")
+                                       "512 tokens (max_position_embeddings in its config.json). A longer row "
+                                       "trains at positions the model never learned")
     assert found[0].message.endswith("To fix: set max_length to 512 or less.")
     config.dataset.max_length = 512  # the context itself: fine
     assert _context_warnings(config) == []
@@ -42,5 +42,6 @@ def test_a_local_models_own_context_key_is_named(tmp_path: Path) -> None:
     assert len(found) == 1
     assert "it was trained on at most 1,024 tokens (n_positions in its config.json)" in found[0].message
     assert "such as GPT-2, stops with an error at the first such row" in found[0].message
+    assert "A longer row trains at positions the model never learned" in found[0].message
     config.dataset.max_length = 1024
     assert _context_warnings(config) == []
