@@ -126,7 +126,10 @@ class _Job(QRunnable):
             result = self.fn(*self.args, **self.kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI as a value
             error = exc
-        self.relay.done.emit(self.task_id, self.token, result, error)
+        try:
+            self.relay.done.emit(self.task_id, self.token, result, error)
+        except RuntimeError:
+            pass  # the app is shutting down and took the relay with it: nobody is left to tell (it printed a traceback)
         self.fn = self.args = self.kwargs = None  # drop references (datasets, tokenizers) before the pool does
 
 
