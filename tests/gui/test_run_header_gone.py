@@ -3,7 +3,6 @@ what happened and what still works (core.session's words), and Resume follows â€
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -11,37 +10,14 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from finetune_studio.gui import dialogs
-from tests.core.test_runs_history import make_run, segment
-
-LONG = 120_000  # ms; the warm-up imports the training stack
-
-
-@pytest.fixture
-def window(qtbot: Any, demo_cache: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from finetune_studio.gui.main_window import MainWindow
-
-    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
-    made = MainWindow()
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitExposed(made)
-    made.begin_warmup()
-    qtbot.waitUntil(lambda: made.warm is not None, timeout=LONG)
-    yield made
-    made.validator.wait()
-
-
-def stopped_run(runs: Path, name: str) -> Path:
-    run = make_run(runs, name, segment(2, 12, end="stopped", max_steps=40),
-                   {"state": "stopped", "message": "Stopped at step 12 of 40."})
-    (run / "checkpoint-12").mkdir()
-    (run / "checkpoint-12" / "trainer_state.json").write_text(json.dumps({"global_step": 12}))
-    return run
+from tests.core.test_session_missing import stopped_run
+from tests.gui.test_app import DialogLog, dialog_log, make_window
 
 
 @pytest.mark.slow
-def test_header_and_resume_for_a_renamed_run_and_a_missing_status(window: Any, runs_dir: Path) -> None:
+def test_header_and_resume_for_a_renamed_run_and_a_missing_status(make_window: Any, runs_dir: Path,
+                                                                    dialog_log: DialogLog) -> None:
+    window = make_window()
     run = stopped_run(runs_dir, "good")
     window.resize(900, 600)  # the smallest window the app is laid out for: the header is narrowest
     window.show_run(run)
