@@ -470,8 +470,6 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
             return done
         if extra_epochs:
             config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
-        if checkpoint is not None:
-            checkpoint = _resumable_checkpoint(folder, output_dir, restart)
         if checkpoint is None and not restart:
             raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. " + (
                 "Start it again: nothing was trained, so the same name takes this folder over."
@@ -487,6 +485,8 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
             problems.append(Problem("model.name_or_path", mismatch))
         if problems:
             raise ConfigError(problems)
+        if checkpoint is not None:  # after validation, whose problems (exit 2) are said first, as before
+            checkpoint = _resumable_checkpoint(folder, output_dir, restart)
         if extra_epochs:  # only once the resume is sure to go ahead: a refused one leaves config.yaml as it was
             save_config(config, folder.config_path)
         # A checkpoint at the last step means training had ended and the final save was cut short (a kill, a full
