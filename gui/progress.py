@@ -62,19 +62,11 @@ def format_epochs(epoch: Any, total: Any) -> str:
 _COUNTS = ("step", "max_steps")
 
 
-def _count(value: Any) -> int | None:
-    """A step count as core.metrics reads one (`finetune-studio runs` and the Runs tab), None for anything else."""
-    try:
-        return integer(value)
-    except OverflowError:  # Infinity, which Python's JSON reader accepts
-        return None
-
-
 def _readable(event: dict) -> dict:
     """The event without a step or max_steps that is no count: a metrics.jsonl line written by hand or damaged
     ({"event": "step", "step": "abc"}) raised ValueError while a run was opened ("Unexpected error"). Such a value
     is skipped, as `finetune-studio runs` skips it, and the figure shown before stays."""
-    return {key: value for key, value in event.items() if key not in _COUNTS or _count(value) is not None}
+    return {key: value for key, value in event.items() if key not in _COUNTS or integer(value) is not None}
 
 
 def _finite(value: Any) -> bool:
@@ -181,7 +173,7 @@ class ProgressWidget(QWidget):
 
     @property
     def step(self) -> int:
-        return _count((self._latest or {}).get("step")) or 0
+        return integer((self._latest or {}).get("step")) or 0
 
     @Slot()
     def _refresh(self) -> None:
@@ -189,8 +181,8 @@ class ProgressWidget(QWidget):
         if latest is None or not self._dirty:
             return
         self._dirty = False
-        step = _count(latest.get("step")) or 0
-        total = _count(latest.get("max_steps")) or 0
+        step = integer(latest.get("step")) or 0
+        total = integer(latest.get("max_steps")) or 0
         if total > 0:
             # QProgressBar.setValue repaints synchronously, inside this slot, while the GIL is held; with updates
             # off for the call the repaint is only scheduled, and the event loop paints it in C++ without the GIL.
