@@ -145,6 +145,11 @@ def _complete_checkpoint(folder: Path) -> bool:
 ADAPTER_FILE = "adapter_config.json"
 FSDP_MODEL_NAME = "pytorch_model_fsdp"  # transformers' name for FSDP's own weights layout (a file or folders)
 OPTIMIZER_FILE, SCHEDULER_FILE, RNG_FILE = "optimizer.pt", "scheduler.pt", "rng_state.pth"
+#: The weights files of a saved model, as glob patterns: an adapter's (peft), a whole model's (transformers: one file
+#: or its shards) and the shards' indexes. damage() looks for the first two; core.export.model_fix names all three.
+WEIGHT_PATTERNS = {"adapter": ("adapter_model.safetensors", "adapter_model.bin"),
+                   "model": ("model*.safetensors", "pytorch_model*.bin"),
+                   "index": ("model.safetensors.index.json", "pytorch_model.bin.index.json")}
 
 
 def damage(folder: Path) -> str | None:
@@ -162,8 +167,7 @@ def damage(folder: Path) -> str | None:
         return f"its {meta} cannot be read ({_first_line(exc)})"
     if not isinstance(data, dict):
         return f"its {meta} is not a JSON object"
-    patterns = ("adapter_model.safetensors", "adapter_model.bin") if adapter else ("model*.safetensors",
-                                                                                  "pytorch_model*.bin")
+    patterns = WEIGHT_PATTERNS["adapter" if adapter else "model"]
     weights = sorted({path for pattern in patterns for path in folder.glob(pattern) if path.is_file()})
     index = folder / "model.safetensors.index.json"
     if not adapter and index.is_file():
