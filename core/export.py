@@ -126,24 +126,21 @@ def shipping_problem(run_dir: Path, what: str, busy_check: bool = True) -> str |
     return None
 
 
-_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin", "model*.safetensors", "model.safetensors.index.json",
-            "pytorch_model*.bin", "pytorch_model.bin.index.json")
-
-
 def model_fix(folder: RunFolder) -> str:
     """How to get a run's damaged or missing model weights back, as the end of a "To fix:" sentence. A finished run
     cannot resume ("already finished … nothing to resume"), which the advice said to do: its model is put back from
     the whole checkpoint it was saved from where that is still there (the best one with load_best_model_at_end, else
     one at the final step: the files Trainer.save_model wrote into both), else from a copy, or trained again. A run
     that has not finished resumes from its latest checkpoint and saves its model again at the end."""
-    from finetune_studio.core.runs import checkpoint_problem
+    from finetune_studio.core.runs import WEIGHT_PATTERNS, checkpoint_problem
 
     status = folder.read_status()
     if status.get("state") != "finished" and folder.latest_checkpoint(_output_dir(folder)) is not None:
         return f"resume the run to save its model again (finetune-studio resume {folder.path}), or train it again."
     source = _saved_from(folder, status)
     if source is not None and checkpoint_problem(source) is None:
-        files = sorted({path.name for pattern in _WEIGHTS for path in source.glob(pattern) if path.is_file()})
+        patterns = [pattern for group in WEIGHT_PATTERNS.values() for pattern in group]  # damage()'s, indexes too
+        files = sorted({path.name for pattern in patterns for path in source.glob(pattern) if path.is_file()})
         if files:
             return (f"copy {' and '.join(files)} from {source}, which holds the weights the model was saved from, "
                     f"into {folder.model_dir} (e.g. cp {source / files[0]} {folder.model_dir}/), then try again; or "
