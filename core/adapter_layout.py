@@ -284,33 +284,66 @@ def _in_out(module: Any) -> tuple[int, int] | None:
     return None
 
 
-@functools.lru_cache(maxsize=32)
-def _cached_widths(model_key: tuple, targets: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    name, revision, trust, dtype = model_key
-    model = ModelConfig(name_or_path=name, revision=revision, trust_remote_code=trust, dtype=dtype)
+_modules_lock = threading.Lock()
+# model key -> (what all-linear picks, every layer LoRA can wrap: (path, inputs, outputs, is the output head))
+_modules: dict[tuple, tuple[tuple[str, ...], tuple[tuple[str, int, int, bool], ...]]] = {}
+
+
+def _adaptable_modules(model: ModelConfig, build: bool) -> tuple[tuple[str, ...], tuple] | None:
+    """The model's layers LoRA can wrap, with their shapes, read once per model from the model built on the meta
+    device; None when not read yet and `build` is False (a caller that must stay cheap)."""
+    key = _cache_key(model)
+    with _modules_lock:
+        found = _modules.get(key)
+    if found is not None or not build:
+        return found
     layout = module_layout(model)
     built = meta_model(model)
     head = built.get_output_embeddings()
-    wanted = [t for t in targets if t != ALL_LINEAR] + (list(layout.all_linear) if ALL_LINEAR in targets else [])
-    widths: dict[str, tuple[int, int]] = {}
+    layers = []
     for path, module in built.named_modules():
-        short = path.rsplit(".", 1)[-1]
-        if not path or not any(path == t or path.endswith("." + t) for t in wanted):
+        shape = _in_out(module) if path else None
+        if shape is not None:
+            layers.append((path, *shape, module is head))
+    found = (tuple(layout.all_linear), tuple(layers))
+    with _modules_lock:
+        _modules[key] = found
+        while len(_modules) > 16:  # as many models as module_layout keeps
+            del _modules[next(iter(_modules))]
+    return found
+
+
+def adapted_layers(model: ModelConfig, targets: list[str], build: bool = True) -> list[tuple[str, int, int]] | None:
+    """(path, inputs, outputs) of every layer an adapter with these target_modules wraps, in model order (peft's
+    rule: a name matches a module path whole or at its end; all-linear is every linear layer but the output head),
+    from the model built on the meta device, no weights read. `build` False: None unless this model's layers were
+    read already (by any call with `build`), so a check run on every edit never builds a model. Raises as
+    module_layout does. Cached per model."""
+    found = _adaptable_modules(model, build)
+    if found is None:
+        return None
+    all_linear, layers = found
+    wanted = [t for t in targets if t != ALL_LINEAR] + (list(all_linear) if ALL_LINEAR in targets else [])
+    chosen = []
+    for path, fan_in, fan_out, is_head in layers:
+        if not any(path == t or path.endswith("." + t) for t in wanted):
             continue
-        if ALL_LINEAR in targets and module is head and short not in targets:
+        if ALL_LINEAR in targets and is_head and path.rsplit(".", 1)[-1] not in targets:
             continue  # all-linear leaves the output head out
-        shape = _in_out(module)
-        if shape is not None and (short not in widths or min(shape) > min(widths[short])):
-            widths[short] = shape
-    return widths
+        chosen.append((path, fan_in, fan_out))
+    return chosen
 
 
 def adapted_widths(model: ModelConfig, targets: list[str]) -> dict[str, tuple[int, int]]:
-    """{short name: (inputs, outputs)} of the layers an adapter with these target_modules wraps (peft's rule: a name
-    matches a module path whole or at its end; all-linear is every linear layer but the output head), the widest of
-    each name; from the model built on the meta device, no weights read. For the rank check: r at or above a layer's
-    smaller side makes LoRA there no cheaper than training the layer itself. Raises as module_layout does. Cached."""
-    return dict(_cached_widths(_cache_key(model), tuple(targets)))
+    """{short name: (inputs, outputs)} of the layers an adapter with these target_modules wraps (adapted_layers),
+    the widest of each name. For the rank check: r at or above a layer's smaller side makes LoRA there no cheaper
+    than training the layer itself. Raises as module_layout does. Cached per model."""
+    widths: dict[str, tuple[int, int]] = {}
+    for path, fan_in, fan_out in adapted_layers(model, targets) or []:
+        short = path.rsplit(".", 1)[-1]
+        if short not in widths or min(fan_in, fan_out) > min(widths[short]):
+            widths[short] = (fan_in, fan_out)
+    return widths
 
 
 # ---- the figures ----------------------------------------------------------------------------------------------

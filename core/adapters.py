@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from finetune_studio.core.config import ADAPTER_METHODS, DEMO_MODEL_ID, AdapterConfig, ModelConfig, RunConfig
-from finetune_studio.core.errors import Problem
+from finetune_studio.core.errors import WARNING, Problem
 
 ADAPTER_CONFIG_FILE = "adapter_config.json"
 ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors"
@@ -234,7 +234,8 @@ def rank_problem(model: ModelConfig, targets: list[str], r: int) -> str | None:
     A LoRA update of a layer with `fan_in` inputs and `fan_out` outputs is B·A, (fan_out × r)·(r × fan_in): it
     trains r·(fan_in + fan_out) weights, which at r = min(fan_in, fan_out) is already more than the layer's own
     fan_in·fan_out, and its rank can never exceed that smaller side, so a larger r adds weights and changes the
-    alpha / r scale but nothing the update can express. r 4096 on the 64-wide demo was accepted (helper-56)."""
+    alpha / r scale but nothing the update can express. r 4096 on the 64-wide demo was accepted (helper-56). Below
+    that width, from the adapted layers' break-even on, rank_warning says so without refusing."""
     try:
         from finetune_studio.core.adapter_layout import adapted_widths
 
@@ -253,6 +254,67 @@ def rank_problem(model: ModelConfig, targets: list[str], r: int) -> str | None:
             f"{width:,} or more every adapted layer trains at least as many weights as training it in full would, "
             f"with nothing gained. To fix: choose r well below {width:,} (8 to 64 is usual on models thousands wide, "
             "a few on one this narrow), or full fine-tuning (method full).")
+
+
+def rank_warning(model: ModelConfig, targets: list[str], r: int, build: bool = True) -> str | None:
+    """An adapter rank below rank_problem's refusal at which the adapter still saves no weights, in words; None
+    when it saves some, when rank_problem refuses r, or when the layers cannot be known (core.adapter_layout;
+    `build` False: unless read already, see adapted_layers).
+
+    A LoRA update of a layer with `fan_in` inputs and `fan_out` outputs trains r·(fan_in + fan_out) weights, as
+    many as training the layer in full (fan_in·fan_out) from r = fan_in·fan_out / (fan_in + fan_out), its
+    break-even, which is below the layer's width (the smaller side, where rank_problem refuses r). The rule is for
+    the adapted layers as a whole, each counted as often as the model has it: the adapter's weights against theirs,
+    so r is said from ceil(Σ fan_in·fan_out / Σ (fan_in + fan_out)) on, a weighted mean of the layers' break-evens.
+    Per layer it would be said where only a narrow layer (k_proj beside a wide MLP) is past its own break-even,
+    which the adapter as a whole is not; the layers past theirs are named. DoRA's magnitude vector (fan_out more
+    per layer) and modules_to_save are left out of the count. A warning, not a refusal: the run trains as asked."""
+    try:
+        from finetune_studio.core.adapter_layout import adapted_layers
+
+        layers = adapted_layers(model, [t for t in targets if isinstance(t, str)], build=build)
+    except Exception:  # noqa: BLE001 - an unreadable model is model.name_or_path's problem, reported there
+        return None
+    if not layers or r >= max(min(fan_in, fan_out) for _, fan_in, fan_out in layers):
+        return None  # nothing adapted, or rank_problem's refusal
+    own = sum(fan_in * fan_out for _, fan_in, fan_out in layers)
+    per_rank = sum(fan_in + fan_out for _, fan_in, fan_out in layers)
+    stop = -(-own // per_rank)  # the least r at which r·per_rank >= own
+    if r < stop:
+        return None
+    shapes: dict[tuple[str, int, int], int] = {}  # each (name, inputs, outputs): the r from which it saves nothing
+    for path, fan_in, fan_out in layers:
+        shapes.setdefault((path.rsplit(".", 1)[-1], fan_in, fan_out), -(-(fan_in * fan_out) // (fan_in + fan_out)))
+    if len(shapes) == 1:
+        [(name, fan_in, fan_out)] = shapes
+        which, past = f"{name} ({fan_in:,} inputs, {fan_out:,} outputs)", ""
+    else:
+        which = "those layers"
+        past = " Each past its own break-even: " + ", ".join(
+            f"{name} ({fan_in:,} inputs, {fan_out:,} outputs: from r {at:,})"
+            for (name, fan_in, fan_out), at in sorted(shapes.items(), key=lambda item: item[1]) if r >= at) + "."
+    trained = r * per_rank
+    than = "more weights than" if trained > own else "as many weights as"
+    usual = "8 to 64 is usual on models thousands wide" + (", a few on one this narrow" if stop < 512 else "")
+    fix = f"lower r to at most {stop - 1:,} ({usual}), or train the full model (method full)" if stop > 1 else \
+        "train the full model (method full): no rank saves weights on layers this narrow"
+    return (f"r {r:,} makes the adapter train {than} the layers it adapts have ({trained:,} against {own:,}): a "
+            "LoRA update of a layer with fan_in inputs and fan_out outputs trains r × (fan_in + fan_out) weights, "
+            f"so from r {stop:,} on this adapter saves no weights over training {which} in full.{past} To fix: "
+            f"{fix}.")
+
+
+def warnings_for(config: RunConfig, build: bool = False) -> list[Problem]:
+    """What the `adapter:` section asks that runs but is probably not meant (level WARNING, never blocking): a rank
+    at which the adapter saves no weights (rank_warning). Cheap unless `build`: the model's layers as validation
+    (problems(), through rank_problem) read them already, else nothing is said; core.validation.warnings_for."""
+    adapter = config.adapter
+    if adapter.method not in ADAPTER_METHODS or adapter.method == "full":
+        return []
+    if any(p.field in ("adapter.r", "adapter.target_modules") for p in problems(config, check_files=False)):
+        return []  # not a usable rank or list of targets: problems() says so
+    message = rank_warning(config.model, adapter.target_modules, adapter.r, build=build)
+    return [Problem("adapter.r", message, WARNING)] if message else []
 
 
 def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNames | None = None) -> list[Problem]:

@@ -467,6 +467,9 @@ def warnings_for(config: RunConfig) -> list[Problem]:
                              "above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
     found += _public_dashboard_warnings(config.training)
     found += _context_warnings(config)
+    from finetune_studio.core.adapters import warnings_for as adapter_warnings  # an adapter rank that saves nothing
+
+    found += adapter_warnings(config)
     from finetune_studio.core.launch import launch_warnings  # FSDP with one process, or on the CPU
 
     found += launch_warnings(config)
