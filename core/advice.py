@@ -273,9 +273,11 @@ def runtime_failure(exc: BaseException, config: RunConfig, run_dir: Path, progre
         return None
     folder = RunFolder(Path(run_dir))
     output_dir = Path(config.training.get("output_dir") or folder.path)
-    checkpoint = folder.latest_checkpoint(output_dir)
+    point = folder.resume_point(output_dir)  # the checkpoint Resume would continue from: one that loads
+    checkpoint, why = point.checkpoint, point.why_not()
     kept = (f"checkpoints saved before are kept (latest: {checkpoint.name}), so Resume continues from there"
-            if checkpoint else "no checkpoint had been saved yet, so start the run again")
+            if checkpoint else f"it cannot resume ({why}), so start the run again" if why else
+            "no checkpoint had been saved yet, so start the run again")
     site = failure_site(exc)
     step = int(progress.get("step") or 0)
     training = progress.get("phase") == "train"
@@ -392,7 +394,8 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     except (FinetuneError, OSError):
         config = None
     output_dir = Path(config.training.get("output_dir") or folder.path) if config else folder.path
-    checkpoint = folder.latest_checkpoint(output_dir)
+    point = folder.resume_point(output_dir)  # the checkpoint Resume would continue from: one that loads
+    checkpoint, why = point.checkpoint, point.why_not()
     if status.get("state") not in ("failed", "stopped"):  # a finished run trains more with resume --epochs
         return f" Resume it with 'finetune-studio resume {shlex.quote(str(folder.path))}'."
     if checkpoint is not None:
@@ -400,8 +403,10 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     name = folder.path.name
     if never_trained(folder.path):
         how = "Nothing was trained, so start it again as it is (the same name takes this folder over)"
-    else:
-        how = "No checkpoint was saved, so it cannot resume: start it again under another name"
+    else:  # steps trained: the name is taken by their folder. Checkpoints none of which loads: Resume would refuse
+        how = (f"It cannot resume ({why}): put the missing or damaged files back from a copy of the run and resume, "
+               "or start it again under another name" if why else
+               "No checkpoint was saved, so it cannot resume: start it again under another name")
         name = next(f"{folder.path.name}-{n}" for n in range(2, 1000)
                     if not (folder.path.parent / f"{folder.path.name}-{n}").exists())
     flags = f" --runs-dir {shlex.quote(str(folder.path.parent))} --name {shlex.quote(name)}"

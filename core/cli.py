@@ -234,7 +234,7 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True) -> int:
     print(f"{result.state}: {result.message}")
     if result.state == "stopped":
         if result.step > 0:  # a Stop before a new run's first step trained and saved nothing
-            print(f"Resume with: finetune-studio resume {result.run_dir}")
+            print(_resume_hint(result.run_dir, always=True).lstrip())
         return EXIT_STOPPED
     return 0
 
@@ -248,11 +248,24 @@ def _aborted(run_dir: str | None) -> int:
         folder = RunFolder(Path(run_dir))
         status = folder.read_status()
         said = str(status.get("message") or status.get("state") or "no status recorded").rstrip(".") + "."
-        then = f" Resume with: finetune-studio resume {run_dir}" if folder.latest_checkpoint() is not None else ""
-        print(f"aborted: {run_dir}: {said}{then}", file=sys.stderr)
+        print(f"aborted: {run_dir}: {said}{_resume_hint(run_dir)}", file=sys.stderr)
     else:
         print("aborted before the run's folder was made: nothing was trained.", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _resume_hint(run_dir: Any, always: bool = False) -> str:
+    """What follows a run's last line: the resume command when the run has a checkpoint Resume can load (core.runs'
+    resume_point, the rule the window's Resume follows); why it cannot resume when it saved checkpoints none of
+    which loads; else "", or with `always` the command still (a Stop saves a checkpoint, perhaps in an output_dir
+    its config moved them to)."""
+    from finetune_studio.core.runs import UNLOADABLE_FIX, RunFolder
+
+    point = RunFolder(Path(run_dir)).resume_point()
+    why = point.why_not()
+    if why:
+        return f" It cannot resume: {why}. To fix: {UNLOADABLE_FIX}."
+    return f" Resume with: finetune-studio resume {run_dir}" if point.checkpoint is not None or always else ""
 
 
 WINDOW_COMMANDS = (None, "gui")  # no command, or `gui`: gui.launcher opens the desktop app instead of main()

@@ -32,6 +32,8 @@ MODEL_DIR = "model"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
 STATES = FOLDER_STATES  # what status.json may say (core.events.RunState declares every state once)
+# What Resume continues (core.session.RESUMABLE_STATES) when a checkpoint can be loaded.
+_RESUMABLE = (RunState.STOPPED.value, RunState.INTERRUPTED.value, RunState.FAILED.value)
 
 
 def now_iso() -> str:
@@ -115,18 +117,77 @@ class RunFolder:
     def checkpoints(self, output_dir: Path | None = None) -> list[Path]:
         """Complete checkpoints, oldest first. Trainer writes trainer_state.json last (and not atomically), so a
         folder without a readable one is a checkpoint cut off while being written and is skipped."""
+        return [path for path in self._checkpoint_folders(output_dir) if _complete_checkpoint(path)]
+
+    def _checkpoint_folders(self, output_dir: Path | None = None) -> list[Path]:
+        """Every checkpoint-N folder, complete or not, oldest first (by N)."""
         folder = output_dir or self.path
         found = []
         if folder.is_dir():
             for child in folder.iterdir():
                 match = CHECKPOINT_RE.match(child.name)
-                if match and child.is_dir() and _complete_checkpoint(child):
+                if match and child.is_dir():
                     found.append((int(match.group(1)), child))
         return [path for _, path in sorted(found)]
 
     def latest_checkpoint(self, output_dir: Path | None = None) -> Path | None:
+        """The latest complete save, whether or not Resume can load it (resumable_checkpoint is what Resume
+        continues from): for what reads a save's own files, its trainer_state.json or the weights it may hold."""
         found = self.checkpoints(output_dir)
         return found[-1] if found else None
+
+    def resume_point(self, output_dir: Path | None = None) -> ResumePoint:
+        """Where Resume continues this run from: the latest complete checkpoint whose weights load
+        (checkpoint_problem), and the later complete ones it passes over, each with why. The one rule for every
+        place that offers Resume, tells the user to resume, or resumes. Reads from the latest checkpoint back and
+        stops at the first one that loads: a long run's hundred older checkpoints are not read."""
+        unloadable: list[tuple[Path, str]] = []
+        for candidate in reversed(self._checkpoint_folders(output_dir)):
+            if not _complete_checkpoint(candidate):
+                continue  # cut off while being written: no save at all (checkpoints), so nothing passed over
+            problem = _weights_problem(candidate)
+            if problem is None:
+                return ResumePoint(candidate, tuple(unloadable))
+            unloadable.append((candidate, problem))
+        return ResumePoint(None, tuple(unloadable))
+
+    def resumable_checkpoint(self, output_dir: Path | None = None) -> Path | None:
+        """The checkpoint Resume continues from (resume_point): the latest complete one that can be loaded."""
+        return self.resume_point(output_dir).checkpoint
+
+
+UNLOADABLE_FIX = ("put the missing or damaged files back from a copy of the run, or start it again with its settings "
+                  "(in the app: Runs tab, Use its settings, then Start)")
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """RunFolder.resume_point: `checkpoint`, the latest complete checkpoint Resume can load (None: none), and
+    `unloadable`, the complete checkpoints after it that cannot be loaded, latest first, each with
+    checkpoint_problem's words (all of the run's complete checkpoints when `checkpoint` is None)."""
+
+    checkpoint: Path | None
+    unloadable: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def latest(self) -> Path | None:
+        """The latest complete checkpoint, loadable or not (RunFolder.latest_checkpoint)."""
+        return self.unloadable[0][0] if self.unloadable else self.checkpoint
+
+    def why_not(self) -> str | None:
+        """Why Resume has nothing to continue from although checkpoints were saved, in words that follow "it
+        cannot resume: " ("its only checkpoint, checkpoint-4, cannot be loaded: it holds no weights …"); None when
+        one can be loaded, or when none was saved (each caller has its own words for that: start again)."""
+        if self.checkpoint is not None or not self.unloadable:
+            return None
+        if len(self.unloadable) == 1:
+            path, problem = self.unloadable[0]
+            return f"its only checkpoint, {path.name}, cannot be loaded: {problem}"
+        return f"none of its {len(self.unloadable)} checkpoints can be loaded ({self.damaged()})"
+
+    def damaged(self) -> str:
+        """The unloadable checkpoints with why, latest first: "checkpoint-4: it holds no weights …; …"."""
+        return "; ".join(f"{path.name}: {problem}" for path, problem in self.unloadable)
 
 
 def _complete_checkpoint(folder: Path) -> bool:
@@ -219,6 +280,11 @@ def checkpoint_problem(folder: Path) -> str | None:
     folder = Path(folder)
     if not _complete_checkpoint(folder):
         return "its trainer_state.json is missing or unreadable (the save was cut off)"
+    return _weights_problem(folder)
+
+
+def _weights_problem(folder: Path) -> str | None:
+    """checkpoint_problem for a checkpoint known to be complete as a save: whether its weights load."""
     try:
         if any(child.name.startswith(FSDP_MODEL_NAME) for child in folder.iterdir()):
             return None
@@ -733,10 +799,20 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             said = f" Its metrics log says it {tally.end_state} at step {tally.step or 0}."
         elif tally.events:
             said = f" Its metrics log stops at step {tally.step or 0}."
-        checkpoint = folder.latest_checkpoint() if folder.config_path.is_file() else None
-        then = (f" Its config and {checkpoint.name} are intact: Resume continues from there and writes a new "
-                "status." if checkpoint is not None else " Open its folder to check, or delete it.")
+        point = folder.resume_point() if folder.config_path.is_file() else ResumePoint(None)
+        why = point.why_not()
+        if point.checkpoint is not None:
+            then = (f" Its config and {point.checkpoint.name} are intact: Resume continues from there and writes a "
+                    "new status.")
+        elif why:  # Resume is not offered (core.session reads the same rule): said, with why
+            then = f" Its config is intact, but it cannot resume: {why}. To fix: {UNLOADABLE_FIX}, or delete it."
+        else:
+            then = " Open its folder to check, or delete it."
         message = _sentence(problems) + said + then
+    if state in _RESUMABLE and folder.config_path.is_file():
+        why = folder.resume_point().why_not()  # a stopped run whose checkpoints cannot load: not offered Resume
+        if why:
+            problems.append(f"it cannot resume: {why}")
     if state != BROKEN and problems:
         message = f"{message} ({'; '.join(problems)})" if message else _sentence(problems)
 

@@ -38,9 +38,24 @@ def _state(value: Any) -> RunState | None:
 
 
 def has_checkpoint(run_dir: Path, output_dir: Path | None = None) -> bool:
-    """A complete checkpoint (trainer_state.json written) in the run's folder, or in output_dir when its config
-    moved them."""
-    return RunFolder(Path(run_dir)).latest_checkpoint(output_dir) is not None
+    """A checkpoint Resume can continue from (core.runs' RunFolder.resumable_checkpoint: complete, its weights
+    whole) in the run's folder, or in output_dir when its config moved them. One whose weights were deleted or cut
+    short is none: a resume from it cannot load (unresumable says why)."""
+    return RunFolder(Path(run_dir)).resumable_checkpoint(output_dir) is not None
+
+
+def unresumable(run_dir: Path, output_dir: Path | None = None) -> str | None:
+    """Why a run that saved checkpoints cannot resume from any of them ("its only checkpoint, checkpoint-4, cannot
+    be loaded: …"), or None: when one can be loaded, or when none was saved."""
+    return RunFolder(Path(run_dir)).resume_point(output_dir).why_not()
+
+
+UNLOADABLE_FIX = ("To fix: put the missing or damaged files back from a copy of the run, or start it again with its "
+                  "settings (Use its settings, then Start).")
+
+
+def _unloadable_text(name: str, why: str, verb: str = "resumed") -> str:
+    return f"{name} cannot be {verb}: {why}. {UNLOADABLE_FIX}"
 
 
 def can_resume(state: Any, run_dir: Path | None) -> bool:
@@ -86,7 +101,11 @@ def continue_blocker(state: Any, run_dir: Path) -> str | None:
         return f"{name} is still training; it can be continued once it has ended."
     if _state(state) is RunState.BROKEN:
         return f"{name} is broken (files missing or unreadable), so it cannot be continued."
-    if not has_checkpoint(Path(run_dir)):
+    point = RunFolder(Path(run_dir)).resume_point()
+    if point.checkpoint is None:
+        why = point.why_not()
+        if why:  # checkpoints saved, none of them loads: said, not "no checkpoint"
+            return _unloadable_text(name, why, "continued")
         return (f"{name} has no checkpoint to continue from. Start it again with its settings (Use its "
                 "settings, then Start).")
     return None
@@ -106,7 +125,11 @@ def continue_problem(run_dir: Path, state: Any = None) -> str | None:
         config, _ = load_config(folder.config_path)
     except ConfigError as exc:
         return f"Its config.yaml cannot be used ({'; '.join(map(str, exc.problems))}). Fix or delete the run."
-    if folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path)) is None:
+    point = folder.resume_point(Path(config.training.get("output_dir") or folder.path))
+    if point.checkpoint is None:
+        why = point.why_not()
+        if why:
+            return _unloadable_text(path.name, why, "continued")
         return (f"{path.name} has no complete checkpoint to continue from. Start it again with its settings "
                 "(Use its settings, then Start).")
     max_steps = config.training.get("max_steps")
@@ -275,6 +298,12 @@ class Session:
             self.set_state(RunState.IDLE, "Stopped before the first step — nothing was trained")
             return
         of = f" of {max_steps}" if max_steps > 0 else ""  # a resume for more epochs stopped as it began may not know
+        if self.resumable is None:  # trained, but no checkpoint Resume can load: not offered, and said why
+            why = unresumable(self.run_dir)
+            self.set_state(RunState.STOPPED, f"Stopped at step {step}{of} — " + (
+                f"Resume is not offered: {why}. {UNLOADABLE_FIX}" if why else
+                "no checkpoint was saved, so it cannot resume"))
+            return
         self.set_state(RunState.STOPPED, f"Stopped at step {step}{of} — Resume continues from the checkpoint")
 
     def run_finished(self, run_dir: Path, model_dir: Path | None) -> None:
@@ -313,6 +342,9 @@ class Session:
 
                 message = summarize(folder.path).message or message
                 hint = "" if "Resume" in message else hint  # it says what Resume does already
+            elif self.resumable is None and _state(state) in RESUMABLE_STATES:
+                why = unresumable(folder.path)  # checkpoints saved, none loads: why Resume is not offered
+                hint = f" — Resume is not offered: {why}. {UNLOADABLE_FIX}" if why else hint
             self.set_state(RunState.STOPPED if self.resumable else RunState.IDLE,
                            f"{folder.path.name}: {message}{hint}")
 

@@ -32,7 +32,14 @@ from finetune_studio.core.events import (
     WarningEvent,
 )
 from finetune_studio.core.metrics import MetricsLog, MetricsTally, read_metrics
-from finetune_studio.core.runs import RunFolder, RunLock, generate_run_name, require_run_folder
+from finetune_studio.core.runs import (
+    UNLOADABLE_FIX,
+    ResumePoint,
+    RunFolder,
+    RunLock,
+    generate_run_name,
+    require_run_folder,
+)
 from finetune_studio.core.shared_state import training_owns_process_state
 
 
@@ -409,7 +416,10 @@ def resume_advice(folder: RunFolder, config: RunConfig, same: str = "") -> str:
     """What a stopped or failed run can do next, said after its message: resume from its latest checkpoint (`same`:
     with what, e.g. the same processes), start again under the same name (nothing trained yet), or under another
     name (steps trained, none saved: the name is taken by their folder)."""
-    checkpoint = folder.latest_checkpoint(Path(config.training.get("output_dir") or folder.path))
+    point = folder.resume_point(Path(config.training.get("output_dir") or folder.path))
+    checkpoint, why = point.checkpoint, point.why_not()
+    if why:  # checkpoints saved, none of them loads: Resume would refuse (_resumable_checkpoint), so not offered
+        return f" It cannot resume: {why}. To fix: {UNLOADABLE_FIX}."
     if checkpoint is None:
         if never_trained(folder.path, ended=False):
             return (" Nothing was trained, so nothing is lost: start the run again as it is (the same name "
@@ -464,7 +474,8 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
     with RunLock.acquire(folder.path):
         config, _ = load_config(folder.config_path)
         output_dir = Path(config.training.get("output_dir") or folder.path)
-        checkpoint = folder.latest_checkpoint(output_dir)
+        point = folder.resume_point(output_dir)  # each checkpoint's weights read once, from the latest back
+        checkpoint = point.latest  # the latest complete save, loadable or not: which one loads is decided below
         done = _nothing_to_resume(folder, config, checkpoint, extra_epochs)
         if done is not None:
             return done
@@ -480,13 +491,13 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
         problems = validate(config)
         from finetune_studio.core.adapters import resume_problem
 
-        mismatch = resume_problem(config, checkpoint)  # an adapter only fits the base it was trained on
+        mismatch = resume_problem(config, point.checkpoint or checkpoint)  # an adapter fits only its own base
         if mismatch:
             problems.append(Problem("model.name_or_path", mismatch))
         if problems:
             raise ConfigError(problems)
         if checkpoint is not None:  # after validation, whose problems (exit 2) are said first, as before
-            checkpoint = _resumable_checkpoint(folder, output_dir, restart)
+            checkpoint = _resumable_checkpoint(folder, point, restart)
         if extra_epochs:  # only once the resume is sure to go ahead: a refused one leaves config.yaml as it was
             save_config(config, folder.config_path)
         # A checkpoint at the last step means training had ended and the final save was cut short (a kill, a full
@@ -505,24 +516,17 @@ def train_in_folder(config: RunConfig, folder: RunFolder, sink: Sink | None = No
     return _execute(config, folder, sink, stop or threading.Event(), checkpoint=checkpoint, body=body)
 
 
-def _resumable_checkpoint(folder: RunFolder, output_dir: Path, restart: bool) -> Path | None:
-    """The latest checkpoint Resume can continue from (core.runs.checkpoint_problem: saved whole, weights whole).
-    A later one whose weights were deleted or cut short was chosen before, and the resume failed after loading
-    everything ("Can't find a valid checkpoint"), every time (helper-58): it is passed over, and the resume says so
-    (_passed_over). When every checkpoint is damaged the run cannot resume: said, with what to do (a restart after
-    a fix, `restart`, starts from step 0 instead)."""
-    from finetune_studio.core.runs import checkpoint_problem
-
-    found = folder.checkpoints(output_dir)
-    for candidate in reversed(found):
-        if checkpoint_problem(candidate) is None:
-            return candidate
-    if restart or not found:
-        return None
-    damaged = "; ".join(f"{c.name}: {checkpoint_problem(c)}" for c in reversed(found))
-    raise FinetuneError(f"The run {folder.path.name} cannot resume: none of its checkpoints can be loaded ({damaged}). "
-                        "To fix: put the missing or damaged files back from a copy of the run, or start it again with "
-                        "its settings (in the app: Runs tab, Use its settings, then Start).")
+def _resumable_checkpoint(folder: RunFolder, point: ResumePoint, restart: bool) -> Path | None:
+    """The checkpoint Resume continues from: `point`'s (core.runs' RunFolder.resume_point, the rule that also
+    decides where Resume is offered: saved whole, weights whole). A later one whose weights were deleted or cut
+    short was chosen before, and the resume failed after loading everything ("Can't find a valid checkpoint"),
+    every time (helper-58): it is passed over, and the resume says so (_passed_over). When every checkpoint is
+    damaged the run cannot resume: said, with what to do (a restart after a fix, `restart`, starts from step 0
+    instead)."""
+    if point.checkpoint is not None or restart or not point.unloadable:
+        return point.checkpoint
+    raise FinetuneError(f"The run {folder.path.name} cannot resume: none of its checkpoints can be loaded "
+                        f"({point.damaged()}). To fix: {UNLOADABLE_FIX}.")
 
 
 def _passed_over(folder: RunFolder, checkpoint: Path) -> str | None:

@@ -52,6 +52,22 @@ def lora_run(root: Path, name: str, rows: int, max_steps: int) -> Path:
     return Path(result.run_dir)
 
 
+def checkpoint(parent: Path, step: int, weights: bool = True) -> Path:
+    """parent/checkpoint-<step> as the Trainer leaves a complete save: trainer_state.json, config.json and, with
+    `weights`, a tiny but whole model.safetensors, so Resume can continue from it (core.runs' resume_point); without
+    them it is the checkpoint whose weights were deleted, which Resume cannot load and does not offer."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    folder = parent / f"checkpoint-{step}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+    if weights:
+        save_file({"w": np.zeros((2, 2), dtype=np.float32)}, str(folder / "model.safetensors"))
+    (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}), encoding="utf-8")  # written last
+    return folder
+
+
 def read_events(run_dir: Path, kind: str) -> list[dict]:
     """Every event of one kind from a run's metrics.jsonl, in order."""
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()

@@ -12,7 +12,7 @@ import pytest
 
 from finetune_studio.core.cli import main
 from finetune_studio.core.config import demo_preset, save_config
-from finetune_studio.core.runs import RunFolder
+from tests.helpers import checkpoint as make_checkpoint
 
 DIVERGED = ("The grad norm became nan at step 2: training diverged, so the run was ended and no model was saved. "
             "Lower the learning rate (now 1e+09), raise warmup, or train in fp32/bf16 instead of fp16; then start "
@@ -36,7 +36,7 @@ def diverged_run(runs: Path, name: str = "div1", checkpoint: bool = False) -> Pa
     (path / "status.json").write_text(json.dumps({"name": name, "state": "failed", "message": DIVERGED,
                                                   "step": 2, "max_steps": 20, "fix": None, "pid": 1}))
     if checkpoint:
-        (path / "checkpoint-5").mkdir()
+        make_checkpoint(path, 5)  # one Resume can load (core.runs' resume_point)
     return path
 
 
@@ -56,10 +56,9 @@ def test_apply_fix_on_a_run_diverged_before_its_first_checkpoint_says_start_agai
     assert "learning_rate: 1000000000.0\n" in (run_dir / "config.yaml").read_text()  # nothing was changed
 
 
-def test_apply_fix_on_a_run_with_a_checkpoint_still_says_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_apply_fix_on_a_run_with_a_checkpoint_still_says_resume(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     run_dir = diverged_run(tmp_path / "runs", checkpoint=True)
-    monkeypatch.setattr(RunFolder, "latest_checkpoint", lambda self, *where: run_dir / "checkpoint-5")
     assert main(["resume", str(run_dir), "--apply-fix"]) != 0
     said = capsys.readouterr().err
     assert f"Resume it from checkpoint-5 with 'finetune-studio resume {run_dir}'." in said

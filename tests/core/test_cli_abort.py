@@ -10,6 +10,7 @@ import pytest
 from finetune_studio.core import cli
 from finetune_studio.core.config import save_config
 from finetune_studio.core.runs import RunFolder
+from tests.helpers import checkpoint as make_checkpoint
 from tests.helpers import small_config
 
 
@@ -22,8 +23,7 @@ def aborting_run(run_dir: Path | None, checkpoint: bool):
                                             else "Interrupted. No checkpoint was saved, so it cannot resume: start "
                                                  "it again under another name, or delete this run first.")
             if checkpoint:
-                (run_dir / "checkpoint-78").mkdir()
-                (run_dir / "checkpoint-78" / "trainer_state.json").write_text('{"global_step": 78}')
+                make_checkpoint(run_dir, 78)  # one Resume can load (core.runs' resume_point)
             sink({"event": "run_start", "run_dir": str(run_dir), "name": run_dir.name})
         raise KeyboardInterrupt  # the second Ctrl-C
     return execute

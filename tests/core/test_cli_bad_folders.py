@@ -15,6 +15,7 @@ import pytest
 
 from finetune_studio.core import cli
 from finetune_studio.core.config import PRESETS, save_config
+from tests.helpers import checkpoint
 
 FIX = "To fix: give a run's folder (the one holding its config.yaml); `finetune-studio runs` lists the runs."
 
@@ -32,8 +33,7 @@ RUN_FOLDER_COMMANDS = [
 def fabricated_run(runs: Path, name: str, state: str = "stopped", message: str = "Stopped at step 2.") -> Path:
     """A run folder as a stopped run leaves it (config, status, metrics, a checkpoint), made without training."""
     path = runs / name
-    (path / "checkpoint-2").mkdir(parents=True)
-    (path / "checkpoint-2" / "trainer_state.json").write_text(json.dumps({"global_step": 2}))
+    checkpoint(path, 2)  # one Resume can load (core.runs' resume_point)
     config = PRESETS["demo"]()
     config.name = name
     save_config(config, path / "config.yaml")

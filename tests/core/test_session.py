@@ -6,7 +6,6 @@ checkpoint folder where the rule needs one.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -24,13 +23,16 @@ from finetune_studio.core.session import (
     continue_problem,
 )
 from tests.core.test_runs_history import make_run, segment
+from tests.helpers import checkpoint as make_checkpoint
 
 
-def checkpoint(run: Path, step: int, complete: bool = True, folder: Path | None = None) -> Path:
+def checkpoint(run: Path, step: int, complete: bool = True, folder: Path | None = None,
+               weights: bool = True) -> Path:
+    """A checkpoint Resume can load; without `weights`, one whose weights were deleted (it cannot)."""
+    if complete:  # Trainer writes trainer_state.json last: without it the checkpoint was cut off
+        return make_checkpoint(folder or run, step, weights)
     path = (folder or run) / f"checkpoint-{step}"
     path.mkdir(parents=True)
-    if complete:  # Trainer writes trainer_state.json last: without it the checkpoint was cut off
-        (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
     return path
 
 

@@ -4,7 +4,6 @@ status recorded."."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -12,13 +11,13 @@ from finetune_studio.core.events import RunState
 from finetune_studio.core.runs import summarize
 from finetune_studio.core.session import Session
 from tests.core.test_runs_history import make_run, segment
+from tests.helpers import checkpoint
 
 
 def stopped_run(runs: Path, name: str) -> Path:
     run = make_run(runs, name, segment(2, 12, end="stopped", max_steps=40),
                    {"state": "stopped", "message": "Stopped at step 12 of 40."})
-    (run / "checkpoint-12").mkdir()
-    (run / "checkpoint-12" / "trainer_state.json").write_text(json.dumps({"global_step": 12}))
+    checkpoint(run, 12)  # one Resume can load (core.runs' resume_point)
     return run
 
 

@@ -24,7 +24,7 @@ from finetune_studio.gui.history import COLUMN, HistoryPanel
 from finetune_studio.gui.run_header import RunState
 from tests.core import test_runs_history as fab
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
-from tests.helpers import ROOT, read_events, small_config
+from tests.helpers import ROOT, checkpoint, read_events, small_config
 
 CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
 
@@ -282,8 +282,7 @@ def test_continue_refuses_a_run_capped_by_max_steps(qtbot: Any, window: Any, run
     path = fab.make_run(runs_dir, "capped", fab.segment(2, 12, max_steps=12), {"state": "finished"})
     config = small_config(Path("data.jsonl"), runs_dir)
     save_config(config, path / "config.yaml")
-    (path / "checkpoint-12").mkdir()
-    (path / "checkpoint-12" / "trainer_state.json").write_text('{"global_step": 12}')
+    checkpoint(path, 12)  # one Resume can load (core.runs' resume_point)
     panel = window.history
     wait_rows(qtbot, panel, lambda r: "capped" in r)
     panel.select([path])

@@ -19,7 +19,7 @@ from finetune_studio.gui.run_header import RunState
 from tests.core import test_runs_history as fab
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
 from tests.gui.test_history import wait_rows
-from tests.helpers import SAMPLE, read_events, small_config
+from tests.helpers import SAMPLE, checkpoint, read_events, small_config
 
 
 def figures(window: Any) -> dict[str, str]:
@@ -109,8 +109,7 @@ def _shown_stopped_run(window: Any, runs_dir: Path, name: str) -> Path:
     """A run stopped at step 12 of 40 with its checkpoint (made without training), shown with Resume offered."""
     path = fab.make_run(runs_dir, name, fab.segment(2, 12, end="stopped", max_steps=40),
                         {"state": "stopped", "message": "Stopped at step 12 of 40, resumable."})
-    (path / "checkpoint-12").mkdir()
-    (path / "checkpoint-12" / "trainer_state.json").write_text('{"global_step": 12}')
+    checkpoint(path, 12)  # one Resume can load (core.runs' resume_point)
     window.show_run(path)
     assert window.resume_action.isEnabled()
     return path
@@ -190,8 +189,7 @@ def test_continue_is_not_offered_for_a_failed_run_without_a_checkpoint(qtbot: An
                         {"state": "failed", "message": "Training failed: RuntimeError: boom"})
     saved = fab.make_run(runs_dir, "failed-saved", fab.segment(2, 6, end="failed"),
                          {"state": "failed", "message": "Training failed: RuntimeError: boom"})
-    (saved / "checkpoint-6").mkdir()
-    (saved / "checkpoint-6" / "trainer_state.json").write_text('{"global_step": 6}')
+    checkpoint(saved, 6)
     panel = window.history
     window.tabs.setCurrentWidget(panel)
     wait_rows(qtbot, panel, lambda r: "failed-bare" in r and "failed-saved" in r)
