@@ -135,7 +135,7 @@ def model_fix(folder: RunFolder) -> str:
     from finetune_studio.core.runs import WEIGHT_PATTERNS, checkpoint_problem
 
     status = folder.read_status()
-    if status.get("state") != "finished" and folder.latest_checkpoint(_output_dir(folder)) is not None:
+    if status.get("state") != "finished" and folder.resumable_checkpoint(_output_dir(folder)) is not None:
         return f"resume the run to save its model again (finetune-studio resume {folder.path}), or train it again."
     source = _saved_from(folder, status)
     if source is not None and checkpoint_problem(source) is None:
