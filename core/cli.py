@@ -231,6 +231,11 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    if getattr(result, "untrained", None):  # a resume that trained no step: "finished: …" read as if it had trained
+        from finetune_studio.core.training import EPOCHS_CAPPED
+
+        print(f"nothing trained: {result.message}")
+        return EXIT_CONFIG if result.untrained == EPOCHS_CAPPED else 0  # more epochs asked, max_steps stops them
     print(f"{result.state}: {result.message}")
     if result.state == "stopped":
         if result.step > 0:  # a Stop before a new run's first step trained and saved nothing

@@ -42,6 +42,10 @@ from finetune_studio.core.runs import (
 )
 from finetune_studio.core.shared_state import training_owns_process_state
 
+# Why a resume trained no step and changed nothing (RunResult.untrained): the run had trained all its steps, or
+# more epochs were asked of a run its config's max_steps caps (a request that cannot be met as the config stands).
+ALL_TRAINED, EPOCHS_CAPPED = "all trained", "epochs capped"
+
 
 @dataclass
 class RunResult:
@@ -53,6 +57,7 @@ class RunResult:
     model_dir: Path | None = None
     train_loss: float | None = None
     eval_loss: float | None = None
+    untrained: str | None = None  # a resume that trained nothing (_nothing_to_resume): ALL_TRAINED or EPOCHS_CAPPED
 
 
 def training_arguments(config: RunConfig, output_dir: Path) -> Any:
@@ -631,19 +636,23 @@ def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | 
     if left != 0:
         return None
     name = folder.path.name
+    model_dir = folder.model_dir if folder.model_dir.is_dir() else None
     if extra_epochs:
         message = (f"The run {name} already finished its {step} steps, and max_steps = "
                    f"{config.training.get('max_steps')} in its config.yaml caps it, so more epochs would train "
-                   f"nothing; nothing was changed. {_uncapping(config, _checkpoint_state(checkpoint), step)}")
+                   f"nothing; no step was trained and nothing was changed. "
+                   f"{_uncapping(config, _checkpoint_state(checkpoint), step)}")
     else:
-        message = (f"The run {name} already finished ({step} of {max_steps} steps): nothing to resume, and its model "
-                   f"is unchanged. To train it further: finetune-studio resume {folder.path} --epochs N (in the "
-                   "app: Runs tab, Continue for N more epochs).")
-    model_dir = folder.model_dir if folder.model_dir.is_dir() else None
+        model = (f"its final model is in {model_dir}, unchanged" if model_dir is not None else
+                 f"its model folder {folder.model_dir} is missing")
+        message = (f"The run {name} already trained all {step} of its {max_steps} steps: nothing to resume, so no "
+                   f"step was trained; {model}. To train it further: finetune-studio resume {folder.path} --epochs 1 "
+                   "(in the app: Runs tab, Continue for N more epochs).")
     train_loss, eval_loss = status.get("train_loss"), status.get("eval_loss")
     return RunResult("finished", message, folder.path, step, max_steps, model_dir,
                      train_loss if isinstance(train_loss, (int, float)) else None,
-                     eval_loss if isinstance(eval_loss, (int, float)) else None)
+                     eval_loss if isinstance(eval_loss, (int, float)) else None,
+                     untrained=EPOCHS_CAPPED if extra_epochs else ALL_TRAINED)
 
 
 class RunFolderMoved(TrainingError):
@@ -1091,8 +1100,9 @@ def _finish_final_save(config: RunConfig, folder: RunFolder, emit: Sink, notify:
     losses = [e["loss"] for e in history if isinstance(e, dict) and isinstance(e.get("loss"), (int, float))]
     evals = [e["eval_loss"] for e in history if isinstance(e, dict) and isinstance(e.get("eval_loss"), (int, float))]
     train_loss, eval_loss = (losses[-1] if losses else None), (evals[-1] if evals else None)
-    message = (f"Finished {step} step{'' if step == 1 else 's'} (the final save was completed from {source.name}). "
-               f"Model saved to {folder.model_dir}.")
+    message = (f"Finished {step} step{'' if step == 1 else 's'}: training had reached its last step before the run "
+               f"was cut off, so no step was trained now; the final save was completed from {source.name}. Model "
+               f"saved to {folder.model_dir}.")
     return _finished(config, folder, emit, stop, message, step, max_steps, train_loss, eval_loss)
 
 

@@ -111,15 +111,15 @@ def test_resuming_a_finished_run_trains_nothing_and_says_so(demo_cache: Path, sm
 
     again = resume(first.run_dir)
     assert again.state == "finished" and (again.step, again.max_steps) == (3, 3)
-    assert "already finished (3 of 3 steps)" in again.message and "--epochs" in again.message
+    assert "already trained all 3 of its 3 steps: nothing to resume" in again.message and "--epochs" in again.message
     assert _lines(first.run_dir) == before_lines  # no step, no event: nothing ran
     assert _same_weights(_weights(first.model_dir), before)
 
     assert cli.main(["resume", str(first.run_dir)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("finished: The run three already finished (3 of 3 steps): nothing to resume")
-    # More epochs cannot help a run capped by max_steps: said, and its config is left alone.
-    assert cli.main(["resume", str(first.run_dir), "--epochs", "1"]) == 0
+    assert out.startswith("nothing trained: The run three already trained all 3 of its 3 steps: nothing to resume")
+    # More epochs cannot help a run capped by max_steps: said (exit 2: change max_steps), its config left alone.
+    assert cli.main(["resume", str(first.run_dir), "--epochs", "1"]) == cli.EXIT_CONFIG
     assert "max_steps = 3 in its config.yaml caps it" in capsys.readouterr().out
     assert (first.run_dir / "config.yaml").read_text() == config_text
     assert _lines(first.run_dir) == before_lines
