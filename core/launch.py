@@ -160,7 +160,34 @@ def port_in_use(port: int, host: str = "") -> bool:
 
 
 def is_this_machine(host: str) -> bool:
-    return host in LOCAL_HOSTS or host in _this_machine_names()
+    """Whether `host` (an endpoint's host, as parse_endpoint gives it) names this machine: a loopback name or address,
+    one of this machine's names (compared without case, as DNS does), or an address of one of its network
+    interfaces. An address is asked of the kernel (a socket binds to it only here), so a second network card's
+    address counts, which _this_machine_names (the addresses the host name resolves to, often just 127.0.1.1)
+    misses. A host name not among this machine's names is not looked up: no DNS on the checks' path."""
+    host = host.strip().strip("[]")
+    if host.lower() in LOCAL_HOSTS or is_loopback(host):
+        return True
+    if host.lower() in {name.lower() for name in _this_machine_names()}:
+        return True
+    return _binds_here(host)
+
+
+def _binds_here(host: str) -> bool:
+    """An IP address a socket here can bind (one of this machine's); False for a host name (never resolved)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.bind((str(address), 0))
+    except OSError:  # EADDRNOTAVAIL: another machine's address (or no IPv6 here)
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=1)
@@ -187,11 +214,29 @@ def rendezvous_host(config: RunConfig) -> str | None:
 
 
 def machine_zero_here(config: RunConfig) -> bool:
-    """Whether machine 0's launch line runs on this machine: its rendezvous host is this machine, or no host is
-    named (one machine, which meets on itself; or an endpoint validation refuses, and then no line is given). The one
-    rule `finetune-studio launch-command` and the Launch tab's Copy launch command judge by (lines_checks)."""
+    """Whether machine 0's launch line runs on this machine: a run on one machine (it always runs here: an endpoint
+    naming another host is validation's error, one_machine_elsewhere), its rendezvous host is this machine, or no
+    host is named (an endpoint validation refuses, and then no line is given). The one rule `finetune-studio
+    launch-command` and the Launch tab's Copy launch command judge by (lines_checks)."""
+    nodes = config.launch.nodes
+    if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes <= 1:
+        return True
     host = rendezvous_host(config)
     return host is None or is_this_machine(host)
+
+
+def one_machine_elsewhere(config: RunConfig, host: str) -> Problem | None:
+    """A run on one machine whose rendezvous endpoint names another host. One machine trains here (Start, `train`,
+    its single launch line), and torchrun would wait there for a rendezvous store on that host that nobody starts;
+    the endpoint is left over from a run on several machines, or Machines was meant to be 2 or more. Refused, not
+    ignored: a run meant for several machines must not quietly train alone."""
+    if is_this_machine(host):
+        return None
+    return Problem("launch.rdzv_endpoint", (
+        f"This run is on 1 machine (this one), but its rendezvous endpoint names {host}, which is not this machine "
+        "(not one of its names or addresses): a run on one machine trains here and meets on itself. To fix: set "
+        "Machines (launch.nodes) to 2 or more if the run spans machines, or leave the endpoint empty (a free port "
+        "here), or give this machine's own address, e.g. localhost:29500 for a fixed port."))
 
 
 def lines_checks(config: RunConfig, problems: list[Problem], here: bool | None = None
@@ -252,6 +297,23 @@ def device_list_problems(devices: Any) -> list[Problem]:
                                       f"on a GPU of its own. To fix: list each GPU once.") for d in twice]
 
 
+# The most processes one machine may start. Each one is a training process with its own torch, model and batches, on
+# a GPU of its own or a share of the CPU; machines with more than 1024 GPUs, or CPU cores that many processes would
+# use, do not exist, so such a count is a typo (or a thousand-fold unit slip). Below it, this machine's own checks
+# (launch_problems: its GPUs, its memory; launch_warnings: its cores) judge; the cap alone stands for the lines of
+# other machines, whose GPUs and memory are not known here.
+MAX_PROCESSES = 1024
+
+
+def _processes_cap(processes: int) -> Problem | None:
+    if processes <= MAX_PROCESSES:
+        return None
+    return Problem("launch.processes", f"processes is {processes:,}; a machine can run at most {MAX_PROCESSES} "
+                                       "training processes (one per GPU, or at most one per CPU core). To fix: set "
+                                       "Processes (launch.processes) to the number of GPUs each machine trains "
+                                       "on, or on the CPU to its cores or fewer.")
+
+
 # The most machines one run may name. Each machine is started by hand from its own line (Copy launch command) and
 # joins one c10d rendezvous on machine 0; a thousand machines is a typo (or a cluster, which a scheduler such as
 # SLURM starts), and validation used to accept it, so the Launch tab and `launch-command` printed a line for each.
@@ -275,7 +337,8 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
 
     launch = config.launch
     problems: list[Problem] = []
-    problem = whole_number_problem("launch.processes", launch.processes, 1, "1: one process, the usual run")
+    problem = (whole_number_problem("launch.processes", launch.processes, 1, "1: one process, the usual run")
+               or _processes_cap(launch.processes))
     if problem:
         problems.append(problem)
     problem = (whole_number_problem("launch.nodes", launch.nodes, 1, "1: this machine alone")
@@ -291,7 +354,14 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
             problems.append(Problem("launch.node_rank", f"This machine is number {launch.node_rank}, but the run "
                                                         f"has {_machines(launch.nodes)}: it must be {allowed}. "
                                                         "Each machine gets its own number, the first one 0."))
-    problems += device_list_problems(launch.devices)
+    listed = device_list_problems(launch.devices)
+    problems += listed
+    devices = list(launch.devices) if isinstance(launch.devices, list) else []
+    if devices and not listed and not any(p.field == "launch.processes" for p in problems) \
+            and processes_per_node(config) > len(devices):
+        # The chosen GPUs are all a process sees on every machine (CUDA_VISIBLE_DEVICES in each line): a config
+        # error wherever the lines run, not this machine's alone.
+        problems.append(_more_processes_than_gpus(processes_per_node(config), len(devices), devices))
     problem = whole_number_problem("launch.join_timeout", launch.join_timeout, 1, "how many seconds each machine "
                                    "waits for the others; 300 is five minutes")
     if problem:
@@ -309,6 +379,10 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
             problems.append(Problem("launch.rdzv_endpoint", f"The rendezvous endpoint {exc}. Give the first "
                                                             "machine's address and a free port, e.g. "
                                                             "192.168.1.10:29500, or leave it empty on one machine."))
+        else:
+            problem = one_machine_elsewhere(config, host) if launch.nodes == 1 and type(launch.nodes) is int else None
+            if problem:
+                problems.append(problem)
     elif nodes > 1:
         problems.append(Problem("launch.rdzv_endpoint", f"A run on {nodes} machines needs a rendezvous "
                                                         "endpoint: the first machine's address and a free port, "
@@ -332,18 +406,19 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
     count = _gpu_count() if gpu_count is None else gpu_count
     wanted = processes_per_node(config)
     if count > 0:
-        devices = list(launch.devices) if isinstance(launch.devices, list) else []
-        usable = len(devices) if devices else count
-        if wanted > usable:
-            which = f"the {usable} chosen GPU(s) {devices}" if devices else f"this machine's {usable} GPU(s)"
-            problems.append(Problem("launch.processes", f"{wanted} processes but only {which}: each process "
-                                                        f"trains on its own GPU. Use at most {usable} processes, "
-                                                        "or choose more GPUs."))
+        if not devices and wanted > count:  # more than the chosen GPUs: refused above, wherever the lines run
+            problems.append(_more_processes_than_gpus(wanted, count))
     elif wanted > 1:
         problem = _memory_problem(wanted)
         if problem:
             problems.append(problem)
     return problems
+
+
+def _more_processes_than_gpus(wanted: int, usable: int, devices: list[int] | None = None) -> Problem:
+    which = f"the {usable} chosen GPU(s) {devices}" if devices else f"this machine's {usable} GPU(s)"
+    return Problem("launch.processes", f"{wanted} processes but only {which}: each process trains on its own GPU. "
+                                       f"Use at most {usable} processes, or choose more GPUs.")
 
 
 # Each CPU rank imports torch and transformers' Trainer (about 430 MiB resident, measured) before it loads the
