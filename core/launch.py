@@ -516,12 +516,31 @@ def torchrun_args(config: RunConfig, endpoint: str, node_rank: int | None = None
                   rdzv_timeout_s: float | None = None) -> list[str]:
     """torchrun's own options for one machine of this run (c10d rendezvous at endpoint)."""
     launch = config.launch
+    rank = launch.node_rank if node_rank is None else node_rank
+    conf = f"join_timeout={int(join_timeout(config, rdzv_timeout_s))}" + (",is_host=1" if hosts_store(endpoint, rank)
+                                                                          else "")
     args = ["--nnodes", str(max(1, launch.nodes)), "--nproc-per-node", str(processes_per_node(config)),
             "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", RDZV_ID,
-            "--rdzv-conf", f"join_timeout={int(join_timeout(config, rdzv_timeout_s))}", "--max-restarts", "0"]
+            "--rdzv-conf", conf, "--max-restarts", "0"]
     if launch.nodes > 1:
-        args += ["--node-rank", str(launch.node_rank if node_rank is None else node_rank)]
+        args += ["--node-rank", str(rank)]
     return args
+
+
+def hosts_store(endpoint: str, node_rank: int) -> bool:
+    """Whether machine `node_rank`'s torchrun is told to host the rendezvous store (is_host=1): machine 0, whose
+    address the endpoint is, unless that is a loopback one. Left to itself, torchrun hosts the store only where the
+    endpoint's host matches the machine's host name or the addresses that name resolves to
+    (_matches_machine_hostname); an address of a network card the name does not resolve to (the LAN address, where
+    /etc/hosts maps the name to 127.0.1.1, as Debian and Ubuntu do) made machine 0 a client too, and every machine
+    waited for a store nobody started, then failed (pytorch/pytorch#73656). A loopback endpoint (every node on this
+    machine, the one-machine default 127.0.0.1:0) keeps torchrun's own choice, which also lets a second node on the
+    same machine that started first host it."""
+    try:
+        host = parse_endpoint(endpoint)[0]
+    except ValueError:
+        return False
+    return node_rank == 0 and not is_loopback(host)
 
 
 def worker_args(run_dir: Path, config_path: Path | None = None, resume_from: str | None = None) -> list[str]:
