@@ -514,10 +514,17 @@ def _training_settings_for_ranks(config: Any) -> None:
 
 
 def _checkpoint(run_dir: Path, config: Any, resume_from: str | None) -> Path | None:
+    """The checkpoint this rank resumes from: `resume_from` as given, or for 'latest' (the lines Copy launch command
+    gives for a resume) the one Resume continues from, core.runs' resume_point read as core.training.resume reads
+    it: the latest complete checkpoint whose weights load. latest_checkpoint took a newest one whose weights were
+    deleted or cut short, and every rank then failed loading it. None when none was saved (step 0, as before);
+    checkpoints none of which loads: refused with why (FinetuneError)."""
     if not resume_from:
         return None
     if resume_from != "latest":
         return Path(resume_from)
+    from finetune_studio.core.training import _resumable_checkpoint
+
     folder = RunFolder(run_dir)
     output_dir = Path(config.training.get("output_dir") or folder.path)
-    return folder.latest_checkpoint(output_dir)
+    return _resumable_checkpoint(folder, folder.resume_point(output_dir), restart=False)
