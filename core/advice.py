@@ -357,6 +357,8 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
     """Write the run's proposed fix (or `fix`) into its config.yaml, atomically; the previous config.yaml is kept
     as config.before-fix.yaml. Applying a fix that is already in the config changes no file. A run that is still
     training (in any process) is refused with RunBusy before anything is written."""
+    from finetune_studio.core.training import resume_advice  # what is left to resume from: said, not assumed
+
     folder = RunFolder(require_run_folder(run_dir))  # core.runs' words for a folder that holds no run
     busy = run_busy(folder.path)
     if busy:  # its trainer would keep the old settings and a later resume would find the config changed under it
@@ -374,7 +376,7 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
         if fixed != to_yaml(config):
             atomic_write_text(folder.path / BEFORE_FIX_FILE, before)
             atomic_write_text(folder.config_path, fixed)
-        folder.write_status("failed", f"Fix applied: {fix.description}. Resume to continue.", fix=None,
+        folder.write_status("failed", f"Fix applied: {fix.description}." + resume_advice(folder, config), fix=None,
                             fix_applied=fix.to_dict())
     except OSError as exc:
         said = unwritable(folder.path, exc)
@@ -396,7 +398,7 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     output_dir = Path(config.training.get("output_dir") or folder.path) if config else folder.path
     point = folder.resume_point(output_dir)  # the checkpoint Resume would continue from: one that loads
     checkpoint, why = point.checkpoint, point.why_not()
-    if status.get("state") not in ("failed", "stopped"):  # a finished run trains more with resume --epochs
+    if status.get("state") not in ("failed", "stopped", "interrupted"):  # a finished run: resume --epochs
         return f" Resume it with 'finetune-studio resume {shlex.quote(str(folder.path))}'."
     if checkpoint is not None:
         return f" Resume it from {checkpoint.name} with 'finetune-studio resume {shlex.quote(str(folder.path))}'."

@@ -355,9 +355,27 @@ def _with_liveness(status: dict[str, Any], folder: Path | None = None) -> dict[s
     record = read_lock(folder) if folder is not None else None
     alive = lock_alive(record) if record is not None else _pid_alive(status.get("pid"))
     if not alive:
+        said = resume_offer(RunFolder(folder).resume_point()) if folder is not None else ""
         status = {**status, "state": "interrupted",
-                  "message": "The process running this run ended without finishing it. Resume to continue."}
+                  "message": "The process running this run ended without finishing it." + said}
     return status
+
+
+# core.training.resume_advice's words too, for a run whose steps took its name (never_trained: false).
+NO_CHECKPOINT_TEXT = ("No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
+                      "this run first")
+
+
+def resume_offer(point: ResumePoint) -> str:
+    """What an unfinished run can do next, from where Resume would continue (resume_point), as a sentence that
+    follows its message: resume from the checkpoint that loads, or why it cannot (none loads, none was saved) and
+    what to do. "Resume to continue" was said whatever the run held, and the resume then refused."""
+    why = point.why_not()
+    if why:
+        return f" It cannot resume: {why}. To fix: {UNLOADABLE_FIX}."
+    if point.checkpoint is None:
+        return f" {NO_CHECKPOINT_TEXT}."
+    return f" Resume continues from {point.checkpoint.name}."
 
 
 def _pid_alive(pid: Any) -> bool:
@@ -811,7 +829,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         message = _sentence(problems) + said + then
     if state in _RESUMABLE and folder.config_path.is_file():
         why = folder.resume_point().why_not()  # a stopped run whose checkpoints cannot load: not offered Resume
-        if why:
+        if why and why not in message:  # said once: an interrupted run's message (resume_offer) says it already
             problems.append(f"it cannot resume: {why}")
     if state != BROKEN and problems:
         message = f"{message} ({'; '.join(problems)})" if message else _sentence(problems)

@@ -1133,7 +1133,9 @@ def describe_failure(exc: BaseException, config: RunConfig) -> str:
     if isinstance(exc, FinetuneError):
         return str(exc)
     if isinstance(exc, KeyboardInterrupt):
-        return "Interrupted. Resume to continue from the latest checkpoint."
+        # Whether it can resume depends on the checkpoints its folder holds, which only the callers that know
+        # the folder say (resume_advice): "Resume to continue" was said of runs with none, and resume refused.
+        return "Interrupted before the run ended."
     name = type(exc).__name__
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
     from finetune_studio.core.advice import disk_full_cause

@@ -134,7 +134,7 @@ def test_runs_lists_live_interrupted_and_broken_runs_as_the_runs_tab_does(tmp_pa
         assert row[2] == (f"{summary.step}/{summary.max_steps}" if summary.max_steps else str(summary.step))
 
     assert cli_row(out, "live")[1:3] == ["running", "12/20"]
-    assert cli_row(out, "crashed")[1] == "interrupted" and "Resume to continue" in cli_row(out, "crashed")[-1]
+    assert cli_row(out, "crashed")[1] == "interrupted" and "so it cannot resume" in cli_row(out, "crashed")[-1]
     hurt = cli_row(out, "hurt")
     assert hurt[1:3] == ["broken", "8/20"] and hurt[-1].startswith("status.json is missing.")
     assert "config.yaml is missing" in cli_row(out, "orphan")[-1]

@@ -84,7 +84,7 @@ def test_a_running_run_whose_process_died_is_interrupted_and_a_live_one_is_runni
     dead.wait()
     gone = make_run(tmp_path, "gone", segment(2, 6, end=None), {"state": "running", "pid": dead.pid})
     alive = make_run(tmp_path, "alive", segment(2, 6, end=None), {"state": "running", "pid": os.getpid()})
-    assert summarize(gone).state == "interrupted" and "Resume" in summarize(gone).message
+    assert summarize(gone).state == "interrupted" and "so it cannot resume" in summarize(gone).message
     assert summarize(alive).state == "running" and summarize(alive).live
 
 

@@ -80,7 +80,7 @@ def test_runs_list_with_status_losses_and_sort(qtbot: Any, cold_window: Any, run
     assert table["finished-run"]["model"] == "demo" and table["finished-run"]["dataset"] == "sample"
     assert table["stopped-run"]["state"] == "stopped" and table["stopped-run"]["train_loss"] == "0.2500"
     assert table["stopped-run"]["eval_loss"] == "0.4000" and table["stopped-run"]["steps"] == "12 / 40"
-    assert table["interrupted-run"]["state"] == "interrupted" and "Resume" in table["interrupted-run"]["tip"]
+    assert table["interrupted-run"]["state"] == "interrupted" and "cannot resume" in table["interrupted-run"]["tip"]
     assert table["interrupted-run"]["eval_loss"] == "—"
     assert table["finished-run"]["duration"] == "4:00"  # 25 events, 10 s apart
     assert not panel.empty_label.isVisible()
