@@ -432,8 +432,12 @@ _GIVE_A_RUN = "To fix: give a run's folder (the one holding its config.yaml); `f
 def no_model_text(folder: RunFolder, doing: str) -> str:
     """Why a run has no saved model to `doing` (export, push), and what to do: one wording for both. A finished run
     whose model folder is gone is said as such; "only a finished run has one, finish it first" told a finished run
-    to finish."""
+    to finish; a run training right now (its lock alive) was told to resume it, which its lock refuses."""
     state = folder.read_status().get("state", "unknown")
+    if state == RunState.RUNNING.value or run_busy(folder.path):  # its lock is alive: it saves its model at the end
+        return (f"The run {folder.path.name} is still training, so it has no saved model to {doing} yet: a run "
+                "saves its model when it finishes. To fix: wait for it to finish (the Runs tab, or `finetune-studio "
+                f"runs`, shows how far it is), then {doing} it.")
     if state == "finished":
         return (f"The run {folder.path.name} finished, but its model folder {folder.model_dir} is missing or empty "
                 f"(moved or deleted since), so there is no model to {doing}. To fix: put the model folder back from "

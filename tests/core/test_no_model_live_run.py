@@ -1,0 +1,34 @@
+"""A run that is training right now (its lock alive) has no saved model yet: export and push told it "resume it
+to the end first", a resume its own lock refuses. core.runs.no_model_text says it is still training and to wait."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import hub
+from finetune_studio.core.config import default_config, save_config
+from finetune_studio.core.runs import RunFolder, RunLock, no_model_text
+
+LIVE = ("The run r is still training, so it has no saved model to {} yet: a run saves its model when it finishes. "
+        "To fix: wait for it to finish (the Runs tab, or `finetune-studio runs`, shows how far it is), then {} it.")
+
+
+def live_run(root: Path, state: str) -> RunFolder:
+    folder = RunFolder(root / "r")
+    folder.path.mkdir()
+    save_config(default_config(), folder.config_path)
+    folder.write_status(state, "")
+    return folder
+
+
+@pytest.mark.parametrize("state", ["running", "stopped"])  # stopped: a resume that has not written its status yet
+def test_a_run_training_now_is_told_to_wait_not_to_resume(tmp_path: Path, state: str) -> None:
+    folder = live_run(tmp_path, state)
+    with RunLock.acquire(folder.path):
+        assert no_model_text(folder, "export") == LIVE.format("export", "export")
+        with pytest.raises(hub.HubError) as pushed:
+            hub.plan_push(folder.path)
+        assert str(pushed.value) == LIVE.format("push", "push")
+    assert "still training" not in no_model_text(folder, "push")  # its lock released: not training
