@@ -62,6 +62,7 @@ class Detection:
     format: str  # one of CHAT_FORMATS but "auto"
     columns: dict[str, str]  # part -> the data's column, e.g. {"messages": "dialog"}
     reason: str  # what it was told by, in words
+    problem: str | None = None  # why the rows cannot be read in any format (chat.columns names several)
 
 
 @dataclass
@@ -110,9 +111,15 @@ def _message_list(value: Any) -> str | None:
 
 
 def _row_format(row: dict[str, Any], columns: list[str]) -> tuple[str, dict[str, str], str]:
-    present = [c for c in columns if row.get(c) is not None]
+    return _values_format([row], columns)
+
+
+def _values_format(rows: list[dict[str, Any]], columns: list[str]) -> tuple[str, dict[str, str], str]:
+    """The format the columns of these rows make: a column counts when any of the rows holds a value in it, so one
+    row that lacks its completion (a null, a missing key) does not turn prompt/completion data into plain text."""
+    present = [c for c in columns if any(row.get(c) is not None for row in rows)]
     for column in present:
-        kind = _message_list(row[column])
+        kind = next((k for k in (_message_list(row.get(column)) for row in rows) if k is not None), None)
         if kind is not None:
             keys = "from/value" if kind == "sharegpt" else "role/content"
             return kind, {"messages" if kind == "messages" else "conversations": column}, \
@@ -135,16 +142,19 @@ def _row_format(row: dict[str, Any], columns: list[str]) -> tuple[str, dict[str,
 
 
 def detect_format(rows: list[dict], columns: list[str]) -> Detection:
-    """The format of a dataset from its first rows. Rows that disagree (one alpaca, one messages) give the first
-    row's format and a reason that names the first row that differs; `source_problems` turns that into a problem."""
+    """The format of a dataset from its first rows, told by the columns that hold values in any of them (not by
+    the first row alone: a first row without its completion is a bad row, named by to_example, not plain text).
+    Rows of another format (one alpaca, one messages) give a reason that names the first row that differs;
+    `source_problems` turns that into a problem. A row that reads as plain text is a row of the format that lacks
+    values, not another format."""
     columns = list(columns) or (list(rows[0]) if rows else [])
     if not rows:
         fmt, mapping, reason = _row_format(dict.fromkeys(columns, ""), columns)
         return Detection(fmt, mapping, reason)
-    fmt, mapping, reason = _row_format(rows[0], columns)
-    for index, row in enumerate(rows[1:], 2):
+    fmt, mapping, reason = _values_format(rows, columns)
+    for index, row in enumerate(rows, 1):
         other, _, other_reason = _row_format(row, columns)
-        if other != fmt:
+        if other not in (fmt, "text"):
             return Detection(fmt, mapping, f"{reason}; but row {index} looks like {FORMAT_NAMES[other]} "
                                            f"({other_reason}): mixed formats")
     return Detection(fmt, mapping, reason)
@@ -156,6 +166,14 @@ def resolve_format(chat: ChatConfig, rows: list[dict], columns: list[str],
     chat.columns overriding the default names."""
     detected = detect_format(rows, columns)
     fmt = detected.format if chat.format == "auto" else chat.format
+    if chat.format == "auto":
+        named = columns_formats(chat.columns)
+        if len(named) > 1 and detected.format not in named:
+            return Detection(named[0], {}, "chat.columns", problem=_mixed_parts(chat.columns, named))
+        if named and detected.format not in named:  # the parts the user mapped say the format
+            fmt = named[0]
+            mapped = ", ".join(f"'{part}'" for part in chat.columns if part in FORMAT_PARTS[fmt])
+            detected = Detection(fmt, {}, f"chat.columns maps {mapped}, parts of {FORMAT_NAMES[fmt]} rows")
     if chat.format == "auto" and fmt == "text":
         named = _conversation_column(chat, rows, columns, text_column)
         if named is not None:  # its rows are not lists of turns: to_example says what they hold instead
@@ -173,6 +191,26 @@ def resolve_format(chat: ChatConfig, rows: list[dict], columns: list[str],
     mapping.update({k: v for k, v in (chat.columns or {}).items() if k in FORMAT_PARTS[fmt]})
     reason = detected.reason if chat.format == "auto" else "set in chat.format"
     return Detection(fmt, mapping, reason)
+
+
+def part_names() -> list[str]:
+    """Every part name chat.columns may map, in the order of FORMAT_PARTS."""
+    return list(dict.fromkeys(part for parts in FORMAT_PARTS.values() for part in parts))
+
+
+def columns_formats(columns: Any) -> list[str]:
+    """The formats other than plain text whose parts chat.columns maps ({prompt: title} -> [prompt_completion]): what
+    'auto' reads the rows as when the data alone would say otherwise."""
+    if not isinstance(columns, dict):
+        return []
+    return [fmt for fmt, parts in FORMAT_PARTS.items() if fmt != "text" and any(part in parts for part in columns)]
+
+
+def _mixed_parts(columns: dict[str, str], formats: list[str]) -> str:
+    said = "; ".join(f"{', '.join(p for p in columns if p in FORMAT_PARTS[fmt])} of {FORMAT_NAMES[fmt]}"
+                     for fmt in formats)
+    return (f"chat.columns maps parts of different formats ({said}), so chat.format 'auto' cannot tell which to "
+            "train. To fix: keep the parts of one format in chat.columns, or set chat.format")
 
 
 def _conversation_column(chat: ChatConfig, rows: list[dict], columns: list[str],
@@ -194,6 +232,8 @@ def _conversation_column(chat: ChatConfig, rows: list[dict], columns: list[str],
 
 def mapping_problems(detection: Detection, columns: list[str]) -> list[str]:
     """Parts of the format that no column plays, or that name a column the data lacks."""
+    if detection.problem:
+        return [detection.problem]
     problems = []
     fmt = detection.format
     if fmt == "text":
@@ -261,47 +301,74 @@ def resolve_train_on(chat: ChatConfig, fmt: str) -> str:
             "prompt_completion": "completion"}.get(fmt, "all")
 
 
+def _kind(value: Any) -> str:
+    """What a value is, in a user's words ("a whole number (3)", "a list"): core.data's words for a cell."""
+    from finetune_studio.core.data import brief, one_kind
+
+    if value is None:
+        return "no value"
+    if isinstance(value, (list, dict)):
+        return one_kind(value)
+    return f"{one_kind(value)} ({brief(value)})"
+
+
 def _text(value: Any, where: str) -> str:
     if value is None:
-        raise ChatDataError(f"{where} is missing")
+        raise ChatDataError(f"{where} has no value")
     if not isinstance(value, str):
-        raise ChatDataError(f"{where} is {type(value).__name__}, not text")
+        raise ChatDataError(f"{where} holds {_kind(value)}, not text")
     return value
 
 
+def _good_message(fmt: str) -> str:
+    """A well-formed message of the format, shown in messages about a bad one."""
+    return '{"from": "human", "value": "Hi"}' if fmt == "sharegpt" else '{"role": "user", "content": "Hi"}'
+
+
 def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
-    """A list of {role, content} with roles mapped from their aliases; ChatDataError names the bad turn."""
+    """A list of {role, content} with roles mapped from their aliases; ChatDataError says which message of the
+    column is wrong, what it lacks and what a good one looks like (the caller adds the row)."""
+    good = _good_message(fmt)
     if isinstance(value, str):
         written = " (a list written as JSON text: store the list itself)" if value.lstrip().startswith("[") else ""
-        raise ChatDataError(f"'{where}' holds text, not a list of turns{written}")
+        raise ChatDataError(f"column '{where}' holds text, not a list of messages such as [{good}, …]{written}")
+    if value is None:
+        raise ChatDataError(f"column '{where}' has no value; it needs a list of messages such as [{good}, …]")
     if not isinstance(value, list):
-        raise ChatDataError(f"'{where}' holds {type(value).__name__}, not a list of turns")
+        raise ChatDataError(f"column '{where}' holds {_kind(value)}, not a list of messages such as [{good}, …]")
     if not value:
-        raise ChatDataError(f"'{where}' is an empty conversation")
+        raise ChatDataError(f"column '{where}' holds an empty list: the conversation has no messages")
     role_key, content_key = ("from", "value") if fmt == "sharegpt" else ("role", "content")
     turns = []
     for number, turn in enumerate(value, 1):
+        message = f"message {number} of column '{where}'"
         if not isinstance(turn, dict):
-            raise ChatDataError(f"turn {number} of '{where}' is {type(turn).__name__}, not a mapping")
+            raise ChatDataError(f"{message} is {_kind(turn)}, not a message like {good}")
         keys = {str(k).lower(): k for k in turn}
-        if role_key not in keys or content_key not in keys:
-            raise ChatDataError(f"turn {number} of '{where}' has no '{role_key}' and '{content_key}' (it has "
-                                f"{', '.join(map(str, turn)) or 'nothing'})")
+        lacks = [f"'{key}'" for key in (role_key, content_key) if key not in keys]
+        if lacks:
+            has = ", ".join(f"'{k}'" for k in turn)
+            raise ChatDataError(f"{message} has no {' and no '.join(lacks)} ("
+                                + (f"it has only {has}" if has else "it is empty")
+                                + f"); a message looks like {good}")
         raw_role = turn[keys[role_key]]
         role = ROLE_ALIASES.get(str(raw_role).strip().lower()) if isinstance(raw_role, str) else None
         if role is None:
-            raise ChatDataError(f"turn {number} of '{where}' has the unknown role {raw_role!r}; known roles: "
+            raise ChatDataError(f"{message} has the unknown role {raw_role!r}; known roles: "
                                 f"{', '.join(sorted(set(ROLE_ALIASES)))}")
         content = turn[keys[content_key]]
+        message = f"message {number} ({role}) of column '{where}'"
         if turn.get(keys.get("tool_calls", "tool_calls")) or turn.get(keys.get("function_call", "function_call")):
-            raise ChatDataError(f"turn {number} of '{where}' ({role}) calls a tool (tool_calls); conversations with "
+            raise ChatDataError(f"{message} calls a tool (tool_calls); conversations with "
                                 "tool calls are not trained by this app yet: remove those rows, or write the call "
                                 "into the turn's content as text")
         if not isinstance(content, str):
-            raise ChatDataError(f"turn {number} of '{where}' ({role}) has {type(content).__name__} content, "
-                                "not text")
+            parts = " (content split into parts, as multimodal exports write it: join the text into one string)" \
+                if isinstance(content, list) and content and all(isinstance(c, dict) for c in content) else ""
+            raise ChatDataError(f"{message} has {_kind(content)} as its '{content_key}', not text{parts}; a "
+                                f"message looks like {good}")
         if not content.strip():
-            raise ChatDataError(f"turn {number} of '{where}' ({role}) is empty")
+            raise ChatDataError(f"{message} is empty (its '{content_key}' is blank)")
         turns.append({"role": role, "content": content})
     return turns
 
@@ -315,9 +382,7 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
         column = columns.get(part)
         if column is None:
             raise ChatDataError(f"no column plays '{part}'")
-        if column not in row:
-            raise ChatDataError(f"there is no column '{column}' (mapped to '{part}')")
-        return row[column]
+        return row.get(column)  # a key this row lacks (JSON lines) is a value it lacks: mapping_problems names columns
 
     if fmt in ("messages", "sharegpt"):
         part = "messages" if fmt == "messages" else "conversations"
@@ -335,18 +400,18 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
                                 "nothing to learn from it")
         return {"messages": messages}
     if fmt == "alpaca":
-        instruction = _text(value("instruction"), f"'{columns['instruction']}'")
-        output = _text(value("output"), f"'{columns['output']}'")
+        instruction = _text(value("instruction"), f"column '{columns['instruction']}'")
+        output = _text(value("output"), f"column '{columns['output']}' (the reply to learn)")
         extra = row.get(columns["input"]) if "input" in columns else None
         if extra is not None and not isinstance(extra, str):
-            raise ChatDataError(f"'{columns['input']}' is {type(extra).__name__}, not text")
+            raise ChatDataError(f"column '{columns['input']}' holds {_kind(extra)}, not text")
         system = row.get(columns["system"]) if "system" in columns else None
         if system is not None and not isinstance(system, str):
-            raise ChatDataError(f"'{columns['system']}' is {type(system).__name__}, not text")
+            raise ChatDataError(f"column '{columns['system']}' holds {_kind(system)}, not text")
         if not instruction.strip():
-            raise ChatDataError(f"'{columns['instruction']}' is empty")
+            raise ChatDataError(f"column '{columns['instruction']}' is blank: there is no instruction")
         if not output.strip():
-            raise ChatDataError(f"'{columns['output']}' is empty: there is no reply to learn")
+            raise ChatDataError(f"column '{columns['output']}' is blank: there is no reply to learn")
         user = instruction + (f"\n\n{extra}" if extra and extra.strip() else "")
         prompt = ([{"role": "system", "content": system}] if system and system.strip() else [])
         return {"prompt": prompt + [{"role": "user", "content": user}],
@@ -357,12 +422,12 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
             kind = _message_list(prompt if isinstance(prompt, list) else completion) or "messages"
             return {"prompt": _turns(prompt, kind, columns["prompt"]),
                     "completion": _turns(completion, kind, columns["completion"])}
-        prompt = _text(prompt, f"'{columns['prompt']}'")
-        completion = _text(completion, f"'{columns['completion']}'")
+        prompt = _text(prompt, f"column '{columns['prompt']}'")
+        completion = _text(completion, f"column '{columns['completion']}' (the completion to learn)")
         if not completion.strip():
-            raise ChatDataError(f"'{columns['completion']}' is empty: there is no completion to learn")
+            raise ChatDataError(f"column '{columns['completion']}' is blank: there is no completion to learn")
         return {"prompt": prompt, "completion": completion}
-    text = _text(value("text"), f"'{columns.get('text')}'")
+    text = _text(value("text"), f"column '{columns.get('text')}'")
     return {"text": text}
 
 
@@ -712,7 +777,7 @@ def _render_text(tokenizer: Any, row: dict, detection: Detection, max_length: in
     column = detection.columns.get("text")
     value = row.get(column) if column else None
     if not isinstance(value, str):
-        what = "missing" if value is None else f"{type(value).__name__}, not text"
+        what = "missing" if value is None else f"{_kind(value)}, not text"
         return _failed("", f"the text column '{column}' is {what}", "text", "all")
     ids = list(tokenizer(value, truncation=False)["input_ids"])
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -748,12 +813,31 @@ def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
                                                      for k, v in (chat.columns or {}).items()):
         problems.append(("chat.columns", "chat.columns must map part names to column names, e.g. "
                                          "{prompt: question, completion: answer}."))
+    else:
+        problems.extend(("chat.columns", message) for message in _unknown_parts(chat.columns or {}))
     template = chat.template
     if not isinstance(template, str) or not (template == "auto" or template in NAMED_TEMPLATES
                                               or is_template_text(template)):
         problems.append(("chat.template", f"Unknown chat template {template!r}. Choose auto, "
                                           f"{', '.join(NAMED_TEMPLATES)}, or give the template's Jinja text."))
     return problems
+
+
+def _unknown_parts(columns: dict[str, str]) -> list[str]:
+    """A message for each chat.columns key that is no part of any format ({promt: title}): a run would ignore it
+    and read the rows another way."""
+    from finetune_studio.core.config import nearest
+
+    known = part_names()
+    messages = []
+    for part in columns:
+        if part in known:
+            continue
+        hint = nearest(part, known)
+        messages.append(f"chat.columns maps '{part}', which is not a part of any format"
+                        + (f" (did you mean '{hint}'?)" if hint else "")
+                        + f". Parts: {', '.join(known)}. To fix: rename the key to one of them.")
+    return messages
 
 
 Notify = Callable[[str], None]
@@ -791,6 +875,9 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     from finetune_studio.core.errors import DataError
 
     say = notify or (lambda message: None)
+    unknown = _unknown_parts(chat.columns) if isinstance(chat.columns, dict) else []
+    if unknown:
+        raise DataError(" ".join(unknown))
     detection = run_format(ds, chat, dataset.text_column)
     first = ds.select(range(1)).to_list()[0]
     message = train_on_problem(chat, detection, first)

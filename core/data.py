@@ -880,8 +880,8 @@ def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: 
         odd = _odd_row(rows, real) if fmt in ("json", "text") else None  # Parquet and CSV: one type a column
         if odd is not None:  # some rows hold text: the others are the mistake, not the column
             index, value = odd
-            return [Problem("dataset.text_column", f"{config.source}: row {index} holds {_one_kind(value)} "
-                                                   f"({_brief(value)}) in column {shown(real)}, not text. Fix or "
+            return [Problem("dataset.text_column", f"{config.source}: row {index} holds {one_kind(value)} "
+                                                   f"({brief(value)}) in column {shown(real)}, not text. Fix or "
                                                    "remove that row.")]
         text_columns = [c for c in columns if kinds.get(c) is None]
         return [Problem("dataset.text_column", str(_not_text(config.source, real, kinds[real], text_columns)))]
@@ -935,12 +935,12 @@ _ONE_KIND = {"true/false values": "a true/false value", "whole numbers": "a whol
              "records (JSON objects)": "a record (a JSON object)", "lists": "a list"}
 
 
-def _one_kind(value: Any) -> str:
+def one_kind(value: Any) -> str:
     kind = _value_kind(value) or "text"
     return _ONE_KIND.get(kind, kind)
 
 
-def _brief(value: Any, limit: int = 40) -> str:
+def brief(value: Any, limit: int = 40) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
