@@ -149,13 +149,14 @@ def test_a_template_that_leaves_the_end_of_turn_untrained_is_caught(tokenizer):
     ({"messages": [{"role": "narrator", "content": "x"}, {"role": "assistant", "content": "y"}]}, "unknown role"),
     ({"messages": [{"role": "user", "content": "x"}, {"role": "user", "content": "y"}]}, "no assistant turn"),
     ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "  "}]}, "is empty"),
-    ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": 3}]}, "int content"),
+    ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": 3}]},
+     "message 2 (assistant) of column 'messages' has a whole number (3) as its 'content', not text"),
     *[({"messages": [{"role": "user", "content": "weather?"},
                      {"role": "assistant", "content": content, "tool_calls": [{"type": "function", "function": {
                          "name": "w", "arguments": {"city": "Oslo"}}}]},
                      {"role": "tool", "content": "sunny"}, {"role": "assistant", "content": "Wear violet."}]},
-       "turn 2 of 'messages' (assistant) calls a tool (tool_calls); conversations with tool calls are not trained by "
-       "this app yet: remove those rows, or write the call into the turn's content as text")
+       "message 2 (assistant) of column 'messages' calls a tool (tool_calls); conversations with tool calls are not "
+       "trained by this app yet: remove those rows, or write the call into the turn's content as text")
       for content in ("", None)],  # the OpenAI form: was "is empty" / "has NoneType content"
 ])
 def test_bad_rows_say_what_is_wrong_and_train_nothing(tokenizer, row, words):
@@ -200,13 +201,13 @@ def test_validate_accepts_chat_rows_without_a_text_column(tmp_path):
 
 @pytest.mark.parametrize("bad, field, words", [
     ({"messages": [{"role": "user", "content": "q"}, {"role": "Narrator", "content": "a"}]}, "dataset.source",
-     "row 4: turn 2 of 'messages' has the unknown role 'Narrator'"),
+     "row 4: message 2 of column 'messages' has the unknown role 'Narrator'"),
     ({"messages": [{"role": "user", "content": "q"}]}, "dataset.source", "row 4: the conversation in 'messages' "
                                                                           "has no assistant turn"),
     ({"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "a"}]}, "dataset.source",
-     "row 4: turn 1 of 'messages' (user) is empty"),
+     "row 4: message 1 (user) of column 'messages' is empty"),
     ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": ["a"]}]}, "dataset.source",
-     "row 4: turn 2 of 'messages' (assistant) has list content"),
+     "row 4: message 2 (assistant) of column 'messages' has a list as its 'content', not text"),
     ({"instruction": "x", "output": "y"}, "chat.format", "row 4 is alpaca"),
 ])
 def test_validate_names_the_bad_row(tmp_path, bad, field, words):

@@ -120,16 +120,17 @@ def empty_messages(path: Path) -> Path:
 # the seed's text column 'horoscope', which the data does not have.
 CHAT_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("null_prompt.jsonl", null_prompt,
-     "dataset.source: {path}: row 61: 'prompt' is missing. Fix or remove these rows, or map the columns in "
+     "dataset.source: {path}: row 61: column 'prompt' has no value. Fix or remove these rows, or map the columns in "
      "chat.columns."),
     ("messages_text.jsonl", messages_as_json_text,
-     "dataset.source: {path}: row 1: 'messages' holds text, not a list of turns (a list written as JSON text: store "
-     "the list itself); row 2: 'messages' holds text, not a list of turns (a list written as JSON text: store the "
-     "list itself); row 3: 'messages' holds text, not a list of turns (a list written as JSON text: store the list "
-     "itself). Fix or remove these rows, or map the columns in chat.columns."),
+     "dataset.source: {path}: " + "; ".join(f"row {n}: column 'messages' holds text, not a list of messages such as "
+                                          '[{{"role": "user", "content": "Hi"}}, …] (a list written as JSON text: '
+                                          "store the list itself)" for n in (1, 2, 3))
+     + ". Fix or remove these rows, or map the columns in chat.columns."),
     ("empty_messages.jsonl", empty_messages,
-     "dataset.source: {path}: row 1: 'messages' is an empty conversation; row 2: 'messages' is an empty "
-     "conversation; row 3: 'messages' is an empty conversation. Fix or remove these rows, or map the columns in "
+     "dataset.source: {path}: row 1: column 'messages' holds an empty list: the conversation has no messages; row 2: "
+     "column 'messages' holds an empty list: the conversation has no messages; row 3: column 'messages' holds an "
+     "empty list: the conversation has no messages. Fix or remove these rows, or map the columns in "
      "chat.columns."),
 ]
 
