@@ -442,8 +442,22 @@ def no_model_text(folder: RunFolder, doing: str) -> str:
         return (f"The run {folder.path.name} finished, but its model folder {folder.model_dir} is missing or empty "
                 f"(moved or deleted since), so there is no model to {doing}. To fix: put the model folder back from "
                 "a copy, or train the run again under a new name.")
-    return (f"The run {folder.path.name} has no saved model to {doing} (its state is {state}): a run saves its model "
-            "when it finishes. To fix: resume it to the end first.")
+    said = (f"The run {folder.path.name} has no saved model to {doing} (its state is {state}): a run saves its model "
+            "when it finishes.")
+    point = folder.resume_point(_configured_output_dir(folder))
+    if point.checkpoint is None:  # nothing Resume can load: why, and what to do instead (resume_offer)
+        return said + resume_offer(point)
+    return said + " To fix: resume it to the end first."
+
+
+def _configured_output_dir(folder: RunFolder) -> Path:
+    """Where the run's config puts its checkpoints (training.output_dir), or its folder."""
+    from finetune_studio.core.config import load_config
+
+    try:
+        return Path(load_config(folder.config_path)[0].training.get("output_dir") or folder.path)
+    except (FinetuneError, OSError):
+        return folder.path
 
 
 def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:

@@ -32,3 +32,28 @@ def test_a_run_training_now_is_told_to_wait_not_to_resume(tmp_path: Path, state:
             hub.plan_push(folder.path)
         assert str(pushed.value) == LIVE.format("push", "push")
     assert "still training" not in no_model_text(folder, "push")  # its lock released: not training
+
+
+@pytest.mark.parametrize("loads", [True, False])
+def test_an_unfinished_run_is_told_to_resume_only_from_a_checkpoint_that_loads(tmp_path: Path, loads: bool) -> None:
+    from tests.helpers import checkpoint
+
+    folder = live_run(tmp_path, "stopped")
+    checkpoint(folder.path, 4, weights=loads)
+    said = ("The run r has no saved model to push (its state is stopped): a run saves its model when it finishes."
+            + (" To fix: resume it to the end first." if loads else
+               " It cannot resume: its only checkpoint, checkpoint-4, cannot be loaded: it holds no weights "
+               "(model*.safetensors). To fix: put the missing or damaged files back from a copy of the run, or "
+               "start it again with its settings (in the app: Runs tab, Use its settings, then Start)."))
+    assert no_model_text(folder, "push") == said
+
+
+def test_the_checkpoint_is_looked_for_where_the_config_puts_it(tmp_path: Path) -> None:
+    from tests.helpers import checkpoint
+
+    folder = live_run(tmp_path, "stopped")
+    config = default_config()
+    config.training["output_dir"] = str(tmp_path / "out")
+    save_config(config, folder.config_path)
+    checkpoint(tmp_path / "out", 4)
+    assert no_model_text(folder, "push").endswith(" To fix: resume it to the end first.")

@@ -146,7 +146,8 @@ def test_a_run_without_its_model_says_why_in_one_wording_for_export_and_push(tmp
                 "since), so there is no model to {}. To fix: put the model folder back from a copy, or train the run "
                 "again under a new name.")
     unfinished = ("The run r has no saved model to {} (its state is stopped): a run saves its model when it "
-                  "finishes. To fix: resume it to the end first.")
+                  "finishes. No checkpoint was saved, so it cannot resume: start it again under another name, or "
+                  "delete this run first.")  # "resume it to the end first" only with a checkpoint that loads
     expected = finished if state == "finished" else unfinished
     with pytest.raises(ExportError) as exported:
         export_adapter(folder.path)
