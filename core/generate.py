@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import math
 import os
 import threading
 import time
@@ -62,28 +63,69 @@ class PromptTooLong(GenerationError):
         self.limit = limit
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
+@dataclass(frozen=True)
+class Limit:
+    """What one generation setting may be: the one rule `finetune-studio generate` refuses a flag by
+    (core.generate_cli.settings_problems) and the Try tab's field takes its range from (gui.try_tab.SettingsBox),
+    so the two cannot disagree (the Try tab took top-p 0, which the command refused). NaN and infinity are never
+    allowed; `high` is inclusive, and infinite for "any finite number"."""
+
+    low: float
+    high: float = math.inf
+    above: bool = False  # True: `low` itself is refused (it must be above it); False: from `low` on
+    whole: bool = False  # a whole number
+    sampling_only: bool = False  # greedy decoding does not use it, so it is not checked then
+
+    def allows(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.whole and not (isinstance(value, int) or float(value).is_integer()):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        return (value > self.low if self.above else value >= self.low) and value <= self.high
+
+    @property
+    def rule(self) -> str:
+        """The rule in words, for "--top-p must be {rule} (got 0.0)"."""
+        low, high = _number(self.low), _number(self.high)
+        if self.whole:
+            return f"a whole number from {low} to {high}" if math.isfinite(self.high) else f"at least {low}"
+        if math.isfinite(self.high):
+            return f"above {low} and at most {high}" if self.above else f"from {low} to {high}"
+        return f"a finite number {'above' if self.above else 'of at least'} {low}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if math.isfinite(value) and float(value).is_integer() else f"{value:g}"
+
+
+def _help(text: str, limit: Limit | None = None) -> dict[str, Any]:
+    return {"help": text} if limit is None else {"help": text, "limit": limit}
 
 
 @dataclass
 class GenerationSettings:
-    """What both sides of a comparison generate with: one set, so the comparison is fair."""
+    """What both sides of a comparison generate with: one set, so the comparison is fair. Each field's metadata
+    holds its help text and, but for do_sample, its Limit (LIMITS)."""
 
     do_sample: bool = field(default=False, metadata=_help("Sample the next token at random by its probability "
                                                           "(varied answers); off: greedy, always the likeliest "
                                                           "token (the same answer every time)."))
     temperature: float = field(default=1.0, metadata=_help("Sampling: below 1 sharper and safer, above 1 more "
-                                                            "varied."))
+                                                            "varied.", Limit(0, above=True, sampling_only=True)))
     top_p: float = field(default=1.0, metadata=_help("Sampling: draw only from the likeliest tokens whose "
-                                                      "probabilities add up to this (1: all)."))
-    top_k: int = field(default=50, metadata=_help("Sampling: draw only from this many likeliest tokens (0: all)."))
+                                                      "probabilities add up to this (1: all).",
+                                                      Limit(0, 1, above=True)))
+    top_k: int = field(default=50, metadata=_help("Sampling: draw only from this many likeliest tokens (0: all).",
+                                                  Limit(0, whole=True)))
     repetition_penalty: float = field(default=1.0, metadata=_help("Above 1 makes tokens already in the text less "
-                                                                   "likely (1: off)."))
+                                                                   "likely (1: off).", Limit(0, above=True)))
     max_new_tokens: int = field(default=128, metadata=_help("The longest answer, in tokens; cut to what the "
-                                                             "model's context leaves after the prompt."))
+                                                             "model's context leaves after the prompt.",
+                                                             Limit(1, whole=True)))
     seed: int = field(default=0, metadata=_help("Sampling: the random seed each answer starts from, so an answer "
-                                                "can be reproduced."))
+                                                "can be reproduced.", Limit(0, SEED_LIMIT - 1, whole=True)))
 
     @classmethod
     def from_generation_config(cls, config: Any) -> GenerationSettings:
@@ -124,6 +166,10 @@ class GenerationSettings:
         else:  # greedy: sampling knobs would only earn a warning
             config.temperature, config.top_p, config.top_k = None, None, None
         return config
+
+
+LIMITS: dict[str, Limit] = {f.name: f.metadata["limit"] for f in dataclasses.fields(GenerationSettings)
+                            if "limit" in f.metadata}
 
 
 class StopReason(str, Enum):

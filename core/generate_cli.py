@@ -5,7 +5,6 @@ rendered, clamped and sampled as the Try tab does (core.generate); `--answers` p
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import threading
 from pathlib import Path
@@ -16,7 +15,7 @@ from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.generate import (
     BASE,
-    SEED_LIMIT,
+    LIMITS,
     TUNED,
     Conversation,
     GenerationError,
@@ -108,35 +107,31 @@ def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
 
 
+# What to give instead of a refused flag, in this command's words; the rule itself is core.generate.LIMITS'.
+_SETTING_FIXES = {
+    "max_new_tokens": "give the longest answer you want in tokens, e.g. --max-new-tokens 128.",
+    "temperature": "give a positive --temperature (1 samples as the model learned, lower is safer), or --greedy.",
+    "top_p": "give e.g. --top-p 0.9, or 1 to draw from all tokens.",
+    "top_k": "give e.g. --top-k 50, or 0 to draw from all tokens.",
+    "repetition_penalty": "give 1 for no penalty, or a little above 1 (e.g. 1.1) to repeat less.",
+    "seed": "give a seed in that range, e.g. --seed 0.",
+}
+_SETTING_ORDER = ("max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed")
+
+
 def settings_problems(args: Any) -> list[str]:
     """Every generation setting given on the command line that cannot work, each with what to give instead: checked
     before the model loads, all at once (transformers would refuse them one at a time, after loading, in its own
-    words). --temperature is only refused with --greedy absent: greedy decoding does not use it."""
+    words), by core.generate.LIMITS, the rule the Try tab's fields take their ranges from. A setting only sampling
+    uses (--temperature) is not checked with --greedy: greedy decoding does not use it."""
     problems = []
-    tokens = args.max_new_tokens
-    if tokens is not None and tokens < 1:
-        problems.append(f"--max-new-tokens must be at least 1 (got {tokens}). To fix: give the longest answer you "
-                        "want in tokens, e.g. --max-new-tokens 128.")
-    temperature = args.temperature
-    if temperature is not None and args.sample is not False and not (0 < temperature < math.inf):
-        problems.append(f"--temperature must be above 0 when sampling (got {temperature}). To fix: give a positive "
-                        "--temperature (1 samples as the model learned, lower is safer), or --greedy.")
-    top_p = args.top_p
-    if top_p is not None and not 0 < top_p <= 1:
-        problems.append(f"--top-p must be above 0 and at most 1 (got {top_p}). To fix: give e.g. --top-p 0.9, or 1 "
-                        "to draw from all tokens.")
-    top_k = args.top_k
-    if top_k is not None and top_k < 0:
-        problems.append(f"--top-k must be 0 or more (got {top_k}). To fix: give e.g. --top-k 50, or 0 to draw from "
-                        "all tokens.")
-    penalty = args.repetition_penalty
-    if penalty is not None and not 0 < penalty < math.inf:
-        problems.append(f"--repetition-penalty must be above 0 (got {penalty}). To fix: give 1 for no penalty, or a "
-                        "little above 1 (e.g. 1.1) to repeat less.")
-    seed = args.seed
-    if seed is not None and not 0 <= seed < SEED_LIMIT:
-        problems.append(f"--seed must be a whole number from 0 to {SEED_LIMIT - 1} (got {seed}). To fix: give a "
-                        "seed in that range, e.g. --seed 0.")
+    for name in _SETTING_ORDER:
+        value, limit = getattr(args, name, None), LIMITS[name]
+        if value is None or limit.allows(value) or (limit.sampling_only and args.sample is False):
+            continue
+        when = " when sampling" if limit.sampling_only else ""
+        problems.append(f"--{name.replace('_', '-')} must be {limit.rule}{when} (got {value}). To fix: "
+                        f"{_SETTING_FIXES[name]}")
     return problems
 
 

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from finetune_studio.core.config import ModelConfig
 from finetune_studio.core.generate import (
     BASE,
+    LIMITS,
     SEED_LIMIT,
     SIDES,
     TUNED,
@@ -461,6 +462,19 @@ class SeedEdit(QLineEdit):
             self.update()
 
 
+SETTING_DECIMALS = 2  # the decimals a setting's field shows and holds
+FIELD_MOST = 1_000_000  # a field's largest value where the rule sets none (a spin box needs one): no answer needs more
+
+
+def field_range(name: str) -> tuple[float, float]:
+    """The lowest and highest value the Try tab's field for setting `name` holds: core.generate.LIMITS' rule, the one
+    `finetune-studio generate` checks its flags by, so the tab never sends what the command refuses (it took top-p
+    0). A rule "above 0" starts the field at its smallest step above it (0.01)."""
+    limit = LIMITS[name]
+    low = limit.low + (1 if limit.whole else 10 ** -SETTING_DECIMALS) if limit.above else limit.low
+    return low, min(limit.high, FIELD_MOST)
+
+
 class SettingsBox(QGroupBox):
     """One set of generation settings for both sides (core.generate.GenerationSettings, with its help texts).
 
@@ -476,11 +490,11 @@ class SettingsBox(QGroupBox):
 
         helps = {f.name: f.metadata["help"] for f in fields(GenerationSettings)}
         self.sample = QCheckBox("Sample", objectName="setting_do_sample", toolTip=helps["do_sample"])
-        self.temperature = self._double("temperature", 0.01, 5.0, 0.05, helps)
-        self.top_p = self._double("top_p", 0.0, 1.0, 0.05, helps)
-        self.top_k = self._int("top_k", 0, 100_000, helps)
-        self.repetition_penalty = self._double("repetition_penalty", 0.5, 3.0, 0.05, helps)
-        self.max_new_tokens = self._int("max_new_tokens", 1, 1_000_000, helps)
+        self.temperature = self._double("temperature", 0.05, helps)
+        self.top_p = self._double("top_p", 0.05, helps)
+        self.top_k = self._int("top_k", helps)
+        self.repetition_penalty = self._double("repetition_penalty", 0.05, helps)
+        self.max_new_tokens = self._int("max_new_tokens", helps)
         self.seed = SeedEdit(helps["seed"])  # 0 … SEED_LIMIT - 1: more than a QSpinBox holds
         self.seed.textChanged.connect(lambda _text: self.changed.emit())
         self.defaults_button = QToolButton(text="Defaults", objectName="settings_defaults", enabled=False)
@@ -518,17 +532,17 @@ class SettingsBox(QGroupBox):
         self.sample.toggled.connect(self.changed)
         self.set_settings(GenerationSettings())
 
-    def _double(self, name: str, low: float, high: float, step: float, helps: dict) -> QDoubleSpinBox:
+    def _double(self, name: str, step: float, helps: dict) -> QDoubleSpinBox:
         box = QDoubleSpinBox(objectName=f"setting_{name}", toolTip=helps[name])
-        box.setRange(low, high)
+        box.setDecimals(SETTING_DECIMALS)
+        box.setRange(*field_range(name))
         box.setSingleStep(step)
-        box.setDecimals(2)
         box.valueChanged.connect(self.changed)
         return box
 
-    def _int(self, name: str, low: int, high: int, helps: dict) -> QSpinBox:
+    def _int(self, name: str, helps: dict) -> QSpinBox:
         box = QSpinBox(objectName=f"setting_{name}", toolTip=helps[name])
-        box.setRange(low, high)
+        box.setRange(*(int(bound) for bound in field_range(name)))
         box.valueChanged.connect(self.changed)
         return box
 
