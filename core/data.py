@@ -486,20 +486,32 @@ def _hub_dataset_message(config: DatasetConfig, exc: BaseException) -> str:
     return f"Could not load the dataset {config.source}: {_first_line(exc)}"
 
 
+def _same_name(name: str) -> str:
+    """A column name as real_column compares it: without whitespace around it, in Unicode's composed form (NFC), so
+    "tëxt" typed as e + combining diaeresis (NFD, as macOS file names give it) is the column "tëxt"."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", name.strip())
+
+
 def real_column(names: list[str], column: str) -> str | None:
     """The column a configured name means: itself, else the one column that differs from it only by whitespace
-    around it (spreadsheets export "Horoscope Text " with the space)."""
+    around it (spreadsheets export "Horoscope Text " with the space) or by its Unicode form (NFC and NFD spell the
+    same letters with different code points, and print the same)."""
     if column in names:
         return column
     if not isinstance(column, str):
         return None
-    same = [name for name in names if isinstance(name, str) and name.strip() == column.strip()]
+    same = [name for name in names if isinstance(name, str) and _same_name(name) == _same_name(column)]
     return same[0] if len(same) == 1 else None
 
 
 def column_notice(configured: str, real: str) -> str:
-    return (f"The text column is {shown(real)} in the data; the config says {shown(configured)}. Using the name as "
-            "the data spells it.")
+    if configured.strip() == real.strip():
+        return (f"The text column is {shown(real)} in the data; the config says {shown(configured)}. Using the name "
+                "as the data spells it.")
+    return (f"The text column {shown(real)} is written in another Unicode form in the data than in the config (the "
+            "same letters, different code points: NFC and NFD). Using the name as the data spells it.")
 
 
 def shown(name: str) -> str:
@@ -515,6 +527,12 @@ def shown(name: str) -> str:
 def _missing_column(source: str, column: str, names: list[str]) -> DataError:
     from finetune_studio.core.config import nearest
 
+    alike = [n for n in names if isinstance(n, str) and _same_name(n) == _same_name(column)] \
+        if isinstance(column, str) else []
+    if len(alike) > 1:  # each looks like the name given: say why none is taken
+        return DataError(f"{source}: {len(alike)} columns are named {shown(column)} in different Unicode forms (the "
+                         "same letters written with different code points: NFC and NFD), so the text column is not "
+                         "clear. To fix: rename all but one of them in the data.")
     hint = nearest(column, names)
     tail = f" Did you mean {shown(hint)}?" if hint else ""
     return DataError(f"{source}: there is no column {shown(column)}. Columns: "
@@ -532,11 +550,36 @@ def _no_value(source: str, column: str, row: int, where: str | None = None) -> D
     return DataError(f"{source}: row {row}{inside} has no value in column {shown(column)}. Fill or remove it.")
 
 
+def arrow_kind(kind: Any) -> str | None:
+    """None for an Arrow type a run trains as text, else what a column of it holds, in words (the same words as
+    _value_kind). The one rule for both sides: the pre-check reads a Parquet file's schema with it, and the run
+    (_feature_kind) the loaded dataset's types. Text is string, large_string and string_view, and a dictionary of
+    them (pandas' category dtype), which datasets reads as plain strings."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return None
+    if pa.types.is_integer(kind):
+        return "whole numbers"
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "numbers"
+    if pa.types.is_boolean(kind):
+        return "true/false values"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return "lists"
+    if pa.types.is_struct(kind):
+        return "records (JSON objects)"
+    return f"{kind} values"
+
+
 def _feature_kind(feature: Any) -> str | None:
     """None for text, else what the column holds, in words (the same words as _value_kind)."""
     dtype = getattr(feature, "dtype", None)
-    if dtype in ("string", "large_string"):
-        return None
+    kind = getattr(feature, "pa_type", None) if type(feature).__name__ == "Value" else None
+    if kind is not None:
+        return arrow_kind(kind)
     if isinstance(dtype, str) and dtype.startswith(("int", "uint")):
         return "whole numbers"
     if isinstance(dtype, str) and dtype.startswith(("float", "double", "decimal")):
@@ -1164,11 +1207,8 @@ def _parquet_statistics(path: Path, located: Any = ()) -> tuple[dict[str, tuple[
     """The nulls of each text column of a file none of whose rows are read (as _parquet_head says them), and its
     row count: its metadata only, but for one small column chunk per column with nulls, to find the first one's row
     (not for the columns in `located`, whose first null an earlier file holds)."""
-    import pyarrow as pa
-
     handle, meta, schema = _parquet_open(path)
-    names = [name for name, kind in zip(schema.names, schema.types)
-             if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)]
+    names = [name for name, kind in zip(schema.names, schema.types) if arrow_kind(kind) is None]
     try:
         return _parquet_nulls(handle, names, 0, located), meta.num_rows
     except Exception as exc:  # noqa: BLE001 - a damaged page reads as one of several pyarrow errors
@@ -1180,27 +1220,10 @@ def _parquet_read(path: Path, budget: int = CHECK_BYTES, located: Any = ()) -> t
         int]:
     """_parquet_head's answer and the file's row count; the columns in `located` (their first null is in an earlier
     file) are counted from the statistics alone."""
-    import pyarrow as pa
-
     handle, meta, schema = _parquet_open(path)
     if meta.num_rows == 0:
         raise DataError(f"{path} has no rows. Pick a file with data in it.")
-    kinds: dict[str, str | None] = {}
-    for name, kind in zip(schema.names, schema.types):
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-            kinds[name] = None
-        elif pa.types.is_integer(kind):
-            kinds[name] = "whole numbers"
-        elif pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-            kinds[name] = "numbers"
-        elif pa.types.is_boolean(kind):
-            kinds[name] = "true/false values"
-        elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-            kinds[name] = "lists"
-        elif pa.types.is_struct(kind):
-            kinds[name] = "records (JSON objects)"
-        else:
-            kinds[name] = f"{kind} values"
+    kinds: dict[str, str | None] = {name: arrow_kind(kind) for name, kind in zip(schema.names, schema.types)}
     rows: list[dict[str, Any]] = []
     try:
         first = meta.row_group(0) if meta.num_row_groups else None
