@@ -24,7 +24,7 @@ from typing import Any, Callable
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.hub import local_base_size, size_text  # one way to say a size, as the push dialog does
-from finetune_studio.core.runs import RunFolder, no_model_text, run_folder_problem
+from finetune_studio.core.runs import RunFolder, is_run_folder, no_model_text, run_folder_problem
 
 ADAPTER, MERGED = "adapter", "merged"
 KINDS = (ADAPTER, MERGED)
@@ -192,6 +192,49 @@ def _inside_the_run(folder: RunFolder, out_dir: Path) -> None:
                               OUT_UNUSABLE)
 
 
+def check_destination(folder: RunFolder, out_dir: Path) -> None:
+    """Refuse, before anything loads or is deleted, an export folder the export must not write into: one inside the
+    run's model or checkpoint folders (_inside_the_run), and one whose replacement would delete a run. The one check
+    of a destination for the window's Export dialog and `finetune-studio export` (both call export_run)."""
+    _inside_the_run(folder, out_dir)
+    _refuse_replacing_runs(folder, out_dir)
+
+
+def _refuse_replacing_runs(folder: RunFolder, out_dir: Path) -> None:
+    """An export replaces everything its folder holds ("Replace what the folder holds" in the window): into the run
+    folder, the runs folder or any folder above or around a run it deleted the runs and said it had exported."""
+    found = _run_it_would_delete(out_dir, folder.path)
+    if found is None:
+        return
+    place, what = found
+    how = "is" if place == out_dir.resolve() else "holds"
+    raise ExportError(f"Refused to export into {out_dir}: it {how} the {what} {place}, and an export replaces "
+                      "everything its folder holds, which would delete runs (their checkpoints, metrics and models). "
+                      "Nothing was changed. To fix: choose an empty folder or a new name (--out DIR), or leave --out "
+                      "out for the default (export-adapter or export-merged in the run folder).", OUT_UNUSABLE)
+
+
+def _run_it_would_delete(out_dir: Path, run_dir: Path) -> tuple[Path, str] | None:
+    """The folder replacing `out_dir` would delete, and what it is ("run folder", "runs folder"): the run itself
+    when out_dir is it or lies above it, the app's runs folder when out_dir is it or lies above it, else the first
+    run folder (core.runs.is_run_folder: any of a run's own files) in out_dir's tree; None when there is none.
+    Links inside are not followed, as rmtree does not follow them."""
+    from finetune_studio.core.config import default_runs_dir
+
+    target, run = out_dir.resolve(), run_dir.resolve()
+    if target == run or target in run.parents:
+        return run, "run folder"
+    runs = default_runs_dir().resolve()
+    if runs.is_dir() and (target == runs or target in runs.parents):
+        return runs, "runs folder"
+    if not target.is_dir():
+        return None
+    for top, _dirs, _files in os.walk(target):
+        if is_run_folder(Path(top)):
+            return Path(top), "run folder"
+    return None
+
+
 def _existing_parent(path: Path) -> Path:
     probe = path.resolve()
     while not probe.exists() and probe.parent != probe:
@@ -244,7 +287,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     tokenizer, as `AutoPeftModelForCausalLM.from_pretrained(out_dir)` loads them."""
     folder, model_dir, adapter = _adapter_model_dir(run_dir)
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, ADAPTER)
-    _inside_the_run(folder, out_dir)
+    check_destination(folder, out_dir)
     files = [p for p in sorted(model_dir.iterdir()) if p.is_file() and p.name not in _NOT_EXPORTED]
     needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
@@ -281,7 +324,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     say = progress or (lambda message: None)
     folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, MERGED)
-    _inside_the_run(folder, out_dir)
+    check_destination(folder, out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not overwrite)):
         _prepare_out(out_dir, overwrite)  # raises: says so before the base model loads
     from finetune_studio.core.shared_state import training_in_process
