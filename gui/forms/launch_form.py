@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButto
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import WARNING, ConfigError, Problem
-from finetune_studio.core.launch import MAX_NODES, lines_checks  # light (no torch): the cap, the lines' checks
+from finetune_studio.core.launch import MAX_NODES, MAX_PROCESSES, lines_checks  # light (no torch): caps, checks
 from finetune_studio.gui.forms.common import (
     Form,
     align_labels,
@@ -59,7 +59,7 @@ class LaunchForm(Form):
         self._following = False  # Machines is clamping This machine's number: not the user's edit of that box
 
         self.processes_spin = QSpinBox()
-        self.processes_spin.setRange(1, 256)
+        self.processes_spin.setRange(1, MAX_PROCESSES)  # validation's cap (it was 256: 257 to 1024 kept, unshown)
         self.nodes_spin = QSpinBox()
         self.nodes_spin.setRange(1, MAX_NODES)  # what validation accepts: a box cannot offer a refused count
         self.node_rank_spin = QSpinBox()

@@ -1,5 +1,5 @@
-"""The Launch tab keeps a loaded value its boxes cannot show as it is (1000 processes past the box's 256, "two",
-0, -1, 1.5): an edit of another field used to store the box's clamped value in its place (1000 became 256, "two"
+"""The Launch tab keeps a loaded value its boxes cannot show as it is (5000 processes past the box's 1024, "two",
+0, -1, 1.5): an edit of another field used to store the box's clamped value in its place (5000 became 1024, "two"
 became 1) without a word. It is kept until the user edits that box, as the Dataset tab does; validation names it."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _stored(form: LaunchForm) -> Any:
     return config.launch
 
 
-@pytest.mark.parametrize("processes", [1000, "two", 0, -1, 2.0, True])
+@pytest.mark.parametrize("processes", [5000, "two", 0, -1, 2.0, True])
 def test_an_edit_of_another_field_keeps_a_loaded_value_the_box_cannot_show(qtbot: Any, processes: Any) -> None:
     form = _loaded(qtbot, processes=processes, nodes=0, node_rank=-1, join_timeout="soon")
     form.endpoint_edit.setText("10.0.0.5:29500")
@@ -45,8 +45,8 @@ def test_an_edit_of_another_field_keeps_a_loaded_value_the_box_cannot_show(qtbot
 
 
 def test_the_users_edit_of_the_box_replaces_the_kept_value(qtbot: Any) -> None:
-    form = _loaded(qtbot, processes=1000, nodes=0, node_rank=-1)
-    assert form.processes_spin.value() == 256  # the box's most: 1000 is kept, not shown
+    form = _loaded(qtbot, processes=5000, nodes=0, node_rank=-1)
+    assert form.processes_spin.value() == 1024  # the box's most: 5000 is kept, not shown
     form.processes_spin.setValue(8)
     assert _stored(form).processes == 8 and _stored(form).nodes == 0
     form.nodes_spin.setValue(3)  # Machines: This machine's box follows it, which is not an edit of that box
@@ -67,17 +67,17 @@ def test_typing_the_value_the_box_shows_already_replaces_the_kept_value(qtbot: A
 
 
 def test_the_summary_names_kept_values_instead_of_counting_them(qtbot: Any) -> None:
-    """Before: "1000 processes on each of 0 machines (1000 in all)" beside boxes showing 256 and 1."""
-    form = _loaded(qtbot, processes=1000, nodes=0)
-    assert (form.processes_spin.value(), form.nodes_spin.value()) == (256, 1)
+    """Before: "5000 processes on each of 0 machines (5000 in all)" beside boxes showing 1024 and 1."""
+    form = _loaded(qtbot, processes=5000, nodes=0)
+    assert (form.processes_spin.value(), form.nodes_spin.value()) == (1024, 1)
     assert form.summary.text() == (
-        "The config has values to fix before the processes can be counted: Processes 1000 (the box takes 1 to 256), "
+        "The config has values to fix before the processes can be counted: Processes 5000 (the box takes 1 to 1024), "
         "Machines 0 (the box takes 1 to 64). To fix: type a value in each of those boxes, or correct the config "
         "file and open it again.")
     form = _loaded(qtbot, processes="two")  # before: "One process: …", the box's 1 counted in its place
     assert form.summary.text() == (
         "The config has values to fix before the processes can be counted: Processes 'two' (the box takes 1 to "
-        "256). To fix: type a value in that box, or correct the config file and open it again.")
+        "1024). To fix: type a value in that box, or correct the config file and open it again.")
     form.processes_spin.setValue(8)  # the user's edit replaces the kept value: counted again
     assert form.summary.text().startswith("8 processes on this machine (8 in all) under torchrun.")
     form = _loaded(qtbot, processes=4, node_rank=-1, join_timeout="soon")  # kept, but not counted: validation's
@@ -105,7 +105,7 @@ def test_the_windows_launch_tab_names_the_files_values_to_fix(qtbot: Any, window
     values are counted."""
     config = RunConfig()
     config.name = "r"
-    config.launch.processes, config.launch.nodes = 1000, 0
+    config.launch.processes, config.launch.nodes = 5000, 0
     window.set_config(config)
     form = window.launch_form
     window.tabs.setCurrentWidget(window.pages[form])
@@ -113,7 +113,7 @@ def test_the_windows_launch_tab_names_the_files_values_to_fix(qtbot: Any, window
     qtbot.wait(50)
     assert "nodes is 0" in form._fields["launch.nodes"].error_label().text()
     assert form.summary.text().startswith("The config has values to fix before the processes can be counted: "
-                                          "Processes 1000 (the box takes 1 to 256), Machines 0 (the box takes 1 to "
+                                          "Processes 5000 (the box takes 1 to 1024), Machines 0 (the box takes 1 to "
                                           "64).")
     form.processes_spin.setValue(8)
     form.nodes_spin.setValue(2)
@@ -147,7 +147,7 @@ def test_the_window_keeps_and_names_the_loaded_values_after_an_edit_of_another_f
 
 def test_machines_box_stops_at_the_most_validation_accepts(qtbot: Any) -> None:
     """The box used to go to 4096 machines while validation refuses more than MAX_NODES: a count it offers must
-    be one a run can take, and a loaded count above it is kept and named (as 1000 processes are)."""
+    be one a run can take, and a loaded count above it is kept and named (as 5000 processes are)."""
     from finetune_studio.core.launch import MAX_NODES
 
     form = _loaded(qtbot, processes=2, nodes=2)
