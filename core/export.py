@@ -107,23 +107,44 @@ def shipping_problem(run_dir: Path, what: str, busy_check: bool = True) -> str |
     .damage), which a push would publish and an export hand on, both without a word. `busy_check` False: the run's
     own process asks (a push when done, under its lock)."""
     from finetune_studio.core.generate import damage
-    from finetune_studio.core.runs import lock_alive, read_lock
 
     folder = RunFolder(Path(run_dir))
-    name = folder.path.name
-    record = read_lock(folder.path) if busy_check else None
-    if record is not None and lock_alive(record):
-        status = folder.read_status()
-        step, total = status.get("step"), status.get("max_steps")
-        at = f", at step {step} of {total}" if isinstance(step, int) and isinstance(total, int) and total else ""
-        return (f"The run {name} is training again (process {record.get('pid')}{at}): its model folder still holds "
-                f"the previous result, which would be {what} as if it were this run's. Nothing was {what}. To fix: "
-                "wait until it ends (or stop it), then try again.")
+    training = training_text(folder, what) if busy_check else None
+    if training:
+        return training
     problem = damage(folder.model_dir) if folder.model_dir.is_dir() else None
     if problem:
-        return (f"The saved model of the run {name} is damaged: {problem}. Nothing was {what}. To fix: "
+        return (f"The saved model of the run {folder.path.name} is damaged: {problem}. Nothing was {what}. To fix: "
                 + model_fix(folder))
     return None
+
+
+def training_text(folder: RunFolder, what: str) -> str | None:
+    """Why a run that some process is training right now cannot be `what` ("exported", "pushed"); None when none
+    is. A resume or a continue trains again over a previous model still in its model folder; a run training for the
+    first time has none yet, and was told it was "training again"."""
+    from finetune_studio.core.runs import lock_alive, read_lock
+
+    record = read_lock(folder.path)
+    if record is None or not lock_alive(record):
+        return None
+    status = folder.read_status()
+    step, total = status.get("step"), status.get("max_steps")
+    at = f", at step {step} of {total}" if isinstance(step, int) and isinstance(total, int) and total else ""
+    doing = f"(process {record.get('pid')}{at})"
+    fix = f"Nothing was {what}. To fix: wait until it ends (or stop it), then try again."
+    if _has_saved_model(folder):
+        return (f"The run {folder.path.name} is training again {doing}: its model folder still holds the previous "
+                f"result, which would be {what} as if it were this run's. {fix}")
+    return f"The run {folder.path.name} is training {doing}; it has no finished model yet. {fix}"
+
+
+def _has_saved_model(folder: RunFolder) -> bool:
+    """A model folder holding any file: what a finished run left (an adapter or a whole model)."""
+    try:
+        return folder.model_dir.is_dir() and any(path.is_file() for path in folder.model_dir.iterdir())
+    except OSError:
+        return False
 
 
 def model_fix(folder: RunFolder) -> str:
