@@ -45,9 +45,10 @@ class ExportError(FinetuneError):
     """An export that cannot be done; the message says why and what to do. `kind` names a refusal of what the user
     gave (BAD_INPUT_KINDS: the command line exits 2 for them, not 1), so no caller reads the sentence."""
 
-    def __init__(self, message: str, kind: str = ""):
+    def __init__(self, message: str, kind: str = "", problem: str = ""):
         super().__init__(message)
         self.kind = kind
+        self.problem = problem  # WRITE_KINDS: what went wrong, naming neither folder nor fix (a push says its own)
 
     @property
     def bad_input(self) -> bool:
@@ -55,9 +56,12 @@ class ExportError(FinetuneError):
 
 
 # ExportError.kind values: a run that trained every weight (nothing to export), an --out that cannot take the
-# export, an unknown kind of export. Nothing was written for any of them.
+# export, an unknown kind of export, a destination that cannot be written (nothing was written for any of them);
+# too little disk space (before or while writing), another failed write (nothing was left).
 NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND = "not_an_adapter_run", "out_unusable", "unknown_kind"
-BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND})
+CANNOT_WRITE, NO_SPACE, WRITE_FAILED = "cannot_write", "no_space", "write_failed"
+BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE})
+WRITE_KINDS = frozenset({CANNOT_WRITE, NO_SPACE, WRITE_FAILED})  # ExportError.problem says what went wrong
 
 
 @dataclass(frozen=True)
@@ -268,13 +272,66 @@ def check_space(out_dir: Path, needed: int, what: str) -> None:
     where = _existing_parent(out_dir)
     free = shutil.disk_usage(where).free
     if free < needed + SPARE_BYTES:
-        raise ExportError(f"Not enough free disk space for the {what}: it takes about {size_text(needed)}, and "
-                          f"{size_text(SPARE_BYTES)} more are kept free for the system; {where} has "
-                          f"{size_text(free)} free. Nothing was written. To fix: free some space there, or export "
-                          "to a folder on another disk (--out DIR).")
+        problem = (f"the {what} takes about {size_text(needed)}, and {size_text(SPARE_BYTES)} more are kept free for "
+                   f"the system, but the disk has {size_text(free)} free")
+        raise ExportError(f"Not enough free disk space for the {what} in {out_dir}: {problem}. Nothing was written. "
+                          f"To fix: free some space on the disk that holds {where}, or export to a folder on another "
+                          "disk (--out DIR).", NO_SPACE, problem)
 
 
-def _prepare_out(out_dir: Path, overwrite: bool) -> Path:
+def _cannot_write(out_dir: Path, exc: OSError) -> ExportError:
+    """The destination refused a write (no permission, a read-only file system): a bad --out, said as such rather
+    than as a failed training ("Training failed: OSError")."""
+    from finetune_studio.core.runs import _UNWRITABLE  # core.runs' words for these errnos
+
+    problem = _UNWRITABLE.get(exc.errno or 0) or exc.strerror or str(exc)
+    return ExportError(f"Cannot write to {out_dir}: {problem}. Nothing was written. To fix: choose a folder you can "
+                       "write to (--out DIR).", CANNOT_WRITE, problem)
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Refuse before anything loads (a merge loads the whole base model first) when the export could not be
+    written: a probe folder is made, and removed, where the hidden .partial folder goes (beside out_dir, or in the
+    nearest folder that exists) and, when out_dir holds files to replace, in out_dir itself."""
+    import tempfile
+
+    from finetune_studio.core.runs import _UNWRITABLE
+
+    places = [_existing_parent(out_dir.parent)]
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        places.append(out_dir)
+    for place in places:
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".finetune-studio-probe-", dir=place))
+        except OSError as exc:
+            if exc.errno in _UNWRITABLE:
+                raise _cannot_write(out_dir, exc) from None
+            raise _write_failed(exc, "export", out_dir, out_dir) from None
+
+
+def _write_failed(exc: Exception, what: str, partial: Path, out_dir: Path) -> ExportError:
+    """A write of the export that failed, said of out_dir (the hidden .partial folder it went into is gone by now)
+    with the fix for its cause: a full disk, a folder that cannot be written, or another error."""
+    from finetune_studio.core.advice import disk_full_cause
+    from finetune_studio.core.runs import _UNWRITABLE
+
+    if isinstance(exc, OSError) and exc.errno in _UNWRITABLE:
+        return _cannot_write(out_dir, exc)
+    where = _existing_parent(out_dir)
+    full = disk_full_cause(exc, where)
+    if full is not None:
+        problem = f"the disk ran out of space ({full.strerror or 'No space left on device'})"
+        return ExportError(f"Writing the {what} to {out_dir} failed: {problem}. Nothing was left there. To fix: free "
+                           f"some space on the disk that holds {where}, or export to a folder on another disk (--out "
+                           "DIR), then export again.", NO_SPACE, problem)
+    lines = str(exc).strip().splitlines()
+    problem = (f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__).replace(str(partial), str(out_dir))
+    return ExportError(f"Writing the {what} to {out_dir} failed ({problem}). Nothing was left there. To fix: choose "
+                       "another folder (--out DIR), then export again.", WRITE_FAILED, problem)
+
+
+def _check_out(out_dir: Path, overwrite: bool) -> None:
+    """Refuse an export folder that cannot take the export, before anything is loaded or written."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder. To fix: choose a folder to export to (--out DIR).",
                           OUT_UNUSABLE)
@@ -285,11 +342,33 @@ def _prepare_out(out_dir: Path, overwrite: bool) -> Path:
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ExportError(f"{out_dir} exists already and is not empty. To fix: choose another folder (--out DIR), "
                           "or delete it first.", OUT_UNUSABLE)
+    _check_writable(out_dir)
+
+
+def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
+    """The hidden folder beside out_dir that the export is written into (renamed into place by _write)."""
+    _check_out(out_dir, overwrite)
     partial = out_dir.parent / f".{out_dir.name}.partial"
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+    except OSError as exc:
+        raise _write_failed(exc, what, partial, out_dir) from exc
     return partial
+
+
+def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None]) -> list[str]:
+    """`write` the export into `partial`, then put it in place of out_dir; on any failure nothing is left and the
+    error names out_dir, not the deleted partial folder (which the user never chose)."""
+    try:
+        write(partial)
+        return _finish(partial, out_dir)
+    except BaseException as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(exc, Exception):  # a full disk mid-write, a file system error: said as an export's failure
+            raise _write_failed(exc, what, partial, out_dir) from exc
+        raise
 
 
 def _finish(partial: Path, out_dir: Path) -> list[str]:
@@ -312,14 +391,13 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     files = [p for p in sorted(model_dir.iterdir()) if p.is_file() and p.name not in _NOT_EXPORTED]
     needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
-    partial = _prepare_out(out_dir, overwrite)
-    try:
+    partial = _prepare_out(out_dir, overwrite, "adapter")
+
+    def copy(into: Path) -> None:
         for path in files:
-            shutil.copy2(path, partial / path.name)
-        written = _finish(partial, out_dir)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+            shutil.copy2(path, into / path.name)
+
+    written = _write(partial, out_dir, "adapter", copy)
     base = adapter.get("base_model_name_or_path")
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
@@ -346,8 +424,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, MERGED)
     check_destination(folder, out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not overwrite)):
-        _prepare_out(out_dir, overwrite)  # raises: says so before the base model loads
+    _check_out(out_dir, overwrite)  # a folder that cannot take it is said before the base model loads
     from finetune_studio.core.shared_state import training_in_process
 
     if training_in_process():
@@ -386,20 +463,14 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))  # as the run saved it (its pad token set)
-    partial = _prepare_out(out_dir, overwrite)
-    try:
+    partial = _prepare_out(out_dir, overwrite, "merged model")
+
+    def save(into: Path) -> None:
         say(f"Saving the merged model to {out_dir}")
-        merged.save_pretrained(str(partial), max_shard_size=shard_limit(merged))
-        tokenizer.save_pretrained(str(partial))
-        written = _finish(partial, out_dir)
-    except BaseException as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        if isinstance(exc, Exception):  # a full disk mid-write, a file system error: said as an export's failure
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ExportError(f"Writing the merged model to {out_dir} failed ({first}). Nothing was left there. "
-                              "To fix: free some space or choose another folder (--out DIR), then export again.") \
-                from exc
-        raise
+        merged.save_pretrained(str(into), max_shard_size=shard_limit(merged))
+        tokenizer.save_pretrained(str(into))
+
+    written = _write(partial, out_dir, "merged model", save)
     size = _tree_size(out_dir)
     message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "
                f"AutoModelForCausalLM.from_pretrained('{out_dir}').")

@@ -92,9 +92,10 @@ def test_an_export_under_a_file_and_a_failed_write_say_what_happened(run_copy: P
     out = tmp_path / "merged"
     with pytest.raises(ExportError) as refused:
         export_merged(run_copy, out)
-    assert str(refused.value) == (f"Writing the merged model to {out} failed ([Errno 28] No space left on device). "
-                                  "Nothing was left there. To fix: free some space or choose another folder (--out "
-                                  "DIR), then export again.")
+    assert str(refused.value) == (f"Writing the merged model to {out} failed: the disk ran out of space (No space "
+                                  f"left on device). Nothing was left there. To fix: free some space on the disk that "
+                                  f"holds {tmp_path}, or export to a folder on another disk (--out DIR), then export "
+                                  "again.")
     assert not out.exists() and not list(tmp_path.glob(".merged*"))
 
 
