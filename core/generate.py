@@ -61,6 +61,7 @@ class PromptTooLong(GenerationError):
                          "or start a new conversation.")
         self.tokens = tokens
         self.limit = limit
+        self.system_tokens = 0  # of `tokens`, what a chat's system prompt takes (system_share), when it was measured
 
 
 @dataclass(frozen=True)
@@ -846,10 +847,25 @@ def prompt_problems(source: Source, tokenizer: Any, prompts: list[str], side: st
                                                      template=template))
             answer_room(tokens, limit, 1)
         except PromptTooLong as exc:
+            if source.chat and system.strip():
+                exc.system_tokens = system_share(tokenizer, prompt, system, template)
             found.append((number, exc))
         except Exception:  # noqa: BLE001 - an empty prompt or a template that fails: answering it says why
             continue
     return found
+
+
+def system_share(tokenizer: Any, prompt: str, system: str, template: str | None) -> int:
+    """How many tokens of a chat prompt rendered with the system prompt `system` that system prompt takes (the
+    prompt rendered with it, less rendered without it), so a prompt too long for the model can say which part to
+    shorten: a long --system was blamed on the user's prompt. 0 when it cannot be told."""
+    try:
+        with_system = prompt_length(tokenizer, render(tokenizer, prompt, chat=True, system=system,
+                                                      template=template))
+        without = prompt_length(tokenizer, render(tokenizer, prompt, chat=True, template=template))
+    except Exception:  # noqa: BLE001 - a template that fails: the whole prompt is said, as before
+        return 0
+    return max(0, with_system - without)
 
 
 def eos_ids(model: Any, tokenizer: Any) -> set[int]:

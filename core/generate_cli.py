@@ -31,6 +31,7 @@ from finetune_studio.core.generate import (
     resolve,
     run_config,
     stream_answer,
+    system_share,
 )
 from finetune_studio.core.model import quiet_transformers
 from finetune_studio.core.runs import RunFolder
@@ -196,7 +197,16 @@ def too_long_problems(args: Any, source: Any, tokenizer: Any, prompts: list[str]
     """Each prompt too long for the model, in this command's words, measured before the weights load (the
     tokenizer and the model's config.json: core.generate.prompt_problems, the rule stream_answer applies)."""
     found = prompt_problems(source, tokenizer, prompts, side, system=args.system)
+    filling = next((exc for _, exc in found if exc.system_tokens >= exc.limit), None)
+    if filling is not None:  # every prompt fails for it: one line that blames --system, not one per prompt
+        return [_system_fills_context(filling)]
     return [f"{_which(prompts, number)} {_too_long_reason(exc)}" for number, exc in found]
+
+
+def _system_fills_context(exc: PromptTooLong) -> str:
+    return (f"--system is {exc.system_tokens} tokens long and this model reads at most {exc.limit} tokens (system "
+            "prompt, prompt and answer together), so no prompt leaves room for an answer. To fix: shorten --system "
+            f"to well under {exc.limit} tokens, or leave it out.")
 
 
 def _which(prompts: list[str], number: int) -> str:
@@ -205,6 +215,14 @@ def _which(prompts: list[str], number: int) -> str:
 
 
 def _too_long_reason(exc: PromptTooLong) -> str:
+    """Why a prompt does not fit, and what to shorten: with a system prompt, which part takes how many tokens."""
+    if exc.system_tokens:
+        own = exc.tokens - exc.system_tokens
+        return (f"is {exc.tokens} tokens long with the system prompt (--system takes {exc.system_tokens} of them, the "
+                f"prompt itself {own}) and this model reads at most {exc.limit} tokens (system prompt, prompt and "
+                f"answer together), so no room is left for an answer. To fix: shorten --system or the prompt so "
+                f"together they stay well under {exc.limit} tokens; the answer gets the room left, up to "
+                "--max-new-tokens.")
     return (f"is {exc.tokens} tokens long and this model reads at most {exc.limit} tokens (prompt and answer "
             "together), so no room is left for an answer. To fix: shorten the prompt to well under "
             f"{exc.limit} tokens; the answer gets the room left, up to --max-new-tokens.")
@@ -313,6 +331,8 @@ def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: s
                 answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop,
                                        lambda text: print(text, end="", flush=True), side)
             except GenerationError as exc:
+                if isinstance(exc, PromptTooLong) and source.chat and conversation.system.strip():
+                    exc.system_tokens = system_share(loaded.tokenizer, prompt, conversation.system, template)
                 print(f"error: {_which(prompts, number)} was not answered: {_cli_reason(exc)}", file=sys.stderr,
                       flush=True)
                 unanswered.append(number)
