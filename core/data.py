@@ -449,7 +449,7 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
         except Exception as exc:  # noqa: BLE001 - datasets wraps parse errors in several types
             if "corresponds to no data" in str(exc):  # datasets' words for a source without rows
                 raise DataError(_no_rows(where, fmt)) from None
-            raise DataError(f"Could not read {where}: {_first_line(exc)}") from None
+            raise DataError(_read_failure(files, fmt, config, delimiter, exc)) from None
         if len(ds) == 0:
             raise DataError(_no_rows(where, fmt))
     else:
@@ -461,6 +461,41 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
     if len(ds) == 0:
         raise DataError(f"The dataset {config.source} has no rows. Pick a file with data in it.")
     return ds
+
+
+def _read_failure(files: list[Path], fmt: str, config: DatasetConfig, delimiter: str, exc: BaseException,
+                  limit: int | None = None) -> str:
+    """Why datasets could not read a source, naming the file: for a folder, each file is read alone (only now, on
+    this error path; its first `limit` rows when set, streaming) to find the one that fails, or the first whose
+    columns differ from the first file's (a run reads a folder as one table)."""
+    import datasets
+
+    if len(files) == 1:
+        return f"Could not read {files[0]}: {_first_line(exc.__cause__ or exc)}"
+    folder = Path(resolve_source(config.source))
+    seen: list[tuple[Path, list[str]]] = []
+    for path in files:
+        try:
+            options = _reader_options(fmt, [path], config, delimiter)
+            if limit is None:
+                names = list(datasets.load_dataset(fmt, data_files=[str(path)], split="train", **options).column_names)
+            else:
+                stream = datasets.load_dataset(fmt, data_files=[str(path)], split="train", streaming=True, **options)
+                names = list(next(iter(stream.take(1)), {}).keys())
+        except Exception as alone:  # noqa: BLE001 - this file's own failure, whatever its type
+            return f"Could not read {path}: {_first_line(alone.__cause__ or alone)}"
+        seen.append((path, names))
+        first_path, first = seen[0]
+        if names and first and set(names) != set(first):
+            name, other = path.relative_to(folder).as_posix(), first_path.relative_to(folder).as_posix()
+            lacks = [c for c in first if c not in names]
+            text = config.text_column
+            said = (f"{name} has no column {shown(text)} (its columns: {', '.join(names)})"
+                    if isinstance(text, str) and text in lacks else
+                    f"{name} has the columns {', '.join(names)} and {other} has {', '.join(first)}")
+            return (f"{folder}: {said}. A run reads the files of a folder as one table, so each needs the same "
+                    f"columns. To fix: give {name} the columns of the others, or move it out of the folder.")
+    return f"Could not read {folder}: {_first_line(exc.__cause__ or exc)}"
 
 
 def _no_rows(where: Path, fmt: str) -> str:
@@ -544,6 +579,33 @@ def _not_text(source: str, column: str, kind: str, text_columns: list[str]) -> D
     return DataError(f"{source}: column {shown(column)} holds {kind}, not text.{choose}")
 
 
+def _odd_value(source: str, column: str, row: int, value: Any, where: str | None = None) -> DataError:
+    """A row whose value is not text in a column whose other rows hold text: the row is the mistake, not the column
+    (the pre-check and the run say it in these words). `where` as for _no_value."""
+    inside = f" ({where})" if where else ""
+    return DataError(f"{source}: row {row}{inside} holds {one_kind(value)} ({brief(value)}) in column {shown(column)}, "
+                     "not text. Fix or remove that row.")
+
+
+def _first_odd_json(values: Any) -> tuple[int, Any] | None:
+    """(row number, value) of the first value that is not text in a column datasets read as Json (its rows hold
+    values of several types: text in most, a number or a record in some), when some row holds text; None else. The
+    Arrow storage holds each value as JSON text, so a text value is the one that starts with a quote."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    storage = pa.chunked_array([c.storage if isinstance(c, pa.ExtensionArray) else c for c in chunks])
+    if storage.type not in (pa.string(), pa.large_string()):
+        return None
+    quoted = pc.starts_with(storage, '"')
+    if not pc.any(quoted).as_py():
+        return None
+    odd = pc.and_(pc.invert(quoted), pc.not_equal(storage, "null"))
+    index = pc.index(pc.fill_null(odd, False), True).as_py()
+    return None if index < 0 else (index + 1, json.loads(storage[index].as_py()))
+
+
 def _no_value(source: str, column: str, row: int, where: str | None = None) -> DataError:
     """`where`: the file of a folder source that holds the row, and its row there ("row 12 of part-2.parquet")."""
     inside = f" ({where})" if where else ""
@@ -619,6 +681,9 @@ def check_text_column(ds: Any, column: str, source: str, notify: Any = None) -> 
         notify(column_notice(column, real))
     kind = _feature_kind(ds.features[real])
     if kind is not None:
+        odd = _first_odd_json(ds.data.column(real)) if type(ds.features[real]).__name__ == "Json" else None
+        if odd is not None:  # mostly text, a few rows of another type (past the rows the pre-check read)
+            raise _odd_value(source, real, *odd)
         raise _not_text(source, real, kind, [n for n in names if _feature_kind(ds.features[n]) is None])
     values = ds.data.column(real)  # Arrow: counting nulls never turns 100k strings into Python objects
     if values.null_count:
@@ -670,7 +735,7 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
                                            **options)
             rows = list(stream.take(limit))
         except Exception as exc:  # noqa: BLE001 - a reader's failure of any type is the file's problem
-            raise DataError(f"Could not read {files[0]}: {_first_line(exc)}") from None
+            raise DataError(_read_failure(files, fmt, config, delimiter or ",", exc, limit)) from None
         names = [str(p) for p in files]
     else:
         _hub_guard(config.source)
@@ -923,9 +988,8 @@ def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: 
         odd = _odd_row(rows, real) if fmt in ("json", "text") else None  # Parquet and CSV: one type a column
         if odd is not None:  # some rows hold text: the others are the mistake, not the column
             index, value = odd
-            return [Problem("dataset.text_column", f"{config.source}: row {index} holds {one_kind(value)} "
-                                                   f"({brief(value)}) in column {shown(real)}, not text. Fix or "
-                                                   "remove that row.")]
+            return [Problem("dataset.text_column", str(_odd_value(config.source, real, index, value,
+                                                                  _in_part(parts or [], index - 1))))]
         text_columns = [c for c in columns if kinds.get(c) is None]
         return [Problem("dataset.text_column", str(_not_text(config.source, real, kinds[real], text_columns)))]
     parts = parts or []
@@ -1017,7 +1081,7 @@ Nulls = tuple[int, int | None, int, int, int]
 def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = ",") -> tuple[
         list[str], list[dict[str, Any]], dict[str, str | None], dict[str, Nulls], bool, list[tuple[int, str]]]:
     """Columns, the first rows, (Parquet) the column kinds and the nulls the files' statistics count, whether the
-    rows are the whole source, and (a folder of Parquet files) each file's first row index and name in the folder,
+    rows are the whole source, and (a folder) each file's first row index and name in the folder,
     from at most CHECK_BYTES of the files. The Parquet files past those bytes add their metadata (statistics)."""
     budget = CHECK_BYTES
     columns: list[str] = []
@@ -1059,6 +1123,8 @@ def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = "
         if budget <= 0 or (size > budget and not _ascii_compatible(codec)):
             complete = False
             continue  # checked when the run reads it
+        if in_folder:  # a row the check names is named in its file too
+            parts.append((len(rows), path.relative_to(folder).as_posix()))
         with open(path, "rb") as handle:
             data = handle.read(min(size, budget))
         budget -= len(data)

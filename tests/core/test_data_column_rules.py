@@ -86,3 +86,58 @@ def test_a_parquet_number_column_is_refused_in_the_same_words_by_both(tmp_path: 
     with pytest.raises(DataError) as raised:
         data.check_text_column(data.load_split(config.dataset), "text", str(source))
     assert str(raised.value) == expected
+
+
+def _config(source: Path):
+    config = default_config()
+    config.dataset.source, config.dataset.text_column = str(source), "text"
+    return config
+
+
+def test_a_value_past_the_checked_bytes_is_named_by_its_row(tmp_path: Path) -> None:
+    """Finding 4: a number at row 6001 (past the 64 KiB validate reads) failed the run with "column 'text' holds
+    Json values, not text. The dataset has no text column."."""
+    rows = [{"text": f"row number {i} says hello world"} for i in range(8000)]
+    rows[6000] = {"text": 5}
+    source = _jsonl(tmp_path / "mixed_late.jsonl", rows)
+    assert source.stat().st_size > data.CHECK_BYTES and _problems(source, "text") == []
+    with pytest.raises(DataError) as raised:
+        data.check_text_column(data.load_split(_config(source).dataset), "text", str(source))
+    assert str(raised.value) == (f"{source}: row 6001 holds a whole number (5) in column 'text', not text. Fix or "
+                                 "remove that row.")
+
+
+def _folder(tmp_path: Path, rows: int) -> Path:
+    folder = tmp_path / "jdir"
+    folder.mkdir()
+    _jsonl(folder / "a.jsonl", [{"text": f"row number {i} says hello world"} for i in range(rows)])
+    _jsonl(folder / "b.jsonl", [{"body": "x"}])
+    return folder
+
+
+def test_a_folder_file_without_the_text_column_is_named_by_the_run(tmp_path: Path) -> None:
+    """Finding 4: the run said "Could not read <folder>: An error occurred while generating the dataset"."""
+    folder = _folder(tmp_path, 4000)  # a.jsonl is past the bytes validate reads: only the run sees b.jsonl
+    assert _problems(folder, "text") == []
+    with pytest.raises(DataError) as raised:
+        data.load_split(_config(folder).dataset)
+    assert str(raised.value) == (f"{folder}: b.jsonl has no column 'text' (its columns: body). A run reads the files "
+                                 "of a folder as one table, so each needs the same columns. To fix: give b.jsonl the "
+                                 "columns of the others, or move it out of the folder.")
+
+
+def test_the_check_names_the_file_of_a_folder_row(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, 30)
+    assert _problems(folder, "text") == [f"dataset.text_column: {folder}: row 31 (row 1 of b.jsonl) has no value in "
+                                         "column 'text'. Fill or remove it."]
+
+
+def test_the_preview_names_the_folder_file_it_cannot_read(tmp_path: Path) -> None:
+    """The preview named the folder's first file whichever file failed."""
+    folder = tmp_path / "pdir"
+    folder.mkdir()
+    _jsonl(folder / "a.jsonl", [{"text": "a"}])
+    (folder / "b.jsonl").write_text('{"text": "b"}\n{"text": oops\n', encoding="utf-8")
+    with pytest.raises(DataError) as raised:
+        data.preview(_config(folder).dataset)
+    assert str(raised.value) == f"Could not read {folder / 'b.jsonl'}: JSON parse error: Invalid value. in row 1"
