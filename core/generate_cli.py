@@ -171,8 +171,10 @@ def print_answers(run_dir: Path, out: Any) -> int:
 
 def no_answers_message(run_dir: Path, skipped: int = 0) -> str:
     """Why `generate RUN --answers` has nothing to print, and how answers are made: Compare checkpoints (the app's
-    Try tab) answers the run's saved prompts and keeps the answers in its answers.jsonl. `skipped`: its lines that
-    could not be read (cut off or damaged)."""
+    Try tab) answers the prompts of the config open in the app (its prompts:, which Save prompt adds to), not the
+    run's config.yaml, and keeps the answers in the run's answers.jsonl; the run's own saved prompts reach it when
+    its settings are loaded (Runs tab, Use its settings). `skipped`: its lines that could not be read (cut off or
+    damaged)."""
     path = answers_path(run_dir)
     lines = f"{skipped} line{'s' if skipped != 1 else ''}"
     said = (f"{path} holds no readable answer ({lines} cut off or damaged, skipped)" if skipped else
@@ -183,13 +185,15 @@ def no_answers_message(run_dir: Path, skipped: int = 0) -> str:
         prompts = []
     if prompts:
         saved = f"{len(prompts)} saved prompt{'s' if len(prompts) != 1 else ''}"
-        fix = (f"open the run in the app's Try tab and press Compare checkpoints: it answers the run's {saved} with "
-               f"each checkpoint and keeps the answers. To answer them now without keeping the answers: "
-               f"finetune-studio generate {run_dir} --prompts {run_dir / 'config.yaml'}")
+        fix = (f"in the app, load the run's {saved} (Runs tab: select {run_dir.name}, Use its settings), then pick "
+               "the run in the Try tab and press Compare checkpoints: it answers the prompts of the config open in "
+               "the app with each checkpoint and keeps the answers. To answer the run's prompts now without keeping "
+               f"the answers: finetune-studio generate {run_dir} --prompts {run_dir / 'config.yaml'}")
     else:
-        fix = ("open the run in the app's Try tab, save prompts on its Chat page (Save prompt), then press Compare "
-               "checkpoints: it answers them with each checkpoint and keeps the answers. To answer a prompt now "
-               f"without keeping the answer: finetune-studio generate {run_dir} --prompt TEXT")
+        fix = ("open the run in the app's Try tab, save prompts on its Chat page (Save prompt: they are kept with "
+               "the config open in the app), then press Compare checkpoints: it answers them with each checkpoint "
+               "and keeps the answers. To answer a prompt now without keeping the answer: "
+               f"finetune-studio generate {run_dir} --prompt TEXT")
     return f"{run_dir.name} has no saved answers: {said}. To fix: {fix}."
 
 

@@ -360,9 +360,9 @@ def test_answers_of_a_run_with_none_saved_exits_2_saying_how_to_make_some(tmp_pa
     assert (code, out) == (2, "")
     assert err == (f"error: run has no saved answers: Compare checkpoints keeps a run's answers in "
                    f"{run_dir}/answers.jsonl, and there are none yet. To fix: open the run in the app's Try tab, save "
-                   "prompts on its Chat page (Save prompt), then press Compare checkpoints: it answers them with each "
-                   "checkpoint and keeps the answers. To answer a prompt now without keeping the answer: "
-                   f"finetune-studio generate {run_dir} --prompt TEXT.\n")
+                   "prompts on its Chat page (Save prompt: they are kept with the config open in the app), then press "
+                   "Compare checkpoints: it answers them with each checkpoint and keeps the answers. To answer a "
+                   f"prompt now without keeping the answer: finetune-studio generate {run_dir} --prompt TEXT.\n")
 
 
 def test_answers_of_a_run_with_saved_prompts_but_no_answers_names_them(tmp_path: Path, no_loading, capsys) -> None:
@@ -376,9 +376,10 @@ def test_answers_of_a_run_with_saved_prompts_but_no_answers_names_them(tmp_path:
     code, out, err = cli(capsys, str(run_dir), "--answers")
     assert (code, out) == (2, "")
     assert err == (f"error: run has no saved answers: {run_dir}/answers.jsonl holds no readable answer (1 line cut "
-                   "off or damaged, skipped). To fix: open "
-                   "the run in the app's Try tab and press Compare checkpoints: it answers the run's 2 saved prompts "
-                   "with each checkpoint and keeps the answers. To answer them now without keeping the answers: "
+                   "off or damaged, skipped). To fix: in the app, load the run's 2 saved prompts (Runs tab: select "
+                   "run, Use its settings), then pick the run in the Try tab and press Compare checkpoints: it "
+                   "answers the prompts of the config open in the app with each checkpoint and keeps the answers. To "
+                   "answer the run's prompts now without keeping the answers: "
                    f"finetune-studio generate {run_dir} --prompts {run_dir}/config.yaml.\n")
     # the command it suggests reads those prompts
     assert generate_cli.read_prompts_file(run_dir / "config.yaml") == ["Aries", "Leo"]
