@@ -76,6 +76,7 @@ READ_ONLY_TOKEN = "read_only_token"
 NOT_A_RUN_FOLDER = "not_a_run_folder"  # the sentence is core.runs.run_folder_problem's
 BAD_REPO_ID = "bad_repo_id"
 NOT_AN_ADAPTER_RUN = "not_an_adapter_run"  # a merged push of a run that trained every weight
+STAGING_FAILED = "staging_failed"  # a merged push's merge could not be written where the push stages it
 # What the user gave is unusable as it stands (nothing was sent): the command line exits 2 (bad input), not 1.
 BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN})
 REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
@@ -837,15 +838,27 @@ def _merge_problem(run_dir: Path) -> None:
                        "no adapter to merge. Push it as it is.", kind=NOT_AN_ADAPTER_RUN)
 
 
-def _merged_model(run_dir: Path, out_dir: Path) -> Path:
-    """core.export's merged model of the run, written into `out_dir` (a temporary folder of the push)."""
+def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str) -> Path:
+    """core.export's merged model of the run, written into `out_dir` (a temporary folder of the push).
+    `nothing_sent`: what the Hub holds of this push so far, as a sentence. An export's own advice (--out DIR,
+    "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead."""
     from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.export import export_merged
+    from finetune_studio.core.export import NO_SPACE, WRITE_KINDS, ExportError, export_merged
 
     try:
         return export_merged(run_dir, out_dir, checked=True).out_dir  # push_run ran shipping_problem
-    except FinetuneError as exc:  # no disk space, a base model that cannot load: nothing was sent
-        raise HubError(f"Could not merge the adapter into its base model, so nothing was pushed: {exc}") from None
+    except ExportError as exc:
+        if exc.kind not in WRITE_KINDS:
+            raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
+        staging = out_dir.parent.parent  # the temporary folder's own folder: TMPDIR, or the system's
+        fix = (f"To fix: free some space on the disk that holds {staging}" if exc.kind == NO_SPACE else
+               f"To fix: make {staging} writable")
+        raise HubError(f"Could not merge the adapter into its base model in the push's staging folder in {staging}: "
+                       f"{exc.problem}. {nothing_sent}", kind=STAGING_FAILED,
+                       fix=f"{fix}, or set TMPDIR to a folder on a disk with room and start the push (or the app) "
+                           "again; or push the adapter alone, which needs no merge.") from None
+    except FinetuneError as exc:  # a base model that cannot load: nothing was sent
+        raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
 
 
 def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, commit_message: str | None = None,
@@ -877,12 +890,10 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
         raise HubError(problem)
     if form == PUSH_MERGED:
         _merge_problem(run_dir)
-        with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:
-            if progress is not None:
-                progress({"event": "push", "phase": "merge",
-                          "message": "Merging the adapter into its base model (peft merge_and_unload)"})
-            merged = _merged_model(run_dir, Path(tmp) / "merged")
-            return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, merged, _card_form(form))
+        with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:  # the merge is done in _push_quietly,
+            merge_into = Path(tmp) / "merged"  # once the login, the repository id and the right to push are checked
+            return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, merge_into,
+                         _card_form(form))
     return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, None, _card_form(form))
 
 
@@ -895,25 +906,32 @@ def _check_repo_id(repo_id: str) -> None:
 
 
 def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
-          progress: Progress | None, cancel: threading.Event | None, model_dir: Path | None,
+          progress: Progress | None, cancel: threading.Event | None, merge_into: Path | None,
           card_form: str | None) -> PushResult:
     emit = progress or (lambda event: None)
     with _client_lines(emit):  # a retry is said in the push's progress, not in huggingface_hub's log lines
-        return _push_quietly(run_dir, repo_id, private, commit_message, token, emit, cancel, model_dir, card_form)
+        return _push_quietly(run_dir, repo_id, private, commit_message, token, emit, cancel, merge_into, card_form)
 
 
 def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
-                  emit: Progress, cancel: threading.Event | None, model_dir: Path | None,
+                  emit: Progress, cancel: threading.Event | None, merge_into: Path | None,
                   card_form: str | None) -> PushResult:
+    """The push itself. `merge_into`: a merged push's temporary folder, where the adapter is merged into its base
+    model only after the quick checks (logged in, the repository id, the account's right to create and write the
+    repository): a mistyped token or repository failed only after minutes of loading and merging a big model."""
     stop = cancel or threading.Event()
     created: list[str] = []
+    model_dir: Path | None = None  # the merged model's folder, once merged; until then the run's own is read
+
+    def nothing_sent() -> str:
+        return (f"The repository {created[0]} exists on the Hub, but no files were uploaded to it." if created
+                else "Nothing was sent to the Hub.")
 
     def phase(name: str, message: str, **extra: Any) -> None:
         emit({"event": "push", "phase": name, "message": message, **extra})
         if stop.is_set():
-            where = (f"the repository {created[0]} exists on the Hub, but no files were uploaded to it" if created
-                     else "nothing was sent to the Hub")
-            raise HubCancelled(f"Push cancelled: {where}.")
+            said = nothing_sent()
+            raise HubCancelled(f"Push cancelled: {said[0].lower()}{said[1:]}")
 
     plan = lambda **more: _plan(run_dir, model_dir=model_dir, form=card_form, checked=True, **more)  # noqa: E731
     _call("reading the run folder", plan, None)  # a run that cannot be pushed fails first
@@ -946,6 +964,9 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
         raise HubPermissionError(f"{repo_id} already exists and is private, and you asked for a public push: pushing "
                                  "would keep it private. Make it public in its settings on the Hub first, push "
                                  "privately, or choose another repository name.")
+    if merge_into is not None:
+        phase("merge", "Merging the adapter into its base model (peft merge_and_unload)")
+        model_dir = _merged_model(run_dir, merge_into, nothing_sent())
 
     items = _call("reading the run folder", lambda: plan(repo_id=repo_id, token=token), token)
     total = sum(item.size for item in items)

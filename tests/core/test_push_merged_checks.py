@@ -1,0 +1,108 @@
+"""A merged push merged the adapter into its base model (minutes for a big one) before it checked the login, the
+repository id and the account's right to push, and a full disk while merging told the push to use --out and
+"export again" (helper-65). Against the local test Hub in this process; the merge itself is stood in for."""
+
+from __future__ import annotations
+
+import errno
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core import cli, export
+from finetune_studio.core import hub as core_hub
+from finetune_studio.core.export import ExportResult
+from tests.core.test_cli_push_export_input import _adapter_run, quiet_hub  # noqa: F401 - a fixture
+from tests.hub_fixtures import READ, hub, safetensors_bytes
+from tests.hub_server import HubServer
+
+
+@pytest.fixture
+def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer, tmp_path: Path) -> list[dict[str, Any]]:
+    """Stands in for core.export.export_merged (a real merge loads the whole base model): records each call, with
+    the repositories the Hub held at that moment, and writes a small whole model where the push asked."""
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(stage))  # the push's staging place (TMPDIR)
+    calls: list[dict[str, Any]] = []
+
+    def merged(run_dir: Path, out_dir: Path, *args: Any, **kwargs: Any) -> ExportResult:
+        calls.append({"out_dir": Path(out_dir), "repos": sorted(quiet_hub.repos)})
+        Path(out_dir).mkdir(parents=True)
+        (Path(out_dir) / "config.json").write_text('{"model_type": "qwen3"}')
+        (Path(out_dir) / "model.safetensors").write_bytes(safetensors_bytes(b"merged" * 16))
+        return ExportResult("merged", Path(out_dir))
+
+    monkeypatch.setattr(export, "export_merged", merged)
+    return calls
+
+
+@pytest.mark.parametrize(("repo", "token", "code", "starts"), [
+    ("alice/m", None, cli.EXIT_FAILED, "error: You are not logged in to the Hugging Face Hub."),
+    ("alice/bad name", "write", cli.EXIT_CONFIG, "error: alice/bad name is not a valid repository id: "),
+    ("bob/m", "write", cli.EXIT_FAILED, "error: You cannot push to bob/m: "),
+    ("alice/m", "read", cli.EXIT_FAILED, "error: Your Hugging Face token (studio-read) is read-only, so it "
+                                          "cannot push."),
+])
+def test_a_merged_push_that_cannot_be_sent_fails_before_merging(
+        repo: str, token: str | None, code: int, starts: str, merges: list[dict[str, Any]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _adapter_run(tmp_path / "runs")
+    if token is None:
+        monkeypatch.delenv("HF_TOKEN")
+    elif token == "read":
+        monkeypatch.setenv("HF_TOKEN", READ)
+    assert cli.main(["push", str(run), "--repo", repo, "--merged"]) == code
+    out, err = capsys.readouterr()
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(starts), err
+    assert merges == []  # the base model was never loaded nor merged
+    assert list((tmp_path / "stage").iterdir()) == []
+
+
+def test_a_merged_push_merges_once_the_repository_is_there(merges: list[dict[str, Any]], quiet_hub: HubServer,
+                                                           tmp_path: Path) -> None:
+    run = _adapter_run(tmp_path / "runs")
+    phases: list[str] = []
+    result = core_hub.push_run(run, repo_id="alice/m", form=core_hub.PUSH_MERGED,
+                          progress=lambda event: phases.append(event["phase"]))
+    assert len(merges) == 1 and merges[0]["repos"] == ["alice/m"]  # created (and checked) before the merge
+    assert merges[0]["out_dir"].parent.parent == tmp_path / "stage"
+    assert {"config.json", "model.safetensors"} <= set(result.files)
+    assert phases[:4] == ["account", "repo", "merge", "prepare"]
+
+
+@pytest.mark.parametrize("failure", ["space", "write"])
+def test_a_merged_push_out_of_room_names_its_staging_folder_and_no_export_flags(
+        failure: str, quiet_hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(stage))
+
+    def merged(run_dir: Path, out_dir: Path, *args: Any, **kwargs: Any) -> ExportResult:
+        if failure == "space":  # core.export's own check, on the real disk, asked for far more than it has
+            export.check_space(Path(out_dir), 2**60, "merged model")
+        partial = Path(out_dir).parent / ".merged.partial"
+        raise export._write_failed(OSError(errno.ENOSPC, "No space left on device", str(partial / "x")),
+                                   "merged model", partial, Path(out_dir))
+
+    monkeypatch.setattr(export, "export_merged", merged)
+    run = _adapter_run(tmp_path / "runs")
+    assert cli.main(["push", str(run), "--repo", "alice/m", "--merged"]) == cli.EXIT_FAILED
+    out, err = capsys.readouterr()
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert out == "" and len(errors) == 1, err
+    line = errors[0]
+    problem = ("the merged model takes about 1152921504.6 GB" if failure == "space" else
+               "the disk ran out of space (No space left on device)")
+    assert line.startswith(f"error: Could not merge the adapter into its base model in the push's staging folder "
+                           f"in {stage}: {problem}"), line
+    assert line.endswith(". The repository alice/m exists on the Hub, but no files were uploaded to it. To fix: "
+                         f"free some space on the disk that holds {stage}, or set TMPDIR to a folder on a disk with "
+                         "room and start the push (or the app) again; or push the adapter alone, which needs no "
+                         "merge."), line
+    assert "--out" not in line and "export" not in line and ".partial" not in line
+    assert quiet_hub.repos["alice/m"].files == {}
