@@ -177,6 +177,13 @@ class ModelForm(Form):
         super().show_problems(problems)
         self.adapter_form.show_problems(problems)
 
+    def set_warnings(self, warnings: list[Problem]) -> None:
+        super().set_warnings(warnings)
+        self.adapter_form.set_warnings(warnings)  # its own fields' (a rank past break-even), as show_problems
+
+    def warning_text(self, key: str) -> str | None:
+        return super().warning_text(key) or self.adapter_form.warning_text(key)
+
     def field_widget(self, key: str) -> QWidget | None:
         return super().field_widget(key) or self.adapter_form.field_widget(key)
 
