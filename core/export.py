@@ -295,18 +295,15 @@ def _check_writable(out_dir: Path) -> None:
     nearest folder that exists) and, when out_dir holds files to replace, in out_dir itself."""
     import tempfile
 
-    from finetune_studio.core.runs import _UNWRITABLE
-
     places = [_existing_parent(out_dir.parent)]
     if out_dir.is_dir() and any(out_dir.iterdir()):
         places.append(out_dir)
     for place in places:
         try:
             os.rmdir(tempfile.mkdtemp(prefix=".finetune-studio-probe-", dir=place))
-        except OSError as exc:
-            if exc.errno in _UNWRITABLE:
-                raise _cannot_write(out_dir, exc) from None
-            raise _write_failed(exc, "export", out_dir, out_dir) from None
+        except OSError as exc:  # a full disk is said as one; anything else as a folder that cannot be written
+            failed = _write_failed(exc, "export", out_dir, out_dir)
+            raise (failed if failed.kind == NO_SPACE else _cannot_write(out_dir, exc)) from None
 
 
 def _write_failed(exc: Exception, what: str, partial: Path, out_dir: Path) -> ExportError:

@@ -54,6 +54,25 @@ def test_an_unwritable_destination_is_refused_before_the_base_model_loads(
     assert loads == [] and list(locked.iterdir()) == []
 
 
+def test_a_probe_that_fails_otherwise_names_neither_the_probe_nor_a_hidden_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _adapter_run(tmp_path / "runs")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    out = locked / "export"
+    _deny_under(monkeypatch, locked, errno.ENOENT)  # e.g. /proc, which takes no new folders
+    with pytest.raises(ExportError) as refused:
+        export.export_run(run, "merged", out)
+    assert str(refused.value) == (f"Cannot write to {out}: No such file or directory. Nothing was written. To fix: "
+                                  "choose a folder you can write to (--out DIR).")
+    _deny_under(monkeypatch, locked, errno.ENOSPC)
+    with pytest.raises(ExportError) as refused:
+        export.export_run(run, "merged", out)
+    assert str(refused.value) == (f"Writing the export to {out} failed: the disk ran out of space (No space left on "
+                                  f"device). Nothing was left there. To fix: free some space on the disk that holds "
+                                  f"{locked}, or export to a folder on another disk (--out DIR), then export again.")
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into a read-only folder anyway")
 def test_a_real_read_only_folder_is_refused(tmp_path: Path) -> None:
     run = _adapter_run(tmp_path / "runs")
