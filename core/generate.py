@@ -1071,6 +1071,22 @@ def describe_error(exc: BaseException, what: str = "Generation") -> str:
 # ---------------------------------------------------------------------------------------------- comparing checkpoints
 
 
+def first_words(prompt: str, words: int = 6, chars: int = 40) -> str:
+    """A prompt as a message names it: its first words, quoted, with … where more follows."""
+    whole = " ".join(prompt.split())
+    shown = " ".join(whole.split(" ")[:words])[:chars]
+    return f'"{shown}…"' if shown != whole else f'"{shown}"'
+
+
+def too_long_in_comparison(prompts: list[str], prompt: str, exc: PromptTooLong) -> str:
+    """Why the comparison skips a saved prompt, in its words: a comparison has no conversation to start anew (the
+    Try tab's chat advice, PromptTooLong's own), the fix is a shorter prompt."""
+    return (f"prompt {prompts.index(prompt) + 1} ({first_words(prompt)}) is longer than the model's context "
+            f"({exc.tokens} tokens, limit {exc.limit}, prompt and answer together): skipped on every model. To fix: "
+            f"shorten it to well under {exc.limit} tokens (save the shorter one, remove this one), then compare "
+            "again.")
+
+
 def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationSettings | None = None,
                         sink: AnswerSink | None = None, stop: threading.Event | None = None,
                         where: str | None = None) -> Any:
@@ -1078,7 +1094,11 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     the run; each answer is sent to `sink` as {"event": "answer", "prompt", "model", "record"} and appended to
     run_dir/answers.jsonl as it comes ({"event": "progress", "text"} while loading). A checkpoint that is damaged
     (core.generate.damage) or fails to load is skipped and the rest are compared: {"event": "skipped", "model",
-    "text"} says which and why. An answers file that cannot be written ends the comparison with that reason."""
+    "text"} says which and why. A prompt longer than the model reads is skipped on every model, said once
+    ({"event": "skipped", "model": None, "prompt", "text"}), and the others are answered: one saved prompt too
+    long ended the whole comparison, with a chat's advice to start a new conversation. Only when every prompt is too
+    long does the comparison not start (GenerationError). An answers file that cannot be written ends the comparison
+    with that reason."""
     from finetune_studio.core.answers import answer_table, append_answer
 
     run_dir = Path(run_dir)
@@ -1094,6 +1114,7 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     where = where or device()
     tokenizer = load_tokenizer(source)
     records: list[dict[str, Any]] = []
+    too_long: dict[str, PromptTooLong] = {}  # prompts longer than the model reads: said once, skipped on every model
 
     def say(text: str) -> None:
         emit({"event": "progress", "text": text})
@@ -1103,13 +1124,35 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
         emit({"event": "skipped", "model": target.key, "text": text})
         say(text)
 
+    def skip_prompt(prompt: str, exc: PromptTooLong) -> None:
+        too_long[prompt] = exc
+        text = too_long_in_comparison(prompts, prompt, exc)
+        emit({"event": "skipped", "model": None, "prompt": prompt, "text": text})
+        say(text)
+
+    for side in SIDES:  # measured before any weights load (tokenizer and config.json), as generate does
+        for number, exc in prompt_problems(source, tokenizer, prompts, side):
+            if prompts[number - 1] not in too_long:
+                skip_prompt(prompts[number - 1], exc)
+    if len(too_long) == len(set(prompts)):
+        limit = min(exc.limit for exc in too_long.values())
+        raise GenerationError(f"Every saved prompt is longer than the model's context (limit {limit} tokens, prompt "
+                              "and answer together), so there is nothing to compare on. To fix: save shorter "
+                              f"prompts, well under {limit} tokens, and remove the long ones.")
+
     def answer_all(model: Any, key: str, step: int | None) -> None:
         for prompt in prompts:
             if stop.is_set():
                 return
+            if prompt in too_long:
+                continue
             rendered = render(tokenizer, prompt, chat=source.chat,
                               template=chat_template(tokenizer, source.chat_config) if source.chat else None)
-            answer = stream_answer(model, tokenizer, rendered, settings, stop, side=key)
+            try:
+                answer = stream_answer(model, tokenizer, rendered, settings, stop, side=key)
+            except PromptTooLong as exc:  # a model whose context only the loaded model says
+                skip_prompt(prompt, exc)
+                continue
             if answer.stop_reason is StopReason.USER:
                 return
             record = {"prompt": prompt, "model": key, "step": step, "answer": answer.text, "tokens": answer.tokens,

@@ -24,6 +24,7 @@ from finetune_studio.core.generate import (
     PromptTooLong,
     chat_template,
     describe_error,
+    first_words,
     load,
     load_tokenizer,
     prompt_problems,
@@ -215,7 +216,7 @@ def _system_fills_context(exc: PromptTooLong) -> str:
 
 def _which(prompts: list[str], number: int) -> str:
     """A prompt as an error names it: "the prompt", or its number and first words among several."""
-    return f"prompt {number} ({_first_words(prompts[number - 1])})" if len(prompts) > 1 else "the prompt"
+    return f"prompt {number} ({first_words(prompts[number - 1])})" if len(prompts) > 1 else "the prompt"
 
 
 def _too_long_reason(exc: PromptTooLong) -> str:
@@ -346,13 +347,6 @@ def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: s
                 print(f"note: {note}", file=sys.stderr)
             print(f"[{answer.summary()}]", file=sys.stderr, flush=True)
     return unanswered
-
-
-def _first_words(prompt: str, words: int = 6, chars: int = 40) -> str:
-    """A prompt as an error names it: its first words, quoted, with … where more follows."""
-    whole = " ".join(prompt.split())
-    shown = " ".join(whole.split(" ")[:words])[:chars]
-    return f'"{shown}…"' if shown != whole else f'"{shown}"'
 
 
 def _cli_reason(exc: GenerationError) -> str:
