@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fractions
+import functools
 import math
 import os
 import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -343,6 +345,26 @@ def runs_dir_of(config: RunConfig) -> Path:
     return Path(config.runs_dir).expanduser() if config.runs_dir else default_runs_dir()
 
 
+@functools.lru_cache(maxsize=1)
+def text_keys() -> frozenset[str]:
+    """The dotted keys RunConfig declares as text (str, or str | None): dataset.source, dataset.text_column, …
+    Training fields are not among them: the installed TrainingArguments declares those."""
+    keys = set()
+    owners = [("", RunConfig)] + [(f"{name}.", section_type(name)) for name in SECTIONS]
+    for prefix, cls in owners:
+        for name, hint in typing.get_type_hints(cls).items() if cls is not None else ():
+            if hint is str or set(typing.get_args(hint)) == {str, type(None)}:
+                keys.add(prefix + name)
+    return frozenset(keys)
+
+
+def as_text(key: str, value: Any) -> Any:
+    """A YAML number given for a text field, as text (text_column: 2024 is the column "2024", not a wrong type);
+    anything else unchanged, for validate() to judge (true is not taken for "True", nor a list for its text)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return str(value) if number and key in text_keys() else value
+
+
 def nearest(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
     found = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
@@ -390,7 +412,7 @@ def _parse_section(where: str, data: Any, notices: list[str], problems: list[Pro
         if key not in names:
             problems.append(Problem(f"{where}.{key}", unknown_key_message(key, names, where)))
         else:
-            kwargs[key] = value
+            kwargs[key] = as_text(f"{where}.{key}", value)
     return type(default)(**kwargs)
 
 
@@ -416,7 +438,7 @@ def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
         if declared.name in SECTIONS:
             kwargs[declared.name] = _parse_section(declared.name, value, notices, problems)
         elif value is not None:
-            kwargs[declared.name] = declared.metadata.get("parse", lambda v: v)(value)
+            kwargs[declared.name] = declared.metadata.get("parse", lambda v: v)(as_text(declared.name, value))
     config = RunConfig(**kwargs)
     if problems:
         raise ConfigError(problems, partial=config)  # without its unknown keys: `validate` lists its problems too
@@ -605,7 +627,9 @@ def save_config(config: RunConfig, path: str | os.PathLike[str]) -> None:
 
 
 def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig, list[str]]:
-    """CLI `--set section.key=value` (value parsed as YAML); a bare key means a training field."""
+    """CLI `--set section.key=value` (value parsed as YAML); a bare key means a training field. A field declared as
+    text takes the value as typed whatever YAML makes of it: `dataset.source=data/a: b.jsonl` is that path, not the
+    mapping {'data/a': 'b.jsonl'}, and `dataset.text_column=2024` the column "2024" (null still clears it)."""
     import yaml
 
     data = config.to_dict()
@@ -625,6 +649,8 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
             value = yaml_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
+        if value is not None and not isinstance(value, str) and ".".join(parts) in text_keys():
+            value = raw.strip()
         target = data
         for part in parts[:-1]:
             if not isinstance(target.get(part), dict):
