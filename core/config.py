@@ -521,6 +521,9 @@ def _yaml_dumper() -> type:
 # 131,072; a row this long would not fit in any memory. (Here, not in core.validation, so the window's Max length
 # box can take its range from it without importing validation at start.)
 MAX_CONTEXT_TOKENS = 10_000_000
+# The fewest tokens a row can be cut to and still train: a causal LM's loss pairs each token with the one after it,
+# so one token trains nothing. (Here for the same reason as MAX_CONTEXT_TOKENS.)
+MIN_TRAINING_TOKENS = 2
 
 # A number written with an exponent and no decimal point: 1e2, 5e3, -2E+4 (and 2e-5, which is not whole).
 _EXPONENT_NUMBER = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")

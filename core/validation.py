@@ -18,6 +18,7 @@ from typing import Any
 
 from finetune_studio.core.config import (
     MAX_CONTEXT_TOKENS,
+    MIN_TRAINING_TOKENS,
     MODEL_DTYPES,
     SECTIONS,
     RunConfig,
@@ -227,6 +228,13 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     elif not isinstance(length, int) or isinstance(length, bool) or length <= 0:
         add("dataset.max_length", f"max_length must be a whole number above 0 (got {length!r}); "
                                   "the seed uses 512.")
+    elif length < MIN_TRAINING_TOKENS and ds.truncation is not False:
+        # core.data tokenizes with truncation at max_length, and a causal LM's loss compares each token with the
+        # one after it: a row cut to 1 token has no pair, so the run trains nothing (loss 0) and says so only after.
+        add("dataset.max_length", f"max_length {length} cuts every row to a single token, and a language model "
+                                  "learns each token from the ones before it, so a 1-token row trains nothing (the "
+                                  f"loss stays 0). To fix: set max_length to {MIN_TRAINING_TOKENS} or more; the seed "
+                                  "uses 512.")
     if not isinstance(ds.truncation, bool):
         add("dataset.truncation", "truncation must be true or false.")
     if not isinstance(ds.test_size, (int, float)) or isinstance(ds.test_size, bool) or not 0 <= ds.test_size < 1:
