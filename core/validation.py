@@ -339,13 +339,14 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     from finetune_studio.core.hardware import detect
 
     hardware = detect()
-    if training.get("bf16") and not hardware.bf16:
+    # `is True`: any other value (bf16: "no") is the typed check's one problem above, not a request for bf16.
+    if training.get("bf16") is True and not hardware.bf16:
         where = "this machine has no GPU" if hardware.device == "cpu" else f"{hardware.name} does not support it"
         add("training.bf16", f"bf16 needs a GPU that supports it (NVIDIA Ampere or newer), but {where}. "
                              "Choose precision 'auto' or fp32.")
-    if training.get("fp16") and hardware.device == "cpu":
+    if training.get("fp16") is True and hardware.device == "cpu":
         add("training.fp16", "fp16 training needs a GPU, and this machine has none. Choose precision 'auto' or fp32.")
-    if training.get("bf16") and training.get("fp16"):
+    if training.get("bf16") is True and training.get("fp16") is True:
         add("training.fp16", "Choose bf16 or fp16, not both.")
 
     # ---- hub: the Trainer's own push (push_to_hub, hub_*) and any access token in the config are refused
