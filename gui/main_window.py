@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from finetune_studio.core.config import RunConfig
-from finetune_studio.core.errors import Problem
+from finetune_studio.core.errors import WARNING, Problem
 from finetune_studio.core.events import RunState
 from finetune_studio.core.runs import MISSING, run_busy, run_folder_problem
 from finetune_studio.core.session import Session, has_checkpoint, resume_differences
@@ -500,20 +500,25 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.problems = list(problems) + [p for p in self.hardware_panel.device_errors() if p not in problems]
         for form in self.forms:
             form.show_problems(self.problems)
-        self._show_dataset_warnings()
+        self._show_warnings()
         self.header.set_problems(self.problems)
         self._update_actions()
         self._estimate_asked = self.config.copy()
         self.hardware_panel.estimate_bar.request(self.config, self.hardware_panel.table_data)  # off the GUI thread
 
-    def _show_dataset_warnings(self) -> None:
-        """The Dataset tab's warnings, which depend on the other tabs (max_length past the model's context), at each
-        check of the whole config: core.validation.warnings_for decides, as for `finetune-studio validate`. The other
-        forms say the warnings of their own fields as those are edited."""
+    def _show_warnings(self) -> None:
+        """Every tab's warnings at each check of the whole config, each at the form that owns its field (its
+        section: dataset., adapter., training., launch.): core.validation.warnings_for decides, as for
+        `finetune-studio validate`, beside validation's own warnings. Some depend on other tabs and only the whole
+        config tells (max_length past the model's context on the Dataset tab, an adapter rank past the model's
+        layers' break-even on the Model tab, which were passed to the Dataset tab alone and so never shown); the
+        forms also say their own fields' warnings as those are edited."""
         from finetune_studio.core.validation import warnings_for  # light (no training stack)
 
-        form = self.dataset_form
-        form.set_warnings([w for w in warnings_for(self.config) if form.owns(w.field)])
+        found = list(dict.fromkeys([p for p in self.problems if p.level == WARNING] + warnings_for(self.config)))
+        for form in self.forms:
+            if hasattr(form, "set_warnings"):  # the Hardware tab shows its own (the GPUs' table)
+                form.set_warnings([w for w in found if form.owns(w.field)])
 
     def apply_estimate_fix(self, overrides: dict[str, Any]) -> None:
         """One of the estimate's fixes, applied to the config the forms show (modified, not saved)."""
