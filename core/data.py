@@ -559,7 +559,8 @@ def shown(name: str) -> str:
     return f"'{name}'" + (f" (with {' and '.join(ends)} whitespace)" if ends else "")
 
 
-def _missing_column(source: str, column: str, names: list[str]) -> DataError:
+def missing_column(source: str, column: str, names: list[str]) -> DataError:
+    """A text column the data lacks, with the columns it has: the words validate, the run and the Dataset tab say."""
     from finetune_studio.core.config import nearest
 
     alike = [n for n in names if isinstance(n, str) and _same_name(n) == _same_name(column)] \
@@ -676,7 +677,7 @@ def check_text_column(ds: Any, column: str, source: str, notify: Any = None) -> 
     names = list(ds.column_names)
     real = real_column(names, column)
     if real is None:
-        raise _missing_column(source, column, names)
+        raise missing_column(source, column, names)
     if real != column and notify is not None:
         notify(column_notice(column, real))
     kind = _feature_kind(ds.features[real])
@@ -982,7 +983,7 @@ def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: 
         return []
     real = real_column(columns, column)
     if real is None:
-        return [Problem("dataset.text_column", str(_missing_column(config.source, column, columns)))]
+        return [Problem("dataset.text_column", str(missing_column(config.source, column, columns)))]
     kinds = {**{c: _row_kind(c, rows, fmt) for c in columns if c not in kinds}, **kinds}
     if kinds[real] is not None:
         odd = _odd_row(rows, real) if fmt in ("json", "text") else None  # Parquet and CSV: one type a column

@@ -793,6 +793,7 @@ class DatasetForm(Form):
         if not config.source:
             self.preview_task.cancel()
             self._preview_ok, self._columns, self._stats_waiting = False, [], False
+            self._mark_missing_column()
             self.preview_model.set_preview([], [])
             self.preview_status.setText("No dataset chosen.")
             self._show_error("")
@@ -819,11 +820,13 @@ class DatasetForm(Form):
                 self.text_column_combo.addItem(visible_name(name), name)
             self.text_column_combo.setCurrentText(visible_name(current))
         # The column for this data: the configured one as the data spells it; on a switch to another file (or
-        # when the configured one is missing) the one detected in the new file.
+        # when none is set) the one detected in the new file. A configured column the data lacks is kept as it is
+        # and marked (_mark_missing_column), as validate and the CLI refuse it: replacing it would train another
+        # column without a word.
         from finetune_studio.core.data import real_column
 
         real = real_column(self._columns, current)
-        pick = preview.text_column if (switched or real is None) and preview.text_column else real
+        pick = preview.text_column if (switched or not current.strip()) and preview.text_column else real
         if pick is not None and pick != current:
             self.text_column_combo.setCurrentText(visible_name(pick))  # emits changed: the config changes
         self.preview_model.set_text_column(exact_name(self.text_column_combo.currentText()))
@@ -832,6 +835,7 @@ class DatasetForm(Form):
         self._preview_rows = list(preview.rows)
         self._detection = detect_format(self._preview_rows, self._columns) if self._preview_rows else None
         self._update_format()
+        self._mark_missing_column()
         self._schedule_checks()
         rows = len(preview.rows)
         how = f" · {SAMPLE_BY_WORDS[preview.sample_by]}" if preview.sample_by in SAMPLE_BY_WORDS else ""
@@ -850,6 +854,7 @@ class DatasetForm(Form):
     def _preview_failed(self, exc: BaseException) -> None:
         self._preview_ok = False
         self._columns = []
+        self._mark_missing_column()  # the columns are unknown: the source's error says why
         self._preview_rows, self._detection = [], None
         self._update_format()
         self.preview_model.set_preview([], [])
@@ -879,7 +884,22 @@ class DatasetForm(Form):
     def _text_column_changed(self, text: str) -> None:
         self.preview_model.set_text_column(exact_name(text))
         self._edited()
+        if not self._loading:  # the preview filling the box marks once it is done (_preview_ready)
+            self._mark_missing_column()
         self._schedule_statistics()
+
+    def _mark_missing_column(self) -> None:
+        """Mark a text column the previewed data lacks, in the words validate and the CLI use
+        (core.data.missing_column), at once rather than after the window's next validation."""
+        from finetune_studio.core.data import missing_column, real_column
+
+        column = exact_name(self.text_column_combo.currentText())
+        message = None
+        if self._preview_ok and self._columns and column.strip() and self.effective_format() == "text" \
+                and real_column(self._columns, column) is None:
+            message = str(missing_column(self.source_edit.text().strip(), column, self._columns))
+        if message != self._input_errors.get("dataset.text_column"):  # unchanged: leave the field's marks alone
+            self.set_input_error("dataset.text_column", message)
 
     # ---- encoding and .txt rows
     def _encoding_changed(self, text: str) -> None:
@@ -1046,6 +1066,7 @@ class DatasetForm(Form):
     def _format_changed(self) -> None:
         self._stats_key = None  # the lengths shown were of the other format's rows (text column or rendered)
         self._update_format()
+        self._mark_missing_column()  # chat rows map their columns: the text column is not theirs
         self._chat_edited()
         self._schedule_statistics()
 

@@ -1,0 +1,44 @@
+"""The Dataset tab given a config whose text column the data lacks (helper-64): it kept the preview's detected column
+instead, without a word, while the CLI refused the same config. Now it keeps the user's value and marks it in the
+CLI's words; picking a column the data has clears the mark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core.config import default_config
+from finetune_studio.core.validation import validate
+from finetune_studio.gui import background
+from finetune_studio.gui.forms import DatasetForm
+
+
+@pytest.fixture(autouse=True)
+def _drain_background():
+    yield
+    assert background.wait_idle(120_000)
+
+
+def test_a_missing_text_column_is_kept_and_marked_in_the_cli_words(qtbot: Any, tmp_path: Path) -> None:
+    path = tmp_path / "tb.jsonl"
+    path.write_text("".join(json.dumps({"title": f"T{i}", "body": f"body text number {i}"}) + "\n"
+                            for i in range(8)), encoding="utf-8")
+    config = default_config()
+    config.dataset.source, config.dataset.text_column = str(path), "text"
+    cli = [p.message for p in validate(config) if p.field == "dataset.text_column"]
+    assert cli == [f"{path}: there is no column 'text'. Columns: title, body."]
+    form = DatasetForm()
+    qtbot.addWidget(form)
+    form.load(config)
+    qtbot.waitUntil(lambda: form.preview_model.rowCount() == 8, timeout=30_000)
+    combo = form.text_column_combo
+    assert form.dataset_config().text_column == "text" and combo.currentText() == "text"  # not replaced by 'body'
+    label = form._fields["dataset.text_column"].error_label()
+    qtbot.waitUntil(lambda: label.text() == cli[0], timeout=5_000)
+    assert combo.property("problem") and combo.toolTip() == cli[0]
+    combo.setCurrentText("body")  # the user's pick clears the mark
+    assert label.text() == "" and not combo.property("problem")
+    assert form.dataset_config().text_column == "body"
