@@ -452,11 +452,11 @@ def test_preview_of_the_sample_dataset(qtbot) -> None:
     config = default_config()
     config.dataset.text_column = "no_such_column"
     form.load(config)
-    with qtbot.waitSignal(form.changed, timeout=30_000):  # the detected text column replaces the missing one
-        qtbot.waitUntil(lambda: form.preview_model.rowCount() == 20, timeout=30_000)
+    qtbot.waitUntil(lambda: form.preview_model.rowCount() == 20, timeout=30_000)
     assert "horoscope" in form.preview_model.columns
-    combo = form.text_column_combo
-    assert combo.findText("horoscope") >= 0 and combo.currentText() == "horoscope"
+    combo = form.text_column_combo  # the missing column is kept and marked, as validate refuses it
+    assert combo.findText("horoscope") >= 0 and combo.currentText() == "no_such_column"
+    assert combo.property("problem") and "there is no column 'no_such_column'" in combo.toolTip()
     assert not form.error_label.isVisibleTo(form)
 
 
