@@ -130,6 +130,65 @@ def _writable_dir(path: Path) -> str | None:
     return None
 
 
+class Bound(typing.NamedTuple):
+    """The range a numeric training setting must lie in, and what to say with it."""
+
+    low: float
+    low_included: bool
+    high: float | None  # None: no upper bound
+    high_included: bool
+    usual: str  # what is usual or what a limit value means, said after the range
+
+    def holds(self, value: float) -> bool:
+        above = value >= self.low if self.low_included else value > self.low
+        below = self.high is None or (value <= self.high if self.high_included else value < self.high)
+        return above and below
+
+    def words(self) -> str:
+        low = f"{self.low:g}"
+        if self.high is None:
+            return f"{low} or more" if self.low_included else f"above {low}"
+        high = f"{self.high:g}"
+        return f"from {low} to {high}" if self.high_included else f"from {low} up to (not including) {high}"
+
+
+# Numeric TrainingArguments fields and the ranges they take, checked where the field is set and holds a finite
+# number (a wrong type has its own problem). torch's optimizers refuse a beta outside [0, 1) or a negative epsilon
+# only once the model has loaded; the rest run without a word and train something else than meant (a negative
+# weight decay grows the weights; a negative max_grad_norm turns clipping off, as 0 does: Trainer clips only when
+# max_grad_norm > 0; a save_total_limit of 0 or less keeps every checkpoint, as empty does). warmup_steps < 0 is
+# TrainingArguments' own refusal, said here in the same pass as the rest. num_train_epochs, learning_rate and the
+# batch sizes have rules of their own in validate().
+TRAINING_RANGES: dict[str, Bound] = {
+    "adam_beta1": Bound(0, True, 1, False, "0.9 is usual"),
+    "adam_beta2": Bound(0, True, 1, False, "0.999 is usual"),
+    "adam_epsilon": Bound(0, False, None, False, "1e-8 is usual"),
+    "weight_decay": Bound(0, True, None, False, "0 (none) to 0.1 is usual"),
+    "max_grad_norm": Bound(0, True, None, False, "0 turns gradient clipping off, and 1.0 is usual"),
+    "label_smoothing_factor": Bound(0, True, 1, False, "0 (none) or 0.1 is usual"),
+    "warmup_steps": Bound(0, True, None, False, "a number of steps, or below 1 a fraction of the run's steps; 0 "
+                                                "(no warmup) is the default"),
+    "save_steps": Bound(0, False, None, False, "a number of steps, or below 1 a fraction of the run's steps; 500 is "
+                                              "the default"),
+    "eval_steps": Bound(0, False, None, False, "a number of steps, or below 1 a fraction of the run's steps; empty "
+                                              "uses logging_steps"),
+    "save_total_limit": Bound(1, True, None, False, "leave it empty (null) to keep every checkpoint"),
+    "eval_accumulation_steps": Bound(1, True, None, False, "leave it empty (null) to gather the outputs of every step"),
+    "torch_empty_cache_steps": Bound(1, True, None, False, "leave it empty (null) to never empty the cache"),
+    "dataloader_num_workers": Bound(0, True, None, False, "0 loads the data in the training process"),
+}
+
+
+def _range_problems(training: dict[str, Any], reported: set[str]) -> list[Problem]:
+    """Each TRAINING_RANGES field whose number lies outside its range, in words."""
+    found = []
+    for key, bound in TRAINING_RANGES.items():
+        value = _number(training, key)
+        if value is not None and f"training.{key}" not in reported and not bound.holds(value):
+            found.append(Problem(f"training.{key}", f"{key} must be {bound.words()} (got {value:g}); {bound.usual}."))
+    return found
+
+
 # numpy.random.seed (which the Trainer calls with training.seed) takes 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 # The longest file or folder name most filesystems allow (ext4, XFS, btrfs, APFS, NTFS in UTF-16 units): 255 bytes.
@@ -295,6 +354,9 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     epochs, max_steps = _number(training, "num_train_epochs", 3), _number(training, "max_steps", -1)
     if (max_steps is None or max_steps <= 0) and epochs is not None and epochs <= 0:
         add("training.num_train_epochs", "num_train_epochs must be above 0 (or set max_steps).")
+    elif epochs is not None and epochs < 0:  # max_steps ends the run, but a negative count of passes is a slip
+        add("training.num_train_epochs", f"num_train_epochs must be above 0 (got {epochs:g}); max_steps ends this "
+                                         "run, so any positive number will do (the seed uses 3).")
     logging_steps = _number(training, "logging_steps", 500)
     if training.get("logging_strategy", "steps") == "steps" and logging_steps is not None and logging_steps <= 0:
         add("training.logging_steps", "logging_steps must be above 0.")
@@ -353,6 +415,9 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     from finetune_studio.core.hub import config_problems
 
     problems.extend(config_problems(config))
+    # ---- training: ranges (after the Hub's refusals, so a push field gets only that one)
+    reported = {p.field for p in problems}
+    problems.extend(_range_problems(training, reported))
     if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
         add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}).")
     if config.hub.push_when_done:
