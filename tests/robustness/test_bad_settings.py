@@ -79,8 +79,12 @@ SETTINGS = [
      "training.save_steps", "load_best_model_at_end needs save_steps (5) to be a multiple of eval_steps (3)."),
     ("unknown-training-key", {"training.learning_rat": 1e-4}, "training.learning_rat",
      "'learning_rat' is not a TrainingArguments setting. Did you mean 'learning_rate'?"),
-    ("rejected-by-training-arguments", {"training.warmup_steps": -1}, "training",
-     "TrainingArguments rejected these settings: Got warmup_steps = -1, Expected value warmup_steps >= 0"),
+    ("rejected-by-training-arguments", {"training.dataloader_prefetch_factor": 2}, "training",
+     "TrainingArguments rejected these settings: --dataloader_prefetch_factor can only be set when data is loaded in "
+     "a different process, i.e. when --dataloader_num_workers > 0."),
+    ("warmup-steps-negative", {"training.warmup_steps": -1}, "training.warmup_steps",
+     "warmup_steps must be 0 or more (got -1); a number of steps, or below 1 a fraction of the run's steps; 0 (no "
+     "warmup) is the default."),
     ("unknown-batching", {"dataset.batching": "squeeze"}, "dataset.batching",
      "batching must be one of padded, group_by_length, padding_free, packed (got 'squeeze')."),
     ("run-name-with-slash", {"name": "a/b"}, "name", "The run name 'a/b' cannot be used as a folder name; avoid / "
