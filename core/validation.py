@@ -8,6 +8,7 @@ strategies, bf16 without support) are checked here first so that each gets a sen
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 import os
 import types
@@ -22,6 +23,7 @@ from finetune_studio.core.config import (
     MODEL_DTYPES,
     SECTIONS,
     RunConfig,
+    nearest,
     runs_dir_of,
     section_type,
     unknown_key_message,
@@ -189,6 +191,34 @@ def _range_problems(training: dict[str, Any], reported: set[str]) -> list[Proble
     return found
 
 
+def _choices(declared: dataclasses.Field) -> list[str] | None:
+    """The values a TrainingArguments field takes, where it lists them: its str Enum (lr_scheduler_type, optim,
+    the strategies) or its argparse `choices` (log_level, ddp_backend). None where any text goes."""
+    if declared.metadata.get("choices"):
+        return [str(choice) for choice in declared.metadata["choices"]]
+    for arg in typing.get_args(declared.type) or (declared.type,):
+        if isinstance(arg, type) and issubclass(arg, enum.Enum):
+            return [str(member.value) for member in arg]
+    return None
+
+
+def _choice_problems(training: dict[str, Any], reported: set[str]) -> list[Problem]:
+    """Text that is not one of its field's choices (cosinus for lr_scheduler_type, adamw_torchh for optim): said
+    here, with the nearest name, in the same pass as every other problem, rather than by TrainingArguments, which is
+    built only once the training section has no other problem."""
+    fields = training_fields()
+    found = []
+    for key, value in training.items():
+        choices = _choices(fields[key]) if key in fields else None
+        if not isinstance(value, str) or choices is None or value in choices or f"training.{key}" in reported:
+            continue
+        hint = nearest(value, choices)
+        message = (f"{key} {value!r} is not one of the choices transformers knows. Did you mean '{hint}'?" if hint
+                   else f"{key} must be one of {', '.join(choices)} (got {value!r}).")
+        found.append(Problem(f"training.{key}", message))
+    return found
+
+
 # numpy.random.seed (which the Trainer calls with training.seed) takes 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 # The longest file or folder name most filesystems allow (ext4, XFS, btrfs, APFS, NTFS in UTF-16 units): 255 bytes.
@@ -341,7 +371,6 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         elif isinstance(value, float) and not math.isfinite(value):
             hint = "; the seed uses 2e-5" if key == "learning_rate" else ""
             add(f"training.{key}", f"{key} must be a finite number (got {_float_word(value)}){hint}.")
-    typed_ok = not any(p.field.startswith("training.") for p in problems)
 
     lr = _number(training, "learning_rate", 5e-5)
     if lr is not None and lr <= 0:
@@ -375,13 +404,14 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         # wraps a negative one, so the same range as seed.
         add("training.data_seed", f"data_seed must be a whole number from 0 to {MAX_SEED:,} (got {data_seed:,}); "
                                   "leave it empty (null) to shuffle the data with seed.")
-    if typed_ok:
+    if not any(p.field == "training.report_to" for p in problems):  # a wrong type has its own problem
         for message in _report_to_problems(training.get("report_to")):
             add("training.report_to", message)
 
     eval_strategy = training.get("eval_strategy", "no")
     save_strategy = training.get("save_strategy", "steps")
-    if training.get("load_best_model_at_end"):
+    strategies_ok = not any(p.field in ("training.eval_strategy", "training.save_strategy") for p in problems)
+    if training.get("load_best_model_at_end") and strategies_ok:  # an unknown strategy is its own problem
         if eval_strategy == "no":
             add("training.load_best_model_at_end", "load_best_model_at_end needs evaluation: set eval_strategy to "
                                                    "'epoch' or 'steps', or turn load_best_model_at_end off.")
@@ -415,9 +445,9 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     from finetune_studio.core.hub import config_problems
 
     problems.extend(config_problems(config))
-    # ---- training: ranges (after the Hub's refusals, so a push field gets only that one)
+    # ---- training: ranges and choices (after the Hub's refusals, so a push field gets only that one)
     reported = {p.field for p in problems}
-    problems.extend(_range_problems(training, reported))
+    problems.extend(_range_problems(training, reported) + _choice_problems(training, reported))
     if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
         add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}).")
     if config.hub.push_when_done:
@@ -477,8 +507,9 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     # ---- every other field a section declares (core.config.RunConfig): its type, and its choices if listed
     problems.extend(_declared_field_problems(config, {p.field for p in problems}))
 
-    # ---- anything else TrainingArguments itself rejects
-    if typed_ok and not problems:
+    # ---- anything else TrainingArguments itself rejects: built from the training section (and dataset.batching),
+    # so only a problem there stands in its way; it would repeat that problem, in its own words
+    if not any(p.field == "training" or p.field.startswith("training.") for p in problems):
         message = training_arguments_error(config)
         if message:
             add("training", message)
