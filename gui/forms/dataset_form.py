@@ -42,7 +42,7 @@ from finetune_studio.core.chat import (
     OPTIONAL_PARTS,
     ChatRows,
     Detection,
-    detect_format,
+    resolve_format,
 )
 from finetune_studio.core.chat_templates import NAMED_TEMPLATES
 from finetune_studio.core.config import (
@@ -833,7 +833,7 @@ class DatasetForm(Form):
         self._update_sample_by()
         self._update_encoding_hint()
         self._preview_rows = list(preview.rows)
-        self._detection = detect_format(self._preview_rows, self._columns) if self._preview_rows else None
+        self._detect()
         self._update_format()
         self._mark_missing_column()
         self._schedule_checks()
@@ -1173,6 +1173,12 @@ class DatasetForm(Form):
                                   else "" if not self.column_combos else
                                   "Which column plays each part; automatic picks the usual names.")
 
+    def _detect(self) -> None:
+        """The format 'auto' reads the preview rows in, as a run decides it (core.chat.resolve_format): the rows'
+        columns, or the parts chat.columns maps when the rows alone say another format."""
+        chat = ChatConfig(format="auto", columns=dict(self._chat_columns))
+        self._detection = resolve_format(chat, self._preview_rows, self._columns) if self._preview_rows else None
+
     def _column_picked(self, part: str, combo: QComboBox) -> None:
         if self._loading:
             return
@@ -1181,6 +1187,8 @@ class DatasetForm(Form):
             self._chat_columns.pop(part, None)
         else:
             self._chat_columns[part] = value
+        if self.format_combo.currentData() == "auto":
+            self._detect()
         self._select_column_boxes()  # the hint follows
         self._chat_edited()
 

@@ -42,3 +42,22 @@ def test_a_missing_text_column_is_kept_and_marked_in_the_cli_words(qtbot: Any, t
     combo.setCurrentText("body")  # the user's pick clears the mark
     assert label.text() == "" and not combo.property("problem")
     assert form.dataset_config().text_column == "body"
+
+
+def test_auto_with_chat_columns_shows_the_format_the_run_trains(qtbot: Any, tmp_path: Path) -> None:
+    """Finding 1 on the tab: chat.columns {prompt: title, completion: body} under format auto; the tab showed plain
+    text (detect_format of the rows alone) while the run now trains prompt/completion (core.chat.resolve_format)."""
+    path = tmp_path / "tb.jsonl"
+    path.write_text("".join(json.dumps({"title": f"T{i}", "body": f"body text number {i}"}) + "\n"
+                            for i in range(8)), encoding="utf-8")
+    config = default_config()
+    config.dataset.source, config.dataset.text_column = str(path), "body"
+    config.chat.columns = {"prompt": "title", "completion": "body"}
+    form = DatasetForm()
+    qtbot.addWidget(form)
+    form.load(config)
+    qtbot.waitUntil(lambda: form.preview_model.rowCount() == 8, timeout=30_000)
+    assert form.effective_format() == "prompt_completion"
+    assert form.format_hint.text() == ("Detected: prompt/completion — chat.columns maps 'prompt', 'completion', "
+                                       "parts of prompt/completion rows.")
+    assert [combo.currentData() for combo in form.column_combos.values()] == ["title", "body"]
