@@ -61,6 +61,7 @@ class CompareView(QWidget):
         self._running = False
         self._expected: int | None = None  # answers the running comparison would give in all (prompts × models)
         self.skipped: list[str] = []  # what the running comparison skipped and why (a damaged checkpoint)
+        self.unsaved = ""  # why the running comparison's answers are not being saved (core.answers), once said
 
         self.explain = QLabel("", objectName="compare_explain", wordWrap=True)
         self.compare_button = QPushButton("Compare checkpoints", objectName="compare_start")
@@ -191,7 +192,7 @@ class CompareView(QWidget):
             self._expected = len(prompts) * (len(generate.targets(run_dir)) + 1)  # + the base model
         except generate.GenerationError:
             self._expected = None  # the job says what is wrong with the run
-        self.skipped = []
+        self.skipped, self.unsaved = [], ""
         self._running = True  # before the job starts: starting it sets the buttons (set_busy), Stop included
         if self._start_job("compare", job):
             self._set_status("Comparing…")
@@ -209,6 +210,9 @@ class CompareView(QWidget):
             self._set_status(event["text"])
         elif event.get("event") == "skipped":  # a damaged checkpoint: the rest are compared, the end says which
             self.skipped.append(event["text"])
+            self._set_status(event["text"])
+        elif event.get("event") == "unsaved":  # the answers go on being shown; the end says they were not kept
+            self.unsaved = event["text"]
             self._set_status(event["text"])
         elif event.get("event") == "answer" and "record" in event:
             cells = dict(self.table_data.cells)
@@ -230,11 +234,16 @@ class CompareView(QWidget):
         else:
             self._set_status(f"Done: {done} answer{'s' if done != 1 else ''}, kept in {where}.")
             summary = f"done: {done} answer{'s' if done != 1 else ''} kept in {where}."
+        if self.unsaved:  # "kept in …answers.jsonl" would be untrue, and reading the file back would drop them
+            said = f"{done} answer{'s' if done != 1 else ''}. {self.unsaved}"
+            self._set_status(f"{'Stopped' if stopped else 'Done'}: {said}")
+            summary = f"{'stopped' if stopped else 'done'}: {said}"
         if self.skipped:
             skipped = " ".join(f"{text.rstrip('.')}." for text in self.skipped)
             self._set_status(f"{self.status.text()} {skipped}")
             summary = f"{summary} {skipped}"
-        self.set_run(self.run_dir)
+        if not self.unsaved:
+            self.set_run(self.run_dir)
         return summary
 
     def abandoned(self, message: str) -> None:
