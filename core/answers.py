@@ -4,6 +4,8 @@ prompt × model they make: written by core.generate.compare_checkpoints, read by
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,20 +24,51 @@ def answers_path(run_dir: Path) -> Path:
 def append_answer(run_dir: Path, record: dict[str, Any]) -> None:
     """One answer, one line: appended and flushed at once, so a comparison cut short keeps what it wrote. A last
     line a crash cut off (no newline at its end) is closed first, so the new record is not glued to it and lost.
-    A file that cannot be written raises GenerationError naming it: the answer was shown, only keeping it failed."""
+    A file that cannot be written raises AnswersNotSaved naming it, the real cause and its fix (write_problem); what
+    a failed write left of the line (a full disk takes part of it) is cut off again, so the file stays readable."""
     path = answers_path(run_dir)
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
     try:
-        with path.open("a+b") as handle:  # appends always land at the end; reading finds the last byte
-            if handle.seek(0, 2) > 0:
+        # unbuffered: a failed write fails here, not again when the file closes; appends always land at the end
+        with path.open("a+b", buffering=0) as handle:
+            size = handle.seek(0, 2)
+            if size > 0:
                 handle.seek(-1, 2)
                 if handle.read(1) != b"\n":
                     line = b"\n" + line
-            handle.write(line)
-            handle.flush()
+            try:
+                left = memoryview(line)
+                while left:  # a raw write may take part of it
+                    left = left[handle.write(left):]
+            except OSError:
+                with contextlib.suppress(OSError):
+                    handle.truncate(size)
+                raise
     except OSError as exc:
-        raise GenerationError(f"Cannot write {path}: {exc.strerror or exc}. To fix: make the run folder writable; "
-                              "the answers are shown but not kept.") from None
+        raise AnswersNotSaved(write_problem(path, exc)) from None
+
+
+class AnswersNotSaved(GenerationError):
+    """The answers file could not be written: the answer was made (and shown), only keeping it failed."""
+
+
+def write_problem(path: Path, exc: OSError) -> str:
+    """Why `path` could not be written and what to do, by the real cause: a full disk, no permission, a read-only
+    disk, a folder in its place, else the system's own words. It always said "make the run folder writable"."""
+    folder = path.parent
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = "the disk is full" if exc.errno == errno.ENOSPC else "your disk quota is used up"
+        fix = f"free space on the disk that holds {folder} (df -h '{folder}' shows how much is left)"
+    elif exc.errno == errno.EROFS:
+        what, fix = "the disk it is on is read-only", "copy the run folder to a writable disk and open it from there"
+    elif isinstance(exc, IsADirectoryError):
+        what, fix = "a folder is in its place", "move that folder out of the run folder (or delete it)"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        what = "permission denied" if exc.errno == errno.EACCES else "the operation is not permitted (a locked file)"
+        fix = f"make the run folder and the file writable for your user (chmod u+w '{folder}' '{path}')"
+    else:
+        what, fix = exc.strerror or str(exc), "check the disk the run folder is on (is it still there?)"
+    return f"Cannot save answers to {path}: {what}. To fix: {fix}, then compare again."
 
 
 @dataclass
@@ -113,6 +146,7 @@ class AnswerTable:
     prompts: list[str]
     models: list[str]
     cells: dict[tuple[str, str], dict[str, Any]]
+    unsaved: str = ""  # a comparison whose answers file could not be written: why, and from which answer on
 
     def answer(self, prompt: str, model: str) -> str | None:
         record = self.cells.get((prompt, model))

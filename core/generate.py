@@ -1097,9 +1097,11 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     "text"} says which and why. A prompt longer than the model reads is skipped on every model, said once
     ({"event": "skipped", "model": None, "prompt", "text"}), and the others are answered: one saved prompt too
     long ended the whole comparison, with a chat's advice to start a new conversation. Only when every prompt is too
-    long does the comparison not start (GenerationError). An answers file that cannot be written ends the comparison
-    with that reason."""
-    from finetune_studio.core.answers import answer_table, append_answer
+    long does the comparison not start (GenerationError). An answers file that cannot be written does not end it
+    either: the answers go on being made and shown, the first failure is said once ({"event": "unsaved", "text"}:
+    the real cause, core.answers.write_problem) and no more writes are tried; the table returned says it too
+    (AnswerTable.unsaved). It ended the comparison, and the answers not yet made were lost."""
+    from finetune_studio.core.answers import AnswersNotSaved, answer_table, append_answer
 
     run_dir = Path(run_dir)
     prompts = [p for p in prompts if p.strip()]
@@ -1114,6 +1116,7 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     where = where or device()
     tokenizer = load_tokenizer(source)
     records: list[dict[str, Any]] = []
+    unsaved: list[str] = []  # why the answers file could not be written: set once, then nothing more is written
     too_long: dict[str, PromptTooLong] = {}  # prompts longer than the model reads: said once, skipped on every model
 
     def say(text: str) -> None:
@@ -1160,7 +1163,19 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
                       "settings": settings.to_dict(), "time": now_iso()}
             records.append(record)
             emit({"event": "answer", "prompt": prompt, "model": key, "record": dict(record)})  # shown, then kept
-            append_answer(run_dir, record)  # a file that cannot be written ends the comparison: GenerationError
+            keep(record)
+
+    def keep(record: dict[str, Any]) -> None:
+        if unsaved:
+            return
+        try:
+            append_answer(run_dir, record)
+        except AnswersNotSaved as exc:
+            kept = len(records) - 1
+            unsaved.append(f"The answers are shown but not saved from here on ({kept} of this comparison's answers "
+                           f"{'was' if kept == 1 else 'were'} saved before). {exc}")
+            emit({"event": "unsaved", "text": unsaved[0]})
+            say(unsaved[0])
 
     def whole(target: Target) -> bool:
         problem = damage(target.path)
@@ -1210,4 +1225,6 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
         answer_all(model, target.key, target.step)
         del model
         free_cached_memory()
-    return answer_table(records, prompts)
+    table = answer_table(records, prompts)
+    table.unsaved = unsaved[0] if unsaved else ""
+    return table

@@ -84,8 +84,9 @@ def test_an_unwritable_answers_file_says_which_file_and_what_to_do(tmp_path: Pat
     with unwritable(path), pytest.raises(GenerationError) as caught:
         saved.append_answer(tmp_path, record("Leo", "final", "not kept"))
     message = str(caught.value)
-    assert message.startswith(f"Cannot write {path}: ") and "Errno" not in message
-    assert message.endswith("To fix: make the run folder writable; the answers are shown but not kept.")
+    assert message.startswith(f"Cannot save answers to {path}: ") and "Errno" not in message
+    assert message.endswith(f"To fix: make the run folder and the file writable for your user (chmod u+w "
+                            f"'{tmp_path}' '{path}'), then compare again.")
     assert [r["answer"] for r in saved.read_answers(tmp_path)] == ["kept"]
 
 
@@ -94,7 +95,7 @@ def test_a_read_only_run_folder_raises_generation_error(tmp_path: Path) -> None:
     folder.mkdir()
     with unwritable(folder), pytest.raises(GenerationError) as caught:
         saved.append_answer(folder, record("Leo", "base", "x"))
-    assert str(caught.value).startswith(f"Cannot write {folder / 'answers.jsonl'}: ")
+    assert str(caught.value).startswith(f"Cannot save answers to {folder / 'answers.jsonl'}: ")
     assert not saved.answers_path(folder).exists()
 
 
