@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +123,10 @@ def warning_text(message: str, source: str = "") -> str:
 class ProgressPrinter:
     """Turns run events into a tqdm bar and a few lines; the same events the GUI draws."""
 
-    def __init__(self, quiet: bool = False):
+    def __init__(self, quiet: bool = False, said: Iterable[str] = ()):
         self.quiet = quiet
         self.bar: Any = None
-        self.seen_warnings: set[str] = set()
+        self.seen_warnings: set[str] = set(said)  # printed already (before the run: config_warnings)
         self.run_dir: str | None = None  # the run's folder once it is made (run_start): a second Ctrl-C names it
         self.training = False  # the first step has begun (train_begin): before it, a Stop trains nothing
         # The last loss measured and its step, and the step since which no window measured one: a logging window
@@ -149,7 +150,8 @@ class ProgressPrinter:
         if kind == "phase":
             self.write(f"{event['message']}…")
         elif kind in ("notice",):
-            self.write(f"note: {event['message']}")
+            if event["message"] not in self.seen_warnings:  # a reply-cut note `train` printed as a warning first
+                self.write(f"note: {event['message']}")
         elif kind == "warning":
             message = event["message"]
             if message not in self.seen_warnings:
@@ -205,13 +207,14 @@ def _figure(value: Any, spec: str) -> str:
     return "?" if value is None else str(value)
 
 
-def _train(execute: Any, quiet: bool, term_stops: bool = True) -> int:
+def _train(execute: Any, quiet: bool, term_stops: bool = True, said: Iterable[str] = ()) -> int:
     """Run `execute` (a train or resume) with the progress printer. Ctrl-C (SIGINT), and SIGTERM unless
     `term_stops` is off, stop the run at the end of the step with a checkpoint, as the window's Stop does: SIGTERM is
     what `timeout`, `kill`, `docker stop`, systemd and Slurm send, and a run killed by it lost every step since its
-    last checkpoint. The same signal again aborts at once."""
+    last checkpoint. The same signal again aborts at once. `said`: warnings printed before the run (config_warnings),
+    which the run's own notes and warnings do not print again."""
     stop = threading.Event()
-    printer = ProgressPrinter(quiet)
+    printer = ProgressPrinter(quiet, said)
 
     def on_interrupt(signum: int, frame: Any) -> None:
         if stop.is_set():
@@ -394,13 +397,13 @@ def _command(args: argparse.Namespace) -> int:
 
             return estimate_cli(_load(args))
         if args.command == "validate":
-            from finetune_studio.core.validation import token_warnings, validate, warnings_for
+            from finetune_studio.core.validation import validate
 
             config = _load(args)
             problems = validate(config, render_rows=True)
             for problem in problems:
                 print(f"problem: {problem}")
-            for warning in warnings_for(config) + ([] if problems else token_warnings(config)):
+            for warning in config_warnings(config, problems):
                 print(f"warning: {warning}")
             if problems:
                 return EXIT_CONFIG
@@ -408,21 +411,21 @@ def _command(args: argparse.Namespace) -> int:
             return 0
         if args.command == "train":
             from finetune_studio.core.training import run
-            from finetune_studio.core.validation import warnings_for
-
-            config = _load(args)
-            for warning in warnings_for(config):  # as `validate` prints them: they never block a run
-                print(f"warning: {warning}", file=sys.stderr)
             from finetune_studio.core.validation import validate
 
+            config = _load(args)
             problems = validate(config, render_rows=True)  # as `validate` finds them, before the run's folder
+            warnings = config_warnings(config, problems)
+            for warning in warnings:  # as `validate` prints them: they never block a run
+                print(f"warning: {warning}", file=sys.stderr)
             if problems:
                 raise ConfigError(problems)
             from finetune_studio.core import launch
 
+            said = [warning.message for warning in warnings]  # the run's own note of the same words is not repeated
             if launch.uses_torchrun(config):  # several processes: torchrun trains, this process supervises
-                return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet)
-            return _train(lambda sink, stop: run(config, sink, stop), args.quiet)
+                return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet, said=said)
+            return _train(lambda sink, stop: run(config, sink, stop), args.quiet, said=said)
         if args.command == "resume":
             run_dir = require_run_folder(args.run_dir)
         if args.command == "resume" and args.apply_fix:
@@ -462,6 +465,17 @@ def _command(args: argparse.Namespace) -> int:
         print(f"error: {describe_failure(exc, RunConfig())}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def config_warnings(config: Any, problems: list[Any]) -> list[Any]:
+    """The warnings `validate` prints for a config, and `train` before it trains: core.validation.warnings_for's,
+    and, when validation found no problem, what rendering the first chat rows says (token_warnings). Asked after
+    validate(config, render_rows=True), whose checks they read: the adapter rank past break-even reads the model's
+    layers validation read (core.adapters.warnings_for, build=False), and `train` asked before it, so in a fresh
+    process the rank warning was missing from `train`."""
+    from finetune_studio.core.validation import token_warnings, warnings_for
+
+    return warnings_for(config) + ([] if problems else token_warnings(config))
 
 
 def _print_fix(exc: FinetuneError) -> None:
