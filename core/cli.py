@@ -452,9 +452,11 @@ def _command(args: argparse.Namespace) -> int:
             return EXIT_CONFIG  # core.hub BAD_INPUT_KINDS: an --out that is a file, a mistyped --repo): nothing ran
         _print_fix(exc)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("error: aborted. Resume from the latest checkpoint with 'finetune-studio resume RUN_DIR'.",
-              file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C outside a run's own handler (_train): loading, checking, exporting
+        # Nothing had trained yet, so there is nothing to resume: "Resume from the latest checkpoint" was said here
+        # of a run never started (train's config being checked) and of an export.
+        before = " before training began: nothing was trained or changed" if args.command in ("train", "resume") else ""
+        print(f"error: aborted (Ctrl-C){before}.", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # one line instead of a traceback; the run folder has the status
         if isinstance(exc, BrokenPipeError) and reader_gone():
