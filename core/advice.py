@@ -398,7 +398,10 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     output_dir = Path(config.training.get("output_dir") or folder.path) if config else folder.path
     point = folder.resume_point(output_dir)  # the checkpoint Resume would continue from: one that loads
     checkpoint, why = point.checkpoint, point.why_not()
-    if status.get("state") not in ("failed", "stopped", "interrupted"):  # a finished run: resume --epochs
+    if status.get("state") == "finished":  # a plain resume trains nothing ("nothing trained"): --epochs does
+        return (f" To train it further: 'finetune-studio resume {shlex.quote(str(folder.path))} --epochs 1' (in the "
+                "app: Runs tab, Continue for N more epochs).")
+    if status.get("state") not in ("failed", "stopped", "interrupted"):
         return f" Resume it with 'finetune-studio resume {shlex.quote(str(folder.path))}'."
     if checkpoint is not None:
         return f" Resume it from {checkpoint.name} with 'finetune-studio resume {shlex.quote(str(folder.path))}'."

@@ -91,3 +91,14 @@ def test_a_keyboard_interrupt_alone_does_not_promise_a_checkpoint() -> None:
     from finetune_studio.core.config import default_config
 
     assert describe_failure(KeyboardInterrupt(), default_config()) == "Interrupted before the run ended."
+
+
+def test_apply_fix_on_a_finished_run_says_how_to_train_it_further(tmp_path: Path) -> None:
+    """A plain resume of a finished run trains nothing ("nothing trained"): the advice names --epochs."""
+    run = make_run(tmp_path, "done", segment(2, 20, end="finished", max_steps=20),
+                   {"state": "finished", "message": "Finished 20 steps.", "step": 20, "max_steps": 20})
+    with pytest.raises(FinetuneError) as refused:
+        apply_fix(run)
+    assert str(refused.value) == (
+        "The run done has no proposed fix to apply (it is finished: Finished 20 steps). To train it further: "
+        f"'finetune-studio resume {run} --epochs 1' (in the app: Runs tab, Continue for N more epochs).")
