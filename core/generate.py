@@ -54,14 +54,22 @@ class InputError(GenerationError):
 
 class PromptTooLong(GenerationError):
     """A rendered prompt of `tokens` tokens that leaves the model (which reads at most `limit`) no room for an
-    answer: answer_room's rule, raised by stream_answer and measured before loading by prompt_problems."""
+    answer: answer_room's rule, raised by stream_answer and measured before loading by prompt_problems. The advice
+    to start a new conversation is only for a chat that has earlier turns (`conversation`, answer_both says it):
+    a text prompt or a comparison has none to drop. `system_tokens`: of `tokens`, what a chat's system prompt takes
+    (system_share), where it was measured."""
 
-    def __init__(self, tokens: int, limit: int):
-        super().__init__(f"The prompt is {tokens} tokens long; this model reads at most {limit}. To fix: shorten it, "
-                         "or start a new conversation.")
+    def __init__(self, tokens: int, limit: int, conversation: bool = False, system_tokens: int = 0):
+        what = "The conversation so far and this prompt are" if conversation else "The prompt is"
+        said = f"{what} {tokens} tokens long; this model reads at most {limit}."
+        if system_tokens:
+            said += f" The system prompt takes {system_tokens} of them."
+        parts = ["the prompt"] + (["the system prompt"] if system_tokens else [])
+        fix = f"shorten {' or '.join(parts)}" if conversation or system_tokens else "shorten it"
+        super().__init__(f"{said} To fix: {fix}{', or start a new conversation' if conversation else ''}.")
         self.tokens = tokens
         self.limit = limit
-        self.system_tokens = 0  # of `tokens`, what a chat's system prompt takes (system_share), when it was measured
+        self.system_tokens = system_tokens
 
 
 @dataclass(frozen=True)
@@ -1032,6 +1040,8 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
             with loaded.model_for(side, lambda text: emit({"event": "progress", "text": text})) as model:
                 answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop, on_text, side)
         except BaseException as exc:  # noqa: BLE001 - one side failing leaves the other's answer standing
+            if isinstance(exc, PromptTooLong) and chat:
+                exc = _chat_too_long(exc, loaded.tokenizer, prompt, conversation, side, template)
             errors[side] = exc
             said_rendered(side, rendered)
             emit({"event": "error", "side": side, "message": describe_error(exc)})
@@ -1055,6 +1065,14 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
     if isinstance(errors.get(TUNED) or errors.get(BASE), GenerationError) and not answers:
         raise next(iter(errors.values()))
     return answers
+
+
+def _chat_too_long(exc: PromptTooLong, tokenizer: Any, prompt: str, conversation: Conversation, side: str,
+                   template: str | None) -> PromptTooLong:
+    """A chat's prompt too long, in a chat's words: the conversation's earlier turns take room too (start a new
+    one), and so does its system prompt (how much: system_share)."""
+    system = system_share(tokenizer, prompt, conversation.system, template) if conversation.system.strip() else 0
+    return PromptTooLong(exc.tokens, exc.limit, conversation=bool(conversation.history[side]), system_tokens=system)
 
 
 def describe_error(exc: BaseException, what: str = "Generation") -> str:

@@ -350,10 +350,9 @@ def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: s
 
 
 def _cli_reason(exc: GenerationError) -> str:
-    """Why a prompt was not answered, in this command's words: stream_answer's advice for a prompt longer than the
-    model reads ("start a new conversation") is the Try tab's; here the fix is a shorter prompt. Such a prompt is
-    normally refused before loading (too_long_problems); this is for a model whose context only the loaded model
-    says."""
+    """Why a prompt was not answered, in this command's words (--system's share, the flags to change). A prompt too
+    long is normally refused before loading (too_long_problems); this is for a model whose context only the loaded
+    model says."""
     if isinstance(exc, PromptTooLong):
         return f"it {_too_long_reason(exc)}"
     return str(exc)

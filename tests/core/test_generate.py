@@ -699,8 +699,8 @@ def test_answer_room_is_the_one_rule_for_a_prompts_length() -> None:
     with pytest.raises(g.PromptTooLong) as info:
         g.answer_room(512, 512, 1)
     assert (info.value.tokens, info.value.limit) == (512, 512)
-    assert str(info.value) == ("The prompt is 512 tokens long; this model reads at most 512. To fix: shorten it, or "
-                               "start a new conversation.")  # the Try tab's words, as stream_answer said them
+    assert str(info.value) == ("The prompt is 512 tokens long; this model reads at most 512. To fix: shorten "
+                               "it.")  # no conversation to start anew: answer_both says that for a chat with turns
 
 
 def test_stream_answer_refuses_by_the_same_rule(demo_model) -> None:
