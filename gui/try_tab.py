@@ -53,7 +53,6 @@ from finetune_studio.core.config import ModelConfig
 from finetune_studio.core.generate import (
     BASE,
     LIMITS,
-    SEED_LIMIT,
     SIDES,
     TUNED,
     Conversation,
@@ -417,7 +416,7 @@ class AnswerPane(QGroupBox):
 
 
 class SeedEdit(QLineEdit):
-    """The seed field: a whole number from 0 to SEED_LIMIT - 1 (core.generate: torch.manual_seed's range, the one
+    """The seed field: a whole number from 0 to SEED_LIMIT - 1 (core.generate.LIMITS: torch.manual_seed's range, the one
     `finetune-studio generate --seed` takes), which a QSpinBox (a C int, at most 2**31 - 1) cannot hold. As the
     forms' NumberEdit does, what is typed stays as typed: text that is no such seed (empty, a sign, a letter, too
     large) is neither refused key by key nor changed to a seed it is not; it is marked at the field (red, and its
@@ -439,7 +438,7 @@ class SeedEdit(QLineEdit):
         if not (text.isascii() and text.isdigit()):
             return None
         value = int(text)
-        return value if value < SEED_LIMIT else None
+        return value if LIMITS["seed"].allows(value) else None
 
     def setValue(self, value: int) -> None:  # noqa: N802 - the spin boxes' name, so the settings box treats all alike
         self.setText(str(int(value)))
@@ -449,7 +448,7 @@ class SeedEdit(QLineEdit):
             return None
         text = self.text().strip()
         got = f" (got '{text}')" if text else ""
-        return (f"The seed must be a whole number from 0 to {SEED_LIMIT - 1}{got}. To fix: write one, e.g. 0, or "
+        return (f"The seed must be {LIMITS['seed'].rule}{got}. To fix: write one, e.g. 0, or "
                 "press Defaults.")
 
     def _mark(self) -> None:

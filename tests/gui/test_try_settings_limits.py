@@ -50,3 +50,19 @@ def test_the_fields_follow_the_core_rule_so_they_cannot_disagree_again(qtbot: An
     qtbot.addWidget(box)
     assert (box.top_p.minimum(), box.top_p.maximum()) == (0.01, 0.5)
     assert (box.max_new_tokens.minimum(), box.max_new_tokens.maximum()) == (1, 64)
+
+
+def test_the_seed_field_checks_by_the_core_rule_too(qtbot: Any, monkeypatch: Any) -> None:
+    import finetune_studio.gui.try_tab as try_tab
+
+    limits = dict(generate.LIMITS)
+    limits["seed"] = generate.Limit(0, 99, whole=True)
+    monkeypatch.setattr(try_tab, "LIMITS", limits, raising=False)
+    field = try_tab.SeedEdit("help")
+    qtbot.addWidget(field)
+    field.setText("100")
+    assert field.value() is None
+    assert field.problem() == ("The seed must be a whole number from 0 to 99 (got '100'). To fix: write one, e.g. 0, "
+                               "or press Defaults.")
+    field.setText("99")
+    assert field.value() == 99 and field.problem() is None
