@@ -406,6 +406,9 @@ class Form(QWidget):
             cell.addLayout(editor)
         err = error_label()
         cell.addWidget(err)
+        # A wrapped message is measured taller than it lays out (QFormLayout's height for width): the spare height
+        # goes below it, not between the box and its message with the caption left above the box.
+        cell.addStretch(1)
         form.addRow(caption, cell)
         self._fields[key] = _Field(target, err, tooltip)
         return caption
