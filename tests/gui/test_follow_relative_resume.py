@@ -17,7 +17,7 @@ from finetune_studio.core.config import save_config
 from finetune_studio.gui.run_header import RunState
 from tests.gui import test_history
 from tests.gui.test_app import LONG, dialog_log, make_window, window  # fixtures
-from tests.gui.test_history import CORE_CLI, wait_rows
+from tests.gui.test_history import CORE_CLI, follow_to_the_end, wait_rows
 from tests.helpers import ROOT, read_events, small_config
 
 cold_window = test_history.cold_window  # the fixture, under its own name
@@ -56,14 +56,7 @@ def test_a_cli_resume_given_a_relative_path_is_followed_live(qtbot: Any, cold_wi
         panel = cold_window.history
         wait_rows(qtbot, panel, lambda r: r.get("relative", {}).get("state") == "running", timeout=LONG)
         qtbot.waitUntil(lambda: len(read_events(path, "train_begin")) == 2, timeout=LONG)
-        panel.select([path])
-        panel.open_selected()
-        chart = cold_window.chart
-        assert panel.following == path, "the resume ended before it could be opened; raise max_steps"
-        assert cold_window.state is RunState.RUNNING
-        shown = chart.point_count
-        qtbot.waitUntil(lambda: chart.point_count >= shown + 3, timeout=LONG)  # the resume's lines reach the chart
-        qtbot.waitUntil(lambda: panel.following is None, timeout=5 * LONG)
+        chart = follow_to_the_end(qtbot, cold_window, path)  # the resume's lines reach the chart live
         assert second.wait(timeout=60) == 0, "".join(output)
         assert cold_window.state is RunState.FINISHED
         logged = {e["step"]: e["loss"] for e in read_events(path, "log")}  # the resume logs again from its step

@@ -62,6 +62,24 @@ def fabricate_three(runs: Path) -> dict[str, Path]:
     }
 
 
+def follow_to_the_end(qtbot: Any, window: Any, path: Path) -> Any:
+    """Open the running run at `path` from the Runs tab, see its new lines reach the chart live, and wait until
+    the window sees it end; the chart, for the caller's checks of what it holds."""
+    panel = window.history
+    panel.select([path])
+    panel.open_selected()
+    chart = window.chart
+    assert panel.following == path, "the run ended before it could be opened; raise max_steps"
+    assert window.state is RunState.RUNNING
+    first = chart.point_count
+    qtbot.waitUntil(lambda: chart.point_count >= first + 3, timeout=LONG)  # new lines reach the chart live
+    assert panel.following == path
+    # the run ended: 150 steps and 3 evaluations in a process of its own, which a loaded CI box slows
+    # sevenfold (100 s of LONG's 120 s seen); pytest-timeout (600 s) still bounds it
+    qtbot.waitUntil(lambda: panel.following is None, timeout=5 * LONG)
+    return chart
+
+
 @pytest.fixture
 def cold_window(make_window: Any) -> Any:
     """A window without the training stack loaded (listing and charts do not need it), on the Runs tab."""
@@ -335,17 +353,7 @@ def test_a_headless_cli_run_appears_and_its_chart_updates_live(qtbot: Any, cold_
         path = runs_dir / "from-the-cli"
         wait_rows(qtbot, panel, lambda r: r.get("from-the-cli", {}).get("state") == "running", timeout=LONG)
         qtbot.waitUntil(lambda: any(e["event"] == "log" for e in fab_events(path)), timeout=LONG)
-        panel.select([path])
-        panel.open_selected()
-        chart = cold_window.chart
-        assert panel.following == path, "the run ended before it could be opened; raise max_steps"
-        assert cold_window.state is RunState.RUNNING
-        first = chart.point_count
-        qtbot.waitUntil(lambda: chart.point_count >= first + 3, timeout=LONG)  # new lines reach the chart live
-        assert panel.following == path
-        # the run ended: 150 steps and 3 evaluations in a process of its own, which a loaded CI box slows
-        # sevenfold (100 s of LONG's 120 s seen); pytest-timeout (600 s) still bounds it
-        qtbot.waitUntil(lambda: panel.following is None, timeout=5 * LONG)
+        chart = follow_to_the_end(qtbot, cold_window, path)
         assert process.wait(timeout=60) == 0, "".join(output)
         assert cold_window.state is RunState.FINISHED
         assert chart.point_count == 75
