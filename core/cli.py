@@ -365,15 +365,16 @@ def _command(args: argparse.Namespace) -> int:
 
             path = Path(args.path)
             if path.exists():
-                print(f"error: {path} exists already; pick another name.", file=sys.stderr)
-                return EXIT_FAILED
+                print(f"error: {path} exists already; nothing was written. To fix: pick another name, or move that "
+                      "file away first.", file=sys.stderr)
+                return EXIT_CONFIG  # bad input, refused with nothing changed (README's exit codes)
             try:
                 save_config(PRESETS[args.preset](), path)
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 print(f"error: could not write {path}: {reason}. Pick a folder you can write to, e.g. "
                       f"finetune-studio init ~/{path.name}", file=sys.stderr)
-                return EXIT_FAILED
+                return EXIT_CONFIG
             print(f"Wrote {path}. Run it with: finetune-studio train {path}")
             return 0
         if args.command == "generate":

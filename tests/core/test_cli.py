@@ -39,8 +39,10 @@ def test_unknown_key_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFix
 def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "exists.yaml"
     path.write_text("keep me")
-    assert main(["init", str(path)]) == 1
+    assert main(["init", str(path)]) == 2  # bad input, refused with nothing changed
     assert path.read_text() == "keep me"
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {path} exists already; nothing was written. To fix: pick another name, or move that file away first."]
 
 
 def test_train_and_list_runs(demo_cache: Path, small_dataset: Path, runs_dir: Path, tmp_path: Path,
@@ -85,7 +87,7 @@ def test_init_into_a_read_only_folder_says_it_could_not_write(tmp_path: Path, mo
         monkeypatch.setattr(tempfile, "mkstemp", refuse)
     path = locked / "run.yaml"
     try:
-        assert main(["init", str(path)]) == 1
+        assert main(["init", str(path)]) == 2
     finally:
         locked.chmod(0o755)
     captured = capsys.readouterr()
