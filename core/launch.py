@@ -878,7 +878,9 @@ def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoin
                                                         if -exit_code == signal.SIGKILL else ""))
     else:
         cause = f"its process ended with exit code {exit_code if exit_code is not None else code}"
-    return Failure(rank, f"Rank {rank} of {world}{where} failed{at}: {cause}.")
+    cause = cause.strip()
+    end = "" if cause.endswith((".", "!", "?")) else "."  # a rank's own error is a sentence already
+    return Failure(rank, f"Rank {rank} of {world}{where} failed{at}: {cause}{end}")
 
 
 def _signal_name(number: int) -> str:

@@ -175,7 +175,7 @@ def test_a_rank_that_raised_is_named_with_its_error(tmp_path: Path) -> None:
     _beat(tmp_path, 1, state="failed", step=5, error="Ran out of memory at batch size 8.")
     failure = launch.diagnose(tmp_path, "no summary here", 2, 1)
     assert (failure.rank, failure.message) == (1, "Rank 1 of 2 (pid 101 on vm) failed at step 5: Ran out of "
-                                                  "memory at batch size 8..")
+                                                  "memory at batch size 8.")
 
 
 DDP_WARNING = ("[rank0]:[W1203 17:40:02.000 reducer.cpp:1400] Warning: find_unused_parameters=True was specified in "
