@@ -819,8 +819,10 @@ def side_context_length(source: Source, side: str, tokenizer: Any) -> int | None
 
 
 def prompt_length(tokenizer: Any, rendered: Rendered) -> int:
-    """How many tokens the model reads for `rendered`: stream_answer's own count."""
-    return len(tokenizer(rendered.text, add_special_tokens=rendered.add_special_tokens)["input_ids"])
+    """How many tokens the model reads for `rendered`: stream_answer's own count. verbose=False: a prompt past the
+    context is measured to be refused in our words, and never reaches the model, so transformers' "indexing errors"
+    line on stderr only alarmed."""
+    return len(tokenizer(rendered.text, add_special_tokens=rendered.add_special_tokens, verbose=False)["input_ids"])
 
 
 def answer_room(prompt_tokens: int, limit: int | None, max_new_tokens: int) -> tuple[int, list[str]]:
