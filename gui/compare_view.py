@@ -60,6 +60,7 @@ class CompareView(QWidget):
         self.table_data: AnswerTable = answer_table([])
         self._running = False
         self._expected: int | None = None  # answers the running comparison would give in all (prompts × models)
+        self._shape: tuple[int, int] = (0, 0)  # its prompts and models, less those skipped (for _expected)
         self.skipped: list[str] = []  # what the running comparison skipped and why (a damaged checkpoint)
         self.unsaved = ""  # why the running comparison's answers are not being saved (core.answers), once said
 
@@ -189,7 +190,8 @@ class CompareView(QWidget):
             return generate.compare_checkpoints(run_dir, prompts, settings, sink, stop)
 
         try:
-            self._expected = len(prompts) * (len(generate.targets(run_dir)) + 1)  # + the base model
+            self._shape = (len(prompts), len(generate.targets(run_dir)) + 1)  # + the base model
+            self._expected = self._shape[0] * self._shape[1]
         except generate.GenerationError:
             self._expected = None  # the job says what is wrong with the run
         self.skipped, self.unsaved = [], ""
@@ -210,6 +212,7 @@ class CompareView(QWidget):
             self._set_status(event["text"])
         elif event.get("event") == "skipped":  # a damaged checkpoint: the rest are compared, the end says which
             self.skipped.append(event["text"])
+            self._skip(event.get("model"))
             self._set_status(event["text"])
         elif event.get("event") == "unsaved":  # the answers go on being shown; the end says they were not kept
             self.unsaved = event["text"]
@@ -219,6 +222,15 @@ class CompareView(QWidget):
             cells[(event["prompt"], event["model"])] = event["record"]
             self.table_data = answer_table(list(cells.values()), self.prompts)
             self._fill()
+
+    def _skip(self, model: str | None) -> None:
+        """A prompt too long for every model (model None) or a checkpoint that does not load gives no answers:
+        "Stopped: 3 of 8 answers" must count only the answers the comparison can still give."""
+        if self._expected is None:
+            return
+        prompts, models = self._shape
+        self._shape = (prompts - 1, models) if model is None else (prompts, models - 1)
+        self._expected = max(self._shape[0], 0) * max(self._shape[1], 0)
 
     def finished(self, table: AnswerTable, stopped: bool = False) -> str:
         """The comparison ended (stopped: at the user's request, or for training): say so here; returns what the

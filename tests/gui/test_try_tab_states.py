@@ -51,6 +51,7 @@ class Fakes:
         self.side_errors: dict[str, str] = {}
         self.stream = False  # answers stream until stopped
         self.compare_hold_after: int | None = None
+        self.compare_too_long: str | None = None  # a saved prompt the comparison skips on every model
         monkeypatch.setattr(generate, "load", self.load)
         monkeypatch.setattr(generate, "answer_both", self.answer_both)
         monkeypatch.setattr(generate, "compare_checkpoints", self.compare_checkpoints)
@@ -98,8 +99,11 @@ class Fakes:
 
         records = []
         models = ["base"] + [t.key for t in generate.targets(run_dir)]
+        if self.compare_too_long in prompts:
+            sink({"event": "skipped", "model": None, "prompt": self.compare_too_long,
+                  "text": f"{self.compare_too_long} is too long: skipped on every model."})
         for model in models:
-            for prompt in prompts:
+            for prompt in [p for p in prompts if p != self.compare_too_long]:
                 if stop.is_set():
                     return answer_table(records, prompts)
                 record = {"prompt": prompt, "model": model, "step": None, "answer": f"{model} on {prompt}",
@@ -375,6 +379,21 @@ def test_the_compare_pages_stop_stops_the_comparison_and_it_says_it_stopped(qtbo
     assert view.status.text() == f"Done: 12 answers, kept in {where}."
     assert tab.status_label.text() == f"Comparison done: 12 answers kept in {where}."
     assert view.table.rowCount() == 3 and view.table.columnCount() == 4
+
+
+def test_a_stopped_comparison_counts_only_the_answers_left_to_give(qtbot: Any, tab: Any, fakes: Fakes) -> None:
+    """A prompt skipped on every model (too long) gives no answers: "3 of 12" (3 prompts × 4 models) overstated
+    what the comparison had left to do."""
+    save_prompts(tab, ["Aries", "Leo", "Virgo"])
+    view = tab.compare
+    tab.pages.setCurrentWidget(view)
+    fakes.compare_hold_after, fakes.compare_too_long = 3, "Virgo"
+    view.compare_button.click()
+    qtbot.waitUntil(lambda: len(view.table_data.cells) == 3, timeout=WAIT)
+    view.stop_button.click()
+    idle(qtbot, tab)
+    assert view.status.text() == ("Stopped: 3 of 8 answers kept in newer/answers.jsonl. Virgo is too long: skipped "
+                                  "on every model.")  # 2 prompts × (base + 3 models)
 
 
 def test_picking_another_run_stops_a_comparison_and_keeps_its_table_apart(qtbot: Any, tab: Any, fakes: Fakes,
