@@ -1069,7 +1069,7 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
             # A row that reads as plain text lacks values of the detected format (a null prompt, a messages
             # string): to_example below names what it lacks, which says more than "mixed formats".
             if other != detection.format and other != "text":
-                problems.append(("chat.format", f"{source}: mixed formats. The first rows are "
+                problems.append(("chat.format", f"{source}: mixed formats. Its columns read as "
                                                 f"{FORMAT_NAMES[detection.format]} but row {index} is "
                                                 f"{FORMAT_NAMES[other]} ({reason}). Keep one format per dataset, or "
                                                 "set chat.format and chat.columns to the one to train."))

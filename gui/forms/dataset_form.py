@@ -1153,7 +1153,6 @@ class DatasetForm(Form):
         """Each part's box shows the mapped column, or "automatic: <the column detected>"."""
         detected = self._detection.columns if self._detection is not None else {}
         fmt = self.effective_format()
-        from finetune_studio.core.chat import resolve_format
 
         if self._preview_rows:
             chat = ChatConfig(format=fmt, columns={})

@@ -125,3 +125,16 @@ def test_bad_messages_are_named_in_plain_words(messages, said) -> None:
         to_example({"messages": messages}, detection)
     assert str(raised.value) == said
     assert "NoneType" not in said and "list content" not in said
+
+
+def test_mixed_formats_name_the_format_the_columns_tell_not_the_first_rows(tmp_path: Path) -> None:
+    """The format is told from the columns of every sampled row (a3b6969), not from the first rows, which the
+    message still claimed ("The first rows are …", which could then name row 1 as the odd one)."""
+    rows = [{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}]
+    rows += [{"prompt": f"p{i}", "completion": f"c{i}"} for i in range(6)]
+    source = _jsonl(tmp_path / "mixed.jsonl", rows)
+    said = [p for p in _problems(source, "text") if p.startswith("chat.format:")]
+    assert len(said) == 1 and "The first rows are" not in said[0], said
+    assert said[0].startswith(f"chat.format: {source}: mixed formats. Its columns read as ")
+    assert "read as messages (role/content) but row 2 is prompt/completion" in said[0]
+    assert said[0].endswith("Keep one format per dataset, or set chat.format and chat.columns to the one to train.")
