@@ -144,8 +144,10 @@ class GenerationSettings:
             return settings
         for declared in dataclasses.fields(cls):
             value = getattr(config, declared.name, None)
-            if value is not None and declared.name != "seed":
-                setattr(settings, declared.name, type(declared.default)(value))
+            limit = declared.metadata.get("limit")
+            if value is None or declared.name == "seed" or (limit is not None and not limit.allows(value)):
+                continue  # out of LIMITS: the app's default, so the CLI and the Try tab never differ silently
+            setattr(settings, declared.name, type(declared.default)(value))
         if not getattr(config, "max_new_tokens", None):
             settings.max_new_tokens = cls.max_new_tokens
         return settings

@@ -1,0 +1,14 @@
+"""A model's generation_config values outside core.generate.LIMITS are not taken as defaults (CLI and Try tab)."""
+
+from types import SimpleNamespace
+
+from core.generate import GenerationSettings
+
+
+def test_out_of_range_model_defaults_fall_back_to_app_defaults() -> None:
+    config = SimpleNamespace(temperature=0.0, top_p=0.0, top_k=40, do_sample=True, max_new_tokens=64)
+    settings = GenerationSettings.from_generation_config(config)
+    assert settings.temperature == 1.0
+    assert settings.top_p == 1.0
+    assert settings.top_k == 40
+    assert settings.max_new_tokens == 64
