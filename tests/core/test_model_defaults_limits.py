@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from core.generate import GenerationSettings
+from finetune_studio.core.generate import GenerationSettings
 
 
 def test_out_of_range_model_defaults_fall_back_to_app_defaults() -> None:
