@@ -152,6 +152,19 @@ class GenerationSettings:
             settings.max_new_tokens = cls.max_new_tokens
         return settings
 
+    @classmethod
+    def ignored_defaults(cls, config: Any) -> list[str]:
+        """One note per model default outside LIMITS that from_generation_config left for the app's own, so the CLI
+        and the Try tab both say so instead of changing it silently."""
+        notes = []
+        for declared in dataclasses.fields(cls):
+            value, limit = getattr(config, declared.name, None), declared.metadata.get("limit")
+            if value is None or declared.name == "seed" or limit is None or limit.allows(value):
+                continue
+            notes.append(f"The model's generation_config.json sets {declared.name} {value}, but it must be "
+                         f"{limit.rule}: using {declared.default} instead. To fix: correct it in that file.")
+        return notes
+
     def greedy(self) -> GenerationSettings:
         return dataclasses.replace(self, do_sample=False)
 

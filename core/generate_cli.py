@@ -138,7 +138,10 @@ def settings_problems(args: Any) -> list[str]:
 
 
 def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
-    settings = GenerationSettings.from_generation_config(getattr(model, "generation_config", None))
+    config = getattr(model, "generation_config", None)
+    settings = GenerationSettings.from_generation_config(config)
+    for note in GenerationSettings.ignored_defaults(config):
+        print(f"note: {note}", file=sys.stderr)
     if args.sample is not None:
         settings.do_sample = args.sample
     for declared in dataclasses.fields(GenerationSettings):

@@ -1247,9 +1247,9 @@ class TryTab(QWidget):
     def _set_loaded(self, loaded: Loaded) -> None:
         self.loaded = loaded
         notes = [loaded.describe()] + [n for n in loaded.notes if n != loaded.describe()]
-        self._say(" ".join(notes))
-        defaults = GenerationSettings.from_generation_config(
-            getattr(next(iter(loaded.models.values()), None), "generation_config", None))
+        config = getattr(next(iter(loaded.models.values()), None), "generation_config", None)
+        self._say(" ".join(notes + GenerationSettings.ignored_defaults(config)))
+        defaults = GenerationSettings.from_generation_config(config)
         if self._job_kind == "load":
             self.settings_box.follow_defaults(defaults)
         self._show_unloaded()

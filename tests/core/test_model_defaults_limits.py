@@ -12,3 +12,10 @@ def test_out_of_range_model_defaults_fall_back_to_app_defaults() -> None:
     assert settings.top_p == 1.0
     assert settings.top_k == 40
     assert settings.max_new_tokens == 64
+
+
+def test_out_of_range_model_default_is_named_in_a_note() -> None:
+    config = SimpleNamespace(top_p=0.0)
+    assert GenerationSettings.ignored_defaults(config) == [
+        "The model's generation_config.json sets top_p 0.0, but it must be above 0 and at most 1: using 1.0 "
+        "instead. To fix: correct it in that file."]
