@@ -48,7 +48,7 @@ def test_no_command_or_gui_opens_the_window_and_a_command_runs_headless(monkeypa
     assert launcher.main(["init", str(path)]) == 0  # core.cli ran it
     assert path.is_file() and opened == [True, True]
     monkeypatch.setattr(sys, "argv", ["finetune-studio", "init", str(path)])
-    assert launcher.main() == 1  # the console script reads sys.argv; core.cli refuses to overwrite
+    assert launcher.main() == 2  # the console script reads sys.argv; core.cli refuses to overwrite (bad input)
     assert opened == [True, True]
 
 
