@@ -353,9 +353,30 @@ def text_keys() -> frozenset[str]:
     owners = [("", RunConfig)] + [(f"{name}.", section_type(name)) for name in SECTIONS]
     for prefix, cls in owners:
         for name, hint in typing.get_type_hints(cls).items() if cls is not None else ():
-            if hint is str or set(typing.get_args(hint)) == {str, type(None)}:
+            if is_text_type(hint):
                 keys.add(prefix + name)
     return frozenset(keys)
+
+
+def is_text_type(hint: Any) -> bool:
+    """str or str | None: a field whose value is text whatever YAML would make of it (2024, 1e2, a: b)."""
+    return hint is str or set(typing.get_args(hint)) == {str, type(None)}
+
+
+def _set_keeps_text(key: str, value: Any) -> bool:
+    """Whether a `--set` value YAML read as a number, bool, list or mapping is meant as the text typed: a text
+    field of RunConfig, or a training field the installed TrainingArguments declares as text (run_name=2024 is
+    the run "2024"). A bare `true` for a field that takes it as a flag (fsdp) stays true. Only --set asks about
+    training keys, so loading a YAML file still imports no transformers."""
+    if key in text_keys():
+        return True
+    section, _, name = key.partition(".")
+    if section != "training" or "." in name:
+        return False
+    from finetune_studio.core.validation import _flag_value, training_fields
+
+    declared = training_fields().get(name)
+    return declared is not None and is_text_type(declared.type) and not _flag_value(declared, value)
 
 
 def as_text(key: str, value: Any) -> Any:
@@ -632,7 +653,8 @@ def save_config(config: RunConfig, path: str | os.PathLike[str]) -> None:
 def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig, list[str]]:
     """CLI `--set section.key=value` (value parsed as YAML); a bare key means a training field. A field declared as
     text takes the value as typed whatever YAML makes of it: `dataset.source=data/a: b.jsonl` is that path, not the
-    mapping {'data/a': 'b.jsonl'}, and `dataset.text_column=2024` the column "2024" (null still clears it)."""
+    mapping {'data/a': 'b.jsonl'}, `dataset.text_column=2024` the column "2024" and `training.run_name=2024` the
+    run "2024" (null still clears it)."""
     import yaml
 
     data = config.to_dict()
@@ -652,7 +674,7 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
             value = yaml_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        if value is not None and not isinstance(value, str) and ".".join(parts) in text_keys():
+        if value is not None and not isinstance(value, str) and _set_keeps_text(".".join(parts), value):
             value = raw.strip()
         target = data
         for part in parts[:-1]:

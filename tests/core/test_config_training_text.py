@@ -1,0 +1,47 @@
+"""`--set` keeps text for a training field TrainingArguments declares as text: run_name=2024 was the number 2024
+and output_dir=/a: b the mapping {'/a': 'b'}, which validate then refused as the wrong type."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import apply_overrides, default_config
+
+
+def test_set_keeps_text_for_text_training_fields() -> None:
+    config, _ = apply_overrides(default_config(), ["training.run_name=2024", "training.output_dir=/a: b",
+                                                   "training.hub_model_id=true", "training.learning_rate=3e-5"])
+    assert config.training["run_name"] == "2024"
+    assert config.training["output_dir"] == "/a: b"
+    assert config.training["hub_model_id"] == "true"
+    assert config.training["learning_rate"] == 3e-5
+    assert type(config.training["learning_rate"]) is float  # a number field still takes YAML's number
+
+
+def test_bare_key_null_and_flag_forms() -> None:
+    config, _ = apply_overrides(default_config(), ["run_name=1e2", "training.fsdp=true",
+                                                   "training.logging_steps=7"])
+    assert config.training["run_name"] == "1e2"  # a bare key is a training field, text for a text field
+    assert config.training["fsdp"] is True  # fsdp takes a bare true as its flag form, not the text "true"
+    assert config.training["logging_steps"] == 7
+    assert apply_overrides(default_config(), ["training.run_name=null"])[0].training["run_name"] is None
+
+
+def test_cli_validate_takes_a_numeric_run_name(runs_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["validate", "--set", "training.run_name=2024"]) == 0
+    assert "ok: the config is valid." in capsys.readouterr().out
+
+
+def test_loading_yaml_does_not_import_transformers(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("training:\n  run_name: 2024\n  learning_rate: 3.0e-5\n", encoding="utf-8")
+    code = ("import sys; from finetune_studio.core.config import load_config; "
+            f"load_config({str(path)!r}); print('transformers' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
