@@ -179,9 +179,16 @@ say(done=True)
 SPEED_SIDES = (("default", "default"), ("fixed", "fixed"), ("control", "default"))  # (name, mode)
 
 
+def child_env() -> dict[str, str]:
+    """The children's environment: this checkout first on the import path, ahead of (not instead of) the caller's
+    PYTHONPATH, which on a machine given the training stack as a --target folder is where transformers lives."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "TOKENIZERS_PARALLELISM": "false"}
+
+
 def speed_check(folder: Path, label: str, config_path: Path, chunk: int, steps: int) -> dict:
     """Three children train `config_path` taking turns (see --allocator-speed); returns each side's turn times."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
+    env = child_env()
     env.pop("MALLOC_MMAP_THRESHOLD_", None)
     children = Children(folder, {name: [sys.executable, "-c", SPEED_CHILD, str(config_path), mode, str(chunk),
                                         str(folder / name / "out")] for name, mode in SPEED_SIDES}, env)
@@ -292,7 +299,7 @@ def write_config(path: Path, model: str, method: str, checkpointing: bool, batch
 
 
 def measure(config_path: Path, out: Path, fixed_mmap_threshold: bool = False) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
+    env = child_env()
     if fixed_mmap_threshold:
         env["MALLOC_MMAP_THRESHOLD_"] = "131072"
     done = subprocess.run([sys.executable, "-c", CHILD, str(config_path), str(out)], env=env, capture_output=True,
