@@ -47,6 +47,7 @@ from finetune_studio.core.chat import (
 from finetune_studio.core.chat_templates import NAMED_TEMPLATES
 from finetune_studio.core.config import (
     MAX_CONTEXT_TOKENS,
+    MIN_TRAINING_TOKENS,
     SAMPLE_DATASET_ID,
     ChatConfig,
     DatasetConfig,
@@ -426,7 +427,8 @@ class DatasetForm(Form):
         self.max_length_spin = QSpinBox()
         # Every length validation accepts shows as it is (a config's 10,000,000 showed as 1,048,576 and typing it
         # lost its last digit); a longer one loaded from a file is kept and named at the field by validation.
-        self.max_length_spin.setRange(1, MAX_CONTEXT_TOKENS)
+        # The floor is validation's: 1 token trains nothing, so the box does not offer what Start would refuse.
+        self.max_length_spin.setRange(MIN_TRAINING_TOKENS, MAX_CONTEXT_TOKENS)
         self.max_length_spin.setSingleStep(64)
         self.max_length_spin.setSuffix(" tokens")
         self.truncation_check = QCheckBox("Cut rows longer than max length")
