@@ -26,10 +26,13 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from finetune_studio.core.errors import FinetuneError, Problem
 from finetune_studio.core.runs import METRICS_FILE, RunFolder, no_model_text
+
+if TYPE_CHECKING:  # core.export imports this module
+    from finetune_studio.core.export import ExportError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ READ_ONLY_TOKEN = "read_only_token"
 NOT_A_RUN_FOLDER = "not_a_run_folder"  # the sentence is core.runs.run_folder_problem's
 BAD_REPO_ID = "bad_repo_id"
 NOT_AN_ADAPTER_RUN = "not_an_adapter_run"  # a merged push of a run that trained every weight
-STAGING_FAILED = "staging_failed"  # a merged push's merge could not be written where the push stages it
+STAGING_FAILED = "staging_failed"  # a push's files (or its merge) could not be written where it stages them
 # What the user gave is unusable as it stands (nothing was sent): the command line exits 2 (bad input), not 1.
 BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN})
 REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
@@ -838,12 +841,51 @@ def _merge_problem(run_dir: Path) -> None:
                        "no adapter to merge. Push it as it is.", kind=NOT_AN_ADAPTER_RUN)
 
 
+_ADAPTER_ALONE = "; or push the adapter alone, which needs no merge"  # a merged push's other way forward
+
+
+def _staging_failed(failed: ExportError, doing: str, staging: Path, nothing_sent: str, also: str = "") -> HubError:
+    """A push whose own files could not be written where it stages them (TMPDIR, or the system's temporary folder):
+    the merge of a merged push, or the files linked (or copied) for the upload. Said of the staging folder with
+    the real cause and the way forward, not as an export (--out) nor as "Failed while ...: OSError". `failed`:
+    core.export's account of the failed write (its kind and problem); `doing`: what the push could not do there;
+    `also`: another way forward (a merged push can push the adapter alone)."""
+    from finetune_studio.core.export import NO_SPACE
+
+    fix = (f"To fix: free some space on the disk that holds {staging}" if failed.kind == NO_SPACE else
+           f"To fix: make {staging} writable")
+    return HubError(f"Could not {doing} in the push's staging folder in {staging}: {failed.problem}. {nothing_sent}",
+                    kind=STAGING_FAILED, fix=f"{fix}, or set TMPDIR to a folder on a disk with room and start the "
+                                             f"push (or the app) again{also}.")
+
+
+def _stage_files(items: list[_Item], nothing_sent: str, also: str = "") -> tempfile.TemporaryDirectory[str]:
+    """The push's files, linked (or copied) into a new temporary folder that the caller removes once uploaded. A
+    write that fails there (a full disk, a folder that cannot be written) leaves nothing behind and is said by
+    _staging_failed."""
+    from finetune_studio.core.export import _write_failed
+
+    staging = Path(tempfile.gettempdir())
+    folder: tempfile.TemporaryDirectory[str] | None = None
+    try:
+        folder = tempfile.TemporaryDirectory(prefix=STAGING_PREFIX)
+        _stage(items, Path(folder.name))
+    except BaseException as exc:
+        if folder is not None:
+            folder.cleanup()
+        if not isinstance(exc, OSError):
+            raise
+        failed = _write_failed(exc, "files to upload", Path(folder.name) if folder else staging, staging)
+        raise _staging_failed(failed, "prepare the files to upload", staging, nothing_sent, also) from None
+    return folder
+
+
 def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str) -> Path:
     """core.export's merged model of the run, written into `out_dir` (a temporary folder of the push).
     `nothing_sent`: what the Hub holds of this push so far, as a sentence. An export's own advice (--out DIR,
     "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead."""
     from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.export import NO_SPACE, WRITE_KINDS, ExportError, export_merged
+    from finetune_studio.core.export import WRITE_KINDS, ExportError, export_merged
 
     try:
         return export_merged(run_dir, out_dir, checked=True).out_dir  # push_run ran shipping_problem
@@ -851,12 +893,8 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str) -> Path:
         if exc.kind not in WRITE_KINDS:
             raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
         staging = out_dir.parent.parent  # the temporary folder's own folder: TMPDIR, or the system's
-        fix = (f"To fix: free some space on the disk that holds {staging}" if exc.kind == NO_SPACE else
-               f"To fix: make {staging} writable")
-        raise HubError(f"Could not merge the adapter into its base model in the push's staging folder in {staging}: "
-                       f"{exc.problem}. {nothing_sent}", kind=STAGING_FAILED,
-                       fix=f"{fix}, or set TMPDIR to a folder on a disk with room and start the push (or the app) "
-                           "again; or push the adapter alone, which needs no merge.") from None
+        raise _staging_failed(exc, "merge the adapter into its base model", staging, nothing_sent,
+                              _ADAPTER_ALONE) from None
     except FinetuneError as exc:  # a base model that cannot load: nothing was sent
         raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
 
@@ -972,16 +1010,8 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     total = sum(item.size for item in items)
     phase("prepare", f"Preparing {len(items)} files ({size_text(total)})", files=len(items), bytes=total)
 
-    def prepare() -> tempfile.TemporaryDirectory[str]:
-        folder = tempfile.TemporaryDirectory(prefix=STAGING_PREFIX)
-        try:
-            _stage(items, Path(folder.name))
-        except BaseException:
-            folder.cleanup()
-            raise
-        return folder
-
-    with _call("preparing the files to upload", prepare, token) as tmp:
+    also = _ADAPTER_ALONE if merge_into is not None else ""
+    with _call("preparing the files to upload", lambda: _stage_files(items, nothing_sent(), also), token) as tmp:
         staging = Path(tmp)
         phase("upload", f"Uploading {len(items)} files ({size_text(total)}) to {repo_id}", files=len(items),
               bytes=total, repo_id=repo_id)
