@@ -60,6 +60,7 @@ class ExportError(FinetuneError):
 # too little disk space (before or while writing), another failed write (nothing was left).
 NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND = "not_an_adapter_run", "out_unusable", "unknown_kind"
 CANNOT_WRITE, NO_SPACE, WRITE_FAILED = "cannot_write", "no_space", "write_failed"
+TRAINING_HERE = "training_here"  # a run trains in this process, so nothing may be merged in it (merge_refusal)
 BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE})
 WRITE_KINDS = frozenset({CANNOT_WRITE, NO_SPACE, WRITE_FAILED})  # ExportError.problem says what went wrong
 
@@ -413,6 +414,23 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
         return _export_merged(run_dir, out_dir, overwrite, progress, checked)
 
 
+def merge_refusal(run_name: str, verb: str, nothing: str) -> str | None:
+    """Why the adapter of the run `run_name` cannot be merged now, for `verb` ("export", "push"), with `nothing`
+    (what was done so far, as a sentence); None when it can. Merging loads the whole base model in this process:
+    while a run trains here (the window's Train tab), that would build it under torch's process-wide default dtype
+    (transformers' local_torch_dtype) as the run's thread makes tensors, and take the memory the run uses. The fix
+    is the adapter alone now, or the merged model once the run ends: another process (the command line) would take
+    the same memory from the run, so it is no way round."""
+    from finetune_studio.core.shared_state import training_in_process
+
+    if not training_in_process():
+        return None
+    return (f"Cannot merge the adapter of the run {run_name} into its base model now: a run is training in this app, "
+            "and merging loads the whole base model into the app's process and the memory that run is using. "
+            f"{nothing} To fix: {verb} the adapter alone now (it needs no merge), or wait until that run ends (or stop "
+            f"it), then {verb} the merged model again.")
+
+
 def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progress: Progress | None,
                    checked: bool) -> ExportResult:
     from finetune_studio.core.config import load_config
@@ -422,14 +440,9 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, MERGED)
     check_destination(folder, out_dir)
     _check_out(out_dir, overwrite)  # a folder that cannot take it is said before the base model loads
-    from finetune_studio.core.shared_state import training_in_process
-
-    if training_in_process():
-        # Loading the base model here would build it under torch's process-wide default dtype (transformers'
-        # local_torch_dtype) while the run trains in another thread, and take the memory the run uses.
-        raise ExportError("A training run is using this app's process and memory, and merging loads the whole base "
-                          "model into it. To fix: export or push the adapter alone now, or the merged model when "
-                          "the run ends (or from another terminal: finetune-studio export RUN --merged).")
+    busy = merge_refusal(folder.path.name, "export", "Nothing was exported.")
+    if busy:
+        raise ExportError(busy, TRAINING_HERE)
     config = load_config(folder.config_path)[0]
     ahead = local_base_size(folder.path)  # a local base's weight files: about what the merge writes
     if ahead:

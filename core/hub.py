@@ -832,13 +832,18 @@ def size_text(size: int) -> str:
 
 
 def _merge_problem(run_dir: Path) -> None:
-    """A merged push needs an adapter run: say so before anything is sent."""
+    """A merged push needs an adapter run, and no run training in this process (core.export.merge_refusal): say so
+    before anything is sent (the merge itself comes after the repository is created)."""
     from finetune_studio.core.adapters import is_adapter_folder
+    from finetune_studio.core.export import merge_refusal
 
     folder = RunFolder(Path(run_dir))
     if not is_adapter_folder(folder.model_dir):
         raise HubError(f"The run {folder.path.name} fine-tuned every weight: its model is already whole, so there is "
                        "no adapter to merge. Push it as it is.", kind=NOT_AN_ADAPTER_RUN)
+    busy = merge_refusal(folder.path.name, "push", "Nothing was sent to the Hub.")
+    if busy:
+        raise HubError(busy)
 
 
 _ADAPTER_ALONE = "; or push the adapter alone, which needs no merge"  # a merged push's other way forward
@@ -885,11 +890,14 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str) -> Path:
     `nothing_sent`: what the Hub holds of this push so far, as a sentence. An export's own advice (--out DIR,
     "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead."""
     from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.export import WRITE_KINDS, ExportError, export_merged
+    from finetune_studio.core.export import TRAINING_HERE, WRITE_KINDS, ExportError, export_merged, merge_refusal
 
     try:
         return export_merged(run_dir, out_dir, checked=True).out_dir  # push_run ran shipping_problem
     except ExportError as exc:
+        busy = merge_refusal(run_dir.name, "push", nothing_sent) if exc.kind == TRAINING_HERE else None
+        if busy:  # a run began training since _merge_problem asked
+            raise HubError(busy) from None
         if exc.kind not in WRITE_KINDS:
             raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
         staging = out_dir.parent.parent  # the temporary folder's own folder: TMPDIR, or the system's
