@@ -187,7 +187,7 @@ def test_merging_is_refused_while_a_run_trains_in_this_process(lora_run: Path, t
     monkeypatch.setattr(models, "load_model", lambda *args, **kwargs: loads.append(args))
     with shared_state.training_owns_process_state(), pytest.raises(ExportError) as refused:
         export_merged(lora_run, tmp_path / "merged")
-    assert "export or push the adapter alone now, or the merged model when the run ends" in str(refused.value)
+    assert "To fix: export the adapter alone now (it needs no merge), or wait until that run ends" in str(refused.value)
     assert loads == [] and not (tmp_path / "merged").exists()
 
 
