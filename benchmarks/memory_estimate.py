@@ -16,6 +16,7 @@ On a GPU (when torch sees one) the same children also report torch.cuda.max_memo
 for 'cuda' (not run on this CPU machine).
 
     python benchmarks/memory_estimate.py [--quick]   # --quick: the demo configurations only
+    python benchmarks/memory_estimate.py --gpu-only  # only the GPU figures (benchmarks/memory_estimate_gpu.py)
     python benchmarks/memory_estimate.py --runtime   # measure the estimate's CPU runtime constant (below)
     python benchmarks/memory_estimate.py --allocator-check   # also each run with glibc's mmap threshold fixed
     python benchmarks/memory_estimate.py --allocator-speed [--quick] [--speed-steps N]   # its speed cost (below)
@@ -315,9 +316,22 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def states_match(label: str, predicted, measured: dict) -> bool:
+    """The estimate's weights+gradients+optimizer against the tensors the child summed at its last optimizer step."""
+    from finetune_studio.core.estimate import gib
+
+    summed = measured["weights"] + measured["gradients"] + measured["optimizer"]
+    states = predicted.weights + predicted.gradients + predicted.optimizer
+    error = abs(states - summed) / summed
+    return report(f"{label}: weights+gradients+optimizer vs summed tensor sizes", f"{100 * error:.2f} % off",
+                  "<= 2 %", error <= 0.02, f"summed {gib(summed)} at the last optimizer step")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the demo configurations only")
+    parser.add_argument("--gpu-only", action="store_true",
+                        help="only the GPU measurements (torch.cuda.max_memory_allocated); SKIPPED without a GPU")
     parser.add_argument("--runtime", action="store_true", help="measure the CPU runtime constant on a tiny model")
     parser.add_argument("--allocator-check", action="store_true",
                         help="diagnostic: also measure each configuration with glibc's mmap threshold fixed")
@@ -350,6 +364,11 @@ def main() -> int:
     from finetune_studio.core.config import load_config
     from finetune_studio.core.estimate import estimate, gib
 
+    on_gpu_too = cuda_available()
+    if args.gpu_only and not on_gpu_too:
+        print("SKIPPED: no CUDA GPU on this machine, so there is no torch.cuda.max_memory_allocated to compare with. "
+              "Run benchmarks/memory_estimate.py --gpu-only on a GPU machine.", flush=True)
+        return 0
     ok = True
     with tempfile.TemporaryDirectory(prefix="memory-estimate-") as tmp:
         folder = Path(tmp)
@@ -361,34 +380,37 @@ def main() -> int:
                 qwen = build_qwen(folder)
             name = "builtin:demo" if which == "demo" else str(qwen)
             stem = label.replace(" ", "_").replace("+", "-")
-            config_path = write_config(folder / f"{stem}.yaml", name, method, checkpointing, batch, length)
-            config, _ = load_config(config_path)
-            predicted = estimate(config, "cpu")
-            measured = measure(config_path, folder / stem / "result.json")
-            ratio = predicted.training_peak / measured["peak"]
-            parts = ", ".join(f"{part} {gib(value)}" for part, value in predicted.parts()
-                              if part != "evaluation logits")  # eval_strategy 'no': the training peak is compared
-            print(f"# {label}: estimate {gib(predicted.training_peak)} ({parts}); measured peak "
-                  f"{gib(measured['peak'])} over a baseline of {gib(measured['baseline'])}", flush=True)
-            ok &= report(f"{label}: estimate / measured peak RSS", f"{ratio:.3f}", "0.85-1.15",
-                         0.85 <= ratio <= 1.15, f"measured {gib(measured['peak'])}, same child process")
-            if args.allocator_check:
-                fixed = measure(config_path, folder / f"{stem}-fixed" / "result.json", fixed_mmap_threshold=True)
-                print(f"# {label}, diagnostic: with MALLOC_MMAP_THRESHOLD_=131072 measured peak {gib(fixed['peak'])}, "
-                      f"estimate / peak {predicted.training_peak / fixed['peak']:.3f}; the heap kept "
-                      f"{gib(max(measured['peak'] - fixed['peak'], 0))} with glibc's defaults", flush=True)
-            summed = measured["weights"] + measured["gradients"] + measured["optimizer"]
-            states = predicted.weights + predicted.gradients + predicted.optimizer
-            error = abs(states - summed) / summed
-            ok &= report(f"{label}: weights+gradients+optimizer vs summed tensor sizes", f"{100 * error:.2f} % off",
-                         "<= 2 %", error <= 0.02, f"summed {gib(summed)} at the last optimizer step")
-            if cuda_available():
+            if not args.gpu_only:
+                config_path = write_config(folder / f"{stem}.yaml", name, method, checkpointing, batch, length)
+                config, _ = load_config(config_path)
+                predicted = estimate(config, "cpu")
+                measured = measure(config_path, folder / stem / "result.json")
+                ratio = predicted.training_peak / measured["peak"]
+                parts = ", ".join(f"{part} {gib(value)}" for part, value in predicted.parts()
+                                  if part != "evaluation logits")  # eval_strategy 'no': the training peak is compared
+                print(f"# {label}: estimate {gib(predicted.training_peak)} ({parts}); measured peak "
+                      f"{gib(measured['peak'])} over a baseline of {gib(measured['baseline'])}", flush=True)
+                ok &= report(f"{label}: estimate / measured peak RSS", f"{ratio:.3f}", "0.85-1.15",
+                             0.85 <= ratio <= 1.15, f"measured {gib(measured['peak'])}, same child process")
+                if args.allocator_check:
+                    fixed = measure(config_path, folder / f"{stem}-fixed" / "result.json", fixed_mmap_threshold=True)
+                    print(f"# {label}, diagnostic: with MALLOC_MMAP_THRESHOLD_=131072 measured peak "
+                          f"{gib(fixed['peak'])}, estimate / peak {predicted.training_peak / fixed['peak']:.3f}; the "
+                          f"heap kept {gib(max(measured['peak'] - fixed['peak'], 0))} with glibc's defaults",
+                          flush=True)
+                ok &= states_match(label, predicted, measured)
+            if on_gpu_too:
                 gpu_path = write_config(folder / f"{stem}-cuda.yaml", name, method, checkpointing, batch, length, True)
                 on_gpu = measure(gpu_path, folder / f"{stem}-cuda" / "result.json")
                 gpu_estimate = estimate(load_config(gpu_path)[0], "cuda")
-                ratio = (gpu_estimate.training_peak - gpu_estimate.runtime) / on_gpu["cuda_peak"]
+                tensors = gpu_estimate.training_peak - gpu_estimate.runtime  # the CUDA context is not allocated memory
+                ratio = tensors / on_gpu["cuda_peak"]
+                print(f"# {label} on the GPU: estimate without the CUDA runtime {gib(tensors)}; "
+                      f"torch.cuda.max_memory_allocated {gib(on_gpu['cuda_peak'])}", flush=True)
                 ok &= report(f"{label}: estimate / torch.cuda.max_memory_allocated", f"{ratio:.3f}", "0.85-1.15",
                              0.85 <= ratio <= 1.15, f"measured {gib(on_gpu['cuda_peak'])}")
+                if args.gpu_only:
+                    ok &= states_match(f"{label} on the GPU", gpu_estimate, on_gpu)
     return 0 if ok else 1
 
 

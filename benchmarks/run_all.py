@@ -52,6 +52,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("memory_estimate.py", [], ["--quick"]),  # estimate / peak RSS on 8 CPU configs (demo, Qwen3-0.6B-shaped 2L)
     ("multi_process.py", [], ["--quick"]),  # 2 torchrun processes vs 1: eval loss, equal weights, Stop/Resume, a kill
     ("gpu.py", ["--steps", "50"], ["--steps", "10"]),  # app vs tutorial script: steps/s, MFU; SKIPPED without a GPU
+    ("memory_estimate_gpu.py", [], ["--quick"]),  # estimate / torch.cuda.max_memory_allocated; SKIPPED without a GPU
 ]
 
 
@@ -104,6 +105,22 @@ def read_result(script: str) -> tuple[list[dict[str, str]], str, int, float, Pat
     return rows, stdout, meta["code"], meta["seconds"], RESULTS / f"{stem}.stderr.txt"
 
 
+def saved(script: str) -> tuple[str, str] | None:
+    """A script's kept .json and .stdout.txt, as text, before a rerun replaces them."""
+    stem = script.removesuffix(".py")
+    try:
+        return (RESULTS / f"{stem}.json").read_text(), (RESULTS / f"{stem}.stdout.txt").read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def restore(script: str, kept: tuple[str, str]) -> None:
+    stem = script.removesuffix(".py")
+    (RESULTS / f"{stem}.json").write_text(kept[0])
+    (RESULTS / f"{stem}.stdout.txt").write_text(kept[1], encoding="utf-8")
+    (RESULTS / f"{stem}.stderr.txt").unlink(missing_ok=True)  # the skipped run's, not the measured run's
+
+
 def earlier(script: str) -> dict | None:
     try:
         return json.loads((RESULTS / f"{script.removesuffix('.py')}.json").read_text())
@@ -132,7 +149,15 @@ def main() -> int:
         else:
             print(f"running {script} {' '.join(arguments)}…", flush=True)
             kept_only = False
+            before = saved(script) if not args.quick else None
             rows, stdout, code, seconds, stderr_path = run_one(script, arguments)
+            if stdout.startswith("SKIPPED:") and before and LINE.search(before[1]):
+                # A GPU script on a machine without one: its last measured figures stay, dated, with their machine.
+                restore(script, before)
+                meta = earlier(script)
+                when = (f"; this machine cannot measure it, so these are from the run of {meta['finished']} on "
+                        f"{meta.get('machine', 'a machine not recorded')}")
+                rows, stdout, code, seconds, stderr_path = read_result(script)
         stderr_name = stderr_path.relative_to(ROOT)
         stderr_said = (f"stderr kept in `{stderr_name}`" if stderr_path.exists() else
                        "stderr not kept in this checkout: git keeps only the results' .json and .stdout.txt")
