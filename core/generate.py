@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Collection, Iterator
 
 from finetune_studio.core.config import ChatConfig, ModelConfig, RunConfig, load_config
 from finetune_studio.core.errors import FinetuneError, ModelError
@@ -153,13 +153,16 @@ class GenerationSettings:
         return settings
 
     @classmethod
-    def ignored_defaults(cls, config: Any) -> list[str]:
+    def ignored_defaults(cls, config: Any, given: Collection[str] = ()) -> list[str]:
         """One note per model default outside LIMITS that from_generation_config left for the app's own, so the CLI
-        and the Try tab both say so instead of changing it silently."""
+        and the Try tab both say so instead of changing it silently. `given`: the settings the caller sets itself
+        (the CLI's flags): their model default is used by no one, so a note saying the app's default is used
+        instead would be wrong."""
         notes = []
         for declared in dataclasses.fields(cls):
             value, limit = getattr(config, declared.name, None), declared.metadata.get("limit")
-            if value is None or declared.name == "seed" or limit is None or limit.allows(value):
+            if (value is None or declared.name == "seed" or declared.name in given or limit is None
+                    or limit.allows(value)):
                 continue
             notes.append(f"The model's generation_config.json sets {declared.name} {value}, but it must be "
                          f"{limit.rule}: using {declared.default} instead. To fix: correct it in that file.")

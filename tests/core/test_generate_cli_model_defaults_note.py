@@ -1,0 +1,77 @@
+"""`finetune-studio generate` on a real model whose generation_config.json sets values outside core.generate.LIMITS
+(temperature -1, top_p 5): a note on stderr names each one the command line left to the model, and none for a
+setting a flag gives (the flag's value is used then, not the app's default the note would name)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core import generate_cli
+
+TEMPERATURE_NOTE = ("note: The model's generation_config.json sets temperature -1.0, but it must be a finite number "
+                    "above 0: using 1.0 instead. To fix: correct it in that file.")
+TOP_P_NOTE = ("note: The model's generation_config.json sets top_p 5.0, but it must be above 0 and at most 1: using "
+              "1.0 instead. To fix: correct it in that file.")
+
+
+@pytest.fixture(scope="module")
+def bad_defaults_model(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo model's real files whose generation_config.json samples with temperature -1 and top_p 5."""
+    from finetune_studio.core.demo import demo_model_path
+
+    model = tmp_path_factory.mktemp("bad-defaults") / "model"
+    shutil.copytree(demo_model_path(), model)
+    path = model / "generation_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config.update(do_sample=True, temperature=-1.0, top_p=5.0)
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return model
+
+
+def generate(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, str, Any]:
+    """The real CLI entry; returns its exit code, its stderr and the settings it answered with (stream_answer is
+    the real one, watched)."""
+    from finetune_studio.core.cli import main
+
+    used: list[Any] = []
+    real = generate_cli.stream_answer
+
+    def watched(model: Any, tokenizer: Any, rendered: Any, settings: Any, *args: Any) -> Any:
+        used.append(settings)
+        return real(model, tokenizer, rendered, settings, *args)
+
+    monkeypatch.setattr(generate_cli, "stream_answer", watched)
+    code = main(["generate", *argv, "--prompt", "Aries", "--max-new-tokens", "3"])
+    assert len(used) == 1
+    return code, capsys.readouterr().err, used[0]
+
+
+def notes(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("note:")]
+
+
+def test_a_model_default_out_of_range_is_noted_when_no_flag_sets_it(bad_defaults_model: Path, capsys,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err, settings = generate(capsys, monkeypatch, str(bad_defaults_model))
+    assert code == 0, err
+    assert notes(err) == [TEMPERATURE_NOTE, TOP_P_NOTE]
+    assert (settings.do_sample, settings.temperature, settings.top_p) == (True, 1.0, 1.0)
+
+
+def test_no_note_for_a_setting_the_command_line_gives(bad_defaults_model: Path, capsys,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: `--temperature 0.7` still printed "sets temperature -1.0 … using 1.0 instead", and 0.7 was used."""
+    code, err, settings = generate(capsys, monkeypatch, str(bad_defaults_model), "--temperature", "0.7")
+    assert code == 0, err
+    assert notes(err) == [TOP_P_NOTE], "top_p is still the model's to set: its note stays"
+    assert (settings.do_sample, settings.temperature, settings.top_p) == (True, 0.7, 1.0)
+    code, err, settings = generate(capsys, monkeypatch, str(bad_defaults_model), "--temperature", "0.7",
+                                   "--top-p", "0.9")
+    assert code == 0, err
+    assert notes(err) == []
+    assert (settings.temperature, settings.top_p) == (0.7, 0.9)
