@@ -33,7 +33,6 @@ def bad_defaults_runs(demo_cache: Path, tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
-@pytest.mark.slow
 def test_a_loaded_models_out_of_range_defaults_are_named_and_the_apps_are_shown(qtbot: Any,
                                                                                bad_defaults_runs: Path) -> None:
     from finetune_studio.core.session import Session
