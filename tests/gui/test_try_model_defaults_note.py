@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from tests.gui.test_try_tab_states import make_run
 
@@ -29,37 +31,60 @@ def bad_defaults_runs(demo_cache: Path, tmp_path: Path) -> Path:
     config = json.loads(path.read_text(encoding="utf-8"))
     config.update(do_sample=True, temperature=-1.0, top_p=5.0, top_k=40)
     path.write_text(json.dumps(config), encoding="utf-8")
-    make_run(tmp_path / "runs", "bad-defaults", model, steps=())
+    make_run(tmp_path / "runs", "bad-defaults", model, steps=(4,))
     return tmp_path / "runs"
 
 
-def test_a_loaded_models_out_of_range_defaults_are_named_and_the_apps_are_shown(qtbot: Any,
-                                                                               bad_defaults_runs: Path) -> None:
+TEMPERATURE_NOTE = ("The model's generation_config.json sets temperature -1.0, but it must be a finite number above 0: "
+                    "using 1.0 instead. To fix: correct it in that file.")
+TOP_P_NOTE = ("The model's generation_config.json sets top_p 5.0, but it must be above 0 and at most 1: using 1.0 "
+              "instead. To fix: correct it in that file.")
+
+
+@pytest.fixture
+def tab(qtbot: Any, bad_defaults_runs: Path) -> Any:
+    """The Try tab on that runs folder, opened as the user opens it (shown: it picks the newest run and loads its
+    final model), once the models are in."""
     from finetune_studio.core.session import Session
     from finetune_studio.gui.try_tab import TryTab
 
     session = Session()
     session.config.runs_dir = str(bad_defaults_runs)
-    tab = TryTab(session, lambda _text, _ms=0: None)
-    qtbot.addWidget(tab)
-    tab.resize(1100, 760)
-    tab.show()  # the user opens the tab: it picks the newest run and loads its models
-    qtbot.waitExposed(tab)
-    try:
-        qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=LOAD_WAIT)
-        assert tab.run_combo.currentText() == "bad-defaults" and tab.target_combo.currentText() == "final model"
-        assert tab.loaded.mode == "both" and not tab.loaded.failed
-        assert tab.status_label.text() == (
-            "Both models are loaded and answer at the same time. "
-            "The model's generation_config.json sets temperature -1.0, but it must be a finite number above 0: "
-            "using 1.0 instead. To fix: correct it in that file. "
-            "The model's generation_config.json sets top_p 5.0, but it must be above 0 and at most 1: using 1.0 "
-            "instead. To fix: correct it in that file.")
-        box = tab.settings_box
-        assert box.sample.isChecked() and box.temperature.isEnabled(), "the model's valid do_sample is followed"
-        assert box.temperature.value() == 1.0, "the app's default, not -1 (nor the field's floor 0.01)"
-        assert box.top_p.value() == 1.0
-        assert box.top_k.value() == 40, "the model's valid top_k is still its default"
-        assert box.settings().temperature == 1.0 and not box.defaults_button.isEnabled()
-    finally:
-        tab.shutdown()
+    made = TryTab(session, lambda _text, _ms=0: None)
+    qtbot.addWidget(made)
+    made.resize(1100, 760)
+    made.show()
+    qtbot.waitExposed(made)
+    qtbot.waitUntil(lambda: made.loaded is not None and not made.runner.running, timeout=LOAD_WAIT)
+    yield made
+    made.shutdown()
+
+
+def test_a_loaded_models_out_of_range_defaults_are_named_and_the_apps_are_shown(tab: Any) -> None:
+    assert tab.run_combo.currentText() == "bad-defaults" and tab.target_combo.currentText() == "final model"
+    assert tab.loaded.mode == "both" and not tab.loaded.failed
+    both = "Both models are loaded and answer at the same time."
+    assert tab.status_label.text() == f"{both} {TEMPERATURE_NOTE} {TOP_P_NOTE}"
+    box = tab.settings_box
+    assert box.sample.isChecked() and box.temperature.isEnabled(), "the model's valid do_sample is followed"
+    assert box.temperature.value() == 1.0, "the app's default, not -1 (nor the field's floor 0.01)"
+    assert box.top_p.value() == 1.0
+    assert box.top_k.value() == 40, "the model's valid top_k is still its default"
+    assert box.settings().temperature == 1.0 and not box.defaults_button.isEnabled()
+
+
+def test_no_note_for_a_setting_the_user_changed(qtbot: Any, tab: Any) -> None:
+    """Before: with the user's temperature 0.7 kept across a pick, the note still said 'using 1.0 instead'."""
+    box = tab.settings_box
+    box.temperature.setFocus()
+    box.temperature.lineEdit().selectAll()
+    QTest.keyClicks(box.temperature, "0.7")
+    QTest.keyClick(box.temperature, Qt.Key.Key_Return)
+    assert box.temperature.value() == 0.7 and box.touched == {"temperature"}
+    tab.target_combo.setCurrentIndex(tab.target_combo.findText("checkpoint-4"))  # the same model files: loaded anew
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=LOAD_WAIT)
+    assert tab.loaded.source.name == "bad-defaults · checkpoint-4"
+    assert tab.status_label.text() == f"Both models are loaded and answer at the same time. {TOP_P_NOTE}"
+    assert box.temperature.value() == 0.7 and box.top_p.value() == 1.0, "the user's temperature is kept"
+    box.defaults_button.click()  # the model's defaults again: the app's 1.0 for its temperature -1
+    assert box.temperature.value() == 1.0 and box.touched == set()
