@@ -11,7 +11,7 @@ import math
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
 from PySide6.QtGui import QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -246,9 +246,30 @@ def error_label(parent: QWidget | None = None) -> QLabel:
     return label
 
 
+class FormLayout(QFormLayout):
+    """A QFormLayout that lays its rows out afresh whenever its rectangle changes.
+
+    Why: QFormLayout keeps one array of row heights for two cached widths (the last width its height was asked
+    for, and its size-hint width); once its height has been asked at both (a scroll area asks several widths while
+    it decides on its scroll bar), setGeometry at one of them can reuse the rows measured at the other. On the
+    Dataset tab a message appearing under a field squeezed Source's rows that way (the Dataset box at half height,
+    a gap under Encoding) until the window was resized. Invalidating first makes setGeometry measure the rows at
+    the width it lays out."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._laid_out: QRect | None = None  # the rectangle last laid out (geometry() is null after invalidate)
+
+    def setGeometry(self, rect: QRect) -> None:  # noqa: N802 - Qt override
+        if rect != self._laid_out:
+            self._laid_out = QRect(rect)
+            self.invalidate()  # posts at most one more pass, which finds the same rectangle and stops there
+        super().setGeometry(rect)
+
+
 def section(title: str, parent: QWidget | None = None) -> tuple[QGroupBox, QFormLayout]:
     box = QGroupBox(title, parent)
-    form = QFormLayout(box)
+    form = FormLayout(box)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # see Form.add_field
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
