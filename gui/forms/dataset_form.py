@@ -420,10 +420,9 @@ class DatasetForm(Form):
         self._detected_for: str | None = None  # cleared again when another source is chosen
 
         # -- text
-        self.text_column_combo = QComboBox()
+        self.text_column_combo = narrow_combo(QComboBox())
         self.text_column_combo.setEditable(True)
         self.text_column_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.text_column_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.max_length_spin = QSpinBox()
         # Every length validation accepts shows as it is (a config's 10,000,000 showed as 1,048,576 and typing it
         # lost its last digit); a longer one loaded from a file is kept and named at the field by validation.
