@@ -23,6 +23,7 @@ from finetune_studio.core.config import (
     MODEL_DTYPES,
     SECTIONS,
     RunConfig,
+    is_text_type,
     nearest,
     runs_dir_of,
     section_type,
@@ -81,6 +82,16 @@ def _type_name(annotation: Any) -> str:
         return f"a list of {items.get(args[0], 'values')}" if len(args) == 1 else "a list"
     return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(
         annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _quote_fix(annotation: Any, key: str, value: Any) -> str:
+    """How to write a number or true/false as text in YAML (run_name: 2024 reads as the number 2024). TrainingArguments
+    declares which fields are text, and loading a config does not import transformers, so a YAML file's training
+    values stay as YAML read them and this says how to quote one."""
+    if not is_text_type(annotation) or not isinstance(value, (bool, int, float)):
+        return ""
+    # Not the value itself as the example: YAML has already turned 1e2 into 100 and 0x10 into 16.
+    return f' To fix: put the value in quotes as you mean it ({key}: "…"), so YAML reads it as text.'
 
 
 def _number(training: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -367,7 +378,8 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         if key not in fields:
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
         elif not _accepts(fields[key].type, value) and not _flag_value(fields[key], value):
-            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {value!r}).")
+            fix = _quote_fix(fields[key].type, key, value)
+            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {value!r}).{fix}")
         elif isinstance(value, float) and not math.isfinite(value):
             hint = "; the seed uses 2e-5" if key == "learning_rate" else ""
             add(f"training.{key}", f"{key} must be a finite number (got {_float_word(value)}){hint}.")

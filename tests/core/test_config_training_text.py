@@ -45,3 +45,16 @@ def test_loading_yaml_does_not_import_transformers(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("written", "read"), [("2024", "2024"), ("1e2", "100")])
+def test_a_yaml_number_for_a_text_training_field_says_to_quote_it(tmp_path: Path, runs_dir: Path, written: str,
+                                                                  read: str, capsys: pytest.CaptureFixture) -> None:
+    """A YAML file's training values stay as YAML read them (no transformers at load), so validate says how."""
+    path = tmp_path / "run.yaml"
+    assert main(["init", str(path)]) == 0
+    path.write_text(path.read_text().replace("training:\n", f"training:\n  run_name: {written}\n", 1))
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 2
+    assert (f"problem: training.run_name: run_name must be text (got {read}). To fix: put the value in quotes as you "
+            f'mean it (run_name: "…"), so YAML reads it as text.') in capsys.readouterr().out
