@@ -191,8 +191,8 @@ def main() -> int:
             + ("" if kept_only or not args.only else " Results kept from earlier runs name their date and machine "
                "in their section."),
             "Every figure is compared with a baseline measured in the same invocation, in alternating order where "
-            "the two take turns, so the ratios hold across machines better than the raw numbers. The CPU was shared "
-            "with other work while this ran: read single timings with that in mind.",
+            "the two take turns, so the ratios hold across machines better than the raw numbers. The 2-core test VM "
+            "is shared with other work: read its single timings with that in mind.",
             "",
             f"**Goals missed: {len(missed)}.**" if missed else "**Every goal met.**",
             *[f"- {line}" for line in missed],
