@@ -366,7 +366,7 @@ NO_CHECKPOINT_TEXT = ("No checkpoint was saved, so it cannot resume: start it ag
                       "this run first")
 
 
-def resume_offer(point: ResumePoint) -> str:
+def resume_offer(point: ResumePoint, same: str = "") -> str:
     """What an unfinished run can do next, from where Resume would continue (resume_point), as a sentence that
     follows its message: resume from the checkpoint that loads, or why it cannot (none loads, none was saved) and
     what to do. "Resume to continue" was said whatever the run held, and the resume then refused."""
@@ -375,7 +375,7 @@ def resume_offer(point: ResumePoint) -> str:
         return f" It cannot resume: {why}. To fix: {UNLOADABLE_FIX}."
     if point.checkpoint is None:
         return f" {NO_CHECKPOINT_TEXT}."
-    return f" Resume continues from {point.checkpoint.name}."
+    return f" Resume continues from {point.checkpoint.name}{same}."
 
 
 def _pid_alive(pid: Any) -> bool:

@@ -39,6 +39,7 @@ from finetune_studio.core.runs import (
     RunLock,
     generate_run_name,
     require_run_folder,
+    resume_offer,
 )
 from finetune_studio.core.shared_state import training_owns_process_state
 
@@ -422,16 +423,13 @@ def resume_advice(folder: RunFolder, config: RunConfig, same: str = "") -> str:
     with what, e.g. the same processes), start again under the same name (nothing trained yet), or under another
     name (steps trained, none saved: the name is taken by their folder)."""
     point = folder.resume_point(Path(config.training.get("output_dir") or folder.path))
-    checkpoint, why = point.checkpoint, point.why_not()
-    if why:  # checkpoints saved, none of them loads: Resume would refuse (_resumable_checkpoint), so not offered
-        return f" It cannot resume: {why}. To fix: {UNLOADABLE_FIX}."
-    if checkpoint is None:
-        if never_trained(folder.path, ended=False):
-            return (" Nothing was trained, so nothing is lost: start the run again as it is (the same name "
-                    "takes this folder over).")
-        return (" No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
-                "this run first.")
-    return f" Resume continues from {checkpoint.name}{same}."
+    if point.checkpoint is not None or point.why_not():  # one that loads, or saved ones none of which loads
+        return resume_offer(point, same)
+    if never_trained(folder.path, ended=False):
+        return (" Nothing was trained, so nothing is lost: start the run again as it is (the same name "
+                "takes this folder over).")
+    return (" No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
+            "this run first.")
 
 
 def _clear_untrained(run_dir: Path) -> None:

@@ -158,3 +158,13 @@ def test_resume_reads_each_checkpoint_once_and_keeps_its_refusal(tmp_path: Path,
         "weights (model*.safetensors); checkpoint-6: it holds no weights (model*.safetensors)). To fix: put the "
         "missing or damaged files back from a copy of the run, or start it again with its settings (in the app: "
         "Runs tab, Use its settings, then Start).")
+
+
+def test_the_failure_advice_names_the_checkpoint_resume_takes_and_with_what(tmp_path: Path) -> None:
+    """resume_advice says runs.resume_offer's words (one rule), with the launcher's 'with the same N processes'."""
+    run = weightless_run(tmp_path, state="failed", demo_config=True)
+    checkpoint(run, 6)  # one that loads, before the weightless checkpoint-12
+    config = PRESETS["demo"]()
+    assert resume_advice(RunFolder(run), config, " with the same 2 processes") == (
+        " Resume continues from checkpoint-6 with the same 2 processes.")
+    assert resume_advice(RunFolder(run), config) == " Resume continues from checkpoint-6."
