@@ -153,15 +153,17 @@ class GenerationSettings:
         return settings
 
     @classmethod
-    def ignored_defaults(cls, config: Any, given: Collection[str] = ()) -> list[str]:
+    def ignored_defaults(cls, config: Any, given: Collection[str] = (), greedy: bool = False) -> list[str]:
         """One note per model default outside LIMITS that from_generation_config left for the app's own, so the CLI
         and the Try tab both say so instead of changing it silently. `given`: the settings the caller sets itself
         (the CLI's flags): their model default is used by no one, so a note saying the app's default is used
-        instead would be wrong."""
+        instead would be wrong. `greedy`: the caller decodes greedily for good (`generate --greedy`), so the
+        SAMPLING_ONLY settings are used by no one either."""
+        unused = set(given) | (set(SAMPLING_ONLY) if greedy else set())
         notes = []
         for declared in dataclasses.fields(cls):
             value, limit = getattr(config, declared.name, None), declared.metadata.get("limit")
-            if (value is None or declared.name == "seed" or declared.name in given or limit is None
+            if (value is None or declared.name == "seed" or declared.name in unused or limit is None
                     or limit.allows(value)):
                 continue
             notes.append(f"The model's generation_config.json sets {declared.name} {value}, but it must be "
@@ -195,6 +197,9 @@ class GenerationSettings:
         return config
 
 
+# The settings greedy decoding does not use (GenerationSettings.generation_config drops them, the Try tab greys
+# their fields out while not sampling, `generate --greedy` notes no model default of theirs): the one list.
+SAMPLING_ONLY = ("temperature", "top_p", "top_k", "seed")
 LIMITS: dict[str, Limit] = {f.name: f.metadata["limit"] for f in dataclasses.fields(GenerationSettings)
                             if "limit" in f.metadata}
 

@@ -139,18 +139,19 @@ def settings_problems(args: Any) -> list[str]:
 
 def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
     """The model's defaults (its generation_config, within LIMITS) with the flags given on top. A model default
-    outside LIMITS is noted on stderr only when no flag sets that setting: with one, the flag's value is used, not
-    the app's default the note would name."""
+    outside LIMITS is noted on stderr only when no flag sets that setting (with one, the flag's value is used, not
+    the app's default the note would name), and, decoding greedily (--greedy, or the model's own choice), only when
+    greedy decoding uses that setting: a note about a temperature no token is drawn with would be noise."""
     config = getattr(model, "generation_config", None)
     settings = GenerationSettings.from_generation_config(config)
     given = {declared.name: getattr(args, declared.name, None) for declared in dataclasses.fields(GenerationSettings)
              if declared.name != "do_sample" and getattr(args, declared.name, None) is not None}
-    for note in GenerationSettings.ignored_defaults(config, given):
-        print(f"note: {note}", file=sys.stderr)
     if args.sample is not None:
         settings.do_sample = args.sample
     for name, value in given.items():
         setattr(settings, name, value)
+    for note in GenerationSettings.ignored_defaults(config, given, greedy=not settings.do_sample):
+        print(f"note: {note}", file=sys.stderr)
     return settings
 
 

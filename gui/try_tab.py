@@ -53,6 +53,7 @@ from finetune_studio.core.config import ModelConfig
 from finetune_studio.core.generate import (
     BASE,
     LIMITS,
+    SAMPLING_ONLY,
     SIDES,
     TUNED,
     Conversation,
@@ -546,8 +547,8 @@ class SettingsBox(QGroupBox):
         return box
 
     def _sampling_changed(self, sampling: bool) -> None:
-        for box in (self.temperature, self.top_p, self.top_k, self.seed):
-            box.setEnabled(sampling)
+        for name in SAMPLING_ONLY:  # greedy decoding does not use them
+            getattr(self, name).setEnabled(sampling)
 
     def settings(self) -> GenerationSettings:
         """The settings shown. A seed field whose text is no seed gives the picked model's default seed here: Send

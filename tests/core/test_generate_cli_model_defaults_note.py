@@ -75,3 +75,52 @@ def test_no_note_for_a_setting_the_command_line_gives(bad_defaults_model: Path, 
     assert code == 0, err
     assert notes(err) == []
     assert (settings.temperature, settings.top_p) == (0.7, 0.9)
+
+
+REPETITION_NOTE = ("note: The model's generation_config.json sets repetition_penalty 0.0, but it must be a finite "
+                   "number above 0: using 1.0 instead. To fix: correct it in that file.")
+
+
+def damaged_copy(root: Path, **values: Any) -> Path:
+    """A copy of the demo model's real files whose generation_config.json holds `values` on top of its own."""
+    from finetune_studio.core.demo import demo_model_path
+
+    model = root / "model"
+    shutil.copytree(demo_model_path(), model)
+    path = model / "generation_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config.update(values)
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return model
+
+
+@pytest.fixture(scope="module")
+def bad_everything_model(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sampling by default with every sampling setting out of range, and a repetition_penalty greedy uses, too."""
+    return damaged_copy(tmp_path_factory.mktemp("bad-everything"), do_sample=True, temperature=-1.0, top_p=5.0,
+                        top_k=-3, repetition_penalty=0.0)
+
+
+def test_greedy_notes_no_setting_only_sampling_uses(bad_everything_model: Path, capsys,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: `--greedy` still printed notes for the model's temperature, top_p and top_k, which no token used."""
+    code, err, settings = generate(capsys, monkeypatch, str(bad_everything_model), "--greedy")
+    assert code == 0, err
+    assert notes(err) == [REPETITION_NOTE], "repetition_penalty applies to greedy decoding too: its note stays"
+    assert (settings.do_sample, settings.repetition_penalty) == (False, 1.0)
+    code, err, settings = generate(capsys, monkeypatch, str(bad_everything_model))  # sampling, as the model says
+    assert code == 0, err
+    assert [note.split(" sets ")[1].split(",")[0] for note in notes(err)] == [
+        "temperature -1.0", "top_p 5.0", "top_k -3", "repetition_penalty 0.0"]
+    assert settings.do_sample and (settings.temperature, settings.top_p, settings.top_k) == (1.0, 1.0, 50)
+
+
+def test_a_model_that_decodes_greedily_itself_gets_no_sampling_notes(demo_cache: Path, tmp_path: Path, capsys,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    model = damaged_copy(tmp_path, do_sample=False, temperature=-1.0, repetition_penalty=0.0)
+    code, err, settings = generate(capsys, monkeypatch, str(model))
+    assert code == 0, err
+    assert notes(err) == [REPETITION_NOTE] and not settings.do_sample
+    code, err, settings = generate(capsys, monkeypatch, str(model), "--sample")  # now the temperature is used
+    assert code == 0, err
+    assert notes(err) == [TEMPERATURE_NOTE, REPETITION_NOTE] and settings.do_sample
