@@ -153,12 +153,14 @@ class GenerationSettings:
         return settings
 
     @classmethod
-    def ignored_defaults(cls, config: Any, given: Collection[str] = (), greedy: bool = False) -> list[str]:
+    def ignored_defaults(cls, config: Any, given: Collection[str] = (), greedy: bool = False,
+                         whose: str = "model") -> list[str]:
         """One note per model default outside LIMITS that from_generation_config left for the app's own, so the CLI
         and the Try tab both say so instead of changing it silently. `given`: the settings the caller sets itself
         (the CLI's flags): their model default is used by no one, so a note saying the app's default is used
         instead would be wrong. `greedy`: the caller decodes greedily for good (`generate --greedy`), so the
-        SAMPLING_ONLY settings are used by no one either."""
+        SAMPLING_ONLY settings are used by no one either. `whose`: the model whose file it is, where two are
+        compared (Loaded.defaults_config)."""
         unused = set(given) | (set(SAMPLING_ONLY) if greedy else set())
         notes = []
         for declared in dataclasses.fields(cls):
@@ -166,7 +168,7 @@ class GenerationSettings:
             if (value is None or declared.name == "seed" or declared.name in unused or limit is None
                     or limit.allows(value)):
                 continue
-            notes.append(f"The model's generation_config.json sets {declared.name} {value}, but it must be "
+            notes.append(f"The {whose}'s generation_config.json sets {declared.name} {value}, but it must be "
                          f"{limit.rule}: using {declared.default} instead. To fix: correct it in that file.")
         return notes
 
@@ -685,6 +687,18 @@ class Loaded:
     def concurrent(self) -> bool:
         """Both sides may generate at the same time (two separate models in memory)."""
         return self.mode == "both" and not self.failed
+
+    def defaults_config(self) -> tuple[Any, str]:
+        """The generation_config the shared settings take their defaults from, and whose it is (for
+        GenerationSettings.ignored_defaults): the fine-tuned model's where it loaded, as `finetune-studio generate
+        RUN` reads it (the Try tab read the base's, and a bad value in the fine-tuned model's file went unsaid); the
+        base's only where the fine-tuned one did not load. Named by side only where two models of their own are
+        compared: an adapter run, or a model alone, has one."""
+        side = TUNED if TUNED in self.models else next(iter(self.models), None)
+        config = getattr(self.models.get(side), "generation_config", None)
+        if side is None or self.mode not in ("both", "one after the other"):
+            return config, "model"
+        return config, "base model" if side == BASE else "fine-tuned model"
 
     def describe(self) -> str:
         for side, message in self.failed.items():

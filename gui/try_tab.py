@@ -1248,9 +1248,10 @@ class TryTab(QWidget):
     def _set_loaded(self, loaded: Loaded) -> None:
         self.loaded = loaded
         notes = [loaded.describe()] + [n for n in loaded.notes if n != loaded.describe()]
-        config = getattr(next(iter(loaded.models.values()), None), "generation_config", None)
+        config, whose = loaded.defaults_config()
         # a setting the user changed keeps their value (follow_defaults): no note that the app's default is used
-        self._say(" ".join(notes + GenerationSettings.ignored_defaults(config, self.settings_box.touched)))
+        self._say(" ".join(notes + GenerationSettings.ignored_defaults(config, self.settings_box.touched,
+                                                                       whose=whose)))
         defaults = GenerationSettings.from_generation_config(config)
         if self._job_kind == "load":
             self.settings_box.follow_defaults(defaults)

@@ -35,10 +35,11 @@ def bad_defaults_runs(demo_cache: Path, tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
-TEMPERATURE_NOTE = ("The model's generation_config.json sets temperature -1.0, but it must be a finite number above 0: "
-                    "using 1.0 instead. To fix: correct it in that file.")
-TOP_P_NOTE = ("The model's generation_config.json sets top_p 5.0, but it must be above 0 and at most 1: using 1.0 "
-              "instead. To fix: correct it in that file.")
+# Both models load (a full fine-tune): the note names the one whose file the settings' defaults come from.
+TEMPERATURE_NOTE = ("The fine-tuned model's generation_config.json sets temperature -1.0, but it must be a finite "
+                    "number above 0: using 1.0 instead. To fix: correct it in that file.")
+TOP_P_NOTE = ("The fine-tuned model's generation_config.json sets top_p 5.0, but it must be above 0 and at most 1: "
+              "using 1.0 instead. To fix: correct it in that file.")
 
 
 @pytest.fixture
@@ -88,3 +89,44 @@ def test_no_note_for_a_setting_the_user_changed(qtbot: Any, tab: Any) -> None:
     assert box.temperature.value() == 0.7 and box.top_p.value() == 1.0, "the user's temperature is kept"
     box.defaults_button.click()  # the model's defaults again: the app's 1.0 for its temperature -1
     assert box.temperature.value() == 1.0 and box.touched == set()
+
+
+@pytest.fixture
+def bad_tuned_runs(demo_cache: Path, tmp_path: Path) -> Path:
+    """A runs folder with one run whose base (the demo model's real files) samples with valid defaults and whose
+    fine-tuned model's generation_config.json sets temperature -1 (its top_k 40 valid), as the CLI reads it."""
+    from finetune_studio.core.demo import demo_model_path
+
+    base = tmp_path / "good-base"
+    shutil.copytree(demo_model_path(), base)
+    path = base / "generation_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config.update(do_sample=True, temperature=0.6, top_k=20)
+    path.write_text(json.dumps(config), encoding="utf-8")
+    run = make_run(tmp_path / "runs", "bad-tuned", base, steps=(4,))
+    config.update(temperature=-1.0, top_k=40)
+    (run / "model" / "generation_config.json").write_text(json.dumps(config), encoding="utf-8")
+    return tmp_path / "runs"
+
+
+def test_the_defaults_and_note_come_from_the_fine_tuned_model_as_in_the_cli(qtbot: Any, bad_tuned_runs: Path) -> None:
+    """Before: the base's file gave the defaults (temperature 0.6, top_k 20) and no note was shown, while
+    `finetune-studio generate RUN` used the fine-tuned model's top_k 40 and noted its temperature -1."""
+    from finetune_studio.core.session import Session
+    from finetune_studio.gui.try_tab import TryTab
+
+    session = Session()
+    session.config.runs_dir = str(bad_tuned_runs)
+    tab = TryTab(session, lambda _text, _ms=0: None)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitExposed(tab)
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=LOAD_WAIT)
+    try:
+        assert tab.target_combo.currentText() == "final model" and tab.loaded.mode == "both"
+        assert tab.status_label.text() == f"Both models are loaded and answer at the same time. {TEMPERATURE_NOTE}"
+        box = tab.settings_box
+        assert box.sample.isChecked()
+        assert (box.temperature.value(), box.top_k.value()) == (1.0, 40), "the fine-tuned model's, not the base's"
+    finally:
+        tab.shutdown()
