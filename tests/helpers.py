@@ -96,3 +96,24 @@ def window_on_runs(qtbot, runs: Path, monkeypatch):  # no Qt import here: the wi
     made.show()
     qtbot.waitExposed(made)
     return made
+
+
+def update_json(path: Path, **values: object) -> dict:
+    """Set `values` in a JSON file (a model's generation_config.json, a tokenizer's config); returns its content."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.update(values)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return data
+
+
+def demo_model_copy(folder: Path, **generation: object) -> Path:
+    """A copy of the demo model's real files in `folder` (built first if need be), its generation_config.json
+    updated with `generation`."""
+    import shutil
+
+    from finetune_studio.core.demo import demo_model_path
+
+    shutil.copytree(demo_model_path(), folder)
+    if generation:
+        update_json(folder / "generation_config.json", **generation)
+    return folder

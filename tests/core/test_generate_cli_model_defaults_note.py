@@ -4,14 +4,13 @@ setting a flag gives (the flag's value is used then, not the app's default the n
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from finetune_studio.core import generate_cli
+from tests.helpers import demo_model_copy
 
 TEMPERATURE_NOTE = ("note: The model's generation_config.json sets temperature -1.0, but it must be a finite number "
                     "above 0: using 1.0 instead. To fix: correct it in that file.")
@@ -22,15 +21,8 @@ TOP_P_NOTE = ("note: The model's generation_config.json sets top_p 5.0, but it m
 @pytest.fixture(scope="module")
 def bad_defaults_model(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo model's real files whose generation_config.json samples with temperature -1 and top_p 5."""
-    from finetune_studio.core.demo import demo_model_path
-
-    model = tmp_path_factory.mktemp("bad-defaults") / "model"
-    shutil.copytree(demo_model_path(), model)
-    path = model / "generation_config.json"
-    config = json.loads(path.read_text(encoding="utf-8"))
-    config.update(do_sample=True, temperature=-1.0, top_p=5.0)
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return model
+    return demo_model_copy(tmp_path_factory.mktemp("bad-defaults") / "model", do_sample=True, temperature=-1.0,
+                           top_p=5.0)
 
 
 def generate(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, str, Any]:
@@ -83,15 +75,7 @@ REPETITION_NOTE = ("note: The model's generation_config.json sets repetition_pen
 
 def damaged_copy(root: Path, **values: Any) -> Path:
     """A copy of the demo model's real files whose generation_config.json holds `values` on top of its own."""
-    from finetune_studio.core.demo import demo_model_path
-
-    model = root / "model"
-    shutil.copytree(demo_model_path(), model)
-    path = model / "generation_config.json"
-    config = json.loads(path.read_text(encoding="utf-8"))
-    config.update(values)
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return model
+    return demo_model_copy(root / "model", **values)
 
 
 @pytest.fixture(scope="module")

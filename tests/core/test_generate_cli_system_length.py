@@ -4,27 +4,20 @@ part takes how many tokens; a system prompt that alone fills the model's context
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from finetune_studio.core.generate import CHATML
 from tests.core.test_generate_cli import cli, no_loading  # noqa: F401 - fixture
+from tests.helpers import demo_model_copy, update_json
 
 
 @pytest.fixture(scope="module")
 def chat_dir(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo model as a chat model folder: its tokenizer carries a chat template (512 tokens of context)."""
-    from finetune_studio.core.demo import demo_model_path
-
-    folder = tmp_path_factory.mktemp("chat") / "chat-model"
-    shutil.copytree(demo_model_path(), folder)
-    config_path = folder / "tokenizer_config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["chat_template"] = CHATML
-    config_path.write_text(json.dumps(config), encoding="utf-8")
+    folder = demo_model_copy(tmp_path_factory.mktemp("chat") / "chat-model")
+    update_json(folder / "tokenizer_config.json", chat_template=CHATML)
     return folder
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from finetune_studio.core.generate import BASE, TUNED
-from tests.gui.test_try_tab_states import make_run
+from tests.gui.test_try_tab_states import make_run, open_try_tab
 
 WAIT = 60_000
 
@@ -25,8 +25,6 @@ def tab(qtbot: Any, demo_cache: Path, tmp_path: Path) -> Any:
     from finetune_studio.core.config import load_config, save_config
     from finetune_studio.core.demo import demo_model_path
     from finetune_studio.core.generate import chat_template
-    from finetune_studio.core.session import Session
-    from finetune_studio.gui.try_tab import TryTab
 
     run_dir = make_run(tmp_path / "runs", "moved-base", demo_model_path(), steps=())
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "model")
@@ -38,14 +36,7 @@ def tab(qtbot: Any, demo_cache: Path, tmp_path: Path) -> Any:
     config = load_config(run_dir / "config.yaml")[0]
     config.model.name_or_path = str(tmp_path / "moved-away")
     save_config(config, run_dir / "config.yaml")
-    session = Session()
-    session.config.runs_dir = str(tmp_path / "runs")
-    made = TryTab(session)
-    qtbot.addWidget(made)
-    made.resize(1100, 760)
-    made.show()
-    qtbot.waitExposed(made)
-    qtbot.waitUntil(lambda: made.loaded is not None and not made.runner.running, timeout=WAIT)
+    made = open_try_tab(qtbot, tmp_path / "runs", WAIT)
     yield made
     made.shutdown()
 

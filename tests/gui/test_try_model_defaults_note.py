@@ -6,8 +6,6 @@ a damaged generation_config.json, its base that same copy; the models really loa
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from tests.gui.test_try_tab_states import make_run
+from tests.gui.test_try_tab_states import make_run, open_try_tab
+from tests.helpers import demo_model_copy, update_json
 
 LOAD_WAIT = 120_000  # two tiny models on a small shared machine
 
@@ -23,14 +22,9 @@ LOAD_WAIT = 120_000  # two tiny models on a small shared machine
 @pytest.fixture
 def bad_defaults_runs(demo_cache: Path, tmp_path: Path) -> Path:
     """A runs folder with one run whose model (and base) sets temperature -1 and top_p 5, and a valid top_k 40."""
-    from finetune_studio.core.demo import demo_model_path
 
     model = tmp_path / "bad-defaults-model"
-    shutil.copytree(demo_model_path(), model)
-    path = model / "generation_config.json"
-    config = json.loads(path.read_text(encoding="utf-8"))
-    config.update(do_sample=True, temperature=-1.0, top_p=5.0, top_k=40)
-    path.write_text(json.dumps(config), encoding="utf-8")
+    demo_model_copy(model, do_sample=True, temperature=-1.0, top_p=5.0, top_k=40)
     make_run(tmp_path / "runs", "bad-defaults", model, steps=(4,))
     return tmp_path / "runs"
 
@@ -46,17 +40,8 @@ TOP_P_NOTE = ("The fine-tuned model's generation_config.json sets top_p 5.0, but
 def tab(qtbot: Any, bad_defaults_runs: Path) -> Any:
     """The Try tab on that runs folder, opened as the user opens it (shown: it picks the newest run and loads its
     final model), once the models are in."""
-    from finetune_studio.core.session import Session
-    from finetune_studio.gui.try_tab import TryTab
 
-    session = Session()
-    session.config.runs_dir = str(bad_defaults_runs)
-    made = TryTab(session, lambda _text, _ms=0: None)
-    qtbot.addWidget(made)
-    made.resize(1100, 760)
-    made.show()
-    qtbot.waitExposed(made)
-    qtbot.waitUntil(lambda: made.loaded is not None and not made.runner.running, timeout=LOAD_WAIT)
+    made = open_try_tab(qtbot, bad_defaults_runs, LOAD_WAIT)
     yield made
     made.shutdown()
 
@@ -95,33 +80,19 @@ def test_no_note_for_a_setting_the_user_changed(qtbot: Any, tab: Any) -> None:
 def bad_tuned_runs(demo_cache: Path, tmp_path: Path) -> Path:
     """A runs folder with one run whose base (the demo model's real files) samples with valid defaults and whose
     fine-tuned model's generation_config.json sets temperature -1 (its top_k 40 valid), as the CLI reads it."""
-    from finetune_studio.core.demo import demo_model_path
 
     base = tmp_path / "good-base"
-    shutil.copytree(demo_model_path(), base)
-    path = base / "generation_config.json"
-    config = json.loads(path.read_text(encoding="utf-8"))
-    config.update(do_sample=True, temperature=0.6, top_k=20)
-    path.write_text(json.dumps(config), encoding="utf-8")
+    demo_model_copy(base, do_sample=True, temperature=0.6, top_k=20)
     run = make_run(tmp_path / "runs", "bad-tuned", base, steps=(4,))
-    config.update(temperature=-1.0, top_k=40)
-    (run / "model" / "generation_config.json").write_text(json.dumps(config), encoding="utf-8")
+    update_json(run / "model" / "generation_config.json", temperature=-1.0, top_k=40)
     return tmp_path / "runs"
 
 
 def test_the_defaults_and_note_come_from_the_fine_tuned_model_as_in_the_cli(qtbot: Any, bad_tuned_runs: Path) -> None:
     """Before: the base's file gave the defaults (temperature 0.6, top_k 20) and no note was shown, while
     `finetune-studio generate RUN` used the fine-tuned model's top_k 40 and noted its temperature -1."""
-    from finetune_studio.core.session import Session
-    from finetune_studio.gui.try_tab import TryTab
 
-    session = Session()
-    session.config.runs_dir = str(bad_tuned_runs)
-    tab = TryTab(session, lambda _text, _ms=0: None)
-    qtbot.addWidget(tab)
-    tab.show()
-    qtbot.waitExposed(tab)
-    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=LOAD_WAIT)
+    tab = open_try_tab(qtbot, bad_tuned_runs, LOAD_WAIT, size=None)
     try:
         assert tab.target_combo.currentText() == "final model" and tab.loaded.mode == "both"
         assert tab.status_label.text() == f"Both models are loaded and answer at the same time. {TEMPERATURE_NOTE}"

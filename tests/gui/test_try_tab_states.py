@@ -139,22 +139,31 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
     return Fakes(monkeypatch)
 
 
-@pytest.fixture
-def tab(qtbot: Any, runs: Path, fakes: Fakes) -> Any:
-    """The Try tab on its own, shown (models load only then), on the runs folder; its window messages kept."""
+def open_try_tab(qtbot: Any, runs_dir: Path, wait: int = WAIT, messages: list[str] | None = None,
+                 size: tuple[int, int] | None = (1100, 760)) -> Any:
+    """The Try tab on its own on a runs folder, shown (models load only then) and waited for until its first pick
+    has loaded; the window's messages go to `messages` when given."""
     from finetune_studio.core.session import Session
     from finetune_studio.gui.try_tab import TryTab
 
     session = Session()
-    session.config.runs_dir = str(runs)
-    messages: list[str] = []
-    made = TryTab(session, lambda text, _ms=0: messages.append(text))
-    made.messages = messages
+    session.config.runs_dir = str(runs_dir)
+    made = TryTab(session, lambda text, _ms=0: messages.append(text) if messages is not None else None)
     qtbot.addWidget(made)
-    made.resize(1100, 760)
+    if size is not None:
+        made.resize(*size)
     made.show()
     qtbot.waitExposed(made)
-    qtbot.waitUntil(lambda: made.loaded is not None and not made.runner.running, timeout=WAIT)
+    qtbot.waitUntil(lambda: made.loaded is not None and not made.runner.running, timeout=wait)
+    return made
+
+
+@pytest.fixture
+def tab(qtbot: Any, runs: Path, fakes: Fakes) -> Any:
+    """The Try tab on its own, shown (models load only then), on the runs folder; its window messages kept."""
+    messages: list[str] = []
+    made = open_try_tab(qtbot, runs, messages=messages)
+    made.messages = messages
     yield made
     fakes.gate.set()
     made.shutdown()
@@ -453,17 +462,8 @@ def test_a_damaged_model_is_marked_in_the_list_and_the_first_whole_one_is_picked
     """Before: a run whose final model's config.json was broken listed it as "final model", picked it, and said
     the resolver's error; the user had to find a whole checkpoint by trying. Now it reads "final model (damaged)"
     with the reason as its tooltip, and the newest whole checkpoint is picked and loads."""
-    from finetune_studio.core.session import Session
-    from finetune_studio.gui.try_tab import TryTab
-
     (runs / "newer" / "model" / "config.json").write_text("{ broken", encoding="utf-8")
-    session = Session()
-    session.config.runs_dir = str(runs)
-    tab = TryTab(session, lambda text, _ms=0: None)
-    qtbot.addWidget(tab)
-    tab.show()
-    qtbot.waitExposed(tab)
-    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    tab = open_try_tab(qtbot, runs, size=None)
     combo = tab.target_combo
     assert [combo.itemText(i) for i in range(combo.count())] == ["final model (damaged)", "checkpoint-8",
                                                                  "checkpoint-4"]
