@@ -4,6 +4,7 @@
     python benchmarks/run_all.py parity     # rerun those whose name contains "parity"; the others' last full
                                             # results (benchmarks/results/) stay in the docs, dated
     python benchmarks/run_all.py --quick    # each script's small mode: checks the wiring, not the figures
+                                            # (its output goes to benchmarks/results/quick/, not kept by git)
 
 Each benchmark prints its figures as `what: value (goal ...; baseline ...) [met|MISSED]` (benchmarks/goals.py);
 those lines make the table. Each script's stdout and stderr are kept in benchmarks/results/<script>.stdout.txt
@@ -78,11 +79,13 @@ def machine() -> str:
             f"transformers {transformers.__version__}, {platform.system()} {platform.release()}")
 
 
-def run_one(script: str, args: list[str]) -> tuple[list[dict[str, str]], str, int, float, Path]:
-    """Runs one benchmark; returns its result lines, stdout, exit code, seconds and the stderr file."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def run_one(script: str, args: list[str],
+            folder: Path = RESULTS) -> tuple[list[dict[str, str]], str, int, float, Path]:
+    """Runs one benchmark; returns its result lines, stdout, exit code, seconds and the stderr file. --quick runs
+    write to results/quick/ (not kept by git), so a wiring check never replaces a full run's figures."""
+    folder.mkdir(parents=True, exist_ok=True)
     stem = script.removesuffix(".py")
-    stdout_path, stderr_path = RESULTS / f"{stem}.stdout.txt", RESULTS / f"{stem}.stderr.txt"
+    stdout_path, stderr_path = folder / f"{stem}.stdout.txt", folder / f"{stem}.stderr.txt"
     started = time.perf_counter()
     with stdout_path.open("w", encoding="utf-8") as out, stderr_path.open("w", encoding="utf-8") as err:
         code = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT, stdout=out,
@@ -90,19 +93,19 @@ def run_one(script: str, args: list[str]) -> tuple[list[dict[str, str]], str, in
                               env={**os.environ, "PYTHONUNBUFFERED": "1",
                                    "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}).returncode
     seconds = time.perf_counter() - started
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"args": args, "code": code, "seconds": seconds,
-                                                      "finished": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-                                                      "machine": machine()}))
-    return read_result(script)
+    (folder / f"{stem}.json").write_text(json.dumps({"args": args, "code": code, "seconds": seconds,
+                                                     "finished": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+                                                     "machine": machine()}))
+    return read_result(script, folder)
 
 
-def read_result(script: str) -> tuple[list[dict[str, str]], str, int, float, Path]:
+def read_result(script: str, folder: Path = RESULTS) -> tuple[list[dict[str, str]], str, int, float, Path]:
     """A script's last results as kept in benchmarks/results/: result lines, stdout, exit code, seconds, stderr."""
     stem = script.removesuffix(".py")
-    meta = json.loads((RESULTS / f"{stem}.json").read_text())
-    stdout = (RESULTS / f"{stem}.stdout.txt").read_text(encoding="utf-8", errors="replace")
+    meta = json.loads((folder / f"{stem}.json").read_text())
+    stdout = (folder / f"{stem}.stdout.txt").read_text(encoding="utf-8", errors="replace")
     rows = [{k: v.strip() for k, v in match.groupdict().items()} for match in LINE.finditer(stdout)]
-    return rows, stdout, meta["code"], meta["seconds"], RESULTS / f"{stem}.stderr.txt"
+    return rows, stdout, meta["code"], meta["seconds"], folder / f"{stem}.stderr.txt"
 
 
 def saved(script: str) -> tuple[str, str] | None:
@@ -131,7 +134,8 @@ def earlier(script: str) -> dict | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("only", nargs="*", help="run only the scripts whose name contains one of these")
-    parser.add_argument("--quick", action="store_true", help="each script's small mode; docs are not rewritten")
+    parser.add_argument("--quick", action="store_true",
+                        help="each script's small mode; results go to results/quick/, docs are not rewritten")
     args = parser.parse_args()
     sections, table, missed = [], [], []
     kept_only = True  # no benchmark rerun: the header must not claim a measurement now
@@ -148,16 +152,21 @@ def main() -> int:
             print(f"{script}: kept from {meta['finished']}", flush=True)
         else:
             print(f"running {script} {' '.join(arguments)}…", flush=True)
-            kept_only = False
             before = saved(script) if not args.quick else None
-            rows, stdout, code, seconds, stderr_path = run_one(script, arguments)
-            if stdout.startswith("SKIPPED:") and before and LINE.search(before[1]):
-                # A GPU script on a machine without one: its last measured figures stay, dated, with their machine.
+            rows, stdout, code, seconds, stderr_path = run_one(script, arguments,
+                                                               RESULTS / "quick" if args.quick else RESULTS)
+            kept = before is not None and json.loads(before[0]).get("args") == full and LINE.search(before[1])
+            if stdout.startswith("SKIPPED:") and kept:
+                # A GPU script on a machine without one: its last full run's figures stay, dated, with their machine.
                 restore(script, before)
                 meta = earlier(script)
                 when = (f"; this machine cannot measure it, so these are from the run of {meta['finished']} on "
                         f"{meta.get('machine', 'a machine not recorded')}")
                 rows, stdout, code, seconds, stderr_path = read_result(script)
+                print(f"  SKIPPED here; kept from {meta['finished']} on "
+                      f"{meta.get('machine', 'a machine not recorded')}", flush=True)
+            else:
+                kept_only = False
         stderr_name = stderr_path.relative_to(ROOT)
         stderr_said = (f"stderr kept in `{stderr_name}`" if stderr_path.exists() else
                        "stderr not kept in this checkout: git keeps only the results' .json and .stdout.txt")

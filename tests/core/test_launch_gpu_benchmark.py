@@ -35,20 +35,31 @@ def test_a_gpu_benchmark_without_a_gpu_says_so_and_exits_0(script: str) -> None:
     assert "[met]" not in done.stdout and "[MISSED]" not in done.stdout  # no figure pretends to be measured
 
 
-@pytest.mark.slow
-def test_run_all_keeps_the_last_gpu_figures_on_a_machine_without_a_gpu(tmp_path: Path) -> None:
-    _skip_if_gpu()
+def _copy_with_kept_gpu_run(tmp_path: Path, args: list[str]) -> tuple[Path, dict]:
+    """benchmarks/ copied with a kept gpu.py run measured elsewhere (`args`: its arguments)."""
     shutil.copytree(ROOT / "benchmarks", tmp_path / "benchmarks", ignore=shutil.ignore_patterns("results"))
     (tmp_path / "docs").mkdir()
     results = tmp_path / "benchmarks" / "results"
     results.mkdir()
-    kept = {"args": ["--steps", "50"], "code": 0, "seconds": 200.0, "finished": "2026-12-04 14:13 UTC",
+    kept = {"args": args, "code": 0, "seconds": 200.0, "finished": "2026-12-04 14:13 UTC",
             "machine": "16 cores, NVIDIA H200"}
     (results / "gpu.json").write_text(json.dumps(kept))
     (results / "gpu.stdout.txt").write_text(f"1 x NVIDIA H200\n{FIGURE}\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, str(tmp_path / "benchmarks" / "run_all.py"), "gpu.py"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    return results, kept
+
+
+def _run_all(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(tmp_path / "benchmarks" / "run_all.py"), *argv], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_run_all_keeps_the_last_gpu_figures_on_a_machine_without_a_gpu(tmp_path: Path) -> None:
+    _skip_if_gpu()
+    results, kept = _copy_with_kept_gpu_run(tmp_path, ["--steps", "50"])
+    done = _run_all(tmp_path, "gpu.py")
     assert "steps/s, app vs plain tutorial script, 1 GPU: 0.963 vs 0.857 (1.12x)" in done.stdout, done.stderr
+    assert "SKIPPED here; kept from 2026-12-04 14:13 UTC on 16 cores, NVIDIA H200" in done.stdout
     assert json.loads((results / "gpu.json").read_text()) == kept
     assert FIGURE in (results / "gpu.stdout.txt").read_text(encoding="utf-8")
     assert not (results / "gpu.stderr.txt").exists()  # the skipped run's stderr is not the measured run's
@@ -57,3 +68,27 @@ def test_run_all_keeps_the_last_gpu_figures_on_a_machine_without_a_gpu(tmp_path:
             ".json and .stdout.txt; this machine cannot measure it, so these are from the run of 2026-12-04 14:13 UTC "
             "on 16 cores, NVIDIA H200)") in docs
     assert "| gpu.py | steps/s, app vs plain tutorial script, 1 GPU | 0.963 vs 0.857 (1.12x) |" in docs
+
+
+@pytest.mark.slow
+def test_a_quick_run_leaves_the_kept_figures_alone(tmp_path: Path) -> None:
+    """--quick checks the wiring: its results go to results/quick/, so it cannot replace a GPU machine's figures
+    (before, `run_all.py --quick gpu` overwrote them with a SKIPPED line and the next run had nothing to keep)."""
+    _skip_if_gpu()
+    results, kept = _copy_with_kept_gpu_run(tmp_path, ["--steps", "50"])
+    done = _run_all(tmp_path, "--quick", "gpu.py")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((results / "gpu.json").read_text()) == kept
+    assert FIGURE in (results / "gpu.stdout.txt").read_text(encoding="utf-8")
+    assert (results / "quick" / "gpu.stdout.txt").read_text(encoding="utf-8").startswith("SKIPPED:")
+
+
+@pytest.mark.slow
+def test_a_kept_run_of_other_arguments_is_not_shown_as_the_full_run(tmp_path: Path) -> None:
+    """Only a kept run of the full run's own arguments stands in for it, as a script not rerun is kept."""
+    _skip_if_gpu()
+    results, _ = _copy_with_kept_gpu_run(tmp_path, ["--steps", "10"])
+    _run_all(tmp_path, "gpu.py")
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8").startswith("SKIPPED:")
+    docs = (tmp_path / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert FIGURE.split(":")[0] not in docs and "from the run of 2026-12-04 14:13 UTC" not in docs
