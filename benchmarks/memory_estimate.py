@@ -367,7 +367,8 @@ def main() -> int:
     on_gpu_too = cuda_available()
     if args.gpu_only and not on_gpu_too:
         print("SKIPPED: no CUDA GPU on this machine, so there is no torch.cuda.max_memory_allocated to compare with. "
-              "Run benchmarks/memory_estimate.py --gpu-only on a GPU machine.", flush=True)
+              "Run it on a GPU machine (memory_estimate_gpu.py: six configurations; memory_estimate.py --gpu-only: all "
+              "eight).", flush=True)
         return 0
     ok = True
     with tempfile.TemporaryDirectory(prefix="memory-estimate-") as tmp:
