@@ -83,7 +83,6 @@ class Limit:
     high: float = math.inf
     above: bool = False  # True: `low` itself is refused (it must be above it); False: from `low` on
     whole: bool = False  # a whole number
-    sampling_only: bool = False  # greedy decoding does not use it, so it is not checked then
 
     def allows(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -122,7 +121,7 @@ class GenerationSettings:
                                                           "(varied answers); off: greedy, always the likeliest "
                                                           "token (the same answer every time)."))
     temperature: float = field(default=1.0, metadata=_help("Sampling: below 1 sharper and safer, above 1 more "
-                                                            "varied.", Limit(0, above=True, sampling_only=True)))
+                                                            "varied.", Limit(0, above=True)))
     top_p: float = field(default=1.0, metadata=_help("Sampling: draw only from the likeliest tokens whose "
                                                       "probabilities add up to this (1: all).",
                                                       Limit(0, 1, above=True)))

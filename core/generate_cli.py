@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.generate import (
     BASE,
     LIMITS,
+    SAMPLING_ONLY,
     TUNED,
     Conversation,
     GenerationError,
@@ -53,9 +55,10 @@ def add_cli_arguments(sub: Any) -> None:
     parser.add_argument("--system", default="", help="chat runs: the system prompt")
     parser.add_argument("--show-prompt", action="store_true", help="print the exact rendered prompt to stderr")
     defaults = GenerationSettings()
-    parser.add_argument("--sample", action="store_true", default=None,
-                        help="sample instead of greedy decoding (default: the model's generation_config)")
-    parser.add_argument("--greedy", dest="sample", action="store_false", help="greedy decoding")
+    decoding = parser.add_mutually_exclusive_group()  # both given: argparse refuses them (exit 2), not last-wins
+    decoding.add_argument("--sample", action="store_true", default=None,
+                          help="sample instead of greedy decoding (default: the model's generation_config)")
+    decoding.add_argument("--greedy", dest="sample", action="store_false", help="greedy decoding")
     for declared in dataclasses.fields(GenerationSettings):
         if declared.name != "do_sample":
             parser.add_argument(f"--{declared.name.replace('_', '-')}", type=type(declared.default),
@@ -112,7 +115,8 @@ def _kind(value: Any) -> str:
 # What to give instead of a refused flag, in this command's words; the rule itself is core.generate.LIMITS'.
 _SETTING_FIXES = {
     "max_new_tokens": "give the longest answer you want in tokens, e.g. --max-new-tokens 128.",
-    "temperature": "give a positive --temperature (1 samples as the model learned, lower is safer), or --greedy.",
+    "temperature": "give a positive --temperature (1 samples as the model learned, lower is safer), or leave it "
+                   "out.",
     "top_p": "give e.g. --top-p 0.9, or 1 to draw from all tokens.",
     "top_k": "give e.g. --top-k 50, or 0 to draw from all tokens.",
     "repetition_penalty": "give 1 for no penalty, or a little above 1 (e.g. 1.1) to repeat less.",
@@ -125,23 +129,40 @@ def settings_problems(args: Any) -> list[str]:
     """Every generation setting given on the command line that cannot work, each with what to give instead: checked
     before the model loads, all at once (transformers would refuse them one at a time, after loading, in its own
     words), by core.generate.LIMITS, the rule the Try tab's fields take their ranges from. A setting only sampling
-    uses (--temperature) is not checked with --greedy: greedy decoding does not use it."""
+    uses is checked even when decoding greedily: whether this command samples is often the model's choice, known
+    only once it loads, and a flag value that would be refused with one model but not another is a trap; a valid
+    one greedy decoding ignores gets a note instead (_unused_sampling_note)."""
     problems = []
     for name in _SETTING_ORDER:
         value, limit = getattr(args, name, None), LIMITS[name]
-        if value is None or limit.allows(value) or (limit.sampling_only and args.sample is False):
+        if value is None or limit.allows(value):
             continue
-        when = " when sampling" if limit.sampling_only else ""
-        problems.append(f"--{name.replace('_', '-')} must be {limit.rule}{when} (got {value}). To fix: "
+        problems.append(f"--{name.replace('_', '-')} must be {limit.rule} (got {value}). To fix: "
                         f"{_SETTING_FIXES[name]}")
     return problems
+
+
+def _unused_sampling_note(args: Any, given: Collection[str], sampling: bool) -> str | None:
+    """A note naming the sampling-only flags (core.generate.SAMPLING_ONLY) given while decoding greedily, which
+    change nothing then, and how to sample; None when there are none or the command samples."""
+    unused = [f"--{name.replace('_', '-')}" for name in SAMPLING_ONLY if name in given]
+    if sampling or not unused:
+        return None
+    flags = ", ".join(unused)
+    has, them = ("has", "it") if len(unused) == 1 else ("have", "them")
+    if args.sample is False:
+        return (f"{flags} {has} no effect with --greedy: greedy decoding always takes the likeliest token. To sample "
+                f"with {them}: give --sample instead of --greedy.")
+    return (f"{flags} {has} no effect: this model decodes greedily (its generation_config does not sample), always "
+            f"taking the likeliest token. To sample with {them}: add --sample.")
 
 
 def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
     """The model's defaults (its generation_config, within LIMITS) with the flags given on top. A model default
     outside LIMITS is noted on stderr only when no flag sets that setting (with one, the flag's value is used, not
     the app's default the note would name), and, decoding greedily (--greedy, or the model's own choice), only when
-    greedy decoding uses that setting: a note about a temperature no token is drawn with would be noise."""
+    greedy decoding uses that setting: a note about a temperature no token is drawn with would be noise. A sampling
+    flag given while decoding greedily gets a note that it has no effect (_unused_sampling_note)."""
     config = getattr(model, "generation_config", None)
     settings = GenerationSettings.from_generation_config(config)
     given = {declared.name: getattr(args, declared.name, None) for declared in dataclasses.fields(GenerationSettings)
@@ -152,6 +173,9 @@ def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
         setattr(settings, name, value)
     for note in GenerationSettings.ignored_defaults(config, given, greedy=not settings.do_sample):
         print(f"note: {note}", file=sys.stderr)
+    unused = _unused_sampling_note(args, given, settings.do_sample)
+    if unused:
+        print(f"note: {unused}", file=sys.stderr)
     return settings
 
 
