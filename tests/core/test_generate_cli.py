@@ -53,8 +53,8 @@ def test_every_bad_setting_is_refused_before_loading_at_once_with_exit_2(tmp_pat
     assert [line.split(" must ")[0] for line in lines] == ["error: --max-new-tokens", "error: --temperature",
                                                            "error: --top-p", "error: --top-k",
                                                            "error: --repetition-penalty", "error: --seed"]
-    assert lines[1] == ("error: --temperature must be a finite number above 0 when sampling (got 0.0). To fix: "
-                        "give a positive --temperature (1 samples as the model learned, lower is safer), or --greedy.")
+    assert lines[1] == ("error: --temperature must be a finite number above 0 (got 0.0). To fix: give a positive "
+                        "--temperature (1 samples as the model learned, lower is safer), or leave it out.")
     assert all("To fix: " in line for line in lines)
     assert "must be at least 1 (got 0)" in lines[0] and "(got -3)" in lines[3]
     assert "from 0 to 18446744073709551615 (got 99999999999999999999)" in lines[5]
@@ -62,12 +62,12 @@ def test_every_bad_setting_is_refused_before_loading_at_once_with_exit_2(tmp_pat
 
 
 @pytest.mark.parametrize(("flags", "says"), [
-    (["--temperature", "-1"], "error: --temperature must be a finite number above 0 when sampling (got -1.0)"),
+    (["--temperature", "-1"], "error: --temperature must be a finite number above 0 (got -1.0)"),
     (["--max-new-tokens", "-5"], "error: --max-new-tokens must be at least 1 (got -5)"),
     (["--sample", "--top-p", "2"], "error: --top-p must be above 0 and at most 1 (got 2.0)"),
     (["--top-p", "0"], "error: --top-p must be above 0 and at most 1 (got 0.0)"),
     (["--sample", "--temperature", "nan"],
-     "error: --temperature must be a finite number above 0 when sampling (got nan)"),
+     "error: --temperature must be a finite number above 0 (got nan)"),
     (["--seed", "-1"], "error: --seed must be a whole number from 0 to"),
     (["--seed", "-5"], "error: --seed must be a whole number from 0 to 18446744073709551615 (got -5). To fix: give a "
                        "seed in that range, e.g. --seed 0."),  # it said "give a smaller seed" (helper-50)
@@ -80,9 +80,9 @@ def test_one_bad_setting_is_refused_alone(tmp_path: Path, no_loading, capsys, fl
 def test_settings_at_their_edges_are_accepted() -> None:
     from finetune_studio.core.cli import parse_args
 
-    args = parse_args(["generate", "x", "--prompt", "hi", "--greedy", "--temperature", "0", "--top-k", "0",
+    args = parse_args(["generate", "x", "--prompt", "hi", "--greedy", "--temperature", "0.01", "--top-k", "0",
                        "--top-p", "1", "--max-new-tokens", "1", "--seed", str(2**64 - 1)])
-    assert generate_cli.settings_problems(args) == []  # greedy does not use the temperature
+    assert generate_cli.settings_problems(args) == []
 
 
 # ---------------------------------------------------------------------------------------------- failures and stops

@@ -18,8 +18,8 @@ def _problems(*flags: str) -> list[str]:
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
 def test_a_temperature_that_is_no_finite_number_says_finite(value: str) -> None:
     assert _problems("--sample", f"--temperature={value}") == [
-        f"--temperature must be a finite number above 0 when sampling (got {float(value)}). To fix: give a positive "
-        "--temperature (1 samples as the model learned, lower is safer), or --greedy."]
+        f"--temperature must be a finite number above 0 (got {float(value)}). To fix: give a positive "
+        "--temperature (1 samples as the model learned, lower is safer), or leave it out."]
 
 
 def test_a_repetition_penalty_of_infinity_says_finite() -> None:
