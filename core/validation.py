@@ -8,6 +8,7 @@ strategies, bf16 without support) are checked here first so that each gets a sen
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import math
 import os
@@ -75,7 +76,10 @@ def _accepts(annotation: Any, value: Any) -> bool:
 
 def _type_name(annotation: Any) -> str:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(annotation) if a is not type(None))
+        names = [_type_name(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return " or ".join(dict.fromkeys(names))  # OptimizerNames | str: "text", once
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "text"  # one of the enum's names, as TrainingArguments takes them (optim: adamw_torch)
     if typing.get_origin(annotation) in (list, tuple):
         args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
         items = {bool: "true or false values", int: "whole numbers", float: "numbers", str: "texts"}
@@ -84,11 +88,30 @@ def _type_name(annotation: Any) -> str:
         annotation, getattr(annotation, "__name__", str(annotation)))
 
 
+def _takes_text(annotation: Any) -> bool:
+    """A field that takes text, alone or among other types (run_name; report_to, text or a list; optim, a name)."""
+    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    return is_text_type(annotation) or str in options
+
+
+def _as_written(value: Any) -> str:
+    """A YAML scalar as the user would write it back: true, 2024-01-01 (not True, datetime.date(2024, 1, 1))."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return repr(value)
+
+
 def _quote_fix(annotation: Any, key: str, value: Any) -> str:
-    """How to write a number or true/false as text in YAML (run_name: 2024 reads as the number 2024). TrainingArguments
-    declares which fields are text, and loading a config does not import transformers, so a YAML file's training
-    values stay as YAML read them and this says how to quote one."""
-    if not is_text_type(annotation) or not isinstance(value, (bool, int, float)):
+    """How to write a number, true/false or a date as text in YAML (run_name: 2024 reads as the number 2024).
+    TrainingArguments declares which fields are text, and loading a config does not import transformers, so a YAML
+    file's training values stay as YAML read them and this says how to quote one. Not for the Trainer's own push
+    settings: those are refused whatever their value (core.hub.config_problems), so quoting would not help."""
+    from finetune_studio.core.hub import TRAINER_PUSH_FIELDS
+
+    scalar = isinstance(value, (bool, int, float, datetime.date, datetime.time))
+    if not _takes_text(annotation) or not scalar or key in TRAINER_PUSH_FIELDS:
         return ""
     # Not the value itself as the example: YAML has already turned 1e2 into 100 and 0x10 into 16.
     return f' To fix: put the value in quotes as you mean it ({key}: "…"), so YAML reads it as text.'
@@ -379,7 +402,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
         elif not _accepts(fields[key].type, value) and not _flag_value(fields[key], value):
             fix = _quote_fix(fields[key].type, key, value)
-            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {value!r}).{fix}")
+            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {_as_written(value)}).{fix}")
         elif isinstance(value, float) and not math.isfinite(value):
             hint = "; the seed uses 2e-5" if key == "learning_rate" else ""
             add(f"training.{key}", f"{key} must be a finite number (got {_float_word(value)}){hint}.")

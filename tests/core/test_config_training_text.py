@@ -58,3 +58,25 @@ def test_a_yaml_number_for_a_text_training_field_says_to_quote_it(tmp_path: Path
     assert main(["validate", str(path)]) == 2
     assert (f"problem: training.run_name: run_name must be text (got {read}). To fix: put the value in quotes as you "
             f'mean it (run_name: "…"), so YAML reads it as text.') in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("run_name: 2024-01-01", "run_name must be text (got 2024-01-01). " + "{fix}"),
+    ("run_name: true", "run_name must be text (got true). {fix}"),
+    ("report_to: 5", "report_to must be text or a list of texts (got 5). {fix}"),
+    ("optim: 1", "optim must be text (got 1). {fix}"),
+    ("hub_model_id: true", "hub_model_id must be text (got true)."),  # refused anyway: quoting would not help
+])
+def test_the_refusal_shows_the_value_as_written_and_the_quote_fix_where_it_helps(
+        tmp_path: Path, runs_dir: Path, line: str, said: str, capsys: pytest.CaptureFixture) -> None:
+    """helper-79: a date showed as datetime.date(2024, 1, 1) and got no fix, optim said 'OptimizerNames or text',
+    report_to (text or a list) got no fix, and hub_model_id: true was told to quote a value refused whatever it is."""
+    key = line.split(":")[0]
+    fix = f'To fix: put the value in quotes as you mean it ({key}: "…"), so YAML reads it as text.'
+    path = tmp_path / "run.yaml"
+    assert main(["init", str(path)]) == 0
+    path.write_text(path.read_text().replace("training:\n", f"training:\n  {line}\n", 1))
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 2
+    problems = [row for row in capsys.readouterr().out.splitlines() if row.startswith(f"problem: training.{key}: ")]
+    assert problems[0] == f"problem: training.{key}: " + said.format(fix=fix)
