@@ -199,7 +199,8 @@ class GenerationSettings:
 
 
 # The settings greedy decoding does not use (GenerationSettings.generation_config drops them, the Try tab greys
-# their fields out while not sampling, `generate --greedy` notes no model default of theirs): the one list.
+# their fields out while not sampling, `generate` decoding greedily notes no model default of theirs and says that
+# such a flag given has no effect): the one list.
 SAMPLING_ONLY = ("temperature", "top_p", "top_k", "seed")
 LIMITS: dict[str, Limit] = {f.name: f.metadata["limit"] for f in dataclasses.fields(GenerationSettings)
                             if "limit" in f.metadata}
