@@ -373,10 +373,10 @@ def _set_keeps_text(key: str, value: Any) -> bool:
     section, _, name = key.partition(".")
     if section != "training" or "." in name:
         return False
-    from finetune_studio.core.validation import _flag_value, training_fields
+    from finetune_studio.core.validation import flag_value, training_fields
 
     declared = training_fields().get(name)
-    return declared is not None and is_text_type(declared.type) and not _flag_value(declared, value)
+    return declared is not None and is_text_type(declared.type) and not flag_value(declared, value)
 
 
 def as_text(key: str, value: Any) -> Any:

@@ -24,7 +24,6 @@ from finetune_studio.core.config import (
     MODEL_DTYPES,
     SECTIONS,
     RunConfig,
-    is_text_type,
     nearest,
     runs_dir_of,
     section_type,
@@ -42,7 +41,7 @@ def training_fields() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(TrainingArguments) if f.init}
 
 
-def _flag_value(declared: dataclasses.Field, value: Any) -> bool:
+def flag_value(declared: dataclasses.Field, value: Any) -> bool:
     """A field TrainingArguments also takes bare (its argparse `const`): `fsdp: true` turns FSDP on with its
     default sharding, the form transformers 5 no longer calls deprecated, though the field is typed as text."""
     return value is True and declared.metadata.get("const") is True
@@ -91,7 +90,7 @@ def _type_name(annotation: Any) -> str:
 def _takes_text(annotation: Any) -> bool:
     """A field that takes text, alone or among other types (run_name; report_to, text or a list; optim, a name)."""
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
-    return is_text_type(annotation) or str in options
+    return annotation is str or str in options
 
 
 def _as_written(value: Any) -> str:
@@ -400,7 +399,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     for key, value in training.items():
         if key not in fields:
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
-        elif not _accepts(fields[key].type, value) and not _flag_value(fields[key], value):
+        elif not _accepts(fields[key].type, value) and not flag_value(fields[key], value):
             fix = _quote_fix(fields[key].type, key, value)
             add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {_as_written(value)}).{fix}")
         elif isinstance(value, float) and not math.isfinite(value):
