@@ -124,6 +124,11 @@ def restore(script: str, kept: tuple[str, str]) -> None:
     (RESULTS / f"{stem}.stderr.txt").unlink(missing_ok=True)  # the skipped run's, not the measured run's
 
 
+def measured_on(meta: dict) -> str:
+    """The machine a kept result was measured on, as its .json records it (results before 2026-12-04 name none)."""
+    return meta.get("machine", "a machine not recorded")
+
+
 def earlier(script: str) -> dict | None:
     try:
         return json.loads((RESULTS / f"{script.removesuffix('.py')}.json").read_text())
@@ -147,7 +152,7 @@ def main() -> int:
             meta = earlier(script)
             if args.quick or meta is None or meta["args"] != full:
                 continue
-            when = f"; from the run of {meta['finished']} on {meta.get('machine', 'a machine not recorded')}"
+            when = f"; from the run of {meta['finished']} on {measured_on(meta)}"
             rows, stdout, code, seconds, stderr_path = read_result(script)
             print(f"{script}: kept from {meta['finished']}", flush=True)
         else:
@@ -161,10 +166,10 @@ def main() -> int:
                 restore(script, before)
                 meta = earlier(script)
                 when = (f"; this machine cannot measure it, so these are from the run of {meta['finished']} on "
-                        f"{meta.get('machine', 'a machine not recorded')}")
+                        f"{measured_on(meta)}")
                 rows, stdout, code, seconds, stderr_path = read_result(script)
                 print(f"  SKIPPED here; kept from {meta['finished']} on "
-                      f"{meta.get('machine', 'a machine not recorded')}", flush=True)
+                      f"{measured_on(meta)}", flush=True)
             else:
                 kept_only = False
         stderr_name = stderr_path.relative_to(ROOT)
