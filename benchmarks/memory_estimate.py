@@ -327,7 +327,8 @@ def states_match(label: str, predicted, measured: dict) -> bool:
                   "<= 2 %", error <= 0.02, f"summed {gib(summed)} at the last optimizer step")
 
 
-def main() -> int:
+def main(configs: list[tuple] | None = None) -> int:
+    """`configs`: the configurations to measure, CONFIGS when None (memory_estimate_gpu.py passes its own six)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the demo configurations only")
     parser.add_argument("--gpu-only", action="store_true",
@@ -374,7 +375,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="memory-estimate-") as tmp:
         folder = Path(tmp)
         qwen = None
-        for label, which, method, checkpointing, batch, length in CONFIGS:
+        for label, which, method, checkpointing, batch, length in CONFIGS if configs is None else configs:
             if which == "qwen" and args.quick:
                 continue
             if which == "qwen" and qwen is None:
