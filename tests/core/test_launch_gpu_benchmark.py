@@ -92,3 +92,30 @@ def test_a_kept_run_of_other_arguments_is_not_shown_as_the_full_run(tmp_path: Pa
     assert (results / "gpu.stdout.txt").read_text(encoding="utf-8").startswith("SKIPPED:")
     docs = (tmp_path / "docs" / "performance.md").read_text(encoding="utf-8")
     assert FIGURE.split(":")[0] not in docs and "from the run of 2026-12-04 14:13 UTC" not in docs
+
+
+def test_memory_estimate_gpu_measures_its_six_without_rewriting_memory_estimates_list(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """memory_estimate_gpu.py passes its own list to memory_estimate.main: memory_estimate.CONFIGS (all eight, which
+    memory_estimate.py --gpu-only measures) stays as that module wrote it (before, it was rewritten in place)."""
+    import runpy
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import memory_estimate
+
+    eight, as_written = memory_estimate.CONFIGS, list(memory_estimate.CONFIGS)
+    given: dict[str, object] = {}
+
+    def fake_main(configs: list[tuple] | None = None) -> int:
+        given.update(configs=configs, argv=sys.argv[1:])
+        return 0
+
+    monkeypatch.setattr(memory_estimate, "main", fake_main)
+    monkeypatch.setattr(sys, "argv", ["memory_estimate_gpu.py", "--quick"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(ROOT / "benchmarks" / "memory_estimate_gpu.py"), run_name="__main__")
+    assert done.value.code == 0
+    assert memory_estimate.CONFIGS is eight and memory_estimate.CONFIGS == as_written and len(eight) == 8
+    assert [c[0] for c in given["configs"]] == ["qwen-2L full b1", "qwen-2L full+ckpt b2", "qwen-2L lora b2",
+                                               "qwen-2L lora+ckpt b2", "demo full b16", "demo lora b16"]
+    assert given["argv"] == ["--gpu-only", "--quick"]
