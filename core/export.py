@@ -303,13 +303,14 @@ def _check_writable(out_dir: Path) -> None:
         try:
             os.rmdir(tempfile.mkdtemp(prefix=".finetune-studio-probe-", dir=place))
         except OSError as exc:  # a full disk is said as one; anything else as a folder that cannot be written
-            failed = _write_failed(exc, "export", out_dir, out_dir)
+            failed = write_failed(exc, "export", out_dir, out_dir)
             raise (failed if failed.kind == NO_SPACE else _cannot_write(out_dir, exc)) from None
 
 
-def _write_failed(exc: Exception, what: str, partial: Path, out_dir: Path) -> ExportError:
+def write_failed(exc: Exception, what: str, partial: Path, out_dir: Path) -> ExportError:
     """A write of the export that failed, said of out_dir (the hidden .partial folder it went into is gone by now)
-    with the fix for its cause: a full disk, a folder that cannot be written, or another error."""
+    with the fix for its cause: a full disk, a folder that cannot be written, or another error. Public: a push
+    words a failed write in its staging folder by it too (core.hub._stage_files), from its kind and problem."""
     from finetune_studio.core.advice import disk_full_cause
     from finetune_studio.core.runs import _UNWRITABLE
 
@@ -352,7 +353,7 @@ def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
     except OSError as exc:
-        raise _write_failed(exc, what, partial, out_dir) from exc
+        raise write_failed(exc, what, partial, out_dir) from exc
     return partial
 
 
@@ -365,7 +366,7 @@ def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(exc, Exception):  # a full disk mid-write, a file system error: said as an export's failure
-            raise _write_failed(exc, what, partial, out_dir) from exc
+            raise write_failed(exc, what, partial, out_dir) from exc
         raise
 
 

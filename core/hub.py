@@ -868,7 +868,7 @@ def _stage_files(items: list[_Item], nothing_sent: str, also: str = "") -> tempf
     """The push's files, linked (or copied) into a new temporary folder that the caller removes once uploaded. A
     write that fails there (a full disk, a folder that cannot be written) leaves nothing behind and is said by
     _staging_failed."""
-    from finetune_studio.core.export import _write_failed
+    from finetune_studio.core.export import write_failed
 
     staging = Path(tempfile.gettempdir())
     folder: tempfile.TemporaryDirectory[str] | None = None
@@ -880,7 +880,7 @@ def _stage_files(items: list[_Item], nothing_sent: str, also: str = "") -> tempf
             folder.cleanup()
         if not isinstance(exc, OSError):
             raise
-        failed = _write_failed(exc, "files to upload", Path(folder.name) if folder else staging, staging)
+        failed = write_failed(exc, "files to upload", Path(folder.name) if folder else staging, staging)
         raise _staging_failed(failed, "prepare the files to upload", staging, nothing_sent, also) from None
     return folder
 
