@@ -86,8 +86,8 @@ def test_a_merged_push_out_of_room_names_its_staging_folder_and_no_export_flags(
         if failure == "space":  # core.export's own check, on the real disk, asked for far more than it has
             export.check_space(Path(out_dir), 2**60, "merged model")
         partial = Path(out_dir).parent / ".merged.partial"
-        raise export._write_failed(OSError(errno.ENOSPC, "No space left on device", str(partial / "x")),
-                                   "merged model", partial, Path(out_dir))
+        raise export.write_failed(OSError(errno.ENOSPC, "No space left on device", str(partial / "x")),
+                                  "merged model", partial, Path(out_dir))
 
     monkeypatch.setattr(export, "export_merged", merged)
     run = _adapter_run(tmp_path / "runs")
