@@ -835,15 +835,23 @@ def _merge_problem(run_dir: Path) -> None:
     """A merged push needs an adapter run, and no run training in this process (core.export.merge_refusal): say so
     before anything is sent (the merge itself comes after the repository is created)."""
     from finetune_studio.core.adapters import is_adapter_folder
-    from finetune_studio.core.export import merge_refusal
 
     folder = RunFolder(Path(run_dir))
     if not is_adapter_folder(folder.model_dir):
         raise HubError(f"The run {folder.path.name} fine-tuned every weight: its model is already whole, so there is "
                        "no adapter to merge. Push it as it is.", kind=NOT_AN_ADAPTER_RUN)
-    busy = merge_refusal(folder.path.name, "push", "Nothing was sent to the Hub.")
+    _refuse_merge_while_training(folder.path, "Nothing was sent to the Hub.")
+
+
+def _refuse_merge_while_training(run_dir: Path, nothing_sent: str) -> None:
+    """A merged push's refusal while a run trains in this process (core.export.merge_refusal, in a push's words),
+    raised by the one place that builds it: asked before anything is sent (_merge_problem) and again when the merge
+    itself refuses (_merged_model: a run began training since). `nothing_sent`: what the Hub holds so far."""
+    from finetune_studio.core.export import merge_refusal
+
+    busy = merge_refusal(run_dir.name, "push", nothing_sent)
     if busy:
-        raise HubError(busy)
+        raise HubError(busy) from None  # the merge's own ExportError (an export's words) is no part of it
 
 
 _ADAPTER_ALONE = "; or push the adapter alone, which needs no merge"  # a merged push's other way forward
@@ -890,14 +898,13 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str) -> Path:
     `nothing_sent`: what the Hub holds of this push so far, as a sentence. An export's own advice (--out DIR,
     "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead."""
     from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.export import TRAINING_HERE, WRITE_KINDS, ExportError, export_merged, merge_refusal
+    from finetune_studio.core.export import TRAINING_HERE, WRITE_KINDS, ExportError, export_merged
 
     try:
         return export_merged(run_dir, out_dir, checked=True).out_dir  # push_run ran shipping_problem
     except ExportError as exc:
-        busy = merge_refusal(run_dir.name, "push", nothing_sent) if exc.kind == TRAINING_HERE else None
-        if busy:  # a run began training since _merge_problem asked
-            raise HubError(busy) from None
+        if exc.kind == TRAINING_HERE:  # a run began training since _merge_problem asked
+            _refuse_merge_while_training(run_dir, nothing_sent)
         if exc.kind not in WRITE_KINDS:
             raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
         staging = out_dir.parent.parent  # the temporary folder's own folder: TMPDIR, or the system's
