@@ -27,34 +27,62 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from goals import LINE  # this folder is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "benchmarks" / "results"
-# (script, arguments, arguments with --quick)
-BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
-    ("parity.py", ["--steps", "100"], ["--quick"]),  # children taking turns of 5 steps, then the edge-case data
-    ("throughput.py", [], ["--quick"]),  # equal real tokens per step, and time to the seed's final eval loss
-    ("startup.py", [], ["--runs", "1"]),
-    ("first_step.py", [], ["--pairs", "1"]),  # launch -> first optimizer step with Start pressed at once
-    ("ui_latency.py", [], ["--steps", "10"]),
-    ("overhead.py", ["--steps", "150"], ["--steps", "30", "--rounds", "1"]),  # turns of 5 steps, two rounds
-    ("chart.py", [], ["--points", "10000", "--seconds", "2"]),
-    ("data_prep.py", [], ["--rows", "5000"]),
-    ("inspector.py", [], ["--rows", "2000"]),  # whole-dataset row checks on 100k conversations, then from the cache
-    ("chat_parity.py", [], ["--quick"]),  # a chat and a prompt/completion run against TRL's SFTTrainer, 40 steps each
-    ("kill_resume.py", [], ["--kills", "3", "--steps", "200"]),  # 20 SIGKILLs at random moments, 20 resumes
+class Benchmark(NamedTuple):
+    """One benchmark run_all can run; --help lists them from BENCHMARKS, so the list there is always this one."""
+
+    script: str
+    full: list[str]  # its arguments for the full run, whose results are kept in benchmarks/results/
+    quick: list[str]  # its arguments with --quick
+    gpu: bool = False  # needs a CUDA GPU: without one it prints SKIPPED and its last GPU figures are kept
+
+
+BENCHMARKS: list[Benchmark] = [
+    # children taking turns of 5 steps, then the edge-case data
+    Benchmark("parity.py", ["--steps", "100"], ["--quick"]),
+    Benchmark("throughput.py", [], ["--quick"]),  # equal real tokens per step, and time to the seed's final eval loss
+    Benchmark("startup.py", [], ["--runs", "1"]),
+    Benchmark("first_step.py", [], ["--pairs", "1"]),  # launch -> first optimizer step with Start pressed at once
+    Benchmark("ui_latency.py", [], ["--steps", "10"]),
+    Benchmark("overhead.py", ["--steps", "150"], ["--steps", "30", "--rounds", "1"]),  # turns of 5 steps, two rounds
+    Benchmark("chart.py", [], ["--points", "10000", "--seconds", "2"]),
+    Benchmark("data_prep.py", [], ["--rows", "5000"]),
+    # whole-dataset row checks on 100k conversations, then from the cache
+    Benchmark("inspector.py", [], ["--rows", "2000"]),
+    # a chat and a prompt/completion run against TRL's SFTTrainer, 40 steps each
+    Benchmark("chat_parity.py", [], ["--quick"]),
+    Benchmark("kill_resume.py", [], ["--kills", "3", "--steps", "200"]),  # 20 SIGKILLs at random moments, 20 resumes
     # Try tab vs plain generate (demo + Qwen3-0.6B-shaped): tokens/s, first token; stalls while two answers stream;
     # a long one-paragraph answer's GUI cost a piece (section 3)
-    ("generate.py", [], ["--quick"]),
-    ("adapters.py", [], ["--quick"]),  # LoRA vs PEFT's script (parity), vs full fine-tuning (peak memory, speed)
-    ("memory_estimate.py", [], ["--quick"]),  # estimate / peak RSS on 8 CPU configs (demo, Qwen3-0.6B-shaped 2L)
-    ("multi_process.py", [], ["--quick"]),  # 2 torchrun processes vs 1: eval loss, equal weights, Stop/Resume, a kill
-    ("gpu.py", ["--steps", "50"], ["--steps", "10"]),  # app vs tutorial script: steps/s, MFU; SKIPPED without a GPU
-    ("memory_estimate_gpu.py", [], ["--quick"]),  # estimate / torch.cuda.max_memory_allocated; SKIPPED without a GPU
+    Benchmark("generate.py", [], ["--quick"]),
+    # LoRA vs PEFT's script (parity), vs full fine-tuning (peak memory, speed)
+    Benchmark("adapters.py", [], ["--quick"]),
+    # estimate / peak RSS on 8 CPU configs (demo, Qwen3-0.6B-shaped 2L)
+    Benchmark("memory_estimate.py", [], ["--quick"]),
+    # 2 torchrun processes vs 1: eval loss, equal weights, Stop/Resume, a kill
+    Benchmark("multi_process.py", [], ["--quick"]),
+    Benchmark("gpu.py", ["--steps", "50"], ["--steps", "10"], gpu=True),  # app vs tutorial script: steps/s, MFU
+    Benchmark("memory_estimate_gpu.py", [], ["--quick"], gpu=True),  # estimate / torch.cuda.max_memory_allocated
 ]
+
+
+def listing() -> str:
+    """--help's list of every benchmark, in the order they run, made from BENCHMARKS itself."""
+    width = max(len(b.script) for b in BENCHMARKS)
+    lines = ["benchmarks it runs, in this order, with their arguments:"]
+    for b in BENCHMARKS:
+        gpu = "  [needs a CUDA GPU]" if b.gpu else ""
+        lines.append(f"  {b.script:<{width}}  {' '.join(b.full) or 'no arguments'}; with --quick: "
+                     f"{' '.join(b.quick) or 'no arguments'}{gpu}")
+    lines += ["[needs a CUDA GPU]: on a machine without one the script prints SKIPPED and exits 0, and run_all keeps",
+              "its last figures measured on a GPU machine (benchmarks/results/), dated and naming that machine."]
+    return "\n".join(lines)
 
 
 def machine() -> str:
@@ -137,14 +165,15 @@ def earlier(script: str) -> dict | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=listing(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("only", nargs="*", help="run only the scripts whose name contains one of these")
     parser.add_argument("--quick", action="store_true",
                         help="each script's small mode; results go to results/quick/, docs are not rewritten")
     args = parser.parse_args()
     sections, table, missed = [], [], []
     kept_only = True  # no benchmark rerun: the header must not claim a measurement now
-    for script, full, quick in BENCHMARKS:
+    for script, full, quick, _needs_gpu in BENCHMARKS:
         arguments = quick if args.quick else full
         when = ""
         if args.only and not any(w in script for w in args.only):
