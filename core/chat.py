@@ -32,7 +32,7 @@ from finetune_studio.core.chat_templates import (
     named_template,
 )
 from finetune_studio.core.config import CHAT_FORMATS, TRAIN_ON, ChatConfig, RunConfig
-from finetune_studio.core.errors import FinetuneError
+from finetune_studio.core.errors import WARNING, FinetuneError, Problem
 
 # The parts each format is made of, and the column names that play each part when nothing is mapped
 # (case-insensitive). Optional parts may be missing.
@@ -204,6 +204,28 @@ def columns_formats(columns: Any) -> list[str]:
     if not isinstance(columns, dict):
         return []
     return [fmt for fmt, parts in FORMAT_PARTS.items() if fmt != "text" and any(part in parts for part in columns)]
+
+
+def unused_parts_note(chat: ChatConfig, fmt: str) -> str | None:
+    """The note for chat.columns parts that belong to formats other than `fmt`, the one the rows are read in (set in
+    chat.format, or what 'auto' decided): resolve_format keeps only `fmt`'s parts, so these are left unused, and a
+    user who mapped them expects them used. A note, not a refusal: the Dataset tab keeps each format's mappings when
+    the format is switched, so a saved config may hold them on purpose. None when every mapped part is used."""
+    if not isinstance(chat.columns, dict):
+        return None
+    unused = [(other, [part for part in chat.columns if part in parts]) for other, parts in FORMAT_PARTS.items()
+              if other != fmt]
+    unused = [(other, parts) for other, parts in unused if parts]
+    if not unused:
+        return None
+    said = "; ".join(f"{', '.join(repr(p) for p in parts)} ({'parts' if len(parts) > 1 else 'a part'} of "
+                     f"{FORMAT_NAMES[other]} rows)" for other, parts in unused)
+    them = "them" if len(unused) > 1 or len(unused[0][1]) > 1 else "it"
+    in_use = (f"chat.format is '{fmt}'" if chat.format == fmt
+              else f"chat.format 'auto' reads the rows as {FORMAT_NAMES[fmt]}")
+    choices = " or ".join(f"chat.format: {other}" for other, _ in unused)
+    return (f"chat.columns maps {said}, but {in_use}, so the run does not use {them}. To fix: remove {them} from "
+            f"chat.columns, or set {choices}.")
 
 
 def _mixed_parts(columns: dict[str, str], formats: list[str]) -> str:
@@ -823,6 +845,17 @@ def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
     return problems
 
 
+def warnings_for(config: RunConfig) -> list[Problem]:
+    """What the `chat:` section asks that runs but is probably not meant (level WARNING, never blocking, cheap: no
+    data read): chat.columns parts of other formats than the one chat.format sets (unused_parts_note). Under 'auto'
+    the format depends on the rows, so the run log says it then (prepare_dataset). For core.validation.warnings_for."""
+    chat = config.chat
+    if chat.format == "auto" or chat.format not in FORMAT_PARTS or check_config(chat):
+        return []  # 'auto': the rows decide; a bad setting: validate() says so
+    note = unused_parts_note(chat, chat.format)
+    return [Problem("chat.columns", note, WARNING)] if note else []
+
+
 def _unknown_parts(columns: dict[str, str]) -> list[str]:
     """A message for each chat.columns key that is no part of any format ({promt: title}): a run would ignore it
     and read the rows another way."""
@@ -879,6 +912,9 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     if unknown:
         raise DataError(" ".join(unknown))
     detection = run_format(ds, chat, dataset.text_column)
+    unused = None if detection.problem else unused_parts_note(chat, detection.format)
+    if unused:
+        say(unused)
     first = ds.select(range(1)).to_list()[0]
     message = train_on_problem(chat, detection, first)
     if message:
