@@ -6,6 +6,9 @@ Every figure a benchmark reports against a goal is printed by `report` as
 
 with the baseline it was measured against in the same invocation (on a shared CPU only such a pair means
 anything) and the verdict the script computed, `met` or `MISSED`. run_all.py parses exactly this line.
+
+A script that cannot measure on this machine (a GPU benchmark without a GPU) prints a line starting with `SKIPPED:`,
+saying why and where to run it, prints no result line and exits 0: run_all then keeps its last measured figures.
 """
 
 from __future__ import annotations
@@ -14,6 +17,14 @@ import re
 
 LINE = re.compile(r"^(?P<what>[^:\n]+): (?P<value>.+?) \(goal (?P<goal>.+?); baseline (?P<baseline>.+)\) "
                   r"\[(?P<verdict>met|MISSED)\]\s*$", re.M)
+SKIPPED = re.compile(r"^SKIPPED:", re.M)
+
+
+def skipped(stdout: str, code: int) -> bool:
+    """Whether a run only said it cannot measure here: a SKIPPED: line on any line (a library's notice may be printed
+    first), no result line (a run that measured some figures and skipped others did measure) and exit 0 (one that
+    said SKIPPED and then crashed failed, and run_all must say so)."""
+    return code == 0 and SKIPPED.search(stdout) is not None and LINE.search(stdout) is None
 
 
 def report(what: str, value: str, goal: str, met: bool, baseline: str) -> bool:

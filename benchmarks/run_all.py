@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
-from goals import LINE  # this folder is on sys.path when run as a script
+from goals import LINE, skipped  # this folder is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "performance.md"
@@ -108,9 +108,10 @@ def machine() -> str:
 
 
 def run_one(script: str, args: list[str],
-            folder: Path = RESULTS) -> tuple[list[dict[str, str]], str, int, float, Path]:
+            folder: Path | None = None) -> tuple[list[dict[str, str]], str, int, float, Path]:
     """Runs one benchmark; returns its result lines, stdout, exit code, seconds and the stderr file. --quick runs
     write to results/quick/ (not kept by git), so a wiring check never replaces a full run's figures."""
+    folder = RESULTS if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
     stem = script.removesuffix(".py")
     stdout_path, stderr_path = folder / f"{stem}.stdout.txt", folder / f"{stem}.stderr.txt"
@@ -127,8 +128,10 @@ def run_one(script: str, args: list[str],
     return read_result(script, folder)
 
 
-def read_result(script: str, folder: Path = RESULTS) -> tuple[list[dict[str, str]], str, int, float, Path]:
-    """A script's last results as kept in benchmarks/results/: result lines, stdout, exit code, seconds, stderr."""
+def read_result(script: str, folder: Path | None = None) -> tuple[list[dict[str, str]], str, int, float, Path]:
+    """A script's last results as kept in benchmarks/results/: result lines, stdout, exit code, seconds, stderr.
+    `folder` defaults to RESULTS when called, not when defined, so a test can point RESULTS at a copy."""
+    folder = RESULTS if folder is None else folder
     stem = script.removesuffix(".py")
     meta = json.loads((folder / f"{stem}.json").read_text())
     stdout = (folder / f"{stem}.stdout.txt").read_text(encoding="utf-8", errors="replace")
@@ -190,7 +193,7 @@ def main() -> int:
             rows, stdout, code, seconds, stderr_path = run_one(script, arguments,
                                                                RESULTS / "quick" if args.quick else RESULTS)
             kept = before is not None and json.loads(before[0]).get("args") == full and LINE.search(before[1])
-            if stdout.startswith("SKIPPED:") and kept:
+            if skipped(stdout, code) and kept:
                 # A GPU script on a machine without one: its last full run's figures stay, dated, with their machine.
                 restore(script, before)
                 meta = earlier(script)
@@ -211,7 +214,7 @@ def main() -> int:
                 missed.append(f"{script}: {row['what']}: {row['value']} (goal {row['goal']})")
         if code != 0 and not any(r["verdict"] == "MISSED" for r in rows):
             missed.append(f"{script}: failed with exit code {code} (see {stderr_name})")
-        if not rows and not stdout.startswith("SKIPPED:"):  # a script that cannot measure here says so, exit 0
+        if not rows and not skipped(stdout, code):  # a script that cannot measure here says so, exit 0
             missed.append(f"{script}: printed no result line (see {stderr_name})")
         print(f"  {seconds:.0f} s, exit {code}; stderr in {stderr_name}", flush=True)
         body = stdout.strip() or "(no output)"

@@ -4,7 +4,9 @@ runs count as skipped, and which results it keeps in benchmarks/results/. The re
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -18,6 +20,47 @@ def run_all(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     import run_all
 
     return run_all
+
+
+KEPT = {"args": ["--steps", "50"], "code": 0, "seconds": 200.0, "finished": "2026-12-04 14:13 UTC",
+        "machine": "16 cores, NVIDIA H200"}
+FIGURE = "steps/s, 1 GPU: 0.963 vs 0.857 (1.12x) (goal >= 0.95x the script; baseline the script, same invocation) [met]"
+KEPT_STDOUT = f"1 x NVIDIA H200\n{FIGURE}\n"
+
+
+@pytest.fixture
+def checkout(run_all: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout in tmp_path for run_all, whose table is one GPU benchmark, gpu.py (the fake _script writes)."""
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "docs").mkdir()
+    monkeypatch.setattr(run_all, "ROOT", tmp_path)
+    monkeypatch.setattr(run_all, "RESULTS", tmp_path / "benchmarks" / "results")
+    monkeypatch.setattr(run_all, "OUT", tmp_path / "docs" / "performance.md")
+    monkeypatch.setattr(run_all, "machine", lambda: "this test machine")
+    monkeypatch.setattr(run_all, "BENCHMARKS", [run_all.Benchmark("gpu.py", ["--steps", "50"], ["--steps", "10"],
+                                                                  gpu=True)])
+    return tmp_path
+
+
+def _script(checkout: Path, stdout: str, code: int = 0, stderr: str = "") -> None:
+    """The checkout's benchmarks/gpu.py: prints `stdout` and `stderr`, exits with `code`."""
+    (checkout / "benchmarks" / "gpu.py").write_text(
+        f"import sys\nsys.stdout.write({stdout!r})\nsys.stderr.write({stderr!r})\nsys.exit({code})\n")
+
+
+def _keep(checkout: Path, meta: dict = KEPT, stdout: str = KEPT_STDOUT) -> Path:
+    """A kept gpu.py run in the checkout's benchmarks/results/, as git keeps one (.json and .stdout.txt)."""
+    results = checkout / "benchmarks" / "results"
+    (results / "gpu.json").write_text(json.dumps(meta))
+    (results / "gpu.stdout.txt").write_text(stdout, encoding="utf-8")
+    return results
+
+
+def _run(run_all: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+         *argv: str) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["run_all.py", *argv])
+    code = run_all.main()
+    return code, capsys.readouterr().out
 
 
 def _help(run_all: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> str:
@@ -49,3 +92,50 @@ def test_help_is_made_from_the_table_run_all_runs(run_all: ModuleType, monkeypat
     listed = _help(run_all, monkeypatch, capsys).split("with their arguments:\n", 1)[1].splitlines()
     assert listed[:2] == ["  a.py           --n 3; with --quick: no arguments",
                           "  cuda_thing.py  no arguments; with --quick: --quick  [needs a CUDA GPU]"]
+
+
+NOTICE_THEN_SKIPPED = ("a library's notice on stdout\n"
+                       "SKIPPED: no CUDA GPU on this machine, nothing to measure. Run it on a GPU machine.\n")
+
+
+def test_a_skipped_line_after_other_output_is_a_skip(run_all: ModuleType, checkout: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """The SKIPPED: line need not be the first: a notice printed before it no longer turns the skip into a run that
+    'printed no result line' and replaces the kept GPU figures."""
+    results = _keep(checkout)
+    _script(checkout, NOTICE_THEN_SKIPPED)
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert "  SKIPPED here; kept from 2026-12-04 14:13 UTC on 16 cores, NVIDIA H200" in out
+    assert "printed no result line" not in out and "every figure meets its goal" in out and code == 0
+    assert json.loads((results / "gpu.json").read_text()) == KEPT
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == KEPT_STDOUT
+
+
+def test_a_skip_with_nothing_kept_is_not_a_failure(run_all: ModuleType, checkout: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    _script(checkout, NOTICE_THEN_SKIPPED)
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert "printed no result line" not in out and "every figure meets its goal" in out and code == 0
+
+
+def test_a_run_that_measured_some_figures_is_no_skip(run_all: ModuleType, checkout: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """A SKIPPED: line beside a result line (one part measured, another not possible here) is this run's result."""
+    results = _keep(checkout)
+    measured = ("steps/s, 1 GPU: 1.020 vs 0.990 (1.03x) (goal >= 0.95x the script; baseline the script, same "
+                "invocation) [met]\nSKIPPED: all GPUs: this machine has one\n")
+    _script(checkout, measured)
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert "SKIPPED here" not in out and "  steps/s, 1 GPU: 1.020 vs 0.990 (1.03x)" in out and code == 0
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == measured
+
+
+def test_a_skipped_line_then_a_crash_is_a_failure(run_all: ModuleType, checkout: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    _script(checkout, NOTICE_THEN_SKIPPED, code=1, stderr="Traceback (most recent call last):\nRuntimeError: boom\n")
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert "  MISSED gpu.py: failed with exit code 1 (see benchmarks/results/gpu.stderr.txt)" in out and code == 1
