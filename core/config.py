@@ -349,13 +349,33 @@ def runs_dir_of(config: RunConfig) -> Path:
 def text_keys() -> frozenset[str]:
     """The dotted keys RunConfig declares as text (str, or str | None): dataset.source, dataset.text_column, …
     Training fields are not among them: the installed TrainingArguments declares those."""
-    keys = set()
+    return frozenset(key for key, hint in _declared_hints() if is_text_type(hint))
+
+
+def _declared_hints() -> list[tuple[str, Any]]:
+    """Every field RunConfig and its dataclass sections declare, as (dotted key, type hint)."""
     owners = [("", RunConfig)] + [(f"{name}.", section_type(name)) for name in SECTIONS]
-    for prefix, cls in owners:
-        for name, hint in typing.get_type_hints(cls).items() if cls is not None else ():
-            if is_text_type(hint):
-                keys.add(prefix + name)
-    return frozenset(keys)
+    return [(prefix + name, hint) for prefix, cls in owners if cls is not None
+            for name, hint in typing.get_type_hints(cls).items()]
+
+
+def _text_paths() -> list[tuple[Any, ...]]:
+    """Where a config file holds RunConfig's text, as PyYAML path-resolver paths: a text field (("name",),
+    ("dataset", "source"), and ("model", "model_name_or_path") under its old name too), and each entry of a list or
+    mapping of text (prompts, adapter.target_modules, chat.columns' values) besides the field itself (`prompts:
+    12:30` is one prompt)."""
+    paths: list[tuple[Any, ...]] = []
+    for key, hint in _declared_hints():
+        *head, name = key.split(".")
+        renames = SECTIONS[head[0]].metadata["renames"] if head else {}
+        names = [name] + [old for old, new in renames.items() if new == name]
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if is_text_type(hint):
+            paths += [(*head, each) for each in names]
+        elif origin in (list, dict) and args[-1] is str:
+            entry = (origin, None)  # (list or dict, None): any entry's value, never a mapping's key
+            paths += [path for each in names for path in ((*head, each), (*head, each, entry))]
+    return paths
 
 
 def is_text_type(hint: Any) -> bool:
@@ -380,8 +400,9 @@ def _set_keeps_text(key: str, value: Any) -> bool:
 
 
 def as_text(key: str, value: Any) -> Any:
-    """A YAML number given for a text field, as text (text_column: 2024 is the column "2024", not a wrong type);
-    anything else unchanged, for validate() to judge (true is not taken for "True", nor a list for its text)."""
+    """A number given for a text field, as text (a form's or a caller's dict; a config file keeps the text as written,
+    see _yaml_loader); anything else unchanged, for validate() to judge (true is not taken for "True", nor a list
+    for its text)."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     return str(value) if number and key in text_keys() else value
 
@@ -470,9 +491,15 @@ def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
     return config, notices
 
 
-def _yaml_loader() -> type:
+def _yaml_loader(config_file: bool = False) -> type:
     """SafeLoader that reads 2e-5 as a number (YAML 1.1 wants 2.0e-5, and every tutorial writes 2e-5) and
-    `eval_strategy: no` as the string TrainingArguments expects (YAML 1.1 makes no/yes/on/off booleans)."""
+    `eval_strategy: no` as the string TrainingArguments expects (YAML 1.1 makes no/yes/on/off booleans).
+
+    For a config file (`config_file`), a text field of RunConfig keeps a plain value as the text written: `name:
+    1e2` was the number 100 and became the run '100' (0x10 '16', 12:30 '750', true 'True'), the text itself gone
+    before parse_config saw it. PyYAML's path resolvers mark where that text sits (_text_paths); null, ~ and an
+    empty value still mean "not set". Training fields are not among them: TrainingArguments declares those, and
+    loading a config imports no transformers (validate says how to quote one)."""
     import re
 
     import yaml
@@ -499,8 +526,12 @@ def _yaml_loader() -> type:
             return super().construct_mapping(node, deep)
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            """A plain 1e2 resolves to a tag of its own, so _construct_exponent sees it (`!!float 1e2` does not)."""
+            """A plain 1e2 resolves to a tag of its own, so _construct_exponent sees it (`!!float 1e2` does not); a
+            text field's plain value, where a path resolver marks one, to text whatever it looks like."""
             tag = super().resolve(kind, value, implicit)
+            exact = self.resolver_exact_paths[-1] if self.resolver_exact_paths else {}
+            if kind is yaml.ScalarNode and implicit[0] and tag != _NULL_TAG and exact.get(kind) == _STR_TAG:
+                return _STR_TAG
             if tag == "tag:yaml.org,2002:float" and _EXPONENT_NUMBER.fullmatch(value.replace("_", "")):
                 return EXPONENT_TAG
             return tag
@@ -513,7 +544,13 @@ def _yaml_loader() -> type:
                                  list("tTfF"))
     Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list(_FLOAT_FIRST))
     Loader.add_constructor(EXPONENT_TAG, _construct_exponent)
+    if config_file:
+        for path in _text_paths():  # PyYAML resolves these only where no implicit rule matched: resolve() above
+            Loader.add_path_resolver(_STR_TAG, list(path), yaml.ScalarNode)
     return Loader
+
+
+_STR_TAG, _NULL_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
 
 
 # A float as YAML 1.2 writes it, 1e2 and 2e-5 among them (PyYAML's own YAML 1.1 rule wants a decimal point, so it
@@ -564,10 +601,12 @@ def _construct_exponent(loader: Any, node: Any) -> Any:
     return value
 
 
-def yaml_load(text: str) -> Any:
+def yaml_load(text: str, config_file: bool = False) -> Any:
+    """YAML as configs read it; `config_file`: a whole config file, whose text fields keep their text as written
+    (not for a single value, where a mapping's `name:` key would be no run name)."""
     import yaml
 
-    return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_yaml_loader(config_file))  # noqa: S506 - a SafeLoader subclass
 
 
 def flat_settings(data: dict[str, Any]) -> dict[str, Any]:
@@ -616,7 +655,7 @@ def from_yaml(text: str, source: str = "config") -> tuple[RunConfig, list[str]]:
     import yaml
 
     try:
-        data = yaml_load(text)
+        data = yaml_load(text, config_file=True)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
