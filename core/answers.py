@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from finetune_studio.core.errors import cannot_write_text
 from finetune_studio.core.generate import BASE, GenerationError
 from finetune_studio.core.runs import CHECKPOINT_RE
 
@@ -54,21 +55,20 @@ class AnswersNotSaved(GenerationError):
 
 def write_problem(path: Path, exc: OSError) -> str:
     """Why `path` could not be written and what to do, by the real cause: a full disk, no permission, a read-only
-    disk, a folder in its place, else the system's own words. It always said "make the run folder writable"."""
+    disk, a folder in its place, else the system's own words. It always said "make the run folder writable". The
+    cause and the sentence are core.errors' (write_cause, cannot_write_text), as an export's are; the fix is ours."""
     folder = path.parent
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        what = "the disk is full" if exc.errno == errno.ENOSPC else "your disk quota is used up"
         fix = f"free space on the disk that holds {folder} (df -h '{folder}' shows how much is left)"
     elif exc.errno == errno.EROFS:
-        what, fix = "the disk it is on is read-only", "copy the run folder to a writable disk and open it from there"
+        fix = "copy the run folder to a writable disk and open it from there"
     elif isinstance(exc, IsADirectoryError):
-        what, fix = "a folder is in its place", "move that folder out of the run folder (or delete it)"
+        fix = "move that folder out of the run folder (or delete it)"
     elif exc.errno in (errno.EACCES, errno.EPERM):
-        what = "permission denied" if exc.errno == errno.EACCES else "the operation is not permitted (a locked file)"
         fix = f"make the run folder and the file writable for your user (chmod u+w '{folder}' '{path}')"
     else:
-        what, fix = exc.strerror or str(exc), "check the disk the run folder is on (is it still there?)"
-    return f"Cannot save answers to {path}: {what}. To fix: {fix}, then compare again."
+        fix = "check the disk the run folder is on (is it still there?)"
+    return cannot_write_text(path, exc, f"{fix}, then compare again", doing="save answers to")
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 ERROR, WARNING = "error", "warning"
@@ -54,3 +56,30 @@ class OutOfMemoryFailure(TrainingError):
         super().__init__(message)
         self.fix = fix
         self.run_dir = run_dir
+
+
+def write_cause(exc: OSError) -> str:
+    """Why a write failed, in words, by its real cause: a full disk, a used-up quota, a read-only disk, a folder
+    in the file's place, no permission, else the system's own words. One wording for every write the app reports
+    (an export's destination, the push's staging folder, a run's answers file), so a cause reads the same."""
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EDQUOT:
+        return "your disk quota is used up"
+    if exc.errno == errno.EROFS:
+        return "the disk it is on is read-only"
+    if isinstance(exc, IsADirectoryError):
+        return "a folder is in its place"
+    if exc.errno == errno.EACCES:
+        return "permission denied"
+    if exc.errno == errno.EPERM:
+        return "the operation is not permitted (a locked file)"
+    return exc.strerror or str(exc)
+
+
+def cannot_write_text(path: Path, exc: OSError, fix: str, doing: str = "write to", nothing: str = "") -> str:
+    """"Cannot <doing> <path>: <cause>. <nothing> To fix: <fix>." for a write that failed: what happened (by
+    write_cause), what was left (`nothing`, a sentence, e.g. "Nothing was written."; '' to say nothing) and what to
+    do (`fix`, without its full stop)."""
+    return " ".join(part for part in (f"Cannot {doing} {path}: {write_cause(exc)}.", nothing, f"To fix: {fix}.")
+                    if part)

@@ -282,12 +282,12 @@ def check_space(out_dir: Path, needed: int, what: str) -> None:
 
 def _cannot_write(out_dir: Path, exc: OSError) -> ExportError:
     """The destination refused a write (no permission, a read-only file system): a bad --out, said as such rather
-    than as a failed training ("Training failed: OSError")."""
-    from finetune_studio.core.runs import _UNWRITABLE  # core.runs' words for these errnos
+    than as a failed training ("Training failed: OSError"). The cause is worded as every failed write of the app
+    words it (core.errors.write_cause: a run's answers file too)."""
+    from finetune_studio.core.errors import cannot_write_text, write_cause
 
-    problem = _UNWRITABLE.get(exc.errno or 0) or exc.strerror or str(exc)
-    return ExportError(f"Cannot write to {out_dir}: {problem}. Nothing was written. To fix: choose a folder you can "
-                       "write to (--out DIR).", CANNOT_WRITE, problem)
+    return ExportError(cannot_write_text(out_dir, exc, "choose a folder you can write to (--out DIR)",
+                                         nothing="Nothing was written."), CANNOT_WRITE, write_cause(exc))
 
 
 def _check_writable(out_dir: Path) -> None:

@@ -30,7 +30,8 @@ def _deny_under(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int = errno
 
 
 @pytest.mark.parametrize(("code", "why"), [(errno.EACCES, "permission denied"),
-                                           (errno.EROFS, "it is on a read-only file system")])
+                                           (errno.EROFS, "the disk it is on is read-only"),
+                                           (errno.EPERM, "the operation is not permitted (a locked file)")])
 def test_an_unwritable_destination_is_refused_before_the_base_model_loads(
         code: int, why: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
