@@ -14,6 +14,12 @@ some benchmarks in a fresh clone keeps the others' last figures in docs/performa
 that measured them. Exits 1 when a figure misses its
 goal or a script fails or reports nothing, 0 when every goal is met. --quick does not rewrite
 docs/performance.md.
+
+A rerun that fails (crashes or is killed, or reports nothing) does not replace a complete earlier run of the same
+arguments: that run's results stay in place, and the failed run's go beside them as <script>.failed.json,
+.failed.stdout.txt and .failed.stderr.txt, named in the summary and in the docs' section (a GPU run cut short on a
+machine lent for minutes would otherwise cost the last complete GPU figures). The next run whose results stand
+removes them. Where no complete run is kept, the failed run's results are the script's results, as before.
 """
 
 from __future__ import annotations
@@ -135,8 +141,31 @@ def read_result(script: str, folder: Path | None = None) -> tuple[list[dict[str,
     stem = script.removesuffix(".py")
     meta = json.loads((folder / f"{stem}.json").read_text())
     stdout = (folder / f"{stem}.stdout.txt").read_text(encoding="utf-8", errors="replace")
-    rows = [{k: v.strip() for k, v in match.groupdict().items()} for match in LINE.finditer(stdout)]
-    return rows, stdout, meta["code"], meta["seconds"], folder / f"{stem}.stderr.txt"
+    return rows_in(stdout), stdout, meta["code"], meta["seconds"], folder / f"{stem}.stderr.txt"
+
+
+def rows_in(stdout: str) -> list[dict[str, str]]:
+    """The result lines a script printed (goals.LINE), each as its parts."""
+    return [{k: v.strip() for k, v in match.groupdict().items()} for match in LINE.finditer(stdout)]
+
+
+def crashed(code: int, rows: list[dict[str, str]]) -> bool:
+    """Whether a run exited non-zero with no missed goal to explain it (a script exits 1 after a MISSED figure)."""
+    return code != 0 and not any(r["verdict"] == "MISSED" for r in rows)
+
+
+def failed(code: int, rows: list[dict[str, str]]) -> bool:
+    """Whether a run failed rather than measured: it crashed, or it printed no result line at all."""
+    return not rows or crashed(code, rows)
+
+
+def complete(kept: tuple[str, str] | None, full: list[str]) -> bool:
+    """Whether a kept run (saved's .json and .stdout.txt) is a full run that measured, worth keeping over a rerun
+    that failed: run with the full run's arguments, and not failed itself."""
+    if kept is None:
+        return False
+    meta = json.loads(kept[0])
+    return meta.get("args") == full and not failed(meta["code"], rows_in(kept[1]))
 
 
 def saved(script: str) -> tuple[str, str] | None:
@@ -153,6 +182,25 @@ def restore(script: str, kept: tuple[str, str]) -> None:
     (RESULTS / f"{stem}.json").write_text(kept[0])
     (RESULTS / f"{stem}.stdout.txt").write_text(kept[1], encoding="utf-8")
     (RESULTS / f"{stem}.stderr.txt").unlink(missing_ok=True)  # the skipped run's, not the measured run's
+
+
+def set_aside(script: str, kept: tuple[str, str]) -> tuple[Path, Path]:
+    """Moves a failed run's .json, .stdout.txt and .stderr.txt to <script>.failed.* and puts the kept complete run
+    back in their place; returns the failed run's stdout and stderr files, for the summary to name."""
+    stem = script.removesuffix(".py")
+    for kind in ("json", "stdout.txt", "stderr.txt"):
+        if (RESULTS / f"{stem}.{kind}").exists():
+            (RESULTS / f"{stem}.{kind}").replace(RESULTS / f"{stem}.failed.{kind}")
+    restore(script, kept)
+    return RESULTS / f"{stem}.failed.stdout.txt", RESULTS / f"{stem}.failed.stderr.txt"
+
+
+def forget_failed(script: str) -> None:
+    """Removes an earlier failed run's <script>.failed.* once a newer run's results stand: they no longer explain
+    anything shown."""
+    stem = script.removesuffix(".py")
+    for kind in ("json", "stdout.txt", "stderr.txt"):
+        (RESULTS / f"{stem}.failed.{kind}").unlink(missing_ok=True)
 
 
 def measured_on(meta: dict) -> str:
@@ -202,8 +250,24 @@ def main() -> int:
                 rows, stdout, code, seconds, stderr_path = read_result(script)
                 print(f"  SKIPPED here; kept from {meta['finished']} on "
                       f"{measured_on(meta)}", flush=True)
+            elif not skipped(stdout, code) and failed(code, rows) and complete(before, full):
+                # A rerun cut short: the complete run stays, this one's output goes beside it and is named.
+                failed_out, failed_err = set_aside(script, before)
+                meta = earlier(script)
+                said = "no result line" if not rows else f"exit {code}"
+                when = (f"; this run failed ({said}; its output in `{failed_out.relative_to(ROOT)}`), so these "
+                        f"are from the complete run of {meta['finished']} on {measured_on(meta)}")
+                missed.append(f"{script}: this run failed ({said}; see {failed_out.relative_to(ROOT)} and "
+                              f"{failed_err.relative_to(ROOT)}); shown: the complete run of {meta['finished']} on "
+                              f"{measured_on(meta)}")
+                rows, stdout, code, seconds, stderr_path = read_result(script)
+                print(f"  FAILED here ({said}); its output in {failed_out.relative_to(ROOT)} and "
+                      f"{failed_err.relative_to(ROOT)}; kept the complete run of {meta['finished']} on "
+                      f"{measured_on(meta)}", flush=True)
             else:
                 kept_only = False
+                if not args.quick:
+                    forget_failed(script)
         stderr_name = stderr_path.relative_to(ROOT)
         stderr_said = (f"stderr kept in `{stderr_name}`" if stderr_path.exists() else
                        "stderr not kept in this checkout: git keeps only the results' .json and .stdout.txt")
@@ -212,7 +276,7 @@ def main() -> int:
             print(f"  {row['what']}: {row['value']} (goal {row['goal']}) [{row['verdict']}]", flush=True)
             if row["verdict"] != "met":
                 missed.append(f"{script}: {row['what']}: {row['value']} (goal {row['goal']})")
-        if code != 0 and not any(r["verdict"] == "MISSED" for r in rows):
+        if crashed(code, rows):
             missed.append(f"{script}: failed with exit code {code} (see {stderr_name})")
         if not rows and not skipped(stdout, code):  # a script that cannot measure here says so, exit 0
             missed.append(f"{script}: printed no result line (see {stderr_name})")

@@ -139,3 +139,90 @@ def test_a_skipped_line_then_a_crash_is_a_failure(run_all: ModuleType, checkout:
     _script(checkout, NOTICE_THEN_SKIPPED, code=1, stderr="Traceback (most recent call last):\nRuntimeError: boom\n")
     code, out = _run(run_all, monkeypatch, capsys, "gpu")
     assert "  MISSED gpu.py: failed with exit code 1 (see benchmarks/results/gpu.stderr.txt)" in out and code == 1
+
+
+PARTIAL = ("1 x NVIDIA H200\nsteps/s, 1 GPU: 1.010 vs 0.990 (1.02x) (goal >= 0.95x the script; baseline the script, "
+           "same invocation) [met]\n")
+CRASH = "Traceback (most recent call last):\n  File \"gpu.py\", line 1\nsubprocess.CalledProcessError: torchrun\n"
+
+
+def test_a_rerun_that_fails_partway_keeps_the_complete_run_and_puts_its_output_beside_it(
+        run_all: ModuleType, checkout: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """gpu.py measured one figure, then crashed: the complete earlier run stays as the script's results (git keeps
+    them), the failed run's output is kept as gpu.failed.*, and the summary and the docs say both."""
+    results = _keep(checkout)
+    _script(checkout, PARTIAL, code=1, stderr=CRASH)
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert code == 1
+    assert ("  FAILED here (exit 1); its output in benchmarks/results/gpu.failed.stdout.txt and "
+            "benchmarks/results/gpu.failed.stderr.txt; kept the complete run of 2026-12-04 14:13 UTC on 16 cores, "
+            "NVIDIA H200") in out
+    assert ("  MISSED gpu.py: this run failed (exit 1; see benchmarks/results/gpu.failed.stdout.txt and "
+            "benchmarks/results/gpu.failed.stderr.txt); shown: the complete run of 2026-12-04 14:13 UTC on 16 cores, "
+            "NVIDIA H200") in out
+    assert "failed with exit code" not in out  # said once, as the failure of this run
+    assert json.loads((results / "gpu.json").read_text()) == KEPT
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == KEPT_STDOUT
+    assert not (results / "gpu.stderr.txt").exists()  # the failed run's stderr is not the kept run's
+    assert (results / "gpu.failed.stdout.txt").read_text(encoding="utf-8") == PARTIAL
+    assert (results / "gpu.failed.stderr.txt").read_text(encoding="utf-8") == CRASH
+    assert json.loads((results / "gpu.failed.json").read_text())["code"] == 1
+    docs = (checkout / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert ("### gpu.py --steps 50 (200 s, exit 0; stderr not kept in this checkout: git keeps only the results' "
+            ".json and .stdout.txt; this run failed (exit 1; its output in `benchmarks/results/gpu.failed.stdout.txt`"
+            "), so these are from the complete run of 2026-12-04 14:13 UTC on 16 cores, NVIDIA H200)") in docs
+    assert "| gpu.py | steps/s, 1 GPU | 0.963 vs 0.857 (1.12x) |" in docs and "1.010 vs 0.990" not in docs
+    assert "**Goals missed: 1.**\n- gpu.py: this run failed (exit 1;" in docs
+    assert "Written " in docs and " from kept results" in docs  # nothing was measured by this invocation
+
+
+def test_a_rerun_with_no_result_line_keeps_the_complete_run(run_all: ModuleType, checkout: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    results = _keep(checkout)
+    _script(checkout, "1 x NVIDIA H200\n")
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert code == 1 and "  FAILED here (no result line); its output in benchmarks/results/gpu.failed.stdout.txt" in out
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == KEPT_STDOUT
+    assert (results / "gpu.failed.stdout.txt").read_text(encoding="utf-8") == "1 x NVIDIA H200\n"
+
+
+def test_the_next_run_that_stands_removes_the_failed_runs_output(run_all: ModuleType, checkout: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    results = _keep(checkout)
+    _script(checkout, PARTIAL, code=1, stderr=CRASH)
+    _run(run_all, monkeypatch, capsys, "gpu")
+    _script(checkout, PARTIAL)
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert code == 0 and "FAILED here" not in out
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == PARTIAL
+    assert sorted(p.name for p in results.glob("gpu.failed.*")) == []
+
+
+@pytest.mark.parametrize("meta, stdout", [
+    ({**KEPT, "code": 1}, KEPT_STDOUT),  # the kept run crashed itself: nothing complete to keep
+    ({**KEPT, "args": ["--steps", "10"]}, KEPT_STDOUT),  # a run of other arguments is not the full run
+    (KEPT, "1 x NVIDIA H200\n"),  # the kept run measured nothing
+])
+def test_a_failed_rerun_replaces_a_kept_run_that_is_not_complete(run_all: ModuleType, checkout: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture, meta: dict,
+                                                                 stdout: str) -> None:
+    results = _keep(checkout, meta, stdout)
+    _script(checkout, PARTIAL, code=1, stderr=CRASH)
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert code == 1 and "  MISSED gpu.py: failed with exit code 1 (see benchmarks/results/gpu.stderr.txt)" in out
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == PARTIAL
+    assert not list(results.glob("gpu.failed.*"))
+
+
+def test_a_rerun_that_misses_a_goal_is_complete_and_replaces_the_kept_run(run_all: ModuleType, checkout: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    results = _keep(checkout)
+    missed = PARTIAL.replace("1.010 vs 0.990 (1.02x)", "0.500 vs 0.990 (0.51x)").replace("[met]", "[MISSED]")
+    _script(checkout, missed, code=1)
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert code == 1 and "FAILED here" not in out and "  MISSED gpu.py: steps/s, 1 GPU: 0.500 vs 0.990 (0.51x)" in out
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == missed
