@@ -24,7 +24,7 @@ from typing import Any, Callable
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.hub import local_base_size, size_text  # one way to say a size, as the push dialog does
-from finetune_studio.core.runs import RunFolder, is_run_folder, no_model_text, run_folder_problem
+from finetune_studio.core.runs import RUN_FILES, RunFolder, no_model_text, run_folder_problem
 
 ADAPTER, MERGED = "adapter", "merged"
 KINDS = (ADAPTER, MERGED)
@@ -34,6 +34,7 @@ SPARE_BYTES = 50 * 2**20
 # Files of a run's model folder that are not part of an exported adapter: the Trainer's pickled arguments (unsafe
 # to load) and peft's placeholder README.
 _NOT_EXPORTED = {"training_args.bin", "README.md"}
+_RUN_FILE_NAMES = frozenset(RUN_FILES)  # a folder listing any of these holds a run (core.runs.is_run_folder)
 
 Progress = Callable[[str], None]
 #: The largest weights file of a merged model (save_pretrained's max_shard_size); None: transformers' own default.
@@ -243,7 +244,7 @@ def _refuse_replacing_runs(folder: RunFolder, out_dir: Path) -> None:
 def _run_it_would_delete(out_dir: Path, run_dir: Path) -> tuple[Path, str] | None:
     """The folder replacing `out_dir` would delete, and what it is ("run folder", "runs folder"): the run itself
     when out_dir is it or lies above it, the app's runs folder when out_dir is it or lies above it, else the first
-    run folder (core.runs.is_run_folder: any of a run's own files) in out_dir's tree; None when there is none.
+    run folder (any of a run's own files, _first_run_in) in out_dir's tree; None when there is none.
     Links inside are not followed, as rmtree does not follow them."""
     from finetune_studio.core.config import default_runs_dir
 
@@ -253,11 +254,19 @@ def _run_it_would_delete(out_dir: Path, run_dir: Path) -> tuple[Path, str] | Non
     runs = default_runs_dir().resolve()
     if runs.is_dir() and (target == runs or target in runs.parents):
         return runs, "runs folder"
-    if not target.is_dir():
-        return None
-    for top, _dirs, _files in os.walk(target):
-        if is_run_folder(Path(top)):
-            return Path(top), "run folder"
+    found = _first_run_in(target) if target.is_dir() else None
+    return None if found is None else (found, "run folder")
+
+
+def _first_run_in(top: Path) -> Path | None:
+    """The first folder of `top`'s tree (top itself first) holding any of a run's own files (core.runs.RUN_FILES,
+    what is_run_folder looks for); None when none does. Told from the listing os.walk reads anyway, one per folder:
+    asking each folder for each of a run's files (is_run_folder) cost a stat apiece on top, which for a big folder
+    chosen as the destination (a home folder) multiplied the walk. It stops at the first run found; a run deeper
+    down is still found, since replacing the folder deletes it too."""
+    for place, _dirs, files in os.walk(top):
+        if not _RUN_FILE_NAMES.isdisjoint(files):
+            return Path(place)
     return None
 
 
