@@ -692,10 +692,14 @@ class Loaded:
         """The generation_config the shared settings take their defaults from, and whose it is (for
         GenerationSettings.ignored_defaults): the fine-tuned model's where it loaded, as `finetune-studio generate
         RUN` reads it (the Try tab read the base's, and a bad value in the fine-tuned model's file went unsaid); the
-        base's only where the fine-tuned one did not load. Named by side only where two models of their own are
-        compared: an adapter run, or a model alone, has one."""
+        base's only where the fine-tuned one did not load. Named by side where two models of their own are
+        compared; an adapter run's is its base model's (the adapter is put on the base weights, whose
+        generation_config.json is the one read: a generation_config.json in the adapter's folder is not), so a note
+        sends the user to the file that is read; a model alone is "the model"."""
         side = TUNED if TUNED in self.models else next(iter(self.models), None)
         config = getattr(self.models.get(side), "generation_config", None)
+        if side is not None and self.mode == "adapter":
+            return config, "base model"
         if side is None or self.mode not in ("both", "one after the other"):
             return config, "model"
         return config, "base model" if side == BASE else "fine-tuned model"

@@ -1,0 +1,62 @@
+"""The Try tab's settings and a loaded model's generation defaults, through the real widgets and real (tiny) models:
+an adapter run's note names the base model's file (the one read), a Send that loads the models answers with their
+defaults as a load does, and the fields hold a model's exact defaults or say why not.
+
+The runs are tests/gui/test_try_tab_states.py's make_run over copies of the demo model's real files (no training);
+the adapter is a real LoRA (peft) saved on such a copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gui.test_try_tab_states import open_try_tab
+from tests.helpers import demo_model_copy, update_json
+
+LOAD_WAIT = 120_000  # tiny models, a small shared machine
+
+
+def adapter_run(runs: Path, name: str, base: Path) -> Path:
+    """A run folder as a LoRA run's training leaves it: config.yaml naming `base`, and model/ holding a real
+    adapter (adapter_config.json, its weights) with the tokenizer, over `base`."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from finetune_studio.core.config import default_config, save_config
+
+    run_dir = runs / name
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
+                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    model.save_pretrained(run_dir / "model")
+    AutoTokenizer.from_pretrained(base).save_pretrained(run_dir / "model")
+    config = default_config()
+    config.model.name_or_path = str(base)
+    config.adapter.method, config.adapter.r = "lora", 4
+    save_config(config, run_dir / "config.yaml")
+    return run_dir
+
+
+@pytest.mark.slow
+def test_an_adapter_runs_defaults_note_names_the_base_models_file(qtbot: Any, demo_cache: Path,
+                                                                  tmp_path: Path) -> None:
+    """Before: 'The model's generation_config.json sets temperature -1.0 …', and the model's folder (the adapter's,
+    model/) has a generation_config.json of its own that nothing reads: the user would correct the wrong file."""
+    base = demo_model_copy(tmp_path / "base", do_sample=True, temperature=-1.0, top_k=17)
+    run_dir = adapter_run(tmp_path / "runs", "tiny-lora", base)
+    (run_dir / "model" / "generation_config.json").write_text((base / "generation_config.json").read_text())
+    update_json(run_dir / "model" / "generation_config.json", temperature=0.5, top_k=33)  # a chat run saves one
+    tab = open_try_tab(qtbot, tmp_path / "runs", LOAD_WAIT, size=None)
+    try:
+        assert tab.loaded.mode == "adapter" and not tab.loaded.failed
+        assert tab.status_label.text() == (
+            "Adapter run: the base weights are loaded once; the base answers with the adapter switched off, then the "
+            "fine-tuned model with it on. The base model's generation_config.json sets temperature -1.0, but it must "
+            "be a finite number above 0: using 1.0 instead. To fix: correct it in that file.")
+        box = tab.settings_box
+        assert (box.sample.isChecked(), box.temperature.value(), box.top_k.value()) == (True, 1.0, 17), \
+            "the base model's file gave the defaults, not the adapter folder's (0.5, 33)"
+    finally:
+        tab.shutdown()
+
