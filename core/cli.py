@@ -396,12 +396,11 @@ def _command(args: argparse.Namespace) -> int:
         if args.command == "estimate":
             from finetune_studio.core.estimate import run_cli as estimate_cli
 
-            return estimate_cli(_load(args))
-        if args.command == "validate":
-            from finetune_studio.core.validation import validate
-
             config = _load(args)
-            problems = validate(config, render_rows=True)
+            return estimate_cli(config, command_problems(config))  # validate's refusals stop it, in its words
+        if args.command == "validate":
+            config = _load(args)
+            problems = command_problems(config)
             for problem in problems:
                 print(f"problem: {problem}")
             for warning in config_warnings(config, problems):
@@ -412,10 +411,9 @@ def _command(args: argparse.Namespace) -> int:
             return 0
         if args.command == "train":
             from finetune_studio.core.training import run
-            from finetune_studio.core.validation import validate
 
             config = _load(args)
-            problems = validate(config, render_rows=True)  # as `validate` finds them, before the run's folder
+            problems = command_problems(config)  # as `validate` finds them, before the run's folder
             warnings = config_warnings(config, problems)
             for warning in warnings:  # as `validate` prints them: they never block a run
                 print(f"warning: {warning}", file=sys.stderr)
@@ -468,6 +466,15 @@ def _command(args: argparse.Namespace) -> int:
         print(f"error: {describe_failure(exc, RunConfig())}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def command_problems(config: Any) -> list[Any]:
+    """What `validate` refuses in a config, and so what `train` and `estimate` refuse before they start: one check
+    for the three commands. `estimate` checked only the fields it reads, and estimated a learning_rate of [1] or
+    num_train_epochs of 'x' that `validate` refuses (exit 2) as if the run could start."""
+    from finetune_studio.core.validation import validate
+
+    return validate(config, render_rows=True)
 
 
 def config_warnings(config: Any, problems: list[Any]) -> list[Any]:

@@ -68,11 +68,11 @@ The formula (docs/memory-estimate.md says the same with an example), in bytes pe
 
 Only a valid config is estimated: `config_problems()` is core.validation's errors for the fields the estimate reads
 (a batch of 0, a max_length of 'abc', an unknown adapter method, a GPU this machine lacks, QLoRA without bitsandbytes
-or a device for it), and `preflight()` and the CLI say "The estimate waits for a valid config: <first problem>"
-instead of estimating (the CLI exits 2, as validate does); `estimate()` called directly raises ConfigError with
-every problem. A fix whose config validation would refuse is not offered;
-the FSDP fix writes `fsdp: true` (transformers 5.x's form; its string and list forms are deprecated), and the CLI
-prints each fix's --set flags shell-quoted.
+or a device for it), and `preflight()` says "The estimate waits for a valid config: <first problem>" instead of
+estimating; the CLI waits for every problem `validate` finds (a learning_rate of [1] too: the run could not start),
+prints them and exits 2, as validate does; `estimate()` called directly raises ConfigError with every problem.
+A fix whose config validation would refuse is not offered; the FSDP fix writes `fsdp: true` (transformers 5.x's
+form; its string and list forms are deprecated), and the CLI prints each fix's --set flags shell-quoted.
 
 Verdict against a device's free memory (the smallest free of the chosen GPUs; none chosen: the first GPU per process
 of this machine, as torchrun's ranks take cuda:0, cuda:1, …; or the available RAM on the CPU):
@@ -940,13 +940,15 @@ def add_cli_arguments(sub: Any, config_args: Any) -> None:
     config_args(parser)
 
 
-def run_cli(config: RunConfig) -> int:
+def run_cli(config: RunConfig, problems: list[Problem] | None = None) -> int:
     """Print the estimate against this machine (the chosen GPUs' free memory, or the available RAM) and the
-    fixes; exit 1 when it will not fit, 2 when the config has problems (validation's, for the fields the estimate
-    reads; nothing is estimated) or the model cannot be read, else 0."""
+    fixes; exit 1 when it will not fit, 2 when the config has problems (nothing is estimated) or the model cannot
+    be read, else 0. `problems`: the `estimate` command passes every problem `validate` finds (core.cli's
+    command_problems), printed and exited on as `validate` does; without them, config_problems' (the fields the
+    estimate reads)."""
     from finetune_studio.core.gpus import device_problems, read_gpus
 
-    problems = config_problems(config)
+    problems = config_problems(config) if problems is None else problems
     if problems:
         for problem in problems:
             print(f"problem: {problem}")
