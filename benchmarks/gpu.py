@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from goals import report  # noqa: E402 - sits beside this file
+from goals import exit_with, report  # noqa: E402 - sits beside this file
 
 # Dense bf16 peak TFLOPs (no sparsity), by a piece of the name torch reports.
 PEAK_TFLOPS = {"H200": 989.0, "H100 SXM": 989.0, "H100 PCIe": 756.0, "H100": 756.0, "A100": 312.0, "L40S": 362.0,
@@ -228,4 +228,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)  # a crash exits goals.CRASHED, not 1 like a missed goal

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 
 import memory_estimate  # this folder is on sys.path when run as a script
+from goals import exit_with
 
 
 def gpu_configs(configs: list[tuple]) -> list[tuple]:
@@ -24,4 +25,4 @@ def gpu_configs(configs: list[tuple]) -> list[tuple]:
 
 if __name__ == "__main__":
     sys.argv[1:1] = ["--gpu-only"]
-    sys.exit(memory_estimate.main(gpu_configs(memory_estimate.CONFIGS)))
+    exit_with(lambda: memory_estimate.main(gpu_configs(memory_estimate.CONFIGS)))  # a crash exits goals.CRASHED

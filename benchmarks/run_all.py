@@ -150,8 +150,10 @@ def rows_in(stdout: str) -> list[dict[str, str]]:
 
 
 def crashed(code: int, rows: list[dict[str, str]]) -> bool:
-    """Whether a run exited non-zero with no missed goal to explain it (a script exits 1 after a MISSED figure)."""
-    return code != 0 and not any(r["verdict"] == "MISSED" for r in rows)
+    """Whether a run crashed or was killed: it exited 1 with no missed goal to explain it (a script exits 1 after a
+    MISSED figure), or with any other code but 0 (goals.CRASHED from a script run through goals.exit_with, even
+    after a MISSED figure; 2 for refused arguments; negative when a signal killed it)."""
+    return code not in (0, 1) or (code == 1 and not any(r["verdict"] == "MISSED" for r in rows))
 
 
 def failed(code: int, rows: list[dict[str, str]]) -> bool:

@@ -226,3 +226,44 @@ def test_a_rerun_that_misses_a_goal_is_complete_and_replaces_the_kept_run(run_al
     code, out = _run(run_all, monkeypatch, capsys, "gpu")
     assert code == 1 and "FAILED here" not in out and "  MISSED gpu.py: steps/s, 1 GPU: 0.500 vs 0.990 (0.51x)" in out
     assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == missed
+
+
+def test_a_crash_after_a_missed_figure_is_a_failure_not_a_miss(run_all: ModuleType, checkout: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    """A GPU script (run through goals.exit_with) that printed a MISSED figure and then crashed exits CRASHED, not 1:
+    it does not replace the complete run (memory_estimate_gpu's first configurations miss, so this is its case)."""
+    from goals import CRASHED
+
+    results = _keep(checkout)
+    missed = PARTIAL.replace("[met]", "[MISSED]")
+    _script(checkout, missed, code=CRASHED, stderr=CRASH)
+    code, out = _run(run_all, monkeypatch, capsys, "gpu")
+    assert code == 1 and f"  FAILED here (exit {CRASHED}); its output in benchmarks/results/gpu.failed" in out
+    assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == KEPT_STDOUT
+    assert (results / "gpu.failed.stdout.txt").read_text(encoding="utf-8") == missed
+
+
+@pytest.mark.parametrize("script", ["gpu.py", "memory_estimate_gpu.py"])
+def test_a_gpu_script_that_raises_exits_crashed_after_its_traceback(script: str, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    """Python's own exit code for an uncaught exception is 1, a missed goal's; the GPU scripts exit goals.CRASHED."""
+    import runpy
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import goals
+    import memory_estimate
+
+    def boom(*_args: object) -> int:
+        raise RuntimeError("the GPU fell off the bus")
+
+    monkeypatch.setattr(memory_estimate, "main", boom)
+    monkeypatch.setattr(sys, "argv", [script])
+    monkeypatch.setattr(sys, "path", list(sys.path))  # gpu.py puts the checkout first
+    if script == "gpu.py":  # its main: argparse, then torch; fail at the first step instead
+        monkeypatch.setattr("argparse.ArgumentParser.parse_args", boom)
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(ROOT / "benchmarks" / script), run_name="__main__")
+    assert done.value.code == goals.CRASHED == 3
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):") and "RuntimeError: the GPU fell off the bus" in err
