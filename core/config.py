@@ -385,18 +385,19 @@ def is_text_type(hint: Any) -> bool:
 
 def _set_keeps_text(key: str, value: Any) -> bool:
     """Whether a `--set` value YAML read as a number, bool, list or mapping is meant as the text typed: a text
-    field of RunConfig, or a training field the installed TrainingArguments declares as text (run_name=2024 is
-    the run "2024"). A bare `true` for a field that takes it as a flag (fsdp) stays true. Only --set asks about
-    training keys, so loading a YAML file still imports no transformers."""
+    field of RunConfig, or a training field that takes text, alone or among other types, and would refuse what
+    YAML made of it (run_name=2024 is the run "2024", report_to=5 the text "5"; validation.wants_typed_text).
+    The quotes that would make YAML read text do not survive a shell unless the whole option is quoted too. Only
+    --set asks about training keys, so loading a YAML file still imports no transformers."""
     if key in text_keys():
         return True
     section, _, name = key.partition(".")
     if section != "training" or "." in name:
         return False
-    from finetune_studio.core.validation import flag_value, training_fields
+    from finetune_studio.core.validation import training_fields, wants_typed_text
 
     declared = training_fields().get(name)
-    return declared is not None and is_text_type(declared.type) and not flag_value(declared, value)
+    return declared is not None and wants_typed_text(declared, value)
 
 
 def as_text(key: str, value: Any) -> Any:

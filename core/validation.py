@@ -93,6 +93,15 @@ def _takes_text(annotation: Any) -> bool:
     return annotation is str or str in options
 
 
+def wants_typed_text(declared: dataclasses.Field, value: Any) -> bool:
+    """Whether a training value YAML read as something else is meant as the text typed: the field takes text,
+    alone or among other types, refuses what YAML made of the value, and the value is not its bare flag form.
+    `--set` asks, where quotes cannot help (a shell eats them): report_to=5 is the text "5" (report_to also takes a
+    list, so report_to=[wandb, tensorboard] stays a list), run_name=2024 the run "2024", but
+    include_num_input_tokens_seen=true (text or true/false) stays true and fsdp=true is FSDP's flag form."""
+    return _takes_text(declared.type) and not _accepts(declared.type, value) and not flag_value(declared, value)
+
+
 def _as_written(value: Any) -> str:
     """A YAML scalar as the user would write it back: true, 2024-01-01 (not True, datetime.date(2024, 1, 1))."""
     if isinstance(value, bool):

@@ -80,3 +80,40 @@ def test_the_refusal_shows_the_value_as_written_and_the_quote_fix_where_it_helps
     assert main(["validate", str(path)]) == 2
     problems = [row for row in capsys.readouterr().out.splitlines() if row.startswith(f"problem: training.{key}: ")]
     assert problems[0] == f"problem: training.{key}: " + said.format(fix=fix)
+
+
+def test_set_keeps_text_for_a_field_that_takes_text_among_other_types() -> None:
+    """report_to is `None | str | list[str]`: `--set report_to=5` stayed the number 5 and was refused with 'put the
+    value in quotes', which a shell undoes (--set report_to="5" reaches the app as report_to=5)."""
+    config, _ = apply_overrides(default_config(), ["training.report_to=5", "optim=1", "training.debug=12:30",
+                                                   "include_num_input_tokens_seen=true", "training.fsdp=true"])
+    assert config.training["report_to"] == "5"
+    assert config.training["optim"] == "1"  # OptimizerNames | str
+    assert config.training["debug"] == "12:30"  # str | list[DebugOption], not 750
+    assert config.training["include_num_input_tokens_seen"] is True  # str | bool: true is one of its own values
+    assert config.training["fsdp"] is True  # its bare flag form
+    listed, _ = apply_overrides(default_config(), ["report_to=[wandb, tensorboard]"])
+    assert listed.training["report_to"] == ["wandb", "tensorboard"]  # a list it takes stays a list
+
+
+def test_no_set_value_of_a_text_field_is_refused_as_the_wrong_type() -> None:
+    """Whatever YAML makes of a --set value (a number, true, a date, a time), a training field that takes text gets
+    the text typed or a value of its own type, so no --set ends with a quote fix that a shell would undo."""
+    from finetune_studio.core.validation import _accepts, _takes_text, flag_value, training_fields
+
+    for name, declared in training_fields().items():
+        if not _takes_text(declared.type):
+            continue
+        for typed in ("5", "true", "2024-01-01", "12:30", "1e2"):
+            value = apply_overrides(default_config(), [f"training.{name}={typed}"])[0].training.get(name)
+            assert value == typed or _accepts(declared.type, value) or flag_value(declared, value), (name, typed)
+
+
+def test_cli_set_report_to_a_number_is_judged_as_the_text_typed(runs_dir: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    assert main(["validate", "--set", "training.report_to=5"]) == 2
+    out = capsys.readouterr().out
+    assert "report_to '5' is not an integration transformers knows. Choose none, all or one of " in out
+    assert "must be text" not in out and "quotes" not in out
+    assert main(["validate", "--set", "report_to=none", "--set", "training.optim=adamw_torch"]) == 0
+    assert "ok: the config is valid." in capsys.readouterr().out
