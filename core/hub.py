@@ -80,6 +80,8 @@ NOT_A_RUN_FOLDER = "not_a_run_folder"  # the sentence is core.runs.run_folder_pr
 BAD_REPO_ID = "bad_repo_id"
 NOT_AN_ADAPTER_RUN = "not_an_adapter_run"  # a merged push of a run that trained every weight
 STAGING_FAILED = "staging_failed"  # a push's files (or its merge) could not be written where it stages them
+RUN_TRAINING = "run_training"  # the run is training now (core.export.training_text): wait for it, or stop it
+TRAINING_HERE = "training_here"  # a merged push while a run trains in this app (core.export's kind of the same)
 # What the user gave is unusable as it stands (nothing was sent): the command line exits 2 (bad input), not 1.
 BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN})
 REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
@@ -851,7 +853,7 @@ def _refuse_merge_while_training(run_dir: Path, nothing_sent: str) -> None:
 
     busy = merge_refusal(run_dir.name, "push", nothing_sent)
     if busy:
-        raise HubError(busy) from None  # the merge's own ExportError (an export's words) is no part of it
+        raise HubError(busy, kind=TRAINING_HERE) from None  # the merge's own ExportError is no part of it
 
 
 _ADAPTER_ALONE = "; or push the adapter alone, which needs no merge"  # a merged push's other way forward
@@ -898,7 +900,7 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str) -> Path:
     `nothing_sent`: what the Hub holds of this push so far, as a sentence. An export's own advice (--out DIR,
     "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead."""
     from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.export import TRAINING_HERE, WRITE_KINDS, ExportError, export_merged
+    from finetune_studio.core.export import WRITE_KINDS, ExportError, export_merged
 
     try:
         return export_merged(run_dir, out_dir, checked=True).out_dir  # push_run ran shipping_problem
@@ -938,7 +940,9 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
 
     # Once a push (it reads every weight file's header); _plan and the merge are told it was done. The run's own
     # process pushes under its lock, so only the damage is asked then.
-    problem = shipping_problem(run_dir, "pushed", busy_check=not by_its_run)
+    if not by_its_run:
+        _refuse_while_training(run_dir)
+    problem = shipping_problem(run_dir, "pushed", busy_check=False)
     if problem:
         raise HubError(problem)
     if form == PUSH_MERGED:
@@ -948,6 +952,17 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
             return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, merge_into,
                          _card_form(form))
     return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, None, _card_form(form))
+
+
+def _refuse_while_training(run_dir: Path) -> None:
+    """A run that some process is training now is not pushed (core.export.training_text says why: its model
+    folder is empty, or holds the previous result), with a kind of its own, RUN_TRAINING: the window tells it from
+    a damaged model (the other refusal of shipping_problem), whose fix is not to wait."""
+    from finetune_studio.core.export import training_text
+
+    training = training_text(RunFolder(run_dir), "pushed")
+    if training:
+        raise HubError(training, kind=RUN_TRAINING)
 
 
 def _check_repo_id(repo_id: str) -> None:
