@@ -24,7 +24,7 @@ from typing import Any, Callable
 from finetune_studio.core.config import RunConfig, load_config, parse_config, to_yaml
 from finetune_studio.core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
 from finetune_studio.core.fileio import atomic_write_text
-from finetune_studio.core.runs import RunBusy, RunFolder, require_run_folder, run_busy, unwritable
+from finetune_studio.core.runs import NO_CHECKPOINT_TEXT, RunBusy, RunFolder, require_run_folder, run_busy, unwritable
 
 BEFORE_FIX_FILE = "config.before-fix.yaml"
 # TrainingArguments defaults, for configs that leave these keys out.
@@ -366,8 +366,9 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
     fix = fix or recorded_fix(folder.path)
     if fix is None:
         status = folder.read_status()
+        happened = _what_happened(str(status.get("message", "")))
         raise FinetuneError(f"The run {folder.path.name} has no proposed fix to apply (it is "
-                            f"{status.get('state', 'unknown')}: {str(status.get('message', '')).rstrip('.')})."
+                            f"{status.get('state', 'unknown')}{f': {happened}' if happened else ''})."
                             + _next_step_without_fix(folder, status))
     before = folder.config_path.read_text(encoding="utf-8")
     config, _ = load_config(folder.config_path)
@@ -384,6 +385,21 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
             raise said from None
         raise
     return fix
+
+
+# How the next step a run's status ends with begins (core.runs.resume_offer, core.training.resume_advice, a Stop
+# before a resume trained: "…; Resume continues from checkpoint-5."). apply_fix's refusal says that step itself.
+_NEXT_STEP_OPENINGS = ("Resume continues from ", "It cannot resume: ", NO_CHECKPOINT_TEXT,
+                       "Nothing was trained, so nothing is lost")
+
+
+def _what_happened(message: str) -> str:
+    """A run's status message without the next step it ends with, for apply_fix's refusal, which ends with the next
+    step from the folder as it is now (_next_step_without_fix): with both, a run whose fix was applied already read
+    "(it is failed: Fix applied: …. Resume continues from checkpoint-5). Resume it from checkpoint-5 with …", and
+    one with no checkpoint said "No checkpoint was saved, so it cannot resume" twice."""
+    found = [at for at in (message.find(opening) for opening in _NEXT_STEP_OPENINGS) if at >= 0]
+    return message[:min(found, default=len(message))].strip().rstrip(";,.").strip()
 
 
 def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
