@@ -904,7 +904,7 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     """Instruction or chat rows -> tokenized splits with labels, through render_and_label (what the Inspector
     shows). None for plain-text data: the seed's path (core.data.tokenize_and_split) trains it, unchanged.
     Raises DataError naming the rows that cannot be rendered, before any model loads."""
-    from finetune_studio.core.data import tokenize_workers
+    from finetune_studio.core.data import folder_row, row_named, tokenize_workers
     from finetune_studio.core.errors import DataError
 
     say = notify or (lambda message: None)
@@ -957,7 +957,7 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
             bad = not roles.input_ids
             out["input_ids"].append(roles.input_ids[:roles.kept])
             out["labels"].append(roles.labels[:roles.kept])
-            out["problem"].append(f"row {index + 1}: {roles.problems[0]}" if bad else "")
+            out["problem"].append(roles.problems[0] if bad else "")
             out["untrained"].append(not bad and roles.trained == 0)
             cut = roles.cut_trained if roles.trained else 0  # a reply cut short; rows cut before it train nothing
             out["cut"].append(cut)
@@ -968,10 +968,11 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     workers = tokenize_workers(len(ds))
     encoded = ds.map(encode, batched=True, with_indices=True, remove_columns=columns, desc="Rendering chats",
                      num_proc=workers)
-    bad = [p for p in encoded["problem"] if p]
+    bad = [(index, p) for index, p in enumerate(encoded["problem"]) if p]  # map keeps every row, in order
     if bad:
-        shown = "; ".join(bad[:SHOWN_BAD_ROWS]) + (f"; and {len(bad) - SHOWN_BAD_ROWS:,} more" if len(bad) >
-                                                   SHOWN_BAD_ROWS else "")
+        shown = "; ".join(f"{row_named(index + 1, folder_row(ds, index))}: {problem}"
+                          for index, problem in bad[:SHOWN_BAD_ROWS])
+        shown += f"; and {len(bad) - SHOWN_BAD_ROWS:,} more" if len(bad) > SHOWN_BAD_ROWS else ""
         raise DataError(f"{dataset.source}: {len(bad):,} of {len(ds):,} rows cannot be trained as "
                         f"{FORMAT_NAMES[detection.format]}: {shown}. Fix or remove those rows (nothing was trained).")
     untrained = sum(encoded["untrained"])
@@ -1081,12 +1082,17 @@ def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> None
 SHOWN_ROW_PROBLEMS = 3
 
 
-def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
-                    rows: list[dict[str, Any]]) -> list[tuple[str, str]] | None:
+def source_problems(chat: ChatConfig, dataset: Any, columns: list[str], rows: list[dict[str, Any]],
+                    parts: list[tuple[int, str]] | None = None) -> list[tuple[str, str]] | None:
     """(field, message) for what a run would refuse in the rows core.data.check_source read: a column mapping that
     points nowhere, mixed formats, unknown roles, a conversation without an assistant turn, empty or non-string
     content, and a named template that fails to render a row. None for plain-text data (the text column checks
-    apply then)."""
+    apply then). `parts` (a folder source): each file's first row and name, so a row is named in its file too."""
+    from finetune_studio.core.data import in_part, row_named
+
+    def named(index: int) -> str:  # 1-based
+        return row_named(index, in_part(parts, index - 1))
+
     if not rows and not columns:
         return None
     if check_config(chat):
@@ -1106,7 +1112,7 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
             # string): to_example below names what it lacks, which says more than "mixed formats".
             if other != detection.format and other != "text":
                 problems.append(("chat.format", f"{source}: mixed formats. Its columns read as "
-                                                f"{FORMAT_NAMES[detection.format]} but row {index} is "
+                                                f"{FORMAT_NAMES[detection.format]} but {named(index)} is "
                                                 f"{FORMAT_NAMES[other]} ({reason}). Keep one format per dataset, or "
                                                 "set chat.format and chat.columns to the one to train."))
                 return problems
@@ -1121,9 +1127,9 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str],
             if template is not None:
                 _render_without_tokenizer(template, example)
         except ChatDataError as exc:
-            bad.append(f"row {index}: {exc}")
+            bad.append(f"{named(index)}: {exc}")
         except Exception as exc:  # noqa: BLE001 - the template's own error, shown with the row
-            bad.append(f"row {index}: the {chat.template} chat template fails to render it ({type(exc).__name__}: "
+            bad.append(f"{named(index)}: the {chat.template} chat template fails to render it ({type(exc).__name__}: "
                        f"{exc})")
         if len(bad) >= SHOWN_ROW_PROBLEMS:
             break
@@ -1308,9 +1314,9 @@ def local_tokenizer(model: Any) -> Any | None:
     return tokenizer
 
 
-def _head_rows(dataset: Any) -> tuple[list[str], list[dict[str, Any]], bool] | None:
-    """The columns and first rows of a local source, and whether they are all of it: core.data's bounded read
-    (CHECK_BYTES, cached), the one validate() checks the rows with."""
+def _head_rows(dataset: Any) -> tuple[list[str], list[dict[str, Any]], bool, list[tuple[int, str]]] | None:
+    """The columns and first rows of a local source, whether they are all of it, and a folder's files (their first
+    rows): core.data's bounded read (CHECK_BYTES, cached), the one validate() checks the rows with."""
     from finetune_studio.core.data import head_rows
 
     try:
@@ -1352,11 +1358,13 @@ def token_check(config: RunConfig) -> TokenCheck:
 
 
 def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
+    from finetune_studio.core.data import in_part, row_named
+
     ds, chat = config.dataset, config.chat
     head = _head_rows(ds)
     if head is None or not head[1]:
         return TokenCheck()
-    columns, rows, complete = head
+    columns, rows, complete, parts = head
     text_column = ds.text_column if isinstance(ds.text_column, str) else None
     try:
         detection = resolve_format(chat, rows[:DETECT_ROWS], columns, text_column)
@@ -1376,7 +1384,7 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
         roles = render_and_label(tokenizer, row, chat, max_length, detection=detection,
                                  truncation=bool(ds.truncation))
         if not roles.input_ids:
-            bad.append(f"row {index + 1}: {roles.problems[0]}")
+            bad.append(f"{row_named(index + 1, in_part(parts, index))}: {roles.problems[0]}")
             continue
         untrained.append(roles.trained == 0)
         reply_cut = roles.cut_trained if roles.trained else 0  # as prepare_dataset counts it

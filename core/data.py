@@ -7,9 +7,12 @@ from here instead. Heavy imports stay inside functions.
 from __future__ import annotations
 
 import codecs
+import copy
 import csv
+import functools
 import json
 import os
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -452,6 +455,9 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
             raise DataError(_read_failure(files, fmt, config, delimiter, exc)) from None
         if len(ds) == 0:
             raise DataError(_no_rows(where, fmt))
+        if len(files) > 1:
+            _FOLDERS[ds] = functools.cache(functools.partial(_folder_parts, copy.copy(config), fmt,
+                                                             files, delimiter))
     else:
         _hub_guard(config.source)
         try:
@@ -461,6 +467,44 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
     if len(ds) == 0:
         raise DataError(f"The dataset {config.source} has no rows. Pick a file with data in it.")
     return ds
+
+
+# The folders load_split read, by the dataset it made: each file's rows, counted only when a run names a bad row
+# (folder_row). Weak keys: an entry goes with its dataset.
+_FOLDERS: weakref.WeakKeyDictionary[Any, Callable[[], list[tuple[int, str]]]] = weakref.WeakKeyDictionary()
+
+
+def folder_row(ds: Any, index: int) -> str | None:
+    """Where row `index` (0-based) of a dataset load_split read from a folder lies in its own file ("row 2 of
+    b.jsonl"): a run reads the files as one table, and a row number over the folder is no line a user can find.
+    The words check_source uses (in_part). None for one file, a Hub dataset, or a folder whose files cannot be
+    counted again (the row number over the folder still stands)."""
+    counted = _FOLDERS.get(ds)
+    if counted is None:
+        return None
+    try:
+        return in_part(counted(), index)
+    except Exception:  # noqa: BLE001 - naming the file is extra; the error being reported is the one that matters
+        return None
+
+
+def _folder_parts(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str) -> list[tuple[int, str]]:
+    """(first row, name in the folder) of each file, in the order load_split read them: each file read alone as the
+    run read it (Parquet: its metadata), so the counts are the run's. Only on an error path, and once."""
+    import datasets
+
+    folder = Path(resolve_source(config.source))
+    parts, offset = [], 0
+    for path in files:
+        parts.append((offset, path.relative_to(folder).as_posix()))
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            offset += pq.ParquetFile(path).metadata.num_rows
+        else:
+            offset += len(datasets.load_dataset(fmt, data_files=[str(path)], split="train",
+                                                **_reader_options(fmt, [path], config, delimiter)))
+    return parts
 
 
 def _read_failure(files: list[Path], fmt: str, config: DatasetConfig, delimiter: str, exc: BaseException,
@@ -580,12 +624,17 @@ def _not_text(source: str, column: str, kind: str, text_columns: list[str]) -> D
     return DataError(f"{source}: column {shown(column)} holds {kind}, not text.{choose}")
 
 
+def row_named(row: int, where: str | None = None) -> str:
+    """Row `row` (1-based, over the whole source) in words, with `where` it lies in its own file for a folder source
+    ("row 5 (row 2 of b.jsonl)": in_part, folder_row), so the user can find it in the file to fix."""
+    return f"row {row}" + (f" ({where})" if where else "")
+
+
 def _odd_value(source: str, column: str, row: int, value: Any, where: str | None = None) -> DataError:
     """A row whose value is not text in a column whose other rows hold text: the row is the mistake, not the column
     (the pre-check and the run say it in these words). `where` as for _no_value."""
-    inside = f" ({where})" if where else ""
-    return DataError(f"{source}: row {row}{inside} holds {one_kind(value)} ({brief(value)}) in column {shown(column)}, "
-                     "not text. Fix or remove that row.")
+    return DataError(f"{source}: {row_named(row, where)} holds {one_kind(value)} ({brief(value)}) in column "
+                     f"{shown(column)}, not text. Fix or remove that row.")
 
 
 def _first_odd_json(values: Any) -> tuple[int, Any] | None:
@@ -609,8 +658,7 @@ def _first_odd_json(values: Any) -> tuple[int, Any] | None:
 
 def _no_value(source: str, column: str, row: int, where: str | None = None) -> DataError:
     """`where`: the file of a folder source that holds the row, and its row there ("row 12 of part-2.parquet")."""
-    inside = f" ({where})" if where else ""
-    return DataError(f"{source}: row {row}{inside} has no value in column {shown(column)}. Fill or remove it.")
+    return DataError(f"{source}: {row_named(row, where)} has no value in column {shown(column)}. Fill or remove it.")
 
 
 def arrow_kind(kind: Any) -> str | None:
@@ -684,14 +732,15 @@ def check_text_column(ds: Any, column: str, source: str, notify: Any = None) -> 
     if kind is not None:
         odd = _first_odd_json(ds.data.column(real)) if type(ds.features[real]).__name__ == "Json" else None
         if odd is not None:  # mostly text, a few rows of another type (past the rows the pre-check read)
-            raise _odd_value(source, real, *odd)
+            index, value = odd
+            raise _odd_value(source, real, index, value, folder_row(ds, index - 1))
         raise _not_text(source, real, kind, [n for n in names if _feature_kind(ds.features[n]) is None])
     values = ds.data.column(real)  # Arrow: counting nulls never turns 100k strings into Python objects
     if values.null_count:
         import pyarrow.compute as pc
 
         index = pc.index(pc.is_null(values), True).as_py()
-        raise _no_value(source, real, index + 1)
+        raise _no_value(source, real, index + 1, folder_row(ds, index))
     return real
 
 
@@ -887,7 +936,7 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
     if chat is not None:  # instruction and chat rows (a core.config.ChatConfig): their checks replace the text column's
         from finetune_studio.core.chat import source_problems
 
-        found = source_problems(chat, config, columns, rows)
+        found = source_problems(chat, config, columns, rows, parts)
         if found is not None:
             found = [Problem(key, message) for key, message in found]
             return found or (_split_problems(config, len(rows)) if complete else [])
@@ -930,10 +979,11 @@ def _bounded_read(config: DatasetConfig) -> tuple[str, Any] | Problem:
     return head if isinstance(head, Problem) else (fmt, head)
 
 
-def head_rows(config: DatasetConfig) -> tuple[list[str], list[dict[str, Any]], bool] | None:
-    """The columns and first rows of a local source, and whether they are all of it: the same bounded, cached read
-    check_source judges the source on, so core.chat's rendered-rows check (validate's render_rows) reads nothing
-    again. None for a Hub id, a URL, a missing path or one that cannot be read (check_source says why)."""
+def head_rows(config: DatasetConfig) -> tuple[list[str], list[dict[str, Any]], bool, list[tuple[int, str]]] | None:
+    """The columns and first rows of a local source, whether they are all of it, and (a folder) each file's first
+    row and name (in_part names a row by them): the same bounded, cached read check_source judges the source on, so
+    core.chat's rendered-rows check (validate's render_rows) reads nothing again. None for a Hub id, a URL, a
+    missing path or one that cannot be read (check_source says why)."""
     if (not isinstance(config.source, str) or is_url(config.source) or not is_local(config.source)
             or not os.path.exists(resolve_source(config.source))):
         return None
@@ -944,8 +994,8 @@ def head_rows(config: DatasetConfig) -> tuple[list[str], list[dict[str, Any]], b
     found = _bounded_read(config)
     if isinstance(found, Problem):
         return None
-    columns, rows, _kinds, _nulls, complete, _parts = found[1]
-    return columns, rows, complete
+    columns, rows, _kinds, _nulls, complete, parts = found[1]
+    return columns, rows, complete, parts
 
 
 def _all_blank(source: str, column: str, rows: int, fmt: str) -> DataError:
@@ -990,19 +1040,19 @@ def _column_problems(config: DatasetConfig, fmt: str, columns: list[str], rows: 
         if odd is not None:  # some rows hold text: the others are the mistake, not the column
             index, value = odd
             return [Problem("dataset.text_column", str(_odd_value(config.source, real, index, value,
-                                                                  _in_part(parts or [], index - 1))))]
+                                                                  in_part(parts or [], index - 1))))]
         text_columns = [c for c in columns if kinds.get(c) is None]
         return [Problem("dataset.text_column", str(_not_text(config.source, real, kinds[real], text_columns)))]
     parts = parts or []
     for index, row in enumerate(rows):
         if row.get(real) is None:
             return [Problem("dataset.text_column", str(_no_value(config.source, real, index + 1,
-                                                                 _in_part(parts, index))))]
+                                                                 in_part(parts, index))))]
     count, first, low, high, files = nulls.get(real, (0, None, 0, 0, 0))
     if count:  # past the rows read, from the Parquet files' statistics
         if first is not None:
             return [Problem("dataset.text_column", str(_no_value(config.source, real, first + 1,
-                                                                 _in_part(parts, first))))]
+                                                                 in_part(parts, first))))]
         rows_word = "1 row has" if count == 1 else f"{count:,} rows have"
         where = f"rows {low + 1:,} to {high:,}"
         if parts:  # a folder: the rows of the file that holds the first of them, too
@@ -1023,8 +1073,9 @@ def _part(parts: list[tuple[int, str]], index: int) -> tuple[int, str]:
     return parts[max(0, bisect.bisect_right([offset for offset, _ in parts], index) - 1)]
 
 
-def _in_part(parts: list[tuple[int, str]], index: int) -> str | None:
-    """Where row `index` of a folder source lies, in words ("row 12 of part-2.parquet"); None for one file."""
+def in_part(parts: list[tuple[int, str]] | None, index: int) -> str | None:
+    """Where row `index` of a folder source lies, in words ("row 12 of part-2.parquet"); None for one file. `parts`:
+    each file's first row and name, as _head lists them (check_source) or _folder_parts counts them (a run)."""
     if not parts:
         return None
     offset, name = _part(parts, index)
