@@ -357,7 +357,8 @@ def test_a_null_in_a_later_parquet_file_of_a_folder_is_found_before_the_run(tmp_
     with pytest.raises(DataError) as info:  # what the run says once it has read the folder: the same row
         data.check_text_column(data.load_split(DatasetConfig(source=str(folder), text_column="text")), "text",
                                str(folder))
-    assert str(info.value) == f"{folder}: row 7501 has no value in column 'text'. Fill or remove it."
+    assert str(info.value) == (f"{folder}: row 7501 (row 2,501 of part-2.parquet) has no value in column 'text'. "
+                               "Fill or remove it.")
 
 
 def test_a_null_in_the_rows_read_of_a_later_file_names_that_file(tmp_path: Path) -> None:
