@@ -83,7 +83,9 @@ def default_out_dir(run_dir: Path, kind: str) -> Path:
 def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder, Path, dict[str, Any]]:
     """The run's folder, model folder and adapter config, or ExportError saying why it has no adapter to export.
     `checked`: the caller ran shipping_problem already (a push runs it once: it reads every weight file's header,
-    which for a big model is costly), so it is not run again."""
+    which for a big model is costly), so it is not run again. A run training for the first time has no model yet,
+    and is said as training (training_text: wait until it ends, or stop it), as a push says it, not as a run that
+    has none (no_model_text's "no saved model to export yet")."""
     problem = run_folder_problem(run_dir)  # a bad-input error (exit 2), worded as every command words it
     if problem is not None:
         raise problem
@@ -95,7 +97,7 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder,
             raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its model folder is already a "
                               f"whole model that loads as it is: {model_dir}. Export is for adapter runs (LoRA, "
                               "QLoRA, DoRA).", NOT_AN_ADAPTER_RUN)
-        raise ExportError(no_model_text(folder, "export"))
+        raise ExportError((None if checked else training_text(folder, "exported")) or no_model_text(folder, "export"))
     if not (model_dir / ADAPTER_WEIGHTS_FILE).is_file():
         raise ExportError(f"{model_dir} has {ADAPTER_CONFIG_FILE} but no {ADAPTER_WEIGHTS_FILE}: the adapter's "
                           f"weights are missing. To fix: {model_fix(folder)}")

@@ -723,6 +723,8 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
     model_files = sorted(p for p in source_dir.rglob("*") if p.is_file()) if source_dir.is_dir() else []
     model_files = [p for p in model_files if p.relative_to(source_dir).as_posix() not in EXCLUDED_MODEL_FILES]
     if not model_files:
+        if not checked:  # the dialog's list of a run training for the first time: said as push_run says it
+            _refuse_while_training(folder.path)
         raise HubError(no_model_text(folder, "push"))
     if model_dir is None and not checked:  # the dialog's list: a damaged model is said before Push is pressed
         from finetune_studio.core.export import shipping_problem
