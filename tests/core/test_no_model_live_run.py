@@ -3,6 +3,7 @@ to the end first", a resume its own lock refuses. core.runs.no_model_text says i
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,8 @@ def test_a_run_training_now_is_told_to_wait_not_to_resume(tmp_path: Path, state:
         assert no_model_text(folder, "export") == LIVE.format("export", "export")
         with pytest.raises(hub.HubError) as pushed:
             hub.plan_push(folder.path)
-        assert str(pushed.value) == LIVE.format("push", "push")
+        assert str(pushed.value) == (f"The run r is training (process {os.getpid()}); it has no finished model yet. "
+                                     "Nothing was pushed. To fix: wait until it ends (or stop it), then try again.")
     assert "still training" not in no_model_text(folder, "push")  # its lock released: not training
 
 
