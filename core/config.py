@@ -735,10 +735,12 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
 
 
 def precision_of(training: dict[str, Any]) -> str:
-    """auto: neither bf16 nor fp16 is set, so the hardware decides; fp32: both explicitly off."""
-    if training.get("bf16"):
+    """auto: neither bf16 nor fp16 is set, so the hardware decides; fp32: set, and neither is true. Only a real true
+    turns one on, as validate() reads them: bf16: "no" (text) or 1 is refused there as not true or false, and was
+    taken here for bf16, so the form, the estimate and the model card showed bf16 for a value that asks for none."""
+    if training.get("bf16") is True:
         return "bf16"
-    if training.get("fp16"):
+    if training.get("fp16") is True:
         return "fp16"
     if "bf16" in training or "fp16" in training:
         return "fp32"

@@ -279,3 +279,17 @@ def test_a_trackio_space_is_said_to_be_public(tmp_path: Path, monkeypatch: pytes
                                    "clear trackio_space_id; the Hub tab's push does not cover it.")
     config.training["trackio_space_id"] = None
     assert warnings_for(config) == []  # trackio logging locally publishes nothing
+
+
+@pytest.mark.parametrize(("training", "precision"), [
+    ({"bf16": "no"}, "fp32"), ({"bf16": "yes"}, "fp32"), ({"fp16": 1}, "fp32"), ({"bf16": 0.0, "fp16": "true"}, "fp32"),
+    ({"bf16": "no", "fp16": True}, "fp16"), ({"bf16": True, "fp16": "no"}, "bf16"), ({"bf16": False}, "fp32"),
+])
+def test_precision_is_on_only_for_a_real_true_as_validate_reads_it(training: dict, precision: str) -> None:
+    """bf16: "no" was taken for bf16 (any truthy value was), while validate refuses it as not true or false."""
+    assert precision_of(training) == precision
+    config = default_config()
+    set_precision(config.training, "auto")
+    config.training.update(training)
+    refused = {p.field for p in validate(config, check_files=False) if "must be true or false" in p.message}
+    assert refused == {f"training.{key}" for key, value in training.items() if not isinstance(value, bool)}
