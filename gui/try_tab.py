@@ -1010,10 +1010,15 @@ class TryTab(QWidget):
         if self._training():
             self._say("A training run is using the memory: the models load when it ends (training always wins).")
             return
+        self._start_load(source)
+
+    def _start_load(self, source: Source) -> bool:
+        """The load job for `source` (its models then go through _set_loaded, which applies their defaults): one
+        for load() and for a Send with nothing loaded, so the two load the same way. False when it did not start."""
         from finetune_studio.core import generate
 
         self._say(f"Loading {source.name}…")
-        self.start_job("load", lambda sink, stop: generate.load(
+        return self.start_job("load", lambda sink, stop: generate.load(
             source, lambda text: sink({"event": "progress", "text": text})))
 
     def send(self) -> None:
@@ -1041,21 +1046,40 @@ class TryTab(QWidget):
             elif self._job_kind == "compare":
                 self._say("The checkpoints are being compared: stop the comparison or wait for it, then Send.")
             return
+        if self.loaded is None:
+            self._load_then_answer(prompt)
+            return
         self._answer(prompt)
 
+    def _load_then_answer(self, prompt: str) -> None:
+        """Send with nothing loaded (the tab not shown yet, a load that failed): the models load as the load()
+        path loads them, their generation defaults fill the settings the user has not changed (_set_loaded), and
+        the prompt is answered with what the box then shows (_job_idle), as after a load and then a Send. The
+        answer job loaded them itself before: its first answer used the settings shown before the defaults came,
+        and the box never followed them, while a load's did."""
+        assert self._source is not None
+        self._pending_prompt = prompt
+        if self._start_load(self._source):
+            self._say(f"Loading {self._source.name}… The prompt is sent as soon as the models are loaded.")
+        else:
+            self._pending_prompt = ""
+
     def _answer(self, prompt: str) -> None:
+        """Answer `prompt` with the loaded models (a Send with none loads them first: _load_then_answer) and the
+        settings the box shows now."""
         from finetune_studio.core import generate
 
-        source = self._source
+        loaded = self.loaded
+        assert loaded is not None
         settings = self.settings_box.settings()
         chat = self.chat_check.isChecked()
         self.conversation.system = self.system_edit.text() if chat else ""
-        loaded, conversation = self.loaded, self.conversation
+        conversation = self.conversation
         self.answers = {}
         self._errors = {}
-        sides = loaded.sides if loaded is not None else SIDES
+        sides = loaded.sides
         for side in SIDES:
-            if loaded is not None and side in loaded.failed:
+            if side in loaded.failed:
                 self.panes[side].show_unloaded(loaded.failed[side])
             elif side in sides:
                 self.panes[side].begin(prompt, chat)
@@ -1064,16 +1088,11 @@ class TryTab(QWidget):
                 self.panes[side].stats.setText(NO_BASE)
 
         def job(sink: Callable[[dict], None], stop: threading.Event) -> Any:
-            models = loaded
-            if models is None:
-                models = generate.load(source, lambda text: sink({"event": "progress", "text": text}))
-                sink({"event": "loaded", "loaded": models})
-            return generate.answer_both(models, prompt, settings, conversation, stop, sink, chat=chat)
+            return generate.answer_both(loaded, prompt, settings, conversation, stop, sink, chat=chat)
 
-        if self.start_job("answer", job, busy=loaded is None or loaded.mode == "one after the other"):
+        if self.start_job("answer", job, busy=loaded.mode == "one after the other"):
             self._sent_prompt = prompt if chat else ""  # the box empties once answered (_job_succeeded)
-            self._say(("Generating: base first, then fine-tuned…" if loaded is not None and not loaded.concurrent
-                       else "Generating…"))
+            self._say("Generating: base first, then fine-tuned…" if not loaded.concurrent else "Generating…")
 
     def use(self, loaded: Loaded) -> None:
         """Talk to models loaded elsewhere (benchmarks, the screenshot script) as if picked and loaded here."""
@@ -1226,8 +1245,6 @@ class TryTab(QWidget):
             return
         if kind == "progress":
             self._say(event["text"])
-        elif kind == "loaded":
-            self._set_loaded(event["loaded"])
         elif kind == "rendered":
             self.panes[event["side"]].set_rendered(event["text"])
         elif kind == "text":
@@ -1253,8 +1270,8 @@ class TryTab(QWidget):
         self._say(" ".join(notes + GenerationSettings.ignored_defaults(config, self.settings_box.touched,
                                                                        whose=whose)))
         defaults = GenerationSettings.from_generation_config(config)
-        if self._job_kind == "load":
-            self.settings_box.follow_defaults(defaults)
+        if self._job_kind == "load":  # every model this tab loads (load(), a Send: _start_load); use()'s caller
+            self.settings_box.follow_defaults(defaults)  # sets its own settings
         self._show_unloaded()
         self.loaded_changed.emit()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.gui.test_try_tab_states import open_try_tab
+from tests.gui.test_try_tab_states import make_run, open_try_tab
 from tests.helpers import demo_model_copy, update_json
 
 LOAD_WAIT = 120_000  # tiny models, a small shared machine
@@ -60,3 +60,49 @@ def test_an_adapter_runs_defaults_note_names_the_base_models_file(qtbot: Any, de
     finally:
         tab.shutdown()
 
+
+@pytest.mark.slow
+def test_a_send_that_loads_the_models_answers_with_their_defaults_and_shows_them(qtbot: Any, demo_cache: Path,
+                                                                                 tmp_path: Path,
+                                                                                 monkeypatch: Any) -> None:
+    """Send with nothing loaded (the tab not shown yet, so nothing loaded it; or a load that failed) loads the models
+    as a load does: the settings the user has not changed take the model's defaults before the answer, the ones
+    they changed stay, and the answer uses what the box then shows. Before: the answer job loaded the models itself,
+    answered with the app's defaults shown at Send (temperature 1.0, top_k 50, greedy) and left them in the box,
+    while the same run loaded by showing the tab showed and used the model's 0.7 and 17."""
+    from finetune_studio.core import generate
+    from finetune_studio.core.session import Session
+    from finetune_studio.gui.try_tab import TryTab
+
+    model = demo_model_copy(tmp_path / "model", do_sample=True, temperature=0.7, top_k=17)
+    make_run(tmp_path / "runs", "sampling", model, steps=())
+    used: list[Any] = []
+    real = generate.answer_both
+
+    def watched(loaded: Any, prompt: str, settings: Any, *args: Any, **kwargs: Any) -> Any:
+        used.append(settings)
+        return real(loaded, prompt, settings, *args, **kwargs)
+
+    monkeypatch.setattr(generate, "answer_both", watched)
+    session = Session()
+    session.config.runs_dir = str(tmp_path / "runs")
+    tab = TryTab(session)
+    qtbot.addWidget(tab)
+    try:
+        box = tab.settings_box
+        assert tab.loaded is None and tab.target_combo.currentText() == "final model"
+        assert (box.sample.isChecked(), box.temperature.value(), box.top_k.value()) == (False, 1.0, 50)
+        box.max_new_tokens.setValue(3)  # the user's own: it stays
+        tab.prompt_edit.setPlainText("Aries")
+        with qtbot.waitSignal(tab.answered, timeout=LOAD_WAIT):
+            tab.send_button.click()
+            said = tab.status_label.text()
+        shown = (box.sample.isChecked(), box.temperature.value(), box.top_k.value(), box.max_new_tokens.value())
+        assert shown == (True, 0.7, 17, 3)
+        assert len(used) == 1
+        assert (used[0].do_sample, used[0].temperature, used[0].top_k, used[0].max_new_tokens) == shown
+        assert said == "Loading sampling · final model… The prompt is sent as soon as the models are loaded."
+        assert set(tab.answers) == {"base", "tuned"} and tab.answers["tuned"].tokens <= 3
+        assert box.touched == {"max_new_tokens"} and box.defaults_button.isEnabled()
+    finally:
+        tab.shutdown()
