@@ -341,7 +341,7 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     targets = adapter.target_modules
     if not isinstance(targets, list) or not all(isinstance(t, str) and t.strip() for t in targets):
         add("target_modules", "target_modules must be a list of module names, e.g. [q_proj, v_proj], or "
-                              "[all-linear].")
+                              f"[all-linear].{_written_as_text(targets)}")
         targets = None
     elif not targets:
         add("target_modules", "Choose at least one module to put adapters on (or all-linear).")
@@ -351,7 +351,8 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
         targets = None
     saved = adapter.modules_to_save
     if not isinstance(saved, list) or not all(isinstance(t, str) and t.strip() for t in saved):
-        add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty.")
+        add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty."
+                               f"{_written_as_text(saved)}")
         saved = None
     if not isinstance(adapter.rslora, bool):
         add("rslora", "rslora must be true or false.")
@@ -377,6 +378,18 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
                     add(key, f"The model has no module named {shown}. Its modules that can take an adapter: "
                              f"{', '.join(names)}.")
     return found
+
+
+def _written_as_text(value: Any) -> str:
+    """For a list of module names given as text (`target_modules: q_proj` in YAML, or `q_proj, v_proj`): what was
+    given and the list to write, so the refusal says why a name the model has is refused. Not read as a one-item
+    list here: the other readers of the field (the model card, the layout, peft) take a list, and peft would read
+    text as a regular expression over the full module path ('model.layers.0.self_attn.q_proj'), which 'q_proj'
+    does not match. "" for any other value."""
+    names = [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else []
+    if not names:
+        return ""
+    return f" It is text ({value!r}); write it as a list, even for one module: [{', '.join(names)}]."
 
 
 def resume_problem(config: RunConfig, checkpoint: Path | None) -> str | None:
