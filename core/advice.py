@@ -24,7 +24,17 @@ from typing import Any, Callable
 from finetune_studio.core.config import RunConfig, load_config, parse_config, to_yaml
 from finetune_studio.core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
 from finetune_studio.core.fileio import atomic_write_text
-from finetune_studio.core.runs import NO_CHECKPOINT_TEXT, RunBusy, RunFolder, require_run_folder, run_busy, unwritable
+from finetune_studio.core.runs import (
+    CANNOT_RESUME_TEXT,
+    NO_CHECKPOINT_TEXT,
+    NOTHING_LOST_TEXT,
+    RESUME_FROM_TEXT,
+    RunBusy,
+    RunFolder,
+    require_run_folder,
+    run_busy,
+    unwritable,
+)
 
 BEFORE_FIX_FILE = "config.before-fix.yaml"
 # TrainingArguments defaults, for configs that leave these keys out.
@@ -389,8 +399,7 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
 
 # How the next step a run's status ends with begins (core.runs.resume_offer, core.training.resume_advice, a Stop
 # before a resume trained: "…; Resume continues from checkpoint-5."). apply_fix's refusal says that step itself.
-_NEXT_STEP_OPENINGS = ("Resume continues from ", "It cannot resume: ", NO_CHECKPOINT_TEXT,
-                       "Nothing was trained, so nothing is lost")
+_NEXT_STEP_OPENINGS = (RESUME_FROM_TEXT, CANNOT_RESUME_TEXT, NO_CHECKPOINT_TEXT, NOTHING_LOST_TEXT)
 
 
 def _what_happened(message: str) -> str:

@@ -364,6 +364,11 @@ def _with_liveness(status: dict[str, Any], folder: Path | None = None) -> dict[s
 # core.training.resume_advice's words too, for a run whose steps took its name (never_trained: false).
 NO_CHECKPOINT_TEXT = ("No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
                       "this run first")
+# How resume_offer's two other sentences begin (core.advice quotes a status message up to its next step by them).
+RESUME_FROM_TEXT = "Resume continues from "
+CANNOT_RESUME_TEXT = "It cannot resume: "
+# core.training.resume_advice's opening for a run that trained no step (it can start again under the same name).
+NOTHING_LOST_TEXT = "Nothing was trained, so nothing is lost"
 
 
 def resume_offer(point: ResumePoint, same: str = "") -> str:
@@ -372,10 +377,10 @@ def resume_offer(point: ResumePoint, same: str = "") -> str:
     what to do. "Resume to continue" was said whatever the run held, and the resume then refused."""
     why = point.why_not()
     if why:
-        return f" It cannot resume: {why}. To fix: {UNLOADABLE_FIX}."
+        return f" {CANNOT_RESUME_TEXT}{why}. To fix: {UNLOADABLE_FIX}."
     if point.checkpoint is None:
         return f" {NO_CHECKPOINT_TEXT}."
-    return f" Resume continues from {point.checkpoint.name}{same}."
+    return f" {RESUME_FROM_TEXT}{point.checkpoint.name}{same}."
 
 
 def _pid_alive(pid: Any) -> bool:

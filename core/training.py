@@ -33,6 +33,8 @@ from finetune_studio.core.events import (
 )
 from finetune_studio.core.metrics import MetricsLog, MetricsTally, read_metrics
 from finetune_studio.core.runs import (
+    NO_CHECKPOINT_TEXT,
+    NOTHING_LOST_TEXT,
     UNLOADABLE_FIX,
     ResumePoint,
     RunFolder,
@@ -426,10 +428,8 @@ def resume_advice(folder: RunFolder, config: RunConfig, same: str = "") -> str:
     if point.checkpoint is not None or point.why_not():  # one that loads, or saved ones none of which loads
         return resume_offer(point, same)
     if never_trained(folder.path, ended=False):
-        return (" Nothing was trained, so nothing is lost: start the run again as it is (the same name "
-                "takes this folder over).")
-    return (" No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
-            "this run first.")
+        return f" {NOTHING_LOST_TEXT}: start the run again as it is (the same name takes this folder over)."
+    return f" {NO_CHECKPOINT_TEXT}."
 
 
 def _clear_untrained(run_dir: Path) -> None:
