@@ -282,7 +282,7 @@ def main() -> int:
             missed.append(f"{script}: failed with exit code {code} (see {stderr_name})")
         if not rows and not skipped(stdout, code):  # a script that cannot measure here says so, exit 0
             missed.append(f"{script}: printed no result line (see {stderr_name})")
-        print(f"  {seconds:.0f} s, exit {code}; stderr in {stderr_name}", flush=True)
+        print(f"  {seconds:.0f} s, exit {code}; {stderr_said}", flush=True)
         body = stdout.strip() or "(no output)"
         sections.append(f"### {script} {' '.join(arguments)} ({seconds:.0f} s, exit {code}; {stderr_said}{when})"
                         f"\n\n```\n{body}\n```\n")

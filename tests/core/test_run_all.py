@@ -108,6 +108,9 @@ def test_a_skipped_line_after_other_output_is_a_skip(run_all: ModuleType, checko
     code, out = _run(run_all, monkeypatch, capsys, "gpu")
     assert "  SKIPPED here; kept from 2026-12-04 14:13 UTC on 16 cores, NVIDIA H200" in out
     assert "printed no result line" not in out and "every figure meets its goal" in out and code == 0
+    # the kept run's stderr is not in the checkout (git keeps .json and .stdout.txt): no line points at it
+    assert "stderr in benchmarks/results/gpu.stderr.txt" not in out
+    assert "exit 0; stderr not kept in this checkout" in out
     assert json.loads((results / "gpu.json").read_text()) == KEPT
     assert (results / "gpu.stdout.txt").read_text(encoding="utf-8") == KEPT_STDOUT
 
