@@ -58,7 +58,7 @@ def _accepts(annotation: Any, value: Any) -> bool:
         args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
         return isinstance(value, (list, tuple)) and (
             len(args) != 1 or all(item is not None and _accepts(args[0], item) for item in value))
-    if origin is dict:
+    if origin is dict or annotation is dict:  # dict[str, Any] and a bare dict (accelerator_config) alike
         return isinstance(value, (dict, str))
     if annotation is bool:
         return isinstance(value, bool)

@@ -117,3 +117,19 @@ def test_cli_set_report_to_a_number_is_judged_as_the_text_typed(runs_dir: Path,
     assert "must be text" not in out and "quotes" not in out
     assert main(["validate", "--set", "report_to=none", "--set", "training.optim=adamw_torch"]) == 0
     assert "ok: the config is valid." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("line", ["accelerator_config: 0", "lr_scheduler_kwargs: 5", "deepspeed: true"])
+def test_a_number_for_a_mapping_or_text_field_is_refused(tmp_path: Path, runs_dir: Path, line: str,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    """A bare `dict | str` annotation took any value: accelerator_config: 0 passed validate, and TrainingArguments
+    opened file descriptor 0 and read its settings from standard input."""
+    key, _, value = line.partition(": ")
+    path = tmp_path / "run.yaml"
+    assert main(["init", str(path)]) == 0
+    path.write_text(path.read_text().replace("training:\n", f"training:\n  {line}\n", 1))
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f'problem: training.{key}: {key} must be dict or text (got {value}). To fix: put the value in quotes as you '
+        f'mean it ({key}: "…"), so YAML reads it as text.']
