@@ -684,4 +684,9 @@ def training_arguments_error(config: RunConfig) -> str | None:
         except (ValueError, TypeError) as exc:
             lines = str(exc).strip().splitlines()
             return f"TrainingArguments rejected these settings: {lines[0] if lines else exc}"
+        except OSError as exc:  # a file a setting names (accelerator_config: a JSON file): validate ended in a crash
+            named = next((key for key, value in config.training.items() if value == exc.filename), None)
+            setting = named or "the setting that names it"
+            return (f"TrainingArguments cannot read {exc.filename or 'a file these settings name'}: "
+                    f"{exc.strerror or exc}. To fix: give {setting} the path of an existing JSON file, or remove it.")
     return None

@@ -133,3 +133,13 @@ def test_a_number_for_a_mapping_or_text_field_is_refused(tmp_path: Path, runs_di
     assert capsys.readouterr().out.splitlines() == [
         f'problem: training.{key}: {key} must be dict or text (got {value}). To fix: put the value in quotes as you '
         f'mean it ({key}: "…"), so YAML reads it as text.']
+
+
+def test_a_missing_file_a_training_setting_names_is_a_problem_not_a_crash(tmp_path: Path, runs_dir: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """accelerator_config=missing.json ended validate with 'error: Training failed: FileNotFoundError' (exit 1)."""
+    missing = tmp_path / "missing.json"
+    assert main(["validate", "--set", f"accelerator_config={missing}"]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"problem: training: TrainingArguments cannot read {missing}: No such file or directory. To fix: give "
+        "accelerator_config the path of an existing JSON file, or remove it."]
