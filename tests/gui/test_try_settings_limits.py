@@ -7,22 +7,24 @@ from typing import Any
 
 from finetune_studio.core import generate
 from finetune_studio.core.generate import GenerationSettings
-from finetune_studio.gui.try_tab import SettingsBox
+from finetune_studio.gui.try_tab import SETTING_DECIMALS, SettingsBox
+
+STEP = 10 ** -SETTING_DECIMALS  # a decimal field's smallest step: its lowest value where the rule is "above 0"
 
 
 def test_top_p_zero_cannot_be_set_in_the_try_tab(qtbot: Any) -> None:
     box = SettingsBox()
     qtbot.addWidget(box)
-    assert (box.top_p.minimum(), box.top_p.maximum()) == (0.01, 1.0)
+    assert (box.top_p.minimum(), box.top_p.maximum()) == (STEP, 1.0)
     box.top_p.setValue(0.0)  # typed or stepped down to 0: the field stops at its smallest step above it
-    assert box.settings().top_p == 0.01
-    assert not generate.LIMITS["top_p"].allows(0.0) and generate.LIMITS["top_p"].allows(0.01)
+    assert box.settings().top_p == STEP
+    assert not generate.LIMITS["top_p"].allows(0.0) and generate.LIMITS["top_p"].allows(STEP)
 
 
 def test_every_fields_ends_are_values_the_cli_takes_and_just_past_them_it_refuses(qtbot: Any) -> None:
     box = SettingsBox()
     qtbot.addWidget(box)
-    assert (box.temperature.minimum(), box.repetition_penalty.minimum()) == (0.01, 0.01)  # was 0.5: the CLI takes 0.1
+    assert (box.temperature.minimum(), box.repetition_penalty.minimum()) == (STEP, STEP)  # was 0.5: the CLI takes 0.1
     assert (box.top_k.minimum(), box.max_new_tokens.minimum()) == (0, 1)
     limits = generate.LIMITS
     fields = {"temperature": box.temperature, "top_p": box.top_p, "top_k": box.top_k,
@@ -30,7 +32,7 @@ def test_every_fields_ends_are_values_the_cli_takes_and_just_past_them_it_refuse
     for name, field in fields.items():
         limit = limits[name]
         assert limit.allows(field.minimum()) and limit.allows(field.maximum()), name
-        below = field.minimum() - (1 if limit.whole else 0.01)
+        below = field.minimum() - (1 if limit.whole else STEP)
         assert not limit.allows(below), f"{name}: the field stops above {below}, which the CLI takes"
     box.set_settings(GenerationSettings(do_sample=True, top_p=0.0, temperature=0.0))  # a model's odd defaults
     settings = box.settings()
@@ -48,7 +50,7 @@ def test_the_fields_follow_the_core_rule_so_they_cannot_disagree_again(qtbot: An
     monkeypatch.setattr(try_tab, "LIMITS", limits, raising=False)
     box = SettingsBox()
     qtbot.addWidget(box)
-    assert (box.top_p.minimum(), box.top_p.maximum()) == (0.01, 0.5)
+    assert (box.top_p.minimum(), box.top_p.maximum()) == (STEP, 0.5)
     assert (box.max_new_tokens.minimum(), box.max_new_tokens.maximum()) == (1, 64)
 
 
