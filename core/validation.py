@@ -618,6 +618,9 @@ def warnings_for(config: RunConfig) -> list[Problem]:
     from finetune_studio.core.adapters import warnings_for as adapter_warnings  # an adapter rank that saves nothing
 
     found += adapter_warnings(config)
+    from finetune_studio.core.chat import warnings_for as chat_warnings  # chat.columns parts the format does not use
+
+    found += chat_warnings(config)
     from finetune_studio.core.launch import launch_warnings  # FSDP with one process, or on the CPU
 
     found += launch_warnings(config)

@@ -34,6 +34,28 @@ def test_parts_of_several_other_formats_are_named_per_format() -> None:
         "or set chat.format: alpaca or chat.format: prompt_completion."]
 
 
+def test_validate_prints_it_and_still_says_the_config_runs(tmp_path, capsys) -> None:
+    """The warning reaches `finetune-studio validate` (core.validation.warnings_for, which the forms show at their
+    field too), as a warning: the config still validates (exit 0)."""
+    import json
+
+    from finetune_studio.core.cli import main
+    from finetune_studio.core.config import save_config
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"q": f"Sign {i}?", "a": "Leo."}) + "\n" for i in range(8)), encoding="utf-8")
+    config = _config(format="alpaca", columns={"instruction": "q", "output": "a", "prompt": "p"})
+    config.dataset.source = str(rows)
+    path = tmp_path / "run.yaml"
+    save_config(config, path)
+    code = main(["validate", str(path)])
+    out = capsys.readouterr()
+    said = out.out + out.err
+    assert code == 0, said
+    assert ("chat.columns maps 'prompt' (a part of prompt/completion rows), but chat.format is 'alpaca', so the run "
+            "does not use it. To fix: remove it from chat.columns, or set chat.format: prompt_completion.") in said
+
+
 def test_no_warning_when_every_part_is_used_or_the_rows_decide() -> None:
     assert chat.warnings_for(_config(format="alpaca", columns={"instruction": "q", "output": "a"})) == []
     assert chat.warnings_for(_config(format="auto", columns={"instruction": "q", "prompt": "p"})) == []  # the run's
