@@ -462,17 +462,59 @@ class SeedEdit(QLineEdit):
             self.update()
 
 
-SETTING_DECIMALS = 2  # the decimals a setting's field shows and holds
-FIELD_MOST = 1_000_000  # a field's largest value where the rule sets none (a spin box needs one): no answer needs more
+SETTING_DECIMALS = 6  # the decimals a setting's field holds: a model's 0.001 or 0.999 exactly (2 made them 0.01, 1.0)
+FIELD_MOST = 2**31 - 1  # a field's largest value where the rule sets none (a spin box needs one): a QSpinBox's most
+FIELD_LABELS = {"temperature": "Temperature", "top_p": "Top-p", "top_k": "Top-k",
+                "repetition_penalty": "Repetition penalty", "max_new_tokens": "Max new tokens", "seed": "Seed"}
 
 
 def field_range(name: str) -> tuple[float, float]:
     """The lowest and highest value the Try tab's field for setting `name` holds: core.generate.LIMITS' rule, the one
     `finetune-studio generate` checks its flags by, so the tab never sends what the command refuses (it took top-p
-    0). A rule "above 0" starts the field at its smallest step above it (0.01)."""
+    0), up to FIELD_MOST where the rule has no end. A rule "above 0" starts the field at its smallest step above it
+    (10 ** -SETTING_DECIMALS)."""
     limit = LIMITS[name]
     low = limit.low + (1 if limit.whole else 10 ** -SETTING_DECIMALS) if limit.above else limit.low
     return low, min(limit.high, FIELD_MOST)
+
+
+def field_text(name: str, value: float) -> str:
+    """A value as the field for setting `name` writes it: a whole number with thousands marked, a decimal one with the
+    decimals it has (0.000001, not 1e-06)."""
+    if LIMITS[name].whole:
+        return f"{int(value):,}"
+    return f"{value:.{SETTING_DECIMALS}f}".rstrip("0").removesuffix(".") or "0"
+
+
+def unheld_note(whose: str, name: str, value: float, held: float) -> str:
+    """The note for a model default within LIMITS that the setting's field cannot hold (too many decimals, past
+    FIELD_MOST): what the field shows and answers use instead, and how to answer with the exact value, rather than a
+    silent change (at 2 decimals a temperature of 0.001 was shown and answered as 0.01, unsaid)."""
+    low, high = field_range(name)
+    label = FIELD_LABELS[name]
+    if value > high:
+        why = f"more than the {label} field holds (at most {field_text(name, high)})"
+    elif value < low:
+        why = f"less than the {label} field holds (at least {field_text(name, low)})"
+    else:
+        why = f"more decimals than the {label} field holds ({SETTING_DECIMALS})"
+    return (f"The {whose}'s generation_config.json sets {name} {value}: {why}, so it shows {field_text(name, held)} "
+            f"and answers here use that. To answer with {value} exactly: finetune-studio generate "
+            f"--{name.replace('_', '-')} {value}.")
+
+
+class SettingSpin(QDoubleSpinBox):
+    """A decimal setting's field: it holds SETTING_DECIMALS decimals but shows only those a value has (0.7, 0.001,
+    1.0), so six decimals neither widen the field nor bury the value in zeros."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        locale = self.locale()
+        text = locale.toString(value, "f", self.decimals()).replace(locale.groupSeparator(), "")
+        point = locale.decimalPoint()
+        if point in text:
+            whole, _, fraction = text.partition(point)
+            text = f"{whole}{point}{fraction.rstrip('0') or '0'}"
+        return text
 
 
 class SettingsBox(QGroupBox):
@@ -520,9 +562,8 @@ class SettingsBox(QGroupBox):
         grid = QGridLayout(self)
         grid.setContentsMargins(6, 6, 6, 6)
         grid.setHorizontalSpacing(8)
-        rows = [("", self.sample), ("Temperature", self.temperature), ("Top-p", self.top_p),
-                ("Top-k", self.top_k), ("Repetition penalty", self.repetition_penalty),
-                ("Max new tokens", self.max_new_tokens), ("Seed", self.seed), ("", self.defaults_button)]
+        rows = [("", self.sample)] + [(FIELD_LABELS[name], getattr(self, name)) for name in FIELD_LABELS]
+        rows.append(("", self.defaults_button))
         for i, (label, widget) in enumerate(rows):
             row, col = divmod(i, 2)
             if label:
@@ -532,8 +573,8 @@ class SettingsBox(QGroupBox):
         self.sample.toggled.connect(self.changed)
         self.set_settings(GenerationSettings())
 
-    def _double(self, name: str, step: float, helps: dict) -> QDoubleSpinBox:
-        box = QDoubleSpinBox(objectName=f"setting_{name}", toolTip=helps[name])
+    def _double(self, name: str, step: float, helps: dict) -> SettingSpin:
+        box = SettingSpin(objectName=f"setting_{name}", toolTip=helps[name])
         box.setDecimals(SETTING_DECIMALS)
         box.setRange(*field_range(name))
         box.setSingleStep(step)
@@ -585,6 +626,13 @@ class SettingsBox(QGroupBox):
                 self.blockSignals(False)
                 self._applying = False
 
+    def unheld(self, wanted: GenerationSettings) -> dict[str, Any]:
+        """The settings of `wanted` (a model's defaults, just filled in) that a field could not hold exactly, and
+        what it holds instead; the user's own (touched) are theirs, not the model's, and are left out."""
+        shown = self.settings()
+        return {name: getattr(shown, name) for name in FIELD_LABELS
+                if name not in self.touched and name != "seed" and getattr(shown, name) != getattr(wanted, name)}
+
     def reset_to_defaults(self) -> None:
         """Every setting back to the picked model's defaults; from now on they follow the next pick's again."""
         self.touched.clear()
@@ -593,17 +641,19 @@ class SettingsBox(QGroupBox):
         self.changed.emit()
 
     def set_settings(self, settings: GenerationSettings) -> None:
-        """Fill the boxes (a model's defaults, or a script's choice): not counted as the user's changes."""
+        """Fill the boxes (a model's defaults, or a script's choice): not counted as the user's changes. A value
+        past a field's ends is put at the nearest end (a QSpinBox given more than a C int raised OverflowError);
+        unheld() says which were not held exactly."""
         self._applying = True
         self.blockSignals(True)
         try:
             self.sample.setChecked(settings.do_sample)
-            self.temperature.setValue(settings.temperature)
-            self.top_p.setValue(settings.top_p)
-            self.top_k.setValue(settings.top_k)
-            self.repetition_penalty.setValue(settings.repetition_penalty)
-            self.max_new_tokens.setValue(settings.max_new_tokens)
-            self.seed.setValue(settings.seed)
+            for name in FIELD_LABELS:
+                box, value = getattr(self, name), getattr(settings, name)
+                if isinstance(box, SeedEdit):
+                    box.setValue(value)
+                else:
+                    box.setValue(type(box.minimum())(min(max(value, box.minimum()), box.maximum())))
             self._sampling_changed(settings.do_sample)
         finally:
             self.blockSignals(False)
@@ -1267,11 +1317,13 @@ class TryTab(QWidget):
         notes = [loaded.describe()] + [n for n in loaded.notes if n != loaded.describe()]
         config, whose = loaded.defaults_config()
         # a setting the user changed keeps their value (follow_defaults): no note that the app's default is used
-        self._say(" ".join(notes + GenerationSettings.ignored_defaults(config, self.settings_box.touched,
-                                                                       whose=whose)))
+        notes += GenerationSettings.ignored_defaults(config, self.settings_box.touched, whose=whose)
         defaults = GenerationSettings.from_generation_config(config)
         if self._job_kind == "load":  # every model this tab loads (load(), a Send: _start_load); use()'s caller
             self.settings_box.follow_defaults(defaults)  # sets its own settings
+            notes += [unheld_note(whose, name, getattr(defaults, name), held)
+                      for name, held in self.settings_box.unheld(defaults).items()]
+        self._say(" ".join(notes))
         self._show_unloaded()
         self.loaded_changed.emit()
 

@@ -106,3 +106,56 @@ def test_a_send_that_loads_the_models_answers_with_their_defaults_and_shows_them
         assert box.touched == {"max_new_tokens"} and box.defaults_button.isEnabled()
     finally:
         tab.shutdown()
+
+
+def test_the_fields_hold_a_models_exact_defaults(qtbot: Any) -> None:
+    """Before: 2 decimals and at most 1,000,000, so temperature 0.001 was shown and answered as 0.01, top_p 0.999 as
+    1.0 and top_k 2,000,000 as 1,000,000, where `finetune-studio generate` used them as given."""
+    from finetune_studio.core.generate import GenerationSettings
+    from finetune_studio.gui.try_tab import SettingsBox
+
+    box = SettingsBox()
+    qtbot.addWidget(box)
+    defaults = GenerationSettings(do_sample=True, temperature=0.001, top_p=0.999, top_k=2_000_000,
+                                  repetition_penalty=1.05)
+    box.follow_defaults(defaults)  # a model's, as a load gives them
+    assert box.settings() == defaults and box.unheld(defaults) == {}
+    texts = [field.text() for field in (box.temperature, box.top_p, box.top_k, box.repetition_penalty)]
+    assert texts == ["0.001", "0.999", "2000000", "1.05"], "the decimals a value has, no trail of zeros"
+    box.set_settings(GenerationSettings())  # a script's choice, and back
+    box.set_settings(defaults)
+    assert box.settings() == defaults
+    assert box.touched == set(), "filled in, not the user's changes"
+    box.follow_defaults(GenerationSettings(temperature=1e-7))  # within LIMITS (above 0), below the field's floor
+    assert box.unheld(GenerationSettings(temperature=1e-7)) == {"temperature": 0.000001}
+    from finetune_studio.gui.try_tab import unheld_note
+
+    assert unheld_note("model", "temperature", 1e-7, 0.000001) == (
+        "The model's generation_config.json sets temperature 1e-07: less than the Temperature field holds (at least "
+        "0.000001), so it shows 0.000001 and answers here use that. To answer with 1e-07 exactly: finetune-studio "
+        "generate --temperature 1e-07.")
+
+
+@pytest.mark.slow
+def test_a_default_a_field_cannot_hold_is_said_with_what_is_used(qtbot: Any, demo_cache: Path,
+                                                                 tmp_path: Path) -> None:
+    """A model default within LIMITS but past what a field holds (more decimals, more than a QSpinBox's int) is
+    named with the value the field shows and answers use, and how to answer with the exact one. Before: changed
+    without a word (and a top_k past 2**31 - 1 raised OverflowError in the load's slot)."""
+    model = demo_model_copy(tmp_path / "model", do_sample=True, temperature=0.1234567, top_k=3_000_000_000, top_p=0.5)
+    make_run(tmp_path / "runs", "odd-defaults", model, steps=())
+    tab = open_try_tab(qtbot, tmp_path / "runs", LOAD_WAIT, size=None)
+    try:
+        assert tab.loaded.mode == "both" and not tab.loaded.failed
+        assert tab.status_label.text() == (
+            "Both models are loaded and answer at the same time. "
+            "The fine-tuned model's generation_config.json sets temperature 0.1234567: more decimals than the "
+            "Temperature field holds (6), so it shows 0.123457 and answers here use that. To answer with 0.1234567 "
+            "exactly: finetune-studio generate --temperature 0.1234567. "
+            "The fine-tuned model's generation_config.json sets top_k 3000000000: more than the Top-k field holds "
+            "(at most 2,147,483,647), so it shows 2,147,483,647 and answers here use that. To answer with 3000000000 "
+            "exactly: finetune-studio generate --top-k 3000000000.")
+        settings = tab.settings_box.settings()
+        assert (settings.temperature, settings.top_k, settings.top_p) == (0.123457, 2**31 - 1, 0.5)
+    finally:
+        tab.shutdown()
