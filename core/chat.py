@@ -228,6 +228,17 @@ def unused_parts_note(chat: ChatConfig, fmt: str) -> str | None:
             f"chat.columns, or set {choices}.")
 
 
+def columns_in_use(columns: dict[str, str], fmt: str) -> dict[str, str]:
+    """chat.columns without the parts of formats other than `fmt`, for a form that keeps every format's mappings
+    while the user switches formats (so switching back restores them) but saves only what the run reads: saved,
+    they were the unused_parts_note a window user could not act on (the Columns field shows `fmt`'s parts only).
+    Under 'auto' (or a format validate refuses) every mapping is kept: the rows decide, or validate names it."""
+    if fmt not in FORMAT_PARTS:
+        return dict(columns)
+    others = {part for other, parts in FORMAT_PARTS.items() if other != fmt for part in parts}
+    return {part: column for part, column in columns.items() if part not in others}
+
+
 def _mixed_parts(columns: dict[str, str], formats: list[str]) -> str:
     said = "; ".join(f"{', '.join(p for p in columns if p in FORMAT_PARTS[fmt])} of {FORMAT_NAMES[fmt]}"
                      for fmt in formats)

@@ -42,6 +42,7 @@ from finetune_studio.core.chat import (
     OPTIONAL_PARTS,
     ChatRows,
     Detection,
+    columns_in_use,
     resolve_format,
 )
 from finetune_studio.core.chat_templates import NAMED_TEMPLATES
@@ -697,7 +698,7 @@ class DatasetForm(Form):
         ds.test_size = kept["test_size"] if "test_size" in kept else round(self.test_size_spin.value(), 4)
         chat = config.chat
         chat.format = self.format_combo.currentData()
-        chat.columns = dict(self._chat_columns)
+        chat.columns = columns_in_use(self._chat_columns, chat.format)  # switching back restores the others
         chat.template = self.template_combo.currentData()
         chat.train_on = self.train_on_combo.currentData()
         chat.drop_untrained_rows = self.drop_untrained_check.isChecked()

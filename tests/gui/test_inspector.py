@@ -192,6 +192,36 @@ def test_drop_untrained_rows_is_one_click_and_silences_starts_question(qtbot: An
     window.close()
 
 
+def test_a_format_switch_saves_only_its_mappings_and_switching_back_restores_the_others(
+        qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
+    """The Columns field shows the parts of the format in use only; the form keeps the other formats' mappings (so
+    switching back restores them) but no longer saves them, where they were a warning (chat.columns maps 'prompt'
+    … the run does not use it) that a window user had no field to act on."""
+    from finetune_studio.core.validation import warnings_for
+
+    path = jsonl(tmp_path / "qa.jsonl", [{"question": "Capital of France?", "reply": "Paris."}] * 3)
+    form = DatasetForm()
+    qtbot.addWidget(form)
+    config = config_for(path)
+    config.chat.format = "prompt_completion"
+    config.chat.columns = {"prompt": "question", "completion": "reply"}
+    form.load(config)
+    qtbot.waitUntil(lambda: form.preview_model.rowCount() == 3, timeout=LONG)
+    form.format_combo.setCurrentIndex(form.format_combo.findData("alpaca"))
+    combo = form.column_combos["instruction"]
+    combo.setCurrentIndex(combo.findData("question"))
+    stored = default_config()
+    form.store(stored)
+    assert stored.chat.format == "alpaca" and stored.chat.columns == {"instruction": "question"}
+    assert [p.field for p in warnings_for(stored) if p.field == "chat.columns"] == []
+    form.format_combo.setCurrentIndex(form.format_combo.findData("prompt_completion"))
+    form.store(stored)
+    assert stored.chat.columns == {"prompt": "question", "completion": "reply"}
+    form.format_combo.setCurrentIndex(form.format_combo.findData("auto"))
+    form.store(stored)  # 'auto': the rows decide which parts are read, so every mapping is saved
+    assert stored.chat.columns == {"prompt": "question", "completion": "reply", "instruction": "question"}
+
+
 def test_the_format_can_be_overridden_and_columns_mapped(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
     path = jsonl(tmp_path / "qa.jsonl", [{"question": "Capital of France?", "reply": "Paris.", "note": "x"}] * 3)
     form = DatasetForm()
