@@ -157,12 +157,13 @@ def _unused_sampling_note(args: Any, given: Collection[str], sampling: bool) -> 
             f"taking the likeliest token. To sample with {them}: add --sample.")
 
 
-def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
+def _settings_from_args(args: Any, model: Any, whose: str = "model") -> GenerationSettings:
     """The model's defaults (its generation_config, within LIMITS) with the flags given on top. A model default
     outside LIMITS is noted on stderr only when no flag sets that setting (with one, the flag's value is used, not
     the app's default the note would name), and, decoding greedily (--greedy, or the model's own choice), only when
     greedy decoding uses that setting: a note about a temperature no token is drawn with would be noise. A sampling
-    flag given while decoding greedily gets a note that it has no effect (_unused_sampling_note)."""
+    flag given while decoding greedily gets a note that it has no effect (_unused_sampling_note). `whose`: whose file
+    the note names (core.generate.Loaded.defaults_config: an adapter run's is its base model's)."""
     config = getattr(model, "generation_config", None)
     settings = GenerationSettings.from_generation_config(config)
     given = {declared.name: getattr(args, declared.name, None) for declared in dataclasses.fields(GenerationSettings)
@@ -171,7 +172,7 @@ def _settings_from_args(args: Any, model: Any) -> GenerationSettings:
         settings.do_sample = args.sample
     for name, value in given.items():
         setattr(settings, name, value)
-    for note in GenerationSettings.ignored_defaults(config, given, greedy=not settings.do_sample):
+    for note in GenerationSettings.ignored_defaults(config, given, greedy=not settings.do_sample, whose=whose):
         print(f"note: {note}", file=sys.stderr)
     unused = _unused_sampling_note(args, given, settings.do_sample)
     if unused:
@@ -352,7 +353,7 @@ def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: s
     conversation = Conversation(system=args.system)
     unanswered = []
     with loaded.model_for(side) as model:
-        settings = _settings_from_args(args, model)
+        settings = _settings_from_args(args, model, loaded.defaults_config()[1])
         template = chat_template(loaded.tokenizer, source.chat_config) if source.chat else None
         for number, prompt in enumerate(prompts, 1):
             if stop.is_set():

@@ -3,7 +3,7 @@ an adapter run's note names the base model's file (the one read), a Send that lo
 defaults as a load does, and the fields hold a model's exact defaults or say why not.
 
 The runs are tests/gui/test_try_tab_states.py's make_run over copies of the demo model's real files (no training);
-the adapter is a real LoRA (peft) saved on such a copy."""
+the adapter is a real LoRA (peft) saved on such a copy (tests/core/test_generate_cli_adapter_note.py)."""
 
 from __future__ import annotations
 
@@ -12,30 +12,11 @@ from typing import Any
 
 import pytest
 
+from tests.core.test_generate_cli_adapter_note import adapter_run_with_bad_base
 from tests.gui.test_try_tab_states import make_run, open_try_tab
-from tests.helpers import demo_model_copy, update_json
+from tests.helpers import demo_model_copy
 
 LOAD_WAIT = 120_000  # tiny models, a small shared machine
-
-
-def adapter_run(runs: Path, name: str, base: Path) -> Path:
-    """A run folder as a LoRA run's training leaves it: config.yaml naming `base`, and model/ holding a real
-    adapter (adapter_config.json, its weights) with the tokenizer, over `base`."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from finetune_studio.core.config import default_config, save_config
-
-    run_dir = runs / name
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
-                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-    model.save_pretrained(run_dir / "model")
-    AutoTokenizer.from_pretrained(base).save_pretrained(run_dir / "model")
-    config = default_config()
-    config.model.name_or_path = str(base)
-    config.adapter.method, config.adapter.r = "lora", 4
-    save_config(config, run_dir / "config.yaml")
-    return run_dir
 
 
 @pytest.mark.slow
@@ -43,10 +24,7 @@ def test_an_adapter_runs_defaults_note_names_the_base_models_file(qtbot: Any, de
                                                                   tmp_path: Path) -> None:
     """Before: 'The model's generation_config.json sets temperature -1.0 …', and the model's folder (the adapter's,
     model/) has a generation_config.json of its own that nothing reads: the user would correct the wrong file."""
-    base = demo_model_copy(tmp_path / "base", do_sample=True, temperature=-1.0, top_k=17)
-    run_dir = adapter_run(tmp_path / "runs", "tiny-lora", base)
-    (run_dir / "model" / "generation_config.json").write_text((base / "generation_config.json").read_text())
-    update_json(run_dir / "model" / "generation_config.json", temperature=0.5, top_k=33)  # a chat run saves one
+    adapter_run_with_bad_base(tmp_path)
     tab = open_try_tab(qtbot, tmp_path / "runs", LOAD_WAIT, size=None)
     try:
         assert tab.loaded.mode == "adapter" and not tab.loaded.failed
