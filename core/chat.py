@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -519,7 +520,7 @@ def template_plan(tokenizer: Any, chat: ChatConfig) -> TemplatePlan:
     else:
         plan.training_text, plan.problem = _training_variant(tokenizer, text, name)
     if plan.training_text is not None:
-        plan.end_of_turn, plan.stop_trained = _end_of_turn(tokenizer, plan.training_text)
+        plan.end_of_turn, plan.stop_trained = end_of_turn(tokenizer, plan.training_text)
         if not plan.stop_trained:
             plan.problem = (f"the {name} template leaves a reply's end-of-turn token out of the assistant mask, so "
                             "the model would never learn to stop. To fix: pick another template (chatml), or set "
@@ -562,9 +563,10 @@ def _training_variant(tokenizer: Any, text: str, name: str) -> tuple[str | None,
     return (found or text), None
 
 
-def _end_of_turn(tokenizer: Any, template: str) -> tuple[list[int], bool]:
+def end_of_turn(tokenizer: Any, template: str) -> tuple[list[int], bool]:
     """The token that ends an assistant reply (the last non-blank token in its mask, as TRL's
-    is_chat_template_stop_token_trained finds it) and whether it is trained (an added/special token)."""
+    is_chat_template_stop_token_trained finds it) and whether it is trained (an added/special token): what a run
+    trains replies to end with, and where core.generate stops a reply rendered with the template."""
     from trl.chat_template_utils import is_chat_template_stop_token_trained
 
     messages = [{"role": "user", "content": "dummy"}, {"role": "assistant", "content": "dummy"},
@@ -1055,6 +1057,16 @@ def added_token_ids(tokenizer: Any, plan: TemplatePlan | None) -> list[int]:
     return [int(i) for i in tokenizer.convert_tokens_to_ids(list(plan.added_tokens))]
 
 
+def with_stops(eos_token_id: Any, stops: Sequence[int]) -> Any:
+    """A generation_config's eos_token_id (None, an id or a list) with `stops` first (a reply's end of turn), each
+    id once; unchanged when nothing is added, so a model's own file is written back as it was."""
+    current = [] if eos_token_id is None else [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id)
+    merged = list(stops) + [t for t in current if t not in stops]
+    if not merged or merged == current:
+        return eos_token_id
+    return merged if len(merged) > 1 else merged[0]
+
+
 def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> None:
     """Grow the embeddings for control tokens the template added (transformers' resize_token_embeddings, as TRL's
     clone_chat_template does: new rows drawn around the mean of the old ones) and make generation stop at the end
@@ -1076,12 +1088,8 @@ def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> None
                 model.resize_token_embeddings(len(tokenizer))
         finally:
             resizing.setLevel(level)
-    stops = list(plan.end_of_turn) if plan is not None else []
-    current = model.generation_config.eos_token_id
-    current = [] if current is None else [current] if isinstance(current, int) else list(current)
-    merged = stops + [t for t in current if t not in stops]
-    if merged and merged != current:
-        model.generation_config.eos_token_id = merged if len(merged) > 1 else merged[0]
+    model.generation_config.eos_token_id = with_stops(model.generation_config.eos_token_id,
+                                                      plan.end_of_turn if plan is not None else [])
     if model.generation_config.pad_token_id is None and tokenizer.pad_token_id is not None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
 

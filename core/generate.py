@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterator
+from typing import Any, Callable, Collection, Iterator, Sequence
 
 from finetune_studio.core.config import ChatConfig, ModelConfig, RunConfig, load_config
 from finetune_studio.core.errors import FinetuneError, ModelError
@@ -177,14 +177,19 @@ class GenerationSettings:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def generation_config(self, model: Any, max_new_tokens: int | None = None, pad_token_id: int | None = None) -> Any:
-        """The model's own GenerationConfig with these settings on top (its stop tokens kept)."""
+    def generation_config(self, model: Any, max_new_tokens: int | None = None, pad_token_id: int | None = None,
+                          stops: Sequence[int] = ()) -> Any:
+        """The model's own GenerationConfig with these settings on top (its stop tokens kept, `stops` added: the
+        end of turn of the chat template the prompt was rendered with, Rendered.stops)."""
         import copy
 
         from transformers import GenerationConfig
 
+        from finetune_studio.core.chat import with_stops
+
         base = getattr(model, "generation_config", None)
         config = copy.deepcopy(base) if base is not None else GenerationConfig()
+        config.eos_token_id = with_stops(config.eos_token_id, stops)
         config.do_sample = self.do_sample
         config.max_new_tokens = max_new_tokens if max_new_tokens is not None else self.max_new_tokens
         config.max_length = None
@@ -223,6 +228,11 @@ class Rendered:
 
     text: str
     add_special_tokens: bool = True
+    # The ids that end a reply in the chat template it was rendered with (core.chat.end_of_turn): generation stops
+    # there too. A full chat run's generation_config holds them (core.chat.prepare_model), but an adapter answers
+    # with its base's, a checkpoint's folder has none, and the base side of a comparison never had them: a LoRA chat
+    # run's replies ran on past <|im_end|> to max new tokens.
+    stops: tuple[int, ...] = ()
 
 
 @dataclass
@@ -515,9 +525,12 @@ def render(tokenizer: Any, prompt: str, *, chat: bool, history: list[dict[str, s
         return Rendered(prompt, add_special_tokens=True)
     messages = ([{"role": "system", "content": system}] if system.strip() else []) + list(history or [])
     messages.append({"role": "user", "content": prompt})
+    template = template or chat_template(tokenizer, None)
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
-                                         chat_template=template or chat_template(tokenizer, None))
-    return Rendered(str(text), add_special_tokens=False)
+                                         chat_template=template)
+    from finetune_studio.core.chat import end_of_turn
+
+    return Rendered(str(text), add_special_tokens=False, stops=tuple(end_of_turn(tokenizer, template)[0]))
 
 
 @dataclass
@@ -1017,11 +1030,12 @@ def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: Gene
         torch.manual_seed(settings.seed)
     with torch.inference_mode():
         output = model.generate(input_ids=input_ids, attention_mask=attention_mask, streamer=stream,
-                                generation_config=settings.generation_config(model, max_new, tokenizer.pad_token_id),
+                                generation_config=settings.generation_config(model, max_new, tokenizer.pad_token_id,
+                                                                             rendered.stops),
                                 stopping_criteria=_stop_criteria(stop))
     seconds = time.perf_counter() - started
     new = output[0, prompt_tokens:].tolist()
-    if new and new[-1] in eos_ids(model, tokenizer):
+    if new and new[-1] in eos_ids(model, tokenizer) | set(rendered.stops):
         reason = StopReason.EOS
     elif stop.is_set() and len(new) < max_new:
         reason = StopReason.USER
