@@ -546,7 +546,9 @@ def _yaml_loader(config_file: bool = False) -> type:
     Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list(_FLOAT_FIRST))
     Loader.add_constructor(EXPONENT_TAG, _construct_exponent)
     if config_file:
-        for path in _text_paths():  # PyYAML resolves these only where no implicit rule matched: resolve() above
+        # A prompts file that is a list at the top (`generate --prompts`) keeps its prompts as written too; a config
+        # file that is a list is refused anyway.
+        for path in [*_text_paths(), ((list, None),)]:  # resolved only where no implicit rule matched: resolve()
             Loader.add_path_resolver(_STR_TAG, list(path), yaml.ScalarNode)
     return Loader
 

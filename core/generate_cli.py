@@ -78,7 +78,7 @@ def read_prompts_file(path: Path) -> list[str]:
         from finetune_studio.core.config import _prompts, yaml_load
 
         try:
-            data = yaml_load(text)
+            data = yaml_load(text, config_file=True)  # `- 12:30` is the prompt "12:30", not 750
         except Exception as exc:  # noqa: BLE001 - yaml's own error: say the file and what it holds
             raise InputError(f"{path} is not valid YAML/JSON ({exc}). To fix: write a list of prompts.") from None
         value, label = (data.get("prompts"), "prompts:") if isinstance(data, dict) else (data, "the file")

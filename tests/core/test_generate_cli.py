@@ -219,11 +219,9 @@ def test_system_on_a_text_run_is_noted(demo_dir: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize(("content", "says"), [
-    ({"prompts": 5}, "prompts: holds 5 (a number), not text. To fix: "),
     (5, "the file holds 5 (a number), not text."),
-    (["Aries", 5], "prompt 2 is 5 (a number), not text."),
     ({"prompts": [{"text": "Aries"}]}, "prompt 1 is {'text': 'Aries'} (a mapping), not text."),
-    ({"prompts": [True]}, "prompt 1 is True (true/false), not text."),
+    ({"prompts": {"first": "Aries"}}, "prompts: holds {'first': 'Aries'} (a mapping), not text."),
 ])
 def test_prompts_that_are_not_text_are_refused(tmp_path: Path, no_loading, capsys, content: object,
                                                says: str) -> None:
@@ -231,6 +229,21 @@ def test_prompts_that_are_not_text_are_refused(tmp_path: Path, no_loading, capsy
     path.write_text(json.dumps(content), encoding="utf-8")
     code, _, err = cli(capsys, str(tmp_path), "--prompts", str(path))
     assert code == 2 and err == f"error: {path}: {says}" + err.split(says, 1)[1] and "To fix: " in err
+
+
+@pytest.mark.parametrize(("name", "content", "prompts"), [
+    ("p.json", '{"prompts": 5}', ["5"]),
+    ("p.json", '["Aries", 5]', ["Aries", "5"]),
+    ("p.json", '{"prompts": [true]}', ["true"]),
+    ("p.yaml", "- 12:30\n- 1e2\n- 0x10\n", ["12:30", "1e2", "0x10"]),
+    ("p.yaml", "prompts: [12:30, 1e2]\n", ["12:30", "1e2"]),
+])
+def test_prompts_are_the_text_as_written(tmp_path: Path, name: str, content: str, prompts: list[str]) -> None:
+    """A prompt that looks like a number, a time or true is the text written (read as a config file is), not what
+    YAML makes of it: `- 12:30` was the prompt "750", so it was refused as a number or changed."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    assert generate_cli.read_prompts_file(path) == prompts
 
 
 def test_prompts_as_text_with_empty_entries_still_read(tmp_path: Path) -> None:
