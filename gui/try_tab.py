@@ -687,9 +687,13 @@ class TryTab(QWidget):
         self._errors: dict[str, str] = {}  # the answer job's failed sides and their messages
         self._gone_note = ""  # the picked run was deleted: why nothing is picked, until the user picks a run
         self._compared = ""  # what the status line said when the last comparison ended (_comparison_line_dropped)
+        # The runs folder is listed when the tab first shows, not here: picking the newest run resolves it
+        # (core.generate.resolve), which for a run of the default recipe (chat format 'auto') reads its data's first
+        # rows with the datasets library, importing datasets and torch on the GUI thread while the window was
+        # built: ~3 s before the window appeared for anyone with a run, and the warm-up started that much later.
+        self._listing_stale = True
         self._build()
         self._connect()
-        self.refresh_runs()
         self._unsubscribe = session.subscribe(self._session_changed)
         self.destroyed.connect(lambda *_: self._unsubscribe())
 
@@ -829,6 +833,7 @@ class TryTab(QWidget):
         the most recently changed first. The folder is read as the Runs tab and `finetune-studio runs` read it
         (core.runs' listing), so an entry that cannot be read (a dangling symlink, a folder deleted while the list
         is made) is left out rather than stopping the tab, and with it the window, from opening."""
+        self._listing_stale = False
         current = self.run_dir
         runs_dir = self.session.runs_dir
         try:
@@ -870,6 +875,14 @@ class TryTab(QWidget):
             empty = f"No runs in {runs_dir} yet. Train one, then try it here."
             self._say(unreadable or (f"{self._gone_note} {empty}" if self._gone_note else empty))
         self._update_buttons()
+
+    def _refresh_runs_when_shown(self) -> None:
+        """List the runs folder again now if the tab shows, else when it next shows (showEvent): a hidden tab's
+        listing resolved its newest run on the GUI thread, reading its data, for nobody to see."""
+        if self.isVisible():
+            self.refresh_runs()
+        else:
+            self._listing_stale = True
 
     @property
     def run_dir(self) -> Path | None:
@@ -1046,7 +1059,7 @@ class TryTab(QWidget):
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         """Models load only once the tab is on screen: never at the window's start or while another tab shows."""
         super().showEvent(event)
-        if self._source is None:
+        if self._source is None or self._listing_stale:
             self.refresh_runs()
         elif not self._run_gone():  # a run deleted outside the app while another tab showed: its models go
             self.compare.reload()  # its answers file may have been deleted or replaced while another tab showed
@@ -1185,7 +1198,7 @@ class TryTab(QWidget):
             name = (picked or shown).name
             self._drop_run(f"{name} was deleted, so the Try tab let go of its models. Pick another run above.")
         else:
-            self.refresh_runs()
+            self._refresh_runs_when_shown()
 
     def _run_gone(self) -> bool:
         """The picked run's folder is gone (deleted outside the app: the CLI, a file manager): its models go, as
@@ -1272,7 +1285,7 @@ class TryTab(QWidget):
         if getattr(result, "state", "finished") != "finished":
             return
         run_dir = Path(getattr(result, "run_dir", result))
-        self.refresh_runs()
+        self._refresh_runs_when_shown()
         if self.compare.auto_check.isChecked() and self.session.config.prompts:
             self.select_run(Path(run_dir))
             self.pages.setCurrentWidget(self.compare)
@@ -1445,7 +1458,7 @@ class TryTab(QWidget):
     def _session_changed(self, change: Change) -> None:
         if change is Change.DOCUMENT:
             self._load_prompts()
-            self.refresh_runs()
+            self._refresh_runs_when_shown()
         elif change is Change.RUN:
             self._update_buttons()
             if not self._training() and self.loaded is None:

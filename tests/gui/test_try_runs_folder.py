@@ -28,10 +28,10 @@ def test_a_dangling_symlink_in_the_runs_folder_does_not_stop_the_window_from_ope
     os.symlink(runs / "no-such-run", runs / "old-run")
     monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(runs))  # the folder the window opens on
     window = window_on_runs(qtbot, runs, monkeypatch)
-    assert listed(window.try_tab) == ["newer", "older"]
     window.tabs.setCurrentWidget(window.history)
     qtbot.waitUntil(lambda: window.history.model.rowCount() == 2, timeout=WAIT)
-    window.tabs.setCurrentWidget(window.try_tab)
+    window.tabs.setCurrentWidget(window.try_tab)  # the Try tab lists the folder when it first shows
+    assert listed(window.try_tab) == ["newer", "older"]
     qtbot.waitUntil(lambda: window.try_tab.loaded is not None and not window.try_tab.runner.running, timeout=WAIT)
     assert window.try_tab.status_label.text() == "Both models are loaded and answer at the same time."
     window.try_tab.refresh_button.click()
@@ -121,3 +121,28 @@ def test_refresh_keeps_the_picked_checkpoint_when_the_shown_run_moves_in_the_lis
     idle(qtbot, tab)
     assert listed(tab) == ["older", "newer"] and tab.run_combo.currentText() == "older"
     assert tab.target_combo.currentText() == "checkpoint-8" and tab.loaded is loaded
+
+
+def test_the_window_resolves_no_run_until_the_try_tab_shows(qtbot: Any, runs: Path, fakes: Fakes,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the Try tab listed the runs folder in its constructor and resolved the newest run there, which for a
+    run of the default recipe (chat format 'auto') read its data's first rows with the datasets library: torch and
+    datasets imported on the GUI thread while the window was built (create_window took 3.4 s instead of 0.15 s on
+    this machine with one such run), before the window showed and before the warm-up began. Nothing of the runs is
+    read until the tab shows; a run ending meanwhile lists it then too."""
+    from finetune_studio.gui import try_tab
+    from tests.helpers import window_on_runs
+
+    resolved: list[Path] = []
+    real = try_tab.resolve
+    monkeypatch.setattr(try_tab, "resolve", lambda folder, *a, **k: resolved.append(Path(folder)) or real(folder, *a,
+                                                                                                         **k))
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(runs))
+    window = window_on_runs(qtbot, runs, monkeypatch)
+    assert window.tabs.currentWidget() is not window.try_tab
+    window.try_tab.run_finished(runs / "newer")  # a run ends while the tab is hidden: listed when it shows
+    assert resolved == [] and listed(window.try_tab) == []
+    window.tabs.setCurrentWidget(window.try_tab)
+    assert listed(window.try_tab) == ["newer", "older"]
+    assert resolved and all(runs in path.parents for path in resolved)  # the newest run, picked as it shows
+    qtbot.waitUntil(lambda: window.try_tab.loaded is not None and not window.try_tab.runner.running, timeout=WAIT)
