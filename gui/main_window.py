@@ -300,6 +300,7 @@ class MainWindow(ConfigDocument, QMainWindow):
             log_notice=lambda text: self.log.message(text, "notice")))
         self.tabs.addTab(self.history, "Runs")
         self.try_tab = TryTab(self.session, show_message)  # base and fine-tuned answers side by side
+        self.try_tab.waits_for_stack = True  # it lists the runs once the warm-up has imported the stack
         self.tabs.addTab(self.try_tab, "Try")
         self._fit_tab_bar()
         self.runner.started.connect(self.try_tab.release_for_training)  # training always wins the memory
@@ -464,6 +465,7 @@ class MainWindow(ConfigDocument, QMainWindow):
     @Slot(str, str)
     def _warm_failed(self, message: str, details: str) -> None:
         self.warm_error = message
+        self.try_tab.waits_for_stack = False  # nothing to wait for: it lists the runs (and says what fails) itself
         self.stack_label.setText("The training stack failed to load")
         if self.start_queued:
             self.start_queued = False

@@ -692,6 +692,10 @@ class TryTab(QWidget):
         # rows with the datasets library, importing datasets and torch on the GUI thread while the window was
         # built: ~3 s before the window appeared for anyone with a run, and the warm-up started that much later.
         self._listing_stale = True
+        # Set by the window, whose warm-up imports the training stack after it shows: until session.stack_ready,
+        # resolving a run (its data's first rows, read with datasets) would wait on the GUI thread for the warm-up's
+        # import of datasets, a 2 s freeze for a user who opens this tab at once. The tab lists the runs then.
+        self.waits_for_stack = False
         self._build()
         self._connect()
         self._unsubscribe = session.subscribe(self._session_changed)
@@ -876,10 +880,13 @@ class TryTab(QWidget):
             self._say(unreadable or (f"{self._gone_note} {empty}" if self._gone_note else empty))
         self._update_buttons()
 
+    def _stack_pending(self) -> bool:
+        return self.waits_for_stack and not self.session.stack_ready
+
     def _refresh_runs_when_shown(self) -> None:
         """List the runs folder again now if the tab shows, else when it next shows (showEvent): a hidden tab's
         listing resolved its newest run on the GUI thread, reading its data, for nobody to see."""
-        if self.isVisible():
+        if self.isVisible() and not self._stack_pending():
             self.refresh_runs()
         else:
             self._listing_stale = True
@@ -1059,6 +1066,10 @@ class TryTab(QWidget):
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         """Models load only once the tab is on screen: never at the window's start or while another tab shows."""
         super().showEvent(event)
+        if self._stack_pending():
+            self._listing_stale = True
+            self._say("Loading the training libraries… the runs are listed once they are in.")
+            return
         if self._source is None or self._listing_stale:
             self.refresh_runs()
         elif not self._run_gone():  # a run deleted outside the app while another tab showed: its models go
@@ -1461,6 +1472,8 @@ class TryTab(QWidget):
             self._refresh_runs_when_shown()
         elif change is Change.RUN:
             self._update_buttons()
+            if self._listing_stale and self.isVisible() and not self._stack_pending():
+                self.refresh_runs()  # the stack is in (or the tab waited for nothing): list what it held back
             if not self._training() and self.loaded is None:
                 self.load()  # training ended: the tab, if it shows, loads its models again
 

@@ -92,6 +92,7 @@ def window_on_runs(qtbot, runs: Path, monkeypatch):  # no Qt import here: the wi
     monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SaveChoice.DISCARD)
     made = MainWindow()
     qtbot.addWidget(made)
+    made.try_tab.waits_for_stack = False  # no warm-up runs here: the Try tab lists the runs as it shows
     made.session.config.runs_dir = str(runs)
     made.show()
     qtbot.waitExposed(made)

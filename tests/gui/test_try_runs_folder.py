@@ -146,3 +146,28 @@ def test_the_window_resolves_no_run_until_the_try_tab_shows(qtbot: Any, runs: Pa
     assert listed(window.try_tab) == ["newer", "older"]
     assert resolved and all(runs in path.parents for path in resolved)  # the newest run, picked as it shows
     qtbot.waitUntil(lambda: window.try_tab.loaded is not None and not window.try_tab.runner.running, timeout=WAIT)
+
+
+def test_shown_before_the_warm_up_is_done_the_tab_lists_the_runs_once_the_stack_is_in(
+        qtbot: Any, runs: Path, fakes: Fakes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: a user who opened the Try tab while the warm-up imported the stack froze the window ~2 s: resolving
+    the newest run read its data with datasets on the GUI thread, which waited for the warm-up's import of it. The
+    tab now says it waits and lists the runs when the window says the stack is in (session.set_stack_ready)."""
+    from finetune_studio.gui import try_tab
+    from tests.helpers import window_on_runs
+
+    resolved: list[Path] = []
+    real = try_tab.resolve
+    monkeypatch.setattr(try_tab, "resolve", lambda folder, *a, **k: resolved.append(Path(folder)) or real(folder, *a,
+                                                                                                         **k))
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(runs))
+    window = window_on_runs(qtbot, runs, monkeypatch)
+    window.try_tab.waits_for_stack = True  # as the window sets it: its warm-up has not imported the stack yet
+    assert not window.session.stack_ready
+    window.tabs.setCurrentWidget(window.try_tab)
+    assert resolved == [] and listed(window.try_tab) == []
+    assert window.try_tab.status_label.text() == "Loading the training libraries… the runs are listed once they are in."
+    window.session.set_stack_ready()  # what the window's _warm_ready does
+    assert listed(window.try_tab) == ["newer", "older"] and resolved
+    qtbot.waitUntil(lambda: window.try_tab.loaded is not None and not window.try_tab.runner.running, timeout=WAIT)
+    assert window.try_tab.status_label.text() == "Both models are loaded and answer at the same time."
