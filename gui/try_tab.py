@@ -1106,6 +1106,10 @@ class TryTab(QWidget):
             return
         if self._run_gone():
             return
+        if self._source is None and not self.runner.running and self._stack_pending():
+            self._say("The training libraries are still loading: the prompt is kept in the box. Press Send once "
+                      "the runs are listed.")
+            return
         if self._source is None and not self.runner.running:
             self._say("Pick a run and a checkpoint first: the prompt is kept in the box.")
             return

@@ -167,6 +167,11 @@ def test_shown_before_the_warm_up_is_done_the_tab_lists_the_runs_once_the_stack_
     window.tabs.setCurrentWidget(window.try_tab)
     assert resolved == [] and listed(window.try_tab) == []
     assert window.try_tab.status_label.text() == "Loading the training libraries… the runs are listed once they are in."
+    window.try_tab.prompt_edit.setPlainText("Aries:")
+    window.try_tab.send_button.click()  # nothing to answer with yet: said, the prompt kept
+    assert window.try_tab.status_label.text() == ("The training libraries are still loading: the prompt is kept in "
+                                                  "the box. Press Send once the runs are listed.")
+    assert window.try_tab.prompt_edit.toPlainText() == "Aries:" and not window.try_tab.runner.running
     window.session.set_stack_ready()  # what the window's _warm_ready does
     assert listed(window.try_tab) == ["newer", "older"] and resolved
     qtbot.waitUntil(lambda: window.try_tab.loaded is not None and not window.try_tab.runner.running, timeout=WAIT)
