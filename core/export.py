@@ -323,9 +323,9 @@ def write_failed(exc: Exception, what: str, partial: Path, out_dir: Path) -> Exp
     with the fix for its cause: a full disk, a folder that cannot be written, or another error. Public: a push
     words a failed write in its staging folder by it too (core.hub._stage_files), from its kind and problem."""
     from finetune_studio.core.advice import disk_full_cause
-    from finetune_studio.core.runs import _UNWRITABLE
+    from finetune_studio.core.runs import UNWRITABLE_ERRNOS
 
-    if isinstance(exc, OSError) and exc.errno in _UNWRITABLE:
+    if isinstance(exc, OSError) and exc.errno in UNWRITABLE_ERRNOS:
         return _cannot_write(out_dir, exc)
     where = _existing_parent(out_dir)
     full = disk_full_cause(exc, where)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.config import ADAPTER_METHODS
-from finetune_studio.core.errors import FinetuneError
+from finetune_studio.core.errors import FinetuneError, write_cause
 from finetune_studio.core.events import FOLDER_STATES, RunState
 from finetune_studio.core.fileio import atomic_write_json, read_json
 from finetune_studio.core.metrics import METRICS_FILE, MetricsLog, MetricsTally, read_metrics  # noqa: F401 - MetricsLog: re-exported
@@ -504,19 +504,20 @@ def require_run_folder(path: Path | str) -> Path:
     return Path(os.path.abspath(os.path.expanduser(str(path))))
 
 
-_UNWRITABLE = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "permission denied",
-               errno.EPERM: "permission denied"}
+# The errnos of a folder that cannot be written at all (not a full disk or a vanished file), worded by
+# core.errors.write_cause as every failed write of the app is (an export's destination, a run's answers file).
+UNWRITABLE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def unwritable(folder: Path, exc: OSError) -> RunFolderUnusable | None:
     """A run folder that cannot be written, as a sentence: training writes checkpoints, metrics and status there,
     so nothing can run in it; a copy somewhere writable can (resume keeps every checkpoint it holds). None for an
     OSError of another kind (a full disk, a vanished folder), which says its own."""
-    if exc.errno not in _UNWRITABLE:
+    if exc.errno not in UNWRITABLE_ERRNOS:
         return None
     copy = "copy the run folder somewhere writable and resume the copy (finetune-studio resume NEW_FOLDER)"
     fix = copy if exc.errno == errno.EROFS else f"give yourself write permission on the folder, or {copy}"
-    return RunFolderUnusable(f"The run folder {folder} cannot be written ({_UNWRITABLE[exc.errno]}), so the run "
+    return RunFolderUnusable(f"The run folder {folder} cannot be written ({write_cause(exc)}), so the run "
                              f"cannot train there; nothing in it was changed. To fix: {fix}.", UNWRITABLE)
 
 

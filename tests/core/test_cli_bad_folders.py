@@ -82,7 +82,7 @@ def test_a_file_or_a_folder_without_a_run_given_as_the_run_folder_is_bad_input(c
 
 
 @pytest.mark.parametrize(("code", "reason", "fix"), [
-    (errno.EROFS, "it is on a read-only file system",
+    (errno.EROFS, "the disk it is on is read-only",
      "copy the run folder somewhere writable and resume the copy (finetune-studio resume NEW_FOLDER)"),
     (errno.EACCES, "permission denied",
      "give yourself write permission on the folder, or copy the run folder somewhere writable and resume the copy "
@@ -159,7 +159,7 @@ def test_resume_apply_fix_in_a_run_folder_that_cannot_be_written_says_so_and_cha
     monkeypatch.setattr(os, "open", read_only_folder)
     assert cli.main(["resume", str(run_dir), "--apply-fix", "--quiet"]) == cli.EXIT_CONFIG
     captured = capsys.readouterr()
-    assert captured.err.splitlines()[-1].startswith(f"error: The run folder {run_dir} cannot be written (it is on a "
-                                                    "read-only file system)")
+    assert captured.err.splitlines()[-1].startswith(f"error: The run folder {run_dir} cannot be written (the disk it "
+                                                    "is on is read-only)")
     assert "Errno" not in captured.out + captured.err
     assert snapshot(run_dir) == before
