@@ -285,7 +285,10 @@ class AdapterForm(Form):
             set_combo_value(self.compute_combo, adapter.compute_dtype)
             self._targets = [str(t) for t in adapter.target_modules] if isinstance(adapter.target_modules, list) \
                 else [str(adapter.target_modules)]
-            self.save_edit.setText(", ".join(str(m) for m in adapter.modules_to_save or []))
+            saved = adapter.modules_to_save
+            # Text as written (`modules_to_save: lm_head` in a YAML file): joining its characters showed and saved
+            # "l, m, _, h, e, a, d". The field is comma-separated text, so it is shown as it is.
+            self.save_edit.setText(saved if isinstance(saved, str) else ", ".join(str(m) for m in saved or []))
             self._sync_checks()
         self._applied_method = str(adapter.method)
         self._lr_notice = ""

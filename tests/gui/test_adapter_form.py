@@ -111,6 +111,21 @@ def test_bad_numbers_are_marked_and_stored_as_typed(qtbot) -> None:
     assert form.scale_hint.text() == ""
 
 
+def test_modules_to_save_written_as_text_shows_as_written(qtbot) -> None:
+    """`modules_to_save: lm_head` in a YAML file (text, not a list): the field joined its characters and showed and
+    saved 'l, m, _, h, e, a, d', seven module names nobody wrote. The comma-separated field shows the text as it is."""
+    form = AdapterForm()
+    qtbot.addWidget(form)
+    config = RunConfig()
+    config.adapter.method = "lora"
+    config.adapter.modules_to_save = "lm_head, embed_tokens"  # type: ignore[assignment] - as YAML text reads
+    form.load(config)
+    assert form.save_edit.text() == "lm_head, embed_tokens"
+    stored = RunConfig()
+    form.store(stored)
+    assert stored.adapter.modules_to_save == ["lm_head", "embed_tokens"]
+
+
 def test_helpers() -> None:
     assert scale_text(16, 32, False) == "scale α/r = 32/16 = 2"
     assert scale_text(0, 32, False) == ""
