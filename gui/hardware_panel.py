@@ -11,6 +11,7 @@ events by the window (`add_event`, `load_events`, `clear_run`).
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer
@@ -57,6 +58,7 @@ class HardwarePanel(Form):
         self.reader = reader
         self._table: GpuTable | None = None  # read when first needed: NVML's init can take a while (see table_data)
         self.devices: list[int] = []
+        self._kept_devices: Any = None  # launch.devices as loaded when the ticks cannot show it (load)
         self._own_errors: list[Problem] = []  # a chosen GPU that does not exist, found against the last reading
         self._last_problems: list[Problem] = []  # what validation said last (shown with the panel's own)
 
@@ -235,6 +237,7 @@ class HardwarePanel(Form):
         self.devices = sorted(
             int(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)) for row in range(self.table.rowCount())
             if self.table.item(row, 0).checkState() == Qt.CheckState.Checked)
+        self._kept_devices = None  # the user chose: the ticks are the value now
         self._show_table()
         self._show_device_problems()
         self._edited()
@@ -257,13 +260,18 @@ class HardwarePanel(Form):
     def load(self, config: RunConfig) -> None:
         devices = config.launch.devices if isinstance(config.launch.devices, list) else []
         self.devices = sorted(d for d in devices if is_gpu_number(d))  # `true` is no GPU 1: validation says so
+        # A value the ticks cannot show (devices: 1, "0,1", [0, gpu1]) is kept as it was until the user ticks a GPU,
+        # so validation names it at the field: stored as the ticks, it became [] (the first GPU) without a word.
+        shown = isinstance(config.launch.devices, list) and len(self.devices) == len(config.launch.devices)
+        self._kept_devices = None if shown else copy.deepcopy(config.launch.devices)
         if self._table is None:
             return  # shown when the table is first read
         self._show_table()
         self._show_device_problems()
 
     def store(self, config: RunConfig) -> None:
-        config.launch.devices = list(self.devices)
+        kept = self._kept_devices
+        config.launch.devices = copy.deepcopy(kept) if kept is not None else list(self.devices)
 
     def show_problems(self, problems: list[Problem]) -> None:
         self._last_problems = [p for p in problems if p not in self._own_errors]

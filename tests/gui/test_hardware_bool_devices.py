@@ -40,3 +40,25 @@ def test_gpu_numbers_beside_a_bool_are_still_ticked(qtbot, monkeypatch) -> None:
     panel.load(config)
     assert ticks(panel) == [True, False]  # False is not GPU 0 ticked twice
     assert panel.devices == [0]
+
+
+def test_devices_the_ticks_cannot_show_are_kept_until_a_gpu_is_ticked(qtbot, monkeypatch) -> None:
+    """`devices: 1` (not a list) or [0, true]: the ticks show what they can, and the value is stored as loaded, so
+    validation names it at the field and the user's GPU 1 is not lost. Before: stored as the ticks, [] and [0],
+    the problem gone without a word. Ticking a GPU makes the ticks the value."""
+    two_gpus(monkeypatch)
+    panel = HardwarePanel()
+    qtbot.addWidget(panel)
+    panel.refresh()
+    for written, ticked in ((1, [False, False]), ("0,1", [False, False]), ([0, True], [True, False])):
+        config = default_config()
+        config.launch.devices = written
+        panel.load(config)
+        assert ticks(panel) == ticked
+        stored = default_config()
+        panel.store(stored)
+        assert stored.launch.devices == written
+        assert launch.launch_problems(stored, gpu_count=2), written  # validation still says what is wrong
+    panel.table.item(1, 0).setCheckState(Qt.CheckState.Checked)  # the user ticks GPU 1
+    panel.store(stored)
+    assert stored.launch.devices == [0, 1]
