@@ -329,6 +329,22 @@ def _nodes_cap(nodes: int) -> Problem | None:
                                    "cluster, start torchrun through its scheduler (e.g. SLURM) instead.")
 
 
+# The longest a machine may wait at the rendezvous for the others. torchrun turns join_timeout into a timedelta and
+# a deadline: 1e100 (accepted before) ended every line in OverflowError ("Python int too large to convert to C int")
+# and 1e12 past the calendar's end, and a machine not there within a day is not coming.
+MAX_JOIN_TIMEOUT_S = 86_400
+
+
+def _join_timeout_cap(seconds: int) -> Problem | None:
+    if seconds <= MAX_JOIN_TIMEOUT_S:
+        return None
+    said = f"{seconds:,}" if seconds < 10**12 else f"{float(seconds):.0e}"  # 1e100 is not said in 101 digits
+    return Problem("launch.join_timeout", f"join_timeout is {said} seconds; a machine can wait at most "
+                                          f"{MAX_JOIN_TIMEOUT_S:,} (a day) for the others. To fix: set "
+                                          "launch.join_timeout to the seconds the slowest machine needs to start "
+                                          "its line, e.g. 300 (five minutes, the default).")
+
+
 def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool = True) -> list[Problem]:
     """Every problem with the launch: section, in words, before anything starts. `gpu_count`: the GPUs this
     machine has (None: ask torch, without initialising CUDA). `here` False: the checks of the config alone,
@@ -362,8 +378,9 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
         # The chosen GPUs are all a process sees on every machine (CUDA_VISIBLE_DEVICES in each line): a config
         # error wherever the lines run, not this machine's alone.
         problems.append(_more_processes_than_gpus(processes_per_node(config), len(devices), devices))
-    problem = whole_number_problem("launch.join_timeout", launch.join_timeout, 1, "how many seconds each machine "
-                                   "waits for the others; 300 is five minutes")
+    problem = (whole_number_problem("launch.join_timeout", launch.join_timeout, 1, "how many seconds each machine "
+                                    "waits for the others; 300 is five minutes")
+               or _join_timeout_cap(launch.join_timeout))
     if problem:
         problems.append(problem)
     nodes = launch.nodes if isinstance(launch.nodes, int) and not isinstance(launch.nodes, bool) else 1
