@@ -354,6 +354,9 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
         add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty."
                                f"{_written_as_text(saved)}")
         saved = None
+    problem = both_lists_problem(targets or [], saved or [])
+    if problem:
+        add("modules_to_save", problem)
     if not isinstance(adapter.rslora, bool):
         add("rslora", "rslora must be true or false.")
     if adapter.compute_dtype not in ("auto", "bf16", "fp16"):
@@ -378,6 +381,20 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
                     add(key, f"The model has no module named {shown}. Its modules that can take an adapter: "
                              f"{', '.join(names)}.")
     return found
+
+
+def both_lists_problem(targets: list[str], saved: list[str]) -> str | None:
+    """A module named in target_modules and in modules_to_save: peft trains it in full and puts no adapter on it, so
+    an adapter the user asked for was silently dropped, and with no other target peft found nothing to adapt and the
+    run failed after its folder was made (NoMatchingPeftModuleError). all-linear names no module itself: a module
+    saved beside it is left out of it, as lm_head is."""
+    both = [name for name in dict.fromkeys(targets) if name in saved]
+    if not both:
+        return None
+    shown = ", ".join(both)
+    return (f"{shown} {'is' if len(both) == 1 else 'are'} in both target_modules and modules_to_save: a module "
+            "either gets an adapter (target_modules) or trains in full and is saved with it (modules_to_save), not "
+            f"both. To fix: remove {shown} from one of the two lists.")
 
 
 def _written_as_text(value: Any) -> str:
