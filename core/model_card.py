@@ -283,6 +283,26 @@ def _method_lines(config: RunConfig, form: str) -> list[str]:
     return lines + [""]
 
 
+def _adapter_use_lines(repo_id: str, chat: bool, stops: bool) -> list[str]:
+    """The usage snippet of an adapter: peft loads it on its base. A chat adapter's snippet answers messages, and
+    with the pushed generation_config.json: peft answers with its base's, whose only stop is the base's EOS, so
+    replies ran on past the template's end of turn (<|im_end|>) to max_new_tokens."""
+    lines = ["## Use it", "", "```python", "from peft import AutoPeftModelForCausalLM",
+             "from transformers import AutoTokenizer" + (", GenerationConfig" if chat and stops else ""), "",
+             f'model = AutoPeftModelForCausalLM.from_pretrained("{repo_id}")  # loads the base model too',
+             f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")']
+    if chat:
+        if stops:
+            lines.append(f'model.generation_config = GenerationConfig.from_pretrained("{repo_id}")  # stops at the '
+                         "end of a reply")
+        lines += ['messages = [{"role": "user", "content": "Hello!"}]',
+                  "inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, "
+                  'return_tensors="pt", return_dict=True)',
+                  "output = model.generate(**inputs, max_new_tokens=40)",
+                  'print(tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))']
+    return lines + ["```", ""]
+
+
 def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | None = None) -> str:
     """README.md for the run: YAML metadata the Hub indexes, then what was trained on what, with which method and
     settings, to which loss, and the library versions. `repo_id` adds a usage snippet that loads the pushed model;
@@ -304,10 +324,8 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     lines += [f"A fine-tune of {_base_model_text(config)} on {_dataset_text(config)}, trained with Finetune Studio "
               "(the Hugging Face `Trainer` behind a point-and-click front end).", ""]
     if repo_id and form == ADAPTER:
-        lines += ["## Use it", "", "```python", "from peft import AutoPeftModelForCausalLM",
-                  "from transformers import AutoTokenizer", "",
-                  f'model = AutoPeftModelForCausalLM.from_pretrained("{repo_id}")  # loads the base model too',
-                  f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")', "```", ""]
+        lines += _adapter_use_lines(repo_id, chat=bool(rows), stops=(folder.model_dir / "generation_config.json")
+                                    .is_file())
     elif repo_id and rows:  # a chat run answers messages, through its chat template
         lines += ["## Use it", "", "```python", "from transformers import pipeline", "",
                   f'generator = pipeline("text-generation", model="{repo_id}")',
