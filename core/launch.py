@@ -103,7 +103,7 @@ def world_size(config: RunConfig) -> int:
 def parse_endpoint(text: str) -> tuple[str, int]:
     """'host:port' (or '[v6]:port') as (host, port); ValueError with the reason otherwise."""
     text = text.strip()
-    match = re.fullmatch(r"\[([^\]]+)\]:(\d+)|([^:\s]+):(\d+)", text)
+    match = re.fullmatch(r"\[([^\]]+)\]:([0-9]+)|([^:\s]+):([0-9]+)", text)  # [0-9]: \d takes other scripts' digits
     if not match:
         raise ValueError(f"'{text}' is not host:port (e.g. 192.168.1.10:29500)")
     host = match.group(1) or match.group(3)
@@ -119,7 +119,9 @@ def parse_endpoint(text: str) -> tuple[str, int]:
 def address_problem(host: str, bracketed: bool = False) -> str:
     """Why `host` is no address, as the end of "… names HOST, which …"; '' when it may be one. A host of digits and
     dots alone is an IPv4 address or nothing (no host name is all numbers: RFC 1123 2.1, RFC 3696 2), so 999.1.1.1
-    and 10.0.0 are refused, while any host name is left to the resolver. `bracketed`: written [host], an IPv6
+    and 10.0.0 are refused; so is a host with a character no host name has (ASCII other than letters, digits, '.',
+    '-', '_'; or an invisible one): 'user@node0' or 'node0/x' validated, and every machine waited for a host no
+    resolver knows. Any other host name (IDN ones too) is left to the resolver. `bracketed`: written [host], an IPv6
     address."""
     import ipaddress
 
@@ -129,6 +131,10 @@ def address_problem(host: str, bracketed: bool = False) -> str:
         except ValueError:
             return "is not an IPv6 address (only an IPv6 address is written in brackets, e.g. [fd00::1]:29500)"
         return ""
+    strange = [c for c in host if (c.isascii() and not (c.isalnum() or c in ".-_")) or not c.isprintable()]
+    if strange:
+        return (f"has {ascii(strange[0])} in it, a character no host name or address has (write the bare name or "
+                "address, without a user@, a path or a scheme)")
     if not re.fullmatch(r"[0-9.]+", host):
         return ""
     numbers = host.split(".")
