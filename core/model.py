@@ -324,13 +324,8 @@ def context_limit(model: ModelConfig) -> tuple[int, str] | None:
     elif source_kind(name) is SourceKind.LOCAL:
         path = Path(os.path.expanduser(name)) / "config.json"
     elif source_kind(name) is SourceKind.HUB:
-        try:
-            from huggingface_hub import try_to_load_from_cache
-
-            path = try_to_load_from_cache(name, "config.json", revision=model.revision)
-        except Exception:  # noqa: BLE001 - a malformed id: model_name_problem's to say
-            return None
-        if not isinstance(path, str):
+        path = cached_hub_file(name, "config.json", model.revision)
+        if path is None:
             return None
     else:
         return None
@@ -346,6 +341,26 @@ def context_limit(model: ModelConfig) -> tuple[int, str] | None:
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 return value, key
     return None
+
+
+def cached_hub_file(repo_id: str, filename: str, revision: str | None = None) -> Path | None:
+    """A Hub model's file from the local Hub cache (never downloaded), or None when it is not there: the cache's own
+    layout (models--OWNER--NAME/refs/REVISION holds the commit, snapshots/COMMIT/FILE the file), as
+    huggingface_hub.try_to_load_from_cache reads it, without importing that: its module pulls in the Hub's HTTP
+    client (~0.1-0.2 s, more while the window's warm-up imports the training stack), and the window asks this on the
+    GUI thread for every config naming a Hub model, the last one reopened as the window is built included."""
+    from finetune_studio.core.doctor import hf_cache_dir
+
+    repo = hf_cache_dir() / f"models--{repo_id.replace('/', '--')}"
+    commit = revision or "main"
+    try:
+        ref = repo / "refs" / commit
+        if ref.is_file():
+            commit = ref.read_text(encoding="utf-8").strip()
+        found = repo / "snapshots" / commit / filename
+        return found if commit and found.is_file() else None
+    except (OSError, ValueError):  # an unreadable ref, or a revision that is no file name
+        return None
 
 
 def remote_code_problem(path: str) -> str | None:
