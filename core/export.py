@@ -411,7 +411,19 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     base = adapter.get("base_model_name_or_path")
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
-                        f"its base model {base} with peft: AutoPeftModelForCausalLM.from_pretrained('{out_dir}').")
+                        f"its base model {base} with peft: AutoPeftModelForCausalLM.from_pretrained('{out_dir}')."
+                        + _stops_note(out_dir, written))
+
+
+def _stops_note(out_dir: Path, written: list[str]) -> str:
+    """What an adapter export adds when it carries the run's generation_config.json (a chat run's: the template's
+    end of turn among its stops). peft does not read it: AutoPeftModelForCausalLM answers with its base's, whose
+    only stop is the base's EOS, so a reply ran on past <|im_end|> to max_new_tokens."""
+    if "generation_config.json" not in written:
+        return ""
+    return (" peft answers with the base model's generation_config, which does not stop at the end of a chat "
+            "reply: load this one too, model.generation_config = "
+            f"GenerationConfig.from_pretrained('{out_dir}'), or replies run on past the end of turn.")
 
 
 def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False,
