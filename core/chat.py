@@ -863,8 +863,8 @@ def warnings_for(config: RunConfig) -> list[Problem]:
     data read): chat.columns parts of other formats than the one chat.format sets (unused_parts_note). Under 'auto'
     the format depends on the rows, so the run log says it then (prepare_dataset). For core.validation.warnings_for."""
     chat = config.chat
-    if chat.format == "auto" or chat.format not in FORMAT_PARTS or check_config(chat):
-        return []  # 'auto': the rows decide; a bad setting: validate() says so
+    if check_config(chat) or chat.format == "auto" or chat.format not in FORMAT_PARTS:
+        return []  # a bad setting (a list for format, unhashable): validate() says so; 'auto': the rows decide
     note = unused_parts_note(chat, chat.format)
     return [Problem("chat.columns", note, WARNING)] if note else []
 
