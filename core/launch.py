@@ -365,17 +365,18 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
         problems.append(problem)
     problem = (whole_number_problem("launch.nodes", launch.nodes, 1, "1: this machine alone")
                or _nodes_cap(launch.nodes))
+    nodes_ok = problem is None
     if problem:
         problems.append(problem)
-    else:
-        problem = whole_number_problem("launch.node_rank", launch.node_rank, 0, "0: the first machine")
-        if problem:
-            problems.append(problem)
-        elif launch.node_rank >= launch.nodes:
-            allowed = "0" if launch.nodes == 1 else f"0 to {launch.nodes - 1}"
-            problems.append(Problem("launch.node_rank", f"This machine is number {launch.node_rank}, but the run "
-                                                        f"has {_machines(launch.nodes)}: it must be {allowed}. "
-                                                        "Each machine gets its own number, the first one 0."))
+    # node_rank's own rule holds whatever nodes says (-1 went unsaid beside a wrong nodes); its bound needs nodes.
+    problem = whole_number_problem("launch.node_rank", launch.node_rank, 0, "0: the first machine")
+    if problem:
+        problems.append(problem)
+    elif nodes_ok and launch.node_rank >= launch.nodes:
+        allowed = "0" if launch.nodes == 1 else f"0 to {launch.nodes - 1}"
+        problems.append(Problem("launch.node_rank", f"This machine is number {launch.node_rank}, but the run "
+                                                    f"has {_machines(launch.nodes)}: it must be {allowed}. "
+                                                    "Each machine gets its own number, the first one 0."))
     listed = device_list_problems(launch.devices)
     problems += listed
     devices = list(launch.devices) if isinstance(launch.devices, list) else []
