@@ -888,6 +888,23 @@ def _no_token(trainer: Any, batch: Any, items: Any) -> Any:
     return labels.ne(-100).sum() == 0
 
 
+def _saving_the_stops(base: Any) -> Any:
+    """The Trainer for a chat adapter run: every save (each checkpoint and the final model) writes the model's
+    generation_config, which holds the template's end of turn among its stops (core.chat.prepare_model). peft's
+    save_pretrained writes none (a full model's does), so a checkpoint lacked it, and a run whose final save was
+    completed from its last checkpoint on resume (_finish_final_save) ended with a model folder without it: its
+    merged export answered with the base's stops, running on past <|im_end|> to max_new_tokens."""
+
+    class StopsSavingTrainer(base):
+        def _save(self, output_dir: str | None = None, state_dict: Any = None) -> None:
+            super()._save(output_dir, state_dict)
+            config = getattr(self.accelerator.unwrap_model(self.model), "generation_config", None)
+            if config is not None and self.args.should_save:  # the rank that writes the files, as Trainer._save
+                config.save_pretrained(output_dir if output_dir is not None else self.args.output_dir)
+
+    return StopsSavingTrainer
+
+
 def _saving_its_stop(base: Any, callback: Any) -> Any:
     """The Trainer for save_strategy "best" only: after an evaluation it replaces the save a Stop asked for with "is
     this a new best" (Trainer._maybe_log_save_evaluate), so a Stop at, or during, an evaluation that was no new best
@@ -1012,6 +1029,8 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
     base = trainer_class(Trainer)  # Trainer itself in one process (the tutorial's)
     if chat_data is not None:  # masked labels: a step may train no token, which then logs no loss
         base = _losses_of_trained_tokens(base)  # text runs keep the tutorial's Trainer (their rows all train tokens)
+        if adapters.is_adapter_method(config.adapter.method):
+            base = _saving_the_stops(base)
     if str(getattr(args.save_strategy, "value", args.save_strategy)) == "best":
         base = _saving_its_stop(base, callback)
     trainer = base(
