@@ -500,6 +500,10 @@ def launch_warnings(config: RunConfig) -> list[Problem]:
                 f"{host}: the other machines would look for it on themselves and wait {join_timeout(config):g} s in "
                 "vain. To fix: give machine 0's address, e.g. 192.168.1.10:29500 (keep a local address only when "
                 "every node runs on this machine, as in a test)."), WARNING))
+    idle = _idle_gpus(launch.devices, launch.processes)
+    if idle:
+        found.append(idle)
+
     def no_gpu() -> bool:  # asked only where it matters, and only of a torch imported already
         return "torch" in sys.modules and _gpu_count() == 0
 
@@ -514,6 +518,20 @@ def launch_warnings(config: RunConfig) -> list[Problem]:
             "loads torch and the model and trains on the CPU, so more processes than cores run slower, not faster. "
             f"To fix: set Processes to {cores} or fewer."), WARNING))
     return found
+
+
+def _idle_gpus(devices: Any, processes: int) -> Problem | None:
+    """More GPUs chosen than processes (above 1) start: each process trains on one of them, in the order listed,
+    and the rest stay idle while the run says it trains on all of them. processes 1 starts one per chosen GPU
+    (processes_per_node), so only a count above 1 and below the GPUs leaves some out."""
+    if not isinstance(devices, list) or device_list_problems(devices) or not 1 < processes < len(devices):
+        return None
+    left = devices[processes:]
+    gpus = f"GPU{'s' if len(left) > 1 else ''} {', '.join(map(str, left))}"
+    return Problem("launch.processes", (
+        f"{len(devices)} GPUs are chosen (launch.devices {devices}) but processes is {processes}: each process "
+        f"trains on one GPU, so {gpus} {'stay' if len(left) > 1 else 'stays'} idle. To fix: set Processes "
+        f"(launch.processes) to {len(devices)}, or to 1 (one process per chosen GPU), or untick {gpus}."), WARNING)
 
 
 def _gpu_count() -> int:
