@@ -346,6 +346,9 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     elif not targets:
         add("target_modules", "Choose at least one module to put adapters on (or all-linear).")
         targets = None
+    elif _spaced_problem("target_modules", targets):
+        add("target_modules", _spaced_problem("target_modules", targets))
+        targets = None
     elif ALL_LINEAR in targets and len(targets) > 1:
         add("target_modules", "all-linear already covers every linear layer: use it alone, or list the modules.")
         targets = None
@@ -353,6 +356,9 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     if not isinstance(saved, list) or not all(isinstance(t, str) and t.strip() for t in saved):
         add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty."
                                f"{_written_as_text(saved)}")
+        saved = None
+    elif _spaced_problem("modules_to_save", saved):
+        add("modules_to_save", _spaced_problem("modules_to_save", saved))
         saved = None
     problem = both_lists_problem(targets or [], saved or [])
     if problem:
@@ -381,6 +387,18 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
                     add(key, f"The model has no module named {shown}. Its modules that can take an adapter: "
                              f"{', '.join(names)}.")
     return found
+
+
+def _spaced_problem(key: str, names: list[str]) -> str | None:
+    """A module name with spaces around it (`[" q_proj"]`, "all-linear "): peft matches names as written, so it
+    adapts nothing by that name, and the unknown-name message showed ' q_proj' beside the q_proj the model has."""
+    spaced = [name for name in names if name != name.strip()]
+    if not spaced:
+        return None
+    shown = ", ".join(repr(name) for name in spaced)
+    fixed = ", ".join(name.strip() for name in spaced)
+    return (f"{key} has {shown} with spaces around {'it' if len(spaced) == 1 else 'them'}; module names have none. "
+            f"To fix: write {fixed}.")
 
 
 def both_lists_problem(targets: list[str], saved: list[str]) -> str | None:
