@@ -882,6 +882,8 @@ def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoin
                              "for every node to join, and not all did, so nothing trained. Start the launch "
                              "command on every machine (Copy launch command), check that the first machine's "
                              f"address and port are reachable from the others (firewall), then start again.{where}")
+    if not beats and "RendezvousConnectionError" in log_text:
+        return Failure(None, _unreachable_store(endpoint))
     rank, exit_code = None, None
     # torchrun's summary lists every failed rank, its root cause ("first observed") last. A rank killed by a
     # signal (not the SIGTERM torchrun ends the others with) is the cause: the others then fail in a collective.
@@ -923,6 +925,27 @@ def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoin
     cause = cause.strip()
     end = "" if cause.endswith((".", "!", "?")) else "."  # a rank's own error is a sentence already
     return Failure(rank, f"Rank {rank} of {world}{where} failed{at}: {cause}{end}")
+
+
+def _unreachable_store(endpoint: str) -> str:
+    """torchrun's RendezvousConnectionError in words: this machine's torchrun found no rendezvous store at the
+    endpoint. Machine 0 (node_rank 0) hosts the store and reaches it at the endpoint, so there an endpoint that is
+    not one of its addresses is the cause; it was said as 'The training processes could not start (torchrun:
+    torch.distributed.elastic.rendezvous.api.RendezvousConnectionError: The connection to the C10d store has
+    failed. …)'."""
+    try:
+        host = parse_endpoint(endpoint)[0]
+    except ValueError:
+        host = ""
+    reach = (f"start machine 0's launch command first, and check that {endpoint} is reachable from here "
+             "(firewall)")
+    if host and not is_this_machine(host):
+        hint = (f"{host} is not one of this machine's names or addresses. To fix: if this is machine 0 "
+                "(node_rank 0), which hosts the rendezvous, give one of its own addresses in launch.rdzv_endpoint; on "
+                f"any other machine, set launch.node_rank to its number (1 and up), {reach}.")
+    else:
+        hint = f"To fix: {reach}."
+    return f"This machine could not reach the rendezvous store at {endpoint}, so nothing trained. {hint}"
 
 
 def _signal_name(number: int) -> str:
