@@ -254,10 +254,24 @@ def lines_checks(config: RunConfig, problems: list[Problem], here: bool | None =
     processes), its memory, a port in use here; those launch_problems finds of the config alone stay. The CLI's
     launch-command and the Launch tab's Copy launch command both ask this, so they refuse the same configs."""
     if machine_zero_here(config) if here is None else here:
-        return list(problems), []
+        return list(problems) + _zero_port_problem(config, problems), []
     general = launch_problems(config, here=False)
     mine = [p for p in problems if p.field.startswith("launch.") and p.level != WARNING and p not in general]
     return [p for p in problems if p not in mine], mine
+
+
+def _zero_port_problem(config: RunConfig, problems: list[Problem]) -> list[Problem]:
+    """The lines hold machine 0's whatever launch.node_rank this config has: where it runs here, a port in use here
+    stops it. launch_problems asks only for node_rank 0 (the machine `train` starts is the config's own), so the
+    same lines were refused with node_rank 0 and printed with node_rank 1."""
+    if config.launch.node_rank == 0 or any(p.level != WARNING and p.field.startswith("launch.") for p in problems):
+        return []  # node_rank 0: launch_problems asked already; launch errors: launch_problems stops before it too
+    try:
+        host, port = parse_endpoint(config.launch.rdzv_endpoint)
+    except (ValueError, AttributeError):
+        return []
+    problem = _store_port_problem(config, host, port)
+    return [problem] if problem else []
 
 
 def _machines(count: int) -> str:
@@ -421,12 +435,9 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
                                                  "more, or clear fsdp."))
     if problems or not here:
         return problems
-    if host is not None and port is not None and launch.node_rank == 0 and uses_torchrun(config) \
-            and is_this_machine(host) and port_in_use(port):
-        problems.append(Problem("launch.rdzv_endpoint", f"Port {port} is in use by another program on this "
-                                                        "machine, so the rendezvous cannot listen there. Choose "
-                                                        "another port (or leave the endpoint empty on one "
-                                                        "machine: a free port is chosen)."))
+    problem = _store_port_problem(config, host, port) if launch.node_rank == 0 else None
+    if problem:
+        problems.append(problem)
     count = _gpu_count() if gpu_count is None else gpu_count
     wanted = processes_per_node(config)
     if count > 0:
@@ -437,6 +448,17 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
         if problem:
             problems.append(problem)
     return problems
+
+
+def _store_port_problem(config: RunConfig, host: str | None, port: int | None) -> Problem | None:
+    """Machine 0's torchrun listens for the rendezvous on the endpoint's port: where that is this machine and another
+    program holds the port, its line cannot start."""
+    if host is None or port is None or not uses_torchrun(config) or not is_this_machine(host) \
+            or not port_in_use(port):
+        return None
+    return Problem("launch.rdzv_endpoint", f"Port {port} is in use by another program on this machine, so the "
+                                           "rendezvous cannot listen there. Choose another port (or leave the "
+                                           "endpoint empty on one machine: a free port is chosen).")
 
 
 def _more_processes_than_gpus(wanted: int, usable: int, devices: list[int] | None = None) -> Problem:
