@@ -351,8 +351,9 @@ def _nodes_cap(nodes: int) -> Problem | None:
 
 # The longest a machine may wait at the rendezvous for the others. torchrun turns join_timeout into a timedelta and
 # a deadline: 1e100 (accepted before) ended every line in OverflowError ("Python int too large to convert to C int")
-# and 1e12 past the calendar's end, and a machine not there within a day is not coming.
-MAX_JOIN_TIMEOUT_S = 86_400
+# and 1e12 past the calendar's end, and a machine not there within a week is not coming. A week is the Launch tab's
+# own most (its join timeout box), so the box offers nothing validation refuses.
+MAX_JOIN_TIMEOUT_S = 7 * 24 * 3600
 
 
 def _join_timeout_cap(seconds: int) -> Problem | None:
@@ -360,7 +361,7 @@ def _join_timeout_cap(seconds: int) -> Problem | None:
         return None
     said = f"{seconds:,}" if seconds < 10**12 else f"{float(seconds):.0e}"  # 1e100 is not said in 101 digits
     return Problem("launch.join_timeout", f"join_timeout is {said} seconds; a machine can wait at most "
-                                          f"{MAX_JOIN_TIMEOUT_S:,} (a day) for the others. To fix: set "
+                                          f"{MAX_JOIN_TIMEOUT_S:,} (a week) for the others. To fix: set "
                                           "launch.join_timeout to the seconds the slowest machine needs to start "
                                           "its line, e.g. 300 (five minutes, the default).")
 

@@ -9,7 +9,7 @@ from finetune_studio.core import launch
 from finetune_studio.core.config import RunConfig, apply_overrides
 from finetune_studio.core.errors import ConfigError
 
-MESSAGE = ("join_timeout is {} seconds; a machine can wait at most 86,400 (a day) for the others. To fix: set "
+MESSAGE = ("join_timeout is {} seconds; a machine can wait at most 604,800 (a week) for the others. To fix: set "
            "launch.join_timeout to the seconds the slowest machine needs to start its line, e.g. 300 (five minutes, "
            "the default).")
 
@@ -18,16 +18,16 @@ def _config(*overrides: str) -> RunConfig:
     return apply_overrides(RunConfig(), list(overrides))[0]
 
 
-@pytest.mark.parametrize("written, seconds", [("1e100", "1e+100"), ("86401", "86,401"), ("1e12", "1e+12")])
-def test_a_join_timeout_above_a_day_is_refused_in_words(written: str, seconds: str) -> None:
+@pytest.mark.parametrize("written, seconds", [("1e100", "1e+100"), ("604801", "604,801"), ("1e12", "1e+12")])
+def test_a_join_timeout_above_a_week_is_refused_in_words(written: str, seconds: str) -> None:
     problems = launch.launch_problems(_config(f"launch.join_timeout={written}"), gpu_count=0)
     assert [(p.field, p.message) for p in problems] == [("launch.join_timeout", MESSAGE.format(seconds))]
 
 
-def test_a_day_is_the_most_and_is_accepted() -> None:
-    config = _config("launch.join_timeout=86400", "launch.processes=2")
+def test_a_week_is_the_most_and_is_accepted() -> None:
+    config = _config("launch.join_timeout=604800", "launch.processes=2")
     assert launch.launch_problems(config, gpu_count=0) == []
-    assert "join_timeout=86400" in launch.torchrun_args(config, launch.ONE_MACHINE_ENDPOINT)
+    assert "join_timeout=604800" in launch.torchrun_args(config, launch.ONE_MACHINE_ENDPOINT)
 
 
 def test_no_launch_line_is_given_for_a_huge_join_timeout(tmp_path) -> None:
