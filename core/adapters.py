@@ -325,7 +325,7 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     adapter = config.adapter
     method = adapter.method
     if method not in ADAPTER_METHODS:
-        add("method", f"method must be one of {', '.join(ADAPTER_METHODS)} (got {method!r}).")
+        add("method", f"method must be one of {', '.join(ADAPTER_METHODS)} (got {method!r}).{_method_hint(method)}")
         return found
     if method == "full":
         return found  # the other fields are not used: a half-edited adapter form never blocks full fine-tuning
@@ -387,6 +387,18 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
                     add(key, f"The model has no module named {shown}. Its modules that can take an adapter: "
                              f"{', '.join(names)}.")
     return found
+
+
+def _method_hint(method: Any) -> str:
+    """' To fix: write lora.' for a method written in other case or with spaces ('LoRA', ' dora'), or a near miss
+    ('lroa'); '' otherwise. The form's names (LoRA, QLoRA, DoRA) are not the YAML's."""
+    from finetune_studio.core.config import nearest
+
+    if not isinstance(method, str):
+        return ""
+    meant = method.strip().lower()
+    meant = meant if meant in ADAPTER_METHODS else nearest(meant, ADAPTER_METHODS)
+    return f" To fix: write {meant} (method names are lower case)." if meant else ""
 
 
 def _spaced_problem(key: str, names: list[str]) -> str | None:
