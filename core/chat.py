@@ -234,7 +234,7 @@ def columns_in_use(columns: dict[str, str], fmt: str) -> dict[str, str]:
     while the user switches formats (so switching back restores them) but saves only what the run reads: saved,
     they were the unused_parts_note a window user could not act on (the Columns field shows `fmt`'s parts only).
     Under 'auto' (or a format validate refuses) every mapping is kept: the rows decide, or validate names it."""
-    if fmt not in FORMAT_PARTS:
+    if not isinstance(fmt, str) or fmt not in FORMAT_PARTS:
         return dict(columns)
     others = {part for other, parts in FORMAT_PARTS.items() if other != fmt for part in parts}
     return {part: column for part, column in columns.items() if part not in others}

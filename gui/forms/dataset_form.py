@@ -8,6 +8,7 @@ rows at once without tokenizing again.
 from __future__ import annotations
 
 import bisect
+import copy
 import dataclasses
 import os
 import threading
@@ -640,6 +641,9 @@ class DatasetForm(Form):
         self.template_combo.currentIndexChanged.connect(self._chat_edited)
         self.train_on_combo.currentIndexChanged.connect(self._chat_edited)
         self.drop_untrained_check.toggled.connect(self._chat_edited)
+        for key, check in (("chat.drop_untrained_rows", self.drop_untrained_check),
+                           ("dataset.truncation", self.truncation_check)):
+            check.toggled.connect(lambda _=None, k=key: self._loading or getattr(self, "_kept", {}).pop(k, None))
         self.max_length_spin.valueChanged.connect(self._schedule_checks)
         self.truncation_check.toggled.connect(self._schedule_checks)
         self.inspect_button.clicked.connect(self.open_inspector)
@@ -676,6 +680,14 @@ class DatasetForm(Form):
         self._kept = {key: value for key, value, spin in (("max_length", ds.max_length, self.max_length_spin),
                                                          ("test_size", ds.test_size, self.test_size_spin))
                       if not shown_as_is(value, spin)}
+        # The same for values a box or check cannot show: chat.columns that is no mapping of names (columns: q) was
+        # stored as {}, and drop_untrained_rows or truncation written as text ('yes', as the app's YAML reads it)
+        # as the check's true or false; each kept until the user edits its field.
+        columns_ok = isinstance(chat.columns, dict) and all(isinstance(v, str) for v in chat.columns.values())
+        odd = {"chat.columns": (chat.columns, not columns_ok),
+               "chat.drop_untrained_rows": (chat.drop_untrained_rows, not isinstance(chat.drop_untrained_rows, bool)),
+               "dataset.truncation": (ds.truncation, not isinstance(ds.truncation, bool))}
+        self._kept.update({key: copy.deepcopy(value) for key, (value, kept) in odd.items() if kept})
         self._last_chosen = self.source_edit.text().strip()
         self._preview_source = None  # the next preview is of the loaded config: keep its text column
         self._detected_encoding = self._detected_for = None
@@ -694,14 +706,17 @@ class DatasetForm(Form):
         ds.sample_by = self.sample_by_combo.currentData()
         kept = getattr(self, "_kept", {})
         ds.max_length = kept["max_length"] if "max_length" in kept else self.max_length_spin.value()
-        ds.truncation = self.truncation_check.isChecked()
+        ds.truncation = (kept["dataset.truncation"] if "dataset.truncation" in kept
+                         else self.truncation_check.isChecked())
         ds.test_size = kept["test_size"] if "test_size" in kept else round(self.test_size_spin.value(), 4)
         chat = config.chat
         chat.format = self.format_combo.currentData()
-        chat.columns = columns_in_use(self._chat_columns, chat.format)  # switching back restores the others
+        chat.columns = (kept["chat.columns"] if "chat.columns" in kept  # switching back restores the others
+                        else columns_in_use(self._chat_columns, chat.format))
         chat.template = self.template_combo.currentData()
         chat.train_on = self.train_on_combo.currentData()
-        chat.drop_untrained_rows = self.drop_untrained_check.isChecked()
+        chat.drop_untrained_rows = (kept["chat.drop_untrained_rows"] if "chat.drop_untrained_rows" in kept
+                                    else self.drop_untrained_check.isChecked())
 
     def dataset_config(self) -> DatasetConfig:
         config = RunConfig()
@@ -1058,9 +1073,16 @@ class DatasetForm(Form):
     def effective_format(self) -> str:
         """The format a run would read the rows in: the chosen one, or the one detected in the preview."""
         chosen = self.format_combo.currentData()
-        if chosen != "auto":
+        if chosen != "auto" and self._known_format(chosen):
             return chosen
         return self._detection.format if self._detection is not None else "text"
+
+    @staticmethod
+    def _known_format(value: Any) -> bool:
+        """A chat.format the app reads: a loaded config's typo ('chats') or a list ('[text]') is kept in the combo
+        to be stored as written (validation names it at the field), but the form reads the rows as 'auto' would:
+        looked up as a format it raised KeyError or TypeError and the tab failed to load the config."""
+        return isinstance(value, str) and value in FORMAT_NAMES
 
     def detection(self) -> Detection | None:
         return self._detection
@@ -1082,9 +1104,12 @@ class DatasetForm(Form):
         """Format hint, column boxes for the format's parts, and which rows apply (text column or chat settings)."""
         fmt = self.effective_format()
         detection = self._detection
-        if self.format_combo.currentData() == "auto":
+        chosen = self.format_combo.currentData()
+        if chosen == "auto":
             text = (f"Detected: {FORMAT_NAMES[detection.format]} — {detection.reason}." if detection is not None
                     else "Detected from the first rows once the preview has loaded.")
+        elif not self._known_format(chosen):
+            text = f"{chosen!r} is not a row format, so the run cannot start: pick one above."
         else:
             text = f"Rows are read as {FORMAT_NAMES[fmt]}."
             if detection is not None and detection.format != fmt:
@@ -1183,6 +1208,7 @@ class DatasetForm(Form):
     def _column_picked(self, part: str, combo: QComboBox) -> None:
         if self._loading:
             return
+        getattr(self, "_kept", {}).pop("chat.columns", None)  # the user maps the columns now
         value = combo.currentData()
         if value is None:
             self._chat_columns.pop(part, None)

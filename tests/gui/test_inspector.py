@@ -222,6 +222,33 @@ def test_a_format_switch_saves_only_its_mappings_and_switching_back_restores_the
     assert stored.chat.columns == {"prompt": "question", "completion": "reply", "instruction": "question"}
 
 
+@pytest.mark.parametrize(("section", "name", "written"), [
+    ("chat", "format", "chats"), ("chat", "format", ["text"]), ("chat", "columns", "question"),
+    ("chat", "columns", ["question"]), ("chat", "drop_untrained_rows", "yes"), ("dataset", "truncation", "no"),
+])
+def test_a_value_the_dataset_tab_cannot_show_loads_and_is_stored_as_written(qtbot: Any, section: str, name: str,
+                                                                            written: Any) -> None:
+    """A config file's chat.format typo ('chats') or list ('[text]') made the Dataset tab's load raise (KeyError,
+    TypeError: the format looked up as a known one), so the window could not open the config; chat.columns that is
+    no mapping was stored as {}, and a check's value written as text ('yes', as the app's YAML reads it) as the
+    check's true or false, without a word. Each is now stored as written until its field is edited; validation
+    names it at the field."""
+    form = DatasetForm()
+    qtbot.addWidget(form)
+    config = default_config()
+    setattr(getattr(config, section), name, written)
+    form.load(config)
+    stored = default_config()
+    form.store(stored)
+    assert getattr(getattr(stored, section), name) == written
+    if name == "format":
+        assert form.format_hint.text() == f"{written!r} is not a row format, so the run cannot start: pick one above."
+    if name == "drop_untrained_rows":
+        form.drop_untrained_check.setChecked(False)  # the user's own choice replaces what was written
+        form.store(stored)
+        assert stored.chat.drop_untrained_rows is False
+
+
 def test_the_format_can_be_overridden_and_columns_mapped(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
     path = jsonl(tmp_path / "qa.jsonl", [{"question": "Capital of France?", "reply": "Paris.", "note": "x"}] * 3)
     form = DatasetForm()
