@@ -281,7 +281,7 @@ class AdapterForm(Form):
             self.r_edit.set_number(adapter.r)
             self.alpha_edit.set_number(adapter.alpha)
             self.dropout_edit.set_number(adapter.dropout)
-            self.rslora_check.setChecked(bool(adapter.rslora))
+            self.load_check("adapter.rslora", self.rslora_check, adapter.rslora)
             set_combo_value(self.compute_combo, adapter.compute_dtype)
             self._targets = [str(t) for t in adapter.target_modules] if isinstance(adapter.target_modules, list) \
                 else [str(adapter.target_modules)]
@@ -302,7 +302,7 @@ class AdapterForm(Form):
         adapter.r = self.r_edit.value_or_text()
         adapter.alpha = self.alpha_edit.value_or_text()
         adapter.dropout = self.dropout_edit.value_or_text()
-        adapter.rslora = self.rslora_check.isChecked()
+        adapter.rslora = self.stored_check("adapter.rslora", self.rslora_check)
         adapter.compute_dtype = self.compute_combo.currentData()
         adapter.target_modules = list(self._targets)
         adapter.modules_to_save = [m.strip() for m in self.save_edit.text().replace(";", ",").split(",")

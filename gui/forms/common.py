@@ -6,6 +6,7 @@ alike; the base class implements the problem marking and the "no `changed` while
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
 from PySide6.QtGui import QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -339,6 +341,8 @@ class Form(QWidget):
         self._external: dict[str, str] = {}  # the last show_problems() messages per field
         self._warnings: dict[str, str] = {}  # level-WARNING problems per field: shown in amber, never blocking
         self._general_problem_keys: tuple[str, ...] = ()
+        self._kept_checks: dict[str, Any] = {}  # a check's loaded value that is no true/false (load_check)
+        self._watched_checks: set[str] = set()
         self.setStyleSheet(FORM_STYLE)
 
     # ---- the contract
@@ -381,6 +385,25 @@ class Form(QWidget):
             yield
         finally:
             self._loading -= 1
+
+    def load_check(self, key: str, check: QCheckBox, value: Any, present: bool = True) -> None:
+        """Show a true/false setting: ticked for a real true only. A value that is no true/false ('no' as the app's
+        YAML reads it, 5, a list) is kept and stored as written (stored_check) until the user clicks the check, so
+        validation names it at the field: ticked by bool() and stored as true, `trust_remote_code: no` trusted
+        remote code and `private: no` made the repository private, the written value gone. `present` False: the
+        setting is not in the config at all (a training field left out), nothing to keep."""
+        check.setChecked(value is True)
+        if present and not isinstance(value, bool):
+            self._kept_checks[key] = copy.deepcopy(value)
+        else:
+            self._kept_checks.pop(key, None)
+        if key not in self._watched_checks:
+            self._watched_checks.add(key)
+            check.toggled.connect(lambda _=None, k=key: self._loading or self._kept_checks.pop(k, None))
+
+    def stored_check(self, key: str, check: QCheckBox) -> Any:
+        """The value to store for a check loaded by load_check: what was written, until the user clicked it."""
+        return copy.deepcopy(self._kept_checks[key]) if key in self._kept_checks else check.isChecked()
 
     def _edited(self, *_: Any) -> None:
         if not self._loading:

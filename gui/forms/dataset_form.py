@@ -641,9 +641,6 @@ class DatasetForm(Form):
         self.template_combo.currentIndexChanged.connect(self._chat_edited)
         self.train_on_combo.currentIndexChanged.connect(self._chat_edited)
         self.drop_untrained_check.toggled.connect(self._chat_edited)
-        for key, check in (("chat.drop_untrained_rows", self.drop_untrained_check),
-                           ("dataset.truncation", self.truncation_check)):
-            check.toggled.connect(lambda _=None, k=key: self._loading or getattr(self, "_kept", {}).pop(k, None))
         self.max_length_spin.valueChanged.connect(self._schedule_checks)
         self.truncation_check.toggled.connect(self._schedule_checks)
         self.inspect_button.clicked.connect(self.open_inspector)
@@ -666,13 +663,13 @@ class DatasetForm(Form):
             set_combo_value(self.delimiter_combo, ds.delimiter)
             set_combo_value(self.sample_by_combo, ds.sample_by)
             self.max_length_spin.setValue(ds.max_length if isinstance(ds.max_length, int) else 512)
-            self.truncation_check.setChecked(bool(ds.truncation))
+            self.load_check("dataset.truncation", self.truncation_check, ds.truncation)
             self.test_size_spin.setValue(float(ds.test_size) if isinstance(ds.test_size, (int, float)) else 0.1)
             chat = config.chat
             set_combo_value(self.format_combo, chat.format)
             set_combo_value(self.template_combo, chat.template)
             set_combo_value(self.train_on_combo, chat.train_on)
-            self.drop_untrained_check.setChecked(bool(chat.drop_untrained_rows))
+            self.load_check("chat.drop_untrained_rows", self.drop_untrained_check, chat.drop_untrained_rows)
             self._chat_columns = dict(chat.columns) if isinstance(chat.columns, dict) else {}
             self._update_format()
         # A loaded value the spin box cannot show as it is (0, 1.5, "abc", 0.12345) would be clamped or rounded
@@ -680,14 +677,10 @@ class DatasetForm(Form):
         self._kept = {key: value for key, value, spin in (("max_length", ds.max_length, self.max_length_spin),
                                                          ("test_size", ds.test_size, self.test_size_spin))
                       if not shown_as_is(value, spin)}
-        # The same for values a box or check cannot show: chat.columns that is no mapping of names (columns: q) was
-        # stored as {}, and drop_untrained_rows or truncation written as text ('yes', as the app's YAML reads it)
-        # as the check's true or false; each kept until the user edits its field.
-        columns_ok = isinstance(chat.columns, dict) and all(isinstance(v, str) for v in chat.columns.values())
-        odd = {"chat.columns": (chat.columns, not columns_ok),
-               "chat.drop_untrained_rows": (chat.drop_untrained_rows, not isinstance(chat.drop_untrained_rows, bool)),
-               "dataset.truncation": (ds.truncation, not isinstance(ds.truncation, bool))}
-        self._kept.update({key: copy.deepcopy(value) for key, (value, kept) in odd.items() if kept})
+        # The same for chat.columns that is no mapping of names (columns: q), which was stored as {}; the checks
+        # keep theirs by load_check.
+        if not (isinstance(chat.columns, dict) and all(isinstance(v, str) for v in chat.columns.values())):
+            self._kept["chat.columns"] = copy.deepcopy(chat.columns)
         self._last_chosen = self.source_edit.text().strip()
         self._preview_source = None  # the next preview is of the loaded config: keep its text column
         self._detected_encoding = self._detected_for = None
@@ -706,8 +699,7 @@ class DatasetForm(Form):
         ds.sample_by = self.sample_by_combo.currentData()
         kept = getattr(self, "_kept", {})
         ds.max_length = kept["max_length"] if "max_length" in kept else self.max_length_spin.value()
-        ds.truncation = (kept["dataset.truncation"] if "dataset.truncation" in kept
-                         else self.truncation_check.isChecked())
+        ds.truncation = self.stored_check("dataset.truncation", self.truncation_check)
         ds.test_size = kept["test_size"] if "test_size" in kept else round(self.test_size_spin.value(), 4)
         chat = config.chat
         chat.format = self.format_combo.currentData()
@@ -715,8 +707,7 @@ class DatasetForm(Form):
                         else columns_in_use(self._chat_columns, chat.format))
         chat.template = self.template_combo.currentData()
         chat.train_on = self.train_on_combo.currentData()
-        chat.drop_untrained_rows = (kept["chat.drop_untrained_rows"] if "chat.drop_untrained_rows" in kept
-                                    else self.drop_untrained_check.isChecked())
+        chat.drop_untrained_rows = self.stored_check("chat.drop_untrained_rows", self.drop_untrained_check)
 
     def dataset_config(self) -> DatasetConfig:
         config = RunConfig()

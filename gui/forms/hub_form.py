@@ -52,13 +52,13 @@ class HubForm(Form):
     def load(self, config: RunConfig) -> None:
         with self.loading():
             self.repo_edit.setText(config.hub.repo_id or "")
-            self.private_check.setChecked(bool(config.hub.private))
-            self.push_check.setChecked(bool(config.hub.push_when_done))
+            self.load_check("hub.private", self.private_check, config.hub.private)
+            self.load_check("hub.push_when_done", self.push_check, config.hub.push_when_done)
 
     def store(self, config: RunConfig) -> None:
         config.hub.repo_id = self.repo_edit.text().strip()
-        config.hub.private = self.private_check.isChecked()
-        config.hub.push_when_done = self.push_check.isChecked()
+        config.hub.private = self.stored_check("hub.private", self.private_check)
+        config.hub.push_when_done = self.stored_check("hub.push_when_done", self.push_check)
 
     def set_account_text(self, text: str) -> None:
         """Who pushes, as the status bar says it ("Logged in as alice (write token)."); empty hides the line."""

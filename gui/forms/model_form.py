@@ -157,7 +157,7 @@ class ModelForm(Form):
         with self.loading():
             self.source_edit.setText(str(model.name_or_path or ""))
             set_combo_value(self.dtype_combo, model.dtype)
-            self.trust_check.setChecked(bool(model.trust_remote_code))
+            self.load_check("model.trust_remote_code", self.trust_check, model.trust_remote_code)
             self.revision_edit.setText(model.revision or "")
         self.adapter_form.load(config)
         self._model_shown()
@@ -165,7 +165,7 @@ class ModelForm(Form):
     def store(self, config: RunConfig) -> None:
         config.model.name_or_path = self.source_edit.text().strip()
         config.model.dtype = self.dtype_combo.currentData()
-        config.model.trust_remote_code = self.trust_check.isChecked()
+        config.model.trust_remote_code = self.stored_check("model.trust_remote_code", self.trust_check)
         config.model.revision = self.revision_edit.text().strip() or None
         self.adapter_form.store(config)
         self.adapter_form.apply_method_defaults(config)
@@ -196,7 +196,7 @@ class ModelForm(Form):
         config = RunConfig()
         config.model.name_or_path = self.source_edit.text().strip()
         config.model.dtype = self.dtype_combo.currentData()
-        config.model.trust_remote_code = self.trust_check.isChecked()
+        config.model.trust_remote_code = self.stored_check("model.trust_remote_code", self.trust_check)
         config.model.revision = self.revision_edit.text().strip() or None
         return config.model
 

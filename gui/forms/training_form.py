@@ -6,6 +6,7 @@ Tooltips start as short built-in texts and become the installed TrainingArgument
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from typing import Any
@@ -181,6 +182,9 @@ class TrainingForm(Form):
             edit.textEdited.connect(self._edited)
         self.batch_edit.textChanged.connect(self._update_effective_batch)
         self.accum_edit.textChanged.connect(self._update_effective_batch)
+        self._kept_precision: dict[str, Any] = {}
+        self.precision_combo.activated.connect(  # the user picked a precision (the one shown too)
+            lambda _=None: self._loading or self._kept_precision.clear())
         for combo in (self.precision_combo, self.eval_combo, self.save_combo, self.batching_combo):
             combo.activated.connect(self._edited)
         self.batching_combo.currentIndexChanged.connect(self._update_batching_hint)
@@ -202,14 +206,19 @@ class TrainingForm(Form):
             self.accum_edit.set_number(get("gradient_accumulation_steps"))
             self.lr_edit.set_number(get("learning_rate"))
             set_combo_value(self.precision_combo, precision_of(t))
-            self.checkpointing_check.setChecked(bool(get("activation_checkpointing")))
+            self.load_check("training.activation_checkpointing", self.checkpointing_check,
+                            get("activation_checkpointing"), present="activation_checkpointing" in t)
             self.logging_edit.set_number(get("logging_steps"))
             set_combo_value(self.eval_combo, get("eval_strategy") or "no")
             set_combo_value(self.save_combo, get("save_strategy") or "steps")
-            self.best_check.setChecked(bool(get("load_best_model_at_end")))
+            self.load_check("training.load_best_model_at_end", self.best_check, get("load_best_model_at_end"),
+                            present="load_best_model_at_end" in t)
             self.runs_dir_edit.setText(config.runs_dir or "")
             self.name_edit.setText(config.name or "")
             set_combo_value(self.batching_combo, config.dataset.batching)
+        # bf16/fp16 written as no true/false ('yes' as the app's YAML reads it): precision_of shows fp32, and storing
+        # that wrote both false, the written value gone; kept as written until the user picks a precision.
+        self._kept_precision = {key: t[key] for key in ("bf16", "fp16") if key in t and not isinstance(t[key], bool)}
         self._update_effective_batch()
         self._update_batching_hint()
         for key in self._numbers:
@@ -223,13 +232,14 @@ class TrainingForm(Form):
         t["num_train_epochs"] = self.epochs_edit.value_or_text()
         t["per_device_train_batch_size"] = self.batch_edit.value_or_text()
         t["gradient_accumulation_steps"] = self.accum_edit.value_or_text()
-        t["activation_checkpointing"] = self.checkpointing_check.isChecked()
+        t["activation_checkpointing"] = self.stored_check("training.activation_checkpointing", self.checkpointing_check)
         t["learning_rate"] = self.lr_edit.value_or_text()
         t["logging_steps"] = self.logging_edit.value_or_text()
         t["eval_strategy"] = self.eval_combo.currentData()
         t["save_strategy"] = self.save_combo.currentData()
-        t["load_best_model_at_end"] = self.best_check.isChecked()
+        t["load_best_model_at_end"] = self.stored_check("training.load_best_model_at_end", self.best_check)
         set_precision(t, self.precision_combo.currentData())
+        t.update(copy.deepcopy(self._kept_precision))
         config.runs_dir = self.runs_dir_edit.text().strip() or None
         config.name = self.name_edit.text().strip()
         config.dataset.batching = self.batching_combo.currentData()

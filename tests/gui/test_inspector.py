@@ -244,9 +244,10 @@ def test_a_value_the_dataset_tab_cannot_show_loads_and_is_stored_as_written(qtbo
     if name == "format":
         assert form.format_hint.text() == f"{written!r} is not a row format, so the run cannot start: pick one above."
     if name == "drop_untrained_rows":
-        form.drop_untrained_check.setChecked(False)  # the user's own choice replaces what was written
+        assert not form.drop_untrained_check.isChecked()  # 'yes' is no true: unticked (common.Form.load_check)
+        form.drop_untrained_check.setChecked(True)  # the user's own choice replaces what was written
         form.store(stored)
-        assert stored.chat.drop_untrained_rows is False
+        assert stored.chat.drop_untrained_rows is True
 
 
 def test_the_format_can_be_overridden_and_columns_mapped(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
