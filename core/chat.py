@@ -850,12 +850,43 @@ def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
                                          "{prompt: question, completion: answer}."))
     else:
         problems.extend(("chat.columns", message) for message in _unknown_parts(chat.columns or {}))
+        problems.extend(("chat.columns", message) for message in _shared_columns(chat.columns or {}))
     template = chat.template
-    if not isinstance(template, str) or not (template == "auto" or template in NAMED_TEMPLATES
-                                              or is_template_text(template)):
-        problems.append(("chat.template", f"Unknown chat template {template!r}. Choose auto, "
-                                          f"{', '.join(NAMED_TEMPLATES)}, or give the template's Jinja text."))
+    choose = f"Choose auto, {', '.join(NAMED_TEMPLATES)}, or give the template's Jinja text."
+    if template is None or (isinstance(template, str) and not template.strip()):
+        problems.append(("chat.template", f"chat.template is empty. To fix: {choose[0].lower()}{choose[1:]}"))
+    elif not isinstance(template, str) or not (template == "auto" or template in NAMED_TEMPLATES
+                                                or is_template_text(template)):
+        problems.append(("chat.template", f"Unknown chat template {template!r}. {choose}"))
+    elif is_template_text(template):
+        problems.extend(("chat.template", message) for message in _template_syntax(template))
     return problems
+
+
+def _shared_columns(columns: dict[str, str]) -> list[str]:
+    """A message for each column chat.columns maps to two parts or more ({prompt: text, completion: text}): the run
+    trained on rows whose prompt and answer were the same text, without a word."""
+    parts_of: dict[str, list[str]] = {}
+    for part, column in columns.items():
+        parts_of.setdefault(column, []).append(part)
+    return [f"chat.columns maps column {column!r} to {' and '.join(repr(p) for p in parts)}: each part needs a "
+            "column of its own. To fix: map each part to the column that holds it."
+            for column, parts in parts_of.items() if len(parts) > 1]
+
+
+def _template_syntax(template: str) -> list[str]:
+    """The Jinja syntax error of a chat template given as text, said at chat.template: it was found only when a row
+    was rendered, and then said of dataset.source as a row problem ('Fix or remove these rows'), or not at all for
+    plain-text data, which never renders it."""
+    import jinja2
+
+    try:
+        jinja2.Environment().parse(template)
+    except jinja2.TemplateSyntaxError as exc:
+        said = str(exc.message).rstrip(".")
+        return [f"chat.template's Jinja text has a syntax error at line {exc.lineno}: {said}. To fix: correct the "
+                "template, or choose auto or a named template."]
+    return []
 
 
 def warnings_for(config: RunConfig) -> list[Problem]:
