@@ -6,3 +6,4 @@ whichever of the two is on screen, and never "loading" for something the user di
 
 EMPTY = "Press Start: the loss appears here as the model trains."
 STARTING = "Starting the run: the loss appears here from its first step."
+WAITING = "The run's chart appears once the training libraries are loaded."

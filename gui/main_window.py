@@ -178,6 +178,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         # (_warm_imported), or at once when something needs it sooner (install_chart).
         self.chart: Any = None
         self._chart_backlog: list[dict] | None = None  # a starting run's events, kept until its first step
+        self._chart_waiting: list[Callable[[Any], None]] = []  # a recorded run's, until the warm-up built the chart
         self.chart_area = QStackedWidget()
         self.chart_placeholder = QLabel(chart_texts.EMPTY, objectName="chart_placeholder")
         self.chart_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -392,6 +393,19 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.chart_area.indexOf(self.chart) < 0:
             self.chart_area.addWidget(self.chart)
             self.chart_area.setCurrentWidget(self.chart)
+        waiting, self._chart_waiting = self._chart_waiting, []
+        for action in waiting:
+            action(self.chart)
+
+    def _with_chart(self, action: Callable[[Any], None]) -> None:
+        """action(chart) once the chart is built: now when it is, or when the warm-up has imported pyqtgraph and
+        built it in steps (_show_chart). Built at once instead (install_chart), the import and the construction
+        froze a window whose user opened a run during the warm-up for 0.5-1.2 s (helper-87's measurement)."""
+        if (self.chart is None or not self.chart.built) and self.warmup.running:
+            self._chart_waiting.append(action)
+            self.chart_placeholder.setText(chart_texts.WAITING)
+            return
+        action(self.install_chart())
 
     def install_chart(self) -> Any:
         """The live chart, built now if the warm-up has not built it yet (imports pyqtgraph if needed)."""
@@ -465,6 +479,8 @@ class MainWindow(ConfigDocument, QMainWindow):
     @Slot(str, str)
     def _warm_failed(self, message: str, details: str) -> None:
         self.warm_error = message
+        if self._chart_waiting:  # no staged chart is coming: built now, the runs it waited for shown
+            self.install_chart()
         self.try_tab.waits_for_stack = False  # nothing to wait for: it lists the runs (and says what fails) itself
         self.stack_label.setText("The training stack failed to load")
         if self.start_queued:
@@ -856,7 +872,7 @@ class MainWindow(ConfigDocument, QMainWindow):
 
         events, offset = read_metrics(RunFolder(Path(run_dir)).metrics_path)
         events = [event for event in events if isinstance(event, dict)]
-        self.install_chart().load_events(events)
+        self._with_chart(lambda chart: chart.load_events(events))
         self.hardware_panel.load_events(events)
         self.progress.reset()
         for event in events:
@@ -866,13 +882,13 @@ class MainWindow(ConfigDocument, QMainWindow):
 
     def _show_recorded_event(self, event: dict) -> None:
         """A new line of a run another process writes (the Runs tab follows it): chart and progress."""
-        self.install_chart().add_event(event)
+        self._with_chart(lambda chart: chart.add_event(event))
         self.hardware_panel.add_event(event)
         self.progress.add_event(event)
 
     def forget_run(self) -> None:
         """The shown run's folder was deleted: nothing left to show, resume or open."""
-        self.install_chart().clear()
+        self._with_chart(lambda chart: chart.clear())
         self.progress.reset()
         self.session.forget_run()
 
