@@ -68,6 +68,7 @@ def test_a_send_that_loads_the_models_answers_with_their_defaults_and_shows_them
     qtbot.addWidget(tab)
     try:
         box = tab.settings_box
+        tab.refresh_runs()  # listed as showing the tab lists it (7935d23), without the load showing starts
         assert tab.loaded is None and tab.target_combo.currentText() == "final model"
         assert (box.sample.isChecked(), box.temperature.value(), box.top_k.value()) == (False, 1.0, 50)
         box.max_new_tokens.setValue(3)  # the user's own: it stays
