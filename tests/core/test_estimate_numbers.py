@@ -295,7 +295,13 @@ def test_tied_embedding_transient_is_what_a_real_backward_holds(tmp_path: Path, 
     model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype="float32")
     for micro_batches, result in ((1, one), (2, two)):
         real = backward_peak_above_gradients(model, batch=1, length=8, micro_batches=micro_batches)
-        if tied:
+        if tied and micro_batches == 2:
+            # Accumulating into the existing gradient is out of place (3 x: the sum is new) or in place (2 x) as
+            # torch's AccumulateGrad finds the gradient referenced elsewhere or not, which varied between runs (a
+            # fresh-clone CI saw 2 x once, 8,290,308 bytes, where runs here see 3 x): the estimate takes the larger.
+            assert any(real == pytest.approx(times * embedding, rel=0.1) for times in (2, 3)), real
+            assert real <= result.tied_transient * 1.1
+        elif tied:
             assert real == pytest.approx(result.tied_transient, rel=0.1)
         else:
             assert real < embedding * (1.1 if micro_batches == 2 else 0.1)  # accumulation: one incoming gradient
