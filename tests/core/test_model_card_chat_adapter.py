@@ -5,7 +5,6 @@ did not load it). The snippet is run as written, on the exported adapter in plac
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,47 +12,13 @@ from typing import Any
 import pytest
 
 from finetune_studio.core.model_card import render_model_card
-from tests.helpers import small_config
-
-ROWS = [{"messages": [{"role": "user", "content": f"Which sign is day {i}?"},
-                      {"role": "assistant", "content": "Leo, the lion."}]} for i in range(16)]
-
-
-@pytest.fixture(scope="module")
-def lora_chat_run(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from finetune_studio.core.training import run
-
-    root = tmp_path_factory.mktemp("chat-card")
-    data = root / "chats.jsonl"
-    data.write_text("".join(json.dumps(row) + "\n" for row in ROWS), encoding="utf-8")
-    config = small_config(data, root / "runs", max_steps=1, eval_strategy="no", save_strategy="no",
-                          load_best_model_at_end=False)
-    config.name = "lora-chat"
-    config.adapter.method = "lora"
-    result = run(config)
-    assert result.state == "finished", result.message
-    return Path(result.run_dir)
+from tests.core.test_generate_chat_stops import _emit_at, lora_chat_run  # noqa: F401 - a fixture
 
 
 def _snippet(card: str) -> str:
     found = re.search(r"## Use it\n\n```python\n(.*?)```", card, re.S)
     assert found, card
     return found.group(1)
-
-
-def _end_at_fourth_token(model: Any, token: int) -> Any:
-    """Make the output head pick `token` at its 4th forward pass (the prompt's is the first): a model that learned
-    to end its reply there."""
-    calls = [0]
-
-    def hook(_module: Any, _inputs: Any, logits: Any) -> Any:
-        calls[0] += 1
-        if calls[0] == 4:
-            logits = logits.clone()
-            logits[..., -1, token] = logits.max() + 100
-        return logits
-
-    return model.get_output_embeddings().register_forward_hook(hook)
 
 
 @pytest.mark.slow
@@ -73,7 +38,7 @@ def test_a_chat_adapters_card_snippet_chats_and_stops_at_the_end_of_turn(lora_ch
     model, tokenizer = scope["model"], scope["tokenizer"]
     assert isinstance(model, PeftModel)
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    handle = _end_at_fourth_token(model.get_base_model(), end)
+    handle = _emit_at(model.get_base_model(), end, step=4)
     try:
         exec("output = " + answer.split("\n")[0], scope)
     finally:
