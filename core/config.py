@@ -359,7 +359,8 @@ def _declared_hints() -> list[tuple[str, Any]]:
             for name, hint in typing.get_type_hints(cls).items()]
 
 
-def _text_paths() -> list[tuple[Any, ...]]:
+@functools.lru_cache(maxsize=1)  # RunConfig's fields are fixed: computed once, not at each config file read
+def _text_paths() -> tuple[tuple[Any, ...], ...]:
     """Where a config file holds RunConfig's text, as PyYAML path-resolver paths: a text field (("name",),
     ("dataset", "source"), and ("model", "model_name_or_path") under its old name too), and each entry of a list or
     mapping of text (prompts, adapter.target_modules, chat.columns' values) besides the field itself (`prompts:
@@ -375,7 +376,7 @@ def _text_paths() -> list[tuple[Any, ...]]:
         elif origin in (list, dict) and args[-1] is str:
             entry = (origin, None)  # (list or dict, None): any entry's value, never a mapping's key
             paths += [path for each in names for path in ((*head, each), (*head, each, entry))]
-    return paths
+    return tuple(paths)
 
 
 def is_text_type(hint: Any) -> bool:
