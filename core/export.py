@@ -62,6 +62,9 @@ class ExportError(FinetuneError):
 NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND = "not_an_adapter_run", "out_unusable", "unknown_kind"
 CANNOT_WRITE, NO_SPACE, WRITE_FAILED = "cannot_write", "no_space", "write_failed"
 TRAINING_HERE = "training_here"  # a run trains in this process, so nothing may be merged in it (merge_refusal)
+# Some process trains the run now (training_text): wait until it ends, or stop it. Not bad input, as a push's refusal
+# (core.hub.RUN_TRAINING) is not: the command line exits 1 for both.
+RUN_TRAINING = "run_training"
 BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE})
 WRITE_KINDS = frozenset({CANNOT_WRITE, NO_SPACE, WRITE_FAILED})  # ExportError.problem says what went wrong
 
@@ -97,14 +100,25 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder,
             raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its model folder is already a "
                               f"whole model that loads as it is: {model_dir}. Export is for adapter runs (LoRA, "
                               "QLoRA, DoRA).", NOT_AN_ADAPTER_RUN)
-        raise ExportError((None if checked else training_text(folder, "exported")) or no_model_text(folder, "export"))
+        _refuse_while_training(folder, checked)
+        raise ExportError(no_model_text(folder, "export"))
     if not (model_dir / ADAPTER_WEIGHTS_FILE).is_file():
         raise ExportError(f"{model_dir} has {ADAPTER_CONFIG_FILE} but no {ADAPTER_WEIGHTS_FILE}: the adapter's "
                           f"weights are missing. To fix: {model_fix(folder)}")
-    problem = None if checked else shipping_problem(folder.path, "exported")
+    _refuse_while_training(folder, checked)
+    problem = None if checked else shipping_problem(folder.path, "exported", busy_check=False)  # damage alone
     if problem:
         raise ExportError(problem)
     return folder, model_dir, adapter
+
+
+def _refuse_while_training(folder: RunFolder, checked: bool) -> None:
+    """ExportError of kind RUN_TRAINING when some process trains the run now (training_text), unless the caller
+    `checked` it: the same refusal a push makes with core.hub's RUN_TRAINING, so code tells it from a damaged model
+    (no kind: its fix is not to wait) without reading the sentence."""
+    training = None if checked else training_text(folder, "exported")
+    if training:
+        raise ExportError(training, RUN_TRAINING)
 
 
 def shipping_problem(run_dir: Path, what: str, busy_check: bool = True) -> str | None:
