@@ -416,10 +416,13 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
     partial = _prepare_out(out_dir, overwrite, "adapter")
+    stops = None if (model_dir / "generation_config.json").is_file() else _adapter_stops(folder, model_dir)
 
     def copy(into: Path) -> None:
         for path in files:
             shutil.copy2(path, into / path.name)
+        if stops is not None:  # what the run's saves write now, for one saved before they did
+            stops.save_pretrained(str(into))
 
     written = _write(partial, out_dir, "adapter", copy)
     base = adapter.get("base_model_name_or_path")
@@ -427,6 +430,34 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
                         f"its base model {base} with peft: AutoPeftModelForCausalLM.from_pretrained('{out_dir}')."
                         + _stops_note(out_dir, written))
+
+
+def _adapter_stops(folder: RunFolder, model_dir: Path) -> Any:
+    """The generation_config.json a chat adapter run's model folder lacks (saved before its saves wrote one): its
+    base's with the template's end of turn among the stops (add_run_stops), so the export carries it as a newer
+    run's does and says to load it (_stops_note); None for a text run, or where the run's config, tokenizer or base
+    cannot be read (the export is then the copy it always was)."""
+    from finetune_studio.core.config import load_config
+    from finetune_studio.core.generate import is_chat_run
+
+    try:
+        config = load_config(folder.config_path)[0]
+    except (FinetuneError, OSError):
+        return None
+    if not is_chat_run(config, model_dir):  # a text run: nothing to load (transformers) for
+        return None
+    from transformers import AutoTokenizer, GenerationConfig
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        generation = _base_generation_config(config)
+        if generation is None:  # none saved with the base: the one transformers derives from its config
+            from finetune_studio.core.adapter_layout import _load_config
+
+            generation = GenerationConfig.from_model_config(_load_config(config.model))
+    except Exception:  # noqa: BLE001 - a base or tokenizer that cannot be read here: the plain copy
+        return None
+    return generation if add_run_stops(generation, config, model_dir, tokenizer) else None
 
 
 def _stops_note(out_dir: Path, written: list[str]) -> str:
@@ -507,10 +538,11 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     merged = adapted.merge_and_unload()  # a chat run's added token rows merge in too
     from transformers import AutoTokenizer, GenerationConfig
 
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))  # as the run saved it (its pad token set)
     if (model_dir / "generation_config.json").is_file():  # a chat run's stop tokens (the end of a reply)
         merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
-
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))  # as the run saved it (its pad token set)
+    else:  # the base's, as loaded: a chat run saved before its stops were saved with it gets them here
+        add_run_stops(merged.generation_config, config, model_dir, tokenizer)
     partial = _prepare_out(out_dir, overwrite, "merged model")
 
     def save(into: Path) -> None:
@@ -670,14 +702,8 @@ def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
     if (model_dir / "generation_config.json").is_file():  # a chat run's, which export_merged keeps
         model.generation_config = GenerationConfig.from_pretrained(str(model_dir))
     else:  # the base model's own, as from_pretrained loads it with the weights (a Hub id's only when cached)
-        from finetune_studio.core.adapter_layout import config_source
-
-        source, kwargs = config_source(config.model)
-        kwargs.pop("trust_remote_code", None)
-        try:
-            model.generation_config = GenerationConfig.from_pretrained(source, local_files_only=True, **kwargs)
-        except (OSError, ValueError):
-            pass  # none saved: the one transformers derives from the config, as the merged model then has
+        model.generation_config = _base_generation_config(config) or model.generation_config  # else: derived from
+        add_run_stops(model.generation_config, config, model_dir, tokenizer)  # the config, as the merged model's
     files = weight_files(model, shard_limit(model))
     with tempfile.TemporaryDirectory(prefix="finetune-studio-merged-files-") as tmp:
         model.config.dtype = str(model.dtype).removeprefix("torch.")  # as save_pretrained writes it
@@ -688,6 +714,55 @@ def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
         tokenizer.save_pretrained(tmp)
         files += [(p.relative_to(tmp).as_posix(), p.stat().st_size) for p in Path(tmp).rglob("*") if p.is_file()]
     return sorted(files)
+
+
+def _base_generation_config(config: Any) -> Any:
+    """The base model's own generation_config.json as from_pretrained loads it with the weights (a Hub id's only
+    when cached); None when it has none saved (transformers then derives one from the model's config)."""
+    from transformers import GenerationConfig
+
+    from finetune_studio.core.adapter_layout import config_source
+    from finetune_studio.core.errors import FinetuneError
+
+    try:
+        source, kwargs = config_source(config.model)
+    except FinetuneError:
+        return None
+    kwargs.pop("trust_remote_code", None)
+    try:
+        return GenerationConfig.from_pretrained(source, local_files_only=True, **kwargs)
+    except (OSError, ValueError):
+        return None
+
+
+def run_stops(config: Any, model_dir: Path, tokenizer: Any) -> list[int]:
+    """The ids a chat run's replies end with: its template's end of turn (core.chat.end_of_turn), as the run
+    trained them, core.chat.prepare_model adds them to its generation_config and core.generate stops at them;
+    [] for a text run (core.generate.is_chat_run: its config, else the chat template saved with its tokenizer)."""
+    from finetune_studio.core.chat import end_of_turn
+    from finetune_studio.core.generate import chat_template, is_chat_run
+
+    if not is_chat_run(config, model_dir):
+        return []
+    return end_of_turn(tokenizer, chat_template(tokenizer, config.chat))[0]
+
+
+def add_run_stops(generation_config: Any, config: Any, model_dir: Path, tokenizer: Any) -> bool:
+    """Put a chat run's end of turn (run_stops) among `generation_config`'s stops, and its pad token where it has
+    none, as core.chat.prepare_model does for a run that trains now; whether anything was added. For a model folder
+    saved without generation_config.json: an adapter run's from before its saves wrote one (02da590; a run whose
+    final save was finished from such a checkpoint on resume too), which exported with its base's stops alone, so
+    a merged export's replies ran on past <|im_end|> to max_new_tokens in plain transformers."""
+    from finetune_studio.core.chat import with_stops
+
+    stops = run_stops(config, model_dir, tokenizer)
+    if not stops:
+        return False
+    before = generation_config.eos_token_id
+    generation_config.eos_token_id = with_stops(before, stops)
+    if generation_config.pad_token_id is None and tokenizer.pad_token_id is not None:
+        generation_config.pad_token_id = tokenizer.pad_token_id
+    return generation_config.eos_token_id != before
 
 
 def export_run(run_dir: Path, kind: str, out_dir: Path | None = None, overwrite: bool = False,
