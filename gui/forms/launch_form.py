@@ -9,6 +9,7 @@ machine's exact torchrun line (core.launch.node_commands). The GPUs (`launch.dev
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ class LaunchForm(Form):
         self._copied_for: tuple | None = None  # what those lines were made from (see _line_inputs)
         self._blockers: list[str] = []  # the launch problems validation found last: Copy waits for their fix
         self._shown_warnings: list[Problem] = []  # warnings on these fields the window's last check passed in
-        self._kept: dict[str, Any] = {}  # loaded values a box cannot show as they are (see load)
+        self._kept: dict[str, Any] = {}  # loaded values a field cannot show as they are (see load)
         self._refused: set[str] = set()  # COUNTED fields validation refused last (a cap the box allows), until edited
         self._following = False  # Machines is clamping This machine's number: not the user's edit of that box
 
@@ -123,6 +124,8 @@ class LaunchForm(Form):
         for spin in (self.processes_spin, self.nodes_spin, self.node_rank_spin, self.join_timeout_spin):
             spin.valueChanged.connect(self._edited)
             spin.valueChanged.connect(self._update_summary)
+        # first: the user's edit of the field (typing, its clear button) replaces a kept endpoint that is no text
+        self.endpoint_edit.textEdited.connect(lambda _=None: self._own_edit("rdzv_endpoint"))
         self.endpoint_edit.textEdited.connect(self._edited)
         self.endpoint_edit.textEdited.connect(self._update_summary)
         self._update_summary()
@@ -138,7 +141,7 @@ class LaunchForm(Form):
             # clamps it.
             self._follow_machines(keep=rank)
             self.node_rank_spin.setValue(rank)
-            self.endpoint_edit.setText(launch.rdzv_endpoint if isinstance(launch.rdzv_endpoint, str) else "")
+            self.endpoint_edit.setText(self._endpoint_shown(launch.rdzv_endpoint))
             usable = isinstance(launch.join_timeout, int) and not isinstance(launch.join_timeout, bool)
             self.join_timeout_spin.setValue(launch.join_timeout if usable else 300)
         # A loaded value a box cannot show as it is (1000 processes past its 256, "two", 0, -1, 1.5) would be
@@ -146,7 +149,23 @@ class LaunchForm(Form):
         # validation names it at the field.
         self._kept = {key: getattr(launch, key) for key, spin in self._spins().items()
                       if not shown_as_is(getattr(launch, key), spin)}
+        # The same for a rendezvous endpoint that is no text (a list, true, a mapping): the field shows it as the
+        # file writes it and it is stored as written until the user edits the field. It showed empty and was saved
+        # as "" (one machine, a free port), the written value gone without a word; validation refuses it in words.
+        if launch.rdzv_endpoint is not None and not isinstance(launch.rdzv_endpoint, str):
+            self._kept["rdzv_endpoint"] = copy.deepcopy(launch.rdzv_endpoint)
         self._update_summary()
+
+    @staticmethod
+    def _endpoint_shown(value: Any) -> str:
+        """The Rendezvous field's text for a loaded launch.rdzv_endpoint: text as it is, anything else as a YAML
+        file writes it on one line ([a, b], true), so the field and validation's message under it name the same
+        value; nothing for none."""
+        if value is None or isinstance(value, str):
+            return value or ""
+        from finetune_studio.gui.forms.arguments_panel import yaml_text  # the "All arguments" tab's rendering
+
+        return yaml_text(value)
 
     def _spins(self) -> dict[str, QSpinBox]:
         return {"processes": self.processes_spin, "nodes": self.nodes_spin, "node_rank": self.node_rank_spin,
@@ -207,7 +226,8 @@ class LaunchForm(Form):
             kept = self._kept.get(key)
             usable = key in self._kept and not (numbers_only and (not isinstance(kept, int) or isinstance(kept, bool)))
             setattr(config.launch, key, kept if usable else spin.value())
-        config.launch.rdzv_endpoint = self.endpoint_edit.text().strip()
+        config.launch.rdzv_endpoint = (copy.deepcopy(self._kept["rdzv_endpoint"]) if "rdzv_endpoint" in self._kept
+                                       else self.endpoint_edit.text().strip())
 
     def current_config(self) -> RunConfig:
         """The last loaded config with this form's values: what the copied lines and the summary describe."""
