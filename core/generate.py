@@ -334,11 +334,15 @@ def _what_exists(run_dir: Path) -> str:
     return said
 
 
-def is_chat_run(config: RunConfig | None, tokenizer_dir: Path | None) -> bool:
-    """A run trained on instructions or conversations: its config names a chat format, or (format 'auto') its data
-    renders as chats, as the run decided (core.chat.renders_as_chat). Only when that cannot be told (a Hub
-    dataset, data gone since) or for a model folder outside a run: the tokenizer saved with it carries a chat
-    template. The template alone made a text run answer as a chat: a base like Qwen3 ships one (helper-50)."""
+def is_chat_run(config: RunConfig | None, tokenizer_dir: Path | None, run_dir: Path | None = None) -> bool:
+    """A run trained on instructions or conversations: as the run recorded it when it began training
+    (RunFolder.trained_as_chat); for a run from before that, its config names a chat format, or (format 'auto') its
+    data renders as chats (core.chat.renders_as_chat). Only when that cannot be told (a Hub dataset, data gone
+    since) or for a model folder outside a run: the tokenizer saved with it carries a chat template. The template
+    alone made a text run answer as a chat: a base like Qwen3 ships one (helper-50)."""
+    recorded = RunFolder(run_dir).trained_as_chat() if run_dir is not None else None
+    if recorded is not None:
+        return recorded
     if config is not None:
         from finetune_studio.core.chat import renders_as_chat
 
@@ -421,7 +425,7 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
         base = dataclasses.replace(config.model)
         tokenizer_dir = chosen.path if (chosen.path / "tokenizer_config.json").is_file() else RunFolder(
             run_dir).model_dir
-        return Source(chosen, base, run_dir, is_chat_run(config, tokenizer_dir), config.chat, notes)
+        return Source(chosen, base, run_dir, is_chat_run(config, tokenizer_dir, run_dir), config.chat, notes)
     if not _is_model_folder(path):
         raise InputError(f"{path} is neither a run folder (no config.yaml) nor a model folder (no config.json or "
                          "adapter_config.json). To fix: pick the run's folder or the folder save_pretrained wrote.")

@@ -99,6 +99,19 @@ class RunFolder:
                                                         "message": "No status recorded."}
         return _with_liveness(status, self.path)
 
+    def trained_as_chat(self) -> bool | None:
+        """Whether the run trained its rows as chats (a chat template, labels on the replies) or as plain text, as
+        it decided when it read its data (status.json's "chat", written as training begins); None for a run that
+        never got that far, or one from before the app recorded it. The Try tab, `generate` and export ask it: a
+        decision made again from the data reads the dataset (~0.2 s on the GUI thread), cannot be made for a Hub
+        dataset or data moved since, and a text run's tokenizer may carry its base's chat template all the same."""
+        try:
+            status = read_json(self.status_path)
+        except (OSError, ValueError):
+            return None
+        chat = status.get("chat") if isinstance(status, dict) else None
+        return chat if isinstance(chat, bool) else None
+
     def write_status(self, state: str, message: str = "", **extra: Any) -> dict[str, Any]:
         try:
             previous = read_json(self.status_path)

@@ -1044,7 +1044,7 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict when tqdm is off; events replace it
     phase("train", "Training")
-    folder.write_status("running", "Training")
+    folder.write_status("running", "Training", chat=chat_data is not None)  # the run's decision (trained_as_chat)
     output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     step, max_steps = trainer.state.global_step, trainer.state.max_steps
     state.update(step=step, max_steps=max_steps)
