@@ -71,6 +71,7 @@ from finetune_studio.gui.forms.common import (
     narrow_combo,
     section,
     set_combo_value,
+    set_problem,
     shown_as_is,
 )
 from finetune_studio.gui.small_plot import style_small_plot
@@ -1078,6 +1079,36 @@ class DatasetForm(Form):
     def detection(self) -> Detection | None:
         return self._detection
 
+    def _format_unread(self) -> bool:
+        """The combo holds a loaded chat.format the app does not read (a typo, a list): the hint says so."""
+        chosen = self.format_combo.currentData()
+        return chosen != "auto" and not self._known_format(chosen)
+
+    def _mark_unknown_format(self) -> None:
+        """The hint under Row format is the field's message while it says the format is none the app reads: red,
+        as the message line is; back to a muted hint once a format is picked."""
+        role = "error" if self._format_unread() else None
+        if self.format_hint.property("role") != role:
+            self.format_hint.setProperty("role", role)
+            self.format_hint.style().unpolish(self.format_hint)
+            self.format_hint.style().polish(self.format_hint)
+        self._refresh_mark("chat.format")
+
+    def _refresh_mark(self, key: str) -> None:
+        """A chat.format the app does not read is said once, by the hint under the box (it names the value and
+        what to do, in the tab's words: "'chatml_typo' is not a row format, so the run cannot start: pick one
+        above."): validation's line about the same value ("chat.format must be one of auto, text, …") said it again
+        beneath. The box keeps its red border, and its tooltip validation's words; the header lists them."""
+        if key != "chat.format" or key not in self._fields or not self._format_unread():
+            super()._refresh_mark(key)
+            return
+        field = self._fields[key]
+        message = self._input_errors.get(key) or self._external.get(key) or self.format_hint.text()
+        set_problem(field.widget, message, field.tooltip)
+        if isinstance(field.error, QLabel):  # made: hide what it said of the format shown before
+            field.error.setText("")
+            field.error.hide()
+
     def _format_changed(self) -> None:
         self._stats_key = None  # the lengths shown were of the other format's rows (text column or rendered)
         self._update_format()
@@ -1106,6 +1137,7 @@ class DatasetForm(Form):
             if detection is not None and detection.format != fmt:
                 text += f" The data looks like {FORMAT_NAMES[detection.format]} ({detection.reason})."
         self.format_hint.setText(text)
+        self._mark_unknown_format()
         self._build_column_boxes(fmt)
         chat = fmt != "text"
         for caption in self._chat_rows:
