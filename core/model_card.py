@@ -100,6 +100,48 @@ def _final_losses(status: dict[str, Any], events: list[dict[str, Any]]) -> tuple
     return train_loss, eval_loss
 
 
+def _train_loss_text(status: dict[str, Any], events: list[dict[str, Any]], value: float | None) -> str:
+    """The card's final train loss (`value`, from _final_losses), saying where it is not the loss at the run's last
+    step: the last one logged, when no loss was logged in the steps after it (a resumed run whose steps after the
+    resume logged none; windows that trained no token), or the Trainer's mean over the steps trained after a resume
+    alone, when the run logged no loss step by step (logging_strategy no: the figure is that stretch's, not the
+    run's, as an uninterrupted run's would be)."""
+    if value is None:
+        return "n/a"
+    text = f"{value:.4f}"
+    train, _evals = loss_points(events)
+    step = status.get("step")
+    final = step if isinstance(step, int) and not isinstance(step, bool) else None
+    logged = next((x for x, y in reversed(train) if y == value), None)
+    if logged is not None:
+        if final is not None and logged < final:
+            after = final - int(logged)
+            return (f"{text} (the last loss logged, at step {logged:g}; none was logged in the {after} "
+                    f"step{'' if after == 1 else 's'} after it)")
+        return text
+    start = _summary_start(events, value)
+    if start and final is not None and final > start:
+        span = f"step {final}" if final - start == 1 else f"steps {start + 1} to {final}"
+        return (f"{text} (the mean over {span} alone: the run was resumed from step {start}, and it logged no loss "
+                "step by step, so the steps before are not in it)")
+    return text
+
+
+def _summary_start(events: list[dict[str, Any]], value: float) -> int | None:
+    """The step the Trainer's summary that reported `value` as its train_loss began at (its train_begin's
+    start_step: 0 unless resumed); None when no summary reported it."""
+    start, found = 0, None
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        if event.get("event") == "train_begin":
+            begun = event.get("start_step")
+            start = begun if isinstance(begun, int) and not isinstance(begun, bool) else 0
+        elif event.get("event") == "summary" and _finite(event.get("train_loss")) == value:
+            found = start
+    return found
+
+
 def _nice_ticks(low: float, high: float, count: int = 5, integer: bool = False) -> list[float]:
     """Round tick values that cover [low, high]: the first at or below low, the last at or above high."""
     if high <= low:
@@ -340,7 +382,7 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     step, max_steps = status.get("step"), status.get("max_steps")
     if isinstance(step, int) and step:
         lines.append(f"- Steps: {step}" + (f" of {max_steps}" if isinstance(max_steps, int) and max_steps else ""))
-    lines.append(f"- Final train loss: {train_loss:.4f}" if train_loss is not None else "- Final train loss: n/a")
+    lines.append(f"- Final train loss: {_train_loss_text(status, events, train_loss)}")
     lines.append(f"- Final eval loss: {eval_loss:.4f}" if eval_loss is not None
                  else "- Final eval loss: n/a (no evaluation split)")
     lines.append("")
