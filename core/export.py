@@ -444,7 +444,7 @@ def _adapter_stops(folder: RunFolder, model_dir: Path) -> Any:
         config = load_config(folder.config_path)[0]
     except (FinetuneError, OSError):
         return None
-    if not is_chat_run(config, model_dir):  # a text run: nothing to load (transformers) for
+    if not is_chat_run(config, model_dir, folder.path):  # a text run: nothing to load (transformers) for
         return None
     from transformers import AutoTokenizer, GenerationConfig
 
@@ -457,7 +457,7 @@ def _adapter_stops(folder: RunFolder, model_dir: Path) -> Any:
             generation = GenerationConfig.from_model_config(_load_config(config.model))
     except Exception:  # noqa: BLE001 - a base or tokenizer that cannot be read here: the plain copy
         return None
-    return generation if add_run_stops(generation, config, model_dir, tokenizer) else None
+    return generation if add_run_stops(generation, config, folder, tokenizer) else None
 
 
 def _stops_note(out_dir: Path, written: list[str]) -> str:
@@ -542,7 +542,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     if (model_dir / "generation_config.json").is_file():  # a chat run's stop tokens (the end of a reply)
         merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
     else:  # the base's, as loaded: a chat run saved before its stops were saved with it gets them here
-        add_run_stops(merged.generation_config, config, model_dir, tokenizer)
+        add_run_stops(merged.generation_config, config, folder, tokenizer)
     partial = _prepare_out(out_dir, overwrite, "merged model")
 
     def save(into: Path) -> None:
@@ -703,7 +703,7 @@ def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
         model.generation_config = GenerationConfig.from_pretrained(str(model_dir))
     else:  # the base model's own, as from_pretrained loads it with the weights (a Hub id's only when cached)
         model.generation_config = _base_generation_config(config) or model.generation_config  # else: derived from
-        add_run_stops(model.generation_config, config, model_dir, tokenizer)  # the config, as the merged model's
+        add_run_stops(model.generation_config, config, folder, tokenizer)  # the config, as the merged model's
     files = weight_files(model, shard_limit(model))
     with tempfile.TemporaryDirectory(prefix="finetune-studio-merged-files-") as tmp:
         model.config.dtype = str(model.dtype).removeprefix("torch.")  # as save_pretrained writes it
@@ -735,19 +735,20 @@ def _base_generation_config(config: Any) -> Any:
         return None
 
 
-def run_stops(config: Any, model_dir: Path, tokenizer: Any) -> list[int]:
+def run_stops(config: Any, folder: RunFolder, tokenizer: Any) -> list[int]:
     """The ids a chat run's replies end with: its template's end of turn (core.chat.end_of_turn), as the run
     trained them, core.chat.prepare_model adds them to its generation_config and core.generate stops at them;
-    [] for a text run (core.generate.is_chat_run: its config, else the chat template saved with its tokenizer)."""
+    [] for a text run (core.generate.is_chat_run: as the run recorded it, else its config, else the chat template
+    saved with its tokenizer)."""
     from finetune_studio.core.chat import end_of_turn
     from finetune_studio.core.generate import chat_template, is_chat_run
 
-    if not is_chat_run(config, model_dir):
+    if not is_chat_run(config, folder.model_dir, folder.path):
         return []
     return end_of_turn(tokenizer, chat_template(tokenizer, config.chat))[0]
 
 
-def add_run_stops(generation_config: Any, config: Any, model_dir: Path, tokenizer: Any) -> bool:
+def add_run_stops(generation_config: Any, config: Any, folder: RunFolder, tokenizer: Any) -> bool:
     """Put a chat run's end of turn (run_stops) among `generation_config`'s stops, and its pad token where it has
     none, as core.chat.prepare_model does for a run that trains now; whether anything was added. For a model folder
     saved without generation_config.json: an adapter run's from before its saves wrote one (02da590; a run whose
@@ -755,7 +756,7 @@ def add_run_stops(generation_config: Any, config: Any, model_dir: Path, tokenize
     a merged export's replies ran on past <|im_end|> to max_new_tokens in plain transformers."""
     from finetune_studio.core.chat import with_stops
 
-    stops = run_stops(config, model_dir, tokenizer)
+    stops = run_stops(config, folder, tokenizer)
     if not stops:
         return False
     before = generation_config.eos_token_id

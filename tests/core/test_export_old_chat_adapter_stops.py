@@ -75,14 +75,24 @@ def test_an_adapter_export_of_an_old_chat_run_carries_the_stops_and_says_to_load
     assert not (run / "model" / "generation_config.json").exists()  # the run's own folder is left as it was
 
 
-def test_a_text_run_gets_no_stops_of_a_template(old_chat_run: tuple[Path, dict], tmp_path: Path) -> None:
-    """The same run said to be plain text (chat.format text): nothing is added, the export is the copy it was."""
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded", "from-its-config"])
+def test_a_text_run_gets_no_stops_of_a_template(recorded: bool, old_chat_run: tuple[Path, dict],
+                                                tmp_path: Path) -> None:
+    """The same run as a text run (its tokenizer still carries the template): as it recorded it when training began
+    (status.json chat false), or, for a run from before that record, as its config says (chat.format text).
+    Nothing is added: the export is the copy it was."""
     import yaml
 
     run, _held = old_chat_run
-    config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
-    config.setdefault("chat", {})["format"] = "text"
-    (run / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    status = json.loads((run / "status.json").read_text(encoding="utf-8"))
+    assert status.pop("chat") is True  # what the chat run recorded
+    if recorded:
+        status["chat"] = False
+    else:
+        config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+        config.setdefault("chat", {})["format"] = "text"
+        (run / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    (run / "status.json").write_text(json.dumps(status), encoding="utf-8")
     result = export.export_adapter(run, tmp_path / "adapter")
     assert "generation_config.json" not in result.files
     assert result.message.endswith("AutoPeftModelForCausalLM.from_pretrained('" + str(tmp_path / "adapter") + "').")
