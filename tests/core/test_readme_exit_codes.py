@@ -26,4 +26,7 @@ def test_every_exit_code_the_cli_returns_is_listed_with_what_returns_it() -> Non
     assert "`resume --epochs N` whose run is capped by `max_steps`" in listed[cli.EXIT_CONFIG]
     assert "a `resume` of a run that had trained all its steps" in listed[0]
     assert "a second Ctrl-C that aborted it" in listed[cli.EXIT_FAILED]
+    # core.export's and core.hub's RUN_TRAINING are not bad input (tests/core/test_export_first_training.py): said
+    assert "an `export` or `push` of a run another process trains now" in listed[cli.EXIT_FAILED]
+    assert "a `train` or `resume` of a run another process trains" in listed[cli.EXIT_CONFIG]
     assert listed[cli.EXIT_STOPPED] == "stopped by Ctrl-C or SIGTERM (`train`, `resume`, `generate`)."
