@@ -466,13 +466,14 @@ class MainWindow(ConfigDocument, QMainWindow):
     @Slot()
     def _populate_arguments(self) -> None:
         """Build the All arguments rows the first time that tab is shown: one row per TrainingArguments field takes
-        ~0.2 s on the GUI thread, which would otherwise freeze the window just as it becomes ready."""
+        ~0.2 s on the GUI thread, which would otherwise freeze the window just as it becomes ready. Even then they
+        are built a few per event-loop turn (populate_in_steps): all at once held the window 0.1-0.6 s."""
         shown = self.tabs.currentWidget() is self.pages[self.arguments_panel]
         if self.warm is None or self._arguments_ready or not shown:
             return
         self._arguments_ready = True
         with self._quiet():
-            self.arguments_panel.populate(self.warm.training_fields)
+            self.arguments_panel.populate_in_steps(self.warm.training_fields)  # rows a few at a time
             self.arguments_panel.load(self.config)
         self.arguments_panel.show_problems(self.problems)
 

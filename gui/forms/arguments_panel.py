@@ -1,7 +1,8 @@
 """"All arguments": an editor for every TrainingArguments field the Training form does not show.
 
 The rows are generated from the installed TrainingArguments dataclass (`populate(training_fields())`), so a new
-transformers version brings its new fields without code changes here. A key is written to config.training only
+transformers version brings its new fields without code changes here. The window builds them in steps
+(`populate_in_steps`): ~100 rows at once held the GUI thread 0.1-0.6 s. A key is written to config.training only
 when it differs from the library default (or was in the loaded config); "reset" removes it again.
 """
 
@@ -13,6 +14,7 @@ import re
 import time
 import types
 import typing
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +147,10 @@ def yaml_text(value: Any) -> str:
 
 
 NAME_WIDTH_MAX = 230  # px for the argument names; the longest (~30 characters) are shortened in the middle
+# populate_in_steps: one event-loop turn builds rows for about STEP_MS (a row takes ~1 ms shown, several on a busy
+# 2-core machine), and never more than STEP_ROWS of them.
+STEP_MS = 8.0
+STEP_ROWS = 10
 
 # ---- one row
 
@@ -317,7 +323,12 @@ class ArgumentsPanel(Form):
         self._values: dict[str, Any] = {}  # the training keys this panel owns, as they go into the config
         self._specs: dict[str, ArgSpec] = {}
         self._rows: dict[str, ArgRow] = {}
-        self.populate_ms: float | None = None
+        self._pending: deque[ArgSpec] = deque()  # rows populate_in_steps has still to build, in order
+        self._focus_when_built: str | None = None  # field_widget() asked for a row not built yet
+        self._build_timer = QTimer(self, interval=0)
+        self._build_timer.timeout.connect(self._build_step)
+        self.populate_ms: float | None = None  # GUI-thread time the rows took (all steps together)
+        self.longest_step_ms: float | None = None  # the longest single step of populate_in_steps
         self._wheel_guard = WheelGuard(self)
 
         self.filter_edit = QLineEdit()
@@ -393,33 +404,106 @@ class ArgumentsPanel(Form):
 
     # ---- populating
     def populate(self, fields: dict[str, dataclasses.Field]) -> None:
-        """Build one row per TrainingArguments field (call once, after the training stack is warm)."""
-        started = time.perf_counter()
+        """Build one row per TrainingArguments field now (call once, after the training stack is warm). Blocks for
+        ~0.1-0.6 s on a 2-core machine: a shown window uses populate_in_steps."""
         self.setUpdatesEnabled(False)
         try:
-            for row in list(self._rows.values()):
-                self._remove_row(row.spec.name)
-            self._specs = {name: spec_of(f) for name, f in fields.items() if name not in HIDDEN_KEYS}
-            metrics = QFontMetrics(self._bold_font())
-            names = list(self._specs) + [k for k in self._values if k not in fields]
-            # Capped so the editors keep room in a 900 px window; a longer name is shortened with … (ArgRow).
-            width = min(max((metrics.horizontalAdvance(n) for n in names), default=100) + 6, NAME_WIDTH_MAX)
-            self._name_width = width
-            for spec in self._specs.values():
-                self._add_row(spec)
-            self._sync_unknown_rows()
-            for name in self._rows:
-                self._show(name)
-            self.stack.setCurrentWidget(self.scroll)
-            self._apply_filter()
+            self._begin_build(fields)
+            self._build_step(budget_ms=None)
         finally:
             self.setUpdatesEnabled(True)
-        self.populate_ms = (time.perf_counter() - started) * 1000
+
+    def populate_in_steps(self, fields: dict[str, dataclasses.Field]) -> None:
+        """As populate, in steps: the first rows now, the others a few at a time on the next turns of the event
+        loop, so the window keeps painting and answering. Meanwhile load, store, show_problems and the filter work
+        as after populate: the values are kept and reach each row when it is built. `building` is True until the
+        last row is in; finish_building() builds what is left at once."""
+        self._begin_build(fields)
+        self._build_step()
+        if self._pending:
+            self._build_timer.start()
+
+    @property
+    def building(self) -> bool:
+        """True while populate_in_steps still has rows to build."""
+        return bool(self._pending)
+
+    def finish_building(self) -> None:
+        """Build the rows populate_in_steps has not built yet, now."""
+        if self._pending:
+            self._build_step(budget_ms=None)
+
+    def _begin_build(self, fields: dict[str, dataclasses.Field]) -> None:
+        self._build_timer.stop()
+        self._pending.clear()
+        self.populate_ms = self.longest_step_ms = 0.0
+        started = time.perf_counter()
+        for row in list(self._rows.values()):
+            self._remove_row(row.spec.name)
+        self._specs = {name: spec_of(f) for name, f in fields.items() if name not in HIDDEN_KEYS}
+        metrics = QFontMetrics(self._bold_font())
+        names = list(self._specs) + [k for k in self._values if k not in fields]
+        # Capped so the editors keep room in a 900 px window; a longer name is shortened with … (ArgRow).
+        width = min(max((metrics.horizontalAdvance(n) for n in names), default=100) + 6, NAME_WIDTH_MAX)
+        self._name_width = width
+        self._pending.extend(self._specs.values())
+        # While the list grows, a taller list repaints only what it adds (below the view), not the rows shown.
+        self.rows_widget.setAttribute(Qt.WidgetAttribute.WA_StaticContents, True)
+        self._update_count()
+        self._sync_unknown_rows()  # the config's keys the installed TrainingArguments lacks: at the top, first
+        for name in self._rows:
+            self._show(name)
+        self.stack.setCurrentWidget(self.scroll)
+        self.populate_ms += (time.perf_counter() - started) * 1000
+
+    def _build_step(self, budget_ms: float | None = STEP_MS) -> None:
+        """Build pending rows for budget_ms (and at most STEP_ROWS of them); None: all of them."""
+        started = time.perf_counter()
+        built: list[str] = []
+        # Each row shown in a shown list would lay out every row before it (QWidget.setVisible activates the
+        # parent's layout), squeezed into the list's old height: the layout waits for the step's last row.
+        self.rows_layout.setEnabled(False)
+        try:
+            while self._pending and (budget_ms is None or (
+                    len(built) < STEP_ROWS and (time.perf_counter() - started) * 1000 < budget_ms)):
+                spec = self._pending.popleft()
+                if spec.name not in self._rows:
+                    self._add_row(spec)
+                    self._show(spec.name)
+                    built.append(spec.name)
+        finally:
+            self.rows_layout.setEnabled(True)
+        if built:
+            # The list's new height at once: the scroll area would resize it a pass later, after laying the rows
+            # out squeezed into the old height.
+            height = self.rows_widget.sizeHint().height()
+            if height > self.rows_widget.height():
+                self.rows_widget.resize(self.rows_widget.width(), height)
+            self.rows_layout.activate()
+        if self._focus_when_built in built:
+            self._focus_row(self._focus_when_built)
+        if not self._pending:
+            self._build_timer.stop()
+            self._focus_when_built = None
+            self.rows_widget.setAttribute(Qt.WidgetAttribute.WA_StaticContents, False)
+            self._apply_filter()
+        spent = (time.perf_counter() - started) * 1000
+        self.populate_ms = (self.populate_ms or 0.0) + spent
+        self.longest_step_ms = max(self.longest_step_ms or 0.0, spent)
+
+    def _focus_row(self, name: str) -> None:
+        if self.isVisible():
+            editor = self.field_widget(f"training.{name}")
+            if editor is not None:
+                editor.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def field_widget(self, key: str) -> QWidget | None:
         """The editor of key, made visible: the filter is cleared if it hides the row, and the list scrolls to it."""
-        row = self._rows.get(key.removeprefix("training."))
+        name = key.removeprefix("training.")
+        row = self._rows.get(name)
         if row is None:
+            if self._pending and name in self._specs:
+                self._focus_when_built = name  # not built yet: focused (and revealed) when it is
             return None
         if row.isHidden():
             self.changed_only_check.setChecked(False)
@@ -429,6 +513,9 @@ class ArgumentsPanel(Form):
         return row.editor
 
     def row(self, name: str) -> ArgRow | None:
+        """The row of name (None: no such row). A build in steps is finished first, so the row is there."""
+        if self._pending and name not in self._rows:
+            self.finish_building()
         return self._rows.get(name)
 
     def is_changed(self, name: str) -> bool:
@@ -449,6 +536,7 @@ class ArgumentsPanel(Form):
         row.reset_requested.connect(self._reset)
         self._rows[spec.name] = row
         self.rows_layout.insertWidget(self.rows_layout.count() - 1 if at is None else at, row)
+        row.setVisible(self._passes_filter(spec.name, row))  # shown now (a shown list): its cost in this step
         self.register_field(f"training.{spec.name}", row.editor, row.error_label, row.tooltip())
         self._refresh_mark(f"training.{spec.name}")
         return row
@@ -514,8 +602,10 @@ class ArgumentsPanel(Form):
         if name not in self._values:
             return
         del self._values[name]
-        row = self._rows[name]
-        if not row.spec.known:
+        row = self._rows.get(name)
+        if row is None:  # not built yet (populate_in_steps): it shows the default when it is
+            self._input_errors.pop(f"training.{name}", None)
+        elif not row.spec.known:
             self._input_errors.pop(f"training.{name}", None)
             self._remove_row(name)
         else:
@@ -530,19 +620,24 @@ class ArgumentsPanel(Form):
         self._reset(name)
 
     # ---- filter and help
-    def _apply_filter(self, *_: Any) -> None:
+    def _passes_filter(self, name: str, row: ArgRow) -> bool:
         needle = self.filter_edit.text().strip().lower()
-        changed_only = self.changed_only_check.isChecked()
+        return (not needle or row.matches(needle)) and (not self.changed_only_check.isChecked() or name in self._values)
+
+    def _apply_filter(self, *_: Any) -> None:
         shown = 0
         for name, row in self._rows.items():
-            visible = (not needle or row.matches(needle)) and (not changed_only or name in self._values)
+            visible = self._passes_filter(name, row)
             if row.isHidden() == visible:  # only touch rows that change: setVisible is costly
                 row.setVisible(visible)
             shown += visible
-        self.no_match.setVisible(bool(self._rows) and shown == 0)
+        self.no_match.setVisible(bool(self._rows) and shown == 0 and not self._pending)
         self._update_count(shown)
 
     def _update_count(self, shown: int | None = None) -> None:
+        if self._pending:  # no count per step: a new text lays out and repaints the whole tab
+            self.count_label.setText("Listing the arguments…")
+            return
         if not self._rows:
             self.count_label.setText("")
             return
