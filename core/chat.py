@@ -835,15 +835,46 @@ def _failed(template_name: str, message: str, fmt: str, train_on: str) -> TokenR
                       train_on=train_on, format=fmt)
 
 
+def _choice_message(key: str, value: Any, choices: Sequence[str], what: str) -> str:
+    """What is wrong with a setting that is not one of its names, with the value as the config file writes it, the
+    nearest name where one is near (as core.config.unknown_key_message does for keys), and what to write."""
+    from finetune_studio.core.config import nearest
+
+    fix = f" To fix: write one of {', '.join(choices)}."
+    if isinstance(value, str):
+        hint = nearest(value.strip().lower(), choices)
+        meant = f" Did you mean '{hint}'?" if hint else ""
+        return f"{key} '{value}' is not {what}.{meant}{fix}"
+    if value is None:
+        return f"{key} has no value.{fix}"
+    return f"{key} must be a name, not {_yaml_kind(value)} (got {_as_yaml(value)}).{fix}"
+
+
+def _as_yaml(value: Any) -> str:
+    """A config value as a YAML file writes it on one line ([text], {messages: 1}, true, ~), not Python's form."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10_000).strip()
+    return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
+
+
+def _yaml_kind(value: Any) -> str:
+    """What a YAML value is, in a user's words: "a list", "a mapping", "a true/false value", "a number"."""
+    if isinstance(value, bool):
+        return "a true/false value"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+
+
 def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
     """(field, message) for chat settings that are wrong whatever the data."""
     problems = []
-    if chat.format not in CHAT_FORMATS:
-        problems.append(("chat.format", f"chat.format must be one of {', '.join(CHAT_FORMATS)} (got "
-                                        f"{chat.format!r})."))
-    if chat.train_on not in TRAIN_ON:
-        problems.append(("chat.train_on", f"chat.train_on must be one of {', '.join(TRAIN_ON)} (got "
-                                          f"{chat.train_on!r})."))
+    if not isinstance(chat.format, str) or chat.format not in CHAT_FORMATS:
+        problems.append(("chat.format", _choice_message("chat.format", chat.format, CHAT_FORMATS, "a row format")))
+    if not isinstance(chat.train_on, str) or chat.train_on not in TRAIN_ON:
+        problems.append(("chat.train_on", _choice_message("chat.train_on", chat.train_on, TRAIN_ON,
+                                                          "a choice of which tokens to train")))
     if not isinstance(chat.columns, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                      for k, v in (chat.columns or {}).items()):
         problems.append(("chat.columns", "chat.columns must map part names to column names, e.g. "

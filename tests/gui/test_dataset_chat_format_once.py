@@ -38,7 +38,8 @@ def _validation_message(written: Any) -> str:
     config = default_config()
     config.chat.format = written
     (message,) = [p.message for p in validate(config, check_files=False) if p.field == FIELD]
-    assert message.startswith("chat.format must be one of auto, text, ") and f"(got {written!r})" in message
+    assert message.startswith("chat.format ") and message.endswith(
+        ". To fix: write one of auto, text, prompt_completion, alpaca, messages, sharegpt.")
     return message
 
 

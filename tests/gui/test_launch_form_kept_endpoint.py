@@ -63,7 +63,9 @@ def test_an_endpoint_that_is_no_text_is_shown_and_stored_as_written(qtbot: Any, 
     assert stored.launch.processes == 4
     # validation refuses it in its own words (naming the value), and the form shows them under the field
     problems = [p for p in validate(stored, check_files=False) if p.field == ENDPOINT]
-    assert len(problems) == 1 and f"must be text such as 192.168.1.10:29500 (got {read!r})" in problems[0].message
+    assert len(problems) == 1 and f"must be text such as 192.168.1.10:29500 (got {shown}, " in problems[0].message
+    assert problems[0].message.endswith(". To fix: write machine 0's address and a free port as text, e.g. "
+                                        "192.168.1.10:29500, or leave it empty on one machine.")
     message = problems[0].message
     form.show_problems(problems)
     label = form._fields[ENDPOINT].error_label()
@@ -116,7 +118,7 @@ def test_the_window_shows_the_files_endpoint_refused_and_saves_it_as_written(qtb
     window.validator.wait()
     qtbot.wait(50)
     message = refusal(["node0", "node1"])
-    assert "must be text such as 192.168.1.10:29500 (got ['node0', 'node1'])" in message
+    assert "must be text such as 192.168.1.10:29500 (got [node0, node1], a list). To fix: " in message
     assert form.endpoint_edit.text() == "[node0, node1]"
     label = form._fields[ENDPOINT].error_label()
     assert label.text() == message and label.isVisible()
