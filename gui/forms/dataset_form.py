@@ -74,6 +74,7 @@ from finetune_studio.gui.forms.common import (
     set_problem,
     shown_as_is,
 )
+from finetune_studio.gui.forms.model_form import written_text  # a loaded source that is no text, as written
 from finetune_studio.gui.small_plot import style_small_plot
 
 DEBOUNCE_MS = 400
@@ -615,6 +616,10 @@ class DatasetForm(Form):
         self._checks_progress.changed.connect(self._checks_progressed)
 
         # -- signals
+        # first: the user's change of the field (typing, its clear button, Open file, the sample, a recent one)
+        # replaces a kept source that is no text (see load)
+        self.source_edit.textChanged.connect(
+            lambda _=None: self._loading or getattr(self, "_kept", {}).pop("dataset.source", None))
         self.source_edit.textChanged.connect(self._source_changed)
         self.source_edit.textEdited.connect(self._edited)
         self.source_edit.editingFinished.connect(self._source_confirmed)
@@ -656,7 +661,7 @@ class DatasetForm(Form):
     def load(self, config: RunConfig) -> None:
         ds = config.dataset
         with self.loading():
-            self.source_edit.setText(str(ds.source or ""))
+            self.source_edit.setText(written_text(ds.source))  # [a.jsonl, b.jsonl], not ['a.jsonl', …]
             self.subset_edit.setText(ds.name or "")
             self.split_edit.setText(ds.split or "")
             self.text_column_combo.setCurrentText(visible_name(str(ds.text_column or "")))
@@ -682,6 +687,11 @@ class DatasetForm(Form):
         # keep theirs by load_check.
         if not (isinstance(chat.columns, dict) and all(isinstance(v, str) for v in chat.columns.values())):
             self._kept["chat.columns"] = copy.deepcopy(chat.columns)
+        # And a source that is no text (`source: [a.jsonl, b.jsonl]`, a mapping): shown as the file writes it and
+        # stored as written until the user changes the field, so validation refuses it there and Start waits. It was
+        # shown as "['a.jsonl', 'b.jsonl']" and saved as that text: a different source, the written one gone.
+        if ds.source is not None and not isinstance(ds.source, str):
+            self._kept["dataset.source"] = copy.deepcopy(ds.source)
         self._last_chosen = self.source_edit.text().strip()
         self._preview_source = None  # the next preview is of the loaded config: keep its text column
         self._detected_encoding = self._detected_for = None
@@ -691,14 +701,15 @@ class DatasetForm(Form):
 
     def store(self, config: RunConfig) -> None:
         ds = config.dataset
-        ds.source = self.source_edit.text().strip()
+        kept = getattr(self, "_kept", {})
+        ds.source = (copy.deepcopy(kept["dataset.source"]) if "dataset.source" in kept
+                     else self.source_edit.text().strip())
         ds.name = self.subset_edit.text().strip() or None
         ds.split = self.split_edit.text().strip() or "train"
         ds.text_column = exact_name(self.text_column_combo.currentText())  # as the data spells it: no strip()
         ds.encoding = self.encoding_combo.currentText().strip() or None
         ds.delimiter = self.delimiter_combo.currentData()
         ds.sample_by = self.sample_by_combo.currentData()
-        kept = getattr(self, "_kept", {})
         ds.max_length = kept["max_length"] if "max_length" in kept else self.max_length_spin.value()
         ds.truncation = self.stored_check("dataset.truncation", self.truncation_check)
         ds.test_size = kept["test_size"] if "test_size" in kept else round(self.test_size_spin.value(), 4)
@@ -799,12 +810,14 @@ class DatasetForm(Form):
 
     def _start_preview(self) -> None:
         config = self.dataset_config()
-        if not config.source:
+        if not config.source or not isinstance(config.source, str):  # a kept source that is no text: nothing to read
             self.preview_task.cancel()
             self._preview_ok, self._columns, self._stats_waiting = False, [], False
             self._mark_missing_column()
             self.preview_model.set_preview([], [])
-            self.preview_status.setText("No dataset chosen.")
+            self.preview_status.setText("No dataset chosen." if config.source in (None, "") else
+                                        "No preview: the source is not one file, folder or Hub id (see the message "
+                                        "under Dataset).")
             self._show_error("")
             if self._stats is not None:
                 self._clear_statistics("Token statistics appear once a dataset is chosen.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -32,6 +34,7 @@ from finetune_studio.gui.forms.common import (
     set_combo_value,
 )
 
+SOURCE = "model.name_or_path"
 TRUST_WARNING = ("Runs Python code from the model repository on this machine. "
                  "Only enable for authors you trust.")
 
@@ -41,6 +44,18 @@ DTYPE_LABELS = {
     "bfloat16": "bfloat16",
     "float16": "float16",
 }
+
+
+def written_text(value: Any) -> str:
+    """A text field's text for a loaded value: text as it is, anything else (a YAML list or mapping the field cannot
+    hold) as a YAML file writes it on one line, keys in the file's order ([a, b], {org: a, name: b}), so the field
+    and validation's message under it name what the user wrote; nothing for none. The Dataset tab's source too."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10_000).strip()
+    return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
 
 
 def describe_model_source(text: str) -> str:
@@ -139,6 +154,10 @@ class ModelForm(Form):
         align_labels(self)
         guard_wheel(self)
 
+        self._kept: dict[str, Any] = {}  # a loaded value the field cannot show as it is, as written (see load)
+        # first: the user's change of the field (typing, its clear button, Open folder, the demo or base button)
+        # replaces a kept name_or_path
+        self.source_edit.textChanged.connect(lambda _=None: self._loading or self._kept.pop(SOURCE, None))
         self.source_edit.textChanged.connect(self._source_changed)
         self.source_edit.textEdited.connect(self._edited)
         self.open_folder_button.clicked.connect(self._open_folder)
@@ -155,15 +174,21 @@ class ModelForm(Form):
     def load(self, config: RunConfig) -> None:
         model = config.model
         with self.loading():
-            self.source_edit.setText(str(model.name_or_path or ""))
+            self.source_edit.setText(written_text(model.name_or_path))
             set_combo_value(self.dtype_combo, model.dtype)
             self.load_check("model.trust_remote_code", self.trust_check, model.trust_remote_code)
             self.revision_edit.setText(model.revision or "")
+        # A name_or_path that is no text (a YAML list or mapping: `name_or_path: [a, b]`) is shown as the file writes
+        # it and stored as written until the user changes the field, so validation refuses it at the field and
+        # Start waits: it was shown as "['a', 'b']" and saved as that text, a different value, the written one gone.
+        self._kept = ({SOURCE: copy.deepcopy(model.name_or_path)}
+                      if model.name_or_path is not None and not isinstance(model.name_or_path, str) else {})
         self.adapter_form.load(config)
         self._model_shown()
 
     def store(self, config: RunConfig) -> None:
-        config.model.name_or_path = self.source_edit.text().strip()
+        config.model.name_or_path = (copy.deepcopy(self._kept[SOURCE]) if SOURCE in self._kept
+                                     else self.source_edit.text().strip())
         config.model.dtype = self.dtype_combo.currentData()
         config.model.trust_remote_code = self.stored_check("model.trust_remote_code", self.trust_check)
         config.model.revision = self.revision_edit.text().strip() or None
