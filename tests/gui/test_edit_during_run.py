@@ -152,6 +152,7 @@ def _edit_everything_during(qtbot: Any, window: Any, config: Any, held: threadin
     edited: dict[str, int] = {}
     for form in window.forms:
         window.tabs.setCurrentWidget(window.pages[form])  # All arguments builds its rows when first shown
+        qtbot.waitUntil(lambda f=form: not getattr(f, "building", False), timeout=WAIT)  # in steps (1c011a4)
         qtbot.wait(50)
         count = 0
         view_controls = {getattr(form, "filter_edit", None), getattr(form, "changed_only_check", None)}
