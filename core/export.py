@@ -416,7 +416,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
     partial = _prepare_out(out_dir, overwrite, "adapter")
-    stops = None if (model_dir / "generation_config.json").is_file() else _adapter_stops(folder, model_dir)
+    stops = None if (model_dir / "generation_config.json").is_file() else adapter_stops(folder, model_dir)
 
     def copy(into: Path) -> None:
         for path in files:
@@ -432,7 +432,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
                         + _stops_note(out_dir, written))
 
 
-def _adapter_stops(folder: RunFolder, model_dir: Path) -> Any:
+def adapter_stops(folder: RunFolder, model_dir: Path) -> Any:
     """The generation_config.json a chat adapter run's model folder lacks (saved before its saves wrote one): its
     base's with the template's end of turn among the stops (add_run_stops), so the export carries it as a newer
     run's does and says to load it (_stops_note); None for a text run, or where the run's config, tokenizer or base

@@ -700,6 +700,23 @@ def _public_adapter_config(path: Path) -> bytes | None:
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+GENERATION_CONFIG = "generation_config.json"
+
+
+def _adapter_generation_config(folder: RunFolder) -> bytes | None:
+    """The generation_config.json a chat adapter run's model folder lacks (saved before its saves wrote one,
+    02da590), as core.export.adapter_stops makes it for an adapter export: its base's with the template's end of
+    turn among the stops, as GenerationConfig.save_pretrained writes it. Pushed without it, the adapter answered
+    with its base's stops alone, so model.generate ran on past <|im_end|> to max_new_tokens; and the card had no
+    file to load. None for a text run, or where the run's config, tokenizer or base cannot be read here."""
+    from finetune_studio.core.export import adapter_stops
+
+    generation = adapter_stops(folder, folder.model_dir)
+    if generation is None:
+        return None
+    return generation.to_json_string(use_diff=True, keys_to_pop=["compile_config"]).encode("utf-8")
+
+
 def _require_run(run_dir: Path) -> None:
     """core.runs' sentence for a folder that holds no run, as a HubError (what the window's push dialog shows)."""
     from finetune_studio.core.runs import run_folder_problem
@@ -746,7 +763,12 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
         items.append(_Item(path, len(data), content=data))
 
     form = form or (ADAPTER if is_adapter_folder(source_dir) else MODEL)
-    generated(CARD_FILE, render_model_card(folder.path, repo_id=repo_id, form=form))
+    if form == ADAPTER and model_dir is None and not any(item.path_in_repo == GENERATION_CONFIG for item in items):
+        stops = _adapter_generation_config(folder)
+        if stops is not None:
+            items.append(_Item(GENERATION_CONFIG, len(stops), content=stops))
+    staged_stops = any(item.path_in_repo == GENERATION_CONFIG for item in items)
+    generated(CARD_FILE, render_model_card(folder.path, repo_id=repo_id, form=form, stops=staged_stops))
     generated(LOSS_CURVE_FILE, loss_curve_svg(folder.path))
     generated(METRICS_FILE, _public_metrics(folder))
     return sorted(items, key=lambda item: item.path_in_repo)

@@ -345,10 +345,13 @@ def _adapter_use_lines(repo_id: str, chat: bool, stops: bool) -> list[str]:
     return lines + ["```", ""]
 
 
-def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | None = None) -> str:
+def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | None = None,
+                      stops: bool | None = None) -> str:
     """README.md for the run: YAML metadata the Hub indexes, then what was trained on what, with which method and
     settings, to which loss, and the library versions. `repo_id` adds a usage snippet that loads the pushed model;
-    `form` is what is pushed (MODEL or ADAPTER; by default what the run's model folder holds)."""
+    `form` is what is pushed (MODEL or ADAPTER; by default what the run's model folder holds). `stops`: whether the
+    pushed adapter holds a generation_config.json for the snippet to load (core.hub stages one for a chat run saved
+    without it); by default, whether the run's model folder holds one."""
     import yaml
 
     folder = RunFolder(Path(run_dir))
@@ -366,8 +369,9 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     lines += [f"A fine-tune of {_base_model_text(config)} on {_dataset_text(config)}, trained with Finetune Studio "
               "(the Hugging Face `Trainer` behind a point-and-click front end).", ""]
     if repo_id and form == ADAPTER:
-        lines += _adapter_use_lines(repo_id, chat=bool(rows), stops=(folder.model_dir / "generation_config.json")
-                                    .is_file())
+        if stops is None:
+            stops = (folder.model_dir / "generation_config.json").is_file()
+        lines += _adapter_use_lines(repo_id, chat=bool(rows), stops=stops)
     elif repo_id and rows:  # a chat run answers messages, through its chat template
         lines += ["## Use it", "", "```python", "from transformers import pipeline", "",
                   f'generator = pipeline("text-generation", model="{repo_id}")',
