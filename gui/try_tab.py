@@ -708,6 +708,9 @@ class TryTab(QWidget):
         self.run_combo.setMinimumContentsLength(16)
         self.run_combo.setPlaceholderText("Pick a run")
         self.target_combo = QComboBox(objectName="try_target")
+        # Its width follows its labels (final model, checkpoint-12000 (damaged)): Qt's default sizes it once, at the
+        # first show, and a tab opened while the libraries load first shows it empty ("final mod" ever after).
+        self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.refresh_button = QPushButton("Refresh", objectName="try_refresh")
         self.refresh_button.setToolTip("List the runs folder again")
         self.base_edit = QLineEdit(objectName="try_base")
