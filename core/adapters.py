@@ -320,42 +320,51 @@ def warnings_for(config: RunConfig, build: bool = False) -> list[Problem]:
 def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNames | None = None) -> list[Problem]:
     """Every problem with the `adapter:` section, in words, before any model loads. `check_files`: also the
     checks that read the model's config (target modules) and the machine (QLoRA)."""
+    from finetune_studio.core.validation import _as_written, bool_problem, choice_fix
+
     found: list[Problem] = []
     add = lambda field, message: found.append(Problem(f"adapter.{field}", message))  # noqa: E731
     adapter = config.adapter
     method = adapter.method
     if method not in ADAPTER_METHODS:
-        add("method", f"method must be one of {', '.join(ADAPTER_METHODS)} (got {method!r}).{_method_hint(method)}")
+        hint = _method_hint(method) or " To fix: write lora for an adapter, or full to train every weight."
+        add("method", f"method must be one of {', '.join(ADAPTER_METHODS)} (got {method!r}).{hint}")
         return found
     if method == "full":
         return found  # the other fields are not used: a half-edited adapter form never blocks full fine-tuning
     r = adapter.r
     if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
-        add("r", f"r (the adapter rank) must be a whole number above 0 (got {r!r}); 8 to 64 is usual.")
+        add("r", f"r (the adapter rank) must be a whole number above 0 (got {_as_written(r)}); 8 to 64 is usual. "
+                 "To fix: set r to a whole number such as 16.")
     alpha = _number(adapter.alpha)
     if alpha is None or alpha <= 0:
-        add("alpha", f"alpha must be a number above 0 (got {adapter.alpha!r}); twice r is usual.")
+        twice = 2 * r if isinstance(r, int) and not isinstance(r, bool) and r > 0 else 32
+        add("alpha", f"alpha must be a number above 0 (got {_as_written(adapter.alpha)}); twice r is usual. To fix: "
+                     f"set alpha to {twice}.")
     dropout = _number(adapter.dropout)
     if dropout is None or not 0 <= dropout < 1:
-        add("dropout", f"dropout must be from 0 up to (not including) 1 (got {adapter.dropout!r}); 0.05 is usual.")
+        add("dropout", f"dropout must be from 0 up to (not including) 1 (got {_as_written(adapter.dropout)}); 0.05 is "
+                       "usual. To fix: set dropout to 0.05, or 0 for none.")
     targets = adapter.target_modules
     if not isinstance(targets, list) or not all(isinstance(t, str) and t.strip() for t in targets):
         add("target_modules", "target_modules must be a list of module names, e.g. [q_proj, v_proj], or "
-                              f"[all-linear].{_written_as_text(targets)}")
+                              f"[all-linear] (got {_as_written(targets)}).{_list_fix(targets, '[q_proj, v_proj]')}")
         targets = None
     elif not targets:
-        add("target_modules", "Choose at least one module to put adapters on (or all-linear).")
+        add("target_modules", "target_modules is empty: an adapter needs at least one module to go on. To fix: "
+                              "list the modules, e.g. [q_proj, v_proj], or write [all-linear].")
         targets = None
     elif _spaced_problem("target_modules", targets):
         add("target_modules", _spaced_problem("target_modules", targets))
         targets = None
     elif ALL_LINEAR in targets and len(targets) > 1:
-        add("target_modules", "all-linear already covers every linear layer: use it alone, or list the modules.")
+        add("target_modules", f"all-linear already covers every linear layer (got {_as_written(targets)}). To fix: "
+                              "use all-linear alone, or list the modules without it.")
         targets = None
     saved = adapter.modules_to_save
     if not isinstance(saved, list) or not all(isinstance(t, str) and t.strip() for t in saved):
-        add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty."
-                               f"{_written_as_text(saved)}")
+        add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty "
+                               f"(got {_as_written(saved)}).{_list_fix(saved, '[lm_head], or []')}")
         saved = None
     elif _spaced_problem("modules_to_save", saved):
         add("modules_to_save", _spaced_problem("modules_to_save", saved))
@@ -364,9 +373,10 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     if problem:
         add("modules_to_save", problem)
     if not isinstance(adapter.rslora, bool):
-        add("rslora", "rslora must be true or false.")
+        found.append(bool_problem("adapter.rslora", adapter.rslora))
     if adapter.compute_dtype not in ("auto", "bf16", "fp16"):
-        add("compute_dtype", f"compute_dtype must be auto, bf16 or fp16 (got {adapter.compute_dtype!r}).")
+        add("compute_dtype", f"compute_dtype must be auto, bf16 or fp16 (got {adapter.compute_dtype!r})."
+                             f"{choice_fix(adapter.compute_dtype, ('auto', 'bf16', 'fp16'))}")
     if method == "qlora" and check_files:
         problem = qlora_problem()
         if problem:
@@ -384,8 +394,9 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
                 missing = [t for t in wanted if t not in known]
                 if missing:
                     shown = ", ".join(missing)
+                    other = " (or all-linear)" if key == "target_modules" else ""
                     add(key, f"The model has no module named {shown}. Its modules that can take an adapter: "
-                             f"{', '.join(names)}.")
+                             f"{', '.join(names)}. To fix: use names from that list{other} in {key}.")
     return found
 
 
@@ -427,6 +438,12 @@ def both_lists_problem(targets: list[str], saved: list[str]) -> str | None:
             f"both. To fix: remove {shown} from one of the two lists.")
 
 
+def _list_fix(value: Any, example: str) -> str:
+    """' To fix: …' for a list of module names written otherwise: as text, the list to write (_written_as_text);
+    else a list such as `example`."""
+    return _written_as_text(value) or f" To fix: write a list of names, such as {example}."
+
+
 def _written_as_text(value: Any) -> str:
     """For a list of module names given as text (`target_modules: q_proj` in YAML, or `q_proj, v_proj`): what was
     given and the list to write, so the refusal says why a name the model has is refused. Not read as a one-item
@@ -436,7 +453,7 @@ def _written_as_text(value: Any) -> str:
     names = [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else []
     if not names:
         return ""
-    return f" It is text ({value!r}); write it as a list, even for one module: [{', '.join(names)}]."
+    return f" It is text. To fix: write it as a list, even for one module: [{', '.join(names)}]."
 
 
 def resume_problem(config: RunConfig, checkpoint: Path | None) -> str | None:

@@ -16,7 +16,7 @@ import types
 import typing
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from finetune_studio.core.config import (
     MAX_CONTEXT_TOKENS,
@@ -102,6 +102,24 @@ def wants_typed_text(declared: dataclasses.Field, value: Any) -> bool:
     return _takes_text(declared.type) and not _accepts(declared.type, value) and not flag_value(declared, value)
 
 
+def _type_fix(annotation: Any, key: str, value: Any) -> str:
+    """' To fix: …' for a value of the wrong type: a number in quotes without them, true/false as bool_fix says,
+    else the type to write (and, for a TrainingArguments `key`, that removing it gives transformers' default)."""
+    from finetune_studio.core.hub import TRAINER_PUSH_FIELDS
+
+    if key in TRAINER_PUSH_FIELDS:
+        return ""  # refused whatever its value (core.hub.config_problems), which says what to do
+    if annotation is bool or typing.get_args(annotation) == (bool, type(None)):
+        return bool_fix(value)
+    if isinstance(value, float) and value.is_integer() and _accepts(annotation, int(value)):
+        return f" To fix: write {int(value)}, without a decimal point."
+    unquote = _unquote_fix(value)
+    if unquote and _accepts(annotation, float(value) if "." in value or "e" in value.lower() else int(value)):
+        return unquote
+    default = f", or remove {key} to use the default" if key else ""
+    return f" To fix: write {_type_name(annotation)}{default}."
+
+
 def _as_written(value: Any) -> str:
     """A YAML scalar as the user would write it back: true, 2024-01-01 (not True, datetime.date(2024, 1, 1))."""
     if isinstance(value, bool):
@@ -125,6 +143,48 @@ def _quote_fix(annotation: Any, key: str, value: Any) -> str:
     return f' To fix: put the value in quotes as you mean it ({key}: "…"), so YAML reads it as text.'
 
 
+def bool_fix(value: Any) -> str:
+    """' To fix: …' for a setting that must be true or false: the YAML loader (core.config._yaml_loader) reads only
+    true/false as booleans, so yes, no, on and off stay text (and "true" in quotes is text too)."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return f" To fix: write {value.strip().lower()} without quotes."
+    return " To fix: write true or false" + (" (yes, no, on and off are read as text)." if isinstance(value, str)
+                                             else ".")
+
+
+def bool_problem(key: str, value: Any) -> Problem:
+    """A setting that must be true or false, with the value as written and how to write it."""
+    name = key.rsplit(".", 1)[-1]
+    return Problem(key, f"{name} must be true or false (got {_as_written(value)}).{bool_fix(value)}")
+
+
+def choice_fix(value: Any, choices: Iterable[Any]) -> str:
+    """' To fix: …' for a value that is not one of `choices`: the nearest choice where one is near (or differs only
+    in case or spaces), else the list."""
+    names = [str(choice) for choice in choices if choice is not None]
+    if isinstance(value, str):
+        meant = value.strip().lower()
+        same = next((name for name in names if name.lower() == meant), None)  # 'BF16', ' bf16'
+        if same:
+            return f" To fix: write {same}."
+        hint = nearest(meant, names)
+        if hint:
+            return f" To fix: write {hint}, the nearest one."
+    return " To fix: write one of them."
+
+
+def _unquote_fix(value: Any) -> str:
+    """' To fix: write 16 without quotes.' for a number written in quotes ('16'); '' for anything else."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return ""
+        if math.isfinite(number):
+            return f" To fix: write {value.strip()} without quotes."
+    return ""
+
+
 def _number(training: dict[str, Any], key: str, default: Any = None) -> Any:
     """The value if it is a finite number, else None (a wrong type or NaN/inf has its own problem already)."""
     value = training.get(key, default)
@@ -137,19 +197,21 @@ def whole_number_problem(key: str, value: Any, minimum: int, meaning: str = "") 
     (not a number, a fraction, a number written with a decimal point, or too small). `meaning`: what the smallest
     value means, said with "too small"."""
     name = key.rsplit(".", 1)[-1]
+    more = f" ({meaning})" if meaning else ""
+    fix = f" To fix: set {name} to a whole number, {minimum} or more{more}."
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return Problem(key, f"{name} must be a whole number (got {value!r}).")
+        return Problem(key, f"{name} must be a whole number (got {_as_written(value)}).{_unquote_fix(value) or fix}")
     if isinstance(value, float):
         if not math.isfinite(value):
-            return Problem(key, f"{name} must be a whole number (got {_float_word(value)}).")
+            return Problem(key, f"{name} must be a whole number (got {_float_word(value)}).{fix}")
         if not value.is_integer():
-            return Problem(key, f"{name} must be a whole number (got {value:g}).")
+            return Problem(key, f"{name} must be a whole number (got {value:g}).{fix}")
         if value >= minimum:
             return Problem(key, f"{name} must be a whole number written without a decimal point: {int(value)}, "
-                                f"not {value!r}.")
+                                f"not {value!r}. To fix: write {int(value)}.")
     if value < minimum:
-        more = f" ({meaning})" if meaning else ""
-        return Problem(key, f"{name} is {value:g}; it must be {minimum} or more{more}.")
+        return Problem(key, f"{name} is {value:g}; it must be {minimum} or more{more}. To fix: set {name} to "
+                            f"{minimum} or more.")
     return None
 
 
@@ -168,9 +230,9 @@ def _writable_dir(path: Path) -> str | None:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        return f"{probe} is a file, not a folder."
+        return f"{probe} is a file, not a folder. To fix: choose a folder, or a path where one can be made."
     if not os.access(probe, os.W_OK | os.X_OK):
-        return f"cannot write to {probe}. Pick a folder you can write to."
+        return f"cannot write to {probe}. To fix: pick a folder you can write to."
     return None
 
 
@@ -229,7 +291,8 @@ def _range_problems(training: dict[str, Any], reported: set[str]) -> list[Proble
     for key, bound in TRAINING_RANGES.items():
         value = _number(training, key)
         if value is not None and f"training.{key}" not in reported and not bound.holds(value):
-            found.append(Problem(f"training.{key}", f"{key} must be {bound.words()} (got {value:g}); {bound.usual}."))
+            found.append(Problem(f"training.{key}", f"{key} must be {bound.words()} (got {value:g}); {bound.usual}. "
+                                                    f"To fix: set {key} to a value in that range, or remove it."))
     return found
 
 
@@ -255,8 +318,9 @@ def _choice_problems(training: dict[str, Any], reported: set[str]) -> list[Probl
         if not isinstance(value, str) or choices is None or value in choices or f"training.{key}" in reported:
             continue
         hint = nearest(value, choices)
-        message = (f"{key} {value!r} is not one of the choices transformers knows. Did you mean '{hint}'?" if hint
-                   else f"{key} must be one of {', '.join(choices)} (got {value!r}).")
+        message = (f"{key} {value!r} is not one of the choices transformers knows. To fix: write {hint}, the nearest "
+                   "one." if hint else f"{key} must be one of {', '.join(choices)} (got {value!r}). To fix: write one "
+                   "of them.")
         found.append(Problem(f"training.{key}", message))
     return found
 
@@ -296,12 +360,12 @@ def _report_to_problems(report_to: Any) -> list[str]:
     found = []
     for name in names:
         if name not in INTEGRATION_TO_CALLBACK:
-            found.append(f"report_to {name!r} is not an integration transformers knows. Choose none, all or one of "
-                         f"{', '.join(sorted(INTEGRATION_TO_CALLBACK))}.")
+            found.append(f"report_to {name!r} is not an integration transformers knows. To fix: choose none, all or "
+                         f"one of {', '.join(sorted(INTEGRATION_TO_CALLBACK))}.")
         elif name not in available:
             package = INTEGRATION_PACKAGES.get(name, name)
-            found.append(f"report_to '{name}' needs the {package} package, which is not installed. Install it "
-                         f"({sys.executable} -m pip install {package}), or set report_to to none.")
+            found.append(f"report_to '{name}' needs the {package} package, which is not installed. To fix: install "
+                         f"it ({sys.executable} -m pip install {package}), or set report_to to none.")
     return found
 
 
@@ -334,19 +398,21 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         add("dataset.source", url_message(ds.source))
     elif check_files:
         if is_local(ds.source) and not os.path.exists(resolve_source(ds.source)):
-            add("dataset.source", f"Dataset not found: {resolve_source(ds.source)}.")
+            add("dataset.source", f"Dataset not found: {resolve_source(ds.source)}. To fix: correct the path, or "
+                                  "choose a Hub id or the built-in sample.")
         else:  # a bounded, cached read of a local source: empty, encoding, text column (core.data.check_source)
             problems.extend(check_source(ds, config.chat))  # chat rows: core.chat's checks (roles, mapping, …)
     if not isinstance(ds.text_column, str) or not ds.text_column.strip():
         add("dataset.text_column", "Name the column that holds the text to train on.")
     if ds.encoding is not None and (not isinstance(ds.encoding, str) or not _known_encoding(ds.encoding)):
-        add("dataset.encoding", f"Unknown encoding {ds.encoding!r}. Use a name such as utf-8, cp1252, latin-1 or "
-                                "utf-16, or leave it empty for UTF-8.")
+        add("dataset.encoding", f"Unknown encoding {ds.encoding!r}. To fix: use a name such as utf-8, cp1252, "
+                                "latin-1 or utf-16, or leave it empty for UTF-8.")
     if ds.delimiter is not None and (not isinstance(ds.delimiter, str) or ds.delimiter not in DELIMITERS):
         add("dataset.delimiter", f"The separator must be one of ',', ';', a tab or '|', or empty to find it in the "
-                                 f"header row (got {ds.delimiter!r}).")
+                                 f"header row (got {ds.delimiter!r}). To fix: write one of them, or leave it empty.")
     if ds.sample_by is not None and ds.sample_by not in SAMPLE_BY:
-        add("dataset.sample_by", f"sample_by must be one of {', '.join(SAMPLE_BY)}, or empty (got {ds.sample_by!r}).")
+        add("dataset.sample_by", f"sample_by must be one of {', '.join(SAMPLE_BY)}, or empty (got {ds.sample_by!r})."
+                                 f"{choice_fix(ds.sample_by, SAMPLE_BY)[:-1]}, or leave it empty.")
     length = ds.max_length
     if isinstance(length, (int, float)) and not isinstance(length, bool) and math.isfinite(length) \
             and length > MAX_CONTEXT_TOKENS:
@@ -355,10 +421,11 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                                   "the model's context length or less; the seed uses 512.")
     elif isinstance(length, float) and math.isfinite(length) and length.is_integer() and length > 0:
         add("dataset.max_length", f"max_length must be a whole number written without a decimal point: "
-                                  f"{int(length)}, not {length!r}.")
+                                  f"{int(length)}, not {length!r}. To fix: write {int(length)}.")
     elif not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-        add("dataset.max_length", f"max_length must be a whole number above 0 (got {length!r}); "
-                                  "the seed uses 512.")
+        fix = _unquote_fix(length) or " To fix: set max_length to the model's context length or less, such as 512."
+        add("dataset.max_length", f"max_length must be a whole number above 0 (got {_as_written(length)}); "
+                                  f"the seed uses 512.{fix}")
     elif length < MIN_TRAINING_TOKENS and ds.truncation is not False:
         # core.data tokenizes with truncation at max_length, and a causal LM's loss compares each token with the
         # one after it: a row cut to 1 token has no pair, so the run trains nothing (loss 0) and says so only after.
@@ -367,15 +434,17 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                                   f"loss stays 0). To fix: set max_length to {MIN_TRAINING_TOKENS} or more; the seed "
                                   "uses 512.")
     if not isinstance(ds.truncation, bool):
-        add("dataset.truncation", "truncation must be true or false.")
+        problems.append(bool_problem("dataset.truncation", ds.truncation))
     if not isinstance(ds.test_size, (int, float)) or isinstance(ds.test_size, bool) or not 0 <= ds.test_size < 1:
-        add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {ds.test_size!r}); "
-                                 "the seed holds out 0.1.")
+        fix = _unquote_fix(ds.test_size) or " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none."
+        add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {_as_written(ds.test_size)}); "
+                                 f"the seed holds out 0.1.{fix}")
 
     from finetune_studio.core.batching import BATCHING_MODES
 
     if not isinstance(ds.batching, str) or ds.batching not in BATCHING_MODES:
-        add("dataset.batching", f"batching must be one of {', '.join(BATCHING_MODES)} (got {ds.batching!r}).")
+        add("dataset.batching", f"batching must be one of {', '.join(BATCHING_MODES)} (got {ds.batching!r})."
+                                f"{choice_fix(ds.batching, BATCHING_MODES)}")
 
     # ---- model
     model = config.model
@@ -398,9 +467,10 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                 if problem:
                     add("model.name_or_path", problem)
     if model.dtype not in MODEL_DTYPES:
-        add("model.dtype", f"dtype must be one of {', '.join(MODEL_DTYPES)} (got {model.dtype!r}).")
+        add("model.dtype", f"dtype must be one of {', '.join(MODEL_DTYPES)} (got {model.dtype!r})."
+                           f"{choice_fix(model.dtype, MODEL_DTYPES)}")
     if not isinstance(model.trust_remote_code, bool):
-        add("model.trust_remote_code", "trust_remote_code must be true or false.")
+        problems.append(bool_problem("model.trust_remote_code", model.trust_remote_code))
 
     # ---- training: names and types against the installed TrainingArguments
     training = config.training
@@ -409,44 +479,55 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         if key not in fields:
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
         elif not _accepts(fields[key].type, value) and not flag_value(fields[key], value):
-            fix = _quote_fix(fields[key].type, key, value)
+            fix = _quote_fix(fields[key].type, key, value) or _type_fix(fields[key].type, key, value)
             add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {_as_written(value)}).{fix}")
         elif isinstance(value, float) and not math.isfinite(value):
             hint = "; the seed uses 2e-5" if key == "learning_rate" else ""
-            add(f"training.{key}", f"{key} must be a finite number (got {_float_word(value)}){hint}.")
+            add(f"training.{key}", f"{key} must be a finite number (got {_float_word(value)}){hint}. To fix: write a "
+                                   f"number, or remove {key} to use the default.")
 
     lr = _number(training, "learning_rate", 5e-5)
     if lr is not None and lr <= 0:
-        add("training.learning_rate", f"learning_rate must be above 0 (got {lr:g}); the seed uses 2e-5.")
+        add("training.learning_rate", f"learning_rate must be above 0 (got {lr:g}); the seed uses 2e-5. To fix: set "
+                                      "learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning).")
     for key, minimum in (("per_device_train_batch_size", 1), ("per_device_eval_batch_size", 1),
                          ("gradient_accumulation_steps", 1)):
         value = _number(training, key)
         if value is not None and value < minimum:
-            add(f"training.{key}", f"{key} must be at least {minimum} (got {value}).")
+            add(f"training.{key}", f"{key} must be at least {minimum} (got {value:g}). To fix: set {key} to "
+                                   f"{minimum} or more.")
     epochs, max_steps = _number(training, "num_train_epochs", 3), _number(training, "max_steps", -1)
     if (max_steps is None or max_steps <= 0) and epochs is not None and epochs <= 0:
-        add("training.num_train_epochs", "num_train_epochs must be above 0 (or set max_steps).")
+        add("training.num_train_epochs", f"num_train_epochs must be above 0 (got {epochs:g}) unless max_steps is set. "
+                                         "To fix: set num_train_epochs to the passes over the data, such as 3 (the "
+                                         "seed's), or set max_steps to the steps to train.")
     elif epochs is not None and epochs < 0:  # max_steps ends the run, but a negative count of passes is a slip
         add("training.num_train_epochs", f"num_train_epochs must be above 0 (got {epochs:g}); max_steps ends this "
-                                         "run, so any positive number will do (the seed uses 3).")
+                                         "run, so any positive number will do (the seed uses 3). To fix: set "
+                                         "num_train_epochs to 3, or remove it.")
     logging_steps = _number(training, "logging_steps", 500)
     if training.get("logging_strategy", "steps") == "steps" and logging_steps is not None and logging_steps <= 0:
-        add("training.logging_steps", "logging_steps must be above 0.")
+        add("training.logging_steps", f"logging_steps must be above 0 (got {logging_steps:g}). To fix: set "
+                                      "logging_steps to a number of steps such as 10 (the seed's), or below 1 a "
+                                      "fraction of the run's steps.")
     for key in ("eval_strategy", "save_strategy", "logging_strategy"):
         value = training.get(key)
         if isinstance(value, str) and value not in STRATEGIES and not (key == "save_strategy" and value == "best"):
-            add(f"training.{key}", f"{key} must be one of {', '.join(STRATEGIES)} (got {value!r}).")
+            add(f"training.{key}", f"{key} must be one of {', '.join(STRATEGIES)} (got {value!r})."
+                                   f"{choice_fix(value, STRATEGIES + (('best',) if key == 'save_strategy' else ()))}")
 
     seed = training.get("seed")
     if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
         # Trainer seeds numpy with it (numpy.random.seed), which takes 0 to 2**32 - 1 only.
-        add("training.seed", f"seed must be a whole number from 0 to {MAX_SEED:,} (got {seed:,}); the seed uses 42.")
+        add("training.seed", f"seed must be a whole number from 0 to {MAX_SEED:,} (got {seed:,}). To fix: set seed "
+                             "to a number in that range; the seed uses 42.")
     data_seed = training.get("data_seed")  # the sampler's seed; None (the seed's) shuffles with seed
     if isinstance(data_seed, int) and not isinstance(data_seed, bool) and not 0 <= data_seed <= MAX_SEED:
         # A fraction or text is the typed check's problem above; torch's generator overflows past 2**64 - 1 and
         # wraps a negative one, so the same range as seed.
-        add("training.data_seed", f"data_seed must be a whole number from 0 to {MAX_SEED:,} (got {data_seed:,}); "
-                                  "leave it empty (null) to shuffle the data with seed.")
+        add("training.data_seed", f"data_seed must be a whole number from 0 to {MAX_SEED:,} (got {data_seed:,}). "
+                                  "To fix: set data_seed to a number in that range, or leave it empty (null) to "
+                                  "shuffle the data with seed.")
     if not any(p.field == "training.report_to" for p in problems):  # a wrong type has its own problem
         for message in _report_to_problems(training.get("report_to")):
             add("training.report_to", message)
@@ -456,20 +537,25 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     strategies_ok = not any(p.field in ("training.eval_strategy", "training.save_strategy") for p in problems)
     if training.get("load_best_model_at_end") and strategies_ok:  # an unknown strategy is its own problem
         if eval_strategy == "no":
-            add("training.load_best_model_at_end", "load_best_model_at_end needs evaluation: set eval_strategy to "
-                                                   "'epoch' or 'steps', or turn load_best_model_at_end off.")
+            add("training.load_best_model_at_end", "load_best_model_at_end needs evaluation, and eval_strategy is "
+                                                   "'no'. To fix: set eval_strategy to 'epoch' or 'steps', or turn "
+                                                   "load_best_model_at_end off.")
         elif save_strategy != "best" and save_strategy != eval_strategy:
             add("training.save_strategy", f"load_best_model_at_end needs save_strategy to match eval_strategy "
-                                          f"('{eval_strategy}'), but it is '{save_strategy}'.")
+                                          f"('{eval_strategy}'), but it is '{save_strategy}'. To fix: set "
+                                          f"save_strategy to '{eval_strategy}' (or 'best').")
         elif eval_strategy == "steps" and save_strategy == "steps":
             eval_steps = _number(training, "eval_steps") or logging_steps
             save_steps = _number(training, "save_steps", 500)
             if eval_steps and save_steps and save_steps % eval_steps != 0:
+                multiple = math.ceil(save_steps / eval_steps) * eval_steps
                 add("training.save_steps", f"load_best_model_at_end needs save_steps ({save_steps:g}) to be a "
-                                           f"multiple of eval_steps ({eval_steps:g}).")
+                                           f"multiple of eval_steps ({eval_steps:g}). To fix: set save_steps to "
+                                           f"{multiple:g}, or another multiple of {eval_steps:g}.")
     if eval_strategy != "no" and isinstance(ds.test_size, (int, float)) and ds.test_size == 0:
         add("dataset.test_size", f"eval_strategy is '{eval_strategy}' but test_size is 0, so there is nothing to "
-                                 "evaluate on. Hold out a fraction (0.1) or set eval_strategy to 'no'.")
+                                 "evaluate on. To fix: hold out a fraction (test_size 0.1), or set eval_strategy to "
+                                 "'no'.")
 
     from finetune_studio.core.hardware import detect
 
@@ -478,11 +564,13 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     if training.get("bf16") is True and not hardware.bf16:
         where = "this machine has no GPU" if hardware.device == "cpu" else f"{hardware.name} does not support it"
         add("training.bf16", f"bf16 needs a GPU that supports it (NVIDIA Ampere or newer), but {where}. "
-                             "Choose precision 'auto' or fp32.")
+                             "To fix: choose precision 'auto' or fp32.")
     if training.get("fp16") is True and hardware.device == "cpu":
-        add("training.fp16", "fp16 training needs a GPU, and this machine has none. Choose precision 'auto' or fp32.")
+        add("training.fp16", "fp16 training needs a GPU, and this machine has none. To fix: choose precision 'auto' "
+                             "or fp32.")
     if training.get("bf16") is True and training.get("fp16") is True:
-        add("training.fp16", "Choose bf16 or fp16, not both.")
+        add("training.fp16", "bf16 and fp16 are both true. To fix: choose bf16 or fp16, not both (set the other to "
+                             "false).")
 
     # ---- hub: the Trainer's own push (push_to_hub, hub_*) and any access token in the config are refused
     from finetune_studio.core.hub import config_problems
@@ -492,27 +580,31 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     reported = {p.field for p in problems}
     problems.extend(_range_problems(training, reported) + _choice_problems(training, reported))
     if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
-        add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}).")
+        add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}). To fix: write it as "
+                           "your Hub user or organization, a slash and a name, e.g. me/my-model.")
     if config.hub.push_when_done:
         from finetune_studio.core.hub import current_token_source  # reads HF_TOKEN and the saved login; no network
 
         if current_token_source() is None:
             add("hub.push_when_done", "'Push when training ends' is on, but you are not logged in to the Hugging "
-                                      "Face Hub. Log in (Hub → Log in… in the app, or finetune-studio login), or "
-                                      "turn the option off.")
+                                      "Face Hub. To fix: log in (Hub → Log in… in the app, or finetune-studio "
+                                      "login), or turn the option off.")
 
     # ---- folders
     if not isinstance(config.name, str) or any(c in config.name for c in "/\\") or config.name in (".", ".."):
-        add("name", f"The run name {config.name!r} cannot be used as a folder name; avoid / and \\.")
+        add("name", f"The run name {config.name!r} cannot be used as a folder name; avoid / and \\. To fix: choose "
+                    "a name of letters, digits, - and _.")
     elif config.name.startswith("."):
         add("name", f"The run name {config.name!r} starts with a dot, which hides its folder: the runs list would "
-                    "never show it. Choose a name that starts with a letter or digit.")
+                    "never show it. To fix: choose a name that starts with a letter or digit.")
     elif _control_characters(config.name):
-        add("name", f"The run name {config.name!r} holds {_control_characters(config.name)}; a run name is one line "
-                    "of printable characters (it names the run's folder and its row in the runs list).")
+        held = _control_characters(config.name)
+        add("name", f"The run name {config.name!r} holds {held}; a run name is one line of printable characters (it "
+                    f"names the run's folder and its row in the runs list). To fix: remove "
+                    f"{'them' if ', ' in held else 'it'} from the name.")
     elif len(os.fsencode(config.name)) > MAX_NAME_BYTES:
         add("name", f"The run name is {len(config.name):,} characters long ({len(os.fsencode(config.name)):,} bytes); "
-                    f"a folder name holds at most {MAX_NAME_BYTES} bytes. Choose a shorter name.")
+                    f"a folder name holds at most {MAX_NAME_BYTES} bytes. To fix: choose a shorter name.")
     if check_files:
         runs_dir = runs_dir_of(config)
         problem = _writable_dir(runs_dir)
@@ -593,10 +685,12 @@ def _declared_field_problems(config: RunConfig, reported: set[str]) -> list[Prob
                 continue
             if not _accepts(hints[declared.name], value):
                 found.append(Problem(key, f"{declared.name} must be {_type_name(hints[declared.name])} "
-                                          f"(got {value!r})."))
+                                          f"(got {_as_written(value)}).{_type_fix(hints[declared.name], '', value)}"))
             elif choices is not None and value not in choices:
                 shown = ", ".join("empty" if c is None else str(c) for c in choices)
-                found.append(Problem(key, f"{declared.name} must be one of {shown} (got {value!r})."))
+                empty = ", or leave it empty" if None in choices else ""
+                found.append(Problem(key, f"{declared.name} must be one of {shown} (got {value!r})."
+                                          f"{choice_fix(value, choices)[:-1]}{empty}."))
     return found
 
 
@@ -686,7 +780,8 @@ def training_arguments_error(config: RunConfig) -> str | None:
                 training_arguments(config, Path(tmp))
         except (ValueError, TypeError) as exc:
             lines = str(exc).strip().splitlines()
-            return f"TrainingArguments rejected these settings: {lines[0] if lines else exc}"
+            return (f"TrainingArguments rejected these settings: {(lines[0] if lines else str(exc)).rstrip('.')}. "
+                    "To fix: change the training settings it names, or remove them to use the defaults.")
         except OSError as exc:  # a file a setting names (accelerator_config: a JSON file): validate ended in a crash
             named = next((key for key, value in config.training.items() if value == exc.filename), None)
             setting = named or "the setting that names it"

@@ -91,7 +91,7 @@ def test_alpha_scale_follows_peft() -> None:
     ("r", 0, "whole number above 0"), ("r", -4, "whole number above 0"), ("r", 2.5, "whole number above 0"),
     ("alpha", 0, "above 0"), ("alpha", -1.0, "above 0"),
     ("dropout", 1.0, "up to (not including) 1"), ("dropout", -0.1, "up to (not including) 1"),
-    ("target_modules", [], "at least one module"), ("target_modules", ["all-linear", "q_proj"], "use it alone"),
+    ("target_modules", [], "at least one module"), ("target_modules", ["all-linear", "q_proj"], "use all-linear alone"),
     ("method", "prefix", "must be one of full, lora, qlora, dora"),
 ])
 def test_bad_adapter_values_are_refused_with_what_to_do(key: str, value: object, words: str) -> None:
@@ -198,5 +198,6 @@ def test_validate_lists_the_demo_models_real_modules_for_an_unknown_target(demo_
     config = lora(target_modules=["q_proj", "query_key_value"])
     message = {p.field: p.message for p in validate(config)}["adapter.target_modules"]
     assert message == ("The model has no module named query_key_value. Its modules that can take an adapter: "
-                       "embed_tokens, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, lm_head.")
+                       "embed_tokens, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, lm_head. "
+                       "To fix: use names from that list (or all-linear) in target_modules.")
     assert "adapter.target_modules" not in {p.field for p in validate(lora(target_modules=["q_proj", "v_proj"]))}

@@ -26,4 +26,5 @@ def test_a_method_in_other_case_or_a_near_miss_gets_the_name_to_write(written: s
 
 @pytest.mark.parametrize("written", ["bogus", ["lora"], 3])
 def test_anything_else_keeps_the_list_alone(written: object) -> None:
-    assert _method_message(written) == f"method must be one of full, lora, qlora, dora (got {written!r})."
+    assert _method_message(written) == (f"method must be one of full, lora, qlora, dora (got {written!r}). To fix: "
+                                        "write lora for an adapter, or full to train every weight.")

@@ -24,8 +24,10 @@ def test_validate_ok_and_problems(tmp_path: Path, runs_dir: Path, capsys: pytest
     assert "ok: the config is valid." in capsys.readouterr().out
     assert main(["validate", str(path), "--set", "learning_rate=-1", "--set", "dataset.max_length=0"]) == 2
     out = capsys.readouterr().out.splitlines()
-    assert "problem: dataset.max_length: max_length must be a whole number above 0 (got 0); the seed uses 512." in out
-    assert "problem: training.learning_rate: learning_rate must be above 0 (got -1); the seed uses 2e-5." in out
+    assert ("problem: dataset.max_length: max_length must be a whole number above 0 (got 0); the seed uses 512. To "
+            "fix: set max_length to the model's context length or less, such as 512.") in out
+    assert ("problem: training.learning_rate: learning_rate must be above 0 (got -1); the seed uses 2e-5. To fix: set "
+            "learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning).") in out
 
 
 def test_unknown_key_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -152,4 +154,5 @@ def test_validate_prints_warnings_and_exits_0(tmp_path: Path, runs_dir: Path, ca
         "ok: the config is valid."]
     assert main(["validate", str(path), "--set", "learning_rate=.inf"]) == 2
     assert capsys.readouterr().out.splitlines() == [
-        "problem: training.learning_rate: learning_rate must be a finite number (got infinity); the seed uses 2e-5."]
+        "problem: training.learning_rate: learning_rate must be a finite number (got infinity); the seed uses 2e-5. "
+        "To fix: write a number, or remove learning_rate to use the default."]

@@ -137,17 +137,25 @@ def test_every_problem_reported_at_once(tmp_path: Path, monkeypatch: pytest.Monk
     config.training.update(learning_rate=-1, per_device_train_batch_size=0, gradient_accumulation_steps=0,
                            num_train_epochs=0, logging_steps=0, bf16=True)
     found = messages(config)
-    assert found["dataset.source"] == f"Dataset not found: {tmp_path / 'nope.jsonl'}."
+    assert found["dataset.source"] == (f"Dataset not found: {tmp_path / 'nope.jsonl'}. To fix: correct the path, or "
+                                       "choose a Hub id or the built-in sample.")
     assert found["dataset.text_column"] == "Name the column that holds the text to train on."
     assert found["dataset.max_length"].startswith("max_length must be a whole number above 0 (got 0)")
     assert found["dataset.test_size"].startswith("test_size must be a fraction from 0 to below 1 (got 1.5)")
     assert "is not a model folder: it has no config.json" in found["model.name_or_path"]
     assert found["model.dtype"].startswith("dtype must be one of auto, float32")
-    assert found["training.learning_rate"] == "learning_rate must be above 0 (got -1); the seed uses 2e-5."
-    assert found["training.per_device_train_batch_size"] == "per_device_train_batch_size must be at least 1 (got 0)."
-    assert found["training.gradient_accumulation_steps"] == "gradient_accumulation_steps must be at least 1 (got 0)."
-    assert found["training.num_train_epochs"] == "num_train_epochs must be above 0 (or set max_steps)."
-    assert found["training.logging_steps"] == "logging_steps must be above 0."
+    assert found["training.learning_rate"] == ("learning_rate must be above 0 (got -1); the seed uses 2e-5. To fix: "
+                                               "set learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning).")
+    assert found["training.per_device_train_batch_size"] == ("per_device_train_batch_size must be at least 1 (got 0). "
+                                                             "To fix: set per_device_train_batch_size to 1 or more.")
+    assert found["training.gradient_accumulation_steps"] == ("gradient_accumulation_steps must be at least 1 (got 0). "
+                                                             "To fix: set gradient_accumulation_steps to 1 or more.")
+    assert found["training.num_train_epochs"] == ("num_train_epochs must be above 0 (got 0) unless max_steps is set. "
+                                                  "To fix: set num_train_epochs to the passes over the data, such as 3 "
+                                                  "(the seed's), or set max_steps to the steps to train.")
+    assert found["training.logging_steps"] == ("logging_steps must be above 0 (got 0). To fix: set logging_steps to a "
+                                               "number of steps such as 10 (the seed's), or below 1 a fraction of the "
+                                               "run's steps.")
     assert found["training.bf16"].startswith("bf16 needs a GPU that supports it")
     assert "this machine has no GPU" in found["training.bf16"]
     assert len(found) == 12
@@ -158,13 +166,15 @@ def test_best_model_strategies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     config = default_config()
     config.training["eval_strategy"] = "no"
     assert messages(config)["training.load_best_model_at_end"].startswith(
-        "load_best_model_at_end needs evaluation: set eval_strategy")
+        "load_best_model_at_end needs evaluation, and eval_strategy is 'no'. To fix: set eval_strategy")
     config.training.update(eval_strategy="epoch", save_strategy="steps")
     assert messages(config)["training.save_strategy"] == (
-        "load_best_model_at_end needs save_strategy to match eval_strategy ('epoch'), but it is 'steps'.")
+        "load_best_model_at_end needs save_strategy to match eval_strategy ('epoch'), but it is 'steps'. To fix: set "
+        "save_strategy to 'epoch' (or 'best').")
     config.training.update(eval_strategy="steps", save_strategy="steps", eval_steps=10, save_steps=15)
     assert messages(config)["training.save_steps"] == (
-        "load_best_model_at_end needs save_steps (15) to be a multiple of eval_steps (10).")
+        "load_best_model_at_end needs save_steps (15) to be a multiple of eval_steps (10). To fix: set save_steps to "
+        "20, or another multiple of 10.")
 
 
 def test_types_strategies_and_test_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,8 +182,10 @@ def test_types_strategies_and_test_split(tmp_path: Path, monkeypatch: pytest.Mon
     config = default_config()
     config.training.update(num_train_epochs="three", logging_strategy="sometimes", fp16=True)
     found = messages(config)
-    assert found["training.num_train_epochs"] == "num_train_epochs must be a number (got 'three')."
-    assert found["training.logging_strategy"] == "logging_strategy must be one of no, steps, epoch (got 'sometimes')."
+    assert found["training.num_train_epochs"] == ("num_train_epochs must be a number (got 'three'). To fix: write a "
+                                                  "number, or remove num_train_epochs to use the default.")
+    assert found["training.logging_strategy"] == ("logging_strategy must be one of no, steps, epoch (got 'sometimes'). "
+                                                  "To fix: write one of them.")
     assert found["training.fp16"].startswith("fp16 training needs a GPU")
     config = default_config()
     config.dataset.test_size = 0
@@ -189,7 +201,7 @@ def test_unwritable_runs_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     config = default_config()
     config.runs_dir = str(locked / "runs")
     assert messages(config)["runs_dir"] == (f"Runs folder unusable: cannot write to {locked}. "
-                                            "Pick a folder you can write to.")
+                                            "To fix: pick a folder you can write to.")
 
 
 def test_runs_folder_that_is_a_file(tmp_path: Path) -> None:
@@ -197,10 +209,11 @@ def test_runs_folder_that_is_a_file(tmp_path: Path) -> None:
     blocker.write_text("x")
     config = default_config()
     config.runs_dir = str(blocker / "runs")
-    assert messages(config)["runs_dir"] == f"Runs folder unusable: {blocker} is a file, not a folder."
+    fix = " To fix: choose a folder, or a path where one can be made."
+    assert messages(config)["runs_dir"] == f"Runs folder unusable: {blocker} is a file, not a folder.{fix}"
     config.runs_dir = str(tmp_path)
     config.training["output_dir"] = str(blocker)
-    assert messages(config)["training.output_dir"] == f"Output folder unusable: {blocker} is a file, not a folder."
+    assert messages(config)["training.output_dir"] == f"Output folder unusable: {blocker} is a file, not a folder.{fix}"
 
 
 def test_precision_helpers() -> None:
@@ -231,16 +244,21 @@ def test_nan_and_infinite_numbers_are_refused(tmp_path: Path, monkeypatch: pytes
     config, _ = from_yaml("training:\n  learning_rate: .nan\n  weight_decay: .inf\n  max_grad_norm: -.inf\n"
                           "  num_train_epochs: .nan\ndataset:\n  test_size: .nan\n")
     found = messages(config)
+    fix = " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none."
     assert found == {
-        "dataset.test_size": "test_size must be a fraction from 0 to below 1 (got nan); the seed holds out 0.1.",
-        "training.learning_rate": "learning_rate must be a finite number (got NaN); the seed uses 2e-5.",
-        "training.weight_decay": "weight_decay must be a finite number (got infinity).",
-        "training.max_grad_norm": "max_grad_norm must be a finite number (got minus infinity).",
-        "training.num_train_epochs": "num_train_epochs must be a finite number (got NaN).",
+        "dataset.test_size": f"test_size must be a fraction from 0 to below 1 (got nan); the seed holds out 0.1.{fix}",
+        "training.learning_rate": "learning_rate must be a finite number (got NaN); the seed uses 2e-5. To fix: write "
+                                  "a number, or remove learning_rate to use the default.",
+        "training.weight_decay": "weight_decay must be a finite number (got infinity). To fix: write a number, or "
+                                 "remove weight_decay to use the default.",
+        "training.max_grad_norm": "max_grad_norm must be a finite number (got minus infinity). To fix: write a number, "
+                                  "or remove max_grad_norm to use the default.",
+        "training.num_train_epochs": "num_train_epochs must be a finite number (got NaN). To fix: write a number, or "
+                                     "remove num_train_epochs to use the default.",
     }
     config.dataset.test_size = float("inf")
     assert messages(config)["dataset.test_size"] == ("test_size must be a fraction from 0 to below 1 (got inf); the "
-                                                     "seed holds out 0.1.")
+                                                     f"seed holds out 0.1.{fix}")
 
 
 def test_large_learning_rate_is_a_warning_not_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -64,11 +64,14 @@ def test_a_config_file_with_max_steps_1e2_loads_100(config_file: Path, capsys: p
 
 
 @pytest.mark.parametrize("option, expected", [
-    ("max_steps=1.5", "problem: training.max_steps: max_steps must be a whole number (got 1.5)."),
-    ("max_steps=100.0", "problem: training.max_steps: max_steps must be a whole number (got 100.0)."),
-    ("max_steps=1.0e+2", "problem: training.max_steps: max_steps must be a whole number (got 100.0)."),
+    ("max_steps=1.5", "problem: training.max_steps: max_steps must be a whole number (got 1.5). To fix: write a "
+                      "whole number, or remove max_steps to use the default."),
+    ("max_steps=100.0", "problem: training.max_steps: max_steps must be a whole number (got 100.0). To fix: write "
+                        "100, without a decimal point."),
+    ("max_steps=1.0e+2", "problem: training.max_steps: max_steps must be a whole number (got 100.0). To fix: write "
+                         "100, without a decimal point."),
     ("dataset.max_length=1.0e2", "problem: dataset.max_length: max_length must be a whole number written without a "
-                                 "decimal point: 100, not 100.0."),
+                                 "decimal point: 100, not 100.0. To fix: write 100."),
 ])
 def test_a_fraction_or_a_decimal_point_keeps_its_message(option: str, expected: str, config_file: Path,
                                                          capsys: pytest.CaptureFixture) -> None:

@@ -242,7 +242,8 @@ def test_a_chosen_separator_wins_and_a_wrong_one_is_said(tmp_path: Path) -> None
     run.dataset = DatasetConfig(source=str(path), text_column="text", delimiter="::")
     found = [p for p in validate(run) if p.field == "dataset.delimiter"]
     assert [p.message for p in found] == ["The separator must be one of ',', ';', a tab or '|', or empty to find it "
-                                          "in the header row (got '::')."]
+                                          "in the header row (got '::'). To fix: write one of them, or leave it "
+                                          "empty."]
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("text;sign\nAries day;Aries\nLeo;day;Leo\nVirgo day;Virgo\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"line 3: 3 fields where the header has 2 \(text, sign\), reading fields "

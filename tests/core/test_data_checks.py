@@ -97,10 +97,11 @@ def test_the_messages_say_what_is_wrong(tmp_path: Path) -> None:
         "dataset.source: bad.jsonl, line 2, column 10: malformed JSON line (Expecting value). Each line must be one "
         "JSON object.")
     assert problem("x.csv", b"a,b\n1,2\n", encoding="klingon") == (
-        "dataset.encoding: Unknown encoding 'klingon'. Use a name such as utf-8, cp1252, latin-1 or utf-16, or "
-        "leave it empty for UTF-8.")
+        "dataset.encoding: Unknown encoding 'klingon'. To fix: use a name such as utf-8, cp1252, latin-1 or utf-16, "
+        "or leave it empty for UTF-8.")
     assert problem("x.txt", b"a\n", sample_by="sentence") == (
-        "dataset.sample_by: sample_by must be one of document, paragraph, line, or empty (got 'sentence').")
+        "dataset.sample_by: sample_by must be one of document, paragraph, line, or empty (got 'sentence'). To fix: "
+        "write one of them, or leave it empty.")
 
 
 @pytest.mark.parametrize("command", ["validate", "train"])

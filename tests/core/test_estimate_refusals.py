@@ -26,9 +26,12 @@ def plenty_of_ram(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(("setting", "said"), [
     ("per_device_train_batch_size: abc",
-     "problem: training.per_device_train_batch_size: per_device_train_batch_size must be a whole number (got 'abc')."),
-    ("learning_rate: [1]", "problem: training.learning_rate: learning_rate must be a number (got [1])."),
-    ('num_train_epochs: "x"', "problem: training.num_train_epochs: num_train_epochs must be a number (got 'x')."),
+     "problem: training.per_device_train_batch_size: per_device_train_batch_size must be a whole number (got 'abc'). "
+     "To fix: write a whole number, or remove per_device_train_batch_size to use the default."),
+    ("learning_rate: [1]", "problem: training.learning_rate: learning_rate must be a number (got [1]). To fix: write a "
+                           "number, or remove learning_rate to use the default."),
+    ('num_train_epochs: "x"', "problem: training.num_train_epochs: num_train_epochs must be a number (got 'x'). To "
+                              "fix: write a number, or remove num_train_epochs to use the default."),
 ])
 def test_estimate_refuses_what_validate_refuses(setting: str, said: str, tmp_path: Path, demo_cache: Path,
                                                 plenty_of_ram: None, capsys: pytest.CaptureFixture[str]) -> None:

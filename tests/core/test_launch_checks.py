@@ -87,7 +87,7 @@ def test_list_fields_refuse_text_and_items_of_the_wrong_type() -> None:
     config = RunConfig()
     config.adapter.modules_to_save = [1]
     assert _messages(_declared_field_problems(config, set()), "adapter.modules_to_save") == [
-        "modules_to_save must be a list of texts (got [1])."]
+        "modules_to_save must be a list of texts (got [1]). To fix: write a list of texts."]
 
 
 # ------------------------------------------------------------------------------------ node_commands (item 12)
@@ -181,16 +181,21 @@ def test_a_port_in_use_matters_only_to_a_run_that_uses_torchrun() -> None:
 
 # ---------------------------------------------------------------------------------------------- wording (22, 15)
 @pytest.mark.parametrize(("fields", "field", "message"), [
-    ({"processes": 2.5}, "launch.processes", "processes must be a whole number (got 2.5)."),
-    ({"nodes": 2.0}, "launch.nodes", "nodes must be a whole number written without a decimal point: 2, not 2.0."),
-    ({"processes": True}, "launch.processes", "processes must be a whole number (got True)."),
-    ({"processes": 0}, "launch.processes", "processes is 0; it must be 1 or more (1: one process, the usual run)."),
+    ({"processes": 2.5}, "launch.processes", "processes must be a whole number (got 2.5). To fix: set processes to "
+                                             "a whole number, 1 or more (1: one process, the usual run)."),
+    ({"nodes": 2.0}, "launch.nodes", "nodes must be a whole number written without a decimal point: 2, not 2.0. To "
+                                     "fix: write 2."),
+    ({"processes": True}, "launch.processes", "processes must be a whole number (got true). To fix: set processes to "
+                                              "a whole number, 1 or more (1: one process, the usual run)."),
+    ({"processes": 0}, "launch.processes", "processes is 0; it must be 1 or more (1: one process, the usual run). To "
+                                           "fix: set processes to 1 or more."),
     ({"node_rank": 1}, "launch.node_rank", "This machine is number 1, but the run has 1 machine: it must be 0. "
                                            "Each machine gets its own number, the first one 0."),
     ({"nodes": 3, "node_rank": 3, "rdzv_endpoint": "10.0.0.5:1"}, "launch.node_rank",
      "This machine is number 3, but the run has 3 machines: it must be 0 to 2. Each machine gets its own number, "
      "the first one 0."),
-    ({"node_rank": -1}, "launch.node_rank", "node_rank is -1; it must be 0 or more (0: the first machine)."),
+    ({"node_rank": -1}, "launch.node_rank", "node_rank is -1; it must be 0 or more (0: the first machine). To fix: "
+                                            "set node_rank to 0 or more."),
 ])
 def test_launch_numbers_are_worded_by_what_is_wrong(fields, field, message) -> None:
     config = _config(**fields)
@@ -202,8 +207,9 @@ def test_launch_numbers_are_worded_by_what_is_wrong(fields, field, message) -> N
 @pytest.mark.parametrize(("value", "message"), [
     (1e9, "max_length 1,000,000,000 tokens is far beyond any model's context (the longest take about 10,000,000, "
           "most 4,096 to 131,072). To fix: use the model's context length or less; the seed uses 512."),
-    (512.0, "max_length must be a whole number written without a decimal point: 512, not 512.0."),
-    (0, "max_length must be a whole number above 0 (got 0); the seed uses 512."),
+    (512.0, "max_length must be a whole number written without a decimal point: 512, not 512.0. To fix: write 512."),
+    (0, "max_length must be a whole number above 0 (got 0); the seed uses 512. To fix: set max_length to the model's "
+        "context length or less, such as 512."),
 ])
 def test_max_length_is_worded_by_what_is_wrong(value, message) -> None:
     from finetune_studio.core.validation import validate

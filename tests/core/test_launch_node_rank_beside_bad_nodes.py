@@ -16,7 +16,8 @@ def test_a_negative_node_rank_is_said_beside_a_wrong_nodes(nodes: object) -> Non
     config.launch.nodes = nodes
     config.launch.node_rank = -1
     found = {p.field: p.message for p in launch.launch_problems(config, gpu_count=0)}
-    assert found["launch.node_rank"] == "node_rank is -1; it must be 0 or more (0: the first machine)."
+    assert found["launch.node_rank"] == ("node_rank is -1; it must be 0 or more (0: the first machine). To fix: set "
+                                         "node_rank to 0 or more.")
     assert "launch.nodes" in found
 
 
@@ -25,7 +26,8 @@ def test_validate_lists_node_rank_once_beside_a_wrong_nodes() -> None:
     config.launch.nodes = "two"
     config.launch.node_rank = "first"
     said = [p.message for p in validate(config, check_files=False) if p.field == "launch.node_rank"]
-    assert said == ["node_rank must be a whole number (got 'first')."]
+    assert said == ["node_rank must be a whole number (got 'first'). To fix: set node_rank to a whole number, 0 or "
+                    "more (0: the first machine)."]
 
 
 def test_the_bound_on_node_rank_still_needs_a_usable_nodes() -> None:

@@ -75,7 +75,8 @@ def test_1024_processes_are_left_to_each_machines_own_checks(tmp_path: Path, cap
 @pytest.mark.parametrize("processes", [0, -3])
 def test_no_processes_are_refused(processes: int) -> None:
     said = _processes_problems(launch.launch_problems(_config(processes), here=False))
-    assert said == [f"processes is {processes}; it must be 1 or more (1: one process, the usual run)."]
+    assert said == [f"processes is {processes}; it must be 1 or more (1: one process, the usual run). To fix: set "
+                    "processes to 1 or more."]
 
 
 def test_more_cpu_processes_than_cores_is_a_warning_not_a_refusal(tmp_path: Path, capsys: Any) -> None:

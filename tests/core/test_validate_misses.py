@@ -45,10 +45,10 @@ def validate_then_train(config: Path, runs: Path, options: list[str], capsys: py
 
 
 @pytest.mark.parametrize("option, expected", [
-    ("training.seed=-1", "training.seed: seed must be a whole number from 0 to 4,294,967,295 (got -1); the seed "
-                         "uses 42."),
-    ("seed=4294967296", "training.seed: seed must be a whole number from 0 to 4,294,967,295 (got 4,294,967,296); "
-                        "the seed uses 42."),
+    ("training.seed=-1", "training.seed: seed must be a whole number from 0 to 4,294,967,295 (got -1). To fix: set "
+                         "seed to a number in that range; the seed uses 42."),
+    ("seed=4294967296", "training.seed: seed must be a whole number from 0 to 4,294,967,295 (got 4,294,967,296). To "
+                        "fix: set seed to a number in that range; the seed uses 42."),
 ], ids=["minus-one", "2**32"])
 def test_a_seed_numpy_refuses_is_refused_by_name(option: str, expected: str, runs_dir: Path, config_file: Path,
                                                  capsys: pytest.CaptureFixture) -> None:
@@ -67,28 +67,30 @@ def test_a_report_to_integration_that_is_not_installed_is_refused(runs_dir: Path
     monkeypatch.setattr(integration_utils, "get_available_reporting_integrations", lambda: ["tensorboard"])
     validated, trained = validate_then_train(config_file, runs_dir, ["--set", "training.report_to=wandb"], capsys)
     assert validated == trained == [
-        f"training.report_to: report_to 'wandb' needs the wandb package, which is not installed. Install it "
-        f"({sys.executable} -m pip install wandb), or set report_to to none."]
+        f"training.report_to: report_to 'wandb' needs the wandb package, which is not installed. To fix: "
+        f"install it ({sys.executable} -m pip install wandb), or set report_to to none."]
     assert main(["validate", str(config_file), "--set", "report_to=none"]) == 0
     assert main(["validate", str(config_file), "--set", "report_to=[tensorboard]"]) == 0
     capsys.readouterr()
     assert main(["validate", str(config_file), "--set", "report_to=wandb,tensorboard"]) == 2  # one name, not two
     assert capsys.readouterr().out.splitlines() == [
-        "problem: training.report_to: report_to 'wandb,tensorboard' is not an integration transformers knows. Choose "
-        f"none, all or one of {', '.join(sorted(integration_utils.INTEGRATION_TO_CALLBACK))}."]
+        "problem: training.report_to: report_to 'wandb,tensorboard' is not an integration transformers knows. To fix: "
+        f"choose none, all or one of {', '.join(sorted(integration_utils.INTEGRATION_TO_CALLBACK))}."]
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("x" * 300, "name: The run name is 300 characters long (300 bytes); a folder name holds at most 255 bytes. Choose "
-                "a shorter name."),
+    ("x" * 300, "name: The run name is 300 characters long (300 bytes); a folder name holds at most 255 bytes. To fix: "
+                "choose a shorter name."),
     ("\u00e9" * 200, "name: The run name is 200 characters long (400 bytes); a folder name holds at most 255 bytes. "
-                     "Choose a shorter name."),
+                     "To fix: choose a shorter name."),
     ("two\nlines", "name: The run name 'two\\nlines' holds a line break; a run name is one line of printable "
-                   "characters (it names the run's folder and its row in the runs list)."),
+                   "characters (it names the run's folder and its row in the runs list). To fix: remove it from the "
+                   "name."),
     ("tab\there\x07", "name: The run name 'tab\\there\\x07' holds the control character U+0007, a tab; a run name is "
-                      "one line of printable characters (it names the run's folder and its row in the runs list)."),
+                      "one line of printable characters (it names the run's folder and its row in the runs list). To "
+                      "fix: remove them from the name."),
     (".hidden", "name: The run name '.hidden' starts with a dot, which hides its folder: the runs list would never "
-                "show it. Choose a name that starts with a letter or digit."),
+                "show it. To fix: choose a name that starts with a letter or digit."),
 ], ids=["300-bytes", "400-bytes", "newline", "tab-and-bell", "hidden"])
 def test_a_run_name_that_cannot_name_a_folder_is_refused(name: str, expected: str, runs_dir: Path, config_file: Path,
                                                          capsys: pytest.CaptureFixture) -> None:
@@ -431,7 +433,8 @@ def test_a_data_seed_out_of_range_is_refused_by_name(value: int, got: str, tmp_p
     config = small_config(tmp_path / "d.jsonl", tmp_path / "runs", data_seed=value)
     problems = [(p.field, p.message) for p in validate(config, check_files=False)]
     assert problems == [("training.data_seed", f"data_seed must be a whole number from 0 to 4,294,967,295 (got "
-                                               f"{got}); leave it empty (null) to shuffle the data with seed.")]
+                                               f"{got}). To fix: set data_seed to a number in that range, or leave "
+                                               "it empty (null) to shuffle the data with seed.")]
     for fine in (None, 0, 2**32 - 1):
         config.training["data_seed"] = fine
         assert [p for p in validate(config, check_files=False) if p.field == "training.data_seed"] == []
@@ -439,10 +442,13 @@ def test_a_data_seed_out_of_range_is_refused_by_name(value: int, got: str, tmp_p
 
 @pytest.mark.parametrize("option, expected", [
     ("training.data_seed=-1", "training.data_seed: data_seed must be a whole number from 0 to 4,294,967,295 (got "
-                              "-1); leave it empty (null) to shuffle the data with seed."),
+                              "-1). To fix: set data_seed to a number in that range, or leave it empty (null) to "
+                              "shuffle the data with seed."),
     ("data_seed=4294967296", "training.data_seed: data_seed must be a whole number from 0 to 4,294,967,295 (got "
-                             "4,294,967,296); leave it empty (null) to shuffle the data with seed."),
-    ("data_seed=1.5", "training.data_seed: data_seed must be a whole number (got 1.5)."),
+                             "4,294,967,296). To fix: set data_seed to a number in that range, or leave it empty "
+                             "(null) to shuffle the data with seed."),
+    ("data_seed=1.5", "training.data_seed: data_seed must be a whole number (got 1.5). To fix: write a whole number, "
+                      "or remove data_seed to use the default."),
 ], ids=["minus-one", "2**32", "fraction"])
 def test_a_data_seed_torch_refuses_is_refused_before_the_run(option: str, expected: str, runs_dir: Path,
                                                              config_file: Path, capsys: pytest.CaptureFixture) -> None:

@@ -25,29 +25,35 @@ def test_problems_across_sections_all_come_in_one_pass(demo_cache: Path, small_d
     config.adapter.method, config.adapter.r, config.adapter.target_modules = "lora", -4, ["q_projj"]
     found = problems_of(config)
     expected = [
-        ("training.seed", "seed must be a whole number (got 'abc')."),
-        ("training.report_to", "report_to 'wandbb' is not an integration transformers knows. Choose none, all or one "
-                               "of azure_ml, clearml, codecarbon, comet_ml, dagshub, dvclive, flyte, kubeflow, mlflow, "
-                               "neptune, swanlab, tensorboard, trackio, wandb."),
+        ("training.seed", "seed must be a whole number (got 'abc'). To fix: write a whole number, or remove seed to "
+                         "use the default."),
+        ("training.report_to", "report_to 'wandbb' is not an integration transformers knows. To fix: choose none, all "
+                               "or one of azure_ml, clearml, codecarbon, comet_ml, dagshub, dvclive, flyte, kubeflow, "
+                               "mlflow, neptune, swanlab, tensorboard, trackio, wandb."),
         ("training.lr_scheduler_type", "lr_scheduler_type 'cosinus' is not one of the choices transformers knows. "
-                                       "Did you mean 'cosine'?"),
-        ("training.optim", "optim 'adamw_torchh' is not one of the choices transformers knows. Did you mean "
-                           "'adamw_torch'?"),
-        ("training.adam_beta1", "adam_beta1 must be from 0 up to (not including) 1 (got 7); 0.9 is usual."),
-        ("training.weight_decay", "weight_decay must be 0 or more (got -5); 0 (none) to 0.1 is usual."),
+                                       "To fix: write cosine, the nearest one."),
+        ("training.optim", "optim 'adamw_torchh' is not one of the choices transformers knows. To fix: write "
+                           "adamw_torch, the nearest one."),
+        ("training.adam_beta1", "adam_beta1 must be from 0 up to (not including) 1 (got 7); 0.9 is usual. "
+                                "To fix: set adam_beta1 to a value in that range, or remove it."),
+        ("training.weight_decay", "weight_decay must be 0 or more (got -5); 0 (none) to 0.1 is usual. To "
+                                  "fix: set weight_decay to a value in that range, or remove it."),
         ("training.max_grad_norm", "max_grad_norm must be 0 or more (got -1); 0 turns gradient clipping off, and 1.0 "
-                                   "is usual."),
+                                   "is usual. To fix: set max_grad_norm to a value in that range, or remove it."),
         ("training.save_total_limit", "save_total_limit must be 1 or more (got -3); leave it empty (null) to keep "
-                                      "every checkpoint."),
+                                      "every checkpoint. To fix: set save_total_limit to a value in that range, or "
+                                      "remove it."),
         ("training.num_train_epochs", "num_train_epochs must be above 0 (got -1); max_steps ends this run, so any "
-                                      "positive number will do (the seed uses 3)."),
+                                      "positive number will do (the seed uses 3). To fix: set num_train_epochs to 3, "
+                                      "or remove it."),
         ("dataset.max_length", "max_length 1 cuts every row to a single token, and a language model learns each "
                                "token from the ones before it, so a 1-token row trains nothing (the loss stays 0). "
                                "To fix: set max_length to 2 or more; the seed uses 512."),
-        ("adapter.r", "r (the adapter rank) must be a whole number above 0 (got -4); 8 to 64 is usual."),
+        ("adapter.r", "r (the adapter rank) must be a whole number above 0 (got -4); 8 to 64 is usual. To fix: "
+                      "set r to a whole number such as 16."),
         ("adapter.target_modules", "The model has no module named q_projj. Its modules that can take an adapter: "
                                    "embed_tokens, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, "
-                                   "lm_head."),
+                                   "lm_head. To fix: use names from that list (or all-linear) in target_modules."),
     ]
     for problem in expected:
         assert problem in found
@@ -67,11 +73,12 @@ def test_unknown_choice_without_a_near_name_lists_the_choices(small_dataset: Pat
     config = small_config(small_dataset, runs_dir, log_level="zzz")
     assert problems_of(config) == [
         ("training.log_level", "log_level must be one of detail, debug, info, warning, error, critical, passive "
-                               "(got 'zzz').")]
+                               "(got 'zzz'). To fix: write one of them.")]
 
 
 def test_unknown_eval_strategy_with_load_best_is_one_problem(small_dataset: Path, runs_dir: Path) -> None:
     """The strategies' match for load_best_model_at_end is not judged on a strategy that is itself unknown."""
     config = small_config(small_dataset, runs_dir, eval_strategy="sometimes", load_best_model_at_end=True)
     assert problems_of(config) == [
-        ("training.eval_strategy", "eval_strategy must be one of no, steps, epoch (got 'sometimes').")]
+        ("training.eval_strategy", "eval_strategy must be one of no, steps, epoch (got 'sometimes'). To fix: write one "
+                                   "of them.")]

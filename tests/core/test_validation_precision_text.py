@@ -19,4 +19,5 @@ def problems_of(config) -> list[tuple[str, str]]:
 def test_precision_flag_given_as_text_is_one_problem(key: str, small_dataset: Path, runs_dir: Path) -> None:
     """bf16: "no" was refused twice: as text, and as bf16 asked for on a machine without it."""
     config = small_config(small_dataset, runs_dir, **{key: "no"})
-    assert problems_of(config) == [(f"training.{key}", f"{key} must be true or false (got 'no').")]
+    assert problems_of(config) == [(f"training.{key}", f"{key} must be true or false (got 'no'). To fix: write "
+                                                              "true or false (yes, no, on and off are read as text).")]

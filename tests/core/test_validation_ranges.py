@@ -40,7 +40,8 @@ RANGES = [
 def test_out_of_range_setting_is_one_problem(key: str, value: float, message: str, small_dataset: Path,
                                              runs_dir: Path) -> None:
     config = small_config(small_dataset, runs_dir, **{key: value})
-    assert problems_of(config) == [(f"training.{key}", message)]
+    fix = f" To fix: set {key} to a value in that range, or remove it."
+    assert problems_of(config) == [(f"training.{key}", message + fix)]
 
 
 def test_range_edges_and_empty_values_pass(small_dataset: Path, runs_dir: Path) -> None:
@@ -55,4 +56,5 @@ def test_negative_epochs_are_refused_even_when_max_steps_ends_the_run(small_data
     config = small_config(small_dataset, runs_dir, num_train_epochs=-1)  # max_steps 12
     assert problems_of(config) == [
         ("training.num_train_epochs", "num_train_epochs must be above 0 (got -1); max_steps ends this run, so any "
-                                      "positive number will do (the seed uses 3).")]
+                                      "positive number will do (the seed uses 3). To fix: set num_train_epochs to 3, "
+                                      "or remove it.")]

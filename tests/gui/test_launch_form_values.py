@@ -140,7 +140,9 @@ def test_the_window_keeps_and_names_the_loaded_values_after_an_edit_of_another_f
     qtbot.wait(50)
     assert window.config.launch.rdzv_endpoint == "10.0.0.5:29500"
     assert (window.config.launch.processes, window.config.launch.nodes) == ("two", 0)
-    assert form._fields["launch.processes"].error_label().text() == "processes must be a whole number (got 'two')."
+    assert form._fields["launch.processes"].error_label().text() == (
+        "processes must be a whole number (got 'two'). To fix: set processes to a whole number, 1 or more (1: one "
+        "process, the usual run).")
     assert "nodes is 0" in form._fields["launch.nodes"].error_label().text()
     assert not window.start_action.isEnabled()
 

@@ -133,7 +133,8 @@ def test_bad_typed_values_disable_start_with_the_reason(qtbot: Any, window: Any)
     _settled(qtbot, window)
     assert form.lr_edit.text() == "abc" and window.config.training["learning_rate"] == "abc"
     assert not window.start_action.isEnabled()
-    assert window.start_action.toolTip() == "Fix 1 problem to start: learning_rate must be a number (got 'abc')."
+    assert window.start_action.toolTip() == ("Fix 1 problem to start: learning_rate must be a number (got 'abc'). To "
+                                             "fix: write a number, or remove learning_rate to use the default.")
     assert error_line(form, "training.learning_rate").text() == ("'abc' is not a number: write a number such as "
                                                                  "2e-5, 0.0001 or 10.")
 
@@ -141,17 +142,18 @@ def test_bad_typed_values_disable_start_with_the_reason(qtbot: Any, window: Any)
     _settled(qtbot, window)
     assert form.lr_edit.text() == "-1" and window.config.training["learning_rate"] == -1
     assert not window.start_action.isEnabled()
+    fix = " To fix: set learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning)."
     assert window.start_action.toolTip() == ("Fix 1 problem to start: learning_rate must be above 0 (got -1); the "
-                                             "seed uses 2e-5.")
+                                             "seed uses 2e-5." + fix)
     assert error_line(form, "training.learning_rate").text() == ("learning_rate must be above 0 (got -1); the seed "
-                                                                 "uses 2e-5.")
+                                                                 "uses 2e-5." + fix)
 
     retype(qtbot, form.lr_edit, "2e-5")
     retype(qtbot, form.batch_edit, "0")
     _settled(qtbot, window)
     assert form.batch_edit.text() == "0" and window.config.training["per_device_train_batch_size"] == 0
     assert window.start_action.toolTip() == ("Fix 1 problem to start: per_device_train_batch_size must be at least 1 "
-                                             "(got 0).")
+                                             "(got 0). To fix: set per_device_train_batch_size to 1 or more.")
     assert form.effective_hint.text() == ""  # no "= 0 rows per optimizer step"
 
     retype(qtbot, form.batch_edit, "2")
@@ -227,7 +229,8 @@ def test_text_in_an_all_arguments_number_disables_start(qtbot: Any, window: Any)
     _settled(qtbot, window)
     assert editor.text() == "abc" and window.config.training["seed"] == "abc"
     assert not window.start_action.isEnabled()
-    assert window.start_action.toolTip() == "Fix 1 problem to start: seed must be a whole number (got 'abc')."
+    assert window.start_action.toolTip() == ("Fix 1 problem to start: seed must be a whole number (got 'abc'). To "
+                                             "fix: write a whole number, or remove seed to use the default.")
 
 
 def test_every_max_length_validation_accepts_shows_as_it_is_and_can_be_typed(qtbot: Any) -> None:

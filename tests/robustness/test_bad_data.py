@@ -149,7 +149,8 @@ def test_preview_reports_the_same_problem(case: str, inputs: Path) -> None:
 
 def test_missing_file_is_a_validation_problem(inputs: Path, runs_dir: Path) -> None:
     config = small_config(inputs / "gone.jsonl", runs_dir)
-    assert [str(p) for p in validate(config)] == [f"dataset.source: Dataset not found: {inputs / 'gone.jsonl'}."]
+    assert [str(p) for p in validate(config)] == [f"dataset.source: Dataset not found: {inputs / 'gone.jsonl'}. To "
+                                                  "fix: correct the path, or choose a Hub id or the built-in sample."]
 
 
 @pytest.mark.parametrize("name, content, rows", [

@@ -34,88 +34,107 @@ def configure(config: Any, settings: dict[str, Any]) -> Any:
     return config
 
 
+# the "To fix: …" some messages end with
+LR_FIX = " To fix: set learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning)."
+LENGTH_FIX = " To fix: set max_length to the model's context length or less, such as 512."
+TEST_SIZE_FIX = " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none."
+FINITE_FIX = " To fix: write a number, or remove {} to use the default."
+
 # id, settings (dotted), the field marked, the message (exact unless it ends with "…")
 SETTINGS = [
     ("negative-lr", {"training.learning_rate": -1e-4}, "training.learning_rate",
-     "learning_rate must be above 0 (got -0.0001); the seed uses 2e-5."),
+     "learning_rate must be above 0 (got -0.0001); the seed uses 2e-5." + LR_FIX),
     ("zero-lr", {"training.learning_rate": 0}, "training.learning_rate",
-     "learning_rate must be above 0 (got 0); the seed uses 2e-5."),
+     "learning_rate must be above 0 (got 0); the seed uses 2e-5." + LR_FIX),
     ("text-lr", {"training.learning_rate": "fast"}, "training.learning_rate",
-     "learning_rate must be a number (got 'fast')."),
+     "learning_rate must be a number (got 'fast'). To fix: write a number, or remove learning_rate to use the "
+     "default."),
     ("batch-0", {"training.per_device_train_batch_size": 0}, "training.per_device_train_batch_size",
-     "per_device_train_batch_size must be at least 1 (got 0)."),
+     "per_device_train_batch_size must be at least 1 (got 0). To fix: set per_device_train_batch_size to 1 or "
+     "more."),
     ("eval-batch-0", {"training.per_device_eval_batch_size": 0}, "training.per_device_eval_batch_size",
-     "per_device_eval_batch_size must be at least 1 (got 0)."),
+     "per_device_eval_batch_size must be at least 1 (got 0). To fix: set per_device_eval_batch_size to 1 or more."),
     ("accumulation-0", {"training.gradient_accumulation_steps": 0}, "training.gradient_accumulation_steps",
-     "gradient_accumulation_steps must be at least 1 (got 0)."),
+     "gradient_accumulation_steps must be at least 1 (got 0). To fix: set gradient_accumulation_steps to 1 or "
+     "more."),
     ("max-length-0", {"dataset.max_length": 0}, "dataset.max_length",
-     "max_length must be a whole number above 0 (got 0); the seed uses 512."),
+     "max_length must be a whole number above 0 (got 0); the seed uses 512." + LENGTH_FIX),
     ("max-length-negative", {"dataset.max_length": -5}, "dataset.max_length",
-     "max_length must be a whole number above 0 (got -5); the seed uses 512."),
+     "max_length must be a whole number above 0 (got -5); the seed uses 512." + LENGTH_FIX),
     ("max-length-text", {"dataset.max_length": "long"}, "dataset.max_length",
-     "max_length must be a whole number above 0 (got 'long'); the seed uses 512."),
+     "max_length must be a whole number above 0 (got 'long'); the seed uses 512." + LENGTH_FIX),
     ("test-size-0-with-eval", {"dataset.test_size": 0}, "dataset.test_size",
-     "eval_strategy is 'steps' but test_size is 0, so there is nothing to evaluate on. Hold out a fraction (0.1) "
-     "or set eval_strategy to 'no'."),
+     "eval_strategy is 'steps' but test_size is 0, so there is nothing to evaluate on. To fix: hold out a "
+     "fraction (test_size 0.1), or set eval_strategy to 'no'."),
     ("test-size-1", {"dataset.test_size": 1}, "dataset.test_size",
-     "test_size must be a fraction from 0 to below 1 (got 1); the seed holds out 0.1."),
+     "test_size must be a fraction from 0 to below 1 (got 1); the seed holds out 0.1." + TEST_SIZE_FIX),
     ("test-size-1.5", {"dataset.test_size": 1.5}, "dataset.test_size",
-     "test_size must be a fraction from 0 to below 1 (got 1.5); the seed holds out 0.1."),
+     "test_size must be a fraction from 0 to below 1 (got 1.5); the seed holds out 0.1." + TEST_SIZE_FIX),
     ("test-size-negative", {"dataset.test_size": -0.1}, "dataset.test_size",
-     "test_size must be a fraction from 0 to below 1 (got -0.1); the seed holds out 0.1."),
+     "test_size must be a fraction from 0 to below 1 (got -0.1); the seed holds out 0.1." + TEST_SIZE_FIX),
     ("epochs-0", {"training.num_train_epochs": 0, "training.max_steps": -1}, "training.num_train_epochs",
-     "num_train_epochs must be above 0 (or set max_steps)."),
+     "num_train_epochs must be above 0 (got 0) unless max_steps is set. To fix: set num_train_epochs to the passes "
+     "over the data, such as 3 (the seed's), or set max_steps to the steps to train."),
     ("epochs-abc", {"training.num_train_epochs": "abc"}, "training.num_train_epochs",
-     "num_train_epochs must be a number (got 'abc')."),
-    ("logging-steps-0", {"training.logging_steps": 0}, "training.logging_steps", "logging_steps must be above 0."),
+     "num_train_epochs must be a number (got 'abc'). To fix: write a number, or remove num_train_epochs to use the "
+     "default."),
+    ("logging-steps-0", {"training.logging_steps": 0}, "training.logging_steps",
+     "logging_steps must be above 0 (got 0). To fix: set logging_steps to a number of steps such as 10 (the seed's), "
+     "or below 1 a fraction of the run's steps."),
     ("unknown-strategy", {"training.eval_strategy": "sometimes", "training.load_best_model_at_end": False},
-     "training.eval_strategy", "eval_strategy must be one of no, steps, epoch (got 'sometimes')."),
+     "training.eval_strategy", "eval_strategy must be one of no, steps, epoch (got 'sometimes'). To fix: write one "
+                               "of them."),
     ("load-best-without-eval", {"training.eval_strategy": "no"}, "training.load_best_model_at_end",
-     "load_best_model_at_end needs evaluation: set eval_strategy to 'epoch' or 'steps', or turn "
-     "load_best_model_at_end off."),
+     "load_best_model_at_end needs evaluation, and eval_strategy is 'no'. To fix: set eval_strategy to 'epoch' or "
+     "'steps', or turn load_best_model_at_end off."),
     ("load-best-mismatched-strategies", {"training.save_strategy": "epoch"}, "training.save_strategy",
-     "load_best_model_at_end needs save_strategy to match eval_strategy ('steps'), but it is 'epoch'."),
+     "load_best_model_at_end needs save_strategy to match eval_strategy ('steps'), but it is 'epoch'. To fix: set "
+     "save_strategy to 'steps' (or 'best')."),
     ("load-best-save-steps-not-multiple", {"training.save_steps": 5, "training.eval_steps": 3},
-     "training.save_steps", "load_best_model_at_end needs save_steps (5) to be a multiple of eval_steps (3)."),
+     "training.save_steps", "load_best_model_at_end needs save_steps (5) to be a multiple of eval_steps (3). To fix: "
+                            "set save_steps to 6, or another multiple of 3."),
     ("unknown-training-key", {"training.learning_rat": 1e-4}, "training.learning_rat",
      "'learning_rat' is not a TrainingArguments setting. Did you mean 'learning_rate'?"),
     ("rejected-by-training-arguments", {"training.dataloader_prefetch_factor": 2}, "training",
      "TrainingArguments rejected these settings: --dataloader_prefetch_factor can only be set when data is loaded in "
-     "a different process, i.e. when --dataloader_num_workers > 0."),
+     "a different process, i.e. when --dataloader_num_workers > 0. To fix: change the training settings it names, or "
+     "remove them to use the defaults."),
     ("warmup-steps-negative", {"training.warmup_steps": -1}, "training.warmup_steps",
      "warmup_steps must be 0 or more (got -1); a number of steps, or below 1 a fraction of the run's steps; 0 (no "
-     "warmup) is the default."),
+     "warmup) is the default. To fix: set warmup_steps to a value in that range, or remove it."),
     ("unknown-batching", {"dataset.batching": "squeeze"}, "dataset.batching",
-     "batching must be one of padded, group_by_length, padding_free, packed (got 'squeeze')."),
+     "batching must be one of padded, group_by_length, padding_free, packed (got 'squeeze'). To fix: write one of "
+     "them."),
     ("run-name-with-slash", {"name": "a/b"}, "name", "The run name 'a/b' cannot be used as a folder name; avoid / "
-                                                     "and \\."),
+                                                     "and \\. To fix: choose a name of letters, digits, - and _."),
     ("nan-lr", {"training.learning_rate": float("nan")}, "training.learning_rate",
-     "learning_rate must be a finite number (got NaN); the seed uses 2e-5."),
+     "learning_rate must be a finite number (got NaN); the seed uses 2e-5." + FINITE_FIX.format("learning_rate")),
     ("inf-lr", {"training.learning_rate": float("inf")}, "training.learning_rate",
-     "learning_rate must be a finite number (got infinity); the seed uses 2e-5."),
+     "learning_rate must be a finite number (got infinity); the seed uses 2e-5." + FINITE_FIX.format("learning_rate")),
     ("nan-epochs", {"training.num_train_epochs": float("nan")}, "training.num_train_epochs",
-     "num_train_epochs must be a finite number (got NaN)."),
+     "num_train_epochs must be a finite number (got NaN)." + FINITE_FIX.format("num_train_epochs")),
     ("inf-weight-decay", {"training.weight_decay": float("inf")}, "training.weight_decay",
-     "weight_decay must be a finite number (got infinity)."),
+     "weight_decay must be a finite number (got infinity)." + FINITE_FIX.format("weight_decay")),
     ("minus-inf-warmup", {"training.warmup_steps": float("-inf")}, "training.warmup_steps",
-     "warmup_steps must be a finite number (got minus infinity)."),
+     "warmup_steps must be a finite number (got minus infinity)." + FINITE_FIX.format("warmup_steps")),
     ("nan-test-size", {"dataset.test_size": float("nan")}, "dataset.test_size",
-     "test_size must be a fraction from 0 to below 1 (got nan); the seed holds out 0.1."),
+     "test_size must be a fraction from 0 to below 1 (got nan); the seed holds out 0.1." + TEST_SIZE_FIX),
 ]
 if ON_CPU:
     SETTINGS += [
         ("bf16-without-support", {"training.bf16": True}, "training.bf16",
-         "bf16 needs a GPU that supports it (NVIDIA Ampere or newer), but this machine has no GPU. Choose precision "
-         "'auto' or fp32."),
+         "bf16 needs a GPU that supports it (NVIDIA Ampere or newer), but this machine has no GPU. To fix: choose "
+         "precision 'auto' or fp32."),
         ("fp16-on-cpu", {"training.fp16": True}, "training.fp16",
-         "fp16 training needs a GPU, and this machine has none. Choose precision 'auto' or fp32."),
+         "fp16 training needs a GPU, and this machine has none. To fix: choose precision 'auto' or fp32."),
     ]
 
 
 def test_bf16_and_fp16_together_is_refused(small_dataset: Path, runs_dir: Path) -> None:
     config = small_config(small_dataset, runs_dir, bf16=True, fp16=True)
     problems = [(p.field, p.message) for p in validate(config)]
-    assert problems[-1] == ("training.fp16", "Choose bf16 or fp16, not both.")
+    assert problems[-1] == ("training.fp16", "bf16 and fp16 are both true. To fix: choose bf16 or fp16, not both (set "
+                                             "the other to false).")
     assert len(problems) == (3 if ON_CPU else 1)  # on a CPU, neither is supported either
 
 
@@ -143,11 +162,12 @@ def regular_file(tmp_path: Path) -> Path:
 # id, settings built from (regular file, tmp_path), the field, the message
 FOLDERS = [
     ("output-dir-under-a-file", lambda f, t: {"training.output_dir": str(f / "out")}, "training.output_dir",
-     "Output folder unusable: {file} is a file, not a folder."),
+     "Output folder unusable: {file} is a file, not a folder. To fix: choose a folder, or a path where one can be "
+     "made."),
     ("runs-folder-is-a-file", lambda f, t: {"runs_dir": str(f)}, "runs_dir",
-     "Runs folder unusable: {file} is a file, not a folder."),
+     "Runs folder unusable: {file} is a file, not a folder. To fix: choose a folder, or a path where one can be made."),
     ("runs-folder-under-a-file", lambda f, t: {"runs_dir": str(f / "runs")}, "runs_dir",
-     "Runs folder unusable: {file} is a file, not a folder."),
+     "Runs folder unusable: {file} is a file, not a folder. To fix: choose a folder, or a path where one can be made."),
 ]
 
 
@@ -170,7 +190,8 @@ def test_read_only_output_folder_is_named(tmp_path: Path, small_dataset: Path, r
     try:
         config = small_config(small_dataset, runs_dir, output_dir=str(locked / "out"))
         assert [str(p) for p in validate(config)] == [
-            f"training.output_dir: Output folder unusable: cannot write to {locked}. Pick a folder you can write to."]
+            f"training.output_dir: Output folder unusable: cannot write to {locked}. To fix: pick a folder you can "
+            "write to."]
     finally:
         locked.chmod(0o755)
 
@@ -222,11 +243,11 @@ def test_wrong_type_in_a_config_file_exits_2_from_validate_and_train(tmp_path: P
     path.write_text(path.read_text().replace("num_train_epochs: 1", "num_train_epochs: abc"))
     saved = Snapshot(runs_dir, path)
     assert main(["validate", str(path)]) == 2
-    assert capsys.readouterr().out.splitlines() == [
-        "problem: training.num_train_epochs: num_train_epochs must be a number (got 'abc')."]
+    said = ("training.num_train_epochs: num_train_epochs must be a number (got 'abc'). To fix: write a number, or "
+            "remove num_train_epochs to use the default.")
+    assert capsys.readouterr().out.splitlines() == [f"problem: {said}"]
     assert main(["train", str(path)]) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        "error: training.num_train_epochs: num_train_epochs must be a number (got 'abc')."]
+    assert capsys.readouterr().err.splitlines() == [f"error: {said}"]
     saved.assert_unchanged()
 
 
@@ -246,10 +267,13 @@ def test_cli_set_flags_report_every_problem_at_once(tmp_path: Path, runs_dir: Pa
     assert main(["train", "--set", "learning_rate=0", "--set", "per_device_train_batch_size=0",
                  "--set", "dataset.test_size=1.5", "--set", "num_train_epochs=abc"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "error: dataset.test_size: test_size must be a fraction from 0 to below 1 (got 1.5); the seed holds out 0.1.",
-        "error: training.num_train_epochs: num_train_epochs must be a number (got 'abc').",
-        "error: training.learning_rate: learning_rate must be above 0 (got 0); the seed uses 2e-5.",
-        "error: training.per_device_train_batch_size: per_device_train_batch_size must be at least 1 (got 0).",
+        "error: dataset.test_size: test_size must be a fraction from 0 to below 1 (got 1.5); the seed holds out 0.1."
+        + TEST_SIZE_FIX,
+        "error: training.num_train_epochs: num_train_epochs must be a number (got 'abc'). To fix: write a number, or "
+        "remove num_train_epochs to use the default.",
+        "error: training.learning_rate: learning_rate must be above 0 (got 0); the seed uses 2e-5." + LR_FIX,
+        "error: training.per_device_train_batch_size: per_device_train_batch_size must be at least 1 (got 0). To fix: "
+        "set per_device_train_batch_size to 1 or more.",
     ]
     assert main(["train", "--set", "learning_rate"]) == 2
     assert capsys.readouterr().err.splitlines() == [
