@@ -32,7 +32,7 @@ from finetune_studio.core.chat_templates import (
     is_template_text,
     named_template,
 )
-from finetune_studio.core.config import CHAT_FORMATS, TRAIN_ON, ChatConfig, RunConfig
+from finetune_studio.core.config import CHAT_FORMATS, TRAIN_ON, ChatConfig, RunConfig, as_written, kind_of
 from finetune_studio.core.errors import WARNING, FinetuneError, Problem
 
 # The parts each format is made of, and the column names that play each part when nothing is mapped
@@ -847,24 +847,7 @@ def _choice_message(key: str, value: Any, choices: Sequence[str], what: str) -> 
         return f"{key} '{value}' is not {what}.{meant}{fix}"
     if value is None:
         return f"{key} has no value.{fix}"
-    return f"{key} must be a name, not {_yaml_kind(value)} (got {_as_yaml(value)}).{fix}"
-
-
-def _as_yaml(value: Any) -> str:
-    """A config value as a YAML file writes it on one line ([text], {messages: 1}, true, ~), not Python's form."""
-    import yaml
-
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10_000).strip()
-    return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
-
-
-def _yaml_kind(value: Any) -> str:
-    """What a YAML value is, in a user's words: "a list", "a mapping", "a true/false value", "a number"."""
-    if isinstance(value, bool):
-        return "a true/false value"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+    return f"{key} must be a name, not {kind_of(value)} (got {as_written(value)}).{fix}"
 
 
 def check_config(chat: ChatConfig) -> list[tuple[str, str]]:

@@ -581,6 +581,32 @@ def _yaml_dumper() -> type:
     return Dumper
 
 
+def as_written(value: Any) -> str:
+    """A config value as a YAML file writes it on one line, keys in the file's order: [a, b], {host: a, port: 1},
+    true, null, and a text that would read as a number quoted ('1e2'), as to_yaml writes it. What messages and
+    fields show for a value the user wrote: Python's form (['a', 'b'], True, None) is not what the file says."""
+    import yaml
+
+    try:
+        text = yaml.dump(value, Dumper=_yaml_dumper(), default_flow_style=True, sort_keys=False, allow_unicode=True,
+                         width=10_000).strip()
+    except yaml.YAMLError:  # an object YAML has no form for: its plain text
+        return str(value)
+    return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
+
+
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in a user's words: "a list", "a mapping", "a true/false value", "a number", "text"."""
+    if isinstance(value, bool):
+        return "a true/false value"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if value is None:
+        return "no value"
+    kinds = {"dict": "a mapping", "list": "a list", "str": "text", "date": "a date", "datetime": "a date and time"}
+    return kinds.get(type(value).__name__, type(value).__name__)
+
+
 # Far beyond any model's context window: the longest released ones take about 10 million tokens, most 4,096 to
 # 131,072; a row this long would not fit in any memory. (Here, not in core.validation, so the window's Max length
 # box can take its range from it without importing validation at start.)

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.config import RunConfig, load_config, save_config
+from finetune_studio.core.config import RunConfig, as_written, kind_of, load_config, save_config
 from finetune_studio.core.distributed import (
     SUPERVISED_ENV,
     TERMINATED,
@@ -366,24 +366,6 @@ def _join_timeout_cap(seconds: int) -> Problem | None:
                                           "its line, e.g. 300 (five minutes, the default).")
 
 
-def _as_yaml(value: Any) -> str:
-    """A config value as a YAML file writes it on one line ([node0, node1], true, {host: a}), the way the Launch
-    tab's field shows it: Python's form (['node0', 'node1'], True) is not what the user wrote."""
-    import yaml
-
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10_000).strip()
-    return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
-
-
-def _yaml_kind(value: Any) -> str:
-    """What a YAML value is, in a user's words: "a list", "a mapping", "a true/false value", "a number"."""
-    if isinstance(value, bool):
-        return "a true/false value"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
-
-
 def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool = True) -> list[Problem]:
     """Every problem with the launch: section, in words, before anything starts. `gpu_count`: the GPUs this
     machine has (None: ask torch, without initialising CUDA). `here` False: the checks of the config alone,
@@ -428,8 +410,8 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
     host = port = None
     if launch.rdzv_endpoint is not None and not isinstance(launch.rdzv_endpoint, str):
         problems.append(Problem("launch.rdzv_endpoint", f"The rendezvous endpoint must be text such as "
-                                                        f"192.168.1.10:29500 (got {_as_yaml(launch.rdzv_endpoint)}, "
-                                                        f"{_yaml_kind(launch.rdzv_endpoint)}). To fix: write machine "
+                                                        f"192.168.1.10:29500 (got {as_written(launch.rdzv_endpoint)}, "
+                                                        f"{kind_of(launch.rdzv_endpoint)}). To fix: write machine "
                                                         "0's address and a free port as text, e.g. "
                                                         "192.168.1.10:29500, or leave it empty on one machine."))
     elif endpoint:

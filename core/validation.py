@@ -24,6 +24,8 @@ from finetune_studio.core.config import (
     MODEL_DTYPES,
     SECTIONS,
     RunConfig,
+    as_written,
+    kind_of,
     nearest,
     runs_dir_of,
     section_type,
@@ -121,12 +123,19 @@ def _type_fix(annotation: Any, key: str, value: Any) -> str:
 
 
 def _as_written(value: Any) -> str:
-    """A YAML scalar as the user would write it back: true, 2024-01-01 (not True, datetime.date(2024, 1, 1))."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """A value as the user would write it back: true, 2024-01-01, [a, b] (not True, datetime.date(2024, 1, 1),
+    ['a', 'b']); text in quotes ('no'), so a message tells it apart from its own words, and numbers as Python
+    writes them (2e-05)."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return repr(value)
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
-    return repr(value)
+    return as_written(value)
+
+
+def _empty(value: Any) -> bool:
+    """Nothing written: no value, blank text, [] or {} (where one model or dataset source is wanted)."""
+    return value is None or value == [] or value == {} or (isinstance(value, str) and not value.strip())
 
 
 def _quote_fix(annotation: Any, key: str, value: Any) -> str:
@@ -392,8 +401,12 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     from finetune_studio.core.sources import is_local, is_url
 
     ds = config.dataset
-    if not isinstance(ds.source, str) or not ds.source.strip():
+    if _empty(ds.source):
         add("dataset.source", "Choose a dataset: a Hub id, a local file or folder, or the built-in sample.")
+    elif not isinstance(ds.source, str):
+        got = f"got {as_written(ds.source)}, {kind_of(ds.source)}"
+        add("dataset.source", f"dataset.source must be one file, folder or Hub id as text ({got}). To fix: write one "
+                              "source, or put the files in one folder and give the folder.")
     elif is_url(ds.source):
         add("dataset.source", url_message(ds.source))
     elif check_files:
@@ -448,8 +461,12 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
 
     # ---- model
     model = config.model
-    if not isinstance(model.name_or_path, str) or not model.name_or_path.strip():
+    if _empty(model.name_or_path):
         add("model.name_or_path", "Choose a model: a Hub id, a local folder or the built-in demo model.")
+    elif not isinstance(model.name_or_path, str):
+        got = f"got {as_written(model.name_or_path)}, {kind_of(model.name_or_path)}"
+        add("model.name_or_path", f"model.name_or_path must be one model as text ({got}). To fix: write one Hub id "
+                                  "(owner/name) or folder, e.g. name_or_path: Qwen/Qwen3-0.6B.")
     elif check_files:
         from finetune_studio.core.model import config_weights_problem, model_name_problem, remote_code_problem
         from finetune_studio.core.sources import SourceKind, source_kind

@@ -118,3 +118,13 @@ def demo_model_copy(folder: Path, **generation: object) -> Path:
     if generation:
         update_json(folder / "generation_config.json", **generation)
     return folder
+
+
+def delete_last_character(qtbot, form, edit) -> None:  # qtbot/form/edit: no Qt import here
+    """The user's one key on a field's shown text: the form shown, the field focused, the cursor at its end and one
+    Backspace typed, so the field holds the user's text from then on."""
+    form.show()
+    qtbot.waitExposed(form)
+    edit.setFocus()
+    edit.end(False)
+    qtbot.keyClick(edit, "\b")

@@ -43,6 +43,7 @@ from finetune_studio.gui.forms.common import (
     Form,
     NumberEdit,
     WheelGuard,
+    as_written,
     error_label,
     format_number,
     framed,
@@ -140,10 +141,7 @@ def yaml_text(value: Any) -> str:
                 return value
         except Exception:  # noqa: BLE001 - any parse failure: quote it
             pass
-    import yaml
-
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip()
-    return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
+    return as_written(value)  # keys in the file's order ({host: ..., port: ...}), as the config file writes it
 
 
 NAME_WIDTH_MAX = 230  # px for the argument names; the longest (~30 characters) are shortened in the middle

@@ -32,8 +32,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.config import RunConfig, field_help
+from finetune_studio.core.config import RunConfig, as_written, field_help  # as_written: for the forms too
 from finetune_studio.core.errors import WARNING, Problem
+
+
+def written_text(value: Any) -> str:
+    """A text field's text for a loaded value: text as it is, anything else (a YAML list or mapping the field cannot
+    hold) as the file writes it on one line, keys in the file's order ([a, b], {org: a, name: b}), so the field and
+    validation's message under it name what the user wrote; nothing for none. The Model and Dataset tabs' sources."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return as_written(value)
+
 
 # Training keys edited by TrainingForm; the "All arguments" panel leaves them alone so each key has one editor.
 # bf16/fp16 are the precision combo.

@@ -73,8 +73,8 @@ from finetune_studio.gui.forms.common import (
     set_combo_value,
     set_problem,
     shown_as_is,
+    written_text,
 )
-from finetune_studio.gui.forms.model_form import written_text  # a loaded source that is no text, as written
 from finetune_studio.gui.small_plot import style_small_plot
 
 DEBOUNCE_MS = 400

@@ -32,6 +32,7 @@ from finetune_studio.gui.forms.common import (
     hint_label,
     section,
     set_combo_value,
+    written_text,
 )
 
 SOURCE = "model.name_or_path"
@@ -44,18 +45,6 @@ DTYPE_LABELS = {
     "bfloat16": "bfloat16",
     "float16": "float16",
 }
-
-
-def written_text(value: Any) -> str:
-    """A text field's text for a loaded value: text as it is, anything else (a YAML list or mapping the field cannot
-    hold) as a YAML file writes it on one line, keys in the file's order ([a, b], {org: a, name: b}), so the field
-    and validation's message under it name what the user wrote; nothing for none. The Dataset tab's source too."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    import yaml
-
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10_000).strip()
-    return text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
 
 
 def describe_model_source(text: str) -> str:

@@ -110,10 +110,10 @@ LORA = "adapter:\n  method: lora\n"
      "target_modules is empty: an adapter needs at least one module to go on. To fix: list the modules, e.g. "
      "[q_proj, v_proj], or write [all-linear]."),
     (LORA + "  target_modules: [all-linear, q_proj]\n", "adapter.target_modules",
-     "all-linear already covers every linear layer (got ['all-linear', 'q_proj']). To fix: use all-linear alone, or "
+     "all-linear already covers every linear layer (got [all-linear, q_proj]). To fix: use all-linear alone, or "
      "list the modules without it."),
     (LORA + "  target_modules: {q_proj: 1}\n", "adapter.target_modules",
-     "target_modules must be a list of module names, e.g. [q_proj, v_proj], or [all-linear] (got {'q_proj': 1}). "
+     "target_modules must be a list of module names, e.g. [q_proj, v_proj], or [all-linear] (got {q_proj: 1}). "
      "To fix: write a list of names, such as [q_proj, v_proj]."),
     (LORA + "  compute_dtype: BF16\n", "adapter.compute_dtype",
      "compute_dtype must be auto, bf16 or fp16 (got 'BF16'). To fix: write bf16."),

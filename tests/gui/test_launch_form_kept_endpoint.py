@@ -17,6 +17,7 @@ from finetune_studio.core.config import RunConfig, from_yaml, load_config
 from finetune_studio.core.validation import validate
 from finetune_studio.gui.forms.launch_form import LaunchForm
 from tests.gui.test_app import dialog_log, make_window, window  # fixtures
+from tests.helpers import delete_last_character
 
 ENDPOINT = "launch.rdzv_endpoint"
 CASES = [  # (as the file writes it, as the app's YAML reads it, as the field shows it)
@@ -25,6 +26,7 @@ CASES = [  # (as the file writes it, as the app's YAML reads it, as the field sh
     ("!!bool true", True, "true"),
     ("!!bool false", False, "false"),
     ("{host: node0, port: 29500}", {"host": "node0", "port": 29500}, "{host: node0, port: 29500}"),
+    ("{port: 29500, host: node0}", {"port": 29500, "host": "node0"}, "{port: 29500, host: node0}"),  # file's order
 ]
 
 
@@ -81,11 +83,7 @@ def test_the_users_edit_of_the_field_replaces_the_kept_endpoint(qtbot: Any) -> N
     qtbot.keyClicks(form.endpoint_edit, "10.0.0.5:29500")
     assert _stored(form).launch.rdzv_endpoint == "10.0.0.5:29500"
     form, _ = _loaded(qtbot, "!!bool true")
-    form.show()
-    qtbot.waitExposed(form)
-    form.endpoint_edit.setFocus()
-    form.endpoint_edit.end(False)
-    qtbot.keyClick(form.endpoint_edit, "\b")  # one key on the shown text: it is the user's text from now on
+    delete_last_character(qtbot, form, form.endpoint_edit)  # one key on the shown text: the user's text from now on
     assert _stored(form).launch.rdzv_endpoint == "tru"
     form, _ = _loaded(qtbot, "[node0, node1]")
     form.show()

@@ -19,6 +19,7 @@ from finetune_studio.gui import background
 from finetune_studio.gui.forms.dataset_form import SAMPLE_DATASET_ID, DatasetForm
 from finetune_studio.gui.forms.model_form import ModelForm
 from tests.gui.test_app import dialog_log, make_window, window  # fixtures
+from tests.helpers import delete_last_character
 
 MODEL, DATASET = "model.name_or_path", "dataset.source"
 CASES = [  # (as the file writes it, as the app's YAML reads it, as the field shows it)
@@ -65,51 +66,39 @@ def _stored(form: Any) -> RunConfig:
     return config
 
 
-@pytest.mark.parametrize(("written", "read", "shown"), CASES, ids=IDS)
-def test_a_model_that_is_no_text_is_shown_and_stored_as_written(qtbot: Any, written: str, read: Any,
-                                                                shown: str) -> None:
-    form = _model_form(qtbot, written)
-    assert form.source_edit.text() == shown
-    form.revision_edit.setText("v2")  # an edit of another Model field stores every field
-    stored = _stored(form)
-    assert stored.model.name_or_path == read and type(stored.model.name_or_path) is type(read)
-    assert stored.model.revision == "v2"
-    problems = [p for p in validate(stored, check_files=False) if p.field == MODEL]
-    assert [p.message for p in problems] == [_refusal(_config(written), MODEL)]
-    form.show_problems(problems)
-    label = form._fields[MODEL].error_label()
-    assert label.text() == problems[0].message and not label.isHidden()
-    assert form.source_edit.property("problem") is True
+TABS = [  # (the tab's form, its source field, another field of the tab and the text typed in it, both as stored)
+    (_model_form, MODEL, "revision_edit", "v2", lambda c: (c.model.name_or_path, c.model.revision)),
+    (_dataset_form, DATASET, "split_edit", "validation", lambda c: (c.dataset.source, c.dataset.split)),
+]
 
 
 @pytest.mark.parametrize(("written", "read", "shown"), CASES, ids=IDS)
-def test_a_dataset_source_that_is_no_text_is_shown_and_stored_as_written(qtbot: Any, written: str, read: Any,
-                                                                         shown: str) -> None:
-    form = _dataset_form(qtbot, written)
+@pytest.mark.parametrize(("make", "field", "other", "typed", "stored_as"), TABS, ids=["model", "dataset"])
+def test_a_source_that_is_no_text_is_shown_and_stored_as_written(qtbot: Any, written: str, read: Any, shown: str,
+                                                                 make: Any, field: str, other: str, typed: str,
+                                                                 stored_as: Any) -> None:
+    form = make(qtbot, written)
     assert form.source_edit.text() == shown
-    form.split_edit.setText("validation")  # an edit of another Dataset field stores every field
+    getattr(form, other).setText(typed)  # an edit of another field of the tab stores every field
     stored = _stored(form)
-    assert stored.dataset.source == read and type(stored.dataset.source) is type(read)
-    assert stored.dataset.split == "validation"
-    problems = [p for p in validate(stored, check_files=False) if p.field == DATASET]
-    assert [p.message for p in problems] == [_refusal(_config(written), DATASET)]
+    value, other_value = stored_as(stored)
+    assert value == read and type(value) is type(read)
+    assert other_value == typed
+    problems = [p for p in validate(stored, check_files=False) if p.field == field]
+    assert [p.message for p in problems] == [_refusal(_config(written), field)]
     form.show_problems(problems)
-    label = form._fields[DATASET].error_label()
+    label = form._fields[field].error_label()
     assert label.text() == problems[0].message and not label.isHidden()
     assert form.source_edit.property("problem") is True
-    # nothing is read for a source that is no text: the preview says why, without an error of its own
-    qtbot.waitUntil(lambda: "No preview" in form.preview_status.text(), timeout=5_000)
-    assert form.preview_status.text() == ("No preview: the source is not one file, folder or Hub id (see the message "
-                                          "under Dataset).")
+    if field == DATASET:  # nothing is read for a source that is no text: the preview says why, without an error
+        qtbot.waitUntil(lambda: "No preview" in form.preview_status.text(), timeout=5_000)
+        assert form.preview_status.text() == ("No preview: the source is not one file, folder or Hub id (see the "
+                                              "message under Dataset).")
 
 
 def test_the_users_change_of_the_model_field_replaces_the_kept_value(qtbot: Any) -> None:
     form = _model_form(qtbot, "[a, b]")
-    form.show()
-    qtbot.waitExposed(form)
-    form.source_edit.setFocus()
-    form.source_edit.end(False)
-    qtbot.keyClick(form.source_edit, "\b")  # one key on the shown text: it is the user's text from now on
+    delete_last_character(qtbot, form, form.source_edit)  # one key on the shown text: the user's text from now on
     assert _stored(form).model.name_or_path == "[a, b"
     form = _model_form(qtbot, "[a, b]")
     form.show()
