@@ -27,6 +27,7 @@ from finetune_studio.gui.forms.common import (
     hint_label,
     section,
     shown_as_is,
+    written_text,
 )
 
 SAVE_FIRST = ("Save the config first: every machine runs the same YAML file, named in its line. Save it (File ▸ "
@@ -141,7 +142,7 @@ class LaunchForm(Form):
             # clamps it.
             self._follow_machines(keep=rank)
             self.node_rank_spin.setValue(rank)
-            self.endpoint_edit.setText(self._endpoint_shown(launch.rdzv_endpoint))
+            self.endpoint_edit.setText(written_text(launch.rdzv_endpoint))  # [node0, node1] as the file has it
             usable = isinstance(launch.join_timeout, int) and not isinstance(launch.join_timeout, bool)
             self.join_timeout_spin.setValue(launch.join_timeout if usable else 300)
         # A loaded value a box cannot show as it is (1000 processes past its 256, "two", 0, -1, 1.5) would be
@@ -155,17 +156,6 @@ class LaunchForm(Form):
         if launch.rdzv_endpoint is not None and not isinstance(launch.rdzv_endpoint, str):
             self._kept["rdzv_endpoint"] = copy.deepcopy(launch.rdzv_endpoint)
         self._update_summary()
-
-    @staticmethod
-    def _endpoint_shown(value: Any) -> str:
-        """The Rendezvous field's text for a loaded launch.rdzv_endpoint: text as it is, anything else as a YAML
-        file writes it on one line ([a, b], true), so the field and validation's message under it name the same
-        value; nothing for none."""
-        if value is None or isinstance(value, str):
-            return value or ""
-        from finetune_studio.gui.forms.arguments_panel import yaml_text  # the "All arguments" tab's rendering
-
-        return yaml_text(value)
 
     def _spins(self) -> dict[str, QSpinBox]:
         return {"processes": self.processes_spin, "nodes": self.nodes_spin, "node_rank": self.node_rank_spin,
