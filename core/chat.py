@@ -835,19 +835,21 @@ def _failed(template_name: str, message: str, fmt: str, train_on: str) -> TokenR
                       train_on=train_on, format=fmt)
 
 
-def _choice_message(key: str, value: Any, choices: Sequence[str], what: str) -> str:
+def _choice_message(key: str, value: Any, choices: Sequence[str], what: str, *, other: str = "",
+                    name: str = "a name") -> str:
     """What is wrong with a setting that is not one of its names, with the value as the config file writes it, the
-    nearest name where one is near (as core.config.unknown_key_message does for keys), and what to write."""
+    nearest name where one is near (as core.config.unknown_key_message does for keys), and what to write. `other`:
+    what else may be written besides the names ("give the template's Jinja text"); `name`: what the setting holds."""
     from finetune_studio.core.config import nearest
 
-    fix = f" To fix: write one of {', '.join(choices)}."
+    fix = f" To fix: write one of {', '.join(choices)}{f', or {other}' if other else ''}."
     if isinstance(value, str):
         hint = nearest(value.strip().lower(), choices)
         meant = f" Did you mean '{hint}'?" if hint else ""
         return f"{key} '{value}' is not {what}.{meant}{fix}"
     if value is None:
         return f"{key} has no value.{fix}"
-    return f"{key} must be a name, not {kind_of(value)} (got {as_written(value)}).{fix}"
+    return f"{key} must be {name}, not {kind_of(value)} (got {as_written(value)}).{fix}"
 
 
 def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
@@ -858,23 +860,58 @@ def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
     if not isinstance(chat.train_on, str) or chat.train_on not in TRAIN_ON:
         problems.append(("chat.train_on", _choice_message("chat.train_on", chat.train_on, TRAIN_ON,
                                                           "a choice of which tokens to train")))
-    if not isinstance(chat.columns, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                     for k, v in (chat.columns or {}).items()):
-        problems.append(("chat.columns", "chat.columns must map part names to column names, e.g. "
-                                         "{prompt: question, completion: answer}."))
+    not_text = _columns_not_text(chat.columns)
+    if not_text:
+        problems.extend(("chat.columns", message) for message in not_text)
     else:
         problems.extend(("chat.columns", message) for message in _unknown_parts(chat.columns or {}))
         problems.extend(("chat.columns", message) for message in _shared_columns(chat.columns or {}))
     template = chat.template
-    choose = f"Choose auto, {', '.join(NAMED_TEMPLATES)}, or give the template's Jinja text."
     if template is None or (isinstance(template, str) and not template.strip()):
-        problems.append(("chat.template", f"chat.template is empty. To fix: {choose[0].lower()}{choose[1:]}"))
+        problems.append(("chat.template", "chat.template is empty. To fix: choose auto, "
+                                          f"{', '.join(NAMED_TEMPLATES)}, or give the template's Jinja text."))
     elif not isinstance(template, str) or not (template == "auto" or template in NAMED_TEMPLATES
                                                 or is_template_text(template)):
-        problems.append(("chat.template", f"Unknown chat template {template!r}. {choose}"))
+        problems.append(("chat.template", _choice_message("chat.template", template, ("auto", *NAMED_TEMPLATES),
+                                                          "a chat template", other="give the template's Jinja text",
+                                                          name="a template name or Jinja text")))
     elif is_template_text(template):
         problems.extend(("chat.template", message) for message in _template_syntax(template))
     return problems
+
+
+COLUMNS_EXAMPLE = "columns: {prompt: question, completion: answer}"
+
+
+def _columns_not_text(columns: Any) -> list[str]:
+    """A message for chat.columns when it is no mapping (a list, a text, a number), or for each of its entries whose
+    part or column is no text ({prompt: [q, r]}), with the value as the file writes it and what to write instead."""
+    from finetune_studio.core.config import nearest
+
+    if columns is None:
+        return [f"chat.columns has no value. To fix: map each part to its column, e.g. {COLUMNS_EXAMPLE}, or remove "
+                "the key to read the columns by their usual names."]
+    if not isinstance(columns, dict):
+        return [f"chat.columns must map part names to column names, not {kind_of(columns)} (got "
+                f"{as_written(columns)}). To fix: write part: column pairs, e.g. {COLUMNS_EXAMPLE}."]
+    known = part_names()
+    messages = []
+    for part, column in columns.items():
+        if not isinstance(part, str):
+            hint = nearest(str(part).lower(), known)
+            messages.append(f"chat.columns maps {as_written(part)}, {kind_of(part)}, which is not a part of any "
+                            "format" + (f" (did you mean '{hint}'?)" if hint else "")
+                            + f". Parts: {', '.join(known)}. To fix: rename the key to one of them.")
+        elif not isinstance(column, str):
+            messages.append(f"chat.columns maps '{part}' to {as_written(column)}, {kind_of(column)}, not a column "
+                            f"name. To fix: write the name of the one column that holds the {part}, e.g. "
+                            f"{part}: {_EXAMPLE_COLUMN.get(part, 'body')}.")
+    return messages
+
+
+# A column name each part's example fix shows (as chat.columns' help text: {prompt: question, completion: answer}).
+_EXAMPLE_COLUMN = {"prompt": "question", "completion": "answer", "instruction": "task", "input": "context",
+                   "output": "answer", "system": "persona", "messages": "dialog", "conversations": "dialog"}
 
 
 def _shared_columns(columns: dict[str, str]) -> list[str]:
