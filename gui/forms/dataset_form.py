@@ -55,6 +55,7 @@ from finetune_studio.core.config import (
     DatasetConfig,
     ModelConfig,
     RunConfig,
+    as_written,
 )
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.sources import SourceKind, source_kind
@@ -1144,7 +1145,8 @@ class DatasetForm(Form):
             text = (f"Detected: {FORMAT_NAMES[detection.format]} — {detection.reason}." if detection is not None
                     else "Detected from the first rows once the preview has loaded.")
         elif not self._known_format(chosen):
-            text = f"{chosen!r} is not a row format, so the run cannot start: pick one above."
+            shown = f"'{chosen}'" if isinstance(chosen, str) else as_written(chosen)  # [text], not ['text']
+            text = f"{shown} is not a row format, so the run cannot start: pick one above."
         else:
             text = f"Rows are read as {FORMAT_NAMES[fmt]}."
             if detection is not None and detection.format != fmt:

@@ -43,8 +43,9 @@ def _validation_message(written: Any) -> str:
     return message
 
 
-@pytest.mark.parametrize("written", ["chatml_typo", ["text"]], ids=["typo", "list"])
-def test_a_format_the_app_does_not_read_is_said_once_at_the_field(qtbot: Any, written: Any) -> None:
+@pytest.mark.parametrize(("written", "shown"), [("chatml_typo", "'chatml_typo'"), (["text"], "[text]")],
+                         ids=["typo", "list"])
+def test_a_format_the_app_does_not_read_is_said_once_at_the_field(qtbot: Any, written: Any, shown: str) -> None:
     form = DatasetForm()
     qtbot.addWidget(form)
     config = default_config()
@@ -56,8 +57,8 @@ def test_a_format_the_app_does_not_read_is_said_once_at_the_field(qtbot: Any, wr
     problems = [p for p in validate(stored, check_files=False) if p.field == FIELD]
     assert [p.message for p in problems] == [_validation_message(written)]
     form.show_problems(problems)
-    hint = f"{written!r} is not a row format, so the run cannot start: pick one above."
-    assert _said(form, repr(written)) == [hint]  # was [hint, validation's message]
+    hint = f"{shown} is not a row format, so the run cannot start: pick one above."  # as written, not ['text']
+    assert _said(form, shown) == [hint]  # was [hint, validation's message]
     assert form.format_hint.text() == hint and form.format_hint.property("role") == "error"  # red, as a message
     label = form._fields[FIELD].error_label()
     assert label.isHidden() and label.text() == ""
@@ -67,7 +68,7 @@ def test_a_format_the_app_does_not_read_is_said_once_at_the_field(qtbot: Any, wr
     form.format_combo.setCurrentIndex(form.format_combo.findData("text"))  # the user picks a format
     form.show_problems([])  # the window's check of the new value
     assert form.format_hint.text() == "Rows are read as plain text." and form.format_hint.property("role") is None
-    assert _said(form, repr(written)) == [] and label.isHidden()
+    assert _said(form, shown) == [] and label.isHidden()
     assert form.format_combo.property("problem") is False
     form.store(stored)
     assert stored.chat.format == "text"
