@@ -320,7 +320,7 @@ def warnings_for(config: RunConfig, build: bool = False) -> list[Problem]:
 def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNames | None = None) -> list[Problem]:
     """Every problem with the `adapter:` section, in words, before any model loads. `check_files`: also the
     checks that read the model's config (target modules) and the machine (QLoRA)."""
-    from finetune_studio.core.validation import _as_written, bool_problem, choice_fix
+    from finetune_studio.core.validation import bool_problem, choice_fix, written_value
 
     found: list[Problem] = []
     add = lambda field, message: found.append(Problem(f"adapter.{field}", message))  # noqa: E731
@@ -334,21 +334,21 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
         return found  # the other fields are not used: a half-edited adapter form never blocks full fine-tuning
     r = adapter.r
     if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
-        add("r", f"r (the adapter rank) must be a whole number above 0 (got {_as_written(r)}); 8 to 64 is usual. "
+        add("r", f"r (the adapter rank) must be a whole number above 0 (got {written_value(r)}); 8 to 64 is usual. "
                  "To fix: set r to a whole number such as 16.")
     alpha = _number(adapter.alpha)
     if alpha is None or alpha <= 0:
         twice = 2 * r if isinstance(r, int) and not isinstance(r, bool) and r > 0 else 32
-        add("alpha", f"alpha must be a number above 0 (got {_as_written(adapter.alpha)}); twice r is usual. To fix: "
+        add("alpha", f"alpha must be a number above 0 (got {written_value(adapter.alpha)}); twice r is usual. To fix: "
                      f"set alpha to {twice}.")
     dropout = _number(adapter.dropout)
     if dropout is None or not 0 <= dropout < 1:
-        add("dropout", f"dropout must be from 0 up to (not including) 1 (got {_as_written(adapter.dropout)}); 0.05 is "
-                       "usual. To fix: set dropout to 0.05, or 0 for none.")
+        add("dropout", f"dropout must be from 0 up to (not including) 1 (got {written_value(adapter.dropout)}); "
+                       "0.05 is usual. To fix: set dropout to 0.05, or 0 for none.")
     targets = adapter.target_modules
     if not isinstance(targets, list) or not all(isinstance(t, str) and t.strip() for t in targets):
         add("target_modules", "target_modules must be a list of module names, e.g. [q_proj, v_proj], or "
-                              f"[all-linear] (got {_as_written(targets)}).{_list_fix(targets, '[q_proj, v_proj]')}")
+                              f"[all-linear] (got {written_value(targets)}).{_list_fix(targets, '[q_proj, v_proj]')}")
         targets = None
     elif not targets:
         add("target_modules", "target_modules is empty: an adapter needs at least one module to go on. To fix: "
@@ -358,13 +358,13 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
         add("target_modules", _spaced_problem("target_modules", targets))
         targets = None
     elif ALL_LINEAR in targets and len(targets) > 1:
-        add("target_modules", f"all-linear already covers every linear layer (got {_as_written(targets)}). To fix: "
+        add("target_modules", f"all-linear already covers every linear layer (got {written_value(targets)}). To fix: "
                               "use all-linear alone, or list the modules without it.")
         targets = None
     saved = adapter.modules_to_save
     if not isinstance(saved, list) or not all(isinstance(t, str) and t.strip() for t in saved):
         add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty "
-                               f"(got {_as_written(saved)}).{_list_fix(saved, '[lm_head], or []')}")
+                               f"(got {written_value(saved)}).{_list_fix(saved, '[lm_head], or []')}")
         saved = None
     elif _spaced_problem("modules_to_save", saved):
         add("modules_to_save", _spaced_problem("modules_to_save", saved))

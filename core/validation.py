@@ -122,10 +122,11 @@ def _type_fix(annotation: Any, key: str, value: Any) -> str:
     return f" To fix: write {_type_name(annotation)}{default}."
 
 
-def _as_written(value: Any) -> str:
-    """A value as the user would write it back: true, 2024-01-01, [a, b] (not True, datetime.date(2024, 1, 1),
-    ['a', 'b']); text in quotes ('no'), so a message tells it apart from its own words, and numbers as Python
-    writes them (2e-05)."""
+def written_value(value: Any) -> str:
+    """A value as the user would write it back, for a message's "(got ...)": true, 2024-01-01, [a, b] (not True,
+    datetime.date(2024, 1, 1), ['a', 'b']); text always in quotes ('no'), so a message tells it apart from its own
+    words, and numbers as Python writes them (2e-05). core.config.as_written is the form a field shows (text
+    unquoted unless YAML would read it otherwise). Also core.adapters' adapter checks."""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return repr(value)
     if isinstance(value, (datetime.date, datetime.time)):
@@ -164,7 +165,7 @@ def bool_fix(value: Any) -> str:
 def bool_problem(key: str, value: Any) -> Problem:
     """A setting that must be true or false, with the value as written and how to write it."""
     name = key.rsplit(".", 1)[-1]
-    return Problem(key, f"{name} must be true or false (got {_as_written(value)}).{bool_fix(value)}")
+    return Problem(key, f"{name} must be true or false (got {written_value(value)}).{bool_fix(value)}")
 
 
 def choice_fix(value: Any, choices: Iterable[Any]) -> str:
@@ -209,7 +210,7 @@ def whole_number_problem(key: str, value: Any, minimum: int, meaning: str = "") 
     more = f" ({meaning})" if meaning else ""
     fix = f" To fix: set {name} to a whole number, {minimum} or more{more}."
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return Problem(key, f"{name} must be a whole number (got {_as_written(value)}).{_unquote_fix(value) or fix}")
+        return Problem(key, f"{name} must be a whole number (got {written_value(value)}).{_unquote_fix(value) or fix}")
     if isinstance(value, float):
         if not math.isfinite(value):
             return Problem(key, f"{name} must be a whole number (got {_float_word(value)}).{fix}")
@@ -437,7 +438,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                                   f"{int(length)}, not {length!r}. To fix: write {int(length)}.")
     elif not isinstance(length, int) or isinstance(length, bool) or length <= 0:
         fix = _unquote_fix(length) or " To fix: set max_length to the model's context length or less, such as 512."
-        add("dataset.max_length", f"max_length must be a whole number above 0 (got {_as_written(length)}); "
+        add("dataset.max_length", f"max_length must be a whole number above 0 (got {written_value(length)}); "
                                   f"the seed uses 512.{fix}")
     elif length < MIN_TRAINING_TOKENS and ds.truncation is not False:
         # core.data tokenizes with truncation at max_length, and a causal LM's loss compares each token with the
@@ -450,7 +451,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         problems.append(bool_problem("dataset.truncation", ds.truncation))
     if not isinstance(ds.test_size, (int, float)) or isinstance(ds.test_size, bool) or not 0 <= ds.test_size < 1:
         fix = _unquote_fix(ds.test_size) or " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none."
-        add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {_as_written(ds.test_size)}); "
+        add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {written_value(ds.test_size)}); "
                                  f"the seed holds out 0.1.{fix}")
 
     from finetune_studio.core.batching import BATCHING_MODES
@@ -497,7 +498,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
         elif not _accepts(fields[key].type, value) and not flag_value(fields[key], value):
             fix = _quote_fix(fields[key].type, key, value) or _type_fix(fields[key].type, key, value)
-            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {_as_written(value)}).{fix}")
+            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {written_value(value)}).{fix}")
         elif isinstance(value, float) and not math.isfinite(value):
             hint = "; the seed uses 2e-5" if key == "learning_rate" else ""
             add(f"training.{key}", f"{key} must be a finite number (got {_float_word(value)}){hint}. To fix: write a "
@@ -702,7 +703,7 @@ def _declared_field_problems(config: RunConfig, reported: set[str]) -> list[Prob
                 continue
             if not _accepts(hints[declared.name], value):
                 found.append(Problem(key, f"{declared.name} must be {_type_name(hints[declared.name])} "
-                                          f"(got {_as_written(value)}).{_type_fix(hints[declared.name], '', value)}"))
+                                          f"(got {written_value(value)}).{_type_fix(hints[declared.name], '', value)}"))
             elif choices is not None and value not in choices:
                 shown = ", ".join("empty" if c is None else str(c) for c in choices)
                 empty = ", or leave it empty" if None in choices else ""
