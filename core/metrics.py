@@ -305,6 +305,7 @@ def loss_points(events: Iterable[Any]) -> tuple[list[tuple[float, float]], list[
 
 
 _RUN_START, _END, _DATA = EventKind.RUN_START.value, EventKind.END.value, EventKind.DATA.value
+_SUMMARY = EventKind.SUMMARY.value
 
 
 @dataclass
@@ -328,6 +329,9 @@ class MetricsTally:
     end_message: str | None = None
     end_train_loss: float | None = None  # what the last end event reported, for runs that logged no loss
     end_eval_loss: float | None = None
+    begin_step: int = 0  # the latest train_begin's start_step: 0 unless resumed
+    # The Trainer's summary train_loss -> the step its stretch began at (the latest summary that reported it).
+    summary_starts: dict[float, int] = field(default_factory=dict, repr=False, compare=False)
     # The run's first data event: what it began training on, which a resume compares its data with.
     first_data: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     curves: RunCurves = field(default_factory=lambda: RunCurves(lower=False), repr=False, compare=False)
@@ -358,6 +362,12 @@ class MetricsTally:
             self.max_steps = max_steps
         if kind == _DATA and self.first_data is None:
             self.first_data = dict(event)
+        if kind == _TRAIN_BEGIN:
+            self.begin_step = integer(event.get("start_step")) or 0
+        elif kind == _SUMMARY:
+            loss = finite(event.get("train_loss"))
+            if loss is not None:
+                self.summary_starts[loss] = self.begin_step
         if kind == _END:
             self.end_state = event.get("state") if isinstance(event.get("state"), str) else None
             self.end_message = event.get("message") if isinstance(event.get("message"), str) else None
@@ -369,6 +379,36 @@ class MetricsTally:
         """The last logged training loss (as the curve has it after a resume), else what the end event said."""
         loss = self.curves.last_loss("train")
         return loss if loss is not None else self.end_train_loss
+
+    def train_loss_note(self, value: float | None, step: int | None) -> str:
+        """What the final train loss `value` of a run that ended at `step` is, where it is not the loss at that
+        step ("" where it is, or where nothing says otherwise): the model card, the Runs tab and `finetune-studio
+        runs` say it in these words.
+
+        - The last loss logged, when no loss was logged in the steps after it (a resumed run whose steps after the
+          resume logged none; logging windows that trained no token): "the last loss logged, at step 4; none was
+          logged in the 2 steps after it".
+        - The Trainer's mean over the steps trained after a resume alone, when the run logged no loss step by step
+          (logging_strategy no): the figure is that stretch's, not the whole run's as an uninterrupted run's is.
+        """
+        if value is None or not math.isfinite(value) or step is None:
+            return ""
+        train = self.curves.train
+        logged = None
+        if isinstance(train, Points):
+            logged = next((x for x, y in zip(reversed(train.x), reversed(train.y)) if y == value), None)
+        if logged is not None:
+            if logged < step:
+                after = step - int(logged)
+                return f"the last loss logged, at step {logged:g}; none was logged in the {after} " \
+                       f"step{'' if after == 1 else 's'} after it"
+            return ""
+        start = self.summary_starts.get(value)
+        if start and step > start:
+            span = f"step {step}" if step - start == 1 else f"steps {start + 1} to {step}"
+            return (f"the mean over {span} alone: the run was resumed from step {start}, and it logged no loss step "
+                    "by step, so the steps before are not in it")
+        return ""
 
     @property
     def eval_loss(self) -> float | None:
@@ -386,7 +426,15 @@ class MetricsTally:
         """An independent copy, to continue reading from where this one stopped."""
         from dataclasses import replace
 
-        return replace(self, curves=self.curves.copy())
+        return replace(self, curves=self.curves.copy(), summary_starts=dict(self.summary_starts))
+
+
+def train_loss_note(events: Iterable[Any], value: float | None, step: int | None) -> str:
+    """MetricsTally.train_loss_note for a run's whole list of events (the model card's reading)."""
+    tally = MetricsTally()
+    for event in events:
+        tally.add(event)
+    return tally.train_loss_note(value, step)
 
 
 def integer(value: Any) -> int | None:

@@ -24,7 +24,10 @@ from finetune_studio.core.config import (
     precision_of,
 )
 from finetune_studio.core.errors import ConfigError
-from finetune_studio.core.metrics import loss_points  # the same curve (and resume rule) as the chart and the Runs tab
+from finetune_studio.core.metrics import (  # the same curve (and resume rule) as the chart and the Runs tab
+    loss_points,
+    train_loss_note,
+)
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.sources import hub_repo_id
 
@@ -102,44 +105,13 @@ def _final_losses(status: dict[str, Any], events: list[dict[str, Any]]) -> tuple
 
 def _train_loss_text(status: dict[str, Any], events: list[dict[str, Any]], value: float | None) -> str:
     """The card's final train loss (`value`, from _final_losses), saying where it is not the loss at the run's last
-    step: the last one logged, when no loss was logged in the steps after it (a resumed run whose steps after the
-    resume logged none; windows that trained no token), or the Trainer's mean over the steps trained after a resume
-    alone, when the run logged no loss step by step (logging_strategy no: the figure is that stretch's, not the
-    run's, as an uninterrupted run's would be)."""
+    step in the words the Runs tab and `finetune-studio runs` use (core.metrics.train_loss_note)."""
     if value is None:
         return "n/a"
-    text = f"{value:.4f}"
-    train, _evals = loss_points(events)
     step = status.get("step")
     final = step if isinstance(step, int) and not isinstance(step, bool) else None
-    logged = next((x for x, y in reversed(train) if y == value), None)
-    if logged is not None:
-        if final is not None and logged < final:
-            after = final - int(logged)
-            return (f"{text} (the last loss logged, at step {logged:g}; none was logged in the {after} "
-                    f"step{'' if after == 1 else 's'} after it)")
-        return text
-    start = _summary_start(events, value)
-    if start and final is not None and final > start:
-        span = f"step {final}" if final - start == 1 else f"steps {start + 1} to {final}"
-        return (f"{text} (the mean over {span} alone: the run was resumed from step {start}, and it logged no loss "
-                "step by step, so the steps before are not in it)")
-    return text
-
-
-def _summary_start(events: list[dict[str, Any]], value: float) -> int | None:
-    """The step the Trainer's summary that reported `value` as its train_loss began at (its train_begin's
-    start_step: 0 unless resumed); None when no summary reported it."""
-    start, found = 0, None
-    for event in events:
-        if not isinstance(event, dict):
-            continue
-        if event.get("event") == "train_begin":
-            begun = event.get("start_step")
-            start = begun if isinstance(begun, int) and not isinstance(begun, bool) else 0
-        elif event.get("event") == "summary" and _finite(event.get("train_loss")) == value:
-            found = start
-    return found
+    note = train_loss_note(events, value, final)
+    return f"{value:.4f} ({note})" if note else f"{value:.4f}"
 
 
 def _nice_ticks(low: float, high: float, count: int = 5, integer: bool = False) -> list[float]:

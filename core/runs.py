@@ -739,6 +739,9 @@ class RunSummary:
     step: int = 0
     max_steps: int = 0
     train_loss: float | None = None
+    # What train_loss is where it is not the loss at the run's last step (the last one logged, steps before the
+    # end; the Trainer's mean over the steps after a resume alone), as the model card says it; "" where it is.
+    train_loss_note: str = ""
     eval_loss: float | None = None
     duration_s: float | None = None
     started: float | None = None  # Unix time of the first start
@@ -885,12 +888,15 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             started = min(p.stat().st_mtime for p in (folder.path / n for n in RUN_FILES) if p.exists())
         except (OSError, ValueError):
             started = None
+    train_loss = tally.train_loss if tally.train_loss is not None else _float(status.get("train_loss"))
+    # A live run's last logged loss trails its step until the next window logs: said only once it has ended.
+    note = tally.train_loss_note(train_loss, step) if state != RunState.RUNNING.value else ""
     return RunSummary(
         path=folder.path, state=state, message=message,
         model=str(fields.get("model") or ""), dataset=str(fields.get("dataset") or ""),
         method=method if method in ADAPTER_METHODS else "full",  # every run before adapters was full fine-tuning
         step=step or 0, max_steps=max_steps or 0,
-        train_loss=tally.train_loss if tally.train_loss is not None else _float(status.get("train_loss")),
+        train_loss=train_loss, train_loss_note=note,
         eval_loss=tally.eval_loss if tally.eval_loss is not None else _float(status.get("eval_loss")),
         duration_s=tally.duration_s, started=started, pid=_int(status.get("pid")),
         problems=tuple(problems), tally=tally,

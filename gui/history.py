@@ -89,7 +89,8 @@ COLUMNS = (  # what tells runs apart first: the tab is narrow, and the columns t
     ("model", "Model", "Base model"),
     ("method", "Method", "How it trained: full fine-tuning (every weight) or an adapter (LoRA, QLoRA, DoRA)"),
     ("dataset", "Dataset", "Training data"),
-    ("train_loss", "Train loss", "The last logged training loss"),
+    ("train_loss", "Train loss", "The last logged training loss; * where it is not the loss at the run's last step "
+                                 "(hover it to see what it is)"),
     ("eval_loss", "Eval loss", "The last evaluation loss"),
     ("steps", "Steps", "Optimizer steps done / planned"),
     ("duration", "Duration", "Time spent training, over all its resumes"),
@@ -133,6 +134,16 @@ def _loss_text(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.4f}" if math.isfinite(value) else str(value)
+
+
+def _train_loss_text(run: RunSummary) -> str:
+    """A run's train loss as the table shows it: marked * where it is not the loss at its last step."""
+    return _loss_text(run.train_loss) + ("*" if run.train_loss_note else "")
+
+
+def _train_loss_tip(run: RunSummary) -> str:
+    """What a marked train loss is, in the model card's words (core.metrics.MetricsTally.train_loss_note)."""
+    return f"Train loss {_loss_text(run.train_loss)}: {run.train_loss_note}."
 
 
 def _dot(color: str) -> QIcon:
@@ -227,6 +238,8 @@ class RunTableModel(QAbstractTableModel):
                 return f"{run.name}\n{run.path}"
             if key in ("model", "dataset"):
                 return getattr(run, key) or None
+            if key == "train_loss" and run.train_loss_note:
+                return _train_loss_tip(run)
             if key == "method":
                 return self._method_tip(run)
             return None
@@ -266,8 +279,10 @@ class RunTableModel(QAbstractTableModel):
             return run.name
         if key == "state":
             return run.state
-        if key in ("train_loss", "eval_loss"):
-            return _loss_text(getattr(run, key))
+        if key == "train_loss":
+            return _train_loss_text(run)
+        if key == "eval_loss":
+            return _loss_text(run.eval_loss)
         if key == "steps":
             return f"{run.step:,} / {run.max_steps:,}" if run.max_steps else (f"{run.step:,}" if run.step else "—")
         if key == "duration":
@@ -820,7 +835,8 @@ def _comparison_text(runs: list[RunSummary], keys: dict[str, str] | None = None)
     for r in runs:
         steps = f"{r.step:,} / {r.max_steps:,}" if r.max_steps else f"{r.step:,}"
         lines.append(f"{lead(keys.get(r.path.name, ''))}{r.name:<{width}}  {r.state:<11}  {steps:>13}  "
-                     f"{_loss_text(r.train_loss):>10}  {_loss_text(r.eval_loss):>9}  {r.model.replace('builtin:', '')}")
+                     f"{_train_loss_text(r):>10}  {_loss_text(r.eval_loss):>9}  {r.model.replace('builtin:', '')}")
+    lines += [f"* {r.name}: {_train_loss_tip(r)}" for r in runs if r.train_loss_note]
     return "\n".join(lines)
 
 
