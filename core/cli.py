@@ -533,18 +533,23 @@ def _loss_text(value: float | None) -> str:
 
 def runs_table(runs: list[Any]) -> str:
     """Aligned text, one run (core.runs.RunSummary) a line: name, state, steps, the last train and eval loss (the
-    last points of the curves the chart draws), and the run's message."""
+    last points of the curves the chart draws), and the run's message. A train loss that is not the loss at the
+    run's last step (a resumed run that logged none since, RunSummary.train_loss_note) is marked * and said below
+    the table, in the model card's and the Runs tab's words."""
     rows = [("run", "state", "steps", "train loss", "eval loss", "message")]
+    notes = []
     for run in runs:
         steps = f"{run.step}/{run.max_steps}" if run.max_steps else str(run.step)
-        rows.append((run.name, str(run.state), steps, _loss_text(run.train_loss), _loss_text(run.eval_loss),
-                     run.message))
+        marked = _loss_text(run.train_loss) + ("*" if run.train_loss_note else "")
+        rows.append((run.name, str(run.state), steps, marked, _loss_text(run.eval_loss), run.message))
+        if run.train_loss_note:
+            notes.append(f"* {run.name}: train loss {_loss_text(run.train_loss)}: {run.train_loss_note}.")
     widths = [max(display_width(row[i]) for row in rows) for i in range(5)]
     lines = []
     for row in rows:
         cells = [_pad(cell, width, right=i >= 2) for i, (cell, width) in enumerate(zip(row, widths))]
         lines.append("  ".join([*cells, row[5]]).rstrip())
-    return "\n".join(lines)
+    return "\n".join(lines + notes)
 
 
 def display_width(text: str) -> int:

@@ -89,3 +89,13 @@ def test_a_resumed_run_whose_last_steps_logged_no_loss_says_where_its_loss_was_l
     assert (run.step, run.train_loss) == (6, losses[4])
     assert run.train_loss_note == "the last loss logged, at step 4; none was logged in the 2 steps after it"
     assert _loss_line(logged) == f"- Final train loss: {run.train_loss:.4f} ({run.train_loss_note})"
+
+
+def test_finetune_studio_runs_marks_the_figure_and_says_it_below_the_table(unlogged: Path) -> None:
+    from finetune_studio.core.cli import runs_table
+    from finetune_studio.core.runs import summarize
+
+    run = summarize(unlogged)
+    lines = runs_table([run]).splitlines()
+    assert lines[1].split()[:4] == ["unlogged", "finished", "6/6", f"{run.train_loss:.4f}*"]
+    assert lines[2:] == [f"* unlogged: train loss {run.train_loss:.4f}: {MEAN_NOTE}."]
