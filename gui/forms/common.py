@@ -213,10 +213,11 @@ def narrow_combo(combo: QComboBox, characters: int = 18) -> QComboBox:
 
 def set_combo_value(combo: QComboBox, value: Any) -> None:
     """Select the item whose data is value, adding it when the config holds a value the list lacks (so loading
-    and storing a config never changes it behind the user's back)."""
+    and storing a config never changes it behind the user's back), labelled as the file writes it ([text], not
+    Python's ['text'])."""
     index = combo.findData(value)
     if index < 0:
-        combo.addItem(str(value), value)
+        combo.addItem(value if isinstance(value, str) else as_written(value), value)
         index = combo.count() - 1
     combo.setCurrentIndex(index)
 

@@ -26,6 +26,7 @@ def test_the_row_format_hint_shows_the_value_as_the_file_writes_it(qtbot: Any, y
     qtbot.addWidget(form)
     form.load(config)
     assert form.format_hint.text() == shown + TAIL
+    assert form.format_combo.currentText() == shown.strip("'")  # the box itself too (set_combo_value's label)
     assert form.format_hint.property("role") == "error"
     stored, _ = from_yaml("")
     form.store(stored)
