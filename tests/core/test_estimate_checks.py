@@ -129,10 +129,14 @@ def test_fsdp_strategy_is_read_as_transformers_reads_it(config_of, monkeypatch) 
 
 
 @pytest.mark.parametrize(("override", "first"), [
-    ("training.per_device_train_batch_size=0", "per_device_train_batch_size must be at least 1 (got 0)."),
-    ("dataset.max_length=-5", "max_length must be a whole number above 0 (got -5); the seed uses 512."),
-    ("dataset.max_length=abc", "max_length must be a whole number above 0 (got 'abc'); the seed uses 512."),
-    ("adapter.method=bogus", "method must be one of full, lora, qlora, dora (got 'bogus')."),
+    ("training.per_device_train_batch_size=0", "per_device_train_batch_size must be at least 1 (got 0). To fix: set "
+     "per_device_train_batch_size to 1 or more."),
+    ("dataset.max_length=-5", "max_length must be a whole number above 0 (got -5); the seed uses 512. To fix: set "
+     "max_length to the model's context length or less, such as 512."),
+    ("dataset.max_length=abc", "max_length must be a whole number above 0 (got 'abc'); the seed uses 512. To fix: set "
+     "max_length to the model's context length or less, such as 512."),
+    ("adapter.method=bogus", "method must be one of full, lora, qlora, dora (got 'bogus'). To fix: write lora for an "
+     "adapter, or full to train every weight."),
 ])
 def test_an_invalid_config_waits_for_a_valid_one(config_of, override: str, first: str) -> None:
     config = apply_overrides(config_of(), [override])[0]
@@ -152,8 +156,10 @@ def test_a_direct_estimate_of_an_invalid_config_raises_every_problem(config_of) 
     with pytest.raises(ConfigError) as caught:
         estimate(config)
     assert [(p.field, p.message) for p in caught.value.problems] == [
-        ("training.per_device_train_batch_size", "per_device_train_batch_size must be a whole number (got 'abc')."),
-        ("training.per_device_eval_batch_size", "per_device_eval_batch_size must be at least 1 (got 0)."),
+        ("training.per_device_train_batch_size", "per_device_train_batch_size must be a whole number (got 'abc'). "
+         "To fix: write a whole number, or remove per_device_train_batch_size to use the default."),
+        ("training.per_device_eval_batch_size", "per_device_eval_batch_size must be at least 1 (got 0). To fix: set "
+         "per_device_eval_batch_size to 1 or more."),
     ]
     assert estimate(config_of()).batch == 2  # a valid config is still estimated
 
