@@ -9,14 +9,13 @@ Pushed to the local Hub-compatible server (tests/hub_server.py)."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.core.test_export_old_chat_adapter_stops import old_chat_run  # noqa: F401 - a fixture
-from tests.core.test_generate_chat_stops import _emit_at, lora_chat_run  # noqa: F401 - a fixture
+from tests.core.test_generate_chat_stops import lora_chat_run  # noqa: F401 - a fixture
+from tests.core.test_model_card_chat_adapter import snippet, snippet_reply
 from tests.hub_fixtures import WRITE, HubClient, client, hub  # client, hub: fixtures
 from tests.hub_server import HubServer
 
@@ -24,28 +23,6 @@ pytestmark = pytest.mark.slow
 
 LOAD_LINE = ('model.generation_config = GenerationConfig.from_pretrained("alice/old-chat")  # stops at the end '
              'of a reply')
-
-
-def _snippet(card: str) -> str:
-    found = re.search(r"## Use it\n\n```python\n(.*?)```", card, re.S)
-    assert found, card
-    return found.group(1)
-
-
-def _run_snippet(code: str, folder: Path) -> list[int]:
-    """The card's snippet as written, on `folder` (what the repository holds) in place of the repository id, with
-    the model's head made to pick <|im_end|> at its 4th forward pass: the reply's token ids."""
-    setup, _, answer = code.replace('"alice/old-chat"', repr(str(folder))).partition("output = ")
-    scope: dict[str, Any] = {}
-    exec(setup, scope)  # the card's own code, on a local folder
-    model, tokenizer = scope["model"], scope["tokenizer"]
-    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    handle = _emit_at(model.get_base_model(), end, step=4)
-    try:
-        exec("output = " + answer.split("\n")[0], scope)
-    finally:
-        handle.remove()
-    return scope["output"][0, scope["inputs"]["input_ids"].shape[1]:].tolist()
 
 
 def test_an_old_chat_adapter_run_is_pushed_with_its_end_of_turn_and_the_card_loads_it(
@@ -68,7 +45,7 @@ def test_an_old_chat_adapter_run_is_pushed_with_its_end_of_turn_and_the_card_loa
     assert not (run / "model" / "generation_config.json").exists()  # the run folder is only read
 
     card = files["README.md"].decode("utf-8")
-    code = _snippet(card)
+    code = snippet(card)
     assert "from transformers import AutoTokenizer, GenerationConfig\n" in code and LOAD_LINE in code
 
     repo = tmp_path / "downloaded"  # what the repository holds, its base named by the demo's folder as here
@@ -79,7 +56,7 @@ def test_an_old_chat_adapter_run_is_pushed_with_its_end_of_turn_and_the_card_loa
     assert adapter["base_model_name_or_path"] == demo_model_path().name  # no local path is pushed
     adapter["base_model_name_or_path"] = str(demo_model_path())
     (repo / "adapter_config.json").write_text(json.dumps(adapter), encoding="utf-8")
-    reply = _run_snippet(code, repo)
+    reply, _end, _model = snippet_reply(code.replace('"alice/old-chat"', repr(str(repo))))  # the files pushed
     assert (len(reply), reply[-1]) == (4, 1458)  # 3 reply tokens, then <|im_end|>: no run-on to 40
 
 

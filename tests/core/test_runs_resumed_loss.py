@@ -13,19 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_model_card_resumed_loss import _events, _loss_line, _stopped_and_resumed
+from tests.core.test_model_card_resumed_loss import _events, _loss_line, logged, unlogged  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def unlogged(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _stopped_and_resumed(tmp_path_factory.mktemp("unlogged"), "unlogged", logging_strategy="no")
-
-
-@pytest.fixture(scope="module")
-def logged(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _stopped_and_resumed(tmp_path_factory.mktemp("logged"), "logged", logging_steps=4)
 
 
 MEAN_NOTE = ("the mean over step 6 alone: the run was resumed from step 5, and it logged no loss step by step, so "
