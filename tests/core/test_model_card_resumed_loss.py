@@ -53,6 +53,19 @@ def _events(run_dir: Path, kind: str) -> list[dict]:
     return [e for e in map(json.loads, lines) if e.get("event") == kind]
 
 
+def drop_the_last_loss(run_dir: Path, status: dict, earlier: float) -> None:
+    """The run's step-6 log event loses its loss and status.json holds `earlier`, the last loss of the restored
+    history: what a resumed stretch whose windows trained no token leaves (training._losses_of_trained_tokens)."""
+    lines = []
+    for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("event") == "log" and event.get("step") == 6:
+            del event["loss"]
+        lines.append(json.dumps(event) + "\n")
+    (run_dir / "metrics.jsonl").write_text("".join(lines), encoding="utf-8")
+    (run_dir / "status.json").write_text(json.dumps({**status, "train_loss": earlier}), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def unlogged(demo_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _stopped_and_resumed(tmp_path_factory.mktemp("unlogged"), "unlogged", logging_strategy="no")
@@ -96,13 +109,6 @@ def test_a_resumed_run_whose_last_steps_logged_no_loss_says_where_its_loss_was_l
 
     # As a resumed stretch whose windows trained no token leaves it (training._losses_of_trained_tokens): the log
     # event keeps its learning rate but has no loss, and status.json holds the last loss of the restored history.
-    lines = []
-    for line in (logged / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
-        if event.get("event") == "log" and event.get("step") == 6:
-            del event["loss"]
-        lines.append(json.dumps(event) + "\n")
-    (logged / "metrics.jsonl").write_text("".join(lines), encoding="utf-8")
-    (logged / "status.json").write_text(json.dumps({**status, "train_loss": losses[4]}), encoding="utf-8")
+    drop_the_last_loss(logged, status, losses[4])
     assert _loss_line(logged) == (f"- Final train loss: {losses[4]:.4f} (the last loss logged, at step 4; none was "
                                   "logged in the 2 steps after it)")

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_model_card_resumed_loss import _events, _loss_line, logged, unlogged  # noqa: F401 - fixtures
+from tests.core.test_model_card_resumed_loss import (  # noqa: F401 - logged, unlogged: fixtures
+    _events,
+    _loss_line,
+    drop_the_last_loss,
+    logged,
+    unlogged,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -67,14 +73,7 @@ def test_a_resumed_run_whose_last_steps_logged_no_loss_says_where_its_loss_was_l
 
     # As a resumed stretch whose windows trained no token leaves it (as the model card test does)
     status = json.loads((logged / "status.json").read_text(encoding="utf-8"))
-    lines = []
-    for line in (logged / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
-        if event.get("event") == "log" and event.get("step") == 6:
-            del event["loss"]
-        lines.append(json.dumps(event) + "\n")
-    (logged / "metrics.jsonl").write_text("".join(lines), encoding="utf-8")
-    (logged / "status.json").write_text(json.dumps({**status, "train_loss": losses[4]}), encoding="utf-8")
+    drop_the_last_loss(logged, status, losses[4])
     run = summarize(logged)
     assert (run.step, run.train_loss) == (6, losses[4])
     assert run.train_loss_note == "the last loss logged, at step 4; none was logged in the 2 steps after it"
