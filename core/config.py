@@ -569,6 +569,7 @@ _FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
 _FLOAT_FIRST = "-+0123456789."
 
 
+@functools.lru_cache(maxsize=1)  # made once: every as_written() of a message dumps through it
 def _yaml_dumper() -> type:
     """SafeDumper that quotes every text yaml_load would read as a number: a run name or a column named 1e2 was
     written plain and came back as the number 100 (PyYAML's dumper checks its own, narrower float rule)."""
