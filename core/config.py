@@ -639,10 +639,15 @@ def yaml_load(text: str, config_file: bool = False) -> Any:
     (not for a single value, where a mapping's `name:` key would be no run name)."""
     import yaml
 
-    if getattr(yaml, "__with_libyaml__", False):  # libyaml's parser, the same rules: ~4x faster on a run's config
+    # libyaml's parser under the same rules, ~4x faster on a run's config, for text it reads as PyYAML does: not
+    # text with a tab (libyaml takes a tab after `key:` or in a flow list as a space, where PyYAML refuses it and
+    # the user is told to indent with spaces), nor a byte-order mark past the start (libyaml skips it, PyYAML
+    # refuses it), nor text it cannot encode (a lone surrogate from a non-UTF-8 byte on the command line: libyaml
+    # raises UnicodeEncodeError, PyYAML reads it as text). Fuzzed against PyYAML: tests/core/test_config_yaml_fast.py.
+    if getattr(yaml, "__with_libyaml__", False) and "\t" not in text and "\ufeff" not in text[1:]:
         try:
             return yaml.load(text, Loader=_yaml_loader(config_file, fast=True))  # noqa: S506 - CSafeLoader subclass
-        except yaml.YAMLError:
+        except (yaml.YAMLError, UnicodeError):
             pass  # read again by PyYAML's own parser, whose messages (marks, snippets) the user is shown
     return yaml.load(text, Loader=_yaml_loader(config_file))  # noqa: S506 - a SafeLoader subclass
 

@@ -70,3 +70,55 @@ def test_a_broken_file_gets_the_python_parser_message(monkeypatch: pytest.Monkey
         yaml_load("name: a\nname: b\n", config_file=True)
     assert "'name' is given twice in the same section" in str(twice.value)
     assert "line 2, column 1" in str(twice.value)  # PyYAML's mark, with its line of the file
+
+
+@pytest.mark.parametrize("text", [
+    "training:\n  learning_rate:\t1e-4\n",  # libyaml takes the tab as a space
+    "training:\n  report_to: [none,\tx]\n",
+    "name: run\n\ufeff",  # a byte-order mark past the start: libyaml skips it
+], ids=["tab-after-key", "tab-in-flow", "late-bom"])
+def test_text_libyaml_reads_more_leniently_is_read_by_pyyaml(text: str) -> None:
+    """helper-99's finding: libyaml accepted these where PyYAML refuses them, so the same config file loaded on a
+    machine with libyaml and was refused on one without (every machine of a multi-machine run reads it)."""
+    with pytest.raises(ConfigError) as raised:
+        from_yaml(text)
+    assert "is not valid YAML" in raised.value.problems[0].message
+    with pytest.raises(yaml.YAMLError):
+        _load(text, cfg._yaml_loader(True))  # PyYAML's own verdict, which yaml_load now gives
+
+
+def test_a_lone_surrogate_from_the_command_line_stays_text() -> None:
+    """A non-UTF-8 byte on the command line reaches Python as a lone surrogate: libyaml raised UnicodeEncodeError,
+    which `--set training.run_name=$'a\\xffb'` turned into 'Training failed'; PyYAML reads it as the text typed."""
+    from finetune_studio.core.config import RunConfig, apply_overrides
+
+    config, _ = apply_overrides(RunConfig(), ["training.run_name=a\udcffb"])
+    assert config.training["run_name"] == "a\udcffb"
+
+
+def test_yaml_load_agrees_with_pyyaml_on_mangled_configs() -> None:
+    """Configs with one to three odd characters put anywhere (tabs, NUL, control characters, a BOM, surrogates,
+    YAML's indicators): yaml_load's value, or its kind of error, is PyYAML's own, for 3,000 such texts."""
+    import random
+
+    rng = random.Random(7)
+    base = to_yaml(default_config())
+    chars = ["\t", "\x00", "\x01", "\x7f", "\x85", "\u2028", "\ufeff", "\udcff", "\r", " ", ":", "#", "'", '"', "[",
+             "{", "-", "&a", "*a", "!!str ", "%", "@", "`", "|", ">", "\\", "\u00a0", "\U0001f600", "\x0b"]
+
+    def outcome(load: object) -> tuple[str, str]:
+        try:
+            return "value", repr(load())  # type: ignore[operator]
+        except Exception as exc:  # noqa: BLE001 - the kind of error is what is compared
+            return "error", type(exc).__name__
+
+    slow = cfg._yaml_loader(True)
+    differ = []
+    for _ in range(3000):
+        text = list(base)
+        for _ in range(rng.randint(1, 3)):
+            text.insert(rng.randrange(len(text) + 1), rng.choice(chars))
+        mangled = "".join(text)
+        if outcome(lambda t=mangled: _load(t, slow)) != outcome(lambda t=mangled: yaml_load(t, config_file=True)):
+            differ.append(mangled)
+    assert differ == []
