@@ -10,13 +10,15 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import fractions
 import math
 import os
+import re
 import types
 import typing
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from finetune_studio.core.config import (
     MAX_CONTEXT_TOKENS,
@@ -183,16 +185,37 @@ def choice_fix(value: Any, choices: Iterable[Any]) -> str:
     return " To fix: write one of them."
 
 
-def _unquote_fix(value: Any) -> str:
-    """' To fix: write 16 without quotes.' for a number written in quotes ('16'); '' for anything else."""
+def _unquote_fix(value: Any, accepts: Callable[[int | float], bool] | None = None) -> str:
+    """' To fix: write 16 without quotes.' for a number written in quotes ('16') that `accepts` takes once unquoted
+    (an int for digits alone, else a float); '' for anything else: '2.5' for a whole number, or '0' where 1 is the
+    least, would be refused again without its quotes, so the caller's own fix says what to write."""
     if isinstance(value, str):
+        text = value.strip()
         try:
-            number = float(value.strip())
+            number: int | float = int(text) if re.fullmatch(r"[-+]?[0-9]+", text) else float(text)
         except ValueError:
             return ""
-        if math.isfinite(number):
-            return f" To fix: write {value.strip()} without quotes."
+        if math.isfinite(number) and (accepts is None or accepts(number)):
+            return f" To fix: write {text} without quotes."
     return ""
+
+
+def _steps_multiple_problem(save_steps: float, eval_steps: float) -> str | None:
+    """load_best_model_at_end's rule for save_steps and eval_steps as TrainingArguments checks it: a multiple, both
+    step counts or both fractions of the run (below 1, compared as transformers does, at a millionth: 0.3 is a
+    multiple of 0.1 there, not in float arithmetic), never one of each. None when it holds."""
+    if save_steps % eval_steps == 0:
+        return None
+    if (save_steps < 1) != (eval_steps < 1):
+        return (f"load_best_model_at_end needs save_steps ({save_steps:g}) to be a multiple of eval_steps "
+                f"({eval_steps:g}), which cannot be known when one is a fraction of the run and the other a step "
+                "count. To fix: give both as fractions of the run (below 1) or both as step counts.")
+    if save_steps < 1 and (save_steps * 1_000_000) % (eval_steps * 1_000_000) == 0:
+        return None
+    exact_save, exact_eval = fractions.Fraction(repr(save_steps)), fractions.Fraction(repr(eval_steps))
+    multiple = float(math.ceil(exact_save / exact_eval) * exact_eval)
+    return (f"load_best_model_at_end needs save_steps ({save_steps:g}) to be a multiple of eval_steps "
+            f"({eval_steps:g}). To fix: set save_steps to {multiple:g}, or another multiple of {eval_steps:g}.")
 
 
 def _number(training: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -210,7 +233,8 @@ def whole_number_problem(key: str, value: Any, minimum: int, meaning: str = "") 
     more = f" ({meaning})" if meaning else ""
     fix = f" To fix: set {name} to a whole number, {minimum} or more{more}."
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return Problem(key, f"{name} must be a whole number (got {written_value(value)}).{_unquote_fix(value) or fix}")
+        unquote = _unquote_fix(value, lambda number: isinstance(number, int) and number >= minimum)
+        return Problem(key, f"{name} must be a whole number (got {written_value(value)}).{unquote or fix}")
     if isinstance(value, float):
         if not math.isfinite(value):
             return Problem(key, f"{name} must be a whole number (got {_float_word(value)}).{fix}")
@@ -437,7 +461,8 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         add("dataset.max_length", f"max_length must be a whole number written without a decimal point: "
                                   f"{int(length)}, not {length!r}. To fix: write {int(length)}.")
     elif not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-        fix = _unquote_fix(length) or " To fix: set max_length to the model's context length or less, such as 512."
+        fix = (_unquote_fix(length, lambda number: isinstance(number, int) and 0 < number <= MAX_CONTEXT_TOKENS)
+               or " To fix: set max_length to the model's context length or less, such as 512.")
         add("dataset.max_length", f"max_length must be a whole number above 0 (got {written_value(length)}); "
                                   f"the seed uses 512.{fix}")
     elif length < MIN_TRAINING_TOKENS and ds.truncation is not False:
@@ -450,7 +475,8 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     if not isinstance(ds.truncation, bool):
         problems.append(bool_problem("dataset.truncation", ds.truncation))
     if not isinstance(ds.test_size, (int, float)) or isinstance(ds.test_size, bool) or not 0 <= ds.test_size < 1:
-        fix = _unquote_fix(ds.test_size) or " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none."
+        fix = (_unquote_fix(ds.test_size, lambda number: 0 <= number < 1)
+               or " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none.")
         add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {written_value(ds.test_size)}); "
                                  f"the seed holds out 0.1.{fix}")
 
@@ -565,11 +591,9 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         elif eval_strategy == "steps" and save_strategy == "steps":
             eval_steps = _number(training, "eval_steps") or logging_steps
             save_steps = _number(training, "save_steps", 500)
-            if eval_steps and save_steps and save_steps % eval_steps != 0:
-                multiple = math.ceil(save_steps / eval_steps) * eval_steps
-                add("training.save_steps", f"load_best_model_at_end needs save_steps ({save_steps:g}) to be a "
-                                           f"multiple of eval_steps ({eval_steps:g}). To fix: set save_steps to "
-                                           f"{multiple:g}, or another multiple of {eval_steps:g}.")
+            problem = _steps_multiple_problem(save_steps, eval_steps) if eval_steps and save_steps else None
+            if problem:
+                add("training.save_steps", problem)
     if eval_strategy != "no" and isinstance(ds.test_size, (int, float)) and ds.test_size == 0:
         add("dataset.test_size", f"eval_strategy is '{eval_strategy}' but test_size is 0, so there is nothing to "
                                  "evaluate on. To fix: hold out a fraction (test_size 0.1), or set eval_strategy to "
