@@ -1149,12 +1149,48 @@ def with_stops(eos_token_id: Any, stops: Sequence[int]) -> Any:
     return merged if len(merged) > 1 else merged[0]
 
 
-def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> None:
+# The sampling-only settings transformers' GenerationConfig.validate names when do_sample is not true.
+SAMPLING_ONLY = ("temperature", "top_p", "top_k", "min_p", "top_h", "typical_p", "epsilon_cutoff", "eta_cutoff")
+
+
+def saveable(generation_config: Any) -> list[str]:
+    """Make a generation_config that changed (a chat's end of turn added to its stops) one transformers will save:
+    a base whose generation_config.json sets sampling settings without do_sample (Llama-2's temperature 0.6 and
+    top_p 0.9) is only warned about while unchanged, but once changed its save_pretrained refuses it ("GenerationConfig
+    is invalid ... Fix these issues to save the configuration"), so the run failed at its first checkpoint. generate
+    ignores those settings without do_sample (it decodes greedily), so they are unset: the model generates as before.
+    Returns what was unset ("temperature 0.6"), for the run log; [] when nothing had to be."""
+    if getattr(generation_config, "do_sample", None) is True:
+        return []
+    try:
+        generation_config.validate(strict=True)
+        return []
+    except ValueError:
+        pass
+    unset = []
+    for name in SAMPLING_ONLY:
+        value = getattr(generation_config, name, None)
+        if value is not None:
+            unset.append(f"{name} {value}")
+            setattr(generation_config, name, None)
+    return unset
+
+
+def unset_note(unset: list[str]) -> str:
+    """The run log's line for what saveable() unset."""
+    return (f"The base model's generation_config sets {', '.join(unset)} without do_sample, so generate ignores "
+            f"{'it' if len(unset) == 1 else 'them'} and decodes greedily; transformers refuses to save such a config "
+            "once the chat's end of turn is added to its stops, so the run's is saved without "
+            f"{'it' if len(unset) == 1 else 'them'} (the model answers as before). To sample, tick Sample in the Try "
+            "tab, or pass --sample to finetune-studio generate.")
+
+
+def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> list[str]:
     """Grow the embeddings for control tokens the template added (transformers' resize_token_embeddings, as TRL's
     clone_chat_template does: new rows drawn around the mean of the old ones) and make generation stop at the end
     of a reply: its token joins generation_config.eos_token_id, as SFTTrainer does for its eos_token. The new rows
     are drawn from a fixed seed, so the same config starts from the same weights in every run (the Trainer seeds
-    only after the model exists)."""
+    only after the model exists). Returns the sampling settings saveable() unset for the stops to be saved."""
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         import logging
 
@@ -1174,6 +1210,7 @@ def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> None
                                                       plan.end_of_turn if plan is not None else [])
     if model.generation_config.pad_token_id is None and tokenizer.pad_token_id is not None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return saveable(model.generation_config)
 
 
 

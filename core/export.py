@@ -754,7 +754,7 @@ def add_run_stops(generation_config: Any, config: Any, folder: RunFolder, tokeni
     saved without generation_config.json: an adapter run's from before its saves wrote one (02da590; a run whose
     final save was finished from such a checkpoint on resume too), which exported with its base's stops alone, so
     a merged export's replies ran on past <|im_end|> to max_new_tokens in plain transformers."""
-    from finetune_studio.core.chat import with_stops
+    from finetune_studio.core.chat import saveable, with_stops
 
     stops = run_stops(config, folder, tokenizer)
     if not stops:
@@ -763,6 +763,7 @@ def add_run_stops(generation_config: Any, config: Any, folder: RunFolder, tokeni
     generation_config.eos_token_id = with_stops(before, stops)
     if generation_config.pad_token_id is None and tokenizer.pad_token_id is not None:
         generation_config.pad_token_id = tokenizer.pad_token_id
+    saveable(generation_config)  # sampling settings without do_sample (Llama-2's), which a changed config cannot keep
     return generation_config.eos_token_id != before
 
 
