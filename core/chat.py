@@ -1154,12 +1154,13 @@ SAMPLING_ONLY = ("temperature", "top_p", "top_k", "min_p", "top_h", "typical_p",
 
 
 def saveable(generation_config: Any) -> list[str]:
-    """Make a generation_config that changed (a chat's end of turn added to its stops) one transformers will save:
-    a base whose generation_config.json sets sampling settings without do_sample (Llama-2's temperature 0.6 and
-    top_p 0.9) is only warned about while unchanged, but once changed its save_pretrained refuses it ("GenerationConfig
-    is invalid ... Fix these issues to save the configuration"), so the run failed at its first checkpoint. generate
-    ignores those settings without do_sample (it decodes greedily), so they are unset: the model generates as before.
-    Returns what was unset ("temperature 0.6"), for the run log; [] when nothing had to be."""
+    """Make a generation_config one transformers will save once it changes: a base whose generation_config.json
+    sets sampling settings without do_sample (Llama-2's temperature 0.6 and top_p 0.9) is only warned about while
+    unchanged, but a changed one (the Trainer aligns its pad token with the tokenizer's; a chat run adds its end of
+    turn to the stops) its save_pretrained refuses ("GenerationConfig is invalid ... Fix these issues to save the
+    configuration"), so a run, the tutorial's recipe too, failed at its first checkpoint. generate ignores those
+    settings without do_sample (it decodes greedily), so they are unset: the model generates as before. Returns
+    what was unset ("temperature 0.6"), for the run log; [] when nothing had to be."""
     if getattr(generation_config, "do_sample", None) is True:
         return []
     try:
@@ -1178,19 +1179,19 @@ def saveable(generation_config: Any) -> list[str]:
 
 def unset_note(unset: list[str]) -> str:
     """The run log's line for what saveable() unset."""
+    them = "it" if len(unset) == 1 else "them"
     return (f"The base model's generation_config sets {', '.join(unset)} without do_sample, so generate ignores "
-            f"{'it' if len(unset) == 1 else 'them'} and decodes greedily; transformers refuses to save such a config "
-            "once the chat's end of turn is added to its stops, so the run's is saved without "
-            f"{'it' if len(unset) == 1 else 'them'} (the model answers as before). To sample, tick Sample in the Try "
-            "tab, or pass --sample to finetune-studio generate.")
+            f"{them} and decodes greedily; transformers refuses to save such a config once training changes it (its "
+            f"special tokens, a chat's end of turn), so the run's is saved without {them} (the model answers as "
+            "before). To sample, tick Sample in the Try tab, or pass --sample to finetune-studio generate.")
 
 
-def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> list[str]:
+def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> None:
     """Grow the embeddings for control tokens the template added (transformers' resize_token_embeddings, as TRL's
     clone_chat_template does: new rows drawn around the mean of the old ones) and make generation stop at the end
     of a reply: its token joins generation_config.eos_token_id, as SFTTrainer does for its eos_token. The new rows
     are drawn from a fixed seed, so the same config starts from the same weights in every run (the Trainer seeds
-    only after the model exists). Returns the sampling settings saveable() unset for the stops to be saved."""
+    only after the model exists). The run makes the changed generation_config one transformers saves (saveable)."""
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         import logging
 
@@ -1210,7 +1211,6 @@ def prepare_model(model: Any, tokenizer: Any, plan: TemplatePlan | None) -> list
                                                       plan.end_of_turn if plan is not None else [])
     if model.generation_config.pad_token_id is None and tokenizer.pad_token_id is not None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return saveable(model.generation_config)
 
 
 

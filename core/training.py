@@ -999,9 +999,11 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
     phase("model", f"Loading model {config.model.name_or_path}")
     model = models.load_model(config.model, config.adapter)
     if chat_data is not None:  # embeddings for added control tokens; generation stops at the end of a reply
-        unset = chats.prepare_model(model, tokenizer, chat_data.plan)
-        if unset:  # a base whose generation_config transformers would refuse to save once changed (Llama-2's)
-            notify(chats.unset_note(unset))
+        chats.prepare_model(model, tokenizer, chat_data.plan)
+    generation = getattr(model, "generation_config", None)
+    unset = chats.saveable(generation) if generation is not None else []
+    if unset:  # a base whose generation_config transformers would refuse to save once changed (Llama-2's)
+        notify(chats.unset_note(unset))
     from finetune_studio.core import batching
 
     if config.dataset.batching in batching.FLATTENING_MODES:
