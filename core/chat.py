@@ -511,8 +511,7 @@ def template_plan(tokenizer: Any, chat: ChatConfig) -> TemplatePlan:
     elif key in NAMED_TEMPLATES:
         name, text, note, tokens = key, named_template(key), f"the {key} chat template", control_tokens(key)
     else:
-        raise ChatDataError(f"unknown chat template '{key}'. Choose auto, {', '.join(NAMED_TEMPLATES)}, or give "
-                            "the template's Jinja text")
+        raise ChatDataError(_template_message("chat.template", key))
     added = _add_control_tokens(tokenizer, tokens, text)
     plan = TemplatePlan(name=name, text=text, training_text=None, note=note, added_tokens=added)
     if has_generation_markers(text):
@@ -835,30 +834,24 @@ def _failed(template_name: str, message: str, fmt: str, train_on: str) -> TokenR
                       train_on=train_on, format=fmt)
 
 
-def _choice_message(key: str, value: Any, choices: Sequence[str], what: str, *, other: str = "",
-                    name: str = "a name") -> str:
-    """What is wrong with a setting that is not one of its names, with the value as the config file writes it, the
-    nearest name where one is near (as core.config.unknown_key_message does for keys), and what to write. `other`:
-    what else may be written besides the names ("give the template's Jinja text"); `name`: what the setting holds."""
-    from finetune_studio.core.config import nearest
+def _template_message(key: str, template: Any) -> str:
+    """What is wrong with a chat template that is no name the app knows and no Jinja text: core.validation's
+    choice_message, as for every setting that is not one of its choices, with Jinja text as the other way out."""
+    from finetune_studio.core.validation import choice_message
 
-    fix = f" To fix: write one of {', '.join(choices)}{f', or {other}' if other else ''}."
-    if isinstance(value, str):
-        hint = nearest(value.strip().lower(), choices)
-        meant = f" Did you mean '{hint}'?" if hint else ""
-        return f"{key} '{value}' is not {what}.{meant}{fix}"
-    if value is None:
-        return f"{key} has no value.{fix}"
-    return f"{key} must be {name}, not {kind_of(value)} (got {as_written(value)}).{fix}"
+    return choice_message(key, template, ("auto", *NAMED_TEMPLATES), "a chat template",
+                          other="give the template's Jinja text", name="a template name or Jinja text")
 
 
 def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
     """(field, message) for chat settings that are wrong whatever the data."""
+    from finetune_studio.core.validation import choice_message
+
     problems = []
     if not isinstance(chat.format, str) or chat.format not in CHAT_FORMATS:
-        problems.append(("chat.format", _choice_message("chat.format", chat.format, CHAT_FORMATS, "a row format")))
+        problems.append(("chat.format", choice_message("chat.format", chat.format, CHAT_FORMATS, "a row format")))
     if not isinstance(chat.train_on, str) or chat.train_on not in TRAIN_ON:
-        problems.append(("chat.train_on", _choice_message("chat.train_on", chat.train_on, TRAIN_ON,
+        problems.append(("chat.train_on", choice_message("chat.train_on", chat.train_on, TRAIN_ON,
                                                           "a choice of which tokens to train")))
     not_text = _columns_not_text(chat.columns)
     if not_text:
@@ -872,9 +865,7 @@ def check_config(chat: ChatConfig) -> list[tuple[str, str]]:
                                           f"{', '.join(NAMED_TEMPLATES)}, or give the template's Jinja text."))
     elif not isinstance(template, str) or not (template == "auto" or template in NAMED_TEMPLATES
                                                 or is_template_text(template)):
-        problems.append(("chat.template", _choice_message("chat.template", template, ("auto", *NAMED_TEMPLATES),
-                                                          "a chat template", other="give the template's Jinja text",
-                                                          name="a template name or Jinja text")))
+        problems.append(("chat.template", _template_message("chat.template", template)))
     elif is_template_text(template):
         problems.extend(("chat.template", message) for message in _template_syntax(template))
     return problems

@@ -170,19 +170,38 @@ def bool_problem(key: str, value: Any) -> Problem:
     return Problem(key, f"{name} must be true or false (got {written_value(value)}).{bool_fix(value)}")
 
 
-def choice_fix(value: Any, choices: Iterable[Any]) -> str:
-    """' To fix: …' for a value that is not one of `choices`: the nearest choice where one is near (or differs only
-    in case or spaces), else the list."""
+# Beside a guess, the choices are listed only where they are few: a long list (optim's 40 names) would bury it.
+SHORT_CHOICES = 8
+
+
+def choice_fix(value: Any, choices: Iterable[Any], other: str = "") -> str:
+    """' Did you mean …? To fix: …' for a value that is not one of `choices`, the one tail of every "not one of its
+    choices" message (choice_message, core.chat's settings, core.adapters'): the nearest choice where the value is
+    near one (core.config.nearest: only a slip of the hand, or a difference of case, spaces or punctuation, is
+    guessed), named as what to write, with the choices beside it where there are at most SHORT_CHOICES; where none is
+    near, the choices themselves, each a value that passes. `other`: what else may be done ("leave it empty")."""
     names = [str(choice) for choice in choices if choice is not None]
-    if isinstance(value, str):
-        meant = value.strip().lower()
-        same = next((name for name in names if name.lower() == meant), None)  # 'BF16', ' bf16'
-        if same:
-            return f" To fix: write {same}."
-        hint = nearest(meant, names)
-        if hint:
-            return f" To fix: write {hint}, the nearest one."
-    return " To fix: write one of them."
+    also = f", or {other}" if other else ""
+    hint = nearest(value, names) if isinstance(value, str) else None
+    if hint is not None:
+        listed = f" (the choices: {', '.join(names)})" if len(names) <= SHORT_CHOICES else ""
+        return f" Did you mean '{hint}'? To fix: write {hint}{listed}{also}."
+    return f" To fix: write one of {', '.join(names)}{also}."
+
+
+def choice_message(key: str, value: Any, choices: Iterable[Any], what: str = "one of its choices", *,
+                   other: str = "", name: str = "a name") -> str:
+    """What is wrong with a setting that is not one of its choices, the same way for every such setting: the value
+    as written, then choice_fix (the nearest name where one is near, and a "To fix:" that names values that pass).
+    `what`: what the value is not ("a row format"); `other`: what else may be written or done ("give the template's
+    Jinja text", "leave it empty"); `name`: what the setting holds, for a value of another kind (a list, a number)."""
+    choices = list(choices)
+    fix = choice_fix(value, choices, other)
+    if value is None:
+        return f"{key} has no value.{fix}"
+    if isinstance(value, str) or any(not isinstance(c, str) for c in choices if c is not None):
+        return f"{key} {written_value(value)} is not {what}.{fix}"
+    return f"{key} must be {name}, not {kind_of(value)} (got {as_written(value)}).{fix}"
 
 
 def _unquote_fix(value: Any, accepts: Callable[[int | float], bool] | None = None) -> str:
@@ -351,11 +370,8 @@ def _choice_problems(training: dict[str, Any], reported: set[str]) -> list[Probl
         choices = _choices(fields[key]) if key in fields else None
         if not isinstance(value, str) or choices is None or value in choices or f"training.{key}" in reported:
             continue
-        hint = nearest(value, choices)
-        message = (f"{key} {value!r} is not one of the choices transformers knows. To fix: write {hint}, the nearest "
-                   "one." if hint else f"{key} must be one of {', '.join(choices)} (got {value!r}). To fix: write one "
-                   "of them.")
-        found.append(Problem(f"training.{key}", message))
+        found.append(Problem(f"training.{key}", choice_message(key, value, choices,
+                                                               "one of the choices transformers knows")))
     return found
 
 
@@ -391,11 +407,21 @@ def _report_to_problems(report_to: Any) -> list[str]:
     )
 
     available = set(get_available_reporting_integrations())
+    known = ("none", "all", *sorted(INTEGRATION_TO_CALLBACK))
+    def parts(name: str) -> list[str]:  # 'wandb,tensorboard', 'wandb tensorboard': names a list would hold
+        split = [part for part in re.split(r"[\s,;]+", name) if part]
+        return split if len(split) > 1 and all(part in INTEGRATION_TO_CALLBACK for part in split) else [name]
+
+    listed = [part for name in names for part in parts(name)]
     found = []
     for name in names:
-        if name not in INTEGRATION_TO_CALLBACK:
-            found.append(f"report_to {name!r} is not an integration transformers knows. To fix: choose none, all or "
-                         f"one of {', '.join(sorted(INTEGRATION_TO_CALLBACK))}.")
+        if name not in INTEGRATION_TO_CALLBACK and len(parts(name)) > 1:
+            # transformers takes the whole text as the name of one integration
+            found.append(f"report_to {written_value(name)} is one text, not a list of integrations, so transformers "
+                         f"looks for one integration by that whole name. To fix: write a list: report_to: "
+                         f"[{', '.join(listed)}]")
+        elif name not in INTEGRATION_TO_CALLBACK:
+            found.append(choice_message("report_to", name, known, "an integration transformers knows"))
         elif name not in available:
             package = INTEGRATION_PACKAGES.get(name, name)
             found.append(f"report_to '{name}' needs the {package} package, which is not installed. To fix: install "
@@ -449,8 +475,8 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         add("dataset.delimiter", f"The separator must be one of ',', ';', a tab or '|', or empty to find it in the "
                                  f"header row (got {ds.delimiter!r}). To fix: write one of them, or leave it empty.")
     if ds.sample_by is not None and ds.sample_by not in SAMPLE_BY:
-        add("dataset.sample_by", f"sample_by must be one of {', '.join(SAMPLE_BY)}, or empty (got {ds.sample_by!r})."
-                                 f"{choice_fix(ds.sample_by, SAMPLE_BY)[:-1]}, or leave it empty.")
+        add("dataset.sample_by", choice_message("sample_by", ds.sample_by, SAMPLE_BY, "a way to cut text into rows",
+                                                other="leave it empty"))
     length = ds.max_length
     if isinstance(length, (int, float)) and not isinstance(length, bool) and math.isfinite(length) \
             and length > MAX_CONTEXT_TOKENS:
@@ -483,8 +509,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     from finetune_studio.core.batching import BATCHING_MODES
 
     if not isinstance(ds.batching, str) or ds.batching not in BATCHING_MODES:
-        add("dataset.batching", f"batching must be one of {', '.join(BATCHING_MODES)} (got {ds.batching!r})."
-                                f"{choice_fix(ds.batching, BATCHING_MODES)}")
+        add("dataset.batching", choice_message("batching", ds.batching, BATCHING_MODES, "a way to batch rows"))
 
     # ---- model
     model = config.model
@@ -511,8 +536,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                 if problem:
                     add("model.name_or_path", problem)
     if model.dtype not in MODEL_DTYPES:
-        add("model.dtype", f"dtype must be one of {', '.join(MODEL_DTYPES)} (got {model.dtype!r})."
-                           f"{choice_fix(model.dtype, MODEL_DTYPES)}")
+        add("model.dtype", choice_message("dtype", model.dtype, MODEL_DTYPES, "a precision to load the weights in"))
     if not isinstance(model.trust_remote_code, bool):
         problems.append(bool_problem("model.trust_remote_code", model.trust_remote_code))
 
@@ -557,8 +581,8 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     for key in ("eval_strategy", "save_strategy", "logging_strategy"):
         value = training.get(key)
         if isinstance(value, str) and value not in STRATEGIES and not (key == "save_strategy" and value == "best"):
-            add(f"training.{key}", f"{key} must be one of {', '.join(STRATEGIES)} (got {value!r})."
-                                   f"{choice_fix(value, STRATEGIES + (('best',) if key == 'save_strategy' else ()))}")
+            add(f"training.{key}", choice_message(key, value, STRATEGIES + (("best",) if key == "save_strategy"
+                                                                            else ()), "a strategy"))
 
     seed = training.get("seed")
     if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
@@ -729,10 +753,8 @@ def _declared_field_problems(config: RunConfig, reported: set[str]) -> list[Prob
                 found.append(Problem(key, f"{declared.name} must be {_type_name(hints[declared.name])} "
                                           f"(got {written_value(value)}).{_type_fix(hints[declared.name], '', value)}"))
             elif choices is not None and value not in choices:
-                shown = ", ".join("empty" if c is None else str(c) for c in choices)
-                empty = ", or leave it empty" if None in choices else ""
-                found.append(Problem(key, f"{declared.name} must be one of {shown} (got {value!r})."
-                                          f"{choice_fix(value, choices)[:-1]}{empty}."))
+                found.append(Problem(key, choice_message(declared.name, value, choices,
+                                                         other="leave it empty" if None in choices else "")))
     return found
 
 

@@ -116,5 +116,5 @@ def test_unknown_mode_is_a_validation_problem(runs_dir: Path) -> None:
     config = default_config()
     config.dataset.batching = "squeeze"
     assert [str(p) for p in validate(config)] == [
-        "dataset.batching: batching must be one of padded, group_by_length, padding_free, packed (got 'squeeze'). "
-        "To fix: write one of them."]
+        "dataset.batching: batching 'squeeze' is not a way to batch rows. To fix: write one of padded, "
+        "group_by_length, padding_free, packed."]

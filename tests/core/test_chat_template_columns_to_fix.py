@@ -11,6 +11,7 @@ from finetune_studio.core.config import default_config, from_yaml
 from finetune_studio.core.validation import validate
 
 TEMPLATE_FIX = "To fix: write one of auto, chatml, qwen3, llama3, phi3, gemma, or give the template's Jinja text."
+TEMPLATES = "auto, chatml, qwen3, llama3, phi3, gemma"
 COLUMNS_FIX = "To fix: write part: column pairs, e.g. columns: {prompt: question, completion: answer}."
 
 
@@ -22,9 +23,11 @@ def said(yaml_text: str, field: str) -> list[str]:
 
 @pytest.mark.parametrize("yaml_text, message", [
     ("chat:\n  template: chatm\n",
-     f"chat.template 'chatm' is not a chat template. Did you mean 'chatml'? {TEMPLATE_FIX}"),
+     f"chat.template 'chatm' is not a chat template. Did you mean 'chatml'? To fix: write chatml (the choices: "
+     f"{TEMPLATES}), or give the template's Jinja text."),
     ("chat:\n  template: Llama3\n",
-     f"chat.template 'Llama3' is not a chat template. Did you mean 'llama3'? {TEMPLATE_FIX}"),
+     f"chat.template 'Llama3' is not a chat template. Did you mean 'llama3'? To fix: write llama3 (the choices: "
+     f"{TEMPLATES}), or give the template's Jinja text."),
     ("chat:\n  template: mistral\n", f"chat.template 'mistral' is not a chat template. {TEMPLATE_FIX}"),
     ("chat:\n  template: [chatml]\n",
      f"chat.template must be a template name or Jinja text, not a list (got [chatml]). {TEMPLATE_FIX}"),

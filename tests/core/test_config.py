@@ -143,7 +143,8 @@ def test_every_problem_reported_at_once(tmp_path: Path, monkeypatch: pytest.Monk
     assert found["dataset.max_length"].startswith("max_length must be a whole number above 0 (got 0)")
     assert found["dataset.test_size"].startswith("test_size must be a fraction from 0 to below 1 (got 1.5)")
     assert "is not a model folder: it has no config.json" in found["model.name_or_path"]
-    assert found["model.dtype"].startswith("dtype must be one of auto, float32")
+    assert found["model.dtype"].startswith("dtype 'float8' is not a precision to load the weights in. To fix: write "
+                                           "one of auto, float32")
     assert found["training.learning_rate"] == ("learning_rate must be above 0 (got -1); the seed uses 2e-5. To fix: "
                                                "set learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning).")
     assert found["training.per_device_train_batch_size"] == ("per_device_train_batch_size must be at least 1 (got 0). "
@@ -184,8 +185,8 @@ def test_types_strategies_and_test_split(tmp_path: Path, monkeypatch: pytest.Mon
     found = messages(config)
     assert found["training.num_train_epochs"] == ("num_train_epochs must be a number (got 'three'). To fix: write a "
                                                   "number, or remove num_train_epochs to use the default.")
-    assert found["training.logging_strategy"] == ("logging_strategy must be one of no, steps, epoch (got 'sometimes'). "
-                                                  "To fix: write one of them.")
+    assert found["training.logging_strategy"] == ("logging_strategy 'sometimes' is not a strategy. To fix: write one "
+                                                  "of no, steps, epoch.")
     assert found["training.fp16"].startswith("fp16 training needs a GPU")
     config = default_config()
     config.dataset.test_size = 0

@@ -80,7 +80,7 @@ def test_choices_declared_on_a_field_are_validated(monkeypatch: pytest.MonkeyPat
     config = RunConfig()
     config.hub.repo_id = "bob/b"
     messages = [p.message for p in validate(config, check_files=False) if p.field == "hub.repo_id"]
-    assert messages == ["repo_id must be one of , alice/a (got 'bob/b'). To fix: write one of them."]
+    assert messages == ["repo_id 'bob/b' is not one of its choices. To fix: write one of , alice/a."]
     assert core_config.config_field("hub.nothing") is None and config_field("training.learning_rate") is None
 
 

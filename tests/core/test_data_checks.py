@@ -100,8 +100,8 @@ def test_the_messages_say_what_is_wrong(tmp_path: Path) -> None:
         "dataset.encoding: Unknown encoding 'klingon'. To fix: use a name such as utf-8, cp1252, latin-1 or utf-16, "
         "or leave it empty for UTF-8.")
     assert problem("x.txt", b"a\n", sample_by="sentence") == (
-        "dataset.sample_by: sample_by must be one of document, paragraph, line, or empty (got 'sentence'). To fix: "
-        "write one of them, or leave it empty.")
+        "dataset.sample_by: sample_by 'sentence' is not a way to cut text into rows. To fix: write one of document, "
+        "paragraph, line, or leave it empty.")
 
 
 @pytest.mark.parametrize("command", ["validate", "train"])

@@ -44,10 +44,12 @@ def _chat_messages(key: str, value: Any) -> list[str]:
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("mesages", f"chat.format 'mesages' is not a row format. Did you mean 'messages'? To fix: write one of {FORMATS}."),
-    ("Alpaca", f"chat.format 'Alpaca' is not a row format. Did you mean 'alpaca'? To fix: write one of {FORMATS}."),
-    ("sharegtp", f"chat.format 'sharegtp' is not a row format. Did you mean 'sharegpt'? To fix: write one of "
-                 f"{FORMATS}."),
+    ("mesages", f"chat.format 'mesages' is not a row format. Did you mean 'messages'? To fix: write messages (the "
+                f"choices: {FORMATS})."),
+    ("Alpaca", f"chat.format 'Alpaca' is not a row format. Did you mean 'alpaca'? To fix: write alpaca (the choices: "
+               f"{FORMATS})."),
+    ("sharegtp", f"chat.format 'sharegtp' is not a row format. Did you mean 'sharegpt'? To fix: write sharegpt (the "
+                 f"choices: {FORMATS})."),
     ("chatml_typo", f"chat.format 'chatml_typo' is not a row format. To fix: write one of {FORMATS}."),
     (["text"], f"chat.format must be a name, not a list (got [text]). To fix: write one of {FORMATS}."),
     ({"messages": 1}, f"chat.format must be a name, not a mapping (got {{messages: 1}}). To fix: write one of "
@@ -65,7 +67,7 @@ def test_a_format_the_app_does_not_read_names_the_nearest_and_the_fix(value: Any
 def test_a_train_on_the_app_does_not_read_names_the_nearest_and_the_fix() -> None:
     assert _chat_messages("chat.train_on", "assistent") == [
         "chat.train_on 'assistent' is not a choice of which tokens to train. Did you mean 'assistant'? To fix: write "
-        "one of auto, assistant, completion, all."]
+        "assistant (the choices: auto, assistant, completion, all)."]
     assert _chat_messages("chat.train_on", ["all"]) == [
         "chat.train_on must be a name, not a list (got [all]). To fix: write one of auto, assistant, completion, all."]
 

@@ -74,8 +74,9 @@ def test_a_report_to_integration_that_is_not_installed_is_refused(runs_dir: Path
     capsys.readouterr()
     assert main(["validate", str(config_file), "--set", "report_to=wandb,tensorboard"]) == 2  # one name, not two
     assert capsys.readouterr().out.splitlines() == [
-        "problem: training.report_to: report_to 'wandb,tensorboard' is not an integration transformers knows. To fix: "
-        f"choose none, all or one of {', '.join(sorted(integration_utils.INTEGRATION_TO_CALLBACK))}."]
+        "problem: training.report_to: report_to 'wandb,tensorboard' is one text, not a list of integrations, so "
+        "transformers looks for one integration by that whole name. To fix: write a list: report_to: [wandb, "
+        "tensorboard]"]
 
 
 @pytest.mark.parametrize("name, expected", [

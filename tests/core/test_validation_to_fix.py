@@ -77,9 +77,11 @@ PROCESSES = "To fix: set processes to a whole number, 1 or more (1: one process,
      "logging_steps must be above 0 (got 0). To fix: set logging_steps to a number of steps such as 10 (the seed's), "
      "or below 1 a fraction of the run's steps."),
     ("training:\n  eval_strategy: epok\n", "training.eval_strategy",
-     "eval_strategy must be one of no, steps, epoch (got 'epok'). To fix: write epoch, the nearest one."),
+     "eval_strategy 'epok' is not a strategy. Did you mean 'epoch'? To fix: write epoch (the choices: no, steps, "
+     "epoch)."),
     ("dataset:\n  batching: Packed\n", "dataset.batching",
-     "batching must be one of padded, group_by_length, padding_free, packed (got 'Packed'). To fix: write packed."),
+     "batching 'Packed' is not a way to batch rows. Did you mean 'packed'? To fix: write packed (the choices: padded, "
+     "group_by_length, padding_free, packed)."),
     ("training:\n  seed: -1\n", "training.seed",
      "seed must be a whole number from 0 to 4,294,967,295 (got -1). To fix: set seed to a number in that range; the "
      "seed uses 42."),
@@ -116,7 +118,8 @@ LORA = "adapter:\n  method: lora\n"
      "target_modules must be a list of module names, e.g. [q_proj, v_proj], or [all-linear] (got {q_proj: 1}). "
      "To fix: write a list of names, such as [q_proj, v_proj]."),
     (LORA + "  compute_dtype: BF16\n", "adapter.compute_dtype",
-     "compute_dtype must be auto, bf16 or fp16 (got 'BF16'). To fix: write bf16."),
+     "compute_dtype must be auto, bf16 or fp16 (got 'BF16'). Did you mean 'bf16'? To fix: write bf16 (the choices: "
+     "auto, bf16, fp16)."),
     ("adapter:\n  method: prefix\n", "adapter.method",
      "method must be one of full, lora, qlora, dora (got 'prefix'). To fix: write lora for an adapter, or full to "
      "train every weight."),

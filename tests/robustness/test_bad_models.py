@@ -161,8 +161,8 @@ def test_cli_with_a_missing_model_folder_exits_2(tmp_path: Path, small_dataset: 
 
 def test_unknown_dtype_is_a_validation_problem(runs_dir: Path, small_dataset: Path) -> None:
     assert model_problems(runs_dir, small_dataset, dtype="float8") == [
-        "model.dtype: dtype must be one of auto, float32, bfloat16, float16 (got 'float8'). To fix: write float32, "
-        "the nearest one."]
+        "model.dtype: dtype 'float8' is not a precision to load the weights in. To fix: write one of auto, float32, "
+        "bfloat16, float16."]
 
 
 def test_tokenizer_without_pad_token_pads_with_eos_and_says_so(demo_folder: Path) -> None:

@@ -82,8 +82,8 @@ SETTINGS = [
      "logging_steps must be above 0 (got 0). To fix: set logging_steps to a number of steps such as 10 (the seed's), "
      "or below 1 a fraction of the run's steps."),
     ("unknown-strategy", {"training.eval_strategy": "sometimes", "training.load_best_model_at_end": False},
-     "training.eval_strategy", "eval_strategy must be one of no, steps, epoch (got 'sometimes'). To fix: write one "
-                               "of them."),
+     "training.eval_strategy", "eval_strategy 'sometimes' is not a strategy. To fix: write one of no, steps, "
+                               "epoch."),
     ("load-best-without-eval", {"training.eval_strategy": "no"}, "training.load_best_model_at_end",
      "load_best_model_at_end needs evaluation, and eval_strategy is 'no'. To fix: set eval_strategy to 'epoch' or "
      "'steps', or turn load_best_model_at_end off."),
@@ -103,8 +103,8 @@ SETTINGS = [
      "warmup_steps must be 0 or more (got -1); a number of steps, or below 1 a fraction of the run's steps; 0 (no "
      "warmup) is the default. To fix: set warmup_steps to a value in that range, or remove it."),
     ("unknown-batching", {"dataset.batching": "squeeze"}, "dataset.batching",
-     "batching must be one of padded, group_by_length, padding_free, packed (got 'squeeze'). To fix: write one of "
-     "them."),
+     "batching 'squeeze' is not a way to batch rows. To fix: write one of padded, group_by_length, padding_free, "
+     "packed."),
     ("run-name-with-slash", {"name": "a/b"}, "name", "The run name 'a/b' cannot be used as a folder name; avoid / "
                                                      "and \\. To fix: choose a name of letters, digits, - and _."),
     ("nan-lr", {"training.learning_rate": float("nan")}, "training.learning_rate",
