@@ -471,9 +471,13 @@ def nearest(name: str, choices: list[Any] | tuple[Any, ...]) -> str | None:
 
 
 def unknown_key_message(key: str, choices: list[str] | tuple[str, ...], where: str) -> str:
+    """A key that is not one of its section's settings, in the shape of core.validation.choice_message: the key as
+    written, the nearest name where one is near (nearest), and a "To fix:" that leads to a key the section reads."""
     hint = nearest(key, choices)
-    tail = f" Did you mean '{hint}'?" if hint else f" Valid names: {', '.join(sorted(choices))}."
-    return f"'{key}' is not a {where} setting.{tail}"
+    if hint:
+        return f"'{key}' is not a {where} setting. Did you mean '{hint}'? To fix: rename it to {hint}."
+    return (f"'{key}' is not a {where} setting. Valid names: {', '.join(sorted(choices))}. To fix: rename it to one "
+            "of them, or remove it.")
 
 
 def _rename(section: dict[str, Any], table: dict[str, str | None], where: str, notices: list[str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pytest
 
 from finetune_studio.core.chat import ChatDataError, template_plan
 from finetune_studio.core.config import ChatConfig, default_config, from_yaml, nearest
+from finetune_studio.core.errors import ConfigError
 from finetune_studio.core.validation import _report_to_problems, validate
 
 DTYPES = "auto, float32, bfloat16, float16"
@@ -120,3 +121,19 @@ def test_an_unknown_template_at_run_time_says_what_to_write(template: str, messa
     config = default_config()
     config.chat.template = template
     assert [p.message for p in validate(config, check_files=False) if p.field == "chat.template"] == [message]
+
+
+@pytest.mark.parametrize(("yaml_text", "field", "message"), [
+    ("model:\n  nme_or_path: x\n", "model.nme_or_path",
+     "'nme_or_path' is not a model setting. Did you mean 'name_or_path'? To fix: rename it to name_or_path."),
+    ("launch:\n  zzz: 1\n", "launch.zzz", None),
+])
+def test_an_unknown_key_has_the_choice_shape(yaml_text: str, field: str, message: str | None) -> None:
+    with pytest.raises(ConfigError) as caught:
+        from_yaml(yaml_text)
+    (said,) = [p.message for p in caught.value.problems if p.field == field]
+    if message is not None:
+        assert said == message
+    else:  # no near name: the names, and what to do with them
+        assert said.startswith("'zzz' is not a launch setting. Valid names: ")
+        assert said.endswith(". To fix: rename it to one of them, or remove it.")

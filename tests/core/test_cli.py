@@ -35,7 +35,8 @@ def test_unknown_key_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFix
     path.write_text("model:\n  nme_or_path: x\n")
     assert main(["train", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: model.nme_or_path: 'nme_or_path' is not a model setting. Did you mean 'name_or_path'?"]
+    assert err == ["error: model.nme_or_path: 'nme_or_path' is not a model setting. Did you mean 'name_or_path'? "
+                   "To fix: rename it to name_or_path."]
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -84,7 +84,7 @@ def test_unknown_training_key_names_nearest_field() -> None:
     config, _ = from_yaml("training:\n  learnig_rate: 0.1\n")
     found = messages(config)
     assert found["training.learnig_rate"] == ("'learnig_rate' is not a TrainingArguments setting. "
-                                              "Did you mean 'learning_rate'?")
+                                              "Did you mean 'learning_rate'? To fix: rename it to learning_rate.")
 
 
 def test_renamed_keys_map_with_notice() -> None:

@@ -44,11 +44,12 @@ def test_unknown_keys_and_the_files_other_problems_are_said_at_once(tmp_path: Pa
     for command in ("validate", "train"):
         assert main([command, str(path)]) == 2
         said = capsys.readouterr().err.splitlines()
-        assert said[0] == "error: model.nme_or_path: 'nme_or_path' is not a model setting. Did you mean 'name_or_path'?"
+        assert said[0] == ("error: model.nme_or_path: 'nme_or_path' is not a model setting. Did you mean "
+                           "'name_or_path'? To fix: rename it to name_or_path.")
         assert sorted(said[1:]) == [
             "error: dataset.max_length: max_length must be a whole number above 0 (got -1); the seed uses 512. To "
             "fix: set max_length to the model's context length or less, such as 512.",
             "error: training.lerning_rate: 'lerning_rate' is not a TrainingArguments setting. Did you mean "
-            "'learning_rate'?",
+            "'learning_rate'? To fix: rename it to learning_rate.",
             "error: training.per_device_train_batch_size: per_device_train_batch_size must be at least 1 (got 0). "
             "To fix: set per_device_train_batch_size to 1 or more."]

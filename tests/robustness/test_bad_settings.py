@@ -94,7 +94,8 @@ SETTINGS = [
      "training.save_steps", "load_best_model_at_end needs save_steps (5) to be a multiple of eval_steps (3). To fix: "
                             "set save_steps to 6, or another multiple of 3."),
     ("unknown-training-key", {"training.learning_rat": 1e-4}, "training.learning_rat",
-     "'learning_rat' is not a TrainingArguments setting. Did you mean 'learning_rate'?"),
+     "'learning_rat' is not a TrainingArguments setting. Did you mean 'learning_rate'? To fix: rename it to "
+     "learning_rate."),
     ("rejected-by-training-arguments", {"training.dataloader_prefetch_factor": 2}, "training",
      "TrainingArguments rejected these settings: --dataloader_prefetch_factor can only be set when data is loaded in "
      "a different process, i.e. when --dataloader_num_workers > 0. To fix: change the training settings it names, or "
@@ -199,9 +200,11 @@ def test_read_only_output_folder_is_named(tmp_path: Path, small_dataset: Path, r
 # id, the YAML text, the message of the one error line (exact; {path} is the file)
 YAML_FILES = [
     ("unknown-key", "dataset:\n  source: builtin:sample\n  text_colum: horoscope\n",
-     "dataset.text_colum: 'text_colum' is not a dataset setting. Did you mean 'text_column'?"),
+     "dataset.text_colum: 'text_colum' is not a dataset setting. Did you mean 'text_column'? To fix: "
+     "rename it to text_column."),
     ("unknown-section", "trainig:\n  learning_rate: 1e-4\n",
-     "trainig: 'trainig' is not a top-level setting. Did you mean 'training'?"),
+     "trainig: 'trainig' is not a top-level setting. Did you mean 'training'? To fix: rename it "
+     "to training."),
     ("syntax-error-unclosed-list", "training:\n  learning_rate: 2e-5\n  report_to: [tensorboard\n",
      "{path} is not valid YAML at line 4, column 1: expected ',' or ']', but got '<stream end>' (while parsing a "
      "flow sequence that starts at line 3, column 14)."),
