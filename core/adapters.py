@@ -320,7 +320,7 @@ def warnings_for(config: RunConfig, build: bool = False) -> list[Problem]:
 def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNames | None = None) -> list[Problem]:
     """Every problem with the `adapter:` section, in words, before any model loads. `check_files`: also the
     checks that read the model's config (target modules) and the machine (QLoRA)."""
-    from finetune_studio.core.validation import bool_problem, choice_fix, written_value
+    from finetune_studio.core.validation import bool_problem, choice_message, written_value
 
     found: list[Problem] = []
     add = lambda field, message: found.append(Problem(f"adapter.{field}", message))  # noqa: E731
@@ -375,8 +375,8 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     if not isinstance(adapter.rslora, bool):
         found.append(bool_problem("adapter.rslora", adapter.rslora))
     if adapter.compute_dtype not in ("auto", "bf16", "fp16"):
-        add("compute_dtype", f"compute_dtype must be auto, bf16 or fp16 (got {adapter.compute_dtype!r})."
-                             f"{choice_fix(adapter.compute_dtype, ('auto', 'bf16', 'fp16'))}")
+        add("compute_dtype", choice_message("compute_dtype", adapter.compute_dtype, ("auto", "bf16", "fp16"),
+                                            "a compute precision", name="a precision name"))
     if method == "qlora" and check_files:
         problem = qlora_problem()
         if problem:
