@@ -36,7 +36,7 @@ from finetune_studio.core.adapter_layout import (
 )
 from finetune_studio.core.adapters import METHOD_COSTS, METHOD_NAMES, alpha_scale, follow_method, method_defaults
 from finetune_studio.core.chat import ChatRows
-from finetune_studio.core.config import ADAPTER_METHODS, AdapterConfig, ModelConfig, RunConfig
+from finetune_studio.core.config import ADAPTER_METHODS, AdapterConfig, ModelConfig, RunConfig, as_written, kind_of
 from finetune_studio.core.hub import size_text  # one way to say a size: the push and export messages use it
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
@@ -80,6 +80,17 @@ def _figures_job(model: ModelConfig, adapter: AdapterConfig, rows: ChatRows | No
             from finetune_studio.core.chat import template_chat
         chat = template_chat(rows)
     return adapter_figures(model, adapter, chat)
+
+
+def not_one_model(name: Any) -> str | None:
+    """None when name_or_path is one model's name or folder as text, which a lookup can try; otherwise what it is
+    instead, in the user's words, for a section that shows nothing rather than look up a model named "[a, b]" (a
+    YAML list kept as written, core.config.as_written) or "" (nothing chosen)."""
+    if isinstance(name, str):
+        return None if name.strip() else "No model is chosen"
+    if name is None:
+        return "No model is chosen"
+    return f"name_or_path holds {kind_of(name)} ({as_written(name)}), not one model"
 
 
 def scale_text(adapter_r: Any, alpha: Any, rslora: bool) -> str:
@@ -500,6 +511,10 @@ class AdapterForm(Form):
         if not (force or self._wanted()):
             return
         model = ModelConfig(**vars(self.model))
+        problem = not_one_model(model.name_or_path)
+        if problem:
+            self._no_model(problem)
+            return
         key = (model.name_or_path.strip(), model.revision, model.trust_remote_code, model.dtype)
         if key != self._layout_key:
             self._layout_key = key
@@ -508,6 +523,7 @@ class AdapterForm(Form):
             self.targets_hint.setText("Reading the model's modules…")
             self.trainable_label.setText("…")
             self.size_label.setText("…")
+            self.figures_hint.setText("")  # what it said of the model before (its tokens, or that none was named)
             self._layout_task.submit(_layout_job, model)
             return  # the figures follow the layout
         if self.layout_info is None:
@@ -519,6 +535,25 @@ class AdapterForm(Form):
             return
         self.figures_hint.setText("Counting…")
         self._figures_task.submit(_figures_job, model, adapter, self.chat_rows)
+
+    def _no_model(self, problem: str) -> None:
+        """name_or_path names no one model (a list, a mapping, nothing): no lookup, and the sections say what to do.
+        A lookup still on its way for the model shown before is dropped."""
+        self._layout_task.cancel()
+        self._figures_task.cancel()
+        self._layout_key = None  # the next model named is read, whichever it is
+        self.layout_info = None
+        self.figures = None
+        self._build_checks(ModuleLayout(groups={}, module_names=[], total_params=0))
+        self.targets_hint.setToolTip("")
+        self.targets_hint.setText(f"{problem}: no layers to show. To fix: give one model name or folder in "
+                                  "name_or_path (the Model field above) to see its layers.")
+        self.trainable_label.setText("—")
+        self.size_label.setText("—")
+        self.figures_hint.setText(f"{problem}: nothing to count. To fix: give one model name or folder in "
+                                  "name_or_path (the Model field above) to see these figures.")
+        self.layout_ready.emit(None)
+        self.figures_ready.emit(None)
 
     def _layout_arrived(self, layout: ModuleLayout) -> None:
         self.layout_info = layout

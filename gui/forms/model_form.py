@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig
+from finetune_studio.core.config import DEMO_MODEL_ID, MODEL_DTYPES, ModelConfig, RunConfig, kind_of
 from finetune_studio.core.errors import Problem
 from finetune_studio.core.sources import SourceKind, source_kind
 from finetune_studio.gui.forms.adapter_form import AdapterForm
@@ -172,6 +172,7 @@ class ModelForm(Form):
         # Start waits: it was shown as "['a', 'b']" and saved as that text, a different value, the written one gone.
         self._kept = ({SOURCE: copy.deepcopy(model.name_or_path)}
                       if model.name_or_path is not None and not isinstance(model.name_or_path, str) else {})
+        self._source_changed(self.source_edit.text())  # the hint says what a kept value is, not a Hub id "[a, b]"
         self.adapter_form.load(config)
         self._model_shown()
 
@@ -206,9 +207,11 @@ class ModelForm(Form):
         self.adapter_form.set_model(self.model_config())
 
     def model_config(self) -> ModelConfig:
-        """The model settings as shown (for DatasetForm.refresh_statistics)."""
+        """The model settings as shown, name_or_path as store() gives it: a value kept as written (a YAML list) is
+        that value, not the field's text "[a, b]", so the adapter section looks up no model of that name."""
         config = RunConfig()
-        config.model.name_or_path = self.source_edit.text().strip()
+        config.model.name_or_path = (copy.deepcopy(self._kept[SOURCE]) if SOURCE in self._kept
+                                     else self.source_edit.text().strip())
         config.model.dtype = self.dtype_combo.currentData()
         config.model.trust_remote_code = self.stored_check("model.trust_remote_code", self.trust_check)
         config.model.revision = self.revision_edit.text().strip() or None
@@ -220,6 +223,12 @@ class ModelForm(Form):
             self._edited()
 
     def _source_changed(self, text: str) -> None:
+        if SOURCE in self._kept:  # loaded from a file as written: no model name, whatever its text looks like
+            kind = kind_of(self._kept[SOURCE])
+            self.source_hint.setText(f"{kind[0].upper()}{kind[1:]} as the config file writes it, not one model. "
+                                     "To fix: type one Hub id (owner/name), or pick a local folder.")
+            self.use_base_button.hide()
+            return
         self.source_hint.setText(describe_model_source(text))
         base = adapter_base(text)
         if base:
