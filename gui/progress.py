@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QAbstractAnimation, Qt, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QProgressBar, QWidget
 
@@ -137,7 +137,7 @@ class ProgressWidget(QWidget):
         self._latest = None
         self._dirty = False
         self._throttle.cancel()
-        self.bar.setRange(0, 1)
+        self._set_range(0, 1)
         self.bar.setValue(0)
         for label in self.values.values():
             label.setText("—")
@@ -147,7 +147,20 @@ class ProgressWidget(QWidget):
         if busy:
             self.bar.setRange(0, 0)
         elif self.bar.maximum() == 0:
-            self.bar.setRange(0, 1)
+            self._set_range(0, 1)
+
+    def _set_range(self, low: int, high: int) -> None:
+        """The bar's range, ending the busy animation where the bar leaves its indeterminate state. Qt's style stops
+        that animation only when it paints a bar whose value is past its minimum: a bar that left the busy state at
+        0 of its steps (a run at train_begin, waiting for its first step) kept repainting itself 30-60 times a
+        second until that step came, GUI-thread work taking a core from the first step the user waits for
+        (benchmarks/first_step.py). Stopping the animation (the style's own object, a child of the bar, which then
+        deletes itself) is what that paint would have done; the next busy state starts a new one."""
+        busy = self.bar.minimum() == self.bar.maximum() == 0
+        self.bar.setRange(low, high)
+        if busy and high > low:
+            for animation in self.bar.findChildren(QAbstractAnimation):
+                animation.stop()
 
     def add_event(self, event: dict) -> None:
         kind = event.get("event")
@@ -187,7 +200,7 @@ class ProgressWidget(QWidget):
             # QProgressBar.setValue repaints synchronously, inside this slot, while the GIL is held; with updates
             # off for the call the repaint is only scheduled, and the event loop paints it in C++ without the GIL.
             self.bar.setUpdatesEnabled(False)
-            self.bar.setRange(0, total)
+            self._set_range(0, total)
             self.bar.setValue(min(step, total))
             self.bar.setUpdatesEnabled(True)
         self.values["step"].setText(f"{step:,} / {total:,}" if total else f"{step:,}")

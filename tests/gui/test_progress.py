@@ -87,3 +87,44 @@ def test_a_start_or_resume_shows_its_figures_at_once(page: tuple[QWidget, Progre
     assert widget.values["step"].text() == "12 / 12"
     widget.add_event({"event": "train_begin", "step": 12, "max_steps": 16, "num_train_epochs": 4})
     assert widget.values["step"].text() == "12 / 16"
+
+
+class Paints(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def paints_over(qtbot: Any, bar: QWidget, ms: int) -> int:
+    """The bar's paints over `ms` of the event loop (the busy animation's ticks are timer events)."""
+    counter = Paints()
+    bar.installEventFilter(counter)
+    qtbot.wait(ms)
+    bar.removeEventFilter(counter)
+    return counter.count
+
+
+@pytest.mark.parametrize("leave", ["train_begin", "not busy"])
+def test_the_busy_animation_ends_with_the_busy_state(page: tuple[QWidget, ProgressWidget], qtbot: Any,
+                                                     leave: str) -> None:
+    """A run at train_begin waits for its first step at 0 of its steps: Qt's style went on animating the bar that
+    was busy until then (30-60 repaints a second, GUI work taking a core from that step) because it stops the
+    animation only when it paints a value past the minimum."""
+    _, widget = page
+    widget.set_busy(True)
+    assert paints_over(qtbot, widget.bar, 400) >= 4  # busy: it animates
+    if leave == "train_begin":
+        widget.add_event({"event": "train_begin", "step": 0, "max_steps": 339, "num_train_epochs": 3})
+        assert (widget.bar.minimum(), widget.bar.maximum(), widget.bar.value()) == (0, 339, 0)
+    else:
+        widget.set_busy(False)
+        assert (widget.bar.minimum(), widget.bar.maximum()) == (0, 1)
+    qtbot.wait(50)  # the repaint of the change itself
+    assert paints_over(qtbot, widget.bar, 500) == 0
+    widget.set_busy(True)  # a next run's set-up animates again
+    assert paints_over(qtbot, widget.bar, 400) >= 4
