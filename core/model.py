@@ -11,7 +11,14 @@ from typing import Any, Callable
 
 from finetune_studio.core.config import DEMO_MODEL_ID, AdapterConfig, ModelConfig
 from finetune_studio.core.errors import ModelError
-from finetune_studio.core.sources import SourceKind, is_local, source_kind, starts_like_path
+from finetune_studio.core.sources import (
+    ONE_MODEL_FIX,
+    SourceKind,
+    is_local,
+    not_one_model,
+    source_kind,
+    starts_like_path,
+)
 
 Notify = Callable[[str], None]
 
@@ -67,11 +74,14 @@ def hub_id_problem(name: str, no_folder: bool = False) -> str | None:
             "'-', '_' and '.' only, e.g. Qwen/Qwen3-0.6B; a folder on this computer starts with /, ./ or ~.")
 
 
-def model_name_problem(name_or_path: str, weights: bool = True) -> str | None:
-    """What is wrong with a model name found without loading anything or asking the Hub: a local folder that
-    cannot hold a model, or text that is neither an existing folder nor a valid Hub id. None: worth loading."""
+def model_name_problem(name_or_path: Any, weights: bool = True) -> str | None:
+    """What is wrong with a model name found without loading anything or asking the Hub: a value that is no text (a
+    YAML list kept as written), a local folder that cannot hold a model, or text that is neither an existing folder
+    nor a valid Hub id. None: worth loading."""
     if name_or_path == DEMO_MODEL_ID:
         return None
+    if not isinstance(name_or_path, str):  # [a, b], a mapping, a number: no model to look for (not AttributeError)
+        return f"{not_one_model(name_or_path)}. {ONE_MODEL_FIX}."
     kind = source_kind(name_or_path)
     if kind is SourceKind.BUILTIN:
         return f"'{name_or_path}' is the built-in dataset, not a model; the built-in model is '{DEMO_MODEL_ID}'."

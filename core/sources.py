@@ -15,6 +15,10 @@ The rule, in order (tests/core/test_sources.py pins it case by case):
    at most one), or ends in a data file's suffix (`data.csv`; no Hub repository is named like that).
 5. Everything else is meant as a HUB id. Whether it is a *valid* one is a separate question
    (core.model.hub_id_problem asks huggingface_hub's own rules).
+
+A value that is no text (a YAML list or mapping the config file wrote and the forms keep as written, a number) is
+none of the four: source_kind refuses it with NotOneName, whose message says what it is and what to write instead,
+and not_one_model says so beforehand for a model name, where a section would rather show nothing than look it up.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from __future__ import annotations
 import enum
 import os
 import re
+from typing import Any
 
-from finetune_studio.core.config import CHAT_DATASET_ID, DEMO_MODEL_ID, SAMPLE_DATASET_ID
+from finetune_studio.core.config import CHAT_DATASET_ID, DEMO_MODEL_ID, SAMPLE_DATASET_ID, as_written, kind_of
+from finetune_studio.core.errors import FinetuneError
 
 BUILTIN_IDS = (SAMPLE_DATASET_ID, CHAT_DATASET_ID, DEMO_MODEL_ID)
 URL_PREFIXES = ("http://", "https://", "hf://")
@@ -32,6 +38,31 @@ PATH_PREFIXES = (".", "/", "~", "\\")
 DATA_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 # owner/name as a link on the Hub can show it (the model card links only these); validity is huggingface_hub's.
 HUB_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+# What to do about a model name that is not one model (not_one_model); a form adds where the field is.
+ONE_MODEL_FIX = "To fix: give one model name or folder in name_or_path"
+
+
+class NotOneName(FinetuneError):
+    """A model name or dataset source that is no text (a list, a mapping, a number): it names nothing to read."""
+
+
+def not_one_model(name: Any) -> str | None:
+    """None when name_or_path is one model's name or folder as text, which a lookup can try; otherwise what it is
+    instead, in the user's words, for a section that shows nothing rather than look up a model named "[a, b]" (a
+    YAML list kept as written, core.config.as_written) or "" (nothing chosen)."""
+    if isinstance(name, str):
+        return None if name.strip() else "No model is chosen"
+    if name is None:
+        return "No model is chosen"
+    return f"name_or_path holds {kind_of(name)} ({as_written(name)}), not one model"
+
+
+def _not_text(value: Any) -> NotOneName:
+    """The refusal of a name that is no text, for the functions below that read one (was: AttributeError, 'list'
+    object has no attribute 'strip'). They serve models and datasets alike, so both fixes are named."""
+    shown = f"{kind_of(value)[0].upper()}{kind_of(value)[1:]} ({as_written(value)})"
+    return NotOneName(f"{shown} is not one model or dataset: a name or path is one piece of text. {ONE_MODEL_FIX} "
+                      "(or one file, folder or Hub id in dataset.source).")
 
 
 class SourceKind(str, enum.Enum):
@@ -53,6 +84,8 @@ def is_url(text: str) -> bool:
 
 def starts_like_path(text: str) -> bool:
     """Starts the way only a path does (/, ./, ../, ~, a backslash or a drive letter): the user meant a path."""
+    if not isinstance(text, str):
+        return False  # a list or mapping is no path either (source_kind says what it is)
     text = text.strip()
     return text.startswith(PATH_PREFIXES) or (len(text) > 1 and text[1] == ":")
 
@@ -60,12 +93,17 @@ def starts_like_path(text: str) -> bool:
 def written_as_path(text: str) -> bool:
     """Written the way only a path is written (rule 4), whether or not it exists; never a Hub id. Unlike
     starts_like_path, `a/b/c` and `data.csv` count too: they could be a mistyped id, but not a valid one."""
+    if not isinstance(text, str):
+        return False
     return (starts_like_path(text) or text.count("/") > 1
             or os.path.splitext(text.strip())[1].lower() in DATA_SUFFIXES)
 
 
 def source_kind(text: str) -> SourceKind:
-    """Which of the four a dataset source or model name is; see the module docstring for the rule."""
+    """Which of the four a dataset source or model name is; see the module docstring for the rule. A value that is no
+    text is none of them: NotOneName, saying what it is and what to write."""
+    if not isinstance(text, str):
+        raise _not_text(text)
     text = text.strip()
     if text in BUILTIN_IDS:
         return SourceKind.BUILTIN
@@ -82,7 +120,9 @@ def is_local(text: str) -> bool:
 
 
 def hub_repo_id(text: str) -> str | None:
-    """The `owner/name` id text names on the Hub (what a model card can link to), else None."""
+    """The `owner/name` id text names on the Hub (what a model card can link to), else None (a list names none)."""
+    if not isinstance(text, str):
+        return None
     text = text.strip()
     if source_kind(text) is SourceKind.HUB and HUB_REPO_ID_RE.match(text):
         return text

@@ -36,8 +36,9 @@ from finetune_studio.core.adapter_layout import (
 )
 from finetune_studio.core.adapters import METHOD_COSTS, METHOD_NAMES, alpha_scale, follow_method, method_defaults
 from finetune_studio.core.chat import ChatRows
-from finetune_studio.core.config import ADAPTER_METHODS, AdapterConfig, ModelConfig, RunConfig, as_written, kind_of
+from finetune_studio.core.config import ADAPTER_METHODS, AdapterConfig, ModelConfig, RunConfig
 from finetune_studio.core.hub import size_text  # one way to say a size: the push and export messages use it
+from finetune_studio.core.sources import not_one_model  # a list kept as written names no model (the Dataset tab too)
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
     Form,
@@ -80,17 +81,6 @@ def _figures_job(model: ModelConfig, adapter: AdapterConfig, rows: ChatRows | No
             from finetune_studio.core.chat import template_chat
         chat = template_chat(rows)
     return adapter_figures(model, adapter, chat)
-
-
-def not_one_model(name: Any) -> str | None:
-    """None when name_or_path is one model's name or folder as text, which a lookup can try; otherwise what it is
-    instead, in the user's words, for a section that shows nothing rather than look up a model named "[a, b]" (a
-    YAML list kept as written, core.config.as_written) or "" (nothing chosen)."""
-    if isinstance(name, str):
-        return None if name.strip() else "No model is chosen"
-    if name is None:
-        return "No model is chosen"
-    return f"name_or_path holds {kind_of(name)} ({as_written(name)}), not one model"
 
 
 def scale_text(adapter_r: Any, alpha: Any, rslora: bool) -> str:
