@@ -637,6 +637,21 @@ def load_adapter(base: Any, folder: Path, **kwargs: Any) -> Any:
         return PeftModel.from_pretrained(base, str(folder), **kwargs)
 
 
+def load_failure_reason(exc: BaseException) -> str:
+    """Why peft (or torch under it) refused to load an adapter folder, in one line. torch's "Error(s) in loading
+    state_dict for PeftModel:" says nothing by itself: the first line under it ("size mismatch for …lora_A…:
+    copying a param with shape torch.Size([4, 64]) from checkpoint, the shape in current model is
+    torch.Size([8, 64])") says what does not fit, and how many more do is counted."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0].rstrip(":. ")
+    if not lines[0].endswith(":") or len(lines) == 1:
+        return first
+    more = f" (and {len(lines) - 2} more like it)" if len(lines) > 2 else ""
+    return f"{first}: {lines[1].rstrip('.')}{more}"
+
+
 @dataclass(frozen=True)
 class TrainableCount:
     trainable: int

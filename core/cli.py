@@ -14,6 +14,7 @@ import argparse
 import linecache
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -351,6 +352,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def _init_refusal(written: str) -> str | None:
+    """Why `init` writes nothing at `written`, or None: it never replaces what is there (a config the user edited, a
+    folder, a link), and an empty name is no file. A folder was refused as a file that "exists already" with "move
+    that file away first", which names the wrong thing and the wrong fix."""
+    path = Path(written)
+    if not written.strip():
+        return ("the file name is empty; nothing was written. To fix: give the config's file name, e.g. "
+                "finetune-studio init my-run.yaml")
+    if path.is_dir():
+        return (f"{written} is a folder; nothing was written. To fix: give a file name in it, e.g. finetune-studio "
+                f"init {path / 'my-run.yaml'}")
+    if path.exists() or path.is_symlink():  # a link to nowhere too: writing would replace the link
+        return (f"{written} exists already; nothing was written. To fix: pick another name, or move that file away "
+                "first.")
+    return None
+
+
+def _write_reason(path: Path, exc: OSError) -> str:
+    """Why `path` could not be written, in words: the file on the way that is not a folder ("a.yaml is a file, not
+    a folder", where the OS says only "File exists" or "Not a directory", of a.yaml/x.yaml), else the OS's reason."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return f"{parent} is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
 def _command(args: argparse.Namespace) -> int:
     """main's work: run the command `args` names and return its exit code."""
     if args.command in WINDOW_COMMANDS:
@@ -364,16 +391,15 @@ def _command(args: argparse.Namespace) -> int:
             from finetune_studio.core.config import PRESETS, save_config
 
             path = Path(args.path)
-            if path.exists():
-                print(f"error: {path} exists already; nothing was written. To fix: pick another name, or move that "
-                      "file away first.", file=sys.stderr)
+            refusal = _init_refusal(args.path)
+            if refusal:
+                print(f"error: {refusal}", file=sys.stderr)
                 return EXIT_CONFIG  # bad input, refused with nothing changed (README's exit codes)
             try:
                 save_config(PRESETS[args.preset](), path)
             except OSError as exc:
-                reason = exc.strerror or str(exc)
-                print(f"error: could not write {path}: {reason}. Pick a folder you can write to, e.g. "
-                      f"finetune-studio init ~/{path.name}", file=sys.stderr)
+                print(f"error: could not write {path}: {_write_reason(path, exc)}; nothing was written. To fix: pick "
+                      f"a folder you can write to, e.g. finetune-studio init ~/{path.name}", file=sys.stderr)
                 return EXIT_CONFIG
             print(f"Wrote {path}. Run it with: finetune-studio train {path}")
             return 0
@@ -460,12 +486,37 @@ def _command(args: argparse.Namespace) -> int:
     except Exception as exc:  # one line instead of a traceback; the run folder has the status
         if isinstance(exc, BrokenPipeError) and reader_gone():
             raise  # the reader of stdout left: main ends the command quietly; nothing failed
-        from finetune_studio.core.config import RunConfig
-        from finetune_studio.core.training import describe_failure
-
-        print(f"error: {describe_failure(exc, RunConfig())}", file=sys.stderr)
+        print(f"error: {failure_text(args.command, exc)}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+TRAINING_COMMANDS = ("train", "resume")  # the commands whose unexplained failure is a failed training
+
+
+def failure_text(command: str, exc: BaseException) -> str:
+    """One line for an exception no command explains, in the words of the command that failed: core.training's
+    describe_failure for train and resume, whose failure is a failed run; for the others "finetune-studio export
+    failed: …", not
+    "Training failed: …" of an estimate, an export or a listing that trained nothing, and not its out-of-memory
+    advice about batch sizes. A full disk is said as such for every command."""
+    from finetune_studio.core.config import RunConfig
+    from finetune_studio.core.training import describe_failure
+
+    if command in TRAINING_COMMANDS:
+        return describe_failure(exc, RunConfig())
+    from finetune_studio.core.advice import disk_full_cause, raised_in
+
+    full = disk_full_cause(exc)
+    if full is not None:
+        where = f" in {Path(full.filename).parent}" if full.filename else ""
+        return f"The disk is full: {command} could not write{where}. To fix: free some space, then try again."
+    text = str(exc).strip().splitlines()[0].rstrip(".:") if str(exc).strip() else ""
+    where = raised_in(exc)
+    said = f"finetune-studio {command} failed: {type(exc).__name__}" + (f": {text}" if text else "")
+    return said + (f" (raised in {where})" if where else "") + (
+        ". To fix: check the files it reads (a config, a model or run folder) that the message points at; if it "
+        "fails the same way again, report it with the command line and this message.")
 
 
 def command_problems(config: Any) -> list[Any]:
@@ -508,12 +559,12 @@ def _list_runs(runs_dir: str | None) -> int:
 
     folder = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
     if folder.exists() and not folder.is_dir():
-        print(f"error: {folder} is a file, not a runs folder. Pass the folder that holds the runs (the default is "
-              f"{default_runs_dir()}).", file=sys.stderr)
+        print(f"error: {folder} is a file, not a runs folder. To fix: pass the folder that holds the runs with "
+              f"--runs-dir (the default is {default_runs_dir()}).", file=sys.stderr)
         return EXIT_CONFIG
     if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
-        print(f"error: cannot read the runs folder {folder}: permission denied. Check its permissions or pass "
-              "another folder with --runs-dir.", file=sys.stderr)
+        print(f"error: cannot read the runs folder {folder}: permission denied. To fix: make it readable (chmod u+rx "
+              f"{shlex.quote(str(folder))}), or pass another folder with --runs-dir.", file=sys.stderr)
         return EXIT_CONFIG
     runs = list_runs(folder)  # newest first, as the Runs tab sorts them by default
     if not runs:

@@ -963,6 +963,9 @@ def run_cli(config: RunConfig, problems: list[Problem] | None = None) -> int:
     except FinetuneError as exc:
         print(f"error: {exc}")
         return 2
+    except Exception as exc:  # noqa: BLE001 - as preflight: a model the estimator cannot build or run, in words
+        print(f"error: {cannot_estimate(exc)}")
+        return 1
     print(describe(result, budget))
     free = {gpu.index: gpu.free_bytes for gpu in table.gpus}
     found = fixes(config, budget, list(free), current=result, free_by_gpu=free) if verdict(
@@ -1016,6 +1019,21 @@ def preflight(config: RunConfig, table: Any, problems: list[Problem] | None = No
     except FinetuneError as exc:
         return Preflight(budget=budget, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - an architecture the fake pass cannot run: say so, never crash the form
-        return Preflight(budget=budget, error=f"The memory of this model cannot be estimated ({type(exc).__name__}: "
-                                              f"{str(exc).splitlines()[0] if str(exc) else ''}).")
+        return Preflight(budget=budget, error=cannot_estimate(exc))
     return Preflight(budget=budget, estimate=result, verdict=said, fixes=tuple(found))
+
+
+def cannot_estimate(exc: BaseException) -> str:
+    """Why there is no estimate when building or tracing the model raised (a config.json transformers accepts but
+    cannot build a model from, such as num_attention_heads: 0; an architecture the fake pass cannot run), for the
+    estimate bar and `finetune-studio estimate`, which said "Training failed: ZeroDivisionError: …" of an estimate
+    (core.cli's catch-all) though nothing trained."""
+    from finetune_studio.core.advice import raised_in
+
+    text = str(exc).strip().splitlines()[0].rstrip(".:") if str(exc).strip() else ""
+    where = raised_in(exc)
+    return (f"The memory of this model cannot be estimated: building it from its config.json and tracing a step "
+            f"(shapes only, no weights) failed with {type(exc).__name__}" + (f": {text}" if text else "")
+            + (f" (raised in {where})" if where else "")
+            + ". To fix: check the model's config.json (its sizes: layers, heads, hidden size); if the model loads "
+            "elsewhere, start the run with max_steps: 2 to see its memory.")

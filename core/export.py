@@ -99,7 +99,8 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder,
         if (model_dir / "config.json").is_file():
             raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its model folder is already a "
                               f"whole model that loads as it is: {model_dir}. Export is for adapter runs (LoRA, "
-                              "QLoRA, DoRA).", NOT_AN_ADAPTER_RUN)
+                              "QLoRA, DoRA). To fix: use that folder as it is (copy it, or load it with "
+                              "AutoModelForCausalLM.from_pretrained).", NOT_AN_ADAPTER_RUN)
         _refuse_while_training(folder, checked)
         raise ExportError(no_model_text(folder, "export"))
     if not (model_dir / ADAPTER_WEIGHTS_FILE).is_file():
@@ -529,7 +530,18 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     needed = sum(p.numel() * p.element_size() for p in base.parameters())
     needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
     say("Loading the adapter and merging it into the base model")
-    adapted = load_adapter(base, model_dir)
+    try:
+        adapted = load_adapter(base, model_dir)
+    except FinetuneError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged or edited adapter folder: say which, and what does not fit
+        from finetune_studio.core.adapters import load_failure_reason
+
+        raise ExportError(f"Could not load the adapter in {model_dir} onto its base model "
+                          f"{config.model.name_or_path}: {load_failure_reason(exc)}. Nothing was exported. To fix: "
+                          f"check that {ADAPTER_CONFIG_FILE} and {ADAPTER_WEIGHTS_FILE} in {model_dir} are the ones "
+                          "the run saved together (copy the run folder again if it was copied or edited), and that "
+                          "its base model is the one it trained on.") from None
     untied = untie_adapted_head(adapted)
     if untied:
         notes.append(UNTIED_NOTE)

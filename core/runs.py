@@ -611,8 +611,8 @@ def describe_holder(record: dict[str, Any] | None, name: str, new_run: bool = Fa
                 "same folder would mix their checkpoints and metrics, so this run was not started. To fix: give "
                 "this run another name and start it again.")
     return (f"The run {name} is still training ({where}). A second trainer on the same folder would mix their "
-            "checkpoints and metrics, so it was not resumed. Stop it first (Stop in its window, or Ctrl-C in its "
-            "terminal) or wait until it ends, then resume.")
+            "checkpoints and metrics, so it was not resumed. To fix: Stop it first (Stop in its window, or Ctrl-C in "
+            "its terminal) or wait until it ends, then resume.")
 
 
 def run_busy(folder: Path) -> str | None:

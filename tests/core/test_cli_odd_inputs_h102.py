@@ -1,0 +1,188 @@
+"""The headless commands given odd input by a demanding user: each answer is one line that says what is wrong and
+what to do next ("To fix: ..."), with the exit code README gives, and nothing of the user's is replaced."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import cli
+from finetune_studio.core.cli import main
+from tests.helpers import lora_run
+from tests.hub_fixtures import make_finished_run
+
+
+def _err_line(capsys: pytest.CaptureFixture[str]) -> str:
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1, (out, err)
+    return err.strip()
+
+
+# ---------------------------------------------------------------------------------------------- init
+
+
+def test_init_onto_a_folder_says_it_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    assert main(["init", str(folder)]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == (f"error: {folder} is a folder; nothing was written. To fix: give a file name in it, "
+                                 f"e.g. finetune-studio init {folder / 'my-run.yaml'}")
+    assert list(folder.iterdir()) == []
+
+
+def test_init_with_an_empty_name_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", ""]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == ("error: the file name is empty; nothing was written. To fix: give the config's file "
+                                 "name, e.g. finetune-studio init my-run.yaml")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_keeps_a_link_that_points_nowhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A dangling link does not "exist" to Path.exists(), so init replaced the link itself with a new file."""
+    link = tmp_path / "run.yaml"
+    link.symlink_to(tmp_path / "elsewhere.yaml")
+    assert main(["init", str(link)]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == (f"error: {link} exists already; nothing was written. To fix: pick another name, or "
+                                 "move that file away first.")
+    assert link.is_symlink() and os.readlink(link) == str(tmp_path / "elsewhere.yaml")
+
+
+def test_init_under_a_file_names_the_file_and_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """a.yaml/x.yaml: the OS says "File exists" (of a.yaml, while making the folder), which read as x.yaml's."""
+    a_file = tmp_path / "a.yaml"
+    a_file.write_text("keep me")
+    path = a_file / "x.yaml"
+    assert main(["init", str(path)]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == (f"error: could not write {path}: {a_file} is a file, not a folder; nothing was "
+                                 "written. To fix: pick a folder you can write to, e.g. finetune-studio init ~/x.yaml")
+    assert a_file.read_text() == "keep me"
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def test_runs_of_a_file_says_what_to_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from finetune_studio.core.config import default_runs_dir
+
+    a_file = tmp_path / "runs.txt"
+    a_file.write_text("not a folder")
+    assert main(["runs", "--runs-dir", str(a_file)]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == (f"error: {a_file} is a file, not a runs folder. To fix: pass the folder that holds "
+                                 f"the runs with --runs-dir (the default is {default_runs_dir()}).")
+
+
+def test_a_failure_of_a_command_that_trains_nothing_is_not_a_failed_training(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from finetune_studio.core import runs
+
+    def broken(_folder: Path) -> list:
+        raise ValueError("boom.")
+
+    monkeypatch.setattr(runs, "list_runs", broken)
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == cli.EXIT_FAILED
+    assert _err_line(capsys) == (f"error: finetune-studio runs failed: ValueError: boom (raised in {__name__}). To "
+                                 "fix: check the files it reads (a config, a model or run folder) that the message "
+                                 "points at; if it fails the same way again, report it with the command line and "
+                                 "this message.")
+
+
+def test_train_and_resume_keep_the_failed_training_wording() -> None:
+    assert cli.failure_text("train", RuntimeError("bad")).startswith("Training failed: RuntimeError: bad")
+    said = cli.failure_text("export", RuntimeError("bad"))
+    assert said.startswith("finetune-studio export failed: RuntimeError: bad")
+
+
+def test_a_run_another_process_trains_says_what_to_do() -> None:
+    from finetune_studio.core.runs import describe_holder
+
+    said = describe_holder({"pid": 4242}, "busy")
+    assert said == ("The run busy is still training (process 4242). A second trainer on the same folder would mix "
+                    "their checkpoints and metrics, so it was not resumed. To fix: Stop it first (Stop in its window, "
+                    "or Ctrl-C in its terminal) or wait until it ends, then resume.")
+
+
+# ---------------------------------------------------------------------------------------------- estimate
+
+
+def test_estimate_of_a_model_transformers_cannot_build_says_so(demo_cache: Path, tmp_path: Path, runs_dir: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """num_attention_heads: 0 passes validate (transformers reads the config) but the model cannot be built: the
+    estimate said "error: Training failed: ZeroDivisionError: ..." of a command that trains nothing."""
+    from finetune_studio.core.config import default_config, save_config
+    from finetune_studio.core.demo import demo_model_path
+
+    model = tmp_path / "model"
+    shutil.copytree(demo_model_path(), model)
+    (model / "finetune_studio_demo.json").unlink(missing_ok=True)
+    settings = json.loads((model / "config.json").read_text())
+    settings["num_attention_heads"] = 0
+    (model / "config.json").write_text(json.dumps(settings))
+    config = default_config()
+    config.model.name_or_path = str(model)
+    path = tmp_path / "run.yaml"
+    save_config(config, path)
+    capsys.readouterr()
+    assert main(["estimate", str(path)]) == cli.EXIT_FAILED
+    out, err = capsys.readouterr()
+    assert "Training failed" not in out + err
+    assert out.splitlines()[-1] == (
+        "error: The memory of this model cannot be estimated: building it from its config.json and tracing a step "
+        "(shapes only, no weights) failed with ZeroDivisionError: integer division or modulo by zero (raised in "
+        "transformers.models.qwen3.modeling_qwen3). To fix: check the model's config.json (its sizes: layers, "
+        "heads, hidden size); if the model loads elsewhere, start the run with max_steps: 2 to see its memory.")
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+
+def test_export_of_a_run_that_trained_every_weight_says_what_to_do(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    run = make_finished_run(tmp_path / "runs")
+    assert main(["export", "--adapter", str(run)]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == (f"error: The run tiny-run fine-tuned every weight, so its model folder is already a "
+                                 f"whole model that loads as it is: {run / 'model'}. Export is for adapter runs (LoRA, "
+                                 "QLoRA, DoRA). To fix: use that folder as it is (copy it, or load it with "
+                                 "AutoModelForCausalLM.from_pretrained).")
+
+
+def test_a_merged_export_of_an_adapter_that_does_not_fit_says_what_does_not(
+        demo_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An adapter_config.json that no longer matches the weights (r edited from 4 to 8): it said "error: Training
+    failed: RuntimeError: Error(s) in loading state_dict for PeftModel: (raised in torch.nn.modules.module)"."""
+    run = lora_run(tmp_path, "edited", rows=16, max_steps=1)
+    adapter_config = run / "model" / "adapter_config.json"
+    settings = json.loads(adapter_config.read_text())
+    settings["r"] = 8
+    adapter_config.write_text(json.dumps(settings))
+    capsys.readouterr()
+    out_dir = tmp_path / "merged"
+    assert main(["export", "--merged", str(run), "--out", str(out_dir)]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    line = err.splitlines()[-1]
+    model = run / "model"
+    assert line.startswith(f"error: Could not load the adapter in {model} onto its base model builtin:demo: Error(s) "
+                           "in loading state_dict for PeftModelForCausalLM: size mismatch for base_model.model.")
+    assert "copying a param with shape torch.Size([4, 64]) from checkpoint, the shape in current model is " \
+           "torch.Size([8, 64]) (and " in line
+    assert line.endswith(f"more like it). Nothing was exported. To fix: check that adapter_config.json and "
+                         f"adapter_model.safetensors in {model} are the ones the run saved together (copy the run "
+                         "folder again if it was copied or edited), and that its base model is the one it trained on.")
+    assert "Training failed" not in err and not out_dir.exists()
+
+
+def test_load_failure_reason_takes_the_line_that_says_what() -> None:
+    from finetune_studio.core.adapters import load_failure_reason
+
+    assert load_failure_reason(RuntimeError("Error(s) in loading state_dict for X:\n\tsize mismatch for a: 1.\n\t"
+                                            "size mismatch for b: 2.\n\tsize mismatch for c: 3.")) == (
+        "Error(s) in loading state_dict for X: size mismatch for a: 1 (and 2 more like it)")
+    assert load_failure_reason(RuntimeError("Error(s) in loading state_dict for X:\n\tMissing key(s): a.")) == (
+        "Error(s) in loading state_dict for X: Missing key(s): a")
+    assert load_failure_reason(ValueError("one line.")) == "one line"
+    assert load_failure_reason(KeyError()) == "KeyError"
