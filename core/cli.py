@@ -81,7 +81,7 @@ def _load(args: argparse.Namespace) -> Any:
 
     try:
         if args.config:
-            config, notices = load_config(args.config)
+            config, notices = load_config(user_path(args.config))
         else:
             config, notices = PRESETS[args.preset or "demo"](), []
         if args.overrides:
@@ -352,14 +352,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def user_path(written: str) -> Path:
+    """A path as the user typed it, with ~ for their home folder: what the shell leaves as typed (`--out=~/merged`,
+    a quoted '~/run.yaml') was made as a folder named ~ in the current one by init and export (and said "Exported
+    ... to ~/merged"), and not found by validate, train and estimate, while runs, generate and resume read ~."""
+    return Path(written).expanduser()
+
+
 def _init_refusal(written: str) -> str | None:
     """Why `init` writes nothing at `written`, or None: it never replaces what is there (a config the user edited, a
     folder, a link), and an empty name is no file. A folder was refused as a file that "exists already" with "move
     that file away first", which names the wrong thing and the wrong fix."""
-    path = Path(written)
     if not written.strip():
         return ("the file name is empty; nothing was written. To fix: give the config's file name, e.g. "
                 "finetune-studio init my-run.yaml")
+    path = user_path(written)
+    written = str(path)
     if path.is_dir():
         return (f"{written} is a folder; nothing was written. To fix: give a file name in it, e.g. finetune-studio "
                 f"init {path / 'my-run.yaml'}")
@@ -390,7 +398,7 @@ def _command(args: argparse.Namespace) -> int:
         if args.command == "init":
             from finetune_studio.core.config import PRESETS, save_config
 
-            path = Path(args.path)
+            path = user_path(args.path)
             refusal = _init_refusal(args.path)
             if refusal:
                 print(f"error: {refusal}", file=sys.stderr)
@@ -847,7 +855,7 @@ def _add_export_command(sub: Any) -> None:
 def _export(args: argparse.Namespace) -> int:
     from finetune_studio.core.export import export_run
 
-    result = export_run(require_run_folder(args.run_dir), args.kind, Path(args.out) if args.out else None,
+    result = export_run(require_run_folder(args.run_dir), args.kind, user_path(args.out) if args.out else None,
                         progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True))
     print(result.message)
     return 0

@@ -310,7 +310,7 @@ def _generate(args: Any) -> int:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return EXIT_CONFIG
-    prompts = [args.prompt] if args.prompt is not None else read_prompts_file(Path(args.prompts))
+    prompts = [args.prompt] if args.prompt is not None else read_prompts_file(Path(args.prompts).expanduser())
     if not any(prompt.strip() for prompt in prompts):
         raise InputError("The prompt is empty. To fix: give --prompt some text to answer or continue.")
     source = resolve(args.folder, args.checkpoint)

@@ -186,3 +186,55 @@ def test_load_failure_reason_takes_the_line_that_says_what() -> None:
         "Error(s) in loading state_dict for X: Missing key(s): a")
     assert load_failure_reason(ValueError("one line.")) == "one line"
     assert load_failure_reason(KeyError()) == "KeyError"
+
+
+# ---------------------------------------------------------------------------------------------- ~ as typed
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home folder of the test's own, and a current folder apart from it (where a literal ~ folder would go)."""
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    return home
+
+
+def test_a_config_path_with_a_tilde_is_in_the_home_folder(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`finetune-studio init '~/run.yaml'` made a folder named ~ in the current folder (and said "Wrote ~/run.yaml"),
+    and validate, train and estimate did not find '~/run.yaml', while runs, generate and resume read ~."""
+    assert main(["init", "~/run.yaml"]) == 0
+    assert capsys.readouterr().out.strip() == (f"Wrote {home / 'run.yaml'}. Run it with: finetune-studio train "
+                                               f"{home / 'run.yaml'}")
+    assert (home / "run.yaml").is_file() and list(Path.cwd().iterdir()) == []
+    assert main(["validate", "~/run.yaml"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "ok: the config is valid."
+    assert main(["init", "~/run.yaml"]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == (f"error: {home / 'run.yaml'} exists already; nothing was written. To fix: pick "
+                                 "another name, or move that file away first.")
+
+
+def test_an_export_out_with_a_tilde_is_in_the_home_folder(home: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`--out=~/adapter` (the shell leaves ~ after --out= as typed) was written to ./~/adapter, and the message said
+    "Exported the adapter ... to ~/adapter", which the user reads as their home folder."""
+    from tests.hub_fixtures import safetensors_bytes
+
+    run = make_finished_run(tmp_path / "runs", "lora-run")
+    shutil.rmtree(run / "model")
+    (run / "model").mkdir()
+    (run / "model" / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4,
+                                                                   "base_model_name_or_path": "org/base"}))
+    (run / "model" / "adapter_model.safetensors").write_bytes(safetensors_bytes(b"lora" * 64))
+    assert main(["export", "--adapter", str(run), "--out=~/adapter"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Exported the adapter (") and f" to {home / 'adapter'}. " in out
+    assert (home / "adapter" / "adapter_config.json").is_file() and list(Path.cwd().iterdir()) == []
+
+
+def test_a_prompts_file_with_a_tilde_is_in_the_home_folder(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (home / "prompts.txt").write_text("\n\n", encoding="utf-8")
+    assert main(["generate", str(home), "--prompts", "~/prompts.txt"]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == f"error: {home / 'prompts.txt'} holds no prompts. To fix: write one prompt a line."
