@@ -97,10 +97,12 @@ def _text_prompts(path: Path, value: Any, label: str) -> Any:
     for number, item in enumerate(items, 1):
         if item is None or isinstance(item, str):
             continue
+        from finetune_studio.core.validation import written_value  # [a], {text: Aries}: as YAML writes it
+
         where = f"prompt {number} is" if isinstance(value, (list, tuple)) else f"{label} holds"
-        raise InputError(f"{path}: {where} {item!r} ({_kind(item)}), not text. To fix: write each prompt as text, "
-                         "in quotes where YAML would read a number, e.g. - \"5\"; a list of prompts goes one per "
-                         "line under prompts:.")
+        raise InputError(f"{path}: {where} {written_value(item)} ({_kind(item)}), not text. To fix: write each "
+                         "prompt as text, in quotes where YAML would read a number, e.g. - \"5\"; a list of prompts "
+                         "goes one per line under prompts:.")
     return value
 
 

@@ -238,3 +238,21 @@ def test_a_prompts_file_with_a_tilde_is_in_the_home_folder(home: Path, capsys: p
     (home / "prompts.txt").write_text("\n\n", encoding="utf-8")
     assert main(["generate", str(home), "--prompts", "~/prompts.txt"]) == cli.EXIT_CONFIG
     assert _err_line(capsys) == f"error: {home / 'prompts.txt'} holds no prompts. To fix: write one prompt a line."
+
+
+# ---------------------------------------------------------------------------------------------- generate --prompts
+
+
+@pytest.mark.parametrize(("name", "content", "says"), [
+    ("p.yaml", "- Aries\n- [a, b]\n", "prompt 2 is [a, b] (a list), not text."),
+    ("p.yaml", "prompts:\n  first: Aries\n", "prompts: holds {first: Aries} (a mapping), not text."),
+    ("p.json", '{"prompts": [{"text": "Aries"}]}', "prompt 1 is {text: Aries} (a mapping), not text."),
+])
+def test_a_prompt_that_is_not_text_is_shown_as_the_file_writes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                  name: str, content: str, says: str) -> None:
+    """It was shown as Python writes it: "prompt 2 is ['a', 'b'] (a list)", "{'first': 'Aries'}"."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    assert main(["generate", str(tmp_path), "--prompts", str(path)]) == cli.EXIT_CONFIG
+    line = _err_line(capsys)
+    assert line.startswith(f"error: {path}: {says} To fix: write each prompt as text")
