@@ -526,7 +526,16 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
                      "weights) and the adapter merged into those, since 4-bit weights cannot hold the merged values.")
         say(notes[-1])
     say(f"Loading the base model {config.model.name_or_path}")
-    base = models.load_model(config.model)  # unquantized, in its saved dtype ("auto"), as the run chose it
+    try:
+        base = models.load_model(config.model)  # unquantized, in its saved dtype ("auto"), as the run chose it
+    except FinetuneError as exc:  # core.model's words ("Model folder not found: …"), with what it means here
+        said = str(exc).strip()
+        fix = "" if "To fix:" in said else (
+            f" To fix: put the base model back where the run's config.yaml names it (model.name_or_path: "
+            f"{config.model.name_or_path}), or set model.name_or_path in {folder.config_path} to where it is now, "
+            "then export again.")
+        raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot be "
+                          f"merged into it: {said} Nothing was exported.{fix}") from None
     needed = sum(p.numel() * p.element_size() for p in base.parameters())
     needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
     say("Loading the adapter and merging it into the base model")

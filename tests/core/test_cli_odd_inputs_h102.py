@@ -191,6 +191,19 @@ def test_load_failure_reason_takes_the_line_that_says_what() -> None:
 # ---------------------------------------------------------------------------------------------- ~ as typed
 
 
+def _adapter_run(runs: Path, model: str | None = None) -> Path:
+    """A finished LoRA run as far as export reads it before loading anything: adapter files, no tokenizer."""
+    from tests.hub_fixtures import safetensors_bytes
+
+    run = make_finished_run(runs, "lora-run", model=model)
+    shutil.rmtree(run / "model")
+    (run / "model").mkdir()
+    (run / "model" / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4,
+                                                                   "base_model_name_or_path": "org/base"}))
+    (run / "model" / "adapter_model.safetensors").write_bytes(safetensors_bytes(b"lora" * 64))
+    return run
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A home folder of the test's own, and a current folder apart from it (where a literal ~ folder would go)."""
@@ -220,14 +233,7 @@ def test_an_export_out_with_a_tilde_is_in_the_home_folder(home: Path, tmp_path: 
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """`--out=~/adapter` (the shell leaves ~ after --out= as typed) was written to ./~/adapter, and the message said
     "Exported the adapter ... to ~/adapter", which the user reads as their home folder."""
-    from tests.hub_fixtures import safetensors_bytes
-
-    run = make_finished_run(tmp_path / "runs", "lora-run")
-    shutil.rmtree(run / "model")
-    (run / "model").mkdir()
-    (run / "model" / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4,
-                                                                   "base_model_name_or_path": "org/base"}))
-    (run / "model" / "adapter_model.safetensors").write_bytes(safetensors_bytes(b"lora" * 64))
+    run = _adapter_run(tmp_path / "runs")
     assert main(["export", "--adapter", str(run), "--out=~/adapter"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Exported the adapter (") and f" to {home / 'adapter'}. " in out
@@ -256,3 +262,18 @@ def test_a_prompt_that_is_not_text_is_shown_as_the_file_writes_it(tmp_path: Path
     assert main(["generate", str(tmp_path), "--prompts", str(path)]) == cli.EXIT_CONFIG
     line = _err_line(capsys)
     assert line.startswith(f"error: {path}: {says} To fix: write each prompt as text")
+
+
+def test_a_merged_export_whose_base_model_is_gone_says_where_it_was_looked_for(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It said only "error: Model folder not found: <folder>." (core.model's words for validate), no fix."""
+    gone = tmp_path / "moved-model"
+    run = _adapter_run(tmp_path / "runs", model=str(gone))
+    out_dir = tmp_path / "merged"
+    assert main(["export", "--merged", str(run), "--out", str(out_dir)]) == cli.EXIT_FAILED
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: The run lora-run's base model could not be loaded, so the adapter cannot be merged into it: Model "
+        f"folder not found: {gone}. Nothing was exported. To fix: put the base model back where the run's config.yaml "
+        f"names it (model.name_or_path: {gone}), or set model.name_or_path in {run / 'config.yaml'} to where it is "
+        "now, then export again.")
+    assert not out_dir.exists()
