@@ -567,6 +567,11 @@ def _list_runs(runs_dir: str | None) -> int:
 
     folder = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
     if folder.exists() and not folder.is_dir():
+        if not runs_dir and os.environ.get("FINETUNE_STUDIO_RUNS"):  # "the default is <that file>" told nothing
+            print(f"error: {folder} is a file, not a runs folder (FINETUNE_STUDIO_RUNS names it). To fix: point "
+                  "FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that folder with --runs-dir.",
+                  file=sys.stderr)
+            return EXIT_CONFIG
         print(f"error: {folder} is a file, not a runs folder. To fix: pass the folder that holds the runs with "
               f"--runs-dir (the default is {default_runs_dir()}).", file=sys.stderr)
         return EXIT_CONFIG

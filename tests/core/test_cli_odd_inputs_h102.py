@@ -277,3 +277,15 @@ def test_a_merged_export_whose_base_model_is_gone_says_where_it_was_looked_for(
         f"names it (model.name_or_path: {gone}), or set model.name_or_path in {run / 'config.yaml'} to where it is "
         "now, then export again.")
     assert not out_dir.exists()
+
+
+def test_runs_folder_named_by_the_environment_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "(the default is <that same file>)": the default is what FINETUNE_STUDIO_RUNS names."""
+    a_file = tmp_path / "runs.txt"
+    a_file.write_text("not a folder")
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(a_file))
+    assert main(["runs"]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == (f"error: {a_file} is a file, not a runs folder (FINETUNE_STUDIO_RUNS names it). To "
+                                 "fix: point FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that "
+                                 "folder with --runs-dir.")
