@@ -580,11 +580,27 @@ def _list_runs(runs_dir: str | None) -> int:
               f"{shlex.quote(str(folder))}), or pass another folder with --runs-dir.", file=sys.stderr)
         return EXIT_CONFIG
     runs = list_runs(folder)  # newest first, as the Runs tab sorts them by default
+    if not runs and _one_run(folder):  # "No runs in <a run's folder>." of the run itself
+        print(f"error: {folder} is the folder of the run {folder.name}, not a runs folder. To fix: pass the folder "
+              f"that holds the runs: finetune-studio runs --runs-dir {shlex.quote(str(folder.parent))}",
+              file=sys.stderr)
+        return EXIT_CONFIG
     if not runs:
         print(f"No runs in {folder}.")
         return 0
     print(runs_table(runs))
     return 0
+
+
+def _one_run(folder: Path) -> bool:
+    """Whether `folder` is a run's own folder: its status.json or metrics.jsonl (a config.yaml alone is also what a
+    folder of configs beside the runs may hold)."""
+    from finetune_studio.core.runs import METRICS_FILE, STATUS_FILE
+
+    try:
+        return any((folder / name).is_file() for name in (STATUS_FILE, METRICS_FILE))
+    except OSError:
+        return False
 
 
 def _loss_text(value: float | None) -> str:

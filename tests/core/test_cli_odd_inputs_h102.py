@@ -289,3 +289,16 @@ def test_runs_folder_named_by_the_environment_that_is_a_file(tmp_path: Path, mon
     assert _err_line(capsys) == (f"error: {a_file} is a file, not a runs folder (FINETUNE_STUDIO_RUNS names it). To "
                                  "fix: point FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that "
                                  "folder with --runs-dir.")
+
+
+def test_runs_of_one_run_folder_names_the_folder_to_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "No runs in <runs>/tiny-run." (exit 0) of a folder that is a run."""
+    run = make_finished_run(tmp_path / "runs")
+    assert main(["runs", "--runs-dir", str(run)]) == cli.EXIT_CONFIG
+    assert _err_line(capsys) == (f"error: {run} is the folder of the run tiny-run, not a runs folder. To fix: pass "
+                                 f"the folder that holds the runs: finetune-studio runs --runs-dir {run.parent}")
+    configs = tmp_path / "configs"  # a folder of configs, no run in it: simply no runs
+    configs.mkdir()
+    (configs / "config.yaml").write_text("name: x\n")
+    assert main(["runs", "--runs-dir", str(configs)]) == 0
+    assert capsys.readouterr().out.strip() == f"No runs in {configs}."
