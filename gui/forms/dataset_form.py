@@ -58,7 +58,7 @@ from finetune_studio.core.config import (
     as_written,
 )
 from finetune_studio.core.errors import FinetuneError
-from finetune_studio.core.sources import SourceKind, source_kind
+from finetune_studio.core.sources import ONE_MODEL_FIX, SourceKind, not_one_model, source_kind
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
     CompactDoubleSpinBox,
@@ -79,6 +79,8 @@ from finetune_studio.gui.forms.common import (
 from finetune_studio.gui.small_plot import style_small_plot
 
 DEBOUNCE_MS = 400
+# After "name_or_path holds a list ([a, b]), not one model: …" (core.sources.not_one_model): where to give one.
+MODEL_FIX = f"{ONE_MODEL_FIX} (Model tab)"
 PREVIEW_ROWS = 20
 CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the column width
 FILE_FILTER = "Data files (*.csv *.tsv *.json *.jsonl *.parquet *.txt);;All files (*)"
@@ -962,6 +964,12 @@ class DatasetForm(Form):
         self.delimiter_combo.setToolTip(self._fields["dataset.delimiter"].tooltip if csv_source
                                         else "Only for CSV files (.csv, .tsv), or a folder of them.")
 
+    def _model_problem(self) -> str | None:
+        """What the model value is when it names no one model (a YAML list kept as written, a mapping, nothing), for
+        the jobs that read its tokenizer: they are skipped and say so, instead of asking load_tokenizer for a model
+        "[a, b]" (it fell over the list: AttributeError: 'list' object has no attribute 'strip'). None: one model."""
+        return not_one_model(self._model_config.name_or_path) if self._model_config is not None else None
+
     # ---- statistics
     def _statistics_key(self) -> tuple | None:
         if self._model_config is None:
@@ -986,13 +994,19 @@ class DatasetForm(Form):
         key = self._statistics_key()
         if key is None:
             return
+        problem = self._model_problem()
+        if problem:  # no tokenizer to count with, whatever the dataset: said at once, no job
+            self._stats_waiting = False
+            self._clear_statistics(f"{problem}: no token statistics. {MODEL_FIX} to count tokens.")
+            self.stats_refresh_button.setEnabled(False)
+            return
         if self._preview_timer.isActive() or self.preview_task.busy:
             self._stats_waiting = True
             return
         if key == self._stats_key:
             return  # shown already, or on its way
         dataset, model = self.dataset_config(), self._model_config
-        if not dataset.source or not dataset.text_column or not model.name_or_path:
+        if not dataset.source or not dataset.text_column:
             return
         # Say locally what the job would only find out after loading everything.
         if not self._preview_ok:
@@ -1275,6 +1289,14 @@ class DatasetForm(Form):
     def _schedule_template(self) -> None:
         if self._model_config is None or self.effective_format() == "text":
             return
+        problem = self._model_problem()
+        if problem:  # no tokenizer whose template could be read
+            self.template_task.cancel()
+            self._template_key = None  # one model named next is read, whichever it is
+            self.template_hint.setProperty("chatml", False)
+            self.template_hint.setText(f"{problem}: no chat template to read. {MODEL_FIX} to see which template "
+                                       "renders the rows.")
+            return
         key = (self._model_config.name_or_path, self._model_config.revision, self.template_combo.currentData())
         if key == self._template_key:
             return
@@ -1308,6 +1330,14 @@ class DatasetForm(Form):
             self._checks_timer.start()
 
     def _start_checks(self) -> None:
+        problem = self._model_problem()
+        if problem and self.effective_format() != "text":  # the rows are rendered with its tokenizer: none to use
+            self._checks_stop.set()  # a job of the model before ends at its next row, its outcome dropped
+            self.checks_task.cancel()
+            self._checks, self._checks_key = None, None
+            self.checks_warning.hide()
+            self.checks_label.setText(f"{problem}: the rows are not checked. {MODEL_FIX} to check every row.")
+            return
         if self._preview_timer.isActive() or self.preview_task.busy:
             self._checks_timer.start()  # after the preview: it may change the detected format
             return
