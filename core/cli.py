@@ -683,6 +683,13 @@ def _hub_command(args: argparse.Namespace) -> int:
 
     if args.command == "login":
         token = sys.stdin.readline() if args.token_stdin else _ask_token(hub.endpoint())
+        if not token.strip():  # bad input, refused before the Hub is asked (README: exit 2), not a refused request
+            given = "the line read from standard input was empty" if args.token_stdin else "none was entered"
+            print(f"error: no access token was given ({given}); nothing was saved. To fix: "
+                  + ("pipe the token in, e.g. finetune-studio login --token-stdin < token.txt" if args.token_stdin
+                     else "paste the token at the prompt") + f" (create one at {hub.endpoint()}/settings/tokens).",
+                  file=sys.stderr)
+            return EXIT_CONFIG
         account = hub.login(token)
         from huggingface_hub import constants
 

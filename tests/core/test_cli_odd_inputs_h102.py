@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,32 @@ def test_runs_of_one_run_folder_names_the_folder_to_pass(tmp_path: Path, capsys:
     (configs / "config.yaml").write_text("name: x\n")
     assert main(["runs", "--runs-dir", str(configs)]) == 0
     assert capsys.readouterr().out.strip() == f"No runs in {configs}."
+
+
+# ---------------------------------------------------------------------------------------------- login
+
+
+@pytest.mark.parametrize(("argv", "typed", "given", "fix"), [
+    (["login", "--token-stdin"], "\n", "the line read from standard input was empty",
+     "pipe the token in, e.g. finetune-studio login --token-stdin < token.txt"),
+    (["login"], "   ", "none was entered", "paste the token at the prompt"),
+])
+def test_login_without_a_token_is_bad_input_and_asks_nothing_of_the_hub(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], typed: str, given: str,
+        fix: str) -> None:
+    """It exited 1 (README: a failure, such as a refused Hub request) with "error: Paste a Hugging Face access token
+    to log in (...)", no 'To fix:'; nothing was asked of the Hub, so it is bad input (2)."""
+    import getpass
+    import io
+
+    from finetune_studio.core import hub
+
+    asked: list[str] = []
+    monkeypatch.setattr(hub, "login", lambda token: asked.append(token))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(typed))
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": typed)
+    assert main(argv) == cli.EXIT_CONFIG
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (f"error: no access token was given ({given}); nothing was saved. To fix: {fix} (create one at "
+                       f"{hub.endpoint()}/settings/tokens).")
+    assert asked == []
