@@ -94,8 +94,9 @@ def test_init_into_a_read_only_folder_says_it_could_not_write(tmp_path: Path, mo
     finally:
         locked.chmod(0o755)
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == [f"error: could not write {path}: Permission denied. Pick a folder you can "
-                                         "write to, e.g. finetune-studio init ~/run.yaml"]
+    assert captured.err.splitlines() == [f"error: could not write {path}: Permission denied; nothing was written. "
+                                         "To fix: pick a folder you can write to, e.g. finetune-studio init "
+                                         "~/run.yaml"]
     assert captured.out == "" and not path.exists() and list(locked.iterdir()) == []
 
 
@@ -106,8 +107,8 @@ def test_runs_with_a_file_as_the_runs_folder_exits_2(tmp_path: Path, capsys: pyt
     a_file.write_text("not a folder")
     assert main(["runs", "--runs-dir", str(a_file)]) == 2
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == [f"error: {a_file} is a file, not a runs folder. Pass the folder that holds "
-                                         f"the runs (the default is {default_runs_dir()})."]
+    assert captured.err.splitlines() == [f"error: {a_file} is a file, not a runs folder. To fix: pass the folder "
+                                         f"that holds the runs with --runs-dir (the default is {default_runs_dir()})."]
     assert captured.out == ""
     assert main(["runs", "--runs-dir", str(tmp_path / "none-yet")]) == 0  # a folder not made yet simply has no runs
     assert capsys.readouterr().out.strip() == f"No runs in {tmp_path / 'none-yet'}."

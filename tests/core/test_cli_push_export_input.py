@@ -48,7 +48,8 @@ def test_export_of_a_run_that_trained_every_weight_is_bad_input(tmp_path: Path,
         assert cli.main(["export", kind, str(run)]) == cli.EXIT_CONFIG
         assert _one_line(capsys) == (f"error: The run tiny-run fine-tuned every weight, so its model folder is "
                                      f"already a whole model that loads as it is: {run / 'model'}. Export is for "
-                                     "adapter runs (LoRA, QLoRA, DoRA).")
+                                     "adapter runs (LoRA, QLoRA, DoRA). To fix: use that folder as it is (copy it, "
+                                     "or load it with AutoModelForCausalLM.from_pretrained).")
     assert not (run / "export-adapter").exists() and not (run / "export-merged").exists()
 
 

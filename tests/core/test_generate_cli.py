@@ -220,8 +220,8 @@ def test_system_on_a_text_run_is_noted(demo_dir: Path, capsys) -> None:
 
 @pytest.mark.parametrize(("content", "says"), [
     (5, "the file holds 5 (a number), not text."),
-    ({"prompts": [{"text": "Aries"}]}, "prompt 1 is {'text': 'Aries'} (a mapping), not text."),
-    ({"prompts": {"first": "Aries"}}, "prompts: holds {'first': 'Aries'} (a mapping), not text."),
+    ({"prompts": [{"text": "Aries"}]}, "prompt 1 is {text: Aries} (a mapping), not text."),
+    ({"prompts": {"first": "Aries"}}, "prompts: holds {first: Aries} (a mapping), not text."),
 ])
 def test_prompts_that_are_not_text_are_refused(tmp_path: Path, no_loading, capsys, content: object,
                                                says: str) -> None:

@@ -118,8 +118,8 @@ LORA = "adapter:\n  method: lora\n"
      "target_modules must be a list of module names, e.g. [q_proj, v_proj], or [all-linear] (got {q_proj: 1}). "
      "To fix: write a list of names, such as [q_proj, v_proj]."),
     (LORA + "  compute_dtype: BF16\n", "adapter.compute_dtype",
-     "compute_dtype must be auto, bf16 or fp16 (got 'BF16'). Did you mean 'bf16'? To fix: write bf16 (the choices: "
-     "auto, bf16, fp16)."),
+     "compute_dtype 'BF16' is not a compute precision. Did you mean 'bf16'? To fix: write bf16 (the choices: auto, "
+     "bf16, fp16)."),
     ("adapter:\n  method: prefix\n", "adapter.method",
      "method must be one of full, lora, qlora, dora (got 'prefix'). To fix: write lora for an adapter, or full to "
      "train every weight."),
