@@ -220,8 +220,17 @@ def _resolve_token(token: str | None) -> tuple[str, str]:
     effective = _clean(_call("reading your saved login", get_token, None))
     if effective:
         return effective, FROM_ENVIRONMENT if effective == _env_token() else FROM_SAVED_LOGIN
-    raise HubAuthError("You are not logged in to the Hugging Face Hub. Log in with an access token (create one "
-                       f"at {endpoint()}/settings/tokens).")
+    raise not_logged_in()
+
+
+def not_logged_in(detail: str = "") -> HubAuthError:
+    """No token at all: no saved login (huggingface_hub's token file under HF_HOME) and no HF_TOKEN. Said with where
+    a token comes from and how to log in with it, the same for `whoami`, a push and the client's own
+    LocalTokenNotFoundError."""
+    return HubAuthError("You are not logged in to the Hugging Face Hub. No login is saved on this machine, and "
+                        "HF_TOKEN is not set.", detail,
+                        fix=f"To fix: create an access token at {endpoint()}/settings/tokens (with write access to "
+                            "push), then log in with it: finetune-studio login, or Hub → Log in… in the app.")
 
 
 def redact(text: str, token: str | None) -> str:
@@ -290,7 +299,7 @@ def _translate(exc: BaseException, action: str, token: str | None, source: str |
         return HubConnectionError(f"Cannot reach the Hugging Face Hub ({url}): the connection was dropped while "
                                   f"{action}.{unchanged} Check your network connection and try again.", detail)
     if isinstance(exc, LocalTokenNotFoundError):
-        return HubAuthError("You are not logged in to the Hugging Face Hub. Log in with an access token.", detail)
+        return not_logged_in(detail)
     if isinstance(exc, HFValidationError):
         first = redact(str(exc), token).splitlines()[0] if str(exc).strip() else ""
         return HubError(f"{repo_id or 'That'} is not a valid repository id: {first}", detail, kind=BAD_REPO_ID,
@@ -865,7 +874,9 @@ def _merge_problem(run_dir: Path) -> None:
     folder = RunFolder(Path(run_dir))
     if not is_adapter_folder(folder.model_dir):
         raise HubError(f"The run {folder.path.name} fine-tuned every weight: its model is already whole, so there is "
-                       "no adapter to merge. Push it as it is.", kind=NOT_AN_ADAPTER_RUN)
+                       "no adapter to merge (a merged push is for adapter runs: LoRA, QLoRA, DoRA). Nothing was sent "
+                       "to the Hub.", kind=NOT_AN_ADAPTER_RUN,
+                       fix="To fix: push it without --merged, which uploads the whole model as it is.")
     _refuse_merge_while_training(folder.path, "Nothing was sent to the Hub.")
 
 

@@ -48,10 +48,24 @@ def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     return ok
 
 
+def _fix(alternative: str, also: str) -> str:
+    """"To fix: …" from a caller's alternative ("Pick a local model folder or the built-in demo model.") and what
+    else makes the Hub reachable (`also`): the alternative first, as it works with no network at all."""
+    text = alternative.strip().removeprefix("To fix:").strip().rstrip(".")
+    return f"To fix: {text[:1].lower()}{text[1:]}, or {also}." if text else f"To fix: {also}."
+
+
 def require_hub(what: str, alternative: str) -> None:
+    """Raise HubUnreachable, before anything waits on the network, when `what` (a Hub id not in the local cache)
+    cannot be loaded: offline mode is on, or the endpoint does not answer. `alternative`: what works without the
+    Hub, said as the first way out in the message's "To fix:"."""
     if offline_mode():
         raise HubUnreachable(f"Cannot load {what}: offline mode is on (HF_HUB_OFFLINE) and it is not in the local "
-                             f"cache. {alternative}")
+                             "cache, so it cannot be downloaded. "
+                             + _fix(alternative, "unset HF_HUB_OFFLINE with a network connection to download it once "
+                                                 "(it is then read from the cache)"))
     if not hub_reachable():
-        raise HubUnreachable(f"Cannot reach the Hugging Face Hub ({endpoint()}) to load {what}. Check your network "
-                             f"connection or proxy. {alternative}")
+        raise HubUnreachable(f"Cannot reach the Hugging Face Hub ({endpoint()}) to load {what}: it is not in the "
+                             "local cache, so it must be downloaded. "
+                             + _fix(alternative, "check your network connection or proxy (or HF_ENDPOINT) and try "
+                                                 "again"))

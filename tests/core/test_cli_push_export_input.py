@@ -103,7 +103,9 @@ def test_a_merged_push_of_a_run_that_trained_every_weight_is_bad_input(quiet_hub
     run = make_finished_run(tmp_path / "runs")
     assert cli.main(["push", str(run), "--merged"]) == cli.EXIT_CONFIG
     assert _one_line(capsys) == ("error: The run tiny-run fine-tuned every weight: its model is already whole, so "
-                                 "there is no adapter to merge. Push it as it is.")
+                                 "there is no adapter to merge (a merged push is for adapter runs: LoRA, QLoRA, "
+                                 "DoRA). Nothing was sent to the Hub. To fix: push it without --merged, which uploads "
+                                 "the whole model as it is.")
     assert quiet_hub.requests == []
 
 

@@ -55,7 +55,8 @@ def test_unreachable_hub_fails_fast_with_message(dead_hub: None) -> None:
     assert time.monotonic() - started < 5
     assert str(info.value).startswith("Cannot reach the Hugging Face Hub (http://127.0.0.1:")
     assert "to load the model 'someone/some-model-not-cached'" in str(info.value)
-    assert str(info.value).endswith("Pick a local model folder or the built-in demo model.")
+    assert str(info.value).endswith("To fix: pick a local model folder or the built-in demo model, or check your "
+                                    "network connection or proxy (or HF_ENDPOINT) and try again.")
 
 
 def test_offline_mode_message(monkeypatch: pytest.MonkeyPatch) -> None:

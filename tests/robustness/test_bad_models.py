@@ -122,8 +122,9 @@ def test_hub_model_while_offline_fails_within_seconds(offline: str, earlier_run:
         load_tokenizer(ModelConfig(name_or_path="someone/horoscope-lm"))
     assert time.monotonic() - started < 5
     assert str(info.value) == (f"Cannot reach the Hugging Face Hub ({offline}) to load the model "
-                               "'someone/horoscope-lm'. Check your network connection or proxy. Pick a local model "
-                               "folder or the built-in demo model.")
+                               "'someone/horoscope-lm': it is not in the local cache, so it must be downloaded. To "
+                               "fix: pick a local model folder or the built-in demo model, or check your network "
+                               "connection or proxy (or HF_ENDPOINT) and try again.")
     saved.assert_unchanged()
 
 
@@ -143,8 +144,9 @@ def test_cli_with_a_hub_model_offline_exits_1_quickly(offline: str, demo_cache: 
                  f"dataset.source={small_dataset}", "--name", "offline", "--quiet"])
     assert code == 1 and time.monotonic() - started < 20
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        f"error: Cannot reach the Hugging Face Hub ({offline}) to load the model 'someone/horoscope-lm'. Check your "
-        "network connection or proxy. Pick a local model folder or the built-in demo model.")
+        f"error: Cannot reach the Hugging Face Hub ({offline}) to load the model 'someone/horoscope-lm': it is not "
+        "in the local cache, so it must be downloaded. To fix: pick a local model folder or the built-in demo model, "
+        "or check your network connection or proxy (or HF_ENDPOINT) and try again.")
     saved.assert_unchanged()
 
 
