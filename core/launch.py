@@ -305,13 +305,20 @@ def device_list_problems(devices: Any) -> list[Problem]:
         return []
     numbers = isinstance(devices, list) and all(is_gpu_number(d) for d in devices)
     if not numbers:
+        from finetune_studio.core.validation import written_value  # [cpu], '0,1': as the config file writes them
+
         # YAML's true/false (and yes/no, on/off) load as Python's bools, which are ints: said in YAML's words.
         flags = sorted({str(d).lower() for d in devices if isinstance(d, bool)}) if isinstance(devices, list) else []
         said = (f" {' and '.join(flags)} {'is not a GPU number' if len(flags) == 1 else 'are not GPU numbers'} "
                 "(GPU 1 is written 1)." if flags else "")
+        entries = devices if isinstance(devices, list) else [devices]
+        if any(isinstance(d, str) and d.strip().lower() == "cpu" for d in entries):
+            said += (" cpu is not a GPU number: to train on the CPU, leave devices empty and set use_cpu: true in the "
+                     "training section.")
         return [Problem("launch.devices", f"launch.devices must be a list of GPU numbers (like [0, 1]); got "
-                                          f"{devices!r}.{said} To fix: tick GPUs in the Hardware panel, or write "
-                                          "them as a list, e.g. devices: [0, 1] (empty: the first GPU, or the CPU).")]
+                                          f"{written_value(devices)}.{said} To fix: tick GPUs in the Hardware panel, "
+                                          "or write them as a list, e.g. devices: [0, 1] (empty: the first GPU, or the "
+                                          "CPU).")]
     twice = sorted({d for d in devices if devices.count(d) > 1})
     return [Problem("launch.devices", f"GPU {d} is listed twice in launch.devices {devices}: each process trains "
                                       f"on a GPU of its own. To fix: list each GPU once.") for d in twice]

@@ -127,8 +127,15 @@ def _type_fix(annotation: Any, key: str, value: Any) -> str:
 def written_value(value: Any) -> str:
     """A value as the user would write it back, for a message's "(got ...)": true, 2024-01-01, [a, b] (not True,
     datetime.date(2024, 1, 1), ['a', 'b']); text always in quotes ('no'), so a message tells it apart from its own
-    words, and numbers as Python writes them (2e-05). core.config.as_written is the form a field shows (text
-    unquoted unless YAML would read it otherwise). Also core.adapters' adapter checks."""
+    words, and numbers as Python writes them (2e-05, which reads back as the same number). core.config.as_written is
+    the form a field shows (text unquoted unless YAML would read it otherwise). Also core.adapters' adapter checks.
+
+    A float is shown as the number YAML read, not as its text: validate gets values (from a file, --set or a form,
+    which keep no text), so `seed: 1.0e3` shows 1000.0 — the decimal point that makes it a float is in both, and
+    the fix beside it (write 1000) is the same. NaN and the infinities are said in words (NaN, infinity), not as
+    Python's nan and inf, which a config file does not write (.nan, .inf); _not_finite says why a number is one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return _float_word(value)
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return repr(value)
     if isinstance(value, (datetime.date, datetime.time)):
@@ -256,7 +263,7 @@ def whole_number_problem(key: str, value: Any, minimum: int, meaning: str = "") 
         return Problem(key, f"{name} must be a whole number (got {written_value(value)}).{unquote or fix}")
     if isinstance(value, float):
         if not math.isfinite(value):
-            return Problem(key, f"{name} must be a whole number (got {_float_word(value)}).{fix}")
+            return Problem(key, f"{name} must be a whole number{_not_finite(value)}.{fix}")
         if not value.is_integer():
             return Problem(key, f"{name} must be a whole number (got {value:g}).{fix}")
         if value >= minimum:
@@ -273,6 +280,25 @@ def whole_number_problem(key: str, value: Any, minimum: int, meaning: str = "") 
 def _float_word(value: float) -> str:
     """NaN and the infinities as a person reads them in a message."""
     return "NaN" if math.isnan(value) else "infinity" if value > 0 else "minus infinity"
+
+
+def _not_finite(value: float) -> str:
+    """What follows "{key} must be a finite number" for NaN or an infinity. An infinity is most often a number too
+    large for a float that YAML read as infinity (1e400: past about 1.8e308 every number overflows), so that is
+    said; the file's text is not kept (validate reads values, from a file, --set or a form), so .inf, which reads
+    the same, is named beside it."""
+    if math.isnan(value):
+        return " (got NaN)"
+    if value > 0:
+        return (", but the value is too large: it reads as infinity (a number past about 1.8e308, such as 1e400, "
+                "overflows to infinity, as .inf is)")
+    return (", but the value is too far below zero: it reads as minus infinity (a number below about -1.8e308, such "
+            "as -1e400, overflows to minus infinity, as -.inf is)")
+
+
+def _finite_number(value: float) -> str:
+    """What to write instead of NaN or an infinity, for a "To fix:"."""
+    return "a number" if math.isnan(value) else "a number below 1e308" if value > 0 else "a number above -1e308"
 
 
 def _writable_dir(path: Path) -> str | None:
@@ -548,11 +574,13 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
         elif not _accepts(fields[key].type, value) and not flag_value(fields[key], value):
             fix = _quote_fix(fields[key].type, key, value) or _type_fix(fields[key].type, key, value)
-            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)} (got {written_value(value)}).{fix}")
+            got = (_not_finite(value) if isinstance(value, float) and not math.isfinite(value)
+                   else f" (got {written_value(value)})")
+            add(f"training.{key}", f"{key} must be {_type_name(fields[key].type)}{got}.{fix}")
         elif isinstance(value, float) and not math.isfinite(value):
             hint = "; the seed uses 2e-5" if key == "learning_rate" else ""
-            add(f"training.{key}", f"{key} must be a finite number (got {_float_word(value)}){hint}. To fix: write a "
-                                   f"number, or remove {key} to use the default.")
+            add(f"training.{key}", f"{key} must be a finite number{_not_finite(value)}{hint}. To fix: write "
+                                   f"{_finite_number(value)}, or remove {key} to use the default.")
 
     lr = _number(training, "learning_rate", 5e-5)
     if lr is not None and lr <= 0:
@@ -646,8 +674,9 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     reported = {p.field for p in problems}
     problems.extend(_range_problems(training, reported) + _choice_problems(training, reported))
     if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
-        add("hub.repo_id", f"repo_id must look like owner/name (got {config.hub.repo_id!r}). To fix: write it as "
-                           "your Hub user or organization, a slash and a name, e.g. me/my-model.")
+        repo = written_value(config.hub.repo_id)
+        add("hub.repo_id", f"repo_id must look like owner/name (got {repo}). To fix: write it as your Hub user or "
+                           "organization, a slash and a name, e.g. me/my-model.")
     if config.hub.push_when_done:
         from finetune_studio.core.hub import current_token_source  # reads HF_TOKEN and the saved login; no network
 

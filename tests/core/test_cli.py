@@ -156,5 +156,6 @@ def test_validate_prints_warnings_and_exits_0(tmp_path: Path, runs_dir: Path, ca
         "ok: the config is valid."]
     assert main(["validate", str(path), "--set", "learning_rate=.inf"]) == 2
     assert capsys.readouterr().out.splitlines() == [
-        "problem: training.learning_rate: learning_rate must be a finite number (got infinity); the seed uses 2e-5. "
-        "To fix: write a number, or remove learning_rate to use the default."]
+        "problem: training.learning_rate: learning_rate must be a finite number, but the value is too large: it reads "
+        "as infinity (a number past about 1.8e308, such as 1e400, overflows to infinity, as .inf is); the seed uses "
+        "2e-5. To fix: write a number below 1e308, or remove learning_rate to use the default."]

@@ -247,19 +247,23 @@ def test_nan_and_infinite_numbers_are_refused(tmp_path: Path, monkeypatch: pytes
     found = messages(config)
     fix = " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none."
     assert found == {
-        "dataset.test_size": f"test_size must be a fraction from 0 to below 1 (got nan); the seed holds out 0.1.{fix}",
+        "dataset.test_size": f"test_size must be a fraction from 0 to below 1 (got NaN); the seed holds out 0.1.{fix}",
         "training.learning_rate": "learning_rate must be a finite number (got NaN); the seed uses 2e-5. To fix: write "
                                   "a number, or remove learning_rate to use the default.",
-        "training.weight_decay": "weight_decay must be a finite number (got infinity). To fix: write a number, or "
-                                 "remove weight_decay to use the default.",
-        "training.max_grad_norm": "max_grad_norm must be a finite number (got minus infinity). To fix: write a number, "
-                                  "or remove max_grad_norm to use the default.",
+        "training.weight_decay": "weight_decay must be a finite number, but the value is too large: it reads as "
+                                 "infinity (a number past about 1.8e308, such as 1e400, overflows to infinity, as "
+                                 ".inf is). To fix: write a number below 1e308, or remove weight_decay to use the "
+                                 "default.",
+        "training.max_grad_norm": "max_grad_norm must be a finite number, but the value is too far below zero: it "
+                                  "reads as minus infinity (a number below about -1.8e308, such as -1e400, overflows "
+                                  "to minus infinity, as -.inf is). To fix: write a number above -1e308, or remove "
+                                  "max_grad_norm to use the default.",
         "training.num_train_epochs": "num_train_epochs must be a finite number (got NaN). To fix: write a number, or "
                                      "remove num_train_epochs to use the default.",
     }
     config.dataset.test_size = float("inf")
-    assert messages(config)["dataset.test_size"] == ("test_size must be a fraction from 0 to below 1 (got inf); the "
-                                                     f"seed holds out 0.1.{fix}")
+    assert messages(config)["dataset.test_size"] == ("test_size must be a fraction from 0 to below 1 (got infinity); "
+                                                     f"the seed holds out 0.1.{fix}")
 
 
 def test_large_learning_rate_is_a_warning_not_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

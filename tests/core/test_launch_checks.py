@@ -45,11 +45,12 @@ def test_fsdp_with_one_process_is_a_blocking_problem_at_its_field() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- devices (item 9)
-@pytest.mark.parametrize("devices", ["0,1", "0", "gpu0", ["a"], [True], [0, -1], [0.5], 1])
-def test_devices_must_be_a_list_of_gpu_numbers(devices) -> None:
+@pytest.mark.parametrize("devices, written", [("0,1", "'0,1'"), ("0", "'0'"), ("gpu0", "'gpu0'"), (["a"], "[a]"),
+                                              ([True], "[true]"), ([0, -1], "[0, -1]"), ([0.5], "[0.5]"), (1, "1")])
+def test_devices_must_be_a_list_of_gpu_numbers(devices, written) -> None:
     messages = _messages(launch.launch_problems(_config(devices=devices), gpu_count=0), "launch.devices")
     assert len(messages) == 1
-    assert messages[0].startswith(f"launch.devices must be a list of GPU numbers (like [0, 1]); got {devices!r}.")
+    assert messages[0].startswith(f"launch.devices must be a list of GPU numbers (like [0, 1]); got {written}.")
     assert "To fix:" in messages[0]
 
 

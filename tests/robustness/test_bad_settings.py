@@ -39,6 +39,10 @@ LR_FIX = " To fix: set learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tun
 LENGTH_FIX = " To fix: set max_length to the model's context length or less, such as 512."
 TEST_SIZE_FIX = " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none."
 FINITE_FIX = " To fix: write a number, or remove {} to use the default."
+TOO_LARGE = (", but the value is too large: it reads as infinity (a number past about 1.8e308, such as 1e400, "
+             "overflows to infinity, as .inf is)")
+TOO_FAR_BELOW = (", but the value is too far below zero: it reads as minus infinity (a number below about -1.8e308, "
+                 "such as -1e400, overflows to minus infinity, as -.inf is)")
 
 # id, settings (dotted), the field marked, the message (exact unless it ends with "…")
 SETTINGS = [
@@ -111,15 +115,18 @@ SETTINGS = [
     ("nan-lr", {"training.learning_rate": float("nan")}, "training.learning_rate",
      "learning_rate must be a finite number (got NaN); the seed uses 2e-5." + FINITE_FIX.format("learning_rate")),
     ("inf-lr", {"training.learning_rate": float("inf")}, "training.learning_rate",
-     "learning_rate must be a finite number (got infinity); the seed uses 2e-5." + FINITE_FIX.format("learning_rate")),
+     "learning_rate must be a finite number" + TOO_LARGE + "; the seed uses 2e-5."
+     + FINITE_FIX.format("learning_rate").replace("a number", "a number below 1e308")),
     ("nan-epochs", {"training.num_train_epochs": float("nan")}, "training.num_train_epochs",
      "num_train_epochs must be a finite number (got NaN)." + FINITE_FIX.format("num_train_epochs")),
     ("inf-weight-decay", {"training.weight_decay": float("inf")}, "training.weight_decay",
-     "weight_decay must be a finite number (got infinity)." + FINITE_FIX.format("weight_decay")),
+     "weight_decay must be a finite number" + TOO_LARGE + "."
+     + FINITE_FIX.format("weight_decay").replace("a number", "a number below 1e308")),
     ("minus-inf-warmup", {"training.warmup_steps": float("-inf")}, "training.warmup_steps",
-     "warmup_steps must be a finite number (got minus infinity)." + FINITE_FIX.format("warmup_steps")),
+     "warmup_steps must be a finite number" + TOO_FAR_BELOW + "."
+     + FINITE_FIX.format("warmup_steps").replace("a number", "a number above -1e308")),
     ("nan-test-size", {"dataset.test_size": float("nan")}, "dataset.test_size",
-     "test_size must be a fraction from 0 to below 1 (got nan); the seed holds out 0.1." + TEST_SIZE_FIX),
+     "test_size must be a fraction from 0 to below 1 (got NaN); the seed holds out 0.1." + TEST_SIZE_FIX),
 ]
 if ON_CPU:
     SETTINGS += [
