@@ -79,7 +79,7 @@ def config_source(model: ModelConfig) -> tuple[str, dict[str, Any]]:
     from finetune_studio.core.model import model_name_problem, resolve_model
     from finetune_studio.core.sources import is_local
 
-    name = model.name_or_path.strip()
+    name = _one_name(model)
     problem = model_name_problem(name, weights=False)
     if problem:
         raise ModelError(problem)
@@ -96,7 +96,7 @@ def _load_config(model: ModelConfig) -> Any:
     from finetune_studio.core.sources import is_local
 
     source, kwargs = config_source(model)
-    if is_local(model.name_or_path.strip()):
+    if is_local(_one_name(model)):
         try:
             return AutoConfig.from_pretrained(source, **kwargs)
         except (OSError, ValueError) as exc:
@@ -145,10 +145,8 @@ def build_meta_model(config: Any, dtype: str | None, trust_remote_code: bool) ->
     try:
         with torch.device("meta"):
             model = AutoModelForCausalLM.from_config(config, dtype=None, trust_remote_code=trust_remote_code)
-    except (ValueError, KeyError) as exc:
-        raise ModelError(f"{type(config).__name__} ({getattr(config, 'model_type', '?')}) is not a causal language "
-                         f"model transformers can build: {_first_line(exc)}. To fix: pick a causal LM "
-                         "(…ForCausalLM).") from None
+    except Exception as exc:  # noqa: BLE001 - ZeroDivisionError, TypeError, AssertionError …: a config it cannot build
+        raise ModelError(_cannot_build(config, exc)) from None
     if dtype:
         target = getattr(torch, dtype)
         cast: dict[int, Any] = {}  # one cast per tensor: tied weights stay one parameter
@@ -162,8 +160,58 @@ def build_meta_model(config: Any, dtype: str | None, trust_remote_code: bool) ->
     return model
 
 
+def _cannot_build(config: Any, exc: BaseException) -> str:
+    """Why transformers could not build the model a config describes, and what to change. A config of no causal LM
+    (a vision or encoder model) is refused by name; any other failure comes from the architecture's own code reading
+    the config (num_attention_heads: 0 divides by zero), so the sizes it holds that cannot be right are named."""
+    kind = getattr(config, "model_type", "") or "?"
+    if "Unrecognized configuration class" in str(exc):
+        return (f"{type(config).__name__} ({kind}) is not a causal language model transformers can build: "
+                f"{_first_line(exc).rstrip('.')}. To fix: pick a causal LM (…ForCausalLM).")
+    from finetune_studio.core.advice import raised_in
+
+    text = _first_line(exc).rstrip(".:") if str(exc).strip() else ""
+    where = raised_in(exc)
+    said = (f"transformers cannot build the {kind} model its config.json describes: {type(exc).__name__}"
+            + (f": {text}" if text else "") + (f" (raised in {where})" if where else ""))
+    try:
+        settings = config.to_dict()
+    except Exception:  # noqa: BLE001 - a config that cannot even list itself: no sizes to name
+        settings = {}
+    bad = [f"{key}: {value}" for key, value in settings.items()
+           if isinstance(value, int) and not isinstance(value, bool) and value <= 0 and _is_size_key(key)]
+    if bad:
+        return (f"{said}. config.json sets {', '.join(bad)}, a size that must be at least 1. To fix: set "
+                f"{'it' if len(bad) == 1 else 'them'} to the model's real value{'' if len(bad) == 1 else 's'} "
+                "(copy config.json again from where the model came from).")
+    return (f"{said}. To fix: check the sizes in the model's config.json (layers, heads, hidden size) against its "
+            "model card, or copy config.json again from where the model came from.")
+
+
+# The sizes every causal LM's code divides by or builds layers from: 0 or less in one is a config that cannot be.
+_SIZE_KEYS = ("hidden_size", "num_attention_heads", "num_key_value_heads", "num_hidden_layers", "head_dim",
+              "intermediate_size", "vocab_size", "n_embd", "n_head", "n_layer", "n_heads", "n_layers", "d_model",
+              "num_heads", "num_layers")
+
+
+def _is_size_key(key: str) -> bool:
+    return key in _SIZE_KEYS or (key.startswith("num_") and key.endswith("_heads"))
+
+
+def _one_name(model: ModelConfig) -> str:
+    """model.name_or_path as the one model name it must be, stripped; a value that is no text (a YAML list, a
+    mapping, a number kept as written) or nothing raises ModelError in words (it raised AttributeError: 'list'
+    object has no attribute 'strip')."""
+    from finetune_studio.core.sources import ONE_MODEL_FIX, not_one_model
+
+    said = not_one_model(model.name_or_path)
+    if said:
+        raise ModelError(f"{said}. {ONE_MODEL_FIX}.")
+    return model.name_or_path.strip()
+
+
 def _cache_key(model: ModelConfig) -> tuple:
-    return (model.name_or_path.strip(), model.revision or None, bool(model.trust_remote_code), model.dtype)
+    return (_one_name(model), model.revision or None, bool(model.trust_remote_code), model.dtype)
 
 
 # ---- the layout -----------------------------------------------------------------------------------------------
@@ -420,14 +468,15 @@ def _run_tokenizer(model: ModelConfig) -> Any:
     local cache only (the figures never download); None when a Hub id's tokenizer is not cached."""
     from finetune_studio.core.sources import is_local
 
-    if is_local(model.name_or_path.strip()):
+    name = _one_name(model)
+    if is_local(name):
         from finetune_studio.core.model import load_tokenizer
 
         return load_tokenizer(model)
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(model.name_or_path.strip(), local_files_only=True,
+        return AutoTokenizer.from_pretrained(name, local_files_only=True,
                                              revision=model.revision, trust_remote_code=model.trust_remote_code)
     except (OSError, ValueError):
         return None

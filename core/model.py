@@ -94,7 +94,7 @@ def model_name_problem(name_or_path: Any, weights: bool = True) -> str | None:
         problem = hub_id_problem(name_or_path, no_folder=True)  # "a//b": no such folder, and no Hub id either
         if problem:
             return problem
-    return check_local_model(path, weights=weights)
+    return check_local_model(path, weights=weights, written=name_or_path)
 
 
 def _is_weights(name: str) -> bool:
@@ -102,27 +102,81 @@ def _is_weights(name: str) -> bool:
             or (name.startswith("pytorch_model") and name.endswith(".bin")))
 
 
-def check_local_model(path: str, weights: bool = True) -> str | None:
-    """None if the folder can hold a model (with its weights, unless `weights` is False), else what is wrong."""
+def check_local_model(path: str, weights: bool = True, written: str | None = None) -> str | None:
+    """None if the folder can hold a model (with its weights, unless `weights` is False), else what is wrong and what
+    to do. `written`: name_or_path as the user wrote it (~/m, ./m), named beside the folder it points at."""
     folder = Path(path)
     if not folder.exists():
-        return f"Model folder not found: {folder}."
+        where = folder if folder.is_absolute() else Path.cwd() / folder  # a relative one: from where it was read
+        written = str(folder) if written is None else written
+        same = os.path.normpath(written) == os.path.normpath(str(where))
+        shown = f"{where}" if same else f"{where} ('{written}' as written)"
+        return (f"Model folder not found: {shown}. To fix: give the folder where the model is now (it holds "
+                "config.json and the weights), a Hugging Face model id (owner/name), or the built-in demo model "
+                f"{DEMO_MODEL_ID}.")
     if not folder.is_dir():
-        return f"{folder} is a file; pick the folder that holds config.json and the weights."
+        fix = (f"pick the folder it is in, {folder.parent}, which holds the model"
+               if _holds_model(folder.parent, weights) else
+               "pick the folder that holds config.json and the weights (the folder save_pretrained wrote)")
+        return f"{folder} is a file, not a model folder. To fix: {fix}."
     from finetune_studio.core.adapters import adapter_folder_problem
 
     adapter = adapter_folder_problem(str(folder))  # a run's model/ folder of a LoRA run, or any PEFT adapter
     if adapter:
         return adapter
     if not (folder / "config.json").is_file():
-        return f"{folder} is not a model folder: it has no config.json. Pick the folder save_pretrained wrote."
+        inside = _models_inside(folder, weights)
+        if inside:
+            fix = (f"pick {inside[0]}, which holds the model" if len(inside) == 1 else
+                   f"pick one of the model folders in it: {', '.join(str(p) for p in inside[:3])}"
+                   + (f" ({len(inside) - 3} more)" if len(inside) > 3 else ""))
+        elif weights and _has_weights(folder):
+            fix = (f"copy the model's config.json (from where the model came from) into {folder}, beside its "
+                   "weights")
+        else:
+            fix = "pick the folder save_pretrained wrote: it holds config.json beside the weights"
+        return f"{folder} is not a model folder: it has no config.json. To fix: {fix}."
     problem = _config_json_problem(folder / "config.json")
     if problem:
         return problem
-    if weights and not any(_is_weights(child.name) for child in folder.iterdir()):
-        return (f"{folder} has a config.json but no weights (model.safetensors or pytorch_model.bin). Pick the "
-                "folder save_pretrained wrote, with its weight files, or copy them there.")
+    if weights and not _has_weights(folder):
+        return (f"{folder} has a config.json but no weights (model.safetensors or pytorch_model.bin). To fix: copy "
+                f"the model's weight files into {folder} (model.safetensors, or every model-…-of-….safetensors "
+                "with model.safetensors.index.json), or pick the folder save_pretrained wrote with them.")
     return None
+
+
+def _has_weights(folder: Path) -> bool:
+    try:
+        return any(_is_weights(child.name) for child in folder.iterdir())
+    except OSError:
+        return False
+
+
+def _holds_model(folder: Path, weights: bool) -> bool:
+    """A folder check_local_model passes (not looking further up or down)."""
+    try:
+        return ((folder / "config.json").is_file() and _config_json_problem(folder / "config.json") is None
+                and (not weights or _has_weights(folder)))
+    except OSError:
+        return False
+
+
+def _models_inside(folder: Path, weights: bool, limit: int = 200) -> list[Path]:
+    """The folders just inside `folder` that hold a model (a run's model/, a download's snapshot), in name order;
+    only the first `limit` entries are looked at (a home folder is not walked)."""
+    found = []
+    try:
+        children = sorted(child for _, child in zip(range(limit), folder.iterdir()))
+    except OSError:
+        return []
+    for child in children:
+        try:
+            if child.is_dir() and _holds_model(child, weights):
+                found.append(child)
+        except OSError:
+            continue
+    return found
 
 
 def _config_json_problem(path: Path) -> str | None:
@@ -185,8 +239,9 @@ def config_weights_problem(path: str) -> str | None:
     makes transformers assume its default, and the load then fails on every mismatched weight, or leaves layers the
     files lack randomly initialized; the memory estimate meanwhile sized a model that does not exist. None when they
     fit, or when it cannot be told this way (no safetensors files, quantized weights, or an architecture that comes as
-    the folder's own code, which validating never runs). Cached per folder until config.json or a weights file
-    changes."""
+    the folder's own code, which validating never runs). Also, whatever the weights: a config.json transformers
+    cannot read (an unknown model_type) or cannot build a model from (num_attention_heads: 0). Cached per folder
+    until config.json or a weights file changes."""
     folder = Path(path)
     try:
         stamps = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
@@ -207,9 +262,6 @@ def _config_weights_problem(path: str, stamps: tuple) -> str | None:
         return None  # _config_json_problem's to say
     if not isinstance(raw, dict) or raw.get("quantization_config") or raw.get("auto_map"):
         return None  # packed 4/8-bit shapes, or the folder's own code (loading runs it; validating must not)
-    found = _safetensors_shapes(folder)
-    if not found:
-        return None
     from transformers import AutoConfig
 
     fix = ("To fix: copy config.json again from where the model came from (or save the model again with "
@@ -217,17 +269,23 @@ def _config_weights_problem(path: str, stamps: tuple) -> str | None:
     try:
         config = AutoConfig.from_pretrained(str(folder))
     except Exception as exc:  # noqa: BLE001 - any refusal (ValueError, huggingface_hub's strict validation …)
+        unknown = _unknown_model_type(raw, folder)
+        if unknown:
+            return unknown
         cause = exc.__cause__ or exc  # the strict validation's own sentence is its cause's
-        return (f"transformers cannot read {folder / 'config.json'}: {_first_line(cause)}. The folder is not a "
-                f"usable model as it is. {fix}")
+        return (f"transformers cannot read {folder / 'config.json'}: {_first_line(cause).rstrip('.')}. The folder "
+                f"is not a usable model as it is. {fix}")
     from finetune_studio.core.adapter_layout import build_meta_model
 
     try:
         model = build_meta_model(config, None, False)
         expected, named = _checkpoint_shapes(model)
-    except ModelError as exc:  # not a causal LM transformers can build: what loading it would say
+    except ModelError as exc:  # a config transformers cannot build a causal LM from: loading it would fail too
         return str(exc)
-    except Exception:  # noqa: BLE001 - an architecture that cannot be built without weights: no verdict here
+    except Exception:  # noqa: BLE001 - tied weights or names that cannot be told without the weights: no verdict
+        return None
+    found = _safetensors_shapes(folder)  # read after the build: a .bin-only folder is still checked for that
+    if not found:
         return None
     common = [name for name in expected if name in found]
     if not common:
@@ -260,6 +318,27 @@ def _config_weights_problem(path: str, stamps: tuple) -> str | None:
         lacks = f" config.json has no {listed}: transformers took {_defaults_of(config)} defaults."
     return (f"The config.json in {folder} does not fit the model's weights: {what}.{lacks} The folder is not a "
             f"usable model as it is. {fix}")
+
+
+def _unknown_model_type(raw: dict, folder: Path) -> str | None:
+    """config.json's model_type when the installed transformers has no such architecture (its own refusal: "…
+    does not recognize this architecture … out of date"), with what would make the folder load; else None."""
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    kind = raw.get("model_type")
+    if not isinstance(kind, str) or kind in CONFIG_MAPPING_NAMES:
+        return None
+    named = _model_type_of(raw.get("architectures"))
+    if named:
+        fix = (f"To fix: set \"model_type\": \"{named[1]}\" in it (its architectures entry names {named[0]}, whose "
+               "model_type that is), or copy config.json again from where the model came from.")
+    else:
+        fix = ("To fix: if the model is newer than this transformers, upgrade it (pip install --upgrade "
+               "transformers); otherwise correct model_type in config.json, or copy config.json again from where "
+               "the model came from.")
+    return (f"{folder / 'config.json'} names model_type '{kind}', an architecture the installed transformers "
+            f"({transformers.__version__}) does not know: the folder is not a usable model here as it is. {fix}")
 
 
 def _defaults_of(config: Any) -> str:

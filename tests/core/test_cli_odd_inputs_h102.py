@@ -113,8 +113,8 @@ def test_a_run_another_process_trains_says_what_to_do() -> None:
 
 def test_estimate_of_a_model_transformers_cannot_build_says_so(demo_cache: Path, tmp_path: Path, runs_dir: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """num_attention_heads: 0 passes validate (transformers reads the config) but the model cannot be built: the
-    estimate said "error: Training failed: ZeroDivisionError: ..." of a command that trains nothing."""
+    """num_attention_heads: 0: transformers reads the config but cannot build the model. The estimate said "error:
+    Training failed: ZeroDivisionError: ..." of a command that trains nothing; validate now refuses it, in words."""
     from finetune_studio.core.config import default_config, save_config
     from finetune_studio.core.demo import demo_model_path
 
@@ -129,14 +129,15 @@ def test_estimate_of_a_model_transformers_cannot_build_says_so(demo_cache: Path,
     path = tmp_path / "run.yaml"
     save_config(config, path)
     capsys.readouterr()
-    assert main(["estimate", str(path)]) == cli.EXIT_FAILED
+    assert main(["estimate", str(path)]) == cli.EXIT_CONFIG  # validate refuses it now (helper-105), as estimate does
     out, err = capsys.readouterr()
     assert "Training failed" not in out + err
-    assert out.splitlines()[-1] == (
-        "error: The memory of this model cannot be estimated: building it from its config.json and tracing a step "
-        "(shapes only, no weights) failed with ZeroDivisionError: integer division or modulo by zero (raised in "
-        "transformers.models.qwen3.modeling_qwen3). To fix: check the model's config.json (its sizes: layers, "
-        "heads, hidden size); if the model loads elsewhere, start the run with max_steps: 2 to see its memory.")
+    assert out.splitlines() == [
+        "problem: model.name_or_path: transformers cannot build the qwen3 model its config.json describes: "
+        "ZeroDivisionError: integer division or modulo by zero (raised in transformers.models.qwen3.modeling_qwen3). "
+        "config.json sets num_attention_heads: 0, a size that must be at least 1. To fix: set it to the model's real "
+        "value (copy config.json again from where the model came from).",
+        "The estimate waits for a valid config: fix the problem above (the same as validate says)."]
 
 
 # ---------------------------------------------------------------------------------------------- export
@@ -274,9 +275,9 @@ def test_a_merged_export_whose_base_model_is_gone_says_where_it_was_looked_for(
     assert main(["export", "--merged", str(run), "--out", str(out_dir)]) == cli.EXIT_FAILED
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"error: The run lora-run's base model could not be loaded, so the adapter cannot be merged into it: Model "
-        f"folder not found: {gone}. Nothing was exported. To fix: put the base model back where the run's config.yaml "
-        f"names it (model.name_or_path: {gone}), or set model.name_or_path in {run / 'config.yaml'} to where it is "
-        "now, then export again.")
+        f"folder not found: {gone}. To fix: give the folder where the model is now (it holds config.json and the "
+        "weights), a Hugging Face model id (owner/name), or the built-in demo model builtin:demo. Nothing was "
+        "exported.")  # core.export keeps core.model's own "To fix:" where it has one
     assert not out_dir.exists()
 
 

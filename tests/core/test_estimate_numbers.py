@@ -187,7 +187,9 @@ def test_unreadable_model_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         estimate(config)
     assert [(p.field, p.message) for p in caught.value.problems] == [
-        ("model.name_or_path", f"Model folder not found: {tmp_path / 'nowhere'}.")]
+        ("model.name_or_path", f"Model folder not found: {tmp_path / 'nowhere'}. To fix: give the folder where the "
+                               "model is now (it holds config.json and the weights), a Hugging Face model id "
+                               "(owner/name), or the built-in demo model builtin:demo.")]
 
 
 def test_gpu_fixes_are_judged_by_their_own_gpus(small_qwen: Path, monkeypatch, tmp_path: Path) -> None:

@@ -26,11 +26,13 @@ def test_demo_loads_with_pad_notice(demo_cache: Path) -> None:
 def test_missing_folder_and_folder_without_config(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as info:
         load_tokenizer(ModelConfig(name_or_path=str(tmp_path / "gone")))
-    assert str(info.value) == f"Model folder not found: {tmp_path / 'gone'}."
+    assert str(info.value) == (f"Model folder not found: {tmp_path / 'gone'}. To fix: give the folder where the "
+                               "model is now (it holds config.json and the weights), a Hugging Face model id "
+                               "(owner/name), or the built-in demo model builtin:demo.")
     with pytest.raises(ModelError) as info:
         load_model(ModelConfig(name_or_path=str(tmp_path)))
-    assert str(info.value) == (f"{tmp_path} is not a model folder: it has no config.json. "
-                               "Pick the folder save_pretrained wrote.")
+    assert str(info.value) == (f"{tmp_path} is not a model folder: it has no config.json. To fix: pick the folder "
+                               "save_pretrained wrote: it holds config.json beside the weights.")
 
 
 @pytest.fixture
@@ -129,7 +131,8 @@ def test_a_folder_named_like_a_bad_id_is_still_a_folder(tmp_path: Path, monkeypa
     (tmp_path / "a" / "b").mkdir(parents=True)  # "a//b" exists here: it is a folder, judged as one
     with pytest.raises(ModelError) as info:
         load_tokenizer(ModelConfig(name_or_path="a//b"))
-    assert str(info.value) == "a/b is not a model folder: it has no config.json. Pick the folder save_pretrained wrote."
+    assert str(info.value) == ("a/b is not a model folder: it has no config.json. To fix: pick the folder "
+                               "save_pretrained wrote: it holds config.json beside the weights.")
 
 
 @pytest.mark.parametrize(("text", "words"), [

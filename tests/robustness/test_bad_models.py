@@ -59,12 +59,15 @@ def model_problems(runs_dir: Path, small_dataset: Path, **model: Any) -> list[st
 
 # id, how to build the folder from the demo model (None: nothing there), the message
 FOLDERS = [
-    ("missing-path", None, "Model folder not found: {path}."),
-    ("a-file-not-a-folder", "file", "{path} is a file; pick the folder that holds config.json and the weights."),
-    ("no-config-json", ("config.json",), "{path} is not a model folder: it has no config.json. Pick the folder "
-                                         "save_pretrained wrote."),
+    ("missing-path", None, "Model folder not found: {path}. To fix: give the folder where the model is now"),
+    ("a-file-not-a-folder", "file", "{path} is a file, not a model folder. To fix: pick the folder that holds "
+                                    "config.json and the weights (the folder save_pretrained wrote)."),
+    ("no-config-json", ("config.json",), "{path} is not a model folder: it has no config.json. To fix: copy the "
+                                         "model's config.json (from where the model came from) into {path}, beside "
+                                         "its weights."),
     ("config-but-no-weights", ("*.safetensors",), "{path} has a config.json but no weights (model.safetensors or "
-                                                  "pytorch_model.bin). Pick the folder save_pretrained wrote"),
+                                                  "pytorch_model.bin). To fix: copy the model's weight files into "
+                                                  "{path}"),
 ]
 
 
@@ -157,7 +160,9 @@ def test_cli_with_a_missing_model_folder_exits_2(tmp_path: Path, small_dataset: 
     code = main(["train", "--set", f"model.name_or_path={missing}", "--set", f"dataset.source={small_dataset}"])
     assert code == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"error: model.name_or_path: Model folder not found: {missing}."]
+        f"error: model.name_or_path: Model folder not found: {missing}. To fix: give the folder where the model is "
+        "now (it holds config.json and the weights), a Hugging Face model id (owner/name), or the built-in demo "
+        "model builtin:demo."]
     saved.assert_unchanged()
 
 
