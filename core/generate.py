@@ -29,7 +29,7 @@ from typing import Any, Callable, Collection, Iterator, Sequence
 from finetune_studio.core.config import ChatConfig, ModelConfig, RunConfig, load_config
 from finetune_studio.core.errors import FinetuneError, ModelError
 from finetune_studio.core.fileio import read_json
-from finetune_studio.core.runs import ADAPTER_FILE, CHECKPOINT_RE, RunFolder, _first_line, damage, now_iso
+from finetune_studio.core.runs import ADAPTER_FILE, CHECKPOINT_RE, RunFolder, damage, now_iso
 
 BASE, TUNED = "base", "tuned"
 SIDES = (BASE, TUNED)
@@ -384,8 +384,8 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
             if chosen is None:
                 raise InputError(f"{path} is not a complete checkpoint or the final model of {run_dir.name} (a "
                                  "checkpoint cut off while saving, or a folder with no config.json or "
-                                 f"adapter_config.json). To fix: {_pick_from(run_dir, found)}")
-            _refuse_damaged(run_dir, chosen, found)
+                                 f"adapter_config.json). To fix: {_pick_from(run_dir, found, config)}")
+            _refuse_damaged(run_dir, chosen, found, by_step=False)
         elif checkpoint is not None:
             chosen = next((t for t in found if t.step == checkpoint), None)
             if chosen is None:
@@ -398,16 +398,16 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
                 elif final:
                     fix = "leave out --checkpoint to use its final model."
                 else:
-                    fix = "train or resume the run until it saves a checkpoint."
+                    fix = _wait_for_a_save(run_dir, config) or "train or resume the run until it saves a checkpoint."
                 said = (f"has no complete checkpoint {checkpoint}" if steps else
                         f"has no complete checkpoint at all, so --checkpoint {checkpoint} has none to pick "
                         f"({_what_exists(run_dir)})")
                 raise InputError(f"The run {run_dir.name} {said}. To fix: {fix}")
-            _refuse_damaged(run_dir, chosen, found)
+            _refuse_damaged(run_dir, chosen, found, by_step=True)
         elif not found:
+            fix = _wait_for_a_save(run_dir, config) or "train it until it saves a checkpoint, or resume it."
             raise GenerationError(f"The run {run_dir.name} has no final model and no complete checkpoint yet, so "
-                                  f"there is nothing to talk to: {_what_exists(run_dir)}. To fix: train it until it "
-                                  "saves a checkpoint, or resume it.")
+                                  f"there is nothing to talk to: {_what_exists(run_dir)}. To fix: {fix}")
         else:
             chosen = None
             for candidate in reversed(found):  # the final model, else the latest checkpoint that is whole
@@ -456,25 +456,66 @@ def _own_model_folder(run_dir: Path, path: Path) -> bool:
             and path.resolve() != RunFolder(run_dir).model_dir.resolve())
 
 
-def _pick_from(run_dir: Path, found: list[Target]) -> str:
+def _wait_for_a_save(run_dir: Path, config: RunConfig) -> str | None:
+    """For a run that is training now and has saved no model yet: to wait for its first save (when its config says
+    it comes), as the fix; None when it is not training. "Resume it" was said, which its own lock refuses while it
+    trains (core.runs.run_busy)."""
+    from finetune_studio.core.runs import lock_alive, read_lock
+
+    record = read_lock(run_dir)
+    if record is None or not lock_alive(record):
+        return None
+    pid = record.get("pid")
+    training = config.training
+    strategy, every = training.get("save_strategy", "steps"), training.get("save_steps", 500)
+    if strategy == "no":
+        when = ("wait until it finishes: it saves no checkpoint (save_strategy: no), only its final model at the "
+                "end")
+    elif strategy == "epoch":
+        when = "wait for its first checkpoint, saved at the end of its first epoch (save_strategy: epoch)"
+    elif strategy == "steps" and isinstance(every, (int, float)) and not isinstance(every, bool) and every >= 1:
+        when = f"wait for its first checkpoint, saved at step {every:g} (save_steps: {every:g})"
+    else:
+        when = "wait for its first checkpoint"
+    return (f"{when}, then try again. It is training now ({f'process {pid}' if pid else 'in another process'}); "
+            "the Runs tab, or `finetune-studio runs`, shows how far it is.")
+
+
+def _pick_from(run_dir: Path, found: list[Target], config: RunConfig | None = None) -> str:
     """What to give instead of a folder of the run that is none of its models: the ones it has, in words."""
     names = [f"{t.path.name}/" + (" (the final model)" if t.step is None else "") for t in found]
     if not names:
-        return "train or resume the run until it saves a checkpoint; it has no complete one yet."
+        waiting = _wait_for_a_save(run_dir, config) if config is not None else None
+        return waiting or "train or resume the run until it saves a checkpoint; it has no complete one yet."
     if len(names) == 1:
         return f"give the run folder {run_dir}, or its only model: {names[0]}."
     return f"give the run folder {run_dir}, or one of its models: {', '.join(names[:-1])} or {names[-1]}."
 
 
-def _refuse_damaged(run_dir: Path, chosen: Target, found: list[Target]) -> None:
-    """The model asked for by name must load: say what is wrong with it and which others are whole."""
+def _refuse_damaged(run_dir: Path, chosen: Target, found: list[Target], by_step: bool) -> None:
+    """The model asked for by name must load: say what is wrong with it and which others are whole, as they are
+    picked the way this one was (`by_step`: the run folder with --checkpoint N, else a folder of the run). Resuming
+    the run would not save this one again (a finished run trains no more; an unfinished one saves later steps)."""
     problem = damage(chosen.path)
     if problem is None:
         return
-    whole = [t.label for t in found if t is not chosen and damage(t.path) is None]
-    raise GenerationError(f"{run_dir.name} · {chosen.label} is damaged: {problem}. To fix: pick "
-                          + (f"another one ({', '.join(whole)})" if whole else "another run: this one has no other "
-                             "whole model") + ", or resume the run to save it again.")
+    whole = [t for t in found if t is not chosen and damage(t.path) is None]
+    steps = [str(t.step) for t in whole if t.step is not None]
+    final = any(t.step is None for t in whole)
+    if not whole:
+        from finetune_studio.core.runs import UNLOADABLE_FIX
+
+        fix = f"{UNLOADABLE_FIX}; or pick another run: this one has no other whole model."
+    elif by_step:
+        listed = f"{', '.join(steps[:-1])} or {steps[-1]}" if len(steps) > 1 else "".join(steps)
+        ways = ([f"--checkpoint {listed}"] if steps else []) + (
+            ["leave out --checkpoint for its final model"] if final else [])
+        fix = f"pick a whole one: {', or '.join(ways)}."
+    else:
+        names = [f"{t.path}" + (" (the final model)" if t.step is None else "") for t in whole]
+        fix = (f"give a whole one: {names[0]}." if len(names) == 1 else
+               f"give a whole one: {', '.join(names[:-1])} or {names[-1]}.")
+    raise GenerationError(f"{run_dir.name} · {chosen.label} is damaged: {problem}. To fix: {fix}")
 
 
 def _adapter_config(path: Path) -> dict[str, Any]:
@@ -676,8 +717,14 @@ def _add_adapter(peft_model: Any, target: Target) -> None:
 
 
 def _adapter_error(target: Target, exc: BaseException) -> ModelError:
-    return ModelError(f"Could not load the adapter in {target.path}: {_first_line(exc)}. To fix: pick another "
-                      "checkpoint, or check that the run's base model is the one it was trained on.")
+    """torch's "Error(s) in loading state_dict for PeftModel:" alone said nothing: the line under it names what does
+    not fit (core.adapters.load_failure_reason)."""
+    from finetune_studio.core.adapters import load_failure_reason
+
+    return ModelError(f"Could not load the adapter in {target.path}: {load_failure_reason(exc)}. To fix: check that "
+                      f"adapter_config.json and adapter_model.safetensors in {target.path} are the ones the run saved "
+                      "together (copy the run folder again if it was copied or edited), and that the base model is the "
+                      "one it trained on; or pick another checkpoint.")
 
 
 @dataclass

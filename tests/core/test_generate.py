@@ -617,8 +617,7 @@ def test_a_damaged_final_model_falls_back_to_the_latest_whole_checkpoint(trained
     with pytest.raises(g.GenerationError) as caught:
         g.resolve(run_dir, 12)
     assert str(caught.value) == (f"{run_dir.name} · checkpoint-12 is damaged: its model.safetensors is cut short "
-                                 "(smaller than its tensors). To fix: pick another one (checkpoint-4, checkpoint-8), "
-                                 "or resume the run to save it again.")
+                                 "(smaller than its tensors). To fix: pick a whole one: --checkpoint 4 or 8.")
     with pytest.raises(g.GenerationError) as caught:
         g.resolve(run_dir / "model")
     assert "final model is damaged: its config.json cannot be read" in str(caught.value)
