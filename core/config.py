@@ -342,7 +342,19 @@ def default_runs_dir() -> Path:
 
 
 def runs_dir_of(config: RunConfig) -> Path:
-    return Path(config.runs_dir).expanduser() if config.runs_dir else default_runs_dir()
+    """The config's runs folder; the per-user default where it names none. A runs_dir that is not text (a list or a
+    mapping, from code: a config file's is refused by parse_config, runs_dir_problem) names no one folder, so the
+    default stands in and the caller's check of it does not crash; validate() reports it with runs_dir_problem."""
+    value = config.runs_dir
+    if isinstance(value, (str, os.PathLike)) and str(value):
+        return Path(value).expanduser()
+    return default_runs_dir()
+
+
+def runs_dir_problem(config: RunConfig) -> Problem | None:
+    """What is wrong with a runs_dir that is not text, with the value as written and a "To fix:"; None when it is
+    text or not set (whether that folder can be written is validate()'s check)."""
+    return None if config.runs_dir is None else _not_text_problem("runs_dir", config.runs_dir)
 
 
 @functools.lru_cache(maxsize=1)
@@ -503,9 +515,12 @@ def _parse_section(where: str, data: Any, notices: list[str], problems: list[Pro
     if data is None:
         return default
     if not isinstance(data, dict):
-        what = declared.metadata["mapping_of"]
-        got = f", not {type(data).__name__}" if what == "settings" else ""
-        problems.append(Problem(where, f"'{where}' must be a mapping of {what}{got}."))
+        what, example = declared.metadata["mapping_of"], _section_example(where, default)
+        defaults = "the seed's" if where == "training" else "its defaults"
+        problems.append(Problem(where, f"{where} must be a mapping of {what}, not {kind_of(data)} (got "
+                                       f"{_shown(data)}). To fix: write each as key: value on its own line, indented "
+                                       f"under {where}:, e.g. {where}: {example}, or remove {where} to use "
+                                       f"{defaults}."))
         return default
     data = _rename(data, declared.metadata["renames"], where, notices)
     if not dataclasses.is_dataclass(default):
@@ -520,6 +535,75 @@ def _parse_section(where: str, data: Any, notices: list[str], problems: list[Pro
     return type(default)(**kwargs)
 
 
+def _shown(value: Any, limit: int = 80) -> str:
+    """as_written, cut to `limit` characters: a message quotes what the file holds, not a whole file of it."""
+    text = as_written(value)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _section_example(where: str, default: Any) -> str:
+    """One setting of a section as a file writes it, from its declaration: {name_or_path: builtin:demo}."""
+    values = dataclasses.asdict(default) if dataclasses.is_dataclass(default) else dict(default)
+    key, value = next(((k, v) for k, v in values.items() if v not in (None, "", [], {})), next(iter(values.items())))
+    return as_written({key: value})
+
+
+def not_a_mapping_message(what: str, data: Any) -> str:
+    """A whole config (a file's top level, or a caller's value) that is not a mapping of settings: what it is, as
+    written, and what a config file looks like."""
+    *first, last = SECTIONS
+    return (f"{what} must be a mapping of settings ({', '.join(first)} and {last}, each as key: value at the start "
+            f"of a line), not {kind_of(data)} (got {_shown(data)}). To fix: write the settings as key: value lines, "
+            f"e.g. model: {{name_or_path: {DEMO_MODEL_ID}}}, or write a new config with 'finetune-studio init "
+            "NEW.yaml' and change what you need in it.")
+
+
+def _not_text_problem(key: str, value: Any) -> Problem | None:
+    """A top-level value that must be text (name, runs_dir) or prompts (text, or a list of text), given as a list, a
+    mapping or another value that is not text: refused with the value as written, instead of becoming Python's text
+    of it (`name: [a]` was the run "['a']", `prompts: {a: b}` the prompt "{'a': 'b'}") or, for runs_dir, a crash
+    wherever the runs folder was asked for. A number is text already (as_text); null means "not set"."""
+    if key == "prompts":
+        return _prompts_problem(value)
+    if key not in ("name", "runs_dir") or isinstance(value, str):
+        return None
+    if key == "runs_dir" and isinstance(value, os.PathLike):
+        return None
+    got = f"not {kind_of(value)} (got {_shown(value)})"
+    if key == "name":
+        return Problem("name", f"name must be one run name as text, {got}. To fix: write one name of letters, "
+                               "digits, - and _, e.g. name: my-run, or remove name to have one made from the date "
+                               "and time.")
+    return Problem("runs_dir", f"runs_dir must be one folder as text, {got}. To fix: write one folder, e.g. runs_dir: "
+                               f"~/finetune-runs, or remove runs_dir to use the per-user default "
+                               f"({default_runs_dir()}).")
+
+
+def _prompts_problem(value: Any) -> Problem | None:
+    """`prompts:` holding a mapping, or an entry that is a list or a mapping: YAML reads a plain line with ': ' in it
+    (- Question: why?) as a mapping, so the likely prompt is that line, which the fix quotes."""
+    def quoted(item: Any) -> str:  # the line as written, in the quotes that keep it text: ['Question: why?']
+        if isinstance(item, dict) and len(item) == 1:
+            (k, v), = item.items()
+            if not isinstance(k, (dict, list)) and not isinstance(v, (dict, list)):
+                return as_written([f"{as_written(k)}: {as_written(v)}"])
+        return as_written([as_written(item)]) if isinstance(item, (list, tuple)) else "['…']"
+
+    if isinstance(value, dict):
+        return Problem("prompts", f"prompts must be a list of prompts, not a mapping (got {_shown(value)}); YAML reads "
+                                  "a line with ': ' in it as a mapping. To fix: write each prompt as text in quotes, "
+                                  f"e.g. prompts: {quoted(value)}, one '- ' line per prompt.")
+    if not isinstance(value, (list, tuple)):
+        return None
+    for number, item in enumerate(value, 1):
+        if isinstance(item, (dict, list, tuple)):
+            hint = "; YAML reads a line with ': ' in it as a mapping" if isinstance(item, dict) else ""
+            return Problem("prompts", f"prompt {number} of prompts is {kind_of(item)} ({_shown(item)}), not "
+                                      f"text{hint}. To fix: write it as one prompt in quotes, e.g. - "
+                                      f"{quoted(item)[1:-1]}.")
+    return None
+
+
 def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
     """Dict (from YAML or a form) -> RunConfig and notices about renamed keys.
 
@@ -531,8 +615,7 @@ def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        *first, last = SECTIONS
-        raise ConfigError([Problem("", f"A config file must be a mapping with {', '.join(first)} and {last}.")])
+        raise ConfigError([Problem("", not_a_mapping_message("A config", data))])
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             problems.append(Problem(str(key), unknown_key_message(str(key), TOP_LEVEL_KEYS, "top-level")))
@@ -542,7 +625,12 @@ def parse_config(data: Any) -> tuple[RunConfig, list[str]]:
         if declared.name in SECTIONS:
             kwargs[declared.name] = _parse_section(declared.name, value, notices, problems)
         elif value is not None:
-            kwargs[declared.name] = declared.metadata.get("parse", lambda v: v)(as_text(declared.name, value))
+            value = as_text(declared.name, value)
+            problem = _not_text_problem(declared.name, value)
+            if problem:  # refused, not turned into Python's text of it: the partial config keeps the default
+                problems.append(problem)
+                continue
+            kwargs[declared.name] = declared.metadata.get("parse", lambda v: v)(value)
     config = RunConfig(**kwargs)
     if problems:
         raise ConfigError(problems, partial=config)  # without its unknown keys: `validate` lists its problems too
@@ -583,10 +671,13 @@ def _yaml_loader(config_file: bool = False, fast: bool = False) -> type:
                 except TypeError:  # an unhashable key: the base class says what is wrong with it
                     continue
                 if first is not key_node:
-                    raise yaml.constructor.ConstructorError(
+                    error = yaml.constructor.ConstructorError(
                         f"the first one is the {key!r}", first.start_mark,
                         f"{key!r} is given twice in the same section, and the second would silently replace the "
                         "first; keep one", key_node.start_mark)
+                    error.fix = (f"delete the {key!r} at line {key_node.start_mark.line + 1} or the one at line "
+                                 f"{first.start_mark.line + 1}, keeping the value you mean")
+                    raise error
             return super().construct_mapping(node, deep)
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
@@ -768,24 +859,75 @@ def from_yaml(text: str, source: str = "config") -> tuple[RunConfig, list[str]]:
             problem += f" ({context} that starts at line {start.line + 1}, column {start.column + 1})"
         if "'\\t'" in problem:
             problem += "; YAML indents with spaces, not tabs"
-        raise ConfigError([Problem("", f"{source} is not valid YAML{where}: {problem}.")]) from None
+        fix = _yaml_fix(exc, problem, mark)
+        raise ConfigError([Problem("", f"{source} is not valid YAML{where}: {problem}. To fix: {fix}.")]) from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError([Problem("", not_a_mapping_message(source, data))])
     return parse_config(data)
+
+
+def _yaml_fix(exc: Exception, problem: str, mark: Any) -> str:
+    """The "To fix:" of a YAML error: the loader's own (a key given twice), a tab to replace, a second document to
+    take out, else the line to correct and the two slips that most often break a config file."""
+    own = getattr(exc, "fix", None)
+    if own:
+        return own
+    line = f"line {mark.line + 1}" if mark else "the file"
+    if "'\\t'" in problem:
+        return f"replace the tab at {line}, column {mark.column + 1} with spaces" if mark else "use spaces for tabs"
+    if "another document" in problem:
+        return (f"keep one config in the file: remove the '---' at {line} and what follows it (or move that into a "
+                "file of its own)")
+    return (f"correct {line} (or the line before it): each setting is key: value, a section's settings are indented "
+            "under it with spaces, and text holding ': ', ' #' or a bracket goes in quotes")
 
 
 def load_config(path: str | os.PathLike[str]) -> tuple[RunConfig, list[str]]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([Problem("", f"Config file not found: {path}")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem("", f"Cannot read config file {path}: {exc}")]) from None
+        raise ConfigError([Problem("", _unreadable_message(path, exc))]) from None
     config, notices = from_yaml(text, source=str(path))
     if not text.strip() or yaml_load(text) is None:  # only whitespace, comments or "---": not the demo
         raise ConfigError([Problem("", f"Config file {path} is empty: it holds no settings. Write one with "
                                        "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave "
                                        "the file out to train the built-in demo.")])
     return config, notices
+
+
+def _unreadable_message(path: Path, exc: OSError | UnicodeDecodeError) -> str:
+    """Why a config file cannot be read, and what to do: a path to check (and the YAML file meant, where one is
+    near), a folder given for a file, bytes that are not UTF-8 (with their line), or the system's reason."""
+    if isinstance(exc, FileNotFoundError):
+        looked = "" if path.is_absolute() else f" (looked for in {Path.cwd()})"
+        folder = path.parent
+        if (folder / "status.json").exists() or (folder / "metrics.jsonl").exists():  # a run folder's config.yaml
+            return (f"Config file not found: {path}. To fix: put the run's config.yaml back in {folder} (from a copy "
+                    "of it); the run cannot be resumed, exported or compared without it.")
+        if not folder.is_dir():
+            return (f"Config file not found: {path}{looked}: the folder {folder} does not exist. To fix: check the "
+                    "path, or write a new config with 'finetune-studio init NEW.yaml'.")
+        names = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+        near = nearest(path.name, names)
+        hint = f"Did you mean {folder / near if str(path.parent) != '.' else near}? " if near else ""
+        return (f"Config file not found: {path}{looked}. {hint}To fix: check the path, or write a new config there "
+                f"with 'finetune-studio init {path}'.")
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        names = sorted(p.name for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()) \
+            if os.access(path, os.R_OK | os.X_OK) else []
+        example = f", e.g. {path / ('config.yaml' if 'config.yaml' in names else names[0])}" if names else ""
+        return (f"{path} is a folder, not a config file. To fix: give the YAML config file in it{example}, or write "
+                f"one with 'finetune-studio init {path / 'my-run.yaml'}'.")
+    if isinstance(exc, UnicodeDecodeError):
+        line = exc.object[: exc.start].count(b"\n") + 1
+        return (f"Cannot read config file {path}: {exc} (line {line}): it is not UTF-8 text. To fix: save it as "
+                "UTF-8 (most editors offer the encoding when saving as), then run again.")
+    if isinstance(exc, PermissionError):
+        return (f"Cannot read config file {path}: {exc.strerror or exc}. To fix: make it readable to you (chmod u+r "
+                f"{path}), or copy it to a folder of yours and give the copy.")
+    return (f"Cannot read config file {path}: {exc.strerror or exc}. To fix: check that the file can be read (its "
+            "disk is mounted, the file is whole), or give a copy of it.")
 
 
 def save_config(config: RunConfig, path: str | os.PathLike[str]) -> None:
@@ -804,7 +946,7 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            problems.append(Problem("--set", f"'{item}' must look like key=value, e.g. training.learning_rate=1e-4"))
+            problems.append(Problem("--set", _set_form_message(item, data)))
             continue
         parts = key.strip().split(".")
         if len(parts) == 1 and parts[0] not in TOP_LEVEL_KEYS:
@@ -831,6 +973,24 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
 
     explicit = [key.strip().split(".")[-1] for key, _, _ in (item.partition("=") for item in overrides)]
     return changed, notices + follow_method(config.adapter.method, changed, explicit=explicit)
+
+
+def _set_form_message(item: str, data: dict[str, Any]) -> str:
+    """A --set value without a key=value form: what it lacks, and the flag written so it works (with the key's
+    current value where it names a setting that has one)."""
+    key, sep, raw = item.partition("=")
+    if sep:
+        return (f"'{item}' names no setting before the '='. To fix: write the setting's name before it, e.g. --set "
+                f"training.learning_rate={raw.strip() or '1e-4'}")
+    parts = key.strip().split(".")
+    if len(parts) == 1 and parts[0] not in TOP_LEVEL_KEYS:
+        parts = ["training", parts[0]]
+    current: Any = data
+    for part in parts:
+        current = current.get(part) if isinstance(current, dict) else None
+    example = (f"{key.strip()}={as_written(current)}" if isinstance(current, (str, int, float)) and current != ""
+               else "training.learning_rate=1e-4")
+    return f"'{item}' must look like key=value (it has no '='). To fix: give the value after '=', e.g. --set {example}"
 
 
 # ---- precision ---------------------------------------------------------------------------------------------

@@ -92,5 +92,5 @@ def test_renames_and_unknown_keys_follow_the_section_declaration() -> None:
     assert [p.field for p in caught.value.problems] == ["adaptor", "hub.privat"]
     assert "Did you mean 'private'?" in str(caught.value)
     sections = "dataset, model, training, hub, adapter, chat and launch"
-    with pytest.raises(ConfigError, match=f"must be a mapping with {sections}"):
+    with pytest.raises(ConfigError, match=rf"mapping of settings \({sections}, .* not a list \(got \[dataset\]\)"):
         parse_config(["dataset"])

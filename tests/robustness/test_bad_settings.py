@@ -214,13 +214,21 @@ YAML_FILES = [
      "to training."),
     ("syntax-error-unclosed-list", "training:\n  learning_rate: 2e-5\n  report_to: [tensorboard\n",
      "{path} is not valid YAML at line 4, column 1: expected ',' or ']', but got '<stream end>' (while parsing a "
-     "flow sequence that starts at line 3, column 14)."),
+     "flow sequence that starts at line 3, column 14). To fix: correct line 4 (or the line before it): each setting "
+     "is key: value, a section's settings are indented under it with spaces, and text holding ': ', ' #' or a "
+     "bracket goes in quotes."),
     ("syntax-error-tab", "model:\n\tname_or_path: builtin:demo\n",
      "{path} is not valid YAML at line 2, column 1: found character '\\t' that cannot start any token; YAML "
-     "indents with spaces, not tabs."),
+     "indents with spaces, not tabs. To fix: replace the tab at line 2, column 1 with spaces."),
     ("not-a-mapping", "- dataset\n- model\n",
-     "A config file must be a mapping with dataset, model, training, hub, adapter, chat and launch."),
-    ("section-not-a-mapping", "training: 3\n", "training: 'training' must be a mapping of TrainingArguments fields."),
+     "{path} must be a mapping of settings (dataset, model, training, hub, adapter, chat and launch, each as key: "
+     "value at the start of a line), not a list (got [dataset, model]). To fix: write the settings as key: value "
+     "lines, e.g. model: {{name_or_path: builtin:demo}}, or write a new config with 'finetune-studio init NEW.yaml' "
+     "and change what you need in it."),
+    ("section-not-a-mapping", "training: 3\n",
+     "training: training must be a mapping of TrainingArguments fields, not a number (got 3). To fix: write each as "
+     "key: value on its own line, indented under training:, e.g. training: {{num_train_epochs: 3}}, or remove "
+     "training to use the seed's."),
     ("empty-file", "", "Config file {path} is empty: it holds no settings. Write one with 'finetune-studio init "
                        "NEW.yaml' (or File → Save config in the app), or leave the file out to train the built-in "
                        "demo."),
@@ -264,7 +272,9 @@ def test_wrong_type_in_a_config_file_exits_2_from_validate_and_train(tmp_path: P
 def test_missing_and_unreadable_config_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     missing = tmp_path / "nope.yaml"
     assert main(["train", str(missing)]) == 2
-    assert capsys.readouterr().err.splitlines() == [f"error: Config file not found: {missing}"]
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: Config file not found: {missing}. To fix: check the path, or write a new config there with "
+        f"'finetune-studio init {missing}'."]
     latin = tmp_path / "latin1.yaml"
     latin.write_bytes("name: caf\u00e9\n".encode("latin-1"))
     assert main(["validate", str(latin)]) == 2
@@ -287,7 +297,8 @@ def test_cli_set_flags_report_every_problem_at_once(tmp_path: Path, runs_dir: Pa
     ]
     assert main(["train", "--set", "learning_rate"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "error: --set: 'learning_rate' must look like key=value, e.g. training.learning_rate=1e-4"]
+        "error: --set: 'learning_rate' must look like key=value (it has no '='). To fix: give the value after '=', "
+        "e.g. --set learning_rate=2.0e-05"]
     saved.assert_unchanged()
 
 
