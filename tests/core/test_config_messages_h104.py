@@ -233,3 +233,15 @@ def test_a_set_flag_without_a_value_shows_the_flag_written_right(runs: Path,
     assert main(["validate", "--set", "=5"]) == cli.EXIT_CONFIG
     assert _errors(capsys) == ["error: --set: '=5' names no setting before the '='. To fix: write the setting's name "
                                "before it, e.g. --set training.learning_rate=5"]
+
+
+def test_a_run_folder_without_its_config_says_to_put_it_back(tmp_path: Path) -> None:
+    """A run's config.yaml gone: `init` there would write the demo's config into the run, so it is not offered."""
+    run = tmp_path / "runs" / "tiny"
+    run.mkdir(parents=True)
+    (run / "status.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(run / "config.yaml")
+    assert str(caught.value) == (f"Config file not found: {run / 'config.yaml'}. To fix: put the run's config.yaml "
+                                 f"back in {run} (from a copy of it); the run cannot be resumed, exported or compared "
+                                 "without it.")
