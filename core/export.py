@@ -501,6 +501,16 @@ def merge_refusal(run_name: str, verb: str, nothing: str) -> str | None:
             f"it), then {verb} the merged model again.")
 
 
+def _local_and_gone(name: Any) -> bool:
+    """A base model named by a path on this computer that is no longer there."""
+    from finetune_studio.core.sources import SourceKind, source_kind
+
+    try:
+        return source_kind(name) is SourceKind.LOCAL and not Path(name).expanduser().exists()
+    except FinetuneError:  # no text: core.model has said what it is
+        return False
+
+
 def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progress: Progress | None,
                    checked: bool) -> ExportResult:
     from finetune_studio.core.config import load_config
@@ -529,13 +539,15 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     try:
         base = models.load_model(config.model)  # unquantized, in its saved dtype ("auto"), as the run chose it
     except FinetuneError as exc:  # core.model's words ("Model folder not found: …"), with what it means here
-        said = str(exc).strip()
-        fix = "" if "To fix:" in said else (
-            f" To fix: put the base model back where the run's config.yaml names it (model.name_or_path: "
-            f"{config.model.name_or_path}), or set model.name_or_path in {folder.config_path} to where it is now, "
-            "then export again.")
+        said, _, model_fix = str(exc).strip().partition(" To fix: ")
+        run_fix = (f"put the base model back where the run's config.yaml names it (model.name_or_path: "
+                   f"{config.model.name_or_path}), or set model.name_or_path in {folder.config_path} to where it is "
+                   "now, then export again.")
+        # A base folder that is gone: the fix is this run's, whose config names it; core.model's ("give the folder
+        # where the model is now") is validate's, for a field the user edits, which an export has none of.
+        fix = run_fix if _local_and_gone(config.model.name_or_path) or not model_fix else model_fix
         raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot be "
-                          f"merged into it: {said} Nothing was exported.{fix}") from None
+                          f"merged into it: {said} Nothing was exported. To fix: {fix}") from None
     needed = sum(p.numel() * p.element_size() for p in base.parameters())
     needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
     say("Loading the adapter and merging it into the base model")

@@ -275,9 +275,9 @@ def test_a_merged_export_whose_base_model_is_gone_says_where_it_was_looked_for(
     assert main(["export", "--merged", str(run), "--out", str(out_dir)]) == cli.EXIT_FAILED
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"error: The run lora-run's base model could not be loaded, so the adapter cannot be merged into it: Model "
-        f"folder not found: {gone}. To fix: give the folder where the model is now (it holds config.json and the "
-        "weights), a Hugging Face model id (owner/name), or the built-in demo model builtin:demo. Nothing was "
-        "exported.")  # core.export keeps core.model's own "To fix:" where it has one
+        f"folder not found: {gone}. Nothing was exported. To fix: put the base model back where the run's "
+        f"config.yaml names it (model.name_or_path: {gone}), or set model.name_or_path in {run / 'config.yaml'} to "
+        "where it is now, then export again.")  # the run's own fix: core.model's is for a field the user edits
     assert not out_dir.exists()
 
 
