@@ -524,6 +524,10 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                                   "learns each token from the ones before it, so a 1-token row trains nothing (the "
                                   f"loss stays 0). To fix: set max_length to {MIN_TRAINING_TOKENS} or more; the seed "
                                   "uses 512.")
+    elif check_files:  # a usable number: against the chosen model's context (a JSON read, no training stack)
+        problem = _far_past_context(config.model, length)
+        if problem:
+            add("dataset.max_length", problem)
     if not isinstance(ds.truncation, bool):
         problems.append(bool_problem("dataset.truncation", ds.truncation))
     if not isinstance(ds.test_size, (int, float)) or isinstance(ds.test_size, bool) or not 0 <= ds.test_size < 1:
@@ -814,19 +818,58 @@ def warnings_for(config: RunConfig) -> list[Problem]:
     return found
 
 
+# How far past a model's context max_length may go before it is refused rather than warned about. Fine-tuning a
+# model to read longer rows than it was trained on is done on purpose (position interpolation, YaRN: 2 to 32 times
+# the context); past 32 times it, max_length is a slip (1,000,000 for the demo's 512) that still costs: rows are cut
+# at max_length, not at the context, packed batching makes blocks max_length long, and the memory estimate plans
+# for rows of max_length tokens (the demo at 1,000,000: 87 GiB, and a packed run was killed for memory).
+FAR_PAST_CONTEXT = 32
+
+
+def model_context(model: Any) -> tuple[int, str] | None:
+    """core.model.context_limit, and the built-in demo model's own before it is first built (its config.json does
+    not exist yet, but its context is the recipe's: core.demo.MODEL_MAX_LENGTH as max_position_embeddings), so a
+    fresh install warns as a built one does."""
+    from finetune_studio.core.config import DEMO_MODEL_ID
+    from finetune_studio.core.model import context_limit  # a JSON read, no training stack
+
+    found = context_limit(model)
+    if found is None and isinstance(model.name_or_path, str) and model.name_or_path.strip() == DEMO_MODEL_ID:
+        from finetune_studio.core.demo import MODEL_MAX_LENGTH
+
+        return MODEL_MAX_LENGTH, "max_position_embeddings"
+    return found
+
+
+def _far_past_context(model: Any, length: int) -> str | None:
+    """validate()'s refusal of a max_length more than FAR_PAST_CONTEXT times the model's context; between the
+    context and that, _context_warnings warns."""
+    found = model_context(model) if isinstance(model.name_or_path, str) else None
+    if found is None or length <= found[0] * FAR_PAST_CONTEXT:
+        return None
+    limit, key = found
+    times = length / limit
+    times_text = f"{times:,.0f} times" if times >= FAR_PAST_CONTEXT + 1 else f"more than {FAR_PAST_CONTEXT} times"
+    return (f"max_length {length:,} is far past this model's context: it reads at most {limit:,} tokens ({key} in "
+            f"its config.json), and {length:,} is {times_text} that. Rows are cut at max_length, not at the context, "
+            "so a longer row trains at positions the model never learned; the memory estimate plans for rows of "
+            f"{length:,} tokens, and packed batching makes blocks that long. To fix: set max_length to {limit:,} or "
+            f"less; to train the model on longer rows on purpose, up to {limit * FAR_PAST_CONTEXT:,} "
+            f"({FAR_PAST_CONTEXT} times its context) is accepted with a warning.")
+
+
 def _context_warnings(config: RunConfig) -> list[Problem]:
     """max_length past the model's context (max_position_embeddings in its config.json). Rows are cut at max_length,
     not at the context, so a longer row trains at positions the model never learned: on the demo (rotary positions)
     the run goes on without a word; a model with learned position embeddings (GPT-2) fails at the first such row.
-    A warning, not an error: with rows that are all shorter than the context nothing goes wrong, and the window's
-    memory estimate is still asked for such configs."""
+    A warning, not an error: with rows that are all shorter than the context nothing goes wrong, a model can be
+    trained to read longer rows on purpose, and the window's memory estimate is still asked for such configs. Past
+    FAR_PAST_CONTEXT times the context validate() refuses it instead (_far_past_context), so nothing is said here."""
     length = config.dataset.max_length
     if not isinstance(length, int) or isinstance(length, bool) or length <= 0 or length > MAX_CONTEXT_TOKENS:
         return []  # not a usable number: validate() says so
-    from finetune_studio.core.model import context_limit  # a JSON read, no training stack
-
-    found = context_limit(config.model)
-    if found is None or length <= found[0]:
+    found = model_context(config.model) if isinstance(config.model.name_or_path, str) else None
+    if found is None or length <= found[0] or length > found[0] * FAR_PAST_CONTEXT:
         return []
     limit, key = found
     return [Problem("dataset.max_length",

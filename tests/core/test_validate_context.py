@@ -20,10 +20,10 @@ def _context_warnings(config) -> list:
 
 def test_max_length_past_the_demos_context_is_said_with_its_limit(demo_cache: Path) -> None:
     config = default_config()  # builtin:demo
-    config.dataset.max_length = 100_000
+    config.dataset.max_length = 2_048  # past 32 times the context (16,384) validate refuses it instead (helper-106)
     found = _context_warnings(config)
     assert len(found) == 1 and found[0].level == WARNING
-    assert found[0].message.startswith("max_length 100,000 is past this model's context: it was trained on at most "
+    assert found[0].message.startswith("max_length 2,048 is past this model's context: it was trained on at most "
                                        "512 tokens (max_position_embeddings in its config.json). A longer row "
                                        "trains at positions the model never learned")
     assert found[0].message.endswith("To fix: set max_length to 512 or less.")
