@@ -357,6 +357,12 @@ def runs_dir_problem(config: RunConfig) -> Problem | None:
     return None if config.runs_dir is None else _not_text_problem("runs_dir", config.runs_dir)
 
 
+def name_problem(config: RunConfig) -> Problem | None:
+    """What is wrong with a run name that is not text (a config built in code, a form: a file's is refused as it is
+    read), in the words a file's gets; None when it is text (validate() judges it as a folder name then)."""
+    return _not_text_problem("name", config.name)
+
+
 @functools.lru_cache(maxsize=1)
 def text_keys() -> frozenset[str]:
     """The dotted keys RunConfig declares as text (str, or str | None): dataset.source, dataset.text_column, …

@@ -28,8 +28,10 @@ from finetune_studio.core.config import (
     RunConfig,
     as_written,
     kind_of,
+    name_problem,
     nearest,
     runs_dir_of,
+    runs_dir_problem,
     section_type,
     unknown_key_message,
 )
@@ -690,7 +692,10 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                                       "login), or turn the option off.")
 
     # ---- folders
-    if not isinstance(config.name, str) or any(c in config.name for c in "/\\") or config.name in (".", ".."):
+    not_text = name_problem(config)
+    if not_text:
+        problems.append(not_text)
+    elif any(c in config.name for c in "/\\") or config.name in (".", ".."):
         add("name", f"The run name {config.name!r} cannot be used as a folder name; avoid / and \\. To fix: choose "
                     "a name of letters, digits, - and _.")
     elif config.name.startswith("."):
@@ -704,9 +709,11 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     elif len(os.fsencode(config.name)) > MAX_NAME_BYTES:
         add("name", f"The run name is {len(config.name):,} characters long ({len(os.fsencode(config.name)):,} bytes); "
                     f"a folder name holds at most {MAX_NAME_BYTES} bytes. To fix: choose a shorter name.")
+    runs_dir_refused = runs_dir_problem(config)  # a list or mapping: runs_dir_of() falls back to the default
+    if runs_dir_refused:
+        problems.append(runs_dir_refused)
     if check_files:
-        runs_dir = runs_dir_of(config)
-        problem = _writable_dir(runs_dir)
+        problem = None if runs_dir_refused else _writable_dir(runs_dir_of(config))
         if problem:
             add("runs_dir", f"Runs folder unusable: {problem}")
         output_dir = training.get("output_dir")
