@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from finetune_studio.core import adapters, gpus
+from finetune_studio.core import estimate as estimate_module
 from finetune_studio.core.cli import main
 from finetune_studio.core.config import apply_overrides, default_config, save_config
 from finetune_studio.core.estimate import (
@@ -204,6 +205,9 @@ def test_qlora_where_it_cannot_run(config_of, monkeypatch) -> None:
     config.adapter.method = "qlora"
     result = preflight(config, ram(8 * GIB))
     assert result.estimate is None and result.error == f"The estimate waits for a valid config: {why}"
+    # This model's weights are next to nothing beside the CUDA runtime (QLoRA saves 0.9 %, under MIN_SAVING): the test
+    # is of where QLoRA may be offered, so every saving counts here.
+    monkeypatch.setattr(estimate_module, "MIN_SAVING", 0.0)
     full = config_of(per_device_train_batch_size=8)
     current = estimate(full, "cuda")
     budget = Budget(int(current.total * 0.5), "GPU 0", "cuda")
