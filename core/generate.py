@@ -29,7 +29,7 @@ from typing import Any, Callable, Collection, Iterator, Sequence
 from finetune_studio.core.config import ChatConfig, ModelConfig, RunConfig, load_config
 from finetune_studio.core.errors import FinetuneError, ModelError
 from finetune_studio.core.fileio import read_json
-from finetune_studio.core.runs import ADAPTER_FILE, CHECKPOINT_RE, RunFolder, damage, now_iso
+from finetune_studio.core.runs import ADAPTER_FILE, CHECKPOINT_RE, UNLOADABLE_FIX, RunFolder, damage, now_iso
 
 BASE, TUNED = "base", "tuned"
 SIDES = (BASE, TUNED)
@@ -418,7 +418,7 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
                 notes.append(f"{run_dir.name} · {candidate.label} is damaged: {problem}; skipped.")
             if chosen is None:
                 raise GenerationError(f"Every model {run_dir.name} saved is damaged ({' '.join(notes)}). To fix: "
-                                      "resume the run from its start or retrain it.")
+                                      f"{UNLOADABLE_FIX}.")
             if chosen.step is not None:
                 notes.append(f"{run_dir.name} has no {'whole ' if notes else ''}final model; using its latest "
                              f"{'whole' if notes else 'complete'} checkpoint, {chosen.label}.")

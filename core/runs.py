@@ -800,6 +800,36 @@ def _config_fields(path: Path) -> dict[str, str]:
             "method": str(adapter.get("method", "")) if isinstance(adapter, dict) else ""}
 
 
+def _config_problem(path: Path) -> str | None:
+    """Why the run's config.yaml, which is there, cannot be read as settings, in summarize's words for a missing one
+    (what is wrong, then "To fix: ..."); None when it reads. Resume loads this file, so it cannot resume either."""
+    import shlex
+
+    import yaml
+
+    copy = "or put it back from a copy of the run"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        what = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start})"
+        fix = f"save it as UTF-8, {copy}"
+    except OSError as exc:
+        what, fix = f"cannot be read ({exc.strerror or exc})", f"make it readable, {copy}"
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            what = "is not valid YAML" + (f" at line {mark.line + 1}, column {mark.column + 1}" if mark else "")
+            fix = f"correct it (finetune-studio validate {shlex.quote(str(path))} says how), {copy}"
+        else:
+            if isinstance(data, dict):
+                return None
+            what = "is empty" if data is None else "holds no settings (key: value lines)"
+            fix = "put it back from a copy of the run"
+    return f"config.yaml {what}, so the run cannot be resumed. To fix: {fix}"
+
+
 def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummary:
     """The summary of one run folder. Never raises for what is inside the folder: missing, torn or garbled files
     make a "broken" summary whose message says what is wrong.
@@ -845,8 +875,14 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             problems.insert(0, "status.json has no valid state")
     if not status:
         status = _live_without_status(folder.path) or {}
-    if not folder.config_path.is_file():
+    config_ok = folder.config_path.is_file()
+    if not config_ok:
         problems.append("config.yaml is missing, so the run cannot be resumed")
+    else:
+        unreadable = _config_problem(folder.config_path)
+        if unreadable:
+            problems.append(unreadable)
+            config_ok = False
 
     if status:
         state, message = str(status["state"]), str(status.get("message") or "")
@@ -857,7 +893,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             said = f" Its metrics log says it {tally.end_state} at step {tally.step or 0}."
         elif tally.events:
             said = f" Its metrics log stops at step {tally.step or 0}."
-        point = folder.resume_point() if folder.config_path.is_file() else ResumePoint(None)
+        point = folder.resume_point() if config_ok else ResumePoint(None)
         why = point.why_not()
         if point.checkpoint is not None:
             then = (f" Its config and {point.checkpoint.name} are intact: Resume continues from there and writes a "
@@ -867,7 +903,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         else:
             then = " Open its folder to check, or delete it."
         message = _sentence(problems) + said + then
-    if state in _RESUMABLE and folder.config_path.is_file():
+    if state in _RESUMABLE and config_ok:
         why = folder.resume_point().why_not()  # a stopped run whose checkpoints cannot load: not offered Resume
         if why and why not in message:  # said once: an interrupted run's message (resume_offer) says it already
             problems.append(f"it cannot resume: {why}")
