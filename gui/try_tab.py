@@ -663,6 +663,24 @@ class SettingsBox(QGroupBox):
 # ---------------------------------------------------------------------------------------------- the tab
 
 
+def _base_problem(source: Source) -> str | None:
+    """Why a run's base model, as its config.yaml names it, cannot be loaded or shown: model.name_or_path written as
+    a list, a mapping or nothing (`name_or_path: [a, b]`) instead of one model. Said with the value as the file
+    writes it and what to do; None for a name (whether that model loads is the load's to say)."""
+    base = source.base
+    if base is None or (isinstance(base.name_or_path, str) and base.name_or_path.strip()):
+        return None
+    from finetune_studio.core.config import as_written, kind_of
+
+    value = base.name_or_path
+    got = "names no base model (model.name_or_path is empty)" if value is None or not str(value).strip() else (
+        f"names its base model as {kind_of(value)} (model.name_or_path: {as_written(value)}), not as one model")
+    where = source.run_dir / "config.yaml" if source.run_dir is not None else "its config.yaml"
+    return (f"The run {source.run_dir.name if source.run_dir else source.name} cannot be tried: its config.yaml "
+            f"{got}, so the left pane has no base model to answer with. To fix: write the one model it was trained "
+            f"from in {where}, e.g. model: {{name_or_path: Qwen/Qwen3-0.6B}} or a model folder, then press Refresh.")
+
+
 class TryTab(QWidget):
     """Pick a run, then chat with it and its base (the Chat page) or compare its checkpoints (Compare page)."""
 
@@ -686,6 +704,7 @@ class TryTab(QWidget):
         self._sent_prompt = ""  # the chat prompt being answered: the box is emptied once it is answered
         self._errors: dict[str, str] = {}  # the answer job's failed sides and their messages
         self._gone_note = ""  # the picked run was deleted: why nothing is picked, until the user picks a run
+        self._failed_pick = False  # the picked run cannot be tried (its config): Refresh tries it again
         self._compared = ""  # what the status line said when the last comparison ended (_comparison_line_dropped)
         # The runs folder is listed when the tab first shows, not here: picking the newest run resolves it
         # (core.generate.resolve), which for a run of the default recipe (chat format 'auto') reads its data's first
@@ -870,7 +889,7 @@ class TryTab(QWidget):
             self.run_combo.blockSignals(True)  # the shown run may have moved in the list: it is not a new pick
             self.run_combo.setCurrentIndex(max(index, 0))
             self.run_combo.blockSignals(False)
-            if index < 0 or current is None:
+            if index < 0 or current is None or self._failed_pick:  # a failed pick is tried again: fixed since?
                 self._run_picked()
             else:  # the same run: its models and its answers file may have changed on disk since it was listed
                 self._refresh_targets()
@@ -915,6 +934,7 @@ class TryTab(QWidget):
 
     def _run_picked(self) -> None:
         run_dir = self.run_dir
+        self._failed_pick = False
         if run_dir is not None:
             self._gone_note = ""
         self.target_combo.blockSignals(True)
@@ -941,10 +961,20 @@ class TryTab(QWidget):
         if problem:
             self._let_go()
             self._source = None
+            self._clear_pick()  # the last run's names, base model and answers are not this run's
+            self._failed_pick = True
             self._say(problem)
             self._update_buttons()
             return
         self._target_picked()
+
+    def _clear_pick(self) -> None:
+        """Nothing is picked: the panes' titles, the base model and the conversation of the last pick go with it,
+        so that no widget names a model the tab no longer holds."""
+        self.new_conversation()
+        self.base_edit.clear()
+        for side, pane in self.panes.items():
+            pane.set_title("Base model" if side == BASE else "Fine-tuned")
 
     def _refresh_targets(self) -> None:
         """List the shown run's models again, keeping the pick: a checkpoint saved since appears, a deleted or
@@ -993,6 +1023,16 @@ class TryTab(QWidget):
         except GenerationError as exc:
             self._target_gone(target, str(exc))
             return
+        problem = _base_problem(source)
+        if problem:  # the pick cannot load, and the last pick's models and names go (as for a damaged run)
+            self._let_go()
+            self._source = None
+            self._clear_pick()
+            self._failed_pick = True
+            self._say(problem)
+            self._update_buttons()
+            return
+        self._failed_pick = False
         if self._source is not None and self._source.target == source.target:
             return
         self._let_go()  # the tab is left for another run or checkpoint: its models go
@@ -1241,10 +1281,7 @@ class TryTab(QWidget):
         self._let_go()
         self._source = None
         self._gone_note = note
-        self.new_conversation()
-        self.base_edit.clear()
-        for side, pane in self.panes.items():
-            pane.set_title("Base model" if side == BASE else "Fine-tuned")
+        self._clear_pick()
         self.refresh_runs()
 
     def _let_go(self) -> None:
