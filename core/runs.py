@@ -784,14 +784,59 @@ def _created_time(status: dict[str, Any]) -> float | None:
     return None
 
 
+_CONFIG_READS: dict[str, tuple[tuple[int, int], Any, str | None]] = {}  # path -> (mtime and size, data, problem)
+_CONFIG_READS_KEPT = 1024
+
+
+def _read_config(path: Path) -> tuple[Any, str | None]:
+    """(config.yaml's data, why it cannot be read as settings) for summarize's columns and its note: one read by
+    core.config.yaml_load (the reading a resume makes, so what it refuses is what is said here), kept until the file
+    changes. Read afresh at every summary it cost 3.7 ms of a run's 4.8 ms (PyYAML's pure-Python loader), at every
+    listing of the Runs tab and every poll of a running run."""
+    import shlex
+
+    import yaml
+
+    from finetune_studio.core.config import yaml_load
+
+    copy = "or put it back from a copy of the run"
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return None, f"config.yaml cannot be read ({exc.strerror or exc}), so the run cannot be resumed. To fix: " \
+                     f"make it readable, {copy}"
+    stamp = (info.st_mtime_ns, info.st_size)
+    kept = _CONFIG_READS.get(str(path))
+    if kept is not None and kept[0] == stamp:
+        return kept[1], kept[2]
+    data: Any = None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        what = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start})"
+        fix = f"save it as UTF-8, {copy}"
+    except OSError as exc:
+        what, fix = f"cannot be read ({exc.strerror or exc})", f"make it readable, {copy}"
+    else:
+        try:
+            data = yaml_load(text, config_file=True)
+        except (yaml.YAMLError, ValueError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            what = "is not valid YAML" + (f" at line {mark.line + 1}, column {mark.column + 1}" if mark else "")
+            fix = f"correct it (finetune-studio validate {shlex.quote(str(path))} says how), {copy}"
+        else:
+            what = "is empty" if data is None else "holds no settings (key: value lines)"
+            fix = "put it back from a copy of the run"
+    problem = None if isinstance(data, dict) else f"config.yaml {what}, so the run cannot be resumed. To fix: {fix}"
+    if len(_CONFIG_READS) >= _CONFIG_READS_KEPT:
+        _CONFIG_READS.clear()
+    _CONFIG_READS[str(path)] = (stamp, data, problem)
+    return data, problem
+
+
 def _config_fields(path: Path) -> dict[str, str]:
     """Model, dataset and method from config.yaml, for runs whose status.json lacks them (older or broken runs)."""
-    try:
-        import yaml
-
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except Exception:  # noqa: BLE001 - any unreadable config only means the columns stay empty
-        return {}
+    data, _ = _read_config(path)
     if not isinstance(data, dict):
         return {}
     model, dataset, adapter = data.get("model"), data.get("dataset"), data.get("adapter")
@@ -803,31 +848,7 @@ def _config_fields(path: Path) -> dict[str, str]:
 def _config_problem(path: Path) -> str | None:
     """Why the run's config.yaml, which is there, cannot be read as settings, in summarize's words for a missing one
     (what is wrong, then "To fix: ..."); None when it reads. Resume loads this file, so it cannot resume either."""
-    import shlex
-
-    import yaml
-
-    copy = "or put it back from a copy of the run"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        what = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start})"
-        fix = f"save it as UTF-8, {copy}"
-    except OSError as exc:
-        what, fix = f"cannot be read ({exc.strerror or exc})", f"make it readable, {copy}"
-    else:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            what = "is not valid YAML" + (f" at line {mark.line + 1}, column {mark.column + 1}" if mark else "")
-            fix = f"correct it (finetune-studio validate {shlex.quote(str(path))} says how), {copy}"
-        else:
-            if isinstance(data, dict):
-                return None
-            what = "is empty" if data is None else "holds no settings (key: value lines)"
-            fix = "put it back from a copy of the run"
-    return f"config.yaml {what}, so the run cannot be resumed. To fix: {fix}"
+    return _read_config(path)[1]
 
 
 def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummary:
