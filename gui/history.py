@@ -696,10 +696,35 @@ class HistoryPanel(QWidget):
         chart.set_overlays(curves, evals)
 
     # ------------------------------------------------------------------ actions
+    def _drop_gone(self, paths: list[Path]) -> bool:
+        """Runs among `paths` whose folder is gone since the last listing (deleted or moved outside the app: a file
+        manager, `rm`, another window) leave the table at once, as Delete would have left them, and the status bar
+        says so; the buttons were pressed on them before the next poll could notice. True when any was gone: the
+        pressed button then does nothing more (its run, or its selection, is not what the user chose)."""
+        gone = [path for path in paths if not path.is_dir()]
+        if not gone:
+            return False
+        for path in gone:
+            self._curves.pop(path, None)
+            if self.following == path:
+                self.stop_following()
+            if self.session.run_dir == path and not self.session.running:
+                self.actions.forget_run()
+        self.model.remove(gone)
+        self._selection_changed()
+        self.refresh()  # the listing learns they are gone (a folder made again under the name is listed anew)
+        self.runs_deleted.emit(gone)
+        names = ", ".join(path.name for path in gone)
+        were = "was" if len(gone) == 1 else "were"
+        self.actions.show_message(f"{names} {'is' if len(gone) == 1 else 'are'} no longer in {self.runs_dir} "
+                                  f"(deleted or moved outside the app), so {'it' if len(gone) == 1 else 'they'} "
+                                  f"{were} taken off the list.", 10_000)
+        return True
+
     @Slot()
     def open_selected(self) -> None:
         paths = self.selected_paths()
-        if len(paths) == 1:
+        if len(paths) == 1 and not self._drop_gone(paths):
             self.open_run(paths[0])
 
     def open_run(self, path: Path) -> None:
@@ -746,13 +771,15 @@ class HistoryPanel(QWidget):
 
     @Slot()
     def open_folder(self) -> None:
+        if self._drop_gone(self.selected_paths()[:1]):
+            return
         for path in self.selected_paths()[:1]:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     @Slot()
     def use_settings(self) -> None:
         paths = self.selected_paths()
-        if len(paths) != 1:
+        if len(paths) != 1 or self._drop_gone(paths):
             return
         try:
             config, notices = load_config(paths[0] / "config.yaml")
@@ -771,7 +798,7 @@ class HistoryPanel(QWidget):
     @Slot()
     def continue_selected(self) -> None:
         runs = self._summaries()
-        if len(runs) != 1:
+        if len(runs) != 1 or self._drop_gone([runs[0].path]):
             return
         run = runs[0]
         epochs = float(self.continue_epochs.value())
@@ -790,6 +817,10 @@ class HistoryPanel(QWidget):
         runs = self._summaries()
         if not runs:
             return
+        if self._drop_gone([run.path for run in runs]):  # gone already: what is left is asked about afresh
+            runs = [run for run in runs if run.path.is_dir()]
+            if not runs:
+                return
         live = [r.name for r in runs if r.live]
         if live:
             dialogs.show_error(self, "Cannot delete a running run", f"{', '.join(live)} is still training. Stop "
