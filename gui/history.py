@@ -653,10 +653,7 @@ class HistoryPanel(QWidget):
         if run.message:
             title += f": {_escape(run.message)}"
         self.details_title.setText(title)
-        try:
-            text = (run.path / "config.yaml").read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            text = f"# config.yaml cannot be read: {getattr(exc, 'strerror', None) or exc}"
+        text = _config_text(run.path / "config.yaml")
         if self.details.toPlainText() != text:
             self.details.setPlainText(text)
 
@@ -869,6 +866,23 @@ def _comparison_text(runs: list[RunSummary], keys: dict[str, str] | None = None)
                      f"{_train_loss_text(r):>10}  {_loss_text(r.eval_loss):>9}  {r.model.replace('builtin:', '')}")
     lines += [f"* {r.name}: {_train_loss_tip(r)}" for r in runs if r.train_loss_note]
     return "\n".join(lines)
+
+
+def _config_text(path: Path) -> str:
+    """A run's config.yaml as the details show it: the file's text, or what stops it from being read, as a YAML
+    comment. A file that is not UTF-8 is shown with \ufffd for what cannot be read, under a line that says so and
+    what to do, rather than Python's codec error."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return f"# config.yaml cannot be read: {exc.strerror or exc}."
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        return (f"# config.yaml is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}), so the run cannot "
+                "be continued or its settings used; what cannot be read shows as \ufffd below. To fix: save it as "
+                "UTF-8 (most editors offer the encoding when saving as).\n" + data.decode("utf-8", errors="replace"))
 
 
 def _escape(text: str) -> str:

@@ -111,3 +111,17 @@ def test_delete_of_a_run_deleted_outside_the_app_is_no_error(qtbot: Any, tmp_pat
     assert errors == [] and asked == [["kept"]]
     assert listed(panel) == [] and not (runs / "kept").exists()
     assert window.statusBar().currentMessage() == "Deleted kept."
+
+
+def test_a_config_that_is_not_utf8_is_shown_with_what_to_do(qtbot: Any, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the details under the table said "# config.yaml cannot be read: 'utf-8' codec can't decode byte 0xe9
+    in position 37: invalid continuation byte" (Python's codec error, and no way on) in place of the file."""
+    window, runs = runs_tab(qtbot, tmp_path, monkeypatch)
+    panel = window.history
+    (runs / "kept" / "config.yaml").write_bytes(b"name: kept\nmodel:\n  name_or_path: caf\xe9\n")
+    panel.select([runs / "kept"])
+    assert panel.details.toPlainText() == (
+        "# config.yaml is not UTF-8 text (byte 0xe9 on line 3), so the run cannot be continued or its settings used; "
+        "what cannot be read shows as \ufffd below. To fix: save it as UTF-8 (most editors offer the encoding when "
+        "saving as).\nname: kept\nmodel:\n  name_or_path: caf\ufffd\n")
