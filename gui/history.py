@@ -101,6 +101,9 @@ METHOD_SHORT = {"full": "full", "lora": "LoRA", "qlora": "QLoRA", "dora": "DoRA"
 # Columns sized to their longest text within the tab's width (see HistoryPanel._fit_columns); text that does not
 # fit is cut in the middle, so a run name keeps its date, and shown whole in the tooltip.
 FITTED_COLUMNS = ("name", "model", "dataset")
+# The compared runs' names under the table are cut in the middle to this many characters: a longer one pushed the
+# status, steps and losses of every row out of the (unwrapped) box's view. The table above has each name whole.
+COMPARED_NAME_CHARS = 40
 
 
 def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
@@ -851,18 +854,28 @@ class HistoryPanel(QWidget):
             self.actions.show_message(f"Deleted {names}.", 6000)
 
 
+def _middle_cut(text: str, limit: int) -> str:
+    """`text` cut in the middle to `limit` characters (its start and its end, where a generated name has its date,
+    kept), as the table cuts a name too wide for its column."""
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
 def _comparison_text(runs: list[RunSummary], keys: dict[str, str] | None = None) -> str:
     """The compared runs side by side, as plain aligned text under the table; each row starts with the run's
     line on the chart (`keys`, by run folder name: gui.chart.Overlay.key) when it has one."""
     keys = keys or {}
     key_width = max((len(k) for k in keys.values()), default=0)
     lead = (lambda key: f"{key:<{key_width}}  ") if key_width else (lambda key: "")
-    width = max(len(r.name) for r in runs)
+    names = {r.path: _middle_cut(r.name, COMPARED_NAME_CHARS) for r in runs}
+    width = max(len(name) for name in names.values())
     lines = [f"{lead('')}{'run':<{width}}  {'status':<11}  {'steps':>13}  {'train loss':>10}  {'eval loss':>9}  "
              "model"]
     for r in runs:
         steps = f"{r.step:,} / {r.max_steps:,}" if r.max_steps else f"{r.step:,}"
-        lines.append(f"{lead(keys.get(r.path.name, ''))}{r.name:<{width}}  {r.state:<11}  {steps:>13}  "
+        lines.append(f"{lead(keys.get(r.path.name, ''))}{names[r.path]:<{width}}  {r.state:<11}  {steps:>13}  "
                      f"{_train_loss_text(r):>10}  {_loss_text(r.eval_loss):>9}  {r.model.replace('builtin:', '')}")
     lines += [f"* {r.name}: {_train_loss_tip(r)}" for r in runs if r.train_loss_note]
     return "\n".join(lines)

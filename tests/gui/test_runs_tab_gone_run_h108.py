@@ -125,3 +125,27 @@ def test_a_config_that_is_not_utf8_is_shown_with_what_to_do(qtbot: Any, tmp_path
         "# config.yaml is not UTF-8 text (byte 0xe9 on line 3), so the run cannot be continued or its settings used; "
         "what cannot be read shows as \ufffd below. To fix: save it as UTF-8 (most editors offer the encoding when "
         "saving as).\nname: kept\nmodel:\n  name_or_path: caf\ufffd\n")
+
+
+def test_compared_runs_with_a_very_long_name_keep_their_figures_in_view(qtbot: Any, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the text under the table padded every row to the longest run name, so with a 141-character name the
+    status, steps and losses of every compared run began past column 140 of a box that does not wrap: out of view
+    at any window size. Now a name longer than 40 characters is cut in the middle there (the table has it whole)."""
+    runs = tmp_path / "runs"
+    long_name = "spaces and ünïcødé ✓ " + "long" * 30 + "-250101-0000"
+    fab.make_run(runs, long_name, fab.segment(2, 20), FINISHED)
+    fab.make_run(runs, "short", fab.segment(2, 10), FINISHED)
+    window = window_on_runs(qtbot, runs, monkeypatch)
+    window.tabs.setCurrentWidget(window.history)
+    panel = window.history
+    qtbot.waitUntil(lambda: panel.proxy.rowCount() == 2, timeout=10_000)
+    panel.select([runs / long_name, runs / "short"])
+    lines = panel.details.toPlainText().splitlines()
+    cut = "spaces and ünïcødé ✓…onglong-250101-0000"  # 40 characters: its start and its date
+    assert lines[0] == f"    {'run':<40}  status               steps  train loss  eval loss  model"
+    assert sorted(line[4:] for line in lines[1:]) == [  # after each row's line key on the chart (━━, ╍╍)
+        f"{'short':<40}  {'finished':<11}  {'10 / 20':>13}  {'0.3000':>10}  {'0.4000':>9}  demo",
+        f"{cut}  {'finished':<11}  {'20 / 20':>13}  {'0.1500':>10}  {'0.2000':>9}  demo",
+    ]
+    assert {panel.proxy.index(row, 0).data() for row in range(2)} == {long_name, "short"}  # the table: whole
