@@ -845,7 +845,7 @@ def _config_fields(path: Path) -> dict[str, str]:
             "method": str(adapter.get("method", "")) if isinstance(adapter, dict) else ""}
 
 
-def _config_problem(path: Path) -> str | None:
+def config_problem(path: Path) -> str | None:
     """Why the run's config.yaml, which is there, cannot be read as settings, in summarize's words for a missing one
     (what is wrong, then "To fix: ..."); None when it reads. Resume loads this file, so it cannot resume either."""
     return _read_config(path)[1]
@@ -900,7 +900,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
     if not config_ok:
         problems.append("config.yaml is missing, so the run cannot be resumed")
     else:
-        unreadable = _config_problem(folder.config_path)
+        unreadable = config_problem(folder.config_path)
         if unreadable:
             problems.append(unreadable)
             config_ok = False

@@ -62,12 +62,23 @@ def can_resume(state: Any, run_dir: Path | None) -> bool:
     """Resume continues a run that ended without finishing (stopped, interrupted, failed) from a complete
     checkpoint. A finished run is continued for more epochs instead (continue_problem), a running one not at all.
     A run whose status.json is damaged or gone (unknown, broken) but whose config.yaml and checkpoint are intact
-    resumes too: the resume writes a new status (a run that still trains is refused then, by its lock)."""
+    resumes too: the resume writes a new status (a run that still trains is refused then, by its lock). Whatever
+    its state, a run resumes only with a config.yaml that reads (config_readable)."""
     if run_dir is None:
         return False
-    if _state(state) in (RunState.UNKNOWN, RunState.BROKEN):
-        return RunFolder(Path(run_dir)).config_path.is_file() and has_checkpoint(Path(run_dir))
-    return _state(state) in RESUMABLE_STATES and has_checkpoint(Path(run_dir))
+    if _state(state) not in (RunState.UNKNOWN, RunState.BROKEN, *RESUMABLE_STATES):
+        return False
+    return has_checkpoint(Path(run_dir)) and config_readable(Path(run_dir))
+
+
+def config_readable(run_dir: Path) -> bool:
+    """The run's config.yaml is there and reads as settings: a resume loads it, so with it missing, torn or not
+    UTF-8 Resume failed at once with the file's error after being offered (the Runs tab's note already said the run
+    cannot be resumed: core.runs reads the file once per change, the same way)."""
+    from finetune_studio.core.runs import config_problem
+
+    path = RunFolder(run_dir).config_path
+    return path.is_file() and config_problem(path) is None
 
 
 # What a run keeps of its own whatever the form says (its name and folder, the Try tab's saved prompts).

@@ -244,3 +244,17 @@ def test_resume_differences_name_the_forms_settings_the_run_does_not_use(tmp_pat
     form.training.update(seed=7, warmup_steps=8, logging_steps=9, eval_steps=10, save_steps=11, max_grad_norm=0.5)
     assert resume_differences(form, tmp_path / "mine").endswith(" and 3 more")  # 8 differ: the first 5 named
     assert resume_differences(form, tmp_path / "missing") == ""
+
+
+@pytest.mark.parametrize("config_text", ["model: [\n", "- a\n- b\n", ""], ids=["torn", "a-list", "empty"])
+@pytest.mark.parametrize("state", ["stopped", "broken"])
+def test_resume_is_not_offered_with_a_config_that_does_not_read(tmp_path: Path, state: str,
+                                                                config_text: str) -> None:
+    """A resume loads config.yaml: with it torn, a list or empty, Resume was offered and failed at once with the
+    file's error, while the Runs tab's note already said the run cannot be resumed."""
+    run = stopped_run(tmp_path)
+    assert can_resume(state, run)
+    (run / "config.yaml").write_text(config_text, encoding="utf-8")
+    assert can_resume(state, run) is False
+    (run / "config.yaml").unlink()
+    assert can_resume(state, run) is False
