@@ -104,6 +104,7 @@ FITTED_COLUMNS = ("name", "model", "dataset")
 # The compared runs' names under the table are cut in the middle to this many characters: a longer one pushed the
 # status, steps and losses of every row out of the (unwrapped) box's view. The table above has each name whole.
 COMPARED_NAME_CHARS = 40
+TITLE_NAME_CHARS = 48  # the selected run's name above its config, likewise
 
 
 def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
@@ -602,6 +603,7 @@ class HistoryPanel(QWidget):
     @Slot()
     def _selection_changed(self, *_: Any) -> None:
         runs = self._summaries()
+        self.details_title.setToolTip("")  # a cut name's, set again by _show_details
         if len(runs) >= 2:
             self.details_title.setText(f"<b>{len(runs)} runs</b> compared on the chart (train loss, with eval loss "
                                        "as dots).")
@@ -652,10 +654,15 @@ class HistoryPanel(QWidget):
             cursor.setCharFormat(look)
 
     def _show_details(self, run: RunSummary) -> None:
-        title = f"<b>{_escape(run.name)}</b> — {run.state}"  # a folder name is text, never markup
+        # A folder name is text, never markup; one too long to fit is cut in the middle, as the table cuts it: a
+        # label wraps only between words, and a name of one long word ran past the tab's edge with the run's state
+        # and message after it (the whole name is the tooltip's, and the table's).
+        name = _middle_cut(run.name, TITLE_NAME_CHARS)
+        title = f"<b>{_escape(name)}</b> — {run.state}"
         if run.message:
             title += f": {_escape(run.message)}"
         self.details_title.setText(title)
+        self.details_title.setToolTip(run.name if name != run.name else "")
         text = _config_text(run.path / "config.yaml")
         if self.details.toPlainText() != text:
             self.details.setPlainText(text)

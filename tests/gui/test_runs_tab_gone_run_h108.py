@@ -149,3 +149,26 @@ def test_compared_runs_with_a_very_long_name_keep_their_figures_in_view(qtbot: A
         f"{cut}  {'finished':<11}  {'20 / 20':>13}  {'0.1500':>10}  {'0.2000':>9}  demo",
     ]
     assert {panel.proxy.index(row, 0).data() for row in range(2)} == {long_name, "short"}  # the table: whole
+
+
+def test_the_selected_runs_title_fits_the_tab_with_a_name_of_one_long_word(qtbot: Any, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the title above the config showed '<b>NAME</b> — finished: Finished 20 steps.' with the whole name;
+    a label wraps only between words, so a 247-character name of one word needed 1,821 px in a 535 px label and the
+    run's state and message after it were cut off at the tab's edge."""
+    runs = tmp_path / "runs"
+    long_name = "ünïcødé" + "long" * 60
+    fab.make_run(runs, long_name, fab.segment(2, 20), FINISHED)
+    window = window_on_runs(qtbot, runs, monkeypatch)
+    window.resize(1000, 700)
+    window.tabs.setCurrentWidget(window.history)
+    panel = window.history
+    qtbot.waitUntil(lambda: panel.proxy.rowCount() == 1, timeout=10_000)
+    panel.select([runs / long_name])
+    cut = "ünïcødélonglonglonglongl…onglonglonglonglonglong"
+    assert len(cut) == 48
+    assert panel.details_title.text() == f"<b>{cut}</b> — finished: Finished 20 steps."
+    assert panel.details_title.toolTip() == long_name
+    assert panel.details_title.minimumSizeHint().width() <= panel.details_title.width()
+    panel.select([])
+    assert panel.details_title.text() == "" and panel.details_title.toolTip() == ""
