@@ -74,6 +74,7 @@ from finetune_studio.gui.runner import lower_thread_priority
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
 _SIDE_NAMES = {BASE: "base model", TUNED: "fine-tuned model"}
+LONG_WORD_CHARS = 60  # a word of the status line this long may not fit its line: the whole line is its tooltip
 LAYOUT_SHARE = 20  # an answer pane draws its pieces at least this many times its last draw's time apart (add_text)
 
 
@@ -744,6 +745,12 @@ class TryTab(QWidget):
         picker.addRow("Run", run_row)
         picker.addRow("Base model", self.base_edit)
         self.status_label = QLabel("", objectName="try_status", wordWrap=True)
+        # Its width is the tab's, whatever it says: a label wraps only between words, and a message naming a run
+        # or a path of one long word (a 247-character run name) asked for 1,600 px, widening the tab and the window
+        # past the screen. What a word too long for the line cuts off is in the tooltip (_say).
+        policy = self.status_label.sizePolicy()  # its height still follows its width (word wrap's height-for-width)
+        policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+        self.status_label.setSizePolicy(policy)
         self.busy = QProgressBar(objectName="try_busy", maximumHeight=6, textVisible=False, visible=False)
         self.busy.setRange(0, 0)
 
@@ -1552,6 +1559,7 @@ class TryTab(QWidget):
     # ------------------------------------------------------------------ state
     def _say(self, text: str) -> None:
         self.status_label.setText(text)
+        self.status_label.setToolTip(text if any(len(word) > LONG_WORD_CHARS for word in text.split()) else "")
 
     def _update_buttons(self) -> None:
         busy = self.runner.running

@@ -136,3 +136,37 @@ def test_a_run_whose_config_is_unreadable_shows_nothing_of_the_last_run_and_refr
     assert tab.panes[TUNED].title() == "Fine-tuned · broken · final model"
     assert slot_errors == []
     tab.shutdown()
+
+
+def test_a_run_name_of_one_long_word_does_not_widen_the_tab(qtbot: Any, demo_cache: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the status line naming a run of a 247-character one-word name ('The run ünïcødélonglong… has no final
+    model and no complete checkpoint yet…') asked for 1,599 px, and the tab shown at 1000 px grew to 1,611 px (its
+    minimum), with the window around it, past the screen. Now the line takes the tab's width, wraps what it can, and
+    the whole text is its tooltip; a message of ordinary words still gets every line it wraps to."""
+    import shutil
+
+    from finetune_studio.core.demo import demo_model_path
+
+    Fakes(monkeypatch)
+    runs = tmp_path / "runs"
+    name = "ünïcødé" + "long" * 60
+    empty = make_run(runs, name, demo_model_path(), steps=())
+    shutil.rmtree(empty / "model")
+    (empty / "model").mkdir()
+    tab = open_tab(qtbot, runs)
+    tab.resize(1000, 700)
+    qtbot.wait(20)
+    label = tab.status_label
+    assert label.text().startswith(f"The run {name} has no final model and no complete checkpoint yet, so there is "
+                                   "nothing to talk to")
+    assert tab.width() == 1000 and tab.minimumSizeHint().width() < 1000
+    assert label.width() <= tab.width() and label.toolTip() == label.text()
+
+    broken = make_run(runs, "broken", demo_model_path())
+    (broken / "config.yaml").write_text("name: [unclosed\nmodel: {", encoding="utf-8")
+    tab.refresh_button.click()
+    pick_run(qtbot, tab, "broken")
+    assert label.text().startswith("The run broken has an unreadable config.yaml (")
+    assert label.height() >= label.heightForWidth(label.width()) > 2 * label.fontMetrics().lineSpacing()
+    tab.shutdown()
