@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -34,6 +35,25 @@ AUTO_KEY = "try/compare_when_run_finishes"
 COMPARE_TIP = ("Answer every saved prompt greedily with the base model and each complete checkpoint of the run; the "
                "answers are kept in the run folder (answers.jsonl).")
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
+
+
+LONG_WORD_CHARS = 60  # a word of a line this long may not fit it: the whole line is the label's tooltip
+
+
+def _width_of_the_page(label: QLabel) -> QLabel:
+    """A word-wrapped line whose width is the page's, whatever it says: a label wraps only between words, and a line
+    naming a run or a path of one long word ('kept in <247-character name>/answers.jsonl') asked for all of it,
+    widening the tab and the window past the screen. Its height still follows its width; _say_in gives the tooltip."""
+    policy = label.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    label.setSizePolicy(policy)
+    return label
+
+
+def _say_in(label: QLabel, text: str) -> None:
+    """`text` in a _width_of_the_page label; whole in its tooltip when a word of it may not fit the line."""
+    label.setText(text)
+    label.setToolTip(text if any(len(word) > LONG_WORD_CHARS for word in text.split()) else "")
 
 
 def _column_title(model: str) -> str:
@@ -71,10 +91,10 @@ class CompareView(QWidget):
         self.auto_check = QCheckBox("Compare automatically when a run finishes", objectName="compare_auto")
         self.auto_check.setChecked(str(store.settings().value(AUTO_KEY, "false")).lower() == "true")
         self.auto_check.toggled.connect(lambda on: store.settings().setValue(AUTO_KEY, "true" if on else "false"))
-        self.status = QLabel("", objectName="compare_status", wordWrap=True)
+        self.status = _width_of_the_page(QLabel("", objectName="compare_status", wordWrap=True))
         self.status.setHidden(True)
         # Why the answers file (or some of its lines) could not be read: else an empty table looks like no answers.
-        self.read_note = QLabel("", objectName="compare_read_note", wordWrap=True)
+        self.read_note = _width_of_the_page(QLabel("", objectName="compare_read_note", wordWrap=True))
         self.read_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.read_note.setHidden(True)
         self.table = QTableWidget(objectName="compare_table")
@@ -105,7 +125,7 @@ class CompareView(QWidget):
     # ------------------------------------------------------------------ what is shown
     def _set_status(self, text: str) -> None:
         """The comparison's line; hidden while empty, so no blank row sits above the table."""
-        self.status.setText(text)
+        _say_in(self.status, text)
         self.status.setHidden(not text)
 
     def set_run(self, run_dir: Path | None) -> None:
@@ -138,7 +158,7 @@ class CompareView(QWidget):
         """The run's answers on disk; what could not be read (the file, or some lines) is said under the status."""
         saved = load_answers(self.run_dir) if self.run_dir is not None else None
         note = saved.note if saved is not None else ""
-        self.read_note.setText(note)
+        _say_in(self.read_note, note)
         self.read_note.setHidden(not note)
         return saved.records if saved is not None else []
 

@@ -170,3 +170,41 @@ def test_a_run_name_of_one_long_word_does_not_widen_the_tab(qtbot: Any, demo_cac
     assert label.text().startswith("The run broken has an unreadable config.yaml (")
     assert label.height() >= label.heightForWidth(label.width()) > 2 * label.fontMetrics().lineSpacing()
     tab.shutdown()
+
+
+def test_the_compare_pages_lines_naming_a_long_run_do_not_widen_the_tab(qtbot: Any, demo_cache: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: 'Done: 9 answers, kept in ünïcødélonglong…/answers.jsonl.' under the Compare page's buttons, for a
+    run of a 247-character one-word name, asked for its whole width and the tab at 1000 px grew past it; so did the
+    note on an answers file that cannot be read, which names its path."""
+    from finetune_studio.core.demo import demo_model_path
+
+    Fakes(monkeypatch)
+    runs = tmp_path / "runs"
+    name = "ünïcødé" + "long" * 60
+    make_run(runs, name, demo_model_path())
+    tab = open_tab(qtbot, runs)
+    tab.resize(1000, 700)
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    for prompt in ("Aries", "Leo"):
+        tab.prompt_edit.setPlainText(prompt)
+        tab.save_prompt_button.click()
+    view = tab.compare
+    tab.pages.setCurrentWidget(view)
+    view.compare_button.click()
+    qtbot.waitUntil(lambda: not tab.runner.running and not view.status.isHidden(), timeout=WAIT)
+    qtbot.wait(20)
+    assert view.status.text() == f"Done: 8 answers, kept in {name}/answers.jsonl."
+    assert tab.width() == 1000 and tab.minimumSizeHint().width() < 1000
+    assert view.status.toolTip() == view.status.text()
+    assert view.status.height() >= view.status.heightForWidth(view.status.width())
+
+    (runs / name / "answers.jsonl").unlink()
+    (runs / name / "answers.jsonl").mkdir()  # a folder in its place: the note names the path
+    tab.refresh_button.click()
+    qtbot.wait(20)
+    assert view.read_note.text().startswith(f"Cannot read the saved answers: {runs / name / 'answers.jsonl'} is a "
+                                            "folder, not a file. To fix:")
+    assert tab.width() == 1000 and tab.minimumSizeHint().width() < 1000
+    assert view.read_note.toolTip() == view.read_note.text()
+    tab.shutdown()
