@@ -839,10 +839,15 @@ def _config_fields(path: Path) -> dict[str, str]:
     data, _ = _read_config(path)
     if not isinstance(data, dict):
         return {}
+    from finetune_studio.core.config import as_written
+
+    def shown(section: Any, key: str) -> str:  # a list kept as written reads [a, b] in the columns, not ['a', 'b']
+        value = section.get(key, "") if isinstance(section, dict) else ""
+        return value if isinstance(value, str) else "" if value is None else as_written(value)
+
     model, dataset, adapter = data.get("model"), data.get("dataset"), data.get("adapter")
-    return {"model": str(model.get("name_or_path", "")) if isinstance(model, dict) else "",
-            "dataset": str(dataset.get("source", "")) if isinstance(dataset, dict) else "",
-            "method": str(adapter.get("method", "")) if isinstance(adapter, dict) else ""}
+    return {"model": shown(model, "name_or_path"), "dataset": shown(dataset, "source"),
+            "method": shown(adapter, "method")}
 
 
 def config_problem(path: Path) -> str | None:

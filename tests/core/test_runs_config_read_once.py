@@ -36,3 +36,14 @@ def test_config_yaml_is_read_once_until_it_changes(tmp_path: Path, monkeypatch: 
     os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000))
     broken = runs.summarize(run)
     assert len(reads) == 2 and "config.yaml is not valid YAML at line 2" in broken.message
+
+
+def test_columns_show_a_list_as_the_file_writes_it(tmp_path: Path) -> None:
+    """A hand-edited config.yaml whose model or dataset is a list: the Runs tab's columns, their tooltips and the
+    compare text said ['a', 'b'], Python's form (helper-108)."""
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "config.yaml").write_text("model:\n  name_or_path: [a, b]\ndataset:\n  source: [x]\n", encoding="utf-8")
+    (run / "metrics.jsonl").write_text("", encoding="utf-8")
+    summary = runs.summarize(run)
+    assert (summary.model, summary.dataset) == ("[a, b]", "[x]")
