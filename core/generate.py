@@ -305,9 +305,11 @@ def _is_model_folder(path: Path) -> bool:
 def run_config(run_dir: Path) -> RunConfig:
     try:
         return load_config(RunFolder(run_dir).config_path)[0]
-    except FinetuneError as exc:
-        raise GenerationError(f"The run {run_dir.name} has an unreadable config.yaml ({exc}). To fix: restore it "
-                              "or open the model folder itself.") from None
+    except FinetuneError as exc:  # core.config's words, whose own "To fix:" leads this one (said once)
+        said, _, fix = str(exc).strip().partition(" To fix: ")
+        fix = fix.strip().rstrip(".") or "restore it"
+        raise GenerationError(f"The run {run_dir.name} has an unreadable config.yaml ({said.rstrip('.')}). To fix: "
+                              f"{fix}, or open the model folder itself.") from None
 
 
 def targets(run_dir: Path, config: RunConfig | None = None) -> list[Target]:
