@@ -450,6 +450,24 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
     return Source(target, base, None, is_chat_run(None, path), None)
 
 
+def base_problem(source: Source) -> tuple[str, str] | None:
+    """(what, fix) when a run's config.yaml names its base model as no one model (model.name_or_path written as a
+    list, a mapping or nothing), for the front ends to say in their own terms (the Try tab's base pane, the CLI's
+    --base and an adapter's base); None for a name, whose loading says whether it loads. One rule for both: the Try
+    tab refused such a pick (8cdf10f) while `finetune-studio generate` went on to fail at load, with exit 1."""
+    base = source.base
+    if base is None or (isinstance(base.name_or_path, str) and base.name_or_path.strip()):
+        return None
+    from finetune_studio.core.config import as_written, kind_of
+
+    value = base.name_or_path
+    got = "names no base model (model.name_or_path is empty)" if value is None or not str(value).strip() else (
+        f"names its base model as {kind_of(value)} (model.name_or_path: {as_written(value)}), not as one model")
+    where = source.run_dir / "config.yaml" if source.run_dir is not None else "its config.yaml"
+    return (f"its config.yaml {got}", f"write the one model it was trained from in {where}, e.g. model: "
+            "{name_or_path: Qwen/Qwen3-0.6B} or a model folder")
+
+
 def _own_model_folder(run_dir: Path, path: Path) -> bool:
     """A model folder kept inside a run that is none of the run's own saves: export's export-merged/ and
     export-adapter/, or a copy put there. It loads as a model folder, as it would anywhere else. A checkpoint-N/

@@ -24,6 +24,7 @@ from finetune_studio.core.generate import (
     GenerationSettings,
     InputError,
     PromptTooLong,
+    base_problem,
     chat_template,
     describe_error,
     first_words,
@@ -317,6 +318,12 @@ def _generate(args: Any) -> int:
         raise InputError("The prompt is empty. To fix: give --prompt some text to answer or continue.")
     source = resolve(args.folder, args.checkpoint)
     side = BASE if args.base else TUNED
+    unusable_base = base_problem(source)
+    if unusable_base and (args.base or source.adapter):  # the base is loaded: for --base, and under an adapter
+        said, fix = unusable_base
+        what = source.run_dir.name if source.run_dir is not None else source.name
+        needs = "--base has no model to load" if args.base else "its adapter has no base model to load on"
+        raise InputError(f"The run {what} {said}, so {needs}. To fix: {fix}, then run the command again.")
     if args.base and source.base is None:
         raise InputError(f"{source.name} is a model folder with no base model recorded, so --base has nothing to "
                          "load. To fix: give the run folder, or drop --base.")

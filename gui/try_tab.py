@@ -62,6 +62,7 @@ from finetune_studio.core.generate import (
     Loaded,
     Source,
     Target,
+    base_problem,
     damage,
     describe_error,
     resolve,
@@ -665,21 +666,14 @@ class SettingsBox(QGroupBox):
 
 
 def _base_problem(source: Source) -> str | None:
-    """Why a run's base model, as its config.yaml names it, cannot be loaded or shown: model.name_or_path written as
-    a list, a mapping or nothing (`name_or_path: [a, b]`) instead of one model. Said with the value as the file
-    writes it and what to do; None for a name (whether that model loads is the load's to say)."""
-    base = source.base
-    if base is None or (isinstance(base.name_or_path, str) and base.name_or_path.strip()):
+    """Why a run's base model, as its config.yaml names it, cannot be loaded or shown (core.generate.base_problem's
+    rule), in the tab's words; None for a name (whether that model loads is the load's to say)."""
+    problem = base_problem(source)
+    if problem is None:
         return None
-    from finetune_studio.core.config import as_written, kind_of
-
-    value = base.name_or_path
-    got = "names no base model (model.name_or_path is empty)" if value is None or not str(value).strip() else (
-        f"names its base model as {kind_of(value)} (model.name_or_path: {as_written(value)}), not as one model")
-    where = source.run_dir / "config.yaml" if source.run_dir is not None else "its config.yaml"
-    return (f"The run {source.run_dir.name if source.run_dir else source.name} cannot be tried: its config.yaml "
-            f"{got}, so the left pane has no base model to answer with. To fix: write the one model it was trained "
-            f"from in {where}, e.g. model: {{name_or_path: Qwen/Qwen3-0.6B}} or a model folder, then press Refresh.")
+    said, fix = problem
+    return (f"The run {source.run_dir.name if source.run_dir else source.name} cannot be tried: {said}, so the left "
+            f"pane has no base model to answer with. To fix: {fix}, then press Refresh.")
 
 
 class TryTab(QWidget):
