@@ -128,3 +128,12 @@ def delete_last_character(qtbot, form, edit) -> None:  # qtbot/form/edit: no Qt 
     edit.setFocus()
     edit.end(False)
     qtbot.keyClick(edit, "\b")
+
+
+def said(yaml_text: str, field: str) -> list[str]:
+    """The messages validate() gives at `field` for a config file of `yaml_text` (the message tests' one reading)."""
+    from finetune_studio.core.config import from_yaml
+    from finetune_studio.core.validation import validate
+
+    config, _notices = from_yaml(yaml_text)
+    return [p.message for p in validate(config, check_files=False) if p.field == field]

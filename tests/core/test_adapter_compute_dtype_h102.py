@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from finetune_studio.core.config import from_yaml
-from finetune_studio.core.validation import validate
+from tests.helpers import said as said_at
 
 LORA = "adapter:\n  method: lora\n"
 
 
 def said(yaml_text: str) -> list[str]:
-    config, _notices = from_yaml(yaml_text)
-    return [p.message for p in validate(config, check_files=False) if p.field == "adapter.compute_dtype"]
+    return said_at(yaml_text, "adapter.compute_dtype")
 
 
 @pytest.mark.parametrize("written, message", [

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from finetune_studio.core.config import default_config, from_yaml
+from finetune_studio.core.config import default_config
 from finetune_studio.core.validation import validate
+from tests.helpers import said
 
 TEMPLATE_FIX = "To fix: write one of auto, chatml, qwen3, llama3, phi3, gemma, or give the template's Jinja text."
 TEMPLATES = "auto, chatml, qwen3, llama3, phi3, gemma"
 COLUMNS_FIX = "To fix: write part: column pairs, e.g. columns: {prompt: question, completion: answer}."
 
-
-def said(yaml_text: str, field: str) -> list[str]:
-    """The messages validate() gives at `field` for a config file of `yaml_text`."""
-    config, _notices = from_yaml(yaml_text)
-    return [p.message for p in validate(config, check_files=False) if p.field == field]
 
 
 @pytest.mark.parametrize("yaml_text, message", [

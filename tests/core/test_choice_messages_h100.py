@@ -15,15 +15,12 @@ from finetune_studio.core.chat import ChatDataError, template_plan
 from finetune_studio.core.config import ChatConfig, default_config, from_yaml, nearest
 from finetune_studio.core.errors import ConfigError
 from finetune_studio.core.validation import _report_to_problems, validate
+from tests.helpers import said
 
 DTYPES = "auto, float32, bfloat16, float16"
 FORMATS = "auto, text, prompt_completion, alpaca, messages, sharegpt"
 TEMPLATES = "auto, chatml, qwen3, llama3, phi3, gemma"
 
-
-def said(yaml_text: str, field: str) -> list[str]:
-    config, _notices = from_yaml(yaml_text)
-    return [p.message for p in validate(config, check_files=False) if p.field == field]
 
 
 @pytest.mark.parametrize(("yaml_text", "field", "message"), [

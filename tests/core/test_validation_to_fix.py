@@ -12,14 +12,10 @@ import pytest
 from finetune_studio.core.cli import main
 from finetune_studio.core.config import from_yaml
 from finetune_studio.core.validation import validate
+from tests.helpers import said
 
 BOOL_TEXT = "To fix: write true or false (yes, no, on and off are read as text)."
 
-
-def said(yaml_text: str, field: str) -> list[str]:
-    """The messages validate() gives at `field` for a config file of `yaml_text`."""
-    config, _notices = from_yaml(yaml_text)
-    return [p.message for p in validate(config, check_files=False) if p.field == field]
 
 
 @pytest.mark.parametrize("yaml_text, field, message", [
