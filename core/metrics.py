@@ -59,7 +59,9 @@ def read_metrics(path: Path, start: int = 0) -> tuple[list[Event], int]:
     """Events from byte offset `start`, and the offset to continue from.
 
     A torn last line (a writer killed mid-write, or one still writing) is left for the next read rather than
-    failing, so a follower can poll this while another process appends.
+    failing, so a follower can poll this while another process appends. Lines end at "\\n" only: a damaged line
+    holding a bare carriage return is one line to skip, not the end of what can be read (splitlines() ended the
+    read there, so nothing after it was ever read, and a follower stayed at that line for good).
     """
     events: list[Event] = []
     try:
@@ -68,21 +70,36 @@ def read_metrics(path: Path, start: int = 0) -> tuple[list[Event], int]:
             data = handle.read()
     except FileNotFoundError:
         return events, start
-    offset = start
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
-        offset += len(line)
-        text = line.strip()
+    complete = data.rfind(b"\n") + 1  # the lines a newline ends; what follows is torn, or still being written
+    try:
+        lines = data[:complete].decode("utf-8").split("\n")
+    except UnicodeDecodeError:  # a damaged line: decode line by line, and skip the lines that are not UTF-8
+        lines = [_utf8(line) for line in data[:complete].split(b"\n")]
+    append = events.append
+    for line in lines:
+        text = line.strip(_BLANK)
         if not text:
             continue
+        if text[0] == "\ufeff":  # a byte order mark (a log saved by an editor), as json.loads reads bytes
+            text = text[1:]
         try:
-            event = json.loads(text)
-        except ValueError:  # not JSON, or not UTF-8
-            continue  # a torn line followed by a newer complete one: skip it, keep the rest
-        if isinstance(event, dict):  # a line that is not an event (a list, a number) is no event either
-            events.append(event)
-    return events, offset
+            event, end = _decode(text)
+        except (ValueError, RecursionError):  # not JSON (a torn line followed by a newer complete one), or nested
+            continue  # past the parser's depth: skip it, keep the rest
+        if end == len(text) and type(event) is dict:  # a list, a number, two values on a line: no event either
+            append(event)
+    return events, start + complete
+
+
+_BLANK = " \t\r\x0b\x0c"  # what bytes.strip() took off a line
+_decode = json.JSONDecoder().raw_decode  # one scan per line: json.loads' checks cost more than the parse
+
+
+def _utf8(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
 
 
 # ---------------------------------------------------------------------------------------------- curves
@@ -180,9 +197,12 @@ class _NoPoints:
 LOG_CURVES = (("loss", "train"), ("learning_rate", "lr"), ("grad_norm", "grad"))
 # The kinds as plain strings, for the loops that fold 100k-line logs.
 _LOG, _EVAL, _TRAIN_BEGIN = EventKind.LOG.value, EventKind.EVAL.value, EventKind.TRAIN_BEGIN.value
-_CURVE_KINDS = frozenset((_LOG, _EVAL, _TRAIN_BEGIN))
-_STEP_KINDS = frozenset(kind.value for kind in (EventKind.STEP, EventKind.LOG, EventKind.EVAL, EventKind.TRAIN_BEGIN,
-                                                EventKind.END, EventKind.CHECKPOINT))
+# Looked up with `in`: lists, not sets, so an "event" that is a list or an object in a damaged line is simply not
+# one of them (a set raised TypeError: unhashable type, and the chart, the Runs tab and `finetune-studio runs` with
+# it); a list of three or six strings is as fast to search as a set.
+_CURVE_KINDS = [_LOG, _EVAL, _TRAIN_BEGIN]
+_STEP_KINDS = [kind.value for kind in (EventKind.STEP, EventKind.LOG, EventKind.EVAL, EventKind.TRAIN_BEGIN,
+                                       EventKind.END, EventKind.CHECKPOINT)]
 
 
 class _FollowsLog:
