@@ -145,6 +145,9 @@ class Series:
         return i
 
 
+EMA_SCALE_ABOVE = 1e80  # ema() scales larger values down first (see there)
+
+
 def ema(y: np.ndarray, weight: float, start: float = 0.0) -> np.ndarray:
     """The exponential moving average a[i] = weight * a[i-1] + (1 - weight) * y[i], with a[-1] = start, without a
     Python loop per point: a 100k-point curve in about a millisecond.
@@ -160,6 +163,12 @@ def ema(y: np.ndarray, weight: float, start: float = 0.0) -> np.ndarray:
     if weight <= 0:
         out[:] = y
         return out
+    largest = max(float(np.max(np.abs(y))), abs(start))
+    if largest > EMA_SCALE_ABOVE and math.isfinite(largest):
+        # The blocks below multiply values by up to weight^-block (~1e217): a loss past ~1e88 overflowed to inf, and
+        # an axis fitted to it raised on every frame. The EMA is linear, and scaling by a power of two is exact.
+        exponent = math.frexp(largest)[1]
+        return np.ldexp(ema(np.ldexp(y, -exponent), weight, math.ldexp(start, -exponent)), exponent)
     block = max(1, min(len(y), int(500 / -math.log(weight))))
     if block < len(y) and block < 512:
         # A light smoothing forgets fast: weight^taps < 1e-17, so a short filter is exact to rounding and beats
@@ -253,18 +262,28 @@ def run_upper(last: float, total: float) -> float:
     return upper * 1.02
 
 
+FLAT = 1e-9  # a curve whose values span less than this share of their size is flat (see steady_range)
+AXIS_LIMIT = 1e307  # the farthest a value axis reaches: its length must stay a finite float
+
+
 def steady_range(current: tuple[float, float], low: float, high: float) -> tuple[float, float] | None:
     """A new value-axis range for data spanning low..high, or None to keep `current`: the range changes only
     when data leaves it or fills less than half of it, and then leaves 5 % of room on each side, so a slowly
     falling loss or learning rate moves the axis now and then instead of every frame."""
+    size = max(abs(low), abs(high))
     span = high - low
-    if span <= 0:
-        span = max(abs(high) * 0.1, 1e-12)
-    margin = 0.05 * span
+    if not span > FLAT * size:
+        # One value throughout, give or take rounding (the smoothed curve of a constant loss wobbles by 1e-16): an
+        # axis that narrow had no tick labels left and drew the rounding as a zigzag. It spans a hundredth of the
+        # value instead (0.5 -> 0.4975 .. 0.5025), or -0.05 .. 0.05 around 0.
+        span = 0.1 * size if size else 1.0
+    # Past the float limit (losses of opposite sign near 1e308) the span is inf: 5 % of each end instead.
+    margin = 0.05 * span if math.isfinite(span) else 0.05 * high - 0.05 * low
     a, b = current
     if low >= a and high <= b and b - a <= 2 * (span + 2 * margin):
         return None
-    return low - margin, high + margin
+    # pyqtgraph refuses a range with an infinite end (an exception on every frame); such a loss is beyond drawing.
+    return max(low - margin, -AXIS_LIMIT), min(high + margin, AXIS_LIMIT)
 
 
 def _pen(color: str, alpha: int = 255, width: float = 1, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
@@ -644,7 +663,7 @@ class LossChart(QWidget):
             self._unfitted = {self.loss_plot.vb, self.lower_plot.vb, self.grad_view}
         for view, parts in ((self.loss_plot.vb, loss), (self.lower_plot.vb, [self._levels["lr"].bounds()]),
                             (self.grad_view, [self._levels["grad"].bounds()])):
-            parts = [b for b in parts if b is not None]
+            parts = [b for b in parts if b is not None and math.isfinite(b[0]) and math.isfinite(b[1])]
             if not parts:
                 continue
             low, high = min(b[0] for b in parts), max(b[1] for b in parts)
