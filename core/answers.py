@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from finetune_studio.core.config import as_written
 from finetune_studio.core.errors import cannot_write_text
 from finetune_studio.core.generate import BASE, GenerationError
 from finetune_studio.core.runs import CHECKPOINT_RE
@@ -150,7 +151,14 @@ class AnswerTable:
 
     def answer(self, prompt: str, model: str) -> str | None:
         record = self.cells.get((prompt, model))
-        return None if record is None else str(record.get("answer", ""))
+        return None if record is None else shown(record.get("answer", ""))
+
+
+def shown(value: Any) -> str:
+    """A record's value as a cell or a title shows it: text as it is; anything else a line of the file holds (an
+    answers.jsonl edited by hand, or written by another tool) as a config file writes it, core.config.as_written:
+    null, true, [a, b], {a: 1}, not Python's None, True, ['a', 'b'], {'a': 1}."""
+    return value if isinstance(value, str) else as_written(value)
 
 
 def _model_order(name: str) -> tuple[int, int]:
@@ -163,8 +171,8 @@ def _model_order(name: str) -> tuple[int, int]:
 def answer_table(records: list[dict[str, Any]], prompts: list[str] | None = None) -> AnswerTable:
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
-        cells[(str(record["prompt"]), str(record["model"]))] = record
-    seen = list(dict.fromkeys(str(r["prompt"]) for r in records))
+        cells[(shown(record["prompt"]), shown(record["model"]))] = record
+    seen = list(dict.fromkeys(shown(r["prompt"]) for r in records))
     order = list(prompts or []) + [p for p in seen if p not in (prompts or [])]
     models = sorted({model for _, model in cells}, key=_model_order)
     return AnswerTable(order, models, cells)
