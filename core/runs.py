@@ -169,8 +169,15 @@ class RunFolder:
         return self.resume_point(output_dir).checkpoint
 
 
-UNLOADABLE_FIX = ("put the missing or damaged files back from a copy of the run, or start it again with its settings "
-                  "(in the app: Runs tab, Use its settings, then Start)")
+START_AGAIN_FIX = "start it again with its settings (in the app: Runs tab, Use its settings, then Start)"
+UNLOADABLE_FIX = f"put the missing or damaged files back from a copy of the run, or {START_AGAIN_FIX}"
+
+
+def resume_fix(run_dir: Path) -> str:
+    """How to resume the run in `run_dir`, in the app and on the command line, as a fix says it."""
+    import shlex
+
+    return f"resume it (open it, then Resume; or finetune-studio resume {shlex.quote(str(run_dir))})"
 
 
 @dataclass(frozen=True)
@@ -834,6 +841,36 @@ def _read_config(path: Path) -> tuple[Any, str | None]:
     return data, problem
 
 
+STATUS_QUOTED_CHARS = 40  # how much of a damaged status.json a message quotes
+
+
+def _read_status_file(path: Path) -> tuple[dict[str, Any], str | None]:
+    """(status.json's data, None) when it holds a run state, else ({}, what is wrong with the file as written, in
+    words that quote its start): a write cut short by a crash or a full disk leaves '{"state": "runn', and
+    Python's "Expecting value: line 1 column 1 (char 0)" told a user nothing."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}, f"{STATUS_FILE} is missing"
+    except OSError as exc:
+        return {}, f"{STATUS_FILE} cannot be read ({exc.strerror or exc})"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {}, f"{STATUS_FILE} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start})"
+    if not text.strip():
+        return {}, f"{STATUS_FILE} is empty (a write cut short leaves it so)"
+    head = " ".join(text.split())
+    quoted = head if len(head) <= STATUS_QUOTED_CHARS else head[:STATUS_QUOTED_CHARS] + "…"
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return {}, f"{STATUS_FILE} is cut off or not JSON (it reads '{quoted}'; a write cut short leaves it so)"
+    if isinstance(raw, dict) and raw.get("state") in STATES:
+        return raw, None
+    return {}, f"{STATUS_FILE} has no valid state (it reads '{quoted}')"
+
+
 def _config_fields(path: Path) -> dict[str, str]:
     """Model, dataset and method from config.yaml, for runs whose status.json lacks them (older or broken runs)."""
     data, _ = _read_config(path)
@@ -888,17 +925,11 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
                 tally.add(event)
 
     status: dict[str, Any] = {}
-    try:
-        raw = read_json(folder.status_path)
-    except FileNotFoundError:
-        problems.insert(0, "status.json is missing")
-    except (OSError, ValueError) as exc:
-        problems.insert(0, f"status.json is unreadable ({getattr(exc, 'strerror', None) or exc})")
+    raw, status_wrong = _read_status_file(folder.status_path)
+    if status_wrong:
+        problems.insert(0, status_wrong)
     else:
-        if isinstance(raw, dict) and raw.get("state") in STATES:
-            status = _with_liveness(raw, folder.path)
-        else:
-            problems.insert(0, "status.json has no valid state")
+        status = _with_liveness(raw, folder.path)
     if not status:
         status = _live_without_status(folder.path) or {}
     config_ok = folder.config_path.is_file()
@@ -921,11 +952,14 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             said = f" Its metrics log stops at step {tally.step or 0}."
         point = folder.resume_point() if config_ok else ResumePoint(None)
         why = point.why_not()
-        if point.checkpoint is not None:
-            then = (f" Its config and {point.checkpoint.name} are intact: Resume continues from there and writes a "
-                    "new status.")
+        if point.checkpoint is not None:  # what rewrites status.json: a resume (core.session.can_resume offers it)
+            then = (f" Its config and {point.checkpoint.name} are intact. To fix: {resume_fix(folder.path)}: it "
+                    f"continues from {point.checkpoint.name} and writes a new {STATUS_FILE}.")
         elif why:  # Resume is not offered (core.session reads the same rule): said, with why
             then = f" Its config is intact, but it cannot resume: {why}. To fix: {UNLOADABLE_FIX}, or delete it."
+        elif config_ok:  # nothing to resume from, so nothing writes a new status.json: its settings start it again
+            then = (f" It has no checkpoint to resume from, so nothing writes a new {STATUS_FILE} for it. To fix: "
+                    f"{START_AGAIN_FIX}, or delete it.")
         else:
             then = " Open its folder to check, or delete it."
         message = _sentence(problems) + said + then

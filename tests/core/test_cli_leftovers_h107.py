@@ -103,7 +103,8 @@ def test_a_broken_run_with_an_unreadable_config_is_not_called_intact(tmp_path: P
     shutil.copy(tmp_path / "kept.yaml", run / "config.yaml")  # the fix: Resume is offered again
     assert cli.main(["runs", "--runs-dir", str(runs)]) == 0
     assert _row(capsys.readouterr().out, "broken").endswith(
-        "Its config and checkpoint-12 are intact: Resume continues from there and writes a new status.")
+        "Its config and checkpoint-12 are intact. To fix: resume it (open it, then Resume; or finetune-studio resume "
+        f"{run}): it continues from checkpoint-12 and writes a new status.json.")
 
 
 # ---------------------------------------------------------------------------------------------- whoami

@@ -40,7 +40,8 @@ def test_a_run_with_a_damaged_status_resumes_and_gets_a_new_one(stopped_run: Pat
     summary = summarize(stopped_run)
     assert summary.state == "broken"
     assert summary.message.endswith("Its metrics log says it stopped at step 3. Its config and checkpoint-3 are "
-                                    "intact: Resume continues from there and writes a new status.")
+                                    "intact. To fix: resume it (open it, then Resume; or finetune-studio resume "
+                                    f"{stopped_run}): it continues from checkpoint-3 and writes a new status.json.")
     assert can_resume(summary.state, stopped_run)
     session = Session()
     session.show_recorded(stopped_run)
@@ -58,7 +59,9 @@ def test_a_broken_run_without_a_checkpoint_is_not_offered_resume(tmp_path: Path)
     (folder / "config.yaml").write_text("name: no-checkpoint\n")
     (folder / "status.json").write_bytes(b"\xff")
     summary = summarize(folder)
-    assert summary.state == "broken" and summary.message.endswith("Open its folder to check, or delete it.")
+    assert summary.state == "broken" and summary.message.endswith(
+        "It has no checkpoint to resume from, so nothing writes a new status.json for it. To fix: start it again with "
+        "its settings (in the app: Runs tab, Use its settings, then Start), or delete it.")
     assert not can_resume(summary.state, folder)
 
 

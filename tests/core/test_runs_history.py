@@ -90,9 +90,9 @@ def test_a_running_run_whose_process_died_is_interrupted_and_a_live_one_is_runni
 
 @pytest.mark.parametrize("damage, reason", [
     ("no status", "status.json is missing"),
-    ("garbled status", "status.json is unreadable"),
-    ("binary status", "status.json is unreadable"),
-    ("status without state", "status.json has no valid state"),
+    ("garbled status", "status.json is cut off or not JSON (it reads '{\"state\": \"fini'"),
+    ("binary status", "status.json is not UTF-8 text (byte 0xff at position 0)"),
+    ("status without state", "status.json has no valid state (it reads '[1, 2, 3]')"),
     ("no config", "config.yaml is missing"),
 ])
 def test_broken_run_folders_list_with_a_reason_instead_of_failing(tmp_path: Path, damage: str, reason: str) -> None:

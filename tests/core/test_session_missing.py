@@ -49,7 +49,7 @@ def test_a_missing_status_says_so_and_that_resume_works(tmp_path: Path) -> None:
     (run / "status.json").unlink()
     session.show_recorded(run)
     said = summarize(run).message  # what the Runs tab and `runs` say
-    assert "status.json is missing" in said and "Resume continues from there" in said
+    assert "status.json is missing" in said and "it continues from checkpoint-12" in said
     assert (session.state, session.resumable, session.state_text) == (RunState.STOPPED, run, f"nostatus: {said}")
     assert "No status recorded" not in session.state_text
 
@@ -59,12 +59,13 @@ def test_a_damaged_status_says_so(tmp_path: Path) -> None:
     run = stopped_run(tmp_path, "garbled")
     (run / "status.json").write_text("{not json")
     session.show_recorded(run)
-    assert session.state_text.startswith("garbled: status.json is unreadable (")
-    assert session.state_text.endswith("Its config and checkpoint-12 are intact: Resume continues from there and "
-                                       "writes a new status.")
+    assert session.state_text.startswith("garbled: status.json is cut off or not JSON (it reads '{not json'; ")
+    assert session.state_text.endswith("Its config and checkpoint-12 are intact. To fix: resume it (open it, then "
+                                       f"Resume; or finetune-studio resume {run}): it continues from checkpoint-12 "
+                                       "and writes a new status.json.")
     assert session.resumable == run
     bare = make_run(tmp_path, "bare", segment(2, 4, end=None), None)  # no status, no checkpoint
     session.show_recorded(bare)
     assert (session.state, session.resumable) == (RunState.IDLE, None)
-    assert session.state_text.startswith("bare: status.json is missing") and "Open its folder to check" in \
-        session.state_text
+    assert session.state_text.startswith("bare: status.json is missing")
+    assert "To fix: start it again with its settings" in session.state_text

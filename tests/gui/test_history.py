@@ -135,7 +135,7 @@ def test_a_broken_run_folder_lists_with_its_reason_and_opens(qtbot: Any, cold_wi
     table = wait_rows(qtbot, panel, lambda r: "broken-run" in r)
     assert list(table) == ["broken-run"]
     assert table["broken-run"]["state"] == "broken" and table["broken-run"]["train_loss"] == "0.3750"
-    assert table["broken-run"]["tip"].startswith("status.json is unreadable")
+    assert table["broken-run"]["tip"].startswith("status.json is cut off or not JSON (it reads '{\"state\": \"runn'")
     panel.select([path])
     assert "broken-run</b> — broken" in panel.details_title.text()
     assert "name: broken-run" in panel.details.toPlainText()  # its config is shown

@@ -36,6 +36,7 @@ def test_header_and_resume_for_a_renamed_run_and_a_missing_status(make_window: A
     window.show_run(moved)
     text = window.header.state_label.text()
     assert text.startswith("good-renamed: status.json is missing")
-    assert text.endswith("Its config and checkpoint-12 are intact: Resume continues from there and writes a new "
-                         "status.")
+    assert text.endswith("Its config and checkpoint-12 are intact. To fix: resume it (open it, then Resume; or "
+                         f"finetune-studio resume {moved}): it continues from checkpoint-12 and writes a new "
+                         "status.json.")
     assert window.resume_action.isEnabled()

@@ -1,0 +1,86 @@
+"""The run-folder messages of the Runs tab and `finetune-studio runs` (core.runs.summarize) for a damaged run:
+each says what is wrong with the file as it is written and what to do next, in one "To fix:" (helper-109).
+
+A torn status.json said Python's JSON error ("status.json is unreadable (Unterminated string starting at: line 1
+column 11 (char 10))") and no fix; the fix it now gives is done here, on a real run, and the run lists as it should
+afterwards.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core.runs import summarize
+from tests.core.test_runs_history import make_run, segment
+from tests.helpers import SAMPLE, small_config
+
+
+def _stopped_run(root: Path, name: str) -> Path:
+    """A real 4-step LoRA run stopped as step 2 ends (Stop saves checkpoint-2), as the Runs tab lists it."""
+    from finetune_studio.core.training import run
+
+    data = root / "small.jsonl"
+    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:32]) + "\n", encoding="utf-8")
+    config = small_config(data, root / "runs", max_steps=4, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = name
+    config.adapter.method = "lora"
+    config.adapter.r = 4
+    stop = threading.Event()
+
+    def sink(event: Any) -> None:
+        said = event if isinstance(event, dict) else vars(event)
+        if said.get("event") == "step" and said.get("step") == 2:
+            stop.set()
+
+    result = run(config, sink, stop)
+    assert (result.state, result.step) == ("stopped", 2), result.message
+    assert (Path(result.run_dir) / "checkpoint-2").is_dir()
+    return Path(result.run_dir)
+
+
+@pytest.mark.slow
+def test_a_torn_status_says_what_it_reads_and_the_resume_it_offers_rewrites_it(tmp_path: Path) -> None:
+    from finetune_studio.core import cli
+
+    path = _stopped_run(tmp_path, "torn")
+    (path / "status.json").write_text('{"state": "runn', encoding="utf-8")  # a write cut short
+    run = summarize(path)
+    assert run.state == "broken"
+    assert run.message == (
+        "status.json is cut off or not JSON (it reads '{\"state\": \"runn'; a write cut short leaves it so). Its "
+        "metrics log says it stopped at step 2. Its config and checkpoint-2 are intact. To fix: resume it (open it, "
+        f"then Resume; or finetune-studio resume {shlex.quote(str(path))}): it continues from checkpoint-2 and "
+        "writes a new status.json.")
+    assert "Expecting" not in run.message and "char" not in run.message
+
+    assert cli.main(["resume", str(path)]) == 0  # the fix, as the message says it
+    done = summarize(path)
+    assert (done.state, done.step, done.problems) == ("finished", 4, ())
+    assert "status.json" not in done.message
+
+
+@pytest.mark.parametrize("written, said", [
+    (b'{"state": "runn', "status.json is cut off or not JSON (it reads '{\"state\": \"runn'; a write cut short "
+                         "leaves it so)"),
+    (b"", "status.json is empty (a write cut short leaves it so)"),
+    (b"\xff\xfe\x00garbage", "status.json is not UTF-8 text (byte 0xff at position 0)"),
+    (b"[1, 2, 3]", "status.json has no valid state (it reads '[1, 2, 3]')"),
+    (b'{"state": "paused", "message": "' + b"x" * 80 + b'"}',
+     "status.json has no valid state (it reads '{\"state\": \"paused\", \"message\": \"xxxxxxxx…')"),
+])
+def test_a_damaged_status_says_what_is_wrong_with_it_as_written(tmp_path: Path, written: bytes, said: str) -> None:
+    path = make_run(tmp_path, "hurt", segment(2, 6, end="stopped"))
+    (path / "status.json").write_bytes(written)
+    run = summarize(path)
+    assert run.state == "broken" and run.problems == (said,)
+    assert run.message == (
+        f"{said}. Its metrics log says it stopped at step 6. It has no checkpoint to resume from, so nothing writes a "
+        "new status.json for it. To fix: start it again with its settings (in the app: Runs tab, Use its settings, "
+        "then Start), or delete it.")
+    assert "codec" not in run.message and "Expecting" not in run.message
