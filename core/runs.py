@@ -451,6 +451,8 @@ class RunFolderUnusable(FinetuneError):
 
 # RunFolderUnusable.kind values.
 MISSING, NOT_A_FOLDER, NO_RUN, NO_CONFIG, UNWRITABLE = "missing", "not_a_folder", "no_run", "no_config", "unwritable"
+# What to do about a run whose config.yaml is gone (its settings with it): run_folder_problem and summarize say it.
+NO_CONFIG_FIX = f"put its {CONFIG_FILE} back (from a copy of the run), or train it again"
 _GIVE_A_RUN = "To fix: give a run's folder (the one holding its config.yaml); `finetune-studio runs` lists the runs."
 
 
@@ -503,8 +505,7 @@ def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
     if found:
         return RunFolderUnusable(
             f"{folder} holds a run whose {CONFIG_FILE} is missing ({' and '.join(found)} are there), so its "
-            f"settings are lost and it cannot be resumed, exported or pushed. To fix: put its {CONFIG_FILE} back "
-            "(from a copy of the run), or train it again.", NO_CONFIG)
+            f"settings are lost and it cannot be resumed, exported or pushed. To fix: {NO_CONFIG_FIX}.", NO_CONFIG)
     runs = run_folders(folder)
     if runs:
         return RunFolderUnusable(
@@ -934,7 +935,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         status = _live_without_status(folder.path) or {}
     config_ok = folder.config_path.is_file()
     if not config_ok:
-        problems.append("config.yaml is missing, so the run cannot be resumed")
+        problems.append(f"{CONFIG_FILE} is missing, so the run cannot be resumed. To fix: {NO_CONFIG_FIX}")
     else:
         unreadable = config_problem(folder.config_path)
         if unreadable:

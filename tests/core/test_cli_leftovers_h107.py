@@ -63,7 +63,8 @@ def test_runs_says_a_config_that_is_there_but_unreadable(tmp_path: Path, capsys:
     out, err = capsys.readouterr()
     assert err == ""
     assert _row(out, "good").endswith("Finished 12 steps.")
-    assert _row(out, "gone").endswith("Finished 12 steps. (config.yaml is missing, so the run cannot be resumed)")
+    assert _row(out, "gone").endswith("Finished 12 steps. (config.yaml is missing, so the run cannot be resumed. To "
+                                      "fix: put its config.yaml back (from a copy of the run), or train it again)")
     assert _row(out, "bad-yaml").endswith(
         "Finished 12 steps. (config.yaml is not valid YAML at line 2, column 1, so the run cannot be resumed. To fix: "
         f"correct it (finetune-studio validate {bad_yaml / 'config.yaml'} says how), or put it back from a copy of "

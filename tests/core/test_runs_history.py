@@ -109,7 +109,9 @@ def test_broken_run_folders_list_with_a_reason_instead_of_failing(tmp_path: Path
     assert reason in run.message
     assert run.step == 6 and run.train_loss == pytest.approx(0.5)  # what could be read is still shown
     if damage == "no config":
-        assert run.state == "stopped" and run.problems == ("config.yaml is missing, so the run cannot be resumed",)
+        assert run.state == "stopped" and run.problems == (
+            "config.yaml is missing, so the run cannot be resumed. To fix: put its config.yaml back (from a copy of "
+            "the run), or train it again",)
     else:
         assert run.state == "broken"
         assert "metrics log says it stopped at step 6" in run.message and "delete it" in run.message

@@ -84,3 +84,34 @@ def test_a_damaged_status_says_what_is_wrong_with_it_as_written(tmp_path: Path, 
         "new status.json for it. To fix: start it again with its settings (in the app: Runs tab, Use its settings, "
         "then Start), or delete it.")
     assert "codec" not in run.message and "Expecting" not in run.message
+
+
+NO_CONFIG = ("config.yaml is missing, so the run cannot be resumed. To fix: put its config.yaml back (from a copy of "
+             "the run), or train it again")
+
+
+def test_a_missing_config_says_how_to_get_the_run_back_and_putting_it_back_does(tmp_path: Path) -> None:
+    """'config.yaml is missing, so the run cannot be resumed' had no fix; it now has the one the command line's
+    run-folder check (run_folder_problem) gives, from one place (NO_CONFIG_FIX), and doing it makes the run resumable
+    again."""
+    from finetune_studio.core.runs import run_folder_problem
+    from finetune_studio.core.session import can_resume
+    from tests.helpers import checkpoint
+
+    stopped = {"state": "stopped", "message": "Stopped at step 6."}
+    path = make_run(tmp_path, "lost", segment(2, 6, end="stopped"), stopped)
+    checkpoint(path, 6)
+    kept = (path / "config.yaml").read_bytes()
+    (path / "config.yaml").unlink()
+    run = summarize(path)
+    assert run.problems == (NO_CONFIG,)
+    assert run.message == f"Stopped at step 6. ({NO_CONFIG})"
+    from finetune_studio.core.runs import NO_CONFIG_FIX
+
+    assert f"To fix: {NO_CONFIG_FIX}." in str(run_folder_problem(path))  # the command line's words, the same fix
+    assert not can_resume(run.state, path)
+
+    (path / "config.yaml").write_bytes(kept)  # the fix
+    again = summarize(path)
+    assert (again.state, again.message, again.problems) == ("stopped", "Stopped at step 6.", ())
+    assert can_resume(again.state, path) and run_folder_problem(path) is None
