@@ -229,8 +229,10 @@ class _FollowsLog:
 class RunCurves(_FollowsLog):
     """A run's curves built from its events: train loss, eval loss, learning rate and gradient norm by step.
 
-    Non-finite values (a diverged run logs "nan") are not drawn; the latest one is kept apart (`last_loss` shows
-    it, so a summary can say a run diverged) until a finite point or the resume rule replaces it.
+    Non-finite losses (a diverged run logs "nan") are not drawn: they are kept apart, in `skipped`, under the same
+    rules (a step logged again replaces what was logged from that step on, finite or not; the resume rule drops
+    what was logged past the checkpoint), so `last_loss` can say a run diverged and the chart can say what it did
+    not draw.
     """
 
     def __init__(self, series: Callable[[], Series] = Points, lower: bool = True) -> None:
@@ -240,7 +242,8 @@ class RunCurves(_FollowsLog):
         self.train, self.evals, self.lr, self.grad = series(), series(), extra(), extra()
         self.offset = 0  # how far its metrics.jsonl was read (for followers)
         self.max_steps: float | None = None  # the run's length, from its latest train_begin
-        self._bad: dict[str, tuple[float, float]] = {}  # curve -> (step, nan/inf) logged after its last point
+        # "train"/"evals" -> the (step, nan/inf) losses not drawn. Points whatever `series` is: usually none or one.
+        self.skipped: dict[str, Points] = {"train": Points(), "evals": Points()}
 
     @property
     def all(self) -> tuple[Series, ...]:
@@ -266,9 +269,8 @@ class RunCurves(_FollowsLog):
                 return False
             # The resume rule: what was logged past the checkpoint belongs to the attempt that was cut short (an
             # eval logged after the checkpoint would otherwise linger until the run got there again).
-            for series in self.all:
+            for series in (*self.all, *self.skipped.values()):
                 series.truncate_after(start)
-            self._bad = {name: bad for name, bad in self._bad.items() if bad[0] <= start}
             return True
         return False
 
@@ -276,33 +278,42 @@ class RunCurves(_FollowsLog):
         value = number(raw)
         if value is None:
             return False
+        skipped = self.skipped.get(name)
         if not math.isfinite(value):
-            self._bad[name] = (step, value)
-            return False
-        self._bad.pop(name, None)
+            if skipped is None:  # a learning rate or gradient norm: not drawn, and nothing says it
+                return False
+            getattr(self, name).truncate_after(math.nextafter(step, -math.inf))  # logged again from this step on
+            skipped.append(step, value)
+            return True
+        if skipped and skipped.x[-1] >= step:
+            skipped.truncate_after(math.nextafter(step, -math.inf))
         getattr(self, name).append(step, value)
         return True
 
     def last_loss(self, name: str = "train") -> float | None:
         """The latest logged value of the train ("train") or eval ("evals") loss, non-finite included."""
-        if name in self._bad:
-            return self._bad[name][1]
-        series = getattr(self, name)
-        return series.last() if isinstance(series, Points) else None
+        series, skipped = getattr(self, name), self.skipped[name]
+        drawn = series.last() if isinstance(series, Points) else None
+        # Each kind of value replaces the other from its step on, so the one that reaches further was logged last.
+        if skipped and (drawn is None or skipped.x[-1] > series.x[-1]):
+            return skipped.y[-1]
+        return drawn
 
     def clear(self) -> None:
         for series in self.all:
             series.clear()
         self.offset = 0
         self.max_steps = None
-        self._bad.clear()
+        for skipped in self.skipped.values():
+            skipped.clear()
 
     def copy(self) -> "RunCurves":
         """An independent copy (of curves kept in `Points`)."""
         other = RunCurves.__new__(RunCurves)
         other.train, other.evals = (s.copy() if isinstance(s, Points) else s for s in (self.train, self.evals))
         other.lr, other.grad = (s.copy() if isinstance(s, Points) else s for s in (self.lr, self.grad))
-        other.offset, other.max_steps, other._bad = self.offset, self.max_steps, dict(self._bad)
+        other.offset, other.max_steps = self.offset, self.max_steps
+        other.skipped = {name: skipped.copy() for name, skipped in self.skipped.items()}
         return other
 
 

@@ -488,6 +488,7 @@ class LossChart(QWidget):
         self.loss_plot.addItem(self.readout, ignoreBounds=True)
         self.readout_text = ""  # the readout as plain text (tests)
         self._legend_names: tuple[str, ...] = ()  # () = the current run's "train loss"/"eval loss" entries
+        self._skipped_said: tuple | None = None  # the losses not drawn that the legend's entries name (_say_skipped)
         self._set_crosshair_visible(False)
 
         self.empty_text = pg.TextItem(chart_texts.EMPTY,
@@ -547,8 +548,7 @@ class LossChart(QWidget):
         self.ensure_built()
         for name in list(self.overlays):
             self._remove_overlay(name)
-        for series in (self.train, self.evals, self.lr, self.grad):
-            series.clear()
+        self.curves.clear()  # its four series, and what it knew of the run (its length, the losses not drawn)
         self._reset_smoothing()
         self._dirty = True
         self._redraw()
@@ -717,9 +717,25 @@ class LossChart(QWidget):
                 self.legend.addItem(self.smooth_curve, "train loss")
                 self.legend.addItem(self.eval_points, "eval loss")
             self._legend_names = names
+            self._skipped_said = None  # the new entries have the bare names
             self._fit_legend()
+        if not comparing:
+            self._say_skipped()
         self._apply_lower()
         self._set_empty(self.train.size == 0 and self.evals.size == 0 and not comparing)
+
+    def _say_skipped(self) -> None:
+        """The logged losses not drawn (NaN or infinite), said in the legend's entries and, with nothing drawn, in
+        the empty plot's hint: each is worked out again only when those losses changed, not each frame."""
+        skipped = (self.curves.skipped["train"], self.curves.skipped["evals"])
+        key = tuple((len(points), points.x[-1] if points else None) for points in skipped)
+        if key == self._skipped_said:
+            return
+        self._skipped_said = key
+        for (_, label), name, points in zip(self.legend.items, ("train loss", "eval loss"), skipped):
+            label.setText(html.escape(chart_texts.legend_label(name, points.pairs())))
+        self.legend.updateSize()
+        self._fit_legend()
 
     def _fit_legend(self, *_: Any) -> None:
         """Lay the legend out in as few columns as keep it within its share of the loss plot (LEGEND_MAX_*);
@@ -839,11 +855,28 @@ class LossChart(QWidget):
         self.empty_text.setVisible(empty)
         self._fit_legend()  # hidden while empty: in a narrow chart it covered the end of the "Press Start" hint
         if empty:
+            hint = self._empty_hint()
+            if hint != self.empty_text.toPlainText():
+                self.empty_text.setText(hint)
+                self._fit_empty_text()
             self.loss_plot.setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
             self.lower_plot.setYRange(0, 1e-3, padding=0)
-            self.empty_text.setPos(50, 2)
             self.follow()
+            # In the middle of the steps shown: a run with no loss to draw can have a learning rate to draw, and
+            # its steps (not 0 .. 100) are the axis then; the hint at step 50 was off the plot, and the plot blank.
+            (x_low, x_high), (y_low, y_high) = self.loss_plot.vb.targetRange()
+            self.empty_text.setPos((x_low + x_high) / 2, (y_low + y_high) / 2)
             self._set_crosshair_visible(False)
+
+    def _empty_hint(self) -> str:
+        """What the loss plot says while it has no loss to draw: why, for a run that logged losses or other
+        curves, else how to start one."""
+        train, evals = self.curves.skipped["train"], self.curves.skipped["evals"]
+        if train or evals:
+            return chart_texts.no_finite_loss(train.pairs(), evals.pairs())
+        if self.lr.size or self.grad.size:
+            return chart_texts.NO_LOSS
+        return chart_texts.EMPTY
 
     # ---- controls
     @Slot(int)

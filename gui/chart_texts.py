@@ -7,3 +7,34 @@ whichever of the two is on screen, and never "loading" for something the user di
 EMPTY = "Press Start: the loss appears here as the model trains."
 STARTING = "Starting the run: the loss appears here from its first step."
 WAITING = "The run's chart appears once the training libraries are loaded."
+# A recorded run whose log has a learning rate or a gradient norm but no loss at all (hand-made, or cut down).
+NO_LOSS = "This run logged no train or eval loss, only its learning rate or gradient norm: no loss curve to draw."
+FIX_DIVERGED = "To fix: lower the learning rate (or raise the warmup) and start the run again."
+
+
+def no_finite_loss(train: list[tuple[float, float]], evals: list[tuple[float, float]]) -> str:
+    """What the loss plot says when every loss the run logged was NaN or infinite (a run that diverged before its
+    first log): `train` and `evals` are the (step, value) pairs it could not draw."""
+    said = [_not_drawn(name, points) for name, points in (("train loss", train), ("eval loss", evals)) if points]
+    return f"Nothing to draw: {'; '.join(said)}. The run diverged. {FIX_DIVERGED}"
+
+
+def _not_drawn(name: str, points: list[tuple[float, float]]) -> str:
+    kinds = _kinds(points)
+    if len(points) == 1:
+        return f"the {name} logged at step {points[0][0]:g} was {kinds}"
+    return (f"the {name} was {kinds} at each of the {len(points)} steps it was logged "
+            f"(steps {points[0][0]:g} to {points[-1][0]:g})")
+
+
+def legend_label(name: str, points: list[tuple[float, float]]) -> str:
+    """A loss's entry in the legend: its name, and the logged (step, value) `points` not drawn (NaN or infinite),
+    so a curve that stops short of the run's last step, or has a gap, says why."""
+    if not points:
+        return name
+    where = f"step {points[0][0]:g}" if len(points) == 1 else f"{len(points)} steps"
+    return f"{name} (not drawn at {where}: {_kinds(points)})"
+
+
+def _kinds(points: list[tuple[float, float]]) -> str:
+    return " or ".join(sorted({"NaN" if value != value else "infinite" for _, value in points}))

@@ -68,3 +68,22 @@ def test_an_event_kind_that_is_a_list_or_an_object_is_no_event(tmp_path: Path) -
     assert (tally.train_loss, tally.step, tally.events) == (0.25, 8, len(events))
     run = summarize(path)
     assert (run.train_loss, run.step) == (0.25, 8)
+
+
+def test_losses_not_drawn_follow_the_same_rules_as_the_curve(tmp_path: Path) -> None:
+    curves = metrics.RunCurves()
+    curves.add_events([{"event": "train_begin", "step": 0, "start_step": 0}] +
+                      [{"event": "log", "step": step, "loss": 1.0 / step} for step in range(1, 11)])
+    # Killed and logged again from step 6 without a train_begin: a NaN at 6 replaces 6..10, as a finite loss would
+    # (the curve kept 6..10 while the summary said nan).
+    assert curves.add_event({"event": "log", "step": 6, "loss": "nan"})
+    assert [x for x, _ in curves.train.pairs()] == [1, 2, 3, 4, 5]
+    assert curves.skipped["train"].x.tolist() == [6.0] and str(curves.last_loss()) == "nan"
+    curves.add_event({"event": "log", "step": 6, "loss": 0.5})  # and a finite one replaces the NaN
+    assert (len(curves.skipped["train"]), curves.last_loss()) == (0, 0.5)
+    curves.add_event({"event": "eval", "step": 7, "eval_loss": "inf"})
+    curves.add_event({"event": "log", "step": 8, "loss": "-inf"})
+    copy = curves.copy()
+    curves.add_event({"event": "train_begin", "step": 6, "start_step": 6})  # the resume rule drops them
+    assert (len(curves.skipped["train"]), len(curves.skipped["evals"]), curves.last_loss()) == (0, 0, 0.5)
+    assert copy.skipped["evals"].pairs() == [(7.0, float("inf"))] and copy.last_loss() == float("-inf")

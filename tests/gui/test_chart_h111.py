@@ -78,3 +78,66 @@ def test_a_huge_loss_is_smoothed_like_any_other(chart: LossChart, tmp_path: Path
     assert loss_range(chart) == pytest.approx((0.7e200, 7.3e200))
     load(chart, tmp_path, [begin(1000)] + [log(step, loss) for step, loss in enumerate(losses, 1)])
     np.testing.assert_allclose(smoothed, chart.smoothed_loss * 1e200, rtol=1e-12)
+
+
+def legend_texts(chart: LossChart) -> list[str]:
+    return [label.text for _, label in chart.legend.items]
+
+
+def test_a_run_whose_only_loss_was_nan_says_so_on_the_plot(chart: LossChart, tmp_path: Path) -> None:
+    # A run that diverged before its first log (core.training writes the loss as "nan", then stops): the plot was
+    # blank, its hint ("Press Start") placed at step 50 of a 1-step axis, off the plot.
+    load(chart, tmp_path, [begin(), log(1, "nan", grad_norm="nan")])
+    assert chart.raw_curve.getOriginalDataset()[0] is None and chart.empty_text.isVisible()
+    assert chart.empty_text.toPlainText() == (
+        "Nothing to draw: the train loss logged at step 1 was NaN. The run diverged. To fix: lower the learning "
+        "rate (or raise the warmup) and start the run again.")
+    assert chart.loss_plot.vb.viewRange()[0] == pytest.approx((0.0, 1.275))  # the steps of its learning rate
+    chart.grab()  # the text is placed as the scene paints
+    hint = chart.empty_text.mapRectToScene(chart.empty_text.boundingRect())
+    assert chart.loss_plot.vb.sceneBoundingRect().contains(hint)
+
+
+def test_nan_and_infinite_losses_everywhere_are_counted_in_the_hint(chart: LossChart, tmp_path: Path) -> None:
+    events = [begin()] + [log(step, "nan" if step % 2 else "inf") for step in range(1, 10)]
+    load(chart, tmp_path, events + [{"event": "eval", "step": 9, "eval_loss": "-inf"}])
+    assert chart.empty_text.toPlainText() == (
+        "Nothing to draw: the train loss was NaN or infinite at each of the 9 steps it was logged (steps 1 to 9); "
+        "the eval loss logged at step 9 was infinite. The run diverged. To fix: lower the learning rate (or raise "
+        "the warmup) and start the run again.")
+
+
+def test_a_run_with_a_learning_rate_and_no_loss_says_so_on_the_plot(chart: LossChart, tmp_path: Path) -> None:
+    load(chart, tmp_path, [begin()] + [{"event": "log", "step": step, "learning_rate": 1e-3} for step in range(1, 20)])
+    assert chart.empty_text.isVisible() and chart.empty_text.toPlainText() == (
+        "This run logged no train or eval loss, only its learning rate or gradient norm: no loss curve to draw.")
+    assert chart.lr.size == 19
+    chart.grab()
+    hint = chart.empty_text.mapRectToScene(chart.empty_text.boundingRect())
+    assert chart.loss_plot.vb.sceneBoundingRect().contains(hint)
+
+
+def test_the_legend_names_the_losses_it_did_not_draw(chart: LossChart, tmp_path: Path) -> None:
+    # The curve of a run that diverged stopped two steps short of its end, and nothing said why.
+    events = [begin()] + [log(step, 2 - step / 40) for step in range(2, 31, 2)]
+    load(chart, tmp_path, events + [log(32, "nan"), {"event": "eval", "step": 32, "eval_loss": "inf"}])
+    assert list(chart.raw_curve.getOriginalDataset()[0]) == list(range(2, 31, 2))
+    assert legend_texts(chart) == ["train loss (not drawn at step 32: NaN)",
+                                   "eval loss (not drawn at step 32: infinite)"]
+    assert chart.legend.isVisible()
+    # A resume from step 20 drops them with the rest of the attempt cut short; the legend says only the names.
+    chart.add_event({"event": "train_begin", "step": 20, "start_step": 20, "max_steps": 40})
+    chart.add_event(log(22, 1.0))
+    chart._redraw()
+    assert legend_texts(chart) == ["train loss", "eval loss"]
+    assert list(chart.raw_curve.getOriginalDataset()[0]) == list(range(2, 21, 2)) + [22]
+
+
+def test_the_next_run_starts_with_a_clean_legend_and_hint(chart: LossChart, tmp_path: Path) -> None:
+    load(chart, tmp_path, [begin(), log(1, 1.0), log(2, "nan")])
+    assert legend_texts(chart)[0] == "train loss (not drawn at step 2: NaN)"
+    chart.clear()
+    assert chart.empty_text.toPlainText() == "Press Start: the loss appears here as the model trains."
+    chart.add_event(log(1, 3.0))
+    chart._redraw()
+    assert legend_texts(chart) == ["train loss", "eval loss"] and chart.curves.max_steps is None
