@@ -371,36 +371,109 @@ def _check_out(out_dir: Path, overwrite: bool) -> None:
 
 
 def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
-    """The hidden folder beside out_dir that the export is written into (renamed into place by _write)."""
+    """The hidden folder beside out_dir that the export is written into (renamed into place by _write). Its name is
+    this export's own (the process and a random part): two exports into one folder at once (the window and the
+    command line) shared one .partial folder, each deleting what the other had written, and one of them renamed an
+    incomplete model into place and said it had exported it. Hidden folders that exports which died left (their
+    process is gone) are removed."""
+    import uuid
+
     _check_out(out_dir, overwrite)
-    partial = out_dir.parent / f".{out_dir.name}.partial"
+    partial = out_dir.parent / f"{_partial_prefix(out_dir)}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(partial, ignore_errors=True)
+        _remove_dead_partials(out_dir)
         partial.mkdir()
     except OSError as exc:
         raise write_failed(exc, what, partial, out_dir) from exc
     return partial
 
 
-def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None]) -> list[str]:
+def _partial_prefix(out_dir: Path) -> str:
+    return f".{out_dir.name}.partial-"
+
+
+def _remove_dead_partials(out_dir: Path) -> None:
+    """Delete the hidden folders of exports into out_dir whose process is gone (killed, or the machine went down):
+    .NAME.partial-PID-XXXX (and .NAME.partial, which exports before their names were their own left)."""
+    from finetune_studio.core.runs import _pid_alive
+
+    prefix = _partial_prefix(out_dir)
+    for path in out_dir.parent.glob(f".{out_dir.name}.*"):
+        if path.name == prefix[:-1]:
+            dead = True
+        elif path.name.startswith(prefix):
+            pid = path.name[len(prefix):].partition("-")[0]
+            dead = pid.isdigit() and not _pid_alive(int(pid))
+        else:
+            continue
+        if dead and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None], overwrite: bool = False
+           ) -> list[str]:
     """`write` the export into `partial`, then put it in place of out_dir; on any failure nothing is left and the
-    error names out_dir, not the deleted partial folder (which the user never chose)."""
+    error names out_dir, not the deleted partial folder (which the user never chose). What out_dir held before stays
+    as it was when the export fails, and the message says so rather than "Nothing was left there"."""
     try:
         write(partial)
-        return _finish(partial, out_dir)
+        return _finish(partial, out_dir, overwrite)
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(exc, ExportError):
+            raise
         if isinstance(exc, Exception):  # a full disk mid-write, a file system error: said as an export's failure
-            raise write_failed(exc, what, partial, out_dir) from exc
+            failed = write_failed(exc, what, partial, out_dir)
+            if _holds_files(out_dir) and "Nothing was left there." in str(failed):
+                kept = f"{out_dir} still holds what it held before (nothing of it was replaced)."
+                failed = ExportError(str(failed).replace("Nothing was left there.", kept), failed.kind,
+                                     failed.problem)
+            raise failed from exc
         raise
 
 
-def _finish(partial: Path, out_dir: Path) -> list[str]:
-    if out_dir.exists():
-        shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
-    os.replace(partial, out_dir)
+def _holds_files(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and any(folder.iterdir())
+    except OSError:
+        return False
+
+
+def _finish(partial: Path, out_dir: Path, overwrite: bool = False) -> list[str]:
+    """Put the written export in place of out_dir. An earlier export there (overwrite) is moved aside first and
+    deleted only once the new one is in place, and put back if that fails: deleting it first lost it, or left it
+    half-deleted and looking whole, when the rename then failed (the export said "Nothing was left there"). A folder
+    that something else filled while this export was written (another export into it) is left as it is."""
+    old = None
+    if out_dir.is_symlink() or out_dir.exists():
+        if out_dir.is_dir() and not out_dir.is_symlink() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        elif not overwrite or not out_dir.is_dir() or out_dir.is_symlink():
+            problem = "another export or program filled the folder while this one was written"
+            raise ExportError(f"Did not put the export into {out_dir}: {problem}, and it is left as it is (nothing "
+                              "of this export was kept). To fix: look at what it holds, then choose another folder "
+                              "(--out DIR), or delete it first, and export again.", WRITE_FAILED, problem)
+        else:
+            old = partial.with_name(partial.name.replace(".partial-", ".replaced-", 1))
+            os.replace(out_dir, old)
+    try:
+        os.replace(partial, out_dir)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
+
+
+def _out_path(out_dir: Path | None, folder: RunFolder, kind: str) -> Path:
+    """The folder the export goes into: the one given, or the default. A link to a folder is followed, so the export
+    goes into the folder it names: put in place of the link, it failed after the whole export was written ("Cannot
+    call rmtree on a symbolic link")."""
+    out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, kind)
+    return out_dir.resolve() if out_dir.is_symlink() else out_dir
 
 
 def _tree_size(folder: Path) -> int:
@@ -411,7 +484,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     """The adapter alone: adapter_model.safetensors + adapter_config.json (which names the base model) and the
     tokenizer, as `AutoPeftModelForCausalLM.from_pretrained(out_dir)` loads them."""
     folder, model_dir, adapter = _adapter_model_dir(run_dir)
-    out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, ADAPTER)
+    out_dir = _out_path(out_dir, folder, ADAPTER)
     check_destination(folder, out_dir)
     files = [p for p in sorted(model_dir.iterdir()) if p.is_file() and p.name not in _NOT_EXPORTED]
     needed = sum(p.stat().st_size for p in files)
@@ -425,7 +498,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
         if stops is not None:  # what the run's saves write now, for one saved before they did
             stops.save_pretrained(str(into))
 
-    written = _write(partial, out_dir, "adapter", copy)
+    written = _write(partial, out_dir, "adapter", copy, overwrite)
     base = adapter.get("base_model_name_or_path")
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
@@ -517,7 +590,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
 
     say = progress or (lambda message: None)
     folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
-    out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, MERGED)
+    out_dir = _out_path(out_dir, folder, MERGED)
     check_destination(folder, out_dir)
     _check_out(out_dir, overwrite)  # a folder that cannot take it is said before the base model loads
     busy = merge_refusal(folder.path.name, "export", "Nothing was exported.")
@@ -548,6 +621,19 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         fix = run_fix if _local_and_gone(config.model.name_or_path) or not model_fix else model_fix
         raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot be "
                           f"merged into it: {said} Nothing was exported. To fix: {fix}") from None
+    except Exception as exc:
+        if not _shapes_differ(exc):
+            raise
+        # transformers' "You set `ignore_mismatched_sizes` to `False`, thus raising an error. For details look at
+        # the above report!" came through as it was (RuntimeError, no fix): the base's config.json no longer
+        # describes its weights (edited, or another model's copied over it).
+        name = config.model.name_or_path
+        raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot be "
+                          f"merged into it: the weights in {name} do not have the shapes its config.json describes "
+                          "(one of them was changed or replaced since the run trained). Nothing was exported. To "
+                          f"fix: put back the base model the run trained on at {name} (its config.json and weight "
+                          f"files together), or set model.name_or_path in {folder.config_path} to where that model "
+                          "is now, then export again.") from None
     needed = sum(p.numel() * p.element_size() for p in base.parameters())
     needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
     say("Loading the adapter and merging it into the base model")
@@ -583,11 +669,16 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         merged.save_pretrained(str(into), max_shard_size=shard_limit(merged))
         tokenizer.save_pretrained(str(into))
 
-    written = _write(partial, out_dir, "merged model", save)
+    written = _write(partial, out_dir, "merged model", save, overwrite)
     size = _tree_size(out_dir)
     message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "
                f"AutoModelForCausalLM.from_pretrained('{out_dir}').")
     return ExportResult(MERGED, out_dir, written, size, " ".join([message, *notes]))
+
+
+def _shapes_differ(exc: BaseException) -> bool:
+    """A load that failed because the weight files do not have the shapes the model's config.json gives."""
+    return "ignore_mismatched_sizes" in str(exc) or "size mismatch" in str(exc)
 
 
 UNTIED_NOTE = ("The adapter changes the output head or the input embeddings, which the base model shares (tied "
