@@ -56,6 +56,16 @@ def default_out_dir(run_dir: Path, kind: str) -> Path:
     return core_default(Path(run_dir), kind)
 
 
+def relative_text(written: str, run_dir: Path) -> str:
+    """Why a folder typed without its whole path is not exported into: it would go into the app's working folder
+    (wherever it was started from), which the dialog shows nowhere, and the message named it as typed ("Exported
+    … to my-export"), so the user could not find it."""
+    return (f"The folder {written} is not a whole path, so the export would go into the folder the app was started "
+            f"from ({Path.cwd()}), which you did not choose. Nothing was exported. To fix: write the whole path (for "
+            f"example {Path(run_dir) / written}, or one starting with ~/ for your home folder), or choose the folder "
+            "with the … button.")
+
+
 def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None]) -> Any:
     from finetune_studio.core.export import export_run
 
@@ -246,7 +256,11 @@ class ExportDialog(QDialog):
         self.result = None
         self.open_button.hide()
         self._show("info", "")
-        out_dir = Path(self.out_edit.text().strip()).expanduser()
+        written = self.out_edit.text().strip()
+        out_dir = Path(written).expanduser()
+        if not out_dir.is_absolute():
+            self._show("error", relative_text(written, self.run_dir))
+            return
         self.task.submit(_export, self.run_dir, self.kind, out_dir, self.overwrite_check.isChecked(), progress)
         self.phase_label.setText("Merging… (loads the base model)" if self.kind == MERGED else "Copying the adapter…")
         self.phase_label.show()

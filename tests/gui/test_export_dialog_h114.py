@@ -1,0 +1,53 @@
+"""A folder typed without its whole path in the export dialog (helper-114): the export went into the folder the app
+was started from, which the dialog shows nowhere, and said "Exported the adapter … to my-export". It is refused
+before anything is written, with where it would have gone and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.gui.export_dialog import ExportDialog
+from tests.core.test_cli_push_export_input import _adapter_run
+
+
+@pytest.mark.parametrize("written", ["my-export", "exports/mine", "./here"])
+def test_a_folder_without_its_whole_path_is_refused(written: str, qtbot: Any, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _adapter_run(tmp_path / "runs")
+    started_in = tmp_path / "started-in"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)
+    dialog = ExportDialog(run)
+    qtbot.addWidget(dialog)
+    dialog.out_edit.setText(written)
+    dialog.out_edit.textEdited.emit(written)
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    assert dialog.message.property("kind") == "error"
+    assert dialog.message.text() == (
+        f"The folder {written} is not a whole path, so the export would go into the folder the app was started from "
+        f"({started_in}), which you did not choose. Nothing was exported. To fix: write the whole path (for example "
+        f"{run / written}, or one starting with ~/ for your home folder), or choose the folder with the … button.")
+    assert list(started_in.iterdir()) == [] and dialog.result is None
+    assert dialog.export_button.isEnabled() and not dialog.busy.isVisible() and dialog.out_edit.text() == written
+
+
+def test_a_whole_path_and_one_from_home_still_export(qtbot: Any, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _adapter_run(tmp_path / "runs")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    dialog = ExportDialog(run)
+    qtbot.addWidget(dialog)
+    for written, out in (("~/exports/mine", tmp_path / "home" / "exports" / "mine"),
+                         (str(tmp_path / "with space é 模型"), tmp_path / "with space é 模型")):
+        dialog.out_edit.setText(written)
+        dialog.out_edit.textEdited.emit(written)
+        dialog.export_button.click()
+        qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+        assert dialog.message.property("kind") == "success", dialog.message.text()
+        assert dialog.result.out_dir == out
+        assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors",
+                                                         "tokenizer_config.json"]
