@@ -15,6 +15,7 @@ folder that is renamed into place at the end, so a failure never leaves a folder
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -473,7 +474,15 @@ def _out_path(out_dir: Path | None, folder: RunFolder, kind: str) -> Path:
     goes into the folder it names: put in place of the link, it failed after the whole export was written ("Cannot
     call rmtree on a symbolic link")."""
     out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, kind)
-    return out_dir.resolve() if out_dir.is_symlink() else out_dir
+    try:
+        return out_dir.resolve() if out_dir.is_symlink() else out_dir
+    except OSError as exc:  # a name longer than the disk allows: every later check raised a bare OSError
+        if exc.errno == errno.ENAMETOOLONG:
+            longest = max(out_dir.parts, key=lambda part: len(os.fsencode(part)))
+            raise ExportError(f"{out_dir} cannot be made: the name {longest[:40]}… is {len(os.fsencode(longest))} "
+                              "bytes long, more than the disk allows for one name (File name too long). Nothing was "
+                              "written. To fix: choose a shorter folder name (--out DIR).", OUT_UNUSABLE) from None
+        raise _cannot_write(out_dir, exc) from None
 
 
 def _tree_size(folder: Path) -> int:

@@ -136,3 +136,16 @@ def test_a_link_to_a_folder_is_exported_into_the_folder_it_names(tmp_path: Path)
     assert result.out_dir == real and result.files == ADAPTER_FILES == sorted(p.name for p in real.iterdir())
     assert link.is_symlink() and link.resolve() == real
     assert _hidden(tmp_path / "disk") == [] and _hidden(tmp_path) == []
+
+
+def test_a_folder_name_longer_than_the_disk_allows_is_refused_with_a_fix(tmp_path: Path) -> None:
+    run = _adapter_run(tmp_path / "runs")
+    name = "x" * 300
+    for kind in ("adapter", "merged"):  # merged: refused before anything loads
+        with pytest.raises(ExportError) as refused:
+            export.export_run(run, kind, tmp_path / name / "mine")  # was a bare OSError: [Errno 36]
+        assert str(refused.value) == (f"{tmp_path / name / 'mine'} cannot be made: the name {'x' * 40}… is 300 bytes "
+                                      "long, more than the disk allows for one name (File name too long). Nothing "
+                                      "was written. To fix: choose a shorter folder name (--out DIR).")
+        assert refused.value.bad_input
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
