@@ -725,15 +725,19 @@ class LossChart(QWidget):
         self._set_empty(self.train.size == 0 and self.evals.size == 0 and not comparing)
 
     def _say_skipped(self) -> None:
-        """The logged losses not drawn (NaN or infinite), said in the legend's entries and, with nothing drawn, in
-        the empty plot's hint: each is worked out again only when those losses changed, not each frame."""
+        """The logged losses not drawn, said in the legend's entries: NaN or infinite ones (the empty plot's hint
+        says them when nothing is drawn), and in log scale those at 0 or below, which have no logarithm (a loss of
+        0 throughout left the plot blank under a legend that named it). The entries are written again only when
+        what they say changed, not each frame."""
         skipped = (self.curves.skipped["train"], self.curves.skipped["evals"])
-        key = tuple((len(points), points.x[-1] if points else None) for points in skipped)
+        log = self.log_scale.isChecked()
+        below = tuple(int(np.count_nonzero(series.view()[1] <= 0)) if log else 0 for series in (self.train, self.evals))
+        key = (tuple((len(points), points.x[-1] if points else None) for points in skipped), below)
         if key == self._skipped_said:
             return
         self._skipped_said = key
-        for (_, label), name, points in zip(self.legend.items, ("train loss", "eval loss"), skipped):
-            label.setText(html.escape(chart_texts.legend_label(name, points.pairs())))
+        for (_, label), name, points, count in zip(self.legend.items, ("train loss", "eval loss"), skipped, below):
+            label.setText(html.escape(chart_texts.legend_label(name, points.pairs(), count)))
         self.legend.updateSize()
         self._fit_legend()
 
@@ -893,6 +897,8 @@ class LossChart(QWidget):
     def _log_scale_changed(self, on: bool) -> None:
         self.ensure_built()
         self.loss_plot.setLogMode(y=on)
+        if not self.overlays:
+            self._say_skipped()
         self.follow()
 
     @Slot(bool)

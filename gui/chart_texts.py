@@ -27,13 +27,17 @@ def _not_drawn(name: str, points: list[tuple[float, float]]) -> str:
             f"(steps {points[0][0]:g} to {points[-1][0]:g})")
 
 
-def legend_label(name: str, points: list[tuple[float, float]]) -> str:
-    """A loss's entry in the legend: its name, and the logged (step, value) `points` not drawn (NaN or infinite),
-    so a curve that stops short of the run's last step, or has a gap, says why."""
-    if not points:
-        return name
-    where = f"step {points[0][0]:g}" if len(points) == 1 else f"{len(points)} steps"
-    return f"{name} (not drawn at {where}: {_kinds(points)})"
+def legend_label(name: str, points: list[tuple[float, float]], below_zero: int = 0) -> str:
+    """A loss's entry in the legend: its name, the logged (step, value) `points` not drawn (NaN or infinite), and
+    in log scale how many of the drawn ones are at 0 or below (no logarithm), so a curve that stops short of the
+    run's last step, has a gap, or is not there at all says why."""
+    notes = []  # short: the legend gives way to the curves past 3/4 of the plot's width (gui.chart)
+    if points:
+        where = f"step {points[0][0]:g}" if len(points) == 1 else f"{len(points)} steps"
+        notes.append(f"{where} not drawn: {_kinds(points)}")
+    if below_zero:
+        notes.append(f"{below_zero} step{'' if below_zero == 1 else 's'} at or below 0, not drawn in log scale")
+    return f"{name} ({'; '.join(notes)})" if notes else name
 
 
 def _kinds(points: list[tuple[float, float]]) -> str:

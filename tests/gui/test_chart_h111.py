@@ -122,8 +122,7 @@ def test_the_legend_names_the_losses_it_did_not_draw(chart: LossChart, tmp_path:
     events = [begin()] + [log(step, 2 - step / 40) for step in range(2, 31, 2)]
     load(chart, tmp_path, events + [log(32, "nan"), {"event": "eval", "step": 32, "eval_loss": "inf"}])
     assert list(chart.raw_curve.getOriginalDataset()[0]) == list(range(2, 31, 2))
-    assert legend_texts(chart) == ["train loss (not drawn at step 32: NaN)",
-                                   "eval loss (not drawn at step 32: infinite)"]
+    assert legend_texts(chart) == ["train loss (step 32 not drawn: NaN)", "eval loss (step 32 not drawn: infinite)"]
     assert chart.legend.isVisible()
     # A resume from step 20 drops them with the rest of the attempt cut short; the legend says only the names.
     chart.add_event({"event": "train_begin", "step": 20, "start_step": 20, "max_steps": 40})
@@ -135,9 +134,26 @@ def test_the_legend_names_the_losses_it_did_not_draw(chart: LossChart, tmp_path:
 
 def test_the_next_run_starts_with_a_clean_legend_and_hint(chart: LossChart, tmp_path: Path) -> None:
     load(chart, tmp_path, [begin(), log(1, 1.0), log(2, "nan")])
-    assert legend_texts(chart)[0] == "train loss (not drawn at step 2: NaN)"
+    assert legend_texts(chart)[0] == "train loss (step 2 not drawn: NaN)"
     chart.clear()
     assert chart.empty_text.toPlainText() == "Press Start: the loss appears here as the model trains."
     chart.add_event(log(1, 3.0))
     chart._redraw()
     assert legend_texts(chart) == ["train loss", "eval loss"] and chart.curves.max_steps is None
+
+
+def test_in_log_scale_the_legend_names_the_losses_at_or_below_zero(chart: LossChart, tmp_path: Path) -> None:
+    # Every loss 0: in log scale nothing was drawn, under a legend that said "train loss" as if it were there.
+    load(chart, tmp_path, [begin()] + [log(step, 0.0) for step in range(1, 20)])
+    assert legend_texts(chart) == ["train loss", "eval loss"]
+    chart.log_scale.setChecked(True)
+    assert legend_texts(chart) == ["train loss (19 steps at or below 0, not drawn in log scale)", "eval loss"]
+    assert chart.legend.isVisible()
+    chart.log_scale.setChecked(False)
+    assert legend_texts(chart) == ["train loss", "eval loss"]
+    # With NaN steps too, at the 900 px the chart has beside the forms, the legend still fits and says both.
+    load(chart, tmp_path, [begin(), log(1, 2.0), log(2, "nan"), log(3, "inf"), log(4, -1.0), log(5, 1.5)])
+    chart.log_scale.setChecked(True)
+    assert legend_texts(chart)[0] == ("train loss (2 steps not drawn: NaN or infinite; 1 step at or below 0, not "
+                                      "drawn in log scale)")
+    assert chart.legend.isVisible()
