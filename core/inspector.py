@@ -150,11 +150,13 @@ class DatasetChecks:
         all_fix = Fix("Train on every token", {"chat.train_on": "all"})
         failed = self.failed_rows()
         if failed:
-            first = failed[0]
-            why = self.failures.get(first, "it could not be rendered")
+            named = [(row, self.failures.get(row, "it gives no tokens")) for row in failed[:SHOWN_FAILURES]]
+            said = "; ".join(f"row {row + 1}: {why}" for row, why in named)
+            more = f"; and {len(failed) - len(named):,} more" if len(failed) > len(named) else ""
             found.append(CheckProblem(
-                "failed", f"{len(failed):,} row{_s(len(failed))} could not be rendered (row {first + 1}: {why}). "
-                "To fix: correct those rows in the data, or pick another chat template.",
+                "failed", f"{len(failed):,} of {self.rows:,} row{_s(self.rows)} cannot be trained ({said}{more}), "
+                f"and a run refuses the data while {'they are' if len(failed) > 1 else 'it is'} in it. "
+                + failure_fix([why for _, why in named], self.format, len(failed)),
                 len(failed), failed[:EXAMPLE_ROWS], [], "error"))
         cut_before = self.cut_before_reply_rows()
         untrained = self.no_trained_rows()
@@ -162,27 +164,34 @@ class DatasetChecks:
         if cut_before:
             fixes = [raise_fix] + ([] if chat.drop_untrained_rows else [drop_fix])
             found.append(CheckProblem(
-                "cut_before_reply", f"{len(cut_before):,} row{_s(len(cut_before))} train nothing: max_length "
+                "cut_before_reply", f"{_rows_do(len(cut_before), 'trains', 'train')} nothing: max_length "
                 f"({self.max_length:,} tokens) cuts {'them' if len(cut_before) > 1 else 'it'} before the reply "
                 "starts. To fix: raise max_length, or drop such rows.", len(cut_before), cut_before[:EXAMPLE_ROWS],
                 fixes, "error" if not chat.drop_untrained_rows else "warning"))
         if other_untrained:
             fixes = ([] if chat.drop_untrained_rows else [drop_fix]) + ([] if chat.train_on == "all" else [all_fix])
             found.append(CheckProblem(
-                "no_trained", f"{len(other_untrained):,} row{_s(len(other_untrained))} have no trained token at all "
+                "no_trained", f"{_rows_do(len(other_untrained), 'has', 'have')} no trained token at all "
                 "(nothing in them is a reply or completion under the current setting). To fix: drop such rows, or "
                 "switch what is trained.", len(other_untrained), other_untrained[:EXAMPLE_ROWS], fixes,
                 "error" if not chat.drop_untrained_rows else "warning"))
         reply_cut = self.reply_cut_rows()
-        if reply_cut:
+        if reply_cut and self.format == "text":  # plain text has no replies: its long rows are cut, as the seed cuts
+            lost = int(self.counts["cut_trained"][reply_cut].sum())
             found.append(CheckProblem(
-                "reply_cut", f"{len(reply_cut):,} row{_s(len(reply_cut))} lose part of a reply to max_length "
+                "reply_cut", f"{_rows_do(len(reply_cut), 'is', 'are')} longer than max_length "
+                f"({self.max_length:,} tokens): {lost:,} token{_s(lost)} past it "
+                f"{'are' if lost > 1 else 'is'} cut off and never trained. To fix: raise max_length, or split long "
+                "rows in the data.", len(reply_cut), reply_cut[:EXAMPLE_ROWS], [raise_fix]))
+        elif reply_cut:
+            found.append(CheckProblem(
+                "reply_cut", f"{_rows_do(len(reply_cut), 'loses', 'lose')} part of a reply to max_length "
                 f"({self.max_length:,} tokens): the model learns replies that stop mid-sentence and never their end. "
                 "To fix: raise max_length.", len(reply_cut), reply_cut[:EXAMPLE_ROWS], [raise_fix]))
         unended = [] if self.format == "text" else sorted(set(self.end_not_trained_rows()) - set(reply_cut))
         if unended:
             found.append(CheckProblem(
-                "end_not_trained", f"{len(unended):,} row{_s(len(unended))} train a reply without its end-of-turn "
+                "end_not_trained", f"{_rows_do(len(unended), 'trains', 'train')} a reply without its end-of-turn "
                 "token, so the model would not learn to stop. To fix: pick a chat template that ends each turn with "
                 "a token, or train on every token.", len(unended), unended[:EXAMPLE_ROWS],
                 [] if chat.train_on == "all" else [all_fix]))
@@ -197,12 +206,52 @@ def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
+def _rows_do(count: int, one: str, many: str) -> str:
+    """'1 row loses' / '3 rows lose': a count of rows and its verb."""
+    return f"{count:,} row{_s(count)} {one if count == 1 else many}"
+
+
+SHOWN_FAILURES = 3  # rows named, with why, in the problem about rows that cannot be trained (a run names as many)
+
+
+def failure_fix(whys: list[str], fmt: str, count: int = 2) -> str:
+    """What to do about rows that cannot be trained (`whys`: core.chat's words for each): the one fix the run's
+    refusal gives ('Fix or remove those rows'), with the setting that can also be the cause. Empty when the words
+    carry their own fix."""
+    if any("To fix:" in why for why in whys):
+        return ""
+    those = "those rows" if count > 1 else "that row"
+    if fmt == "text":
+        return f"To fix: fill in or remove {those} in the data, or pick another text column."
+    if any("chat template" in why for why in whys):
+        return f"To fix: correct or remove {those} in the data, or pick another chat template."
+    return f"To fix: correct or remove {those} in the data, or map the columns in chat.columns."
+
+
 def _round_up(value: int) -> int:
     """A max_length a user would type: the next multiple of 64."""
     return max(64, -(-value // 64) * 64)
 
 
 # ---- per row
+
+AS_WRITTEN_CHARS = 20_000  # of a row shown as the data has it (a row that gives no tokens)
+
+
+def row_failure(index: int, why: str, fmt: str) -> str:
+    """What the Inspector says under a row that cannot be trained (`why`: core.chat's words): the row, why, that a
+    run refuses it, and what to do, as the whole-dataset problem says it."""
+    fix = failure_fix([why], fmt, 1)
+    return (f"Row {index + 1} cannot be trained: {why.rstrip('.')}, and a run refuses the data while it is in it."
+            + (f" {fix}" if fix else ""))
+
+
+def row_as_written(row: dict[str, Any], limit: int = AS_WRITTEN_CHARS) -> str:
+    """A row as the data holds it, as JSON (its text as written: accents, not escapes), cut at `limit` characters."""
+    text = json.dumps(row, ensure_ascii=False, indent=2, default=str)
+    more = len(text) - limit
+    return text[:limit] + (f"\n… {more:,} more characters" if more > 0 else "")
+
 
 def row_counts(labeled: Any, ends: SpanEnds) -> dict[str, int]:
     """The per-row numbers the checks need, from render_and_label's result (its input_ids and roles cover the
@@ -401,6 +450,9 @@ class Inspector:
         self.detection: Any = None  # core.chat.Detection: the format and columns every row is read with
         self.template_note = ""
         self.template_name = ""
+        self.text_column: str = config.dataset.text_column  # as the data spells it (core.data.real_column)
+        self.column_note = ""  # said when that differs from the config's (a run says the same in its log)
+        self.refusals: list[tuple[str, str]] = []  # (field, message): what a run refuses in the settings for this data
 
     # -- loading
     def load(self, tokenizer: Any = None, ds: Any = None) -> Inspector:
@@ -414,15 +466,34 @@ class Inspector:
         if ds is None:
             ds = load_rows(self.dataset)
         self.tokenizer, self.ds = tokenizer, ds
+        columns = list(ds.column_names) if hasattr(ds, "column_names") else list(ds[0]) if ds else []
+        self.text_column, self.column_note = _text_column(columns, self.dataset.text_column)
         if hasattr(ds, "column_names"):  # a datasets.Dataset: decided exactly as a run decides it
-            self.detection = run_format(ds, self.chat, self.dataset.text_column)
+            self.detection = run_format(ds, self.chat, self.text_column)
         else:
             head = ds[:20]
-            self.detection = resolve_format(self.chat, head, list(head[0]) if head else [], self.dataset.text_column)
+            self.detection = resolve_format(self.chat, head, columns, self.text_column)
+        if self.detection.format != "text":
+            self.column_note = ""  # the text column is not read
         self.train_on = resolve_train_on(self.chat, self.detection.format)
         if self.detection.format != "text":
             _, self.template_name, self.template_note = resolve_template(tokenizer, self.chat)
+        self.refusals = source_refusals(self.dataset, self.chat)
         return self
+
+    def problems(self, checks: DatasetChecks) -> list[CheckProblem]:
+        """What the Inspector lists: what a run refuses in the settings for this data (a text column the data lacks,
+        a test split it cannot hold, a column mapping that points nowhere: validate's words), then what the checks
+        found in the rows. A setting that fails every row is said once, as the setting, not as every row failing."""
+        every_row_fails = bool(checks.rows) and len(checks.failed_rows()) == checks.rows
+        # The text column's problem is a setting's when no row has text there; else it is some rows' (a number in
+        # one row, a null in another), which the checks name, every row of them, with the fix.
+        refusals = [(name, message) for name, message in self.refusals
+                    if name != "dataset.text_column" or every_row_fails]
+        found = checks.problems(self.chat)
+        if every_row_fails and any(name != "dataset.test_size" for name, _ in refusals):
+            found = [problem for problem in found if problem.kind != "failed"]
+        return [CheckProblem("refused", message, 0, [], [], "error") for _, message in refusals] + found
 
     @property
     def format(self) -> str:
@@ -440,7 +511,7 @@ class Inspector:
         from finetune_studio.core.chat import render_and_label
 
         return render_and_label(self.tokenizer, row, self.chat, self.max_length, detection=self.detection,
-                                text_column=self.dataset.text_column, truncation=bool(self.dataset.truncation))
+                                text_column=self.text_column, truncation=bool(self.dataset.truncation))
 
     def row(self, index: int) -> Any:
         """Row `index` rendered and labelled: ids, labels, roles per token (the cut ones too), the text."""
@@ -460,7 +531,7 @@ class Inspector:
         detection = dataclasses.asdict(self.detection) if self.detection is not None else None
         return cache_key(data_fingerprint(self.ds), self.tokenizer,
                          {"chat": dataclasses.asdict(self.chat), "detection": detection,
-                          "text_column": self.dataset.text_column, "truncation": bool(self.dataset.truncation)},
+                          "text_column": self.text_column, "truncation": bool(self.dataset.truncation)},
                          self.max_length)
 
     def cache_path(self) -> Path:
@@ -490,6 +561,47 @@ class Inspector:
         return checks
 
 
+def _text_column(columns: list[str], configured: Any) -> tuple[Any, str]:
+    """The text column as a run reads it (core.data.check_text_column): the configured name, or the one column that
+    differs from it only by whitespace at its ends or its Unicode form, with the run's notice of that."""
+    from finetune_studio.core.data import column_notice, real_column
+
+    real = real_column(columns, configured) if isinstance(configured, str) else None
+    if real is None or real == configured:
+        return configured, ""
+    return real, column_notice(configured, real)
+
+
+# What check_source says of a setting, not of rows: the rows themselves are checked here, every one of them.
+REFUSED_FIELDS = ("dataset.text_column", "dataset.test_size", "chat.columns", "chat.format", "chat.train_on",
+                  "chat.template")
+
+
+SAYS_WHAT_TO_DO = ("To fix:", "Fix or remove", "Fill or remove", "Pick ")  # check_source's words that say it
+
+
+def source_refusals(dataset: DatasetConfig, chat: ChatConfig) -> list[tuple[str, str]]:
+    """(field, message) for what validate() refuses in these settings for this data, in its words, with a
+    "To fix:" where its words have none (core.data.check_source: a bounded read of a local source, cached).
+    Nothing for a Hub dataset; the rows' own problems are the checks' (every row, not the first part)."""
+    from finetune_studio.core.data import check_source
+
+    try:
+        found = check_source(dataset, chat)
+    except Exception:  # noqa: BLE001 - what cannot be read was said when the rows were loaded
+        return []
+    out = []
+    for problem in found:
+        name, message = str(problem.field), str(problem.message)
+        if name not in REFUSED_FIELDS:
+            continue
+        if name == "dataset.text_column" and not any(said in message for said in SAYS_WHAT_TO_DO):
+            message += (" To fix: pick the column that holds the text (Text column in the Dataset tab, or "
+                        "dataset.text_column).")
+        out.append((name, message))
+    return out
+
+
 def length_stats(checks: DatasetChecks, bins: int = HISTOGRAM_BINS) -> Any:
     """core.data.TokenStats of the rendered rows (template included, before max_length cuts them): the Dataset
     tab's length histogram for chat data, from the checks instead of a second tokenization."""
@@ -511,7 +623,8 @@ def checks_summary(checks: DatasetChecks) -> str:
     """One line for the Dataset tab: rows, trained tokens, rows that train nothing, and whether replies end."""
     untrained = checks.untrained_count()
     bad = f"; {untrained:,} row{_s(untrained)} train nothing" if untrained else ""
-    line = f"{checks.rows:,} rows · {checks.total_trained:,} trained tokens of {checks.total_tokens:,}{bad}"
+    line = f"{checks.rows:,} row{_s(checks.rows)} · {checks.total_trained:,} trained tokens of " \
+        f"{checks.total_tokens:,}{bad}"
     if checks.format == "text":
         return line + "."
     unended = set(checks.end_not_trained_rows()) - set(checks.reply_cut_rows())

@@ -38,7 +38,15 @@ from PySide6.QtWidgets import (
 )
 
 from finetune_studio.core.config import RunConfig
-from finetune_studio.core.inspector import ROLE_LABELS, ROLES, CheckProblem, DatasetChecks, Inspector
+from finetune_studio.core.inspector import (
+    ROLE_LABELS,
+    ROLES,
+    CheckProblem,
+    DatasetChecks,
+    Inspector,
+    row_as_written,
+    row_failure,
+)
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import ERROR_COLOR, WARNING_COLOR, hint_label
 from finetune_studio.gui.small_plot import style_small_plot
@@ -85,9 +93,11 @@ def _gc_paused() -> Iterator[None]:
         gc.freeze()
 
 
-def render_row(inspector: Inspector, index: int) -> tuple[int, Any, list[tuple[str, str]]]:
-    labeled = inspector.row(index)
-    return index, labeled, inspector.pieces(labeled)
+def render_row(inspector: Inspector, index: int) -> tuple[int, Any, list[tuple[str, str]], dict | None]:
+    """Row `index` labelled, its tokens, and (for a row that gives no tokens) the row as the data holds it."""
+    raw = inspector.raw_row(index)
+    labeled = inspector.label(raw)
+    return index, labeled, inspector.pieces(labeled), None if labeled.roles else raw
 
 
 def run_checks(inspector: Inspector, progress: Any, stop: threading.Event) -> DatasetChecks | None:
@@ -120,6 +130,12 @@ def token_html(pieces: list[tuple[str, str]], limit: int = TOKEN_VIEW_LIMIT) -> 
     tail = f"<p><i>… {more:,} more tokens not drawn.</i></p>" if more > 0 else ""
     return (f'<div style="white-space: pre-wrap; font-family: monospace; line-height: 150%;">{"".join(parts)}'
             f"</div>{tail}")
+
+
+def failed_row_html(row: dict[str, Any]) -> str:
+    """A row that gives no tokens, shown as the data holds it (there are no tokens to colour)."""
+    return ("<p><i>This row gives no tokens. Here it is as the data holds it:</i></p>"
+            f'<pre style="white-space: pre-wrap;">{html.escape(row_as_written(row))}</pre>')
 
 
 def counts_text(roles: list[str]) -> str:
@@ -360,12 +376,15 @@ class InspectorWindow(QDialog):
         source = self.config.dataset.source
         from finetune_studio.core.chat import FORMAT_NAMES
 
-        self.status_label.setText(f"{source} · {len(inspector):,} rows · {FORMAT_NAMES.get(inspector.format, '?')}"
+        rows = f"{len(inspector):,} row{'' if len(inspector) == 1 else 's'}"
+        self.status_label.setText(f"{source} · {rows} · {FORMAT_NAMES.get(inspector.format, '?')}"
                                   f"{detected} · max_length {inspector.max_length:,} · trained: {inspector.train_on}")
         note = inspector.template_note
         name = inspector.template_name
-        if chat.format == "text":
-            self.template_label.setText("Plain text: no chat template; every token is trained.")
+        if inspector.format == "text":  # set, or detected: no template renders plain text
+            note = inspector.column_note  # the text column as the data spells it, as a run says in its log
+            self.template_label.setText("Plain text: no chat template; every token is trained."
+                                        + (f" {note}" if note else ""))
         else:
             self.template_label.setText(f"Chat template: {name}" + (f" — {note}" if note else ""))
         self.template_label.setStyleSheet(f"color: {WARNING_COLOR};" if note else "")
@@ -398,13 +417,22 @@ class InspectorWindow(QDialog):
         self.counts_label.setText("Rendering…")
         self.row_task.submit(render_row, self.inspector, index)
 
-    def _row_ready(self, result: tuple[int, Any, list[tuple[str, str]]]) -> None:
-        index, labeled, pieces = result
+    def _row_ready(self, result: tuple[int, Any, list[tuple[str, str]], dict | None]) -> None:
+        index, labeled, pieces, raw = result
         self.labeled, self.pieces = labeled, pieces
+        problems = list(getattr(labeled, "problems", None) or [])
+        if raw is not None:  # no tokens: the row as written, and why, in the words the whole-dataset problem uses
+            self.token_view.setHtml(failed_row_html(raw))
+            self.counts_label.setText(f"Row {index + 1}: no tokens (it cannot be trained).")
+            why = problems[0] if problems else "it gives no tokens"
+            self.row_problems_label.setText(row_failure(index, why, self.inspector.format if self.inspector else ""))
+            self.row_problems_label.setStyleSheet(f"color: {ERROR_COLOR};")
+            self.row_problems_label.show()
+            return
         self.token_view.setHtml(token_html(pieces))
         self.counts_label.setText(f"Row {index + 1}: " + counts_text([role for _, role in pieces]))
-        problems = list(getattr(labeled, "problems", None) or [])
         self.row_problems_label.setText("\n".join(problems))
+        self.row_problems_label.setStyleSheet(f"color: {WARNING_COLOR};")
         self.row_problems_label.setVisible(bool(problems))
 
     def _row_failed(self, exc: BaseException) -> None:
@@ -461,7 +489,7 @@ class InspectorWindow(QDialog):
         when = "from the cache" if checks.from_cache else f"in {checks.seconds:.1f} s"
         self.summary_label.setText(f"{checks_summary(checks)} (checked {when})")
         self._clear_problems()
-        problems = checks.problems(self.inspector.chat if self.inspector else None)
+        problems = self.inspector.problems(checks) if self.inspector else checks.problems()
         if not problems:
             ok = QLabel("✔ No problems: every row trains something, no reply is cut, every reply trains its end.")
             ok.setWordWrap(True)

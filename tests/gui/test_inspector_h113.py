@@ -1,0 +1,104 @@
+"""The Dataset Inspector window on odd data (helper-113): a row that cannot be trained is shown as the data holds
+it with why and what to do, plain text found by detection is called plain text, one row is '1 row', and what a run
+refuses in the settings (a missing text column, a test split one row cannot hold) is listed in validate's words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QLabel
+
+from finetune_studio.core.config import RunConfig, default_config
+from finetune_studio.gui import background
+from finetune_studio.gui.forms.common import ERROR_COLOR
+from finetune_studio.gui.inspector import InspectorWindow
+from tests.gui.test_app import LONG
+
+OK = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+PARTS = {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
+                                                   {"type": "image", "url": "cat.png"}]},
+                      {"role": "assistant", "content": "A cat"}]}
+
+
+@pytest.fixture(autouse=True)
+def _drain_background():
+    yield
+    assert background.wait_idle(120_000)
+
+
+def jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def config_for(path: Path, **dataset: Any) -> RunConfig:
+    config = default_config()
+    config.dataset.source = str(path)
+    config.dataset.max_length = 512
+    for key, value in dataset.items():
+        setattr(config.dataset, key, value)
+    return config
+
+
+def open_window(qtbot: Any, config: RunConfig) -> InspectorWindow:
+    window = InspectorWindow(config)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.labeled is not None and window.checks is not None, timeout=LONG)
+    return window
+
+
+def problem_texts(window: InspectorWindow) -> list[tuple[str, str]]:
+    return [(w.objectName(), w.findChild(QLabel).text()) for w in window.problem_widgets()]
+
+
+def test_a_row_that_cannot_be_trained_shows_the_row_as_written_why_and_the_fix(qtbot: Any, demo_cache: Path,
+                                                                                tmp_path: Path) -> None:
+    """Content in parts (multimodal style): the row showed an empty token box, 'Row 2: 0 tokens: 0 trained' and
+    core.chat's words alone, in the warning colour, with nothing to do."""
+    window = open_window(qtbot, config_for(jsonl(tmp_path / "parts.jsonl", [OK, PARTS])))
+    window.show_row(1)
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("Row 2"), timeout=LONG)
+    assert window.counts_label.text() == "Row 2: no tokens (it cannot be trained)."
+    shown = window.token_view.toPlainText()
+    assert shown.startswith("This row gives no tokens. Here it is as the data holds it:")
+    assert json.loads(shown.split(":", 1)[1]) == PARTS
+    assert window.row_problems_label.isVisible()
+    assert window.row_problems_label.text() == (
+        "Row 2 cannot be trained: message 1 (user) of column 'messages' has a list as its 'content', not text "
+        "(content split into parts, as multimodal exports write it: join the text into one string); a message looks "
+        "like {\"role\": \"user\", \"content\": \"Hi\"}, and a run refuses the data while it is in it. To fix: "
+        "correct or remove that row in the data, or map the columns in chat.columns.")
+    assert ERROR_COLOR in window.row_problems_label.styleSheet()
+    # Back to a row that trains: its tokens, and the warning colour again for its notes.
+    window.show_row(0)
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("Row 1"), timeout=LONG)
+    assert window.counts_label.text() == "Row 1: 21 tokens: 5 trained · 13 masked: prompt · 3 special"
+    assert not window.row_problems_label.isVisible()
+    window.close()
+
+
+def test_plain_text_without_its_column_says_so_once(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
+    """Detected plain text was titled 'Chat template: ' (nothing after it), and the default text column missing from
+    the data was '2 rows could not be rendered ... or pick another chat template'."""
+    path = jsonl(tmp_path / "plain.jsonl", [{"text": "hello world"}, {"text": "more"}])
+    window = open_window(qtbot, config_for(path))
+    assert window.template_label.text() == "Plain text: no chat template; every token is trained."
+    assert problem_texts(window) == [("problem_refused", f"{path}: there is no column 'horoscope'. Columns: text. "
+                                      "To fix: pick the column that holds the text (Text column in the Dataset tab, "
+                                      "or dataset.text_column).")]
+    window.close()
+
+
+def test_one_row_is_one_row_and_its_test_split_is_refused(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "one.jsonl", [OK])
+    window = open_window(qtbot, config_for(path))
+    assert window.status_label.text().startswith(f"{path} · 1 row · messages (role/content)")
+    assert window.summary_label.text().startswith("1 row · 5 trained tokens of 21;")
+    assert problem_texts(window) == [("problem_refused", f"{path} holds 1 row, too few to hold out a test split "
+                                      "(that needs 2 or more). Add rows, or set test_size to 0 (and eval_strategy "
+                                      "to 'no').")]
+    window.close()
