@@ -286,6 +286,14 @@ def steady_range(current: tuple[float, float], low: float, high: float) -> tuple
     return max(low - margin, -AXIS_LIMIT), min(high + margin, AXIS_LIMIT)
 
 
+def figure(value: float, decimals: int) -> str:
+    """A loss or gradient norm in the hover readout: `decimals` places, or as many significant digits in
+    scientific form past 1e6 and under 1e-4, where places print a 300-digit number (a loss of 1e300) or 0.0000."""
+    if value == 0 or 1e-4 <= abs(value) < 1e6 or not math.isfinite(value):
+        return f"{value:.{decimals}f}"
+    return f"{value:.{decimals}g}"
+
+
 def _pen(color: str, alpha: int = 255, width: float = 1, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
     c = QColor(color)
     c.setAlpha(alpha)
@@ -946,18 +954,19 @@ class LossChart(QWidget):
         for line in self._vlines:
             line.setPos(step)
         self._hline.setPos(y_line)
-        lines = [("", f"step {step:g}"), (TRAIN_COLOR, f"loss {ys[index]:.4f}" +
-                                          (f" (smoothed {smoothed:.4f})" if self.smoothing.value() else ""))]
+        lines = [("", f"step {step:g}"), (TRAIN_COLOR, f"loss {figure(ys[index], 4)}" +
+                                          (f" (smoothed {figure(smoothed, 4)})" if self.smoothing.value() else ""))]
         tolerance = max(1.0, 0.02 * (xs[-1] - xs[0]))
-        for series, color, name, fmt in ((self.evals, EVAL_COLOR, "eval loss", ".4f"),
-                                         (self.lr, LR_COLOR, "learning rate", ".3g"),
-                                         (self.grad, GRAD_COLOR, "grad norm", ".3f")):
+        for series, color, name, digits in ((self.evals, EVAL_COLOR, "eval loss", 4),
+                                            (self.lr, LR_COLOR, "learning rate", 0),
+                                            (self.grad, GRAD_COLOR, "grad norm", 3)):
             j = series.nearest(step)
             if j is not None:
                 sx, sy = series.view()
                 if abs(sx[j] - step) <= tolerance or series is not self.evals:
                     at = f" at step {sx[j]:g}" if sx[j] != step else ""
-                    lines.append((color, f"{name} {sy[j]:{fmt}}{at}"))
+                    value = figure(sy[j], digits) if digits else f"{sy[j]:.3g}"  # 0: the learning rate, as 5e-05
+                    lines.append((color, f"{name} {value}{at}"))
         self.readout_text = "\n".join(text for _, text in lines)
         self.readout.setHtml("<br>".join(f"<span style='color:{c or '#202124'}'>{html.escape(t)}</span>"
                                          for c, t in lines))
@@ -985,7 +994,7 @@ class LossChart(QWidget):
         lines = [("", f"step {step:g}")]
         for overlay, i in nearest:
             at = f" at step {overlay.x[i]:g}" if overlay.x[i] != step else ""
-            lines.append((overlay.color, f"{overlay.name}: loss {overlay.y[i]:.4f}{at}"))
+            lines.append((overlay.color, f"{overlay.name}: loss {figure(overlay.y[i], 4)}{at}"))
         self.readout_text = "\n".join(text for _, text in lines)
         self.readout.setHtml("<br>".join(f"<span style='color:{c or '#202124'}'>{html.escape(t)}</span>"
                                          for c, t in lines))

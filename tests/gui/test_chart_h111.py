@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 
 from finetune_studio.core.metrics import read_metrics
 from finetune_studio.gui.chart import LossChart, steady_range
@@ -157,3 +158,22 @@ def test_in_log_scale_the_legend_names_the_losses_at_or_below_zero(chart: LossCh
     assert legend_texts(chart)[0] == ("train loss (2 steps not drawn: NaN or infinite; 1 step at or below 0, not "
                                       "drawn in log scale)")
     assert chart.legend.isVisible()
+
+
+def hover(chart: LossChart, qtbot: Any, step: float) -> list[str]:
+    qtbot.waitUntil(lambda: chart.loss_plot.vb.sceneBoundingRect().width() > 100, timeout=2_000)
+    chart._mouse_moved((chart.loss_plot.vb.mapViewToScene(QPointF(step, 0.0)),))
+    return chart.readout_text.splitlines()
+
+
+def test_the_hover_readout_writes_huge_and_tiny_figures_short(chart: LossChart, qtbot: Any, tmp_path: Path) -> None:
+    # A loss of 1e30 read "loss 1000000000000000019884624838656.0000", one of 1e300 a 300-digit line as wide as
+    # the screen, and one of 1e-7 "loss 0.0000".
+    load(chart, tmp_path, [begin(), log(1, 2.0), log(2, 1e30, grad_norm=3e12), log(3, 1e-7),
+                           {"event": "eval", "step": 2, "eval_loss": 1e300}])
+    assert hover(chart, qtbot, 2) == ["step 2", "loss 1e+30 (smoothed 6.25e+29)", "eval loss 1e+300",
+                                      "learning rate 0.001", "grad norm 3e+12"]
+    assert hover(chart, qtbot, 3)[1] == "loss 1e-07 (smoothed 3.061e+29)"
+    assert hover(chart, qtbot, 1)[1] == "loss 2.0000 (smoothed 2.0000)"  # ordinary figures as before
+    chart.set_overlays({"huge": (np.array([1.0, 2.0]), np.array([-1e308, 1e308]))})
+    assert hover(chart, qtbot, 2) == ["step 2", "huge: loss 1e+308"]
