@@ -512,7 +512,17 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
                         f"its base model {base} with peft: AutoPeftModelForCausalLM.from_pretrained('{out_dir}')."
-                        + _stops_note(out_dir, written))
+                        + _stops_note(out_dir, written) + _base_gone_note(base, out_dir))
+
+
+def _base_gone_note(base: Any, out_dir: Path) -> str:
+    """What an adapter export adds when the base model its adapter_config.json names is a folder no longer on this
+    computer: the export said it "loads on top of its base model" there, and loading it failed."""
+    if not _local_and_gone(base):
+        return ""
+    return (f" Its base model folder {base} is not there now (moved or deleted), so the adapter does not load until "
+            f"it is: put the base model back there, or set base_model_name_or_path in "
+            f"{out_dir / ADAPTER_CONFIG_FILE} to where it is now.")
 
 
 def adapter_stops(folder: RunFolder, model_dir: Path) -> Any:

@@ -16,6 +16,7 @@ import yaml
 
 from finetune_studio.core import export
 from finetune_studio.core.export import ExportError, export_adapter, export_merged
+from finetune_studio.core.hub import size_text
 from tests.core.test_cli_push_export_input import _adapter_run
 from tests.helpers import demo_model_copy
 
@@ -149,3 +150,21 @@ def test_a_folder_name_longer_than_the_disk_allows_is_refused_with_a_fix(tmp_pat
                                       "was written. To fix: choose a shorter folder name (--out DIR).")
         assert refused.value.bad_input
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_an_adapter_whose_base_folder_is_gone_is_exported_with_a_note(tmp_path: Path) -> None:
+    run = _adapter_run(tmp_path / "runs")
+    base = tmp_path / "moved-away" / "base"
+    config = json.loads((run / "model" / "adapter_config.json").read_text())
+    (run / "model" / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": str(base)}))
+    out = tmp_path / "mine"
+    result = export_adapter(run, out)
+    assert result.files == ADAPTER_FILES
+    assert result.message == (
+        f"Exported the adapter ({size_text(result.size_bytes)}) to {out}. It loads on top of its base model {base} "
+        f"with peft: AutoPeftModelForCausalLM.from_pretrained('{out}'). Its base model folder {base} is not there now "
+        "(moved or deleted), so the adapter does not load until it is: put the base model back there, or set "
+        f"base_model_name_or_path in {out / 'adapter_config.json'} to where it is now.")
+    base.mkdir(parents=True)  # back where it was: no note
+    assert export_adapter(run, tmp_path / "again").message.endswith("from_pretrained('" + str(tmp_path / "again")
+                                                                    + "').")
