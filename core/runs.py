@@ -365,17 +365,19 @@ def _live_without_status(folder: Path) -> dict[str, Any] | None:
             "message": "Training (its status.json could not be read; the process holding the run lock is alive)."}
 
 
-def _with_liveness(status: dict[str, Any], folder: Path | None = None) -> dict[str, Any]:
+def _with_liveness(status: dict[str, Any], folder: Path | None = None, offer: bool = True) -> dict[str, Any]:
     """A status that says running but whose process is gone is really an interrupted run.
 
     With the run's lock record (see RunLock) "gone" survives pid reuse: the pid must belong to the same process
-    (same start time) that took the lock. Runs from before the lock existed fall back to the pid alone."""
+    (same start time) that took the lock. Runs from before the lock existed fall back to the pid alone. `offer`:
+    say what Resume would do (resume_offer); summarize leaves it out for a run whose config.yaml cannot be read,
+    which says so with its own fix ("Resume continues from checkpoint-6" stood beside "cannot be resumed")."""
     if status.get("state") != "running":
         return status
     record = read_lock(folder) if folder is not None else None
     alive = lock_alive(record) if record is not None else _pid_alive(status.get("pid"))
     if not alive:
-        said = resume_offer(RunFolder(folder).resume_point()) if folder is not None else ""
+        said = resume_offer(RunFolder(folder).resume_point()) if folder is not None and offer else ""
         status = {**status, "state": "interrupted",
                   "message": "The process running this run ended without finishing it." + said}
     return status
@@ -781,6 +783,24 @@ def _sentence(parts: list[str]) -> str:
     return "; ".join(parts) + "."  # not capitalized: each part starts with a file name
 
 
+FIX_LEAD = "To fix: "
+
+
+def _split_fix(text: str) -> tuple[str, str]:
+    """(what is wrong, what to do) of a message that says its fix after "To fix: " (the app's messages end so), each
+    without its closing full stop; (text, "") for one with no fix."""
+    what, lead, fix = text.partition(FIX_LEAD)
+    return what.strip().rstrip("."), fix.replace(FIX_LEAD, "").strip().rstrip(".")
+
+
+def _one_fix(what: str, texts: list[str]) -> str:
+    """`what` followed by the fixes `texts` give (most useful first), after one "To fix:": a run whose config.yaml
+    and status.json were both damaged, or a failed run's message beside an unreadable config.yaml, said
+    "To fix: … To fix: …" in one Runs tab tooltip."""
+    fixes = [fix for fix in (_split_fix(text)[1] for text in texts) if fix]
+    return f"{what} {FIX_LEAD}{'; then '.join(fixes)}." if fixes else what
+
+
 def _created_time(status: dict[str, Any]) -> float | None:
     for key in ("created", "updated"):
         value = status.get(key)
@@ -807,12 +827,12 @@ def _read_config(path: Path) -> tuple[Any, str | None]:
 
     from finetune_studio.core.config import yaml_load
 
-    copy = "or put it back from a copy of the run"
+    copy = "or put it back from a copy of the run"  # each fix names the file: summarize may say it apart from it
     try:
         info = path.stat()
     except OSError as exc:
         return None, f"config.yaml cannot be read ({exc.strerror or exc}), so the run cannot be resumed. To fix: " \
-                     f"make it readable, {copy}"
+                     f"make config.yaml readable, {copy}"
     stamp = (info.st_mtime_ns, info.st_size)
     kept = _CONFIG_READS.get(str(path))
     if kept is not None and kept[0] == stamp:
@@ -822,19 +842,19 @@ def _read_config(path: Path) -> tuple[Any, str | None]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         what = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start})"
-        fix = f"save it as UTF-8, {copy}"
+        fix = f"save config.yaml as UTF-8, {copy}"
     except OSError as exc:
-        what, fix = f"cannot be read ({exc.strerror or exc})", f"make it readable, {copy}"
+        what, fix = f"cannot be read ({exc.strerror or exc})", f"make config.yaml readable, {copy}"
     else:
         try:
             data = yaml_load(text, config_file=True)
         except (yaml.YAMLError, ValueError) as exc:
             mark = getattr(exc, "problem_mark", None)
             what = "is not valid YAML" + (f" at line {mark.line + 1}, column {mark.column + 1}" if mark else "")
-            fix = f"correct it (finetune-studio validate {shlex.quote(str(path))} says how), {copy}"
+            fix = f"correct config.yaml (finetune-studio validate {shlex.quote(str(path))} says how), {copy}"
         else:
             what = "is empty" if data is None else "holds no settings (key: value lines)"
-            fix = "put it back from a copy of the run"
+            fix = "put config.yaml back from a copy of the run"
     problem = None if isinstance(data, dict) else f"config.yaml {what}, so the run cannot be resumed. To fix: {fix}"
     if len(_CONFIG_READS) >= _CONFIG_READS_KEPT:
         _CONFIG_READS.clear()
@@ -925,22 +945,22 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             for event in events:
                 tally.add(event)
 
+    config_ok = folder.config_path.is_file()
+    config_said = None if config_ok else \
+        f"{CONFIG_FILE} is missing, so the run cannot be resumed. To fix: {NO_CONFIG_FIX}"
+    if config_ok:
+        config_said = config_problem(folder.config_path)
+        config_ok = config_said is None
     status: dict[str, Any] = {}
     raw, status_wrong = _read_status_file(folder.status_path)
     if status_wrong:
         problems.insert(0, status_wrong)
     else:
-        status = _with_liveness(raw, folder.path)
+        status = _with_liveness(raw, folder.path, offer=config_ok)
     if not status:
         status = _live_without_status(folder.path) or {}
-    config_ok = folder.config_path.is_file()
-    if not config_ok:
-        problems.append(f"{CONFIG_FILE} is missing, so the run cannot be resumed. To fix: {NO_CONFIG_FIX}")
-    else:
-        unreadable = config_problem(folder.config_path)
-        if unreadable:
-            problems.append(unreadable)
-            config_ok = False
+    if config_said:
+        problems.append(config_said)
 
     if status:
         state, message = str(status["state"]), str(status.get("message") or "")
@@ -951,25 +971,35 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
             said = f" Its metrics log says it {tally.end_state} at step {tally.step or 0}."
         elif tally.events:
             said = f" Its metrics log stops at step {tally.step or 0}."
-        point = folder.resume_point() if config_ok else ResumePoint(None)
-        why = point.why_not()
+        point = folder.resume_point()
+        why = point.why_not() if config_ok else None
+        then, fix = "", ""
         if point.checkpoint is not None:  # what rewrites status.json: a resume (core.session.can_resume offers it)
-            then = (f" Its config and {point.checkpoint.name} are intact. To fix: {resume_fix(folder.path)}: it "
-                    f"continues from {point.checkpoint.name} and writes a new {STATUS_FILE}.")
+            # With config.yaml unreadable the resume comes after its fix (its own, said first: nothing resumes before)
+            then = f" Its config and {point.checkpoint.name} are intact." if config_ok else ""
+            fix = (f"{resume_fix(folder.path)}: it continues from {point.checkpoint.name} and writes a new "
+                   f"{STATUS_FILE}")
         elif why:  # Resume is not offered (core.session reads the same rule): said, with why
-            then = f" Its config is intact, but it cannot resume: {why}. To fix: {UNLOADABLE_FIX}, or delete it."
+            then, fix = f" Its config is intact, but it cannot resume: {why}.", f"{UNLOADABLE_FIX}, or delete it"
         elif config_ok:  # nothing to resume from, so nothing writes a new status.json: its settings start it again
-            then = (f" It has no checkpoint to resume from, so nothing writes a new {STATUS_FILE} for it. To fix: "
-                    f"{START_AGAIN_FIX}, or delete it.")
-        else:
+            then = f" It has no checkpoint to resume from, so nothing writes a new {STATUS_FILE} for it."
+            fix = f"{START_AGAIN_FIX}, or delete it"
+        elif not config_said:
             then = " Open its folder to check, or delete it."
-        message = _sentence(problems) + said + then
+        message = _one_fix(_sentence([what for what, _ in map(_split_fix, problems)]) + said + then,
+                           [*problems, f"To fix: {fix}" if fix else ""])
     if state in _RESUMABLE and config_ok:
         why = folder.resume_point().why_not()  # a stopped run whose checkpoints cannot load: not offered Resume
         if why and why not in message:  # said once: an interrupted run's message (resume_offer) says it already
-            problems.append(f"it cannot resume: {why}")
+            problems.append(f"it cannot resume: {why}. To fix: {UNLOADABLE_FIX}")
     if state != BROKEN and problems:
-        message = f"{message} ({'; '.join(problems)})" if message else _sentence(problems)
+        # The run's own message (what ended it, and its fix) first, then what is wrong with its files; the fixes
+        # of both after one "To fix:", the files' first: with config.yaml unreadable nothing else can be done.
+        own, own_fix = _split_fix(message)
+        listed = "; ".join(what for what, _ in map(_split_fix, problems))
+        fixes = [*problems, f"To fix: {own_fix}" if own_fix else ""]
+        stop = "." if any(_split_fix(text)[1] for text in fixes) else ""
+        message = _one_fix(f"{own}. ({listed}{stop})" if own else _sentence([listed]), fixes)
 
     # status.json records model, dataset and (since adapters) method when a run starts; config.yaml fills gaps.
     # The same reading as core.adapters.method_of_run, with the files this function has open anyway.

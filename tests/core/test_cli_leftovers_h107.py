@@ -63,24 +63,24 @@ def test_runs_says_a_config_that_is_there_but_unreadable(tmp_path: Path, capsys:
     out, err = capsys.readouterr()
     assert err == ""
     assert _row(out, "good").endswith("Finished 12 steps.")
-    assert _row(out, "gone").endswith("Finished 12 steps. (config.yaml is missing, so the run cannot be resumed. To "
-                                      "fix: put its config.yaml back (from a copy of the run), or train it again)")
+    assert _row(out, "gone").endswith("Finished 12 steps. (config.yaml is missing, so the run cannot be resumed.) To "
+                                      "fix: put its config.yaml back (from a copy of the run), or train it again.")
     assert _row(out, "bad-yaml").endswith(
-        "Finished 12 steps. (config.yaml is not valid YAML at line 2, column 1, so the run cannot be resumed. To fix: "
-        f"correct it (finetune-studio validate {bad_yaml / 'config.yaml'} says how), or put it back from a copy of "
-        "the run)")
+        "Finished 12 steps. (config.yaml is not valid YAML at line 2, column 1, so the run cannot be resumed.) To fix: "
+        f"correct config.yaml (finetune-studio validate {bad_yaml / 'config.yaml'} says how), or put it back from a "
+        "copy of the run.")
     assert _row(out, "not-utf8").endswith(
-        "Finished 12 steps. (config.yaml is not UTF-8 text (byte 0xff at position 6), so the run cannot be resumed. "
-        "To fix: save it as UTF-8, or put it back from a copy of the run)")
+        "Finished 12 steps. (config.yaml is not UTF-8 text (byte 0xff at position 6), so the run cannot be resumed.) "
+        "To fix: save config.yaml as UTF-8, or put it back from a copy of the run.")
     assert _row(out, "a-list").endswith(
-        "Finished 12 steps. (config.yaml holds no settings (key: value lines), so the run cannot be resumed. To fix: "
-        "put it back from a copy of the run)")
+        "Finished 12 steps. (config.yaml holds no settings (key: value lines), so the run cannot be resumed.) To fix: "
+        "put config.yaml back from a copy of the run.")
     by_name = {run.name: run for run in list_runs(runs)}  # the Runs tab's listing: same words, every run shown
     assert set(by_name) == {"good", "bad-yaml", "not-utf8", "a-list", "gone"}
     assert by_name["good"].problems == ()
     assert by_name["not-utf8"].problems == ("config.yaml is not UTF-8 text (byte 0xff at position 6), so the run "
-                                            "cannot be resumed. To fix: save it as UTF-8, or put it back from a copy "
-                                            "of the run",)
+                                            "cannot be resumed. To fix: save config.yaml as UTF-8, or put it back "
+                                            "from a copy of the run",)
     assert (good / "config.yaml").is_file()
 
 
@@ -97,10 +97,11 @@ def test_a_broken_run_with_an_unreadable_config_is_not_called_intact(tmp_path: P
     assert cli.main(["runs", "--runs-dir", str(runs)]) == 0
     row = _row(capsys.readouterr().out, "broken")
     assert " broken " in row and "intact" not in row
-    assert row.endswith(
-        "status.json is missing; config.yaml is not valid YAML at line 2, column 1, so the run cannot be resumed. To "
-        f"fix: correct it (finetune-studio validate {run / 'config.yaml'} says how), or put it back from a copy of the "
-        "run. Its metrics log says it finished at step 12. Open its folder to check, or delete it.")
+    assert row.endswith(  # one fix, the config's first: the resume it offers comes after it (helper-109)
+        "status.json is missing; config.yaml is not valid YAML at line 2, column 1, so the run cannot be resumed. Its "
+        f"metrics log says it finished at step 12. To fix: correct config.yaml (finetune-studio validate "
+        f"{run / 'config.yaml'} says how), or put it back from a copy of the run; then resume it (open it, then "
+        f"Resume; or finetune-studio resume {run}): it continues from checkpoint-12 and writes a new status.json.")
     shutil.copy(tmp_path / "kept.yaml", run / "config.yaml")  # the fix: Resume is offered again
     assert cli.main(["runs", "--runs-dir", str(runs)]) == 0
     assert _row(capsys.readouterr().out, "broken").endswith(

@@ -105,7 +105,8 @@ def test_a_missing_config_says_how_to_get_the_run_back_and_putting_it_back_does(
     (path / "config.yaml").unlink()
     run = summarize(path)
     assert run.problems == (NO_CONFIG,)
-    assert run.message == f"Stopped at step 6. ({NO_CONFIG})"
+    assert run.message == ("Stopped at step 6. (config.yaml is missing, so the run cannot be resumed.) To fix: put "
+                           "its config.yaml back (from a copy of the run), or train it again.")
     from finetune_studio.core.runs import NO_CONFIG_FIX
 
     assert f"To fix: {NO_CONFIG_FIX}." in str(run_folder_problem(path))  # the command line's words, the same fix
@@ -115,3 +116,71 @@ def test_a_missing_config_says_how_to_get_the_run_back_and_putting_it_back_does(
     again = summarize(path)
     assert (again.state, again.message, again.problems) == ("stopped", "Stopped at step 6.", ())
     assert can_resume(again.state, path) and run_folder_problem(path) is None
+
+
+OOM = "CUDA ran out of memory. To fix: lower the batch size, then resume."
+
+
+def _combination(root: Path, name: str) -> Path:
+    """A run folder damaged in two ways at once, each with a fix of its own (what the Runs tab showed as
+    "To fix: … To fix: …"): its name says how (status, config, checkpoint)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import checkpoint
+
+    status_kind, config_kind, checkpoint_kind = name.split("-")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    status = {"failed": {"state": "failed", "message": OOM}, "dead": {"state": "running", "pid": dead.pid},
+              "stopped": {"state": "stopped", "message": "Stopped at step 6."}}.get(status_kind)
+    path = make_run(root, name, segment(2, 6, end="stopped"), status, config=config_kind != "noconfig")
+    if status_kind == "torn":
+        (path / "status.json").write_text('{"state": "runn', encoding="utf-8")
+    if config_kind == "badyaml":
+        (path / "config.yaml").write_text("model: {name_or_path: x\n", encoding="utf-8")
+    if checkpoint_kind != "none":
+        checkpoint(path, 6, weights=checkpoint_kind == "loads")
+    return path
+
+
+COMBINATIONS = ("failed-badyaml-none", "failed-noconfig-loads", "failed-goodconfig-noweights", "dead-badyaml-noweights",
+                "dead-noconfig-loads", "torn-badyaml-loads", "torn-noconfig-loads", "torn-badyaml-noweights",
+                "stopped-badyaml-noweights", "stopped-goodconfig-noweights")
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_a_run_damaged_twice_says_one_to_fix_the_config_first(tmp_path: Path, name: str) -> None:
+    from finetune_studio.core.runs import UNLOADABLE_FIX
+
+    path = _combination(tmp_path, name)
+    run = summarize(path)
+    assert run.message.count("To fix:") == 1, run.message
+    fixes = run.message.split("To fix: ", 1)[1]
+    if "goodconfig" not in name:  # nothing resumes or starts again before config.yaml reads: its fix leads
+        assert fixes.startswith(("correct config.yaml", "put its config.yaml back")), fixes
+    else:
+        assert fixes.startswith(UNLOADABLE_FIX), fixes
+    if name.startswith("failed"):  # the run's own fix is kept, after
+        assert fixes.endswith("; then lower the batch size, then resume."), fixes
+    if name.startswith("dead"):  # "Resume continues from checkpoint-6" stood beside "cannot be resumed"
+        assert "Resume continues" not in run.message and "It cannot resume" not in run.message
+
+
+def test_the_fixes_said_in_order_lead_to_a_run_that_resumes(tmp_path: Path) -> None:
+    """A torn status.json and a config.yaml that does not parse: the config's fix, then the resume; done in that
+    order, Resume is offered."""
+    from finetune_studio.core.session import can_resume
+
+    path = _combination(tmp_path, "torn-badyaml-loads")
+    run = summarize(path)
+    assert run.message == (
+        "status.json is cut off or not JSON (it reads '{\"state\": \"runn'; a write cut short leaves it so); "
+        "config.yaml is not valid YAML at line 2, column 1, so the run cannot be resumed. Its metrics log says it "
+        f"stopped at step 6. To fix: correct config.yaml (finetune-studio validate {path / 'config.yaml'} says how), "
+        f"or put it back from a copy of the run; then resume it (open it, then Resume; or finetune-studio resume "
+        f"{path}): it continues from checkpoint-6 and writes a new status.json.")
+    assert not can_resume(run.state, path)
+    (path / "config.yaml").write_text("name: torn-badyaml-loads\nmodel:\n  name_or_path: builtin:demo\n",
+                                      encoding="utf-8")
+    assert can_resume(summarize(path).state, path)

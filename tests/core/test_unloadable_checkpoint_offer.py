@@ -92,9 +92,12 @@ def test_the_window_does_not_offer_resume_or_continue_and_says_why(tmp_path: Pat
 
 def test_the_runs_listing_says_it_cannot_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = weightless_run(tmp_path)
-    assert summarize(run).message == f"Stopped at step 12 of 40. (it cannot resume: {WHY})"
+    from finetune_studio.core.runs import UNLOADABLE_FIX
+
+    said = f"Stopped at step 12 of 40. (it cannot resume: {WHY}.) To fix: {UNLOADABLE_FIX}."  # its fix too
+    assert summarize(run).message == said
     assert cli.main(["runs", "--runs-dir", str(tmp_path)]) == 0
-    assert f"(it cannot resume: {WHY})" in capsys.readouterr().out
+    assert said in capsys.readouterr().out
 
     (run / "status.json").unlink()  # broken: what it said was "Its config and checkpoint-12 are intact: Resume …"
     message = summarize(run).message

@@ -27,7 +27,8 @@ def test_resume_and_continue_are_not_offered_and_the_window_says_why(qtbot: Any,
     panel.select([run])
     assert not panel.continue_button.isEnabled() and not panel.continue_epochs.isEnabled()
     assert panel.continue_button.toolTip().startswith(f"weightless cannot be continued: {WHY}. {FIX}")
-    assert rows(panel)["weightless"]["tip"] == f"Stopped at step 12 of 40. (it cannot resume: {WHY})"
+    assert rows(panel)["weightless"]["tip"] == f"Stopped at step 12 of 40. (it cannot resume: {WHY}.) {FIX}, or " \
+        "start it again with its settings (in the app: Runs tab, Use its settings, then Start)."
 
     checkpoint(run, 12)  # its weights put back: offered again
     window.show_run(run)
