@@ -105,15 +105,58 @@ def parse_endpoint(text: str) -> tuple[str, int]:
     text = text.strip()
     match = re.fullmatch(r"\[([^\]]+)\]:([0-9]+)|([^:\s]+):([0-9]+)", text)  # [0-9]: \d takes other scripts' digits
     if not match:
-        raise ValueError(f"'{text}' is not host:port (e.g. 192.168.1.10:29500)")
+        raise ValueError(f"'{text}' is not host:port (e.g. 192.168.1.10:29500)" + _endpoint_hint(text))
     host = match.group(1) or match.group(3)
     port = int(match.group(2) or match.group(4))
     if not 1 <= port <= 65535:
-        raise ValueError(f"port {port} is outside 1-65535")
+        # The endpoint as written: "port 0 is outside 1-65535" named neither the field's text nor what to write.
+        raise ValueError(f"'{text}' has port {port}, outside 1-65535. To fix: write a port from 1024 to 65535 "
+                         f"after the host, e.g. {f'[{host}]' if match.group(1) else host}:29500")
     wrong = address_problem(host, bracketed=match.group(1) is not None)
     if wrong:
         raise ValueError(f"'{text}' names {host}, which {wrong}")
     return host, port
+
+
+def _endpoint_hint(text: str) -> str:
+    """': …. To fix: …' for the endpoints users write that are no host:port but say which one they meant: a URL
+    ('http://node0:29500', copied from a browser or a dashboard), an IPv6 address without brackets ('fd00::1:29500',
+    where a port after an IPv6 address cannot be told from the address's own last part), a space ('node 0:29500').
+    '' for anything else (the plain "is not host:port" says it)."""
+    import ipaddress
+
+    url = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)", text)
+    if url:
+        scheme, place = url.group(1), url.group(2).rsplit("@", 1)[-1]
+        if re.fullmatch(r"(\[[^\]]+\]|[^:\s\[\]]+):[0-9]+", place):
+            suggestion = place
+        else:  # no port, or no number after the colon: the host with the usual port
+            suggestion = f"{(place.split(':')[0] if place.count(':') == 1 else place) or '192.168.1.10'}:29500"
+        return (f": it is a URL, and torchrun takes the bare host and port, without {scheme}:// or a path. To fix: "
+                f"write {suggestion}" + ("" if suggestion == place else " (29500, or another free port)"))
+
+    def ipv6(value: str) -> bool:
+        try:
+            ipaddress.IPv6Address(value)
+        except ValueError:
+            return False
+        return True
+
+    if text.count(":") >= 2 and "[" not in text:
+        head, _, tail = text.rpartition(":")
+        if ipv6(text):
+            return (": it is an IPv6 address without a port. To fix: write the address in brackets and the port after "
+                    f"it, e.g. [{text}]:29500" + (f", or [{head}]:{tail} if {tail} is the port"
+                                                   if re.fullmatch(r"[0-9]+", tail) and ipv6(head) else ""))
+        if re.fullmatch(r"[0-9]+", tail) and ipv6(head):
+            return f": an IPv6 address goes in brackets before the port. To fix: write [{head}]:{tail}"
+    spaced = re.search(r"\s", text)
+    if spaced:
+        fixed = re.sub(r"\s+", "", text)
+        return (f": it has a space in it, and a host name or address has none. To fix: write it without, e.g. {fixed}"
+                if re.fullmatch(r"[^:]+:[0-9]+", fixed) else ": it has a space in it, and a host name or address has "
+                "none")
+    return ""
 
 
 def address_problem(host: str, bracketed: bool = False) -> str:
@@ -156,13 +199,24 @@ ONE_MACHINE_ENDPOINT = "127.0.0.1:0"
 
 
 def port_in_use(port: int, host: str = "") -> bool:
-    """Whether binding the port here fails (another program listens on it)."""
+    """Whether binding the port here fails (another program listens on it, or this user may not: see port_refusal)."""
+    return port_refusal(port, host) is not None
+
+
+def port_refusal(port: int, host: str = "") -> str | None:
+    """Why binding the port here fails: 'in use' (another program listens on it), 'privileged' (a port below 1024,
+    which only root may listen on, and this process is not root), or None when it binds. Both were 'in use', and a
+    user who wrote localhost:80 was told another program held a port that nothing held."""
+    import errno
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
-        except OSError:
-            return True
-    return False
+        except PermissionError:
+            return "privileged"
+        except OSError as exc:
+            return "privileged" if exc.errno in (errno.EACCES, errno.EPERM) else "in use"
+    return None
 
 
 def is_this_machine(host: str) -> bool:
@@ -264,8 +318,9 @@ def _zero_port_problem(config: RunConfig, problems: list[Problem]) -> list[Probl
     """The lines hold machine 0's whatever launch.node_rank this config has: where it runs here, a port in use here
     stops it. launch_problems asks only for node_rank 0 (the machine `train` starts is the config's own), so the
     same lines were refused with node_rank 0 and printed with node_rank 1."""
-    if config.launch.node_rank == 0 or any(p.level != WARNING and p.field.startswith("launch.") for p in problems):
-        return []  # node_rank 0: launch_problems asked already; launch errors: launch_problems stops before it too
+    if config.launch.node_rank == 0 or any(p.level != WARNING and p.field in ("launch.rdzv_endpoint",
+                                                                              "launch.node_rank") for p in problems):
+        return []  # node_rank 0: launch_problems asked already; a wrong endpoint or number: no port to ask about
     try:
         host, port = parse_endpoint(config.launch.rdzv_endpoint)
     except (ValueError, AttributeError):
@@ -425,9 +480,10 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
         try:
             host, port = parse_endpoint(endpoint)
         except ValueError as exc:
-            problems.append(Problem("launch.rdzv_endpoint", f"The rendezvous endpoint {exc}. Give the first "
-                                                            "machine's address and a free port, e.g. "
-                                                            "192.168.1.10:29500, or leave it empty on one machine."))
+            # A reason with its own fix (a URL, an IPv6 address without brackets, a port out of range) ends there.
+            problems.append(Problem("launch.rdzv_endpoint", f"The rendezvous endpoint {exc}." + (
+                "" if "To fix:" in str(exc) else " Give the first machine's address and a free port, e.g. "
+                                                 "192.168.1.10:29500, or leave it empty on one machine.")))
         else:
             problem = one_machine_elsewhere(config, host) if launch.nodes == 1 and type(launch.nodes) is int else None
             if problem:
@@ -435,20 +491,31 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
     elif nodes > 1:
         problems.append(Problem("launch.rdzv_endpoint", f"A run on {nodes} machines needs a rendezvous "
                                                         "endpoint: the first machine's address and a free port, "
-                                                        "e.g. 192.168.1.10:29500, the same on every machine."))
+                                                        "e.g. 192.168.1.10:29500, the same on every machine. To "
+                                                        "fix: write machine 0's address and port in Rendezvous "
+                                                        "(launch.rdzv_endpoint), or set Machines (launch.nodes) to 1 "
+                                                        "to train on this machine alone."))
     if nodes > 1 and not (isinstance(config.name, str) and config.name.strip()):
         problems.append(Problem("name", "A run on several machines needs a name: every machine's launch command "
-                                        "names the same run folder."))
+                                        "names the same run folder. To fix: give the run a name (Run name on the "
+                                        "Training tab, name: in the file), e.g. two-machines."))
     counts_ok = not any(p.field in ("launch.processes", "launch.nodes") for p in problems)
     if counts_ok and config.training.get("fsdp") and world_size(config) < 2:
         problems.append(Problem("training.fsdp", "FSDP shards the model over several processes; this run has one. "
                                                  "To fix: set Processes (Launch tab, launch.processes) to 2 or "
                                                  "more, or clear fsdp."))
-    if problems or not here:
+    if not here:
         return problems
-    problem = _store_port_problem(config, host, port) if launch.node_rank == 0 else None
-    if problem:
-        problems.append(problem)
+    # This machine's checks, each where the settings it reads are right: all at once with the others. They waited
+    # for every other launch problem, so a run on two machines without a name and with a port in use here was
+    # refused for the name alone, and for the port only after that was fixed.
+    wrong = {p.field for p in problems}
+    if not wrong & {"launch.rdzv_endpoint", "launch.node_rank"} and launch.node_rank == 0 and nodes_ok:
+        problem = _store_port_problem(config, host, port)
+        if problem:
+            problems.append(problem)
+    if wrong & {"launch.processes", "launch.devices"}:
+        return problems
     count = _gpu_count() if gpu_count is None else gpu_count
     wanted = processes_per_node(config)
     if count > 0:
@@ -464,9 +531,17 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
 def _store_port_problem(config: RunConfig, host: str | None, port: int | None) -> Problem | None:
     """Machine 0's torchrun listens for the rendezvous on the endpoint's port: where that is this machine and another
     program holds the port, its line cannot start."""
-    if host is None or port is None or not uses_torchrun(config) or not is_this_machine(host) \
-            or not port_in_use(port):
+    if host is None or port is None or not uses_torchrun(config) or not is_this_machine(host):
         return None
+    refusal = port_refusal(port)
+    if refusal is None:
+        return None
+    if refusal == "privileged":
+        return Problem("launch.rdzv_endpoint", f"Port {port} (in {config.launch.rdzv_endpoint.strip()}) is below "
+                                               "1024: only root (the administrator) may listen there on this machine, "
+                                               "so the rendezvous cannot. To fix: choose a port from 1024 to 65535, "
+                                               "e.g. 29500 (or leave the endpoint empty on one machine: a free port "
+                                               "is chosen).")
     return Problem("launch.rdzv_endpoint", f"Port {port} is in use by another program on this machine, so the "
                                            "rendezvous cannot listen there. Choose another port (or leave the "
                                            "endpoint empty on one machine: a free port is chosen).")
@@ -524,9 +599,16 @@ def launch_warnings(config: RunConfig) -> list[Problem]:
     endpoint = launch.rdzv_endpoint.strip() if isinstance(launch.rdzv_endpoint, str) else ""
     if launch.nodes > 1 and endpoint:
         try:
-            host, _ = parse_endpoint(endpoint)
+            host, port = parse_endpoint(endpoint)
         except ValueError:
-            host = ""
+            host, port = "", 0
+        if host and port < 1024 and not is_this_machine(host):
+            # Machine 0 is another machine: whether its line may listen there is known only there (here, the check
+            # binds the port itself, launch_problems).
+            found.append(Problem("launch.rdzv_endpoint", (
+                f"Port {port} (in {endpoint}) is below 1024: on machine 0 ({host}) only root (the administrator) may "
+                "listen there, so its launch line fails unless it runs as root. To fix: choose a port from 1024 to "
+                "65535, e.g. 29500."), WARNING))
         if host and is_loopback(host):
             found.append(Problem("launch.rdzv_endpoint", (
                 f"With {_machines(launch.nodes)} the rendezvous endpoint must be machine 0's network address, not "
