@@ -161,11 +161,15 @@ def shown(value: Any) -> str:
     return value if isinstance(value, str) else as_written(value)
 
 
-def _model_order(name: str) -> tuple[int, int]:
+def _model_order(name: str) -> tuple[int, int, str]:
+    """base, the checkpoints by step, any other name a line holds by name, then final: the same columns in the same
+    order each time. Other names all tied with final, so their order came from a set's and changed between runs."""
     if name == BASE:
-        return (0, 0)
+        return (0, 0, "")
+    if name == "final":
+        return (3, 0, "")
     match = CHECKPOINT_RE.match(name)
-    return (1, int(match.group(1))) if match else (2, 0)
+    return (1, int(match.group(1)), "") if match else (2, 0, name)
 
 
 def answer_table(records: list[dict[str, Any]], prompts: list[str] | None = None) -> AnswerTable:

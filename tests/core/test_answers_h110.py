@@ -50,3 +50,11 @@ def test_generate_answers_prints_them_as_written(tmp_path: Path) -> None:
         "> Leo", "  [base] null", "  [checkpoint-2] true", "  [false] 2.5", "  [final] [a, b]", "",
         "> [x, y]", "  [base] {mood: calm, stars: 4}", "",
     ]
+
+
+def test_columns_come_in_one_order_final_last() -> None:
+    """Names other than base, checkpoint-N and final (a line written by another tool) come before final, by name:
+    they tied with final, and the columns' order followed a set's, which changes from one process to the next."""
+    names = ["final", "zeta", "checkpoint-10", "alpha", "base", "checkpoint-2"]
+    table = answer_table([{"prompt": "Leo", "model": name, "answer": name} for name in names])
+    assert table.models == ["base", "checkpoint-2", "checkpoint-10", "alpha", "zeta", "final"]
