@@ -944,7 +944,8 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
     """CLI `--set section.key=value` (value parsed as YAML); a bare key means a training field. A field declared as
     text takes the value as typed whatever YAML makes of it: `dataset.source=data/a: b.jsonl` is that path, not the
     mapping {'data/a': 'b.jsonl'}, `dataset.text_column=2024` the column "2024" and `training.run_name=2024` the
-    run "2024" (null still clears it)."""
+    run "2024" (null still clears it). A list or mapping written as one ([a, b], {a: b}: _flow_collection) is that
+    list or mapping, judged as the same value in a config file is: `hub.repo_id=[a, b]` was the repo "[a, b]"."""
     import yaml
 
     data = config.to_dict()
@@ -964,7 +965,8 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
             value = yaml_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        if value is not None and not isinstance(value, str) and _set_keeps_text(".".join(parts), value):
+        if value is not None and not isinstance(value, str) and not _flow_collection(raw, value) \
+                and _set_keeps_text(".".join(parts), value):
             value = raw.strip()
         target = data
         for part in parts[:-1]:
@@ -979,6 +981,15 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> tuple[RunConfig,
 
     explicit = [key.strip().split(".")[-1] for key, _, _ in (item.partition("=") for item in overrides)]
     return changed, notices + follow_method(config.adapter.method, changed, explicit=explicit)
+
+
+def _flow_collection(raw: str, value: Any) -> bool:
+    """Whether a --set value is a list or a mapping written as YAML writes one on a line, [a, b] or {a: b}: the
+    same text in a config file is that list or mapping, which a text field refuses (name_problem, runs_dir_problem,
+    validate()) with the value as written and a "To fix:". It was kept as the text typed, so --set name=[a, b] made
+    the run "[a, b]". A path with ': ' in it (data/a: b.jsonl), which YAML reads as a mapping as well, is not
+    written as one and stays the text typed; no config file could hold it unquoted."""
+    return isinstance(value, (list, dict)) and raw.strip()[:1] in ("[", "{")
 
 
 def _set_form_message(item: str, data: dict[str, Any]) -> str:

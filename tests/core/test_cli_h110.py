@@ -1,0 +1,76 @@
+"""helper-110's CLI flaws: --set of a list or mapping for a text field is judged as the same value in a config file
+(not kept as the text "[a, b]"), and `init` never replaces a file made after its check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core.cli import main
+from finetune_studio.core.config import apply_overrides, default_config
+from finetune_studio.core.errors import ConfigError
+
+
+def _file_text(key: str, value: str) -> str:
+    head, _, rest = key.partition(".")
+    return f"{head}:\n  {rest}: {value}\n" if rest else f"{head}: {value}\n"
+
+
+def _lines_about(key: str, out: str) -> list[str]:
+    return [line for line in out.splitlines() if f": {key}: " in line]
+
+
+@pytest.mark.parametrize(("key", "value", "said"), [
+    ("name", "[a, b]", "error: name: name must be one run name as text, not a list (got [a, b]). To fix: write one "
+                       "name of letters, digits, - and _, e.g. name: my-run, or remove name to have one made from "
+                       "the date and time."),
+    ("runs_dir", "{a: b}", "error: runs_dir: runs_dir must be one folder as text, not a mapping (got {a: b}). To fix: "
+                           "write one folder, e.g. runs_dir: ~/finetune-runs, or remove runs_dir to use the per-user "
+                           "default ("),
+    ("hub.repo_id", "[a, b]", "problem: hub.repo_id: repo_id must look like owner/name (got [a, b]). To fix: write "
+                              "it as your Hub user or organization, a slash and a name, e.g. me/my-model."),
+    ("model.name_or_path", "[a, b]", "problem: model.name_or_path: model.name_or_path must be one model as text (got "
+                                     "[a, b], a list). To fix: write one Hub id (owner/name) or folder, e.g. "
+                                     "name_or_path: Qwen/Qwen3-0.6B."),
+    ("dataset.source", "[a.jsonl, b.jsonl]", "problem: dataset.source: dataset.source must be one file, folder or Hub "
+                                             "id as text (got [a.jsonl, b.jsonl], a list). To fix: write one source, "
+                                             "or put the files in one folder and give the folder."),
+    ("dataset.split", "[train, test]", "problem: dataset.split: split must be text (got [train, test]). To fix: write "
+                                       "text."),
+    ("chat.format", "[text]", "problem: chat.format: chat.format must be a name, not a list (got [text]). To fix: "
+                              "write one of auto, text, prompt_completion, alpaca, messages, sharegpt."),
+    ("training.run_name", "[a, b]", "problem: training.run_name: run_name must be text (got [a, b]). To fix: write "
+                                    "text, or remove run_name to use the default."),
+])
+def test_set_a_list_or_mapping_for_a_text_field_is_refused_as_in_a_file(
+        tmp_path: Path, runs_dir: Path, capsys: pytest.CaptureFixture, key: str, value: str, said: str) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(_file_text(key, value), encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    from_file = _lines_about(key, captured.out + captured.err)
+    assert main(["validate", "--set", f"{key}={value}"]) == 2
+    captured = capsys.readouterr()
+    from_set = _lines_about(key, captured.out + captured.err)
+    assert from_set == from_file
+    assert len(from_set) == 1 and from_set[0].startswith(said)
+
+
+def test_set_name_list_is_refused_where_it_is_parsed() -> None:
+    """The rule of a config file's name (core.config.name_problem's words): not the run "[a, b]"."""
+    with pytest.raises(ConfigError) as raised:
+        apply_overrides(default_config(), ["name=[a, b]"])
+    assert [p.field for p in raised.value.problems] == ["name"]
+    assert "(got [a, b])" in raised.value.problems[0].message and "To fix:" in raised.value.problems[0].message
+    assert raised.value.partial is not None and raised.value.partial.name == ""
+
+
+def test_set_keeps_text_that_is_not_written_as_a_list_or_mapping() -> None:
+    config, _ = apply_overrides(default_config(), ["dataset.source=data/a: b.jsonl", "hub.repo_id=me/model",
+                                                   "dataset.text_column=2024", "report_to=[wandb, tensorboard]",
+                                                   "name=[draft] run"])
+    assert config.dataset.source == "data/a: b.jsonl"  # a path with ': ' in it, which YAML reads as a mapping
+    assert config.hub.repo_id == "me/model" and config.dataset.text_column == "2024"
+    assert config.training["report_to"] == ["wandb", "tensorboard"]  # a field that takes a list keeps it
+    assert config.name == "[draft] run"  # not YAML at all: the text typed
