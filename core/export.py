@@ -66,6 +66,9 @@ TRAINING_HERE = "training_here"  # a run trains in this process, so nothing may 
 # Some process trains the run now (training_text): wait until it ends, or stop it. Not bad input, as a push's refusal
 # (core.hub.RUN_TRAINING) is not: the command line exits 1 for both.
 RUN_TRAINING = "run_training"
+# ExportError.problem of the OUT_UNUSABLE refusal of a folder that holds files, when nothing else refuses it: the
+# window offers its "Replace what the folder holds" for it, which the command line has none of.
+NOT_EMPTY = "not_empty"
 BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE})
 WRITE_KINDS = frozenset({CANNOT_WRITE, NO_SPACE, WRITE_FAILED})  # ExportError.problem says what went wrong
 
@@ -367,7 +370,7 @@ def _check_out(out_dir: Path, overwrite: bool) -> None:
                           "a folder to export to (--out DIR).", OUT_UNUSABLE)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ExportError(f"{out_dir} exists already and is not empty. To fix: choose another folder (--out DIR), "
-                          "or delete it first.", OUT_UNUSABLE)
+                          "or delete it first.", OUT_UNUSABLE, NOT_EMPTY)
     _check_writable(out_dir)
 
 

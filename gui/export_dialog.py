@@ -292,7 +292,25 @@ class ExportDialog(QDialog):
         self._finish()
         text = str(error) if isinstance(error, FinetuneError) else \
             f"The export failed: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
-        self._show("error", text)
+        self._show("error", self._not_empty_text(error) or text)
+
+    def _not_empty_text(self, error: BaseException) -> str | None:
+        """core.export's refusal of a folder that holds files names the command line's fixes ("choose another
+        folder (--out DIR), or delete it first"); here the fix is also the checkbox under the field, and the user
+        sees which files it would replace before ticking it."""
+        from finetune_studio.core.export import NOT_EMPTY
+
+        if getattr(error, "problem", None) != NOT_EMPTY or self.overwrite_check.isChecked():
+            return None
+        out_dir = Path(self.out_edit.text().strip()).expanduser()
+        try:
+            names = sorted(path.name + ("/" if path.is_dir() else "") for path in out_dir.iterdir())
+        except OSError:
+            return None
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        return (f"{out_dir} exists already and holds {shown}. Nothing was written. To fix: tick “"
+                f"{self.overwrite_check.text()}” to replace what it holds with the export, or choose another "
+                "folder.")
 
     def _open_folder(self) -> None:
         if self.result is not None:

@@ -51,3 +51,37 @@ def test_a_whole_path_and_one_from_home_still_export(qtbot: Any, tmp_path: Path,
         assert dialog.result.out_dir == out
         assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors",
                                                          "tokenizer_config.json"]
+
+
+def test_a_folder_that_holds_files_is_refused_naming_them_and_the_checkbox(qtbot: Any, tmp_path: Path) -> None:
+    """Its fix named the command line's --out DIR, and not the checkbox right under the field."""
+    run = _adapter_run(tmp_path / "runs")
+    taken = tmp_path / "taken"
+    (taken / "photos").mkdir(parents=True)
+    for name in ("notes.txt", "a.txt", "z.bin"):
+        (taken / name).write_text("mine")
+    dialog = ExportDialog(run)
+    qtbot.addWidget(dialog)
+    dialog.out_edit.setText(str(taken))
+    dialog.out_edit.textEdited.emit(str(taken))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    assert dialog.message.property("kind") == "error"
+    assert dialog.message.text() == (f"{taken} exists already and holds a.txt, notes.txt, photos/ and 1 more. Nothing "
+                                     "was written. To fix: tick “Replace what the folder holds” to replace what it "
+                                     "holds with the export, or choose another folder.")
+    assert sorted(p.name for p in taken.iterdir()) == ["a.txt", "notes.txt", "photos", "z.bin"]
+
+
+def test_the_runs_folder_is_still_refused_as_core_says_without_offering_the_checkbox(qtbot: Any, tmp_path: Path
+                                                                                     ) -> None:
+    runs = tmp_path / "runs"
+    run = _adapter_run(runs)
+    dialog = ExportDialog(run)
+    qtbot.addWidget(dialog)
+    dialog.out_edit.setText(str(runs))
+    dialog.out_edit.textEdited.emit(str(runs))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    assert dialog.message.text().startswith(f"Refused to export into {runs}: it holds the run folder {run}, ")
+    assert "tick" not in dialog.message.text()
