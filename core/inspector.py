@@ -37,7 +37,7 @@ ROLE_LABELS = {
     "special": "special token (masked)",
     "cut": "cut off by max_length (never seen)",
 }
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the "blank" column
 PROGRESS_EVERY = 500  # rows between two progress reports: often enough for a smooth bar, rarely enough to be free
 BATCH_ROWS = 1000
 EXAMPLE_ROWS = 20  # row numbers kept per problem, for "show me one"
@@ -48,7 +48,7 @@ Label = Callable[[dict], Any]  # a row -> core.chat.TokenRoles
 
 # Columns of the per-row table kept in the cache (one int per row each).
 COUNT_COLUMNS = ("total", "trained", "prompt", "system", "special", "cut", "cut_trained", "first_trained",
-                 "spans", "spans_ended", "failed")
+                 "spans", "spans_ended", "failed", "blank")  # blank: plain text that gives no tokens (a run drops it)
 
 
 @dataclass
@@ -98,14 +98,22 @@ class DatasetChecks:
     def failed_rows(self) -> list[int]:
         return self._rows(self.counts["failed"] > 0)
 
+    def blank_rows(self) -> list[int]:
+        """Plain-text rows whose text gives no tokens: a run leaves them out (core.data.tokenize_and_split)."""
+        return self._rows(self.counts["blank"] > 0)
+
+    @property
+    def _rendered(self) -> Any:
+        return (self.counts["failed"] == 0) & (self.counts["blank"] == 0)
+
     def no_trained_rows(self) -> list[int]:
         c = self.counts
-        return self._rows((c["failed"] == 0) & (c["trained"] == 0))
+        return self._rows(self._rendered & (c["trained"] == 0))
 
     def cut_before_reply_rows(self) -> list[int]:
         """Rows that would train something, but max_length cuts before the first trained token."""
         c = self.counts
-        return self._rows((c["failed"] == 0) & (c["trained"] == 0) & (c["cut_trained"] > 0))
+        return self._rows(self._rendered & (c["trained"] == 0) & (c["cut_trained"] > 0))
 
     def reply_cut_rows(self) -> list[int]:
         """Rows that keep some trained tokens but lose part of a reply to max_length."""
@@ -128,7 +136,7 @@ class DatasetChecks:
         import numpy as np
 
         c = self.counts
-        ok = c["failed"] == 0
+        ok = self._rendered
         trained, prompt = c["trained"][ok], (c["prompt"] + c["system"])[ok]
         top = int(max(1, trained.max(initial=0), prompt.max(initial=0)))
         width = max(1, -(-top // bins))  # whole tokens per bin
@@ -158,6 +166,17 @@ class DatasetChecks:
                 f"and a run refuses the data while {'they are' if len(failed) > 1 else 'it is'} in it. "
                 + failure_fix([why for _, why in named], self.format, len(failed)),
                 len(failed), failed[:EXAMPLE_ROWS], [], "error"))
+        blank = self.blank_rows()
+        if blank:
+            shown = ", ".join(str(row + 1) for row in blank[:SHOWN_FAILURES])
+            more = f" and {len(blank) - SHOWN_FAILURES:,} more" if len(blank) > SHOWN_FAILURES else ""
+            one = len(blank) == 1
+            it, its = ("it", "its") if one else ("them", "their")
+            found.append(CheckProblem(
+                "blank", f"{_rows_do(len(blank), 'is', 'are')} blank (row{_s(len(blank))} {shown}{more}): {its} text "
+                f"gives no tokens, so a run leaves {it} out and trains on the rest. To fix, if "
+                f"{'it' if one else 'they'} should hold text: fill {it} in, or remove {it} from the data.",
+                len(blank), blank[:EXAMPLE_ROWS]))
         cut_before = self.cut_before_reply_rows()
         untrained = self.no_trained_rows()
         other_untrained = sorted(set(untrained) - set(cut_before))
@@ -238,6 +257,17 @@ def _round_up(value: int) -> int:
 AS_WRITTEN_CHARS = 20_000  # of a row shown as the data has it (a row that gives no tokens)
 
 
+def is_blank(row: dict[str, Any], fmt: str, text_column: Any) -> bool:
+    """A plain-text row whose text column holds text (it gives no tokens: the caller knows): a run leaves it out,
+    where a row without text there is refused."""
+    return fmt == "text" and isinstance(text_column, str) and isinstance(row.get(text_column), str)
+
+
+def blank_row(index: int) -> str:
+    return (f"Row {index + 1} is blank: its text gives no tokens, so a run leaves it out (its log says how many). "
+            "To fix, if it should hold text: fill it in, or remove it from the data.")
+
+
 def row_failure(index: int, why: str, fmt: str) -> str:
     """What the Inspector says under a row that cannot be trained (`why`: core.chat's words): the row, why, that a
     run refuses it, and what to do, as the whole-dataset problem says it."""
@@ -263,6 +293,7 @@ def row_counts(labeled: Any, ends: SpanEnds) -> dict[str, int]:
     counts["first_trained"] = roles.index("trained") if "trained" in roles else -1
     counts["spans"], counts["spans_ended"] = ends.count(list(labeled.input_ids), roles)
     counts["failed"] = 0
+    counts["blank"] = 0
     return counts
 
 
@@ -397,9 +428,11 @@ def load_rows(dataset: DatasetConfig) -> Any:
 # ---- the whole-dataset pass
 
 def check_rows(rows: Iterable[dict[str, Any]], total: int, label: Label, ends: SpanEnds, max_length: int,
-               fmt: str, progress: Progress | None = None, stop: threading.Event | None = None) -> DatasetChecks | None:
+               fmt: str, progress: Progress | None = None, stop: threading.Event | None = None,
+               text_column: Any = None) -> DatasetChecks | None:
     """Label every row with `label(row)` (render_and_label with the run's settings); None when `stop` was set
-    before the end. A row render_and_label could not render (no tokens, a problem saying why) is a failure."""
+    before the end. A row render_and_label could not render (no tokens, a problem saying why) is a failure, except
+    plain text whose `text_column` holds text that gives no tokens: a run drops such a row ("blank")."""
     started = time.perf_counter()
     counts: dict[str, list[int]] = {name: [] for name in COUNT_COLUMNS}
     failures: dict[int, str] = {}
@@ -409,7 +442,10 @@ def check_rows(rows: Iterable[dict[str, Any]], total: int, label: Label, ends: S
         if stop is not None and stop.is_set():
             return None
         labeled = label(row)
-        if not labeled.roles:
+        if not labeled.roles and is_blank(row, fmt, text_column):
+            for name in COUNT_COLUMNS:
+                counts[name].append(1 if name == "blank" else 0)
+        elif not labeled.roles:
             if len(failures) < EXAMPLE_ROWS:
                 problems = list(getattr(labeled, "problems", None) or [])
                 failures[index] = problems[0] if problems else "the row gives no tokens"
@@ -485,11 +521,13 @@ class Inspector:
         """What the Inspector lists: what a run refuses in the settings for this data (a text column the data lacks,
         a test split it cannot hold, a column mapping that points nowhere: validate's words), then what the checks
         found in the rows. A setting that fails every row is said once, as the setting, not as every row failing."""
-        every_row_fails = bool(checks.rows) and len(checks.failed_rows()) == checks.rows
-        # The text column's problem is a setting's when no row has text there; else it is some rows' (a number in
-        # one row, a null in another), which the checks name, every row of them, with the fix.
+        failed = len(checks.failed_rows())
+        every_row_fails = bool(checks.rows) and failed == checks.rows
+        # The text column's problem is a setting's when no row has text there (or when it is of no row: all of
+        # them blank); else it is some rows' (a number in one, a null in another), which the checks name, every
+        # row of them, with the fix.
         refusals = [(name, message) for name, message in self.refusals
-                    if name != "dataset.text_column" or every_row_fails]
+                    if name != "dataset.text_column" or every_row_fails or not failed]
         found = checks.problems(self.chat)
         if every_row_fails and any(name != "dataset.test_size" for name, _ in refusals):
             found = [problem for problem in found if problem.kind != "failed"]
@@ -516,6 +554,14 @@ class Inspector:
     def row(self, index: int) -> Any:
         """Row `index` rendered and labelled: ids, labels, roles per token (the cut ones too), the text."""
         return self.label(self.raw_row(index))
+
+    def row_message(self, index: int, raw: dict[str, Any], labeled: Any) -> str:
+        """What is said under row `index` when it gives no tokens: blank plain text a run leaves out, or a row it
+        refuses, why, and what to do."""
+        if is_blank(raw, self.format, self.text_column):
+            return blank_row(index)
+        problems = list(getattr(labeled, "problems", None) or [])
+        return row_failure(index, problems[0] if problems else "it gives no tokens", self.format)
 
     def pieces(self, labeled: Any) -> list[tuple[str, str]]:
         """(text, role) per token, in order, for colouring: each token decoded on its own, the tokens beyond
@@ -555,7 +601,7 @@ class Inspector:
         from finetune_studio.core.chat import span_ends
 
         checks = check_rows(rows_of(self.ds), len(self), self.label, span_ends(self.tokenizer), self.max_length,
-                            self.format, progress, stop)
+                            self.format, progress, stop, self.text_column)
         if checks is not None:
             _write_cache(path, checks)
         return checks
@@ -609,7 +655,7 @@ def length_stats(checks: DatasetChecks, bins: int = HISTOGRAM_BINS) -> Any:
 
     from finetune_studio.core.data import TokenStats
 
-    lengths = checks.counts["total"][checks.counts["failed"] == 0]
+    lengths = checks.counts["total"][checks._rendered]
     if not len(lengths):
         lengths = np.zeros(1, dtype=np.int64)
     counts, edges = np.histogram(lengths, bins=min(bins, max(1, int(lengths.max()) - int(lengths.min()) + 1)))

@@ -44,8 +44,8 @@ from finetune_studio.core.inspector import (
     CheckProblem,
     DatasetChecks,
     Inspector,
+    is_blank,
     row_as_written,
-    row_failure,
 )
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import ERROR_COLOR, WARNING_COLOR, hint_label
@@ -421,12 +421,12 @@ class InspectorWindow(QDialog):
         index, labeled, pieces, raw = result
         self.labeled, self.pieces = labeled, pieces
         problems = list(getattr(labeled, "problems", None) or [])
-        if raw is not None:  # no tokens: the row as written, and why, in the words the whole-dataset problem uses
+        if raw is not None and self.inspector is not None:  # no tokens: the row as written, and why
+            blank = is_blank(raw, self.inspector.format, self.inspector.text_column)  # a run leaves it out
             self.token_view.setHtml(failed_row_html(raw))
-            self.counts_label.setText(f"Row {index + 1}: no tokens (it cannot be trained).")
-            why = problems[0] if problems else "it gives no tokens"
-            self.row_problems_label.setText(row_failure(index, why, self.inspector.format if self.inspector else ""))
-            self.row_problems_label.setStyleSheet(f"color: {ERROR_COLOR};")
+            self.counts_label.setText(f"Row {index + 1}: no tokens ({'blank' if blank else 'it cannot be trained'}).")
+            self.row_problems_label.setText(self.inspector.row_message(index, raw, labeled))
+            self.row_problems_label.setStyleSheet(f"color: {WARNING_COLOR if blank else ERROR_COLOR};")
             self.row_problems_label.show()
             return
         self.token_view.setHtml(token_html(pieces))

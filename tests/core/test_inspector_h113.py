@@ -158,3 +158,26 @@ def test_a_text_column_written_with_a_space_is_read_as_a_run_reads_it(tokenizer:
     assert ins.text_column == "text " and checks.counts["trained"].tolist() == [3, 3]
     assert ins.column_note == ("The text column is 'text ' (with trailing whitespace) in the data; the config says "
                                "'text'. Using the name as the data spells it.")
+
+
+def test_a_blank_plain_text_row_is_left_out_as_a_run_leaves_it_out(tokenizer: Any, tmp_path: Path) -> None:
+    """An empty string gives no tokens: core.data.tokenize_and_split drops such a row (and says so in the log); the
+    Inspector called it a row that 'cannot be trained' and that 'a run refuses', and counted it in Start's
+    'rows would train nothing'."""
+    from finetune_studio.core.data import load_split, tokenize_and_split
+
+    path = jsonl(tmp_path / "blank.jsonl", [{"text": ""}, {"text": "hello world"}, {"text": "more"}])
+    config = config_for(path, text_column="text", test_size=0.0)
+    ins, checks = inspect(config, tokenizer, tmp_path)
+    notices: list[str] = []
+    trained = tokenize_and_split(load_split(config.dataset), tokenizer, config.dataset, 42, notices.append)
+    assert len(trained["train"]) == 2 and len(notices) == 1  # the run: one row left out, two trained, no refusal
+    assert checks.failed_rows() == [] and checks.blank_rows() == [0] and checks.untrained_count() == 0
+    assert [(p.kind, p.severity, p.rows, p.message) for p in ins.problems(checks)] == [(
+        "blank", "warning", [0], "1 row is blank (row 1): its text gives no tokens, so a run leaves it out and "
+                                 "trains on the rest. To fix, if it should hold text: fill it in, or remove it from "
+                                 "the data.")]
+    assert ins.row_message(0, ins.raw_row(0), ins.row(0)) == (
+        "Row 1 is blank: its text gives no tokens, so a run leaves it out (its log says how many). To fix, if it "
+        "should hold text: fill it in, or remove it from the data.")
+    assert checks_summary(checks) == "3 rows · 8 trained tokens of 8."  # "hello world" 5, "more" 3

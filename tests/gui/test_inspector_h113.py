@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 
 from finetune_studio.core.config import RunConfig, default_config
 from finetune_studio.gui import background
-from finetune_studio.gui.forms.common import ERROR_COLOR
+from finetune_studio.gui.forms.common import ERROR_COLOR, WARNING_COLOR
 from finetune_studio.gui.inspector import InspectorWindow
 from tests.gui.test_app import LONG
 
@@ -101,4 +101,16 @@ def test_one_row_is_one_row_and_its_test_split_is_refused(qtbot: Any, demo_cache
     assert problem_texts(window) == [("problem_refused", f"{path} holds 1 row, too few to hold out a test split "
                                       "(that needs 2 or more). Add rows, or set test_size to 0 (and eval_strategy "
                                       "to 'no').")]
+    window.close()
+
+
+def test_a_blank_plain_text_row_says_a_run_leaves_it_out(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "blank.jsonl", [{"text": ""}, {"text": "hello world"}, {"text": "more"}])
+    window = open_window(qtbot, config_for(path, text_column="text", test_size=0.0))
+    assert window.counts_label.text() == "Row 1: no tokens (blank)."
+    assert window.row_problems_label.text() == (
+        "Row 1 is blank: its text gives no tokens, so a run leaves it out (its log says how many). To fix, if it "
+        "should hold text: fill it in, or remove it from the data.")
+    assert WARNING_COLOR in window.row_problems_label.styleSheet()
+    assert [name for name, _ in problem_texts(window)] == ["problem_blank"]
     window.close()
