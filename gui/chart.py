@@ -557,6 +557,7 @@ class LossChart(QWidget):
         for name in list(self.overlays):
             self._remove_overlay(name)
         self.curves.clear()  # its four series, and what it knew of the run (its length, the losses not drawn)
+        self._empty = None  # a new start: the empty view is set up again, whatever was shown before (_set_empty)
         self._reset_smoothing()
         self._dirty = True
         self._redraw()
@@ -863,22 +864,29 @@ class LossChart(QWidget):
         overlay.evals.setData(overlay.eval_x, overlay.eval_y)
 
     def _set_empty(self, empty: bool) -> None:
+        """Called at every redraw: shows or hides the hint, and sets up the empty view when the chart becomes
+        empty (not at each redraw while it stays so: with a learning rate to draw, the step axis set to 0 .. 100
+        here and back to the run's steps by follow() moved the view twice a frame, and each move asked for the next
+        frame, so a run with no loss to draw was redrawn 15 times a second for as long as it was shown)."""
+        became = getattr(self, "_empty", None) is not True
         self._empty = empty
         self.empty_text.setVisible(empty)
         self._fit_legend()  # hidden while empty: in a narrow chart it covered the end of the "Press Start" hint
-        if empty:
-            hint = self._empty_hint()
-            if hint != self.empty_text.toPlainText():
-                self.empty_text.setText(hint)
-                self._fit_empty_text()
+        if not empty:
+            return
+        hint = self._empty_hint()
+        if hint != self.empty_text.toPlainText():
+            self.empty_text.setText(hint)
+            self._fit_empty_text()
+        if became:
             self.loss_plot.setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
             self.lower_plot.setYRange(0, 1e-3, padding=0)
             self.follow()
-            # In the middle of the steps shown: a run with no loss to draw can have a learning rate to draw, and
-            # its steps (not 0 .. 100) are the axis then; the hint at step 50 was off the plot, and the plot blank.
-            (x_low, x_high), (y_low, y_high) = self.loss_plot.vb.targetRange()
-            self.empty_text.setPos((x_low + x_high) / 2, (y_low + y_high) / 2)
             self._set_crosshair_visible(False)
+        # In the middle of the steps shown: a run with no loss to draw can have a learning rate to draw, and its
+        # steps (not 0 .. 100) are the axis then; the hint at step 50 was off the plot, and the plot blank.
+        (x_low, x_high), (y_low, y_high) = self.loss_plot.vb.targetRange()
+        self.empty_text.setPos((x_low + x_high) / 2, (y_low + y_high) / 2)
 
     def _empty_hint(self) -> str:
         """What the loss plot says while it has no loss to draw: why, for a run that logged losses or other

@@ -177,3 +177,26 @@ def test_the_hover_readout_writes_huge_and_tiny_figures_short(chart: LossChart, 
     assert hover(chart, qtbot, 1)[1] == "loss 2.0000 (smoothed 2.0000)"  # ordinary figures as before
     chart.set_overlays({"huge": (np.array([1.0, 2.0]), np.array([-1e308, 1e308]))})
     assert hover(chart, qtbot, 2) == ["step 2", "huge: loss 1e+308"]
+
+
+def test_a_run_with_no_loss_to_draw_is_not_redrawn_while_it_is_shown(chart: LossChart, qtbot: Any,
+                                                                     tmp_path: Path) -> None:
+    # Each redraw of the empty plot set its step axis to 0 .. 100, then back to the learning rate's steps; each move
+    # asked for the next frame, so the chart moved its axes (and re-rendered them) 15 times a second, for good.
+    load(chart, tmp_path, [begin()] + [{"event": "log", "step": step, "learning_rate": 1e-3} for step in range(1, 20)])
+    moves: list[object] = []
+    chart.loss_plot.vb.sigXRangeChanged.connect(lambda *args: moves.append(args))
+
+    def quiet(ms: int) -> bool:
+        before = len(moves)
+        qtbot.wait(ms)
+        return len(moves) == before
+
+    # Once what the load asked for is drawn (a frame, and the layout on a busy machine), nothing moves any more.
+    assert any(quiet(400) for _ in range(8)), f"{len(moves)} moves of the step axis"
+    assert chart.loss_plot.vb.viewRange()[0] == pytest.approx((0.0, 20.4))
+    assert chart.empty_text.isVisible() and chart.empty_text.pos().x() == pytest.approx(10.2)
+    # A new run (clear) gets the empty view of 0 .. 100 steps again, its hint in the middle.
+    chart.clear()
+    assert chart.loss_plot.vb.viewRange()[0] == pytest.approx((0.0, 100.0))
+    assert chart.empty_text.pos().x() == pytest.approx(50.0)
