@@ -239,11 +239,15 @@ class RunCurves(core_metrics.RunCurves):
         super().__init__(series=Series)
 
 
+FLAT = 1e-9  # a curve whose values span less than this share of their size is flat (see steady_range)
+AXIS_LIMIT = 1e307  # the farthest an axis reaches: its length must stay a finite float
+
+
 def steady_upper(last: float) -> float:
     """The end of the step axis for a curve that reaches `last`: at least 2 % past it, rounded up to two
     significant digits and to a whole step, so the axis moves once every ~10 % of growth (5 -> 6, 339 -> 350,
     100,001 -> 110,000)."""
-    target = max(float(last), 1.0) * 1.02
+    target = min(max(float(last), 1.0) * 1.02, AXIS_LIMIT)  # a step near 1.8e308 (a garbled log) overflowed to inf
     quantum = max(1.0, 10.0 ** (math.floor(math.log10(target)) - 1))
     return math.ceil(target / quantum) * quantum
 
@@ -259,11 +263,7 @@ def run_upper(last: float, total: float) -> float:
     upper = float(total)
     while upper / 2 >= max(float(last), 1.0):
         upper /= 2
-    return upper * 1.02
-
-
-FLAT = 1e-9  # a curve whose values span less than this share of their size is flat (see steady_range)
-AXIS_LIMIT = 1e307  # the farthest a value axis reaches: its length must stay a finite float
+    return min(upper * 1.02, AXIS_LIMIT)
 
 
 def steady_range(current: tuple[float, float], low: float, high: float) -> tuple[float, float] | None:

@@ -25,7 +25,7 @@ def chart(qtbot: Any) -> LossChart:
     return shown(qtbot, LossChart(), 900, 500)
 
 
-def begin(max_steps: int = 20) -> dict:
+def begin(max_steps: float = 20) -> dict:
     return {"event": "train_begin", "step": 0, "start_step": 0, "max_steps": max_steps}
 
 
@@ -200,3 +200,13 @@ def test_a_run_with_no_loss_to_draw_is_not_redrawn_while_it_is_shown(chart: Loss
     chart.clear()
     assert chart.loss_plot.vb.viewRange()[0] == pytest.approx((0.0, 100.0))
     assert chart.empty_text.pos().x() == pytest.approx(50.0)
+
+
+def test_a_step_near_the_float_limit_does_not_stop_the_chart(chart: LossChart, tmp_path: Path) -> None:
+    # steady_upper raised OverflowError ('cannot convert float infinity to integer') for a step of 1.79e308: the
+    # axis's end, 2 % past it, was inf. A run length (max_steps) that large made run_upper return inf too.
+    load(chart, tmp_path, [log(1, 1.0), log(1.79e308, 0.5)])
+    assert list(chart.raw_curve.getOriginalDataset()[0]) == [1.0, 1.79e308]
+    assert chart.loss_plot.vb.viewRange()[0] == pytest.approx((0.0, 1e307))
+    load(chart, tmp_path, [begin(max_steps=1.7e308), log(1, 1.0), log(1e308, 0.5)])
+    assert chart.loss_plot.vb.viewRange()[0] == pytest.approx((0.0, 1e307))
