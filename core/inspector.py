@@ -488,12 +488,19 @@ class Inspector:
         self.template_name = ""
         self.text_column: str = config.dataset.text_column  # as the data spells it (core.data.real_column)
         self.column_note = ""  # said when that differs from the config's (a run says the same in its log)
+        self.uses_template = False  # rows rendered with a chat template (not plain text or plain prompt/completion)
         self.refusals: list[tuple[str, str]] = []  # (field, message): what a run refuses in the settings for this data
 
     # -- loading
     def load(self, tokenizer: Any = None, ds: Any = None) -> Inspector:
         """The tokenizer (only the tokenizer: no weights) and the rows; both can be handed in (tests, benchmark)."""
-        from finetune_studio.core.chat import resolve_format, resolve_template, resolve_train_on, run_format
+        from finetune_studio.core.chat import (
+            resolve_format,
+            resolve_template,
+            resolve_train_on,
+            run_format,
+            uses_template,
+        )
 
         if tokenizer is None:
             from finetune_studio.core.model import load_tokenizer
@@ -512,7 +519,9 @@ class Inspector:
         if self.detection.format != "text":
             self.column_note = ""  # the text column is not read
         self.train_on = resolve_train_on(self.chat, self.detection.format)
-        if self.detection.format != "text":
+        first = (dict(ds[0]) if len(ds) else None) if self.detection.format != "text" else None
+        self.uses_template = uses_template(self.detection, first)  # as a run decides it (core.chat.prepare_dataset)
+        if self.uses_template:
             _, self.template_name, self.template_note = resolve_template(tokenizer, self.chat)
         self.refusals = source_refusals(self.dataset, self.chat)
         return self

@@ -62,6 +62,9 @@ ROLE_COLORS: dict[str, tuple[str, str]] = {
 ROLE_NAMES = {"trained": "Trained", "prompt": "Masked: prompt", "system": "Masked: system", "special": "Special",
               "cut": "Cut by max_length"}
 TEXT_COLOR = "#202124"
+# What a run says in its log of prompt/completion rows that are plain text (core.chat.prepare_dataset).
+NO_TEMPLATE_WORDS = ("No chat template: prompt and completion are plain text, joined as they are, with the EOS token "
+                     "after the completion (as TRL does).")
 TOKEN_VIEW_LIMIT = 6000  # tokens drawn per row; longer rows say how many more there are
 
 
@@ -385,6 +388,8 @@ class InspectorWindow(QDialog):
             note = inspector.column_note  # the text column as the data spells it, as a run says in its log
             self.template_label.setText("Plain text: no chat template; every token is trained."
                                         + (f" {note}" if note else ""))
+        elif not inspector.uses_template:  # plain prompt/completion text: the run's words for it
+            self.template_label.setText(NO_TEMPLATE_WORDS)
         else:
             self.template_label.setText(f"Chat template: {name}" + (f" — {note}" if note else ""))
         self.template_label.setStyleSheet(f"color: {WARNING_COLOR};" if note else "")

@@ -114,3 +114,19 @@ def test_a_blank_plain_text_row_says_a_run_leaves_it_out(qtbot: Any, demo_cache:
     assert WARNING_COLOR in window.row_problems_label.styleSheet()
     assert [name for name, _ in problem_texts(window)] == ["problem_blank"]
     window.close()
+
+
+def test_plain_prompt_completion_rows_are_not_said_to_use_a_chat_template(qtbot: Any, demo_cache: Path,
+                                                                          tmp_path: Path) -> None:
+    """The rows render without a template (no ChatML token among them), as a run renders them and says in its
+    log; the window's header said 'Chat template: chatml — ChatML: the tokenizer has no template' in the warning
+    colour."""
+    rows = [{"prompt": "The sky is", "completion": " blue."}, {"prompt": "Two and two make", "completion": " four."}]
+    window = open_window(qtbot, config_for(jsonl(tmp_path / "pc.jsonl", rows)))
+    assert window.inspector.format == "prompt_completion"
+    assert "".join(text for text, _ in window.pieces) == "The sky is blue.<|endoftext|>"
+    assert window.template_label.text() == (
+        "No chat template: prompt and completion are plain text, joined as they are, with the EOS token after the "
+        "completion (as TRL does).")
+    assert WARNING_COLOR not in window.template_label.styleSheet()
+    window.close()
