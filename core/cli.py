@@ -372,9 +372,55 @@ def _init_refusal(written: str) -> str | None:
         return (f"{written} is a folder; nothing was written. To fix: give a file name in it, e.g. finetune-studio "
                 f"init {path / 'my-run.yaml'}")
     if path.exists() or path.is_symlink():  # a link to nowhere too: writing would replace the link
-        return (f"{written} exists already; nothing was written. To fix: pick another name, or move that file away "
-                "first.")
+        return _exists_message(path)
     return None
+
+
+def _exists_message(path: Path) -> str:
+    return f"{path} exists already; nothing was written. To fix: pick another name, or move that file away first."
+
+
+def _write_new(path: Path, text: str) -> bool:
+    """`text` as a new file at `path`, never over what is there: False, with nothing written, when a file, folder or
+    link is there by the time it is written. _init_refusal looks first, and another process could make the file after
+    it looked: the write-then-rename of save_config replaced that file. The text goes to a temporary file beside it
+    and is hard-linked into place, which, as open mode 'x', fails where anything is, and never leaves a half-written
+    config at `path`; on a disk without hard links (FAT, exFAT) the file is created with mode 'x' instead, and what a
+    failed write left of it is removed."""
+    import contextlib
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError:  # this disk has no hard links
+            pass
+        try:
+            handle = path.open("x", encoding="utf-8")
+        except FileExistsError:
+            return False
+        try:
+            with handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def _write_reason(path: Path, exc: OSError) -> str:
@@ -396,7 +442,7 @@ def _command(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     try:
         if args.command == "init":
-            from finetune_studio.core.config import PRESETS, save_config
+            from finetune_studio.core.config import PRESETS, to_yaml
 
             path = user_path(args.path)
             refusal = _init_refusal(args.path)
@@ -404,10 +450,13 @@ def _command(args: argparse.Namespace) -> int:
                 print(f"error: {refusal}", file=sys.stderr)
                 return EXIT_CONFIG  # bad input, refused with nothing changed (README's exit codes)
             try:
-                save_config(PRESETS[args.preset](), path)
+                written = _write_new(path, to_yaml(PRESETS[args.preset]()))
             except OSError as exc:
                 print(f"error: could not write {path}: {_write_reason(path, exc)}; nothing was written. To fix: pick "
                       f"a folder you can write to, e.g. finetune-studio init ~/{path.name}", file=sys.stderr)
+                return EXIT_CONFIG
+            if not written:  # made there since the check above (another process): kept, and said as the check says
+                print(f"error: {_init_refusal(args.path) or _exists_message(path)}", file=sys.stderr)
                 return EXIT_CONFIG
             print(f"Wrote {path}. Run it with: finetune-studio train {path}")
             return 0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,73 @@ def test_set_keeps_text_that_is_not_written_as_a_list_or_mapping() -> None:
     assert config.hub.repo_id == "me/model" and config.dataset.text_column == "2024"
     assert config.training["report_to"] == ["wandb", "tensorboard"]  # a field that takes a list keeps it
     assert config.name == "[draft] run"  # not YAML at all: the text typed
+
+
+# ---------------------------------------------------------------------------------------------- init
+
+
+def _made_after_the_check(monkeypatch: pytest.MonkeyPatch, make: Callable[[Path], object]) -> None:
+    """`init` checks the path (cli._init_refusal) before it writes: another process makes something there in
+    between, which `make` plays, right after the first check found nothing."""
+    from finetune_studio.core import cli
+
+    real = cli._init_refusal
+    made: list[bool] = []
+
+    def racing(written: str) -> str | None:
+        said = real(written)
+        if not made:
+            made.append(True)
+            make(cli.user_path(written))
+        return said
+
+    monkeypatch.setattr(cli, "_init_refusal", racing)
+
+
+def test_init_keeps_a_file_made_after_its_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "run.yaml"
+    _made_after_the_check(monkeypatch, lambda p: p.write_text("theirs: true\n", encoding="utf-8"))
+    assert main(["init", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"error: {path} exists already; nothing was written. To fix: pick another "
+                                         "name, or move that file away first."]
+    assert captured.out == ""
+    assert path.read_text(encoding="utf-8") == "theirs: true\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.yaml"]  # no temporary file left beside it
+
+
+def test_init_keeps_a_folder_made_after_its_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "run.yaml"
+    _made_after_the_check(monkeypatch, lambda p: p.mkdir())
+    assert main(["init", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {path} is a folder; nothing was written. To fix: give a file name in it, e.g. finetune-studio init "
+        f"{path / 'my-run.yaml'}"]
+    assert path.is_dir() and list(path.iterdir()) == []
+
+
+def test_init_on_a_disk_without_hard_links_still_never_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    """Where os.link is refused (FAT, exFAT), the file is created with open mode 'x': written when nothing is there,
+    and a file made after the check is still kept."""
+    import errno
+    import os
+
+    from finetune_studio.core.config import load_config
+
+    def no_links(*args: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    fresh = tmp_path / "fresh.yaml"
+    assert main(["init", str(fresh)]) == 0
+    assert capsys.readouterr().out == f"Wrote {fresh}. Run it with: finetune-studio train {fresh}\n"
+    assert load_config(fresh)[0].model.name_or_path == "builtin:demo"
+    path = tmp_path / "run.yaml"
+    _made_after_the_check(monkeypatch, lambda p: p.write_text("theirs: true\n", encoding="utf-8"))
+    assert main(["init", str(path)]) == 2
+    assert "exists already; nothing was written." in capsys.readouterr().err
+    assert path.read_text(encoding="utf-8") == "theirs: true\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.yaml", "run.yaml"]
