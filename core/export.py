@@ -246,6 +246,46 @@ def check_destination(folder: RunFolder, out_dir: Path) -> None:
     of a destination for the window's Export dialog and `finetune-studio export` (both call export_run)."""
     _inside_the_run(folder, out_dir)
     _refuse_replacing_runs(folder, out_dir)
+    _refuse_replacing_the_base(folder, out_dir)
+
+
+def _base_folders(folder: RunFolder) -> list[Path]:
+    """The folders on this computer the run's base model is loaded from: the one its adapter_config.json names (peft
+    loads the adapter on top of it) and the one its config.yaml names (a merge, Resume and the Try tab load it)."""
+    from finetune_studio.core.config import load_config
+    from finetune_studio.core.sources import SourceKind, source_kind
+
+    names = [(read_adapter_config(folder.model_dir) or {}).get("base_model_name_or_path")]
+    try:
+        names.append(load_config(folder.config_path)[0].model.name_or_path)
+    except (FinetuneError, OSError):
+        pass
+    found = []
+    for name in names:
+        try:
+            local = isinstance(name, str) and source_kind(name) is SourceKind.LOCAL
+        except FinetuneError:
+            local = False
+        if local and Path(name).expanduser().is_dir():
+            found.append(Path(name).expanduser().resolve())
+    return found
+
+
+def _refuse_replacing_the_base(folder: RunFolder, out_dir: Path) -> None:
+    """An export into the base model's folder, or a folder above it, with Replace: a merged export put the merged
+    model in place of the base, so the adapter, a second merge, Resume and the Try tab's base all loaded the adapter
+    on top of itself; an adapter export deleted the base and said the adapter "loads on top of its base model" at
+    that folder, which held the adapter itself."""
+    target = out_dir.resolve()
+    for base in _base_folders(folder):
+        if target == base or target in base.parents:
+            how = "is" if target == base else "holds"
+            raise ExportError(f"Refused to export into {out_dir}: it {how} the base model folder {base} the run "
+                              f"{folder.path.name} trained on, which its adapter is loaded on top of (and a merge, "
+                              "Resume and the Try tab load), and an export replaces everything its folder holds. "
+                              "Nothing was changed. To fix: choose an empty folder or a new name (--out DIR), or leave "
+                              "--out out for the default (export-adapter or export-merged in the run folder).",
+                              OUT_UNUSABLE)
 
 
 def _refuse_replacing_runs(folder: RunFolder, out_dir: Path) -> None:

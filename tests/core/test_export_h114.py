@@ -168,3 +168,29 @@ def test_an_adapter_whose_base_folder_is_gone_is_exported_with_a_note(tmp_path: 
     base.mkdir(parents=True)  # back where it was: no note
     assert export_adapter(run, tmp_path / "again").message.endswith("from_pretrained('" + str(tmp_path / "again")
                                                                     + "').")
+
+
+def test_replacing_the_base_model_folder_or_one_above_it_is_refused(tmp_path: Path) -> None:
+    """With Replace, a merged export put the merged model in place of the run's base (the adapter then loaded on
+    top of itself), and an adapter export deleted the base."""
+    run = _adapter_run(tmp_path / "runs")
+    base = tmp_path / "models" / "base"
+    base.mkdir(parents=True)
+    (base / "config.json").write_text('{"model_type": "qwen3"}')
+    (base / "model.safetensors").write_bytes(b"the base weights")
+    config = json.loads((run / "model" / "adapter_config.json").read_text())
+    (run / "model" / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": str(base)}))
+    for out, how in ((base, "is"), (base.parent, "holds")):
+        for kind in ("adapter", "merged"):
+            with pytest.raises(ExportError) as refused:
+                export.export_run(run, kind, out, overwrite=True)
+            assert str(refused.value) == (
+                f"Refused to export into {out}: it {how} the base model folder {base} the run lora-run trained on, "
+                "which its adapter is loaded on top of (and a merge, Resume and the Try tab load), and an export "
+                "replaces everything its folder holds. Nothing was changed. To fix: choose an empty folder or a new "
+                "name (--out DIR), or leave --out out for the default (export-adapter or export-merged in the run "
+                "folder).")
+            assert refused.value.bad_input
+    assert sorted(p.name for p in base.iterdir()) == ["config.json", "model.safetensors"]
+    assert (base / "model.safetensors").read_bytes() == b"the base weights"
+    assert export_adapter(run, base / "exports").out_dir == base / "exports"  # inside it: nothing is replaced
