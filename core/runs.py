@@ -749,8 +749,9 @@ class RunSummary:
     step: int = 0
     max_steps: int = 0
     train_loss: float | None = None
-    # What train_loss is where it is not the loss at the run's last step (the last one logged, steps before the
-    # end; the Trainer's mean over the steps after a resume alone), as the model card says it; "" where it is.
+    # What train_loss is where it is not the loss at a resumed run's last step (the last one logged, steps before
+    # the end; the Trainer's mean over the steps after the resume alone), as the model card says it; "" where it is,
+    # and for a run that was never resumed (summarize).
     train_loss_note: str = ""
     eval_loss: float | None = None
     duration_s: float | None = None
@@ -1016,8 +1017,13 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         except (OSError, ValueError):
             started = None
     train_loss = tally.train_loss if tally.train_loss is not None else _float(status.get("train_loss"))
-    # A live run's last logged loss trails its step until the next window logs: said only once it has ended.
-    note = tally.train_loss_note(train_loss, step) if state != RunState.RUNNING.value else ""
+    # Said only for a run that was resumed (its latest train_begin starts past step 0: core.metrics' notion,
+    # MetricsTally.begin_step), once it has ended: a live run's last logged loss trails its step until the next window
+    # logs, and a run stopped between logging steps that never resumed trails the same way; it was marked all the same
+    # ("the last loss logged, at step 2; none was logged in the 1 step after it"), as if its figure came from before
+    # a resume.
+    resumed = tally.begin_step > 0
+    note = tally.train_loss_note(train_loss, step) if resumed and state != RunState.RUNNING.value else ""
     return RunSummary(
         path=folder.path, state=state, message=message,
         model=str(fields.get("model") or ""), dataset=str(fields.get("dataset") or ""),

@@ -89,8 +89,8 @@ COLUMNS = (  # what tells runs apart first: the tab is narrow, and the columns t
     ("model", "Model", "Base model"),
     ("method", "Method", "How it trained: full fine-tuning (every weight) or an adapter (LoRA, QLoRA, DoRA)"),
     ("dataset", "Dataset", "Training data"),
-    ("train_loss", "Train loss", "The last logged training loss; * where it is not the loss at the run's last step "
-                                 "(hover it to see what it is)"),
+    ("train_loss", "Train loss", "The last logged training loss; * on a resumed run where it is not the loss at its "
+                                 "last step (hover it to see what it is)"),
     ("eval_loss", "Eval loss", "The last evaluation loss"),
     ("steps", "Steps", "Optimizer steps done / planned"),
     ("duration", "Duration", "Time spent training, over all its resumes"),

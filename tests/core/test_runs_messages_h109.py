@@ -20,27 +20,33 @@ from tests.core.test_runs_history import make_run, segment
 from tests.helpers import SAMPLE, small_config
 
 
-def _stopped_run(root: Path, name: str) -> Path:
-    """A real 4-step LoRA run stopped as step 2 ends (Stop saves checkpoint-2), as the Runs tab lists it."""
-    from finetune_studio.core.training import run
-
-    data = root / "small.jsonl"
-    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:32]) + "\n", encoding="utf-8")
-    config = small_config(data, root / "runs", max_steps=4, eval_strategy="no", save_strategy="no",
-                          load_best_model_at_end=False)
-    config.name = name
-    config.adapter.method = "lora"
-    config.adapter.r = 4
+def _stopping_at(step: int) -> tuple[Any, threading.Event]:
+    """A sink that presses Stop as step `step` ends, and the stop event it sets."""
     stop = threading.Event()
 
     def sink(event: Any) -> None:
         said = event if isinstance(event, dict) else vars(event)
-        if said.get("event") == "step" and said.get("step") == 2:
+        if said.get("event") == "step" and said.get("step") == step:
             stop.set()
 
-    result = run(config, sink, stop)
-    assert (result.state, result.step) == ("stopped", 2), result.message
-    assert (Path(result.run_dir) / "checkpoint-2").is_dir()
+    return sink, stop
+
+
+def _stopped_run(root: Path, name: str, at: int = 2, max_steps: int = 4) -> Path:
+    """A real LoRA run (loss logged every 2 steps) stopped as step `at` ends (Stop saves checkpoint-<at>), in
+    root/runs, as the Runs tab lists it."""
+    from finetune_studio.core.training import run
+
+    data = root / "small.jsonl"
+    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:32]) + "\n", encoding="utf-8")
+    config = small_config(data, root / "runs", max_steps=max_steps, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False)
+    config.name = name
+    config.adapter.method = "lora"
+    config.adapter.r = 4
+    result = run(config, *_stopping_at(at))
+    assert (result.state, result.step) == ("stopped", at), result.message
+    assert (Path(result.run_dir) / f"checkpoint-{at}").is_dir()
     return Path(result.run_dir)
 
 
@@ -184,3 +190,35 @@ def test_the_fixes_said_in_order_lead_to_a_run_that_resumes(tmp_path: Path) -> N
     (path / "config.yaml").write_text("name: torn-badyaml-loads\nmodel:\n  name_or_path: builtin:demo\n",
                                       encoding="utf-8")
     assert can_resume(summarize(path).state, path)
+
+
+def stopped_between_logs(root: Path) -> tuple[Path, Path]:
+    """Two real runs stopped between logging steps (loss logged at 2, 4, …): `plain` stopped at step 3 and never
+    resumed; `resumed` stopped at 3 too, then resumed from checkpoint-3 and stopped again at step 5."""
+    from finetune_studio.core.training import resume
+
+    plain = _stopped_run(root, "plain", at=3, max_steps=6)
+    again = _stopped_run(root, "resumed", at=3, max_steps=6)
+    result = resume(again, *_stopping_at(5))
+    assert (result.state, result.step) == ("stopped", 5), result.message
+    return plain, again
+
+
+@pytest.mark.slow
+def test_the_loss_note_marks_a_resumed_run_and_not_one_that_never_was(tmp_path: Path) -> None:
+    """A run stopped at step 3 whose loss was logged at step 2 and that was never resumed was marked "the last loss
+    logged, at step 2; none was logged in the 1 step after it", as a resumed one is: it trails by less than a
+    logging window, as every stopped run and a live one does (which is not marked). Only a resumed run (its latest
+    train_begin past step 0: core.metrics' MetricsTally.begin_step) is marked now."""
+    from tests.helpers import read_events
+
+    plain, again = stopped_between_logs(tmp_path)
+    assert [e["step"] for e in read_events(plain, "log") if "loss" in e] == [2]
+    run = summarize(plain)
+    assert (run.state, run.step, run.tally.begin_step) == ("stopped", 3, 0)
+    assert run.train_loss == read_events(plain, "log")[-1]["loss"] and run.train_loss_note == ""
+
+    assert len(read_events(again, "train_begin")) == 2
+    resumed = summarize(again)
+    assert (resumed.state, resumed.step, resumed.tally.begin_step) == ("stopped", 5, 3)
+    assert resumed.train_loss_note == "the last loss logged, at step 4; none was logged in the 1 step after it"
