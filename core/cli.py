@@ -54,12 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--apply-fix", action="store_true",
                         help="first apply the fix a failed run proposed (e.g. a smaller batch after running out of "
                              "memory) to its config.yaml, keeping the old one as config.before-fix.yaml")
-    resume.add_argument("--quiet", action="store_true")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar, only the final line")
     init = sub.add_parser("init", help="write a config file to edit")
     init.add_argument("path", help="where to write the YAML")
-    init.add_argument("--preset", choices=["demo", "seed", "chat-demo"], default="demo")
+    init.add_argument("--preset", choices=["demo", "seed", "chat-demo"], default="demo",
+                      help="the settings to write: demo (the built-in offline model and data, the default), seed "
+                           "(the tutorial's Qwen/Qwen3-0.6B on a Hub dataset) or chat-demo (the demo model on the "
+                           "built-in chats, offline)")
     runs = sub.add_parser("runs", help="list the runs in the runs folder")
-    runs.add_argument("--runs-dir")
+    runs.add_argument("--runs-dir", help="the folder that holds the runs (default: FINETUNE_STUDIO_RUNS, else the "
+                                         "per-user folder)")
     sub.add_parser("gui", help="open the desktop app (the default)")
     _add_launch_commands(sub)
     doctor = sub.add_parser("doctor", help="check the GPU stack: GPU, torch build (CPU/CUDA/ROCm), whether they "
@@ -823,7 +827,7 @@ def _add_launch_commands(sub: Any) -> None:
     worker.add_argument("--resume-from", metavar="CHECKPOINT", help="a checkpoint folder, or 'latest'")
     supervise = sub.add_parser("supervise", help="train a prepared run folder with torchrun and watch its "
                                                  "processes (the app starts this)")
-    supervise.add_argument("run_dir")
+    supervise.add_argument("run_dir", help="the run's folder, prepared by the app")
     supervise.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     supervise.add_argument("--epochs", type=float, help="with --resume: this many more epochs")
     supervise.add_argument("--rdzv-timeout", type=float,

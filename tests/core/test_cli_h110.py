@@ -145,3 +145,23 @@ def test_init_on_a_disk_without_hard_links_still_never_replaces(tmp_path: Path, 
     assert "exists already; nothing was written." in capsys.readouterr().err
     assert path.read_text(encoding="utf-8") == "theirs: true\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.yaml", "run.yaml"]
+
+
+# ---------------------------------------------------------------------------------------------- --help
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    """`resume --quiet`, `init --preset`, `runs --runs-dir` and supervise's run folder showed no help at all in
+    their command's --help (train's --quiet had its line)."""
+    import argparse
+
+    from finetune_studio.core.cli import _parser
+
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    silent = [f"{name} {action.dest}" for name, parser in commands.items() for action in parser._actions
+              if not isinstance(action, argparse._HelpAction) and not action.help]
+    assert silent == []
+    helped = {name: parser.format_help() for name, parser in commands.items()}
+    assert "--quiet          no progress bar, only the final line" in helped["resume"]
+    assert "the settings to write: demo" in helped["init"]
+    assert "the folder that holds the runs" in helped["runs"]
