@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import html
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,7 +66,12 @@ TEXT_COLOR = "#202124"
 # What a run says in its log of prompt/completion rows that are plain text (core.chat.prepare_dataset).
 NO_TEMPLATE_WORDS = ("No chat template: prompt and completion are plain text, joined as they are, with the EOS token "
                      "after the completion (as TRL does).")
-TOKEN_VIEW_LIMIT = 6000  # tokens drawn per row; longer rows say how many more there are
+TOKEN_VIEW_LIMIT = 6000
+# A word of a line this long is cut in its middle: a label wraps only between words, and a value of one long word
+# in a message (a 100,000-character role, a long path) asked for its whole width, widening the window past the
+# screen. The whole line is the tooltip while it is no longer than TOOLTIP_CHARS.
+LONG_WORD_CHARS = 100
+TOOLTIP_CHARS = 2000  # tokens drawn per row; longer rows say how many more there are
 
 
 # ---- background jobs (heavy imports allowed here)
@@ -133,6 +139,33 @@ def token_html(pieces: list[tuple[str, str]], limit: int = TOKEN_VIEW_LIMIT) -> 
     tail = f"<p><i>… {more:,} more tokens not drawn.</i></p>" if more > 0 else ""
     return (f'<div style="white-space: pre-wrap; font-family: monospace; line-height: 150%;">{"".join(parts)}'
             f"</div>{tail}")
+
+
+def fit_words(text: str, limit: int = LONG_WORD_CHARS) -> str:
+    """`text` with each word over `limit` characters cut in its middle ('abc…xyz'), its lines kept."""
+    half = limit // 2
+
+    def cut(match: re.Match) -> str:
+        word = match.group(0)
+        return f"{word[:half]}…{word[-half:]}"
+
+    return re.sub(rf"\S{{{limit + 1},}}", cut, text)
+
+
+def _width_given(label: QLabel) -> QLabel:
+    """A word-wrapped label that takes the width its layout gives and asks for none (its height still follows its
+    width): a word that is still wider than its line is cut off at the edge, not given the window's width."""
+    policy = label.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    label.setSizePolicy(policy)
+    return label
+
+
+def say(label: QLabel, text: str) -> None:
+    """`text` in `label` with its long words cut (fit_words), and whole in the tooltip where it was cut."""
+    shown = fit_words(text)
+    label.setText(shown)
+    label.setToolTip(text if shown != text and len(text) <= TOOLTIP_CHARS else "")
 
 
 def failed_row_html(row: dict[str, Any]) -> str:
@@ -231,6 +264,8 @@ class InspectorWindow(QDialog):
         self.error_label.setStyleSheet(f"color: {ERROR_COLOR};")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
+        for label in (self.status_label, self.template_label, self.error_label):
+            _width_given(label)
 
         # -- row browser
         self.row_spin = QSpinBox()
@@ -250,6 +285,7 @@ class InspectorWindow(QDialog):
         self.row_problems_label.setWordWrap(True)
         self.row_problems_label.setStyleSheet(f"color: {WARNING_COLOR};")
         self.row_problems_label.hide()
+        _width_given(self.row_problems_label)
         self.hover_label = hint_label("Point at a token to see its id and role.")
         self.legend = self._legend()
 
@@ -380,18 +416,18 @@ class InspectorWindow(QDialog):
         from finetune_studio.core.chat import FORMAT_NAMES
 
         rows = f"{len(inspector):,} row{'' if len(inspector) == 1 else 's'}"
-        self.status_label.setText(f"{source} · {rows} · {FORMAT_NAMES.get(inspector.format, '?')}"
-                                  f"{detected} · max_length {inspector.max_length:,} · trained: {inspector.train_on}")
+        say(self.status_label, f"{source} · {rows} · {FORMAT_NAMES.get(inspector.format, '?')}"
+                               f"{detected} · max_length {inspector.max_length:,} · trained: {inspector.train_on}")
         note = inspector.template_note
         name = inspector.template_name
         if inspector.format == "text":  # set, or detected: no template renders plain text
             note = inspector.column_note  # the text column as the data spells it, as a run says in its log
-            self.template_label.setText("Plain text: no chat template; every token is trained."
-                                        + (f" {note}" if note else ""))
+            say(self.template_label, "Plain text: no chat template; every token is trained."
+                + (f" {note}" if note else ""))
         elif not inspector.uses_template:  # plain prompt/completion text: the run's words for it
-            self.template_label.setText(NO_TEMPLATE_WORDS)
+            say(self.template_label, NO_TEMPLATE_WORDS)
         else:
-            self.template_label.setText(f"Chat template: {name}" + (f" — {note}" if note else ""))
+            say(self.template_label, f"Chat template: {name}" + (f" — {note}" if note else ""))
         self.template_label.setStyleSheet(f"color: {WARNING_COLOR};" if note else "")
         self.template_label.show()
         with _blocked(self.row_spin):
@@ -407,7 +443,7 @@ class InspectorWindow(QDialog):
         from finetune_studio.gui.forms.dataset_form import describe_error
 
         self.status_label.setText("Nothing to inspect.")
-        self.error_label.setText(describe_error(exc, "loading the tokenizer and the data"))
+        say(self.error_label, describe_error(exc, "loading the tokenizer and the data"))
         self.error_label.show()
         self._update_buttons()
 
@@ -430,13 +466,13 @@ class InspectorWindow(QDialog):
             blank = is_blank(raw, self.inspector.format, self.inspector.text_column)  # a run leaves it out
             self.token_view.setHtml(failed_row_html(raw))
             self.counts_label.setText(f"Row {index + 1}: no tokens ({'blank' if blank else 'it cannot be trained'}).")
-            self.row_problems_label.setText(self.inspector.row_message(index, raw, labeled))
+            say(self.row_problems_label, self.inspector.row_message(index, raw, labeled))
             self.row_problems_label.setStyleSheet(f"color: {WARNING_COLOR if blank else ERROR_COLOR};")
             self.row_problems_label.show()
             return
         self.token_view.setHtml(token_html(pieces))
         self.counts_label.setText(f"Row {index + 1}: " + counts_text([role for _, role in pieces]))
-        self.row_problems_label.setText("\n".join(problems))
+        say(self.row_problems_label, "\n".join(problems))
         self.row_problems_label.setStyleSheet(f"color: {WARNING_COLOR};")
         self.row_problems_label.setVisible(bool(problems))
 
@@ -444,7 +480,7 @@ class InspectorWindow(QDialog):
         self.labeled, self.pieces = None, []
         self.token_view.setHtml("")
         self.counts_label.setText("")
-        self.row_problems_label.setText(f"This row cannot be rendered: {exc}")
+        say(self.row_problems_label, f"This row cannot be rendered: {exc}")
         self.row_problems_label.show()
 
     def _hovered(self, url: QUrl) -> None:
@@ -513,7 +549,7 @@ class InspectorWindow(QDialog):
         self._update_buttons()
         from finetune_studio.gui.forms.dataset_form import describe_error
 
-        self.summary_label.setText(describe_error(exc, "checking the rows"))
+        say(self.summary_label, describe_error(exc, "checking the rows"))
 
     def _problem_widget(self, problem: CheckProblem) -> QWidget:
         frame = QFrame()
@@ -522,7 +558,8 @@ class InspectorWindow(QDialog):
         color = ERROR_COLOR if problem.severity == "error" else WARNING_COLOR
         lay = QVBoxLayout(frame)
         lay.setContentsMargins(8, 6, 8, 6)
-        text = QLabel(problem.message)
+        text = _width_given(QLabel())
+        say(text, problem.message)
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {color};")
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

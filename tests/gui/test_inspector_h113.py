@@ -130,3 +130,26 @@ def test_plain_prompt_completion_rows_are_not_said_to_use_a_chat_template(qtbot:
         "completion (as TRL does).")
     assert WARNING_COLOR not in window.template_label.styleSheet()
     window.close()
+
+
+@pytest.mark.parametrize("length", [1_000, 100_000])
+def test_a_value_of_one_long_word_does_not_widen_the_window(qtbot: Any, demo_cache: Path, tmp_path: Path,
+                                                            length: int) -> None:
+    """An unknown role of 100,000 characters is quoted in the row's problem and in the whole-dataset problem; a
+    label wraps only between words, so both asked for its whole width: the window shown at 1100 px grew to
+    981,599 px. Long words are cut in the middle now, with the whole text as the tooltip where it is not huge."""
+    role = "w" * length
+    rows = [OK, {"messages": [{"role": "user", "content": "Hi"}, {"role": role, "content": "?"}]}]
+    window = open_window(qtbot, config_for(jsonl(tmp_path / "role.jsonl", rows)))
+    window.show_row(1)
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("Row 2"), timeout=LONG)
+    qtbot.wait(50)
+    assert window.width() == 1100
+    [(_, problem)] = problem_texts(window)
+    cut = f"'{'w' * 49}…{'w' * 48}';"  # 50 characters from each end of the word "'www…www';"
+    assert problem.startswith(f"1 of 2 rows cannot be trained (row 2: message 2 of column 'messages' has the unknown "
+                              f"role {cut} known roles: assistant,")
+    whole = window.inspector.row_message(1, window.inspector.raw_row(1), window.labeled)
+    assert window.row_problems_label.text() == whole.replace(f"'{role}';", cut)
+    assert window.row_problems_label.toolTip() == (whole if length == 1_000 else "")
+    window.close()
