@@ -95,6 +95,7 @@ import contextlib
 import dataclasses
 import functools
 import shlex
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -973,15 +974,15 @@ def run_cli(config: RunConfig, problems: list[Problem] | None = None) -> int:
         return 2
     table = read_gpus()
     budget = budget_of(list(config.launch.devices), table, _processes_per_node(config))
-    for problem in device_problems(list(config.launch.devices), table):
-        print(f"{problem.level}: {problem.message}")
+    for problem in device_problems(list(config.launch.devices), table):  # an error goes where every command's go
+        print(f"{problem.level}: {problem.message}", file=sys.stderr if problem.level == ERROR else sys.stdout)
     try:
         result = _estimate_valid(config, budget.device)
     except FinetuneError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - as preflight: a model the estimator cannot build or run, in words
-        print(f"error: {cannot_estimate(exc)}")
+        print(f"error: {cannot_estimate(exc)}", file=sys.stderr)
         return 1
     print(describe(result, budget))
     free = {gpu.index: gpu.free_bytes for gpu in table.gpus}
