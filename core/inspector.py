@@ -254,6 +254,8 @@ def _round_up(value: int) -> int:
 
 # ---- per row
 
+REPLACEMENT = "\ufffd"  # what a token holding part of a character's UTF-8 bytes decodes to on its own
+MAX_CHARACTER_TOKENS = 4  # a UTF-8 character has at most 4 bytes, so it lies in at most 4 tokens
 AS_WRITTEN_CHARS = 20_000  # of a row shown as the data has it (a row that gives no tokens)
 
 
@@ -574,12 +576,26 @@ class Inspector:
 
     def pieces(self, labeled: Any) -> list[tuple[str, str]]:
         """(text, role) per token, in order, for colouring: each token decoded on its own, the tokens beyond
-        max_length included (role "cut")."""
-        out = []
-        for token_id, role in zip(labeled.input_ids, labeled.roles, strict=True):
-            out.append((self.tokenizer.decode([token_id], skip_special_tokens=False,
-                                              clean_up_tokenization_spaces=False), role))
-        return out
+        max_length included (role "cut"). A character whose UTF-8 bytes lie in several tokens ('é' of 'café' in a
+        byte-level BPE) decodes to U+FFFD in each of them alone: the token that completes it shows it, the ones
+        before keep their whole characters ('caf', 'é'), rather than '��' for an accent the data holds correctly."""
+        ids = list(labeled.input_ids)
+        texts = [self._decode([token_id]) for token_id in ids]
+        index = 0
+        while index < len(ids):
+            if texts[index].endswith(REPLACEMENT):
+                whole = texts[index].rstrip(REPLACEMENT)  # the first token's own whole characters
+                for end in range(index + 2, min(len(ids), index + MAX_CHARACTER_TOKENS) + 1):
+                    joined = self._decode(ids[index:end])
+                    if joined.startswith(whole) and REPLACEMENT not in joined[len(whole):]:  # the character is whole
+                        texts[index:end] = [whole] + [""] * (end - index - 2) + [joined[len(whole):]]
+                        index = end - 1
+                        break
+            index += 1
+        return list(zip(texts, labeled.roles, strict=True))
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
     # -- the whole dataset
     def key(self) -> str:

@@ -67,6 +67,9 @@ TEXT_COLOR = "#202124"
 NO_TEMPLATE_WORDS = ("No chat template: prompt and completion are plain text, joined as they are, with the EOS token "
                      "after the completion (as TRL does).")
 TOKEN_VIEW_LIMIT = 6000
+# Drawn for a token with no text of its own (a byte of a character the next token completes, in a byte-level
+# tokenizer): nothing, so 'café' reads as written; a space, even a thin one, is a full cell in a monospace font.
+NO_TEXT = "\u200b"
 # A word of a line this long is cut in its middle: a label wraps only between words, and a value of one long word
 # in a message (a 100,000-character role, a long path) asked for its whole width, widening the window past the
 # screen. The whole line is the tooltip while it is no longer than TOOLTIP_CHARS.
@@ -131,7 +134,7 @@ def token_html(pieces: list[tuple[str, str]], limit: int = TOKEN_VIEW_LIMIT) -> 
     parts = []
     for i, (text, role) in enumerate(pieces[:limit]):
         background = ROLE_COLORS.get(role, ROLE_COLORS["prompt"])[i % 2]
-        shown = html.escape(text).replace("\n", "↵\n") if text else "∅"
+        shown = html.escape(text).replace("\n", "↵\n") if text else NO_TEXT
         decoration = "line-through" if role == "cut" else "none"
         parts.append(f'<a href="tok:{i}" style="background-color:{background}; color:{TEXT_COLOR}; '
                      f'text-decoration:{decoration};">{shown}</a>')
@@ -182,7 +185,8 @@ def counts_text(roles: list[str]) -> str:
 
 def hover_text(index: int, token_id: int, text: str, role: str, label: int) -> str:
     trained = "trained (its label is the token itself)" if label != -100 else "not trained (label -100)"
-    return f"Token {index + 1}: id {token_id} {text!r} — {ROLE_NAMES.get(role, role)}; {trained}"
+    shown = repr(text) if text else "(no text of its own: part of a character whose bytes lie in several tokens)"
+    return f"Token {index + 1}: id {token_id} {shown} — {ROLE_NAMES.get(role, role)}; {trained}"
 
 
 def confirm_untrained(parent: QWidget | None, message: str) -> bool:

@@ -181,3 +181,17 @@ def test_a_blank_plain_text_row_is_left_out_as_a_run_leaves_it_out(tokenizer: An
         "Row 1 is blank: its text gives no tokens, so a run leaves it out (its log says how many). To fix, if it "
         "should hold text: fill it in, or remove it from the data.")
     assert checks_summary(checks) == "3 rows · 8 trained tokens of 8."  # "hello world" 5, "more" 3
+
+
+def test_accents_split_over_byte_tokens_are_shown_as_written(tokenizer: Any, tmp_path: Path) -> None:
+    """The demo tokenizer is byte-level: 'é' is two tokens, and each decoded on its own is U+FFFD, so the token
+    view drew 'caf��' for text the data holds correctly (a Latin-1 file read as cp1252 too). The token that
+    completes a character shows it; the ones before it keep their whole characters."""
+    path = jsonl(tmp_path / "accents.jsonl", [{"text": "café 日本 🙂"}, {"text": "plain"}])
+    ins, _ = inspect(config_for(path, text_column="text"), tokenizer, tmp_path)
+    labeled = ins.row(0)
+    pieces = ins.pieces(labeled)
+    assert [text for text, _ in pieces] == ["c", "a", "f", "", "é", " ", "", "", "日", "", "", "本", " ", "", "", "",
+                                            "🙂"]
+    assert len(pieces) == len(labeled.input_ids) and {role for _, role in pieces} == {"trained"}
+    assert "".join(text for text, _ in pieces) == labeled.text == "café 日本 🙂"

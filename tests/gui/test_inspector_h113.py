@@ -153,3 +153,23 @@ def test_a_value_of_one_long_word_does_not_widen_the_window(qtbot: Any, demo_cac
     assert window.row_problems_label.text() == whole.replace(f"'{role}';", cut)
     assert window.row_problems_label.toolTip() == (whole if length == 1_000 else "")
     window.close()
+
+
+def test_a_latin1_file_read_as_cp1252_shows_its_accents(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
+    """The brief's Latin-1 file: refused in words until its encoding is set (the Dataset tab's Encoding), then its
+    accents drawn as written: the view drew 'caf�� cr��me br��l��e' (each byte token decoded on its own)."""
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes('{"text": "café crème brûlée"}\n{"text": "plain"}\n'.encode("latin-1"))
+    window = InspectorWindow(config_for(path, text_column="text"))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.error_label.isVisible(), timeout=LONG)
+    assert window.status_label.text() == "Nothing to inspect."
+    assert window.error_label.text() == (
+        f"{path}, line 1, column 14: byte 0xe9 is not UTF-8 text. It looks like cp1252: set the dataset's encoding to "
+        "cp1252 (Encoding in the Dataset tab, or dataset.encoding in the config), or save the file as UTF-8.")
+    window.close()
+    window = open_window(qtbot, config_for(path, text_column="text", encoding="cp1252"))
+    assert window.token_view.toPlainText().replace("\u200b", "") == "café crème brûlée"
+    assert window.inspector.row(0).text == "café crème brûlée"
+    window.close()
