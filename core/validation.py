@@ -467,6 +467,14 @@ def _known_encoding(name: str) -> bool:
     return True
 
 
+def _reads_as_text(ds: Any) -> bool:
+    """Whether the settings core.data.check_source reads the file with (its encoding, separator, how text is cut
+    into rows, the text column) are text or unset: a list or a mapping there (encoding: [a, b]) made it fail with
+    "TypeError: unhashable type: 'list'" and validate with it; validate refuses each of them in its own words."""
+    return all(value is None or isinstance(value, str)
+               for value in (ds.encoding, ds.delimiter, ds.sample_by, ds.text_column))
+
+
 def validate(config: RunConfig, check_files: bool = True, render_rows: bool = False) -> list[Problem]:
     """Every problem of the config at once. render_rows (the CLI's validate and train, and every Start:
     core.training.run, core.launch.claim): also render the first chat rows with the run's tokenizer where it is on
@@ -492,16 +500,26 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         if is_local(ds.source) and not os.path.exists(resolve_source(ds.source)):
             add("dataset.source", f"Dataset not found: {resolve_source(ds.source)}. To fix: correct the path, or "
                                   "choose a Hub id or the built-in sample.")
-        else:  # a bounded, cached read of a local source: empty, encoding, text column (core.data.check_source)
+        elif _reads_as_text(ds):  # a bounded, cached read of a local source: empty, encoding, text column
             problems.extend(check_source(ds, config.chat))  # chat rows: core.chat's checks (roles, mapping, …)
-    if not isinstance(ds.text_column, str) or not ds.text_column.strip():
-        add("dataset.text_column", "Name the column that holds the text to train on.")
-    if ds.encoding is not None and (not isinstance(ds.encoding, str) or not _known_encoding(ds.encoding)):
-        add("dataset.encoding", f"Unknown encoding {ds.encoding!r}. To fix: use a name such as utf-8, cp1252, "
-                                "latin-1 or utf-16, or leave it empty for UTF-8.")
+    if not isinstance(ds.text_column, str):
+        add("dataset.text_column", f"dataset.text_column must be one column name as text, not "
+                                   f"{kind_of(ds.text_column)} (got {as_written(ds.text_column)}). To fix: write the "
+                                   "one column that holds the text to train on, e.g. text_column: text.")
+    elif not ds.text_column.strip():
+        add("dataset.text_column", "Name the column that holds the text to train on. To fix: write it, e.g. "
+                                   "text_column: text (the Dataset tab lists the file's columns).")
+    if ds.encoding is not None and not isinstance(ds.encoding, str):
+        add("dataset.encoding", f"dataset.encoding must be one encoding name as text, not {kind_of(ds.encoding)} (got "
+                                f"{as_written(ds.encoding)}). To fix: write one name such as utf-8, cp1252, latin-1 or "
+                                "utf-16, or leave it empty for UTF-8.")
+    elif ds.encoding is not None and not _known_encoding(ds.encoding):
+        add("dataset.encoding", f"Unknown encoding {written_value(ds.encoding)}. To fix: use a name such as utf-8, "
+                                "cp1252, latin-1 or utf-16, or leave it empty for UTF-8.")
     if ds.delimiter is not None and (not isinstance(ds.delimiter, str) or ds.delimiter not in DELIMITERS):
         add("dataset.delimiter", f"The separator must be one of ',', ';', a tab or '|', or empty to find it in the "
-                                 f"header row (got {ds.delimiter!r}). To fix: write one of them, or leave it empty.")
+                                 f"header row (got {written_value(ds.delimiter)}). To fix: write one of them, or leave "
+                                 "it empty.")
     if ds.sample_by is not None and ds.sample_by not in SAMPLE_BY:
         add("dataset.sample_by", choice_message("sample_by", ds.sample_by, SAMPLE_BY, "a way to cut text into rows",
                                                 other="leave it empty"))

@@ -139,7 +139,8 @@ def test_every_problem_reported_at_once(tmp_path: Path, monkeypatch: pytest.Monk
     found = messages(config)
     assert found["dataset.source"] == (f"Dataset not found: {tmp_path / 'nope.jsonl'}. To fix: correct the path, or "
                                        "choose a Hub id or the built-in sample.")
-    assert found["dataset.text_column"] == "Name the column that holds the text to train on."
+    assert found["dataset.text_column"] == ("Name the column that holds the text to train on. To fix: write it, e.g. "
+                                            "text_column: text (the Dataset tab lists the file's columns).")
     assert found["dataset.max_length"].startswith("max_length must be a whole number above 0 (got 0)")
     assert found["dataset.test_size"].startswith("test_size must be a fraction from 0 to below 1 (got 1.5)")
     assert "is not a model folder: it has no config.json" in found["model.name_or_path"]
