@@ -536,7 +536,10 @@ class InspectorWindow(QDialog):
         self._clear_problems()
         problems = self.inspector.problems(checks) if self.inspector else checks.problems()
         if not problems:
-            ok = QLabel("✔ No problems: every row trains something, no reply is cut, every reply trains its end.")
+            ok = QLabel("✔ No problems: every row trains something, and none is cut by max_length."  # no replies
+                        if checks.format == "text" else
+                        "✔ No problems: every row trains something, no reply is cut, every reply trains its end.")
+            ok.setObjectName("no_problems")
             ok.setWordWrap(True)
             ok.setStyleSheet("color: #137333;")
             self.problems_box.addWidget(ok)

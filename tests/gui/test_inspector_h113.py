@@ -173,3 +173,17 @@ def test_a_latin1_file_read_as_cp1252_shows_its_accents(qtbot: Any, demo_cache: 
     assert window.token_view.toPlainText().replace("\u200b", "") == "café crème brûlée"
     assert window.inspector.row(0).text == "café crème brûlée"
     window.close()
+
+
+def ticks(window: InspectorWindow) -> list[str]:
+    return [label.text() for label in window.problems_scroll.findChildren(QLabel) if label.text().startswith("✔")]
+
+
+def test_plain_text_without_problems_is_not_said_to_have_replies(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
+    window = open_window(qtbot, config_for(jsonl(tmp_path / "plain.jsonl", [{"text": "a b"}, {"text": "c"}]),
+                                           text_column="text"))
+    assert ticks(window) == ["✔ No problems: every row trains something, and none is cut by max_length."]
+    window.close()
+    window = open_window(qtbot, config_for(jsonl(tmp_path / "chat.jsonl", [OK, OK])))
+    assert ticks(window) == ["✔ No problems: every row trains something, no reply is cut, every reply trains its end."]
+    window.close()
