@@ -490,7 +490,14 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
             raise ModelError(problem)
         try:
             return loader(path, **common)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:
+            mismatch = config_mismatch(exc, path)  # transformers' RuntimeError "… look at the above report!"
+            if mismatch:
+                refusal = ModelError(f"Could not load the {what}: {mismatch}. To fix: {MISMATCH_FIX}.")
+                refusal.mismatch = mismatch  # type: ignore[attr-defined]  # config_mismatch reads it (an export's words)
+                raise refusal from None
+            if not isinstance(exc, (OSError, ValueError)):
+                raise
             if "trust_remote_code" in str(exc) and not config.trust_remote_code:
                 raise ModelError(remote_code_problem(path) or f"{path} ships its own Python code. Turn on "
                                  "model.trust_remote_code only if you trust the model's authors.") from None
@@ -515,6 +522,51 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
         if isinstance(cause, RevisionNotFoundError):
             raise ModelError(f"The model {name} has no revision '{config.revision}'.") from None
         raise ModelError(f"Could not load the {what} of {name}: {_first_line(exc)}") from None
+
+
+MISMATCH_FIX = "put back the folder's original config.json, or pick the folder the weights were trained from"
+
+
+def config_mismatch(exc: BaseException, folder: str | Path) -> str | None:
+    """When `exc` is a model load's failure because the config.json in `folder` does not match the weights beside it
+    (edited, or another model's copied over it): that fact as a clause to follow a colon, naming one tensor whose
+    shapes differ, e.g. "the config.json in /m does not match its weights (model.embed_tokens.weight is 1457 × 64 in
+    the weights, 1457 × 128 by config.json; 19 more differ)". None for any other failure. `exc` is transformers' own
+    error, or the ModelError load_model raised for it (its clause, which names the folder it loaded): a caller with
+    its own fix to give (an export names the run's config.yaml) words it with this clause. transformers 5.x raises
+    only "You set `ignore_mismatched_sizes` to `False` … look at the above report!" (the report went to its log):
+    the tensors are read from its LoadStateDictInfo in the failure's traceback, else from the older "size mismatch
+    for NAME: copying a param with shape … from checkpoint, the shape in current model is …" text."""
+    import re
+
+    if isinstance(exc, ModelError):
+        return getattr(exc, "mismatch", None)
+    text = str(exc)
+    mismatched: list[tuple[str, Any, Any]] = []
+    tb = exc.__traceback__
+    while tb is not None and not mismatched:
+        for value in list(tb.tb_frame.f_locals.values()):
+            keys = getattr(value, "mismatched_keys", None) if type(value).__name__ == "LoadStateDictInfo" else None
+            if keys:
+                mismatched = sorted((str(k[0]), k[1], k[2]) for k in keys if len(k) == 3)
+                break
+        tb = tb.tb_next
+    if not mismatched:
+        pattern = (r"size mismatch for ([^:\s]+): copying a param with shape torch\.Size\(\[([^\]]*)\]\) from "
+                   r"checkpoint, the shape in current model is torch\.Size\(\[([^\]]*)\]\)")
+        mismatched = [(name, [d.strip() for d in found.split(",") if d.strip()],
+                       [d.strip() for d in expected.split(",") if d.strip()])
+                      for name, found, expected in re.findall(pattern, text)]
+    if not mismatched and "ignore_mismatched_sizes" not in text:
+        return None
+    said = f"the config.json in {folder} does not match its weights"
+    if not mismatched:
+        return said
+    name, found, expected = mismatched[0]
+    others = len(mismatched) - 1
+    more = f"; {others} more {'differs' if others == 1 else 'differ'}" if others else ""
+    return (f"{said} ({name} is {_shape(list(found))} in the weights, {_shape(list(expected))} by "
+            f"config.json{more})")
 
 
 def _hub_cause(exc: BaseException, types: tuple[type, ...]) -> BaseException | None:
