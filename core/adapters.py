@@ -328,7 +328,7 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     method = adapter.method
     if method not in ADAPTER_METHODS:
         hint = _method_hint(method) or " To fix: write lora for an adapter, or full to train every weight."
-        add("method", f"method must be one of {', '.join(ADAPTER_METHODS)} (got {method!r}).{hint}")
+        add("method", f"method must be one of {', '.join(ADAPTER_METHODS)} (got {written_value(method)}).{hint}")
         return found
     if method == "full":
         return found  # the other fields are not used: a half-edited adapter form never blocks full fine-tuning
