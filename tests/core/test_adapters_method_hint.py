@@ -24,7 +24,7 @@ def test_a_method_in_other_case_or_a_near_miss_gets_the_name_to_write(written: s
                                         f"write {meant} (method names are lower case).")
 
 
-@pytest.mark.parametrize("written", ["bogus", ["lora"], 3])
-def test_anything_else_keeps_the_list_alone(written: object) -> None:
-    assert _method_message(written) == (f"method must be one of full, lora, qlora, dora (got {written!r}). To fix: "
+@pytest.mark.parametrize("written, shown", [("bogus", "'bogus'"), (["lora"], "[lora]"), (3, "3")])
+def test_anything_else_keeps_the_list_alone(written: object, shown: str) -> None:
+    assert _method_message(written) == (f"method must be one of full, lora, qlora, dora (got {shown}). To fix: "
                                         "write lora for an adapter, or full to train every weight.")
