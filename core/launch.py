@@ -209,13 +209,27 @@ def port_refusal(port: int, host: str = "") -> str | None:
     user who wrote localhost:80 was told another program held a port that nothing held."""
     import errno
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    # Any address of this machine: IPv4, then IPv6 where it has IPv6. torchrun's rendezvous store listens on both,
+    # and a program on [::1]:PORT alone left 0.0.0.0:PORT free, so the port passed and the run hung at its start.
+    families = [(socket.AF_INET, host)] + ([(socket.AF_INET6, "::")] if not host and socket.has_ipv6 else [])
+    for family, address in families:
         try:
-            sock.bind((host, port))
-        except PermissionError:
-            return "privileged"
-        except OSError as exc:
-            return "privileged" if exc.errno in (errno.EACCES, errno.EPERM) else "in use"
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:  # no IPv6 on this machine: nothing can listen there
+            continue
+        with sock:
+            try:
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # IPv6 alone: IPv4 was asked
+                sock.bind((address, port))
+            except PermissionError:
+                return "privileged"
+            except OSError as exc:
+                if exc.errno in (errno.EACCES, errno.EPERM):
+                    return "privileged"
+                if exc.errno == errno.EADDRNOTAVAIL and family == socket.AF_INET6:
+                    continue  # IPv6 switched off on the interfaces: nothing listens there either
+                return "in use"
     return None
 
 

@@ -83,6 +83,28 @@ def test_two_machines_without_an_endpoint_say_what_to_do() -> None:
         "(launch.rdzv_endpoint), or set Machines (launch.nodes) to 1 to train on this machine alone.")]
 
 
+def _ipv6_listener() -> socket.socket | None:
+    try:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sock.bind(("::1", 0))
+    except OSError:
+        return None
+    sock.listen()
+    return sock
+
+
+@pytest.mark.parametrize("endpoint", ["[::1]:{}", "localhost:{}"])
+def test_a_port_an_ipv6_program_holds_is_in_use(endpoint: str) -> None:
+    listener = _ipv6_listener()
+    if listener is None:
+        pytest.skip("no IPv6 on this machine")
+    with listener:
+        port = listener.getsockname()[1]
+        config = _config(processes=2, rdzv_endpoint=endpoint.format(port))
+        assert _errors(launch.launch_problems(config, gpu_count=0)) == [("launch.rdzv_endpoint", IN_USE.format(port))]
+    assert launch.port_refusal(port) is None  # closed: free again
+
+
 # ---------------------------------------------------------------------------------------------- ports below 1024
 def test_a_port_this_user_may_not_listen_on_is_not_called_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
     real_bind = socket.socket.bind
