@@ -564,7 +564,8 @@ def _store_port_problem(config: RunConfig, host: str | None, port: int | None) -
 def _more_processes_than_gpus(wanted: int, usable: int, devices: list[int] | None = None) -> Problem:
     which = f"the {usable} chosen GPU(s) {devices}" if devices else f"this machine's {usable} GPU(s)"
     return Problem("launch.processes", f"{wanted} processes but only {which}: each process trains on its own GPU. "
-                                       f"Use at most {usable} processes, or choose more GPUs.")
+                                       f"Use at most {usable} process{'' if usable == 1 else 'es'}, or choose "
+                                       "more GPUs.")
 
 
 # Each CPU rank imports torch and transformers' Trainer (about 430 MiB resident, measured) before it loads the

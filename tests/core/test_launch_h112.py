@@ -205,3 +205,10 @@ def test_a_pasted_line_with_odd_paths_trains_in_bash(demo_cache: Path, small_dat
     beats = read_heartbeats(run_dir)
     assert sorted(beats) == [0, 1] and beats[0]["weights"] == beats[1]["weights"]
     assert sys.executable in shlex.split(line)
+
+
+def test_one_gpu_is_said_as_one_process() -> None:
+    problems = launch.launch_problems(_config(processes=2), gpu_count=1)
+    assert _errors(problems) == [("launch.processes", "2 processes but only this machine's 1 GPU(s): each process "
+                                                      "trains on its own GPU. Use at most 1 process, or choose more "
+                                                      "GPUs.")]
