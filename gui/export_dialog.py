@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QFontMetrics, QPalette
+from PySide6.QtGui import QDesktopServices, QFontMetrics, QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -78,6 +79,70 @@ def _method_of(run_dir: Path) -> str:
     return method_of_run(run_dir)
 
 
+class FittedLabel(QLabel):
+    """A word-wrapped line of plain text that never widens its window: a word too wide for the label (a path with
+    no spaces, e.g. a 150-character folder name) is shown elided in the middle to the label's width, and the whole
+    text is its tooltip. Word wrap cannot break such a word, so a QLabel's minimum width became the word's and the
+    export dialog grew to ~1120 px for such a path, and stayed that wide once the path was shorter. text() is the
+    text as set (shown_text() what is drawn, and selected); the label takes the width its layout gives (its own
+    width is ignored)."""
+
+    MARGIN = 24  # the message styles' border and padding on both sides, and some room
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self._text = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        policy = self.sizePolicy()
+        policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+        self.setSizePolicy(policy)
+        self.setText(text)
+
+    def text(self) -> str:  # type: ignore[override]
+        return self._text
+
+    def shown_text(self) -> str:
+        """What the label draws: text() with its too-wide words elided."""
+        return super().text()
+
+    def setText(self, text: str) -> None:  # type: ignore[override]  # noqa: N802 - Qt name
+        self._text = str(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.contentsRect().width() - self.MARGIN
+        shown = fit_words(self._text, QFontMetrics(self.font()), width) if self.isVisible() and width > 40 \
+            else self._text
+        # As rich text, which a tooltip wraps at spaces: a plain one is a single line, wider than the screen for a
+        # message of a few hundred characters.
+        self.setToolTip(f"<p>{html.escape(self._text)}</p>" if shown != self._text else "")
+        if shown != super().text():
+            super().setText(shown)
+
+
+def fit_words(text: str, metrics: QFontMetrics, width: int) -> str:
+    """`text` with each word wider than `width` pixels elided in the middle (spaces and line breaks kept). A path's
+    parts count as words: a line may break after its '/', so only a part too wide is elided (/tmp/x…x/mine)."""
+    import re
+
+    def fit(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if metrics.horizontalAdvance(word + "/") <= width:
+            return word
+        return metrics.elidedText(word, Qt.TextElideMode.ElideMiddle, width - metrics.horizontalAdvance("/"))
+
+    return re.sub(r"[^\s/]+", fit, text)
+
+
 class _Progress(QObject):
     """Carries core.export's progress lines from the pool thread to the dialog (a queued signal)."""
 
@@ -112,7 +177,10 @@ class ExportDialog(QDialog):
         self.run_label.setTextFormat(Qt.TextFormat.RichText)
         self.run_label.setWordWrap(True)
         folder = QFontMetrics(self.run_label.font()).elidedText(base, Qt.TextElideMode.ElideMiddle, 360)
-        self.run_label.setText(f"Run <b>{html.escape(self.run_dir.name)}</b>: {METHOD_NAMES.get(method, method)} "
+        bold = self.run_label.font()
+        bold.setBold(True)
+        name = QFontMetrics(bold).elidedText(self.run_dir.name, Qt.TextElideMode.ElideMiddle, 300)
+        self.run_label.setText(f"Run <b>{html.escape(name)}</b>: {METHOD_NAMES.get(method, method)} "
                                f"on {html.escape(folder)}")
         self.run_label.setToolTip(f"{self.run_dir}\nBase model: {base}")
 
@@ -123,12 +191,12 @@ class ExportDialog(QDialog):
         self.kinds = QButtonGroup(self)
         self.kinds.addButton(self.adapter_radio)
         self.kinds.addButton(self.merged_radio)
-        adapter_hint = QLabel(f"adapter_model.safetensors and adapter_config.json (naming {base}) with the "
-                              "tokenizer: small; loads with peft on top of the base model "
-                              "(AutoPeftModelForCausalLM).")
-        merged_hint = QLabel("The adapter merged into the base model (peft's merge_and_unload), saved in the base "
-                             "model's dtype: an ordinary model folder that AutoModelForCausalLM and "
-                             "pipeline('text-generation') load without peft; as large as the base model.")
+        adapter_hint = FittedLabel(f"adapter_model.safetensors and adapter_config.json (naming {base}) with the "
+                                   "tokenizer: small; loads with peft on top of the base model "
+                                   "(AutoPeftModelForCausalLM).")
+        merged_hint = FittedLabel("The adapter merged into the base model (peft's merge_and_unload), saved in the "
+                                  "base model's dtype: an ordinary model folder that AutoModelForCausalLM and "
+                                  "pipeline('text-generation') load without peft; as large as the base model.")
         if method == "qlora":
             merged_hint.setText(merged_hint.text() + " This run trained on 4-bit weights: the base is loaded "
                                 "unquantized (dequantized) to merge into, since 4-bit weights cannot hold the "
@@ -151,7 +219,7 @@ class ExportDialog(QDialog):
         out_row.addWidget(self.choose_button)
         self.overwrite_check = QCheckBox("Replace what the folder holds")
 
-        self.phase_label = QLabel()
+        self.phase_label = FittedLabel()  # progress lines name folders ("Loading the base model /…")
         self.phase_label.setObjectName("export_phase")
         self.phase_label.setWordWrap(True)
         self.phase_label.hide()
@@ -160,7 +228,7 @@ class ExportDialog(QDialog):
         self.busy.setTextVisible(False)
         self.busy.setMaximumHeight(10)
         self.busy.hide()
-        self.message = QLabel()
+        self.message = FittedLabel()  # its messages name folders, as long as the user's
         self.message.setObjectName("export_message")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
