@@ -603,6 +603,10 @@ def shown(name: str) -> str:
     return f"'{name}'" + (f" (with {' and '.join(ends)} whitespace)" if ends else "")
 
 
+# What to do about a text column the data lacks (core.inspector adds the same words where validate's have none).
+COLUMN_FIX = "pick the column that holds the text (Text column in the Dataset tab, or dataset.text_column)."
+
+
 def missing_column(source: str, column: str, names: list[str]) -> DataError:
     """A text column the data lacks, with the columns it has: the words validate, the run and the Dataset tab say."""
     from finetune_studio.core.config import nearest
@@ -616,7 +620,7 @@ def missing_column(source: str, column: str, names: list[str]) -> DataError:
     hint = nearest(column, names)
     tail = f" Did you mean {shown(hint)}?" if hint else ""
     return DataError(f"{source}: there is no column {shown(column)}. Columns: "
-                     f"{', '.join(shown(n) if n != n.strip() else n for n in names)}.{tail}")
+                     f"{', '.join(shown(n) if n != n.strip() else n for n in names)}.{tail} To fix: {COLUMN_FIX}")
 
 
 def _not_text(source: str, column: str, kind: str, text_columns: list[str]) -> DataError:

@@ -111,7 +111,9 @@ def test_missing_and_non_text_columns(tmp_path: Path) -> None:
     ds = load_split(DatasetConfig(source=str(path)))
     with pytest.raises(DataError) as info:
         check_text_column(ds, "txt", str(path))
-    assert str(info.value) == f"{path}: there is no column 'txt'. Columns: id, text. Did you mean 'text'?"
+    assert str(info.value) == (f"{path}: there is no column 'txt'. Columns: id, text. Did you mean 'text'? To fix: "
+                               "pick the column that holds the text (Text column in the Dataset tab, or "
+                               "dataset.text_column).")
     with pytest.raises(DataError) as info:
         check_text_column(ds, "id", str(path))
     assert str(info.value) == f"{path}: column 'id' holds whole numbers, not text. Text columns: text."

@@ -198,7 +198,8 @@ def test_the_exact_name_survives_yaml_and_a_near_miss_is_shown_visibly(tmp_path:
     config.dataset.text_column = "Horoscope"
     assert [str(p) for p in validate(config)] == [
         f"dataset.text_column: {path}: there is no column 'Horoscope'. Columns: sign, 'Horoscope Text ' (with "
-        "trailing whitespace). Did you mean 'Horoscope Text ' (with trailing whitespace)?"]
+        "trailing whitespace). Did you mean 'Horoscope Text ' (with trailing whitespace)? To fix: pick the column "
+        "that holds the text (Text column in the Dataset tab, or dataset.text_column)."]
 
 
 # ---- item 4: encodings and .txt rows

@@ -57,7 +57,8 @@ def test_a_text_column_the_data_lacks_is_said_once_in_validates_words(tokenizer:
     path = jsonl(tmp_path / "data.jsonl", [{"text": "hello world"}, {"text": "more"}])
     config = config_for(path)
     ins, checks = inspect(config, tokenizer, tmp_path)
-    assert said(config) == [f"{path}: there is no column 'horoscope'. Columns: text."]
+    assert said(config) == [f"{path}: there is no column 'horoscope'. Columns: text. To fix: pick the column that "
+                            "holds the text (Text column in the Dataset tab, or dataset.text_column)."]
     problems = ins.problems(checks)
     assert [(p.kind, p.severity, p.fixes) for p in problems] == [("refused", "error", [])]
     assert problems[0].message == (

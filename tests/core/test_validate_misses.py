@@ -156,7 +156,8 @@ def test_a_plain_text_column_named_chat_is_still_read_as_text(tmp_path: Path, co
     capsys.readouterr()
     assert main(["validate", str(config_file), "--set", f"dataset.source={path}"]) == 2
     assert capsys.readouterr().out.splitlines() == [
-        f"problem: dataset.text_column: {path}: there is no column 'horoscope'. Columns: chat."]
+        f"problem: dataset.text_column: {path}: there is no column 'horoscope'. Columns: chat. To fix: pick the "
+        "column that holds the text (Text column in the Dataset tab, or dataset.text_column)."]
 
 
 def parquet_nulls(path: Path) -> Path:

@@ -29,7 +29,8 @@ def test_a_missing_text_column_is_kept_and_marked_in_the_cli_words(qtbot: Any, t
     config = default_config()
     config.dataset.source, config.dataset.text_column = str(path), "text"
     cli = [p.message for p in validate(config) if p.field == "dataset.text_column"]
-    assert cli == [f"{path}: there is no column 'text'. Columns: title, body."]
+    assert cli == [f"{path}: there is no column 'text'. Columns: title, body. To fix: pick the column that holds "
+                   "the text (Text column in the Dataset tab, or dataset.text_column)."]
     form = DatasetForm()
     qtbot.addWidget(form)
     form.load(config)

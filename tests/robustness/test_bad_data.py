@@ -83,9 +83,11 @@ CASES: list[tuple[str, str, bytes | Callable[[Path], None], dict, str]] = [
      {"text_column": "score"}, "{path}: column 'score' holds whole numbers, not text. Text columns: body."),
     ("wrong-column-name", "named.jsonl", lines({"horoscope": "Aries"}, {"horoscope": "Leo"}),
      {"text_column": "horoscop"}, "{path}: there is no column 'horoscop'. Columns: horoscope. Did you mean "
-                                  "'horoscope'?"),
+                                  "'horoscope'? To fix: pick the column that holds the text (Text column in the "
+                                  "Dataset tab, or dataset.text_column)."),
     ("no-text-column", "other.jsonl", lines({"sign": "Aries", "day": 1}),
-     {}, "{path}: there is no column 'text'. Columns: sign, day."),
+     {}, "{path}: there is no column 'text'. Columns: sign, day. To fix: pick the column that holds the text "
+         "(Text column in the Dataset tab, or dataset.text_column)."),
     ("nothing-left-after-split", "one.jsonl", lines({"text": "Only one row"}),
      {"test_size": 0.1}, "{path}: 1 row is too few to hold out a test split. Add rows or set test_size to 0"),
     ("every-row-empty", "empty-rows.jsonl", lines({"text": ""}, {"text": ""}),
