@@ -674,6 +674,14 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     try:
         base = models.load_model(config.model)  # unquantized, in its saved dtype ("auto"), as the run chose it
     except FinetuneError as exc:  # core.model's words ("Model folder not found: …"), with what it means here
+        mismatch = models.config_mismatch(exc, models.resolve_model(config.model.name_or_path))
+        if mismatch:  # the base's config.json no longer describes its weights (edited, or another model's copied)
+            name = config.model.name_or_path
+            raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot "
+                              f"be merged into it: {mismatch}. Nothing was exported. To fix: put back the base model "
+                              f"the run trained on at {name} (its config.json and weight files together), or set "
+                              f"model.name_or_path in {folder.config_path} to where that model is now, then export "
+                              "again.") from None
         said, _, model_fix = str(exc).strip().partition(" To fix: ")
         run_fix = (f"put the base model back where the run's config.yaml names it (model.name_or_path: "
                    f"{config.model.name_or_path}), or set model.name_or_path in {folder.config_path} to where it is "
@@ -683,19 +691,6 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         fix = run_fix if _local_and_gone(config.model.name_or_path) or not model_fix else model_fix
         raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot be "
                           f"merged into it: {said} Nothing was exported. To fix: {fix}") from None
-    except Exception as exc:
-        if not _shapes_differ(exc):
-            raise
-        # transformers' "You set `ignore_mismatched_sizes` to `False`, thus raising an error. For details look at
-        # the above report!" came through as it was (RuntimeError, no fix): the base's config.json no longer
-        # describes its weights (edited, or another model's copied over it).
-        name = config.model.name_or_path
-        raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot be "
-                          f"merged into it: the weights in {name} do not have the shapes its config.json describes "
-                          "(one of them was changed or replaced since the run trained). Nothing was exported. To "
-                          f"fix: put back the base model the run trained on at {name} (its config.json and weight "
-                          f"files together), or set model.name_or_path in {folder.config_path} to where that model "
-                          "is now, then export again.") from None
     needed = sum(p.numel() * p.element_size() for p in base.parameters())
     needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
     say("Loading the adapter and merging it into the base model")
@@ -736,11 +731,6 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "
                f"AutoModelForCausalLM.from_pretrained('{out_dir}').")
     return ExportResult(MERGED, out_dir, written, size, " ".join([message, *notes]))
-
-
-def _shapes_differ(exc: BaseException) -> bool:
-    """A load that failed because the weight files do not have the shapes the model's config.json gives."""
-    return "ignore_mismatched_sizes" in str(exc) or "size mismatch" in str(exc)
 
 
 UNTIED_NOTE = ("The adapter changes the output head or the input embeddings, which the base model shares (tied "

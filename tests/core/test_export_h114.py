@@ -119,9 +119,10 @@ def test_a_base_whose_config_no_longer_fits_its_weights_is_refused_with_a_fix(tm
     with pytest.raises(ExportError) as refused:
         export_merged(run, out)
     assert str(refused.value) == (
-        f"The run lora-run's base model could not be loaded, so the adapter cannot be merged into it: the weights in "
-        f"{base} do not have the shapes its config.json describes (one of them was changed or replaced since the run "
-        f"trained). Nothing was exported. To fix: put back the base model the run trained on at {base} (its "
+        "The run lora-run's base model could not be loaded, so the adapter cannot be merged into it: the "
+        f"config.json in {base} does not match its weights (model.embed_tokens.weight is 1457 × 64 in the weights, "
+        f"1457 × 128 by config.json; 19 more differ). Nothing was exported. To fix: put back the base model the run "
+        f"trained on at {base} (its "
         f"config.json and weight files together), or set model.name_or_path in {run / 'config.yaml'} to where that "
         "model is now, then export again.")
     assert not out.exists() and _hidden(tmp_path) == []
