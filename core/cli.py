@@ -294,7 +294,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         except BrokenPipeError:
             if not reader_gone():
                 raise
-            _drop_closed_outputs()
+            drop_closed_outputs()
         raise
 
 
@@ -322,7 +322,7 @@ def _closed(stream: Any) -> bool:
     return any(mask & select.POLLERR for _, mask in poller.poll(0))
 
 
-def _drop_closed_outputs() -> None:
+def drop_closed_outputs() -> None:
     """Point stdout and stderr, those whose reader has left, at devnull: nothing more is written there, and Python's
     last flush at exit does not fail again ('Exception ignored ... BrokenPipeError', exit 120). The pattern
     Python's signal docs give for SIGPIPE."""
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         if not reader_gone():
             raise
-        _drop_closed_outputs()
+        drop_closed_outputs()
         return 0
 
 

@@ -32,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             cli.parse_args(args)  # prints the commands' help and exits
         finally:
-            print(DESKTOP_HELP)
+            try:  # a reader that took its lines and left (`--help | head -1`) ends it quietly, as every command
+                print(DESKTOP_HELP, flush=True)
+            except BrokenPipeError:
+                if not cli.reader_gone():
+                    raise
+                cli.drop_closed_outputs()
     if args in (["--install-desktop-entry"], ["--uninstall-desktop-entry"]):
         from finetune_studio.gui import desktop_entry  # Qt-free: copies files into the XDG folders
 
