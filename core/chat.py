@@ -718,7 +718,7 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
     elif trained == 0:
         problems.append("no token of this row is trained. To fix: check train_on and the template")
     elif cut_trained:
-        problems.append(f"max_length {max_length} cuts the reply: {cut_trained} of {trained + cut_trained} trained "
+        problems.append(f"max_length {max_length} cuts the reply: {cut_trained:,} of {trained + cut_trained:,} trained "
                         "tokens are lost, and so is its end-of-turn token. To fix: raise max_length")
     elif not span_ends(tokenizer).all_ended(ids, roles):
         problems.append("a reply's end-of-turn token is not trained, so the model would not learn to stop. To fix: "
@@ -811,8 +811,11 @@ def _render_text(tokenizer: Any, row: dict, detection: Detection, max_length: in
     column = detection.columns.get("text")
     value = row.get(column) if column else None
     if not isinstance(value, str):
-        what = "missing" if value is None else f"{_kind(value)}, not text"
-        return _failed("", f"the text column '{column}' is {what}", "text", "all")
+        if value is None:  # a null in the column says validate's words (core.data: "has no value in column")
+            what = "has no value" if column in row else "is missing"
+        else:
+            what = f"is {_kind(value)}, not text"
+        return _failed("", f"the text column '{column}' {what}", "text", "all")
     ids = list(tokenizer(value, truncation=False)["input_ids"])
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     labels = [-100 if t == pad else t for t in ids]
@@ -822,7 +825,7 @@ def _render_text(tokenizer: Any, row: dict, detection: Detection, max_length: in
              for i, t in enumerate(ids)]
     cut = sum(1 for label in labels[kept:] if label != -100)
     labels = labels[:kept] + [-100] * (len(ids) - kept)
-    problems = [f"max_length {max_length} cuts this row: {cut} tokens are not trained"] if cut else []
+    problems = [f"max_length {max_length} cuts this row: {cut:,} tokens are not trained"] if cut else []
     if not ids:
         problems.append("the row is empty: it gives no tokens")
     return TokenRoles(input_ids=ids, labels=labels, roles=roles, text=value, template_name="", problems=problems,

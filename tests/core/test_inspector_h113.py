@@ -80,7 +80,7 @@ def test_rows_that_cannot_be_trained_are_named_with_their_values_and_the_fix(tok
     assert problems[0].rows == [1, 2, 3]
     assert problems[0].message == (
         "3 of 5 rows cannot be trained (row 2: the text column 'text' is a whole number (42), not text; row 3: the "
-        "text column 'text' is missing; row 4: the text column 'text' is a list, not text), and a run refuses the "
+        "text column 'text' has no value; row 4: the text column 'text' is a list, not text), and a run refuses the "
         "data while they are in it. To fix: fill in or remove those rows in the data, or pick another text column.")
     from finetune_studio.core.inspector import row_failure  # new: the words under such a row in the window
 
