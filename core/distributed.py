@@ -451,6 +451,8 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
             from finetune_studio.core.runs import RunLock
 
             lock = RunLock.acquire(run_dir)  # a torchrun line run by hand: rank 0 holds the folder
+            if not resume_from:
+                _refuse_second_start(run_dir)
         folder = folder_for_rank(run_dir, info)
         checkpoint = _checkpoint(run_dir, config, resume_from)
         from finetune_studio.core.training import train_in_folder
@@ -476,6 +478,28 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
             import shutil
 
             shutil.rmtree(folder_for_rank(run_dir, info).model_dir, ignore_errors=True)
+
+
+def _refuse_second_start(run_dir: Path) -> None:
+    """A torchrun line run by hand without --resume-from starts the run at step 0: in a folder that has trained
+    already (the same copied line run a second time, or the lines of another config with the same name), it appended
+    a second run's events to the first one's metrics.jsonl and saved its checkpoints into the first one's folders of
+    the same steps. Refused, with the two ways on. (The app's own Start and Resume run the ranks under their
+    supervisor, not through this.)"""
+    from finetune_studio.core.errors import FinetuneError
+    from finetune_studio.core.metrics import read_metrics
+
+    folder = RunFolder(run_dir)
+    steps = [e["step"] for e in read_metrics(folder.metrics_path)[0]
+             if e.get("event") == "step" and isinstance(e.get("step"), int)]
+    if not steps:
+        return  # nothing trained here yet (a first start, or one that failed before its first step)
+    state = folder.read_status().get("state") or "not finished"
+    raise FinetuneError(
+        f"The run folder {run_dir} already holds a run ({state}, {max(steps)} steps trained), and this line starts "
+        "a run at step 0 there. To fix: to continue that run, use the lines of 'finetune-studio launch-command CONFIG "
+        "--resume' (this line with --resume-from latest at its end); for a new run, give the config another name "
+        "(name:), save it and copy its lines again.")
 
 
 def _end_process_group() -> None:

@@ -212,3 +212,35 @@ def test_one_gpu_is_said_as_one_process() -> None:
     assert _errors(problems) == [("launch.processes", "2 processes but only this machine's 1 GPU(s): each process "
                                                       "trains on its own GPU. Use at most 1 process, or choose more "
                                                       "GPUs.")]
+
+
+def test_a_copied_line_run_again_does_not_start_over_a_trained_run(tmp_path: Path) -> None:
+    """The same line pasted a second time (no --resume-from) is refused by rank 0 before anything is written."""
+    from tests.helpers import ROOT
+
+    config = RunConfig(name="again")
+    config.dataset.source = str(tmp_path / "data.jsonl")  # never read: the refusal comes first
+    config_path = tmp_path / "again.yaml"
+    save_config(config, config_path)
+    run_dir = tmp_path / "runs" / "again"
+    run_dir.mkdir(parents=True)
+    metrics = run_dir / "metrics.jsonl"
+    metrics.write_text('{"event": "run_start", "time": 1.0}\n{"event": "step", "step": 1, "time": 2.0}\n'
+                       '{"event": "step", "step": 2, "time": 3.0}\n', encoding="utf-8")
+    status = run_dir / "status.json"
+    status.write_text('{"state": "finished", "step": 2}', encoding="utf-8")
+    before = (metrics.read_bytes(), status.read_bytes())
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}
+    env.pop("FINETUNE_STUDIO_SUPERVISED", None)
+    done = subprocess.run([sys.executable, "-m", "finetune_studio.core.cli", "worker", str(run_dir), "--config",
+                           str(config_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: rank 0: The run folder {run_dir} already holds a run (finished, 2 steps trained), and this line "
+        "starts a run at step 0 there. To fix: to continue that run, use the lines of 'finetune-studio "
+        "launch-command CONFIG --resume' (this line with --resume-from latest at its end); for a new run, give the "
+        "config another name (name:), save it and copy its lines again.")
+    assert (metrics.read_bytes(), status.read_bytes()) == before
+    from finetune_studio.core.runs import run_busy
+
+    assert run_busy(run_dir) is None  # rank 0's lock released on the way out
