@@ -247,6 +247,22 @@ def check_destination(folder: RunFolder, out_dir: Path) -> None:
     _inside_the_run(folder, out_dir)
     _refuse_replacing_runs(folder, out_dir)
     _refuse_replacing_the_base(folder, out_dir)
+    _refuse_replacing_home(out_dir)
+
+
+def _refuse_replacing_home(out_dir: Path) -> None:
+    """An export into the user's home folder or a folder above it (/, /home): with Replace it deleted everything
+    there that is not a run (documents, settings, other models), since an export replaces what its folder holds.
+    No export is meant to go there; without Replace it is refused as not empty anyway, so refused whatever Replace
+    says, before anything loads."""
+    target, home = out_dir.resolve(), Path.home().resolve()
+    if target != home and target not in home.parents:
+        return
+    what = "your home folder" if target == home else f"a folder that holds your home folder ({home})"
+    raise ExportError(f"Refused to export into {out_dir}: it is {what}, and an export replaces everything its folder "
+                      "holds. Nothing was changed. To fix: choose a new folder inside it, e.g. "
+                      f"{home / 'exports' / 'my-model'} (--out DIR), or leave --out out for the default "
+                      "(export-adapter or export-merged in the run folder).", OUT_UNUSABLE)
 
 
 def _base_folders(folder: RunFolder) -> list[Path]:
