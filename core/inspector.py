@@ -693,12 +693,13 @@ def length_stats(checks: DatasetChecks, bins: int = HISTOGRAM_BINS) -> Any:
 def checks_summary(checks: DatasetChecks) -> str:
     """One line for the Dataset tab: rows, trained tokens, rows that train nothing, and whether replies end."""
     untrained = checks.untrained_count()
-    bad = f"; {untrained:,} row{_s(untrained)} train nothing" if untrained else ""
+    bad = f"; {untrained:,} {'row trains' if untrained == 1 else 'rows train'} nothing" if untrained else ""
     line = f"{checks.rows:,} row{_s(checks.rows)} · {checks.total_trained:,} trained tokens of " \
         f"{checks.total_tokens:,}{bad}"
     if checks.format == "text":
         return line + "."
     unended = set(checks.end_not_trained_rows()) - set(checks.reply_cut_rows())
     if unended:
-        return line + f"; {len(unended):,} row{_s(len(unended))} train a reply without its end-of-turn token."
+        return line + (f"; {len(unended):,} {'row trains' if len(unended) == 1 else 'rows train'} a reply without "
+                       "its end-of-turn token.")
     return line + "; every reply kept whole trains its end-of-turn token."

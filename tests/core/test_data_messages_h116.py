@@ -83,3 +83,21 @@ def test_a_null_text_value_is_said_to_have_no_value_not_a_missing_column(tokeniz
     assert row_failure(1, checks.failures[1], ins.format) == (
         "Row 2 cannot be trained: the text column 'text' has no value, and a run refuses the data while it is in "
         "it. To fix: fill in or remove that row in the data, or pick another text column.")
+
+
+def test_the_dataset_tabs_summary_says_one_row_trains(tokenizer: Any, tmp_path: Path) -> None:
+    """core.inspector.checks_summary, the Dataset tab's line: '2 rows · … ; 1 row train nothing'."""
+    from finetune_studio.core.inspector import Inspector, checks_summary
+
+    ok = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+    long = {"messages": [{"role": "user", "content": "word " * 60}, {"role": "assistant", "content": "Yes."}]}
+    path = jsonl(tmp_path / "long.jsonl", [ok, long])
+    config = default_config()
+    config.dataset.source, config.dataset.max_length = str(path), 40
+    checks = Inspector(config, cache=tmp_path / "cache").load(tokenizer=tokenizer).check()
+    assert checks_summary(checks) == ("2 rows · 5 trained tokens of 61; 1 row trains nothing; every reply kept whole "
+                                      "trains its end-of-turn token.")
+    path = jsonl(tmp_path / "long3.jsonl", [ok, long, long])
+    config.dataset.source = str(path)
+    checks = Inspector(config, cache=tmp_path / "cache").load(tokenizer=tokenizer).check()
+    assert "; 2 rows train nothing;" in checks_summary(checks)

@@ -139,7 +139,7 @@ def test_a_fix_in_the_inspector_changes_the_dataset_tab_and_the_problem_goes(qtb
     qtbot.waitUntil(lambda: form._checks is not None, timeout=LONG)
     # The tab itself says so, before the Inspector is opened, and Start would ask.
     assert form.effective_format() == "messages"
-    assert "1 row train nothing" in form.checks_label.text()
+    assert "1 row trains nothing" in form.checks_label.text()
     assert form.start_warning().startswith("1 of 2 rows would train nothing with these settings.")
     assert form.checks_warning.isVisibleTo(form)
 
