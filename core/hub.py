@@ -1000,12 +1000,52 @@ def _refuse_while_training(run_dir: Path) -> None:
         raise HubError(training, kind=RUN_TRAINING)
 
 
+REPO_PART_MAX = 96  # the Hub's (and huggingface_hub.utils.validate_repo_id's) limit on an owner and on a name
+_REPO_PART_CHARS = re.compile(r"[A-Za-z0-9._-]")
+
+
+def _shown_repo_id(repo_id: str) -> str:
+    """A repository id as written, shortened in the middle when it is too long to read in one line (the dialog's
+    message wraps at spaces only: one unbroken 200-character id widened it past the screen)."""
+    return repo_id if len(repo_id) <= 60 else f"{repo_id[:32]}…{repo_id[-20:]} ({len(repo_id)} characters)"
+
+
+def repo_id_problem(repo_id: str) -> str | None:
+    """Why `repo_id` (as typed: stripped) is not an owner/name the Hub accepts, in a user's words, or None. The
+    rules are huggingface_hub's validate_repo_id, which said them in its own (a 'Use `repo_type` argument' no user
+    of the app can follow, and a 126-character id twice)."""
+    slashes = repo_id.count("/")
+    if slashes > 1:
+        return f"it has {slashes} '/' where a repository id has one, between the owner and the name"
+    problems = [] if slashes else ["it has no owner"]
+    for what, part in zip(("owner", "name") if slashes else ("name",), repo_id.split("/")):
+        if not part:
+            problems.append(f"the {what} {'before' if what == 'owner' else 'after'} '/' is missing")
+            continue
+        bad = sorted({c for c in part if not _REPO_PART_CHARS.fullmatch(c)}, key=part.index)
+        if bad:
+            shown = ", ".join("' ' (a space)" if c == " " else repr(c) for c in bad)
+            problems.append(f"its {what} has characters the Hub does not allow: {shown}")
+        if len(part) > REPO_PART_MAX:
+            problems.append(f"its {what} is {len(part)} characters long, and the Hub allows at most {REPO_PART_MAX}")
+        if part[0] in "-." or part[-1] in "-.":
+            problems.append(f"its {what} starts or ends with '-' or '.'")
+        for pair in ("--", ".."):
+            if pair in part:
+                problems.append(f"its {what} has '{pair}' in it")
+        if what == "name" and part.endswith(".git"):
+            problems.append("its name ends with '.git'")
+    return "; ".join(problems) or None
+
+
 def _check_repo_id(repo_id: str) -> None:
     from huggingface_hub.utils import validate_repo_id
 
-    validate_repo_id(repo_id)
-    if "/" not in repo_id:
-        raise HubError(f"{repo_id} is not a valid repository id: it has no owner.", kind=BAD_REPO_ID, fix=REPO_ID_FIX)
+    problem = repo_id_problem(repo_id)
+    if problem:
+        raise HubError(f"{_shown_repo_id(repo_id)} is not a valid repository id: {problem}.", kind=BAD_REPO_ID,
+                       fix=REPO_ID_FIX)
+    validate_repo_id(repo_id)  # any rule the client has that the words above miss
 
 
 def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,

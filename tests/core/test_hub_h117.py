@@ -1,0 +1,67 @@
+"""Push refusals found by helper-117, against the local test Hub (in process: hub_fixtures.patch_client)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core import hub as core_hub
+from tests import hub_server
+from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir, tree_digest
+
+FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty for "
+       "<your user>/<run name>.")
+
+
+@pytest.fixture
+def hub_env(hub: hub_server.HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> hub_server.HubServer:
+    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
+    instant_retries(monkeypatch)
+    return hub
+
+
+def _push(run: Path, caplog: pytest.LogCaptureFixture, **kw: Any) -> core_hub.HubError:
+    events: list[dict] = []
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(core_hub.HubError) as caught:
+            core_hub.push_run(run, token=WRITE, progress=events.append, **kw)
+    error = caught.value
+    said = " ".join([str(error), error.detail, caplog.text, repr(events)])
+    assert WRITE not in said
+    return error
+
+
+ODD_IDS = {
+    "a/b/c": "it has 2 '/' where a repository id has one, between the owner and the name",
+    "alice/with space": "its name has characters the Hub does not allow: ' ' (a space)",
+    "alice/ünï": "its name has characters the Hub does not allow: 'ü', 'ï'",
+    "alice/": "the name after '/' is missing",
+    "/tiny": "the owner before '/' is missing",
+    "alice/a..b": "its name has '..' in it",
+    "alice/-x": "its name starts or ends with '-' or '.'",
+    "alice/x.git": "its name ends with '.git'",
+    "name": "it has no owner",
+    "not a valid id!": "it has no owner; its name has characters the Hub does not allow: ' ' (a space), '!'",
+}
+
+
+@pytest.mark.parametrize("repo_id", list(ODD_IDS))
+def test_an_odd_repository_id_is_refused_in_the_users_words_before_anything_is_sent(
+        repo_id: str, hub_env: hub_server.HubServer, run_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    error = _push(run_dir, caplog, repo_id=repo_id)
+    assert str(error) == f"{repo_id} is not a valid repository id: {ODD_IDS[repo_id]}. {FIX}"
+    assert error.kind == core_hub.BAD_REPO_ID and error.bad_input
+    assert hub_env.paths() == []  # not even the account was asked
+
+
+def test_an_over_long_repository_id_is_shortened_in_the_message(hub_env: hub_server.HubServer, run_dir: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    repo_id = "alice/" + "x" * 120
+    error = _push(run_dir, caplog, repo_id=repo_id)
+    shown = "alice/" + "x" * 26 + "…" + "x" * 20 + " (126 characters)"
+    assert str(error) == (f"{shown} is not a valid repository id: its name is 120 characters long, and the Hub "
+                          f"allows at most 96. {FIX}")
+    assert hub_env.paths() == []
