@@ -1048,6 +1048,23 @@ def _check_repo_id(repo_id: str) -> None:
     validate_repo_id(repo_id)  # any rule the client has that the words above miss
 
 
+def _refuse_someone_elses(repo_id: str, owner: str, account: Account) -> None:
+    """An existing repository of another user, or of an organization the account is not a member of, cannot take
+    this push. The client's create_repo(exist_ok=True) hides the Hub's 403 when the repository is visible (a public
+    one), so the push went on: a private push was told to untick 'private' 'to publish the run there', a merged one
+    merged for minutes, and only the upload's 403 said no. Said here, before the visibility, the merge or the
+    upload."""
+    mine = {account.name.casefold(), *(org.casefold() for org in account.orgs)}
+    if not account.name or owner.casefold() in mine:
+        return
+    orgs = f" (your organizations: {', '.join(account.orgs)})" if account.orgs else " (a member of no organization)"
+    raise HubPermissionError(
+        f"You cannot push to {repo_id}: it belongs to {owner}, and you are logged in as {account.name}{orgs}. "
+        f"Nothing was uploaded; {repo_id} is as it was.",
+        fix=f"To fix: push to your own namespace (leave the repository empty for {account.name}/<run name>, or "
+            f"write {account.name}/<name>), or log in with a token that can write to {owner}'s repositories.")
+
+
 def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
           progress: Progress | None, cancel: threading.Event | None, merge_into: Path | None,
           card_form: str | None) -> PushResult:
@@ -1100,6 +1117,7 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
                 token, source, repo_id)
     created.append(repo_id)
     info = _call(f"checking {repo_id}", lambda: api.model_info(repo_id, token=token), token, source, repo_id)
+    _refuse_someone_elses(repo_id, str(getattr(info, "author", None) or repo_id.split("/")[0]), account)
     if private and info.private is False:
         raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push. "
                                  "Untick 'private' to publish the run there, or choose another repository name.")

@@ -65,3 +65,23 @@ def test_an_over_long_repository_id_is_shortened_in_the_message(hub_env: hub_ser
     assert str(error) == (f"{shown} is not a valid repository id: its name is 120 characters long, and the Hub "
                           f"allows at most 96. {FIX}")
     assert hub_env.paths() == []
+
+
+@pytest.mark.parametrize(("private", "form"), [(True, None), (False, None), (True, core_hub.PUSH_MERGED)])
+def test_someone_elses_public_repository_is_refused_before_the_visibility_merge_or_upload(
+        private: bool, form: str | None, hub_env: hub_server.HubServer, run_dir: Path,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """create_repo(exist_ok=True) hides the Hub's 403 for a repository it can see: a private push was told to untick
+    'private' "to publish the run there" (bob's repository), and a public one went on to stage and upload."""
+    hub_env.repos["bob/shared"] = hub_server.HubRepo("bob/shared", "bob", private=False)
+    monkeypatch.setattr(core_hub, "_merge_problem", lambda run: None)  # this run trained every weight
+    monkeypatch.setattr(core_hub, "_merged_model", lambda *a: pytest.fail("merged for a push that cannot upload"))
+    error = _push(run_dir, caplog, repo_id="bob/shared", private=private, form=form)
+    assert isinstance(error, core_hub.HubPermissionError) and error.needs_login is False
+    assert str(error) == ("You cannot push to bob/shared: it belongs to bob, and you are logged in as alice (a member "
+                          "of no organization). Nothing was uploaded; bob/shared is as it was. To fix: push to your "
+                          "own namespace (leave the repository empty for alice/<run name>, or write alice/<name>), or "
+                          "log in with a token that can write to bob's repositories.")
+    assert hub_env.paths() == ["/api/whoami-v2", "/api/repos/create", "/api/models/bob/shared",
+                               "/api/models/bob/shared"]
+    assert not hub_env.repos["bob/shared"].files and not hub_env.repos["bob/shared"].private
