@@ -10,11 +10,13 @@ asks the user (save? where?). It uses the window's `forms`, `dataset_form`, `rec
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from finetune_studio.core.config import PRESETS, RunConfig, load_config, save_config
 from finetune_studio.core.errors import ConfigError
@@ -29,6 +31,34 @@ PRESET_TITLES = {"demo": "Built-in demo", "chat-demo": "Built-in chat demo", "se
 YAML_FILTER = "Run config (*.yaml *.yml);;All files (*)"
 
 
+def file_digest(path: Path | None) -> str | None:
+    """What a file holds, as a digest (None: no file, or it cannot be read): Save compares it with the digest taken
+    when the window read or wrote the file, to tell that another program changed it since."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+REPLACE, SAVE_AS = "replace", "save-as"
+
+
+def ask_replace_changed(parent: QWidget | None, path: Path) -> str | None:
+    """The file was changed by another program since the window read it: REPLACE, SAVE_AS or None (cancel)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Config changed on disk",
+                      f"{path.name} was changed by another program since this window opened or saved it.",
+                      QMessageBox.StandardButton.Cancel, parent)
+    box.setInformativeText(f"Saving replaces what is in {path} now with the settings shown here, and the other "
+                           "program's changes are lost. To keep both, choose Save As… and another file name.")
+    replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+    save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(save_as)
+    box.exec()
+    return {replace: REPLACE, save_as: SAVE_AS}.get(box.clickedButton())
+
+
 class ConfigDocument:
     """File → New/Open/Save/Recent/Copy CLI command and Presets, for MainWindow."""
 
@@ -38,6 +68,7 @@ class ConfigDocument:
     recent_menu: Any
     warm: Any
     _loading: bool
+    _disk_digest: tuple[Path | None, str | None] = (None, None)  # the file and what it held when last read or written
     _model_changed: bool
 
     @contextmanager
@@ -56,6 +87,7 @@ class ConfigDocument:
     def _document_replaced(self) -> None:
         """The session has another config (set_config, or the Runs tab's "Use its settings"): every form shows it."""
         config = self.session.config
+        self._disk_digest = (self.session.path, file_digest(self.session.path))  # as the window read it
         with self._quiet():
             for form in self.forms:
                 form.load(config)
@@ -127,9 +159,20 @@ class ConfigDocument:
         return True
 
     def save(self) -> bool:
-        if self.session.path is None:
+        path = self.session.path
+        if path is None:
             return self.save_as()
-        return self._write(self.session.path)
+        # Another program (an editor, a git checkout) changed the file since the window read or wrote it: Save
+        # would silently replace those changes, so the user decides.
+        known, digest = self._disk_digest
+        now = file_digest(path)
+        if known == path and now is not None and now != digest:
+            choice = ask_replace_changed(self, path)
+            if choice == SAVE_AS:
+                return self.save_as()
+            if choice != REPLACE:
+                return False
+        return self._write(path)
 
     def save_as(self) -> bool:
         session = self.session
@@ -150,6 +193,7 @@ class ConfigDocument:
                                                            "Choose another folder.")
             return False
         self.session.saved(path)
+        self._disk_digest = (self.session.path, file_digest(self.session.path))
         store.set_last_config(str(path))
         store.push_recent(store.RECENT_CONFIGS, str(path))
         self._rebuild_recent_menu()

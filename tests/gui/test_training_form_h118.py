@@ -7,10 +7,15 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.config import RunConfig, default_config
+import pytest
+
+from finetune_studio.core.config import RunConfig, default_config, load_config, save_config
+from finetune_studio.gui import dialogs
 from finetune_studio.gui.forms import TrainingForm
+from tests.gui.test_app import DialogLog, dialog_log, make_window, window
 
 
 def retype(qtbot: Any, edit: Any, text: str) -> None:
@@ -60,3 +65,78 @@ def test_a_comma_for_the_decimal_point_is_kept_and_the_number_to_write_is_named(
     assert not error_line(form, "training.learning_rate").isVisibleTo(form)
     form.store(config)
     assert config.training["learning_rate"] == 1.5e-4
+
+
+# ---- File > Save over a file another program changed
+
+def test_save_over_a_file_another_program_changed_asks_first(window: Any, qtbot: Any, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """File > Save wrote over the config file whatever another program (an editor, a git pull) had written there
+    since the window opened it, without a word: those changes were gone. Save now asks (Replace, Save As…, Cancel)
+    when the file holds something else than the window read or last wrote."""
+    from finetune_studio.gui import document
+
+    asked: list[Path] = []
+    answer: list[str | None] = [None]
+    monkeypatch.setattr(document, "ask_replace_changed", lambda parent, path: asked.append(path) or answer[0],
+                        raising=False)
+    path = tmp_path / "run.yaml"
+    save_config(default_config(), path)
+    assert window.open_config(path)
+    retype(qtbot, window.training_form.lr_edit, "3e-4")
+    assert window.session.modified
+
+    theirs = path.read_text().replace("learning_rate: 2.0e-05", "learning_rate: 5.0e-05")
+    assert theirs != path.read_text()
+    path.write_text(theirs)  # the other program
+
+    assert window.save() is False  # cancelled: their file as they wrote it, the window's edit kept, unsaved
+    assert asked == [path]
+    assert path.read_text() == theirs
+    assert window.session.modified and window.training_form.lr_edit.text() == "3e-4"
+
+    answer[0] = "save-as"
+    copy = tmp_path / "mine.yaml"
+    monkeypatch.setattr(dialogs, "choose_save_path", lambda *args: str(copy))
+    assert window.save() is True
+    assert asked == [path, path]
+    assert path.read_text() == theirs
+    assert load_config(copy)[0].training["learning_rate"] == 3e-4
+    assert window.session.path == copy and not window.session.modified
+
+    assert window.open_config(path)  # their version now
+    assert window.training_form.lr_edit.text() == "5e-5"
+    retype(qtbot, window.training_form.lr_edit, "1e-4")
+    assert window.save() is True  # nobody changed it since: no question
+    assert asked == [path, path]
+    assert load_config(path)[0].training["learning_rate"] == 1e-4
+
+    path.write_text(path.read_text().replace("logging_steps: 10", "logging_steps: 7"))
+    retype(qtbot, window.training_form.lr_edit, "2e-4")
+    answer[0] = "replace"
+    assert window.save() is True
+    assert asked == [path, path, path]
+    saved = load_config(path)[0].training
+    assert (saved["learning_rate"], saved["logging_steps"]) == (2e-4, 10)
+
+
+def test_the_changed_file_question_names_the_file_and_its_choices(qtbot: Any, tmp_path: Path) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from finetune_studio.gui import document
+
+    seen: dict[str, Any] = {}
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen["text"], seen["info"] = box.text(), box.informativeText()
+        seen["buttons"] = sorted(b.text() for b in box.buttons())
+        next(b for b in box.buttons() if b.text() == "Save As…").click()
+
+    QTimer.singleShot(50, answer)
+    assert document.ask_replace_changed(None, tmp_path / "run.yaml") == "save-as"
+    assert seen["text"] == "run.yaml was changed by another program since this window opened or saved it."
+    assert seen["info"].endswith("To keep both, choose Save As… and another file name.")
+    assert seen["buttons"] == ["Cancel", "Replace", "Save As…"]
