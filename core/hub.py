@@ -1145,8 +1145,9 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
                                                      token=token, repo_type="model"),
                            token, source, repo_id)
         except HubError as exc:  # the upload is one commit: the repository got all of it or nothing
-            where = f"{repo_id} exists on the Hub, but none of this push's files reached it (the upload is one commit)."
-            raise type(exc)(f"{exc.message} {where}", exc.detail, kind=exc.kind, fix=exc.fix) from exc
+            where, fix = _after_failed_upload(exc, api, repo_id, token, getattr(info, "sha", None),
+                                              [item.path_in_repo for item in items], str(url))
+            raise type(exc)(f"{exc.message} {where}", exc.detail, kind=exc.kind, fix=fix or exc.fix) from exc
     # huggingface_hub skips a commit whose files the repository holds already, and returns its head as it was
     unchanged = bool(getattr(info, "sha", None)) and getattr(commit, "oid", None) == info.sha
     result = PushResult(url=str(url), repo_id=repo_id, files=[item.path_in_repo for item in items],
@@ -1156,6 +1157,38 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     emit({"event": "push", "phase": "done", "message": said, "url": result.url, "repo_id": repo_id})
     log.info("Pushed %s (%d files, %s) to %s", run_dir.name, len(items), size_text(total), result.url)
     return result
+
+
+def _after_failed_upload(error: HubError, api: Any, repo_id: str, token: str, before: str | None,
+                         paths: list[str], url: str) -> tuple[str, str]:
+    """What the repository holds of a push whose upload failed, as a sentence, and a fix ("" keeps the error's).
+    The upload is one commit: all of the files or none. A refusal (401, 403, 4xx) made no commit; but a connection
+    dropped, or a server error, while the commit was sent may come after the Hub made it (its answer was lost, and
+    the client's retries fail): "none of this push's files reached it" was then said of a repository holding them
+    all. Asked of the Hub once: its head against the one before the push."""
+    none = f"{repo_id} exists on the Hub, but none of this push's files reached it (the upload is one commit)."
+    if not isinstance(error, (HubConnectionError, HubServerError)) or not before:
+        return none, ""
+    try:
+        with _client_lines(None):
+            now = api.model_info(repo_id, token=token)
+    except Exception:  # noqa: BLE001 - the Hub still cannot be asked: say what is known
+        return (f"Whether {repo_id} received this push's files is not known: the Hub could not be asked after the "
+                "upload failed. The upload is one commit, so the repository holds all of them or none.",
+                f"To fix: once the Hub can be reached, open {url} to see, or push again (files the repository holds "
+                "already are not uploaded twice).")
+    if getattr(now, "sha", None) == before:
+        return none, ""
+    held = {getattr(sibling, "rfilename", None) for sibling in getattr(now, "siblings", None) or []}
+    missing = [path for path in paths if path not in held]
+    if missing:
+        return (f"{repo_id} has a new commit since this push began, but it lacks {len(missing)} of this push's "
+                f"{len(paths)} files ({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''}): someone else "
+                "changed it, and none of this push's files reached it.", "")
+    return (f"{repo_id} has a new commit since this push began, and it holds all {len(paths)} of this push's files: "
+            "the upload most likely went through before the connection failed.",
+            f"To fix: open {url} to check it; pushing again uploads only what differs (nothing, if every file "
+            "arrived).")
 
 
 # ---- "push when training ends" -------------------------------------------------------------------------------

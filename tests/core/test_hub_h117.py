@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,59 @@ def test_someone_elses_public_repository_is_refused_before_the_visibility_merge_
     assert hub_env.paths() == ["/api/whoami-v2", "/api/repos/create", "/api/models/bob/shared",
                                "/api/models/bob/shared"]
     assert not hub_env.repos["bob/shared"].files and not hub_env.repos["bob/shared"].private
+
+
+def _commit_then_drop(monkeypatch: pytest.MonkeyPatch, hub: hub_server.HubServer, then_stop: bool) -> None:
+    """The Hub makes each commit, then the connection drops before its answer (then_stop: and the Hub goes away, so
+    the client's retries are refused)."""
+    real = hub_server._Handler._route_commit
+
+    def commit(handler: Any, **kw: Any) -> None:
+        def drop(*args: Any, **kwargs: Any) -> None:
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            if then_stop:
+                threading.Thread(target=hub.stop).start()
+
+        handler._json = drop
+        real(handler, **kw)
+
+    monkeypatch.setattr(hub_server._Handler, "_route_commit", commit)
+
+
+def test_a_commit_made_before_the_connection_dropped_is_not_said_to_be_missing(
+        hub_env: hub_server.HubServer, run_dir: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _commit_then_drop(monkeypatch, hub_env, then_stop=False)
+    error = _push(run_dir, caplog)
+    assert isinstance(error, core_hub.HubConnectionError)
+    assert len(hub_env.repos["alice/tiny-run"].files) == 10  # every file arrived
+    assert str(error) == (f"Cannot reach the Hugging Face Hub ({hub_env.url}): the connection was dropped while "
+                          "uploading to alice/tiny-run. Nothing in your run folder changed. Check your network "
+                          "connection and try again. alice/tiny-run has a new commit since this push began, and it "
+                          "holds all 10 of this push's files: the upload most likely went through before the "
+                          f"connection failed. To fix: open {hub_env.url}/alice/tiny-run to check it; pushing again "
+                          "uploads only what differs (nothing, if every file arrived).")
+
+
+def test_a_dropped_upload_the_hub_cannot_be_asked_about_says_it_is_not_known(
+        hub_env: hub_server.HubServer, run_dir: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _commit_then_drop(monkeypatch, hub_env, then_stop=True)
+    error = _push(run_dir, caplog)
+    assert isinstance(error, core_hub.HubConnectionError)
+    assert len(hub_env.repos["alice/tiny-run"].files) == 10
+    assert "none of this push's files reached it" not in str(error)
+    assert str(error).endswith(
+        "Whether alice/tiny-run received this push's files is not known: the Hub could not be asked after the upload "
+        "failed. The upload is one commit, so the repository holds all of them or none. To fix: once the Hub can be "
+        f"reached, open {hub_env.url}/alice/tiny-run to see, or push again (files the repository holds already are "
+        "not uploaded twice).")
+
+
+def test_a_server_error_before_the_commit_still_says_no_file_reached_it(
+        hub_env: hub_server.HubServer, run_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    hub_env.fail_next("/preupload/", 500, count=6)
+    error = _push(run_dir, caplog)
+    assert isinstance(error, core_hub.HubServerError) and not hub_env.repos["alice/tiny-run"].files
+    assert str(error).endswith("Try again in a moment. alice/tiny-run exists on the Hub, but none of this push's "
+                               "files reached it (the upload is one commit).")
