@@ -467,7 +467,8 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
         allowed = "0" if launch.nodes == 1 else f"0 to {launch.nodes - 1}"
         problems.append(Problem("launch.node_rank", f"This machine is number {launch.node_rank}, but the run "
                                                     f"has {_machines(launch.nodes)}: it must be {allowed}. "
-                                                    "Each machine gets its own number, the first one 0."))
+                                                    "Each machine gets its own number, the first one 0. To fix: "
+                                                    f"set This machine (launch.node_rank) to {allowed}."))
     listed = device_list_problems(launch.devices)
     problems += listed
     devices = list(launch.devices) if isinstance(launch.devices, list) else []
@@ -496,7 +497,7 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
         except ValueError as exc:
             # A reason with its own fix (a URL, an IPv6 address without brackets, a port out of range) ends there.
             problems.append(Problem("launch.rdzv_endpoint", f"The rendezvous endpoint {exc}." + (
-                "" if "To fix:" in str(exc) else " Give the first machine's address and a free port, e.g. "
+                "" if "To fix:" in str(exc) else " To fix: give the first machine's address and a free port, e.g. "
                                                  "192.168.1.10:29500, or leave it empty on one machine.")))
         else:
             problem = one_machine_elsewhere(config, host) if launch.nodes == 1 and type(launch.nodes) is int else None
@@ -557,15 +558,15 @@ def _store_port_problem(config: RunConfig, host: str | None, port: int | None) -
                                                "e.g. 29500 (or leave the endpoint empty on one machine: a free port "
                                                "is chosen).")
     return Problem("launch.rdzv_endpoint", f"Port {port} is in use by another program on this machine, so the "
-                                           "rendezvous cannot listen there. Choose another port (or leave the "
-                                           "endpoint empty on one machine: a free port is chosen).")
+                                           "rendezvous cannot listen there. To fix: choose another port (or leave "
+                                           "the endpoint empty on one machine: a free port is chosen).")
 
 
 def _more_processes_than_gpus(wanted: int, usable: int, devices: list[int] | None = None) -> Problem:
     which = f"the {usable} chosen GPU(s) {devices}" if devices else f"this machine's {usable} GPU(s)"
     return Problem("launch.processes", f"{wanted} processes but only {which}: each process trains on its own GPU. "
-                                       f"Use at most {usable} process{'' if usable == 1 else 'es'}, or choose "
-                                       "more GPUs.")
+                                       f"To fix: use at most {usable} process{'' if usable == 1 else 'es'}, or "
+                                       "choose more GPUs.")
 
 
 # Each CPU rank imports torch and transformers' Trainer (about 430 MiB resident, measured) before it loads the

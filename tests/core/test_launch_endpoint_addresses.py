@@ -23,8 +23,8 @@ def test_an_octet_above_255_is_a_problem_at_the_endpoint() -> None:
     problems = launch.launch_problems(_two_machines("999.1.1.1:29500"), gpu_count=0, here=False)
     assert [(p.field, p.message) for p in problems] == [(
         "launch.rdzv_endpoint",
-        f"The rendezvous endpoint '999.1.1.1:29500' names 999.1.1.1, which {NOT_IPV4} (999 is above 255). Give the "
-        "first machine's address and a free port, e.g. 192.168.1.10:29500, or leave it empty on one machine.")]
+        f"The rendezvous endpoint '999.1.1.1:29500' names 999.1.1.1, which {NOT_IPV4} (999 is above 255). To fix: "
+        "give the first machine's address and a free port, e.g. 192.168.1.10:29500, or leave it empty on one machine.")]
 
 
 @pytest.mark.parametrize(("endpoint", "reason"), [

@@ -10,7 +10,7 @@ from finetune_studio.core import launch
 from finetune_studio.core.config import RunConfig, apply_overrides
 from finetune_studio.core.errors import ConfigError
 
-FIX = ("Give the first machine's address and a free port, e.g. 192.168.1.10:29500, or leave it empty on one "
+FIX = ("To fix: give the first machine's address and a free port, e.g. 192.168.1.10:29500, or leave it empty on one "
        "machine.")
 
 

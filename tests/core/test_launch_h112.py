@@ -25,8 +25,8 @@ from finetune_studio.core import launch
 from finetune_studio.core.config import RunConfig, save_config
 from finetune_studio.core.errors import WARNING
 
-IN_USE = ("Port {} is in use by another program on this machine, so the rendezvous cannot listen there. Choose "
-          "another port (or leave the endpoint empty on one machine: a free port is chosen).")
+IN_USE = ("Port {} is in use by another program on this machine, so the rendezvous cannot listen there. To fix: "
+          "choose another port (or leave the endpoint empty on one machine: a free port is chosen).")
 NAME = ("A run on several machines needs a name: every machine's launch command names the same run folder. To fix: "
         "give the run a name (Run name on the Training tab, name: in the file), e.g. two-machines.")
 
@@ -210,8 +210,8 @@ def test_a_pasted_line_with_odd_paths_trains_in_bash(demo_cache: Path, small_dat
 def test_one_gpu_is_said_as_one_process() -> None:
     problems = launch.launch_problems(_config(processes=2), gpu_count=1)
     assert _errors(problems) == [("launch.processes", "2 processes but only this machine's 1 GPU(s): each process "
-                                                      "trains on its own GPU. Use at most 1 process, or choose more "
-                                                      "GPUs.")]
+                                                      "trains on its own GPU. To fix: use at most 1 process, or "
+                                                      "choose more GPUs.")]
 
 
 def test_a_copied_line_run_again_does_not_start_over_a_trained_run(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 from finetune_studio.core import launch
 from finetune_studio.core.config import RunConfig
 
-IN_USE = ("Port {} is in use by another program on this machine, so the rendezvous cannot listen there. Choose "
-          "another port (or leave the endpoint empty on one machine: a free port is chosen).")
+IN_USE = ("Port {} is in use by another program on this machine, so the rendezvous cannot listen there. To fix: "
+          "choose another port (or leave the endpoint empty on one machine: a free port is chosen).")
 
 
 @pytest.fixture

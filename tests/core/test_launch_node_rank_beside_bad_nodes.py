@@ -38,4 +38,4 @@ def test_the_bound_on_node_rank_still_needs_a_usable_nodes() -> None:
     config.name = "two"
     assert [p.message for p in launch.launch_problems(config, gpu_count=0)] == [
         "This machine is number 2, but the run has 2 machines: it must be 0 to 1. Each machine gets its own number, "
-        "the first one 0."]
+        "the first one 0. To fix: set This machine (launch.node_rank) to 0 to 1."]

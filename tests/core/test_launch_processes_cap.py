@@ -91,8 +91,8 @@ def test_more_cpu_processes_than_cores_is_a_warning_not_a_refusal(tmp_path: Path
 
 def test_more_processes_than_the_chosen_gpus_are_refused_for_every_machine(tmp_path: Path, capsys: Any) -> None:
     config = _config(4, 2, ELSEWHERE, devices=[0, 1])
-    message = ("4 processes but only the 2 chosen GPU(s) [0, 1]: each process trains on its own GPU. Use at most 2 "
-               "processes, or choose more GPUs.")
+    message = ("4 processes but only the 2 chosen GPU(s) [0, 1]: each process trains on its own GPU. To fix: use "
+               "at most 2 processes, or choose more GPUs.")
     assert _processes_problems(launch.launch_problems(config, here=False)) == [message]
     code, out, err = _launch_command(config, tmp_path, capsys)
     assert code == EXIT_CONFIG and out == [] and f"error: launch.processes: {message}" in err
@@ -106,5 +106,5 @@ def test_more_processes_than_this_machines_gpus_stay_this_machines_error() -> No
     config = _config(4, 2, ELSEWHERE)  # no GPUs chosen: each machine's own count decides
     assert launch.launch_problems(config, here=False) == []
     assert _processes_problems(launch.launch_problems(config, gpu_count=2)) == [
-        "4 processes but only this machine's 2 GPU(s): each process trains on its own GPU. Use at most 2 processes, "
-        "or choose more GPUs."]
+        "4 processes but only this machine's 2 GPU(s): each process trains on its own GPU. To fix: use at most 2 "
+        "processes, or choose more GPUs."]

@@ -45,7 +45,7 @@ def test_a_port_in_use_is_marked_in_the_same_check_as_a_missing_name(qtbot: Any,
         port = busy.getsockname()[1]
         form = _open(qtbot, window, tmp_path / "two.yaml", processes=2, nodes=2, rdzv_endpoint=f"127.0.0.1:{port}")
         in_use = (f"Port {port} is in use by another program on this machine, so the rendezvous cannot listen there. "
-                  "Choose another port (or leave the endpoint empty on one machine: a free port is chosen).")
+                  "To fix: choose another port (or leave the endpoint empty on one machine: a free port is chosen).")
         errors = [(p.field, p.message) for p in window.problems if p.level == "error"]
         assert errors == [("name", NAME), ("launch.rdzv_endpoint", in_use)]
         assert _shown(form, "launch.rdzv_endpoint") == in_use
