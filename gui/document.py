@@ -115,6 +115,8 @@ class ConfigDocument:
             self._model_changed = True
         if form is not self.launch_form:  # ticked GPUs (processes), run name and runs folder (the lines' folder)
             self.launch_form.config_changed(self.session.config)
+        if form is not self.training_form:  # max_steps on All arguments: the Training tab says the epochs stop
+            self.training_form.config_changed(self.session.config)
         self.session.set_modified(True)
         self._validate_timer.start()
 

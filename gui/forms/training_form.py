@@ -39,6 +39,7 @@ from finetune_studio.gui.forms.common import (
     column,
     config_help,
     error_label,
+    format_number,
     guard_wheel,
     hint_label,
     narrow_combo,
@@ -88,6 +89,8 @@ class TrainingForm(Form):
         # Text that is no number is marked at once; ranges (batch >= 1, learning rate > 0) are validate()'s.
         self.epochs_edit = NumberEdit()
         self.epochs_edit.setPlaceholderText("e.g. 3")
+        self.epochs_hint = hint_label()  # says when max_steps (All arguments) ends the run instead of the epochs
+        self.epochs_hint.hide()
         self.batch_edit = NumberEdit(integer=True)
         self.batch_edit.setPlaceholderText("e.g. 8")
         self.accum_edit = NumberEdit(integer=True)
@@ -128,7 +131,8 @@ class TrainingForm(Form):
 
         h = BUILTIN_HELP
         schedule, f1 = section("Schedule")
-        self.add_field(f1, "training.num_train_epochs", "Epochs", self.epochs_edit, tooltip=h["num_train_epochs"])
+        self.add_field(f1, "training.num_train_epochs", "Epochs", column(self.epochs_edit, self.epochs_hint, spacing=2),
+                       mark=self.epochs_edit, tooltip=h["num_train_epochs"])
         self.add_field(f1, "training.per_device_train_batch_size", "Batch size per device", self.batch_edit,
                        tooltip=h["per_device_train_batch_size"])
         # The hint under the field, not beside it: the form fits a 900 px window.
@@ -219,6 +223,7 @@ class TrainingForm(Form):
         # bf16/fp16 written as no true/false ('yes' as the app's YAML reads it): precision_of shows fp32, and storing
         # that wrote both false, the written value gone; kept as written until the user picks a precision.
         self._kept_precision = {key: t[key] for key in ("bf16", "fp16") if key in t and not isinstance(t[key], bool)}
+        self.config_changed(config)
         self._update_effective_batch()
         self._update_batching_hint()
         for key in self._numbers:
@@ -245,6 +250,15 @@ class TrainingForm(Form):
         config.dataset.batching = self.batching_combo.currentData()
 
     # ---- extras for the main window
+    def config_changed(self, config: RunConfig) -> None:
+        """Another tab changed the config: say here whether max_steps (All arguments) ends the run, so the epochs
+        shown do not apply (transformers trains max_steps optimizer steps whenever it is above 0)."""
+        steps = config.training.get("max_steps")
+        ends = isinstance(steps, (int, float)) and not isinstance(steps, bool) and steps > 0
+        self.epochs_hint.setText(f"max_steps {format_number(steps)} (All arguments) ends the run: the epochs set "
+                                 "here do not apply. To train by epochs, reset max_steps there." if ends else "")
+        self.epochs_hint.setVisible(ends)
+
     def populate(self, fields: dict[str, dataclasses.Field]) -> None:
         """Use the installed TrainingArguments help texts as tooltips (call once the training stack is warm)."""
         for key in ("num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps",

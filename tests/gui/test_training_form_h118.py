@@ -140,3 +140,46 @@ def test_the_changed_file_question_names_the_file_and_its_choices(qtbot: Any, tm
     assert seen["text"] == "run.yaml was changed by another program since this window opened or saved it."
     assert seen["info"].endswith("To keep both, choose Save As… and another file name.")
     assert seen["buttons"] == ["Cancel", "Replace", "Save As…"]
+
+
+# ---- max_steps beside epochs
+
+def test_the_epochs_field_says_when_max_steps_ends_the_run(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    """max_steps above 0 (All arguments, or a loaded YAML) ends the run whatever the epochs say (transformers
+    trains max_steps optimizer steps then), yet the Training tab showed Epochs 3 with nothing to tell the user that
+    it did not apply. It now says so under the field, and follows max_steps as it is edited on All arguments."""
+    form = window.training_form
+    config = default_config()
+    config.training["max_steps"] = 100
+    path = tmp_path / "steps.yaml"
+    save_config(config, path)
+    assert window.open_config(path)
+    from PySide6.QtWidgets import QLabel
+
+    shown = [label.text() for label in form.findChildren(QLabel) if label.isVisibleTo(form)]
+    assert [text for text in shown if "max_steps" in text] == [
+        "max_steps 100 (All arguments) ends the run: the epochs set here do not apply. To train by epochs, reset "
+        "max_steps there."]
+    assert form.epochs_hint.isVisibleTo(form)
+    assert form.epochs_hint.text() == ("max_steps 100 (All arguments) ends the run: the epochs set here do not "
+                                       "apply. To train by epochs, reset max_steps there.")
+    assert form.epochs_edit.text() == "3" and form.epochs_edit.property("problem") is not True
+
+    window.tabs.setCurrentWidget(window.pages[window.arguments_panel])
+    qtbot.waitUntil(lambda: window._arguments_ready, timeout=120_000)
+    panel = window.arguments_panel
+    panel.row("max_steps").reset_button.click()
+    assert not form.epochs_hint.isVisibleTo(form) and form.epochs_hint.text() == ""
+    assert "max_steps" not in window.session.config.training
+
+    editor = panel.row("max_steps").editor
+    editor.setText("1,500")  # no number: no claim about which wins; the row says what is wrong
+    editor.textEdited.emit("1,500")
+    assert not form.epochs_hint.isVisibleTo(form)
+    editor.setText("50")
+    editor.textEdited.emit("50")
+    assert form.epochs_hint.isVisibleTo(form)
+    assert form.epochs_hint.text().startswith("max_steps 50 (All arguments) ends the run")
+    editor.setText("-1")  # the default: epochs decide again
+    editor.textEdited.emit("-1")
+    assert not form.epochs_hint.isVisibleTo(form)
