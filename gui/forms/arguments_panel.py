@@ -144,6 +144,21 @@ def yaml_text(value: Any) -> str:
     return as_written(value)  # keys in the file's order ({host: ..., port: ...}), as the config file writes it
 
 
+def yaml_problem(text: str, problem: str, type_text: str) -> str:
+    """What is wrong with text typed into a YAML-edited row, in the user's words: the text as written, an unclosed
+    bracket named as such (the parser says "expected the node content, but found '<stream end>'"), and what to write.
+    type_text: the field's type as the row's tooltip shows it (dict | str | None)."""
+    mapping, sequence = "dict" in type_text, "list" in type_text
+    example = "{key: value}" if mapping and not sequence else "[a, b]" if sequence and not mapping else \
+        "a value, [a, b] or {key: value}"
+    for opening, closing in (("{", "}"), ("[", "]")):
+        if text.count(opening) > text.count(closing):
+            return (f"'{text}' is not valid YAML: its {opening} is never closed. To fix: close it with {closing}, "
+                    f"as in {example}, or clear the field to use the default.")
+    return (f"'{text}' is not valid YAML ({problem.strip().rstrip('.')}). To fix: write it as in {example}, or clear "
+            "the field to use the default.")
+
+
 NAME_WIDTH_MAX = 230  # px for the argument names; the longest (~30 characters) are shortened in the middle
 # populate_in_steps: one event-loop turn builds rows for about STEP_MS (a row takes ~1 ms shown, several on a busy
 # 2-core machine), and never more than STEP_ROWS of them.
@@ -300,7 +315,7 @@ class ArgRow(QWidget):
             return "ok", yaml_load(text), ""
         except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and friends
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            return "invalid", text, f"Not valid YAML: {problem}."
+            return "invalid", text, yaml_problem(text, problem, self.spec.type_text)
 
     def set_changed(self, changed: bool, is_set: bool) -> None:
         font = self.name_label.font()

@@ -1,0 +1,61 @@
+"""The All arguments panel probed as a demanding user (helper-118): a mapping typed half-way, and what the row says."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from typing import Any
+
+import pytest
+
+from finetune_studio.core.config import RunConfig, default_config
+from finetune_studio.gui.forms import ArgumentsPanel
+
+
+@pytest.fixture(scope="module")
+def fields() -> Any:
+    from finetune_studio.core.validation import training_fields
+
+    return training_fields()
+
+
+def type_into(row: Any, text: str) -> None:
+    row.editor.setText(text)
+    row.editor.textEdited.emit(text)
+
+
+def test_an_unclosed_mapping_is_named_with_what_was_typed_and_the_fix(qtbot: Any, fields: Any) -> None:
+    """'{' typed into lr_scheduler_kwargs was marked "Not valid YAML: expected the node content, but found
+    '<stream end>'." — the parser's words, without the text or what to write. The row now says the { is never
+    closed, with the text as typed and a To fix:; the text is kept and stored as typed until it is fixed."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    panel.load(default_config())
+    row = panel.row("lr_scheduler_kwargs")
+
+    type_into(row, "{")
+    assert row.editor.text() == "{"
+    assert row.editor.property("problem") is True
+    assert row.error_label().text() == ("'{' is not valid YAML: its { is never closed. To fix: close it with }, as in "
+                                        "{key: value}, or clear the field to use the default.")
+    config = RunConfig()
+    panel.store(config)
+    assert config.training["lr_scheduler_kwargs"] == "{"
+
+    report = panel.row("report_to")
+    type_into(report, "[wandb, tensorboard")
+    assert report.error_label().text() == ("'[wandb, tensorboard' is not valid YAML: its [ is never closed. To fix: "
+                                           "close it with ], as in [a, b], or clear the field to use the default.")
+
+    type_into(row, "a: b: c")
+    assert row.error_label().text() == ("'a: b: c' is not valid YAML (mapping values are not allowed here). To fix: "
+                                        "write it as in {key: value}, or clear the field to use the default.")
+
+    type_into(row, "{min_lr: 1e-6}")  # fixed: the mark goes, the mapping is stored
+    assert row.editor.property("problem") is False
+    assert not row.error_label().isVisibleTo(panel)
+    panel.store(config)
+    assert config.training["lr_scheduler_kwargs"] == {"min_lr": 1e-6}
