@@ -352,6 +352,7 @@ class PushDialog(QDialog):
 
     pushed = Signal(object)  # core.hub.PushResult
     login_requested = Signal()
+    token_rejected = Signal()  # a push found the login rejected (revoked or expired): the account is checked again
 
     def __init__(self, run_dir: Path, account: core_hub.Account | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -494,10 +495,14 @@ class PushDialog(QDialog):
         if self._adapter_run and not self.pushing:
             self._list_files()
 
-    def set_account(self, account: core_hub.Account | None) -> None:
+    def set_account(self, account: core_hub.Account | None, rejected: bool = False) -> None:
         """The account the push will use, when known: fills the default repository and warns about a read-only
-        token before anything is sent (core refuses it too)."""
+        token before anything is sent (core refuses it too). `rejected`: no account, as the Hub rejected the token
+        in use (revoked or expired): said, with the Log in… button, and the repository proposed is kept."""
         self.account = account
+        if account is None and rejected:  # the repository proposed for the account stays: the next login refills it
+            self._say_rejected()
+            return
         if account is None:
             _show_message(self.account_label, "info", "")
         elif not account.can_write:
@@ -509,6 +514,11 @@ class PushDialog(QDialog):
             _show_message(self.account_label, "info", account.describe())
             self.login_button.hide()
         self._fill_repo_default()
+
+    def _say_rejected(self) -> None:
+        _show_message(self.account_label, "warning", "The Hub rejected the login in use (revoked or expired), so "
+                                                     "this push cannot be sent. To fix: log in again (Log in…).")
+        self.login_button.show()
 
     def set_run(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
@@ -649,6 +659,8 @@ class PushDialog(QDialog):
     def _pushed(self, result: core_hub.PushResult) -> None:
         self._finish()
         self.result = result
+        if self.account is None:  # a login that was rejected (or unknown) has just pushed: the window checks it
+            _show_message(self.account_label, "info", "")
         said = (f"Nothing new to push: {_link(result.url)} holds these {len(result.files)} files already (no commit "
                 "was made)" if result.unchanged else f"Pushed {len(result.files)} files to {_link(result.url)}")
         _show_message(self.message, "success", said, rich=True)
@@ -666,6 +678,9 @@ class PushDialog(QDialog):
             _show_message(self.message, "error", describe_error(error))
         if isinstance(error, core_hub.HubError) and error.needs_login:
             self.login_button.show()
+        if isinstance(error, core_hub.HubAuthError):  # "Logged in as alice (write token)" above it no longer holds
+            self._say_rejected()
+            self.token_rejected.emit()
         self.push_button.setText("Push")
         self.cancel_button.setText("Close")
         _fit_height(self)
@@ -789,7 +804,8 @@ class HubController(QObject):
         self.login_action.setText("Log in with another token…" if status.kind == "account" else "Log in…")
         known = status.kind in ("account", "logged_out", "rejected")  # not while checking, nor when unreachable
         if known and self.push_dialog is not None and shiboken6.isValid(self.push_dialog):
-            self.push_dialog.set_account(status.account if status.kind == "account" else None)
+            self.push_dialog.set_account(status.account if status.kind == "account" else None,
+                                         rejected=status.kind == "rejected")
         self.status_changed.emit(status)
 
     @property
@@ -877,8 +893,11 @@ class HubController(QObject):
             self.push_dialog.activateWindow()
             return self.push_dialog
         dialog = PushDialog(run_dir, self.account, self._dialog_parent())
+        if self.status.kind == "rejected":
+            dialog.set_account(None, rejected=True)
         dialog.pushed.connect(self._pushed)
         dialog.login_requested.connect(self.open_login)
+        dialog.token_rejected.connect(self.refresh)  # the status bar says 'token rejected', not the account
         self.push_dialog = dialog
         dialog.open()
         return dialog
@@ -888,6 +907,8 @@ class HubController(QObject):
         dialog = self.push_dialog
         if dialog is not None and shiboken6.isValid(dialog):
             self._record(dialog.run_dir, ("done", result.url, result.repo_id))
+        if self.status.kind != "account":  # a login said rejected or unknown has just pushed: ask again
+            self.refresh()
 
     def _record(self, run_dir: Path, outcome: tuple[str, str, str]) -> None:
         self.push_outcomes[Path(run_dir)] = outcome

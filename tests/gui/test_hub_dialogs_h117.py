@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QObject, Signal
 
 from finetune_studio.core import hub as core_hub
+from finetune_studio.core.session import Session
 from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import PushDialog
+from finetune_studio.gui.hub_dialogs import HubController, PushDialog
 from tests import hub_server
 from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir
 
@@ -45,3 +49,63 @@ def test_an_over_long_repository_id_keeps_the_dialog_its_width(qtbot: Any, dialo
     assert dialog.width() == width == 640 and dialog.minimumSizeHint().width() <= 640
     assert dialog.push_button.isEnabled() and dialog.repo_edit.isEnabled()
     assert hub.paths() == ["/api/whoami-v2"]  # the dialog's own account check only
+
+
+class _Events(QObject):
+    event = Signal(object)
+
+
+def test_a_token_rejected_at_the_upload_is_said_above_and_in_the_status_bar(
+        qtbot: Any, hub: hub_server.HubServer, run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Revoked (or expired) after the login: the push's 401 said 'Log in again' under 'Logged in as alice (write
+    token).', and the status bar kept 'Hub: alice (write)'."""
+    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
+    instant_retries(monkeypatch)
+    core_hub.login(WRITE)
+    said: list[str] = []
+    events = _Events()
+    controller = HubController(Session(), lambda text, ms: said.append(text), events.event)
+    qtbot.waitUntil(lambda: controller.status.kind == "account", timeout=WAIT)
+    dialog = controller.open_push(run_dir)  # deleted on close
+    qtbot.waitUntil(lambda: bool(dialog.plan), timeout=WAIT)
+    assert dialog.account_label.text() == "Logged in as alice (write token)."
+
+    def revoked(handler: Any, **kw: Any) -> None:  # the login expires between the account check and the upload
+        hub.tokens.pop(WRITE, None)
+        raise hub_server._Reply(401, "Invalid credentials in Authorization header")
+
+    monkeypatch.setattr(hub_server._Handler, "_route_preupload", revoked)
+    with caplog.at_level(logging.DEBUG):
+        dialog.push_button.click()
+        qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+        qtbot.waitUntil(lambda: controller.status.kind == "rejected", timeout=WAIT)
+    assert dialog.message.text() == (
+        "Your Hugging Face token was rejected while uploading to alice/tiny-run (it may have been revoked or expired). "
+        "Log in again with a valid token. alice/tiny-run exists on the Hub, but none of this push's files reached it "
+        "(the upload is one commit).")
+    assert dialog.account_label.text() == ("The Hub rejected the login in use (revoked or expired), so this push "
+                                           "cannot be sent. To fix: log in again (Log in…).")
+    assert dialog.account_label.property("kind") == "warning" and dialog.login_button.isVisible()
+    assert controller.status_button.text() == "Hub: token rejected"
+    assert dialog.repo_edit.text() == "alice/tiny-run"  # what the message names, kept for the next login
+    assert dialog.push_button.isEnabled() and dialog.repo_edit.isEnabled() and dialog.cancel_button.text() == "Close"
+    assert not hub.repos["alice/tiny-run"].files and not hub.count("/commit/")
+    shown = " ".join([dialog.message.text(), dialog.account_label.text(), controller.status_button.toolTip(),
+                      *said, caplog.text])
+    assert WRITE not in shown
+    dialog.grab().save(str(tmp_path / "push_dialog_token_rejected.png"))
+    if os.environ.get("H117_GRAB"):
+        dialog.grab().save(os.environ["H117_GRAB"])
+
+    monkeypatch.undo()  # the Hub takes the token again (a renewed one, say), and the push is retried
+    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
+    hub.add_token(WRITE, "alice", "write")
+    dialog.push_button.click()
+    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    assert dialog.message.property("kind") == "success", dialog.message.text()
+    qtbot.waitUntil(lambda: controller.status.kind == "account", timeout=WAIT)
+    assert dialog.account_label.text() == "Logged in as alice (write token)." and not dialog.login_button.isVisible()
+    assert controller.status_button.text() == "Hub: alice (write)"
+    dialog.close()
+    background.wait_idle()
