@@ -384,49 +384,6 @@ def _exists_message(path: Path) -> str:
     return f"{path} exists already; nothing was written. To fix: pick another name, or move that file away first."
 
 
-def _write_new(path: Path, text: str) -> bool:
-    """`text` as a new file at `path`, never over what is there: False, with nothing written, when a file, folder or
-    link is there by the time it is written. _init_refusal looks first, and another process could make the file after
-    it looked: the write-then-rename of save_config replaced that file. The text goes to a temporary file beside it
-    and is hard-linked into place, which, as open mode 'x', fails where anything is, and never leaves a half-written
-    config at `path`; on a disk without hard links (FAT, exFAT) the file is created with mode 'x' instead, and what a
-    failed write left of it is removed."""
-    import contextlib
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)
-            return True
-        except FileExistsError:
-            return False
-        except OSError:  # this disk has no hard links
-            pass
-        try:
-            handle = path.open("x", encoding="utf-8")
-        except FileExistsError:
-            return False
-        try:
-            with handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except BaseException:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            raise
-        return True
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-
-
 def _write_reason(path: Path, exc: OSError) -> str:
     """Why `path` could not be written, in words: the file on the way that is not a folder ("a.yaml is a file, not
     a folder", where the OS says only "File exists" or "Not a directory", of a.yaml/x.yaml), else the OS's reason."""
@@ -447,6 +404,7 @@ def _command(args: argparse.Namespace) -> int:
     try:
         if args.command == "init":
             from finetune_studio.core.config import PRESETS, to_yaml
+            from finetune_studio.core.fileio import write_new_text
 
             path = user_path(args.path)
             refusal = _init_refusal(args.path)
@@ -454,7 +412,7 @@ def _command(args: argparse.Namespace) -> int:
                 print(f"error: {refusal}", file=sys.stderr)
                 return EXIT_CONFIG  # bad input, refused with nothing changed (README's exit codes)
             try:
-                written = _write_new(path, to_yaml(PRESETS[args.preset]()))
+                written = write_new_text(path, to_yaml(PRESETS[args.preset]()))
             except OSError as exc:
                 print(f"error: could not write {path}: {_write_reason(path, exc)}; nothing was written. To fix: pick "
                       f"a folder you can write to, e.g. finetune-studio init ~/{path.name}", file=sys.stderr)
