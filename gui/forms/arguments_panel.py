@@ -269,9 +269,13 @@ class ArgRow(QWidget):
         editor, kind = self.editor, self.spec.kind
         if isinstance(editor, QCheckBox):
             editor.blockSignals(True)
-            editor.setChecked(bool(value))
+            editor.setChecked(value is True)  # ticked by bool(), 'no' (text to the app's YAML) showed as true
             editor.blockSignals(False)
-            return None if isinstance(value, bool) else f"The config holds {value!r}, not true or false."
+            if isinstance(value, bool):
+                return None
+            return (f"{self.spec.name} must be true or false; the config holds {as_written(value)}"
+                    + (", which YAML reads as text" if isinstance(value, str) else "")
+                    + ". To fix: tick or untick the box, or write true or false in the file.")
         if isinstance(editor, QComboBox):
             index = editor.findData(value)
             if index < 0 and value is not None:

@@ -59,3 +59,32 @@ def test_an_unclosed_mapping_is_named_with_what_was_typed_and_the_fix(qtbot: Any
     assert not row.error_label().isVisibleTo(panel)
     panel.store(config)
     assert config.training["lr_scheduler_kwargs"] == {"min_lr": 1e-6}
+
+
+def test_a_flag_written_as_no_is_not_shown_ticked(qtbot: Any, fields: Any) -> None:
+    """push_to_hub: no (text to the app's YAML, as the Training tab's checks treat it) showed a ticked box — the
+    row said the run would push — with "The config holds 'no', not true or false." and no fix. The box is now
+    ticked for a real true only, the message names the value as written and the fix, and the value is stored as
+    written until the box is clicked."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    config = default_config()
+    config.training.update({"push_to_hub": "no", "use_cpu": 5, "torch_compile": True})
+    panel.load(config)
+    push, cpu, compile_ = panel.row("push_to_hub"), panel.row("use_cpu"), panel.row("torch_compile")
+    assert (push.editor.isChecked(), cpu.editor.isChecked(), compile_.editor.isChecked()) == (False, False, True)
+    assert push.editor.property("problem") is True
+    assert push.error_label().text() == ("push_to_hub must be true or false; the config holds 'no', which YAML reads "
+                                         "as text. To fix: tick or untick the box, or write true or false in the "
+                                         "file.")
+    assert cpu.error_label().text() == ("use_cpu must be true or false; the config holds 5. To fix: tick or untick "
+                                        "the box, or write true or false in the file.")
+    stored = RunConfig()
+    panel.store(stored)
+    assert (stored.training["push_to_hub"], stored.training["use_cpu"]) == ("no", 5)
+
+    push.editor.click()  # the user decides: a real true/false, the mark goes
+    panel.store(stored)
+    assert stored.training["push_to_hub"] is True
+    assert push.editor.property("problem") is False
