@@ -16,7 +16,6 @@ import shlex
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,11 @@ import pytest
 from finetune_studio.core import launch
 from finetune_studio.core.config import RunConfig, save_config
 from finetune_studio.core.errors import WARNING
+from tests.core.test_launch_lines_port_any_rank import IN_USE, busy_port  # noqa: F401 (a fixture)
 
-IN_USE = ("Port {} is in use by another program on this machine, so the rendezvous cannot listen there. To fix: "
-          "choose another port (or leave the endpoint empty on one machine: a free port is chosen).")
 NAME = ("A run on several machines needs a name: every machine's launch command names the same run folder. To fix: "
         "give the run a name (Run name on the Training tab, name: in the file), e.g. two-machines.")
 
-
-@pytest.fixture
-def busy_port() -> Iterator[int]:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
 
 
 def _config(name: str = "", **launch_fields: object) -> RunConfig:
