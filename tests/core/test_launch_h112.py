@@ -29,7 +29,6 @@ NAME = ("A run on several machines needs a name: every machine's launch command 
         "give the run a name (Run name on the Training tab, name: in the file), e.g. two-machines.")
 
 
-
 def _config(name: str = "", **launch_fields: object) -> RunConfig:
     config = RunConfig(name=name)
     for key, value in launch_fields.items():
