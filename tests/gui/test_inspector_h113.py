@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QLabel
 
-from finetune_studio.core.config import RunConfig, default_config
+from finetune_studio.core.config import RunConfig
 from finetune_studio.gui import background
 from finetune_studio.gui.forms.common import ERROR_COLOR, WARNING_COLOR
 from finetune_studio.gui.inspector import InspectorWindow
+from tests.core.test_inspector_h113 import config_for, jsonl
 from tests.gui.test_app import LONG
 
 OK = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
@@ -27,20 +28,6 @@ PARTS = {"messages": [{"role": "user", "content": [{"type": "text", "text": "Wha
 def _drain_background():
     yield
     assert background.wait_idle(120_000)
-
-
-def jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def config_for(path: Path, **dataset: Any) -> RunConfig:
-    config = default_config()
-    config.dataset.source = str(path)
-    config.dataset.max_length = 512
-    for key, value in dataset.items():
-        setattr(config.dataset, key, value)
-    return config
 
 
 def open_window(qtbot: Any, config: RunConfig) -> InspectorWindow:
