@@ -575,8 +575,20 @@ class ArgumentsPanel(Form):
                 self._add_row(spec, at=1)  # after the "no match" label
         for name, row in self._rows.items():
             if not row.spec.known and row.spec.kind != "secret":
-                self.set_input_error(f"training.{name}", "Not a TrainingArguments field of the installed "
-                                                         "transformers: fix the name or remove it (↺).")
+                self.set_input_error(f"training.{name}", self._unknown_message(name))
+
+    def _unknown_message(self, name: str) -> str:
+        """A key the installed TrainingArguments lacks, with the name it was most likely meant to be (core.config's
+        nearest, as validate says it) and where that one is set: this message replaces validate's at the row."""
+        from finetune_studio.core.config import nearest
+
+        known = [*TRAINING_FORM_KEYS, *self._specs]
+        hint = nearest(name, known)
+        text = f"'{name}' is not a TrainingArguments field of the installed transformers."
+        if hint is None:
+            return f"{text} To fix: correct the name in the file, or remove it (↺)."
+        where = "on the Training tab" if hint in TRAINING_FORM_KEYS else "in its own row here"
+        return f"{text} Did you mean '{hint}'? To fix: remove it (↺) and set {hint} {where}."
 
     # ---- editing
     def _show(self, name: str) -> None:

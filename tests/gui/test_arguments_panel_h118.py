@@ -88,3 +88,33 @@ def test_a_flag_written_as_no_is_not_shown_ticked(qtbot: Any, fields: Any) -> No
     panel.store(stored)
     assert stored.training["push_to_hub"] is True
     assert push.editor.property("problem") is False
+
+
+def test_an_unknown_key_names_the_field_it_was_meant_to_be(qtbot: Any, fields: Any) -> None:
+    """learnin_rate: 1e-4 in a loaded YAML: validate says "Did you mean 'learning_rate'? To fix: rename it to
+    learning_rate.", but the row's own mark replaced it with "Not a TrainingArguments field of the installed
+    transformers: fix the name or remove it (↺)." — the suggestion lost. The row now names the likely field and
+    where to set it; a name near none says so without a guess."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    config = default_config()
+    config.training.update({"learnin_rate": 1e-4, "wieght_decay": 0.1, "zzz_unheard_of": 3})
+    panel.load(config)
+    messages = {name: panel.row(name).error_label().text() for name in ("learnin_rate", "wieght_decay",
+                                                                         "zzz_unheard_of")}
+    assert messages == {
+        "learnin_rate": "'learnin_rate' is not a TrainingArguments field of the installed transformers. Did you "
+                        "mean 'learning_rate'? To fix: remove it (↺) and set learning_rate on the Training tab.",
+        "wieght_decay": "'wieght_decay' is not a TrainingArguments field of the installed transformers. Did you "
+                        "mean 'weight_decay'? To fix: remove it (↺) and set weight_decay in its own row here.",
+        "zzz_unheard_of": "'zzz_unheard_of' is not a TrainingArguments field of the installed transformers. To fix: "
+                          "correct the name in the file, or remove it (↺).",
+    }
+    assert panel.row("learnin_rate").editor.property("problem") is True
+    stored = RunConfig()
+    panel.store(stored)
+    assert stored.training["learnin_rate"] == 1e-4  # kept as written until removed
+    panel.reset("learnin_rate")
+    panel.store(stored)
+    assert "learnin_rate" not in stored.training and panel.row("learnin_rate") is None
