@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -188,11 +189,20 @@ class ConfigDocument:
         return self._write(path)
 
     def _write(self, path: Path) -> bool:
-        try:
-            save_config(self.session.config, path)
-        except OSError as exc:
-            dialogs.show_error(self, "Cannot save config", f"Saving to {path} failed: {exc.strerror or exc}. "
-                                                           "Choose another folder.")
+        # A file made read-only is one its owner means to keep as it is; the save writes a new file and renames it
+        # over the old one, which the folder allows, so without this check it replaced the file all the same.
+        if path.is_file() and not os.access(path, os.W_OK):
+            reason, fix = "the file is read-only", "choose File > Save As… and another file, or make this one writable"
+        else:
+            try:
+                save_config(self.session.config, path)
+            except OSError as exc:
+                reason, fix = str(exc.strerror or exc), "choose File > Save As… and a folder you can write to"
+            else:
+                reason = fix = ""
+        if reason:
+            dialogs.show_error(self, "Cannot save config", f"{path} was not saved: {reason[:1].lower()}{reason[1:]}. "
+                               f"Nothing was written, and the window keeps your settings, unsaved. To fix: {fix}.")
             return False
         self.session.saved(path)
         self._disk_digest = (self.session.path, file_digest(self.session.path))

@@ -183,3 +183,44 @@ def test_the_epochs_field_says_when_max_steps_ends_the_run(window: Any, qtbot: A
     editor.setText("-1")  # the default: epochs decide again
     editor.textEdited.emit("-1")
     assert not form.epochs_hint.isVisibleTo(form)
+
+
+# ---- File > Save where it cannot write
+
+def test_save_where_it_cannot_write_says_so_and_keeps_the_file(window: Any, qtbot: Any, tmp_path: Path,
+                                                               dialog_log: DialogLog,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config file made read-only was replaced by Save all the same (the save writes a new file and renames it
+    over the old one, which the folder allows), and a folder Save cannot write to said "Saving to … failed:
+    Permission denied. Choose another folder." with no way named. Now the read-only file is left as it is, and both
+    say what happened and what to do, the edits kept, unsaved."""
+    from finetune_studio.gui import document
+
+    path = tmp_path / "kept.yaml"
+    save_config(default_config(), path)
+    assert window.open_config(path)
+    before = path.read_text()
+    retype(qtbot, window.training_form.lr_edit, "3e-4")
+    real_access = os.access
+    monkeypatch.setattr(os, "access",
+                        lambda p, mode: False if Path(p) == path and mode == os.W_OK else real_access(p, mode))
+    assert window.save() is False
+    assert path.read_text() == before
+    assert dialog_log.errors[-1] == (
+        "Cannot save config",
+        f"{path} was not saved: the file is read-only. Nothing was written, and the window keeps your settings, "
+        "unsaved. To fix: choose File > Save As… and another file, or make this one writable.", None)
+    assert window.session.modified and window.training_form.lr_edit.text() == "3e-4"
+
+    folder = tmp_path / "locked"
+
+    def refused(config: Any, target: Any) -> None:
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(document, "save_config", refused)
+    monkeypatch.setattr(dialogs, "choose_save_path", lambda *args: str(folder / "new.yaml"))
+    assert window.save_as() is False
+    assert dialog_log.errors[-1][1] == (
+        f"{folder / 'new.yaml'} was not saved: permission denied. Nothing was written, and the window keeps your "
+        "settings, unsaved. To fix: choose File > Save As… and a folder you can write to.")
+    assert window.session.path == path and window.session.modified
