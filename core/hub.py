@@ -274,30 +274,35 @@ def _translate(exc: BaseException, action: str, token: str | None, source: str |
         if status == 403:
             what = f"You cannot push to {repo_id}" if repo_id else f"The Hub refused {action}"
             reason = server_text or "your token has no write access there"
-            return HubPermissionError(f"{what}: {reason}. Push to your own namespace (leave the repository empty "
-                                      "for <your user>/<run name>), or use a token with write access to it.", detail)
+            return HubPermissionError(f"{what}: {reason}.", detail,
+                                      fix="To fix: push to your own namespace (leave the repository empty for <your "
+                                          "user>/<run name>), or use a token with write access to it.")
         if status == 404:
             target = f"the repository {repo_id}" if repo_id else "what was asked for"
-            return HubError(f"The Hub could not find {target} while {action}, or your token cannot see it.", detail)
+            return HubError(f"The Hub could not find {target} while {action}, or your token cannot see it.", detail,
+                            fix=("To fix: check the owner and name as written, or log in with a token that can see "
+                                 "it." if repo_id else "To fix: check what was asked for, then try again."))
         if status == 429:
-            return HubServerError(f"The Hub is limiting requests (HTTP 429) while {action}. Wait a minute and try "
-                                  "again.", detail)
+            return HubServerError(f"The Hub is limiting requests (HTTP 429) while {action}.", detail,
+                                  fix="To fix: wait a minute, then try again.")
         if status >= 500:
-            return HubServerError(f"The Hub had a server error (HTTP {status}) while {action}.{unchanged} Try again "
-                                  "in a moment.", detail)
+            return HubServerError(f"The Hub had a server error (HTTP {status}) while {action}.{unchanged}", detail,
+                                  fix="To fix: try again in a moment.")
         reason = f": {server_text}" if server_text else ""
         return HubError(f"The Hub refused {action} (HTTP {status}){reason}.", detail)
     if isinstance(exc, OfflineModeIsEnabled):
-        return HubConnectionError("Cannot reach the Hugging Face Hub: offline mode is on (HF_HUB_OFFLINE is set). "
-                                  "Unset it to use the Hub.", detail)
+        return HubConnectionError("Cannot reach the Hugging Face Hub: offline mode is on (HF_HUB_OFFLINE is set).",
+                                  detail, fix="To fix: unset HF_HUB_OFFLINE to use the Hub.")
     # By class name: huggingface_hub 2.x speaks httpx2 and 1.x httpx, whose exception classes share names.
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {"ConnectError", "ConnectTimeout", "ProxyError"}:
-        return HubConnectionError(f"Cannot reach the Hugging Face Hub ({url}) while {action}. Check your network "
-                                  "connection or proxy, then try again.", detail)
+        return HubConnectionError(f"Cannot reach the Hugging Face Hub ({url}) while {action}.", detail,
+                                  fix="To fix: check your network connection or proxy (or HF_ENDPOINT), then try "
+                                      "again.")
     if "TransportError" in names:  # the connection dropped, or a read or write timed out
         return HubConnectionError(f"Cannot reach the Hugging Face Hub ({url}): the connection was dropped while "
-                                  f"{action}.{unchanged} Check your network connection and try again.", detail)
+                                  f"{action}.{unchanged}", detail,
+                                  fix="To fix: check your network connection, then try again.")
     if isinstance(exc, LocalTokenNotFoundError):
         return not_logged_in(detail)
     if isinstance(exc, HFValidationError):

@@ -114,8 +114,8 @@ def test_a_commit_made_before_the_connection_dropped_is_not_said_to_be_missing(
     assert isinstance(error, core_hub.HubConnectionError)
     assert len(hub_env.repos["alice/tiny-run"].files) == 10  # every file arrived
     assert str(error) == (f"Cannot reach the Hugging Face Hub ({hub_env.url}): the connection was dropped while "
-                          "uploading to alice/tiny-run. Nothing in your run folder changed. Check your network "
-                          "connection and try again. alice/tiny-run has a new commit since this push began, and it "
+                          "uploading to alice/tiny-run. Nothing in your run folder changed. alice/tiny-run has a new "
+                          "commit since this push began, and it "
                           "holds all 10 of this push's files: the upload most likely went through before the "
                           f"connection failed. To fix: open {hub_env.url}/alice/tiny-run to check it; pushing again "
                           "uploads only what differs (nothing, if every file arrived).")
@@ -141,5 +141,38 @@ def test_a_server_error_before_the_commit_still_says_no_file_reached_it(
     hub_env.fail_next("/preupload/", 500, count=6)
     error = _push(run_dir, caplog)
     assert isinstance(error, core_hub.HubServerError) and not hub_env.repos["alice/tiny-run"].files
-    assert str(error).endswith("Try again in a moment. alice/tiny-run exists on the Hub, but none of this push's "
-                               "files reached it (the upload is one commit).")
+    assert str(error) == ("The Hub had a server error (HTTP 500) while uploading to alice/tiny-run. Nothing in your "
+                          "run folder changed. alice/tiny-run exists on the Hub, but none of this push's files reached "
+                          "it (the upload is one commit). To fix: try again in a moment.")
+
+
+FAILURES = {
+    # name: (what the Hub does, the sentence said, its To fix:)
+    "someone else's namespace": (
+        "bob", "You cannot push to bob/new: You don't have the rights to create a model under the namespace \"bob\".",
+        "To fix: push to your own namespace (leave the repository empty for <your user>/<run name>), or use a token "
+        "with write access to it."),
+    "rate limited": (429, "The Hub is limiting requests (HTTP 429) while creating alice/tiny-run.",
+                     "To fix: wait a minute, then try again."),
+    "hub gone": ("stop", "Cannot reach the Hugging Face Hub ({url}) while checking your Hugging Face account.",
+                 "To fix: check your network connection or proxy (or HF_ENDPOINT), then try again."),
+    "dropped": ("drop", "Cannot reach the Hugging Face Hub ({url}): the connection was dropped while creating "
+                        "alice/tiny-run. Nothing in your run folder changed.",
+                "To fix: check your network connection, then try again."),
+}
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+def test_a_hub_failure_ends_with_what_to_do(name: str, hub_env: hub_server.HubServer, run_dir: Path,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    """These said what to do in a sentence of their own ('Check your network connection or proxy, then try
+    again.'), which an upload's 'none of this push's files reached it' then followed; now it is the To fix:, last."""
+    fault, said, fix = FAILURES[name]
+    repo_id = "bob/new" if fault == "bob" else None
+    if fault == "stop":
+        hub_env.stop()
+    elif fault != "bob":
+        hub_env.fail_next("/api/repos/create", fault, count=9)
+    error = _push(run_dir, caplog, repo_id=repo_id)
+    assert (error.message, error.fix) == (said.format(url=hub_env.url), fix)
+    assert str(error) == f"{error.message} {error.fix}"
