@@ -78,6 +78,20 @@ PRECISION_LABELS = {"auto": "auto", "bf16": "bf16  (bfloat16 mixed)", "fp16": "f
                     "fp32": "fp32  (full precision)"}
 
 
+def number_column(edit: NumberEdit, hint: QWidget) -> QVBoxLayout:
+    """A number field with a hint under it, the field as wide as the other numbers: column() stretched it across
+    the whole row (Epochs and Gradient accumulation twice as wide as Batch size and Learning rate)."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(edit)
+    row.addStretch(1)
+    box = QVBoxLayout()
+    box.setSpacing(2)
+    box.addLayout(row)
+    box.addWidget(hint)
+    return box
+
+
 class TrainingForm(Form):
     """Epochs, batch, learning rate, precision, logging/eval/save schedule, output folder and run name."""
 
@@ -131,13 +145,13 @@ class TrainingForm(Form):
 
         h = BUILTIN_HELP
         schedule, f1 = section("Schedule")
-        self.add_field(f1, "training.num_train_epochs", "Epochs", column(self.epochs_edit, self.epochs_hint, spacing=2),
+        self.add_field(f1, "training.num_train_epochs", "Epochs", number_column(self.epochs_edit, self.epochs_hint),
                        mark=self.epochs_edit, tooltip=h["num_train_epochs"])
         self.add_field(f1, "training.per_device_train_batch_size", "Batch size per device", self.batch_edit,
                        tooltip=h["per_device_train_batch_size"])
         # The hint under the field, not beside it: the form fits a 900 px window.
         self.add_field(f1, "training.gradient_accumulation_steps", "Gradient accumulation",
-                       column(self.accum_edit, self.effective_hint, spacing=2),
+                       number_column(self.accum_edit, self.effective_hint),
                        mark=self.accum_edit, tooltip=h["gradient_accumulation_steps"])
         self.add_field(f1, "training.learning_rate", "Learning rate", self.lr_edit, tooltip=h["learning_rate"])
 

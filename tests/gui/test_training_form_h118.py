@@ -224,3 +224,20 @@ def test_save_where_it_cannot_write_says_so_and_keeps_the_file(window: Any, qtbo
         f"{folder / 'new.yaml'} was not saved: permission denied. Nothing was written, and the window keeps your "
         "settings, unsaved. To fix: choose File > Save As… and a folder you can write to.")
     assert window.session.path == path and window.session.modified
+
+
+def test_the_number_fields_with_a_hint_are_as_wide_as_the_others(qtbot: Any) -> None:
+    """Epochs and Gradient accumulation (the fields with a hint under them) stretched across the whole row while
+    Batch size and Learning rate kept a number's width: one column of numbers, two widths."""
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    config = default_config()
+    config.training["max_steps"] = 10  # the Epochs hint shown too
+    form.load(config)
+    form.resize(800, 1200)
+    form.show()
+    qtbot.waitExposed(form)
+    widths = {edit.width() for edit in (form.epochs_edit, form.batch_edit, form.accum_edit, form.lr_edit,
+                                        form.logging_edit)}
+    assert len(widths) == 1 and widths.pop() < 300
+    assert form.epochs_hint.isVisible() and form.epochs_hint.width() > 300  # the hint keeps the row's width
