@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import os
 from typing import Any
 
@@ -45,6 +46,7 @@ from finetune_studio.gui.forms.common import (
     narrow_combo,
     section,
     set_combo_value,
+    written_text,
 )
 
 BUILTIN_HELP = {
@@ -197,10 +199,12 @@ class TrainingForm(Form):
         for key, edit in self._numbers.items():
             edit.textChanged.connect(lambda _text, key=key: self._check_number(key))
             edit.textChanged.connect(self._update_warnings)
+            edit.textEdited.connect(lambda _text, key=key: self._kept_numbers.pop(key, None))  # the user's now
             edit.textEdited.connect(self._edited)
         self.batch_edit.textChanged.connect(self._update_effective_batch)
         self.accum_edit.textChanged.connect(self._update_effective_batch)
         self._kept_precision: dict[str, Any] = {}
+        self._kept_numbers: dict[str, Any] = {}  # number fields' loaded values that are no number (load)
         self.precision_combo.activated.connect(  # the user picked a precision (the one shown too)
             lambda _=None: self._loading or self._kept_precision.clear())
         for combo in (self.precision_combo, self.eval_combo, self.save_combo, self.batching_combo):
@@ -218,6 +222,7 @@ class TrainingForm(Form):
     def load(self, config: RunConfig) -> None:
         t = config.training
         get = lambda key: t.get(key, SEED_TRAINING.get(key))  # noqa: E731
+        self._kept_numbers = {}
         with self.loading():  # values are shown as the config holds them, wrong ones too (validate() marks them)
             self.epochs_edit.set_number(get("num_train_epochs"))
             self.batch_edit.set_number(get("per_device_train_batch_size"))
@@ -234,6 +239,17 @@ class TrainingForm(Form):
             self.runs_dir_edit.setText(config.runs_dir or "")
             self.name_edit.setText(config.name or "")
             set_combo_value(self.batching_combo, config.dataset.batching)
+        # A number field's value that is no number (a mapping, true, a list, null, quoted text, .nan): shown as the
+        # file writes it and stored as written until the user edits the field. Stored from the field's text, {a: 1}
+        # became the text "{'a': 1}", true the text 'True' and null '' as soon as any field here was edited.
+        for key, edit in self._numbers.items():
+            name = key.removeprefix("training.")
+            value = t.get(name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if name in t and not number:
+                with self.loading():
+                    edit.setText(written_text(value))
+                self._kept_numbers[key] = copy.deepcopy(value)
         # bf16/fp16 written as no true/false ('yes' as the app's YAML reads it): precision_of shows fp32, and storing
         # that wrote both false, the written value gone; kept as written until the user picks a precision.
         self._kept_precision = {key: t[key] for key in ("bf16", "fp16") if key in t and not isinstance(t[key], bool)}
@@ -248,12 +264,13 @@ class TrainingForm(Form):
         t = config.training
         # Text that is not a number goes through as text, so validate() names the field and Start stays disabled
         # instead of a stale or clamped value training.
-        t["num_train_epochs"] = self.epochs_edit.value_or_text()
-        t["per_device_train_batch_size"] = self.batch_edit.value_or_text()
-        t["gradient_accumulation_steps"] = self.accum_edit.value_or_text()
+        number = self._number_value
+        t["num_train_epochs"] = number("training.num_train_epochs")
+        t["per_device_train_batch_size"] = number("training.per_device_train_batch_size")
+        t["gradient_accumulation_steps"] = number("training.gradient_accumulation_steps")
         t["activation_checkpointing"] = self.stored_check("training.activation_checkpointing", self.checkpointing_check)
-        t["learning_rate"] = self.lr_edit.value_or_text()
-        t["logging_steps"] = self.logging_edit.value_or_text()
+        t["learning_rate"] = number("training.learning_rate")
+        t["logging_steps"] = number("training.logging_steps")
         t["eval_strategy"] = self.eval_combo.currentData()
         t["save_strategy"] = self.save_combo.currentData()
         t["load_best_model_at_end"] = self.stored_check("training.load_best_model_at_end", self.best_check)
@@ -262,6 +279,12 @@ class TrainingForm(Form):
         config.runs_dir = self.runs_dir_edit.text().strip() or None
         config.name = self.name_edit.text().strip()
         config.dataset.batching = self.batching_combo.currentData()
+
+    def _number_value(self, key: str) -> Any:
+        """What a number field stores: its loaded value while it is kept (load), else what the field holds."""
+        if key in self._kept_numbers:
+            return copy.deepcopy(self._kept_numbers[key])
+        return self._numbers[key].value_or_text()
 
     # ---- extras for the main window
     def config_changed(self, config: RunConfig) -> None:

@@ -241,3 +241,39 @@ def test_the_number_fields_with_a_hint_are_as_wide_as_the_others(qtbot: Any) -> 
                                         form.logging_edit)}
     assert len(widths) == 1 and widths.pop() < 300
     assert form.epochs_hint.isVisible() and form.epochs_hint.width() > 300  # the hint keeps the row's width
+
+
+def test_number_fields_keep_a_loaded_value_that_is_no_number_as_written(qtbot: Any) -> None:
+    """A YAML whose number settings hold no number: the fields showed Python's text for them and stored that text,
+    so as soon as any field of the tab was edited learning_rate: {a: 1} became the text "{'a': 1}", true 'True',
+    [8, 16] '[8, 16]' and null '' — the file saved back no longer said what the user wrote. They are now shown as
+    the file writes them, marked, and stored as written until the user edits that field."""
+    from finetune_studio.core.config import from_yaml, to_yaml
+
+    written = {"learning_rate": {"a": 1}, "num_train_epochs": True, "per_device_train_batch_size": [8, 16],
+               "gradient_accumulation_steps": None, "logging_steps": "10"}
+    config, _ = from_yaml("training:\n  learning_rate: {a: 1}\n  num_train_epochs: true\n"
+                          "  per_device_train_batch_size: [8, 16]\n  gradient_accumulation_steps: null\n"
+                          "  logging_steps: '10'\n")
+    assert {k: config.training[k] for k in written} == written
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    form.load(config)
+    edits = [form.lr_edit, form.epochs_edit, form.batch_edit, form.accum_edit, form.logging_edit]
+    assert [e.text() for e in edits] == ["{a: 1}", "true", "[8, 16]", "", "10"]
+    assert [e.property("problem") for e in edits[:4]] == [True, True, True, True]
+
+    form.eval_combo.setCurrentIndex(form.eval_combo.findData("steps"))  # another field of the tab edited
+    form.eval_combo.activated.emit(form.eval_combo.currentIndex())
+    stored = config.copy()
+    form.store(stored)
+    assert {k: stored.training[k] for k in written} == written
+    again, _ = from_yaml(to_yaml(stored))  # the file saved back reads the same values
+    assert {k: again.training[k] for k in written} == written
+    assert again.training["eval_strategy"] == "steps"
+
+    retype(qtbot, form.lr_edit, "2e-5")  # edited: the user's value now
+    retype(qtbot, form.batch_edit, "8")
+    form.store(stored)
+    assert (stored.training["learning_rate"], stored.training["per_device_train_batch_size"]) == (2e-5, 8)
+    assert stored.training["num_train_epochs"] is True
