@@ -214,13 +214,44 @@ def current_token_source() -> str | None:
 def _resolve_token(token: str | None) -> tuple[str, str]:
     token = _clean(token)
     if token:
-        return token, FROM_ARGUMENT
+        return _usable(token, FROM_ARGUMENT), FROM_ARGUMENT
     from huggingface_hub import get_token
 
     effective = _clean(_call("reading your saved login", get_token, None))
     if effective:
-        return effective, FROM_ENVIRONMENT if effective == _env_token() else FROM_SAVED_LOGIN
+        source = FROM_ENVIRONMENT if effective == _env_token() else FROM_SAVED_LOGIN
+        return _usable(effective, source), source
     raise not_logged_in()
+
+
+def _usable(token: str, source: str) -> str:
+    """`token`, unless it holds a character no token has (a token is printable ASCII: hf_ and letters and digits).
+    A zero-width space or a space copied with it from a web page or a chat was sent as it was: the HTTP client
+    failed with 'Failed while checking your Hugging Face account: UnicodeEncodeError: 'ascii' codec can't encode
+    character …', a control character as 'the connection was dropped', a space as a mistyped token. Said without
+    the token, by the characters' names and places."""
+    import unicodedata
+
+    bad = [(place, char) for place, char in enumerate(token, 1) if not 33 <= ord(char) <= 126]
+    if not bad:
+        return token
+
+    def name(char: str) -> str:
+        return f"{unicodedata.name(char, 'a control character').lower()} (U+{ord(char):04X})"
+
+    said = "; ".join(f"{name(char)} at character {place}" for place, char in bad[:3])
+    said += f"; and {len(bad) - 3} more" if len(bad) > 3 else ""
+    tokens_url = f"{endpoint()}/settings/tokens"
+    whose, fix = {
+        FROM_ENVIRONMENT: ("The token in the HF_TOKEN environment variable",
+                           f"To fix: set HF_TOKEN again to the token as {tokens_url} shows it, or unset it."),
+        FROM_SAVED_LOGIN: ("The token of the login saved on this computer",
+                           "To fix: log in again: Hub → Log in… in the app, or finetune-studio login."),
+    }.get(source, ("This Hugging Face token",
+                   f"To fix: copy the token again with the copy button at {tokens_url}, or type it (hf_ then letters "
+                   "and digits)."))
+    count = "a character" if len(bad) == 1 else f"{len(bad)} characters"
+    raise HubAuthError(f"{whose} has {count} that no token has: {said}. Nothing was sent to the Hub.", fix=fix)
 
 
 def not_logged_in(detail: str = "") -> HubAuthError:

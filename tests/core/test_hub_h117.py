@@ -176,3 +176,44 @@ def test_a_hub_failure_ends_with_what_to_do(name: str, hub_env: hub_server.HubSe
     error = _push(run_dir, caplog, repo_id=repo_id)
     assert (error.message, error.fix) == (said.format(url=hub_env.url), fix)
     assert str(error) == f"{error.message} {error.fix}"
+
+
+PASTED = {
+    # name: (the token as pasted, what is said of it)
+    "zero-width space": (WRITE[:10] + "\u200b" + WRITE[10:], "a character that no token has: zero width space (U+200B) "
+                                                              "at character 11"),
+    "space inside": (WRITE[:10] + " " + WRITE[10:], "a character that no token has: space (U+0020) at character 11"),
+    "control character": (WRITE + "\x00", "a character that no token has: a control character (U+0000) at character "
+                                          "41"),
+    "accented letters": ("hf_üñ" + WRITE[5:], "2 characters that no token has: latin small letter u with diaeresis "
+                                              "(U+00FC) at character 4; latin small letter n with tilde (U+00F1) at "
+                                              "character 5"),
+}
+
+
+@pytest.mark.parametrize("name", list(PASTED))
+def test_a_token_pasted_with_a_stray_character_is_said_before_it_is_sent(
+        name: str, hub_env: hub_server.HubServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A zero-width space copied with the token said 'Failed while checking your Hugging Face account:
+    UnicodeEncodeError: 'ascii' codec can't encode character '\\u200b' in position 11 …', a NUL 'the connection was
+    dropped' (the Hub was never asked)."""
+    token, said = PASTED[name]
+    with caplog.at_level(logging.DEBUG), pytest.raises(core_hub.HubAuthError) as caught:
+        core_hub.login(token)
+    assert str(caught.value) == (
+        f"This Hugging Face token has {said}. Nothing was sent to the Hub. To fix: copy the token again with the copy "
+        f"button at {hub_env.url}/settings/tokens, or type it (hf_ then letters and digits).")
+    assert hub_env.paths() == [] and not (tmp_path / "hf_home" / "token").exists()
+    assert token.strip() not in str(caught.value) + caplog.text and WRITE not in str(caught.value) + caplog.text
+
+
+def test_hf_token_with_a_stray_character_says_where_it_comes_from(hub_env: hub_server.HubServer,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", WRITE + "\u200b")  # a zero-width space copied with it
+    with pytest.raises(core_hub.HubAuthError) as caught:
+        core_hub.whoami()
+    assert str(caught.value) == (
+        "The token in the HF_TOKEN environment variable has a character that no token has: zero width space (U+200B) at "
+        f"character 41. Nothing was sent to the Hub. To fix: set HF_TOKEN again to the token as {hub_env.url}/"
+        "settings/tokens shows it, or unset it.")
+    assert hub_env.paths() == []

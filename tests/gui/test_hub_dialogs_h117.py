@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from finetune_studio.core import hub as core_hub
 from finetune_studio.core.session import Session
 from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import HubController, PushDialog
+from finetune_studio.gui.hub_dialogs import HubController, LoginDialog, PushDialog
 from tests import hub_server
 from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir
 
@@ -108,4 +108,24 @@ def test_a_token_rejected_at_the_upload_is_said_above_and_in_the_status_bar(
     assert dialog.account_label.text() == "Logged in as alice (write token)." and not dialog.login_button.isVisible()
     assert controller.status_button.text() == "Hub: alice (write)"
     dialog.close()
+    background.wait_idle()
+
+
+def test_a_token_pasted_with_a_zero_width_space_is_said_in_the_login_dialog(
+        qtbot: Any, hub: hub_server.HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
+    pasted = WRITE[:10] + "\u200b" + WRITE[10:]
+    dialog = LoginDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.token_edit.setText(pasted)
+    dialog.login_button.click()
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=WAIT)
+    assert dialog.isVisible() and dialog.message.property("kind") == "error"
+    assert dialog.message.text() == (
+        "This Hugging Face token has a character that no token has: zero width space (U+200B) at character 11. "
+        f"Nothing was sent to the Hub. To fix: copy the token again with the copy button at {hub.url}/settings/tokens, "
+        "or type it (hf_ then letters and digits).")
+    assert dialog.token_edit.isEnabled() and dialog.login_button.isEnabled() and dialog.token_edit.text() == pasted
+    assert hub.paths() == [] and not (tmp_path / "hf_home" / "token").exists()
     background.wait_idle()
