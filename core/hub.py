@@ -1050,6 +1050,13 @@ def repo_id_problem(repo_id: str) -> str | None:
     """Why `repo_id` (as typed: stripped) is not an owner/name the Hub accepts, in a user's words, or None. The
     rules are huggingface_hub's validate_repo_id, which said them in its own (a 'Use `repo_type` argument' no user
     of the app can follow, and a 126-character id twice)."""
+    if re.match(r"(?i)^(https?://|(www\.)?huggingface\.co/|hf\.co/)", repo_id):  # the repository's page, pasted
+        parts = [part for part in re.sub(r"(?i)^(https?://)?[^/]+/?", "", repo_id).split("/") if part]
+        if parts and parts[0] == "models":
+            parts = parts[1:]
+        named = (f" (the page's repository is {parts[0]}/{parts[1]})"
+                 if len(parts) >= 2 and parts[0] not in ("datasets", "spaces") else "")
+        return f"it is a web address, not owner/name{named}"
     slashes = repo_id.count("/")
     if slashes > 1:
         return f"it has {slashes} '/' where a repository id has one, between the owner and the name"

@@ -46,6 +46,9 @@ ODD_IDS = {
     "alice/-x": "its name starts or ends with '-' or '.'",
     "alice/x.git": "its name ends with '.git'",
     "name": "it has no owner",
+    "https://huggingface.co/alice/tiny-run/tree/main": "it is a web address, not owner/name (the page's repository is "
+                                                       "alice/tiny-run)",
+    "https://huggingface.co/datasets/alice/notes": "it is a web address, not owner/name",
     "not a valid id!": "it has no owner; its name has characters the Hub does not allow: ' ' (a space), '!'",
 }
 
@@ -213,7 +216,7 @@ def test_hf_token_with_a_stray_character_says_where_it_comes_from(hub_env: hub_s
     with pytest.raises(core_hub.HubAuthError) as caught:
         core_hub.whoami()
     assert str(caught.value) == (
-        "The token in the HF_TOKEN environment variable has a character that no token has: zero width space (U+200B) at "
-        f"character 41. Nothing was sent to the Hub. To fix: set HF_TOKEN again to the token as {hub_env.url}/"
-        "settings/tokens shows it, or unset it.")
+        "The token in the HF_TOKEN environment variable has a character that no token has: zero width space "
+        "(U+200B) at character 41. Nothing was sent to the Hub. To fix: set HF_TOKEN again to the token as "
+        f"{hub_env.url}/settings/tokens shows it, or unset it.")
     assert hub_env.paths() == []
