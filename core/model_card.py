@@ -114,6 +114,32 @@ def _train_loss_text(status: dict[str, Any], events: list[dict[str, Any]], value
     return f"{value:.4f} ({note})" if note else f"{value:.4f}"
 
 
+def _best_eval(folder: RunFolder, config: RunConfig, evals: list[tuple[float, float]]) -> tuple[int, float] | None:
+    """(step, eval loss) of the checkpoint whose weights the model folder holds when load_best_model_at_end
+    restored the best one as training ended (core.training saves that one too when it completes a cut-off final
+    save), or None when the run saves its last weights. The step is the Trainer's own (best_global_step in the
+    latest checkpoint's trainer_state.json); with no checkpoint left to say it, the lowest eval loss when the
+    metric is the loss (Trainer keeps the first of equal ones)."""
+    if not config.training.get("load_best_model_at_end") or not evals:
+        return None
+    losses = {int(x): y for x, y in evals}
+    output = config.training.get("output_dir")
+    checkpoints = folder.checkpoints(Path(output) if isinstance(output, str) and output else None)
+    if checkpoints:
+        try:
+            state = json.loads((checkpoints[-1] / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = None
+        best = state.get("best_global_step") if isinstance(state, dict) else None
+        if isinstance(best, int) and not isinstance(best, bool) and best in losses:
+            return best, losses[best]
+    if str(config.training.get("metric_for_best_model") or "loss").removeprefix("eval_") != "loss":
+        return None
+    pick = max if config.training.get("greater_is_better") else min
+    x, y = pick(evals, key=lambda point: point[1])
+    return int(x), y
+
+
 def _nice_ticks(low: float, high: float, count: int = 5, integer: bool = False) -> list[float]:
     """Round tick values that cover [low, high]: the first at or below low, the last at or above high."""
     if high <= low:
@@ -358,13 +384,21 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     step, max_steps = status.get("step"), status.get("max_steps")
     if isinstance(step, int) and step:
         lines.append(f"- Steps: {step}" + (f" of {max_steps}" if isinstance(max_steps, int) and max_steps else ""))
+    _, evals = loss_points(events)
+    best = _best_eval(folder, config, evals)
+    last_eval = evals[-1][0] if evals else None
+    if best is not None and best[0] != last_eval:
+        lines.append(f"- Weights: those of step {best[0]}, the checkpoint with the best eval loss ({best[1]:.4f}), "
+                     "which load_best_model_at_end restored when training ended; the final losses below are "
+                     "those of the last steps, not of these weights")
+    else:
+        best = None
     lines.append(f"- Final train loss: {_train_loss_text(status, events, train_loss)}")
     lines.append(f"- Final eval loss: {eval_loss:.4f}" if eval_loss is not None
                  else "- Final eval loss: n/a (no evaluation split)")
     lines.append("")
     if render_loss_svg(events) is not None:
         lines += [f"![Training and evaluation loss]({LOSS_CURVE_FILE})", ""]
-    _, evals = loss_points(events)
     if evals:
         lines += ["| Step | Eval loss |", "|---:|---:|"]
         shown = evals if len(evals) <= 20 else evals[:: math.ceil(len(evals) / 20)] + [evals[-1]]
@@ -372,7 +406,8 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
         for x, y in shown:
             if x not in seen:
                 seen.add(x)
-                lines.append(f"| {x:g} | {y:.4f} |")
+                mark = " (these weights)" if best is not None and int(x) == best[0] else ""
+                lines.append(f"| {x:g} | {y:.4f}{mark} |")
         lines.append("")
 
     truncation = "on" if config.dataset.truncation else "off"

@@ -1,0 +1,71 @@
+"""The model card describes the weights it is pushed with (helper-119): with load_best_model_at_end the model
+folder holds the best checkpoint's weights, not the last step's, and the card said only the last losses."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from finetune_studio.core.model_card import render_model_card
+from tests.helpers import SAMPLE, small_config
+
+
+def _overfitting_run(tmp_path: Path, name: str, **training: object) -> Path:
+    """20 rows at a constant learning rate of 1e-2: the eval loss is lowest at step 5 (~2.54) and higher at 10."""
+    from finetune_studio.core.training import run
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:20]) + "\n", encoding="utf-8")
+    config = small_config(data, tmp_path / "runs", max_steps=10, eval_steps=5, save_steps=5, logging_steps=5,
+                          learning_rate=1e-2, lr_scheduler_type="constant", **training)
+    config.name = name
+    result = run(config)
+    assert result.state == "finished", result.message
+    return Path(result.run_dir)
+
+
+def _results(card: str) -> list[str]:
+    return card[card.index("## Results"):card.index("## Training data")].splitlines()
+
+
+@pytest.fixture(scope="module")
+def best_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _overfitting_run(tmp_path_factory.mktemp("best"), "best")
+
+
+def test_the_card_says_the_weights_are_the_best_checkpoints(best_run: Path) -> None:
+    from safetensors.numpy import load_file
+
+    from tests.helpers import read_events
+
+    evals = {e["step"]: e["eval_loss"] for e in read_events(best_run, "eval")}
+    assert sorted(evals) == [5, 10] and evals[5] < evals[10]
+    saved = load_file(str(best_run / "model" / "model.safetensors"))
+    best = load_file(str(best_run / "checkpoint-5" / "model.safetensors"))
+    assert all((saved[k] == best[k]).all() for k in saved)  # the Trainer restored step 5's weights
+
+    card = render_model_card(best_run, repo_id="alice/best")
+    results = _results(card)
+    assert results[2] == "- Steps: 10 of 10"
+    assert results[3] == (f"- Weights: those of step 5, the checkpoint with the best eval loss ({evals[5]:.4f}), "
+                          "which load_best_model_at_end restored when training ended; the final losses below are "
+                          "those of the last steps, not of these weights")
+    assert f"- Final eval loss: {evals[10]:.4f}" in results
+    assert f"| 5 | {evals[5]:.4f} (these weights) |" in results and f"| 10 | {evals[10]:.4f} |" in results
+    assert yaml.safe_load(card.split("---\n")[1])["library_name"] == "transformers"
+
+
+def test_without_checkpoints_the_best_step_comes_from_the_eval_losses(best_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(best_run, copy, ignore=shutil.ignore_patterns("checkpoint-*"))
+    assert "- Weights: those of step 5, the checkpoint with the best eval loss" in render_model_card(copy)
+
+
+def test_a_run_that_keeps_its_last_weights_says_no_weights_line(tmp_path: Path) -> None:
+    run_dir = _overfitting_run(tmp_path, "last", load_best_model_at_end=False)
+    card = render_model_card(run_dir)
+    assert not any(line.startswith("- Weights:") for line in card.splitlines())
+    assert "(these weights)" not in card
