@@ -94,6 +94,9 @@ def number_column(edit: NumberEdit, hint: QWidget) -> QVBoxLayout:
     return box
 
 
+WRITTEN_PRECISION = "as-written"  # the precision combo's entry for bf16/fp16 written as no true/false
+
+
 class TrainingForm(Form):
     """Epochs, batch, learning rate, precision, logging/eval/save schedule, output folder and run name."""
 
@@ -205,8 +208,7 @@ class TrainingForm(Form):
         self.accum_edit.textChanged.connect(self._update_effective_batch)
         self._kept_precision: dict[str, Any] = {}
         self._kept_numbers: dict[str, Any] = {}  # number fields' loaded values that are no number (load)
-        self.precision_combo.activated.connect(  # the user picked a precision (the one shown too)
-            lambda _=None: self._loading or self._kept_precision.clear())
+        self.precision_combo.activated.connect(self._precision_picked)
         for combo in (self.precision_combo, self.eval_combo, self.save_combo, self.batching_combo):
             combo.activated.connect(self._edited)
         self.batching_combo.currentIndexChanged.connect(self._update_batching_hint)
@@ -252,7 +254,12 @@ class TrainingForm(Form):
                 self._kept_numbers[key] = copy.deepcopy(value)
         # bf16/fp16 written as no true/false ('yes' as the app's YAML reads it): precision_of shows fp32, and storing
         # that wrote both false, the written value gone; kept as written until the user picks a precision.
-        self._kept_precision = {key: t[key] for key in ("bf16", "fp16") if key in t and not isinstance(t[key], bool)}
+        # Shown as written too, as an entry of its own ("bf16: yes  (as written)"): the combo showed fp32, a
+        # precision the file does not name, beside the message about what it does name.
+        present = {key: t[key] for key in ("bf16", "fp16") if key in t}
+        written = any(not isinstance(value, bool) for value in present.values())
+        self._kept_precision = copy.deepcopy(present) if written else {}
+        self._show_written_precision()
         self.config_changed(config)
         self._update_effective_batch()
         self._update_batching_hint()
@@ -274,8 +281,12 @@ class TrainingForm(Form):
         t["eval_strategy"] = self.eval_combo.currentData()
         t["save_strategy"] = self.save_combo.currentData()
         t["load_best_model_at_end"] = self.stored_check("training.load_best_model_at_end", self.best_check)
-        set_precision(t, self.precision_combo.currentData())
-        t.update(copy.deepcopy(self._kept_precision))
+        if self._kept_precision:  # as written (load), until the user picks a precision
+            for key in ("bf16", "fp16"):
+                t.pop(key, None)
+            t.update(copy.deepcopy(self._kept_precision))
+        else:
+            set_precision(t, self.precision_combo.currentData())
         config.runs_dir = self.runs_dir_edit.text().strip() or None
         config.name = self.name_edit.text().strip()
         config.dataset.batching = self.batching_combo.currentData()
@@ -331,6 +342,25 @@ class TrainingForm(Form):
         text = "\n".join(messages.get("training", []))
         self.general_error.setText(text)
         self.general_error.setVisible(bool(text))
+
+    def _show_written_precision(self) -> None:
+        """The precision entry for bf16/fp16 as written when one is no true/false (removed once one is picked)."""
+        combo = self.precision_combo
+        index = combo.findData(WRITTEN_PRECISION)
+        if index >= 0:
+            combo.removeItem(index)
+        if self._kept_precision:
+            shown = ", ".join(f"{key}: {written_text(value)}" for key, value in self._kept_precision.items())
+            with self.loading():
+                combo.addItem(f"{shown}  (as written)", WRITTEN_PRECISION)
+                combo.setCurrentIndex(combo.count() - 1)
+
+    def _precision_picked(self, *_: Any) -> None:
+        """The user picked a precision: it replaces bf16/fp16 as written, unless it is that entry again."""
+        if self._loading or self.precision_combo.currentData() == WRITTEN_PRECISION:
+            return
+        self._kept_precision.clear()
+        self._show_written_precision()
 
     def _update_batching_hint(self) -> None:
         self.batching_hint.setText(BATCHING_MODES.get(self.batching_combo.currentData(), ""))

@@ -277,3 +277,31 @@ def test_number_fields_keep_a_loaded_value_that_is_no_number_as_written(qtbot: A
     form.store(stored)
     assert (stored.training["learning_rate"], stored.training["per_device_train_batch_size"]) == (2e-5, 8)
     assert stored.training["num_train_epochs"] is True
+
+
+def test_precision_written_as_text_is_shown_as_written(qtbot: Any) -> None:
+    """bf16: yes (text to the app's YAML) showed "fp32  (full precision)" in the Precision combo — a precision the
+    file does not name — beside the message about what it does name, and storing it added fp16: false the file did
+    not have. The combo now shows the value as written, stores bf16/fp16 exactly as loaded, and the entry goes once
+    the user picks a precision."""
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    config = default_config()
+    config.training["bf16"] = "yes"
+    form.load(config)
+    combo = form.precision_combo
+    assert combo.currentText() == "bf16: yes  (as written)"
+    stored = RunConfig()
+    form.store(stored)
+    assert {k: stored.training[k] for k in ("bf16", "fp16") if k in stored.training} == {"bf16": "yes"}
+
+    form.load(default_config())  # another config: the entry goes
+    assert combo.findText("bf16: yes  (as written)") < 0 and combo.currentData() != "as-written"
+
+    form.load(config)
+    index = combo.findData("bf16")
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+    assert combo.findText("bf16: yes  (as written)") < 0 and combo.currentData() == "bf16"
+    form.store(stored)
+    assert (stored.training["bf16"], stored.training.get("fp16")) == (True, None)
