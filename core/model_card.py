@@ -114,6 +114,17 @@ def _train_loss_text(status: dict[str, Any], events: list[dict[str, Any]], value
     return f"{value:.4f} ({note})" if note else f"{value:.4f}"
 
 
+def _epochs(events: list[dict[str, Any]]) -> float | None:
+    """How many epochs the run trained: the epoch of its last step in the log (max_steps, a stop or extra epochs
+    on resume make it differ from num_train_epochs)."""
+    for event in reversed(events):
+        if event.get("event") in ("step", "log", "summary"):
+            epoch = _finite(event.get("epoch"))
+            if epoch is not None:
+                return epoch
+    return None
+
+
 def _best_eval(folder: RunFolder, config: RunConfig, evals: list[tuple[float, float]]) -> tuple[int, float] | None:
     """(step, eval loss) of the checkpoint whose weights the model folder holds when load_best_model_at_end
     restored the best one as training ended (core.training saves that one too when it completes a cut-off final
@@ -383,7 +394,10 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     lines += ["## Results", ""]
     step, max_steps = status.get("step"), status.get("max_steps")
     if isinstance(step, int) and step:
-        lines.append(f"- Steps: {step}" + (f" of {max_steps}" if isinstance(max_steps, int) and max_steps else ""))
+        epochs = _epochs(events)
+        lines.append(f"- Steps: {step}" + (f" of {max_steps}" if isinstance(max_steps, int) and max_steps else "")
+                     + (f" ({round(epochs, 2):g} epoch{'' if round(epochs, 2) == 1 else 's'})"
+                        if epochs is not None else ""))
     _, evals = loss_points(events)
     best = _best_eval(folder, config, evals)
     last_eval = evals[-1][0] if evals else None

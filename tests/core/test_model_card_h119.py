@@ -49,7 +49,7 @@ def test_the_card_says_the_weights_are_the_best_checkpoints(best_run: Path) -> N
 
     card = render_model_card(best_run, repo_id="alice/best")
     results = _results(card)
-    assert results[2] == "- Steps: 10 of 10"
+    assert results[2].startswith("- Steps: 10 of 10")
     assert results[3] == (f"- Weights: those of step 5, the checkpoint with the best eval loss ({evals[5]:.4f}), "
                           "which load_best_model_at_end restored when training ended; the final losses below are "
                           "those of the last steps, not of these weights")
@@ -69,3 +69,15 @@ def test_a_run_that_keeps_its_last_weights_says_no_weights_line(tmp_path: Path) 
     card = render_model_card(run_dir)
     assert not any(line.startswith("- Weights:") for line in card.splitlines())
     assert "(these weights)" not in card
+
+
+def test_the_steps_line_says_how_many_epochs_ran(best_run: Path) -> None:
+    """max_steps 10 over 18 training rows at batch size 8 is 3.33 epochs, while num_train_epochs says 1: the card
+    listed only 'num_train_epochs | 1' (helper-119)."""
+    from tests.helpers import read_events
+
+    epoch = read_events(best_run, "step")[-1]["epoch"]
+    assert read_events(best_run, "data")[0]["train_rows"] == 18 and round(epoch, 2) == 3.33
+    card = render_model_card(best_run)
+    assert _results(card)[2] == "- Steps: 10 of 10 (3.33 epochs)"
+    assert "| num_train_epochs | 1 |" in card
