@@ -372,8 +372,10 @@ class TrainingForm(Form):
         if b is None or a is None or b < 1 or a < 1:
             self.effective_hint.setText("")  # the field with the problem says why
             self.effective_hint.setToolTip("")
+            self.effective_hint.hide()  # shown empty, it left a blank line between the field and its message
             return
         self.effective_hint.setText(f"= {b * a} {unit} per optimizer step")
+        self.effective_hint.show()
         self.effective_hint.setToolTip(f"Effective batch size: {b} {unit} × {a} accumulation steps = {b * a}")
 
     def _check_number(self, key: str) -> None:

@@ -305,3 +305,33 @@ def test_precision_written_as_text_is_shown_as_written(qtbot: Any) -> None:
     assert combo.findText("bf16: yes  (as written)") < 0 and combo.currentData() == "bf16"
     form.store(stored)
     assert (stored.training["bf16"], stored.training.get("fp16")) == (True, None)
+
+
+def test_no_blank_line_between_gradient_accumulation_and_its_message(qtbot: Any) -> None:
+    """With no effective batch to say (a batch size or accumulation that is no number), the hint under Gradient
+    accumulation was emptied but still laid out: a blank line between the field and its red message."""
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    form.load(default_config())
+    form.resize(800, 1200)
+    form.show()
+    qtbot.waitExposed(form)
+    assert form.effective_hint.isVisible() and form.effective_hint.text().startswith("= ")
+    retype(qtbot, form.accum_edit, "1,000")
+    message = error_line(form, "training.gradient_accumulation_steps")
+    qtbot.waitUntil(lambda: message.isVisible())
+    assert not form.effective_hint.isVisible()
+    qtbot.wait(50)
+    frame = form.accum_edit.parentWidget()  # the red frame around the field
+    gap = message.mapTo(form, message.rect().topLeft()).y() - frame.mapTo(form, frame.rect().bottomLeft()).y()
+    batch = error_line(form, "training.per_device_train_batch_size")
+    retype(qtbot, form.batch_edit, "0,")
+    qtbot.waitUntil(lambda: batch.isVisible())
+    batch_frame = form.batch_edit.parentWidget()
+    qtbot.wait(50)
+    batch_gap = (batch.mapTo(form, batch.rect().topLeft()).y()
+                 - batch_frame.mapTo(form, batch_frame.rect().bottomLeft()).y())
+    assert gap == batch_gap  # the message right under its field, as under Batch size
+    retype(qtbot, form.accum_edit, "4")
+    retype(qtbot, form.batch_edit, "2")
+    assert form.effective_hint.isVisible() and form.effective_hint.text() == "= 8 rows per optimizer step"
