@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+import re
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -239,6 +240,17 @@ def _run_name(folder: RunFolder, config: RunConfig | None = None) -> str:
     return (config.name if config and config.name else "") or folder.path.name
 
 
+_MARKDOWN_MARKUP_RE = re.compile(r"([\\`*_\[\]<>~&])")
+
+
+def _heading_text(name: str) -> str:
+    """`name` as the text of one markdown heading: on one line (a name edited to hold newlines made a heading of
+    its own), every character that is markup backslash-escaped (CommonMark escapes any ASCII punctuation), so
+    '*x*' is not italic, '<draft>' not an HTML tag the Hub drops, '[a](b)' not a link, and a closing '#' stays."""
+    text = _MARKDOWN_MARKUP_RE.sub(r"\\\1", " ".join(str(name).split()))
+    return text[:-1] + "\\#" if text.endswith("#") else text
+
+
 def _cell(value: Any) -> str:
     from finetune_studio.core.hub import scrub_local_paths
 
@@ -374,7 +386,7 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
 
     lines = ["---", yaml.safe_dump(front_matter(config, form), sort_keys=False, allow_unicode=True).rstrip(), "---",
              ""]
-    lines += [f"# {' '.join(str(name).split())}", ""]  # one line: a name edited to hold newlines made a heading
+    lines += [f"# {_heading_text(name)}", ""]
     lines += [f"A fine-tune of {_base_model_text(config)} on {_dataset_text(config)}, trained with Finetune Studio "
               "(the Hugging Face `Trainer` behind a point-and-click front end).", ""]
     if repo_id and form == ADAPTER:

@@ -81,3 +81,23 @@ def test_the_steps_line_says_how_many_epochs_ran(best_run: Path) -> None:
     card = render_model_card(best_run)
     assert _results(card)[2] == "- Steps: 10 of 10 (3.33 epochs)"
     assert "| num_train_epochs | 1 |" in card
+
+
+def test_a_run_name_with_markdown_characters_is_the_headings_text(tmp_path: Path) -> None:
+    """The heading is the run name as typed: '*bold*' was italic, '<draft>' an HTML tag (dropped), '[link](x)' a
+    link and a closing ' #' was eaten as the heading's closing sequence (helper-119)."""
+    markdown_it = pytest.importorskip("markdown_it")
+    from finetune_studio.core.config import load_config, save_config
+    from tests.hub_fixtures import make_finished_run
+
+    run_dir = make_finished_run(tmp_path / "runs")
+    config, _ = load_config(run_dir / "config.yaml")
+    config.name = 'My | run: "x" #1 *bold* <draft> [link](x) `v2` a_b_ & co \\ ~~old~~ #'
+    save_config(config, run_dir / "config.yaml")
+    card = render_model_card(run_dir)
+    heading = next(line for line in card.splitlines() if line.startswith("# "))
+    assert heading == ('# My | run: "x" #1 \\*bold\\* \\<draft\\> \\[link\\](x) \\`v2\\` a\\_b\\_ \\& co \\\\ '
+                       '\\~\\~old\\~\\~ \\#')
+    html = markdown_it.MarkdownIt("commonmark").render(heading + "\n")
+    assert html == ('<h1>My | run: &quot;x&quot; #1 *bold* &lt;draft&gt; [link](x) `v2` a_b_ &amp; co \\ ~~old~~ #'
+                    '</h1>\n')
