@@ -1162,8 +1162,12 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     info = _call(f"checking {repo_id}", lambda: api.model_info(repo_id, token=token), token, source, repo_id)
     _refuse_someone_elses(repo_id, str(getattr(info, "author", None) or repo_id.split("/")[0]), account)
     if private and info.private is False:
-        raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push. "
-                                 "Untick 'private' to publish the run there, or choose another repository name.")
+        raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push: "
+                                 "pushing would publish the run. Nothing was uploaded.",
+                                 fix="To fix: to publish it there, push it public (untick 'Private repository' in "
+                                     "the push dialog, or add --public to finetune-studio push); else choose another "
+                                     "repository name, or make the repository private in its settings on the Hub "
+                                     "first.")
     if not private and info.private is True:  # create_repo(exist_ok) leaves an existing repo's visibility as it is
         raise HubPermissionError(f"{repo_id} already exists and is private, and you asked for a public push: pushing "
                                  "would keep it private. Make it public in its settings on the Hub first, push "

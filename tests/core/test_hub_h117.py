@@ -220,3 +220,18 @@ def test_hf_token_with_a_stray_character_says_where_it_comes_from(hub_env: hub_s
         "(U+200B) at character 41. Nothing was sent to the Hub. To fix: set HF_TOKEN again to the token as "
         f"{hub_env.url}/settings/tokens shows it, or unset it.")
     assert hub_env.paths() == []
+
+
+def test_a_private_push_to_a_public_repository_says_how_to_push_it_public_in_the_app_and_the_cli(
+        hub_env: hub_server.HubServer, run_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """It said "Untick 'private' to publish the run there": `finetune-studio push` has no 'private' to untick (its
+    flag is --public), and there was no To fix:."""
+    hub_env.repos["alice/tiny-run"] = hub_server.HubRepo("alice/tiny-run", "alice", private=False)
+    error = _push(run_dir, caplog, private=True)
+    assert isinstance(error, core_hub.HubPermissionError)
+    assert str(error) == ("alice/tiny-run already exists and is public, and you asked for a private push: pushing "
+                          "would publish the run. Nothing was uploaded. To fix: to publish it there, push it public "
+                          "(untick 'Private repository' in the push dialog, or add --public to finetune-studio push); "
+                          "else choose another repository name, or make the repository private in its settings on "
+                          "the Hub first.")
+    assert not hub_env.repos["alice/tiny-run"].files and not hub_env.count("/preupload/")
