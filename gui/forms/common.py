@@ -178,6 +178,10 @@ class NumberEdit(QLineEdit):
         self.setText(format_number(value))
 
     def problem(self) -> str | None:
+        example = self.placeholderText().removeprefix("e.g. ").strip()
+        if not self.text().strip() and self.placeholderText().startswith("e.g. ") and example:
+            # The field's own example: "such as 2e-5 or 0.01" under a cleared Epochs asked for a learning rate there.
+            return f"Enter a {'whole ' if self.integer else ''}number, such as {example}."
         return number_problem(self.text(), self.integer)
 
     def is_acceptable(self) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from finetune_studio.core.config import RunConfig, default_config, load_config, save_config
 from finetune_studio.gui import dialogs
@@ -335,3 +336,25 @@ def test_no_blank_line_between_gradient_accumulation_and_its_message(qtbot: Any)
     retype(qtbot, form.accum_edit, "4")
     retype(qtbot, form.batch_edit, "2")
     assert form.effective_hint.isVisible() and form.effective_hint.text() == "= 8 rows per optimizer step"
+
+
+def test_a_cleared_number_field_asks_for_a_number_of_its_own_kind(qtbot: Any) -> None:
+    """Epochs or Log every cleared said "Enter a number, such as 2e-5 or 0.01." — a learning rate's example, so
+    0.01 epochs looked like what was wanted. Each field now gives its own example (its placeholder's)."""
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    form.load(default_config())
+    for edit in (form.epochs_edit, form.batch_edit, form.accum_edit, form.lr_edit, form.logging_edit):
+        edit.setFocus()
+        edit.selectAll()
+        qtbot.keyClick(edit, Qt.Key.Key_Delete)
+        assert edit.text() == ""
+    messages = [error_line(form, f"training.{key}").text() for key in (
+        "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate",
+        "logging_steps")]
+    assert messages == ["Enter a number, such as 3.", "Enter a whole number, such as 8.",
+                        "Enter a whole number, such as 1.", "Enter a number, such as 2e-5.",
+                        "Enter a number, such as 10."]
+    stored = RunConfig()
+    form.store(stored)
+    assert stored.training["num_train_epochs"] == ""  # cleared stays cleared: validate names it, nothing trains
