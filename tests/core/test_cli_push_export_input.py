@@ -84,7 +84,7 @@ def test_an_out_folder_that_cannot_take_the_export_is_bad_input(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("repo", "why"), [
-    ("not a valid id!", "Repo id must use alphanumeric chars"),
+    ("not a valid id!", "has characters the Hub does not allow"),
     ("noslash", "noslash is not a valid repository id: it has no owner."),
 ])
 def test_a_mistyped_repo_is_bad_input_and_said_before_the_hub_is_asked(
