@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QFontMetrics, QPalette, QResizeEvent, QShowEvent
+from PySide6.QtGui import QDesktopServices, QFontMetrics, QGuiApplication, QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -65,6 +65,13 @@ def relative_text(written: str, run_dir: Path) -> str:
             f"from ({Path.cwd()}), which you did not choose. Nothing was exported. To fix: write the whole path (for "
             f"example {Path(run_dir) / written}, or one starting with ~/ for your home folder), or choose the folder "
             "with the … button.")
+
+
+def load_command(kind: str, out_dir: Path) -> str:
+    """The Python line that loads an export, with its whole path: the one in core's message is shown elided in the
+    middle when the path is long (FittedLabel), and copying it gave a path that does not exist."""
+    module, cls = ("transformers", "AutoModelForCausalLM") if kind == MERGED else ("peft", "AutoPeftModelForCausalLM")
+    return f"from {module} import {cls}; model = {cls}.from_pretrained({str(out_dir)!r})"
 
 
 def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None]) -> Any:
@@ -233,6 +240,25 @@ class ExportDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
+        # The load command with its whole path, shown after a success: a one-line field scrolls a long path instead of
+        # widening the dialog, and Copy puts all of it on the clipboard.
+        self.load_edit = QLineEdit()
+        self.load_edit.setObjectName("export_load_command")
+        self.load_edit.setReadOnly(True)
+        self.load_edit.setToolTip("The Python line that loads the export (select it, or press Copy)")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setObjectName("export_copy")
+        self.copy_button.setAutoDefault(False)
+        self.copy_button.setToolTip("Copy the load command to the clipboard")
+        self.copy_button.clicked.connect(self._copy_load_command)
+        self.load_row = QWidget()
+        load_layout = QHBoxLayout(self.load_row)
+        load_layout.setContentsMargins(0, 0, 0, 0)
+        load_layout.setSpacing(4)
+        load_layout.addWidget(QLabel("Load it:"))
+        load_layout.addWidget(self.load_edit, 1)
+        load_layout.addWidget(self.copy_button)
+        self.load_row.hide()
 
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -261,6 +287,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.phase_label)
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
+        layout.addWidget(self.load_row)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.resize(600, 440)
@@ -323,6 +350,7 @@ class ExportDialog(QDialog):
 
         self.result = None
         self.open_button.hide()
+        self.load_row.hide()
         self._show("info", "")
         written = self.out_edit.text().strip()
         out_dir = Path(written).expanduser()
@@ -350,6 +378,9 @@ class ExportDialog(QDialog):
         self._finish()
         self.result = result
         self._show("success", result.message)
+        self.load_edit.setText(load_command(result.kind, result.out_dir))
+        self.load_edit.setCursorPosition(0)
+        self.load_row.show()
         self.open_button.show()
         self.exported.emit(result)
 
@@ -379,6 +410,9 @@ class ExportDialog(QDialog):
         return (f"{out_dir} exists already and holds {shown}. Nothing was written. To fix: tick “"
                 f"{self.overwrite_check.text()}” to replace what it holds with the export, or choose another "
                 "folder.")
+
+    def _copy_load_command(self) -> None:
+        QGuiApplication.clipboard().setText(self.load_edit.text())
 
     def _open_folder(self) -> None:
         if self.result is not None:

@@ -1,0 +1,60 @@
+"""The export dialog after a review of its screenshots (helper-121): the load command with its whole path in a
+field with Copy (the message elides a long path in the middle), Open folder the default button after a success,
+a checkbox that says it deletes and names what, and hints that lead with what each kind is for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtGui import QGuiApplication
+
+from finetune_studio.gui.export_dialog import ExportDialog
+from tests.core.test_cli_push_export_input import _adapter_run
+
+
+def _export_into(dialog: ExportDialog, qtbot: Any, out: Path) -> None:
+    dialog.out_edit.setText(str(out))
+    dialog.out_edit.textEdited.emit(str(out))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    assert dialog.message.property("kind") == "success", dialog.message.text()
+    qtbot.wait(50)  # the layout settles
+
+
+def _dialog(qtbot: Any, tmp_path: Path) -> ExportDialog:
+    dialog = ExportDialog(_adapter_run(tmp_path / "runs"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def test_the_load_command_is_whole_in_a_field_and_copy_puts_it_on_the_clipboard(qtbot: Any, tmp_path: Path) -> None:
+    dialog = _dialog(qtbot, tmp_path)
+    assert not dialog.load_row.isVisible()
+    out = tmp_path / ("x" * 150)
+    _export_into(dialog, qtbot, out)
+    command = f"from peft import AutoPeftModelForCausalLM; model = AutoPeftModelForCausalLM.from_pretrained('{out}')"
+    assert dialog.load_row.isVisible() and dialog.load_edit.isReadOnly()
+    assert dialog.load_edit.text() == command
+    assert str(out) not in dialog.message.shown_text()  # the message's own command stays elided
+    QGuiApplication.clipboard().setText("before")
+    dialog.copy_button.click()
+    assert QGuiApplication.clipboard().text() == command
+    assert dialog.width() == 600 and dialog.sizeHint().width() < 700 and dialog.minimumSizeHint().width() < 700
+    assert dialog.load_row.geometry().right() < dialog.width()
+
+    dialog.merged_radio.click()  # a failure (the merge of this stand-in run cannot load a base) hides it
+    dialog.out_edit.setText(str(tmp_path / "merged"))
+    dialog.out_edit.textEdited.emit(str(tmp_path / "merged"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    assert dialog.message.property("kind") == "error" and not dialog.load_row.isVisible()
+
+
+def test_the_merged_load_command_needs_no_peft() -> None:
+    from finetune_studio.gui.export_dialog import MERGED, load_command
+
+    assert load_command(MERGED, Path("/m/it's")) == ("from transformers import AutoModelForCausalLM; model = "
+                                                     "AutoModelForCausalLM.from_pretrained(\"/m/it's\")")
