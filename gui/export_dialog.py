@@ -294,7 +294,7 @@ class ExportDialog(QDialog):
 
         (self.merged_radio if kind == MERGED else self.adapter_radio).setChecked(True)
         self.kinds.buttonToggled.connect(self._kind_changed)
-        self.out_edit.textEdited.connect(self._update_buttons)
+        self.out_edit.textEdited.connect(self._folder_edited)
         self._kind_changed()
 
     # ---- state
@@ -313,6 +313,17 @@ class ExportDialog(QDialog):
         if not current or current == self._auto_out:
             self._auto_out = str(default_out_dir(self.run_dir, self.kind))
             self.out_edit.setText(self._auto_out)
+        self._set_default(self.export_button)
+        self._update_buttons()
+
+    def _set_default(self, button: QPushButton) -> None:
+        """The button Enter presses: Export, and Open folder after a success (Export again went into the folder it
+        had just filled, and failed), until the user changes the folder or the kind."""
+        for other in (self.export_button, self.open_button):
+            other.setDefault(other is button)
+
+    def _folder_edited(self, *_: Any) -> None:
+        self._set_default(self.export_button)
         self._update_buttons()
 
     def _update_buttons(self, *_: Any) -> None:
@@ -335,7 +346,7 @@ class ExportDialog(QDialog):
         path = dialogs.choose_folder(self, "Export into which folder?", str(Path(self.out_edit.text()).parent))
         if path:
             self.out_edit.setText(path)
-            self._update_buttons()
+            self._folder_edited()
 
     # ---- the export
     @Slot()
@@ -350,6 +361,7 @@ class ExportDialog(QDialog):
 
         self.result = None
         self.open_button.hide()
+        self._set_default(self.export_button)
         self.load_row.hide()
         self._show("info", "")
         written = self.out_edit.text().strip()
@@ -382,6 +394,8 @@ class ExportDialog(QDialog):
         self.load_edit.setCursorPosition(0)
         self.load_row.show()
         self.open_button.show()
+        self._set_default(self.open_button)
+        self.open_button.setFocus()  # a focused button takes Enter itself, whichever is the default
         self.exported.emit(result)
 
     @Slot(object)

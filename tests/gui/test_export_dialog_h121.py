@@ -58,3 +58,33 @@ def test_the_merged_load_command_needs_no_peft() -> None:
 
     assert load_command(MERGED, Path("/m/it's")) == ("from transformers import AutoModelForCausalLM; model = "
                                                      "AutoModelForCausalLM.from_pretrained(\"/m/it's\")")
+
+
+def test_open_folder_is_the_default_after_a_success_until_the_folder_or_kind_changes(qtbot: Any, tmp_path: Path,
+                                                                                     monkeypatch: Any) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtTest import QTest
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    dialog = _dialog(qtbot, tmp_path)
+    assert dialog.export_button.isDefault() and not dialog.open_button.isDefault()
+    out = tmp_path / "out"
+    _export_into(dialog, qtbot, out)
+    assert dialog.open_button.isDefault() and not dialog.export_button.isDefault()
+    assert dialog.focusWidget() is not dialog.export_button
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    QTest.keyClick(dialog.focusWidget() or dialog, Qt.Key.Key_Return)  # Enter opens the folder, exports nothing
+    assert opened == [str(out)] and dialog.message.property("kind") == "success" and not dialog.exporting
+
+    dialog.out_edit.setFocus()
+    QTest.keyClick(dialog.out_edit, Qt.Key.Key_Z)  # the user edits the folder: Enter exports again
+    assert dialog.export_button.isDefault() and not dialog.open_button.isDefault()
+    assert dialog.out_edit.text() == f"{out}z"
+
+    _export_into(dialog, qtbot, tmp_path / "second")
+    assert dialog.open_button.isDefault()
+    dialog.merged_radio.click()  # so does another kind
+    assert dialog.export_button.isDefault() and not dialog.open_button.isDefault()
