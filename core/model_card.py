@@ -37,6 +37,10 @@ CARD_TAGS = ["finetune-studio", "text-generation"]
 # Training fields that are local to this machine, or secret, and say nothing about the model.
 PRIVATE_TRAINING_KEYS = {"output_dir", "hub_token", "push_to_hub_token", "hub_model_id",
                          "resume_from_checkpoint"}
+# TrainingArguments fields a reader of a card looks for (what the Trainer's own cards list): shown with their
+# default when the run's config leaves them out, since the run trained with that default.
+DEFAULT_SHOWN_KEYS = ("seed", "optim", "lr_scheduler_type", "warmup_steps", "weight_decay", "max_grad_norm")
+EVAL_DEFAULT_KEYS = ("per_device_eval_batch_size",)
 
 
 def scrub(text: str) -> str:
@@ -258,6 +262,25 @@ def _cell(value: Any) -> str:
     return scrub_local_paths(scrub(text), []).replace("|", "\\|").replace("\n", " ")  # a path: its last part
 
 
+def _defaults_that_ran(training: dict[str, Any], evaluated: bool) -> list[tuple[str, Any]]:
+    """(field, default) of DEFAULT_SHOWN_KEYS (and EVAL_DEFAULT_KEYS when the run evaluated) that `training` leaves
+    out: the installed TrainingArguments' defaults, which the run trained with (core.training passes the training
+    section as it is)."""
+    import dataclasses
+
+    try:
+        from transformers import TrainingArguments
+    except ImportError:
+        return []
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainingArguments)}
+    rows = []
+    for key in DEFAULT_SHOWN_KEYS + (EVAL_DEFAULT_KEYS if evaluated else ()):
+        value = defaults.get(key, dataclasses.MISSING)
+        if key not in training and value is not dataclasses.MISSING:
+            rows.append((key, getattr(value, "value", value)))  # an enum (optim, lr_scheduler_type): its name
+    return rows
+
+
 def _versions(model_dir: Path, peft: bool = False) -> list[tuple[str, str]]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -452,6 +475,8 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     precision = precision_of(config.training)
     for key, value in training.items():
         lines.append(f"| {_cell(key)} | {_cell(value)} |")
+    for key, value in _defaults_that_ran(config.training, evaluated=bool(evals)):
+        lines.append(f"| {_cell(key)} | {_cell(value)} (default) |")
     if precision == "auto":
         lines.append("| precision | auto (chosen for the hardware) |")
     lines.append("")

@@ -101,3 +101,22 @@ def test_a_run_name_with_markdown_characters_is_the_headings_text(tmp_path: Path
     html = markdown_it.MarkdownIt("commonmark").render(heading + "\n")
     assert html == ('<h1>My | run: &quot;x&quot; #1 *bold* &lt;draft&gt; [link](x) `v2` a_b_ &amp; co \\ ~~old~~ #'
                     '</h1>\n')
+
+
+def test_the_hyperparameters_list_the_defaults_the_run_trained_with(best_run: Path) -> None:
+    """Seed, optimizer, warmup, weight decay, clipping and the eval batch size were missing from the card of a run
+    whose config left them out, though they ran (helper-119): the values are the run's own TrainingArguments,
+    as the Trainer saved them next to the model."""
+    import torch
+
+    ran = torch.load(best_run / "model" / "training_args.bin", weights_only=False)
+    card = render_model_card(best_run)
+    table = card[card.index("## Hyperparameters"):card.index("## Framework versions")].splitlines()
+    assert f"| seed | {ran.seed} (default) |" in table and ran.seed == 42
+    assert f"| optim | {ran.optim.value} (default) |" in table
+    assert f"| warmup_steps | {ran.warmup_steps} (default) |" in table
+    assert f"| weight_decay | {ran.weight_decay} (default) |" in table
+    assert f"| max_grad_norm | {ran.max_grad_norm} (default) |" in table
+    assert f"| per_device_eval_batch_size | {ran.per_device_eval_batch_size} (default) |" in table
+    assert "| lr_scheduler_type | constant |" in table and ran.lr_scheduler_type.value == "constant"  # set: no default
+    assert not any(line.startswith("| lr_scheduler_type |") and "(default)" in line for line in table)
