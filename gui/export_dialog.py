@@ -43,6 +43,7 @@ from finetune_studio.gui.hub_dialogs import MESSAGE_STYLE
 from finetune_studio.gui.session_signals import SessionSignals
 
 ADAPTER, MERGED = "adapter", "merged"  # core.export's kinds (that module imports the training stack's helpers)
+DELETE_COLOR = "#c2410c"  # orange: what ticking "Delete what the folder holds" deletes
 
 
 def is_adapter_run(run_dir: Path | None) -> bool:
@@ -72,6 +73,32 @@ def load_command(kind: str, out_dir: Path) -> str:
     middle when the path is long (FittedLabel), and copying it gave a path that does not exist."""
     module, cls = ("transformers", "AutoModelForCausalLM") if kind == MERGED else ("peft", "AutoPeftModelForCausalLM")
     return f"from {module} import {cls}; model = {cls}.from_pretrained({str(out_dir)!r})"
+
+
+HELD_LISTED = 1000  # a folder's names read for the delete warning; past these it says "and more"
+
+
+def held_names(folder: Path) -> list[str]:
+    """The names a folder holds, sorted, a folder's with a '/' (at most HELD_LISTED + 1 read); [] for a folder
+    that is empty, not there, not a whole path or cannot be read."""
+    import itertools
+    import os
+
+    if not folder.is_absolute():
+        return []
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entry.name + ("/" if entry.is_dir() else "")
+                          for entry in itertools.islice(entries, HELD_LISTED + 1))
+    except OSError:
+        return []
+
+
+def names_text(names: list[str], shown: int = 3) -> str:
+    """'a.txt, notes.txt, photos/ and 2 more' (more than HELD_LISTED: 'and more')."""
+    rest = len(names) - shown
+    more = "" if rest <= 0 else " and more" if len(names) > HELD_LISTED else f" and {rest} more"
+    return ", ".join(names[:shown]) + more
 
 
 def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None]) -> Any:
@@ -224,7 +251,17 @@ class ExportDialog(QDialog):
         out_row.setSpacing(4)
         out_row.addWidget(self.out_edit, 1)
         out_row.addWidget(self.choose_button)
-        self.overwrite_check = QCheckBox("Replace what the folder holds")
+        self.overwrite_check = QCheckBox("Delete what the folder holds, then export")
+        self.overwrite_check.setObjectName("export_overwrite")
+        self.overwrite_check.setToolTip("What the folder holds now is deleted once the export has been written in "
+                                        "its place; unticked, a folder that holds files is not exported into.")
+        # Says which files the tick deletes, in orange, while it is ticked and the folder holds any.
+        self.delete_warning = FittedLabel()
+        self.delete_warning.setObjectName("export_delete_warning")
+        self.delete_warning.setStyleSheet(f"QLabel {{ color: {DELETE_COLOR}; }}")
+        self.delete_warning.hide()
+        self.overwrite_check.toggled.connect(self._update_delete_warning)
+        self.out_edit.textChanged.connect(self._update_delete_warning)
 
         self.phase_label = FittedLabel()  # progress lines name folders ("Loading the base model /…")
         self.phase_label.setObjectName("export_phase")
@@ -284,6 +321,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.overwrite_check)
         layout.addSpacing(4)
         layout.addLayout(form)
+        layout.addWidget(self.delete_warning)
         layout.addWidget(self.phase_label)
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
@@ -315,6 +353,13 @@ class ExportDialog(QDialog):
             self.out_edit.setText(self._auto_out)
         self._set_default(self.export_button)
         self._update_buttons()
+
+    def _update_delete_warning(self, *_: Any) -> None:
+        names = held_names(Path(self.out_edit.text().strip()).expanduser()) if self.overwrite_check.isChecked() \
+            else []
+        self.delete_warning.setText(f"Exporting will delete what this folder holds now: {names_text(names)}."
+                                    if names else "")
+        self.delete_warning.setVisible(bool(names))
 
     def _set_default(self, button: QPushButton) -> None:
         """The button Enter presses: Export, and Open folder after a success (Export again went into the folder it
@@ -383,6 +428,7 @@ class ExportDialog(QDialog):
     def _finish(self) -> None:
         self.busy.hide()
         self.phase_label.hide()
+        self._update_delete_warning()  # the folder holds something else now
         self._update_buttons()
 
     @Slot(object)
@@ -416,14 +462,11 @@ class ExportDialog(QDialog):
         if getattr(error, "problem", None) != NOT_EMPTY or self.overwrite_check.isChecked():
             return None
         out_dir = Path(self.out_edit.text().strip()).expanduser()
-        try:
-            names = sorted(path.name + ("/" if path.is_dir() else "") for path in out_dir.iterdir())
-        except OSError:
+        names = held_names(out_dir)
+        if not names:
             return None
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        return (f"{out_dir} exists already and holds {shown}. Nothing was written. To fix: tick “"
-                f"{self.overwrite_check.text()}” to replace what it holds with the export, or choose another "
-                "folder.")
+        return (f"{out_dir} exists already and holds {names_text(names)}. Nothing was written. To fix: tick “"
+                f"{self.overwrite_check.text()}” if you no longer need what it holds, or choose another folder.")
 
     def _copy_load_command(self) -> None:
         QGuiApplication.clipboard().setText(self.load_edit.text())

@@ -68,8 +68,8 @@ def test_a_folder_that_holds_files_is_refused_naming_them_and_the_checkbox(qtbot
     qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
     assert dialog.message.property("kind") == "error"
     assert dialog.message.text() == (f"{taken} exists already and holds a.txt, notes.txt, photos/ and 1 more. Nothing "
-                                     "was written. To fix: tick “Replace what the folder holds” to replace what it "
-                                     "holds with the export, or choose another folder.")
+                                     "was written. To fix: tick “Delete what the folder holds, then export” if you no "
+                                     "longer need what it holds, or choose another folder.")
     assert sorted(p.name for p in taken.iterdir()) == ["a.txt", "notes.txt", "photos", "z.bin"]
 
 

@@ -88,3 +88,45 @@ def test_open_folder_is_the_default_after_a_success_until_the_folder_or_kind_cha
     assert dialog.open_button.isDefault()
     dialog.merged_radio.click()  # so does another kind
     assert dialog.export_button.isDefault() and not dialog.open_button.isDefault()
+
+
+def test_the_checkbox_says_it_deletes_and_names_what_in_orange(qtbot: Any, tmp_path: Path) -> None:
+    dialog = _dialog(qtbot, tmp_path)
+    assert dialog.overwrite_check.text() == "Delete what the folder holds, then export"
+    taken = tmp_path / "taken"
+    (taken / "photos").mkdir(parents=True)
+    (taken / "notes.txt").write_text("mine")
+    dialog.out_edit.setText(str(taken))
+    dialog.out_edit.textEdited.emit(str(taken))
+    assert not dialog.delete_warning.isVisible()  # unticked: nothing is deleted
+    dialog.overwrite_check.click()
+    assert dialog.delete_warning.isVisible()
+    assert dialog.delete_warning.text() == "Exporting will delete what this folder holds now: notes.txt, photos/."
+    assert dialog.delete_warning.styleSheet() == "QLabel { color: #c2410c; }"  # orange
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (taken / name).write_text("mine")
+    dialog.out_edit.setText(str(taken) + "/")  # the warning follows the field
+    assert dialog.delete_warning.text() == ("Exporting will delete what this folder holds now: a.txt, b.txt, c.txt "
+                                            "and 2 more.")
+    dialog.out_edit.setText(str(tmp_path / "empty"))
+    assert not dialog.delete_warning.isVisible() and dialog.delete_warning.text() == ""
+    dialog.out_edit.setText(str(taken))
+    dialog.overwrite_check.click()
+    assert not dialog.delete_warning.isVisible()
+
+    dialog.overwrite_check.click()
+    _export_into(dialog, qtbot, taken)  # deleted as said; ticked still, the warning names the export's files now
+    assert sorted(p.name for p in taken.iterdir()) == ["adapter_config.json", "adapter_model.safetensors",
+                                                       "tokenizer_config.json"]
+    assert dialog.delete_warning.text() == ("Exporting will delete what this folder holds now: adapter_config.json, "
+                                            "adapter_model.safetensors, tokenizer_config.json.")
+
+
+def test_a_folder_of_more_names_than_are_read_says_and_more(tmp_path: Path) -> None:
+    from finetune_studio.gui.export_dialog import HELD_LISTED, held_names, names_text
+
+    for index in range(HELD_LISTED + 5):
+        (tmp_path / f"f{index:05}").touch()
+    names = held_names(tmp_path)
+    assert len(names) == HELD_LISTED + 1 and names_text(names) == "f00000, f00001, f00002 and more"
+    assert held_names(Path("relative")) == [] and held_names(tmp_path / "none") == []
