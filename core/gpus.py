@@ -88,7 +88,9 @@ class GpuTable:
 
     gpus: tuple[Gpu, ...] = ()
     driver: str = ""
-    unavailable: str = ""  # a sentence for the panel when there are no GPUs ("" when there are)
+    # why there are no GPUs ("" when there are): a sentence for the panel, then on lines of its own what NVML said
+    # (the panel's tooltip: the clue on a machine whose GPU it did not find)
+    unavailable: str = ""
     cpu: CpuInfo | None = None
     cuda: str = ""  # the newest CUDA version the driver runs, e.g. "12.8" ("" when it does not say)
 
@@ -157,11 +159,16 @@ def read_gpus(with_cpu: bool = True) -> GpuTable:
     use_pci_bus_order()
     cpu = cpu_info() if with_cpu else None
     if pynvml is None:
-        return GpuTable(unavailable="No GPU: nvidia-ml-py is not installed, so GPUs cannot be listed.", cpu=cpu)
+        return GpuTable(unavailable="GPUs cannot be listed: nvidia-ml-py is not installed, so training runs on the "
+                                    "CPU. To fix: pip install nvidia-ml-py, then restart the app.", cpu=cpu)
     try:
         pynvml.nvmlInit()
     except Exception as exc:  # noqa: BLE001 - NVMLError_LibraryNotFound / DriverNotLoaded / …: a machine without GPU
-        return GpuTable(unavailable=f"No NVIDIA GPU found (NVML: {exc}). Training runs on the CPU.", cpu=cpu)
+        said = str(exc).rstrip(".")
+        return GpuTable(unavailable=f"No NVIDIA GPU found: training runs on the CPU.\nNVML, the NVIDIA driver's "
+                                    f"library, said: {said}. On a machine with an NVIDIA GPU, its driver is not "
+                                    "installed or not loaded. To fix: install the driver; nvidia-smi should then "
+                                    "list the GPU.", cpu=cpu)
     try:
         try:
             driver = _text(pynvml.nvmlSystemGetDriverVersion())
@@ -175,14 +182,15 @@ def read_gpus(with_cpu: bool = True) -> GpuTable:
         count = int(pynvml.nvmlDeviceGetCount())
         gpus = tuple(_gpu(index) for index in range(count))
     except Exception as exc:  # noqa: BLE001 - a driver error mid-way: say so rather than show half a table
-        return GpuTable(unavailable=f"The NVIDIA driver did not answer ({exc}). Training runs on the CPU.", cpu=cpu)
+        return GpuTable(unavailable=f"The NVIDIA driver did not answer: training runs on the CPU.\nNVML said: "
+                                    f"{str(exc).rstrip('.')}. To fix: check the GPUs with nvidia-smi.", cpu=cpu)
     finally:
         try:
             pynvml.nvmlShutdown()
         except Exception:  # noqa: BLE001 - nothing to do about a failed shutdown
             pass
     if not gpus:
-        return GpuTable(driver=driver, unavailable="The NVIDIA driver reports no GPU. Training runs on the CPU.",
+        return GpuTable(driver=driver, unavailable="The NVIDIA driver reports no GPU: training runs on the CPU.",
                         cpu=cpu, cuda=cuda)
     return GpuTable(gpus=gpus, driver=driver, cpu=cpu, cuda=cuda)
 

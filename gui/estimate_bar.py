@@ -10,6 +10,7 @@ their new estimates, each applied with one click (`fix_chosen` carries its overr
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QObject, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.estimate import FITS, TIGHT, WONT_FIT, Preflight, gib
+from finetune_studio.core.estimate import FITS, GIB, MIB, TIGHT, WONT_FIT, Budget, Preflight, budget_of
+from finetune_studio.core.estimate import verdict as judge
 from finetune_studio.gui.background import wait_for_run_start
 
 PART_COLORS = {"weights": "#4e79a7", "gradients": "#f28e2b", "optimizer states": "#e15759", "activations": "#76b7b2",
@@ -33,12 +35,48 @@ PART_COLORS = {"weights": "#4e79a7", "gradients": "#f28e2b", "optimizer states":
 VERDICT_COLORS = {FITS: "#1e7d32", TIGHT: "#9a5b00", WONT_FIT: "#c5221f"}
 VERDICT_WORDS = {FITS: "Fits", TIGHT: "Tight", WONT_FIT: "Will not fit"}
 MIN_SEGMENT_PX = 4  # a part too small for the scale (68 MiB against 22 GiB) still shows, with its color
+METHOD_WORDS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA", "dora": "DoRA"}
+# What the parts whose names say little are (the legend's tooltip; core/estimate.py's module doc says how each is
+# worked out).
+PART_HELP = {
+    "CPU runtime": "CPU runtime: the memory a training process takes besides its tensors, the libraries' working "
+                   "set (torch's CPU kernels, the model loader, the Trainer and its data loader), measured once on "
+                   "a tiny model; with torchrun, each process's own Python with torch and transformers imported.",
+    "CUDA runtime": "CUDA runtime: the GPU memory a training process takes besides its tensors, the CUDA context "
+                    "and cuBLAS's workspaces (about 0.5 GiB with recent drivers).",
+    "tied embedding gradients": "tied embedding gradients: at the end of the backward pass, a model whose output "
+                                "head shares the input embedding's weight holds two full-size gradients of it and "
+                                "their sum at once.",
+    "evaluation logits": "evaluation logits: evaluation holds the head's logits and their log-softmax for a whole "
+                         "eval batch, above what training needs at its peak.",
+}
+
+
+def size_text(value: float) -> str:
+    """Bytes in one rule for every figure the estimate shows (and the Devices line's RAM): MiB below 1 GiB, GiB
+    from there, one decimal below 10 of the unit and none from 10 on ("0.7 MiB", "1.0 MiB", "68 MiB", "2.2 GiB",
+    "22 GiB"); from 1,000 GiB on, with separators. core.estimate.gib gave "0.7 MiB" beside "1 MiB" and
+    "22.48 GiB" beside them."""
+    value = max(float(value), 0.0)
+    if value >= 1000 * GIB:
+        return f"{value / GIB:,.0f} GiB"
+    unit, size = ("GiB", value / GIB) if value >= GIB or round(value / MIB) >= 1024 else ("MiB", value / MIB)
+    if value == 0:
+        return "0 MiB"
+    return f"{size:.1f} {unit}" if round(size, 1) < 10 else f"{size:.0f} {unit}"
+
+
+def free_text(budget: Budget) -> str:
+    """'22 GiB free RAM', '70 GiB free on GPU 0 (NVIDIA H100)'; the device alone when its free memory is unknown."""
+    if not budget.free_bytes:
+        return f"{budget.what} (free memory unknown)"
+    return f"{size_text(budget.free_bytes)} free " + ("RAM" if budget.what == "RAM" else f"on {budget.what}")
 
 
 def legend_item(label: str, value: int) -> str:
-    """One legend entry as rich text that never breaks inside ("optimizer states 2.22 / GiB"): its spaces are
+    """One legend entry as rich text that never breaks inside ("optimizer states 2.2 / GiB"): its spaces are
     non-breaking, so a narrow legend wraps only between entries."""
-    text = f"{label} {gib(value)}".replace(" ", "&nbsp;")
+    text = f"{label} {size_text(value)}".replace(" ", "&nbsp;")
     return f"<span style='color:{PART_COLORS.get(label, '#999')}'>&#9632;</span>&nbsp;{text}"
 
 
@@ -57,8 +95,8 @@ class StackedBar(QWidget):
 
     def set_parts(self, parts: list[tuple[str, int]], limit: int) -> None:
         self.parts, self.limit = list(parts), int(limit)
-        self.setToolTip("\n".join(f"{label}: {gib(value)}" for label, value in parts)
-                        + (f"\nfree: {gib(limit)}" if limit else ""))
+        self.setToolTip("\n".join(f"{label}: {size_text(value)}" for label, value in parts)
+                        + (f"\nfree: {size_text(limit)}" if limit else ""))
         self.update()
 
     def scale(self) -> float:
@@ -130,6 +168,7 @@ class EstimateBar(QWidget):
         self.setObjectName("estimate_bar")
         self.result: Preflight | None = None
         self._config: Any = None  # the config last asked about, to judge again when the free memory moves
+        self._table: Any = None  # the latest reading of the machine (core.gpus.GpuTable), the Devices line's
         self._generation = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -164,20 +203,56 @@ class EstimateBar(QWidget):
     def request(self, config: Any, table: Any) -> None:
         self._generation += 1  # the last result stays shown until the new one arrives
         self._config = config.copy()
+        self._table = table
         self._pool.start(_Job(self._generation, self._config, table, self._relay))
 
     def rejudge(self, table: Any) -> None:
         """The devices' free memory changed (another program started or ended): the last config, judged again."""
         if self._config is not None:
             self.request(self._config, table)
+        self._table = table
+
+    def show_free(self, table: Any) -> None:
+        """A new reading of the machine (the Hardware tab's Devices line shows it): the shown verdict says its free
+        memory, the same sample, not the one taken when the config last changed (the two read "22.36 GiB
+        available" and "22.48 GiB free" on one page). Estimated again only when the verdict would change."""
+        self._table = table
+        result = self.result
+        if result is None or result.estimate is None:
+            return
+        moved = self._against(result, table)
+        if moved is None:
+            self.rejudge(table)
+        elif moved.budget != result.budget:
+            self.result = moved
+            self._say_verdict(moved)
+            self.bar.set_parts(moved.estimate.parts(), moved.budget.free_bytes)
+
+    def _against(self, result: Preflight, table: Any) -> Preflight | None:
+        """`result` judged against `table`'s free memory, or None when that changes the device or the verdict
+        (fixes are ranked for a verdict: that takes a new estimate)."""
+        if result.estimate is None or self._config is None or table is None:
+            return result
+        from finetune_studio.core.launch import processes_per_node
+
+        devices = self._config.launch.devices
+        try:
+            budget = budget_of(list(devices) if isinstance(devices, list) else [], table,
+                               processes_per_node(self._config))
+        except Exception:  # noqa: BLE001 - a value the estimate refused would not be shown here; keep what is
+            return result
+        if (budget.device, budget.what) != (result.budget.device, result.budget.what) or \
+                judge(result.estimate.total, budget) != result.verdict:
+            return None
+        return dataclasses.replace(result, budget=budget)
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         return self._pool.waitForDone(timeout_ms)
 
     @Slot(int, object)
     def _deliver(self, generation: int, result: Preflight) -> None:
-        if generation == self._generation:
-            self.show_result(result)
+        if generation == self._generation:  # judged against the latest reading when the verdict stays
+            self.show_result(self._against(result, self._table) or result)
 
     # ---- showing
     @property
@@ -187,7 +262,6 @@ class EstimateBar(QWidget):
     def show_result(self, result: Preflight) -> None:
         self.result = result
         budget = result.budget
-        free = f"{gib(budget.free_bytes)} free on {budget.what}" if budget.free_bytes else f"{budget.what}: unknown"
         if result.estimate is None:
             self.bar.set_parts([], budget.free_bytes)
             if result.problems:  # the config is not valid yet: validation's words, in a neutral colour
@@ -197,22 +271,30 @@ class EstimateBar(QWidget):
                 self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[TIGHT]};")
                 self.verdict_label.setText(f"No estimate: {result.error}")
             self.legend.setText("")
+            self.legend.setToolTip("")
             self._set_fixes(())
             self.shown.emit(result)
             return
         estimate = result.estimate
         self.bar.set_parts(estimate.parts(), budget.free_bytes)
-        self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[result.verdict]}; font-weight: bold;")
-        per = (" per GPU" if budget.device == "cuda" and estimate.devices > 1
-               else f" for {estimate.sharing} processes" if estimate.sharing > 1 else "")
-        self.verdict_label.setText(f"{VERDICT_WORDS[result.verdict]}: about {gib(estimate.total)}{per} of {free}.")
+        self._say_verdict(result)
         swatches = "&nbsp;&nbsp; ".join(legend_item(label, value) for label, value in estimate.parts())
-        shape = (f"{estimate.method}, batch {estimate.batch} × {estimate.max_length} tokens, activation "
+        method = METHOD_WORDS.get(estimate.method, estimate.method)
+        shape = (f"{method}, batch {estimate.batch} × {estimate.max_length} tokens, activation "
                  f"checkpointing {'on' if estimate.checkpointing else 'off'}; dashed line: free memory"
                  + (f"; {estimate.sharing_note}" if estimate.sharing > 1 else ""))
         self.legend.setText(f"{swatches}<br><span style='color:#5f6368'>{shape}</span>")
+        self.legend.setToolTip("\n\n".join(PART_HELP[label] for label, _ in estimate.parts() if label in PART_HELP))
         self._set_fixes(result.fixes)
         self.shown.emit(result)
+
+    def _say_verdict(self, result: Preflight) -> None:
+        estimate, budget = result.estimate, result.budget
+        self.verdict_label.setStyleSheet(f"color: {VERDICT_COLORS[result.verdict]}; font-weight: bold;")
+        per = (" per GPU" if budget.device == "cuda" and estimate.devices > 1
+               else f" for {estimate.sharing} processes" if estimate.sharing > 1 else "")
+        self.verdict_label.setText(f"{VERDICT_WORDS[result.verdict]}: about {size_text(estimate.total)}{per} of "
+                                   f"{free_text(budget)}.")
 
     def _set_fixes(self, fixes: Any) -> None:
         for button in self.fix_buttons:
@@ -224,7 +306,7 @@ class EstimateBar(QWidget):
             line = QHBoxLayout(row)
             line.setContentsMargins(0, 0, 0, 0)
             # the new estimate and its verdict never break inside ("5.82 / GiB", "will / not fit")
-            figure, verdict = (f"→ {gib(fix.estimate.total)}".replace(" ", "&nbsp;"),
+            figure, verdict = (f"→ {size_text(fix.estimate.total)}".replace(" ", "&nbsp;"),
                                fix.verdict.replace(" ", "&nbsp;"))
             text = QLabel(f"{fix.description} {figure}, "
                           f"<span style='color:{VERDICT_COLORS[fix.verdict]}'>{verdict}</span>")
@@ -246,8 +328,8 @@ def confirm_start(parent: QWidget, result: Preflight | None) -> bool:
     best = f"\n\nBest fix: {result.fixes[0].description}." if result.fixes else ""
     answer = QMessageBox.question(
         parent, "This run will probably not fit",
-        f"The memory estimate is {gib(result.estimate.total)}, but {result.budget.what} has "
-        f"{gib(result.budget.free_bytes)} free: the run will likely stop with an out-of-memory error.{best}\n\n"
+        f"The memory estimate is {size_text(result.estimate.total)}, but {result.budget.what} has "
+        f"{size_text(result.budget.free_bytes)} free: the run will likely stop with an out-of-memory error.{best}\n\n"
         "Start anyway?",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
     return answer == QMessageBox.StandardButton.Yes

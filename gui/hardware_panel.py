@@ -32,7 +32,7 @@ from finetune_studio.core.errors import ERROR, Problem
 from finetune_studio.core.estimate import GIB, budget_of, gib
 from finetune_studio.core.gpus import GpuTable, device_problems, read_gpus
 from finetune_studio.core.launch import is_gpu_number
-from finetune_studio.gui.estimate_bar import EstimateBar
+from finetune_studio.gui.estimate_bar import EstimateBar, size_text
 from finetune_studio.gui.forms.common import Form, config_help, error_label, hint_label, section
 from finetune_studio.gui.resource_plot import ResourcePlot
 
@@ -149,11 +149,18 @@ class HardwarePanel(Form):
         self._table = table
         if previous is not None and self._budget_moved(previous, table):
             self.estimate_bar.rejudge(table)
+        elif previous is not None:
+            self.estimate_bar.show_free(table)  # the estimate's "free RAM" is this reading's, as the line below
         cpu = table.cpu
-        machine = (f"CPU: {cpu.cores} cores · RAM {gib(cpu.ram_total_bytes)}, {gib(cpu.ram_available_bytes)} "
-                   "available") if cpu else ""
+        # size_text: the estimate's rule, so the available RAM reads the same here and in its verdict
+        machine = (f"CPU: {cpu.cores} cores · RAM {size_text(cpu.ram_total_bytes)}, "
+                   f"{size_text(cpu.ram_available_bytes)} available") if cpu else ""
+        # core.gpus says why there is no GPU in a sentence, then (lines after the first) what the driver's library
+        # said: the clue on a machine that has a GPU, noise on one that has none, so a tooltip
+        sentence, _, detail = table.unavailable.partition("\n") if not table.gpus else ("", "", "")
+        self.summary.setToolTip(detail.strip())
         if not table.gpus:
-            self.summary.setText(f"{table.unavailable}\n{machine}".strip())
+            self.summary.setText(f"{sentence}\n{machine}".strip())
         else:
             driver = f" · driver {table.driver}" if table.driver else ""
             self.summary.setText(f"{len(table.gpus)} NVIDIA GPU{'s' if len(table.gpus) != 1 else ''}{driver}, "

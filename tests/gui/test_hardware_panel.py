@@ -147,13 +147,13 @@ def test_bar_shows_parts_verdict_and_applies_a_fix(qtbot) -> None:
     assert bar.bar.parts == [("weights", 3 * GIB), ("gradients", 3 * GIB), ("optimizer states", 6 * GIB),
                              ("activations", 2 * GIB)]
     assert bar.bar.limit == 13 * GIB
-    assert bar.verdict_label.text() == "Will not fit: about 14.00 GiB of 13.00 GiB free on RAM."
+    assert bar.verdict_label.text() == "Will not fit: about 14 GiB of 13 GiB free RAM."
     assert len(bar.fix_buttons) == 1 and not bar.fixes_title.isHidden()
     from PySide6.QtGui import QTextDocument
 
     document = QTextDocument()
     document.setHtml(bar.fix_buttons[0].parentWidget().findChild(type(bar.legend)).text())
-    assert document.toRawText() == "Turn on activation checkpointing →\u00a012.50\u00a0GiB, tight"  # no break inside
+    assert document.toRawText() == "Turn on activation checkpointing →\u00a012\u00a0GiB, tight"  # no break inside
     with qtbot.waitSignal(bar.fix_chosen) as chosen:
         bar.fix_buttons[0].click()
     assert chosen.args == [{"training.activation_checkpointing": True}]
@@ -184,7 +184,8 @@ def test_start_asks_when_it_will_not_fit(qtbot, monkeypatch, answer, verdict, ex
     assert confirm_start(None, sample_preflight(verdict)) is expected
     assert bool(asked) is (verdict == WONT_FIT)
     if asked:
-        assert "14.00 GiB" in asked[0] and "Best fix: Turn on activation checkpointing" in asked[0]
+        assert "The memory estimate is 14 GiB, but RAM has 13 GiB free" in asked[0]
+        assert "Best fix: Turn on activation checkpointing" in asked[0]
 
 
 def test_resource_plot_draws_gpu_samples_or_process_memory(qtbot, monkeypatch) -> None:
@@ -297,7 +298,7 @@ def test_legend_wraps_between_entries_only(qtbot) -> None:
         assert len(lines) > 1, width  # narrow enough to wrap
         for line in lines:
             assert line.lstrip().startswith("■"), (width, lines)  # each line starts with an entry's swatch
-    assert any("optimizer\u00a0states\u00a06.00\u00a0GiB" in line for line in _legend_lines(bar, 240))
+    assert any("optimizer\u00a0states\u00a06.0\u00a0GiB" in line for line in _legend_lines(bar, 240))
 
 
 def test_a_small_estimate_still_shows_its_parts(qtbot) -> None:
@@ -337,6 +338,6 @@ def test_an_invalid_config_is_said_in_validations_words_and_shared_ram_is_said(q
     assert bar.verdict_label.styleSheet() == ""
     shared = dataclasses.replace(sample_preflight().estimate, sharing=2)
     bar.show_result(dataclasses.replace(sample_preflight(), estimate=shared))
-    assert bar.verdict_label.text() == (f"Will not fit: about {shared.total / GIB:.2f} GiB for 2 processes of "
-                                        "13.00 GiB free on RAM.")
+    assert bar.verdict_label.text() == (f"Will not fit: about {shared.total / GIB:.0f} GiB for 2 processes of "
+                                        "13 GiB free RAM.")
     assert "2 processes share this machine's RAM" in bar.legend.text()
