@@ -16,6 +16,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from finetune_studio.core.config import (
+    CHAT_DATASET_ID,
     DEMO_MODEL_ID,
     SAMPLE_DATASET_ID,
     TOKEN_VALUE_RE,
@@ -82,6 +83,8 @@ def _dataset_text(config: RunConfig) -> str:
     source = config.dataset.source
     if source == SAMPLE_DATASET_ID:
         return "the builtin sample horoscope dataset of Finetune Studio"
+    if source == CHAT_DATASET_ID:
+        return "the builtin sample chat dataset of Finetune Studio (conversations; not on the Hub)"
     if _is_hub_dataset(source):
         subset = f" (subset `{config.dataset.name}`)" if config.dataset.name else ""
         return f"[{source}](https://huggingface.co/datasets/{source}){subset}"
@@ -117,6 +120,27 @@ def _train_loss_text(status: dict[str, Any], events: list[dict[str, Any]], value
     final = step if isinstance(step, int) and not isinstance(step, bool) else None
     note = train_loss_note(events, value, final)
     return f"{value:.4f} ({note})" if note else f"{value:.4f}"
+
+
+def _rows(events: list[dict[str, Any]]) -> tuple[int, int] | None:
+    """(train rows, eval rows) of the run's split, as its last data event logged them; None if none did."""
+    for event in reversed(events):
+        if event.get("event") == "data":
+            train, held = event.get("train_rows"), event.get("eval_rows")
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in (train, held)):
+                return train, held
+            return None
+    return None
+
+
+def _no_eval_text(config: RunConfig, rows: tuple[int, int] | None) -> str:
+    """Why the card has no eval loss: no split, or a split that no evaluation used (eval_strategy 'no', or the
+    run ended before its first evaluation)."""
+    if rows is not None and rows[1] > 0:
+        return f"n/a (no evaluation ran, though {rows[1]} rows were held out for it)"
+    if rows is None and config.dataset.test_size > 0:
+        return "n/a (no evaluation ran)"
+    return "n/a (no evaluation split)"
 
 
 def _epochs(events: list[dict[str, Any]]) -> float | None:
@@ -443,8 +467,9 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     else:
         best = None
     lines.append(f"- Final train loss: {_train_loss_text(status, events, train_loss)}")
+    split = _rows(events)
     lines.append(f"- Final eval loss: {eval_loss:.4f}" if eval_loss is not None
-                 else "- Final eval loss: n/a (no evaluation split)")
+                 else f"- Final eval loss: {_no_eval_text(config, split)}")
     lines.append("")
     if render_loss_svg(events) is not None:
         lines += [f"![Training and evaluation loss]({LOSS_CURVE_FILE})", ""]
@@ -466,7 +491,8 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     lines += ["## Training data", "", f"- Base model: {_base_model_text(config)}", data,
               *([f"- {template}"] if template else []),
               f"- Max length: {config.dataset.max_length} tokens (truncation {truncation})",
-              f"- Held out for evaluation: {config.dataset.test_size:g}",
+              f"- Held out for evaluation: {config.dataset.test_size:g}"
+              + (f" ({split[1]} rows; {split[0]} trained on)" if split is not None else ""),
               f"- Batching: {config.dataset.batching}", ""]
 
     lines += _method_lines(config, form)

@@ -3,6 +3,7 @@ folder holds the best checkpoint's weights, not the last step's, and the card sa
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -120,3 +121,72 @@ def test_the_hyperparameters_list_the_defaults_the_run_trained_with(best_run: Pa
     assert f"| per_device_eval_batch_size | {ran.per_device_eval_batch_size} (default) |" in table
     assert "| lr_scheduler_type | constant |" in table and ran.lr_scheduler_type.value == "constant"  # set: no default
     assert not any(line.startswith("| lr_scheduler_type |") and "(default)" in line for line in table)
+
+
+@pytest.fixture(scope="module")
+def chat_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The chat demo on its first 40 chats as a LoRA run of 4 steps with eval_strategy 'no': split 36 / 4."""
+    from finetune_studio.core.config import chat_demo_preset
+    from finetune_studio.core.training import run
+
+    root = tmp_path_factory.mktemp("chat")
+    chats = root / "chats.jsonl"
+    sample = (SAMPLE.parent / "sample_chats.jsonl").read_text(encoding="utf-8")
+    chats.write_text("\n".join(sample.splitlines()[:40]) + "\n", encoding="utf-8")
+    config = chat_demo_preset()
+    config.runs_dir = str(root / "runs")
+    config.dataset.source = str(chats)
+    config.name = "chat"
+    config.adapter.method = "lora"
+    config.adapter.r = 4
+    config.training.update(max_steps=4, logging_steps=1, eval_strategy="no", save_strategy="no",
+                           load_best_model_at_end=False, per_device_train_batch_size=4)
+    result = run(config)
+    assert result.state == "finished", result.message
+    return Path(result.run_dir)
+
+
+def test_the_builtin_chats_are_named_as_such(tmp_path: Path) -> None:
+    """The card called the chat demo's data 'a local dataset (`builtin:chat`)' (helper-119)."""
+    from tests.hub_fixtures import make_finished_run
+
+    card = render_model_card(make_finished_run(tmp_path / "runs", dataset="builtin:chat"), repo_id="alice/chat")
+    data = next(line for line in card.splitlines() if line.startswith("- Dataset: "))
+    assert data.startswith("- Dataset: the builtin sample chat dataset of Finetune Studio (conversations; not on "
+                           "the Hub), split `train`")
+    assert "builtin:chat" not in card
+    assert "datasets" not in yaml.safe_load(card.split("---\n")[1])
+
+
+def test_a_split_no_evaluation_used_is_not_called_no_split(chat_run: Path) -> None:
+    """eval_strategy 'no' with test_size 0.1 held out 4 of 40 chats, which the card called 'no evaluation split';
+    the card now says what happened, with the rows as the run's data event logged them (helper-119)."""
+    from tests.helpers import read_events
+
+    data = read_events(chat_run, "data")[-1]
+    assert (data["train_rows"], data["eval_rows"]) == (36, 4)
+    lines = render_model_card(chat_run).splitlines()
+    assert "- Final eval loss: n/a (no evaluation ran, though 4 rows were held out for it)" in lines
+    assert "- Held out for evaluation: 0.1 (4 rows; 36 trained on)" in lines
+
+
+def test_a_run_with_no_split_still_says_so(tmp_path: Path) -> None:
+    from finetune_studio.core.config import load_config, save_config
+    from finetune_studio.core.runs import MetricsLog
+    from tests.hub_fixtures import make_finished_run
+
+    run_dir = make_finished_run(tmp_path / "runs")
+    config, _ = load_config(run_dir / "config.yaml")
+    config.dataset.test_size = 0
+    save_config(config, run_dir / "config.yaml")
+    log = MetricsLog(run_dir / "metrics.jsonl")
+    log.append({"event": "data", "train_rows": 64, "eval_rows": 0, "time": 1.2})
+    log.close()
+    (run_dir / "metrics.jsonl").write_text("\n".join(line for line in (run_dir / "metrics.jsonl").read_text()
+                                                     .splitlines() if '"eval"' not in line) + "\n")
+    status = json.loads((run_dir / "status.json").read_text())
+    status.pop("eval_loss")
+    (run_dir / "status.json").write_text(json.dumps(status))
+    lines = render_model_card(run_dir).splitlines()
+    assert "- Final eval loss: n/a (no evaluation split)" in lines
+    assert "- Held out for evaluation: 0 (0 rows; 64 trained on)" in lines
