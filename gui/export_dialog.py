@@ -126,6 +126,7 @@ class FittedLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self._text = ""
+        self._tip = ""  # setToolTip's: shown after the whole text when that is elided
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setWordWrap(True)
         policy = self.sizePolicy()
@@ -144,6 +145,11 @@ class FittedLabel(QLabel):
         self._text = str(text)
         self._fit()
 
+    def setToolTip(self, tip: str) -> None:  # type: ignore[override]  # noqa: N802 - Qt name
+        """A tooltip of the label's own (plain text), kept with the whole text when that is elided."""
+        self._tip = str(tip)
+        self._fit()
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._fit()
@@ -158,7 +164,8 @@ class FittedLabel(QLabel):
             else self._text
         # As rich text, which a tooltip wraps at spaces: a plain one is a single line, wider than the screen for a
         # message of a few hundred characters.
-        self.setToolTip(f"<p>{html.escape(self._text)}</p>" if shown != self._text else "")
+        parts = ([self._text] if shown != self._text else []) + ([self._tip] if self._tip else [])
+        QLabel.setToolTip(self, "".join(f"<p>{html.escape(part)}</p>" for part in parts))
         if shown != super().text():
             super().setText(shown)
 
@@ -225,18 +232,28 @@ class ExportDialog(QDialog):
         self.kinds = QButtonGroup(self)
         self.kinds.addButton(self.adapter_radio)
         self.kinds.addButton(self.merged_radio)
-        adapter_hint = FittedLabel(f"adapter_model.safetensors and adapter_config.json (naming {base}) with the "
-                                   "tokenizer: small; loads with peft on top of the base model "
-                                   "(AutoPeftModelForCausalLM).")
-        merged_hint = FittedLabel("The adapter merged into the base model (peft's merge_and_unload), saved in the "
-                                  "base model's dtype: an ordinary model folder that AutoModelForCausalLM and "
-                                  "pipeline('text-generation') load without peft; as large as the base model.")
+        # Each kind's grey hint says what the user gets; the files and classes are its tooltip (and the button's).
+        known = base != "its base model"
+        self.adapter_hint = FittedLabel("Small: the adapter's weights and the tokenizer. Runs only on top of its base "
+                                        + (f"model, {base}" if known else "model") + " (loads with PEFT).")
+        adapter_tip = ("adapter_model.safetensors and adapter_config.json (which names the base model"
+                       + (f", {base}" if known else "") + ") with the tokenizer. peft's "
+                       "AutoPeftModelForCausalLM.from_pretrained(folder) loads the base model and puts the adapter on "
+                       "it.")
+        self.merged_hint = FittedLabel(f"A standalone model as large as {base} that loads with plain transformers, "
+                                       "no PEFT needed.")
+        merged_tip = ("The adapter merged into the base model's weights (peft's merge_and_unload), saved in the base "
+                      "model's dtype: an ordinary model folder that AutoModelForCausalLM.from_pretrained(folder) and "
+                      "pipeline('text-generation') load without peft. Exporting it loads the whole base model.")
         if method == "qlora":
-            merged_hint.setText(merged_hint.text() + " This run trained on 4-bit weights: the base is loaded "
-                                "unquantized (dequantized) to merge into, since 4-bit weights cannot hold the "
-                                "merged values.")
-        for hint in (adapter_hint, merged_hint):
-            hint.setWordWrap(True)
+            self.merged_hint.setText(self.merged_hint.text() + " This run trained on 4-bit weights: the adapter is "
+                                     "merged into the base's original weights, since 4-bit ones cannot hold the "
+                                     "merged values.")
+        for radio, hint, tip in ((self.adapter_radio, self.adapter_hint, adapter_tip),
+                                 (self.merged_radio, self.merged_hint, merged_tip)):
+            radio.setToolTip(f"<p>{html.escape(tip)}</p>")
+            hint.setToolTip(tip)
+            hint.setObjectName(f"{radio.objectName()}_hint")
             hint.setContentsMargins(22, 0, 0, 4)
             hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # a secondary line, as the forms' hints
 
@@ -313,7 +330,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSpacing(6)
         layout.addWidget(self.run_label)
-        for widget in (self.adapter_radio, adapter_hint, self.merged_radio, merged_hint):
+        for widget in (self.adapter_radio, self.adapter_hint, self.merged_radio, self.merged_hint):
             layout.addWidget(widget)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)

@@ -130,3 +130,32 @@ def test_a_folder_of_more_names_than_are_read_says_and_more(tmp_path: Path) -> N
     names = held_names(tmp_path)
     assert len(names) == HELD_LISTED + 1 and names_text(names) == "f00000, f00001, f00002 and more"
     assert held_names(Path("relative")) == [] and held_names(tmp_path / "none") == []
+
+
+def test_the_hints_lead_with_what_each_kind_gives_and_the_classes_are_tooltips(qtbot: Any, tmp_path: Path,
+                                                                                monkeypatch: Any) -> None:
+    import html
+
+    dialog = _dialog(qtbot, tmp_path)
+    assert dialog.adapter_hint.text() == ("Small: the adapter's weights and the tokenizer. Runs only on top of its "
+                                          "base model, org/base (loads with PEFT).")
+    assert dialog.merged_hint.text() == ("A standalone model as large as org/base that loads with plain transformers, "
+                                         "no PEFT needed.")
+    adapter_tip = ("adapter_model.safetensors and adapter_config.json (which names the base model, org/base) with the "
+                   "tokenizer. peft's AutoPeftModelForCausalLM.from_pretrained(folder) loads the base model and puts "
+                   "the adapter on it.")
+    assert dialog.adapter_hint.toolTip() == dialog.adapter_radio.toolTip() == f"<p>{html.escape(adapter_tip)}</p>"
+    assert "merge_and_unload" in dialog.merged_hint.toolTip()
+    assert "AutoModelForCausalLM.from_pretrained(folder)" in dialog.merged_radio.toolTip()
+    for hint in (dialog.adapter_hint, dialog.merged_hint):
+        assert hint.isVisible() and hint.shown_text() == hint.text()  # nothing elided at 600 px
+        assert "Auto" not in hint.text() and "safetensors" not in hint.text()
+
+    import finetune_studio.gui.export_dialog as export_dialog
+
+    monkeypatch.setattr(export_dialog, "_method_of", lambda run_dir: "qlora")
+    qlora = ExportDialog(dialog.run_dir)
+    qtbot.addWidget(qlora)
+    assert qlora.merged_hint.text().endswith("no PEFT needed. This run trained on 4-bit weights: the adapter is "
+                                             "merged into the base's original weights, since 4-bit ones cannot hold "
+                                             "the merged values.")
