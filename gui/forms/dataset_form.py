@@ -84,6 +84,8 @@ MODEL_FIX = f"{ONE_MODEL_FIX} (Model tab)"
 PREVIEW_ROWS = 20
 CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the column width
 FILE_FILTER = "Data files (*.csv *.tsv *.json *.jsonl *.parquet *.txt);;All files (*)"
+CHECKS_WAIT = "Row checks run once a model is chosen."
+BUILTIN_ENCODING = "Not needed: the built-in samples are UTF-8."
 # Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16", "cp1251", "iso8859-15", "gb18030", "shift_jis")
 SAMPLE_BY_CHOICES = (("Per file for a folder, per line for a file", None),  # automatic; fits a 900 px window
@@ -477,7 +479,7 @@ class DatasetForm(Form):
         self.inspect_button = QPushButton("Open the Dataset Inspector…")
         self.inspect_button.setToolTip("See every row as the model will: the tokens trained, masked and cut. Needs "
                                        "only the tokenizer, so it works before any download and during a run.")
-        self.checks_label = QLabel("Row checks run once a model is chosen.")
+        self.checks_label = QLabel(CHECKS_WAIT)
         self.checks_label.setWordWrap(True)
         self.checks_warning = QLabel()
         self.checks_warning.setProperty("role", "warning")
@@ -698,6 +700,7 @@ class DatasetForm(Form):
         self._last_chosen = self.source_edit.text().strip()
         self._preview_source = None  # the next preview is of the loaded config: keep its text column
         self._detected_encoding = self._detected_for = None
+        self._update_encoding_enabled()  # after the encoding is set: a built-in sample's loaded one can be cleared
         self._update_encoding_hint()
         self._update_sample_by()
         self._schedule_preview()  # also when the source stayed: the column box follows the loaded config
@@ -767,10 +770,9 @@ class DatasetForm(Form):
         for edit in (self.subset_edit, self.split_edit):
             edit.setEnabled(not local)
             edit.setToolTip(self._fields_tooltip(edit) if not local else "Only used for Hub datasets.")
-        self.encoding_combo.setEnabled(local)  # a Hub dataset is read as its builder says
-        self.encoding_combo.setToolTip(self._fields["dataset.encoding"].tooltip if local
-                                       else "Only used for local files.")
         self._forget_detected_encoding(text)
+        self._update_encoding_enabled()
+        self._update_encoding_hint()
         self._update_sample_by()
         self._schedule_preview()
 
@@ -939,15 +941,34 @@ class DatasetForm(Form):
                 self.encoding_combo.setCurrentText("")
             self._detected_encoding = self._detected_for = None
 
+    def _source_is_builtin(self) -> bool:
+        source = self.source_edit.text().strip()
+        return bool(source) and source_kind(source) is SourceKind.BUILTIN
+
+    def _update_encoding_enabled(self) -> None:
+        """Encoding is for the user's own files. A Hub dataset is read as its builder says; a built-in sample is UTF-8
+        as shipped, and an encoding chosen for it could only garble it. Disabled, the value stays: a built-in sample
+        with one loaded from a config keeps the box enabled (it is read with it), so that it can be cleared."""
+        source = self.source_edit.text().strip()
+        kind = source_kind(source) if source else SourceKind.LOCAL
+        builtin = kind is SourceKind.BUILTIN
+        enabled = kind is SourceKind.LOCAL or (builtin and bool(self.encoding_combo.currentText().strip()))
+        self.encoding_combo.setEnabled(enabled)
+        self.encoding_combo.setToolTip(self._fields["dataset.encoding"].tooltip if enabled and not builtin
+                                       else BUILTIN_ENCODING if builtin else "Only used for local files.")
+
     def _update_encoding_hint(self) -> None:
         current = self.encoding_combo.currentText().strip()
-        if current and current == self._detected_encoding:
+        if self._source_is_builtin():
+            text = (f"The built-in samples are UTF-8: read as {current}, their text may look garbled. To fix: clear "
+                    "the encoding." if current else BUILTIN_ENCODING)
+        elif current and current == self._detected_encoding:
             text = (f"Detected {current}: the file is not UTF-8, so it is read as {current}. Check in the preview "
                     "that accented letters look right.")
         elif current:
             text = f"Files are read as {current}."
         else:
-            text = "Empty: UTF-8. A file in another encoding is detected when it is opened."
+            text = "Detected when the file is opened; choose one only if its text looks garbled."
         self.encoding_hint.setText(text)
 
     def _update_sample_by(self) -> None:
@@ -1177,10 +1198,17 @@ class DatasetForm(Form):
             self.checks_task.cancel()
             self._checks, self._checks_key = None, None
             self.template_hint.setText("Plain text has no chat template: every token is trained, as in the seed.")
-            self.checks_label.setText("Open the Inspector to see the rows' tokens.")
+            self._say_checks("")  # nothing to check: the Inspector button above says where the tokens are
             self.checks_warning.hide()
+        elif not self.checks_label.text() and self._model_config is None:  # chat rows again, no model to check
+            self._say_checks(CHECKS_WAIT)
         self._schedule_template()
         self._announce_chat()
+
+    def _say_checks(self, text: str) -> None:
+        """The row checks' line under the Inspector button; hidden while it has nothing to say (plain text)."""
+        self.checks_label.setText(text)
+        self.checks_label.setVisible(bool(text))
 
     def chat_rows(self) -> ChatRows | None:
         """The chat settings shown with the preview's rows (whether they are chats rendered with a template is
@@ -1336,7 +1364,7 @@ class DatasetForm(Form):
             self.checks_task.cancel()
             self._checks, self._checks_key = None, None
             self.checks_warning.hide()
-            self.checks_label.setText(f"{problem}: the rows are not checked. {MODEL_FIX} to check every row.")
+            self._say_checks(f"{problem}: the rows are not checked. {MODEL_FIX} to check every row.")
             return
         if self._preview_timer.isActive() or self.preview_task.busy:
             self._checks_timer.start()  # after the preview: it may change the detected format
@@ -1352,13 +1380,13 @@ class DatasetForm(Form):
         self._checks_stop = threading.Event()
         self._checks = None
         self.checks_warning.hide()
-        self.checks_label.setText("Checking every row…")
+        self._say_checks("Checking every row…")
         self.stats_label.setText("Token lengths come with the row checks…")
         self.checks_task.submit(check_dataset, config, self._checks_progress.report, self._checks_stop)
 
     def _checks_progressed(self, done: int, total: int) -> None:
         if self.checks_task.busy and total:
-            self.checks_label.setText(f"Checking every row… {done:,} of {total:,}")
+            self._say_checks(f"Checking every row… {done:,} of {total:,}")
 
     def _checks_ready(self, checks: Any) -> None:
         if checks is None:
@@ -1366,7 +1394,7 @@ class DatasetForm(Form):
         from finetune_studio.core.inspector import checks_summary, length_stats
 
         self._checks = checks
-        self.checks_label.setText(checks_summary(checks))
+        self._say_checks(checks_summary(checks))
         warning = self.start_warning()
         problems = checks.problems(self.chat_config())
         shown = warning or (problems[0].message if problems else "")
@@ -1378,7 +1406,7 @@ class DatasetForm(Form):
 
     def _checks_failed(self, exc: BaseException) -> None:
         self._checks_key = None
-        self.checks_label.setText(describe_error(exc, "checking the rows"))
+        self._say_checks(describe_error(exc, "checking the rows"))
 
     def inspector_checks_ready(self, checks: Any) -> None:
         """Checks the Inspector window computed for the settings shown here count as this form's too."""

@@ -1,0 +1,79 @@
+"""Dataset, Model and Hub tabs after a screenshot review: Encoding is disabled for the built-in samples (UTF-8 as
+shipped) and its hint says when to choose one; no row-checks line that only repeats the Inspector button; Revision and
+"Trust remote code" disabled for the built-in demo model, values kept; a "Log in…" button beside "Not logged in" on
+the Hub tab that opens the Hub menu's login."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core.config import SAMPLE_DATASET_ID, default_config
+from finetune_studio.gui import background
+from finetune_studio.gui.forms import DatasetForm
+
+WAIT = 30_000
+BUILTIN_ENCODING = "Not needed: the built-in samples are UTF-8."
+OWN_FILE_HINT = "Detected when the file is opened; choose one only if its text looks garbled."
+
+
+@pytest.fixture(autouse=True)
+def _drain_background():
+    yield
+    assert background.wait_idle(120_000)
+
+
+def _dataset_form(qtbot: Any, config: Any) -> DatasetForm:
+    form = DatasetForm()
+    qtbot.addWidget(form)
+    form.load(config)
+    qtbot.waitUntil(lambda: form.preview_model.rowCount() == 20, timeout=WAIT)  # the built-in sample's preview
+    return form
+
+
+def test_encoding_is_disabled_for_the_built_in_sample_and_its_hint_says_when_to_choose_one(qtbot: Any,
+                                                                                           tmp_path: Path) -> None:
+    form = _dataset_form(qtbot, default_config())
+    assert form.source_edit.text() == SAMPLE_DATASET_ID
+    assert not form.encoding_combo.isEnabled()  # as Separator and Text files
+    assert not form.delimiter_combo.isEnabled() and not form.sample_by_combo.isEnabled()
+    assert form.encoding_hint.text() == BUILTIN_ENCODING
+    assert form.encoding_combo.toolTip() == BUILTIN_ENCODING
+    own = tmp_path / "notes.jsonl"
+    own.write_text('{"text": "Caf\\u00e9"}\n', encoding="utf-8")
+    form._choose_source(str(own))
+    assert form.encoding_combo.isEnabled()
+    assert form.encoding_hint.text() == OWN_FILE_HINT
+    form._choose_source(SAMPLE_DATASET_ID)
+    assert not form.encoding_combo.isEnabled() and form.encoding_hint.text() == BUILTIN_ENCODING
+
+
+def test_a_loaded_encoding_for_the_sample_is_kept_and_can_be_cleared(qtbot: Any) -> None:
+    config = default_config()
+    config.dataset.encoding = "cp1252"
+    form = _dataset_form(qtbot, config)
+    assert form.encoding_combo.currentText() == "cp1252"
+    assert form.encoding_combo.isEnabled()  # it is read with it: the box stays usable so that it can be cleared
+    assert form.encoding_hint.text() == ("The built-in samples are UTF-8: read as cp1252, their text may look "
+                                         "garbled. To fix: clear the encoding.")
+    stored = default_config()
+    form.store(stored)
+    assert stored.dataset.encoding == "cp1252"
+    form.encoding_combo.setCurrentText("")
+    assert form.encoding_hint.text() == BUILTIN_ENCODING
+    form.store(stored)
+    assert stored.dataset.encoding is None
+
+
+def test_plain_text_rows_have_no_line_that_repeats_the_inspector_button(qtbot: Any) -> None:
+    form = _dataset_form(qtbot, default_config())
+    qtbot.waitUntil(lambda: form.effective_format() == "text", timeout=WAIT)
+    assert form.inspect_button.isVisibleTo(form)
+    assert form.checks_label.text() == "" and not form.checks_label.isVisibleTo(form)
+    form.format_combo.setCurrentIndex(form.format_combo.findData("messages"))  # chat rows, no model yet
+    assert form.checks_label.text() == "Row checks run once a model is chosen."
+    assert form.checks_label.isVisibleTo(form)
+    form.format_combo.setCurrentIndex(form.format_combo.findData("text"))
+    assert not form.checks_label.isVisibleTo(form)
