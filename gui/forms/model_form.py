@@ -39,6 +39,7 @@ SOURCE = "model.name_or_path"
 TRUST_WARNING = ("Runs Python code from the model repository on this machine. "
                  "Only enable for authors you trust.")
 
+NOT_FOR_DEMO = "Not used for the built-in demo model: it is built on this computer, with no branch or code of its own."
 DTYPE_LABELS = {
     "auto": "auto (as saved)",
     "float32": "float32",
@@ -153,7 +154,7 @@ class ModelForm(Form):
         self.demo_button.clicked.connect(lambda: self._set_source(DEMO_MODEL_ID))
         self.use_base_button.clicked.connect(self._use_base_model)
         self.dtype_combo.activated.connect(self._edited)
-        self.trust_check.toggled.connect(self.trust_warning.setVisible)
+        self.trust_check.toggled.connect(self._update_trust_warning)
         self.trust_check.toggled.connect(self._edited)
         self.revision_edit.textEdited.connect(self._edited)
         self.adapter_form.changed.connect(self._edited)
@@ -222,7 +223,25 @@ class ModelForm(Form):
             self.source_edit.setText(text)
             self._edited()
 
+    def _update_hub_only(self, text: str) -> None:
+        """Revision and remote code are the Hub model's: the built-in demo is built here, with no branch and no code
+        of its own, so both are disabled for it (their values kept and stored), as Dataset does its Hub fields for
+        the built-in sample. A trust_remote_code written as no true/false (`no`) keeps its box enabled: validation
+        refuses it there, and a click is its fix."""
+        demo = SOURCE not in self._kept and text.strip() == DEMO_MODEL_ID
+        kept = "model.trust_remote_code" in self._kept_checks
+        for key, widget, off in (("model.revision", self.revision_edit, demo),
+                                 ("model.trust_remote_code", self.trust_check, demo and not kept)):
+            widget.setEnabled(not off)
+            self.set_field_tooltip(key, NOT_FOR_DEMO if demo else config_help(key))
+        self._update_trust_warning()
+
+    def _update_trust_warning(self, *_: object) -> None:
+        """The warning under a ticked "Trust remote code"; none while the box is disabled (the demo runs no code)."""
+        self.trust_warning.setVisible(self.trust_check.isChecked() and self.trust_check.isEnabled())
+
     def _source_changed(self, text: str) -> None:
+        self._update_hub_only(text)
         if SOURCE in self._kept:  # loaded from a file as written: no model name, whatever its text looks like
             kind = kind_of(self._kept[SOURCE])
             self.source_hint.setText(f"{kind[0].upper()}{kind[1:]} as the config file writes it, not one model. "

@@ -145,7 +145,7 @@ def test_dataset_source_chosen_and_recent(qtbot) -> None:
 
 def test_model_edits_and_trust_warning(qtbot) -> None:
     form = make(qtbot, ModelForm)
-    form.load(default_config())
+    form.load(seed_preset())  # a Hub model: the built-in demo's Revision and Remote code are disabled
     assert not form.trust_warning.isVisibleTo(form)
     with qtbot.waitSignal(form.changed):
         form.trust_check.click()

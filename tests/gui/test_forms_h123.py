@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from finetune_studio.core.config import SAMPLE_DATASET_ID, default_config
+from finetune_studio.core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID, default_config
 from finetune_studio.gui import background
-from finetune_studio.gui.forms import DatasetForm
+from finetune_studio.gui.forms import DatasetForm, ModelForm
+from finetune_studio.gui.forms.model_form import TRUST_WARNING
 
 WAIT = 30_000
 BUILTIN_ENCODING = "Not needed: the built-in samples are UTF-8."
+NOT_FOR_DEMO = "Not used for the built-in demo model: it is built on this computer, with no branch or code of its own."
 OWN_FILE_HINT = "Detected when the file is opened; choose one only if its text looks garbled."
 
 
@@ -77,3 +79,37 @@ def test_plain_text_rows_have_no_line_that_repeats_the_inspector_button(qtbot: A
     assert form.checks_label.isVisibleTo(form)
     form.format_combo.setCurrentIndex(form.format_combo.findData("text"))
     assert not form.checks_label.isVisibleTo(form)
+
+
+def test_revision_and_remote_code_are_disabled_for_the_demo_model_values_kept(qtbot: Any) -> None:
+    form = ModelForm()
+    qtbot.addWidget(form)
+    config = default_config()
+    config.model.revision = "v2"
+    config.model.trust_remote_code = True
+    form.load(config)
+    assert form.source_edit.text() == DEMO_MODEL_ID
+    assert not form.revision_edit.isEnabled() and not form.trust_check.isEnabled()
+    assert form.revision_edit.toolTip() == NOT_FOR_DEMO == form.trust_check.toolTip()
+    assert form.revision_edit.text() == "v2" and form.trust_check.isChecked()
+    assert not form.trust_warning.isVisibleTo(form)  # the demo runs no code of its own
+    stored = default_config()
+    form.store(stored)
+    assert (stored.model.revision, stored.model.trust_remote_code) == ("v2", True)
+
+    form.source_edit.clear()
+    qtbot.keyClicks(form.source_edit, "Qwen/Qwen3-0.6B")  # a Hub model: both are its
+    assert form.revision_edit.isEnabled() and form.trust_check.isEnabled()
+    assert form.trust_warning.isVisibleTo(form) and TRUST_WARNING in form.trust_warning.text()
+    assert form.revision_edit.toolTip() != NOT_FOR_DEMO
+    form.demo_button.click()
+    assert not form.revision_edit.isEnabled() and not form.trust_check.isEnabled()
+
+
+def test_remote_code_written_as_text_stays_clickable_for_the_demo(qtbot: Any) -> None:
+    form = ModelForm()
+    qtbot.addWidget(form)
+    config = default_config()
+    config.model.trust_remote_code = "no"  # refused by validation at the box: a click is its fix
+    form.load(config)
+    assert form.trust_check.isEnabled() and not form.revision_edit.isEnabled()
