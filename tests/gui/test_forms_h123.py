@@ -9,15 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 
 from finetune_studio.core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID, default_config
 from finetune_studio.gui import background
-from finetune_studio.gui.forms import DatasetForm, ModelForm
+from finetune_studio.gui.forms import DatasetForm, HubForm, ModelForm
 from finetune_studio.gui.forms.model_form import TRUST_WARNING
+from tests.gui.test_hub_gui import hf_home, make_window, stand_ins, window  # noqa: F401  (fixtures)
+from tests.hub_fixtures import WRITE, hub
 
 WAIT = 30_000
 BUILTIN_ENCODING = "Not needed: the built-in samples are UTF-8."
 NOT_FOR_DEMO = "Not used for the built-in demo model: it is built on this computer, with no branch or code of its own."
+LOGGED_OUT = "Not logged in to the Hugging Face Hub."
 OWN_FILE_HINT = "Detected when the file is opened; choose one only if its text looks garbled."
 
 
@@ -113,3 +117,38 @@ def test_remote_code_written_as_text_stays_clickable_for_the_demo(qtbot: Any) ->
     config.model.trust_remote_code = "no"  # refused by validation at the box: a click is its fix
     form.load(config)
     assert form.trust_check.isEnabled() and not form.revision_edit.isEnabled()
+
+
+def test_the_hub_tab_offers_log_in_beside_not_logged_in(qtbot: Any) -> None:
+    form = HubForm()
+    qtbot.addWidget(form)
+    form.set_account_text(LOGGED_OUT)
+    assert not form.login_button.isVisibleTo(form)  # nothing connected: a button that does nothing is not shown
+    asked: list[bool] = []
+    form.login_requested.connect(lambda: asked.append(True))
+    assert form.login_button.isVisibleTo(form) and form.login_button.text() == "Log in…"
+    form.login_button.click()
+    assert asked == [True]
+    form.set_account_text("Logged in as alice (write token).")
+    assert not form.login_button.isVisibleTo(form)
+    form.set_account_text(LOGGED_OUT)
+    assert form.login_button.isVisibleTo(form)
+
+
+def test_log_in_on_the_hub_tab_opens_the_hub_menus_login(qtbot: Any, window: Any, hub: Any) -> None:
+    form = window.hub_form
+    assert form.account_label.text() == LOGGED_OUT
+    form.login_requested.connect(window.hub.open_login)  # the line gui/main_window.py needs
+    window.tabs.setCurrentIndex(window.forms.index(form))
+    qtbot.waitUntil(lambda: form.login_button.isVisible(), timeout=WAIT)
+    label, button = form.account_label.geometry(), form.login_button.geometry()
+    assert button.left() >= label.right() and button.top() < label.bottom()  # beside the line, not under it
+    form.login_button.click()
+    dialog = window.hub.login_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.windowTitle() == "Log in to the Hugging Face Hub"
+    dialog.token_edit.setText(WRITE)
+    dialog.login_button.click()
+    qtbot.waitUntil(lambda: window.hub.status.kind == "account", timeout=WAIT)
+    assert form.account_label.text() == "Logged in as alice (write token)."
+    assert not form.login_button.isVisible()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible())
