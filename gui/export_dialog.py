@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSizePolicy,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -352,6 +353,16 @@ class ExportDialog(QDialog):
         self.out_edit.textEdited.connect(self._folder_edited)
         self._kind_changed()
 
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """The delete warning starts under the checkbox's text (it is a line of the dialog's column, not of the
+        form, where a word-wrapped label is squeezed)."""
+        super().showEvent(event)
+        style = self.overwrite_check.style()
+        metric = QStyle.PixelMetric
+        indent = (self.overwrite_check.x() + style.pixelMetric(metric.PM_IndicatorWidth)
+                  + style.pixelMetric(metric.PM_CheckBoxLabelSpacing) - self.layout().contentsMargins().left())
+        self.delete_warning.setContentsMargins(max(0, indent), 0, 0, 0)
+
     # ---- state
     @property
     def kind(self) -> str:
@@ -452,6 +463,7 @@ class ExportDialog(QDialog):
     def _done(self, result: Any) -> None:
         self._finish()
         self.result = result
+        self.overwrite_check.setChecked(False)  # deleting is asked for each time: not the export just written
         self._show("success", result.message)
         self.load_edit.setText(load_command(result.kind, result.out_dir))
         self.load_edit.setCursorPosition(0)

@@ -115,9 +115,13 @@ def test_the_checkbox_says_it_deletes_and_names_what_in_orange(qtbot: Any, tmp_p
     assert not dialog.delete_warning.isVisible()
 
     dialog.overwrite_check.click()
-    _export_into(dialog, qtbot, taken)  # deleted as said; ticked still, the warning names the export's files now
+    text_left = dialog.overwrite_check.x() + dialog.style().pixelMetric(dialog.style().PixelMetric.PM_IndicatorWidth)
+    assert text_left <= dialog.delete_warning.x() + dialog.delete_warning.contentsMargins().left() <= text_left + 12
+    _export_into(dialog, qtbot, taken)  # deleted as said; the tick is not kept for the export just written
     assert sorted(p.name for p in taken.iterdir()) == ["adapter_config.json", "adapter_model.safetensors",
                                                        "tokenizer_config.json"]
+    assert not dialog.overwrite_check.isChecked() and not dialog.delete_warning.isVisible()
+    dialog.overwrite_check.click()
     assert dialog.delete_warning.text() == ("Exporting will delete what this folder holds now: adapter_config.json, "
                                             "adapter_model.safetensors, tokenizer_config.json.")
 
