@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -82,25 +83,30 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
 # (key, header, tooltip)
-COLUMNS = (  # what tells runs apart first: the tab is narrow, and the columns to the right need a scroll
+COLUMNS = (  # every column in view at the default size (HistoryPanel._fit_columns): short headers, how far first
     ("name", "Run", "The run's folder name"),
     ("state", "Status", "running, finished, stopped (resumable), failed, interrupted (its process ended without "
                         "finishing; resumable) or broken (files missing or unreadable)"),
     ("model", "Model", "Base model"),
     ("method", "Method", "How it trained: full fine-tuning (every weight) or an adapter (LoRA, QLoRA, DoRA)"),
     ("dataset", "Dataset", "Training data"),
-    ("train_loss", "Train loss", "The last logged training loss; * on a resumed run where it is not the loss at its "
-                                 "last step (hover it to see what it is)"),
-    ("eval_loss", "Eval loss", "The last evaluation loss"),
     ("steps", "Steps", "Optimizer steps done / planned"),
-    ("duration", "Duration", "Time spent training, over all its resumes"),
-    ("started", "Started", "When the run was first started"),
+    ("train_loss", "Loss", "The last logged training loss; * on a resumed run where it is not the loss at its "
+                           "last step (hover it to see what it is)"),
+    ("eval_loss", "Eval", "The last evaluation loss"),
+    ("duration", "Time", "Time spent training, over all its resumes"),
+    ("started", "Started", "When the run was first started (the time alone for today; hover for the full date)"),
 )
 COLUMN = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
 METHOD_SHORT = {"full": "full", "lora": "LoRA", "qlora": "QLoRA", "dora": "DoRA"}  # a narrow column
-# Columns sized to their longest text within the tab's width (see HistoryPanel._fit_columns); text that does not
-# fit is cut in the middle, so a run name keeps its date, and shown whole in the tooltip.
+# Columns sized to their longest text within what the others leave of the tab's width (see
+# HistoryPanel._fit_columns); text that does not fit is cut in the middle, so a run name keeps its date, and shown
+# whole in the tooltip. Every other column is as wide as its longest text or its header, whichever is wider.
 FITTED_COLUMNS = ("name", "model", "dataset")
+CELL_PAD = 8  # a cell's text to its column's width (the style's margins, and a little air)
+HEADER_PAD = 12  # a header's text to its section's width; the sorted column adds SORT_PAD for its arrow
+SORT_PAD = 16
+ICON_PAD = 15  # the status dot and its spacing
 # The compared runs' names under the table are cut in the middle to this many characters: a longer one pushed the
 # status, steps and losses of every row out of the (unwrapped) box's view. The table above has each name whole.
 COMPARED_NAME_CHARS = 40
@@ -148,6 +154,19 @@ def _train_loss_text(run: RunSummary) -> str:
 def _train_loss_tip(run: RunSummary) -> str:
     """What a marked train loss is, in the model card's words (core.metrics.MetricsTally.train_loss_note)."""
     return f"Train loss {_loss_text(run.train_loss)}: {run.train_loss_note}."
+
+
+def _started_text(started: float | None, now: datetime | None = None) -> str:
+    """When a run started, short for a narrow column: '14:03' today, 'Dec 5 14:03' this year, '2024-12-05' before
+    (the tooltip has the full date and time; the column sorts by the time itself)."""
+    if not started:
+        return "—"
+    when, now = datetime.fromtimestamp(started), now or datetime.now()
+    if when.date() == now.date():
+        return when.strftime("%H:%M")
+    if when.year == now.year:
+        return f"{when.strftime('%b')} {when.day} {when.strftime('%H:%M')}"
+    return when.strftime("%Y-%m-%d")
 
 
 def _dot(color: str) -> QIcon:
@@ -246,6 +265,8 @@ class RunTableModel(QAbstractTableModel):
                 return _train_loss_tip(run)
             if key == "method":
                 return self._method_tip(run)
+            if key == "started" and run.started:
+                return datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M")
             return None
         if role == Qt.ItemDataRole.DecorationRole and key == "state":
             color = STATE_COLORS.get(run.state, STATE_COLORS["unknown"])
@@ -292,7 +313,7 @@ class RunTableModel(QAbstractTableModel):
         if key == "duration":
             return format_duration(run.duration_s)
         if key == "started":
-            return datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M") if run.started else "—"
+            return _started_text(run.started)
         if key == "model":
             return _source_text(run.model, file_name=False)
         if key == "dataset":
@@ -396,16 +417,13 @@ class HistoryPanel(QWidget):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setHighlightSections(False)
-        width = table.fontMetrics().horizontalAdvance
-        for key, text in (("name", "demo-sample-250101-0000"), ("state", "● interrupted"), ("model", "demo"),
-                          ("method", "Method"), ("dataset", "sample"), ("train_loss", "Train loss"),
-                          ("eval_loss", "Eval loss"),
-                          ("steps", "1,234 / 5,678"), ("duration", "12:34:56"), ("started", "2025-01-01 00:00")):
-            table.setColumnWidth(COLUMN[key], width(text) + 24)
+        header.sortIndicatorChanged.connect(lambda *_: self._fit_columns([]))  # the sorted column's arrow
         self._fitted: dict[int, int] = {}  # column -> the width last set to fit its texts (a user's resize wins)
         self._needs: dict[str, int] = {}  # column key -> the width its longest text seen so far needs
-        table.activated.connect(lambda _: self.open_selected())  # double-click or Enter
         self.table = table
+        self._fit_columns([])
+        table.verticalScrollBar().rangeChanged.connect(lambda *_: QTimer.singleShot(0, lambda: self._fit_columns([])))
+        table.activated.connect(lambda _: self.open_selected())  # double-click or Enter
         table.selectionModel().selectionChanged.connect(self._selection_changed)
 
         self.open_button = QPushButton("Open")
@@ -416,14 +434,13 @@ class HistoryPanel(QWidget):
         self.use_button.setToolTip("Load this run's config into the forms, as a new config to change and start")
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setToolTip("Delete the selected runs' folders (asks first)")
-        self.continue_button = QPushButton("Continue for")
+        self.continue_button = QPushButton("Train 1 more epoch")  # one button, its count from the spin box
         self.continue_epochs = QSpinBox()
         self.continue_epochs.setRange(1, 1000)
         self.continue_epochs.setValue(1)
         self.continue_epochs.setToolTip("How many epochs to train beyond what the run was set to")
-        self.continue_unit = QLabel("more epoch")
         self.continue_epochs.valueChanged.connect(
-            lambda n: self.continue_unit.setText("more epoch" if n == 1 else "more epochs"))
+            lambda n: self.continue_button.setText(f"Train {n} more epoch{'' if n == 1 else 's'}"))
         self.continue_button.setToolTip("Train the run further, from its latest checkpoint, in the same folder")
         self.open_button.clicked.connect(self.open_selected)
         self.folder_button.clicked.connect(self.open_folder)
@@ -439,9 +456,8 @@ class HistoryPanel(QWidget):
         buttons.addWidget(self.delete_button)
         more = QHBoxLayout()
         more.setContentsMargins(0, 0, 0, 0)
-        more.addWidget(self.continue_button)
         more.addWidget(self.continue_epochs)
-        more.addWidget(self.continue_unit)
+        more.addWidget(self.continue_button)
         more.addStretch(1)
 
         self.details_title = QLabel()
@@ -542,36 +558,57 @@ class HistoryPanel(QWidget):
         self.empty_label.show()
 
     def _fit_columns(self, runs: list[RunSummary]) -> None:
-        """Size the name, model and dataset columns to their longest text, so that together with the status they
-        fit the tab at its width: the run name comes first, model and dataset get at least a quarter of the room
-        each; text that does not fit is cut in the middle (whole in the tooltip). A column the user resized by
-        hand is left alone. Only
-        the runs a poll changed are measured; the longest text seen per column is kept."""
+        """Fit every column in the tab's width, so that no column needs a horizontal scroll at the default size:
+        status, method, steps, losses, time and start are as wide as their longest text (or header); the run name,
+        model and dataset share what is left, the name first, model and dataset at least a quarter of it each while
+        their text needs it. Text that does not fit is cut in the middle (whole in the tooltip). A column the user
+        resized by hand keeps its width. Only the runs a poll changed are measured; the longest text seen per column
+        is kept."""
         table, metrics = self.table, self.table.fontMetrics()
-        for key in FITTED_COLUMNS:
+        header = table.horizontalHeader()
+        for key, _, _ in COLUMNS:
             widest = max((metrics.horizontalAdvance(RunTableModel._display(run, key)) for run in runs), default=0)
-            self._needs[key] = max(self._needs.get(key, 0), widest + 24)
+            if widest:
+                self._needs[key] = max(self._needs.get(key, 0),
+                                       widest + CELL_PAD + (ICON_PAD if key == "state" else 0))
+        sorted_column = header.sortIndicatorSection() if table.isSortingEnabled() else -1
+        need = {key: max(self._needs.get(key, 0), header.fontMetrics().horizontalAdvance(text) + HEADER_PAD
+                         + (SORT_PAD if COLUMN[key] == sorted_column else 0))
+                for key, text, _ in COLUMNS}
+        by_hand = {key for key, _, _ in COLUMNS if COLUMN[key] in self._fitted
+                   and self._fitted[COLUMN[key]] != table.columnWidth(COLUMN[key])}
         # The tab's width, known even while another tab is shown (the first listing often arrives then): the
-        # width of the tab widget's page stack this panel is a page of.
+        # width of the tab widget's page stack this panel is a page of, less the margins, the table's frame and
+        # its vertical scroll bar when it shows (more runs than rows in view: refitted when it comes or goes).
         page_stack = self.parentWidget()
-        budget = (max((page_stack or self).width() - 24, 300) - table.columnWidth(COLUMN["state"])
-                  - table.columnWidth(COLUMN["method"]))
-        need = {key: self._needs.get(key, 48) for key in FITTED_COLUMNS}
-        widths = {key: max(48, min(need[key], budget // 4)) for key in ("model", "dataset")}  # a quarter each
-        widths["name"] = max(96, min(need["name"], budget - widths["model"] - widths["dataset"]))  # the run first
-        spare = budget - sum(widths.values())
-        for key in ("model", "dataset"):  # what the name leaves goes to the others
+        scroll_bar = table.verticalScrollBar()
+        budget = (max((page_stack or self).width(), 400) - 12 - 2 * table.frameWidth()
+                  - (table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, table)
+                     if scroll_bar.isVisible() or scroll_bar.maximum() > 0 else 0))
+        widths = {key: need[key] for key, _, _ in COLUMNS if key not in FITTED_COLUMNS}
+        budget -= sum(table.columnWidth(COLUMN[key]) if key in by_hand else width for key, width in widths.items())
+        budget -= sum(table.columnWidth(COLUMN[key]) for key in FITTED_COLUMNS if key in by_hand)
+        shared = [key for key in ("model", "dataset") if key not in by_hand]
+        for key in shared:  # a quarter each while their text needs it
+            widths[key] = max(36, min(need[key], budget // 4))
+        if "name" not in by_hand:  # the run first
+            widths["name"] = max(80, min(need["name"], budget - sum(widths[key] for key in shared)))
+        spare = budget - sum(widths.get(key, 0) for key in FITTED_COLUMNS if key not in by_hand)
+        for key in shared:  # what the name leaves goes to the others
             extra = max(0, min(spare, need[key] - widths[key]))
             widths[key] += extra
             spare -= extra
         for key, wanted in widths.items():
             column = COLUMN[key]
-            current = table.columnWidth(column)
-            if column in self._fitted and self._fitted[column] != current:
-                continue  # resized by hand
-            if wanted != current:
+            if key in by_hand:
+                continue
+            if wanted != table.columnWidth(column):
                 table.setColumnWidth(column, wanted)
             self._fitted[column] = wanted
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_columns([])  # a wider window gives the names more room, a narrower one keeps every column
 
     def _show_empty(self) -> None:
         empty = not self.model.rows
@@ -681,7 +718,6 @@ class HistoryPanel(QWidget):
             (False, self.session.busy_reason() or CONTINUE_TIP)
         self.continue_button.setEnabled(can_continue)
         self.continue_epochs.setEnabled(can_continue)
-        self.continue_unit.setEnabled(can_continue)
         self.continue_button.setToolTip(tip)
 
     # ------------------------------------------------------------------ compare

@@ -413,8 +413,7 @@ def test_run_names_and_the_dataset_column_are_readable_at_the_default_size(qtbot
 
     def in_view(table: Any) -> None:
         header, viewport = table.horizontalHeader(), table.viewport().width()
-        for key in ("name", "state", "model", "dataset"):
-            column = COLUMN[key]
+        for column, (key, _, _) in enumerate(history.COLUMNS):  # every column (helper-124: steps, time, start)
             assert header.sectionViewportPosition(column) + header.sectionSize(column) <= viewport, key
 
     add(0)
@@ -423,6 +422,10 @@ def test_run_names_and_the_dataset_column_are_readable_at_the_default_size(qtbot
     panel, table = cold_window.history, cold_window.history.table
     wait_rows(qtbot, panel, lambda r: len(r) == 2)
     qtbot.waitUntil(lambda: table.viewport().width() > 300, timeout=5_000)
+    in_view(table)  # at 1280 px every column is in view, the names cut in the middle (helper-124)
+    cold_window.splitter.setSizes([800, 480])  # a wider tab: the generated names, model and dataset are whole
+    qtbot.waitUntil(lambda: table.viewport().width() > 700, timeout=5_000)
+    qtbot.wait(50)
     in_view(table)
     text_width = table.fontMetrics().horizontalAdvance
     for name in names[:2]:
