@@ -697,10 +697,17 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     # ---- training: ranges and choices (after the Hub's refusals, so a push field gets only that one)
     reported = {p.field for p in problems}
     problems.extend(_range_problems(training, reported) + _choice_problems(training, reported))
-    if config.hub.repo_id and (not isinstance(config.hub.repo_id, str) or config.hub.repo_id.count("/") > 1):
+    if config.hub.repo_id and not isinstance(config.hub.repo_id, str):
         repo = written_value(config.hub.repo_id)
         add("hub.repo_id", f"repo_id must look like owner/name (got {repo}). To fix: write it as your Hub user or "
                            "organization, a slash and a name, e.g. me/my-model.")
+    elif isinstance(config.hub.repo_id, str) and config.hub.repo_id.strip():
+        from finetune_studio.core.hub import REPO_ID_FIX, repo_id_problem  # the push's own rule, said before training
+
+        why = repo_id_problem(config.hub.repo_id.strip())
+        if why:
+            add("hub.repo_id", f"repo_id {written_value(config.hub.repo_id.strip())} is not a repository id the Hub "
+                               f"accepts: {why}. {REPO_ID_FIX}")
     if config.hub.push_when_done:
         from finetune_studio.core.hub import current_token_source  # reads HF_TOKEN and the saved login; no network
 
