@@ -287,6 +287,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.hub.place(self.menuBar(), self.statusBar(), self.header)
         self.hub.status_changed.connect(lambda status: self.hub_form.set_account_text(status.sentence))
         self.hub_form.set_account_text(self.hub.status.sentence)
+        self.hub_form.login_requested.connect(self.hub.open_login)  # the Hub tab's Log in…, as the Hub menu's
         self.hub.account_changed.connect(self.validate_now)
         from finetune_studio.gui.export_dialog import ExportController  # adapter runs: export adapter or merged
 

@@ -138,7 +138,6 @@ def test_the_hub_tab_offers_log_in_beside_not_logged_in(qtbot: Any) -> None:
 def test_log_in_on_the_hub_tab_opens_the_hub_menus_login(qtbot: Any, window: Any, hub: Any) -> None:
     form = window.hub_form
     assert form.account_label.text() == LOGGED_OUT
-    form.login_requested.connect(window.hub.open_login)  # the line gui/main_window.py needs
     window.tabs.setCurrentIndex(window.forms.index(form))
     qtbot.waitUntil(lambda: form.login_button.isVisible(), timeout=WAIT)
     label, button = form.account_label.geometry(), form.login_button.geometry()
