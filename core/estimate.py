@@ -926,6 +926,12 @@ def fixes(config: RunConfig, budget: Budget, gpus_available: list[int] | None = 
     return found
 
 
+def free_place(budget: Budget) -> str:
+    """Where the free memory is, after its figure: 'free RAM', 'free on GPU 0 (NVIDIA H100)' ('free on RAM' read
+    wrong); the CLI's verdict and the window's estimate say it alike."""
+    return "free RAM" if budget.what == "RAM" else f"free on {budget.what}"
+
+
 def describe(result: Estimate, budget: Budget | None = None) -> str:
     """A few lines for the CLI: each part, the total and, with a budget, the verdict."""
     each = "process" if result.sharing > 1 else "device"
@@ -942,7 +948,7 @@ def describe(result: Estimate, budget: Budget | None = None) -> str:
     lines.extend(f"  note: {note}" for note in result.notes)
     if budget is not None:
         lines.append(f"Verdict: {verdict(result.total, budget)} ({gib(result.total)} of {gib(budget.free_bytes)} "
-                     f"free on {budget.what}).")
+                     f"{free_place(budget)}).")
     return "\n".join(lines)
 
 

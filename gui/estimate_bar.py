@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.estimate import FITS, GIB, MIB, TIGHT, WONT_FIT, Budget, Preflight, budget_of
+from finetune_studio.core.estimate import FITS, GIB, MIB, TIGHT, WONT_FIT, Budget, Preflight, budget_of, free_place
 from finetune_studio.core.estimate import verdict as judge
 from finetune_studio.gui.background import wait_for_run_start
 
@@ -70,7 +70,7 @@ def free_text(budget: Budget) -> str:
     """'22 GiB free RAM', '70 GiB free on GPU 0 (NVIDIA H100)'; the device alone when its free memory is unknown."""
     if not budget.free_bytes:
         return f"{budget.what} (free memory unknown)"
-    return f"{size_text(budget.free_bytes)} free " + ("RAM" if budget.what == "RAM" else f"on {budget.what}")
+    return f"{size_text(budget.free_bytes)} {free_place(budget)}"
 
 
 def legend_item(label: str, value: int) -> str:

@@ -21,7 +21,7 @@ def test_estimate_prints_parts_and_verdict(demo_cache, tmp_path, capsys, monkeyp
     assert main(["estimate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "batch 4 x 512 tokens" in out and "optimizer states" in out
-    assert "Verdict: fits" in out and "free on RAM" in out
+    assert "Verdict: fits" in out and "free RAM)." in out and "free on RAM" not in out
     tiny = gpus.GpuTable(cpu=gpus.CpuInfo(cores=2, ram_total_bytes=2**30, ram_available_bytes=10 * 2**20))
     monkeypatch.setattr(gpus, "read_gpus", lambda: tiny)
     assert main(["estimate", str(path), "--set", "activation_checkpointing=false"]) == 1
