@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QFontDatabase,
+    QFontMetricsF,
     QIcon,
     QPainter,
     QPalette,
@@ -106,7 +107,7 @@ FITTED_COLUMNS = ("name", "model", "dataset")
 CELL_PAD = 8  # a cell's text to its column's width (the style's margins, and a little air)
 HEADER_PAD = 12  # a header's text to its section's width; the sorted column adds SORT_PAD for its arrow
 SORT_PAD = 16
-ICON_PAD = 15  # the status dot and its spacing
+ICON_PAD = 17  # the status dot (a 16 px icon) and its spacing
 # The compared runs' names under the table are cut in the middle to this many characters: a longer one pushed the
 # status, steps and losses of every row out of the (unwrapped) box's view. The table above has each name whole.
 COMPARED_NAME_CHARS = 40
@@ -564,10 +565,11 @@ class HistoryPanel(QWidget):
         their text needs it. Text that does not fit is cut in the middle (whole in the tooltip). A column the user
         resized by hand keeps its width. Only the runs a poll changed are measured; the longest text seen per column
         is kept."""
-        table, metrics = self.table, self.table.fontMetrics()
+        table, metrics = self.table, QFontMetricsF(self.table.font())  # unrounded: Qt elides on a fraction over
         header = table.horizontalHeader()
         for key, _, _ in COLUMNS:
-            widest = max((metrics.horizontalAdvance(RunTableModel._display(run, key)) for run in runs), default=0)
+            widest = math.ceil(max((metrics.horizontalAdvance(RunTableModel._display(run, key)) for run in runs),
+                                   default=0))
             if widest:
                 self._needs[key] = max(self._needs.get(key, 0),
                                        widest + CELL_PAD + (ICON_PAD if key == "state" else 0))
@@ -592,7 +594,7 @@ class HistoryPanel(QWidget):
         for key in shared:  # a quarter each while their text needs it
             widths[key] = max(36, min(need[key], budget // 4))
         if "name" not in by_hand:  # the run first
-            widths["name"] = max(80, min(need["name"], budget - sum(widths[key] for key in shared)))
+            widths["name"] = max(48, min(need["name"], budget - sum(widths[key] for key in shared)))
         spare = budget - sum(widths.get(key, 0) for key in FITTED_COLUMNS if key not in by_hand)
         for key in shared:  # what the name leaves goes to the others
             extra = max(0, min(spare, need[key] - widths[key]))

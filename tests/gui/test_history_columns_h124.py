@@ -114,3 +114,33 @@ def test_continue_is_one_button_that_says_how_many_epochs(qtbot: Any, cold_windo
     panel.continue_epochs.setValue(1)
     assert panel.continue_button.text() == "Train 1 more epoch"
     assert not hasattr(panel, "continue_unit")  # no label after the spin box ending the sentence
+
+
+def _shown_whole(table: Any, index: Any) -> bool:
+    """Whether the view draws the cell's text whole: Qt's delegate elides text whose unrounded width is more than
+    the item's text rect less its margins (QCommonStyle's viewItemDrawText lays it out in floating point)."""
+    from PySide6.QtGui import QFontMetricsF
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    table.initViewItemOption(option)
+    table.itemDelegate().initStyleOption(option, index)
+    option.rect = table.visualRect(index)
+    style = table.style()
+    rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table)
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1
+    return QFontMetricsF(option.font).horizontalAdvance(option.text) <= rect.width() - 2 * margin  # unrounded
+
+
+def test_the_short_columns_show_their_text_whole(qtbot: Any, cold_window: Any, runs_dir: Path) -> None:
+    """The status word beside its dot was cut ('fi…ed' for finished on the screen at 1280x800)."""
+    runs_dir.mkdir(parents=True)
+    fab.make_run(runs_dir, "first", fab.segment(2, 4, max_steps=4), {"state": "finished", "model": "builtin:demo",
+                                                                     "dataset": "builtin:sample"})
+    panel, table = cold_window.history, cold_window.history.table
+    wait_rows(qtbot, panel, lambda r: len(r) == 1)
+    qtbot.wait(50)
+    for row in range(panel.proxy.rowCount()):
+        for key in ("state", "method", "steps", "train_loss", "eval_loss", "duration", "started"):
+            index = panel.proxy.index(row, COLUMN[key])
+            assert _shown_whole(table, index), (key, index.data(), table.columnWidth(COLUMN[key]))
