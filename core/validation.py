@@ -388,6 +388,31 @@ def _choices(declared: dataclasses.Field) -> list[str] | None:
     return None
 
 
+def _json_text_problems(training: dict[str, Any], reported: set[str]) -> list[Problem]:
+    """A mapping setting (lr_scheduler_kwargs, accelerator_config, …: TrainingArguments' _VALID_DICT_FIELDS) given as
+    text that starts with '{', which TrainingArguments reads as JSON, but is not JSON: said at its field in the same
+    pass as every other problem. TrainingArguments said only "rejected these settings: Expecting property name
+    enclosed in double quotes: line 1 column 2 (char 1)", without the field (helper-118's finding: '{' typed)."""
+    import json
+
+    from transformers import TrainingArguments
+
+    found = []
+    for key in getattr(TrainingArguments, "_VALID_DICT_FIELDS", ()):
+        value = training.get(key)
+        if not isinstance(value, str) or not value.startswith("{") or f"training.{key}" in reported:
+            continue
+        try:
+            json.loads(value)
+        except ValueError as exc:
+            reason = getattr(exc, "msg", str(exc))
+            found.append(Problem(f"training.{key}", f"{key} {written_value(value)} is text that starts with '{{', "
+                                 f"which is read as JSON, and it is not JSON ({reason[:1].lower() + reason[1:]}, at "
+                                 f"character {getattr(exc, 'pos', 0) + 1}). To fix: write it as a mapping, one key: "
+                                 f"value a line under {key}:, or as JSON in quotes, e.g. '{{\"power\": 2}}'."))
+    return found
+
+
 def _choice_problems(training: dict[str, Any], reported: set[str]) -> list[Problem]:
     """Text that is not one of its field's choices (cosinus for lr_scheduler_type, adamw_torchh for optim): said
     here, with the nearest name, in the same pass as every other problem, rather than by TrainingArguments, which is
@@ -696,7 +721,8 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     problems.extend(config_problems(config))
     # ---- training: ranges and choices (after the Hub's refusals, so a push field gets only that one)
     reported = {p.field for p in problems}
-    problems.extend(_range_problems(training, reported) + _choice_problems(training, reported))
+    problems.extend(_range_problems(training, reported) + _choice_problems(training, reported)
+                    + _json_text_problems(training, reported))
     if config.hub.repo_id and not isinstance(config.hub.repo_id, str):
         repo = written_value(config.hub.repo_id)
         add("hub.repo_id", f"repo_id must look like owner/name (got {repo}). To fix: write it as your Hub user or "
