@@ -15,6 +15,7 @@ Nothing here imports pyqtgraph or the training stack at module level; the chart 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from PySide6.QtCore import (
     Slot,
 )
 from PySide6.QtGui import (
+    QAction,
     QBrush,
     QColor,
     QDesktopServices,
@@ -73,6 +75,7 @@ from finetune_studio.gui import dialogs
 from finetune_studio.gui.background import BackgroundTask
 from finetune_studio.gui.progress import format_duration
 from finetune_studio.gui.session_signals import SessionSignals
+from finetune_studio.gui.settings import settings
 
 POLL_MS = 1000  # the runs folder: new, changed and removed runs
 FOLLOW_MS = 250  # the opened run while another process writes it: new metrics lines reach the chart this fast
@@ -112,6 +115,7 @@ ICON_PAD = 17  # the status dot (a 16 px icon) and its spacing
 # status, steps and losses of every row out of the (unwrapped) box's view. The table above has each name whole.
 COMPARED_NAME_CHARS = 40
 TITLE_NAME_CHARS = 48  # the selected run's name above its config, likewise
+COLUMN_WIDTHS_KEY = "runs/column_widths"  # QSettings: {column key: width} of the columns the user resized by hand
 
 
 def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
@@ -422,6 +426,14 @@ class HistoryPanel(QWidget):
         self._fitted: dict[int, int] = {}  # column -> the width last set to fit its texts (a user's resize wins)
         self._needs: dict[str, int] = {}  # column key -> the width its longest text seen so far needs
         self.table = table
+        self._fitting = False  # widths set here, not by the user's hand
+        self._restore_widths()
+        header.sectionResized.connect(self._section_resized)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.fit_action = QAction("Fit the columns to the tab", header)
+        self.fit_action.setToolTip("Forget the column widths set by hand: every column in view again")
+        self.fit_action.triggered.connect(self.fit_columns_to_tab)
+        header.addAction(self.fit_action)
         self._fit_columns([])
         table.verticalScrollBar().rangeChanged.connect(lambda *_: QTimer.singleShot(0, lambda: self._fit_columns([])))
         table.activated.connect(lambda _: self.open_selected())  # double-click or Enter
@@ -522,7 +534,11 @@ class HistoryPanel(QWidget):
         if self.index is None or self.index.runs_dir != runs_dir:
             self._task.cancel()  # a pass over the old folder still running is dropped on arrival
             self.index = RunIndex(runs_dir)
-            self.model.reset()
+            self._fitting = True  # a reset may size the sections anew: not the user's hand
+            try:
+                self.model.reset()
+            finally:
+                self._fitting = False
             self._needs.clear()
             self._curves.clear()
             self.folder_label.setText(f"Runs in <b>{runs_dir}</b>")
@@ -605,8 +621,50 @@ class HistoryPanel(QWidget):
             if key in by_hand:
                 continue
             if wanted != table.columnWidth(column):
-                table.setColumnWidth(column, wanted)
+                self._fitting = True
+                try:
+                    table.setColumnWidth(column, wanted)
+                finally:
+                    self._fitting = False
             self._fitted[column] = wanted
+
+    def _saved_widths(self) -> dict[str, int]:
+        """The widths the user gave columns by hand, kept between sessions (by column key, so a reordered table
+        keeps them); anything unreadable there is ignored."""
+        try:
+            saved = json.loads(str(settings().value(COLUMN_WIDTHS_KEY) or "{}"))
+        except ValueError:
+            return {}
+        if not isinstance(saved, dict):
+            return {}
+        return {key: width for key, width in saved.items()
+                if key in COLUMN and isinstance(width, int) and 16 <= width <= 4000}
+
+    def _restore_widths(self) -> None:
+        self._fitting = True
+        try:
+            for key, width in self._saved_widths().items():
+                self.table.setColumnWidth(COLUMN[key], width)
+                self._fitted[COLUMN[key]] = -1  # by hand: _fit_columns leaves it
+        finally:
+            self._fitting = False
+
+    @Slot(int, int, int)
+    def _section_resized(self, column: int, _old: int, new: int) -> None:
+        """A column resized by hand (a drag of its edge, or a double-click on it) keeps that width, now and in the
+        next session; _fit_columns' own changes are not the user's."""
+        if self._fitting or not 0 <= column < len(COLUMNS) or new <= 0:
+            return
+        saved = self._saved_widths()
+        saved[COLUMNS[column][0]] = new
+        settings().setValue(COLUMN_WIDTHS_KEY, json.dumps(saved))
+
+    @Slot()
+    def fit_columns_to_tab(self) -> None:
+        """The header's context menu: forget the widths set by hand and fit every column in the tab again."""
+        settings().remove(COLUMN_WIDTHS_KEY)
+        self._fitted.clear()
+        self._fit_columns([])
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)

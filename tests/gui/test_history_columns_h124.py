@@ -144,3 +144,31 @@ def test_the_short_columns_show_their_text_whole(qtbot: Any, cold_window: Any, r
         for key in ("state", "method", "steps", "train_loss", "eval_loss", "duration", "started"):
             index = panel.proxy.index(row, COLUMN[key])
             assert _shown_whole(table, index), (key, index.data(), table.columnWidth(COLUMN[key]))
+
+
+def test_widths_set_by_hand_are_kept_for_the_next_session(qtbot: Any, make_window: Any,
+                                                          runs_dir: Path) -> None:
+    from finetune_studio.gui.settings import settings
+
+    _two_runs(runs_dir)
+    first = make_window(warm=False)
+    first.tabs.setCurrentWidget(first.history)
+    wait_rows(qtbot, first.history, lambda r: len(r) == 2)
+    table = first.history.table
+    fitted = table.columnWidth(COLUMN["steps"])
+    assert settings().value(history.COLUMN_WIDTHS_KEY) is None  # fitting is not the user's hand
+    table.horizontalHeader().resizeSection(COLUMN["steps"], fitted + 30)  # as a drag of its edge does
+    assert settings().value(history.COLUMN_WIDTHS_KEY) == '{"steps": %d}' % (fitted + 30)
+
+    second = make_window(warm=False)  # the next session
+    second.tabs.setCurrentWidget(second.history)
+    wait_rows(qtbot, second.history, lambda r: len(r) == 2)
+    qtbot.wait(50)
+    table = second.history.table
+    assert table.columnWidth(COLUMN["steps"]) == fitted + 30
+    assert second.history.fit_action in table.horizontalHeader().actions()
+    second.history.fit_action.trigger()  # the header's context menu: fit the columns to the tab again
+    assert table.columnWidth(COLUMN["steps"]) == fitted
+    assert settings().value(history.COLUMN_WIDTHS_KEY) is None
+    bar = table.horizontalScrollBar()
+    assert not bar.isVisible() or bar.maximum() == 0
