@@ -1077,6 +1077,7 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
 
     phase("save", "Saving the final model")
     trainer.save_model(str(folder.model_dir))
+    drop_placeholder_card(folder.model_dir)
     tokenizer.save_pretrained(str(folder.model_dir))
     if chat_data is not None:  # the stop tokens go with an adapter too (save_model writes them for a full model only)
         model.generation_config.save_pretrained(str(folder.model_dir))
@@ -1086,6 +1087,23 @@ def _set_up_and_train(config: RunConfig, folder: RunFolder, emit: Sink, notify: 
 
 # What a Trainer checkpoint holds beyond what Trainer.save_model writes: the training state, not the model.
 _TRAINING_STATE_FILES = ("optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json")
+
+
+PLACEHOLDER_CARD_MARK = "# Model Card for Model ID"  # the heading of peft's template card
+
+
+def drop_placeholder_card(model_dir: Path) -> None:
+    """Remove the README.md peft's save_pretrained writes beside an adapter: a blank template ("Model Card for Model
+    ID", "[More Information Needed]") whose front matter names the base model by its path on this computer
+    (base_model: /home/USER/.cache/…). The push and the export leave it out and write the app's own card, but a user
+    who uploads the model folder with `hf upload` published that path (helper-119's finding). A README.md the user
+    wrote (no such heading) is kept."""
+    card = Path(model_dir) / "README.md"
+    try:
+        if PLACEHOLDER_CARD_MARK in card.read_text(encoding="utf-8", errors="replace"):
+            card.unlink()
+    except OSError:  # none written (a full model), or unreadable: nothing to drop
+        pass
 
 
 def _finish_final_save(config: RunConfig, folder: RunFolder, emit: Sink, notify: Callable[[str], None],
@@ -1115,6 +1133,7 @@ def _finish_final_save(config: RunConfig, folder: RunFolder, emit: Sink, notify:
     for item in sorted(source.iterdir()):
         if item.is_file() and item.name not in _TRAINING_STATE_FILES and not item.name.startswith("rng_state"):
             shutil.copy2(item, partial / item.name)
+    drop_placeholder_card(partial)
     shutil.rmtree(folder.model_dir, ignore_errors=True)  # what the cut-short save left
     os.replace(partial, folder.model_dir)
     history = trained.get("log_history") if isinstance(trained.get("log_history"), list) else []
