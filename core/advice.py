@@ -425,7 +425,7 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     checkpoint, why = point.checkpoint, point.why_not()
     if status.get("state") == "finished":  # a plain resume trains nothing ("nothing trained"): --epochs does
         return (f" To train it further: 'finetune-studio resume {shlex.quote(str(folder.path))} --epochs 1' (in the "
-                "app: Runs tab, Continue for N more epochs).")
+                "app: Runs tab, Train N more epochs).")
     if status.get("state") not in ("failed", "stopped", "interrupted"):
         return f" Resume it with 'finetune-studio resume {shlex.quote(str(folder.path))}'."
     if checkpoint is not None:

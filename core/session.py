@@ -105,7 +105,7 @@ def resume_differences(form: RunConfig, run_dir: Path, limit: int = 5) -> str:
 
 
 def continue_blocker(state: Any, run_dir: Path) -> str | None:
-    """Why "Continue for N more epochs" is not offered for this run at all; None when it is. Cheap (no config is
+    """Why "Train N more epochs" is not offered for this run at all; None when it is. Cheap (no config is
     read): the Runs tab asks it whenever its selection or listing changes."""
     name = Path(run_dir).name
     if _state(state) is RunState.RUNNING:
@@ -258,7 +258,7 @@ class Session:
         return None
 
     def continue_offer(self, state: Any, run_dir: Path) -> tuple[bool, str]:
-        """(enabled, tooltip) of the Runs tab's Continue for this run: the run's own reason first, then this
+        """(enabled, tooltip) of the Runs tab's Train N more epochs for this run: the run's own reason first, then this
         window's."""
         reason = continue_blocker(state, run_dir) or self.busy_reason()
         return reason is None, reason or CONTINUE_TIP

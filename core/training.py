@@ -645,7 +645,7 @@ def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | 
                  f"its model folder {folder.model_dir} is missing")
         message = (f"The run {name} already trained all {step} of its {max_steps} steps: nothing to resume, so no "
                    f"step was trained; {model}. To train it further: finetune-studio resume {folder.path} --epochs 1 "
-                   "(in the app: Runs tab, Continue for N more epochs).")
+                   "(in the app: Runs tab, Train N more epochs).")
     train_loss, eval_loss = status.get("train_loss"), status.get("eval_loss")
     return RunResult("finished", message, folder.path, step, max_steps, model_dir,
                      train_loss if isinstance(train_loss, (int, float)) else None,

@@ -766,7 +766,7 @@ class MainWindow(ConfigDocument, QMainWindow):
             self.resume_run(self.resumable)
 
     def resume_run(self, run_dir: Path, extra_epochs: float | None = None) -> None:
-        """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Continue for N more epochs")."""
+        """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Train N more epochs")."""
         if self.runner.running or self.warm is None or self.start_pending:
             return
         problem = run_folder_problem(run_dir)

@@ -101,4 +101,4 @@ def test_apply_fix_on_a_finished_run_says_how_to_train_it_further(tmp_path: Path
         apply_fix(run)
     assert str(refused.value) == (
         "The run done has no proposed fix to apply (it is finished: Finished 20 steps). To train it further: "
-        f"'finetune-studio resume {run} --epochs 1' (in the app: Runs tab, Continue for N more epochs).")
+        f"'finetune-studio resume {run} --epochs 1' (in the app: Runs tab, Train N more epochs).")

@@ -48,7 +48,7 @@ def test_a_finished_run_says_nothing_was_trained_and_exits_0(tmp_path: Path) -> 
     assert done.stdout.splitlines() == [
         f"nothing trained: The run three already trained all 3 of its 3 steps: nothing to resume, so no step was "
         f"trained; its final model is in {run / 'model'}, unchanged. To train it further: finetune-studio resume "
-        f"{run} --epochs 1 (in the app: Runs tab, Continue for N more epochs)."]
+        f"{run} --epochs 1 (in the app: Runs tab, Train N more epochs)."]
     assert "finished:" not in done.stdout
     assert (run / "status.json").read_text() == status_before  # nothing was touched
 

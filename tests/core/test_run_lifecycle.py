@@ -332,7 +332,7 @@ def test_progress_figures_across_start_stop_resume_and_continue(demo_cache: Path
     # Elapsed at the end is the run history's Duration: both count every segment, not the wait between them.
     assert end["elapsed_s"] == pytest.approx(summarize(run_dir).duration_s, abs=0.05)
 
-    # Continue for one more epoch: the totals follow the new length at once.
+    # Train 1 more epoch (the Runs tab): the totals follow the new length at once.
     third = resume(run_dir, extra_epochs=1)
     assert third.state == "finished" and third.step == 16
     begin = next(e for e in segments()[2] if e["event"] == "train_begin")

@@ -78,7 +78,7 @@ def test_steps_close_together_are_shown_once_when_the_interval_is_up(page: tuple
 
 
 def test_a_start_or_resume_shows_its_figures_at_once(page: tuple[QWidget, ProgressWidget]) -> None:
-    """"Continue for 1 more epoch" right after a run: its train_begin comes within the refresh interval of the
+    """"Train 1 more epoch" right after a run: its train_begin comes within the refresh interval of the
     last figures, and the window must not show the finished run's "12 / 12" while the new one trains."""
     _, widget = page
     widget.add_event({"event": "train_begin", "step": 0, "max_steps": 12, "num_train_epochs": 3})

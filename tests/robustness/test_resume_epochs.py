@@ -1,4 +1,4 @@
-"""`resume --epochs N` (the window's "Continue for N more epochs"): a refused resume changes nothing in the run."""
+"""`resume --epochs N` (the window's "Train N more epochs"): a refused resume changes nothing in the run."""
 
 from __future__ import annotations
 
