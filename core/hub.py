@@ -730,9 +730,10 @@ PUSH_FORMS = (PUSH_ADAPTER, PUSH_MERGED)
 
 def _public_adapter_config(path: Path) -> bytes | None:
     """adapter_config.json as uploaded: base_model_name_or_path stays a Hub id, but a base model in a folder of
-    this machine (a local model, the built-in demo) is named by its folder name, never its path. None: upload the
+    this machine (a local model, the built-in demo) is named by its folder name, never its path, and one in the
+    Hugging Face cache by the Hub id it was downloaded from (its folder name is a commit hash). None: upload the
     file as it is."""
-    from finetune_studio.core.sources import hub_repo_id
+    from finetune_studio.core.sources import cache_repo_id, hub_repo_id
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -741,7 +742,7 @@ def _public_adapter_config(path: Path) -> bytes | None:
     base = data.get("base_model_name_or_path") if isinstance(data, dict) else None
     if not isinstance(base, str) or not base or hub_repo_id(base) is not None:
         return None
-    data["base_model_name_or_path"] = Path(base).name
+    data["base_model_name_or_path"] = cache_repo_id(base) or Path(base).name  # a Hub cache folder: its Hub id
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 

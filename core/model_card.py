@@ -31,7 +31,7 @@ from finetune_studio.core.metrics import (  # the same curve (and resume rule) a
     train_loss_note,
 )
 from finetune_studio.core.runs import RunFolder
-from finetune_studio.core.sources import hub_repo_id
+from finetune_studio.core.sources import cache_repo_id, hub_repo_id
 
 LOSS_CURVE_FILE = "loss_curve.svg"
 CARD_TAGS = ["finetune-studio", "text-generation"]
@@ -52,8 +52,10 @@ def scrub(text: str) -> str:
 # ---- what the run was trained from -------------------------------------------------------------------------
 
 
-def _is_hub_model(name: str) -> bool:
-    return hub_repo_id(name) is not None
+def _hub_model_id(name: str) -> str | None:
+    """The Hub id of the base model: as written, or that of a folder of the Hugging Face cache it was picked from
+    (…/models--OWNER--NAME/snapshots/REVISION, core.sources.cache_repo_id)."""
+    return hub_repo_id(name) or cache_repo_id(name)
 
 
 def _is_hub_dataset(source: str) -> bool:
@@ -64,9 +66,11 @@ def _base_model_text(config: RunConfig) -> str:
     name = config.model.name_or_path
     if name == DEMO_MODEL_ID:
         return "the builtin demo model of Finetune Studio (a tiny Qwen3-style model built offline; not on the Hub)"
-    if _is_hub_model(name):
-        revision = f" at revision `{config.model.revision}`" if config.model.revision else ""
-        return f"[{name}](https://huggingface.co/{name}){revision}"
+    repo = _hub_model_id(name)
+    if repo:
+        cached = repo != hub_repo_id(name)  # a Hub cache folder: its snapshot folder is the revision it holds
+        revision = Path(name.strip()).name if cached else config.model.revision
+        return f"[{repo}](https://huggingface.co/{repo})" + (f" at revision `{revision}`" if revision else "")
     return f"a local model folder (`{Path(name).name}`)"
 
 
@@ -357,8 +361,9 @@ def front_matter(config: RunConfig, form: str = MODEL) -> dict[str, Any]:
     from finetune_studio.core.adapters import is_adapter_method
 
     meta: dict[str, Any] = {"library_name": "peft" if form == ADAPTER else "transformers"}
-    if _is_hub_model(config.model.name_or_path):
-        meta["base_model"] = config.model.name_or_path
+    base = _hub_model_id(config.model.name_or_path)
+    if base:
+        meta["base_model"] = base
     if _is_hub_dataset(config.dataset.source):
         meta["datasets"] = [config.dataset.source]
     meta["tags"] = list(CARD_TAGS)

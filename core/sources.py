@@ -26,6 +26,7 @@ from __future__ import annotations
 import enum
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.config import CHAT_DATASET_ID, DEMO_MODEL_ID, SAMPLE_DATASET_ID, as_written, kind_of
@@ -117,6 +118,22 @@ def source_kind(text: str) -> SourceKind:
 def is_local(text: str) -> bool:
     """A file or folder on this computer (a built-in one included): read from disk, never asked of the Hub."""
     return source_kind(text).on_disk
+
+
+def cache_repo_id(path: str) -> str | None:
+    """The Hub id OWNER/NAME of a model folder in the Hugging Face cache, which huggingface_hub lays out as
+    …/models--OWNER--NAME/snapshots/REVISION (a base picked there with Open folder…); None for any other path. A
+    push named such a base by its last folder, the snapshot's commit hash, so the adapter pushed with it could not
+    be loaded from the Hub (helper-119's finding)."""
+    if not isinstance(path, str):
+        return None
+    parts = Path(path.strip()).expanduser().parts
+    for folder, snapshots in zip(parts, parts[1:-1]):
+        if folder.startswith("models--") and snapshots == "snapshots":
+            words = folder[len("models--"):].split("--")  # the cache writes '/' as '--'; no id holds '--' itself
+            if 1 <= len(words) <= 2 and all(words):
+                return "/".join(words)
+    return None
 
 
 def hub_repo_id(text: str) -> str | None:
