@@ -296,12 +296,13 @@ def _translate(exc: BaseException, action: str, token: str | None, source: str |
         if status == 401:
             if source == FROM_ARGUMENT:  # a token just typed or pasted (logging in): most often mistyped
                 return HubAuthError(f"This Hugging Face token was rejected while {action}: it may be mistyped, "
-                                    "revoked or expired. Check that you copied all of it, or create a new one at "
-                                    f"{url}/settings/tokens.", detail)
-            hint = (" The token comes from the HF_TOKEN environment variable: update it or unset it."
-                    if source == FROM_ENVIRONMENT else "")
+                                    "revoked or expired.", detail,
+                                    fix=f"To fix: check that you copied all of it, or create a new one at "
+                                        f"{url}/settings/tokens.")
+            fix = ("To fix: set HF_TOKEN to a valid token, or unset it (the token in use comes from that environment "
+                   "variable)." if source == FROM_ENVIRONMENT else "To fix: log in again with a valid token.")
             return HubAuthError(f"Your Hugging Face token was rejected while {action} (it may have been revoked or "
-                                f"expired). Log in again with a valid token.{hint}", detail)
+                                "expired).", detail, fix=fix)
         if status == 403:
             what = f"You cannot push to {repo_id}" if repo_id else f"The Hub refused {action}"
             reason = server_text or "your token has no write access there"

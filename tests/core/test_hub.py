@@ -266,7 +266,8 @@ def test_revoked_token(client: HubClient, hub: HubServer, run_dir: Path) -> None
     del hub.tokens[WRITE]  # revoked on the Hub after the login
     before = tree_digest(run_dir)
     failed = client.call("push_run", run_dir=run_dir)
-    assert failed.is_a("HubAuthError") and "token was rejected" in failed.message and "Log in again" in failed.message
+    assert failed.is_a("HubAuthError") and "token was rejected" in failed.message \
+        and failed.message.endswith("To fix: log in again with a valid token.")
     assert _uploaded_nothing(hub) and tree_digest(run_dir) == before
     hub.add_token(WRITE, "alice", "write")
     assert client.call("push_run", run_dir=run_dir).ok

@@ -82,8 +82,8 @@ def test_a_token_rejected_at_the_upload_is_said_above_and_in_the_status_bar(
         qtbot.waitUntil(lambda: controller.status.kind == "rejected", timeout=WAIT)
     assert dialog.message.text() == (
         "Your Hugging Face token was rejected while uploading to alice/tiny-run (it may have been revoked or expired). "
-        "Log in again with a valid token. alice/tiny-run exists on the Hub, but none of this push's files reached it "
-        "(the upload is one commit).")
+        "alice/tiny-run exists on the Hub, but none of this push's files reached it (the upload is one commit). To "
+        "fix: log in again with a valid token.")
     assert dialog.account_label.text() == ("The Hub rejected the login in use (revoked or expired), so this push "
                                            "cannot be sent. To fix: log in again (Log in…).")
     assert dialog.account_label.property("kind") == "warning" and dialog.login_button.isVisible()
