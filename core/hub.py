@@ -1172,8 +1172,10 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
                                      "first.")
     if not private and info.private is True:  # create_repo(exist_ok) leaves an existing repo's visibility as it is
         raise HubPermissionError(f"{repo_id} already exists and is private, and you asked for a public push: pushing "
-                                 "would keep it private. Make it public in its settings on the Hub first, push "
-                                 "privately, or choose another repository name.")
+                                 "would keep it private. Nothing was uploaded.",
+                                 fix="To fix: make it public in its settings on the Hub first, push it privately "
+                                     "(tick 'Private repository' in the push dialog, or leave --public out of "
+                                     "finetune-studio push), or choose another repository name.")
     if merge_into is not None:
         phase("merge", "Merging the adapter into its base model (peft merge_and_unload)")
         model_dir = _merged_model(run_dir, merge_into, nothing_sent())

@@ -212,7 +212,9 @@ def test_a_private_repository_is_not_reported_published_by_a_public_push(client:
                                    ("push_run", {"run_dir": run_dir, "token": WRITE, "private": False}))
     assert private.ok and hub.repos["alice/tiny-run"].private
     assert public.is_a("HubPermissionError") and "already exists and is private" in public.message
-    assert "Make it public in its settings on the Hub first" in public.message
+    assert public.message.endswith("To fix: make it public in its settings on the Hub first, push it privately (tick "
+                                   "'Private repository' in the push dialog, or leave --public out of finetune-studio "
+                                   "push), or choose another repository name.")
     assert hub.repos["alice/tiny-run"].private and len(hub.repos["alice/tiny-run"].commits) == 1
 
 
