@@ -11,15 +11,7 @@ from PySide6.QtGui import QGuiApplication
 
 from finetune_studio.gui.export_dialog import ExportDialog
 from tests.core.test_cli_push_export_input import _adapter_run
-
-
-def _export_into(dialog: ExportDialog, qtbot: Any, out: Path) -> None:
-    dialog.out_edit.setText(str(out))
-    dialog.out_edit.textEdited.emit(str(out))
-    dialog.export_button.click()
-    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
-    assert dialog.message.property("kind") == "success", dialog.message.text()
-    qtbot.wait(50)  # the layout settles
+from tests.gui.test_export_dialog_width_h115 import _export_into
 
 
 def _dialog(qtbot: Any, tmp_path: Path) -> ExportDialog:

@@ -17,16 +17,7 @@ from finetune_studio.core.config import RunConfig, default_config, load_config, 
 from finetune_studio.gui import dialogs
 from finetune_studio.gui.forms import TrainingForm
 from tests.gui.test_app import DialogLog, dialog_log, make_window, window
-
-
-def retype(qtbot: Any, edit: Any, text: str) -> None:
-    edit.setFocus()
-    edit.selectAll()
-    qtbot.keyClicks(edit, text)
-
-
-def error_line(form: Any, key: str) -> Any:
-    return form._fields[key].error_label()
+from tests.gui.test_typed_values import error_line, retype
 
 
 def test_a_comma_for_the_decimal_point_is_kept_and_the_number_to_write_is_named(qtbot: Any) -> None:
