@@ -13,6 +13,14 @@ from finetune_studio.gui.export_dialog import ExportDialog
 from tests.core.test_cli_push_export_input import _adapter_run
 
 
+def press_export(dialog: ExportDialog, qtbot: Any, written: str) -> None:
+    """The folder typed as a user types it, Export pressed, and the export (or its refusal) waited for."""
+    dialog.out_edit.setText(written)
+    dialog.out_edit.textEdited.emit(written)
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+
+
 @pytest.mark.parametrize("written", ["my-export", "exports/mine", "./here"])
 def test_a_folder_without_its_whole_path_is_refused(written: str, qtbot: Any, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,10 +30,7 @@ def test_a_folder_without_its_whole_path_is_refused(written: str, qtbot: Any, tm
     monkeypatch.chdir(started_in)
     dialog = ExportDialog(run)
     qtbot.addWidget(dialog)
-    dialog.out_edit.setText(written)
-    dialog.out_edit.textEdited.emit(written)
-    dialog.export_button.click()
-    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    press_export(dialog, qtbot, written)
     assert dialog.message.property("kind") == "error"
     assert dialog.message.text() == (
         f"The folder {written} is not a whole path, so the export would go into the folder the app was started from "
@@ -43,10 +48,7 @@ def test_a_whole_path_and_one_from_home_still_export(qtbot: Any, tmp_path: Path,
     qtbot.addWidget(dialog)
     for written, out in (("~/exports/mine", tmp_path / "home" / "exports" / "mine"),
                          (str(tmp_path / "with space é 模型"), tmp_path / "with space é 模型")):
-        dialog.out_edit.setText(written)
-        dialog.out_edit.textEdited.emit(written)
-        dialog.export_button.click()
-        qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+        press_export(dialog, qtbot, written)
         assert dialog.message.property("kind") == "success", dialog.message.text()
         assert dialog.result.out_dir == out
         assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors",
@@ -62,10 +64,7 @@ def test_a_folder_that_holds_files_is_refused_naming_them_and_the_checkbox(qtbot
         (taken / name).write_text("mine")
     dialog = ExportDialog(run)
     qtbot.addWidget(dialog)
-    dialog.out_edit.setText(str(taken))
-    dialog.out_edit.textEdited.emit(str(taken))
-    dialog.export_button.click()
-    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    press_export(dialog, qtbot, str(taken))
     assert dialog.message.property("kind") == "error"
     assert dialog.message.text() == (f"{taken} exists already and holds a.txt, notes.txt, photos/ and 1 more. Nothing "
                                      "was written. To fix: tick “Delete what the folder holds, then export” if you no "
@@ -79,9 +78,6 @@ def test_the_runs_folder_is_still_refused_as_core_says_without_offering_the_chec
     run = _adapter_run(runs)
     dialog = ExportDialog(run)
     qtbot.addWidget(dialog)
-    dialog.out_edit.setText(str(runs))
-    dialog.out_edit.textEdited.emit(str(runs))
-    dialog.export_button.click()
-    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    press_export(dialog, qtbot, str(runs))
     assert dialog.message.text().startswith(f"Refused to export into {runs}: it holds the run folder {run}, ")
     assert "tick" not in dialog.message.text()
