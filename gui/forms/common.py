@@ -113,6 +113,7 @@ def number_problem(text: str, integer: bool = False) -> str | None:
     if not text:
         return "Enter a whole number, such as 8." if integer else "Enter a number, such as 2e-5 or 0.01."
     number = parse_number(text)
+    kind, example = ("whole number", "8") if integer else ("number", "2e-5, 0.0001 or 10")
     if number is None:
         try:
             float(text)
@@ -120,11 +121,10 @@ def number_problem(text: str, integer: bool = False) -> str | None:
             comma = _comma_fix(text, integer)
             if comma:
                 return f"'{text}' is not a number: {comma}"
-            example = "a whole number such as 8" if integer else "a number such as 2e-5, 0.0001 or 10"
-            return f"'{text}' is not a number: write {example}."
-        return f"'{text}' is not a finite number: write {'a whole number such as 8' if integer else 'a number'}."
+            return f"'{text}' is not a {kind}. To fix: write one such as {example}."
+        return f"'{text}' is not a finite number. To fix: write a {kind} such as {example}."
     if integer and not float(number).is_integer():
-        return f"{text} is not a whole number: write one such as {max(int(number), 1)}."
+        return f"{text} is not a whole number. To fix: write one such as {max(int(number), 1)}."
     return None
 
 

@@ -51,8 +51,9 @@ def test_training_number_fields_keep_what_was_typed(qtbot: Any, attr: str, key: 
     retype(qtbot, edit, "abc")
     assert edit.text() == "abc"  # not swallowed
     assert edit.property("problem") is True
-    example = "a whole number such as 8" if integer else "a number such as 2e-5, 0.0001 or 10"
-    assert error_line(form, f"training.{key}").text() == f"'abc' is not a number: write {example}."
+    wanted = ("'abc' is not a whole number. To fix: write one such as 8." if integer
+              else "'abc' is not a number. To fix: write one such as 2e-5, 0.0001 or 10.")
+    assert error_line(form, f"training.{key}").text() == wanted
     assert error_line(form, f"training.{key}").isVisibleTo(form)
     config = RunConfig()
     form.store(config)
@@ -67,10 +68,12 @@ def test_training_number_fields_keep_what_was_typed(qtbot: Any, attr: str, key: 
 
     retype(qtbot, edit, "nan")
     assert edit.property("problem") is True
-    assert error_line(form, f"training.{key}").text().startswith("'nan' is not a finite number")
+    assert error_line(form, f"training.{key}").text() == ("'nan' is not a finite number. To fix: write a "
+                                                          + ("whole number such as 8." if integer else
+                                                             "number such as 2e-5, 0.0001 or 10."))
     if integer:
         retype(qtbot, edit, "2.5")
-        assert error_line(form, f"training.{key}").text() == "2.5 is not a whole number: write one such as 2."
+        assert error_line(form, f"training.{key}").text() == "2.5 is not a whole number. To fix: write one such as 2."
         form.store(config)
         assert config.training[key] == "2.5"
     retype(qtbot, edit, "1e3")
@@ -135,8 +138,8 @@ def test_bad_typed_values_disable_start_with_the_reason(qtbot: Any, window: Any)
     assert not window.start_action.isEnabled()
     assert window.start_action.toolTip() == ("Fix 1 problem to start: learning_rate must be a number (got 'abc'). To "
                                              "fix: write a number, or remove learning_rate to use the default.")
-    assert error_line(form, "training.learning_rate").text() == ("'abc' is not a number: write a number such as "
-                                                                 "2e-5, 0.0001 or 10.")
+    assert error_line(form, "training.learning_rate").text() == ("'abc' is not a number. To fix: write one such "
+                                                                 "as 2e-5, 0.0001 or 10.")
 
     retype(qtbot, form.lr_edit, "-1")
     _settled(qtbot, window)
@@ -189,14 +192,15 @@ def fields() -> Any:
 
 # row, kind, text typed, what is stored, the message at the row (None: no mark)
 ARGUMENT_EDITS = [
-    ("seed", "int", "abc", "abc", "'abc' is not a number: write a whole number such as 8."),
+    ("seed", "int", "abc", "abc", "'abc' is not a whole number. To fix: write one such as 8."),
     ("seed", "int", "-7", -7, None),
-    ("seed", "int", "1.5", "1.5", "1.5 is not a whole number: write one such as 1."),
-    ("max_steps", "int", "-1x", "-1x", "'-1x' is not a number: write a whole number such as 8."),
-    ("save_total_limit", "int", "two", "two", "'two' is not a number: write a whole number such as 8."),
-    ("weight_decay", "float", "abc", "abc", "'abc' is not a number: write a number such as 2e-5, 0.0001 or 10."),
+    ("seed", "int", "1.5", "1.5", "1.5 is not a whole number. To fix: write one such as 1."),
+    ("max_steps", "int", "-1x", "-1x", "'-1x' is not a whole number. To fix: write one such as 8."),
+    ("save_total_limit", "int", "two", "two", "'two' is not a whole number. To fix: write one such as 8."),
+    ("weight_decay", "float", "abc", "abc", "'abc' is not a number. To fix: write one such as 2e-5, 0.0001 or 10."),
     ("weight_decay", "float", "-0.5", -0.5, None),
-    ("weight_decay", "float", "inf", "inf", "'inf' is not a finite number: write a number."),
+    ("weight_decay", "float", "inf", "inf",
+     "'inf' is not a finite number. To fix: write a number such as 2e-5, 0.0001 or 10."),
 ]
 
 
