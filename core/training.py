@@ -264,6 +264,9 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
         def on_save(self, args, state, control, **kwargs):
             self.saved_at = state.global_step
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            # peft's save_pretrained wrote its template card into the checkpoint (an adapter run's): as the final
+            # model folder, a checkpoint uploaded as it is must not publish the base's local path in it.
+            drop_placeholder_card(path)
             emit(CheckpointEvent(event="checkpoint", step=state.global_step, path=str(path)))
 
     return ProgressCallback()
