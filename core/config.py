@@ -739,6 +739,21 @@ def _yaml_dumper() -> type:
     return Dumper
 
 
+def number_text(value: Any) -> str:
+    """A number as people write hyperparameters, for messages and fields: 2e-05 -> "2e-5", 1e308 -> "1e308" (not
+    Python's 1e+308, nor :g's 1e+308), 3.0 -> "3", 0.01 -> "0.01", 1.2345678 -> "1.2345678" (not :g's 1.23457: every
+    digit the value holds, so it reads back as the same number). Anything else as str(), None as ""."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    if isinstance(value, int) or (math.isfinite(value) and value == int(value) and abs(value) < 1e15):
+        return str(int(value))
+    text = repr(float(value))
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
 def as_written(value: Any) -> str:
     """A config value as a YAML file writes it on one line, keys in the file's order: [a, b], {host: a, port: 1},
     true, null, and a text that would read as a number quoted ('1e2'), as to_yaml writes it. What messages and

@@ -30,6 +30,7 @@ from finetune_studio.core.config import (
     kind_of,
     name_problem,
     nearest,
+    number_text,
     runs_dir_of,
     runs_dir_problem,
     section_type,
@@ -862,6 +863,7 @@ def warnings_for(config: RunConfig) -> list[Problem]:
         found.append(Problem("training.learning_rate",
                              f"learning_rate {lr:g} is unusually large: fine-tuning uses about 1e-5 to 1e-3, and "
                              "above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
+    found += _max_steps_warnings(config.training)
     found += _public_dashboard_warnings(config.training)
     found += _context_warnings(config)
     from finetune_studio.core.adapters import warnings_for as adapter_warnings  # an adapter rank that saves nothing
@@ -935,6 +937,23 @@ def _context_warnings(config: RunConfig) -> list[Problem]:
                     f"({key} in its config.json). A longer row trains at positions the model never learned, which "
                     "usually makes it worse (a model with learned positions, such as GPT-2, stops with an error at "
                     f"the first such row instead). To fix: set max_length to {limit:,} or less.", WARNING)]
+
+
+def _max_steps_warnings(training: dict[str, Any]) -> list[Problem]:
+    """max_steps above 0 ends the run whatever num_train_epochs says (transformers trains max_steps optimizer steps
+    whenever it is above 0), in the Training tab's words for its Epochs field (gui.forms.training_form's epochs
+    hint), said for a file or --set. A warning: the run starts and trains max_steps steps, which may be meant (a short
+    trial run). At max_steps, not at num_train_epochs, so the window does not say it twice under Epochs, where the
+    Training tab's own hint says it; the All arguments tab, where max_steps is set, shows it at its row."""
+    steps = training.get("max_steps")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+        return []  # -1 (the default) and 0 train by epochs; a wrong type is validate()'s problem
+    epochs = _number(training, "num_train_epochs", 3)
+    if epochs is None or epochs < 0:
+        return []  # num_train_epochs of the wrong type, NaN or below 0: validate()'s problem, which says max_steps
+    return [Problem("training.max_steps",
+                    f"max_steps {steps:,} ends the run: the epochs set in num_train_epochs ({number_text(epochs)}) do "
+                    "not apply. To train by epochs, remove max_steps (or set it to -1).", WARNING)]
 
 
 def _public_dashboard_warnings(training: dict[str, Any]) -> list[Problem]:
