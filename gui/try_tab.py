@@ -70,6 +70,7 @@ from finetune_studio.core.generate import (
 )
 from finetune_studio.core.runs import RunFolder, run_folders
 from finetune_studio.core.session import Change, Session
+from finetune_studio.gui.forms.common import ERROR_COLOR
 from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
@@ -466,6 +467,7 @@ class SeedEdit(QLineEdit):
 
 SETTING_DECIMALS = 6  # the decimals a setting's field holds: a model's 0.001 or 0.999 exactly (2 made them 0.01, 1.0)
 FIELD_MOST = 2**31 - 1  # a field's largest value where the rule sets none (a spin box needs one): a QSpinBox's most
+SAMPLE_LABEL = "Decoding"  # the Sample check's row: ticked, answers are sampled; not, greedy decoding
 FIELD_LABELS = {"temperature": "Temperature", "top_p": "Top-p", "top_k": "Top-k",
                 "repetition_penalty": "Repetition penalty", "max_new_tokens": "Max new tokens", "seed": "Seed"}
 
@@ -561,16 +563,29 @@ class SettingsBox(QGroupBox):
                 # A spin box's own minimum is as wide as its largest value (a 10-digit seed): the grid was then
                 # 434 px at least, and at 900×600 the Chat page's right edge (Max new tokens, Defaults, Send) was cut.
                 box.setMinimumWidth(72)
+        self.seed.setPlaceholderText("e.g. 0")
+        # The seed's problem in words under the settings, while it counts (sampling): the red field alone said
+        # nothing until the pointer rested on it or Send was pressed.
+        self.seed_error = QLabel(objectName="setting_seed_error", wordWrap=True, visible=False)
+        self.seed_error.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.seed_error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.seed.textChanged.connect(self._show_seed_problem)
+        self.sample.toggled.connect(self._show_seed_problem)
         grid = QGridLayout(self)
         grid.setContentsMargins(6, 6, 6, 6)
         grid.setHorizontalSpacing(8)
-        rows = [("", self.sample)] + [(FIELD_LABELS[name], getattr(self, name)) for name in FIELD_LABELS]
+        # Every field has its label, the Sample check too ("Decoding": sampling or greedy); Defaults is a button.
+        rows = [(SAMPLE_LABEL, self.sample)] + [(FIELD_LABELS[name], getattr(self, name)) for name in FIELD_LABELS]
         rows.append(("", self.defaults_button))
+        self.labels: dict[str, QLabel] = {}
         for i, (label, widget) in enumerate(rows):
             row, col = divmod(i, 2)
             if label:
-                grid.addWidget(QLabel(label), row, col * 2)
+                caption = self.labels[widget.objectName()] = QLabel(label, buddy=widget)
+                caption.setToolTip(widget.toolTip())
+                grid.addWidget(caption, row, col * 2)
             grid.addWidget(widget, row, col * 2 + 1)
+        grid.addWidget(self.seed_error, grid.rowCount(), 0, 1, 4)
         self.sample.toggled.connect(self._sampling_changed)
         self.sample.toggled.connect(self.changed)
         self.set_settings(GenerationSettings())
@@ -588,6 +603,11 @@ class SettingsBox(QGroupBox):
         box.setRange(*(int(bound) for bound in field_range(name)))
         box.valueChanged.connect(self.changed)
         return box
+
+    def _show_seed_problem(self, *_: Any) -> None:
+        problem = self.problem()
+        self.seed_error.setText(problem or "")
+        self.seed_error.setVisible(bool(problem))
 
     def _sampling_changed(self, sampling: bool) -> None:
         for name in SAMPLING_ONLY:  # greedy decoding does not use them
@@ -766,7 +786,10 @@ class TryTab(QWidget):
         self.prompt_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.prompt_edit.setFixedHeight(self.prompt_edit.fontMetrics().lineSpacing() * 3 + 14)
         self.send_button = QPushButton("Send", objectName="try_send", default=True)
-        self.stop_button = QPushButton("Stop", objectName="try_stop", enabled=False)
+        # "Stop answering", not "Stop": the toolbar's Stop (training) is beside it, and the two stop different things.
+        self.stop_button = QPushButton("Stop answering", objectName="try_stop", enabled=False)
+        self.stop_button.setToolTip("Stop the answers being written; what they said so far stays. Training, if a "
+                                    "run is training, goes on (the toolbar's Stop stops it).")
         self.new_button = QPushButton("New conversation", objectName="try_new")
         buttons = QVBoxLayout()
         for button in (self.send_button, self.stop_button, self.new_button):
