@@ -74,6 +74,97 @@ def _base_model_text(config: RunConfig) -> str:
     return f"a local model folder (`{Path(name).name}`)"
 
 
+# The builtin demo model is Finetune Studio's own: built by its code (core.demo) from its synthetic sample data,
+# under the app's license (pyproject.toml).
+DEMO_MODEL_LICENSE = "apache-2.0"
+# A license id as the Hub's `license:` field takes them (apache-2.0, llama3.1, cc-by-nc-4.0, openrail++, other):
+# a value of another shape ("MIT License") is not carried over, since the Hub would refuse the card's metadata.
+LICENSE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
+LICENSE_KEYS = ("license", "license_name", "license_link")  # license_name/_link go with `license: other`
+
+
+def _card_metadata(path: Path) -> dict[str, Any] | None:
+    """The YAML front matter of a model card (README.md) on disk, or None: no file, no front matter, or not YAML."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None
+    end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == "---"), None)
+    if end is None:
+        return None
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _base_card_path(config: RunConfig) -> Path | None:
+    """Where the base model's own README.md is on this computer, never downloaded: in its local folder (a snapshot
+    of the Hugging Face cache included), or, for a Hub id, in the cache's snapshot of its revision."""
+    from finetune_studio.core.sources import SourceKind, source_kind
+
+    name = config.model.name_or_path
+    if not isinstance(name, str):
+        return None
+    kind = source_kind(name.strip())
+    if kind is SourceKind.LOCAL:
+        return Path(name.strip()).expanduser() / "README.md"
+    if kind is SourceKind.HUB and hub_repo_id(name):
+        from finetune_studio.core.model import cached_hub_file
+
+        return cached_hub_file(hub_repo_id(name), "README.md", config.model.revision)
+    return None
+
+
+def base_license(config: RunConfig) -> tuple[dict[str, Any], str]:
+    """The base model's license as card metadata ({"license": "apache-2.0"}, with license_name and license_link for
+    `other`), and where it was read, or ({}, why it is not known). Read offline only: the builtin demo model's, the
+    `license:` of the base's README.md front matter in its local folder or the Hugging Face cache."""
+    if config.model.name_or_path == DEMO_MODEL_ID:
+        return {"license": DEMO_MODEL_LICENSE}, ("as the builtin demo model it is fine-tuned from is Finetune Studio's "
+                                                  "own (built from the app's synthetic sample data), under the "
+                                                  "app's license")
+    path = _base_card_path(config)
+    if path is None:
+        return {}, "the base model's card (README.md) is not on this computer"
+    meta = _card_metadata(path)
+    if meta is None:
+        return {}, ("the base model's card (README.md) is not on this computer" if not path.is_file()
+                    else "the base model's card (README.md) has no YAML metadata")
+    value = meta.get("license")
+    if value is None:
+        return {}, "the base model's card (README.md) names no license"
+    if not isinstance(value, str) or not LICENSE_ID_RE.match(value.strip()):
+        return {}, (f"the base model's card (README.md) gives its license as {json.dumps(value)}, which is no "
+                    "license id the Hub takes")
+    found = {"license": value.strip()}
+    if found["license"] == "other":
+        found.update({k: meta[k].strip() for k in LICENSE_KEYS[1:] if isinstance(meta.get(k), str) and meta[k].strip()})
+    return found, "the license the card of the base model it is fine-tuned from gives (the `license:` of its README.md)"
+
+
+def _license_lines(config: RunConfig) -> list[str]:
+    """The card's License section: the base model's license and where it was read, or that it is not known."""
+    found, source = base_license(config)
+    if not found:
+        return ["## License", "", f"The license is not known: {source}, so this card's metadata names none. To fix: "
+                "set the license on the Hub (the `license:` field of this card's metadata) to the base model's, as "
+                "its terms say.", ""]
+    name = found["license"]
+    if name == "other":
+        label = found.get("license_name", "other")
+        name = f"other ([{label}]({found['license_link']}))" if found.get("license_link") else f"other ({label})"
+    else:
+        name = f"`{name}`"
+    return ["## License", "", f"{name}, {source}.", ""]
+
+
 def _chat_data(events: list[dict[str, Any]]) -> tuple[str, str]:
     """What a chat run's log said of its rows (their format, and which tokens the loss is on) and of its chat
     template, as the run found them (core.chat: 'auto' is decided from the data): ("", "") for a plain-text run."""
@@ -361,6 +452,7 @@ def front_matter(config: RunConfig, form: str = MODEL) -> dict[str, Any]:
     from finetune_studio.core.adapters import is_adapter_method
 
     meta: dict[str, Any] = {"library_name": "peft" if form == ADAPTER else "transformers"}
+    meta.update(base_license(config)[0])  # the base model's, where it is known offline; else none (the text says)
     base = _hub_model_id(config.model.name_or_path)
     if base:
         meta["base_model"] = base
@@ -512,6 +604,7 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
         lines.append("| precision | auto (chosen for the hardware) |")
     lines.append("")
 
+    lines += _license_lines(config)
     lines += ["## Framework versions", ""]
     from finetune_studio.core.adapters import is_adapter_method
 
