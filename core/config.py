@@ -742,9 +742,16 @@ def _yaml_dumper() -> type:
 def number_text(value: Any) -> str:
     """A number as people write hyperparameters, for messages and fields: 2e-05 -> "2e-5", 1e308 -> "1e308" (not
     Python's 1e+308, nor :g's 1e+308), 3.0 -> "3", 0.01 -> "0.01", 1.2345678 -> "1.2345678" (not :g's 1.23457: every
-    digit the value holds, so it reads back as the same number). Anything else as str(), None as ""."""
+    digit the value holds, so it reads back as the same number). A whole number of 1e15 or more that ends in zeros
+    keeps its exponent (1e308, which YAML's loader here reads as the whole number: core.config._construct_exponent),
+    not 309 digits. Anything else as str(), None as ""."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "" if value is None else str(value)
+    if isinstance(value, int) and abs(value) >= 10**15 and value % 1000 == 0:
+        digits = str(abs(value))
+        kept = digits.rstrip("0")
+        mantissa = kept[0] + (f".{kept[1:]}" if len(kept) > 1 else "")
+        return f"{'-' if value < 0 else ''}{mantissa}e{len(digits) - 1}"
     if isinstance(value, int) or (math.isfinite(value) and value == int(value) and abs(value) < 1e15):
         return str(int(value))
     text = repr(float(value))
@@ -752,6 +759,49 @@ def number_text(value: Any) -> str:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"
     return text
+
+
+_GROUPED_DIGITS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
+
+
+def _number_or_none(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def comma_fix(text: str, integer: bool = False) -> str | None:
+    """What to write instead of a number typed with a comma in it ("1,5e-4": a decimal comma; "1,000": digits grouped;
+    "8,": a list's comma), starting lowercase ("a comma cannot mark the decimals here. To fix: write 1.5e-4, with a
+    decimal point."), or None where the comma is not why the text is no number. `integer`: the setting takes whole
+    numbers only. The text itself is never rewritten: "1,5e-4" read as 15e-4 (a comma dropped) would train ten times
+    faster than meant, so the user is told which number to write and writes it. One rule for the window's number
+    fields and for validate (a YAML file or --set keeps "1,5e-4" as text)."""
+    if not isinstance(text, str) or "," not in text:
+        return None
+    text = text.strip()
+    bare = text.rstrip(",").strip()
+    if bare != text and "," not in bare and _number_or_none(bare) is not None:  # "8," pasted with its list's comma
+        return f"a comma is no part of a number. To fix: write {bare}."
+    if _GROUPED_DIGITS.fullmatch(text):  # 1,000: thousands, or (1,500 as a European 1.5) decimals; the user knows
+        plain, point = text.replace(",", ""), text.replace(",", ".")
+        if integer:
+            return f"a comma cannot group the digits here. To fix: write {plain}."
+        return (f"a comma cannot group the digits nor mark the decimals here. To fix: write {plain}, or {point} if "
+                "the comma marks the decimals.")
+    if text.count(",") == 1 and "." not in text and _number_or_none(text.replace(",", ".")) is not None:
+        point = re.sub(r"^([+-]?)\.", r"\g<1>0.", text.replace(",", "."))  # ",5" is 0.5
+        if integer and not float(point).is_integer():
+            return f"a comma cannot mark the decimals, and this field takes whole numbers only. To fix: write one, " \
+                   f"such as {max(int(float(point)), 1)}."
+        return f"a comma cannot mark the decimals here. To fix: write {point}, with a decimal point."
+    return None
 
 
 def as_written(value: Any) -> str:

@@ -27,6 +27,7 @@ from finetune_studio.core.config import (
     SECTIONS,
     RunConfig,
     as_written,
+    comma_fix,
     kind_of,
     name_problem,
     nearest,
@@ -120,6 +121,9 @@ def _type_fix(annotation: Any, key: str, value: Any) -> str:
         return bool_fix(value)
     if isinstance(value, float) and value.is_integer() and _accepts(annotation, int(value)):
         return f" To fix: write {int(value)}, without a decimal point."
+    comma = _comma_fix(value, integer=not _accepts(annotation, 0.5)) if _accepts(annotation, 1) else ""
+    if comma:
+        return comma
     unquote = _unquote_fix(value)
     if unquote and _accepts(annotation, float(value) if "." in value or "e" in value.lower() else int(value)):
         return unquote
@@ -214,6 +218,14 @@ def choice_message(key: str, value: Any, choices: Iterable[Any], what: str = "on
     return f"{key} must be {name}, not {kind_of(value)} (got {as_written(value)}).{fix}"
 
 
+def _comma_fix(value: Any, integer: bool = False) -> str:
+    """' A comma cannot mark the decimals here. To fix: write 1.5e-4, with a decimal point.' for a number typed with a
+    comma ('1,5e-4', '1,000', '8,'), which YAML and --set keep as text: core.config.comma_fix's words, the window's
+    number fields' too; '' for any other value. `integer`: the setting takes whole numbers only."""
+    said = comma_fix(value, integer) if isinstance(value, str) else None
+    return f" {said[0].upper()}{said[1:]}" if said else ""
+
+
 def _unquote_fix(value: Any, accepts: Callable[[int | float], bool] | None = None) -> str:
     """' To fix: write 16 without quotes.' for a number written in quotes ('16') that `accepts` takes once unquoted
     (an int for digits alone, else a float); '' for anything else: '2.5' for a whole number, or '0' where 1 is the
@@ -236,15 +248,16 @@ def _steps_multiple_problem(save_steps: float, eval_steps: float) -> str | None:
     if save_steps % eval_steps == 0:
         return None
     if (save_steps < 1) != (eval_steps < 1):
-        return (f"load_best_model_at_end needs save_steps ({save_steps:g}) to be a multiple of eval_steps "
-                f"({eval_steps:g}), which cannot be known when one is a fraction of the run and the other a step "
-                "count. To fix: give both as fractions of the run (below 1) or both as step counts.")
+        return (f"load_best_model_at_end needs save_steps ({number_text(save_steps)}) to be a multiple of "
+                f"eval_steps ({number_text(eval_steps)}), which cannot be known when one is a fraction of the run and "
+                "the other a step count. To fix: give both as fractions of the run (below 1) or both as step counts.")
     if save_steps < 1 and (save_steps * 1_000_000) % (eval_steps * 1_000_000) == 0:
         return None
     exact_save, exact_eval = fractions.Fraction(repr(save_steps)), fractions.Fraction(repr(eval_steps))
     multiple = float(math.ceil(exact_save / exact_eval) * exact_eval)
-    return (f"load_best_model_at_end needs save_steps ({save_steps:g}) to be a multiple of eval_steps "
-            f"({eval_steps:g}). To fix: set save_steps to {multiple:g}, or another multiple of {eval_steps:g}.")
+    return (f"load_best_model_at_end needs save_steps ({number_text(save_steps)}) to be a multiple of eval_steps "
+            f"({number_text(eval_steps)}). To fix: set save_steps to {number_text(multiple)}, or another multiple of "
+            f"{number_text(eval_steps)}.")
 
 
 def _number(training: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -262,19 +275,20 @@ def whole_number_problem(key: str, value: Any, minimum: int, meaning: str = "") 
     more = f" ({meaning})" if meaning else ""
     fix = f" To fix: set {name} to a whole number, {minimum} or more{more}."
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        unquote = _unquote_fix(value, lambda number: isinstance(number, int) and number >= minimum)
+        unquote = _comma_fix(value, integer=True) or _unquote_fix(
+            value, lambda number: isinstance(number, int) and number >= minimum)
         return Problem(key, f"{name} must be a whole number (got {written_value(value)}).{unquote or fix}")
     if isinstance(value, float):
         if not math.isfinite(value):
             return Problem(key, f"{name} must be a whole number{_not_finite(value)}.{fix}")
         if not value.is_integer():
-            return Problem(key, f"{name} must be a whole number (got {value:g}).{fix}")
+            return Problem(key, f"{name} must be a whole number (got {number_text(value)}).{fix}")
         if value >= minimum:
             return Problem(key, f"{name} must be a whole number written without a decimal point: {int(value)}, "
                                 f"not {value!r}. To fix: write {int(value)}.")
     if value < minimum:
-        return Problem(key, f"{name} is {value:g}; it must be {minimum} or more{more}. To fix: set {name} to "
-                            f"{minimum} or more.")
+        return Problem(key, f"{name} is {number_text(value)}; it must be {minimum} or more{more}. To fix: set "
+                            f"{name} to {minimum} or more.")
     return None
 
 
@@ -373,8 +387,9 @@ def _range_problems(training: dict[str, Any], reported: set[str]) -> list[Proble
     for key, bound in TRAINING_RANGES.items():
         value = _number(training, key)
         if value is not None and f"training.{key}" not in reported and not bound.holds(value):
-            found.append(Problem(f"training.{key}", f"{key} must be {bound.words()} (got {value:g}); {bound.usual}. "
-                                                    f"To fix: set {key} to a value in that range, or remove it."))
+            found.append(Problem(f"training.{key}", f"{key} must be {bound.words()} (got {number_text(value)}); "
+                                                    f"{bound.usual}. To fix: set {key} to a value in that range, or "
+                                                    "remove it."))
     return found
 
 
@@ -559,7 +574,8 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         add("dataset.max_length", f"max_length must be a whole number written without a decimal point: "
                                   f"{int(length)}, not {length!r}. To fix: write {int(length)}.")
     elif not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-        fix = (_unquote_fix(length, lambda number: isinstance(number, int) and 0 < number <= MAX_CONTEXT_TOKENS)
+        fix = (_comma_fix(length, integer=True)
+               or _unquote_fix(length, lambda number: isinstance(number, int) and 0 < number <= MAX_CONTEXT_TOKENS)
                or " To fix: set max_length to the model's context length or less, such as 512.")
         add("dataset.max_length", f"max_length must be a whole number above 0 (got {written_value(length)}); "
                                   f"the seed uses 512.{fix}")
@@ -577,7 +593,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     if not isinstance(ds.truncation, bool):
         problems.append(bool_problem("dataset.truncation", ds.truncation))
     if not isinstance(ds.test_size, (int, float)) or isinstance(ds.test_size, bool) or not 0 <= ds.test_size < 1:
-        fix = (_unquote_fix(ds.test_size, lambda number: 0 <= number < 1)
+        fix = (_comma_fix(ds.test_size) or _unquote_fix(ds.test_size, lambda number: 0 <= number < 1)
                or " To fix: set test_size to a fraction such as 0.1, or 0 to hold out none.")
         add("dataset.test_size", f"test_size must be a fraction from 0 to below 1 (got {written_value(ds.test_size)}); "
                                  f"the seed holds out 0.1.{fix}")
@@ -634,26 +650,26 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
 
     lr = _number(training, "learning_rate", 5e-5)
     if lr is not None and lr <= 0:
-        add("training.learning_rate", f"learning_rate must be above 0 (got {lr:g}); the seed uses 2e-5. To fix: set "
-                                      "learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning).")
+        add("training.learning_rate", f"learning_rate must be above 0 (got {number_text(lr)}); the seed uses 2e-5. "
+                                      "To fix: set learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning).")
     for key, minimum in (("per_device_train_batch_size", 1), ("per_device_eval_batch_size", 1),
                          ("gradient_accumulation_steps", 1)):
         value = _number(training, key)
         if value is not None and value < minimum:
-            add(f"training.{key}", f"{key} must be at least {minimum} (got {value:g}). To fix: set {key} to "
+            add(f"training.{key}", f"{key} must be at least {minimum} (got {number_text(value)}). To fix: set {key} to "
                                    f"{minimum} or more.")
     epochs, max_steps = _number(training, "num_train_epochs", 3), _number(training, "max_steps", -1)
     if (max_steps is None or max_steps <= 0) and epochs is not None and epochs <= 0:
-        add("training.num_train_epochs", f"num_train_epochs must be above 0 (got {epochs:g}) unless max_steps is set. "
-                                         "To fix: set num_train_epochs to the passes over the data, such as 3 (the "
-                                         "seed's), or set max_steps to the steps to train.")
+        add("training.num_train_epochs", f"num_train_epochs must be above 0 (got {number_text(epochs)}) unless "
+                                         "max_steps is set. To fix: set num_train_epochs to the passes over the "
+                                         "data, such as 3 (the seed's), or set max_steps to the steps to train.")
     elif epochs is not None and epochs < 0:  # max_steps ends the run, but a negative count of passes is a slip
-        add("training.num_train_epochs", f"num_train_epochs must be above 0 (got {epochs:g}); max_steps ends this "
-                                         "run, so any positive number will do (the seed uses 3). To fix: set "
+        add("training.num_train_epochs", f"num_train_epochs must be above 0 (got {number_text(epochs)}); max_steps "
+                                         "ends this run, so any positive number will do (the seed uses 3). To fix: set "
                                          "num_train_epochs to 3, or remove it.")
     logging_steps = _number(training, "logging_steps", 500)
     if training.get("logging_strategy", "steps") == "steps" and logging_steps is not None and logging_steps <= 0:
-        add("training.logging_steps", f"logging_steps must be above 0 (got {logging_steps:g}). To fix: set "
+        add("training.logging_steps", f"logging_steps must be above 0 (got {number_text(logging_steps)}). To fix: set "
                                       "logging_steps to a number of steps such as 10 (the seed's), or below 1 a "
                                       "fraction of the run's steps.")
     for key in ("eval_strategy", "save_strategy", "logging_strategy"):
@@ -861,8 +877,8 @@ def warnings_for(config: RunConfig) -> list[Problem]:
     lr = _number(config.training, "learning_rate")
     if lr is not None and lr > LARGE_LEARNING_RATE:
         found.append(Problem("training.learning_rate",
-                             f"learning_rate {lr:g} is unusually large: fine-tuning uses about 1e-5 to 1e-3, and "
-                             "above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
+                             f"learning_rate {number_text(lr)} is unusually large: fine-tuning uses about 1e-5 to "
+                             "1e-3, and above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
     found += _max_steps_warnings(config.training)
     found += _public_dashboard_warnings(config.training)
     found += _context_warnings(config)
