@@ -69,6 +69,9 @@ RUN_TRAINING = "run_training"
 # ExportError.problem of the OUT_UNUSABLE refusal of a folder that holds files, when nothing else refuses it: the
 # window offers its "Replace what the folder holds" for it, which the command line has none of.
 NOT_EMPTY = "not_empty"
+# ExportError.problem of the OUT_UNUSABLE refusal of a folder that holds files and no model export (replace_refusal):
+# no export replaces it, with or without "Delete what the folder holds" (the window disables that box for it).
+NOT_AN_EXPORT = "not_an_export"
 BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE})
 WRITE_KINDS = frozenset({CANNOT_WRITE, NO_SPACE, WRITE_FAILED})  # ExportError.problem says what went wrong
 
@@ -304,10 +307,31 @@ def _refuse_replacing_the_base(folder: RunFolder, out_dir: Path) -> None:
                               OUT_UNUSABLE)
 
 
-def _refuse_replacing_runs(folder: RunFolder, out_dir: Path) -> None:
+def destination_refusal(run_dir: Path, out_dir: Path) -> str | None:
+    """Why an export of the run `run_dir` is refused out_dir, in check_destination's words, or replace_refusal's
+    for a folder holding files and no export; None when neither refuses it. For the window, which asks it as the
+    folder is typed, before Export is pressed: a run found deep inside out_dir's tree is left to check_destination
+    (it reads the whole tree, which for a folder such as / or a home folder takes long), and such a folder is
+    refused by replace_refusal anyway unless it holds an export at its top."""
+    folder = RunFolder(Path(run_dir))
+    out_dir = Path(out_dir)
+    try:
+        _inside_the_run(folder, out_dir)
+        _refuse_replacing_runs(folder, out_dir, walk=False)
+        _refuse_replacing_the_base(folder, out_dir)
+        _refuse_replacing_home(out_dir)
+    except ExportError as exc:
+        return str(exc)
+    except OSError:  # a path that cannot be resolved (too long a name): said when Export is pressed
+        return None
+    return replace_refusal(out_dir)
+
+
+def _refuse_replacing_runs(folder: RunFolder, out_dir: Path, walk: bool = True) -> None:
     """An export replaces everything its folder holds ("Replace what the folder holds" in the window): into the run
-    folder, the runs folder or any folder above or around a run it deleted the runs and said it had exported."""
-    found = _run_it_would_delete(out_dir, folder.path)
+    folder, the runs folder or any folder above or around a run it deleted the runs and said it had exported.
+    `walk` False: a run deep in out_dir's tree is not looked for."""
+    found = _run_it_would_delete(out_dir, folder.path, walk)
     if found is None:
         return
     place, what = found
@@ -318,7 +342,7 @@ def _refuse_replacing_runs(folder: RunFolder, out_dir: Path) -> None:
                       "out for the default (export-adapter or export-merged in the run folder).", OUT_UNUSABLE)
 
 
-def _run_it_would_delete(out_dir: Path, run_dir: Path) -> tuple[Path, str] | None:
+def _run_it_would_delete(out_dir: Path, run_dir: Path, walk: bool = True) -> tuple[Path, str] | None:
     """The folder replacing `out_dir` would delete, and what it is ("run folder", "runs folder"): the run itself
     when out_dir is it or lies above it, the app's runs folder when out_dir is it or lies above it, else the first
     run folder (any of a run's own files, _first_run_in) in out_dir's tree; None when there is none.
@@ -331,7 +355,7 @@ def _run_it_would_delete(out_dir: Path, run_dir: Path) -> tuple[Path, str] | Non
     runs = default_runs_dir().resolve()
     if runs.is_dir() and (target == runs or target in runs.parents):
         return runs, "runs folder"
-    found = _first_run_in(target) if target.is_dir() else None
+    found = _first_run_in(target) if walk and target.is_dir() else None
     return None if found is None else (found, "run folder")
 
 
@@ -424,10 +448,72 @@ def _check_out(out_dir: Path, overwrite: bool) -> None:
     if not parent.is_dir():  # mkdir below would fail with a bare FileExistsError
         raise ExportError(f"{parent} is a file, not a folder, so {out_dir} cannot be made inside it. To fix: choose "
                           "a folder to export to (--out DIR).", OUT_UNUSABLE)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise ExportError(f"{out_dir} exists already and is not empty. To fix: choose another folder (--out DIR), "
-                          "or delete it first.", OUT_UNUSABLE, NOT_EMPTY)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        refusal = replace_refusal(out_dir)
+        if refusal:
+            raise ExportError(refusal, OUT_UNUSABLE, NOT_AN_EXPORT)
+        if not overwrite:
+            raise ExportError(f"{out_dir} exists already and is not empty. To fix: choose another folder (--out DIR), "
+                              "or delete it first.", OUT_UNUSABLE, NOT_EMPTY)
     _check_writable(out_dir)
+
+
+HELD_LISTED = 1000  # a folder's names read to say what it holds; past these it says "and more"
+
+
+def held_names(folder: Path) -> list[str]:
+    """The names a folder holds, sorted, a folder's with a '/' (at most HELD_LISTED + 1 read); [] for a folder that
+    is empty, not there or cannot be read."""
+    import itertools
+
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entry.name + ("/" if entry.is_dir() else "")
+                          for entry in itertools.islice(entries, HELD_LISTED + 1))
+    except OSError:
+        return []
+
+
+def names_text(names: list[str], shown: int = 3) -> str:
+    """'a.txt, notes.txt, photos/ and 2 more' (more than HELD_LISTED: 'and more')."""
+    rest = len(names) - shown
+    more = "" if rest <= 0 else " and more" if len(names) > HELD_LISTED else f" and {rest} more"
+    return ", ".join(names[:shown]) + more
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    from finetune_studio.core.fileio import read_json
+
+    try:
+        if path.stat().st_size > 2**20:  # a model's config is a few kB; this is something else
+            return {}
+        data = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def holds_export(folder: Path) -> bool:
+    """Whether a folder holds a model export (this app's, or any model saved by transformers or peft): an
+    adapter_config.json naming its peft_type, or a config.json naming its model_type or architectures, at its top.
+    What either kind of export writes, and what a folder of documents does not hold by chance."""
+    adapter = _json_object(Path(folder) / ADAPTER_CONFIG_FILE)
+    model = _json_object(Path(folder) / "config.json")
+    return bool(adapter.get("peft_type")) or bool(model.get("model_type") or model.get("architectures"))
+
+
+def replace_refusal(out_dir: Path) -> str | None:
+    """Why an export must not replace what out_dir holds, in words; None when it may (out_dir is empty, not there,
+    or holds an earlier export: holds_export). Replacing deletes everything the folder holds, and "Delete what the
+    folder holds, then export" deleted any folder's contents, so a folder of documents picked by mistake was lost.
+    The one check for the window (its box and Export button, before anything is pressed) and `finetune-studio
+    export`, which refuses such a folder in the same words."""
+    names = held_names(out_dir)
+    if not names or holds_export(out_dir):
+        return None
+    return (f"{out_dir} holds {names_text(names)} and no earlier export (no model's config.json or "
+            "adapter_config.json): an export replaces everything its folder holds, so none goes there. Nothing was "
+            "changed. To fix: choose an empty folder or a new name, or move those files away first.")
 
 
 def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
@@ -504,12 +590,13 @@ def _finish(partial: Path, out_dir: Path, overwrite: bool = False) -> list[str]:
     """Put the written export in place of out_dir. An earlier export there (overwrite) is moved aside first and
     deleted only once the new one is in place, and put back if that fails: deleting it first lost it, or left it
     half-deleted and looking whole, when the rename then failed (the export said "Nothing was left there"). A folder
-    that something else filled while this export was written (another export into it) is left as it is."""
+    that something else filled while this export was written (another export into it, or files that are not an
+    export: replace_refusal, asked again here since a merge takes minutes) is left as it is."""
     old = None
     if out_dir.is_symlink() or out_dir.exists():
         if out_dir.is_dir() and not out_dir.is_symlink() and not any(out_dir.iterdir()):
             out_dir.rmdir()
-        elif not overwrite or not out_dir.is_dir() or out_dir.is_symlink():
+        elif not overwrite or not out_dir.is_dir() or out_dir.is_symlink() or replace_refusal(out_dir):
             problem = "another export or program filled the folder while this one was written"
             raise ExportError(f"Did not put the export into {out_dir}: {problem}, and it is left as it is (nothing "
                               "of this export was kept). To fix: look at what it holds, then choose another folder "

@@ -37,13 +37,15 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.adapters import METHOD_NAMES, is_adapter_folder, read_adapter_config
 from finetune_studio.core.events import RunState
+from finetune_studio.core.export import ADAPTER, HELD_LISTED, MERGED, destination_refusal, names_text
+from finetune_studio.core.export import held_names as _held_names
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.session import Session
 from finetune_studio.gui import background, dialogs
 from finetune_studio.gui.hub_dialogs import MESSAGE_STYLE
 from finetune_studio.gui.session_signals import SessionSignals
 
-ADAPTER, MERGED = "adapter", "merged"  # core.export's kinds (that module imports the training stack's helpers)
+__all__ = ["ADAPTER", "HELD_LISTED", "MERGED", "ExportController", "ExportDialog", "held_names", "names_text"]
 DELETE_COLOR = "#c2410c"  # orange: what ticking "Delete what the folder holds" deletes
 
 
@@ -76,30 +78,22 @@ def load_command(kind: str, out_dir: Path) -> str:
     return f"from {module} import {cls}; model = {cls}.from_pretrained({str(out_dir)!r})"
 
 
-HELD_LISTED = 1000  # a folder's names read for the delete warning; past these it says "and more"
-
-
 def held_names(folder: Path) -> list[str]:
-    """The names a folder holds, sorted, a folder's with a '/' (at most HELD_LISTED + 1 read); [] for a folder
-    that is empty, not there, not a whole path or cannot be read."""
-    import itertools
-    import os
-
-    if not folder.is_absolute():
-        return []
-    try:
-        with os.scandir(folder) as entries:
-            return sorted(entry.name + ("/" if entry.is_dir() else "")
-                          for entry in itertools.islice(entries, HELD_LISTED + 1))
-    except OSError:
-        return []
+    """core.export.held_names of a whole path: the names a folder holds, sorted (at most HELD_LISTED + 1 read); []
+    for a folder that is empty, not there, not a whole path or cannot be read."""
+    return _held_names(folder) if folder.is_absolute() else []
 
 
-def names_text(names: list[str], shown: int = 3) -> str:
-    """'a.txt, notes.txt, photos/ and 2 more' (more than HELD_LISTED: 'and more')."""
-    rest = len(names) - shown
-    more = "" if rest <= 0 else " and more" if len(names) > HELD_LISTED else f" and {rest} more"
-    return ", ".join(names[:shown]) + more
+def folder_refusal(run_dir: Path, folder: Path | None) -> str | None:
+    """core.export's refusal of a whole path as the run's export folder, before Export is pressed
+    (destination_refusal: a folder that holds files and no model export, a run's, the base model's, the home
+    folder); None for any other (a path not whole is refused when Export is pressed, as relative_text says)."""
+    return destination_refusal(run_dir, folder) if folder is not None and folder.is_absolute() else None
+
+
+OVERWRITE_TIP = ("What the folder holds now is deleted once the export has been written in its place; only an earlier "
+                 "export (a model's config.json or adapter_config.json) or an empty folder is replaced. Unticked, a "
+                 "folder that holds files is not exported into.")
 
 
 def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None]) -> Any:
@@ -271,15 +265,17 @@ class ExportDialog(QDialog):
         out_row.addWidget(self.choose_button)
         self.overwrite_check = QCheckBox("Delete what the folder holds, then export")
         self.overwrite_check.setObjectName("export_overwrite")
-        self.overwrite_check.setToolTip("What the folder holds now is deleted once the export has been written in "
-                                        "its place; unticked, a folder that holds files is not exported into.")
+        self.overwrite_check.setToolTip(OVERWRITE_TIP)
+        # core.export's refusal of the folder in the field (files and no model export), shown before Export is
+        # pressed: the box and Export are disabled meanwhile.
+        self._refusal: str | None = None
         # Says which files the tick deletes, in orange, while it is ticked and the folder holds any.
         self.delete_warning = FittedLabel()
         self.delete_warning.setObjectName("export_delete_warning")
         self.delete_warning.setStyleSheet(f"QLabel {{ color: {DELETE_COLOR}; }}")
         self.delete_warning.hide()
-        self.overwrite_check.toggled.connect(self._update_delete_warning)
-        self.out_edit.textChanged.connect(self._update_delete_warning)
+        self.overwrite_check.toggled.connect(self._update_folder_state)
+        self.out_edit.textChanged.connect(self._update_folder_state)
 
         self.phase_label = FittedLabel()  # progress lines name folders ("Loading the base model /…")
         self.phase_label.setObjectName("export_phase")
@@ -382,12 +378,33 @@ class ExportDialog(QDialog):
         self._set_default(self.export_button)
         self._update_buttons()
 
-    def _update_delete_warning(self, *_: Any) -> None:
-        names = held_names(Path(self.out_edit.text().strip()).expanduser()) if self.overwrite_check.isChecked() \
-            else []
+    def _folder(self) -> Path | None:
+        written = self.out_edit.text().strip()
+        return Path(written).expanduser() if written else None
+
+    def _update_folder_state(self, *_: Any) -> None:
+        """What the folder in the field allows: one that holds files and no model export is refused at once (core's
+        words in the message line, the box unticked and disabled, Export disabled), since exporting there could
+        only fail or, with the box ticked, delete what it holds (a folder of documents picked by mistake); for any
+        other, the orange line names what the ticked box deletes."""
+        if self.exporting:
+            return
+        folder = self._folder()
+        refusal = folder_refusal(self.run_dir, folder)
+        if refusal != self._refusal:
+            if self._refusal is not None and self.message.text() == self._refusal:
+                self._show("info", "")
+            self._refusal = refusal
+            if refusal:
+                self._show("error", refusal)
+        if refusal and self.overwrite_check.isChecked():
+            self.overwrite_check.setChecked(False)  # toggled: comes back here, with nothing left to change
+        self.overwrite_check.setToolTip(refusal or OVERWRITE_TIP)
+        names = held_names(folder) if folder is not None and self.overwrite_check.isChecked() else []
         self.delete_warning.setText(f"Exporting will delete what this folder holds now: {names_text(names)}."
                                     if names else "")
         self.delete_warning.setVisible(bool(names))
+        self._update_buttons()
 
     def _set_default(self, button: QPushButton) -> None:
         """The button Enter presses: Export, and Open folder after a success (Export again went into the folder it
@@ -401,10 +418,11 @@ class ExportDialog(QDialog):
 
     def _update_buttons(self, *_: Any) -> None:
         busy = self.exporting
-        for widget in (self.adapter_radio, self.merged_radio, self.out_edit, self.choose_button,
-                       self.overwrite_check):
+        for widget in (self.adapter_radio, self.merged_radio, self.out_edit, self.choose_button):
             widget.setEnabled(not busy)
-        self.export_button.setEnabled(not busy and bool(self.out_edit.text().strip()))
+        self.overwrite_check.setEnabled(not busy and not self._refusal)
+        self.export_button.setEnabled(not busy and bool(self.out_edit.text().strip()) and not self._refusal)
+        self.export_button.setToolTip(self._refusal or "")
         self.close_button.setEnabled(not busy)
         self.close_button.setToolTip("The export finishes first: a half-written model is never left behind."
                                      if busy else "")
@@ -424,7 +442,7 @@ class ExportDialog(QDialog):
     # ---- the export
     @Slot()
     def start_export(self) -> None:
-        if self.exporting or not self.out_edit.text().strip():
+        if self.exporting or not self.out_edit.text().strip() or self._refusal:
             return
         relay = self._relay
 
@@ -456,8 +474,7 @@ class ExportDialog(QDialog):
     def _finish(self) -> None:
         self.busy.hide()
         self.phase_label.hide()
-        self._update_delete_warning()  # the folder holds something else now
-        self._update_buttons()
+        self._update_folder_state()  # the folder holds something else now
 
     @Slot(object)
     def _done(self, result: Any) -> None:
