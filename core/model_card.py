@@ -275,6 +275,20 @@ def _best_eval(folder: RunFolder, config: RunConfig, evals: list[tuple[float, fl
     return int(x), y
 
 
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def _trained_precisions(events: list[dict[str, Any]]) -> list[str]:
+    """What the run trained in, as its train_begin events recorded it (core.training.trained_precision), each once
+    in order (a resume on other hardware may have chosen another); [] for a run from before they recorded it."""
+    found: list[str] = []
+    for event in events:
+        value = event.get("precision") if event.get("event") == "train_begin" else None
+        if value in PRECISIONS and value not in found:
+            found.append(value)
+    return found
+
+
 def _nice_ticks(low: float, high: float, count: int = 5, integer: bool = False) -> list[float]:
     """Round tick values that cover [low, high]: the first at or below low, the last at or above high."""
     if high <= low:
@@ -601,7 +615,10 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     for key, value in _defaults_that_ran(config.training, evaluated=bool(evals)):
         lines.append(f"| {_cell(key)} | {_cell(value)} (default) |")
     if precision == "auto":
-        lines.append("| precision | auto (chosen for the hardware) |")
+        chosen = _trained_precisions(events)  # what "auto" chose: bf16 (auto, …); a run from before: auto (…)
+        value = (f"{', then '.join(chosen)} (auto, chosen for the hardware)" if chosen
+                 else "auto (chosen for the hardware)")
+        lines.append(f"| precision | {value} |")
     lines.append("")
 
     lines += _license_lines(config)

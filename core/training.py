@@ -88,6 +88,13 @@ def training_arguments(config: RunConfig, output_dir: Path) -> Any:
     return TrainingArguments(output_dir=out, **kwargs)
 
 
+def trained_precision(args: Any) -> str:
+    """What a run's TrainingArguments train in: "bf16", "fp16" or "fp32". A config's precision "auto" (neither bf16
+    nor fp16 set) is decided in training_arguments by core.hardware; the train_begin event records the outcome
+    (`precision`), so the model card can say what "auto" chose (runs from before it lack the key)."""
+    return "bf16" if getattr(args, "bf16", False) else "fp16" if getattr(args, "fp16", False) else "fp32"
+
+
 def _memory_mb() -> float | None:
     try:
         import torch
@@ -156,7 +163,8 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
             emit(TrainBeginEvent(event="train_begin", step=state.global_step, max_steps=state.max_steps,
                                  num_train_epochs=args.num_train_epochs, start_step=state.global_step,
                                  epoch=state.epoch or 0.0, epochs_total=self.epochs_total,
-                                 elapsed_s=round(elapsed(), 3), eta_s=None, tokens_per_s=None))
+                                 elapsed_s=round(elapsed(), 3), eta_s=None, tokens_per_s=None,
+                                 precision=trained_precision(args)))
 
         @staticmethod
         def _epochs_total(args, state, loader) -> float | None:
