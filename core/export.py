@@ -518,14 +518,14 @@ def replace_refusal(out_dir: Path) -> str | None:
 
 def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
     """The hidden folder beside out_dir that the export is written into (renamed into place by _write). Its name is
-    this export's own (the process and a random part): two exports into one folder at once (the window and the
-    command line) shared one .partial folder, each deleting what the other had written, and one of them renamed an
-    incomplete model into place and said it had exported it. Hidden folders that exports which died left (their
-    process is gone) are removed."""
+    this export's own (the process, a random part and this computer: _hidden_name): two exports into one folder at
+    once (the window and the command line) shared one .partial folder, each deleting what the other had written,
+    and one of them renamed an incomplete model into place and said it had exported it. Hidden folders that exports
+    of this computer which died left (their process is gone) are removed (_remove_dead_partials)."""
     import uuid
 
     _check_out(out_dir, overwrite)
-    partial = out_dir.parent / f"{_partial_prefix(out_dir)}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    partial = out_dir.parent / _hidden_name(out_dir, PARTIAL, f"{os.getpid()}-{uuid.uuid4().hex[:8]}-{this_host()}")
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         _remove_dead_partials(out_dir)
@@ -535,26 +535,101 @@ def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
     return partial
 
 
-def _partial_prefix(out_dir: Path) -> str:
-    return f".{out_dir.name}.partial-"
+# The stages of an export's hidden folders beside its folder NAME: .NAME.STAGE-PID-XXXXXXXX-HOST (the process that
+# made it, a random part, the computer it runs on): what it writes (PARTIAL), the earlier export it replaces, moved
+# aside until the new one is in place (REPLACED).
+PARTIAL, REPLACED = "partial", "replaced"
+_STAGES = (PARTIAL, REPLACED)
+DAY_S = 24 * 3600  # hidden folders of other computers' exports older than this are mentioned (never deleted)
+
+
+def this_host() -> str:
+    """This computer's name as an export's hidden folders carry it: a process number says nothing on a disk that
+    several computers share, where another computer's live export has a number this one may see as gone."""
+    import re
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:32] or "unknown"
+
+
+def _hidden_name(out_dir: Path, stage: str, owner: str) -> str:
+    return f".{out_dir.name}.{stage}-{owner}"
+
+
+@dataclass(frozen=True)
+class HiddenFolder:
+    """One hidden folder of an export into out_dir, read from its name: its stage, the process that made it and
+    the computer it runs on (None for one named before names carried it, and for a bare .NAME.partial)."""
+
+    path: Path
+    stage: str
+    owner: str  # PID-XXXXXXXX-HOST as in the name ("" for a bare .NAME.partial)
+    pid: int | None
+    host: str | None
+
+    @property
+    def gone(self) -> bool:
+        """Provably dead: made by this computer, by a process that is no longer running. Any other (another
+        computer's, or one whose computer is not named) may still be written by an export."""
+        from finetune_studio.core.runs import _pid_alive
+
+        return self.host == this_host() and self.pid is not None and not _pid_alive(self.pid)
+
+    def age_s(self) -> float:
+        import time
+
+        try:
+            return time.time() - self.path.lstat().st_mtime
+        except OSError:
+            return 0.0
+
+
+def hidden_folders(out_dir: Path) -> list[HiddenFolder]:
+    """The hidden folders of exports into out_dir (beside it), sorted by name: .NAME.STAGE-PID-XXXXXXXX-HOST, and
+    the names earlier versions gave them (.NAME.STAGE-PID-XXXXXXXX, .NAME.partial)."""
+    import re
+
+    prefix = f".{out_dir.name}."
+    found = []
+    try:
+        with os.scandir(out_dir.parent) as entries:
+            names = sorted(entry.name for entry in entries if entry.name.startswith(prefix))
+    except OSError:
+        return []
+    for name in names:
+        rest = name[len(prefix):]
+        if rest == PARTIAL:
+            found.append(HiddenFolder(out_dir.parent / name, PARTIAL, "", None, None))
+            continue
+        match = re.fullmatch(r"([a-z]+)-((\d+)-[0-9a-f]{8}(?:-(.+))?)", rest)
+        if match and match.group(1) in _STAGES:
+            found.append(HiddenFolder(out_dir.parent / name, match.group(1), match.group(2), int(match.group(3)),
+                                      match.group(4)))
+    return found
 
 
 def _remove_dead_partials(out_dir: Path) -> None:
-    """Delete the hidden folders of exports into out_dir whose process is gone (killed, or the machine went down):
-    .NAME.partial-PID-XXXX (and .NAME.partial, which exports before their names were their own left)."""
-    from finetune_studio.core.runs import _pid_alive
+    """Delete the hidden folders that exports of this computer into out_dir were writing when their process died
+    (killed, or the machine went down). Only this computer's: on a disk several computers share, a process number
+    that is gone here may be another computer's live export, so those (and ones named before names carried the
+    computer) are left, and mentioned once a day old (left_behind_note)."""
+    for hidden in hidden_folders(out_dir):
+        if hidden.stage == PARTIAL and hidden.gone and hidden.path.is_dir() and not hidden.path.is_symlink():
+            shutil.rmtree(hidden.path, ignore_errors=True)
 
-    prefix = _partial_prefix(out_dir)
-    for path in out_dir.parent.glob(f".{out_dir.name}.*"):
-        if path.name == prefix[:-1]:
-            dead = True
-        elif path.name.startswith(prefix):
-            pid = path.name[len(prefix):].partition("-")[0]
-            dead = pid.isdigit() and not _pid_alive(int(pid))
-        else:
-            continue
-        if dead and path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+
+def left_behind_note(out_dir: Path) -> str:
+    """What an export says of the hidden folders of other exports into out_dir it left as they are, once they are
+    more than a day old (a younger one is most likely an export still running); "" when there are none."""
+    old = [hidden for hidden in hidden_folders(out_dir) if not hidden.gone and hidden.age_s() > DAY_S]
+    if not old:
+        return ""
+    hosts = sorted({hidden.host for hidden in old if hidden.host and hidden.host != this_host()})
+    where = f" (on {', '.join(hosts)})" if hosts else ""
+    names = ", ".join(str(hidden.path) for hidden in old[:3]) + (f" and {len(old) - 3} more" if len(old) > 3 else "")
+    return (f" Hidden folders of other exports into this place{where}, more than a day old, were left as they are, "
+            f"since this computer cannot tell whether those exports still run: {names}. If no other export into "
+            f"{out_dir} is running, delete them.")
 
 
 def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None], overwrite: bool = False
@@ -602,7 +677,8 @@ def _finish(partial: Path, out_dir: Path, overwrite: bool = False) -> list[str]:
                               "of this export was kept). To fix: look at what it holds, then choose another folder "
                               "(--out DIR), or delete it first, and export again.", WRITE_FAILED, problem)
         else:
-            old = partial.with_name(partial.name.replace(".partial-", ".replaced-", 1))
+            owner = partial.name[len(_hidden_name(out_dir, PARTIAL, "")):]  # this export's PID-XXXXXXXX-HOST
+            old = out_dir.parent / _hidden_name(out_dir, REPLACED, owner)
             os.replace(out_dir, old)
     try:
         os.replace(partial, out_dir)
@@ -658,7 +734,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
                         f"its base model {base} with peft: AutoPeftModelForCausalLM.from_pretrained('{out_dir}')."
-                        + _stops_note(out_dir, written) + _base_gone_note(base, out_dir))
+                        + _stops_note(out_dir, written) + _base_gone_note(base, out_dir) + left_behind_note(out_dir))
 
 
 def _base_gone_note(base: Any, out_dir: Path) -> str:
@@ -833,7 +909,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     size = _tree_size(out_dir)
     message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "
                f"AutoModelForCausalLM.from_pretrained('{out_dir}').")
-    return ExportResult(MERGED, out_dir, written, size, " ".join([message, *notes]))
+    return ExportResult(MERGED, out_dir, written, size, " ".join([message, *notes]) + left_behind_note(out_dir))
 
 
 UNTIED_NOTE = ("The adapter changes the output head or the input embeddings, which the base model shares (tied "
