@@ -253,12 +253,18 @@ class EstimateFix:
 
 
 def gib(value: float) -> str:
-    """Bytes as 'x.xx GiB' (or MiB below one GiB; from 1,000 GiB on, whole GiB with separators: an absurd batch
-    read '2855062.63 GiB')."""
-    if abs(value) >= 1000 * GIB:
+    """Bytes in one rule for every figure an estimate shows, in the CLI (`finetune-studio estimate`) and in the window
+    (gui.estimate_bar.size_text is this function): MiB below 1 GiB, GiB from there, one decimal below 10 of the unit
+    and none from 10 on ("0.7 MiB", "1.0 MiB", "68 MiB", "2.2 GiB", "22 GiB"); from 1,000 GiB on, whole GiB with
+    separators (an absurd batch read '2855062.63 GiB'). The CLI said "3.97 GiB" where the window said "4.0 GiB" for
+    the same estimate, and "0.7 MiB" beside "1 MiB"."""
+    value = max(float(value), 0.0)
+    if value >= 1000 * GIB:
         return f"{value / GIB:,.0f} GiB"
-    return f"{value / GIB:.2f} GiB" if abs(value) >= GIB else f"{value / MIB:.0f} MiB" if value >= MIB \
-        else f"{value / MIB:.1f} MiB"
+    if value == 0:
+        return "0 MiB"
+    unit, size = ("GiB", value / GIB) if value >= GIB or round(value / MIB) >= 1024 else ("MiB", value / MIB)
+    return f"{size:.1f} {unit}" if round(size, 1) < 10 else f"{size:,.0f} {unit}"
 
 
 def _int(value: Any, default: int) -> int:

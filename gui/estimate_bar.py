@@ -25,7 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.estimate import FITS, GIB, MIB, TIGHT, WONT_FIT, Budget, Preflight, budget_of, free_place
+from finetune_studio.core.estimate import (
+    FITS,
+    TIGHT,
+    WONT_FIT,
+    Budget,
+    Preflight,
+    budget_of,
+    free_place,
+    gib,
+)
 from finetune_studio.core.estimate import verdict as judge
 from finetune_studio.gui.background import wait_for_run_start
 
@@ -52,18 +61,9 @@ PART_HELP = {
 }
 
 
-def size_text(value: float) -> str:
-    """Bytes in one rule for every figure the estimate shows (and the Devices line's RAM): MiB below 1 GiB, GiB
-    from there, one decimal below 10 of the unit and none from 10 on ("0.7 MiB", "1.0 MiB", "68 MiB", "2.2 GiB",
-    "22 GiB"); from 1,000 GiB on, with separators. core.estimate.gib gave "0.7 MiB" beside "1 MiB" and
-    "22.48 GiB" beside them."""
-    value = max(float(value), 0.0)
-    if value >= 1000 * GIB:
-        return f"{value / GIB:,.0f} GiB"
-    unit, size = ("GiB", value / GIB) if value >= GIB or round(value / MIB) >= 1024 else ("MiB", value / MIB)
-    if value == 0:
-        return "0 MiB"
-    return f"{size:.1f} {unit}" if round(size, 1) < 10 else f"{size:.0f} {unit}"
+# Bytes as every figure of the estimate (and the Devices line's RAM) says them: core's rule, so the window and
+# `finetune-studio estimate` say the same size alike ("4.0 GiB" in both, where the CLI said "3.97 GiB").
+size_text = gib
 
 
 def free_text(budget: Budget) -> str:
