@@ -47,10 +47,11 @@ class ExportError(FinetuneError):
     """An export that cannot be done; the message says why and what to do. `kind` names a refusal of what the user
     gave (BAD_INPUT_KINDS: the command line exits 2 for them, not 1), so no caller reads the sentence."""
 
-    def __init__(self, message: str, kind: str = "", problem: str = ""):
+    def __init__(self, message: str, kind: str = "", problem: str = "", notes: tuple[str, ...] = ()):
         super().__init__(message)
         self.kind = kind
         self.problem = problem  # WRITE_KINDS: what went wrong, naming neither folder nor fix (a push says its own)
+        self.notes = notes  # what tidy_hidden did or found before it, said first in the message too
 
     @property
     def bad_input(self) -> bool:
@@ -537,9 +538,10 @@ def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
 
 # The stages of an export's hidden folders beside its folder NAME: .NAME.STAGE-PID-XXXXXXXX-HOST (the process that
 # made it, a random part, the computer it runs on): what it writes (PARTIAL), the earlier export it replaces, moved
-# aside until the new one is in place (REPLACED).
-PARTIAL, REPLACED = "partial", "replaced"
-_STAGES = (PARTIAL, REPLACED)
+# aside until the new one is in place (REPLACED), and that earlier export once the new one is in place, renamed so
+# before it is deleted (DELETING): a copy no export needs any more, whoever left it.
+PARTIAL, REPLACED, DELETING = "partial", "replaced", "deleting"
+_STAGES = (PARTIAL, REPLACED, DELETING)
 DAY_S = 24 * 3600  # hidden folders of other computers' exports older than this are mentioned (never deleted)
 
 
@@ -618,10 +620,77 @@ def _remove_dead_partials(out_dir: Path) -> None:
             shutil.rmtree(hidden.path, ignore_errors=True)
 
 
+def _stranded(hidden: HiddenFolder) -> bool:
+    """An earlier export that an export moved aside (REPLACED) and whose process is gone: killed between its two
+    renames, or after them and before it renamed the copy to DELETING. One named before names carried the computer
+    counts when its process number is gone here: putting it back deletes nothing."""
+    from finetune_studio.core.runs import _pid_alive
+
+    if hidden.stage != REPLACED:
+        return False
+    return hidden.gone or (hidden.host is None and hidden.pid is not None and not _pid_alive(hidden.pid))
+
+
+def tidy_hidden(out_dir: Path) -> list[str]:
+    """Clear up what exports into out_dir that were stopped (killed, or the machine went down) left beside it, and
+    say what was done or is left to the user, as sentences ([] when nothing was). An export that replaces out_dir
+    moves the earlier export aside to .NAME.replaced-… and deletes it once the new one is in place; killed between
+    the two renames, it left out_dir missing and the earlier export hidden, so it seemed gone. Such a copy is put
+    back when out_dir is missing (or an empty folder): the newest one, if several. When out_dir holds an export, the
+    copy may be the earlier export of a replace that finished, or one whose replace never did, which cannot be told
+    apart: it is named, with that it can be deleted. A copy renamed to .NAME.deleting-… is one of a replace that
+    finished, and is deleted; so are this computer's dead exports' .partial folders (_remove_dead_partials)."""
+    notes: list[str] = []
+    if out_dir.parent.is_dir():
+        _remove_dead_partials(out_dir)
+    hidden = hidden_folders(out_dir)
+    for doomed in (h for h in hidden if h.stage == DELETING and h.path.is_dir() and not h.path.is_symlink()):
+        shutil.rmtree(doomed.path, ignore_errors=True)
+    stranded = sorted((h for h in hidden if _stranded(h) and h.path.is_dir() and not h.path.is_symlink()),
+                      key=lambda h: h.age_s())  # the newest first
+    if not stranded:
+        return notes
+    try:
+        empty = out_dir.is_dir() and not out_dir.is_symlink() and not any(out_dir.iterdir())
+        if empty:
+            out_dir.rmdir()
+        if not out_dir.exists() and not out_dir.is_symlink():
+            os.replace(stranded[0].path, out_dir)
+            notes.append(f"An earlier export into {out_dir} was stopped after it had moved the export that was there "
+                         f"aside to {stranded[0].path.name}, before it put its own in place, so that export seemed "
+                         f"gone: it is back in {out_dir}.")
+            stranded = stranded[1:]
+    except OSError:
+        pass  # left as it is: said below
+    for left in stranded:
+        notes.append(f"{left.path} is an earlier export of {out_dir} that an export stopped while replacing it left "
+                     f"behind; {out_dir} holds another export now. If you no longer need that copy, delete it.")
+    return notes
+
+
+def _noted(exc: ExportError, notes: list[str]) -> ExportError:
+    """`exc` with tidy_hidden's notes said first (and kept in its notes)."""
+    if not notes:
+        return exc
+    return ExportError(" ".join([*notes, str(exc)]), exc.kind, exc.problem, tuple(notes))
+
+
+def _check_out_noted(out_dir: Path, overwrite: bool) -> list[str]:
+    """tidy_hidden, then _check_out: a refusal says first what was tidied (an earlier export put back is what the
+    folder now holds); the notes, for the export's message."""
+    notes = tidy_hidden(out_dir)
+    try:
+        _check_out(out_dir, overwrite)
+    except ExportError as exc:
+        raise _noted(exc, notes) from None
+    return notes
+
+
 def left_behind_note(out_dir: Path) -> str:
     """What an export says of the hidden folders of other exports into out_dir it left as they are, once they are
     more than a day old (a younger one is most likely an export still running); "" when there are none."""
-    old = [hidden for hidden in hidden_folders(out_dir) if not hidden.gone and hidden.age_s() > DAY_S]
+    old = [hidden for hidden in hidden_folders(out_dir)
+           if not hidden.gone and not _stranded(hidden) and hidden.age_s() > DAY_S]
     if not old:
         return ""
     hosts = sorted({hidden.host for hidden in old if hidden.host and hidden.host != this_host()})
@@ -686,8 +755,13 @@ def _finish(partial: Path, out_dir: Path, overwrite: bool = False) -> list[str]:
         if old is not None:
             os.replace(old, out_dir)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if old is not None:  # renamed first: a copy killed half-deleted is never taken for the export it was (tidy_hidden)
+        doomed = out_dir.parent / _hidden_name(out_dir, DELETING, owner)
+        try:
+            os.replace(old, doomed)
+        except OSError:
+            doomed = old
+        shutil.rmtree(doomed, ignore_errors=True)
     return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
 
 
@@ -717,6 +791,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     folder, model_dir, adapter = _adapter_model_dir(run_dir)
     out_dir = _out_path(out_dir, folder, ADAPTER)
     check_destination(folder, out_dir)
+    tidied = _check_out_noted(out_dir, overwrite)
     files = [p for p in sorted(model_dir.iterdir()) if p.is_file() and p.name not in _NOT_EXPORTED]
     needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
@@ -734,7 +809,8 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
                         f"its base model {base} with peft: AutoPeftModelForCausalLM.from_pretrained('{out_dir}')."
-                        + _stops_note(out_dir, written) + _base_gone_note(base, out_dir) + left_behind_note(out_dir))
+                        + _stops_note(out_dir, written) + _base_gone_note(base, out_dir)
+                        + "".join(f" {note}" for note in tidied) + left_behind_note(out_dir))
 
 
 def _base_gone_note(base: Any, out_dir: Path) -> str:
@@ -833,7 +909,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
     out_dir = _out_path(out_dir, folder, MERGED)
     check_destination(folder, out_dir)
-    _check_out(out_dir, overwrite)  # a folder that cannot take it is said before the base model loads
+    tidied = _check_out_noted(out_dir, overwrite)  # a folder that cannot take it is said before the base model loads
     busy = merge_refusal(folder.path.name, "export", "Nothing was exported.")
     if busy:
         raise ExportError(busy, TRAINING_HERE)
@@ -909,7 +985,8 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     size = _tree_size(out_dir)
     message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "
                f"AutoModelForCausalLM.from_pretrained('{out_dir}').")
-    return ExportResult(MERGED, out_dir, written, size, " ".join([message, *notes]) + left_behind_note(out_dir))
+    message = " ".join([message, *notes, *tidied]) + left_behind_note(out_dir)
+    return ExportResult(MERGED, out_dir, written, size, message)
 
 
 UNTIED_NOTE = ("The adapter changes the output head or the input embeddings, which the base model shares (tied "

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.adapters import METHOD_NAMES, is_adapter_folder, read_adapter_config
 from finetune_studio.core.events import RunState
-from finetune_studio.core.export import ADAPTER, HELD_LISTED, MERGED, destination_refusal, names_text
+from finetune_studio.core.export import ADAPTER, HELD_LISTED, MERGED, destination_refusal, names_text, tidy_hidden
 from finetune_studio.core.export import held_names as _held_names
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.session import Session
@@ -348,6 +348,7 @@ class ExportDialog(QDialog):
         self.kinds.buttonToggled.connect(self._kind_changed)
         self.out_edit.textEdited.connect(self._folder_edited)
         self._kind_changed()
+        self._tidy()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """The delete warning starts under the checkbox's text (it is a line of the dialog's column, not of the
@@ -438,6 +439,23 @@ class ExportDialog(QDialog):
         if path:
             self.out_edit.setText(path)
             self._folder_edited()
+            self._tidy()
+
+    def _tidy(self) -> None:
+        """What an export stopped while replacing the folder in the field left (core.export.tidy_hidden), cleared up
+        as the dialog opens on the folder or the folder is chosen, not only at the next export: an earlier export it
+        had moved aside is put back (the folder seemed to have lost it), or named with that it can be deleted. Said
+        in the message line, unless the folder is refused (its refusal is said there)."""
+        folder = self._folder()
+        if folder is None or not folder.is_absolute() or self.exporting:
+            return
+        try:
+            notes = tidy_hidden(folder)
+        except OSError:  # a folder that cannot be read: the export says what is wrong with it
+            return
+        self._update_folder_state()
+        if notes and not self._refusal:
+            self._show("info", " ".join(notes))
 
     # ---- the export
     @Slot()
@@ -511,7 +529,8 @@ class ExportDialog(QDialog):
         names = held_names(out_dir)
         if not names:
             return None
-        return (f"{out_dir} exists already and holds {names_text(names)}. Nothing was written. To fix: tick “"
+        notes = "".join(f"{note} " for note in getattr(error, "notes", ()))  # an earlier export put back, first
+        return (f"{notes}{out_dir} exists already and holds {names_text(names)}. Nothing was written. To fix: tick “"
                 f"{self.overwrite_check.text()}” if you no longer need what it holds, or choose another folder.")
 
     def _copy_load_command(self) -> None:
