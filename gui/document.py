@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -44,6 +45,18 @@ def file_digest(path: Path | None) -> str | None:
 
 
 REPLACE, SAVE_AS = "replace", "save-as"
+
+
+def read_only(path: Path) -> bool:
+    """Whether `path` is a file made read-only: one this user cannot write (os.access), or one with no write
+    permission for anyone (chmod 444, a file manager's read-only). os.access alone says True to root for any file,
+    so a root user's Save replaced a 0444 file without a word; the mode bits say what its owner meant."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False  # no file there (or none that can be read): the save itself says what goes wrong
+    writable_by_someone = mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    return stat.S_ISREG(mode) and (not writable_by_someone or not os.access(path, os.W_OK))
 
 
 def ask_replace_changed(parent: QWidget | None, path: Path) -> str | None:
@@ -191,7 +204,7 @@ class ConfigDocument:
     def _write(self, path: Path) -> bool:
         # A file made read-only is one its owner means to keep as it is; the save writes a new file and renames it
         # over the old one, which the folder allows, so without this check it replaced the file all the same.
-        if path.is_file() and not os.access(path, os.W_OK):
+        if read_only(path):
             reason, fix = "the file is read-only", "choose File > Save As… and another file, or make this one writable"
         else:
             try:
