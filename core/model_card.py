@@ -395,23 +395,45 @@ def _cell(value: Any) -> str:
     return scrub_local_paths(scrub(text), []).replace("|", "\\|").replace("\n", " ")  # a path: its last part
 
 
-def _defaults_that_ran(training: dict[str, Any], evaluated: bool) -> list[tuple[str, Any]]:
-    """(field, default) of DEFAULT_SHOWN_KEYS (and EVAL_DEFAULT_KEYS when the run evaluated) that `training` leaves
-    out: the installed TrainingArguments' defaults, which the run trained with (core.training passes the training
-    section as it is)."""
+def trainer_defaults(arguments: type) -> dict[str, Any]:
+    """{field: default} of DEFAULT_SHOWN_KEYS and EVAL_DEFAULT_KEYS in a TrainingArguments class, as plain JSON
+    values (an enum, such as optim's or lr_scheduler_type's: its name). core.training records them in the
+    train_begin event (`trainer_defaults`), so a card is rendered without importing transformers (~6 s cold, in the
+    push dialog's plan and in `finetune-studio push`), with the defaults of the version the run trained with."""
     import dataclasses
 
-    try:
-        from transformers import TrainingArguments
-    except ImportError:
-        return []
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainingArguments)}
-    rows = []
-    for key in DEFAULT_SHOWN_KEYS + (EVAL_DEFAULT_KEYS if evaluated else ()):
+    defaults = {f.name: f.default for f in dataclasses.fields(arguments)}
+    found: dict[str, Any] = {}
+    for key in DEFAULT_SHOWN_KEYS + EVAL_DEFAULT_KEYS:
         value = defaults.get(key, dataclasses.MISSING)
-        if key not in training and value is not dataclasses.MISSING:
-            rows.append((key, getattr(value, "value", value)))  # an enum (optim, lr_scheduler_type): its name
-    return rows
+        if value is not dataclasses.MISSING:
+            value = getattr(value, "value", value)
+            found[key] = value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
+    return found
+
+
+def _recorded_defaults(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The TrainingArguments defaults the run's latest train_begin recorded (trainer_defaults), or None for a run
+    from before the record."""
+    for event in reversed(events):
+        if event.get("event") == "train_begin" and isinstance(event.get("trainer_defaults"), dict):
+            return event["trainer_defaults"]
+    return None
+
+
+def _defaults_that_ran(training: dict[str, Any], evaluated: bool,
+                       recorded: dict[str, Any] | None = None) -> list[tuple[str, Any]]:
+    """(field, default) of DEFAULT_SHOWN_KEYS (and EVAL_DEFAULT_KEYS when the run evaluated) that `training` leaves
+    out: the TrainingArguments defaults the run trained with (core.training passes the training section as it is),
+    as the run `recorded` them (trainer_defaults), or, for a run from before the record, the installed version's."""
+    if recorded is None:
+        try:
+            from transformers import TrainingArguments
+        except ImportError:
+            return []
+        recorded = trainer_defaults(TrainingArguments)
+    keys = DEFAULT_SHOWN_KEYS + (EVAL_DEFAULT_KEYS if evaluated else ())
+    return [(key, recorded[key]) for key in keys if key not in training and key in recorded]
 
 
 def _versions(model_dir: Path, peft: bool = False) -> list[tuple[str, str]]:
@@ -612,7 +634,7 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     precision = precision_of(config.training)
     for key, value in training.items():
         lines.append(f"| {_cell(key)} | {_cell(value)} |")
-    for key, value in _defaults_that_ran(config.training, evaluated=bool(evals)):
+    for key, value in _defaults_that_ran(config.training, bool(evals), _recorded_defaults(events)):
         lines.append(f"| {_cell(key)} | {_cell(value)} (default) |")
     if precision == "auto":
         chosen = _trained_precisions(events)  # what "auto" chose: bf16 (auto, …); a run from before: auto (…)

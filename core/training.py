@@ -139,6 +139,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
     made = time.monotonic()
     elapsed = elapsed or (lambda: time.monotonic() - made)
     from finetune_studio.core.gpus import Sampler
+    from finetune_studio.core.model_card import trainer_defaults  # the defaults the card shows, recorded as trained
 
     gpu_sample = Sampler()  # the run's GPUs' memory and utilization for the over-time plot; {} on the CPU
 
@@ -164,7 +165,7 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
                                  num_train_epochs=args.num_train_epochs, start_step=state.global_step,
                                  epoch=state.epoch or 0.0, epochs_total=self.epochs_total,
                                  elapsed_s=round(elapsed(), 3), eta_s=None, tokens_per_s=None,
-                                 precision=trained_precision(args)))
+                                 precision=trained_precision(args), trainer_defaults=trainer_defaults(type(args))))
 
         @staticmethod
         def _epochs_total(args, state, loader) -> float | None:
