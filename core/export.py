@@ -662,9 +662,11 @@ def tidy_hidden(out_dir: Path) -> list[str]:
             stranded = stranded[1:]
     except OSError:
         pass  # left as it is: said below
+    now = (f"{out_dir} holds another export now" if holds_export(out_dir) else
+           f"{out_dir} is there again, holding something else, so it was not put back")
     for left in stranded:
         notes.append(f"{left.path} is an earlier export of {out_dir} that an export stopped while replacing it left "
-                     f"behind; {out_dir} holds another export now. If you no longer need that copy, delete it.")
+                     f"behind; {now}. If you no longer need that copy, delete it.")
     return notes
 
 

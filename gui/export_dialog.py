@@ -393,7 +393,7 @@ class ExportDialog(QDialog):
         folder = self._folder()
         refusal = folder_refusal(self.run_dir, folder)
         if refusal != self._refusal:
-            if self._refusal is not None and self.message.text() == self._refusal:
+            if self._refusal is not None and self.message.text().endswith(self._refusal):  # _tidy's notes first
                 self._show("info", "")
             self._refusal = refusal
             if refusal:
@@ -445,7 +445,7 @@ class ExportDialog(QDialog):
         """What an export stopped while replacing the folder in the field left (core.export.tidy_hidden), cleared up
         as the dialog opens on the folder or the folder is chosen, not only at the next export: an earlier export it
         had moved aside is put back (the folder seemed to have lost it), or named with that it can be deleted. Said
-        in the message line, unless the folder is refused (its refusal is said there)."""
+        in the message line, before the folder's refusal when it is refused."""
         folder = self._folder()
         if folder is None or not folder.is_absolute() or self.exporting:
             return
@@ -454,8 +454,8 @@ class ExportDialog(QDialog):
         except OSError:  # a folder that cannot be read: the export says what is wrong with it
             return
         self._update_folder_state()
-        if notes and not self._refusal:
-            self._show("info", " ".join(notes))
+        if notes:
+            self._show("error" if self._refusal else "info", " ".join([*notes, *filter(None, [self._refusal])]))
 
     # ---- the export
     @Slot()

@@ -149,3 +149,22 @@ def test_a_finished_replace_renames_the_copy_before_deleting_it_and_a_left_one_i
     result = export_adapter(run, out, overwrite=True)
     assert result.message.endswith(f"from_pretrained('{out}').")  # nothing to say
     assert _hidden(tmp_path) == []
+
+
+def test_a_copy_beside_a_folder_of_documents_is_named_in_the_refusal(tmp_path: Path) -> None:
+    """NAME was made again, holding documents, after the replace was killed: the export refuses the folder, and
+    says first where the earlier export is."""
+    run = _adapter_run(tmp_path / "runs")
+    out = tmp_path / "mine"
+    aside = _killed_mid_replace(run, out)
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError) as refused:
+        export_adapter(run, out, overwrite=True)
+    assert str(refused.value) == (
+        f"{aside} is an earlier export of {out} that an export stopped while replacing it left behind; {out} is there "
+        "again, holding something else, so it was not put back. If you no longer need that copy, delete it. "
+        f"{out} holds notes.txt and no earlier export (no model's config.json or adapter_config.json): an export "
+        "replaces everything its folder holds, so none goes there. Nothing was changed. To fix: choose an empty "
+        "folder or a new name, or move those files away first.")
+    assert [p.name for p in out.iterdir()] == ["notes.txt"] and _hidden(tmp_path) == [aside.name]

@@ -52,3 +52,23 @@ def test_export_pressed_for_a_typed_folder_says_what_it_put_back(qtbot: Any, tmp
         "no longer need what it holds, or choose another folder.")
     assert (out / WEIGHTS).read_bytes() == b"the earlier export's weights 0a1b2c3d"
     assert _hidden(out.parent) == [] and os.listdir(out.parent) == ["mine"]
+
+
+def test_a_copy_beside_a_refused_folder_is_named_before_the_refusal(qtbot: Any, tmp_path: Path) -> None:
+    run = _adapter_run(tmp_path / "runs")
+    out = run / "export-adapter"
+    aside = _killed_mid_replace(run, out)
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    dialog = ExportDialog(run)
+    qtbot.addWidget(dialog)
+    assert dialog.message.property("kind") == "error"
+    assert dialog.message.text() == (
+        f"{aside} is an earlier export of {out} that an export stopped while replacing it left behind; {out} is there "
+        "again, holding something else, so it was not put back. If you no longer need that copy, delete it. "
+        f"{out} holds notes.txt and no earlier export (no model's config.json or adapter_config.json): an export "
+        "replaces everything its folder holds, so none goes there. Nothing was changed. To fix: choose an empty "
+        "folder or a new name, or move those files away first.")
+    assert not dialog.export_button.isEnabled() and not dialog.overwrite_check.isEnabled()
+    dialog.out_edit.setText(str(tmp_path / "new"))  # another folder: the refusal and the note go
+    assert dialog.message.isHidden() and dialog.export_button.isEnabled()
