@@ -622,6 +622,27 @@ def _loss_text(value: float | None) -> str:
     return f"{value:.4f}" if math.isfinite(value) else str(value)  # a diverged run shows nan
 
 
+# From here on a step count is said in short (1.23e12), not digit by digit: one run with a step of 1e18 (a broken or
+# hand-edited status.json) widened the steps column, and so the whole table, for every row.
+STEP_DIGITS_BOUND = 10**9
+
+
+def step_count(value: Any) -> str:
+    """A step count for the runs table: 1,234 with separators (as the model card and the run log say counts), and
+    from STEP_DIGITS_BOUND on in short, three figures at most (1e18, 1.23e12), so no count takes more than 11
+    columns; anything not a whole number as it is."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return str(value)
+    if abs(value) < STEP_DIGITS_BOUND:
+        return f"{value:,}"
+    from decimal import Decimal  # exact for any int: float() overflows past about 1.8e308
+
+    mantissa, exponent = format(Decimal(value), ".2e").split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
 def runs_table(runs: list[Any]) -> str:
     """Aligned text, one run (core.runs.RunSummary) a line: name, state, steps, the last train and eval loss (the
     last points of the curves the chart draws), and the run's message. A train loss that is not the loss at the
@@ -630,7 +651,7 @@ def runs_table(runs: list[Any]) -> str:
     rows = [("run", "state", "steps", "train loss", "eval loss", "message")]
     notes = []
     for run in runs:
-        steps = f"{run.step}/{run.max_steps}" if run.max_steps else str(run.step)
+        steps = f"{step_count(run.step)}/{step_count(run.max_steps)}" if run.max_steps else step_count(run.step)
         marked = _loss_text(run.train_loss) + ("*" if run.train_loss_note else "")
         rows.append((run.name, str(run.state), steps, marked, _loss_text(run.eval_loss), run.message))
         if run.train_loss_note:
