@@ -967,9 +967,11 @@ def _max_steps_warnings(training: dict[str, Any]) -> list[Problem]:
     epochs = _number(training, "num_train_epochs", 3)
     if epochs is None or epochs < 0:
         return []  # num_train_epochs of the wrong type, NaN or below 0: validate()'s problem, which says max_steps
+    # The epochs are not named by their value: the All arguments tab checks its own values against the seed's
+    # training section (gui.forms.arguments_panel), whose num_train_epochs need not be the Training tab's.
     return [Problem("training.max_steps",
-                    f"max_steps {steps:,} ends the run: the epochs set in num_train_epochs ({number_text(epochs)}) do "
-                    "not apply. To train by epochs, remove max_steps (or set it to -1).", WARNING)]
+                    f"max_steps {steps:,} ends the run: the epochs set in num_train_epochs do not apply. To train by "
+                    "epochs, remove max_steps (or set it to -1).", WARNING)]
 
 
 def _public_dashboard_warnings(training: dict[str, Any]) -> list[Problem]:
