@@ -70,7 +70,7 @@ from finetune_studio.core.generate import (
 )
 from finetune_studio.core.runs import RunFolder, run_folders
 from finetune_studio.core.session import Change, Session
-from finetune_studio.gui.forms.common import ERROR_COLOR
+from finetune_studio.gui.forms.common import ERROR_COLOR, page_layout
 from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
@@ -828,8 +828,9 @@ class TryTab(QWidget):
         self.pages.addTab(chat_scroll, "Chat")
         self.pages.addTab(self.compare, "Compare checkpoints")
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
+        # The other tabs' margin. The picker keeps its own narrow label column: the forms' (label_column_width)
+        # would leave Run's combo, checkpoint combo and Refresh no room in a 900 px window.
+        layout = page_layout(self)
         layout.addLayout(picker)
         layout.addWidget(self.status_label)
         layout.addWidget(self.busy)

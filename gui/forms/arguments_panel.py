@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.config import RENAMED_TRAINING_KEYS, RunConfig, is_token_key
 from finetune_studio.gui.forms.common import (
+    LABEL_SPACING,
     TRAINING_FORM_KEYS,
     Form,
     NumberEdit,
@@ -48,6 +49,8 @@ from finetune_studio.gui.forms.common import (
     format_number,
     framed,
     hint_label,
+    label_column_width,
+    page_layout,
 )
 
 # Not shown: TrainingForm's keys (one editor per key), deprecated aliases of renamed fields, and the Hub token
@@ -159,7 +162,7 @@ def yaml_problem(text: str, problem: str, type_text: str) -> str:
             "the field to use the default.")
 
 
-NAME_WIDTH_MAX = 230  # px for the argument names; the longest (~30 characters) are shortened in the middle
+ROW_SPACING = 8  # between a row's marker, name, editor and reset button
 # populate_in_steps: one event-loop turn builds rows for about STEP_MS (a row takes ~1 ms shown, several on a busy
 # 2-core machine), and never more than STEP_ROWS of them.
 STEP_MS = 8.0
@@ -181,10 +184,12 @@ class ArgRow(QWidget):
         self.name_label = QLabel(spec.name)
         self.name_label.setFixedWidth(name_width)
         bold = QFont(self.name_label.font())
-        bold.setBold(True)  # a changed value's name is bold: shorten for that width
-        shown = QFontMetrics(bold).elidedText(spec.name, Qt.TextElideMode.ElideMiddle, name_width - 6)
-        if shown != spec.name:
-            self.name_label.setText(shown)  # the whole name is in the tooltip and found by the filter
+        bold.setBold(True)  # a changed value's name is bold: wrap for that width
+        if QFontMetrics(bold).horizontalAdvance(spec.name) > name_width - 6:
+            # The name column is the other tabs' label column (their editors start at one x): a longer name goes
+            # on two lines, broken after an underscore (a zero-width space there), whole rather than shortened.
+            self.name_label.setText(spec.name.replace("_", "_\u200b"))
+            self.name_label.setWordWrap(True)
         self.editor = self._make_editor()
         self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.editor.setMinimumWidth(90)
@@ -202,7 +207,7 @@ class ArgRow(QWidget):
 
         self._grid = grid = QGridLayout(self)
         grid.setContentsMargins(0, 1, 0, 1)
-        grid.setHorizontalSpacing(8)
+        grid.setHorizontalSpacing(ROW_SPACING)
         grid.setVerticalSpacing(2)
         grid.addWidget(self.marker, 0, 0, 2, 1)
         grid.addWidget(self.name_label, 0, 1)
@@ -385,8 +390,7 @@ class ArgumentsPanel(Form):
         note = hint_label("Every TrainingArguments field of the installed transformers. Only values that differ "
                           "from the default are saved. Epochs, batch size, learning rate, precision and the "
                           "schedule are on the Training tab.")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = page_layout(self)
         layout.addWidget(note)
         layout.addLayout(top)
         layout.addWidget(self.count_label)
@@ -458,11 +462,9 @@ class ArgumentsPanel(Form):
         for row in list(self._rows.values()):
             self._remove_row(row.spec.name)
         self._specs = {name: spec_of(f) for name, f in fields.items() if name not in HIDDEN_KEYS}
-        metrics = QFontMetrics(self._bold_font())
-        names = list(self._specs) + [k for k in self._values if k not in fields]
-        # Capped so the editors keep room in a 900 px window; a longer name is shortened with … (ArgRow).
-        width = min(max((metrics.horizontalAdvance(n) for n in names), default=100) + 6, NAME_WIDTH_MAX)
-        self._name_width = width
+        # The forms' label column, less what a row puts between its name and editor, so the editors start at the
+        # other tabs' x; a longer name wraps (ArgRow).
+        self._name_width = label_column_width(self) + LABEL_SPACING - ROW_SPACING
         self._pending.extend(self._specs.values())
         # While the list grows, a taller list repaints only what it adds (below the view), not the rows shown.
         self.rows_widget.setAttribute(Qt.WidgetAttribute.WA_StaticContents, True)
@@ -538,11 +540,6 @@ class ArgumentsPanel(Form):
     def is_changed(self, name: str) -> bool:
         spec = self._specs.get(name)
         return name in self._values and (spec is None or not same_value(self._values[name], spec.default))
-
-    def _bold_font(self) -> Any:
-        font = self.font()
-        font.setBold(True)
-        return font
 
     def _add_row(self, spec: ArgSpec, at: int | None = None) -> ArgRow:
         row = ArgRow(spec, self._name_width)  # unparented until inserted: one style polish, not two

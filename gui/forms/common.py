@@ -13,7 +13,7 @@ import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
-from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -315,27 +315,119 @@ class FormLayout(QFormLayout):
         super().setGeometry(rect)
 
 
+# One look for every tab's page: the margin around its content, and the label column of its fields, so a field's
+# editor starts at the same x on every tab (the Dataset, Model, Training, Hub and Launch forms, All arguments and
+# the Try tab's run picker). tests/gui/test_field_columns_h129.py measures it on a shown window.
+PAGE_MARGINS = (6, 6, 6, 6)
+SECTION_MARGINS = (12, 10, 12, 12)  # inside a section's box: its labels start 12 px in from the box's frame
+# The forms' longest label: every label column is this wide at least, whatever its own labels are. A longer label
+# widens its own tab's column (align_labels), which the test above finds: then lengthen this.
+LABEL_COLUMN_SAMPLE = "Gradient accumulation"
+LABEL_SPACING = 12  # between a label and its field
+
+
+def label_column_width(widget: QWidget) -> int:
+    """The width of the shared label column, in widget's font."""
+    return widget.fontMetrics().horizontalAdvance(LABEL_COLUMN_SAMPLE) + 1
+
+
+def page_layout(widget: QWidget) -> QVBoxLayout:
+    """A tab page's top-level layout, with the pages' one margin."""
+    layout = QVBoxLayout(widget)
+    layout.setContentsMargins(*PAGE_MARGINS)
+    return layout
+
+
+class FlowLayout(QLayout):
+    """Widgets in a row that wraps onto more lines where its width runs out (Qt's flow layout example): a row of
+    buttons under a field (Open file…, Open folder…, Built-in sample) then never makes the form wider than the
+    shared label column leaves room for in a 900 px window. Its height follows its width (heightForWidth)."""
+
+    def __init__(self, parent: QWidget | None = None, spacing: int = 6):
+        super().__init__(parent)
+        self._items: list[Any] = []
+        self.setContentsMargins(0, 0, 0, 0)
+        self.setSpacing(spacing)
+
+    def addItem(self, item: Any) -> None:  # noqa: N802 - Qt override
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> Any:  # noqa: N802 - Qt override
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> Any:  # noqa: N802 - Qt override
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self) -> Qt.Orientation:  # noqa: N802 - Qt override
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        return self._arrange(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QRect) -> None:  # noqa: N802 - Qt override
+        super().setGeometry(rect)
+        self._arrange(rect, move=True)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        shown = [item.sizeHint() for item in self._items if not item.isEmpty()]
+        margins = self.contentsMargins()
+        width = sum(size.width() for size in shown) + self.spacing() * max(len(shown) - 1, 0)
+        height = max((size.height() for size in shown), default=0)
+        return QSize(width + margins.left() + margins.right(), height + margins.top() + margins.bottom())
+
+    def minimumSize(self) -> QSize:  # noqa: N802 - Qt override: the widest item, as every item may get a line
+        size = QSize()
+        for item in self._items:
+            if not item.isEmpty():
+                size = size.expandedTo(item.minimumSize())
+        margins = self.contentsMargins()
+        return size + QSize(margins.left() + margins.right(), margins.top() + margins.bottom())
+
+    def _arrange(self, rect: QRect, move: bool) -> int:
+        margins = self.contentsMargins()
+        area = rect.adjusted(margins.left(), margins.top(), -margins.right(), -margins.bottom())
+        x, y, line_height = area.x(), area.y(), 0
+        for item in self._items:
+            if item.isEmpty():
+                continue
+            size = item.sizeHint()
+            if x > area.x() and x + size.width() > area.right() + 1:
+                x, y, line_height = area.x(), y + line_height + self.spacing(), 0
+            if move:
+                item.setGeometry(QRect(QPoint(x, y), size))
+            x += size.width() + self.spacing()
+            line_height = max(line_height, size.height())
+        return y + line_height - rect.y() + margins.bottom()
+
+
 def section(title: str, parent: QWidget | None = None) -> tuple[QGroupBox, QFormLayout]:
     box = QGroupBox(title, parent)
     form = FormLayout(box)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # see Form.add_field
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-    form.setHorizontalSpacing(12)
+    form.setHorizontalSpacing(LABEL_SPACING)
     form.setVerticalSpacing(8)
-    form.setContentsMargins(12, 10, 12, 12)
+    form.setContentsMargins(*SECTION_MARGINS)
     return box, form
 
 
 def align_labels(root: QWidget) -> None:
-    """Give every form-layout label under root the same width, so the fields of all sections line up."""
+    """Give every form-layout label under root the same width, so the fields of all sections line up: the shared
+    label column's (label_column_width), or the widest label's where one is wider."""
     labels: list[QLabel] = []
     for form in root.findChildren(QFormLayout):
         for row in range(form.rowCount()):
             item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
             if item is not None and isinstance(item.widget(), QLabel):
                 labels.append(item.widget())
-    width = max((label.sizeHint().width() for label in labels), default=0)
+    width = max([label.sizeHint().width() for label in labels] + [label_column_width(root)])
     for label in labels:
         label.setMinimumWidth(width)
 

@@ -62,6 +62,7 @@ from finetune_studio.core.sources import ONE_MODEL_FIX, SourceKind, not_one_mode
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
     CompactDoubleSpinBox,
+    FlowLayout,
     Form,
     align_labels,
     column,
@@ -70,6 +71,7 @@ from finetune_studio.gui.forms.common import (
     guard_wheel,
     hint_label,
     narrow_combo,
+    page_layout,
     section,
     set_combo_value,
     set_problem,
@@ -524,10 +526,9 @@ class DatasetForm(Form):
         line.addWidget(self.source_edit, 1)
         line.addWidget(self.recent_button)
         source_col.addLayout(line)
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # on two lines where the field is narrow (a 900 px window): never wider than it
         for button in (self.open_file_button, self.open_folder_button, self.sample_button):
             buttons.addWidget(button)
-        buttons.addStretch(1)
         source_col.addLayout(buttons)
         source_col.addWidget(self.source_hint)
         self.add_field(f1, "dataset.source", "Dataset", source_col, mark=self.source_edit, tooltip=help_of("source"))
@@ -590,8 +591,7 @@ class DatasetForm(Form):
         f4.addRow(self.stats_error_label)
         f4.addRow(self.histogram)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = page_layout(self)
         for box in (source_box, format_box, text_box, preview_box, stats_box):
             layout.addWidget(box)
         layout.addStretch(1)

@@ -12,10 +12,10 @@ which the window connects to HubController.open_login; the button shows only onc
 from __future__ import annotations
 
 from PySide6.QtCore import SIGNAL, QMetaMethod, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 from finetune_studio.core.config import RunConfig
-from finetune_studio.gui.forms.common import Form, align_labels, config_help, hint_label, section
+from finetune_studio.gui.forms.common import Form, align_labels, config_help, hint_label, page_layout, section
 from finetune_studio.gui.hub_dialogs import HubStatus
 
 LOGIN_NOTE = ("Log in to the Hugging Face Hub from the Hub menu or the Hub button in the status bar. When the run "
@@ -56,8 +56,7 @@ class HubForm(Form):
         account_line.addWidget(self.login_button)
         form.addRow(account_line)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = page_layout(self)
         layout.addWidget(box)
         layout.addStretch(1)
         align_labels(self)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QWidget
 
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.errors import WARNING, ConfigError, Problem
@@ -25,6 +25,7 @@ from finetune_studio.gui.forms.common import (
     config_help,
     guard_wheel,
     hint_label,
+    page_layout,
     section,
     shown_as_is,
     written_text,
@@ -106,8 +107,7 @@ class LaunchForm(Form):
         self.commands_view.hide()
         form.addRow(self.commands_view)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = page_layout(self)
         layout.addWidget(box)
         layout.addStretch(1)
         align_labels(self)

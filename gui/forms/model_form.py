@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -24,12 +23,14 @@ from finetune_studio.core.errors import Problem
 from finetune_studio.core.sources import SourceKind, source_kind
 from finetune_studio.gui.forms.adapter_form import AdapterForm
 from finetune_studio.gui.forms.common import (
+    FlowLayout,
     Form,
     align_labels,
     column,
     config_help,
     guard_wheel,
     hint_label,
+    page_layout,
     section,
     set_combo_value,
     written_text,
@@ -116,10 +117,9 @@ class ModelForm(Form):
         source_box = QVBoxLayout()
         source_box.setSpacing(6)
         source_box.addWidget(self.source_edit)
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # on two lines where the field is narrow, as the Dataset tab's
         buttons.addWidget(self.open_folder_button)
         buttons.addWidget(self.demo_button)
-        buttons.addStretch(1)
         source_box.addLayout(buttons)
         source_box.addWidget(self.source_hint)
         source_box.addWidget(self.use_base_button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -135,8 +135,7 @@ class ModelForm(Form):
 
         self.adapter_form = AdapterForm()
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = page_layout(self)
         layout.addWidget(box)
         layout.addWidget(load_box)
         layout.addWidget(self.adapter_form)

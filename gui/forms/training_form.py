@@ -44,6 +44,7 @@ from finetune_studio.gui.forms.common import (
     guard_wheel,
     hint_label,
     narrow_combo,
+    page_layout,
     section,
     set_combo_value,
     written_text,
@@ -186,8 +187,7 @@ class TrainingForm(Form):
                        tooltip=config_help("runs_dir"))
         self.add_field(f4, "name", "Run name", self.name_edit, tooltip=config_help("name"))
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = page_layout(self)
         layout.addWidget(self.general_error)
         for box in (schedule, memory, progress, output):
             layout.addWidget(box)
