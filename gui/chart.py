@@ -114,6 +114,18 @@ class Series:
     def view(self) -> tuple[np.ndarray, np.ndarray]:
         return self._x[: self.size], self._y[: self.size]
 
+    def assign(self, x: Any, y: Any) -> None:
+        """Replace every point with x, y at once (x strictly increasing, as append keeps it): a recorded run's
+        curve folded elsewhere (core.metrics.Points, read off the GUI thread), without a call per point."""
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        self._cut(0)
+        if len(x) > len(self._x):
+            self._x, self._y = np.empty(max(256, 2 * len(x))), np.empty(max(256, 2 * len(x)))
+        self._x[: len(x)] = x
+        self._y[: len(y)] = y
+        self.size = len(x)
+        self.version += 1
+
     def truncate_after(self, x: float) -> None:
         """Drop points past x: a resumed run replays the steps after its checkpoint."""
         xs = self._x[: self.size]
@@ -551,12 +563,37 @@ class LossChart(QWidget):
         self._throttle.cancel()
         self._redraw()
 
+    def set_curves(self, curves: core_metrics.RunCurves) -> None:
+        """Show a recorded run's curves folded elsewhere (core.metrics.RunCurves over Points, built off the GUI
+        thread from its metrics.jsonl): what load_events of the same events shows, with one copy per curve instead
+        of a call per event. Compared runs set meanwhile stay (the window cleared the chart when the run was
+        opened, see `show_loading`)."""
+        self.ensure_built()
+        self._loading = ""
+        for mine, theirs in zip(self.curves.all, curves.all, strict=True):
+            mine.assign(*(theirs.view() if isinstance(theirs, Series) else (theirs.x, theirs.y)))
+        self.curves.max_steps = curves.max_steps
+        self.curves.skipped = {name: points.copy() for name, points in curves.skipped.items()}
+        self._reset_smoothing()
+        self._dirty = True
+        self._throttle.cancel()
+        self._redraw()
+
+    def show_loading(self, text: str) -> None:
+        """The empty chart says `text` (a long log being read) until curves are set or it is cleared."""
+        self.ensure_built()
+        self._loading = text
+        self._empty = None  # set the empty view up again, with this hint
+        self._dirty = True
+        self._redraw()
+
     def clear(self) -> None:
         """Forget the current run and any compared runs (a new run starts, or another one is opened)."""
         self.ensure_built()
         for name in list(self.overlays):
             self._remove_overlay(name)
         self.curves.clear()  # its four series, and what it knew of the run (its length, the losses not drawn)
+        self._loading = ""
         self._empty = None  # a new start: the empty view is set up again, whatever was shown before (_set_empty)
         self._reset_smoothing()
         self._dirty = True
@@ -892,6 +929,8 @@ class LossChart(QWidget):
         """What the loss plot says while it has no loss to draw: why, for a run that logged losses or other
         curves, else how to start one."""
         train, evals = self.curves.skipped["train"], self.curves.skipped["evals"]
+        if getattr(self, "_loading", ""):
+            return self._loading
         if train or evals:
             return chart_texts.no_finite_loss(train.pairs(), evals.pairs())
         if self.lr.size or self.grad.size:

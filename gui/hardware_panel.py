@@ -291,5 +291,9 @@ class HardwarePanel(Form):
     def load_events(self, events: list[dict]) -> None:
         self.resources.load_events(events)
 
+    def set_resources(self, curves: Any) -> None:
+        """A recorded run's core.metrics.ResourceCurves, folded off the GUI thread (see ResourcePlot.set_curves)."""
+        self.resources.set_curves(curves)
+
     def clear_run(self) -> None:
         self.resources.clear()

@@ -55,6 +55,9 @@ from finetune_studio.gui.validator import ConfigValidator
 from finetune_studio.gui.warmup import WarmStack, Warmup
 
 VALIDATE_DELAY_MS = 300
+# A recorded run's metrics.jsonl up to this size is read and shown at once (~0.1 s for 4k lines); a longer one is
+# read in a worker (see MainWindow.show_run): 200k lines took 7 s of the GUI thread.
+SHOW_AT_ONCE_BYTES = 1 << 20
 MIN_CHART_COLUMN = 640  # px the chart's column keeps in a 1280 px window when the tab titles ask for more
 DEFAULT_FORMS_WIDTH = 526  # px of a 1280 px window for the forms column, until the user moves the splitter
 
@@ -179,6 +182,13 @@ class MainWindow(ConfigDocument, QMainWindow):
         self.chart: Any = None
         self._chart_backlog: list[dict] | None = None  # a starting run's events, kept until its first step
         self._chart_waiting: list[Callable[[Any], None]] = []  # a recorded run's, until the warm-up built the chart
+        # A recorded run whose metrics.jsonl is long is read off the GUI thread (show_run); the events a follower
+        # brings meanwhile wait here until what was read is shown.
+        self._recorded_task = background.BackgroundTask(self)
+        self._recorded_task.result.connect(self._recorded_ready)
+        self._recorded_task.error.connect(self._recorded_failed)
+        self._recorded_backlog: list[dict] | None = None
+        self._recorded_reading: Path | None = None
         self.chart_area = QStackedWidget()
         self.chart_placeholder = QLabel(chart_texts.EMPTY, objectName="chart_placeholder")
         self.chart_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -422,6 +432,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         """Clear the chart for a run that starts now. When the chart is not built yet its events wait in a backlog
         until the run's first step (_chart_catch_up): importing pyqtgraph and building the chart would otherwise
         take the GIL from the run just as it loads (gui.warmup.warm_chart)."""
+        self._cancel_recorded()  # a recorded run still being read is not shown over the new run
         if self.chart is not None and self.chart.built:
             self.chart.clear()
             return
@@ -869,27 +880,84 @@ class MainWindow(ConfigDocument, QMainWindow):
     def show_run(self, run_dir: Path) -> int:
         """Show a recorded run: its chart from metrics.jsonl; its state and whether Resume continues it are the
         session's (core.session). Returns the metrics.jsonl offset read up to, for following a run another process
-        is still writing."""
-        from finetune_studio.core.runs import RunFolder, read_metrics
+        is still writing.
 
-        events, offset = read_metrics(RunFolder(Path(run_dir)).metrics_path)
-        events = [event for event in events if isinstance(event, dict)]
-        self._with_chart(lambda chart: chart.load_events(events))
-        self.hardware_panel.load_events(events)
+        A log longer than SHOW_AT_ONCE_BYTES is read and folded in a worker (read_recorded: seconds for 100k
+        steps, which froze the window for as long) and shown when it is read, curves, figures and memory plot at
+        once; meanwhile the chart says it is reading, and the window stays responsive. The offset returned is then
+        the end of the log's last complete line, where the worker stops: a follower reads on from there, and what
+        it brings before the worker is done waits for it (_show_recorded_event). `reading_run` says whether a log
+        is being read (tests wait on it)."""
+        from finetune_studio.core.runs import RunFolder
+
+        run_dir = Path(run_dir)
+        path = RunFolder(run_dir).metrics_path
+        self._cancel_recorded()
+        end = _complete_end(path) if _file_size(path) > SHOW_AT_ONCE_BYTES else None
+        if end is None:
+            recorded = read_recorded(path)
+            self._with_chart(lambda chart: (chart.clear(), chart.set_curves(recorded.curves)))
+            self._show_recorded_figures(recorded)
+            self.session.show_recorded(run_dir)
+            return recorded.offset
+        text = _reading_text(run_dir.name, end)
+        self._with_chart(lambda chart: (chart.clear(), chart.show_loading(text)))
+        self.hardware_panel.clear_run()
         self.progress.reset()
-        for event in events:
-            self.progress.add_event(event)
-        self.session.show_recorded(Path(run_dir))
-        return offset
+        self._recorded_backlog = []
+        self._recorded_reading = run_dir
+        self._recorded_task.submit(read_recorded, path, end)
+        self.session.show_recorded(run_dir)
+        return end
+
+    @property
+    def reading_run(self) -> bool:
+        """A recorded run's long log is being read off the GUI thread (see show_run)."""
+        return self._recorded_reading is not None
+
+    def _show_recorded_figures(self, recorded: "RecordedRun") -> None:
+        self.hardware_panel.set_resources(recorded.resources)
+        self.progress.show_state(recorded.progress)
+
+    def _cancel_recorded(self) -> None:
+        """A log still being read is not shown after all (another run was opened or started, or it was deleted)."""
+        if self._recorded_reading is not None:
+            self._recorded_task.cancel()
+        self._recorded_reading = None
+        self._recorded_backlog = None
+
+    @Slot(object)
+    def _recorded_ready(self, recorded: "RecordedRun") -> None:
+        run_dir, self._recorded_reading = self._recorded_reading, None
+        backlog, self._recorded_backlog = self._recorded_backlog or [], None
+        if run_dir is None or self.runner.running or self.session.run_dir != run_dir:
+            return  # a run started here, or another was shown, while it was read
+        self._with_chart(lambda chart: chart.set_curves(recorded.curves))
+        self._show_recorded_figures(recorded)
+        for event in backlog:  # what a follower read past the worker's end meanwhile, in order
+            self._show_recorded_event(event)
+
+    @Slot(object)
+    def _recorded_failed(self, error: BaseException) -> None:
+        run_dir, self._recorded_reading, self._recorded_backlog = self._recorded_reading, None, None
+        if run_dir is None:
+            return
+        self._with_chart(lambda chart: chart.show_loading(""))
+        self.log.message(f"Could not read {run_dir / 'metrics.jsonl'} ({error}), so its chart stays empty. To fix: "
+                         "make the file readable, then open the run again.", "error")
 
     def _show_recorded_event(self, event: dict) -> None:
         """A new line of a run another process writes (the Runs tab follows it): chart and progress."""
+        if self._recorded_backlog is not None:  # its log is still being read: after what was read
+            self._recorded_backlog.append(event)
+            return
         self._with_chart(lambda chart: chart.add_event(event))
         self.hardware_panel.add_event(event)
         self.progress.add_event(event)
 
     def forget_run(self) -> None:
         """The shown run's folder was deleted: nothing left to show, resume or open."""
+        self._cancel_recorded()
         self._with_chart(lambda chart: chart.clear())
         self.progress.reset()
         self.session.forget_run()
@@ -937,6 +1005,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._start_after_try = None  # nor one waiting for the Try tab
         self._after_run_start = []
         background.release_after_run_start()  # nothing held may outlive the window that held it
+        self._cancel_recorded()  # a long log still being read is shown in no closed window
         if self.runner.running and self.runner.detachable:
             # A run of several processes trains in processes of its own: closing the window only stops following
             # it (reopening the app reattaches through the Runs tab). Stop is not sent.
@@ -971,3 +1040,64 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _save_window(self) -> None:
         store.save_layout(geometry=self.saveGeometry(), state=self.saveState(), splitter=self.splitter.saveState(),
                           right_splitter=self.right_splitter.saveState())
+
+
+# ---------------------------------------------------------------------------------------------- recorded runs
+
+
+@dataclasses.dataclass
+class RecordedRun:
+    """A recorded run's metrics.jsonl folded into what the window shows of it (see read_recorded)."""
+
+    curves: Any  # core.metrics.RunCurves: the chart's curves (gui.chart.LossChart.set_curves)
+    resources: Any  # core.metrics.ResourceCurves: the Hardware tab's memory plot
+    progress: dict[str, Any] | None  # the progress figures (gui.progress.fold_events)
+    offset: int  # how far the log was read, for following it
+
+
+def read_recorded(path: Path, end: int | None = None) -> RecordedRun:
+    """Read a run's metrics.jsonl (up to byte `end`) and fold its events into the chart's curves, the memory plot's
+    and the progress figures, by the rules each of them applies to events one at a time. Touches no widget: runs
+    in a worker for a long log. Read in pieces of 64 KiB and folded piece by piece (core.metrics.read_metrics_chunks):
+    no single call holds the GIL (and so the GUI thread) for long, and no list of every event is kept."""
+    from finetune_studio.core.metrics import ResourceCurves, RunCurves, read_metrics_chunks
+    from finetune_studio.gui.progress import fold_event
+
+    curves, resources, latest, offset = RunCurves(), ResourceCurves(), None, 0
+    add_curve, add_resource = curves.add_event, resources.add_event
+    for events, offset in read_metrics_chunks(Path(path), 0, end):
+        for event in events:
+            add_curve(event)
+            add_resource(event)
+            latest = fold_event(latest, event)[0]
+    return RecordedRun(curves, resources, latest, offset)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _complete_end(path: Path) -> int | None:
+    """The offset just past the last newline of the file (where read_metrics stops), or None if it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            position = handle.seek(0, 2)
+            while position > 0:
+                start = max(0, position - (1 << 16))
+                handle.seek(start)
+                block = handle.read(position - start)
+                newline = block.rfind(b"\n")
+                if newline >= 0:
+                    return start + newline + 1
+                position = start
+            return 0
+    except OSError:
+        return None
+
+
+def _reading_text(name: str, size: int) -> str:
+    """What the empty chart says while a long log is read."""
+    return f"Reading {name}'s metrics.jsonl ({size / 1e6:.0f} MB)…"

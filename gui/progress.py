@@ -14,7 +14,7 @@ only repaints that field; each is wide enough for a large figure. The text stays
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterable
 
 from PySide6.QtCore import QAbstractAnimation, Qt, Slot
 from PySide6.QtGui import QPalette
@@ -71,6 +71,42 @@ def _readable(event: dict) -> dict:
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+NOW, LATER = "now", "later"  # how soon fold_event's caller refreshes the figures
+
+
+def fold_event(latest: dict[str, Any] | None, event: dict) -> tuple[dict[str, Any] | None, str | None]:
+    """The figures' state after `event`: (the latest figures, NOW, LATER or None for when to show them). May update
+    `latest` in place. The one rule for ProgressWidget.add_event (a run's events as they come) and fold_events (a
+    recorded run's, read off the GUI thread)."""
+    kind = event.get("event")
+    if kind == "train_begin":
+        # A start or a resume: every figure is this segment's own from here (a resume's rates start afresh,
+        # its epoch total follows the config it resumed with), none is left over from the attempt before.
+        # Shown at once, as for "end": once per start, and figures left from before would mislead.
+        return _readable(event), NOW
+    if kind == "step":
+        if latest is None:
+            return _readable(event), LATER
+        latest.update(_readable(event))
+        return latest, LATER
+    if kind == "end" and latest is not None:
+        finished = event.get("state") == "finished"
+        latest.update(step=_readable(event).get("step", latest.get("step")),
+                      eta_s=0 if finished else None,
+                      tokens_per_s=latest.get("tokens_per_s") if finished else None)
+        if isinstance(event.get("elapsed_s"), (int, float)):
+            latest["elapsed_s"] = event["elapsed_s"]  # up to the end, as the Runs tab's Duration
+        return latest, NOW
+    return latest, None
+
+
+def fold_events(events: Iterable[dict], latest: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """What ProgressWidget shows after `events` (no widget: for a worker thread); see ProgressWidget.show_state."""
+    for event in events:
+        latest = fold_event(latest, event)[0]
+    return latest
 
 
 class ProgressWidget(QWidget):
@@ -163,26 +199,21 @@ class ProgressWidget(QWidget):
                 animation.stop()
 
     def add_event(self, event: dict) -> None:
-        kind = event.get("event")
-        if kind == "train_begin":
-            # A start or a resume: every figure is this segment's own from here (a resume's rates start afresh,
-            # its epoch total follows the config it resumed with), none is left over from the attempt before.
-            self._latest = _readable(event)
-            self._dirty = True
-            self._refresh()  # at once, as for "end": once per start, and figures left from before would mislead
-        elif kind == "step":
-            self._latest = {**(self._latest or {}), **_readable(event)}
-            self._dirty = True
-            self._throttle.request()
-        elif kind == "end" and self._latest is not None:
-            finished = event.get("state") == "finished"
-            self._latest.update(step=_readable(event).get("step", self._latest.get("step")),
-                                eta_s=0 if finished else None,
-                                tokens_per_s=self._latest.get("tokens_per_s") if finished else None)
-            if isinstance(event.get("elapsed_s"), (int, float)):
-                self._latest["elapsed_s"] = event["elapsed_s"]  # up to the end, as the Runs tab's Duration
+        self._latest, when = fold_event(self._latest, event)
+        if when is NOW:
             self._dirty = True
             self._refresh()
+        elif when is LATER:
+            self._dirty = True
+            self._throttle.request()
+
+    def show_state(self, latest: dict[str, Any] | None) -> None:
+        """Show what `fold_events` made of a recorded run's events, at once: what the events one by one through
+        add_event show once the last refresh is done."""
+        self.reset()
+        self._latest = latest
+        self._dirty = latest is not None
+        self._refresh()
 
     @property
     def step(self) -> int:

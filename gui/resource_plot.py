@@ -56,6 +56,14 @@ class ResourcePlot(QWidget):
         self.curves.add_events(events)
         self.redraw()
 
+    def set_curves(self, curves: ResourceCurves) -> None:
+        """Show a recorded run's curves folded elsewhere (off the GUI thread): what load_events of its events
+        shows."""
+        self._throttle.cancel()
+        self._stale = False
+        self.curves = curves
+        self.redraw()
+
     def clear(self) -> None:
         self.curves.clear()
         self._throttle.cancel()
@@ -97,6 +105,7 @@ class ResourcePlot(QWidget):
             self.caption.setText("Memory over the run appears here while a run trains.")
             return
         self.ensure_built()
+        import numpy as np
         import pyqtgraph as pg
 
         item = self.plot.getPlotItem()
@@ -125,7 +134,7 @@ class ResourcePlot(QWidget):
                 else:
                     view.addItem(curve)
                 self._items[key] = curve
-            curve.setData(list(points.x), list(points.y))
+            curve.setData(np.array(points.x, dtype=float), np.array(points.y, dtype=float))  # copies: the arrays grow
         for key, curve in self._items.items():  # a curve of another run (GPU after CPU, fewer GPUs) is emptied
             if key not in {name for name, _, _, _ in series}:
                 curve.setData([], [])
