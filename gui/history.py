@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -342,6 +343,32 @@ class RunTableModel(QAbstractTableModel):
         return RunTableModel._display(run, key).lower()
 
 
+def log_identity(path: Path) -> tuple[int, int] | None:
+    """The file's device and inode (None if it cannot be read): a file put in its place has other ones."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def log_restarted(path: Path, offset: int, identity: tuple[int, int] | None) -> bool:
+    """Whether a metrics.jsonl read up to `offset` (just past a line's end) is no longer the file that was read:
+    shorter than that, another file (`identity`, see log_identity), or with no line ending at that offset. A file
+    that cannot be read now is not said to be replaced (a follower reads nothing from it, and tries again)."""
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_size < offset or (identity is not None and (info.st_dev, info.st_ino) != identity):
+                return True
+            if offset <= 0:
+                return False
+            handle.seek(offset - 1)
+            return handle.read(1) != b"\n"
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class RunsTabActions:
     """What the Runs tab asks of the window: showing a run on the right, the chart, resuming, the document."""
@@ -369,8 +396,10 @@ class HistoryPanel(QWidget):
         self.actions = actions
         self.index: RunIndex | None = None
         self._curves: dict[Path, Any] = {}  # gui.chart.RunCurves of compared runs, read incrementally
+        self._compared_logs: dict[Path, tuple[int, int] | None] = {}  # their metrics.jsonl's (device, inode)
         self.following: Path | None = None
         self._follow_offset = 0
+        self._follow_log: tuple[int, int] | None = None  # the followed metrics.jsonl's device and inode
         self._compared: list[Path] = []
 
         self.model = RunTableModel(self)
@@ -789,9 +818,11 @@ class HistoryPanel(QWidget):
         curves, evals = {}, {}
         for path in paths:
             run = self._curves.get(path)
-            if run is None:
-                run = self._curves[path] = RunCurves()
-            events, run.offset = read_metrics(path / "metrics.jsonl", run.offset)
+            log = path / "metrics.jsonl"
+            if run is None or log_restarted(log, run.offset, self._compared_logs.get(path)):
+                run = self._curves[path] = RunCurves()  # new, or its log was replaced since: read from the start
+                self._compared_logs[path] = log_identity(log)
+            events, run.offset = read_metrics(log, run.offset)
             for event in events:
                 run.add_event(event)
             curves[path.name] = tuple(a.copy() for a in run.train.view())
@@ -845,6 +876,7 @@ class HistoryPanel(QWidget):
         summary = self.model.summary(path)
         if RunFolder(path).read_status().get("state") == "running":
             self.following, self._follow_offset = path, int(offset or 0)
+            self._follow_log = log_identity(path / "metrics.jsonl")
             self._follow_timer.start()
         if summary is not None:
             self._show_details(summary)
@@ -861,6 +893,13 @@ class HistoryPanel(QWidget):
         path = self.following
         if path is None or self.session.run_dir != path or self.session.running:
             self.stop_following()  # another run was opened or started
+            return
+        if log_restarted(path / "metrics.jsonl", self._follow_offset, self._follow_log):
+            # Shorter than what was read, another file, or other bytes where a line ended: replaced (a run started
+            # again from scratch under the name, a copy put over it). Read on from the old offset, the follower
+            # read nothing for good, or the middle of a line. Shown again from its start, and followed from there.
+            self._follow_offset = int(self.actions.show_run(path) or 0)
+            self._follow_log = log_identity(path / "metrics.jsonl")
             return
         events, self._follow_offset = read_metrics(path / "metrics.jsonl", self._follow_offset)
         ended = False
