@@ -401,6 +401,8 @@ class MetricsTally:
     end_train_loss: float | None = None  # what the last end event reported, for runs that logged no loss
     end_eval_loss: float | None = None
     begin_step: int = 0  # the latest train_begin's start_step: 0 unless resumed
+    # The step of the latest logging window that logged no loss (it trained no token), after the resume rule.
+    lossless_step: float | None = None
     # The Trainer's summary train_loss -> the step its stretch began at (the latest summary that reported it).
     summary_starts: dict[float, int] = field(default_factory=dict, repr=False, compare=False)
     # The run's first data event: what it began training on, which a resume compares its data with.
@@ -435,6 +437,13 @@ class MetricsTally:
             self.first_data = dict(event)
         if kind == _TRAIN_BEGIN:
             self.begin_step = integer(event.get("start_step")) or 0
+            start = finite(event.get("start_step", event.get("step")))
+            if start is not None and self.lossless_step is not None and self.lossless_step > start:
+                self.lossless_step = None  # logged by the attempt cut short past the checkpoint (the resume rule)
+        elif kind == _LOG and "loss" not in event:
+            logged = finite(event.get("step"))
+            if logged is not None:
+                self.lossless_step = logged
         elif kind == _SUMMARY:
             loss = finite(event.get("train_loss"))
             if loss is not None:
@@ -454,11 +463,13 @@ class MetricsTally:
     def train_loss_note(self, value: float | None, step: int | None) -> str:
         """What the final train loss `value` of a run that ended at `step` is, where it is not the loss at that
         step ("" where it is, or where nothing says otherwise): the model card, the Runs tab and `finetune-studio
-        runs` say it in these words.
+        runs` say it in these words, by this one rule.
 
-        - The last loss logged, when no loss was logged in the steps after it (a resumed run whose steps after the
-          resume logged none; logging windows that trained no token): "the last loss logged, at step 4; none was
-          logged in the 2 steps after it".
+        - The last loss logged, when no loss was logged in the steps after it, for a resumed run (whose steps after
+          the resume logged none) or where logging windows after it ended with no loss (they trained no token):
+          "the last loss logged, at step 4; none was logged in the 2 steps after it". Not for a run never resumed
+          that stopped between two logging steps: its loss trails by less than a logging window, as a live run's
+          does, and nothing else is behind it (the Runs tab left it unmarked since 9931b81; the card said it).
         - The Trainer's mean over the steps trained after a resume alone, when the run logged no loss step by step
           (logging_strategy no): the figure is that stretch's, not the whole run's as an uninterrupted run's is.
         """
@@ -469,7 +480,8 @@ class MetricsTally:
         if isinstance(train, Points):
             logged = next((x for x, y in zip(reversed(train.x), reversed(train.y)) if y == value), None)
         if logged is not None:
-            if logged < step:
+            windows_without_loss = self.lossless_step is not None and self.lossless_step > logged
+            if logged < step and (self.begin_step > 0 or windows_without_loss):
                 after = step - int(logged)
                 return f"the last loss logged, at step {logged:g}; none was logged in the {after} " \
                        f"step{'' if after == 1 else 's'} after it"

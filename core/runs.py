@@ -1017,13 +1017,10 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         except (OSError, ValueError):
             started = None
     train_loss = tally.train_loss if tally.train_loss is not None else _float(status.get("train_loss"))
-    # Said only for a run that was resumed (its latest train_begin starts past step 0: core.metrics' notion,
-    # MetricsTally.begin_step), once it has ended: a live run's last logged loss trails its step until the next window
-    # logs, and a run stopped between logging steps that never resumed trails the same way; it was marked all the same
-    # ("the last loss logged, at step 2; none was logged in the 1 step after it"), as if its figure came from before
-    # a resume.
-    resumed = tally.begin_step > 0
-    note = tally.train_loss_note(train_loss, step) if resumed and state != RunState.RUNNING.value else ""
+    # Which runs are marked is core.metrics' one rule (MetricsTally.train_loss_note: a resumed run, or logging windows
+    # that trained no token; not a run never resumed that stopped between logging steps), the model card's too. Said
+    # once the run has ended: a live run's last logged loss trails its step until the next window logs.
+    note = tally.train_loss_note(train_loss, step) if state != RunState.RUNNING.value else ""
     return RunSummary(
         path=folder.path, state=state, message=message,
         model=str(fields.get("model") or ""), dataset=str(fields.get("dataset") or ""),
