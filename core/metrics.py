@@ -483,14 +483,15 @@ class MetricsTally:
             windows_without_loss = self.lossless_step is not None and self.lossless_step > logged
             if logged < step and (self.begin_step > 0 or windows_without_loss):
                 after = step - int(logged)
-                return f"the last loss logged, at step {logged:g}; none was logged in the {after} " \
-                       f"step{'' if after == 1 else 's'} after it"
+                return f"the last loss logged, at step {count_text(logged)}; none was logged in the " \
+                       f"{count_text(after)} step{'' if after == 1 else 's'} after it"
             return ""
         start = self.summary_starts.get(value)
         if start and step > start:
-            span = f"step {step}" if step - start == 1 else f"steps {start + 1} to {step}"
-            return (f"the mean over {span} alone: the run was resumed from step {start}, and it logged no loss step "
-                    "by step, so the steps before are not in it")
+            span = f"step {count_text(step)}" if step - start == 1 else \
+                f"steps {count_text(start + 1)} to {count_text(step)}"
+            return (f"the mean over {span} alone: the run was resumed from step {count_text(start)}, and it logged no "
+                    "loss step by step, so the steps before are not in it")
         return ""
 
     @property
@@ -518,6 +519,26 @@ def train_loss_note(events: Iterable[Any], value: float | None, step: int | None
     for event in events:
         tally.add(event)
     return tally.train_loss_note(value, step)
+
+
+COUNT_DIGITS_BOUND = 10**9  # from here on count_text writes a count in short
+
+
+def count_text(value: Any) -> str:
+    """A step count in words for people: 1,234,567 with separators, and from COUNT_DIGITS_BOUND on in short, three
+    figures at most (1e18, 1.23e12), as `finetune-studio runs` writes its steps column (core.cli.step_count); anything
+    not a whole number as it is. The loss note wrote a float's %g ('at step 1.23457e+06', six figures of 1234567)
+    and a whole count in full ('in the 999999999999999998 steps after it', a broken run's step of 1e18)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return str(value)
+    if abs(value) < COUNT_DIGITS_BOUND:
+        return f"{value:,}"
+    from decimal import Decimal  # exact for any int: float() overflows past about 1.8e308
+
+    mantissa, exponent = format(Decimal(value), ".2e").split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def integer(value: Any) -> int | None:

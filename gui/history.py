@@ -69,6 +69,7 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.config import load_config
 from finetune_studio.core.errors import ConfigError, FinetuneError
+from finetune_studio.core.metrics import count_text
 from finetune_studio.core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
 from finetune_studio.core.session import CONTINUE_TIP, Session, continue_problem
 from finetune_studio.core.sources import SourceKind, source_kind
@@ -315,7 +316,10 @@ class RunTableModel(QAbstractTableModel):
         if key == "eval_loss":
             return _loss_text(run.eval_loss)
         if key == "steps":
-            return f"{run.step:,} / {run.max_steps:,}" if run.max_steps else (f"{run.step:,}" if run.step else "—")
+            # In short from 1e9 on (core.metrics.count_text, as `finetune-studio runs` writes them): a broken run's
+            # step of 1e18 made the column 51 characters wide for every row.
+            return f"{count_text(run.step)} / {count_text(run.max_steps)}" if run.max_steps else \
+                (count_text(run.step) if run.step else "—")
         if key == "duration":
             return format_duration(run.duration_s)
         if key == "started":
