@@ -73,7 +73,7 @@ def read_metrics(path: Path, start: int = 0) -> tuple[list[Event], int]:
     return _events_in(data[:complete]), start + complete
 
 
-READ_CHUNK = 1 << 16  # bytes per piece in read_metrics_chunks (see there)
+READ_CHUNK = 1 << 14  # bytes per piece in read_metrics_chunks (see there)
 
 
 def read_metrics_chunks(path: Path, start: int = 0, end: int | None = None,
@@ -82,8 +82,9 @@ def read_metrics_chunks(path: Path, start: int = 0, end: int | None = None,
     continue from) per piece, the same events in all as read_metrics reads, stopping at byte `end` when given.
 
     For reading a long log in a worker thread: one decode or split of a 50 MB file holds the GIL for ~0.1 s, and
-    with it the GUI thread; a piece of 64 KiB (~250 lines) for well under a millisecond. Its events are folded and
-    dropped before the next piece is parsed, so few are alive when the collector runs: a 200k-line log read in
+    with it the GUI thread; a piece of 16 KiB (~60 lines) for well under a millisecond, and a reader that yields
+    the GIL between pieces (gui.main_window.read_recorded) lets the GUI thread in that often. Its events are folded
+    and dropped before the next piece is parsed, so few are alive when the collector runs: a 200k-line log read in
     1 MiB pieces had thousands promoted to the oldest generation, and full collections (~0.2 s each, the GUI
     thread stopped too) followed. A missing file yields nothing.
     """

@@ -22,7 +22,13 @@ from finetune_studio.core.config import ADAPTER_METHODS
 from finetune_studio.core.errors import FinetuneError, write_cause
 from finetune_studio.core.events import FOLDER_STATES, RunState
 from finetune_studio.core.fileio import atomic_write_json, read_json
-from finetune_studio.core.metrics import METRICS_FILE, MetricsLog, MetricsTally, read_metrics  # noqa: F401 - MetricsLog: re-exported
+from finetune_studio.core.metrics import (  # noqa: F401 - MetricsLog: re-exported
+    METRICS_FILE,
+    MetricsLog,
+    MetricsTally,
+    read_metrics,
+    read_metrics_chunks,
+)
 from finetune_studio.core.metrics import integer as _int  # the one reading of a logged count
 from finetune_studio.core.metrics import number as _float  # the one reading of a logged figure
 
@@ -915,6 +921,9 @@ def config_problem(path: Path) -> str | None:
     return _read_config(path)[1]
 
 
+READ_AT_ONCE = 1 << 20  # bytes of metrics.jsonl summarize reads in one go; more in pieces (see there)
+
+
 def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummary:
     """The summary of one run folder. Never raises for what is inside the folder: missing, torn or garbled files
     make a "broken" summary whose message says what is wrong.
@@ -939,12 +948,18 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         if size < tally.offset:  # rewritten from scratch: read it again
             tally = MetricsTally()
         try:
-            events, tally.offset = read_metrics(folder.metrics_path, tally.offset)
+            if size - tally.offset <= READ_AT_ONCE:
+                events, tally.offset = read_metrics(folder.metrics_path, tally.offset)
+                for event in events:
+                    tally.add(event)
+            else:  # in pieces, giving the GIL up after each (the Runs tab summarizes in a worker thread): one read,
+                # decode and fold of a 200k-line log held it for a second at a time, and the window stalled with it
+                for events, tally.offset in read_metrics_chunks(folder.metrics_path, tally.offset):
+                    for event in events:
+                        tally.add(event)
+                    time.sleep(0)
         except OSError as exc:
             problems.append(f"metrics.jsonl cannot be read ({exc.strerror or exc})")
-        else:
-            for event in events:
-                tally.add(event)
 
     config_ok = folder.config_path.is_file()
     config_said = None if config_ok else \

@@ -209,3 +209,35 @@ def test_opening_a_200k_line_run_keeps_the_window_responsive(qtbot: Any, tmp_pat
     assert offset == (run / "metrics.jsonl").stat().st_size
     assert window.chart.train.size == 100_000 - 1  # step 7's loss is NaN: not drawn, said in the legend
     assert window.progress.values["step"].text() == "100,000 / 100,000"
+
+
+@pytest.mark.slow
+def test_the_window_relays_out_nearly_as_fast_while_a_200k_line_run_is_read(qtbot: Any, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker gives the GIL up between pieces of the log: without that, every call into Qt the GUI thread made
+    waited for the worker's switch interval on its way back, and relaying out the window (what a user resizing it
+    asks for) took about ten times as long while the log was read (1.35 s for what takes 0.1 s)."""
+    run = write_run(tmp_path / "runs", "huge", steps=100_000)
+    small = write_run(tmp_path / "runs", "small", steps=200)
+    os.sync()
+    window = window_on_runs(qtbot, tmp_path / "runs", monkeypatch)
+    window.install_chart()
+    window.show_run(small)
+    qtbot.wait(200)
+
+    def relayout() -> float:
+        start = time.perf_counter()
+        for i in range(6):
+            window.resize(1200 - 40 * (i % 2), 800)
+            qtbot.wait(0)
+        return time.perf_counter() - start
+
+    idle = sorted(relayout() for _ in range(5))[2]
+    window.show_run(run)
+    during = []
+    while window.reading_run and len(during) < 50:
+        during.append(relayout())
+    qtbot.waitUntil(lambda: not window.reading_run, timeout=WAIT)
+    assert during, "the log was read before the window could be resized: nothing measured"
+    assert max(during) < 0.2 + 5 * idle, f"relaying out took {max(during):.2f} s while reading, {idle:.2f} s idle"
+    assert window.chart.train.size == 100_000 - 1
