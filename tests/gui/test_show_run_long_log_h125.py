@@ -241,3 +241,22 @@ def test_the_window_relays_out_nearly_as_fast_while_a_200k_line_run_is_read(qtbo
     assert during, "the log was read before the window could be resized: nothing measured"
     assert max(during) < 0.2 + 5 * idle, f"relaying out took {max(during):.2f} s while reading, {idle:.2f} s idle"
     assert window.chart.train.size == 100_000 - 1
+
+
+def test_a_long_log_that_cannot_be_read_says_so_in_the_log(qtbot: Any, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    run = write_run(tmp_path / "runs", "locked", steps=2000)
+    window = window_on_runs(qtbot, tmp_path / "runs", monkeypatch)
+    window.install_chart()
+    monkeypatch.setattr(main_window, "SHOW_AT_ONCE_BYTES", 100_000)
+
+    def unreadable(path: Path, end: int | None = None) -> Any:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(main_window, "read_recorded", unreadable)
+    window.show_run(run)
+    qtbot.waitUntil(lambda: not window.reading_run, timeout=WAIT)
+    assert window.log.toPlainText().splitlines()[-1].endswith(
+        f"Could not read {run / 'metrics.jsonl'} ([Errno 13] Permission denied), so its chart stays empty. To fix: "
+        "make the file readable, then open the run again.")
+    assert window.chart.train.size == 0 and "Reading" not in window.chart.empty_text.toPlainText()
