@@ -65,8 +65,9 @@ def test_an_out_folder_that_cannot_take_the_export_is_bad_input(tmp_path: Path,
         a_file: f"error: {a_file} is a file, not a folder. To fix: choose a folder to export to (--out DIR).",
         a_file / "sub": f"error: {a_file} is a file, not a folder, so {a_file / 'sub'} cannot be made inside it. To "
                         "fix: choose a folder to export to (--out DIR).",
-        full: f"error: {full} exists already and is not empty. To fix: choose another folder (--out DIR), or "
-              "delete it first.",
+        full: f"error: {full} holds mine.txt and no earlier export (no model's config.json or adapter_config.json): "
+              "an export replaces everything its folder holds, so none goes there. Nothing was changed. To fix: "
+              "choose an empty folder or a new name, or move those files away first.",
         run / "model" / "x": f"error: {run / 'model' / 'x'} is inside the run's model folder, which Resume, the Try "
                              "tab and a push read as they are. To fix: export to a folder outside it (--out DIR), or "
                              "leave --out out for the default (export-adapter or export-merged in the run folder).",

@@ -75,6 +75,7 @@ def test_a_folder_without_runs_is_still_replaced_when_asked(two_runs: tuple[Path
     out = tmp_path / "mine"
     (out / "sub").mkdir(parents=True)
     (out / "sub" / "old.txt").write_text("old")
+    (out / "adapter_config.json").write_text('{"peft_type": "LORA"}')  # an earlier export: only such is replaced
     result = export_adapter(run, out, overwrite=True)
     assert result.out_dir == out and sorted(result.files) == ["adapter_config.json", "adapter_model.safetensors",
                                                               "tokenizer_config.json"]

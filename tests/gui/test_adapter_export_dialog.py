@@ -44,6 +44,7 @@ def test_export_refuses_a_full_folder_then_exports_where_the_user_chose(qtbot: A
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "notes.txt").write_text("mine")
+    (taken / "adapter_config.json").write_text('{"peft_type": "LORA"}')  # an earlier export: only such is replaced
     dialog.out_edit.setText(str(taken))
     dialog.out_edit.textEdited.emit(str(taken))
     dialog.merged_radio.click()  # a folder the user typed stays
@@ -53,7 +54,7 @@ def test_export_refuses_a_full_folder_then_exports_where_the_user_chose(qtbot: A
     qtbot.waitUntil(lambda: not dialog.exporting, timeout=WAIT)
     assert dialog.message.property("kind") == "error"
     assert str(taken) in dialog.message.text()
-    assert [p.name for p in taken.iterdir()] == ["notes.txt"]  # nothing written
+    assert sorted(p.name for p in taken.iterdir()) == ["adapter_config.json", "notes.txt"]  # nothing written
     assert not dialog.open_button.isVisible()
 
     dialog.overwrite_check.setChecked(True)

@@ -62,14 +62,16 @@ def test_a_folder_that_holds_files_is_refused_naming_them_and_the_checkbox(qtbot
     (taken / "photos").mkdir(parents=True)
     for name in ("notes.txt", "a.txt", "z.bin"):
         (taken / name).write_text("mine")
+    (taken / "adapter_config.json").write_text('{"peft_type": "LORA"}')  # an earlier export: the box is offered
     dialog = ExportDialog(run)
     qtbot.addWidget(dialog)
     press_export(dialog, qtbot, str(taken))
     assert dialog.message.property("kind") == "error"
-    assert dialog.message.text() == (f"{taken} exists already and holds a.txt, notes.txt, photos/ and 1 more. Nothing "
+    assert dialog.message.text() == (f"{taken} exists already and holds a.txt, adapter_config.json, notes.txt and 2 "
+                                     "more. Nothing "
                                      "was written. To fix: tick “Delete what the folder holds, then export” if you no "
                                      "longer need what it holds, or choose another folder.")
-    assert sorted(p.name for p in taken.iterdir()) == ["a.txt", "notes.txt", "photos", "z.bin"]
+    assert sorted(p.name for p in taken.iterdir()) == ["a.txt", "adapter_config.json", "notes.txt", "photos", "z.bin"]
 
 
 def test_the_runs_folder_is_still_refused_as_core_says_without_offering_the_checkbox(qtbot: Any, tmp_path: Path

@@ -88,18 +88,20 @@ def test_the_checkbox_says_it_deletes_and_names_what_in_orange(qtbot: Any, tmp_p
     taken = tmp_path / "taken"
     (taken / "photos").mkdir(parents=True)
     (taken / "notes.txt").write_text("mine")
+    (taken / "adapter_config.json").write_text('{"peft_type": "LORA"}')  # an earlier export: only such is replaced
     dialog.out_edit.setText(str(taken))
     dialog.out_edit.textEdited.emit(str(taken))
     assert not dialog.delete_warning.isVisible()  # unticked: nothing is deleted
     dialog.overwrite_check.click()
     assert dialog.delete_warning.isVisible()
-    assert dialog.delete_warning.text() == "Exporting will delete what this folder holds now: notes.txt, photos/."
+    assert dialog.delete_warning.text() == ("Exporting will delete what this folder holds now: adapter_config.json, "
+                                            "notes.txt, photos/.")
     assert dialog.delete_warning.styleSheet() == "QLabel { color: #c2410c; }"  # orange
     for name in ("a.txt", "b.txt", "c.txt"):
         (taken / name).write_text("mine")
     dialog.out_edit.setText(str(taken) + "/")  # the warning follows the field
-    assert dialog.delete_warning.text() == ("Exporting will delete what this folder holds now: a.txt, b.txt, c.txt "
-                                            "and 2 more.")
+    assert dialog.delete_warning.text() == ("Exporting will delete what this folder holds now: a.txt, "
+                                            "adapter_config.json, b.txt and 3 more.")
     dialog.out_edit.setText(str(tmp_path / "empty"))
     assert not dialog.delete_warning.isVisible() and dialog.delete_warning.text() == ""
     dialog.out_edit.setText(str(taken))
