@@ -66,4 +66,4 @@ def test_a_valid_config_is_still_estimated(tmp_path: Path, demo_cache: Path, ple
     path.write_text("training:\n  learning_rate: 0.0001\n", encoding="utf-8")
     assert main(["estimate", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "problem:" not in out and "Verdict: fits (" in out and "of 8.00 GiB free RAM)." in out
+    assert "problem:" not in out and "Verdict: fits (" in out and "of 8.0 GiB free RAM)." in out
