@@ -808,8 +808,9 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
 def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int, notify: Any = None) -> Any:
     """The seed's preparation: batched map with remove_columns, truncation and max_length, then a test split.
 
-    Rows whose text gives no tokens (blank rows) are dropped; the tutorial's script keeps them as all-padding
-    rows, so `notify` hears how many were dropped (the script's test split, batches and per-step losses then differ)."""
+    Blank rows (is_blank) and rows whose text gives no tokens are dropped; the tutorial's script keeps them as
+    all-padding rows, so `notify` hears how many were dropped (the script's test split, batches and per-step losses
+    then differ)."""
     column = real_column(list(ds.column_names), config.text_column) or config.text_column
     max_length, truncation = config.max_length, config.truncation
     limit = char_limit(tokenizer, max_length) if truncation else None
@@ -821,8 +822,10 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
         return tokenizer(texts, truncation=truncation, max_length=max_length)
 
     workers = tokenize_workers(len(ds))
+    rows = len(ds)
+    ds = ds.filter(lambda batch: [not is_blank(text) for text in batch[column]], batched=True,
+                   desc="Dropping blank rows", num_proc=workers)
     tokenized = ds.map(tokenize, batched=True, remove_columns=ds.column_names, desc="Tokenizing", num_proc=workers)
-    rows = len(tokenized)
     tokenized = tokenized.filter(_has_tokens, batched=True, desc="Dropping empty rows", num_proc=workers)
     if len(tokenized) == 0:
         raise DataError(f"{config.source}: every row of '{column}' is empty after tokenizing.")
@@ -844,9 +847,9 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
 
 
 def empty_rows_notice(dropped: int, rows: int, column: str) -> str:
-    return (f"Dropped {dropped:,} of {rows:,} rows whose '{column}' is empty (no tokens); {rows - dropped:,} rows "
-            "remain. The tutorial's script keeps such rows as all-padding rows, so its test split and batches differ "
-            "and its per-step losses can differ from this run's by several percent.")
+    return (f"Dropped {dropped:,} of {rows:,} rows whose '{column}' is blank (empty, only spaces or no tokens); "
+            f"{rows - dropped:,} rows remain. The tutorial's script keeps such rows as all-padding rows, so its test "
+            "split and batches differ and its per-step losses can differ from this run's by several percent.")
 
 
 def char_limit(tokenizer: Any, max_length: int) -> int:
@@ -869,6 +872,14 @@ def tokenize_workers(rows: int) -> int | None:
     if rows < PARALLEL_TOKENIZE_ROWS:
         return None
     return max(1, min(8, (os.cpu_count() or 1)))
+
+
+def is_blank(text: Any) -> bool:
+    """A row with no text to train on: an empty string or one of spaces, tabs and line ends only. One rule for
+    validate (check_source) and the run (tokenize_and_split): the run dropped only rows that gave no tokens, a
+    tokenizer's rule, so rows "", "   ", "ok" were refused by validate (1 row with text, too few for a test split)
+    and trained by a run, whose "   " row gave tokens (and a tokenizer that adds a BOS token keeps even "")."""
+    return isinstance(text, str) and not text.strip()
 
 
 def _has_tokens(batch: dict[str, list[Any]]) -> list[bool]:
@@ -949,7 +960,7 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
     if found or not complete or not rows or real is None:
         return found
     texts = [row.get(real) for row in rows]
-    filled = sum(isinstance(text, str) and bool(text.strip()) for text in texts)
+    filled = sum(isinstance(text, str) and not is_blank(text) for text in texts)
     if filled == 0:
         return [Problem("dataset.text_column", str(_all_blank(config.source, real, len(texts), fmt)))]
     return _split_problems(config, filled, " with text")

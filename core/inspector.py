@@ -174,8 +174,8 @@ class DatasetChecks:
             it, its = ("it", "its") if one else ("them", "their")
             found.append(CheckProblem(
                 "blank", f"{_rows_do(len(blank), 'is', 'are')} blank (row{_s(len(blank))} {shown}{more}): {its} text "
-                f"gives no tokens, so a run leaves {it} out and trains on the rest. To fix, if "
-                f"{'it' if one else 'they'} should hold text: fill {it} in, or remove {it} from the data.",
+                f"is empty, only spaces, or gives no tokens, so a run leaves {it} out and trains on the rest. To "
+                f"fix, if {'it' if one else 'they'} should hold text: fill {it} in, or remove {it} from the data.",
                 len(blank), blank[:EXAMPLE_ROWS]))
         cut_before = self.cut_before_reply_rows()
         untrained = self.no_trained_rows()
@@ -265,9 +265,17 @@ def is_blank(row: dict[str, Any], fmt: str, text_column: Any) -> bool:
     return fmt == "text" and isinstance(text_column, str) and isinstance(row.get(text_column), str)
 
 
+def blank_text(row: dict[str, Any], fmt: str, text_column: Any) -> bool:
+    """A plain-text row whose text is blank by the run's rule (core.data.is_blank: empty, or spaces only), whatever
+    its tokens: a run leaves it out before tokenizing, though "   " gives tokens with many tokenizers."""
+    from finetune_studio.core.data import is_blank as blank
+
+    return fmt == "text" and isinstance(text_column, str) and blank(row.get(text_column))
+
+
 def blank_row(index: int) -> str:
-    return (f"Row {index + 1} is blank: its text gives no tokens, so a run leaves it out (its log says how many). "
-            "To fix, if it should hold text: fill it in, or remove it from the data.")
+    return (f"Row {index + 1} is blank: its text is empty, only spaces, or gives no tokens, so a run leaves it out "
+            "(its log says how many). To fix, if it should hold text: fill it in, or remove it from the data.")
 
 
 def row_failure(index: int, why: str, fmt: str) -> str:
@@ -444,7 +452,7 @@ def check_rows(rows: Iterable[dict[str, Any]], total: int, label: Label, ends: S
         if stop is not None and stop.is_set():
             return None
         labeled = label(row)
-        if not labeled.roles and is_blank(row, fmt, text_column):
+        if (not labeled.roles and is_blank(row, fmt, text_column)) or blank_text(row, fmt, text_column):
             for name in COUNT_COLUMNS:
                 counts[name].append(1 if name == "blank" else 0)
         elif not labeled.roles:

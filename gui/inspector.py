@@ -45,6 +45,7 @@ from finetune_studio.core.inspector import (
     CheckProblem,
     DatasetChecks,
     Inspector,
+    blank_text,
     is_blank,
     row_as_written,
 )
@@ -106,10 +107,12 @@ def _gc_paused() -> Iterator[None]:
 
 
 def render_row(inspector: Inspector, index: int) -> tuple[int, Any, list[tuple[str, str]], dict | None]:
-    """Row `index` labelled, its tokens, and (for a row that gives no tokens) the row as the data holds it."""
+    """Row `index` labelled, its tokens, and (for a row that gives no tokens, or blank text a run leaves out though
+    it gives tokens: core.inspector.blank_text) the row as the data holds it."""
     raw = inspector.raw_row(index)
     labeled = inspector.label(raw)
-    return index, labeled, inspector.pieces(labeled), None if labeled.roles else raw
+    left_out = not labeled.roles or blank_text(raw, inspector.format, inspector.text_column)
+    return index, labeled, inspector.pieces(labeled), raw if left_out else None
 
 
 def run_checks(inspector: Inspector, progress: Any, stop: threading.Event) -> DatasetChecks | None:
@@ -466,10 +469,11 @@ class InspectorWindow(QDialog):
         index, labeled, pieces, raw = result
         self.labeled, self.pieces = labeled, pieces
         problems = list(getattr(labeled, "problems", None) or [])
-        if raw is not None and self.inspector is not None:  # no tokens: the row as written, and why
+        if raw is not None and self.inspector is not None:  # no tokens, or blank: the row as written, and why
             blank = is_blank(raw, self.inspector.format, self.inspector.text_column)  # a run leaves it out
             self.token_view.setHtml(failed_row_html(raw))
-            self.counts_label.setText(f"Row {index + 1}: no tokens ({'blank' if blank else 'it cannot be trained'}).")
+            self.counts_label.setText(f"Row {index + 1}: " + ("blank, a run leaves it out." if blank
+                                                              else "no tokens (it cannot be trained)."))
             say(self.row_problems_label, self.inspector.row_message(index, raw, labeled))
             self.row_problems_label.setStyleSheet(f"color: {WARNING_COLOR if blank else ERROR_COLOR};")
             self.row_problems_label.show()

@@ -1,17 +1,13 @@
 """validate's verdict on a source's blank rows is what a run trains.
 
-validate (core.data.check_source) counts a row as having text when its text is not blank (str.strip()), while a run
-(core.data.tokenize_and_split) drops only rows that give no tokens: "   " gives three space tokens with the demo
+validate (core.data.check_source) counted a row as having text when its text is not blank (str.strip()), while a run
+(core.data.tokenize_and_split) dropped only rows that give no tokens: "   " gives three space tokens with the demo
 tokenizer, so rows "", "   ", "ok" were refused by validate ("holds 1 row with text, too few to hold out a test
-split") and trained by a run (2 rows: 1 to train, 1 to test). Both rules live in core/data.py; the fix (one rule,
-has_text, used by both: the run drops blank rows before tokenizing) is described in helper-128's report. Strict
-xfail until then, so the day both agree this test says so."""
+split") and trained by a run (2 rows: 1 to train, 1 to test). One rule now, core.data.is_blank, in both."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from finetune_studio.core import data
 from finetune_studio.core.config import RunConfig, demo_preset
@@ -39,7 +35,6 @@ def _run_trains(config: RunConfig) -> bool:
     return len(splits["train"]) > 0
 
 
-@pytest.mark.xfail(strict=True, reason="validate and the run count blank rows by two rules, both in core/data.py")
 def test_validate_refuses_blank_rows_exactly_when_a_run_cannot_train(tmp_path: Path, demo_cache: Path,
                                                                      runs_dir: Path) -> None:
     verdicts = []

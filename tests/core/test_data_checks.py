@@ -265,13 +265,15 @@ def test_a_folder_of_notes_is_one_row_per_file_by_default(tmp_path: Path) -> Non
 
 def test_dropped_empty_rows_are_counted(tmp_path: Path, tokenizer: Any) -> None:
     path = tmp_path / "gaps.jsonl"
-    rows = [{"text": "" if i % 20 == 7 else f"Row {i}: a day."} for i in range(200)]
+    # Empty rows and rows of spaces only (which give tokens): both blank, both dropped.
+    rows = [{"text": ("" if i % 40 == 7 else "  \t ") if i % 20 == 7 else f"Row {i}: a day."} for i in range(200)]
     path.write_bytes(jsonl(*rows))
     notes: list[str] = []
     split = data.tokenize_and_split(data.load_split(DatasetConfig(source=str(path), text_column="text")), tokenizer,
                                     DatasetConfig(source=str(path), text_column="text"), 42, notes.append)
     assert len(split["train"]) + len(split["test"]) == 190
-    assert notes == ["Dropped 10 of 200 rows whose 'text' is empty (no tokens); 190 rows remain. The tutorial's "
+    assert notes == ["Dropped 10 of 200 rows whose 'text' is blank (empty, only spaces or no tokens); 190 rows "
+                     "remain. The tutorial's "
                      "script keeps such rows as all-padding rows, so its test split and batches differ and its "
                      "per-step losses can differ from this run's by several percent."]
 
@@ -293,7 +295,7 @@ def test_a_run_logs_the_real_column_and_the_dropped_rows(demo_cache: Path, tmp_p
     notices = [e["message"] for e in read_events(runs_dir / "excel", "notice")]
     assert ("The text column is 'Horoscope Text ' (with trailing whitespace) in the data; the config says "
             "'Horoscope Text'. Using the name as the data spells it.") in notices
-    assert any(n.startswith("Dropped 10 of 200 rows whose 'Horoscope Text ' is empty") for n in notices)
+    assert any(n.startswith("Dropped 10 of 200 rows whose 'Horoscope Text ' is blank") for n in notices)
     assert [e["message"] for e in events if e["event"] == "notice"] == notices  # the window and CLI hear it too
 
 

@@ -175,12 +175,12 @@ def test_a_blank_plain_text_row_is_left_out_as_a_run_leaves_it_out(tokenizer: An
     assert len(trained["train"]) == 2 and len(notices) == 1  # the run: one row left out, two trained, no refusal
     assert checks.failed_rows() == [] and checks.blank_rows() == [0] and checks.untrained_count() == 0
     assert [(p.kind, p.severity, p.rows, p.message) for p in ins.problems(checks)] == [(
-        "blank", "warning", [0], "1 row is blank (row 1): its text gives no tokens, so a run leaves it out and "
-                                 "trains on the rest. To fix, if it should hold text: fill it in, or remove it from "
-                                 "the data.")]
+        "blank", "warning", [0], "1 row is blank (row 1): its text is empty, only spaces, or gives no tokens, so a "
+                                 "run leaves it out and trains on the rest. To fix, if it should hold text: fill it "
+                                 "in, or remove it from the data.")]
     assert ins.row_message(0, ins.raw_row(0), ins.row(0)) == (
-        "Row 1 is blank: its text gives no tokens, so a run leaves it out (its log says how many). To fix, if it "
-        "should hold text: fill it in, or remove it from the data.")
+        "Row 1 is blank: its text is empty, only spaces, or gives no tokens, so a run leaves it out (its log says how "
+        "many). To fix, if it should hold text: fill it in, or remove it from the data.")
     assert checks_summary(checks) == "3 rows · 8 trained tokens of 8."  # "hello world" 5, "more" 3
 
 

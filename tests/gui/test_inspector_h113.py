@@ -92,14 +92,20 @@ def test_one_row_is_one_row_and_its_test_split_is_refused(qtbot: Any, demo_cache
 
 
 def test_a_blank_plain_text_row_says_a_run_leaves_it_out(qtbot: Any, demo_cache: Path, tmp_path: Path) -> None:
-    path = jsonl(tmp_path / "blank.jsonl", [{"text": ""}, {"text": "hello world"}, {"text": "more"}])
+    path = jsonl(tmp_path / "blank.jsonl", [{"text": ""}, {"text": "hello world"}, {"text": "  \t "}, {"text": "more"}])
     window = open_window(qtbot, config_for(path, text_column="text", test_size=0.0))
-    assert window.counts_label.text() == "Row 1: no tokens (blank)."
+    assert window.counts_label.text() == "Row 1: blank, a run leaves it out."
     assert window.row_problems_label.text() == (
-        "Row 1 is blank: its text gives no tokens, so a run leaves it out (its log says how many). To fix, if it "
-        "should hold text: fill it in, or remove it from the data.")
+        "Row 1 is blank: its text is empty, only spaces, or gives no tokens, so a run leaves it out (its log says how "
+        "many). To fix, if it should hold text: fill it in, or remove it from the data.")
     assert WARNING_COLOR in window.row_problems_label.styleSheet()
     assert [name for name, _ in problem_texts(window)] == ["problem_blank"]
+    # Spaces give tokens with the demo tokenizer, yet a run leaves the row out (core.data.is_blank): said the same.
+    window.show_row(2)
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("Row 3:"), timeout=10_000)
+    assert window.counts_label.text() == "Row 3: blank, a run leaves it out."
+    assert window.row_problems_label.text().startswith("Row 3 is blank: its text is empty, only spaces, or gives ")
+    assert "rows 1, 3" in dict(problem_texts(window))["problem_blank"]
     window.close()
 
 
