@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from finetune_studio.core.config import RunConfig, as_written, field_help  # as_written: for the forms too
+from finetune_studio.core.config import comma_fix as _comma_fix  # the one comma rule, validate's too
 from finetune_studio.core.errors import WARNING, Problem
 
 
@@ -125,33 +125,6 @@ def number_problem(text: str, integer: bool = False) -> str | None:
         return f"'{text}' is not a finite number. To fix: write a {kind} such as {example}."
     if integer and not float(number).is_integer():
         return f"{text} is not a whole number. To fix: write one such as {max(int(number), 1)}."
-    return None
-
-
-_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
-
-
-def _comma_fix(text: str, integer: bool) -> str | None:
-    """What to write instead of a number with a comma in it, or None: the comma is not why the text is no number.
-    The text itself is never rewritten: "1,5e-4" read as 15e-4 (a comma dropped) would train ten times faster than
-    meant, so the user is told which number to write and writes it."""
-    if "," not in text:
-        return None
-    bare = text.rstrip(",").strip()
-    if bare != text and "," not in bare and parse_number(bare) is not None:  # "8," pasted with its list's comma
-        return f"a comma is no part of a number. To fix: write {bare}."
-    if _GROUPED.fullmatch(text):  # 1,000: thousands, or (1,500 as a European 1.5) decimals; the user knows which
-        plain, point = text.replace(",", ""), text.replace(",", ".")
-        if integer:
-            return f"a comma cannot group the digits here. To fix: write {plain}."
-        return (f"a comma cannot group the digits nor mark the decimals here. To fix: write {plain}, or {point} if "
-                "the comma marks the decimals.")
-    if text.count(",") == 1 and "." not in text and parse_number(text.replace(",", ".")) is not None:
-        point = re.sub(r"^([+-]?)\.", r"\g<1>0.", text.replace(",", "."))  # ",5" is 0.5
-        if integer and not float(point).is_integer():
-            return f"a comma cannot mark the decimals, and this field takes whole numbers only. To fix: write one, " \
-                   f"such as {max(int(float(point)), 1)}."
-        return f"a comma cannot mark the decimals here. To fix: write {point}, with a decimal point."
     return None
 
 
