@@ -622,25 +622,13 @@ def _loss_text(value: float | None) -> str:
     return f"{value:.4f}" if math.isfinite(value) else str(value)  # a diverged run shows nan
 
 
-# From here on a step count is said in short (1.23e12), not digit by digit: one run with a step of 1e18 (a broken or
-# hand-edited status.json) widened the steps column, and so the whole table, for every row.
-STEP_DIGITS_BOUND = 10**9
-
-
 def step_count(value: Any) -> str:
-    """A step count for the runs table: 1,234 with separators (as the model card and the run log say counts), and
-    from STEP_DIGITS_BOUND on in short, three figures at most (1e18, 1.23e12), so no count takes more than 11
-    columns; anything not a whole number as it is."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        return str(value)
-    if abs(value) < STEP_DIGITS_BOUND:
-        return f"{value:,}"
-    from decimal import Decimal  # exact for any int: float() overflows past about 1.8e308
+    """A step count for the runs table, in core.metrics.count_text's words (1,234; from 1e9 on in short, 1.23e12): one
+    run with a step of 1e18 (a broken or hand-edited status.json) widened the steps column, and so the whole table,
+    for every row; the Runs tab and the loss note say counts by the same rule."""
+    from finetune_studio.core.metrics import count_text
 
-    mantissa, exponent = format(Decimal(value), ".2e").split("e")
-    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return count_text(value)
 
 
 def runs_table(runs: list[Any]) -> str:

@@ -527,7 +527,7 @@ COUNT_DIGITS_BOUND = 10**9  # from here on count_text writes a count in short
 
 def count_text(value: Any) -> str:
     """A step count in words for people: 1,234,567 with separators, and from COUNT_DIGITS_BOUND on in short, three
-    figures at most (1e18, 1.23e12), as `finetune-studio runs` writes its steps column (core.cli.step_count); anything
+    figures at most (1e18, 1.23e12), for `finetune-studio runs` too (core.cli.step_count calls it); anything
     not a whole number as it is. The loss note wrote a float's %g ('at step 1.23457e+06', six figures of 1234567)
     and a whole count in full ('in the 999999999999999998 steps after it', a broken run's step of 1e18)."""
     if isinstance(value, float) and value.is_integer():
