@@ -33,7 +33,7 @@ from finetune_studio.core.estimate import GIB, budget_of, gib
 from finetune_studio.core.gpus import GpuTable, device_problems, read_gpus
 from finetune_studio.core.launch import is_gpu_number
 from finetune_studio.gui.estimate_bar import EstimateBar, size_text
-from finetune_studio.gui.forms.common import Form, config_help, error_label, hint_label, section
+from finetune_studio.gui.forms.common import Form, config_help, error_label, hint_label, page_layout, section
 from finetune_studio.gui.resource_plot import ResourcePlot
 
 REFRESH_MS = 3000
@@ -112,8 +112,7 @@ class HardwarePanel(Form):
         self.resources = ResourcePlot()
         run_form.addRow(self.resources)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = page_layout(self)  # the form tabs' page margin, so its sections line up with theirs
         layout.addWidget(box)
         layout.addWidget(estimate_box)
         layout.addWidget(run_box)
