@@ -97,8 +97,8 @@ COLUMNS = (  # every column in view at the default size (HistoryPanel._fit_colum
     ("method", "Method", "How it trained: full fine-tuning (every weight) or an adapter (LoRA, QLoRA, DoRA)"),
     ("dataset", "Dataset", "Training data"),
     ("steps", "Steps", "Optimizer steps done / planned"),
-    ("train_loss", "Loss", "The last logged training loss; * on a resumed run where it is not the loss at its "
-                           "last step (hover it to see what it is)"),
+    ("train_loss", "Loss", "The last logged training loss; * where it is not the loss at the run's last step (a "
+                           "resumed run, or steps after it that trained no token; hover it to see what it is)"),
     ("eval_loss", "Eval", "The last evaluation loss"),
     ("duration", "Time", "Time spent training, over all its resumes"),
     ("started", "Started", "When the run was first started (the time alone for today; hover for the full date)"),

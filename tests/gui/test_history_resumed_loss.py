@@ -46,8 +46,8 @@ def test_a_resumed_runs_mean_over_its_last_steps_is_marked_and_said(qtbot: Any, 
 
     header = panel.model.headerData(COLUMN["train_loss"], history.Qt.Orientation.Horizontal,
                                     history.Qt.ItemDataRole.ToolTipRole)
-    assert header == ("The last logged training loss; * on a resumed run where it is not the loss at its last step "
-                      "(hover it to see what it is)")
+    assert header == ("The last logged training loss; * where it is not the loss at the run's last step (a resumed "
+                      "run, or steps after it that trained no token; hover it to see what it is)")
 
     # Compared side by side: the mark, and the note under the table
     runs = sorted(panel.model.rows, key=lambda r: r.name)
