@@ -152,10 +152,7 @@ class _Speed(_Rates, total=False):
     memory_mb: float | None
 
 
-class TrainBeginEvent(_Stamped, _Rates):
-    """Training starts; after a resume `start_step` is the checkpoint's step, and whatever a reader holds past it
-    belongs to the attempt that was cut short (the resume rule, applied in core.metrics)."""
-
+class _TrainBeginRequired(_Stamped, _Rates):
     event: Literal["train_begin"]
     step: int
     max_steps: int
@@ -163,6 +160,16 @@ class TrainBeginEvent(_Stamped, _Rates):
     start_step: int
     epoch: float
     epochs_total: float | None  # the epoch the run ends at (less than num_train_epochs when max_steps ends it)
+
+
+class TrainBeginEvent(_TrainBeginRequired, total=False):
+    """Training starts; after a resume `start_step` is the checkpoint's step, and whatever a reader holds past it
+    belongs to the attempt that was cut short (the resume rule, applied in core.metrics). Runs before a3f4c26 lack
+    the two keys below (NotRequired is not read as such under `from __future__ import annotations` on Python 3.11,
+    hence the total=False subclass, as for the other events)."""
+
+    precision: str  # what the run trained in, "auto" resolved: fp32, bf16 or fp16
+    trainer_defaults: dict[str, Any]  # the TrainingArguments defaults the model card shows (3aa966b)
 
 
 class _StepRequired(_Stamped, _Speed):

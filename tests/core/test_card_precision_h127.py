@@ -33,7 +33,15 @@ def test_an_auto_run_records_and_its_card_says_what_it_trained_in(tmp_path: Path
     result = run(config)
     assert result.state == "finished", result.message
     chosen = detect().auto_precision  # fp32 on a CPU; bf16 on a GPU that has it
-    assert [e["precision"] for e in read_events(result.run_dir, "train_begin")] == [chosen]
+    begins = read_events(result.run_dir, "train_begin")
+    assert [e["precision"] for e in begins] == [chosen]
+    # core.events declares every key the event carries (the two new ones as NotRequired: older runs lack them).
+    from typing import get_type_hints
+
+    from finetune_studio.core.events import TrainBeginEvent
+
+    assert set(begins[0]) <= set(get_type_hints(TrainBeginEvent)), set(begins[0]) - set(get_type_hints(TrainBeginEvent))
+    assert {"precision", "trainer_defaults"} <= TrainBeginEvent.__optional_keys__
     assert _precision_rows(render_model_card(result.run_dir)) == [
         f"| precision | {chosen} (auto, chosen for the hardware) |"]
 
