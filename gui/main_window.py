@@ -247,7 +247,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         SP = QStyle.StandardPixmap
         self.start_action = self._action("Start", self.start, "Ctrl+R", SP.SP_MediaPlay, "Train a new run")
         self.stop_action = self._action("Stop", self.stop, "Ctrl+.", SP.SP_MediaStop,
-                                        "Stop after the current step and save a checkpoint")
+                                        "Stop training after the current step and save a checkpoint")
         self.resume_action = self._action("Resume", self.resume, "Ctrl+Shift+R", SP.SP_MediaSeekForward,
                                           "Continue the stopped run from its latest checkpoint")
         self.new_action = self._action("New", self.new_config, QKeySequence.StandardKey.New)

@@ -1188,7 +1188,7 @@ class TryTab(QWidget):
             elif self._job_kind == "answer" and self.runner.stopping:
                 self._say("Still stopping the last answer: press Send again in a moment.")
             elif self._job_kind == "answer":
-                self._say("The models are still answering: wait for the answer or press Stop, then Send.")
+                self._say("The models are still answering: wait for the answer or press Stop answering, then Send.")
             elif self._job_kind == "compare":
                 self._say("The checkpoints are being compared: stop the comparison or wait for it, then Send.")
             return
