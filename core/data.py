@@ -808,9 +808,9 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
 def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int, notify: Any = None) -> Any:
     """The seed's preparation: batched map with remove_columns, truncation and max_length, then a test split.
 
-    Blank rows (is_blank) and rows whose text gives no tokens are dropped; the tutorial's script keeps them as
-    all-padding rows, so `notify` hears how many were dropped (the script's test split, batches and per-step losses
-    then differ)."""
+    Blank rows (is_blank: given no tokens here, in the same pass) and rows whose text gives no tokens are dropped;
+    the tutorial's script keeps them as all-padding rows, so `notify` hears how many were dropped (the script's test
+    split, batches and per-step losses then differ)."""
     column = real_column(list(ds.column_names), config.text_column) or config.text_column
     max_length, truncation = config.max_length, config.truncation
     limit = char_limit(tokenizer, max_length) if truncation else None
@@ -819,13 +819,16 @@ def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int
         texts = batch[column]
         if limit is not None:  # the kept tokens are the same; a megabyte row no longer takes seconds
             texts = [t[:limit] if isinstance(t, str) and len(t) > limit else t for t in texts]
-        return tokenizer(texts, truncation=truncation, max_length=max_length)
+        encoded = tokenizer(texts, truncation=truncation, max_length=max_length)
+        blank = [is_blank(text) for text in batch[column]]  # the whole row: spaces may come before its text
+        if any(blank):  # no tokens for a blank row (a BOS, or spaces' tokens): the filter below drops it
+            for key in list(encoded.keys()):
+                encoded[key] = [[] if empty else ids for ids, empty in zip(encoded[key], blank)]
+        return encoded
 
     workers = tokenize_workers(len(ds))
-    rows = len(ds)
-    ds = ds.filter(lambda batch: [not is_blank(text) for text in batch[column]], batched=True,
-                   desc="Dropping blank rows", num_proc=workers)
     tokenized = ds.map(tokenize, batched=True, remove_columns=ds.column_names, desc="Tokenizing", num_proc=workers)
+    rows = len(tokenized)
     tokenized = tokenized.filter(_has_tokens, batched=True, desc="Dropping empty rows", num_proc=workers)
     if len(tokenized) == 0:
         raise DataError(f"{config.source}: every row of '{column}' is empty after tokenizing.")
