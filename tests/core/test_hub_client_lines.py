@@ -21,8 +21,8 @@ LIBRARY_WORDS = ("thrown while requesting", "Retrying in", "Skipping to prevent 
 
 
 def _app_lines(repo: str) -> list[str]:
-    return ["Checking your Hugging Face account…", f"Creating {repo} on the Hub…", "Preparing 10 files (270.5 kB)…",
-            f"Uploading 10 files (270.5 kB) to {repo}…"]
+    return ["Checking your Hugging Face account…", f"Creating {repo} on the Hub…", "Preparing 10 files (270.7 kB)…",
+            f"Uploading 10 files (270.7 kB) to {repo}…"]
 
 
 def test_cli_push_prints_the_apps_lines_only(client: HubClient, hub: HubServer, run_dir: Path) -> None:
