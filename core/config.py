@@ -752,6 +752,15 @@ def number_text(value: Any) -> str:
         kept = digits.rstrip("0")
         mantissa = kept[0] + (f".{kept[1:]}" if len(kept) > 1 else "")
         return f"{'-' if value < 0 else ''}{mantissa}e{len(digits) - 1}"
+    return field_number(value)
+
+
+def field_number(value: Any) -> str:
+    """2e-05 -> "2e-5", 3.0 -> "3", 0.01 -> "0.01", a whole int in all its digits: how a number field shows a value
+    (gui.forms.common.format_number is this), which must read back as the same kind of number (parse_number): a
+    whole number of 1e18 written "1e18" would read back as a float. number_text, for messages, shortens those."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
     if isinstance(value, int) or (math.isfinite(value) and value == int(value) and abs(value) < 1e15):
         return str(int(value))
     text = repr(float(value))
@@ -764,7 +773,12 @@ def number_text(value: Any) -> str:
 _GROUPED_DIGITS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
 
 
-def _number_or_none(text: str) -> int | float | None:
+def parse_number(text: str) -> int | float | None:
+    """The inverse of field_number; None for text that is not a finite number. "10" stays an int. One reading for
+    the window's number fields (gui.forms.common) and the comma rule here."""
+    text = text.strip()
+    if not text:
+        return None
     try:
         return int(text)
     except ValueError:
@@ -787,7 +801,7 @@ def comma_fix(text: str, integer: bool = False) -> str | None:
         return None
     text = text.strip()
     bare = text.rstrip(",").strip()
-    if bare != text and "," not in bare and _number_or_none(bare) is not None:  # "8," pasted with its list's comma
+    if bare != text and "," not in bare and parse_number(bare) is not None:  # "8," pasted with its list's comma
         return f"a comma is no part of a number. To fix: write {bare}."
     if _GROUPED_DIGITS.fullmatch(text):  # 1,000: thousands, or (1,500 as a European 1.5) decimals; the user knows
         plain, point = text.replace(",", ""), text.replace(",", ".")
@@ -795,7 +809,7 @@ def comma_fix(text: str, integer: bool = False) -> str | None:
             return f"a comma cannot group the digits here. To fix: write {plain}."
         return (f"a comma cannot group the digits nor mark the decimals here. To fix: write {plain}, or {point} if "
                 "the comma marks the decimals.")
-    if text.count(",") == 1 and "." not in text and _number_or_none(text.replace(",", ".")) is not None:
+    if text.count(",") == 1 and "." not in text and parse_number(text.replace(",", ".")) is not None:
         point = re.sub(r"^([+-]?)\.", r"\g<1>0.", text.replace(",", "."))  # ",5" is 0.5
         if integer and not float(point).is_integer():
             return f"a comma cannot mark the decimals, and this field takes whole numbers only. To fix: write one, " \

@@ -32,8 +32,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.config import RunConfig, as_written, field_help  # as_written: for the forms too
+from finetune_studio.core.config import (  # as_written: for the forms too
+    RunConfig,
+    as_written,
+    field_help,
+    parse_number,  # its inverse: None for text that is no finite number
+)
 from finetune_studio.core.config import comma_fix as _comma_fix  # the one comma rule, validate's too
+from finetune_studio.core.config import field_number as format_number  # 2e-05 -> "2e-5", 3.0 -> "3": the forms' too
 from finetune_studio.core.errors import WARNING, Problem
 
 
@@ -75,35 +81,6 @@ def config_help(key: str) -> str:
     """The `help` of a dotted config key ("dataset.source") as core.config declares it: one source for tooltips
     and the YAML docs."""
     return field_help(key)
-
-
-def format_number(value: Any) -> str:
-    """2e-05 -> "2e-5", 3.0 -> "3", 0.01 -> "0.01": how people write hyperparameters."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "" if value is None else str(value)
-    if isinstance(value, int) or (math.isfinite(value) and value == int(value) and abs(value) < 1e15):
-        return str(int(value))
-    text = repr(float(value))
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
-
-
-def parse_number(text: str) -> int | float | None:
-    """The inverse of format_number; None for text that is not a finite number. "10" stays an int."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def number_problem(text: str, integer: bool = False) -> str | None:
