@@ -98,6 +98,8 @@ def test_oom_through_the_cli_prints_the_fix_and_resume_apply_fix_finishes(
     err = capsys.readouterr().err.strip().splitlines()
     run_dir = runs_dir / "cli-oom"
     assert err == [
+        "warning: training.max_steps: max_steps 8 ends the run: the epochs set in num_train_epochs do not apply. To "
+        "train by epochs, remove max_steps (or set it to -1).",  # validate's warning, before the run (6143191)
         "error: CUDA ran out of memory at step 1 with batch size 8 and max_length 64 — use batch size 4 with "
         "gradient accumulation 2 instead of 8 with 1 (the effective batch stays 8). Apply the fix to restart from "
         "the beginning (no checkpoint was saved yet).",
