@@ -174,9 +174,11 @@ def say(label: QLabel, text: str) -> None:
     label.setToolTip(text if shown != text and len(text) <= TOOLTIP_CHARS else "")
 
 
-def failed_row_html(row: dict[str, Any]) -> str:
-    """A row that gives no tokens, shown as the data holds it (there are no tokens to colour)."""
-    return ("<p><i>This row gives no tokens. Here it is as the data holds it:</i></p>"
+def failed_row_html(row: dict[str, Any], blank: bool = False) -> str:
+    """A row that gives no tokens, or a blank one a run leaves out, shown as the data holds it (no tokens to colour:
+    a row of spaces gives some, which a run never sees)."""
+    what = "This row is blank, so a run leaves it out." if blank else "This row gives no tokens."
+    return (f"<p><i>{what} Here it is as the data holds it:</i></p>"
             f'<pre style="white-space: pre-wrap;">{html.escape(row_as_written(row))}</pre>')
 
 
@@ -471,7 +473,7 @@ class InspectorWindow(QDialog):
         problems = list(getattr(labeled, "problems", None) or [])
         if raw is not None and self.inspector is not None:  # no tokens, or blank: the row as written, and why
             blank = is_blank(raw, self.inspector.format, self.inspector.text_column)  # a run leaves it out
-            self.token_view.setHtml(failed_row_html(raw))
+            self.token_view.setHtml(failed_row_html(raw, blank))
             self.counts_label.setText(f"Row {index + 1}: " + ("blank, a run leaves it out." if blank
                                                               else "no tokens (it cannot be trained)."))
             say(self.row_problems_label, self.inspector.row_message(index, raw, labeled))

@@ -105,6 +105,8 @@ def test_a_blank_plain_text_row_says_a_run_leaves_it_out(qtbot: Any, demo_cache:
     qtbot.waitUntil(lambda: window.counts_label.text().startswith("Row 3:"), timeout=10_000)
     assert window.counts_label.text() == "Row 3: blank, a run leaves it out."
     assert window.row_problems_label.text().startswith("Row 3 is blank: its text is empty, only spaces, or gives ")
+    assert window.token_view.toPlainText().startswith("This row is blank, so a run leaves it out. Here it is as the "
+                                                      "data holds it:")
     assert "rows 1, 3" in dict(problem_texts(window))["problem_blank"]
     window.close()
 
