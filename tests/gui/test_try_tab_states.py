@@ -342,7 +342,8 @@ def test_send_while_answering_or_stopping_says_why_nothing_was_sent(qtbot: Any, 
     tab.prompt_edit.setPlainText("Leo")
     tab.prompt_edit.setFocus()
     QTest.keyClick(tab.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert tab.status_label.text() == "The models are still answering: wait for the answer or press Stop answering, then Send."
+    assert tab.status_label.text() == ("The models are still answering: wait for the answer or press Stop answering, "
+                                       "then Send.")
     tab.stop_button.click()
     QTest.keyClick(tab.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert tab.status_label.text() == "Still stopping the last answer: press Send again in a moment."
