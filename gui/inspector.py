@@ -207,6 +207,10 @@ def confirm_untrained(parent: QWidget | None, message: str) -> bool:
 
 # ---- the histogram of trained vs prompt tokens per row
 
+_LEGEND = ('<span style="color:#34a853">■</span> trained tokens &nbsp; '
+           '<span style="color:#9aa0a6">■</span> prompt + system tokens')
+
+
 class TrainedHistogram(QWidget):
     """Rows by token count: trained tokens (green) beside prompt + system tokens (grey), bin by bin."""
 
@@ -221,8 +225,7 @@ class TrainedHistogram(QWidget):
         self.prompt = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=pg.mkBrush("#9aa0a6"), pen=pg.mkPen(None))
         item.addItem(self.prompt)
         item.addItem(self.trained)
-        self.legend = QLabel('<span style="color:#34a853">■</span> trained tokens &nbsp; '
-                             '<span style="color:#9aa0a6">■</span> prompt + system tokens')
+        self.legend = QLabel(_LEGEND)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -230,12 +233,17 @@ class TrainedHistogram(QWidget):
         layout.addWidget(self.plot)
         self.edges: list[int] = []
 
-    def set_data(self, edges: list[int], trained: list[int], prompt: list[int]) -> None:
+    def set_data(self, edges: list[int], trained: list[int], prompt: list[int], prompts: bool = True) -> None:
+        """`prompts` False (plain text: every token is trained): no grey bars, and the legend names green only; a
+        grey bar of every row at 0 prompt tokens said nothing but looked like a finding."""
         self.edges = list(edges)
         left, right = edges[:-1], edges[1:]
         middle = [(a + b) / 2 for a, b in zip(left, right, strict=True)]
+        if not prompts:
+            prompt = [0] * len(prompt)
         self.trained.setOpts(x0=left, x1=middle, height=trained)
         self.prompt.setOpts(x0=middle, x1=right, height=prompt)
+        self.legend.setText(_LEGEND if prompts else _LEGEND.split(" &nbsp; ")[0])
         top = max([1, *trained, *prompt]) * 1.08
         self.plot.setYRange(0, top, padding=0)
         self.plot.setXRange(edges[0], edges[-1], padding=0.01)
@@ -555,7 +563,7 @@ class InspectorWindow(QDialog):
         if self.histogram is None:
             self.histogram = TrainedHistogram()
             self.histogram_host.addWidget(self.histogram)
-        self.histogram.set_data(*checks.histogram())
+        self.histogram.set_data(*checks.histogram(), prompts=checks.format != "text")
         self.checks_ready.emit(checks)
 
     def _checks_failed(self, exc: BaseException) -> None:

@@ -85,6 +85,8 @@ def test_one_row_is_one_row_and_its_test_split_is_refused(qtbot: Any, demo_cache
     window = open_window(qtbot, config_for(path))
     assert window.status_label.text().startswith(f"{path} · 1 row · messages (role/content)")
     assert window.summary_label.text().startswith("1 row · 5 trained tokens of 21;")
+    assert "prompt + system tokens" in window.histogram.legend.text()  # a chat's prompt tokens are drawn in grey
+    assert sum(window.histogram.prompt.opts["height"]) == 1
     assert problem_texts(window) == [("problem_refused", f"{path} holds 1 row, too few to hold out a test split "
                                       "(that needs 2 or more). Add rows, or set test_size to 0 (and eval_strategy "
                                       "to 'no').")]
@@ -108,6 +110,10 @@ def test_a_blank_plain_text_row_says_a_run_leaves_it_out(qtbot: Any, demo_cache:
     assert window.token_view.toPlainText().startswith("This row is blank, so a run leaves it out. Here it is as the "
                                                       "data holds it:")
     assert "rows 1, 3" in dict(problem_texts(window))["problem_blank"]
+    # Plain text trains every token: no grey bar of every row at 0 prompt tokens, and the legend names green only.
+    assert "prompt" not in window.histogram.legend.text() and "trained tokens" in window.histogram.legend.text()
+    assert list(window.histogram.prompt.opts["height"]) == [0] * len(window.histogram.edges[1:])
+    assert sum(window.histogram.trained.opts["height"]) == 2  # the two rows with text
     window.close()
 
 
