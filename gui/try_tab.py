@@ -70,7 +70,13 @@ from finetune_studio.core.generate import (
 )
 from finetune_studio.core.runs import RunFolder, run_folders
 from finetune_studio.core.session import Change, Session
-from finetune_studio.gui.forms.common import ERROR_COLOR, page_layout
+from finetune_studio.gui.forms.common import (
+    ERROR_COLOR,
+    LABEL_SPACING,
+    SECTION_MARGINS,
+    label_column_width,
+    page_layout,
+)
 from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
@@ -571,20 +577,30 @@ class SettingsBox(QGroupBox):
         self.seed_error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.seed.textChanged.connect(self._show_seed_problem)
         self.sample.toggled.connect(self._show_seed_problem)
+        # The forms' section margin, label column and spacing (gui.forms.common): the first fields start at the x
+        # the form tabs' fields start at, and their labels at theirs.
         grid = QGridLayout(self)
-        grid.setContentsMargins(6, 6, 6, 6)
-        grid.setHorizontalSpacing(8)
+        grid.setContentsMargins(*SECTION_MARGINS)
+        grid.setHorizontalSpacing(LABEL_SPACING)
+        grid.setColumnMinimumWidth(0, label_column_width(self))
         # Every field has its label, the Sample check too ("Decoding": sampling or greedy); Defaults is a button.
-        rows = [(SAMPLE_LABEL, self.sample)] + [(FIELD_LABELS[name], getattr(self, name)) for name in FIELD_LABELS]
-        rows.append(("", self.defaults_button))
+        # The long labels go in the left column, which the forms' width leaves room for; the right one holds the
+        # short ones (Seed, Top-p, Top-k: sampling only), so both pairs of a row still fit a 900×600 window.
+        rows = [(SAMPLE_LABEL, "sample"), (FIELD_LABELS["seed"], "seed"),
+                (FIELD_LABELS["temperature"], "temperature"), (FIELD_LABELS["top_p"], "top_p"),
+                (FIELD_LABELS["repetition_penalty"], "repetition_penalty"), (FIELD_LABELS["top_k"], "top_k"),
+                (FIELD_LABELS["max_new_tokens"], "max_new_tokens"), ("", "defaults_button")]
         self.labels: dict[str, QLabel] = {}
-        for i, (label, widget) in enumerate(rows):
+        for i, (label, name) in enumerate(rows):
+            widget = getattr(self, name)
             row, col = divmod(i, 2)
             if label:
                 caption = self.labels[widget.objectName()] = QLabel(label, buddy=widget)
                 caption.setToolTip(widget.toolTip())
                 grid.addWidget(caption, row, col * 2)
             grid.addWidget(widget, row, col * 2 + 1)
+            if i:  # Tab moves as the eye reads, row by row
+                QWidget.setTabOrder(getattr(self, rows[i - 1][1]), widget)
         grid.addWidget(self.seed_error, grid.rowCount(), 0, 1, 4)
         self.sample.toggled.connect(self._sampling_changed)
         self.sample.toggled.connect(self.changed)
