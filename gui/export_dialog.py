@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFontMetrics, QGuiApplication, QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -47,6 +47,10 @@ from finetune_studio.gui.session_signals import SessionSignals
 
 __all__ = ["ADAPTER", "HELD_LISTED", "MERGED", "ExportController", "ExportDialog", "held_names", "names_text"]
 DELETE_COLOR = "#c2410c"  # orange: what ticking "Delete what the folder holds" deletes
+# How long after the last keystroke a typed folder is checked (the check Browse makes: _tidy). Checking on every
+# keystroke read the folder, its parent and the run's config each time, on the GUI thread, which on a slow disk made
+# typing a path stutter.
+TYPED_CHECK_MS = 300
 
 
 def is_adapter_run(run_dir: Path | None) -> bool:
@@ -198,6 +202,7 @@ class ExportDialog(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.run_dir = Path(run_dir)
         self.result: Any = None
+        self._carried: list[str] = []  # the dialog's notes of the folder being exported into (_tidy's)
         self._auto_out = ""  # the folder the dialog proposed itself: it follows the choice until the user types
         self._relay = _Progress(self)
         self._relay.line.connect(self._on_progress)
@@ -275,7 +280,17 @@ class ExportDialog(QDialog):
         self.delete_warning.setStyleSheet(f"QLabel {{ color: {DELETE_COLOR}; }}")
         self.delete_warning.hide()
         self.overwrite_check.toggled.connect(self._update_folder_state)
-        self.out_edit.textChanged.connect(self._update_folder_state)
+        self.out_edit.textChanged.connect(self._text_changed)
+        # A folder typed is checked as a browsed one is (_tidy), once typing pauses or the field is left; until then
+        # the check of the folder before it stands, and Export checks it first (start_export).
+        self._stale = False  # the field was typed in since _update_folder_state last checked it
+        self._tidied: str | None = None  # the field's text when _tidy checked it, until it changes
+        self._notes: tuple[str, list[str]] = ("", [])  # _tidy's notes and the text they are of, said with the export
+        self.typed_timer = QTimer(self)
+        self.typed_timer.setSingleShot(True)
+        self.typed_timer.setInterval(TYPED_CHECK_MS)
+        self.typed_timer.timeout.connect(self._check_typed)
+        self.out_edit.editingFinished.connect(self._check_typed)
 
         self.phase_label = FittedLabel()  # progress lines name folders ("Loading the base model /…")
         self.phase_label.setObjectName("export_phase")
@@ -383,6 +398,26 @@ class ExportDialog(QDialog):
         written = self.out_edit.text().strip()
         return Path(written).expanduser() if written else None
 
+    def _text_changed(self, *_: Any) -> None:
+        """A folder set by the dialog (the proposed one, one chosen with …) is checked at once; one being typed
+        (the field modified by the user) once typing pauses (_check_typed). Meanwhile the orange line, which names
+        what the previous folder holds, is hidden."""
+        if self.out_edit.text() != self._tidied:
+            self._tidied = None  # another folder: checked again, even one typed back to
+        if not self.out_edit.isModified():
+            self.typed_timer.stop()
+            self._update_folder_state()
+            return
+        self._stale = True
+        self.delete_warning.hide()
+        self.typed_timer.start()
+
+    def _check_typed(self) -> None:
+        """The folder in the field checked as a chosen one is (_tidy), unless it was since it was last changed."""
+        self.typed_timer.stop()
+        if self.out_edit.text() != self._tidied:
+            self._tidy()
+
     def _update_folder_state(self, *_: Any) -> None:
         """What the folder in the field allows: one that holds files and no model export is refused at once (core's
         words in the message line, the box unticked and disabled, Export disabled), since exporting there could
@@ -390,6 +425,7 @@ class ExportDialog(QDialog):
         other, the orange line names what the ticked box deletes."""
         if self.exporting:
             return
+        self._stale = False
         folder = self._folder()
         refusal = folder_refusal(self.run_dir, folder)
         if refusal != self._refusal:
@@ -442,17 +478,24 @@ class ExportDialog(QDialog):
             self._tidy()
 
     def _tidy(self) -> None:
-        """What an export stopped while replacing the folder in the field left (core.export.tidy_hidden), cleared up
-        as the dialog opens on the folder or the folder is chosen, not only at the next export: an earlier export it
-        had moved aside is put back (the folder seemed to have lost it), or named with that it can be deleted. Said
-        in the message line, before the folder's refusal when it is refused."""
+        """The check of the folder in the field as the dialog opens on it, it is chosen, typed (once typing pauses,
+        or the field is left) or exported into: what an export stopped while replacing it left
+        (core.export.tidy_hidden) is cleared up, not only at the next export: an earlier export it had moved aside is
+        put back (the folder seemed to have lost it), or named with that it can be deleted. Said in the message line,
+        before the folder's refusal when it is refused; then what the folder allows (_update_folder_state)."""
+        self.typed_timer.stop()
+        if self.exporting:
+            return
+        written = self.out_edit.text()
         folder = self._folder()
-        if folder is None or not folder.is_absolute() or self.exporting:
-            return
-        try:
-            notes = tidy_hidden(folder)
-        except OSError:  # a folder that cannot be read: the export says what is wrong with it
-            return
+        notes: list[str] = []
+        if folder is not None and folder.is_absolute():
+            try:
+                notes = tidy_hidden(folder)
+            except OSError:  # a folder that cannot be read: the export says what is wrong with it
+                pass
+        self._tidied = written
+        self._notes = (written, notes)
         self._update_folder_state()
         if notes:
             self._show("error" if self._refusal else "info", " ".join([*notes, *filter(None, [self._refusal])]))
@@ -460,8 +503,19 @@ class ExportDialog(QDialog):
     # ---- the export
     @Slot()
     def start_export(self) -> None:
-        if self.exporting or not self.out_edit.text().strip() or self._refusal:
+        if self.exporting:
             return
+        # A folder typed a moment ago (or set by a caller) is checked first, as a chosen one is: its refusal stands,
+        # and with the box ticked, the orange line names what it deletes before a second press deletes it.
+        unseen = self._stale
+        self._check_typed()
+        if not self.out_edit.text().strip() or self._refusal:
+            return
+        if unseen and self.overwrite_check.isChecked() and self.delete_warning.isVisible():
+            return
+        written = self.out_edit.text()
+        self._carried = self._notes[1] if self._notes[0] == written else []  # said by the dialog, not by core
+        self._notes = ("", [])
         relay = self._relay
 
         def progress(line: str) -> None:  # pool thread
@@ -473,7 +527,7 @@ class ExportDialog(QDialog):
         self._set_default(self.export_button)
         self.load_row.hide()
         self._show("info", "")
-        written = self.out_edit.text().strip()
+        written = written.strip()
         out_dir = Path(written).expanduser()
         if not out_dir.is_absolute():
             self._show("error", relative_text(written, self.run_dir))
@@ -499,7 +553,7 @@ class ExportDialog(QDialog):
         self._finish()
         self.result = result
         self.overwrite_check.setChecked(False)  # deleting is asked for each time: not the export just written
-        self._show("success", result.message)
+        self._show("success", " ".join([result.message, *self._carried]))  # core says its own notes there too
         self.load_edit.setText(load_command(result.kind, result.out_dir))
         self.load_edit.setCursorPosition(0)
         self.load_row.show()
@@ -515,7 +569,7 @@ class ExportDialog(QDialog):
         self._finish()
         text = str(error) if isinstance(error, FinetuneError) else \
             f"The export failed: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
-        self._show("error", self._not_empty_text(error) or text)
+        self._show("error", " ".join([*self._carried, self._not_empty_text(error) or text]))  # as core says its own
 
     def _not_empty_text(self, error: BaseException) -> str | None:
         """core.export's refusal of a folder that holds files names the command line's fixes ("choose another
