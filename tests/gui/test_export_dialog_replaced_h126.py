@@ -22,6 +22,13 @@ def _here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "gethostname", lambda: "here")
 
 
+def put_back_then_refused(out: Path, aside: Path) -> str:
+    """What Export says for a folder it put an earlier export back into: that, then the folder holds one."""
+    return (f"{_put_back(out, aside)} {out} exists already and holds adapter_config.json, adapter_model.safetensors, "
+            "tokenizer_config.json. Nothing was written. To fix: tick “Delete what the folder holds, then export” if "
+            "you no longer need what it holds, or choose another folder.")
+
+
 def test_the_dialog_puts_the_earlier_export_back_as_it_opens_on_its_folder(qtbot: Any, tmp_path: Path) -> None:
     run = _adapter_run(tmp_path / "runs")
     out = run / "export-adapter"  # the folder the dialog proposes
@@ -46,10 +53,7 @@ def test_export_pressed_for_a_typed_folder_says_what_it_put_back(qtbot: Any, tmp
     assert dialog.message.isHidden()
     press_export(dialog, qtbot, str(out))
     assert dialog.message.property("kind") == "error"
-    assert dialog.message.text() == (
-        f"{_put_back(out, aside)} {out} exists already and holds adapter_config.json, adapter_model.safetensors, "
-        "tokenizer_config.json. Nothing was written. To fix: tick “Delete what the folder holds, then export” if you "
-        "no longer need what it holds, or choose another folder.")
+    assert dialog.message.text() == put_back_then_refused(out, aside)
     assert (out / WEIGHTS).read_bytes() == b"the earlier export's weights 0a1b2c3d"
     assert _hidden(out.parent) == [] and os.listdir(out.parent) == ["mine"]
 

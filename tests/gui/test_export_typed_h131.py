@@ -19,6 +19,7 @@ from finetune_studio.gui.export_dialog import OVERWRITE_TIP, TYPED_CHECK_MS, Exp
 from tests.core.test_cli_push_export_input import _adapter_run
 from tests.core.test_export_replace_only_exports_h126 import _refusal, _thesis, _tree
 from tests.core.test_export_replaced_left_h126 import WEIGHTS, _hidden, _killed_mid_replace, _put_back
+from tests.gui.test_export_dialog_replaced_h126 import put_back_then_refused
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +44,16 @@ def _type(dialog: ExportDialog, folder: Path | str) -> None:
     QTest.keyClick(dialog.out_edit, Qt.Key.Key_Backspace)
     QTest.keyClicks(dialog.out_edit, str(folder))
     assert dialog.out_edit.text() == str(folder)
+
+
+def _typed_after_a_killed_replace(qtbot: Any, tmp_path: Path) -> tuple[ExportDialog, Path, Path]:
+    """(the dialog, the folder typed into it, where a killed replace left the earlier export of that folder)."""
+    run = _adapter_run(tmp_path / "runs")
+    out = tmp_path / "exports" / "mine"
+    aside = _killed_mid_replace(run, out)
+    dialog = _open(qtbot, run)
+    _type(dialog, out)
+    return dialog, out, aside
 
 
 def test_a_typed_folder_of_documents_is_refused_once_typing_pauses_and_a_new_one_is_taken(
@@ -99,29 +110,18 @@ def test_a_typed_folder_gets_back_the_export_a_killed_replace_moved_aside_after_
 
 
 def test_leaving_the_field_checks_the_typed_folder_at_once(qtbot: Any, tmp_path: Path) -> None:
-    run = _adapter_run(tmp_path / "runs")
-    out = tmp_path / "exports" / "mine"
-    aside = _killed_mid_replace(run, out)
-    dialog = _open(qtbot, run)
-    _type(dialog, out)
+    dialog, out, aside = _typed_after_a_killed_replace(qtbot, tmp_path)
     QTest.keyClick(dialog.out_edit, Qt.Key.Key_Tab)  # editingFinished: no pause waited for
     assert dialog.focusWidget() is not dialog.out_edit
     assert dialog.message.text() == _put_back(out, aside) and (out / WEIGHTS).is_file()
 
 
 def test_enter_right_after_typing_says_what_was_put_back_with_the_exports_outcome(qtbot: Any, tmp_path: Path) -> None:
-    run = _adapter_run(tmp_path / "runs")
-    out = tmp_path / "exports" / "mine"
-    aside = _killed_mid_replace(run, out)
-    dialog = _open(qtbot, run)
-    _type(dialog, out)
+    dialog, out, aside = _typed_after_a_killed_replace(qtbot, tmp_path)
     QTest.keyClick(dialog.out_edit, Qt.Key.Key_Return)  # before the pause: checked, then exported
     qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
     assert dialog.message.property("kind") == "error"
-    assert dialog.message.text() == (
-        f"{_put_back(out, aside)} {out} exists already and holds adapter_config.json, adapter_model.safetensors, "
-        "tokenizer_config.json. Nothing was written. To fix: tick “Delete what the folder holds, then export” if you "
-        "no longer need what it holds, or choose another folder.")
+    assert dialog.message.text() == put_back_then_refused(out, aside)
     assert (out / WEIGHTS).read_bytes() == b"the earlier export's weights 0a1b2c3d"
 
 
