@@ -267,7 +267,8 @@ class FormLayout(QFormLayout):
 
 # One look for every tab's page: the margin around its content, and the label column of its fields, so a field's
 # editor starts at the same x on every tab (the Dataset, Model, Training, Hub and Launch forms, All arguments and
-# the Try tab's run picker). tests/gui/test_field_columns_h129.py measures it on a shown window.
+# the Try tab's settings; its run picker keeps a narrow column of its own). tests/gui/test_field_columns_h129.py
+# and test_try_tab_column_h130.py measure it on a shown window.
 PAGE_MARGINS = (6, 6, 6, 6)
 SECTION_MARGINS = (12, 10, 12, 12)  # inside a section's box: its labels start 12 px in from the box's frame
 # The forms' longest label: every label column is this wide at least, whatever its own labels are. A longer label
