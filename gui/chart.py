@@ -336,6 +336,7 @@ class LossChart(QWidget):
         self._following = True  # the view follows the data (until the user pans or zooms; double-click resumes)
         self._unfitted: set[Any] = set()  # views to fit tightly as soon as they have data (after a clear)
         self._lower_on: bool | None = True  # as built
+        self._loading = ""  # what the empty chart says while a long log is read (show_loading); "" when none is
 
         self._throttle = Throttle(self, REDRAW_MS, self._redraw)
 
@@ -929,7 +930,7 @@ class LossChart(QWidget):
         """What the loss plot says while it has no loss to draw: why, for a run that logged losses or other
         curves, else how to start one."""
         train, evals = self.curves.skipped["train"], self.curves.skipped["evals"]
-        if getattr(self, "_loading", ""):
+        if self._loading:
             return self._loading
         if train or evals:
             return chart_texts.no_finite_loss(train.pairs(), evals.pairs())

@@ -19,7 +19,11 @@ pyqtgraph is imported last, after the stack and after a starting run's first ste
 shows without it, and a user who presses Start at once waits for the stack, not for a chart that has nothing to
 draw yet (importing it and building the chart on the GUI thread took ~0.4 s of GIL time before that first step,
 benchmarks/first_step.py). The window keeps a starting run's events until the chart is built
-(MainWindow._chart_add).
+(MainWindow._chart_add). A recorded run opened during the warm-up waits for that chart too (MainWindow._with_chart):
+`Warmup.want_chart()` then has pyqtgraph imported between two modules of the stack, at the next step, instead of
+after all of it, so its curves show about when the module being imported is in (a run opened while torch was
+importing waited for the whole stack and the first-run modules, 3-4 s, measured by helper-132) rather than when
+the stack is.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ from finetune_studio.gui.background import wait_for_run_start
 from finetune_studio.gui.early_init import freeze_imported_objects
 
 # Imported one at a time, in dependency order; each is a short step the GUI thread can interleave with.
-# pyqtgraph comes first: the window shows without it (~0.25 s of import) and builds the chart once it is in.
+# pyqtgraph comes last (or as soon as a recorded run waits for the chart, see want_chart): the window shows without
+# it (~0.15-0.25 s of import) and builds the chart once it is in.
 CHART_MODULES = ("pyqtgraph",)
 STACK_MODULES = (
     "torch", "transformers", "datasets", "accelerate", "transformers.trainer", "transformers.data.data_collator",
@@ -110,9 +115,22 @@ def _import_lock() -> Any:
     return IMPORT_LOCK
 
 
+def import_chart_modules(imported: Callable[[str], None] = lambda name: None,
+                         progress: Callable[[str], None] = lambda name: None) -> None:
+    """Import the chart's library (CHART_MODULES), reporting each module."""
+    for name in CHART_MODULES:
+        progress(name)
+        importlib.import_module(name)
+        imported(name)
+
+
 def warm(progress: Callable[[str], None] = lambda name: None,
-         imported: Callable[[str], None] = lambda name: None) -> WarmStack:
-    """Import everything a run needs and prime the caches validation uses. Safe to call twice."""
+         imported: Callable[[str], None] = lambda name: None,
+         chart_wanted: Callable[[], bool] = lambda: False) -> WarmStack:
+    """Import everything a run needs and prime the caches validation uses. Safe to call twice.
+
+    chart_wanted: asked before each module; once it says True, the chart's library is imported next (and reported
+    through `imported`), ahead of the rest of the stack: a recorded run waits for its chart (Warmup.want_chart)."""
     t0 = time.perf_counter()
     interval = sys.getswitchinterval()
     collecting = gc.isenabled()
@@ -123,18 +141,32 @@ def warm(progress: Callable[[str], None] = lambda name: None,
         # One lock hold for the whole stack: a form's background job that runs datasets code while transformers
         # is half-imported here fails (datasets looks up transformers.PreTrainedTokenizerBase when "transformers"
         # is in sys.modules). Jobs take this lock before their heavy work, so they wait for a complete stack.
+        charted = False
+
+        def chart_first() -> None:
+            nonlocal charted
+            if not charted and chart_wanted():
+                charted = True
+                try:
+                    import_chart_modules(imported)
+                except Exception:  # noqa: BLE001 - not the stack's failure: the window imports it where it draws
+                    pass
+
         with lock:
             for name in STACK_MODULES:
+                chart_first()
                 progress(name)
                 if name == "torch":
                     preload_torch_libraries()
                 importlib.import_module(name)
                 imported(name)
             for name in FIRST_RUN_MODULES:
+                chart_first()
                 try:
                     importlib.import_module(name)
                 except ImportError:
                     pass
+        chart_first()
         from finetune_studio.core.config import default_config
         from finetune_studio.core.hardware import detect
         from finetune_studio.core.validation import training_fields, validate
@@ -157,10 +189,7 @@ def warm_chart(progress: Callable[[str], None] = lambda name: None,
     wait_for_run_start()
     # A plain import: no gc.freeze() here, as a run may be training by now and its live objects must stay
     # collectable; pyqtgraph adds too few objects to the heap for a collection over them to stall the window.
-    for name in CHART_MODULES:
-        progress(name)
-        importlib.import_module(name)
-        imported(name)
+    import_chart_modules(imported, progress)
 
 
 class Warmup(QObject):
@@ -175,6 +204,13 @@ class Warmup(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._thread: threading.Thread | None = None
+        self._chart_wanted = threading.Event()
+        self.chart_imported = False  # `imported` has reported every CHART_MODULES module (set on the warm-up thread)
+
+    def want_chart(self) -> None:
+        """Something waits for the chart now (a recorded run opened during the warm-up): import its library at the
+        warm-up's next step rather than after the whole stack. Thread-safe; a no-op once it is imported."""
+        self._chart_wanted.set()
 
     @property
     def running(self) -> bool:
@@ -192,18 +228,25 @@ class Warmup(QObject):
 
     def _run(self) -> None:
         try:
-            stack = warm(lambda name: self._safe_emit(self.progress, name),
-                         lambda name: self._safe_emit(self.imported, name))
+            stack = warm(lambda name: self._safe_emit(self.progress, name), self._report_imported,
+                         self._chart_wanted.is_set)
         except BaseException as exc:  # noqa: BLE001 - a missing library becomes a message, not a dead thread
             self._safe_emit(self.failed, f"The training libraries could not be loaded: {type(exc).__name__}: "
                                          f"{exc}. To fix: pip install -e . in the app's environment.",
                             traceback.format_exc())
         else:
             self._safe_emit(self.ready, stack)
+            if self.chart_imported:
+                return  # already in: imported during the stack for a run that waited for its chart
             try:
-                warm_chart(imported=lambda name: self._safe_emit(self.imported, name))
+                warm_chart(imported=self._report_imported)
             except Exception:  # noqa: BLE001 - the window imports it again where it draws, and reports that error
                 pass
+
+    def _report_imported(self, name: str) -> None:
+        if name == CHART_MODULES[-1]:
+            self.chart_imported = True
+        self._safe_emit(self.imported, name)
 
     @staticmethod
     def _safe_emit(signal: Any, *args: Any) -> None:
