@@ -412,8 +412,11 @@ class MainWindow(ConfigDocument, QMainWindow):
     def _with_chart(self, action: Callable[[Any], None]) -> None:
         """action(chart) once the chart is built: now when it is, or when the warm-up has imported pyqtgraph and
         built it in steps (_show_chart). Built at once instead (install_chart), the import and the construction
-        froze a window whose user opened a run during the warm-up for 0.5-1.2 s (helper-87's measurement)."""
+        froze a window whose user opened a run during the warm-up for 0.5-1.2 s (helper-87's measurement). The
+        warm-up is told, so it imports pyqtgraph next rather than after the whole training stack (the curves came
+        1.2-4.2 s after a run opened early, 0.3-1.8 s since: helper-132's measurement)."""
         if (self.chart is None or not self.chart.built) and self.warmup.running:
+            self.warmup.want_chart()
             self._chart_waiting.append(action)
             self.chart_placeholder.setText(chart_texts.WAITING)
             return

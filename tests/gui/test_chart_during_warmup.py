@@ -27,6 +27,7 @@ def test_a_run_opened_during_the_warm_up_waits_for_its_chart(qtbot: Any, make_wi
         window.show_run(run)
         assert window.chart is None  # not built on the GUI thread
         assert window.chart_placeholder.text() == chart_texts.WAITING
+        assert window.warmup._chart_wanted.is_set()  # pyqtgraph is imported next, not after the whole stack
         assert window.progress.values["step"].text() == "12 / 40"  # the rest of the run shows at once
     qtbot.waitUntil(lambda: window.chart is not None and window.chart.built, timeout=LONG)
     qtbot.waitUntil(lambda: window.chart.point_count > 0, timeout=LONG)
