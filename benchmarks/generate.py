@@ -18,7 +18,9 @@ here), in one process:
    the first method took swung from 0.88 to 9.7 between invocations; the first method's figure is still printed.
    Both verdicts are on --invocations fresh processes (default 5), each measuring as above, taking the median of
    their figures (speed_across_invocations: the two sides differed by invocation, not by pair); --invocations 1
-   measures in this process only, as before.
+   measures in this process only, as before. Since 2026-12-05 the tab's answer on the CPU leaves one core to the
+   window (core.threads: answer_threads); the plain script keeps torch's own count, as a script has. A third side,
+   the plain script on the tab's threads, gives a line that is not a goal: the tab's own overhead, like for like.
 2. Smoothness: a 1 ms precise QTimer heartbeat on the GUI thread while both panes stream (base and fine-tuned, two
    models loaded, greedy: they answer at the same time); every tick's lateness is a stall. Goals: p99 <= 16 ms,
    max <= 50 ms; baseline: the same heartbeat with the window idle.
@@ -94,12 +96,33 @@ def no_eos(model: Any) -> None:
     model.generation_config.eos_token_id = None
 
 
-def plain_rate(model: Any, tokenizer: Any, settings: Any, tokens: int) -> float:
+def tab_threads() -> int | None:
+    """The intra-op threads the tab's answer takes on the CPU (core.threads, since 2026-12-05), or None for code
+    that does not choose (the method before): for the extra like-for-like line, a plain script on as many."""
+    try:
+        from finetune_studio.core.threads import answer_threads
+    except ImportError:
+        return None
+    return answer_threads()
+
+
+def limited(threads: int | None) -> Any:
+    """The block runs this thread on `threads` intra-op threads as the tab's answer does; None: torch's count."""
+    import contextlib
+
+    if threads is None:
+        return contextlib.nullcontext()
+    from finetune_studio.core.threads import this_thread_threads
+
+    return this_thread_threads(threads)
+
+
+def plain_rate(model: Any, tokenizer: Any, settings: Any, tokens: int, threads: int | None = None) -> float:
     """Tokens/s of a plain script: tokenizing the prompt and model.generate with the same GenerationConfig."""
     import torch
 
     config = settings.generation_config(model, tokens, tokenizer.pad_token_id)
-    with torch.inference_mode():
+    with torch.inference_mode(), limited(threads):
         start = time.perf_counter()
         ids = tokenizer(PROMPT, return_tensors="pt")  # the script reads the prompt too, as the tab does
         out = model.generate(**ids, generation_config=config)
@@ -109,12 +132,12 @@ def plain_rate(model: Any, tokenizer: Any, settings: Any, tokens: int) -> float:
     return made / seconds
 
 
-def plain_first(model: Any, tokenizer: Any, settings: Any) -> float:
+def plain_first(model: Any, tokenizer: Any, settings: Any, threads: int | None = None) -> float:
     """Time to first token of a plain script: tokenizing the prompt and model.generate with max_new_tokens=1."""
     import torch
 
     config = settings.generation_config(model, 1, tokenizer.pad_token_id)
-    with torch.inference_mode():
+    with torch.inference_mode(), limited(threads):
         start = time.perf_counter()
         ids = tokenizer(PROMPT, return_tensors="pt")
         model.generate(**ids, generation_config=config)
@@ -134,12 +157,14 @@ def in_fresh_thread(measure: Any, *args: Any) -> Any:
     return got[0]
 
 
-def plain_in_thread(model: Any, tokenizer: Any, settings: Any, tokens: int) -> tuple[float, float]:
+def plain_in_thread(model: Any, tokenizer: Any, settings: Any, tokens: int, threads: int | None = None
+                    ) -> tuple[float, float]:
     """(tokens/s, time to first token) of a plain script, each in a fresh thread of its own, as each of the tab's
     answers is: the first token is the first generate in its thread, starting torch's OpenMP team as the tab's
-    does, not one that follows a generate of `tokens` tokens in the same thread."""
-    return in_fresh_thread(plain_rate, model, tokenizer, settings, tokens), in_fresh_thread(
-        plain_first, model, tokenizer, settings)
+    does, not one that follows a generate of `tokens` tokens in the same thread. `threads`: on that many intra-op
+    threads (the like-for-like line); None: torch's own count, as a script has."""
+    return in_fresh_thread(plain_rate, model, tokenizer, settings, tokens, threads), in_fresh_thread(
+        plain_first, model, tokenizer, settings, threads)
 
 
 def through_tab(app: Any, tab: Any, tokens: int) -> tuple[float, float, int]:
@@ -282,22 +307,30 @@ def speed_section(app: Any, tab: Any, name: str, model: Any, tokenizer: Any, set
     """Section 1 for one model in this invocation: the tokens/s pairs and the time-to-first-token pairs."""
     rates: list[float] = []
     firsts: list[float] = []
+    same: list[float] = []  # the tab's tokens/s over a plain script's on the tab's intra-op threads
+    threads = tab_threads()
     for pair in range(args.pairs):
-        order = ("plain", "tab") if pair % 2 == 0 else ("tab", "plain")
+        order = ("plain", "tab", "same") if pair % 2 == 0 else ("same", "tab", "plain")
         got: dict[str, tuple[float, float]] = {}
         for which in order:
             if which == "plain":
                 got["plain"] = plain_in_thread(model, tokenizer, settings, args.tokens)
+            elif which == "same":
+                if threads is not None:
+                    got["same"] = plain_in_thread(model, tokenizer, settings, args.tokens, threads)
             else:
                 rate, first, _ = through_tab(app, tab, args.tokens)
                 got["tab"] = (rate, first)
         rates.append(got["tab"][0] / got["plain"][0])
         firsts.append(got["tab"][1] / got["plain"][1])
+        if "same" in got:
+            same.append(got["tab"][0] / got["same"][0])
         print(f"{name} pair {pair + 1}: plain {got['plain'][0]:.1f} tokens/s, first token "
               f"{got['plain'][1] * 1000:.1f} ms; Try tab {got['tab'][0]:.1f} tokens/s, first token "
               f"{got['tab'][1] * 1000:.1f} ms", flush=True)
     plain_firsts, tab_firsts = first_token_pairs(app, tab, model, tokenizer, settings, args.first_pairs)
-    return {"rates": rates, "firsts": firsts, "plain_firsts": plain_firsts, "tab_firsts": tab_firsts}
+    return {"rates": rates, "firsts": firsts, "plain_firsts": plain_firsts, "tab_firsts": tab_firsts,
+            "same_threads": same, "threads": [threads or 0]}
 
 
 def report_speed(name: str, got: dict[str, list[float]], args: argparse.Namespace) -> bool:
@@ -308,6 +341,7 @@ def report_speed(name: str, got: dict[str, list[float]], args: argparse.Namespac
                 f"{max(rates):.3f})", ">= 0.95", rate >= 0.95,
                 f"plain model.generate (in a fresh thread), same GenerationConfig, "
                 f"{args.tokens} greedy tokens, same invocation")
+    same_threads_line(name, [statistics.median(got["same_threads"])] if got["same_threads"] else [], got)
     print(f"{name}: first method, median of the {args.pairs} pairs' time-to-first-token ratios (the tab's from "
           f"its {args.tokens}-token answers): {statistics.median(firsts):.3f} (pairs {min(firsts):.3f}–"
           f"{max(firsts):.3f})", flush=True)
@@ -344,7 +378,10 @@ def speed_across_invocations(args: argparse.Namespace) -> bool:
         for name, got in json.loads(out.read_text()).items():
             rate = statistics.median(got["rates"])
             first = statistics.median(got["tab_firsts"]) / statistics.median(got["plain_firsts"])
-            figures = per.setdefault(name, {"rate": [], "first": [], "tab_ms": [], "plain_ms": []})
+            figures = per.setdefault(name, {"rate": [], "first": [], "tab_ms": [], "plain_ms": [], "same": []})
+            if got["same_threads"]:
+                figures["same"].append(statistics.median(got["same_threads"]))
+                figures["threads"] = got["threads"]
             figures["rate"].append(rate)
             figures["first"].append(first)
             figures["tab_ms"].append(statistics.median(got["tab_firsts"]) * 1000)
@@ -367,7 +404,19 @@ def speed_across_invocations(args: argparse.Namespace) -> bool:
                      f"plain generate with max_new_tokens=1 (in a fresh thread), median of medians "
                      f"{statistics.median(figures['plain_ms']):.1f} ms, {args.first_pairs} alternating pairs in each "
                      f"invocation")
+        same_threads_line(name, figures["same"], figures)
     return ok
+
+
+def same_threads_line(name: str, ratios: list[float], figures: dict[str, list[float]]) -> None:
+    """Not a goal: the tab's tokens/s over a plain script's on the same intra-op threads as the tab's answer
+    (core.threads leaves a core to the window), so the figure above can be read apart into the tab's own overhead
+    and its choice of threads. Absent for code that does not choose."""
+    if ratios:
+        print(f"{name}: Try tab tokens/s ÷ plain model.generate on the tab's {int(figures['threads'][0])} intra-op "
+              f"thread(s): {statistics.median(ratios):.3f} (median of {len(ratios)}; range {min(ratios):.3f}–"
+              f"{max(ratios):.3f}; not a goal: like for like in threads, the line above is against torch's own "
+              f"count)", flush=True)
 
 
 def main() -> int:

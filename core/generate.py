@@ -30,6 +30,7 @@ from finetune_studio.core.config import ChatConfig, ModelConfig, RunConfig, load
 from finetune_studio.core.errors import FinetuneError, ModelError
 from finetune_studio.core.fileio import read_json
 from finetune_studio.core.runs import ADAPTER_FILE, CHECKPOINT_RE, UNLOADABLE_FIX, RunFolder, damage, now_iso
+from finetune_studio.core.threads import answer_threads, this_thread_threads
 
 BASE, TUNED = "base", "tuned"
 SIDES = (BASE, TUNED)
@@ -1074,10 +1075,11 @@ class _TextStream:
 
 def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: GenerationSettings,
                   stop: threading.Event | None = None, on_text: Callable[[str], None] | None = None,
-                  side: str = TUNED, interval_s: float = STREAM_INTERVAL_S) -> Answer:
+                  side: str = TUNED, interval_s: float = STREAM_INTERVAL_S, at_once: int = 1) -> Answer:
     """Generate one answer with `model.generate` in the calling thread, handing its text to `on_text` as it comes
     (the first text at once, then at most every `interval_s`: _TextStream), until EOS, max new tokens or `stop`.
-    Errors inside generate are raised here."""
+    On the CPU the thread leaves a core to what shows the text and shares the rest with the other answers
+    generated `at_once` (core.threads). Errors inside generate are raised here."""
     import torch
 
     stop = stop or threading.Event()
@@ -1099,7 +1101,8 @@ def stream_answer(model: Any, tokenizer: Any, rendered: Rendered, settings: Gene
     stream = _TextStream(tokenizer, on_text, interval_s)
     if settings.do_sample:
         torch.manual_seed(settings.seed)
-    with torch.inference_mode():
+    cores = this_thread_threads(answer_threads(at_once)) if model.device.type == "cpu" else contextlib.nullcontext()
+    with torch.inference_mode(), cores:
         output = model.generate(input_ids=input_ids, attention_mask=attention_mask, streamer=stream,
                                 generation_config=settings.generation_config(model, max_new, tokenizer.pad_token_id,
                                                                              rendered.stops),
@@ -1166,7 +1169,8 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
             rendered = render(loaded.tokenizer, prompt, chat=chat, history=conversation.history[side],
                               system=conversation.system, template=template)
             with loaded.model_for(side, lambda text: emit({"event": "progress", "text": text})) as model:
-                answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop, on_text, side)
+                answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop, on_text, side,
+                                       at_once=at_once)
         except BaseException as exc:  # noqa: BLE001 - one side failing leaves the other's answer standing
             if isinstance(exc, PromptTooLong) and chat:
                 exc = _chat_too_long(exc, loaded.tokenizer, prompt, conversation, side, template)
@@ -1181,7 +1185,8 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
         emit({"event": "answer", "side": side, "answer": answer})
 
     sides = loaded.sides
-    if loaded.concurrent and not settings.do_sample and len(sides) > 1:
+    at_once = len(sides) if loaded.concurrent and not settings.do_sample else 1
+    if at_once > 1:
         threads = [threading.Thread(target=one, args=(side,), name=f"answer-{side}", daemon=True) for side in sides]
         for thread in threads:
             thread.start()
