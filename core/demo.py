@@ -34,6 +34,7 @@ SAMPLE_DATASET: Path = Path(str(files("finetune_studio.resources") / "sample_hor
 # The conversational sample ('builtin:chat', made by resources/make_chat_sample.py): chat fine-tuning offline.
 SAMPLE_CHATS: Path = Path(str(files("finetune_studio.resources") / "sample_chats.jsonl"))
 from finetune_studio.core.config import DEMO_MODEL_ID  # noqa: E402 (re-exported: the id configs use)
+from finetune_studio.core.threads import this_thread_threads  # noqa: E402
 
 #: Bump when the build recipe changes; it names the cache folder.
 BUILD_VERSION = 1
@@ -223,46 +224,48 @@ def build_demo_model(target: Path) -> None:
         dtype="float32",
     )
     rng_state = torch.random.get_rng_state()
-    num_threads = torch.get_num_threads()
     try:
         # One intra-op thread: the tensors are tiny, so this is about as fast,
         # it does not stall when other processes compete for the cores, and the
         # float reductions (hence the weights) do not depend on the core count.
-        torch.set_num_threads(PRETRAIN_THREADS)
-        torch.manual_seed(PRETRAIN_SEED)
-        model = Qwen3ForCausalLM(config).to(torch.float32)
+        # This thread's own count (core.threads): torch.set_num_threads would
+        # also set it for a run whose thread starts meanwhile (the Try tab can
+        # build the demo while Start is pressed), and two builds at once could
+        # leave the process on one thread for good.
+        with this_thread_threads(PRETRAIN_THREADS, required=True):
+            torch.manual_seed(PRETRAIN_SEED)
+            model = Qwen3ForCausalLM(config).to(torch.float32)
 
-        # Short deterministic pre-training on the sample texts.
-        order = list(range(len(texts)))
-        random.Random(PRETRAIN_SEED).shuffle(order)
-        eval_batch = _batch([encoded[i] for i in order[:EVAL_TEXTS]], eos_id)
+            # Short deterministic pre-training on the sample texts.
+            order = list(range(len(texts)))
+            random.Random(PRETRAIN_SEED).shuffle(order)
+            eval_batch = _batch([encoded[i] for i in order[:EVAL_TEXTS]], eos_id)
 
-        def eval_loss() -> float:
-            model.eval()
-            with torch.no_grad():
-                ids, att, lab = eval_batch
-                return float(model(input_ids=ids, attention_mask=att, labels=lab).loss)
+            def eval_loss() -> float:
+                model.eval()
+                with torch.no_grad():
+                    ids, att, lab = eval_batch
+                    return float(model(input_ids=ids, attention_mask=att, labels=lab).loss)
 
-        loss_before = eval_loss()
-        batches = _length_grouped_batches(
-            [len(x) for x in encoded], order[EVAL_TEXTS:], PRETRAIN_SEED
-        )
-        optim = torch.optim.AdamW(model.parameters(), lr=PRETRAIN_LR)
-        model.train()
-        last_losses: list[float] = []
-        for _step in range(PRETRAIN_STEPS):
-            batch_idx = batches[_step % len(batches)]
-            ids, att, lab = _batch([encoded[i] for i in batch_idx], eos_id)
-            loss = model(input_ids=ids, attention_mask=att, labels=lab, use_cache=False).loss
-            optim.zero_grad(set_to_none=True)
-            loss.backward()
-            optim.step()
-            last_losses.append(loss.item())
-            if (_step + 1) % 25 == 0:
-                log.debug("demo pretrain step %d: loss %.3f", _step + 1, last_losses[-1])
-        loss_after = eval_loss()
+            loss_before = eval_loss()
+            batches = _length_grouped_batches(
+                [len(x) for x in encoded], order[EVAL_TEXTS:], PRETRAIN_SEED
+            )
+            optim = torch.optim.AdamW(model.parameters(), lr=PRETRAIN_LR)
+            model.train()
+            last_losses: list[float] = []
+            for _step in range(PRETRAIN_STEPS):
+                batch_idx = batches[_step % len(batches)]
+                ids, att, lab = _batch([encoded[i] for i in batch_idx], eos_id)
+                loss = model(input_ids=ids, attention_mask=att, labels=lab, use_cache=False).loss
+                optim.zero_grad(set_to_none=True)
+                loss.backward()
+                optim.step()
+                last_losses.append(loss.item())
+                if (_step + 1) % 25 == 0:
+                    log.debug("demo pretrain step %d: loss %.3f", _step + 1, last_losses[-1])
+            loss_after = eval_loss()
     finally:
-        torch.set_num_threads(num_threads)
         torch.random.set_rng_state(rng_state)
 
     model.generation_config = GenerationConfig(

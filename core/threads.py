@@ -86,15 +86,28 @@ def answer_threads(at_once: int = 1, cores: int | None = None) -> int:
 
 
 @contextlib.contextmanager
-def this_thread_threads(count: int) -> Iterator[bool]:
+def this_thread_threads(count: int, required: bool = False) -> Iterator[bool]:
     """Within the block the calling thread's torch work uses at most `count` intra-op threads; other threads, and
-    threads started meanwhile, keep theirs. Yields whether the count could be set; it is put back after."""
+    threads started meanwhile, keep theirs. Yields whether this thread runs on at most `count`; it is put back
+    after. `required`: where this thread's own count cannot be set, torch.set_num_threads sets the process's for the
+    block (what the demo model's build needs for weights that do not depend on the core count), else nothing
+    changes."""
     import torch
 
     before = torch.get_num_threads()  # also starts this thread's torch settings, which would otherwise overwrite ours
     set_openmp, set_mkl = _setters()
-    if set_openmp is None or count >= before:
-        yield False
+    if count >= before:
+        yield True
+        return
+    if set_openmp is None:
+        if not required:
+            yield False
+            return
+        torch.set_num_threads(count)
+        try:
+            yield True
+        finally:
+            torch.set_num_threads(before)
         return
     set_openmp(count)
     mkl_before = set_mkl(count) if set_mkl else None  # this thread's own MKL count before, 0 for none

@@ -86,3 +86,44 @@ def test_a_cpu_answer_leaves_a_core_and_two_at_once_share_the_rest(torch_threads
         assert counts == {"base": {expected}, "tuned": {expected}}, settings
         counts["base"].clear(), counts["tuned"].clear()
     assert torch.get_num_threads() == 4 and threads.default_threads() == 4  # the process's count is untouched
+
+
+@pytest.mark.slow
+def test_building_the_demo_model_keeps_the_processs_count_and_its_weights(torch_threads, demo_cache: Path,
+                                                                          tmp_path: Path) -> None:
+    """The demo's pre-training runs on one thread, its own: threads started meanwhile (a training run, when the Try
+    tab builds the demo as Start is pressed) keep torch's count, and the weights are those of the cached build."""
+    import hashlib
+    import time
+
+    import torch
+
+    from finetune_studio.core import demo
+
+    torch_threads(2)
+    digest = hashlib.sha256((demo.demo_model_path() / "model.safetensors").read_bytes()).hexdigest()
+    build = threading.Thread(target=demo.build_demo_model, args=(tmp_path / "demo",))
+    build.start()
+    counts: set[int] = set()
+    while build.is_alive():
+        counts.add(in_thread(torch.get_num_threads))
+        time.sleep(0.02)
+    build.join()
+    assert counts == {2}
+    assert hashlib.sha256((tmp_path / "demo" / "model.safetensors").read_bytes()).hexdigest() == digest
+
+
+def test_without_the_libraries_only_a_required_count_is_set_and_then_for_the_process(torch_threads,
+                                                                                   monkeypatch) -> None:
+    import torch
+
+    torch_threads(2)
+    monkeypatch.setattr(threads, "_setters", lambda: (None, None))  # a torch build without OpenMP or MKL found
+
+    def work(required: bool):
+        with threads.this_thread_threads(1, required=required) as done:
+            inside = (done, torch.get_num_threads())
+        return inside, torch.get_num_threads()
+
+    assert in_thread(lambda: work(False)) == ((False, 2), 2)  # an answer: left as torch runs it
+    assert in_thread(lambda: work(True)) == ((True, 1), 2)  # the demo's build: the process's count, put back
