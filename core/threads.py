@@ -4,8 +4,9 @@ An answer generated on the CPU while its text is shown (the Try tab's window dra
 it) shares the cores with whatever shows it. torch's OpenMP team takes every core by default, and a team that
 fills every core stalls at each of its barriers whenever another thread runs: on the 2-core VM a plain
 `model.generate` of 64 tokens made 915 tok/s with 2 threads and 1,103 with 1 on the demo model, and 10 vs 19 tok/s
-on a Qwen3-0.6B-shaped 2-layer model while other programs ran (/tmp measurement in the commit adding this). So an
-answer leaves one core free, and answers generated at the same time share the rest (`answer_threads`).
+on a Qwen3-0.6B-shaped 2-layer model while other programs ran (commit d9a7b46 has these and benchmarks/generate.py's
+figures). So an answer leaves one core free, and answers generated at the same time share the rest
+(`answer_threads`).
 
 `torch.set_num_threads` cannot say this: it also sets the count every thread started afterwards takes (a process
 -wide atomic), so a training run started meanwhile would train on one core. `this_thread_threads` sets the calling
@@ -41,8 +42,11 @@ def _loaded_paths() -> list[str]:
 
 def _library(prefixes: tuple[str, ...], symbol: str) -> Any | None:
     """The loaded library (never a second copy: RTLD_NOLOAD) whose name starts with one of `prefixes` and that
-    exports `symbol`."""
-    for path in _loaded_paths():
+    exports `symbol`; torch's own first, where another package loaded a second OpenMP runtime."""
+    import torch
+
+    own = os.path.dirname(torch.__file__) + os.sep
+    for path in sorted(_loaded_paths(), key=lambda path: not path.startswith(own)):
         if os.path.basename(path).startswith(prefixes):
             try:
                 library = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LOCAL)

@@ -127,3 +127,25 @@ def test_without_the_libraries_only_a_required_count_is_set_and_then_for_the_pro
 
     assert in_thread(lambda: work(False)) == ((False, 2), 2)  # an answer: left as torch runs it
     assert in_thread(lambda: work(True)) == ((True, 1), 2)  # the demo's build: the process's count, put back
+
+
+def test_torch_s_own_openmp_runtime_is_the_one_set(monkeypatch) -> None:
+    """Another package may have loaded a second OpenMP runtime first; setting its count would leave torch's team."""
+    import ctypes
+    import os
+
+    import torch
+
+    torch_gomp = os.path.join(os.path.dirname(torch.__file__), "lib", "libgomp.so.1")
+    monkeypatch.setattr(threads, "_loaded_paths", lambda: ["/opt/other/lib/libgomp.so.1", torch_gomp])
+    tried: list[str] = []
+
+    class Library:
+        omp_set_num_threads = None
+
+        def __init__(self, path: str, mode: int = 0) -> None:
+            tried.append(path)
+
+    monkeypatch.setattr(ctypes, "CDLL", Library)
+    assert isinstance(threads._library(threads.OPENMP_NAMES, "omp_set_num_threads"), Library)
+    assert tried == [torch_gomp]
