@@ -24,8 +24,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QFontDatabase, QKeySequence, QPalette, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +43,9 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QSplitter,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -83,6 +86,7 @@ Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
 _SIDE_NAMES = {BASE: "base model", TUNED: "fine-tuned model"}
 LONG_WORD_CHARS = 60  # a word of the status line this long may not fit its line: the whole line is its tooltip
+RUN_PICKER_CHARS = 6  # the least width of the Try tab's run picker, in characters: longer names are elided
 LAYOUT_SHARE = 20  # an answer pane draws its pieces at least this many times its last draw's time apart (add_text)
 
 
@@ -257,6 +261,75 @@ class GenerateRunner(QObject):
 
 
 # ---------------------------------------------------------------------------------------------- widgets
+
+
+class FittedCombo(QComboBox):
+    """A combo box that never cuts its current item: Qt draws the item clipped at the field's right edge ("final
+    mode" in a 900x600 window; a long run name cut anywhere). It is never laid out narrower than its size hint, and
+    an item wider than the room the style gives its text is shown elided (`elide`: in the middle for names, at the
+    right for prompts) with the whole of it as the tooltip.
+
+    whole_up_to: for a combo as wide as its longest item (AdjustToContents), the longest text it keeps whole however
+    little room the row has; a longer item ("checkpoint-12000 (damaged)") would be elided where the row is short of
+    room, rather than push the row, the tab and the window wider. Without it the size hint is the least width (for
+    AdjustToMinimumContentsLengthWithIcon: minimumContentsLength characters, or the placeholder). The tooltip is
+    set as the combo is painted: one never shown has no elided item to explain."""
+
+    def __init__(self, elide: Qt.TextElideMode, whole_up_to: str = "", **kwargs: Any):
+        super().__init__(**kwargs)
+        self._elide = elide
+        self._whole_up_to = whole_up_to
+        self._plain_tip = ""  # the tooltip while the item shows whole (setToolTip sets it)
+
+    def setToolTip(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._plain_tip = text
+        super().setToolTip(text)
+
+    def _style_option(self) -> QStyleOptionComboBox:
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        if self.currentIndex() < 0 and self.placeholderText():  # as QComboBox::paintEvent shows it
+            option.palette.setBrush(QPalette.ColorRole.ButtonText, option.palette.placeholderText())
+            option.currentText = self.placeholderText()
+        return option
+
+    def text_room(self, option: QStyleOptionComboBox | None = None) -> int:
+        """The width the style gives the item's text: its edit field, less the pixel CE_ComboBoxLabel leaves on
+        either side."""
+        option = option or self._style_option()
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        return max(0, field.width() - 2)
+
+    def shown_text(self) -> str:
+        """The current item (or the placeholder) as drawn: whole, or elided to the room there is."""
+        option = self._style_option()
+        return self.fontMetrics().elidedText(option.currentText, self._elide, self.text_room(option))
+
+    def minimumSizeHint(self) -> Any:  # noqa: N802 - Qt override
+        # QComboBox computes its least width once (for the target list, while it was empty: 79 px) and keeps it
+        # when items are added, so a row short of room squeezed the combo below its items.
+        hint = self.sizeHint()
+        if self._whole_up_to:
+            option = QStyleOptionComboBox()
+            self.initStyleOption(option)
+            around = self.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option,
+                                                   QSize(0, hint.height()), self).width()
+            hint.setWidth(min(hint.width(), around + self.fontMetrics().horizontalAdvance(self._whole_up_to) + 2))
+        return hint
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        painter = QStylePainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        option = self._style_option()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        whole = option.currentText
+        option.currentText = self.fontMetrics().elidedText(whole, self._elide, self.text_room(option))
+        # The tooltip follows what is drawn: the whole item while it is elided, else the combo's own tooltip.
+        tip = whole if option.currentText != whole else self._plain_tip
+        if tip != self.toolTip():
+            super().setToolTip(tip)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
 class AnswerPane(QGroupBox):
@@ -753,13 +826,19 @@ class TryTab(QWidget):
 
     # ------------------------------------------------------------------ construction
     def _build(self) -> None:
-        self.run_combo = QComboBox(objectName="try_run")
+        # The row of a 900x600 window leaves the two combos 266 px: the run picker takes what the model picker
+        # leaves (its stretch), down to 6 characters, and a run name longer than its room is cut in the middle.
+        self.run_combo = FittedCombo(Qt.TextElideMode.ElideMiddle, objectName="try_run")
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.run_combo.setMinimumContentsLength(16)
+        self.run_combo.setMinimumContentsLength(RUN_PICKER_CHARS)
         self.run_combo.setPlaceholderText("Pick a run")
-        self.target_combo = QComboBox(objectName="try_target")
         # Its width follows its labels (final model, checkpoint-12000 (damaged)): Qt's default sizes it once, at the
-        # first show, and a tab opened while the libraries load first shows it empty ("final mod" ever after).
+        # first show, and a tab opened while the libraries load first shows it empty ("final mod" ever after). Every
+        # label up to a 6-digit checkpoint stays whole however short the row. A damaged checkpoint's, longer, gets its
+        # width only where there is room (not at 900 px, rather than widen the window): it is never the current item
+        # (picked, it is let go: _target_gone), and the open list shows it whole.
+        self.target_combo = FittedCombo(Qt.TextElideMode.ElideMiddle, whole_up_to="checkpoint-000000",
+                                        objectName="try_target")
         self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.refresh_button = QPushButton("Refresh", objectName="try_refresh")
         self.refresh_button.setToolTip("List the runs folder again")
@@ -813,7 +892,7 @@ class TryTab(QWidget):
         input_row = QHBoxLayout()
         input_row.addWidget(self.prompt_edit, 1)
         input_row.addLayout(buttons)
-        self.saved_combo = QComboBox(objectName="try_saved")
+        self.saved_combo = FittedCombo(Qt.TextElideMode.ElideRight, objectName="try_saved")  # a prompt's start
         self.saved_combo.setPlaceholderText("Saved prompts")
         self.saved_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.save_prompt_button = QPushButton("Save prompt", objectName="try_save_prompt")
