@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 STEPS = 90
 PROMPT = "Your lucky colour"
-SAVED = ["Aries: this week", "Leo: the stars", "Your lucky colour"]
+SAVED = ["Aries: this week brings", "Leo: the stars", "Your lucky colour"]
 
 
 def wait(app: object, condition: object, timeout: float = 600.0) -> None:
