@@ -325,8 +325,10 @@ class FittedCombo(QComboBox):
         painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
         whole = option.currentText
         option.currentText = self.fontMetrics().elidedText(whole, self._elide, self.text_room(option))
-        # The tooltip follows what is drawn: the whole item while it is elided, else the combo's own tooltip.
-        tip = whole if option.currentText != whole else self._plain_tip
+        # The tooltip follows what is drawn: the whole item while it is elided (its own tooltip where it has one: a
+        # saved prompt listed by its first 80 characters), else the combo's own tooltip.
+        item_tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) if self.currentIndex() >= 0 else None
+        tip = (item_tip or whole) if option.currentText != whole else self._plain_tip
         if tip != self.toolTip():
             super().setToolTip(tip)
         painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
@@ -1627,6 +1629,8 @@ class TryTab(QWidget):
         self.saved_combo.clear()
         for prompt in self.session.config.prompts:
             self.saved_combo.addItem(prompt.replace("\n", " ⏎ ")[:80], prompt)
+            if len(prompt) > 80 or "\n" in prompt:  # the list shows its first 80 characters: the whole as its tip
+                self.saved_combo.setItemData(self.saved_combo.count() - 1, prompt, Qt.ItemDataRole.ToolTipRole)
         self.saved_combo.setCurrentIndex(-1)
         self.compare.set_prompts(list(self.session.config.prompts))
 

@@ -21,7 +21,8 @@ from tests.gui.test_try_tab_states import Fakes, make_run
 from tests.helpers import window_on_runs
 
 LONG_RUN = "horoscopes-qwen3-0.6b-lora-r16-lr2e-4-chat-template-2026-12-05"
-LONG_PROMPT = "Write a horoscope for Aries for the coming week, in the voice of a weary lighthouse keeper"
+LONG_PROMPT = ("Write a horoscope for Aries for the coming week, in the voice of a weary lighthouse keeper who has "
+               "seen every storm")  # over the 80 characters a saved prompt is listed by
 
 
 def _room(combo: QComboBox) -> int:
@@ -154,7 +155,7 @@ def test_a_long_saved_prompt_is_cut_at_its_end_with_the_whole_in_its_tooltip(qtb
     assert text == LONG_PROMPT[:80]
     shown = combo.shown_text()
     assert shown.endswith("…") and text.startswith(shown[:-1]) and len(shown) > 20, shown
-    assert _advance(combo, shown) <= _room(combo) - 2 and combo.toolTip() == text
+    assert _advance(combo, shown) <= _room(combo) - 2 and combo.toolTip() == LONG_PROMPT  # whole, not the 80
     combo.setCurrentIndex(1)
     qtbot.wait(50)
     assert combo.shown_text() == "Pisces" and combo.toolTip() == ""
