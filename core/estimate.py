@@ -81,17 +81,16 @@ RSS for a Qwen3-0.6B-shaped model; 0.61-0.90 for the tiny demo, where the memory
 tensors weighs more: fixing glibc's mmap threshold would give it back but slows the demo's training about 40 %, so
 runs keep glibc's defaults, see docs/memory-estimate.md. Measured, not assumed: on the demo's configurations the
 peak of live tensor bytes of the benchmark's Trainer run (torch.profiler) is this estimate's tensor figure within
-0.1-1.7 %, and at the peak RSS glibc's mallinfo2 shows 33-89 MiB of freed heap chunks kept resident, nearly all
-of the gap (40-95 MiB);
-tests/core/test_estimate_demo_peak_h133.py holds the activations to a real step's tensors), will not fit above.
-`fixes()` lists config changes that lower
-the estimate, each with its new estimate: first those that keep the training maths (train on the chosen GPUs that have
-room, activation checkpointing, a smaller batch with more accumulation, on the CPU one process with more accumulation,
-a smaller evaluation batch, more GPUs, FSDP), then those that change it (LoRA, shorter max_length, QLoRA); one that
-makes the run fit comes before one that does not, and among equals the smaller estimate first. A fix on the same
-device(s) that saves under MIN_SAVING (1 %) of the estimate is left out unless it makes the verdict better. A fix
-that changes the GPUs is judged by its own GPUs' free memory. A run on chosen GPUs is judged against those GPUs,
-never against RAM (a GPU this machine lacks leaves 0 bytes to judge against).
+0.1-1.7 %, and at the peak RSS glibc's mallinfo2 shows 33-89 MiB of freed heap chunks kept resident, nearly all of
+the gap (40-95 MiB); tests/core/test_estimate_demo_peak_h133.py holds the activations to a real step's tensors),
+will not fit above. `fixes()` lists config changes that lower the estimate, each with its new estimate: first those
+that keep the training maths (train on the chosen GPUs that have room, activation checkpointing, a smaller batch
+with more accumulation, on the CPU one process with more accumulation, a smaller evaluation batch, more GPUs, FSDP),
+then those that change it (LoRA, shorter max_length, QLoRA); one that makes the run fit comes before one that does
+not, and among equals the smaller estimate first. A fix on the same device(s) that saves under MIN_SAVING (1 %) of
+the estimate is left out unless it makes the verdict better. A fix that changes the GPUs is judged by its own GPUs'
+free memory. A run on chosen GPUs is judged against those GPUs, never against RAM (a GPU this machine lacks leaves
+0 bytes to judge against).
 """
 
 from __future__ import annotations
