@@ -69,23 +69,14 @@ def _setters() -> tuple[Any, Any]:
             mkl.MKL_Set_Num_Threads_Local if mkl else None)  # the C call: lowercase mkl_* take a pointer
 
 
-def default_threads() -> int:
-    """The intra-op threads torch gives a new thread: the process's setting, not this thread's own."""
-    import threading
-
-    import torch
-
-    found: list[int] = []
-    probe = threading.Thread(target=lambda: found.append(torch.get_num_threads()), name="thread-count-probe")
-    probe.start()
-    probe.join()
-    return found[0]
-
-
 def answer_threads(at_once: int = 1, cores: int | None = None) -> int:
     """Intra-op threads for each of `at_once` answers generated at the same time on the CPU: one core is left to
-    what shows them, the rest shared, at least one each."""
-    cores = default_threads() if cores is None else cores
+    what shows them, the rest shared, at least one each. `cores`: by default the count torch gives the calling
+    thread, the one that will answer (read before this thread's count is set: this_thread_threads puts it back)."""
+    if cores is None:
+        import torch
+
+        cores = torch.get_num_threads()
     return max(1, (cores - 1) // max(1, at_once))
 
 

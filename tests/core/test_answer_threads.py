@@ -61,7 +61,7 @@ def test_the_count_is_this_threads_own_and_put_back(torch_threads) -> None:
 
     seen = in_thread(work)
     assert seen == {"set": True, "inside": (1, 1), "other": (2, 2), "after": (2, 2)}
-    assert threads.default_threads() == 2 and torch.get_num_threads() == 2
+    assert in_thread(torch.get_num_threads) == 2 and torch.get_num_threads() == 2
 
 
 def test_a_cpu_answer_leaves_a_core_and_two_at_once_share_the_rest(torch_threads, demo_cache: Path) -> None:
@@ -85,7 +85,7 @@ def test_a_cpu_answer_leaves_a_core_and_two_at_once_share_the_rest(torch_threads
         assert answers["base"].tokens == answers["tuned"].tokens == 4
         assert counts == {"base": {expected}, "tuned": {expected}}, settings
         counts["base"].clear(), counts["tuned"].clear()
-    assert torch.get_num_threads() == 4 and threads.default_threads() == 4  # the process's count is untouched
+    assert torch.get_num_threads() == 4 and in_thread(torch.get_num_threads) == 4  # the process's count is untouched
 
 
 @pytest.mark.slow
