@@ -259,18 +259,14 @@ MAX_CHARACTER_TOKENS = 4  # a UTF-8 character has at most 4 bytes, so it lies in
 AS_WRITTEN_CHARS = 20_000  # of a row shown as the data has it (a row that gives no tokens)
 
 
-def is_blank(row: dict[str, Any], fmt: str, text_column: Any) -> bool:
-    """A plain-text row whose text column holds text (it gives no tokens: the caller knows): a run leaves it out,
-    where a row without text there is refused."""
-    return fmt == "text" and isinstance(text_column, str) and isinstance(row.get(text_column), str)
-
-
-def blank_text(row: dict[str, Any], fmt: str, text_column: Any) -> bool:
-    """A plain-text row whose text is blank by the run's rule (core.data.is_blank: empty, or spaces only), whatever
-    its tokens: a run leaves it out before tokenizing, though "   " gives tokens with many tokenizers."""
+def is_blank(row: dict[str, Any], fmt: str, text_column: Any, has_tokens: bool = False) -> bool:
+    """A plain-text row a run leaves out as blank: its text is blank by the run's rule (core.data.is_blank: empty,
+    or spaces only), whatever its tokens ("   " gives some with many tokenizers), or it is text that gives no tokens
+    (`has_tokens` False: the caller knows). A row without text in its column is refused, not left out."""
     from finetune_studio.core.data import is_blank as blank
 
-    return fmt == "text" and isinstance(text_column, str) and blank(row.get(text_column))
+    text = row.get(text_column) if isinstance(text_column, str) else None
+    return fmt == "text" and isinstance(text, str) and (not has_tokens or blank(text))
 
 
 def blank_row(index: int) -> str:
@@ -452,7 +448,7 @@ def check_rows(rows: Iterable[dict[str, Any]], total: int, label: Label, ends: S
         if stop is not None and stop.is_set():
             return None
         labeled = label(row)
-        if (not labeled.roles and is_blank(row, fmt, text_column)) or blank_text(row, fmt, text_column):
+        if is_blank(row, fmt, text_column, bool(labeled.roles)):
             for name in COUNT_COLUMNS:
                 counts[name].append(1 if name == "blank" else 0)
         elif not labeled.roles:
@@ -577,7 +573,7 @@ class Inspector:
     def row_message(self, index: int, raw: dict[str, Any], labeled: Any) -> str:
         """What is said under row `index` when it gives no tokens: blank plain text a run leaves out, or a row it
         refuses, why, and what to do."""
-        if is_blank(raw, self.format, self.text_column):
+        if is_blank(raw, self.format, self.text_column, bool(labeled.roles)):
             return blank_row(index)
         problems = list(getattr(labeled, "problems", None) or [])
         return row_failure(index, problems[0] if problems else "it gives no tokens", self.format)

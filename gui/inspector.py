@@ -45,7 +45,6 @@ from finetune_studio.core.inspector import (
     CheckProblem,
     DatasetChecks,
     Inspector,
-    blank_text,
     is_blank,
     row_as_written,
 )
@@ -108,10 +107,10 @@ def _gc_paused() -> Iterator[None]:
 
 def render_row(inspector: Inspector, index: int) -> tuple[int, Any, list[tuple[str, str]], dict | None]:
     """Row `index` labelled, its tokens, and (for a row that gives no tokens, or blank text a run leaves out though
-    it gives tokens: core.inspector.blank_text) the row as the data holds it."""
+    it gives tokens: core.inspector.is_blank) the row as the data holds it."""
     raw = inspector.raw_row(index)
     labeled = inspector.label(raw)
-    left_out = not labeled.roles or blank_text(raw, inspector.format, inspector.text_column)
+    left_out = not labeled.roles or is_blank(raw, inspector.format, inspector.text_column, has_tokens=True)
     return index, labeled, inspector.pieces(labeled), raw if left_out else None
 
 
@@ -480,7 +479,8 @@ class InspectorWindow(QDialog):
         self.labeled, self.pieces = labeled, pieces
         problems = list(getattr(labeled, "problems", None) or [])
         if raw is not None and self.inspector is not None:  # no tokens, or blank: the row as written, and why
-            blank = is_blank(raw, self.inspector.format, self.inspector.text_column)  # a run leaves it out
+            blank = is_blank(raw, self.inspector.format, self.inspector.text_column,  # a run leaves it out
+                             bool(getattr(labeled, "roles", None)))
             self.token_view.setHtml(failed_row_html(raw, blank))
             self.counts_label.setText(f"Row {index + 1}: " + ("blank, a run leaves it out." if blank
                                                               else "no tokens (it cannot be trained)."))
