@@ -272,8 +272,11 @@ class ExportDialog(QDialog):
         self.overwrite_check.setObjectName("export_overwrite")
         self.overwrite_check.setToolTip(OVERWRITE_TIP)
         # core.export's refusal of the folder in the field (files and no model export), shown before Export is
-        # pressed: the box and Export are disabled meanwhile.
+        # pressed: the box and Export are disabled meanwhile. _refused is the folder it refuses: once the field names
+        # another, the refusal goes at once (_forget_other_folder), before the new folder's check.
         self._refusal: str | None = None
+        self._refused: Path | None = None
+        self._said_of: Path | None = None  # the folder the message line's note is of (_show)
         # Says which files the tick deletes, in orange, while it is ticked and the folder holds any.
         self.delete_warning = FittedLabel()
         self.delete_warning.setObjectName("export_delete_warning")
@@ -282,7 +285,8 @@ class ExportDialog(QDialog):
         self.overwrite_check.toggled.connect(self._update_folder_state)
         self.out_edit.textChanged.connect(self._text_changed)
         # A folder typed is checked as a browsed one is (_tidy), once typing pauses or the field is left; until then
-        # the check of the folder before it stands, and Export checks it first (start_export).
+        # it has no note and no refusal (those of the folder before it went as the text changed), and Export checks
+        # it first (start_export).
         self._stale = False  # the field was typed in since _update_folder_state last checked it
         self._tidied: str | None = None  # the field's text when _tidy checked it, until it changes
         self._notes: tuple[str, list[str]] = ("", [])  # _tidy's notes and the text they are of, said with the export
@@ -362,8 +366,8 @@ class ExportDialog(QDialog):
         (self.merged_radio if kind == MERGED else self.adapter_radio).setChecked(True)
         self.kinds.buttonToggled.connect(self._kind_changed)
         self.out_edit.textEdited.connect(self._folder_edited)
-        self._kind_changed()
-        self._tidy()
+        self._kind_changed()  # the proposal set: checked (_text_changed)
+        self._check_typed()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """The delete warning starts under the checkbox's text (it is a line of the dialog's column, not of the
@@ -399,18 +403,32 @@ class ExportDialog(QDialog):
         return Path(written).expanduser() if written else None
 
     def _text_changed(self, *_: Any) -> None:
-        """A folder set by the dialog (the proposed one, one chosen with …) is checked at once; one being typed
-        (the field modified by the user) once typing pauses (_check_typed). Meanwhile the orange line, which names
-        what the previous folder holds, is hidden."""
+        """The note and refusal of a folder the field no longer names go at once (_forget_other_folder). A folder set
+        by the dialog (the proposed one, one chosen with …, one a caller sets) is checked at once (_tidy); one being
+        typed (the field modified by the user) once typing pauses (_check_typed). Meanwhile the orange line, which
+        names what the previous folder holds, is hidden."""
         if self.out_edit.text() != self._tidied:
             self._tidied = None  # another folder: checked again, even one typed back to
+        self._forget_other_folder()
         if not self.out_edit.isModified():
-            self.typed_timer.stop()
-            self._update_folder_state()
+            self._tidy()
             return
         self._stale = True
         self.delete_warning.hide()
         self.typed_timer.start()
+
+    def _forget_other_folder(self) -> None:
+        """What the dialog said of a folder the field no longer names goes as the text changes: the message line's
+        note (its refusal, what _tidy put back beside it, that it is not a whole path, that its export failed) and
+        its refusal, which disabled Export and the box. Kept for the same folder written another way (a '/' added,
+        ~ for the home folder); a finished export's message is kept too, as the outcome (with Open folder)."""
+        folder = self._folder()
+        if self.message.text() and self.message.property("kind") != "success" and self._said_of != folder:
+            self._show("info", "")
+        if self._refusal is not None and self._refused != folder:
+            self._refusal = self._refused = None
+            self.overwrite_check.setToolTip(OVERWRITE_TIP)
+            self._update_buttons()
 
     def _check_typed(self) -> None:
         """The folder in the field checked as a chosen one is (_tidy), unless it was since it was last changed."""
@@ -432,6 +450,7 @@ class ExportDialog(QDialog):
             if self._refusal is not None and self.message.text().endswith(self._refusal):  # _tidy's notes first
                 self._show("info", "")
             self._refusal = refusal
+            self._refused = folder if refusal else None
             if refusal:
                 self._show("error", refusal)
         if refusal and self.overwrite_check.isChecked():
@@ -465,6 +484,8 @@ class ExportDialog(QDialog):
                                      if busy else "")
 
     def _show(self, kind: str, text: str) -> None:
+        """`text` in the message line, said of the folder the field names now (_forget_other_folder)."""
+        self._said_of = self._folder()
         self.message.setStyleSheet(MESSAGE_STYLE.get(kind, ""))
         self.message.setProperty("kind", kind)
         self.message.setText(text)
@@ -473,16 +494,19 @@ class ExportDialog(QDialog):
     def _choose_folder(self) -> None:
         path = dialogs.choose_folder(self, "Export into which folder?", str(Path(self.out_edit.text()).parent))
         if path:
-            self.out_edit.setText(path)
+            if path == self.out_edit.text():
+                self._tidy()  # checked again: what it holds may have changed
+            else:
+                self.out_edit.setText(path)  # checked (_text_changed)
             self._folder_edited()
-            self._tidy()
 
     def _tidy(self) -> None:
-        """The check of the folder in the field as the dialog opens on it, it is chosen, typed (once typing pauses,
-        or the field is left) or exported into: what an export stopped while replacing it left
-        (core.export.tidy_hidden) is cleared up, not only at the next export: an earlier export it had moved aside is
-        put back (the folder seemed to have lost it), or named with that it can be deleted. Said in the message line,
-        before the folder's refusal when it is refused; then what the folder allows (_update_folder_state)."""
+        """The check of the folder in the field as the dialog opens on it, proposes it (the kind changed), it is
+        chosen, typed (once typing pauses, or the field is left) or exported into: what an export stopped while
+        replacing it left (core.export.tidy_hidden) is cleared up, not only at the next export: an earlier export it
+        had moved aside is put back (the folder seemed to have lost it), or named with that it can be deleted. Said in
+        the message line, before the folder's refusal when it is refused; then what the folder allows
+        (_update_folder_state)."""
         self.typed_timer.stop()
         if self.exporting:
             return
