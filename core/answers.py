@@ -88,10 +88,12 @@ class SavedAnswers:
         if self.problem or not self.skipped:
             return self.problem
         many = self.skipped != 1
-        kept = len(self.records)
-        shown = f"{kept} answer{'s are' if kept != 1 else ' is'} shown" if kept else "no answer is left"
+        # answers shown: the table's cells, one per prompt and model (the latest line of each), not the lines read:
+        # a comparison run twice wrote each answer twice, and "24 answers are shown" stood over a table of 12
+        kept = len({(shown(r["prompt"]), shown(r["model"])) for r in self.records})
+        left = f"{kept} answer{'s are' if kept != 1 else ' is'} shown" if kept else "no answer is left"
         return (f"{self.skipped} line{'s' if many else ''} of {self.path} could not be read (cut off or damaged) and "
-                f"{'were' if many else 'was'} skipped; {shown}. To fix: run Compare checkpoints again (the Try tab) to "
+                f"{'were' if many else 'was'} skipped; {left}. To fix: run Compare checkpoints again (the Try tab) to "
                 f"answer the saved prompts anew, or remove the damaged line{'s' if many else ''} from the file.")
 
 

@@ -1,0 +1,32 @@
+"""The note under the Compare table when lines of answers.jsonl are skipped counts the answers the table shows (one
+per prompt and model, the latest line of each), not every line read: a comparison stopped and run again wrote most
+answers twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from finetune_studio.core.answers import answer_table, answers_path, load_answers
+
+
+def line(prompt: object, model: object, answer: object) -> str:
+    return json.dumps({"prompt": prompt, "model": model, "answer": answer}) + "\n"
+
+
+def test_the_note_counts_the_cells_shown_not_the_lines_read(tmp_path: Path) -> None:
+    lines = [line(p, m, f"{m} {n}") for n in (1, 2) for p in ("Aries", "Leo") for m in ("base", "final")]
+    answers_path(tmp_path).write_text("".join(lines) + '{"prompt": "Leo", "mo\n', encoding="utf-8")
+    saved = load_answers(tmp_path)
+    assert len(saved.records) == 8 and len(answer_table(saved.records).cells) == 4
+    assert saved.note == (f"1 line of {answers_path(tmp_path)} could not be read (cut off or damaged) and was "
+                          "skipped; 4 answers are shown. To fix: run Compare checkpoints again (the Try tab) to "
+                          "answer the saved prompts anew, or remove the damaged line from the file.")
+
+
+def test_values_of_other_types_are_counted_as_the_table_shows_them(tmp_path: Path) -> None:
+    """A prompt 3 and a prompt "3" are one row of the table (both shown as 3): one answer shown, not two."""
+    answers_path(tmp_path).write_text(line(3, "base", "a") + line("3", "base", "b") + "[1, 2]\n", encoding="utf-8")
+    saved = load_answers(tmp_path)
+    assert answer_table(saved.records).answer("3", "base") == "b"
+    assert "skipped; 1 answer is shown." in saved.note
