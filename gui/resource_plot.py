@@ -96,35 +96,55 @@ class ResourcePlot(QWidget):
 
     def redraw(self) -> None:
         curves = self.curves
-        gpu = bool(curves.gpu_memory)
+        # A GPU run is one with GPU figures, not one whose step events carry the lists: NVML can give None or NaN
+        # for every GPU (core.metrics skips those), and the plot then said "GPU memory used" over empty axes and
+        # left out the process memory the same steps recorded.
+        gpu_memory = any(len(points) for points in curves.gpu_memory)
+        gpu_util = any(len(points) for points in curves.gpu_util)
+        gpu = gpu_memory or gpu_util
         has_points = len(curves.memory) > 0 or gpu
         if not has_points:
             if self.plot is not None:
                 for curve in self._items.values():
-                    curve.setData([], [])
+                    self._show_curve(curve, None)
             self.caption.setText("Memory over the run appears here while a run trains.")
+            self.drawn = {}
             return
         self.ensure_built()
-        import numpy as np
         import pyqtgraph as pg
 
         item = self.plot.getPlotItem()
         series: list[tuple[str, Any, Any, Any]] = []  # (key, points, pen, view)
         if gpu:
             item.setLabel("left", "GPU memory used (MiB)")
-            item.showAxis("right")
+            if gpu_util:
+                item.showAxis("right")
+            else:
+                item.hideAxis("right")
             for index, points in enumerate(curves.gpu_memory):
                 series.append((f"GPU {index} memory", points, pg.mkPen(MEMORY_COLORS[index % 8], width=2), None))
             for index, points in enumerate(curves.gpu_util):
                 series.append((f"GPU {index} utilization", points,
                                pg.mkPen(UTIL_COLOR, width=1, style=pg.QtCore.Qt.PenStyle.DashLine), self.util_view))
-            self.caption.setText("GPU memory used (solid, left axis) and utilization (dashed, right axis), sampled "
-                                 "by NVML every 2 s.")
+            if gpu_memory and gpu_util:
+                caption = ("GPU memory used (solid, left axis) and utilization (dashed, right axis), sampled by NVML "
+                           "every 2 s.")
+            elif gpu_memory:
+                caption = "GPU memory used, sampled by NVML every 2 s; NVML gave no utilization figure for this GPU."
+            else:
+                caption = ("GPU utilization (dashed, right axis), sampled by NVML every 2 s; NVML gave no memory "
+                           "figure for this GPU.")
+            self.caption.setText(caption)
         else:
             item.setLabel("left", "process memory (MiB)")
             item.hideAxis("right")
             series.append(("process memory", curves.memory, pg.mkPen(MEMORY_COLORS[0], width=2), None))
-            self.caption.setText("No GPU: the training process's resident memory at each step.")
+            if curves.gpu_memory or curves.gpu_util:  # the run sampled its GPUs, and every sample was empty
+                self.caption.setText("NVML gave no figure for the run's GPUs (memory and utilization unknown; "
+                                     "nvidia-smi shows whether the driver reports them): this is the memory the "
+                                     "training process recorded at each step.")
+            else:
+                self.caption.setText("No GPU: the training process's resident memory at each step.")
         for key, points, pen, view in series:
             curve = self._items.get(key)
             if curve is None:
@@ -134,8 +154,27 @@ class ResourcePlot(QWidget):
                 else:
                     view.addItem(curve)
                 self._items[key] = curve
-            curve.setData(np.array(points.x, dtype=float), np.array(points.y, dtype=float))  # copies: the arrays grow
+            self._show_curve(curve, points, key if view is None else None)
+        shown = {name for name, _, _, _ in series}
         for key, curve in self._items.items():  # a curve of another run (GPU after CPU, fewer GPUs) is emptied
-            if key not in {name for name, _, _, _ in series}:
-                curve.setData([], [])
+            if key not in shown:
+                self._show_curve(curve, None)
         self.drawn = {key: len(points) for key, points, _, _ in series}
+
+    def _show_curve(self, curve: Any, points: Any, name: str | None = None) -> None:
+        """`points` on `curve` (None: none), and the legend names it only while it has some: the legend of a GPU
+        run kept "GPU 0 memory" and "GPU 1 memory" beside a CPU run's "process memory" drawn after it, and after
+        clear(). A curve of one point is a dot: a line needs two, and the first sample of a run showed empty axes."""
+        import numpy as np
+
+        legend = self.plot.getPlotItem().legend
+        if points is None or not len(points):
+            curve.setData([], [])
+            if legend is not None:
+                legend.removeItem(curve)
+            return
+        color = curve.opts["pen"].color()
+        curve.setData(np.array(points.x, dtype=float), np.array(points.y, dtype=float),  # copies: the arrays grow
+                      symbol="o" if len(points) == 1 else None, symbolSize=7, symbolPen=None, symbolBrush=color)
+        if name is not None and legend is not None and not any(sample.item is curve for sample, _ in legend.items):
+            legend.addItem(curve, name)
