@@ -73,6 +73,35 @@ def read_metrics(path: Path, start: int = 0) -> tuple[list[Event], int]:
     return _events_in(data[:complete]), start + complete
 
 
+def log_identity(path: Path) -> tuple[int, int] | None:
+    """The file's device and inode (None if it cannot be read): a file put in its place has other ones."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def log_restarted(path: Path, offset: int, identity: tuple[int, int] | None) -> bool:
+    """Whether a metrics.jsonl read up to `offset` (just past a line's end) is no longer the file that was read:
+    shorter than that, another file (`identity`, see log_identity), or with no line ending at that offset. A file
+    that cannot be read now is not said to be replaced (a follower reads nothing from it, and tries again). Whoever
+    reads a log on from an offset (the Runs tab's follower, core.runs.summarize's tally) reads it again from its
+    start when this says so: read on, past the end of a shorter file it read nothing for good, and inside another
+    one it read from the middle of a line."""
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_size < offset or (identity is not None and (info.st_dev, info.st_ino) != identity):
+                return True
+            if offset <= 0:
+                return False
+            handle.seek(offset - 1)
+            return handle.read(1) != b"\n"
+    except OSError:
+        return False
+
+
 READ_CHUNK = 1 << 14  # bytes per piece in read_metrics_chunks (see there)
 
 
@@ -390,6 +419,7 @@ class MetricsTally:
     """
 
     offset: int = 0
+    identity: tuple[int, int] | None = field(default=None, compare=False)  # the log read (log_identity)
     events: int = 0
     step: int | None = None
     max_steps: int | None = None

@@ -26,6 +26,8 @@ from finetune_studio.core.metrics import (  # noqa: F401 - MetricsLog: re-export
     METRICS_FILE,
     MetricsLog,
     MetricsTally,
+    log_identity,
+    log_restarted,
     read_metrics,
     read_metrics_chunks,
 )
@@ -945,8 +947,10 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         size = None
         problems.append(f"metrics.jsonl cannot be read ({exc.strerror or exc})")
     if size is not None:
-        if size < tally.offset:  # rewritten from scratch: read it again
-            tally = MetricsTally()
+        if tally.offset and log_restarted(folder.metrics_path, tally.offset, tally.identity):
+            tally = MetricsTally()  # replaced (started again from scratch, a copy put over it): read it again
+        if not tally.offset:
+            tally.identity = log_identity(folder.metrics_path)
         try:
             if size - tally.offset <= READ_AT_ONCE:
                 events, tally.offset = read_metrics(folder.metrics_path, tally.offset)

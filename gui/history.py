@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,7 +68,7 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.config import load_config
 from finetune_studio.core.errors import ConfigError, FinetuneError
-from finetune_studio.core.metrics import count_text
+from finetune_studio.core.metrics import count_text, log_identity, log_restarted
 from finetune_studio.core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
 from finetune_studio.core.session import CONTINUE_TIP, Session, continue_problem
 from finetune_studio.core.sources import SourceKind, source_kind
@@ -117,6 +116,11 @@ ICON_PAD = 17  # the status dot (a 16 px icon) and its spacing
 # status, steps and losses of every row out of the (unwrapped) box's view. The table above has each name whole.
 COMPARED_NAME_CHARS = 40
 TITLE_NAME_CHARS = 48  # the selected run's name above its config, likewise
+# At most this many selected runs are compared on the chart (the first ones in the table's order): as many as it
+# has line looks (gui.chart: 10 colours x 4 line styles), so no two compared runs share one. 320 selected with
+# Ctrl+A drew 320 lines nobody could tell apart, and building them (then taking them off) held the window for
+# seconds each way.
+COMPARE_MAX = 40
 COLUMN_WIDTHS_KEY = "runs/column_widths"  # QSettings: {column key: width} of the columns the user resized by hand
 
 
@@ -347,32 +351,6 @@ class RunTableModel(QAbstractTableModel):
         return RunTableModel._display(run, key).lower()
 
 
-def log_identity(path: Path) -> tuple[int, int] | None:
-    """The file's device and inode (None if it cannot be read): a file put in its place has other ones."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
-
-
-def log_restarted(path: Path, offset: int, identity: tuple[int, int] | None) -> bool:
-    """Whether a metrics.jsonl read up to `offset` (just past a line's end) is no longer the file that was read:
-    shorter than that, another file (`identity`, see log_identity), or with no line ending at that offset. A file
-    that cannot be read now is not said to be replaced (a follower reads nothing from it, and tries again)."""
-    try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if info.st_size < offset or (identity is not None and (info.st_dev, info.st_ino) != identity):
-                return True
-            if offset <= 0:
-                return False
-            handle.seek(offset - 1)
-            return handle.read(1) != b"\n"
-    except OSError:
-        return False
-
-
 @dataclass(frozen=True)
 class RunsTabActions:
     """What the Runs tab asks of the window: showing a run on the right, the chart, resuming, the document."""
@@ -399,8 +377,6 @@ class HistoryPanel(QWidget):
         self.session = session
         self.actions = actions
         self.index: RunIndex | None = None
-        self._curves: dict[Path, Any] = {}  # gui.chart.RunCurves of compared runs, read incrementally
-        self._compared_logs: dict[Path, tuple[int, int] | None] = {}  # their metrics.jsonl's (device, inode)
         self.following: Path | None = None
         self._follow_offset = 0
         self._follow_log: tuple[int, int] | None = None  # the followed metrics.jsonl's device and inode
@@ -573,7 +549,6 @@ class HistoryPanel(QWidget):
             finally:
                 self._fitting = False
             self._needs.clear()
-            self._curves.clear()
             self.folder_label.setText(f"Runs in <b>{runs_dir}</b>")
             self.folder_label.setToolTip(str(runs_dir))
             self._show_empty()
@@ -588,8 +563,6 @@ class HistoryPanel(QWidget):
         if index is not self.index:
             return
         if gone:
-            for path in gone:
-                self._curves.pop(path, None)
             self.model.remove(gone)
         if changed:
             self.model.upsert(changed)
@@ -735,10 +708,17 @@ class HistoryPanel(QWidget):
         runs = self._summaries()
         self.details_title.setToolTip("")  # a cut name's, set again by _show_details
         if len(runs) >= 2:
-            self.details_title.setText(f"<b>{len(runs)} runs</b> compared on the chart (train loss, with eval loss "
-                                       "as dots).")
-            self._compare([r.path for r in runs])
-            self._show_comparison(runs)
+            compared = runs[:COMPARE_MAX]
+            if len(runs) > COMPARE_MAX:
+                self.details_title.setText(
+                    f"<b>{len(runs)} runs</b> selected: the chart compares the first {COMPARE_MAX} in the table's "
+                    f"order (train loss, with eval loss as dots); past {COMPARE_MAX} runs would share a line's "
+                    f"colour and style. To compare others, select {COMPARE_MAX} or fewer.")
+            else:
+                self.details_title.setText(f"<b>{len(runs)} runs</b> compared on the chart (train loss, with eval "
+                                           "loss as dots).")
+            self._compare([r.path for r in compared])
+            self._show_comparison(compared)
         else:
             if self._compared:
                 self._compared = []
@@ -760,6 +740,7 @@ class HistoryPanel(QWidget):
         if len(runs) >= 2:
             if chart is not None and chart.overlays and touched & set(self._compared):
                 self._compare(self._compared)
+                self._show_comparison(runs[:COMPARE_MAX])  # their steps and losses as they are now
         elif runs and runs[0].path in touched:
             self._show_details(runs[0])
         self._update_buttons()
@@ -815,22 +796,22 @@ class HistoryPanel(QWidget):
 
     # ------------------------------------------------------------------ compare
     def _compare(self, paths: list[Path]) -> None:
-        chart = self.actions.chart()
-        from finetune_studio.gui.chart import RunCurves
+        """Overlay the runs' loss curves: those their summaries hold (core.metrics.MetricsTally.curves, the same
+        rule the chart's own curves follow), folded off the GUI thread by the listing. Each compared run's log was
+        read here again, on the GUI thread: a few long runs took a second, and 320 selected with Ctrl+A froze the
+        window for 10 s."""
+        import numpy as np
 
+        chart = self.actions.chart()
         self._compared = list(paths)
         curves, evals = {}, {}
         for path in paths:
-            run = self._curves.get(path)
-            log = path / "metrics.jsonl"
-            if run is None or log_restarted(log, run.offset, self._compared_logs.get(path)):
-                run = self._curves[path] = RunCurves()  # new, or its log was replaced since: read from the start
-                self._compared_logs[path] = log_identity(log)
-            events, run.offset = read_metrics(log, run.offset)
-            for event in events:
-                run.add_event(event)
-            curves[path.name] = tuple(a.copy() for a in run.train.view())
-            evals[path.name] = tuple(a.copy() for a in run.evals.view())
+            summary = self.model.summary(path)
+            if summary is None:
+                continue
+            run = summary.tally.curves
+            curves[path.name] = (np.array(run.train.x, dtype=float), np.array(run.train.y, dtype=float))
+            evals[path.name] = (np.array(run.evals.x, dtype=float), np.array(run.evals.y, dtype=float))
         chart.set_overlays(curves, evals)
 
     # ------------------------------------------------------------------ actions
@@ -843,7 +824,6 @@ class HistoryPanel(QWidget):
         if not gone:
             return False
         for path in gone:
-            self._curves.pop(path, None)
             if self.following == path:
                 self.stop_following()
             if self.session.run_dir == path and not self.session.running:
@@ -983,7 +963,6 @@ class HistoryPanel(QWidget):
                 failures.append(str(exc))
                 continue
             deleted.append(run.path)
-            self._curves.pop(run.path, None)
             self.model.remove([run.path])
             if self.following == run.path:
                 self.stop_following()
