@@ -9,6 +9,7 @@ short keeps what it had. The view gets what it may do as callables; it never hol
 
 from __future__ import annotations
 
+import html
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -20,15 +21,17 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from finetune_studio.core.answers import AnswerTable, answer_table, load_answers
+from finetune_studio.core.answers import AnswerTable, answer_table, load_answers, shown
 from finetune_studio.gui import settings as store
 
 AUTO_KEY = "try/compare_when_run_finishes"
@@ -56,8 +59,37 @@ def _say_in(label: QLabel, text: str) -> None:
     label.setToolTip(text if any(len(word) > LONG_WORD_CHARS for word in text.split()) else "")
 
 
+TIP_CHARS = 600  # a longer answer's tooltip is cut here: a click on its cell shows it whole under the table
+
+
+def _tip(text: str, more: str = "") -> str:
+    """`text` as a tooltip shows it, word for word: Qt takes a tooltip for markup when its first line has a tag
+    ('<b>', 'what does <div> do?', even 'a < b and c > d') or '&lt;', and showed 'a  d'; a plain one is not wrapped,
+    so a long answer was one line wider than the screen. Escaped rich text is neither. Cut at TIP_CHARS, with `more`
+    (where the rest is) after it."""
+    cut = text if len(text) <= TIP_CHARS else f"{text[:TIP_CHARS]}… {more}".rstrip()
+    return f"<p style='white-space:pre-wrap'>{html.escape(cut)}</p>"
+
+
 def _column_title(model: str) -> str:
     return {"base": "Base model", "final": "Final model"}.get(model, model)
+
+
+ENDED = {"eos": "it ended its answer", "max_new_tokens": "cut off at max new tokens: it may go on",
+         "user": "stopped by the user"}
+
+
+def _how_it_ended(record: dict[str, Any]) -> str:
+    """' (12 tokens, cut off at max new tokens: it may go on)' from a record's tokens and stop_reason, as far as the
+    line holds them (a line written by hand or another version may hold neither)."""
+    parts = []
+    tokens = record.get("tokens")
+    if isinstance(tokens, int) and not isinstance(tokens, bool):
+        parts.append(f"{tokens} token{'s' if tokens != 1 else ''}")
+    reason = record.get("stop_reason")
+    if isinstance(reason, str) and reason:
+        parts.append(ENDED.get(reason, f"ended: {reason}"))
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 class CompareView(QWidget):
@@ -91,10 +123,13 @@ class CompareView(QWidget):
         self.auto_check = QCheckBox("Compare automatically when a run finishes", objectName="compare_auto")
         self.auto_check.setChecked(str(store.settings().value(AUTO_KEY, "false")).lower() == "true")
         self.auto_check.toggled.connect(lambda on: store.settings().setValue(AUTO_KEY, "true" if on else "false"))
-        self.status = _width_of_the_page(QLabel("", objectName="compare_status", wordWrap=True))
+        # Plain text: the lines quote prompts, paths and error messages, which Qt took for markup ('<b>…' bold).
+        self.status = _width_of_the_page(QLabel("", objectName="compare_status", wordWrap=True,
+                                                textFormat=Qt.TextFormat.PlainText))
         self.status.setHidden(True)
         # Why the answers file (or some of its lines) could not be read: else an empty table looks like no answers.
-        self.read_note = _width_of_the_page(QLabel("", objectName="compare_read_note", wordWrap=True))
+        self.read_note = _width_of_the_page(QLabel("", objectName="compare_read_note", wordWrap=True,
+                                                   textFormat=Qt.TextFormat.PlainText))
         self.read_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.read_note.setHidden(True)
         self.table = QTableWidget(objectName="compare_table")
@@ -105,6 +140,20 @@ class CompareView(QWidget):
         self.table.horizontalHeader().setDefaultSectionSize(220)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setMaximumSectionSize(160)
+        self.table.currentCellChanged.connect(lambda *_cells: self._show_picked())
+        # The picked cell whole: a cell is at most 160 px high and a row title 40 characters, so a long answer, or
+        # two prompts that begin alike, could only be told apart in a tooltip (one line, wider than the screen).
+        # Shown once a cell is picked: at 900×600 a box always there took a third of the table's height.
+        self.detail = QPlainTextEdit(objectName="compare_detail", readOnly=True, visible=False)
+        self._picked: tuple[str, str] | None = None  # (prompt, model) of the picked cell, kept over refills
+        self._rows: list[str] = []  # the prompts shown, one a row
+        self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="compare_splitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 1)
+        self.detail.setMinimumHeight(self.detail.fontMetrics().lineSpacing() * 3)
         buttons = QHBoxLayout()
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.stop_button)
@@ -117,7 +166,7 @@ class CompareView(QWidget):
         layout.addWidget(self.auto_check)
         layout.addWidget(self.status)
         layout.addWidget(self.read_note)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
         self.compare_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self._explain()
@@ -174,22 +223,57 @@ class CompareView(QWidget):
 
     def _fill(self) -> None:
         data = self.table_data
-        shown = [p for p in data.prompts if p in self.prompts or any((p, m) in data.cells for m in data.models)]
+        rows = [p for p in data.prompts if p in self.prompts or any((p, m) in data.cells for m in data.models)]
+        picked = self._picked
+        self._rows = rows
+        self.table.blockSignals(True)  # the picked cell is put back below, not forgotten while the table refills
         self.table.clear()
-        self.table.setRowCount(len(shown))
+        self.table.setRowCount(len(rows))
         self.table.setColumnCount(len(data.models))
         self.table.setHorizontalHeaderLabels([_column_title(m) for m in data.models])
-        self.table.setVerticalHeaderLabels([p if len(p) <= 40 else p[:39] + "…" for p in shown])
-        for row, prompt in enumerate(shown):
-            self.table.verticalHeaderItem(row).setToolTip(prompt)
+        self.table.setVerticalHeaderLabels([p if len(p) <= 40 else p[:39] + "…" for p in rows])
+        for row, prompt in enumerate(rows):
+            self.table.verticalHeaderItem(row).setToolTip(_tip(prompt, "(click a cell of the row to read it all)"))
             for col, model in enumerate(data.models):
-                answer = data.answer(prompt, model)
-                if answer is None:
-                    continue
-                item = QTableWidgetItem(answer.strip() or "(empty)")
-                item.setToolTip(answer)
-                item.setTextAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-                self.table.setItem(row, col, item)
+                self._set_cell(row, col, data.answer(prompt, model))
+        if picked is not None and picked[0] in rows and picked[1] in data.models:
+            self.table.setCurrentCell(rows.index(picked[0]), data.models.index(picked[1]))
+        self.table.blockSignals(False)
+        self._show_picked()
+
+    def _set_cell(self, row: int, col: int, answer: str | None) -> None:
+        if answer is None:
+            self.table.takeItem(row, col)
+            return
+        item = QTableWidgetItem(answer.strip() or "(empty)")
+        item.setToolTip(_tip(answer, "(click the cell to read it all under the table)"))
+        item.setTextAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.table.setItem(row, col, item)
+
+    def _show_picked(self) -> None:
+        """The picked cell's prompt and whole answer, with how it ended, in the box under the table."""
+        row, col = self.table.currentRow(), self.table.currentColumn()
+        models = self.table_data.models
+        if not (0 <= row < len(self._rows) and 0 <= col < len(models)):
+            self._picked = None
+            self.detail.setPlainText("")
+            self.detail.setVisible(False)
+            return
+        prompt, model = self._rows[row], models[col]
+        self._picked = (prompt, model)
+        record = self.table_data.cells.get((prompt, model))
+        if record is None:
+            said = (f"No answer from {_column_title(model)} to this prompt yet (Compare checkpoints answers every "
+                    "saved prompt).")
+        else:
+            answer = shown(record.get("answer", ""))
+            said = f"{_column_title(model)}{_how_it_ended(record)}:\n{answer if answer.strip() else '(empty: no text)'}"
+        self.detail.setPlainText(f"Prompt:\n{prompt}\n\n{said}")
+        if self.detail.isHidden():  # a third of the height, the table the rest (the user may drag the line)
+            self.detail.setVisible(True)
+            height = sum(self.splitter.sizes())
+            self.splitter.setSizes([height - height // 3, height // 3])
+            self.table.scrollTo(self.table.currentIndex())  # the picked cell stays in the shorter table
 
     def answer(self, prompt: str, model: str) -> str | None:
         """The answer shown in a cell (tests)."""
@@ -239,9 +323,18 @@ class CompareView(QWidget):
             self._set_status(event["text"])
         elif event.get("event") == "answer" and "record" in event:
             cells = dict(self.table_data.cells)
-            cells[(event["prompt"], event["model"])] = event["record"]
+            cells[(shown(event["prompt"]), shown(event["model"]))] = event["record"]
+            old = self.table_data
             self.table_data = answer_table(list(cells.values()), self.prompts)
-            self._fill()
+            prompt, model = shown(event["prompt"]), shown(event["model"])
+            if (self.table_data.models == old.models and prompt in self._rows
+                    and self.table_data.prompts == old.prompts):  # one cell changed: the rest are not made again
+                self._set_cell(self._rows.index(prompt), self.table_data.models.index(model),
+                               self.table_data.answer(prompt, model))
+                if self._picked == (prompt, model):
+                    self._show_picked()
+            else:
+                self._fill()
 
     def _skip(self, model: str | None) -> None:
         """A prompt too long for every model (model None) or a checkpoint that does not load gives no answers:

@@ -1,0 +1,131 @@
+"""The Compare table read by a hostile user: answers and prompts with markup-like text ('<b>', 'a < b and c > d'),
+answers too long for a cell, prompts that begin alike, a cell picked while a comparison fills the table, and many
+answers arriving one by one. Everything asserted is the real CompareView's widgets; its owner (the Try tab) is a
+stand-in that only records what the view asks of it, and answers arrive as the tab hands them on (add_event)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import Qt as GuiQt
+from PySide6.QtGui import QTextDocument
+
+from finetune_studio.gui.compare_view import CompareView
+
+MARKUP = "<i>italic</i> & a < b and c > d &lt;"
+
+
+def as_read(tip: str) -> str:
+    """What a tooltip shows: Qt renders it as rich text when it looks like markup (a tag on its first line)."""
+    if not GuiQt.mightBeRichText(tip):
+        return tip
+    document = QTextDocument()
+    document.setHtml(tip)
+    return document.toPlainText()
+
+
+def record(prompt: str, model: str, answer: str, **more: Any) -> dict[str, Any]:
+    return {"prompt": prompt, "model": model, "answer": answer, **more}
+
+
+@pytest.fixture
+def view(qtbot: Any, tmp_path: Path) -> CompareView:
+    owner = SimpleNamespace(start_job=lambda kind, job: True, stop=lambda: None, release=lambda reason: None,
+                            settings_box=None)
+    made = CompareView(owner)
+    qtbot.addWidget(made)
+    made.resize(900, 500)
+    made.show()
+    qtbot.waitExposed(made)
+    made.set_run(tmp_path)
+    return made
+
+
+def on_disk(view: CompareView, *records: dict[str, Any]) -> None:
+    (view.run_dir / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    view.reload()
+
+
+def test_tooltips_show_markup_like_text_word_for_word(view: CompareView) -> None:
+    """Before: Qt took '<i>italic</i> & a < b and c > d' for markup: the tooltip showed 'italic & a  d'."""
+    prompt = "<b>bold</b>: what does <div> do?"
+    view.set_prompts([prompt])
+    on_disk(view, record(prompt, "base", MARKUP))
+    assert view.table.item(0, 0).text() == MARKUP
+    assert as_read(view.table.item(0, 0).toolTip()) == MARKUP
+    assert as_read(view.table.verticalHeaderItem(0).toolTip()) == prompt
+
+
+def test_a_long_answers_tooltip_is_cut_and_says_where_it_is_whole(view: CompareView) -> None:
+    """Before: the whole 3,000 characters as one unwrapped tooltip line, wider than any screen."""
+    answer = "x" * 3000
+    view.set_prompts(["Leo"])
+    on_disk(view, record("Leo", "base", answer))
+    tip = view.table.item(0, 0).toolTip()
+    assert as_read(tip) == "x" * 600 + "… (click the cell to read it all under the table)"
+    assert "white-space:pre-wrap" in tip  # rich text: Qt wraps it (a plain tooltip is one line)
+
+
+def test_status_lines_are_plain_text(view: CompareView) -> None:
+    """A skipped prompt's line quotes the prompt: '<b>Leo</b> is too long' was shown as a bold 'Leo is too long'."""
+    view._running = True
+    view.add_event({"event": "skipped", "model": None, "text": "<b>Leo</b> is too long: skipped on every model."})
+    assert view.status.text() == "<b>Leo</b> is too long: skipped on every model."
+    assert view.status.textFormat() == Qt.TextFormat.PlainText
+    assert view.read_note.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_a_picked_cell_shows_its_prompt_and_whole_answer_under_the_table(view: CompareView) -> None:
+    """Before: a cell was at most 160 px high and a row title 40 characters; two prompts that begin alike had the
+    same title, and a long answer could be read only in a tooltip."""
+    first = "Write a horoscope for Aries about work and love"
+    second = "Write a horoscope for Aries about work and money"
+    long_answer = " ".join(f"word{n}" for n in range(900))
+    view.set_prompts([first, second])
+    on_disk(view, record(first, "base", long_answer, tokens=900, stop_reason="max_new_tokens"),
+            record(second, "checkpoint-4", "   ", tokens=0, stop_reason="eos"))
+    titles = [view.table.verticalHeaderItem(row).text() for row in (0, 1)]
+    assert titles == ["Write a horoscope for Aries about work …"] * 2  # alike: the box tells them apart
+    assert view.detail.isHidden()
+    view.table.setCurrentCell(0, 0)
+    assert not view.detail.isHidden()
+    assert view.detail.toPlainText() == (f"Prompt:\n{first}\n\nBase model (900 tokens, cut off at max new tokens: it "
+                                         f"may go on):\n{long_answer}")
+    view.table.setCurrentCell(1, 1)
+    assert view.table.item(1, 1).text() == "(empty)"
+    assert view.detail.toPlainText() == (f"Prompt:\n{second}\n\ncheckpoint-4 (0 tokens, it ended its answer):\n"
+                                         "(empty: no text)")
+    view.table.setCurrentCell(1, 0)
+    assert view.detail.toPlainText() == (f"Prompt:\n{second}\n\nNo answer from Base model to this prompt yet "
+                                         "(Compare checkpoints answers every saved prompt).")
+
+
+def test_the_picked_cell_stays_picked_while_a_comparison_fills_the_table(view: CompareView) -> None:
+    """Each answer rebuilt the whole table, and the cell the user had picked was lost at the next answer."""
+    view.set_prompts(["Aries", "Leo"])
+    view._running = True
+
+    def answer(prompt: str, model: str) -> None:
+        view.add_event({"event": "answer", "prompt": prompt, "model": model,
+                        "record": record(prompt, model, f"{model} on {prompt}")})
+
+    answer("Aries", "base")
+    answer("Leo", "base")
+    view.table.setCurrentCell(1, 0)
+    answer("Aries", "checkpoint-4")  # a new column: the table is made again
+    assert (view.table.currentRow(), view.table.currentColumn()) == (1, 0)
+    assert view.detail.toPlainText() == "Prompt:\nLeo\n\nBase model:\nbase on Leo"
+    kept = view.table.item(0, 0)
+    answer("Leo", "checkpoint-4")  # one cell more: only that cell is made
+    assert view.table.item(0, 0) is kept and view.table.item(1, 1).text() == "checkpoint-4 on Leo"
+    assert (view.table.currentRow(), view.table.currentColumn()) == (1, 0)
+    view.table.setCurrentCell(1, 1)
+    view.add_event({"event": "answer", "prompt": "Leo", "model": "checkpoint-4",
+                    "record": record("Leo", "checkpoint-4", "a second answer")})  # the comparison run again
+    assert view.table.item(1, 1).text() == "a second answer"
+    assert view.detail.toPlainText() == "Prompt:\nLeo\n\ncheckpoint-4:\na second answer"
