@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -331,7 +332,12 @@ def _translate(exc: BaseException, action: str, token: str | None, source: str |
         return HubConnectionError(f"Cannot reach the Hugging Face Hub ({url}) while {action}.", detail,
                                   fix="To fix: check your network connection or proxy (or HF_ENDPOINT), then try "
                                       "again.")
-    if "TransportError" in names:  # the connection dropped, or a read or write timed out
+    if names & {"ReadTimeout", "WriteTimeout", "PoolTimeout"}:  # _limit_request's limits
+        return HubConnectionError(f"The Hugging Face Hub ({url}) did not answer within {REQUEST_TIMEOUT_S:g} s while "
+                                  f"{action}.{unchanged}", detail,
+                                  fix="To fix: check your network connection (a slow or stalled proxy or VPN), or "
+                                      "the Hub's status, then try again.")
+    if "TransportError" in names:  # the connection dropped
         return HubConnectionError(f"Cannot reach the Hugging Face Hub ({url}): the connection was dropped while "
                                   f"{action}.{unchanged}", detail,
                                   fix="To fix: check your network connection, then try again.")
@@ -459,6 +465,44 @@ class _ClientLines(logging.Handler):
             log.exception("push progress failed")
 
 
+# ---- time limits -------------------------------------------------------------------------------------------
+#
+# huggingface_hub's HTTP client has no time limit (httpx2.Client(timeout=None)), and whoami, create_repo,
+# model_info, the preupload and the commit pass none: a Hub (or proxy) that took the connection and never answered
+# held a push for ever. The window's push dialog then said "Cancelling…" for ever (a cancel is only looked at
+# between steps), its upload could not be cancelled at all, and the dialog, window-modal, kept the whole window
+# from being used or closed; the status bar said "Hub: checking…" for ever; `finetune-studio push` hung. Every
+# request the app makes to the Hub, in the thread that makes it (inside _client_lines), gets these limits; a limit
+# the library sets itself is kept. A request that runs out of time is one of the client's retries, as a dropped
+# connection is (said in the push's progress); after the last it is said as "did not answer within …".
+
+CONNECT_TIMEOUT_S = 10.0
+REQUEST_TIMEOUT_S = 60.0  # each read and write: the Hub answers its API calls in seconds
+_request_limits: ContextVar[dict[str, float] | None] = ContextVar("finetune_studio_hub_limits", default=None)
+
+
+def _limit_request(request: Any) -> None:
+    """The client's request hook (httpx2 calls it before each request is sent, in the thread that sends it)."""
+    limits = _request_limits.get()
+    if limits is None:
+        return
+    timeout = dict(request.extensions.get("timeout") or {})
+    for key, value in limits.items():
+        if timeout.get(key) is None:
+            timeout[key] = value
+    request.extensions = {**request.extensions, "timeout": timeout}
+
+
+def _install_limits() -> None:
+    """Put _limit_request among the shared client's request hooks (once; again after the client is re-made)."""
+    from huggingface_hub.utils import get_session
+
+    session = get_session()
+    hooks = session.event_hooks
+    if _limit_request not in hooks.get("request", []):
+        session.event_hooks = {**hooks, "request": [*hooks.get("request", []), _limit_request]}
+
+
 _client_lines_lock = threading.Lock()
 _client_lines_handler: _ClientLines | None = None
 
@@ -467,12 +511,15 @@ _client_lines_handler: _ClientLines | None = None
 def _client_lines(sink: Progress | None) -> Iterator[None]:
     """While the app talks to the Hub in this thread: huggingface_hub's log lines kept off the terminal, said in the
     app's words to `sink` (a retry) and in the library's to the app's log. Calls in several threads share one
-    install; the last to end restores the library's logging as it was."""
+    install; the last to end restores the library's logging as it was. Each request gets the time limits above."""
     global _client_lines_handler
     from huggingface_hub.utils import logging as hub_logging
 
     thread = threading.get_ident()
+    limits = _request_limits.set({"connect": CONNECT_TIMEOUT_S, "read": REQUEST_TIMEOUT_S,
+                                  "write": REQUEST_TIMEOUT_S, "pool": REQUEST_TIMEOUT_S})
     with _client_lines_lock:
+        _install_limits()
         handler = _client_lines_handler
         if handler is None and hub_logging.get_verbosity() >= logging.WARNING:
             handler = _client_lines_handler = _ClientLines()
@@ -482,6 +529,7 @@ def _client_lines(sink: Progress | None) -> Iterator[None]:
     try:
         yield
     finally:
+        _request_limits.reset(limits)
         if handler is not None:
             with _client_lines_lock:
                 stack = handler.sinks.get(thread, [])
