@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QRect, QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QFontDatabase, QKeySequence, QPalette, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -266,28 +266,57 @@ class GenerateRunner(QObject):
 class FittedCombo(QComboBox):
     """A combo box that never cuts its current item: Qt draws the item clipped at the field's right edge ("final
     mode" in a 900x600 window; a long run name cut anywhere). It is never laid out narrower than its size hint, and
-    an item wider than the room the style gives its text is shown elided (`elide`: in the middle for names, at the
-    right for prompts) with the whole of it as the tooltip.
+    an item wider than the room the style gives its text is shown elided (`elide`: in the middle for run names, at
+    the right where an item's start names it: a model, a prompt) with the whole of it as the tooltip.
 
     whole_up_to: for a combo as wide as its longest item (AdjustToContents), the longest text it keeps whole however
     little room the row has; a longer item ("checkpoint-12000 (damaged)") would be elided where the row is short of
     room, rather than push the row, the tab and the window wider. Without it the size hint is the least width (for
-    AdjustToMinimumContentsLengthWithIcon: minimumContentsLength characters, or the placeholder). The tooltip is
-    set as the combo is painted: one never shown has no elided item to explain."""
+    AdjustToMinimumContentsLengthWithIcon: minimumContentsLength characters, or the placeholder).
+
+    The tooltip follows one rule from the moment an item is set, shown or not: the whole item while it is elided,
+    else the combo's own tooltip (setToolTip). It was set only as the combo was painted, so one never shown (in a
+    tab not yet opened) had none, or the last item's. Its width decides: its own once it is sized (by its layout,
+    or resize), before that its size hint, the width show gives a widget nobody sized."""
 
     def __init__(self, elide: Qt.TextElideMode, whole_up_to: str = "", **kwargs: Any):
         super().__init__(**kwargs)
         self._elide = elide
         self._whole_up_to = whole_up_to
         self._plain_tip = ""  # the tooltip while the item shows whole (setToolTip sets it)
+        self._tip_item: tuple[int, str] = (-1, "")  # the current item the tooltip was last worked out for
+        self._tip_later = QTimer(self, singleShot=True, interval=0)
+        self._tip_later.timeout.connect(self._fit_tip)
+        # The model's signals come after QComboBox's own (connected as it was made), so the current index is already
+        # the new one; they are not the combo's, so a tab that blocks the combo's signals while it lists its items
+        # (Try tab: _list_targets) is still seen.
+        model = self.model()
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.layoutChanged):
+            signal.connect(self._items_changed)
+        model.dataChanged.connect(self._data_changed)
+        self.currentIndexChanged.connect(self._fit_tip)
 
     def setToolTip(self, text: str) -> None:  # noqa: N802 - Qt override
         self._plain_tip = text
-        super().setToolTip(text)
+        self._fit_tip()
+
+    def setCurrentIndex(self, index: int) -> None:  # noqa: N802 - Qt override
+        super().setCurrentIndex(index)
+        self._fit_tip()  # currentIndexChanged does it, unless the caller blocks the combo's signals
+
+    def setCurrentText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setCurrentText(text)
+        self._fit_tip()
+
+    def setPlaceholderText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setPlaceholderText(text)
+        self._fit_tip()
 
     def _style_option(self) -> QStyleOptionComboBox:
         option = QStyleOptionComboBox()
         self.initStyleOption(option)
+        if not self.testAttribute(Qt.WidgetAttribute.WA_Resized):  # never sized: Qt's default 100x30 says nothing
+            option.rect = QRect(QPoint(0, 0), self.sizeHint())
         if self.currentIndex() < 0 and self.placeholderText():  # as QComboBox::paintEvent shows it
             option.palette.setBrush(QPalette.ColorRole.ButtonText, option.palette.placeholderText())
             option.currentText = self.placeholderText()
@@ -306,6 +335,36 @@ class FittedCombo(QComboBox):
         option = self._style_option()
         return self.fontMetrics().elidedText(option.currentText, self._elide, self.text_room(option))
 
+    def _items_changed(self, *_: Any) -> None:
+        """Rows in or out, a reset, a sort: one signal an item as a list is made. The tooltip is worked out at once
+        where the current item is another one now (Qt picks the first item in, or the next when the current one
+        goes), else once the list is made: the rest changed only the size hint a combo never sized is measured by
+        (AdjustToContents), and working it out for each item took 0.5 s for 300 checkpoints (0.5 ms before)."""
+        if (self.currentIndex(), self.currentText()) != self._tip_item:
+            self._fit_tip()
+        else:
+            self._tip_later.start()
+
+    def _data_changed(self, top: Any, bottom: Any, *_: Any) -> None:  # an item's text or tooltip
+        if top.row() <= self.currentIndex() <= bottom.row():
+            self._fit_tip()
+        else:
+            self._tip_later.start()
+
+    def _fit_tip(self, *_: Any) -> None:
+        option = self._style_option()
+        whole = option.currentText
+        self._tip_for(whole, self.fontMetrics().elidedText(whole, self._elide, self.text_room(option)))
+
+    def _tip_for(self, whole: str, shown: str) -> None:
+        """The tooltip for what is drawn: the whole item while it is elided (its own tooltip where it has one: a
+        saved prompt listed by its first 80 characters, a damaged model's reason), else the combo's own tooltip."""
+        self._tip_item = (self.currentIndex(), self.currentText())
+        item_tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) if self.currentIndex() >= 0 else None
+        tip = (item_tip or whole) if shown != whole else self._plain_tip
+        if tip != self.toolTip():
+            super().setToolTip(tip)
+
     def minimumSizeHint(self) -> Any:  # noqa: N802 - Qt override
         # QComboBox computes its least width once (for the target list, while it was empty: 79 px) and keeps it
         # when items are added, so a row short of room squeezed the combo below its items.
@@ -318,6 +377,15 @@ class FittedCombo(QComboBox):
             hint.setWidth(min(hint.width(), around + self.fontMetrics().horizontalAdvance(self._whole_up_to) + 2))
         return hint
 
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_tip()  # the width decides what is elided (a hidden combo's pending resize comes as it shows)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_tip()
+
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         painter = QStylePainter(self)
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
@@ -325,12 +393,7 @@ class FittedCombo(QComboBox):
         painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
         whole = option.currentText
         option.currentText = self.fontMetrics().elidedText(whole, self._elide, self.text_room(option))
-        # The tooltip follows what is drawn: the whole item while it is elided (its own tooltip where it has one: a
-        # saved prompt listed by its first 80 characters), else the combo's own tooltip.
-        item_tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) if self.currentIndex() >= 0 else None
-        tip = (item_tip or whole) if option.currentText != whole else self._plain_tip
-        if tip != self.toolTip():
-            super().setToolTip(tip)
+        self._tip_for(whole, option.currentText)  # set already; this catches what no hook sees (setIconSize, setModel)
         painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
@@ -837,9 +900,11 @@ class TryTab(QWidget):
         # Its width follows its labels (final model, checkpoint-12000 (damaged)): Qt's default sizes it once, at the
         # first show, and a tab opened while the libraries load first shows it empty ("final mod" ever after). Every
         # label up to a 6-digit checkpoint stays whole however short the row. A damaged checkpoint's, longer, gets its
-        # width only where there is room (not at 900 px, rather than widen the window): it is never the current item
-        # (picked, it is let go: _target_gone), and the open list shows it whole.
-        self.target_combo = FittedCombo(Qt.TextElideMode.ElideMiddle, whole_up_to="checkpoint-000000",
+        # width only where there is room (not at 900 px, rather than widen the window): the open list shows it whole,
+        # greyed, for it cannot be picked (_list_targets). It is the current item only when the pick was damaged
+        # since it loaded and the list is made again (Refresh), and then it is cut at its end, never in the middle:
+        # "checkpoint-12000 (d…", not "checkpoin…(damaged)", which no longer said which checkpoint it was.
+        self.target_combo = FittedCombo(Qt.TextElideMode.ElideRight, whole_up_to="checkpoint-000000",
                                         objectName="try_target")
         self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.refresh_button = QPushButton("Refresh", objectName="try_refresh")
@@ -1121,15 +1186,20 @@ class TryTab(QWidget):
 
     def _list_targets(self, found: list[Target]) -> None:
         """The run's models, the final model first, then the newest checkpoint; one that cannot load (its files
-        damaged since it was saved: core.generate.damage) is marked and says why in its tooltip, and the first
-        whole one is picked, as `generate RUN` picks it."""
+        damaged since it was saved: core.generate.damage) is marked, says why and what to do in its tooltip, and
+        cannot be picked (greyed; keys and the wheel pass over it): picking it let the loaded models go and left
+        the picker blank, to say what its label and tooltip said already. The first whole one is picked, as
+        `generate RUN` picks it."""
         whole = -1
+        model = self.target_combo.model()
         for target in reversed(found):
             problem = damage(target.path)
             self.target_combo.addItem(target.label + (" (damaged)" if problem else ""), target)
             if problem:
-                self.target_combo.setItemData(self.target_combo.count() - 1, f"Cannot load: {problem}.",
-                                              Qt.ItemDataRole.ToolTipRole)
+                row = self.target_combo.count() - 1
+                self.target_combo.setItemData(row, f"Cannot load: {problem}. To fix: put its files back from a copy "
+                                                   "of the run, or pick another model.", Qt.ItemDataRole.ToolTipRole)
+                model.item(row).setEnabled(False)
             elif whole < 0:
                 whole = self.target_combo.count() - 1
         if whole >= 0:
