@@ -129,7 +129,9 @@ def load_answers(run_dir: Path) -> SavedAnswers:
         except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are both ValueErrors
             skipped += 1
             continue
-        if isinstance(record, dict) and "prompt" in record and "model" in record:
+        # a line with no answer (cut to its first fields by hand, or of a format that names it otherwise) is not
+        # an answer: the table showed it as "(empty)", as if the model had said nothing
+        if isinstance(record, dict) and "prompt" in record and "model" in record and "answer" in record:
             found.append(record)
         else:
             skipped += 1

@@ -30,3 +30,14 @@ def test_values_of_other_types_are_counted_as_the_table_shows_them(tmp_path: Pat
     saved = load_answers(tmp_path)
     assert answer_table(saved.records).answer("3", "base") == "b"
     assert "skipped; 1 answer is shown." in saved.note
+
+
+def test_a_line_without_an_answer_is_skipped_and_said_not_shown_as_empty(tmp_path: Path) -> None:
+    """Before: {"prompt": "Leo", "model": "base"} (a line of another format, or cut by hand) was read as an answer
+    and the Compare table showed "(empty)", as if the base model had said nothing."""
+    other = '{"prompt": "Leo", "model": "base", "text": "x"}\n'
+    answers_path(tmp_path).write_text(line("Leo", "final", "kept") + other, encoding="utf-8")
+    saved = load_answers(tmp_path)
+    assert [r["answer"] for r in saved.records] == ["kept"] and saved.skipped == 1
+    assert answer_table(saved.records).answer("Leo", "base") is None
+    assert "1 line of" in saved.note and "skipped; 1 answer is shown." in saved.note
