@@ -56,8 +56,9 @@ class AnswersNotSaved(GenerationError):
 
 def write_problem(path: Path, exc: OSError) -> str:
     """Why `path` could not be written and what to do, by the real cause: a full disk, no permission, a read-only
-    disk, a folder in its place, else the system's own words. It always said "make the run folder writable". The
-    cause and the sentence are core.errors' (write_cause, cannot_write_text), as an export's are; the fix is ours."""
+    disk, a folder in its place, the run folder gone, else the system's own words. It always said "make the run
+    folder writable". The cause and the sentence are core.errors' (write_cause, cannot_write_text), as an export's
+    are; the fix is ours."""
     folder = path.parent
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         fix = f"free space on the disk that holds {folder} (df -h '{folder}' shows how much is left)"
@@ -65,6 +66,9 @@ def write_problem(path: Path, exc: OSError) -> str:
         fix = "copy the run folder to a writable disk and open it from there"
     elif isinstance(exc, IsADirectoryError):
         fix = "move that folder out of the run folder (or delete it)"
+    elif isinstance(exc, FileNotFoundError):  # the run folder was deleted or moved while its answers were made
+        fix = (f"the run folder {folder} is gone (deleted or moved while comparing); put it back, or pick the run "
+               "where it is now (Refresh lists the runs as they are)")
     elif exc.errno in (errno.EACCES, errno.EPERM):
         fix = f"make the run folder and the file writable for your user (chmod u+w '{folder}' '{path}')"
     else:

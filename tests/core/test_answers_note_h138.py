@@ -41,3 +41,19 @@ def test_a_line_without_an_answer_is_skipped_and_said_not_shown_as_empty(tmp_pat
     assert [r["answer"] for r in saved.records] == ["kept"] and saved.skipped == 1
     assert answer_table(saved.records).answer("Leo", "base") is None
     assert "1 line of" in saved.note and "skipped; 1 answer is shown." in saved.note
+
+
+def test_a_run_folder_deleted_while_comparing_says_it_is_gone(tmp_path: Path) -> None:
+    """Before: 'No such file or directory. To fix: check the disk the run folder is on (is it still there?)'."""
+    import pytest
+
+    from finetune_studio.core.answers import AnswersNotSaved, append_answer
+
+    folder = tmp_path / "run"
+    with pytest.raises(AnswersNotSaved) as caught:
+        append_answer(folder, {"prompt": "Leo", "model": "base", "answer": "x"})
+    assert str(caught.value) == (f"Cannot save answers to {folder / 'answers.jsonl'}: No such file or directory. To "
+                                 f"fix: the run folder {folder} is gone (deleted or moved while comparing); put it "
+                                 "back, or pick the run where it is now (Refresh lists the runs as they are), then "
+                                 "compare again.")
+    assert not folder.exists()
