@@ -278,7 +278,8 @@ def _resume_hint(run_dir: Any, always: bool = False) -> str:
     why = point.why_not()
     if why:
         return f" It cannot resume: {why}. To fix: {UNLOADABLE_FIX}."
-    return f" Resume with: finetune-studio resume {run_dir}" if point.checkpoint is not None or always else ""
+    resume = f" Resume with: finetune-studio resume {shell_word(run_dir)}"
+    return resume if point.checkpoint is not None or always else ""
 
 
 WINDOW_COMMANDS = (None, "gui")  # no command, or `gui`: gui.launcher opens the desktop app instead of main()
@@ -356,6 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def shell_word(path: Any) -> str:
+    """`path` as one word of a command the user can paste into a shell: quoted where it holds spaces, quotes or other
+    characters the shell splits or reads (a run folder "runs dir/tiny ü" printed bare in "Resume with: finetune-studio
+    resume …" pasted as three arguments), as core.advice's and core.runs' commands are. A plain path stays as it is."""
+    return shlex.quote(str(path))
+
+
 def user_path(written: str) -> Path:
     """A path as the user typed it, with ~ for their home folder: what the shell leaves as typed (`--out=~/merged`,
     a quoted '~/run.yaml') was made as a folder named ~ in the current one by init and export (and said "Exported
@@ -374,7 +382,7 @@ def _init_refusal(written: str) -> str | None:
     written = str(path)
     if path.is_dir():
         return (f"{written} is a folder; nothing was written. To fix: give a file name in it, e.g. finetune-studio "
-                f"init {path / 'my-run.yaml'}")
+                f"init {shell_word(path / 'my-run.yaml')}")
     if path.exists() or path.is_symlink():  # a link to nowhere too: writing would replace the link
         return _exists_message(path)
     return None
@@ -415,12 +423,13 @@ def _command(args: argparse.Namespace) -> int:
                 written = write_new_text(path, to_yaml(PRESETS[args.preset]()))
             except OSError as exc:
                 print(f"error: could not write {path}: {_write_reason(path, exc)}; nothing was written. To fix: pick "
-                      f"a folder you can write to, e.g. finetune-studio init ~/{path.name}", file=sys.stderr)
+                      f"a folder you can write to, e.g. finetune-studio init ~/{shell_word(path.name)}",
+                      file=sys.stderr)
                 return EXIT_CONFIG
             if not written:  # made there since the check above (another process): kept, and said as the check says
                 print(f"error: {_init_refusal(args.path) or _exists_message(path)}", file=sys.stderr)
                 return EXIT_CONFIG
-            print(f"Wrote {path}. Run it with: finetune-studio train {path}")
+            print(f"Wrote {path}. Run it with: finetune-studio train {shell_word(path)}")
             return 0
         if args.command == "generate":
             from finetune_studio.core.generate_cli import run_cli
@@ -870,13 +879,14 @@ def _launch_checks(config: Any, config_path: str) -> tuple[list[Any], list[Any],
         others = isinstance(nodes, int) and nodes > 1 and host is not None and not launch.is_loopback(host)
         rest = "machine 1 runs its line" if nodes == 2 else f"machines 1 to {nodes - 1} run theirs"
         note = (f"the checks of this machine (its GPUs, memory, ports and files) are machine 0's ({host}); {rest} "
-                f"elsewhere, unchecked: check each with 'finetune-studio validate {config_path}' there."
+                f"elsewhere, unchecked: check each on its machine with finetune-studio validate "
+                f"{shell_word(config_path)}."
                 ) if others and not problems else ""
         return problems, warnings, note
     said = f" Here they find: {' '.join(p.message for p in this_machine)}" if this_machine else ""
     note = (f"machine 0 ({host}) is not this machine, so the lines run on other machines: the checks of this "
             f"machine alone (its GPUs, memory, ports and files) were left out.{said} To check a machine, run "
-            f"'finetune-studio validate {config_path}' on it.")
+            f"finetune-studio validate {shell_word(config_path)} on it.")
     return problems, warnings, note
 
 

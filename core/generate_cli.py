@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.answers import answer_table, answers_path, load_answers
-from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED
+from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED, shell_word
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.generate import (
     BASE,
@@ -224,12 +224,13 @@ def no_answers_message(run_dir: Path, skipped: int = 0) -> str:
         fix = (f"in the app, load the run's {saved} (Runs tab: select {run_dir.name}, Use its settings), then pick "
                "the run in the Try tab and press Compare checkpoints: it answers the prompts of the config open in "
                "the app with each checkpoint and keeps the answers. To answer the run's prompts now without keeping "
-               f"the answers: finetune-studio generate {run_dir} --prompts {run_dir / 'config.yaml'}")
+               f"the answers: finetune-studio generate {shell_word(run_dir)} --prompts "
+               f"{shell_word(run_dir / 'config.yaml')}")
     else:
         fix = ("open the run in the app's Try tab, save prompts on its Chat page (Save prompt: they are kept with "
                "the config open in the app), then press Compare checkpoints: it answers them with each checkpoint "
                "and keeps the answers. To answer a prompt now without keeping the answer: "
-               f"finetune-studio generate {run_dir} --prompt TEXT")
+               f"finetune-studio generate {shell_word(run_dir)} --prompt TEXT")
     return f"{run_dir.name} has no saved answers: {said}. To fix: {fix}."
 
 
