@@ -37,6 +37,8 @@ SAMPLE_BY = ("document", "paragraph", "line")
 # checked when a run reads it.
 CHECK_BYTES = 64 << 10
 DETECT_BYTES = 64 << 10  # what charset-normalizer looks at: a few milliseconds
+# What preview() checks of its first file before reading its rows (a run checks every file whole).
+PREVIEW_CHECK_BYTES = 1 << 20
 
 
 class EncodingProblem(DataError):
@@ -110,8 +112,11 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def check_file(path: Path, fmt: str, encoding: str | None = None, delimiter: str = ",") -> None:
-    """Fail with the file, line and column for what `datasets` would report as a pyarrow error."""
+def check_file(path: Path, fmt: str, encoding: str | None = None, delimiter: str = ",",
+               limit: int | None = None) -> None:
+    """Fail with the file, line and column for what `datasets` would report as a pyarrow error. `limit`: check only
+    about that many bytes of the file's start (the preview's check; a run checks the whole file), so a 500 MB file
+    previews in milliseconds, not the seconds a whole pass takes."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -129,13 +134,19 @@ def check_file(path: Path, fmt: str, encoding: str | None = None, delimiter: str
     _codec(encoding)  # an unknown encoding name is said before anything is read
     if fmt == "json" and _is_json_document(path):
         _utf8_document(path, encoding)
+        if limit is not None and size > limit:
+            return  # one document: only a whole read can check it (datasets' reader parses it whole anyway)
         data = path.read_bytes()
         _json_document(path, _decode(path, data, encoding=encoding).removeprefix("\ufeff"))  # a BOM is not JSON
         return
     # Line by line, so a large file never holds the GIL for long (the GUI thread keeps drawing meanwhile).
     blank = True
     header: list[str] | None = None
-    for number, line in _lines(path, encoding):
+    read = 0
+    for number, line in _lines(path, encoding, limit):
+        if limit is not None and read > limit:
+            break  # the rest is checked when a run reads the file
+        read += len(line) + 1
         if not line.strip():
             continue
         blank = False
@@ -143,10 +154,11 @@ def check_file(path: Path, fmt: str, encoding: str | None = None, delimiter: str
             _json_row(path, number, line)
         elif fmt == "csv" and header is None:
             header = _csv_header(path, number, line, delimiter)
-    if blank:
-        raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
-    if fmt == "csv":
-        _check_csv_rows(path, encoding, delimiter)
+    else:
+        if blank:
+            raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
+    if fmt == "csv" and not blank:
+        _check_csv_rows(path, encoding, delimiter, limit)
 
 
 def _utf8_document(path: Path, encoding: str | None) -> None:
@@ -209,11 +221,22 @@ def _ascii_compatible(codec: str) -> bool:
         return False
 
 
-def _lines(path: Path, encoding: str | None) -> Any:
-    """(line number, decoded line without its end) of a text file; a UTF-8 byte order mark is dropped."""
+def _lines(path: Path, encoding: str | None, limit: int | None = None) -> Any:
+    """(line number, decoded line without its end) of a text file; a UTF-8 byte order mark is dropped. `limit`:
+    of a file in an encoding lines cannot be split in before decoding (UTF-16), only the whole lines of about
+    its first `limit` bytes."""
     codec = _codec(encoding)
     if not _ascii_compatible(codec):
-        text = _decode(path, path.read_bytes(), encoding=encoding)
+        if limit is not None and path.stat().st_size > limit:
+            with open(path, "rb") as handle:
+                data = handle.read(limit)
+            try:
+                text = codecs.getincrementaldecoder(codec)().decode(data, final=False)
+            except UnicodeDecodeError:
+                text = _decode(path, data, encoding=encoding)  # says where, in the words of a whole read
+            text = text[:text.rfind("\n") + 1]  # whole lines only
+        else:
+            text = _decode(path, path.read_bytes(), encoding=encoding)
         for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
             yield number, line.rstrip("\r")
         return
@@ -288,14 +311,25 @@ def detect_bytes_encoding(sample: bytes) -> str | None:
     return best.encoding.replace("_", "-")
 
 
-def _check_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",") -> None:
+def _no_field_limit() -> None:
+    """Lift the csv module's 128 KiB limit on one field: pandas, which reads a run's CSV, has none, so a row of one
+    long text (a whole book in a cell) is data, not "malformed CSV (field larger than field limit)"."""
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+
+
+CSV_FIELD_LIMIT = 2**31 - 1  # the largest a C long holds everywhere (sys.maxsize overflows on Windows)
+
+
+def _check_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",", limit: int | None = None) -> None:
     """Rows with more or fewer fields than the header (csv tracks quoted newlines, so it reads the file itself),
-    and a header with no rows below it."""
+    and a header with no rows below it. `limit`: stop after about that many characters of rows (check_file's)."""
+    _no_field_limit()
     codec = _codec(encoding)
     codec = "utf-8-sig" if codec == "utf-8" else codec
     with open(path, encoding=codec, newline="", buffering=READ_BUFFER) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        rows = 0
+        rows = read = 0
         try:
             header = next(reader)
             while not any(name.strip() for name in header):  # blank lines before the header
@@ -304,6 +338,9 @@ def _check_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",
                 if row and len(row) != len(header):
                     raise _field_count(path, reader.line_num, len(row), header, delimiter)
                 rows += bool(row)
+                read += sum(map(len, row)) + len(row)
+                if limit is not None and read > limit:
+                    break
         except csv.Error as exc:
             raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({exc}).") from None
     if rows == 0:
@@ -781,7 +818,7 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
     if is_local(config.source):
         fmt, files = local_files(config.source)
         delimiter = csv_delimiter(config, files) if fmt == "csv" else None
-        check_file(files[0], fmt, config.encoding, delimiter or ",")
+        check_file(files[0], fmt, config.encoding, delimiter or ",", PREVIEW_CHECK_BYTES)
         options = _reader_options(fmt, files, config, delimiter or ",")
         sample_by = options.get("sample_by")
         try:
@@ -789,6 +826,8 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
                                            **options)
             rows = list(stream.take(limit))
         except Exception as exc:  # noqa: BLE001 - a reader's failure of any type is the file's problem
+            if len(files) == 1:  # past the part checked: the whole check names the line (only on this error path)
+                check_file(files[0], fmt, config.encoding, delimiter or ",")
             raise DataError(_read_failure(files, fmt, config, delimiter or ",", exc, limit)) from None
         names = [str(p) for p in files]
     else:
@@ -1288,6 +1327,7 @@ def _csv_head(path: Path, text: str, complete: bool,
               delimiter: str = ",") -> tuple[list[str], list[dict[str, Any]]]:
     import io
 
+    _no_field_limit()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[dict[str, Any]] = []
