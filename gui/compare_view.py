@@ -115,6 +115,11 @@ class CompareView(QWidget):
         self._shape: tuple[int, int] = (0, 0)  # its prompts and models, less those skipped (for _expected)
         self.skipped: list[str] = []  # what the running comparison skipped and why (a damaged checkpoint)
         self.unsaved = ""  # why the running comparison's answers are not being saved (core.answers), once said
+        # The answers a comparison made but could not write, by run folder: shown over the file's whenever the run's
+        # table is read again (the page shown again, Refresh), which dropped them while the line above still said
+        # "the answers are shown but not saved". Kept while the window is open; the line says they are not saved.
+        self._not_saved: dict[Path, list[dict[str, Any]]] = {}
+        self._last_answer: dict[str, Any] | None = None  # the latest answer's record (the first one not written)
 
         self.explain = QLabel("", objectName="compare_explain", wordWrap=True)
         self.compare_button = QPushButton("Compare checkpoints", objectName="compare_start")
@@ -209,7 +214,8 @@ class CompareView(QWidget):
         note = saved.note if saved is not None else ""
         _say_in(self.read_note, note)
         self.read_note.setHidden(not note)
-        return saved.records if saved is not None else []
+        not_saved = self._not_saved.get(self.run_dir, []) if self.run_dir is not None else []
+        return (saved.records if saved is not None else []) + not_saved
 
     def _explain(self) -> None:
         count = len(self.prompts)
@@ -298,7 +304,7 @@ class CompareView(QWidget):
             self._expected = self._shape[0] * self._shape[1]
         except generate.GenerationError:
             self._expected = None  # the job says what is wrong with the run
-        self.skipped, self.unsaved = [], ""
+        self.skipped, self.unsaved, self._last_answer = [], "", None
         self._running = True  # before the job starts: starting it sets the buttons (set_busy), Stop included
         if self._start_job("compare", job):
             self._set_status("Comparing…")
@@ -320,8 +326,17 @@ class CompareView(QWidget):
             self._set_status(event["text"])
         elif event.get("event") == "unsaved":  # the answers go on being shown; the end says they were not kept
             self.unsaved = event["text"]
+            if self.run_dir is not None:  # the answer just made is the first one that could not be written
+                self._not_saved.setdefault(self.run_dir, []).extend([self._last_answer] if self._last_answer else [])
             self._set_status(event["text"])
         elif event.get("event") == "answer" and "record" in event:
+            self._last_answer = event["record"]
+            if self.run_dir is not None and self._not_saved.get(self.run_dir):  # a newer answer of its cell wins
+                key = (shown(event["prompt"]), shown(event["model"]))
+                self._not_saved[self.run_dir] = [r for r in self._not_saved[self.run_dir]
+                                                 if (shown(r.get("prompt")), shown(r.get("model"))) != key]
+            if self.unsaved and self.run_dir is not None:  # no more are written once one was not
+                self._not_saved.setdefault(self.run_dir, []).append(event["record"])
             cells = dict(self.table_data.cells)
             cells[(shown(event["prompt"]), shown(event["model"]))] = event["record"]
             old = self.table_data

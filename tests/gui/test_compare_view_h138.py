@@ -129,3 +129,55 @@ def test_the_picked_cell_stays_picked_while_a_comparison_fills_the_table(view: C
                     "record": record("Leo", "checkpoint-4", "a second answer")})  # the comparison run again
     assert view.table.item(1, 1).text() == "a second answer"
     assert view.detail.toPlainText() == "Prompt:\nLeo\n\ncheckpoint-4:\na second answer"
+
+
+def answer_event(prompt: str, model: str, answer: str) -> dict[str, Any]:
+    return {"event": "answer", "prompt": prompt, "model": model, "record": record(prompt, model, answer)}
+
+
+UNSAVED = ("The answers are shown but not saved from here on (1 of this comparison's answers was saved before). "
+           "Cannot save answers to x/answers.jsonl: the disk is full. To fix: free space on the disk, then compare "
+           "again.")
+
+
+def test_answers_that_could_not_be_saved_stay_shown_when_the_table_is_read_again(view: CompareView) -> None:
+    """Before: the comparison's line said 'the answers are shown but not saved', and showing the page again (or
+    Refresh) read the file back and the answers not in it were gone from the table: the only copy the user had."""
+    view.set_prompts(["Aries", "Leo"])
+    on_disk(view, record("Aries", "base", "older, saved"), record("Leo", "final", "older, saved"))
+    view._running = True
+    view.add_event(answer_event("Aries", "base", "new, saved"))
+    (view.run_dir / "answers.jsonl").write_text(json.dumps(record("Aries", "base", "new, saved")) + "\n"
+                                                + json.dumps(record("Leo", "final", "older, saved")) + "\n")
+    view.add_event(answer_event("Leo", "base", "new, not saved"))  # its write failed:
+    view.add_event({"event": "unsaved", "text": UNSAVED})
+    view.add_event(answer_event("Aries", "final", "new, not saved either"))
+    view.finished(answer_table_of(view), stopped=False)
+    assert view.status.text() == f"Done: 3 answers. {UNSAVED}"
+    view.reload()  # the page shown again
+    assert cells(view) == {("Aries", "Base model"): "new, saved", ("Leo", "Base model"): "new, not saved",
+                           ("Aries", "Final model"): "new, not saved either", ("Leo", "Final model"): "older, saved"}
+    assert view.status.text() == f"Done: 3 answers. {UNSAVED}"
+    # a later comparison that saves its answers: its answer of a cell wins over the one not saved
+    view._running = True
+    view.unsaved = ""
+    view.add_event(answer_event("Leo", "base", "newest, saved"))
+    with (view.run_dir / "answers.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record("Leo", "base", "newest, saved")) + "\n")
+    view._running = False
+    view.reload()
+    assert cells(view)[("Leo", "Base model")] == "newest, saved"
+    assert cells(view)[("Aries", "Final model")] == "new, not saved either"
+
+
+def answer_table_of(view: CompareView) -> Any:
+    from finetune_studio.core.answers import answer_table
+
+    return answer_table([view.table_data.cells[(p, m)] for p, m in view.table_data.cells
+                         if view.table_data.cells[(p, m)]["answer"].startswith("new")])
+
+
+def cells(view: CompareView) -> dict[tuple[str, str], str]:
+    table = view.table
+    return {(table.verticalHeaderItem(row).text(), table.horizontalHeaderItem(col).text()): table.item(row, col).text()
+            for row in range(table.rowCount()) for col in range(table.columnCount()) if table.item(row, col)}
