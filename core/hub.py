@@ -321,8 +321,19 @@ def _translate(exc: BaseException, action: str, token: str | None, source: str |
         if status >= 500:
             return HubServerError(f"The Hub had a server error (HTTP {status}) while {action}.{unchanged}", detail,
                                   fix="To fix: try again in a moment.")
+        # Any other refusal (400, 413, 422...): the Hub's reason is the one thing that says what to change. It was
+        # said with no way forward ("The Hub refused creating alice/_x (HTTP 400): Invalid repository name: '_x'.").
         reason = f": {server_text}" if server_text else ""
-        return HubError(f"The Hub refused {action} (HTTP {status}){reason}.", detail)
+        again = "push again" if repo_id else "try again"
+        if server_text and repo_id and action.startswith("creating"):  # a name the Hub will not take, say
+            fix = ("To fix: change what the Hub's reason names (a name it will not take: choose another, in the "
+                   f"push dialog's Repository field or finetune-studio push --repo), then {again}.")
+        elif server_text:
+            fix = f"To fix: change what the Hub's reason names, then {again}."
+        else:
+            fix = f"To fix: {again} in a moment" + ("; if the Hub refuses again, push to another repository name."
+                                                    if repo_id else ".")
+        return HubError(f"The Hub refused {action} (HTTP {status}){reason}.", detail, fix=fix)
     if isinstance(exc, OfflineModeIsEnabled):
         return HubConnectionError("Cannot reach the Hugging Face Hub: offline mode is on (HF_HUB_OFFLINE is set).",
                                   detail, fix="To fix: unset HF_HUB_OFFLINE to use the Hub.")
