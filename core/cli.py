@@ -291,12 +291,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         return _parser().parse_args(argv)
     except SystemExit:
         try:  # the help goes now, so a reader that has left (`--help | head -1`) is met here and not at exit
-            sys.stdout.flush()
+            flush_stdout()
         except BrokenPipeError:
             if not reader_gone():
                 raise
             drop_closed_outputs()
         raise
+
+
+def flush_stdout() -> None:
+    """Send what is buffered for stdout. A command started with stdout closed (`finetune-studio init a.yaml >&-`, a
+    service or cron job that closes it) has sys.stdout None: print() writes nothing there, and the command did its
+    work (init wrote the file), but flushing None ended every command with a traceback and exit 1."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
 
 
 def reader_gone() -> bool:
@@ -348,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         code = _command(args)
-        sys.stdout.flush()  # lines still buffered go now, so a reader gone is met here and not at exit
+        flush_stdout()  # lines still buffered go now, so a reader gone is met here and not at exit
         return code
     except BrokenPipeError:
         if not reader_gone():
