@@ -229,7 +229,9 @@ class CompareView(QWidget):
 
     def _fill(self) -> None:
         data = self.table_data
-        rows = [p for p in data.prompts if p in self.prompts or any((p, m) in data.cells for m in data.models)]
+        # a prompt saved twice (prompts: in a config written by hand) is one row: its cells are the same
+        rows = list(dict.fromkeys(p for p in data.prompts
+                                  if p in self.prompts or any((p, m) in data.cells for m in data.models)))
         picked = self._picked
         self._rows = rows
         self.table.blockSignals(True)  # the picked cell is put back below, not forgotten while the table refills

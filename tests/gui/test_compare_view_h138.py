@@ -181,3 +181,13 @@ def cells(view: CompareView) -> dict[tuple[str, str], str]:
     table = view.table
     return {(table.verticalHeaderItem(row).text(), table.horizontalHeaderItem(col).text()): table.item(row, col).text()
             for row in range(table.rowCount()) for col in range(table.columnCount()) if table.item(row, col)}
+
+
+def test_a_prompt_saved_twice_is_one_row_and_gets_each_answer(view: CompareView) -> None:
+    view.set_prompts(["Leo", "Aries", "Leo"])
+    view._running = True
+    view.add_event(answer_event("Leo", "base", "first"))
+    view.add_event(answer_event("Aries", "base", "second"))
+    view.add_event(answer_event("Leo", "base", "again"))
+    assert [view.table.verticalHeaderItem(row).text() for row in range(view.table.rowCount())] == ["Leo", "Aries"]
+    assert cells(view) == {("Leo", "Base model"): "again", ("Aries", "Base model"): "second"}
