@@ -75,16 +75,73 @@ def resolve_source(source: str) -> str:
     return os.path.expanduser(source)
 
 
+# Files users bring that the app does not read, with what to do instead (_file_advice).
+COMPRESSED = {".gz": ("gzip", "gunzip -k {name}"), ".bz2": ("bzip2", "bunzip2 -k {name}"),
+              ".xz": ("xz", "unxz -k {name}"), ".zst": ("zstd", "unzstd {name}"), ".zip": ("zip", "unzip {name}")}
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+
+
+def _file_advice(path: Path) -> str | None:
+    """What to do with a compressed data file or a spreadsheet workbook (the kinds users try first), else None."""
+    suffix = path.suffix.lower()
+    if suffix in COMPRESSED:
+        kind, command = COMPRESSED[suffix]
+        inner = path.name[:-len(suffix)]
+        if suffix == ".zip" or Path(inner).suffix.lower() not in FORMATS:
+            return (f"{path.name} is compressed ({kind}); rows are read from uncompressed files only. To fix: "
+                    f"decompress it ({command.format(name=path.name)}) and open the data file it holds.")
+        return (f"{path.name} is {inner} compressed ({kind}); rows are read from uncompressed files only. To fix: "
+                f"decompress it ({command.format(name=path.name)}) and open {inner}.")
+    if suffix in SPREADSHEETS:
+        return (f"{path.name} is a spreadsheet workbook, which is not read. To fix: save its sheet as CSV (Excel: "
+                "File > Save As > CSV UTF-8; LibreOffice Calc: File > Save As > Text CSV) and open the .csv file.")
+    return None
+
+
+def _saved_dataset(path: Path) -> DataError | None:
+    """The refusal of a folder written by datasets' save_to_disk (Arrow files with state.json and dataset_info.json;
+    a DatasetDict adds dataset_dict.json and a folder per split): its JSON files are the library's notes about the
+    data, not rows, and were read as rows ("the rows appear to be nested under '_data_files'")."""
+    if (path / "dataset_dict.json").is_file():
+        try:
+            splits = json.loads((path / "dataset_dict.json").read_text(encoding="utf-8")).get("splits") or []
+        except (OSError, ValueError, AttributeError):
+            splits = []
+        splits = [s for s in splits if isinstance(s, str)] or sorted(p.name for p in path.iterdir() if p.is_dir())
+        split = "train" if "train" in splits else (splits[0] if splits else "train")
+        return DataError(
+            f"{path} is a DatasetDict saved by the datasets library (save_to_disk), with the splits "
+            f"{', '.join(splits) or '(none found)'}; such a folder is not read as data files. To fix: write the split "
+            f"to train on as Parquet and open that file, e.g. in Python: datasets.load_from_disk({str(path)!r})"
+            f"[{split!r}].to_parquet({str(path.with_name(path.name + '-' + split + '.parquet'))!r})")
+    if (path / "state.json").is_file() and (path / "dataset_info.json").is_file() \
+            and any(p.suffix == ".arrow" for p in path.iterdir()):
+        target = path.with_name(path.name + ".parquet")
+        return DataError(f"{path} is a dataset saved by the datasets library (save_to_disk: Arrow files with "
+                         "state.json); such a folder is not read as data files. To fix: write it as Parquet and "
+                         f"open that file, e.g. in Python: datasets.load_from_disk({str(path)!r})"
+                         f".to_parquet({str(target)!r})")
+    return None
+
+
 def local_files(source: str) -> tuple[str, list[Path]]:
     """The format ("csv", "json", ...) and the files of a local source; a folder must hold one format."""
     path = Path(resolve_source(source))
     if not path.exists():
         raise DataError(f"Dataset not found: {path}. Check the path, or pick a file with Open file/folder.")
     if path.is_dir():
+        saved = _saved_dataset(path)
+        if saved is not None:
+            raise saved
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS
                        and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not files:
-            raise DataError(f"The folder {path} holds no data files ({', '.join(sorted(FORMATS))}).")
+            others = sorted(p for p in path.rglob("*") if p.is_file() and _file_advice(p) is not None
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            advice = f" {_file_advice(others[0])}" if others else ""
+            if len(others) > 1:
+                advice += f" ({len(others)} such files in the folder)"
+            raise DataError(f"The folder {path} holds no data files ({', '.join(sorted(FORMATS))}).{advice}")
         kinds = {FORMATS[p.suffix.lower()] for p in files}
         if len(kinds) > 1:
             raise DataError(f"The folder {path} mixes formats ({', '.join(sorted(kinds))}); keep one format per "
@@ -92,7 +149,10 @@ def local_files(source: str) -> tuple[str, list[Path]]:
         return kinds.pop(), files
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise DataError(f"{path.name}: unknown file type '{path.suffix}'. Use one of {', '.join(sorted(FORMATS))}.")
+        advice = _file_advice(path) or ("To fix: save the data as one of those (CSV, JSON Lines, Parquet or plain "
+                                        "text) and open that file.")
+        raise DataError(f"{path.name}: unknown file type '{path.suffix}'. Use one of {', '.join(sorted(FORMATS))}. "
+                        f"{advice}")
     return fmt, [path]
 
 
