@@ -719,13 +719,13 @@ def _hub_command(args: argparse.Namespace) -> int:
     from finetune_studio.core import hub
 
     if args.command == "login":
-        token = sys.stdin.readline() if args.token_stdin else _ask_token(hub.endpoint())
+        token, given = _read_token(args.token_stdin, hub.endpoint())
         if not token.strip():  # bad input, refused before the Hub is asked (README: exit 2), not a refused request
-            given = "the line read from standard input was empty" if args.token_stdin else "none was entered"
+            at_prompt = given == "none was entered"  # a terminal asked, and the user pressed Enter
             print(f"error: no access token was given ({given}); nothing was saved. To fix: "
-                  + ("pipe the token in, e.g. finetune-studio login --token-stdin < token.txt" if args.token_stdin
-                     else "paste the token at the prompt") + f" (create one at {hub.endpoint()}/settings/tokens).",
-                  file=sys.stderr)
+                  + ("paste the token at the prompt" if at_prompt else
+                     "pipe the token in, e.g. finetune-studio login --token-stdin < token.txt")
+                  + f" (create one at {hub.endpoint()}/settings/tokens).", file=sys.stderr)
             return EXIT_CONFIG
         account = hub.login(token)
         from huggingface_hub import constants
@@ -747,12 +747,44 @@ def _hub_command(args: argparse.Namespace) -> int:
     return _push(args)
 
 
+def _read_token(from_stdin: bool, endpoint: str) -> tuple[str, str]:
+    """The token `login` was given, and, for none, why, in words: from standard input (--token-stdin), else asked for
+    at the prompt. Standard input closed (`<&-`: sys.stdin is None) or at its end before a token (`< /dev/null`, a
+    job with no terminal, where getpass reads it) gives none: it ended in a traceback-like "login failed:
+    AttributeError: 'NoneType' object has no attribute 'readline'" or "login failed: EOFError", exit 1."""
+    if sys.stdin is None and (from_stdin or not _has_terminal()):
+        return "", "standard input is closed"
+    if from_stdin:
+        return sys.stdin.readline(), "the line read from standard input was empty"
+    try:
+        token = _ask_token(endpoint)
+    except EOFError:
+        print(file=sys.stderr)  # the error's own line, not after "Token (input hidden): "
+        return "", "standard input ended before one was entered, and there is no terminal to type it in"
+    return token, "none was entered" if _has_terminal() else "the line read from standard input was empty"
+
+
+def _has_terminal() -> bool:
+    """Whether this process has a terminal getpass can ask on (/dev/tty, which it prefers to standard input; on
+    Windows the console of a standard input that is one)."""
+    if os.name == "nt":
+        return sys.stdin is not None and sys.stdin.isatty()
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return False
+    return True
+
+
 def _ask_token(endpoint: str) -> str:
     import getpass
+    import warnings
 
     print(f"Paste a Hugging Face access token (create one with write access at {endpoint}/settings/tokens).",
           file=sys.stderr)
-    return getpass.getpass("Token (input hidden): ")
+    with warnings.catch_warnings():  # no terminal: getpass says "Password input may be echoed" itself; its warning
+        warnings.simplefilter("ignore", getpass.GetPassWarning)  # added a path and a line of getpass's code
+        return getpass.getpass("Token (input hidden): ")
 
 
 def _saved_login_exists() -> bool:
