@@ -26,6 +26,7 @@ from finetune_studio.core.metrics import (  # noqa: F401 - MetricsLog: re-export
     METRICS_FILE,
     MetricsLog,
     MetricsTally,
+    count_text,
     log_identity,
     log_restarted,
     read_metrics,
@@ -877,7 +878,9 @@ STATUS_QUOTED_CHARS = 40  # how much of a damaged status.json a message quotes
 def _read_status_file(path: Path) -> tuple[dict[str, Any], str | None]:
     """(status.json's data, None) when it holds a run state, else ({}, what is wrong with the file as written, in
     words that quote its start): a write cut short by a crash or a full disk leaves '{"state": "runn', and
-    Python's "Expecting value: line 1 column 1 (char 0)" told a user nothing."""
+    Python's "Expecting value: line 1 column 1 (char 0)" told a user nothing. A state this version does not know
+    is quoted itself (UNKNOWN_STATE_TEXT), wherever it stands in the file: a newer version's run read "has no valid
+    state (it reads '{"name": "template", "model": "builtin:d…')"."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -898,7 +901,33 @@ def _read_status_file(path: Path) -> tuple[dict[str, Any], str | None]:
         return {}, f"{STATUS_FILE} is cut off or not JSON (it reads '{quoted}'; a write cut short leaves it so)"
     if isinstance(raw, dict) and raw.get("state") in STATES:
         return raw, None
+    state = raw.get("state") if isinstance(raw, dict) else None
+    if isinstance(state, str) and state.strip():
+        shown = " ".join(state.split())
+        shown = shown if len(shown) <= STATUS_QUOTED_CHARS else shown[:STATUS_QUOTED_CHARS] + "…"
+        return {}, UNKNOWN_STATE_TEXT.format(shown)
     return {}, f"{STATUS_FILE} has no valid state (it reads '{quoted}')"
+
+
+def unknown_state(run_dir: Path) -> str | None:
+    """Why the run in `run_dir` must not be resumed or rewritten by this version (its status.json holds a state this
+    version does not know: UNKNOWN_STATE_TEXT with its fix), or None. For core.session.can_resume to ask: a resume
+    writes a status.json of its own over the newer version's."""
+    wrong = _read_status_file(RunFolder(Path(run_dir)).status_path)[1]
+    if wrong and wrong.startswith(UNKNOWN_STATE_TEXT[:30]):
+        return f"{wrong}. To fix: {UNKNOWN_STATE_FIX}."
+    return None
+
+
+# What summarize says of a status.json whose state this version does not know, and what to do: a newer version's
+# run (or a hand edit) is not to be resumed or deleted on that account (a resume writes a status.json over it).
+UNKNOWN_STATE_TEXT = (f"{STATUS_FILE} says its state is '{{}}', which this version of Finetune Studio does not know "
+                      "(a newer version wrote it, or it was edited by hand)")
+UNKNOWN_STATE_FIX = ("open it with the Finetune Studio that wrote it (pip install -U finetune-studio updates this "
+                     f"one), or set its state in {STATUS_FILE} to one of " + ", ".join(STATES))
+# A metrics.jsonl that lost lines or all of them, for a run whose status says it trained: said beside its state.
+METRICS_FIX = f"put {METRICS_FILE} back from a copy of the run if there is one (its model and checkpoints do not " \
+              "need it)"
 
 
 def _config_fields(path: Path) -> dict[str, str]:
@@ -921,6 +950,30 @@ def config_problem(path: Path) -> str | None:
     """Why the run's config.yaml, which is there, cannot be read as settings, in summarize's words for a missing one
     (what is wrong, then "To fix: ..."); None when it reads. Resume loads this file, so it cannot resume either."""
     return _read_config(path)[1]
+
+
+def _metrics_damage(status: dict[str, Any], size: int | None, tally: MetricsTally) -> str | None:
+    """What is wrong with the metrics.jsonl of a run that is not training, in words with their fix, or None: gone,
+    empty, or stopping at an earlier step than status.json says the run reached (lines lost: a write or a copy cut
+    short, often mid-line). Each listed as plain finished before: no curve, Time '—', or Steps 8 / 12 beside
+    'Finished 12 steps' with nothing to say why. A live run's log trails its status, and an interrupted one's may
+    (killed between the two writes): neither is told."""
+    if status.get("state") in (RunState.RUNNING.value, RunState.INTERRUPTED.value):
+        return None
+    reached = _int(status.get("step")) or 0
+    if reached <= 0:
+        return None
+    if size is None or size == 0:
+        return (f"{METRICS_FILE} is {'missing' if size is None else 'empty'}, so the run has no loss curve and its "
+                f"training time is unknown. To fix: {METRICS_FIX}")
+    logged = tally.step or 0
+    if logged >= reached:
+        return None
+    torn = size - tally.offset
+    cut = f", and ends in a cut-off line of {torn} byte{'' if torn == 1 else 's'}" if torn > 0 else ""
+    return (f"{METRICS_FILE} stops at step {count_text(logged)} though {STATUS_FILE} says the run reached step "
+            f"{count_text(reached)}{cut}: lines were lost, as a write or a copy cut short loses them, so its curve "
+            f"and figures stop there. To fix: {METRICS_FIX}")
 
 
 READ_AT_ONCE = 1 << 20  # bytes of metrics.jsonl summarize reads in one go; more in pieces (see there)
@@ -981,9 +1034,13 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         status = _live_without_status(folder.path) or {}
     if config_said:
         problems.append(config_said)
+    metrics_said = _metrics_damage(status, size, tally)
+    if metrics_said:
+        problems.append(metrics_said)
 
     if status:
-        state, message = str(status["state"]), str(status.get("message") or "")
+        state = str(status["state"])
+        message = status.get("message") if isinstance(status.get("message"), str) else ""  # a list read "['a']"
     else:
         state = BROKEN.value  # a plain str, like every other state read from status.json
         said = ""
@@ -994,7 +1051,9 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         point = folder.resume_point()
         why = point.why_not() if config_ok else None
         then, fix = "", ""
-        if point.checkpoint is not None:  # what rewrites status.json: a resume (core.session.can_resume offers it)
+        if status_wrong and status_wrong.startswith(UNKNOWN_STATE_TEXT[:30]):
+            fix = UNKNOWN_STATE_FIX  # not resumed over, nor deleted: the version that wrote it reads it
+        elif point.checkpoint is not None:  # what rewrites status.json: a resume (core.session.can_resume offers it)
             # With config.yaml unreadable the resume comes after its fix (its own, said first: nothing resumes before)
             then = f" Its config and {point.checkpoint.name} are intact." if config_ok else ""
             fix = (f"{resume_fix(folder.path)}: it continues from {point.checkpoint.name} and writes a new "
