@@ -10,6 +10,7 @@ short keeps what it had. The view gets what it may do as callables; it never hol
 from __future__ import annotations
 
 import html
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +41,7 @@ COMPARE_TIP = ("Answer every saved prompt greedily with the base model and each 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 
 
+HEADER_MIN_WIDTH = 90  # the row titles' width never goes under this (a third of a narrow table would be a word)
 LONG_WORD_CHARS = 60  # a word of a line this long may not fit it: the whole line is the label's tooltip
 
 
@@ -69,6 +71,20 @@ def _tip(text: str, more: str = "") -> str:
     (where the rest is) after it."""
     cut = text if len(text) <= TIP_CHARS else f"{text[:TIP_CHARS]}… {more}".rstrip()
     return f"<p style='white-space:pre-wrap'>{html.escape(cut)}</p>"
+
+
+TITLE_LINES = 3
+
+
+def _row_title(prompt: str, chars: int) -> str:
+    """A prompt as its row's title: its words in at most TITLE_LINES lines of `chars` characters, the last cut
+    with '…' when it goes on. Prompts that begin alike ('Write a horoscope for sign 0 about work…', '… sign 1 …')
+    differ a few words in, which a title of one line at a third of the table's width cut off."""
+    lines = textwrap.wrap(" ".join(prompt.split()), chars) or [""]
+    if len(lines) > TITLE_LINES:
+        lines = lines[:TITLE_LINES]
+        lines[-1] = lines[-1][:chars - 1].rstrip() + "…"
+    return "\n".join(lines)
 
 
 def _column_title(model: str) -> str:
@@ -146,7 +162,7 @@ class CompareView(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setMaximumSectionSize(160)
         self.table.currentCellChanged.connect(lambda *_cells: self._show_picked())
-        # The picked cell whole: a cell is at most 160 px high and a row title 40 characters, so a long answer, or
+        # The picked cell whole: a cell is at most 160 px high and a row title three short lines, so a long answer, or
         # two prompts that begin alike, could only be told apart in a tooltip (one line, wider than the screen).
         # Shown once a cell is picked: at 900×600 a box always there took a third of the table's height.
         self.detail = QPlainTextEdit(objectName="compare_detail", readOnly=True, visible=False)
@@ -177,6 +193,26 @@ class CompareView(QWidget):
         self._explain()
 
     # ------------------------------------------------------------------ what is shown
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """The row titles take at most a third of the table's width, in up to TITLE_LINES lines: in the window at
+        900×600 the Try tab has about 440 px, and a one-line title of 40 characters took two thirds of it, leaving a
+        sliver of one answer. The tooltip and the box under the table say the prompt whole."""
+        super().resizeEvent(event)
+        self._fit_titles()
+
+    def _title_chars(self) -> int:
+        width = max(HEADER_MIN_WIDTH, self.table.width() // 3)
+        self.table.verticalHeader().setMaximumWidth(width)
+        average = max(1, self.table.verticalHeader().fontMetrics().averageCharWidth())
+        return max(8, (width - 16) // average)  # 16: the section's margins
+
+    def _fit_titles(self) -> None:
+        chars = self._title_chars()
+        for row, prompt in enumerate(self._rows):
+            item = self.table.verticalHeaderItem(row)
+            if item is not None:
+                item.setText(_row_title(prompt, chars))
+
     def _set_status(self, text: str) -> None:
         """The comparison's line; hidden while empty, so no blank row sits above the table."""
         _say_in(self.status, text)
@@ -239,7 +275,8 @@ class CompareView(QWidget):
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(len(data.models))
         self.table.setHorizontalHeaderLabels([_column_title(m) for m in data.models])
-        self.table.setVerticalHeaderLabels([p if len(p) <= 40 else p[:39] + "…" for p in rows])
+        chars = self._title_chars()
+        self.table.setVerticalHeaderLabels([_row_title(p, chars) for p in rows])
         for row, prompt in enumerate(rows):
             self.table.verticalHeaderItem(row).setToolTip(_tip(prompt, "(click a cell of the row to read it all)"))
             for col, model in enumerate(data.models):

@@ -89,8 +89,8 @@ def test_a_picked_cell_shows_its_prompt_and_whole_answer_under_the_table(view: C
     view.set_prompts([first, second])
     on_disk(view, record(first, "base", long_answer, tokens=900, stop_reason="max_new_tokens"),
             record(second, "checkpoint-4", "   ", tokens=0, stop_reason="eos"))
-    titles = [view.table.verticalHeaderItem(row).text() for row in (0, 1)]
-    assert titles == ["Write a horoscope for Aries about work …"] * 2  # alike: the box tells them apart
+    titles = [view.table.verticalHeaderItem(row).text().replace("\n", " ") for row in (0, 1)]
+    assert titles == [first, second]  # whole at 900 px (cut at 40 characters, they were alike)
     assert view.detail.isHidden()
     view.table.setCurrentCell(0, 0)
     assert not view.detail.isHidden()
@@ -191,3 +191,25 @@ def test_a_prompt_saved_twice_is_one_row_and_gets_each_answer(view: CompareView)
     view.add_event(answer_event("Leo", "base", "again"))
     assert [view.table.verticalHeaderItem(row).text() for row in range(view.table.rowCount())] == ["Leo", "Aries"]
     assert cells(view) == {("Leo", "Base model"): "again", ("Aries", "Base model"): "second"}
+
+
+def test_in_the_windows_narrow_column_the_row_titles_leave_room_for_a_whole_answer(qtbot: Any,
+                                                                                     view: CompareView) -> None:
+    """In the window at 900x600 the Try tab is about 440 px wide. Before: each row title was a line of 40
+    characters, about 290 px, and the answers had a sliver of the table; now titles take at most a third of it, in
+    up to three lines, and still tell apart prompts that begin alike."""
+    prompts = [f"Write a horoscope for sign {n} about work, love and money this week" for n in range(10)]
+    view.set_prompts(prompts)
+    on_disk(view, *[record(p, m, f"{m} on {p}") for m in ("base", "checkpoint-10", "final") for p in prompts])
+    view.resize(440, 500)
+    qtbot.wait(20)
+    header = view.table.verticalHeader()
+    assert header.width() <= view.table.width() // 3
+    titles = [view.table.verticalHeaderItem(row).text() for row in range(view.table.rowCount())]
+    assert all(f"sign {n}" in title and len(title.split("\n")) <= 3 for n, title in enumerate(titles)), titles
+    assert all(header.fontMetrics().horizontalAdvance(line) <= header.width() for t in titles for line in t.split("\n"))
+    first = view.table.columnViewportPosition(0) + view.table.columnWidth(0)
+    assert first <= view.table.viewport().width()  # the base model's answers are wholly in view
+    view.resize(900, 500)  # wider: a title is the whole prompt when it fits
+    qtbot.wait(20)
+    assert view.table.verticalHeaderItem(0).text().replace("\n", " ") == prompts[0]
