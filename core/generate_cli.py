@@ -205,6 +205,23 @@ def print_answers(run_dir: Path, out: Any) -> int:
     return 0
 
 
+def answers_folder_problem(folder: Path) -> str | None:
+    """Why `generate FOLDER --answers` has no run folder to read, or None. A file or a folder inside a run (its
+    config.yaml, its checkpoint-N/ or model/) was said to be "not a run folder (no config.yaml)", of config.yaml
+    itself too; it now names the run folder it is in, and a path that is not there says so."""
+    if RunFolder(folder).exists():
+        return None
+    if not folder.exists():
+        return (f"{folder} does not exist, so it has no saved answers. To fix: give the run folder Compare checkpoints "
+                "answered in; `finetune-studio runs` lists the runs.")
+    what = f"{folder} is a file, not a run folder" if not folder.is_dir() else (
+        f"{folder} is not a run folder (no config.yaml)")
+    run = next((parent for parent in list(folder.parents)[:2] if RunFolder(parent).exists()), None)
+    fix = (f"give the run folder it is in: finetune-studio generate {shell_word(run)} --answers" if run is not None
+           else "give the run folder Compare checkpoints answered in")
+    return f"{what}, so it has no saved answers. To fix: {fix}."
+
+
 def no_answers_message(run_dir: Path, skipped: int = 0) -> str:
     """Why `generate RUN --answers` has nothing to print, and how answers are made: Compare checkpoints (the app's
     Try tab) answers the prompts of the config open in the app (its prompts:, which Save prompt adds to), not the
@@ -304,9 +321,9 @@ def _generate(args: Any) -> int:
 
     if args.answers:
         folder = Path(args.folder).expanduser()
-        if not RunFolder(folder).exists():
-            print(f"error: {folder} is not a run folder (no config.yaml), so it has no saved answers. To fix: give "
-                  "the run folder Compare checkpoints answered in.", file=sys.stderr)
+        problem = answers_folder_problem(folder)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         return print_answers(folder, sys.stdout)
     problems = settings_problems(args)
