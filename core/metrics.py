@@ -186,6 +186,18 @@ def number(value: Any) -> float | None:
         return None
 
 
+LAST_TIMESTAMP = 253_402_300_799.0  # 9999-12-31 23:59:59 UTC: the last time a datetime holds
+
+
+def timestamp(value: Any) -> float | None:
+    """A logged event's time (Unix seconds) as a float, or None where it is no time a clock gave: not a number,
+    not finite, before 1970 or past the year 9999. A garbled line's 1e300 or "nan" became the run's start, and
+    the Runs tab's Started column raised at every paint (OverflowError: timestamp out of range, ValueError:
+    Invalid value NaN) while its Time read 0:00 or 1e20 seconds."""
+    result = number(value)
+    return result if result is not None and 0.0 <= result <= LAST_TIMESTAMP else None
+
+
 def finite(value: Any) -> float | None:
     """A logged figure as a float when it is a finite number, else None."""
     result = number(value)
@@ -446,7 +458,7 @@ class MetricsTally:
         self.events += 1
         self.curves.add_event(event)
         kind = event.get("event")
-        when = number(event.get("time"))
+        when = timestamp(event.get("time"))
         if when is not None:
             if kind == _RUN_START:
                 if self.segment_start is not None and self.last_time is not None:
