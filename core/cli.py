@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.errors import ConfigError, FinetuneError
+from finetune_studio.core.errors import ConfigError, FinetuneError, Problem
 from finetune_studio.core.runs import RunBusy, RunFolderUnusable, require_run_folder
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def config_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("config", nargs="?", help="a run config YAML (default: the built-in offline demo)")
-        p.add_argument("--preset", choices=["demo", "seed", "chat-demo"], help="start from a preset instead of a file")
+        p.add_argument("--preset", choices=["demo", "seed", "chat-demo"],
+                       help="start from a preset instead of a config file (not with one)")
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a setting, e.g. --set training.learning_rate=1e-4 (a bare key is a "
                             "training field); repeatable")
@@ -83,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace) -> Any:
     from finetune_studio.core.config import PRESETS, apply_overrides, load_config
 
+    if args.config and args.preset:  # the preset was dropped without a word: `train my.yaml --preset seed` trained
+        raise ConfigError([Problem("", (  # my.yaml, `validate x.yaml --preset demo` validated x.yaml
+            f"both a config file ({args.config}) and --preset {args.preset} were given; a run starts from one of "
+            f"them. To fix: drop --preset to use the file, or drop the file to start from the {args.preset} preset."))])
     try:
         if args.config:
             config, notices = load_config(user_path(args.config))
