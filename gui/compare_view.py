@@ -81,8 +81,9 @@ def _row_title(prompt: str, chars: int) -> str:
     """A prompt as its row's title: its words in at most TITLE_LINES lines of `chars` characters, the last cut
     with '…' when it goes on. Prompts that begin alike ('Write a horoscope for sign 0 about work…', '… sign 1 …')
     differ a few words in, which a title of one line at a third of the table's width cut off."""
-    lines = textwrap.wrap(" ".join(prompt.split()), chars) or [""]
-    if len(lines) > TITLE_LINES:
+    head = prompt[:chars * (TITLE_LINES + 1)]  # what the lines can hold: a long prompt is wrapped at each resize
+    lines = textwrap.wrap(" ".join(head.split()), chars) or [""]
+    if len(lines) > TITLE_LINES or (len(head) < len(prompt) and prompt[len(head):].strip()):
         lines = lines[:TITLE_LINES]
         lines[-1] = lines[-1][:chars - 1].rstrip() + "…"
     return "\n".join(lines)
