@@ -564,6 +564,18 @@ def train_loss_note(events: Iterable[Any], value: float | None, step: int | None
     return tally.train_loss_note(value, step)
 
 
+LOSS_DIGITS_BOUND = 1e5  # from here on loss_text writes a loss in short
+
+
+def loss_text(value: float) -> str:
+    """A logged loss for a table: four decimals, from LOSS_DIGITS_BOUND on in short (four figures: 3.403e+38), and a
+    non-finite one as it is (nan, inf). A diverging float32 run logs losses up to 3.4e38 before inf, which four
+    decimals wrote in 44 characters: the Runs tab's Loss column took the width of every other column's text."""
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.4f}" if abs(value) < LOSS_DIGITS_BOUND else f"{value:.4g}"
+
+
 COUNT_DIGITS_BOUND = 10**9  # from here on count_text writes a count in short
 
 

@@ -68,7 +68,7 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.config import load_config
 from finetune_studio.core.errors import ConfigError, FinetuneError
-from finetune_studio.core.metrics import count_text, log_identity, log_restarted
+from finetune_studio.core.metrics import count_text, log_identity, log_restarted, loss_text
 from finetune_studio.core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
 from finetune_studio.core.session import CONTINUE_TIP, Session, continue_problem
 from finetune_studio.core.sources import SourceKind, source_kind
@@ -152,9 +152,7 @@ def _source_text(source: str | None, file_name: bool = True) -> str:
 
 
 def _loss_text(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.4f}" if math.isfinite(value) else str(value)
+    return "—" if value is None else loss_text(value)
 
 
 def _train_loss_text(run: RunSummary) -> str:
