@@ -952,16 +952,39 @@ def _add_export_command(sub: Any) -> None:
                       help="adapter_model.safetensors + adapter_config.json and the tokenizer")
     export.add_argument("run_dir", help="the run's folder")
     export.add_argument("--out", metavar="DIR", help="where to write (default: RUN_DIR/export-merged or "
-                                                      "RUN_DIR/export-adapter); must be empty or new")
+                                                      "RUN_DIR/export-adapter); must be empty or new, or hold an "
+                                                      "earlier export with --replace")
+    export.add_argument("--replace", action="store_true",
+                        help="replace an earlier export in that folder (it is kept until the new one is written); a "
+                             "folder that holds anything else is still refused")
 
 
 def _export(args: argparse.Namespace) -> int:
-    from finetune_studio.core.export import export_run
+    """`finetune-studio export`. A destination that holds an earlier export (a second export after the run trained
+    on, the default folder included) was refused with "delete it first" and no way to replace it from the command
+    line, which the window's Export dialog offers: --replace does it, by core.export's own replace (the earlier
+    export is moved aside and deleted only once the new one is in place; a folder holding anything else is refused
+    either way)."""
+    from finetune_studio.core.export import NOT_EMPTY, ExportError, export_run
 
-    result = export_run(require_run_folder(args.run_dir), args.kind, user_path(args.out) if args.out else None,
-                        progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True))
+    try:
+        result = export_run(require_run_folder(args.run_dir), args.kind, user_path(args.out) if args.out else None,
+                            overwrite=args.replace,
+                            progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True))
+    except ExportError as exc:
+        if exc.problem != NOT_EMPTY:
+            raise
+        again = " ".join(shell_word(arg) for arg in _export_argv(args))
+        print(f"error: {str(exc).split(' To fix: ')[0]} It holds an earlier export. To fix: replace it with "
+              f"finetune-studio {again} --replace, or choose another folder (--out DIR).", file=sys.stderr)
+        return EXIT_CONFIG
     print(result.message)
     return 0
+
+
+def _export_argv(args: argparse.Namespace) -> list[str]:
+    """The export command as given (its kind, run folder and --out), to repeat with --replace."""
+    return ["export", f"--{args.kind}", args.run_dir, *(["--out", args.out] if args.out else [])]
 
 
 if __name__ == "__main__":
