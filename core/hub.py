@@ -130,7 +130,7 @@ class HubServerError(HubError):
 
 
 class HubCancelled(HubError):
-    """The push was cancelled before its upload started."""
+    """The push was cancelled before its upload's commit was sent."""
 
 
 # ---- results -----------------------------------------------------------------------------------------------
@@ -492,8 +492,28 @@ REQUEST_TIMEOUT_S = 60.0  # each read and write: the Hub answers its API calls i
 _request_limits: ContextVar[dict[str, float] | None] = ContextVar("finetune_studio_hub_limits", default=None)
 
 
+@dataclass
+class _UploadStop:
+    """A push's Cancel as its upload's requests see it. The upload is one commit: until the commit request is sent
+    (the preupload, the model card's check, LFS uploads' own requests, and each of the client's retries of them),
+    a cancel stops it with nothing committed; once sent, the repository gets every file or none, and it runs on.
+    A Hub that stalled the preupload kept the push (and the window-modal dialog) for the client's six tries."""
+
+    event: threading.Event
+    committing: bool = False
+
+
+_upload_stop: ContextVar[_UploadStop | None] = ContextVar("finetune_studio_hub_upload_stop", default=None)
+
+
 def _limit_request(request: Any) -> None:
     """The client's request hook (httpx2 calls it before each request is sent, in the thread that sends it)."""
+    stop = _upload_stop.get()
+    if stop is not None and not stop.committing:
+        if stop.event.is_set():
+            raise HubCancelled("Push cancelled before its commit was sent.")
+        if "/commit/" in request.url.path:
+            stop.committing = True
     limits = _request_limits.get()
     if limits is None:
         return
@@ -1056,8 +1076,9 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
 
     `repo_id` defaults to <user>/<run name>; the repository is created (private by default) if needed. A read-only
     token is refused before anything is sent. `progress` gets {"event": "push", "phase", "message", ...} events;
-    `cancel` is honoured until the upload starts: the upload is one commit, so the repository then receives either
-    every file or none. The run folder is only read: files are linked into a temporary staging folder.
+    `cancel` is honoured until the upload's commit is sent (before each request of the upload): the upload is one
+    commit, so the repository then receives either every file or none. The run folder is only read: files are
+    linked into a temporary staging folder.
 
     `form` is what an adapter run uploads: PUSH_ADAPTER (the default: the adapter as saved, loaded with peft on top
     of its base) or PUSH_MERGED (merged into its base model first, in a temporary folder: an ordinary model). The
@@ -1249,6 +1270,7 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
         phase("upload", f"Uploading {len(items)} files ({size_text(total)}) to {repo_id}", files=len(items),
               bytes=total, repo_id=repo_id)
         message = commit_message or f"Upload {run_dir.name} from Finetune Studio"
+        stopping = _upload_stop.set(_UploadStop(stop))  # a cancel is honoured until the commit is sent
         try:
             commit = _call(f"uploading to {repo_id}",
                            lambda: api.upload_folder(repo_id=repo_id, folder_path=staging, commit_message=message,
@@ -1258,6 +1280,8 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
             where, fix = _after_failed_upload(exc, api, repo_id, token, getattr(info, "sha", None),
                                               [item.path_in_repo for item in items], str(url))
             raise type(exc)(f"{exc.message} {where}", exc.detail, kind=exc.kind, fix=fix or exc.fix) from exc
+        finally:
+            _upload_stop.reset(stopping)
     # huggingface_hub skips a commit whose files the repository holds already, and returns its head as it was
     unchanged = bool(getattr(info, "sha", None)) and getattr(commit, "oid", None) == info.sha
     result = PushResult(url=str(url), repo_id=repo_id, files=[item.path_in_repo for item in items],

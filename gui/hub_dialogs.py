@@ -578,9 +578,11 @@ class PushDialog(QDialog):
                        self.adapter_radio, self.merged_radio):
             widget.setEnabled(not busy)
         self.push_button.setEnabled(not busy and bool(self.plan))
-        self.cancel_button.setEnabled(not (busy and self._uploading))
+        cancelling = busy and self._cancel.is_set()
+        self.cancel_button.setEnabled(not cancelling)  # pressed once: the push stops at its next request
         self.cancel_button.setToolTip(
-            "The upload is a single commit and cannot be stopped part-way: the repository gets every file or none."
+            "Stops the push before its commit is sent: nothing is committed. The upload is a single commit: once it "
+            "is sent, the repository gets every file or none, and the push runs to its end."
             if busy and self._uploading else "")
 
     # ---- the plan ------------------------------------------------------------------------------------------
@@ -645,7 +647,7 @@ class PushDialog(QDialog):
         phase = event.get("phase")
         if phase == "upload":
             self._uploading = True
-        if event.get("message") and phase != "done":
+        if event.get("message") and phase != "done" and not self._cancel.is_set():  # "Cancelling…" stays
             self.phase_label.setText(f"{event['message']}…")
         self._update_buttons()
 
@@ -663,6 +665,11 @@ class PushDialog(QDialog):
             _show_message(self.account_label, "info", "")
         said = (f"Nothing new to push: {_link(result.url)} holds these {len(result.files)} files already (no commit "
                 "was made)" if result.unchanged else f"Pushed {len(result.files)} files to {_link(result.url)}")
+        if self._cancel.is_set() and result.unchanged:  # Cancel came after the last request: nothing was sent
+            said += ". Cancel came after the Hub's last answer; nothing was committed"
+        elif self._cancel.is_set():  # Cancel came after the commit was sent: say why the push went through
+            said += (". Cancel came after the commit was sent, so the push went through; to take the files back, "
+                     f"delete them (or the repository) on {_link(result.url, 'its page')}")
         _show_message(self.message, "success", said, rich=True)
         self.push_button.setText("Push again")
         self.cancel_button.setText("Close")
@@ -686,11 +693,17 @@ class PushDialog(QDialog):
         _fit_height(self)
 
     def reject(self) -> None:
-        """Cancel while pushing (before the upload starts: after that the commit runs to its end), else close."""
+        """Cancel while pushing (the push stops before its next request; once its commit is sent, it runs to its
+        end), else close. Cancel, Escape and the window's close button all come here: closing waits for the push to
+        stop, with the dialog saying so (during the upload they did nothing at all, and said nothing)."""
         if self.pushing:
-            if not self._uploading:
+            if not self._cancel.is_set():
                 self._cancel.set()
-                self.phase_label.setText("Cancelling…")
+                self.phase_label.setText(
+                    "Cancelling: the push stops before its commit is sent (if the commit is already sent, it runs to "
+                    "its end)…" if self._uploading else "Cancelling: the push stops after the Hub answers the "
+                                                         "request under way…")
+                self._update_buttons()
             return
         super().reject()
 

@@ -1,0 +1,117 @@
+"""Cancel (its button, Escape, the dialog's close button) while the push uploads (helper-137). The upload is one
+commit: until the commit request is sent a cancel stops the push with nothing committed; Cancel was disabled for
+the whole upload and Escape and close did nothing and said nothing, so a Hub that stalled the preupload kept the
+window-modal dialog (and the window) for the client's six tries. The local Hub stalls a route for STALL_S."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from finetune_studio.core import hub as core_hub
+from finetune_studio.gui import background
+from finetune_studio.gui.hub_dialogs import PushDialog
+from tests import hub_server
+from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir, tree_digest
+
+WAIT = 20_000
+LIMIT_S = 3.0  # core.hub's time limit here: a cancel pressed during the first try is seen before the second
+STALL_S = 4.0
+
+
+class Stall:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, route: str, seconds: float) -> None:
+        self.on = threading.Event()
+        self.on.set()
+        self.calls = 0
+        original = getattr(hub_server._Handler, route)
+
+        def stalled(handler: Any, **kw: Any) -> None:
+            if self.on.is_set():
+                self.calls += 1
+                time.sleep(seconds)
+            try:
+                original(handler, **kw)
+            except OSError:  # the client gave up and closed the connection
+                pass
+
+        monkeypatch.setattr(hub_server._Handler, route, stalled)
+
+
+@pytest.fixture
+def dialog(qtbot: Any, hub: hub_server.HubServer, run_dir: Path, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Any:
+    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
+    instant_retries(monkeypatch)
+    monkeypatch.setattr(core_hub, "REQUEST_TIMEOUT_S", LIMIT_S, raising=False)
+    core_hub.login(WRITE)
+    made = PushDialog(run_dir, core_hub.whoami())
+    made.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # closed by a test, and read after
+    qtbot.addWidget(made)
+    made.show()
+    qtbot.waitUntil(lambda: bool(made.plan), timeout=WAIT)
+    yield made
+    background.wait_idle()
+
+
+CANCELS = {
+    "the Cancel button": lambda qtbot, dialog: dialog.cancel_button.click(),
+    "Escape": lambda qtbot, dialog: qtbot.keyClick(dialog, Qt.Key.Key_Escape),
+    "the dialog's close button": lambda qtbot, dialog: dialog.close(),
+}
+
+
+@pytest.mark.parametrize("how", list(CANCELS))
+def test_cancel_during_a_stalled_upload_stops_before_the_commit_and_a_retry_works(
+        how: str, qtbot: Any, dialog: Any, hub: hub_server.HubServer, run_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    before = tree_digest(run_dir)
+    stall = Stall(monkeypatch, "_route_preupload", STALL_S)
+    dialog.push_button.click()
+    qtbot.waitUntil(lambda: stall.calls == 1, timeout=WAIT)  # the upload's first request is waiting for the Hub
+    qtbot.waitUntil(lambda: dialog.phase_label.text().startswith("Uploading"), timeout=WAIT)
+    assert dialog.cancel_button.isEnabled() and dialog.cancel_button.toolTip().startswith(
+        "Stops the push before its commit is sent: nothing is committed.")
+    CANCELS[how](qtbot, dialog)
+    assert dialog.isVisible() and dialog.pushing
+    assert dialog.phase_label.text() == ("Cancelling: the push stops before its commit is sent (if the commit is "
+                                         "already sent, it runs to its end)…")
+    assert not dialog.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    assert dialog.message.property("kind") == "warning"
+    assert dialog.message.text() == ("Push cancelled before its commit was sent. alice/tiny-run exists on the Hub, "
+                                     "but none of this push's files reached it (the upload is one commit).")
+    assert hub.count("/preupload/") == 1 and not hub.count("/commit/")  # no retry after the cancel
+    assert not hub.repos["alice/tiny-run"].files and tree_digest(run_dir) == before
+    assert dialog.isVisible() and dialog.push_button.isEnabled() and dialog.cancel_button.isEnabled()
+    assert dialog.cancel_button.text() == "Close" and dialog.repo_edit.isEnabled()
+
+    stall.on.clear()
+    dialog.push_button.click()
+    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    assert dialog.message.property("kind") == "success", dialog.message.text()
+    assert dialog.message.text().startswith("Pushed 10 files to") and "Cancel" not in dialog.message.text()
+    assert len(hub.repos["alice/tiny-run"].commits) == 1 and tree_digest(run_dir) == before
+    dialog.cancel_button.click()
+    assert not dialog.isVisible()
+
+
+def test_a_cancel_after_the_commit_was_sent_says_the_push_went_through(
+        qtbot: Any, dialog: Any, hub: hub_server.HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    stall = Stall(monkeypatch, "_route_commit", 1.0)  # answered within the limit
+    dialog.push_button.click()
+    qtbot.waitUntil(lambda: stall.calls == 1, timeout=WAIT)
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    url = f"{hub.url}/alice/tiny-run"
+    assert dialog.message.property("kind") == "success"
+    assert dialog.message.text() == (
+        f"Pushed 10 files to <a href='{url}'>{url}</a>. Cancel came after the commit was sent, so the push went "
+        f"through; to take the files back, delete them (or the repository) on <a href='{url}'>its page</a>")
+    assert len(hub.repos["alice/tiny-run"].commits) == 1 and hub.count("/commit/") == 1
+    assert dialog.isVisible() and dialog.cancel_button.text() == "Close" and dialog.cancel_button.isEnabled()
