@@ -124,18 +124,27 @@ def read_metrics_chunks(path: Path, start: int = 0, end: int | None = None,
         return
     with handle:
         handle.seek(start)
-        carry = b""
-        while end is None or offset + len(carry) < end:
-            want = size if end is None else min(size, end - offset - len(carry))
+        # What follows the last line end read, in pieces: joined once a line end comes. Joined to every block read
+        # (carry + block), a long stretch with no line end (a crash's zero-filled tail, a garbled log) was copied
+        # and searched again per piece: 32 MB of NUL bytes took 32 s (now 0.03 s), and the Runs tab's listing,
+        # one pass at a time, showed no change meanwhile.
+        carry: list[bytes] = []
+        carried = 0
+        while end is None or offset + carried < end:
+            want = size if end is None else min(size, end - offset - carried)
             block = handle.read(want)
             if not block:
                 break
-            data = carry + block if carry else block
-            complete = data.rfind(b"\n") + 1
-            carry = data[complete:]
-            if complete:
-                offset += complete
-                yield _events_in(data[:complete]), offset
+            complete = block.rfind(b"\n") + 1
+            if not complete:
+                carry.append(block)
+                carried += len(block)
+                continue
+            data = b"".join([*carry, block[:complete]]) if carry else block[:complete]
+            carry = [block[complete:]] if complete < len(block) else []
+            carried = len(block) - complete
+            offset += len(data)
+            yield _events_in(data), offset
 
 
 def _events_in(data: bytes) -> list[Event]:
