@@ -480,10 +480,10 @@ class MetricsTally:
                 self.first_time = when
             self.last_time = when
         step = integer(event.get("step"))
-        if step is not None and kind in _STEP_KINDS:
+        if step is not None and step >= 0 and kind in _STEP_KINDS:  # a garbled -3 listed as "-3 / 10"
             self.step = step
         max_steps = integer(event.get("max_steps"))
-        if max_steps:
+        if max_steps and max_steps > 0:  # and a -5 as "3 / -5"
             self.max_steps = max_steps
         if kind == _DATA and self.first_data is None:
             self.first_data = dict(event)

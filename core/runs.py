@@ -1088,6 +1088,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
     method = fields.get("method")
     step = tally.step if tally.step is not None else _int(status.get("step"))
     max_steps = tally.max_steps or _int(status.get("max_steps"))
+    step, max_steps = (value if value is not None and value > 0 else None for value in (step, max_steps))
     started = tally.first_time or _created_time(status)
     if started is None:
         try:
