@@ -71,7 +71,7 @@ from finetune_studio.core.generate import (
     resolve,
     targets,
 )
-from finetune_studio.core.runs import RunFolder, run_folders
+from finetune_studio.core.runs import START_AGAIN_FIX, RunFolder, run_folders
 from finetune_studio.core.session import Change, Session
 from finetune_studio.gui.forms.common import (
     ERROR_COLOR,
@@ -84,6 +84,8 @@ from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
+NO_USABLE_MODEL = "no usable model"  # the model picker's placeholder where none of the run's models can load
+SEND_TIP = "Ask both models this prompt (Ctrl+Enter)."
 _SIDE_NAMES = {BASE: "base model", TUNED: "fine-tuned model"}
 LONG_WORD_CHARS = 60  # a word of the status line this long may not fit its line: the whole line is its tooltip
 RUN_PICKER_CHARS = 6  # the least width of the Try tab's run picker, in characters: longer names are elided
@@ -401,9 +403,19 @@ class AnswerPane(QGroupBox):
     """One side's answers: the transcript, its figures and stop reason, and the exact prompt it read."""
 
     def __init__(self, side: str, parent: QWidget | None = None):
-        super().__init__("Base model" if side == BASE else "Fine-tuned", parent)
+        self.kind = "Base model" if side == BASE else "Fine-tuned"  # which side answers: never cut (set_model)
+        super().__init__(self.kind, parent)
         self.side = side
         self.setObjectName(f"pane_{side}")
+        self.full_title = self.kind
+        self._name = ""  # the run, or the base model, that answers here (set_model)
+        self._label = ""  # the fine-tuned side's checkpoint ("checkpoint-4", "final model")
+        self._two_lines = False
+        self.partner: AnswerPane | None = None  # the other side's pane: both titles take one or two lines alike
+        # The title's second line, where the whole title does not fit on one: the run's (or base model's) name, cut
+        # in the middle. Its width is the pane's: a long name never widens the pane.
+        self.name_line = QLabel("", objectName=f"title_name_{side}", visible=False)
+        self.name_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.text = QPlainTextEdit(readOnly=True, objectName=f"answer_{side}")
         self.text.setPlaceholderText("The answer streams in here.")
         self.stats = QLabel("", objectName=f"stats_{side}", wordWrap=True)
@@ -419,6 +431,7 @@ class AnswerPane(QGroupBox):
         self.prompt_toggle.toggled.connect(self._toggle_prompt)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.name_line)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.stats)
         layout.addWidget(self.prompt_toggle)
@@ -432,18 +445,66 @@ class AnswerPane(QGroupBox):
         self._hold = QTimer(self, singleShot=True, timeout=self._draw_pending)
         self._hold.setTimerType(Qt.TimerType.PreciseTimer)
 
-    def set_title(self, text: str) -> None:
-        """The pane's title, cut in the middle when the pane is narrower (the whole of it in the tooltip): a long
-        run name ("Fine-tuned · horoscopes-lr-1e-3 · final model") made the pane as wide as its title, and at
-        900×600 the Chat page's right edge (Send, Defaults) went off screen."""
-        self.full_title = text
-        self.setToolTip(text)
+    def set_model(self, name: str = "", label: str = "") -> None:
+        """Which model answers here: `name` the run (or a model folder, or the base model), `label` the run's
+        checkpoint ("checkpoint-12000", "final model"); nothing for none picked. The title is the side's word, the
+        name and the checkpoint ("Fine-tuned · horoscopes-lr-1e-3 · checkpoint-4"), on one line where the whole of
+        it fits, in both panes; else on two, in both (their answers keep one height): the side's word and the
+        checkpoint, whole, as the title, and under it the name, cut in the middle where it is wider than the pane.
+        The whole title is the pane's tooltip. Cut as one line, a 900x600 window's pane read "Fine-tuned ·
+        …ckpoint-12000" (which run and which checkpoint both lost) and "Base model ·…emo-model-v1"."""
+        self._name, self._label = name, label
+        self.full_title = " · ".join(part for part in (self.kind, name, label) if part)
+        self.setToolTip(self.full_title)
+        self.name_line.setToolTip(self.full_title)
         self._fit_title()
 
+    def set_title(self, text: str) -> None:
+        """set_model for a title written whole ("Fine-tuned · RUN · CHECKPOINT", "Base model · NAME"): the side's
+        word, then the name; the fine-tuned side's last part is its checkpoint."""
+        rest = text.removeprefix(self.kind).removeprefix(" · ") if text.startswith(self.kind) else text
+        if self.side == TUNED and " · " in rest:
+            name, _, label = rest.rpartition(" · ")
+            self.set_model(name, label)
+        else:
+            self.set_model(rest)
+
+    def title_room(self) -> int:
+        """The width the title is drawn in (the frame and its margins left out)."""
+        return max(40, self.width() - 24)
+
+    def _one_line_fits(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.full_title) <= self.title_room()
+
     def _fit_title(self) -> None:
-        room = max(40, self.width() - 24)
-        self.setTitle(self.fontMetrics().elidedText(getattr(self, "full_title", self.title()),
-                                                    Qt.TextElideMode.ElideMiddle, room))
+        panes = [self] + ([self.partner] if self.partner is not None else [])
+        two_lines = not all(pane._one_line_fits() for pane in panes)
+        for pane in panes:
+            pane._lay_title(two_lines)
+
+    def _lay_title(self, two_lines: bool) -> None:
+        metrics = self.fontMetrics()
+        room = self.title_room()
+        self._two_lines = two_lines
+        if not two_lines:
+            self.setTitle(self.full_title)
+            self.name_line.setVisible(False)
+            self.name_line.clear()
+            return
+        title = f"{self.kind} · {self._label}" if self._label else self.kind
+        if metrics.horizontalAdvance(title) > room and self._label:  # a pane dragged narrow: the checkpoint stays
+            kind = metrics.elidedText(self.kind, Qt.TextElideMode.ElideRight,
+                                      max(0, room - metrics.horizontalAdvance(f" · {self._label}")))
+            title = f"{kind} · {self._label}"
+        self.setTitle(title)
+        self.name_line.setText(metrics.elidedText(self._name, Qt.TextElideMode.ElideMiddle, self.name_room()))
+        self.name_line.setVisible(True)
+
+    def name_room(self) -> int:
+        """The width of the title's second line: the pane's inside, less its layout's margins."""
+        margins = self.layout().contentsMargins() if self.layout() is not None else None
+        inside = self.contentsRect().width() - (margins.left() + margins.right() if margins is not None else 0)
+        return max(40, inside)
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
@@ -874,6 +935,7 @@ class TryTab(QWidget):
         self._errors: dict[str, str] = {}  # the answer job's failed sides and their messages
         self._gone_note = ""  # the picked run was deleted: why nothing is picked, until the user picks a run
         self._failed_pick = False  # the picked run cannot be tried (its config): Refresh tries it again
+        self._pick_problem = ""  # why, as the status line said it (the tooltip of Send, which needs a model)
         self._compared = ""  # what the status line said when the last comparison ended (_comparison_line_dropped)
         # The runs folder is listed when the tab first shows, not here: picking the newest run resolves it
         # (core.generate.resolve), which for a run of the default recipe (chat format 'auto') reads its data's first
@@ -940,6 +1002,7 @@ class TryTab(QWidget):
         chat_row.addWidget(self.chat_check)
         chat_row.addWidget(self.system_edit, 1)
         self.panes = {side: AnswerPane(side) for side in SIDES}
+        self.panes[BASE].partner, self.panes[TUNED].partner = self.panes[TUNED], self.panes[BASE]
         self.pane_splitter = QSplitter(Qt.Orientation.Horizontal, objectName="try_panes")
         for side in SIDES:
             self.pane_splitter.addWidget(self.panes[side])
@@ -1145,11 +1208,14 @@ class TryTab(QWidget):
                 resolve(run_dir)
             except GenerationError as exc:
                 problem = str(exc)
+        elif run_dir is not None and not self._usable_targets():
+            problem = self._all_damaged(run_dir)
         if problem:
             self._let_go()
             self._source = None
             self._clear_pick()  # the last run's names, base model and answers are not this run's
             self._failed_pick = True
+            self._pick_problem = problem
             self._say(problem)
             self._update_buttons()
             return
@@ -1160,8 +1226,7 @@ class TryTab(QWidget):
         so that no widget names a model the tab no longer holds."""
         self.new_conversation()
         self.base_edit.clear()
-        for side, pane in self.panes.items():
-            pane.set_title("Base model" if side == BASE else "Fine-tuned")
+        self._title_panes(None)
 
     def _refresh_targets(self) -> None:
         """List the shown run's models again, keeping the pick: a checkpoint saved since appears, a deleted or
@@ -1202,8 +1267,21 @@ class TryTab(QWidget):
                 model.item(row).setEnabled(False)
             elif whole < 0:
                 whole = self.target_combo.count() - 1
-        if whole >= 0:
-            self.target_combo.setCurrentIndex(whole)
+        # Nothing whole: nothing current (QComboBox makes the first item in current, here a damaged one), and the
+        # picker's placeholder says there is no usable model (_update_buttons).
+        self.target_combo.setCurrentIndex(whole)
+
+    def _usable_targets(self) -> list[Target]:
+        """The listed models that can be picked: all but the damaged ones (_list_targets)."""
+        model = self.target_combo.model()
+        return [self.target_combo.itemData(row) for row in range(self.target_combo.count())
+                if model.item(row).isEnabled()]
+
+    @staticmethod
+    def _all_damaged(run_dir: Path) -> str:
+        return (f"Every model {run_dir.name} saved is damaged, so none can answer (the model picker's list says what "
+                f"is wrong with each). To fix: put their files back from a copy of the run, then press Refresh; or "
+                f"pick another run; or {START_AGAIN_FIX}.")
 
     def _target_picked(self) -> None:
         target: Target | None = self.target_combo.currentData()
@@ -1221,6 +1299,7 @@ class TryTab(QWidget):
             self._source = None
             self._clear_pick()
             self._failed_pick = True
+            self._pick_problem = problem
             self._say(problem)
             self._update_buttons()
             return
@@ -1236,9 +1315,21 @@ class TryTab(QWidget):
         self.base_edit.setText(source.base.name_or_path if source.base else "")
         self.chat_check.setChecked(source.chat)
         self.new_conversation()
-        self.panes[BASE].set_title(f"Base model · {source.base.name_or_path if source.base else '—'}")
-        self.panes[TUNED].set_title(f"Fine-tuned · {source.name}")
+        self._title_panes(source)
         self.load()
+
+    def _title_panes(self, source: Source | None) -> None:
+        """Each pane's title says which model answers in it (AnswerPane.set_model): the base model; the run and its
+        checkpoint (a model folder outside a run: its path). Nothing picked: the side alone."""
+        if source is None:
+            for pane in self.panes.values():
+                pane.set_model()
+            return
+        self.panes[BASE].set_model(str(source.base.name_or_path) if source.base else "—")
+        if source.run_dir is not None and source.target is not None:
+            self.panes[TUNED].set_model(source.run_dir.name, source.target.label)
+        else:
+            self.panes[TUNED].set_model(source.name)
 
     def _target_gone(self, target: Target, problem: str) -> None:
         """The picked checkpoint cannot be used (deleted since the list was made, or cut off): the models of the
@@ -1246,8 +1337,7 @@ class TryTab(QWidget):
         self._let_go()
         self._source = None
         self.new_conversation()
-        for side, pane in self.panes.items():
-            pane.set_title("Base model" if side == BASE else "Fine-tuned")
+        self._title_panes(None)
         run_dir = self.run_dir
         try:
             found = targets(run_dir) if run_dir else []
@@ -1263,9 +1353,23 @@ class TryTab(QWidget):
         elif not target.path.exists():
             self._say(f"{target.label} is no longer in the run folder (deleted since the list was made); the list "
                       "is refreshed: pick another.")
+        elif run_dir is not None and (damaged := damage(target.path)) is not None:
+            self._say(self._damaged_pick(run_dir, target, damaged))
         else:
             self._say(problem)
         self._update_buttons()
+
+    def _damaged_pick(self, run_dir: Path, target: Target, problem: str) -> str:
+        """The picked model's files were damaged after the list was made: what is wrong, and what to do here.
+        core.generate says it for the command line ("To fix: give a whole one: /path/to/checkpoint-12000 or
+        /path/to/model (the final model)"); the tab names the picker's models instead."""
+        usable = [other.label for other in self._usable_targets()]
+        if not usable:
+            return self._all_damaged(run_dir)
+        others = f"{', '.join(usable[:-1])} or {usable[-1]}" if len(usable) > 1 else usable[0]
+        return (f"{run_dir.name} · {target.label} is damaged: {problem}, so it cannot answer. To fix: pick another "
+                f"model in the picker beside Run ({others}), or put its files back from a copy of the run, then press "
+                "Refresh.")
 
     def _base_edited(self) -> None:
         if self._source is None or self._source.base is None:
@@ -1275,7 +1379,7 @@ class TryTab(QWidget):
             self._let_go()
             self._source.base = ModelConfig(name_or_path=text, dtype=self._source.base.dtype,
                                             trust_remote_code=self._source.base.trust_remote_code)
-            self.panes[BASE].set_title(f"Base model · {text}")
+            self._title_panes(self._source)
             self.load()
 
     # ------------------------------------------------------------------ jobs
@@ -1411,9 +1515,7 @@ class TryTab(QWidget):
         """Talk to models loaded elsewhere (benchmarks, the screenshot script) as if picked and loaded here."""
         self._let_go()
         self._source = loaded.source
-        titles = {BASE: loaded.source.base.name_or_path if loaded.source.base else "—", TUNED: loaded.source.name}
-        for side, pane in self.panes.items():
-            pane.set_title(f"{'Base model' if side == BASE else 'Fine-tuned'} · {titles[side]}")
+        self._title_panes(loaded.source)
         self.chat_check.setChecked(loaded.source.chat)
         self._set_loaded(loaded)
         self._update_buttons()
@@ -1748,11 +1850,50 @@ class TryTab(QWidget):
         self.status_label.setText(text)
         self.status_label.setToolTip(text if any(len(word) > LONG_WORD_CHARS for word in text.split()) else "")
 
+    def _why_no_model(self) -> str:
+        """Why no model is picked to answer with, and what to do, as the disabled Send's tooltip says it; '' when
+        one is picked (loaded or not: a Send loads it)."""
+        if self._source is not None:
+            return ""
+        run_dir = self.run_dir
+        if run_dir is None:
+            if self._stack_pending():
+                return "The runs are listed once the training libraries have loaded. To fix: wait a moment."
+            return ("No run is picked, so no model can answer. To fix: pick one in Run above; if there is none, "
+                    "train one, then press Refresh.")
+        if self._failed_pick and self._pick_problem:
+            return self._pick_problem
+        if self.target_combo.count() and not self._usable_targets():
+            return self._all_damaged(run_dir)
+        return "No model is picked, so none can answer. To fix: pick one in the picker beside Run."
+
+    def _fit_target_picker(self, no_model: str) -> None:
+        """The model picker with nothing picked says why: no model of the run can be used (all damaged, or none
+        saved yet; its tooltip says what to do), or one is to be picked. It was blank."""
+        run_dir = self.run_dir
+        if run_dir is None or self.target_combo.currentIndex() >= 0:
+            placeholder, tip = "", ""
+        elif not self._usable_targets():
+            placeholder, tip = NO_USABLE_MODEL, no_model
+        else:
+            placeholder, tip = "Pick a model", no_model
+        if self.target_combo.placeholderText() != placeholder:
+            self.target_combo.setPlaceholderText(placeholder)
+        self.target_combo.setToolTip(tip)
+
     def _update_buttons(self) -> None:
         busy = self.runner.running
         training = self._training()
         answering = busy and self._job_kind in ("answer", "compare")
         self.send_button.setEnabled(not answering and not training and self._source is not None)
+        no_model = self._why_no_model()
+        if training:
+            send_tip = ("A training run is using the memory, so the models cannot answer now. To fix: wait for it to "
+                        "end, or stop it with the toolbar's Stop (training always wins).")
+        else:
+            send_tip = no_model or SEND_TIP
+        self.send_button.setToolTip(send_tip)
+        self._fit_target_picker(no_model)
         self.stop_button.setEnabled(answering)
         self.new_button.setEnabled(not answering)
         self.remove_prompt_button.setEnabled(self.saved_combo.count() > 0)
