@@ -1,0 +1,71 @@
+"""The Dataset tab with files users really have (helper-141): a 50 MB row is cut before the table shapes it, and a
+compressed file or a save_to_disk folder shows what it is and what to do, with Start disabled for the same reason."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.gui import background
+from finetune_studio.gui.forms.dataset_form import CELL_CHARS, PreviewModel
+from tests.gui.test_app import LONG, dialog_log, make_window, window
+from tests.gui.test_dataset_tab import make_form
+from tests.helpers import small_config
+
+
+@pytest.fixture(autouse=True)
+def _drain_background():
+    yield
+    assert background.wait_idle(120_000)
+
+
+def test_a_50_mb_row_is_cut_before_it_is_shaped_for_a_cell(qtbot: Any) -> None:
+    model = PreviewModel()
+    book = "It was a dark\tand stormy night.\n" * ((50 << 20) // 32)  # 50 MB in one row
+    model.set_preview(["text"], [{"text": book}])
+    index = model.index(0, 0)
+    started = time.perf_counter()
+    for _ in range(20):  # a paint, a size hint, a hover: each asks again
+        shown = model.data(index)
+    elapsed = time.perf_counter() - started
+    assert shown == ("It was a dark and stormy night. " * 6)[:CELL_CHARS - 1] + "…"
+    assert len(model.data(index, 3)) == 2001  # the tooltip: its first 2,000 characters and …
+    assert elapsed < 0.5, f"20 reads of one cell took {elapsed:.2f} s (each split and joined 50 MB)"
+
+
+def test_a_gzipped_file_says_to_decompress_it_in_the_tab(qtbot: Any, tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"text": "a"}\n'))
+    form = make_form(qtbot)
+    form._choose_source(str(path))
+    qtbot.waitUntil(lambda: "gzip" in form.error_label.text() and not form.error_label.isHidden(), timeout=30_000)
+    assert form.error_label.text().endswith("train.jsonl.gz is train.jsonl compressed (gzip); rows are read from "
+                                            "uncompressed files only. To fix: decompress it (gunzip -k "
+                                            "train.jsonl.gz) and open train.jsonl.")
+    assert form.preview_status.text() == ""
+
+
+def test_a_save_to_disk_folder_holds_start_back_with_the_fix(qtbot: Any, window: Any, tmp_path: Path,
+                                                             runs_dir: Path) -> None:
+    import datasets
+
+    folder = tmp_path / "saved"
+    datasets.Dataset.from_list([{"text": f"Row {i}."} for i in range(8)]).save_to_disk(str(folder))
+    config = small_config(folder, runs_dir)
+    config.dataset.text_column = "text"
+    window.set_config(config)
+    message = (f"{folder} is a dataset saved by the datasets library (save_to_disk: Arrow files with state.json); "
+               "such a folder is not read as data files. To fix: write it as Parquet and open that file, e.g. in "
+               f"Python: datasets.load_from_disk('{folder}').to_parquet('{tmp_path / 'saved.parquet'}')")
+    qtbot.waitUntil(lambda: any(p.message == message for p in window.problems), timeout=LONG)
+    assert not window.start_action.isEnabled()
+    assert message in window.start_action.toolTip()
+    form = window.dataset_form
+    qtbot.waitUntil(lambda: form.error_label.text() == message, timeout=LONG)
+    json.dumps(message)  # one line of text, no traceback
+    assert "Traceback" not in form.error_label.text()
