@@ -367,6 +367,7 @@ class PushDialog(QDialog):
         self._adapter_run = False  # the run trained an adapter: it can be pushed as one or merged
         self._cancel = threading.Event()
         self._uploading = False
+        self._phase = ""
         self._progress = _PushProgress(self)
         self._progress.event.connect(self._on_progress)
         self.plan_task = background.BackgroundTask(self)
@@ -621,6 +622,7 @@ class PushDialog(QDialog):
             return
         self._cancel = threading.Event()
         self._uploading = False
+        self._phase = ""  # the push's last phase (core.hub's progress), for what Cancel says it waits for
         self.result = None
         relay = self._progress
 
@@ -645,6 +647,8 @@ class PushDialog(QDialog):
         if not self.pushing:
             return  # a late event of a push that already ended
         phase = event.get("phase")
+        if phase != "retry":
+            self._phase = str(phase or "")
         if phase == "upload":
             self._uploading = True
         if event.get("message") and phase != "done" and not self._cancel.is_set():  # "Cancelling…" stays
@@ -699,10 +703,14 @@ class PushDialog(QDialog):
         if self.pushing:
             if not self._cancel.is_set():
                 self._cancel.set()
-                self.phase_label.setText(
-                    "Cancelling: the push stops before its commit is sent (if the commit is already sent, it runs to "
-                    "its end)…" if self._uploading else "Cancelling: the push stops after the Hub answers the "
-                                                         "request under way…")
+                if self._uploading:
+                    said = ("Cancelling: the push stops before its commit is sent (if the commit is already sent, it "
+                            "runs to its end)…")
+                elif self._phase == "merge":  # minutes for a big base model, and not interruptible
+                    said = "Cancelling: the push stops once the merge into the base model ends; no file is uploaded…"
+                else:
+                    said = "Cancelling: the push stops after the Hub answers the request under way…"
+                self.phase_label.setText(said)
                 self._update_buttons()
             return
         super().reject()
