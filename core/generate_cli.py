@@ -24,6 +24,7 @@ from finetune_studio.core.generate import (
     GenerationSettings,
     InputError,
     PromptTooLong,
+    StopReason,
     base_problem,
     chat_template,
     describe_error,
@@ -362,11 +363,13 @@ def _generate(args: Any) -> int:
         loaded = load(source, lambda text: print(text, file=sys.stderr), sides=(side,), tokenizer=tokenizer)
         stop = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        reached: list[int] = []  # the prompts begun, and the one Ctrl-C cut off
         try:
-            unanswered = _answer_all(args, prompts, source, loaded, side, stop)
+            unanswered = _answer_all(args, prompts, source, loaded, side, stop, reached)
         finally:
             signal.signal(signal.SIGINT, previous)
     if stop.is_set():
+        print(f"stopped (Ctrl-C): {stopped_text(len(prompts), reached)}", file=sys.stderr)
         return EXIT_STOPPED
     if unanswered and len(prompts) > 1:
         print(f"error: {len(unanswered)} of {len(prompts)} prompts not answered (prompt "
@@ -374,17 +377,37 @@ def _generate(args: Any) -> int:
     return EXIT_FAILED if unanswered else 0
 
 
-def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: str, stop: threading.Event) -> list[int]:
+def stopped_text(total: int, reached: list[int]) -> str:
+    """What a Ctrl-C left of `generate`'s work, for its last line: the answer it cut off, and the prompts it left
+    unanswered. `reached`: the numbers of the prompts begun, then -1 when the last one's answer was cut off. A Ctrl-C
+    among 300 prompts ended at "[26 tokens · … · stopped: stopped by the user]", exit 3, with no word of the 178
+    prompts never answered."""
+    cut = bool(reached) and reached[-1] == -1
+    begun = [number for number in reached if number > 0]
+    last = begun[-1] if begun else 0
+    said = [f"the answer to prompt {last} is cut off" if total > 1 else "the answer is cut off"] if cut else []
+    if last < total:
+        first = last + 1
+        left = f"prompt {first}" if first == total else f"prompts {first} to {total}"
+        said.append(f"{left} of {total} {'was' if first == total else 'were'} not answered")
+    return ("; ".join(said) or "every prompt was answered") + "."
+
+
+def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: str, stop: threading.Event,
+                reached: list[int] | None = None) -> list[int]:
     """Each prompt answered in turn; one that cannot be (too long for the model) is reported by its number and
-    first words and the rest still answered. Returns the numbers of those left unanswered."""
+    first words and the rest still answered. Returns the numbers of those left unanswered. `reached` gets the number
+    of each prompt begun, and -1 after one whose answer a Ctrl-C cut off (stopped_text)."""
     conversation = Conversation(system=args.system)
     unanswered = []
+    reached = [] if reached is None else reached
     with loaded.model_for(side) as model:
         settings = _settings_from_args(args, model, loaded.defaults_config()[1])
         template = chat_template(loaded.tokenizer, source.chat_config) if source.chat else None
         for number, prompt in enumerate(prompts, 1):
             if stop.is_set():
                 break
+            reached.append(number)
             if len(prompts) > 1:
                 print(f"> {prompt}", flush=True)
             try:
@@ -402,6 +425,8 @@ def _answer_all(args: Any, prompts: list[str], source: Any, loaded: Any, side: s
                 unanswered.append(number)
                 continue
             print(flush=True)
+            if answer.stop_reason == StopReason.USER:
+                reached.append(-1)
             for note in answer.notes:
                 print(f"note: {note}", file=sys.stderr)
             print(f"[{answer.summary()}]", file=sys.stderr, flush=True)
