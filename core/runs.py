@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import threading
 import time
 from dataclasses import dataclass, field
@@ -1114,12 +1115,45 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
 
 def run_folders(runs_dir: Path) -> list[Path]:
     """The runs in runs_dir, by name: the one listing the Runs tab, `finetune-studio runs` and the Try tab read
-    (skipping hidden entries, dangling links and folders that cannot be looked into)."""
+    (skipping hidden entries, dangling links and folders that cannot be looked into: scan_runs_dir names those)."""
+    return scan_runs_dir(runs_dir)[0]
+
+
+def scan_runs_dir(runs_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(the runs in runs_dir by name, as run_folders lists them; the folders in it that cannot be looked into, each
+    with why, by name). A run folder made unreadable (chmod 000, another user's) was left out of the Runs tab
+    without a word, as if it had been deleted."""
     try:
         children = list(Path(runs_dir).iterdir())
     except OSError:  # no runs folder yet, or not readable: nothing to list
-        return []
-    return sorted(child for child in children if not child.name.startswith(".") and is_run_folder(child))
+        return [], []
+    runs, closed = [], []
+    for child in sorted(children):
+        if child.name.startswith("."):
+            continue
+        try:
+            if child.is_dir() and any((child / name).is_file() for name in RUN_FILES):
+                runs.append(child)
+        except OSError as exc:  # on Python 3.11 is_file raises PermissionError for a folder that cannot be entered
+            closed.append((child, exc.strerror or str(exc)))
+    return runs, closed
+
+
+def unreadable_text(closed: list[tuple[Path, str]], runs_dir: Path) -> str:
+    """What the Runs tab says of the folders in runs_dir it cannot look into (scan_runs_dir), with what to do; ""
+    for none."""
+    if not closed:
+        return ""
+    names = ", ".join(path.name for path, _ in closed[:5]) + (f" and {len(closed) - 5} more" if len(closed) > 5
+                                                               else "")
+    whys = sorted({why.lower() for _, why in closed})
+    one = len(closed) == 1
+    first = closed[0][0]
+    return (f"Not listed: {'1 folder' if one else f'{len(closed)} folders'} in {runs_dir} cannot be read "
+            f"({'; '.join(whys)}): {names}. If {'it is a run, it is' if one else 'they are runs, they are'} not "
+            f"shown, resumed or deleted here. To fix: make {'it' if one else 'them'} readable by your user (for "
+            f"example chmod u+rwx {shlex.quote(str(first))}), or move {'it' if one else 'them'} out of the runs "
+            "folder.")
 
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
@@ -1154,6 +1188,7 @@ class RunIndex:
         self.runs: dict[Path, RunSummary] = {}
         self._signatures: dict[Path, tuple[Any, ...]] = {}
         self.pending = False  # the last refresh ran out of time before reading every changed run
+        self.unreadable: list[tuple[Path, str]] = []  # folders it cannot look into, with why (scan_runs_dir)
 
     def refresh(self, budget_s: float | None = None) -> tuple[list[RunSummary], list[Path]]:
         """(summaries that are new or changed, paths of runs that are gone).
@@ -1162,7 +1197,7 @@ class RunIndex:
         one stopped. A first pass over a folder with many long runs then shows its first rows quickly.
         """
         deadline = None if budget_s is None else time.monotonic() + budget_s
-        found = run_folders(self.runs_dir)
+        found, self.unreadable = scan_runs_dir(self.runs_dir)
         present = set(found)
         gone = [path for path in self.runs if path not in present]
         for path in gone:

@@ -69,7 +69,7 @@ from PySide6.QtWidgets import (
 from finetune_studio.core.config import load_config
 from finetune_studio.core.errors import ConfigError, FinetuneError
 from finetune_studio.core.metrics import count_text, log_identity, log_restarted, loss_text
-from finetune_studio.core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics
+from finetune_studio.core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics, unreadable_text
 from finetune_studio.core.session import CONTINUE_TIP, Session, continue_problem
 from finetune_studio.core.sources import SourceKind, source_kind
 from finetune_studio.gui import dialogs
@@ -412,6 +412,13 @@ class HistoryPanel(QWidget):
         self.empty_label = QLabel()
         self.empty_label.setWordWrap(True)
         self.empty_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.unreadable_label = QLabel()  # folders of the runs folder it cannot look into (core.runs.scan_runs_dir)
+        self.unreadable_label.setObjectName("runs_unreadable")
+        self.unreadable_label.setWordWrap(True)
+        self.unreadable_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.unreadable_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.unreadable_label.setStyleSheet(f"color: {STATE_COLORS['failed']}")
+        self.unreadable_label.hide()
 
         table = QTableView()
         table.setObjectName("runs_table")
@@ -505,6 +512,7 @@ class HistoryPanel(QWidget):
         top_layout.setSpacing(4)
         top_layout.addWidget(self.folder_label)
         top_layout.addWidget(self.empty_label)
+        top_layout.addWidget(self.unreadable_label)
         top_layout.addWidget(table, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
@@ -549,6 +557,8 @@ class HistoryPanel(QWidget):
             self._needs.clear()
             self.folder_label.setText(f"Runs in <b>{runs_dir}</b>")
             self.folder_label.setToolTip(str(runs_dir))
+            self.unreadable_label.setText("")
+            self.unreadable_label.hide()
             self._show_empty()
         elif self._task.busy:
             return
@@ -560,6 +570,10 @@ class HistoryPanel(QWidget):
         index, changed, gone, pending = outcome
         if index is not self.index:
             return
+        said = unreadable_text(index.unreadable, index.runs_dir)
+        if said != self.unreadable_label.text():
+            self.unreadable_label.setText(said)
+            self.unreadable_label.setVisible(bool(said))
         if gone:
             self.model.remove(gone)
         if changed:
