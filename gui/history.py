@@ -763,7 +763,13 @@ class HistoryPanel(QWidget):
         chart = self.actions.built_chart()
         overlays = chart.overlays if chart is not None else {}
         keys = {name: overlay.key for name, overlay in overlays.items()}
-        self.details.setPlainText(_comparison_text(runs, keys))
+        text = _comparison_text(runs, keys)
+        if text == self.details.toPlainText():
+            return  # a poll that changed nothing shown here (the colours stay with the text)
+        bar = self.details.verticalScrollBar()
+        kept = bar.value()  # a poll while a compared run trains leaves the list where the user scrolled it
+        self.details.setPlainText(text)
+        bar.setValue(kept)
         document = self.details.document()
         for row, run in enumerate(runs, start=1):
             overlay = overlays.get(run.path.name)

@@ -69,3 +69,27 @@ def test_at_most_compare_max_runs_are_compared_and_the_title_says_which(
     panel.select([runs / "run-01", runs / "run-03"])
     assert sorted(chart.overlays) == ["run-01", "run-03"]
     assert panel.details_title.text() == "<b>2 runs</b> compared on the chart (train loss, with eval loss as dots)."
+
+
+def test_the_comparison_follows_a_growing_run_and_stays_where_it_was_scrolled(
+        qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    window, runs = listed_window(qtbot, tmp_path, monkeypatch, 30)
+    panel = window.history
+    window.resize(900, 600)
+    panel.table.selectAll()
+    bar = panel.details.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5_000)
+    bar.setValue(bar.maximum())
+    kept = bar.value()
+    line = next(row for row in panel.details.toPlainText().splitlines() if " run-07 " in f" {row} ")
+    assert line.split()[3:6] == ["6", "/", "20"]
+    with open(runs / "run-07" / "metrics.jsonl", "a") as handle:  # another process still writing it
+        handle.write(json.dumps({"event": "step", "step": 8, "max_steps": 20, "time": 2e9}) + "\n")
+        handle.write(json.dumps({"event": "log", "step": 8, "loss": 0.125, "time": 2e9}) + "\n")
+    panel._poll.start()
+    qtbot.waitUntil(lambda: len(window.chart.overlays["run-07"].x) == 4, timeout=10_000)
+    line = next(row for row in panel.details.toPlainText().splitlines() if " run-07 " in f" {row} ")
+    assert line.split()[3:7] == ["8", "/", "20", "0.1250"]
+    assert bar.value() == kept
