@@ -1279,6 +1279,9 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
         except HubError as exc:  # the upload is one commit: the repository got all of it or nothing
             where, fix = _after_failed_upload(exc, api, repo_id, token, getattr(info, "sha", None),
                                               [item.path_in_repo for item in items], str(url))
+            gone = _gone_since_staged(items)
+            if gone and not isinstance(exc, (HubCancelled, HubAuthError, HubPermissionError)):
+                raise _moved_during_push(run_dir, gone, where, exc.detail) from exc
             raise type(exc)(f"{exc.message} {where}", exc.detail, kind=exc.kind, fix=fix or exc.fix) from exc
         finally:
             _upload_stop.reset(stopping)
@@ -1291,6 +1294,33 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     emit({"event": "push", "phase": "done", "message": said, "url": result.url, "repo_id": repo_id})
     log.info("Pushed %s (%d files, %s) to %s", run_dir.name, len(items), size_text(total), result.url)
     return result
+
+
+def _gone_since_staged(items: list[_Item]) -> list[str]:
+    """The run's files of a push (linked into its staging folder) that are no longer where they were read."""
+    gone = []
+    for item in items:
+        if item.source is None:
+            continue
+        try:
+            with open(item.source, "rb"):
+                pass
+        except OSError:
+            gone.append(item.path_in_repo)
+    return gone
+
+
+def _moved_during_push(run_dir: Path, gone: list[str], where: str, detail: str) -> HubError:
+    """A push whose run folder was moved, deleted or made unreadable while it uploaded (the staging folder links
+    to the run's files): it failed as 'Failed while uploading to alice/x: FileNotFoundError: [Errno 2] No such
+    file or directory: '/tmp/finetune-studio-push-x9xiifd6/chat_template.jinja'.', a folder the user never saw, and
+    no way forward."""
+    named = ", ".join(gone[:3]) + (", …" if len(gone) > 3 else "")
+    files = "its file" if len(gone) == 1 else f"{len(gone)} of its files"
+    return HubError(f"The run folder {run_dir} changed while it was being pushed: {files} to upload ({named}) can no "
+                    f"longer be read there (moved, deleted or made unreadable since the push began). {where}", detail,
+                    fix="To fix: put the run folder back as it was (or choose it where it is now, with Choose… in the "
+                        "push dialog, or give its new place to finetune-studio push), then push again.")
 
 
 def _after_failed_upload(error: HubError, api: Any, repo_id: str, token: str, before: str | None,
