@@ -52,6 +52,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -91,7 +92,8 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = (  # every column in view at the default size (HistoryPanel._fit_columns): short headers, how far first
     ("name", "Run", "The run's folder name"),
     ("state", "Status", "running, finished, stopped (resumable), failed, interrupted (its process ended without "
-                        "finishing; resumable) or broken (files missing or unreadable)"),
+                        "finishing; resumable) or broken (files missing or unreadable); a warning sign: some of the "
+                        "run's files are missing or damaged (hover it for which, and what to do)"),
     ("model", "Model", "Base model"),
     ("method", "Method", "How it trained: full fine-tuning (every weight) or an adapter (LoRA, QLoRA, DoRA)"),
     ("dataset", "Dataset", "Training data"),
@@ -278,6 +280,11 @@ class RunTableModel(QAbstractTableModel):
                 return datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M")
             return None
         if role == Qt.ItemDataRole.DecorationRole and key == "state":
+            if run.problems and run.state != "broken":  # finished (say) but its files say otherwise: see why
+                if "warning" not in self._icons:
+                    self._icons["warning"] = QApplication.style().standardIcon(
+                        QStyle.StandardPixmap.SP_MessageBoxWarning)
+                return self._icons["warning"]
             color = STATE_COLORS.get(run.state, STATE_COLORS["unknown"])
             if color not in self._icons:
                 self._icons[color] = _dot(color)
