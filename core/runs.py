@@ -953,6 +953,13 @@ def config_problem(path: Path) -> str | None:
     return _read_config(path)[1]
 
 
+def _unreadable_metrics(exc: OSError) -> str:
+    """A metrics.jsonl that cannot be read (no permission, a folder by that name), with what to do: it said the
+    error alone."""
+    return (f"{METRICS_FILE} cannot be read ({exc.strerror or exc}), so the run shows no loss curve. To fix: make "
+            f"{METRICS_FILE} a file you can read, or {METRICS_FIX}")
+
+
 def _metrics_damage(status: dict[str, Any], size: int | None, tally: MetricsTally) -> str | None:
     """What is wrong with the metrics.jsonl of a run that is not training, in words with their fix, or None: gone,
     empty, or stopping at an earlier step than status.json says the run reached (lines lost: a write or a copy cut
@@ -972,7 +979,8 @@ def _metrics_damage(status: dict[str, Any], size: int | None, tally: MetricsTall
         return None
     torn = size - tally.offset
     cut = f", and ends in a cut-off line of {torn} byte{'' if torn == 1 else 's'}" if torn > 0 else ""
-    return (f"{METRICS_FILE} stops at step {count_text(logged)} though {STATUS_FILE} says the run reached step "
+    stops = f"stops at step {count_text(logged)}" if tally.step is not None else "holds no step"
+    return (f"{METRICS_FILE} {stops} though {STATUS_FILE} says the run reached step "
             f"{count_text(reached)}{cut}: lines were lost, as a write or a copy cut short loses them, so its curve "
             f"and figures stop there. To fix: {METRICS_FIX}")
 
@@ -999,7 +1007,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         size = None
     except OSError as exc:
         size = None
-        problems.append(f"metrics.jsonl cannot be read ({exc.strerror or exc})")
+        problems.append(_unreadable_metrics(exc))
     if size is not None:
         if tally.offset and log_restarted(folder.metrics_path, tally.offset, tally.identity):
             tally = MetricsTally()  # replaced (started again from scratch, a copy put over it): read it again
@@ -1017,7 +1025,7 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
                         tally.add(event)
                     time.sleep(0)
         except OSError as exc:
-            problems.append(f"metrics.jsonl cannot be read ({exc.strerror or exc})")
+            problems.append(_unreadable_metrics(exc))
 
     config_ok = folder.config_path.is_file()
     config_said = None if config_ok else \
@@ -1035,7 +1043,8 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
         status = _live_without_status(folder.path) or {}
     if config_said:
         problems.append(config_said)
-    metrics_said = _metrics_damage(status, size, tally)
+    metrics_said = None if any(p.startswith(f"{METRICS_FILE} cannot be read") for p in problems) else \
+        _metrics_damage(status, size, tally)  # one that cannot be read is said so, not also as lost lines
     if metrics_said:
         problems.append(metrics_said)
 

@@ -94,3 +94,18 @@ def test_a_status_message_that_is_not_text_is_not_shown_as_python(tmp_path: Path
     assert run.state == "finished" and run.message == "" and run.problems == ()
     (path / "status.json").write_text(json.dumps({**FINISHED, "message": {"text": "x"}}))
     assert summarize(path).message == ""
+
+
+def test_a_log_that_cannot_be_read_or_holds_no_step_says_so_once(tmp_path: Path) -> None:
+    path = make_run(tmp_path, "folder", segment(2, 20), FINISHED)
+    (path / "metrics.jsonl").unlink()
+    (path / "metrics.jsonl").mkdir()
+    run = summarize(path)
+    assert run.state == "finished" and run.problems == (
+        "metrics.jsonl cannot be read (Is a directory), so the run shows no loss curve. To fix: make metrics.jsonl a "
+        "file you can read, or put metrics.jsonl back from a copy of the run if there is one (its model and "
+        "checkpoints do not need it)",)
+    stepless = make_run(tmp_path, "stepless", [{"event": "run_start"}], FINISHED, raw_tail="garbage\n")
+    assert summarize(stepless).problems == (
+        "metrics.jsonl holds no step though status.json says the run reached step 20: lines were lost, as a write "
+        f"or a copy cut short loses them, so its curve and figures stop there. {FIX[:-1]}",)
