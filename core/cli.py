@@ -879,6 +879,10 @@ def _launch_command(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, on_term)
         timeout = args.rdzv_timeout  # None: the config's launch.join_timeout
         run_dir = require_run_folder(args.run_dir)
+        refusal = _supervise_refusal(run_dir, args)
+        if refusal:
+            print(f"error: {refusal}", file=sys.stderr)
+            return EXIT_CONFIG
         # Started by the window (start_detached cleared the stop file just before): a Stop there now is this
         # segment's. Run by hand: one there is an earlier segment's. Not passed on to torchrun and its ranks.
         keep_stop = os.environ.pop(launch.STOP_CLEARED_ENV, None) is not None
@@ -901,6 +905,32 @@ def _launch_command(args: argparse.Namespace) -> int:
     for line in launch.node_commands(config, args.config, args.run_dir, args.resume):
         print(line)
     return 0
+
+
+def _supervise_refusal(run_dir: Path, args: argparse.Namespace) -> str | None:
+    """Why `supervise` run by hand must not start, or None. Without --resume it trains the folder from step 0, as the
+    app's Start does for a folder it has just prepared: run on a run that had trained (a finished one), it trained it
+    again from scratch and replaced its model and checkpoints. And --epochs without --resume was dropped without a
+    word."""
+    if args.epochs is not None and not args.resume:
+        return (f"--epochs {args.epochs:g} adds epochs to a resumed run, and --resume was not given; nothing was "
+                f"started. To fix: add --resume, or resume with finetune-studio resume {shell_word(run_dir)} "
+                f"--epochs {args.epochs:g}.")
+    if args.resume:
+        return None
+    from finetune_studio.core.runs import RunFolder
+
+    folder = RunFolder(run_dir)
+    status = folder.read_status()
+    step = status.get("step")
+    trained = (isinstance(step, int) and step > 0) or folder.model_dir.exists() or bool(folder.checkpoints())
+    if not trained:
+        return None
+    said = str(status.get("message") or status.get("state") or "it holds a model or checkpoints").rstrip(".")
+    return (f"The run {run_dir.name} has trained already ({said}), and supervise without --resume trains a prepared "
+            "run from its first step, replacing its model and checkpoints; nothing was started. To fix: resume it "
+            f"with finetune-studio resume {shell_word(run_dir)} (or supervise --resume), or start a new run with "
+            "finetune-studio train.")
 
 
 def _launch_checks(config: Any, config_path: str) -> tuple[list[Any], list[Any], str]:
