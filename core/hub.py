@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -506,8 +507,40 @@ class _UploadStop:
 _upload_stop: ContextVar[_UploadStop | None] = ContextVar("finetune_studio_hub_upload_stop", default=None)
 
 
+@dataclass
+class _CreateLoop:
+    """A push's create_repo as its requests see it. huggingface_hub sends the create again, at once and with no end,
+    for as long as the Hub answers 409 'Cannot create repo: another conflicting operation is in progress' (another
+    push or upload of the account's): the push spun without a pause, Cancel unheard, for as long as the Hub said so.
+    Here a cancel stops it, and so does REQUEST_TIMEOUT_S of such answers."""
+
+    stop: threading.Event
+    repo_id: str
+    started: float | None = None
+
+
+_create_loop: ContextVar[_CreateLoop | None] = ContextVar("finetune_studio_hub_create_loop", default=None)
+
+
+def _guard_create(loop: _CreateLoop) -> None:
+    if loop.stop.is_set():
+        raise HubCancelled("Push cancelled.")
+    now = time.monotonic()
+    if loop.started is None:
+        loop.started = now
+    elif now - loop.started > REQUEST_TIMEOUT_S:
+        raise HubServerError(f"The Hub kept answering that another operation on {loop.repo_id.split('/')[0]}'s "
+                             f"repositories is in progress while creating {loop.repo_id}, for {REQUEST_TIMEOUT_S:g} s. "
+                             "Nothing was uploaded.",
+                             fix="To fix: let the other push or upload of the account end (or wait a few minutes), "
+                                 "then push again.")
+
+
 def _limit_request(request: Any) -> None:
     """The client's request hook (httpx2 calls it before each request is sent, in the thread that sends it)."""
+    loop = _create_loop.get()
+    if loop is not None:
+        _guard_create(loop)
     stop = _upload_stop.get()
     if stop is not None and not stop.committing:
         if stop.event.is_set():
@@ -1237,9 +1270,16 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     _call("checking the repository name", lambda: _check_repo_id(repo_id), token, source, repo_id)
 
     phase("repo", f"Creating {repo_id} on the Hub", repo_id=repo_id)
-    url = _call(f"creating {repo_id}", lambda: api.create_repo(repo_id, private=private, exist_ok=True,
-                                                              repo_type="model", token=token),
-                token, source, repo_id)
+    creating = _create_loop.set(_CreateLoop(stop, repo_id))
+    try:
+        url = _call(f"creating {repo_id}", lambda: api.create_repo(repo_id, private=private, exist_ok=True,
+                                                                  repo_type="model", token=token),
+                    token, source, repo_id)
+    except HubCancelled:
+        said = nothing_sent()
+        raise HubCancelled(f"Push cancelled: {said[0].lower()}{said[1:]}") from None
+    finally:
+        _create_loop.reset(creating)
     created.append(repo_id)
     info = _call(f"checking {repo_id}", lambda: api.model_info(repo_id, token=token), token, source, repo_id)
     _refuse_someone_elses(repo_id, str(getattr(info, "author", None) or repo_id.split("/")[0]), account)
