@@ -149,11 +149,14 @@ class ProgressPrinter:
         if self.quiet:
             return
         if self.bar is not None:
-            self.bar.write(text, file=sys.stderr)
+            outlive_reader(lambda: self.bar.write(text, file=sys.stderr))
         else:
-            print(text, file=sys.stderr)
+            outlive_reader(lambda: print(text, file=sys.stderr))
 
     def __call__(self, event: dict[str, Any]) -> None:
+        outlive_reader(lambda: self._show(event))
+
+    def _show(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "run_start":
             self.run_dir = event.get("run_dir")
@@ -247,14 +250,28 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True, said: Iterable[st
     if getattr(result, "untrained", None):  # a resume that trained no step: "finished: …" read as if it had trained
         from finetune_studio.core.training import EPOCHS_CAPPED
 
-        print(f"nothing trained: {result.message}")
+        outlive_reader(lambda: print(f"nothing trained: {result.message}", flush=True))
         return EXIT_CONFIG if result.untrained == EPOCHS_CAPPED else 0  # more epochs asked, max_steps stops them
-    print(f"{result.state}: {result.message}")
+    outlive_reader(lambda: print(f"{result.state}: {result.message}", flush=True))
     if result.state == "stopped":
         if result.step > 0:  # a Stop before a new run's first step trained and saved nothing
-            print(_resume_hint(result.run_dir, always=True).lstrip())
+            outlive_reader(lambda: print(_resume_hint(result.run_dir, always=True).lstrip(), flush=True))
         return EXIT_STOPPED
     return 0
+
+
+def outlive_reader(say: Any) -> None:
+    """Call `say` (a write to stdout or stderr), going on quietly when that stream's reader has left (`train 2>&1 |
+    head -1`): the run is not the reader's to end. A write there raised BrokenPipeError inside the run's progress
+    sink, which failed the run ("Training failed: BrokenPipeError", nothing trained) and main then exited 0 as for
+    any reader gone. Now the streams whose reader left point at devnull and the run trains on; the command exits
+    with the run's own code (3 for a stopped one)."""
+    try:
+        say()
+    except BrokenPipeError:
+        if not reader_gone():
+            raise
+        drop_closed_outputs()
 
 
 def _aborted(run_dir: str | None) -> int:
@@ -483,7 +500,7 @@ def _command(args: argparse.Namespace) -> int:
             problems = command_problems(config)  # as `validate` finds them, before the run's folder
             warnings = config_warnings(config, problems)
             for warning in warnings:  # as `validate` prints them: they never block a run
-                print(f"warning: {warning}", file=sys.stderr)
+                outlive_reader(lambda: print(f"warning: {warning}", file=sys.stderr))
             if problems:
                 raise ConfigError(problems)
             from finetune_studio.core import launch
