@@ -38,6 +38,7 @@ from finetune_studio.gui import settings as store
 AUTO_KEY = "try/compare_when_run_finishes"
 COMPARE_TIP = ("Answer every saved prompt greedily with the base model and each complete checkpoint of the run; the "
                "answers are kept in the run folder (answers.jsonl).")
+TRAINING_TIP = "A training run is using the memory; compare when it ends."
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 
 
@@ -138,6 +139,18 @@ class CompareView(QWidget):
         # "the answers are shown but not saved". Kept while the window is open; the line says they are not saved.
         self._not_saved: dict[Path, list[dict[str, Any]]] = {}
         self._last_answer: dict[str, Any] | None = None  # the latest answer's record (the first one not written)
+        self._stop_why: tuple[str, str] = ("", "")  # why the running comparison is being stopped, and what to do next
+        # The running comparison's models damaged at its start, by key ("final", "checkpoint-4": answers.jsonl's
+        # names) with their labels: they give no answers, and are named at the end even when it stopped before it
+        # reached them (their "skipped" event names them when it comes).
+        self._left_out: dict[str, str] = {}
+        self._skipped_models: set[str] = set()
+        self._training = False
+        self._busy = False
+        # What the tab's model picker says of the run (set_models): its damaged models, left out of a comparison, and
+        # why none can be compared (every one damaged): Compare is disabled and says why, as Send does.
+        self._damaged: list[str] = []
+        self._none_usable = ""
 
         self.explain = QLabel("", objectName="compare_explain", wordWrap=True)
         self.compare_button = QPushButton("Compare checkpoints", objectName="compare_start")
@@ -191,7 +204,7 @@ class CompareView(QWidget):
         layout.addWidget(self.read_note)
         layout.addWidget(self.splitter, 1)
         self.compare_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.clicked.connect(lambda: self.stop())  # not self.stop: clicked(bool) would be its `why`
         self._explain()
 
     # ------------------------------------------------------------------ what is shown
@@ -258,12 +271,33 @@ class CompareView(QWidget):
     def _explain(self) -> None:
         count = len(self.prompts)
         if not count:
-            self.explain.setText("No saved prompts yet: type a prompt on the Chat page and press Save prompt. Saved "
-                                 "prompts are kept with the config (prompts:).")
+            text = ("No saved prompts yet: type a prompt on the Chat page and press Save prompt. Saved prompts are "
+                    "kept with the config (prompts:).")
         else:
-            self.explain.setText(f"{count} saved prompt{'s' if count != 1 else ''}, answered greedily by the base "
-                                 "model and every complete checkpoint of the run.")
-        self.compare_button.setEnabled(bool(count) and self.run_dir is not None and not self._running)
+            text = (f"{count} saved prompt{'s' if count != 1 else ''}, answered greedily by the base model and every "
+                    "complete checkpoint of the run.")
+        if self.run_dir is not None and self._none_usable:
+            text += (f" {'Every model of this run is damaged' if self._damaged else 'This run has no model yet'}, so "
+                     "there is nothing to compare (Compare checkpoints' tooltip says what to do).")
+        elif self.run_dir is not None and self._damaged:
+            text += (f" Left out, damaged (the model picker's list says why): {_listed(self._damaged)}.")
+        self.explain.setText(text)
+        self._fit_button()
+
+    def _fit_button(self) -> None:
+        """Compare is enabled only when a comparison can start, and its tooltip says why not when it cannot."""
+        blocked = self._none_usable if self.run_dir is not None else ""
+        self.compare_button.setEnabled(bool(self.prompts) and self.run_dir is not None and not self._running
+                                       and not self._busy and not self._training and not blocked)
+        self.compare_button.setToolTip(TRAINING_TIP if self._training else blocked or COMPARE_TIP)
+
+    def set_models(self, damaged: list[str], none_usable: str) -> None:
+        """What the tab's model picker lists of the shown run: the labels of its damaged models (a comparison leaves
+        them out) and, when none of its models can load, why and what to do (Compare is disabled and says it; it was
+        enabled, and a comparison failed as it began)."""
+        if (damaged, none_usable) != (self._damaged, self._none_usable):
+            self._damaged, self._none_usable = list(damaged), none_usable
+            self._explain()
 
     def _fill(self) -> None:
         data = self.table_data
@@ -340,6 +374,9 @@ class CompareView(QWidget):
         if run_dir is None or not prompts:
             self._set_status("Pick a run and save at least one prompt first.")
             return
+        if self._none_usable:  # the button is disabled; a comparison asked for otherwise (when a run finishes)
+            self._set_status(self._none_usable)
+            return
         from finetune_studio.core import generate
 
         settings = self._settings().greedy()
@@ -348,12 +385,17 @@ class CompareView(QWidget):
         def job(sink: Callable[[dict], None], stop: threading.Event) -> Any:
             return generate.compare_checkpoints(run_dir, prompts, settings, sink, stop)
 
+        self._left_out, self._skipped_models = {}, set()
         try:
-            self._shape = (len(prompts), len(generate.targets(run_dir)) + 1)  # + the base model
+            found = generate.targets(run_dir)
+            # a damaged model is skipped (its "skipped" event says so): "Stopped: 3 of 12" counted its answers
+            self._left_out = {target.key: target.label for target in found if generate.damage(target.path) is not None}
+            self._shape = (len(prompts), len(found) - len(self._left_out) + 1)  # + the base model
             self._expected = self._shape[0] * self._shape[1]
         except generate.GenerationError:
             self._expected = None  # the job says what is wrong with the run
         self.skipped, self.unsaved, self._last_answer = [], "", None
+        self._stop_why = ("", "")
         self._running = True  # before the job starts: starting it sets the buttons (set_busy), Stop included
         if self._start_job("compare", job):
             self._set_status("Comparing…")
@@ -362,8 +404,11 @@ class CompareView(QWidget):
         self.stop_button.setEnabled(self._running)
         self._explain()
 
-    def stop(self) -> None:
+    def stop(self, why: str = "", then: str = "") -> None:
+        """Stop the comparison; `why` (a training run started) and `then` (what to do next) are said when it ends."""
         if self._running:
+            if why:
+                self._stop_why = (why, then)
             self._stop_job()
 
     def add_event(self, event: dict) -> None:
@@ -371,7 +416,9 @@ class CompareView(QWidget):
             self._set_status(event["text"])
         elif event.get("event") == "skipped":  # a damaged checkpoint: the rest are compared, the end says which
             self.skipped.append(event["text"])
-            self._skip(event.get("model"))
+            self._skipped_models.add(event.get("model"))
+            if event.get("model") is None or event.get("model") not in self._left_out:  # those were not counted
+                self._skip(event.get("model"))
             self._set_status(event["text"])
         elif event.get("event") == "unsaved":  # the answers go on being shown; the end says they were not kept
             self.unsaved = event["text"]
@@ -415,25 +462,48 @@ class CompareView(QWidget):
         self._running = False
         done = len(table.cells)
         where = f"{self.run_dir.name if self.run_dir else 'the run'}/answers.jsonl"
+        why, then = self._stop_why if stopped else ("", "")
+        self._stop_why = ("", "")
+        # "Stopped: 3 of 12 answers kept" alone, when training took the memory: the page did not say why, or when
+        # the rest could be had
+        stop_word = f"Stopped because {why}" if why else "Stopped"
         if stopped:
             of = f" of {self._expected}" if self._expected else ""
             said = f"{done}{of} answer{'s' if done != 1 or of else ''} kept in {where}."
-            self._set_status(f"Stopped: {said}")
-            summary = f"stopped: {said}"
+            self._set_status(f"{stop_word}: {said}")
+            summary = f"{stop_word.lower()}: {said}"
         else:
             self._set_status(f"Done: {done} answer{'s' if done != 1 else ''}, kept in {where}.")
             summary = f"done: {done} answer{'s' if done != 1 else ''} kept in {where}."
         if self.unsaved:  # "kept in …answers.jsonl" would be untrue, and reading the file back would drop them
             said = f"{done} answer{'s' if done != 1 else ''}. {self.unsaved}"
-            self._set_status(f"{'Stopped' if stopped else 'Done'}: {said}")
-            summary = f"{'stopped' if stopped else 'done'}: {said}"
+            self._set_status(f"{stop_word if stopped else 'Done'}: {said}")
+            summary = f"{stop_word.lower() if stopped else 'done'}: {said}"
         if self.skipped:
             skipped = " ".join(f"{text.rstrip('.')}." for text in self.skipped)
             self._set_status(f"{self.status.text()} {skipped}")
             summary = f"{summary} {skipped}"
+        unsaid = [label for key, label in self._left_out.items() if key not in self._skipped_models]
+        if unsaid:  # stopped before the comparison reached them: the line still says they were not compared
+            left_out = f"Left out, damaged (the model picker's list says why): {_listed(unsaid)}."
+            self._set_status(f"{self.status.text()} {left_out}")
+            summary = f"{summary} {left_out}"
+        if then:
+            self._set_status(f"{self.status.text()} {then}")
+            summary = f"{summary} {then}"
         if not self.unsaved:
             self.set_run(self.run_dir)
         return summary
+
+    def answers_so_far(self) -> str:
+        """Where the running comparison's answers are, said when it is left for another run: kept in the run's
+        answers.jsonl, or, when that could not be written (self.unsaved), shown but not saved, and kept in the run's
+        table while the app is open (self._not_saved)."""
+        name = self.run_dir.name if self.run_dir else "the run"
+        if not self.unsaved:
+            return f"The answers so far are kept in {name}/answers.jsonl."
+        return (f"{self.unsaved.rstrip()} The answers not saved stay in the table of {name} while the app is open: "
+                f"pick {name} again to read them.")
 
     def abandoned(self, message: str) -> None:
         """The comparison was stopped because another run was picked: nothing more of it is shown."""
@@ -450,7 +520,10 @@ class CompareView(QWidget):
     def set_busy(self, busy: bool, training: bool) -> None:
         if not busy:
             self._running = False
+        self._busy, self._training = busy, training
         self.stop_button.setEnabled(self._running)
-        self.compare_button.setEnabled(bool(self.prompts) and self.run_dir is not None and not busy and not training)
-        self.compare_button.setToolTip("A training run is using the memory; compare when it ends." if training
-                                       else COMPARE_TIP)
+        self._fit_button()
+
+
+def _listed(names: list[str]) -> str:
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else "".join(names)

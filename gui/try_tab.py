@@ -1199,9 +1199,8 @@ class TryTab(QWidget):
         if self.runner.running and self._job_kind == "compare" and self.compare.run_dir != run_dir:
             self.runner.supersede()  # its answers so far are in its run folder; the table now shows the new run
             self._job_kind = "switch"
-            self.compare.abandoned(f"Stopped: another run was picked. The answers so far are kept in "
-                                   f"{self.compare.run_dir.name if self.compare.run_dir else 'the run'}"
-                                   "/answers.jsonl.")
+            # its answers not saved (answers.jsonl unwritable) are not "kept in …answers.jsonl": the view says where
+            self.compare.abandoned(f"Stopped: another run was picked. {self.compare.answers_so_far()}")
         self.compare.set_run(run_dir)
         if run_dir is not None and not found:
             try:
@@ -1220,6 +1219,7 @@ class TryTab(QWidget):
             self._update_buttons()
             return
         self._target_picked()
+        self._update_buttons()  # the same model picked again returns early: the list (damaged ones) may be new
 
     def _clear_pick(self) -> None:
         """Nothing is picked: the panes' titles, the base model and the conversation of the last pick go with it,
@@ -1278,10 +1278,26 @@ class TryTab(QWidget):
                 if model.item(row).isEnabled()]
 
     @staticmethod
-    def _all_damaged(run_dir: Path) -> str:
-        return (f"Every model {run_dir.name} saved is damaged, so none can answer (the model picker's list says what "
-                f"is wrong with each). To fix: put their files back from a copy of the run, then press Refresh; or "
-                f"pick another run; or {START_AGAIN_FIX}.")
+    def _all_damaged(run_dir: Path, so: str = "none can answer") -> str:
+        return (f"Every model {run_dir.name} saved is damaged, so {so} (the model picker's list says what is wrong "
+                f"with each). To fix: put their files back from a copy of the run, then press Refresh; or pick another "
+                f"run; or {START_AGAIN_FIX}.")
+
+    def _models_for_compare(self) -> tuple[list[str], str]:
+        """The shown run's damaged models (a comparison leaves them out), as the picker lists them, and why none can
+        be compared: every one damaged (Send's words), or the run has none (the reason its pick failed); else ''.
+        Compare was enabled there, and a comparison failed as it began."""
+        run_dir = self.run_dir
+        if run_dir is None:
+            return [], ""
+        model = self.target_combo.model()
+        damaged = [self.target_combo.itemData(row).label for row in range(self.target_combo.count())
+                   if not model.item(row).isEnabled()]
+        if self.target_combo.count() and not self._usable_targets():
+            return damaged, self._all_damaged(run_dir, "there is nothing to compare")
+        if not self.target_combo.count() and self._failed_pick and self._pick_problem:
+            return damaged, self._pick_problem
+        return damaged, ""
 
     def _target_picked(self) -> None:
         target: Target | None = self.target_combo.currentData()
@@ -1622,11 +1638,13 @@ class TryTab(QWidget):
         self._update_buttons()
 
     def release_for_training(self) -> None:
-        """A training run starts: it gets the memory; the models are freed and the tab says so."""
+        """A training run starts: it gets the memory; the models are freed and the tab says so, and a comparison
+        stops saying why and what to do next on its own page (it said only "Stopped: 3 of 12 answers kept")."""
         self._pending_prompt = ""
         self.release("Training started, so the models were released to give it the memory (training always wins). "
                      "They load again when it ends.")
-        self.compare.stop()
+        self.compare.stop("training started and needs the memory (training always wins)",
+                          "To compare every checkpoint: press Compare checkpoints again once the run ends.")
 
     def run_finished(self, result: Any) -> None:
         """A run of this window ended (a core.training.RunResult, or its folder): list it, and when it finished
@@ -1894,6 +1912,7 @@ class TryTab(QWidget):
             send_tip = no_model or SEND_TIP
         self.send_button.setToolTip(send_tip)
         self._fit_target_picker(no_model)
+        self.compare.set_models(*self._models_for_compare())
         self.stop_button.setEnabled(answering)
         self.new_button.setEnabled(not answering)
         self.remove_prompt_button.setEnabled(self.saved_combo.count() > 0)
