@@ -470,6 +470,11 @@ def _command(args: argparse.Namespace) -> int:
         if args.command == "doctor":
             from finetune_studio.core import doctor
 
+            # A file given as the runs folder was reported as "runs folder notes.txt: 40.2 GB free", exit 0.
+            refusal = _runs_file_refusal(user_path(args.runs_dir)) if args.runs_dir else None
+            if refusal:
+                print(f"error: {refusal}", file=sys.stderr)
+                return EXIT_CONFIG
             return doctor.main(args.runs_dir)
         if args.command in HUB_COMMANDS:
             return _hub_command(args)
@@ -622,8 +627,7 @@ def _list_runs(runs_dir: str | None) -> int:
                   "FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that folder with --runs-dir.",
                   file=sys.stderr)
             return EXIT_CONFIG
-        print(f"error: {folder} is a file, not a runs folder. To fix: pass the folder that holds the runs with "
-              f"--runs-dir (the default is {default_runs_dir()}).", file=sys.stderr)
+        print(f"error: {_runs_file_refusal(folder)}", file=sys.stderr)
         return EXIT_CONFIG
     if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
         print(f"error: cannot read the runs folder {folder}: permission denied. To fix: make it readable (chmod u+rx "
@@ -640,6 +644,16 @@ def _list_runs(runs_dir: str | None) -> int:
         return 0
     print(runs_table(runs))
     return 0
+
+
+def _runs_file_refusal(folder: Path) -> str | None:
+    """Why `folder`, given with --runs-dir, is no runs folder, or None: it is a file (`runs` and `doctor`)."""
+    from finetune_studio.core.config import default_runs_dir
+
+    if not folder.exists() or folder.is_dir():
+        return None
+    return (f"{folder} is a file, not a runs folder. To fix: pass the folder that holds the runs with --runs-dir "
+            f"(the default is {default_runs_dir()}).")
 
 
 def _one_run(folder: Path) -> bool:
@@ -783,7 +797,7 @@ def _read_token(from_stdin: bool, endpoint: str) -> tuple[str, str]:
     except EOFError:
         print(file=sys.stderr)  # the error's own line, not after "Token (input hidden): "
         return "", "standard input ended before one was entered, and there is no terminal to type it in"
-    return token, "none was entered" if _has_terminal() else "the line read from standard input was empty"
+    return token, "none was entered"
 
 
 def _has_terminal() -> bool:
