@@ -306,6 +306,16 @@ def figure(value: float, decimals: int) -> str:
     return f"{value:.{decimals}g}"
 
 
+def _mark_single_point(item: Any, single: bool, color: str) -> None:
+    """A line needs two points: a curve of one (a run stopped after its first log, live or compared) is drawn as a
+    dot in its colour, dropped once it has two."""
+    if (item.opts.get("symbol") is not None) != single:
+        item.setSymbol("o" if single else None)
+        item.setSymbolSize(6)
+        item.setSymbolBrush(color)
+        item.setSymbolPen(None)
+
+
 def _pen(color: str, alpha: int = 255, width: float = 1, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
     c = QColor(color)
     c.setAlpha(alpha)
@@ -679,12 +689,7 @@ class LossChart(QWidget):
         """A line needs two points: a curve with only one (a run stopped after its first log) gets a dot."""
         for item, series, color in ((self.smooth_curve, self.train, TRAIN_COLOR), (self.lr_curve, self.lr, LR_COLOR),
                                     (self.grad_curve, self.grad, GRAD_COLOR)):
-            single = series.size == 1
-            if (item.opts.get("symbol") is not None) != single:
-                item.setSymbol("o" if single else None)
-                item.setSymbolSize(6)
-                item.setSymbolBrush(color)
-                item.setSymbolPen(None)
+            _mark_single_point(item, series.size == 1, color)
 
     def _follow(self, refit: bool = False) -> None:
         """While following, show steps 0 .. run_upper(last step shown) (steady_upper for compared runs), and each
@@ -899,6 +904,7 @@ class LossChart(QWidget):
         overlay.raw.setData(overlay.x, overlay.y)
         overlay.raw.setVisible(weight > 0)
         overlay.smooth.setData(overlay.x, debiased(ema(overlay.y, weight), weight))
+        _mark_single_point(overlay.smooth, len(overlay.x) == 1, overlay.color)  # a run with one logged loss
         overlay.evals.setData(overlay.eval_x, overlay.eval_y)
 
     def _set_empty(self, empty: bool) -> None:
