@@ -22,7 +22,7 @@ from typing import Any
 from finetune_studio.core.config import RunConfig, flat_settings, load_config, runs_dir_of
 from finetune_studio.core.errors import ConfigError
 from finetune_studio.core.events import Event, EventKind, RunState
-from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.runs import RunFolder, unknown_state
 
 # A run that ended without finishing; with a complete checkpoint, Resume continues it in the same folder.
 RESUMABLE_STATES = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FAILED)
@@ -63,12 +63,14 @@ def can_resume(state: Any, run_dir: Path | None) -> bool:
     checkpoint. A finished run is continued for more epochs instead (continue_problem), a running one not at all.
     A run whose status.json is damaged or gone (unknown, broken) but whose config.yaml and checkpoint are intact
     resumes too: the resume writes a new status (a run that still trains is refused then, by its lock). Whatever
-    its state, a run resumes only with a config.yaml that reads (config_readable)."""
+    its state, a run resumes only with a config.yaml that reads (config_readable), and never when its status.json
+    holds a state this version does not know (core.runs.unknown_state: a newer version's run, which a resume would
+    overwrite; core.training.resume refuses it too)."""
     if run_dir is None:
         return False
     if _state(state) not in (RunState.UNKNOWN, RunState.BROKEN, *RESUMABLE_STATES):
         return False
-    return has_checkpoint(Path(run_dir)) and config_readable(Path(run_dir))
+    return has_checkpoint(Path(run_dir)) and config_readable(Path(run_dir)) and unknown_state(Path(run_dir)) is None
 
 
 def config_readable(run_dir: Path) -> bool:

@@ -42,6 +42,7 @@ from finetune_studio.core.runs import (
     generate_run_name,
     require_run_folder,
     resume_offer,
+    unknown_state,
 )
 from finetune_studio.core.shared_state import training_owns_process_state
 
@@ -487,6 +488,9 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
                                                "To fix: give how many more epochs to train, e.g. --epochs 1.")])
     # Before anything in the folder changes: a run that another process (or window) still trains is refused.
     with RunLock.acquire(folder.path):
+        newer = unknown_state(folder.path)  # a resume writes a status.json of its own over the newer version's
+        if newer:
+            raise ConfigError([Problem("status.json", f"The run {folder.path.name} cannot be resumed here: {newer}")])
         config, _ = load_config(folder.config_path)
         output_dir = Path(config.training.get("output_dir") or folder.path)
         point = folder.resume_point(output_dir)  # each checkpoint's weights read once, from the latest back
