@@ -902,7 +902,7 @@ def _launch_command(args: argparse.Namespace) -> int:
             # A torchrun line run by hand starts a segment: a stop file there is an earlier segment's (a SIGKILLed
             # supervisor or rank 0 ran no clean-up), and rank 0 would stop this one before its first step.
             launch.drop_stop_request(Path(args.run_dir))
-        return worker_main(Path(args.run_dir), Path(args.config) if args.config else None, args.resume_from)
+        return worker_main(user_path(args.run_dir), user_path(args.config) if args.config else None, args.resume_from)
     if args.command == "supervise":
         def on_term(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt  # the supervisor's cleanup ends torchrun and every rank
@@ -921,7 +921,10 @@ def _launch_command(args: argparse.Namespace) -> int:
                                                           keep_stop), quiet=True, term_stops=False)
     from finetune_studio.core.config import load_config
 
-    config, notices = load_config(args.config)
+    # ~ as the user's home, as every command reads it: a quoted '~/runs/x' (--run-dir='~/runs/x') made every line
+    # train in a folder named ~ under this one, and a quoted '~/run.yaml' was not found.
+    config_path = user_path(args.config)
+    config, notices = load_config(config_path)
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
     problems, warnings, note = _launch_checks(config, args.config)
@@ -933,7 +936,8 @@ def _launch_command(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     if problems:
         return EXIT_CONFIG
-    for line in launch.node_commands(config, args.config, args.run_dir, args.resume):
+    for line in launch.node_commands(config, config_path, user_path(args.run_dir) if args.run_dir else None,
+                                     args.resume):
         print(line)
     return 0
 
