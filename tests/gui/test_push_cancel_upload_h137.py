@@ -115,3 +115,49 @@ def test_a_cancel_after_the_commit_was_sent_says_the_push_went_through(
         f"through; to take the files back, delete them (or the repository) on <a href='{url}'>its page</a>")
     assert len(hub.repos["alice/tiny-run"].commits) == 1 and hub.count("/commit/") == 1
     assert dialog.isVisible() and dialog.cancel_button.text() == "Close" and dialog.cancel_button.isEnabled()
+
+
+
+def test_a_cancel_during_a_push_with_nothing_new_stops_it(
+        qtbot: Any, dialog: Any, hub: hub_server.HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository holds these files already; Cancel while the preupload is answered stops the push before the
+    client's next request, with nothing committed."""
+    dialog.push_button.click()
+    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    assert len(hub.repos["alice/tiny-run"].commits) == 1
+    stall = Stall(monkeypatch, "_route_preupload", 1.0)  # answered within the limit
+    dialog.push_button.click()
+    qtbot.waitUntil(lambda: stall.calls == 1, timeout=WAIT)
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    assert dialog.message.property("kind") == "warning"
+    assert dialog.message.text() == ("Push cancelled before its commit was sent. alice/tiny-run exists on the Hub, "
+                                     "but none of this push's files reached it (the upload is one commit).")
+    assert len(hub.repos["alice/tiny-run"].commits) == 1 and hub.count("/commit/") == 1
+
+
+def test_a_cancel_that_came_too_late_for_a_push_with_nothing_new(qtbot: Any, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no request is left when Cancel comes (core.hub.push_run stood in): the push's own outcome, and why."""
+    from tests.hub_fixtures import make_finished_run
+
+    def push_run(run_dir: Path, progress: Any, cancel: threading.Event, **kw: Any) -> core_hub.PushResult:
+        progress({"event": "push", "phase": "upload", "message": "Uploading 10 files"})
+        cancel.wait(10)
+        return core_hub.PushResult("http://hub.test/alice/tiny-run", "alice/tiny-run", ["a"] * 10, unchanged=True)
+
+    monkeypatch.setattr(core_hub, "push_run", push_run)
+    dialog = PushDialog(make_finished_run(tmp_path / "runs"), core_hub.Account("alice", "write", "saved login"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: bool(dialog.plan), timeout=WAIT)
+    dialog.push_button.click()
+    qtbot.waitUntil(lambda: dialog.phase_label.text() == "Uploading 10 files…", timeout=WAIT)
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    url = "http://hub.test/alice/tiny-run"
+    assert dialog.message.property("kind") == "success"
+    assert dialog.message.text() == (
+        f"Nothing new to push: <a href='{url}'>{url}</a> holds these 10 files already (no commit was made). Cancel "
+        "came after the Hub's last answer; nothing was committed")
+    background.wait_idle()
