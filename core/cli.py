@@ -515,7 +515,7 @@ def _command(args: argparse.Namespace) -> int:
                 return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet, said=said)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet, said=said)
         if args.command == "resume":
-            run_dir = require_run_folder(args.run_dir)
+            run_dir = require_run_folder(user_path(args.run_dir))
         if args.command == "resume" and args.apply_fix:
             from finetune_studio.core.advice import apply_fix_and_resume
 
@@ -834,7 +834,7 @@ def _push(args: argparse.Namespace) -> int:
     from finetune_studio.core.config import load_config
     from finetune_studio.core.runs import RunFolder
 
-    run_dir = require_run_folder(args.run_dir)
+    run_dir = require_run_folder(user_path(args.run_dir))
     repo_id = args.repo
     if not repo_id and RunFolder(run_dir).config_path.is_file():
         try:
@@ -909,7 +909,7 @@ def _launch_command(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_term)
         timeout = args.rdzv_timeout  # None: the config's launch.join_timeout
-        run_dir = require_run_folder(args.run_dir)
+        run_dir = require_run_folder(user_path(args.run_dir))
         refusal = _supervise_refusal(run_dir, args)
         if refusal:
             print(f"error: {refusal}", file=sys.stderr)
@@ -1033,8 +1033,8 @@ def _export(args: argparse.Namespace) -> int:
     from finetune_studio.core.export import NOT_EMPTY, ExportError, export_run
 
     try:
-        result = export_run(require_run_folder(args.run_dir), args.kind, user_path(args.out) if args.out else None,
-                            overwrite=args.replace,
+        run_dir = require_run_folder(user_path(args.run_dir))
+        result = export_run(run_dir, args.kind, user_path(args.out) if args.out else None, overwrite=args.replace,
                             progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True))
     except ExportError as exc:
         if exc.problem != NOT_EMPTY:
