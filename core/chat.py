@@ -119,8 +119,15 @@ def _values_format(rows: list[dict[str, Any]], columns: list[str]) -> tuple[str,
     """The format the columns of these rows make: a column counts when any of the rows holds a value in it, so one
     row that lacks its completion (a null, a missing key) does not turn prompt/completion data into plain text."""
     present = [c for c in columns if any(row.get(c) is not None for row in rows)]
+    prompt = _find(present, FORMAT_PARTS["prompt_completion"]["prompt"])
+    completion = _find(present, FORMAT_PARTS["prompt_completion"]["completion"])
     for column in present:
         kind = next((k for k in (_message_list(row.get(column)) for row in rows) if k is not None), None)
+        if kind is not None and prompt and completion and column in (prompt, completion):
+            # TRL's conversational prompt/completion ({"prompt": [turns], "completion": [turns]}): both columns are
+            # the row, not a conversation in one of them with the other left out.
+            return "prompt_completion", {"prompt": prompt, "completion": completion}, \
+                f"columns '{prompt}' and '{completion}' hold lists of turns"
         if kind is not None:
             keys = "from/value" if kind == "sharegpt" else "role/content"
             return kind, {"messages" if kind == "messages" else "conversations": column}, \
@@ -134,8 +141,6 @@ def _values_format(rows: list[dict[str, Any]], columns: list[str]) -> tuple[str,
             if found:
                 mapping[part] = found
         return "alpaca", mapping, f"columns '{instruction}' and '{output}' (alpaca)"
-    prompt = _find(present, FORMAT_PARTS["prompt_completion"]["prompt"])
-    completion = _find(present, FORMAT_PARTS["prompt_completion"]["completion"])
     if prompt and completion:
         return "prompt_completion", {"prompt": prompt, "completion": completion}, \
             f"columns '{prompt}' and '{completion}'"
@@ -454,8 +459,21 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
         prompt, completion = value("prompt"), value("completion")
         if isinstance(prompt, list) or isinstance(completion, list):
             kind = _message_list(prompt if isinstance(prompt, list) else completion) or "messages"
-            return {"prompt": _turns(prompt, kind, columns["prompt"]),
-                    "completion": _turns(completion, kind, columns["completion"])}
+            for part, other, text in (("prompt", "completion", prompt), ("completion", "prompt", completion)):
+                if isinstance(text, str):
+                    raise ChatDataError(f"column '{columns[part]}' holds text while '{columns[other]}' holds a list "
+                                        f"of messages; a row is both as text or both as lists. To fix: write "
+                                        f"'{columns[part]}' as a list such as [{_good_message(kind)}], or "
+                                        f"'{columns[other]}' as text")
+            turns = _turns(completion, kind, columns["completion"])
+            if turns[0]["role"] != "assistant":
+                # The prompt is rendered with the generation prompt ("<|im_start|>assistant"), so a completion that
+                # opens with another role would train that role's header and text as if the assistant said them.
+                raise ChatDataError(f"the completion in '{columns['completion']}' starts with a {turns[0]['role']} "
+                                    "turn; a completion is the assistant's reply. To fix: move that turn to the end "
+                                    f"of '{columns['prompt']}', so '{columns['completion']}' starts with the "
+                                    "assistant's turn")
+            return {"prompt": _turns(prompt, kind, columns["prompt"]), "completion": turns}
         prompt = _text(prompt, f"column '{columns['prompt']}'")
         completion = _text(completion, f"column '{columns['completion']}' (the completion to learn)")
         if not completion.strip():
