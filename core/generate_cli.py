@@ -206,6 +206,24 @@ def print_answers(run_dir: Path, out: Any) -> int:
     return 0
 
 
+def answers_unused_flags(args: Any) -> str | None:
+    """The flags given with --answers that it does not use, refused in words, or None. --answers prints what Compare
+    checkpoints saved, for every model; a --checkpoint 4 (to see that checkpoint's answers), --base, --system or a
+    generation setting were dropped without a word and every saved answer printed."""
+    given = [f"--checkpoint {args.checkpoint}"] if args.checkpoint is not None else []
+    given += [flag for flag, on in (("--base", args.base), ("--show-prompt", args.show_prompt),
+                                    ("--system", bool(args.system))) if on]
+    given += [{True: "--sample", False: "--greedy"}[args.sample]] if args.sample is not None else []
+    given += [f"--{declared.name.replace('_', '-')}" for declared in dataclasses.fields(GenerationSettings)
+              if declared.name != "do_sample" and getattr(args, declared.name, None) is not None]
+    if not given:
+        return None
+    them = "it" if len(given) == 1 else "them"
+    return (f"--answers prints the answers Compare checkpoints saved, for every model it asked, and answers nothing "
+            f"new: {', '.join(given)} {'is' if len(given) == 1 else 'are'} for answering a prompt and would change "
+            f"nothing. To fix: drop {them}, or give --prompt TEXT instead of --answers to answer with {them}.")
+
+
 def answers_folder_problem(folder: Path) -> str | None:
     """Why `generate FOLDER --answers` has no run folder to read, or None. A file or a folder inside a run (its
     config.yaml, its checkpoint-N/ or model/) was said to be "not a run folder (no config.yaml)", of config.yaml
@@ -321,6 +339,10 @@ def _generate(args: Any) -> int:
     import signal
 
     if args.answers:
+        unused = answers_unused_flags(args)
+        if unused:
+            print(f"error: {unused}", file=sys.stderr)
+            return EXIT_CONFIG
         folder = Path(args.folder).expanduser()
         problem = answers_folder_problem(folder)
         if problem:

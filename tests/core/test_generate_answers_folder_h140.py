@@ -67,3 +67,21 @@ def test_the_run_folder_itself_still_reads_its_answers(run_dir: Path, capsys) ->
                                            encoding="utf-8")
     code, out, _ = answers(capsys, run_dir)
     assert (code, out) == (0, "> Aries\n  [checkpoint-2] Stars.\n\n")
+
+
+@pytest.mark.parametrize(("flags", "said", "them"), [
+    (["--checkpoint", "2"], "--checkpoint 2 is", "it"),
+    (["--base", "--greedy", "--temperature", "0.5"], "--base, --greedy, --temperature are", "them"),
+    (["--system", "Be brief.", "--max-new-tokens", "8"], "--system, --max-new-tokens are", "them"),
+])
+def test_flags_that_answers_does_not_use_are_refused(run_dir: Path, capsys, flags: list[str], said: str,
+                                                     them: str) -> None:
+    """--answers --checkpoint 2 (to see that checkpoint's answers) printed every saved answer, the flag dropped."""
+    (run_dir / "answers.jsonl").write_text('{"prompt": "Aries", "model": "checkpoint-2", "answer": "Stars."}\n',
+                                           encoding="utf-8")
+    code = main(["generate", str(run_dir), "--answers", *flags])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err == (f"error: --answers prints the answers Compare checkpoints saved, for every model it asked, and "
+                   f"answers nothing new: {said} for answering a prompt and would change nothing. To fix: drop "
+                   f"{them}, or give --prompt TEXT instead of --answers to answer with {them}.\n")
