@@ -71,6 +71,9 @@ def add_cli_arguments(sub: Any) -> None:
 def read_prompts_file(path: Path) -> list[str]:
     """Prompts from a file: a YAML/JSON list, a mapping with `prompts:` (a run config), or one prompt a line. A
     UTF-8 byte order mark at its start (Notepad writes one) is not part of the first prompt."""
+    if Path(path).is_dir():  # was "Cannot read the prompts file p: [Errno 21] Is a directory: 'p'"
+        raise InputError(f"{path} is a folder, not a prompts file. To fix: give a UTF-8 text file in it, one prompt a "
+                         "line (or a YAML/JSON list, or a config file with prompts:).")
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

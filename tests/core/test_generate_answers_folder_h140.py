@@ -85,3 +85,13 @@ def test_flags_that_answers_does_not_use_are_refused(run_dir: Path, capsys, flag
     assert err == (f"error: --answers prints the answers Compare checkpoints saved, for every model it asked, and "
                    f"answers nothing new: {said} for answering a prompt and would change nothing. To fix: drop "
                    f"{them}, or give --prompt TEXT instead of --answers to answer with {them}.\n")
+
+
+def test_a_folder_given_as_the_prompts_file_is_said_as_a_folder(run_dir: Path, tmp_path: Path, capsys) -> None:
+    """It said "Cannot read the prompts file p: [Errno 21] Is a directory: 'p'"."""
+    folder = tmp_path / "my prompts"
+    folder.mkdir()
+    assert main(["generate", str(run_dir), "--prompts", str(folder)]) == 2
+    assert capsys.readouterr().err == (f"error: {folder} is a folder, not a prompts file. To fix: give a UTF-8 text "
+                                       "file in it, one prompt a line (or a YAML/JSON list, or a config file with "
+                                       "prompts:).\n")
