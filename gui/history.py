@@ -62,6 +62,8 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -124,6 +126,16 @@ TITLE_NAME_CHARS = 48  # the selected run's name above its config, likewise
 # seconds each way.
 COMPARE_MAX = 40
 COLUMN_WIDTHS_KEY = "runs/column_widths"  # QSettings: {column key: width} of the columns the user resized by hand
+# The run name is what tells runs apart: its column is never narrower than a generated name's date and time
+# (core.runs.generate_run_name: '…-261203-1202') after an ellipsis, and a name too wide for it is cut keeping its
+# end (NameDelegate), where the date, a number or a -2 are. Where the tab is short of room the columns of
+# GIVE_WAY are narrowed first, in that order, to MODEL_FLOOR (model, dataset: whole in their tooltips) or to
+# their text without their header; past that, the table scrolls sideways (the columns at its right end) rather
+# than cut the name further.
+NAME_FLOOR_SAMPLE = "…000000-0000"
+NAME_TAIL_CHARS = 11  # at least this much of a name's end is kept when it is cut ('261203-1202')
+MODEL_FLOOR = 36
+GIVE_WAY = ("model", "dataset", "method", "eval_loss", "started")
 
 
 def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
@@ -178,6 +190,63 @@ def _started_text(started: float | None, now: datetime | None = None) -> str:
     if when.year == now.year:
         return f"{when.strftime('%b')} {when.day} {when.strftime('%H:%M')}"
     return when.strftime("%Y-%m-%d")
+
+
+def tail_elided(text: str, metrics: QFontMetricsF, width: float) -> str:
+    """`text` as it fits in `width` pixels: whole, or cut in the middle keeping its end (at least NAME_TAIL_CHARS
+    characters, or half the width where that is more), where a generated run name has its date and time and a
+    taken one its -2; Qt's own ElideMiddle keeps halves, which cut the date off in a narrow column ('Qwen…1202')."""
+    if metrics.horizontalAdvance(text) <= width or len(text) < 2:
+        return text
+    ellipsis = "…"
+    tail_room = max(width / 2, metrics.horizontalAdvance(ellipsis + text[-NAME_TAIL_CHARS:]))
+    tail = 0
+    while tail < len(text) - 1 and metrics.horizontalAdvance(ellipsis + text[-(tail + 1):]) <= min(tail_room, width):
+        tail += 1
+    end = text[len(text) - tail:] if tail else ""
+    head = 0
+    while head < len(text) - tail - 1 and metrics.horizontalAdvance(text[:head + 1] + ellipsis + end) <= width:
+        head += 1
+    return text[:head] + ellipsis + end
+
+
+class NameDelegate(QStyledItemDelegate):
+    """Draws the Run column's names cut keeping their end (tail_elided) when the column is too narrow for them; the
+    tooltip has the whole name."""
+
+    def __init__(self, parent: Any = None):
+        super().__init__(parent)
+        self._cut: dict[tuple[str, float], str] = {}  # (name, width) -> its text shown; names and widths repeat
+
+    def shown_text(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> str:
+        """The text drawn in the cell at `index` with `option` (the view's option with the cell's rect)."""
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        return self._fitted(opt)
+
+    def _fitted(self, opt: QStyleOptionViewItem) -> str:
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+        # As QCommonStyle lays it out: the text rect less the focus frame's margin (and 1) each side, unrounded.
+        width = rect.width() - 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1)
+        if width <= 0:
+            return opt.text
+        key = (opt.text, float(width))
+        if key not in self._cut:
+            if len(self._cut) > 4096:
+                self._cut.clear()
+            self._cut[key] = tail_elided(opt.text, QFontMetricsF(opt.font), width)
+        return self._cut[key]
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = self._fitted(opt)
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
 
 
 def _dot(color: str) -> QIcon:
@@ -278,7 +347,7 @@ class RunTableModel(QAbstractTableModel):
                 return self._method_tip(run)
             if key == "started" and run.started:
                 return datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M")
-            return None
+            return self._display(run, key) or None  # the whole text of a cell a narrow column may cut
         if role == Qt.ItemDataRole.DecorationRole and key == "state":
             if run.problems and run.state != "broken":  # finished (say) but its files say otherwise: see why
                 if "warning" not in self._icons:
@@ -438,8 +507,13 @@ class HistoryPanel(QWidget):
         table.setAlternatingRowColors(True)
         table.setWordWrap(False)
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # Short of room the table scrolls sideways (see _fit_columns): by pixels, not by whole columns, so the
+        # last column is not left half in view.
+        table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+        self.name_delegate = NameDelegate(table)
+        table.setItemDelegateForColumn(COLUMN["name"], self.name_delegate)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setHighlightSections(False)
@@ -600,12 +674,15 @@ class HistoryPanel(QWidget):
         self.empty_label.show()
 
     def _fit_columns(self, runs: list[RunSummary]) -> None:
-        """Fit every column in the tab's width, so that no column needs a horizontal scroll at the default size:
-        status, method, steps, losses, time and start are as wide as their longest text (or header); the run name,
-        model and dataset share what is left, the name first, model and dataset at least a quarter of it each while
-        their text needs it. Text that does not fit is cut in the middle (whole in the tooltip). A column the user
-        resized by hand keeps its width. Only the runs a poll changed are measured; the longest text seen per column
-        is kept."""
+        """Fit the columns in the tab's width: status, method, steps, losses, time and start are as wide as their
+        longest text (or header); the run name, model and dataset share what is left, the name first and never
+        narrower than a generated name's date (NAME_FLOOR_SAMPLE), model and dataset a quarter of it each while their
+        text needs it. Short of room, GIVE_WAY's columns narrow first (model and dataset to MODEL_FLOOR, method, eval
+        and start to their text), and past that the table scrolls sideways rather than cut the name further
+        (10,000-step runs in the ~596 px tab of a 1280x800 window left it 48 px: 'Ll…11'). Text that does not fit
+        is cut in the middle, a name keeping its end (NameDelegate); every cell's whole text is its tooltip. A
+        column the user resized by hand keeps its width. Only the runs a poll changed are measured; the longest text
+        seen per column is kept."""
         table, metrics = self.table, QFontMetricsF(self.table.font())  # unrounded: Qt elides on a fraction over
         header = table.horizontalHeader()
         for key, _, _ in COLUMNS:
@@ -631,16 +708,28 @@ class HistoryPanel(QWidget):
         widths = {key: need[key] for key, _, _ in COLUMNS if key not in FITTED_COLUMNS}
         budget -= sum(table.columnWidth(COLUMN[key]) if key in by_hand else width for key, width in widths.items())
         budget -= sum(table.columnWidth(COLUMN[key]) for key in FITTED_COLUMNS if key in by_hand)
+        name_floor = min(need["name"], math.ceil(metrics.horizontalAdvance(NAME_FLOOR_SAMPLE)) + CELL_PAD)
         shared = [key for key in ("model", "dataset") if key not in by_hand]
+        room = budget - (0 if "name" in by_hand else name_floor)  # the name's floor first
         for key in shared:  # a quarter each while their text needs it
-            widths[key] = max(36, min(need[key], budget // 4))
+            widths[key] = max(MODEL_FLOOR, min(need[key], room // 4))
         if "name" not in by_hand:  # the run first
-            widths["name"] = max(48, min(need["name"], budget - sum(widths[key] for key in shared)))
+            widths["name"] = max(name_floor, min(need["name"], budget - sum(widths[key] for key in shared)))
         spare = budget - sum(widths.get(key, 0) for key in FITTED_COLUMNS if key not in by_hand)
         for key in shared:  # what the name leaves goes to the others
             extra = max(0, min(spare, need[key] - widths[key]))
             widths[key] += extra
             spare -= extra
+        for key in GIVE_WAY:  # short of room: the least needed narrow first, to their text without their header
+            if spare >= 0:
+                break
+            if key in by_hand:
+                continue
+            floor = min(widths[key], MODEL_FLOOR if key in ("model", "dataset")
+                        else max(self._needs.get(key, 0), MODEL_FLOOR))
+            cut = min(-spare, widths[key] - floor)
+            widths[key] -= cut
+            spare += cut
         for key, wanted in widths.items():
             column = COLUMN[key]
             if key in by_hand:
@@ -690,6 +779,7 @@ class HistoryPanel(QWidget):
         settings().remove(COLUMN_WIDTHS_KEY)
         self._fitted.clear()
         self._fit_columns([])
+        self.table.updateGeometries()  # the scroll bar's range now (it scrolls by pixels: see _build), not later
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
