@@ -145,8 +145,9 @@ class ProgressPrinter:
         self.measured_step = 0
         self.said_untrained = False
 
-    def write(self, text: str) -> None:
-        if self.quiet:
+    def write(self, text: str, always: bool = False) -> None:
+        """Show a line on stderr, above the bar; with --quiet only when `always` (the answer to a Ctrl-C)."""
+        if self.quiet and not always:
             return
         if self.bar is not None:
             outlive_reader(lambda: self.bar.write(text, file=sys.stderr))
@@ -236,7 +237,7 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True, said: Iterable[st
         again = "Ctrl-C" if signum == signal.SIGINT else "the same signal"
         what = ("Stopping at the end of this step and saving a checkpoint…" if printer.training else
                 "Stopping before training begins (nothing will be trained or saved)…")
-        printer.write(f"{what} ({again} again to abort)")
+        printer.write(f"{what} ({again} again to abort)", always=True)  # --quiet too: a stop can take a long step
 
     handled = [signal.SIGINT, signal.SIGTERM] if term_stops else [signal.SIGINT]
     previous = {signum: signal.signal(signum, on_interrupt) for signum in handled}
