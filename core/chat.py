@@ -539,11 +539,24 @@ def template_plan(tokenizer: Any, chat: ChatConfig) -> TemplatePlan:
     if plan.training_text is not None:
         plan.end_of_turn, plan.stop_trained = end_of_turn(tokenizer, plan.training_text)
         if not plan.stop_trained:
-            plan.problem = (f"the {name} template leaves a reply's end-of-turn token out of the assistant mask, so "
+            plan.problem = (f"{_template_words(name)} leaves a reply's end-of-turn token out of the assistant mask, so "
                             "the model would never learn to stop. To fix: pick another template (chatml), or set "
                             "train_on to 'all' or 'completion'")
     cached[key] = plan
     return plan
+
+
+def _template_words(name: str) -> str:
+    """A plan's name in a sentence: "the chatml chat template", "the model's own chat template" (not "the the
+    model's own"), "the tokenizer's chat template" for plain text (no name)."""
+    if name.startswith("the "):
+        return f"{name} chat template"
+    return f"the {name} chat template" if name else "the tokenizer's chat template"
+
+
+def _template_name(template: str) -> str:
+    """chat.template as template_plan names it: a named template by its name, Jinja text as "custom"."""
+    return "custom" if is_template_text(template) else template
 
 
 def resolve_template(tokenizer: Any, chat: ChatConfig) -> tuple[str, str, str]:
@@ -572,11 +585,12 @@ def _training_variant(tokenizer: Any, text: str, name: str) -> tuple[str | None,
     try:
         found = get_training_chat_template(probe)
     except ValueError:
-        return None, (f"the {name} chat template has no {{% generation %}} markers and TRL has no training version "
+        return None, (f"{_template_words(name)} has no {{% generation %}} markers and TRL has no training version "
                       "of it, so the assistant's replies cannot be told apart. To fix: pick the chatml template, or "
                       "set train_on to 'all'")
     except Exception as exc:  # noqa: BLE001 - a template that fails TRL's probe renders: say it, do not crash
-        return None, f"the {name} chat template failed to render TRL's probe conversation: {exc}"
+        return None, (f"{_template_words(name)} failed to render TRL's probe conversation ({type(exc).__name__}: "
+                      f"{exc}). To fix: correct the template, pick a named one (chatml), or set train_on to 'all'")
     return (found or text), None
 
 
@@ -640,7 +654,7 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
     try:
         ids, masks, boundary = _tokenize_example(tokenizer, example, template, assistant)
     except Exception as exc:  # noqa: BLE001 - jinja, a template's raise_exception, a tokenizer error
-        return _failed(plan.name, f"the {plan.name or 'tokenizer'} chat template failed to render this row: "
+        return _failed(plan.name, f"{_template_words(plan.name)} failed to render this row: "
                                   f"{type(exc).__name__}: {exc}", fmt, train_on)
     # TRL's build_labels: a token keeps its label only where every applicable mask is 1.
     applicable = [masks[k] for k in (("completion_mask",) if train_on == "completion" else ())
@@ -739,8 +753,12 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
         problems.append(f"max_length {max_length} cuts the reply: {cut_trained:,} of {trained + cut_trained:,} trained "
                         "tokens are lost, and so is its end-of-turn token. To fix: raise max_length")
     elif not span_ends(tokenizer).all_ended(ids, roles):
-        problems.append("a reply's end-of-turn token is not trained, so the model would not learn to stop. To fix: "
-                        "pick another template (chatml) or set train_on to 'all'")
+        if train_on == "all":  # every token already trains: the template ends its turns with plain text
+            problems.append(f"{_template_words(plan.name)} ends a turn with no special token, so the model would "
+                            "not learn to stop. To fix: pick a template that ends each turn with a token (chatml)")
+        else:
+            problems.append("a reply's end-of-turn token is not trained, so the model would not learn to stop. To "
+                            "fix: pick another template (chatml) or set train_on to 'all'")
     return TokenRoles(input_ids=list(ids), labels=labels, roles=roles, text=text, template_name=plan.name,
                       problems=problems, kept=kept, cut_trained=cut_trained, train_on=train_on, format=fmt)
 
@@ -1279,8 +1297,8 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str], rows: li
         except ChatDataError as exc:
             bad.append(f"{named(index)}: {exc}")
         except Exception as exc:  # noqa: BLE001 - the template's own error, shown with the row
-            bad.append(f"{named(index)}: the {chat.template} chat template fails to render it ({type(exc).__name__}: "
-                       f"{exc})")
+            bad.append(f"{named(index)}: {_template_words(_template_name(chat.template))} fails to render it "
+                       f"({type(exc).__name__}: {exc})")
         if len(bad) >= SHOWN_ROW_PROBLEMS:
             break
     if bad:
@@ -1525,6 +1543,15 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
     tokenizer = _cached_tokenizer(config, version)
     if tokenizer is None:
         return TokenCheck()
+    check = TokenCheck()
+    if resolve_train_on(chat, detection.format) == "assistant" and uses_template(detection, rows[0]):
+        try:
+            plan = template_plan(tokenizer, chat)
+        except ChatDataError:
+            return check  # validate() names a chat.template it does not know at its field
+        if plan.problem:  # the template's, not the rows': said once, as prepare_dataset refuses it
+            check.errors.append(("chat.template", f"{plan.problem}."))
+            return check
     shown = rows[:TOKEN_CHECK_ROWS]
     whole = complete and len(shown) == len(rows)
     judged = "" if whole else f" (judged on its first {len(shown):,} rows; the run reads them all)"
@@ -1541,7 +1568,6 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
         cut.append(reply_cut)
         trained.append(roles.trained if reply_cut else 0)
         lengths.append(len(roles.input_ids) if reply_cut else 0)
-    check = TokenCheck()
     if bad:  # prepare_dataset's refusal, in its words
         listed = "; ".join(bad[:SHOWN_BAD_ROWS]) + (f"; and {len(bad) - SHOWN_BAD_ROWS:,} more"
                                                     if len(bad) > SHOWN_BAD_ROWS else "")
