@@ -314,11 +314,22 @@ def run_cli(args: Any) -> int:
     too long for the model, a prompts file that cannot be read, a folder or checkpoint that is not there, a run
     with no saved answers for --answers: InputError); 1 for a model that
     cannot load, a failure or prompts left unanswered; 3 when Ctrl-C stopped it; a reader of stdout that went away
-    (`| head`) ends it quietly, 0."""
+    (`| head`) ends it quietly, 0. SIGTERM (`timeout`, `kill`) stops it as Ctrl-C does, with exit 3, as README's exit
+    codes say: it killed the command (exit 143) with no word of what was left unanswered."""
+    import signal
+
+    stopped_by: list[str] = []
+
+    def on_term(signum: int, frame: Any) -> None:  # while reading, resolving or loading: end before answering
+        stopped_by.append("SIGTERM")
+        raise KeyboardInterrupt
+
+    in_main = threading.current_thread() is threading.main_thread()  # signal handlers are the main thread's
+    previous = signal.signal(signal.SIGTERM, on_term) if in_main else None
     try:
         return _generate(args)
     except KeyboardInterrupt:  # Ctrl-C before the stop handler is in place: reading, resolving or loading
-        print("stopped before answering (Ctrl-C).", file=sys.stderr)
+        print(f"stopped before answering ({stopped_by[0] if stopped_by else 'Ctrl-C'}).", file=sys.stderr)
         return EXIT_STOPPED
     except BrokenPipeError as exc:
         from finetune_studio.core.cli import reader_gone
@@ -336,6 +347,9 @@ def run_cli(args: Any) -> int:
     except Exception as exc:  # noqa: BLE001 - one line that says what to do, instead of a traceback
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _generate(args: Any) -> int:
@@ -387,14 +401,22 @@ def _generate(args: Any) -> int:
             return EXIT_CONFIG
         loaded = load(source, lambda text: print(text, file=sys.stderr), sides=(side,), tokenizer=tokenizer)
         stop = threading.Event()
-        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stopped_by: list[str] = []
+
+        def on_stop(signum: int, frame: Any) -> None:
+            stopped_by.append("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
+            stop.set()
+
+        previous = {signum: signal.signal(signum, on_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
         reached: list[int] = []  # the prompts begun, and the one Ctrl-C cut off
         try:
             unanswered = _answer_all(args, prompts, source, loaded, side, stop, reached)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     if stop.is_set():
-        print(f"stopped (Ctrl-C): {stopped_text(len(prompts), reached)}", file=sys.stderr)
+        print(f"stopped ({stopped_by[0] if stopped_by else 'Ctrl-C'}): {stopped_text(len(prompts), reached)}",
+              file=sys.stderr)
         return EXIT_STOPPED
     if unanswered and len(prompts) > 1:
         print(f"error: {len(unanswered)} of {len(prompts)} prompts not answered (prompt "

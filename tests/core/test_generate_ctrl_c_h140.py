@@ -21,18 +21,18 @@ def demo_dir(demo_cache: Path) -> Path:
     return demo_model_path()
 
 
-def ctrl_c_at(prompt_text: str, between: bool = False):
+def ctrl_c_at(prompt_text: str, between: bool = False, signum: int = signal.SIGINT):
     """A stream_answer that answers each prompt with "ok", and presses Ctrl-C during the answer to `prompt_text`
     (or, with `between`, just after answering it)."""
     def stream_answer(model, tokenizer, rendered, settings, stop, on_text, side):
         here = prompt_text in rendered.text
         if here and not between:
-            os.kill(os.getpid(), signal.SIGINT)  # the command's handler sets `stop`
+            os.kill(os.getpid(), signum)  # the command's handler sets `stop`
             on_text(" o")
             return Answer(side, " o", 1, 0.1, 0.1, StopReason.USER, rendered.text, 2)
         on_text(" ok")
         if here:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
         return Answer(side, " ok", 1, 0.1, 0.1, StopReason.EOS, rendered.text, 2)
 
     return stream_answer
@@ -78,3 +78,28 @@ def test_stopped_text_words() -> None:
         "the answer to prompt 122 is cut off; prompts 123 to 300 of 300 were not answered.")
     assert generate_cli.stopped_text(3, [1, 2, 3, -1]) == "the answer to prompt 3 is cut off."
     assert generate_cli.stopped_text(3, [1, 2, 3]) == "every prompt was answered."
+
+
+def test_sigterm_stops_as_ctrl_c_does_with_exit_3(demo_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """README: exit 3 for a generate stopped by Ctrl-C or SIGTERM; SIGTERM killed it (exit 143), saying nothing."""
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(generate_cli, "stream_answer", ctrl_c_at("Aries 2", signum=signal.SIGTERM))
+    code, out, err = run(capsys, demo_dir, tmp_path, 3)
+    assert code == 3 and out.endswith("> Aries 2\n o\n")
+    assert err.splitlines()[-1] == ("stopped (SIGTERM): the answer to prompt 2 is cut off; prompt 3 of 3 was not "
+                                    "answered.")
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_sigterm_while_loading_stops_before_answering(demo_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+
+    def load(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("went on loading")
+
+    monkeypatch.setattr(generate_cli, "load", load)
+    code, out, err = run(capsys, demo_dir, tmp_path, 1)
+    assert (code, out) == (3, "")
+    assert err.splitlines()[-1] == "stopped before answering (SIGTERM)."
+    assert signal.getsignal(signal.SIGTERM) == before
