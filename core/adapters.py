@@ -197,6 +197,78 @@ def qlora_problem() -> str | None:
             "has none." + alternative)
 
 
+def _model_config_json(model: ModelConfig) -> dict[str, Any] | None:
+    """The chosen model's config.json as a dict, read from its folder or the local Hub cache (never downloaded);
+    None for the built-in demo (built here, unquantized) or when it cannot be read."""
+    name = model.name_or_path
+    if not isinstance(name, str) or not name.strip() or name == DEMO_MODEL_ID:
+        return None
+    from finetune_studio.core.model import cached_hub_file
+    from finetune_studio.core.sources import is_local
+
+    revision = model.revision if isinstance(model.revision, str) and model.revision else None
+    path = Path(os.path.expanduser(name)) / "config.json" if is_local(name) \
+        else cached_hub_file(name, "config.json", revision)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path else None
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _quantization_name(quant: dict[str, Any]) -> str:
+    """'bitsandbytes 4-bit', 'gptq 4-bit': how a model's quantization_config says it is stored."""
+    method = str(quant.get("quant_method") or "an unknown method")
+    if method == "bitsandbytes":
+        bits = "4-bit" if quant.get("load_in_4bit") else "8-bit" if quant.get("load_in_8bit") else ""
+    else:
+        bits = f"{quant['bits']}-bit" if isinstance(quant.get("bits"), int) else ""
+    return f"{method} {bits}".strip()
+
+
+def _quantizer_problem(quant: dict[str, Any]) -> str | None:
+    """What loading weights quantized this way needs and this machine lacks (transformers' quantizer says it: a
+    package to install, a GPU), in its own words; None when it can load here."""
+    try:
+        from transformers.quantizers.auto import AutoHfQuantizer
+
+        AutoHfQuantizer.from_config(quant).validate_environment(device_map=None, dtype=None)
+    except (ImportError, ValueError, RuntimeError, TypeError) as exc:
+        lines = str(exc).strip().splitlines()
+        return lines[0].rstrip(".") if lines else type(exc).__name__
+    return None
+
+
+def prequantized_problem(config: RunConfig) -> tuple[str, str] | None:
+    """A model whose weights are stored quantized already (config.json's quantization_config: a GPTQ, AWQ or
+    bitsandbytes checkpoint), as (field, message), or None. Such a model loaded with a raw ImportError after the
+    dataset was tokenized when the package of its quantization was missing, and full fine-tuning of it fails in the
+    Trainer ('cannot perform fine-tuning on purely quantized models'); QLoRA cannot quantize it a second time."""
+    data = _model_config_json(config.model)
+    quant = data.get("quantization_config") if data else None
+    if not isinstance(quant, dict) or not quant:
+        return None
+    kind = _quantization_name(quant)
+    shown = (f"{config.model.name_or_path} is a model quantized already ({kind}, as config.json's "
+             "quantization_config says)")
+    method = config.adapter.method
+    if method == "full":
+        return ("adapter.method", f"{shown}: its weights are stored quantized, and full fine-tuning cannot train "
+                                  "quantized weights. To fix: choose LoRA (method lora), which trains adapters on "
+                                  "top of them, or pick the model's unquantized version to train it in full.")
+    if method == "qlora" and quant.get("quant_method") != "bitsandbytes":
+        return ("adapter.method", f"{shown}: QLoRA quantizes an unquantized model to 4 bits as it loads, and cannot "
+                                  f"quantize this one again. To fix: choose LoRA (method lora), which trains "
+                                  "adapters on top of its quantized weights, or pick the model's unquantized "
+                                  "version for QLoRA.")
+    missing = _quantizer_problem(quant)
+    if missing:
+        return ("model.name_or_path", f"{shown}, and loading it needs what this machine lacks: {missing}. To fix: "
+                                      "install what that names (and use a GPU if it asks for one), or pick the "
+                                      "model's unquantized version.")
+    return None
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
     for part in text.split(".")[:3]:
@@ -330,6 +402,9 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
         hint = _method_hint(method) or " To fix: write lora for an adapter, or full to train every weight."
         add("method", f"method must be one of {', '.join(ADAPTER_METHODS)} (got {written_value(method)}).{hint}")
         return found
+    quantized = prequantized_problem(config) if check_files else None
+    if quantized:
+        found.append(Problem(*quantized))
     if method == "full":
         return found  # the other fields are not used: a half-edited adapter form never blocks full fine-tuning
     r = adapter.r
@@ -377,7 +452,7 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     if adapter.compute_dtype not in ("auto", "bf16", "fp16"):
         add("compute_dtype", choice_message("compute_dtype", adapter.compute_dtype, ("auto", "bf16", "fp16"),
                                             "a compute precision", name="a precision name"))
-    if method == "qlora" and check_files:
+    if method == "qlora" and check_files and not quantized:  # its own quantization's needs are said above
         problem = qlora_problem()
         if problem:
             add("method", problem)
