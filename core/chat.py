@@ -655,7 +655,8 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
         ids, masks, boundary = _tokenize_example(tokenizer, example, template, assistant)
     except Exception as exc:  # noqa: BLE001 - jinja, a template's raise_exception, a tokenizer error
         return _failed(plan.name, f"{_template_words(plan.name)} failed to render this row: "
-                                  f"{type(exc).__name__}: {exc}", fmt, train_on)
+                                  f"{type(exc).__name__}: {exc}. To fix: change the row to what the template "
+                                  "accepts, or pick another template (chatml)", fmt, train_on)
     # TRL's build_labels: a token keeps its label only where every applicable mask is 1.
     applicable = [masks[k] for k in (("completion_mask",) if train_on == "completion" else ())
                   + (("assistant_masks",) if assistant else ()) if k in masks]
@@ -665,8 +666,31 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
         problems.append("train_on 'assistant' needs conversations")
     labels = [t if all(bits) else -100 for t, *bits in zip(ids, *applicable)]  # TRL's build_labels
     text = tokenizer.decode(ids, skip_special_tokens=False) if "text" not in masks else masks["text"]
+    left_out = _left_out(plan.name, example, text) if plan is not NO_TEMPLATE else None
+    if left_out:
+        return _failed(plan.name, left_out, fmt, train_on)
     return _finish(tokenizer, ids, labels, text, plan, example, boundary, max_length, truncation, fmt, train_on,
                    problems)
+
+
+def _left_out(name: str, example: dict[str, Any], text: str) -> str | None:
+    """What is wrong when a template renders a row without one of its non-assistant turns (phi3 has no tool role
+    and drops tool turns silently; a custom template may skip the system turn): the replies would be learned
+    without what they answer. Each turn's content (trimmed, as llama3 trims it) must appear in the rendered text, in
+    order. Assistant turns are not looked for: a template may rewrite an earlier reply (qwen3 drops its <think>)."""
+    messages = example.get("messages") or (list(example["prompt"]) + list(example["completion"])
+                                           if isinstance(example.get("prompt"), list) else [])
+    at = 0
+    for number, message in enumerate(messages, 1):
+        if message["role"] == "assistant":
+            continue
+        found = text.find(message["content"].strip(), at)
+        if found < 0:
+            return (f"{_template_words(name)} leaves out message {number} ({message['role']}) of this row, so the "
+                    f"model would learn the replies without it. To fix: pick a template that writes "
+                    f"{message['role']} turns (chatml), or remove those turns from the rows")
+        at = found + len(message["content"].strip())
+    return None
 
 
 def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str | None,
@@ -1293,7 +1317,10 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str], rows: li
         try:
             example = to_example(row, detection)
             if template is not None:
-                _render_without_tokenizer(template, example)
+                left_out = _left_out(_template_name(chat.template), example,
+                                     _render_without_tokenizer(template, example))
+                if left_out:
+                    raise ChatDataError(left_out)
         except ChatDataError as exc:
             bad.append(f"{named(index)}: {exc}")
         except Exception as exc:  # noqa: BLE001 - the template's own error, shown with the row
