@@ -397,6 +397,12 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     found: list[Problem] = []
     add = lambda field, message: found.append(Problem(f"adapter.{field}", message))  # noqa: E731
     adapter = config.adapter
+    read: list[list[str] | None] = []
+
+    def model_names() -> list[str] | None:  # the model's adaptable modules, read once and only when asked
+        if not read:
+            read.append((module_names or _module_names)(config.model) if check_files else None)
+        return read[0]
     method = adapter.method
     if method not in ADAPTER_METHODS:
         hint = _method_hint(method) or " To fix: write lora for an adapter, or full to train every weight."
@@ -423,7 +429,8 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     targets = adapter.target_modules
     if not isinstance(targets, list) or not all(isinstance(t, str) and t.strip() for t in targets):
         add("target_modules", "target_modules must be a list of module names, e.g. [q_proj, v_proj], or "
-                              f"[all-linear] (got {written_value(targets)}).{_list_fix(targets, '[q_proj, v_proj]')}")
+                              f"[all-linear] (got {written_value(targets)})."
+                              f"{_list_fix(targets, '[q_proj, v_proj]', model_names)}")
         targets = None
     elif not targets:
         add("target_modules", "target_modules is empty: an adapter needs at least one module to go on. To fix: "
@@ -439,7 +446,7 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
     saved = adapter.modules_to_save
     if not isinstance(saved, list) or not all(isinstance(t, str) and t.strip() for t in saved):
         add("modules_to_save", "modules_to_save must be a list of module names, e.g. [lm_head], or empty "
-                               f"(got {written_value(saved)}).{_list_fix(saved, '[lm_head], or []')}")
+                               f"(got {written_value(saved)}).{_list_fix(saved, '[lm_head], or []', model_names)}")
         saved = None
     elif _spaced_problem("modules_to_save", saved):
         add("modules_to_save", _spaced_problem("modules_to_save", saved))
@@ -461,12 +468,19 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
         if problem:
             add("r", problem)
     if check_files and (targets or saved):
-        names = (module_names or _module_names)(config.model)
+        names = model_names()
         if names:
             known = set(names)
             for key, wanted in (("target_modules", [t for t in targets or [] if t != ALL_LINEAR]),
                                 ("modules_to_save", saved or [])):
                 missing = [t for t in wanted if t not in known]
+                patterns = [t for t in missing if _is_pattern(t)]
+                if patterns:
+                    one = len(patterns) == 1
+                    add(key, f"{key} takes module names written out, not patterns: {', '.join(patterns)} "
+                             f"{'is a regular expression' if one else 'are regular expressions'}, and no module "
+                             f"has {'that name' if one else 'those names'}.{_pattern_fix(key, wanted, names)}")
+                    missing = [t for t in missing if t not in patterns]
                 if missing:
                     shown = ", ".join(missing)
                     other = " (or all-linear)" if key == "target_modules" else ""
@@ -513,10 +527,48 @@ def both_lists_problem(targets: list[str], saved: list[str]) -> str | None:
             f"both. To fix: remove {shown} from one of the two lists.")
 
 
-def _list_fix(value: Any, example: str) -> str:
+def _list_fix(value: Any, example: str, names: Callable[[], list[str] | None] = lambda: None) -> str:
     """' To fix: …' for a list of module names written otherwise: as text, the list to write (_written_as_text);
-    else a list such as `example`."""
+    text that is a pattern (peft's regular expression), the names it matches among the model's (`names`, asked only
+    then); else a list such as `example`."""
+    if isinstance(value, str) and _is_pattern(value.strip()):
+        return " It is text, and a pattern (a regular expression); module names are written out here." \
+            + _pattern_fix("", [value.strip()], names())
     return _written_as_text(value) or f" To fix: write a list of names, such as {example}."
+
+
+PATTERN_CHARACTERS = set("*+?[]()|^$\\{}")
+
+
+def _is_pattern(name: str) -> bool:
+    """A module name written as a regular expression ('.*_proj', 'q_proj|v_proj'): peft reads a target_modules
+    given as one text that way, matched against each module's full path, but names in a list only as names, and
+    no module's name holds these characters."""
+    return any(c in PATTERN_CHARACTERS for c in name)
+
+
+def _pattern_fix(key: str, wanted: list[str], names: list[str] | None) -> str:
+    """' To fix: write [q_proj, k_proj].' with the model's modules that `wanted`'s patterns match (whole names, as
+    re.fullmatch reads them; its plain names kept), or what to write when none match or the names are unknown."""
+    import re
+
+    where = f" in {key}" if key else ""
+    if not names:
+        return f" To fix: write the module names as a list{where}, e.g. [q_proj, v_proj]."
+    chosen: list[str] = []
+    for name in wanted:
+        if not _is_pattern(name):
+            chosen.append(name)
+            continue
+        try:
+            chosen.extend(n for n in names if re.fullmatch(name, n))
+        except re.error:
+            pass
+    chosen = list(dict.fromkeys(chosen))
+    if not any(n in names for n in chosen):
+        return (f" It matches none of the model's modules that can take an adapter: {', '.join(names)}. To fix: "
+                f"write names from that list{where}.")
+    return f" To fix: write the names it matches as a list{where}: [{', '.join(chosen)}]."
 
 
 def _written_as_text(value: Any) -> str:
