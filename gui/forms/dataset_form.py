@@ -15,7 +15,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QFileSystemWatcher,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -58,7 +67,7 @@ from finetune_studio.core.config import (
     as_written,
 )
 from finetune_studio.core.errors import FinetuneError
-from finetune_studio.core.sources import ONE_MODEL_FIX, SourceKind, not_one_model, source_kind
+from finetune_studio.core.sources import DATA_SUFFIXES, ONE_MODEL_FIX, SourceKind, not_one_model, source_kind
 from finetune_studio.gui.background import IMPORT_LOCK, BackgroundTask
 from finetune_studio.gui.forms.common import (
     CompactDoubleSpinBox,
@@ -81,6 +90,7 @@ from finetune_studio.gui.forms.common import (
 from finetune_studio.gui.small_plot import style_small_plot
 
 DEBOUNCE_MS = 400
+WATCHED_PATHS = 256  # a folder source's files and subfolders watched for changes on disk, at most
 # After "name_or_path holds a list ([a, b]), not one model: …" (core.sources.not_one_model): where to give one.
 MODEL_FIX = f"{ONE_MODEL_FIX} (Model tab)"
 PREVIEW_ROWS = 20
@@ -382,6 +392,9 @@ class DatasetForm(Form):
     # core.chat.ChatRows (chat settings and preview rows), or None for plain text, when that changes: the Model tab's
     # figures count the embedding rows a chat template's added tokens grow (AdapterForm.set_chat)
     chat_changed = Signal(object)
+    # The files of the local source changed on disk (fixed in an editor, replaced, a file added to the folder): the
+    # tab has read them again; the window's own check (validate) should run again too, though no setting changed.
+    source_files_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -603,6 +616,13 @@ class DatasetForm(Form):
         # -- background work
         self._preview_timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._preview_timer.timeout.connect(self._start_preview)
+        # The source's files, watched so that a file fixed in an editor after its preview is read again: the tab
+        # kept the old error (or rows) and the window its refusal until some setting was edited.
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.fileChanged.connect(self._source_files_touched)
+        self._watcher.directoryChanged.connect(self._source_files_touched)
+        self._watch_timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)  # editors save in several steps
+        self._watch_timer.timeout.connect(self._reread_changed_source)
         self._stats_timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._stats_timer.timeout.connect(self._start_statistics)
         self.preview_task = BackgroundTask(self, yields_to_run_start=True)
@@ -831,7 +851,52 @@ class DatasetForm(Form):
             return
         self.preview_status.setText("Loading preview…")
         self._pending_source = config.source
+        self._watch_source(config.source)
         self.preview_task.submit(load_preview, config)
+
+    def _watch_source(self, source: str | None) -> None:
+        """Watch the files (and folders) of a local source, up to WATCHED_PATHS of them; nothing for a Hub id or a
+        built-in sample. Called on each preview: an editor that saves by replacing the file ends its watch."""
+        paths: list[str] = []
+        if isinstance(source, str) and source.strip() and not self._source_is_builtin():
+            try:
+                local = source_kind(source.strip()).on_disk
+            except Exception:  # noqa: BLE001 - a source that is no one name: nothing to watch
+                local = False
+            path = os.path.expanduser(source.strip())
+            if local and os.path.isfile(path):
+                paths = [path]
+            elif local and os.path.isdir(path):
+                paths = [path]
+                for root, folders, files in os.walk(path):
+                    folders[:] = sorted(f for f in folders if not f.startswith("."))
+                    paths += [os.path.join(root, f) for f in folders]
+                    paths += [os.path.join(root, f) for f in sorted(files)
+                              if os.path.splitext(f)[1].lower() in DATA_SUFFIXES and not f.startswith(".")]
+                    if len(paths) >= WATCHED_PATHS:
+                        break
+                paths = paths[:WATCHED_PATHS]
+        watched = self._watcher.files() + self._watcher.directories()
+        if sorted(watched) != sorted(paths):
+            if watched:
+                self._watcher.removePaths(watched)
+            if paths:
+                self._watcher.addPaths(paths)
+
+    def _source_files_touched(self, _path: str) -> None:
+        self._watch_timer.start()
+
+    def _reread_changed_source(self) -> None:
+        """The source's files changed on disk: preview them again, count their tokens and check their rows again,
+        and tell the window (source_files_changed), whose problems may name the old content."""
+        self._stats_key = None  # the same settings, other data: the figures shown are of the old files
+        self._checks_key = None
+        watched = self._watcher.files() + self._watcher.directories()
+        if watched:  # a file replaced by a rename keeps its path here but the watch is of the old file: watch anew
+            self._watcher.removePaths(watched)
+        self._schedule_preview()
+        self._schedule_checks()
+        self.source_files_changed.emit()
 
     def _preview_ready(self, preview: Any) -> None:
         self._preview_ok = True
