@@ -392,6 +392,8 @@ def warnings_for(config: RunConfig, build: bool = False) -> list[Problem]:
 def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNames | None = None) -> list[Problem]:
     """Every problem with the `adapter:` section, in words, before any model loads. `check_files`: also the
     checks that read the model's config (target modules) and the machine (QLoRA)."""
+    from finetune_studio.core.validation import _comma_fix as comma_fix
+    from finetune_studio.core.validation import _unquote_fix as unquote_fix
     from finetune_studio.core.validation import bool_problem, choice_message, written_value
 
     found: list[Problem] = []
@@ -415,17 +417,23 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
         return found  # the other fields are not used: a half-edited adapter form never blocks full fine-tuning
     r = adapter.r
     if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
-        add("r", f"r (the adapter rank) must be a whole number above 0 (got {written_value(r)}); 8 to 64 is usual. "
-                 "To fix: set r to a whole number such as 16.")
+        # As written: '16' in quotes, 1,024 with a comma, 16.0 with a decimal point (the numbers a user sees as fine)
+        fix = comma_fix(r, integer=True) or unquote_fix(r, lambda n: isinstance(n, int) and n > 0)
+        if not fix and isinstance(r, float) and math.isfinite(r) and r.is_integer() and r > 0:
+            fix = f" To fix: write {int(r)}, without the decimal point."
+        add("r", f"r (the adapter rank) must be a whole number above 0 (got {written_value(r)}); 8 to 64 is usual."
+                 f"{fix or ' To fix: set r to a whole number such as 16.'}")
     alpha = _number(adapter.alpha)
     if alpha is None or alpha <= 0:
         twice = 2 * r if isinstance(r, int) and not isinstance(r, bool) and r > 0 else 32
-        add("alpha", f"alpha must be a number above 0 (got {written_value(adapter.alpha)}); twice r is usual. To fix: "
-                     f"set alpha to {twice}.")
+        fix = comma_fix(adapter.alpha) or unquote_fix(adapter.alpha, lambda n: n > 0)
+        add("alpha", f"alpha must be a number above 0 (got {written_value(adapter.alpha)}); twice r is usual."
+                     f"{fix or f' To fix: set alpha to {twice}.'}")
     dropout = _number(adapter.dropout)
     if dropout is None or not 0 <= dropout < 1:
+        fix = comma_fix(adapter.dropout) or unquote_fix(adapter.dropout, lambda n: 0 <= n < 1)
         add("dropout", f"dropout must be from 0 up to (not including) 1 (got {written_value(adapter.dropout)}); "
-                       "0.05 is usual. To fix: set dropout to 0.05, or 0 for none.")
+                       f"0.05 is usual.{fix or ' To fix: set dropout to 0.05, or 0 for none.'}")
     targets = adapter.target_modules
     if not isinstance(targets, list) or not all(isinstance(t, str) and t.strip() for t in targets):
         add("target_modules", "target_modules must be a list of module names, e.g. [q_proj, v_proj], or "
