@@ -436,7 +436,16 @@ def detect_delimiter(header: str, rows: list[str]) -> str:
     return ","
 
 
-_DELIMITERS_FOUND: dict[tuple, str] = {}  # (path, size, mtime, encoding) -> file_delimiter's answer
+def file_stamp(path: Path, stat: os.stat_result | None = None) -> tuple[str, int, int, int, int]:
+    """What tells one version of a file from another for the caches of bounded reads: its size and modification
+    time, and its change time and inode, which no tool sets back. With the first two alone, a file rewritten at the
+    same size within one tick of a coarse modification time (2 s on FAT), or copied over with its old time kept
+    (cp -p, rsync -t, tar x, touch -r), was judged on the old content."""
+    stat = stat or path.stat()
+    return str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
+
+
+_DELIMITERS_FOUND: dict[tuple, str] = {}  # (*file_stamp, encoding) -> file_delimiter's answer
 
 
 def file_delimiter(path: Path, encoding: str | None = None) -> str:
@@ -444,7 +453,7 @@ def file_delimiter(path: Path, encoding: str | None = None) -> str:
     A file it cannot read gets a comma: the read that follows says what is wrong, in the words a run would use."""
     try:
         stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns, encoding)
+        key = (*file_stamp(path, stat), encoding)
         if key in _DELIMITERS_FOUND:
             return _DELIMITERS_FOUND[key]
         with open(path, "rb") as handle:
@@ -1073,7 +1082,7 @@ def _bounded_read(config: DatasetConfig) -> tuple[str, Any] | Problem:
     CHECK_BYTES, once per (files, sizes, modification times, encoding, row splitting, separator)."""
     try:
         fmt, files = local_files(config.source)
-        stamps = tuple((str(p), s.st_size, s.st_mtime_ns) for p, s in ((p, p.stat()) for p in files))
+        stamps = tuple(file_stamp(p) for p in files)
     except DataError as exc:
         return Problem("dataset.source", str(exc))
     except OSError as exc:
