@@ -429,9 +429,13 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
         if fmt == "sharegpt":
             from trl.data_utils import maybe_convert_to_chatml
 
-            raw = maybe_convert_to_chatml({"conversations": copy.deepcopy(raw)})["messages"] \
-                if _message_list(raw) == "sharegpt" else raw
-            messages = _turns(raw, "messages", columns[part])
+            # TRL converts messages with 'from' and 'value' as written; others ('From'/'Value', read
+            # case-insensitively as detection reads them, or a message that lacks its 'value') are read, or named
+            # as wrong, in ShareGPT's own words rather than as role/content the user never wrote
+            kind = _message_list(raw) or "sharegpt"
+            if kind == "sharegpt" and all(isinstance(m, dict) and "from" in m and "value" in m for m in raw):
+                raw, kind = maybe_convert_to_chatml({"conversations": copy.deepcopy(raw)})["messages"], "messages"
+            messages = _turns(raw, kind, columns[part])
         else:
             messages = _turns(raw, fmt, columns[part])
         if not any(m["role"] == "assistant" for m in messages):
