@@ -123,6 +123,20 @@ def is_adapter_folder(folder: Path) -> bool:
     return read_adapter_config(Path(folder)) is not None
 
 
+def _named_base(base: str) -> str:
+    """The base model an adapter names, as the user picks it: the built-in demo's folder (what base_reference
+    records for it, a cache path such as ~/.cache/finetune-studio/demo-model-v1) is builtin:demo; any other as
+    written."""
+    from finetune_studio.core.demo import demo_model_path
+
+    try:
+        if os.path.isdir(base) and os.path.samefile(base, demo_model_path(build=False)):
+            return DEMO_MODEL_ID
+    except OSError:
+        pass
+    return base
+
+
 def adapter_folder_problem(path: str) -> str | None:
     """A folder that holds an adapter, picked where a base model is asked for: say which base it belongs to."""
     data = read_adapter_config(Path(path))
@@ -131,7 +145,9 @@ def adapter_folder_problem(path: str) -> str | None:
     base = data.get("base_model_name_or_path")
     kind = str(data.get("peft_type") or "PEFT").upper()
     if isinstance(base, str) and base:
-        return (f"{path} holds a {kind} adapter, not a whole model. It was trained on {base}. To fix: pick {base} "
+        base = _named_base(base)
+        shown = f"{base} (the built-in demo model)" if base == DEMO_MODEL_ID else base
+        return (f"{path} holds a {kind} adapter, not a whole model. It was trained on {shown}. To fix: pick {base} "
                 "as the model (and start a new adapter run on it), or export this run's merged model and pick "
                 "that folder.")
     return (f"{path} holds a {kind} adapter, not a whole model, and does not say which base model it belongs to. "
@@ -142,7 +158,7 @@ def base_model_of_adapter(path: str) -> str | None:
     """The base model an adapter folder names, for a form that offers to use it instead."""
     data = read_adapter_config(Path(path)) or {}
     base = data.get("base_model_name_or_path")
-    return base if isinstance(base, str) and base else None
+    return _named_base(base) if isinstance(base, str) and base else None
 
 
 # ---- the run's method, for the Runs tab ---------------------------------------------------------------------------
