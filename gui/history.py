@@ -91,7 +91,7 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
 # (key, header, tooltip)
-COLUMNS = (  # every column in view at the default size (HistoryPanel._fit_columns): short headers, how far first
+COLUMNS = (  # short headers, how far first; those without room give way whole (HIDE_ORDER, HistoryPanel._fit_columns)
     ("name", "Run", "The run's folder name"),
     ("state", "Status", "running, finished, stopped (resumable), failed, interrupted (its process ended without "
                         "finishing; resumable) or broken (files missing or unreadable); a warning sign: some of the "
@@ -136,6 +136,16 @@ NAME_FLOOR_SAMPLE = "…000000-0000"
 NAME_TAIL_CHARS = 11  # at least this much of a name's end is kept when it is cut ('261203-1202')
 MODEL_FLOOR = 36
 GIVE_WAY = ("model", "dataset", "method", "eval_loss", "started")
+# Columns that cannot get a readable width give way whole rather than be squeezed ('m…t' reads nothing), in this
+# order, until the others fit: the Run column at least NAME_READABLE_SAMPLE (a name's start and its date and time,
+# 'horoscopes-qw…1212-2111' rather than '…261212-2111'), model and dataset at least SOURCE_READABLE_SAMPLE, every
+# other column its text. They come back when the tab is widened. A column the user showed or hid from the header's
+# context menu stays so (kept under COLUMNS_SHOWN_KEY, {column key: shown}); what is hidden is in the Run cell's
+# tooltip, the run's details below, the header's tooltip and the menu (unchecked).
+HIDE_ORDER = ("dataset", "model", "method", "duration", "eval_loss", "started")
+NAME_READABLE_SAMPLE = "Qwen3-0.6B-ho…000000-0000"
+SOURCE_READABLE_SAMPLE = "Qwen3-0.6B"
+COLUMNS_SHOWN_KEY = "runs/columns"
 
 
 def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
@@ -270,6 +280,8 @@ class RunTableModel(QAbstractTableModel):
         self._row_of: dict[Path, int] = {}
         self._icons: dict[str, QIcon] = {}
         self._method_tips: dict[Path, str] = {}  # run folder -> its method and settings, once hovered
+        self.hidden: tuple[str, ...] = ()  # the column keys the table does not show (HistoryPanel._fit_columns)
+        self.hidden_note = ""  # what the header's tooltips add while columns are hidden
 
     # ---- updates
     def reset(self) -> None:
@@ -320,7 +332,7 @@ class RunTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][1]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][2]
+            return COLUMNS[section][2] + (f"\n\n{self.hidden_note}" if self.hidden_note else "")
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -338,7 +350,7 @@ class RunTableModel(QAbstractTableModel):
             if key == "state":
                 return run.message or run.state
             if key == "name":
-                return f"{run.name}\n{run.path}"
+                return self._name_tip(run)
             if key in ("model", "dataset"):
                 return getattr(run, key) or None
             if key == "train_loss" and run.train_loss_note:
@@ -363,6 +375,22 @@ class RunTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and key in ("train_loss", "eval_loss", "steps", "duration"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _name_tip(self, run: RunSummary) -> str:
+        """The whole name and folder, then the run's model, method and dataset (whatever columns are shown: a
+        narrow tab hides them first), and the text of any other column hidden now."""
+        from finetune_studio.core.adapters import METHOD_NAMES
+
+        lines = [run.name, str(run.path), f"Model: {_source_text(run.model, file_name=False) or '—'}",
+                 f"Method: {METHOD_NAMES.get(run.method, run.method) or '—'}",
+                 f"Dataset: {_source_text(run.dataset) or '—'}"]
+        for key, header, _ in COLUMNS:
+            if key in self.hidden and key not in ("model", "method", "dataset"):
+                text = self._display(run, key)
+                if key == "started" and run.started:
+                    text = datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M")
+                lines.append(f"{header}: {text}")
+        return "\n".join(lines)
 
     def _method_tip(self, run: RunSummary) -> str:
         """The method with its settings ('LoRA r 16, alpha 32 (scale 2), dropout 0.05 on all-linear'), read from
@@ -522,9 +550,27 @@ class HistoryPanel(QWidget):
         self._needs: dict[str, int] = {}  # column key -> the width its longest text seen so far needs
         self.table = table
         self._fitting = False  # widths set here, not by the user's hand
+        self._hand: dict[str, int] = {}  # column key -> the width the user gave it (kept while it is hidden)
         self._restore_widths()
         header.sectionResized.connect(self._section_resized)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        # Show or hide each column (Run always shows); unchecked: hidden, by the user or for room (its text says).
+        self.column_actions: dict[str, QAction] = {}
+        for key, text, _ in COLUMNS[1:]:
+            action = QAction(text, header)
+            action.setCheckable(True)
+            action.setChecked(True)
+            action.triggered.connect(lambda checked, key=key: self.choose_column(key, checked))
+            header.addAction(action)
+            self.column_actions[key] = action
+        separator = QAction(header)
+        separator.setSeparator(True)
+        header.addAction(separator)
+        self.auto_columns_action = QAction("Show the columns that fit the tab", header)
+        self.auto_columns_action.setToolTip("Forget which columns were shown or hidden by hand: hide those that do "
+                                            "not fit the tab's width, show them again when it widens")
+        self.auto_columns_action.triggered.connect(self.choose_columns_by_width)
+        header.addAction(self.auto_columns_action)
         self.fit_action = QAction("Fit the columns to the tab", header)
         self.fit_action.setToolTip("Forget the column widths set by hand: every column in view again")
         self.fit_action.triggered.connect(self.fit_columns_to_tab)
@@ -682,7 +728,9 @@ class HistoryPanel(QWidget):
         (10,000-step runs in the ~596 px tab of a 1280x800 window left it 48 px: 'Ll…11'). Text that does not fit
         is cut in the middle, a name keeping its end (NameDelegate); every cell's whole text is its tooltip. A
         column the user resized by hand keeps its width. Only the runs a poll changed are measured; the longest text
-        seen per column is kept."""
+        seen per column is kept. Before any of that, columns that would not get a readable width are hidden whole
+        (HIDE_ORDER: dataset, model, method, time, eval, start), unless the user chose to show or hide them: model
+        and dataset squeezed to 'm…t' read nothing, and a name cut to its date says little."""
         table, metrics = self.table, QFontMetricsF(self.table.font())  # unrounded: Qt elides on a fraction over
         header = table.horizontalHeader()
         for key, _, _ in COLUMNS:
@@ -695,8 +743,9 @@ class HistoryPanel(QWidget):
         need = {key: max(self._needs.get(key, 0), header.fontMetrics().horizontalAdvance(text) + HEADER_PAD
                          + (SORT_PAD if COLUMN[key] == sorted_column else 0))
                 for key, text, _ in COLUMNS}
-        by_hand = {key for key, _, _ in COLUMNS if COLUMN[key] in self._fitted
-                   and self._fitted[COLUMN[key]] != table.columnWidth(COLUMN[key])}
+        by_hand = set(self._hand) | {key for key, _, _ in COLUMNS if COLUMN[key] in self._fitted
+                                     and not header.isSectionHidden(COLUMN[key])
+                                     and self._fitted[COLUMN[key]] != table.columnWidth(COLUMN[key])}
         # The tab's width, known even while another tab is shown (the first listing often arrives then): the
         # width of the tab widget's page stack this panel is a page of, less the margins, the table's frame and
         # its vertical scroll bar when it shows (more runs than rows in view: refitted when it comes or goes).
@@ -705,17 +754,35 @@ class HistoryPanel(QWidget):
         budget = (max((page_stack or self).width(), 400) - 12 - 2 * table.frameWidth()
                   - (table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, table)
                      if scroll_bar.isVisible() or scroll_bar.maximum() > 0 else 0))
-        widths = {key: need[key] for key, _, _ in COLUMNS if key not in FITTED_COLUMNS}
-        budget -= sum(table.columnWidth(COLUMN[key]) if key in by_hand else width for key, width in widths.items())
-        budget -= sum(table.columnWidth(COLUMN[key]) for key in FITTED_COLUMNS if key in by_hand)
+
+        def hand_width(key: str) -> int:
+            column = COLUMN[key]
+            return self._hand.get(key, 0) if header.isSectionHidden(column) else table.columnWidth(column)
+
+        # Which columns show: the user's choice, else those that get a readable width, HIDE_ORDER's giving way.
+        readable = {"name": min(need["name"], math.ceil(metrics.horizontalAdvance(NAME_READABLE_SAMPLE)) + CELL_PAD)}
+        for key in ("model", "dataset"):
+            readable[key] = min(need[key], math.ceil(metrics.horizontalAdvance(SOURCE_READABLE_SAMPLE)) + CELL_PAD)
+        chosen = self._chosen_columns()
+        shown = [key for key, _, _ in COLUMNS if key == "name" or chosen.get(key, True)]
+        for key in HIDE_ORDER:
+            if sum(hand_width(k) if k in by_hand else readable.get(k, need[k]) for k in shown) <= budget:
+                break
+            if key in shown and key not in chosen and key not in by_hand:
+                shown.remove(key)
+        self._show_columns(shown, chosen)
+
+        widths = {key: need[key] for key in shown if key not in FITTED_COLUMNS}
+        budget -= sum(hand_width(key) if key in by_hand else width for key, width in widths.items())
+        budget -= sum(hand_width(key) for key in FITTED_COLUMNS if key in by_hand and key in shown)
         name_floor = min(need["name"], math.ceil(metrics.horizontalAdvance(NAME_FLOOR_SAMPLE)) + CELL_PAD)
-        shared = [key for key in ("model", "dataset") if key not in by_hand]
+        shared = [key for key in ("model", "dataset") if key not in by_hand and key in shown]
         room = budget - (0 if "name" in by_hand else name_floor)  # the name's floor first
-        for key in shared:  # a quarter each while their text needs it
-            widths[key] = max(MODEL_FLOOR, min(need[key], room // 4))
+        for key in shared:  # a quarter each while their text needs it, and a readable part of it
+            widths[key] = max(MODEL_FLOOR, min(need[key], max(readable[key], room // 4)))
         if "name" not in by_hand:  # the run first
             widths["name"] = max(name_floor, min(need["name"], budget - sum(widths[key] for key in shared)))
-        spare = budget - sum(widths.get(key, 0) for key in FITTED_COLUMNS if key not in by_hand)
+        spare = budget - sum(widths.get(key, 0) for key in FITTED_COLUMNS if key not in by_hand and key in shown)
         for key in shared:  # what the name leaves goes to the others
             extra = max(0, min(spare, need[key] - widths[key]))
             widths[key] += extra
@@ -723,7 +790,7 @@ class HistoryPanel(QWidget):
         for key in GIVE_WAY:  # short of room: the least needed narrow first, to their text without their header
             if spare >= 0:
                 break
-            if key in by_hand:
+            if key in by_hand or key not in widths:
                 continue
             floor = min(widths[key], MODEL_FLOOR if key in ("model", "dataset")
                         else max(self._needs.get(key, 0), MODEL_FLOOR))
@@ -741,6 +808,61 @@ class HistoryPanel(QWidget):
                 finally:
                     self._fitting = False
             self._fitted[column] = wanted
+
+    def _show_columns(self, shown: list[str], chosen: dict[str, bool]) -> None:
+        """Shows the columns of `shown` and hides the others; the header's menu and tooltips say which are hidden,
+        and why (for room, or by the user's choice), and the Run cell's tooltip gives their text."""
+        header = self.table.horizontalHeader()
+        hidden = tuple(key for key, _, _ in COLUMNS if key not in shown)
+        self._fitting = True  # hiding a section resizes it to 0 and showing it back: not the user's hand
+        try:
+            for key, _, _ in COLUMNS:
+                if header.isSectionHidden(COLUMN[key]) != (key in hidden):
+                    header.setSectionHidden(COLUMN[key], key in hidden)
+        finally:
+            self._fitting = False
+        titles = {key: text for key, text, _ in COLUMNS}
+        for key, action in self.column_actions.items():
+            action.setChecked(key not in hidden)
+            action.setText(titles[key] if key not in hidden or key in chosen else f"{titles[key]} (hidden: no room)")
+        for_room = [titles[key] for key in hidden if key not in chosen]
+        by_choice = [titles[key] for key in hidden if key in chosen]
+        parts = ([f"Hidden for room: {', '.join(for_room)} (they show again when the tab is wider)."]
+                 if for_room else []) + ([f"Hidden by you: {', '.join(by_choice)}."] if by_choice else [])
+        note = (" ".join(parts) + " Right-click the header to show or hide columns; each run's name has the "
+                "model, method and dataset in its tooltip, and the details below a selected run have its config.") \
+            if parts else ""
+        if (hidden, note) != (self.model.hidden, self.model.hidden_note):
+            self.model.hidden, self.model.hidden_note = hidden, note
+            self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+
+    def _chosen_columns(self) -> dict[str, bool]:
+        """The columns the user showed or hid from the header's menu, kept between sessions (COLUMNS_SHOWN_KEY);
+        anything unreadable there is ignored."""
+        try:
+            saved = json.loads(str(settings().value(COLUMNS_SHOWN_KEY) or "{}"))
+        except ValueError:
+            return {}
+        if not isinstance(saved, dict):
+            return {}
+        return {key: shown for key, shown in saved.items() if key in COLUMN and key != "name"
+                and isinstance(shown, bool)}
+
+    @Slot()
+    def choose_column(self, key: str, shown: bool) -> None:
+        """The header's menu: show or hide the column `key` from now on (this session and the next)."""
+        chosen = self._chosen_columns()
+        chosen[key] = shown
+        settings().setValue(COLUMNS_SHOWN_KEY, json.dumps(chosen))
+        self._fit_columns([])
+        self.table.updateGeometries()
+
+    @Slot()
+    def choose_columns_by_width(self) -> None:
+        """The header's menu: forget the columns shown or hidden by hand; those without room give way again."""
+        settings().remove(COLUMNS_SHOWN_KEY)
+        self._fit_columns([])
+        self.table.updateGeometries()
 
     def _saved_widths(self) -> dict[str, int]:
         """The widths the user gave columns by hand, kept between sessions (by column key, so a reordered table
@@ -760,6 +882,7 @@ class HistoryPanel(QWidget):
             for key, width in self._saved_widths().items():
                 self.table.setColumnWidth(COLUMN[key], width)
                 self._fitted[COLUMN[key]] = -1  # by hand: _fit_columns leaves it
+                self._hand[key] = width
         finally:
             self._fitting = False
 
@@ -771,6 +894,7 @@ class HistoryPanel(QWidget):
             return
         saved = self._saved_widths()
         saved[COLUMNS[column][0]] = new
+        self._hand[COLUMNS[column][0]] = new
         settings().setValue(COLUMN_WIDTHS_KEY, json.dumps(saved))
 
     @Slot()
@@ -778,6 +902,7 @@ class HistoryPanel(QWidget):
         """The header's context menu: forget the widths set by hand and fit every column in the tab again."""
         settings().remove(COLUMN_WIDTHS_KEY)
         self._fitted.clear()
+        self._hand.clear()
         self._fit_columns([])
         self.table.updateGeometries()  # the scroll bar's range now (it scrolls by pixels: see _build), not later
 
