@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from finetune_studio.core.config import CHAT_DATASET_ID, SAMPLE_DATASET_ID, DatasetConfig
-from finetune_studio.core.errors import DataError, Problem
+from finetune_studio.core.errors import WARNING, DataError, Problem
 from finetune_studio.core.sources import is_local, is_url
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
@@ -1122,6 +1122,41 @@ def head_rows(config: DatasetConfig) -> tuple[list[str], list[dict[str, Any]], b
         return None
     columns, rows, _kinds, _nulls, complete, parts = found[1]
     return columns, rows, complete, parts
+
+
+def tab_table_note(rows: list[dict[str, Any]]) -> str | None:
+    """What to say when the lines of a .txt source read one row per line look like a table of tab-separated columns
+    (Excel's and LibreOffice's "Text (Tab delimited)" saves a sheet as .txt): every line is trained whole, the header
+    row and the tabs too. A table: 3 or more lines, the first not indented, and at least 9 in 10 of them holding
+    the first line's number of tabs (1 or more). None otherwise, or when unsure."""
+    lines = [row.get("text") for row in rows[:50]]
+    lines = [line for line in lines if isinstance(line, str) and line.strip()]
+    if len(lines) < 3 or lines[0].startswith((" ", "\t")):
+        return None
+    tabs = lines[0].count("\t")
+    if tabs == 0 or 10 * sum(line.count("\t") == tabs for line in lines) < 9 * len(lines):
+        return None
+    first = ", ".join(shown(name) for name in lines[0].split("\t"))
+    return (f"The lines look like a table of {tabs + 1} columns separated by tabs (first line: {first}), "
+            "and a .txt file is read one row per line, so each whole line is trained as text, the first one and "
+            "the tabs included. To fix: if it is a table, rename it to .tsv, so that its columns are read, and pick "
+            "the text column; if the tabs belong to the text, nothing needs doing.")
+
+
+def text_table_warnings(config: DatasetConfig) -> list[Problem]:
+    """tab_table_note as a validate() warning at dataset.source, from the bounded read check_source made (cached):
+    a .txt source read one row per line whose lines look like a tab-separated table."""
+    if not isinstance(config.source, str) or effective_sample_by(config) != "line":
+        return []
+    found = head_rows(config)
+    if found is None or found[0] != ["text"]:
+        return []
+    try:
+        fmt, _ = local_files(config.source)
+    except DataError:
+        return []
+    note = tab_table_note(found[1]) if fmt == "text" else None
+    return [Problem("dataset.source", f"{config.source}: t{note[1:]}", WARNING)] if note else []
 
 
 def _all_blank(source: str, column: str, rows: int, fmt: str) -> DataError:

@@ -939,8 +939,15 @@ class DatasetForm(Form):
 
             found = " (found in the header row)" if chosen is None else ""
             how += f" · fields separated by {delimiter_words(preview.delimiter)}{found}"
-        self.preview_status.setText(f"{rows} row{'s' if rows != 1 else ''} shown · {len(self._columns)} column"
-                                    f"{'s' if len(self._columns) != 1 else ''}{how}")
+        status = (f"{rows} row{'s' if rows != 1 else ''} shown · {len(self._columns)} column"
+                  f"{'s' if len(self._columns) != 1 else ''}{how}")
+        if preview.format == "text" and preview.sample_by == "line":
+            from finetune_studio.core.data import tab_table_note
+
+            note = tab_table_note(preview.rows)  # a sheet saved as "Text (Tab delimited)"
+            if note:
+                status += f"\n{note}"
+        self.preview_status.setText(status)
         if self._stats_waiting:
             self._stats_waiting = False
             self._start_statistics()

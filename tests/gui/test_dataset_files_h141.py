@@ -133,3 +133,19 @@ def test_the_window_checks_again_when_told_the_files_changed(qtbot: Any, window:
     qtbot.waitUntil(lambda: window.problems == [] and window.start_action.isEnabled(), timeout=LONG)
     qtbot.waitUntil(lambda: form.error_label.text() == "" and form.preview_model.rowCount() == 20, timeout=LONG)
     assert not window.session.modified
+
+
+def test_a_tab_separated_sheet_saved_as_txt_says_so_under_the_preview(qtbot: Any, tmp_path: Path) -> None:
+    from tests.core.test_data_tab_text_h141 import NOTE
+
+    path = tmp_path / "sheet.txt"
+    path.write_text("text\tlabel\n" + "".join(f"Row {i} is nice.\t{i % 3}\n" for i in range(30)), encoding="utf-8")
+    form = make_form(qtbot)
+    form._choose_source(str(path))
+    qtbot.waitUntil(lambda: form.preview_model.rows[:1] == [{"text": "text\tlabel"}], timeout=30_000)
+    assert form.preview_status.text() == f"20 rows shown · 1 column · one row per line\n{NOTE}"
+    tsv = path.rename(tmp_path / "sheet.tsv")
+    form._choose_source(str(tsv))
+    qtbot.waitUntil(lambda: form.preview_model.columns == ["text", "label"], timeout=30_000)
+    assert form.preview_status.text() == ("20 rows shown · 2 columns · fields separated by tabs (found in the "
+                                          "header row)")
