@@ -210,7 +210,8 @@ def qlora_problem() -> str | None:
     if _version_tuple(installed) >= (0, 48):
         return None  # its CPU backend quantizes and computes 4-bit (slowly)
     return (f"QLoRA's 4-bit weights need a CUDA GPU with the installed bitsandbytes {installed}, and this machine "
-            "has none." + alternative)
+            "has none." + alternative + " Or upgrade bitsandbytes to 0.48 or newer (pip install -U "
+            "'bitsandbytes>=0.48'), whose CPU backend runs 4-bit here, slowly.")
 
 
 def _model_config_json(model: ModelConfig) -> dict[str, Any] | None:
