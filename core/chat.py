@@ -412,6 +412,32 @@ def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
     return turns
 
 
+# The example key that lists the replies (0-based, counted among the assistant turns) a row marks with weight 0.
+UNTRAINED_REPLIES = "untrained_replies"
+WEIGHTED_PROMPTS = "weighted_prompts"  # and the other turns it marks with weight 1, named as in messages
+
+
+def _weighted_out(raw: list[Any], messages: list[dict[str, str]], where: str) -> tuple[list[int], list[str]]:
+    """The assistant replies a conversation marks not to train (a message's 'weight' of 0: axolotl's ShareGPT and
+    chat_template datasets write 0 or 1 on each turn), and the other turns it marks to train (weight 1), which
+    train_on 'assistant' cannot honour (render_and_label refuses them then). A weight not 0 or 1 is refused."""
+    skipped, weighted_in, reply = [], [], 0
+    for number, (turn, message) in enumerate(zip(raw, messages), 1):
+        keys = {str(k).lower(): k for k in turn}
+        weight = turn[keys["weight"]] if "weight" in keys else None
+        said = f"message {number} ({message['role']}) of column '{where}'"
+        if weight is not None and (isinstance(weight, str) or weight not in (0, 1)):
+            raise ChatDataError(f"{said} has the weight {weight!r}; a turn's weight is 0 (not trained) or 1 "
+                                "(trained). To fix: set it to 0 or 1, or remove it")
+        if message["role"] == "assistant":
+            if weight == 0:
+                skipped.append(reply)
+            reply += 1
+        elif weight == 1:
+            weighted_in.append(said)
+    return skipped, weighted_in
+
+
 def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
     """A row in TRL's shape: {"messages": [...]}, {"prompt": ..., "completion": ...} (text or turns) or
     {"text": ...}. Raises ChatDataError saying what is wrong with the row."""
@@ -441,7 +467,9 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
         if not any(m["role"] == "assistant" for m in messages):
             raise ChatDataError(f"the conversation in '{columns[part]}' has no assistant turn, so there is "
                                 "nothing to learn from it")
-        return {"messages": messages}
+        skipped, weighted_in = _weighted_out(raw, messages, columns[part])
+        return {"messages": messages, **({UNTRAINED_REPLIES: skipped} if skipped else {}),
+                **({WEIGHTED_PROMPTS: weighted_in} if weighted_in else {})}
     if fmt == "alpaca":
         instruction = _text(value("instruction"), f"column '{columns['instruction']}'")
         output = _text(value("output"), f"column '{columns['output']}' (the reply to learn)")
@@ -669,12 +697,41 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
     if assistant and "assistant_masks" not in masks:
         problems.append("train_on 'assistant' needs conversations")
     labels = [t if all(bits) else -100 for t, *bits in zip(ids, *applicable)]  # TRL's build_labels
+    if assistant and example.get(WEIGHTED_PROMPTS):
+        return _failed(plan.name, f"{example[WEIGHTED_PROMPTS][0]} has the weight 1, but train_on 'assistant' trains "
+                                  "only the assistant's replies. To fix: set its weight to 0 or remove it, or set "
+                                  "train_on to 'all'", fmt, train_on)
+    if assistant and example.get(UNTRAINED_REPLIES):
+        labels, problem = _unweight(labels, masks.get("assistant_masks", []), example)
+        if problem:
+            return _failed(plan.name, problem, fmt, train_on)
     text = tokenizer.decode(ids, skip_special_tokens=False) if "text" not in masks else masks["text"]
     left_out = _left_out(plan.name, example, text) if plan is not NO_TEMPLATE else None
     if left_out:
         return _failed(plan.name, left_out, fmt, train_on)
     return _finish(tokenizer, ids, labels, text, plan, example, boundary, max_length, truncation, fmt, train_on,
                    problems)
+
+
+def _unweight(labels: list[int], mask: list[int], example: dict[str, Any]) -> tuple[list[int], str | None]:
+    """Labels with the replies of weight 0 set to -100: the assistant mask's spans, one per reply, in order."""
+    spans, start = [], None
+    for index, bit in enumerate([*mask, 0]):
+        if bit and start is None:
+            start = index
+        elif not bit and start is not None:
+            spans.append((start, index))
+            start = None
+    replies = sum(1 for m in example["messages"] if m["role"] == "assistant")
+    if len(spans) != replies:
+        return labels, (f"this row marks replies with weight 0, but its chat template gives {len(spans)} trained "
+                        f"spans for its {replies} replies, so they cannot be told apart. To fix: pick the chatml "
+                        "template, or remove the 'weight' keys")
+    labels = list(labels)
+    for reply in example[UNTRAINED_REPLIES]:
+        begin, end = spans[reply]
+        labels[begin:end] = [-100] * (end - begin)
+    return labels, None
 
 
 def _left_out(name: str, example: dict[str, Any], text: str) -> str | None:
@@ -775,6 +832,9 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
     if trained == 0 and cut_trained:
         problems.append(f"max_length {max_length} cuts the row before its reply starts: nothing is trained. To fix: "
                         "raise max_length, or drop such rows (chat.drop_untrained_rows)")
+    elif trained == 0 and example.get(UNTRAINED_REPLIES):
+        problems.append("every reply of this row has the weight 0, so nothing in it is trained. To fix: set a reply's "
+                        "weight to 1, or drop such rows (chat.drop_untrained_rows)")
     elif trained == 0:
         problems.append("no token of this row is trained. To fix: check train_on and the template")
     elif cut_trained:
