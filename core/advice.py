@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
-from finetune_studio.core.config import RunConfig, load_config, parse_config, to_yaml
+from finetune_studio.core.config import RunConfig, load_config, parse_config, pasted_command, to_yaml
 from finetune_studio.core.errors import FinetuneError, OutOfMemoryFailure, TrainingError
 from finetune_studio.core.fileio import atomic_write_text
 from finetune_studio.core.runs import (
@@ -377,9 +377,11 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
     if fix is None:
         status = folder.read_status()
         happened = _what_happened(str(status.get("message", "")))
-        raise FinetuneError(f"The run {folder.path.name} has no proposed fix to apply (it is "
-                            f"{status.get('state', 'unknown')}{f': {happened}' if happened else ''})."
-                            + _next_step_without_fix(folder, status))
+        refusal = FinetuneError(f"The run {folder.path.name} has no proposed fix to apply (it is "
+                                f"{status.get('state', 'unknown')}{f': {happened}' if happened else ''})."
+                                + _next_step_without_fix(folder, status))
+        refusal.bad_input = True  # nothing ran or changed: the command asked for what is not there, exit 2
+        raise refusal
     before = folder.config_path.read_text(encoding="utf-8")
     config, _ = load_config(folder.config_path)
     fixed = to_yaml(with_overrides(config, fix.overrides))
@@ -424,12 +426,13 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     point = folder.resume_point(output_dir)  # the checkpoint Resume would continue from: one that loads
     checkpoint, why = point.checkpoint, point.why_not()
     if status.get("state") == "finished":  # a plain resume trains nothing ("nothing trained"): --epochs does
-        return (f" To train it further: 'finetune-studio resume {shlex.quote(str(folder.path))} --epochs 1' (in the "
-                "app: Runs tab, Train N more epochs).")
+        further = pasted_command(f"finetune-studio resume {shlex.quote(str(folder.path))} --epochs 1")
+        return f" To train it further: {further} (in the app: Runs tab, Train N more epochs)."
     if status.get("state") not in ("failed", "stopped", "interrupted"):
-        return f" Resume it with 'finetune-studio resume {shlex.quote(str(folder.path))}'."
+        return f" Resume it with {pasted_command(f'finetune-studio resume {shlex.quote(str(folder.path))}')}."
     if checkpoint is not None:
-        return f" Resume it from {checkpoint.name} with 'finetune-studio resume {shlex.quote(str(folder.path))}'."
+        return (f" Resume it from {checkpoint.name} with "
+                f"{pasted_command(f'finetune-studio resume {shlex.quote(str(folder.path))}')}.")
     name = folder.path.name
     if never_trained(folder.path):
         how = "Nothing was trained, so start it again as it is (the same name takes this folder over)"
@@ -447,7 +450,8 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
         # warning): a rate of 1e9 cut to 1e8 diverges again; the seed's 2e-5 then.
         lower = rate / 10 if rate / 10 <= 1e-3 else 2e-5
         flags += f" --set training.learning_rate={lower:g}"
-    return (f" {how}: 'finetune-studio train {shlex.quote(str(folder.config_path))}{flags}' (in the window: "
+    again = pasted_command(f"finetune-studio train {shlex.quote(str(folder.config_path))}{flags}")
+    return (f" {how}: {again} (in the window: "
             "select the run in History, press Use its settings, change them and press Start).")
 
 

@@ -15,6 +15,7 @@ import functools
 import math
 import os
 import re
+import shlex
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -981,6 +982,12 @@ def load_config(path: str | os.PathLike[str]) -> tuple[RunConfig, list[str]]:
     return config, notices
 
 
+def pasted_command(command: str) -> str:
+    """A command to paste, set apart in quotes once: 'finetune-studio init run.yaml'. One whose words shlex.quote
+    quoted already ('/my runs/x') is shown bare, not nested in another pair that reads as closing the first."""
+    return command if "'" in command else f"'{command}'"
+
+
 def _unreadable_message(path: Path, exc: OSError | UnicodeDecodeError) -> str:
     """Why a config file cannot be read, and what to do: a path to check (and the YAML file meant, where one is
     near), a folder given for a file, bytes that are not UTF-8 (with their line), or the system's reason."""
@@ -997,13 +1004,13 @@ def _unreadable_message(path: Path, exc: OSError | UnicodeDecodeError) -> str:
         near = nearest(path.name, names)
         hint = f"Did you mean {folder / near if str(path.parent) != '.' else near}? " if near else ""
         return (f"Config file not found: {path}{looked}. {hint}To fix: check the path, or write a new config there "
-                f"with 'finetune-studio init {path}'.")
+                f"with {pasted_command(f'finetune-studio init {shlex.quote(str(path))}')}.")
     if isinstance(exc, IsADirectoryError) or path.is_dir():
         names = sorted(p.name for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()) \
             if os.access(path, os.R_OK | os.X_OK) else []
         example = f", e.g. {path / ('config.yaml' if 'config.yaml' in names else names[0])}" if names else ""
         return (f"{path} is a folder, not a config file. To fix: give the YAML config file in it{example}, or write "
-                f"one with 'finetune-studio init {path / 'my-run.yaml'}'.")
+                f"one with {pasted_command('finetune-studio init ' + shlex.quote(str(path / 'my-run.yaml')))}.")
     if isinstance(exc, UnicodeDecodeError):
         line = exc.object[: exc.start].count(b"\n") + 1
         return (f"Cannot read config file {path}: {exc} (line {line}): it is not UTF-8 text. To fix: save it as "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +189,8 @@ def model_fix(folder: RunFolder) -> str:
 
     status = folder.read_status()
     if status.get("state") != "finished" and folder.resumable_checkpoint(_output_dir(folder)) is not None:
-        return f"resume the run to save its model again (finetune-studio resume {folder.path}), or train it again."
+        return (f"resume the run to save its model again (finetune-studio resume {shlex.quote(str(folder.path))}), or "
+                "train it again.")
     source = _saved_from(folder, status)
     if source is not None and checkpoint_problem(source) is None:
         patterns = [pattern for group in WEIGHT_PATTERNS.values() for pattern in group]  # damage()'s, indexes too

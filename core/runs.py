@@ -522,7 +522,8 @@ def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
     if runs:
         return RunFolderUnusable(
             f"{folder} is not a run folder: it holds runs ({len(runs)}, e.g. {runs[0].name}). To fix: give one "
-            f"run's folder, e.g. {runs[0]}; `finetune-studio runs --runs-dir {folder}` lists them.", NO_RUN)
+            f"run's folder, e.g. {runs[0]}; `finetune-studio runs --runs-dir {shlex.quote(str(folder))}` lists them.",
+            NO_RUN)
     return RunFolderUnusable(f"{folder} is not a run folder (it has no {CONFIG_FILE}). {_GIVE_A_RUN}", NO_RUN)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shlex
 import threading
 import time
 from dataclasses import dataclass
@@ -484,8 +485,10 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
     after applying a fix)."""
     folder = RunFolder(require_run_folder(run_dir))  # core.runs' words for a folder that holds no run
     if extra_epochs is not None and not 0 < extra_epochs < float("inf"):
-        raise ConfigError([Problem("--epochs", f"The number of epochs to add must be above 0 (got {extra_epochs:g}). "
-                                               "To fix: give how many more epochs to train, e.g. --epochs 1.")])
+        finite = "" if math.isfinite(extra_epochs) else "a finite number "  # inf, nan: "above 0" alone would hold
+        raise ConfigError([Problem("--epochs", f"The number of epochs to add must be {finite}above 0 (got "
+                                               f"{extra_epochs:g}). To fix: give how many more epochs to train, e.g. "
+                                               "--epochs 1.")])
     # Before anything in the folder changes: a run that another process (or window) still trains is refused.
     with RunLock.acquire(folder.path):
         newer = unknown_state(folder.path)  # a resume writes a status.json of its own over the newer version's
@@ -660,7 +663,8 @@ def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | 
         model = (f"its final model is in {model_dir}, unchanged" if model_dir is not None else
                  f"its model folder {folder.model_dir} is missing")
         message = (f"The run {name} already trained all {step} of its {max_steps} steps: nothing to resume, so no "
-                   f"step was trained; {model}. To train it further: finetune-studio resume {folder.path} --epochs 1 "
+                   f"step was trained; {model}. To train it further: finetune-studio resume "
+                   f"{shlex.quote(str(folder.path))} --epochs 1 "
                    "(in the app: Runs tab, Train N more epochs).")
     train_loss, eval_loss = status.get("train_loss"), status.get("eval_loss")
     return RunResult("finished", message, folder.path, step, max_steps, model_dir,
