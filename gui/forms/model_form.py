@@ -41,6 +41,8 @@ TRUST_WARNING = ("Runs Python code from the model repository on this machine. "
                  "Only enable for authors you trust.")
 
 NOT_FOR_DEMO = "Not used for the built-in demo model: it is built on this computer, with no branch or code of its own."
+NOT_FOR_FOLDER = ("Not used for a model folder: its files are read as they are, with no branch. A revision picks a "
+                  "branch, tag or commit of a Hub model (owner/name).")
 DTYPE_LABELS = {
     "auto": "auto (as saved)",
     "float32": "float32",
@@ -233,7 +235,16 @@ class ModelForm(Form):
                                  ("model.trust_remote_code", self.trust_check, demo and not kept)):
             widget.setEnabled(not off)
             self.set_field_tooltip(key, NOT_FOR_DEMO if demo else config_help(key))
+        # A model folder has no branches: transformers reads it as it is and ignores the revision, so a revision
+        # typed here (or kept from a Hub id) trained the folder with no word. Its code is its own: remote code stays.
+        if not demo and SOURCE not in self._kept and self._is_folder(text):
+            self.revision_edit.setEnabled(False)
+            self.set_field_tooltip("model.revision", NOT_FOR_FOLDER)
         self._update_trust_warning()
+
+    @staticmethod
+    def _is_folder(text: str) -> bool:
+        return bool(text.strip()) and source_kind(text) is SourceKind.LOCAL
 
     def _update_trust_warning(self, *_: object) -> None:
         """The warning under a ticked "Trust remote code"; none while the box is disabled (the demo runs no code)."""
