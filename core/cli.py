@@ -28,6 +28,9 @@ from finetune_studio.core.runs import RunBusy, RunFolderUnusable, require_run_fo
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
 
 
+QUIET_HELP = "no progress bar or progress lines: warnings, errors and the final line only"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finetune-studio",
                                      description="Point-and-click fine-tuning of Hugging Face causal LMs. "
@@ -46,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train headless with a progress bar")
     config_args(train)
-    train.add_argument("--quiet", action="store_true", help="no progress bar, only the final line")
+    train.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     check = sub.add_parser("validate", help="check a config and list every problem")
     config_args(check)
     resume = sub.add_parser("resume", help="continue a stopped or interrupted run from its latest checkpoint")
@@ -55,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--apply-fix", action="store_true",
                         help="first apply the fix a failed run proposed (e.g. a smaller batch after running out of "
                              "memory) to its config.yaml, keeping the old one as config.before-fix.yaml")
-    resume.add_argument("--quiet", action="store_true", help="no progress bar, only the final line")
+    resume.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     init = sub.add_parser("init", help="write a config file to edit")
     init.add_argument("path", help="where to write the YAML")
     init.add_argument("--preset", choices=["demo", "seed", "chat-demo"], default="demo",

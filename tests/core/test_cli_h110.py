@@ -162,6 +162,8 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
               if not isinstance(action, argparse._HelpAction) and not action.help]
     assert silent == []
     helped = {name: parser.format_help() for name, parser in commands.items()}
-    assert "--quiet          no progress bar, only the final line" in helped["resume"]
+    for command in ("train", "resume"):  # warnings, errors and the Ctrl-C answer still print (ProgressPrinter)
+        assert ("--quiet no progress bar or progress lines: warnings, errors and the final line only"
+                in " ".join(helped[command].split()))
     assert "the settings to write: demo" in helped["init"]
     assert "the folder that holds the runs" in helped["runs"]
