@@ -258,6 +258,9 @@ class LoginDialog(QDialog):
         self.login_button.setObjectName("login_button")
         self.login_button.setDefault(True)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        # The field is disabled while the token is checked, so focus went to Cancel, which (auto-default) then took
+        # Return: Return pressed twice cancelled the login it had started. Escape cancels; Return only logs in.
+        self.cancel_button.setAutoDefault(False)
         self.login_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.reject)
         self.token_edit.textChanged.connect(self._update_buttons)
@@ -447,6 +450,10 @@ class PushDialog(QDialog):
         self.login_button.hide()
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button.setObjectName("cancel_button")
+        # Push and the fields are disabled while pushing, so focus went to Cancel, which (auto-default) then took
+        # Return: Return pressed twice (Push "pressed twice") cancelled the push it had started. Escape cancels.
+        self.cancel_button.setAutoDefault(False)
+        self.login_button.setAutoDefault(False)
         self.push_button.clicked.connect(self.start_push)
         self.login_button.clicked.connect(self.login_requested)
         self.cancel_button.clicked.connect(self.reject)
