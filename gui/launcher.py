@@ -9,9 +9,12 @@ for this user (gui.desktop_entry).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 
 EXIT_FAILED = 1  # as core.cli: the command could not do its job
+EXIT_CONFIG = 2  # as core.cli: what was asked cannot be done as it stands (here: a window with no display)
 DESKTOP_HELP = """
 desktop integration (for this user, under $XDG_DATA_HOME or ~/.local/share):
   --install-desktop-entry    add Finetune Studio to the applications menu, with its icon and AppStream data
@@ -49,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def open_window() -> int:
     """Import Qt and run the app until its window closes (gui.app.main starts with gui.early_init)."""
+    problem = display_problem(sys.platform, os.environ)
+    if problem:  # before Qt is imported: its xcb plugin aborts the process (exit 134) with no word of what to do
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         from finetune_studio.gui.app import main as app_main
     except ImportError as exc:
@@ -62,6 +69,21 @@ def open_window() -> int:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_FAILED
     return app_main([])
+
+
+def display_problem(platform: str, environ: Mapping[str, str]) -> str | None:
+    """Why the window cannot open here, with what to do instead; None when it can (or Qt is told where to draw).
+    On Linux and the BSDs Qt needs an X or Wayland display; a login over ssh without -X, a container or a cron job
+    has none, and Qt then aborts in its xcb plugin. QT_QPA_PLATFORM set (offscreen, vnc, xcb …) is left to Qt."""
+    if not platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("there is no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set: a login without "
+            "a desktop, such as ssh). To fix: use the headless commands, e.g. 'finetune-studio train CONFIG.yaml', "
+            "'finetune-studio resume RUN', 'finetune-studio runs' ('finetune-studio --help' lists them); or log in "
+            "with 'ssh -X' to show the window on your screen; or set QT_QPA_PLATFORM=offscreen to run the app "
+            "without showing it.")
 
 
 def binding_problem(pyside_version: str, python: tuple[int, int]) -> str | None:
