@@ -737,20 +737,16 @@ def _unweight(labels: list[int], mask: list[int], example: dict[str, Any]) -> tu
 def _left_out(name: str, example: dict[str, Any], text: str) -> str | None:
     """What is wrong when a template renders a row without one of its non-assistant turns (phi3 has no tool role
     and drops tool turns silently; a custom template may skip the system turn): the replies would be learned
-    without what they answer. Each turn's content (trimmed, as llama3 trims it) must appear in the rendered text, in
-    order. Assistant turns are not looked for: a template may rewrite an earlier reply (qwen3 drops its <think>)."""
+    without what they answer. Each turn's content (trimmed, as llama3 trims it) must appear in the rendered text,
+    anywhere (Mistral's templates move the system prompt into the last user turn). Assistant turns are not looked
+    for: a template may rewrite an earlier reply (qwen3 drops its <think>)."""
     messages = example.get("messages") or (list(example["prompt"]) + list(example["completion"])
                                            if isinstance(example.get("prompt"), list) else [])
-    at = 0
     for number, message in enumerate(messages, 1):
-        if message["role"] == "assistant":
-            continue
-        found = text.find(message["content"].strip(), at)
-        if found < 0:
+        if message["role"] != "assistant" and message["content"].strip() not in text:
             return (f"{_template_words(name)} leaves out message {number} ({message['role']}) of this row, so the "
                     f"model would learn the replies without it. To fix: pick a template that writes "
                     f"{message['role']} turns (chatml), or remove those turns from the rows")
-        at = found + len(message["content"].strip())
     return None
 
 

@@ -83,3 +83,17 @@ def test_a_custom_template_that_skips_the_system_turn(tokenizer) -> None:
     assert roles.problems == ["the custom chat template leaves out message 1 (system) of this row, so the model "
                               "would learn the replies without it. To fix: pick a template that writes system turns "
                               "(chatml), or remove those turns from the rows"]
+
+
+def test_a_template_that_moves_the_system_prompt_still_trains(tokenizer) -> None:
+    """Mistral's templates write the system prompt into the last user turn: every turn is there, out of order."""
+    template = ("{% for m in messages %}{% if m['role'] == 'user' %}[INST] {% if loop.index0 == messages|length - 2 "
+                "and messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}\n\n{% endif %}{{ m['content'] }}"
+                " [/INST]{% elif m['role'] == 'assistant' %}{% generation %}{{ m['content'] }}<|im_end|>"
+                "{% endgeneration %}{% endif %}{% endfor %}")
+    row = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+                        {"role": "assistant", "content": "Yo."}, {"role": "user", "content": "Sign?"},
+                        {"role": "assistant", "content": "Leo."}]}
+    roles = render_and_label(tokenizer, row, ChatConfig(template=template, train_on="all"), 512)
+    assert roles.text == "[INST] Hi [/INST]Yo.<|im_end|>[INST] Be brief.\n\nSign? [/INST]Leo.<|im_end|>"
+    assert not any("leaves out" in problem for problem in roles.problems)
