@@ -506,6 +506,13 @@ def problems(config: RunConfig, check_files: bool = True, module_names: ModuleNa
                              f"{'is a regular expression' if one else 'are regular expressions'}, and no module "
                              f"has {'that name' if one else 'those names'}.{_pattern_fix(key, wanted, names)}")
                     missing = [t for t in missing if t not in patterns]
+                joined = [t for t in missing if len(t.split()) > 1 and all(n in known for n in t.split())]
+                for name in joined:  # 'lm_head embed_tokens' typed in the form's field: names apart by a space
+                    parts = name.split()
+                    add(key, f"{key} has '{name}': {len(parts)} module names with spaces between them, read as one "
+                             f"name, which no module has. To fix: separate them with commas: {', '.join(parts)} (in "
+                             f"a config file, as list items: [{', '.join(parts)}]).")
+                missing = [t for t in missing if t not in joined]
                 if missing:
                     shown = ", ".join(missing)
                     other = " (or all-linear)" if key == "target_modules" else ""
