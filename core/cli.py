@@ -622,7 +622,7 @@ def _list_runs(runs_dir: str | None) -> int:
     process shows the step its metrics have reached, a run whose process died says interrupted, and a folder with
     missing or garbled files is listed as broken with the reason, never hidden."""
     from finetune_studio.core.config import default_runs_dir
-    from finetune_studio.core.runs import list_runs
+    from finetune_studio.core.runs import list_runs, scan_runs_dir, unreadable_text
 
     folder = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
     if folder.exists() and not folder.is_dir():
@@ -643,6 +643,11 @@ def _list_runs(runs_dir: str | None) -> int:
               f"that holds the runs: finetune-studio runs --runs-dir {shlex.quote(str(folder.parent))}",
               file=sys.stderr)
         return EXIT_CONFIG
+    # Folders that cannot be looked into (chmod 000, another user's) are named, as the Runs tab names them, not
+    # left out as if deleted.
+    unreadable = unreadable_text(scan_runs_dir(folder)[1], folder)
+    if unreadable:
+        outlive_reader(lambda: print(f"warning: {unreadable}", file=sys.stderr))
     if not runs:
         print(f"No runs in {folder}.")
         return 0
@@ -672,11 +677,11 @@ def _one_run(folder: Path) -> bool:
 
 
 def _loss_text(value: float | None) -> str:
-    import math
+    """A loss for the runs table in the Runs tab's words (core.metrics.loss_text: 3.403e+38 rather than 44 digits
+    of a diverging run), "-" for none."""
+    from finetune_studio.core.metrics import loss_text
 
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if math.isfinite(value) else str(value)  # a diverged run shows nan
+    return "-" if value is None else loss_text(value)
 
 
 def step_count(value: Any) -> str:
