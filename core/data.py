@@ -192,6 +192,8 @@ def check_file(path: Path, fmt: str, encoding: str | None = None, delimiter: str
             raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
         return
     _codec(encoding)  # an unknown encoding name is said before anything is read
+    with open(path, "rb") as handle:
+        _wide_text(path, handle.read(4096), encoding)
     if fmt == "json" and _is_json_document(path):
         _utf8_document(path, encoding)
         if limit is not None and size > limit:
@@ -219,6 +221,23 @@ def check_file(path: Path, fmt: str, encoding: str | None = None, delimiter: str
             raise DataError(f"{path} holds only blank space. Pick a file with data in it.")
     if fmt == "csv" and not blank:
         _check_csv_rows(path, encoding, delimiter, limit)
+
+
+def _wide_text(path: Path, head: bytes, encoding: str | None) -> None:
+    """Refuse UTF-16 text without a byte order mark read in an ASCII-like encoding: every other byte is 0, which
+    UTF-8 decodes as NUL characters, so the checks said "malformed JSON line (Expecting property name ...)" or put
+    NULs in a CSV's column names. The encoding that reads it is said, and offered to the Dataset tab (detected)."""
+    codec = _codec(encoding)
+    if not _ascii_compatible(codec) or len(head) < 8 or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return  # with a byte order mark its first byte is no UTF-8: the decoding error says utf-16 (detected)
+    head = head[:4096 - 4096 % 2] if len(head) >= 4096 else head[:len(head) - len(head) % 2]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if max(even, odd) < 0.4 * (len(head) // 2) or min(even, odd) > 0.05 * (len(head) // 2):
+        return
+    wide = "utf-16-le" if odd > even else "utf-16-be"
+    raise EncodingProblem(f"{path} looks like UTF-16 text without a byte order mark (every other byte is 0), not "
+                          f"{encoding or 'UTF-8'}. To fix: set the dataset's encoding to {wide} (Encoding in the "
+                          "Dataset tab, or dataset.encoding in the config), or save the file as UTF-8.", path, wide)
 
 
 def _utf8_document(path: Path, encoding: str | None) -> None:
@@ -1340,6 +1359,7 @@ def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = "
             parts.append((len(rows), path.relative_to(folder).as_posix()))
         with open(path, "rb") as handle:
             data = handle.read(min(size, budget))
+        _wide_text(path, data, config.encoding)
         budget -= len(data)
         whole = len(data) == size
         complete = complete and whole

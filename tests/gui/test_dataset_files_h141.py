@@ -149,3 +149,14 @@ def test_a_tab_separated_sheet_saved_as_txt_says_so_under_the_preview(qtbot: Any
     qtbot.waitUntil(lambda: form.preview_model.columns == ["text", "label"], timeout=30_000)
     assert form.preview_status.text() == ("20 rows shown · 2 columns · fields separated by tabs (found in the "
                                           "header row)")
+
+
+def test_utf16_without_a_byte_order_mark_gets_its_encoding_filled_in(qtbot: Any, tmp_path: Path) -> None:
+    path = tmp_path / "wide.jsonl"
+    path.write_bytes("".join(json.dumps({"text": f"Row {i}."}) + "\n" for i in range(30)).encode("utf-16-le"))
+    form = make_form(qtbot)
+    form._choose_source(str(path))
+    qtbot.waitUntil(lambda: form.preview_model.rows[:1] == [{"text": "Row 0."}], timeout=30_000)  # read again
+    assert form.encoding_combo.currentText() == "utf-16-le"
+    assert form.preview_model.rows[:2] == [{"text": "Row 0."}, {"text": "Row 1."}]
+    assert form.error_label.text() == "" and form.dataset_config().encoding == "utf-16-le"
