@@ -770,7 +770,7 @@ class HistoryPanel(QWidget):
                 break
             if key in shown and key not in chosen and key not in by_hand:
                 shown.remove(key)
-        self._show_columns(shown, chosen)
+        shown_changed = self._show_columns(shown, chosen)
 
         widths = {key: need[key] for key in shown if key not in FITTED_COLUMNS}
         budget -= sum(hand_width(key) if key in by_hand else width for key, width in widths.items())
@@ -808,17 +808,20 @@ class HistoryPanel(QWidget):
                 finally:
                     self._fitting = False
             self._fitted[column] = wanted
+        if shown_changed:  # the scroll bar's range now, not at the next layout (the old one was the wider header's)
+            table.updateGeometries()
 
-    def _show_columns(self, shown: list[str], chosen: dict[str, bool]) -> None:
+    def _show_columns(self, shown: list[str], chosen: dict[str, bool]) -> bool:
         """Shows the columns of `shown` and hides the others; the header's menu and tooltips say which are hidden,
-        and why (for room, or by the user's choice), and the Run cell's tooltip gives their text."""
+        and why (for room, or by the user's choice), and the Run cell's tooltip gives their text. True when a
+        column was shown or hidden."""
         header = self.table.horizontalHeader()
         hidden = tuple(key for key, _, _ in COLUMNS if key not in shown)
         self._fitting = True  # hiding a section resizes it to 0 and showing it back: not the user's hand
         try:
-            for key, _, _ in COLUMNS:
-                if header.isSectionHidden(COLUMN[key]) != (key in hidden):
-                    header.setSectionHidden(COLUMN[key], key in hidden)
+            changed = [key for key, _, _ in COLUMNS if header.isSectionHidden(COLUMN[key]) != (key in hidden)]
+            for key in changed:
+                header.setSectionHidden(COLUMN[key], key in hidden)
         finally:
             self._fitting = False
         titles = {key: text for key, text, _ in COLUMNS}
@@ -835,6 +838,7 @@ class HistoryPanel(QWidget):
         if (hidden, note) != (self.model.hidden, self.model.hidden_note):
             self.model.hidden, self.model.hidden_note = hidden, note
             self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+        return bool(changed)
 
     def _chosen_columns(self) -> dict[str, bool]:
         """The columns the user showed or hid from the header's menu, kept between sessions (COLUMNS_SHOWN_KEY);

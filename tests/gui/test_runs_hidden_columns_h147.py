@@ -105,6 +105,13 @@ def test_long_runs_at_1280x800_hide_whole_columns_for_the_name(qtbot: Any, cold_
     assert all(checked for _, checked in _menu(panel).values())
     assert panel.proxy.index(row, COLUMN["name"]).data(TIP).split("\n")[-1] == "Dataset: support-tickets-2026.jsonl"
     assert min(table.columnWidth(COLUMN[k]) for k in ("model", "dataset")) > 100
+    from finetune_studio.gui.settings import settings
+
+    # Hiding and showing sections for room is not the user's hand: no width or choice was saved.
+    assert (settings().value(history.COLUMN_WIDTHS_KEY), settings().value(history.COLUMNS_SHOWN_KEY)) == (None, None)
+    cold_window.splitter.setSizes([700, 1220])  # narrower again: Dataset gives way first
+    qtbot.waitUntil(lambda: "dataset" in _hidden(table), timeout=5_000)
+    _check_view(panel)
 
 
 @pytest.mark.parametrize("steps, size, hidden", [
