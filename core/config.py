@@ -976,7 +976,7 @@ def load_config(path: str | os.PathLike[str]) -> tuple[RunConfig, list[str]]:
         raise ConfigError([Problem("", _unreadable_message(path, exc))]) from None
     config, notices = from_yaml(text, source=str(path))
     if not text.strip() or yaml_load(text) is None:  # only whitespace, comments or "---": not the demo
-        raise ConfigError([Problem("", f"Config file {path} is empty: it holds no settings. Write one with "
+        raise ConfigError([Problem("", f"Config file {path} is empty: it holds no settings. To fix: write one with "
                                        "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave "
                                        "the file out to train the built-in demo.")])
     return config, notices

@@ -371,8 +371,10 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
         folder = RunFolder(runs / config.name)
         if folder.path.exists() and any(folder.path.iterdir()):
             if not never_trained(folder.path):
-                raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {runs}. "
-                                                   "Choose another name, or resume that run.")])
+                again = f"finetune-studio resume {shlex.quote(str(folder.path))}"
+                raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {runs}. To fix: "
+                                                   "choose another name (name: in the config, or --name NEW), or "
+                                                   f"resume that run ({again}).")])
             _clear_untrained(folder.path)  # it failed before its first step: starting it again loses nothing
         folder.path.mkdir(parents=True, exist_ok=True)
         return config, folder
