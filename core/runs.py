@@ -509,8 +509,10 @@ def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
     folder = Path(path)
     if not folder.exists():
         return RunFolderUnusable(f"No run folder at {folder}. {_GIVE_A_RUN}", MISSING)
+    run = enclosing_run(folder)  # its config.yaml, a checkpoint-N/ or model/: the run folder is the one to give
+    inside = f"To fix: give the folder of the run it is in: {shlex.quote(str(run))}." if run is not None else ""
     if not folder.is_dir():
-        return RunFolderUnusable(f"{folder} is a file, not a run folder. {_GIVE_A_RUN}", NOT_A_FOLDER)
+        return RunFolderUnusable(f"{folder} is a file, not a run folder. {inside or _GIVE_A_RUN}", NOT_A_FOLDER)
     if RunFolder(folder).exists():
         return None
     found = [name for name in (STATUS_FILE, METRICS_FILE) if (folder / name).is_file()]
@@ -518,6 +520,9 @@ def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
         return RunFolderUnusable(
             f"{folder} holds a run whose {CONFIG_FILE} is missing ({' and '.join(found)} are there), so its "
             f"settings are lost and it cannot be resumed, exported or pushed. To fix: {NO_CONFIG_FIX}.", NO_CONFIG)
+    if run is not None:
+        return RunFolderUnusable(f"{folder} is a folder inside the run {run.name}, not a run folder. {inside}",
+                                 NO_RUN)
     runs = run_folders(folder)
     if runs:
         return RunFolderUnusable(
@@ -525,6 +530,13 @@ def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
             f"run's folder, e.g. {runs[0]}; `finetune-studio runs --runs-dir {shlex.quote(str(folder))}` lists them.",
             NO_RUN)
     return RunFolderUnusable(f"{folder} is not a run folder (it has no {CONFIG_FILE}). {_GIVE_A_RUN}", NO_RUN)
+
+
+def enclosing_run(path: Path | str) -> Path | None:
+    """The run folder that `path` is in, one or two levels down (its config.yaml or status.json, a checkpoint-N/ or
+    model/, a file in those), or None: what to name when a path inside a run is given where the run's own folder
+    is wanted (run_folder_problem; generate --answers says the same)."""
+    return next((parent for parent in list(Path(path).parents)[:2] if RunFolder(parent).exists()), None)
 
 
 def require_run_folder(path: Path | str) -> Path:
