@@ -805,6 +805,41 @@ def _system_boundary(tokenizer: Any, messages: list[dict[str, str]], template: s
     return common_prefix_length(list(head), ids)
 
 
+WEIGHT_0_ROW = "every reply of this row has the weight 0"
+
+
+def untrained_cause(roles: TokenRoles) -> str:
+    """Why a row with input but no trained token trains nothing: 'cut' (max_length cuts it before the reply),
+    'weight' (every reply has the weight 0) or 'other'."""
+    if roles.cut_trained:
+        return "cut"
+    return "weight" if any(p.startswith(WEIGHT_0_ROW) for p in roles.problems) else "other"
+
+
+def untrained_note(causes: list[str], rows: int, max_length: int, dropped: bool) -> str:
+    """The run log's note on the rows that train nothing, counted by cause, each with its own To fix."""
+    parts = _untrained_parts(causes, max_length, dropped)
+    if dropped:
+        return (f"Dropped {len(causes):,} of {rows:,} rows where nothing is trained, as chat.drop_untrained_rows is "
+                "on: " + "; ".join(parts) + ".")
+    return f"{len(causes):,} of {rows:,} rows train nothing; they are kept and add no loss: " + "; ".join(parts) + "."
+
+
+def _untrained_parts(causes: list[str], max_length: int, dropped: bool) -> list[str]:
+    count = {cause: causes.count(cause) for cause in ("cut", "weight", "other")}
+    parts = []
+    if count["cut"]:
+        parts.append(f"{count['cut']:,} because max_length {max_length} cuts them before the reply (To fix: raise "
+                     "max_length" + (")" if dropped else ", or turn on chat.drop_untrained_rows)"))
+    if count["weight"]:
+        parts.append(f"{count['weight']:,} because every reply in them has the weight 0 (To fix: set the weight of "
+                     "the replies to train to 1" + (")" if dropped else ", or turn on chat.drop_untrained_rows)"))
+    if count["other"]:
+        parts.append(f"{count['other']:,} because they have no token to train (To fix: check train_on and the "
+                     "template)")
+    return parts
+
+
 def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: TemplatePlan,
             example: dict[str, Any], system: int, max_length: int, truncation: bool, fmt: str, train_on: str,
             problems: list[str]) -> TokenRoles:
@@ -829,7 +864,7 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
         problems.append(f"max_length {max_length} cuts the row before its reply starts: nothing is trained. To fix: "
                         "raise max_length, or drop such rows (chat.drop_untrained_rows)")
     elif trained == 0 and example.get(UNTRAINED_REPLIES):
-        problems.append("every reply of this row has the weight 0, so nothing in it is trained. To fix: set a reply's "
+        problems.append(f"{WEIGHT_0_ROW}, so nothing in it is trained. To fix: set a reply's "
                         "weight to 1, or drop such rows (chat.drop_untrained_rows)")
     elif trained == 0:
         problems.append("no token of this row is trained. To fix: check train_on and the template")
@@ -1159,7 +1194,7 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
 
     def encode(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "problem": [], "untrained": [], "cut": [],
-                                     "trained": [], "length": []}
+                                     "trained": [], "length": [], "cause": []}
         for offset, index in enumerate(indices):
             row = {name: batch[name][offset] for name in columns}
             roles = render_and_label(tokenizer, row, chat, max_length, detection=detection, truncation=truncation)
@@ -1168,6 +1203,7 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
             out["labels"].append(roles.labels[:roles.kept])
             out["problem"].append(roles.problems[0] if bad else "")
             out["untrained"].append(not bad and roles.trained == 0)
+            out["cause"].append(untrained_cause(roles) if not bad and roles.trained == 0 else "")
             cut = roles.cut_trained if roles.trained else 0  # a reply cut short; rows cut before it train nothing
             out["cut"].append(cut)
             out["trained"].append(roles.trained if cut else 0)
@@ -1185,22 +1221,24 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
         raise DataError(f"{dataset.source}: {len(bad):,} of {len(ds):,} rows cannot be trained as "
                         f"{FORMAT_NAMES[detection.format]}: {shown}. Fix or remove those rows (nothing was trained).")
     untrained = sum(encoded["untrained"])
+    causes = [cause for cause in encoded["cause"] if cause]
     if untrained and untrained == len(ds) and not chat.drop_untrained_rows:
+        if "weight" in causes:
+            raise DataError(f"{dataset.source}: none of its {len(ds):,} rows has a token to train, so the run would "
+                            "learn nothing (nothing was trained): "
+                            + "; ".join(_untrained_parts(causes, max_length, True)) + ".")
         raise DataError(f"{dataset.source}: none of its {len(ds):,} rows has a token to train: max_length "
                         f"{max_length} cuts every one before its reply (or no row has one), so the run would learn "
                         "nothing. Raise max_length or check train_on (nothing was trained).")
+    if untrained:
+        say(untrained_note(causes, len(ds), max_length, chat.drop_untrained_rows))
     if untrained and chat.drop_untrained_rows:
         encoded = encoded.filter(lambda flags: [not f for f in flags], input_columns="untrained", batched=True,
                                  desc="Dropping untrained rows")
-        say(f"Dropped {untrained:,} of {len(ds):,} rows where nothing is trained (max_length {max_length} cuts "
-            "them before the reply, or they have no reply); chat.drop_untrained_rows is on.")
-    elif untrained:
-        say(f"{untrained:,} of {len(ds):,} rows train nothing (max_length {max_length} cuts them before the reply); "
-            "they are kept and add no loss. Raise max_length, or turn on chat.drop_untrained_rows.")
     cut_notice = reply_cut_notice(encoded["cut"], encoded["trained"], encoded["length"], len(ds), max_length)
     if cut_notice:
         say(cut_notice)
-    encoded = encoded.remove_columns(["problem", "cut", "trained", "length"])
+    encoded = encoded.remove_columns(["problem", "cut", "trained", "length", "cause"])
     # The template goes with the tokenizer, so every checkpoint and the final model save it (chat_template.jinja)
     # and the exported model renders prompts the way this run trained on them.
     if plan is not None:
