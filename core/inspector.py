@@ -182,11 +182,13 @@ class DatasetChecks:
         other_untrained = sorted(set(untrained) - set(cut_before))
         if cut_before:
             fixes = [raise_fix] + ([] if chat.drop_untrained_rows else [drop_fix])
+            them = "them" if len(cut_before) > 1 else "it"
+            fix = (f"chat.drop_untrained_rows is on, so a run leaves {them} out. To fix, to train {them}: raise "
+                   "max_length." if chat.drop_untrained_rows else "To fix: raise max_length, or drop such rows.")
             found.append(CheckProblem(
                 "cut_before_reply", f"{_rows_do(len(cut_before), 'trains', 'train')} nothing: max_length "
-                f"({self.max_length:,} tokens) cuts {'them' if len(cut_before) > 1 else 'it'} before the reply "
-                "starts. To fix: raise max_length, or drop such rows.", len(cut_before), cut_before[:EXAMPLE_ROWS],
-                fixes, "error" if not chat.drop_untrained_rows else "warning"))
+                f"({self.max_length:,} tokens) cuts {them} before the reply starts. {fix}", len(cut_before),
+                cut_before[:EXAMPLE_ROWS], fixes, "error" if not chat.drop_untrained_rows else "warning"))
         if other_untrained:
             fixes = ([] if chat.drop_untrained_rows else [drop_fix]) + ([] if chat.train_on == "all" else [all_fix])
             found.append(CheckProblem(
@@ -209,11 +211,14 @@ class DatasetChecks:
                 "To fix: raise max_length.", len(reply_cut), reply_cut[:EXAMPLE_ROWS], [raise_fix]))
         unended = [] if self.format == "text" else sorted(set(self.end_not_trained_rows()) - set(reply_cut))
         if unended:
+            fix = ("every token already trains (train_on 'all'): the chat template ends a turn with no special "
+                   "token. To fix: pick a chat template that ends each turn with a token (chatml)."
+                   if chat.train_on == "all" else
+                   "To fix: pick a chat template that ends each turn with a token, or train on every token.")
             found.append(CheckProblem(
                 "end_not_trained", f"{_rows_do(len(unended), 'trains', 'train')} a reply without its end-of-turn "
-                "token, so the model would not learn to stop. To fix: pick a chat template that ends each turn with "
-                "a token, or train on every token.", len(unended), unended[:EXAMPLE_ROWS],
-                [] if chat.train_on == "all" else [all_fix]))
+                f"token, so the model would not learn to stop. {fix[0].upper() + fix[1:]}", len(unended),
+                unended[:EXAMPLE_ROWS], [] if chat.train_on == "all" else [all_fix]))
         return found
 
     def untrained_count(self) -> int:
