@@ -331,6 +331,7 @@ class MainWindow(ConfigDocument, QMainWindow):
         for form in self.forms:
             form.changed.connect(lambda f=form: self._form_changed(f))
         self.dataset_form.source_chosen.connect(self._dataset_source_chosen)
+        self.dataset_form.source_files_changed.connect(self.validate_now)  # a file fixed on disk: check again
         # The Model tab's figures count the embedding rows a chat template's added tokens grow, as training does.
         self.dataset_form.chat_changed.connect(self.model_form.adapter_form.set_chat)
         self.model_form.adapter_form.set_chat(self.dataset_form.chat_rows())  # what it said before this connect

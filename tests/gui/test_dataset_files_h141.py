@@ -117,15 +117,14 @@ def test_a_file_added_to_a_folder_source_is_previewed(qtbot: Any, tmp_path: Path
 
 def test_the_window_checks_again_when_told_the_files_changed(qtbot: Any, window: Any, tmp_path: Path,
                                                              runs_dir: Path) -> None:
-    """source_files_changed -> validate_now is the wiring the window needs (gui/document.py or main_window.py, not
-    this helper's files): connected here, a file fixed on disk enables Start with no setting edited."""
+    """The window checks the config again when the source's files change (MainWindow connects source_files_changed
+    to validate_now): a file fixed on disk enables Start with no setting edited."""
     path = tmp_path / "data.csv"
     path.write_text("text,label\nfine,1\nbad, row,2\n" + "more,3\n" * 20, encoding="utf-8")
     config = small_config(path, runs_dir)
     config.dataset.text_column = "text"
     window.set_config(config)
     form = window.dataset_form
-    form.source_files_changed.connect(window.validate_now)
     qtbot.waitUntil(lambda: [p.field for p in window.problems] == ["dataset.source"], timeout=LONG)
     qtbot.waitUntil(lambda: "line 3: 3 fields where the header has 2" in form.error_label.text(), timeout=LONG)
     assert "line 3: 3 fields where the header has 2" in window.start_action.toolTip()
