@@ -408,8 +408,36 @@ def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
                                 f"message looks like {good}")
         if not content.strip():
             raise ChatDataError(f"{message} is empty (its '{content_key}' is blank)")
-        turns.append({"role": role, "content": content})
+        turn_out = {"role": role, "content": content}
+        for key in PASSED_KEYS:  # keys a template may render (qwen3 writes reasoning_content in a <think> block)
+            extra = turn.get(keys.get(key, key))
+            if extra is None:
+                continue
+            if not isinstance(extra, str):
+                raise ChatDataError(f"{message} has {_kind(extra)} as its '{key}', not text. To fix: write it as "
+                                    "text, or remove it")
+            turn_out[key] = extra
+        turns.append(turn_out)
     return turns
+
+
+# Message keys beside role and content that go to the chat template as written (a template that does not read one
+# leaves it out of the text: template_ignores says so once in the run log).
+PASSED_KEYS = ("reasoning_content", "name")
+
+
+def template_ignores(template: str, examples: list[dict[str, Any]]) -> str | None:
+    """The run log's note when the rows carry reasoning_content the chat template never reads (so it is not
+    rendered, and not trained); None when the template reads it or no row has it."""
+    key = "reasoning_content"
+    rows = sum(1 for example in examples
+               if any(key in m for part in ("messages", "prompt", "completion") if isinstance(example.get(part), list)
+                      for m in example[part]))
+    if not rows or key in template:
+        return None
+    return (f"{rows:,} of the first {len(examples):,} rows have '{key}' in their messages, but the chat template "
+            f"never reads '{key}', so that reasoning is not in the rendered text and is not trained. To fix: pick a "
+            "template that renders it (qwen3), or write the reasoning into the reply's content")
 
 
 # The example key that lists the replies (0-based, counted among the assistant turns) a row marks with weight 0.
@@ -805,6 +833,7 @@ def _system_boundary(tokenizer: Any, messages: list[dict[str, str]], template: s
     return common_prefix_length(list(head), ids)
 
 
+IGNORED_KEY_ROWS = 100  # rows prepare_dataset reads for keys the chat template never renders
 WEIGHT_0_ROW = "every reply of this row has the weight 0"
 
 
@@ -1187,6 +1216,16 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     else:
         say("No chat template: prompt and completion are plain text, joined as they are, with the EOS token after "
             "the completion (as TRL does).")
+    if plan is not None:
+        examples = []
+        for row in ds.select(range(min(len(ds), IGNORED_KEY_ROWS))).to_list():
+            try:
+                examples.append(to_example(row, detection))
+            except ChatDataError:
+                continue  # the encode pass below names it
+        ignored = template_ignores(plan.training_text or plan.text, examples)
+        if ignored:
+            say(ignored + ".")
     max_length, truncation = dataset.max_length, dataset.truncation
     if phase is not None:
         phase("tokenize", f"Rendering and tokenizing {len(ds)} rows"
