@@ -23,6 +23,10 @@ from tests.hub_server import HubServer
 def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer, tmp_path: Path) -> list[dict[str, Any]]:
     """Stands in for core.export.export_merged (a real merge loads the whole base model): records each call, with
     the repositories the Hub held at that moment, and writes a small whole model where the push asked."""
+    import torch._dynamo.package  # noqa: F401 - importing it makes torch's cache folder (torchinductor_USER) in the
+    # temp dir, not the push's: imported here first, as any earlier test in the same process did, so a run of this
+    # file alone sees in the stage only what the push left there
+
     stage = tmp_path / "stage"
     stage.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(stage))  # the push's staging place (TMPDIR)
