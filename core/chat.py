@@ -1708,12 +1708,14 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
     if tokenizer is None:
         return TokenCheck()
     check = TokenCheck()
-    if resolve_train_on(chat, detection.format) == "assistant" and uses_template(detection, rows[0]):
+    plan = None
+    if uses_template(detection, rows[0]):
         try:
             plan = template_plan(tokenizer, chat)
         except ChatDataError:
             return check  # validate() names a chat.template it does not know at its field
-        if plan.problem:  # the template's, not the rows': said once, as prepare_dataset refuses it
+        if resolve_train_on(chat, detection.format) == "assistant" and plan.problem:
+            # the template's, not the rows': said once, as prepare_dataset refuses it
             check.errors.append(("chat.template", f"{plan.problem}."))
             return check
     shown = rows[:TOKEN_CHECK_ROWS]
@@ -1748,6 +1750,16 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
                              f"{'' if whole else ' (judged on the rows this check reads of a larger file)'}. "
                              "Raise max_length or check train_on."))
         return check
+    if plan is not None:  # as prepare_dataset says it in the run log
+        examples = []
+        for row in shown[:IGNORED_KEY_ROWS]:
+            try:
+                examples.append(to_example(row, detection))
+            except ChatDataError:
+                continue
+        ignored = template_ignores(plan.training_text or plan.text, examples)
+        if ignored:
+            check.warnings.append(("chat.template", ignored + "."))
     test_size = ds.test_size
     if (whole and any(untrained) and not chat.drop_untrained_rows and isinstance(test_size, (int, float))
             and not isinstance(test_size, bool) and test_size > 0):

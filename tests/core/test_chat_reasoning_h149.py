@@ -79,3 +79,28 @@ def test_reasoning_that_is_not_text_is_refused(tokenizer) -> None:
     assert roles.labels == [] and roles.problems == [
         "message 2 (assistant) of column 'messages' has a list as its 'reasoning_content', not text. To fix: write "
         "it as text, or remove it"]
+
+
+def test_validate_says_once_that_the_template_never_reads_the_reasoning(demo_cache, runs_dir, tmp_path, capsys):
+    import json
+
+    from finetune_studio.core.cli import main
+    from finetune_studio.core.config import save_config
+
+    data = tmp_path / "reasoning.jsonl"
+    data.write_text("".join(json.dumps(ROW) + "\n" for _ in range(4)), encoding="utf-8")
+    config = default_config()
+    config.runs_dir, config.dataset.source = str(runs_dir), str(data)
+    path = tmp_path / "chat.yaml"
+    save_config(config, path)
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if "reasoning_content" in line] == [
+        "warning: chat.template: 4 of the first 4 rows have 'reasoning_content' in their messages, but the chat "
+        "template never reads 'reasoning_content', so that reasoning is not in the rendered text and is not trained. "
+        "To fix: pick a template that renders it (qwen3), or write the reasoning into the reply's content."]
+    config.chat.template = "qwen3"
+    save_config(config, path)
+    assert main(["validate", str(path)]) == 0
+    assert not any("reasoning_content" in line for line in capsys.readouterr().out.splitlines())
