@@ -240,12 +240,16 @@ def config_weights_problem(path: str) -> str | None:
     files lack randomly initialized; the memory estimate meanwhile sized a model that does not exist. None when they
     fit, or when it cannot be told this way (no safetensors files, quantized weights, or an architecture that comes as
     the folder's own code, which validating never runs). Also, whatever the weights: a config.json transformers
-    cannot read (an unknown model_type) or cannot build a model from (num_attention_heads: 0). Cached per folder
-    until config.json or a weights file changes."""
+    cannot read (an unknown model_type) or cannot build a model from (num_attention_heads: 0), or a weights index
+    (model.safetensors.index.json) naming shard files the folder lacks, said before any shapes are compared (the
+    shapes of a half-copied model would blame config.json). Cached per folder until config.json, an index or a
+    weights file changes."""
     folder = Path(path)
     try:
         stamps = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                       for p in sorted(folder.iterdir()) if p.name == "config.json" or p.suffix == ".safetensors")
+                       for p in sorted(folder.iterdir())
+                       if p.name == "config.json" or p.suffix in (".safetensors", ".bin")
+                       or p.name.endswith(".index.json"))
     except OSError:
         return None
     return _config_weights_problem(str(folder), stamps)
@@ -256,6 +260,9 @@ def _config_weights_problem(path: str, stamps: tuple) -> str | None:
     import json
 
     folder = Path(path)
+    missing = _missing_shards(folder)
+    if missing:
+        return missing
     try:
         raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -318,6 +325,30 @@ def _config_weights_problem(path: str, stamps: tuple) -> str | None:
         lacks = f" config.json has no {listed}: transformers took {_defaults_of(config)} defaults."
     return (f"The config.json in {folder} does not fit the model's weights: {what}.{lacks} The folder is not a "
             f"usable model as it is. {fix}")
+
+
+def _missing_shards(folder: Path) -> str | None:
+    """The shard files a weights index (model.safetensors.index.json, pytorch_model.bin.index.json) names in its
+    weight_map that are not in the folder, with what to copy where; None when all are there or no index is readable."""
+    import json
+
+    for index in sorted(folder.glob("*.index.json")):
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not isinstance(weight_map, dict):
+            continue
+        files = sorted({name for name in weight_map.values() if isinstance(name, str)})
+        missing = [name for name in files if not (folder / name).is_file()]
+        if not missing:
+            continue
+        shown = ", ".join(missing[:3]) + (f" ({len(missing) - 3} more)" if len(missing) > 3 else "")
+        return (f"{index.name} in {folder} names {len(files)} weight files, but {len(missing)} of them "
+                f"{'is' if len(missing) == 1 else 'are'} not in the folder: {shown}. The model was copied only in "
+                f"part, so it cannot load. To fix: copy {shown if len(missing) == 1 else 'every one of ' + shown} "
+                f"into {folder} (from where the model came from), beside {index.name}.")
+    return None
 
 
 def _unknown_model_type(raw: dict, folder: Path) -> str | None:
