@@ -483,6 +483,11 @@ def cached_hub_file(repo_id: str, filename: str, revision: str | None = None) ->
         return None
 
 
+# The Model tab's words for model.trust_remote_code: its "Remote code" row, whose check box reads "Trust remote code".
+TRUST_FIX = ("To fix: tick Trust remote code on the Model tab (model.trust_remote_code: true) only if you trust the "
+             "model's authors, or pick a model that transformers supports itself.")
+
+
 def remote_code_problem(path: str) -> str | None:
     """A local model whose architecture exists only as Python code shipped in its folder (config.json auto_map)
     runs that code when loaded: say so, unless the architecture is one transformers knows itself."""
@@ -501,8 +506,7 @@ def remote_code_problem(path: str) -> str | None:
         return None  # transformers has its own implementation and uses it without running the folder's code
     modules = sorted({str(ref).split("--")[-1].split(".")[0] + ".py"
                       for ref in auto_map.values() if isinstance(ref, str)})
-    return (f"{path} ships its own Python code ({', '.join(modules)}) that runs when the model loads. Turn on "
-            "model.trust_remote_code only if you trust the model's authors.")
+    return f"{path} ships its own Python code ({', '.join(modules)}) that runs when the model loads. {TRUST_FIX}"
 
 
 def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: Any) -> Any:
@@ -530,8 +534,8 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
             if not isinstance(exc, (OSError, ValueError)):
                 raise
             if "trust_remote_code" in str(exc) and not config.trust_remote_code:
-                raise ModelError(remote_code_problem(path) or f"{path} ships its own Python code. Turn on "
-                                 "model.trust_remote_code only if you trust the model's authors.") from None
+                raise ModelError(remote_code_problem(path)
+                                 or f"{path} ships its own Python code. {TRUST_FIX}") from None
             raise ModelError(f"Could not load the {what} from {path}: {_first_line(exc)}") from None
     try:
         return loader(name, local_files_only=True, **common)
