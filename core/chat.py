@@ -1277,7 +1277,7 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     cut_notice = reply_cut_notice(encoded["cut"], encoded["trained"], encoded["length"], len(ds), max_length)
     if cut_notice:
         say(cut_notice)
-    encoded = encoded.remove_columns(["problem", "cut", "trained", "length", "cause"])
+    encoded = encoded.remove_columns(["problem", "cut", "trained", "length"])
     # The template goes with the tokenizer, so every checkpoint and the final model save it (chat_template.jinja)
     # and the exported model renders prompts the way this run trained on them.
     if plan is not None:
@@ -1287,18 +1287,16 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
     if dataset.test_size <= 0:
         import datasets
 
-        return ChatData(datasets.DatasetDict({"train": encoded.remove_columns(["untrained"])}), detection, train_on,
-                        plan)
+        return ChatData(datasets.DatasetDict({"train": encoded.remove_columns(["untrained", "cause"])}), detection,
+                        train_on, plan)
     if len(encoded) < 2:
         raise DataError(f"{dataset.source}: {len(encoded)} row is too few to hold out a test split. "
                         "Add rows or set test_size to 0 (and eval_strategy to 'no').")
     splits = encoded.train_test_split(test_size=dataset.test_size, seed=seed)
     if all(splits["test"]["untrained"]):  # its eval loss would be NaN, which reads as a diverged run
-        raise DataError(f"{dataset.source}: none of the {len(splits['test']):,} rows of the test split has a token "
-                        f"to train (max_length {max_length} cuts them before the reply), so evaluation would have no "
-                        "loss. Raise max_length, turn on chat.drop_untrained_rows, or set test_size to 0 (and "
-                        "eval_strategy to 'no'); nothing was trained.")
-    return ChatData(splits.remove_columns(["untrained"]), detection, train_on, plan)
+        said = untrained_test_split(splits["test"]["cause"], max_length, dataset.source)
+        raise DataError(f"{said[:-1]}; nothing was trained.")
+    return ChatData(splits.remove_columns(["untrained", "cause"]), detection, train_on, plan)
 
 
 def reply_cut_notice(cut: list[int], trained: list[int], lengths: list[int], rows: int,
@@ -1722,7 +1720,7 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
     whole = complete and len(shown) == len(rows)
     judged = "" if whole else f" (judged on its first {len(shown):,} rows; the run reads them all)"
     source, max_length = ds.source, ds.max_length
-    bad, untrained, cut, trained, lengths = [], [], [], [], []
+    bad, untrained, cut, trained, lengths, causes = [], [], [], [], [], []
     for index, row in enumerate(shown):
         roles = render_and_label(tokenizer, row, chat, max_length, detection=detection,
                                  truncation=bool(ds.truncation))
@@ -1730,6 +1728,7 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
             bad.append(f"{row_named(index + 1, in_part(parts, index))}: {roles.problems[0]}")
             continue
         untrained.append(roles.trained == 0)
+        causes.append(untrained_cause(roles) if roles.trained == 0 else "")
         reply_cut = roles.cut_trained if roles.trained else 0  # as prepare_dataset counts it
         cut.append(reply_cut)
         trained.append(roles.trained if reply_cut else 0)
@@ -1741,6 +1740,13 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
                                                f"{len(shown):,} rows cannot be trained as "
                                                f"{FORMAT_NAMES[detection.format]}: {listed}. Fix or remove those "
                                                "rows."))
+        return check
+    if all(untrained) and "weight" in causes:  # prepare_dataset's refusal, counted by cause
+        rows_said = f"its {len(shown):,} rows" if whole else f"its first {len(shown):,} rows"
+        check.errors.append(("dataset.max_length" if "cut" in causes else "dataset.source",
+                             f"{source}: none of {rows_said} has a token to train, so the run would learn nothing"
+                             f"{'' if whole else ' (judged on the rows this check reads of a larger file)'}: "
+                             + "; ".join(_untrained_parts(causes, max_length, True)) + "."))
         return check
     if all(untrained):
         rows_said = f"its {len(shown):,} rows" if whole else f"its first {len(shown):,} rows"
@@ -1763,7 +1769,7 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
     test_size = ds.test_size
     if (whole and any(untrained) and not chat.drop_untrained_rows and isinstance(test_size, (int, float))
             and not isinstance(test_size, bool) and test_size > 0):
-        problem = _untrained_test_split(untrained, test_size, int(config.training.get("seed", 42)), max_length,
+        problem = _untrained_test_split(causes, test_size, int(config.training.get("seed", 42)), max_length,
                                         source)
         if problem:
             check.errors.append(("dataset.test_size", problem))
@@ -1787,19 +1793,30 @@ def _cached_tokenizer(config: RunConfig, version: tuple[Any, ...]) -> Any:
     return _TOKENIZERS[key]
 
 
-def _untrained_test_split(untrained: list[bool], test_size: float, seed: int, max_length: int,
+def _untrained_test_split(causes: list[str], test_size: float, seed: int, max_length: int,
                           source: str) -> str | None:
-    """prepare_dataset's test-split refusal, judged on the whole file's rows with the run's own split
-    (datasets' train_test_split, the same seed)."""
+    """prepare_dataset's test-split refusal, judged on the whole file's rows (`causes`: untrained_cause of each
+    row that trains nothing, "" for one that trains) with the run's own split (datasets' train_test_split, the
+    same seed)."""
     import datasets
 
     try:
-        splits = datasets.Dataset.from_dict({"untrained": untrained}).train_test_split(test_size=test_size, seed=seed)
+        splits = datasets.Dataset.from_dict({"cause": causes}).train_test_split(test_size=test_size, seed=seed)
     except ValueError:
         return None  # too few rows for this test_size: the run says so
-    test = splits["test"]["untrained"]
+    test = splits["test"]["cause"]
     if not all(test):
         return None
-    return (f"{source}: none of the {len(test):,} rows of the test split has a token to train (max_length "
-            f"{max_length} cuts them before the reply), so evaluation would have no loss. Raise max_length, turn "
-            "on chat.drop_untrained_rows, or set test_size to 0 (and eval_strategy to 'no').")
+    return untrained_test_split(test, max_length, source)
+
+
+def untrained_test_split(causes: list[str], max_length: int, source: str) -> str:
+    """Why a test split of rows that all train nothing (`causes`: untrained_cause of each) is refused: max_length
+    alone, in the words the run has always used, or counted by cause, each with its own To fix."""
+    if "weight" not in causes:
+        return (f"{source}: none of the {len(causes):,} rows of the test split has a token to train (max_length "
+                f"{max_length} cuts them before the reply), so evaluation would have no loss. Raise max_length, turn "
+                "on chat.drop_untrained_rows, or set test_size to 0 (and eval_strategy to 'no').")
+    return (f"{source}: none of the {len(causes):,} rows of the test split has a token to train, so evaluation "
+            "would have no loss: " + "; ".join(_untrained_parts(causes, max_length, False)) + ". Or set test_size "
+            "to 0 (and eval_strategy to 'no') to hold out no test split.")

@@ -37,7 +37,7 @@ ROLE_LABELS = {
     "special": "special token (masked)",
     "cut": "cut off by max_length (never seen)",
 }
-CACHE_VERSION = 2  # 2: the "blank" column
+CACHE_VERSION = 3  # 2: the "blank" column; 3: "weight_0"
 PROGRESS_EVERY = 500  # rows between two progress reports: often enough for a smooth bar, rarely enough to be free
 BATCH_ROWS = 1000
 EXAMPLE_ROWS = 20  # row numbers kept per problem, for "show me one"
@@ -48,7 +48,8 @@ Label = Callable[[dict], Any]  # a row -> core.chat.TokenRoles
 
 # Columns of the per-row table kept in the cache (one int per row each).
 COUNT_COLUMNS = ("total", "trained", "prompt", "system", "special", "cut", "cut_trained", "first_trained",
-                 "spans", "spans_ended", "failed", "blank")  # blank: plain text that gives no tokens (a run drops it)
+                 "spans", "spans_ended", "failed", "blank",  # blank: plain text that gives no tokens (a run drops it)
+                 "weight_0")  # weight_0: a row that trains nothing because every reply in it has the weight 0
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Fix:
 
 @dataclass
 class CheckProblem:
-    kind: str  # "failed", "no_trained", "cut_before_reply", "reply_cut", "end_not_trained", "row_problem"
+    kind: str  # "failed", "no_trained", "cut_before_reply", "weight_0", "reply_cut", "end_not_trained", "row_problem"
     message: str  # what is wrong and what to do, in words a user understands
     count: int  # rows affected
     rows: list[int]  # the first few of them (0-based row indices)
@@ -114,6 +115,11 @@ class DatasetChecks:
         """Rows that would train something, but max_length cuts before the first trained token."""
         c = self.counts
         return self._rows(self._rendered & (c["trained"] == 0) & (c["cut_trained"] > 0))
+
+    def weight_0_rows(self) -> list[int]:
+        """Rows that train nothing because every reply in them has the weight 0 (max_length cuts none of them)."""
+        c = self.counts
+        return self._rows(self._rendered & (c["trained"] == 0) & (c["cut_trained"] == 0) & (c["weight_0"] > 0))
 
     def reply_cut_rows(self) -> list[int]:
         """Rows that keep some trained tokens but lose part of a reply to max_length."""
@@ -179,7 +185,8 @@ class DatasetChecks:
                 len(blank), blank[:EXAMPLE_ROWS]))
         cut_before = self.cut_before_reply_rows()
         untrained = self.no_trained_rows()
-        other_untrained = sorted(set(untrained) - set(cut_before))
+        weight_0 = self.weight_0_rows()
+        other_untrained = sorted(set(untrained) - set(cut_before) - set(weight_0))
         if cut_before:
             fixes = [raise_fix] + ([] if chat.drop_untrained_rows else [drop_fix])
             them = "them" if len(cut_before) > 1 else "it"
@@ -189,12 +196,25 @@ class DatasetChecks:
                 "cut_before_reply", f"{_rows_do(len(cut_before), 'trains', 'train')} nothing: max_length "
                 f"({self.max_length:,} tokens) cuts {them} before the reply starts. {fix}", len(cut_before),
                 cut_before[:EXAMPLE_ROWS], fixes, "error" if not chat.drop_untrained_rows else "warning"))
+        if weight_0:
+            them = "them" if len(weight_0) > 1 else "it"
+            fix = (f"chat.drop_untrained_rows is on, so a run leaves {them} out. To fix, to train {them}: set the "
+                   "weight of the replies to train to 1 in the data." if chat.drop_untrained_rows else
+                   "To fix: set the weight of the replies to train to 1 in the data, or drop such rows.")
+            found.append(CheckProblem(
+                "weight_0", f"{_rows_do(len(weight_0), 'trains', 'train')} nothing: every reply in {them} has the "
+                f"weight 0 in the data, which marks a reply not to train. {fix}", len(weight_0),
+                weight_0[:EXAMPLE_ROWS], [] if chat.drop_untrained_rows else [drop_fix],
+                "error" if not chat.drop_untrained_rows else "warning"))
         if other_untrained:
             fixes = ([] if chat.drop_untrained_rows else [drop_fix]) + ([] if chat.train_on == "all" else [all_fix])
+            them = "them" if len(other_untrained) > 1 else "it"
+            fix = (f"chat.drop_untrained_rows is on, so a run leaves {them} out. To fix, to train {them}: switch what "
+                   "is trained." if chat.drop_untrained_rows else "To fix: drop such rows, or switch what is trained.")
             found.append(CheckProblem(
                 "no_trained", f"{_rows_do(len(other_untrained), 'has', 'have')} no trained token at all "
-                "(nothing in them is a reply or completion under the current setting). To fix: drop such rows, or "
-                "switch what is trained.", len(other_untrained), other_untrained[:EXAMPLE_ROWS], fixes,
+                f"(nothing in {them} is a reply or completion under the current setting). {fix}",
+                len(other_untrained), other_untrained[:EXAMPLE_ROWS], fixes,
                 "error" if not chat.drop_untrained_rows else "warning"))
         reply_cut = self.reply_cut_rows()
         if reply_cut and self.format == "text":  # plain text has no replies: its long rows are cut, as the seed cuts
@@ -297,6 +317,8 @@ def row_as_written(row: dict[str, Any], limit: int = AS_WRITTEN_CHARS) -> str:
 def row_counts(labeled: Any, ends: SpanEnds) -> dict[str, int]:
     """The per-row numbers the checks need, from render_and_label's result (its input_ids and roles cover the
     whole rendered row, the part beyond max_length too, with role "cut")."""
+    from finetune_studio.core.chat import untrained_cause
+
     roles = list(labeled.roles)
     counts = {role: roles.count(role) for role in ROLES}
     counts["total"] = len(roles)
@@ -305,6 +327,7 @@ def row_counts(labeled: Any, ends: SpanEnds) -> dict[str, int]:
     counts["spans"], counts["spans_ended"] = ends.count(list(labeled.input_ids), roles)
     counts["failed"] = 0
     counts["blank"] = 0
+    counts["weight_0"] = int(untrained_cause(labeled) == "weight") if counts["trained"] == 0 else 0
     return counts
 
 
