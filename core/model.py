@@ -543,7 +543,7 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
         pass  # not cached: go to the Hub
     from finetune_studio.core.hub_access import require_hub
 
-    require_hub(f"the model '{name}'", "Pick a local model folder or the built-in demo model.")
+    require_hub(f"the model '{name}'", "Pick a local model folder or the built-in demo model.", name, config.revision)
     try:
         return loader(name, **common)
     except (OSError, ValueError) as exc:
