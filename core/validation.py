@@ -880,6 +880,7 @@ def warnings_for(config: RunConfig) -> list[Problem]:
                              f"learning_rate {number_text(lr)} is unusually large: fine-tuning uses about 1e-5 to "
                              "1e-3, and above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
     found += _max_steps_warnings(config.training)
+    found += _revision_warnings(config.model)
     found += _public_dashboard_warnings(config.training)
     found += _context_warnings(config)
     from finetune_studio.core.adapters import warnings_for as adapter_warnings  # an adapter rank that saves nothing
@@ -953,6 +954,23 @@ def _context_warnings(config: RunConfig) -> list[Problem]:
                     f"({key} in its config.json). A longer row trains at positions the model never learned, which "
                     "usually makes it worse (a model with learned positions, such as GPT-2, stops with an error at "
                     f"the first such row instead). To fix: set max_length to {limit:,} or less.", WARNING)]
+
+
+def _revision_warnings(model: Any) -> list[Problem]:
+    """A revision beside a local model folder: transformers reads the folder as it is and ignores the revision, so
+    the run trains the folder with no word of it. The Model tab disables Revision for a folder; a YAML or --set
+    user sees only this. A stat of the path, no file read."""
+    from finetune_studio.core.sources import SourceKind, source_kind
+
+    name, revision = model.name_or_path, model.revision
+    if not isinstance(name, str) or not name.strip() or not isinstance(revision, str) or not revision.strip():
+        return []
+    if source_kind(name) is not SourceKind.LOCAL:
+        return []
+    return [Problem("model.revision",
+                    f"revision {revision.strip()} applies to Hub ids only; model.name_or_path is a local folder "
+                    f"({name.strip()}), so it is ignored and the folder's files are used as they are. To fix: remove "
+                    "revision, or give the Hub id (owner/name) in model.name_or_path.", WARNING)]
 
 
 def _max_steps_warnings(training: dict[str, Any]) -> list[Problem]:
