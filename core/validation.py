@@ -833,12 +833,17 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
 
 
 def token_warnings(config: RunConfig) -> list[Problem]:
-    """What rendering the first chat rows with the run's tokenizer says without blocking (replies max_length cuts,
-    in the run log's words): `finetune-studio validate` prints it. Read from the check validate() just made (cached);
-    unlike warnings_for, it loads the tokenizer when that check has not run."""
+    """What the first rows say without blocking, read after validate()'s bounded, cached read of the source (which
+    warnings_for, cheap with no file reads, may not do): a .txt source whose lines look like a tab-separated table,
+    trained as whole lines (core.data.text_table_warnings), and what rendering the first chat rows with the run's
+    tokenizer says (replies max_length cuts, in the run log's words). `finetune-studio validate` and `train` print
+    them. Read from the checks validate() just made (cached); unlike warnings_for, it reads the source's first rows
+    and loads the tokenizer when those checks have not run."""
     from finetune_studio.core.chat import token_check
+    from finetune_studio.core.data import text_table_warnings
 
-    return [Problem(key, message, WARNING) for key, message in token_check(config).warnings]
+    return text_table_warnings(config.dataset) + [Problem(key, message, WARNING)
+                                                  for key, message in token_check(config).warnings]
 
 
 def _declared_field_problems(config: RunConfig, reported: set[str]) -> list[Problem]:
