@@ -105,7 +105,8 @@ def _load_config(model: ModelConfig) -> Any:
         return AutoConfig.from_pretrained(source, local_files_only=True, **kwargs)
     except (OSError, ValueError):
         pass  # not cached
-    require_hub(f"the config of '{source}'", "Pick a local model folder or the built-in demo model.")
+    require_hub(f"the config of '{source}'", "Pick a local model folder or the built-in demo model.",
+                _one_name(model), model.revision)  # a cached model at an uncached revision: both named
     try:
         return AutoConfig.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
