@@ -100,7 +100,8 @@ def test_model_with_its_own_code_is_refused_unless_trusted(demo_folder: Path, tm
     (path / "modeling_horoscope.py").write_text("raise RuntimeError('the folder code ran')\n")
     saved = Snapshot(earlier_run, path)
     message = (f"{path} ships its own Python code (configuration_horoscope.py, modeling_horoscope.py) that runs when "
-               "the model loads. Turn on model.trust_remote_code only if you trust the model's authors.")
+               "the model loads. To fix: tick Trust remote code on the Model tab (model.trust_remote_code: true) only "
+               "if you trust the model's authors, or pick a model that transformers supports itself.")
     assert model_problems(runs_dir, small_dataset, name_or_path=str(path)) == [f"model.trust_remote_code: {message}"]
     with pytest.raises(ModelError) as info:
         load_model(ModelConfig(name_or_path=str(path)))
