@@ -11,6 +11,7 @@ operation, 3 for a run stopped by Ctrl-C (resumable).
 from __future__ import annotations
 
 import argparse
+import errno
 import linecache
 import os
 import re
@@ -234,6 +235,8 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True, said: Iterable[st
     printer = ProgressPrinter(quiet, said)
 
     def on_interrupt(signum: int, frame: Any) -> None:
+        if signum == getattr(signal, "SIGHUP", None):  # the terminal closed: writes to it fail with EIO from now on
+            _drop_terminal_outputs()
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
@@ -243,6 +246,8 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True, said: Iterable[st
         printer.write(f"{what} ({again} again to abort)", always=True)  # --quiet too: a stop can take a long step
 
     handled = [signal.SIGINT, signal.SIGTERM] if term_stops else [signal.SIGINT]
+    if term_stops and hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
+        handled.append(signal.SIGHUP)  # not under nohup (SIG_IGN): the terminal closing stops as SIGTERM does
     previous = {signum: signal.signal(signum, on_interrupt) for signum in handled}
     try:
         result = execute(printer, stop)
@@ -276,6 +281,10 @@ def outlive_reader(say: Any) -> None:
         if not reader_gone():
             raise
         drop_closed_outputs()
+    except OSError as exc:  # EIO: the terminal closed (SIGHUP), and this write came before its handler ran
+        if exc.errno != errno.EIO or not (HUNG_UP.is_set() or _terminal_gone()):  # the handler may run first
+            raise
+        _drop_terminal_outputs()
 
 
 def _aborted(run_dir: str | None) -> int:
@@ -355,6 +364,44 @@ def _closed(stream: Any) -> bool:
     poller = select.poll()
     poller.register(descriptor, select.POLLOUT)
     return any(mask & select.POLLERR for _, mask in poller.poll(0))
+
+
+HUNG_UP = threading.Event()  # set once the closed terminal's outputs point at devnull (_drop_terminal_outputs)
+
+
+def _terminal_gone() -> bool:
+    """Whether stdout or stderr is a terminal that hung up (closed: poll() flags it with POLLHUP)."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return False
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if not os.isatty(stream.fileno()):
+                continue
+            poller = select.poll()
+            poller.register(stream.fileno(), select.POLLOUT)
+            if any(mask & (select.POLLHUP | select.POLLERR) for _, mask in poller.poll(0)):
+                return True
+        except (AttributeError, OSError, ValueError):
+            continue
+    return False
+
+
+def _drop_terminal_outputs() -> None:
+    """Point stdout and stderr, those that write to a terminal, at devnull: after a hangup (SIGHUP, the terminal
+    closed) every write there fails with EIO, which would fail the run in its progress sink. Nobody reads them now;
+    the run's folder keeps its status and metrics."""
+    HUNG_UP.set()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if not os.isatty(stream.fileno()):
+                continue
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (AttributeError, OSError, ValueError):
+            pass
 
 
 def drop_closed_outputs() -> None:
