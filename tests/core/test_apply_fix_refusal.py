@@ -20,7 +20,7 @@ def set_status(run_dir: Path, **changes: object) -> None:
 
 
 def refusal(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["resume", str(run_dir), "--apply-fix"]) == 1
+    assert main(["resume", str(run_dir), "--apply-fix"]) == 2  # bad input: no fix to apply (8cbe89d)
     captured = capsys.readouterr()
     assert captured.out == ""
     return captured.err

@@ -118,8 +118,9 @@ def test_empty_config_file_exits_2_from_validate_and_train(tmp_path: Path, runs_
                                                            capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "run.yaml"
     path.write_text("")
-    message = (f"error: Config file {path} is empty: it holds no settings. Write one with 'finetune-studio init "
-               "NEW.yaml' (or File → Save config in the app), or leave the file out to train the built-in demo.")
+    message = (f"error: Config file {path} is empty: it holds no settings. To fix: write one with "
+               "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave the file out to train "
+               "the built-in demo.")
     for command in ("validate", "train"):
         assert main([command, str(path)]) == 2
         captured = capsys.readouterr()

@@ -234,9 +234,9 @@ def test_empty_config_file_is_an_error_not_the_demo(text: str, tmp_path: Path) -
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert str(info.value) == (f"Config file {path} is empty: it holds no settings. Write one with 'finetune-studio "
-                               "init NEW.yaml' (or File → Save config in the app), or leave the file out to train "
-                               "the built-in demo.")
+    assert str(info.value) == (f"Config file {path} is empty: it holds no settings. To fix: write one with "
+                               "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave "
+                               "the file out to train the built-in demo.")
     path.write_text("name: my-run\n", encoding="utf-8")  # one setting is enough: the rest are the seed's defaults
     assert load_config(path)[0].name == "my-run"
 

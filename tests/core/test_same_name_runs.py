@@ -40,7 +40,8 @@ def test_a_second_start_under_a_name_in_training_is_refused_and_leaves_the_first
         with pytest.raises(ConfigError) as refused:
             run(_named(tmp_path, "same", 5e-5), execute=lambda *args: pytest.fail("the second run trained"))
         assert "A run named 'same' already exists" in str(refused.value)
-        assert "Choose another name, or resume that run" in str(refused.value)
+        assert "To fix: choose another name (name: in the config, or --name NEW), or resume that run" in str(
+            refused.value)
     finally:
         release.set()
         first.join(60)

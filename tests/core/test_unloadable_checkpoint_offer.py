@@ -134,7 +134,7 @@ def test_the_failure_advice_does_not_say_resume(tmp_path: Path, capsys: pytest.C
     assert said == (f" It cannot resume: {WHY}. {FIX}, or start it again with its settings (in the app: Runs tab, "
                     "Use its settings, then Start).")
 
-    assert cli.main(["resume", str(run), "--apply-fix"]) == cli.EXIT_FAILED  # no fix recorded: what to do instead
+    assert cli.main(["resume", str(run), "--apply-fix"]) == cli.EXIT_CONFIG  # no fix recorded: what to do instead
     err = capsys.readouterr().err
     assert "Resume it from" not in err
     assert f"It cannot resume ({WHY}): put the missing or damaged files back from a copy of the run and resume, or " \

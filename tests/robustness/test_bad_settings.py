@@ -229,10 +229,10 @@ YAML_FILES = [
      "training: training must be a mapping of TrainingArguments fields, not a number (got 3). To fix: write each as "
      "key: value on its own line, indented under training:, e.g. training: {{num_train_epochs: 3}}, or remove "
      "training to use the seed's."),
-    ("empty-file", "", "Config file {path} is empty: it holds no settings. Write one with 'finetune-studio init "
-                       "NEW.yaml' (or File → Save config in the app), or leave the file out to train the built-in "
-                       "demo."),
-    ("comments-only", "# to do\n", "Config file {path} is empty: it holds no settings. Write one with "
+    ("empty-file", "", "Config file {path} is empty: it holds no settings. To fix: write one with "
+                       "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave the file out "
+                       "to train the built-in demo."),
+    ("comments-only", "# to do\n", "Config file {path} is empty: it holds no settings. To fix: write one with "
                                    "'finetune-studio init NEW.yaml' (or File → Save config in the app), or leave the "
                                    "file out to train the built-in demo."),
 ]

@@ -16,7 +16,8 @@ def test_epochs_to_add_below_or_at_0_or_endless_are_refused_before_the_run_chang
     saved = Snapshot(earlier_run)
     assert main(["resume", str(earlier_run), "--epochs", epochs]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"error: --epochs: The number of epochs to add must be above 0 (got {float(epochs):g}). To fix: give how "
+        f"error: --epochs: The number of epochs to add must be {'a finite number ' if epochs == 'inf' else ''}"
+        f"above 0 (got {float(epochs):g}). To fix: give how "
         "many more epochs to train, e.g. --epochs 1.")
     saved.assert_unchanged()
 
