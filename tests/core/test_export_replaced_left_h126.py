@@ -63,11 +63,12 @@ def test_the_earlier_export_is_put_back_and_the_refusal_says_so(tmp_path: Path,
     assert (out / WEIGHTS).read_bytes() == b"the earlier export's weights 0a1b2c3d"
     assert _hidden(out.parent) == []  # the dead export's half-written folder is gone too
 
-    other = tmp_path / "cli" / "mine"  # the command line says it in the same words
+    other = tmp_path / "cli" / "mine"  # the command line says it too, and its --replace (63efcc2) as the fix
     aside = _killed_mid_replace(run, other)
     assert cli.main(["export", "--adapter", str(run), "--out", str(other)]) == cli.EXIT_CONFIG
-    assert _one_line(capsys) == (f"error: {_put_back(other, aside)} {other} exists already and is not empty. To "
-                                 "fix: choose another folder (--out DIR), or delete it first.")
+    assert _one_line(capsys) == (f"error: {_put_back(other, aside)} {other} exists already and is not empty. It "
+                                 f"holds an earlier export. To fix: replace it with finetune-studio export --adapter "
+                                 f"{run} --out {other} --replace, or choose another folder (--out DIR).")
     assert (other / WEIGHTS).read_bytes() == b"the earlier export's weights 0a1b2c3d"
 
 
