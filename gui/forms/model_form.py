@@ -158,6 +158,7 @@ class ModelForm(Form):
         self.trust_check.toggled.connect(self._update_trust_warning)
         self.trust_check.toggled.connect(self._edited)
         self.revision_edit.textEdited.connect(self._edited)
+        self.revision_edit.textChanged.connect(lambda _=None: self._update_hub_only(self.source_edit.text()))
         self.adapter_form.changed.connect(self._edited)
         self.changed.connect(self._model_shown)
         self._source_changed(self.source_edit.text())
@@ -237,8 +238,11 @@ class ModelForm(Form):
             self.set_field_tooltip(key, NOT_FOR_DEMO if demo else config_help(key))
         # A model folder has no branches: transformers reads it as it is and ignores the revision, so a revision
         # typed here (or kept from a Hub id) trained the folder with no word. Its code is its own: remote code stays.
+        # A revision already there (a config's, or kept from a Hub id) leaves the field enabled until it is cleared:
+        # validation warns about it here (core.validation: "To fix: remove revision"), which a disabled field would
+        # not let the user do.
         if not demo and SOURCE not in self._kept and self._is_folder(text):
-            self.revision_edit.setEnabled(False)
+            self.revision_edit.setEnabled(bool(self.revision_edit.text().strip()))
             self.set_field_tooltip("model.revision", NOT_FOR_FOLDER)
         self._update_trust_warning()
 

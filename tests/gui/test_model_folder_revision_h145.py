@@ -28,12 +28,19 @@ def test_folder_disables_revision_and_keeps_it(qtbot, tmp_path):
     folder = tmp_path / "my model ünï"
     folder.mkdir()
     form = _form(qtbot, str(folder))
-    assert not form.revision_edit.isEnabled()
+    # The revision is kept and stored; its field stays enabled while it holds one, so the warning validation gives
+    # at it ("To fix: remove revision") can be acted on, and is disabled once it is cleared.
+    assert form.revision_edit.isEnabled()
     assert form.revision_edit.toolTip() == NOT_FOR_FOLDER
     assert form.trust_check.isEnabled() and form.trust_check.toolTip() != NOT_FOR_DEMO
     stored = default_config()
     form.store(stored)
     assert (stored.model.name_or_path, stored.model.revision) == (str(folder), "no-such-branch")
+    form.revision_edit.clear()
+    assert not form.revision_edit.isEnabled() and form.revision_edit.toolTip() == NOT_FOR_FOLDER
+    form.store(stored)
+    assert stored.model.revision is None
+    assert not _form(qtbot, str(folder), revision=None).revision_edit.isEnabled()  # nothing to clear: no field
 
 
 def test_hub_id_enables_it_again_and_demo_says_its_own(qtbot, tmp_path):
@@ -42,7 +49,7 @@ def test_hub_id_enables_it_again_and_demo_says_its_own(qtbot, tmp_path):
     assert form.revision_edit.isEnabled() and form.revision_edit.toolTip().startswith(HELP)
     assert form.revision_edit.text() == "no-such-branch"
     form.source_edit.setText("./models/not-made-yet")  # written as a path: a folder, made or not
-    assert not form.revision_edit.isEnabled() and form.revision_edit.toolTip() == NOT_FOR_FOLDER
+    assert form.revision_edit.isEnabled() and form.revision_edit.toolTip() == NOT_FOR_FOLDER  # holds one to clear
     form.demo_button.click()
     assert not form.revision_edit.isEnabled() and form.revision_edit.toolTip() == NOT_FOR_DEMO
     form.source_edit.setText("")
