@@ -39,7 +39,7 @@ from finetune_studio.core.generate import (
     system_share,
 )
 from finetune_studio.core.model import quiet_transformers
-from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.runs import RunFolder, enclosing_run
 
 
 def add_cli_arguments(sub: Any) -> None:
@@ -238,7 +238,7 @@ def answers_folder_problem(folder: Path) -> str | None:
                 "answered in; `finetune-studio runs` lists the runs.")
     what = f"{folder} is a file, not a run folder" if not folder.is_dir() else (
         f"{folder} is not a run folder (no config.yaml)")
-    run = next((parent for parent in list(folder.parents)[:2] if RunFolder(parent).exists()), None)
+    run = enclosing_run(folder)
     fix = (f"give the run folder it is in: finetune-studio generate {shell_word(run)} --answers" if run is not None
            else "give the run folder Compare checkpoints answered in")
     return f"{what}, so it has no saved answers. To fix: {fix}."
