@@ -138,7 +138,8 @@ def local_files(source: str) -> tuple[str, list[Path]]:
         if not files:
             others = sorted(p for p in path.rglob("*") if p.is_file() and _file_advice(p) is not None
                             and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            advice = f" {_file_advice(others[0])}" if others else ""
+            advice = (f" {_file_advice(others[0])}" if others else " To fix: pick the folder that holds the data "
+                      "files, or a single data file (Open file).")
             if len(others) > 1:
                 advice += f" ({len(others)} such files in the folder)"
             raise DataError(f"The folder {path} holds no data files ({', '.join(sorted(FORMATS))}).{advice}")
