@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import linecache
+import operator
 import os
 import re
 import shlex
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -353,17 +355,33 @@ def reader_gone() -> bool:
     return any(_closed(stream) for stream in (sys.stdout, sys.stderr))
 
 
+def _poll_flags(stream: Any) -> int:
+    """poll()'s flags for writing to `stream` now; 0 when it has no descriptor to look at (captured in tests, or
+    closed) or the platform has no poll()."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return 0
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return functools.reduce(operator.or_, (mask for _, mask in poller.poll(0)), 0)
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 def _closed(stream: Any) -> bool:
     """Whether `stream` writes to a pipe with no reader left."""
     import select
 
+    return bool(_poll_flags(stream) & select.POLLERR)
+
+
+def _terminal(stream: Any) -> bool:
     try:
-        descriptor = stream.fileno()
-    except (AttributeError, OSError, ValueError):  # captured (tests) or closed: no descriptor to look at
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
         return False
-    poller = select.poll()
-    poller.register(descriptor, select.POLLOUT)
-    return any(mask & select.POLLERR for _, mask in poller.poll(0))
 
 
 HUNG_UP = threading.Event()  # set once the closed terminal's outputs point at devnull (_drop_terminal_outputs)
@@ -373,19 +391,21 @@ def _terminal_gone() -> bool:
     """Whether stdout or stderr is a terminal that hung up (closed: poll() flags it with POLLHUP)."""
     import select
 
-    if not hasattr(select, "poll"):
-        return False
+    return any(_terminal(stream) and _poll_flags(stream) & (select.POLLHUP | select.POLLERR)
+               for stream in (sys.stdout, sys.stderr))
+
+
+def _to_devnull(which: Callable[[Any], bool]) -> None:
+    """Point stdout and stderr, those `which` picks, at devnull: the pattern Python's signal docs give for SIGPIPE."""
     for stream in (sys.stdout, sys.stderr):
-        try:
-            if not os.isatty(stream.fileno()):
-                continue
-            poller = select.poll()
-            poller.register(stream.fileno(), select.POLLOUT)
-            if any(mask & (select.POLLHUP | select.POLLERR) for _, mask in poller.poll(0)):
-                return True
-        except (AttributeError, OSError, ValueError):
+        if not which(stream):
             continue
-    return False
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (AttributeError, OSError, ValueError):
+            pass
 
 
 def _drop_terminal_outputs() -> None:
@@ -393,30 +413,13 @@ def _drop_terminal_outputs() -> None:
     closed) every write there fails with EIO, which would fail the run in its progress sink. Nobody reads them now;
     the run's folder keeps its status and metrics."""
     HUNG_UP.set()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if not os.isatty(stream.fileno()):
-                continue
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, stream.fileno())
-            os.close(devnull)
-        except (AttributeError, OSError, ValueError):
-            pass
+    _to_devnull(_terminal)
 
 
 def drop_closed_outputs() -> None:
     """Point stdout and stderr, those whose reader has left, at devnull: nothing more is written there, and Python's
-    last flush at exit does not fail again ('Exception ignored ... BrokenPipeError', exit 120). The pattern
-    Python's signal docs give for SIGPIPE."""
-    for stream in (sys.stdout, sys.stderr):
-        if not _closed(stream):
-            continue
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError):
-            pass
+    last flush at exit does not fail again ('Exception ignored ... BrokenPipeError', exit 120)."""
+    _to_devnull(_closed)
 
 
 def main(argv: list[str] | None = None) -> int:
