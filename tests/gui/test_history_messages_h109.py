@@ -55,5 +55,6 @@ def test_the_runs_tab_marks_the_loss_of_a_resumed_run_only(qtbot: Any, make_wind
     tips = {table[name]["row"]: name for name in ("plain", "resumed")}
     said = {name: panel.proxy.index(row, COLUMN["train_loss"]).data(history.Qt.ItemDataRole.ToolTipRole)
             for row, name in tips.items()}
-    assert said == {"plain": None, "resumed": f"Train loss {resumed_loss:.4f}: the last loss logged, at step 4; none "
-                                              "was logged in the 1 step after it."}
+    assert said == {"plain": f"{plain_loss:.4f}",  # only its text, as every cell's tooltip (654fe72): no mark
+                    "resumed": f"Train loss {resumed_loss:.4f}: the last loss logged, at step 4; none was logged in "
+                               "the 1 step after it."}

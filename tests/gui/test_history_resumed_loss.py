@@ -41,7 +41,7 @@ def test_a_resumed_runs_mean_over_its_last_steps_is_marked_and_said(qtbot: Any, 
         tips[name] = panel.proxy.index(row, COLUMN["train_loss"]).data(history.Qt.ItemDataRole.ToolTipRole)
     note = ("the mean over step 6 alone: the run was resumed from step 5, and it logged no loss step by step, so the "
             "steps before are not in it")
-    assert tips == {"unlogged": f"Train loss {after:.4f}: {note}.", "logged": None}
+    assert tips == {"unlogged": f"Train loss {after:.4f}: {note}.", "logged": f"{last:.4f}"}  # its text (654fe72)
     assert _loss_line(run_dir) == f"- Final train loss: {after:.4f} ({note})"  # the card's words
 
     header = panel.model.headerData(COLUMN["train_loss"], history.Qt.Orientation.Horizontal,

@@ -109,7 +109,7 @@ def test_oom_through_the_cli_prints_the_fix_and_resume_apply_fix_finishes(
     assert main(["resume", str(run_dir), "--apply-fix", "--quiet"]) == 0
     assert capsys.readouterr().out.startswith("finished: Finished 8 steps.")
     assert [b["start_step"] for b in read_events(run_dir, "train_begin")] == [0, 0]  # restarted from step 0
-    assert main(["resume", str(run_dir), "--apply-fix", "--quiet"]) == 1  # the fix is used up
+    assert main(["resume", str(run_dir), "--apply-fix", "--quiet"]) == 2  # the fix is used up: bad input (8cbe89d)
     assert capsys.readouterr().err.startswith("error: The run cli-oom has no proposed fix to apply (it is finished")
     saved.assert_unchanged()
 
