@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shlex
 import threading
 import time
@@ -291,6 +292,12 @@ class _WarningsToEvents(logging.Handler):
         # load_best_model_at_end on a model with tied embeddings: lm_head is the embedding, saved once.
         "There were missing keys in the checkpoint model loaded: ['lm_head.weight']",
     )
+    # The Trainer copies the tokenizer's pad token into the model's config (transformers' align_special_tokens):
+    # on a model without one (the demo, Llama) that is the eos token the run already said it pads with, so the
+    # library's "new PAD/BOS/EOS tokens ... {'pad_token_id': 0}" would only repeat it in alarming words. A changed
+    # bos or eos token is said as before: generation stops on it.
+    PAD_ONLY = re.compile(r"The tokenizer has new PAD/BOS/EOS tokens .*Updated tokens: \{'pad_token_id': [^,{}]*\}\.",
+                          re.DOTALL)
 
     def __init__(self, emit: Sink):
         super().__init__(logging.WARNING)
@@ -306,7 +313,7 @@ class _WarningsToEvents(logging.Handler):
             message = record.getMessage().strip()
         except Exception:  # noqa: BLE001 - a malformed log call must not break training
             return
-        if message and not message.startswith(self.HARMLESS):
+        if message and not message.startswith(self.HARMLESS) and not self.PAD_ONLY.fullmatch(message):
             self._emit(WarningEvent(event="warning", source=record.name, message=message))
 
 
