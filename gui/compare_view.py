@@ -32,14 +32,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.answers import AnswerTable, answer_table, load_answers, shown
+from finetune_studio.core.answers import AnswerTable, SavedAnswers, answer_table, answers_path, load_answers, shown
 from finetune_studio.gui import settings as store
+from finetune_studio.gui.background import BackgroundTask
 
 AUTO_KEY = "try/compare_when_run_finishes"
 COMPARE_TIP = ("Answer every saved prompt greedily with the base model and each complete checkpoint of the run; the "
                "answers are kept in the run folder (answers.jsonl).")
 TRAINING_TIP = "A training run is using the memory; compare when it ends."
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
+
+
+# An answers file larger than this is read, and its table made, in the background: a comparison run a thousand
+# times leaves 100,000 answers (60 MB), which load_answers read on the GUI thread in 0.5-1.4 s at every run picked,
+# page shown or comparison ended. A smaller one (a few thousand answers) is read in place, in milliseconds.
+READ_IN_PLACE_BYTES = 1_000_000
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # none yet, or one that cannot be read: load_answers says which, in place
+        return 0
+
+
+def _read_table(run_dir: Path, extra: list[dict[str, Any]], prompts: list[str]) -> tuple[SavedAnswers, AnswerTable]:
+    """The background read: the run's answers, and the table they make with `extra` (answers not saved) over them."""
+    saved = load_answers(run_dir)
+    return saved, answer_table(saved.records + extra, prompts)
 
 
 HEADER_MIN_WIDTH = 90  # the row titles' width never goes under this (a third of a narrow table would be a word)
@@ -151,6 +171,14 @@ class CompareView(QWidget):
         # why none can be compared (every one damaged): Compare is disabled and says why, as Send does.
         self._damaged: list[str] = []
         self._none_usable = ""
+        # The background read of a large answers file (READ_IN_PLACE_BYTES): the run it reads, whether the last
+        # comparison's line is checked against it when it comes (reload), and the run the table shows now.
+        self._reader = BackgroundTask(self)
+        self._reader.result.connect(self._table_read)
+        self._reader.error.connect(self._table_not_read)
+        self._reading: Path | None = None
+        self._check_line_after_read = False
+        self._table_run: Path | None = None
 
         self.explain = QLabel("", objectName="compare_explain", wordWrap=True)
         self.compare_button = QPushButton("Compare checkpoints", objectName="compare_start")
@@ -235,9 +263,7 @@ class CompareView(QWidget):
 
     def set_run(self, run_dir: Path | None) -> None:
         self.run_dir = run_dir
-        self.table_data = answer_table(self._read(), self.prompts)
-        self._fill()
-        self._explain()
+        self._show_saved()
 
     def reload(self) -> None:
         """Show the run's answers file as it is on disk now: it may have been deleted or replaced since it was read
@@ -245,28 +271,86 @@ class CompareView(QWidget):
         that comparison's, and it is read again when it ends."""
         if not self._running:
             self.set_run(self.run_dir)
-            if not self.read_note.isHidden() or not self.table_data.cells:
-                # "Done: 9 answers, kept in …" beside a file now unreadable or gone said the opposite of the table
-                self._set_status("")
-                self.comparison_line_dropped.emit()
+            if self._reading is not None:
+                self._check_line_after_read = True  # the file's lines are known once read (_table_read)
+            else:
+                self._check_comparison_line()
+
+    def _check_comparison_line(self) -> None:
+        if not self.read_note.isHidden() or not self.table_data.cells:
+            # "Done: 9 answers, kept in …" beside a file now unreadable or gone said the opposite of the table
+            self._set_status("")
+            self.comparison_line_dropped.emit()
 
     def set_prompts(self, prompts: list[str]) -> None:
         self.prompts = list(prompts)
         if self._running:
             self.table_data = answer_table([r for r in self.table_data.cells.values()], self.prompts)
+            self._fill()
+            self._explain()
         else:  # what is on disk, not what was read when the run was picked
-            self.table_data = answer_table(self._read(), self.prompts)
-        self._fill()
+            self._show_saved()
+
+    def reading(self) -> bool:
+        """A large answers file is being read in the background (its table comes when it is read)."""
+        return self._reading is not None
+
+    def _show_saved(self) -> None:
+        """The run's answers on disk, in the table: read in place when the file is small, else in the background
+        (READ_IN_PLACE_BYTES), the window usable meanwhile; the line under the status says it is being read, and
+        the table keeps what it showed of the same run (or shows only its answers not saved, for another run)."""
+        run_dir = self.run_dir
+        not_saved = list(self._not_saved.get(run_dir, [])) if run_dir is not None else []
+        size = _file_size(answers_path(run_dir)) if run_dir is not None else 0
+        if run_dir is None or size <= READ_IN_PLACE_BYTES:
+            self._reader.cancel()
+            self._reading, self._check_line_after_read = None, False
+            self._show_table(load_answers(run_dir) if run_dir is not None else None, None, not_saved)
+            return
+        self._reading, self._check_line_after_read = run_dir, False
+        self._reader.submit(_read_table, run_dir, not_saved, list(self.prompts))
+        _say_in(self.read_note, f"Reading the saved answers in {answers_path(run_dir)} ({size / 1e6:.0f} MB)…")
+        self.read_note.setHidden(False)
+        if self._table_run != run_dir:  # another run's answers are not this one's: only its unsaved ones meanwhile
+            self._table_run = run_dir
+            self.table_data = answer_table(not_saved, self.prompts)
+            self._fill()
         self._explain()
 
-    def _read(self) -> list[dict[str, Any]]:
-        """The run's answers on disk; what could not be read (the file, or some lines) is said under the status."""
-        saved = load_answers(self.run_dir) if self.run_dir is not None else None
+    def _show_table(self, saved: SavedAnswers | None, table: AnswerTable | None,
+                    not_saved: list[dict[str, Any]]) -> None:
+        """What could not be read (the file, or some lines) said under the status, and the table filled."""
         note = saved.note if saved is not None else ""
         _say_in(self.read_note, note)
         self.read_note.setHidden(not note)
-        not_saved = self._not_saved.get(self.run_dir, []) if self.run_dir is not None else []
-        return (saved.records if saved is not None else []) + not_saved
+        if table is None:
+            table = answer_table((saved.records if saved is not None else []) + not_saved, self.prompts)
+        self.table_data = table
+        self._table_run = self.run_dir
+        self._fill()
+        self._explain()
+
+    def _table_read(self, outcome: tuple[SavedAnswers, AnswerTable]) -> None:
+        saved, table = outcome
+        if self._reading is None or saved.path != answers_path(self._reading) or self._reading != self.run_dir:
+            return  # read for a run no longer shown (the BackgroundTask drops most of those itself)
+        self._reading = None
+        if self._running:  # a comparison began meanwhile: its answers are newer than the file's
+            table = answer_table(list(table.cells.values()) + list(self.table_data.cells.values()), self.prompts)
+        self._show_table(saved, table, [])
+        if self._check_line_after_read:
+            self._check_line_after_read = False
+            self._check_comparison_line()
+
+    def _table_not_read(self, error: BaseException) -> None:
+        """load_answers says what it cannot read; anything else (a bug, memory) is said here, with what to do."""
+        run_dir, self._reading = self._reading, None
+        path = answers_path(run_dir) if run_dir is not None else "answers.jsonl"
+        note = (f"Cannot read the saved answers in {path}: {type(error).__name__}: {error}. To fix: check the file "
+                "and the disk it is on, then pick the run again.")
+        _say_in(self.read_note, note)
+        self.read_note.setHidden(False)
+        self._explain()
 
     def _explain(self) -> None:
         count = len(self.prompts)
@@ -302,11 +386,16 @@ class CompareView(QWidget):
     def _fill(self) -> None:
         data = self.table_data
         # a prompt saved twice (prompts: in a config written by hand) is one row: its cells are the same
+        saved = set(self.prompts)
         rows = list(dict.fromkeys(p for p in data.prompts
-                                  if p in self.prompts or any((p, m) in data.cells for m in data.models)))
+                                  if p in saved or any((p, m) in data.cells for m in data.models)))
         picked = self._picked
         self._rows = rows
         self.table.blockSignals(True)  # the picked cell is put back below, not forgotten while the table refills
+        # Rows fit to their contents once, when the table is filled: fitted at each cell set, every row was measured
+        # again for each cell, and 200 prompts × 5 models took 19.6 s of the GUI thread (offscreen, shared 2 cores).
+        header = self.table.verticalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.clear()
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(len(data.models))
@@ -317,6 +406,7 @@ class CompareView(QWidget):
             self.table.verticalHeaderItem(row).setToolTip(_tip(prompt, "(click a cell of the row to read it all)"))
             for col, model in enumerate(data.models):
                 self._set_cell(row, col, data.answer(prompt, model))
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         if picked is not None and picked[0] in rows and picked[1] in data.models:
             self.table.setCurrentCell(rows.index(picked[0]), data.models.index(picked[1]))
         self.table.blockSignals(False)
