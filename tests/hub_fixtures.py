@@ -18,6 +18,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -327,3 +329,101 @@ def client(hub: Any, tmp_path: Path) -> HubClient:
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     return make_finished_run(tmp_path / "runs")
+
+
+
+class Stall:
+    """Makes a route of the local test Hub (a `_route_…` of hub_server._Handler) wait `seconds` before it answers,
+    while `on` is set; `calls` counts the requests that waited. A reply to a client that gave up is dropped."""
+
+    def __init__(self, monkeypatch: Any, route: str, seconds: float) -> None:
+        import threading
+        import time
+
+        from tests import hub_server
+
+        self.on = threading.Event()
+        self.on.set()
+        self.calls = 0
+        original = getattr(hub_server._Handler, route)
+
+        def stalled(handler: Any, **kw: Any) -> None:
+            if self.on.is_set():
+                self.calls += 1
+                time.sleep(seconds)
+            try:
+                original(handler, **kw)
+            except OSError:  # the client gave up and closed the connection: nobody to answer
+                pass
+
+        monkeypatch.setattr(hub_server._Handler, route, stalled)
+
+# ---- the push dialog against the local Hub, in this process (tests/gui). Qt and finetune_studio.gui are imported
+# inside the functions: core tests import this module where Qt may not be importable.
+
+PUSH_WAIT_MS = 20_000  # the longest a push dialog's list of files, or a push, may take in a test
+
+
+def connect_client(monkeypatch: Any, hub: Any, hf_home: Path, *, token: str | None = None,
+                   limit_s: float | None = None) -> InstantRetries:
+    """This process's client pointed at the local `hub` (patch_client) with instant retries; core.hub's time limit
+    (REQUEST_TIMEOUT_S) set to `limit_s` where given; logged in with `token` (the app's saved login) where given."""
+    from finetune_studio.core import hub as core_hub
+
+    patch_client(monkeypatch, hub.url, hf_home)
+    clock = instant_retries(monkeypatch)
+    if limit_s is not None:
+        monkeypatch.setattr(core_hub, "REQUEST_TIMEOUT_S", limit_s, raising=False)
+    if token is not None:
+        core_hub.login(token)
+    return clock
+
+
+@contextmanager
+def push_dialog(qtbot: Any, run_dir: Path, account: Any, *, keep_on_close: bool = False) -> Iterator[Any]:
+    """A PushDialog for `run_dir` and `account`, shown, once it has listed the files to push; on the way out, the
+    dialog's background work is waited for. A core.hub.Account of your own where core.hub.push_run is stood in;
+    against the local Hub, the open_push_dialog fixture. keep_on_close: WA_DeleteOnClose off, for a test that closes
+    the dialog and reads it after."""
+    from PySide6.QtCore import Qt
+
+    from finetune_studio.gui import background
+    from finetune_studio.gui.hub_dialogs import PushDialog
+
+    made = PushDialog(run_dir, account)
+    if keep_on_close:
+        made.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+    qtbot.addWidget(made)
+    made.show()
+    qtbot.waitUntil(lambda: bool(made.plan), timeout=PUSH_WAIT_MS)
+    try:
+        yield made
+    finally:
+        background.wait_idle()
+
+
+@pytest.fixture
+def open_push_dialog(qtbot: Any, hub: Any, run_dir: Path, tmp_path: Path, monkeypatch: Any) -> Iterator[Any]:
+    """`open_push_dialog(token=WRITE, login=True, limit_s=None, keep_on_close=False)`: a push dialog for `run_dir`
+    against the local `hub` (connect_client, then push_dialog), closed down at the test's end. The account is the
+    token's: logged in with it (the app's saved login), or, where `login` is False, the token given to the dialog
+    with none saved. `limit_s`: core.hub's time limit."""
+    from finetune_studio.core import hub as core_hub
+
+    with ExitStack() as opened:
+        def open_(*, token: str = WRITE, login: bool = True, limit_s: float | None = None,
+                  keep_on_close: bool = False) -> Any:
+            connect_client(monkeypatch, hub, tmp_path / "hf_home", token=token if login else None, limit_s=limit_s)
+            account = core_hub.whoami() if login else core_hub.whoami(token)
+            return opened.enter_context(push_dialog(qtbot, run_dir, account, keep_on_close=keep_on_close))
+
+        yield open_
+
+
+def push(qtbot: Any, dialog: Any, repo_id: str | None = None) -> None:
+    """Press Push in a push dialog (with `repo_id` typed in its Repository field first, where given) and wait until
+    the push has ended."""
+    if repo_id is not None:
+        dialog.repo_edit.setText(repo_id)
+    dialog.push_button.click()
+    qtbot.waitUntil(lambda: not dialog.pushing, timeout=PUSH_WAIT_MS)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from finetune_studio.core.cli import main
-from finetune_studio.core.config import default_config, save_config
+from finetune_studio.core.config import default_config
 from finetune_studio.core.inspector import Inspector
+from tests.core.test_validate_chat_tokens import _config, _train_refuses, _validate  # max_length 64, test_size 0.1
 
 LONG = {"messages": [{"role": "user", "content": "word " * 200}, {"role": "assistant", "content": "Yes."}]}
 WEIGHT_0 = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo", "weight": 0}]}
@@ -59,28 +59,6 @@ def test_the_inspector_names_rows_of_weight_0(tokenizer: Any, tmp_path: Path) ->
 def _write(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
-
-
-def _config(tmp_path: Path, data: Path, runs: Path, test_size: float = 0.1) -> Path:
-    config = default_config()
-    config.runs_dir, config.dataset.source = str(runs), str(data)
-    config.dataset.max_length, config.dataset.test_size = 64, test_size
-    path = tmp_path / "chat.yaml"
-    save_config(config, path)
-    return path
-
-
-def _validate(config: Path, capsys: pytest.CaptureFixture) -> tuple[int, list[str]]:
-    capsys.readouterr()
-    code = main(["validate", str(config)])
-    return code, capsys.readouterr().out.splitlines()
-
-
-def _train_refuses(config: Path, runs: Path, capsys: pytest.CaptureFixture) -> list[str]:
-    capsys.readouterr()
-    assert main(["train", str(config), "--name", "refused", "--quiet"]) == 2
-    assert not runs.exists() or list(runs.iterdir()) == []
-    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
 
 
 def test_validate_counts_rows_that_train_nothing_by_cause(demo_cache, runs_dir, tmp_path, capsys) -> None:

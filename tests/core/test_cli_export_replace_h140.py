@@ -6,28 +6,20 @@ folder that holds anything but an export is still refused with --replace."""
 
 from __future__ import annotations
 
-import json
 import shlex
-import shutil
 from pathlib import Path
 
 import pytest
 
 from finetune_studio.core import cli
-from tests.hub_fixtures import make_finished_run, safetensors_bytes
+from tests.core.test_cli_push_export_input import _adapter_run
+from tests.hub_fixtures import safetensors_bytes
 
 
 @pytest.fixture
 def adapter_run(tmp_path: Path) -> Path:
     """A finished LoRA run as far as `export --adapter` reads it (no training), in a folder with a space."""
-    run = make_finished_run(tmp_path / "runs dir", "lora-run")
-    shutil.rmtree(run / "model")
-    (run / "model").mkdir()
-    (run / "model" / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4,
-                                                                   "base_model_name_or_path": "org/base"}))
-    (run / "model" / "adapter_model.safetensors").write_bytes(safetensors_bytes(b"lora" * 64))
-    (run / "model" / "tokenizer_config.json").write_text("{}")
-    return run
+    return _adapter_run(tmp_path / "runs dir")
 
 
 def test_a_second_export_names_replace_and_replace_does_it(adapter_run: Path, capsys) -> None:

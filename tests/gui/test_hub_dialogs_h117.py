@@ -10,33 +10,18 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QObject, Signal
 
-from finetune_studio.core import hub as core_hub
 from finetune_studio.core.session import Session
 from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import HubController, LoginDialog, PushDialog
+from finetune_studio.gui.hub_dialogs import HubController, LoginDialog
 from tests import hub_server
-from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir
+from tests.hub_fixtures import WRITE, connect_client, hub, open_push_dialog, patch_client, push, run_dir
 
 WAIT = 20_000
 
 
 @pytest.fixture
-def dialog(qtbot: Any, hub: hub_server.HubServer, run_dir: Path, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Any:
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    instant_retries(monkeypatch)
-    made = PushDialog(run_dir, core_hub.whoami(WRITE))
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: bool(made.plan), timeout=WAIT)
-    yield made
-    background.wait_idle()
-
-
-def push(qtbot: Any, dialog: Any, repo_id: str) -> None:
-    dialog.repo_edit.setText(repo_id)
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+def dialog(open_push_dialog: Any) -> Any:
+    return open_push_dialog(login=False)  # the token given to the dialog, none saved
 
 
 def test_an_over_long_repository_id_keeps_the_dialog_its_width(qtbot: Any, dialog: Any,
@@ -60,9 +45,7 @@ def test_a_token_rejected_at_the_upload_is_said_above_and_in_the_status_bar(
         caplog: pytest.LogCaptureFixture) -> None:
     """Revoked (or expired) after the login: the push's 401 said 'Log in again' under 'Logged in as alice (write
     token).', and the status bar kept 'Hub: alice (write)'."""
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    instant_retries(monkeypatch)
-    core_hub.login(WRITE)
+    connect_client(monkeypatch, hub, tmp_path / "hf_home", token=WRITE)
     said: list[str] = []
     events = _Events()
     controller = HubController(Session(), lambda text, ms: said.append(text), events.event)
@@ -101,8 +84,7 @@ def test_a_token_rejected_at_the_upload_is_said_above_and_in_the_status_bar(
     monkeypatch.undo()  # the Hub takes the token again (a renewed one, say), and the push is retried
     patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
     hub.add_token(WRITE, "alice", "write")
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     assert dialog.message.property("kind") == "success", dialog.message.text()
     qtbot.waitUntil(lambda: controller.status.kind == "account", timeout=WAIT)
     assert dialog.account_label.text() == "Logged in as alice (write token)." and not dialog.login_button.isVisible()

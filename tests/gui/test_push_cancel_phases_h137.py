@@ -11,9 +11,7 @@ from typing import Any
 import pytest
 
 from finetune_studio.core import hub as core_hub
-from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import PushDialog
-from tests.hub_fixtures import make_finished_run
+from tests.hub_fixtures import make_finished_run, push_dialog
 
 WAIT = 20_000
 
@@ -39,17 +37,14 @@ def test_cancel_says_what_the_push_waits_for(phases: list[str], said: str, qtbot
         raise core_hub.HubCancelled("Push cancelled: nothing was sent to the Hub.")
 
     monkeypatch.setattr(core_hub, "push_run", push_run)
-    dialog = PushDialog(make_finished_run(tmp_path / "runs"), core_hub.Account("alice", "write", "saved login"))
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitUntil(lambda: bool(dialog.plan), timeout=WAIT)
-    dialog.push_button.click()
-    qtbot.waitUntil(reached.is_set, timeout=WAIT)
-    qtbot.waitUntil(lambda: dialog.phase_label.text() == f"Phase {phases[-1]}…", timeout=WAIT)
-    dialog.cancel_button.click()
-    assert dialog.phase_label.text() == said
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
-    assert dialog.message.property("kind") == "warning"
-    assert dialog.message.text() == "Push cancelled: nothing was sent to the Hub."
-    assert dialog.push_button.isEnabled() and dialog.cancel_button.text() == "Close"
-    background.wait_idle()
+    with push_dialog(qtbot, make_finished_run(tmp_path / "runs"),
+                     core_hub.Account("alice", "write", "saved login")) as dialog:
+        dialog.push_button.click()
+        qtbot.waitUntil(reached.is_set, timeout=WAIT)
+        qtbot.waitUntil(lambda: dialog.phase_label.text() == f"Phase {phases[-1]}…", timeout=WAIT)
+        dialog.cancel_button.click()
+        assert dialog.phase_label.text() == said
+        qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+        assert dialog.message.property("kind") == "warning"
+        assert dialog.message.text() == "Push cancelled: nothing was sent to the Hub."
+        assert dialog.push_button.isEnabled() and dialog.cancel_button.text() == "Close"

@@ -6,7 +6,6 @@ window-modal dialog (and the window) for the client's six tries. The local Hub s
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,49 +13,17 @@ import pytest
 from PySide6.QtCore import Qt
 
 from finetune_studio.core import hub as core_hub
-from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import PushDialog
 from tests import hub_server
-from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir, tree_digest
+from tests.hub_fixtures import Stall, hub, make_finished_run, open_push_dialog, push, push_dialog, run_dir, tree_digest
 
 WAIT = 20_000
 LIMIT_S = 3.0  # core.hub's time limit here: a cancel pressed during the first try is seen before the second
 STALL_S = 4.0
 
 
-class Stall:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, route: str, seconds: float) -> None:
-        self.on = threading.Event()
-        self.on.set()
-        self.calls = 0
-        original = getattr(hub_server._Handler, route)
-
-        def stalled(handler: Any, **kw: Any) -> None:
-            if self.on.is_set():
-                self.calls += 1
-                time.sleep(seconds)
-            try:
-                original(handler, **kw)
-            except OSError:  # the client gave up and closed the connection
-                pass
-
-        monkeypatch.setattr(hub_server._Handler, route, stalled)
-
-
 @pytest.fixture
-def dialog(qtbot: Any, hub: hub_server.HubServer, run_dir: Path, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Any:
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    instant_retries(monkeypatch)
-    monkeypatch.setattr(core_hub, "REQUEST_TIMEOUT_S", LIMIT_S, raising=False)
-    core_hub.login(WRITE)
-    made = PushDialog(run_dir, core_hub.whoami())
-    made.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # closed by a test, and read after
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: bool(made.plan), timeout=WAIT)
-    yield made
-    background.wait_idle()
+def dialog(open_push_dialog: Any) -> Any:
+    return open_push_dialog(limit_s=LIMIT_S, keep_on_close=True)  # closed by a test, and read after
 
 
 CANCELS = {
@@ -92,8 +59,7 @@ def test_cancel_during_a_stalled_upload_stops_before_the_commit_and_a_retry_work
     assert dialog.cancel_button.text() == "Close" and dialog.repo_edit.isEnabled()
 
     stall.on.clear()
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     assert dialog.message.property("kind") == "success", dialog.message.text()
     assert dialog.message.text().startswith("Pushed 10 files to") and "Cancel" not in dialog.message.text()
     assert len(hub.repos["alice/tiny-run"].commits) == 1 and tree_digest(run_dir) == before
@@ -122,8 +88,7 @@ def test_a_cancel_during_a_push_with_nothing_new_stops_it(
         qtbot: Any, dialog: Any, hub: hub_server.HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The repository holds these files already; Cancel while the preupload is answered stops the push before the
     client's next request, with nothing committed."""
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     assert len(hub.repos["alice/tiny-run"].commits) == 1
     stall = Stall(monkeypatch, "_route_preupload", 1.0)  # answered within the limit
     dialog.push_button.click()
@@ -139,25 +104,20 @@ def test_a_cancel_during_a_push_with_nothing_new_stops_it(
 def test_a_cancel_that_came_too_late_for_a_push_with_nothing_new(qtbot: Any, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Where no request is left when Cancel comes (core.hub.push_run stood in): the push's own outcome, and why."""
-    from tests.hub_fixtures import make_finished_run
-
     def push_run(run_dir: Path, progress: Any, cancel: threading.Event, **kw: Any) -> core_hub.PushResult:
         progress({"event": "push", "phase": "upload", "message": "Uploading 10 files"})
         cancel.wait(10)
         return core_hub.PushResult("http://hub.test/alice/tiny-run", "alice/tiny-run", ["a"] * 10, unchanged=True)
 
     monkeypatch.setattr(core_hub, "push_run", push_run)
-    dialog = PushDialog(make_finished_run(tmp_path / "runs"), core_hub.Account("alice", "write", "saved login"))
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitUntil(lambda: bool(dialog.plan), timeout=WAIT)
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: dialog.phase_label.text() == "Uploading 10 files…", timeout=WAIT)
-    dialog.cancel_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
-    url = "http://hub.test/alice/tiny-run"
-    assert dialog.message.property("kind") == "success"
-    assert dialog.message.text() == (
-        f"Nothing new to push: <a href='{url}'>{url}</a> holds these 10 files already (no commit was made). Cancel "
-        "came after the Hub's last answer; nothing was committed")
-    background.wait_idle()
+    with push_dialog(qtbot, make_finished_run(tmp_path / "runs"),
+                     core_hub.Account("alice", "write", "saved login")) as dialog:
+        dialog.push_button.click()
+        qtbot.waitUntil(lambda: dialog.phase_label.text() == "Uploading 10 files…", timeout=WAIT)
+        dialog.cancel_button.click()
+        qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+        url = "http://hub.test/alice/tiny-run"
+        assert dialog.message.property("kind") == "success"
+        assert dialog.message.text() == (
+            f"Nothing new to push: <a href='{url}'>{url}</a> holds these 10 files already (no commit was made). "
+            "Cancel came after the Hub's last answer; nothing was committed")

@@ -10,13 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
 
 from finetune_studio.core import hub as core_hub
-from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import PushDialog
 from tests import hub_server
-from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir, tree_digest
+from tests.hub_fixtures import hub, open_push_dialog, push, run_dir, tree_digest
 
 WAIT = 20_000
 CONFLICT_S = 4.0
@@ -39,18 +36,8 @@ class Conflict:
 
 
 @pytest.fixture
-def dialog(qtbot: Any, hub: hub_server.HubServer, run_dir: Path, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Any:
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    instant_retries(monkeypatch)
-    core_hub.login(WRITE)
-    made = PushDialog(run_dir, core_hub.whoami())
-    made.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: bool(made.plan), timeout=WAIT)
-    yield made
-    background.wait_idle()
+def dialog(open_push_dialog: Any) -> Any:
+    return open_push_dialog(keep_on_close=True)
 
 
 def test_a_create_the_hub_keeps_in_conflict_ends_with_a_sentence_and_a_retry_works(
@@ -58,8 +45,7 @@ def test_a_create_the_hub_keeps_in_conflict_ends_with_a_sentence_and_a_retry_wor
     monkeypatch.setattr(core_hub, "REQUEST_TIMEOUT_S", 1.0, raising=False)
     before = tree_digest(run_dir)
     conflict = Conflict(monkeypatch)
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     assert dialog.message.property("kind") == "error"
     assert dialog.message.text() == (
         "The Hub kept answering that another operation on alice's repositories is in progress while creating "
@@ -70,8 +56,7 @@ def test_a_create_the_hub_keeps_in_conflict_ends_with_a_sentence_and_a_retry_wor
     assert dialog.push_button.isEnabled() and dialog.cancel_button.text() == "Close"
 
     qtbot.waitUntil(lambda: time.monotonic() > conflict.until, timeout=WAIT)  # the other operation has ended
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     assert dialog.message.property("kind") == "success", dialog.message.text()
     assert len(hub.repos["alice/tiny-run"].commits) == 1 and tree_digest(run_dir) == before
 

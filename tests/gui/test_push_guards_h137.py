@@ -13,37 +13,22 @@ import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 
-from finetune_studio.core import hub as core_hub
 from finetune_studio.core.runs import RunLock
 from finetune_studio.gui import background, dialogs
-from finetune_studio.gui.hub_dialogs import PushDialog
 from tests import hub_server
-from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir, tree_digest
+from tests.hub_fixtures import WRITE, connect_client, hub, open_push_dialog, push, run_dir, tree_digest
 
 WAIT = 20_000
 
 
 @pytest.fixture
 def logged_in(hub: hub_server.HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    instant_retries(monkeypatch)
-    core_hub.login(WRITE)
+    connect_client(monkeypatch, hub, tmp_path / "hf_home", token=WRITE)
 
 
 @pytest.fixture
-def dialog(qtbot: Any, logged_in: None, run_dir: Path) -> Any:
-    made = PushDialog(run_dir, core_hub.whoami())
-    made.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: bool(made.plan), timeout=WAIT)
-    yield made
-    background.wait_idle()
-
-
-def push(qtbot: Any, dialog: Any) -> None:
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+def dialog(open_push_dialog: Any) -> Any:
+    return open_push_dialog(keep_on_close=True)
 
 
 def test_push_pressed_twice_pushes_once(qtbot: Any, dialog: Any, hub: hub_server.HubServer) -> None:

@@ -9,31 +9,13 @@ from typing import Any
 import pytest
 
 from finetune_studio.core import hub as core_hub
-from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import PushDialog
 from tests import hub_server
-from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir, tree_digest
-
-WAIT = 20_000
+from tests.hub_fixtures import WRITE, hub, open_push_dialog, push, run_dir, tree_digest
 
 
 @pytest.fixture
-def dialog(qtbot: Any, hub: hub_server.HubServer, run_dir: Path, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Any:
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    instant_retries(monkeypatch)
-    core_hub.login(WRITE)
-    made = PushDialog(run_dir, core_hub.whoami())
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: bool(made.plan), timeout=WAIT)
-    yield made
-    background.wait_idle()
-
-
-def push(qtbot: Any, dialog: Any) -> None:
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+def dialog(open_push_dialog: Any) -> Any:
+    return open_push_dialog()
 
 
 def test_a_name_only_the_hub_refuses_says_to_choose_another_and_another_is_pushed(

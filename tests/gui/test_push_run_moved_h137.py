@@ -13,27 +13,13 @@ from typing import Any
 
 import pytest
 
-from finetune_studio.core import hub as core_hub
-from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import PushDialog
 from tests import hub_server
-from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir, tree_digest
-
-WAIT = 20_000
+from tests.hub_fixtures import hub, open_push_dialog, push, run_dir, tree_digest
 
 
 @pytest.fixture
-def dialog(qtbot: Any, hub: hub_server.HubServer, run_dir: Path, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Any:
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    instant_retries(monkeypatch)
-    core_hub.login(WRITE)
-    made = PushDialog(run_dir, core_hub.whoami())
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: bool(made.plan), timeout=WAIT)
-    yield made
-    background.wait_idle()
+def dialog(open_push_dialog: Any) -> Any:
+    return open_push_dialog()
 
 
 def test_a_run_folder_moved_during_the_upload_is_said_and_a_push_after_it_is_back_works(
@@ -50,8 +36,7 @@ def test_a_run_folder_moved_during_the_upload_is_said_and_a_push_after_it_is_bac
         original(handler, **kw)
 
     monkeypatch.setattr(hub_server._Handler, "_route_preupload", preupload_then_move)
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     assert moved.is_set()
     text = dialog.message.text()
     assert dialog.message.property("kind") == "error"
@@ -69,8 +54,7 @@ def test_a_run_folder_moved_during_the_upload_is_said_and_a_push_after_it_is_bac
     shutil.move(str(tmp_path / "elsewhere"), str(run_dir))  # put back
     assert tree_digest(run_dir) == before
     started = time.monotonic()
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     assert dialog.message.property("kind") == "success", dialog.message.text()
     assert len(hub.repos["alice/tiny-run"].commits) == 1 and time.monotonic() - started < 15
     weights = (run_dir / "model" / "model.safetensors").read_bytes()

@@ -4,7 +4,6 @@ limit is made short (REQUEST_TIMEOUT_S) and the client's retry back-off returns 
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,63 +11,30 @@ from typing import Any
 import pytest
 
 from finetune_studio.core import hub as core_hub
-from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import PushDialog, check_account
+from finetune_studio.gui.hub_dialogs import check_account
 from tests import hub_server
-from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir, tree_digest
+from tests.hub_fixtures import WRITE, Stall, connect_client, hub, open_push_dialog, push, run_dir, tree_digest
 
-WAIT = 20_000
 LIMIT_S = 0.5
 STALL_S = 2.0  # longer than the limit: a reply that comes after the client gave up
 
 
-class Stall:
-    """Makes a route of the test Hub wait STALL_S before answering, while `on` is set."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, route: str) -> None:
-        self.on = threading.Event()
-        self.on.set()
-        self.calls = 0
-        original = getattr(hub_server._Handler, route)
-
-        def stalled(handler: Any, **kw: Any) -> None:
-            if self.on.is_set():
-                self.calls += 1
-                time.sleep(STALL_S)
-            try:
-                original(handler, **kw)
-            except OSError:  # the client gave up and closed the connection: nobody to answer
-                pass
-
-        monkeypatch.setattr(hub_server._Handler, route, stalled)
-
-
 @pytest.fixture
 def limited(hub: hub_server.HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    retries = instant_retries(monkeypatch)
-    monkeypatch.setattr(core_hub, "REQUEST_TIMEOUT_S", LIMIT_S, raising=False)
-    return retries
+    return connect_client(monkeypatch, hub, tmp_path / "hf_home", limit_s=LIMIT_S)
 
 
 @pytest.fixture
-def dialog(qtbot: Any, hub: hub_server.HubServer, run_dir: Path, limited: Any) -> Any:
-    core_hub.login(WRITE)
-    made = PushDialog(run_dir, core_hub.whoami())
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: bool(made.plan), timeout=WAIT)
-    yield made
-    background.wait_idle()
+def dialog(open_push_dialog: Any) -> Any:
+    return open_push_dialog(limit_s=LIMIT_S)
 
 
 def test_an_upload_the_hub_never_answers_ends_with_a_sentence_and_a_retry_works(
         qtbot: Any, dialog: Any, hub: hub_server.HubServer, run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = tree_digest(run_dir)
-    stall = Stall(monkeypatch, "_route_preupload")
+    stall = Stall(monkeypatch, "_route_preupload", STALL_S)
     started = time.monotonic()
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     took = time.monotonic() - started
     url = hub.url
     assert dialog.message.property("kind") == "error"
@@ -86,8 +52,7 @@ def test_an_upload_the_hub_never_answers_ends_with_a_sentence_and_a_retry_works(
     assert tree_digest(run_dir) == before
 
     stall.on.clear()  # the Hub answers again
-    dialog.push_button.click()
-    qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
+    push(qtbot, dialog)
     assert dialog.message.property("kind") == "success", dialog.message.text()
     assert dialog.message.text().startswith("Pushed 10 files to")
     assert len(hub.repos["alice/tiny-run"].commits) == 1 and "model.safetensors" in hub.repos["alice/tiny-run"].files
@@ -98,7 +63,7 @@ def test_an_account_check_the_hub_never_answers_says_unreachable(
         hub: hub_server.HubServer, limited: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The status bar's check (and the login's) said "Hub: checking…" for as long as the Hub kept the connection."""
     core_hub.login(WRITE)
-    Stall(monkeypatch, "_route_whoami")
+    Stall(monkeypatch, "_route_whoami", STALL_S)
     status = check_account()
     assert status.kind == "unreachable" and status.label == "Hub unreachable"
     assert status.message == (

@@ -12,11 +12,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from finetune_studio.core import hub as core_hub
 from finetune_studio.gui import background
-from finetune_studio.gui.hub_dialogs import LoginDialog, PushDialog
+from finetune_studio.gui.hub_dialogs import LoginDialog
 from tests import hub_server
-from tests.hub_fixtures import WRITE, hub, instant_retries, patch_client, run_dir
+from tests.hub_fixtures import WRITE, hub, open_push_dialog, patch_client, run_dir
 
 WAIT = 20_000
 
@@ -27,16 +26,9 @@ def return_in_focus(qtbot: Any, dialog: Any) -> None:
     qtbot.keyClick(focused if focused is not None and dialog.isAncestorOf(focused) else dialog, Qt.Key.Key_Return)
 
 
-def test_return_twice_in_the_push_dialog_pushes_once(qtbot: Any, hub: hub_server.HubServer, run_dir: Path,
-                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    patch_client(monkeypatch, hub.url, tmp_path / "hf_home")
-    instant_retries(monkeypatch)
-    core_hub.login(WRITE)
-    dialog = PushDialog(run_dir, core_hub.whoami())
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitUntil(lambda: bool(dialog.plan), timeout=WAIT)
+def test_return_twice_in_the_push_dialog_pushes_once(qtbot: Any, hub: hub_server.HubServer,
+                                                     open_push_dialog: Any) -> None:
+    dialog = open_push_dialog(keep_on_close=True)
     dialog.push_button.setFocus()
     return_in_focus(qtbot, dialog)  # Push
     assert dialog.pushing
@@ -47,7 +39,6 @@ def test_return_twice_in_the_push_dialog_pushes_once(qtbot: Any, hub: hub_server
     assert hub.count("/api/repos/create") == 1 and len(hub.repos["alice/tiny-run"].commits) == 1
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # Escape still cancels (here: closes)
     assert not dialog.isVisible()
-    background.wait_idle()
 
 
 def test_return_twice_in_the_login_dialog_logs_in(qtbot: Any, hub: hub_server.HubServer, tmp_path: Path,
