@@ -125,12 +125,16 @@ def check_local_model(path: str, weights: bool = True, written: str | None = Non
     if adapter:
         return adapter
     if not (folder / "config.json").is_file():
-        inside = _models_inside(folder, weights)
+        # Said the same whether or not the caller needs the weights (validation does, the Model tab's layout does
+        # not): the way forward is to a folder a run can train from. With `weights` passed on, the layout said "pick
+        # the folder save_pretrained wrote" to a folder of weights that lacked only its config.json, where
+        # validation said to copy config.json in beside them, and it offered a folder inside that had no weights.
+        inside = _models_inside(folder, True)
         if inside:
             fix = (f"pick {inside[0]}, which holds the model" if len(inside) == 1 else
                    f"pick one of the model folders in it: {', '.join(str(p) for p in inside[:3])}"
                    + (f" ({len(inside) - 3} more)" if len(inside) > 3 else ""))
-        elif weights and _has_weights(folder):
+        elif _has_weights(folder):
             fix = (f"copy the model's config.json (from where the model came from) into {folder}, beside its "
                    "weights")
         else:
