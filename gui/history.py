@@ -1,7 +1,8 @@
 """The run history: every run in the runs folder, in a sortable table beside the forms (the "Runs" tab).
 
-Open a run to see its chart and config; select several to overlay their loss curves; continue a run for more
-epochs, open its folder, or delete it. The table follows the folder by polling (core.runs.RunIndex, about once a
+Open a run to see its chart and config (a selected run's summary above it: run_facts); select several to overlay
+their loss curves; filter the table by any column's words (RunFilter); continue a run for more epochs, open its
+folder, or delete it. The table follows the folder by polling (core.runs.RunIndex, about once a
 second, off the GUI thread: only folders whose files changed are read again, and only their new metrics lines),
 so a run started headless with `finetune-studio train` in the same folder appears, and updates, on its own. An
 opened run that another process is still writing is followed live: its new metrics.jsonl lines feed the chart.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,9 +45,11 @@ from PySide6.QtGui import (
     QFontDatabase,
     QFontMetricsF,
     QIcon,
+    QKeySequence,
     QPainter,
     QPalette,
     QPixmap,
+    QShortcut,
     QTextCharFormat,
     QTextCursor,
 )
@@ -56,6 +59,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -146,6 +150,115 @@ HIDE_ORDER = ("dataset", "model", "method", "duration", "eval_loss", "started")
 NAME_READABLE_SAMPLE = "Qwen3-0.6B-ho…000000-0000"
 SOURCE_READABLE_SAMPLE = "Qwen3-0.6B"
 COLUMNS_SHOWN_KEY = "runs/columns"
+FACT_PATH_CHARS = 72  # a saved model's path in the run's summary is cut in the middle past this (whole in its tooltip)
+
+
+class RunFilter:
+    """The Runs tab's filter as a rule, apart from its widgets (HistoryPanel drives it; tests drive it bare): which
+    runs a typed text keeps, and what the tab says about them. Case-insensitive; each word typed must be in some
+    column's text of the run, shown or hidden for room (name, status, model, method, dataset, steps, losses, time,
+    start with its full date), so 'qwen lora' keeps the LoRA runs of Qwen models. Empty text keeps every run."""
+
+    def __init__(self, text: str = ""):
+        self.text = text
+        self.words = text.casefold().split()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.words)
+
+    def matches(self, texts: Iterable[str]) -> bool:
+        if not self.words:
+            return True
+        haystack = "\n".join(texts).casefold()
+        return all(word in haystack for word in self.words)
+
+    def count_text(self, shown: int, total: int) -> str:
+        """Beside the box while it filters: how many of the runs it keeps ("" when it keeps them all)."""
+        if not self.active:
+            return ""
+        return f"{shown:,} of {total:,} run{'' if total == 1 else 's'}"
+
+    def empty_text(self, total: int) -> str:
+        """Where the table would be empty because of the filter: says so, rather than an empty table."""
+        runs = "the only run" if total == 1 else f"any of the {total:,} runs"
+        return (f"No run matches '{self.text.strip()}': it is not in the name, status, model, method, dataset or "
+                f"other columns of {runs}. To fix: clear the filter (Esc, or the ✕ in the box), or type part of a "
+                "run's name, model or dataset.")
+
+
+def run_texts(run: RunSummary) -> list[str]:
+    """Every column's text of a run as the table has it (RunTableModel), shown or not, and its full start date:
+    what RunFilter looks in."""
+    texts = [RunTableModel._display(run, key) for key, _, _ in COLUMNS]
+    if run.started:
+        texts.append(datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M"))
+    return texts
+
+
+@dataclass(frozen=True)
+class RunFact:
+    label: str
+    text: str
+    tip: str = ""  # the whole of a text cut to fit (a long path)
+
+
+def best_eval(run: RunSummary) -> tuple[float, float] | None:
+    """(step, eval loss) of the lowest evaluation loss the run logged, after the resume rule (the chart's eval
+    points: core.metrics' curves, folded by the listing); None when it logged none."""
+    evals = run.tally.curves.evals
+    ys = getattr(evals, "y", None)
+    if not ys:
+        return None
+    index = min(range(len(ys)), key=ys.__getitem__)
+    return evals.x[index], ys[index]
+
+
+def saved_model_text(run: RunSummary) -> tuple[str, str]:
+    """Where the run's trained model or adapter is (its model/ folder, with what it holds), or why there is none
+    yet; (text, the whole path where the text cuts it)."""
+    from finetune_studio.core.adapters import METHOD_NAMES, is_adapter_folder
+
+    model_dir = RunFolder(run.path).model_dir
+    try:
+        saved = model_dir.is_dir() and any(path.is_file() for path in model_dir.iterdir())
+    except OSError:
+        saved = False
+    if saved:
+        what = (f"{METHOD_NAMES.get(run.method, 'the')} adapter" if is_adapter_folder(model_dir)
+                else "the whole model")
+        shown = _middle_cut(str(model_dir), FACT_PATH_CHARS)
+        return f"{shown} ({what})", str(model_dir) if shown != str(model_dir) else ""
+    if run.live:
+        return "not yet: the run saves its model when it finishes", ""
+    if run.state == "finished":
+        return (f"missing: {model_dir.name}/ is gone or empty (moved or deleted since). To fix: put it back from a "
+                "copy of the run, or train the run again"), ""
+    return f"none: a run saves its model when it finishes (this one is {run.state})", ""
+
+
+def run_facts(run: RunSummary) -> list[RunFact]:
+    """What a user wants first about one run, above its config: its status, how far it got, its final train loss
+    and best eval loss, how long it trained and where its model is. Read from the summary the table shows (the
+    losses through core.metrics, as the Loss and Eval columns have them) and the run's model folder."""
+    steps = RunTableModel._display(run, "steps")
+    if run.max_steps and 0 <= run.step <= run.max_steps:
+        steps += f" ({100 * run.step // run.max_steps}%)"
+    loss = _train_loss_text(run)
+    if run.train_loss_note:
+        loss += f" ({run.train_loss_note})"
+    best = best_eval(run)
+    if best is None:
+        evals = "— (no evaluation logged)" if run.eval_loss is None else \
+            f"{_loss_text(run.eval_loss)} (the last; none was finite)"
+    else:
+        evals = f"{loss_text(best[1])} at step {count_text(best[0])}"
+        if run.eval_loss is not None and run.eval_loss != best[1]:
+            evals += f" (the last: {_loss_text(run.eval_loss)})"
+    model, tip = saved_model_text(run)
+    return [RunFact("Status", run.state), RunFact("Steps", steps), RunFact("Final train loss", loss),
+            RunFact("Best eval loss", evals), RunFact("Time", format_duration(run.duration_s)),
+            RunFact("Saved model", model, tip)]
 
 
 def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
@@ -453,6 +566,39 @@ class RunTableModel(QAbstractTableModel):
         return RunTableModel._display(run, key).lower()
 
 
+class RunFilterProxy(QSortFilterProxyModel):
+    """The table's sorted view of RunTableModel, keeping the runs `rule` (RunFilter) matches. Rows of runs that
+    change or appear are filtered as they come (dynamicSortFilter), so the filter outlives every poll."""
+
+    def __init__(self, parent: Any = None):
+        super().__init__(parent)
+        self.rule = RunFilter()
+
+    def set_text(self, text: str) -> bool:
+        """Filter by `text`; False when it keeps the same runs as before (only spaces or case changed)."""
+        rule = RunFilter(text)
+        if rule.words == self.rule.words:
+            self.rule = rule  # the text said in messages
+            return False
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10 on (invalidateRowsFilter is deprecated there)
+            self.beginFilterChange()
+            self.rule = rule
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.rule = rule
+            self.invalidateRowsFilter()
+        return True
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+        if not self.rule.active:
+            return True
+        model = self.sourceModel()
+        rows = getattr(model, "rows", None)
+        if rows is None or not 0 <= source_row < len(rows):
+            return True
+        return self.rule.matches(run_texts(rows[source_row]))
+
+
 @dataclass(frozen=True)
 class RunsTabActions:
     """What the Runs tab asks of the window: showing a run on the right, the chart, resuming, the document."""
@@ -483,9 +629,10 @@ class HistoryPanel(QWidget):
         self._follow_offset = 0
         self._follow_log: tuple[int, int] | None = None  # the followed metrics.jsonl's device and inode
         self._compared: list[Path] = []
+        self._selection_seen = 0  # _selection_changed's calls (set_filter: did Qt report the change already)
 
         self.model = RunTableModel(self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = RunFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self._build()
@@ -523,6 +670,21 @@ class HistoryPanel(QWidget):
         self.unreadable_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.unreadable_label.setStyleSheet(f"color: {STATE_COLORS['failed']}")
         self.unreadable_label.hide()
+        # Hundreds of runs: a filter over every column's text (RunFilter), kept while the table refreshes.
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("runs_filter")
+        self.filter_edit.setPlaceholderText("Filter runs by name, model, dataset, status…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setToolTip("Shows only the runs whose columns (shown or hidden for room) hold every word "
+                                    "typed, in any case: 'qwen lora finished'. Esc clears it; Ctrl+F comes here.")
+        self.filter_edit.textChanged.connect(self.set_filter)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.filter_edit, self.filter_edit.clear,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self, self._focus_filter,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.filter_count = QLabel()  # "12 of 340 runs" while it filters
+        self.filter_count.setObjectName("runs_filter_count")
+        self.filter_count.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         table = QTableView()
         table.setObjectName("runs_table")
@@ -617,13 +779,20 @@ class HistoryPanel(QWidget):
         self.details_title = QLabel()
         self.details_title.setWordWrap(True)
         self.details_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_summary = QLabel()  # one run's status, steps, losses, time and model (run_facts)
+        self.details_summary.setObjectName("run_summary")
+        self.details_summary.setWordWrap(True)
+        self.details_summary.setTextFormat(Qt.TextFormat.RichText)
+        self.details_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_summary.hide()
         self.details = QPlainTextEdit()
         self.details.setObjectName("run_config")
         self.details.setReadOnly(True)
         self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.details.setPlaceholderText("Select a run to see its config; select several to compare their loss "
-                                        "curves on the chart.")
+        self.details.setPlaceholderText("Select a run to see how it went (status, steps, losses, time, saved "
+                                        "model) and its config; select several to compare their loss curves on the "
+                                        "chart.")
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -631,6 +800,7 @@ class HistoryPanel(QWidget):
         bottom_layout.addLayout(buttons)
         bottom_layout.addLayout(more)
         bottom_layout.addWidget(self.details_title)
+        bottom_layout.addWidget(self.details_summary)
         bottom_layout.addWidget(self.details, 1)
 
         top = QWidget()
@@ -638,6 +808,11 @@ class HistoryPanel(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(4)
         top_layout.addWidget(self.folder_label)
+        filter_row = QHBoxLayout()
+        filter_row.setContentsMargins(0, 0, 0, 0)
+        filter_row.addWidget(self.filter_edit, 1)
+        filter_row.addWidget(self.filter_count)
+        top_layout.addLayout(filter_row)
         top_layout.addWidget(self.empty_label)
         top_layout.addWidget(self.unreadable_label)
         top_layout.addWidget(table, 1)
@@ -739,10 +914,7 @@ class HistoryPanel(QWidget):
             if widest:
                 self._needs[key] = max(self._needs.get(key, 0),
                                        widest + CELL_PAD + (ICON_PAD if key == "state" else 0))
-        sorted_column = header.sortIndicatorSection() if table.isSortingEnabled() else -1
-        need = {key: max(self._needs.get(key, 0), header.fontMetrics().horizontalAdvance(text) + HEADER_PAD
-                         + (SORT_PAD if COLUMN[key] == sorted_column else 0))
-                for key, text, _ in COLUMNS}
+        need = self._column_needs()
         by_hand = set(self._hand) | {key for key, _, _ in COLUMNS if COLUMN[key] in self._fitted
                                      and not header.isSectionHidden(COLUMN[key])
                                      and self._fitted[COLUMN[key]] != table.columnWidth(COLUMN[key])}
@@ -810,6 +982,30 @@ class HistoryPanel(QWidget):
             self._fitted[column] = wanted
         if shown_changed:  # the scroll bar's range now, not at the next layout (the old one was the wider header's)
             table.updateGeometries()
+
+    def _column_needs(self) -> dict[str, int]:
+        """Each column's width for its longest text seen (measured by _fit_columns) or its header, whichever is
+        wider, the sorted one's arrow included."""
+        table = self.table
+        header = table.horizontalHeader()
+        sorted_column = header.sortIndicatorSection() if table.isSortingEnabled() else -1
+        return {key: max(self._needs.get(key, 0), header.fontMetrics().horizontalAdvance(text) + HEADER_PAD
+                         + (SORT_PAD if COLUMN[key] == sorted_column else 0))
+                for key, text, _ in COLUMNS}
+
+    def wanted_width(self) -> int:
+        """How wide the tab's page would have to be for every column to show, its text whole: what the window's
+        forms column can give the Runs tab when the window is wide (the table itself takes whatever width the tab
+        gets, and the columns hidden for room come back). The columns shown or hidden by the user's choice count
+        as they are; those set by hand at their width."""
+        table = self.table
+        chosen = self._chosen_columns()
+        need = self._column_needs()
+        columns = sum(self._hand.get(key, need[key]) for key, _, _ in COLUMNS if key == "name" or chosen.get(key, True))
+        scroll_bar = table.verticalScrollBar()
+        bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, table) \
+            if scroll_bar.isVisible() or scroll_bar.maximum() > 0 else 0
+        return columns + 12 + 2 * table.frameWidth() + bar  # as _fit_columns' budget counts them
 
     def _show_columns(self, shown: list[str], chosen: dict[str, bool]) -> bool:
         """Shows the columns of `shown` and hides the others; the header's menu and tooltips say which are hidden,
@@ -915,11 +1111,36 @@ class HistoryPanel(QWidget):
         self._fit_columns([])  # a wider window gives the names more room, a narrower one keeps every column
 
     def _show_empty(self) -> None:
-        empty = not self.model.rows
-        if empty:
+        """Says that there are no runs yet, or that the filter keeps none of them, rather than an empty table; and
+        how many runs the filter keeps, beside it."""
+        total, rule = len(self.model.rows), self.proxy.rule
+        if not total:
             self.empty_label.setText("No runs yet. Press Start to train one, or run `finetune-studio train` in a "
                                      "terminal: runs saved to this folder appear here as they start.")
-        self.empty_label.setVisible(empty)
+        elif rule.active and not self.proxy.rowCount():
+            self.empty_label.setText(rule.empty_text(total))
+        self.empty_label.setVisible(not total or (rule.active and not self.proxy.rowCount()))
+        count = rule.count_text(self.proxy.rowCount(), total) if total else ""
+        self.filter_count.setText(count)
+        self.filter_count.setVisible(bool(count))
+
+    @Slot(str)
+    def set_filter(self, text: str) -> None:
+        """The filter box: show only the runs RunFilter matches. Selected runs still shown stay selected; those the
+        filter hides leave the selection (Delete and compare act on what is in view)."""
+        if self.filter_edit.text() != text:
+            self.filter_edit.setText(text)  # comes back here through textChanged
+            return
+        before, seen = self.selected_paths(), self._selection_seen
+        # Qt (6.11) says itself that the rows the filter took away left the selection; an older one may not.
+        if self.proxy.set_text(text) and self.selected_paths() != before and self._selection_seen == seen:
+            self._selection_changed()
+        self._show_empty()
+
+    @Slot()
+    def _focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
 
     # ------------------------------------------------------------------ selection
     def selected_paths(self) -> list[Path]:
@@ -943,8 +1164,11 @@ class HistoryPanel(QWidget):
 
     @Slot()
     def _selection_changed(self, *_: Any) -> None:
+        self._selection_seen += 1
         runs = self._summaries()
         self.details_title.setToolTip("")  # a cut name's, set again by _show_details
+        if len(runs) != 1:
+            self.details_summary.hide()  # one run's facts; compared runs have theirs in the table below
         if len(runs) >= 2:
             compared = runs[:COMPARE_MAX]
             if len(runs) > COMPARE_MAX:
@@ -1018,6 +1242,14 @@ class HistoryPanel(QWidget):
             title += f": {_escape(run.message)}"
         self.details_title.setText(title)
         self.details_title.setToolTip(run.name if name != run.name else "")
+        facts = run_facts(run)
+        summary = "<table cellspacing='0' cellpadding='1'>" + "".join(
+            f"<tr><td>{_escape(fact.label)}:&nbsp;&nbsp;</td><td>{_escape(fact.text)}</td></tr>" for fact in facts) \
+            + "</table>"
+        if summary != self.details_summary.text():
+            self.details_summary.setText(summary)
+        self.details_summary.setToolTip("\n".join(f"{fact.label}: {fact.tip}" for fact in facts if fact.tip))
+        self.details_summary.show()
         text = _config_text(run.path / "config.yaml")
         if self.details.toPlainText() != text:
             self.details.setPlainText(text)
