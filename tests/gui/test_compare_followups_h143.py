@@ -30,6 +30,7 @@ from tests.gui.test_try_tab_states import (  # noqa: F401 - fixtures
     WAIT,
     Fakes,
     fakes,
+    hold_a_comparison,
     idle,
     make_run,
     runs,
@@ -89,12 +90,7 @@ class Comparison:
 def test_training_that_takes_over_a_comparison_says_why_on_the_compare_page(qtbot: Any, tab: Any, runs: Path,
                                                                              fakes: Fakes) -> None:
     """Before: "Stopped: 3 of 12 answers kept in newer/answers.jsonl." and nothing of why or what next."""
-    save_prompts(tab, ["Aries", "Leo", "Virgo"])
-    view = tab.compare
-    tab.pages.setCurrentWidget(view)
-    fakes.compare_hold_after = 3
-    view.compare_button.click()
-    qtbot.waitUntil(lambda: len(view.table_data.cells) == 3, timeout=WAIT)
+    view = hold_a_comparison(qtbot, tab, fakes, ["Aries", "Leo", "Virgo"], 3)
     tab.release_for_training()  # Start pressed: the window asks the tab to let go (main_window._after_try_job)
     idle(qtbot, tab)
     tab.session.set_running(True)  # the run begins once the tab is idle

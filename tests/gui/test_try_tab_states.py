@@ -365,16 +365,25 @@ def save_prompts(tab: Any, prompts: list[str]) -> None:
     assert tab.session.config.prompts == prompts
 
 
+def hold_a_comparison(qtbot: Any, tab: Any, fakes: Fakes, prompts: list[str], hold_after: int,
+                      show_page: bool = True) -> Any:
+    """Saves `prompts`, presses Compare checkpoints (on its page, shown where `show_page`) and waits until the fake
+    comparison holds after `hold_after` answers; returns the Compare page."""
+    save_prompts(tab, prompts)
+    view = tab.compare
+    if show_page:
+        tab.pages.setCurrentWidget(view)
+    fakes.compare_hold_after = hold_after
+    view.compare_button.click()
+    qtbot.waitUntil(lambda: len(view.table_data.cells) == hold_after, timeout=WAIT)
+    return view
+
+
 def test_the_compare_pages_stop_stops_the_comparison_and_it_says_it_stopped(qtbot: Any, tab: Any, fakes: Fakes,
                                                                             runs: Path) -> None:
     """Before: the Stop beside "Compare checkpoints" stayed disabled for the whole comparison; stopped (with the
     Chat page's Stop) it said "Done: 3 answers…" and the tab's status stayed on "Stopping…"."""
-    save_prompts(tab, ["Aries", "Leo", "Virgo"])
-    view = tab.compare
-    tab.pages.setCurrentWidget(view)
-    fakes.compare_hold_after = 3
-    view.compare_button.click()
-    qtbot.waitUntil(lambda: len(view.table_data.cells) == 3, timeout=WAIT)
+    view = hold_a_comparison(qtbot, tab, fakes, ["Aries", "Leo", "Virgo"], 3)
     assert view.stop_button.isEnabled() and not view.compare_button.isEnabled()
     view.stop_button.click()
     idle(qtbot, tab)
@@ -394,12 +403,8 @@ def test_the_compare_pages_stop_stops_the_comparison_and_it_says_it_stopped(qtbo
 def test_a_stopped_comparison_counts_only_the_answers_left_to_give(qtbot: Any, tab: Any, fakes: Fakes) -> None:
     """A prompt skipped on every model (too long) gives no answers: "3 of 12" (3 prompts × 4 models) overstated
     what the comparison had left to do."""
-    save_prompts(tab, ["Aries", "Leo", "Virgo"])
-    view = tab.compare
-    tab.pages.setCurrentWidget(view)
-    fakes.compare_hold_after, fakes.compare_too_long = 3, "Virgo"
-    view.compare_button.click()
-    qtbot.waitUntil(lambda: len(view.table_data.cells) == 3, timeout=WAIT)
+    fakes.compare_too_long = "Virgo"
+    view = hold_a_comparison(qtbot, tab, fakes, ["Aries", "Leo", "Virgo"], 3)
     view.stop_button.click()
     idle(qtbot, tab)
     assert view.status.text() == ("Stopped: 3 of 8 answers kept in newer/answers.jsonl. Virgo is too long: skipped "
@@ -408,11 +413,7 @@ def test_a_stopped_comparison_counts_only_the_answers_left_to_give(qtbot: Any, t
 
 def test_picking_another_run_stops_a_comparison_and_keeps_its_table_apart(qtbot: Any, tab: Any, fakes: Fakes,
                                                                           runs: Path) -> None:
-    save_prompts(tab, ["Aries", "Leo"])
-    view = tab.compare
-    fakes.compare_hold_after = 2
-    view.compare_button.click()
-    qtbot.waitUntil(lambda: len(view.table_data.cells) == 2, timeout=WAIT)
+    view = hold_a_comparison(qtbot, tab, fakes, ["Aries", "Leo"], 2, show_page=False)
     tab.select_run(runs / "older")
     assert view.status.text() == ("Stopped: another run was picked. The answers so far are kept in "
                                   "newer/answers.jsonl.")
@@ -426,11 +427,7 @@ def test_picking_another_run_stops_a_comparison_and_keeps_its_table_apart(qtbot:
 def test_picking_another_checkpoint_of_the_run_lets_its_comparison_go_on(qtbot: Any, tab: Any, fakes: Fakes) -> None:
     """The comparison covers every checkpoint of the run: a checkpoint picked for the Chat page does not stop it,
     and the status does not promise a load that only the next Send makes."""
-    save_prompts(tab, ["Aries"])
-    view = tab.compare
-    fakes.compare_hold_after = 1
-    view.compare_button.click()
-    qtbot.waitUntil(lambda: len(view.table_data.cells) == 1, timeout=WAIT)
+    view = hold_a_comparison(qtbot, tab, fakes, ["Aries"], 1, show_page=False)
     pick(tab, "checkpoint-4")
     assert tab.status_label.text() == ("newer · checkpoint-4 is picked; the comparison goes on, and its models load "
                                        "at the next Send.")
