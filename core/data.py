@@ -79,19 +79,158 @@ def resolve_source(source: str) -> str:
 COMPRESSED = {".gz": ("gzip", "gunzip -k {name}"), ".bz2": ("bzip2", "bunzip2 -k {name}"),
               ".xz": ("xz", "unxz -k {name}"), ".zst": ("zstd", "unzstd {name}"), ".zip": ("zip", "unzip {name}")}
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+ARCHIVES = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
+# Compressed data files read as they are (datasets' compression filesystems open them by suffix; the checks here
+# read them through the same codec): suffix -> (datasets' protocol, the module that reads it, how `-t` tests one).
+READ_COMPRESSED = {".gz": ("gzip", "gzip", "gzip -t"), ".bz2": ("bz2", "bz2", "bzip2 -t"),
+                   ".xz": ("xz", "lzma", "xz -t"), ".zst": ("zstd", "zstandard", "zstd -t")}
+
+
+@functools.cache
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def compression(path: Path) -> str | None:
+    """The compression a data file is read through ("gzip", "bz2", "xz", "zstd"), or None: one data file (.jsonl,
+    .csv, .txt, …, not Parquet, which compresses inside) compressed whole, whose codec is installed (zstd needs the
+    zstandard module)."""
+    suffix = path.suffix.lower()
+    if suffix not in READ_COMPRESSED:
+        return None
+    inner = Path(path.name[:-len(suffix)]).suffix.lower()
+    protocol, module, _ = READ_COMPRESSED[suffix]
+    if inner not in FORMATS or FORMATS[inner] == "parquet" or not _has_module(module):
+        return None
+    return protocol
+
+
+def data_suffix(path: Path) -> str:
+    """The suffix that says a file's format: its own, or the one under a compression read as it is (a.jsonl.gz:
+    .jsonl)."""
+    if compression(path) is not None:
+        return Path(path.name[:-len(path.suffix)]).suffix.lower()
+    return path.suffix.lower()
+
+
+def _open_data(path: Path, buffering: int = -1) -> Any:
+    """The file's bytes as a binary stream: decompressed as they are read for a compressed data file (nothing is
+    decompressed ahead of the reads), else the file itself."""
+    kind = compression(path)
+    if kind is None:
+        return open(path, "rb", buffering=buffering)
+    if kind == "gzip":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if kind == "bz2":
+        import bz2
+
+        return bz2.open(path, "rb")
+    if kind == "xz":
+        import lzma
+
+        return lzma.open(path, "rb")
+    import io
+
+    import zstandard
+
+    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+
+
+def _damaged_errors() -> tuple[type[BaseException], ...]:
+    import lzma
+    import zlib
+
+    found: list[type[BaseException]] = [EOFError, zlib.error, lzma.LZMAError]
+    if _has_module("zstandard"):
+        import zstandard
+
+        found.append(zstandard.ZstdError)
+    return tuple(found)
+
+
+def damaged_message(path: Path, exc: BaseException) -> str | None:
+    """What to say of a compressed data file its codec cannot read to the end (cut short by a copy or download that
+    stopped, or not written by that codec); None for another file or another error."""
+    suffix = path.suffix.lower()
+    if compression(path) is None:
+        return None
+    if not isinstance(exc, _damaged_errors()) and not (isinstance(exc, OSError) and exc.errno is None):
+        return None  # a real OSError (permission, missing file) is said as one
+    kind, test = COMPRESSED[suffix][0], READ_COMPRESSED[suffix][2]
+    return (f"{path} is a damaged or incomplete {kind} file, so its rows cannot be read ({_first_line(exc)}). It was "
+            f"probably cut short by a copy or download that stopped. To fix: copy or download {path.name} again "
+            f"({test} {path.name} tests it), or open the uncompressed file.")
+
+
+class _Reading:
+    """`with _Reading(path):` turns a compressed file's codec failure into a DataError that names the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, trace: Any) -> bool:
+        if exc is None or isinstance(exc, DataError):
+            return False
+        message = damaged_message(self.path, exc)
+        if message is None:
+            return False
+        raise DataError(message) from None
+
+
+def _read_head(path: Path, size: int) -> bytes:
+    """Up to `size` bytes of the file's data (decompressed: only as much as that takes)."""
+    with _Reading(path), _open_data(path) as handle:
+        return handle.read(size)
+
+
+def _read_all(path: Path) -> bytes:
+    if compression(path) is None:
+        return path.read_bytes()
+    with _Reading(path), _open_data(path) as handle:
+        return handle.read()
+
+
+def _longer_than(path: Path, limit: int) -> bool:
+    """Whether the file's data (decompressed) is longer than `limit` bytes; a compressed file's is read that far."""
+    if compression(path) is None:
+        return path.stat().st_size > limit
+    return len(_read_head(path, limit + 1)) > limit
 
 
 def _file_advice(path: Path) -> str | None:
-    """What to do with a compressed data file or a spreadsheet workbook (the kinds users try first), else None."""
+    """What to do with a compressed data file the app cannot read, an archive, or a spreadsheet workbook (the kinds
+    users try first), else None (a compressed data file read as it is, too)."""
     suffix = path.suffix.lower()
+    name = path.name.lower()
+    if name.endswith(ARCHIVES) or suffix == ".zip":
+        tool = "unzip" if suffix == ".zip" else "tar -xf"
+        return (f"{path.name} is an archive ({'zip' if suffix == '.zip' else 'tar'}), which can hold several files; "
+                "rows are read from data files and folders, not from archives. To fix: extract it "
+                f"({tool} {path.name}) and open the data file it holds, or the folder of them.")
     if suffix in COMPRESSED:
+        if compression(path) is not None:
+            return None
         kind, command = COMPRESSED[suffix]
         inner = path.name[:-len(suffix)]
-        if suffix == ".zip" or Path(inner).suffix.lower() not in FORMATS:
-            return (f"{path.name} is compressed ({kind}); rows are read from uncompressed files only. To fix: "
-                    f"decompress it ({command.format(name=path.name)}) and open the data file it holds.")
-        return (f"{path.name} is {inner} compressed ({kind}); rows are read from uncompressed files only. To fix: "
-                f"decompress it ({command.format(name=path.name)}) and open {inner}.")
+        module = READ_COMPRESSED[suffix][1]
+        inner_format = FORMATS.get(Path(inner).suffix.lower())
+        if inner_format is None:
+            return (f"{path.name} is compressed ({kind}); rows are read from data files "
+                    f"({', '.join(sorted(FORMATS))}, or those compressed). To fix: decompress it "
+                    f"({command.format(name=path.name)}) and open the data file it holds.")
+        if inner_format != "parquet":  # zstd without the zstandard module
+            return (f"{path.name} is {inner} compressed ({kind}), and reading {kind} needs the {module} module, "
+                    f"which is not installed. To fix: pip install {module}, or decompress it "
+                    f"({command.format(name=path.name)}) and open {inner}.")
+        return (f"{path.name} is {inner} compressed ({kind}); Parquet files are read uncompressed only (they are "
+                f"compressed inside). To fix: decompress it ({command.format(name=path.name)}) and open {inner}.")
     if suffix in SPREADSHEETS:
         return (f"{path.name} is a spreadsheet workbook, which is not read. To fix: save its sheet as CSV (Excel: "
                 "File > Save As > CSV UTF-8; LibreOffice Calc: File > Save As > Text CSV) and open the .csv file.")
@@ -133,7 +272,7 @@ def local_files(source: str) -> tuple[str, list[Path]]:
         saved = _saved_dataset(path)
         if saved is not None:
             raise saved
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS
+        files = sorted(p for p in path.rglob("*") if p.is_file() and data_suffix(p) in FORMATS
                        and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not files:
             others = sorted(p for p in path.rglob("*") if p.is_file() and _file_advice(p) is not None
@@ -143,12 +282,12 @@ def local_files(source: str) -> tuple[str, list[Path]]:
             if len(others) > 1:
                 advice += f" ({len(others)} such files in the folder)"
             raise DataError(f"The folder {path} holds no data files ({', '.join(sorted(FORMATS))}).{advice}")
-        kinds = {FORMATS[p.suffix.lower()] for p in files}
+        kinds = {FORMATS[data_suffix(p)] for p in files}
         if len(kinds) > 1:
             raise DataError(f"The folder {path} mixes formats ({', '.join(sorted(kinds))}); keep one format per "
                             "folder or pick a single file.")
         return kinds.pop(), files
-    fmt = FORMATS.get(path.suffix.lower())
+    fmt = FORMATS.get(data_suffix(path))
     if fmt is None:
         advice = _file_advice(path) or ("To fix: save the data as one of those (CSV, JSON Lines, Parquet or plain "
                                         "text) and open that file.")
@@ -158,13 +297,63 @@ def local_files(source: str) -> tuple[str, list[Path]]:
 
 
 def files_signature(source: str) -> list[list[Any]] | None:
-    """[path, size, mtime_ns] of each file of a local dataset, to tell on resume whether the data changed since the
-    run began; None for a Hub dataset or one that cannot be listed."""
+    """[path, size, mtime_ns, content] of each file of a local dataset, to tell on resume whether the data changed
+    since the run began; None for a Hub dataset or one that cannot be listed. `content` (content_digest) tells a
+    file rewritten at the same size within one tick of the modification time (or copied over with its old time
+    kept) from the one the run began on, which size and time alone took for the same."""
     try:
         _, files = local_files(source)
-        return [[str(path), path.stat().st_size, path.stat().st_mtime_ns] for path in files]
+        found = []
+        for index, path in enumerate(files):
+            stat = path.stat()
+            digest = content_digest(path, stat) if index < DIGEST_FILES else None  # a folder of many shards
+            found.append([str(path), stat.st_size, stat.st_mtime_ns, digest])
+        return found
     except (DataError, OSError):
         return None
+
+
+def files_differ(then: Any, now: Any) -> bool:
+    """Whether two files_signature answers name different data. A signature recorded before the content digest
+    was added ([path, size, mtime_ns]) is compared on those three only, so that resuming an older run does not
+    report every file as changed."""
+    if not isinstance(then, list) or not isinstance(now, list) or len(then) != len(now):
+        return then != now
+    for old, new in zip(then, now):
+        if not isinstance(old, list) or not isinstance(new, list):
+            return old != new
+        width = min(len(old), len(new))
+        if old[:width] != new[:width]:
+            return True
+    return False
+
+
+DIGEST_BYTES = 64 << 10  # content_digest reads this much of a file's start and of its end
+DIGEST_FILES = 256  # of a folder, the first files get a digest (at most 32 MiB read once); the rest size and time
+_DIGESTS: dict[tuple, str] = {}  # file_stamp -> content_digest: a file is read once per version
+
+
+def content_digest(path: Path, stat: os.stat_result | None = None) -> str:
+    """A short hash of the file's size and its first and last DIGEST_BYTES bytes (as stored on disk; the whole
+    file when it is no larger than twice that): bounded, so a 50 GB file costs two 64 KiB reads, once per file
+    version (file_stamp: its change time moves on every write, even when size and modification time do not)."""
+    import hashlib
+
+    stat = stat or path.stat()
+    key = file_stamp(path, stat)
+    found = _DIGESTS.get(key)
+    if found is not None:
+        return found
+    digest = hashlib.blake2b(str(stat.st_size).encode(), digest_size=16)
+    with open(path, "rb") as handle:
+        digest.update(handle.read(DIGEST_BYTES))
+        if stat.st_size > DIGEST_BYTES:
+            handle.seek(max(DIGEST_BYTES, stat.st_size - DIGEST_BYTES))
+            digest.update(handle.read(DIGEST_BYTES))
+    if len(_DIGESTS) >= 1024:
+        _DIGESTS.pop(next(iter(_DIGESTS)))
+    _DIGESTS[key] = found = digest.hexdigest()
+    return found
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -193,13 +382,15 @@ def check_file(path: Path, fmt: str, encoding: str | None = None, delimiter: str
             raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
         return
     _codec(encoding)  # an unknown encoding name is said before anything is read
-    with open(path, "rb") as handle:
-        _wide_text(path, handle.read(4096), encoding)
+    head = _read_head(path, 4096)  # a compressed file: decompressed, as far as that takes
+    if not head:
+        raise DataError(f"{path} is empty once decompressed. Pick a file with data in it.")
+    _wide_text(path, head, encoding)
     if fmt == "json" and _is_json_document(path):
         _utf8_document(path, encoding)
-        if limit is not None and size > limit:
+        if limit is not None and _longer_than(path, limit):
             return  # one document: only a whole read can check it (datasets' reader parses it whole anyway)
-        data = path.read_bytes()
+        data = _read_all(path)
         _json_document(path, _decode(path, data, encoding=encoding).removeprefix("\ufeff"))  # a BOM is not JSON
         return
     # Line by line, so a large file never holds the GIL for long (the GUI thread keeps drawing meanwhile).
@@ -307,21 +498,20 @@ def _lines(path: Path, encoding: str | None, limit: int | None = None) -> Any:
     its first `limit` bytes."""
     codec = _codec(encoding)
     if not _ascii_compatible(codec):
-        if limit is not None and path.stat().st_size > limit:
-            with open(path, "rb") as handle:
-                data = handle.read(limit)
+        if limit is not None and _longer_than(path, limit):
+            data = _read_head(path, limit)
             try:
                 text = codecs.getincrementaldecoder(codec)().decode(data, final=False)
             except UnicodeDecodeError:
                 text = _decode(path, data, encoding=encoding)  # says where, in the words of a whole read
             text = text[:text.rfind("\n") + 1]  # whole lines only
         else:
-            text = _decode(path, path.read_bytes(), encoding=encoding)
+            text = _decode(path, _read_all(path), encoding=encoding)
         for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
             yield number, line.rstrip("\r")
         return
     offset = 0
-    with open(path, "rb", buffering=READ_BUFFER) as handle:
+    with _Reading(path), _open_data(path, READ_BUFFER) as handle:
         for number, raw in enumerate(handle, 1):
             line = _decode(path, raw, number, encoding, offset).rstrip("\r\n")
             offset += len(raw)
@@ -361,12 +551,12 @@ def detect_encoding(path: Path, offset: int | None = None) -> str | None:
     """The encoding charset-normalizer finds in the file's start (and around `offset`, a byte that did not decode);
     None for UTF-8/ASCII or when it cannot tell."""
     try:
-        with open(path, "rb") as handle:
+        with _open_data(path) as handle:  # a compressed file: its data, decompressed (seek reads forward to it)
             sample = handle.read(DETECT_BYTES)
             if offset is not None and offset >= len(sample) - 64:  # the bad byte lies past the start: add its part
                 handle.seek(max(len(sample), offset - DETECT_BYTES // 2))
                 sample += handle.read(DETECT_BYTES)
-    except OSError:
+    except (OSError, *_damaged_errors()):
         return None
     return detect_bytes_encoding(sample)
 
@@ -407,7 +597,9 @@ def _check_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",
     _no_field_limit()
     codec = _codec(encoding)
     codec = "utf-8-sig" if codec == "utf-8" else codec
-    with open(path, encoding=codec, newline="", buffering=READ_BUFFER) as handle:
+    import io
+
+    with _Reading(path), io.TextIOWrapper(_open_data(path, READ_BUFFER), encoding=codec, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         rows = read = 0
         try:
@@ -476,9 +668,8 @@ def file_delimiter(path: Path, encoding: str | None = None) -> str:
         key = (*file_stamp(path, stat), encoding)
         if key in _DELIMITERS_FOUND:
             return _DELIMITERS_FOUND[key]
-        with open(path, "rb") as handle:
-            sample = handle.read(64 * 1024)
-    except OSError:
+        sample = _read_head(path, 64 * 1024)
+    except (OSError, DataError):
         return ","
     try:
         codec = _codec(encoding)
@@ -503,13 +694,12 @@ def csv_delimiter(config: DatasetConfig, files: list[Path]) -> str:
 
 def _is_json_document(path: Path) -> bool:
     """A .json file holding one array or object (not JSON lines)."""
-    with open(path, "rb") as handle:
-        head = handle.read(4096).removeprefix(codecs.BOM_UTF8).lstrip()
+    head = _read_head(path, 4096).removeprefix(codecs.BOM_UTF8).lstrip()
     if head.startswith(b"["):
         return True
-    if path.suffix.lower() != ".json" or not head.startswith(b"{"):
+    if data_suffix(path) != ".json" or not head.startswith(b"{"):
         return False
-    with open(path, "rb") as handle:
+    with _Reading(path), _open_data(path) as handle:
         first = handle.readline().removeprefix(codecs.BOM_UTF8)
         rest = handle.read(1)
     if not rest.strip():
@@ -541,10 +731,9 @@ def _reader_options(fmt: str, files: list[Path], config: DatasetConfig, delimite
     codec = _codec(config.encoding)
     if codec == "utf-8" and fmt in ("text", "json"):
         for path in files:
-            with open(path, "rb") as handle:
-                if handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
-                    codec = "utf-8-sig"
-                    break
+            if _read_head(path, len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
+                codec = "utf-8-sig"
+                break
     if codec != "utf-8" or config.encoding:
         options["encoding"] = codec
     return options
@@ -641,7 +830,8 @@ def _read_failure(files: list[Path], fmt: str, config: DatasetConfig, delimiter:
     import datasets
 
     if len(files) == 1:
-        return f"Could not read {files[0]}: {_first_line(exc.__cause__ or exc)}"
+        return (damaged_message(files[0], exc.__cause__ or exc)
+                or f"Could not read {files[0]}: {_first_line(exc.__cause__ or exc)}")
     folder = Path(resolve_source(config.source))
     seen: list[tuple[Path, list[str]]] = []
     for path in files:
@@ -653,7 +843,8 @@ def _read_failure(files: list[Path], fmt: str, config: DatasetConfig, delimiter:
                 stream = datasets.load_dataset(fmt, data_files=[str(path)], split="train", streaming=True, **options)
                 names = list(next(iter(stream.take(1)), {}).keys())
         except Exception as alone:  # noqa: BLE001 - this file's own failure, whatever its type
-            return f"Could not read {path}: {_first_line(alone.__cause__ or alone)}"
+            return (damaged_message(path, alone.__cause__ or alone)
+                    or f"Could not read {path}: {_first_line(alone.__cause__ or alone)}")
         seen.append((path, names))
         first_path, first = seen[0]
         if names and first and set(names) != set(first):
@@ -1353,16 +1544,27 @@ def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = "
                     nulls[name] = (number, None if first is None else offset + first, offset + low, offset + high, 1)
             offset += count
             continue
-        if budget <= 0 or (size > budget and not _ascii_compatible(codec)):
+        squeezed = compression(path) is not None  # its data's size is known once read
+        if budget <= 0 or (not squeezed and size > budget and not _ascii_compatible(codec)):
             complete = False
             continue  # checked when the run reads it
+        if squeezed:
+            data = _read_head(path, budget + 1)  # decompressed only as far as the budget
+            whole = len(data) <= budget
+            if not data:
+                raise DataError(f"{path} is empty once decompressed. Pick a file with data in it.")
+            if not whole and not _ascii_compatible(codec):
+                complete = False
+                continue  # checked when the run reads it
+            data = data[:budget]
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(min(size, budget))
+            whole = len(data) == size
         if in_folder:  # a row the check names is named in its file too
             parts.append((len(rows), path.relative_to(folder).as_posix()))
-        with open(path, "rb") as handle:
-            data = handle.read(min(size, budget))
         _wide_text(path, data, config.encoding)
         budget -= len(data)
-        whole = len(data) == size
         complete = complete and whole
         if not whole:
             data = data[:data.rfind(b"\n") + 1]  # whole lines only
@@ -1435,7 +1637,7 @@ def _nested_rows_key(value: Any) -> str | None:
 
 
 def _json_head(path: Path, text: str, complete: bool, encoding: str | None) -> list[dict[str, Any]]:
-    if text.lstrip().startswith("[") or (path.suffix.lower() == ".json" and _is_json_document(path)):
+    if text.lstrip().startswith("[") or (data_suffix(path) == ".json" and _is_json_document(path)):
         _utf8_document(path, encoding)
         if not complete:
             return []
