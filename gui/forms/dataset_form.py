@@ -95,7 +95,8 @@ WATCHED_PATHS = 256  # a folder source's files and subfolders watched for change
 MODEL_FIX = f"{ONE_MODEL_FIX} (Model tab)"
 PREVIEW_ROWS = 20
 CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the column width
-FILE_FILTER = "Data files (*.csv *.tsv *.json *.jsonl *.parquet *.txt);;All files (*)"
+# Compressed data files (a.jsonl.gz) are read as they are (core.data.compression).
+FILE_FILTER = ("Data files (*.csv *.tsv *.json *.jsonl *.parquet *.txt *.gz *.bz2 *.xz *.zst);;All files (*)")
 CHECKS_WAIT = "Row checks run once a model is chosen."
 BUILTIN_ENCODING = "Not needed: the built-in samples are UTF-8."
 # Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
@@ -406,6 +407,8 @@ class DatasetForm(Form):
         self._last_chosen = ""
         self._columns: list[str] = []
         self._preview_ok = False  # statistics need a dataset the preview could read
+        # Why the text column shown is not checked against the data (a preview that failed), said under the box.
+        self._column_unchecked: str | None = None
 
         # -- source
         self.source_edit = QLineEdit()
@@ -841,6 +844,7 @@ class DatasetForm(Form):
             self.preview_task.cancel()
             self._preview_ok, self._columns, self._stats_waiting = False, [], False
             self._mark_missing_column()
+            self._set_column_unchecked(None)
             self.preview_model.set_preview([], [])
             self.preview_status.setText("No dataset chosen." if config.source in (None, "") else
                                         "No preview: the source is not one file, folder or Hub id (see the message "
@@ -857,6 +861,10 @@ class DatasetForm(Form):
     def _watch_source(self, source: str | None) -> None:
         """Watch the files (and folders) of a local source, up to WATCHED_PATHS of them; nothing for a Hub id or a
         built-in sample. Called on each preview: an editor that saves by replacing the file ends its watch."""
+        from pathlib import Path
+
+        from finetune_studio.core.data import data_suffix  # a.jsonl.gz is a data file too
+
         paths: list[str] = []
         if isinstance(source, str) and source.strip() and not self._source_is_builtin():
             try:
@@ -872,7 +880,7 @@ class DatasetForm(Form):
                     folders[:] = sorted(f for f in folders if not f.startswith("."))
                     paths += [os.path.join(root, f) for f in folders]
                     paths += [os.path.join(root, f) for f in sorted(files)
-                              if os.path.splitext(f)[1].lower() in DATA_SUFFIXES and not f.startswith(".")]
+                              if data_suffix(Path(f)) in DATA_SUFFIXES and not f.startswith(".")]
                     if len(paths) >= WATCHED_PATHS:
                         break
                 paths = paths[:WATCHED_PATHS]
@@ -900,6 +908,7 @@ class DatasetForm(Form):
 
     def _preview_ready(self, preview: Any) -> None:
         self._preview_ok = True
+        self._set_column_unchecked(None)
         self._show_error("")
         self._columns = list(preview.columns)
         self._preview_format = preview.format
@@ -955,6 +964,7 @@ class DatasetForm(Form):
     def _preview_failed(self, exc: BaseException) -> None:
         self._preview_ok = False
         self._columns = []
+        self._forget_columns()
         self._mark_missing_column()  # the columns are unknown: the source's error says why
         self._preview_rows, self._detection = [], None
         self._update_format()
@@ -970,6 +980,30 @@ class DatasetForm(Form):
         if self._stats_waiting:
             self._stats_waiting = False
             self._start_statistics()
+
+    def _forget_columns(self) -> None:
+        """A preview that failed: the column list in the box was the file before's, and what the box holds is not
+        known to be a column of this data. The list is emptied (the value is the config's, and stays), and a note
+        under the box says why it is unchecked, until a preview reads the data."""
+        current = self.text_column_combo.currentText()
+        if self.text_column_combo.count():
+            with self.loading():
+                self.text_column_combo.clear()
+                self.text_column_combo.setCurrentText(current)
+        self.preview_model.set_text_column("")
+        source = self.source_edit.text().strip()
+        note = None
+        if current.strip() and self.effective_format() == "text":
+            note = (f"Not checked: the columns of {source or 'the dataset'} are unknown because its preview failed "
+                    "(the message under Preview says why), so the column list of the data shown before was "
+                    f"cleared. To fix: fix the dataset, then check that {visible_name(exact_name(current))!r} is "
+                    "its text column.")
+        self._set_column_unchecked(note)
+
+    def _set_column_unchecked(self, note: str | None) -> None:
+        if note != self._column_unchecked:
+            self._column_unchecked = note
+            self._refresh_mark("dataset.text_column")
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
@@ -1049,12 +1083,17 @@ class DatasetForm(Form):
         """Row splitting applies to .txt files only: enabled when the source is one, or a folder of them."""
         source = self.source_edit.text().strip()
         text = self._preview_format == "text" and self._preview_source == source
-        enabled = text or source.lower().endswith(".txt")
+        from pathlib import Path
+
+        from finetune_studio.core.data import data_suffix  # rows.txt.gz is a .txt file too
+
+        suffix = data_suffix(Path(source)) if source else ""
+        enabled = text or suffix == ".txt"
         self.sample_by_combo.setEnabled(enabled)
         self.sample_by_combo.setToolTip(self._fields["dataset.sample_by"].tooltip if enabled
                                         else "Only for .txt files, or a folder of them.")
         csv_source = (self._preview_format == "csv" and self._preview_source == source) or \
-            source.lower().endswith((".csv", ".tsv"))
+            suffix in (".csv", ".tsv")
         self.delimiter_combo.setEnabled(csv_source)
         self.delimiter_combo.setToolTip(self._fields["dataset.delimiter"].tooltip if csv_source
                                         else "Only for CSV files (.csv, .tsv), or a folder of them.")
@@ -1222,6 +1261,11 @@ class DatasetForm(Form):
         what to do, in the tab's words: "'chatml_typo' is not a row format, so the run cannot start: pick one
         above."): validation's line about the same value ("chat.format must be one of auto, text, …") said it again
         beneath. The box keeps its red border, and its tooltip validation's words; the header lists them."""
+        if key == "dataset.text_column" and key in self._fields and getattr(self, "_column_unchecked", None):
+            error = self._input_errors.get(key) or self._external.get(key)
+            warning = "\n".join(filter(None, (self._warnings.get(key), self._column_unchecked)))
+            self.mark(key, error, warning=None if error else warning)
+            return
         if key != "chat.format" or key not in self._fields or not self._format_unread():
             super()._refresh_mark(key)
             return
