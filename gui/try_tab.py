@@ -86,6 +86,10 @@ Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
 NO_USABLE_MODEL = "no usable model"  # the model picker's placeholder where none of the run's models can load
 SEND_TIP = "Ask both models this prompt (Ctrl+Enter)."
+BASE_TIP = ("The base model the run started from (from its config); the left pane answers with it. Change it if the "
+            "model has moved.")
+NO_BASE_PICKED = "none: no model is picked"  # the Base model field's placeholder while nothing is picked
+NO_BASE_FOLDER = "none: this model folder has no base model"
 _SIDE_NAMES = {BASE: "base model", TUNED: "fine-tuned model"}
 LONG_WORD_CHARS = 60  # a word of the status line this long may not fit its line: the whole line is its tooltip
 RUN_PICKER_CHARS = 6  # the least width of the Try tab's run picker, in characters: longer names are elided
@@ -948,6 +952,7 @@ class TryTab(QWidget):
         self.waits_for_stack = False
         self._build()
         self._connect()
+        self._fit_base_field(self._why_no_model())  # nothing picked yet: the field says so, not an empty box to type in
         self._unsubscribe = session.subscribe(self._session_changed)
         self.destroyed.connect(lambda *_: self._unsubscribe())
 
@@ -972,8 +977,7 @@ class TryTab(QWidget):
         self.refresh_button = QPushButton("Refresh", objectName="try_refresh")
         self.refresh_button.setToolTip("List the runs folder again")
         self.base_edit = QLineEdit(objectName="try_base")
-        self.base_edit.setToolTip("The base model the run started from (from its config); the left pane answers "
-                                  "with it. Change it if the model has moved.")
+        self.base_edit.setToolTip(BASE_TIP)
         picker = QFormLayout()
         picker.setContentsMargins(0, 0, 0, 0)
         run_row = QHBoxLayout()
@@ -1391,7 +1395,13 @@ class TryTab(QWidget):
         if self._source is None or self._source.base is None:
             return
         text = self.base_edit.text().strip()
-        if text and text != self._source.base.name_or_path:
+        if not text:  # the field emptied: the left pane still answers with the base it had, and the field says which
+            used = str(self._source.base.name_or_path)
+            self.base_edit.setText(used)
+            self._say(f"The Base model field was emptied, so the left pane still answers with {used}. To fix: to "
+                      "use another base model, write its Hub id or folder there, then press Enter.")
+            return
+        if text != self._source.base.name_or_path:
             self._let_go()
             self._source.base = ModelConfig(name_or_path=text, dtype=self._source.base.dtype,
                                             trust_remote_code=self._source.base.trust_remote_code)
@@ -1899,6 +1909,29 @@ class TryTab(QWidget):
             self.target_combo.setPlaceholderText(placeholder)
         self.target_combo.setToolTip(tip)
 
+    def _fit_base_field(self, no_model: str) -> None:
+        """The Base model field shows the base model the left pane answers with, and only that: nothing picked (a
+        refused pick: damaged, no usable model, a config naming no base) leaves it empty and disabled, its
+        placeholder and tooltip saying why; it kept the refused pick's base, as if it would answer. A model folder
+        with no base says so. While the user edits it (focused) their text stays; _base_edited applies it."""
+        source = self._source
+        if source is not None and source.base is not None:
+            if not self.base_edit.hasFocus() and self.base_edit.text() != str(source.base.name_or_path):
+                self.base_edit.setText(str(source.base.name_or_path))
+            self.base_edit.setEnabled(True)
+            self.base_edit.setPlaceholderText("")
+            self.base_edit.setToolTip(BASE_TIP)
+            return
+        if self.base_edit.text():
+            self.base_edit.clear()
+        self.base_edit.setEnabled(False)
+        if source is None:
+            self.base_edit.setPlaceholderText(NO_BASE_PICKED)
+            self.base_edit.setToolTip(no_model)
+        else:
+            self.base_edit.setPlaceholderText(NO_BASE_FOLDER)
+            self.base_edit.setToolTip(f"{NO_BASE} The left pane stays empty; the right one answers.")
+
     def _update_buttons(self) -> None:
         busy = self.runner.running
         training = self._training()
@@ -1912,6 +1945,7 @@ class TryTab(QWidget):
             send_tip = no_model or SEND_TIP
         self.send_button.setToolTip(send_tip)
         self._fit_target_picker(no_model)
+        self._fit_base_field(no_model)
         self.compare.set_models(*self._models_for_compare())
         self.stop_button.setEnabled(answering)
         self.new_button.setEnabled(not answering)
