@@ -45,12 +45,17 @@ def _open(qtbot: Any, tmp_path: Path, monkeypatch: Any, size: tuple[int, int], d
     first = make_run(runs, "first", demo_model_path(), steps=(4, 12000 if damaged else 12345))
     if damaged:
         (first / "checkpoint-12000" / "config.json").write_text("{ broken", encoding="utf-8")
+    return show_try_tab(qtbot, runs, first, monkeypatch, size)
+
+
+def show_try_tab(qtbot: Any, runs: Path, run: Path, monkeypatch: Any, size: tuple[int, int]) -> Any:
+    """The main window on `runs` at `size`, on its Try tab with `run` (of three models) picked and loaded."""
     window = window_on_runs(qtbot, runs, monkeypatch)
     window.resize(*size)
     tab = window.try_tab
     window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.target_combo.count() == 3)
-    tab.select_run(first)
+    tab.select_run(run)
     qtbot.waitUntil(lambda: not tab.runner.running)
     qtbot.wait(50)
     assert window.width() == size[0], "the window keeps the size it was given"

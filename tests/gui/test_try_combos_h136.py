@@ -22,6 +22,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFontMetrics, QHelpEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolTip, QWidget
 
+from tests.gui.test_try_combo_width_h134 import show_try_tab
 from tests.gui.test_try_tab_states import Fakes, make_run
 from tests.helpers import window_on_runs
 
@@ -125,16 +126,7 @@ def _window(qtbot: Any, tmp_path: Path, monkeypatch: Any) -> tuple[Any, Fakes]:
     runs = tmp_path / "runs"
     first = make_run(runs, "first", demo_model_path(), steps=(4, 12000))
     (first / "checkpoint-12000" / "config.json").write_text("{ broken", encoding="utf-8")
-    window = window_on_runs(qtbot, runs, monkeypatch)
-    window.resize(900, 600)
-    tab = window.try_tab
-    window.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: tab.target_combo.count() == 3)
-    tab.select_run(first)
-    qtbot.waitUntil(lambda: not tab.runner.running)
-    qtbot.wait(50)
-    assert window.width() == 900
-    return window, fakes
+    return show_try_tab(qtbot, runs, first, monkeypatch, (900, 600)), fakes
 
 
 @pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing)")  # the open list, offscreen
