@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     def config_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("config", nargs="?", help="a run config YAML (default: the built-in offline demo)")
+        p.add_argument("config", nargs="?", help="a run config YAML, or - to read it from standard input (default: "
+                                                 "the built-in offline demo)")
         p.add_argument("--preset", choices=["demo", "seed", "chat-demo"],
                        help="start from a preset instead of a config file (not with one)")
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -63,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                              "memory) to its config.yaml, keeping the old one as config.before-fix.yaml")
     resume.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     init = sub.add_parser("init", help="write a config file to edit")
-    init.add_argument("path", help="where to write the YAML")
+    init.add_argument("path", help="where to write the YAML (a new file), or - for standard output")
     init.add_argument("--preset", choices=["demo", "seed", "chat-demo"], default="demo",
                       help="the settings to write: demo (the built-in offline model and data, the default), seed "
                            "(the tutorial's Qwen/Qwen3-0.6B on a Hub dataset) or chat-demo (the demo model on the "
@@ -94,8 +95,13 @@ def _load(args: argparse.Namespace) -> Any:
         raise ConfigError([Problem("", (  # my.yaml, `validate x.yaml --preset demo` validated x.yaml
             f"both a config file ({args.config}) and --preset {args.preset} were given; a run starts from one of "
             f"them. To fix: drop --preset to use the file, or drop the file to start from the {args.preset} preset."))])
+    refusal = _blank_flag_refusal(args)
+    if refusal:
+        raise ConfigError([Problem("", refusal)])
     try:
-        if args.config:
+        if args.config == STDIN:
+            config, notices = _config_from_stdin(args.command)
+        elif args.config:
             config, notices = load_config(user_path(args.config))
         else:
             config, notices = PRESETS[args.preset or "demo"](), []
@@ -111,13 +117,59 @@ def _load(args: argparse.Namespace) -> Any:
         said = {(problem.field, problem.message) for problem in exc.problems}
         more = [problem for problem in validate(exc.partial) if (problem.field, problem.message) not in said]
         raise ConfigError(exc.problems + more) from None
-    if args.runs_dir:
+    if args.runs_dir is not None:
         config.runs_dir = args.runs_dir
-    if args.name:
+    if args.name is not None:
         config.name = args.name
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
     return config
+
+
+STDIN = "-"  # the config argument that reads the config from standard input: `finetune-studio init - | ... validate -`
+
+
+def _blank_flag_refusal(args: argparse.Namespace) -> str | None:
+    """Why an empty --name or --runs-dir is refused, or None. Both were dropped without a word (`--name ''`, most
+    often an empty shell variable: `--name "$NAME"`), so the run took the config's name, or a generated one, and
+    the runs folder the config names, and nothing said so."""
+    for flag, value, meaning in (("--name", getattr(args, "name", None), "names the run's folder"),
+                                 ("--runs-dir", getattr(args, "runs_dir", None), "is the folder that holds the runs")):
+        if value is not None and not value.strip():
+            keeps = ("the config's name, or a generated one when it has none" if flag == "--name" else
+                     "the config's runs_dir, else the default runs folder" if hasattr(args, "name") else
+                     "the default runs folder")
+            example = "--name my-run" if flag == "--name" else "--runs-dir ~/runs"
+            return (f"{flag} is empty ({flag} {shell_word(value)}); it {meaning}, and an empty one names none. To fix: "
+                    f"give one, e.g. {example}, or leave {flag} out ({keeps}).")
+    return None
+
+
+def _config_from_stdin(command: str) -> tuple[Any, list[str]]:
+    """The config given as `-`: YAML read from standard input (`finetune-studio init - | finetune-studio validate -`),
+    refused in words when there is none to read. `validate -` looked for a file named "-" and, not finding one,
+    advised writing it with `finetune-studio init -`."""
+    from finetune_studio.core.config import from_yaml, yaml_load
+
+    source = "the config read from standard input"
+    fix = f"pipe a config in (e.g. finetune-studio {command} - < my-run.yaml), or give the config file's name"
+    if sys.stdin is None:
+        raise ConfigError([Problem("", f"the config is - (standard input), and standard input is closed; nothing "
+                                       f"was read. To fix: {fix}.")])
+    if _terminal(sys.stdin):
+        print("Reading the config from standard input (type or paste it, then Ctrl-D)…", file=sys.stderr)
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError([Problem("", f"{source} is not UTF-8 text ({exc.reason} at line {line}). To fix: save the "
+                                       "config as UTF-8 and pipe it in again.")]) from None
+    config, notices = from_yaml(text, source=source)
+    if not text.strip() or yaml_load(text) is None:  # only whitespace, comments or "---": not the demo
+        raise ConfigError([Problem("", f"{source} is empty: it holds no settings. To fix: {fix}, or leave the "
+                                       "config out to use the built-in demo.")])
+    return config, notices
 
 
 _PY_WARNING = re.compile(r"^(?P<file>.+?):(?P<line>\d+): \w+: ")  # how logging.captureWarnings words one
@@ -498,6 +550,9 @@ def _command(args: argparse.Namespace) -> int:
             from finetune_studio.core.config import PRESETS, to_yaml
             from finetune_studio.core.fileio import write_new_text
 
+            if args.path == STDIN:  # the config to standard output, to pipe (`init - | validate -`) or redirect
+                print(to_yaml(PRESETS[args.preset]()), end="")
+                return 0
             path = user_path(args.path)
             refusal = _init_refusal(args.path)
             if refusal:
@@ -519,6 +574,9 @@ def _command(args: argparse.Namespace) -> int:
             from finetune_studio.core.generate_cli import run_cli
 
             return run_cli(args)
+        if args.command in ("runs", "doctor") and _blank_flag_refusal(args):
+            print(f"error: {_blank_flag_refusal(args)}", file=sys.stderr)
+            return EXIT_CONFIG
         if args.command == "runs":
             return _list_runs(args.runs_dir)
         if args.command == "doctor":
@@ -540,7 +598,13 @@ def _command(args: argparse.Namespace) -> int:
             from finetune_studio.core.estimate import run_cli as estimate_cli
 
             config = _load(args)
-            return estimate_cli(config, command_problems(config))  # validate's refusals stop it, in its words
+            problems = command_problems(config)
+            unreachable = None if problems else _hub_unreachable(config)
+            if unreachable:
+                print(f"error: {unreachable} A model in the local Hugging Face cache, or in a local folder, is "
+                      "estimated without the Hub.", file=sys.stderr)
+                return EXIT_FAILED
+            return estimate_cli(config, problems)  # validate's refusals stop it, in its words
         if args.command == "validate":
             config = _load(args)
             problems = command_problems(config)
@@ -606,6 +670,23 @@ def _command(args: argparse.Namespace) -> int:
         print(f"error: {failure_text(args.command, exc)}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def _hub_unreachable(config: Any) -> Any:
+    """The Hub refusal (core.hub_access.HubUnreachable) of an estimate whose model is a Hub id neither cached nor
+    reachable, or None. core.estimate.run_cli exits 2 on every FinetuneError, as for a model the config names
+    wrongly; but here the config is right and the machine cannot reach the Hub, which is README's exit 1 (it
+    failed), as `train` fails on it. The model's layout is cached per model, so the estimate reads it once."""
+    from finetune_studio.core.adapter_layout import module_layout
+    from finetune_studio.core.hub_access import HubUnreachable
+
+    try:
+        module_layout(config.model)
+    except HubUnreachable as exc:
+        return exc
+    except Exception:  # noqa: BLE001 - any other reason the model cannot be read is the estimate's to say
+        return None
+    return None
 
 
 TRAINING_COMMANDS = ("train", "resume")  # the commands whose unexplained failure is a failed training
@@ -685,12 +766,12 @@ def _list_runs(runs_dir: str | None) -> int:
         return EXIT_CONFIG
     if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
         print(f"error: cannot read the runs folder {folder}: permission denied. To fix: make it readable (chmod u+rx "
-              f"{shlex.quote(str(folder))}), or pass another folder with --runs-dir.", file=sys.stderr)
+              f"{shell_word(folder)}), or pass another folder with --runs-dir.", file=sys.stderr)
         return EXIT_CONFIG
     runs = list_runs(folder)  # newest first, as the Runs tab sorts them by default
     if not runs and _one_run(folder):  # "No runs in <a run's folder>." of the run itself
         print(f"error: {folder} is the folder of the run {folder.name}, not a runs folder. To fix: pass the folder "
-              f"that holds the runs: finetune-studio runs --runs-dir {shlex.quote(str(folder.parent))}",
+              f"that holds the runs: finetune-studio runs --runs-dir {shell_word(folder.parent)}",
               file=sys.stderr)
         return EXIT_CONFIG
     # Folders that cannot be looked into (chmod 000, another user's) are named, as the Runs tab names them, not
@@ -982,6 +1063,11 @@ def _launch_command(args: argparse.Namespace) -> int:
 
     # ~ as the user's home, as every command reads it: a quoted '~/runs/x' (--run-dir='~/runs/x') made every line
     # train in a folder named ~ under this one, and a quoted '~/run.yaml' was not found.
+    if args.config == STDIN:  # the lines name the config file for every machine to read; stdin is no file
+        print("error: launch-command needs the config as a file (-, standard input, was given): every machine's line "
+              "names that file. To fix: save the config first (e.g. finetune-studio init - > run.yaml, or your own "
+              "YAML), copy it to every machine, and give its name.", file=sys.stderr)
+        return EXIT_CONFIG
     config_path = user_path(args.config)
     config, notices = load_config(config_path)
     for notice in notices:
