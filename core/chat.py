@@ -384,7 +384,9 @@ def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
         if not isinstance(turn, dict):
             raise ChatDataError(f"{message} is {_kind(turn)}, not a message like {good}")
         keys = {str(k).lower(): k for k in turn}
-        lacks = [f"'{key}'" for key in (role_key, content_key) if key not in keys]
+        calls_key = next((keys[k] for k in CALL_KEYS if k in keys and turn[keys[k]] not in (None, [])), None)
+        lacks = [f"'{key}'" for key in (role_key, content_key) if key not in keys
+                 and not (key == content_key and calls_key is not None)]  # a tool call may be all a reply says
         if lacks:
             has = ", ".join(f"'{k}'" for k in turn)
             raise ChatDataError(f"{message} has no {' and no '.join(lacks)} ("
@@ -395,20 +397,18 @@ def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
         if role is None:
             raise ChatDataError(f"{message} has the unknown role {raw_role!r}; known roles: "
                                 f"{', '.join(sorted(set(ROLE_ALIASES)))}")
-        content = turn[keys[content_key]]
+        content = turn.get(keys.get(content_key, content_key))
         message = f"message {number} ({role}) of column '{where}'"
-        if turn.get(keys.get("tool_calls", "tool_calls")) or turn.get(keys.get("function_call", "function_call")):
-            raise ChatDataError(f"{message} calls a tool (tool_calls); conversations with "
-                                "tool calls are not trained by this app yet: remove those rows, or write the call "
-                                "into the turn's content as text")
-        if not isinstance(content, str):
-            parts = " (content split into parts, as multimodal exports write it: join the text into one string)" \
-                if isinstance(content, list) and content and all(isinstance(c, dict) for c in content) else ""
-            raise ChatDataError(f"{message} has {_kind(content)} as its '{content_key}', not text{parts}; a "
-                                f"message looks like {good}")
-        if not content.strip():
-            raise ChatDataError(f"{message} is empty (its '{content_key}' is blank)")
-        turn_out = {"role": role, "content": content}
+        calls = None
+        if calls_key is not None:
+            if role != "assistant":
+                raise ChatDataError(f"{message} has '{calls_key}', but only the assistant's turns call tools. To fix: "
+                                    f"move the calls to the assistant turn that makes them, or remove '{calls_key}'")
+            calls = _tool_calls(turn[calls_key], str(calls_key), message)
+        content = _content_text(content, message, content_key, good, calls is not None)
+        turn_out: dict[str, Any] = {"role": role, "content": content}
+        if calls is not None:
+            turn_out["tool_calls"] = calls
         for key in PASSED_KEYS:  # keys a template may render (qwen3 writes reasoning_content in a <think> block)
             extra = turn.get(keys.get(key, key))
             if extra is None:
@@ -423,7 +423,126 @@ def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
 
 # Message keys beside role and content that go to the chat template as written (a template that does not read one
 # leaves it out of the text: template_ignores says so once in the run log).
-PASSED_KEYS = ("reasoning_content", "name")
+PASSED_KEYS = ("reasoning_content", "name", "tool_call_id")
+# A reply's tool calls: OpenAI's list (tool_calls), or its older single call (function_call).
+CALL_KEYS = ("tool_calls", "function_call")
+GOOD_CALL = '{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}'
+GOOD_TOOL = ('{"type": "function", "function": {"name": "get_weather", "description": "…", "parameters": '
+             '{"type": "object", "properties": {"city": {"type": "string"}}}}}')
+TOOLS_COLUMNS = ("tools",)  # the column of a row's tool definitions (TRL's SFTTrainer reads "tools")
+
+
+def _content_text(content: Any, message: str, key: str, good: str, calls: bool) -> str:
+    """A message's content as one text: text as written; a list of text parts (as multimodal exports write it,
+    [{"type": "text", "text": …}]) joined, as Qwen-VL's templates write them; no value or a blank one for a reply
+    that calls tools ('' then: OpenAI's form of a reply that is only a call)."""
+    if content is None and calls:
+        return ""
+    if isinstance(content, list) and content and all(isinstance(part, dict) for part in content):
+        texts = []
+        for number, part in enumerate(content, 1):
+            kind = part.get("type")
+            if kind != "text":
+                said = f"of type {kind!r}" if isinstance(kind, str) else "with no 'type'"
+                what = f"the {kind} parts" if isinstance(kind, str) else "that part"
+                raise ChatDataError(f"{message} has a part {said} in its '{key}' (part {number} of {len(content)}); "
+                                    f"this app trains on text only. To fix: remove {what} (or the rows that need "
+                                    f"them), keeping the text parts such as {{\"type\": \"text\", \"text\": \"Hi\"}}")
+            text = part.get("text")
+            if not isinstance(text, str):
+                raise ChatDataError(f"{message} has a text part (part {number} of its '{key}') with {_kind(text)} as "
+                                    "its 'text', not text. To fix: write the part's text as a string, or remove the "
+                                    "part")
+            texts.append(text)
+        content = "".join(texts)
+    if not isinstance(content, str):
+        raise ChatDataError(f"{message} has {_kind(content)} as its '{key}', not text; a message looks like {good}")
+    if not content.strip() and not calls:
+        raise ChatDataError(f"{message} is empty (its '{key}' is blank)")
+    return content
+
+
+def _tool_calls(value: Any, key: str, message: str) -> list[dict[str, Any]]:
+    """A reply's tool calls in OpenAI's form, [{"type": "function", "function": {"name", "arguments"}}], the form
+    chat templates read: a flat {"name", "arguments"} (and function_call's single call) is put in it, and arguments
+    written as JSON text are read into the object (a template that writes `arguments | tojson` would otherwise write
+    the text as one quoted string). ChatDataError names the call that is wrong and how to write it."""
+    if key.lower() == "function_call":
+        value = [value]
+    if not isinstance(value, list):
+        raise ChatDataError(f"{message} has {_kind(value)} as its '{key}', not a list of calls. To fix: write "
+                            f"'{key}' as a list such as [{GOOD_CALL}]")
+    calls = []
+    for number, call in enumerate(value, 1):
+        said = f"tool call {number} of {message}"
+        if not isinstance(call, dict):
+            raise ChatDataError(f"{said} is {_kind(call)}, not a call. To fix: write each call as {GOOD_CALL}")
+        function = call.get("function") if call.get("function") is not None else call
+        if not isinstance(function, dict):
+            raise ChatDataError(f"{said} has {_kind(function)} as its 'function'. To fix: write each call as "
+                                f"{GOOD_CALL}")
+        kind = call.get("type")
+        if kind is not None and kind != "function":
+            raise ChatDataError(f"{said} has the type {kind!r}; a call's type is 'function'. To fix: set it to "
+                                "'function', or remove it")
+        name = function.get("name")
+        if not isinstance(name, str) or not name.strip():
+            has = "no name" if name is None else f"{_kind(name)} as its name"
+            raise ChatDataError(f"{said} has {has}, so the model would not learn which function it calls. To fix: "
+                                f"give each call the name of its function, as in {GOOD_CALL}")
+        arguments = function.get("arguments")
+        if arguments is None:
+            arguments = {}  # a call with no arguments (TRL's _validate_tool_calls reads it so too)
+        elif isinstance(arguments, str):
+            import json
+
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except ValueError as exc:
+                raise ChatDataError(f"{said} ({name}) has arguments that are not JSON ({exc}): "
+                                    f"{_kind(function['arguments'])}. To fix: write them as a JSON object, such as "
+                                    '{"city": "Oslo"}') from None
+        if not isinstance(arguments, dict):
+            raise ChatDataError(f"{said} ({name}) has {_kind(arguments)} as its arguments, not an object of named "
+                                'values. To fix: write them as an object, such as {"city": "Oslo"}')
+        out: dict[str, Any] = {"type": "function", "function": {"name": name, "arguments": arguments}}
+        if isinstance(call.get("id"), str):
+            out["id"] = call["id"]
+        calls.append(out)
+    return calls
+
+
+def _tools(row: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
+    """The row's tool definitions (its 'tools' column, a list of JSON-schema function dicts or JSON text of one, as
+    TRL's SFTTrainer reads it) and the column's name; None when the row has none. ChatDataError says what is
+    wrong."""
+    column = _find(list(row), TOOLS_COLUMNS)
+    value = row.get(column) if column is not None else None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ChatDataError(f"column '{column}' holds text that is not JSON ({exc}). To fix: write the tools "
+                                f"as a list of function schemas such as [{GOOD_TOOL}], or as JSON text of one") \
+                from None
+    if not isinstance(value, list):
+        raise ChatDataError(f"column '{column}' holds {_kind(value)}, not a list of tools. To fix: write it as a "
+                            f"list of function schemas such as [{GOOD_TOOL}]")
+    for number, tool in enumerate(value, 1):
+        said = f"tool {number} of column '{column}'"
+        if not isinstance(tool, dict):
+            raise ChatDataError(f"{said} is {_kind(tool)}, not a function schema. To fix: write each tool as "
+                                f"{GOOD_TOOL}")
+        function = tool.get("function") if tool.get("function") is not None else tool
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise ChatDataError(f"{said} has no function name, so the model could not call it. To fix: write each "
+                                f"tool as {GOOD_TOOL}")
+    return (column, value) if value else None
 
 
 def template_ignores(template: str, examples: list[dict[str, Any]]) -> str | None:
@@ -496,7 +615,7 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
             raise ChatDataError(f"the conversation in '{columns[part]}' has no assistant turn, so there is "
                                 "nothing to learn from it")
         skipped, weighted_in = _weighted_out(raw, messages, columns[part])
-        return {"messages": messages, **({UNTRAINED_REPLIES: skipped} if skipped else {}),
+        return {"messages": messages, **_tools_part(row), **({UNTRAINED_REPLIES: skipped} if skipped else {}),
                 **({WEIGHTED_PROMPTS: weighted_in} if weighted_in else {})}
     if fmt == "alpaca":
         instruction = _text(value("instruction"), f"column '{columns['instruction']}'")
@@ -533,7 +652,7 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
                                     "turn; a completion is the assistant's reply. To fix: move that turn to the end "
                                     f"of '{columns['prompt']}', so '{columns['completion']}' starts with the "
                                     "assistant's turn")
-            return {"prompt": _turns(prompt, kind, columns["prompt"]), "completion": turns}
+            return {"prompt": _turns(prompt, kind, columns["prompt"]), "completion": turns, **_tools_part(row)}
         prompt = _text(prompt, f"column '{columns['prompt']}'")
         completion = _text(completion, f"column '{columns['completion']}' (the completion to learn)")
         if not completion.strip():
@@ -541,6 +660,16 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
         return {"prompt": prompt, "completion": completion}
     text = _text(value("text"), f"column '{columns.get('text')}'")
     return {"text": text}
+
+
+def _tools_part(row: dict[str, Any]) -> dict[str, Any]:
+    """The example's 'tools' (passed to the chat template as tools=, as TRL's SFTTrainer passes them), with the
+    column they were read from, or nothing when the row has none."""
+    found = _tools(row)
+    return {} if found is None else {"tools": found[1], TOOLS_COLUMN_KEY: found[0]}
+
+
+TOOLS_COLUMN_KEY = "tools_column"  # the example key naming the column the tools came from (for messages)
 
 
 # ---- templates ------------------------------------------------------------------------------------------------
@@ -714,9 +843,10 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
     try:
         ids, masks, boundary = _tokenize_example(tokenizer, example, template, assistant)
     except Exception as exc:  # noqa: BLE001 - jinja, a template's raise_exception, a tokenizer error
+        other = "qwen3, which writes tool calls" if _calls_tools(example) else "chatml"
         return _failed(plan.name, f"{_template_words(plan.name)} failed to render this row: "
                                   f"{type(exc).__name__}: {exc}. To fix: change the row to what the template "
-                                  "accepts, or pick another template (chatml)", fmt, train_on)
+                                  f"accepts, or pick another template ({other})", fmt, train_on)
     # TRL's build_labels: a token keeps its label only where every applicable mask is 1.
     applicable = [masks[k] for k in (("completion_mask",) if train_on == "completion" else ())
                   + (("assistant_masks",) if assistant else ()) if k in masks]
@@ -734,7 +864,7 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
         if problem:
             return _failed(plan.name, problem, fmt, train_on)
     text = tokenizer.decode(ids, skip_special_tokens=False) if "text" not in masks else masks["text"]
-    left_out = _left_out(plan.name, example, text) if plan is not NO_TEMPLATE else None
+    left_out = _left_out(plan.name, example, text, template) if plan is not NO_TEMPLATE else None
     if left_out:
         return _failed(plan.name, left_out, fmt, train_on)
     return _finish(tokenizer, ids, labels, text, plan, example, boundary, max_length, truncation, fmt, train_on,
@@ -762,20 +892,63 @@ def _unweight(labels: list[int], mask: list[int], example: dict[str, Any]) -> tu
     return labels, None
 
 
-def _left_out(name: str, example: dict[str, Any], text: str) -> str | None:
+def _left_out(name: str, example: dict[str, Any], text: str, template: str | None = None) -> str | None:
     """What is wrong when a template renders a row without one of its non-assistant turns (phi3 has no tool role
     and drops tool turns silently; a custom template may skip the system turn): the replies would be learned
     without what they answer. Each turn's content (trimmed, as llama3 trims it) must appear in the rendered text,
     anywhere (Mistral's templates move the system prompt into the last user turn). Assistant turns are not looked
-    for: a template may rewrite an earlier reply (qwen3 drops its <think>)."""
+    for: a template may rewrite an earlier reply (qwen3 drops its <think>). But a reply's tool calls are: a template
+    that only writes content (chatml, llama3's training template) would train an empty reply where the model calls
+    a tool; each call's function name and argument names must be in the text. So must the row's tools (a template
+    that never reads `tools`, or leaves a tool's name out, teaches calls to functions the model never sees)."""
     messages = example.get("messages") or (list(example["prompt"]) + list(example["completion"])
                                            if isinstance(example.get("prompt"), list) else [])
     for number, message in enumerate(messages, 1):
-        if message["role"] != "assistant" and message["content"].strip() not in text:
+        if message.get("tool_calls"):
+            missing = [call["function"]["name"] for call in message["tool_calls"]
+                       if not _call_written(call["function"], text)]
+            if missing:
+                calls = "calls" if len(message["tool_calls"]) > 1 else "call"
+                said = ", ".join(f"'{n}'" for n in dict.fromkeys(missing))
+                return (f"{_template_words(name)} leaves out the tool {calls} of message {number} (assistant) of this "
+                        f"row ({said}): the template does not write tool calls, so the model would learn an empty "
+                        "reply where it should call the tool. To fix: choose a model whose chat template writes "
+                        "tool calls, or set chat.template to one that does (qwen3), or remove those rows")
+        elif message["role"] != "assistant" and message["content"].strip() not in text:
             return (f"{_template_words(name)} leaves out message {number} ({message['role']}) of this row, so the "
                     f"model would learn the replies without it. To fix: pick a template that writes "
                     f"{message['role']} turns (chatml), or remove those turns from the rows")
+    tools = example.get("tools")
+    if tools:
+        names = [(tool.get("function") if tool.get("function") is not None else tool)["name"] for tool in tools]
+        if (template is not None and "tools" not in template) or not all(_written(n, text) for n in names):
+            column = example.get(TOOLS_COLUMN_KEY, "tools")
+            return (f"{_template_words(name)} does not write the tools in column '{column}' of this row "
+                    f"({', '.join(repr(n) for n in names)}), so the model would learn to call them without seeing "
+                    "what they are. To fix: choose a model whose chat template writes tools, or set chat.template "
+                    f"to one that does (qwen3), or remove the '{column}' column")
     return None
+
+
+def _calls_tools(example: dict[str, Any]) -> bool:
+    """Whether a row has tools or a reply that calls one."""
+    messages = example.get("messages") or (list(example["prompt"]) + list(example["completion"])
+                                           if isinstance(example.get("prompt"), list) else [])
+    return bool(example.get("tools")) or any(m.get("tool_calls") for m in messages)
+
+
+def _call_written(function: dict[str, Any], text: str) -> bool:
+    """Whether a rendered text holds a tool call: its function name and its argument names, not their values, which
+    templates write in their own ways (JSON, Python-like)."""
+    return _written(function["name"], text) and all(_written(key, text) for key in function["arguments"]
+                                                    if isinstance(key, str))
+
+
+def _written(word: str, text: str) -> bool:
+    """Whether a name is in a rendered text, as written or as JSON writes it (a template's `tojson`)."""
+    import json
+
+    return word in text or json.dumps(word, ensure_ascii=False)[1:-1] in text
 
 
 def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str | None,
@@ -784,7 +957,8 @@ def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str | N
     from trl.data_utils import _tokenize, common_prefix_length, is_conversational
 
     masks: dict[str, Any] = {}
-    kwargs = {"chat_template": template}
+    tools = example.get("tools")
+    kwargs = {"chat_template": template, "tools": tools}
     if "prompt" in example:
         if is_conversational(example):
             prompt_ids = _tokenize(tokenizer, example["prompt"], add_generation_prompt=True, **kwargs)["input_ids"]
@@ -794,8 +968,8 @@ def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str | N
             if "assistant_masks" in full:
                 masks["assistant_masks"] = list(full["assistant_masks"])
             masks["text"] = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False,
-                                                          chat_template=template)
-            system = _system_boundary(tokenizer, example["prompt"], template, ids)
+                                                          chat_template=template, tools=tools)
+            system = _system_boundary(tokenizer, example["prompt"], template, ids, tools)
         else:
             eos = tokenizer.eos_token or ""
             completion = example["completion"]
@@ -812,11 +986,13 @@ def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str | N
     ids = list(full["input_ids"])
     if "assistant_masks" in full:
         masks["assistant_masks"] = list(full["assistant_masks"])
-    masks["text"] = tokenizer.apply_chat_template(example["messages"], tokenize=False, chat_template=template)
-    return ids, masks, _system_boundary(tokenizer, example["messages"], template, ids)
+    masks["text"] = tokenizer.apply_chat_template(example["messages"], tokenize=False, chat_template=template,
+                                                  tools=tools)
+    return ids, masks, _system_boundary(tokenizer, example["messages"], template, ids, tools)
 
 
-def _system_boundary(tokenizer: Any, messages: list[dict[str, str]], template: str, ids: list[int]) -> int:
+def _system_boundary(tokenizer: Any, messages: list[dict[str, Any]], template: str, ids: list[int],
+                     tools: list[dict[str, Any]] | None = None) -> int:
     """How many leading tokens belong to the leading system turn(s), for display."""
     count = 0
     while count < len(messages) and messages[count]["role"] == "system":
@@ -825,7 +1001,7 @@ def _system_boundary(tokenizer: Any, messages: list[dict[str, str]], template: s
         return 0
     try:
         head = tokenizer.apply_chat_template(messages[:count], tokenize=True, return_dict=True,
-                                             chat_template=template)["input_ids"]
+                                             chat_template=template, tools=tools)["input_ids"]
     except Exception:  # noqa: BLE001 - a template that needs a user turn: no system span shown
         return 0
     from trl.data_utils import common_prefix_length
@@ -1453,7 +1629,7 @@ def source_problems(chat: ChatConfig, dataset: Any, columns: list[str], rows: li
             example = to_example(row, detection)
             if template is not None:
                 left_out = _left_out(_template_name(chat.template), example,
-                                     _render_without_tokenizer(template, example))
+                                     _render_without_tokenizer(template, example), template)
                 if left_out:
                     raise ChatDataError(left_out)
         except ChatDataError as exc:
@@ -1505,7 +1681,7 @@ def _render_without_tokenizer(template: str, example: dict[str, Any]) -> str:
     if messages is None:
         return ""
     rendered, _ = render_jinja_template(conversations=[messages], chat_template=template, bos_token="",
-                                        eos_token="")
+                                        eos_token="", tools=example.get("tools"))
     return rendered[0]
 
 

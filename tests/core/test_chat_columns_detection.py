@@ -107,9 +107,12 @@ GOOD = '{"role": "user", "content": "Hi"}'
      f"message 1 of column 'messages' has no 'content' (it has only 'role'); a message looks like {GOOD}"),
     ([{}, {"role": "assistant", "content": "A"}],
      f"message 1 of column 'messages' has no 'role' and no 'content' (it is empty); a message looks like {GOOD}"),
-    ([{"role": "user", "content": [{"type": "text", "text": "Hi"}]}, {"role": "assistant", "content": "A"}],
-     "message 1 (user) of column 'messages' has a list as its 'content', not text (content split into parts, as "
-     f"multimodal exports write it: join the text into one string); a message looks like {GOOD}"),
+    # Text parts are joined now (tests/core/test_chat_tools_h152.py); a part of another kind is refused.
+    ([{"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "image", "url": "cat.png"}]},
+      {"role": "assistant", "content": "A"}],
+     "message 1 (user) of column 'messages' has a part of type 'image' in its 'content' (part 2 of 2); this app "
+     "trains on text only. To fix: remove the image parts (or the rows that need them), keeping the text parts such "
+     'as {"type": "text", "text": "Hi"}'),
     ([{"role": "user", "content": 5}, {"role": "assistant", "content": "A"}],
      f"message 1 (user) of column 'messages' has a whole number (5) as its 'content', not text; a message looks "
      f"like {GOOD}"),

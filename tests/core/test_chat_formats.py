@@ -155,8 +155,12 @@ def test_a_template_that_leaves_the_end_of_turn_untrained_is_caught(tokenizer):
                      {"role": "assistant", "content": content, "tool_calls": [{"type": "function", "function": {
                          "name": "w", "arguments": {"city": "Oslo"}}}]},
                      {"role": "tool", "content": "sunny"}, {"role": "assistant", "content": "Wear violet."}]},
-       "message 2 (assistant) of column 'messages' calls a tool (tool_calls); conversations with tool calls are not "
-       "trained by this app yet: remove those rows, or write the call into the turn's content as text")
+       # tool calls are read now (tests/core/test_chat_tools_h152.py); ChatML, the demo's template, does not write
+       # them, so the row is refused for its template
+       "the chatml chat template leaves out the tool call of message 2 (assistant) of this row ('w'): the template "
+       "does not write tool calls, so the model would learn an empty reply where it should call the tool. To fix: "
+       "choose a model whose chat template writes tool calls, or set chat.template to one that does (qwen3), or "
+       "remove those rows")
       for content in ("", None)],  # the OpenAI form: was "is empty" / "has NoneType content"
 ])
 def test_bad_rows_say_what_is_wrong_and_train_nothing(tokenizer, row, words):

@@ -54,11 +54,12 @@ def test_a_row_that_cannot_be_trained_shows_the_row_as_written_why_and_the_fix(q
     assert shown.startswith("This row gives no tokens. Here it is as the data holds it:")
     assert json.loads(shown.split(":", 1)[1]) == PARTS
     assert window.row_problems_label.isVisible()
+    # text parts are joined now (helper-152); the image part is what the row cannot be trained for
     assert window.row_problems_label.text() == (
-        "Row 2 cannot be trained: message 1 (user) of column 'messages' has a list as its 'content', not text "
-        "(content split into parts, as multimodal exports write it: join the text into one string); a message looks "
-        "like {\"role\": \"user\", \"content\": \"Hi\"}, and a run refuses the data while it is in it. To fix: "
-        "correct or remove that row in the data, or map the columns in chat.columns.")
+        "Row 2 cannot be trained: message 1 (user) of column 'messages' has a part of type 'image' in its 'content' "
+        "(part 2 of 2); this app trains on text only. To fix: remove the image parts (or the rows that need them), "
+        "keeping the text parts such as {\"type\": \"text\", \"text\": \"Hi\"}, and a run refuses the data while it "
+        "is in it.")
     assert ERROR_COLOR in window.row_problems_label.styleSheet()
     # Back to a row that trains: its tokens, and the warning colour again for its notes.
     window.show_row(0)
