@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -122,6 +122,8 @@ class MainWindow(ConfigDocument, QMainWindow):
         self._start_after_try: Callable[[], None] | None = None  # a run waiting for the Try tab's job to end
         self._after_run_start: list[Callable[[], None]] = []  # put off until the run's first step (or its end)
         self._validated_during_run = False
+        self._splitter_restored = True  # until _restore_window says: no automatic split before the window is laid out
+        self._widened = False  # the forms column took half of a window's width past 1280 px (_split_for_width)
 
         self.runner = TrainingRunner(self)
         self.validator = ConfigValidator(self)
@@ -375,6 +377,29 @@ class MainWindow(ConfigDocument, QMainWindow):
         titles = self.tabs.tabBar().sizeHint().width() + 4  # the tab widget's own margins
         self.forms_width = max(self.forms_width, min(titles, 1280 - MIN_CHART_COLUMN))
         self.splitter.setSizes([self.forms_width, 1280 - self.forms_width])
+        self.splitter.splitterMoved.connect(self._splitter_moved_by_hand)  # setSizes does not emit it
+        self._split_for_width()
+
+    def _splitter_moved_by_hand(self) -> None:
+        self._splitter_restored = True  # the user's split from now on: kept as it is and saved on close
+
+    def _split_for_width(self) -> None:
+        """Until the user moves the splitter, a window wider than 1280 px gives half of the extra width to the forms
+        column: the chart needs no more than a 1280 px window gives it, and the Runs tab's Model and Dataset columns
+        were left hidden at ~600 px on a 1920 px screen. Narrower windows take the width from the chart as before,
+        so every form stays whole at 900 px."""
+        if self._splitter_restored:
+            return
+        width = self.splitter.width()
+        if width <= 1280 and not self._widened:
+            return
+        forms = self.forms_width + max(0, width - 1280) // 2
+        self._widened = width > 1280
+        self.splitter.setSizes([forms, width - forms])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._split_for_width()
 
     # ------------------------------------------------------------------ warm-up
     def begin_warmup(self) -> None:

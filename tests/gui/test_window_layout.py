@@ -112,3 +112,30 @@ def test_every_tab_title_shows_at_the_default_size(qtbot: Any, make_window: Any)
     hidden = [title for i, title in enumerate(titles) if bar.tabRect(i).right() >= bar.width()]
     assert hidden == [], f"behind the scroll arrows: {hidden} (tab bar {bar.width()} px)"
     assert window.splitter.sizes()[1] >= 640 - window.splitter.handleWidth()  # the chart keeps its room
+
+
+def test_a_wide_window_gives_half_its_extra_width_to_the_forms_until_the_user_moves_the_splitter(
+        qtbot: Any, make_window: Any) -> None:
+    """On a 1920 px screen the forms column stayed ~600 px and the chart took 1300 px, so the Runs tab kept its Model
+    and Dataset columns hidden for lack of room with half the screen blank beside it."""
+    window = make_window(warm=False)
+    window.resize(1280, 800)
+    qtbot.wait(20)
+    narrow = window.splitter.sizes()
+    assert narrow[0] == window.forms_width
+    window.resize(1920, 1080)
+    qtbot.wait(20)
+    width = window.splitter.width()
+    forms, chart = window.splitter.sizes()
+    assert forms == window.forms_width + (width - 1280) // 2 and chart >= 900
+    window.resize(1280, 800)  # narrower again: the first split comes back
+    qtbot.wait(20)
+    assert window.splitter.sizes() == narrow
+    window.resize(1920, 1080)
+    qtbot.wait(20)
+    window.splitter.moveSplitter(700, 1)  # the user's hand (emits splitterMoved as a drag does)
+    mine = window.splitter.sizes()
+    assert mine[0] == 700 - window.splitter.handleWidth() or abs(mine[0] - 700) <= window.splitter.handleWidth()
+    window.resize(1800, 1000)
+    qtbot.wait(20)
+    assert window.splitter.sizes()[0] == mine[0]  # kept: the chart's column gives way
