@@ -1114,6 +1114,8 @@ class TryTab(QWidget):
         (core.runs' listing), so an entry that cannot be read (a dangling symlink, a folder deleted while the list
         is made) is left out rather than stopping the tab, and with it the window, from opening."""
         self._listing_stale = False
+        if not self._gone_note and self._run_gone():
+            return  # the picked run was deleted outside the app: _run_gone let its models go and listed the folder
         current = self.run_dir
         runs_dir = self.session.runs_dir
         try:
@@ -1722,7 +1724,10 @@ class TryTab(QWidget):
         if self._job_kind == "load" and isinstance(result, Loaded):
             self._set_loaded(result)
         elif self._job_kind == "answer":
-            stopped = any(a.stop_reason.value == "user" for a in self.answers.values())
+            # Stop pressed before either side began (right after Send) ends the job with no answer and no error: it
+            # said "Both models are loaded…" over two panes left at "Waiting…"
+            stopped = any(a.stop_reason.value == "user" for a in self.answers.values()) or (
+                self.runner.stopping and not self.answers and not self._errors)
             kept = self._answered()
             if stopped:
                 self._say("Stopped by the user." + kept)

@@ -1,0 +1,94 @@
+"""The Try tab tried hard with the real demo model (make_run: its real files as a run's checkpoints and final model,
+no training): a prompt far longer than the model reads, max new tokens at the field's top, Stop pressed at once
+after Send, and the picked run deleted outside the app then Refresh. Everything asserted is the real TryTab's
+widgets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core.generate import SIDES
+from tests.gui.test_try_tab_states import make_run
+
+WAIT = 60_000
+
+
+@pytest.fixture
+def runs(demo_cache: Path, tmp_path: Path) -> Path:
+    from finetune_studio.core.demo import demo_model_path
+
+    folder = tmp_path / "runs"
+    make_run(folder, "only", demo_model_path(), steps=(4,))
+    return folder
+
+
+@pytest.fixture
+def tab(qtbot: Any, runs: Path) -> Any:
+    from finetune_studio.core.session import Session
+    from finetune_studio.gui.try_tab import TryTab
+
+    session = Session()
+    session.config.runs_dir = str(runs)
+    made = TryTab(session)
+    qtbot.addWidget(made)
+    made.resize(1100, 760)
+    made.show()
+    qtbot.waitExposed(made)
+    qtbot.waitUntil(lambda: made.loaded is not None and not made.runner.running, timeout=WAIT)
+    yield made
+    made.shutdown()
+
+
+def idle(qtbot: Any, tab: Any) -> None:
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=WAIT)
+    qtbot.wait(30)  # what the job still sent is delivered
+
+
+def test_stop_pressed_right_after_send_says_stopped_not_loaded(qtbot: Any, tab: Any) -> None:
+    """Before: the job ended with no answer and no error, and the tab said 'Both models are loaded and answer at
+    the same time.' over two panes left at 'Waiting…' for ever."""
+    tab.prompt_edit.setPlainText("Aries: this week brings")
+    tab.send_button.click()
+    assert tab.stop_button.isEnabled() and not tab.send_button.isEnabled()
+    tab.stop_button.click()  # before the answer's thread has begun
+    idle(qtbot, tab)
+    assert tab.status_label.text() == "Stopped by the user."
+    assert [tab.panes[side].stats.text() for side in SIDES] == ["Stopped by the user before it answered."] * 2
+    assert tab.send_button.isEnabled() and not tab.stop_button.isEnabled() and tab.new_button.isEnabled()
+    assert tab.prompt_edit.toPlainText() == "Aries: this week brings"
+    tab.send_button.click()  # and the next Send answers
+    idle(qtbot, tab)
+    assert all("tokens/s" in tab.panes[side].stats.text() for side in SIDES)
+
+
+def test_refresh_after_the_picked_run_was_deleted_lets_its_models_go(qtbot: Any, tab: Any, runs: Path) -> None:
+    """Before: Refresh said 'No runs in … yet' while Send stayed enabled, the deleted run's models loaded and its base
+    in the Base model field."""
+    shutil.rmtree(runs / "only")
+    tab.refresh_button.click()
+    assert tab.status_label.text() == (
+        f"only is no longer in the runs folder (deleted or moved), so the Try tab let go of its models. Pick another "
+        f"run above. No runs in {runs} yet. Train one, then try it here.")
+    assert tab.loaded is None and not tab.send_button.isEnabled()
+    assert tab.base_edit.text() == "" and not tab.base_edit.isEnabled()
+    assert [tab.panes[side].title() for side in SIDES] == ["Base model", "Fine-tuned"]
+
+
+def test_a_prompt_longer_than_the_model_reads_says_so_and_the_tab_stays_usable(qtbot: Any, tab: Any) -> None:
+    tab.prompt_edit.setPlainText("word " * 20_000)
+    tab.send_button.click()
+    idle(qtbot, tab)
+    said = tab.status_label.text()
+    assert said.startswith("The prompt is ") and said.endswith(" this model reads at most 512. To fix: shorten it.")
+    assert all(tab.panes[side].stats.text().startswith("⚠ The prompt is ") for side in SIDES)
+    assert tab.send_button.isEnabled() and not tab.stop_button.isEnabled()
+    tab.prompt_edit.setPlainText("Leo: the stars")
+    tab.settings_box.max_new_tokens.setValue(2**31 - 1)  # the field's top: cut to what the model has room for
+    tab.send_button.click()
+    idle(qtbot, tab)
+    assert all("Max new tokens clamped to" in tab.panes[side].stats.text() for side in SIDES)
+    assert tab.send_button.isEnabled() and not tab.stop_button.isEnabled()
