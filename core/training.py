@@ -438,8 +438,10 @@ def _data_changed(first: dict[str, Any] | None, now: DataEvent) -> str:
     if (first.get("train_rows"), first.get("eval_rows")) != (now["train_rows"], now["eval_rows"]):
         return (f"{first.get('train_rows')} training and {first.get('eval_rows')} test rows then, "
                 f"{now['train_rows']} and {now['eval_rows']} now")
-    if "files" in first and first["files"] != now.get("files"):
-        return "its files' sizes or modification times differ"
+    from finetune_studio.core.data import files_differ
+
+    if "files" in first and files_differ(first["files"], now.get("files")):
+        return "its files' sizes, modification times or contents differ"
     return ""
 
 
