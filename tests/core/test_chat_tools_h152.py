@@ -293,3 +293,26 @@ def test_labels_equal_trls_with_tools(demo_cache, tmp_path: Path) -> None:
                          processing_class=tokenizer)
     theirs = [(list(r["input_ids"]), list(r["labels"])) for r in trainer.train_dataset]
     assert [(r.input_ids, r.labels) for r in ours] == theirs
+
+
+@pytest.mark.slow
+def test_a_run_trains_a_tools_file_whose_calls_differ_in_their_arguments(demo_cache, runs_dir, tmp_path: Path) -> None:
+    """A JSON lines file read as a run reads it (datasets keeps each row's own argument names) trains with qwen3."""
+    from finetune_studio.core.training import run
+    from finetune_studio.core.validation import validate
+    from tests.helpers import read_events, small_config
+
+    other = with_turn(2, tool_calls=[{"type": "function", "function": {"name": "get_time",
+                                                                      "arguments": {"zone": "CET", "n": 2}}}])
+    other["tools"] = TOOLS + [{"type": "function", "function": {"name": "get_time", "description": "The time"}}]
+    path = tmp_path / "tools.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [ROW, other] * 4), encoding="utf-8")
+    config = small_config(path, runs_dir, max_steps=3, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False, logging_steps=1)
+    config.dataset.test_size, config.dataset.max_length, config.chat.template = 0.0, 1024, "qwen3"
+    assert validate(config) == []
+    result = run(config)
+    assert result.state == "finished"
+    notices = [e["message"] for e in read_events(result.run_dir, "notice")]
+    assert any("the loss is on the assistant replies" in n for n in notices)
+    assert len([e for e in read_events(result.run_dir, "log") if "loss" in e]) == 3
