@@ -31,13 +31,18 @@ from finetune_studio.core.runs import RunBusy, RunFolderUnusable, require_run_fo
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
 
 
+EXIT_CODES_HELP = ("Exit codes: 0 done; 1 it failed (a failed run or operation, a Hub that cannot be reached, "
+                   "estimate's 'will not fit', a second Ctrl-C); 2 bad input, refused with nothing changed (a bad "
+                   "config, a folder that holds no run, a bad flag); 3 stopped by Ctrl-C or SIGTERM (train and resume "
+                   "can resume it). README's 'Exit codes' lists every case.")
 QUIET_HELP = "no progress bar or progress lines: warnings, errors and the final line only"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finetune-studio",
                                      description="Point-and-click fine-tuning of Hugging Face causal LMs. "
-                                                 "Without a command, opens the desktop app.")
+                                                 "Without a command, opens the desktop app.",
+                                     epilog=EXIT_CODES_HELP)
     sub = parser.add_subparsers(dest="command")
 
     def config_args(p: argparse.ArgumentParser) -> None:

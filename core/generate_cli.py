@@ -51,7 +51,8 @@ def add_cli_arguments(sub: Any) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--prompt", help="the prompt (text runs continue it; chat runs answer it)")
     what.add_argument("--prompts", metavar="FILE", help="prompts to answer in turn: one a line, or a YAML/JSON list "
-                                                         "(or a config file's prompts:)")
+                                                         "(or a config file's prompts:); - reads them from standard "
+                                                         "input, one a line")
     what.add_argument("--answers", action="store_true", help="print the answers Compare checkpoints saved in the "
                                                              "run folder (answers.jsonl)")
     parser.add_argument("--system", default="", help="chat runs: the system prompt")
@@ -92,6 +93,27 @@ def read_prompts_file(path: Path) -> list[str]:
         prompts = [line for line in text.splitlines() if line.strip()]
     if not prompts:
         raise InputError(f"{path} holds no prompts. To fix: write one prompt a line.")
+    return prompts
+
+
+def read_prompts_stdin() -> list[str]:
+    """`--prompts -`: one prompt a line from standard input (`cat prompts.txt | finetune-studio generate RUN --prompts
+    -`), as the config's `-` is read (core.cli). It was taken for a file named "-": "Cannot read the prompts file -:
+    [Errno 2] No such file or directory: '-'"."""
+    fix = "pipe the prompts in, one a line (e.g. finetune-studio generate RUN --prompts - < prompts.txt), or give one "
+    fix += "with --prompt TEXT"
+    if sys.stdin is None:
+        raise InputError(f"--prompts - reads standard input, and it is closed. To fix: {fix}.")
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"The prompts read from standard input are not UTF-8 text ({exc.reason} at line {line}). To "
+                         "fix: save them as UTF-8 and pipe them in again.") from None
+    prompts = [line for line in text.splitlines() if line.strip()]
+    if not prompts:
+        raise InputError(f"Standard input holds no prompts (--prompts -). To fix: {fix}.")
     return prompts
 
 
@@ -371,7 +393,8 @@ def _generate(args: Any) -> int:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return EXIT_CONFIG
-    prompts = [args.prompt] if args.prompt is not None else read_prompts_file(Path(args.prompts).expanduser())
+    prompts = ([args.prompt] if args.prompt is not None else read_prompts_stdin() if args.prompts == "-" else
+               read_prompts_file(Path(args.prompts).expanduser()))
     if not any(prompt.strip() for prompt in prompts):
         raise InputError("The prompt is empty. To fix: give --prompt some text to answer or continue.")
     source = resolve(args.folder, args.checkpoint)
