@@ -37,6 +37,8 @@ URL_PREFIXES = ("http://", "https://", "hf://")
 PATH_PREFIXES = (".", "/", "~", "\\")
 # File types a dataset is read from (core.data.FORMATS holds how each is read).
 DATA_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
+# Compressions a data file may carry over its type (core.data reads them): rows.jsonl.gz is a file name too.
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
 # owner/name as a link on the Hub can show it (the model card links only these); validity is huggingface_hub's.
 HUB_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # What to do about a model name that is not one model (not_one_model); a form adds where the field is.
@@ -96,8 +98,10 @@ def written_as_path(text: str) -> bool:
     starts_like_path, `a/b/c` and `data.csv` count too: they could be a mistyped id, but not a valid one."""
     if not isinstance(text, str):
         return False
-    return (starts_like_path(text) or text.count("/") > 1
-            or os.path.splitext(text.strip())[1].lower() in DATA_SUFFIXES)
+    stem, suffix = os.path.splitext(text.strip().lower())
+    if suffix in COMPRESSED_SUFFIXES:
+        suffix = os.path.splitext(stem)[1]
+    return starts_like_path(text) or text.count("/") > 1 or suffix in DATA_SUFFIXES
 
 
 def source_kind(text: str) -> SourceKind:

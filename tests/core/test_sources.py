@@ -35,6 +35,9 @@ CASES = [
     ("data.csv", L, "a data file's suffix: 'file not found' helps more than 'not on the Hub'"),
     ("notes.TXT", L, "suffixes are matched in any case"),
     ("org/data.jsonl", L, "a data file's suffix, even with one slash"),
+    ("rows.jsonl.gz", L, "a compressed data file (core.data reads it): 'file not found', not 'not on the Hub'"),
+    ("org/table.CSV.xz", L, "a compressed data file, even with one slash and in any case"),
+    ("org/weights.gz", H, "a compression over no data type names no data file"),
     ("a/b/c", L, "more than one '/' is never a Hub id, so it is a (missing) folder"),
     ("https://huggingface.co/datasets/org/name", U, "a pasted web page is neither a path nor an id"),
     ("http://example.com/data.csv", U, "a web address wins over the .csv suffix"),
@@ -89,6 +92,13 @@ def test_the_suffixes_are_the_formats_the_dataset_reader_knows() -> None:
     from finetune_studio.core.sources import DATA_SUFFIXES
 
     assert sorted(DATA_SUFFIXES) == sorted(FORMATS)
+
+
+def test_the_compressed_suffixes_are_those_the_dataset_reader_reads() -> None:
+    from finetune_studio.core.data import READ_COMPRESSED
+    from finetune_studio.core.sources import COMPRESSED_SUFFIXES
+
+    assert sorted(COMPRESSED_SUFFIXES) == sorted(READ_COMPRESSED)
 
 
 @pytest.mark.parametrize(("text", "field_message"), [
