@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -277,8 +277,19 @@ def redact(text: str, token: str | None) -> str:
 # ---- turning client errors into sentences ------------------------------------------------------------------
 
 
+# huggingface_hub wraps whatever stops an LFS file's upload (a time limit, a dropped connection, an HTTP error, the
+# push's Cancel) in RuntimeError("Error while uploading 'model.safetensors' to the Hub.") from the cause; said as
+# "Failed while uploading to alice/run: RuntimeError: Error while uploading …", the cause and its fix were lost.
+_LFS_WRAPPER_RE = re.compile(r"^Error while uploading '(?P<path>[^']*)' to the Hub\.$")
+
+
 def _translate(exc: BaseException, action: str, token: str | None, source: str | None = None,
                repo_id: str | None = None) -> HubError:
+    wrapper = _LFS_WRAPPER_RE.match(str(exc)) if type(exc) is RuntimeError else None
+    if wrapper and exc.__cause__ is not None:
+        exc = exc.__cause__
+        if action.startswith("uploading ") and wrapper["path"]:
+            action = f"uploading {wrapper['path']}{action[len('uploading'):]}"
     if isinstance(exc, HubError):
         return exc
     from huggingface_hub.errors import (
@@ -558,13 +569,37 @@ def _limit_request(request: Any) -> None:
 
 
 def _install_limits() -> None:
-    """Put _limit_request among the shared client's request hooks (once; again after the client is re-made)."""
+    """Put _limit_request among the shared client's request hooks (once; again after the client is re-made), and
+    let the client's upload threads see the limits (_carry_context)."""
+    import huggingface_hub.utils as hub_utils
     from huggingface_hub.utils import get_session
 
     session = get_session()
     hooks = session.event_hooks
     if _limit_request not in hooks.get("request", []):
         session.event_hooks = {**hooks, "request": [*hooks.get("request", []), _limit_request]}
+    thread_map = getattr(hub_utils, "hf_thread_map", None)
+    if thread_map is not None and not getattr(thread_map, "_carries_context", False):
+        hub_utils.hf_thread_map = _carry_context(thread_map)
+
+
+def _carry_context(thread_map: Callable[..., Any]) -> Callable[..., Any]:
+    """huggingface_hub's hf_thread_map, with each item run in a copy of the caller's context.
+
+    Without hf_xet (not installed, or HF_HUB_DISABLE_XET=1) a commit's large files go up through the LFS protocol,
+    and two or more of them go up in a thread pool (huggingface_hub's _upload_lfs_files → hf_thread_map). A new
+    thread starts with an empty context, so those PUTs had none of the limits above and no Cancel: an LFS store
+    that took the upload and never answered held the push for ever. The library looks the function up when it
+    uploads (`from .utils import hf_thread_map`), so replacing it there is enough; any other caller of it only gets
+    its context vars carried into the workers, as asyncio's to_thread does."""
+
+    def in_callers_context(fn: Callable[[Any], Any], iterable: Any, *args: Any, **kwargs: Any) -> Any:
+        context = copy_context()
+        return thread_map(lambda item: context.copy().run(fn, item), iterable, *args, **kwargs)
+
+    in_callers_context._carries_context = True  # type: ignore[attr-defined]
+    in_callers_context.__wrapped__ = thread_map  # type: ignore[attr-defined]
+    return in_callers_context
 
 
 _client_lines_lock = threading.Lock()
@@ -1263,7 +1298,8 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
         raise HubPermissionError(
             f"Your Hugging Face token{f' ({account.token_name})' if account.token_name else ''} is read-only, so it "
             "cannot push.", kind=READ_ONLY_TOKEN,
-            fix=f"Create a token with write access at {endpoint()}/settings/tokens and log in with it.")
+            fix=f"To fix: create a token with write access at {endpoint()}/settings/tokens, then log in again with "
+                "it: finetune-studio login, or Hub → Log in… in the app.")
     repo_id = (repo_id or "").strip() or default_repo_id(account.name, run_dir)
     api = _api()
 

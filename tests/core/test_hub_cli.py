@@ -207,7 +207,9 @@ def test_a_read_only_token_is_refused_with_a_kind_that_says_log_in(in_process: P
     error = caught.value
     assert error.kind == core_hub.READ_ONLY_TOKEN and error.needs_login
     assert error.message.endswith("is read-only, so it cannot push.")
-    assert error.fix.startswith("Create a token with write access") and str(error) == f"{error.message} {error.fix}"
+    assert error.fix == (f"To fix: create a token with write access at {hub.url}/settings/tokens, then log in again "
+                         "with it: finetune-studio login, or Hub → Log in… in the app.")
+    assert str(error) == f"{error.message} {error.fix}"
 
     hub.fail_next("/api/repos/create", 403)  # someone else's namespace: a permission error that login won't fix
     core_hub.login(WRITE)
