@@ -785,7 +785,9 @@ def _list_runs(runs_dir: str | None) -> int:
     if unreadable:
         outlive_reader(lambda: print(f"warning: {unreadable}", file=sys.stderr))
     if not runs:
-        print(f"No runs in {folder}.")
+        # A folder not made yet has no runs, but a mistyped --runs-dir read as an empty runs folder: say which.
+        print(f"No runs in {folder}." if folder.is_dir() else
+              f"No runs in {folder}: the folder does not exist (yet; the first run there makes it).")
         return 0
     print(runs_table(runs))
     return 0

@@ -111,7 +111,8 @@ def test_runs_with_a_file_as_the_runs_folder_exits_2(tmp_path: Path, capsys: pyt
                                          f"that holds the runs with --runs-dir (the default is {default_runs_dir()})."]
     assert captured.out == ""
     assert main(["runs", "--runs-dir", str(tmp_path / "none-yet")]) == 0  # a folder not made yet simply has no runs
-    assert capsys.readouterr().out.strip() == f"No runs in {tmp_path / 'none-yet'}."
+    assert capsys.readouterr().out.strip() == (f"No runs in {tmp_path / 'none-yet'}: the folder does not exist (yet; "
+                                               "the first run there makes it).")
 
 
 def test_empty_config_file_exits_2_from_validate_and_train(tmp_path: Path, runs_dir: Path,

@@ -130,3 +130,12 @@ def test_shell_word_is_the_one_quoting(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["runs", "--runs-dir", str(run)]) == cli.EXIT_CONFIG
     assert _err(capsys).endswith(f"finetune-studio runs --runs-dir '{runs}'")
     assert "shlex.quote" not in Path(cli.__file__).read_text().replace("return shlex.quote(str(path))", "")
+
+
+def test_runs_of_a_folder_that_does_not_exist_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --runs-dir read "No runs in <it>." as if it were an empty runs folder."""
+    assert main(["runs", "--runs-dir", str(tmp_path / "rnus")]) == 0
+    assert capsys.readouterr().out == (f"No runs in {tmp_path / 'rnus'}: the folder does not exist (yet; the first run "
+                                       "there makes it).\n")
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"No runs in {tmp_path}.\n"
