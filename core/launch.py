@@ -464,7 +464,7 @@ def launch_problems(config: RunConfig, gpu_count: int | None = None, here: bool 
     if problem:
         problems.append(problem)
     elif nodes_ok and launch.node_rank >= launch.nodes:
-        allowed = "0" if launch.nodes == 1 else f"0 to {launch.nodes - 1}"
+        allowed = "0" if launch.nodes == 1 else f"a number from 0 to {launch.nodes - 1}"  # not "to 0 to 1"
         problems.append(Problem("launch.node_rank", f"This machine is number {launch.node_rank}, but the run "
                                                     f"has {_machines(launch.nodes)}: it must be {allowed}. "
                                                     "Each machine gets its own number, the first one 0. To fix: "
@@ -886,6 +886,19 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     folder.write_status("running", waiting["message"] if waiting else f"Starting {_processes(world_size(config))} "
                         "(torchrun)", name=config.name, processes=processes_per_node(config),
                         nodes=config.launch.nodes)
+    unknown = unresolved_endpoint(endpoint)
+    if unknown:
+        from finetune_studio.core.runs import NOTHING_LOST_TEXT
+        from finetune_studio.core.training import never_trained
+
+        # Not "start the run again as it is" (resume_advice's words for a rendezvous that timed out): as it is, it
+        # fails the same way.
+        message = unknown + (f" {NOTHING_LOST_TEXT}: start the run again once the endpoint is fixed (the same name "
+                             "takes this folder over)." if checkpoint is None and never_trained(folder.path, False)
+                             else _resume_hint(folder, config))
+        status = folder.read_status()
+        _record_failure(folder, message, _int(status.get("step")), _int(status.get("max_steps")))
+        raise TrainingError(message)
     if waiting:
         seen(waiting)
     with open(folder.path / LAUNCH_LOG, "ab") as log:
@@ -904,12 +917,44 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
         status = folder.read_status()
         state = status.get("state")
         if state in ("finished", "stopped"):
+            seen.release()
             return _ended_result(folder.path, status)
     failure = diagnose(folder.path, _log_tail(folder.path), world_size(config), code, endpoint, rdzv_timeout_s)
     message = failure.message + _resume_hint(folder, config)
-    _record_failure(folder, message, seen.step, seen.max_steps, failed_rank=failure.rank,
-                    end_written=seen.ended, log_path=folder.path / LAUNCH_LOG)
+    end = _record_failure(folder, message, seen.step, seen.max_steps, failed_rank=failure.rank,
+                          end_written=seen.ended, log_path=folder.path / LAUNCH_LOG, offset=offset)
+    seen.release(end)
     raise TrainingError(message)
+
+
+def unresolved_endpoint(endpoint: str) -> str | None:
+    """Why the endpoint's host name cannot be looked up here (a typo, a name only another network's DNS knows), in
+    words with the fix; None when it resolves, is an address, or cannot be read (validation names that). Asked as
+    torchrun starts, not by the checks (no DNS on their path): torchrun tried the name for its store's 60 s
+    connect timeout, twice, whatever join_timeout said, and then said only that the store could not be reached
+    (about two minutes for a name that does not exist)."""
+    import ipaddress
+
+    try:
+        host, port = parse_endpoint(endpoint)
+    except ValueError:
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        reason = exc.strerror or str(exc)
+        return (f"The rendezvous endpoint {endpoint} names {host}, which this machine cannot look up ({reason}): no "
+                "DNS server or hosts file here knows that name, so no machine could meet there and nothing trained. "
+                f"To fix: write machine 0's IP address and the port in Rendezvous (launch.rdzv_endpoint), e.g. "
+                f"192.168.1.10:{port}, or a name this machine finds (check with: getent hosts {host}).")
+    except (OSError, UnicodeError):
+        return None
+    return None
 
 
 def rendezvous_phase(config: RunConfig, rdzv_timeout_s: float | None = None) -> dict[str, Any] | None:
@@ -932,6 +977,7 @@ class _Seen:
         self.step = 0
         self.max_steps = 0
         self.ended = False
+        self.held: dict[str, Any] | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -941,7 +987,17 @@ class _Seen:
             self.ended = False
         elif kind == "end":
             self.ended = True
+            if _failed_end(event):  # rank 0's: the supervisor says the run's end once it knows which rank failed
+                self.held = event
+                return
         if self.sink is not None:
+            self.sink(event)
+
+    def release(self, event: dict[str, Any] | None = None) -> None:
+        """Say the failed end held back: `event` (the one that replaced it), else rank 0's own."""
+        event = event or self.held
+        self.held = None
+        if event is not None and self.sink is not None:
             self.sink(event)
 
 
@@ -967,14 +1023,28 @@ def follow(run_dir: Path, offset: int, process: Any, sink: Sink | None, stop: th
     """Forward the run's new metrics.jsonl events (from byte `offset`) to sink until `process` exits; a set `stop`
     becomes the stop file once. Returns the exit code, or None when `detach` was set (the run goes on)."""
     path = RunFolder(Path(run_dir)).metrics_path
+    start = offset
     asked = False
+    held: dict[str, Any] | None = None  # rank 0's failed end, said once the process has ended (see below)
     while True:
         done = process.poll() is not None
         events, offset = read_metrics(path, offset)
         for event in events:
-            if isinstance(event, dict) and sink is not None:
-                sink(event)
+            if not isinstance(event, dict) or sink is None:
+                continue
+            if _failed_end(event):
+                # When another rank failed first, rank 0 fails in its next collective and writes that error
+                # ("Connection closed by peer", advice about the model), and the supervisor then puts the failing
+                # rank's own error in its place (_record_failure): only the end the file holds last is said.
+                held = event
+                continue
+            if held is not None:
+                sink(held)
+                held = None
+            sink(event)
         if done:
+            if held is not None:
+                sink(_last_end(path, start) or held)
             return int(process.returncode)
         if stop is not None and stop.is_set() and not asked:
             request_stop(Path(run_dir))
@@ -1107,17 +1177,74 @@ def _processes(count: int) -> str:
 
 
 def _record_failure(folder: RunFolder, message: str, step: int, max_steps: int = 0, failed_rank: int | None = None,
-                    end_written: bool = False, log_path: Path | None = None) -> None:
-    """The run's failed status (and its end event, when rank 0 could not write one): what every reader shows."""
+                    end_written: bool = False, log_path: Path | None = None, offset: int | None = None
+                    ) -> dict[str, Any] | None:
+    """The run's failed status and its end event in metrics.jsonl, both with `message`: what every reader shows.
+    Where rank 0 wrote a failed end of its own (end_written; this segment's log starts at byte `offset`), that line
+    is replaced: when another rank failed first, rank 0 failed in its next collective, and its end said that error
+    ("Connection closed by peer … Check the model … and the data it was fed") where the run's status named rank 1's
+    own, so the window's log and the Runs tab showed the wrong error beside the right one. Returns the end event the
+    log now holds (None when it could not be written)."""
+    own = failed_rank == 0
     folder.write_status("failed", message, step=step, max_steps=max_steps, failed_rank=failed_rank,
-                        **({"log": str(log_path)} if log_path else {}))
-    if not end_written:
-        log = MetricsLog(folder.metrics_path)
-        try:
-            log.append({**EndEvent(event="end", state="failed", message=message, step=step, max_steps=max_steps,
-                                   error_type="RankFailed"), "time": round(time.time(), 3)})
-        finally:
-            log.close()
+                        **({} if own else {"fix": None}), **({"log": str(log_path)} if log_path else {}))
+    if end_written and offset is not None:
+        return _replace_failed_end(folder.metrics_path, offset, message, failed_rank)
+    if end_written:
+        return None
+    end = {**EndEvent(event="end", state="failed", message=message, step=step, max_steps=max_steps,
+                      error_type="RankFailed"), "time": round(time.time(), 3)}
+    if failed_rank is not None:
+        end["failed_rank"] = failed_rank
+    log = MetricsLog(folder.metrics_path)
+    try:
+        log.append(end)
+    finally:
+        log.close()
+    return end
+
+
+def _failed_end(event: dict[str, Any]) -> bool:
+    return event.get("event") == "end" and event.get("state") == "failed"
+
+
+def _last_end(path: Path, start: int) -> dict[str, Any] | None:
+    """The last end event of metrics.jsonl from byte `start` (one segment's)."""
+    ends = [e for e in read_metrics(path, start)[0] if isinstance(e, dict) and e.get("event") == "end"]
+    return ends[-1] if ends else None
+
+
+def _replace_failed_end(path: Path, start: int, message: str, failed_rank: int | None) -> dict[str, Any] | None:
+    """Put `message` in the failed end event rank 0 wrote as the last line of metrics.jsonl (from byte `start`,
+    this segment's), once every rank has ended: nobody else writes the file then. A follower that had read the old
+    line finds the file changed where it stopped (core.metrics.log_restarted) and reads it again. Rank 0's own
+    fields stay (its step, elapsed time); its fix only when rank 0 was the cause (a fix for a peer's vanishing
+    would mislead). None, nothing changed, when the last line is not a failed end."""
+    import json
+
+    try:
+        with open(path, "rb+") as handle:
+            handle.seek(start)
+            data = handle.read()
+            body = data.rstrip(b"\n")
+            line_start = start + body.rfind(b"\n") + 1
+            last = body[body.rfind(b"\n") + 1:]
+            try:
+                event = json.loads(last.decode("utf-8"))
+            except ValueError:
+                return None
+            if not isinstance(event, dict) or not _failed_end(event):
+                return None
+            event = {**event, "message": message, "failed_rank": failed_rank}
+            if failed_rank != 0:
+                event.pop("fix", None)
+                event["error_type"] = "RankFailed"
+            handle.seek(line_start)
+            handle.truncate()
+            handle.write((json.dumps(event, ensure_ascii=False, allow_nan=True) + "\n").encode("utf-8"))
+    except OSError:
+        return None
+    return event
 
 
 # ---------------------------------------------------------------------------------------------- process tree

@@ -194,8 +194,8 @@ def test_a_port_in_use_matters_only_to_a_run_that_uses_torchrun() -> None:
                                            "Each machine gets its own number, the first one 0. To fix: set This "
                                            "machine (launch.node_rank) to 0."),
     ({"nodes": 3, "node_rank": 3, "rdzv_endpoint": "10.0.0.5:1"}, "launch.node_rank",
-     "This machine is number 3, but the run has 3 machines: it must be 0 to 2. Each machine gets its own number, "
-     "the first one 0. To fix: set This machine (launch.node_rank) to 0 to 2."),
+     "This machine is number 3, but the run has 3 machines: it must be a number from 0 to 2. Each machine gets "
+     "its own number, the first one 0. To fix: set This machine (launch.node_rank) to a number from 0 to 2."),
     ({"node_rank": -1}, "launch.node_rank", "node_rank is -1; it must be 0 or more (0: the first machine). To fix: "
                                             "set node_rank to 0 or more."),
 ])

@@ -37,5 +37,5 @@ def test_the_bound_on_node_rank_still_needs_a_usable_nodes() -> None:
     config.launch.rdzv_endpoint = "10.1.2.3:29500"
     config.name = "two"
     assert [p.message for p in launch.launch_problems(config, gpu_count=0)] == [
-        "This machine is number 2, but the run has 2 machines: it must be 0 to 1. Each machine gets its own number, "
-        "the first one 0. To fix: set This machine (launch.node_rank) to 0 to 1."]
+        "This machine is number 2, but the run has 2 machines: it must be a number from 0 to 1. Each machine gets "
+        "its own number, the first one 0. To fix: set This machine (launch.node_rank) to a number from 0 to 1."]
