@@ -397,7 +397,17 @@ def _generate(args: Any) -> int:
                read_prompts_file(Path(args.prompts).expanduser()))
     if not any(prompt.strip() for prompt in prompts):
         raise InputError("The prompt is empty. To fix: give --prompt some text to answer or continue.")
-    source = resolve(args.folder, args.checkpoint)
+    try:
+        source = resolve(args.folder, args.checkpoint)
+    except InputError:
+        # The runs folder given for a run: said as resume, export and push say it (core.runs.run_folder_problem),
+        # with the runs it holds. It was "neither a run folder (no config.yaml) nor a model folder".
+        from finetune_studio.core.runs import run_folder_problem, run_folders
+
+        folder = Path(args.folder).expanduser()
+        if folder.is_dir() and not RunFolder(folder).config_path.exists() and run_folders(folder):
+            raise InputError(str(run_folder_problem(folder))) from None
+        raise
     side = BASE if args.base else TUNED
     unusable_base = base_problem(source)
     if unusable_base and (args.base or source.adapter):  # the base is loaded: for --base, and under an adapter

@@ -139,3 +139,25 @@ def test_runs_of_a_folder_that_does_not_exist_says_so(tmp_path: Path, capsys: py
                                        "there makes it).\n")
     assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"No runs in {tmp_path}.\n"
+
+
+def _runs_folder(tmp_path: Path) -> Path:
+    runs = tmp_path / "my runs"
+    for name, started in (("old", 1.0), ("new", 2.0)):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "status.json").write_text(f'{{"state": "finished", "started": {started}}}')
+        (runs / name / "config.yaml").write_text("name: " + name + "\n")
+    return runs
+
+
+def test_generate_given_the_runs_folder_names_its_runs_as_resume_does(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """generate said "neither a run folder (no config.yaml) nor a model folder" of the folder that holds the runs;
+    resume, export and push name the runs in it (core.runs.run_folder_problem), and so does generate now."""
+    runs = _runs_folder(tmp_path)
+    assert main(["generate", str(runs), "--prompt", "hi"]) == cli.EXIT_CONFIG
+    said = _err(capsys)
+    assert said == (f"error: {runs} is not a run folder: it holds runs (2, e.g. new). To fix: give one run's folder, "
+                    f"e.g. {runs / 'new'}; `finetune-studio runs --runs-dir '{runs}'` lists them.")
+    assert main(["resume", str(runs)]) == cli.EXIT_CONFIG
+    assert _err(capsys) == said

@@ -318,8 +318,8 @@ def _run_with_checkpoint_2(root: Path) -> Path:
      "error: {root}/no-such-run does not exist. To fix: give a run folder (it holds config.yaml) or a model folder "
      "(it holds config.json or adapter_config.json)."),
     (["{root}", "--prompt", "hi"],
-     "error: {root} is neither a run folder (no config.yaml) nor a model folder (no config.json or "
-     "adapter_config.json). To fix: pick the run's folder or the folder save_pretrained wrote."),
+     "error: {root} is not a run folder: it holds runs (1, e.g. run). To fix: give one run's folder, e.g. "
+     "{root}/run; `finetune-studio runs --runs-dir {root}` lists them."),
     (["{root}", "--answers"], "error: {root} is not a run folder (no config.yaml), so it has no saved answers. To "
                               "fix: give the run folder Compare checkpoints answered in."),
 ])
