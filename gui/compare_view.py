@@ -581,6 +581,14 @@ class CompareView(QWidget):
         if then:
             self._set_status(f"{self.status.text()} {then}")
             summary = f"{summary} {then}"
+        if self.run_dir is not None and not self.run_dir.exists():
+            # "Done: 2 answers, kept in run/answers.jsonl. checkpoint-4 skipped: it is damaged: its config.json cannot
+            # be read ([Errno 2] …)" when the run folder was deleted while compared: nothing was kept, nothing damaged
+            name = self.run_dir.name
+            summary = (f"stopped: the run folder {name} was deleted or moved while its checkpoints were compared, so "
+                       f"the answers went with it ({done} made). To fix: put the folder back, or pick another run "
+                       "above, then compare again.")
+            self._set_status(summary[0].upper() + summary[1:])
         if not self.unsaved:
             self.set_run(self.run_dir)
         return summary

@@ -86,6 +86,7 @@ Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
 NO_USABLE_MODEL = "no usable model"  # the model picker's placeholder where none of the run's models can load
 SEND_TIP = "Ask both models this prompt (Ctrl+Enter)."
+UNLOADED_WORDS = "⚠ This model could not load, so it does not answer: "  # a pane whose model did not load, then why
 BASE_TIP = ("The base model the run started from (from its config); the left pane answers with it. Change it if the "
             "model has moved.")
 NO_BASE_PICKED = "none: no model is picked"  # the Base model field's placeholder while nothing is picked
@@ -615,7 +616,7 @@ class AnswerPane(QGroupBox):
         """Its model did not load (core.generate.Loaded.failed): the pane says why, once, and stays so while the
         other side chats; a Send adds no turn to it (it has nothing to answer with). Cleared and set only when it
         does not already say so, as for a model folder with no base (TryTab._answer)."""
-        said = f"⚠ This model could not load, so it does not answer: {message}"
+        said = f"{UNLOADED_WORDS}{message}"
         if self.stats.text() != said or self.text.document().characterCount() > 1:
             self.clear()
             self.stats.setText(said)
@@ -1564,6 +1565,10 @@ class TryTab(QWidget):
         if self.loaded is not None:
             for side, message in self.loaded.failed.items():
                 self.panes[side].show_unloaded(message)
+            for side in SIDES:  # a base model that failed, then fixed in the field and loaded: its old why goes
+                pane = self.panes[side]
+                if side not in self.loaded.failed and pane.stats.text().startswith(UNLOADED_WORDS):
+                    pane.clear()
 
     def runs_deleted(self, paths: list[Path]) -> None:
         """Runs were deleted (the Runs tab's Delete). When the picked run is one of them, its models go at once,
@@ -1580,14 +1585,18 @@ class TryTab(QWidget):
         else:
             self._refresh_runs_when_shown()
 
-    def _run_gone(self) -> bool:
+    def _run_gone(self, quiet: bool = False) -> bool:
         """The picked run's folder is gone (deleted outside the app: the CLI, a file manager): its models go, as
-        for a run deleted in the Runs tab (runs_deleted). Checked when the tab shows and at Send."""
+        for a run deleted in the Runs tab (runs_deleted). Checked when the tab shows, at Send, at Refresh and when
+        a comparison ends. quiet: the status line keeps what it says (the comparison's end, which says it)."""
         run_dir = self._source.run_dir if self._source is not None else None
         if run_dir is None or run_dir.exists():
             return False
+        said = self.status_label.text()
         self._drop_run(f"{run_dir.name} is no longer in the runs folder (deleted or moved), so the Try tab let go "
                        "of its models. Pick another run above.")
+        if quiet:
+            self._say(said)
         return True
 
     def _drop_run(self, note: str) -> None:
@@ -1808,6 +1817,8 @@ class TryTab(QWidget):
             self._say(f"{self.status_label.text()} Your prompt was not sent: it is still in the box.")
         if kind == "answer":
             self.answered.emit()
+        if kind == "compare":  # its run deleted while compared: the models go; the Compare page says what became of it
+            self._run_gone(quiet=True)
         self._update_buttons()
         if kind == "switch" and after is None:  # the job of an earlier pick has ended: the new pick loads now
             from finetune_studio.core.generate import free_cached_memory

@@ -92,3 +92,77 @@ def test_a_prompt_longer_than_the_model_reads_says_so_and_the_tab_stays_usable(q
     idle(qtbot, tab)
     assert all("Max new tokens clamped to" in tab.panes[side].stats.text() for side in SIDES)
     assert tab.send_button.isEnabled() and not tab.stop_button.isEnabled()
+
+
+def test_a_base_model_fixed_in_the_field_clears_its_could_not_load_note(qtbot: Any, tab: Any) -> None:
+    """Before: the base pane went on saying '⚠ This model could not load … /nonexistent/model' under 'Both models are
+    loaded and answer at the same time.' once the field named the right base again and it loaded."""
+    from finetune_studio.core.demo import demo_model_path
+
+    tab.base_edit.setText("/nonexistent/model")
+    tab.base_edit.editingFinished.emit()
+    idle(qtbot, tab)
+    assert tab.panes["base"].stats.text().startswith(
+        "⚠ This model could not load, so it does not answer: Model folder not found: /nonexistent/model.")
+    assert tab.status_label.text().startswith("The base model could not load, so the fine-tuned model answers alone.")
+    tab.base_edit.setText(str(demo_model_path()))
+    tab.base_edit.editingFinished.emit()
+    idle(qtbot, tab)
+    assert tab.loaded is not None and not tab.loaded.failed
+    assert tab.status_label.text() == "Both models are loaded and answer at the same time."
+    assert tab.panes["base"].stats.text() == "" and tab.panes["base"].text.toPlainText() == ""
+    tab.prompt_edit.setPlainText("Aries")
+    tab.send_button.click()
+    idle(qtbot, tab)
+    assert all("tokens/s" in tab.panes[side].stats.text() for side in SIDES)
+
+
+def test_a_run_deleted_while_its_checkpoints_are_compared_says_so_at_the_end(
+        qtbot: Any, demo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: 'Stopped: 1 of 6 answers kept in only/answers.jsonl.' for a folder that was gone, with
+    Send enabled on its models (the real comparison said 'Done: 2 answers, kept in a/answers.jsonl. checkpoint-4
+    skipped: it is damaged: its config.json cannot be read ([Errno 2] …)')."""
+    from finetune_studio.core.demo import demo_model_path
+    from tests.gui.test_try_tab_states import Fakes, open_try_tab
+
+    fakes = Fakes(monkeypatch)
+    fakes.compare_hold_after = 1
+    runs = tmp_path / "runs"
+    make_run(runs, "only", demo_model_path(), steps=(4,))
+    tab = open_try_tab(qtbot, runs)
+    tab.session.config.prompts[:] = ["Leo: the stars", "Virgo"]
+    tab._load_prompts()
+    tab.pages.setCurrentWidget(tab.compare)
+    tab.compare.compare_button.click()
+    qtbot.waitUntil(lambda: bool(tab.compare.table_data.cells), timeout=WAIT)
+    shutil.rmtree(runs / "only")
+    tab.compare.stop_button.click()
+    idle(qtbot, tab)
+    said = ("Stopped: the run folder only was deleted or moved while its checkpoints were compared, so the answers "
+            "went with it (1 made). To fix: put the folder back, or pick another run above, then compare again.")
+    assert tab.compare.status.text() == said
+    assert tab.status_label.text() == f"Comparison s{said[1:]}"
+    assert tab.loaded is None and not tab.send_button.isEnabled() and tab.run_combo.count() == 0
+    assert not tab.compare.compare_button.isEnabled()
+    tab.shutdown()
+
+
+def test_closing_the_window_while_the_models_answer_ends_their_thread(
+        qtbot: Any, demo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from finetune_studio.core.demo import demo_model_path
+    from tests.helpers import window_on_runs
+
+    runs = tmp_path / "runs"
+    make_run(runs, "only", demo_model_path(), steps=(4,))
+    window = window_on_runs(qtbot, runs, monkeypatch)
+    tab = window.try_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.loaded is not None and not tab.runner.running, timeout=WAIT)
+    tab.prompt_edit.setPlainText("Aries " * 50)
+    tab.send_button.click()
+    qtbot.waitUntil(lambda: any(t.name == "generate" for t in threading.enumerate()), timeout=WAIT)
+    window.close()
+    assert not tab.runner.running and tab.loaded is None
+    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
