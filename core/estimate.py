@@ -976,11 +976,13 @@ def add_cli_arguments(sub: Any, config_args: Any) -> None:
 
 def run_cli(config: RunConfig, problems: list[Problem] | None = None) -> int:
     """Print the estimate against this machine (the chosen GPUs' free memory, or the available RAM) and the
-    fixes; exit 1 when it will not fit, 2 when the config has problems (nothing is estimated) or the model cannot
-    be read, else 0. `problems`: the `estimate` command passes every problem `validate` finds (core.cli's
+    fixes; exit 1 when it will not fit or the Hub its model is read from cannot be reached (README's "it failed":
+    the config is right, the machine is offline), 2 when the config has problems (nothing is estimated) or the
+    model cannot be read, else 0. `problems`: the `estimate` command passes every problem `validate` finds (core.cli's
     command_problems), printed and exited on as `validate` does; without them, config_problems' (the fields the
     estimate reads)."""
     from finetune_studio.core.gpus import device_problems, read_gpus
+    from finetune_studio.core.hub_access import HubUnreachable
 
     problems = config_problems(config) if problems is None else problems
     if problems:
@@ -994,6 +996,9 @@ def run_cli(config: RunConfig, problems: list[Problem] | None = None) -> int:
         print(f"{problem.level}: {problem.message}", file=sys.stderr if problem.level == ERROR else sys.stdout)
     try:
         result = _estimate_valid(config, budget.device)
+    except HubUnreachable as exc:  # not bad input: the same config estimates once the Hub answers (exit 1)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except FinetuneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
