@@ -467,6 +467,11 @@ class CompareView(QWidget):
         if self._none_usable:  # the button is disabled; a comparison asked for otherwise (when a run finishes)
             self._set_status(self._none_usable)
             return
+        if not run_dir.exists():  # deleted or moved outside the app since it was picked
+            self._set_status(f"The run folder {run_dir.name} is no longer in the runs folder (deleted or moved), so "
+                             "there is nothing to compare. To fix: put it back, or pick another run above (Refresh "
+                             "lists the runs as they are).")
+            return
         from finetune_studio.core import generate
 
         settings = self._settings().greedy()

@@ -1070,8 +1070,7 @@ class TryTab(QWidget):
     def _connect(self) -> None:
         self.run_combo.currentIndexChanged.connect(self._run_picked)
         self.run_combo.activated.connect(lambda _index: self.compare.reload())  # the same run picked again
-        self.pages.currentChanged.connect(lambda _index: self.compare.reload() if self.pages.currentWidget()
-                                          is self.compare else None)
+        self.pages.currentChanged.connect(self._page_shown)
         self.target_combo.currentIndexChanged.connect(self._target_picked)
         self.refresh_button.clicked.connect(self.refresh_runs)
         self.base_edit.editingFinished.connect(self._base_edited)
@@ -1093,6 +1092,13 @@ class TryTab(QWidget):
         self.runner.errored.connect(self._job_errored)
         self.runner.idle.connect(self._job_idle)
         self.runner.started.connect(self._update_buttons)
+
+    def _page_shown(self, _index: int = -1) -> None:
+        """The Compare page shown: its run's answers file is read again, unless the run itself was deleted outside
+        the app meanwhile; then its models go and the tab says so (_run_gone). Compare stayed enabled on the
+        deleted run, and pressing it said the command line's 'RUN does not exist. To fix: give a run folder'."""
+        if self.pages.currentWidget() is self.compare and not self._run_gone():
+            self.compare.reload()
 
     def _chat_toggled(self, chat: bool) -> None:
         """A system prompt is a turn of a chat template: a text run continues the prompt as plain text and has

@@ -166,3 +166,31 @@ def test_closing_the_window_while_the_models_answer_ends_their_thread(
     window.close()
     assert not tab.runner.running and tab.loaded is None
     assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_compare_page_shown_after_its_run_was_deleted_lets_it_go_in_the_windows_words(
+        qtbot: Any, tab: Any, runs: Path) -> None:
+    """Before: Compare stayed enabled on the deleted run, and pressing it said the command line's '…/runs/only does
+    not exist. To fix: give a run folder (it holds config.yaml) or a model folder …'."""
+    tab.session.config.prompts[:] = ["Leo: the stars"]
+    tab._load_prompts()
+    shutil.rmtree(runs / "only")
+    tab.pages.setCurrentWidget(tab.compare)
+    assert tab.status_label.text().startswith(
+        "only is no longer in the runs folder (deleted or moved), so the Try tab let go of its models. Pick another "
+        "run above.")
+    assert not tab.compare.compare_button.isEnabled() and tab.compare.run_dir is None
+    assert tab.loaded is None and not tab.send_button.isEnabled()
+
+
+def test_compare_asked_for_a_run_deleted_since_says_what_to_do(qtbot: Any, tab: Any, runs: Path) -> None:
+    """Compare started another way than its button (a run that finishes, with Compare automatically) on a run
+    deleted since it was picked."""
+    tab.session.config.prompts[:] = ["Leo: the stars"]
+    tab._load_prompts()
+    shutil.rmtree(runs / "only")
+    tab.compare.start()
+    assert tab.compare.status.text() == (
+        "The run folder only is no longer in the runs folder (deleted or moved), so there is nothing to compare. To "
+        "fix: put it back, or pick another run above (Refresh lists the runs as they are).")
+    assert not tab.runner.running and not tab.compare.stop_button.isEnabled()
