@@ -56,6 +56,17 @@ from finetune_studio.gui.forms.common import (
 # Not shown: TrainingForm's keys (one editor per key), deprecated aliases of renamed fields, and the Hub token
 # (a secret must not end up in a YAML file; the Hub menu handles login).
 HIDDEN_KEYS = frozenset(TRAINING_FORM_KEYS) | frozenset(RENAMED_TRAINING_KEYS) | {"hub_token"}
+# Fields transformers 5 removed whose job another field took, with what to write there: warmup_ratio (a config from
+# transformers 4) got "correct the name in the file", the name there is to correct it to never said.
+FOLDED_KEYS = {"warmup_ratio": ("warmup_steps", "takes the ratio now: a value below 1 is a share of the run's steps")}
+# Where the filter sends a search for a key this tab does not list (the user searched "learning rate" and read only
+# "No argument matches the filter."): the Training tab's keys by their labels there.
+TRAINING_TAB_LABELS = {
+    "num_train_epochs": "Epochs", "per_device_train_batch_size": "Batch size per device",
+    "gradient_accumulation_steps": "Gradient accumulation", "activation_checkpointing": "Memory",
+    "bf16": "Precision", "fp16": "Precision", "learning_rate": "Learning rate", "logging_steps": "Log every (steps)",
+    "eval_strategy": "Evaluate", "save_strategy": "Save checkpoints", "load_best_model_at_end": "Best model",
+}
 ACCENT = "#1a73e8"
 UNSET_LABEL = "not set (default)"
 
@@ -128,6 +139,11 @@ def same_value(a: Any, b: Any) -> bool:
 
 
 _PLAIN = re.compile(r"[A-Za-z_][\w\-]*\Z")
+
+
+def searchable(text: str) -> str:
+    """Text as the filter compares it: lower case, an underscore read as a space (a name's words are words)."""
+    return text.lower().replace("_", " ")
 
 
 def yaml_text(value: Any) -> str:
@@ -215,7 +231,7 @@ class ArgRow(QWidget):
         grid.addWidget(self.reset_button, 0, 3)
         grid.setColumnStretch(2, 1)
         self.reset_button.clicked.connect(lambda: self.reset_requested.emit(spec.name))
-        self._haystack = f"{spec.name}\n{spec.help}".lower()
+        self._haystack = searchable(f"{spec.name}\n{spec.help}")
 
     def error_label(self) -> QLabel:
         if self._error is None:
@@ -235,7 +251,9 @@ class ArgRow(QWidget):
         return f"{spec.help}\n\nType: {spec.type_text} · default: {default}".strip()
 
     def matches(self, needle: str) -> bool:
-        return needle in self._haystack
+        """True when every word of needle (searchable()'s) is in the row's name or help: "warmup steps" and
+        "Warmup_Steps" find warmup_steps, as "warmup_steps" does (only that exact text found it)."""
+        return all(word in self._haystack for word in needle.split())
 
     # -- editors
     def _make_editor(self) -> QWidget:
@@ -504,11 +522,24 @@ class ArgumentsPanel(Form):
         if not self._pending:
             self._build_timer.stop()
             self._focus_when_built = None
+            self._chain_tabs()
             self.rows_widget.setAttribute(Qt.WidgetAttribute.WA_StaticContents, False)
             self._apply_filter()
         spent = (time.perf_counter() - started) * 1000
         self.populate_ms = (self.populate_ms or 0.0) + spent
         self.longest_step_ms = max(self.longest_step_ms or 0.0, spent)
+
+    def _chain_tabs(self) -> None:
+        """Tab goes from the filter to the rows in their order, each editor then its reset button: rows built after
+        the window was shown joined the window's focus chain at its end, so Tab went from "Show changed only" to
+        the log and chart on the right, and reached the rows only after everything else."""
+        previous: QWidget = self.changed_only_check
+        for index in range(self.rows_layout.count()):
+            row = self.rows_layout.itemAt(index).widget()
+            if isinstance(row, ArgRow):
+                for widget in (row.editor, row.reset_button):
+                    QWidget.setTabOrder(previous, widget)
+                    previous = widget
 
     def _focus_row(self, name: str) -> None:
         if self.isVisible():
@@ -573,6 +604,8 @@ class ArgumentsPanel(Form):
         for name, row in self._rows.items():
             if not row.spec.known and row.spec.kind != "secret":
                 self.set_input_error(f"training.{name}", self._unknown_message(name))
+        if not self._pending and self._rows:
+            self._chain_tabs()  # a row added at the top (or removed) after the build
 
     def _unknown_message(self, name: str) -> str:
         """A key the installed TrainingArguments lacks, with the name it was most likely meant to be (core.config's
@@ -582,6 +615,13 @@ class ArgumentsPanel(Form):
         known = [*TRAINING_FORM_KEYS, *self._specs]
         hint = nearest(name, known)
         text = f"'{name}' is not a TrainingArguments field of the installed transformers."
+        if name in FOLDED_KEYS and FOLDED_KEYS[name][0] in self._specs:
+            new, how = FOLDED_KEYS[name]
+            value = self._values.get(name)
+            write = f" to {format_number(value)}" if isinstance(value, (int, float)) and not isinstance(
+                value, bool) and 0 <= value < 1 else ""
+            return f"{text} transformers 5 removed it: {new} {how}. To fix: remove it (↺) and set {new}{write} in " \
+                   "its own row here."
         if hint is None:
             return f"{text} To fix: correct the name in the file, or remove it (↺)."
         where = "on the Training tab" if hint in TRAINING_FORM_KEYS else "in its own row here"
@@ -647,8 +687,29 @@ class ArgumentsPanel(Form):
 
     # ---- filter and help
     def _passes_filter(self, name: str, row: ArgRow) -> bool:
-        needle = self.filter_edit.text().strip().lower()
+        needle = searchable(self.filter_edit.text().strip())
         return (not needle or row.matches(needle)) and (not self.changed_only_check.isChecked() or name in self._values)
+
+    def _elsewhere(self) -> list[str]:
+        """What the filter's words name that this tab does not list, and where it is: a Training tab key, a key
+        transformers renamed, or one it folded into another (warmup_ratio)."""
+        words = searchable(self.filter_edit.text().strip()).split()
+        if not words:
+            return []
+        hits = lambda key: all(word in searchable(key) for word in words)  # noqa: E731
+        said: list[str] = []
+        for key, label in TRAINING_TAB_LABELS.items():
+            if hits(key):
+                said.append(f"{key} is on the Training tab ({label}).")
+        for old, new in RENAMED_TRAINING_KEYS.items():
+            if hits(old):
+                said.append(f"{old} is {'now ' + new if new else 'gone from transformers 5'}"
+                            + (" (on the Training tab)." if new in TRAINING_TAB_LABELS else "." if not new
+                               else " (below)." if new in self._specs else "."))
+        for old, (new, how) in FOLDED_KEYS.items():
+            if hits(old) and old not in self._specs and new in self._specs:
+                said.append(f"{old} is gone from transformers 5: {new} {how}.")
+        return said
 
     def _apply_filter(self, *_: Any) -> None:
         shown = 0
@@ -657,7 +718,10 @@ class ArgumentsPanel(Form):
             if row.isHidden() == visible:  # only touch rows that change: setVisible is costly
                 row.setVisible(visible)
             shown += visible
-        self.no_match.setVisible(bool(self._rows) and shown == 0 and not self._pending)
+        elsewhere = self._elsewhere() if self._rows and not self._pending else []
+        none = bool(self._rows) and shown == 0 and not self._pending
+        self.no_match.setText("\n".join((["No argument here matches the filter."] if none else []) + elsewhere))
+        self.no_match.setVisible(none or bool(elsewhere))
         self._update_count(shown)
 
     def _update_count(self, shown: int | None = None) -> None:

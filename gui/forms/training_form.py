@@ -256,8 +256,11 @@ class TrainingForm(Form):
         # that wrote both false, the written value gone; kept as written until the user picks a precision.
         # Shown as written too, as an entry of its own ("bf16: yes  (as written)"): the combo showed fp32, a
         # precision the file does not name, beside the message about what it does name.
+        # Both true is kept as written too: the combo showed bf16 beside validate's "both are true" message, and
+        # any edit on this tab (the run name) then stored bf16 alone, fp16: true gone from the file unasked.
         present = {key: t[key] for key in ("bf16", "fp16") if key in t}
-        written = any(not isinstance(value, bool) for value in present.values())
+        both = present.get("bf16") is True and present.get("fp16") is True
+        written = both or any(not isinstance(value, bool) for value in present.values())
         self._kept_precision = copy.deepcopy(present) if written else {}
         self._show_written_precision()
         self.config_changed(config)

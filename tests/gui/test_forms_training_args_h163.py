@@ -1,0 +1,160 @@
+"""The Training and All arguments tabs probed as a demanding user (helper-163): bf16 and fp16 both true in a file,
+searching All arguments the way people write names, warmup_ratio from a transformers 4 config, and keyboard-only
+editing of the generated rows."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
+
+from finetune_studio.core.config import RunConfig, default_config, load_config, save_config
+from finetune_studio.core.validation import validate
+from finetune_studio.gui.forms import ArgumentsPanel, TrainingForm
+
+
+@pytest.fixture(scope="module")
+def fields() -> Any:
+    from finetune_studio.core.validation import training_fields
+
+    return training_fields()
+
+
+def saved(form: Any, tmp_path: Path) -> RunConfig:
+    """What the form stores, written to a YAML file and read back as the CLI reads it."""
+    config = default_config()
+    form.store(config)
+    path = tmp_path / "run.yaml"
+    save_config(config, path)
+    return load_config(path)[0]
+
+
+def test_bf16_and_fp16_both_true_are_kept_as_written_until_a_precision_is_picked(qtbot: Any, tmp_path: Path) -> None:
+    """A file with bf16: true and fp16: true showed "bf16" in the Precision combo beside validate's "bf16 and fp16 are
+    both true. To fix: choose bf16 or fp16", and the next edit anywhere on the tab (the run name) stored bf16 alone:
+    fp16: true left the file unasked while the combo had not changed. Both are now shown and kept as written until
+    the user picks a precision."""
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    config = default_config()
+    config.training.update({"bf16": True, "fp16": True})
+    form.load(config)
+    combo = form.precision_combo
+    assert combo.currentText() == "bf16: true, fp16: true  (as written)"
+    form.name_edit.setText("mine")
+    form.name_edit.textEdited.emit("mine")
+    back = saved(form, tmp_path)
+    assert (back.name, back.training["bf16"], back.training["fp16"]) == ("mine", True, True)
+    both = [p.message for p in validate(back, check_files=False) if p.field == "training.fp16"]
+    assert "bf16 and fp16 are both true. To fix: choose bf16 or fp16, not both (set the other to false)." in both
+
+    index = combo.findData("fp16")
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+    assert combo.findText("bf16: true, fp16: true  (as written)") < 0 and combo.currentData() == "fp16"
+    back = saved(form, tmp_path)
+    assert (back.training.get("bf16"), back.training["fp16"]) == (None, True)
+
+
+def test_the_filter_finds_a_name_written_with_spaces_or_capitals(qtbot: Any, fields: Any) -> None:
+    """'warmup steps' and 'Warmup_Steps' listed nothing ("No argument matches the filter.") beside a row named
+    warmup_steps: the filter looked for the text as typed, whole."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    panel.load(default_config())
+    for text in ("warmup steps", "Warmup_Steps", "  warmup   STEPS "):
+        panel.filter_edit.setText(text)
+        assert "warmup_steps" in [name for name, row in panel._rows.items() if not row.isHidden()], text
+        assert panel.no_match.isHidden(), text
+    panel.filter_edit.setText("adam beta")
+    assert sorted(n for n, r in panel._rows.items() if not r.isHidden()) == ["adam_beta1", "adam_beta2"]
+
+
+def test_a_search_for_a_key_listed_elsewhere_says_where_it_is(qtbot: Any, fields: Any) -> None:
+    """Searching All arguments for learning_rate, bf16 or evaluation_strategy said only "No argument matches the
+    filter.", though the Training tab sets them: the user was left to guess that the field exists, and where."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    panel.load(default_config())
+    panel.show()
+    panel.filter_edit.setText("bf16")  # bf16_full_eval is a row here: it is shown, and where bf16 is said too
+    assert not panel._rows["bf16_full_eval"].isHidden()
+    assert panel.no_match.isVisible() and panel.no_match.text() == "bf16 is on the Training tab (Precision)."
+    panel.filter_edit.setText("evaluation_strategy")  # rows whose help speaks of it are listed; the key is said
+    assert panel.no_match.text().splitlines()[-1] == "evaluation_strategy is now eval_strategy (on the Training tab)."
+    panel.filter_edit.setText("gradient accumulation steps")
+    assert panel.no_match.text().splitlines()[-1] == ("gradient_accumulation_steps is on the Training tab (Gradient "
+                                                      "accumulation).")
+    panel.filter_edit.setText("warmup ratio")  # the help of warmup_steps says "ratio": it is listed
+    assert panel.no_match.text() == ("warmup_ratio is gone from transformers 5: warmup_steps takes the ratio now: a "
+                                     "value below 1 is a share of the run's steps.")
+    panel.filter_edit.setText("zzz")
+    assert panel.no_match.text() == "No argument here matches the filter."
+    panel.filter_edit.clear()
+    assert panel.no_match.isHidden()
+
+
+def test_warmup_ratio_from_a_transformers_4_config_names_what_to_write(qtbot: Any, fields: Any, tmp_path: Path) -> None:
+    """warmup_ratio: 0.1 (a transformers 4 config) was marked "'warmup_ratio' is not a TrainingArguments field of the
+    installed transformers. To fix: correct the name in the file, or remove it (↺)." with no word of the name to
+    correct it to: transformers 5 folded it into warmup_steps, which takes a value below 1 as the ratio."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    config = default_config()
+    config.training["warmup_ratio"] = 0.1
+    panel.load(config)
+    row = panel.row("warmup_ratio")
+    assert row.error_label().text() == (
+        "'warmup_ratio' is not a TrainingArguments field of the installed transformers. transformers 5 removed it: "
+        "warmup_steps takes the ratio now: a value below 1 is a share of the run's steps. To fix: remove it (↺) "
+        "and set warmup_steps to 0.1 in its own row here.")
+    panel.reset("warmup_ratio")
+    steps = panel.row("warmup_steps")
+    steps.editor.setText("0.1")
+    steps.editor.textEdited.emit("0.1")
+    back = saved(panel, tmp_path)
+    assert "warmup_ratio" not in back.training and back.training["warmup_steps"] == 0.1
+    assert [p for p in validate(back, check_files=False) if "warmup" in p.field] == []
+
+
+def test_tab_goes_from_the_filter_through_the_rows_in_order(qtbot: Any, fields: Any) -> None:
+    """The rows are built after the window is shown, so they joined its focus chain at the end: Tab went from "Show
+    changed only" to the log and chart beside the tab and reached the rows only after all of them. Tab now goes from
+    the filter to each row's editor, then its reset button, then the next row."""
+    host = QWidget()
+    layout = QVBoxLayout(host)
+    panel = ArgumentsPanel()
+    layout.addWidget(panel)
+    after = QLineEdit()  # stands for the window's widgets beside the tab, made before the rows
+    layout.addWidget(after)
+    qtbot.addWidget(host)
+    host.show()
+    host.activateWindow()
+    qtbot.waitActive(host)
+    panel.populate_in_steps(fields)
+    qtbot.waitUntil(lambda: not panel.building, timeout=30_000)
+    rows = [panel.rows_layout.itemAt(i).widget() for i in range(panel.rows_layout.count())]
+    rows = [row for row in rows if row is not None and hasattr(row, "spec")]
+    panel.filter_edit.setFocus()
+    qtbot.waitUntil(lambda: panel.filter_edit.hasFocus())
+    visited = []
+    for _ in range(6):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        visited.append(QApplication.focusWidget())
+    first, second = rows[0], rows[1]
+    assert visited[0] is panel.changed_only_check
+    assert visited[1] is first.editor, (type(visited[1]).__name__, rows[0].spec.name)
+    assert visited[2] is first.reset_button or not first.reset_button.isEnabled()
+    assert second.editor in visited[2:4]
+    assert after not in visited
