@@ -87,14 +87,20 @@ class StackedBar(QWidget):
         super().__init__(parent)
         self.parts: list[tuple[str, int]] = []
         self.limit = 0
+        self.outdated = False  # the parts are of settings changed since: drawn faded until the new estimate comes
         self.setMinimumHeight(34)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(320, 34)
 
+    def set_outdated(self, outdated: bool) -> None:
+        if outdated != self.outdated:
+            self.outdated = outdated
+            self.update()
+
     def set_parts(self, parts: list[tuple[str, int]], limit: int) -> None:
-        self.parts, self.limit = list(parts), int(limit)
+        self.parts, self.limit, self.outdated = list(parts), int(limit), False
         self.setToolTip("\n".join(f"{label}: {size_text(value)}" for label, value in parts)
                         + (f"\nfree: {size_text(limit)}" if limit else ""))
         self.update()
@@ -120,6 +126,8 @@ class StackedBar(QWidget):
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.outdated:
+            painter.setOpacity(0.35)
         area = self.area()
         painter.setPen(QPen(QColor("#c8c8c8"), 1))
         painter.setBrush(QColor("#f3f3f3"))
@@ -170,6 +178,7 @@ class EstimateBar(QWidget):
         self._config: Any = None  # the config last asked about, to judge again when the free memory moves
         self._table: Any = None  # the latest reading of the machine (core.gpus.GpuTable), the Devices line's
         self._generation = 0
+        self._shown_for: Any = None  # the config whose estimate is shown (None: unknown, before the first)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._relay = _Relay(self)
@@ -201,10 +210,30 @@ class EstimateBar(QWidget):
 
     # ---- requests
     def request(self, config: Any, table: Any) -> None:
-        self._generation += 1  # the last result stays shown until the new one arrives
+        self._generation += 1  # the last result stays shown until the new one arrives, marked as outdated
         self._config = config.copy()
         self._table = table
+        if self.result is not None and self._shown_for is not None and self._config != self._shown_for:
+            self._mark_outdated()
         self._pool.start(_Job(self._generation, self._config, table, self._relay))
+
+    @property
+    def outdated(self) -> bool:
+        """The shown estimate is of settings changed since, and the new one is being worked out."""
+        return self.bar.outdated
+
+    def _mark_outdated(self) -> None:
+        """The settings changed and their estimate takes a while (seconds for a large model, each fix estimated
+        too): the shown figures, verdict and fixes were of the settings before, and read as current meanwhile; an
+        Apply there wrote a fix worked out for the old settings (its accumulation steps from the old batch)."""
+        self.bar.set_outdated(True)
+        self.verdict_label.setStyleSheet("color: #5f6368;")
+        self.verdict_label.setText("Estimating the changed settings… The figures below are of the settings before "
+                                   "the change.")
+        for button in self.fix_buttons:
+            button.setEnabled(False)
+            button.setToolTip("This fix was worked out for the settings before the change; wait for the new "
+                              "estimate and its fixes.")
 
     def rejudge(self, table: Any) -> None:
         """The devices' free memory changed (another program started or ended): the last config, judged again."""
@@ -218,7 +247,7 @@ class EstimateBar(QWidget):
         available" and "22.48 GiB free" on one page). Estimated again only when the verdict would change."""
         self._table = table
         result = self.result
-        if result is None or result.estimate is None:
+        if result is None or result.estimate is None or self.outdated:  # the coming estimate is judged on `table`
             return
         moved = self._against(result, table)
         if moved is None:
@@ -260,7 +289,11 @@ class EstimateBar(QWidget):
         return self.result.verdict if self.result is not None else ""
 
     def show_result(self, result: Preflight) -> None:
+        """Show `result`, the estimate of the config last asked about (request), or of the window's config when
+        Start asked for it (the same config: the bar is asked about every change)."""
         self.result = result
+        self._shown_for = self._config
+        self.bar.set_outdated(False)
         budget = result.budget
         if result.estimate is None:
             self.bar.set_parts([], budget.free_bytes)
