@@ -666,8 +666,7 @@ def _command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # Ctrl-C outside a run's own handler (_train): loading, checking, exporting
         # Nothing had trained yet, so there is nothing to resume: "Resume from the latest checkpoint" was said here
         # of a run never started (train's config being checked) and of an export.
-        before = " before training began: nothing was trained or changed" if args.command in ("train", "resume") else ""
-        print(f"error: aborted (Ctrl-C){before}.", file=sys.stderr)
+        print(f"error: aborted (Ctrl-C){_aborted_before(args)}.", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # one line instead of a traceback; the run folder has the status
         if isinstance(exc, BrokenPipeError) and reader_gone():
@@ -692,6 +691,24 @@ def _hub_unreachable(config: Any) -> Any:
     except Exception:  # noqa: BLE001 - any other reason the model cannot be read is the estimate's to say
         return None
     return None
+
+
+READING_COMMANDS = ("validate", "estimate", "runs", "doctor", "whoami", "launch-command")  # they change nothing
+
+
+def _aborted_before(args: argparse.Namespace) -> str:
+    """What a Ctrl-C outside a run's own handler left, after "aborted (Ctrl-C)": "error: aborted (Ctrl-C)." of an
+    export said nothing of its destination, which core.export leaves as it was (the partial folder is deleted)."""
+    if args.command in TRAINING_COMMANDS:
+        return " before training began: nothing was trained or changed"
+    if args.command == "export":
+        out = user_path(args.out) if args.out else Path(args.run_dir) / f"export-{args.kind}"
+        again = " ".join(shell_word(arg) for arg in _export_argv(args))
+        return (f": nothing was exported ({out} holds what it held before) and the run is unchanged. To fix: run "
+                f"finetune-studio {again} again")
+    if args.command in READING_COMMANDS:
+        return ": it only reads, so nothing was changed"
+    return ""
 
 
 TRAINING_COMMANDS = ("train", "resume")  # the commands whose unexplained failure is a failed training

@@ -28,4 +28,6 @@ def test_a_ctrl_c_during_an_export_offers_no_resume(monkeypatch: pytest.MonkeyPa
                                                     capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setattr(cli, "_export", interrupted)
     assert cli.main(["export", "somewhere", "--merged"]) == cli.EXIT_FAILED
-    assert capsys.readouterr().err.splitlines() == ["error: aborted (Ctrl-C)."]
+    assert capsys.readouterr().err.splitlines() == [
+        "error: aborted (Ctrl-C): nothing was exported (somewhere/export-merged holds what it held before) and the run "
+        "is unchanged. To fix: run finetune-studio export --merged somewhere again."]

@@ -161,3 +161,22 @@ def test_generate_given_the_runs_folder_names_its_runs_as_resume_does(tmp_path: 
                     f"e.g. {runs / 'new'}; `finetune-studio runs --runs-dir '{runs}'` lists them.")
     assert main(["resume", str(runs)]) == cli.EXIT_CONFIG
     assert _err(capsys) == said
+
+
+def _interrupted(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+def test_a_ctrl_c_says_what_it_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """"error: aborted (Ctrl-C)." said nothing of an export's destination (core.export deletes its partial folder
+    and leaves the destination as it was), nor that validate and estimate had changed nothing."""
+    monkeypatch.setattr(cli, "_export", _interrupted)
+    assert main(["export", "--adapter", "my run", "--out", str(tmp_path / "out dir")]) == cli.EXIT_FAILED
+    assert _err(capsys) == (f"error: aborted (Ctrl-C): nothing was exported ({tmp_path / 'out dir'} holds what it held "
+                            f"before) and the run is unchanged. To fix: run finetune-studio export --adapter 'my run' "
+                            f"--out '{tmp_path / 'out dir'}' again.")
+    monkeypatch.setattr(cli, "_load", _interrupted)
+    for command in ("validate", "estimate"):
+        assert main([command]) == cli.EXIT_FAILED
+        assert _err(capsys) == "error: aborted (Ctrl-C): it only reads, so nothing was changed."
