@@ -32,7 +32,15 @@ TORCH_INDEX = "https://download.pytorch.org/whl"
 # minor-version compatibility makes any 12.x build run on a 12.x driver, but the matching one needs no PTX JIT).
 CUDA_BUILDS = ("13.0", "12.8", "12.6")
 ROCM_BUILD = "6.4"  # the ROCm build offered next to those CUDA builds
-LOW_DISK_BYTES = 10 * 1024**3  # a 0.6B-parameter model's checkpoints take ~7 GB each (weights + Adam state)
+LOW_DISK_BYTES = 10 * 1024**3  # a 0.6B-parameter model's checkpoints take ~7 GiB each (weights + Adam state)
+
+
+def _size(value: int) -> str:
+    """Bytes in the app's one rule (core.estimate.gib: MiB and GiB, as the estimate and the Hardware tab say them):
+    the free space read "36.2 GB" for 36.2 GiB (divided by 1024**3), beside the estimate's "22 GiB free RAM"."""
+    from finetune_studio.core.estimate import gib
+
+    return gib(value)
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 
@@ -98,7 +106,7 @@ class Disk:
     def describe(self) -> str:
         if self.free is None:
             return f"{self.what} {self.path}: free space unknown"
-        return f"{self.what} {self.path}: {self.free / 1024**3:.1f} GB free"
+        return f"{self.what} {self.path}: {_size(self.free)} free"
 
 
 @dataclass(frozen=True)
@@ -313,8 +321,8 @@ def judge(gpu: Gpu, torch: TorchBuild, disks: tuple[Disk, ...], python: str | No
         findings.append(Finding(OK, "no GPU and a CPU-only torch: they match; training runs on the CPU."))
     for disk in disks:
         if disk.low:
-            findings.append(Finding(WARNING, f"only {disk.free / 1024**3:.1f} GB free in the {disk.what} "
-                                    f"({disk.path}); a checkpoint of a 0.6B-parameter model takes about 7 GB. "
+            findings.append(Finding(WARNING, f"only {_size(disk.free)} free in the {disk.what} "
+                                    f"({disk.path}); a checkpoint of a 0.6B-parameter model takes about 7 GiB. "
                                     "To fix: free space there, or choose another folder."))
     return Report(gpu, torch, disks, tuple(findings), command, reason)
 

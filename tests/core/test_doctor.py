@@ -154,7 +154,7 @@ def test_low_disk_warns_without_failing(tmp_path: Path) -> None:
     report = doctor.judge(Gpu("none", how="x"), CPU_TORCH, disks, python=PY)
     assert report.ok
     warnings = [f.message for f in report.findings if f.level == WARNING]
-    assert len(warnings) == 1 and warnings[0].startswith("only 3.0 GB free in the runs folder")
+    assert len(warnings) == 1 and warnings[0].startswith("only 3.0 GiB free in the runs folder")
 
 
 def test_free_space_of_a_folder_that_does_not_exist_yet_is_its_parents(tmp_path: Path) -> None:
