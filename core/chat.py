@@ -47,6 +47,11 @@ FORMAT_PARTS: dict[str, dict[str, tuple[str, ...]]] = {
     "text": {"text": ("text",)},
 }
 OPTIONAL_PARTS = {"alpaca": ("input", "system")}
+# A part beside the format's own in the rows read as turns: the column of a row's tool definitions (TRL's
+# SFTTrainer reads "tools"), passed to the chat template as tools=. Optional; chat.columns may map it
+# ({tools: functions}). It is not in FORMAT_PARTS: one part of three formats, which say the format by their parts.
+TOOLS_PART = "tools"
+TOOLS_FORMATS = ("messages", "sharegpt", "prompt_completion")
 FORMAT_NAMES = {"text": "plain text", "prompt_completion": "prompt/completion", "alpaca": "alpaca",
                 "messages": "messages (role/content)", "sharegpt": "ShareGPT (from/value)"}
 
@@ -64,6 +69,10 @@ class Detection:
     columns: dict[str, str]  # part -> the data's column, e.g. {"messages": "dialog"}
     reason: str  # what it was told by, in words
     problem: str | None = None  # why the rows cannot be read in any format (chat.columns names several)
+    # The columns whose objects the dataset stores as one Arrow struct type for all rows (datasets' from_list,
+    # Parquet, Hub datasets): a conversation column whose calls' arguments are a struct, a tools column of structs.
+    # Each row's object then has every name any row's has, the ones it lacks as null (merged_columns).
+    merged: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -195,6 +204,11 @@ def resolve_format(chat: ChatConfig, rows: list[dict], columns: list[str],
             if found:
                 mapping[part] = found
     mapping.update({k: v for k, v in (chat.columns or {}).items() if k in FORMAT_PARTS[fmt]})
+    if fmt in TOOLS_FORMATS:
+        tools = (chat.columns or {}).get(TOOLS_PART) if isinstance(chat.columns, dict) else None
+        tools = tools if isinstance(tools, str) else _find(columns, TOOLS_COLUMNS)
+        if tools is not None:
+            mapping[TOOLS_PART] = tools
     reason = detected.reason if chat.format == "auto" else "set in chat.format"
     return Detection(fmt, mapping, reason)
 
@@ -222,8 +236,13 @@ def unused_parts_note(chat: ChatConfig, fmt: str) -> str | None:
     unused = [(other, [part for part in chat.columns if part in parts]) for other, parts in FORMAT_PARTS.items()
               if other != fmt]
     unused = [(other, parts) for other, parts in unused if parts]
+    tools = None
+    if TOOLS_PART in chat.columns and fmt in FORMAT_NAMES and fmt not in TOOLS_FORMATS:
+        tools = (f"chat.columns maps '{TOOLS_PART}' (the rows' tool definitions), but {FORMAT_NAMES[fmt]} rows are "
+                 "not conversations, so the run does not use it. To fix: remove it from chat.columns, or set "
+                 f"chat.format to {', '.join(TOOLS_FORMATS[:-1])} or {TOOLS_FORMATS[-1]}.")
     if not unused:
-        return None
+        return tools
     said = "; ".join(f"{', '.join(repr(p) for p in parts)} ({'parts' if len(parts) > 1 else 'a part'} of "
                      f"{FORMAT_NAMES[other]} rows)" for other, parts in unused)
     them = "them" if len(unused) > 1 or len(unused[0][1]) > 1 else "it"
@@ -231,7 +250,7 @@ def unused_parts_note(chat: ChatConfig, fmt: str) -> str | None:
               else f"chat.format 'auto' reads the rows as {FORMAT_NAMES[fmt]}")
     choices = " or ".join(f"chat.format: {other}" for other, _ in unused)
     return (f"chat.columns maps {said}, but {in_use}, so the run does not use {them}. To fix: remove {them} from "
-            f"chat.columns, or set {choices}.")
+            f"chat.columns, or set {choices}." + (f" {tools}" if tools else ""))
 
 
 def columns_in_use(columns: dict[str, str], fmt: str) -> dict[str, str]:
@@ -289,6 +308,11 @@ def mapping_problems(detection: Detection, columns: list[str]) -> list[str]:
         elif columns and column not in columns:
             problems.append(f"chat.columns maps '{part}' to '{column}', which is not a column of the data "
                             f"(columns: {', '.join(columns)})")
+    tools = detection.columns.get(TOOLS_PART)
+    if tools is not None and columns and tools not in columns:
+        problems.append(f"chat.columns maps '{TOOLS_PART}' to '{tools}', which is not a column of the data "
+                        f"(columns: {', '.join(columns)}). To fix: map it to the column that holds the rows' tool "
+                        f"definitions, or remove '{TOOLS_PART}' from chat.columns")
     return problems
 
 
@@ -364,9 +388,10 @@ def _good_message(fmt: str) -> str:
     return '{"from": "human", "value": "Hi"}' if fmt == "sharegpt" else '{"role": "user", "content": "Hi"}'
 
 
-def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
+def _turns(value: Any, fmt: str, where: str, arguments: CallArguments | None = None) -> list[dict[str, str]]:
     """A list of {role, content} with roles mapped from their aliases; ChatDataError says which message of the
-    column is wrong, what it lacks and what a good one looks like (the caller adds the row)."""
+    column is wrong, what it lacks and what a good one looks like (the caller adds the row). `arguments` says how
+    the calls' arguments given as objects are read (CallArguments)."""
     good = _good_message(fmt)
     if isinstance(value, str):
         written = " (a list written as JSON text: store the list itself)" if value.lstrip().startswith("[") else ""
@@ -404,8 +429,8 @@ def _turns(value: Any, fmt: str, where: str) -> list[dict[str, str]]:
             if role != "assistant":
                 raise ChatDataError(f"{message} has '{calls_key}', but only the assistant's turns call tools. To fix: "
                                     f"move the calls to the assistant turn that makes them, or remove '{calls_key}'")
-            calls = _tool_calls(turn[calls_key], str(calls_key), message)
-        content = _content_text(content, message, content_key, good, calls is not None)
+            calls = _tool_calls(turn[calls_key], str(calls_key), message, arguments)
+        content = _content_text(content, message, content_key, good, calls is not None, role)
         turn_out: dict[str, Any] = {"role": role, "content": content}
         if calls is not None:
             turn_out["tool_calls"] = calls
@@ -432,12 +457,18 @@ GOOD_TOOL = ('{"type": "function", "function": {"name": "get_weather", "descript
 TOOLS_COLUMNS = ("tools",)  # the column of a row's tool definitions (TRL's SFTTrainer reads "tools")
 
 
-def _content_text(content: Any, message: str, key: str, good: str, calls: bool) -> str:
+def _content_text(content: Any, message: str, key: str, good: str, calls: bool, role: str = "") -> str:
     """A message's content as one text: text as written; a list of text parts (as multimodal exports write it,
     [{"type": "text", "text": …}]) joined, as Qwen-VL's templates write them; no value or a blank one for a reply
-    that calls tools ('' then: OpenAI's form of a reply that is only a call)."""
+    that calls tools ('' then: OpenAI's form of a reply that is only a call). A tool's result given as a JSON value
+    (an object, a list that is not parts, a number) is written as JSON text, as a tool's answer reaches the model:
+    chat templates write a turn's content as text."""
     if content is None and calls:
         return ""
+    if role == "tool" and _json_result(content):
+        import json
+
+        return json.dumps(content, ensure_ascii=False)
     if isinstance(content, list) and content and all(isinstance(part, dict) for part in content):
         texts = []
         for number, part in enumerate(content, 1):
@@ -462,7 +493,73 @@ def _content_text(content: Any, message: str, key: str, good: str, calls: bool) 
     return content
 
 
-def _tool_calls(value: Any, key: str, message: str) -> list[dict[str, Any]]:
+# The types of a message's content parts (OpenAI's and transformers' multimodal messages).
+PART_TYPES = ("text", "image", "image_url", "input_image", "audio", "input_audio", "video", "video_url", "file")
+
+
+def _json_result(content: Any) -> bool:
+    """Whether a tool turn's content is a JSON value to write as JSON text: an object, a number, true/false, or a list
+    that is not content parts (a list whose items are all objects with a part's 'type', such as {"type": "text",
+    …}: text parts are joined, others refused, as in any turn)."""
+    if isinstance(content, (dict, int, float)):  # bool is an int
+        return True
+    return isinstance(content, list) and not (content and all(isinstance(part, dict) and part.get("type")
+                                                              in PART_TYPES for part in content))
+
+
+@dataclass
+class CallArguments:
+    """How a row's calls' arguments given as objects (not JSON text, which is read as written) are read. datasets
+    stores the objects of every row in one Arrow struct type (Dataset.from_list, Parquet, Hub datasets), so a call's
+    arguments hold every name any call in the column uses, those of other functions as null: the template would
+    write them ("units": null) and the model learn nulls no row has. A null is left out when the row's tools say
+    its function has no such parameter, or, where they do not say, when the arguments are such a struct
+    (`merged`); nested objects of a struct lose their nulls too. What was left out is listed in `dropped`."""
+
+    merged: bool = False
+    parameters: dict[str, frozenset[str] | None] = field(default_factory=dict)  # function -> its parameters' names
+    dropped: list[str] = field(default_factory=list)
+
+    def read(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        known = self.parameters.get(name)
+        if known is None and not self.merged:
+            return arguments
+        left = [key for key, value in arguments.items()
+                if value is None and (key not in known if known is not None else True)]
+        kept = {key: value for key, value in arguments.items() if key not in left}
+        if self.merged:
+            kept = {key: _without_nulls(value) for key, value in kept.items()}
+        if left:
+            self.dropped.append(f"{name}'s arguments {', '.join(repr(k) for k in left)}")
+        return kept
+
+
+def _without_nulls(value: Any) -> Any:
+    """An Arrow struct's value without the null names the struct type gave it (in objects, at every depth; a null
+    in a list is the list's own)."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def _parameters(tools: list[dict[str, Any]] | None) -> dict[str, frozenset[str] | None]:
+    """Each tool's function name -> the names of its parameters (JSON schema properties), None where the schema
+    does not list them or allows others (additionalProperties)."""
+    found: dict[str, frozenset[str] | None] = {}
+    for tool in tools or []:
+        function = tool.get("function") if tool.get("function") is not None else tool
+        schema = function.get("parameters") if isinstance(function, dict) else None
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if not isinstance(properties, dict) or schema.get("additionalProperties") not in (None, False):
+            found[function["name"]] = None
+        else:
+            found[function["name"]] = frozenset(k for k, v in properties.items() if v is not None)
+    return found
+
+
+def _tool_calls(value: Any, key: str, message: str, reading: CallArguments | None = None) -> list[dict[str, Any]]:
     """A reply's tool calls in OpenAI's form, [{"type": "function", "function": {"name", "arguments"}}], the form
     chat templates read: a flat {"name", "arguments"} (and function_call's single call) is put in it, and arguments
     written as JSON text are read into the object (a template that writes `arguments | tojson` would otherwise write
@@ -502,6 +599,8 @@ def _tool_calls(value: Any, key: str, message: str) -> list[dict[str, Any]]:
                 raise ChatDataError(f"{said} ({name}) has arguments that are not JSON ({exc}): "
                                     f"{_kind(function['arguments'])}. To fix: write them as a JSON object, such as "
                                     '{"city": "Oslo"}') from None
+        elif isinstance(arguments, dict) and reading is not None:  # objects: nulls a struct type gave them go
+            arguments = reading.read(name, arguments)
         if not isinstance(arguments, dict):
             raise ChatDataError(f"{said} ({name}) has {_kind(arguments)} as its arguments, not an object of named "
                                 'values. To fix: write them as an object, such as {"city": "Oslo"}')
@@ -512,12 +611,15 @@ def _tool_calls(value: Any, key: str, message: str) -> list[dict[str, Any]]:
     return calls
 
 
-def _tools(row: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
-    """The row's tool definitions (its 'tools' column, a list of JSON-schema function dicts or JSON text of one, as
-    TRL's SFTTrainer reads it) and the column's name; None when the row has none. ChatDataError says what is
-    wrong."""
-    column = _find(list(row), TOOLS_COLUMNS)
+def _tools(row: dict[str, Any], column: str | None,
+           merged: bool = False) -> tuple[str, list[dict[str, Any]]] | None:
+    """The row's tool definitions (its tools column: 'tools' or the column chat.columns maps the part to, a list of
+    JSON-schema function dicts or JSON text of one, as TRL's SFTTrainer reads it) and the column's name; None when
+    the row has none. `merged`: the column is an Arrow struct type (Detection.merged), whose nulls are names other
+    rows' tools have: left out. ChatDataError says what is wrong."""
     value = row.get(column) if column is not None else None
+    if merged and isinstance(value, list):
+        value = _without_nulls(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, str):
@@ -557,6 +659,47 @@ def template_ignores(template: str, examples: list[dict[str, Any]]) -> str | Non
     return (f"{rows:,} of the first {len(examples):,} rows have '{key}' in their messages, but the chat template "
             f"never reads '{key}', so that reasoning is not in the rendered text and is not trained. To fix: pick a "
             "template that renders it (qwen3), or write the reasoning into the reply's content")
+
+
+def merged_nulls_note(examples: list[dict[str, Any]]) -> str | None:
+    """The run log's note (once) when rows' calls' arguments or tools lost nulls that are other rows' names (an Arrow
+    struct type's, CallArguments); None when no row did."""
+    rows = [example[MERGED_NULLS] for example in examples if example.get(MERGED_NULLS)]
+    if not rows:
+        return None
+    return (f"{len(rows):,} of the first {len(examples):,} rows have tool calls whose arguments (or tools) hold "
+            f"nulls for names their function does not have ({'; '.join(rows[0][:3])}): the dataset stores every "
+            "row's objects as one Arrow struct type (as datasets does for a list of rows, Parquet and Hub datasets), "
+            "which gives each the names of all the others, as null. Those nulls are left out of what the model "
+            "learns, so it does not learn to write them. To keep a null an argument really has, write the call's "
+            "arguments as JSON text (a string), which is read as written")
+
+
+def merged_columns(schema: Any, detection: Detection) -> frozenset[str]:
+    """The columns (of those `detection` maps) whose objects an Arrow schema stores as one struct type for all rows
+    (Detection.merged): a conversation whose calls' 'arguments' are a struct, a tools column holding structs. A
+    column of JSON values (datasets' Json type: JSON lines) or of JSON text keeps each row's own names."""
+    import pyarrow as pa
+
+    def has_struct(kind: Any, name: str | None) -> bool:
+        if pa.types.is_struct(kind):
+            if name is None:
+                return True
+            return any((child.name.lower() == name and pa.types.is_struct(child.type)) or has_struct(child.type, name)
+                       for child in kind)
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+            return has_struct(kind.value_type, name)
+        return False
+
+    merged = set()
+    for part, column in detection.columns.items():
+        try:
+            kind = schema.field(column).type
+        except (KeyError, TypeError, ValueError):
+            continue
+        if has_struct(kind, None if part == TOOLS_PART else "arguments"):
+            merged.add(column)
+    return frozenset(merged)
 
 
 # The example key that lists the replies (0-based, counted among the assistant turns) a row marks with weight 0.
@@ -608,15 +751,16 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
             kind = _message_list(raw) or "sharegpt"
             if kind == "sharegpt" and all(isinstance(m, dict) and "from" in m and "value" in m for m in raw):
                 raw, kind = maybe_convert_to_chatml({"conversations": copy.deepcopy(raw)})["messages"], "messages"
-            messages = _turns(raw, kind, columns[part])
         else:
-            messages = _turns(raw, fmt, columns[part])
+            kind = fmt
+        tools, dropped = _tools_part(row, detection), []
+        messages = _turns(raw, kind, columns[part], _reading(detection, part, tools, dropped))
         if not any(m["role"] == "assistant" for m in messages):
             raise ChatDataError(f"the conversation in '{columns[part]}' has no assistant turn, so there is "
                                 "nothing to learn from it")
         skipped, weighted_in = _weighted_out(raw, messages, columns[part])
-        return {"messages": messages, **_tools_part(row), **({UNTRAINED_REPLIES: skipped} if skipped else {}),
-                **({WEIGHTED_PROMPTS: weighted_in} if weighted_in else {})}
+        return {"messages": messages, **tools, **({UNTRAINED_REPLIES: skipped} if skipped else {}),
+                **({WEIGHTED_PROMPTS: weighted_in} if weighted_in else {}), **_merged_part(tools, dropped)}
     if fmt == "alpaca":
         instruction = _text(value("instruction"), f"column '{columns['instruction']}'")
         output = _text(value("output"), f"column '{columns['output']}' (the reply to learn)")
@@ -644,7 +788,8 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
                                         f"of messages; a row is both as text or both as lists. To fix: write "
                                         f"'{columns[part]}' as a list such as [{_good_message(kind)}], or "
                                         f"'{columns[other]}' as text")
-            turns = _turns(completion, kind, columns["completion"])
+            tools, dropped = _tools_part(row, detection), []
+            turns = _turns(completion, kind, columns["completion"], _reading(detection, "completion", tools, dropped))
             if turns[0]["role"] != "assistant":
                 # The prompt is rendered with the generation prompt ("<|im_start|>assistant"), so a completion that
                 # opens with another role would train that role's header and text as if the assistant said them.
@@ -652,7 +797,8 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
                                     "turn; a completion is the assistant's reply. To fix: move that turn to the end "
                                     f"of '{columns['prompt']}', so '{columns['completion']}' starts with the "
                                     "assistant's turn")
-            return {"prompt": _turns(prompt, kind, columns["prompt"]), "completion": turns, **_tools_part(row)}
+            return {"prompt": _turns(prompt, kind, columns["prompt"], _reading(detection, "prompt", tools, dropped)),
+                    "completion": turns, **tools, **_merged_part(tools, dropped)}
         prompt = _text(prompt, f"column '{columns['prompt']}'")
         completion = _text(completion, f"column '{columns['completion']}' (the completion to learn)")
         if not completion.strip():
@@ -662,14 +808,36 @@ def to_example(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
     return {"text": text}
 
 
-def _tools_part(row: dict[str, Any]) -> dict[str, Any]:
+def _tools_part(row: dict[str, Any], detection: Detection) -> dict[str, Any]:
     """The example's 'tools' (passed to the chat template as tools=, as TRL's SFTTrainer passes them), with the
-    column they were read from, or nothing when the row has none."""
-    found = _tools(row)
-    return {} if found is None else {"tools": found[1], TOOLS_COLUMN_KEY: found[0]}
+    column they were read from, or nothing when the row has none. A tools column of Arrow structs loses the nulls
+    the struct type gave its tools (MERGED_NULLS says so)."""
+    column = detection.columns.get(TOOLS_PART)
+    merged = column is not None and column in detection.merged
+    found = _tools(row, column, merged)
+    if found is None:
+        return {}
+    cleaned = merged and isinstance(row.get(column), list) and row[column] != found[1]
+    return {"tools": found[1], TOOLS_COLUMN_KEY: found[0],
+            **({MERGED_NULLS: [f"the tools in column '{column}'"]} if cleaned else {})}
+
+
+def _reading(detection: Detection, part: str, tools: dict[str, Any], dropped: list[str]) -> CallArguments:
+    """How the calls in the column playing `part` read their arguments (CallArguments), what they leave out added to
+    `dropped`."""
+    return CallArguments(merged=detection.columns.get(part) in detection.merged,
+                         parameters=_parameters(tools.get("tools")), dropped=dropped)
+
+
+def _merged_part(tools: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
+    """The example's MERGED_NULLS: the calls' arguments and tools that lost nulls (CallArguments), if any."""
+    said = list(dict.fromkeys(dropped)) + tools.get(MERGED_NULLS, [])
+    return {MERGED_NULLS: said} if said else {}
 
 
 TOOLS_COLUMN_KEY = "tools_column"  # the example key naming the column the tools came from (for messages)
+# The example key listing what lost the nulls an Arrow struct type gave it ("get_weather's arguments: 'zone'").
+MERGED_NULLS = "merged_nulls"
 
 
 # ---- templates ------------------------------------------------------------------------------------------------
@@ -1252,7 +1420,7 @@ def _columns_not_text(columns: Any) -> list[str]:
     messages = []
     for part, column in columns.items():
         if not isinstance(part, str):
-            hint = nearest(str(part).lower(), known)
+            hint = nearest(str(part).lower(), known + [TOOLS_PART])
             messages.append(f"chat.columns maps {as_written(part)}, {kind_of(part)}, which is not a part of any "
                             "format" + (f" (did you mean '{hint}'?)" if hint else "")
                             + f". Parts: {', '.join(known)}. To fix: rename the key to one of them.")
@@ -1265,7 +1433,8 @@ def _columns_not_text(columns: Any) -> list[str]:
 
 # A column name each part's example fix shows (as chat.columns' help text: {prompt: question, completion: answer}).
 _EXAMPLE_COLUMN = {"prompt": "question", "completion": "answer", "instruction": "task", "input": "context",
-                   "output": "answer", "system": "persona", "messages": "dialog", "conversations": "dialog"}
+                   "output": "answer", "system": "persona", "messages": "dialog", "conversations": "dialog",
+                   TOOLS_PART: "functions"}
 
 
 def _shared_columns(columns: dict[str, str]) -> list[str]:
@@ -1313,9 +1482,9 @@ def _unknown_parts(columns: dict[str, str]) -> list[str]:
     known = part_names()
     messages = []
     for part in columns:
-        if part in known:
+        if part in known or part == TOOLS_PART:
             continue
-        hint = nearest(part, known)
+        hint = nearest(part, known + [TOOLS_PART])
         messages.append(f"chat.columns maps '{part}', which is not a part of any format"
                         + (f" (did you mean '{hint}'?)" if hint else "")
                         + f". Parts: {', '.join(known)}. To fix: rename the key to one of them.")
@@ -1342,9 +1511,15 @@ class ChatData:
 
 
 def run_format(ds: Any, chat: ChatConfig, text_column: str | None) -> Detection:
-    """The format a run trains a loaded dataset in (its first rows decide 'auto')."""
+    """The format a run trains a loaded dataset in (its first rows decide 'auto'), with the columns whose objects
+    its Arrow schema merges (Detection.merged)."""
     rows = ds.select(range(min(DETECT_ROWS, len(ds)))).to_list()
-    return resolve_format(chat, rows, list(ds.column_names), text_column)
+    detection = resolve_format(chat, rows, list(ds.column_names), text_column)
+    try:
+        schema = ds.features.arrow_schema
+    except AttributeError:  # not a datasets.Dataset
+        return detection
+    return dataclasses.replace(detection, merged=merged_columns(schema, detection))
 
 
 def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, seed: int,
@@ -1402,6 +1577,9 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
         ignored = template_ignores(plan.training_text or plan.text, examples)
         if ignored:
             say(ignored + ".")
+        merged = merged_nulls_note(examples)
+        if merged:
+            say(merged + ".")
     max_length, truncation = dataset.max_length, dataset.truncation
     if phase is not None:
         phase("tokenize", f"Rendering and tokenizing {len(ds)} rows"
@@ -1876,6 +2054,9 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
         detection = resolve_format(chat, rows[:DETECT_ROWS], columns, text_column)
     except ChatDataError:
         return TokenCheck()  # a chat setting validate() names at its field
+    schema = _parquet_schema(ds.source)
+    if schema is not None:  # its rows are read from Arrow, as a run reads them
+        detection = dataclasses.replace(detection, merged=merged_columns(schema, detection))
     if detection.format == "text" or mapping_problems(detection, columns):
         return TokenCheck()
     tokenizer = _cached_tokenizer(config, version)
@@ -1942,6 +2123,9 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
         ignored = template_ignores(plan.training_text or plan.text, examples)
         if ignored:
             check.warnings.append(("chat.template", ignored + "."))
+        merged = merged_nulls_note(examples)
+        if merged:
+            check.warnings.append(("dataset.source", merged + "."))
     test_size = ds.test_size
     if (whole and any(untrained) and not chat.drop_untrained_rows and isinstance(test_size, (int, float))
             and not isinstance(test_size, bool) and test_size > 0):
@@ -1953,6 +2137,21 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
     if notice:
         check.warnings.append(("dataset.max_length", notice[:-1] + judged + "." if judged else notice))
     return check
+
+
+def _parquet_schema(source: str) -> Any:
+    """The Arrow schema of a local Parquet source's first file (its metadata only), or None for other files."""
+    from finetune_studio.core import data
+
+    try:
+        fmt, files = data.local_files(source)
+        if fmt != "parquet" or not files:
+            return None
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(files[0])
+    except Exception:  # noqa: BLE001 - a damaged file: check_source names it
+        return None
 
 
 def _cached_tokenizer(config: RunConfig, version: tuple[Any, ...]) -> Any:
