@@ -215,7 +215,16 @@ class EstimateBar(QWidget):
         self._table = table
         if self.result is not None and self._shown_for is not None and self._config != self._shown_for:
             self._mark_outdated()
+        elif self.outdated and self.result is not None:  # edited back to the settings shown (note_change)
+            self.show_result(self.result)
         self._pool.start(_Job(self._generation, self._config, table, self._relay))
+
+    def note_change(self, config: Any) -> None:
+        """The settings were edited; their estimate is asked for once validation has run (the window waits 300 ms
+        for more typing first, then validates): mark the shown estimate as outdated now when it is of other
+        settings. request() clears the mark when it asks about the settings shown."""
+        if self.result is not None and self._shown_for is not None and config != self._shown_for:
+            self._mark_outdated()
 
     @property
     def outdated(self) -> bool:

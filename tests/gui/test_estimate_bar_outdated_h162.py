@@ -97,3 +97,22 @@ def test_asking_again_about_the_same_settings_keeps_the_shown_estimate(qtbot: An
     assert bar.verdict_label.text() == "Will not fit: about 20 GiB of 13 GiB free RAM."
     with qtbot.waitSignal(bar.shown, timeout=10_000):
         gated.set()
+
+
+def test_an_edit_marks_the_estimate_outdated_before_it_is_asked_for(qtbot: Any, bar: Any,
+                                                                     gated: threading.Event) -> None:
+    """The window validates 300 ms after the last edit and only then asks for the estimate: note_change (to call
+    from the window's form-changed handler) marks the shown one at the edit; an edit back to the shown settings
+    brings it back when they are asked about."""
+    gated.set()
+    with qtbot.waitSignal(bar.shown, timeout=10_000):
+        bar.request(config_with(64), TABLE)
+    bar.note_change(config_with(64))  # no change to what is shown
+    assert bar.verdict_label.text() == "Will not fit: about 20 GiB of 13 GiB free RAM." and not bar.outdated
+    bar.note_change(config_with(8))
+    assert bar.verdict_label.text().startswith("Estimating the changed settings…") and bar.outdated
+    assert not bar.fix_buttons[0].isEnabled()
+    gated.clear()
+    bar.request(config_with(64), TABLE)  # edited back before validation ran
+    assert bar.verdict_label.text() == "Will not fit: about 20 GiB of 13 GiB free RAM." and not bar.outdated
+    assert bar.fix_buttons[0].isEnabled()
