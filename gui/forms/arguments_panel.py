@@ -50,6 +50,7 @@ from finetune_studio.gui.forms.common import (
     framed,
     hint_label,
     label_column_width,
+    number_problem,
     page_layout,
 )
 
@@ -312,6 +313,11 @@ class ArgRow(QWidget):
         elif kind in ("int", "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
             editor.setText(format_number(value))
         elif kind == "str" and isinstance(value, str):
+            editor.setText(value)
+        elif isinstance(editor, NumberEdit) and isinstance(value, str) and number_problem(value, editor.integer):
+            # Text that is no number (1.5 typed for a whole number, saved as the text '1.5'), as typed: quoted, the
+            # field read "'1.5'" on reopening and its mark "''1.5'' is not a whole number". Text that reads as a
+            # number ('8') keeps its quotes: they are what makes it text.
             editor.setText(value)
         else:
             editor.setText(yaml_text(value))

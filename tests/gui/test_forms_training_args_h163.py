@@ -158,3 +158,35 @@ def test_tab_goes_from_the_filter_through_the_rows_in_order(qtbot: Any, fields: 
     assert visited[2] is first.reset_button or not first.reset_button.isEnabled()
     assert second.editor in visited[2:4]
     assert after not in visited
+
+
+def test_a_number_row_saved_as_text_reopens_as_typed(qtbot: Any, fields: Any, tmp_path: Path) -> None:
+    """1.5 typed into max_steps (a whole number) is saved as the text '1.5', so validate names it; reopened, the row
+    read "'1.5'" in quotes and its mark "''1.5'' is not a whole number": neither what the user typed nor what the
+    Training tab shows for the same mistake. The row shows 1.5 again, with the same mark as when typed."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    panel.load(default_config())
+    for name, text, mark in (("max_steps", "1.5", "1.5 is not a whole number. To fix: write one such as 1."),
+                             ("seed", "4,2", "'4,2' is not a number: a comma cannot mark the decimals, and this "
+                                             "field takes whole numbers only. To fix: write one, such as 4.")):
+        row = panel.row(name)
+        row.editor.setText(text)
+        row.editor.textEdited.emit(text)
+        assert row.error_label().text() == mark
+        back = saved(panel, tmp_path)
+        assert back.training[name] == text
+        assert any(p.field == f"training.{name}" and f"(got '{text}')" in p.message
+                   for p in validate(back, check_files=False))
+        reopened = ArgumentsPanel()
+        qtbot.addWidget(reopened)
+        reopened.populate(fields)
+        reopened.load(back)
+        assert reopened.row(name).editor.text() == text
+        assert reopened.row(name).error_label().text() == mark
+        assert saved(reopened, tmp_path).training[name] == text  # kept as written until edited
+    quoted = default_config()
+    quoted.training["max_steps"] = "8"  # text that reads as a number keeps the quotes that make it text
+    panel.load(quoted)
+    assert panel.row("max_steps").editor.text() == "'8'"
