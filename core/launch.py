@@ -908,11 +908,21 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
                                    env=launch_environment(config), start_new_session=True,
                                    preexec_fn=ends_with_this_process())
         tree = _Tree(process)
+        left_waiting: list[bool] = []
+
+        def watch() -> None:
+            tree.remember()
+            if waiting and not left_waiting and _stop_while_waiting(folder.path, stop):
+                left_waiting.append(True)
+                tree.end()  # follow sees torchrun gone at its next poll
+
         try:
-            code = follow(folder.path, offset, process, seen, stop, watch=tree.remember)
+            code = follow(folder.path, offset, process, seen, stop, watch=watch)
         finally:
             tree.end()  # Ctrl-C twice, a crash here: no rank is left running
     clear_stop(folder.path)
+    if left_waiting:
+        return _stopped_waiting(folder, endpoint, checkpoint, seen)
     if code == 0:
         status = folder.read_status()
         state = status.get("state")
@@ -925,6 +935,39 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
                           end_written=seen.ended, log_path=folder.path / LAUNCH_LOG, offset=offset)
     seen.release(end)
     raise TrainingError(message)
+
+
+def _stop_while_waiting(run_dir: Path, stop: threading.Event) -> bool:
+    """A Stop (the caller's, or the stop file the window writes) while torchrun still waits at the rendezvous for the
+    other machines: no rank has started (none wrote a heartbeat), so none will read the stop file. torchrun waited
+    out join_timeout (300 s by default) and the run then failed with 'The machines never all met'."""
+    from finetune_studio.core.distributed import stop_requested
+
+    return (stop.is_set() or stop_requested(run_dir)) and not read_heartbeats(run_dir)
+
+
+def _stopped_waiting(folder: RunFolder, endpoint: str, checkpoint: Path | None, seen: _Seen) -> Any:
+    """The run stopped while it waited at the rendezvous: nothing trained in this segment, as a Stop before the
+    first step (core.training's words for that), and its end event."""
+    status = folder.read_status()
+    step, max_steps = _int(status.get("step")), _int(status.get("max_steps"))
+    where = f"Stopped while waiting for the other machines to join at {endpoint}"
+    if checkpoint is None:
+        message = (f"{where}: nothing was trained or saved. Start the run again as it is once every machine is ready "
+                   "to start its line (the same name takes this folder over).")
+    else:
+        message = (f"{where}: the run is still at step {step}{f' of {max_steps}' if max_steps else ''}; Resume "
+                   f"continues from {checkpoint.name}.")
+    folder.write_status("stopped", message, step=step, max_steps=max_steps)
+    end = {**EndEvent(event="end", state="stopped", message=message, step=step, max_steps=max_steps),
+           "time": round(time.time(), 3)}
+    log = MetricsLog(folder.metrics_path)
+    try:
+        log.append(end)
+    finally:
+        log.close()
+    seen(end)
+    return _ended_result(folder.path, folder.read_status())
 
 
 def unresolved_endpoint(endpoint: str) -> str | None:
