@@ -100,7 +100,7 @@ def _load(args: argparse.Namespace) -> Any:
         raise ConfigError([Problem("", (  # my.yaml, `validate x.yaml --preset demo` validated x.yaml
             f"both a config file ({args.config}) and --preset {args.preset} were given; a run starts from one of "
             f"them. To fix: drop --preset to use the file, or drop the file to start from the {args.preset} preset."))])
-    refusal = _blank_flag_refusal(args)
+    refusal = _blank_flag_refusal(args) or _split_set_refusal(args)
     if refusal:
         raise ConfigError([Problem("", refusal)])
     try:
@@ -148,6 +148,18 @@ def _blank_flag_refusal(args: argparse.Namespace) -> str | None:
             return (f"{flag} is empty ({flag} {shell_word(value)}); it {meaning}, and an empty one names none. To fix: "
                     f"give one, e.g. {example}, or leave {flag} out ({keeps}).")
     return None
+
+
+def _split_set_refusal(args: argparse.Namespace) -> str | None:
+    """Why `--set KEY VALUE` (a space for the '=') is refused, or None: argparse gives --set the KEY and takes the
+    VALUE for the config file, which was then "not found" with the advice to write a config named 1e-4 with
+    `finetune-studio init 1e-4`."""
+    bare = [item for item in args.overrides if "=" not in item]
+    if not bare or not args.config or args.config == STDIN or user_path(args.config).exists():
+        return None
+    key, value = bare[-1], args.config
+    return (f"--set {key} has no '=', so the {shell_word(value)} after it was read as the config file, and there is "
+            f"no such file. To fix: join them with '=': --set {shell_word(f'{key}={value}')}")
 
 
 def _config_from_stdin(command: str) -> tuple[Any, list[str]]:

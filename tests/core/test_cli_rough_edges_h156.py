@@ -180,3 +180,22 @@ def test_a_ctrl_c_says_what_it_left(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     for command in ("validate", "estimate"):
         assert main([command]) == cli.EXIT_FAILED
         assert _err(capsys) == "error: aborted (Ctrl-C): it only reads, so nothing was changed."
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["validate", "--set", "learning_rate", "1e-4"],
+     "--set learning_rate has no '=', so the 1e-4 after it was read as the config file, and there is no such file. "
+     "To fix: join them with '=': --set learning_rate=1e-4"),
+    (["train", "--set", "model.name_or_path", "my model"],
+     "--set model.name_or_path has no '=', so the 'my model' after it was read as the config file, and there is no "
+     "such file. To fix: join them with '=': --set 'model.name_or_path=my model'"),
+])
+def test_set_with_a_space_for_the_equals_sign_says_so(argv: list[str], said: str, tmp_path: Path, runs_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The value was taken for the config file: "Config file not found: 1e-4 ... write a new config there with
+    'finetune-studio init 1e-4'"."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == cli.EXIT_CONFIG
+    assert _err(capsys) == f"error: {said}"
+    assert list(tmp_path.iterdir()) == []
