@@ -432,12 +432,15 @@ def st_dtype(tensor: Any) -> str:
     return _ST_DTYPE[str(tensor.dtype).removeprefix("torch.")]
 
 
-def _adapter_file_size(peft_model: Any) -> int:
+def _adapter_file_size(peft_model: Any, token_ids: tuple[int, ...]) -> int:
     """Size of the adapter_model.safetensors peft's save_pretrained writes: get_peft_model_state_dict's tensors under
-    the keys save_pretrained gives them (the adapter name taken out)."""
+    the keys save_pretrained gives them (the adapter name taken out), with the embeddings a run saves
+    (core.adapters.saves_embeddings)."""
     from peft import get_peft_model_state_dict
 
-    state = get_peft_model_state_dict(peft_model)
+    from finetune_studio.core.adapters import saves_embeddings
+
+    state = get_peft_model_state_dict(peft_model, save_embedding_layers=saves_embeddings(token_ids))
     return safetensors_size({k: (st_dtype(v), list(v.shape)) for k, v in state.items()}, {"format": "pt"})
 
 
@@ -547,7 +550,7 @@ def _cached_figures(model_key: tuple, adapter_key: tuple, vocab_size: int = 0,
                 raise ModelError(f"{message} To fix: pick target modules the model has: "
                                  f"{', '.join(layout.module_names)}.") from None
             raise ModelError(f"peft cannot put this adapter on the model: {message}") from None
-        size = _adapter_file_size(wrapped)
+        size = _adapter_file_size(wrapped, token_ids)
     trainable, total = wrapped.get_nb_trainable_parameters()
     percent = 100.0 * trainable / total if total else 0.0
     return AdapterFigures(trainable=int(trainable), total=int(total), percent=percent, size_bytes=size)

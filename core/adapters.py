@@ -11,6 +11,7 @@ Nothing here imports torch, transformers or peft at import time: the GUI's forms
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import math
@@ -740,7 +741,21 @@ def wrap_model(model: Any, config: RunConfig, seed: int, new_tokens: Iterable[in
         # the libraries' own code that the user can do nothing about, in every adapter run's log otherwise.
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         _ignore_tied_note(warnings)
-        return get_peft_model(model, lora_config(config, new_token_rows(model, config, new_tokens)))
+        new_tokens = list(new_tokens)
+        wrapped = get_peft_model(model, lora_config(config, new_token_rows(model, config, new_tokens)))
+    # The Trainer saves checkpoints and the final adapter through this object's save_pretrained.
+    wrapped.save_pretrained = functools.partial(wrapped.save_pretrained,
+                                                save_embedding_layers=saves_embeddings(new_tokens))
+    return wrapped
+
+
+def saves_embeddings(new_tokens: Iterable[int]) -> bool:
+    """Whether a run's adapter files carry the model's whole embedding matrices (peft's save_embedding_layers):
+    only when the run grew the vocabulary, so that a plain peft loader finds the added rows. peft's "auto" saved
+    them whenever embed_tokens carried a LoRA (the base's own frozen matrix: 93k of the demo adapter's 100k
+    parameters, ~311 MB per checkpoint for Qwen3-0.6B in bf16), with a raw UserWarning in the run's log, and
+    otherwise asked the Hub for the base's config.json at every save."""
+    return bool(list(new_tokens))
 
 
 def _ignore_tied_note(warnings: Any) -> None:
