@@ -1963,6 +1963,12 @@ class TryTab(QWidget):
         if training:
             send_tip = ("A training run is using the memory, so the models cannot answer now. To fix: wait for it to "
                         "end, or stop it with the toolbar's Stop (training always wins).")
+        elif answering and self._job_kind == "compare":  # Send disabled on the Chat page said only "Ask both models"
+            send_tip = ("The checkpoints are being compared (the Compare checkpoints page), and the models answer one "
+                        "job at a time. To fix: wait for the comparison to end, or press Stop on that page.")
+        elif answering:
+            send_tip = ("The models are still answering the last prompt. To fix: wait for the answer, or press Stop "
+                        "answering.")
         else:
             send_tip = no_model or SEND_TIP
         self.send_button.setToolTip(send_tip)
