@@ -709,9 +709,8 @@ class ArgumentsPanel(Form):
                 said.append(f"{key} is on the Training tab ({label}).")
         for old, new in RENAMED_TRAINING_KEYS.items():
             if hits(old):
-                said.append(f"{old} is {'now ' + new if new else 'gone from transformers 5'}"
-                            + (" (on the Training tab)." if new in TRAINING_TAB_LABELS else "." if not new
-                               else " (below)." if new in self._specs else "."))
+                where = " (on the Training tab)" if new in TRAINING_TAB_LABELS else ""
+                said.append(f"{old} is now {new}{where}." if new else f"{old} is gone from transformers 5.")
         for old, (new, how) in FOLDED_KEYS.items():
             if hits(old) and old not in self._specs and new in self._specs:
                 said.append(f"{old} is gone from transformers 5: {new} {how}.")

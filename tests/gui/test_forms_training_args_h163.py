@@ -190,3 +190,17 @@ def test_a_number_row_saved_as_text_reopens_as_typed(qtbot: Any, fields: Any, tm
     quoted.training["max_steps"] = "8"  # text that reads as a number keeps the quotes that make it text
     panel.load(quoted)
     assert panel.row("max_steps").editor.text() == "'8'"
+
+
+def test_a_search_for_a_renamed_or_removed_key_names_what_took_its_place(qtbot: Any, fields: Any) -> None:
+    """no_cuda, per_gpu_train_batch_size and overwrite_output_dir (transformers 4 names) found nothing here."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    panel.load(default_config())
+    for text, said in (("no_cuda", "no_cuda is now use_cpu."),
+                       ("per_gpu_train_batch_size", "per_gpu_train_batch_size is now per_device_train_batch_size (on "
+                                                    "the Training tab)."),
+                       ("overwrite_output_dir", "overwrite_output_dir is gone from transformers 5.")):
+        panel.filter_edit.setText(text)
+        assert panel.no_match.text().splitlines()[-1] == said
