@@ -37,7 +37,7 @@ ROLE_LABELS = {
     "special": "special token (masked)",
     "cut": "cut off by max_length (never seen)",
 }
-CACHE_VERSION = 4  # 2: the "blank" column; 3: "weight_0"; 4: tool calls and text parts train
+CACHE_VERSION = 5  # 2: the "blank" column; 3: "weight_0"; 4: tool calls and text parts train; 5: JSON tool results
 PROGRESS_EVERY = 500  # rows between two progress reports: often enough for a smooth bar, rarely enough to be free
 BATCH_ROWS = 1000
 EXAMPLE_ROWS = 20  # row numbers kept per problem, for "show me one"
