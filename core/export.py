@@ -105,6 +105,12 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder,
     model_dir = folder.model_dir
     adapter = read_adapter_config(model_dir) if model_dir.is_dir() else None
     if adapter is None:
+        unreadable = _unreadable_json(model_dir / ADAPTER_CONFIG_FILE)
+        if unreadable:  # said as damage, not as a model folder "missing or empty (moved or deleted since)"
+            _refuse_while_training(folder, checked)
+            raise ExportError(f"The saved model of the run {folder.path.name} is damaged: its {ADAPTER_CONFIG_FILE} "
+                              f"{unreadable}. Nothing was exported. To fix: "
+                              + _file_fix(folder, ADAPTER_CONFIG_FILE))
         if (model_dir / "config.json").is_file():
             raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its model folder is already a "
                               f"whole model that loads as it is: {model_dir}. Export is for adapter runs (LoRA, "
@@ -148,7 +154,46 @@ def shipping_problem(run_dir: Path, what: str, busy_check: bool = True) -> str |
     if problem:
         return (f"The saved model of the run {folder.path.name} is damaged: {problem}. Nothing was {what}. To fix: "
                 + model_fix(folder))
+    for name in TOKENIZER_JSON_FILES:  # what damage() does not read: an export or push handed it on as it was
+        unreadable = _unreadable_json(folder.model_dir / name)
+        if unreadable:
+            return (f"The saved model of the run {folder.path.name} is damaged: its {name} {unreadable}, so its "
+                    f"tokenizer does not load. Nothing was {what}. To fix: {_file_fix(folder, name)}")
     return None
+
+
+# The tokenizer's files of a model folder that are JSON (a merge loads them, an adapter export copies them): one cut
+# short or edited by hand made a merge say the adapter did not load, and an adapter export copy it as it was.
+TOKENIZER_JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
+
+
+def _unreadable_json(path: Path) -> str | None:
+    """Why a JSON file that is there cannot be read, as words following its name ("is not valid JSON (…)"); None
+    when it reads, or is not there."""
+    import json
+
+    try:
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    except ValueError as exc:
+        why = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return "is empty" if not path.stat().st_size else f"is not valid JSON ({why})"
+    return None if isinstance(data, dict) else f"holds a {type(data).__name__}, not a JSON object"
+
+
+def _file_fix(folder: RunFolder, name: str) -> str:
+    """How to get one damaged file of a run's model folder back, as the end of a "To fix:" sentence: from a
+    checkpoint of the run holding a readable copy (the Trainer saves the tokenizer and an adapter's config into
+    each), else model_fix's way (a copy of the run, or training it again)."""
+    for checkpoint in reversed(folder.checkpoints(_output_dir(folder))):
+        if (checkpoint / name).is_file() and not _unreadable_json(checkpoint / name):
+            return (f"copy {checkpoint / name} into {folder.model_dir}/ (cp {checkpoint / name} "
+                    f"{folder.model_dir}/), then try again; or train the run again.")
+    return (f"put {folder.model_dir / name} back from a copy of the run (the file as the run saved it), or train the "
+            "run again under a new name (a finished run does not resume).")
 
 
 def training_text(folder: RunFolder, what: str) -> str | None:
@@ -905,6 +950,29 @@ def _local_and_gone(name: Any) -> bool:
         return False
 
 
+def _require_cached_base(config: Any, folder: RunFolder) -> None:
+    """Raise core.hub_access.HubUnreachable at once when the run's base model is a Hub id that is not in the local
+    cache (deleted since the run, or the run copied from another computer) and the Hub cannot be reached: loading it
+    went through transformers' look-up of an adapter in the base's repository, which ignores local_files_only and
+    retried for ~25 s (printing "Retrying in 8s" lines) before the same refusal. The fix is this run's: its
+    config.yaml names the base, so another model ("Pick a local model folder or the built-in demo model") is none."""
+    from finetune_studio.core.model import cached_hub_file
+    from finetune_studio.core.sources import SourceKind, source_kind
+
+    name = config.model.name_or_path
+    try:
+        if source_kind(name) is not SourceKind.HUB:
+            return
+    except FinetuneError:  # no text: load_model says what it is
+        return
+    if cached_hub_file(name, "config.json", config.model.revision) is not None:
+        return
+    from finetune_studio.core.hub_access import require_hub
+
+    require_hub(f"the base model '{name}'", f"set model.name_or_path in {folder.config_path} to a folder holding a "
+                f"copy of {name}", name, config.model.revision)
+
+
 def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progress: Progress | None,
                    checked: bool) -> ExportResult:
     from finetune_studio.core.config import load_config
@@ -931,6 +999,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         say(notes[-1])
     say(f"Loading the base model {config.model.name_or_path}")
     try:
+        _require_cached_base(config, folder)  # a Hub base gone from the cache: said before transformers' retries
         base = models.load_model(config.model)  # unquantized, in its saved dtype ("auto"), as the run chose it
     except FinetuneError as exc:  # core.model's words ("Model folder not found: …"), with what it means here
         mismatch = models.config_mismatch(exc, models.resolve_model(config.model.name_or_path))
