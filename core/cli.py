@@ -100,7 +100,7 @@ def _load(args: argparse.Namespace) -> Any:
         raise ConfigError([Problem("", (  # my.yaml, `validate x.yaml --preset demo` validated x.yaml
             f"both a config file ({args.config}) and --preset {args.preset} were given; a run starts from one of "
             f"them. To fix: drop --preset to use the file, or drop the file to start from the {args.preset} preset."))])
-    refusal = _blank_flag_refusal(args) or _split_set_refusal(args)
+    refusal = _blank_flag_refusal(args) or _split_set_refusal(args) or _run_as_runs_dir_refusal(args)
     if refusal:
         raise ConfigError([Problem("", refusal)])
     try:
@@ -148,6 +148,18 @@ def _blank_flag_refusal(args: argparse.Namespace) -> str | None:
             return (f"{flag} is empty ({flag} {shell_word(value)}); it {meaning}, and an empty one names none. To fix: "
                     f"give one, e.g. {example}, or leave {flag} out ({keeps}).")
     return None
+
+
+def _run_as_runs_dir_refusal(args: argparse.Namespace) -> str | None:
+    """Why --runs-dir that is one run's own folder is refused, or None: `validate --runs-dir runs/r3` said ok, and
+    `train` made the new run inside r3's folder, where the Runs tab and `runs` never list it (`runs --runs-dir` of
+    such a folder is refused already)."""
+    folder = user_path(args.runs_dir) if args.runs_dir else None
+    if folder is None or not _one_run(folder):
+        return None
+    return (f"--runs-dir {shell_word(args.runs_dir)} is the folder of the run {folder.name}, not a runs folder: a new "
+            f"run would be made inside it, where no runs list shows it. To fix: pass the folder that holds the runs: "
+            f"--runs-dir {shell_word(folder.parent)}")
 
 
 def _split_set_refusal(args: argparse.Namespace) -> str | None:

@@ -91,6 +91,10 @@ def read_prompts_file(path: Path) -> list[str]:
         prompts = _prompts(_text_prompts(path, value, label))
     else:
         prompts = [line for line in text.splitlines() if line.strip()]
+    if not prompts and Path(path).suffix.lower() in (".yaml", ".yml", ".json"):  # a run config with no prompts:
+        raise InputError(f"{path} holds no prompts (a YAML/JSON list of them, or a config's prompts:). To fix: add "
+                         "prompts: to it with one prompt a line under it (- Aries:), or give a text file, one prompt "
+                         "a line, or give one with --prompt TEXT.")
     if not prompts:
         raise InputError(f"{path} holds no prompts. To fix: write one prompt a line.")
     return prompts

@@ -44,3 +44,14 @@ def test_the_help_says_the_exit_codes() -> None:
             "'will not fit', a second Ctrl-C); 2 bad input, refused with nothing changed (a bad config, a folder that "
             "holds no run, a bad flag); 3 stopped by Ctrl-C or SIGTERM (train and resume can resume it). README's "
             "'Exit codes' lists every case.") in text
+
+
+def test_a_config_with_no_prompts_given_as_prompts_says_how_to_add_them(tmp_path: Path) -> None:
+    """It said "write one prompt a line" of a run config, whose prompts go under prompts:."""
+    config = tmp_path / "run.yaml"
+    config.write_text("name: x\n")
+    with pytest.raises(generate_cli.InputError) as info:
+        generate_cli.read_prompts_file(config)
+    assert str(info.value) == (f"{config} holds no prompts (a YAML/JSON list of them, or a config's prompts:). To fix: "
+                               "add prompts: to it with one prompt a line under it (- Aries:), or give a text file, "
+                               "one prompt a line, or give one with --prompt TEXT.")

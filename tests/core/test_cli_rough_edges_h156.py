@@ -199,3 +199,14 @@ def test_set_with_a_space_for_the_equals_sign_says_so(argv: list[str], said: str
     assert main(argv) == cli.EXIT_CONFIG
     assert _err(capsys) == f"error: {said}"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_folder_given_as_runs_dir_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`validate --runs-dir RUNS/run` said ok, and `train` made the new run inside that run's folder."""
+    runs = _runs_folder(tmp_path)
+    for command in ("validate", "train"):
+        assert main([command, "--runs-dir", str(runs / "new")]) == cli.EXIT_CONFIG
+        assert _err(capsys) == (f"error: --runs-dir '{runs / 'new'}' is the folder of the run new, not a runs "
+                                "folder: a new run would be made inside it, where no runs list shows it. To fix: pass "
+                                f"the folder that holds the runs: --runs-dir '{runs}'")
+    assert sorted(p.name for p in (runs / "new").iterdir()) == ["config.yaml", "status.json"]
