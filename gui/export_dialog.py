@@ -95,6 +95,20 @@ def folder_refusal(run_dir: Path, folder: Path | None) -> str | None:
     return destination_refusal(run_dir, folder) if folder is not None and folder.is_absolute() else None
 
 
+# core.export's words for the command line's --out, which a refusal or failure in this dialog said too: "choose a
+# folder you can write to (--out DIR)", "or leave --out out for the default (export-adapter or export-merged in the run
+# folder)": a flag the window has none of. window_words says them as the dialog's field and its default folder.
+OUT_FLAG = " (--out DIR)"
+LEAVE_OUT_DEFAULT = "leave --out out for the default (export-adapter or export-merged in the run folder)"
+
+
+def window_words(text: str, run_dir: Path, kind: str) -> str:
+    """core.export's message as the dialog says it: its fixes name the folder field and the run's default export
+    folder for this kind, not the command line's --out."""
+    return text.replace(LEAVE_OUT_DEFAULT, f"use the default folder, {default_out_dir(run_dir, kind)}").replace(
+        OUT_FLAG, "")
+
+
 OVERWRITE_TIP = ("What the folder holds now is deleted once the export has been written in its place; only an earlier "
                  "export (a model's config.json or adapter_config.json) or an empty folder is replaced. Unticked, a "
                  "folder that holds files is not exported into.")
@@ -395,6 +409,8 @@ class ExportDialog(QDialog):
         if not current or current == self._auto_out:
             self._auto_out = str(default_out_dir(self.run_dir, self.kind))
             self.out_edit.setText(self._auto_out)
+        elif self._refusal is not None:
+            self._update_folder_state()  # its fix names this kind's default folder (window_words)
         self._set_default(self.export_button)
         self._update_buttons()
 
@@ -446,6 +462,7 @@ class ExportDialog(QDialog):
         self._stale = False
         folder = self._folder()
         refusal = folder_refusal(self.run_dir, folder)
+        refusal = window_words(refusal, self.run_dir, self.kind) if refusal else refusal
         if refusal != self._refusal:
             if self._refusal is not None and self.message.text().endswith(self._refusal):  # _tidy's notes first
                 self._show("info", "")
@@ -591,7 +608,7 @@ class ExportDialog(QDialog):
         from finetune_studio.core.errors import FinetuneError
 
         self._finish()
-        text = str(error) if isinstance(error, FinetuneError) else \
+        text = window_words(str(error), self.run_dir, self.kind) if isinstance(error, FinetuneError) else \
             f"The export failed: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
         self._show("error", " ".join([*self._carried, self._not_empty_text(error) or text]))  # as core says its own
 

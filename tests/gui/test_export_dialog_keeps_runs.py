@@ -27,8 +27,7 @@ def test_replacing_the_runs_folder_is_refused_in_the_dialog(qtbot: Any, tmp_path
     assert dialog.message.text() == (
         f"Refused to export into {runs}: it holds the run folder {run}, and an export replaces everything its folder "
         "holds, which would delete runs (their checkpoints, metrics and models). Nothing was changed. To fix: choose "
-        "an empty folder or a new name (--out DIR), or leave --out out for the default (export-adapter or "
-        "export-merged in the run folder).")
+        f"an empty folder or a new name, or use the default folder, {run / 'export-adapter'}.")
     assert dialog.result is None and not dialog.open_button.isVisible()
     assert sorted(str(p.relative_to(runs)) for p in runs.rglob("*")) == before
     assert (run / "model" / "adapter_model.safetensors").is_file() and (runs / "other" / "config.yaml").is_file()
