@@ -37,6 +37,7 @@ from finetune_studio.gui.forms.common import (
     Form,
     NumberEdit,
     align_labels,
+    as_written,
     column,
     config_help,
     error_label,
@@ -211,6 +212,8 @@ class TrainingForm(Form):
         self.precision_combo.activated.connect(self._precision_picked)
         for combo in (self.precision_combo, self.eval_combo, self.save_combo, self.batching_combo):
             combo.activated.connect(self._edited)
+        for combo, key in ((self.eval_combo, "eval_strategy"), (self.save_combo, "save_strategy")):
+            combo.activated.connect(lambda _index, combo=combo, key=key: self._strategy_picked(combo, key))
         self.batching_combo.currentIndexChanged.connect(self._update_batching_hint)
         for check in (self.checkpointing_check, self.best_check):
             check.toggled.connect(self._edited)
@@ -234,8 +237,11 @@ class TrainingForm(Form):
             self.load_check("training.activation_checkpointing", self.checkpointing_check,
                             get("activation_checkpointing"), present="activation_checkpointing" in t)
             self.logging_edit.set_number(get("logging_steps"))
-            set_combo_value(self.eval_combo, get("eval_strategy") or "no")
-            set_combo_value(self.save_combo, get("save_strategy") or "steps")
+            # Empty (null, '') is shown and kept as written, marked: shown as "no"/"steps", the config still held
+            # null, which TrainingArguments refuses ("None is not a valid IntervalStrategy") on Start and in the CLI,
+            # until an edit anywhere on the tab stored what the combo showed.
+            for combo, key in ((self.eval_combo, "eval_strategy"), (self.save_combo, "save_strategy")):
+                self._show_strategy(combo, key, get(key))
             self.load_check("training.load_best_model_at_end", self.best_check, get("load_best_model_at_end"),
                             present="load_best_model_at_end" in t)
             self.runs_dir_edit.setText(config.runs_dir or "")
@@ -345,6 +351,27 @@ class TrainingForm(Form):
         text = "\n".join(messages.get("training", []))
         self.general_error.setText(text)
         self.general_error.setVisible(bool(text))
+
+    def _show_strategy(self, combo: QComboBox, key: str, value: Any) -> None:
+        """Select value in a strategy combo; an empty one (null, '') as an entry of its own, with a mark."""
+        empty = value is None or value == ""
+        if not empty:
+            set_combo_value(combo, value)
+        else:
+            index = next((i for i in range(combo.count()) if combo.itemData(i) == value
+                          and type(combo.itemData(i)) is type(value)), -1)
+            if index < 0:
+                combo.addItem(f"{written_text(value) or as_written(value)}  (as written)", value)
+                index = combo.count() - 1
+            combo.setCurrentIndex(index)
+        self.set_input_error(f"training.{key}", (
+            f"{key} is empty in the file ({as_written(value)}), which transformers refuses. To fix: pick one here: "
+            "no (never), steps or epoch.") if empty else None)
+
+    def _strategy_picked(self, combo: QComboBox, key: str) -> None:
+        value = combo.currentData()
+        if value is not None and value != "":
+            self.set_input_error(f"training.{key}", None)
 
     def _show_written_precision(self) -> None:
         """The precision entry for bf16/fp16 as written when one is no true/false (removed once one is picked)."""

@@ -204,3 +204,41 @@ def test_a_search_for_a_renamed_or_removed_key_names_what_took_its_place(qtbot: 
                        ("overwrite_output_dir", "overwrite_output_dir is gone from transformers 5.")):
         panel.filter_edit.setText(text)
         assert panel.no_match.text().splitlines()[-1] == said
+
+
+def test_an_empty_strategy_is_shown_and_kept_as_written_with_a_fix(qtbot: Any, tmp_path: Path) -> None:
+    """eval_strategy: null (a key left empty in the file) was shown as "no  (never)" while the config still held
+    null, which TrainingArguments refuses ("None is not a valid IntervalStrategy") on Start and in the CLI; the next
+    edit anywhere on the tab stored "no" unasked. The combo now shows the value as written, marks it with what to
+    do, stores it as written, and the mark goes once a strategy is picked."""
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    config = default_config()
+    config.training.update({"eval_strategy": None, "save_strategy": "", "load_best_model_at_end": False})
+    form.load(config)
+    assert form.eval_combo.currentText() == "null  (as written)"
+    assert form.save_combo.currentText() == "''  (as written)"
+    assert form._fields["training.eval_strategy"].error_label().text() == (
+        "eval_strategy is empty in the file (null), which transformers refuses. To fix: pick one here: no (never), "
+        "steps or epoch.")
+    assert form._fields["training.save_strategy"].error_label().text() == (
+        "save_strategy is empty in the file (''), which transformers refuses. To fix: pick one here: no (never), "
+        "steps or epoch.")
+    assert form.eval_combo.property("problem") is True
+    form.name_edit.setText("mine")
+    form.name_edit.textEdited.emit("mine")
+    back = saved(form, tmp_path)
+    assert (back.training["eval_strategy"], back.training["save_strategy"]) == (None, "")
+
+    index = form.eval_combo.findData("steps")
+    form.eval_combo.setCurrentIndex(index)
+    form.eval_combo.activated.emit(index)
+    assert not form._fields["training.eval_strategy"].error_label().isVisibleTo(form)
+    assert form.eval_combo.property("problem") is False
+    assert form._fields["training.save_strategy"].error_label().text().startswith("save_strategy is empty")
+    back = saved(form, tmp_path)
+    assert (back.training["eval_strategy"], back.training["save_strategy"]) == ("steps", "")
+
+    form.load(default_config())  # a config with strategies: no marks
+    assert form.eval_combo.currentData() == "epoch" and form.eval_combo.property("problem") is False
+    assert form.save_combo.property("problem") is False
