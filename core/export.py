@@ -1056,7 +1056,8 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
 
     written = _write(partial, out_dir, "merged model", save, overwrite)
     size = _tree_size(out_dir)
-    message = (f"Exported the merged model ({size_text(size)}) to {out_dir}. It loads without peft: "
+    dtype = str(merged.dtype).removeprefix("torch.")  # the run's model.dtype, or the base's saved one ("auto")
+    message = (f"Exported the merged model ({size_text(size)}, in {dtype}) to {out_dir}. It loads without peft: "
                f"AutoModelForCausalLM.from_pretrained('{out_dir}').")
     message = " ".join([message, *notes, *tidied]) + left_behind_note(out_dir)
     return ExportResult(MERGED, out_dir, written, size, message)

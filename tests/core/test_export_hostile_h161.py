@@ -175,3 +175,57 @@ def test_the_merged_export_generates_the_runs_greedy_tokens_with_plain_transform
     assert len(exported) > inputs["input_ids"].shape[1]
     assert merged.dtype == torch.float32
     assert json.loads((result.out_dir / "config.json").read_text())["dtype"] == "float32"
+    assert f", in float32) to {result.out_dir}. It loads without peft" in result.message
+
+
+def test_the_merged_export_says_the_dtype_the_run_chose_which_it_is_saved_in(lora_run, tmp_path):
+    """model.dtype bfloat16 over a float32 base: the export is bfloat16 (half the size), and said so."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    run = _copy(lora_run, tmp_path, "bf16")
+    config = run / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "  dtype: auto\n" in text
+    config.write_text(text.replace("  dtype: auto\n", "  dtype: bfloat16\n", 1), encoding="utf-8")
+    result = export_run(run, "merged", tmp_path / "merged")
+    assert result.message.startswith("Exported the merged model (") and ", in bfloat16) to " in result.message
+    assert json.loads((result.out_dir / "config.json").read_text())["dtype"] == "bfloat16"
+    assert AutoModelForCausalLM.from_pretrained(str(result.out_dir), dtype="auto").dtype == torch.bfloat16
+
+
+def test_a_full_run_is_refused_with_its_model_folder_which_loads_and_generates_as_the_run_saved_it(
+        tmp_path, demo_cache, capsys):
+    """Export is for adapter runs: a full run's `export --merged` exits 2 naming its model folder, and that folder
+    loads with plain transformers and answers with the trained weights (not the base's greedy tokens)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from finetune_studio.core.config import ModelConfig
+    from finetune_studio.core.demo import demo_model_path
+    from finetune_studio.core.model import load_model
+    from finetune_studio.core.training import run as train
+
+    data = tmp_path / "small.jsonl"
+    data.write_text("\n".join(helpers.SAMPLE.read_text(encoding="utf-8").splitlines()[:40]) + "\n", encoding="utf-8")
+    config = helpers.small_config(data, tmp_path / "runs", max_steps=2, eval_strategy="no", save_strategy="no",
+                                  load_best_model_at_end=False, learning_rate=1e-2)
+    config.name = "full-run"
+    result = train(config)
+    assert result.state == "finished", result.message
+    model_dir = Path(result.run_dir) / "model"
+    assert cli.main(["export", "--merged", "--out", str(tmp_path / "out"), str(result.run_dir)]) == 2
+    assert (f"fine-tuned every weight, so its model folder is already a whole model that loads as it is: {model_dir}."
+            in capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    inputs = tokenizer(PROMPT, return_tensors="pt")
+
+    def greedy(model):
+        with torch.no_grad():
+            return model.eval().generate(**inputs, max_new_tokens=10, do_sample=False)[0].tolist()
+
+    plain = greedy(AutoModelForCausalLM.from_pretrained(str(model_dir)))
+    assert plain == greedy(load_model(ModelConfig(name_or_path=str(model_dir))))  # as the app loads the run's model
+    assert plain != greedy(AutoModelForCausalLM.from_pretrained(str(demo_model_path())))  # trained, not the base
