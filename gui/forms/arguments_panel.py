@@ -302,11 +302,13 @@ class ArgRow(QWidget):
                     + ". To fix: tick or untick the box, or write true or false in the file.")
         if isinstance(editor, QComboBox):
             index = editor.findData(value)
-            if index < 0 and value is not None:
-                editor.addItem(str(value), value)
+            if index < 0:
+                # null in a list with no "not set" (lr_scheduler_type: null) is an entry of its own: the first
+                # choice was shown (linear, or 'no' for logging_strategy) while the config held null.
+                editor.addItem(str(value) if value is not None else "null  (as written)", value)
                 index = editor.count() - 1
-            editor.setCurrentIndex(max(index, 0))
-            return None
+            editor.setCurrentIndex(index)
+            return self._empty_message() if value is None and not self.spec.optional else None
         assert isinstance(editor, QLineEdit)
         if kind == "secret":
             editor.clear()
@@ -325,6 +327,11 @@ class ArgRow(QWidget):
             return editor.problem()  # a config that holds "abc" or 1.5 for a whole number shows it, marked
         return None
 
+    def _empty_message(self) -> str:
+        spec = self.spec
+        return (f"{spec.name} is empty in the file (null), and it has no 'not set': its default is "
+                f"{as_written(spec.default)}. To fix: pick one here, or reset it (↺) to use the default.")
+
     def read(self) -> tuple[str, Any, str]:
         """("unset", None, "") | ("ok", value, "") | ("invalid", raw text, message)."""
         editor, kind = self.editor, self.spec.kind
@@ -332,6 +339,8 @@ class ArgRow(QWidget):
             return "ok", editor.isChecked(), ""
         if isinstance(editor, QComboBox):
             value = editor.currentData()
+            if value is None and not self.spec.optional:  # null as written (show_value), picked again
+                return "invalid", None, self._empty_message()
             return ("unset", None, "") if value is None else ("ok", value, "")
         assert isinstance(editor, QLineEdit)
         text = editor.text().strip()

@@ -242,3 +242,35 @@ def test_an_empty_strategy_is_shown_and_kept_as_written_with_a_fix(qtbot: Any, t
     form.load(default_config())  # a config with strategies: no marks
     assert form.eval_combo.currentData() == "epoch" and form.eval_combo.property("problem") is False
     assert form.save_combo.property("problem") is False
+
+
+def test_null_in_a_list_with_no_not_set_is_shown_as_written(qtbot: Any, fields: Any, tmp_path: Path) -> None:
+    """lr_scheduler_type: null showed 'linear' and logging_strategy: null showed 'no' (the first choice, not even
+    the default 'steps') while the config held null and validate said nothing: what was shown was not what
+    trained. The row now shows null as written, says the default and what to do, keeps it until a choice is
+    picked, and reset removes it."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    config = default_config()
+    config.training.update({"lr_scheduler_type": None, "logging_strategy": None})
+    panel.load(config)
+    row = panel.row("logging_strategy")
+    assert row.editor.currentText() == "null  (as written)"
+    assert row.error_label().text() == (
+        "logging_strategy is empty in the file (null), and it has no 'not set': its default is steps. To fix: pick "
+        "one here, or reset it (↺) to use the default.")
+    assert row.editor.property("problem") is True
+    row.editor.activated.emit(row.editor.currentIndex())  # the same entry picked again: still null, still marked
+    assert row.error_label().text().startswith("logging_strategy is empty in the file (null)")
+    back = saved(panel, tmp_path)
+    assert (back.training["lr_scheduler_type"], back.training["logging_strategy"]) == (None, None)
+
+    index = row.editor.findData("epoch")
+    row.editor.setCurrentIndex(index)
+    row.editor.activated.emit(index)
+    assert row.editor.property("problem") is False and not row.error_label().isVisibleTo(panel)
+    panel.reset("lr_scheduler_type")
+    assert panel.row("lr_scheduler_type").editor.currentText() == "linear"
+    back = saved(panel, tmp_path)
+    assert back.training["logging_strategy"] == "epoch" and "lr_scheduler_type" not in back.training
