@@ -214,8 +214,16 @@ def resolve_format(chat: ChatConfig, rows: list[dict], columns: list[str],
 
 
 def part_names() -> list[str]:
-    """Every part name chat.columns may map, in the order of FORMAT_PARTS."""
+    """Every format part name chat.columns may map, in the order of FORMAT_PARTS (TOOLS_PART aside)."""
     return list(dict.fromkeys(part for parts in FORMAT_PARTS.values() for part in parts))
+
+
+def parts_said() -> str:
+    """The parts chat.columns may map, for a message about a key that is none of them: the formats' parts, then
+    tools with the formats that read it ('... completion, text; and tools, the rows' tool definitions, for
+    messages, sharegpt or prompt_completion rows')."""
+    return (f"{', '.join(part_names())}; and {TOOLS_PART}, the rows' tool definitions, for "
+            f"{', '.join(TOOLS_FORMATS[:-1])} or {TOOLS_FORMATS[-1]} rows")
 
 
 def columns_formats(columns: Any) -> list[str]:
@@ -1423,7 +1431,7 @@ def _columns_not_text(columns: Any) -> list[str]:
             hint = nearest(str(part).lower(), known + [TOOLS_PART])
             messages.append(f"chat.columns maps {as_written(part)}, {kind_of(part)}, which is not a part of any "
                             "format" + (f" (did you mean '{hint}'?)" if hint else "")
-                            + f". Parts: {', '.join(known)}. To fix: rename the key to one of them.")
+                            + f". Parts: {parts_said()}. To fix: rename the key to one of them.")
         elif not isinstance(column, str):
             messages.append(f"chat.columns maps '{part}' to {as_written(column)}, {kind_of(column)}, not a column "
                             f"name. To fix: write the name of the one column that holds the {part}, e.g. "
@@ -1487,7 +1495,7 @@ def _unknown_parts(columns: dict[str, str]) -> list[str]:
         hint = nearest(part, known + [TOOLS_PART])
         messages.append(f"chat.columns maps '{part}', which is not a part of any format"
                         + (f" (did you mean '{hint}'?)" if hint else "")
-                        + f". Parts: {', '.join(known)}. To fix: rename the key to one of them.")
+                        + f". Parts: {parts_said()}. To fix: rename the key to one of them.")
     return messages
 
 

@@ -183,7 +183,10 @@ class ChatConfig:
     columns: dict[str, str] = field(
         default_factory=dict,
         metadata=_help("Which of the data's columns plays each part, when they are named differently, e.g. "
-                       "{prompt: question, completion: answer} or {messages: dialog}."),
+                       "{prompt: question, completion: answer} or {messages: dialog}. For messages, sharegpt and "
+                       "prompt_completion rows, 'tools' names the optional column of each row's tool definitions "
+                       "(function schemas, passed to the chat template; read from a column named tools when not "
+                       "mapped), e.g. {tools: functions}."),
     )
     template: str = field(
         default="auto",

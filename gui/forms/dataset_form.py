@@ -50,6 +50,8 @@ from finetune_studio.core.chat import (
     FORMAT_NAMES,
     FORMAT_PARTS,
     OPTIONAL_PARTS,
+    TOOLS_FORMATS,
+    TOOLS_PART,
     ChatRows,
     Detection,
     columns_in_use,
@@ -747,7 +749,7 @@ class DatasetForm(Form):
         chat = config.chat
         chat.format = self.format_combo.currentData()
         chat.columns = (kept["chat.columns"] if "chat.columns" in kept  # switching back restores the others
-                        else columns_in_use(self._chat_columns, chat.format))
+                        else self._columns_in_use(chat.format))
         chat.template = self.template_combo.currentData()
         chat.train_on = self.train_on_combo.currentData()
         chat.drop_untrained_rows = self.stored_check("chat.drop_untrained_rows", self.drop_untrained_check)
@@ -1341,8 +1343,28 @@ class DatasetForm(Form):
             self._chat_rows_sent = rows
             self.chat_changed.emit(rows)
 
-    def _build_column_boxes(self, fmt: str) -> None:
+    def _columns_in_use(self, fmt: Any) -> dict[str, str]:
+        """chat.columns as saved: the parts of `fmt` (core.chat.columns_in_use), and the tools column only for rows
+        read as turns: its box is hidden for alpaca and plain text, so a mapping kept from another format would be
+        the unused_parts_note a window user could not act on."""
+        columns = columns_in_use(self._chat_columns, fmt)
+        if self._known_format(fmt) and fmt not in TOOLS_FORMATS:
+            columns.pop(TOOLS_PART, None)
+        return columns
+
+    @staticmethod
+    def _column_parts(fmt: str) -> list[str]:
+        """The parts a format's rows are read by, one box each: the format's own, then the optional tools column
+        of the rows read as turns (core.chat.TOOLS_PART)."""
         parts = [] if fmt == "text" else list(FORMAT_PARTS.get(fmt, {}))
+        return parts + [TOOLS_PART] if fmt in TOOLS_FORMATS else parts
+
+    @staticmethod
+    def _optional_part(fmt: str, part: str) -> bool:
+        return part in OPTIONAL_PARTS.get(fmt, ()) or part == TOOLS_PART
+
+    def _build_column_boxes(self, fmt: str) -> None:
+        parts = self._column_parts(fmt)
         if [self.columns_grid.itemAtPosition(r, 0).widget().property("part")
                 for r in range(self.columns_grid.rowCount()) if self.columns_grid.itemAtPosition(r, 0)] == parts \
                 and all(self._combo_columns(c) == self._columns for c in self.column_combos.values()):
@@ -1354,7 +1376,7 @@ class DatasetForm(Form):
                 item.widget().deleteLater()
         self.column_combos = {}
         for row, part in enumerate(parts):
-            optional = part in OPTIONAL_PARTS.get(fmt, ())
+            optional = self._optional_part(fmt, part)
             label = QLabel(part + (" (optional)" if optional else ""))
             label.setProperty("part", part)
             combo = narrow_combo(QComboBox(), 14)
@@ -1391,7 +1413,7 @@ class DatasetForm(Form):
                     combo.setCurrentIndex(0)
                 else:
                     set_combo_value(combo, mapped)
-        missing = [p for p in self.column_combos if p not in OPTIONAL_PARTS.get(fmt, ())
+        missing = [p for p in self.column_combos if not self._optional_part(fmt, p)
                    and self.column_combos[p].currentData() is None and not detected.get(p)]
         self.columns_hint.setText(f"Pick the column that holds {', '.join(missing)}." if missing and self._columns
                                   else "" if not self.column_combos else

@@ -59,7 +59,8 @@ def test_unknown_part_names_are_refused_with_the_valid_ones(tmp_path: Path) -> N
     said = _problems(source, "body", columns={"promt": "title", "completion": "body"})
     assert said == ["chat.columns: chat.columns maps 'promt', which is not a part of any format (did you mean "
                     "'prompt'?). Parts: messages, conversations, instruction, input, output, system, prompt, "
-                    "completion, text. To fix: rename the key to one of them."]
+                    "completion, text; and tools, the rows' tool definitions, for messages, sharegpt or "
+                    "prompt_completion rows. To fix: rename the key to one of them."]
     assert _problems(source, "body", columns={"prompt": "title", "completion": "body"}) == []
 
 

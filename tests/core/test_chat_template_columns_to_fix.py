@@ -47,7 +47,8 @@ def test_an_unknown_template_names_the_value_the_nearest_name_and_the_fix(yaml_t
      "holds the prompt, e.g. prompt: question."),
     ("chat:\n  columns: {true: q}\n",
      "chat.columns maps true, a true/false value, which is not a part of any format. Parts: messages, conversations, "
-     "instruction, input, output, system, prompt, completion, text. To fix: rename the key to one of them."),
+     "instruction, input, output, system, prompt, completion, text; and tools, the rows' tool definitions, for "
+     "messages, sharegpt or prompt_completion rows. To fix: rename the key to one of them."),
 ], ids=["list", "text", "empty", "list-for-a-column", "bool-key"])
 def test_columns_that_are_no_mapping_of_text_say_what_was_written_and_the_fix(yaml_text: str, message: str) -> None:
     assert said(yaml_text, "chat.columns") == [message]

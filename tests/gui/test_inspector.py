@@ -261,7 +261,7 @@ def test_the_format_can_be_overridden_and_columns_mapped(qtbot: Any, demo_cache:
     assert not form._format_layout.isRowVisible(form._chat_rows[0])
     form.format_combo.setCurrentIndex(form.format_combo.findData("prompt_completion"))
     assert form._format_layout.isRowVisible(form._chat_rows[0])
-    assert list(form.column_combos) == ["prompt", "completion"]
+    assert list(form.column_combos) == ["prompt", "completion", "tools"]  # tools: optional (h164)
     assert form.column_combos["prompt"].currentText() == "automatic: question"
     assert form.column_combos["completion"].currentText() == "automatic: none found"
     assert "Pick the column that holds completion" in form.columns_hint.text()
