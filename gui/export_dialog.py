@@ -126,6 +126,16 @@ def _method_of(run_dir: Path) -> str:
     return method_of_run(run_dir)
 
 
+def _adapter_method(adapter: dict[str, Any]) -> str:
+    """The method an adapter's own adapter_config.json says, for a run whose status.json and config.yaml do not
+    (method_of_run's fallback is 'full', which the header said of an adapter run: "Full fine-tuning on …"): DoRA when
+    use_dora, LoRA for any other peft LORA adapter (a QLoRA adapter's config is a LoRA one), else its peft_type."""
+    peft_type = str(adapter.get("peft_type") or "")
+    if peft_type.upper() == "LORA":
+        return "dora" if adapter.get("use_dora") is True else "lora"
+    return peft_type or "adapter"
+
+
 class FittedLabel(QLabel):
     """A word-wrapped line of plain text that never widens its window: a word too wide for the label (a path with
     no spaces, e.g. a 150-character folder name) is shown elided in the middle to the label's width, and the whole
@@ -227,6 +237,8 @@ class ExportDialog(QDialog):
         adapter = read_adapter_config(RunFolder(self.run_dir).model_dir) or {}
         base = str(adapter.get("base_model_name_or_path") or "its base model")
         method = _method_of(self.run_dir)
+        if method not in METHOD_NAMES or method == "full":  # this dialog's runs hold an adapter (is_adapter_run)
+            method = _adapter_method(adapter)
         self.run_label = QLabel()
         self.run_label.setObjectName("export_run")
         self.run_label.setTextFormat(Qt.TextFormat.RichText)

@@ -107,3 +107,17 @@ def test_export_pressed_twice_escape_and_close_while_exporting(qtbot: Any, tmp_p
     assert dialog.close_button.isEnabled()
     dialog.close()
     assert not dialog.isVisible()
+
+
+def test_an_adapter_run_that_does_not_record_its_method_is_not_said_as_full_fine_tuning(qtbot: Any,
+                                                                                        tmp_path: Path) -> None:
+    """status.json without `method` and config.yaml without adapter.method (a run copied or written by hand):
+    method_of_run answers 'full', and the header read 'Run lora-run: Full fine-tuning on org/base'."""
+    import json
+
+    run = _adapter_run(tmp_path / "runs")
+    dialog = _dialog(qtbot, run)
+    assert dialog.run_label.text() == "Run <b>lora-run</b>: LoRA on org/base"
+    config = run / "model" / "adapter_config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "use_dora": True}))
+    assert _dialog(qtbot, run).run_label.text() == "Run <b>lora-run</b>: DoRA on org/base"
