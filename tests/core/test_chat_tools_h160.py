@@ -232,8 +232,8 @@ def test_a_mapped_tools_column_is_checked_like_the_other_parts() -> None:
         "fix: map it to the column that holds the rows' tool definitions, or remove 'tools' from chat.columns"]
     assert check_config(ChatConfig(columns={"tool": "functions"})) == [(
         "chat.columns", "chat.columns maps 'tool', which is not a part of any format (did you mean 'tools'?). Parts: "
-        "messages, conversations, instruction, input, output, system, prompt, completion, text. To fix: rename the "
-        "key to one of them.")]
+        "messages, conversations, instruction, input, output, system, prompt, completion, text; and tools, the rows' "
+        "tool definitions, for messages, sharegpt or prompt_completion rows. To fix: rename the key to one of them.")]
     assert check_config(ChatConfig(columns={"tools": 3})) == [(
         "chat.columns", "chat.columns maps 'tools' to 3, a number, not a column name. To fix: write the name "
         "of the one column that holds the tools, e.g. tools: functions.")]

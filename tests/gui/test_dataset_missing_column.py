@@ -61,4 +61,4 @@ def test_auto_with_chat_columns_shows_the_format_the_run_trains(qtbot: Any, tmp_
     assert form.effective_format() == "prompt_completion"
     assert form.format_hint.text() == ("Detected: prompt/completion — chat.columns maps 'prompt', 'completion', "
                                        "parts of prompt/completion rows.")
-    assert [combo.currentData() for combo in form.column_combos.values()] == ["title", "body"]
+    assert [combo.currentData() for combo in form.column_combos.values()] == ["title", "body", None]  # tools: auto
