@@ -325,12 +325,17 @@ class ArgRow(QWidget):
             editor.setText(yaml_text(value))
         if isinstance(editor, NumberEdit) and value is not None:
             return editor.problem()  # a config that holds "abc" or 1.5 for a whole number shows it, marked
+        if value is None and not self.spec.optional and kind != "secret":
+            # max_steps: null showed an empty field under "default: -1", as if the default applied; the config
+            # held null, which validate passes and the Trainer cannot compare with 0.
+            return self._empty_message()
         return None
 
     def _empty_message(self) -> str:
         spec = self.spec
         return (f"{spec.name} is empty in the file (null), and it has no 'not set': its default is "
-                f"{as_written(spec.default)}. To fix: pick one here, or reset it (↺) to use the default.")
+                f"{as_written(spec.default)}. To fix: {'pick' if isinstance(self.editor, QComboBox) else 'write'} one "
+                "here, or reset it (↺) to use the default.")
 
     def read(self) -> tuple[str, Any, str]:
         """("unset", None, "") | ("ok", value, "") | ("invalid", raw text, message)."""

@@ -274,3 +274,29 @@ def test_null_in_a_list_with_no_not_set_is_shown_as_written(qtbot: Any, fields: 
     assert panel.row("lr_scheduler_type").editor.currentText() == "linear"
     back = saved(panel, tmp_path)
     assert back.training["logging_strategy"] == "epoch" and "lr_scheduler_type" not in back.training
+
+
+def test_null_in_a_number_row_with_no_not_set_is_marked(qtbot: Any, fields: Any, tmp_path: Path) -> None:
+    """max_steps: null showed an empty field under its placeholder 'default: -1', as if the default applied, while
+    the config held null (validate passes it; the Trainer compares max_steps with 0). The row now says so and what to
+    do; clearing the field (the default) or writing a number removes the mark."""
+    panel = ArgumentsPanel()
+    qtbot.addWidget(panel)
+    panel.populate(fields)
+    config = default_config()
+    config.training.update({"max_steps": None, "weight_decay": None})
+    panel.load(config)
+    row = panel.row("max_steps")
+    assert (row.editor.text(), row.editor.placeholderText()) == ("", "default: -1")
+    assert row.error_label().text() == (
+        "max_steps is empty in the file (null), and it has no 'not set': its default is -1. To fix: write one here, "
+        "or reset it (↺) to use the default.")
+    assert saved(panel, tmp_path).training["max_steps"] is None
+    row.editor.setText("20")
+    row.editor.textEdited.emit("20")
+    assert row.editor.property("problem") is False
+    weight = panel.row("weight_decay")
+    weight.editor.textEdited.emit("")  # edited and left empty: the default applies
+    assert weight.editor.property("problem") is False
+    back = saved(panel, tmp_path)
+    assert back.training["max_steps"] == 20 and "weight_decay" not in back.training
