@@ -64,6 +64,8 @@ class ExportError(FinetuneError):
 # too little disk space (before or while writing), another failed write (nothing was left).
 NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND = "not_an_adapter_run", "out_unusable", "unknown_kind"
 CANNOT_WRITE, NO_SPACE, WRITE_FAILED = "cannot_write", "no_space", "write_failed"
+# The user cancelled the export (the window's Cancel export): nothing of it was kept, what out_dir held is as it was.
+CANCELLED = "cancelled"
 TRAINING_HERE = "training_here"  # a run trains in this process, so nothing may be merged in it (merge_refusal)
 # Some process trains the run now (training_text): wait until it ends, or stop it. Not bad input, as a push's refusal
 # (core.hub.RUN_TRAINING) is not: the command line exits 1 for both.
@@ -772,6 +774,17 @@ def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None
         raise
 
 
+def stop_if_cancelled(cancel: Any, out_dir: Path, what: str) -> None:
+    """Raise ExportError of kind CANCELLED when `cancel` (a threading.Event, or None) is set: between an export's
+    stages (loading the base, merging, writing), since none of them can be stopped half-way. Raised inside the write,
+    it is caught by _write, which deletes the hidden folder: nothing of the export is kept."""
+    if cancel is None or not cancel.is_set():
+        return
+    kept = (f" {out_dir} still holds what it held before." if _holds_files(out_dir) else "")
+    raise ExportError(f"The export of the {what} to {out_dir} was cancelled: nothing of it was written.{kept} To "
+                      "export it, press Export again.", CANCELLED)
+
+
 def _holds_files(folder: Path) -> bool:
     try:
         return folder.is_dir() and any(folder.iterdir())
@@ -834,7 +847,8 @@ def _tree_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False) -> ExportResult:
+def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False, *, cancel: Any = None
+                   ) -> ExportResult:
     """The adapter alone: adapter_model.safetensors + adapter_config.json (which names the base model) and the
     tokenizer, as `AutoPeftModelForCausalLM.from_pretrained(out_dir)` loads them."""
     folder, model_dir, adapter = _adapter_model_dir(run_dir)
@@ -849,7 +863,9 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
 
     def copy(into: Path) -> None:
         for path in files:
+            stop_if_cancelled(cancel, out_dir, "adapter")
             shutil.copy2(path, into / path.name)
+        stop_if_cancelled(cancel, out_dir, "adapter")
         if stops is not None:  # what the run's saves write now, for one saved before they did
             stops.save_pretrained(str(into))
 
@@ -912,7 +928,7 @@ def _stops_note(out_dir: Path, written: list[str]) -> str:
 
 
 def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False,
-                  progress: Progress | None = None, *, checked: bool = False) -> ExportResult:
+                  progress: Progress | None = None, *, checked: bool = False, cancel: Any = None) -> ExportResult:
     """The adapter merged into its base model (peft's merge_and_unload), saved in the base model's dtype with the
     tokenizer: an ordinary model folder that loads without peft. `checked`: the caller (a merged push) has run
     shipping_problem on the run already. transformers' own progress bars stay off stderr meanwhile: `progress`
@@ -920,7 +936,7 @@ def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = 
     from finetune_studio.core.model import quiet_transformers
 
     with quiet_transformers(warnings=False):
-        return _export_merged(run_dir, out_dir, overwrite, progress, checked)
+        return _export_merged(run_dir, out_dir, overwrite, progress, checked, cancel)
 
 
 def merge_refusal(run_name: str, verb: str, nothing: str) -> str | None:
@@ -974,12 +990,16 @@ def _require_cached_base(config: Any, folder: RunFolder) -> None:
 
 
 def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progress: Progress | None,
-                   checked: bool) -> ExportResult:
+                   checked: bool, cancel: Any = None) -> ExportResult:
     from finetune_studio.core.config import load_config
 
-    say = progress or (lambda message: None)
     folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
     out_dir = _out_path(out_dir, folder, MERGED)
+
+    def say(message: str) -> None:  # each stage: a Cancel pressed during the one before stops the export here
+        stop_if_cancelled(cancel, out_dir, "merged model")
+        if progress is not None:
+            progress(message)
     check_destination(folder, out_dir)
     tidied = _check_out_noted(out_dir, overwrite)  # a folder that cannot take it is said before the base model loads
     busy = merge_refusal(folder.path.name, "export", "Nothing was exported.")
@@ -1053,6 +1073,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         say(f"Saving the merged model to {out_dir}")
         merged.save_pretrained(str(into), max_shard_size=shard_limit(merged))
         tokenizer.save_pretrained(str(into))
+        stop_if_cancelled(cancel, out_dir, "merged model")  # pressed while it was written: not put in place
 
     written = _write(partial, out_dir, "merged model", save, overwrite)
     size = _tree_size(out_dir)
@@ -1274,9 +1295,10 @@ def add_run_stops(generation_config: Any, config: Any, folder: RunFolder, tokeni
 
 
 def export_run(run_dir: Path, kind: str, out_dir: Path | None = None, overwrite: bool = False,
-               progress: Progress | None = None) -> ExportResult:
+               progress: Progress | None = None, cancel: Any = None) -> ExportResult:
+    """`cancel`: a threading.Event the caller sets to stop the export at its next stage (cancelled_error)."""
     if kind == ADAPTER:
-        return export_adapter(run_dir, out_dir, overwrite)
+        return export_adapter(run_dir, out_dir, overwrite, cancel=cancel)
     if kind == MERGED:
-        return export_merged(run_dir, out_dir, overwrite, progress)
+        return export_merged(run_dir, out_dir, overwrite, progress, cancel=cancel)
     raise ExportError(f"Export kind must be {' or '.join(KINDS)} (got {kind!r}).", UNKNOWN_KIND)

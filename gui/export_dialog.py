@@ -10,6 +10,7 @@ only read. Nothing here imports torch, transformers or peft: core.export imports
 from __future__ import annotations
 
 import html
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,7 +38,15 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.adapters import METHOD_NAMES, is_adapter_folder, read_adapter_config
 from finetune_studio.core.events import RunState
-from finetune_studio.core.export import ADAPTER, HELD_LISTED, MERGED, destination_refusal, names_text, tidy_hidden
+from finetune_studio.core.export import (
+    ADAPTER,
+    CANCELLED,
+    HELD_LISTED,
+    MERGED,
+    destination_refusal,
+    names_text,
+    tidy_hidden,
+)
 from finetune_studio.core.export import held_names as _held_names
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.session import Session
@@ -114,10 +123,11 @@ OVERWRITE_TIP = ("What the folder holds now is deleted once the export has been 
                  "folder that holds files is not exported into.")
 
 
-def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None]) -> Any:
+def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None],
+            cancel: Any = None) -> Any:
     from finetune_studio.core.export import export_run
 
-    return export_run(run_dir, kind, out_dir, overwrite=overwrite, progress=progress)
+    return export_run(run_dir, kind, out_dir, overwrite=overwrite, progress=progress, cancel=cancel)
 
 
 def _method_of(run_dir: Path) -> str:
@@ -363,9 +373,17 @@ class ExportDialog(QDialog):
         self.open_button = self.buttons.addButton("Open folder", QDialogButtonBox.ButtonRole.ActionRole)
         self.open_button.hide()
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        # Shown while an export runs: it stops at the export's next stage (loading the base model, merging, writing
+        # cannot be stopped half-way), and nothing of it is kept. Close stays disabled until it has stopped.
+        self.cancel_button = self.buttons.addButton("Cancel export", QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button.setObjectName("export_cancel")
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.hide()
+        self._cancel: threading.Event | None = None
         self.export_button.clicked.connect(self.start_export)
         self.open_button.clicked.connect(self._open_folder)
         self.close_button.clicked.connect(self.reject)
+        self.cancel_button.clicked.connect(self.cancel_export)
 
         # Word-wrapped lines straight in the dialog's column: a QFormLayout row does not ask them for their height
         # at the dialog's width, and squeezes them into each other.
@@ -509,6 +527,8 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(not busy and bool(self.out_edit.text().strip()) and not self._refusal)
         self.export_button.setToolTip(self._refusal or "")
         self.close_button.setEnabled(not busy)
+        self.cancel_button.setVisible(busy)
+        self.cancel_button.setEnabled(busy and not (self._cancel is not None and self._cancel.is_set()))
         self.close_button.setToolTip("The export finishes first: a half-written model is never left behind."
                                      if busy else "")
 
@@ -585,15 +605,26 @@ class ExportDialog(QDialog):
         if not out_dir.is_absolute():
             self._show("error", relative_text(written, self.run_dir))
             return
-        self.task.submit(_export, self.run_dir, self.kind, out_dir, self.overwrite_check.isChecked(), progress)
+        self._cancel = threading.Event()
+        self.task.submit(_export, self.run_dir, self.kind, out_dir, self.overwrite_check.isChecked(), progress,
+                         self._cancel)
         self.phase_label.setText("Merging… (loads the base model)" if self.kind == MERGED else "Copying the adapter…")
         self.phase_label.show()
         self.busy.show()
         self._update_buttons()
 
+    @Slot()
+    def cancel_export(self) -> None:
+        """Stop the export at its next stage; it ends in _failed with core's CANCELLED refusal."""
+        if not self.exporting or self._cancel is None:
+            return
+        self._cancel.set()
+        self.phase_label.setText("Cancelling… (the step under way finishes first; nothing of the export is kept)")
+        self._update_buttons()
+
     @Slot(str)
     def _on_progress(self, line: str) -> None:
-        if self.exporting:
+        if self.exporting and not (self._cancel is not None and self._cancel.is_set()):
             self.phase_label.setText(f"{line}…")
 
     def _finish(self) -> None:
@@ -622,6 +653,9 @@ class ExportDialog(QDialog):
         self._finish()
         text = window_words(str(error), self.run_dir, self.kind) if isinstance(error, FinetuneError) else \
             f"The export failed: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
+        if getattr(error, "kind", None) == CANCELLED:
+            self._show("info", text)
+            return
         self._show("error", " ".join([*self._carried, self._not_empty_text(error) or text]))  # as core says its own
 
     def _not_empty_text(self, error: BaseException) -> str | None:

@@ -229,3 +229,44 @@ def test_a_full_run_is_refused_with_its_model_folder_which_loads_and_generates_a
     plain = greedy(AutoModelForCausalLM.from_pretrained(str(model_dir)))
     assert plain == greedy(load_model(ModelConfig(name_or_path=str(model_dir))))  # as the app loads the run's model
     assert plain != greedy(AutoModelForCausalLM.from_pretrained(str(demo_model_path())))  # trained, not the base
+
+
+def test_a_merged_export_cancelled_while_it_is_written_keeps_the_earlier_export(lora_run, tmp_path):
+    """Cancel pressed while the merged model is saved: the save finishes into the hidden folder, which is deleted,
+    and the earlier export stays as it was."""
+    import threading
+
+    out = tmp_path / "merged"
+    export_run(lora_run, "merged", out)
+    before = _files(out)
+    cancel, lines = threading.Event(), []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if line.startswith("Saving the merged model"):
+            cancel.set()
+
+    with pytest.raises(ExportError) as caught:
+        export_run(lora_run, "merged", out, overwrite=True, progress=progress, cancel=cancel)
+    assert caught.value.kind == "cancelled" and not caught.value.bad_input
+    assert str(caught.value) == (f"The export of the merged model to {out} was cancelled: nothing of it was written. "
+                                 f"{out} still holds what it held before. To export it, press Export again.")
+    assert lines[-1] == f"Saving the merged model to {out}"
+    assert _files(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["merged"]
+
+
+def test_an_export_cancelled_before_the_base_loads_loads_nothing(lora_run, tmp_path, monkeypatch):
+    import threading
+
+    from finetune_studio.core import model as models
+
+    monkeypatch.setattr(models, "load_model", lambda *args, **kwargs: 1 / 0)
+    cancel = threading.Event()
+    cancel.set()
+    for kind, what in (("merged", "merged model"), ("adapter", "adapter")):
+        with pytest.raises(ExportError) as caught:
+            export_run(lora_run, kind, tmp_path / kind, cancel=cancel)
+        assert str(caught.value) == (f"The export of the {what} to {tmp_path / kind} was cancelled: nothing of it was "
+                                     "written. To export it, press Export again.")
+    assert list(tmp_path.iterdir()) == []

@@ -121,3 +121,40 @@ def test_an_adapter_run_that_does_not_record_its_method_is_not_said_as_full_fine
     config = run / "model" / "adapter_config.json"
     config.write_text(json.dumps({**json.loads(config.read_text()), "use_dora": True}))
     assert _dialog(qtbot, run).run_label.text() == "Run <b>lora-run</b>: DoRA on org/base"
+
+
+def test_cancel_export_stops_it_and_keeps_nothing(qtbot: Any, tmp_path: Path, monkeypatch) -> None:
+    """Close is disabled while an export runs (a merge takes minutes for a big model): Cancel export stops it at its
+    next stage, with nothing of it kept."""
+    import threading
+
+    run = _adapter_run(tmp_path / "runs")
+    release = threading.Event()
+    real = export_dialog._export
+
+    def held(*args: Any) -> Any:
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(export_dialog, "_export", held)
+    dialog = _dialog(qtbot, run)
+    assert not dialog.cancel_button.isVisible()
+    out = tmp_path / "out"
+    _type(dialog, out)
+    dialog.export_button.click()
+    assert dialog.cancel_button.isVisible() and dialog.cancel_button.isEnabled()
+    assert not dialog.close_button.isEnabled()
+    dialog.cancel_button.click()
+    assert not dialog.cancel_button.isEnabled()
+    assert dialog.phase_label.text().startswith("Cancelling…")
+    release.set()
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    assert dialog.message.property("kind") == "info"
+    assert dialog.message.text() == (f"The export of the adapter to {out} was cancelled: nothing of it was written. To "
+                                     "export it, press Export again.")
+    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    assert not dialog.cancel_button.isVisible() and dialog.close_button.isEnabled()
+    assert dialog.export_button.isEnabled() and dialog.result is None
+    dialog.export_button.click()  # a new export is not cancelled by the last one's Cancel
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
+    assert dialog.message.property("kind") == "success" and out.is_dir()
