@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 from finetune_studio.core.config import RunConfig, default_config, load_config, save_config
 from finetune_studio.core.validation import validate
 from finetune_studio.gui.forms import ArgumentsPanel, TrainingForm
+from tests.gui.test_app import DialogLog, dialog_log, make_window, window
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +301,46 @@ def test_null_in_a_number_row_with_no_not_set_is_marked(qtbot: Any, fields: Any,
     assert weight.editor.property("problem") is False
     back = saved(panel, tmp_path)
     assert back.training["max_steps"] == 20 and "weight_decay" not in back.training
+
+
+def test_the_window_keeps_values_as_written_through_an_edit_and_save(make_window: Any, dialog_log: Any,
+                                                                       tmp_path: Path, qtbot: Any) -> None:
+    """End to end on the window: a file with bf16 and fp16 both true, eval_strategy and lr_scheduler_type null is
+    opened, shown as written and marked; the run name is typed and File → Save writes the file: what it held is
+    still there, with the new name. Tab from "Show changed only" reaches the first row of All arguments."""
+    config = default_config()
+    config.training.update({"bf16": True, "fp16": True, "eval_strategy": None, "load_best_model_at_end": False,
+                            "lr_scheduler_type": None})
+    path = tmp_path / "written.yaml"
+    save_config(config, path)
+    window = make_window()
+    assert window.open_config(path)
+    form, panel = window.training_form, window.arguments_panel
+    window.tabs.setCurrentWidget(window.pages[panel])  # its rows are built when it is first shown
+    qtbot.waitUntil(lambda: panel._rows and not panel.building, timeout=60_000)
+    window.validate_now()
+    window.validator.wait()
+    qtbot.wait(100)
+    assert form.precision_combo.currentText() == "bf16: true, fp16: true  (as written)"
+    assert form.eval_combo.currentText() == "null  (as written)"
+    assert form._fields["training.eval_strategy"].error_label().text().startswith("eval_strategy is empty")
+    assert panel.row("lr_scheduler_type").editor.currentText() == "null  (as written)"
+    window.tabs.setCurrentWidget(window.pages[form])
+    form.name_edit.setFocus()
+    QTest.keyClicks(form.name_edit, "kept")
+    assert window.session.modified
+    assert window.save()
+    back = load_config(path)[0]
+    assert back.name == "kept"
+    assert {k: back.training[k] for k in ("bf16", "fp16", "eval_strategy", "lr_scheduler_type")} == {
+        "bf16": True, "fp16": True, "eval_strategy": None, "lr_scheduler_type": None}
+
+    window.tabs.setCurrentWidget(window.pages[panel])
+    window.activateWindow()
+    qtbot.waitActive(window)
+    panel.changed_only_check.setFocus()
+    qtbot.waitUntil(lambda: panel.changed_only_check.hasFocus())
+    QTest.keyClick(panel.changed_only_check, Qt.Key.Key_Tab)
+    first = next(panel.rows_layout.itemAt(i).widget() for i in range(panel.rows_layout.count())
+                 if hasattr(panel.rows_layout.itemAt(i).widget(), "spec"))
+    assert QApplication.focusWidget() is first.editor
