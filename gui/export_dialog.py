@@ -136,6 +136,22 @@ def _method_of(run_dir: Path) -> str:
     return method_of_run(run_dir)
 
 
+def _merged_dtype_text(run_dir: Path) -> str:
+    """The dtype a merged export is saved in, as the merge loads the base: the run's model.dtype, or the base model's
+    own for "auto". The tooltip said "the base model's dtype" for every run, and a run with model.dtype bfloat16 over
+    a float32 base exported a bfloat16 model half the base's size."""
+    from finetune_studio.core.config import load_config
+    from finetune_studio.core.errors import FinetuneError
+
+    try:
+        dtype = str(load_config(RunFolder(run_dir).config_path)[0].model.dtype or "auto")
+    except (FinetuneError, OSError, ValueError):
+        dtype = "auto"
+    if dtype == "auto":
+        return "the base model's own dtype (the run's model.dtype is auto)"
+    return f"{dtype}, the dtype the run loaded its base model in (model.dtype in its config.yaml)"
+
+
 def _adapter_method(adapter: dict[str, Any]) -> str:
     """The method an adapter's own adapter_config.json says, for a run whose status.json and config.yaml do not
     (method_of_run's fallback is 'full', which the header said of an adapter run: "Full fine-tuning on …"): DoRA when
@@ -278,9 +294,10 @@ class ExportDialog(QDialog):
                        "it.")
         self.merged_hint = FittedLabel(f"A standalone model as large as {base} that loads with plain transformers, "
                                        "no PEFT needed.")
-        merged_tip = ("The adapter merged into the base model's weights (peft's merge_and_unload), saved in the base "
-                      "model's dtype: an ordinary model folder that AutoModelForCausalLM.from_pretrained(folder) and "
-                      "pipeline('text-generation') load without peft. Exporting it loads the whole base model.")
+        merged_tip = ("The adapter merged into the base model's weights (peft's merge_and_unload), saved in "
+                      f"{_merged_dtype_text(self.run_dir)}: an ordinary model folder that "
+                      "AutoModelForCausalLM.from_pretrained(folder) and pipeline('text-generation') load without peft. "
+                      "Exporting it loads the whole base model.")
         if method == "qlora":
             self.merged_hint.setText(self.merged_hint.text() + " This run trained on 4-bit weights: the adapter is "
                                      "merged into the base's original weights, since 4-bit ones cannot hold the "

@@ -158,3 +158,19 @@ def test_cancel_export_stops_it_and_keeps_nothing(qtbot: Any, tmp_path: Path, mo
     dialog.export_button.click()  # a new export is not cancelled by the last one's Cancel
     qtbot.waitUntil(lambda: not dialog.exporting, timeout=30_000)
     assert dialog.message.property("kind") == "success" and out.is_dir()
+
+
+def test_the_merged_tooltip_names_the_dtype_the_export_is_saved_in(qtbot: Any, tmp_path: Path) -> None:
+    """It said "saved in the base model's dtype" for every run; the merge loads the base in the run's model.dtype."""
+    from html import unescape
+
+    run = _adapter_run(tmp_path / "runs")
+    assert "saved in the base model's own dtype (the run's model.dtype is auto):" in \
+        unescape(_dialog(qtbot, run).merged_radio.toolTip())
+    config = run / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("  dtype: auto\n", "  dtype: bfloat16\n", 1),
+                      encoding="utf-8")
+    dialog = _dialog(qtbot, run)
+    said = ("saved in bfloat16, the dtype the run loaded its base model in (model.dtype in its config.yaml): an "
+            "ordinary model folder")
+    assert said in unescape(dialog.merged_radio.toolTip()) and said in unescape(dialog.merged_hint.toolTip())
