@@ -196,6 +196,10 @@ class EstimateBar(QWidget):
         self.fixes_box = QVBoxLayout()
         self.fixes_box.setSpacing(4)
         self.fix_buttons: list[QPushButton] = []
+        self.no_fit_note = QLabel()  # when no fix alone makes a run that will not fit fit: what is left to do
+        self.no_fit_note.setObjectName("estimate_no_fit")
+        self.no_fit_note.setWordWrap(True)
+        self.no_fit_note.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -206,6 +210,7 @@ class EstimateBar(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.fixes_title)
         layout.addLayout(self.fixes_box)
+        layout.addWidget(self.no_fit_note)
         self.fixes_title.hide()
 
     # ---- requests
@@ -239,6 +244,7 @@ class EstimateBar(QWidget):
         self.verdict_label.setStyleSheet("color: #5f6368;")
         self.verdict_label.setText("Estimating the changed settings… The figures below are of the settings before "
                                    "the change.")
+        self.no_fit_note.hide()  # what to do next was said of the settings before
         for button in self.fix_buttons:
             button.setEnabled(False)
             button.setToolTip("This fix was worked out for the settings before the change; wait for the new "
@@ -315,6 +321,7 @@ class EstimateBar(QWidget):
             self.legend.setText("")
             self.legend.setToolTip("")
             self._set_fixes(())
+            self.no_fit_note.hide()
             self.shown.emit(result)
             return
         estimate = result.estimate
@@ -328,7 +335,21 @@ class EstimateBar(QWidget):
         self.legend.setText(f"{swatches}<br><span style='color:#5f6368'>{shape}</span>")
         self.legend.setToolTip("\n\n".join(PART_HELP[label] for label, _ in estimate.parts() if label in PART_HELP))
         self._set_fixes(result.fixes)
+        self._say_no_fit(result)
         self.shown.emit(result)
+
+    def _say_no_fit(self, result: Preflight) -> None:
+        """A run that will not fit whose fixes, each alone, leave it not fitting (a 70B model on a 20 GiB machine:
+        one fix, 'Cut rows at 256 tokens → 135 GiB, will not fit') ended at that list, with nothing to do next."""
+        stuck = (result.estimate is not None and result.verdict == WONT_FIT
+                 and all(fix.verdict == WONT_FIT for fix in result.fixes))
+        if stuck:
+            start = ("None of the fixes above makes this run fit on its own. To fix: apply one and see the fixes of "
+                     "the new estimate (they add up), pick" if result.fixes else
+                     "No change the estimate knows of makes this run fit. To fix: pick")
+            place = "more RAM or a GPU" if result.budget.device != "cuda" else "more GPU memory"
+            self.no_fit_note.setText(f"{start} a smaller model on the Model tab, or train on a machine with {place}.")
+        self.no_fit_note.setVisible(stuck)
 
     def _say_verdict(self, result: Preflight) -> None:
         estimate, budget = result.estimate, result.budget
