@@ -627,13 +627,7 @@ def _command(args: argparse.Namespace) -> int:
             from finetune_studio.core.estimate import run_cli as estimate_cli
 
             config = _load(args)
-            problems = command_problems(config)
-            unreachable = None if problems else _hub_unreachable(config)
-            if unreachable:
-                print(f"error: {unreachable} A model in the local Hugging Face cache, or in a local folder, is "
-                      "estimated without the Hub.", file=sys.stderr)
-                return EXIT_FAILED
-            return estimate_cli(config, problems)  # validate's refusals stop it, in its words
+            return estimate_cli(config, command_problems(config))  # validate's refusals stop it, in its words
         if args.command == "validate":
             config = _load(args)
             problems = command_problems(config)
@@ -698,23 +692,6 @@ def _command(args: argparse.Namespace) -> int:
         print(f"error: {failure_text(args.command, exc)}", file=sys.stderr)
         return EXIT_FAILED
     return 0
-
-
-def _hub_unreachable(config: Any) -> Any:
-    """The Hub refusal (core.hub_access.HubUnreachable) of an estimate whose model is a Hub id neither cached nor
-    reachable, or None. core.estimate.run_cli exits 2 on every FinetuneError, as for a model the config names
-    wrongly; but here the config is right and the machine cannot reach the Hub, which is README's exit 1 (it
-    failed), as `train` fails on it. The model's layout is cached per model, so the estimate reads it once."""
-    from finetune_studio.core.adapter_layout import module_layout
-    from finetune_studio.core.hub_access import HubUnreachable
-
-    try:
-        module_layout(config.model)
-    except HubUnreachable as exc:
-        return exc
-    except Exception:  # noqa: BLE001 - any other reason the model cannot be read is the estimate's to say
-        return None
-    return None
 
 
 READING_COMMANDS = ("validate", "estimate", "runs", "doctor", "whoami", "launch-command")  # they change nothing

@@ -997,7 +997,8 @@ def run_cli(config: RunConfig, problems: list[Problem] | None = None) -> int:
     try:
         result = _estimate_valid(config, budget.device)
     except HubUnreachable as exc:  # not bad input: the same config estimates once the Hub answers (exit 1)
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc} A model in the local Hugging Face cache, or in a local folder, is estimated without "
+              "the Hub.", file=sys.stderr)
         return 1
     except FinetuneError as exc:
         print(f"error: {exc}", file=sys.stderr)
