@@ -78,3 +78,26 @@ def test_start_during_the_warm_up_asks_before_the_queued_run_begins(qtbot: Any, 
     assert len(asked) == 1 and "Start anyway?" in asked[0]
     assert not window.runner.running and window.state is RunState.IDLE
     assert not (runs_dir / "queued-too-big").exists()
+
+
+def test_an_edit_marks_the_shown_estimate_outdated_at_once(qtbot: Any, window: Any, small_dataset: Path,
+                                                           runs_dir: Path) -> None:
+    """The estimate bar showed the last settings' verdict as current, with its Apply buttons, for the 300 ms the
+    window waits for more typing plus the validation and the new estimate (20 s for a 70B-wide model)."""
+    bar = window.hardware_panel.estimate_bar
+    window.hardware_panel.set_table(TWO_GIB)
+    config = small_config(small_dataset, runs_dir, max_steps=2, eval_strategy="no", save_strategy="no",
+                          load_best_model_at_end=False)
+    window.set_config(config)
+    with qtbot.waitSignal(bar.shown, timeout=LONG, check_params_cb=lambda result: result.estimate is not None):
+        window.validate_now()
+    assert not bar.outdated and bar.verdict == FITS
+    edit = window.training_form.batch_edit
+    edit.selectAll()
+    qtbot.keyClicks(edit, "64")  # typed: the form stores it at once, validation waits 300 ms
+    assert bar.outdated
+    assert bar.verdict_label.text() == ("Estimating the changed settings… The figures below are of the settings "
+                                        "before the change.")
+    with qtbot.waitSignal(bar.shown, timeout=LONG):  # the new settings' estimate comes and is current
+        pass
+    assert not bar.outdated and window.config.training["per_device_train_batch_size"] == 64
