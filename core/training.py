@@ -707,6 +707,62 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
+# What rank 0 meets in its next collective when another rank's process has ended (gloo, NCCL, the c10d store).
+_PEER_GONE = re.compile(r"connection closed by peer|connection reset by peer|broken pipe|gloo/|nccl|remote process "
+                        r"exited|timed out waiting|socket timeout|collective operation timeout", re.IGNORECASE)
+
+
+def peer_failure_left_to_supervisor(exc: BaseException, run_dir: Path, env: dict[str, str] | None = None) -> bool:
+    """Whether rank 0 of a run of several processes under core.launch's supervisor fails because another rank ended
+    first, and leaves the run's failed status and end event to the supervisor. Such a rank 0 failed in its next
+    collective ("[gloo/pair.cc:553] Connection closed by peer", advice about the model and its data) and wrote that
+    as the run's status and end; the supervisor replaced both with the failing rank's own error once every rank had
+    ended, a second or two later, and in between the Runs tab, the CLI and the window read the wrong error (the Runs
+    tab stopped following the run on it). The supervisor writes both where rank 0 did not (launch._record_failure),
+    from torchrun's root cause and the ranks' heartbeats (worker_main writes rank 0's own error there too).
+
+    True only when: this process is rank 0 of several (torchrun's RANK and WORLD_SIZE), the supervisor that started
+    it (FINETUNE_STUDIO_SUPERVISED holds its pid) is still there to write, and the error is a collective's or
+    connection's (in `exc` or what caused it), or another rank's heartbeat already says it failed or was ended.
+    Rank 0's own error (a bad batch, out of memory: neither) is written by rank 0 as before, with its fix; a run of
+    one process, or a torchrun line run by hand (no supervisor), is unchanged."""
+    from finetune_studio.core.distributed import SUPERVISED_ENV, TERMINATED, RankInfo, read_heartbeats
+
+    env = dict(os.environ if env is None else env)
+    info = RankInfo.from_env(env)
+    if info is None or not info.is_main or info.world_size <= 1 or not _alive(env.get(SUPERVISED_ENV)):
+        return False
+    if isinstance(exc, (KeyboardInterrupt, RunFolderMoved)):
+        return False
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:  # the error and what raised it (advice wraps the original)
+        seen.add(id(cause))
+        if _PEER_GONE.search(f"{type(cause).__name__}: {cause}") or type(cause).__name__ in (
+                "DistError", "DistBackendError", "DistNetworkError", "DistStoreError"):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return any(beat.get("state") in ("failed", TERMINATED) for rank, beat in read_heartbeats(run_dir).items()
+               if rank != info.rank)
+
+
+def _alive(pid: str | None) -> bool:
+    """Whether the process `pid` (a number as written in the environment) still runs."""
+    try:
+        number = int(pid or "")
+    except ValueError:
+        return False
+    if number <= 0:
+        return False
+    try:
+        os.kill(number, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
+
+
 def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
              checkpoint: Path | None, body: Callable[..., RunResult] | None = None) -> RunResult:
     # Elapsed time counts over the run's start and every resume, as the run history's Duration does (the same
@@ -788,14 +844,19 @@ def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: thre
             message = "Interrupted." + resume_advice(folder, config)
         fix = getattr(advice, "fix", None)
         try:
-            if not isinstance(exc, RunFolderMoved):  # a status written by path would make a second, empty folder
-                folder.write_status("failed", message, step=state["step"], max_steps=state["max_steps"],
-                                    fix=fix.to_dict() if fix else None)
-        except OSError:
-            pass  # the disk is full: the end event (if it fits) and the exception still say why
-        emit(EndEvent(event="end", state="failed", message=message, step=state["step"],
-                      max_steps=state["max_steps"], error_type=type(exc).__name__,
-                      **({"fix": fix.to_dict()} if fix else {})), best_effort=True)
+            left = peer_failure_left_to_supervisor(exc, folder.path)
+        except Exception:  # noqa: BLE001 - whatever the look at the other ranks met, the failure is written here
+            left = False
+        if not left:
+            try:
+                if not isinstance(exc, RunFolderMoved):  # a status written by path would make a second, empty one
+                    folder.write_status("failed", message, step=state["step"], max_steps=state["max_steps"],
+                                        fix=fix.to_dict() if fix else None)
+            except OSError:
+                pass  # the disk is full: the end event (if it fits) and the exception still say why
+            emit(EndEvent(event="end", state="failed", message=message, step=state["step"],
+                          max_steps=state["max_steps"], error_type=type(exc).__name__,
+                          **({"fix": fix.to_dict()} if fix else {})), best_effort=True)
         if advice is not None:
             raise advice from exc
         raise
