@@ -807,9 +807,12 @@ def comma_fix(text: str, integer: bool = False) -> str | None:
     bare = text.rstrip(",").strip()
     if bare != text and "," not in bare and parse_number(bare) is not None:  # "8," pasted with its list's comma
         return f"a comma is no part of a number. To fix: write {bare}."
-    if _GROUPED_DIGITS.fullmatch(text):  # 1,000: thousands, or (1,500 as a European 1.5) decimals; the user knows
+    # 1,000: thousands, or (1,500 as a European 1.5) decimals; the user knows. Not thousands where the digits before
+    # the first comma start with 0 (0,001 is 0.001: 0001 is no way to write one), nor decimals past one comma
+    # (1,000,000 is no decimal number): then the one reading left is said, or the decimals' rule below.
+    if _GROUPED_DIGITS.fullmatch(text) and not re.match(r"[+-]?0", text):
         plain, point = text.replace(",", ""), text.replace(",", ".")
-        if integer:
+        if integer or text.count(",") > 1:
             return f"a comma cannot group the digits here. To fix: write {plain}."
         return (f"a comma cannot group the digits nor mark the decimals here. To fix: write {plain}, or {point} if "
                 "the comma marks the decimals.")

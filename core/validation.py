@@ -260,6 +260,97 @@ def _steps_multiple_problem(save_steps: float, eval_steps: float) -> str | None:
             f"{number_text(eval_steps)}.")
 
 
+def _takes_none(annotation: Any) -> bool:
+    """Whether a TrainingArguments annotation has None among its options (int | None, Optional[str], Any)."""
+    if annotation is None or annotation is type(None) or annotation is Any:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_takes_none(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _field_default(declared: dataclasses.Field) -> Any:
+    """A TrainingArguments field's default as a config writes it: an enum member as its value."""
+    if declared.default_factory is not dataclasses.MISSING:
+        default = declared.default_factory()
+    else:
+        default = declared.default
+    return default.value if isinstance(default, enum.Enum) else default
+
+
+def _null_problem(key: str, declared: dataclasses.Field) -> str | None:
+    """The words for a training field written as null (`eval_strategy: null`) whose type has no None: it passed the
+    type check (None stands for "the default" where a field takes it), then TrainingArguments refused it in its own
+    words ("None is not a valid IntervalStrategy"), or the Trainer failed once the run started (max_steps: null).
+    None where the field takes None, or where core.hub refuses the field whatever its value."""
+    from finetune_studio.core.hub import TRAINER_PUSH_FIELDS
+
+    if key in TRAINER_PUSH_FIELDS or _takes_none(declared.type) or declared.default is dataclasses.MISSING \
+            and declared.default_factory is dataclasses.MISSING:
+        return None
+    default = _field_default(declared)
+    number = isinstance(default, (int, float)) and not isinstance(default, bool)
+    said = number_text(default) if number else written_value(default)  # 5e-5, as a file writes it (not 5e-05)
+    choices = _choices(declared)
+    if choices:
+        listed = ", ".join(f"'{choice}'" for choice in choices[:SHORT_CHOICES])
+        more = f" … ({len(choices)} in all)" if len(choices) > SHORT_CHOICES else ""
+        other = f"pick one of {listed}{more}"
+    else:
+        other = f"write {_type_name(declared.type)}"
+    return (f"{key} is empty (null), and it takes no empty value: its default is {said}. To fix: remove the line to "
+            f"use the default ({said}), or {other}.")
+
+
+# The most rows a per-device batch size may name: a step puts that many rows on one GPU (or the CPU) at once, each
+# up to max_length tokens, and the model's output alone is a score per token per vocabulary entry (a million rows of
+# the shortest that train, 2 tokens, with a 32,000-word vocabulary: 256 GB in float32). Past it, a typo (1e20).
+MAX_BATCH_ROWS = 1_000_000
+BATCH_SIZE_KEYS = ("per_device_train_batch_size", "per_device_eval_batch_size")
+
+
+def _past_batch_limit(value: Any) -> bool:
+    """A whole number (as an int, or a float such as 1e20 that YAML read with a decimal point) above MAX_BATCH_ROWS."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    whole = isinstance(value, int) or (math.isfinite(value) and value.is_integer())
+    return whole and value > MAX_BATCH_ROWS
+
+
+def _batch_limit_message(key: str, value: int | float) -> str:
+    more = (", and raise gradient_accumulation_steps for a larger batch per optimizer step"
+            if key == "per_device_train_batch_size" else "")
+    return (f"{key} {number_text(value)} is far more rows than one device takes at once: it is the rows each GPU (or "
+            f"the CPU) works on in one step, each up to max_length tokens long, and past {MAX_BATCH_ROWS:,} no "
+            f"device's memory holds them (1 to 64 is usual). To fix: set it to the rows one device can take, such as "
+            f"8{more}.")
+
+
+# Past this a learning rate is refused, not warned about (warnings_for warns from LARGE_LEARNING_RATE up to it).
+# Adam, the default, moves each weight by about learning_rate a step, and a model's weights are mostly well below 1:
+# at 10 the first step wrecks the model (the loss turns to NaN). Optimizers that find their own step size
+# (schedule-free, Prodigy, D-Adaptation) take 1 and, rarely, a few times that: those stay a warning.
+MAX_LEARNING_RATE = 10.0
+
+
+def _huge_learning_rate_message(lr: float) -> str:
+    """validate()'s refusal of a learning rate above MAX_LEARNING_RATE, with the number a dropped minus sign would
+    give where that is a usual learning rate (2e5 for 2e-5)."""
+    try:
+        mantissa, exponent = f"{lr:e}".split("e")
+    except OverflowError:  # a whole number past a float (1e400 in a file is 10**400): no usual rate once flipped
+        mantissa, exponent = "0", "0"
+    flipped = float(f"{mantissa}e-{int(exponent)}") if int(exponent) > 0 else 0.0
+    meant = number_text(flipped)
+    guess = (f" If you meant {meant}, write its minus sign: {meant.replace('e-', 'e')} is {number_text(lr)}."
+             if 1e-7 <= flipped <= 1e-2 and "e-" in meant else "")
+    return (f"learning_rate {number_text(lr)} is far too large: Adam (the default optimizer) moves each weight by "
+            "about learning_rate at every step, and a model's weights are mostly well below 1, so the first step "
+            "wrecks the model and the loss turns to NaN. Fine-tuning uses about 1e-5 to 1e-3; optimizers that set "
+            f"their own step size take 1, so up to {number_text(MAX_LEARNING_RATE)} is accepted with a warning."
+            f"{guess} To fix: set learning_rate to 1e-5 to 1e-3 (the seed uses 2e-5).")
+
+
 def _number(training: dict[str, Any], key: str, default: Any = None) -> Any:
     """The value if it is a finite number, else None (a wrong type or NaN/inf has its own problem already)."""
     value = training.get(key, default)
@@ -318,8 +409,17 @@ def _finite_number(value: float) -> str:
     return "a number" if math.isnan(value) else "a number below 1e308" if value > 0 else "a number above -1e308"
 
 
+# Filesystems the kernel makes up: os.access says root may write there, yet no folder can be made (mkdir in /proc
+# fails with "No such file or directory", in /sys with "Operation not permitted").
+KERNEL_FOLDERS = ("/proc", "/sys")
+
+
 def _writable_dir(path: Path) -> str | None:
-    """None if path is (or can be created as) a writable folder, else why not."""
+    """None if path is (or can be created as) a writable folder, else why not. os.access alone trusted root
+    everywhere: `--runs-dir /proc/runs` validated, and train failed making the folder ("FileNotFoundError … raised
+    in pathlib"). So also: not on a read-only filesystem (statvfs), not under /proc or /sys, and where the folder
+    does not exist yet, a folder made and removed at once in its nearest existing parent (nothing stays). An
+    existing folder is not probed that way: the runs list watches it, and validate runs on every edit."""
     probe = path
     while not probe.exists():
         if probe.parent == probe:
@@ -329,6 +429,26 @@ def _writable_dir(path: Path) -> str | None:
         return f"{probe} is a file, not a folder. To fix: choose a folder, or a path where one can be made."
     if not os.access(probe, os.W_OK | os.X_OK):
         return f"cannot write to {probe}. To fix: pick a folder you can write to."
+    real = os.path.realpath(probe)
+    kernel = next((top for top in KERNEL_FOLDERS if real == top or real.startswith(top + os.sep)), None)
+    if kernel:
+        return (f"{path} is under {kernel}, which the system fills with its own entries: no folder can be made "
+                "there. To fix: pick a folder you can write to, such as one in your home folder.")
+    try:
+        read_only = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): the folder made below answers
+        read_only = False
+    if read_only:
+        return (f"{probe} is on a read-only filesystem, so {path} cannot be written. To fix: pick a folder on a "
+                "filesystem you can write to.")
+    if probe != path:
+        import tempfile
+
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".finetune-studio-check-", dir=probe))
+        except OSError as exc:
+            return (f"{path} cannot be made: making a folder in {probe} failed ({exc.strerror or exc}). To fix: pick "
+                    "a folder you can write to.")
     return None
 
 
@@ -638,6 +758,10 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     for key, value in training.items():
         if key not in fields:
             add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
+        elif value is None and _null_problem(key, fields[key]):
+            add(f"training.{key}", _null_problem(key, fields[key]))
+        elif key in BATCH_SIZE_KEYS and _past_batch_limit(value):  # before the type: 1e20 is no "write 10…0"
+            add(f"training.{key}", _batch_limit_message(key, value))
         elif not _accepts(fields[key].type, value) and not flag_value(fields[key], value):
             fix = _quote_fix(fields[key].type, key, value) or _type_fix(fields[key].type, key, value)
             got = (_not_finite(value) if isinstance(value, float) and not math.isfinite(value)
@@ -652,10 +776,12 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     if lr is not None and lr <= 0:
         add("training.learning_rate", f"learning_rate must be above 0 (got {number_text(lr)}); the seed uses 2e-5. "
                                       "To fix: set learning_rate above 0 (1e-5 to 1e-3 is usual for fine-tuning).")
+    elif lr is not None and lr > MAX_LEARNING_RATE:
+        add("training.learning_rate", _huge_learning_rate_message(lr))
     for key, minimum in (("per_device_train_batch_size", 1), ("per_device_eval_batch_size", 1),
                          ("gradient_accumulation_steps", 1)):
         value = _number(training, key)
-        if value is not None and value < minimum:
+        if value is not None and value < minimum and f"training.{key}" not in {p.field for p in problems}:
             add(f"training.{key}", f"{key} must be at least {minimum} (got {number_text(value)}). To fix: set {key} to "
                                    f"{minimum} or more.")
     epochs, max_steps = _number(training, "num_train_epochs", 3), _number(training, "max_steps", -1)
@@ -763,6 +889,11 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     not_text = name_problem(config)
     if not_text:
         problems.append(not_text)
+    elif config.name and not config.name.strip():
+        # new_run_folder generates a name only for an empty one: a blank one made a folder named with its spaces
+        add("name", f"The run name {config.name!r} is only blank space; it would name the run's folder with it, "
+                    "where an empty name gets one generated from the model and dataset. To fix: write a name of "
+                    "letters, digits, - and _, or leave it empty (name: '') to have one generated.")
     elif any(c in config.name for c in "/\\") or config.name in (".", ".."):
         add("name", f"The run name {config.name!r} cannot be used as a folder name; avoid / and \\. To fix: choose "
                     "a name of letters, digits, - and _.")
@@ -880,7 +1011,7 @@ def warnings_for(config: RunConfig) -> list[Problem]:
     `finetune-studio validate`, never blocking a start. Cheap, with no imports: a form may call it on every edit."""
     found: list[Problem] = []
     lr = _number(config.training, "learning_rate")
-    if lr is not None and lr > LARGE_LEARNING_RATE:
+    if lr is not None and LARGE_LEARNING_RATE < lr <= MAX_LEARNING_RATE:  # past it: validate() refuses it
         found.append(Problem("training.learning_rate",
                              f"learning_rate {number_text(lr)} is unusually large: fine-tuning uses about 1e-5 to "
                              "1e-3, and above 1 the loss almost always diverges. The seed uses 2e-5.", WARNING))
