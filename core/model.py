@@ -541,8 +541,11 @@ def _load(loader: Callable[..., Any], config: ModelConfig, what: str, **kwargs: 
                 raise ModelError(remote_code_problem(path)
                                  or f"{path} ships its own Python code. {TRUST_FIX}") from None
             raise ModelError(f"Could not load the {what} from {path}: {_first_line(exc)}") from None
+    # transformers 5 asks the Hub whether the repo holds an adapter (find_adapter_config_file) even under
+    # local_files_only, unless told again: offline, a cached model waited out the Hub client's retries (30 s).
+    cached_only = {"adapter_kwargs": {"local_files_only": True}} if what == "model" else {}
     try:
-        return loader(name, local_files_only=True, **common)
+        return loader(name, local_files_only=True, **cached_only, **common)
     except (OSError, ValueError):
         pass  # not cached: go to the Hub
     from finetune_studio.core.hub_access import require_hub
