@@ -968,10 +968,10 @@ def _local_and_gone(name: Any) -> bool:
 
 def _require_cached_base(config: Any, folder: RunFolder) -> None:
     """Raise core.hub_access.HubUnreachable at once when the run's base model is a Hub id that is not in the local
-    cache (deleted since the run, or the run copied from another computer) and the Hub cannot be reached: loading it
-    went through transformers' look-up of an adapter in the base's repository, which ignores local_files_only and
-    retried for ~25 s (printing "Retrying in 8s" lines) before the same refusal. The fix is this run's: its
-    config.yaml names the base, so another model ("Pick a local model folder or the built-in demo model") is none."""
+    cache (deleted since the run, or the run copied from another computer) and the Hub cannot be reached, with this
+    run's fix: its config.yaml names the base, so another model (core.model's "Pick a local model folder or the
+    built-in demo model") is none. (It also spared the ~25 s of retries transformers' adapter look-up took before
+    core.model passed it local_files_only, 6ef3c6e.)"""
     from finetune_studio.core.model import cached_hub_file
     from finetune_studio.core.sources import SourceKind, source_kind
 
