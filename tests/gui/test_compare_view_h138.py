@@ -33,8 +33,8 @@ def record(prompt: str, model: str, answer: str, **more: Any) -> dict[str, Any]:
     return {"prompt": prompt, "model": model, "answer": answer, **more}
 
 
-@pytest.fixture
-def view(qtbot: Any, tmp_path: Path) -> CompareView:
+def shown_view(qtbot: Any) -> CompareView:
+    """A Compare view with an owner that starts every job and holds no settings, shown at 900x500."""
     owner = SimpleNamespace(start_job=lambda kind, job: True, stop=lambda: None, release=lambda reason: None,
                             settings_box=None)
     made = CompareView(owner)
@@ -42,6 +42,12 @@ def view(qtbot: Any, tmp_path: Path) -> CompareView:
     made.resize(900, 500)
     made.show()
     qtbot.waitExposed(made)
+    return made
+
+
+@pytest.fixture
+def view(qtbot: Any, tmp_path: Path) -> CompareView:
+    made = shown_view(qtbot)
     made.set_run(tmp_path)
     return made
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from finetune_studio.gui import compare_view as view_module
 from finetune_studio.gui.compare_view import CompareView
+from tests.gui.test_compare_view_h138 import shown_view
 
 PROMPTS = [f"Write a horoscope for sign {i} about work" for i in range(4)]
 MODELS = ["base", "checkpoint-10", "final"]
@@ -35,13 +35,7 @@ def big_answers(run_dir: Path, rounds: int) -> Path:
 
 @pytest.fixture
 def view(qtbot: Any) -> CompareView:
-    owner = SimpleNamespace(start_job=lambda kind, job: True, stop=lambda: None, release=lambda reason: None,
-                            settings_box=None)
-    made = CompareView(owner)
-    qtbot.addWidget(made)
-    made.resize(900, 500)
-    made.show()
-    qtbot.waitExposed(made)
+    made = shown_view(qtbot)
     made.set_prompts(PROMPTS)
     return made
 
