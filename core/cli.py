@@ -220,12 +220,17 @@ def warning_text(message: str, source: str = "") -> str:
 class ProgressPrinter:
     """Turns run events into a tqdm bar and a few lines; the same events the GUI draws."""
 
-    def __init__(self, quiet: bool = False, said: Iterable[str] = ()):
+    def __init__(self, quiet: bool = False, said: Iterable[str] = (), lagged: bool = False):
         self.quiet = quiet
+        # Events that come late: a run of several processes (core.launch.follow) reads rank 0's metrics.jsonl every
+        # POLL_S, so the run may have begun training before its train_begin reaches this printer.
+        self.lagged = lagged
         self.bar: Any = None
         self.seen_warnings: set[str] = set(said)  # printed already (before the run: config_warnings)
         self.run_dir: str | None = None  # the run's folder once it is made (run_start): a second Ctrl-C names it
-        self.training = False  # the first step has begun (train_begin): before it, a Stop trains nothing
+        # The first step has begun (train_begin, sent after core.training's last look at Stop before the first step,
+        # its on_train_begin; its "train" phase comes before the Trainer's set-up, where a Stop still trains nothing).
+        self.training = False
         # The last loss measured and its step, and the step since which no window measured one: a logging window
         # whose steps trained no token logs no loss (core.training), and the bar keeps the last one and says so.
         self.loss: tuple[Any, int] | None = None
@@ -240,6 +245,16 @@ class ProgressPrinter:
             outlive_reader(lambda: self.bar.write(text, file=sys.stderr))
         else:
             outlive_reader(lambda: print(text, file=sys.stderr))
+
+    def stop_text(self) -> str:
+        """The answer to a Ctrl-C (or SIGTERM), before "(Ctrl-C again to abort)": what the Stop will do. With late
+        events and no train_begin seen yet, the run may be training already, so it promises neither."""
+        if self.training:
+            return "Stopping at the end of this step and saving a checkpoint…"
+        if self.lagged:
+            return ("Stopping: at the end of the current step, with a checkpoint, if training has begun; before that "
+                    "nothing is trained or saved…")
+        return "Stopping before training begins (nothing will be trained or saved)…"
 
     def __call__(self, event: dict[str, Any]) -> None:
         outlive_reader(lambda: self._show(event))
@@ -308,14 +323,15 @@ def _figure(value: Any, spec: str) -> str:
     return "?" if value is None else str(value)
 
 
-def _train(execute: Any, quiet: bool, term_stops: bool = True, said: Iterable[str] = ()) -> int:
+def _train(execute: Any, quiet: bool, term_stops: bool = True, said: Iterable[str] = (), lagged: bool = False) -> int:
     """Run `execute` (a train or resume) with the progress printer. Ctrl-C (SIGINT), and SIGTERM unless
     `term_stops` is off, stop the run at the end of the step with a checkpoint, as the window's Stop does: SIGTERM is
     what `timeout`, `kill`, `docker stop`, systemd and Slurm send, and a run killed by it lost every step since its
     last checkpoint. The same signal again aborts at once. `said`: warnings printed before the run (config_warnings),
-    which the run's own notes and warnings do not print again."""
+    which the run's own notes and warnings do not print again. `lagged`: the events come late (a run of several
+    processes, followed through its metrics.jsonl), so the answer to a Stop before train_begin promises nothing."""
     stop = threading.Event()
-    printer = ProgressPrinter(quiet, said)
+    printer = ProgressPrinter(quiet, said, lagged)
 
     def on_interrupt(signum: int, frame: Any) -> None:
         if signum == getattr(signal, "SIGHUP", None):  # the terminal closed: writes to it fail with EIO from now on
@@ -324,9 +340,8 @@ def _train(execute: Any, quiet: bool, term_stops: bool = True, said: Iterable[st
             raise KeyboardInterrupt
         stop.set()
         again = "Ctrl-C" if signum == signal.SIGINT else "the same signal"
-        what = ("Stopping at the end of this step and saving a checkpoint…" if printer.training else
-                "Stopping before training begins (nothing will be trained or saved)…")
-        printer.write(f"{what} ({again} again to abort)", always=True)  # --quiet too: a stop can take a long step
+        # --quiet too: a stop can take a long step
+        printer.write(f"{printer.stop_text()} ({again} again to abort)", always=True)
 
     handled = [signal.SIGINT, signal.SIGTERM] if term_stops else [signal.SIGINT]
     if term_stops and hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
@@ -653,7 +668,7 @@ def _command(args: argparse.Namespace) -> int:
 
             said = [warning.message for warning in warnings]  # the run's own note of the same words is not repeated
             if launch.uses_torchrun(config):  # several processes: torchrun trains, this process supervises
-                return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet, said=said)
+                return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet, said=said, lagged=True)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet, said=said)
         if args.command == "resume":
             run_dir = require_run_folder(user_path(args.run_dir))
@@ -666,7 +681,8 @@ def _command(args: argparse.Namespace) -> int:
             from finetune_studio.core.training import resume
 
             if launch.run_uses_torchrun(run_dir):  # the same number of processes as it started with
-                return _train(lambda sink, stop: launch.resume(run_dir, sink, stop, args.epochs), args.quiet)
+                return _train(lambda sink, stop: launch.resume(run_dir, sink, stop, args.epochs), args.quiet,
+                              lagged=True)
             return _train(lambda sink, stop: resume(run_dir, sink, stop, args.epochs), args.quiet)
     except ConfigError as exc:
         for problem in exc.problems:
