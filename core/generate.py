@@ -1269,11 +1269,18 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     records: list[dict[str, Any]] = []
     unsaved: list[str] = []  # why the answers file could not be written: set once, then nothing more is written
     too_long: dict[str, PromptTooLong] = {}  # prompts longer than the model reads: said once, skipped on every model
+    gone: list[str] = []  # the run folder went away: said in full once, then in short
 
     def say(text: str) -> None:
         emit({"event": "progress", "text": text})
 
     def skip(target: Target, problem: str) -> None:
+        if not run_dir.is_dir():  # deleted or moved while comparing: every model of it is missing, none damaged
+            problem = gone[0] if gone else (
+                f"the run folder {run_dir} is gone (deleted or moved while comparing), so its models cannot be "
+                "loaded. To fix: put it back, or pick the run where it is now (Refresh lists the runs as they "
+                "are), then compare again")
+            gone[:] = ["the run folder is gone (see above)"]
         text = f"{target.label} skipped: {problem}"
         emit({"event": "skipped", "model": target.key, "text": text})
         say(text)
