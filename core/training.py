@@ -748,19 +748,12 @@ def peer_failure_left_to_supervisor(exc: BaseException, run_dir: Path, env: dict
 
 def _alive(pid: str | None) -> bool:
     """Whether the process `pid` (a number as written in the environment) still runs."""
+    from finetune_studio.core.runs import _pid_alive
+
     try:
-        number = int(pid or "")
+        return _pid_alive(int(pid or ""))
     except ValueError:
         return False
-    if number <= 0:
-        return False
-    try:
-        os.kill(number, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it runs, as another user
-        return True
-    return True
 
 
 def _execute(config: RunConfig, folder: RunFolder, sink: Sink | None, stop: threading.Event,
