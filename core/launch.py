@@ -1223,27 +1223,43 @@ def _record_failure(folder: RunFolder, message: str, step: int, max_steps: int =
                     end_written: bool = False, log_path: Path | None = None, offset: int | None = None
                     ) -> dict[str, Any] | None:
     """The run's failed status and its end event in metrics.jsonl, both with `message`: what every reader shows.
-    Where rank 0 wrote a failed end of its own (end_written; this segment's log starts at byte `offset`), that line
-    is replaced: when another rank failed first, rank 0 failed in its next collective, and its end said that error
+    Where rank 0 wrote a failed end of its own (end_written; this segment's log starts at byte `offset`), the
+    supervisor's end is appended after it, and every reader takes a segment's last end (core.metrics' tally, the
+    followers): when another rank failed first, rank 0 failed in its next collective, and its end said that error
     ("Connection closed by peer … Check the model … and the data it was fed") where the run's status named rank 1's
-    own, so the window's log and the Runs tab showed the wrong error beside the right one. Returns the end event the
-    log now holds (None when it could not be written)."""
+    own, so the window's log and the Runs tab showed the wrong error beside the right one. (core.training leaves
+    that end to the supervisor when it can tell; this covers the rest.) The log stays append-only: the line was
+    once rewritten in place, which a reader mid-file had to start over for. Returns the end event the log now ends
+    with (None when it could not be written)."""
     own = failed_rank == 0
     folder.write_status("failed", message, step=step, max_steps=max_steps, failed_rank=failed_rank,
                         **({} if own else {"fix": None}), **({"log": str(log_path)} if log_path else {}))
-    if end_written and offset is not None:
-        return _replace_failed_end(folder.metrics_path, offset, message, failed_rank)
-    if end_written:
-        return None
     end = {**EndEvent(event="end", state="failed", message=message, step=step, max_steps=max_steps,
                       error_type="RankFailed"), "time": round(time.time(), 3)}
+    if end_written:
+        if offset is None:
+            return None
+        written = _last_end(folder.metrics_path, offset)
+        if written is None or not _failed_end(written):
+            return None
+        if written.get("message") == message and written.get("failed_rank") == failed_rank:
+            return written
+        # Rank 0's own fields stay (its step, elapsed time); its fix only when rank 0 was the cause (a fix for a
+        # peer's vanishing would mislead).
+        end = {**written, "message": message, "time": end["time"]}
+        if not own:
+            end.pop("fix", None)
+            end["error_type"] = "RankFailed"
     if failed_rank is not None:
         end["failed_rank"] = failed_rank
-    log = MetricsLog(folder.metrics_path)
     try:
-        log.append(end)
-    finally:
-        log.close()
+        log = MetricsLog(folder.metrics_path)
+        try:
+            log.append(end)
+        finally:
+            log.close()
+    except OSError:
+        return None  # the disk is full: the status above (if it fit) says why
     return end
 
 
@@ -1255,39 +1271,6 @@ def _last_end(path: Path, start: int) -> dict[str, Any] | None:
     """The last end event of metrics.jsonl from byte `start` (one segment's)."""
     ends = [e for e in read_metrics(path, start)[0] if isinstance(e, dict) and e.get("event") == "end"]
     return ends[-1] if ends else None
-
-
-def _replace_failed_end(path: Path, start: int, message: str, failed_rank: int | None) -> dict[str, Any] | None:
-    """Put `message` in the failed end event rank 0 wrote as the last line of metrics.jsonl (from byte `start`,
-    this segment's), once every rank has ended: nobody else writes the file then. A follower that had read the old
-    line finds the file changed where it stopped (core.metrics.log_restarted) and reads it again. Rank 0's own
-    fields stay (its step, elapsed time); its fix only when rank 0 was the cause (a fix for a peer's vanishing
-    would mislead). None, nothing changed, when the last line is not a failed end."""
-    import json
-
-    try:
-        with open(path, "rb+") as handle:
-            handle.seek(start)
-            data = handle.read()
-            body = data.rstrip(b"\n")
-            line_start = start + body.rfind(b"\n") + 1
-            last = body[body.rfind(b"\n") + 1:]
-            try:
-                event = json.loads(last.decode("utf-8"))
-            except ValueError:
-                return None
-            if not isinstance(event, dict) or not _failed_end(event):
-                return None
-            event = {**event, "message": message, "failed_rank": failed_rank}
-            if failed_rank != 0:
-                event.pop("fix", None)
-                event["error_type"] = "RankFailed"
-            handle.seek(line_start)
-            handle.truncate()
-            handle.write((json.dumps(event, ensure_ascii=False, allow_nan=True) + "\n").encode("utf-8"))
-    except OSError:
-        return None
-    return event
 
 
 # ---------------------------------------------------------------------------------------------- process tree

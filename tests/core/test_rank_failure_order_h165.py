@@ -259,8 +259,9 @@ def test_rank_0s_own_failure_is_still_said_with_its_own_error(demo_cache: Path, 
     assert len(failed) == 1 and "ValueError: bad batch: token id 99999" in failed[0]  # rank 0 wrote its own
     assert not [m for m in polled if "Connection closed" in m], polled
     ends = read_events(run_dir, "end")
-    assert [(e["state"], e["message"], e["failed_rank"]) for e in ends] == [("failed", message, 0)]
-    assert "elapsed_s" in ends[0]  # rank 0's own line, its message made the supervisor's
+    assert [(e["state"], e["message"], e.get("failed_rank")) for e in ends] == [
+        ("failed", failed[0], None), ("failed", message, 0)]  # rank 0's own line, then the supervisor's, appended
+    assert "elapsed_s" in ends[1]  # rank 0's fields kept: its elapsed time, its fix
     assert [(e["state"], e["message"]) for e in said if e["event"] == "end"] == [("failed", message)]
     status = RunFolder(run_dir).read_status()
     assert (status["state"], status["message"], status["failed_rank"]) == ("failed", message, 0)
