@@ -525,11 +525,33 @@ def run_folder_problem(path: Path | str) -> RunFolderUnusable | None:
                                  NO_RUN)
     runs = run_folders(folder)
     if runs:
+        # The newest run, as the Runs tab lists it first, quoted for a shell (shlex.quote: core.cli.shell_word's
+        # quoting, which core does not import): the one likely meant, and a path with a space pastes as one word.
+        example = max(runs, key=lambda run: (_started_time(run), run.name))
         return RunFolderUnusable(
-            f"{folder} is not a run folder: it holds runs ({len(runs)}, e.g. {runs[0].name}). To fix: give one "
-            f"run's folder, e.g. {runs[0]}; `finetune-studio runs --runs-dir {shlex.quote(str(folder))}` lists them.",
-            NO_RUN)
+            f"{folder} is not a run folder: it holds runs ({len(runs)}, e.g. {example.name}). To fix: give one "
+            f"run's folder, e.g. {shlex.quote(str(example))}; `finetune-studio runs --runs-dir "
+            f"{shlex.quote(str(folder))}` lists them.", NO_RUN)
     return RunFolderUnusable(f"{folder} is not a run folder (it has no {CONFIG_FILE}). {_GIVE_A_RUN}", NO_RUN)
+
+
+def _started_time(run: Path) -> float:
+    """When the run in folder `run` started, cheaply (no metrics read): status.json's created time, else its run
+    files' earliest modification, as summarize falls back to; 0.0 when none can be read."""
+    try:
+        status = read_json(run / STATUS_FILE)
+    except (OSError, ValueError):
+        status = None
+    created = _created_time(status) if isinstance(status, dict) else None
+    if created is not None:
+        return created
+    times = []
+    for name in RUN_FILES:
+        try:
+            times.append((run / name).stat().st_mtime)
+        except OSError:
+            continue
+    return min(times, default=0.0)
 
 
 def enclosing_run(path: Path | str) -> Path | None:

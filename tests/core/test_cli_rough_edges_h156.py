@@ -158,7 +158,7 @@ def test_generate_given_the_runs_folder_names_its_runs_as_resume_does(tmp_path: 
     assert main(["generate", str(runs), "--prompt", "hi"]) == cli.EXIT_CONFIG
     said = _err(capsys)
     assert said == (f"error: {runs} is not a run folder: it holds runs (2, e.g. new). To fix: give one run's folder, "
-                    f"e.g. {runs / 'new'}; `finetune-studio runs --runs-dir '{runs}'` lists them.")
+                    f"e.g. '{runs / 'new'}'; `finetune-studio runs --runs-dir '{runs}'` lists them.")
     assert main(["resume", str(runs)]) == cli.EXIT_CONFIG
     assert _err(capsys) == said
 
