@@ -168,11 +168,12 @@ def base_model_of_adapter(path: str) -> str | None:
 def method_of_run(run_dir: Path) -> str:
     """How a run trained: 'full', 'lora', 'qlora' or 'dora'.
 
-    For the Runs tab's method column: training records it as `method` in the run's status.json (written when the
-    run starts, next to its model and dataset; read it with RunFolder.read_status()). Runs from before that field
-    existed fall back to config.yaml's `adapter.method`, then to 'full' (every run before adapters was full
-    fine-tuning). Cheap: reads two small files, imports nothing heavy."""
-    from finetune_studio.core.runs import RunFolder
+    Training records it as `method` in the run's status.json (written when the run starts, next to its model and
+    dataset; read it with RunFolder.read_status()). Runs from before that field existed fall back to config.yaml's
+    `adapter.method`, then to the adapter the run saved (its adapter_config.json: LoRA, or DoRA when use_dora;
+    core.runs.saved_adapter_method, which the Runs tab's Method column, core.runs.summarize, reads too), then to
+    'full' (every run before adapters was full fine-tuning). Cheap: reads a few small files, imports nothing heavy."""
+    from finetune_studio.core.runs import RunFolder, saved_adapter_method
 
     folder = RunFolder(Path(run_dir))
     method = folder.read_status().get("method")
@@ -185,7 +186,9 @@ def method_of_run(run_dir: Path) -> str:
         method = ((data or {}).get("adapter") or {}).get("method")
     except Exception:  # noqa: BLE001 - a broken config.yaml is the Runs tab's to report, not this column's
         method = None
-    return method if isinstance(method, str) and method in ADAPTER_METHODS else "full"
+    if isinstance(method, str) and method in ADAPTER_METHODS:
+        return method
+    return saved_adapter_method(run_dir) or "full"
 
 
 # ---- validation (before any model loads) ----------------------------------------------------------------------

@@ -982,6 +982,29 @@ def _config_fields(path: Path) -> dict[str, str]:
             "method": shown(adapter, "method")}
 
 
+def adapter_config_method(adapter: Any) -> str | None:
+    """How a run trained, as an adapter_config.json (read as a dict) says: 'dora' when use_dora, 'lora' for any other
+    peft LORA adapter (a QLoRA adapter's config is a LoRA one: the 4-bit base is not recorded in it), None for
+    anything else. The one reading for a run whose status.json and config.yaml do not record its method: the Runs
+    tab's Method column (summarize), core.adapters.method_of_run and the export dialog's header."""
+    if not isinstance(adapter, dict) or str(adapter.get("peft_type") or "").upper() != "LORA":
+        return None
+    return "dora" if adapter.get("use_dora") is True else "lora"
+
+
+def saved_adapter_method(run_dir: Path | str) -> str | None:
+    """adapter_config_method of the adapter the run saved: its model folder's, else its latest checkpoint's (a run
+    stopped before the end); None when it saved no adapter (a full fine-tune, or nothing saved yet)."""
+    from finetune_studio.core.adapters import read_adapter_config
+
+    folder = RunFolder(Path(run_dir))
+    for place in (folder.model_dir, *folder._checkpoint_folders()[-1:]):
+        method = adapter_config_method(read_adapter_config(place))
+        if method is not None:
+            return method
+    return None
+
+
 def config_problem(path: Path) -> str | None:
     """Why the run's config.yaml, which is there, cannot be read as settings, in summarize's words for a missing one
     (what is wrong, then "To fix: ..."); None when it reads. Resume loads this file, so it cannot resume either."""
@@ -1148,7 +1171,9 @@ def summarize(run_folder: Path, previous: RunSummary | None = None) -> RunSummar
     return RunSummary(
         path=folder.path, state=state, message=message,
         model=str(fields.get("model") or ""), dataset=str(fields.get("dataset") or ""),
-        method=method if method in ADAPTER_METHODS else "full",  # every run before adapters was full fine-tuning
+        # Not recorded: the adapter it saved says (a run whose files do not record it), else every run before
+        # adapters was full fine-tuning.
+        method=method if method in ADAPTER_METHODS else saved_adapter_method(folder.path) or "full",
         step=step or 0, max_steps=max_steps or 0,
         train_loss=train_loss, train_loss_note=note,
         eval_loss=tally.eval_loss if tally.eval_loss is not None else _float(status.get("eval_loss")),
