@@ -1040,12 +1040,18 @@ def _stage(items: list[_Item], staging: Path) -> None:
 
 
 def size_text(size: int) -> str:
-    """A byte count as push messages say it ("270.0 kB"); the push dialog lists file sizes with it too."""
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
+    """A byte count as push messages say it ("270.0 kB"); the push dialog lists file sizes with it too, and export
+    its sizes and free disk space. Decimal units up to TB, one decimal; from 1,000 TB on, whole TB with separators,
+    as the estimate's gib() does for GiB (a huge size read "1152921504.6 GB"). A figure that rounds to 1000.0 of a
+    unit is said in the next ("1.0 MB", not "1000.0 kB")."""
+    value = float(size)
+    if value < 1000:
+        return "1 byte" if value == 1 else f"{value:.0f} bytes"
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if round(value, 1) < 1000:
+            return f"{value:.1f} {unit}"
+    return f"{value:,.0f} TB"
 
 
 # ---- push --------------------------------------------------------------------------------------------------

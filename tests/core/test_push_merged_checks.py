@@ -100,7 +100,7 @@ def test_a_merged_push_out_of_room_names_its_staging_folder_and_no_export_flags(
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert out == "" and len(errors) == 1, err
     line = errors[0]
-    problem = ("the merged model takes about 1152921504.6 GB" if failure == "space" else
+    problem = ("the merged model takes about 1,152,922 TB" if failure == "space" else
                "the disk ran out of space (No space left on device)")
     assert line.startswith(f"error: Could not merge the adapter into its base model in the push's staging folder "
                            f"in {stage}: {problem}"), line
