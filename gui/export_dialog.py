@@ -156,10 +156,9 @@ def _adapter_method(adapter: dict[str, Any]) -> str:
     """The method an adapter's own adapter_config.json says, for a run whose status.json and config.yaml do not
     (method_of_run's fallback is 'full', which the header said of an adapter run: "Full fine-tuning on …"): DoRA when
     use_dora, LoRA for any other peft LORA adapter (a QLoRA adapter's config is a LoRA one), else its peft_type."""
-    peft_type = str(adapter.get("peft_type") or "")
-    if peft_type.upper() == "LORA":
-        return "dora" if adapter.get("use_dora") is True else "lora"
-    return peft_type or "adapter"
+    from finetune_studio.core.runs import adapter_config_method
+
+    return adapter_config_method(adapter) or str(adapter.get("peft_type") or "") or "adapter"
 
 
 class FittedLabel(QLabel):
