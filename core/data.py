@@ -282,6 +282,14 @@ def local_files(source: str) -> tuple[str, list[Path]]:
             if len(others) > 1:
                 advice += f" ({len(others)} such files in the folder)"
             raise DataError(f"The folder {path} holds no data files ({', '.join(sorted(FORMATS))}).{advice}")
+        twice = _compressed_twins(files)
+        if twice:
+            first = twice[0]
+            more = f" ({len(twice)} such pairs in the folder)" if len(twice) > 1 else ""
+            raise DataError(f"The folder {path} holds the same data file twice: "
+                            f"{' and '.join(str(p.relative_to(path)) for p in first)} differ only by a compression "
+                            f"suffix{more}, and every file of a folder is read, so each of their rows would be "
+                            "trained twice. To fix: remove one of them (or move it out of the folder).")
         kinds = {FORMATS[data_suffix(p)] for p in files}
         if len(kinds) > 1:
             raise DataError(f"The folder {path} mixes formats ({', '.join(sorted(kinds))}); keep one format per "
@@ -294,6 +302,17 @@ def local_files(source: str) -> tuple[str, list[Path]]:
         raise DataError(f"{path.name}: unknown file type '{path.suffix}'. Use one of {', '.join(sorted(FORMATS))}. "
                         f"{advice}")
     return fmt, [path]
+
+
+def _compressed_twins(files: list[Path]) -> list[list[Path]]:
+    """The files of a folder whose names differ only by a compression suffix read as it is (train.jsonl and
+    train.jsonl.gz, or a.csv.gz and a.csv.xz): a copy compressed and kept beside its original, so the folder holds the
+    same rows twice. Each group in the order of `files`, the groups in the order of their first file."""
+    groups: dict[Path, list[Path]] = {}
+    for path in files:
+        plain = path.with_name(path.name[:-len(path.suffix)]) if compression(path) is not None else path
+        groups.setdefault(plain, []).append(path)
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def files_signature(source: str) -> list[list[Any]] | None:
