@@ -16,6 +16,7 @@ Nothing here imports pyqtgraph or the training stack at module level; the chart 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterable
@@ -384,6 +385,35 @@ def _dot(color: str) -> QIcon:
     return QIcon(pixmap)
 
 
+def _saved_adapter_settings(run: RunSummary, recorded: Any) -> Any:
+    """The settings of the adapter a run saved (its model folder's adapter_config.json, else its latest
+    checkpoint's), as an AdapterConfig of the run's method, for a run whose config.yaml does not record the method
+    its Method cell shows; None when no saved adapter of that method is found (the tip is then the method's name)."""
+    from finetune_studio.core.adapters import read_adapter_config
+    from finetune_studio.core.runs import adapter_config_method
+
+    folder = RunFolder(run.path)
+    for place in (folder.model_dir, folder.latest_checkpoint()):
+        saved = read_adapter_config(place) if place is not None else None
+        if adapter_config_method(saved) is None:  # not a LoRA adapter (a QLoRA one's config reads as LoRA)
+            continue
+        fields: dict[str, Any] = {"method": run.method}
+        for key, name in (("r", "r"), ("lora_alpha", "alpha"), ("lora_dropout", "dropout")):
+            if isinstance(saved.get(key), (int, float)) and not isinstance(saved.get(key), bool):
+                fields[name] = saved[key]
+        targets = saved.get("target_modules")
+        if isinstance(targets, str):
+            fields["target_modules"] = [targets]
+        elif isinstance(targets, list) and targets:
+            fields["target_modules"] = sorted(str(target) for target in targets)
+        if isinstance(saved.get("use_rslora"), bool):
+            fields["rslora"] = saved["use_rslora"]
+        kept = saved.get("modules_to_save")
+        fields["modules_to_save"] = [str(module) for module in kept] if isinstance(kept, list) else []
+        return dataclasses.replace(recorded, **fields)
+    return None
+
+
 class RunTableModel(QAbstractTableModel):
     """One row per RunSummary; rows are updated in place so the selection survives each poll."""
 
@@ -507,7 +537,8 @@ class RunTableModel(QAbstractTableModel):
 
     def _method_tip(self, run: RunSummary) -> str:
         """The method with its settings ('LoRA r 16, alpha 32 (scale 2), dropout 0.05 on all-linear'), read from
-        the run's config.yaml when first hovered (core.adapters.describe); the method's name if that fails."""
+        the run's config.yaml when first hovered (core.adapters.describe), or from the saved adapter_config.json when
+        config.yaml does not record the method the cell shows; the method's name if that fails."""
         from finetune_studio.core.adapters import METHOD_NAMES, describe, is_adapter_method
 
         name = METHOD_NAMES.get(run.method, run.method)
@@ -519,7 +550,15 @@ class RunTableModel(QAbstractTableModel):
             from finetune_studio.core.runs import RunFolder
 
             try:
-                self._method_tips[run.path] = describe(load_config(RunFolder(run.path).config_path)[0])
+                config = load_config(RunFolder(run.path).config_path)[0]
+                if config.adapter.method != run.method:
+                    # config.yaml records no method, and the cell says the saved adapter's (core.runs.
+                    # saved_adapter_method): describe that adapter, not the config's default 'full fine-tuning'.
+                    saved = _saved_adapter_settings(run, config.adapter)
+                    self._method_tips[run.path] = name if saved is None else describe(
+                        dataclasses.replace(config, adapter=saved))
+                else:
+                    self._method_tips[run.path] = describe(config)
             except (FinetuneError, OSError, TypeError, ValueError):
                 self._method_tips[run.path] = name
         return self._method_tips[run.path]
