@@ -474,9 +474,15 @@ def _free_accelerator_memory() -> None:
 def apply_fix_and_resume(run_dir: Path | str, sink: Callable[[dict], None] | None = None,
                          stop: threading.Event | None = None, extra_epochs: float | None = None) -> Any:
     """Apply the run's proposed fix, then continue it from its latest complete checkpoint (from the beginning,
-    in the same folder, when none was saved before the failure). Returns core.training.RunResult."""
+    in the same folder, when none was saved before the failure). Returns core.training.RunResult.
+
+    A run of several processes (its config's launch: section) resumes as a plain Resume of it does: under torchrun,
+    with the same number of processes (core.launch.torchrun_execute trains, this process follows rank 0). It was
+    resumed in this process, on one: a 4-GPU run went on on one GPU."""
+    from finetune_studio.core import launch
     from finetune_studio.core.training import resume
 
     apply_fix(run_dir)
     _free_accelerator_memory()
-    return resume(Path(run_dir), sink, stop, extra_epochs, restart=True)
+    execute = launch.torchrun_execute if launch.run_uses_torchrun(Path(run_dir)) else None
+    return resume(Path(run_dir), sink, stop, extra_epochs, restart=True, execute=execute)

@@ -673,9 +673,12 @@ def _command(args: argparse.Namespace) -> int:
         if args.command == "resume":
             run_dir = require_run_folder(user_path(args.run_dir))
         if args.command == "resume" and args.apply_fix:
+            from finetune_studio.core import launch
             from finetune_studio.core.advice import apply_fix_and_resume
 
-            return _train(lambda sink, stop: apply_fix_and_resume(run_dir, sink, stop, args.epochs), args.quiet)
+            # A run of several processes resumes under torchrun with the same processes, as a plain resume does
+            return _train(lambda sink, stop: apply_fix_and_resume(run_dir, sink, stop, args.epochs), args.quiet,
+                          lagged=launch.run_uses_torchrun(run_dir))
         if args.command == "resume":
             from finetune_studio.core import launch
             from finetune_studio.core.training import resume
