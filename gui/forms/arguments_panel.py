@@ -70,6 +70,7 @@ TRAINING_TAB_LABELS = {
 }
 ACCENT = "#1a73e8"
 UNSET_LABEL = "not set (default)"
+HELP_PLACEHOLDER = "Select an argument to read its description here."  # the help line when no listed row is focused
 
 
 # ---- what editor a field gets
@@ -421,7 +422,8 @@ class ArgumentsPanel(Form):
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.scroll)
 
-        self.help_label = hint_label("Select an argument to read its description here.")
+        self.help_label = hint_label(HELP_PLACEHOLDER)
+        self._help_row: str | None = None  # the row whose description help_label shows
         self.help_label.setMinimumHeight(self.fontMetrics().lineSpacing() * 3)
         self.help_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
@@ -607,6 +609,8 @@ class ArgumentsPanel(Form):
         return row
 
     def _remove_row(self, name: str) -> None:
+        if name == self._help_row:
+            self._clear_help()
         row = self._rows.pop(name)
         self._fields.pop(f"training.{name}", None)
         self.rows_layout.removeWidget(row)
@@ -742,6 +746,8 @@ class ArgumentsPanel(Form):
         self.no_match.setText("\n".join((["No argument here matches the filter."] if none else []) + elsewhere))
         self.no_match.setVisible(none or bool(elsewhere))
         self._update_count(shown)
+        if self._help_row is not None and (self._help_row not in self._rows or self._rows[self._help_row].isHidden()):
+            self._clear_help()  # the description of a row the filter hid read as if it were of a row still listed
 
     def _update_count(self, shown: int | None = None) -> None:
         if self._pending:  # no count per step: a new text lays out and repaints the whole tab
@@ -763,6 +769,11 @@ class ArgumentsPanel(Form):
         if isinstance(widget, ArgRow) and widget.window() is self.window():
             spec = widget.spec
             self.help_label.setText(f"<b>{spec.name}</b> — {_html(widget.tooltip())}")
+            self._help_row = spec.name
+
+    def _clear_help(self) -> None:
+        self.help_label.setText(HELP_PLACEHOLDER)
+        self._help_row = None
 
 
 def _html(text: str) -> str:
