@@ -411,6 +411,10 @@ class DatasetForm(Form):
         self._preview_ok = False  # statistics need a dataset the preview could read
         # Why the text column shown is not checked against the data (a preview that failed), said under the box.
         self._column_unchecked: str | None = None
+        # The same for the chat-format Columns boxes (messages, prompt, completion, tools, …): the preview failed, so
+        # their lists hold no column of this data and "automatic" has found nothing in it; said under the boxes.
+        self._columns_unknown = False
+        self._chat_columns_unchecked: str | None = None
 
         # -- source
         self.source_edit = QLineEdit()
@@ -847,6 +851,8 @@ class DatasetForm(Form):
             self._preview_ok, self._columns, self._stats_waiting = False, [], False
             self._mark_missing_column()
             self._set_column_unchecked(None)
+            self._columns_unknown = False
+            self._set_chat_columns_unchecked(None)
             self.preview_model.set_preview([], [])
             self.preview_status.setText("No dataset chosen." if config.source in (None, "") else
                                         "No preview: the source is not one file, folder or Hub id (see the message "
@@ -910,6 +916,7 @@ class DatasetForm(Form):
 
     def _preview_ready(self, preview: Any) -> None:
         self._preview_ok = True
+        self._columns_unknown = False  # the boxes are filled from this data (_update_format below)
         self._set_column_unchecked(None)
         self._show_error("")
         self._columns = list(preview.columns)
@@ -966,10 +973,11 @@ class DatasetForm(Form):
     def _preview_failed(self, exc: BaseException) -> None:
         self._preview_ok = False
         self._columns = []
+        self._columns_unknown = True
+        self._preview_rows, self._detection = [], None  # before the note: the rows detected were the old file's
         self._forget_columns()
         self._mark_missing_column()  # the columns are unknown: the source's error says why
-        self._preview_rows, self._detection = [], None
-        self._update_format()
+        self._update_format()  # the Columns boxes lose the old file's columns and say why (_select_column_boxes)
         self.preview_model.set_preview([], [])
         self.preview_status.setText("")
         detected = getattr(exc, "detected", None)  # core.data.EncodingProblem: what charset-normalizer found
@@ -993,10 +1001,9 @@ class DatasetForm(Form):
                 self.text_column_combo.clear()
                 self.text_column_combo.setCurrentText(current)
         self.preview_model.set_text_column("")
-        source = self.source_edit.text().strip()
         note = None
-        if current.strip() and self.effective_format() == "text":
-            note = (f"Not checked: the columns of {source or 'the dataset'} are unknown because its preview failed "
+        if current.strip():  # said for chat formats too: the row shows again when the rows are read as text
+            note = (f"Not checked: the columns of {self._source_words()} are unknown because its preview failed "
                     "(the message under Preview says why), so the column list of the data shown before was "
                     f"cleared. To fix: fix the dataset, then check that {visible_name(exact_name(current))!r} is "
                     "its text column.")
@@ -1006,6 +1013,26 @@ class DatasetForm(Form):
         if note != self._column_unchecked:
             self._column_unchecked = note
             self._refresh_mark("dataset.text_column")
+
+    def _source_words(self) -> str:
+        return self.source_edit.text().strip() or "the dataset"
+
+    def _chat_columns_note(self) -> str | None:
+        """Why the Columns boxes of a chat format hold no column list after a failed preview, and what to check
+        once the data reads: the parts mapped (the config's, kept), or every part when all are automatic."""
+        if not self._columns_unknown or not self.column_combos:
+            return None
+        mapped = [(part, value) for part, value in self._chat_columns.items() if part in self.column_combos]
+        check = ("check that " + ", ".join(f"{visible_name(value)!r} is its {part} column" for part, value in mapped)
+                 if mapped else "check which column plays each part")
+        return (f"Not checked: the columns of {self._source_words()} are unknown because its preview failed (the "
+                f"message under Preview says why), so the column lists of the data shown before were cleared and "
+                f"automatic has found nothing yet. To fix: fix the dataset, then {check}.")
+
+    def _set_chat_columns_unchecked(self, note: str | None) -> None:
+        if note != self._chat_columns_unchecked:
+            self._chat_columns_unchecked = note
+            self._refresh_mark("chat.columns")
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
@@ -1263,9 +1290,11 @@ class DatasetForm(Form):
         what to do, in the tab's words: "'chatml_typo' is not a row format, so the run cannot start: pick one
         above."): validation's line about the same value ("chat.format must be one of auto, text, …") said it again
         beneath. The box keeps its red border, and its tooltip validation's words; the header lists them."""
-        if key == "dataset.text_column" and key in self._fields and getattr(self, "_column_unchecked", None):
+        unchecked = {"dataset.text_column": getattr(self, "_column_unchecked", None),
+                     "chat.columns": getattr(self, "_chat_columns_unchecked", None)}.get(key)
+        if unchecked and key in self._fields:
             error = self._input_errors.get(key) or self._external.get(key)
-            warning = "\n".join(filter(None, (self._warnings.get(key), self._column_unchecked)))
+            warning = "\n".join(filter(None, (self._warnings.get(key), unchecked)))
             self.mark(key, error, warning=None if error else warning)
             return
         if key != "chat.format" or key not in self._fields or not self._format_unread():
@@ -1407,7 +1436,9 @@ class DatasetForm(Form):
         with self.loading():
             for part, combo in self.column_combos.items():
                 found = detected.get(part)
-                combo.setItemText(0, f"automatic: {visible_name(found)}" if found else "automatic: none found")
+                combo.setItemText(0, f"automatic: {visible_name(found)}" if found else
+                                  "automatic: unknown (no preview)" if self._columns_unknown else
+                                  "automatic: none found")
                 mapped = self._chat_columns.get(part)
                 if mapped is None:
                     combo.setCurrentIndex(0)
@@ -1418,6 +1449,7 @@ class DatasetForm(Form):
         self.columns_hint.setText(f"Pick the column that holds {', '.join(missing)}." if missing and self._columns
                                   else "" if not self.column_combos else
                                   "Which column plays each part; automatic picks the usual names.")
+        self._set_chat_columns_unchecked(self._chat_columns_note())
 
     def _detect(self) -> None:
         """The format 'auto' reads the preview rows in, as a run decides it (core.chat.resolve_format): the rows'
