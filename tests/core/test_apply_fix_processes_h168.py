@@ -119,6 +119,9 @@ def test_a_two_process_run_out_of_memory_resumes_on_two_processes_with_apply_fix
     assert main(["train", str(path), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "ran out of memory at step 3 with batch size 4" in err, err
+    assert err.strip().splitlines()[-2:] == [  # the supervisor's TrainingError carried no fix: these were missing
+        "fix: --set training.per_device_train_batch_size=2 --set training.gradient_accumulation_steps=2",
+        f"Apply it and restart from the latest checkpoint with: finetune-studio resume {run_dir} --apply-fix"]
     assert RunFolder(run_dir).read_status()["fix"] == FIX
     assert [p.name for p in RunFolder(run_dir).checkpoints()] == ["checkpoint-2"]
     assert run_processes(run_dir) == []
@@ -135,3 +138,52 @@ def test_a_two_process_run_out_of_memory_resumes_on_two_processes_with_apply_fix
     status = RunFolder(run_dir).read_status()
     assert (status["state"], status["processes"], status["fix"], status["fix_applied"]) == ("finished", 2, None, FIX)
     assert run_processes(run_dir) == []
+
+
+# ---------------------------------------------------------------------------------------------- the CLI's fix lines
+RANK_0_OOM = ("Rank 0 of 2 (pid 7 on vm) failed at step 2: CUDA ran out of memory at step 3 with batch size 4 and "
+              "max_length 64 — use batch size 2 with gradient accumulation 2 instead of 4 with 1 (the effective batch "
+              "stays 4). Apply the fix to restart from checkpoint-2. Resume continues from checkpoint-2 with the same "
+              "2 training processes.")
+
+
+def _supervisor_fails(run_dir: Path, fix: dict | None):
+    """launch.run / launch.resume as the supervisor ends when rank 0 ran out of memory: rank 0's run_start
+    followed, the failure recorded in status.json (with rank 0's fix), a TrainingError without one raised."""
+    from finetune_studio.core.errors import TrainingError
+
+    def job(*args, **kwargs):
+        sink = args[1]
+        sink({"event": "run_start", "run_dir": str(run_dir), "name": run_dir.name, "resume_from": None, "pid": 7,
+              "time": 1.0})
+        RunFolder(run_dir).write_status("failed", RANK_0_OOM, step=2, failed_rank=0, fix=fix)
+        raise TrainingError(RANK_0_OOM)
+
+    return job
+
+
+@pytest.mark.parametrize("command", ["train", "resume"])
+def test_a_multi_process_run_out_of_memory_prints_the_fix_and_the_apply_fix_command(
+        tmp_path: Path, small_dataset: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        command: str) -> None:
+    run_dir = _failed_run(tmp_path / "runs", small_dataset, 2)
+    monkeypatch.setattr(launch, "run", _supervisor_fails(run_dir, FIX))
+    monkeypatch.setattr(launch, "resume", _supervisor_fails(run_dir, FIX))
+    config = tmp_path / "oom.yaml"
+    config.write_bytes((run_dir / "config.yaml").read_bytes())
+    args = ["train", str(config), "--quiet"] if command == "train" else ["resume", str(run_dir), "--quiet"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-3:] == [
+        f"error: {RANK_0_OOM}",
+        "fix: --set training.per_device_train_batch_size=2 --set training.gradient_accumulation_steps=2",
+        f"Apply it and restart from the latest checkpoint with: finetune-studio resume {run_dir} --apply-fix"]
+
+
+def test_a_multi_process_failure_with_no_fix_prints_none(tmp_path: Path, small_dataset: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = _failed_run(tmp_path / "runs", small_dataset, 2)
+    monkeypatch.setattr(launch, "resume", _supervisor_fails(run_dir, None))  # rank 1 failed: the fix is cleared
+    assert main(["resume", str(run_dir), "--quiet"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {RANK_0_OOM}"]
