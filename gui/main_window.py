@@ -783,8 +783,17 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.runner.running and not self.runner.stopping:
             setting_up = self.state is RunState.PREPARING  # no step yet: the run ends before its first (core.training)
             self.runner.stop()
-            self._set_state(RunState.STOPPING, "Stopping before the first step… (nothing will be trained)"
-                            if setting_up else "Stopping… (finishing the step and saving a checkpoint)")
+            if setting_up and self.runner.detachable:
+                # Several processes: their events are read from metrics.jsonl a poll late, so the run may be some
+                # steps in already, and "nothing will be trained" would stay up over a checkpoint (as the CLI's
+                # words, b988948).
+                text = ("Stopping… (at the end of the current step, with a checkpoint, if training has begun; before "
+                        "that nothing is trained)")
+            elif setting_up:
+                text = "Stopping before the first step… (nothing will be trained)"
+            else:
+                text = "Stopping… (finishing the step and saving a checkpoint)"
+            self._set_state(RunState.STOPPING, text)
         elif getattr(self, "_detached_run", None) is not None:  # a multi-process run this window only follows
             from finetune_studio.core.distributed import request_stop
 

@@ -329,3 +329,26 @@ def test_open_run_folder_of_something_else_says_what_to_open(qtbot: Any, window:
         assert message == (f"{chosen} is not a run folder (it has no config.yaml). To fix: give a run's folder (the "
                            "one holding its config.yaml); `finetune-studio runs` lists the runs.")
     assert window.run_dir == shown
+
+
+@pytest.mark.parametrize("several, said", [
+    (True, "Stopping… (at the end of the current step, with a checkpoint, if training has begun; before that nothing "
+           "is trained)"),
+    (False, "Stopping before the first step… (nothing will be trained)"),
+])
+def test_stop_during_the_set_up_of_a_run_of_several_processes_promises_nothing_false(
+        qtbot: Any, window: Any, several: bool, said: str) -> None:
+    """A run of several processes reaches the window through metrics.jsonl, a poll late: it may be steps in while
+    the window still reads 'preparing', and 'nothing will be trained' stayed up over the checkpoint its Stop saved
+    (helper-169; the CLI's words were fixed in b988948). A run in this process says train_begin at once."""
+    runner = window.runner
+    runner._thread, runner.detachable = object(), several  # a run under way (running), without starting one
+    try:
+        window._set_state(RunState.PREPARING, "Starting…")
+        window.stop()
+        assert runner.stopping and window.state is RunState.STOPPING
+        assert window.header.state_label.text() == said
+    finally:
+        runner._thread, runner.detachable = None, False
+        runner._stop.clear()
+        window._set_state(RunState.IDLE, "")
