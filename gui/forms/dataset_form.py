@@ -853,6 +853,15 @@ class DatasetForm(Form):
             self._set_column_unchecked(None)
             self._columns_unknown = False
             self._set_chat_columns_unchecked(None)
+            # No data: the column lists and the rows detected were the source's before (the values, the config's,
+            # stay), so the Text column and Columns boxes no longer offer its columns.
+            self._preview_rows, self._detection = [], None
+            current = self.text_column_combo.currentText()
+            if self.text_column_combo.count():
+                with self.loading():
+                    self.text_column_combo.clear()
+                    self.text_column_combo.setCurrentText(current)
+            self._update_format()
             self.preview_model.set_preview([], [])
             self.preview_status.setText("No dataset chosen." if config.source in (None, "") else
                                         "No preview: the source is not one file, folder or Hub id (see the message "
@@ -1437,7 +1446,8 @@ class DatasetForm(Form):
             for part, combo in self.column_combos.items():
                 found = detected.get(part)
                 combo.setItemText(0, f"automatic: {visible_name(found)}" if found else
-                                  "automatic: unknown (no preview)" if self._columns_unknown else
+                                  "automatic: unknown (no preview)" if self._columns_unknown or not self._preview_ok
+                                  else
                                   "automatic: none found")
                 mapped = self._chat_columns.get(part)
                 if mapped is None:

@@ -114,3 +114,20 @@ def test_a_folder_with_a_file_and_its_compressed_copy_is_refused_in_the_tab(qtbo
             "compression suffix") in form.error_label.text()
     assert "To fix: remove one of them (or move it out of the folder)." in form.error_label.text()
     assert form.preview_model.rowCount() == 0
+
+
+def test_clearing_the_source_clears_the_old_columns_too(qtbot: Any, tmp_path: Path) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(rows(8))
+    form = make_form(qtbot)
+    choose(qtbot, form, good, ["question", "answer", "id"], 8)
+    form.text_column_combo.setCurrentText("answer")
+    form.format_combo.setCurrentIndex(form.format_combo.findData("prompt_completion"))
+    assert items(form.column_combos["prompt"]) == ["automatic: question", "question", "answer", "id"]
+    form.source_edit.setText("")
+    qtbot.waitUntil(lambda: form.preview_status.text() == "No dataset chosen.", timeout=10_000)
+    boxes = form.column_combos
+    assert list(boxes) == ["prompt", "completion", "tools"]
+    assert items(boxes["prompt"]) == items(boxes["tools"]) == ["automatic: unknown (no preview)"]
+    assert form.text_column_combo.count() == 0 and form.text_column_combo.currentText() == "answer"
+    assert form._fields["chat.columns"].error is None or form._fields["chat.columns"].error_label().isHidden()
