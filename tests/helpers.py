@@ -137,3 +137,67 @@ def said(yaml_text: str, field: str) -> list[str]:
 
     config, _notices = from_yaml(yaml_text)
     return [p.message for p in validate(config, check_files=False) if p.field == field]
+
+
+_AFTER_IMPORT = '''
+import importlib.abc, importlib.util, json, os, sys
+
+PATCHES = {patches}
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs PATCHES[name] (code with the imported module as `module`) once module `name` is loaded."""
+
+    def __init__(self):
+        self.wanted = {{name for name, code in PATCHES.items() if code}}
+
+    def find_spec(self, name, path, target=None):
+        if name not in self.wanted:
+            return None
+        self.wanted.discard(name)
+        if not self.wanted:
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            exec(PATCHES[name], {{"module": module, "os": os, "json": json}})
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _AfterImport())
+'''
+
+# A training step that raises `error` (an expression) from step `step` on: what a failing rank does in the tests
+# of several processes (a bad batch, out of memory). `when` narrows it (an expression of self, inputs).
+FAILING_STEP = '''
+step = module.Trainer.training_step
+
+def training_step(self, model, inputs, *args, **kwargs):
+    if self.state.global_step >= {step} and ({when}):
+        raise {error}
+    return step(self, model, inputs, *args, **kwargs)
+
+module.Trainer.training_step = training_step
+'''
+
+
+def after_import_site(folder: Path, **patches: str) -> Path:
+    """A sitecustomize.py in `folder` (put it on PYTHONPATH) that runs each patch, code with the module as `module`,
+    once the module it is keyed by (dots as "__": transformers__trainer) is imported, in every process started with
+    it: how the tests of several processes make one torchrun rank fail. A patch checks os.environ["RANK"] itself."""
+    folder.mkdir(parents=True, exist_ok=True)
+    named = {name.replace("__", "."): code for name, code in patches.items()}
+    (folder / "sitecustomize.py").write_text(_AFTER_IMPORT.format(patches=repr(named)), encoding="utf-8")
+    return folder
+
+
+def failing_step(rank: int | str, step: int, error: str, when: str = "True") -> str:
+    """A transformers.trainer patch for after_import_site: rank `rank` (a number, or code for it) raises `error`
+    from step `step` on, when `when` holds."""
+    guard = f"if os.environ.get('RANK') == str({rank}):\n"
+    body = FAILING_STEP.format(step=step, error=error, when=when)
+    return guard + "".join(f"    {line}\n" for line in body.strip("\n").splitlines())

@@ -11,7 +11,6 @@ of more than 2 rows (a sitecustomize on PYTHONPATH), so the proposed fix (batch 
 from __future__ import annotations
 
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from finetune_studio.core.cli import main
 from finetune_studio.core.config import load_config, save_config
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.training import RunResult
-from tests.helpers import read_events, small_config
+from tests.helpers import after_import_site, failing_step, read_events, small_config
 
 FIX = {"description": "use batch size 2 with gradient accumulation 2 instead of 4 with 1 (the effective batch stays "
                       "4)",
@@ -68,36 +67,8 @@ def test_apply_fix_resumes_with_the_processes_the_run_trained_with(tmp_path: Pat
     assert load_config(run_dir / "config.yaml")[0].training["per_device_train_batch_size"] == 2
 
 
-OOM_ON_RANK_0 = textwrap.dedent('''
-    import importlib.abc, importlib.util, os, sys
-
-    class _Hook(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name != "transformers.trainer" or os.environ.get("RANK") != "0":
-                return None
-            sys.meta_path.remove(self)
-            spec = importlib.util.find_spec(name)
-            load = spec.loader.exec_module
-
-            def exec_module(module):
-                load(module)
-                step = module.Trainer.training_step
-
-                def training_step(self, model, inputs, *args, **kwargs):
-                    if self.state.global_step >= 2 and inputs["input_ids"].shape[0] > 2:
-                        import torch
-
-                        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; "
-                                                     "7.79 GiB total capacity)")
-                    return step(self, model, inputs, *args, **kwargs)
-
-                module.Trainer.training_step = training_step
-
-            spec.loader.exec_module = exec_module
-            return spec
-
-    sys.meta_path.insert(0, _Hook())
-''')
+OOM = ('__import__("torch").OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total '
+       'capacity)")')
 
 
 @pytest.mark.slow
@@ -106,9 +77,8 @@ def test_a_two_process_run_out_of_memory_resumes_on_two_processes_with_apply_fix
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from tests.core.test_launch_processes import run_processes
 
-    inject = tmp_path / "inject"
-    inject.mkdir()
-    (inject / "sitecustomize.py").write_text(OOM_ON_RANK_0, encoding="utf-8")
+    oom = failing_step(0, 2, OOM, when='inputs["input_ids"].shape[0] > 2')  # batches of more than 2 rows
+    inject = after_import_site(tmp_path / "inject", transformers__trainer=oom)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(inject), os.environ.get("PYTHONPATH", "")]))
     config = small_config(small_dataset, runs_dir, max_steps=6, save_steps=2, eval_strategy="no",
                           load_best_model_at_end=False, per_device_train_batch_size=4, logging_steps=1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from finetune_studio.core import launch
 from finetune_studio.core.errors import TrainingError
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.session import can_resume
-from tests.helpers import read_events, small_config
+from tests.helpers import after_import_site, failing_step, read_events, small_config
 
 PEER = ("The model's forward pass (DistributedDataParallel) raised RuntimeError at step 5: [gloo/pair.cc:553] "
         "Connection closed by peer [127.0.0.1]:46481. Check the model (and its own code, if it needs "
@@ -125,33 +124,7 @@ def test_a_finished_or_stopped_end_is_said_at_once(tmp_path: Path, monkeypatch) 
     assert [(e["event"], e["state"]) for e in said] == [("end", "stopped")] and seen.held is None
 
 
-CRASH_RANK_1 = textwrap.dedent('''
-    import importlib.abc, importlib.util, os, sys
-
-    class _Hook(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name != "transformers.trainer" or os.environ.get("RANK") != "1":
-                return None
-            sys.meta_path.remove(self)
-            spec = importlib.util.find_spec(name)
-            load = spec.loader.exec_module
-
-            def exec_module(module):
-                load(module)
-                step = module.Trainer.training_step
-
-                def training_step(self, *args, **kwargs):
-                    if self.state.global_step >= 4:
-                        raise ValueError("bad batch: token id 99999 is out of the vocabulary")
-                    return step(self, *args, **kwargs)
-
-                module.Trainer.training_step = training_step
-
-            spec.loader.exec_module = exec_module
-            return spec
-
-    sys.meta_path.insert(0, _Hook())
-''')
+BAD_BATCH = 'ValueError("bad batch: token id 99999 is out of the vocabulary")'
 
 
 @pytest.mark.slow
@@ -159,9 +132,7 @@ def test_a_rank_that_fails_on_a_batch_is_named_once_and_the_run_resumes_on_one_p
         demo_cache: Path, small_dataset: Path, runs_dir: Path, tmp_path: Path, monkeypatch) -> None:
     from tests.core.test_launch_processes import run_processes
 
-    inject = tmp_path / "inject"
-    inject.mkdir()
-    (inject / "sitecustomize.py").write_text(CRASH_RANK_1, encoding="utf-8")
+    inject = after_import_site(tmp_path / "inject", transformers__trainer=failing_step(1, 4, BAD_BATCH))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(inject), os.environ.get("PYTHONPATH", "")]))
     config = small_config(small_dataset, runs_dir, max_steps=8, save_steps=2, eval_strategy="no",
                           load_best_model_at_end=False, per_device_train_batch_size=4, logging_steps=1)

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from finetune_studio.core.config import default_config
 from finetune_studio.core.distributed import SUPERVISED_ENV, TERMINATED, Heartbeat, RankInfo
 from finetune_studio.core.errors import TrainingError
 from finetune_studio.core.runs import RunFolder
-from tests.helpers import read_events, small_config
+from tests.helpers import after_import_site, failing_step, read_events, small_config
 
 PEER = "[../third_party/gloo/gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:46481"
 
@@ -141,53 +140,19 @@ def test_a_peer_error_wrapped_by_advice_is_found_through_its_cause(tmp_path: Pat
 
 
 # ---------------------------------------------------------------------------------------------- real torchrun
-INJECT = textwrap.dedent('''
-    import importlib.abc, importlib.util, json, os, sys
+BAD_BATCH = 'ValueError("bad batch: token id 99999 is out of the vocabulary")'
+# Rank 0 logs every status it writes (state, message) to the file H165_WRITES names.
+LOG_WRITES = """
+if os.environ.get("RANK") == "0" and os.environ.get("H165_WRITES"):
+    write = module.RunFolder.write_status
 
-    FAILING = os.environ.get("H165_FAILING_RANK")
-    WRITES = os.environ.get("H165_WRITES")
+    def write_status(self, state, message="", **fields):
+        with open(os.environ["H165_WRITES"], "a", encoding="utf-8") as handle:
+            handle.write(json.dumps([state, message]) + "\\n")
+        return write(self, state, message, **fields)
 
-    class _Hook(importlib.abc.MetaPathFinder):
-        def __init__(self):
-            self.wanted = {"transformers.trainer"} if os.environ.get("RANK") == FAILING else set()
-            if os.environ.get("RANK") == "0" and WRITES:
-                self.wanted.add("finetune_studio.core.runs")
-
-        def find_spec(self, name, path, target=None):
-            if name not in self.wanted:
-                return None
-            self.wanted.discard(name)
-            if not self.wanted:
-                sys.meta_path.remove(self)
-            spec = importlib.util.find_spec(name)
-            load = spec.loader.exec_module
-
-            def exec_module(module):
-                load(module)
-                if name == "transformers.trainer":
-                    step = module.Trainer.training_step
-
-                    def training_step(self, *args, **kwargs):
-                        if self.state.global_step >= 4:
-                            raise ValueError("bad batch: token id 99999 is out of the vocabulary")
-                        return step(self, *args, **kwargs)
-
-                    module.Trainer.training_step = training_step
-                else:
-                    write = module.RunFolder.write_status
-
-                    def write_status(self, state, message="", **fields):
-                        with open(WRITES, "a", encoding="utf-8") as handle:
-                            handle.write(json.dumps([state, message]) + "\\n")
-                        return write(self, state, message, **fields)
-
-                    module.RunFolder.write_status = write_status
-
-            spec.loader.exec_module = exec_module
-            return spec
-
-    sys.meta_path.insert(0, _Hook())
-''')
+    module.RunFolder.write_status = write_status
+"""
 
 
 def _run_failing(rank: int, small_dataset: Path, runs_dir: Path, tmp_path: Path, monkeypatch) -> tuple:
@@ -196,12 +161,10 @@ def _run_failing(rank: int, small_dataset: Path, runs_dir: Path, tmp_path: Path,
     from finetune_studio.core import launch
     from tests.core.test_launch_processes import run_processes
 
-    inject = tmp_path / "inject"
-    inject.mkdir()
-    (inject / "sitecustomize.py").write_text(INJECT, encoding="utf-8")
+    inject = after_import_site(tmp_path / "inject", transformers__trainer=failing_step(rank, 4, BAD_BATCH),
+                               finetune_studio__core__runs=LOG_WRITES)
     writes = tmp_path / "writes.jsonl"
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(inject), os.environ.get("PYTHONPATH", "")]))
-    monkeypatch.setenv("H165_FAILING_RANK", str(rank))
     monkeypatch.setenv("H165_WRITES", str(writes))
     config = small_config(small_dataset, runs_dir, max_steps=8, save_steps=2, eval_strategy="no",
                           load_best_model_at_end=False, per_device_train_batch_size=4, logging_steps=1)
