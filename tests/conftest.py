@@ -108,3 +108,14 @@ def _end_a_hung_test() -> Iterator[None]:
                                       file=_REAL_STDERR if _REAL_STDERR is not None else sys.__stderr__)
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def diverging_learning_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lifts validate's limit on the learning rate (core.validation.MAX_LEARNING_RATE, 10) for a test that makes a
+    run diverge with 1e9 or 1e30: validate refuses those before any model loads, and a test of what a diverged run
+    leaves (the advice, no checkpoint of NaN weights) needs one that diverges in a few steps. Real runs diverge for
+    other reasons too (fp16 overflow, a bad batch); the demo does not diverge at 10 in 12 steps."""
+    from finetune_studio.core import validation
+
+    monkeypatch.setattr(validation, "MAX_LEARNING_RATE", float("inf"))

@@ -78,7 +78,8 @@ def test_the_cli_printer_shows_nan_losses_as_text() -> None:
 ])
 def test_a_diverged_run_ends_with_the_advice_in_the_cli(demo_cache: Path, small_dataset: Path, runs_dir: Path,
                                                         tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                        quiet: bool, overrides: dict) -> None:
+                                                        quiet: bool, overrides: dict,
+                                                        diverging_learning_rate: None) -> None:
     config = small_config(small_dataset, runs_dir, learning_rate=1e9, max_steps=12, logging_steps=2, **overrides)
     config.name = "diverges"
     path = tmp_path / "diverges.yaml"

@@ -131,7 +131,8 @@ def test_torn_checkpoint_is_skipped(tmp_path: Path) -> None:
     assert folder.latest_checkpoint() == tmp_path / "checkpoint-4"
 
 
-def test_nan_loss_ends_run_with_advice(demo_cache: Path, small_dataset: Path, runs_dir: Path) -> None:
+def test_nan_loss_ends_run_with_advice(demo_cache: Path, small_dataset: Path, runs_dir: Path,
+                                       diverging_learning_rate: None) -> None:
     from finetune_studio.core.errors import TrainingError
 
     config = small_config(small_dataset, runs_dir, learning_rate=1e30, max_steps=12)

@@ -33,12 +33,7 @@ def seconds(text: str) -> int:
 
 def test_a_diverged_run_ends_with_the_advice_and_nothing_to_resume(qtbot: Any, window: Any, small_dataset: Path,
                                                                    runs_dir: Path, dialog_log: DialogLog,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    # Validate refuses a learning rate past 10 since 97b227b; a run diverges for other reasons too (fp16 overflow,
-    # a bad batch), and 1e9 is the quick way to make one here, so the limit is lifted for this test.
-    from finetune_studio.core import validation
-
-    monkeypatch.setattr(validation, "MAX_LEARNING_RATE", float("inf"))
+                                                                   diverging_learning_rate: None) -> None:
     # An evaluation and a save are due at the step where it diverges.
     start_run(qtbot, window, small_config(small_dataset, runs_dir, learning_rate=1e9, eval_steps=2, save_steps=2))
     qtbot.waitUntil(lambda: window.state is RunState.FAILED and not window.runner.running, timeout=LONG)

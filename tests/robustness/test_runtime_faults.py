@@ -267,7 +267,7 @@ def test_forward_exception_fails_the_run_naming_the_forward_pass(demo_cache: Pat
 
 
 def test_nan_loss_ends_the_run_with_advice(demo_cache: Path, small_dataset: Path, runs_dir: Path,
-                                           earlier_run: Path) -> None:
+                                           earlier_run: Path, diverging_learning_rate: None) -> None:
     saved = Snapshot(earlier_run, small_dataset)
     with pytest.raises(TrainingError) as info:
         run(quick_config(small_dataset, runs_dir, "nan", learning_rate=1e30))
