@@ -1096,6 +1096,9 @@ def _add_launch_commands(sub: Any) -> None:
     supervise.add_argument("run_dir", help="the run's folder, prepared by the app")
     supervise.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     supervise.add_argument("--epochs", type=float, help="with --resume: this many more epochs")
+    supervise.add_argument("--restart", action="store_true",
+                           help="with --resume: start again from step 0 when no complete checkpoint was saved (after "
+                                "a fix was applied)")
     supervise.add_argument("--rdzv-timeout", type=float,
                            help="seconds to wait for every machine to join (default: the config's launch.join_timeout)")
     command = sub.add_parser("launch-command", help="print the torchrun line for every machine of a "
@@ -1132,7 +1135,7 @@ def _launch_command(args: argparse.Namespace) -> int:
         # segment's. Run by hand: one there is an earlier segment's. Not passed on to torchrun and its ranks.
         keep_stop = os.environ.pop(launch.STOP_CLEARED_ENV, None) is not None
         return _train(lambda sink, stop: launch.supervise(run_dir, sink, stop, args.resume, args.epochs, timeout,
-                                                          keep_stop), quiet=True, term_stops=False)
+                                                          keep_stop, args.restart), quiet=True, term_stops=False)
     from finetune_studio.core.config import load_config
 
     # ~ as the user's home, as every command reads it: a quoted '~/runs/x' (--run-dir='~/runs/x') made every line
@@ -1165,7 +1168,11 @@ def _supervise_refusal(run_dir: Path, args: argparse.Namespace) -> str | None:
     """Why `supervise` run by hand must not start, or None. Without --resume it trains the folder from step 0, as the
     app's Start does for a folder it has just prepared: run on a run that had trained (a finished one), it trained it
     again from scratch and replaced its model and checkpoints. And --epochs without --resume was dropped without a
-    word."""
+    word, as was --restart without --resume."""
+    if getattr(args, "restart", False) and not args.resume:
+        return ("--restart starts a resumed run again from step 0 when it has no complete checkpoint, and --resume was "
+                "not given; nothing was started. To fix: add --resume, or apply the run's fix and restart it with "
+                f"finetune-studio resume {shell_word(run_dir)} --apply-fix.")
     if args.epochs is not None and not args.resume:
         return (f"--epochs {args.epochs:g} adds epochs to a resumed run, and --resume was not given; nothing was "
                 f"started. To fix: add --resume, or resume with finetune-studio resume {shell_word(run_dir)} "

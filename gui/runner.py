@@ -172,7 +172,9 @@ class TrainingRunner(QObject):
 
             def fix_and_follow(sink: Sink, stop: threading.Event) -> Any:
                 apply_fix(Path(run_dir))
-                return resume_and_follow(Path(run_dir), sink, stop, None, self._detach)
+                # restart, as the run of one process and the CLI's --apply-fix do: with no complete checkpoint the
+                # supervisor starts the run again from step 0 (a plain resume refused: "no complete checkpoint")
+                return resume_and_follow(Path(run_dir), sink, stop, None, self._detach, restart=True)
 
             self._launch(fix_and_follow, None, True)
             return
