@@ -642,6 +642,54 @@ def _client_lines(sink: Progress | None) -> Iterator[None]:
                     _client_lines_handler = None
 
 
+# ---- huggingface_hub's progress bars and the HTTP client's warning during an upload ------------------------
+#
+# Each file huggingface_hub uploads through the LFS protocol drew its own tqdm bar on stderr ("model.safetensors:
+# 100%|██████████| 264k/264k [00:00<00:00, 56.9MB/s]", and "Upload 2 LFS files" over them), and httpx2 warned
+# "DeprecationWarning: Use 'content=<...>' to upload raw bytes/text content." for each PUT the library makes with
+# data=bytes: both landed in `finetune-studio push`'s output and the app's terminal, in the middle of the push's own
+# progress (the CLI's lines, the window's dialog). While the app uploads, the library's bars are off (its own
+# switch, disable_progress_bars); the last upload to end puts its switches back as they were (a group the user
+# turned off stays off). A user who set HF_HUB_DISABLE_PROGRESS_BARS=0 asked for the bars, and keeps them. The
+# warning is ignored by its exact words, category and module: it is about the library's call, which no user of
+# the app can change; any other warning of httpx2 still shows.
+
+_CLIENT_DEPRECATION = r"Use 'content=<\.\.\.>' to upload raw bytes/text content\."
+_quiet_lock = threading.Lock()
+_quiet_uploads = 0
+_bars_before: dict[str, bool] | None = None  # huggingface_hub's switches as the first upload found them
+
+
+@contextmanager
+def _quiet_upload() -> Iterator[None]:
+    """huggingface_hub's progress bars off while the app uploads (several uploads at once share it), and httpx2's
+    DeprecationWarning for the library's data=bytes PUTs ignored."""
+    global _quiet_uploads, _bars_before
+    import importlib
+    import warnings
+
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars
+
+    bars = importlib.import_module("huggingface_hub.utils.tqdm")  # the module: its switches
+    warnings.filterwarnings("ignore", message=_CLIENT_DEPRECATION, category=DeprecationWarning, module=r"httpx")
+    with _quiet_lock:
+        if _quiet_uploads == 0:
+            _bars_before = None
+            if bars.HF_HUB_DISABLE_PROGRESS_BARS is not False and not are_progress_bars_disabled():
+                _bars_before = dict(bars.progress_bar_states)
+                disable_progress_bars()
+        _quiet_uploads += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_uploads -= 1
+            if _quiet_uploads == 0 and _bars_before is not None:
+                bars.progress_bar_states.clear()
+                bars.progress_bar_states.update(_bars_before)
+                _bars_before = None
+
+
 # ---- account -----------------------------------------------------------------------------------------------
 
 
@@ -1354,10 +1402,11 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
         message = commit_message or f"Upload {run_dir.name} from Finetune Studio"
         stopping = _upload_stop.set(_UploadStop(stop))  # a cancel is honoured until the commit is sent
         try:
-            commit = _call(f"uploading to {repo_id}",
-                           lambda: api.upload_folder(repo_id=repo_id, folder_path=staging, commit_message=message,
-                                                     token=token, repo_type="model"),
-                           token, source, repo_id)
+            with _quiet_upload():  # the push's progress is the app's: no bars of the library on stderr
+                commit = _call(f"uploading to {repo_id}",
+                               lambda: api.upload_folder(repo_id=repo_id, folder_path=staging, commit_message=message,
+                                                         token=token, repo_type="model"),
+                               token, source, repo_id)
         except HubError as exc:  # the upload is one commit: the repository got all of it or nothing
             where, fix = _after_failed_upload(exc, api, repo_id, token, getattr(info, "sha", None),
                                               [item.path_in_repo for item in items], str(url))

@@ -1,0 +1,160 @@
+"""A push's large files as the real Hub takes them: answered "lfs" by the preupload, uploaded to a store, named by
+their sha256 in the commit. The local Hub (tests/hub_server.py) commits every file inline; here its preupload
+answers "lfs" for the weight file, and it serves the LFS batch endpoint, a store that keeps what is PUT, and commits
+that name stored objects (lfsFile). It implements nothing of the Xet protocol: a request for it is unhandled, and
+fails the test.
+
+- huggingface_hub's own progress bars (one per LFS file, written to stderr) and httpx's DeprecationWarning stayed
+  in `finetune-studio push`'s output and the app's terminal: the app says a push's progress itself.
+- With hf_xet installed (as in .venv), huggingface_hub sends a commit's large files through hf_xet's own HTTP
+  stack (and upload_folder through its multi-commit pipeline), which core.hub's time limits and Cancel do not
+  reach: a push goes through the LFS protocol instead, in the push's own context only."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+import tests.hub_server as hub_server
+from tests.hub_fixtures import MODEL_FILES, WRITE, instant_retries, make_finished_run, patch_client
+from tests.hub_server import HubServer, Request
+
+
+class _LfsHandler(hub_server._Handler):
+    lfs_paths: tuple[str, ...] = ("model.safetensors",)
+
+    def _serve(self) -> None:
+        path = urlsplit(self.path).path
+        if self.command == "POST" and path.endswith(".git/info/lfs/objects/batch"):
+            body = self._read_body()
+            self._note(len(body))
+            request = json.loads(body)
+            self.hub.transfers.append(request.get("transfers"))
+            self._json(200, {"transfer": "basic", "objects": [
+                {"oid": o["oid"], "size": o["size"], "authenticated": True,
+                 "actions": {"upload": {"href": f"{self.hub.url}/lfs-store/{o['oid']}"}}}
+                for o in request["objects"]]})
+        elif self.command == "PUT" and path.startswith("/lfs-store/"):
+            body = self._read_body()
+            self._note(len(body))
+            if self.hub.stall.is_set():
+                self.hub.stalled.append(path)
+                self.hub.release.wait(60)
+                self.close_connection = True
+                return
+            self.hub.store[hashlib.sha256(body).hexdigest()] = body
+            self._send(200, b"", {})
+        else:
+            super()._serve()
+
+    def _note(self, length: int) -> None:
+        headers = {k.lower(): ("<redacted>" if k.lower() == "authorization" else v) for k, v in self.headers.items()}
+        self.hub._record(Request(self.command, self.path, headers, length), handled=True)
+
+    def _route_preupload(self, body: bytes, query: str, repo: str, rev: str) -> None:
+        found = self._visible_repo(repo)
+        self._require_writer(found.owner, "upload to a model")
+        files = json.loads(body or b"{}").get("files", [])
+        self._json(200, {"files": [{"path": item["path"], "shouldIgnore": False, "oid": None,
+                                    "uploadMode": "lfs" if item["path"] in self.lfs_paths else "regular"}
+                                   for item in files], "commitOid": found.head})
+
+    def _route_commit(self, body: bytes, query: str, repo: str, rev: str) -> None:
+        """An lfsFile names an object of the store: committed as if its bytes had come inline."""
+        lines = []
+        for line in body.splitlines():
+            item = json.loads(line) if line.strip() else None
+            if item and item.get("key") == "lfsFile":
+                value = item["value"]
+                data = self.hub.store[value["oid"]]
+                item = {"key": "file", "value": {"path": value["path"], "encoding": "base64",
+                                                 "content": base64.b64encode(data).decode()}}
+                line = json.dumps(item).encode()
+            lines.append(line)
+        super()._route_commit(body=b"\n".join(lines), query=query, repo=repo, rev=rev)
+
+
+@pytest.fixture
+def lfs_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
+    monkeypatch.setattr(hub_server, "_Handler", _LfsHandler)  # HubServer.start subclasses the module's _Handler
+    server = HubServer()
+    server.store, server.transfers, server.stalled = {}, [], []
+    server.stall, server.release = threading.Event(), threading.Event()
+    with server:
+        server.add_token(WRITE, "alice", "write")
+        patch_client(monkeypatch, server.url, tmp_path / "hf_home")
+        instant_retries(monkeypatch)
+        try:
+            yield server
+        finally:
+            server.release.set()
+    assert not server.unhandled, f"requests the test hub does not implement: {server.unhandled}"
+
+
+def _lfs_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # as without hf_xet: the LFS protocol
+
+
+def test_a_push_prints_no_progress_bar_or_deprecation_warning(lfs_hub: HubServer, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capfd: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    from finetune_studio.core import hub as core_hub
+
+    _lfs_only(monkeypatch)
+    run_dir = make_finished_run(tmp_path / "runs")
+    events: list[dict[str, Any]] = []
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # as a terminal shows them: once per place
+        result = core_hub.push_run(run_dir, token=WRITE, progress=events.append)
+        warnings.warn("another DeprecationWarning still shows", DeprecationWarning)
+    err = capfd.readouterr().err
+    assert [str(w.message) for w in caught] == ["another DeprecationWarning still shows"]
+    assert result.repo_id == "alice/tiny-run"
+    assert lfs_hub.repos["alice/tiny-run"].files["model.safetensors"] == MODEL_FILES["model.safetensors"]
+    assert lfs_hub.count("/lfs-store/") == 1  # the weights went up through the LFS store
+    assert err == "", err  # no "model.safetensors: 100%|██████████| 263k/263k", no DeprecationWarning
+    assert [e["phase"] for e in events] == ["account", "repo", "prepare", "upload", "done"]
+    assert are_progress_bars_disabled() is False  # as it was before the push
+
+
+def test_bars_a_user_turned_off_stay_off(lfs_hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capfd: pytest.CaptureFixture[str]) -> None:
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    from finetune_studio.core import hub as core_hub
+
+    _lfs_only(monkeypatch)
+    disable_progress_bars()
+    try:
+        core_hub.push_run(make_finished_run(tmp_path / "runs"), token=WRITE)
+        assert are_progress_bars_disabled() is True
+    finally:
+        enable_progress_bars()
+    assert lfs_hub.count("/lfs-store/") == 1
+
+
+def test_bars_are_restored_when_a_push_fails(lfs_hub: HubServer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    from finetune_studio.core import hub as core_hub
+
+    _lfs_only(monkeypatch)
+    lfs_hub.fail_next("/commit/", 500, count=10)
+    with pytest.raises(core_hub.HubServerError):
+        core_hub.push_run(make_finished_run(tmp_path / "runs"), token=WRITE)
+    assert are_progress_bars_disabled() is False
