@@ -59,6 +59,12 @@ RENAMED_TRAINING_KEYS: dict[str, str | None] = {
     "save_safetensors": None,
 }
 RENAMED_MODEL_KEYS: dict[str, str | None] = {"torch_dtype": "dtype", "model_name_or_path": "name_or_path"}
+# Fields transformers 5 removed whose job another field took, with what to write there: not renamed on load, as the
+# value does not always carry over (warmup_ratio: 1 is the whole run, warmup_steps: 1 one step). validate() and the
+# All arguments tab (gui.forms.arguments_panel) say it where the old name is found.
+FOLDED_TRAINING_KEYS: dict[str, tuple[str, str]] = {
+    "warmup_ratio": ("warmup_steps", "takes the ratio now: a value below 1 is a share of the run's steps"),
+}
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -492,14 +498,61 @@ def nearest(name: str, choices: list[Any] | tuple[Any, ...]) -> str | None:
     return found
 
 
+# Past this many names a section's names are not all listed beside an unknown key: TrainingArguments' 100+ names
+# buried the message (and, in a terminal, the screen); the few closest are named instead (close_names).
+LISTED_NAMES = 12
+CLOSE_NAMES = 3
+
+
+def close_names(name: str, choices: list[str] | tuple[str, ...], count: int = CLOSE_NAMES) -> list[str]:
+    """The few choices most like `name` (difflib, compared with case, spaces, hyphens and dots folded to '_'), best
+    first, for a message that cannot list them all; [] where none is alike. Looser than nearest, which guesses the
+    one name meant: these are only offered to look at."""
+    def fold(text: str) -> str:
+        return re.sub(r"[\s\-.]+", "_", text.casefold())
+
+    folded = {fold(choice): choice for choice in choices}
+    return [folded[hit] for hit in difflib.get_close_matches(fold(name), list(folded), n=count, cutoff=0.6)]
+
+
 def unknown_key_message(key: str, choices: list[str] | tuple[str, ...], where: str) -> str:
     """A key that is not one of its section's settings, in the shape of core.validation.choice_message: the key as
-    written, the nearest name where one is near (nearest), and a "To fix:" that leads to a key the section reads."""
+    written, the nearest name where one is near (nearest), and a "To fix:" that leads to a key the section reads.
+    Where none is near, a short list of names is listed whole; a long one (TrainingArguments) only by its closest
+    few (close_names), or by where to find them all."""
     hint = nearest(key, choices)
     if hint:
         return f"'{key}' is not a {where} setting. Did you mean '{hint}'? To fix: rename it to {hint}."
-    return (f"'{key}' is not a {where} setting. Valid names: {', '.join(sorted(choices))}. To fix: rename it to one "
-            "of them, or remove it.")
+    if len(choices) <= LISTED_NAMES:
+        return (f"'{key}' is not a {where} setting. Valid names: {', '.join(sorted(choices))}. To fix: rename it to "
+                "one of them, or remove it.")
+    close = close_names(key, choices)
+    if close:
+        listed = ", ".join(close)
+        return (f"'{key}' is not a {where} setting. Close names: {listed}. To fix: rename it to the one you mean, or "
+                "remove it.")
+    return (f"'{key}' is not a {where} setting, nor close to one of its {len(choices)} names. To fix: correct the "
+            "name (the app's All arguments tab lists them all), or remove it.")
+
+
+def unknown_training_key_message(key: str, value: Any, names: list[str] | tuple[str, ...]) -> str:
+    """A training key the installed TrainingArguments does not have (`names`): where transformers 5 folded it into
+    another field (FOLDED_TRAINING_KEYS: warmup_ratio) or renamed it (RENAMED_TRAINING_KEYS, for a config built in
+    code: a file's and --set's are renamed as they are read), that field and what to write; else
+    unknown_key_message."""
+    where = f"'{key}' is not a TrainingArguments setting"
+    if key in FOLDED_TRAINING_KEYS and FOLDED_TRAINING_KEYS[key][0] in names:
+        new, how = FOLDED_TRAINING_KEYS[key]
+        fraction = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
+        fix = f"write {new}: {number_text(value)} in its place" if fraction else f"remove it and set {new}"
+        return f"{where}: transformers 5 removed it, and {new} {how}. To fix: {fix}."
+    if key in RENAMED_TRAINING_KEYS:
+        new = RENAMED_TRAINING_KEYS[key]
+        if new is None:
+            return f"{where}: transformers 5 removed it, and what it set is now fixed. To fix: remove it."
+        if new in names:
+            return f"{where}: transformers 5 calls it {new}. To fix: rename it to {new}."
+    return unknown_key_message(key, names, "TrainingArguments")
 
 
 def _rename(section: dict[str, Any], table: dict[str, str | None], where: str, notices: list[str]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from finetune_studio.core.config import (
     runs_dir_of,
     runs_dir_problem,
     section_type,
-    unknown_key_message,
+    unknown_training_key_message,
 )
 from finetune_studio.core.errors import WARNING, Problem
 
@@ -309,15 +309,35 @@ MAX_BATCH_ROWS = 1_000_000
 BATCH_SIZE_KEYS = ("per_device_train_batch_size", "per_device_eval_batch_size")
 
 
-def _past_batch_limit(value: Any) -> bool:
-    """A whole number (as an int, or a float such as 1e20 that YAML read with a decimal point) above MAX_BATCH_ROWS."""
+# The most batches gradient_accumulation_steps may sum before an optimizer step. Each step, transformers reads that
+# many batches into memory before it starts on them (Trainer.get_batch_samples), and where an epoch has fewer it
+# steps once an epoch, on all of them: past this the run barely trains, or holds its data in memory, or both. Large
+# pretraining recipes accumulate a few thousand; fine-tuning 1 to 64. Past it, a typo (8000 for 8, 1e8).
+MAX_ACCUMULATION_STEPS = 10_000
+# Whole-number training settings with an upper limit, checked before their type: 1e20 is no "write 10…0".
+UPPER_LIMITS = {**dict.fromkeys(BATCH_SIZE_KEYS, MAX_BATCH_ROWS), "gradient_accumulation_steps": MAX_ACCUMULATION_STEPS}
+
+
+def _past_batch_limit(value: Any, limit: int = MAX_BATCH_ROWS) -> bool:
+    """A whole number (as an int, or a float such as 1e20 that YAML read with a decimal point) above `limit`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     whole = isinstance(value, int) or (math.isfinite(value) and value.is_integer())
-    return whole and value > MAX_BATCH_ROWS
+    return whole and value > limit
+
+
+def _accumulation_limit_message(value: int | float) -> str:
+    return (f"gradient_accumulation_steps {number_text(value)} is far more than a run can use: it is the batches "
+            "summed before each optimizer step, and each step reads that many batches into memory first; with fewer "
+            "in an epoch, the run steps once an epoch and barely trains. Past "
+            f"{MAX_ACCUMULATION_STEPS:,} it is refused (1 to 64 is usual; the seed uses 8). To fix: set it to 1 to "
+            "64, such as 8; for a larger batch per step, raise per_device_train_batch_size or train on more "
+            "processes.")
 
 
 def _batch_limit_message(key: str, value: int | float) -> str:
+    if key == "gradient_accumulation_steps":
+        return _accumulation_limit_message(value)
     more = (", and raise gradient_accumulation_steps for a larger batch per optimizer step"
             if key == "per_device_train_batch_size" else "")
     return (f"{key} {number_text(value)} is far more rows than one device takes at once: it is the rows each GPU (or "
@@ -418,8 +438,10 @@ def _writable_dir(path: Path) -> str | None:
     """None if path is (or can be created as) a writable folder, else why not. os.access alone trusted root
     everywhere: `--runs-dir /proc/runs` validated, and train failed making the folder ("FileNotFoundError … raised
     in pathlib"). So also: not on a read-only filesystem (statvfs), not under /proc or /sys, and where the folder
-    does not exist yet, a folder made and removed at once in its nearest existing parent (nothing stays). An
-    existing folder is not probed that way: the runs list watches it, and validate runs on every edit."""
+    does not exist yet and os.access cannot be trusted (_access_trusted: root, or no statvfs), a folder made and
+    removed in its nearest existing parent, once for that parent as it is (_made_in): validate runs on every edit of
+    the window, which must not make and remove a folder each time. An existing folder is never probed that way: the
+    runs list watches it."""
     probe = path
     while not probe.exists():
         if probe.parent == probe:
@@ -435,20 +457,60 @@ def _writable_dir(path: Path) -> str | None:
         return (f"{path} is under {kernel}, which the system fills with its own entries: no folder can be made "
                 "there. To fix: pick a folder you can write to, such as one in your home folder.")
     try:
-        read_only = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
+        read_only: bool | None = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
     except (OSError, AttributeError):  # no statvfs (Windows): the folder made below answers
-        read_only = False
+        read_only = None
     if read_only:
         return (f"{probe} is on a read-only filesystem, so {path} cannot be written. To fix: pick a folder on a "
                 "filesystem you can write to.")
-    if probe != path:
-        import tempfile
+    if probe != path and not (read_only is False and _access_trusted()):
+        failed = _made_in(probe)
+        if failed:
+            return (f"{path} cannot be made: making a folder in {probe} failed ({failed}). To fix: pick a folder you "
+                    "can write to.")
+    return None
 
-        try:
-            os.rmdir(tempfile.mkdtemp(prefix=".finetune-studio-check-", dir=probe))
-        except OSError as exc:
-            return (f"{path} cannot be made: making a folder in {probe} failed ({exc.strerror or exc}). To fix: pick "
-                    "a folder you can write to.")
+
+def _access_trusted() -> bool:
+    """Whether os.access answers for this process where a folder not made yet goes: not for root, whom it lets
+    write anywhere (an immutable folder, an NFS share that maps root to nobody, a FUSE mount refuse all the same),
+    nor where there is no effective user id to judge by (Windows, whose access lists it does not read)."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() != 0
+
+
+# Folders a folder was made and removed in, as they were then (_probe_key): their parent's identity, owner and
+# mode. Not their contents' times: the probe itself changes those. Only successes are kept: a folder that refuses
+# is tried again each time (nothing is made), so it is said until it is fixed, and then no longer.
+_MADE_IN: set[tuple[Any, ...]] = set()
+_MADE_IN_MAX = 64
+
+
+def _probe_key(folder: Path) -> tuple[Any, ...] | None:
+    try:
+        found = os.stat(folder)
+    except OSError:
+        return None
+    return (os.path.realpath(folder), found.st_dev, found.st_ino, found.st_mode, found.st_uid, found.st_gid)
+
+
+def _made_in(folder: Path) -> str | None:
+    """None once a folder could be made (and was removed at once) in `folder`, else why it could not: tried once
+    for the folder as it is (_MADE_IN), not at every edit; a chmod, chown or another folder at the path (a mount,
+    a folder made anew) tries again."""
+    import tempfile
+
+    key = _probe_key(folder)
+    if key is not None and key in _MADE_IN:
+        return None
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".finetune-studio-check-", dir=folder))
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    if key is not None:
+        if len(_MADE_IN) >= _MADE_IN_MAX:
+            _MADE_IN.clear()
+        _MADE_IN.add(key)
     return None
 
 
@@ -579,6 +641,25 @@ def _control_characters(name: str) -> str:
     found = sorted({c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")})
     words = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
     return ", ".join(words.get(c, f"the control character U+{ord(c):04X}") for c in found)
+
+
+def _end_spaces(name: str) -> str:
+    """Where a run name has blank space at its ends, in words ("starts with a space", "starts and ends with
+    spaces"); '' if it has none. Counted as Python's str.strip() sees it (a no-break space too)."""
+    lead, trail = len(name) - len(name.lstrip()), len(name) - len(name.rstrip())
+    ends = [f"{verb} with {'a space' if count == 1 else 'spaces'}" for verb, count in (("starts", lead),
+                                                                                    ("ends", trail)) if count]
+    if len(ends) == 2 and lead == trail:
+        return f"starts and ends with {'a space' if lead == 1 else 'spaces'}"
+    return " and ".join(ends)
+
+
+def _run_folder_exists(config: RunConfig) -> bool:
+    """Whether the config names a run whose folder is there already (its config.yaml in <runs folder>/<name>)."""
+    try:
+        return (runs_dir_of(config) / config.name / "config.yaml").is_file()
+    except (OSError, ValueError):  # a name the filesystem cannot hold: said by the checks after this one
+        return False
 
 
 def _report_to_problems(report_to: Any) -> list[str]:
@@ -757,10 +838,10 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
     fields = training_fields()
     for key, value in training.items():
         if key not in fields:
-            add(f"training.{key}", unknown_key_message(key, list(fields), "TrainingArguments"))
+            add(f"training.{key}", unknown_training_key_message(key, value, list(fields)))
         elif value is None and _null_problem(key, fields[key]):
             add(f"training.{key}", _null_problem(key, fields[key]))
-        elif key in BATCH_SIZE_KEYS and _past_batch_limit(value):  # before the type: 1e20 is no "write 10…0"
+        elif key in UPPER_LIMITS and _past_batch_limit(value, UPPER_LIMITS[key]):  # before the type (1e20)
             add(f"training.{key}", _batch_limit_message(key, value))
         elif not _accepts(fields[key].type, value) and not flag_value(fields[key], value):
             fix = _quote_fix(fields[key].type, key, value) or _type_fix(fields[key].type, key, value)
@@ -905,6 +986,16 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         add("name", f"The run name {config.name!r} holds {held}; a run name is one line of printable characters (it "
                     f"names the run's folder and its row in the runs list). To fix: remove "
                     f"{'them' if ', ' in held else 'it'} from the name.")
+    elif _end_spaces(config.name) and not (check_files and _run_folder_exists(config)):
+        # The window strips the name it is typed in; a file, --name and --set keep it as written, and the run's
+        # folder was named with the space: hard to see in the runs list, and to type again in a terminal. Refused
+        # rather than stripped here, so the name in the config file is the folder's name. Not where that run's
+        # folder exists already (made before this check): resuming it reads this name from its config.yaml.
+        spaces = _end_spaces(config.name)
+        them = "it" if len(config.name) - len(config.name.strip()) == 1 else "them"
+        add("name", f"The run name {config.name!r} {spaces}, which would become part of its folder's name (hard to "
+                    f"see, and to type again in a terminal). To fix: remove {them}, and name the run "
+                    f"{config.name.strip()!r}.")
     elif len(os.fsencode(config.name)) > MAX_NAME_BYTES:
         add("name", f"The run name is {len(config.name):,} characters long ({len(os.fsencode(config.name)):,} bytes); "
                     f"a folder name holds at most {MAX_NAME_BYTES} bytes. To fix: choose a shorter name.")
