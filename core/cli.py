@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from finetune_studio.core.errors import ConfigError, FinetuneError, Problem, TrainingError
+from finetune_studio.core.errors import ConfigError, FinetuneError, Problem
 from finetune_studio.core.runs import RunBusy, RunFolderUnusable, require_run_folder
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
@@ -668,8 +668,7 @@ def _command(args: argparse.Namespace) -> int:
 
             said = [warning.message for warning in warnings]  # the run's own note of the same words is not repeated
             if launch.uses_torchrun(config):  # several processes: torchrun trains, this process supervises
-                return _train(_with_recorded_fix(lambda sink, stop: launch.run(config, sink, stop)), args.quiet,
-                              said=said, lagged=True)
+                return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet, said=said, lagged=True)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet, said=said)
         if args.command == "resume":
             run_dir = require_run_folder(user_path(args.run_dir))
@@ -678,15 +677,15 @@ def _command(args: argparse.Namespace) -> int:
             from finetune_studio.core.advice import apply_fix_and_resume
 
             # A run of several processes resumes under torchrun with the same processes, as a plain resume does
-            return _train(_with_recorded_fix(lambda sink, stop: apply_fix_and_resume(run_dir, sink, stop, args.epochs),
-                                             run_dir), args.quiet, lagged=launch.run_uses_torchrun(run_dir))
+            return _train(lambda sink, stop: apply_fix_and_resume(run_dir, sink, stop, args.epochs), args.quiet,
+                          lagged=launch.run_uses_torchrun(run_dir))
         if args.command == "resume":
             from finetune_studio.core import launch
             from finetune_studio.core.training import resume
 
             if launch.run_uses_torchrun(run_dir):  # the same number of processes as it started with
-                return _train(_with_recorded_fix(lambda sink, stop: launch.resume(run_dir, sink, stop, args.epochs),
-                                                 run_dir), args.quiet, lagged=True)
+                return _train(lambda sink, stop: launch.resume(run_dir, sink, stop, args.epochs), args.quiet,
+                              lagged=True)
             return _train(lambda sink, stop: resume(run_dir, sink, stop, args.epochs), args.quiet)
     except ConfigError as exc:
         for problem in exc.problems:
@@ -780,37 +779,10 @@ def config_warnings(config: Any, problems: list[Any]) -> list[Any]:
     return warnings_for(config) + ([] if problems else token_warnings(config))
 
 
-def _with_recorded_fix(job: Callable[[Any, threading.Event], Any], run_dir: Path | None = None
-                       ) -> Callable[[Any, threading.Event], Any]:
-    """`job` (a train or resume of several processes, under torchrun) whose failure carries the fix the run
-    proposed, for _print_fix. Rank 0's out-of-memory failure is recorded in the run's status.json with its fix,
-    but the supervisor raises a TrainingError of its own ("Rank 0 of 2 … failed at step 2: … Apply the fix to
-    restart from checkpoint-2."), which carried no fix: the CLI then printed neither the fix nor the --apply-fix
-    command that applies it. The run's folder is run_dir, else the one rank 0's run_start names."""
-    def execute(sink: Any, stop: threading.Event) -> Any:
-        where = [run_dir]
-
-        def tap(event: dict[str, Any]) -> None:
-            if event.get("event") == "run_start" and event.get("run_dir"):
-                where[0] = Path(event["run_dir"])
-            sink(event)
-
-        try:
-            return job(tap, stop)
-        except TrainingError as exc:  # the supervisor's failure, recorded in status.json (core.launch._record_failure)
-            if getattr(exc, "fix", None) is None and where[0] is not None:
-                from finetune_studio.core.advice import recorded_fix
-
-                fix = recorded_fix(where[0])
-                if fix is not None:
-                    exc.fix, exc.run_dir = fix, where[0]
-            raise
-
-    return execute
-
-
 def _print_fix(exc: FinetuneError) -> None:
-    """A failure that proposes a config change (core.advice.Fix): print it and the command that applies it."""
+    """A failure that proposes a config change (core.advice.Fix): print it and the command that applies it. A run of
+    several processes carries the fix of its failing rank on the supervisor's TrainingError (core.launch's
+    failed_with_fix), as a run of one process carries it on its OutOfMemoryFailure."""
     fix, run_dir = getattr(exc, "fix", None), getattr(exc, "run_dir", None)
     if fix is None or run_dir is None:
         return

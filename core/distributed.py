@@ -464,7 +464,12 @@ def worker_main(run_dir: Path, config_path: Path | None = None, resume_from: str
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded for the launcher to name the rank
         message = _describe(exc, config)
-        heartbeat.write("failed", error=message, error_type=type(exc).__name__)
+        fix = getattr(exc, "fix", None)  # core.advice's proposal for this rank's own error (out of memory)
+        # The fix too: rank 0 leaves the run's status to the supervisor when another rank failed first
+        # (core.training.peer_failure_left_to_supervisor), and a rank other than 0 writes none; the supervisor
+        # records the failing rank's fix from here (core.launch.diagnose), so --apply-fix is still offered.
+        heartbeat.write("failed", error=message, error_type=type(exc).__name__,
+                        **({"fix": fix.to_dict()} if hasattr(fix, "to_dict") else {}))
         print(f"error: rank {info.rank}: {message}", file=sys.stderr)
         return 1
     finally:

@@ -887,9 +887,10 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
     offset = folder.metrics_path.stat().st_size if folder.metrics_path.exists() else 0
     seen = _Seen(sink)
     waiting = rendezvous_phase(config, rdzv_timeout_s)
+    # fix=None: a fix the status holds then is one rank 0 proposed in this segment (_failure_fix)
     folder.write_status("running", waiting["message"] if waiting else f"Starting {_processes(world_size(config))} "
                         "(torchrun)", name=config.name, processes=processes_per_node(config),
-                        nodes=config.launch.nodes)
+                        nodes=config.launch.nodes, fix=None)
     unknown = unresolved_endpoint(endpoint)
     if unknown:
         from finetune_studio.core.runs import NOTHING_LOST_TEXT
@@ -934,11 +935,15 @@ def torchrun_execute(config: RunConfig, folder: RunFolder, sink: Sink | None, st
             seen.release()
             return _ended_result(folder.path, status)
     failure = diagnose(folder.path, _log_tail(folder.path), world_size(config), code, endpoint, rdzv_timeout_s)
-    message = failure.message + _resume_hint(folder, config)
+    fix = _failure_fix(folder, failure)
+    # With a fix, the failing rank's own error ends with what to do ("Apply the fix to restart from checkpoint-2."):
+    # the resume sentence after it ("Resume continues from checkpoint-2 with the same 2 training processes.") told
+    # the user to go on as it is, and said a second thing. Without one, resuming is what is left.
+    message = failure.message + ("" if fix else _resume_hint(folder, config))
     end = _record_failure(folder, message, seen.step, seen.max_steps, failed_rank=failure.rank,
-                          end_written=seen.ended, log_path=folder.path / LAUNCH_LOG, offset=offset)
+                          end_written=seen.ended, log_path=folder.path / LAUNCH_LOG, offset=offset, fix=fix)
     seen.release(end)
-    raise TrainingError(message)
+    raise failed_with_fix(message, fix, folder.path)
 
 
 def _stop_while_waiting(run_dir: Path, stop: threading.Event) -> bool:
@@ -1108,6 +1113,7 @@ def follow(run_dir: Path, offset: int, process: Any, sink: Sink | None, stop: th
 class Failure:
     rank: int | None  # None: no rank ran (the rendezvous never completed, torchrun could not start)
     message: str
+    fix: dict[str, Any] | None = None  # the failing rank's own proposed fix (advice.Fix.to_dict), from its heartbeat
 
 
 _FAILURE = re.compile(r"rank\s*:\s*(\d+)\s*\(local_rank[^\n]*\n\s*exitcode\s*:\s*(-?\d+)")
@@ -1172,7 +1178,32 @@ def diagnose(run_dir: Path, log_text: str, world: int, code: int | None, endpoin
         cause = f"its process ended with exit code {exit_code if exit_code is not None else code}"
     cause = cause.strip()
     end = "" if cause.endswith((".", "!", "?")) else "."  # a rank's own error is a sentence already
-    return Failure(rank, f"Rank {rank} of {world}{where} failed{at}: {cause}{end}")
+    fix = beat.get("fix") if beat.get("state") == "failed" and isinstance(beat.get("fix"), dict) else None
+    return Failure(rank, f"Rank {rank} of {world}{where} failed{at}: {cause}{end}", fix)
+
+
+def _failure_fix(folder: RunFolder, failure: Failure) -> dict[str, Any] | None:
+    """The fix the failing rank proposed for its own error: from its heartbeat (worker_main writes it there, as rank 0
+    leaves the run's status to the supervisor when a peer had failed first, and no other rank writes one), else,
+    when rank 0 failed, the one rank 0 wrote in the status in this segment (torchrun_execute cleared it as the
+    segment began). None for a failure no rank of which proposed one."""
+    if failure.fix is not None or failure.rank != 0:
+        return failure.fix
+    status = folder.read_status()
+    fix = status.get("fix") if status.get("state") == "failed" else None
+    return fix if isinstance(fix, dict) else None
+
+
+def failed_with_fix(message: str, fix: dict[str, Any] | None, run_dir: Path) -> TrainingError:
+    """The supervisor's TrainingError, carrying the failing rank's proposed fix as core.advice.OutOfMemoryFailure
+    does (`fix`, a core.advice.Fix, and `run_dir`, where to apply it), so that every caller (the CLI's fix lines and
+    its --apply-fix command, the window) has it without reading status.json again."""
+    from finetune_studio.core.advice import Fix
+
+    error = TrainingError(message)
+    error.fix = Fix.from_dict(fix) if fix else None  # type: ignore[attr-defined]
+    error.run_dir = Path(run_dir)  # type: ignore[attr-defined]
+    return error
 
 
 def _unreachable_store(endpoint: str) -> str:
@@ -1224,8 +1255,8 @@ def _processes(count: int) -> str:
 
 
 def _record_failure(folder: RunFolder, message: str, step: int, max_steps: int = 0, failed_rank: int | None = None,
-                    end_written: bool = False, log_path: Path | None = None, offset: int | None = None
-                    ) -> dict[str, Any] | None:
+                    end_written: bool = False, log_path: Path | None = None, offset: int | None = None,
+                    fix: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The run's failed status and its end event in metrics.jsonl, both with `message`: what every reader shows.
     Where rank 0 wrote a failed end of its own (end_written; this segment's log starts at byte `offset`), the
     supervisor's end is appended after it, and every reader takes a segment's last end (core.metrics' tally, the
@@ -1234,26 +1265,31 @@ def _record_failure(folder: RunFolder, message: str, step: int, max_steps: int =
     own, so the window's log and the Runs tab showed the wrong error beside the right one. (core.training leaves
     that end to the supervisor when it can tell; this covers the rest.) The log stays append-only: the line was
     once rewritten in place, which a reader mid-file had to start over for. Returns the end event the log now ends
-    with (None when it could not be written)."""
+    with (None when it could not be written). `fix`: the failing rank's own proposed fix (_failure_fix), recorded in
+    both; without one, rank 0's own fix stays only when rank 0 was the cause."""
     own = failed_rank == 0
+    fixed = {"fix": fix} if fix is not None else {} if own else {"fix": None}
     folder.write_status("failed", message, step=step, max_steps=max_steps, failed_rank=failed_rank,
-                        **({} if own else {"fix": None}), **({"log": str(log_path)} if log_path else {}))
+                        **fixed, **({"log": str(log_path)} if log_path else {}))
     end = {**EndEvent(event="end", state="failed", message=message, step=step, max_steps=max_steps,
-                      error_type="RankFailed"), "time": round(time.time(), 3)}
+                      error_type="RankFailed"), "time": round(time.time(), 3), **({"fix": fix} if fix else {})}
     if end_written:
         if offset is None:
             return None
         written = _last_end(folder.metrics_path, offset)
         if written is None or not _failed_end(written):
             return None
-        if written.get("message") == message and written.get("failed_rank") == failed_rank:
+        if written.get("message") == message and written.get("failed_rank") == failed_rank and (
+                fix is None or written.get("fix") == fix):
             return written
         # Rank 0's own fields stay (its step, elapsed time); its fix only when rank 0 was the cause (a fix for a
-        # peer's vanishing would mislead).
+        # peer's vanishing would mislead), else the failing rank's own.
         end = {**written, "message": message, "time": end["time"]}
         if not own:
             end.pop("fix", None)
             end["error_type"] = "RankFailed"
+        if fix is not None:
+            end["fix"] = fix
     if failed_rank is not None:
         end["failed_rank"] = failed_rank
     try:
@@ -1452,8 +1488,11 @@ def _follow_to_result(folder: RunFolder, offset: int, process: subprocess.Popen,
                          _int(status.get("step")), _int(status.get("max_steps")))
     if state in ("finished", "stopped"):
         return _ended_result(folder.path, status)
-    if state == "failed":
-        raise TrainingError(str(status.get("message")))
+    if state == "failed":  # the supervisor's failure, with the fix it recorded (its TrainingError's, in words)
+        from finetune_studio.core.advice import recorded_fix
+
+        fix = recorded_fix(folder.path)
+        raise failed_with_fix(str(status.get("message")), fix.to_dict() if fix else None, folder.path)
     tail = _log_tail(folder.path, 4000).strip().splitlines()
     message = (f"The run's supervisor ended (exit code {code}) without finishing the run: "
                f"{tail[-1] if tail else 'no output'}. See {folder.path / LAUNCH_LOG}.")

@@ -113,21 +113,19 @@ def test_a_two_process_run_out_of_memory_resumes_on_two_processes_with_apply_fix
 # ---------------------------------------------------------------------------------------------- the CLI's fix lines
 RANK_0_OOM = ("Rank 0 of 2 (pid 7 on vm) failed at step 2: CUDA ran out of memory at step 3 with batch size 4 and "
               "max_length 64 — use batch size 2 with gradient accumulation 2 instead of 4 with 1 (the effective batch "
-              "stays 4). Apply the fix to restart from checkpoint-2. Resume continues from checkpoint-2 with the same "
-              "2 training processes.")
+              "stays 4). Apply the fix to restart from checkpoint-2.")
 
 
 def _supervisor_fails(run_dir: Path, fix: dict | None):
     """launch.run / launch.resume as the supervisor ends when rank 0 ran out of memory: rank 0's run_start
-    followed, the failure recorded in status.json (with rank 0's fix), a TrainingError without one raised."""
-    from finetune_studio.core.errors import TrainingError
-
+    followed, the failure recorded in status.json (with rank 0's fix), and the supervisor's TrainingError raised,
+    which carries that fix (core.launch.failed_with_fix; the CLI once read it from status.json itself)."""
     def job(*args, **kwargs):
         sink = args[1]
         sink({"event": "run_start", "run_dir": str(run_dir), "name": run_dir.name, "resume_from": None, "pid": 7,
               "time": 1.0})
         RunFolder(run_dir).write_status("failed", RANK_0_OOM, step=2, failed_rank=0, fix=fix)
-        raise TrainingError(RANK_0_OOM)
+        raise launch.failed_with_fix(RANK_0_OOM, fix, run_dir)
 
     return job
 

@@ -20,6 +20,7 @@ import pytest
 
 from finetune_studio.core import advice, launch
 from finetune_studio.core.config import load_config, save_config
+from finetune_studio.core.distributed import read_heartbeats
 from finetune_studio.core.errors import TrainingError
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.training import RunResult
@@ -102,6 +103,9 @@ def test_a_two_process_run_out_of_memory_before_its_first_checkpoint_restarts_in
         launch.run(config, None, threading.Event())
     assert RunFolder(run_dir).checkpoints() == []
     assert advice.recorded_fix(run_dir) is not None
+    # rank 0's heartbeat holds its fix too, for the supervisor when rank 0 leaves the status to it (a peer failed)
+    assert read_heartbeats(run_dir)[0]["fix"]["overrides"] == {"training.per_device_train_batch_size": 2,
+                                                              "training.gradient_accumulation_steps": 2}
     first = (run_dir / "metrics.jsonl").read_bytes()
 
     runner = TrainingRunner()
