@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from finetune_studio.core import validation
 from finetune_studio.core.cli import main
 from finetune_studio.core.config import comma_fix, default_config
 from finetune_studio.core.errors import WARNING
@@ -162,6 +163,7 @@ def test_runs_dir_probe_failure_said_and_nothing_left(tmp_path: Path, runs_dir: 
         raise PermissionError(1, "Operation not permitted")
 
     monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(validation, "_MADE_IN", set())  # the first call's probe is remembered (6a98a01)
     assert said(config, check_files=True)["runs_dir"] == (
         f"Runs folder unusable: {tmp_path / 'new' / 'runs'} cannot be made: making a folder in {tmp_path} failed "
         "(Operation not permitted). To fix: pick a folder you can write to.")
