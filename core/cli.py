@@ -797,7 +797,7 @@ def _list_runs(runs_dir: str | None) -> int:
     process shows the step its metrics have reached, a run whose process died says interrupted, and a folder with
     missing or garbled files is listed as broken with the reason, never hidden."""
     from finetune_studio.core.config import default_runs_dir
-    from finetune_studio.core.runs import list_runs, scan_runs_dir, unreadable_text
+    from finetune_studio.core.runs import CHECKPOINT_RE, list_runs, scan_runs_dir, unreadable_text
 
     folder = Path(runs_dir).expanduser() if runs_dir else default_runs_dir()
     if folder.exists() and not folder.is_dir():
@@ -817,6 +817,13 @@ def _list_runs(runs_dir: str | None) -> int:
         print(f"error: {folder} is the folder of the run {folder.name}, not a runs folder. To fix: pass the folder "
               f"that holds the runs: finetune-studio runs --runs-dir {shell_word(folder.parent)}",
               file=sys.stderr)
+        return EXIT_CONFIG
+    run = _enclosing_run(folder) if not runs else None
+    if run is not None:  # a checkpoint (or another folder) of a run said "No runs in <it>.", as if the run had none
+        what = (f"a checkpoint of the run {run.name}" if folder.absolute().parent == run and
+                CHECKPOINT_RE.match(folder.name) else f"a folder inside the run {run.name}")
+        print(f"error: {folder} is {what}, not a runs folder. To fix: pass the folder that holds the runs: "
+              f"finetune-studio runs --runs-dir {shell_word(run.parent)}", file=sys.stderr)
         return EXIT_CONFIG
     # Folders that cannot be looked into (chmod 000, another user's) are named, as the Runs tab names them, not
     # left out as if deleted.
@@ -851,6 +858,15 @@ def _one_run(folder: Path) -> bool:
         return any((folder / name).is_file() for name in (STATUS_FILE, METRICS_FILE))
     except OSError:
         return False
+
+
+def _enclosing_run(folder: Path) -> Path | None:
+    """The run whose folder holds `folder` (a checkpoint-N, its model/ or ranks/ folder, given as a runs folder), or
+    None: the nearest folder above it that is a run's own (_one_run)."""
+    for parent in folder.absolute().parents:
+        if _one_run(parent):
+            return parent
+    return None
 
 
 def _loss_text(value: float | None) -> str:
