@@ -10,11 +10,12 @@ import codecs
 import copy
 import csv
 import functools
+import io
 import json
 import os
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from finetune_studio.core.config import CHAT_DATASET_ID, SAMPLE_DATASET_ID, DatasetConfig
@@ -79,7 +80,7 @@ def resolve_source(source: str) -> str:
 COMPRESSED = {".gz": ("gzip", "gunzip -k {name}"), ".bz2": ("bzip2", "bunzip2 -k {name}"),
               ".xz": ("xz", "unxz -k {name}"), ".zst": ("zstd", "unzstd {name}"), ".zip": ("zip", "unzip {name}")}
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
-ARCHIVES = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
+ARCHIVES = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")  # those read: READ_ARCHIVES
 # Compressed data files read as they are (datasets' compression filesystems open them by suffix; the checks here
 # read them through the same codec): suffix -> (datasets' protocol, the module that reads it, how `-t` tests one).
 READ_COMPRESSED = {".gz": ("gzip", "gzip", "gzip -t"), ".bz2": ("bz2", "bz2", "bzip2 -t"),
@@ -109,15 +110,224 @@ def compression(path: Path) -> str | None:
 
 def data_suffix(path: Path) -> str:
     """The suffix that says a file's format: its own, or the one under a compression read as it is (a.jsonl.gz:
-    .jsonl)."""
+    .jsonl). Of an archive, its own (.zip): what it holds is known once it is opened (_inner_suffix); this one reads
+    nothing, as the Dataset tab asks it on every keystroke."""
     if compression(path) is not None:
         return Path(path.name[:-len(path.suffix)]).suffix.lower()
     return path.suffix.lower()
 
 
+# Archives read as they are when they hold one data file (the file a user picked, not one inside a folder):
+# name ending -> (kind, the compression of a tar). datasets reads the file inside through fsspec's chained URL
+# (zip://train.jsonl::/path/data.zip, _data_file); the checks here read it through zipfile and tarfile.
+READ_ARCHIVES = {".zip": ("zip", None), ".tar": ("tar", None), ".tgz": ("tar", "gz"), ".tar.gz": ("tar", "gz"),
+                 ".tar.bz2": ("tar", "bz2"), ".tar.xz": ("tar", "xz")}
+_TAR_COMPRESSION = {"gz": "gzip", "bz2": "bz2", "xz": "xz"}  # tarfile's name -> fsspec's
+# Of a compressed tar (read from its start only), how far a check reads looking for a second data file once it has
+# found one: a 5 GB archive holding one file is not decompressed whole to show 20 rows. The run reads it all.
+ARCHIVE_SCAN_BYTES = 64 << 20
+# What the preview reads of the file inside an archive (whole lines), handed to datasets' reader as a file of its own.
+ARCHIVE_PREVIEW_BYTES = 4 << 20
+
+
+def archive_kind(path: Path) -> tuple[str, str | None] | None:
+    """("zip", None) or ("tar", compression or None) for an archive read as it is, by its name; None otherwise."""
+    name = path.name.lower()
+    for ending, kind in READ_ARCHIVES.items():
+        if name.endswith(ending) and len(name) > len(ending):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The files an archive holds (regular files, in its order; folders and the notes of macOS and of hidden files
+    left out) and whether that is all of them: a check reads a compressed tar only so far (ARCHIVE_SCAN_BYTES)."""
+
+    files: tuple[str, ...]
+    complete: bool
+
+    @property
+    def data(self) -> list[str]:
+        return [name for name in self.files if PurePosixPath(name).suffix.lower() in FORMATS]
+
+
+_LISTINGS: dict[tuple, Listing] = {}  # (*file_stamp, whole) -> Listing
+
+
+def _hidden_member(name: str) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts)
+
+
+def archive_listing(path: Path, whole: bool = False) -> Listing:
+    """What an archive holds (cached per file version). A zip's directory and a plain tar's headers are read
+    without its data; a compressed tar is read from its start, through its first data file and up to
+    ARCHIVE_SCAN_BYTES, unless `whole` (a run, which reads it all anyway)."""
+    kind, packed = archive_kind(path) or ("zip", None)
+    stamp = file_stamp(path)
+    for key in ((*stamp, True), (*stamp, whole)):
+        if key in _LISTINGS:
+            return _LISTINGS[key]
+    names: list[str] = []
+    complete = True
+    with _Reading(path):
+        if kind == "zip":
+            import zipfile
+
+            with zipfile.ZipFile(path) as archive:
+                names = [info.filename for info in archive.infolist() if not info.is_dir()]
+        else:
+            import tarfile
+
+            with tarfile.open(path, f"r|{packed}" if packed else "r:") as archive:
+                member = archive.next()
+                while member is not None:
+                    if member.isfile():
+                        names.append(member.name)
+                    if (packed and not whole and member.offset_data + member.size > ARCHIVE_SCAN_BYTES
+                            and Listing(tuple(n for n in names if not _hidden_member(n)), False).data):
+                        complete = False
+                        break
+                    member = archive.next()
+    found = Listing(tuple(n for n in names if not _hidden_member(n)), complete)
+    if len(_LISTINGS) >= 64:
+        _LISTINGS.pop(next(iter(_LISTINGS)))
+    _LISTINGS[(*stamp, whole or complete)] = found
+    return found
+
+
+def _archive_tool(path: Path) -> str:
+    return f"unzip {path.name}" if archive_kind(path) == ("zip", None) else f"tar -xf {path.name}"
+
+
+def archive_member(path: Path, whole: bool = False) -> str:
+    """The one data file an archive holds (its name inside), or a DataError that says what it holds instead."""
+    listing = archive_listing(path, whole)
+    kind = archive_kind(path)[0]  # type: ignore[index]
+    found = listing.data
+    tool = _archive_tool(path)
+    if len(found) == 1:
+        member = found[0]
+        if FORMATS[PurePosixPath(member).suffix.lower()] == "parquet":
+            raise DataError(f"{path} is a {kind} archive holding {member}, a Parquet file, and Parquet files are "
+                            "read from disk only, not from inside an archive (they are compressed inside). To fix: "
+                            f"extract it ({tool}) and open {PurePosixPath(member).name}.")
+        return member
+    held = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    if found:
+        raise DataError(f"{path} is a {kind} archive holding {len(found)} data files ({held}), and an archive is "
+                        "read only when it holds one (which of them to train on is not guessed). To fix: extract it "
+                        f"({tool}) and open the folder they are in, or the one data file to train on.")
+    others = ", ".join(listing.files[:5]) + (f" and {len(listing.files) - 5} more" if len(listing.files) > 5 else "")
+    holds = f"it holds {others}" if listing.files else "it holds no files"
+    raise DataError(f"{path} is a {kind} archive holding no data file ({', '.join(sorted(FORMATS))}): {holds}. "
+                    "To fix: open the archive that holds the data, or extract this one "
+                    f"({tool}) and save its data as CSV, JSON Lines or plain text.")
+
+
+def _inner_suffix(path: Path) -> str:
+    """The suffix that says a file's format, an archive's being that of the file it holds."""
+    if archive_kind(path) is not None:
+        return PurePosixPath(archive_member(path)).suffix.lower()
+    return data_suffix(path)
+
+
+def _packed(path: Path) -> bool:
+    """Whether the file's data is not its bytes on disk (compressed, or inside an archive): its size is known once
+    read."""
+    return compression(path) is not None or archive_kind(path) is not None
+
+
+def _data_file(path: Path) -> str:
+    """How datasets is told of a data file: its path, or the chained URL of the file inside an archive."""
+    kind = archive_kind(path)
+    if kind is None:
+        return str(path)
+    return f"{kind[0]}://{archive_member(path)}::{path}"
+
+
+def _reader_storage(files: list[Path]) -> dict[str, Any]:
+    """datasets' storage_options for a compressed tar (fsspec infers .tar.gz from the name, not .tgz)."""
+    kind = archive_kind(files[0]) if len(files) == 1 else None
+    if kind is None or kind[1] is None:
+        return {}
+    return {"storage_options": {"tar": {"compression": _TAR_COMPRESSION[kind[1]]}}}
+
+
+class _Member(io.BufferedIOBase):
+    """The file inside an archive as a binary stream; closing it closes the archive too."""
+
+    def __init__(self, stream: Any, archive: Any):
+        super().__init__()
+        self._stream, self._archive = stream, archive
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._stream.read(-1 if size is None else size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._stream.read1(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._stream.readline(-1 if size is None else size)
+
+    def seekable(self) -> bool:
+        return self._stream.seekable()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._stream.close()
+            finally:
+                self._archive.close()
+        super().close()
+
+
+def _open_member(path: Path) -> Any:
+    """The data file inside an archive, read as it is decompressed (a compressed tar: from its start, through the
+    files before it); nothing is extracted to disk."""
+    member = archive_member(path)
+    kind, packed = archive_kind(path)  # type: ignore[misc]
+    if kind == "zip":
+        import zipfile
+
+        archive = zipfile.ZipFile(path)
+        try:
+            return _Member(archive.open(member), archive)
+        except BaseException:
+            archive.close()
+            raise
+    import tarfile
+
+    archive = tarfile.open(path, f"r|{packed}" if packed else "r:")
+    try:
+        for info in archive:
+            if info.name == member and info.isfile():
+                return _Member(archive.extractfile(info), archive)
+        raise DataError(f"{path.name} no longer holds {member}. To fix: open the archive again.")
+    except BaseException:
+        archive.close()
+        raise
+
+
 def _open_data(path: Path, buffering: int = -1) -> Any:
-    """The file's bytes as a binary stream: decompressed as they are read for a compressed data file (nothing is
-    decompressed ahead of the reads), else the file itself."""
+    """The file's bytes as a binary stream: decompressed as they are read for a compressed data file or the file
+    inside an archive (nothing is decompressed ahead of the reads), else the file itself."""
+    if archive_kind(path) is not None:
+        return _open_member(path)
     kind = compression(path)
     if kind is None:
         return open(path, "rb", buffering=buffering)
@@ -142,9 +352,11 @@ def _open_data(path: Path, buffering: int = -1) -> Any:
 
 def _damaged_errors() -> tuple[type[BaseException], ...]:
     import lzma
+    import tarfile
+    import zipfile
     import zlib
 
-    found: list[type[BaseException]] = [EOFError, zlib.error, lzma.LZMAError]
+    found: list[type[BaseException]] = [EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, tarfile.TarError]
     if _has_module("zstandard"):
         import zstandard
 
@@ -156,10 +368,16 @@ def damaged_message(path: Path, exc: BaseException) -> str | None:
     """What to say of a compressed data file its codec cannot read to the end (cut short by a copy or download that
     stopped, or not written by that codec); None for another file or another error."""
     suffix = path.suffix.lower()
-    if compression(path) is None:
+    if not _packed(path):
         return None
     if not isinstance(exc, _damaged_errors()) and not (isinstance(exc, OSError) and exc.errno is None):
         return None  # a real OSError (permission, missing file) is said as one
+    kind = archive_kind(path)
+    if kind is not None:
+        test = "unzip -t" if kind[0] == "zip" else "tar -tf"
+        return (f"{path} is an archive ({kind[0]}) that is damaged or incomplete, so its rows cannot be read "
+                f"({_first_line(exc)}). It was probably cut short by a copy or download that stopped. To fix: copy "
+                f"or download {path.name} again ({test} {path.name} tests it), or open the file it holds.")
     kind, test = COMPRESSED[suffix][0], READ_COMPRESSED[suffix][2]
     return (f"{path} is a damaged or incomplete {kind} file, so its rows cannot be read ({_first_line(exc)}). It was "
             f"probably cut short by a copy or download that stopped. To fix: copy or download {path.name} again "
@@ -191,7 +409,7 @@ def _read_head(path: Path, size: int) -> bytes:
 
 
 def _read_all(path: Path) -> bytes:
-    if compression(path) is None:
+    if not _packed(path):
         return path.read_bytes()
     with _Reading(path), _open_data(path) as handle:
         return handle.read()
@@ -199,7 +417,7 @@ def _read_all(path: Path) -> bytes:
 
 def _longer_than(path: Path, limit: int) -> bool:
     """Whether the file's data (decompressed) is longer than `limit` bytes; a compressed file's is read that far."""
-    if compression(path) is None:
+    if not _packed(path):
         return path.stat().st_size > limit
     return len(_read_head(path, limit + 1)) > limit
 
@@ -209,11 +427,17 @@ def _file_advice(path: Path) -> str | None:
     users try first), else None (a compressed data file read as it is, too)."""
     suffix = path.suffix.lower()
     name = path.name.lower()
-    if name.endswith(ARCHIVES) or suffix == ".zip":
-        tool = "unzip" if suffix == ".zip" else "tar -xf"
-        return (f"{path.name} is an archive ({'zip' if suffix == '.zip' else 'tar'}), which can hold several files; "
-                "rows are read from data files and folders, not from archives. To fix: extract it "
-                f"({tool} {path.name}) and open the data file it holds, or the folder of them.")
+    kind = archive_kind(path)
+    if kind is not None:  # met in a folder: only an archive picked as the source is read
+        return (f"{path.name} is an archive ({kind[0]}); an archive is read when it is the source "
+                "itself and holds one data file, not from inside a folder. To fix: open the archive itself (Open "
+                f"file…), or extract it ({_archive_tool(path)}) and open the data file it holds, or the folder of "
+                "them.")
+    if name.endswith(ARCHIVES) or suffix == ".zip":  # a tar compressed another way (.tar.zst)
+        return (f"{path.name} is an archive ({'zip' if suffix == '.zip' else 'tar'}) compressed in a way that is not "
+                f"read (archives are read as {', '.join(READ_ARCHIVES)}, when they hold one data file). To fix: "
+                f"extract it ({'unzip' if suffix == '.zip' else 'tar -xf'} {path.name}) and open the data file it "
+                "holds, or the folder of them.")
     if suffix in COMPRESSED:
         if compression(path) is not None:
             return None
@@ -286,15 +510,18 @@ def local_files(source: str) -> tuple[str, list[Path]]:
         if twice:
             first = twice[0]
             more = f" ({len(twice)} such pairs in the folder)" if len(twice) > 1 else ""
+            case = " and the case of letters" if len({_plain_name(p) for p in first}) > 1 else ""
             raise DataError(f"The folder {path} holds the same data file twice: "
                             f"{' and '.join(str(p.relative_to(path)) for p in first)} differ only by a compression "
-                            f"suffix{more}, and every file of a folder is read, so each of their rows would be "
+                            f"suffix{case}{more}, and every file of a folder is read, so each of their rows would be "
                             "trained twice. To fix: remove one of them (or move it out of the folder).")
         kinds = {FORMATS[data_suffix(p)] for p in files}
         if len(kinds) > 1:
             raise DataError(f"The folder {path} mixes formats ({', '.join(sorted(kinds))}); keep one format per "
                             "folder or pick a single file.")
         return kinds.pop(), files
+    if archive_kind(path) is not None:
+        return FORMATS[_inner_suffix(path)], [path]
     fmt = FORMATS.get(data_suffix(path))
     if fmt is None:
         advice = _file_advice(path) or ("To fix: save the data as one of those (CSV, JSON Lines, Parquet or plain "
@@ -304,15 +531,23 @@ def local_files(source: str) -> tuple[str, list[Path]]:
     return fmt, [path]
 
 
+def _plain_name(path: Path) -> str:
+    """The file's name without a compression suffix read as it is (train.jsonl.gz: train.jsonl)."""
+    return path.name[:-len(path.suffix)] if compression(path) is not None else path.name
+
+
 def _compressed_twins(files: list[Path]) -> list[list[Path]]:
     """The files of a folder whose names differ only by a compression suffix read as it is (train.jsonl and
     train.jsonl.gz, or a.csv.gz and a.csv.xz): a copy compressed and kept beside its original, so the folder holds the
-    same rows twice. Each group in the order of `files`, the groups in the order of their first file."""
-    groups: dict[Path, list[Path]] = {}
+    same rows twice. Names are compared without case, as a user reads them (Train.JSONL beside train.jsonl.gz: a
+    copy made on Windows or macOS, whose disks ignore case, or by a tool that writes its suffix in lower case); two
+    files whose names differ only by case, neither compressed, are not counted (a disk that keeps both may hold other
+    rows in each). Each group in the order of `files`, the groups in the order of their first file."""
+    groups: dict[tuple[Path, str], list[Path]] = {}
     for path in files:
-        plain = path.with_name(path.name[:-len(path.suffix)]) if compression(path) is not None else path
-        groups.setdefault(plain, []).append(path)
-    return [group for group in groups.values() if len(group) > 1]
+        groups.setdefault((path.parent, _plain_name(path).casefold()), []).append(path)
+    return [group for group in groups.values()
+            if len(group) > 1 and any(compression(p) is not None for p in group)]
 
 
 def files_signature(source: str) -> list[list[Any]] | None:
@@ -716,7 +951,7 @@ def _is_json_document(path: Path) -> bool:
     head = _read_head(path, 4096).removeprefix(codecs.BOM_UTF8).lstrip()
     if head.startswith(b"["):
         return True
-    if data_suffix(path) != ".json" or not head.startswith(b"{"):
+    if _inner_suffix(path) != ".json" or not head.startswith(b"{"):
         return False
     with _Reading(path), _open_data(path) as handle:
         first = handle.readline().removeprefix(codecs.BOM_UTF8)
@@ -773,6 +1008,9 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
 
     if is_local(config.source):
         fmt, files = local_files(config.source)
+        archived = len(files) == 1 and archive_kind(files[0]) is not None
+        if archived:
+            archive_member(files[0], whole=True)  # all of a compressed tar: a second data file is refused first
         delimiter = csv_delimiter(config, files) if fmt == "csv" else ","
         for path in files:
             check_file(path, fmt, config.encoding, delimiter)
@@ -781,8 +1019,11 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
                    f"{delimiter_words(delimiter)}, as the header row shows (dataset.delimiter sets another).")
         where = files[0] if len(files) == 1 else files[0].parent
         try:
-            ds = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train",
-                                       **_reader_options(fmt, files, config, delimiter))
+            # An archive's rows are read again each time: datasets' cache knows the file inside by its chained URL,
+            # not by the archive's version, and handed back the rows of an archive since replaced.
+            ds = datasets.load_dataset(fmt, data_files=[_data_file(p) for p in files], split="train",
+                                       **_reader_options(fmt, files, config, delimiter), **_reader_storage(files),
+                                       **({"download_mode": "force_redownload"} if archived else {}))
         except Exception as exc:  # noqa: BLE001 - datasets wraps parse errors in several types
             if "corresponds to no data" in str(exc):  # datasets' words for a source without rows
                 raise DataError(_no_rows(where, fmt)) from None
@@ -1121,9 +1362,14 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
         options = _reader_options(fmt, files, config, delimiter or ",")
         sample_by = options.get("sample_by")
         try:
-            stream = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train", streaming=True,
-                                           **options)
-            rows = list(stream.take(limit))
+            if archive_kind(files[0]) is not None:
+                rows = _archive_preview(files[0], fmt, options, limit)
+            else:
+                stream = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train",
+                                               streaming=True, **options)
+                rows = list(stream.take(limit))
+        except DataError:
+            raise
         except Exception as exc:  # noqa: BLE001 - a reader's failure of any type is the file's problem
             if len(files) == 1:  # past the part checked: the whole check names the line (only on this error path)
                 check_file(files[0], fmt, config.encoding, delimiter or ",")
@@ -1141,6 +1387,28 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
     text_columns = [c for c in columns if all(_value_kind(r.get(c)) is None for r in rows)]
     return Preview(columns=columns, rows=rows, text_column=detect_text_column(columns, rows), files=names,
                    format=fmt, sample_by=sample_by, text_columns=text_columns, delimiter=delimiter)
+
+
+def _archive_preview(path: Path, fmt: str, options: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The first rows of the data file inside an archive: its first ARCHIVE_PREVIEW_BYTES (whole lines; a JSON
+    document whole, as datasets reads one) written to a temporary file of its own name, which datasets' reader
+    streams. Bounded for every archive: datasets' tar reader lists a compressed tar whole before it reads a row."""
+    import tempfile
+
+    import datasets
+
+    member = PurePosixPath(archive_member(path))
+    if fmt == "json" and _is_json_document(path):
+        data = _read_all(path)
+    else:
+        data = _read_head(path, ARCHIVE_PREVIEW_BYTES + 1)
+        if len(data) > ARCHIVE_PREVIEW_BYTES:
+            data = data[:data.rfind(b"\n", 0, ARCHIVE_PREVIEW_BYTES) + 1]  # whole lines only
+    with tempfile.TemporaryDirectory(prefix="finetune-studio-preview-") as folder:
+        head = Path(folder) / member.name
+        head.write_bytes(data)
+        stream = datasets.load_dataset(fmt, data_files=[str(head)], split="train", streaming=True, **options)
+        return list(stream.take(limit))
 
 
 def tokenize_and_split(ds: Any, tokenizer: Any, config: DatasetConfig, seed: int, notify: Any = None) -> Any:
@@ -1563,7 +1831,7 @@ def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = "
                     nulls[name] = (number, None if first is None else offset + first, offset + low, offset + high, 1)
             offset += count
             continue
-        squeezed = compression(path) is not None  # its data's size is known once read
+        squeezed = _packed(path)  # its data's size is known once read
         if budget <= 0 or (not squeezed and size > budget and not _ascii_compatible(codec)):
             complete = False
             continue  # checked when the run reads it
@@ -1656,7 +1924,7 @@ def _nested_rows_key(value: Any) -> str | None:
 
 
 def _json_head(path: Path, text: str, complete: bool, encoding: str | None) -> list[dict[str, Any]]:
-    if text.lstrip().startswith("[") or (data_suffix(path) == ".json" and _is_json_document(path)):
+    if text.lstrip().startswith("[") or (_inner_suffix(path) == ".json" and _is_json_document(path)):
         _utf8_document(path, encoding)
         if not complete:
             return []

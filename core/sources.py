@@ -12,7 +12,8 @@ The rule, in order (tests/core/test_sources.py pins it case by case):
 3. Anything that exists on disk is LOCAL, even `org/name`: a folder of that name wins, as in transformers.
 4. Text written the way only a path is written is LOCAL, so a typo says "not found", not "not on the Hub":
    it starts with `.`, `/`, `~` or a backslash, has a drive letter (`C:`), has more than one `/` (a Hub id has
-   at most one), or ends in a data file's suffix (`data.csv`; no Hub repository is named like that).
+   at most one), or ends in a data file's or an archive's suffix (`data.csv`, `data.zip`, in any case; no Hub
+   repository is named like that).
 5. Everything else is meant as a HUB id. Whether it is a *valid* one is a separate question
    (core.model.hub_id_problem asks huggingface_hub's own rules).
 
@@ -39,6 +40,8 @@ PATH_PREFIXES = (".", "/", "~", "\\")
 DATA_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 # Compressions a data file may carry over its type (core.data reads them): rows.jsonl.gz is a file name too.
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+# Archives holding one data file are read too (core.data.READ_ARCHIVES): data.zip, data.tar.gz are file names.
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz")
 # owner/name as a link on the Hub can show it (the model card links only these); validity is huggingface_hub's.
 HUB_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # What to do about a model name that is not one model (not_one_model); a form adds where the field is.
@@ -101,7 +104,7 @@ def written_as_path(text: str) -> bool:
     stem, suffix = os.path.splitext(text.strip().lower())
     if suffix in COMPRESSED_SUFFIXES:
         suffix = os.path.splitext(stem)[1]
-    return starts_like_path(text) or text.count("/") > 1 or suffix in DATA_SUFFIXES
+    return starts_like_path(text) or text.count("/") > 1 or suffix in DATA_SUFFIXES + ARCHIVE_SUFFIXES
 
 
 def source_kind(text: str) -> SourceKind:
