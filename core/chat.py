@@ -90,6 +90,7 @@ class TokenRoles:
     cut_trained: int = 0  # tokens that would be trained but lie beyond max_length
     train_on: str = "all"  # what was trained: assistant, completion or all
     format: str = "text"
+    tools_tokens: int = 0  # of a row max_length cuts: the tokens its template writes for the row's tools
 
     @property
     def trained(self) -> int:
@@ -1019,7 +1020,7 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
     try:
         ids, masks, boundary = _tokenize_example(tokenizer, example, template, assistant)
     except Exception as exc:  # noqa: BLE001 - jinja, a template's raise_exception, a tokenizer error
-        other = "qwen3, which writes tool calls" if _calls_tools(example) else "chatml"
+        other = "chatml or qwen3, which write tool calls" if _calls_tools(example) else "chatml"
         return _failed(plan.name, f"{_template_words(plan.name)} failed to render this row: "
                                   f"{type(exc).__name__}: {exc}. To fix: change the row to what the template "
                                   f"accepts, or pick another template ({other})", fmt, train_on)
@@ -1043,8 +1044,49 @@ def render_and_label(tokenizer: Any, row: dict, chat: ChatConfig, max_length: in
     left_out = _left_out(plan.name, example, text, template) if plan is not NO_TEMPLATE else None
     if left_out:
         return _failed(plan.name, left_out, fmt, train_on)
+    tools = _tools_tokens(tokenizer, example, template, ids) if truncation and len(ids) > max_length else 0
     return _finish(tokenizer, ids, labels, text, plan, example, boundary, max_length, truncation, fmt, train_on,
-                   problems)
+                   problems, tools)
+
+
+def _tools_tokens(tokenizer: Any, example: dict[str, Any], template: str | None, ids: list[int]) -> int:
+    """How many of a row's tokens its template writes for the row's tools: the row rendered as it trains, less the
+    row rendered without its tools (0 for a row without tools). Qwen3's tools block alone is some 300 tokens, so
+    it is often what takes a short tool row past max_length; the warnings say so. Read only for rows that are cut."""
+    tools = example.get("tools")
+    if not tools:
+        return 0
+    messages = example.get("messages") or (list(example["prompt"]) + list(example["completion"])
+                                           if isinstance(example.get("prompt"), list) else [])
+    try:
+        plain = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True,
+                                              chat_template=template)["input_ids"]
+    except Exception:  # noqa: BLE001 - a template that needs its tools: the size is not known
+        return 0
+    return max(0, len(ids) - len(plain))
+
+
+def fitting_max_length(tokens: int) -> int:
+    """A max_length a user would type that holds `tokens`: the next multiple of 64."""
+    return max(64, -(-tokens // 64) * 64)
+
+
+def tools_cut_words(tools: Sequence[int], lengths: Sequence[int], one: bool = False) -> str:
+    """What the warnings on rows max_length cuts say of the tools (`tools`: tokens each cut row's template writes
+    for its tools, _tools_tokens; `lengths`: each one's tokens): that the tools block counts toward max_length and
+    how many tokens it took, and the max_length that fits them. '' when no cut row has tools."""
+    pairs = [(t, n) for t, n in zip(tools, lengths) if t]
+    if not pairs:
+        return ""
+    longest = max(lengths)
+    if one:
+        took = f"the row's tool definitions, {pairs[0][0]:,} of its {pairs[0][1]:,} tokens"
+    else:
+        low, high = min(t for t, _ in pairs), max(t for t, _ in pairs)
+        took = f"the rows' tool definitions: {low:,}" + (f" to {high:,}" if high != low else "") + " tokens of each"
+    return (f"the tools block the chat template writes ({took}) counts toward max_length. To fix: raise max_length to "
+            f"{fitting_max_length(longest):,}, which holds {'the whole row' if one else 'the longest such row'} "
+            f"({longest:,} tokens)")
 
 
 def _unweight(labels: list[int], mask: list[int], example: dict[str, Any]) -> tuple[list[int], str | None]:
@@ -1074,7 +1116,7 @@ def _left_out(name: str, example: dict[str, Any], text: str, template: str | Non
     without what they answer. Each turn's content (trimmed, as llama3 trims it) must appear in the rendered text,
     anywhere (Mistral's templates move the system prompt into the last user turn). Assistant turns are not looked
     for: a template may rewrite an earlier reply (qwen3 drops its <think>). But a reply's tool calls are: a template
-    that only writes content (chatml, llama3's training template) would train an empty reply where the model calls
+    that only writes content (llama3's and phi3's training templates) would train an empty reply where the model calls
     a tool; each call's function name and argument names must be in the text. So must the row's tools (a template
     that never reads `tools`, or leaves a tool's name out, teaches calls to functions the model never sees)."""
     messages = example.get("messages") or (list(example["prompt"]) + list(example["completion"])
@@ -1089,7 +1131,7 @@ def _left_out(name: str, example: dict[str, Any], text: str, template: str | Non
                 return (f"{_template_words(name)} leaves out the tool {calls} of message {number} (assistant) of this "
                         f"row ({said}): the template does not write tool calls, so the model would learn an empty "
                         "reply where it should call the tool. To fix: choose a model whose chat template writes "
-                        "tool calls, or set chat.template to one that does (qwen3), or remove those rows")
+                        "tool calls, or set chat.template to one that does (chatml or qwen3), or remove those rows")
         elif message["role"] != "assistant" and message["content"].strip() not in text:
             return (f"{_template_words(name)} leaves out message {number} ({message['role']}) of this row, so the "
                     f"model would learn the replies without it. To fix: pick a template that writes "
@@ -1102,7 +1144,7 @@ def _left_out(name: str, example: dict[str, Any], text: str, template: str | Non
             return (f"{_template_words(name)} does not write the tools in column '{column}' of this row "
                     f"({', '.join(repr(n) for n in names)}), so the model would learn to call them without seeing "
                     "what they are. To fix: choose a model whose chat template writes tools, or set chat.template "
-                    f"to one that does (qwen3), or remove the '{column}' column")
+                    f"to one that does (chatml or qwen3), or remove the '{column}' column")
     return None
 
 
@@ -1169,12 +1211,14 @@ def _tokenize_example(tokenizer: Any, example: dict[str, Any], template: str | N
 
 def _system_boundary(tokenizer: Any, messages: list[dict[str, Any]], template: str, ids: list[int],
                      tools: list[dict[str, Any]] | None = None) -> int:
-    """How many leading tokens belong to the leading system turn(s), for display."""
+    """How many leading tokens belong to the leading system turn(s), for display. A row with tools and no system
+    turn of its own may still open with one: Qwen3's template and ChatML write the tools as a system turn, which
+    is the system part too (_tools_block)."""
     count = 0
     while count < len(messages) and messages[count]["role"] == "system":
         count += 1
     if count == 0:
-        return 0
+        return _tools_block(tokenizer, messages, template, ids, tools) if tools and messages else 0
     try:
         head = tokenizer.apply_chat_template(messages[:count], tokenize=True, return_dict=True,
                                              chat_template=template, tools=tools)["input_ids"]
@@ -1183,6 +1227,26 @@ def _system_boundary(tokenizer: Any, messages: list[dict[str, Any]], template: s
     from trl.data_utils import common_prefix_length
 
     return common_prefix_length(list(head), ids)
+
+
+def _tools_block(tokenizer: Any, messages: list[dict[str, Any]], template: str, ids: list[int],
+                 tools: list[dict[str, Any]]) -> int:
+    """How many leading tokens of a row with no system turn its template writes for the tools alone: the first turn
+    rendered with the tools, less the same turn rendered without them, when what the tools add is a head the row
+    starts with (Qwen3's and ChatML's system turn of tools). 0 where the tools go elsewhere (into a user turn, as
+    Llama 3.1 writes them) or the template adds a default system prompt either way (Qwen2.5)."""
+    try:
+        head = tokenizer.apply_chat_template(messages[:1], tokenize=True, return_dict=True, chat_template=template,
+                                             tools=tools)["input_ids"]
+        plain = tokenizer.apply_chat_template(messages[:1], tokenize=True, return_dict=True,
+                                              chat_template=template)["input_ids"]
+    except Exception:  # noqa: BLE001 - a template that needs a user turn: no system span shown
+        return 0
+    head, plain = list(head), list(plain)
+    size = len(head) - len(plain)
+    if size <= 0 or head[size:] != plain or list(ids[:size]) != head[:size]:
+        return 0
+    return size
 
 
 IGNORED_KEY_ROWS = 100  # rows prepare_dataset reads for keys the chat template never renders
@@ -1197,19 +1261,23 @@ def untrained_cause(roles: TokenRoles) -> str:
     return "weight" if any(p.startswith(WEIGHT_0_ROW) for p in roles.problems) else "other"
 
 
-def untrained_note(causes: list[str], rows: int, max_length: int, dropped: bool) -> str:
-    """The run log's note on the rows that train nothing, counted by cause, each with its own To fix."""
-    parts = _untrained_parts(causes, max_length, dropped)
+def untrained_note(causes: list[str], rows: int, max_length: int, dropped: bool, tools_said: str = "") -> str:
+    """The run log's note on the rows that train nothing, counted by cause, each with its own To fix (`tools_said`:
+    tools_cut_words of the rows cut before their reply)."""
+    parts = _untrained_parts(causes, max_length, dropped, tools_said)
     if dropped:
         return (f"Dropped {len(causes):,} of {rows:,} rows where nothing is trained, as chat.drop_untrained_rows is "
                 "on: " + "; ".join(parts) + ".")
     return f"{len(causes):,} of {rows:,} rows train nothing; they are kept and add no loss: " + "; ".join(parts) + "."
 
 
-def _untrained_parts(causes: list[str], max_length: int, dropped: bool) -> list[str]:
+def _untrained_parts(causes: list[str], max_length: int, dropped: bool, tools_said: str = "") -> list[str]:
     count = {cause: causes.count(cause) for cause in ("cut", "weight", "other")}
     parts = []
-    if count["cut"]:
+    if count["cut"] and tools_said:
+        parts.append(f"{count['cut']:,} because max_length {max_length} cuts them before the reply ({tools_said}"
+                     + (")" if dropped else ", or turn on chat.drop_untrained_rows)"))
+    elif count["cut"]:
         parts.append(f"{count['cut']:,} because max_length {max_length} cuts them before the reply (To fix: raise "
                      "max_length" + (")" if dropped else ", or turn on chat.drop_untrained_rows)"))
     if count["weight"]:
@@ -1223,7 +1291,7 @@ def _untrained_parts(causes: list[str], max_length: int, dropped: bool) -> list[
 
 def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: TemplatePlan,
             example: dict[str, Any], system: int, max_length: int, truncation: bool, fmt: str, train_on: str,
-            problems: list[str]) -> TokenRoles:
+            problems: list[str], tools: int = 0) -> TokenRoles:
     special = _special_ids(tokenizer)
     kept = min(len(ids), max_length) if truncation else len(ids)
     roles = []
@@ -1241,7 +1309,11 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
     cut_trained = sum(1 for label in labels[kept:] if label != -100)
     labels = labels[:kept] + [-100] * (len(ids) - kept)
     trained = sum(1 for label in labels if label != -100)
-    if trained == 0 and cut_trained:
+    tools_said = tools_cut_words([tools], [len(ids)], one=True) if kept < len(ids) else ""
+    if trained == 0 and cut_trained and tools_said:
+        problems.append(f"max_length {max_length} cuts the row before its reply starts: nothing is trained; "
+                        f"{tools_said}, or drop such rows (chat.drop_untrained_rows)")
+    elif trained == 0 and cut_trained:
         problems.append(f"max_length {max_length} cuts the row before its reply starts: nothing is trained. To fix: "
                         "raise max_length, or drop such rows (chat.drop_untrained_rows)")
     elif trained == 0 and example.get(UNTRAINED_REPLIES):
@@ -1251,7 +1323,8 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
         problems.append("no token of this row is trained. To fix: check train_on and the template")
     elif cut_trained:
         problems.append(f"max_length {max_length} cuts the reply: {cut_trained:,} of {trained + cut_trained:,} trained "
-                        "tokens are lost, and so is its end-of-turn token. To fix: raise max_length")
+                        "tokens are lost, and so is its end-of-turn token"
+                        + (f"; {tools_said}" if tools_said else ". To fix: raise max_length"))
     elif not span_ends(tokenizer).all_ended(ids, roles):
         if train_on == "all":  # every token already trains: the template ends its turns with plain text
             problems.append(f"{_template_words(plan.name)} ends a turn with no special token, so the model would "
@@ -1260,7 +1333,8 @@ def _finish(tokenizer: Any, ids: list[int], labels: list[int], text: str, plan: 
             problems.append("a reply's end-of-turn token is not trained, so the model would not learn to stop. To "
                             "fix: pick another template (chatml) or set train_on to 'all'")
     return TokenRoles(input_ids=list(ids), labels=labels, roles=roles, text=text, template_name=plan.name,
-                      problems=problems, kept=kept, cut_trained=cut_trained, train_on=train_on, format=fmt)
+                      problems=problems, kept=kept, cut_trained=cut_trained, train_on=train_on, format=fmt,
+                      tools_tokens=tools)
 
 
 _SPECIAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -1595,7 +1669,7 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
 
     def encode(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "problem": [], "untrained": [], "cut": [],
-                                     "trained": [], "length": [], "cause": []}
+                                     "trained": [], "length": [], "cause": [], "tools": [], "cut_length": []}
         for offset, index in enumerate(indices):
             row = {name: batch[name][offset] for name in columns}
             roles = render_and_label(tokenizer, row, chat, max_length, detection=detection, truncation=truncation)
@@ -1609,6 +1683,8 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
             out["cut"].append(cut)
             out["trained"].append(roles.trained if cut else 0)
             out["length"].append(len(roles.input_ids) if cut else 0)
+            out["tools"].append(roles.tools_tokens)
+            out["cut_length"].append(len(roles.input_ids) if out["cause"][-1] == "cut" else 0)
         return out
 
     workers = tokenize_workers(len(ds))
@@ -1623,23 +1699,27 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
                         f"{FORMAT_NAMES[detection.format]}: {shown}. Fix or remove those rows (nothing was trained).")
     untrained = sum(encoded["untrained"])
     causes = [cause for cause in encoded["cause"] if cause]
+    tools, cut_lengths = encoded["tools"], encoded["cut_length"]
+    tools_said = tools_cut_words([t if n else 0 for t, n in zip(tools, cut_lengths)], cut_lengths)
     if untrained and untrained == len(ds) and not chat.drop_untrained_rows:
         if "weight" in causes:
             raise DataError(f"{dataset.source}: none of its {len(ds):,} rows has a token to train, so the run would "
                             "learn nothing (nothing was trained): "
-                            + "; ".join(_untrained_parts(causes, max_length, True)) + ".")
+                            + "; ".join(_untrained_parts(causes, max_length, True, tools_said)) + ".")
         raise DataError(f"{dataset.source}: none of its {len(ds):,} rows has a token to train: max_length "
                         f"{max_length} cuts every one before its reply (or no row has one), so the run would learn "
-                        "nothing. Raise max_length or check train_on (nothing was trained).")
+                        + (f"nothing; {tools_said}, or check train_on (nothing was trained)." if tools_said else
+                           "nothing. Raise max_length or check train_on (nothing was trained)."))
     if untrained:
-        say(untrained_note(causes, len(ds), max_length, chat.drop_untrained_rows))
+        say(untrained_note(causes, len(ds), max_length, chat.drop_untrained_rows, tools_said))
     if untrained and chat.drop_untrained_rows:
         encoded = encoded.filter(lambda flags: [not f for f in flags], input_columns="untrained", batched=True,
                                  desc="Dropping untrained rows")
-    cut_notice = reply_cut_notice(encoded["cut"], encoded["trained"], encoded["length"], len(ds), max_length)
+    cut_notice = reply_cut_notice(encoded["cut"], encoded["trained"], encoded["length"], len(ds), max_length,
+                                  [t if c else 0 for t, c in zip(encoded["tools"], encoded["cut"])])
     if cut_notice:
         say(cut_notice)
-    encoded = encoded.remove_columns(["problem", "cut", "trained", "length"])
+    encoded = encoded.remove_columns(["problem", "cut", "trained", "length", "tools", "cut_length"])
     # The template goes with the tokenizer, so every checkpoint and the final model save it (chat_template.jinja)
     # and the exported model renders prompts the way this run trained on them.
     if plan is not None:
@@ -1662,21 +1742,26 @@ def prepare_dataset(ds: Any, tokenizer: Any, chat: ChatConfig, dataset: Any, see
 
 
 def reply_cut_notice(cut: list[int], trained: list[int], lengths: list[int], rows: int,
-                     max_length: int) -> str | None:
+                     max_length: int, tools: list[int] | None = None) -> str | None:
     """The run log's note on rows whose reply max_length cuts short (per row: trained tokens cut, trained tokens
     kept, rendered length; 0 for a row that is not cut). Such a row still trains, so nothing refuses it, but its
     reply's end (and the end-of-turn or EOS token after it) is never a target: a dataset of them teaches a model
     that does not stop. render_and_label says so for one row; this counts them for the run, next to the note on
-    rows that train nothing. None when no reply is cut."""
+    rows that train nothing. `tools`: the tokens each cut row's template writes for its tools (tools_cut_words says
+    them). None when no reply is cut."""
     count = sum(1 for c in cut if c)
     if not count:
         return None
     lost, kept = sum(cut), sum(trained)
     longest = max(lengths)
-    return (f"{count:,} of {rows:,} rows have their reply cut by max_length {max_length}: {lost:,} of "
+    said = (f"{count:,} of {rows:,} rows have their reply cut by max_length {max_length}: {lost:,} of "
             f"{lost + kept:,} trained tokens in them are lost, and so is each cut reply's end-of-turn token, so the "
-            f"model does not learn to stop after such replies. To fix: raise max_length (the longest of these rows "
-            f"is {longest:,} tokens), or shorten the replies.")
+            "model does not learn to stop after such replies")
+    tools_said = tools_cut_words(tools or [], lengths)
+    if tools_said:
+        return f"{said}; {tools_said}, or shorten the replies or the tools' descriptions."
+    return (f"{said}. To fix: raise max_length (the longest of these rows is {longest:,} tokens), or shorten the "
+            "replies.")
 
 
 RESIZE_SEED = 0
@@ -2085,7 +2170,7 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
     whole = complete and len(shown) == len(rows)
     judged = "" if whole else f" (judged on its first {len(shown):,} rows; the run reads them all)"
     source, max_length = ds.source, ds.max_length
-    bad, untrained, cut, trained, lengths, causes = [], [], [], [], [], []
+    bad, untrained, cut, trained, lengths, causes, tools, cut_lengths = [], [], [], [], [], [], [], []
     for index, row in enumerate(shown):
         roles = render_and_label(tokenizer, row, chat, max_length, detection=detection,
                                  truncation=bool(ds.truncation))
@@ -2098,6 +2183,9 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
         cut.append(reply_cut)
         trained.append(roles.trained if reply_cut else 0)
         lengths.append(len(roles.input_ids) if reply_cut else 0)
+        tools.append(roles.tools_tokens)
+        cut_lengths.append(len(roles.input_ids) if causes[-1] == "cut" else 0)
+    tools_said = tools_cut_words([t if n else 0 for t, n in zip(tools, cut_lengths)], cut_lengths)
     if bad:  # prepare_dataset's refusal, in its words
         listed = "; ".join(bad[:SHOWN_BAD_ROWS]) + (f"; and {len(bad) - SHOWN_BAD_ROWS:,} more"
                                                     if len(bad) > SHOWN_BAD_ROWS else "")
@@ -2111,15 +2199,16 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
         check.errors.append(("dataset.max_length" if "cut" in causes else "dataset.source",
                              f"{source}: none of {rows_said} has a token to train, so the run would learn nothing"
                              f"{'' if whole else ' (judged on the rows this check reads of a larger file)'}: "
-                             + "; ".join(_untrained_parts(causes, max_length, True)) + "."))
+                             + "; ".join(_untrained_parts(causes, max_length, True, tools_said)) + "."))
         return check
     if all(untrained):
         rows_said = f"its {len(shown):,} rows" if whole else f"its first {len(shown):,} rows"
         check.errors.append(("dataset.max_length",
                              f"{source}: none of {rows_said} has a token to train: max_length {max_length} cuts "
                              "every one before its reply (or no row has one), so the run would learn nothing"
-                             f"{'' if whole else ' (judged on the rows this check reads of a larger file)'}. "
-                             "Raise max_length or check train_on."))
+                             f"{'' if whole else ' (judged on the rows this check reads of a larger file)'}"
+                             + (f"; {tools_said}, or check train_on." if tools_said else
+                                ". Raise max_length or check train_on.")))
         return check
     if plan is not None:  # as prepare_dataset says it in the run log
         examples = []
@@ -2141,7 +2230,8 @@ def _token_check(config: RunConfig, version: tuple[Any, ...]) -> TokenCheck:
                                         source)
         if problem:
             check.errors.append(("dataset.test_size", problem))
-    notice = reply_cut_notice(cut, trained, lengths, len(shown), max_length)
+    notice = reply_cut_notice(cut, trained, lengths, len(shown), max_length,
+                              [t if c else 0 for t, c in zip(tools, cut)])
     if notice:
         check.warnings.append(("dataset.max_length", notice[:-1] + judged + "." if judged else notice))
     return check

@@ -37,7 +37,9 @@ ROLE_LABELS = {
     "special": "special token (masked)",
     "cut": "cut off by max_length (never seen)",
 }
-CACHE_VERSION = 5  # 2: the "blank" column; 3: "weight_0"; 4: tool calls and text parts train; 5: JSON tool results
+# 2: the "blank" column; 3: "weight_0"; 4: tool calls and text parts train; 5: JSON tool results; 6: ChatML writes
+# tool calls, a tools block with no system turn of the row counts as "system", the "tools" column
+CACHE_VERSION = 6
 PROGRESS_EVERY = 500  # rows between two progress reports: often enough for a smooth bar, rarely enough to be free
 BATCH_ROWS = 1000
 EXAMPLE_ROWS = 20  # row numbers kept per problem, for "show me one"
@@ -49,7 +51,8 @@ Label = Callable[[dict], Any]  # a row -> core.chat.TokenRoles
 # Columns of the per-row table kept in the cache (one int per row each).
 COUNT_COLUMNS = ("total", "trained", "prompt", "system", "special", "cut", "cut_trained", "first_trained",
                  "spans", "spans_ended", "failed", "blank",  # blank: plain text that gives no tokens (a run drops it)
-                 "weight_0")  # weight_0: a row that trains nothing because every reply in it has the weight 0
+                 "weight_0",  # weight_0: a row that trains nothing because every reply in it has the weight 0
+                 "tools")  # tools: of a row max_length cuts, the tokens its template writes for its tools
 
 
 @dataclass
@@ -184,17 +187,20 @@ class DatasetChecks:
                 f"fix, if {'it' if one else 'they'} should hold text: fill {it} in, or remove {it} from the data.",
                 len(blank), blank[:EXAMPLE_ROWS]))
         cut_before = self.cut_before_reply_rows()
+        to_fix = f"To fix: raise max_length to {raise_to:,}"  # where the tools block of cut rows is said
         untrained = self.no_trained_rows()
         weight_0 = self.weight_0_rows()
         other_untrained = sorted(set(untrained) - set(cut_before) - set(weight_0))
         if cut_before:
             fixes = [raise_fix] + ([] if chat.drop_untrained_rows else [drop_fix])
             them = "them" if len(cut_before) > 1 else "it"
+            tools = self._tools_said(cut_before)
             fix = (f"chat.drop_untrained_rows is on, so a run leaves {them} out. To fix, to train {them}: raise "
-                   "max_length." if chat.drop_untrained_rows else "To fix: raise max_length, or drop such rows.")
+                   f"max_length{f' to {raise_to:,}' if tools else ''}." if chat.drop_untrained_rows else
+                   f"{to_fix}, or drop such rows." if tools else "To fix: raise max_length, or drop such rows.")
             found.append(CheckProblem(
                 "cut_before_reply", f"{_rows_do(len(cut_before), 'trains', 'train')} nothing: max_length "
-                f"({self.max_length:,} tokens) cuts {them} before the reply starts. {fix}", len(cut_before),
+                f"({self.max_length:,} tokens) cuts {them} before the reply starts. {tools}{fix}", len(cut_before),
                 cut_before[:EXAMPLE_ROWS], fixes, "error" if not chat.drop_untrained_rows else "warning"))
         if weight_0:
             them = "them" if len(weight_0) > 1 else "it"
@@ -225,10 +231,12 @@ class DatasetChecks:
                 f"{'are' if lost > 1 else 'is'} cut off and never trained. To fix: raise max_length, or split long "
                 "rows in the data.", len(reply_cut), reply_cut[:EXAMPLE_ROWS], [raise_fix]))
         elif reply_cut:
+            tools = self._tools_said(reply_cut)
             found.append(CheckProblem(
                 "reply_cut", f"{_rows_do(len(reply_cut), 'loses', 'lose')} part of a reply to max_length "
                 f"({self.max_length:,} tokens): the model learns replies that stop mid-sentence and never their end. "
-                "To fix: raise max_length.", len(reply_cut), reply_cut[:EXAMPLE_ROWS], [raise_fix]))
+                + (f"{tools}{to_fix}." if tools else "To fix: raise max_length."), len(reply_cut),
+                reply_cut[:EXAMPLE_ROWS], [raise_fix]))
         unended = [] if self.format == "text" else sorted(set(self.end_not_trained_rows()) - set(reply_cut))
         if unended:
             fix = ("every token already trains (train_on 'all'): the chat template ends a turn with no special "
@@ -240,6 +248,19 @@ class DatasetChecks:
                 f"token, so the model would not learn to stop. {fix[0].upper() + fix[1:]}", len(unended),
                 unended[:EXAMPLE_ROWS], [] if chat.train_on == "all" else [all_fix]))
         return found
+
+    def _tools_said(self, rows: list[int]) -> str:
+        """'The tools block … counts toward max_length. ' when the chat template writes tools into these cut rows
+        (Qwen3's tools block alone is some 300 tokens, so short tool rows pass 512), else ''."""
+        column = self.counts.get("tools")
+        took = [int(column[row]) for row in rows if int(column[row])] if column is not None else []
+        if not took:
+            return ""
+        low, high = min(took), max(took)
+        said = f"{low:,}" + (f" to {high:,}" if high != low else "")
+        return (f"The tools block the chat template writes counts toward max_length: the tool definitions take {said} "
+                f"tokens of {'each such row' if len(rows) > 1 else 'the row'}"
+                + (f" ({len(took):,} of these rows have tools)" if len(took) < len(rows) else "") + ". ")
 
     def untrained_count(self) -> int:
         """Rows on which a run with these settings would train nothing (what Start warns about)."""
@@ -273,8 +294,10 @@ def failure_fix(whys: list[str], fmt: str, count: int = 2) -> str:
 
 
 def _round_up(value: int) -> int:
-    """A max_length a user would type: the next multiple of 64."""
-    return max(64, -(-value // 64) * 64)
+    """A max_length a user would type: the next multiple of 64 (core.chat's rule, which its warnings name)."""
+    from finetune_studio.core.chat import fitting_max_length
+
+    return fitting_max_length(value)
 
 
 # ---- per row
@@ -328,6 +351,7 @@ def row_counts(labeled: Any, ends: SpanEnds) -> dict[str, int]:
     counts["failed"] = 0
     counts["blank"] = 0
     counts["weight_0"] = int(untrained_cause(labeled) == "weight") if counts["trained"] == 0 else 0
+    counts["tools"] = int(getattr(labeled, "tools_tokens", 0) or 0)
     return counts
 
 
