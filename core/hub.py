@@ -581,6 +581,61 @@ def _install_limits() -> None:
     thread_map = getattr(hub_utils, "hf_thread_map", None)
     if thread_map is not None and not getattr(thread_map, "_carries_context", False):
         hub_utils.hf_thread_map = _carry_context(thread_map)
+    import huggingface_hub._commit_api as commit_api
+    import huggingface_hub.hf_api as hf_api
+
+    for module in (hf_api, commit_api):  # the library looks is_xet_available up in these modules as it uploads
+        available = getattr(module, "is_xet_available", None)
+        if available is not None and not getattr(available, "_lfs_in_pushes", False):
+            module.is_xet_available = _lfs_in_pushes(available)
+    send = getattr(commit_api, "_send_commit", None)  # create_commit imports it from there as it commits
+    if send is not None and not getattr(send, "_retried_in_pushes", False):
+        commit_api._send_commit = _retried_in_pushes(send)
+
+
+def _retried_in_pushes(send_commit: Callable[..., Any]) -> Callable[..., Any]:
+    """huggingface_hub's _send_commit, retried by the client's own back-off (retry_on_error) in a push's upload, as
+    its Xet pipeline retries the commits it sends: a push that goes through create_commit instead (_lfs_in_pushes)
+    kept the pipeline's retry of a commit the Hub answered 503 or dropped once. Safe for the same reason the
+    library gives there: the commit goes to an explicit branch and never opens a pull request (a push never does),
+    so a retry after an answer lost can only make the same commit again."""
+
+    def retried(*args: Any, **kwargs: Any) -> Any:
+        if _upload_stop.get() is not None and not kwargs.get("create_pr"):
+            kwargs["retry_on_error"] = True
+        return send_commit(*args, **kwargs)
+
+    retried._retried_in_pushes = True  # type: ignore[attr-defined]
+    retried.__wrapped__ = send_commit  # type: ignore[attr-defined]
+    return retried
+
+
+def _lfs_in_pushes(is_xet_available: Callable[[], bool]) -> Callable[[], bool]:
+    """huggingface_hub's is_xet_available, answering False in a push's upload (_upload_stop is set in its context):
+    the push's large files go up through the LFS protocol, not hf_xet.
+
+    With hf_xet installed (it is in the app's environment: transformers pulls it in), upload_folder hands the whole
+    upload to its Xet pipeline (huggingface_hub._upload_pipeline), and create_commit the large files to hf_xet.
+    Neither is reached by what this module gives a push: hf_xet uploads through its own HTTP stack, in Rust, so no
+    request hook sets a time limit or sees a Cancel there (a store that stalls held the push for ever, as the LFS
+    threads did before _carry_context), and the pipeline commits from a thread of its own, with none of the push's
+    context, in as many commits as it sees fit (the push says 'the upload is one commit: every file or none'). A
+    time limit around the hf_xet call could only abandon it still running (it offers no way to stop one upload
+    from another thread but its process-wide abort_xet_session). So a push goes through the LFS protocol, which the
+    Hub takes for any repository, Xet-backed ones included: each PUT gets the push's limits and Cancel, and a file
+    the Hub holds already is still skipped (the LFS batch answers no action for it); its one commit is retried as
+    the pipeline's was (_retried_in_pushes). What is given up is hf_xet's chunk deduplication (a changed file goes
+    up whole), and the push now behaves the same with hf_xet installed or not. Anything else of the process (a
+    download of a model, a push by another program) keeps hf_xet: only the push's own context is answered False."""
+
+    def in_pushes() -> bool:
+        if _upload_stop.get() is not None:
+            return False
+        return is_xet_available()
+
+    in_pushes._lfs_in_pushes = True  # type: ignore[attr-defined]
+    in_pushes.__wrapped__ = is_xet_available  # type: ignore[attr-defined]
+    return in_pushes
 
 
 def _carry_context(thread_map: Callable[..., Any]) -> Callable[..., Any]:

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
@@ -158,3 +159,75 @@ def test_bars_are_restored_when_a_push_fails(lfs_hub: HubServer, tmp_path: Path,
     with pytest.raises(core_hub.HubServerError):
         core_hub.push_run(make_finished_run(tmp_path / "runs"), token=WRITE)
     assert are_progress_bars_disabled() is False
+
+
+# ---- hf_xet: a push goes through the LFS protocol, where its time limits and Cancel reach
+
+needs_xet = pytest.mark.skipif(not __import__("importlib").util.find_spec("hf_xet"), reason="hf_xet not installed")
+
+
+def _with_xet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """huggingface_hub as a user's has it: hf_xet installed, HF_HUB_DISABLE_XET unset."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils._runtime import is_xet_available
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    assert is_xet_available() is True
+
+
+@needs_xet
+def test_with_hf_xet_a_push_uploads_through_lfs(lfs_hub: HubServer, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub._commit_api as commit_api
+    import huggingface_hub.hf_api as hf_api
+
+    from finetune_studio.core import hub as core_hub
+
+    _with_xet(monkeypatch)
+    result = core_hub.push_run(make_finished_run(tmp_path / "runs"), token=WRITE)
+    files = lfs_hub.repos["alice/tiny-run"].files
+    assert files["model.safetensors"] == MODEL_FILES["model.safetensors"]
+    assert lfs_hub.transfers == [["basic", "multipart"]]  # one LFS batch, Xet not offered
+    assert lfs_hub.count("/lfs-store/") == 1 and lfs_hub.count("xet") == 0
+    assert len(lfs_hub.repos["alice/tiny-run"].commits) == 1  # one commit: every file or none
+    assert sorted(files) == sorted(result.files)
+    # outside a push's upload, the library still uses hf_xet (a download of a model, another program's push)
+    assert hf_api.is_xet_available() is True and commit_api.is_xet_available() is True
+
+
+@needs_xet
+def test_with_hf_xet_a_stalled_store_ends_within_the_time_limit(lfs_hub: HubServer, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from finetune_studio.core import hub as core_hub
+
+    _with_xet(monkeypatch)
+    monkeypatch.setattr(core_hub, "REQUEST_TIMEOUT_S", 0.5)
+    lfs_hub.stall.set()
+    started = time.monotonic()
+    with pytest.raises(core_hub.HubConnectionError) as raised:
+        core_hub.push_run(make_finished_run(tmp_path / "runs"), token=WRITE)
+    assert time.monotonic() - started < 30
+    assert raised.value.message.startswith(f"The Hugging Face Hub ({lfs_hub.url}) did not answer within 0.5 s while "
+                                           "uploading model.safetensors to alice/tiny-run.")
+    assert len(lfs_hub.stalled) == 6  # a first try and the client's 5 retries, each ended by the limit
+    assert lfs_hub.count("/commit/") == 0
+
+
+def test_only_a_pushs_upload_is_kept_off_xet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision itself, with or without hf_xet: False in a push's upload context, the library's answer
+    elsewhere (another thread, or after the push)."""
+    from finetune_studio.core import hub as core_hub
+
+    answers = iter([True, False])
+    wrapped = core_hub._lfs_in_pushes(lambda: next(answers))
+    token = core_hub._upload_stop.set(core_hub._UploadStop(threading.Event()))
+    try:
+        seen: list[bool] = []
+        other = threading.Thread(target=lambda: seen.append(wrapped()))  # another thread: its own context
+        other.start()
+        other.join()
+        assert wrapped() is False  # the push's own context: not asked of the library
+    finally:
+        core_hub._upload_stop.reset(token)
+    assert seen == [True]
+    assert wrapped() is False  # the library's second answer, passed on
