@@ -47,6 +47,10 @@ class GenerationError(FinetuneError):
     """A prompt, folder or model that cannot be used for generation; the message says what to do."""
 
 
+class LoadStopped(GenerationError):
+    """The load was stopped (the Try tab's Stop): nothing it loaded is kept, and it said so nowhere else."""
+
+
 class InputError(GenerationError):
     """What was asked for cannot be, whatever the models hold: a folder that is not there or holds no model, a
     checkpoint the run does not have, an empty prompt or prompts file. `finetune-studio generate` exits 2 for it
@@ -702,6 +706,71 @@ def _folder_tokenizer(folder: Path) -> Any:
     return tokenizer
 
 
+# ---------------------------------------------------------------------------------------------- stopping a load
+# A load stops between its steps (tokenizer, each model, the adapter) and, inside one model's from_pretrained, between
+# two tensors: transformers 5 reads a checkpoint's tensors in one loop over `core_model_loading.tqdm` (the "Loading
+# weights" bar), which _StoppableBar wraps once. The wrapper checks only in a thread that loads under stoppable(), so
+# every other caller (training, export, the CLI) reads its weights as before. What a stopped load made is dropped
+# with its frames; the caller frees the cached memory on its own thread (a collection in a worker thread can destroy
+# Qt objects off the GUI thread).
+_loading = threading.local()
+_hook_lock = threading.Lock()
+
+
+def _stop_here() -> None:
+    """Raise LoadStopped when this thread loads under a stop event that is set."""
+    stop = getattr(_loading, "stop", None)
+    if stop is not None and stop.is_set():
+        raise LoadStopped("The load was stopped.")
+
+
+class _StoppableBar:
+    """transformers' progress-bar factory, whose bars, in a thread loading under stoppable(), check the stop event
+    before each item (a tensor to read)."""
+
+    def __init__(self, factory: Any):
+        self.factory = factory
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        bar = self.factory(*args, **kwargs)
+        return bar if getattr(_loading, "stop", None) is None else _checked(bar)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.factory, name)
+
+
+def _checked(bar: Any) -> Iterator[Any]:
+    for item in bar:
+        _stop_here()
+        yield item
+
+
+def _wrap_weight_loading() -> None:
+    try:
+        from transformers import core_model_loading
+    except ImportError:  # another transformers: the load stops between its steps only
+        return
+    with _hook_lock:
+        factory = getattr(core_model_loading, "tqdm", None)
+        if factory is not None and not isinstance(factory, _StoppableBar):
+            core_model_loading.tqdm = _StoppableBar(factory)
+
+
+@contextlib.contextmanager
+def stoppable(stop: threading.Event | None) -> Iterator[None]:
+    """Loads in this thread, inside, end with LoadStopped soon after `stop` is set (between tensors)."""
+    if stop is None:
+        yield
+        return
+    _wrap_weight_loading()
+    before = getattr(_loading, "stop", None)
+    _loading.stop = stop
+    try:
+        yield
+    finally:
+        _loading.stop = before
+
+
 def load_weights(config: ModelConfig, where: str) -> Any:
     """One causal LM from a folder, a Hub id or the demo, on `where`, ready to generate."""
     from finetune_studio.core.model import load_model
@@ -713,6 +782,7 @@ def load_weights(config: ModelConfig, where: str) -> Any:
     except Exception as exc:  # noqa: BLE001 - a corrupt weights file raises the safetensors library's own error
         raise ModelError(f"Could not load the model from {config.name_or_path}: {describe_error(exc, 'Loading')} "
                          "To fix: pick another checkpoint or model folder.") from None
+    _stop_here()  # not moved to the GPU only to be dropped
     return model.to(where).eval()
 
 
@@ -721,6 +791,8 @@ def _with_adapter(base: Any, target: Target, **kwargs: Any) -> Any:
 
     try:
         return load_adapter(base, target.path, **kwargs).eval()
+    except LoadStopped:
+        raise
     except Exception as exc:  # noqa: BLE001 - a broken adapter folder: say which, keep going elsewhere
         raise _adapter_error(target, exc) from None
 
@@ -861,14 +933,25 @@ def free_cached_memory() -> None:
 
 
 def load(source: Source, progress: Progress | None = None, where: str | None = None,
-         free: int | None = None, sides: tuple[str, ...] = SIDES, tokenizer: Any = None) -> Loaded:
+         free: int | None = None, sides: tuple[str, ...] = SIDES, tokenizer: Any = None,
+         stop: threading.Event | None = None) -> Loaded:
     """Load what `source` needs to answer on `sides`, saying each step to `progress`; `tokenizer`: the one
-    load_tokenizer(source) already gave, so it is not loaded twice."""
+    load_tokenizer(source) already gave, so it is not loaded twice. Once `stop` is set the load ends with
+    LoadStopped, between two steps or two tensors of a model (stoppable), and nothing it loaded is kept: free the
+    cached memory afterwards (free_cached_memory), on the caller's thread."""
+    with stoppable(stop):
+        return _load(source, progress, where, free, sides, tokenizer)
+
+
+def _load(source: Source, progress: Progress | None, where: str | None, free: int | None,
+          sides: tuple[str, ...], tokenizer: Any) -> Loaded:
     say = progress or (lambda _text: None)
+    _stop_here()
     where = where or device()
     if tokenizer is None:
         say(f"Loading the tokenizer of {source.name}…")
         tokenizer = load_tokenizer(source)
+        _stop_here()
     if source.base is None or source.target is None:
         mode, sides = "alone", (TUNED,)
     elif source.adapter:
@@ -881,6 +964,7 @@ def load(source: Source, progress: Progress | None = None, where: str | None = N
     if mode == "adapter":
         say(f"Loading the base model {source.base.name_or_path}…")
         base = load_weights(source.base, where)
+        _stop_here()
         say(f"Loading the adapter of {source.target.label}…")
         loaded.models[TUNED] = _with_adapter(base, source.target)
     elif mode == "one after the other":
@@ -890,15 +974,20 @@ def load(source: Source, progress: Progress | None = None, where: str | None = N
     else:
         errors: list[FinetuneError] = []
         for side in sides:
+            _stop_here()
             say(f"Loading the {'base' if side == BASE else 'fine-tuned'} model "
                 f"({source.base.name_or_path if side == BASE else source.target.label})…")
             try:
                 loaded.models[side] = loaded.load_side(side)
+            except LoadStopped:
+                loaded.models.clear()  # the other side's model goes too
+                raise
             except FinetuneError as exc:  # one side that cannot load leaves the other to answer
                 errors.append(exc)
                 loaded.failed[side] = str(exc)
         if not loaded.models:
             raise errors[0]
+    _stop_here()  # stopped at the very end: the models go all the same, as the user asked
     say("Ready.")
     return loaded
 

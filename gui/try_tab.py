@@ -11,7 +11,8 @@ hundred tokens a second never queue up paint work, and each piece is drawn as it
 a few frames' worth together: AnswerPane.add_text). Models are released
 when another run is picked, when the tab is told training starts (training always wins) and when the window
 closes. A new pick (run, checkpoint, base model) supersedes a load or answer still running for the old one: it is
-stopped, nothing more it says is shown, and the new pick loads once it has ended.
+stopped, nothing more it says is shown, and the new pick loads once it has ended. Stop (it reads "Stop loading"
+then) stops a load too: it ends between two tensors, what it made is dropped, and the pick waits for a Send.
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ from finetune_studio.gui.runner import lower_thread_priority
 
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
+STOP_ANSWERING, STOP_LOADING = "Stop answering", "Stop loading"  # the tab's Stop: what it stops now
+STOP_ANSWERING_TIP = ("Stop the answers being written; what they said so far stays. Training, if a run is training, "
+                      "goes on (the toolbar's Stop stops it).")
+STOP_LOADING_TIP = ("Stop loading {name}: the load ends after the weights being read, and the memory it took is given "
+                    "back. Then pick another model, or press Send to load this one after all.")
 NO_USABLE_MODEL = "no usable model"  # the model picker's placeholder where none of the run's models can load
 SEND_TIP = "Ask both models this prompt (Ctrl+Enter)."
 UNLOADED_WORDS = "⚠ This model could not load, so it does not answer: "  # a pane whose model did not load, then why
@@ -942,6 +948,9 @@ class TryTab(QWidget):
         self._failed_pick = False  # the picked run cannot be tried (its config): Refresh tries it again
         self._pick_problem = ""  # why, as the status line said it (the tooltip of Send, which needs a model)
         self._compared = ""  # what the status line said when the last comparison ended (_comparison_line_dropped)
+        # The pick whose load the user stopped: it does not load again by itself (the tab shown again, training
+        # ended, Refresh); a Send loads it, and so does picking another model and then this one.
+        self._stopped_load: Source | None = None
         # The runs folder is listed when the tab first shows, not here: picking the newest run resolves it
         # (core.generate.resolve), which for a run of the default recipe (chat format 'auto') reads its data's first
         # rows with the datasets library, importing datasets and torch on the GUI thread while the window was
@@ -1017,9 +1026,8 @@ class TryTab(QWidget):
         self.prompt_edit.setFixedHeight(self.prompt_edit.fontMetrics().lineSpacing() * 3 + 14)
         self.send_button = QPushButton("Send", objectName="try_send", default=True)
         # "Stop answering", not "Stop": the toolbar's Stop (training) is beside it, and the two stop different things.
-        self.stop_button = QPushButton("Stop answering", objectName="try_stop", enabled=False)
-        self.stop_button.setToolTip("Stop the answers being written; what they said so far stays. Training, if a "
-                                    "run is training, goes on (the toolbar's Stop stops it).")
+        self.stop_button = QPushButton(STOP_ANSWERING, objectName="try_stop", enabled=False)
+        self.stop_button.setToolTip(STOP_ANSWERING_TIP)
         self.new_button = QPushButton("New conversation", objectName="try_new")
         buttons = QVBoxLayout()
         for button in (self.send_button, self.stop_button, self.new_button):
@@ -1451,9 +1459,12 @@ class TryTab(QWidget):
         self.load()
 
     def load(self) -> None:
-        """Load the picked run's models in the background (progress in the status line), once the tab shows."""
+        """Load the picked run's models in the background (progress in the status line), once the tab shows; not a
+        pick whose load the user stopped (_stop_load): a Send loads that one."""
         source = self._source
         if source is None or self.loaded is not None or self.runner.running or not self.isVisible():
+            return
+        if source is self._stopped_load:
             return
         if self._training():
             self._say("A training run is using the memory: the models load when it ends (training always wins).")
@@ -1465,9 +1476,10 @@ class TryTab(QWidget):
         for load() and for a Send with nothing loaded, so the two load the same way. False when it did not start."""
         from finetune_studio.core import generate
 
+        self._stopped_load = None
         self._say(f"Loading {source.name}…")
         return self.start_job("load", lambda sink, stop: generate.load(
-            source, lambda text: sink({"event": "progress", "text": text})))
+            source, lambda text: sink({"event": "progress", "text": text}), stop=stop))
 
     def send(self) -> None:
         prompt = self.prompt_edit.toPlainText()
@@ -1491,6 +1503,9 @@ class TryTab(QWidget):
             if self._job_kind in ("load", "switch"):
                 self._pending_prompt = prompt  # sent the moment the models are in
                 self._say("The prompt is sent as soon as the models are loaded.")
+            elif self._job_kind == "stopped load":
+                self._say("Still stopping the load: press Send again in a moment to load the model and send the "
+                          "prompt.")
             elif self._job_kind == "answer" and self.runner.stopping:
                 self._say("Still stopping the last answer: press Send again in a moment.")
             elif self._job_kind == "answer":
@@ -1556,9 +1571,40 @@ class TryTab(QWidget):
         self._update_buttons()
 
     def stop(self) -> None:
-        if self.runner.running:
+        if self.runner.running and self._job_kind in ("load", "switch") and self._source is not None:
+            self._stop_load()
+        elif self.runner.running:
             self.runner.stop()
             self._say("Stopping…")
+
+    def _stop_load(self) -> None:
+        """Stop pressed while models load (the picked one's, or an earlier pick's job ending before it loads): the
+        load ends between two tensors (core.generate.stoppable) and what it made is dropped (GenerateRunner.supersede:
+        not announced as loaded), its memory freed when it has ended (_job_idle); the pick stays, not loaded, and
+        does not load again by itself; a prompt that waited for it is not sent."""
+        source = self._source
+        assert source is not None
+        self.runner.supersede()
+        self._job_kind = "stopped load"
+        self._stopped_load = source
+        self._say(f"Stopping the load of {source.name}…")
+        self._update_buttons()
+
+    def _load_stopped(self, say: bool) -> None:
+        """The stopped load has ended: its memory goes back, and (say: nothing else has spoken since, as a release
+        for training does) the status line says what is loaded (nothing) and what to do next."""
+        from finetune_studio.core.generate import free_cached_memory
+
+        free_cached_memory()  # on the GUI thread: a collection in the load's thread could destroy Qt objects there
+        source = self._stopped_load
+        if not say or source is None or source is not self._source:
+            return
+        line = (f"Loading stopped: {source.name} is not loaded, and the memory its load took was given back. Pick "
+                "another model, or press Send to load this one after all.")
+        if self._pending_prompt:
+            self._pending_prompt = ""
+            line += " Your prompt was not sent: it is still in the box."
+        self._say(line)
 
     def new_conversation(self) -> None:
         self.conversation = Conversation(system=self.system_edit.text())
@@ -1630,7 +1676,7 @@ class TryTab(QWidget):
             self._pending_prompt = ""
             self.show_message("The prompt that waited for the models was not sent: another model was picked. Press "
                               "Send to ask the new one.", 10_000)
-        if self.runner.running and self._job_kind in ("load", "answer", "switch"):
+        if self.runner.running and self._job_kind in ("load", "answer", "switch", "stopped load"):
             self.runner.supersede()
             self._job_kind = "switch"
             self.busy.setVisible(True)
@@ -1826,6 +1872,8 @@ class TryTab(QWidget):
         if kind == "compare":  # its run deleted while compared: the models go; the Compare page says what became of it
             self._run_gone(quiet=True)
         self._update_buttons()
+        if kind == "stopped load":
+            self._load_stopped(say=after is None)
         if kind == "switch" and after is None:  # the job of an earlier pick has ended: the new pick loads now
             from finetune_studio.core.generate import free_cached_memory
 
@@ -1975,7 +2023,13 @@ class TryTab(QWidget):
         self._fit_target_picker(no_model)
         self._fit_base_field(no_model)
         self.compare.set_models(*self._models_for_compare())
-        self.stop_button.setEnabled(answering)
+        loading = busy and self._job_kind in ("load", "switch", "stopped load")
+        # a switch with nothing picked (the run deleted, a pick refused) loads nothing after it: nothing to stop
+        self.stop_button.setEnabled(answering or (loading and self._job_kind != "stopped load"
+                                                  and self._source is not None))
+        self.stop_button.setText(STOP_LOADING if loading else STOP_ANSWERING)
+        name = self._source.name if self._source is not None else "the model"
+        self.stop_button.setToolTip(STOP_LOADING_TIP.format(name=name) if loading else STOP_ANSWERING_TIP)
         self.new_button.setEnabled(not answering)
         self.remove_prompt_button.setEnabled(self.saved_combo.count() > 0)
         self.compare.set_busy(busy, training)
