@@ -63,6 +63,9 @@ class ExportError(FinetuneError):
 # export, an unknown kind of export, a destination that cannot be written (nothing was written for any of them);
 # too little disk space (before or while writing), another failed write (nothing was left).
 NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND = "not_an_adapter_run", "out_unusable", "unknown_kind"
+# A dtype a merged export cannot be saved in: a name not in MERGED_DTYPES (bad input, exit 2), or float16 for weights
+# beyond its range (found once merged: nothing was written).
+BAD_DTYPE, DTYPE_OVERFLOW = "bad_dtype", "dtype_overflow"
 CANNOT_WRITE, NO_SPACE, WRITE_FAILED = "cannot_write", "no_space", "write_failed"
 # The user cancelled the export (the window's Cancel export): nothing of it was kept, what out_dir held is as it was.
 CANCELLED = "cancelled"
@@ -76,7 +79,14 @@ NOT_EMPTY = "not_empty"
 # ExportError.problem of the OUT_UNUSABLE refusal of a folder that holds files and no model export (replace_refusal):
 # no export replaces it, with or without "Delete what the folder holds" (the window disables that box for it).
 NOT_AN_EXPORT = "not_an_export"
-BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE})
+BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE, BAD_DTYPE})
+
+# The dtypes a merged export is saved in. SAME_DTYPE: the one the run loaded its base model in (model.dtype in its
+# config.yaml; for "auto", the base model's own saved dtype), as every merged export was saved before the choice.
+SAME_DTYPE = "auto"
+MERGED_DTYPES = (SAME_DTYPE, "float16", "bfloat16", "float32")
+DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4}
+FLOAT16_MAX = 65504.0  # the largest finite float16: a weight past it would be saved as inf
 WRITE_KINDS = frozenset({CANNOT_WRITE, NO_SPACE, WRITE_FAILED})  # ExportError.problem says what went wrong
 
 
@@ -927,16 +937,75 @@ def _stops_note(out_dir: Path, written: list[str]) -> str:
             f"GenerationConfig.from_pretrained('{out_dir}'), or replies run on past the end of turn.")
 
 
+def dtype_refusal(dtype: str | None) -> str | None:
+    """Why a merged export cannot be saved in `dtype`, in words; None for one of MERGED_DTYPES (None: SAME_DTYPE)."""
+    if dtype is None or dtype in MERGED_DTYPES:
+        return None
+    named = {"fp16": "float16", "half": "float16", "bf16": "bfloat16", "fp32": "float32", "float": "float32"}
+    instead = named.get(str(dtype).lower().removeprefix("torch."))
+    return (f"A merged model cannot be saved in {dtype!r}: the choices are {', '.join(MERGED_DTYPES[1:])}, or "
+            f"{SAME_DTYPE} (the dtype the run trained in). Nothing was exported. To fix: "
+            + (f"write {instead}." if instead else f"choose one of {', '.join(MERGED_DTYPES)}."))
+
+
+def _saved_dtype_of(folder: Path) -> str | None:
+    """The dtype a model folder's config.json says its weights are saved in ("dtype", or transformers 4's
+    "torch_dtype"; a multimodal model's text_config's), when it is one of DTYPE_BYTES; None otherwise."""
+    config = _json_object(folder / "config.json")
+    for place in (config, config.get("text_config") if isinstance(config.get("text_config"), dict) else {}):
+        saved = place.get("dtype") or place.get("torch_dtype")
+        if isinstance(saved, str) and saved.removeprefix("torch.") in DTYPE_BYTES:
+            return saved.removeprefix("torch.")
+    return None
+
+
+def trained_dtype(run_dir: Path) -> str | None:
+    """The dtype the run loaded its base model in, which SAME_DTYPE saves a merged export in: model.dtype in its
+    config.yaml, or for "auto" the base model's own (its config.json, for a base in a folder of this computer);
+    None when that is not known without loading it (a Hub id)."""
+    from finetune_studio.core.config import load_config
+
+    folder = RunFolder(Path(run_dir))
+    try:
+        model = load_config(folder.config_path)[0].model
+    except (FinetuneError, OSError, ValueError):
+        return None
+    if model.dtype and model.dtype != SAME_DTYPE:
+        return str(model.dtype).removeprefix("torch.") if str(model.dtype).removeprefix("torch.") in DTYPE_BYTES \
+            else None
+    bases = _base_folders(folder)
+    return _saved_dtype_of(bases[0]) if bases else None
+
+
+def merged_size(run_dir: Path, dtype: str | None = SAME_DTYPE) -> int:
+    """About how many bytes a merged export's weights take in `dtype` (SAME_DTYPE: trained_dtype), from the weight
+    files of a base model in a folder of this computer and the dtype they are saved in; 0 when that is not known
+    without loading it (a Hub id, or a base whose config names no dtype)."""
+    folder = RunFolder(Path(run_dir))
+    size = local_base_size(folder.path)
+    bases = _base_folders(folder)
+    saved = _saved_dtype_of(bases[0]) if bases else None
+    target = trained_dtype(folder.path) if dtype in (None, SAME_DTYPE) else dtype
+    if not size or saved is None or target not in DTYPE_BYTES:
+        return 0
+    return size * DTYPE_BYTES[target] // DTYPE_BYTES[saved]
+
+
 def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False,
-                  progress: Progress | None = None, *, checked: bool = False, cancel: Any = None) -> ExportResult:
-    """The adapter merged into its base model (peft's merge_and_unload), saved in the base model's dtype with the
-    tokenizer: an ordinary model folder that loads without peft. `checked`: the caller (a merged push) has run
+                  progress: Progress | None = None, *, checked: bool = False, cancel: Any = None,
+                  dtype: str | None = SAME_DTYPE) -> ExportResult:
+    """The adapter merged into its base model (peft's merge_and_unload), saved with the tokenizer: an ordinary model
+    folder that loads without peft. `dtype`: what its weights are saved in, one of MERGED_DTYPES; SAME_DTYPE (the
+    default) is the dtype the run loaded its base model in. `checked`: the caller (a merged push) has run
     shipping_problem on the run already. transformers' own progress bars stay off stderr meanwhile: `progress`
     says each stage (its warnings still show)."""
     from finetune_studio.core.model import quiet_transformers
 
+    refusal = dtype_refusal(dtype)
+    if refusal:
+        raise ExportError(refusal, BAD_DTYPE)
     with quiet_transformers(warnings=False):
-        return _export_merged(run_dir, out_dir, overwrite, progress, checked, cancel)
+        return _export_merged(run_dir, out_dir, overwrite, progress, checked, cancel, dtype or SAME_DTYPE)
 
 
 def merge_refusal(run_name: str, verb: str, nothing: str) -> str | None:
@@ -990,7 +1059,7 @@ def _require_cached_base(config: Any, folder: RunFolder) -> None:
 
 
 def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progress: Progress | None,
-                   checked: bool, cancel: Any = None) -> ExportResult:
+                   checked: bool, cancel: Any = None, dtype: str = SAME_DTYPE) -> ExportResult:
     from finetune_studio.core.config import load_config
 
     folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
@@ -1006,7 +1075,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     if busy:
         raise ExportError(busy, TRAINING_HERE)
     config = load_config(folder.config_path)[0]
-    ahead = local_base_size(folder.path)  # a local base's weight files: about what the merge writes
+    ahead = merged_size(folder.path, dtype) or local_base_size(folder.path)  # about what the merge writes
     if ahead:
         check_space(out_dir, ahead, "merged model")  # before the base model loads (minutes for a big one)
     from finetune_studio.core import model as models
@@ -1020,7 +1089,9 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     say(f"Loading the base model {config.model.name_or_path}")
     try:
         _require_cached_base(config, folder)  # a Hub base gone from the cache: said before transformers' retries
-        base = models.load_model(config.model)  # unquantized, in its saved dtype ("auto"), as the run chose it
+        # Unquantized, in the dtype the run chose (its saved one for "auto"), so the adapter is merged into the
+        # weights it trained against; float32 is loaded as float32, so the merge is computed in it too.
+        base = models.load_model(_loaded_as(config.model, dtype))
     except FinetuneError as exc:  # core.model's words ("Model folder not found: …"), with what it means here
         mismatch = models.config_mismatch(exc, models.resolve_model(config.model.name_or_path))
         if mismatch:  # the base's config.json no longer describes its weights (edited, or another model's copied)
@@ -1039,7 +1110,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         fix = run_fix if _local_and_gone(config.model.name_or_path) or not model_fix else model_fix
         raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot be "
                           f"merged into it: {said} Nothing was exported. To fix: {fix}") from None
-    needed = sum(p.numel() * p.element_size() for p in base.parameters())
+    needed = sum(p.numel() * (DTYPE_BYTES.get(dtype) or p.element_size()) for p in base.parameters())
     needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
     say("Loading the adapter and merging it into the base model")
     try:
@@ -1060,6 +1131,11 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         say(notes[-1])
     check_space(out_dir, needed + untied, "merged model")
     merged = adapted.merge_and_unload()  # a chat run's added token rows merge in too
+    trained = str(merged.dtype).removeprefix("torch.")
+    if dtype != SAME_DTYPE and dtype != trained:
+        say(f"Converting the merged weights from {trained} to {dtype}")
+        _check_fits(merged, dtype, trained)
+        merged = merged.to(getattr(__import__("torch"), dtype))
     from transformers import AutoTokenizer, GenerationConfig
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))  # as the run saved it (its pad token set)
@@ -1072,16 +1148,65 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     def save(into: Path) -> None:
         say(f"Saving the merged model to {out_dir}")
         merged.save_pretrained(str(into), max_shard_size=shard_limit(merged))
+        with_torch_dtype(into)
         tokenizer.save_pretrained(str(into))
         stop_if_cancelled(cancel, out_dir, "merged model")  # pressed while it was written: not put in place
 
     written = _write(partial, out_dir, "merged model", save, overwrite)
     size = _tree_size(out_dir)
-    dtype = str(merged.dtype).removeprefix("torch.")  # the run's model.dtype, or the base's saved one ("auto")
-    message = (f"Exported the merged model ({size_text(size)}, in {dtype}) to {out_dir}. It loads without peft: "
-               f"AutoModelForCausalLM.from_pretrained('{out_dir}').")
+    saved = str(merged.dtype).removeprefix("torch.")  # the run's model.dtype, the base's own ("auto"), or the choice
+    converted = f", converted from {trained}, the dtype the run trained in" if saved != trained else ""
+    message = (f"Exported the merged model ({size_text(size)}, in {saved}{converted}) to {out_dir}. It loads without "
+               f"peft: AutoModelForCausalLM.from_pretrained('{out_dir}').")
     message = " ".join([message, *notes, *tidied]) + left_behind_note(out_dir)
     return ExportResult(MERGED, out_dir, written, size, message)
+
+
+def _loaded_as(model: Any, dtype: str) -> Any:
+    """The run's model config to load the base by for a merge saved in `dtype`: as the run loaded it, but float32
+    for a float32 export (an upcast loses nothing, and the adapter's update is added in full precision)."""
+    import dataclasses
+
+    return dataclasses.replace(model, dtype="float32") if dtype == "float32" else model
+
+
+def _check_fits(merged: Any, dtype: str, trained: str) -> None:
+    """Refuse float16 for merged weights past its range (FLOAT16_MAX): they would be saved as inf, and the model
+    answer NaN. bfloat16 and float32 hold any value of the others' range."""
+    import torch
+
+    if dtype != "float16":
+        return
+    largest, where = 0.0, ""
+    with torch.no_grad():
+        for name, tensor in [*merged.named_parameters(), *merged.named_buffers()]:
+            if not tensor.is_floating_point() or not tensor.numel():
+                continue
+            peak = float(tensor.detach().abs().max())
+            if peak > largest:
+                largest, where = peak, name
+    if largest > FLOAT16_MAX:
+        raise ExportError(f"The merged model cannot be saved in float16: its weight {where} holds values up to "
+                          f"{largest:,.0f}, and float16 holds at most {FLOAT16_MAX:,.0f}, so they would be saved as "
+                          f"inf and the model would answer NaN. Nothing was exported. To fix: export it in bfloat16 "
+                          f"(as small as float16, with float32's range), or in {trained}, the dtype the run trained "
+                          "in.", DTYPE_OVERFLOW)
+
+
+def with_torch_dtype(folder: Path) -> None:
+    """config.json of a saved model with "torch_dtype" beside "dtype" (transformers 5 writes "dtype" alone): a
+    transformers before 4.56 reads only torch_dtype, and loaded a bfloat16 or float16 export with dtype="auto" as
+    float32, twice its size. transformers 5 takes the two as one (dtype wins, without a warning). Written as
+    transformers writes the file (sorted keys, two spaces)."""
+    import json
+
+    path = Path(folder) / "config.json"
+    data = _json_object(path)
+    saved = data.get("dtype")
+    if not isinstance(saved, str) or data.get("torch_dtype") == saved:
+        return
+    data["torch_dtype"] = saved
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 UNTIED_NOTE = ("The adapter changes the output head or the input embeddings, which the base model shares (tied "
@@ -1210,11 +1335,12 @@ def _as_merged(meta: Any, model_dir: Path) -> Any:
         return wrapped.unload()
 
 
-def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
+def merged_files(run_dir: Path, checked: bool = False, dtype: str | None = SAME_DTYPE) -> list[tuple[str, int]]:
     """(name, bytes) of every file export_merged writes for this adapter run, without loading or merging any
     weights: the weight files (`weight_files` of the base built on the meta device, grown to the run's tokenizer),
     and config.json, generation_config.json and the tokenizer's files, saved for real into a scratch folder (they
-    are small) exactly as export_merged saves them. `checked`: the caller ran shipping_problem on the run."""
+    are small) exactly as export_merged saves them. `checked`: the caller ran shipping_problem on the run. `dtype`:
+    export_merged's."""
     import tempfile
 
     from transformers import AutoTokenizer, GenerationConfig
@@ -1226,6 +1352,10 @@ def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
     config = load_config(folder.config_path)[0]
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = _as_merged(meta_model(config.model, vocab_size=len(tokenizer)), model_dir)
+    if dtype in DTYPE_BYTES:  # on the meta device: shapes only, cast for nothing
+        import torch
+
+        model = model.to(getattr(torch, dtype))
     if (model_dir / "generation_config.json").is_file():  # a chat run's, which export_merged keeps
         model.generation_config = GenerationConfig.from_pretrained(str(model_dir))
     else:  # the base model's own, as from_pretrained loads it with the weights (a Hub id's only when cached)
@@ -1236,6 +1366,7 @@ def merged_files(run_dir: Path, checked: bool = False) -> list[tuple[str, int]]:
         model.config.dtype = str(model.dtype).removeprefix("torch.")  # as save_pretrained writes it
         model.config.architectures = [type(model).__name__]
         model.config.save_pretrained(tmp)
+        with_torch_dtype(Path(tmp))
         if model.can_generate():
             model.generation_config.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -1295,10 +1426,16 @@ def add_run_stops(generation_config: Any, config: Any, folder: RunFolder, tokeni
 
 
 def export_run(run_dir: Path, kind: str, out_dir: Path | None = None, overwrite: bool = False,
-               progress: Progress | None = None, cancel: Any = None) -> ExportResult:
-    """`cancel`: a threading.Event the caller sets to stop the export at its next stage (cancelled_error)."""
+               progress: Progress | None = None, cancel: Any = None, dtype: str | None = SAME_DTYPE
+               ) -> ExportResult:
+    """`cancel`: a threading.Event the caller sets to stop the export at its next stage (cancelled_error). `dtype`:
+    what a merged export's weights are saved in (MERGED_DTYPES); an adapter is exported as the run saved it."""
     if kind == ADAPTER:
+        if dtype not in (None, SAME_DTYPE):
+            raise ExportError(f"An adapter export copies the adapter as the run saved it, so it has no dtype to "
+                              f"choose (got {dtype}). Nothing was exported. To fix: leave the dtype out, or export "
+                              "the merged model, whose weights can be saved in another dtype.", BAD_DTYPE)
         return export_adapter(run_dir, out_dir, overwrite, cancel=cancel)
     if kind == MERGED:
-        return export_merged(run_dir, out_dir, overwrite, progress, cancel=cancel)
+        return export_merged(run_dir, out_dir, overwrite, progress, cancel=cancel, dtype=dtype)
     raise ExportError(f"Export kind must be {' or '.join(KINDS)} (got {kind!r}).", UNKNOWN_KIND)

@@ -20,6 +20,7 @@ from PySide6.QtGui import QDesktopServices, QFontMetrics, QGuiApplication, QPale
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -41,11 +42,16 @@ from finetune_studio.core.events import RunState
 from finetune_studio.core.export import (
     ADAPTER,
     CANCELLED,
+    FLOAT16_MAX,
     HELD_LISTED,
     MERGED,
+    MERGED_DTYPES,
+    SAME_DTYPE,
     destination_refusal,
+    merged_size,
     names_text,
     tidy_hidden,
+    trained_dtype,
 )
 from finetune_studio.core.export import held_names as _held_names
 from finetune_studio.core.runs import RunFolder
@@ -124,10 +130,38 @@ OVERWRITE_TIP = ("What the folder holds now is deleted once the export has been 
 
 
 def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None],
-            cancel: Any = None) -> Any:
+            cancel: Any = None, dtype: str = SAME_DTYPE) -> Any:
     from finetune_studio.core.export import export_run
 
-    return export_run(run_dir, kind, out_dir, overwrite=overwrite, progress=progress, cancel=cancel)
+    return export_run(run_dir, kind, out_dir, overwrite=overwrite, progress=progress, cancel=cancel, dtype=dtype)
+
+
+def dtype_label(dtype: str, trained: str | None) -> str:
+    """A choice of the Weights box: "Same as training (bfloat16)" for SAME_DTYPE, else the dtype's name."""
+    if dtype != SAME_DTYPE:
+        return dtype
+    return f"Same as training ({trained})" if trained else "Same as training"
+
+
+def dtype_note(run_dir: Path, dtype: str) -> str:
+    """What the merged model's weights take in `dtype`, where core.export estimates it already (merged_size: a base
+    model in a folder of this computer whose config names its dtype), and what float16 cannot hold."""
+    from finetune_studio.core.hub import size_text
+
+    trained = trained_dtype(run_dir)
+    size = merged_size(run_dir, dtype)
+    name = trained if dtype == SAME_DTYPE else dtype
+    if size:
+        said = f"About {size_text(size)} of weights in {name}" if name else f"About {size_text(size)} of weights"
+    elif name:
+        said = f"Weights in {name}; their size is known once the base model is loaded"
+    else:
+        said = "Weights in the base model's own dtype; their size is known once the base model is loaded"
+    said += " (as the run trained)." if dtype != SAME_DTYPE and dtype == trained else "."
+    if dtype == "float16" and trained != "float16":
+        said += (f" float16 holds values up to {FLOAT16_MAX:,.0f}: a model with larger weights is refused "
+                 "(bfloat16 is as small, with float32's range).")
+    return said
 
 
 def _method_of(run_dir: Path) -> str:
@@ -309,6 +343,32 @@ class ExportDialog(QDialog):
             hint.setContentsMargins(22, 0, 0, 4)
             hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # a secondary line, as the forms' hints
 
+        # What a merged model's weights are saved in: the dtype the run trained in, or another (core.export's
+        # MERGED_DTYPES); with the size it comes to where core.export knows it. An adapter is copied as saved.
+        trained = trained_dtype(self.run_dir)
+        self.dtype_box = QComboBox()
+        self.dtype_box.setObjectName("export_dtype")
+        for dtype in MERGED_DTYPES:
+            self.dtype_box.addItem(dtype_label(dtype, trained), dtype)
+        self.dtype_box.setToolTip("<p>The dtype the merged model's weights are saved in (config.json's dtype and "
+                                  "torch_dtype say it). float16 and bfloat16 take half the bytes of float32; the "
+                                  "adapter is merged before the weights are converted.</p>")
+        self.dtype_note = FittedLabel()
+        self.dtype_note.setObjectName("export_dtype_note")
+        self.dtype_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.dtype_row = QWidget()
+        dtype_layout = QHBoxLayout(self.dtype_row)
+        dtype_layout.setContentsMargins(22, 0, 0, 0)
+        dtype_layout.setSpacing(6)
+        dtype_label_widget = QLabel("Weights in")
+        dtype_label_widget.setBuddy(self.dtype_box)
+        dtype_layout.addWidget(dtype_label_widget)
+        dtype_layout.addWidget(self.dtype_box)
+        dtype_layout.addStretch(1)
+        self.dtype_note.setContentsMargins(22, 0, 0, 4)  # under the box, as the hints are under their choices
+        self._merged_tip = merged_tip
+        self.dtype_box.currentIndexChanged.connect(self._dtype_changed)
+
         self.out_edit = QLineEdit()
         self.out_edit.setObjectName("export_folder")
         self.out_edit.setClearButtonEnabled(True)
@@ -406,7 +466,8 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSpacing(6)
         layout.addWidget(self.run_label)
-        for widget in (self.adapter_radio, self.adapter_hint, self.merged_radio, self.merged_hint):
+        for widget in (self.adapter_radio, self.adapter_hint, self.merged_radio, self.merged_hint, self.dtype_row,
+                       self.dtype_note):
             layout.addWidget(widget)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -427,6 +488,7 @@ class ExportDialog(QDialog):
         self.kinds.buttonToggled.connect(self._kind_changed)
         self.out_edit.textEdited.connect(self._folder_edited)
         self._kind_changed()  # the proposal set: checked (_text_changed)
+        self._dtype_changed()
         self._check_typed()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
@@ -447,6 +509,21 @@ class ExportDialog(QDialog):
     @property
     def exporting(self) -> bool:
         return self.task.busy
+
+    @property
+    def dtype(self) -> str:
+        """What a merged export's weights are saved in (core.export.MERGED_DTYPES)."""
+        return str(self.dtype_box.currentData() or SAME_DTYPE)
+
+    def _dtype_changed(self, *_: Any) -> None:
+        """The note beside the box (the size in that dtype, where known) and the merged choice's tooltip follow it."""
+        dtype = self.dtype
+        self.dtype_note.setText(dtype_note(self.run_dir, dtype))
+        tip = self._merged_tip
+        if dtype != SAME_DTYPE:
+            tip = tip.replace(f"saved in {_merged_dtype_text(self.run_dir)}", f"saved in {dtype} (chosen below)")
+        self.merged_radio.setToolTip(f"<p>{html.escape(tip)}</p>")
+        self.merged_hint.setToolTip(tip)
 
     def _kind_changed(self, *_: Any) -> None:
         """The proposed folder follows the choice (export-adapter / export-merged in the run folder), unless the
@@ -539,6 +616,8 @@ class ExportDialog(QDialog):
         busy = self.exporting
         for widget in (self.adapter_radio, self.merged_radio, self.out_edit, self.choose_button):
             widget.setEnabled(not busy)
+        for widget in (self.dtype_row, self.dtype_note):  # an adapter is copied as the run saved it
+            widget.setEnabled(not busy and self.kind == MERGED)
         self.overwrite_check.setEnabled(not busy and not self._refusal)
         self.export_button.setEnabled(not busy and bool(self.out_edit.text().strip()) and not self._refusal)
         self.export_button.setToolTip(self._refusal or "")
@@ -623,7 +702,7 @@ class ExportDialog(QDialog):
             return
         self._cancel = threading.Event()
         self.task.submit(_export, self.run_dir, self.kind, out_dir, self.overwrite_check.isChecked(), progress,
-                         self._cancel)
+                         self._cancel, self.dtype if self.kind == MERGED else SAME_DTYPE)
         self.phase_label.setText("Merging… (loads the base model)" if self.kind == MERGED else "Copying the adapter…")
         self.phase_label.show()
         self.busy.show()
