@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -238,10 +239,45 @@ def saved_model_text(run: RunSummary) -> tuple[str, str]:
     return f"none: a run saves its model when it finishes (this one is {run.state})", ""
 
 
-def run_facts(run: RunSummary) -> list[RunFact]:
-    """What a user wants first about one run, above its config: its status, how far it got, its final train loss
-    and best eval loss, how long it trained and where its model is. Read from the summary the table shows (the
-    losses through core.metrics, as the Loss and Eval columns have them) and the run's model folder."""
+def _ago(seconds: float) -> str:
+    """How long ago, in the largest whole unit: 'just now', '5 minutes ago', '2 hours ago', '3 days ago', from 60
+    days on '2 months ago', from a year on '3 years ago' (not '1116 days ago')."""
+    seconds = max(0.0, seconds)
+    units = (("year", 365 * 86_400, 365 * 86_400), ("month", 30 * 86_400, 60 * 86_400), ("day", 86_400, 86_400),
+             ("hour", 3_600, 3_600), ("minute", 60, 60))
+    for unit, size, least in units:
+        if seconds >= least:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
+
+
+def when_text(run: RunSummary, now: float | None = None) -> str:
+    """When a run trained, for its summary: its start (the table's Started column, whole) and when it ended (its
+    last logged event, which the title's state and message do not say), and how long ago; a run training now says
+    so instead of an end. The state itself is the title's ("name — finished: …"): a Status row said it again."""
+    start, end = run.started, run.tally.last_time
+    if not start and not end:
+        return "— (no time logged)"
+    now = time.time() if now is None else now
+    began = datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M") if start else "—"
+    if run.live:
+        return f"started {began}, training now" + (f" (last logged {_ago(now - end)})" if end else "")
+    if not end:
+        return f"started {began}"
+    ended = datetime.fromtimestamp(end)
+    same_day = start and datetime.fromtimestamp(start).date() == ended.date()
+    shown = ended.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+    if not run.tally.end_state:  # no end event (interrupted, broken): the last thing it logged is as near as known
+        return f"{began} → {shown} (its last logged event, {_ago(now - end)})"
+    return f"{began} → {shown} (ended {_ago(now - end)})"
+
+
+def run_facts(run: RunSummary, now: float | None = None) -> list[RunFact]:
+    """What a user wants first about one run, above its config: when it trained and ended (its state is the
+    title's), how far it got, its final train loss and best eval loss, how long it trained and where its model is.
+    Read from the summary the table shows (the losses through core.metrics, as the Loss and Eval columns have them)
+    and the run's model folder."""
     steps = RunTableModel._display(run, "steps")
     if run.max_steps and 0 <= run.step <= run.max_steps:
         steps += f" ({100 * run.step // run.max_steps}%)"
@@ -257,7 +293,7 @@ def run_facts(run: RunSummary) -> list[RunFact]:
         if run.eval_loss is not None and run.eval_loss != best[1]:
             evals += f" (the last: {_loss_text(run.eval_loss)})"
     model, tip = saved_model_text(run)
-    return [RunFact("Status", run.state), RunFact("Steps", steps), RunFact("Final train loss", loss),
+    return [RunFact("When", when_text(run, now)), RunFact("Steps", steps), RunFact("Final train loss", loss),
             RunFact("Best eval loss", evals), RunFact("Time", format_duration(run.duration_s)),
             RunFact("Saved model", model, tip)]
 
