@@ -46,6 +46,13 @@ Job = Callable[[Callable[[dict], None], threading.Event], Any]
 # An answers file larger than this is read, and its table made, in the background: a comparison run a thousand
 # times leaves 100,000 answers (60 MB), which load_answers read on the GUI thread in 0.5-1.4 s at every run picked,
 # page shown or comparison ended. A smaller one (a few thousand answers) is read in place, in milliseconds.
+# Kept as two paths on purpose (measured on 2 shared cores, offscreen, median of 7 reads): up to this size
+# load_answers takes 0.2 ms (50 answers) to 5.7 ms (1,500 answers, 0.9 MB) on the GUI thread, under one frame;
+# through the background its table came 0.6-11.6 ms after the request, a turn of the event loop later, so every run
+# picked would flash the other run's table away and "Reading the saved answers…" for that turn, and what reads the
+# table right after set_run/reload (the Try tab's status line, several test files) would have to wait for it. A read in
+# a worker thread is also where a garbage collection can destroy a Qt object off the GUI thread
+# (test_try_answers_read_h158's note): only the reads that would freeze the window go there.
 READ_IN_PLACE_BYTES = 1_000_000
 
 
