@@ -1,4 +1,4 @@
-"""A selected run's summary above its config in the Runs tab: status, steps done of planned, final train loss,
+"""A selected run's summary above its config in the Runs tab: when it ran, steps done of planned, final train loss,
 best eval loss (the losses through core.metrics, as the table reads them), training time, and where the saved model
 or adapter is, or why there is none yet."""
 
@@ -50,7 +50,7 @@ def test_the_facts_of_a_finished_adapter_run_and_a_stopped_one(tmp_path: Path) -
     run = summarize(path)
     model = str(path / "model")
     cut = history._middle_cut(model, history.FACT_PATH_CHARS)
-    assert _facts(run) == {"Status": "finished", "Steps": "30 / 30 (100%)", "Final train loss": "0.1000",
+    assert _facts(run) == {"When": history.when_text(run), "Steps": "30 / 30 (100%)", "Final train loss": "0.1000",
                            "Best eval loss": "0.2000 at step 20 (the last: 0.5000)",
                            "Time": format_duration(run.duration_s), "Saved model": f"{cut} (LoRA adapter)"}
     assert [fact.tip for fact in run_facts(run) if fact.label == "Saved model"] == [model if cut != model else ""]
