@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.config import RENAMED_TRAINING_KEYS, RunConfig, is_token_key
+from finetune_studio.core.config import FOLDED_TRAINING_KEYS, RENAMED_TRAINING_KEYS, RunConfig, is_token_key
 from finetune_studio.gui.forms.common import (
     LABEL_SPACING,
     TRAINING_FORM_KEYS,
@@ -57,9 +57,6 @@ from finetune_studio.gui.forms.common import (
 # Not shown: TrainingForm's keys (one editor per key), deprecated aliases of renamed fields, and the Hub token
 # (a secret must not end up in a YAML file; the Hub menu handles login).
 HIDDEN_KEYS = frozenset(TRAINING_FORM_KEYS) | frozenset(RENAMED_TRAINING_KEYS) | {"hub_token"}
-# Fields transformers 5 removed whose job another field took, with what to write there: warmup_ratio (a config from
-# transformers 4) got "correct the name in the file", the name there is to correct it to never said.
-FOLDED_KEYS = {"warmup_ratio": ("warmup_steps", "takes the ratio now: a value below 1 is a share of the run's steps")}
 # Where the filter sends a search for a key this tab does not list (the user searched "learning rate" and read only
 # "No argument matches the filter."): the Training tab's keys by their labels there.
 TRAINING_TAB_LABELS = {
@@ -639,8 +636,8 @@ class ArgumentsPanel(Form):
         known = [*TRAINING_FORM_KEYS, *self._specs]
         hint = nearest(name, known)
         text = f"'{name}' is not a TrainingArguments field of the installed transformers."
-        if name in FOLDED_KEYS and FOLDED_KEYS[name][0] in self._specs:
-            new, how = FOLDED_KEYS[name]
+        if name in FOLDED_TRAINING_KEYS and FOLDED_TRAINING_KEYS[name][0] in self._specs:
+            new, how = FOLDED_TRAINING_KEYS[name]
             value = self._values.get(name)
             write = f" to {format_number(value)}" if isinstance(value, (int, float)) and not isinstance(
                 value, bool) and 0 <= value < 1 else ""
@@ -729,7 +726,7 @@ class ArgumentsPanel(Form):
             if hits(old):
                 where = " (on the Training tab)" if new in TRAINING_TAB_LABELS else ""
                 said.append(f"{old} is now {new}{where}." if new else f"{old} is gone from transformers 5.")
-        for old, (new, how) in FOLDED_KEYS.items():
+        for old, (new, how) in FOLDED_TRAINING_KEYS.items():
             if hits(old) and old not in self._specs and new in self._specs:
                 said.append(f"{old} is gone from transformers 5: {new} {how}.")
         return said
