@@ -1224,16 +1224,22 @@ def _stage_files(items: list[_Item], nothing_sent: str, also: str = "") -> tempf
     return folder
 
 
-def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str) -> Path:
+def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threading.Event | None = None) -> Path:
     """core.export's merged model of the run, written into `out_dir` (a temporary folder of the push).
     `nothing_sent`: what the Hub holds of this push so far, as a sentence. An export's own advice (--out DIR,
-    "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead."""
+    "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead.
+    `stop`: the push's cancel (the window's Cancel, Ctrl-C in `finetune-studio push --merged`), looked at between
+    the merge's stages as the export dialog's Cancel is (loading the base, merging, writing: none of them can be
+    stopped half-way); the merge then keeps nothing (core.export deletes what it wrote, push_run the folder)."""
     from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.export import WRITE_KINDS, ExportError, export_merged
+    from finetune_studio.core.export import CANCELLED, WRITE_KINDS, ExportError, export_merged
 
     try:
-        return export_merged(run_dir, out_dir, checked=True).out_dir  # push_run ran shipping_problem
+        return export_merged(run_dir, out_dir, checked=True, cancel=stop).out_dir  # push_run ran shipping_problem
     except ExportError as exc:
+        if exc.kind == CANCELLED:
+            raise HubCancelled("Push cancelled while merging the adapter into its base model: nothing of the merge "
+                               f"was kept. {nothing_sent}") from None
         if exc.kind == TRAINING_HERE:  # a run began training since _merge_problem asked
             _refuse_merge_while_training(run_dir, nothing_sent)
         if exc.kind not in WRITE_KINDS:
@@ -1443,7 +1449,7 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
                                      "finetune-studio push), or choose another repository name.")
     if merge_into is not None:
         phase("merge", "Merging the adapter into its base model (peft merge_and_unload)")
-        model_dir = _merged_model(run_dir, merge_into, nothing_sent())
+        model_dir = _merged_model(run_dir, merge_into, nothing_sent(), stop)
 
     items = _call("reading the run folder", lambda: plan(repo_id=repo_id, token=token), token)
     total = sum(item.size for item in items)
