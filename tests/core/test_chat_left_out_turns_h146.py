@@ -39,9 +39,11 @@ def test_phi3_drops_the_tool_turn_so_the_row_is_refused(tokenizer) -> None:
 
 
 def test_chatml_writes_the_tool_turn_and_trains_only_the_reply(tokenizer) -> None:
+    """Since 1b53c5d ChatML writes a tool result as Qwen2.5 does: a user turn holding a <tool_response> block."""
     roles = render_and_label(tokenizer, TOOL, ChatConfig(), 512)
     assert roles.problems == []
-    assert roles.text == ("<|im_start|>user\nWeather in Rome?<|im_end|>\n<|im_start|>tool\nrain, 12 C<|im_end|>\n"
+    assert roles.text == ("<|im_start|>user\nWeather in Rome?<|im_end|>\n"
+                          "<|im_start|>user\n<tool_response>\nrain, 12 C\n</tool_response><|im_end|>\n"
                           "<|im_start|>assistant\nIt rains in Rome.<|im_end|>\n")
     assert trained(tokenizer, roles) == "It rains in Rome.<|im_end|>\n"
 

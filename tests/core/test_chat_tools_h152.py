@@ -29,7 +29,8 @@ QWEN3_CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}
 # What a run trains on ROW with the qwen3 template: both replies, the call one included, each with its end of turn.
 QWEN3_TRAINED = (f"<think>\n\n</think>\n\n{QWEN3_CALL}<|im_end|>\n"
                  "<think>\n\n</think>\n\nSunny: wear violet.<|im_end|>\n")
-FIX = "To fix: choose a model whose chat template writes tool calls, or set chat.template to one that does (qwen3)"
+FIX = ("To fix: choose a model whose chat template writes tool calls, or set chat.template to one that does "
+       "(chatml or qwen3)")
 
 
 @pytest.fixture()
@@ -177,16 +178,43 @@ def test_a_call_or_tools_of_the_wrong_shape_is_named_with_a_fix(tokenizer, row, 
     assert roles.input_ids == [] and roles.problems[0].startswith(said), roles.problems
 
 
-@pytest.mark.parametrize("template", ["auto", "llama3", "phi3"])
+@pytest.mark.parametrize("template", ["llama3", "phi3"])
 def test_a_template_that_does_not_write_tool_calls_is_refused(tokenizer, template) -> None:
-    """'auto' on the demo model is ChatML, which writes only each turn's content: the reply that calls the tool
-    would train as an empty reply. llama3's and phi3's training templates drop the calls too."""
+    """llama3's and phi3's training templates drop the calls: the reply that calls the tool would train as an empty
+    reply. ('auto' on the demo model, ChatML, writes them since 1b53c5d: the test below.)"""
     roles = render_and_label(tokenizer, ROW, ChatConfig(template=template), 1024)
-    name = "chatml" if template == "auto" else template
     assert roles.input_ids == [] and roles.problems == [
-        f"the {name} chat template leaves out the tool call of message 2 (assistant) of this row ('get_weather'): "
+        f"the {template} chat template leaves out the tool call of message 2 (assistant) of this row ('get_weather'): "
         "the template does not write tool calls, so the model would learn an empty reply where it should call the "
         f"tool. {FIX}, or remove those rows"]
+
+
+# What the built-in ChatML writes for ROW's tools (as Qwen2.5's template, Hermes-style), alone in a system turn.
+CHATML_TOOLS = (
+    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function "
+    "signatures within <tools></tools> XML tags:\n<tools>\n" + json.dumps(TOOLS[0]) + "\n</tools>\n\nFor each "
+    "function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
+    '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>')
+CHATML_CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>'
+
+
+@pytest.mark.parametrize("template", ["auto", "chatml"])
+def test_chatml_writes_the_calls_and_trains_them(tokenizer, template) -> None:
+    """'auto' on the demo model is ChatML, which refused this row until 1b53c5d. It now writes the tools in a system
+    turn, the call in the reply and the result as a user turn of <tool_response>: the call and the last reply train
+    (each with its end of turn), the tools block and the result do not."""
+    roles = render_and_label(tokenizer, ROW, ChatConfig(template=template), 1024)
+    assert roles.problems == []
+    assert roles.text == (
+        f"<|im_start|>system\n{CHATML_TOOLS}<|im_end|>\n<|im_start|>user\nWeather in Oslo?<|im_end|>\n"
+        f"<|im_start|>assistant\n{CHATML_CALL}<|im_end|>\n"
+        f"<|im_start|>user\n<tool_response>\n{RESULT}\n</tool_response><|im_end|>\n"
+        "<|im_start|>assistant\nSunny: wear violet.<|im_end|>\n")
+    assert trained(tokenizer, roles.input_ids, roles.labels) == (
+        f"{CHATML_CALL}<|im_end|>\nSunny: wear violet.<|im_end|>\n")
+    assert set(roles.roles) == {"system", "prompt", "special", "trained"}
+    system = tokenizer.decode([t for t, role in zip(roles.input_ids, roles.roles) if role == "system"])
+    assert system == f"system\n{CHATML_TOOLS}\n"
 
 
 # ChatML that writes a reply's tool calls but never reads `tools`.
@@ -204,7 +232,7 @@ def test_a_template_that_does_not_write_the_tools_is_refused(tokenizer) -> None:
     assert roles.input_ids == [] and roles.problems == [
         "the custom chat template does not write the tools in column 'tools' of this row ('get_weather'), so the "
         "model would learn to call them without seeing what they are. To fix: choose a model whose chat template "
-        "writes tools, or set chat.template to one that does (qwen3), or remove the 'tools' column"]
+        "writes tools, or set chat.template to one that does (chatml or qwen3), or remove the 'tools' column"]
     no_tools = {"messages": ROW["messages"]}  # the same template trains the calls of a row without tools
     roles = render_and_label(tokenizer, no_tools, ChatConfig(template=CALLS_ONLY), 1024)
     assert roles.problems == []
