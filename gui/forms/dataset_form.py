@@ -97,8 +97,10 @@ WATCHED_PATHS = 256  # a folder source's files and subfolders watched for change
 MODEL_FIX = f"{ONE_MODEL_FIX} (Model tab)"
 PREVIEW_ROWS = 20
 CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the column width
-# Compressed data files (a.jsonl.gz) are read as they are (core.data.compression).
-FILE_FILTER = ("Data files (*.csv *.tsv *.json *.jsonl *.parquet *.txt *.gz *.bz2 *.xz *.zst);;All files (*)")
+# Compressed data files (a.jsonl.gz) are read as they are (core.data.compression), and so is an archive holding one
+# data file (core.data.READ_ARCHIVES: .tar.gz, .tar.bz2, .tar.xz are matched by *.gz, *.bz2, *.xz).
+FILE_FILTER = ("Data files (*.csv *.tsv *.json *.jsonl *.parquet *.txt *.gz *.bz2 *.xz *.zst *.zip *.tar *.tgz);;"
+               "All files (*)")
 CHECKS_WAIT = "Row checks run once a model is chosen."
 BUILTIN_ENCODING = "Not needed: the built-in samples are UTF-8."
 # Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
