@@ -151,21 +151,43 @@ def test_a_template_that_leaves_the_end_of_turn_untrained_is_caught(tokenizer):
     ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "  "}]}, "is empty"),
     ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": 3}]},
      "message 2 (assistant) of column 'messages' has a whole number (3) as its 'content', not text"),
-    *[({"messages": [{"role": "user", "content": "weather?"},
-                     {"role": "assistant", "content": content, "tool_calls": [{"type": "function", "function": {
-                         "name": "w", "arguments": {"city": "Oslo"}}}]},
-                     {"role": "tool", "content": "sunny"}, {"role": "assistant", "content": "Wear violet."}]},
-       # tool calls are read now (tests/core/test_chat_tools_h152.py); ChatML, the demo's template, does not write
-       # them, so the row is refused for its template
-       "the chatml chat template leaves out the tool call of message 2 (assistant) of this row ('w'): the template "
-       "does not write tool calls, so the model would learn an empty reply where it should call the tool. To fix: "
-       "choose a model whose chat template writes tool calls, or set chat.template to one that does (qwen3), or "
-       "remove those rows")
-      for content in ("", None)],  # the OpenAI form: was "is empty" / "has NoneType content"
 ])
 def test_bad_rows_say_what_is_wrong_and_train_nothing(tokenizer, row, words):
     roles = render_and_label(tokenizer, row, ChatConfig(), 512)
     assert roles.input_ids == [] and words in roles.problems[0]
+
+
+def tool_row(content) -> dict:
+    """A reply that only calls a tool, in the OpenAI form: its content is "" or None (was "is empty" / "has NoneType
+    content" before tool calls were read, tests/core/test_chat_tools_h152.py)."""
+    return {"messages": [{"role": "user", "content": "weather?"},
+                         {"role": "assistant", "content": content, "tool_calls": [{"type": "function", "function": {
+                             "name": "w", "arguments": {"city": "Oslo"}}}]},
+                         {"role": "tool", "content": "sunny"}, {"role": "assistant", "content": "Wear violet."}]}
+
+
+@pytest.mark.parametrize("content", ["", None])
+def test_a_template_that_drops_tool_calls_refuses_the_row(tokenizer, content):
+    """llama3's training template does not write tool calls, so the row is refused for it."""
+    roles = render_and_label(tokenizer, tool_row(content), ChatConfig(template="llama3"), 512)
+    assert roles.input_ids == [] and roles.problems == [
+        "the llama3 chat template leaves out the tool call of message 2 (assistant) of this row ('w'): the template "
+        "does not write tool calls, so the model would learn an empty reply where it should call the tool. To fix: "
+        "choose a model whose chat template writes tool calls, or set chat.template to one that does (chatml or "
+        "qwen3), or remove those rows"]
+
+
+@pytest.mark.parametrize("content", ["", None])
+def test_chatml_trains_the_tool_call_and_the_reply(tokenizer, content):
+    """ChatML, the demo's template, writes tool calls as Qwen2.5 does since 1b53c5d (it refused the row before): the
+    call and the last reply train with their end of turn; the tool's result, a user turn, does not."""
+    call = '<tool_call>\n{"name": "w", "arguments": {"city": "Oslo"}}\n</tool_call>'
+    roles = render_and_label(tokenizer, tool_row(content), ChatConfig(), 512)
+    assert roles.problems == []
+    assert roles.text == (f"<|im_start|>user\nweather?<|im_end|>\n<|im_start|>assistant\n{call}<|im_end|>\n"
+                          "<|im_start|>user\n<tool_response>\nsunny\n</tool_response><|im_end|>\n"
+                          "<|im_start|>assistant\nWear violet.<|im_end|>\n")
+    assert trained_text(tokenizer, roles) == f"{call}<|im_end|>\nWear violet.<|im_end|>\n"
 
 
 def test_a_template_that_fails_to_render_names_its_error(tokenizer):
