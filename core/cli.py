@@ -1218,6 +1218,8 @@ def _launch_checks(config: Any, config_path: str) -> tuple[list[Any], list[Any],
 
 
 def _add_export_command(sub: Any) -> None:
+    from finetune_studio.core.export import MERGED_DTYPES, SAME_DTYPE
+
     export = sub.add_parser("export", help="export a finished adapter run: the adapter alone or merged into its base",
                             description="Write a finished LoRA/QLoRA/DoRA run's model to a folder: --adapter copies "
                                         "the adapter (loads with peft on top of its base model), --merged merges it "
@@ -1226,7 +1228,8 @@ def _add_export_command(sub: Any) -> None:
                                         "(export-adapter/ or export-merged/); nothing else of the run changes.")
     kind = export.add_mutually_exclusive_group(required=True)
     kind.add_argument("--merged", dest="kind", action="store_const", const="merged",
-                      help="the base model with the adapter merged in (merge_and_unload), in the base dtype")
+                      help="the base model with the adapter merged in (merge_and_unload), in the dtype the run "
+                           "trained in unless --dtype says another")
     kind.add_argument("--adapter", dest="kind", action="store_const", const="adapter",
                       help="adapter_model.safetensors + adapter_config.json and the tokenizer")
     export.add_argument("run_dir", help="the run's folder")
@@ -1236,6 +1239,11 @@ def _add_export_command(sub: Any) -> None:
     export.add_argument("--replace", action="store_true",
                         help="replace an earlier export in that folder (it is kept until the new one is written); a "
                              "folder that holds anything else is still refused")
+    export.add_argument("--dtype", choices=MERGED_DTYPES, default=SAME_DTYPE,
+                        help=f"with --merged: the dtype its weights are saved in; {SAME_DTYPE} (the default) is the "
+                             "one the run trained in (its model.dtype, or the base model's own). float16 and "
+                             "bfloat16 take half of float32's size; float16 is refused for weights past 65,504. "
+                             "An adapter is copied as saved, so --adapter takes no --dtype")
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -1249,7 +1257,8 @@ def _export(args: argparse.Namespace) -> int:
     try:
         run_dir = require_run_folder(user_path(args.run_dir))
         result = export_run(run_dir, args.kind, user_path(args.out) if args.out else None, overwrite=args.replace,
-                            progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True))
+                            progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True),
+                            dtype=args.dtype)  # with --adapter, anything but auto is refused in core.export's words
     except ExportError as exc:
         if exc.problem != NOT_EMPTY:
             raise
@@ -1262,8 +1271,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _export_argv(args: argparse.Namespace) -> list[str]:
-    """The export command as given (its kind, run folder and --out), to repeat with --replace."""
-    return ["export", f"--{args.kind}", args.run_dir, *(["--out", args.out] if args.out else [])]
+    """The export command as given (its kind, run folder, --out and a --dtype other than auto), to repeat with
+    --replace or after a Ctrl-C."""
+    from finetune_studio.core.export import SAME_DTYPE
+
+    dtype = ["--dtype", args.dtype] if args.dtype not in (None, SAME_DTYPE) else []
+    return ["export", f"--{args.kind}", args.run_dir, *(["--out", args.out] if args.out else []), *dtype]
 
 
 if __name__ == "__main__":
