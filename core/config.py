@@ -65,6 +65,20 @@ RENAMED_MODEL_KEYS: dict[str, str | None] = {"torch_dtype": "dtype", "model_name
 FOLDED_TRAINING_KEYS: dict[str, tuple[str, str]] = {
     "warmup_ratio": ("warmup_steps", "takes the ratio now: a value below 1 is a share of the run's steps"),
 }
+# Training keys of TRL's SFTConfig (and of scripts written for it, or for transformers 4) that this app sets in
+# another section of RunConfig, not in TrainingArguments: where (a dotted field), the value to write there for a
+# flag set to true (a dataset.batching mode; None: the key's own value moves as it is) and whose key it is, for
+# the message (unknown_training_key_message). Not moved on load: a dataset section that sets it too would lose.
+ELSEWHERE_TRAINING_KEYS: dict[str, tuple[str, str | None, str]] = {
+    "max_seq_length": ("dataset.max_length", None, "older TRL scripts' name for the longest row in tokens"),
+    "max_length": ("dataset.max_length", None, "TRL's SFTConfig name for the longest row in tokens"),
+    "dataset_text_field": ("dataset.text_column", None, "TRL's SFTConfig name for the column the model trains on"),
+    "packing": ("dataset.batching", "packed", "TRL's SFTConfig switch for rows packed into max_length blocks"),
+    "padding_free": ("dataset.batching", "padding_free", "TRL's SFTConfig switch for a batch's rows in one "
+                     "sequence"),
+    "group_by_length": ("dataset.batching", "group_by_length", "transformers 4's switch for batches of rows of "
+                        "like length"),
+}
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -537,8 +551,9 @@ def unknown_key_message(key: str, choices: list[str] | tuple[str, ...], where: s
 
 def unknown_training_key_message(key: str, value: Any, names: list[str] | tuple[str, ...]) -> str:
     """A training key the installed TrainingArguments does not have (`names`): where transformers 5 folded it into
-    another field (FOLDED_TRAINING_KEYS: warmup_ratio) or renamed it (RENAMED_TRAINING_KEYS, for a config built in
-    code: a file's and --set's are renamed as they are read), that field and what to write; else
+    another field (FOLDED_TRAINING_KEYS: warmup_ratio), where this app sets a TRL key (ELSEWHERE_TRAINING_KEYS:
+    max_seq_length in dataset.max_length) or where transformers renamed it (RENAMED_TRAINING_KEYS, for a config
+    built in code: a file's and --set's are renamed as they are read), that field and what to write; else
     unknown_key_message."""
     where = f"'{key}' is not a TrainingArguments setting"
     if key in FOLDED_TRAINING_KEYS and FOLDED_TRAINING_KEYS[key][0] in names:
@@ -546,6 +561,8 @@ def unknown_training_key_message(key: str, value: Any, names: list[str] | tuple[
         fraction = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
         fix = f"write {new}: {number_text(value)} in its place" if fraction else f"remove it and set {new}"
         return f"{where}: transformers 5 removed it, and {new} {how}. To fix: {fix}."
+    if key in ELSEWHERE_TRAINING_KEYS:
+        return _elsewhere_message(key, value, where)
     if key in RENAMED_TRAINING_KEYS:
         new = RENAMED_TRAINING_KEYS[key]
         if new is None:
@@ -553,6 +570,24 @@ def unknown_training_key_message(key: str, value: Any, names: list[str] | tuple[
         if new in names:
             return f"{where}: transformers 5 calls it {new}. To fix: rename it to {new}."
     return unknown_key_message(key, names, "TrainingArguments")
+
+
+def _elsewhere_message(key: str, value: Any, where: str) -> str:
+    """A TRL key in the training section (ELSEWHERE_TRAINING_KEYS), where this app sets it, and what to write there:
+    'max_seq_length': 1024 -> "move it to the dataset section as max_length: 1024"; 'packing': true -> "write
+    batching: packed in the dataset section"; a flag set to false asks for nothing but its removal."""
+    path, mode, whose = ELSEWHERE_TRAINING_KEYS[key]
+    section, name = path.split(".", 1)
+    head = f"{where}: it is {whose}, which this app sets in {path}"
+    if mode is not None:
+        if value is False:
+            return (f"{head} ('{mode}' there). To fix: remove it; {path} says how rows are batched ('padded' unless "
+                    "set).")
+        return f"{head}. To fix: remove it, and write {name}: {mode} in the {section} section."
+    if value is None or isinstance(value, (bool, dict, list)):
+        return f"{head}. To fix: remove it, and set {name} in the {section} section."
+    shown = number_text(value) if isinstance(value, (int, float)) else repr(str(value))
+    return f"{head}. To fix: move it to the {section} section as {name}: {shown}."
 
 
 def _rename(section: dict[str, Any], table: dict[str, str | None], where: str, notices: list[str]) -> dict[str, Any]:
