@@ -1238,13 +1238,27 @@ def _public_dashboard_warnings(training: dict[str, Any]) -> list[Problem]:
     return found
 
 
+# The output_dir training_arguments_error builds TrainingArguments with (a config's own training.output_dir comes
+# first, as in a run): a folder nothing makes, named in the system's temporary folder rather than relative to the
+# current one, so that a later transformers that made it would not make it among the user's files.
+UNMADE_OUTPUT_NAME = "finetune-studio-validate-output-never-made"
+
+
+def unmade_output_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / UNMADE_OUTPUT_NAME
+
+
 def training_arguments_error(config: RunConfig) -> str | None:
     """Build TrainingArguments as a run would, to catch the combinations only it knows about.
 
     Skipped (None) while a run trains in this process: building them resets accelerate's shared state under that
-    run (see core.shared_state). The window validates again when the run ends."""
-    import tempfile
+    run (see core.shared_state). The window validates again when the run ends.
 
+    Their output_dir is unmade_output_dir(), which nothing makes: TrainingArguments (transformers 5.24's __post_init__)
+    only stores it, with ~ expanded, and the Trainer makes it when it saves. A temporary folder made and removed
+    here was a write at every edit of the window, which validates at each."""
     from finetune_studio.core.shared_state import unless_training
     from finetune_studio.core.training import training_arguments
 
@@ -1252,8 +1266,7 @@ def training_arguments_error(config: RunConfig) -> str | None:
         if not free:
             return None
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                training_arguments(config, Path(tmp))
+            training_arguments(config, unmade_output_dir())
         except (ValueError, TypeError) as exc:
             lines = str(exc).strip().splitlines()
             return (f"TrainingArguments rejected these settings: {(lines[0] if lines else str(exc)).rstrip('.')}. "
