@@ -234,6 +234,46 @@ def _largest_divisor_at_most(n: int, limit: int) -> int:
     return next(d for d in range(max(1, limit), 0, -1) if n % d == 0)
 
 
+@dataclass(frozen=True)
+class SmallerBatch:
+    """A per-device batch lowered with gradient accumulation raised to make up for it (smaller_batch): `steps` is at
+    most validation's MAX_ACCUMULATION_STEPS, so the rows per optimizer step (`rows`) stay those of before
+    (`rows_before`) only where that limit allows; `kept` says whether they do."""
+
+    batch: int
+    steps: int
+    rows: int
+    rows_before: int
+
+    @property
+    def kept(self) -> bool:
+        return self.rows == self.rows_before
+
+
+def smaller_batch(batch: int, accumulation: int, smaller: int | None = None) -> SmallerBatch:
+    """`batch` lowered to `smaller` (else the largest divisor of it up to half of it, so that the rows per optimizer
+    step stay exact: 7 as 3 x 2 lost one each step), with accumulation multiplied to keep those rows, up to
+    MAX_ACCUMULATION_STEPS: a fix the app proposes must pass validation (batch 7 with 2,000 steps would need 14,000).
+    Past it the steps stop at the limit and the optimizer step sums fewer rows; the description says so
+    (batch_fix_text). Per process: the caller multiplies by the processes."""
+    from finetune_studio.core.validation import MAX_ACCUMULATION_STEPS
+
+    smaller = smaller or _largest_divisor_at_most(batch, batch // 2)
+    wanted = -(-accumulation * batch // smaller)  # rounded up: never fewer rows than before, where it is not exact
+    steps = max(1, min(wanted, MAX_ACCUMULATION_STEPS))
+    return SmallerBatch(smaller, steps, smaller * steps, batch * accumulation)
+
+
+def capped_steps_text(rows_before: int, rows: int) -> str:
+    """What a capped accumulation does to the rows per optimizer step, for a fix's description: '' where none."""
+    from finetune_studio.core.validation import MAX_ACCUMULATION_STEPS
+
+    if rows == rows_before:
+        return ""
+    return (f"the effective batch goes from {rows_before:,} to {rows:,} rows, as gradient accumulation stops at "
+            f"{MAX_ACCUMULATION_STEPS:,} steps, the most a run takes")
+
+
 def propose_oom_fix(config: RunConfig, during: str = "train") -> Fix | None:
     """The next thing to lower after running out of memory, or None when nothing is left to lower.
 
@@ -249,11 +289,13 @@ def propose_oom_fix(config: RunConfig, during: str = "train") -> Fix | None:
     batch = _whole(training.get("per_device_train_batch_size"), DEFAULT_TRAIN_BATCH)
     accumulation = _whole(training.get("gradient_accumulation_steps"), DEFAULT_ACCUMULATION)
     if batch > 1:
-        smaller = _largest_divisor_at_most(batch, batch // 2)  # a divisor keeps the effective batch exact
-        more = accumulation * (batch // smaller)
-        return Fix(f"use batch size {smaller} with gradient accumulation {more} instead of {batch} with "
-                   f"{accumulation} (the effective batch stays {batch * accumulation})",
-                   {"training.per_device_train_batch_size": smaller, "training.gradient_accumulation_steps": more})
+        lower = smaller_batch(batch, accumulation)  # a divisor keeps the effective batch exact, within the limit
+        kept = f"the effective batch stays {batch * accumulation}" if lower.kept else capped_steps_text(
+            lower.rows_before, lower.rows)
+        return Fix(f"use batch size {lower.batch} with gradient accumulation {lower.steps} instead of {batch} with "
+                   f"{accumulation} ({kept})",
+                   {"training.per_device_train_batch_size": lower.batch,
+                    "training.gradient_accumulation_steps": lower.steps})
     if during != "eval" and not training.get("activation_checkpointing"):
         return Fix("turn on activation checkpointing (it recomputes activations in the backward pass: much less "
                    "memory, about 30 % slower)", {"training.activation_checkpointing": True})

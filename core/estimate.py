@@ -824,23 +824,32 @@ def candidate_fixes(config: RunConfig, device: str, gpus_available: list[int] | 
     if batch > 1:
         # The largest batch that divides this one, so the rows per optimizer step stay exactly the same (7 as 3 x 2
         # lost a row a step while it said "the same effective batch"); counted over every process of the run.
-        smaller = next(size for size in range(batch // 2, 0, -1) if batch % size == 0)
-        more = accumulation * batch // smaller
+        # Accumulation stops at validation's limit (advice.smaller_batch): fixes() drops a fix validation refuses,
+        # so batch 7 with 2,000 steps had none, where batch 1 with 10,000 is one, with fewer rows per step.
+        from finetune_studio.core.advice import capped_steps_text, smaller_batch
         from finetune_studio.core.launch import world_size
 
-        everyone = batch * accumulation * max(1, world_size(config))
-        out.append((f"Batch {smaller} with {more} accumulation steps (same effective batch of {everyone})",
-                    {"training.per_device_train_batch_size": smaller, "training.gradient_accumulation_steps": more},
-                    True))
+        lower = smaller_batch(batch, accumulation)
+        processes = max(1, world_size(config))
+        same = (f"same effective batch of {lower.rows_before * processes}" if lower.kept else
+                capped_steps_text(lower.rows_before * processes, lower.rows * processes))
+        out.append((f"Batch {lower.batch} with {lower.steps} accumulation steps ({same})",
+                    {"training.per_device_train_batch_size": lower.batch,
+                     "training.gradient_accumulation_steps": lower.steps}, True))
     per_node = _processes_per_node(config)
     if device != "cuda" and per_node > 1:  # CPU processes share one RAM: one process, the same rows per step
-        steps = accumulation * per_node
+        from finetune_studio.core.advice import capped_steps_text
+        from finetune_studio.core.validation import MAX_ACCUMULATION_STEPS
+
+        steps = min(accumulation * per_node, MAX_ACCUMULATION_STEPS)
         fewer: dict[str, Any] = {"launch.processes": 1, "training.gradient_accumulation_steps": steps}
         if training.get("fsdp"):
             fewer["training.fsdp"] = None  # one process has nothing to shard over (validation refuses it)
-        out.append((f"One process instead of {per_node}, with {steps} accumulation steps (same effective batch of "
-                    f"{batch * steps * max(1, _int(config.launch.nodes, 1))}): the processes share this machine's "
-                    "RAM", fewer, True))
+        nodes = max(1, _int(config.launch.nodes, 1))
+        before, after = batch * accumulation * per_node * nodes, batch * steps * nodes
+        same = f"same effective batch of {after}" if after == before else capped_steps_text(before, after)
+        out.append((f"One process instead of {per_node}, with {steps} accumulation steps ({same}): the processes "
+                    "share this machine's RAM", fewer, True))
     chosen = list(config.launch.devices) if isinstance(config.launch.devices, list) else []
     available = sorted(set(gpus_available or []))
     if device == "cuda" and available:
