@@ -437,6 +437,7 @@ class PushDialog(QDialog):
 
         self.phase_label = QLabel()
         self.phase_label.setObjectName("push_phase")
+        self.phase_label.setWordWrap(True)  # a long phase or Cancel line wraps: it widened the dialog off the screen
         self.phase_label.hide()
         self.busy = _busy_bar()
         self.message = _message_label()
@@ -713,12 +714,15 @@ class PushDialog(QDialog):
                 if self._uploading:
                     said = ("Cancelling: the push stops before its commit is sent (if the commit is already sent, it "
                             "runs to its end)…")
-                elif self._phase == "merge":  # minutes for a big base model, and not interruptible
-                    said = "Cancelling: the push stops once the merge into the base model ends; no file is uploaded…"
+                elif self._phase == "merge":  # core.export looks at Cancel between the merge's steps (04c22ad);
+                    # the step under way runs to its end, minutes for a big base model, and what it wrote is deleted
+                    said = ("Cancelling: the push stops once the merge's current step ends (loading the base model, "
+                            "merging or saving); no file is uploaded and the merged files are deleted…")
                 else:
                     said = "Cancelling: the push stops after the Hub answers the request under way…"
                 self.phase_label.setText(said)
                 self._update_buttons()
+                _fit_height(self)
             return
         super().reject()
 

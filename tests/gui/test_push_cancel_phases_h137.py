@@ -1,6 +1,8 @@
 """What the push dialog says it waits for after Cancel, by the phase the push is in (helper-137). A merged push
-merges for minutes and cannot be interrupted; the dialog said it waited for 'the Hub to answer the request under
-way'. core.hub.push_run is a stand-in here that reports the phases and waits, as the real one does, for Cancel."""
+merges for minutes; the dialog said it waited for 'the Hub to answer the request under way'. Since 04c22ad the merge
+stops at its next step (loading the base model, merging, saving: the one under way runs to its end) and deletes what
+it wrote (helper-180: the dialog said it waited for the whole merge to end). core.hub.push_run is a stand-in here that
+reports the phases and waits, as the real one does, for Cancel, then raises the real one's HubCancelled words."""
 
 from __future__ import annotations
 
@@ -16,16 +18,22 @@ from tests.hub_fixtures import make_finished_run, push_dialog
 WAIT = 20_000
 
 
-@pytest.mark.parametrize(("phases", "said"), [
-    (["account", "repo"], "Cancelling: the push stops after the Hub answers the request under way…"),
-    (["account", "repo", "merge"],
-     "Cancelling: the push stops once the merge into the base model ends; no file is uploaded…"),
-    (["account", "repo", "merge", "retry"],  # a retry line is no phase of its own: the merge still runs
-     "Cancelling: the push stops once the merge into the base model ends; no file is uploaded…"),
+MERGING = ("Cancelling: the push stops once the merge's current step ends (loading the base model, merging or "
+           "saving); no file is uploaded and the merged files are deleted…")
+NOTHING_SENT = "Push cancelled: nothing was sent to the Hub."
+MERGE_CANCELLED = ("Push cancelled while merging the adapter into its base model: nothing of the merge was kept. The "
+                   "repository alice/tiny-run exists on the Hub, but no files were uploaded to it.")  # core.hub's
+
+
+@pytest.mark.parametrize(("phases", "said", "ended"), [
+    (["account", "repo"], "Cancelling: the push stops after the Hub answers the request under way…", NOTHING_SENT),
+    (["account", "repo", "merge"], MERGING, MERGE_CANCELLED),
+    (["account", "repo", "merge", "retry"], MERGING, MERGE_CANCELLED),  # a retry line is no phase: still merging
     (["account", "repo", "prepare", "upload"],
-     "Cancelling: the push stops before its commit is sent (if the commit is already sent, it runs to its end)…"),
+     "Cancelling: the push stops before its commit is sent (if the commit is already sent, it runs to its end)…",
+     NOTHING_SENT),
 ])
-def test_cancel_says_what_the_push_waits_for(phases: list[str], said: str, qtbot: Any, tmp_path: Path,
+def test_cancel_says_what_the_push_waits_for(phases: list[str], said: str, ended: str, qtbot: Any, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     reached = threading.Event()
 
@@ -34,7 +42,7 @@ def test_cancel_says_what_the_push_waits_for(phases: list[str], said: str, qtbot
             progress({"event": "push", "phase": phase, "message": f"Phase {phase}"})
         reached.set()
         cancel.wait(10)
-        raise core_hub.HubCancelled("Push cancelled: nothing was sent to the Hub.")
+        raise core_hub.HubCancelled(ended)
 
     monkeypatch.setattr(core_hub, "push_run", push_run)
     with push_dialog(qtbot, make_finished_run(tmp_path / "runs"),
@@ -42,9 +50,14 @@ def test_cancel_says_what_the_push_waits_for(phases: list[str], said: str, qtbot
         dialog.push_button.click()
         qtbot.waitUntil(reached.is_set, timeout=WAIT)
         qtbot.waitUntil(lambda: dialog.phase_label.text() == f"Phase {phases[-1]}…", timeout=WAIT)
+        width = dialog.width()
         dialog.cancel_button.click()
         assert dialog.phase_label.text() == said
+        # the line wraps within the dialog's width (it widened the dialog, 1000 px for the merge's), every line shown
+        label = dialog.phase_label
+        qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=WAIT)
+        assert dialog.width() == width and label.geometry().right() < dialog.width()
         qtbot.waitUntil(lambda: not dialog.pushing, timeout=WAIT)
         assert dialog.message.property("kind") == "warning"
-        assert dialog.message.text() == "Push cancelled: nothing was sent to the Hub."
+        assert dialog.message.text() == ended
         assert dialog.push_button.isEnabled() and dialog.cancel_button.text() == "Close"
