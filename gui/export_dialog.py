@@ -164,6 +164,29 @@ def dtype_note(run_dir: Path, dtype: str) -> str:
     return said
 
 
+def merged_hint(run_dir: Path, base: str, dtype: str) -> str:
+    """The merged choice's grey hint: a standalone model, and its size beside the base model's in `dtype` (core.export's
+    merged_size over the base's weight files: bytes per weight in `dtype` times the weights, where the base is a
+    folder of this computer whose config names its dtype). It said "as large as BASE" for every dtype: a float32
+    base exported in float16 is half of it. Where the base's size is not known, "as large as" is said only of the
+    dtype the run trained in over a base loaded in its own dtype (model.dtype auto), which is that base's size."""
+    from finetune_studio.core.hub import local_base_size
+
+    loads = " that loads with plain transformers, no PEFT needed."
+    size, whole = merged_size(run_dir, dtype), local_base_size(run_dir)
+    trained = trained_dtype(run_dir)
+    name = trained if dtype == SAME_DTYPE else dtype
+    if size and whole:
+        if size * 3 < whole * 2:  # 2 bytes a weight where the base keeps 4
+            return f"A standalone model half the size of {base} (its weights in {name}){loads}"
+        if size * 2 > whole * 3:  # 4 bytes a weight where the base keeps 2
+            return f"A standalone model twice the size of {base} (its weights in {name}){loads}"
+        return f"A standalone model as large as {base}{loads}"
+    if name is None:  # auto over a base not read here: loaded, merged and saved in its own dtype
+        return f"A standalone model as large as {base}{loads}"
+    return f"A standalone model, {base} with the adapter merged in and saved in {name},{loads}"
+
+
 def _method_of(run_dir: Path) -> str:
     from finetune_studio.core.adapters import method_of_run
 
@@ -325,16 +348,17 @@ class ExportDialog(QDialog):
                        + (f", {base}" if known else "") + ") with the tokenizer. peft's "
                        "AutoPeftModelForCausalLM.from_pretrained(folder) loads the base model and puts the adapter on "
                        "it.")
-        self.merged_hint = FittedLabel(f"A standalone model as large as {base} that loads with plain transformers, "
-                                       "no PEFT needed.")
+        self._base = base
+        self._qlora_note = ""
+        self.merged_hint = FittedLabel(merged_hint(self.run_dir, base, SAME_DTYPE))  # follows the Weights box
         merged_tip = ("The adapter merged into the base model's weights (peft's merge_and_unload), saved in "
                       f"{_merged_dtype_text(self.run_dir)}: an ordinary model folder that "
                       "AutoModelForCausalLM.from_pretrained(folder) and pipeline('text-generation') load without peft. "
                       "Exporting it loads the whole base model.")
         if method == "qlora":
-            self.merged_hint.setText(self.merged_hint.text() + " This run trained on 4-bit weights: the adapter is "
-                                     "merged into the base's original weights, since 4-bit ones cannot hold the "
-                                     "merged values.")
+            self._qlora_note = (" This run trained on 4-bit weights: the adapter is merged into the base's original "
+                                "weights, since 4-bit ones cannot hold the merged values.")
+            self.merged_hint.setText(self.merged_hint.text() + self._qlora_note)
         for radio, hint, tip in ((self.adapter_radio, self.adapter_hint, adapter_tip),
                                  (self.merged_radio, self.merged_hint, merged_tip)):
             radio.setToolTip(f"<p>{html.escape(tip)}</p>")
@@ -516,9 +540,11 @@ class ExportDialog(QDialog):
         return str(self.dtype_box.currentData() or SAME_DTYPE)
 
     def _dtype_changed(self, *_: Any) -> None:
-        """The note beside the box (the size in that dtype, where known) and the merged choice's tooltip follow it."""
+        """The note beside the box (the size in that dtype, where known), the merged choice's hint (that size beside
+        the base model's) and its tooltip follow it."""
         dtype = self.dtype
         self.dtype_note.setText(dtype_note(self.run_dir, dtype))
+        self.merged_hint.setText(merged_hint(self.run_dir, self._base, dtype) + self._qlora_note)
         tip = self._merged_tip
         if dtype != SAME_DTYPE:
             tip = tip.replace(f"saved in {_merged_dtype_text(self.run_dir)}", f"saved in {dtype} (chosen below)")

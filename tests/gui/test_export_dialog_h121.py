@@ -157,3 +157,14 @@ def test_the_hints_lead_with_what_each_kind_gives_and_the_classes_are_tooltips(q
     assert qlora.merged_hint.text().endswith("no PEFT needed. This run trained on 4-bit weights: the adapter is "
                                              "merged into the base's original weights, since 4-bit ones cannot hold "
                                              "the merged values.")
+    # the hint follows the Weights box (helper-180): "as large as org/base" is no claim to make of float16 over a
+    # Hub base whose dtype is not known here; the 4-bit note stays
+    qlora.merged_radio.setChecked(True)
+    qlora.dtype_box.setCurrentIndex(qlora.dtype_box.findData("float16"))
+    assert qlora.merged_hint.text() == ("A standalone model, org/base with the adapter merged in and saved in float16, "
+                                        "that loads with plain transformers, no PEFT needed. This run trained on 4-bit "
+                                        "weights: the adapter is merged into the base's original weights, since 4-bit "
+                                        "ones cannot hold the merged values.")
+    qlora.dtype_box.setCurrentIndex(qlora.dtype_box.findData("auto"))
+    assert qlora.merged_hint.text().startswith("A standalone model as large as org/base that loads with plain ")
+    assert qlora.merged_hint.text().endswith("cannot hold the merged values.")
