@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from finetune_studio.gui import dialogs
 from finetune_studio.gui import settings as store
+from finetune_studio.gui.collector import Collector
 from finetune_studio.gui.desktop_entry import APP_ID
 from finetune_studio.gui.early_init import early_init
 from finetune_studio.gui.icon import app_icon
@@ -155,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     early_init()  # process-wide settings, before Qt or the warm-up start threads
     preload = preload_in_background()  # torch's libraries map on another core while the window is built
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    # Cycle collection on this thread only, before any window exists: a worker's collection that finds a Qt object
+    # in a cycle destroys it off the GUI thread (core.collection). Parented to the app, it lives as long as it.
+    Collector(app)
     app.setOrganizationName(store.ORGANIZATION)
     app.setApplicationName(store.APPLICATION)
     app.setApplicationDisplayName(store.APPLICATION)

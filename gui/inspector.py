@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from finetune_studio.core import collection
 from finetune_studio.core.config import RunConfig
 from finetune_studio.core.inspector import (
-    ROLE_LABELS,
     ROLES,
     CheckProblem,
     DatasetChecks,
@@ -62,6 +62,19 @@ ROLE_COLORS: dict[str, tuple[str, str]] = {
 }
 ROLE_NAMES = {"trained": "Trained", "prompt": "Masked: prompt", "system": "Masked: system", "special": "Special",
               "cut": "Cut by max_length"}
+# The legend's tooltips: what each colour holds, tool rows included. ChatML (built in) and Qwen3 write a row's tool
+# definitions as a system turn (core.chat._tools_block), so that block is masked and coloured as the system prompt;
+# the replies' tool calls train; tool results are a user turn (ChatML's <tool_response> blocks), so a prompt.
+LEGEND_TIPS = {
+    "trained": "Trained: the loss is on these tokens (the replies, tool calls included, or the completion).",
+    "prompt": "Masked: the prompt (user turns, the instruction, tool results). The model reads them; no loss is on "
+              "them.",
+    "system": "Masked: the system prompt, and the tools block (the row's tool definitions, which ChatML and Qwen3 "
+              "write into the system turn). The model reads them; no loss is on them.",
+    "special": "Masked: special tokens the template writes (e.g. <|im_start|>). The end-of-turn token that closes a "
+               "reply is trained, so it is coloured as trained.",
+    "cut": "Cut off by max_length: the model never sees these tokens.",
+}
 TEXT_COLOR = "#202124"
 # What a run says in its log of prompt/completion rows that are plain text (core.chat.prepare_dataset).
 NO_TEMPLATE_WORDS = ("No chat template: prompt and completion are plain text, joined as they are, with the EOS token "
@@ -95,14 +108,11 @@ def load_inspector(config: RunConfig, cache: Path | None = None) -> Inspector:
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-        gc.freeze()
+    with collection.paused():
+        try:
+            yield
+        finally:
+            gc.freeze()
 
 
 def render_row(inspector: Inspector, index: int) -> tuple[int, Any, list[tuple[str, str]], dict | None]:
@@ -401,7 +411,7 @@ class InspectorWindow(QDialog):
             decoration = "text-decoration: line-through;" if role == "cut" else ""
             chip.setStyleSheet(f"background: {ROLE_COLORS[role][0]}; color: {TEXT_COLOR}; border-radius: 3px; "
                                f"padding: 2px 6px; {decoration}")
-            chip.setToolTip(ROLE_LABELS[role])
+            chip.setToolTip(LEGEND_TIPS[role])
             chip.setObjectName(f"legend_{role}")
             row.addWidget(chip)
         row.addStretch(1)

@@ -29,7 +29,6 @@ the stack is.
 from __future__ import annotations
 
 import ctypes
-import gc
 import importlib
 import importlib.util
 import os
@@ -42,6 +41,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from finetune_studio.core import collection
 from finetune_studio.gui.background import wait_for_run_start
 from finetune_studio.gui.early_init import freeze_imported_objects
 
@@ -133,52 +133,49 @@ def warm(progress: Callable[[str], None] = lambda name: None,
     through `imported`), ahead of the rest of the stack: a recorded run waits for its chart (Warmup.want_chart)."""
     t0 = time.perf_counter()
     interval = sys.getswitchinterval()
-    collecting = gc.isenabled()
     lock = _import_lock()
     sys.setswitchinterval(0.001)
-    gc.disable()
-    try:
-        # One lock hold for the whole stack: a form's background job that runs datasets code while transformers
-        # is half-imported here fails (datasets looks up transformers.PreTrainedTokenizerBase when "transformers"
-        # is in sys.modules). Jobs take this lock before their heavy work, so they wait for a complete stack.
-        charted = False
+    with collection.paused():  # the stack's millions of new objects are frozen below, never walked
+        try:
+            # One lock hold for the whole stack: a form's background job that runs datasets code while transformers
+            # is half-imported here fails (datasets looks up transformers.PreTrainedTokenizerBase when "transformers"
+            # is in sys.modules). Jobs take this lock before their heavy work, so they wait for a complete stack.
+            charted = False
 
-        def chart_first() -> None:
-            nonlocal charted
-            if not charted and chart_wanted():
-                charted = True
-                try:
-                    import_chart_modules(imported)
-                except Exception:  # noqa: BLE001 - not the stack's failure: the window imports it where it draws
-                    pass
+            def chart_first() -> None:
+                nonlocal charted
+                if not charted and chart_wanted():
+                    charted = True
+                    try:
+                        import_chart_modules(imported)
+                    except Exception:  # noqa: BLE001 - not the stack's failure: the window imports it where it draws
+                        pass
 
-        with lock:
-            for name in STACK_MODULES:
-                chart_first()
-                progress(name)
-                if name == "torch":
-                    preload_torch_libraries()
-                importlib.import_module(name)
-                imported(name)
-            for name in FIRST_RUN_MODULES:
-                chart_first()
-                try:
+            with lock:
+                for name in STACK_MODULES:
+                    chart_first()
+                    progress(name)
+                    if name == "torch":
+                        preload_torch_libraries()
                     importlib.import_module(name)
-                except ImportError:
-                    pass
-        chart_first()
-        from finetune_studio.core.config import default_config
-        from finetune_studio.core.hardware import detect
-        from finetune_studio.core.validation import training_fields, validate
+                    imported(name)
+                for name in FIRST_RUN_MODULES:
+                    chart_first()
+                    try:
+                        importlib.import_module(name)
+                    except ImportError:
+                        pass
+            chart_first()
+            from finetune_studio.core.config import default_config
+            from finetune_studio.core.hardware import detect
+            from finetune_studio.core.validation import training_fields, validate
 
-        hardware = detect()
-        fields = training_fields()
-        validate(default_config())  # the first call builds TrainingArguments once more and fills lru caches
-    finally:
-        freeze_imported_objects()
-        if collecting:
-            gc.enable()
-        sys.setswitchinterval(interval)
+            hardware = detect()
+            fields = training_fields()
+            validate(default_config())  # the first call builds TrainingArguments once more and fills lru caches
+        finally:
+            freeze_imported_objects()
+            sys.setswitchinterval(interval)
     return WarmStack(hardware, fields, time.perf_counter() - t0)
 
 

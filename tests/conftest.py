@@ -91,6 +91,19 @@ def _run_start_gate_open(request: pytest.FixtureRequest) -> Iterator[None]:
         background.release_after_run_start()
 
 
+@pytest.fixture(autouse=True)
+def _collection_left_to_python() -> Iterator[None]:
+    """A test that makes its thread the only one that collects (core.collection, as gui.app.main does) must hand it
+    back: the tests after it would otherwise run with automatic collection off, and a worker's gc.collect()
+    waiting on a main thread that spins no event loop (a run still going at the next teardown's close question)."""
+    yield
+    from finetune_studio.core import collection
+
+    if collection.owner() is not None:
+        collection.give_back()
+        pytest.fail("The test left cycle collection owned by one thread: hand it back (core.collection.give_back).")
+
+
 # Beyond pytest-timeout's 600 s: only for a test that timeout cannot interrupt.
 HANG_S = int(os.environ.get("FINETUNE_STUDIO_TEST_HANG_S", "660"))
 

@@ -42,6 +42,9 @@ def test_the_app_starts_the_preload_before_it_builds_the_window(monkeypatch: Any
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     monkeypatch.setattr(app, "preload_in_background", lambda: order.append("preload"))
     monkeypatch.setattr(app, "create_window", create_window)
+    # main() hands cycle collection to this thread (gui.collector) for good: the tests after this one would run
+    # with a collector whose timer ticks only while a test spins the event loop
+    monkeypatch.setattr(app, "Collector", lambda parent: None)
     with pytest.raises(Stop):
         app.main([])
     assert order == ["preload", "window"]
