@@ -1271,11 +1271,16 @@ def describe_failure(exc: BaseException, config: RunConfig) -> str:
         return (f"The disk is full — free space in {where} (or choose a runs folder on a disk with room), "
                 "then try again.")
     if name == "OutOfMemoryError" or "out of memory" in str(exc).lower():
-        batch = config.training.get("per_device_train_batch_size", 8)
-        accumulation = config.training.get("gradient_accumulation_steps", 1)
-        return (f"Ran out of memory at batch size {batch}. Try batch size {max(1, batch // 2)} with gradient "
-                f"accumulation {accumulation * 2}, turn on activation checkpointing, or lower max_length "
-                f"({config.dataset.max_length}).")
+        from finetune_studio.core.advice import smaller_batch
+
+        batch = int(config.training.get("per_device_train_batch_size") or 8)
+        accumulation = int(config.training.get("gradient_accumulation_steps") or 1)
+        # the advice's own lowering (a divisor, accumulation within what validation takes); at batch 1 there is no
+        # batch left to lower: "batch size 1 with gradient accumulation 2" only doubled the run's time
+        lower = smaller_batch(batch, accumulation) if batch > 1 else None
+        first = (f"Try batch size {lower.batch} with gradient accumulation {lower.steps}, turn on activation "
+                 "checkpointing, or" if lower else "Turn on activation checkpointing, or")
+        return f"Ran out of memory at batch size {batch}. {first} lower max_length ({config.dataset.max_length})."
     from finetune_studio.core.advice import raised_in
 
     where = raised_in(exc)
