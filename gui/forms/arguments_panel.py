@@ -37,7 +37,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from finetune_studio.core.config import FOLDED_TRAINING_KEYS, RENAMED_TRAINING_KEYS, RunConfig, is_token_key
+from finetune_studio.core.config import (
+    ELSEWHERE_TRAINING_KEYS,
+    FOLDED_TRAINING_KEYS,
+    RENAMED_TRAINING_KEYS,
+    RunConfig,
+    is_token_key,
+)
 from finetune_studio.gui.forms.common import (
     LABEL_SPACING,
     TRAINING_FORM_KEYS,
@@ -643,6 +649,16 @@ class ArgumentsPanel(Form):
                 value, bool) and 0 <= value < 1 else ""
             return f"{text} transformers 5 removed it: {new} {how}. To fix: remove it (↺) and set {new}{write} in " \
                    "its own row here."
+        if name in ELSEWHERE_TRAINING_KEYS:  # a TRL key: where this app sets it (the CLI says the same)
+            path, mode, whose = ELSEWHERE_TRAINING_KEYS[name]
+            value = self._values.get(name)
+            if value is False:
+                return f"{text} It is {whose}; this app sets that in {path}, on the Dataset tab. To fix: remove " \
+                       "it (↺)."
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            to = f" to {mode}" if mode else f" to {format_number(value)}" if number else ""
+            return f"{text} It is {whose}; this app sets that in {path}. To fix: remove it (↺) and set {path}{to} " \
+                   "on the Dataset tab."
         if hint is None:
             return f"{text} To fix: correct the name in the file, or remove it (↺)."
         where = "on the Training tab" if hint in TRAINING_FORM_KEYS else "in its own row here"
@@ -713,7 +729,7 @@ class ArgumentsPanel(Form):
 
     def _elsewhere(self) -> list[str]:
         """What the filter's words name that this tab does not list, and where it is: a Training tab key, a key
-        transformers renamed, or one it folded into another (warmup_ratio)."""
+        transformers renamed, one it folded into another (warmup_ratio), or a TRL key the Dataset tab sets."""
         words = searchable(self.filter_edit.text().strip()).split()
         if not words:
             return []
@@ -729,6 +745,9 @@ class ArgumentsPanel(Form):
         for old, (new, how) in FOLDED_TRAINING_KEYS.items():
             if hits(old) and old not in self._specs and new in self._specs:
                 said.append(f"{old} is gone from transformers 5: {new} {how}.")
+        for old, (path, _mode, whose) in ELSEWHERE_TRAINING_KEYS.items():
+            if hits(old) and old not in self._specs:
+                said.append(f"{old} is {whose}: this app sets it in {path}, on the Dataset tab.")
         return said
 
     def _apply_filter(self, *_: Any) -> None:
