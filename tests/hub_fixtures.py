@@ -23,8 +23,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+
+from tests import hub_server
 
 CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
 
@@ -427,3 +430,48 @@ def push(qtbot: Any, dialog: Any, repo_id: str | None = None) -> None:
         dialog.repo_edit.setText(repo_id)
     dialog.push_button.click()
     qtbot.waitUntil(lambda: not dialog.pushing, timeout=PUSH_WAIT_MS)
+
+
+class LfsHandler(hub_server._Handler):
+    """The local Hub as the real one takes large files: its preupload answers "lfs" for `lfs_paths`, and it serves
+    the LFS batch endpoint, which sends every object to /lfs-store/<oid>. What a PUT there does is a subclass's
+    `_store_put(path, body)`; `_batch(request)` sees each batch request. Both requests are recorded (as handled).
+    Install a subclass with monkeypatch.setattr(hub_server, "_Handler", cls): HubServer.start subclasses it."""
+
+    lfs_paths: tuple[str, ...] = ()
+
+    def _serve(self) -> None:
+        path = urlsplit(self.path).path
+        if self.command == "POST" and path.endswith(".git/info/lfs/objects/batch"):
+            body = self._read_body()
+            self._note(len(body))
+            request = json.loads(body)
+            self._batch(request)
+            self._json(200, {"transfer": "basic", "objects": [
+                {"oid": o["oid"], "size": o["size"], "authenticated": True,
+                 "actions": {"upload": {"href": f"{self.hub.url}/lfs-store/{o['oid']}"}}}
+                for o in request["objects"]]})
+        elif self.command == "PUT" and path.startswith("/lfs-store/"):
+            body = self._read_body()
+            self._note(len(body))
+            self._store_put(path, body)
+        else:
+            super()._serve()
+
+    def _batch(self, request: dict[str, Any]) -> None:
+        pass
+
+    def _store_put(self, path: str, body: bytes) -> None:
+        raise NotImplementedError
+
+    def _note(self, length: int) -> None:
+        headers = {k.lower(): ("<redacted>" if k.lower() == "authorization" else v) for k, v in self.headers.items()}
+        self.hub._record(hub_server.Request(self.command, self.path, headers, length), handled=True)
+
+    def _route_preupload(self, body: bytes, query: str, repo: str, rev: str) -> None:
+        found = self._visible_repo(repo)
+        self._require_writer(found.owner, "upload to a model")
+        files = json.loads(body or b"{}").get("files", [])
+        self._json(200, {"files": [{"path": item["path"], "shouldIgnore": False, "oid": None,
+                                    "uploadMode": "lfs" if item["path"] in self.lfs_paths else "regular"}
+                                   for item in files], "commitOid": found.head})

@@ -14,62 +14,33 @@ same module values core.hub sets its limits from, and the client's retry back-of
 from __future__ import annotations
 
 import hashlib
-import json
 import socket
 import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
 import tests.hub_server as hub_server
-from tests.hub_fixtures import WRITE, instant_retries, make_finished_run, patch_client
-from tests.hub_server import HubServer, Request
+from tests.hub_fixtures import WRITE, LfsHandler, instant_retries, make_finished_run, patch_client
+from tests.hub_server import HubServer
 
 STALL_LIMIT_S = 0.5
 
 
-class _LfsHandler(hub_server._Handler):
-    lfs_paths: tuple[str, ...] = ()
-
-    def _serve(self) -> None:
-        path = urlsplit(self.path).path
-        if self.command == "POST" and path.endswith(".git/info/lfs/objects/batch"):
-            body = self._read_body()
-            self._note(len(body))
-            objects = json.loads(body)["objects"]
-            self._json(200, {"transfer": "basic", "objects": [
-                {"oid": o["oid"], "size": o["size"], "authenticated": True,
-                 "actions": {"upload": {"href": f"{self.hub.url}/lfs-store/{o['oid']}"}}} for o in objects]})
-        elif self.command == "PUT" and path.startswith("/lfs-store/"):
-            body = self._read_body()  # the store takes the upload...
-            self._note(len(body))
-            self.hub.stalled.append(hashlib.sha256(body).hexdigest())
-            if not self.hub.first_stall.is_set():
-                self.hub.first_stall_at = time.monotonic()
-                self.hub.first_stall.set()
-            self.hub.release.wait(60)  # ...and never answers (until the test ends)
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        else:
-            super()._serve()
-
-    def _note(self, length: int) -> None:
-        headers = {k.lower(): ("<redacted>" if k.lower() == "authorization" else v) for k, v in self.headers.items()}
-        self.hub._record(Request(self.command, self.path, headers, length), handled=True)
-
-    def _route_preupload(self, body: bytes, query: str, repo: str, rev: str) -> None:
-        found = self._visible_repo(repo)
-        self._require_writer(found.owner, "upload to a model")
-        files = json.loads(body or b"{}").get("files", [])
-        self._json(200, {"files": [{"path": item["path"], "shouldIgnore": False, "oid": None,
-                                    "uploadMode": "lfs" if item["path"] in self.lfs_paths else "regular"}
-                                   for item in files], "commitOid": found.head})
+class _LfsHandler(LfsHandler):
+    def _store_put(self, path: str, body: bytes) -> None:
+        self.hub.stalled.append(hashlib.sha256(body).hexdigest())  # the store takes the upload...
+        if not self.hub.first_stall.is_set():
+            self.hub.first_stall_at = time.monotonic()
+            self.hub.first_stall.set()
+        self.hub.release.wait(60)  # ...and never answers (until the test ends)
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 @pytest.fixture

@@ -19,53 +19,28 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
 import tests.hub_server as hub_server
-from tests.hub_fixtures import MODEL_FILES, WRITE, instant_retries, make_finished_run, patch_client
-from tests.hub_server import HubServer, Request
+from tests.hub_fixtures import MODEL_FILES, WRITE, LfsHandler, instant_retries, make_finished_run, patch_client
+from tests.hub_server import HubServer
 
 
-class _LfsHandler(hub_server._Handler):
+class _LfsHandler(LfsHandler):
     lfs_paths: tuple[str, ...] = ("model.safetensors",)
 
-    def _serve(self) -> None:
-        path = urlsplit(self.path).path
-        if self.command == "POST" and path.endswith(".git/info/lfs/objects/batch"):
-            body = self._read_body()
-            self._note(len(body))
-            request = json.loads(body)
-            self.hub.transfers.append(request.get("transfers"))
-            self._json(200, {"transfer": "basic", "objects": [
-                {"oid": o["oid"], "size": o["size"], "authenticated": True,
-                 "actions": {"upload": {"href": f"{self.hub.url}/lfs-store/{o['oid']}"}}}
-                for o in request["objects"]]})
-        elif self.command == "PUT" and path.startswith("/lfs-store/"):
-            body = self._read_body()
-            self._note(len(body))
-            if self.hub.stall.is_set():
-                self.hub.stalled.append(path)
-                self.hub.release.wait(60)
-                self.close_connection = True
-                return
-            self.hub.store[hashlib.sha256(body).hexdigest()] = body
-            self._send(200, b"", {})
-        else:
-            super()._serve()
+    def _batch(self, request: dict[str, Any]) -> None:
+        self.hub.transfers.append(request.get("transfers"))
 
-    def _note(self, length: int) -> None:
-        headers = {k.lower(): ("<redacted>" if k.lower() == "authorization" else v) for k, v in self.headers.items()}
-        self.hub._record(Request(self.command, self.path, headers, length), handled=True)
-
-    def _route_preupload(self, body: bytes, query: str, repo: str, rev: str) -> None:
-        found = self._visible_repo(repo)
-        self._require_writer(found.owner, "upload to a model")
-        files = json.loads(body or b"{}").get("files", [])
-        self._json(200, {"files": [{"path": item["path"], "shouldIgnore": False, "oid": None,
-                                    "uploadMode": "lfs" if item["path"] in self.lfs_paths else "regular"}
-                                   for item in files], "commitOid": found.head})
+    def _store_put(self, path: str, body: bytes) -> None:
+        if self.hub.stall.is_set():
+            self.hub.stalled.append(path)
+            self.hub.release.wait(60)
+            self.close_connection = True
+            return
+        self.hub.store[hashlib.sha256(body).hexdigest()] = body
+        self._send(200, b"", {})
 
     def _route_commit(self, body: bytes, query: str, repo: str, rev: str) -> None:
         """An lfsFile names an object of the store: committed as if its bytes had come inline."""
