@@ -130,6 +130,26 @@ def delete_last_character(qtbot, form, edit) -> None:  # qtbot/form/edit: no Qt 
     qtbot.keyClick(edit, "\b")
 
 
+def trl_labels(tokenizer, chat_template: str, rows: list[dict], output_dir: Path) -> list[tuple[list[int], list[int]]]:
+    """TRL's SFTTrainer's (input_ids, labels) for `rows` (assistant_only_loss, max_length 1024, the demo model), the
+    tokenizer given `chat_template` (and its end-of-text token as pad): what core.chat's labels are compared to."""
+    import datasets
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from finetune_studio.core.demo import demo_model_path
+
+    tokenizer.chat_template = chat_template
+    tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(demo_model_path())
+    model.resize_token_embeddings(len(tokenizer))
+    args = SFTConfig(output_dir=str(output_dir), max_length=1024, report_to="none", use_cpu=True,
+                     shuffle_dataset=False, assistant_only_loss=True)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
+                         processing_class=tokenizer)
+    return [(list(r["input_ids"]), list(r["labels"])) for r in trainer.train_dataset]
+
+
 def said(yaml_text: str, field: str) -> list[str]:
     """The messages validate() gives at `field` for a config file of `yaml_text` (the message tests' one reading)."""
     from finetune_studio.core.config import from_yaml

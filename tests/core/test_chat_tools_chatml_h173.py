@@ -245,12 +245,11 @@ def test_the_inspector_says_the_tools_block_counts(tokenizer: Any, tmp_path: Pat
 def test_chatml_labels_equal_trls_with_tools(demo_cache: Path, tmp_path: Path) -> None:
     """TRL's SFTTrainer (assistant_only_loss, the tools column passed as tools=) gives the same input_ids and labels
     as a run with the ChatML template, on rows with and without a system message and with several calls."""
-    import datasets
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoTokenizer
 
     from finetune_studio.core.chat import template_plan
     from finetune_studio.core.demo import demo_model_path
+    from tests.helpers import trl_labels
 
     def as_text(row: dict) -> dict:
         row = json.loads(json.dumps(row))
@@ -272,13 +271,5 @@ def test_chatml_labels_equal_trls_with_tools(demo_cache: Path, tmp_path: Path) -
     plan = template_plan(tokenizer, chat)
     ours = [render_and_label(tokenizer, row, chat, 1024) for row in rows]
     assert [r.problems for r in ours] == [[], [], []] and all(r.trained for r in ours)
-    tokenizer.chat_template = plan.training_text
-    tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(demo_model_path())
-    model.resize_token_embeddings(len(tokenizer))
-    args = SFTConfig(output_dir=str(tmp_path / "trl"), max_length=1024, report_to="none", use_cpu=True,
-                     shuffle_dataset=False, assistant_only_loss=True)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
-                         processing_class=tokenizer)
-    theirs = [(list(r["input_ids"]), list(r["labels"])) for r in trainer.train_dataset]
+    theirs = trl_labels(tokenizer, plan.training_text, rows, tmp_path / "trl")
     assert [(r.input_ids, r.labels) for r in ours] == theirs

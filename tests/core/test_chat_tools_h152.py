@@ -296,12 +296,11 @@ def test_text_parts_are_joined_and_other_parts_are_refused(tokenizer) -> None:
 def test_labels_equal_trls_with_tools(demo_cache, tmp_path: Path) -> None:
     """TRL's SFTTrainer (assistant_only_loss, the tools column passed as tools=) gives the same input_ids and labels
     on the same rows with the same template."""
-    import datasets
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoTokenizer
 
     from finetune_studio.core.chat import template_plan
     from finetune_studio.core.demo import demo_model_path
+    from tests.helpers import trl_labels
 
     # JSON text for arguments and tools, so Arrow keeps each row's own (TRL passes the tools column as it is)
     rows = [as_text(ROW), as_text(with_turn(2, tool_calls=[{"type": "function", "function": {
@@ -311,15 +310,7 @@ def test_labels_equal_trls_with_tools(demo_cache, tmp_path: Path) -> None:
     plan = template_plan(tokenizer, chat)
     ours = [render_and_label(tokenizer, row, chat, 1024) for row in rows]
     assert all(r.problems == [] for r in ours)
-    tokenizer.chat_template = plan.training_text
-    tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(demo_model_path())
-    model.resize_token_embeddings(len(tokenizer))
-    args = SFTConfig(output_dir=str(tmp_path / "trl"), max_length=1024, report_to="none", use_cpu=True,
-                     shuffle_dataset=False, assistant_only_loss=True)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
-                         processing_class=tokenizer)
-    theirs = [(list(r["input_ids"]), list(r["labels"])) for r in trainer.train_dataset]
+    theirs = trl_labels(tokenizer, plan.training_text, rows, tmp_path / "trl")
     assert [(r.input_ids, r.labels) for r in ours] == theirs
 
 
