@@ -150,6 +150,26 @@ def trl_labels(tokenizer, chat_template: str, rows: list[dict], output_dir: Path
     return [(list(r["input_ids"]), list(r["labels"])) for r in trainer.train_dataset]
 
 
+def app_env(home: Path) -> dict[str, str]:
+    """The environment of the app started as a user starts it, offscreen, its home, settings and runs under `home`."""
+    import os
+
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
+            "FINETUNE_STUDIO_RUNS": str(home / "runs")}
+
+
+def launched_app(driver: str, home: Path, timeout: float = 180) -> dict:
+    """What the app, launched in app_env(home) by `driver` (Python that ends in gui.launcher's main), printed as JSON
+    on its last stdout line; it must have exited 0."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", driver], cwd=ROOT, env=app_env(home), capture_output=True, text=True,
+                         timeout=timeout)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def said(yaml_text: str, field: str) -> list[str]:
     """The messages validate() gives at `field` for a config file of `yaml_text` (the message tests' one reading)."""
     from finetune_studio.core.config import from_yaml

@@ -24,7 +24,7 @@ from finetune_studio.core.config import RunConfig, default_config, load_config, 
 from finetune_studio.core.errors import Problem
 from finetune_studio.gui import dialogs
 from finetune_studio.gui.run_header import RunState
-from tests.helpers import small_config
+from tests.helpers import app_env, launched_app, small_config
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = 120_000  # ms; generous: the first run in a session also imports the training stack
@@ -555,9 +555,7 @@ def test_the_window_shows_without_pyqtgraph(tmp_path: Path) -> None:
             "from finetune_studio.gui.app import create_window; w = create_window(); w.show(); app.processEvents(); "
             "form = w.dataset_form; print('pyqtgraph' in sys.modules, form.histogram.built, "
             "form.histogram.height() >= form.histogram.MIN_HEIGHT)")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FINETUNE_STUDIO_RUNS": str(tmp_path / "runs")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=app_env(tmp_path), capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "True"]
@@ -588,12 +586,7 @@ QTimer.singleShot(0, poll)
 from finetune_studio.gui.launcher import main
 sys.exit(main([]))
 """
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FINETUNE_STUDIO_RUNS": str(tmp_path / "runs")}
-    out = subprocess.run([sys.executable, "-c", driver], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=180)
-    assert out.returncode == 0, out.stderr
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    seen = launched_app(driver, tmp_path)
     assert seen["title"] == "Built-in demo[*] — Finetune Studio"
     assert seen["ready"] == "Ready" and seen["torch_at_show"] is False and seen["start_at_show"] is True
     assert seen["hook"] == "excepthook"

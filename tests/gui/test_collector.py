@@ -4,15 +4,11 @@ a Qt object an earlier test had left in a cycle."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import launched_app
 
 
 @pytest.mark.slow
@@ -66,12 +62,7 @@ QTimer.singleShot(0, poll)
 from finetune_studio.gui.launcher import main
 sys.exit(main([]))
 """
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FINETUNE_STUDIO_RUNS": str(tmp_path / "runs")}
-    out = subprocess.run([sys.executable, "-c", driver], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=180)
-    assert out.returncode == 0, out.stderr
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    seen = launched_app(driver, tmp_path)
     assert seen["automatic_after_warmup"] is False
     assert seen["before_collect"] == []  # 50,000 cycles allocated, and no collection ran in the worker
     assert seen["after_collect"] == ["gui"]  # gc.collect() in the worker waited for the GUI thread's
