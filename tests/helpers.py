@@ -68,6 +68,17 @@ def checkpoint(parent: Path, step: int, weights: bool = True) -> Path:
     return folder
 
 
+def weight_dtypes(folder: Path) -> set[str]:
+    """The dtypes ("F16", "BF16", "F32") of every tensor in the folder's .safetensors files, as stored."""
+    from safetensors import safe_open
+
+    found = set()
+    for path in folder.glob("*.safetensors"):
+        with safe_open(str(path), "pt") as opened:
+            found |= {str(opened.get_slice(name).get_dtype()) for name in opened.keys()}
+    return found
+
+
 def read_events(run_dir: Path, kind: str) -> list[dict]:
     """Every event of one kind from a run's metrics.jsonl, in order."""
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()

@@ -22,16 +22,6 @@ def lora_run(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> Path
     return helpers.lora_run(tmp_path_factory.mktemp("cli dtype"), "lora-run", rows=60, max_steps=2)
 
 
-def _weight_dtypes(folder: Path) -> set[str]:
-    from safetensors import safe_open
-
-    found = set()
-    for path in folder.glob("*.safetensors"):
-        with safe_open(str(path), "pt") as opened:
-            found |= {str(opened.get_slice(name).get_dtype()) for name in opened.keys()}
-    return found
-
-
 def test_export_help_offers_the_dtypes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as ended:
         cli.main(["export", "--help"])
@@ -86,7 +76,7 @@ def test_a_merged_export_is_saved_in_the_dtype_given(lora_run: Path, tmp_path: P
     said = capsys.readouterr().out
     assert said.startswith("Exported the merged model (")
     assert f", in float16, converted from float32, the dtype the run trained in) to {out}." in said
-    assert _weight_dtypes(out) == {"F16"}
+    assert helpers.weight_dtypes(out) == {"F16"}
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert (config["dtype"], config["torch_dtype"]) == ("float16", "float16")
 
@@ -100,14 +90,14 @@ def test_a_merged_export_is_saved_in_the_dtype_given(lora_run: Path, tmp_path: P
     assert (out / "model.safetensors").read_bytes() == first  # left as it was
     assert cli.main(command[1:]) == 0
     assert ", in float16, converted from float32" in capsys.readouterr().out
-    assert _weight_dtypes(out) == {"F16"}
+    assert helpers.weight_dtypes(out) == {"F16"}
 
     # auto, the default: the dtype the run trained in
     same = tmp_path / "same"
     assert cli.main(["export", "--merged", str(lora_run), "--out", str(same)]) == 0
     said = capsys.readouterr().out
     assert f", in float32) to {same}." in said and "converted" not in said
-    assert _weight_dtypes(same) == {"F32"}
+    assert helpers.weight_dtypes(same) == {"F32"}
 
 
 def test_readme_shows_export_dtype_as_a_command_that_parses() -> None:

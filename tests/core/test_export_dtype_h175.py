@@ -20,16 +20,6 @@ def lora_run(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> Path
     return helpers.lora_run(tmp_path_factory.mktemp("dtype"), "lora-run", rows=60, max_steps=2)
 
 
-def _weight_dtypes(folder: Path) -> set[str]:
-    from safetensors import safe_open
-
-    found = set()
-    for path in folder.glob("*.safetensors"):
-        with safe_open(str(path), "pt") as opened:
-            found |= {str(opened.get_slice(name).get_dtype()) for name in opened.keys()}
-    return found
-
-
 def _config(folder: Path) -> dict:
     return json.loads((folder / "config.json").read_text(encoding="utf-8"))
 
@@ -43,7 +33,7 @@ def test_a_merged_export_is_saved_in_the_dtype_chosen(lora_run: Path, tmp_path: 
 
     same = export_merged(lora_run, tmp_path / "same")
     chosen = export_merged(lora_run, tmp_path / dtype, dtype=dtype)
-    assert _weight_dtypes(chosen.out_dir) == {stored} and _weight_dtypes(same.out_dir) == {"F32"}
+    assert helpers.weight_dtypes(chosen.out_dir) == {stored} and helpers.weight_dtypes(same.out_dir) == {"F32"}
     config = _config(chosen.out_dir)
     assert (config["dtype"], config["torch_dtype"]) == (dtype, dtype)
     weights = lambda result: (result.out_dir / "model.safetensors").stat().st_size  # noqa: E731
