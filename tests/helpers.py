@@ -79,6 +79,12 @@ def weight_dtypes(folder: Path) -> set[str]:
     return found
 
 
+def title_body_rows(count: int) -> bytes:
+    """`count` rows of JSON lines with a title and a body column ("T0", "body text number 0", ...)."""
+    return "".join(json.dumps({"title": f"T{i}", "body": f"body text number {i}"}) + "\n"
+                   for i in range(count)).encode()
+
+
 def read_events(run_dir: Path, kind: str) -> list[dict]:
     """Every event of one kind from a run's metrics.jsonl, in order."""
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()

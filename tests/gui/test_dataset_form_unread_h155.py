@@ -5,7 +5,6 @@ a note under the box says why it is unchecked, until a preview reads the data. A
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from finetune_studio.gui import background
 from tests.gui.test_dataset_tab import choose, make_form
+from tests.helpers import title_body_rows
 
 
 @pytest.fixture(autouse=True)
@@ -21,21 +21,16 @@ def _drain_background():
     assert background.wait_idle(120_000)
 
 
-def rows(count: int) -> bytes:
-    return "".join(json.dumps({"title": f"T{i}", "body": f"body text number {i}"}) + "\n"
-                   for i in range(count)).encode()
-
-
 def test_a_failed_preview_clears_the_old_columns_and_says_why(qtbot: Any, tmp_path: Path) -> None:
     good = tmp_path / "good.jsonl"
-    good.write_bytes(rows(8))
+    good.write_bytes(title_body_rows(8))
     form = make_form(qtbot)
     choose(qtbot, form, good, ["title", "body"], 8)
     combo = form.text_column_combo
     combo.setCurrentText("body")
     assert [combo.itemText(i) for i in range(combo.count())] == ["title", "body"]
     broken = tmp_path / "broken.jsonl.gz"
-    whole = gzip.compress(rows(40))
+    whole = gzip.compress(title_body_rows(40))
     broken.write_bytes(whole[:len(whole) // 2])
     form._choose_source(str(broken))
     qtbot.waitUntil(lambda: not form.error_label.isHidden(), timeout=30_000)
@@ -58,7 +53,7 @@ def test_a_failed_preview_clears_the_old_columns_and_says_why(qtbot: Any, tmp_pa
 
 def test_a_gzipped_file_previews_in_the_tab(qtbot: Any, tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl.gz"
-    path.write_bytes(gzip.compress(rows(30)))
+    path.write_bytes(gzip.compress(title_body_rows(30)))
     form = make_form(qtbot)
     choose(qtbot, form, path, ["title", "body"], 20)
     assert form.error_label.isHidden() and form.preview_status.text() == "20 rows shown · 2 columns"
