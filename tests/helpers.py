@@ -85,6 +85,26 @@ def title_body_rows(count: int) -> bytes:
                    for i in range(count)).encode()
 
 
+def dataset_config(path: Path, column: str = "text"):
+    """The default config's dataset section, reading `path` with `column` as its text column."""
+    from finetune_studio.core.config import default_config
+
+    dataset = default_config().dataset
+    dataset.source, dataset.text_column = str(path), column
+    return dataset
+
+
+def data_refusal(read, *args: object) -> str:
+    """The message of the DataError that read(*args) raises (core.data's readers, checks and previews)."""
+    import pytest
+
+    from finetune_studio.core.errors import DataError
+
+    with pytest.raises(DataError) as refused:
+        read(*args)
+    return str(refused.value)
+
+
 def read_events(run_dir: Path, kind: str) -> list[dict]:
     """Every event of one kind from a run's metrics.jsonl, in order."""
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()

@@ -16,17 +16,11 @@ import pytest
 
 from finetune_studio.core import data
 from finetune_studio.core.cli import main
-from finetune_studio.core.config import default_config
 from finetune_studio.core.errors import DataError
+from tests.helpers import data_refusal, dataset_config
 
 TEXTS = [f"Row {i} of the archived data." for i in range(30)]
 JSONL = "".join(json.dumps({"text": text, "n": i}) + "\n" for i, text in enumerate(TEXTS)).encode()
-
-
-def config(path: Path):
-    dataset = default_config().dataset
-    dataset.source, dataset.text_column = str(path), "text"
-    return dataset
 
 
 def pack(path: Path, files: dict[str, bytes], stored: bool = False) -> Path:
@@ -53,11 +47,11 @@ def test_an_archive_of_one_data_file_is_read_as_that_file(tmp_path: Path, name: 
         path = path.rename(tmp_path / name)
     fmt, files = data.local_files(str(path))
     assert (fmt, files) == ("json", [path])
-    shown = data.preview(config(path))
+    shown = data.preview(dataset_config(path))
     assert [row["text"] for row in shown.rows] == TEXTS[:20] and shown.columns == ["text", "n"]
     assert shown.text_column == "text" and shown.files == [str(path)] and shown.format == "json"
-    assert data.check_source(config(path)) == []
-    ds = data.load_split(config(path))
+    assert data.check_source(dataset_config(path)) == []
+    ds = data.load_split(dataset_config(path))
     assert ds["text"] == TEXTS and ds["n"] == list(range(30))
     assert not list(tmp_path.glob("**/train.jsonl"))  # nothing extracted beside it
 
@@ -65,18 +59,18 @@ def test_an_archive_of_one_data_file_is_read_as_that_file(tmp_path: Path, name: 
 def test_a_csv_in_a_zip_has_its_separator_found(tmp_path: Path) -> None:
     body = ("text;label\n" + "".join(f"{text};{i}\n" for i, text in enumerate(TEXTS))).encode()
     path = pack(tmp_path / "table.zip", {"table.csv": body})
-    shown = data.preview(config(path))
+    shown = data.preview(dataset_config(path))
     assert shown.delimiter == ";" and shown.columns == ["text", "label"] and shown.rows[0]["text"] == TEXTS[0]
-    assert data.load_split(config(path))["text"] == TEXTS
+    assert data.load_split(dataset_config(path))["text"] == TEXTS
 
 
 def test_a_json_document_and_a_text_file_in_archives(tmp_path: Path) -> None:
     document = json.dumps([{"text": text} for text in TEXTS]).encode()
     path = pack(tmp_path / "doc.tgz", {"doc.json": document})
-    assert [row["text"] for row in data.preview(config(path)).rows] == TEXTS[:20]
-    assert data.load_split(config(path))["text"] == TEXTS
+    assert [row["text"] for row in data.preview(dataset_config(path)).rows] == TEXTS[:20]
+    assert data.load_split(dataset_config(path))["text"] == TEXTS
     lines = pack(tmp_path / "lines.zip", {"lines.txt": "".join(t + "\n" for t in TEXTS).encode()})
-    assert data.local_files(str(lines))[0] == "text" and data.load_split(config(lines))["text"] == TEXTS
+    assert data.local_files(str(lines))[0] == "text" and data.load_split(dataset_config(lines))["text"] == TEXTS
 
 
 @pytest.mark.parametrize("name, tool", [("data.zip", "unzip data.zip"), ("data.tar.gz", "tar -xf data.tar.gz")])
@@ -86,28 +80,24 @@ def test_an_archive_of_several_data_files_is_refused_naming_them(tmp_path: Path,
     expected = (f"{path} is a {kind} archive holding 2 data files (train.jsonl, test.jsonl), and an archive is read "
                 "only when it holds one (which of them to train on is not guessed). To fix: extract it "
                 f"({tool}) and open the folder they are in, or the one data file to train on.")
-    assert [(p.field, p.message) for p in data.check_source(config(path))] == [("dataset.source", expected)]
+    assert [(p.field, p.message) for p in data.check_source(dataset_config(path))] == [("dataset.source", expected)]
     for read in (data.preview, data.load_split):
-        with pytest.raises(DataError) as refused:
-            read(config(path))
-        assert str(refused.value) == expected
+        assert data_refusal(read, dataset_config(path)) == expected
     assert data.files_signature(str(path)) is None
 
 
 def test_an_archive_of_no_data_file_says_what_it_holds(tmp_path: Path) -> None:
     path = pack(tmp_path / "pics.zip", {"a.png": b"\x89PNG", "train.jsonl.gz": b"x"})
-    with pytest.raises(DataError) as refused:
-        data.preview(config(path))
-    assert str(refused.value) == (
+    assert data_refusal(data.preview, dataset_config(path)) == (
         f"{path} is a zip archive holding no data file (.csv, .json, .jsonl, .parquet, .tsv, .txt): it holds a.png, "
         "train.jsonl.gz. To fix: open the archive that holds the data, or extract this one (unzip pics.zip) and save "
         "its data as CSV, JSON Lines or plain text.")
     empty = pack(tmp_path / "empty.tar", {})
-    assert data.check_source(config(empty))[0].message.startswith(
+    assert data.check_source(dataset_config(empty))[0].message.startswith(
         f"{empty} is a tar archive holding no data file (.csv, .json, .jsonl, .parquet, .tsv, .txt): it holds no "
         "files. To fix:")
     parquet = pack(tmp_path / "p.zip", {"p.parquet": b"PAR1"})
-    assert data.check_source(config(parquet))[0].message == (
+    assert data.check_source(dataset_config(parquet))[0].message == (
         f"{parquet} is a zip archive holding p.parquet, a Parquet file, and Parquet files are read from disk only, not "
         "from inside an archive (they are compressed inside). To fix: extract it (unzip p.zip) and open p.parquet.")
 
@@ -126,9 +116,7 @@ def test_validate_says_an_archive_of_several_files(tmp_path: Path, runs_dir: Pat
 def test_a_damaged_archive_is_named_with_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "data.zip"
     path.write_bytes(b"PK\x03\x04 cut short")
-    with pytest.raises(DataError) as refused:
-        data.preview(config(path))
-    assert str(refused.value) == (
+    assert data_refusal(data.preview, dataset_config(path)) == (
         f"{path} is an archive (zip) that is damaged or incomplete, so its rows cannot be read (File is not a zip "
         "file). It was probably cut short by a copy or download that stopped. To fix: copy or download data.zip again "
         "(unzip -t data.zip tests it), or open the file it holds.")
@@ -138,7 +126,7 @@ def test_a_changed_archive_is_seen_on_resume_and_read_anew(tmp_path: Path) -> No
     path = pack(tmp_path / "data.zip", {"train.jsonl": JSONL}, stored=True)
     then = data.files_signature(str(path))
     assert then is not None and then[0][0] == str(path) and len(then[0][3]) == 32
-    assert data.load_split(config(path))["text"] == TEXTS
+    assert data.load_split(dataset_config(path))["text"] == TEXTS
     before = path.stat()
     changed = JSONL.replace(b"archived", b"replaced")  # the same size: a same-size rewrite, its time kept
     pack(path, {"train.jsonl": changed}, stored=True)
@@ -146,7 +134,7 @@ def test_a_changed_archive_is_seen_on_resume_and_read_anew(tmp_path: Path) -> No
     assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     now = data.files_signature(str(path))
     assert data.files_differ(then, now) and [e[:3] for e in then] == [e[:3] for e in now]
-    assert data.load_split(config(path))["text"] == [t.replace("archived", "replaced") for t in TEXTS]
+    assert data.load_split(dataset_config(path))["text"] == [t.replace("archived", "replaced") for t in TEXTS]
 
 
 def test_the_preview_of_a_large_compressed_tar_reads_only_its_start(tmp_path: Path,
@@ -161,27 +149,24 @@ def test_the_preview_of_a_large_compressed_tar_reads_only_its_start(tmp_path: Pa
     whole = pack(tmp_path / "whole.tar.gz", {"big.jsonl": rows, "other.jsonl": JSONL})
     listing = data.archive_listing(whole)
     assert listing.files == ("big.jsonl",) and not listing.complete  # stopped after the first data file
-    assert [row["text"] for row in data.preview(config(whole)).rows] == [json.loads(line)["text"]
+    assert [row["text"] for row in data.preview(dataset_config(whole)).rows] == [json.loads(line)["text"]
                                                                          for line in rows.splitlines()[:20]]
-    assert data.check_source(config(whole)) == []
+    assert data.check_source(dataset_config(whole)) == []
     with pytest.raises(DataError, match=r"holding 2 data files \(big.jsonl, other.jsonl\)"):
-        data.load_split(config(whole))  # the run lists it whole
+        data.load_split(dataset_config(whole))  # the run lists it whole
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
-    assert len(data.preview(config(cut)).rows) == 20 and data.check_source(config(cut)) == []
+    assert len(data.preview(dataset_config(cut)).rows) == 20 and data.check_source(dataset_config(cut)) == []
     assert data.files_signature(str(cut)) is not None
-    with pytest.raises(DataError) as refused:
-        data.load_split(config(cut))
-    assert str(refused.value).startswith(f"{cut} is an archive (tar) that is damaged or incomplete, so its rows")
+    assert data_refusal(data.load_split, dataset_config(cut)).startswith(
+        f"{cut} is an archive (tar) that is damaged or incomplete, so its rows")
 
 
 def test_an_archive_inside_a_folder_is_not_read_and_the_advice_says_to_open_it(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
     pack(folder / "data.zip", {"train.jsonl": JSONL})
-    with pytest.raises(DataError) as refused:
-        data.local_files(str(folder))
-    assert str(refused.value) == (
+    assert data_refusal(data.local_files, str(folder)) == (
         f"The folder {folder} holds no data files (.csv, .json, .jsonl, .parquet, .tsv, .txt). data.zip is an archive "
         "(zip); an archive is read when it is the source itself and holds one data file, not from inside a folder. "
         "To fix: open the archive itself (Open file…), or extract it (unzip data.zip) and open the data file it "
@@ -200,9 +185,7 @@ def test_an_archive_name_is_a_path_not_a_hub_id() -> None:
 def test_a_tar_compressed_another_way_says_which_archives_are_read(tmp_path: Path) -> None:
     path = tmp_path / "data.tar.zst"
     path.write_bytes(b"\x28\xb5\x2f\xfd not really")
-    with pytest.raises(DataError) as refused:
-        data.local_files(str(path))
-    assert str(refused.value).endswith(
+    assert data_refusal(data.local_files, str(path)).endswith(
         "data.tar.zst is an archive (tar) compressed in a way that is not read (archives are read as .zip, .tar, .tgz, "
         ".tar.gz, .tar.bz2, .tar.xz, when they hold one data file). To fix: extract it (tar -xf data.tar.zst) and open "
         "the data file it holds, or the folder of them.")

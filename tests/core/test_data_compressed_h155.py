@@ -17,8 +17,7 @@ from typing import Any, Callable
 import pytest
 
 from finetune_studio.core import data
-from finetune_studio.core.config import default_config
-from finetune_studio.core.errors import DataError
+from tests.helpers import data_refusal, dataset_config
 
 ROWS = [{"text": f"Row {i}, with a comma and some text.", "label": i} for i in range(60)]
 PLAIN = {
@@ -30,12 +29,6 @@ PLAIN = {
 CODECS: dict[str, Callable[[bytes], bytes]] = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
 
 
-def dataset(path: Path, column: str = "text"):
-    config = default_config().dataset
-    config.source, config.text_column = str(path), column
-    return config
-
-
 @pytest.mark.parametrize("suffix", list(CODECS))
 @pytest.mark.parametrize("name", list(PLAIN))
 def test_a_compressed_file_gives_the_rows_of_its_plain_file(tmp_path: Path, name: str, suffix: str) -> None:
@@ -45,13 +38,13 @@ def test_a_compressed_file_gives_the_rows_of_its_plain_file(tmp_path: Path, name
     packed.parent.mkdir()
     packed.write_bytes(CODECS[suffix](PLAIN[name].encode()))
     assert data.local_files(str(packed)) == (data.local_files(str(plain))[0], [packed])
-    shown, expected = data.preview(dataset(packed)), data.preview(dataset(plain))
+    shown, expected = data.preview(dataset_config(packed)), data.preview(dataset_config(plain))
     assert (shown.columns, shown.rows, shown.text_column, shown.format) == \
         (expected.columns, expected.rows, expected.text_column, expected.format)
     assert len(shown.rows) == 20 and shown.columns == (["text"] if name == "rows.txt" else ["text", "label"])
-    assert data.check_source(dataset(packed)) == data.check_source(dataset(plain)) == []
-    loaded = data.load_split(dataset(packed))
-    assert len(loaded) == len(data.load_split(dataset(plain))) == 60
+    assert data.check_source(dataset_config(packed)) == data.check_source(dataset_config(plain)) == []
+    loaded = data.load_split(dataset_config(packed))
+    assert len(loaded) == len(data.load_split(dataset_config(plain))) == 60
     assert loaded[59]["text"] == "Row 59, with a comma and some text."
 
 
@@ -62,9 +55,9 @@ def test_a_folder_of_gzipped_shards_reads_as_one_table(tmp_path: Path) -> None:
         text = "".join(json.dumps(r) + "\n" for r in ROWS[part * 20:(part + 1) * 20])
         (folder / f"part-{part}.jsonl.gz").write_bytes(gzip.compress(text.encode()))
     assert data.local_files(str(folder))[0] == "json"
-    assert [row["label"] for row in data.preview(dataset(folder)).rows] == list(range(20))
-    assert data.check_source(dataset(folder)) == []
-    assert len(data.load_split(dataset(folder))) == 60
+    assert [row["label"] for row in data.preview(dataset_config(folder)).rows] == list(range(20))
+    assert data.check_source(dataset_config(folder)) == []
+    assert len(data.load_split(dataset_config(folder))) == 60
 
 
 class Counted:
@@ -110,11 +103,11 @@ def test_the_preview_and_the_check_read_only_the_start_of_a_large_gzipped_file(t
             handle.write(chunk)
     opened = data._open_data
     monkeypatch.setattr(data, "_open_data", lambda p, *a: Counted(opened(p, *a)))
-    shown = data.preview(dataset(path))
+    shown = data.preview(dataset_config(path))
     assert len(shown.rows) == 20 and shown.columns == ["text", "label"]
     assert Counted.read_bytes < data.PREVIEW_CHECK_BYTES + (256 << 10), Counted.read_bytes  # not 48 MiB
     Counted.read_bytes = 0
-    assert data.check_source(dataset(path)) == []
+    assert data.check_source(dataset_config(path)) == []
     assert Counted.read_bytes <= data.CHECK_BYTES + 1 + 8192
 
 
@@ -126,11 +119,9 @@ def test_a_truncated_gzip_file_is_named_with_what_to_do(tmp_path: Path) -> None:
                 "before the end-of-stream marker was reached). It was probably cut short by a copy or download that "
                 "stopped. To fix: copy or download rows.jsonl.gz again (gzip -t rows.jsonl.gz tests it), or open the "
                 "uncompressed file.")
-    assert [p.message for p in data.check_source(dataset(path))] == [expected]
+    assert [p.message for p in data.check_source(dataset_config(path))] == [expected]
     for read in (data.preview, data.load_split):
-        with pytest.raises(DataError) as refused:
-            read(dataset(path))
-        assert str(refused.value) == expected
+        assert data_refusal(read, dataset_config(path)) == expected
 
 
 def test_damage_past_the_check_is_found_by_the_run(tmp_path: Path) -> None:
@@ -138,18 +129,15 @@ def test_damage_past_the_check_is_found_by_the_run(tmp_path: Path) -> None:
     whole = gzip.compress(text.encode())
     path = tmp_path / "rows.jsonl.gz"
     path.write_bytes(whole[:-200])  # the end is missing
-    assert data.check_source(dataset(path)) == []  # validate's bounded check: the start reads well
-    with pytest.raises(DataError) as refused:
-        data.load_split(dataset(path))
-    assert str(refused.value).startswith(f"{path} is a damaged or incomplete gzip file")
+    assert data.check_source(dataset_config(path)) == []  # validate's bounded check: the start reads well
+    assert data_refusal(data.load_split, dataset_config(path)).startswith(
+        f"{path} is a damaged or incomplete gzip file")
 
 
 def test_a_file_that_is_not_gzip_at_all_is_named(tmp_path: Path) -> None:
     path = tmp_path / "rows.csv.gz"
     path.write_text("text\nnot compressed\n", encoding="utf-8")
-    with pytest.raises(DataError) as refused:
-        data.preview(dataset(path))
-    assert str(refused.value) == (
+    assert data_refusal(data.preview, dataset_config(path)) == (
         f"{path} is a damaged or incomplete gzip file, so its rows cannot be read (Not a gzipped file (b'te')). It "
         "was probably cut short by a copy or download that stopped. To fix: copy or download rows.csv.gz again "
         "(gzip -t rows.csv.gz tests it), or open the uncompressed file.")
@@ -159,23 +147,21 @@ def test_an_empty_gzip_file_says_it_is_empty(tmp_path: Path) -> None:
     path = tmp_path / "rows.jsonl.gz"
     path.write_bytes(gzip.compress(b""))
     expected = f"{path} is empty once decompressed. Pick a file with data in it."
-    assert [p.message for p in data.check_source(dataset(path))] == [expected]
-    with pytest.raises(DataError) as refused:
-        data.preview(dataset(path))
-    assert str(refused.value) == expected
+    assert [p.message for p in data.check_source(dataset_config(path))] == [expected]
+    assert data_refusal(data.preview, dataset_config(path)) == expected
 
 
 def test_a_gzipped_csv_in_cp1252_offers_the_encoding(tmp_path: Path) -> None:
     path = tmp_path / "rows.csv.gz"
     path.write_bytes(gzip.compress("text\n".encode() + "Café crème brûlée déjà vu à la carte\n".encode("cp1252")
                                    * 40))
-    found = data.check_source(dataset(path))
+    found = data.check_source(dataset_config(path))
     assert [p.field for p in found] == ["dataset.encoding"]
     assert found[0].message.startswith(f"{path}, line 2, column 4: byte 0xe9 is not UTF-8 text. It looks like cp125")
     with pytest.raises(data.EncodingProblem) as refused:
-        data.preview(dataset(path))
+        data.preview(dataset_config(path))
     assert (refused.value.path, (refused.value.detected or "")[:5]) == (path, "cp125")  # read decompressed
-    config = dataset(path)
+    config = dataset_config(path)
     config.encoding = "cp1252"
     assert data.check_source(config) == [] and data.load_split(config)[0]["text"].startswith("Café")
 
@@ -183,8 +169,9 @@ def test_a_gzipped_csv_in_cp1252_offers_the_encoding(tmp_path: Path) -> None:
 def test_a_separator_is_found_in_a_gzipped_csv(tmp_path: Path) -> None:
     path = tmp_path / "rows.csv.gz"
     path.write_bytes(gzip.compress("text;label\n".encode() + "".join(f"row {i};{i}\n" for i in range(9)).encode()))
-    shown = data.preview(dataset(path))
-    assert shown.delimiter == ";" and shown.columns == ["text", "label"] and len(data.load_split(dataset(path))) == 9
+    shown = data.preview(dataset_config(path))
+    assert shown.delimiter == ";" and shown.columns == ["text", "label"]
+    assert len(data.load_split(dataset_config(path))) == 9
 
 
 def archive(path: Path) -> None:
@@ -213,19 +200,15 @@ def test_an_archive_of_several_files_is_refused_with_a_fix(tmp_path: Path, name:
     one holding several is refused by the check, the preview and the run alike, naming what it holds."""
     path = tmp_path / name
     archive(path)
-    said = [p.message for p in data.check_source(dataset(path))]
+    said = [p.message for p in data.check_source(dataset_config(path))]
     for read in (data.preview, data.load_split):
-        with pytest.raises(DataError) as refused:
-            read(dataset(path))
-        said.append(str(refused.value))
+        said.append(data_refusal(read, dataset_config(path)))
     assert said == [f"{path} {words}"] * 3
 
 
 def test_compressed_parquet_is_refused_with_a_fix(tmp_path: Path) -> None:
     path = tmp_path / "rows.parquet.gz"
     path.write_bytes(gzip.compress(b"PAR1"))
-    with pytest.raises(DataError) as refused:
-        data.local_files(str(path))
-    assert str(refused.value).endswith(
+    assert data_refusal(data.local_files, str(path)).endswith(
         "rows.parquet.gz is rows.parquet compressed (gzip); Parquet files are read uncompressed only (they are "
         "compressed inside). To fix: decompress it (gunzip -k rows.parquet.gz) and open rows.parquet.")
