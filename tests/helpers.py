@@ -207,6 +207,29 @@ def launched_app(driver: str, home: Path, timeout: float = 180) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def folder_calls(monkeypatch, *names: str) -> list[str]:  # monkeypatch: pytest's, not imported here
+    """Every call to the named folder functions ("os.mkdir", "os.rmdir", "os.makedirs", "tempfile.mkdtemp") from now
+    on, in order, as "mkdir PATH" ("mkdtemp DIR": its dir= argument); each still does its work."""
+    import importlib
+
+    made: list[str] = []
+    for name in names:
+        module_name, function = name.split(".")
+        module = importlib.import_module(module_name)
+        real = getattr(module, function)
+
+        def spy(*args, _real=real, _function=function, **kwargs):
+            if _function == "mkdtemp":
+                where = kwargs.get("dir")
+            else:  # os.mkdir(path), os.rmdir(path), os.makedirs(name)
+                where = args[0] if args else kwargs.get("path", kwargs.get("name"))
+            made.append(f"{_function} {where}")
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, function, spy)
+    return made
+
+
 def said(yaml_text: str, field: str) -> list[str]:
     """The messages validate() gives at `field` for a config file of `yaml_text` (the message tests' one reading)."""
     from finetune_studio.core.config import from_yaml

@@ -15,6 +15,7 @@ from finetune_studio.core.cli import main
 from finetune_studio.core.config import default_config
 from finetune_studio.core.errors import WARNING
 from finetune_studio.core.validation import training_fields, validate
+from tests.helpers import folder_calls
 
 
 def said(config, check_files: bool = False) -> dict[str, str]:
@@ -147,21 +148,8 @@ def test_short_sections_still_list_every_name(runs_dir: Path) -> None:
 @pytest.fixture
 def folder_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every folder made or removed through os (tempfile.mkdtemp makes its folder with os.mkdir)."""
-    made: list[str] = []
-    real_mkdir, real_rmdir = os.mkdir, os.rmdir
-
-    def mkdir(path, *args, **kwargs):
-        made.append(f"mkdir {path}")
-        return real_mkdir(path, *args, **kwargs)
-
-    def rmdir(path, *args, **kwargs):
-        made.append(f"rmdir {path}")
-        return real_rmdir(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "mkdir", mkdir)
-    monkeypatch.setattr(os, "rmdir", rmdir)
     monkeypatch.setattr(validation, "_MADE_IN", set(), raising=False)
-    return made
+    return folder_calls(monkeypatch, "os.mkdir", "os.rmdir")
 
 
 @pytest.mark.parametrize("euid", [1000, 0])

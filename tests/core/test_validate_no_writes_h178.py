@@ -3,8 +3,6 @@ folder each time. transformers 5's TrainingArguments only stores output_dir, so 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from finetune_studio.core import validation
 from finetune_studio.core.config import default_config
 from finetune_studio.core.errors import WARNING
 from finetune_studio.core.validation import validate
+from tests.helpers import folder_calls
 
 
 def said(config) -> dict[str, str]:
@@ -22,24 +21,7 @@ def said(config) -> dict[str, str]:
 # ---- validate() makes no folder: TrainingArguments' output_dir is only stored
 
 def test_repeated_validation_makes_no_folder(runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[str] = []
-    real_mkdtemp, real_makedirs, real_mkdir = tempfile.mkdtemp, os.makedirs, os.mkdir
-
-    def mkdtemp(*args, **kwargs):
-        made.append(f"mkdtemp {kwargs.get('dir')}")
-        return real_mkdtemp(*args, **kwargs)
-
-    def makedirs(name, *args, **kwargs):
-        made.append(f"makedirs {name}")
-        return real_makedirs(name, *args, **kwargs)
-
-    def mkdir(path, *args, **kwargs):
-        made.append(f"mkdir {path}")
-        return real_mkdir(path, *args, **kwargs)
-
-    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
-    monkeypatch.setattr(os, "makedirs", makedirs)
-    monkeypatch.setattr(os, "mkdir", mkdir)
+    made = folder_calls(monkeypatch, "tempfile.mkdtemp", "os.makedirs", "os.mkdir")
     config = default_config()
     validation.training_arguments_error(config)  # once, for imports that make their own caches
     made.clear()
