@@ -301,3 +301,17 @@ def failing_step(rank: int | str, step: int, error: str, when: str = "True") -> 
     guard = f"if os.environ.get('RANK') == str({rank}):\n"
     body = FAILING_STEP.format(step=step, error=error, when=when)
     return guard + "".join(f"    {line}\n" for line in body.strip("\n").splitlines())
+
+
+# CUDA's out-of-memory error as torch raises it, for failing_step: what the tests of a run too large for its GPU raise.
+CUDA_OOM = ('__import__("torch").OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB '
+            'total capacity)")')
+
+
+def rank_out_of_memory(monkeypatch, folder: Path, rank: int, step: int, when: str = "True") -> None:
+    """Processes started from now on (a sitecustomize in `folder`, first on PYTHONPATH) have rank `rank` run out of
+    CUDA memory at every step from `step` on where `when` holds: a multi-process run on a GPU too small for it."""
+    import os
+
+    inject = after_import_site(folder, transformers__trainer=failing_step(rank, step, CUDA_OOM, when=when))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(inject), os.environ.get("PYTHONPATH", "")]))

@@ -10,7 +10,6 @@ of more than 2 rows (a sitecustomize on PYTHONPATH), so the proposed fix (batch 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from finetune_studio.core.cli import main
 from finetune_studio.core.config import load_config, save_config
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.training import RunResult
-from tests.helpers import after_import_site, failing_step, read_events, small_config
+from tests.helpers import rank_out_of_memory, read_events, small_config
 
 FIX = {"description": "use batch size 2 with gradient accumulation 2 instead of 4 with 1 (the effective batch stays "
                       "4)",
@@ -67,19 +66,14 @@ def test_apply_fix_resumes_with_the_processes_the_run_trained_with(tmp_path: Pat
     assert load_config(run_dir / "config.yaml")[0].training["per_device_train_batch_size"] == 2
 
 
-OOM = ('__import__("torch").OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total '
-       'capacity)")')
-
-
 @pytest.mark.slow
 def test_a_two_process_run_out_of_memory_resumes_on_two_processes_with_apply_fix(
         demo_cache: Path, small_dataset: Path, runs_dir: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from tests.core.test_launch_processes import run_processes
 
-    oom = failing_step(0, 2, OOM, when='inputs["input_ids"].shape[0] > 2')  # batches of more than 2 rows
-    inject = after_import_site(tmp_path / "inject", transformers__trainer=oom)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(inject), os.environ.get("PYTHONPATH", "")]))
+    # batches of more than 2 rows
+    rank_out_of_memory(monkeypatch, tmp_path / "inject", 0, 2, when='inputs["input_ids"].shape[0] > 2')
     config = small_config(small_dataset, runs_dir, max_steps=6, save_steps=2, eval_strategy="no",
                           load_best_model_at_end=False, per_device_train_batch_size=4, logging_steps=1)
     config.name, config.launch.processes = "oom2", 2

@@ -11,7 +11,6 @@ the proposed fix (batch 2, accumulation 2) makes it fit."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from finetune_studio.core.errors import TrainingError
 from finetune_studio.core.runs import RunFolder
 from finetune_studio.core.training import RunResult
 from finetune_studio.gui.runner import TrainingRunner
-from tests.helpers import after_import_site, failing_step, read_events, small_config
+from tests.helpers import rank_out_of_memory, read_events, small_config
 
 LONG = 240_000  # ms: two torchrun starts of 2 processes on a shared CPU
 
@@ -82,19 +81,14 @@ def test_the_window_resume_restarts_only_when_asked(qtbot: Any, tmp_path: Path, 
     assert calls == [False]
 
 
-OOM = ('__import__("torch").OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total '
-       'capacity)")')
-
-
 @pytest.mark.slow
 def test_a_two_process_run_out_of_memory_before_its_first_checkpoint_restarts_in_the_window(
         qtbot: Any, demo_cache: Path, small_dataset: Path, runs_dir: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.core.test_launch_processes import run_processes
 
-    oom = failing_step(0, 0, OOM, when='inputs["input_ids"].shape[0] > 2')  # from step 1, batches over 2 rows
-    inject = after_import_site(tmp_path / "inject", transformers__trainer=oom)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(inject), os.environ.get("PYTHONPATH", "")]))
+    # from step 1, batches over 2 rows
+    rank_out_of_memory(monkeypatch, tmp_path / "inject", 0, 0, when='inputs["input_ids"].shape[0] > 2')
     config = small_config(small_dataset, runs_dir, max_steps=4, save_steps=2, eval_strategy="no",
                           load_best_model_at_end=False, per_device_train_batch_size=4, logging_steps=1)
     config.name, config.launch.processes = "oom0", 2
