@@ -928,6 +928,8 @@ HUB_COMMANDS = ("login", "logout", "whoami", "push")
 
 
 def _add_hub_commands(sub: Any) -> None:
+    from finetune_studio.core.export import MERGED_DTYPES, SAME_DTYPE
+
     login = sub.add_parser(
         "login", help="log in to the Hugging Face Hub with an access token",
         description="Check an access token with the Hub, then save it where huggingface_hub keeps its login (shared "
@@ -950,7 +952,14 @@ def _add_hub_commands(sub: Any) -> None:
     push.add_argument("--message", metavar="MSG", help="commit message (default: Upload <run> from Finetune Studio)")
     push.add_argument("--merged", dest="form", action="store_const", const="merged",
                       help="an adapter run (LoRA, QLoRA, DoRA): push it merged into its base model, loadable without "
-                           "peft (default: the adapter alone)")
+                           "peft, in the dtype the run trained in unless --dtype says another (default: the adapter "
+                           "alone)")
+    push.add_argument("--dtype", choices=MERGED_DTYPES, default=SAME_DTYPE,
+                      help=f"with --merged: the dtype the merged weights are saved in, as export --merged --dtype; "
+                           f"{SAME_DTYPE} (the default) is the one the run trained in (its model.dtype, or the base "
+                           "model's own). float16 and bfloat16 take half of float32's size; float16 is refused for "
+                           "weights past 65,504. Without --merged the model is uploaded as saved, so it takes no "
+                           "--dtype")
 
 
 def _hub_command(args: argparse.Namespace) -> int:
@@ -1058,15 +1067,28 @@ def _push(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = hub.push_run(run_dir, repo_id=repo_id, private=not args.public, commit_message=args.message,
-                              progress=progress, cancel=cancel, form=args.form)
+                              progress=progress, cancel=cancel, form=args.form,
+                              dtype=args.dtype)  # without --merged, anything but auto is refused (bad input)
     except KeyboardInterrupt:
-        print("error: aborted. The repository got every file or none; push again to be sure.", file=sys.stderr)
+        again = " ".join(shell_word(arg) for arg in _push_argv(args))
+        print(f"error: aborted. The repository got every file or none; push again to be sure: finetune-studio "
+              f"{again}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         signal.signal(signal.SIGINT, previous)
     print(f"Nothing new to push: {result.url} holds these {len(result.files)} files already (no commit was made)"
           if result.unchanged else f"Pushed {len(result.files)} files to {result.url}")
     return 0
+
+
+def _push_argv(args: argparse.Namespace) -> list[str]:
+    """The push command as given (its run folder, --repo, --public, --message, --merged and a --dtype other than
+    auto), to repeat after a second Ctrl-C: a push again with another dtype would upload other weights."""
+    from finetune_studio.core.export import SAME_DTYPE
+
+    argv = ["push", args.run_dir, *(["--repo", args.repo] if args.repo else []), *(["--public"] if args.public else []),
+            *(["--message", args.message] if args.message else []), *(["--merged"] if args.form else [])]
+    return argv + (["--dtype", args.dtype] if args.dtype not in (None, SAME_DTYPE) else [])
 
 
 # ---------------------------------------------------------------------------------------------- several processes

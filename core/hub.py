@@ -85,7 +85,9 @@ STAGING_FAILED = "staging_failed"  # a push's files (or its merge) could not be 
 RUN_TRAINING = "run_training"  # the run is training now (core.export.training_text): wait for it, or stop it
 TRAINING_HERE = "training_here"  # a merged push while a run trains in this app (core.export's kind of the same)
 # What the user gave is unusable as it stands (nothing was sent): the command line exits 2 (bad input), not 1.
-BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN})
+BAD_DTYPE = "bad_dtype"  # a dtype for a push that is not merged, or a name that is no dtype (core.export's)
+DTYPE_OVERFLOW = "dtype_overflow"  # merged weights past float16's range, found once merged (the repository exists)
+BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN, BAD_DTYPE})
 REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
                "for <your user>/<run name>.")
 
@@ -1071,31 +1073,63 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
     return sorted(items, key=lambda item: item.path_in_repo)
 
 
-def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None) -> list[tuple[str, int]]:
+def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None,
+              dtype: str | None = None) -> list[tuple[str, int]]:
     """(path in the repository, size in bytes) of every file a push of this run uploads, for the dialog's list.
     With `repo_id`, the model card's size is exact (its usage snippet names the repository). `form` PUSH_MERGED
     (an adapter run merged into its base) lists the files core.export's merge writes instead of the run's model
     folder (the weights, in shards when save_pretrained splits them, config.json, generation_config.json, the
     tokenizer: core.export.merged_files, from the base built on the meta device): the merge itself happens only when
-    pushing."""
+    pushing. `dtype`: push_run's (the merged weights' sizes are those of that dtype)."""
+    _require_run(Path(run_dir))
+    _dtype_problem(Path(run_dir), form, dtype)
     items = [(item.path_in_repo, item.size) for item in _plan(Path(run_dir), repo_id=repo_id,
                                                                   form=_card_form(form))]
     if form != PUSH_MERGED:
         return items
-    from finetune_studio.core.export import merged_files
+    from finetune_studio.core.export import merged_files, merged_size
 
     model_dir = RunFolder(Path(run_dir)).model_dir
     run_model_files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
     run_model_files -= EXCLUDED_MODEL_FILES  # never uploaded from the model folder: README.md is the card's
     kept = [(path, size) for path, size in items if path not in run_model_files]
     try:
-        merged = merged_files(Path(run_dir), checked=True)  # _plan above checked the run's model
+        merged = merged_files(Path(run_dir), checked=True, dtype=dtype)  # _plan above checked the run's model
     except Exception as exc:  # noqa: BLE001 - a list before pushing: the push itself merges and reports problems
         # The base cannot be built from its config here (a Hub model not cached offline, code transformers lacks):
-        # say so in the list, with the local base's weight files as the size, and leave the push to try.
+        # say so in the list, with the weights' size in that dtype where known (else the local base's weight
+        # files), and leave the push to try.
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return sorted(kept) + [(f"{MERGED_UNLISTED} ({why})", local_base_size(Path(run_dir)))]
+        size = merged_size(Path(run_dir), dtype) or local_base_size(Path(run_dir))
+        return sorted(kept) + [(f"{MERGED_UNLISTED} ({why})", size)]
     return sorted(kept + merged)
+
+
+def _dtype_problem(run_dir: Path, form: str | None, dtype: str | None) -> None:
+    """A dtype is a merged push's choice (core.export's MERGED_DTYPES: the merged weights are saved in it; "auto",
+    or None, the dtype the run trained in). Given to a push that uploads the run's model as saved (the adapter, or
+    the whole model of a run that trained every weight), or a name that is no dtype, it is refused before anything
+    is sent, in core.export's words for an adapter export with a dtype and for a name that is no dtype."""
+    from finetune_studio.core.adapters import is_adapter_folder
+    from finetune_studio.core.export import SAME_DTYPE, dtype_refusal
+
+    if dtype in (None, SAME_DTYPE):
+        return
+    nothing = "Nothing was sent to the Hub."
+    refusal = dtype_refusal(dtype)
+    if refusal:  # core.export's sentence, said of a push: it exported nothing, and sent nothing either
+        raise HubError(refusal.replace("Nothing was exported.", nothing), kind=BAD_DTYPE)
+    if form == PUSH_MERGED:
+        return
+    if is_adapter_folder(RunFolder(Path(run_dir)).model_dir):
+        raise HubError(f"An adapter push uploads the adapter as the run saved it, so it has no dtype to choose (got "
+                       f"{dtype}). {nothing}", kind=BAD_DTYPE,
+                       fix="To fix: leave the dtype out, or push the merged model (--merged), whose weights can be "
+                           "saved in another dtype.")
+    raise HubError(f"A push of the run {Path(run_dir).name}, which fine-tuned every weight, uploads its model as the "
+                   f"run saved it, so it has no dtype to choose (got {dtype}). {nothing}", kind=BAD_DTYPE,
+                   fix="To fix: leave the dtype out (a merged push, whose weights can be saved in another dtype, is "
+                       "for adapter runs: LoRA, QLoRA, DoRA).")
 
 
 MERGED_UNLISTED = "the merged model's files, named when it is merged"
@@ -1224,24 +1258,30 @@ def _stage_files(items: list[_Item], nothing_sent: str, also: str = "") -> tempf
     return folder
 
 
-def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threading.Event | None = None) -> Path:
+def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threading.Event | None = None,
+                  dtype: str | None = None) -> Path:
     """core.export's merged model of the run, written into `out_dir` (a temporary folder of the push).
     `nothing_sent`: what the Hub holds of this push so far, as a sentence. An export's own advice (--out DIR,
     "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead.
     `stop`: the push's cancel (the window's Cancel, Ctrl-C in `finetune-studio push --merged`), looked at between
     the merge's stages as the export dialog's Cancel is (loading the base, merging, writing: none of them can be
-    stopped half-way); the merge then keeps nothing (core.export deletes what it wrote, push_run the folder)."""
+    stopped half-way); the merge then keeps nothing (core.export deletes what it wrote, push_run the folder).
+    `dtype`: what the merged weights are saved in (core.export's MERGED_DTYPES; None: the dtype the run trained in).
+    A float16 the merged weights do not fit is refused by core.export before anything is written."""
     from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.export import CANCELLED, WRITE_KINDS, ExportError, export_merged
+    from finetune_studio.core.export import CANCELLED, DTYPE_OVERFLOW, WRITE_KINDS, ExportError, export_merged
 
     try:
-        return export_merged(run_dir, out_dir, checked=True, cancel=stop).out_dir  # push_run ran shipping_problem
+        # push_run ran shipping_problem
+        return export_merged(run_dir, out_dir, checked=True, cancel=stop, dtype=dtype).out_dir
     except ExportError as exc:
         if exc.kind == CANCELLED:
             raise HubCancelled("Push cancelled while merging the adapter into its base model: nothing of the merge "
                                f"was kept. {nothing_sent}") from None
         if exc.kind == TRAINING_HERE:  # a run began training since _merge_problem asked
             _refuse_merge_while_training(run_dir, nothing_sent)
+        if exc.kind == DTYPE_OVERFLOW:  # core.export's reason (which weight, how large); the fix is a push's
+            raise _overflow_refusal(run_dir, str(exc), nothing_sent) from None
         if exc.kind not in WRITE_KINDS:
             raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
         staging = out_dir.parent.parent  # the temporary folder's own folder: TMPDIR, or the system's
@@ -1251,10 +1291,25 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threadi
         raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
 
 
+def _overflow_refusal(run_dir: Path, said: str, nothing_sent: str) -> HubError:
+    """A merged push in float16 whose merged weights exceed float16's range (core.export refuses it once merged,
+    before anything is written): core.export's reason, with what the Hub holds and a push's fix (its own says
+    "Nothing was exported" and "export it in bfloat16"). Not bad input: the repository was created by then."""
+    from finetune_studio.core.export import trained_dtype
+
+    reason = said.split(" Nothing was exported.")[0]
+    trained = trained_dtype(run_dir)
+    as_trained = f"in {trained}, the dtype the run trained in" if trained else "in the dtype the run trained in"
+    return HubError(f"{reason} {nothing_sent}", kind=DTYPE_OVERFLOW,
+                    fix=f"To fix: push it in bfloat16 (as small as float16, with float32's range: --dtype bfloat16, "
+                        f"or bfloat16 in the push dialog's Weights box), or {as_trained} (--dtype auto, or Same as "
+                        "training).")
+
+
 def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, commit_message: str | None = None,
              token: str | None = None, progress: Progress | None = None,
              cancel: threading.Event | None = None, form: str | None = None,
-             by_its_run: bool = False) -> PushResult:
+             by_its_run: bool = False, dtype: str | None = None) -> PushResult:
     """Upload a finished run's model, model card, metrics and loss curve to a model repository on the Hub.
 
     `repo_id` defaults to <user>/<run name>; the repository is created (private by default) if needed. A read-only
@@ -1265,13 +1320,16 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
 
     `form` is what an adapter run uploads: PUSH_ADAPTER (the default: the adapter as saved, loaded with peft on top
     of its base) or PUSH_MERGED (merged into its base model first, in a temporary folder: an ordinary model). The
-    merge comes before anything is sent, so a merge that fails sends nothing.
+    merge comes before anything is sent, so a merge that fails sends nothing. `dtype`: what a merged push's weights
+    are saved in, as a merged export's (core.export.MERGED_DTYPES; None or "auto": the dtype the run trained in);
+    any other push uploads the model as the run saved it, and a dtype for it is refused (bad input).
 
     A run that is training again (a resume) is refused: its model folder holds the previous result. `by_its_run`:
     the run's own process pushes once it has saved its model (push_when_done), under its own lock.
     """
     run_dir = Path(run_dir)
     _require_run(run_dir)
+    _dtype_problem(run_dir, form, dtype)
     from finetune_studio.core.export import shipping_problem
 
     # Once a push (it reads every weight file's header); _plan and the merge are told it was done. The run's own
@@ -1286,7 +1344,7 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
         with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:  # the merge is done in _push_quietly,
             merge_into = Path(tmp) / "merged"  # once the login, the repository id and the right to push are checked
             return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, merge_into,
-                         _card_form(form))
+                         _card_form(form), dtype)
     return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, None, _card_form(form))
 
 
@@ -1375,18 +1433,20 @@ def _refuse_someone_elses(repo_id: str, owner: str, account: Account) -> None:
 
 def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
           progress: Progress | None, cancel: threading.Event | None, merge_into: Path | None,
-          card_form: str | None) -> PushResult:
+          card_form: str | None, dtype: str | None = None) -> PushResult:
     emit = progress or (lambda event: None)
     with _client_lines(emit):  # a retry is said in the push's progress, not in huggingface_hub's log lines
-        return _push_quietly(run_dir, repo_id, private, commit_message, token, emit, cancel, merge_into, card_form)
+        return _push_quietly(run_dir, repo_id, private, commit_message, token, emit, cancel, merge_into, card_form,
+                             dtype)
 
 
 def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
                   emit: Progress, cancel: threading.Event | None, merge_into: Path | None,
-                  card_form: str | None) -> PushResult:
+                  card_form: str | None, dtype: str | None = None) -> PushResult:
     """The push itself. `merge_into`: a merged push's temporary folder, where the adapter is merged into its base
     model only after the quick checks (logged in, the repository id, the account's right to create and write the
-    repository): a mistyped token or repository failed only after minutes of loading and merging a big model."""
+    repository): a mistyped token or repository failed only after minutes of loading and merging a big model.
+    `dtype`: what the merged weights are saved in (None: the dtype the run trained in)."""
     stop = cancel or threading.Event()
     created: list[str] = []
     model_dir: Path | None = None  # the merged model's folder, once merged; until then the run's own is read
@@ -1448,8 +1508,11 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
                                      "(tick 'Private repository' in the push dialog, or leave --public out of "
                                      "finetune-studio push), or choose another repository name.")
     if merge_into is not None:
-        phase("merge", "Merging the adapter into its base model (peft merge_and_unload)")
-        model_dir = _merged_model(run_dir, merge_into, nothing_sent(), stop)
+        from finetune_studio.core.export import SAME_DTYPE
+
+        saved_in = f", its weights saved in {dtype}" if dtype not in (None, SAME_DTYPE) else ""
+        phase("merge", f"Merging the adapter into its base model (peft merge_and_unload){saved_in}")
+        model_dir = _merged_model(run_dir, merge_into, nothing_sent(), stop, dtype)
 
     items = _call("reading the run folder", lambda: plan(repo_id=repo_id, token=token), token)
     total = sum(item.size for item in items)

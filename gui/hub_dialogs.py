@@ -29,6 +29,7 @@ from PySide6.QtGui import QAction, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -368,6 +369,7 @@ class PushDialog(QDialog):
         self.plan: list[tuple[str, int]] = []
         self._auto_repo = ""  # the repository the dialog proposed itself (<account>/<run name>), not typed
         self._adapter_run = False  # the run trained an adapter: it can be pushed as one or merged
+        self._base = ""  # its base model, as its adapter_config.json names it (the merged choice's tooltip)
         self._cancel = threading.Event()
         self._uploading = False
         self._phase = ""
@@ -415,7 +417,34 @@ class PushDialog(QDialog):
         form_column.setSpacing(2)
         form_column.addWidget(self.adapter_radio)
         form_column.addWidget(self.merged_radio)
+        # What a merged push's weights are saved in, as the export dialog's Weights box (core.export's
+        # MERGED_DTYPES, and that dialog's labels and note): disabled unless Merged is chosen, since the adapter and
+        # a whole model are uploaded as the run saved them. Filled for each run (set_run): "Same as training (…)".
+        from finetune_studio.gui.export_dialog import FittedLabel  # here: export_dialog imports this module
+
+        self.dtype_box = QComboBox()
+        self.dtype_box.setObjectName("push_dtype")
+        self.dtype_box.setToolTip("<p>The dtype the merged model's weights are saved in and uploaded (config.json's "
+                                  "dtype and torch_dtype say it). float16 and bfloat16 take half the bytes of "
+                                  "float32; the adapter is merged before the weights are converted. Only a merged "
+                                  "push has a dtype to choose: the adapter is uploaded as the run saved it.</p>")
+        self.dtype_note = FittedLabel()
+        self.dtype_note.setObjectName("push_dtype_note")
+        self.dtype_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.dtype_note.setContentsMargins(22, 0, 0, 0)  # under the box, as in the export dialog
+        self.dtype_row = QWidget()
+        dtype_layout = QHBoxLayout(self.dtype_row)
+        dtype_layout.setContentsMargins(22, 0, 0, 0)
+        dtype_layout.setSpacing(6)
+        weights_label = QLabel("Weights in")
+        weights_label.setBuddy(self.dtype_box)
+        dtype_layout.addWidget(weights_label)
+        dtype_layout.addWidget(self.dtype_box)
+        dtype_layout.addStretch(1)
+        form_column.addWidget(self.dtype_row)
+        form_column.addWidget(self.dtype_note)
         self.form_group.buttonToggled.connect(self._form_changed)
+        self.dtype_box.currentIndexChanged.connect(self._dtype_changed)
 
         self.account_label = _message_label()
         self.account_label.setObjectName("push_account")
@@ -499,10 +528,47 @@ class PushDialog(QDialog):
             return None
         return core_hub.PUSH_MERGED if self.merged_radio.isChecked() else core_hub.PUSH_ADAPTER
 
+    @property
+    def dtype(self) -> str | None:
+        """What a merged push's weights are saved in (core.export.MERGED_DTYPES); None for any other push, which
+        uploads the model as the run saved it."""
+        if self.form != core_hub.PUSH_MERGED:
+            return None
+        return str(self.dtype_box.currentData() or "auto")
+
     def _form_changed(self, *_: Any) -> None:
         """The file list follows the choice (a merged push lists model.safetensors instead of the adapter)."""
         if self._adapter_run and not self.pushing:
+            self._update_buttons()  # the Weights box is for a merged push only
             self._list_files()
+
+    def _dtype_changed(self, *_: Any) -> None:
+        """The note under the box (the weights' size in that dtype, where core.export estimates it) and the merged
+        choice's tooltip follow it, in the export dialog's words; a merged push's list, its files' sizes."""
+        from finetune_studio.gui.export_dialog import dtype_note, merged_hint
+
+        if not self._adapter_run:
+            return
+        dtype = str(self.dtype_box.currentData() or "auto")
+        self.dtype_note.setText(dtype_note(self.run_dir, dtype))
+        self.merged_radio.setToolTip(merged_hint(self.run_dir, self._base, dtype))
+        if self.form == core_hub.PUSH_MERGED and not self.pushing:
+            self._list_files()
+
+    def _fill_dtypes(self) -> None:
+        """The Weights box's choices for this run: "Same as training (float32)" names the dtype the run trained in
+        (core.export.trained_dtype); a dtype chosen for the run shown before stays chosen."""
+        from finetune_studio.core.export import MERGED_DTYPES, trained_dtype
+        from finetune_studio.gui.export_dialog import dtype_label
+
+        chosen = self.dtype_box.currentData()
+        trained = trained_dtype(self.run_dir) if self._adapter_run else None
+        self.dtype_box.blockSignals(True)
+        self.dtype_box.clear()
+        for dtype in MERGED_DTYPES:
+            self.dtype_box.addItem(dtype_label(dtype, trained), dtype)
+        self.dtype_box.setCurrentIndex(max(0, self.dtype_box.findData(chosen)))
+        self.dtype_box.blockSignals(False)
 
     def set_account(self, account: core_hub.Account | None, rejected: bool = False) -> None:
         """The account the push will use, when known: fills the default repository and warns about a read-only
@@ -542,17 +608,24 @@ class PushDialog(QDialog):
         self._fill_repo_default()
         self.message_edit.setPlaceholderText(f"Upload {self.run_dir.name} from Finetune Studio")
         _show_message(self.message, "info", "")
+        from finetune_studio.core.adapters import read_adapter_config
+        from finetune_studio.core.runs import RunFolder
         from finetune_studio.gui.export_dialog import is_adapter_run
 
         self._adapter_run = is_adapter_run(self.run_dir)
         self._form_layout.setRowVisible(self._form_row, self._adapter_run)
-        self._list_files()
+        adapter = (read_adapter_config(RunFolder(self.run_dir).model_dir) or {}) if self._adapter_run else {}
+        self._base = str(adapter.get("base_model_name_or_path") or "its base model")
+        self._fill_dtypes()
+        self._dtype_changed()  # lists the files of a merged push
+        if self.form != core_hub.PUSH_MERGED:
+            self._list_files()
 
     def _list_files(self) -> None:
         self.files.clear()
         self.plan = []
         self.total_label.setText("Listing the files…")
-        self.plan_task.submit(core_hub.plan_push, self.run_dir, None, self.form)
+        self.plan_task.submit(core_hub.plan_push, self.run_dir, None, self.form, dtype=self.dtype)
         self._update_buttons()
 
     def _apply_run_config(self) -> None:
@@ -586,6 +659,8 @@ class PushDialog(QDialog):
         for widget in (self.repo_edit, self.private_check, self.message_edit, self.choose_button,
                        self.adapter_radio, self.merged_radio):
             widget.setEnabled(not busy)
+        for widget in (self.dtype_row, self.dtype_note):  # the adapter is uploaded as the run saved it
+            widget.setEnabled(not busy and self.merged_radio.isChecked())
         self.push_button.setEnabled(not busy and bool(self.plan))
         cancelling = busy and self._cancel.is_set()
         self.cancel_button.setEnabled(not cancelling)  # pressed once: the push stops at its next request
@@ -641,7 +716,7 @@ class PushDialog(QDialog):
         self.push_task.submit(core_hub.push_run, self.run_dir, repo_id=self.repo_edit.text().strip() or None,
                               private=self.private_check.isChecked(),
                               commit_message=self.message_edit.text().strip() or None,
-                              progress=progress, cancel=self._cancel, form=self.form)
+                              progress=progress, cancel=self._cancel, form=self.form, dtype=self.dtype)
         self.login_button.hide()
         _show_message(self.message, "info", "")
         self.phase_label.setText("Starting…")
