@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -475,3 +476,25 @@ class LfsHandler(hub_server._Handler):
         self._json(200, {"files": [{"path": item["path"], "shouldIgnore": False, "oid": None,
                                     "uploadMode": "lfs" if item["path"] in self.lfs_paths else "regular"}
                                    for item in files], "commitOid": found.head})
+
+
+@contextmanager
+def lfs_hub_serving(monkeypatch: Any, handler: type[LfsHandler], hf_home: Path, **attributes: Any) -> Iterator[Any]:
+    """A local Hub served by `handler` (an LfsHandler subclass) with alice's write token, the client pointed at it
+    (its home `hf_home`) and its retries instant. `attributes` are set on the server first (the stores and events the
+    handler uses); server.release, an Event, is set on the way out so that a PUT the handler holds is let go. A
+    request the Hub does not implement fails the test."""
+    monkeypatch.setattr(hub_server, "_Handler", handler)  # HubServer.start subclasses the module's _Handler
+    server = hub_server.HubServer()
+    server.release = threading.Event()
+    for name, value in attributes.items():
+        setattr(server, name, value)
+    with server:
+        server.add_token(WRITE, "alice", "write")
+        patch_client(monkeypatch, server.url, hf_home)
+        instant_retries(monkeypatch)
+        try:
+            yield server
+        finally:
+            server.release.set()
+    assert not server.unhandled, f"requests the test hub does not implement: {server.unhandled}"

@@ -22,8 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 
-import tests.hub_server as hub_server
-from tests.hub_fixtures import WRITE, LfsHandler, instant_retries, make_finished_run, patch_client
+from tests.hub_fixtures import WRITE, LfsHandler, lfs_hub_serving, make_finished_run
 from tests.hub_server import HubServer
 
 STALL_LIMIT_S = 0.5
@@ -50,21 +49,13 @@ def lfs_hub(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp
     from finetune_studio.core import hub as core_hub
 
     handler = type("Handler", (_LfsHandler,), {"lfs_paths": request.param})
-    monkeypatch.setattr(hub_server, "_Handler", handler)  # HubServer.start subclasses the module's _Handler
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # as without hf_xet: the LFS protocol
     monkeypatch.setattr(core_hub, "REQUEST_TIMEOUT_S", STALL_LIMIT_S)
     monkeypatch.setattr(core_hub, "CONNECT_TIMEOUT_S", STALL_LIMIT_S)
-    server = HubServer()
-    server.stalled, server.release, server.first_stall = [], threading.Event(), threading.Event()
-    with server:
-        server.add_token(WRITE, "alice", "write")
-        patch_client(monkeypatch, server.url, tmp_path / "hf_home")
-        instant_retries(monkeypatch)
-        try:
-            yield server
-        finally:
-            server.release.set()  # a stalled PUT still held (the old code's) is let go
-    assert not server.unhandled, server.unhandled
+    # its release on the way out lets a stalled PUT still held (the old code's) go
+    with lfs_hub_serving(monkeypatch, handler, tmp_path / "hf_home", stalled=[],
+                         first_stall=threading.Event()) as server:
+        yield server
 
 
 @pytest.mark.parametrize("lfs_hub", [("model.safetensors",), ("model.safetensors", "extra/notes.bin")],

@@ -22,8 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 
-import tests.hub_server as hub_server
-from tests.hub_fixtures import MODEL_FILES, WRITE, LfsHandler, instant_retries, make_finished_run, patch_client
+from tests.hub_fixtures import MODEL_FILES, WRITE, LfsHandler, lfs_hub_serving, make_finished_run
 from tests.hub_server import HubServer
 
 
@@ -59,19 +58,9 @@ class _LfsHandler(LfsHandler):
 
 @pytest.fixture
 def lfs_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
-    monkeypatch.setattr(hub_server, "_Handler", _LfsHandler)  # HubServer.start subclasses the module's _Handler
-    server = HubServer()
-    server.store, server.transfers, server.stalled = {}, [], []
-    server.stall, server.release = threading.Event(), threading.Event()
-    with server:
-        server.add_token(WRITE, "alice", "write")
-        patch_client(monkeypatch, server.url, tmp_path / "hf_home")
-        instant_retries(monkeypatch)
-        try:
-            yield server
-        finally:
-            server.release.set()
-    assert not server.unhandled, f"requests the test hub does not implement: {server.unhandled}"
+    with lfs_hub_serving(monkeypatch, _LfsHandler, tmp_path / "hf_home", store={}, transfers=[], stalled=[],
+                         stall=threading.Event()) as server:
+        yield server
 
 
 def _lfs_only(monkeypatch: pytest.MonkeyPatch) -> None:
