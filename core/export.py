@@ -937,14 +937,15 @@ def _stops_note(out_dir: Path, written: list[str]) -> str:
             f"GenerationConfig.from_pretrained('{out_dir}'), or replies run on past the end of turn.")
 
 
-def dtype_refusal(dtype: str | None) -> str | None:
-    """Why a merged export cannot be saved in `dtype`, in words; None for one of MERGED_DTYPES (None: SAME_DTYPE)."""
+def dtype_refusal(dtype: str | None, nothing: str = "Nothing was exported.") -> str | None:
+    """Why a merged export (or push: `nothing` says what was not done) cannot be saved in `dtype`, in words; None for
+    one of MERGED_DTYPES (None: SAME_DTYPE)."""
     if dtype is None or dtype in MERGED_DTYPES:
         return None
     named = {"fp16": "float16", "half": "float16", "bf16": "bfloat16", "fp32": "float32", "float": "float32"}
     instead = named.get(str(dtype).lower().removeprefix("torch."))
     return (f"A merged model cannot be saved in {dtype!r}: the choices are {', '.join(MERGED_DTYPES[1:])}, or "
-            f"{SAME_DTYPE} (the dtype the run trained in). Nothing was exported. To fix: "
+            f"{SAME_DTYPE} (the dtype the run trained in). {nothing} To fix: "
             + (f"write {instead}." if instead else f"choose one of {', '.join(MERGED_DTYPES)}."))
 
 
@@ -1186,11 +1187,12 @@ def _check_fits(merged: Any, dtype: str, trained: str) -> None:
             if peak > largest:
                 largest, where = peak, name
     if largest > FLOAT16_MAX:
-        raise ExportError(f"The merged model cannot be saved in float16: its weight {where} holds values up to "
-                          f"{largest:,.0f}, and float16 holds at most {FLOAT16_MAX:,.0f}, so they would be saved as "
-                          f"inf and the model would answer NaN. Nothing was exported. To fix: export it in bfloat16 "
-                          f"(as small as float16, with float32's range), or in {trained}, the dtype the run trained "
-                          "in.", DTYPE_OVERFLOW)
+        problem = (f"The merged model cannot be saved in float16: its weight {where} holds values up to "
+                   f"{largest:,.0f}, and float16 holds at most {FLOAT16_MAX:,.0f}, so they would be saved as inf and "
+                   "the model would answer NaN.")
+        raise ExportError(f"{problem} Nothing was exported. To fix: export it in bfloat16 (as small as float16, with "
+                          f"float32's range), or in {trained}, the dtype the run trained in.", DTYPE_OVERFLOW,
+                          problem=problem)  # a push says its own "nothing" and fix (core.hub._overflow_refusal)
 
 
 def with_torch_dtype(folder: Path) -> None:

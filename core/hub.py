@@ -1116,9 +1116,9 @@ def _dtype_problem(run_dir: Path, form: str | None, dtype: str | None) -> None:
     if dtype in (None, SAME_DTYPE):
         return
     nothing = "Nothing was sent to the Hub."
-    refusal = dtype_refusal(dtype)
-    if refusal:  # core.export's sentence, said of a push: it exported nothing, and sent nothing either
-        raise HubError(refusal.replace("Nothing was exported.", nothing), kind=BAD_DTYPE)
+    refusal = dtype_refusal(dtype, nothing)  # core.export's sentence, said of a push
+    if refusal:
+        raise HubError(refusal, kind=BAD_DTYPE)
     if form == PUSH_MERGED:
         return
     if is_adapter_folder(RunFolder(Path(run_dir)).model_dir):
@@ -1281,7 +1281,7 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threadi
         if exc.kind == TRAINING_HERE:  # a run began training since _merge_problem asked
             _refuse_merge_while_training(run_dir, nothing_sent)
         if exc.kind == DTYPE_OVERFLOW:  # core.export's reason (which weight, how large); the fix is a push's
-            raise _overflow_refusal(run_dir, str(exc), nothing_sent) from None
+            raise _overflow_refusal(run_dir, exc.problem, nothing_sent) from None
         if exc.kind not in WRITE_KINDS:
             raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
         staging = out_dir.parent.parent  # the temporary folder's own folder: TMPDIR, or the system's
@@ -1291,16 +1291,15 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threadi
         raise HubError(f"Could not merge the adapter into its base model: {exc} {nothing_sent}") from None
 
 
-def _overflow_refusal(run_dir: Path, said: str, nothing_sent: str) -> HubError:
+def _overflow_refusal(run_dir: Path, problem: str, nothing_sent: str) -> HubError:
     """A merged push in float16 whose merged weights exceed float16's range (core.export refuses it once merged,
-    before anything is written): core.export's reason, with what the Hub holds and a push's fix (its own says
-    "Nothing was exported" and "export it in bfloat16"). Not bad input: the repository was created by then."""
+    before anything is written): core.export's problem (ExportError.problem), with what the Hub holds and a push's
+    fix. Not bad input: the repository was created by then."""
     from finetune_studio.core.export import trained_dtype
 
-    reason = said.split(" Nothing was exported.")[0]
     trained = trained_dtype(run_dir)
     as_trained = f"in {trained}, the dtype the run trained in" if trained else "in the dtype the run trained in"
-    return HubError(f"{reason} {nothing_sent}", kind=DTYPE_OVERFLOW,
+    return HubError(f"{problem} {nothing_sent}", kind=DTYPE_OVERFLOW,
                     fix=f"To fix: push it in bfloat16 (as small as float16, with float32's range: --dtype bfloat16, "
                         f"or bfloat16 in the push dialog's Weights box), or {as_trained} (--dtype auto, or Same as "
                         "training).")
