@@ -203,6 +203,18 @@ def hover_text(index: int, token_id: int, text: str, role: str, label: int) -> s
     return f"Token {index + 1}: id {token_id} {shown} — {ROLE_NAMES.get(role, role)}; {trained}"
 
 
+def template_words(name: str, note: str, tools: bool) -> str:
+    """The Inspector's template line: its name, the note only where it adds to the name ("the chatml chat template"
+    repeated "chatml"), and for rows with tools under ChatML, where the tools and the calls go."""
+    words = f"Chat template: {name}"
+    if note and note not in (f"the {name} chat template", f"{name} chat template"):
+        words += f" — {note}"
+    if tools and name == "chatml":
+        words += (". It writes the tools into the system turn (masked, coloured as system) and each tool call of a "
+                  "reply as a <tool_call> block, which trains.")
+    return words
+
+
 def confirm_untrained(parent: QWidget | None, message: str) -> bool:
     """Start's question when some rows would train nothing. Tests replace this function."""
     box = QMessageBox(QMessageBox.Icon.Warning, "Some rows train nothing", message,
@@ -439,7 +451,7 @@ class InspectorWindow(QDialog):
         chat = inspector.chat
         detected = f" (detected: {inspector.detection.reason})" if chat.format == "auto" else ""
         source = self.config.dataset.source
-        from finetune_studio.core.chat import FORMAT_NAMES
+        from finetune_studio.core.chat import CHATML_NOTE, FORMAT_NAMES, TOOLS_PART
 
         rows = f"{len(inspector):,} row{'' if len(inspector) == 1 else 's'}"
         say(self.status_label, f"{source} · {rows} · {FORMAT_NAMES.get(inspector.format, '?')}"
@@ -453,7 +465,8 @@ class InspectorWindow(QDialog):
         elif not inspector.uses_template:  # plain prompt/completion text: the run's words for it
             say(self.template_label, NO_TEMPLATE_WORDS)
         else:
-            say(self.template_label, f"Chat template: {name}" + (f" — {note}" if note else ""))
+            say(self.template_label, template_words(name, note, TOOLS_PART in inspector.detection.columns))
+            note = note if note == CHATML_NOTE else ""  # only ChatML picked for the user is worth the warning colour
         self.template_label.setStyleSheet(f"color: {WARNING_COLOR};" if note else "")
         self.template_label.show()
         with _blocked(self.row_spin):
