@@ -76,8 +76,11 @@ def owner() -> int | None:
 
 
 def due(counts: tuple[int, int, int], thresholds: tuple[int, int, int]) -> int | None:
-    """The generation Python itself would collect at these counts (gcmodule.c's rule): the oldest whose count
-    passed its threshold, walking up from the youngest only while each younger one has passed its own."""
+    """The generation Python itself would collect at these counts (gcmodule.c's thresholds): the oldest whose count
+    passed its threshold, walking up from the youngest only while each younger one has passed its own. Not
+    gcmodule.c's further condition on a full collection (that a quarter of the long-lived objects be new since the
+    last), which Python does not expose: the oldest generation is collected somewhat more often than Python would,
+    on the GUI thread, over a heap whose imports the warm-up froze out of every collection."""
     generation = None
     for level, (count, threshold) in enumerate(zip(counts, thresholds)):
         if threshold <= 0 or count <= threshold:
