@@ -123,7 +123,13 @@ def collect(generation: int = 2) -> int:
             wake = _state.wake
     if here:
         return _python_collect(generation)
-    wake()
+    try:
+        wake()
+    except RuntimeError:  # the waker's Qt object is gone (the app is closing): no collection off the owner's thread
+        with _state.lock:
+            if request in _state.requests:
+                _state.requests.remove(request)
+        return 0
     request.wait(REQUEST_WAIT_S)
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import Iterator
 
 import pytest
@@ -120,3 +121,37 @@ def test_without_an_owner_paused_blocks_may_overlap_across_threads() -> None:
     assert not gc.isenabled()
     second.__exit__(None, None, None)
     assert gc.isenabled()
+
+
+def test_a_worker_whose_waker_is_gone_goes_on_without_collecting() -> None:
+    """At the app's exit the Collector's Qt object can be deleted while a daemon thread still runs: its gc.collect()
+    must neither raise ("Internal C++ object already deleted") nor wait, nor collect in that thread."""
+    seen: list[int] = []
+
+    def gone() -> None:
+        raise RuntimeError("Internal C++ object (Collector) already deleted.")
+
+    gc.collect()
+    collection.hand_to_this_thread(gone)
+    try:
+        returned: list[object] = []
+
+        def work() -> None:
+            Tracer(seen)
+            started = time.monotonic()
+            try:
+                returned.append(gc.collect())
+            except RuntimeError as exc:
+                returned.append(exc)
+            returned.append(time.monotonic() - started)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        assert returned[0] == 0 and returned[1] < collection.REQUEST_WAIT_S / 2
+        assert seen == []
+        assert collection.run_due() != 2  # no request left behind (one makes the owner's tick collect everything)
+        collection.collect()
+        assert seen == [threading.get_ident()]
+    finally:
+        collection.give_back()
