@@ -61,10 +61,12 @@ CHATML_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 
-# name -> (what the user reads, TRL's template file or None for ours, the control tokens the template writes)
+# name -> (what the user reads, TRL's template file or None for ours, the control tokens the template writes). The
+# label before its first ':' is its short name; the rest says what it does.
 NAMED_TEMPLATES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
-    "chatml": ("ChatML (<|im_start|> … <|im_end|>): the default for a model without a template", None,
-               ("<|im_start|>", "<|im_end|>")),
+    "chatml": ("ChatML (<|im_start|> … <|im_end|>): the default for a model without a template; writes tool calls "
+               "as <tool_call> blocks (Qwen2.5's style), which train, and the tools into the system turn, masked",
+               None, ("<|im_start|>", "<|im_end|>")),
     "qwen3": ("Qwen3 (ChatML with a <think> block)", "qwen3_training.jinja",
               ("<|im_start|>", "<|im_end|>", "<think>", "</think>")),
     "llama3": ("Llama 3 (<|start_header_id|> … <|eot_id|>)", "llama3_training.jinja",

@@ -101,7 +101,11 @@ CELL_CHARS = 160  # longer cells are cut here; the view elides the rest to the c
 # data file (core.data.READ_ARCHIVES: .tar.gz, .tar.bz2, .tar.xz are matched by *.gz, *.bz2, *.xz).
 FILE_FILTER = ("Data files (*.csv *.tsv *.json *.jsonl *.parquet *.txt *.gz *.bz2 *.xz *.zst *.zip *.tar *.tgz);;"
                "All files (*)")
-CHECKS_WAIT = "Row checks run once a model is chosen."
+# Before the warm-up ends the form has no model settings (refresh_statistics comes with the training stack).
+CHECKS_WAIT = "Every row is checked with the model's tokenizer once the training stack has loaded."
+TEMPLATE_WAIT = "The template is read from the model's tokenizer once the training stack has loaded."
+UNREAD_FORMAT = "Not detected: the data could not be read (see under {where})."
+UNREAD_COLUMN = "Not checked: the data could not be read (see under Dataset)."
 BUILTIN_ENCODING = "Not needed: the built-in samples are UTF-8."
 # Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16", "cp1251", "iso8859-15", "gb18030", "shift_jis")
@@ -116,8 +120,12 @@ FORMAT_CHOICES = (("Detect from the data", "auto"), ("Plain text (one text colum
                   ("Messages (role / content)", "messages"), ("ShareGPT (from / value)", "sharegpt"))
 TRAIN_ON_CHOICES = (("Automatic: replies, or the completion", "auto"), ("Assistant replies only", "assistant"),
                     ("The completion only", "completion"), ("Every token", "all"))
-TEMPLATE_CHOICES = (("The model's own (ChatML when it has none)", "auto"),
-                    *((label.split(":")[0], name) for name, (label, _, _) in NAMED_TEMPLATES.items()))
+# (box text, value, tooltip): the box shows a template's short name, its tooltip the whole label.
+TEMPLATE_CHOICES = (("The model's own (ChatML when it has none)", "auto",
+                     "The model's own chat template; ChatML when its tokenizer has none"),
+                    *((label.split(":")[0], name, label) for name, (label, _, _) in NAMED_TEMPLATES.items()))
+CHATML_TOOLS = ("ChatML writes tool calls as <tool_call> blocks (Qwen2.5's style), which train, and the tools into "
+                "the system turn, masked.")
 # Whitespace at either end of a column name is drawn with these (the config keeps the real characters).
 # ␣ is the usual sign for a space, ⇥ for a tab, ⍽ for a no-break space (all in DejaVu Sans, unlike ␠ and ␉).
 EDGE_MARKS = {" ": "\u2423", "\t": "\u21e5", "\xa0": "\u237d"}
@@ -483,6 +491,7 @@ class DatasetForm(Form):
         self._checks_key: tuple | None = None
         self._checks_stop = threading.Event()
         self._template_key: tuple | None = None
+        self._template_result: tuple[str, str] | None = None  # (name, note) of the template read for _template_key
         self.inspector_window: Any = None
         self._inspected: tuple | None = None  # the settings the Inspector window was opened with
         self.format_combo = narrow_combo(QComboBox())
@@ -497,8 +506,9 @@ class DatasetForm(Form):
         self.column_combos: dict[str, QComboBox] = {}
         self.columns_hint = hint_label()
         self.template_combo = narrow_combo(QComboBox())
-        for label, value in TEMPLATE_CHOICES:
+        for label, value, tip in TEMPLATE_CHOICES:
             self.template_combo.addItem(label, value)
+            self.template_combo.setItemData(self.template_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.template_hint = hint_label()
         self.train_on_combo = narrow_combo(QComboBox())
         for label, value in TRAIN_ON_CHOICES:
@@ -1303,6 +1313,8 @@ class DatasetForm(Form):
         beneath. The box keeps its red border, and its tooltip validation's words; the header lists them."""
         unchecked = {"dataset.text_column": getattr(self, "_column_unchecked", None),
                      "chat.columns": getattr(self, "_chat_columns_unchecked", None)}.get(key)
+        if unchecked and self._source_refused():  # the one real problem is under Dataset: said short here
+            unchecked = UNREAD_COLUMN
         if unchecked and key in self._fields:
             error = self._input_errors.get(key) or self._external.get(key)
             warning = "\n".join(filter(None, (self._warnings.get(key), unchecked)))
@@ -1334,20 +1346,7 @@ class DatasetForm(Form):
     def _update_format(self) -> None:
         """Format hint, column boxes for the format's parts, and which rows apply (text column or chat settings)."""
         fmt = self.effective_format()
-        detection = self._detection
-        chosen = self.format_combo.currentData()
-        if chosen == "auto":
-            text = (f"Detected: {FORMAT_NAMES[detection.format]} — {detection.reason}." if detection is not None
-                    else "Detected from the first rows once the preview has loaded.")
-        elif not self._known_format(chosen):
-            shown = f"'{chosen}'" if isinstance(chosen, str) else as_written(chosen)  # [text], not ['text']
-            text = f"{shown} is not a row format, so the run cannot start: pick one above."
-        else:
-            text = f"Rows are read as {FORMAT_NAMES[fmt]}."
-            if detection is not None and detection.format != fmt:
-                text += f" The data looks like {FORMAT_NAMES[detection.format]} ({detection.reason})."
-        self.format_hint.setText(text)
-        self._mark_unknown_format()
+        self._show_format_hint()
         self._build_column_boxes(fmt)
         chat = fmt != "text"
         for caption in self._chat_rows:
@@ -1360,10 +1359,41 @@ class DatasetForm(Form):
             self.template_hint.setText("Plain text has no chat template: every token is trained, as in the seed.")
             self._say_checks("")  # nothing to check: the Inspector button above says where the tokens are
             self.checks_warning.hide()
-        elif not self.checks_label.text() and self._model_config is None:  # chat rows again, no model to check
-            self._say_checks(CHECKS_WAIT)
+        elif self._model_config is None:  # chat rows before the warm-up ends: no tokenizer to read or check with
+            self.template_hint.setText(TEMPLATE_WAIT)
+            if not self.checks_label.text():
+                self._say_checks(CHECKS_WAIT)
         self._schedule_template()
         self._announce_chat()
+
+    def _source_refused(self) -> bool:
+        """The Dataset field shows an error (the form's own, or validation's: an archive of two data files)."""
+        return bool(self._input_errors.get("dataset.source") or self._external.get("dataset.source"))
+
+    def _show_format_hint(self) -> None:
+        fmt = self.effective_format()
+        detection = self._detection
+        chosen = self.format_combo.currentData()
+        if chosen == "auto" and detection is None and self._columns_unknown:  # the preview failed: no rows to read
+            text = UNREAD_FORMAT.format(where="Dataset" if self._source_refused() else "Preview")
+        elif chosen == "auto":
+            text = (f"Detected: {FORMAT_NAMES[detection.format]} — {detection.reason}." if detection is not None
+                    else "Detected from the first rows once the preview has loaded.")
+        elif not self._known_format(chosen):
+            shown = f"'{chosen}'" if isinstance(chosen, str) else as_written(chosen)  # [text], not ['text']
+            text = f"{shown} is not a row format, so the run cannot start: pick one above."
+        else:
+            text = f"Rows are read as {FORMAT_NAMES[fmt]}."
+            if detection is not None and detection.format != fmt:
+                text += f" The data looks like {FORMAT_NAMES[detection.format]} ({detection.reason})."
+        self.format_hint.setText(text)
+        self._mark_unknown_format()
+
+    def show_problems(self, problems: list[Any]) -> None:
+        """As every form's; the Row format hint says where the reason an unread source is given, which a
+        validation error under Dataset can change."""
+        super().show_problems(problems)
+        self._show_format_hint()
 
     def _say_checks(self, text: str) -> None:
         """The row checks' line under the Inspector button; hidden while it has nothing to say (plain text)."""
@@ -1511,23 +1541,44 @@ class DatasetForm(Form):
             return
         key = (self._model_config.name_or_path, self._model_config.revision, self.template_combo.currentData())
         if key == self._template_key:
+            if not self.template_task.busy:  # other rows (tools or none), or chat rows again after plain text
+                self._show_template_note()
             return
-        self._template_key = key
+        self._template_key, self._template_result = key, None
         self.template_hint.setText("Reading the model's tokenizer…")
         self.template_task.submit(resolve_chat_template, dataclasses.replace(self._model_config), self.chat_config())
 
     def _template_ready(self, result: tuple[str, str]) -> None:
-        name, note = result
+        self._template_result = result
+        self._show_template_note()
+
+    def _show_template_note(self) -> None:
+        """The template read, and for rows with a tools column under ChatML where the tools and the calls go."""
+        if self._template_result is None or self.effective_format() == "text":
+            return
+        name, note = self._template_result
         if note == CHATML_NOTE:
             text = ("ChatML is used: this model's tokenizer has no chat template. Pick another one here if the model "
                     "was trained with it.")
         else:
             text = f"Rows are rendered with {note}."
+        if name == "chatml" and self._rows_have_tools():
+            text += f" {CHATML_TOOLS}"
         self.template_hint.setText(text)
         self.template_hint.setProperty("chatml", note == CHATML_NOTE)
 
+    def _rows_have_tools(self) -> bool:
+        """The preview rows, read as a run reads them, have a tools column (found, or mapped in chat.columns)."""
+        if not self._preview_rows:
+            return False
+        try:
+            detection = resolve_format(self.chat_config(), self._preview_rows, self._columns)
+        except Exception:  # noqa: BLE001 - a format the app does not read: its hint says so
+            return False
+        return TOOLS_PART in detection.columns
+
     def _template_failed(self, exc: BaseException) -> None:
-        self._template_key = None
+        self._template_key, self._template_result = None, None
         self.template_hint.setText(describe_error(exc, "reading the chat template"))
 
     # ---- whole-dataset row checks (core.inspector; cached)

@@ -79,7 +79,8 @@ def test_plain_text_rows_have_no_line_that_repeats_the_inspector_button(qtbot: A
     assert form.inspect_button.isVisibleTo(form)
     assert form.checks_label.text() == "" and not form.checks_label.isVisibleTo(form)
     form.format_combo.setCurrentIndex(form.format_combo.findData("messages"))  # chat rows, no model yet
-    assert form.checks_label.text() == "Row checks run once a model is chosen."
+    assert form.checks_label.text() == ("Every row is checked with the model's tokenizer once the training stack "
+                                         "has loaded.")
     assert form.checks_label.isVisibleTo(form)
     form.format_combo.setCurrentIndex(form.format_combo.findData("text"))
     assert not form.checks_label.isVisibleTo(form)
