@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtGui import QFontMetrics
 
 from tests.gui.test_try_tab_states import Fakes, make_run, open_try_tab
-from tests.helpers import window_on_runs
+from tests.helpers import demo_model_copy, window_on_runs
 
 LONG_RUN = "horoscopes-qwen3-0.6b-lora-r16-lr2e-4-chat-template-2026-12-05"
 
@@ -79,20 +79,23 @@ def test_the_titles_say_side_run_and_checkpoint_at_900x600_and_1280x800(qtbot: A
 
 def test_where_the_whole_title_fits_it_is_one_line_in_both_panes(qtbot: Any, demo_cache: Path, tmp_path: Path,
                                                                  monkeypatch: Any) -> None:
-    from finetune_studio.core.demo import demo_model_path
-
     Fakes(monkeypatch)
     runs = tmp_path / "runs"
-    make_run(runs, "first", demo_model_path(), steps=(4,))
+    # A base model path of 80 characters or more, under this test's own folder: the demo's own path is in the session's
+    # folder (/tmp/pytest-of-root/pytest-N/cache/…), whose length varies with N and --basetemp, and a short one fits
+    # a 700-pixel pane whole (the CI at 3427e43 with pytest-149, and --basetemp=/tmp/b, failed the cut below).
+    short = max(0, 80 - len(str(tmp_path / "base-models" / "demo-model-v1")))  # 80 characters at least
+    base_path = demo_model_copy(tmp_path / ("base-models" + "-" * short) / "demo-model-v1")
+    make_run(runs, "first", base_path, steps=(4,))
     tab = open_try_tab(qtbot, runs, size=(1700, 800))
     base, tuned = tab.panes["base"], tab.panes["tuned"]
-    assert (tuned.title(), base.title()) == ("Fine-tuned · first · final model", f"Base model · {demo_model_path()}")
+    assert (tuned.title(), base.title()) == ("Fine-tuned · first · final model", f"Base model · {base_path}")
     assert not tuned.name_line.isVisible() and not base.name_line.isVisible()
     tab.resize(700, 800)  # the base model's path no longer fits on one line: both panes take two
     qtbot.wait(50)
     assert (tuned.title(), base.title()) == ("Fine-tuned · final model", "Base model")
     assert tuned.name_line.isVisible() and tuned.name_line.text() == "first"
-    assert base.name_line.isVisible() and _cut_in_the_middle(base.name_line.text(), str(demo_model_path()))
+    assert base.name_line.isVisible() and _cut_in_the_middle(base.name_line.text(), str(base_path))
     tab.shutdown()
 
 
