@@ -295,6 +295,30 @@ class _Progress(QObject):
     line = Signal(str)
 
 
+def weights_row(name: str, tip: str) -> tuple[QComboBox, FittedLabel, QWidget]:
+    """The merged model's "Weights in" box (empty: the caller adds MERGED_DTYPES with dtype_label), the note under
+    it (dtype_note) and the row that holds the box, indented under the merged choice: one for the export dialog and
+    the push dialog, which offer the same choice (core.export's dtypes). `name`: the box's object name, the note's
+    with "_note"."""
+    box = QComboBox()
+    box.setObjectName(name)
+    box.setToolTip(tip)
+    note = FittedLabel()
+    note.setObjectName(f"{name}_note")
+    note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    note.setContentsMargins(22, 0, 0, 0)
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(22, 0, 0, 0)
+    layout.setSpacing(6)
+    label = QLabel("Weights in")
+    label.setBuddy(box)
+    layout.addWidget(label)
+    layout.addWidget(box)
+    layout.addStretch(1)
+    return box, note, row
+
+
 class ExportDialog(QDialog):
     """Pick adapter-only or merged, the folder, then export in the background with a busy bar and core's progress
     lines; the outcome (or core's message when it cannot be done) is shown in the dialog, which stays open."""
@@ -370,25 +394,12 @@ class ExportDialog(QDialog):
         # What a merged model's weights are saved in: the dtype the run trained in, or another (core.export's
         # MERGED_DTYPES); with the size it comes to where core.export knows it. An adapter is copied as saved.
         trained = trained_dtype(self.run_dir)
-        self.dtype_box = QComboBox()
-        self.dtype_box.setObjectName("export_dtype")
+        self.dtype_box, self.dtype_note, self.dtype_row = weights_row(
+            "export_dtype", "<p>The dtype the merged model's weights are saved in (config.json's dtype and torch_dtype "
+            "say it). float16 and bfloat16 take half the bytes of float32; the adapter is merged before the weights "
+            "are converted.</p>")
         for dtype in MERGED_DTYPES:
             self.dtype_box.addItem(dtype_label(dtype, trained), dtype)
-        self.dtype_box.setToolTip("<p>The dtype the merged model's weights are saved in (config.json's dtype and "
-                                  "torch_dtype say it). float16 and bfloat16 take half the bytes of float32; the "
-                                  "adapter is merged before the weights are converted.</p>")
-        self.dtype_note = FittedLabel()
-        self.dtype_note.setObjectName("export_dtype_note")
-        self.dtype_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.dtype_row = QWidget()
-        dtype_layout = QHBoxLayout(self.dtype_row)
-        dtype_layout.setContentsMargins(22, 0, 0, 0)
-        dtype_layout.setSpacing(6)
-        dtype_label_widget = QLabel("Weights in")
-        dtype_label_widget.setBuddy(self.dtype_box)
-        dtype_layout.addWidget(dtype_label_widget)
-        dtype_layout.addWidget(self.dtype_box)
-        dtype_layout.addStretch(1)
         self.dtype_note.setContentsMargins(22, 0, 0, 4)  # under the box, as the hints are under their choices
         self._merged_tip = merged_tip
         self.dtype_box.currentIndexChanged.connect(self._dtype_changed)

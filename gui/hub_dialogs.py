@@ -29,7 +29,6 @@ from PySide6.QtGui import QAction, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -420,27 +419,13 @@ class PushDialog(QDialog):
         # What a merged push's weights are saved in, as the export dialog's Weights box (core.export's
         # MERGED_DTYPES, and that dialog's labels and note): disabled unless Merged is chosen, since the adapter and
         # a whole model are uploaded as the run saved them. Filled for each run (set_run): "Same as training (…)".
-        from finetune_studio.gui.export_dialog import FittedLabel  # here: export_dialog imports this module
+        from finetune_studio.gui.export_dialog import weights_row  # here: export_dialog imports this module
 
-        self.dtype_box = QComboBox()
-        self.dtype_box.setObjectName("push_dtype")
-        self.dtype_box.setToolTip("<p>The dtype the merged model's weights are saved in and uploaded (config.json's "
-                                  "dtype and torch_dtype say it). float16 and bfloat16 take half the bytes of "
-                                  "float32; the adapter is merged before the weights are converted. Only a merged "
-                                  "push has a dtype to choose: the adapter is uploaded as the run saved it.</p>")
-        self.dtype_note = FittedLabel()
-        self.dtype_note.setObjectName("push_dtype_note")
-        self.dtype_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.dtype_note.setContentsMargins(22, 0, 0, 0)  # under the box, as in the export dialog
-        self.dtype_row = QWidget()
-        dtype_layout = QHBoxLayout(self.dtype_row)
-        dtype_layout.setContentsMargins(22, 0, 0, 0)
-        dtype_layout.setSpacing(6)
-        weights_label = QLabel("Weights in")
-        weights_label.setBuddy(self.dtype_box)
-        dtype_layout.addWidget(weights_label)
-        dtype_layout.addWidget(self.dtype_box)
-        dtype_layout.addStretch(1)
+        self.dtype_box, self.dtype_note, self.dtype_row = weights_row(
+            "push_dtype", "<p>The dtype the merged model's weights are saved in and uploaded (config.json's dtype and "
+            "torch_dtype say it). float16 and bfloat16 take half the bytes of float32; the adapter is merged before "
+            "the weights are converted. Only a merged push has a dtype to choose: the adapter is uploaded as the run "
+            "saved it.</p>")
         form_column.addWidget(self.dtype_row)
         form_column.addWidget(self.dtype_note)
         self.form_group.buttonToggled.connect(self._form_changed)
