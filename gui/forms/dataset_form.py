@@ -1360,7 +1360,7 @@ class DatasetForm(Form):
             self._say_checks("")  # nothing to check: the Inspector button above says where the tokens are
             self.checks_warning.hide()
         elif self._model_config is None:  # chat rows before the warm-up ends: no tokenizer to read or check with
-            self.template_hint.setText(TEMPLATE_WAIT)
+            self.template_hint.setText(self._template_before_stack())
             if not self.checks_label.text():
                 self._say_checks(CHECKS_WAIT)
         self._schedule_template()
@@ -1528,8 +1528,17 @@ class DatasetForm(Form):
         return config
 
     # ---- template note (the tokenizer only)
+    def _template_before_stack(self) -> str:
+        """The template hint before the warm-up has loaded a tokenizer: a template picked by name is known now; only
+        'auto' (the model's own) waits for the tokenizer."""
+        picked = self.chat_config().template
+        return f"Rows are rendered with the {picked} chat template." if picked in NAMED_TEMPLATES else TEMPLATE_WAIT
+
     def _schedule_template(self) -> None:
-        if self._model_config is None or self.effective_format() == "text":
+        if self.effective_format() == "text":
+            return
+        if self._model_config is None:
+            self.template_hint.setText(self._template_before_stack())
             return
         problem = self._model_problem()
         if problem:  # no tokenizer whose template could be read

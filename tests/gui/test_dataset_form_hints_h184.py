@@ -93,9 +93,11 @@ def test_the_chatml_hint_says_where_tools_go_for_rows_with_tools(qtbot: Any, dem
 def test_before_the_warm_up_chat_rows_say_what_the_template_and_checks_wait_for(qtbot: Any) -> None:
     form = _form(qtbot, default_config().dataset.source, 20)  # no refresh_statistics: the stack has not loaded
     _pick(form.format_combo, "messages")
-    _pick(form.template_combo, "chatml")
+    _pick(form.template_combo, "auto")
     assert form.template_hint.text() == ("The template is read from the model's tokenizer once the training stack "
                                          "has loaded.")
+    _pick(form.template_combo, "chatml")  # picked by name: known before any tokenizer is read
+    assert form.template_hint.text() == "Rows are rendered with the chatml chat template."
     assert form.checks_label.text() == ("Every row is checked with the model's tokenizer once the training stack has "
                                         "loaded.")
     assert form.checks_label.isVisibleTo(form)
