@@ -19,18 +19,11 @@ from finetune_studio.core.config import DEMO_MODEL_ID, ModelConfig, default_conf
 from finetune_studio.core.validation import validate
 from finetune_studio.gui import background
 from finetune_studio.gui.forms import DatasetForm
+from tests.gui.test_dataset_form_tools_h164 import TOOLS, WEATHER, _jsonl  # one tool-call sample for both
 
 WAIT = 30_000
 TOOLS_SENTENCE = ("ChatML writes tool calls as <tool_call> blocks (Qwen2.5's style), which train, and the tools into "
                   "the system turn, masked.")
-WEATHER = [{"role": "user", "content": "Weather in Oslo?"},
-           {"role": "assistant", "content": "", "tool_calls": [
-               {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]},
-           {"role": "tool", "name": "get_weather", "content": "12 C, rain"},
-           {"role": "assistant", "content": "12 degrees and rain."}]
-TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
-                                           "parameters": {"type": "object",
-                                                          "properties": {"city": {"type": "string"}}}}}]
 HELLO = [{"role": "user", "content": "Hello?"}, {"role": "assistant", "content": "Hello."}]
 
 
@@ -49,11 +42,6 @@ def _form(qtbot: Any, source: str, rows: int | None) -> DatasetForm:
     if rows is not None:
         qtbot.waitUntil(lambda: form.preview_model.rowCount() == rows, timeout=WAIT)
     return form
-
-
-def _jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def _pick(combo: Any, value: str) -> None:
