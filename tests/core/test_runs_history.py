@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,9 +24,15 @@ T0 = 1_700_000_000.0
 
 def make_run(runs: Path, name: str, events: list[dict], status: dict | None = None, config: bool = True,
              raw_tail: str = "") -> Path:
-    """A run folder as core.training leaves it (events get times 10 s apart unless they have one)."""
-    path = runs / name
-    path.mkdir(parents=True)
+    """A run folder as core.training leaves it (events get times 10 s apart unless they have one). It is written
+    beside `runs` and moved in whole: a Runs tab polling `runs` must never list it half written (a poll between the
+    metrics and the status write listed it as broken, "status.json is missing", and a CI run's assertion on the
+    title read that)."""
+    runs.mkdir(parents=True, exist_ok=True)
+    final = runs / name
+    if final.exists():
+        raise FileExistsError(final)
+    path = Path(tempfile.mkdtemp(prefix=".making-", dir=runs.parent))  # not the name: a 255-byte one fits no prefix
     if config:
         (path / "config.yaml").write_text(f"name: {name}\nmodel:\n  name_or_path: builtin:demo\n"
                                           "dataset:\n  source: /data/horoscopes.jsonl\n")
@@ -33,7 +40,8 @@ def make_run(runs: Path, name: str, events: list[dict], status: dict | None = No
     (path / "metrics.jsonl").write_text("".join(line + "\n" for line in lines) + raw_tail)
     if status is not None:
         (path / "status.json").write_text(json.dumps({"pid": 1, **status}))
-    return path
+    path.rename(final)
+    return final
 
 
 def segment(first: int, last: int, start_step: int = 0, resume: bool = False, end: str | None = "finished",
