@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,15 @@ WAIT = 10_000
 
 
 def make_run(runs: Path, name: str, model: Path, steps: tuple[int, ...] = (4, 8)) -> Path:
-    """A run folder as training leaves it: config.yaml, complete checkpoints (trainer_state.json) and model/."""
+    """A run folder as training leaves it: config.yaml, complete checkpoints (trainer_state.json) and model/. Built
+    beside `runs` and moved in whole, so that a window already listing `runs` never reads it half copied (as
+    tests.core.test_runs_history.make_run)."""
     from finetune_studio.core.config import default_config, save_config
 
-    run_dir = runs / name
+    runs.mkdir(parents=True, exist_ok=True)
+    if (runs / name).exists():
+        raise FileExistsError(runs / name)
+    run_dir = Path(tempfile.mkdtemp(prefix=".making-", dir=runs.parent))
     for step in steps:
         shutil.copytree(model, run_dir / f"checkpoint-{step}")
         (run_dir / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
@@ -36,7 +42,7 @@ def make_run(runs: Path, name: str, model: Path, steps: tuple[int, ...] = (4, 8)
     config = default_config()
     config.model.name_or_path = str(model)
     save_config(config, run_dir / "config.yaml")
-    return run_dir
+    return run_dir.rename(runs / name)
 
 
 class Fakes:
