@@ -225,6 +225,14 @@ def archive_member(path: Path, whole: bool = False) -> str:
                     f"({tool}) and save its data as CSV, JSON Lines or plain text.")
 
 
+def shown_file(path: Path) -> str:
+    """A source file as the app names the file it read: its path, or of an archive the path and the file inside
+    ("/data/rows.zip › train.jsonl"), which is what its rows come from."""
+    if archive_kind(path) is None:
+        return str(path)
+    return f"{path} › {archive_member(path)}"
+
+
 def _inner_suffix(path: Path) -> str:
     """The suffix that says a file's format, an archive's being that of the file it holds."""
     if archive_kind(path) is not None:
@@ -1343,7 +1351,7 @@ class Preview:
     columns: list[str]
     rows: list[dict[str, Any]]
     text_column: str | None
-    files: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # what was read (shown_file: an archive with the file inside)
     format: str | None = None  # "csv", "json", "parquet", "text"; None for a Hub dataset
     sample_by: str | None = None  # how .txt files became rows ("document", "paragraph", "line")
     text_columns: list[str] = field(default_factory=list)  # columns that hold text in the rows shown
@@ -1374,7 +1382,7 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
             if len(files) == 1:  # past the part checked: the whole check names the line (only on this error path)
                 check_file(files[0], fmt, config.encoding, delimiter or ",")
             raise DataError(_read_failure(files, fmt, config, delimiter or ",", exc, limit)) from None
-        names = [str(p) for p in files]
+        names = [shown_file(p) for p in files]
     else:
         _hub_guard(config.source)
         try:
