@@ -118,11 +118,10 @@ def data_suffix(path: Path) -> str:
 
 
 # Archives read as they are when they hold one data file (the file a user picked, not one inside a folder):
-# name ending -> (kind, the compression of a tar). datasets reads the file inside through fsspec's chained URL
-# (zip://train.jsonl::/path/data.zip, _data_file); the checks here read it through zipfile and tarfile.
+# name ending -> (kind, the compression of a tar). The checks and the preview read the file inside through zipfile
+# and tarfile; a run reads a copy of it (extract_member).
 READ_ARCHIVES = {".zip": ("zip", None), ".tar": ("tar", None), ".tgz": ("tar", "gz"), ".tar.gz": ("tar", "gz"),
                  ".tar.bz2": ("tar", "bz2"), ".tar.xz": ("tar", "xz")}
-_TAR_COMPRESSION = {"gz": "gzip", "bz2": "bz2", "xz": "xz"}  # tarfile's name -> fsspec's
 # Of a compressed tar (read from its start only), how far a check reads looking for a second data file once it has
 # found one: a 5 GB archive holding one file is not decompressed whole to show 20 rows. The run reads it all.
 ARCHIVE_SCAN_BYTES = 64 << 20
@@ -184,16 +183,194 @@ def archive_listing(path: Path, whole: bool = False) -> Listing:
                 while member is not None:
                     if member.isfile():
                         names.append(member.name)
+                        if _first_data(names, member.name):  # its start, taken on the way (_member_head)
+                            with archive.extractfile(member) as handle:  # type: ignore[union-attr]
+                                _keep_head(stamp, member.name, handle.read(ARCHIVE_PREVIEW_BYTES + 1))
                     if (packed and not whole and member.offset_data + member.size > ARCHIVE_SCAN_BYTES
                             and Listing(tuple(n for n in names if not _hidden_member(n)), False).data):
                         complete = False
                         break
                     member = archive.next()
-    found = Listing(tuple(n for n in names if not _hidden_member(n)), complete)
+    return _keep_listing(stamp, names, whole or complete)
+
+
+def _keep_listing(stamp: tuple, names: list[str], whole: bool) -> Listing:
+    found = Listing(tuple(n for n in names if not _hidden_member(n)), whole)
     if len(_LISTINGS) >= 64:
         _LISTINGS.pop(next(iter(_LISTINGS)))
-    _LISTINGS[(*stamp, whole or complete)] = found
+    _LISTINGS[(*stamp, whole)] = found
     return found
+
+
+def _first_data(names: list[str], name: str) -> bool:
+    """Whether `name`, the last of the archive's files listed so far, is its first data file (other than Parquet)."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if _hidden_member(name) or FORMATS.get(suffix) in (None, "parquet"):
+        return False
+    return Listing(tuple(n for n in names if not _hidden_member(n)), False).data == [name]
+
+
+# The start of the data file inside an archive, per archive version (file_stamp): (its name, its first
+# ARCHIVE_PREVIEW_BYTES + 1 bytes). The checks, the separator and the preview read their few kilobytes to megabytes
+# from here (_open_data), so a compressed tar is decompressed once for all of them: by the listing, which takes the
+# start of its first data file on its way, where each read decompressed it from the archive's start again.
+_MEMBER_HEADS: dict[tuple, tuple[str, bytes]] = {}
+
+
+def _keep_head(stamp: tuple, member: str, head: bytes) -> bytes:
+    if len(_MEMBER_HEADS) >= 8:  # up to 8 x 4 MiB
+        _MEMBER_HEADS.pop(next(iter(_MEMBER_HEADS)))
+    _MEMBER_HEADS[stamp] = (member, head)
+    return head
+
+
+def _member_head(path: Path) -> tuple[bytes, bool]:
+    """The start of the data file an archive holds (up to ARCHIVE_PREVIEW_BYTES + 1 bytes) and whether that is all
+    of it: read once per archive version."""
+    stamp = file_stamp(path)
+    member = archive_member(path)  # a tar's listing keeps the start of its first data file
+    found = _MEMBER_HEADS.get(stamp)
+    if found is not None and found[0] == member and len(found[1]) <= ARCHIVE_PREVIEW_BYTES + 1:
+        head = found[1]
+    else:
+        with _Reading(path), _open_member(path) as handle:
+            head = _keep_head(stamp, member, handle.read(ARCHIVE_PREVIEW_BYTES + 1))
+    return head, len(head) <= ARCHIVE_PREVIEW_BYTES
+
+
+# A run reads all of the file inside an archive, several times over (the checks, then datasets' reader), and
+# decompressed a compressed tar from its start for each read. It is copied out once instead, in the same pass that
+# lists the whole archive, to a folder of the app's cache (core.demo.cache_dir) named by the archive's path and
+# version; the reads that follow read that copy. One copy per archive, ARCHIVE_COPIES of them kept.
+ARCHIVE_COPIES = 4
+
+
+def _copy_folder(path: Path) -> Path:
+    import hashlib
+
+    from finetune_studio.core.demo import cache_dir
+
+    where = hashlib.blake2b(str(path.absolute()).encode(), digest_size=8).hexdigest()
+    version = hashlib.blake2b(repr(file_stamp(path)).encode(), digest_size=8).hexdigest()
+    return cache_dir() / "archives" / f"{where}-{version}"
+
+
+def _extracted(path: Path) -> Path | None:
+    """The copy of the file inside this version of the archive, if a run made one."""
+    try:
+        found = list(_copy_folder(path).iterdir())
+    except OSError:
+        return None
+    return found[0] if len(found) == 1 else None
+
+
+def extract_member(path: Path) -> Path:
+    """The data file inside an archive, copied out to the cache (once per archive version), in one pass that also
+    lists all of the archive: a second data file is refused (archive_member) after that one pass."""
+    import shutil
+    import tempfile
+
+    found = _extracted(path)
+    if found is not None:
+        return found
+    folder = _copy_folder(path)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".part-", dir=folder.parent))
+    kind, packed = archive_kind(path)  # type: ignore[misc]
+    try:
+        with _Reading(path):
+            if kind == "zip":
+                import zipfile
+
+                member = archive_member(path, whole=True)  # its directory: nothing decompressed
+                with zipfile.ZipFile(path) as archive, archive.open(member) as source, \
+                        open(work / PurePosixPath(member).name, "wb") as target:
+                    shutil.copyfileobj(source, target, READ_BUFFER)
+            else:
+                import tarfile
+
+                stamp, names = file_stamp(path), []
+                with tarfile.open(path, f"r|{packed}" if packed else "r:") as archive:
+                    for info in archive:
+                        if not info.isfile():
+                            continue
+                        names.append(info.name)
+                        if _first_data(names, info.name):
+                            with archive.extractfile(info) as source, \
+                                    open(work / PurePosixPath(info.name).name, "wb") as target:  # type: ignore[union-attr]
+                                shutil.copyfileobj(source, target, READ_BUFFER)
+                _keep_listing(stamp, names, True)
+                member = archive_member(path, whole=True)  # the listing just made: refuses a second data file
+        for old in folder.parent.glob(f"{folder.name.split('-')[0]}-*"):  # this archive's older versions
+            shutil.rmtree(old, ignore_errors=True)
+        kept = sorted((p for p in folder.parent.iterdir() if not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime)
+        for old in kept[:max(0, len(kept) - ARCHIVE_COPIES + 1)]:
+            shutil.rmtree(old, ignore_errors=True)
+        for other in work.iterdir():
+            if other.name != PurePosixPath(member).name:
+                other.unlink()
+        try:
+            os.replace(work, folder)
+        except OSError:  # another process copied it first
+            if _extracted(path) is None:
+                raise
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return folder / PurePosixPath(member).name
+
+
+class _HeadThenRest(io.RawIOBase):
+    """A file's start held in memory, then (only if read past it) the rest from `opener`'s stream, read forward to
+    where the start ends."""
+
+    def __init__(self, head: bytes, opener: Callable[[], Any] | None):
+        super().__init__()
+        self._head, self._opener, self._rest, self._position = head, opener, None, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def _forward(self, size: int) -> bytes:
+        if self._position < len(self._head):
+            data = self._head[self._position:self._position + size]
+        elif self._opener is None:
+            data = b""
+        else:
+            if self._rest is None:
+                self._rest = self._opener()
+                self._rest.read(len(self._head))  # the data streams (a tar's member): read forward past the start
+            data = self._rest.read(min(size, 64 << 10))  # a bounded read ahead: a check stops at its limit
+        self._position += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._forward(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        target = {0: offset, 1: self._position + offset}.get(whence)
+        if target is None or (target < self._position and self._rest is not None):
+            raise io.UnsupportedOperation("the data inside an archive is read forward only")
+        if target <= len(self._head) and self._rest is None:
+            self._position = target
+        while self._position < target and self._forward(min(target - self._position, READ_BUFFER)):
+            pass
+        return self._position
+
+    def close(self) -> None:
+        if self._rest is not None:
+            self._rest.close()
+        super().close()
 
 
 def _archive_tool(path: Path) -> str:
@@ -244,22 +421,6 @@ def _packed(path: Path) -> bool:
     """Whether the file's data is not its bytes on disk (compressed, or inside an archive): its size is known once
     read."""
     return compression(path) is not None or archive_kind(path) is not None
-
-
-def _data_file(path: Path) -> str:
-    """How datasets is told of a data file: its path, or the chained URL of the file inside an archive."""
-    kind = archive_kind(path)
-    if kind is None:
-        return str(path)
-    return f"{kind[0]}://{archive_member(path)}::{path}"
-
-
-def _reader_storage(files: list[Path]) -> dict[str, Any]:
-    """datasets' storage_options for a compressed tar (fsspec infers .tar.gz from the name, not .tgz)."""
-    kind = archive_kind(files[0]) if len(files) == 1 else None
-    if kind is None or kind[1] is None:
-        return {}
-    return {"storage_options": {"tar": {"compression": _TAR_COMPRESSION[kind[1]]}}}
 
 
 class _Member(io.BufferedIOBase):
@@ -334,8 +495,13 @@ def _open_member(path: Path) -> Any:
 def _open_data(path: Path, buffering: int = -1) -> Any:
     """The file's bytes as a binary stream: decompressed as they are read for a compressed data file or the file
     inside an archive (nothing is decompressed ahead of the reads), else the file itself."""
-    if archive_kind(path) is not None:
-        return _open_member(path)
+    if archive_kind(path) is not None:  # the copy a run made, or the start held in memory, then the archive
+        copy = _extracted(path)
+        if copy is not None:
+            return open(copy, "rb", buffering=buffering)
+        head, whole = _member_head(path)
+        raw = _HeadThenRest(head, None if whole else functools.partial(_open_member, path))
+        return io.BufferedReader(raw, buffering if buffering > 0 else io.DEFAULT_BUFFER_SIZE)
     kind = compression(path)
     if kind is None:
         return open(path, "rb", buffering=buffering)
@@ -351,8 +517,6 @@ def _open_data(path: Path, buffering: int = -1) -> Any:
         import lzma
 
         return lzma.open(path, "rb")
-    import io
-
     import zstandard
 
     return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
@@ -1017,8 +1181,9 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
     if is_local(config.source):
         fmt, files = local_files(config.source)
         archived = len(files) == 1 and archive_kind(files[0]) is not None
-        if archived:
-            archive_member(files[0], whole=True)  # all of a compressed tar: a second data file is refused first
+        # An archive: its data file copied out in the pass that lists all of it (a second data file is refused
+        # first); the checks below and datasets' reader read that copy, the messages name the archive.
+        read = [str(extract_member(files[0]))] if archived else [str(p) for p in files]
         delimiter = csv_delimiter(config, files) if fmt == "csv" else ","
         for path in files:
             check_file(path, fmt, config.encoding, delimiter)
@@ -1027,11 +1192,10 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
                    f"{delimiter_words(delimiter)}, as the header row shows (dataset.delimiter sets another).")
         where = files[0] if len(files) == 1 else files[0].parent
         try:
-            # An archive's rows are read again each time: datasets' cache knows the file inside by its chained URL,
-            # not by the archive's version, and handed back the rows of an archive since replaced.
-            ds = datasets.load_dataset(fmt, data_files=[_data_file(p) for p in files], split="train",
-                                       **_reader_options(fmt, files, config, delimiter), **_reader_storage(files),
-                                       **({"download_mode": "force_redownload"} if archived else {}))
+            # The copy of an archive's file is named by the archive's version (extract_member), so datasets' cache,
+            # which knows a file by its path and time, never hands back the rows of an archive since replaced.
+            ds = datasets.load_dataset(fmt, data_files=read, split="train",
+                                       **_reader_options(fmt, files, config, delimiter))
         except Exception as exc:  # noqa: BLE001 - datasets wraps parse errors in several types
             if "corresponds to no data" in str(exc):  # datasets' words for a source without rows
                 raise DataError(_no_rows(where, fmt)) from None
