@@ -689,7 +689,13 @@ def load_tokenizer(source: Source) -> Any:
             return _folder_tokenizer(folder)
     if source.base is None:
         raise GenerationError(f"{source.name} has no tokenizer files. To fix: save the tokenizer into the folder.")
-    return load(source.base)
+    try:
+        return load(source.base)
+    except LoadStopped:
+        raise
+    except FinetuneError:
+        _stop_here()  # its download stopped (stoppable), whatever the library made of it
+        raise
 
 
 def _folder_tokenizer(folder: Path) -> Any:
@@ -699,6 +705,7 @@ def _folder_tokenizer(folder: Path) -> Any:
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer file: say which folder
+        _stop_here()
         raise ModelError(f"Could not load the tokenizer saved in {folder}: {describe_error(exc, 'Loading')} To fix: "
                          "save the tokenizer there again.") from None
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
@@ -713,6 +720,16 @@ def _folder_tokenizer(folder: Path) -> Any:
 # every other caller (training, export, the CLI) reads its weights as before. What a stopped load made is dropped
 # with its frames; the caller frees the cached memory on its own thread (a collection in a worker thread can destroy
 # Qt objects off the GUI thread).
+# A model or tokenizer not cached yet is downloaded inside from_pretrained by huggingface_hub: one file through
+# hf_hub_download in the loading thread, several through snapshot_download, whose files download in a thread pool
+# (hf_thread_map). Both are wrapped once, the same way (_wrap_hub_downloads): a file's progress bar
+# (file_download._get_progress_bar_context) checks the stop event at each chunk it counts, and the pool's threads load
+# under the caller's event, checking it before each file (a file not begun is not asked for once Stop is pressed).
+# The client counts a chunk every DOWNLOAD_CHUNK_SIZE bytes (10 MiB): lowered to HUB_CHUNK_BYTES, so a stop waits
+# for at most that much more of a file (a second at 64 KiB/s; httpx reads at most 64 KiB at a time anyway). The file
+# being downloaded is dropped (huggingface_hub 2.x deletes its temporary .incomplete file); files downloaded whole
+# stay in the Hub cache, and the next load downloads only the rest.
+HUB_CHUNK_BYTES = 64 * 1024
 _loading = threading.local()
 _hook_lock = threading.Lock()
 
@@ -756,13 +773,97 @@ def _wrap_weight_loading() -> None:
             core_model_loading.tqdm = _StoppableBar(factory)
 
 
+class _CheckedChunks:
+    """A download's progress bar that raises LoadStopped, instead of counting a chunk, once `stop` is set."""
+
+    def __init__(self, bar: Any, stop: threading.Event):
+        self._bar = bar
+        self._stop = stop
+
+    def update(self, n: Any = 1) -> Any:
+        if self._stop.is_set():
+            raise LoadStopped("The load was stopped.")
+        return self._bar.update(n)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bar, name)
+
+
+class _StoppableDownload:
+    """huggingface_hub's per-file progress-bar context (file_download._get_progress_bar_context), whose bar, in a
+    thread loading under stoppable(), checks the stop event when the file begins and at each chunk."""
+
+    def __init__(self, factory: Any):
+        self.factory = factory
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        stop = getattr(_loading, "stop", None)
+        context = self.factory(*args, **kwargs)
+        return context if stop is None else _checked_download(context, stop)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.factory, name)
+
+
+@contextlib.contextmanager
+def _checked_download(context: Any, stop: threading.Event) -> Iterator[Any]:
+    with context as bar:
+        _stop_here()
+        yield _CheckedChunks(bar, stop)
+
+
+class _StoppableFiles:
+    """snapshot_download's thread pool (hf_thread_map): called from a thread loading under stoppable(), each file
+    is fetched under the same stop event, and not begun once it is set."""
+
+    def __init__(self, thread_map: Any):
+        self.thread_map = thread_map
+
+    def __call__(self, fn: Callable[..., Any], *iterables: Any, **kwargs: Any) -> Any:
+        stop = getattr(_loading, "stop", None)
+        if stop is None:
+            return self.thread_map(fn, *iterables, **kwargs)
+
+        def one(*args: Any) -> Any:
+            before = getattr(_loading, "stop", None)
+            _loading.stop = stop
+            try:
+                _stop_here()
+                return fn(*args)
+            finally:
+                _loading.stop = before
+
+        return self.thread_map(one, *iterables, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.thread_map, name)
+
+
+def _wrap_hub_downloads() -> None:
+    try:
+        from huggingface_hub import _snapshot_download, constants, file_download
+    except ImportError:  # another huggingface_hub: a download stops at the load's next step
+        return
+    with _hook_lock:
+        context = getattr(file_download, "_get_progress_bar_context", None)
+        if context is not None and not isinstance(context, _StoppableDownload):
+            file_download._get_progress_bar_context = _StoppableDownload(context)
+        pool = getattr(_snapshot_download, "hf_thread_map", None)
+        if pool is not None and not isinstance(pool, _StoppableFiles):
+            _snapshot_download.hf_thread_map = _StoppableFiles(pool)
+        if getattr(constants, "DOWNLOAD_CHUNK_SIZE", 0) > HUB_CHUNK_BYTES:
+            constants.DOWNLOAD_CHUNK_SIZE = HUB_CHUNK_BYTES
+
+
 @contextlib.contextmanager
 def stoppable(stop: threading.Event | None) -> Iterator[None]:
-    """Loads in this thread, inside, end with LoadStopped soon after `stop` is set (between tensors)."""
+    """Loads in this thread, inside, end with LoadStopped soon after `stop` is set (between tensors, and between
+    two chunks of a file downloaded from the Hub)."""
     if stop is None:
         yield
         return
     _wrap_weight_loading()
+    _wrap_hub_downloads()
     before = getattr(_loading, "stop", None)
     _loading.stop = stop
     try:
@@ -777,9 +878,13 @@ def load_weights(config: ModelConfig, where: str) -> Any:
 
     try:
         model = load_model(config)
+    except LoadStopped:
+        raise
     except FinetuneError:
+        _stop_here()  # a library that wrapped the stop in its own error (a download's) was stopped all the same
         raise
     except Exception as exc:  # noqa: BLE001 - a corrupt weights file raises the safetensors library's own error
+        _stop_here()
         raise ModelError(f"Could not load the model from {config.name_or_path}: {describe_error(exc, 'Loading')} "
                          "To fix: pick another checkpoint or model folder.") from None
     _stop_here()  # not moved to the GPU only to be dropped
@@ -1218,7 +1323,8 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
                 chat: bool | None = None) -> dict[str, Answer]:
     """Both sides answer one prompt with the same settings. `sink` gets plain dicts as things happen:
     {"event": "rendered", side, text} (right after the side's first text, or at its end), {"event": "text", side,
-    text}, {"event": "answer", side, answer}, {"event": "error", side, message}, {"event": "progress", text}. Full
+    text}, {"event": "answer", side, answer}, {"event": "error", side, message}, {"event": "progress", text},
+    {"event": "load stopped", side} (models loaded in turn: `stop` ended the side's load, nothing of it is kept). Full
     fine-tuning with both models in memory and greedy settings answer at the same time; otherwise (one copy of the
     weights, a seed to honour, or models loaded in turn) one after the other, base first."""
     stop = stop or threading.Event()
@@ -1257,9 +1363,14 @@ def answer_both(loaded: Loaded, prompt: str, settings: GenerationSettings, conve
         try:
             rendered = render(loaded.tokenizer, prompt, chat=chat, history=conversation.history[side],
                               system=conversation.system, template=template)
-            with loaded.model_for(side, lambda text: emit({"event": "progress", "text": text})) as model:
+            # models loaded in turn: Stop ends this side's load (between two tensors or download chunks)
+            loading = lambda text: emit({"event": "progress", "text": text})  # noqa: E731
+            with stoppable(stop), loaded.model_for(side, loading) as model:
                 answer = stream_answer(model, loaded.tokenizer, rendered, settings, stop, on_text, side,
                                        at_once=at_once)
+        except LoadStopped:  # nothing of this side's model is kept (model_for stores it only once loaded)
+            emit({"event": "load stopped", "side": side})
+            return
         except BaseException as exc:  # noqa: BLE001 - one side failing leaves the other's answer standing
             if isinstance(exc, PromptTooLong) and chat:
                 exc = _chat_too_long(exc, loaded.tokenizer, prompt, conversation, side, template)

@@ -12,7 +12,9 @@ a few frames' worth together: AnswerPane.add_text). Models are released
 when another run is picked, when the tab is told training starts (training always wins) and when the window
 closes. A new pick (run, checkpoint, base model) supersedes a load or answer still running for the old one: it is
 stopped, nothing more it says is shown, and the new pick loads once it has ended. Stop (it reads "Stop loading"
-then) stops a load too: it ends between two tensors, what it made is dropped, and the pick waits for a Send.
+then) stops a load too: it ends between two tensors or two pieces of a file downloaded from the Hub, what it made is
+dropped, and the pick waits for a Send. Models that answer one after the other (each loaded for its answer) stop
+loading the same way at Stop answering: that side's pane says so, and nothing of its model is kept.
 """
 
 from __future__ import annotations
@@ -86,10 +88,12 @@ from finetune_studio.gui.runner import lower_thread_priority
 Job = Callable[[Callable[[dict], None], threading.Event], Any]
 NO_BASE = "This model folder has no base model to compare with."
 STOP_ANSWERING, STOP_LOADING = "Stop answering", "Stop loading"  # the tab's Stop: what it stops now
+LOAD_STOPPED_PANE = "Stopped by the user while its model loaded: nothing of it is kept."
 STOP_ANSWERING_TIP = ("Stop the answers being written; what they said so far stays. Training, if a run is training, "
                       "goes on (the toolbar's Stop stops it).")
-STOP_LOADING_TIP = ("Stop loading {name}: the load ends after the weights being read, and the memory it took is given "
-                    "back. Then pick another model, or press Send to load this one after all.")
+STOP_LOADING_TIP = ("Stop loading {name}: the load ends after the weights being read (or the piece of a file being "
+                    "downloaded from the Hub), and the memory it took is given back. Then pick another model, or press "
+                    "Send to load this one after all.")
 NO_USABLE_MODEL = "no usable model"  # the model picker's placeholder where none of the run's models can load
 SEND_TIP = "Ask both models this prompt (Ctrl+Enter)."
 UNLOADED_WORDS = "⚠ This model could not load, so it does not answer: "  # a pane whose model did not load, then why
@@ -944,6 +948,7 @@ class TryTab(QWidget):
         self._pending_prompt = ""
         self._sent_prompt = ""  # the chat prompt being answered: the box is emptied once it is answered
         self._errors: dict[str, str] = {}  # the answer job's failed sides and their messages
+        self._loads_stopped: list[str] = []  # models loaded in turn: the sides whose load Stop ended in this answer
         self._gone_note = ""  # the picked run was deleted: why nothing is picked, until the user picks a run
         self._failed_pick = False  # the picked run cannot be tried (its config): Refresh tries it again
         self._pick_problem = ""  # why, as the status line said it (the tooltip of Send, which needs a model)
@@ -1544,6 +1549,7 @@ class TryTab(QWidget):
         conversation = self.conversation
         self.answers = {}
         self._errors = {}
+        self._loads_stopped = []
         sides = loaded.sides
         for side in SIDES:
             if side in loaded.failed:
@@ -1755,6 +1761,9 @@ class TryTab(QWidget):
         elif kind == "answer":
             self.answers[event["side"]] = event["answer"]
             self.panes[event["side"]].finish(event["answer"])
+        elif kind == "load stopped":  # models loaded in turn: Stop ended this side's load (core.generate.answer_both)
+            self._loads_stopped.append(event["side"])
+            self.panes[event["side"]].stats.setText(LOAD_STOPPED_PANE)
         elif kind == "error" and self._unloaded(event["side"]):
             pass  # its model did not load: core.generate says so at every prompt; its pane has said it once
         elif kind == "error":
@@ -1787,11 +1796,11 @@ class TryTab(QWidget):
         elif self._job_kind == "answer":
             # Stop pressed before either side began (right after Send) ends the job with no answer and no error: it
             # said "Both models are loaded…" over two panes left at "Waiting…"
-            stopped = any(a.stop_reason.value == "user" for a in self.answers.values()) or (
-                self.runner.stopping and not self.answers and not self._errors)
+            stopped = any(a.stop_reason.value == "user" for a in self.answers.values()) or bool(
+                self._loads_stopped) or (self.runner.stopping and not self.answers and not self._errors)
             kept = self._answered()
             if stopped:
-                self._say("Stopped by the user." + kept)
+                self._say("Stopped by the user." + self._load_stop_words(again=not kept) + kept)
                 for side, pane in self.panes.items():
                     if side not in self.answers and pane.stats.text() == "Waiting…":
                         pane.stats.setText("Stopped by the user before it answered.")
@@ -1808,6 +1817,15 @@ class TryTab(QWidget):
         elif self._job_kind == "compare":
             self._compared = "Comparison " + self.compare.finished(result, stopped=self.runner.stopping)
             self._say(self._compared)
+
+    def _load_stop_words(self, again: bool) -> str:
+        """After an answer whose model load Stop ended (models loaded in turn): what became of that model, and (again:
+        nothing else says what to do next) how to ask it after all."""
+        if not self._loads_stopped:
+            return ""
+        who = " and ".join(_SIDE_NAMES[side] for side in self._loads_stopped)
+        return (f" The {who} was stopped while it loaded: nothing of it is kept, and the memory its load took is "
+                "given back." + (" Press Send to load it and ask again." if again else ""))
 
     def _answered(self) -> str:
         """After a chat Send: what the status line adds about the prompt and the conversation.
@@ -1867,6 +1885,10 @@ class TryTab(QWidget):
         elif kind == "load" and self._pending_prompt:  # the load failed: the prompt waits for no one
             self._pending_prompt = ""
             self._say(f"{self.status_label.text()} Your prompt was not sent: it is still in the box.")
+        if kind == "answer" and self._loads_stopped:
+            from finetune_studio.core.generate import free_cached_memory
+
+            free_cached_memory()  # what the stopped load made, on the GUI thread once its thread has ended
         if kind == "answer":
             self.answered.emit()
         if kind == "compare":  # its run deleted while compared: the models go; the Compare page says what became of it
