@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from finetune_studio.core.config import RunConfig, default_config
 from finetune_studio.core.errors import Problem
-from finetune_studio.gui import background
 from finetune_studio.gui.forms import ArgumentsPanel
 from finetune_studio.gui.forms.arguments_panel import HIDDEN_KEYS, ArgRow
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window
@@ -20,10 +19,7 @@ from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window
 LATE = "seed"  # far down TrainingArguments: never among the rows of the first turns
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 @pytest.fixture(scope="module")

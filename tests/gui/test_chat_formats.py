@@ -13,7 +13,6 @@ import pytest
 
 from finetune_studio.core.chat import FORMAT_NAMES
 from finetune_studio.core.events import RunState
-from finetune_studio.gui import background
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, wait_idle, wait_state, window
 from tests.helpers import read_events, small_config
 
@@ -45,10 +44,7 @@ def rows_in(fmt: str, count: int = 48) -> list[dict]:
     return out
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 @pytest.mark.slow

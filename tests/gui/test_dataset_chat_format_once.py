@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QLabel
 
 from finetune_studio.core.config import default_config, load_config, save_config
 from finetune_studio.core.validation import validate
-from finetune_studio.gui import background
 from finetune_studio.gui.forms.dataset_form import DatasetForm
 from tests.gui.test_app import dialog_log, make_window, window  # fixtures
 from tests.helpers import small_config
@@ -22,10 +21,7 @@ from tests.helpers import small_config
 FIELD = "chat.format"
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def _said(form: DatasetForm, word: str) -> list[str]:

@@ -11,17 +11,12 @@ from typing import Any
 
 import pytest
 
-from finetune_studio.gui import background
 from finetune_studio.gui.forms.dataset_form import CELL_CHARS, PreviewModel
 from tests.gui.test_app import LONG, dialog_log, make_window, window
 from tests.gui.test_dataset_tab import make_form
 from tests.helpers import small_config
 
-
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def test_a_50_mb_row_is_cut_before_it_is_shaped_for_a_cell(qtbot: Any) -> None:

@@ -12,14 +12,9 @@ from typing import Any
 
 import pytest
 
-from finetune_studio.gui import background
 from tests.gui.test_dataset_tab import choose, make_form
 
-
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def rows(count: int) -> bytes:

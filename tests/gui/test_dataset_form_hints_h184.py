@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt
 from finetune_studio.core.chat_templates import NAMED_TEMPLATES
 from finetune_studio.core.config import DEMO_MODEL_ID, ModelConfig, default_config
 from finetune_studio.core.validation import validate
-from finetune_studio.gui import background
 from finetune_studio.gui.forms import DatasetForm
 from tests.gui.test_dataset_form_tools_h164 import TOOLS, WEATHER, _jsonl  # one tool-call sample for both
 
@@ -27,10 +26,7 @@ TOOLS_SENTENCE = ("ChatML writes tool calls as <tool_call> blocks (Qwen2.5's sty
 HELLO = [{"role": "user", "content": "Hello?"}, {"role": "assistant", "content": "Hello."}]
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def _form(qtbot: Any, source: str, rows: int | None) -> DatasetForm:

@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from finetune_studio.core.config import default_config, load_config, save_config
-from finetune_studio.gui import background
 from finetune_studio.gui.forms import DatasetForm
 
 WEATHER = [{"role": "user", "content": "Weather in Oslo?"},
@@ -26,10 +25,7 @@ TOOLS = [{"type": "function", "function": {"name": "get_weather", "description":
                                                           "properties": {"city": {"type": "string"}}}}}]
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:

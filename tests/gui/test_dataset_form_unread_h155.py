@@ -10,15 +10,10 @@ from typing import Any
 
 import pytest
 
-from finetune_studio.gui import background
 from tests.gui.test_dataset_tab import choose, make_form
 from tests.helpers import title_body_rows
 
-
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def test_a_failed_preview_clears_the_old_columns_and_says_why(qtbot: Any, tmp_path: Path) -> None:

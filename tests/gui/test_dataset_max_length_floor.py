@@ -9,14 +9,9 @@ import pytest
 
 from finetune_studio.core.config import MIN_TRAINING_TOKENS, default_config
 from finetune_studio.core.validation import validate
-from finetune_studio.gui import background
 from finetune_studio.gui.forms import DatasetForm
 
-
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def max_length_problems(config: Any) -> list[str]:

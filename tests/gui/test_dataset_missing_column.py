@@ -12,14 +12,9 @@ import pytest
 
 from finetune_studio.core.config import default_config
 from finetune_studio.core.validation import validate
-from finetune_studio.gui import background
 from finetune_studio.gui.forms import DatasetForm
 
-
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def test_a_missing_text_column_is_kept_and_marked_in_the_cli_words(qtbot: Any, tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtCore import Qt
 
 from finetune_studio.core.config import default_config, from_yaml, to_yaml
-from finetune_studio.gui import background
 from finetune_studio.gui.forms import DatasetForm
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window  # fixtures
 from tests.helpers import small_config
@@ -20,10 +19,7 @@ from tests.helpers import small_config
 SPACE = "\u2423"  # ␣
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def make_form(qtbot: Any) -> DatasetForm:

@@ -31,10 +31,7 @@ VALUES = [  # (the value kept as written, what the tab says it is)
 ]
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QApplication, QFormLayout, QGroupBox, QScrollArea,
 
 from finetune_studio.core.config import PRESETS
 from finetune_studio.core.errors import WARNING, Problem
-from finetune_studio.gui import background
 from finetune_studio.gui.forms import DatasetForm
 
 LONG_WARNING = ("max_length 1,024 is past this model's context: it was trained on at most 512 tokens "
@@ -24,10 +23,7 @@ LONG_WARNING = ("max_length 1,024 is past this model's context: it was trained o
                 "learned, which usually makes it worse. To fix: set max_length to 512 or less.")
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def settle(seconds: float = 0.3) -> None:

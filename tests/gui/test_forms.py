@@ -31,11 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FORMS = [DatasetForm, ModelForm, TrainingForm, ArgumentsPanel, HubForm]
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    """No job of one test may deliver into the next one."""
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 import shiboken6
 
 from finetune_studio.core.config import DEMO_MODEL_ID, SAMPLE_DATASET_ID, default_config
-from finetune_studio.gui import background
 from finetune_studio.gui.forms import DatasetForm, HubForm, ModelForm
 from finetune_studio.gui.forms.model_form import TRUST_WARNING
 from tests.gui.test_hub_gui import hf_home, make_window, stand_ins, window  # noqa: F401  (fixtures)
@@ -25,10 +24,7 @@ LOGGED_OUT = "Not logged in to the Hugging Face Hub."
 OWN_FILE_HINT = "Detected when the file is opened; choose one only if its text looks garbled."
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def _dataset_form(qtbot: Any, config: Any) -> DatasetForm:

@@ -13,7 +13,6 @@ from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from finetune_studio.core.config import RunConfig, default_config
-from finetune_studio.gui import background
 from finetune_studio.gui import inspector as inspector_gui
 from finetune_studio.gui.forms import DatasetForm
 from finetune_studio.gui.inspector import ROLE_COLORS, InspectorWindow, token_html
@@ -42,10 +41,7 @@ ROWS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def jsonl(path: Path, rows: list[dict]) -> Path:

@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtWidgets import QLabel
 
 from finetune_studio.core.config import RunConfig
-from finetune_studio.gui import background
 from finetune_studio.gui.forms.common import ERROR_COLOR, WARNING_COLOR
 from finetune_studio.gui.inspector import InspectorWindow
 from tests.core.test_inspector_h113 import config_for, jsonl
@@ -24,10 +23,7 @@ PARTS = {"messages": [{"role": "user", "content": [{"type": "text", "text": "Wha
                       {"role": "assistant", "content": "A cat"}]}
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def open_window(qtbot: Any, config: RunConfig) -> InspectorWindow:

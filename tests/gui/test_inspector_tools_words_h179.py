@@ -14,7 +14,6 @@ import pytest
 from PySide6.QtWidgets import QLabel
 
 from finetune_studio.core.config import default_config
-from finetune_studio.gui import background
 from finetune_studio.gui.inspector import InspectorWindow, template_words
 from tests.gui.test_app import LONG
 
@@ -29,10 +28,7 @@ ROW = {"messages": [{"role": "user", "content": "Weather in Oslo?"},
        "tools": TOOLS}
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def test_the_template_line_names_a_picked_template_once_and_says_where_tools_go() -> None:

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QToolButton
 
 from finetune_studio.core.config import DEMO_MODEL_ID, RunConfig, from_yaml, load_config
 from finetune_studio.core.validation import validate
-from finetune_studio.gui import background
 from finetune_studio.gui.forms.dataset_form import SAMPLE_DATASET_ID, DatasetForm
 from finetune_studio.gui.forms.model_form import ModelForm
 from tests.gui.test_app import dialog_log, make_window, window  # fixtures
@@ -30,10 +29,7 @@ CASES = [  # (as the file writes it, as the app's YAML reads it, as the field sh
 IDS = [case[0] for case in CASES]
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 def _config(written: str) -> RunConfig:

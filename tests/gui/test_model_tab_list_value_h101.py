@@ -34,10 +34,7 @@ CASES = [  # (as the file writes it, what the sections say it is, the hint under
 ]
 
 
-@pytest.fixture(autouse=True)
-def _drain_background():
-    yield
-    assert background.wait_idle(120_000)
+pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
 
 
 @pytest.fixture
