@@ -224,6 +224,11 @@ def _keep_head(stamp: tuple, member: str, head: bytes) -> bytes:
     return head
 
 
+def _reader_file(path: Path) -> str:
+    """The file datasets' reader is given for a source file: itself, or the copy of the file inside an archive."""
+    return str(extract_member(path)) if archive_kind(path) is not None else str(path)
+
+
 def _member_head(path: Path) -> tuple[bytes, bool]:
     """The start of the data file an archive holds (up to ARCHIVE_PREVIEW_BYTES + 1 bytes) and whether that is all
     of it: read once per archive version."""
@@ -600,11 +605,12 @@ def _file_advice(path: Path) -> str | None:
     suffix = path.suffix.lower()
     name = path.name.lower()
     kind = archive_kind(path)
-    if kind is not None:  # met in a folder: only an archive picked as the source is read
-        return (f"{path.name} is an archive ({kind[0]}); an archive is read when it is the source "
-                "itself and holds one data file, not from inside a folder. To fix: open the archive itself (Open "
-                f"file…), or extract it ({_archive_tool(path)}) and open the data file it holds, or the folder of "
-                "them.")
+    if kind is not None:  # met in a folder: left out, holding no data file (_folder_file)
+        try:
+            archive_member(path)
+        except DataError as exc:
+            return str(exc)
+        return None
     if name.endswith(ARCHIVES) or suffix == ".zip":  # a tar compressed another way (.tar.zst)
         return (f"{path.name} is an archive ({'zip' if suffix == '.zip' else 'tar'}) compressed in a way that is not "
                 f"read (archives are read as {', '.join(READ_ARCHIVES)}, when they hold one data file). To fix: "
@@ -668,8 +674,8 @@ def local_files(source: str) -> tuple[str, list[Path]]:
         saved = _saved_dataset(path)
         if saved is not None:
             raise saved
-        files = sorted(p for p in path.rglob("*") if p.is_file() and data_suffix(p) in FORMATS
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = [p for p in sorted(path.rglob("*")) if p.is_file() and not any(
+            part.startswith(".") for part in p.relative_to(path).parts) and _folder_file(p)]
         if not files:
             others = sorted(p for p in path.rglob("*") if p.is_file() and _file_advice(p) is not None
                             and not any(part.startswith(".") for part in p.relative_to(path).parts))
@@ -683,15 +689,22 @@ def local_files(source: str) -> tuple[str, list[Path]]:
             first = twice[0]
             more = f" ({len(twice)} such pairs in the folder)" if len(twice) > 1 else ""
             case = " and the case of letters" if len({_plain_name(p) for p in first}) > 1 else ""
+            suffix = "compression or archive" if any(archive_kind(p) is not None for p in first) else "compression"
             raise DataError(f"The folder {path} holds the same data file twice: "
-                            f"{' and '.join(str(p.relative_to(path)) for p in first)} differ only by a compression "
+                            f"{' and '.join(str(p.relative_to(path)) for p in first)} differ only by a {suffix} "
                             f"suffix{case}{more}, and every file of a folder is read, so each of their rows would be "
                             "trained twice. To fix: remove one of them (or move it out of the folder).")
-        kinds = {FORMATS[data_suffix(p)] for p in files}
-        if len(kinds) > 1:
-            raise DataError(f"The folder {path} mixes formats ({', '.join(sorted(kinds))}); keep one format per "
-                            "folder or pick a single file.")
-        return kinds.pop(), files
+        found: dict[str, list[Path]] = {}
+        for file in files:  # an archive's format is that of the file it holds
+            found.setdefault(FORMATS[_inner_suffix(file)], []).append(file)
+        if len(found) > 1:
+            said = "; ".join(f"{kind}: {_folder_name(group[0], path)}" + (f" and {len(group) - 1} more"
+                                                                         if len(group) > 1 else "")
+                             for kind, group in sorted(found.items()))
+            raise DataError(f"The folder {path} mixes formats ({', '.join(sorted(found))}): {said}. Every file of "
+                            "a folder is read as one table, in one format. To fix: keep one format per folder (move "
+                            "the others out), or pick a single file.")
+        return next(iter(found)), files
     if archive_kind(path) is not None:
         return FORMATS[_inner_suffix(path)], [path]
     fmt = FORMATS.get(data_suffix(path))
@@ -703,8 +716,35 @@ def local_files(source: str) -> tuple[str, list[Path]]:
     return fmt, [path]
 
 
+def _folder_file(path: Path) -> bool:
+    """Whether a file met in a folder source is read: a data file (compressed or not), or an archive holding one
+    data file (read as that file). An archive holding no data file is left out, as other files are; one holding
+    several, a Parquet file or damaged is refused, naming it (archive_member)."""
+    if archive_kind(path) is None:
+        return data_suffix(path) in FORMATS
+    if not archive_listing(path).data:
+        return False
+    archive_member(path)
+    return True
+
+
+def _folder_name(path: Path, folder: Path) -> str:
+    """A file of a folder source as the messages name it: its place in the folder, and of an archive the file
+    inside (shown_file's way: "rows/data.zip › train.jsonl")."""
+    name = path.relative_to(folder).as_posix()
+    return f"{name} › {archive_member(path)}" if archive_kind(path) is not None else name
+
+
 def _plain_name(path: Path) -> str:
-    """The file's name without a compression suffix read as it is (train.jsonl.gz: train.jsonl)."""
+    """The file's name without a compression suffix read as it is (train.jsonl.gz: train.jsonl), or without an
+    archive's ending when the name under it is a data file's (train.jsonl.zip: train.jsonl)."""
+    if archive_kind(path) is not None:
+        name = path.name.lower()
+        for ending in READ_ARCHIVES:
+            inner = path.name[:-len(ending)]
+            if name.endswith(ending) and Path(inner).suffix.lower() in FORMATS:
+                return inner
+        return path.name
     return path.name[:-len(path.suffix)] if compression(path) is not None else path.name
 
 
@@ -718,8 +758,7 @@ def _compressed_twins(files: list[Path]) -> list[list[Path]]:
     groups: dict[tuple[Path, str], list[Path]] = {}
     for path in files:
         groups.setdefault((path.parent, _plain_name(path).casefold()), []).append(path)
-    return [group for group in groups.values()
-            if len(group) > 1 and any(compression(p) is not None for p in group)]
+    return [group for group in groups.values() if len(group) > 1 and any(_packed(p) for p in group)]
 
 
 def files_signature(source: str) -> list[list[Any]] | None:
@@ -1180,10 +1219,10 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
 
     if is_local(config.source):
         fmt, files = local_files(config.source)
-        archived = len(files) == 1 and archive_kind(files[0]) is not None
-        # An archive: its data file copied out in the pass that lists all of it (a second data file is refused
-        # first); the checks below and datasets' reader read that copy, the messages name the archive.
-        read = [str(extract_member(files[0]))] if archived else [str(p) for p in files]
+        # An archive (the source, or a file of a folder): its data file copied out in the pass that lists all of
+        # it (a second data file is refused first); the checks below and datasets' reader read that copy, the
+        # messages name the archive.
+        read = [_reader_file(p) for p in files]
         delimiter = csv_delimiter(config, files) if fmt == "csv" else ","
         for path in files:
             check_file(path, fmt, config.encoding, delimiter)
@@ -1249,7 +1288,7 @@ def _folder_parts(config: DatasetConfig, fmt: str, files: list[Path], delimiter:
 
             offset += pq.ParquetFile(path).metadata.num_rows
         else:
-            offset += len(datasets.load_dataset(fmt, data_files=[str(path)], split="train",
+            offset += len(datasets.load_dataset(fmt, data_files=[_reader_file(path)], split="train",
                                                 **_reader_options(fmt, [path], config, delimiter)))
     return parts
 
@@ -1270,7 +1309,10 @@ def _read_failure(files: list[Path], fmt: str, config: DatasetConfig, delimiter:
         try:
             options = _reader_options(fmt, [path], config, delimiter)
             if limit is None:
-                names = list(datasets.load_dataset(fmt, data_files=[str(path)], split="train", **options).column_names)
+                names = list(datasets.load_dataset(fmt, data_files=[_reader_file(path)], split="train",
+                                                   **options).column_names)
+            elif archive_kind(path) is not None:  # its start only, as the preview read it
+                names = list(next(iter(_archive_preview(path, fmt, options, 1)), {}).keys())
             else:
                 stream = datasets.load_dataset(fmt, data_files=[str(path)], split="train", streaming=True, **options)
                 names = list(next(iter(stream.take(1)), {}).keys())
@@ -1534,8 +1576,16 @@ def preview(config: DatasetConfig, limit: int = PREVIEW_ROWS) -> Preview:
         options = _reader_options(fmt, files, config, delimiter or ",")
         sample_by = options.get("sample_by")
         try:
-            if archive_kind(files[0]) is not None:
-                rows = _archive_preview(files[0], fmt, options, limit)
+            if any(archive_kind(p) is not None for p in files):  # file by file, as far as the rows shown need
+                rows = []
+                for path in files:
+                    if archive_kind(path) is not None:
+                        rows += _archive_preview(path, fmt, options, limit - len(rows))
+                    else:
+                        rows += datasets.load_dataset(fmt, data_files=[str(path)], split="train", streaming=True,
+                                                      **options).take(limit - len(rows))
+                    if len(rows) >= limit:
+                        break
             else:
                 stream = datasets.load_dataset(fmt, data_files=[str(p) for p in files], split="train",
                                                streaming=True, **options)
