@@ -86,7 +86,8 @@ RUN_TRAINING = "run_training"  # the run is training now (core.export.training_t
 TRAINING_HERE = "training_here"  # a merged push while a run trains in this app (core.export's kind of the same)
 # What the user gave is unusable as it stands (nothing was sent): the command line exits 2 (bad input), not 1.
 BAD_DTYPE = "bad_dtype"  # a dtype for a push that is not merged, or a name that is no dtype (core.export's)
-DTYPE_OVERFLOW = "dtype_overflow"  # merged weights past float16's range, found once merged (the repository exists)
+DTYPE_OVERFLOW = "dtype_overflow"  # merged weights past float16's range, found once merged (before the repository
+# is created: nothing was sent). Not bad input (exit 1), as core.export's own refusal of it is not.
 BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN, BAD_DTYPE})
 REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
                "for <your user>/<run name>.")
@@ -1196,7 +1197,8 @@ def size_text(size: int) -> str:
 
 def _merge_problem(run_dir: Path) -> None:
     """A merged push needs an adapter run, and no run training in this process (core.export.merge_refusal): say so
-    before anything is sent (the merge itself comes after the repository is created)."""
+    before anything is sent (the merge itself comes once the login and the repository are checked, before the
+    repository is created)."""
     from finetune_studio.core.adapters import is_adapter_folder
 
     folder = RunFolder(Path(run_dir))
@@ -1293,8 +1295,10 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threadi
 
 def _overflow_refusal(run_dir: Path, problem: str, nothing_sent: str) -> HubError:
     """A merged push in float16 whose merged weights exceed float16's range (core.export refuses it once merged,
-    before anything is written): core.export's problem (ExportError.problem), with what the Hub holds and a push's
-    fix. Not bad input: the repository was created by then."""
+    before anything is written): core.export's problem (ExportError.problem), with what the Hub holds (nothing: the
+    merge comes before the repository is created) and a push's fix. Not bad input (exit 1, not 2), as a merged
+    export's refusal of the same weights is not: the dtype is a valid one, and only merging found that it cannot
+    hold them."""
     from finetune_studio.core.export import trained_dtype
 
     trained = trained_dtype(run_dir)
@@ -1340,8 +1344,8 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
         raise HubError(problem)
     if form == PUSH_MERGED:
         _merge_problem(run_dir)
-        with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:  # the merge is done in _push_quietly,
-            merge_into = Path(tmp) / "merged"  # once the login, the repository id and the right to push are checked
+        with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:  # the merge is done in _push_quietly, once
+            merge_into = Path(tmp) / "merged"  # the login and the repository are checked, before it is created
             return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, merge_into,
                          _card_form(form), dtype)
     return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, None, _card_form(form))
@@ -1413,21 +1417,58 @@ def _check_repo_id(repo_id: str) -> None:
     validate_repo_id(repo_id)  # any rule the client has that the words above miss
 
 
-def _refuse_someone_elses(repo_id: str, owner: str, account: Account) -> None:
+def _refuse_someone_elses(repo_id: str, owner: str, account: Account, exists: bool = True) -> None:
     """An existing repository of another user, or of an organization the account is not a member of, cannot take
     this push. The client's create_repo(exist_ok=True) hides the Hub's 403 when the repository is visible (a public
     one), so the push went on: a private push was told to untick 'private' 'to publish the run there', a merged one
     merged for minutes, and only the upload's 403 said no. Said here, before the visibility, the merge or the
-    upload."""
+    upload. `exists`: False for a repository the Hub does not have (or does not show this account), looked at by a
+    merged push before it merges (_existing_repo): creating it in another's namespace would be refused, after the
+    merge."""
     mine = {account.name.casefold(), *(org.casefold() for org in account.orgs)}
     if not account.name or owner.casefold() in mine:
         return
     orgs = f" (your organizations: {', '.join(account.orgs)})" if account.orgs else " (a member of no organization)"
+    where = f"it belongs to {owner}" if exists else f"its namespace, {owner}, is not yours"
+    nothing = (f"Nothing was uploaded; {repo_id} is as it was." if exists else
+               f"Nothing was sent to the Hub, and {repo_id} was not created.")
     raise HubPermissionError(
-        f"You cannot push to {repo_id}: it belongs to {owner}, and you are logged in as {account.name}{orgs}. "
-        f"Nothing was uploaded; {repo_id} is as it was.",
+        f"You cannot push to {repo_id}: {where}, and you are logged in as {account.name}{orgs}. {nothing}",
         fix=f"To fix: push to your own namespace (leave the repository empty for {account.name}/<run name>, or "
             f"write {account.name}/<name>), or log in with a token that can write to {owner}'s repositories.")
+
+
+def _refuse_existing(repo_id: str, info: Any, private: bool, account: Account) -> None:
+    """An existing repository (model_info's `info`) that cannot take this push as asked: someone else's, or of the
+    other visibility. Asked once created, and by a merged push before it merges too (_existing_repo)."""
+    _refuse_someone_elses(repo_id, str(getattr(info, "author", None) or repo_id.split("/")[0]), account)
+    if private and info.private is False:
+        raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push: "
+                                 "pushing would publish the run. Nothing was uploaded.",
+                                 fix="To fix: to publish it there, push it public (untick 'Private repository' in "
+                                     "the push dialog, or add --public to finetune-studio push); else choose another "
+                                     "repository name, or make the repository private in its settings on the Hub "
+                                     "first.")
+    if not private and info.private is True:  # create_repo(exist_ok) leaves an existing repo's visibility as it is
+        raise HubPermissionError(f"{repo_id} already exists and is private, and you asked for a public push: pushing "
+                                 "would keep it private. Nothing was uploaded.",
+                                 fix="To fix: make it public in its settings on the Hub first, push it privately "
+                                     "(tick 'Private repository' in the push dialog, or leave --public out of "
+                                     "finetune-studio push), or choose another repository name.")
+
+
+def _existing_repo(api: Any, repo_id: str, token: str) -> Any:
+    """model_info of `repo_id`, or None where the Hub has no such repository (or shows none to this token): a
+    merged push's look before it merges, which creates nothing. A gated repository's refusal is said as any other
+    client failure is."""
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    try:
+        return api.model_info(repo_id, token=token)
+    except GatedRepoError:
+        raise
+    except RepositoryNotFoundError:
+        return None
 
 
 def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
@@ -1443,16 +1484,23 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
                   emit: Progress, cancel: threading.Event | None, merge_into: Path | None,
                   card_form: str | None, dtype: str | None = None) -> PushResult:
     """The push itself. `merge_into`: a merged push's temporary folder, where the adapter is merged into its base
-    model only after the quick checks (logged in, the repository id, the account's right to create and write the
-    repository): a mistyped token or repository failed only after minutes of loading and merging a big model.
-    `dtype`: what the merged weights are saved in (None: the dtype the run trained in)."""
+    model after the quick checks (logged in, the repository id, and a look at the repository: someone else's, or of
+    the other visibility), as a mistyped token or repository failed only after minutes of loading and merging a big
+    model, and before the repository is created: a merge that fails (float16 past its range, a full staging disk, a
+    base model that cannot load, Cancel) left an empty repository behind. The merge is written where it always was
+    (the push's temporary folder, staged from there), so merging first takes no more disk; what it costs is that a
+    refusal only the create itself can give (a 403 of an organization that lets the account read but not create, the
+    Hub busy with another operation) comes after the merge. `dtype`: what the merged weights are saved in (None: the
+    dtype the run trained in)."""
     stop = cancel or threading.Event()
     created: list[str] = []
+    looked: list[str] = []  # a merged push's look at the repository before it merges: what the Hub holds then
     model_dir: Path | None = None  # the merged model's folder, once merged; until then the run's own is read
 
     def nothing_sent() -> str:
-        return (f"The repository {created[0]} exists on the Hub, but no files were uploaded to it." if created
-                else "Nothing was sent to the Hub.")
+        if created:
+            return f"The repository {created[0]} exists on the Hub, but no files were uploaded to it."
+        return f"Nothing was sent to the Hub, and {looked[0]}." if looked else "Nothing was sent to the Hub."
 
     def phase(name: str, message: str, **extra: Any) -> None:
         emit({"event": "push", "phase": name, "message": message, **extra})
@@ -1479,6 +1527,20 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
 
     _call("checking the repository name", lambda: _check_repo_id(repo_id), token, source, repo_id)
 
+    if merge_into is not None:  # merged before the repository is created: a merge that fails leaves nothing there
+        phase("repo", f"Checking {repo_id} on the Hub", repo_id=repo_id)
+        found = _call(f"checking {repo_id}", lambda: _existing_repo(api, repo_id, token), token, source, repo_id)
+        if found is None:
+            _refuse_someone_elses(repo_id, repo_id.split("/")[0], account, exists=False)
+        else:
+            _refuse_existing(repo_id, found, private, account)
+        looked.append(f"{repo_id} is as it was" if found is not None else f"{repo_id} was not created")
+        from finetune_studio.core.export import SAME_DTYPE
+
+        saved_in = f", its weights saved in {dtype}" if dtype not in (None, SAME_DTYPE) else ""
+        phase("merge", f"Merging the adapter into its base model (peft merge_and_unload){saved_in}")
+        model_dir = _merged_model(run_dir, merge_into, nothing_sent(), stop, dtype)
+
     phase("repo", f"Creating {repo_id} on the Hub", repo_id=repo_id)
     creating = _create_loop.set(_CreateLoop(stop, repo_id))
     try:
@@ -1492,26 +1554,7 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
         _create_loop.reset(creating)
     created.append(repo_id)
     info = _call(f"checking {repo_id}", lambda: api.model_info(repo_id, token=token), token, source, repo_id)
-    _refuse_someone_elses(repo_id, str(getattr(info, "author", None) or repo_id.split("/")[0]), account)
-    if private and info.private is False:
-        raise HubPermissionError(f"{repo_id} already exists and is public, and you asked for a private push: "
-                                 "pushing would publish the run. Nothing was uploaded.",
-                                 fix="To fix: to publish it there, push it public (untick 'Private repository' in "
-                                     "the push dialog, or add --public to finetune-studio push); else choose another "
-                                     "repository name, or make the repository private in its settings on the Hub "
-                                     "first.")
-    if not private and info.private is True:  # create_repo(exist_ok) leaves an existing repo's visibility as it is
-        raise HubPermissionError(f"{repo_id} already exists and is private, and you asked for a public push: pushing "
-                                 "would keep it private. Nothing was uploaded.",
-                                 fix="To fix: make it public in its settings on the Hub first, push it privately "
-                                     "(tick 'Private repository' in the push dialog, or leave --public out of "
-                                     "finetune-studio push), or choose another repository name.")
-    if merge_into is not None:
-        from finetune_studio.core.export import SAME_DTYPE
-
-        saved_in = f", its weights saved in {dtype}" if dtype not in (None, SAME_DTYPE) else ""
-        phase("merge", f"Merging the adapter into its base model (peft merge_and_unload){saved_in}")
-        model_dir = _merged_model(run_dir, merge_into, nothing_sent(), stop, dtype)
+    _refuse_existing(repo_id, info, private, account)
 
     items = _call("reading the run folder", lambda: plan(repo_id=repo_id, token=token), token)
     total = sum(item.size for item in items)
