@@ -246,7 +246,8 @@ def _member_head(path: Path) -> tuple[bytes, bool]:
 # A run reads all of the file inside an archive, several times over (the checks, then datasets' reader), and
 # decompressed a compressed tar from its start for each read. It is copied out once instead, in the same pass that
 # lists the whole archive, to a folder of the app's cache (core.demo.cache_dir) named by the archive's path and
-# version; the reads that follow read that copy. One copy per archive, ARCHIVE_COPIES of them kept.
+# version; the reads that follow read that copy. One copy per archive (its latest version); the copies of at most
+# ARCHIVE_COPIES archives are kept, or of all those a run reads if its folder holds more (_prune_copies).
 ARCHIVE_COPIES = 4
 
 
@@ -308,10 +309,6 @@ def extract_member(path: Path) -> Path:
                 member = archive_member(path, whole=True)  # the listing just made: refuses a second data file
         for old in folder.parent.glob(f"{folder.name.split('-')[0]}-*"):  # this archive's older versions
             shutil.rmtree(old, ignore_errors=True)
-        kept = sorted((p for p in folder.parent.iterdir() if not p.name.startswith(".")),
-                      key=lambda p: p.stat().st_mtime)
-        for old in kept[:max(0, len(kept) - ARCHIVE_COPIES + 1)]:
-            shutil.rmtree(old, ignore_errors=True)
         for other in work.iterdir():
             if other.name != PurePosixPath(member).name:
                 other.unlink()
@@ -325,6 +322,23 @@ def extract_member(path: Path) -> Path:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return folder / PurePosixPath(member).name
+
+
+def _prune_copies(using: list[Path]) -> None:
+    """Remove the oldest copies of other archives past ARCHIVE_COPIES in all; those of `using` (the files a run is
+    about to read: a folder may hold more archives than that) stay."""
+    import shutil
+
+    keep = {_copy_folder(p) for p in using if archive_kind(p) is not None}
+    if not keep:
+        return
+    try:
+        others = sorted((p for p in next(iter(keep)).parent.iterdir() if not p.name.startswith(".") and p not in keep),
+                        key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return
+    for old in others[:max(0, len(others) + len(keep) - ARCHIVE_COPIES)]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class _HeadThenRest(io.RawIOBase):
@@ -1223,6 +1237,7 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
         # it (a second data file is refused first); the checks below and datasets' reader read that copy, the
         # messages name the archive.
         read = [_reader_file(p) for p in files]
+        _prune_copies(files)
         delimiter = csv_delimiter(config, files) if fmt == "csv" else ","
         for path in files:
             check_file(path, fmt, config.encoding, delimiter)

@@ -103,3 +103,21 @@ def test_an_archive_whose_columns_differ_is_named(tmp_path: Path) -> None:
                 "table, so each needs the same columns. To fix: give b.tgz the columns of the others, or move it out "
                 "of the folder.")
     assert data_refusal(data.load_split, dataset_config(folder)) == expected
+
+
+def test_a_folder_of_more_archives_than_the_copies_kept_is_read_whole(tmp_path: Path) -> None:
+    """Each archive of a folder is copied out before datasets reads the copies: making the sixth copy removed the
+    first (4 kept), and the run failed on a file that was gone. The copies of the run's archives stay; the next run
+    of another source leaves 4 in all."""
+    from finetune_studio.core.demo import cache_dir
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for index in range(6):
+        pack(folder / f"part{index}.zip", {"train.jsonl": rows(f"p{index}", 2)})
+    assert data.load_split(dataset_config(folder))["text"] == [f"p{i} row {r}" for i in range(6) for r in range(2)]
+    assert len(list((cache_dir() / "archives").glob("*/train.jsonl"))) == 6
+    other = pack(tmp_path / "other.tgz", {"other.jsonl": rows("o", 2)})
+    assert data.load_split(dataset_config(other))["text"] == ["o row 0", "o row 1"]
+    kept = sorted(p.name for p in (cache_dir() / "archives").glob("*/*"))
+    assert len(kept) == data.ARCHIVE_COPIES == 4 and "other.jsonl" in kept
