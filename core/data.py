@@ -272,13 +272,27 @@ def _extracted(path: Path) -> Path | None:
 
 def extract_member(path: Path) -> Path:
     """The data file inside an archive, copied out to the cache (once per archive version), in one pass that also
-    lists all of the archive: a second data file is refused (archive_member) after that one pass."""
-    import shutil
-    import tempfile
-
+    lists all of the archive: a second data file is refused (archive_member) after that one pass. A copy that cannot
+    be written (a full disk, a cache folder that cannot be made) is a DataError that says where and what to do."""
     found = _extracted(path)
     if found is not None:
         return found
+    try:
+        return _extract_member(path)
+    except OSError as exc:
+        if damaged_message(path, exc) is not None:
+            raise
+        member = archive_member(path)
+        raise DataError(f"{path} holds {member}, and a run reads it from a copy in the app's cache folder "
+                        f"({_copy_folder(path).parent}), which could not be written: {exc.strerror or exc}. To fix: "
+                        "free space there, or set FINETUNE_STUDIO_CACHE to a folder with room for it, or extract it "
+                        f"({_archive_tool(path)}) and open {PurePosixPath(member).name}.") from None
+
+
+def _extract_member(path: Path) -> Path:
+    import shutil
+    import tempfile
+
     folder = _copy_folder(path)
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".part-", dir=folder.parent))

@@ -102,3 +102,16 @@ def test_reads_past_the_start_kept_go_on_in_the_archive(tmp_path: Path, monkeypa
             assert handle.read(20) == JSONL[30_000:30_020]
         assert data.detect_encoding(path, 40_000) is None  # it seeks past the start kept: plain ASCII
         assert data.check_source(dataset_config(path)) == []  # its 64 KiB read on past the 1000 bytes kept
+
+
+def test_a_copy_that_cannot_be_written_says_where_and_what_to_do(tmp_path: Path, passes: list[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("FINETUNE_STUDIO_CACHE", str(blocked))
+    path = pack(tmp_path / "data.tar.gz", {"rows/train.jsonl": JSONL})
+    assert data_refusal(data.load_split, dataset_config(path)) == (
+        f"{path} holds rows/train.jsonl, and a run reads it from a copy in the app's cache folder ({blocked}/archives), "
+        "which could not be written: Not a directory. To fix: free space there, or set FINETUNE_STUDIO_CACHE to a "
+        "folder with room for it, or extract it (tar -xf data.tar.gz) and open train.jsonl.")
+    assert [row["text"] for row in data.preview(dataset_config(path)).rows] == TEXTS[:20]  # no copy needed
