@@ -1,7 +1,9 @@
 """An archive (.zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz) that holds one data file is read as that file
-(helper-174): previewed, checked and loaded, without extracting it to disk, and the preview reads only the start of
-a compressed tar. An archive holding several data files, or none, is refused with what it holds and "To fix:"; a
-changed archive is seen on resume (files_signature), and the run reads its new rows, not those datasets cached."""
+(helper-174): previewed and checked without extracting it (the preview reads only the start of a compressed tar),
+and named as the file inside ("data.zip › rows/train.jsonl", helper-186); a run reads a copy of that file in the
+app's cache folder, nothing beside the archive. An archive holding several data files, or none, is refused with
+what it holds and "To fix:"; a changed archive is seen on resume (files_signature), and the run reads its new rows,
+not those datasets cached. An archive inside a folder: test_data_archives_h186_folder."""
 
 from __future__ import annotations
 
@@ -40,7 +42,10 @@ def pack(path: Path, files: dict[str, bytes], stored: bool = False) -> Path:
 
 
 @pytest.mark.parametrize("name", ["data.zip", "data.tar", "data.tgz", "data.tar.gz", "data.tar.bz2", "DATA.TAR.XZ"])
-def test_an_archive_of_one_data_file_is_read_as_that_file(tmp_path: Path, name: str) -> None:
+def test_an_archive_of_one_data_file_is_read_as_that_file(tmp_path: Path, name: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FINETUNE_STUDIO_CACHE", str(cache))
     path = pack(tmp_path / name, {"rows/train.jsonl": JSONL, "README.md": b"notes", "__MACOSX/._train.jsonl": b"x"}) \
         if not name.endswith("XZ") else pack(tmp_path / "data.tar.xz", {"train.jsonl": JSONL})
     if name.endswith("XZ"):
@@ -49,11 +54,15 @@ def test_an_archive_of_one_data_file_is_read_as_that_file(tmp_path: Path, name: 
     assert (fmt, files) == ("json", [path])
     shown = data.preview(dataset_config(path))
     assert [row["text"] for row in shown.rows] == TEXTS[:20] and shown.columns == ["text", "n"]
-    assert shown.text_column == "text" and shown.files == [str(path)] and shown.format == "json"
+    member = "train.jsonl" if name.endswith("XZ") else "rows/train.jsonl"
+    assert shown.text_column == "text" and shown.files == [f"{path} › {member}"] and shown.format == "json"
+    assert data.shown_file(path) == f"{path} › {member}"
     assert data.check_source(dataset_config(path)) == []
+    assert not list(tmp_path.glob("**/train.jsonl"))  # the preview and the check read it in the archive
     ds = data.load_split(dataset_config(path))
     assert ds["text"] == TEXTS and ds["n"] == list(range(30))
-    assert not list(tmp_path.glob("**/train.jsonl"))  # nothing extracted beside it
+    copies = list(tmp_path.glob("**/train.jsonl"))  # the run read a copy in the cache, nothing beside the archive
+    assert len(copies) == 1 and copies[0].parent.parent == cache / "archives" and copies[0].read_bytes() == JSONL
 
 
 def test_a_csv_in_a_zip_has_its_separator_found(tmp_path: Path) -> None:
@@ -160,19 +169,6 @@ def test_the_preview_of_a_large_compressed_tar_reads_only_its_start(tmp_path: Pa
     assert data.files_signature(str(cut)) is not None
     assert data_refusal(data.load_split, dataset_config(cut)).startswith(
         f"{cut} is an archive (tar) that is damaged or incomplete, so its rows")
-
-
-def test_an_archive_inside_a_folder_is_not_read_and_the_advice_says_to_open_it(tmp_path: Path) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    pack(folder / "data.zip", {"train.jsonl": JSONL})
-    assert data_refusal(data.local_files, str(folder)) == (
-        f"The folder {folder} holds no data files (.csv, .json, .jsonl, .parquet, .tsv, .txt). data.zip is an archive "
-        "(zip); an archive is read when it is the source itself and holds one data file, not from inside a folder. "
-        "To fix: open the archive itself (Open file…), or extract it (unzip data.zip) and open the data file it "
-        "holds, or the folder of them.")
-    (folder / "more.jsonl").write_bytes(JSONL)
-    assert data.local_files(str(folder))[1] == [folder / "more.jsonl"]  # beside data files: left out, as before
 
 
 def test_an_archive_name_is_a_path_not_a_hub_id() -> None:
