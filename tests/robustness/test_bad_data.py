@@ -105,7 +105,8 @@ CASES: list[tuple[str, str, bytes | Callable[[Path], None], dict, str]] = [
     ("parquet-damaged", "broken.parquet", b"PAR1 this is not parquet at all",
      {}, "{path} is not a readable Parquet file:"),
     ("folder-mixed-formats", "mixed", lambda p: folder(p, {"a.jsonl": GOOD, "b.csv": b"text\nLeo\n"}),
-     {}, "The folder {path} mixes formats (csv, json); keep one format per folder or pick a single file."),
+     {}, "The folder {path} mixes formats (csv, json): csv: b.csv; json: a.jsonl. Every file of a folder is read as "
+         "one table, in one format. To fix: keep one format per folder (move the others out), or pick a single file."),
     ("folder-unsupported-only", "office", lambda p: folder(p, {"a.xlsx": b"PK", "b.docx": b"PK"}),
      {}, "The folder {path} holds no data files (.csv, .json, .jsonl, .parquet, .tsv, .txt)."),
     ("unsupported-extension", "sheet.xlsx", b"PK\x03\x04", {}, "sheet.xlsx: unknown file type '.xlsx'. Use one of "
