@@ -934,12 +934,42 @@ def _utf8_document(path: Path, encoding: str | None) -> None:
                         "encoding.")
 
 
+# Python's JSON errors in words (what is wrong at the column named, and a hint for the fix), instead of its own text
+# cut before ': line 1 column 10 (char 9)', which left "Unterminated string starting at" dangling.
+_JSON_LINE_ERRORS: dict[str, tuple[str, str]] = {
+    "Unterminated string starting at": ("a string starts there and does not end on this line",
+                                        "a line break inside a value is written \\n"),
+    "Invalid control character at": ("a control character, such as a tab, inside a string",
+                                     "write it escaped, as \\t for a tab"),
+    "Expecting value": ("no value where one was expected", "text is written in double quotes, and no comma "
+                        "follows the last value"),
+    "Expecting property name enclosed in double quotes": (
+        "a name in double quotes was expected", "names are written in double quotes, and no comma follows the last "
+        "value"),
+    "Expecting ':' delimiter": ("a ':' was expected after a name", ""),
+    "Expecting ',' delimiter": ("a ',' was expected between values", ""),
+    "Extra data": ("more follows the end of the object", "each object goes on a line of its own"),
+    "Invalid \\escape": ("a backslash that starts no escape", "a backslash in text is written \\\\"),
+    "Invalid \\uXXXX escape": ("a \\u escape without 4 hex digits", ""),
+}
+
+
+def _json_line_error(path: Path, number: int, line: str, exc: json.JSONDecodeError) -> DataError:
+    what, hint = _JSON_LINE_ERRORS.get(exc.msg, (exc.msg.removesuffix(" at"), ""))
+    fix = f"correct line {number}" + (f" ({hint})" if hint else "") + " or remove it"
+    if exc.pos >= len(line.rstrip()):  # '{' or '{"data": [' alone: the object goes on past the line
+        what, fix = "the line ends before its object does", f"complete line {number} or remove it"
+        if number == 1 and _inner_suffix(path) != ".json":
+            fix += ", or, if the file is one JSON object over several lines, not one per line, name it .json"
+    return DataError(f"{path}, line {number}, column {exc.colno}: malformed JSON line ({what}). Each line must be "
+                     f"one JSON object. To fix: {fix}.")
+
+
 def _json_row(path: Path, number: int, line: str) -> dict[str, Any]:
     try:
         value = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}, line {number}, column {exc.colno}: malformed JSON line ({exc.msg}). "
-                        "Each line must be one JSON object.") from None
+        raise _json_line_error(path, number, line, exc) from None
     if not isinstance(value, dict):
         raise DataError(f"{path}, line {number}: expected a JSON object with named columns, got "
                         f"{type(value).__name__}.")

@@ -94,8 +94,9 @@ def test_the_messages_say_what_is_wrong(tmp_path: Path) -> None:
     assert problem("ints.csv", b"score,body\n1,a\n2,b\n", "score") == (
         "dataset.text_column: ints.csv: column 'score' holds whole numbers, not text. Text columns: body.")
     assert problem("bad.jsonl", b'{"text": "a"}\n{"text": nope}\n') == (
-        "dataset.source: bad.jsonl, line 2, column 10: malformed JSON line (Expecting value). Each line must be one "
-        "JSON object.")
+        "dataset.source: bad.jsonl, line 2, column 10: malformed JSON line (no value where one was expected). Each "
+        "line must be one JSON object. To fix: correct line 2 (text is written in double quotes, and no comma follows "
+        "the last value) or remove it.")
     assert problem("x.csv", b"a,b\n1,2\n", encoding="klingon") == (
         "dataset.encoding: Unknown encoding 'klingon'. To fix: use a name such as utf-8, cp1252, latin-1 or utf-16, "
         "or leave it empty for UTF-8.")

@@ -46,7 +46,8 @@ def test_a_stray_nul_in_utf8_text_is_not_called_utf16(tmp_path: Path) -> None:
     assert data.check_source(dataset(path)) == []
     assert data.load_split(dataset(path))["text"] == ["hello\x00world", "second line", "third line"]
     # unchanged for JSON lines: a raw NUL inside a string is not JSON
-    with pytest.raises(DataError, match=r"line 2, column 32: malformed JSON line \(Invalid control character at\)"):
+    with pytest.raises(DataError, match=r"line 2, column 32: malformed JSON line \(a control character, such as a "
+                                        r"tab, inside a string\)"):
         bad = tmp_path / "nul.jsonl"
         bad.write_bytes(b'{"text": "a"}\n' + json.dumps({"text": "Row with a NUL here: "}).encode()[:-2]
                         + b'\x00 end"}\n' + b'{"text": "b"}\n')

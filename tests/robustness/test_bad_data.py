@@ -64,8 +64,9 @@ CASES: list[tuple[str, str, bytes | Callable[[Path], None], dict, str]] = [
     ("whitespace-only", "blank.jsonl", b"  \n\n\t \r\n", {}, "{path} holds only blank space. Pick a file with data"),
     ("whitespace-only-txt", "blank.txt", b"\n \n", {}, "{path} holds only blank space."),
     ("malformed-json-line", "bad.jsonl", GOOD + b'{"text": "Libra: \n',
-     {}, "{path}, line 4, column 10: malformed JSON line (Unterminated string starting at). Each line must be one "
-         "JSON object."),
+     {}, "{path}, line 4, column 10: malformed JSON line (a string starts there and does not end on this line). "
+         "Each line must be one JSON object. To fix: correct line 4 (a line break inside a value is written \\n) or "
+         "remove it."),
     ("malformed-json-document", "bad.json", b'[\n  {"text": "a"},\n  {"text": "b"\n]\n',
      {}, "{path}, line 4, column 1: malformed JSON (Expecting ',' delimiter)."),
     ("json-line-not-an-object", "list.jsonl", GOOD + b'["Libra", "Scorpio"]\n',
@@ -242,8 +243,9 @@ def test_cli_names_the_bad_line_in_one_line_and_exits_2_before_a_run_folder(
                  "--quiet"])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == (f"error: dataset.source: {path}, line 4, column 10: malformed JSON line (Expecting value). "
-                       "Each line must be one JSON object.")
+    assert err[-1] == (f"error: dataset.source: {path}, line 4, column 10: malformed JSON line (no value where one "
+                       "was expected). Each line must be one JSON object. To fix: correct line 4 (text is written in "
+                       "double quotes, and no comma follows the last value) or remove it.")
     assert not (runs_dir / "bad").exists()
     saved.assert_unchanged()
 
@@ -261,8 +263,9 @@ def test_cli_names_a_bad_line_past_the_checked_start_and_exits_1(demo_cache: Pat
                  "--quiet"])
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == (f"error: {path}, line {line}, column 10: malformed JSON line (Expecting value). Each line must "
-                       "be one JSON object.")
+    assert err[-1] == (f"error: {path}, line {line}, column 10: malformed JSON line (no value where one was "
+                       f"expected). Each line must be one JSON object. To fix: correct line {line} (text is written in "
+                       "double quotes, and no comma follows the last value) or remove it.")
     assert RunFolder(runs_dir / "bad").read_status()["state"] == "failed"
     saved.assert_unchanged()
 
