@@ -87,8 +87,11 @@ def test_someone_elses_public_repository_is_refused_before_the_visibility_merge_
                           "of no organization). Nothing was uploaded; bob/shared is as it was. To fix: push to your "
                           "own namespace (leave the repository empty for alice/<run name>, or write alice/<name>), or "
                           "log in with a token that can write to bob's repositories.")
-    assert hub_env.paths() == ["/api/whoami-v2", "/api/repos/create", "/api/models/bob/shared",
-                               "/api/models/bob/shared"]
+    if form == core_hub.PUSH_MERGED:  # a merged push looks at the repository before it merges, creating nothing
+        assert hub_env.paths() == ["/api/whoami-v2", "/api/models/bob/shared"]
+    else:
+        assert hub_env.paths() == ["/api/whoami-v2", "/api/repos/create", "/api/models/bob/shared",
+                                   "/api/models/bob/shared"]
     assert not hub_env.repos["bob/shared"].files and not hub_env.repos["bob/shared"].private
 
 

@@ -58,7 +58,7 @@ def test_a_merged_push_while_a_run_trains_here_is_refused_before_anything_is_sen
 def test_a_run_that_starts_training_before_the_merge_is_said_for_the_push(
         quiet_hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run started in the window between the push's first checks and its merge: the merge refuses, in a push's
-    words (the repository is there by then, with nothing in it)."""
+    words: it merges before the repository is created, so the Hub was only read (the account, a look at alice/m)."""
     from finetune_studio.core import hub as core_hub
 
     run = _adapter_run(tmp_path / "runs")
@@ -71,6 +71,8 @@ def test_a_run_that_starts_training_before_the_merge_is_said_for_the_push(
         monkeypatch.setattr(export, "export_merged", merge_as_a_run_starts)
         with pytest.raises(core_hub.HubError) as refused:
             core_hub.push_run(run, repo_id="alice/m", form=core_hub.PUSH_MERGED)
-    assert str(refused.value) == _refusal("push", "The repository alice/m exists on the Hub, but no files were "
-                                                  "uploaded to it.")
-    assert quiet_hub.repos["alice/m"].files == {}
+    assert str(refused.value) == _refusal("push", "Nothing was sent to the Hub, and alice/m was not created.")
+    assert refused.value.kind == core_hub.TRAINING_HERE
+    assert [(request.method, request.path.split("?")[0]) for request in quiet_hub.requests] == [
+        ("GET", "/api/whoami-v2"), ("GET", "/api/models/alice/m")]
+    assert "alice/m" not in quiet_hub.repos

@@ -22,7 +22,8 @@ from tests.hub_server import HubServer
 @pytest.fixture
 def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer, tmp_path: Path) -> list[dict[str, Any]]:
     """Stands in for core.export.export_merged (a real merge loads the whole base model): records each call, with
-    the repositories the Hub held at that moment, and writes a small whole model where the push asked."""
+    the repositories the Hub held and the requests it had got at that moment, and writes a small whole model where
+    the push asked."""
     import torch._dynamo.package  # noqa: F401 - importing it makes torch's cache folder (torchinductor_USER) in the
     # temp dir, not the push's: imported here first, as any earlier test in the same process did, so a run of this
     # file alone sees in the stage only what the push left there
@@ -33,7 +34,7 @@ def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer, tmp_path: Path
     calls: list[dict[str, Any]] = []
 
     def merged(run_dir: Path, out_dir: Path, *args: Any, **kwargs: Any) -> ExportResult:
-        calls.append({"out_dir": Path(out_dir), "repos": sorted(quiet_hub.repos)})
+        calls.append({"out_dir": Path(out_dir), "repos": sorted(quiet_hub.repos), "requests": _requests(quiet_hub)})
         Path(out_dir).mkdir(parents=True)
         (Path(out_dir) / "config.json").write_text('{"model_type": "qwen3"}')
         (Path(out_dir) / "model.safetensors").write_bytes(safetensors_bytes(b"merged" * 16))
@@ -41,6 +42,13 @@ def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer, tmp_path: Path
 
     monkeypatch.setattr(export, "export_merged", merged)
     return calls
+
+
+def _requests(hub: HubServer) -> list[tuple[str, str]]:
+    return [(request.method, request.path.split("?")[0]) for request in hub.requests]
+
+
+LOOKED = [("GET", "/api/whoami-v2"), ("GET", "/api/models/alice/m")]  # the account, then a look at the repository
 
 
 @pytest.mark.parametrize(("repo", "token", "code", "starts"), [
@@ -66,16 +74,20 @@ def test_a_merged_push_that_cannot_be_sent_fails_before_merging(
     assert list((tmp_path / "stage").iterdir()) == []
 
 
-def test_a_merged_push_merges_once_the_repository_is_there(merges: list[dict[str, Any]], quiet_hub: HubServer,
-                                                           tmp_path: Path) -> None:
+def test_a_merged_push_merges_before_the_repository_is_created(merges: list[dict[str, Any]], quiet_hub: HubServer,
+                                                               tmp_path: Path) -> None:
+    """The merge comes once the account and the repository are checked (a look, which creates nothing), and the
+    repository is created only once it has succeeded: a merge that fails leaves nothing on the Hub."""
     run = _adapter_run(tmp_path / "runs")
     phases: list[str] = []
     result = core_hub.push_run(run, repo_id="alice/m", form=core_hub.PUSH_MERGED,
-                          progress=lambda event: phases.append(event["phase"]))
-    assert len(merges) == 1 and merges[0]["repos"] == ["alice/m"]  # created (and checked) before the merge
+                               progress=lambda event: phases.append(event["phase"]))
+    assert len(merges) == 1 and merges[0]["repos"] == []  # nothing created when the merge began
+    assert merges[0]["requests"] == LOOKED  # only read: no create yet
     assert merges[0]["out_dir"].parent.parent == tmp_path / "stage"
-    assert {"config.json", "model.safetensors"} <= set(result.files)
-    assert phases[:4] == ["account", "repo", "merge", "prepare"]
+    assert {"config.json", "model.safetensors"} <= set(result.files) <= set(quiet_hub.repos["alice/m"].files)
+    assert phases[:5] == ["account", "repo", "merge", "repo", "prepare"]  # the look, the merge, then the create
+    assert _requests(quiet_hub)[2] == ("POST", "/api/repos/create")
 
 
 @pytest.mark.parametrize("failure", ["space", "write"])
@@ -104,9 +116,9 @@ def test_a_merged_push_out_of_room_names_its_staging_folder_and_no_export_flags(
                "the disk ran out of space (No space left on device)")
     assert line.startswith(f"error: Could not merge the adapter into its base model in the push's staging folder "
                            f"in {stage}: {problem}"), line
-    assert line.endswith(". The repository alice/m exists on the Hub, but no files were uploaded to it. To fix: "
+    assert line.endswith(". Nothing was sent to the Hub, and alice/m was not created. To fix: "
                          f"free some space on the disk that holds {stage}, or set TMPDIR to a folder on a disk with "
                          "room and start the push (or the app) again; or push the adapter alone, which needs no "
                          "merge."), line
     assert "--out" not in line and "export" not in line and ".partial" not in line
-    assert quiet_hub.repos["alice/m"].files == {}
+    assert _requests(quiet_hub) == LOOKED and "alice/m" not in quiet_hub.repos  # no create, no upload

@@ -2,7 +2,8 @@
 merges for minutes; the dialog said it waited for 'the Hub to answer the request under way'. Since 04c22ad the merge
 stops at its next step (loading the base model, merging, saving: the one under way runs to its end) and deletes what
 it wrote (helper-180: the dialog said it waited for the whole merge to end). core.hub.push_run is a stand-in here that
-reports the phases and waits, as the real one does, for Cancel, then raises the real one's HubCancelled words."""
+reports the phases and waits, as the real one does, for Cancel, then raises the real one's HubCancelled words (those
+of Cancel during the merge are the real push_run's, made by the merge_cancelled fixture)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from typing import Any
 
 import pytest
 
+from finetune_studio.core import export
 from finetune_studio.core import hub as core_hub
-from tests.hub_fixtures import make_finished_run, push_dialog
+from tests.core.test_cli_push_export_input import _adapter_run
+from tests.hub_fixtures import WRITE, hub, make_finished_run, patch_client, push_dialog
+from tests.hub_server import HubServer
 
 WAIT = 20_000
 
@@ -21,8 +25,28 @@ WAIT = 20_000
 MERGING = ("Cancelling: the push stops once the merge's current step ends (loading the base model, merging or "
            "saving); no file is uploaded and the merged files are deleted…")
 NOTHING_SENT = "Push cancelled: nothing was sent to the Hub."
-MERGE_CANCELLED = ("Push cancelled while merging the adapter into its base model: nothing of the merge was kept. The "
-                   "repository alice/tiny-run exists on the Hub, but no files were uploaded to it.")  # core.hub's
+MERGE_CANCELLED = "merge_cancelled"  # core.hub's words for Cancel during the merge: the fixture of that name
+
+
+@pytest.fixture
+def merge_cancelled(hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """What core.hub.push_run raises when Cancel stops a merged push's merge (since d30c5f1: "Push cancelled while
+    merging the adapter into its base model: nothing of the merge was kept. Nothing was sent to the Hub, and
+    alice/tiny-run was not created."): the real push_run, against the local test Hub, its merge stood in for by
+    core.export's refusal once cancelled. Made here, not copied, so the stand-in below says what the real one does."""
+    with monkeypatch.context() as patched:
+        patch_client(patched, hub.url, tmp_path / "hf_home")
+        patched.setenv("HF_TOKEN", WRITE)
+
+        def merge(*args: Any, **kwargs: Any) -> Any:
+            raise export.ExportError("Export cancelled: nothing of it was kept.", kind=export.CANCELLED)
+
+        patched.setattr(export, "export_merged", merge)
+        with pytest.raises(core_hub.HubCancelled) as raised:
+            core_hub.push_run(_adapter_run(tmp_path / "adapter runs"), repo_id="alice/tiny-run",
+                              form=core_hub.PUSH_MERGED, cancel=threading.Event())
+    assert "alice/tiny-run" not in hub.repos  # the merge comes before the repository is created
+    return str(raised.value)
 
 
 @pytest.mark.parametrize(("phases", "said", "ended"), [
@@ -34,7 +58,9 @@ MERGE_CANCELLED = ("Push cancelled while merging the adapter into its base model
      NOTHING_SENT),
 ])
 def test_cancel_says_what_the_push_waits_for(phases: list[str], said: str, ended: str, qtbot: Any, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                             monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    if ended == MERGE_CANCELLED:
+        ended = request.getfixturevalue(MERGE_CANCELLED)
     reached = threading.Event()
 
     def push_run(run_dir: Path, progress: Any, cancel: threading.Event, **kw: Any) -> Any:
