@@ -68,8 +68,6 @@ MESSAGE_STYLE = {
                "padding: 6px 8px; }",
     "info": "",
 }
-PUSH_PHASES = {"account": "Checking your account", "repo": "Creating the repository",
-               "prepare": "Preparing the files", "upload": "Uploading"}
 
 
 # ---- what the status bar shows -----------------------------------------------------------------------------
