@@ -106,6 +106,7 @@ CHECKS_WAIT = "Every row is checked with the model's tokenizer once the training
 TEMPLATE_WAIT = "The template is read from the model's tokenizer once the training stack has loaded."
 UNREAD_FORMAT = "Not detected: the data could not be read (see under {where})."
 UNREAD_COLUMN = "Not checked: the data could not be read (see under Dataset)."
+UNREAD_PREVIEW = "No preview: the data could not be read (see under Dataset)."
 BUILTIN_ENCODING = "Not needed: the built-in samples are UTF-8."
 # Offered in the Encoding box (any name Python knows can be typed); empty means UTF-8.
 ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16", "cp1251", "iso8859-15", "gb18030", "shift_jis")
@@ -541,6 +542,7 @@ class DatasetForm(Form):
         self.preview_view.setMinimumHeight(230)
         self.preview_status = hint_label()
         self.error_label = error_label()  # preview errors: bad file, unknown Hub id, no network
+        self._preview_error = ""  # the last failed preview's message (shown unless the Dataset field says it)
 
         # -- statistics
         self.histogram = TokenHistogram()
@@ -1056,8 +1058,24 @@ class DatasetForm(Form):
             self._refresh_mark("chat.columns")
 
     def _show_error(self, message: str) -> None:
-        self.error_label.setText(message)
-        self.error_label.setVisible(bool(message))
+        self._preview_error = message
+        self._say_preview_error()
+
+    def _say_preview_error(self) -> None:
+        """The failed preview's message under Preview, unless the Dataset field says it already, word for word:
+        validation refuses the source for the reason the preview failed (an archive of two data files), and the
+        same paragraph stood under Dataset and under Preview, besides the header's line. Then Preview points up
+        instead, as Row format and Text column do."""
+        message = self._preview_error
+        above = (self._input_errors.get("dataset.source") or self._external.get("dataset.source") or "").split("\n")
+        repeated = bool(message) and message in above
+        shown = "" if repeated else message
+        self.error_label.setText(shown)
+        self.error_label.setVisible(bool(shown))
+        if repeated:
+            self.preview_status.setText(UNREAD_PREVIEW)
+        elif self.preview_status.text() == UNREAD_PREVIEW:  # the field's refusal went: the message is back below
+            self.preview_status.setText("")
 
     def _fit_columns(self) -> None:
         view = self.preview_view
@@ -1394,6 +1412,7 @@ class DatasetForm(Form):
         validation error under Dataset can change."""
         super().show_problems(problems)
         self._show_format_hint()
+        self._say_preview_error()
 
     def _say_checks(self, text: str) -> None:
         """The row checks' line under the Inspector button; hidden while it has nothing to say (plain text)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from finetune_studio.gui.forms.dataset_form import CELL_CHARS, PreviewModel
+from finetune_studio.gui.forms.dataset_form import CELL_CHARS, UNREAD_PREVIEW, PreviewModel
 from tests.gui.test_app import LONG, dialog_log, make_window, window
 from tests.gui.test_dataset_tab import make_form
 from tests.helpers import small_config
@@ -58,9 +58,12 @@ def test_a_save_to_disk_folder_holds_start_back_with_the_fix(qtbot: Any, window:
     assert not window.start_action.isEnabled()
     assert message in window.start_action.toolTip()
     form = window.dataset_form
-    qtbot.waitUntil(lambda: form.error_label.text() == message, timeout=LONG)
+    source = form._fields["dataset.source"].error_label()
+    qtbot.waitUntil(lambda: source.text() == message, timeout=LONG)  # said under Dataset, and Preview points there
+    qtbot.waitUntil(lambda: form.preview_status.text() == UNREAD_PREVIEW and form.error_label.isHidden(),
+                    timeout=LONG)
     json.dumps(message)  # one line of text, no traceback
-    assert "Traceback" not in form.error_label.text()
+    assert "Traceback" not in source.text()
 
 
 def test_a_file_fixed_on_disk_after_its_preview_is_read_again(qtbot: Any, tmp_path: Path) -> None:
@@ -118,7 +121,9 @@ def test_the_window_checks_again_when_told_the_files_changed(qtbot: Any, window:
     window.set_config(config)
     form = window.dataset_form
     qtbot.waitUntil(lambda: [p.field for p in window.problems] == ["dataset.source"], timeout=LONG)
-    qtbot.waitUntil(lambda: "line 3: 3 fields where the header has 2" in form.error_label.text(), timeout=LONG)
+    source = form._fields["dataset.source"].error_label()
+    qtbot.waitUntil(lambda: "line 3: 3 fields where the header has 2" in source.text(), timeout=LONG)
+    qtbot.waitUntil(lambda: form.preview_status.text() == UNREAD_PREVIEW, timeout=LONG)  # not said twice
     assert "line 3: 3 fields where the header has 2" in window.start_action.toolTip()
     path.write_text("text,label\nfine,1\n\"bad, row\",2\n" + "more,3\n" * 20, encoding="utf-8")
     qtbot.waitUntil(lambda: window.problems == [] and window.start_action.isEnabled(), timeout=LONG)
