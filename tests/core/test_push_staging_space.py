@@ -24,6 +24,9 @@ _CAUSES = {errno.ENOSPC: "No space left on device", errno.EACCES: "Permission de
 def _failing_staging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: int) -> Path:
     """TMPDIR is tmp_path/stage, and each run file linked (or copied) into the push's staging folder there fails
     with `code`, as the copy does on a full disk or a folder it may not write."""
+    import torch._dynamo.package  # noqa: F401 - it makes torch's cache folder (torchinductor_USER) in the temp dir:
+    # imported before TMPDIR moves, as an earlier test of the same process did, as test_push_merged_checks' merges
+
     stage = tmp_path / "stage"
     stage.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(stage))
