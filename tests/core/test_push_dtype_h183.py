@@ -16,15 +16,10 @@ import pytest
 
 from finetune_studio.core import cli
 from finetune_studio.core import hub as core_hub
-from tests import helpers
 from tests.core.test_cli_push_export_input import _adapter_run, quiet_hub  # noqa: F401 - a fixture
+from tests.core.test_push_merged_cancel_h175 import lora_run  # noqa: F401 - a fixture, the same run
 from tests.hub_fixtures import WRITE, hub, instant_retries, make_finished_run, patch_client
 from tests.hub_server import HubServer
-
-
-@pytest.fixture(scope="module")
-def lora_run(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> Path:
-    return helpers.lora_run(tmp_path_factory.mktemp("push dtype"), "lora-run", rows=60, max_steps=2)
 
 
 @pytest.fixture
