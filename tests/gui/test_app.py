@@ -89,9 +89,42 @@ def _settle(window: Any) -> None:
     background.wait_idle()
 
 
+UNLOADED_INSPECTOR = (
+    "This window's forms were never loaded: make_window(create=False) builds a bare MainWindow(), with no "
+    "set_config, so its Dataset tab holds each box's floor (max_length 2) and the Inspector would check the rows "
+    "cut to 2 tokens. To fix: window.set_config(config) first (start_run does), or make_window(create=True).")
+
+
+def _refuse_inspector_until_loaded(form: Any) -> None:
+    """A bare MainWindow()'s Dataset tab was never loaded (the app always sets a config: gui.app.create_window),
+    and DatasetForm.open_inspector reads the tab's boxes, not window.config. Until the form's load runs, opening
+    the Inspector (open_inspector() or its button) fails with UNLOADED_INSPECTOR instead."""
+    loaded: list[bool] = []
+    real_load, real_open = form.load, form.open_inspector
+
+    def load(config: RunConfig) -> None:
+        loaded.append(True)
+        real_load(config)
+
+    def open_inspector() -> None:
+        assert loaded, UNLOADED_INSPECTOR
+        real_open()
+
+    form.load, form.open_inspector = load, open_inspector
+    form.inspect_button.clicked.disconnect(real_open)
+    form.inspect_button.clicked.connect(open_inspector)
+
+
 @pytest.fixture
 def make_window(qtbot: Any, demo_cache: Path, runs_dir: Path, dialog_log: DialogLog) -> Any:
-    """Build (and warm) main windows; each is stopped, drained and closed while the dialog stand-ins are active."""
+    """Build (and warm) main windows; each is stopped, drained and closed while the dialog stand-ins are active.
+
+    create=True builds the window as the app does (gui.app.create_window: the last config, else the demo preset,
+    shown in every form). create=False, the default, builds a bare MainWindow(): its session holds RunConfig()
+    but no form was ever loaded (the Dataset tab's max_length box reads 2, its floor) until the test calls
+    window.set_config(...), as start_run does. Tests that read the forms set a config first; opening the
+    Inspector before that fails with UNLOADED_INSPECTOR. Loading the default config here instead would start
+    every form's jobs (preview, model layout) in each of the hundred-odd window tests before their own set_config."""
     made: list[Any] = []
 
     def make(warm: bool = True, create: bool = False) -> Any:
@@ -103,6 +136,7 @@ def make_window(qtbot: Any, demo_cache: Path, runs_dir: Path, dialog_log: Dialog
             from finetune_studio.gui.main_window import MainWindow
 
             window = MainWindow()
+            _refuse_inspector_until_loaded(window.dataset_form)
         qtbot.addWidget(window)
         made.append(window)
         window.show()
