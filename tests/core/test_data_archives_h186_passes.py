@@ -112,6 +112,6 @@ def test_a_copy_that_cannot_be_written_says_where_and_what_to_do(tmp_path: Path,
     path = pack(tmp_path / "data.tar.gz", {"rows/train.jsonl": JSONL})
     assert data_refusal(data.load_split, dataset_config(path)) == (
         f"{path} holds rows/train.jsonl, and a run reads it from a copy in the app's cache folder "
-        f"({blocked}/archives), which could not be written: Not a directory. To fix: free space there, or set FINETUNE_STUDIO_CACHE to a "
-        "folder with room for it, or extract it (tar -xf data.tar.gz) and open train.jsonl.")
+        f"({blocked}/archives), which could not be written: Not a directory. To fix: free space there, or set "
+        "FINETUNE_STUDIO_CACHE to a folder with room for it, or extract it (tar -xf data.tar.gz) and open train.jsonl.")
     assert [row["text"] for row in data.preview(dataset_config(path)).rows] == TEXTS[:20]  # no copy needed

@@ -63,14 +63,14 @@ def _spies(monkeypatch: pytest.MonkeyPatch, cancel: threading.Event, when: str) 
     return calls
 
 
-NOTHING_SENT = "The repository alice/lora-run exists on the Hub, but no files were uploaded to it."
+NOTHING_SENT = "Nothing was sent to the Hub, and alice/lora-run was not created."
 MID_MERGE = ("Push cancelled while merging the adapter into its base model: nothing of the merge was kept. "
              + NOTHING_SENT)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("when", "said", "calls"), [
-    ("before the merge", "Push cancelled: t" + NOTHING_SENT[1:], {"load_model": 0, "merge": 0, "save": 0}),
+    ("before the merge", "Push cancelled: n" + NOTHING_SENT[1:], {"load_model": 0, "merge": 0, "save": 0}),
     ("while the base model loads", MID_MERGE, {"load_model": 1, "merge": 0, "save": 0}),
     ("while merging", MID_MERGE, {"load_model": 1, "merge": 1, "save": 1}),  # stopped as it begins to write
 ])
@@ -94,4 +94,4 @@ def test_a_merged_push_cancelled_mid_merge_stops_and_keeps_nothing(when: str, sa
     assert phases == ["account", "repo", "merge"]
     assert made == calls
     assert list(local_hub.staging.iterdir()) == []  # the merge's folder (and any partial model in it) is gone
-    assert local_hub.count("/commit/") == 0 and local_hub.repos["alice/lora-run"].files == {}
+    assert local_hub.count("/commit/") == 0 and "alice/lora-run" not in local_hub.repos
