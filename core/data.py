@@ -954,8 +954,13 @@ _JSON_LINE_ERRORS: dict[str, tuple[str, str]] = {
 }
 
 
+def _json_error_words(exc: json.JSONDecodeError) -> tuple[str, str]:
+    """What is wrong at the column exc names, and a hint for the fix ('' when none), in words (_JSON_LINE_ERRORS)."""
+    return _JSON_LINE_ERRORS.get(exc.msg, (exc.msg.removesuffix(" at"), ""))
+
+
 def _json_line_error(path: Path, number: int, line: str, exc: json.JSONDecodeError) -> DataError:
-    what, hint = _JSON_LINE_ERRORS.get(exc.msg, (exc.msg.removesuffix(" at"), ""))
+    what, hint = _json_error_words(exc)
     fix = f"correct line {number}" + (f" ({hint})" if hint else "") + " or remove it"
     if exc.pos >= len(line.rstrip()):  # '{' or '{"data": [' alone: the object goes on past the line
         what, fix = "the line ends before its object does", f"complete line {number} or remove it"
@@ -2180,7 +2185,7 @@ def _json_document(path: Path, text: str) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg}).") from None
+        raise _json_document_error(path, text, exc) from None
     if value == []:
         raise DataError(f"{path} holds an empty JSON list: it has no rows. Pick a file with data in it.")
     nested = _nested_rows_key(value)
@@ -2191,6 +2196,23 @@ def _json_document(path: Path, text: str) -> Any:
                         "level is the list of rows, or from JSON Lines (one object per line). To fix: save the list "
                         f"itself as the file, or save its rows as JSON Lines (.jsonl){example}.")
     return value
+
+
+def _json_document_error(path: Path, text: str, exc: json.JSONDecodeError) -> DataError:
+    """A whole .json file's malformed JSON in _json_line_error's words, with what to do, where Python's own text was
+    cut before its position ('malformed JSON (Unterminated string starting at).')."""
+    what, hint = _json_error_words(exc)
+    fix = f"correct line {exc.lineno}" + (f" ({hint})" if hint else "")
+    if exc.pos >= len(text.rstrip()):  # cut short: '[{"text": "a"},' or an unclosed string at the very end
+        what, fix = "the file ends before its JSON value does", "complete the file: close every string, [ and {"
+    elif exc.msg == "Extra data":
+        what = "more follows the end of the file's JSON value"
+        fix = (f"remove what follows it from line {exc.lineno}, or, if the file holds one JSON object a line, "
+               "name it .jsonl")
+    elif exc.msg == "Unterminated string starting at":
+        what = "a string starts there and does not end"
+    return DataError(f"{path}, line {exc.lineno}, column {exc.colno}: malformed JSON ({what}). The file must be one "
+                     f"JSON value, e.g. a list of objects. To fix: {fix}.")
 
 
 def _nested_rows_key(value: Any) -> str | None:

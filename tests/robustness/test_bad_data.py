@@ -68,7 +68,8 @@ CASES: list[tuple[str, str, bytes | Callable[[Path], None], dict, str]] = [
          "Each line must be one JSON object. To fix: correct line 4 (a line break inside a value is written \\n) or "
          "remove it."),
     ("malformed-json-document", "bad.json", b'[\n  {"text": "a"},\n  {"text": "b"\n]\n',
-     {}, "{path}, line 4, column 1: malformed JSON (Expecting ',' delimiter)."),
+     {}, "{path}, line 4, column 1: malformed JSON (a ',' was expected between values). The file must be one JSON "
+         "value, e.g. a list of objects. To fix: correct line 4."),
     ("json-line-not-an-object", "list.jsonl", GOOD + b'["Libra", "Scorpio"]\n',
      {}, "{path}, line 4: expected a JSON object with named columns, got list."),
     ("non-utf8-jsonl", "latin1.jsonl", GOOD + '{"text": "Caf\u00e9 day"}\n'.encode("latin-1"),
