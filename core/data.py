@@ -1346,7 +1346,7 @@ def _folder_parts(config: DatasetConfig, fmt: str, files: list[Path], delimiter:
     folder = Path(resolve_source(config.source))
     parts, offset = [], 0
     for path in files:
-        parts.append((offset, path.relative_to(folder).as_posix()))
+        parts.append((offset, _folder_name(path, folder)))
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -1386,7 +1386,7 @@ def _read_failure(files: list[Path], fmt: str, config: DatasetConfig, delimiter:
         seen.append((path, names))
         first_path, first = seen[0]
         if names and first and set(names) != set(first):
-            name, other = path.relative_to(folder).as_posix(), first_path.relative_to(folder).as_posix()
+            name, other = _folder_name(path, folder), _folder_name(first_path, folder)
             lacks = [c for c in first if c not in names]
             text = config.text_column
             said = (f"{name} has no column {shown(text)} (its columns: {', '.join(names)})"
@@ -2108,7 +2108,7 @@ def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = "
                 file_nulls, count = _parquet_statistics(path, located)
                 complete = False
             if in_folder:
-                parts.append((offset, path.relative_to(folder).as_posix()))
+                parts.append((offset, _folder_name(path, folder)))
             for name, (number, first, low, high) in file_nulls.items():
                 if name in nulls:  # an earlier file holds the first
                     total, known, start, end, holders = nulls[name]
@@ -2135,7 +2135,7 @@ def _head(config: DatasetConfig, fmt: str, files: list[Path], delimiter: str = "
                 data = handle.read(min(size, budget))
             whole = len(data) == size
         if in_folder:  # a row the check names is named in its file too
-            parts.append((len(rows), path.relative_to(folder).as_posix()))
+            parts.append((len(rows), _folder_name(path, folder)))
         _wide_text(path, data, config.encoding)
         budget -= len(data)
         complete = complete and whole

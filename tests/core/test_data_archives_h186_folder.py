@@ -99,9 +99,9 @@ def test_an_archive_whose_columns_differ_is_named(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "a.jsonl").write_bytes(rows("a", 3))
     pack(folder / "b.tgz", {"b.jsonl": b"".join(json.dumps({"body": f"b {i}"}).encode() + b"\n" for i in range(3))})
-    expected = (f"{folder}: b.tgz has no column 'text' (its columns: body). A run reads the files of a folder as one "
-                "table, so each needs the same columns. To fix: give b.tgz the columns of the others, or move it out "
-                "of the folder.")
+    expected = (f"{folder}: b.tgz › b.jsonl has no column 'text' (its columns: body). A run reads the files of a "
+                "folder as one table, so each needs the same columns. To fix: give b.tgz › b.jsonl the columns of the "
+                "others, or move it out of the folder.")
     assert data_refusal(data.load_split, dataset_config(folder)) == expected
 
 
