@@ -322,7 +322,8 @@ def _extract_member(path: Path) -> Path:
                 _keep_listing(stamp, names, True)
                 member = archive_member(path, whole=True)  # the listing just made: refuses a second data file
         for old in folder.parent.glob(f"{folder.name.split('-')[0]}-*"):  # this archive's older versions
-            shutil.rmtree(old, ignore_errors=True)
+            if old != folder:  # this version's copy, made by another process meanwhile, may be being read
+                shutil.rmtree(old, ignore_errors=True)
         for other in work.iterdir():
             if other.name != PurePosixPath(member).name:
                 other.unlink()
