@@ -1438,6 +1438,11 @@ def too_long_in_comparison(prompts: list[str], prompt: str, exc: PromptTooLong) 
             "again.")
 
 
+def _named(target: Target) -> str:
+    """A target as a sentence names it: "checkpoint-12", "the final model"."""
+    return target.label if target.step is not None else f"the {target.label}"
+
+
 def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationSettings | None = None,
                         sink: AnswerSink | None = None, stop: threading.Event | None = None,
                         where: str | None = None) -> Any:
@@ -1451,7 +1456,9 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
     long does the comparison not start (GenerationError). An answers file that cannot be written does not end it
     either: the answers go on being made and shown, the first failure is said once ({"event": "unsaved", "text"}:
     the real cause, core.answers.write_problem) and no more writes are tried; the table returned says it too
-    (AnswerTable.unsaved). It ended the comparison, and the answers not yet made were lost."""
+    (AnswerTable.unsaved). It ended the comparison, and the answers not yet made were lost. Each model loads under
+    stoppable(stop): Stop during a load ends it within a moment ({"event": "load stopped", "model", "label"}),
+    nothing of that model is kept, no other model is loaded, and the answers already made stay in answers.jsonl."""
     from finetune_studio.core.answers import AnswersNotSaved, answer_table, append_answer
 
     run_dir = Path(run_dir)
@@ -1541,8 +1548,23 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
             skip(target, f"it is damaged: {problem}")
         return problem is None
 
+    def load_stopped(key: str, label: str) -> Any:
+        # Stop ended this model's load: nothing of it is kept (its frames are gone), none after it is loaded
+        emit({"event": "load stopped", "model": key, "label": label})
+        free_cached_memory()
+        return finish()
+
+    def finish() -> Any:
+        table = answer_table(records, prompts)
+        table.unsaved = unsaved[0] if unsaved else ""
+        return table
+
     say(f"Loading the base model {source.base.name_or_path}…")
-    base = load_weights(source.base, where)
+    try:
+        with stoppable(stop):
+            base = load_weights(source.base, where)
+    except LoadStopped:
+        return load_stopped(BASE, "the base model")
     from finetune_studio.core.adapters import grow_embeddings
 
     grow_embeddings(base, len(tokenizer))  # a chat run's added tokens are in its rendered prompts
@@ -1557,10 +1579,14 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
                 continue
             say(f"Loading the adapter of {target.label}…")
             try:
-                if peft_model is None:
-                    peft_model = _with_adapter(base, target, adapter_name=target.key)
-                else:
-                    _add_adapter(peft_model, target)
+                with stoppable(stop):
+                    if peft_model is None:
+                        peft_model = _with_adapter(base, target, adapter_name=target.key)
+                    else:
+                        _add_adapter(peft_model, target)
+            except LoadStopped:
+                del peft_model, base
+                return load_stopped(target.key, _named(target))
             except ModelError as exc:
                 skip(target, str(exc))
                 continue
@@ -1575,14 +1601,15 @@ def compare_checkpoints(run_dir: Path, prompts: list[str], settings: GenerationS
             continue
         say(f"Loading {target.label}…")
         try:
-            model = load_weights(dataclasses.replace(source.base, name_or_path=str(target.path), revision=None),
-                                 where)
+            with stoppable(stop):
+                model = load_weights(dataclasses.replace(source.base, name_or_path=str(target.path), revision=None),
+                                     where)
+        except LoadStopped:
+            return load_stopped(target.key, _named(target))
         except FinetuneError as exc:
             skip(target, str(exc))
             continue
         answer_all(model, target.key, target.step)
         del model
         free_cached_memory()
-    table = answer_table(records, prompts)
-    table.unsaved = unsaved[0] if unsaved else ""
-    return table
+    return finish()

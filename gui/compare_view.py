@@ -166,6 +166,7 @@ class CompareView(QWidget):
         # "the answers are shown but not saved". Kept while the window is open; the line says they are not saved.
         self._not_saved: dict[Path, list[dict[str, Any]]] = {}
         self._last_answer: dict[str, Any] | None = None  # the latest answer's record (the first one not written)
+        self._load_stopped = ""  # the model whose load Stop ended ("checkpoint-4"): said when the comparison ends
         self._stop_why: tuple[str, str] = ("", "")  # why the running comparison is being stopped, and what to do next
         # The running comparison's models damaged at its start, by key ("final", "checkpoint-4": answers.jsonl's
         # names) with their labels: they give no answers, and are named at the end even when it stopped before it
@@ -497,6 +498,7 @@ class CompareView(QWidget):
         except generate.GenerationError:
             self._expected = None  # the job says what is wrong with the run
         self.skipped, self.unsaved, self._last_answer = [], "", None
+        self._load_stopped = ""  # the model whose load Stop ended ("checkpoint-4"): said when the comparison ends
         self._stop_why = ("", "")
         self._running = True  # before the job starts: starting it sets the buttons (set_busy), Stop included
         if self._start_job("compare", job):
@@ -522,6 +524,8 @@ class CompareView(QWidget):
             if event.get("model") is None or event.get("model") not in self._left_out:  # those were not counted
                 self._skip(event.get("model"))
             self._set_status(event["text"])
+        elif event.get("event") == "load stopped":  # nothing of that model is kept, none after it was loaded
+            self._load_stopped = event.get("label") or event.get("model") or "a model"
         elif event.get("event") == "unsaved":  # the answers go on being shown; the end says they were not kept
             self.unsaved = event["text"]
             if self.run_dir is not None:  # the answer just made is the first one that could not be written
@@ -581,6 +585,13 @@ class CompareView(QWidget):
             said = f"{done} answer{'s' if done != 1 else ''}. {self.unsaved}"
             self._set_status(f"{stop_word if stopped else 'Done'}: {said}")
             summary = f"{stop_word.lower() if stopped else 'done'}: {said}"
+        if stopped and self._load_stopped:  # d3cfddd's words for the Try tab's stopped load
+            load = f"It was stopped while {self._load_stopped} loaded: nothing of it is kept."
+            if not then:  # training's `then` says when to compare again
+                load = f"{load} Press Compare checkpoints to compare again."
+            self._set_status(f"{self.status.text()} {load}")
+            summary = f"{summary} {load}"
+        self._load_stopped = ""
         if self.skipped:
             skipped = " ".join(f"{text.rstrip('.')}." for text in self.skipped)
             self._set_status(f"{self.status.text()} {skipped}")
