@@ -22,7 +22,7 @@ from tests.core.test_load_stop_download_h188 import Stopper
 from tests.gui.test_try_tab_states import make_run
 
 SLOW_S = 0.25  # per tensor, once slowed
-STOP_WITHIN_S = 1.0
+STOP_WITHIN_S = 2.5  # the old code took 5.8 s; a guard with room for a busy machine, the tensors read are checked
 
 
 class SlowTensors:

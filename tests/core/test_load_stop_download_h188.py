@@ -17,7 +17,9 @@ from finetune_studio.core import generate as g
 from finetune_studio.core.config import ModelConfig
 from tests.slow_hub_h188 import REPO, SlowHub, point_client_at, wait_for
 
-STOP_WITHIN_S = 1.0  # from the stop to LoadStopped; the whole file takes ~3 s at the hub's pace
+# From the stop to LoadStopped; the whole file takes ~3 s at the hub's pace. A guard, not the measure: 1.0 s read
+# 1.02 s once on a busy 2-core machine. What is checked is the bytes sent and the files asked for.
+STOP_WITHIN_S = 2.0
 
 
 @pytest.fixture

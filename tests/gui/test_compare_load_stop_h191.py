@@ -38,7 +38,7 @@ def test_stop_while_a_checkpoint_loads_says_so_and_keeps_the_answers_made(
     clicked = time.monotonic()
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=10_000)
     took = time.monotonic() - clicked
-    assert took < 2.0, f"{took:.2f} s from Stop to the end of the comparison"
+    assert took < 3.0, f"{took:.2f} s from Stop to the end of the comparison"  # old code: 5.75 s
     idle(qtbot, tab)
     assert tensors.read < 24, f"{tensors.read} of 24 tensors read: the load went on to its end"
     said = ("2 of 8 answers kept in newer/answers.jsonl. It was stopped while checkpoint-4 loaded: nothing of it is "

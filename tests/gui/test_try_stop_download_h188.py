@@ -21,7 +21,9 @@ from finetune_studio.core import generate
 from finetune_studio.core.generate import BASE, TUNED
 from tests.slow_hub_h188 import REPO, SlowHub, point_client_at, wait_for
 
-STOP_WITHIN_S = 2.0  # from the click to the tab idle again, saying so; the rest of the download takes seconds more
+# From the click to the tab idle again, saying so; the rest of the download takes seconds more (3.36 s on the old
+# code). A guard with room for a busy machine; the bytes sent and the requests after it are what is checked.
+STOP_WITHIN_S = 2.5
 WAIT = 60_000
 
 
