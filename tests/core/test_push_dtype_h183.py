@@ -17,6 +17,7 @@ import pytest
 from finetune_studio.core import cli
 from finetune_studio.core import hub as core_hub
 from tests.core.test_cli_push_export_input import _adapter_run, quiet_hub  # noqa: F401 - a fixture
+from tests.core.test_push_merge_first_h185 import overflowing  # noqa: F401 - a fixture: one weight past float16
 from tests.core.test_push_merged_cancel_h175 import lora_run  # noqa: F401 - a fixture, the same run
 from tests.hub_fixtures import WRITE, hub, instant_retries, make_finished_run, patch_client
 from tests.hub_server import HubServer
@@ -153,21 +154,9 @@ def test_a_second_ctrl_c_names_the_push_to_run_again(tmp_path: Path, monkeypatch
 
 @pytest.mark.slow
 def test_float16_for_weights_past_its_range_is_refused_in_a_push_s_words(lora_run: Path, local_hub: HubServer,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                        overflowing: None) -> None:
     """core.export refuses float16 once merged when a weight exceeds 65,504 (its _check_fits, run for real here on
     the merged demo model with one weight made 70,000); the push says it with a push's fix, and uploads nothing."""
-    import torch
-
-    from finetune_studio.core import export
-
-    real = export._check_fits
-
-    def too_large(merged: Any, dtype: str, trained: str) -> None:
-        with torch.no_grad():
-            dict(merged.named_parameters())["model.norm.weight"][0] = 70000.0
-        real(merged, dtype, trained)
-
-    monkeypatch.setattr(export, "_check_fits", too_large)
     with pytest.raises(core_hub.HubError) as raised:
         core_hub.push_run(lora_run, repo_id="alice/big", form=core_hub.PUSH_MERGED, dtype="float16")
     assert raised.value.kind == core_hub.DTYPE_OVERFLOW and not raised.value.bad_input

@@ -87,12 +87,18 @@ def test_before_the_warm_up_chat_rows_say_what_the_template_and_checks_wait_for(
     assert form.checks_label.isVisibleTo(form)
 
 
-def test_a_refused_source_is_said_once_row_format_says_it_is_not_detected(qtbot: Any, tmp_path: Path) -> None:
+def two_file_zip(folder: Path) -> Path:
+    """A zip holding two chat files: a source refused (which to train on is not guessed), for preview and validation."""
     body = "".join(json.dumps({"messages": HELLO}) + "\n" for _ in range(4))
-    two = tmp_path / "two_files.zip"
+    two = folder / "two_files.zip"
     with zipfile.ZipFile(two, "w") as archive:
         archive.writestr("train.jsonl", body)
         archive.writestr("valid.jsonl", body)
+    return two
+
+
+def test_a_refused_source_is_said_once_row_format_says_it_is_not_detected(qtbot: Any, tmp_path: Path) -> None:
+    two = two_file_zip(tmp_path)
     form = _form(qtbot, default_config().dataset.source, 20)
     form._choose_source(str(two))
     qtbot.waitUntil(lambda: not form.error_label.isHidden(), timeout=WAIT)

@@ -5,7 +5,6 @@ says the message itself again once the Dataset field no longer does."""
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,11 @@ from finetune_studio.core.errors import Problem
 from finetune_studio.core.validation import validate
 from finetune_studio.gui import background
 from finetune_studio.gui.forms.dataset_form import UNREAD_PREVIEW
-from tests.gui.test_dataset_form_hints_h184 import HELLO, WAIT, _form, form_config
+from tests.gui.test_dataset_form_hints_h184 import HELLO, WAIT, _form, form_config, two_file_zip
 
 
 def test_the_preview_points_to_the_refusal_under_dataset_instead_of_repeating_it(qtbot: Any, tmp_path: Path) -> None:
-    body = "".join(json.dumps({"messages": HELLO}) + "\n" for _ in range(4))
-    two = tmp_path / "two_files.zip"
-    with zipfile.ZipFile(two, "w") as archive:
-        archive.writestr("train.jsonl", body)
-        archive.writestr("valid.jsonl", body)
+    two = two_file_zip(tmp_path)
     form = _form(qtbot, default_config().dataset.source, 20)
     form._choose_source(str(two))
     qtbot.waitUntil(lambda: not form.error_label.isHidden(), timeout=WAIT)
@@ -41,7 +36,7 @@ def test_the_preview_points_to_the_refusal_under_dataset_instead_of_repeating_it
     assert form.preview_status.text() == ""
 
     one = tmp_path / "one.jsonl"
-    one.write_text(body)
+    one.write_text("".join(json.dumps({"messages": HELLO}) + "\n" for _ in range(4)))
     form._choose_source(str(one))
     form.show_problems(validate(form_config(form)))
     qtbot.waitUntil(lambda: form.preview_model.rowCount() == 4, timeout=WAIT)

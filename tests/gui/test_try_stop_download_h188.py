@@ -19,22 +19,13 @@ import pytest
 
 from finetune_studio.core import generate
 from finetune_studio.core.generate import BASE, TUNED
-from tests.slow_hub_h188 import REPO, SlowHub, point_client_at, wait_for
+from tests.core.test_load_stop_download_h188 import hub  # noqa: F401 - the slow Hub serving the demo model
+from tests.slow_hub_h188 import REPO, SlowHub, wait_for
 
 # From the click to the tab idle again, saying so; the rest of the download takes seconds more (3.36 s on the old
 # code). A guard with room for a busy machine; the bytes sent and the requests after it are what is checked.
 STOP_WITHIN_S = 2.5
 WAIT = 60_000
-
-
-@pytest.fixture
-def hub(demo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from finetune_studio.core.demo import demo_model_path
-
-    with SlowHub() as server:
-        server.add_model(demo_model_path())
-        point_client_at(server, tmp_path / "hf_home", monkeypatch)
-        yield server
 
 
 @pytest.fixture
