@@ -59,6 +59,8 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("overhead.py", ["--steps", "150"], ["--steps", "30", "--rounds", "1"]),  # turns of 5 steps, two rounds
     Benchmark("chart.py", [], ["--points", "10000", "--seconds", "2"]),
     Benchmark("data_prep.py", [], ["--rows", "5000"]),
+    # the same rows plain and in a .tar.gz: preview, checks, a run's read; the archive's decompression passes
+    Benchmark("archive_reads.py", [], ["--rows", "20000", "--notes-mb", "2", "--rounds", "1"]),
     # whole-dataset row checks on 100k conversations, then from the cache
     Benchmark("inspector.py", [], ["--rows", "2000"]),
     # a chat and a prompt/completion run against TRL's SFTTrainer, 40 steps each
