@@ -839,6 +839,21 @@ class _StoppableFiles:
         return getattr(self.thread_map, name)
 
 
+class _HttpWhileStoppable:
+    """huggingface_hub's is_xet_available as its file_download module looks it up: False in a thread loading under
+    stoppable(), so that a file the Hub stores with Xet comes over HTTP there, chunk by chunk, where the stop is
+    checked (_CheckedChunks). hf_xet downloads in Rust, out of reach of the stop, and its one abort
+    (abort_xet_session) cancels every Xet transfer of the process. Elsewhere (training, export, a push) the
+    library's own answer. A Try-tab download gives up hf_xet's speed for Stop; the model a run trained on is
+    usually cached already, so it is rarely downloaded there at all."""
+
+    def __init__(self, available: Callable[[], bool]):
+        self.available = available
+
+    def __call__(self) -> bool:
+        return False if getattr(_loading, "stop", None) is not None else self.available()
+
+
 def _wrap_hub_downloads() -> None:
     try:
         from huggingface_hub import _snapshot_download, constants, file_download
@@ -851,6 +866,9 @@ def _wrap_hub_downloads() -> None:
         pool = getattr(_snapshot_download, "hf_thread_map", None)
         if pool is not None and not isinstance(pool, _StoppableFiles):
             _snapshot_download.hf_thread_map = _StoppableFiles(pool)
+        available = getattr(file_download, "is_xet_available", None)
+        if available is not None and not isinstance(available, _HttpWhileStoppable):
+            file_download.is_xet_available = _HttpWhileStoppable(available)
         if getattr(constants, "DOWNLOAD_CHUNK_SIZE", 0) > HUB_CHUNK_BYTES:
             constants.DOWNLOAD_CHUNK_SIZE = HUB_CHUNK_BYTES
 
