@@ -22,6 +22,7 @@ def rows(name: str, count: int) -> bytes:
 
 @pytest.fixture(autouse=True)
 def own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Archive copies go to the test's own cache folder (imported, autouse, by the h192 data tests too)."""
     monkeypatch.setenv("FINETUNE_STUDIO_CACHE", str(tmp_path / "cache"))
 
 

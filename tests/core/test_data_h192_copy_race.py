@@ -7,15 +7,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from finetune_studio.core import data
 from tests.core.test_data_archives_h174 import pack
-
-
-@pytest.fixture(autouse=True)
-def own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("FINETUNE_STUDIO_CACHE", str(tmp_path / "cache"))
+from tests.core.test_data_archives_h186_folder import own_cache  # noqa: F401 - autouse: its own cache
 
 
 def test_a_second_copy_leaves_the_first_and_clears_older_versions(tmp_path: Path) -> None:

@@ -11,12 +11,8 @@ import pytest
 from finetune_studio.core import data
 from finetune_studio.core.errors import DataError
 from tests.core.test_data_archives_h174 import pack
+from tests.core.test_data_archives_h186_folder import own_cache  # noqa: F401 - autouse: its own cache
 from tests.helpers import dataset_config
-
-
-@pytest.fixture(autouse=True)
-def own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("FINETUNE_STUDIO_CACHE", str(tmp_path / "cache"))
 
 
 def _folder(tmp_path: Path) -> Path:

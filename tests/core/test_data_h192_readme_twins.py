@@ -7,18 +7,13 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from finetune_studio.core import data
 from tests.core.test_data_archives_h174 import pack
+from tests.core.test_data_archives_h186_folder import own_cache  # noqa: F401 - autouse: its own cache
 from tests.helpers import data_refusal, dataset_config
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
-
-@pytest.fixture(autouse=True)
-def own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("FINETUNE_STUDIO_CACHE", str(tmp_path / "cache"))
 
 
 def test_the_readme_names_the_archived_copy_the_folder_check_refuses(tmp_path: Path) -> None:

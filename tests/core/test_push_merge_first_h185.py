@@ -21,7 +21,8 @@ from finetune_studio.core import hub as core_hub
 from finetune_studio.core.export import ExportResult
 from tests import helpers
 from tests.core.test_cli_push_export_input import _adapter_run, quiet_hub  # noqa: F401 - a fixture
-from tests.hub_fixtures import BOB, WRITE, hub, instant_retries, patch_client, safetensors_bytes
+from tests.core.test_push_merged_checks import small_merged_model
+from tests.hub_fixtures import BOB, WRITE, hub, instant_retries, patch_client
 from tests.hub_server import HubServer
 
 PROBLEM = ("The merged model cannot be saved in float16: its weight model.norm.weight holds values up to 70,000, and "
@@ -141,10 +142,7 @@ def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer) -> list[list[s
 
     def merged(run_dir: Path, out_dir: Path, *args: Any, **kwargs: Any) -> ExportResult:
         calls.append(sorted(quiet_hub.repos))
-        Path(out_dir).mkdir(parents=True)
-        (Path(out_dir) / "config.json").write_text('{"model_type": "qwen3"}')
-        (Path(out_dir) / "model.safetensors").write_bytes(safetensors_bytes(b"merged" * 16))
-        return ExportResult("merged", Path(out_dir))
+        return small_merged_model(Path(out_dir))
 
     monkeypatch.setattr(export, "export_merged", merged)
     return calls

@@ -19,6 +19,14 @@ from tests.hub_fixtures import READ, hub, safetensors_bytes
 from tests.hub_server import HubServer
 
 
+def small_merged_model(out_dir: Path) -> ExportResult:
+    """What a stand-in for core.export.export_merged writes: a small whole model where the push asked."""
+    out_dir.mkdir(parents=True)
+    (out_dir / "config.json").write_text('{"model_type": "qwen3"}')
+    (out_dir / "model.safetensors").write_bytes(safetensors_bytes(b"merged" * 16))
+    return ExportResult("merged", out_dir)
+
+
 @pytest.fixture
 def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer, tmp_path: Path) -> list[dict[str, Any]]:
     """Stands in for core.export.export_merged (a real merge loads the whole base model): records each call, with
@@ -35,10 +43,7 @@ def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer, tmp_path: Path
 
     def merged(run_dir: Path, out_dir: Path, *args: Any, **kwargs: Any) -> ExportResult:
         calls.append({"out_dir": Path(out_dir), "repos": sorted(quiet_hub.repos), "requests": _requests(quiet_hub)})
-        Path(out_dir).mkdir(parents=True)
-        (Path(out_dir) / "config.json").write_text('{"model_type": "qwen3"}')
-        (Path(out_dir) / "model.safetensors").write_bytes(safetensors_bytes(b"merged" * 16))
-        return ExportResult("merged", Path(out_dir))
+        return small_merged_model(Path(out_dir))
 
     monkeypatch.setattr(export, "export_merged", merged)
     return calls
