@@ -12,6 +12,10 @@ Libraries collect explicitly too (accelerate's `free_memory()` at every train st
 checkpoint shards), in the thread that trains. While a thread owns collection, `gc.collect` itself is routed: called
 anywhere else, it asks the owner and waits, so no collection at all runs off the owner's thread.
 
+The owner itself sometimes blocks on a worker (the window closing while a generation stops, a pool's last job, a
+thread joined). A worker that collects then would wait REQUEST_WAIT_S for nothing, and the close with it: the owner
+waits through `wait_serving` (or `join`), in short slices, running what the workers asked for between them.
+
 Without an owner (the CLI, a torchrun rank, the tests of core) nothing changes: Python collects as usual, and
 `collect` and `paused` act at once in the calling thread.
 
@@ -22,12 +26,15 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-REQUEST_WAIT_S = 2.0  # how long `collect` in a worker waits for the owner (busy or waiting for that worker);
-# past it the worker goes on, and the memory comes back at the owner's next collection
+REQUEST_WAIT_S = 2.0  # how long `collect` in a worker waits for the owner (busy, or blocked on that worker other
+# than through `wait_serving`); past it the worker goes on, and the memory comes back at the owner's next collection
+
+SERVE_SLICE_S = 0.02  # while the owner waits for a worker (`wait_serving`): the longest a worker's request waits
 
 _python_collect: Callable[..., int] = getattr(gc.collect, "python_collect", gc.collect)  # Python's, even on a re-import
 
@@ -135,6 +142,37 @@ def collect(generation: int = 2) -> int:
 
 
 collect.python_collect = _python_collect  # type: ignore[attr-defined]
+
+
+def wait_serving(ended: Callable[[float], bool], timeout: float | None = None) -> bool:
+    """Block until a worker has ended, and go on collecting for it meanwhile: True when it ended within `timeout`
+    seconds (None: however long it takes).
+
+    `ended(seconds)` waits up to that long and says whether the worker has ended: `lambda s: qthread.wait(round(s *
+    1000))`, a pool's waitForDone the same way, `join` below for a thread. It is called with slices of at most
+    SERVE_SLICE_S, and between them the owner runs `run_due`: a full collection for a worker that asked (its
+    gc.collect returns within a slice, not after REQUEST_WAIT_S), what Python would have collected otherwise. The
+    collection still runs on the owner's thread only. In any other thread, or with no owner, `run_due` does nothing
+    and this is a plain wait."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = SERVE_SLICE_S if deadline is None else max(0.0, min(SERVE_SLICE_S, deadline - time.monotonic()))
+        if ended(left):
+            return True
+        run_due()
+        if deadline is not None and time.monotonic() >= deadline:
+            return ended(0.0)
+
+
+def join(thread: threading.Thread, timeout: float | None = None) -> bool:
+    """`thread.join(timeout)` for the owner, serving the thread's gc.collect meanwhile (`wait_serving`). True when
+    the thread has ended."""
+
+    def ended(seconds: float) -> bool:
+        thread.join(seconds)
+        return not thread.is_alive()
+
+    return wait_serving(ended, timeout)
 
 
 @contextmanager

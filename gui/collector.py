@@ -1,7 +1,13 @@
 """The GUI thread's share of core.collection: a timer that runs the collections Python would have run, and a
-queued signal through which a worker that needs memory back (core.collection.collect) wakes it at once."""
+queued signal through which a worker that needs memory back (core.collection.collect) wakes it at once.
+
+The GUI thread that blocks on a worker without the event loop (closing: QThread.wait, QThreadPool.waitForDone, a
+thread's join) serves that worker's gc.collect meanwhile through `wait` (or core.collection.join for a thread):
+blocked plainly, it would make the worker, and so the close, wait REQUEST_WAIT_S for nothing."""
 
 from __future__ import annotations
+
+from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -31,3 +37,10 @@ class Collector(QObject):
         """Hand collection back to Python (tests; the process ends otherwise)."""
         self.timer.stop()
         collection.give_back()
+
+
+def wait(done_within: Callable[[int], bool], timeout_ms: int) -> bool:
+    """A Qt wait in milliseconds (`thread.wait`, `pool.waitForDone`) taken in slices, with the collections the
+    workers asked for run between them on this thread when it owns collection (core.collection.wait_serving).
+    True when it was done within `timeout_ms`, as the Qt call says."""
+    return collection.wait_serving(lambda seconds: done_within(round(seconds * 1000)), timeout_ms / 1000)

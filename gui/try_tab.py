@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from finetune_studio.core import collection
 from finetune_studio.core.config import ModelConfig
 from finetune_studio.core.generate import (
     BASE,
@@ -244,12 +245,13 @@ class GenerateRunner(QObject):
             self.errored.emit(message, details)
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        """Wait for the job's thread to end, without the event loop (which would start it: started here then)."""
+        """Wait for the job's thread to end, without the event loop (which would start it: started here then). The
+        job's gc.collect (a stopped load releasing its models) is run meanwhile on this thread when it owns
+        collection (core.collection.join), rather than waiting REQUEST_WAIT_S for a thread that waits here."""
         if self._thread is None:
             return True
         self._launch()
-        self._thread.join(timeout_ms / 1000)
-        return not self._thread.is_alive()
+        return collection.join(self._thread, timeout_ms / 1000)
 
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
         """Stop the job and wait for its thread, without the event loop (closing): True when it ended. A job whose
