@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import math
 import os
@@ -729,7 +730,14 @@ def _folder_tokenizer(folder: Path) -> Any:
 # for at most that much more of a file (a second at 64 KiB/s; httpx reads at most 64 KiB at a time anyway). The file
 # being downloaded is dropped (huggingface_hub 2.x deletes its temporary .incomplete file); files downloaded whole
 # stay in the Hub cache, and the next load downloads only the rest.
+# A server that sends nothing (the connection open, no bytes coming) counts no chunk: the client waits up to its read
+# timeout (HF_HUB_DOWNLOAD_TIMEOUT, 10 s) for each read of the socket. In a thread loading under stoppable() that wait
+# is cut into READ_SLICE_S slices (_WakingReads, around httpcore2's HTTP/1.1 read of a response's next event, the
+# client under huggingface_hub's httpx2): between two slices the stop is checked, and the read is tried again on the
+# same connection (a read that timed out took nothing from the socket) until the client's own timeout has passed,
+# which then ends it as before. A slow server is read as before; a stalled one is left within a slice of Stop.
 HUB_CHUNK_BYTES = 64 * 1024
+READ_SLICE_S = 0.2
 _loading = threading.local()
 _hook_lock = threading.Lock()
 
@@ -871,12 +879,53 @@ def _wrap_hub_downloads() -> None:
             file_download.is_xet_available = _HttpWhileStoppable(available)
         if getattr(constants, "DOWNLOAD_CHUNK_SIZE", 0) > HUB_CHUNK_BYTES:
             constants.DOWNLOAD_CHUNK_SIZE = HUB_CHUNK_BYTES
+    _wrap_hub_reads()
+
+
+class _WakingReads:
+    """httpcore2's HTTP11Connection._receive_event (wait up to `timeout` for the response's next event: its headers,
+    a piece of its body), which, in a thread loading under stoppable(), waits in READ_SLICE_S slices, checking the
+    stop between two, until `timeout` has passed; then its ReadTimeout, as before. Elsewhere the method itself."""
+
+    def __init__(self, receive: Callable[..., Any], timed_out: type[BaseException]):
+        self.receive = receive
+        self.timed_out = timed_out
+
+    def __get__(self, connection: Any, owner: Any = None) -> Any:
+        return self if connection is None else functools.partial(self.__call__, connection)
+
+    def __call__(self, connection: Any, timeout: float | None = None) -> Any:
+        stop = getattr(_loading, "stop", None)
+        if stop is None or (timeout is not None and timeout <= 0):
+            return self.receive(connection, timeout=timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if stop.is_set():
+                raise LoadStopped("The load was stopped.")
+            left = READ_SLICE_S if deadline is None else min(READ_SLICE_S, deadline - time.monotonic())
+            try:
+                return self.receive(connection, timeout=max(left, 0.001))
+            except self.timed_out:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise  # nothing came for the client's whole read timeout: its own error, as before
+
+
+def _wrap_hub_reads() -> None:
+    try:
+        import httpcore2
+        from httpcore2._sync import http11
+    except ImportError:  # another HTTP client: a stalled download stops at its read timeout
+        return
+    with _hook_lock:
+        receive = http11.HTTP11Connection.__dict__.get("_receive_event")
+        if receive is not None and not isinstance(receive, _WakingReads):
+            http11.HTTP11Connection._receive_event = _WakingReads(receive, httpcore2.ReadTimeout)
 
 
 @contextlib.contextmanager
 def stoppable(stop: threading.Event | None) -> Iterator[None]:
-    """Loads in this thread, inside, end with LoadStopped soon after `stop` is set (between tensors, and between
-    two chunks of a file downloaded from the Hub)."""
+    """Loads in this thread, inside, end with LoadStopped soon after `stop` is set (between tensors, between two
+    chunks of a file downloaded from the Hub, and within READ_SLICE_S while a Hub server sends nothing)."""
     if stop is None:
         yield
         return
