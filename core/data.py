@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import copy
 import csv
+import errno
 import functools
 import io
 import json
@@ -184,6 +185,7 @@ def archive_listing(path: Path, whole: bool = False) -> Listing:
                     if member.isfile():
                         names.append(member.name)
                         if _first_data(names, member.name):  # its start, taken on the way (_member_head)
+                            _keep_size(stamp, member.name, member.size)  # and its size (member_size)
                             with archive.extractfile(member) as handle:  # type: ignore[union-attr]
                                 _keep_head(stamp, member.name, handle.read(ARCHIVE_PREVIEW_BYTES + 1))
                     if (packed and not whole and member.offset_data + member.size > ARCHIVE_SCAN_BYTES
@@ -270,19 +272,145 @@ def _extracted(path: Path) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
+# Free space kept on the cache's disk beyond an archive's copy (core.export keeps as much beside an export): a
+# copy that would leave the disk all but full is refused before it starts (copy_room_message).
+ARCHIVE_SPARE_BYTES = 50 << 20
+_MEMBER_SIZES: dict[tuple, int] = {}  # (*file_stamp, the data file's name inside) -> its size once extracted
+
+
+def _keep_size(stamp: tuple, member: str, size: int) -> None:
+    if len(_MEMBER_SIZES) >= 64:
+        _MEMBER_SIZES.pop(next(iter(_MEMBER_SIZES)))
+    _MEMBER_SIZES[(*stamp, member)] = size
+
+
+def member_size(path: Path) -> int:
+    """How many bytes the data file inside an archive takes once extracted: a zip's directory says it (file_size), a
+    tar's header before the file (size), which the listing keeps on its way (a compressed tar is not decompressed
+    again for it)."""
+    member = archive_member(path)
+    stamp = file_stamp(path)
+    found = _MEMBER_SIZES.get((*stamp, member))
+    if found is not None:
+        return found
+    kind, packed = archive_kind(path)  # type: ignore[misc]
+    size = 0
+    with _Reading(path):
+        if kind == "zip":
+            import zipfile
+
+            with zipfile.ZipFile(path) as archive:
+                size = archive.getinfo(member).file_size
+        else:
+            import tarfile
+
+            with tarfile.open(path, f"r|{packed}" if packed else "r:") as archive:
+                for info in archive:
+                    if info.name == member and info.isfile():
+                        size = info.size
+                        break
+    _keep_size(stamp, member, size)
+    return size
+
+
+def _free_space(folder: Path) -> int:
+    """The free space of the disk that holds `folder` (or would: its nearest existing parent), as df says it."""
+    import shutil
+
+    probe = folder.absolute()
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
+def _copy_fix(archives: list[tuple[Path, str]]) -> str:
+    """The 'To fix:' of a copy of (archive, data file inside) that does not fit in the cache: the three ways out."""
+    tools = ", ".join(_archive_tool(path) for path, _member in archives[:3]) + (", …" if len(archives) > 3 else "")
+    if len(archives) == 1:
+        extract = (f"extract it yourself on a disk with room ({tools}) and choose {PurePosixPath(archives[0][1]).name} "
+                   "as the dataset (Open file)")
+    else:
+        extract = (f"extract them yourself on a disk with room ({tools}) and keep the extracted files in the folder "
+                   "in place of the archives")
+    return ("To fix: free space on that disk, or move the app's cache to a disk with room: start the app with the "
+            "environment variable FINETUNE_STUDIO_CACHE set to a folder there (FINETUNE_STUDIO_CACHE=/path/to/folder "
+            f"finetune-studio), or {extract}.")
+
+
+def copy_room_message(source: Path, files: list[Path]) -> str | None:
+    """What to say when the data files inside the archives among `files` (a run's files of `source`) that have no
+    copy in the cache yet do not fit in the free space of the cache's disk, ARCHIVE_SPARE_BYTES kept free: said
+    before a run (check_source: validate, the window, Start) and before the first copy is written (load_split,
+    extract_member), not as a full disk partway through a copy. None when they fit or nothing is to be copied."""
+    from finetune_studio.core.estimate import gib
+    from finetune_studio.core.hub import size_text
+
+    needed = [(path, archive_member(path), member_size(path)) for path in files
+              if archive_kind(path) is not None and _extracted(path) is None]
+    if not needed:
+        return None
+    cache = _copy_folder(needed[0][0]).parent
+    free = _free_space(cache)
+    total = sum(size for _path, _member, size in needed)
+    if free >= total + ARCHIVE_SPARE_BYTES:
+        return None
+    copies = "copy needs" if len(needed) == 1 else "copies need"
+    room = (f"but that folder's disk has {gib(free)} free, and the {copies} {gib(total + ARCHIVE_SPARE_BYTES)} "
+            f"(with {gib(ARCHIVE_SPARE_BYTES)} left free). Nothing was copied.")
+    fix = _copy_fix([(path, member) for path, member, _size in needed])
+    if len(needed) == 1:
+        path, member, size = needed[0]
+        return (f"{path} holds {member} ({size_text(size)} once extracted), and a run reads it from a copy in the "
+                f"app's cache folder ({cache}), {room} {fix}")
+    named = [f"{_folder_name(path, source)} ({size_text(size)})" for path, _member, size in needed]
+    held = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    return (f"The folder {source} holds {len(needed)} archives whose data files a run reads from copies in the app's "
+            f"cache folder ({cache}): {held}, {size_text(total)} in all once extracted, {room} {fix}")
+
+
+def _room_problems(config: DatasetConfig, files: list[Path]) -> list[Problem]:
+    """copy_room_message of a local source's files as validate's problem at dataset.source; none where an archive
+    cannot be read (the other checks say why)."""
+    if not any(archive_kind(path) is not None for path in files):
+        return []
+    try:
+        message = copy_room_message(Path(resolve_source(config.source)), files)
+    except (DataError, OSError):
+        return []
+    return [Problem("dataset.source", message)] if message else []
+
+
 def extract_member(path: Path) -> Path:
     """The data file inside an archive, copied out to the cache (once per archive version), in one pass that also
-    lists all of the archive: a second data file is refused (archive_member) after that one pass. A copy that cannot
-    be written (a full disk, a cache folder that cannot be made) is a DataError that says where and what to do."""
+    lists all of the archive: a second data file is refused (archive_member) after that one pass. A copy that does
+    not fit in the cache's free space is refused before it starts (copy_room_message); one that cannot be written
+    anyway (a full disk, a cache folder that cannot be made) leaves nothing behind and is a DataError that says
+    where and what to do."""
     found = _extracted(path)
     if found is not None:
         return found
+    message = copy_room_message(path, [path])
+    if message is not None:
+        raise DataError(message)
     try:
         return _extract_member(path)
     except OSError as exc:
         if damaged_message(path, exc) is not None:
             raise
         member = archive_member(path)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            from finetune_studio.core.estimate import gib
+            from finetune_studio.core.hub import size_text
+
+            cache = _copy_folder(path).parent
+            try:
+                now = f"; {gib(_free_space(cache))} free now"
+            except OSError:
+                now = ""
+            raise DataError(f"{path} holds {member} ({size_text(member_size(path))} once extracted), and a run reads "
+                            f"it from a copy in the app's cache folder ({cache}), whose disk filled up while it was "
+                            f"being copied ({exc.strerror}{now}). The part copied was removed. "
+                            f"{_copy_fix([(path, member)])}") from None
         raise DataError(f"{path} holds {member}, and a run reads it from a copy in the app's cache folder "
                         f"({_copy_folder(path).parent}), which could not be written: {exc.strerror or exc}. To fix: "
                         "free space there, or set FINETUNE_STUDIO_CACHE to a folder with room for it, or extract it "
@@ -316,6 +444,7 @@ def _extract_member(path: Path) -> Path:
                             continue
                         names.append(info.name)
                         if _first_data(names, info.name):
+                            _keep_size(stamp, info.name, info.size)
                             with archive.extractfile(info) as source, \
                                     open(work / PurePosixPath(info.name).name, "wb") as target:  # type: ignore[union-attr]
                                 shutil.copyfileobj(source, target, READ_BUFFER)
@@ -1286,6 +1415,9 @@ def load_split(config: DatasetConfig, notify: Callable[[str], None] | None = Non
         # An archive (the source, or a file of a folder): its data file copied out in the pass that lists all of
         # it (a second data file is refused first); the checks below and datasets' reader read that copy, the
         # messages name the archive.
+        room = copy_room_message(Path(resolve_source(config.source)), files)  # all copies, before the first
+        if room is not None:
+            raise DataError(room)
         read = [_reader_file(p) for p in files]
         _prune_copies(files)
         delimiter = csv_delimiter(config, files) if fmt == "csv" else ","
@@ -1831,7 +1963,9 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
     text column or one that does not hold text. Reads at most CHECK_BYTES of all files together, once per (files,
     sizes, modification times, encoding, row splitting): choosing another text column re-reads nothing, so the
     window can run this on every edit. Hub ids and missing paths are left to the caller. With `chat` (the run's
-    ChatConfig), instruction and chat rows get core.chat's checks instead of the text column's."""
+    ChatConfig), instruction and chat rows get core.chat's checks instead of the text column's. An archive whose data
+    file would not fit in the cache's free space for a run's copy is said too (copy_room_message; not cached: free
+    space changes)."""
     if not isinstance(config.source, str) or is_url(config.source) or not is_local(config.source):
         return []
     if not os.path.exists(resolve_source(config.source)):
@@ -1840,9 +1974,18 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
         _codec(config.encoding if isinstance(config.encoding, str) else None)
     except DataError:
         return []  # validate() names an unknown encoding itself
-    found = _bounded_read(config)
-    if isinstance(found, Problem):
-        return [found]
+    try:
+        listed: tuple[str, list[Path]] | None = local_files(config.source)  # one walk of a folder for both reads
+    except (DataError, OSError):
+        listed = None  # _bounded_read says why
+    found = _bounded_read(config, listed)
+    if isinstance(found, Problem) or listed is None:
+        return [found] if isinstance(found, Problem) else []
+    return _rows_problems(config, chat, found) + _room_problems(config, listed[1])
+
+
+def _rows_problems(config: DatasetConfig, chat: Any, found: tuple[str, Any]) -> list[Problem]:
+    """check_source's judgement of the rows its bounded read found."""
     fmt, (columns, rows, kinds, nulls, complete, parts) = found
     if chat is not None:  # instruction and chat rows (a core.config.ChatConfig): their checks replace the text column's
         from finetune_studio.core.chat import source_problems
@@ -1862,11 +2005,12 @@ def check_source(config: DatasetConfig, chat: Any = None) -> list[Problem]:
     return _split_problems(config, filled, " with text")
 
 
-def _bounded_read(config: DatasetConfig) -> tuple[str, Any] | Problem:
+def _bounded_read(config: DatasetConfig, listed: tuple[str, list[Path]] | None = None) -> tuple[str, Any] | Problem:
     """(format, what _head read) of a local source that exists, or the Problem reading it found: at most
-    CHECK_BYTES, once per (files, sizes, modification times, encoding, row splitting, separator)."""
+    CHECK_BYTES, once per (files, sizes, modification times, encoding, row splitting, separator). `listed`: what
+    local_files found, where the caller has it."""
     try:
-        fmt, files = local_files(config.source)
+        fmt, files = listed if listed is not None else local_files(config.source)
         stamps = tuple(file_stamp(p) for p in files)
     except DataError as exc:
         return Problem("dataset.source", str(exc))
