@@ -341,7 +341,8 @@ def copy_room_message(source: Path, files: list[Path]) -> str | None:
     """What to say when the data files inside the archives among `files` (a run's files of `source`) that have no
     copy in the cache yet do not fit in the free space of the cache's disk, ARCHIVE_SPARE_BYTES kept free: said
     before a run (check_source: validate, the window, Start) and before the first copy is written (load_split,
-    extract_member), not as a full disk partway through a copy. None when they fit or nothing is to be copied."""
+    extract_member), not as a full disk partway through a copy. None when they fit or nothing is to be copied. The
+    work folders of copies whose writer is gone are removed first (_remove_abandoned_parts): their space is free."""
     from finetune_studio.core.estimate import gib
     from finetune_studio.core.hub import size_text
 
@@ -350,6 +351,7 @@ def copy_room_message(source: Path, files: list[Path]) -> str | None:
     if not needed:
         return None
     cache = _copy_folder(needed[0][0]).parent
+    _remove_abandoned_parts(cache)  # a killed copy's work folder: the space it held counts as free
     free = _free_space(cache)
     total = sum(size for _path, _member, size in needed)
     if free >= total + ARCHIVE_SPARE_BYTES:
@@ -423,7 +425,7 @@ def _extract_member(path: Path) -> Path:
 
     folder = _copy_folder(path)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".part-", dir=folder.parent))
+    work = Path(tempfile.mkdtemp(prefix=_part_prefix(), suffix=_part_suffix(), dir=folder.parent))
     kind, packed = archive_kind(path)  # type: ignore[misc]
     try:
         with _Reading(path):
@@ -468,14 +470,98 @@ def _extract_member(path: Path) -> Path:
     return folder / PurePosixPath(member).name
 
 
+# A copy is written into a hidden work folder beside the copies and renamed into place once whole. A process killed
+# partway (SIGKILL, the OOM killer, a power cut) runs no clean-up: its work folder stayed for good, as large as the
+# data file, unseen in the cache, and counted against the next copy's room (copy_room_message). The folder's name
+# says who writes it, .part-PID-START-XXXXXXXX-HOST (the process number, that process's start time as
+# core.runs.process_start_time reads it, or "x" where it cannot be read, mkdtemp's random part, the computer as
+# core.export.this_host names it), so one whose writer is gone is known and removed (_remove_abandoned_parts) before
+# free space is measured and when copies are pruned: the run lock's test of a live process (a pid the system has
+# since handed to another program has another start time). A folder named by another computer sharing the cache
+# (whose processes cannot be seen from here), or by an earlier version (.part-XXXXXXXX, no writer in its name), is
+# removed once nothing in it has changed for PART_IDLE_S: a copy being written changes its file every READ_BUFFER
+# bytes, so a day without a change is a writer that is gone, not a slow one.
+PART_PREFIX = ".part-"
+PART_IDLE_S = 24 * 3600
+
+
+def _part_prefix() -> str:
+    from finetune_studio.core.runs import process_start_time
+
+    started = process_start_time(os.getpid())
+    return f"{PART_PREFIX}{os.getpid()}-{'x' if started is None else f'{started:.2f}'}-"
+
+
+def _part_suffix() -> str:
+    from finetune_studio.core.export import this_host
+
+    return f"-{this_host()}"
+
+
+def _part_writer_gone(name: str) -> bool | None:
+    """Whether the process named in a work folder's name (.part-PID-START-XXXXXXXX-HOST) is gone: True or False for
+    one of this computer, None where the name cannot tell (another computer's, or an earlier version's name)."""
+    from finetune_studio.core.export import this_host
+    from finetune_studio.core.runs import _pid_alive, process_start_time
+
+    fields = name[len(PART_PREFIX):].split("-", 3)
+    if len(fields) != 4 or not fields[0].isdigit() or len(fields[2]) != 8 or fields[3] != this_host():
+        return None
+    if fields[1] != "x" and not fields[1].replace(".", "", 1).isdigit():
+        return None
+    pid = int(fields[0])
+    now_started = process_start_time(pid)
+    if now_started is not None and fields[1] != "x":
+        return abs(now_started - float(fields[1])) >= 1.0  # as core.runs.lock_alive: another start is another process
+    try:
+        return not _pid_alive(pid)  # its start time was not written, or cannot be read now: the pid decides
+    except OSError:
+        return False  # cannot tell: kept
+
+
+def _last_change(folder: Path) -> float:
+    """The latest modification time of a work folder and the files in it (a file being written changes its own)."""
+    times = [folder.lstat().st_mtime]
+    for entry in folder.iterdir():
+        times.append(entry.lstat().st_mtime)
+    return max(times)
+
+
+def _remove_abandoned_parts(archives: Path) -> None:
+    """Remove the work folders in `archives` (cache_dir()/archives) whose copy will never be finished: their writer is
+    gone (_part_writer_gone), or, where the name cannot tell, nothing in them changed for PART_IDLE_S. A folder being
+    written stays."""
+    import shutil
+    import time
+
+    try:
+        entries = [entry for entry in archives.iterdir() if entry.name.startswith(PART_PREFIX)]
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        try:
+            if entry.is_symlink() or not entry.is_dir():
+                continue
+            gone = _part_writer_gone(entry.name)
+            if gone is None:
+                gone = now - _last_change(entry) > PART_IDLE_S
+        except OSError:
+            continue  # removed meanwhile (its copy finished, or another process pruned it)
+        if gone:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def _prune_copies(using: list[Path]) -> None:
     """Remove the oldest copies of other archives past ARCHIVE_COPIES in all; those of `using` (the files a run is
-    about to read: a folder may hold more archives than that) stay."""
+    about to read: a folder may hold more archives than that) stay. Work folders whose writer is gone go too
+    (_remove_abandoned_parts); those being written stay."""
     import shutil
 
     keep = {_copy_folder(p) for p in using if archive_kind(p) is not None}
     if not keep:
         return
+    _remove_abandoned_parts(next(iter(keep)).parent)
     try:
         others = sorted((p for p in next(iter(keep)).parent.iterdir() if not p.name.startswith(".") and p not in keep),
                         key=lambda p: p.stat().st_mtime)
