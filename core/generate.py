@@ -958,26 +958,79 @@ def load_weights(config: ModelConfig, where: str) -> Any:
     return model.to(where).eval()
 
 
+# An adapter's weights are read by peft (PeftModel.load_adapter: load_peft_weights, then set_peft_model_state_dict),
+# outside transformers' per-tensor loop: its safetensors reader (peft.utils.save_and_load.safe_load_file, safetensors'
+# load_file, which reads the whole file in one call) is wrapped once (_StoppableAdapterFile), so that in a thread
+# loading under stoppable() the adapter's tensors are read one at a time with the stop checked before each, as a
+# model's are. peft does the rest as before (key names, set_peft_model_state_dict). An adapter stopped partway is not
+# applied: a first one goes with its base model (the caller drops both), another is deleted from the PeftModel.
+
+
+class _StoppableAdapterFile:
+    """peft's reader of an adapter's safetensors file, which, in a thread loading under stoppable(), reads the
+    tensors one at a time (safetensors' safe_open, as its load_file does) and checks the stop before each; elsewhere
+    load_file itself."""
+
+    def __init__(self, load_file: Callable[..., Any]):
+        self.load_file = load_file
+
+    def __call__(self, filename: Any, device: Any = "cpu", **kwargs: Any) -> Any:
+        if getattr(_loading, "stop", None) is None:
+            return self.load_file(filename, device=device, **kwargs)
+        from safetensors import safe_open
+
+        tensors = {}
+        with safe_open(filename, framework="pt", device=device, **kwargs) as opened:
+            for name in getattr(opened, "offset_keys", opened.keys)():  # in the file's order, as get_tensors reads
+                _stop_here()
+                tensors[name] = opened.get_tensor(name)
+        _stop_here()
+        return tensors
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.load_file, name)
+
+
+def _wrap_adapter_loading() -> None:
+    try:
+        from peft.utils import save_and_load
+    except ImportError:  # another peft: an adapter's load stops at the load's next step
+        return
+    with _hook_lock:
+        load_file = getattr(save_and_load, "safe_load_file", None)
+        if load_file is not None and not isinstance(load_file, _StoppableAdapterFile):
+            save_and_load.safe_load_file = _StoppableAdapterFile(load_file)
+
+
 def _with_adapter(base: Any, target: Target, **kwargs: Any) -> Any:
     from finetune_studio.core.adapters import load_adapter  # grows the base for a chat run's added tokens
 
+    _wrap_adapter_loading()
     try:
-        return load_adapter(base, target.path, **kwargs).eval()
+        model = load_adapter(base, target.path, **kwargs).eval()
     except LoadStopped:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken adapter folder: say which, keep going elsewhere
+        _stop_here()  # a library that wrapped the stop in its own error was stopped all the same
         raise _adapter_error(target, exc) from None
+    _stop_here()  # stopped at the very end: dropped with its base, as the user asked
+    return model
 
 
 def _add_adapter(peft_model: Any, target: Target) -> None:
     """Another checkpoint's adapter beside those loaded (the comparison), made the active one; one that fails to
-    load leaves nothing behind."""
+    load, or whose load is stopped (LoadStopped), leaves nothing behind: the adapter active before stays so."""
+    _wrap_adapter_loading()
     try:
         peft_model.load_adapter(str(target.path), adapter_name=target.key)
+        _stop_here()
         peft_model.set_adapter(target.key)
-    except Exception as exc:  # noqa: BLE001 - a broken adapter folder: say which, keep going elsewhere
+    except Exception as exc:  # a broken adapter folder: say which, keep going elsewhere
         with contextlib.suppress(Exception):
             peft_model.delete_adapter(target.key)
+        if isinstance(exc, LoadStopped):
+            raise
+        _stop_here()
         raise _adapter_error(target, exc) from None
 
 
