@@ -142,8 +142,8 @@ class CompareView(QWidget):
     """The table and its buttons. `owner` is the Try tab: it runs the job (`start_job(kind, job)`), stops it, and
     gives the settings' max new tokens."""
 
-    # The last comparison's line went (reload: its answers file is gone or cannot be read): the tab's status line,
-    # which said the same ("Comparison done: … kept in …answers.jsonl"), follows.
+    # The last comparison's line went (reload: its answers file is gone or cannot be read), for whoever shows what
+    # it said elsewhere (the tab's status line no longer repeats it: the line is said once, here).
     comparison_line_dropped = Signal()
 
     def __init__(self, owner: Any, parent: QWidget | None = None):
@@ -562,9 +562,9 @@ class CompareView(QWidget):
         self._shape = (prompts - 1, models) if model is None else (prompts, models - 1)
         self._expected = max(self._shape[0], 0) * max(self._shape[1], 0)
 
-    def finished(self, table: AnswerTable, stopped: bool = False) -> str:
-        """The comparison ended (stopped: at the user's request, or for training): say so here; returns what the
-        tab's status line says after "Comparison "."""
+    def finished(self, table: AnswerTable, stopped: bool = False) -> None:
+        """The comparison ended (stopped: at the user's request, or for training): say so here, the one place it is
+        said (the tab's status line, two lines above the page, says what became of the Chat page's models)."""
         self._running = False
         done = len(table.cells)
         where = f"{self.run_dir.name if self.run_dir else 'the run'}/answers.jsonl"
@@ -575,46 +575,35 @@ class CompareView(QWidget):
         stop_word = f"Stopped because {why}" if why else "Stopped"
         if stopped:
             of = f" of {self._expected}" if self._expected else ""
-            said = f"{done}{of} answer{'s' if done != 1 or of else ''} kept in {where}."
-            self._set_status(f"{stop_word}: {said}")
-            summary = f"{stop_word.lower()}: {said}"
+            said = f"{stop_word}: {done}{of} answer{'s' if done != 1 or of else ''} kept in {where}."
         else:
-            self._set_status(f"Done: {done} answer{'s' if done != 1 else ''}, kept in {where}.")
-            summary = f"done: {done} answer{'s' if done != 1 else ''} kept in {where}."
+            said = f"Done: {done} answer{'s' if done != 1 else ''}, kept in {where}."
         if self.unsaved:  # "kept in …answers.jsonl" would be untrue, and reading the file back would drop them
-            said = f"{done} answer{'s' if done != 1 else ''}. {self.unsaved}"
-            self._set_status(f"{stop_word if stopped else 'Done'}: {said}")
-            summary = f"{stop_word.lower() if stopped else 'done'}: {said}"
+            said = f"{stop_word if stopped else 'Done'}: {done} answer{'s' if done != 1 else ''}. {self.unsaved}"
         if stopped and self._load_stopped:  # d3cfddd's words for the Try tab's stopped load
             load = f"It was stopped while {self._load_stopped} loaded: nothing of it is kept."
             if not then:  # training's `then` says when to compare again
                 load = f"{load} Press Compare checkpoints to compare again."
-            self._set_status(f"{self.status.text()} {load}")
-            summary = f"{summary} {load}"
+            said = f"{said} {load}"
         self._load_stopped = ""
         if self.skipped:
             skipped = " ".join(f"{text.rstrip('.')}." for text in self.skipped)
-            self._set_status(f"{self.status.text()} {skipped}")
-            summary = f"{summary} {skipped}"
+            said = f"{said} {skipped}"
         unsaid = [label for key, label in self._left_out.items() if key not in self._skipped_models]
         if unsaid:  # stopped before the comparison reached them: the line still says they were not compared
-            left_out = f"Left out, damaged (the model picker's list says why): {_listed(unsaid)}."
-            self._set_status(f"{self.status.text()} {left_out}")
-            summary = f"{summary} {left_out}"
+            said = f"{said} Left out, damaged (the model picker's list says why): {_listed(unsaid)}."
         if then:
-            self._set_status(f"{self.status.text()} {then}")
-            summary = f"{summary} {then}"
+            said = f"{said} {then}"
         if self.run_dir is not None and not self.run_dir.exists():
             # "Done: 2 answers, kept in run/answers.jsonl. checkpoint-4 skipped: it is damaged: its config.json cannot
             # be read ([Errno 2] …)" when the run folder was deleted while compared: nothing was kept, nothing damaged
             name = self.run_dir.name
-            summary = (f"stopped: the run folder {name} was deleted or moved while its checkpoints were compared, so "
-                       f"the answers went with it ({done} made). To fix: put the folder back, or pick another run "
-                       "above, then compare again.")
-            self._set_status(summary[0].upper() + summary[1:])
+            said = (f"Stopped: the run folder {name} was deleted or moved while its checkpoints were compared, so the "
+                    f"answers went with it ({done} made). To fix: put the folder back, or pick another run above, "
+                    "then compare again.")
+        self._set_status(said)
         if not self.unsaved:
             self.set_run(self.run_dir)
-        return summary
 
     def answers_so_far(self) -> str:
         """Where the running comparison's answers are, said when it is left for another run: kept in the run's

@@ -103,6 +103,11 @@ BASE_TIP = ("The base model the run started from (from its config); the left pan
 NO_BASE_PICKED = "none: no model is picked"  # the Base model field's placeholder while nothing is picked
 NO_BASE_FOLDER = "none: this model folder has no base model"
 _SIDE_NAMES = {BASE: "base model", TUNED: "fine-tuned model"}
+TRAINING_RELEASED = ("Training started, so the models were released to give it the memory (training always wins). "
+                     "They load again when it ends.")
+# The status line while and after a comparison: the Compare page says how it went (once, there); this line says what
+# became of the Chat page's models, released when the comparison began (`release`).
+COMPARE_RELEASED = "{name} is picked; its models load at the next Send (a comparison loads its own, one at a time)."
 LONG_WORD_CHARS = 60  # a word of the status line this long may not fit its line: the whole line is its tooltip
 RUN_PICKER_CHARS = 6  # the least width of the Try tab's run picker, in characters: longer names are elided
 LAYOUT_SHARE = 20  # an answer pane draws its pieces at least this many times its last draw's time apart (add_text)
@@ -954,7 +959,6 @@ class TryTab(QWidget):
         self._gone_note = ""  # the picked run was deleted: why nothing is picked, until the user picks a run
         self._failed_pick = False  # the picked run cannot be tried (its config): Refresh tries it again
         self._pick_problem = ""  # why, as the status line said it (the tooltip of Send, which needs a model)
-        self._compared = ""  # what the status line said when the last comparison ended (_comparison_line_dropped)
         # The pick whose load the user stopped: it does not load again by itself (the tab shown again, training
         # ended, Refresh); a Send loads it, and so does picking another model and then this one.
         self._stopped_load: Source | None = None
@@ -1101,7 +1105,6 @@ class TryTab(QWidget):
         self.saved_combo.activated.connect(self._use_saved)
         self.save_prompt_button.clicked.connect(self.save_prompt)
         self.remove_prompt_button.clicked.connect(self.remove_prompt)
-        self.compare.comparison_line_dropped.connect(self._comparison_line_dropped)
         self.runner.event.connect(self._event)
         self.runner.succeeded.connect(self._job_succeeded)
         self.runner.errored.connect(self._job_errored)
@@ -1447,6 +1450,8 @@ class TryTab(QWidget):
         if not self.runner.start(job):
             return False
         self._job_kind = kind
+        if kind == "compare":  # "Both models are loaded…" stayed, over models the comparison had just released
+            self._say(self._compare_note())
         if busy:
             self.busy.setVisible(True)
         self._update_buttons()
@@ -1648,7 +1653,8 @@ class TryTab(QWidget):
     def _run_gone(self, quiet: bool = False) -> bool:
         """The picked run's folder is gone (deleted outside the app: the CLI, a file manager): its models go, as
         for a run deleted in the Runs tab (runs_deleted). Checked when the tab shows, at Send, at Refresh and when
-        a comparison ends. quiet: the status line keeps what it says (the comparison's end, which says it)."""
+        a comparison ends. quiet: the status line keeps what it says (at a comparison's end: nothing, the Compare page
+        says what became of the run and its answers)."""
         run_dir = self._source.run_dir if self._source is not None else None
         if run_dir is None or run_dir.exists():
             return False
@@ -1722,8 +1728,7 @@ class TryTab(QWidget):
         """A training run starts: it gets the memory; the models are freed and the tab says so, and a comparison
         stops saying why and what to do next on its own page (it said only "Stopped: 3 of 12 answers kept")."""
         self._pending_prompt = ""
-        self.release("Training started, so the models were released to give it the memory (training always wins). "
-                     "They load again when it ends.")
+        self.release(TRAINING_RELEASED)
         self.compare.stop("training started and needs the memory (training always wins)",
                           "To compare every checkpoint: press Compare checkpoints again once the run ends.")
 
@@ -1817,8 +1822,18 @@ class TryTab(QWidget):
             elif self.loaded is not None:
                 self._say(self.loaded.describe())
         elif self._job_kind == "compare":
-            self._compared = "Comparison " + self.compare.finished(result, stopped=self.runner.stopping)
-            self._say(self._compared)
+            self.compare.finished(result, stopped=self.runner.stopping)
+            self._say(self._compare_note())
+
+    def _compare_note(self) -> str:
+        """The status line while and after a comparison (COMPARE_RELEASED): not how it went, which the Compare page
+        says two lines below; nothing when no model is picked or its run is gone (the page says what became of it)."""
+        if self._training():
+            return TRAINING_RELEASED
+        source = self._source
+        if source is None or (source.run_dir is not None and not source.run_dir.exists()):
+            return ""
+        return COMPARE_RELEASED.format(name=source.name)
 
     def _load_stop_words(self, again: bool) -> str:
         """After an answer whose model load Stop ended (models loaded in turn): what became of that model, and (again:
@@ -1867,7 +1882,7 @@ class TryTab(QWidget):
     @Slot(str, str)
     def _job_errored(self, message: str, details: str) -> None:
         kept = self._answered() if self._job_kind == "answer" else ""
-        self._say(message + kept)
+        self._say(self._compare_note() if self._job_kind == "compare" else message + kept)
         for side, pane in self.panes.items():
             if self._job_kind == "answer" and pane.answer is None and not self._unloaded(side):
                 pane.show_error(message)
@@ -1909,14 +1924,6 @@ class TryTab(QWidget):
                 self._pending_prompt = ""
                 self.show_message("The prompt that waited for the models was not sent: they are not loading.",
                                   10_000)
-
-    def _comparison_line_dropped(self) -> None:
-        """The Compare page dropped its last comparison's line (its answers file is gone or cannot be read): the
-        status line drops it too, while it still says it ("Comparison done: 9 answers kept in …answers.jsonl"
-        above an empty table said the opposite of it). A word said since stays."""
-        if self._compared and self.status_label.text() == self._compared:
-            self._say("")
-        self._compared = ""
 
     # ------------------------------------------------------------------ saved prompts
     def _load_prompts(self) -> None:
