@@ -23,6 +23,10 @@ from finetune_studio.core import generate
 from finetune_studio.core.generate import BASE, SIDES, TUNED, GenerationError
 
 WAIT = 10_000
+# The status line while and after a comparison (9c0ed45): what became of the Chat page's models, not how the
+# comparison went, which the Compare page says once
+COMPARED_NOTE = ("newer · final model is picked; its models load at the next Send (a comparison loads its own, one at "
+                 "a time).")
 
 
 def make_run(runs: Path, name: str, model: Path, steps: tuple[int, ...] = (4, 8)) -> Path:
@@ -395,14 +399,14 @@ def test_the_compare_pages_stop_stops_the_comparison_and_it_says_it_stopped(qtbo
     idle(qtbot, tab)
     where = "newer/answers.jsonl"
     assert view.status.text() == f"Stopped: 3 of 12 answers kept in {where}."  # 3 prompts × (base + 3 models)
-    assert tab.status_label.text() == f"Comparison stopped: 3 of 12 answers kept in {where}."
+    assert tab.status_label.text() == COMPARED_NOTE  # not "Stopping…"
     assert not view.stop_button.isEnabled() and view.compare_button.isEnabled()
     (runs / "newer" / "answers.jsonl").unlink()
     fakes.compare_hold_after = None
     view.compare_button.click()
     idle(qtbot, tab)
     assert view.status.text() == f"Done: 12 answers, kept in {where}."
-    assert tab.status_label.text() == f"Comparison done: 12 answers kept in {where}."
+    assert tab.status_label.text() == COMPARED_NOTE
     assert view.table.rowCount() == 3 and view.table.columnCount() == 4
 
 
@@ -497,7 +501,7 @@ def test_a_comparison_that_skipped_a_damaged_checkpoint_says_which_at_the_end(qt
     idle(qtbot, tab)
     skipped = "checkpoint-4 skipped: it is damaged: its model.safetensors is cut short (smaller than its tensors)."
     assert view.status.text() == f"Done: 3 answers, kept in newer/answers.jsonl. {skipped}"
-    assert tab.status_label.text() == f"Comparison done: 3 answers kept in newer/answers.jsonl. {skipped}"
+    assert tab.status_label.text() == COMPARED_NOTE  # the skip is said once, on the page
     assert view.table_data.models == ["base", "checkpoint-8", "final"]
 
 
