@@ -148,6 +148,10 @@ class Account:
     token_name: str | None = None
     orgs: tuple[str, ...] = ()
     env_overrides_saved: bool = False  # HF_TOKEN is set and wins over a different saved login
+    # (organization, the account's role in it) as whoami-v2 lists them ("orgs", each with "roleInOrg": "read",
+    # "contributor", "write" or "admin"), "" where an entry gives no role; None where the answer has no "orgs" list
+    # (an older or partial server): which organizations the account is in is then unknown.
+    org_roles: tuple[tuple[str, str], ...] | None = None
 
     @property
     def can_write(self) -> bool:
@@ -754,13 +758,17 @@ def _quiet_upload() -> Iterator[None]:
 def _account(info: dict[str, Any], source: str) -> Account:
     access = ((info.get("auth") or {}).get("accessToken") or {})
     env, saved = _env_token(), _saved_token()
+    listed = info.get("orgs")
+    orgs = [org for org in listed if isinstance(org, dict)] if isinstance(listed, list) else []
     return Account(
         name=str(info.get("name") or ""),
         role=str(access.get("role") or ""),
         token_source=source,
         token_name=access.get("displayName"),
-        orgs=tuple(str(org.get("name")) for org in info.get("orgs") or [] if isinstance(org, dict)),
+        orgs=tuple(str(org.get("name")) for org in orgs),
         env_overrides_saved=bool(env and saved and env != saved),
+        org_roles=(tuple((str(org.get("name")), str(org.get("roleInOrg") or "")) for org in orgs)
+                   if isinstance(listed, list) else None),
     )
 
 
@@ -789,7 +797,7 @@ def login(token: str) -> Account:
     _call("saving your login", save, token, FROM_ARGUMENT)
     env = _env_token()
     return Account(account.name, account.role, FROM_SAVED_LOGIN, account.token_name, account.orgs,
-                   env_overrides_saved=bool(env and env != token))
+                   env_overrides_saved=bool(env and env != token), org_roles=account.org_roles)
 
 
 def logout() -> None:
@@ -1424,9 +1432,10 @@ def _refuse_someone_elses(repo_id: str, owner: str, account: Account, exists: bo
     merged for minutes, and only the upload's 403 said no. Said here, before the visibility, the merge or the
     upload. `exists`: False for a repository the Hub does not have (or does not show this account), looked at by a
     merged push before it merges (_existing_repo): creating it in another's namespace would be refused, after the
-    merge."""
+    merge. An account whose organizations whoami did not list (Account.org_roles None: an older or partial server)
+    is not refused here: the Hub itself says no, if it does."""
     mine = {account.name.casefold(), *(org.casefold() for org in account.orgs)}
-    if not account.name or owner.casefold() in mine:
+    if not account.name or owner.casefold() in mine or account.org_roles is None:
         return
     orgs = f" (your organizations: {', '.join(account.orgs)})" if account.orgs else " (a member of no organization)"
     where = f"it belongs to {owner}" if exists else f"its namespace, {owner}, is not yours"
@@ -1436,6 +1445,32 @@ def _refuse_someone_elses(repo_id: str, owner: str, account: Account, exists: bo
         f"You cannot push to {repo_id}: {where}, and you are logged in as {account.name}{orgs}. {nothing}",
         fix=f"To fix: push to your own namespace (leave the repository empty for {account.name}/<run name>, or "
             f"write {account.name}/<name>), or log in with a token that can write to {owner}'s repositories.")
+
+
+CREATING_ROLES = ("contributor", "write", "admin")  # the organization roles that may create repositories in it
+
+
+def _refuse_read_role(repo_id: str, owner: str, account: Account) -> None:
+    """A repository that does not exist yet, in an organization where the account's role is "read": the Hub lets a
+    read member see the organization's repositories but not create one (contributor, write and admin may; see
+    CREATING_ROLES), so its create would answer 403, and a merged push found that only after merging, minutes on a
+    big model. Said before the merge, from whoami's roleInOrg. Where whoami gives no role (or no "orgs" list), or a
+    role this app does not know, nothing is refused here: the create is left to say no, as it did."""
+    if account.org_roles is None or owner.casefold() == account.name.casefold():
+        return
+    role = next((role for org, role in account.org_roles if org.casefold() == owner.casefold()), "")
+    if role.casefold() != "read":
+        return
+    creating = [org for org, role in account.org_roles if role.casefold() in CREATING_ROLES]
+    elsewhere = (f" or an organization where your role lets you create ({', '.join(creating)}: write "
+                 f"{creating[0]}/<name>)" if creating else "")
+    raise HubPermissionError(
+        f"You cannot push to {repo_id}: it does not exist yet, and your role in the organization {owner} is read, "
+        f"which lets you see its repositories but not create one (you are logged in as {account.name}). Nothing "
+        f"was merged or sent to the Hub, and {repo_id} was not created.",
+        fix=f"To fix: push to a namespace you may create repositories in: your own (leave the repository empty for "
+            f"{account.name}/<run name>, or write {account.name}/<name>){elsewhere}; or ask an admin of {owner} to "
+            f"give you the write or contributor role there, then push again.")
 
 
 def _refuse_existing(repo_id: str, info: Any, private: bool, account: Account) -> None:
@@ -1488,10 +1523,11 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     the other visibility), as a mistyped token or repository failed only after minutes of loading and merging a big
     model, and before the repository is created: a merge that fails (float16 past its range, a full staging disk, a
     base model that cannot load, Cancel) left an empty repository behind. The merge is written where it always was
-    (the push's temporary folder, staged from there), so merging first takes no more disk; what it costs is that a
-    refusal only the create itself can give (a 403 of an organization that lets the account read but not create, the
-    Hub busy with another operation) comes after the merge. `dtype`: what the merged weights are saved in (None: the
-    dtype the run trained in)."""
+    (the push's temporary folder, staged from there), so merging first takes no more disk. A repository to be created
+    in an organization where whoami says the account's role is "read" is refused before the merge too
+    (_refuse_read_role); what still comes after the merge is a refusal only the create itself can give (a 403 whoami
+    could not foresee: no role listed, a fine-grained token's scope; the Hub busy with another operation). `dtype`:
+    what the merged weights are saved in (None: the dtype the run trained in)."""
     stop = cancel or threading.Event()
     created: list[str] = []
     looked: list[str] = []  # a merged push's look at the repository before it merges: what the Hub holds then
@@ -1530,8 +1566,9 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     if merge_into is not None:  # merged before the repository is created: a merge that fails leaves nothing there
         phase("repo", f"Checking {repo_id} on the Hub", repo_id=repo_id)
         found = _call(f"checking {repo_id}", lambda: _existing_repo(api, repo_id, token), token, source, repo_id)
-        if found is None:
+        if found is None:  # to be created: in a namespace the account may create in
             _refuse_someone_elses(repo_id, repo_id.split("/")[0], account, exists=False)
+            _refuse_read_role(repo_id, repo_id.split("/")[0], account)
         else:
             _refuse_existing(repo_id, found, private, account)
         looked.append(f"{repo_id} is as it was" if found is not None else f"{repo_id} was not created")

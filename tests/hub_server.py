@@ -6,6 +6,8 @@ committed inline (every file is answered `uploadMode: "regular"`), so no LFS or 
 
     with HubServer() as hub:
         hub.add_token("hf_write", "alice", "write")
+        hub.add_org("acme", {"alice": "read", "bob": "write"})  # alice may read acme's repositories, bob create them
+        hub.whoami_leaves_out = {"roleInOrg"}  # answer whoami as a server that does not say the roles
         hub.fail_next("/preupload/", 500)        # the next preupload call gets a 500
         hub.fail_next("/api/repos/create", "drop")  # the next create closes the connection unanswered
         ...
@@ -13,7 +15,11 @@ committed inline (every file is answered `uploadMode: "regular"`), so no LFS or 
 
 Behaviour copied from the Hub where the client depends on it:
 - every request body is read fully before answering, also when the answer is an error;
-- a write needs `authorization: Bearer <token>` of a write token owned by the namespace;
+- a write needs `authorization: Bearer <token>` of a write token owned by the namespace, or of a member of the
+  organization that owns it with a role that may write there: "write" and "admin" anywhere in it, "contributor"
+  to create a repository and to write to the ones they created, "read" nothing (403, as the Hub answers);
+- whoami-v2 lists the user's organizations ("orgs"), each with the user's "roleInOrg";
+- a private repository of an organization is visible to its members, whatever their role;
 - a repo that exists answers 409 with its `url` (the client's `exist_ok=True` relies on that);
 - 409 "another conflicting operation is in progress" is never sent (the client retries it forever).
 """
@@ -48,6 +54,7 @@ class HubRepo:
     files: dict[str, bytes] = field(default_factory=dict)
     commits: list[str] = field(default_factory=list)  # oldest first
     commit_messages: list[str] = field(default_factory=list)
+    created_by: str = ""  # the user who created it (an organization's contributor may write only to theirs)
 
     @property
     def head(self) -> str:
@@ -88,6 +95,8 @@ class HubServer:
     def __init__(self, port: int = 0) -> None:
         self.port = port
         self.tokens: dict[str, dict[str, str]] = {}
+        self.orgs: dict[str, dict[str, str]] = {}  # organization -> {user: roleInOrg}
+        self.whoami_leaves_out: set[str] = set()  # "orgs" or "roleInOrg": what an older server's whoami-v2 lacks
         self.repos: dict[str, HubRepo] = {}
         self.requests: list[Request] = []
         self.unhandled: list[Request] = []  # requests no route answered: a sign the client changed
@@ -102,6 +111,11 @@ class HubServer:
     def add_token(self, token: str, name: str, role: str = "write", display_name: str | None = None) -> str:
         self.tokens[token] = {"name": name, "role": role, "display_name": display_name or f"{name}-{role}"}
         return token
+
+    def add_org(self, name: str, members: dict[str, str]) -> str:
+        """An organization, with each member's role in it: "read", "contributor", "write" or "admin"."""
+        self.orgs[name] = dict(members)
+        return name
 
     def fail_next(self, path_substring: str, status: int | str, count: int = 1) -> None:
         """The next `count` requests whose path contains `path_substring` get `status` (or, for "drop", a closed
@@ -278,9 +292,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Reply(401, "Invalid credentials in Authorization header")
         return info
 
-    def _require_writer(self, namespace: str, what: str) -> dict[str, str]:
+    def _require_writer(self, namespace: str, what: str, repo: HubRepo | None = None) -> dict[str, str]:
+        """A write in `namespace`: creating a repository there (`repo` None), or writing to `repo`."""
         info = self._require_user()
-        if info["name"] != namespace:
+        role = self.hub.orgs.get(namespace, {}).get(info["name"])
+        may = info["name"] == namespace or role in ("write", "admin") or (
+            role == "contributor" and (repo is None or repo.created_by == info["name"]))
+        if not may:
             raise _Reply(403, f"You don't have the rights to {what} under the namespace \"{namespace}\"")
         if info["role"] != "write":
             raise _Reply(403, f"You don't have the rights to {what} under the namespace \"{namespace}\": "
@@ -290,7 +308,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _visible_repo(self, repo_id: str) -> HubRepo:
         repo = self.hub.repos.get(repo_id)
         info = self._token_info()
-        if repo is None or (repo.private and (info is None or info["name"] != repo.owner)):
+        member = info is not None and (info["name"] == repo_id.split("/")[0]
+                                       or info["name"] in self.hub.orgs.get(repo_id.split("/")[0], {}))
+        if repo is None or (repo.private and not member):
             raise _Reply(404, "Repository not found", {"X-Error-Code": "RepoNotFound"})
         return repo
 
@@ -302,13 +322,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route_whoami(self, body: bytes, query: str) -> None:
         info = self._require_user()
-        self._json(200, {
+        leaves_out = self.hub.whoami_leaves_out
+        orgs = [{key: value for key, value in {
+            "type": "org", "id": hashlib.md5(org.encode()).hexdigest()[:24], "name": org, "fullname": org.title(),
+            "email": None, "canPay": False, "periodEnd": None, "avatarUrl": f"{self.hub.url}/avatars/{org}.png",
+            "roleInOrg": members[info["name"]], "isEnterprise": False}.items() if key not in leaves_out}
+            for org, members in sorted(self.hub.orgs.items()) if info["name"] in members]
+        answer = {
             "type": "user", "id": hashlib.md5(info["name"].encode()).hexdigest()[:24], "name": info["name"],
-            "fullname": info["name"].title(), "email": None, "emailVerified": False, "isPro": False, "orgs": [],
+            "fullname": info["name"].title(), "email": None, "emailVerified": False, "isPro": False, "orgs": orgs,
             "auth": {"type": "access_token",
                      "accessToken": {"displayName": info["display_name"], "role": info["role"],
                                      "createdAt": "2025-01-01T00:00:00.000Z"}},
-        })
+        }
+        self._json(200, {key: value for key, value in answer.items() if key not in leaves_out})
 
     def _route_agent_harnesses(self, body: bytes, query: str) -> None:
         self._json(200, {"standardEnvVars": [], "harnesses": {}})
@@ -332,7 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
             if repo_id in self.hub.repos:
                 raise _Reply(409, "You already created this model repo", extra={"url": url})
             private = payload.get("visibility", "private" if payload.get("private") else "public") != "public"
-            self.hub.repos[repo_id] = HubRepo(repo_id, namespace, private)
+            self.hub.repos[repo_id] = HubRepo(repo_id, namespace, private, created_by=info["name"])
         self._json(200, {"url": url, "name": repo_id, "id": hashlib.md5(repo_id.encode()).hexdigest()[:24]})
 
     def _route_validate_yaml(self, body: bytes, query: str) -> None:
@@ -385,7 +412,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route_preupload(self, body: bytes, query: str, repo: str, rev: str) -> None:
         found = self._visible_repo(repo)
-        self._require_writer(found.owner, "upload to a model")
+        self._require_writer(found.owner, "upload to a model", found)
         self._check_revision(found, rev)
         files = json.loads(body or b"{}").get("files", [])
         answer = []
@@ -397,7 +424,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route_commit(self, body: bytes, query: str, repo: str, rev: str) -> None:
         found = self._visible_repo(repo)
-        self._require_writer(found.owner, "commit to a model")
+        self._require_writer(found.owner, "commit to a model", found)
         self._check_revision(found, rev)
         summary, added, deleted = "", {}, []
         for number, line in enumerate(body.splitlines(), 1):
