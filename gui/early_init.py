@@ -6,6 +6,8 @@ they live here too and are called at their moment:
 
 - `share_malloc_arena()` (at start, by `early_init`): one glibc malloc arena for all threads, so training in a
   thread runs as fast as in the CLI's main thread.
+- `read_sources_raw_for_pyside()` (at start, by `early_init`, once PySide6 is imported): PySide6's question "does
+  this module use PySide6?", asked of every module imported afterwards, answered without inspect and linecache.
 - `freeze_imported_objects()` (gui.warmup, once the training stack is imported): moves everything imported so far
   out of the garbage collector's reach, so a collection never walks torch's and transformers' objects again.
 - `lower_thread_priority()` (gui.runner, from inside the training thread: Linux sets niceness per thread): the
@@ -27,6 +29,38 @@ import threading
 def early_init() -> None:
     """Apply the process-wide settings the window path needs before Qt and before any thread starts."""
     share_malloc_arena()
+    read_sources_raw_for_pyside()
+
+
+def read_sources_raw_for_pyside() -> None:
+    """Answer PySide6's per-import question from the module's file read raw, not through inspect and linecache.
+
+    Once PySide6 is imported, its import hook (`__feature_import__`, serving `from __feature__ import snake_case`)
+    asks of every module imported afterwards whether its source mentions "PySide6" (shibokensupport.feature's
+    `_mod_uses_pyside`, PYSIDE-2029), through `inspect.getsource`. That keeps every source file in linecache for good:
+    the warm-up's 2,700 files of torch, transformers and datasets stay as 59 MiB of text (the process peaked 168 MiB
+    higher than the same imports without PySide6), and reading them through inspect took the warm-up's thread 0.56
+    to 0.66 s that the tutorial's script does not spend (py-spy, benchmarks/first_step.py's app), before Start.
+    The answer is the same: a `.py` file is searched for the same word in its bytes (Python source is in an
+    ASCII-compatible encoding, PEP 263); anything else (an extension, a zip import, no file) goes to PySide6's own
+    check, as before. The app never selects a `__feature__`, so the answer only files the module under "ignore"."""
+    feature = sys.modules.get("shibokensupport.feature")
+    uses_pyside = getattr(feature, "_mod_uses_pyside", None)
+    if uses_pyside is None or getattr(uses_pyside, "reads_raw", False):
+        return  # PySide6 not imported, another build without the check, or done already
+
+    def mentions_pyside(module: object) -> bool:
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and path.endswith(".py"):
+            try:
+                with open(path, "rb") as source:
+                    return b"PySide6" in source.read()
+            except OSError:
+                pass
+        return uses_pyside(module)
+
+    mentions_pyside.reads_raw = True  # type: ignore[attr-defined]
+    feature._mod_uses_pyside = mentions_pyside  # type: ignore[union-attr]
 
 
 def share_malloc_arena() -> None:
