@@ -21,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QWidget
 
+from finetune_studio.core import collection
 from finetune_studio.gui import dialogs
 from finetune_studio.gui import settings as store
 from finetune_studio.gui.collector import Collector
@@ -152,6 +153,20 @@ def _quit_on_ctrl_c(window: QWidget) -> QTimer:
     return timer
 
 
+def wait_for_imports(preload: threading.Thread, warmup: Any, timeout_s: float = WARMUP_EXIT_WAIT_S) -> None:
+    """After the event loop ended: wait for torch's preload and the warm-up (gui.warmup.Warmup) to end, each at most
+    `timeout_s`. This thread still owns collection (the Collector's timer no longer fires): a gc.collect in those
+    threads is served here meanwhile (core.collection.join, wait_serving), rather than waiting REQUEST_WAIT_S for a
+    thread that waits for it."""
+
+    def warmed(seconds: float) -> bool:
+        warmup.join(seconds)
+        return not warmup.running
+
+    collection.join(preload, timeout_s)
+    collection.wait_serving(warmed, timeout_s)
+
+
 def main(argv: list[str] | None = None) -> int:
     early_init()  # process-wide settings, before Qt or the warm-up start threads
     preload = preload_in_background()  # torch's libraries map on another core while the window is built
@@ -176,6 +191,5 @@ def main(argv: list[str] | None = None) -> int:
     # The warm-up imports torch in a daemon thread. An interpreter that exits while that import runs can crash in
     # torch's C++ start-up (abort, segfault, heap corruption when the window was closed within a second of
     # launch): let it finish first. The window is already gone, so this costs the user nothing they can see.
-    preload.join(timeout=WARMUP_EXIT_WAIT_S)
-    window.warmup.join(timeout=WARMUP_EXIT_WAIT_S)
+    wait_for_imports(preload, window.warmup)
     return code

@@ -38,7 +38,7 @@ from finetune_studio.core.errors import WARNING, Problem
 from finetune_studio.core.events import RunState
 from finetune_studio.core.runs import MISSING, run_busy, run_folder_problem
 from finetune_studio.core.session import Session, has_checkpoint, resume_differences
-from finetune_studio.gui import background, chart_texts, dialogs
+from finetune_studio.gui import background, chart_texts, collector, dialogs
 from finetune_studio.gui import settings as store
 from finetune_studio.gui.document import PRESET_LABELS, PRESET_TITLES, ConfigDocument
 from finetune_studio.gui.forms import ArgumentsPanel, DatasetForm, HubForm, ModelForm, TrainingForm
@@ -1049,16 +1049,18 @@ class MainWindow(ConfigDocument, QMainWindow):
             # A run of several processes trains in processes of its own: closing the window only stops following
             # it (reopening the app reattaches through the Runs tab). Stop is not sent.
             self.runner.detach()
-            self.runner.wait(15_000)
+            collector.wait(self.runner.wait, 15_000)
         elif self.runner.running:
             self._wait_for_run()
         self._save_window()
         # What is left to wait for may not stop at once (a model the Try tab is loading cannot be interrupted):
         # the window goes now rather than staying on screen frozen, and the process ends when it has ended.
+        # Each wait serves the gc.collect of the worker waited for (gui.collector.wait): this thread owns
+        # collection, and a plain wait would make that worker, and the close, wait REQUEST_WAIT_S for nothing.
         self.hide()
-        self.try_tab.shutdown()  # stops a generation and waits for its thread
-        self.validator.wait()
-        self.hardware_panel.estimate_bar.wait()
+        self.try_tab.shutdown()  # stops a generation and waits for its thread (serving it the same way)
+        collector.wait(self.validator.wait, 10_000)
+        collector.wait(self.hardware_panel.estimate_bar.wait, 30_000)
         event.accept()
 
     def _wait_for_run(self) -> None:
