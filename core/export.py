@@ -292,15 +292,30 @@ def _saved_from(folder: RunFolder, status: dict[str, Any]) -> Path | None:
 
 def _inside_the_run(folder: RunFolder, out_dir: Path) -> None:
     """Refuse an export into the run's model or checkpoint folders: it would become part of what Resume, the Try
-    tab and a push read (a push uploaded the exported files a second time)."""
+    tab and a push read (a push uploaded the exported files a second time). The same of any other run whose folder
+    holds out_dir: with Replace, an export into another run's model folder put this run's adapter (or merged model)
+    in place of that run's trained model, and one into its checkpoint deleted the optimizer state Resume needs,
+    each saying it had exported."""
+    from finetune_studio.core.runs import is_run_folder
+
     target = out_dir.resolve()
-    for place in (folder.model_dir, *folder.checkpoints()):
-        place = place.resolve()
-        if target == place or place in target.parents:
-            raise ExportError(f"{out_dir} is inside the run's {place.name} folder, which Resume, the Try tab and a "
-                              "push read as they are. To fix: export to a folder outside it (--out DIR), or leave "
-                              "--out out for the default (export-adapter or export-merged in the run folder).",
-                              OUT_UNUSABLE)
+    own = folder.path.resolve()
+    others = [RunFolder(parent) for parent in target.parents if parent != own and is_run_folder(parent)]
+    for run in (folder, *others):
+        for place in (run.model_dir, *run.checkpoints()):
+            place = place.resolve()
+            if target != place and place not in target.parents:
+                continue
+            if run is folder:
+                raise ExportError(f"{out_dir} is inside the run's {place.name} folder, which Resume, the Try tab "
+                                  "and a push read as they are. To fix: export to a folder outside it (--out DIR), or "
+                                  "leave --out out for the default (export-adapter or export-merged in the run "
+                                  "folder).", OUT_UNUSABLE)
+            raise ExportError(f"Refused to export into {out_dir}: it is inside the {place.name} folder of another "
+                              f"run, {run.path.name} ({run.path}), which Resume, the Try tab and a push of that run "
+                              "read as they are; an export there would replace or mix into that run's saved model. "
+                              "Nothing was changed. To fix: export to a folder outside it (--out DIR), or leave --out "
+                              "out for the default (export-adapter or export-merged in the run folder).", OUT_UNUSABLE)
 
 
 def check_destination(folder: RunFolder, out_dir: Path) -> None:
