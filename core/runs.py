@@ -1208,6 +1208,30 @@ def scan_runs_dir(runs_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     return runs, closed
 
 
+class RunsDirUnreadable(FinetuneError):
+    """The runs folder itself cannot be listed (no permission, a file in its place, an I/O error): RunIndex.refresh
+    raises it rather than list nothing, which read as a folder without runs."""
+
+
+def runs_dir_unreadable(runs_dir: Path) -> str | None:
+    """Why the runs folder cannot be listed, in words with what to do; None when it can, and when it is not there
+    (no run has made it yet). scan_runs_dir lists nothing either way: the Runs tab said 'No runs yet. Press Start to
+    train one' over a folder of runs it had no permission to read, and took every run off its table."""
+    try:
+        with os.scandir(runs_dir):
+            return None
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return (f"The runs folder {runs_dir} is a file, not a folder, so no run can be listed or saved there. To fix: "
+                "move that file away, or choose another runs folder.")
+    except OSError as exc:
+        why = (exc.strerror or str(exc)).lower()
+        return (f"The runs folder {runs_dir} cannot be read ({why}), so its runs cannot be listed. To fix: make it "
+                f"readable by your user (for example chmod u+rwx {shlex.quote(str(runs_dir))}), or choose another "
+                "runs folder.")
+
+
 def unreadable_text(closed: list[tuple[Path, str]], runs_dir: Path) -> str:
     """What the Runs tab says of the folders in runs_dir it cannot look into (scan_runs_dir), with what to do; ""
     for none."""
@@ -1264,8 +1288,13 @@ class RunIndex:
 
         budget_s: stop reading runs after about this long and set `pending`; the next call goes on where this
         one stopped. A first pass over a folder with many long runs then shows its first rows quickly.
+
+        Raises RunsDirUnreadable when the runs folder exists but cannot be listed (runs_dir_unreadable).
         """
         deadline = None if budget_s is None else time.monotonic() + budget_s
+        problem = runs_dir_unreadable(self.runs_dir)
+        if problem:  # the runs it listed stay as they were: a folder it cannot read is not one without runs
+            raise RunsDirUnreadable(problem)
         found, self.unreadable = scan_runs_dir(self.runs_dir)
         present = set(found)
         gone = [path for path in self.runs if path not in present]

@@ -78,7 +78,15 @@ from PySide6.QtWidgets import (
 from finetune_studio.core.config import load_config
 from finetune_studio.core.errors import ConfigError, FinetuneError
 from finetune_studio.core.metrics import count_text, log_identity, log_restarted, loss_text
-from finetune_studio.core.runs import RunFolder, RunIndex, RunSummary, delete_run, read_metrics, unreadable_text
+from finetune_studio.core.runs import (
+    RunFolder,
+    RunIndex,
+    RunsDirUnreadable,
+    RunSummary,
+    delete_run,
+    read_metrics,
+    unreadable_text,
+)
 from finetune_studio.core.session import CONTINUE_TIP, Session, continue_problem
 from finetune_studio.core.sources import SourceKind, source_kind
 from finetune_studio.gui import dialogs
@@ -964,10 +972,22 @@ class HistoryPanel(QWidget):
 
     @Slot(object)
     def _refresh_failed(self, error: BaseException) -> None:
-        # RunIndex never raises for a run's contents; this is the folder itself (permissions, a network drive).
-        self.empty_label.setText(f"The runs folder cannot be read: {error}. Check that it exists and that you "
-                                 "can read it, or choose another runs folder in the Training tab.")
-        self.empty_label.show()
+        """RunIndex never raises for a run's contents; this is the folder itself (core.runs.RunsDirUnreadable: no
+        permission, a file in its place, a network drive gone). Said in the red line above the table, in place of
+        'No runs yet', and the runs listed before stay (a poll that reads it again takes the words away)."""
+        text = str(error) if isinstance(error, RunsDirUnreadable) else \
+            f"The runs folder {self.runs_dir} cannot be read ({error}). To fix: check that you can read it."
+        what, _, fix = text.partition(" To fix: ")
+        shown = len(self.model.rows)
+        if shown:
+            what += (f" The {shown:,} run{'s' if shown > 1 else ''} below {'are' if shown > 1 else 'is'} as last "
+                     "read, and not updated until it can be read again.")
+        fix = fix.rstrip(".").removesuffix(", or choose another runs folder")
+        text = f"{what} To fix: {fix}, or choose another runs folder in the Training tab."
+        if text != self.unreadable_label.text():
+            self.unreadable_label.setText(text)
+        self.unreadable_label.show()
+        self.empty_label.hide()
 
     def _fit_columns(self, runs: list[RunSummary]) -> None:
         """Fit the columns in the tab's width: status, method, steps, losses, time and start are as wide as their
