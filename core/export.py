@@ -784,6 +784,7 @@ def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None
     as it was when the export fails, and the message says so rather than "Nothing was left there"."""
     try:
         write(partial)
+        _readable_as_new(partial)
         return _finish(partial, out_dir, overwrite)
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
@@ -797,6 +798,24 @@ def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None
                                      failed.problem)
             raise failed from exc
         raise
+
+
+def _readable_as_new(folder: Path) -> None:
+    """Give each file of the written export the permissions any new file gets (0666 less the umask, as
+    core.fileio gives its files): safetensors writes its files 0600 (a temporary file renamed into place), and
+    copy2 kept that mode of the run's adapter_model.safetensors, so an export was the one folder whose weights only
+    its owner could read: copied to a shared models folder, or loaded by a server under another account, it
+    failed with 'Permission denied' on its weights alone, its config and tokenizer reading fine."""
+    import stat
+
+    from finetune_studio.core.fileio import _umask
+
+    wanted = 0o666 & ~_umask()
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode | wanted != mode:
+                os.chmod(path, mode | wanted)
 
 
 def stop_if_cancelled(cancel: Any, out_dir: Path, what: str) -> None:
