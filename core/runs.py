@@ -1346,6 +1346,17 @@ def delete_run(path: Path, runs_dir: Path) -> None:
     if status.get("state") == "running":
         raise FinetuneError(f"The run {path.name} is still training (process {status.get('pid')}). Stop it first "
                             "(Stop in the app, or Ctrl-C in its terminal), then delete it.")
+    record = read_lock(resolved)
+    if record is not None and lock_alive(record):
+        # Its status.json does not say running, but a process holds the run lock: a resume checking its checkpoint
+        # and config before it writes 'running' (seconds for a large model), or a finished run saving or uploading
+        # its model. The folder was removed under it.
+        pid = record.get("pid")
+        raise FinetuneError(f"The run {path.name} is in use by {f'process {pid}' if pid else 'another process'} "
+                            f"(its status.json says {status.get('state')}, but a resume is starting in it, or its "
+                            "model is still being saved or uploaded), so it was not deleted. To fix: wait until "
+                            "that process ends (or stop it: Stop in its window, or Ctrl-C in its terminal), then "
+                            "delete the run.")
     try:
         shutil.rmtree(resolved)
     except OSError as exc:
