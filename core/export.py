@@ -591,8 +591,10 @@ def replace_refusal(out_dir: Path) -> str | None:
             "changed. To fix: choose an empty folder or a new name, or move those files away first.")
 
 
-def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
-    """The hidden folder beside out_dir that the export is written into (renamed into place by _write). Its name is
+def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> tuple[Path, Path | None]:
+    """The hidden folder beside out_dir that the export is written into (renamed into place by _write), and the
+    topmost folder above it that this made (None: out_dir's folder was there), which _write removes again when
+    the export fails or is cancelled, as it is still empty then. Its name is
     this export's own (the process, a random part and this computer: _hidden_name): two exports into one folder at
     once (the window and the command line) shared one .partial folder, each deleting what the other had written,
     and one of them renamed an incomplete model into place and said it had exported it. Hidden folders that exports
@@ -601,13 +603,40 @@ def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> Path:
 
     _check_out(out_dir, overwrite)
     partial = out_dir.parent / _hidden_name(out_dir, PARTIAL, f"{os.getpid()}-{uuid.uuid4().hex[:8]}-{this_host()}")
+    made = _first_missing(out_dir.parent)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         _remove_dead_partials(out_dir)
         partial.mkdir()
     except OSError as exc:
+        _remove_made(out_dir, made)
         raise write_failed(exc, what, partial, out_dir) from exc
-    return partial
+    return partial, made
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The topmost folder of `folder`'s path that is not there (folder itself, or one above it); None when it is."""
+    missing = None
+    for place in (folder, *folder.parents):
+        if place.exists() or place.is_symlink():
+            break
+        missing = place
+    return missing
+
+
+def _remove_made(out_dir: Path, made: Path | None) -> None:
+    """Remove the folders an export that did not finish made above out_dir (made: the topmost), while empty: an
+    export into a new folder path (a typo in it, or one cancelled) said "nothing of it was written" and left the
+    whole chain of empty folders it had made for it."""
+    if made is None:
+        return
+    for place in (out_dir.parent, *out_dir.parent.parents):
+        try:
+            place.rmdir()  # only an empty folder: one something else put files in meanwhile stays
+        except OSError:
+            return
+        if place == made:
+            return
 
 
 # The stages of an export's hidden folders beside its folder NAME: .NAME.STAGE-PID-XXXXXXXX-HOST (the process that
@@ -777,9 +806,10 @@ def left_behind_note(out_dir: Path) -> str:
             f"{out_dir} is running, delete them.")
 
 
-def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None], overwrite: bool = False
-           ) -> list[str]:
-    """`write` the export into `partial`, then put it in place of out_dir; on any failure nothing is left and the
+def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None], overwrite: bool = False,
+           made: Path | None = None) -> list[str]:
+    """`write` the export into `partial`, then put it in place of out_dir; on any failure nothing is left (nor the
+    empty folders _prepare_out `made` for it) and the
     error names out_dir, not the deleted partial folder (which the user never chose). What out_dir held before stays
     as it was when the export fails, and the message says so rather than "Nothing was left there"."""
     try:
@@ -789,14 +819,17 @@ def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(exc, ExportError):
+            _remove_made(out_dir, made)
             raise
         if isinstance(exc, Exception):  # a full disk mid-write, a file system error: said as an export's failure
-            failed = write_failed(exc, what, partial, out_dir)
+            failed = write_failed(exc, what, partial, out_dir)  # naming the disk before its new folders go
             if _holds_files(out_dir) and "Nothing was left there." in str(failed):
                 kept = f"{out_dir} still holds what it held before (nothing of it was replaced)."
                 failed = ExportError(str(failed).replace("Nothing was left there.", kept), failed.kind,
                                      failed.problem)
+            _remove_made(out_dir, made)
             raise failed from exc
+        _remove_made(out_dir, made)
         raise
 
 
@@ -902,7 +935,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     files = [p for p in sorted(model_dir.iterdir()) if p.is_file() and p.name not in _NOT_EXPORTED]
     needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
-    partial = _prepare_out(out_dir, overwrite, "adapter")
+    partial, made = _prepare_out(out_dir, overwrite, "adapter")
     stops = None if (model_dir / "generation_config.json").is_file() else adapter_stops(folder, model_dir)
 
     def copy(into: Path) -> None:
@@ -913,7 +946,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
         if stops is not None:  # what the run's saves write now, for one saved before they did
             stops.save_pretrained(str(into))
 
-    written = _write(partial, out_dir, "adapter", copy, overwrite)
+    written = _write(partial, out_dir, "adapter", copy, overwrite, made)
     base = adapter.get("base_model_name_or_path")
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
@@ -1178,7 +1211,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
     else:  # the base's, as loaded: a chat run saved before its stops were saved with it gets them here
         add_run_stops(merged.generation_config, config, folder, tokenizer)
-    partial = _prepare_out(out_dir, overwrite, "merged model")
+    partial, made = _prepare_out(out_dir, overwrite, "merged model")
 
     def save(into: Path) -> None:
         say(f"Saving the merged model to {out_dir}")
@@ -1187,7 +1220,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         tokenizer.save_pretrained(str(into))
         stop_if_cancelled(cancel, out_dir, "merged model")  # pressed while it was written: not put in place
 
-    written = _write(partial, out_dir, "merged model", save, overwrite)
+    written = _write(partial, out_dir, "merged model", save, overwrite, made)
     size = _tree_size(out_dir)
     saved = str(merged.dtype).removeprefix("torch.")  # the run's model.dtype, the base's own ("auto"), or the choice
     converted = f", converted from {trained}, the dtype the run trained in" if saved != trained else ""
