@@ -175,6 +175,17 @@ def settings_problems(args: Any) -> list[str]:
     return problems
 
 
+def _base_and_checkpoint(args: Any) -> list[str]:
+    """--base with --checkpoint N, refused: the base model is the one the run started from, the same for every
+    checkpoint, so `generate RUN --checkpoint 1 --base` loaded the base model and dropped --checkpoint without a
+    word (it only picked the folder the tokenizer was read from)."""
+    if not getattr(args, "base", False) or getattr(args, "checkpoint", None) is None:
+        return []
+    return [f"--base answers with the base model the run started from, the same for every checkpoint, so "
+            f"--checkpoint {args.checkpoint} would change nothing. To fix: drop --checkpoint {args.checkpoint} to "
+            f"answer with the base model, or drop --base to answer with checkpoint-{args.checkpoint}."]
+
+
 def _unused_sampling_note(args: Any, given: Collection[str], sampling: bool) -> str | None:
     """A note naming the sampling-only flags (core.generate.SAMPLING_ONLY) given while decoding greedily, which
     change nothing then, and how to sample; None when there are none or the command samples."""
@@ -392,7 +403,7 @@ def _generate(args: Any) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         return print_answers(folder, sys.stdout)
-    problems = settings_problems(args)
+    problems = settings_problems(args) + _base_and_checkpoint(args)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
