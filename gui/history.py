@@ -961,6 +961,7 @@ class HistoryPanel(QWidget):
             self.unreadable_label.setVisible(bool(said))
         if gone:
             self.model.remove(gone)
+            self._shown_run_gone(gone)
         if changed:
             self.model.upsert(changed)
             self._fit_columns(changed)
@@ -969,6 +970,18 @@ class HistoryPanel(QWidget):
             self._refresh_selection({run.path for run in changed} | set(gone))
         if pending:  # a big folder's first pass: go on at once instead of a second later
             QTimer.singleShot(0, self.refresh)
+
+    def _shown_run_gone(self, gone: list[Path]) -> None:
+        """The run shown on the right (opened here, not training in this window) left the runs folder: deleted or
+        renamed by another window, a file manager or `rm`. The header still said 'stopped: … — Resume continues from
+        the latest checkpoint', and Resume offered to continue a folder that was not there; now the session says
+        the folder is gone (core.session.folder_gone_text) and offers no Resume. The chart keeps what it drew."""
+        shown = self.session.run_dir
+        if shown is None or shown not in gone or self.session.running or shown.is_dir():
+            return
+        if self.following == shown:
+            self.stop_following()
+        self.session.show_recorded(shown)
 
     @Slot(object)
     def _refresh_failed(self, error: BaseException) -> None:
