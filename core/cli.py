@@ -421,7 +421,7 @@ WINDOW_COMMANDS = (None, "gui")  # no command, or `gui`: gui.launcher opens the 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line as `finetune-studio` reads it (exits with usage on --help or a bad argument)."""
     try:
-        return _parser().parse_args(argv)
+        return _parse(_parser(), argv)
     except SystemExit:
         try:  # the help goes now, so a reader that has left (`--help | head -1`) is met here and not at exit
             flush_stdout()
@@ -430,6 +430,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 raise
             drop_closed_outputs()
         raise
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """`parser.parse_args(argv)`, with an argument the command does not take refused by that command's parser:
+    argparse refuses it in the top parser, so `finetune-studio estimate --quiet` printed the usage of the whole
+    program (its list of commands) and 'finetune-studio: error: unrecognized arguments: --quiet', nothing of the
+    options estimate has."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        commands = next((action.choices for action in parser._actions
+                         if isinstance(action, argparse._SubParsersAction)), {})
+        command = commands.get(getattr(args, "command", None)) or parser
+        command.error(f"unrecognized arguments: {' '.join(extras)}. To fix: drop "
+                      f"{'it' if len(extras) == 1 else 'them'}; {command.prog} --help lists its options.")
+    return args
 
 
 def flush_stdout() -> None:
