@@ -949,10 +949,66 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     written = _write(partial, out_dir, "adapter", copy, overwrite, made)
     base = adapter.get("base_model_name_or_path")
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
-                        f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}. It loads on top of "
+                        f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}."
+                        + _resize_note(folder, out_dir) + " It loads on top of "
                         f"its base model {base} with peft: AutoPeftModelForCausalLM.from_pretrained('{out_dir}')."
                         + _stops_note(out_dir, written) + _base_gone_note(base, out_dir)
                         + "".join(f" {note}" for note in tidied) + left_behind_note(out_dir))
+
+
+def _resize_note(folder: RunFolder, out_dir: Path) -> str:
+    """What an adapter export adds when its tokenizer has more tokens than its base model has embedding rows (a chat
+    run whose template's tokens were added, <|im_start|> and <|im_end|>): peft's other way to load it,
+    PeftModel.from_pretrained on a base loaded with AutoModelForCausalLM, failed with 'IndexError: index 1457 is out
+    of bounds for dimension 0 with size 1457' until the base was resized; AutoPeftModelForCausalLM resizes it itself.
+    "" when the counts are not known without loading anything (a base neither on this computer nor cached)."""
+    tokens, rows = _tokenizer_size(out_dir), _base_vocab_size(folder)
+    if not tokens or not rows or tokens <= rows:
+        return ""
+    return (f" Its tokenizer has {tokens} tokens, {tokens - rows} more than its base model's {rows} embedding rows "
+            "(tokens the run added), so a base you load yourself for PeftModel.from_pretrained must be resized first, "
+            f"base.resize_token_embeddings({tokens}), or loading fails with IndexError; AutoPeftModelForCausalLM "
+            "resizes it itself.")
+
+
+def _tokenizer_size(model_dir: Path) -> int:
+    """How many tokens the tokenizer.json in model_dir holds, added ones included (len(tokenizer)); 0 when there is
+    none or it cannot be read."""
+    from finetune_studio.core.fileio import read_json
+
+    try:  # not _json_object, which passes over files past 1 MiB: a real model's tokenizer.json is a few MB
+        data = read_json(model_dir / "tokenizer.json")
+    except (OSError, ValueError):
+        return 0
+    model = data.get("model") if isinstance(data, dict) and isinstance(data.get("model"), dict) else {}
+    vocab = model.get("vocab")
+    ids = set(vocab.values()) if isinstance(vocab, dict) else set(range(len(vocab))) if isinstance(vocab, list) \
+        else set()
+    added = data.get("added_tokens") if isinstance(data, dict) and isinstance(data.get("added_tokens"), list) else []
+    ids |= {token.get("id") for token in added if isinstance(token, dict)}
+    ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
+    return max(ids) + 1 if ids else 0
+
+
+def _base_vocab_size(folder: RunFolder) -> int:
+    """The base model's vocab_size (its embedding rows) from its config.json: a folder of this computer, or a Hub
+    model's cached copy; 0 when neither is there."""
+    from finetune_studio.core.model import cached_hub_file
+    from finetune_studio.core.sources import SourceKind, source_kind
+
+    bases = _base_folders(folder)
+    path = bases[0] / "config.json" if bases else None
+    if path is None:
+        name = (read_adapter_config(folder.model_dir) or {}).get("base_model_name_or_path")
+        try:
+            hub = isinstance(name, str) and source_kind(name) is SourceKind.HUB
+        except FinetuneError:
+            hub = False
+        path = cached_hub_file(name, "config.json") if hub else None
+    config = _json_object(path) if path is not None else {}
+    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
+    size = config.get("vocab_size") or text.get("vocab_size")
+    return size if isinstance(size, int) and not isinstance(size, bool) else 0
 
 
 def _base_gone_note(base: Any, out_dir: Path) -> str:
