@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -320,6 +321,17 @@ def confirm_delete(parent: QWidget | None, names: list[str]) -> bool:
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is delete
+
+
+_DIGITS = re.compile(r"\d+")
+NATURAL_DIGITS = 20  # each run of digits is padded to this many, so numbers sort by their value
+
+
+def natural_key(text: str) -> str:
+    """A text's sort key in the order a file manager lists names: caseless, and its numbers by value ('run-2' before
+    'run-10'; the table sorted 'run-1, run-10, run-100, run-101, …, run-2'). One string, which Qt's proxy compares
+    as it compares any text."""
+    return _DIGITS.sub(lambda digits: digits.group().zfill(NATURAL_DIGITS), text.casefold())
 
 
 def _source_text(source: str | None, file_name: bool = True) -> str:
@@ -646,7 +658,7 @@ class RunTableModel(QAbstractTableModel):
             return run.duration_s if run.duration_s is not None else math.inf
         if key == "started":
             return run.started or 0.0
-        return RunTableModel._display(run, key).lower()
+        return natural_key(RunTableModel._display(run, key))
 
 
 class RunFilterProxy(QSortFilterProxyModel):
