@@ -420,6 +420,7 @@ WINDOW_COMMANDS = (None, "gui")  # no command, or `gui`: gui.launcher opens the 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line as `finetune-studio` reads it (exits with usage on --help or a bad argument)."""
+    tolerant_stdout()
     try:
         return _parse(_parser(), argv)
     except SystemExit:
@@ -445,6 +446,20 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.
         command.error(f"unrecognized arguments: {' '.join(extras)}. To fix: drop "
                       f"{'it' if len(extras) == 1 else 'them'}; {command.prog} --help lists its options.")
     return args
+
+
+def tolerant_stdout() -> None:
+    """Let stdout write what its encoding has no character for as a \\u escape, as Python's stderr does, instead of
+    failing: under a locale that is not UTF-8 (LANG=de_DE.ISO-8859-1, PYTHONIOENCODING=latin-1) `finetune-studio runs`
+    ended with 'finetune-studio runs failed: UnicodeEncodeError: 'latin-1' codec can't encode character '\\u2026'',
+    exit 1, over a run message's '…', and `generate` could fail partway through an answer the same way."""
+    stream = sys.stdout
+    if stream is None or getattr(stream, "errors", None) != "strict" or not hasattr(stream, "reconfigure"):
+        return
+    try:
+        stream.reconfigure(errors="backslashreplace")
+    except (AttributeError, OSError, ValueError):  # a stream that cannot change it is left as it is
+        pass
 
 
 def flush_stdout() -> None:
