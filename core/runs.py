@@ -1339,10 +1339,11 @@ def delete_run(path: Path, runs_dir: Path) -> None:
     if path.is_symlink() and path.parent.resolve() == root:
         # Listed in the Runs tab like any run (the link is followed to read it); deleting through it would remove
         # the folder it points to, outside the runs folder. It said '... is not inside the runs folder', beside it.
-        raise FinetuneError(f"{path.name} in {runs_dir} is a link to {resolved}, not a run folder of its own, so "
-                            "nothing was deleted: deleting through the link would remove that folder. To fix: "
-                            "delete the link itself in your file manager (the folder it points to stays), or that "
-                            "folder if you mean to.")
+        where = "a folder not inside the runs folder" if resolved.parent != root else \
+            f"the run {resolved.name} beside it"
+        raise FinetuneError(f"{path.name} in {runs_dir} is a link to {resolved}, {where}, so nothing was deleted: "
+                            "deleting through the link would remove that folder. To fix: delete the link itself in "
+                            "your file manager (the folder it points to stays), or that folder if you mean to.")
     if resolved.parent != root or path.is_symlink():
         raise FinetuneError(f"{path} is not inside the runs folder {runs_dir}, so it was not deleted. "
                             "Delete it in your file manager if you really mean to.")
