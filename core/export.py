@@ -489,7 +489,9 @@ def _check_writable(out_dir: Path) -> None:
             os.rmdir(tempfile.mkdtemp(prefix=".finetune-studio-probe-", dir=place))
         except OSError as exc:  # a full disk is said as one; anything else as a folder that cannot be written
             failed = write_failed(exc, "export", out_dir, out_dir)
-            raise (failed if failed.kind == NO_SPACE else _cannot_write(out_dir, exc)) from None
+            if failed.kind == NO_SPACE:
+                raise failed from None
+            raise _cannot_write(out_dir, exc) from None
 
 
 def write_failed(exc: Exception, what: str, partial: Path, out_dir: Path) -> ExportError:
@@ -518,6 +520,11 @@ def _check_out(out_dir: Path, overwrite: bool) -> None:
     """Refuse an export folder that cannot take the export, before anything is loaded or written."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder. To fix: choose a folder to export to (--out DIR).",
+                          OUT_UNUSABLE)
+    if out_dir.is_dir() and os.path.ismount(out_dir):  # a disk's top folder cannot be renamed or replaced
+        raise ExportError(f"{out_dir} is the top folder of a disk (a mount point), and an export is written beside "
+                          "its folder and then put in its place, which a disk's top folder cannot be. Nothing was "
+                          f"written. To fix: export into a new folder on it, e.g. {out_dir / 'my-model'} (--out DIR).",
                           OUT_UNUSABLE)
     parent = _existing_parent(out_dir.parent)
     if not parent.is_dir():  # mkdir below would fail with a bare FileExistsError
