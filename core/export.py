@@ -491,7 +491,23 @@ def _check_writable(out_dir: Path) -> None:
             failed = write_failed(exc, "export", out_dir, out_dir)
             if failed.kind == NO_SPACE:
                 raise failed from None
+            if place != out_dir and out_dir.is_dir():
+                raise _cannot_write_beside(out_dir, place, exc) from None
             raise _cannot_write(out_dir, exc) from None
+
+
+def _cannot_write_beside(out_dir: Path, parent: Path, exc: OSError) -> ExportError:
+    """A folder the user can write in, in a folder they cannot (/srv/models/alice, made for them in a shared
+    /srv/models): the export is written beside it and renamed into place, so it needs the folder above. It was
+    refused as 'Cannot write to /srv/models/alice: permission denied', which the user found untrue (they can write
+    there), with no way that works; a new folder inside it does."""
+    from finetune_studio.core.errors import cannot_write_text, write_cause
+
+    return ExportError(cannot_write_text(parent, exc, f"export into a new folder inside {out_dir}, e.g. "
+                                         f"{out_dir / 'my-model'}, or choose a folder you can write to (--out DIR)",
+                                         nothing=f"An export is written beside its folder and then put in its place, "
+                                         f"so it needs to write in {parent}, not only in {out_dir}. Nothing was "
+                                         "written."), CANNOT_WRITE, write_cause(exc))
 
 
 def write_failed(exc: Exception, what: str, partial: Path, out_dir: Path) -> ExportError:
