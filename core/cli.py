@@ -150,6 +150,16 @@ def _blank_flag_refusal(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _empty_flag_refusal(flag: str, value: str | None, meaning: str, example: str, default: str) -> str | None:
+    """Why an empty value of `flag` is refused, or None: in _blank_flag_refusal's words, for the flags that name a
+    folder elsewhere. `export --out ''` wrote to the default folder and `launch-command --run-dir ''` printed lines
+    for the default run folder, most often from an empty shell variable (--out "$OUT"), and nothing said so."""
+    if value is None or value.strip():
+        return None
+    return (f"{flag} is empty ({flag} {shell_word(value)}); it {meaning}, and an empty one names none. To fix: give "
+            f"one, e.g. {flag} {example}, or leave {flag} out ({default}).")
+
+
 def _run_as_runs_dir_refusal(args: argparse.Namespace) -> str | None:
     """Why --runs-dir that is one run's own folder is refused, or None: `validate --runs-dir runs/r3` said ok, and
     `train` made the new run inside r3's folder, where the Runs tab and `runs` never list it (`runs --runs-dir` of
@@ -1178,6 +1188,11 @@ def _launch_command(args: argparse.Namespace) -> int:
                                                           keep_stop, args.restart), quiet=True, term_stops=False)
     from finetune_studio.core.config import load_config
 
+    empty = _empty_flag_refusal("--run-dir", args.run_dir, "is the run folder on every machine", "~/runs/my-run",
+                                "the default: the config's runs folder and run name")
+    if empty:
+        print(f"error: {empty}", file=sys.stderr)
+        return EXIT_CONFIG
     # ~ as the user's home, as every command reads it: a quoted '~/runs/x' (--run-dir='~/runs/x') made every line
     # train in a folder named ~ under this one, and a quoted '~/run.yaml' was not found.
     if args.config == STDIN:  # the lines name the config file for every machine to read; stdin is no file
@@ -1306,6 +1321,11 @@ def _export(args: argparse.Namespace) -> int:
     either way)."""
     from finetune_studio.core.export import NOT_EMPTY, ExportError, export_run
 
+    empty = _empty_flag_refusal("--out", args.out, "names the folder the export is written to", "~/exported",
+                                f"the default: {shell_word(Path(args.run_dir) / f'export-{args.kind}')}")
+    if empty:
+        print(f"error: {empty}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         run_dir = require_run_folder(user_path(args.run_dir))
         result = export_run(run_dir, args.kind, user_path(args.out) if args.out else None, overwrite=args.replace,
