@@ -90,11 +90,17 @@ def relative_text(written: str, run_dir: Path) -> str:
             "with the … button.")
 
 
-def load_command(kind: str, out_dir: Path) -> str:
+def load_command(kind: str, out_dir: Path, files: Any = ()) -> str:
     """The Python line that loads an export, with its whole path: the one in core's message is shown elided in the
-    middle when the path is long (FittedLabel), and copying it gave a path that does not exist."""
+    middle when the path is long (FittedLabel), and copying it gave a path that does not exist. An adapter export
+    that carries generation_config.json (a chat run's: its end of turn among the stops) loads it too, as core's
+    message says to: peft answers with its base's, and a reply from the copied line ran on past <|im_end|>."""
     module, cls = ("transformers", "AutoModelForCausalLM") if kind == MERGED else ("peft", "AutoPeftModelForCausalLM")
-    return f"from {module} import {cls}; model = {cls}.from_pretrained({str(out_dir)!r})"
+    line = f"from {module} import {cls}; model = {cls}.from_pretrained({str(out_dir)!r})"
+    if kind != MERGED and "generation_config.json" in files:
+        line += ("; from transformers import GenerationConfig; model.generation_config = "
+                 f"GenerationConfig.from_pretrained({str(out_dir)!r})")
+    return line
 
 
 def held_names(folder: Path) -> list[str]:
@@ -770,7 +776,7 @@ class ExportDialog(QDialog):
         self.result = result
         self.overwrite_check.setChecked(False)  # deleting is asked for each time: not the export just written
         self._show("success", " ".join([result.message, *self._carried]))  # core says its own notes there too
-        self.load_edit.setText(load_command(result.kind, result.out_dir))
+        self.load_edit.setText(load_command(result.kind, result.out_dir, result.files))
         self.load_edit.setCursorPosition(0)
         self.load_row.show()
         self.open_button.show()

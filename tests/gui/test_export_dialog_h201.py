@@ -11,6 +11,7 @@ import pytest
 
 from finetune_studio.gui.export_dialog import ExportDialog
 from tests.core.test_export_other_run_h201 import _adapter_run, _digest
+from tests.core.test_generate_chat_stops import lora_chat_run  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.usefixtures("drain_background")
 
@@ -39,3 +40,45 @@ def test_another_runs_model_folder_is_refused_before_export_is_pressed(qtbot: An
     assert not dialog.exporting and _digest(other) == before
     dialog.out_edit.setText(str(tmp_path / "exports" / "mine"))  # a folder of its own: offered again
     assert dialog.export_button.isEnabled() and not dialog.message.isVisible()
+
+
+@pytest.mark.slow
+def test_the_copied_load_line_of_a_chat_adapter_stops_its_replies_at_the_end_of_turn(lora_chat_run: Path,
+                                                                                      qtbot: Any,
+                                                                                      tmp_path: Path) -> None:
+    """The dialog's 'Load it:' line loaded a chat adapter with peft alone, which answers with its base's
+    generation_config (its only stop the base's EOS), while the message above it says to load the export's too:
+    replies from the copied line ran on past <|im_end|> to max_new_tokens."""
+    from PySide6.QtGui import QGuiApplication
+    from transformers import AutoTokenizer
+
+    from tests.core.test_generate_chat_stops import _emit_at
+
+    out = tmp_path / "my exports" / "chat adapter"
+    dialog = ExportDialog(lora_chat_run)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.out_edit.setText(str(out))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.exporting, timeout=60_000)
+    assert dialog.message.property("kind") == "success", dialog.message.text()
+    dialog.copy_button.click()
+    copied = QGuiApplication.clipboard().text()
+    assert copied == (f"from peft import AutoPeftModelForCausalLM; model = AutoPeftModelForCausalLM.from_pretrained("
+                      f"'{out}'); from transformers import GenerationConfig; model.generation_config = "
+                      f"GenerationConfig.from_pretrained('{out}')")
+    names: dict[str, Any] = {}
+    exec(copied, names)  # as the user pastes it
+    model = names["model"]
+    tokenizer = AutoTokenizer.from_pretrained(str(out))
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert end in model.generation_config.eos_token_id
+    inputs = tokenizer.apply_chat_template([{"role": "user", "content": "Hello!"}], add_generation_prompt=True,
+                                           return_tensors="pt", return_dict=True)
+    handle = _emit_at(model.get_base_model(), end, step=4)  # a model that ends its reply at its 4th token
+    try:
+        output = model.generate(**inputs, max_new_tokens=20, do_sample=False)
+    finally:
+        handle.remove()
+    reply = output[0, inputs["input_ids"].shape[1]:].tolist()
+    assert (len(reply), reply[-1]) == (4, end)
