@@ -100,7 +100,8 @@ def _load(args: argparse.Namespace) -> Any:
         raise ConfigError([Problem("", (  # my.yaml, `validate x.yaml --preset demo` validated x.yaml
             f"both a config file ({args.config}) and --preset {args.preset} were given; a run starts from one of "
             f"them. To fix: drop --preset to use the file, or drop the file to start from the {args.preset} preset."))])
-    refusal = _blank_flag_refusal(args) or _split_set_refusal(args) or _run_as_runs_dir_refusal(args)
+    refusal = (_empty_config_refusal(args) or _blank_flag_refusal(args) or _split_set_refusal(args)
+               or _run_as_runs_dir_refusal(args))
     if refusal:
         raise ConfigError([Problem("", refusal)])
     try:
@@ -148,6 +149,17 @@ def _blank_flag_refusal(args: argparse.Namespace) -> str | None:
             return (f"{flag} is empty ({flag} {shell_word(value)}); it {meaning}, and an empty one names none. To fix: "
                     f"give one, e.g. {example}, or leave {flag} out ({keeps}).")
     return None
+
+
+def _empty_config_refusal(args: argparse.Namespace) -> str | None:
+    """Why an empty config argument is refused, or None. `finetune-studio train "$CONFIG"` with CONFIG unset gave ''
+    as the config, which was taken for no config at all: it trained the built-in demo (and `validate ''` said "ok:
+    the config is valid.") without a word of the file it was meant to read."""
+    if args.config is None or args.config.strip():
+        return None
+    return (f"the config file name is empty ({shell_word(args.config)}); nothing was read. To fix: give the config "
+            f"file, e.g. finetune-studio {args.command} my-run.yaml, or leave it out to use the built-in demo (or "
+            "--preset NAME).")
 
 
 def _empty_flag_refusal(flag: str, value: str | None, meaning: str, example: str, default: str) -> str | None:
