@@ -151,6 +151,19 @@ def _blank_flag_refusal(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _run_folder(args: argparse.Namespace) -> Path:
+    """The run folder `args.run_dir` names (core.runs.require_run_folder), an empty one refused first: `resume
+    "$RUN"` with RUN unset gave '', read as '.', and was refused as ". is not a run folder (it has no config.yaml)",
+    naming a folder the user never gave (or, run from inside a run's folder, took that run)."""
+    if not args.run_dir.strip():
+        command = f"{args.command} --{args.kind}" if args.command == "export" else args.command
+        raise ConfigError([Problem("", (
+            f"the run folder is empty ({shell_word(args.run_dir)}); it names the run to {args.command}, and an empty "
+            f"one names none. To fix: give the run's folder, e.g. finetune-studio {command} ~/runs/my-run; "
+            "`finetune-studio runs` lists the runs."))])
+    return require_run_folder(user_path(args.run_dir))
+
+
 def _empty_config_refusal(args: argparse.Namespace) -> str | None:
     """Why an empty config argument is refused, or None. `finetune-studio train "$CONFIG"` with CONFIG unset gave ''
     as the config, which was taken for no config at all: it trained the built-in demo (and `validate ''` said "ok:
@@ -723,7 +736,7 @@ def _command(args: argparse.Namespace) -> int:
                 return _train(lambda sink, stop: launch.run(config, sink, stop), args.quiet, said=said, lagged=True)
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet, said=said)
         if args.command == "resume":
-            run_dir = require_run_folder(user_path(args.run_dir))
+            run_dir = _run_folder(args)
         if args.command == "resume" and args.apply_fix:
             from finetune_studio.core import launch
             from finetune_studio.core.advice import apply_fix_and_resume
@@ -1097,7 +1110,7 @@ def _push(args: argparse.Namespace) -> int:
     from finetune_studio.core.config import load_config
     from finetune_studio.core.runs import RunFolder
 
-    run_dir = require_run_folder(user_path(args.run_dir))
+    run_dir = _run_folder(args)
     repo_id = args.repo
     if not repo_id and RunFolder(run_dir).config_path.is_file():
         try:
@@ -1188,7 +1201,7 @@ def _launch_command(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_term)
         timeout = args.rdzv_timeout  # None: the config's launch.join_timeout
-        run_dir = require_run_folder(user_path(args.run_dir))
+        run_dir = _run_folder(args)
         refusal = _supervise_refusal(run_dir, args)
         if refusal:
             print(f"error: {refusal}", file=sys.stderr)
@@ -1339,7 +1352,7 @@ def _export(args: argparse.Namespace) -> int:
         print(f"error: {empty}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        run_dir = require_run_folder(user_path(args.run_dir))
+        run_dir = _run_folder(args)
         result = export_run(run_dir, args.kind, user_path(args.out) if args.out else None, overwrite=args.replace,
                             progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True),
                             dtype=args.dtype)  # with --adapter, anything but auto is refused in core.export's words
