@@ -175,6 +175,23 @@ def settings_problems(args: Any) -> list[str]:
     return problems
 
 
+def _empty_argument(args: Any) -> str | None:
+    """Why an empty folder or --prompts file is refused, or None: `generate "$RUN" --prompt hi` with RUN unset (or
+    --prompts "$FILE") gave '', read as '.', and was refused as ". is neither a run folder … nor a model folder" (". is
+    a folder, not a prompts file"), naming a folder never given; run inside a run's folder, '' took that run."""
+    if not args.folder.strip():
+        names, then = (("the run whose saved answers to print", "--answers") if args.answers else
+                       ("the run (or model folder) to answer with", "--prompt TEXT"))
+        return (f"the folder is empty ({shell_word(args.folder)}); it names {names}, and an empty one names none. To "
+                f"fix: give the run's folder, e.g. finetune-studio generate ~/runs/my-run {then}; `finetune-studio "
+                "runs` lists the runs.")
+    if args.prompts is not None and not args.prompts.strip():
+        return (f"--prompts is empty (--prompts {shell_word(args.prompts)}); it names the prompts file, and an empty "
+                "one names none. To fix: give the file, one prompt a line (or - to read them from standard input), or "
+                "give one prompt with --prompt TEXT.")
+    return None
+
+
 def _base_and_checkpoint(args: Any) -> list[str]:
     """--base with --checkpoint N, refused: the base model is the one the run started from, the same for every
     checkpoint, so `generate RUN --checkpoint 1 --base` loaded the base model and dropped --checkpoint without a
@@ -392,6 +409,9 @@ def run_cli(args: Any) -> int:
 def _generate(args: Any) -> int:
     import signal
 
+    empty = _empty_argument(args)
+    if empty:
+        raise InputError(empty)
     if args.answers:
         unused = answers_unused_flags(args)
         if unused:
