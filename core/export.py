@@ -1039,9 +1039,26 @@ def _base_gone_note(base: Any, out_dir: Path) -> str:
     computer: the export said it "loads on top of its base model" there, and loading it failed."""
     if not _local_and_gone(base):
         return ""
+    if _rebuilt_demo(base):
+        return (f" Its base model, the built-in demo model, was gone from the app's cache (cleared since the run), so "
+                f"it was built again at {base}, where the adapter loads it.")
     return (f" Its base model folder {base} is not there now (moved or deleted), so the adapter does not load until "
             f"it is: put the base model back there, or set base_model_name_or_path in "
             f"{out_dir / ADAPTER_CONFIG_FILE} to where it is now.")
+
+
+def _rebuilt_demo(base: Any) -> bool:
+    """Build the built-in demo model again when `base` is its folder in the app's cache and it is gone (the cache
+    cleared to free space): the adapter export said to "put the base model back there", which the user has no copy
+    of, while the app builds it the same way each time (a merged export did, by loading it). Whether it was built."""
+    from finetune_studio.core.demo import demo_model_path
+
+    try:
+        if Path(base).expanduser() != demo_model_path(build=False):
+            return False
+        return demo_model_path().is_dir()
+    except Exception:  # noqa: BLE001 - it could not be built here: the note says the folder is gone
+        return False
 
 
 def adapter_stops(folder: RunFolder, model_dir: Path) -> Any:

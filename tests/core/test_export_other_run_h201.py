@@ -70,3 +70,9 @@ def test_another_runs_own_export_folder_and_a_sibling_folder_still_take_an_expor
         assert destination_refusal(run, out) is None
         assert cli.main(["export", "--adapter", str(run), "--out", str(out)]) == 0
         assert _digest(out)["adapter_model.safetensors"] == _digest(run / "model")["adapter_model.safetensors"]
+
+
+def update_base(run: Path, base: str) -> None:
+    """The base model the run's adapter_config.json names."""
+    path = run / "model" / "adapter_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "base_model_name_or_path": base}))
