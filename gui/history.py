@@ -29,6 +29,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -135,6 +136,10 @@ ICON_PAD = 17  # the status dot (a 16 px icon) and its spacing
 # status, steps and losses of every row out of the (unwrapped) box's view. The table above has each name whole.
 COMPARED_NAME_CHARS = 40
 TITLE_NAME_CHARS = 48  # the selected run's name above its config, likewise
+# The run's message in that title is cut past this many characters (the whole title in its tooltip), keeping its
+# "To fix:" part whole where it is short: a failure's message of 1,400 characters took the title past the room the
+# details have, and the title and the run's summary under it were drawn cut off mid-line, the fix unread.
+TITLE_MESSAGE_CHARS = 400
 # At most this many selected runs are compared on the chart (the first ones in the table's order): as many as it
 # has line looks (gui.chart: 10 colours x 4 line styles), so no two compared runs share one. 320 selected with
 # Ctrl+A drew 320 lines nobody could tell apart, and building them (then taking them off) held the window for
@@ -889,6 +894,8 @@ class HistoryPanel(QWidget):
                                         "model) and its config; select several to compare their loss curves on the "
                                         "chart.")
         bottom = QWidget()
+        self.details_pane = bottom  # its least height follows the title and summary (_fit_details_height)
+        bottom.installEventFilter(self)  # resized: they wrap anew
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
         bottom_layout.setSpacing(4)
@@ -1230,6 +1237,39 @@ class HistoryPanel(QWidget):
         super().resizeEvent(event)
         self._fit_columns([])  # a wider window gives the names more room, a narrower one keeps every column
 
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+        if watched is self.details_pane and event.type() == QEvent.Type.Resize \
+                and event.size().width() != event.oldSize().width():
+            self._fit_details_height()  # narrower, the title and summary wrap onto more lines
+        return super().eventFilter(watched, event)
+
+    def _fit_details_height(self) -> None:
+        """The details under the table never get less height than the title and the run's summary need at their
+        width (with the buttons and a few lines of the config): the splitter gave them two fifths of the tab, and a
+        title or summary of more lines than that was drawn cut off mid-line (a splitter knows nothing of a wrapped
+        label's height for its width), the run's fix and saved model unread. The table gives way; it scrolls."""
+        pane = self.details_pane
+        layout = pane.layout()
+        margins = layout.contentsMargins()
+        width = pane.width() - margins.left() - margins.right()
+        need, items = margins.top() + margins.bottom(), 0
+        for i in range(layout.count()):
+            item = layout.itemAt(i)
+            widget = item.widget()
+            if widget is self.details:
+                need += max(item.minimumSize().height(), 4 * widget.fontMetrics().lineSpacing()
+                            + 2 * widget.frameWidth())
+            elif widget is not None:
+                if widget.isHidden():
+                    continue
+                need += widget.heightForWidth(width) if widget.hasHeightForWidth() else widget.sizeHint().height()
+            else:
+                need += item.sizeHint().height()
+            items += 1
+        need += layout.spacing() * max(0, items - 1)
+        if need != pane.minimumHeight():
+            pane.setMinimumHeight(need)
+
     def _show_empty(self) -> None:
         """Says that there are no runs yet, or that the filter keeps none of them, rather than an empty table; and
         how many runs the filter keeps, beside it."""
@@ -1312,6 +1352,7 @@ class HistoryPanel(QWidget):
             else:
                 self.details_title.setText("")
                 self.details.setPlainText("")
+        self._fit_details_height()
         self._update_buttons()
 
     def _refresh_selection(self, touched: set[Path]) -> None:
@@ -1356,12 +1397,13 @@ class HistoryPanel(QWidget):
         # A folder name is text, never markup; one too long to fit is cut in the middle, as the table cuts it: a
         # label wraps only between words, and a name of one long word ran past the tab's edge with the run's state
         # and message after it (the whole name is the tooltip's, and the table's).
-        name = _middle_cut(run.name, TITLE_NAME_CHARS)
+        name, message = _middle_cut(run.name, TITLE_NAME_CHARS), _message_cut(run.message)
         title = f"<b>{_escape(name)}</b> — {run.state}"
-        if run.message:
-            title += f": {_escape(run.message)}"
+        if message:
+            title += f": {_escape(message)}"
         self.details_title.setText(title)
-        self.details_title.setToolTip(run.name if name != run.name else "")
+        self.details_title.setToolTip(f"{run.name} — {run.state}: {run.message}" if message != run.message else
+                                      run.name if name != run.name else "")
         facts = run_facts(run)
         summary = "<table cellspacing='0' cellpadding='1'>" + "".join(
             f"<tr><td>{_escape(fact.label)}:&nbsp;&nbsp;</td><td>{_escape(fact.text)}</td></tr>" for fact in facts) \
@@ -1373,6 +1415,7 @@ class HistoryPanel(QWidget):
         text = _config_text(run.path / "config.yaml")
         if self.details.toPlainText() != text:
             self.details.setPlainText(text)
+        self._fit_details_height()
 
     def _update_buttons(self) -> None:
         runs = self._summaries()
@@ -1582,6 +1625,17 @@ def _middle_cut(text: str, limit: int) -> str:
         return text
     head = limit // 2
     return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
+def _message_cut(message: str, limit: int = TITLE_MESSAGE_CHARS) -> str:
+    """A run's message cut to about `limit` characters for the details title: what happened cut at its end with an
+    ellipsis, and its "To fix:" part kept whole when it is short enough (what to do is what the user reads it for)."""
+    if len(message) <= limit:
+        return message
+    what, lead, fix = message.partition("To fix: ")
+    if lead and len(lead + fix) <= limit // 2:
+        return what[:limit - len(lead + fix) - 2].rstrip() + "… " + lead + fix
+    return message[:limit - 1].rstrip() + "…"
 
 
 def _comparison_text(runs: list[RunSummary], keys: dict[str, str] | None = None) -> str:
