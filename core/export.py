@@ -868,10 +868,13 @@ def _readable_as_new(folder: Path) -> None:
 
     wanted = 0o666 & ~_umask()
     for path in folder.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            mode = stat.S_IMODE(path.stat().st_mode)
-            if mode | wanted != mode:
-                os.chmod(path, mode | wanted)
+        try:
+            if path.is_file() and not path.is_symlink():
+                mode = stat.S_IMODE(path.stat().st_mode)
+                if mode | wanted != mode:
+                    os.chmod(path, mode | wanted)
+        except OSError:  # a disk that keeps no permissions (a FAT USB stick refuses chmod): its files are as it says
+            pass
 
 
 def stop_if_cancelled(cancel: Any, out_dir: Path, what: str) -> None:

@@ -56,3 +56,18 @@ def test_a_stricter_umask_is_kept(lora_run: Path, tmp_path: Path) -> None:
     finally:
         os.umask(before)
     assert _modes(result.out_dir)["adapter_model.safetensors"] == "0o600"
+
+
+@pytest.mark.slow
+def test_a_disk_that_refuses_chmod_still_takes_the_export(lora_run: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FAT USB stick mounted without 'quiet' refuses chmod (EPERM): the export is written all the same."""
+    import errno
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    result = export_run(lora_run, "merged", tmp_path / "stick" / "merged")  # written with no chmod of its own
+    assert sorted(result.files) == sorted(p.name for p in result.out_dir.iterdir())
+    assert _modes(result.out_dir)["model.safetensors"] == "0o600"  # as the disk keeps it
