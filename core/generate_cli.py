@@ -86,7 +86,7 @@ def read_prompts_file(path: Path) -> list[str]:
         try:
             data = yaml_load(text, config_file=True)  # `- 12:30` is the prompt "12:30", not 750
         except Exception as exc:  # noqa: BLE001 - yaml's own error: say the file and what it holds
-            raise InputError(f"{path} is not valid YAML/JSON ({exc}). To fix: write a list of prompts.") from None
+            raise InputError(_yaml_refusal(path, exc)) from None
         value, label = (data.get("prompts"), "prompts:") if isinstance(data, dict) else (data, "the file")
         prompts = _prompts(_text_prompts(path, value, label))
     else:
@@ -98,6 +98,23 @@ def read_prompts_file(path: Path) -> list[str]:
     if not prompts:
         raise InputError(f"{path} holds no prompts. To fix: write one prompt a line.")
     return prompts
+
+
+def _yaml_refusal(path: Path, exc: Exception) -> str:
+    """A prompts file YAML cannot read, in one line, where it broke as a config's YAML error says it
+    (core.config.from_yaml): yaml's own text, with its excerpt of the file and a caret under it, went into the
+    message whole, so `error: …` ran over six lines ('… (while parsing a flow mapping / in "<unicode string>", line 1,
+    column 1: / {bad / ^ / expected …')."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    lines = str(exc).strip().splitlines()
+    problem = getattr(exc, "problem", None) or (lines[0] if lines else type(exc).__name__)
+    start, context = getattr(exc, "context_mark", None), getattr(exc, "context", None)
+    if start and context and (not mark or start.line != mark.line):  # an unclosed [ or { is found at the end
+        problem += f" ({context} that starts at line {start.line + 1}, column {start.column + 1})"
+    line = f"correct line {mark.line + 1}, or " if mark else ""
+    return (f"{path} is not valid YAML/JSON{where}: {problem}. To fix: {line}write the prompts as a list, one a line "
+            "(- Aries:), or as plain text in a .txt file, one prompt a line.")
 
 
 def read_prompts_stdin() -> list[str]:
