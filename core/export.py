@@ -967,7 +967,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     def copy(into: Path) -> None:
         for path in files:
             stop_if_cancelled(cancel, out_dir, "adapter")
-            shutil.copy2(path, into / path.name)
+            _copy(path, into / path.name)
         stop_if_cancelled(cancel, out_dir, "adapter")
         if stops is not None:  # what the run's saves write now, for one saved before they did
             stops.save_pretrained(str(into))
@@ -1035,6 +1035,18 @@ def _base_vocab_size(folder: RunFolder) -> int:
     text = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
     size = config.get("vocab_size") or text.get("vocab_size")
     return size if isinstance(size, int) and not isinstance(size, bool) else 0
+
+
+def _copy(source: Path, target: Path) -> None:
+    """copy2 without its failure on a disk that keeps no permissions: a FAT USB stick (mounted without 'quiet')
+    refuses the chmod copy2's copystat makes (EPERM), which failed the whole adapter export as 'Cannot write to …:
+    the operation is not permitted'. The file's contents are what matter: copied again without its mode."""
+    try:
+        shutil.copy2(source, target)
+    except PermissionError as exc:  # copystat's chmod refused; a copy the disk refuses itself fails again below
+        if exc.errno != errno.EPERM:
+            raise
+        shutil.copyfile(source, target)
 
 
 def _base_gone_note(base: Any, out_dir: Path) -> str:

@@ -71,3 +71,21 @@ def test_a_disk_that_refuses_chmod_still_takes_the_export(lora_run: Path, tmp_pa
     result = export_run(lora_run, "merged", tmp_path / "stick" / "merged")  # written with no chmod of its own
     assert sorted(result.files) == sorted(p.name for p in result.out_dir.iterdir())
     assert _modes(result.out_dir)["model.safetensors"] == "0o600"  # as the disk keeps it
+
+
+@pytest.mark.slow
+def test_an_adapter_export_onto_a_disk_that_refuses_chmod_is_written(lora_run: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter's files were copied with copy2, whose copystat's chmod such a disk refuses: the export failed as
+    'Cannot write to …: the operation is not permitted (a locked file)'."""
+    import errno
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    result = export_run(lora_run, "adapter", tmp_path / "stick" / "adapter")
+    assert sorted(result.files) == ["adapter_config.json", "adapter_model.safetensors", "tokenizer.json",
+                                    "tokenizer_config.json"]
+    for name in result.files:
+        assert (result.out_dir / name).read_bytes() == (lora_run / "model" / name).read_bytes()
