@@ -76,8 +76,14 @@ def read_prompts_file(path: Path) -> list[str]:
         raise InputError(f"{path} is a folder, not a prompts file. To fix: give a UTF-8 text file in it, one prompt a "
                          "line (or a YAML/JSON list, or a config file with prompts:).")
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # was "'utf-8' codec can't decode byte 0xa0 in position 0: invalid start byte"
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path} is not UTF-8 text ({exc.reason} at line {line}); a prompts file is text, one prompt "
+                         "a line. To fix: save it as UTF-8 (or give the text file of prompts, not a model or data "
+                         "file).") from None
+    except OSError as exc:
         raise InputError(f"Cannot read the prompts file {path}: {exc}. To fix: give a UTF-8 text file, one prompt "
                          "a line.") from None
     if Path(path).suffix.lower() in (".yaml", ".yml", ".json"):
