@@ -166,6 +166,7 @@ HIDE_ORDER = ("dataset", "model", "method", "duration", "eval_loss", "started")
 NAME_READABLE_SAMPLE = "Qwen3-0.6B-ho…000000-0000"
 SOURCE_READABLE_SAMPLE = "Qwen3-0.6B"
 COLUMNS_SHOWN_KEY = "runs/columns"
+DELETE_TIP = "Delete the selected runs' folders (asks first). The Delete key in the table does it too."
 FACT_PATH_CHARS = 72  # a saved model's path in the run's summary is cut in the middle past this (whole in its tooltip)
 
 
@@ -840,6 +841,9 @@ class HistoryPanel(QWidget):
         self._fit_columns([])
         table.verticalScrollBar().rangeChanged.connect(lambda *_: QTimer.singleShot(0, lambda: self._fit_columns([])))
         table.activated.connect(lambda _: self.open_selected())  # double-click or Enter
+        # The Delete key deletes the selected runs as the button does (it asks first); it did nothing.
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), table, self._delete_key,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         table.selectionModel().selectionChanged.connect(self._selection_changed)
 
         self.open_button = QPushButton("Open")
@@ -849,7 +853,7 @@ class HistoryPanel(QWidget):
         self.use_button = QPushButton("Use its settings")
         self.use_button.setToolTip("Load this run's config into the forms, as a new config to change and start")
         self.delete_button = QPushButton("Delete…")
-        self.delete_button.setToolTip("Delete the selected runs' folders (asks first)")
+        self.delete_button.setToolTip(DELETE_TIP)
         self.continue_button = QPushButton("Train 1 more epoch")  # one button, its count from the spin box
         self.continue_epochs = QSpinBox()
         self.continue_epochs.setRange(1, 1000)
@@ -1425,7 +1429,7 @@ class HistoryPanel(QWidget):
         self.use_button.setEnabled(one is not None and (one.path / "config.yaml").is_file())
         self.delete_button.setEnabled(bool(runs) and not any(r.live for r in runs))
         self.delete_button.setToolTip("A run that is training cannot be deleted: stop it first." if
-                                      any(r.live for r in runs) else "Delete the selected runs' folders (asks first)")
+                                      any(r.live for r in runs) else DELETE_TIP)
         # core.session decides: a live or broken run, or one with nothing to continue from, is not offered.
         can_continue, tip = self.session.continue_offer(one.state, one.path) if one is not None else \
             (False, self.session.busy_reason() or CONTINUE_TIP)
@@ -1576,6 +1580,15 @@ class HistoryPanel(QWidget):
         self.stop_following()
         self.actions.resume_run(run.path, epochs)
         self._update_buttons()
+
+    @Slot()
+    def _delete_key(self) -> None:
+        """The Delete key in the table: what the Delete… button does, when it is offered (a training run is not:
+        the button's tooltip says why, and the status bar says it here, where no tooltip shows)."""
+        if self.delete_button.isEnabled():
+            self.delete_selected()
+        elif self._summaries():
+            self.actions.show_message(self.delete_button.toolTip(), 6000)
 
     @Slot()
     def delete_selected(self) -> None:
