@@ -251,7 +251,9 @@ def saved_model_text(run: RunSummary) -> tuple[str, str]:
     if run.state == "finished":
         return (f"missing: {model_dir.name}/ is gone or empty (moved or deleted since). To fix: put it back from a "
                 "copy of the run, or train the run again"), ""
-    return f"none: a run saves its model when it finishes (this one is {run.state})", ""
+    ended = {"failed": "this one failed", "interrupted": "this one was interrupted",
+             "unknown": "this one's state is unknown"}.get(run.state, f"this one is {run.state}")  # not 'is failed'
+    return f"none: a run saves its model when it finishes ({ended})", ""
 
 
 def _ago(seconds: float) -> str:
