@@ -13,7 +13,7 @@ import pytest
 from finetune_studio.gui import history
 from finetune_studio.gui.history import Qt
 from tests.core import test_runs_history as fab
-from tests.gui.test_app import dialog_log, make_window  # noqa: F401 - fixtures
+from tests.gui.test_app import dialog_log, make_window
 from tests.gui.test_history import rows, wait_rows
 
 pytestmark = pytest.mark.usefixtures("drain_background")

@@ -18,8 +18,8 @@ from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.runs import delete_run, read_lock
 from finetune_studio.gui import history
 from tests.core import test_runs_history as fab
-from tests.gui.test_app import DialogLog, dialog_log, make_window  # noqa: F401 - fixtures
-from tests.gui.test_history import rows, wait_rows
+from tests.gui.test_app import DialogLog, dialog_log, make_window
+from tests.gui.test_history import wait_rows
 
 pytestmark = pytest.mark.usefixtures("drain_background")
 

@@ -16,7 +16,7 @@ import pytest
 
 from finetune_studio.core.runs import RunIndex
 from tests.core import test_runs_history as fab
-from tests.gui.test_app import dialog_log, make_window  # noqa: F401 - fixtures
+from tests.gui.test_app import dialog_log, make_window
 from tests.gui.test_history import rows, wait_rows
 
 pytestmark = pytest.mark.usefixtures("drain_background")

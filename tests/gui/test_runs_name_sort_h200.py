@@ -10,7 +10,7 @@ import pytest
 
 from finetune_studio.gui.history import COLUMN, Qt
 from tests.core import test_runs_history as fab
-from tests.gui.test_app import dialog_log, make_window  # noqa: F401 - fixtures
+from tests.gui.test_app import dialog_log, make_window
 from tests.gui.test_history import wait_rows
 
 pytestmark = pytest.mark.usefixtures("drain_background")
