@@ -385,6 +385,39 @@ def _too_long_reason(exc: PromptTooLong) -> str:
             f"{exc.limit} tokens; the answer gets the room left, up to --max-new-tokens.")
 
 
+class _OutlivedStderr:
+    """sys.stderr while `generate` runs: a reader of stderr alone that leaves (`generate RUN --prompts p.txt 2>&1
+    >answers.txt | head -1`, a log filter that exits) no longer ends the command. Its first note raised
+    BrokenPipeError, which ended generate quietly with exit 0 as for a reader of the answers gone: answers.txt stayed
+    empty, 0 of 300 prompts answered. Now stderr points at devnull (core.cli.drop_closed_outputs) and the answers go
+    on to stdout; when stdout's reader has left too (`2>&1 | head -1`), the error goes up and the command ends as
+    before."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def _outlive(self, write: Any) -> Any:
+        from finetune_studio.core import cli
+
+        try:
+            return write()
+        except BrokenPipeError:
+            if not cli.reader_gone() or sys.stdout is None or cli._closed(sys.stdout):
+                raise
+            cli.drop_closed_outputs()
+            return None
+
+    def write(self, text: str) -> int:
+        written = self._outlive(lambda: self._stream.write(text))
+        return len(text) if written is None else written
+
+    def flush(self) -> None:
+        self._outlive(self._stream.flush)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def run_cli(args: Any) -> int:
     """`finetune-studio generate`: stream each answer to stdout, its figures and notes to stderr. Exits 0 when every
     prompt was answered; 2 for bad input, refused before loading (settings that cannot work, an empty prompt or one
@@ -403,6 +436,8 @@ def run_cli(args: Any) -> int:
 
     in_main = threading.current_thread() is threading.main_thread()  # signal handlers are the main thread's
     previous = signal.signal(signal.SIGTERM, on_term) if in_main else None
+    stderr = sys.stderr
+    sys.stderr = _OutlivedStderr(stderr) if stderr is not None else None
     try:
         return _generate(args)
     except KeyboardInterrupt:  # Ctrl-C before the stop handler is in place: reading, resolving or loading
@@ -425,6 +460,7 @@ def run_cli(args: Any) -> int:
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        sys.stderr = stderr
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
