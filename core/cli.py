@@ -1119,9 +1119,9 @@ def _push(args: argparse.Namespace) -> int:
             pass  # plan_push reports a broken run folder in words
     cancel = threading.Event()
 
-    def progress(event: dict[str, Any]) -> None:
+    def progress(event: dict[str, Any]) -> None:  # a reader that leaves does not end the push (outlive_reader)
         if event.get("phase") != "done":
-            print(f"{event.get('message')}…", file=sys.stderr, flush=True)
+            outlive_reader(lambda: print(f"{event.get('message')}…", file=sys.stderr, flush=True))
 
     def on_interrupt(signum: int, frame: Any) -> None:
         if cancel.is_set():
@@ -1141,8 +1141,9 @@ def _push(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         signal.signal(signal.SIGINT, previous)
-    print(f"Nothing new to push: {result.url} holds these {len(result.files)} files already (no commit was made)"
-          if result.unchanged else f"Pushed {len(result.files)} files to {result.url}")
+    outlive_reader(lambda: print(f"Nothing new to push: {result.url} holds these {len(result.files)} files already "
+                                 "(no commit was made)" if result.unchanged else
+                                 f"Pushed {len(result.files)} files to {result.url}", flush=True))
     return 0
 
 
@@ -1353,8 +1354,10 @@ def _export(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     try:
         run_dir = _run_folder(args)
+        # A reader that leaves (`export … 2>&1 | head -1`) does not end the export: outlive_reader, as a run does.
         result = export_run(run_dir, args.kind, user_path(args.out) if args.out else None, overwrite=args.replace,
-                            progress=lambda message: print(f"{message}…", file=sys.stderr, flush=True),
+                            progress=lambda message: outlive_reader(lambda: print(f"{message}…", file=sys.stderr,
+                                                                                  flush=True)),
                             dtype=args.dtype)  # with --adapter, anything but auto is refused in core.export's words
     except ExportError as exc:
         if exc.problem != NOT_EMPTY:
@@ -1363,7 +1366,7 @@ def _export(args: argparse.Namespace) -> int:
         print(f"error: {str(exc).split(' To fix: ')[0]} It holds an earlier export. To fix: replace it with "
               f"finetune-studio {again} --replace, or choose another folder (--out DIR).", file=sys.stderr)
         return EXIT_CONFIG
-    print(result.message)
+    outlive_reader(lambda: print(result.message, flush=True))
     return 0
 
 
