@@ -976,8 +976,8 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     base = adapter.get("base_model_name_or_path")
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
                         f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}."
-                        + _resize_note(folder, out_dir) + " It loads on top of "
-                        f"its base model {base} with peft: AutoPeftModelForCausalLM.from_pretrained({str(out_dir)!r})."
+                        + _resize_note(folder, out_dir) + f" It loads on top of its base model {base} with peft: "
+                        f"AutoPeftModelForCausalLM.from_pretrained({str(out_dir.absolute())!r})."
                         + _stops_note(out_dir, written) + _base_gone_note(base, out_dir)
                         + "".join(f" {note}" for note in tidied) + left_behind_note(out_dir))
 
@@ -1112,7 +1112,7 @@ def _stops_note(out_dir: Path, written: list[str]) -> str:
         return ""
     return (" peft answers with the base model's generation_config, which does not stop at the end of a chat "
             "reply: load this one too, model.generation_config = "
-            f"GenerationConfig.from_pretrained({str(out_dir)!r}), or replies run on past the end of turn.")
+            f"GenerationConfig.from_pretrained({str(out_dir.absolute())!r}), or replies run on past the end of turn.")
 
 
 def dtype_refusal(dtype: str | None, nothing: str = "Nothing was exported.") -> str | None:
@@ -1336,7 +1336,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     saved = str(merged.dtype).removeprefix("torch.")  # the run's model.dtype, the base's own ("auto"), or the choice
     converted = f", converted from {trained}, the dtype the run trained in" if saved != trained else ""
     message = (f"Exported the merged model ({size_text(size)}, in {saved}{converted}) to {out_dir}. It loads without "
-               f"peft: AutoModelForCausalLM.from_pretrained({str(out_dir)!r}).")
+               f"peft: AutoModelForCausalLM.from_pretrained({str(out_dir.absolute())!r}).")
     message = " ".join([message, *notes, *tidied]) + left_behind_note(out_dir)
     return ExportResult(MERGED, out_dir, written, size, message)
 
