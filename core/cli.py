@@ -879,16 +879,15 @@ def _list_runs(runs_dir: str | None) -> int:
         return EXIT_CONFIG
     runs = list_runs(folder)  # newest first, as the Runs tab sorts them by default
     if not runs and _one_run(folder):  # "No runs in <a run's folder>." of the run itself
-        print(f"error: {folder} is the folder of the run {folder.name}, not a runs folder. To fix: pass the folder "
-              f"that holds the runs: finetune-studio runs --runs-dir {shell_word(folder.parent)}",
-              file=sys.stderr)
+        print(f"error: {folder} is the folder of the run {folder.name}, not a runs folder{_env_names(runs_dir)}. To "
+              f"fix: {_runs_folder_fix(runs_dir, folder.parent)}", file=sys.stderr)
         return EXIT_CONFIG
     run = _enclosing_run(folder) if not runs else None
     if run is not None:  # a checkpoint (or another folder) of a run said "No runs in <it>.", as if the run had none
         what = (f"a checkpoint of the run {run.name}" if folder.absolute().parent == run and
                 CHECKPOINT_RE.match(folder.name) else f"a folder inside the run {run.name}")
-        print(f"error: {folder} is {what}, not a runs folder. To fix: pass the folder that holds the runs: "
-              f"finetune-studio runs --runs-dir {shell_word(run.parent)}", file=sys.stderr)
+        print(f"error: {folder} is {what}, not a runs folder{_env_names(runs_dir)}. To fix: "
+              f"{_runs_folder_fix(runs_dir, run.parent)}", file=sys.stderr)
         return EXIT_CONFIG
     # Folders that cannot be looked into (chmod 000, another user's) are named, as the Runs tab names them, not
     # left out as if deleted.
@@ -902,6 +901,26 @@ def _list_runs(runs_dir: str | None) -> int:
         return 0
     print(runs_table(runs))
     return 0
+
+
+def _by_env(runs_dir: str | None) -> bool:
+    """Whether `runs` lists the folder FINETUNE_STUDIO_RUNS names (no --runs-dir given)."""
+    return not runs_dir and bool(os.environ.get("FINETUNE_STUDIO_RUNS"))
+
+
+def _env_names(runs_dir: str | None) -> str:
+    return " (FINETUNE_STUDIO_RUNS names it)" if _by_env(runs_dir) else ""
+
+
+def _runs_folder_fix(runs_dir: str | None, parent: Path) -> str:
+    """How to list the runs folder `parent` instead. With FINETUNE_STUDIO_RUNS naming a run's folder, the fix said
+    only '--runs-dir', so the next `runs` (and the app, and `train`, which made its new run inside that run's folder)
+    went on reading the variable."""
+    given = f"finetune-studio runs --runs-dir {shell_word(parent)}"
+    if _by_env(runs_dir):
+        return (f"point FINETUNE_STUDIO_RUNS at the folder that holds the runs (export "
+                f"FINETUNE_STUDIO_RUNS={shell_word(parent)}), or pass it: {given}")
+    return f"pass the folder that holds the runs: {given}"
 
 
 def _runs_file_refusal(folder: Path) -> str | None:
