@@ -624,10 +624,13 @@ def _init_refusal(written: str) -> str | None:
         return ("the file name is empty; nothing was written. To fix: give the config's file name, e.g. "
                 "finetune-studio init my-run.yaml")
     path = user_path(written)
-    written = str(path)
     if path.is_dir():
-        return (f"{written} is a folder; nothing was written. To fix: give a file name in it, e.g. finetune-studio "
+        return (f"{path} is a folder; nothing was written. To fix: give a file name in it, e.g. finetune-studio "
                 f"init {shell_word(path / 'my-run.yaml')}")
+    if written.endswith(("/", os.sep)) and path.name not in ("", ".", ".."):  # Path drops the '/': the file was made
+        return (f"{written} ends with '/', so it names a folder, and init writes a file; nothing was written. To fix: "
+                f"give a file name in it, e.g. finetune-studio init {shell_word(path / 'my-run.yaml')} (init makes "
+                "the folder)")
     if path.exists() or path.is_symlink():  # a link to nowhere too: writing would replace the link
         return _exists_message(path)
     return None
