@@ -442,6 +442,10 @@ def _writable_dir(path: Path) -> str | None:
     removed in its nearest existing parent, once for that parent as it is (_made_in): validate runs on every edit of
     the window, which must not make and remove a folder each time. An existing folder is never probed that way: the
     runs list watches it."""
+    long = next((part for part in path.parts if len(os.fsencode(part)) > MAX_NAME_BYTES), None)
+    if long is not None:  # os.stat failed with "[Errno 36] File name too long", said as validate crashing
+        shown = long if len(long) <= 40 else f"{long[:20]}…{long[-8:]}"
+        return f"the folder name {shown!r} in its path {_too_long(long)}. To fix: choose a shorter name."
     probe = path
     while not probe.exists():
         if probe.parent == probe:
@@ -632,6 +636,13 @@ MAX_SEED = 2**32 - 1
 MAX_NAME_BYTES = 255
 # The package each of transformers' report_to integrations needs, where its name differs from the integration's.
 INTEGRATION_PACKAGES = {"azure_ml": "azureml-core", "flyte": "flytekit", "kubeflow": "kubeflow"}
+
+
+def _too_long(name: str) -> str:
+    """How a file or folder name is over MAX_NAME_BYTES, in words: the run name's, and a folder's in runs_dir or
+    output_dir (_writable_dir), said the same way."""
+    return (f"is {len(name):,} characters long ({len(os.fsencode(name)):,} bytes); a folder name holds at most "
+            f"{MAX_NAME_BYTES} bytes")
 
 
 def _control_characters(name: str) -> str:
@@ -997,8 +1008,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                     f"see, and to type again in a terminal). To fix: remove {them}, and name the run "
                     f"{config.name.strip()!r}.")
     elif len(os.fsencode(config.name)) > MAX_NAME_BYTES:
-        add("name", f"The run name is {len(config.name):,} characters long ({len(os.fsencode(config.name)):,} bytes); "
-                    f"a folder name holds at most {MAX_NAME_BYTES} bytes. To fix: choose a shorter name.")
+        add("name", f"The run name {_too_long(config.name)}. To fix: choose a shorter name.")
     runs_dir_refused = runs_dir_problem(config)  # a list or mapping: runs_dir_of() falls back to the default
     if runs_dir_refused:
         problems.append(runs_dir_refused)

@@ -1,0 +1,61 @@
+"""The runs folder as validate judges it (helper-202): a folder name in it over 255 bytes was an OSError ("validate
+failed: OSError: [Errno 36] File name too long", exit 1; train "Training failed", exit 1), not a runs_dir problem
+with a "To fix:" (exit 2) as a too-long run name is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from finetune_studio.core import cli
+from finetune_studio.core.config import default_config
+from finetune_studio.core.errors import WARNING
+from finetune_studio.core.validation import validate
+
+LONG_TEXT = ("the folder name 'aaaaaaaaaaaaaaaaaaaa…aaaaaaaa' in its path is 300 characters long (300 bytes); a folder "
+             "name holds at most 255 bytes. To fix: choose a shorter name.")
+
+
+def said(config) -> dict[str, str]:
+    return {p.field: p.message for p in validate(config, check_files=True) if p.level != WARNING}
+
+
+# ---- a folder name over 255 bytes
+
+def test_too_long_runs_dir_is_a_runs_dir_problem(tmp_path: Path, runs_dir: Path) -> None:
+    config = default_config()
+    config.runs_dir = str(tmp_path / ("a" * 300))
+    assert said(config)["runs_dir"] == f"Runs folder unusable: {LONG_TEXT}"
+    config.runs_dir = str(tmp_path / ("é" * 130) / "runs")  # 260 bytes in 130 characters
+    assert said(config)["runs_dir"] == (
+        "Runs folder unusable: the folder name 'éééééééééééééééééééé…éééééééé' in its path is 130 characters long "
+        "(260 bytes); a folder name holds at most 255 bytes. To fix: choose a shorter name.")
+    config.runs_dir = str(tmp_path / ("a" * 255))  # at the limit: nothing to say
+    assert "runs_dir" not in said(config)
+
+
+def test_too_long_output_dir_said_the_same_way(tmp_path: Path, runs_dir: Path) -> None:
+    config = default_config()
+    config.training["output_dir"] = str(tmp_path / ("a" * 300))
+    assert said(config)["training.output_dir"] == f"Output folder unusable: {LONG_TEXT}"
+
+
+def test_run_name_keeps_its_words(runs_dir: Path) -> None:
+    config = default_config()
+    config.name = "a" * 300
+    assert said(config)["name"] == ("The run name is 300 characters long (300 bytes); a folder name holds at most 255 "
+                                    "bytes. To fix: choose a shorter name.")
+
+
+@pytest.mark.parametrize("command", ["validate", "train"])
+def test_cli_refuses_too_long_runs_dir_with_exit_2(tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], command: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([command, "--preset", "demo", "--runs-dir", "a" * 300]) == cli.EXIT_CONFIG == 2
+    captured = capsys.readouterr()
+    word = "problem" if command == "validate" else "error"
+    assert f"{word}: runs_dir: Runs folder unusable: {LONG_TEXT}" in captured.out + captured.err
+    assert "OSError" not in captured.out + captured.err
+    assert "Training failed" not in captured.out + captured.err
+    assert list(tmp_path.iterdir()) == []  # no folder was made
