@@ -467,9 +467,10 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     output_dir = Path(config.training.get("output_dir") or folder.path) if config else folder.path
     point = folder.resume_point(output_dir)  # the checkpoint Resume would continue from: one that loads
     checkpoint, why = point.checkpoint, point.why_not()
-    if status.get("state") == "finished":  # a plain resume trains nothing ("nothing trained"): --epochs does
-        further = pasted_command(f"finetune-studio resume {shlex.quote(str(folder.path))} --epochs 1")
-        return f" To train it further: {further} (in the app: Runs tab, Train N more epochs)."
+    if status.get("state") == "finished":  # a plain resume trains nothing: --epochs does, or a raised max_steps
+        from finetune_studio.core.training import train_further_text
+
+        return train_further_text(folder, config)
     if status.get("state") not in ("failed", "stopped", "interrupted"):
         return f" Resume it with {pasted_command(f'finetune-studio resume {shlex.quote(str(folder.path))}')}."
     if checkpoint is not None:

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from finetune_studio.core.config import RunConfig, load_config, precision_of, runs_dir_of, save_config
+from finetune_studio.core.config import (
+    RunConfig,
+    load_config,
+    pasted_command,
+    precision_of,
+    runs_dir_of,
+    save_config,
+)
 from finetune_studio.core.errors import ConfigError, FinetuneError, Problem, TrainingError
 from finetune_studio.core.events import (
     CheckpointEvent,
@@ -652,6 +659,24 @@ def _uncapping(config: RunConfig, trained: dict[str, Any], step: int) -> str:
             f"{epoch:.2f} it has trained before any are added.")
 
 
+def train_further_text(folder: RunFolder, config: RunConfig | None, quoted: bool = True) -> str:
+    """How a finished run trains further, as a sentence with a command that works: `resume RUN --epochs 1`, unless
+    max_steps in its config.yaml caps it, which a resume for more epochs refuses ("nothing trained", exit 2): then
+    max_steps raised in that file, and a plain resume. Said after a plain resume of a finished run and by apply_fix's
+    refusal (core.advice)."""
+    run = shlex.quote(str(folder.path))
+    pasted = pasted_command if quoted else str  # a plain resume's own message shows the command bare
+    cap = _max_steps_cap(config) if config is not None else None
+    if cap is None:
+        further = pasted(f"finetune-studio resume {run} --epochs 1")
+        return f" To train it further: {further} (in the app: Runs tab, Train N more epochs)."
+    epochs = config.training.get("num_train_epochs", 3) if config is not None else 3
+    every = f" or to -1 to train all its {epochs:g} configured epochs" if isinstance(epochs, (int, float)) else ""
+    return (f" max_steps = {cap} in its config.yaml caps it, so more epochs (--epochs) would train nothing. To train "
+            f"it further: raise max_steps in {folder.config_path} (to {cap * 2}, say,{every}), then run "
+            f"{pasted(f'finetune-studio resume {run}')}.")
+
+
 def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | None,
                        extra_epochs: float | None) -> RunResult | None:
     """A finished run that a resume would not train any further: the result that says so, touching nothing."""
@@ -674,9 +699,7 @@ def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | 
         model = (f"its final model is in {model_dir}, unchanged" if model_dir is not None else
                  f"its model folder {folder.model_dir} is missing")
         message = (f"The run {name} already trained all {step} of its {max_steps} steps: nothing to resume, so no "
-                   f"step was trained; {model}. To train it further: finetune-studio resume "
-                   f"{shlex.quote(str(folder.path))} --epochs 1 "
-                   "(in the app: Runs tab, Train N more epochs).")
+                   f"step was trained; {model}.{train_further_text(folder, config, quoted=False)}")
     train_loss, eval_loss = status.get("train_loss"), status.get("eval_loss")
     return RunResult("finished", message, folder.path, step, max_steps, model_dir,
                      train_loss if isinstance(train_loss, (int, float)) else None,
