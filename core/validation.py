@@ -475,6 +475,19 @@ def _writable_dir(path: Path) -> str | None:
     return None
 
 
+# How a runs folder that FINETUNE_STUDIO_RUNS names is said, in the words `finetune-studio runs` says it with.
+ENV_NAMES = "(FINETUNE_STUDIO_RUNS names it)"
+ENV_FIX = "point FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that folder with --runs-dir."
+
+
+def _runs_dir_by_env(config: RunConfig) -> bool:
+    """Whether the runs folder is the one FINETUNE_STUDIO_RUNS names: the config names none (runs_dir_of falls back
+    to default_runs_dir, which reads the variable first) and the variable is set."""
+    value = config.runs_dir
+    named = isinstance(value, (str, os.PathLike)) and bool(str(value))
+    return not named and bool(os.environ.get("FINETUNE_STUDIO_RUNS"))
+
+
 def _access_trusted() -> bool:
     """Whether os.access answers for this process where a folder not made yet goes: not for root, whom it lets
     write anywhere (an immutable folder, an NFS share that maps root to nobody, a FUSE mount refuse all the same),
@@ -1014,7 +1027,10 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
         problems.append(runs_dir_refused)
     if check_files:
         problem = None if runs_dir_refused else _writable_dir(runs_dir_of(config))
-        if problem:
+        if problem and _runs_dir_by_env(config):  # "runs_dir: somefile is a file" named no runs_dir the user set
+            add("runs_dir", f"Runs folder unusable {ENV_NAMES}: {problem.partition('. To fix: ')[0]}. To fix: "
+                            f"{ENV_FIX}")
+        elif problem:
             add("runs_dir", f"Runs folder unusable: {problem}")
         output_dir = training.get("output_dir")
         if isinstance(output_dir, str) and output_dir:

@@ -59,3 +59,43 @@ def test_cli_refuses_too_long_runs_dir_with_exit_2(tmp_path: Path, runs_dir: Pat
     assert "OSError" not in captured.out + captured.err
     assert "Training failed" not in captured.out + captured.err
     assert list(tmp_path.iterdir()) == []  # no folder was made
+
+
+# ---- a runs folder FINETUNE_STUDIO_RUNS names is said as the variable's
+
+ENV_FIX = "To fix: point FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that folder with --runs-dir."
+
+
+def test_variable_naming_a_file_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("somefile").write_text("x")
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", "somefile")
+    assert said(default_config())["runs_dir"] == (
+        f"Runs folder unusable (FINETUNE_STUDIO_RUNS names it): somefile is a file, not a folder. {ENV_FIX}")
+    assert cli.main(["validate", "--preset", "demo"]) == 2
+    assert capsys.readouterr().out == (f"problem: runs_dir: Runs folder unusable (FINETUNE_STUDIO_RUNS names it): "
+                                       f"somefile is a file, not a folder. {ENV_FIX}\n")
+    # the runs command says the same file the same way
+    assert cli.main(["runs"]) == 2
+    assert "(FINETUNE_STUDIO_RUNS names it)" in capsys.readouterr().err
+
+
+def test_runs_dir_given_is_not_said_as_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("somefile").write_text("x")
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / "runs"))
+    assert cli.main(["validate", "--preset", "demo", "--runs-dir", "somefile"]) == 2
+    assert capsys.readouterr().out == ("problem: runs_dir: Runs folder unusable: somefile is a file, not a folder. To "
+                                       "fix: choose a folder, or a path where one can be made.\n")
+    config = default_config()
+    config.runs_dir = "somefile"  # the config's own runs_dir: its field says it
+    assert said(config)["runs_dir"] == ("Runs folder unusable: somefile is a file, not a folder. To fix: choose a "
+                                        "folder, or a path where one can be made.")
+
+
+def test_variable_naming_a_too_long_folder_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / ("a" * 300)))
+    assert said(default_config())["runs_dir"] == (
+        f"Runs folder unusable (FINETUNE_STUDIO_RUNS names it): {LONG_TEXT.partition(' To fix:')[0]} {ENV_FIX}")
