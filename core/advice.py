@@ -523,8 +523,15 @@ def apply_fix_and_resume(run_dir: Path | str, sink: Callable[[dict], None] | Non
     with the same number of processes (core.launch.torchrun_execute trains, this process follows rank 0). It was
     resumed in this process, on one: a 4-GPU run went on on one GPU."""
     from finetune_studio.core import launch
-    from finetune_studio.core.training import resume
+    from finetune_studio.core.training import epochs_capped, resume
 
+    if extra_epochs:  # more epochs that max_steps stops: refused as a plain resume refuses them, before any fix
+        folder = RunFolder(require_run_folder(run_dir))
+        config, _ = load_config(folder.config_path)
+        latest = folder.resume_point(Path(config.training.get("output_dir") or folder.path)).latest
+        capped = epochs_capped(folder, config, latest, extra_epochs)
+        if capped is not None:
+            return capped
     apply_fix(run_dir)
     _free_accelerator_memory()
     execute = launch.torchrun_execute if launch.run_uses_torchrun(Path(run_dir)) else None

@@ -56,7 +56,8 @@ from finetune_studio.core.runs import (
 from finetune_studio.core.shared_state import training_owns_process_state
 
 # Why a resume trained no step and changed nothing (RunResult.untrained): the run had trained all its steps, or
-# more epochs were asked of a run its config's max_steps caps (a request that cannot be met as the config stands).
+# more epochs were asked of a run its config's max_steps caps (a request that cannot be met as the config stands),
+# finished (_nothing_to_resume) or not (epochs_capped).
 ALL_TRAINED, EPOCHS_CAPPED = "all trained", "epochs capped"
 
 
@@ -526,6 +527,9 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
                 "Start it again: nothing was trained, so the same name takes this folder over."
                 if never_trained(folder.path, ended=False) else
                 "Start it again under another name, or delete this run first (the name is taken by its folder)."))
+        capped = epochs_capped(folder, config, checkpoint, extra_epochs)
+        if capped is not None:
+            return capped
         from finetune_studio.core.validation import validate
 
         problems = validate(config)
@@ -705,6 +709,31 @@ def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | 
                      train_loss if isinstance(train_loss, (int, float)) else None,
                      eval_loss if isinstance(eval_loss, (int, float)) else None,
                      untrained=EPOCHS_CAPPED if extra_epochs else ALL_TRAINED)
+
+
+def epochs_capped(folder: RunFolder, config: RunConfig, checkpoint: Path | None,
+                   extra_epochs: float | None) -> RunResult | None:
+    """A resume for more epochs of an unfinished run (or a finished one whose max_steps was raised since) that
+    max_steps in its config.yaml caps: the Trainer trains to max_steps whatever the epochs say, so --epochs does not
+    apply. It trained on to max_steps, silently, with the epochs added to config.yaml. Refused as _nothing_to_resume
+    refuses a finished run's (EPOCHS_CAPPED: "nothing trained", exit 2), before anything changed."""
+    cap = _max_steps_cap(config)
+    if not extra_epochs or cap is None:
+        return None
+    status = folder.read_status()
+    trained = _checkpoint_state(checkpoint)
+    step = _int_or(trained.get("global_step"), _int_or(status.get("step"), 0))
+    run = shlex.quote(str(folder.path))
+    at = f"its latest checkpoint, {checkpoint.name}, is at step {step}" if checkpoint is not None else "it has none"
+    message = (f"The run {folder.path.name} is capped by max_steps = {cap} in its config.yaml, so --epochs "
+               f"{extra_epochs:g} does not apply: a resume trains on to step {cap} whatever the epochs say ({at}). "
+               f"No step was trained and nothing was changed. To fix: resume it without --epochs to train on to step "
+               f"{cap}: {pasted_command(f'finetune-studio resume {run}')}; to train past it, raise max_steps in "
+               f"{folder.config_path} (or set it to -1 to train by epochs) first.")
+    state = str(status.get("state") or "stopped")
+    state = "interrupted" if state == "running" else state  # its process ended without saying so (the lock is ours)
+    model_dir = folder.model_dir if folder.model_dir.is_dir() else None
+    return RunResult(state, message, folder.path, step, cap, model_dir, untrained=EPOCHS_CAPPED)
 
 
 class RunFolderMoved(TrainingError):
