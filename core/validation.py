@@ -488,6 +488,36 @@ def _runs_dir_by_env(config: RunConfig) -> bool:
     return not named and bool(os.environ.get("FINETUNE_STUDIO_RUNS"))
 
 
+def _one_run(folder: Path) -> bool:
+    """Whether `folder` is a run's own folder, by the rule core.cli's _one_run keeps for --runs-dir and `runs`: its
+    status.json or metrics.jsonl (a config.yaml alone is also what a folder of configs beside the runs may hold)."""
+    from finetune_studio.core.runs import METRICS_FILE, STATUS_FILE
+
+    try:
+        return any((folder / name).is_file() for name in (STATUS_FILE, METRICS_FILE))
+    except OSError:
+        return False
+
+
+def _run_as_runs_dir(config: RunConfig, folder: Path) -> str:
+    """Why a runs folder that is one run's own folder is refused, in the words --runs-dir's refusal has (core.cli's
+    _run_as_runs_dir_refusal), naming where it came from: FINETUNE_STUDIO_RUNS, or the config's runs_dir. Only
+    --runs-dir was refused: with the variable or the config naming runs/r3, train made its run in runs/r3/<name>,
+    which `runs --runs-dir runs` and the Runs tab never list."""
+    import shlex
+
+    name = folder.absolute().name
+    parent = folder.parent if folder.name else folder.absolute().parent
+    why = (f"is the folder of the run {name}, not a runs folder: a new run would be made inside it, where no runs "
+           f"list shows it. To fix:")
+    if _runs_dir_by_env(config):
+        return (f"Runs folder unusable {ENV_NAMES}: {folder} {why} point FINETUNE_STUDIO_RUNS at the folder that holds "
+                f"the runs (export FINETUNE_STUDIO_RUNS={shlex.quote(str(parent))}), or pass that folder with "
+                f"--runs-dir {shlex.quote(str(parent))}.")
+    return (f"Runs folder unusable: the config's runs_dir {written_value(str(config.runs_dir))} {why} set runs_dir to "
+            f"the folder that holds the runs: runs_dir: {as_written(str(parent))}")
+
+
 def _access_trusted() -> bool:
     """Whether os.access answers for this process where a folder not made yet goes: not for root, whom it lets
     write anywhere (an immutable folder, an NFS share that maps root to nobody, a FUSE mount refuse all the same),
@@ -1032,6 +1062,8 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                             f"{ENV_FIX}")
         elif problem:
             add("runs_dir", f"Runs folder unusable: {problem}")
+        elif not runs_dir_refused and _one_run(runs_dir_of(config)):
+            add("runs_dir", _run_as_runs_dir(config, runs_dir_of(config)))
         output_dir = training.get("output_dir")
         if isinstance(output_dir, str) and output_dir:
             problem = _writable_dir(Path(output_dir).expanduser())

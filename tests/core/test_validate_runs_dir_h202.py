@@ -99,3 +99,58 @@ def test_variable_naming_a_too_long_folder_is_said(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("FINETUNE_STUDIO_RUNS", str(tmp_path / ("a" * 300)))
     assert said(default_config())["runs_dir"] == (
         f"Runs folder unusable (FINETUNE_STUDIO_RUNS names it): {LONG_TEXT.partition(' To fix:')[0]} {ENV_FIX}")
+
+
+# ---- a run's own folder given as the runs folder by the variable or the config's runs_dir
+
+WHY = ("is the folder of the run envrun, not a runs folder: a new run would be made inside it, where no runs list "
+       "shows it.")
+
+
+@pytest.fixture
+def envrun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    folder = Path("runs/envrun")
+    folder.mkdir(parents=True)
+    (folder / "status.json").write_text('{"state": "completed"}')
+    return folder
+
+
+def test_variable_naming_a_run_is_refused_before_training(envrun: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", "runs/envrun")
+    text = (f"Runs folder unusable (FINETUNE_STUDIO_RUNS names it): runs/envrun {WHY} To fix: point "
+            f"FINETUNE_STUDIO_RUNS at the folder that holds the runs (export FINETUNE_STUDIO_RUNS=runs), or pass that "
+            f"folder with --runs-dir runs.")
+    assert said(default_config())["runs_dir"] == text
+    assert cli.main(["validate", "--preset", "demo", "--name", "inner", "--set", "max_steps=1"]) == 2
+    assert capsys.readouterr().out.splitlines()[0] == f"problem: runs_dir: {text}"
+    assert cli.main(["train", "--preset", "demo", "--name", "inner", "--set", "max_steps=1"]) == 2
+    assert f"error: runs_dir: {text}" in capsys.readouterr().err
+    assert sorted(p.name for p in envrun.iterdir()) == ["status.json"]  # no run 'inner' made inside it
+
+
+def test_config_runs_dir_naming_a_run_is_refused(envrun: Path, runs_dir: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    Path("c.yaml").write_text("runs_dir: runs/envrun\n")
+    text = (f"Runs folder unusable: the config's runs_dir 'runs/envrun' {WHY} To fix: set runs_dir to the folder that "
+            f"holds the runs: runs_dir: runs")
+    assert cli.main(["validate", "c.yaml"]) == 2
+    assert capsys.readouterr().out == f"problem: runs_dir: {text}\n"
+    config = default_config()
+    config.runs_dir = str(envrun.absolute())
+    assert said(config)["runs_dir"] == (
+        f"Runs folder unusable: the config's runs_dir '{envrun.absolute()}' {WHY} To fix: set runs_dir to the folder "
+        f"that holds the runs: runs_dir: {envrun.absolute().parent}")
+
+
+def test_runs_folder_and_config_only_folder_still_accepted(envrun: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", "runs")  # the folder that holds envrun: fine
+    assert "runs_dir" not in said(default_config())
+    Path("configs").mkdir()
+    Path("configs/config.yaml").write_text("name: x\n")  # a config.yaml alone is no run (as for --runs-dir)
+    monkeypatch.setenv("FINETUNE_STUDIO_RUNS", "configs")
+    assert "runs_dir" not in said(default_config())
+    config = default_config()
+    config.runs_dir = "runs/envrun"
+    assert "runs_dir" not in {p.field for p in validate(config, check_files=False)}  # no file checks: not looked at
