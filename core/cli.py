@@ -790,7 +790,7 @@ def _aborted_before(args: argparse.Namespace) -> str:
     if args.command in TRAINING_COMMANDS:
         return " before training began: nothing was trained or changed"
     if args.command == "export":
-        out = user_path(args.out) if args.out else Path(args.run_dir) / f"export-{args.kind}"
+        out = user_path(args.out) if args.out else _default_export_dir(args)
         again = " ".join(shell_word(arg) for arg in _export_argv(args))
         return (f": nothing was exported ({out} holds what it held before) and the run is unchanged. To fix: run "
                 f"finetune-studio {again} again")
@@ -1359,6 +1359,10 @@ def _add_export_command(sub: Any) -> None:
                              "one the run trained in (its model.dtype, or the base model's own). float16 and "
                              "bfloat16 take half of float32's size; float16 is refused for weights past 65,504. "
                              "An adapter is copied as saved, so --adapter takes no --dtype")
+    export.add_argument("--checkpoint", type=int, metavar="N",
+                        help="export the run's checkpoint-N (as `generate RUN --checkpoint N` answers with it) instead "
+                             "of its final model, e.g. one saved before it overfit; default folder: "
+                             "RUN_DIR/export-merged-checkpoint-N or RUN_DIR/export-adapter-checkpoint-N")
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -1370,17 +1374,23 @@ def _export(args: argparse.Namespace) -> int:
     from finetune_studio.core.export import NOT_EMPTY, ExportError, export_run
 
     empty = _empty_flag_refusal("--out", args.out, "names the folder the export is written to", "~/exported",
-                                f"the default: {shell_word(Path(args.run_dir) / f'export-{args.kind}')}")
+                                f"the default: {shell_word(_default_export_dir(args))}")
     if empty:
         print(f"error: {empty}", file=sys.stderr)
         return EXIT_CONFIG
     try:
+        inside = _checkpoint_given_as_run(args)
+        if inside:
+            print(f"error: {inside}", file=sys.stderr)
+            return EXIT_CONFIG
         run_dir = _run_folder(args)
         # A reader that leaves (`export … 2>&1 | head -1`) does not end the export: outlive_reader, as a run does.
         result = export_run(run_dir, args.kind, user_path(args.out) if args.out else None, overwrite=args.replace,
                             progress=lambda message: outlive_reader(lambda: print(f"{message}…", file=sys.stderr,
                                                                                   flush=True)),
-                            dtype=args.dtype)  # with --adapter, anything but auto is refused in core.export's words
+                            dtype=args.dtype,  # with --adapter, anything but auto is refused in core.export's words
+                            # one the run has not whole is refused with those it has; none: the call as before it
+                            **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
     except ExportError as exc:
         if exc.problem != NOT_EMPTY:
             raise
@@ -1393,12 +1403,53 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _export_argv(args: argparse.Namespace) -> list[str]:
-    """The export command as given (its kind, run folder, --out and a --dtype other than auto), to repeat with
-    --replace or after a Ctrl-C."""
+    """The export command as given (its kind, run folder, --checkpoint, --out and a --dtype other than auto), to
+    repeat with --replace or after a Ctrl-C."""
     from finetune_studio.core.export import SAME_DTYPE
 
     dtype = ["--dtype", args.dtype] if args.dtype not in (None, SAME_DTYPE) else []
-    return ["export", f"--{args.kind}", args.run_dir, *(["--out", args.out] if args.out else []), *dtype]
+    checkpoint = ["--checkpoint", str(args.checkpoint)] if args.checkpoint is not None else []
+    return ["export", f"--{args.kind}", args.run_dir, *checkpoint, *(["--out", args.out] if args.out else []), *dtype]
+
+
+def _default_export_dir(args: argparse.Namespace) -> Path:
+    """Where `export` writes without --out (core.export.default_out_dir: a checkpoint's has a folder of its own)."""
+    from finetune_studio.core.export import default_out_dir
+
+    return default_out_dir(Path(args.run_dir), args.kind, args.checkpoint)
+
+
+def _checkpoint_given_as_run(args: argparse.Namespace) -> str | None:
+    """Why a run's checkpoint-N folder given as the run to export is refused, with the command that exports it; None
+    for anything else (core.runs.run_folder_problem words the rest). "give the folder of the run it is in" was the
+    fix, and that exported the run's final model, not the checkpoint the user picked."""
+    from finetune_studio.core.runs import CHECKPOINT_RE, RunFolder
+
+    given = user_path(args.run_dir) if args.run_dir.strip() else None
+    try:
+        if given is None or not given.is_dir() or RunFolder(given).exists():
+            return None
+        if not CHECKPOINT_RE.match(given.name):  # `.` or `..` naming it: its own name, and the run's whole path
+            given = given.resolve()
+        match = CHECKPOINT_RE.match(given.name)
+        run = given.parent
+        if match is None or not RunFolder(run).exists():
+            return None
+    except OSError:  # a name the disk cannot take: core.runs.run_folder_problem says it, as for any command
+        return None
+    step = int(match.group(1))
+    again = _export_argv(args)  # ["export", "--KIND", RUN, (--checkpoint N), …]
+    again[2] = str(run)
+    if args.checkpoint is None:
+        again[3:3] = ["--checkpoint", str(step)]
+    else:
+        again[4] = str(step)
+    other = args.checkpoint not in (None, step)
+    also = f" (and --checkpoint {args.checkpoint} names another one, checkpoint-{args.checkpoint})" if other else ""
+    return (f"{given} is checkpoint-{step} of the run {run.name}, not a run folder: export takes the run's folder and "
+            f"the checkpoint's step{also}. Nothing was exported. To fix: finetune-studio "
+            f"{' '.join(shell_word(arg) for arg in again)}" + (f", or --checkpoint {args.checkpoint} in its place for "
+                                                                f"checkpoint-{args.checkpoint}." if other else "."))
 
 
 if __name__ == "__main__":

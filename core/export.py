@@ -36,6 +36,9 @@ SPARE_BYTES = 50 * 2**20
 # Files of a run's model folder that are not part of an exported adapter: the Trainer's pickled arguments (unsafe
 # to load) and peft's placeholder README.
 _NOT_EXPORTED = {"training_args.bin", "README.md"}
+# What a checkpoint holds beyond its adapter, for Resume alone: the optimizer's and scheduler's state and the random
+# generators' (pickles, the optimizer's twice the adapter's size). Its trainer_state.json is kept: it says the step.
+_CHECKPOINT_ONLY = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth")
 _RUN_FILE_NAMES = frozenset(RUN_FILES)  # a folder listing any of these holds a run (core.runs.is_run_folder)
 
 Progress = Callable[[str], None]
@@ -63,6 +66,8 @@ class ExportError(FinetuneError):
 # export, an unknown kind of export, a destination that cannot be written (nothing was written for any of them);
 # too little disk space (before or while writing), another failed write (nothing was left).
 NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND = "not_an_adapter_run", "out_unusable", "unknown_kind"
+# A checkpoint the run does not have whole (--checkpoint N): the refusal lists the ones it has.
+NO_CHECKPOINT = "no_checkpoint"
 # A dtype a merged export cannot be saved in: a name not in MERGED_DTYPES (bad input, exit 2), or float16 for weights
 # beyond its range (found once merged: nothing was written).
 BAD_DTYPE, DTYPE_OVERFLOW = "bad_dtype", "dtype_overflow"
@@ -79,7 +84,8 @@ NOT_EMPTY = "not_empty"
 # ExportError.problem of the OUT_UNUSABLE refusal of a folder that holds files and no model export (replace_refusal):
 # no export replaces it, with or without "Delete what the folder holds" (the window disables that box for it).
 NOT_AN_EXPORT = "not_an_export"
-BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE, BAD_DTYPE})
+BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE, BAD_DTYPE,
+                             NO_CHECKPOINT})
 
 # The dtypes a merged export is saved in. SAME_DTYPE: the one the run loaded its base model in (model.dtype in its
 # config.yaml; for "auto", the base model's own saved dtype), as every merged export was saved before the choice.
@@ -99,21 +105,47 @@ class ExportResult:
     message: str = ""
 
 
-def default_out_dir(run_dir: Path, kind: str) -> Path:
-    """Where an export goes unless the user says: beside the run's model, in the run folder."""
-    return Path(run_dir) / f"export-{kind}"
+def default_out_dir(run_dir: Path, kind: str, checkpoint: int | None = None) -> Path:
+    """Where an export goes unless the user says: beside the run's model, in the run folder; a checkpoint's in a
+    folder of its own (export-adapter-checkpoint-2), so it neither meets nor replaces the final model's export."""
+    return Path(run_dir) / (f"export-{kind}" if checkpoint is None else f"export-{kind}-checkpoint-{checkpoint}")
 
 
-def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder, Path, dict[str, Any]]:
+def _exported(path: Path) -> bool:
+    """Whether a file of the model (or checkpoint) folder goes into an adapter export."""
+    return path.is_file() and path.name not in _NOT_EXPORTED and not any(path.match(p) for p in _CHECKPOINT_ONLY)
+
+
+def _checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
+    """The run's complete checkpoint-N folder, found as `generate RUN --checkpoint N` finds it (core.generate.resolve:
+    one that is not there or incomplete is refused with the ones there are, a damaged one with the whole ones), or
+    ExportError of kind NO_CHECKPOINT (bad input) for those refusals."""
+    from finetune_studio.core.generate import InputError, resolve
+
+    try:
+        target = resolve(folder.path, checkpoint).target
+    except InputError as exc:
+        said, _, fix = str(exc).partition(" To fix: ")
+        raise ExportError(f"{said} Nothing was exported." + (f" To fix: {fix}" if fix else ""), NO_CHECKPOINT) \
+            from None
+    assert target is not None and target.step == checkpoint  # a run folder with --checkpoint N resolves to it
+    return target.path
+
+
+def _adapter_model_dir(run_dir: Path, checked: bool = False, checkpoint: int | None = None
+                       ) -> tuple[RunFolder, Path, dict[str, Any]]:
     """The run's folder, model folder and adapter config, or ExportError saying why it has no adapter to export.
     `checked`: the caller ran shipping_problem already (a push runs it once: it reads every weight file's header,
     which for a big model is costly), so it is not run again. A run training for the first time has no model yet,
     and is said as training (training_text: wait until it ends, or stop it), as a push says it, not as a run that
-    has none (no_model_text's "no saved model to export yet")."""
+    has none (no_model_text's "no saved model to export yet"). `checkpoint`: the run's checkpoint-N folder in place
+    of its model folder (_checkpoint_adapter_dir)."""
     problem = run_folder_problem(run_dir)  # a bad-input error (exit 2), worded as every command words it
     if problem is not None:
         raise problem
     folder = RunFolder(Path(run_dir))
+    if checkpoint is not None:
+        return _checkpoint_adapter_dir(folder, checkpoint)
     model_dir = folder.model_dir
     adapter = read_adapter_config(model_dir) if model_dir.is_dir() else None
     if adapter is None:
@@ -138,6 +170,31 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False) -> tuple[RunFolder,
     if problem:
         raise ExportError(problem)
     return folder, model_dir, adapter
+
+
+def _checkpoint_adapter_dir(folder: RunFolder, checkpoint: int) -> tuple[RunFolder, Path, dict[str, Any]]:
+    """_adapter_model_dir of the run's checkpoint-N: a checkpoint is written once, whole, and a run training on
+    saves its later steps into other folders, so the checkpoint is exported whether or not the run trains now (its
+    damage is said by resolve). A full fine-tuning run's checkpoint is a whole model, refused as its final one is."""
+    model_dir = _checkpoint_dir(folder, checkpoint)
+    adapter = read_adapter_config(model_dir)
+    if adapter is None:
+        unreadable = _unreadable_json(model_dir / ADAPTER_CONFIG_FILE)
+        if unreadable:
+            raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is damaged: its "
+                              f"{ADAPTER_CONFIG_FILE} {unreadable}. Nothing was exported. To fix: pick another "
+                              "checkpoint (--checkpoint N), or leave --checkpoint out for the final model.")
+        raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its checkpoint-{checkpoint} is "
+                          f"already a whole model that loads as it is: {model_dir}. Export is for adapter runs "
+                          "(LoRA, QLoRA, DoRA). To fix: use that folder as it is (copy its config.json and weights, "
+                          "or load it with AutoModelForCausalLM.from_pretrained).", NOT_AN_ADAPTER_RUN)
+    return folder, model_dir, adapter
+
+
+def _tokenizer_dir(folder: RunFolder, model_dir: Path) -> Path:
+    """Where the tokenizer of what is exported is: its own folder (the model folder, or a checkpoint the Trainer
+    saved the tokenizer into), else the run's model folder."""
+    return model_dir if (model_dir / "tokenizer_config.json").is_file() else folder.model_dir
 
 
 def _refuse_while_training(folder: RunFolder, checked: bool) -> None:
@@ -930,11 +987,11 @@ def _finish(partial: Path, out_dir: Path, overwrite: bool = False) -> list[str]:
     return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
 
 
-def _out_path(out_dir: Path | None, folder: RunFolder, kind: str) -> Path:
+def _out_path(out_dir: Path | None, folder: RunFolder, kind: str, checkpoint: int | None = None) -> Path:
     """The folder the export goes into: the one given, or the default. A link to a folder is followed, so the export
     goes into the folder it names: put in place of the link, it failed after the whole export was written ("Cannot
     call rmtree on a symbolic link")."""
-    out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, kind)
+    out_dir = Path(out_dir) if out_dir else default_out_dir(folder.path, kind, checkpoint)
     try:
         return out_dir.resolve() if out_dir.is_symlink() else out_dir
     except OSError as exc:  # a name longer than the disk allows: every later check raised a bare OSError
@@ -950,15 +1007,21 @@ def _tree_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False, *, cancel: Any = None
-                   ) -> ExportResult:
+def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False, *, cancel: Any = None,
+                   checkpoint: int | None = None) -> ExportResult:
     """The adapter alone: adapter_model.safetensors + adapter_config.json (which names the base model) and the
-    tokenizer, as `AutoPeftModelForCausalLM.from_pretrained(out_dir)` loads them."""
-    folder, model_dir, adapter = _adapter_model_dir(run_dir)
-    out_dir = _out_path(out_dir, folder, ADAPTER)
+    tokenizer, as `AutoPeftModelForCausalLM.from_pretrained(out_dir)` loads them. `checkpoint`: the run's
+    checkpoint-N's adapter in place of its final one (with its trainer_state.json, which says the step; the
+    tokenizer from the model folder where the checkpoint has none)."""
+    folder, model_dir, adapter = _adapter_model_dir(run_dir, checkpoint=checkpoint)
+    out_dir = _out_path(out_dir, folder, ADAPTER, checkpoint)
     check_destination(folder, out_dir)
     tidied = _check_out_noted(out_dir, overwrite)
-    files = [p for p in sorted(model_dir.iterdir()) if p.is_file() and p.name not in _NOT_EXPORTED]
+    files = [p for p in sorted(model_dir.iterdir()) if _exported(p)]
+    tokenizer_dir = _tokenizer_dir(folder, model_dir)
+    if tokenizer_dir != model_dir and tokenizer_dir.is_dir():
+        files += [p for p in sorted(tokenizer_dir.iterdir()) if _exported(p) and p.name not in
+                  {ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE} and not (model_dir / p.name).exists()]
     needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
     partial, made = _prepare_out(out_dir, overwrite, "adapter")
@@ -974,8 +1037,9 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
 
     written = _write(partial, out_dir, "adapter", copy, overwrite, made)
     base = adapter.get("base_model_name_or_path")
+    what = "the adapter" if checkpoint is None else f"the adapter of checkpoint-{checkpoint} of {folder.path.name}"
     return ExportResult(ADAPTER, out_dir, written, _tree_size(out_dir),
-                        f"Exported the adapter ({size_text(_tree_size(out_dir))}) to {out_dir}."
+                        f"Exported {what} ({size_text(_tree_size(out_dir))}) to {out_dir}."
                         + _resize_note(folder, out_dir) + f" It loads on top of its base model {base} with peft: "
                         f"AutoPeftModelForCausalLM.from_pretrained({str(out_dir.absolute())!r})."
                         + _stops_note(out_dir, written) + _base_gone_note(base, out_dir)
@@ -1172,19 +1236,21 @@ def merged_size(run_dir: Path, dtype: str | None = SAME_DTYPE) -> int:
 
 def export_merged(run_dir: Path, out_dir: Path | None = None, overwrite: bool = False,
                   progress: Progress | None = None, *, checked: bool = False, cancel: Any = None,
-                  dtype: str | None = SAME_DTYPE) -> ExportResult:
+                  dtype: str | None = SAME_DTYPE, checkpoint: int | None = None) -> ExportResult:
     """The adapter merged into its base model (peft's merge_and_unload), saved with the tokenizer: an ordinary model
     folder that loads without peft. `dtype`: what its weights are saved in, one of MERGED_DTYPES; SAME_DTYPE (the
     default) is the dtype the run loaded its base model in. `checked`: the caller (a merged push) has run
     shipping_problem on the run already. transformers' own progress bars stay off stderr meanwhile: `progress`
-    says each stage (its warnings still show)."""
+    says each stage (its warnings still show). `checkpoint`: the adapter of the run's checkpoint-N is merged in
+    place of its final one."""
     from finetune_studio.core.model import quiet_transformers
 
     refusal = dtype_refusal(dtype)
     if refusal:
         raise ExportError(refusal, BAD_DTYPE)
     with quiet_transformers(warnings=False):
-        return _export_merged(run_dir, out_dir, overwrite, progress, checked, cancel, dtype or SAME_DTYPE)
+        return _export_merged(run_dir, out_dir, overwrite, progress, checked, cancel, dtype or SAME_DTYPE,
+                              checkpoint)
 
 
 def merge_refusal(run_name: str, verb: str, nothing: str) -> str | None:
@@ -1238,11 +1304,12 @@ def _require_cached_base(config: Any, folder: RunFolder) -> None:
 
 
 def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progress: Progress | None,
-                   checked: bool, cancel: Any = None, dtype: str = SAME_DTYPE) -> ExportResult:
+                   checked: bool, cancel: Any = None, dtype: str = SAME_DTYPE, checkpoint: int | None = None
+                   ) -> ExportResult:
     from finetune_studio.core.config import load_config
 
-    folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked)
-    out_dir = _out_path(out_dir, folder, MERGED)
+    folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked, checkpoint)
+    out_dir = _out_path(out_dir, folder, MERGED, checkpoint)
 
     def say(message: str) -> None:  # each stage: a Cancel pressed during the one before stops the export here
         stop_if_cancelled(cancel, out_dir, "merged model")
@@ -1290,8 +1357,10 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         raise ExportError(f"The run {folder.path.name}'s base model could not be loaded, so the adapter cannot be "
                           f"merged into it: {said} Nothing was exported. To fix: {fix}") from None
     needed = sum(p.numel() * (DTYPE_BYTES.get(dtype) or p.element_size()) for p in base.parameters())
-    needed += sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
-    say("Loading the adapter and merging it into the base model")
+    tokenizer_dir = _tokenizer_dir(folder, model_dir)
+    needed += sum(p.stat().st_size for p in tokenizer_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
+    say("Loading the adapter and merging it into the base model" if checkpoint is None else
+        f"Loading the adapter of checkpoint-{checkpoint} and merging it into the base model")
     try:
         adapted = load_adapter(base, model_dir)
     except FinetuneError:
@@ -1317,7 +1386,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         merged = merged.to(getattr(__import__("torch"), dtype))
     from transformers import AutoTokenizer, GenerationConfig
 
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))  # as the run saved it (its pad token set)
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))  # as the run saved it (its pad token set)
     if (model_dir / "generation_config.json").is_file():  # a chat run's stop tokens (the end of a reply)
         merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
     else:  # the base's, as loaded: a chat run saved before its stops were saved with it gets them here
@@ -1335,7 +1404,9 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     size = _tree_size(out_dir)
     saved = str(merged.dtype).removeprefix("torch.")  # the run's model.dtype, the base's own ("auto"), or the choice
     converted = f", converted from {trained}, the dtype the run trained in" if saved != trained else ""
-    message = (f"Exported the merged model ({size_text(size)}, in {saved}{converted}) to {out_dir}. It loads without "
+    what = "the merged model" if checkpoint is None else (f"the merged model of checkpoint-{checkpoint} of "
+                                                          f"{folder.path.name}")
+    message = (f"Exported {what} ({size_text(size)}, in {saved}{converted}) to {out_dir}. It loads without "
                f"peft: AutoModelForCausalLM.from_pretrained({str(out_dir.absolute())!r}).")
     message = " ".join([message, *notes, *tidied]) + left_behind_note(out_dir)
     return ExportResult(MERGED, out_dir, written, size, message)
@@ -1606,16 +1677,18 @@ def add_run_stops(generation_config: Any, config: Any, folder: RunFolder, tokeni
 
 
 def export_run(run_dir: Path, kind: str, out_dir: Path | None = None, overwrite: bool = False,
-               progress: Progress | None = None, cancel: Any = None, dtype: str | None = SAME_DTYPE
-               ) -> ExportResult:
+               progress: Progress | None = None, cancel: Any = None, dtype: str | None = SAME_DTYPE,
+               checkpoint: int | None = None) -> ExportResult:
     """`cancel`: a threading.Event the caller sets to stop the export at its next stage (cancelled_error). `dtype`:
-    what a merged export's weights are saved in (MERGED_DTYPES); an adapter is exported as the run saved it."""
+    what a merged export's weights are saved in (MERGED_DTYPES); an adapter is exported as the run saved it.
+    `checkpoint`: export the run's checkpoint-N (`generate RUN --checkpoint N`'s) in place of its final model, into
+    export-KIND-checkpoint-N by default; None: the final model."""
     if kind == ADAPTER:
         if dtype not in (None, SAME_DTYPE):
             raise ExportError(f"An adapter export copies the adapter as the run saved it, so it has no dtype to "
                               f"choose (got {dtype}). Nothing was exported. To fix: leave the dtype out, or export "
                               "the merged model, whose weights can be saved in another dtype.", BAD_DTYPE)
-        return export_adapter(run_dir, out_dir, overwrite, cancel=cancel)
+        return export_adapter(run_dir, out_dir, overwrite, cancel=cancel, checkpoint=checkpoint)
     if kind == MERGED:
-        return export_merged(run_dir, out_dir, overwrite, progress, cancel=cancel, dtype=dtype)
+        return export_merged(run_dir, out_dir, overwrite, progress, cancel=cancel, dtype=dtype, checkpoint=checkpoint)
     raise ExportError(f"Export kind must be {' or '.join(KINDS)} (got {kind!r}).", UNKNOWN_KIND)
