@@ -443,7 +443,9 @@ def apply_fix(run_dir: Path | str, fix: Fix | None = None) -> Fix:
 
 # How the next step a run's status ends with begins (core.runs.resume_offer, core.training.resume_advice, a Stop
 # before a resume trained: "…; Resume continues from checkpoint-5."). apply_fix's refusal says that step itself.
-_NEXT_STEP_OPENINGS = (RESUME_FROM_TEXT, CANNOT_RESUME_TEXT, NO_CHECKPOINT_TEXT, NOTHING_LOST_TEXT)
+# A run with no checkpoint is said up to NO_CHECKPOINT_TEXT's "To fix:", whose command core.training fills in.
+_NEXT_STEP_OPENINGS = (RESUME_FROM_TEXT, CANNOT_RESUME_TEXT, NO_CHECKPOINT_TEXT.split(". To fix:")[0],
+                       NOTHING_LOST_TEXT)
 
 
 def _what_happened(message: str) -> str:

@@ -406,14 +406,14 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
                 elif final:
                     fix = "leave out --checkpoint to use its final model."
                 else:
-                    fix = _wait_for_a_save(run_dir, config) or "train or resume the run until it saves a checkpoint."
+                    fix = _wait_for_a_save(run_dir, config) or _no_model_yet(run_dir, config)
                 said = (f"has no complete checkpoint {checkpoint}" if steps else
                         f"has no complete checkpoint at all, so --checkpoint {checkpoint} has none to pick "
                         f"({_what_exists(run_dir)})")
                 raise InputError(f"The run {run_dir.name} {said}. To fix: {fix}")
             _refuse_damaged(run_dir, chosen, found, by_step=True)
         elif not found:
-            fix = _wait_for_a_save(run_dir, config) or "train it until it saves a checkpoint, or resume it."
+            fix = _wait_for_a_save(run_dir, config) or _no_model_yet(run_dir, config)
             raise GenerationError(f"The run {run_dir.name} has no final model and no complete checkpoint yet, so "
                                   f"there is nothing to talk to: {_what_exists(run_dir)}. To fix: {fix}")
         else:
@@ -507,12 +507,33 @@ def _wait_for_a_save(run_dir: Path, config: RunConfig) -> str | None:
             "the Runs tab, or `finetune-studio runs`, shows how far it is.")
 
 
+def _no_model_yet(run_dir: Path, config: RunConfig | None) -> str:
+    """The fix for a run that is not training and has no final model and no complete checkpoint: what Resume says of
+    it, in the same words (core.training.start_again_fix: start it again, under another name when it trained steps),
+    or why its checkpoints cannot be loaded. "Train it until it saves a checkpoint, or resume it" was said, and
+    Resume refuses a run with no checkpoint."""
+    from shlex import quote
+
+    from finetune_studio.core.config import pasted_command
+    from finetune_studio.core.training import start_again_fix
+
+    output_dir = (config.training.get("output_dir") if config is not None else None) or run_dir
+    folder = RunFolder(Path(run_dir).absolute())  # the command works from any folder
+    point = folder.resume_point(Path(output_dir))
+    if point.checkpoint is not None:  # one that loads where generate finds none (an output_dir elsewhere)
+        resume = pasted_command(f"finetune-studio resume {quote(str(folder.path))}")
+        return f"resume it until it saves its final model: {resume}."
+    if point.why_not():
+        return f"{UNLOADABLE_FIX}."
+    return f"{start_again_fix(folder)}."
+
+
 def _pick_from(run_dir: Path, found: list[Target], config: RunConfig | None = None) -> str:
     """What to give instead of a folder of the run that is none of its models: the ones it has, in words."""
     names = [f"{t.path.name}/" + (" (the final model)" if t.step is None else "") for t in found]
     if not names:
         waiting = _wait_for_a_save(run_dir, config) if config is not None else None
-        return waiting or "train or resume the run until it saves a checkpoint; it has no complete one yet."
+        return waiting or _no_model_yet(run_dir, config)
     if len(names) == 1:
         return f"give the run folder {run_dir}, or its only model: {names[0]}."
     return f"give the run folder {run_dir}, or one of its models: {', '.join(names[:-1])} or {names[-1]}."

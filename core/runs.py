@@ -394,8 +394,9 @@ def _with_liveness(status: dict[str, Any], folder: Path | None = None, offer: bo
 
 
 # core.training.resume_advice's words too, for a run whose steps took its name (never_trained: false).
-NO_CHECKPOINT_TEXT = ("No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
-                      "this run first")
+NO_CHECKPOINT_TEXT = ("No checkpoint was saved, so it cannot resume. To fix: start it again under another name, with "
+                      "its settings: finetune-studio train RUN/config.yaml --name NEW_NAME (RUN being this run's "
+                      "folder, which keeps its name; in the window: History, Use its settings, then Start)")
 # How resume_offer's two other sentences begin (core.advice quotes a status message up to its next step by them).
 RESUME_FROM_TEXT = "Resume continues from "
 CANNOT_RESUME_TEXT = "It cannot resume: "

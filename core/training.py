@@ -51,6 +51,7 @@ from finetune_studio.core.runs import (
     generate_run_name,
     require_run_folder,
     resume_offer,
+    run_busy,
     unknown_state,
 )
 from finetune_studio.core.shared_state import training_owns_process_state
@@ -387,9 +388,13 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
         if folder.path.exists() and any(folder.path.iterdir()):
             if not never_trained(folder.path):
                 again = f"finetune-studio resume {shlex.quote(str(folder.path))}"
+                point = folder.resume_point()
+                ended = point.checkpoint is None and not point.why_not() and not run_busy(folder.path)
+                that = ("delete that run's folder first: it saved no checkpoint, so it cannot resume" if ended else
+                        f"resume that run ({again})")
                 raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {runs}. To fix: "
-                                                   "choose another name (name: in the config, or --name NEW), or "
-                                                   f"resume that run ({again}).")])
+                                                   f"choose another name (name: in the config, or --name NEW), or "
+                                                   f"{that}.")])
             _clear_untrained(folder.path)  # it failed before its first step: starting it again loses nothing
         folder.path.mkdir(parents=True, exist_ok=True)
         return config, folder
@@ -428,7 +433,9 @@ def never_trained(run_dir: Path, ended: bool = True) -> bool:
         return False
     if not names <= _UNTRAINED_FILES:
         return False
-    if ended and (folder.read_status().get("state") not in ("failed", "stopped") or run_busy(folder.path)):
+    # interrupted (read_status's word for "running" with no live process: it was killed) has ended too
+    if ended and (folder.read_status().get("state") not in ("failed", "stopped", "interrupted")
+                  or run_busy(folder.path)):
         return False
     step = folder.read_status().get("step")
     if isinstance(step, int) and step > 0:
@@ -462,7 +469,35 @@ def resume_advice(folder: RunFolder, config: RunConfig, same: str = "") -> str:
         return resume_offer(point, same)
     if never_trained(folder.path, ended=False):
         return f" {NOTHING_LOST_TEXT}: start the run again as it is (the same name takes this folder over)."
-    return f" {NO_CHECKPOINT_TEXT}."
+    return no_checkpoint_text(folder, ended=False)
+
+
+# How a run with no checkpoint is said to be (core.runs' NO_CHECKPOINT_TEXT, whose command names no folder, opens so
+# too): the same words, then a command for this run.
+NO_CHECKPOINT_SAID = NO_CHECKPOINT_TEXT.split(". To fix:")[0]
+
+
+def start_again_fix(folder: RunFolder, ended: bool = True) -> str:
+    """What a run that saved no checkpoint (so Resume cannot continue it) can do: start again with its settings, as a
+    command that works. Under the same name when it trained nothing (never_trained: new_run_folder takes its folder
+    over), else under a free other name: its trained steps keep the folder, whose name new_run_folder refuses.
+    "Delete this run first", "or resume it" and a bare "Start it again" were said (runs, generate, resume) for the
+    same run, and "resume that run" by a start under its name, which Resume refuses. `ended`: as never_trained's."""
+    path = folder.path
+    same = never_trained(path, ended)
+    name = path.name if same else next(f"{path.name}-{n}" for n in range(2, 1000)
+                                       if not (path.parent / f"{path.name}-{n}").exists())
+    command = pasted_command(f"finetune-studio train {shlex.quote(str(folder.config_path))} --runs-dir "
+                             f"{shlex.quote(str(path.parent))} --name {shlex.quote(name)}")
+    if same:
+        return f"start it again as it is; nothing was trained, so the same name takes this folder over: {command}"
+    return (f"start it again under another name, with its settings: {command} (this folder, which holds the steps "
+            f"it trained, keeps the name {path.name})")
+
+
+def no_checkpoint_text(folder: RunFolder, ended: bool = True) -> str:
+    """The sentence said after a message about a run with no checkpoint: it cannot resume, and start_again_fix."""
+    return f" {NO_CHECKPOINT_SAID}. To fix: {start_again_fix(folder, ended)}."
 
 
 def _clear_untrained(run_dir: Path) -> None:
@@ -523,10 +558,8 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
         if extra_epochs:
             config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
         if checkpoint is None and not restart:
-            raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from. " + (
-                "Start it again: nothing was trained, so the same name takes this folder over."
-                if never_trained(folder.path, ended=False) else
-                "Start it again under another name, or delete this run first (the name is taken by its folder)."))
+            raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from, so it cannot "
+                                f"resume. To fix: {start_again_fix(folder, ended=False)}.")
         capped = epochs_capped(folder, config, checkpoint, extra_epochs)
         if capped is not None:
             return capped
