@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.errors import ConfigError, FinetuneError, Problem
-from finetune_studio.core.runs import RunBusy, RunFolderUnusable, require_run_folder
+from finetune_studio.core.runs import RunBusy, RunFolderUnusable, holds_a_run, require_run_folder, run_as_runs_dir_words
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
 
@@ -190,11 +190,10 @@ def _run_as_runs_dir_refusal(args: argparse.Namespace) -> str | None:
     `train` made the new run inside r3's folder, where the Runs tab and `runs` never list it (`runs --runs-dir` of
     such a folder is refused already)."""
     folder = user_path(args.runs_dir) if args.runs_dir else None
-    if folder is None or not _one_run(folder):
+    if folder is None or not holds_a_run(folder):
         return None
-    return (f"--runs-dir {shell_word(args.runs_dir)} is the folder of the run {folder.name}, not a runs folder: a new "
-            f"run would be made inside it, where no runs list shows it. To fix: pass the folder that holds the runs: "
-            f"--runs-dir {shell_word(folder.parent)}")
+    return (f"--runs-dir {shell_word(args.runs_dir)} {run_as_runs_dir_words(folder.name)} pass the folder that holds "
+            f"the runs: --runs-dir {shell_word(folder.parent)}")
 
 
 def _split_set_refusal(args: argparse.Namespace) -> str | None:
@@ -881,7 +880,7 @@ def _list_runs(runs_dir: str | None) -> int:
               f"{shell_word(folder)}), or pass another folder with --runs-dir.", file=sys.stderr)
         return EXIT_CONFIG
     runs = list_runs(folder)  # newest first, as the Runs tab sorts them by default
-    if not runs and _one_run(folder):  # "No runs in <a run's folder>." of the run itself
+    if not runs and holds_a_run(folder):  # "No runs in <a run's folder>." of the run itself
         print(f"error: {folder} is the folder of the run {folder.name}, not a runs folder{_env_names(runs_dir)}. To "
               f"fix: {_runs_folder_fix(runs_dir, folder.parent)}", file=sys.stderr)
         return EXIT_CONFIG
@@ -936,22 +935,11 @@ def _runs_file_refusal(folder: Path) -> str | None:
             f"(the default is {default_runs_dir()}).")
 
 
-def _one_run(folder: Path) -> bool:
-    """Whether `folder` is a run's own folder: its status.json or metrics.jsonl (a config.yaml alone is also what a
-    folder of configs beside the runs may hold)."""
-    from finetune_studio.core.runs import METRICS_FILE, STATUS_FILE
-
-    try:
-        return any((folder / name).is_file() for name in (STATUS_FILE, METRICS_FILE))
-    except OSError:
-        return False
-
-
 def _enclosing_run(folder: Path) -> Path | None:
     """The run whose folder holds `folder` (a checkpoint-N, its model/ or ranks/ folder, given as a runs folder), or
-    None: the nearest folder above it that is a run's own (_one_run)."""
+    None: the nearest folder above it that is a run's own (core.runs.holds_a_run)."""
     for parent in folder.absolute().parents:
-        if _one_run(parent):
+        if holds_a_run(parent):
             return parent
     return None
 

@@ -826,6 +826,23 @@ def is_run_folder(path: Path) -> bool:
         return False
 
 
+def holds_a_run(folder: Path) -> bool:
+    """Whether `folder` is a run's own folder by what only a run writes, its status.json or metrics.jsonl: the test
+    for a folder given as a runs folder (--runs-dir, FINETUNE_STUDIO_RUNS, a config's runs_dir), where a config.yaml
+    alone is what a folder of configs beside the runs may hold (is_run_folder counts it)."""
+    try:
+        return any((folder / name).is_file() for name in (STATUS_FILE, METRICS_FILE))
+    except OSError:
+        return False
+
+
+def run_as_runs_dir_words(run_name: str) -> str:
+    """The middle of the refusal of a run's own folder given as a runs folder, up to its "To fix:": the same words
+    whether --runs-dir (core.cli), FINETUNE_STUDIO_RUNS or a config's runs_dir (core.validation) named it."""
+    return (f"is the folder of the run {run_name}, not a runs folder: a new run would be made inside it, where no "
+            f"runs list shows it. To fix:")
+
+
 def _sentence(parts: list[str]) -> str:
     return "; ".join(parts) + "."  # not capitalized: each part starts with a file name
 

@@ -38,6 +38,7 @@ from finetune_studio.core.config import (
     unknown_training_key_message,
 )
 from finetune_studio.core.errors import WARNING, Problem
+from finetune_studio.core.runs import holds_a_run, run_as_runs_dir_words
 
 STRATEGIES = ("no", "steps", "epoch")
 
@@ -488,17 +489,6 @@ def _runs_dir_by_env(config: RunConfig) -> bool:
     return not named and bool(os.environ.get("FINETUNE_STUDIO_RUNS"))
 
 
-def _one_run(folder: Path) -> bool:
-    """Whether `folder` is a run's own folder, by the rule core.cli's _one_run keeps for --runs-dir and `runs`: its
-    status.json or metrics.jsonl (a config.yaml alone is also what a folder of configs beside the runs may hold)."""
-    from finetune_studio.core.runs import METRICS_FILE, STATUS_FILE
-
-    try:
-        return any((folder / name).is_file() for name in (STATUS_FILE, METRICS_FILE))
-    except OSError:
-        return False
-
-
 def _run_as_runs_dir(config: RunConfig, folder: Path) -> str:
     """Why a runs folder that is one run's own folder is refused, in the words --runs-dir's refusal has (core.cli's
     _run_as_runs_dir_refusal), naming where it came from: FINETUNE_STUDIO_RUNS, or the config's runs_dir. Only
@@ -508,8 +498,7 @@ def _run_as_runs_dir(config: RunConfig, folder: Path) -> str:
 
     name = folder.absolute().name
     parent = folder.parent if folder.name else folder.absolute().parent
-    why = (f"is the folder of the run {name}, not a runs folder: a new run would be made inside it, where no runs "
-           f"list shows it. To fix:")
+    why = run_as_runs_dir_words(name)
     if _runs_dir_by_env(config):
         return (f"Runs folder unusable {ENV_NAMES}: {folder} {why} point FINETUNE_STUDIO_RUNS at the folder that holds "
                 f"the runs (export FINETUNE_STUDIO_RUNS={shlex.quote(str(parent))}), or pass that folder with "
@@ -1062,7 +1051,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                             f"{ENV_FIX}")
         elif problem:
             add("runs_dir", f"Runs folder unusable: {problem}")
-        elif not runs_dir_refused and _one_run(runs_dir_of(config)):
+        elif not runs_dir_refused and holds_a_run(runs_dir_of(config)):
             add("runs_dir", _run_as_runs_dir(config, runs_dir_of(config)))
         output_dir = training.get("output_dir")
         if isinstance(output_dir, str) and output_dir:
