@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -315,3 +316,15 @@ def rank_out_of_memory(monkeypatch, folder: Path, rank: int, step: int, when: st
 
     inject = after_import_site(folder, transformers__trainer=failing_step(rank, step, CUDA_OOM, when=when))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(inject), os.environ.get("PYTHONPATH", "")]))
+
+
+class CycleTracer:
+    """Garbage in a reference cycle (only the cycle collector frees it) that records the thread which collected it:
+    the collection tests' witness that a collection ran on the owner's thread (core.collection)."""
+
+    def __init__(self, seen: list[int]) -> None:
+        self.seen = seen
+        self.me = self
+
+    def __del__(self) -> None:
+        self.seen.append(threading.get_ident())

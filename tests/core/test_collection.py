@@ -11,17 +11,7 @@ from typing import Iterator
 import pytest
 
 from finetune_studio.core import collection
-
-
-class Tracer:
-    """Garbage in a cycle that records the thread which collected it."""
-
-    def __init__(self, seen: list[int]) -> None:
-        self.seen = seen
-        self.me = self
-
-    def __del__(self) -> None:
-        self.seen.append(threading.get_ident())
+from tests.helpers import CycleTracer as Tracer
 
 
 @pytest.fixture

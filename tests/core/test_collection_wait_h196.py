@@ -12,19 +12,9 @@ from typing import Any, Iterator
 import pytest
 
 from finetune_studio.core import collection
+from tests.helpers import CycleTracer as Tracer
 
 WELL_UNDER_S = 1.0  # the guard: a served request returns within a slice (0.02 s); an unserved one after 2 s
-
-
-class Tracer:
-    """Garbage in a cycle that records the thread which collected it."""
-
-    def __init__(self, seen: list[int]) -> None:
-        self.seen = seen
-        self.me = self
-
-    def __del__(self) -> None:
-        self.seen.append(threading.get_ident())
 
 
 @pytest.fixture

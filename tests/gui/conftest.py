@@ -3,7 +3,10 @@ open run-start gate and a watchdog for hangs)."""
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -24,3 +27,26 @@ def drain_background() -> Iterator[None]:
 
     assert background.wait_idle(DRAIN_TIMEOUT_MS), (
         f"A background job was still running {DRAIN_TIMEOUT_MS // 1000} s after the test ended.")
+
+
+@pytest.fixture
+def collected_in(qtbot: Any) -> Iterator[list[int]]:
+    """The GUI thread owns collection, as in the app (gui.app.main makes the Collector before the window); yields the
+    threads each collection started in (gc.callbacks run in the collecting thread)."""
+    from finetune_studio.gui.collector import Collector
+
+    seen: list[int] = []
+
+    def record(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            seen.append(threading.get_ident())
+
+    gc.collect()
+    collector = Collector()
+    gc.callbacks.append(record)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(record)
+        collector.stop()
+        collector.deleteLater()

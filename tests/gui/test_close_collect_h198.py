@@ -14,49 +14,16 @@ import gc
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
+from tests.helpers import CycleTracer as Tracer
 from tests.helpers import window_on_runs
 
 pytestmark = pytest.mark.usefixtures("drain_background")
 
 WELL_UNDER_S = 1.0  # served: within a slice of core.collection.SERVE_SLICE_S (0.02 s); unserved: REQUEST_WAIT_S = 2 s
-
-
-class Tracer:
-    """Garbage in a cycle that records the thread which collected it."""
-
-    def __init__(self, seen: list[int]) -> None:
-        self.seen = seen
-        self.me = self
-
-    def __del__(self) -> None:
-        self.seen.append(threading.get_ident())
-
-
-@pytest.fixture
-def collected_in(qtbot: Any) -> Iterator[list[int]]:
-    """The GUI thread owns collection, as in the app (gui.app.main makes the Collector before the window); yields the
-    threads each collection started in."""
-    from finetune_studio.gui.collector import Collector
-
-    seen: list[int] = []
-
-    def record(phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            seen.append(threading.get_ident())
-
-    gc.collect()
-    collector = Collector()
-    gc.callbacks.append(record)
-    try:
-        yield seen
-    finally:
-        gc.callbacks.remove(record)
-        collector.stop()
-        collector.deleteLater()
 
 
 class Releasing:

@@ -7,44 +7,15 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
+
+from tests.helpers import CycleTracer as Tracer
 
 pytestmark = pytest.mark.usefixtures("drain_background")
 
 WELL_UNDER_S = 1.0
-
-
-class Tracer:
-    def __init__(self, seen: list[int]) -> None:
-        self.seen = seen
-        self.me = self
-
-    def __del__(self) -> None:
-        self.seen.append(threading.get_ident())
-
-
-@pytest.fixture
-def collector(qtbot: Any) -> Iterator[list[int]]:
-    """The GUI thread owns collection (as in the app); yields the threads every collection started in."""
-    from finetune_studio.gui.collector import Collector
-
-    collected_in: list[int] = []
-
-    def record(phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            collected_in.append(threading.get_ident())
-
-    gc.collect()
-    made = Collector()
-    gc.callbacks.append(record)
-    try:
-        yield collected_in
-    finally:
-        gc.callbacks.remove(record)
-        made.stop()
-        made.deleteLater()
 
 
 def qthread(run: Callable[[], Any]) -> Any:
@@ -69,7 +40,7 @@ def body(seen: list[int], times: dict[str, float]) -> Callable[[], None]:
     return work
 
 
-def test_a_qthread_and_a_pool_job_waited_for_have_their_collection_served(collector: list[int]) -> None:
+def test_a_qthread_and_a_pool_job_waited_for_have_their_collection_served(collected_in: list[int]) -> None:
     from PySide6.QtCore import QRunnable, QThreadPool
 
     from finetune_studio.core import collection
@@ -79,7 +50,7 @@ def test_a_qthread_and_a_pool_job_waited_for_have_their_collection_served(collec
     for kind in ("qthread", "pool"):
         seen: list[int] = []
         times: dict[str, float] = {}
-        collector.clear()
+        collected_in.clear()
         if kind == "qthread":
             thread = qthread(body(seen, times))
             thread.start()
@@ -95,10 +66,10 @@ def test_a_qthread_and_a_pool_job_waited_for_have_their_collection_served(collec
                                       f"{collection.REQUEST_WAIT_S} s)"
         assert times["collect_s"] < WELL_UNDER_S, kind
         assert seen == [gui] and times["freed_before_return"] == 1, kind
-        assert collector and set(collector) == {gui}, kind
+        assert collected_in and set(collected_in) == {gui}, kind
 
 
-def test_a_qt_wait_that_runs_out_says_so(collector: list[int]) -> None:
+def test_a_qt_wait_that_runs_out_says_so(collected_in: list[int]) -> None:
     from finetune_studio.gui.collector import wait
 
     release = threading.Event()
