@@ -39,7 +39,7 @@ class SlowHub(HubServer):
     def start(self) -> SlowHub:
         server = self
 
-        class Handler(_SlowHandler):
+        class Handler(self.handler()):  # type: ignore[misc]
             hub = server
 
         from http.server import ThreadingHTTPServer
@@ -51,6 +51,10 @@ class SlowHub(HubServer):
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="hub-server", daemon=True)
         self._thread.start()
         return self
+
+    def handler(self) -> type:
+        """The request handler's class: a subclass of _SlowHandler (a test's server that sends otherwise)."""
+        return _SlowHandler
 
     def sent(self, name: str) -> list[Sent]:
         return [get for get in list(self.gets) if get.path.endswith("/" + name)]

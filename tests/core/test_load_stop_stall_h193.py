@@ -44,21 +44,8 @@ class StallingHub(SlowHub):
         self.release = threading.Event()  # the silent server may write again (it finds the client gone)
         self.gaps: list[float] = []  # seconds between two pieces the alive server wrote
 
-    def start(self) -> StallingHub:
-        server = self
-
-        class Handler(_StallingHandler):
-            hub = server
-
-        from http.server import ThreadingHTTPServer
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="hub-server", daemon=True)
-        self._thread.start()
-        return self
+    def handler(self) -> type:
+        return _StallingHandler
 
     def stop(self) -> None:
         self.release.set()
