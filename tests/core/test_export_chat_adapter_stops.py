@@ -13,7 +13,7 @@ import pytest
 
 from finetune_studio.core.export import export_adapter
 from tests.core.test_adapters_card import adapter_run
-from tests.core.test_generate_chat_stops import _emit_at, lora_chat_run  # noqa: F401 - a fixture
+from tests.core.test_generate_chat_stops import lora_chat_run, reply_when_told_to_end  # noqa: F401 - a fixture
 
 
 def test_a_text_adapter_export_says_what_it_said(tmp_path: Path) -> None:
@@ -48,12 +48,5 @@ def test_following_the_message_a_chat_adapters_reply_stops_at_its_end_of_turn(lo
                      result.message)
     assert line, result.message
     exec(line.group(1), {"model": model, "GenerationConfig": GenerationConfig})  # as the message says
-    inputs = tokenizer.apply_chat_template([{"role": "user", "content": "Hello!"}], add_generation_prompt=True,
-                                           return_tensors="pt", return_dict=True)
-    handle = _emit_at(model.get_base_model(), end, step=4)
-    try:
-        output = model.generate(**inputs, max_new_tokens=20, do_sample=False)
-    finally:
-        handle.remove()
-    reply = output[0, inputs["input_ids"].shape[1]:].tolist()
+    reply = reply_when_told_to_end(model, tokenizer, end)  # a model that ends its reply at its 4th token
     assert (len(reply), reply[-1]) == (4, end)

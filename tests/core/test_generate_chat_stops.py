@@ -50,6 +50,19 @@ def _emit_at(model: Any, token: int, step: int) -> Any:
     return model.get_output_embeddings().register_forward_hook(hook)
 
 
+def reply_when_told_to_end(model: Any, tokenizer: Any, end: int, step: int = 4) -> list[int]:
+    """The greedy reply to "Hello!" of a model made to pick `end` at its `step`-th token (_emit_at): a reply that
+    stops there shows `end` is among the model's stop tokens."""
+    inputs = tokenizer.apply_chat_template([{"role": "user", "content": "Hello!"}], add_generation_prompt=True,
+                                           return_tensors="pt", return_dict=True)
+    handle = _emit_at(getattr(model, "get_base_model", lambda: model)(), end, step=step)
+    try:
+        output = model.generate(**inputs, max_new_tokens=20, do_sample=False)
+    finally:
+        handle.remove()
+    return output[0, inputs["input_ids"].shape[1]:].tolist()
+
+
 @pytest.mark.slow
 def test_a_lora_chat_runs_reply_stops_at_its_end_of_turn(lora_chat_run: Path) -> None:
     loaded = g.load(g.resolve(lora_chat_run))

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from finetune_studio.core import cli, export
+from finetune_studio.core import cli
 from finetune_studio.core import hub as core_hub
-from finetune_studio.core.export import ExportResult
 from tests.core.test_cli_push_export_input import _adapter_run, quiet_hub  # noqa: F401 - a fixture
-from tests.core.test_push_merged_checks import small_merged_model
+from tests.core.test_push_merge_first_h185 import merges  # noqa: F401 - a fixture: the merge stood in for
 from tests.hub_fixtures import BOB, hub
 from tests.hub_server import HubServer
 
@@ -32,21 +30,13 @@ FIX = ("To fix: push to a namespace you may create repositories in: your own (le
        "bigco/<name>); or ask an admin of acme to give you the write or contributor role there, then push again.")
 
 
-@pytest.fixture
-def merges(monkeypatch: pytest.MonkeyPatch, quiet_hub: HubServer, tmp_path: Path) -> list[list[str]]:
-    """Stands in for core.export.export_merged: records the repositories the Hub held when each merge began, and
-    writes a small whole model where the push asked. An empty list: the merge was never entered."""
+@pytest.fixture(autouse=True)
+def stage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The push's staging place (TMPDIR), of this test alone: a merge folder left there would show."""
     stage = tmp_path / "stage"
     stage.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(stage))  # the push's staging place (TMPDIR)
-    calls: list[list[str]] = []
-
-    def merged(run_dir: Path, out_dir: Path, *args: Any, **kwargs: Any) -> ExportResult:
-        calls.append(sorted(quiet_hub.repos))
-        return small_merged_model(Path(out_dir))
-
-    monkeypatch.setattr(export, "export_merged", merged)
-    return calls
+    monkeypatch.setattr(tempfile, "tempdir", str(stage))
+    return stage
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_the_copied_load_line_of_a_chat_adapter_stops_its_replies_at_the_end_of_
     from PySide6.QtGui import QGuiApplication
     from transformers import AutoTokenizer
 
-    from tests.core.test_generate_chat_stops import _emit_at
+    from tests.core.test_generate_chat_stops import reply_when_told_to_end
 
     out = tmp_path / "my exports" / "chat adapter"
     dialog = ExportDialog(lora_chat_run)
@@ -73,12 +73,5 @@ def test_the_copied_load_line_of_a_chat_adapter_stops_its_replies_at_the_end_of_
     tokenizer = AutoTokenizer.from_pretrained(str(out))
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert end in model.generation_config.eos_token_id
-    inputs = tokenizer.apply_chat_template([{"role": "user", "content": "Hello!"}], add_generation_prompt=True,
-                                           return_tensors="pt", return_dict=True)
-    handle = _emit_at(model.get_base_model(), end, step=4)  # a model that ends its reply at its 4th token
-    try:
-        output = model.generate(**inputs, max_new_tokens=20, do_sample=False)
-    finally:
-        handle.remove()
-    reply = output[0, inputs["input_ids"].shape[1]:].tolist()
+    reply = reply_when_told_to_end(model, tokenizer, end)  # a model that ends its reply at its 4th token
     assert (len(reply), reply[-1]) == (4, end)
