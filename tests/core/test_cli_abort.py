@@ -13,6 +13,12 @@ from finetune_studio.core.runs import RunFolder
 from tests.helpers import checkpoint as make_checkpoint
 from tests.helpers import small_config
 
+# The status a run stopped before its first checkpoint is left with (core.training's no_checkpoint_text, 07b0703)
+NO_CHECKPOINT = ("Interrupted. No checkpoint was saved, so it cannot resume. To fix: start it again under another "
+                 "name, with its settings: 'finetune-studio train {run_dir}/config.yaml --runs-dir {run_dir.parent} "
+                 "--name {run_dir.name}-2' (this folder, which holds the steps it trained, keeps the name "
+                 "{run_dir.name}).")
+
 
 def aborting_run(run_dir: Path | None, checkpoint: bool):
     def execute(sink, stop):
@@ -20,8 +26,7 @@ def aborting_run(run_dir: Path | None, checkpoint: bool):
             run_dir.mkdir(parents=True)
             save_config(small_config(run_dir / "d.jsonl", run_dir.parent), run_dir / "config.yaml")
             RunFolder(run_dir).write_status("failed", "Interrupted. Resume continues from checkpoint-78." if checkpoint
-                                            else "Interrupted. No checkpoint was saved, so it cannot resume: start "
-                                                 "it again under another name, or delete this run first.")
+                                            else NO_CHECKPOINT.format(run_dir=run_dir))
             if checkpoint:
                 make_checkpoint(run_dir, 78)  # one Resume can load (core.runs' resume_point)
             sink({"event": "run_start", "run_dir": str(run_dir), "name": run_dir.name})
@@ -39,8 +44,7 @@ def test_a_second_ctrl_c_names_the_run_folder_and_what_it_holds(tmp_path: Path, 
         assert err.strip() == (f"aborted: {run_dir}: Interrupted. Resume continues from checkpoint-78. Resume with: "
                                f"finetune-studio resume {run_dir}")
     else:
-        assert err.strip() == (f"aborted: {run_dir}: Interrupted. No checkpoint was saved, so it cannot resume: start "
-                               "it again under another name, or delete this run first.")
+        assert err.strip() == f"aborted: {run_dir}: {NO_CHECKPOINT.format(run_dir=run_dir)}"
 
 
 def test_a_second_ctrl_c_before_the_run_folder_says_nothing_was_trained(capsys) -> None:
@@ -50,8 +54,7 @@ def test_a_second_ctrl_c_before_the_run_folder_says_nothing_was_trained(capsys) 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("save_steps, said", [
-    (100, "Interrupted. No checkpoint was saved, so it cannot resume: start it again under another name, or delete "
-          "this run first."),
+    (100, NO_CHECKPOINT),  # two steps trained: they keep the folder, and the command names aborted-2
     (1, "Interrupted. Resume continues from checkpoint-1."),
 ])
 def test_an_aborted_run_says_what_it_can_do_next_as_it_is(demo_cache: Path, small_dataset: Path, runs_dir: Path,
@@ -71,5 +74,5 @@ def test_an_aborted_run_says_what_it_can_do_next_as_it_is(demo_cache: Path, smal
     with pytest.raises(KeyboardInterrupt):
         run(config, sink)
     status = RunFolder(runs_dir / "aborted").read_status()
-    assert (status["state"], status["message"]) == ("failed", said)
+    assert (status["state"], status["message"]) == ("failed", said.format(run_dir=runs_dir / "aborted"))
     assert can_resume("failed", runs_dir / "aborted") == (save_steps == 1)

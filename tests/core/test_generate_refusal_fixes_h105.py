@@ -15,8 +15,9 @@ import pytest
 from finetune_studio.core import cli
 from finetune_studio.core import generate as g
 from finetune_studio.core.cli import main
-from finetune_studio.core.config import default_config, save_config
+from finetune_studio.core.config import default_config, load_config, save_config
 from finetune_studio.core.runs import RunFolder, RunLock
+from finetune_studio.core.training import new_run_folder
 from tests.helpers import checkpoint, lora_run
 from tests.hub_fixtures import make_finished_run
 
@@ -51,10 +52,16 @@ def test_a_run_training_now_with_no_checkpoint_is_told_to_wait_for_it(
         assert main(["generate", str(folder.path), "--checkpoint", "3", "--prompt", "Aries:"]) == cli.EXIT_CONFIG
         assert _err_line(capsys) == ("error: The run r has no complete checkpoint at all, so --checkpoint 3 has none "
                                      "to pick (it holds config.yaml, run.lock, status.json). " + waits)
-    # its lock released (the process ended without a save): training or resuming it is what saves one
+    # its lock released (the process ended without a save, before its first step): Resume refuses a run with no
+    # checkpoint, so it is told to start again, under its own name, which takes the folder over (07b0703)
     with pytest.raises(g.GenerationError) as caught:
         g.resolve(folder.path)
-    assert str(caught.value).endswith("To fix: train it until it saves a checkpoint, or resume it.")
+    assert str(caught.value).endswith(
+        "To fix: start it again as it is; nothing was trained, so the same name takes this folder over: "
+        f"'finetune-studio train {folder.config_path} --runs-dir {tmp_path} --name r'.")
+    config, _ = load_config(folder.config_path)  # that command's start: the name r takes the folder over
+    config.name, config.runs_dir = "r", str(tmp_path)
+    assert new_run_folder(config)[1].path == folder.path and list(folder.path.iterdir()) == []
 
 
 @pytest.mark.parametrize(("training", "when"), [

@@ -20,8 +20,9 @@ from tests.core.test_runs_history import make_run, segment
 from tests.helpers import checkpoint
 
 ENDED = "The process running this run ended without finishing it."
-NONE_SAVED = (" No checkpoint was saved, so it cannot resume: start it again under another name, or delete this run "
-              "first.")
+NONE_SAVED = (" No checkpoint was saved, so it cannot resume. To fix: start it again under another name, with its "
+              "settings: finetune-studio train RUN/config.yaml --name NEW_NAME (RUN being this run's folder, which "
+              "keeps its name; in the window: History, Use its settings, then Start).")
 WHY = "its only checkpoint, checkpoint-12, cannot be loaded: it holds no weights (model*.safetensors)"
 FIX = ("To fix: put the missing or damaged files back from a copy of the run, or start it again with its settings "
        "(in the app: Runs tab, Use its settings, then Start).")

@@ -286,18 +286,27 @@ def test_fsdp_true_is_taken_as_the_flag_transformers_documents() -> None:
 
 
 @pytest.mark.parametrize(("steps", "said"), [
-    (0, "Start it again: nothing was trained, so the same name takes this folder over."),
-    (3, "Start it again under another name, or delete this run first (the name is taken by its folder)."),
+    (0, "start it again as it is; nothing was trained, so the same name takes this folder over: 'finetune-studio "
+        "train {runs}/no-checkpoint/config.yaml --runs-dir {runs} --name no-checkpoint'."),
+    (3, "start it again under another name, with its settings: 'finetune-studio train {runs}/no-checkpoint/config.yaml "
+        "--runs-dir {runs} --name no-checkpoint-2' (this folder, which holds the steps it trained, keeps the name "
+        "no-checkpoint)."),
 ])
 def test_resume_without_a_checkpoint_says_how_to_go_on(tmp_path: Path, steps: int, said: str) -> None:
     """Resume of a run with no checkpoint said "Start it again.", which for a run that trained steps led straight
-    to "A run named … already exists"; now it says which way works (helper-33's note)."""
+    to "A run named … already exists"; now it says which way works (helper-33's note), as a command (07b0703), whose
+    name new_run_folder takes: the run's own folder when nothing was trained, a new one beside it when steps were."""
     import threading
 
     from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.training import resume
+    from finetune_studio.core.training import new_run_folder, resume
 
     folder = _failed_run(tmp_path, "no-checkpoint", step_events=steps)
     with pytest.raises(FinetuneError) as caught:
         resume(folder.path, lambda _event: None, threading.Event())
-    assert str(caught.value) == f"The run no-checkpoint has no complete checkpoint to resume from. {said}"
+    assert str(caught.value) == ("The run no-checkpoint has no complete checkpoint to resume from, so it cannot "
+                                 f"resume. To fix: {said.format(runs=tmp_path)}")
+    config, _ = load_config(folder.config_path)  # the command's config and --runs-dir, under the name it gives
+    config.name, config.runs_dir = str(caught.value).split("--name ")[1].split("'")[0], str(tmp_path)
+    _, started = new_run_folder(config)
+    assert started.path == tmp_path / config.name and list(started.path.iterdir()) == []
