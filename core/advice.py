@@ -497,7 +497,7 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
         flags += f" --set training.learning_rate={lower:g}"
     again = pasted_command(f"finetune-studio train {shlex.quote(str(folder.config_path))}{flags}")
     return (f" {how}: {again} (in the window: "
-            "select the run in History, press Use its settings, change them and press Start).")
+            "select the run in the Runs tab, press Use its settings, change them and press Start).")
 
 
 def _free_accelerator_memory() -> None:

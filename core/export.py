@@ -279,18 +279,10 @@ def training_text(folder: RunFolder, what: str) -> str | None:
     at = f", at step {step} of {total}" if isinstance(step, int) and isinstance(total, int) and total else ""
     doing = f"(process {record.get('pid')}{at})"
     fix = f"Nothing was {what}. To fix: wait until it ends (or stop it), then try again."
-    if _has_saved_model(folder):
+    if folder.has_saved_model():
         return (f"The run {folder.path.name} is training again {doing}: its model folder still holds the previous "
                 f"result, which would be {what} as if it were this run's. {fix}")
     return f"The run {folder.path.name} is training {doing}; it has no finished model yet. {fix}"
-
-
-def _has_saved_model(folder: RunFolder) -> bool:
-    """A model folder holding any file: what a finished run left (an adapter or a whole model)."""
-    try:
-        return folder.model_dir.is_dir() and any(path.is_file() for path in folder.model_dir.iterdir())
-    except OSError:
-        return False
 
 
 def model_fix(folder: RunFolder) -> str:

@@ -99,6 +99,13 @@ class RunFolder:
     def exists(self) -> bool:
         return self.config_path.is_file()
 
+    def has_saved_model(self) -> bool:
+        """A model folder holding any file: what a finished run left (an adapter or a whole model)."""
+        try:
+            return self.model_dir.is_dir() and any(path.is_file() for path in self.model_dir.iterdir())
+        except OSError:
+            return False
+
     def read_status(self) -> dict[str, Any]:
         try:
             status = read_json(self.status_path)
@@ -396,7 +403,7 @@ def _with_liveness(status: dict[str, Any], folder: Path | None = None, offer: bo
 # core.training.resume_advice's words too, for a run whose steps took its name (never_trained: false).
 NO_CHECKPOINT_TEXT = ("No checkpoint was saved, so it cannot resume. To fix: start it again under another name, with "
                       "its settings: finetune-studio train RUN/config.yaml --name NEW_NAME (RUN being this run's "
-                      "folder, which keeps its name; in the window: History, Use its settings, then Start)")
+                      "folder, which keeps its name; in the window: the Runs tab, Use its settings, then Start)")
 # How resume_offer's two other sentences begin (core.advice quotes a status message up to its next step by them).
 RESUME_FROM_TEXT = "Resume continues from "
 CANNOT_RESUME_TEXT = "It cannot resume: "
@@ -484,13 +491,13 @@ def no_model_text(folder: RunFolder, doing: str) -> str:
                 "a copy, or train the run again under a new name.")
     said = (f"The run {folder.path.name} has no saved model to {doing} (its state is {state}): a run saves its model "
             "when it finishes.")
-    point = folder.resume_point(_configured_output_dir(folder))
+    point = folder.resume_point(configured_output_dir(folder))
     if point.checkpoint is None:  # nothing Resume can load: why, and what to do instead (resume_offer)
         return said + resume_offer(point)
     return said + " To fix: resume it to the end first."
 
 
-def _configured_output_dir(folder: RunFolder) -> Path:
+def configured_output_dir(folder: RunFolder) -> Path:
     """Where the run's config puts its checkpoints (training.output_dir), or its folder."""
     from finetune_studio.core.config import load_config
 

@@ -48,6 +48,7 @@ from finetune_studio.core.runs import (
     ResumePoint,
     RunFolder,
     RunLock,
+    configured_output_dir,
     generate_run_name,
     require_run_folder,
     resume_offer,
@@ -388,10 +389,14 @@ def new_run_folder(config: RunConfig) -> tuple[RunConfig, RunFolder]:
         if folder.path.exists() and any(folder.path.iterdir()):
             if not never_trained(folder.path):
                 again = f"finetune-studio resume {shlex.quote(str(folder.path))}"
-                point = folder.resume_point()
+                point = folder.resume_point(configured_output_dir(folder))  # where its config put its checkpoints
                 ended = point.checkpoint is None and not point.why_not() and not run_busy(folder.path)
-                that = ("delete that run's folder first: it saved no checkpoint, so it cannot resume" if ended else
-                        f"resume that run ({again})")
+                if ended and folder.has_saved_model():  # finished without a checkpoint: its model is the result
+                    that = f"keep it: it saved its trained model in {folder.model_dir}"
+                elif ended:
+                    that = "delete that run's folder first: it saved no checkpoint, so it cannot resume"
+                else:
+                    that = f"resume that run ({again})"
                 raise ConfigError([Problem("name", f"A run named '{config.name}' already exists in {runs}. To fix: "
                                                    f"choose another name (name: in the config, or --name NEW), or "
                                                    f"{that}.")])

@@ -236,12 +236,9 @@ def saved_model_text(run: RunSummary) -> tuple[str, str]:
     yet; (text, the whole path where the text cuts it)."""
     from finetune_studio.core.adapters import METHOD_NAMES, is_adapter_folder
 
-    model_dir = RunFolder(run.path).model_dir
-    try:
-        saved = model_dir.is_dir() and any(path.is_file() for path in model_dir.iterdir())
-    except OSError:
-        saved = False
-    if saved:
+    folder = RunFolder(run.path)
+    model_dir = folder.model_dir
+    if folder.has_saved_model():
         what = (f"{METHOD_NAMES.get(run.method, 'the')} adapter" if is_adapter_folder(model_dir)
                 else "the whole model")
         shown = _middle_cut(str(model_dir), FACT_PATH_CHARS)

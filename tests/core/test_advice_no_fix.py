@@ -48,7 +48,7 @@ def test_apply_fix_on_a_run_diverged_before_its_first_checkpoint_says_start_agai
     assert "Resume it with" not in said and "finetune-studio resume" not in said  # it has nothing to resume from
     assert "No checkpoint was saved, so it cannot resume: start it again under another name with a lower " \
            "learning rate: 'finetune-studio train " in said
-    assert "select the run in History, press Use its settings, change them and press Start" in said
+    assert "select the run in the Runs tab, press Use its settings, change them and press Start" in said
     command = shlex.split(said.split("'finetune-studio train ", 1)[1].split("'", 1)[0])
     assert command == [str(run_dir / "config.yaml"), "--runs-dir", str(run_dir.parent), "--name", "div1-2",
                        "--set", "training.learning_rate=2e-05"]  # not 1e+08: it diverges again

@@ -22,7 +22,7 @@ from tests.helpers import checkpoint
 ENDED = "The process running this run ended without finishing it."
 NONE_SAVED = (" No checkpoint was saved, so it cannot resume. To fix: start it again under another name, with its "
               "settings: finetune-studio train RUN/config.yaml --name NEW_NAME (RUN being this run's folder, which "
-              "keeps its name; in the window: History, Use its settings, then Start).")
+              "keeps its name; in the window: the Runs tab, Use its settings, then Start).")
 WHY = "its only checkpoint, checkpoint-12, cannot be loaded: it holds no weights (model*.safetensors)"
 FIX = ("To fix: put the missing or damaged files back from a copy of the run, or start it again with its settings "
        "(in the app: Runs tab, Use its settings, then Start).")
@@ -71,7 +71,7 @@ def test_apply_fix_on_an_interrupted_run_without_a_checkpoint_does_not_say_resum
     assert "Resume it with" not in said
     assert said.endswith(
         f" No checkpoint was saved, so it cannot resume: start it again under another name: 'finetune-studio train "
-        f"{run / 'config.yaml'} --runs-dir {tmp_path} --name crashed-2' (in the window: select the run in History, "
+        f"{run / 'config.yaml'} --runs-dir {tmp_path} --name crashed-2' (in the window: select the run in the Runs tab, "
         "press Use its settings, change them and press Start).")
 
 

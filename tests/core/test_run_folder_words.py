@@ -148,7 +148,7 @@ def test_a_run_without_its_model_says_why_in_one_wording_for_export_and_push(tmp
     unfinished = ("The run r has no saved model to {} (its state is stopped): a run saves its model when it "
                   "finishes. No checkpoint was saved, so it cannot resume. To fix: start it again under another name, "
                   "with its settings: finetune-studio train RUN/config.yaml --name NEW_NAME (RUN being this run's "
-                  "folder, which keeps its name; in the window: History, Use its settings, then Start)."
+                  "folder, which keeps its name; in the window: the Runs tab, Use its settings, then Start)."
                   )  # "resume it to the end first" only with a checkpoint that loads
     expected = finished if state == "finished" else unfinished
     with pytest.raises(ExportError) as exported:
