@@ -71,8 +71,8 @@ def test_apply_fix_on_an_interrupted_run_without_a_checkpoint_does_not_say_resum
     assert "Resume it with" not in said
     assert said.endswith(
         f" No checkpoint was saved, so it cannot resume: start it again under another name: 'finetune-studio train "
-        f"{run / 'config.yaml'} --runs-dir {tmp_path} --name crashed-2' (in the window: select the run in the Runs tab, "
-        "press Use its settings, change them and press Start).")
+        f"{run / 'config.yaml'} --runs-dir {tmp_path} --name crashed-2' (in the window: select the run in the Runs "
+        "tab, press Use its settings, change them and press Start).")
 
 
 @pytest.mark.parametrize("loads", [True, False])
