@@ -41,11 +41,13 @@ def test_apply_fix_with_no_fix_exits_2_with_the_command_quoted_once(tmp_path: Pa
     (run / "status.json").write_text(json.dumps({**status, "state": "finished", "message": "Finished 20 steps."}))
     assert main(["resume", str(run), "--apply-fix"]) == 2
     err = capsys.readouterr().err
-    assert err == ("error: The run conc has no proposed fix to apply (it is finished: Finished 20 steps). To train it "
-                   f"further: finetune-studio resume '{run}' --epochs 1 (in the app: Runs tab, Train N more "
-                   "epochs).\n")
-    command = err.split("further: ")[1].split(" (in the app")[0]
-    assert pasted_words(command) == ["finetune-studio", "resume", str(run), "--epochs", "1"]
+    # its config's max_steps (20) caps it, so the advice is a raised max_steps and a plain resume (5d4fa39)
+    assert err == ("error: The run conc has no proposed fix to apply (it is finished: Finished 20 steps). max_steps = "
+                   "20 in its config.yaml caps it, so more epochs (--epochs) would train nothing. To train it further: "
+                   f"raise max_steps in {run / 'config.yaml'} (to 40, say, or to -1 to train all its 3 configured "
+                   f"epochs), then run finetune-studio resume '{run}'.\n")
+    command = err.split("then run ")[1].rstrip(".\n")
+    assert pasted_words(command) == ["finetune-studio", "resume", str(run)]
 
 
 def test_plain_paths_keep_the_quoted_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
