@@ -74,13 +74,7 @@ class _SlowHandler(_Handler):
         if not (self.hub.slow and self.command == "GET" and "/resolve/" in self.path and len(payload) > PIECE):
             super()._send(status, payload, headers)
             return
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        record = Sent(self.path, len(payload))
-        self.hub.gets.append(record)
+        record = self._start_body(status, payload, headers)
         try:
             for start in range(0, len(payload), PIECE):
                 self.wfile.write(payload[start:start + PIECE])
@@ -90,6 +84,17 @@ class _SlowHandler(_Handler):
         except OSError:  # BrokenPipe / ConnectionReset: the client hung up
             record.cut = True
         record.ended = time.monotonic()
+
+    def _start_body(self, status: int, payload: bytes, headers: dict[str, str]) -> Sent:
+        """Send the status line and headers of a body the handler then writes in pieces, and record that body."""
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        record = Sent(self.path, len(payload))
+        self.hub.gets.append(record)
+        return record
 
 
 def point_client_at(hub: SlowHub, hf_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ import pytest
 from finetune_studio.core import generate as g
 from finetune_studio.core.config import ModelConfig
 from tests.core.test_load_stop_download_h188 import Stopper, settled
-from tests.slow_hub_h188 import PIECE, REPO, Sent, SlowHub, _SlowHandler, point_client_at, wait_for
+from tests.slow_hub_h188 import PIECE, REPO, SlowHub, _SlowHandler, point_client_at, wait_for
 
 FILE = "model.safetensors"  # the demo's weights, ~770 KB
 STALL_AFTER = 96 * 1024  # bytes sent before the server goes silent
@@ -59,13 +59,7 @@ class _StallingHandler(_SlowHandler):
         if not (self.command == "GET" and self.path.endswith("/" + FILE) and len(payload) > STALL_AFTER):
             super()._send(status, payload, headers)
             return
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        record = Sent(self.path, len(payload))
-        self.hub.gets.append(record)
+        record = self._start_body(status, payload, headers)
         if self.hub.mode == "stall":
             cuts = [STALL_AFTER, *range(STALL_AFTER + PIECE, len(payload), PIECE), len(payload)]
         else:
