@@ -789,10 +789,14 @@ def _aborted_before(args: argparse.Namespace) -> str:
     if args.command in TRAINING_COMMANDS:
         return " before training began: nothing was trained or changed"
     if args.command == "export":
+        from finetune_studio.core.export import holds_files
+
         out = user_path(args.out) if args.out else _default_export_dir(args)
         again = " ".join(shell_word(arg) for arg in _export_argv(args))
-        return (f": nothing was exported ({out} holds what it held before) and the run is unchanged. To fix: run "
-                f"finetune-studio {again} again")
+        # A new folder the export made is removed with what it held: "holds what it held before" was said of none.
+        kept = f"{out} holds what it held before" if holds_files(out) else f"no {out} was left"
+        return (f": nothing was exported ({kept}) and the run is unchanged. To fix: run finetune-studio {again} "
+                "again")
     if args.command in READING_COMMANDS:
         return ": it only reads, so nothing was changed"
     return ""

@@ -895,7 +895,7 @@ def _write(partial: Path, out_dir: Path, what: str, write: Callable[[Path], None
             raise
         if isinstance(exc, Exception):  # a full disk mid-write, a file system error: said as an export's failure
             failed = write_failed(exc, what, partial, out_dir)  # naming the disk before its new folders go
-            if _holds_files(out_dir) and "Nothing was left there." in str(failed):
+            if holds_files(out_dir) and "Nothing was left there." in str(failed):
                 kept = f"{out_dir} still holds what it held before (nothing of it was replaced)."
                 failed = ExportError(str(failed).replace("Nothing was left there.", kept), failed.kind,
                                      failed.problem)
@@ -932,12 +932,14 @@ def stop_if_cancelled(cancel: Any, out_dir: Path, what: str) -> None:
     it is caught by _write, which deletes the hidden folder: nothing of the export is kept."""
     if cancel is None or not cancel.is_set():
         return
-    kept = (f" {out_dir} still holds what it held before." if _holds_files(out_dir) else "")
+    kept = (f" {out_dir} still holds what it held before." if holds_files(out_dir) else "")
     raise ExportError(f"The export of the {what} to {out_dir} was cancelled: nothing of it was written.{kept} To "
                       "export it, press Export again.", CANCELLED)
 
 
-def _holds_files(folder: Path) -> bool:
+def holds_files(folder: Path) -> bool:
+    """Whether an export's destination holds anything, so that "it still holds what it held before" is said only of a
+    folder that held something (an export into a new folder that failed leaves no folder at all)."""
     try:
         return folder.is_dir() and any(folder.iterdir())
     except OSError:
