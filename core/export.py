@@ -26,7 +26,7 @@ from typing import Any, Callable
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.hub import local_base_size, size_text  # one way to say a size, as the push dialog does
-from finetune_studio.core.runs import RUN_FILES, RunFolder, no_model_text, run_folder_problem
+from finetune_studio.core.runs import RUN_FILES, RunFolder, no_model_text, run_folder_problem, training_now
 
 ADAPTER, MERGED = "adapter", "merged"
 KINDS = (ADAPTER, MERGED)
@@ -68,6 +68,9 @@ class ExportError(FinetuneError):
 NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND = "not_an_adapter_run", "out_unusable", "unknown_kind"
 # A checkpoint the run does not have whole (--checkpoint N): the refusal lists the ones it has.
 NO_CHECKPOINT = "no_checkpoint"
+# A run that is not training and has no saved model to export (core.runs.no_model_text says why and what to do):
+# nothing ran, and the user must give another run or resume this one first, so the command line exits 2.
+NO_MODEL = "no_model"
 # A dtype a merged export cannot be saved in: a name not in MERGED_DTYPES (bad input, exit 2), or float16 for weights
 # beyond its range (found once merged: nothing was written).
 BAD_DTYPE, DTYPE_OVERFLOW = "bad_dtype", "dtype_overflow"
@@ -85,7 +88,7 @@ NOT_EMPTY = "not_empty"
 # no export replaces it, with or without "Delete what the folder holds" (the window disables that box for it).
 NOT_AN_EXPORT = "not_an_export"
 BAD_INPUT_KINDS = frozenset({NOT_AN_ADAPTER_RUN, OUT_UNUSABLE, UNKNOWN_KIND, CANNOT_WRITE, BAD_DTYPE,
-                             NO_CHECKPOINT})
+                             NO_CHECKPOINT, NO_MODEL})
 
 # The dtypes a merged export is saved in. SAME_DTYPE: the one the run loaded its base model in (model.dtype in its
 # config.yaml; for "auto", the base model's own saved dtype), as every merged export was saved before the choice.
@@ -161,7 +164,7 @@ def _adapter_model_dir(run_dir: Path, checked: bool = False, checkpoint: int | N
                               "QLoRA, DoRA). To fix: use that folder as it is (copy it, or load it with "
                               "AutoModelForCausalLM.from_pretrained).", NOT_AN_ADAPTER_RUN)
         _refuse_while_training(folder, checked)
-        raise ExportError(no_model_text(folder, "export"))
+        raise ExportError(no_model_text(folder, "export"), RUN_TRAINING if training_now(folder) else NO_MODEL)
     if not (model_dir / ADAPTER_WEIGHTS_FILE).is_file():
         raise ExportError(f"{model_dir} has {ADAPTER_CONFIG_FILE} but no {ADAPTER_WEIGHTS_FILE}: the adapter's "
                           f"weights are missing. To fix: {model_fix(folder)}")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from finetune_studio.core.errors import FinetuneError, Problem
-from finetune_studio.core.runs import METRICS_FILE, RunFolder, no_model_text
+from finetune_studio.core.runs import METRICS_FILE, RunFolder, no_model_text, training_now
 
 if TYPE_CHECKING:  # core.export imports this module
     from finetune_studio.core.export import ExportError
@@ -88,7 +88,8 @@ TRAINING_HERE = "training_here"  # a merged push while a run trains in this app 
 BAD_DTYPE = "bad_dtype"  # a dtype for a push that is not merged, or a name that is no dtype (core.export's)
 DTYPE_OVERFLOW = "dtype_overflow"  # merged weights past float16's range, found once merged (before the repository
 # is created: nothing was sent). Not bad input (exit 1), as core.export's own refusal of it is not.
-BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN, BAD_DTYPE})
+NO_MODEL = "no_model"  # a run not training that has no saved model to push (core.export's kind of the same)
+BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN, BAD_DTYPE, NO_MODEL})
 REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
                "for <your user>/<run name>.")
 
@@ -1050,7 +1051,7 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
     if not model_files:
         if not checked:  # the dialog's list of a run training for the first time: said as push_run says it
             _refuse_while_training(folder.path)
-        raise HubError(no_model_text(folder, "push"))
+        raise HubError(no_model_text(folder, "push"), kind=RUN_TRAINING if training_now(folder) else NO_MODEL)
     if model_dir is None and not checked:  # the dialog's list: a damaged model is said before Push is pressed
         from finetune_studio.core.export import shipping_problem
 

@@ -481,7 +481,7 @@ def no_model_text(folder: RunFolder, doing: str) -> str:
     whose model folder is gone is said as such; "only a finished run has one, finish it first" told a finished run
     to finish; a run training right now (its lock alive) was told to resume it, which its lock refuses."""
     state = folder.read_status().get("state", "unknown")
-    if state == RunState.RUNNING.value or run_busy(folder.path):  # its lock is alive: it saves its model at the end
+    if training_now(folder, state):  # it saves its model at the end
         return (f"The run {folder.path.name} is still training, so it has no saved model to {doing} yet: a run "
                 "saves its model when it finishes. To fix: wait for it to finish (the Runs tab, or `finetune-studio "
                 f"runs`, shows how far it is), then {doing} it.")
@@ -495,6 +495,14 @@ def no_model_text(folder: RunFolder, doing: str) -> str:
     if point.checkpoint is None:  # nothing Resume can load: why, and what to do instead (resume_offer)
         return said + resume_offer(point)
     return said + " To fix: resume it to the end first."
+
+
+def training_now(folder: RunFolder, state: str | None = None) -> bool:
+    """Whether the run trains now (its status says so while its lock is alive), so that its missing model is a
+    wait, not something the user gave wrong: export and push exit 1 for it and 2 for a run that has none to give
+    (no_model_text words both)."""
+    state = folder.read_status().get("state", "unknown") if state is None else state
+    return state == RunState.RUNNING.value or run_busy(folder.path) is not None
 
 
 def configured_output_dir(folder: RunFolder) -> Path:

@@ -118,3 +118,20 @@ def test_the_hub_refusing_a_push_still_exits_1(quiet_hub: HubServer, tmp_path: P
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert out == "" and len(errors) == 1 and errors[0].startswith("error: You cannot push to bob/theirs: ")
     assert "bob/theirs" not in quiet_hub.repos
+
+
+@pytest.mark.parametrize("command", [["export", "--adapter"], ["push"]])
+def test_a_run_with_no_saved_model_is_bad_input_for_export_and_push(
+        command: list[str], quiet_hub: HubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stopped run that never saved a model has nothing to give: the user must resume it or pick another run, as
+    for a missing checkpoint (exit 2). It exited 1, the code of an export or upload that failed."""
+    from finetune_studio.core.runs import RunFolder
+
+    run = make_finished_run(tmp_path / "runs")
+    shutil.rmtree(run / "model")
+    RunFolder(run).write_status("stopped", "Stopped by the user.")
+    assert cli.main([*command, str(run)]) == cli.EXIT_CONFIG
+    doing = command[0]
+    assert _one_line(capsys).startswith(f"error: The run tiny-run has no saved model to {doing} (its state is "
+                                        "stopped): a run saves its model when it finishes.")
+    assert quiet_hub.requests == []  # nothing was asked of the Hub
