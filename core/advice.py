@@ -474,17 +474,19 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
 
         return train_further_text(folder, config)
     if status.get("state") not in ("failed", "stopped", "interrupted"):
-        return f" Resume it with {pasted_command(f'finetune-studio resume {shlex.quote(str(folder.path))}')}."
+        return f" To fix: resume it with {pasted_command(f'finetune-studio resume {shlex.quote(str(folder.path))}')}."
     if checkpoint is not None:
-        return (f" Resume it from {checkpoint.name} with "
+        return (f" To fix: resume it from {checkpoint.name} with "
                 f"{pasted_command(f'finetune-studio resume {shlex.quote(str(folder.path))}')}.")
     name = folder.path.name
+    # What happened, then "To fix:" and the command, as every refusal says its next step (no_model_text's words for
+    # a run without a checkpoint): the fix was said after a colon, so no reader could tell it from the cause.
     if never_trained(folder.path):
-        how = "Nothing was trained, so start it again as it is (the same name takes this folder over)"
+        how = "Nothing was trained. To fix: start it again as it is (the same name takes this folder over)"
     else:  # steps trained: the name is taken by their folder. Checkpoints none of which loads: Resume would refuse
-        how = (f"It cannot resume ({why}): put the missing or damaged files back from a copy of the run and resume, "
-               "or start it again under another name" if why else
-               "No checkpoint was saved, so it cannot resume: start it again under another name")
+        how = (f"It cannot resume: {why}. To fix: put the missing or damaged files back from a copy of the run and "
+               "resume, or start it again under another name" if why else
+               "No checkpoint was saved, so it cannot resume. To fix: start it again under another name")
         name = next(f"{folder.path.name}-{n}" for n in range(2, 1000)
                     if not (folder.path.parent / f"{folder.path.name}-{n}").exists())
     flags = f" --runs-dir {shlex.quote(str(folder.path.parent))} --name {shlex.quote(name)}"

@@ -45,8 +45,9 @@ def test_apply_fix_on_a_run_diverged_before_its_first_checkpoint_says_start_agai
     run_dir = diverged_run(tmp_path / "runs")
     assert main(["resume", str(run_dir), "--apply-fix"]) != 0
     said = capsys.readouterr().err
-    assert "Resume it with" not in said and "finetune-studio resume" not in said  # it has nothing to resume from
-    assert "No checkpoint was saved, so it cannot resume: start it again under another name with a lower " \
+    # it has nothing to resume from
+    assert "resume it with" not in said.lower() and "finetune-studio resume" not in said
+    assert "No checkpoint was saved, so it cannot resume. To fix: start it again under another name with a lower " \
            "learning rate: 'finetune-studio train " in said
     assert "select the run in the Runs tab, press Use its settings, change them and press Start" in said
     command = shlex.split(said.split("'finetune-studio train ", 1)[1].split("'", 1)[0])
@@ -61,4 +62,4 @@ def test_apply_fix_on_a_run_with_a_checkpoint_still_says_resume(tmp_path: Path,
     run_dir = diverged_run(tmp_path / "runs", checkpoint=True)
     assert main(["resume", str(run_dir), "--apply-fix"]) != 0
     said = capsys.readouterr().err
-    assert f"Resume it from checkpoint-5 with 'finetune-studio resume {run_dir}'." in said
+    assert f"To fix: resume it from checkpoint-5 with 'finetune-studio resume {run_dir}'." in said

@@ -37,7 +37,7 @@ def test_a_fix_applied_already_is_said_once_with_one_next_step(tmp_path: Path,
     assert "Resume continues from checkpoint-5." in json.loads((run_dir / "status.json").read_text())["message"]
     said = refusal(run_dir, capsys)
     assert said == (f"error: The run div1 has no proposed fix to apply (it is failed: Fix applied: Halve the batch "
-                    f"to 1). Resume it from checkpoint-5 with 'finetune-studio resume {run_dir}'.\n")
+                    f"to 1). To fix: resume it from checkpoint-5 with 'finetune-studio resume {run_dir}'.\n")
     assert said.count("checkpoint-5") == 1
 
 
@@ -46,7 +46,7 @@ def test_no_checkpoint_is_said_once(tmp_path: Path, capsys: pytest.CaptureFixtur
     set_status(run_dir, message=f"Interrupted. {NO_CHECKPOINT_TEXT}.")  # core.training.resume_advice's words
     said = refusal(run_dir, capsys)
     assert said.startswith("error: The run div1 has no proposed fix to apply (it is failed: Interrupted). No "
-                           "checkpoint was saved, so it cannot resume: start it again under another name: "
+                           "checkpoint was saved, so it cannot resume. To fix: start it again under another name: "
                            "'finetune-studio train ")
     assert said.count("No checkpoint was saved") == 1 and said.count("cannot resume") == 1
 
@@ -58,5 +58,5 @@ def test_a_stop_before_the_resume_trained_says_resume_once(tmp_path: Path,
                                                  "Resume continues from checkpoint-5.")
     said = refusal(run_dir, capsys)
     assert said == ("error: The run div1 has no proposed fix to apply (it is stopped: Stopped before training "
-                    "resumed: the run is still at step 5 of 20). Resume it from checkpoint-5 with "
+                    "resumed: the run is still at step 5 of 20). To fix: resume it from checkpoint-5 with "
                     f"'finetune-studio resume {run_dir}'.\n")

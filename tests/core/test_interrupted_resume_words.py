@@ -68,9 +68,10 @@ def test_apply_fix_on_an_interrupted_run_without_a_checkpoint_does_not_say_resum
     with pytest.raises(FinetuneError) as refused:
         apply_fix(run)
     said = str(refused.value)
-    assert "Resume it with" not in said
+    assert "resume it with" not in said.lower()
     assert said.endswith(
-        f" No checkpoint was saved, so it cannot resume: start it again under another name: 'finetune-studio train "
+        " No checkpoint was saved, so it cannot resume. To fix: start it again under another name: "
+        "'finetune-studio train "
         f"{run / 'config.yaml'} --runs-dir {tmp_path} --name crashed-2' (in the window: select the run in the Runs "
         "tab, press Use its settings, change them and press Start).")
 

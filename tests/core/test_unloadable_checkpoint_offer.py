@@ -136,9 +136,9 @@ def test_the_failure_advice_does_not_say_resume(tmp_path: Path, capsys: pytest.C
 
     assert cli.main(["resume", str(run), "--apply-fix"]) == cli.EXIT_CONFIG  # no fix recorded: what to do instead
     err = capsys.readouterr().err
-    assert "Resume it from" not in err
-    assert f"It cannot resume ({WHY}): put the missing or damaged files back from a copy of the run and resume, or " \
-           "start it again under another name: 'finetune-studio train " in err
+    assert "resume it from" not in err.lower()
+    assert f"It cannot resume: {WHY}. To fix: put the missing or damaged files back from a copy of the run and " \
+           "resume, or start it again under another name: 'finetune-studio train " in err
 
     from finetune_studio.core.advice import runtime_failure
 
