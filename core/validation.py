@@ -478,7 +478,11 @@ def _writable_dir(path: Path) -> str | None:
 
 # How a runs folder that FINETUNE_STUDIO_RUNS names is said, in the words `finetune-studio runs` says it with.
 ENV_NAMES = "(FINETUNE_STUDIO_RUNS names it)"
-ENV_FIX = "point FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that folder with --runs-dir."
+# The window has no --runs-dir: there, the Training tab's Runs folder sets the config's runs_dir, which the
+# variable only stands in for (runs_dir_of), so that field is the fix the window's user can make.
+IN_THE_WINDOW = "(in the window: the Training tab's Runs folder)"
+ENV_FIX = ("point FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that folder with --runs-dir "
+           f"{IN_THE_WINDOW}.")
 
 
 def _runs_dir_by_env(config: RunConfig) -> bool:
@@ -502,7 +506,7 @@ def _run_as_runs_dir(config: RunConfig, folder: Path) -> str:
     if _runs_dir_by_env(config):
         return (f"Runs folder unusable {ENV_NAMES}: {folder} {why} point FINETUNE_STUDIO_RUNS at the folder that holds "
                 f"the runs (export FINETUNE_STUDIO_RUNS={shlex.quote(str(parent))}), or pass that folder with "
-                f"--runs-dir {shlex.quote(str(parent))}.")
+                f"--runs-dir {shlex.quote(str(parent))} {IN_THE_WINDOW}.")
     return (f"Runs folder unusable: the config's runs_dir {written_value(str(config.runs_dir))} {why} set runs_dir to "
             f"the folder that holds the runs: runs_dir: {as_written(str(parent))}")
 

@@ -63,7 +63,8 @@ def test_cli_refuses_too_long_runs_dir_with_exit_2(tmp_path: Path, runs_dir: Pat
 
 # ---- a runs folder FINETUNE_STUDIO_RUNS names is said as the variable's
 
-ENV_FIX = "To fix: point FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that folder with --runs-dir."
+ENV_FIX = ("To fix: point FINETUNE_STUDIO_RUNS at the folder that holds the runs, or pass that folder with --runs-dir "
+           "(in the window: the Training tab's Runs folder).")
 
 
 def test_variable_naming_a_file_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -121,7 +122,7 @@ def test_variable_naming_a_run_is_refused_before_training(envrun: Path, monkeypa
     monkeypatch.setenv("FINETUNE_STUDIO_RUNS", "runs/envrun")
     text = (f"Runs folder unusable (FINETUNE_STUDIO_RUNS names it): runs/envrun {WHY} To fix: point "
             f"FINETUNE_STUDIO_RUNS at the folder that holds the runs (export FINETUNE_STUDIO_RUNS=runs), or pass that "
-            f"folder with --runs-dir runs.")
+            f"folder with --runs-dir runs (in the window: the Training tab's Runs folder).")
     assert said(default_config())["runs_dir"] == text
     assert cli.main(["validate", "--preset", "demo", "--name", "inner", "--set", "max_steps=1"]) == 2
     assert capsys.readouterr().out.splitlines()[0] == f"problem: runs_dir: {text}"
