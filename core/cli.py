@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.errors import ConfigError, FinetuneError, Problem
-from finetune_studio.core.runs import RunBusy, RunFolderUnusable, holds_a_run, require_run_folder, run_as_runs_dir_words
+from finetune_studio.core.runs import (
+    RunBusy,
+    RunFolderUnusable,
+    holds_a_run,
+    require_run_folder,
+    run_as_runs_dir_words,
+    run_holding,
+    runs_folder_above,
+)
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 1, 2, 3
 
@@ -189,11 +197,12 @@ def _run_as_runs_dir_refusal(args: argparse.Namespace) -> str | None:
     """Why --runs-dir that is one run's own folder is refused, or None: `validate --runs-dir runs/r3` said ok, and
     `train` made the new run inside r3's folder, where the Runs tab and `runs` never list it (`runs --runs-dir` of
     such a folder is refused already)."""
-    folder = user_path(args.runs_dir) if args.runs_dir else None
-    if folder is None or not holds_a_run(folder):
+    held = run_holding(user_path(args.runs_dir)) if args.runs_dir else None
+    if held is None:
         return None
-    return (f"--runs-dir {shell_word(args.runs_dir)} {run_as_runs_dir_words(folder.name)} pass the folder that holds "
-            f"the runs: --runs-dir {shell_word(folder.parent)}")
+    run, inside = held
+    return (f"--runs-dir {shell_word(args.runs_dir)} {run_as_runs_dir_words(run.name, inside)} pass the folder that "
+            f"holds the runs: --runs-dir {shell_word(runs_folder_above(user_path(args.runs_dir), run))}")
 
 
 def _split_set_refusal(args: argparse.Namespace) -> str | None:

@@ -851,11 +851,40 @@ def holds_a_run(folder: Path) -> bool:
         return False
 
 
-def run_as_runs_dir_words(run_name: str) -> str:
-    """The middle of the refusal of a run's own folder given as a runs folder, up to its "To fix:": the same words
-    whether --runs-dir (core.cli), FINETUNE_STUDIO_RUNS or a config's runs_dir (core.validation) named it."""
-    return (f"is the folder of the run {run_name}, not a runs folder: a new run would be made inside it, where no "
-            f"runs list shows it. To fix:")
+# The folders a run writes inside its own (its checkpoints, its model, a multi-process run's ranks/): a runs folder
+# given inside one of them is a run's folder picked one level too deep, as a run's own folder is one level too deep.
+_RUN_SUBFOLDERS = (MODEL_DIR, "ranks")
+
+
+def run_holding(folder: Path) -> tuple[Path, str] | None:
+    """(the run, "") when `folder` is a run's own folder; (the run, "checkpoint-5") when it lies in one of the
+    folders the run writes (a checkpoint, model/, ranks/); else None. Only those: a runs folder kept somewhere below
+    an unrelated folder that happens to hold a status.json is not refused."""
+    folder = Path(folder).absolute()
+    if holds_a_run(folder):
+        return folder, ""
+    for inner, run in zip((folder, *folder.parents), folder.parents):
+        if (inner.name in _RUN_SUBFOLDERS or CHECKPOINT_RE.match(inner.name)) and holds_a_run(run):
+            return run, inner.name
+    return None
+
+
+def runs_folder_above(folder: Path, run: Path) -> Path:
+    """The folder that holds `run` (run_holding's answer for `folder`), written as `folder` was: a relative
+    runs/r3/checkpoint-5 gives runs, as the user would type it; a path with nothing above it (`.`), absolute."""
+    written = Path(folder)
+    for _ in range(len(Path(folder).absolute().parts) - len(run.parts)):
+        written = written.parent
+    return written.parent if written.name and written.parent != written else run.parent
+
+
+def run_as_runs_dir_words(run_name: str, inside: str = "") -> str:
+    """The middle of the refusal of a run's own folder (or, `inside`, one of the folders it writes: run_holding)
+    given as a runs folder, up to its "To fix:": the same words whether --runs-dir (core.cli), FINETUNE_STUDIO_RUNS
+    or a config's runs_dir (core.validation) named it. A checkpoint-5 given as the runs folder was accepted, and
+    the new run made inside that checkpoint, where no runs list shows it."""
+    what = f"inside the {inside} folder of the run {run_name}" if inside else f"the folder of the run {run_name}"
+    return f"is {what}, not a runs folder: a new run would be made inside it, where no runs list shows it. To fix:"
 
 
 def _sentence(parts: list[str]) -> str:

@@ -38,7 +38,7 @@ from finetune_studio.core.config import (
     unknown_training_key_message,
 )
 from finetune_studio.core.errors import WARNING, Problem
-from finetune_studio.core.runs import holds_a_run, run_as_runs_dir_words
+from finetune_studio.core.runs import run_as_runs_dir_words, run_holding, runs_folder_above
 
 STRATEGIES = ("no", "steps", "epoch")
 
@@ -500,9 +500,9 @@ def _run_as_runs_dir(config: RunConfig, folder: Path) -> str:
     which `runs --runs-dir runs` and the Runs tab never list."""
     import shlex
 
-    name = folder.absolute().name
-    parent = folder.parent if folder.name else folder.absolute().parent
-    why = run_as_runs_dir_words(name)
+    run, inside = run_holding(folder) or (folder.absolute(), "")
+    parent = runs_folder_above(folder, run)
+    why = run_as_runs_dir_words(run.name, inside)
     if _runs_dir_by_env(config):
         return (f"Runs folder unusable {ENV_NAMES}: {folder} {why} point FINETUNE_STUDIO_RUNS at the folder that holds "
                 f"the runs (export FINETUNE_STUDIO_RUNS={shlex.quote(str(parent))}), or pass that folder with "
@@ -1055,7 +1055,7 @@ def validate(config: RunConfig, check_files: bool = True, render_rows: bool = Fa
                             f"{ENV_FIX}")
         elif problem:
             add("runs_dir", f"Runs folder unusable: {problem}")
-        elif not runs_dir_refused and holds_a_run(runs_dir_of(config)):
+        elif not runs_dir_refused and run_holding(runs_dir_of(config)):
             add("runs_dir", _run_as_runs_dir(config, runs_dir_of(config)))
         output_dir = training.get("output_dir")
         if isinstance(output_dir, str) and output_dir:

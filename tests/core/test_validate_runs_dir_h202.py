@@ -155,3 +155,44 @@ def test_runs_folder_and_config_only_folder_still_accepted(envrun: Path, monkeyp
     config = default_config()
     config.runs_dir = "runs/envrun"
     assert "runs_dir" not in {p.field for p in validate(config, check_files=False)}  # no file checks: not looked at
+
+
+# ---- a folder a run writes inside its own (checkpoint-N, model/, ranks/) given as the runs folder
+
+INSIDE = ("is inside the {} folder of the run envrun, not a runs folder: a new run would be made inside it, where no "
+          "runs list shows it.")
+
+
+def test_a_checkpoint_of_a_run_given_as_the_runs_folder_is_refused(envrun: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """It was accepted: train made its new run in runs/envrun/checkpoint-5/<name>, which no runs list shows (the
+    `runs` command alone said so, and only when the folder held no runs)."""
+    (envrun / "checkpoint-5").mkdir()
+    assert cli.main(["validate", "--preset", "demo", "--runs-dir", "runs/envrun/checkpoint-5"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: --runs-dir runs/envrun/checkpoint-5 {INSIDE.format('checkpoint-5')} To fix: pass the folder that "
+        "holds the runs: --runs-dir runs"]
+    assert cli.main(["train", "--preset", "demo", "--name", "inner", "--set", "max_steps=1",
+                     "--runs-dir", "runs/envrun/checkpoint-5/"]) == 2
+    assert list((envrun / "checkpoint-5").iterdir()) == []  # no run 'inner' made inside the checkpoint
+    config = default_config()
+    config.runs_dir = "runs/envrun/model/sub"  # deeper inside, through its model folder
+    assert said(config)["runs_dir"] == (f"Runs folder unusable: the config's runs_dir 'runs/envrun/model/sub' "
+                                        f"{INSIDE.format('model')} To fix: set runs_dir to the folder that holds the "
+                                        "runs: runs_dir: runs")
+
+
+def test_a_runs_folder_below_an_unrelated_status_file_is_accepted(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the folders a run writes count: a project folder that happens to hold a status.json or metrics.jsonl of
+    another tool does not make every folder below it a run's."""
+    monkeypatch.chdir(tmp_path)
+    Path("project/runs").mkdir(parents=True)
+    Path("project/status.json").write_text('{"state": "finished"}')
+    Path("project/metrics.jsonl").write_text("{}\n")
+    config = default_config()
+    config.runs_dir = "project/runs"
+    assert "runs_dir" not in said(config)
+    config.runs_dir = "project/checkpoint-3"  # named as a run's checkpoint is: refused, as it would be in a run
+    assert said(config)["runs_dir"].startswith("Runs folder unusable: the config's runs_dir 'project/checkpoint-3' "
+                                               "is inside the checkpoint-3 folder of the run project")
