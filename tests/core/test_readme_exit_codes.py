@@ -29,4 +29,6 @@ def test_every_exit_code_the_cli_returns_is_listed_with_what_returns_it() -> Non
     # core.export's and core.hub's RUN_TRAINING are not bad input (tests/core/test_export_first_training.py): said
     assert "an `export` or `push` of a run another process trains now" in listed[cli.EXIT_FAILED]
     assert "a `train` or `resume` of a run another process trains" in listed[cli.EXIT_CONFIG]
+    # 62ca945: a run with no saved model is bad input (tests/core/test_cli_push_export_input.py)
+    assert "an `export` or `push` of a run that is not training and saved no model" in listed[cli.EXIT_CONFIG]
     assert listed[cli.EXIT_STOPPED] == "stopped by Ctrl-C or SIGTERM (`train`, `resume`, `generate`)."
