@@ -66,6 +66,7 @@ BENCHMARKS: list[Benchmark] = [
     # a chat and a prompt/completion run against TRL's SFTTrainer, 40 steps each
     Benchmark("chat_parity.py", [], ["--quick"]),
     Benchmark("kill_resume.py", [], ["--kills", "3", "--steps", "200"]),  # 20 SIGKILLs at random moments, 20 resumes
+    Benchmark("stop_latency.py", [], ["--stops", "1", "--steps", "12"]),  # Stop at 8 random moments of demo runs
     # Try tab vs plain generate (demo + Qwen3-0.6B-shaped): tokens/s, first token; stalls while two answers stream;
     # a long one-paragraph answer's GUI cost a piece (section 3)
     Benchmark("generate.py", [], ["--quick"]),
