@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -60,7 +61,8 @@ from finetune_studio.gui import background, dialogs
 from finetune_studio.gui.hub_dialogs import MESSAGE_STYLE
 from finetune_studio.gui.session_signals import SessionSignals
 
-__all__ = ["ADAPTER", "HELD_LISTED", "MERGED", "ExportController", "ExportDialog", "held_names", "names_text"]
+__all__ = ["ADAPTER", "HELD_LISTED", "MERGED", "Choice", "ExportController", "ExportDialog", "export_choices",
+           "held_names", "names_text"]
 DELETE_COLOR = "#c2410c"  # orange: what ticking "Delete what the folder holds" deletes
 # How long after the last keystroke a typed folder is checked (the check Browse makes: _tidy). Checking on every
 # keystroke read the folder, its parent and the run's config each time, on the GUI thread, which on a slow disk made
@@ -73,11 +75,55 @@ def is_adapter_run(run_dir: Path | None) -> bool:
     return run_dir is not None and is_adapter_folder(RunFolder(Path(run_dir)).model_dir)
 
 
-def default_out_dir(run_dir: Path, kind: str) -> Path:
-    """Where an export goes unless the user picks another folder: core.export's default."""
+def default_out_dir(run_dir: Path, kind: str, checkpoint: int | None = None) -> Path:
+    """Where an export goes unless the user picks another folder: core.export's default (a checkpoint's in a folder
+    of its own, export-adapter-checkpoint-N)."""
     from finetune_studio.core.export import default_out_dir as core_default
 
-    return core_default(Path(run_dir), kind)
+    return core_default(Path(run_dir), kind, checkpoint)
+
+
+FINAL_LABEL = "Final model"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One model of a run the dialog's Model box offers: its final model (checkpoint None) or checkpoint-N."""
+
+    label: str  # "Final model" or "checkpoint-200"
+    checkpoint: int | None  # what export_run's checkpoint= gets
+    path: Path  # its folder (the adapter_config.json the dialog reads the base model from)
+
+
+def export_choices(run_dir: Path) -> list[Choice]:
+    """What the export dialog's Model box offers: the run's final model first (where it has one), then each complete
+    checkpoint, newest first, as core.generate.targets lists them: the reader `export --checkpoint N` resolves
+    through, and the Try tab's model box lists. Adapters only: a full fine-tuning run's models are refused by
+    export. A run whose config.yaml cannot be read (targets needs its output_dir) offers its final model alone."""
+    from finetune_studio.core.errors import FinetuneError
+    from finetune_studio.core.generate import targets
+
+    try:
+        found = targets(Path(run_dir))
+    except (FinetuneError, OSError):
+        model_dir = RunFolder(Path(run_dir)).model_dir
+        return [Choice(FINAL_LABEL, None, model_dir)] if is_adapter_folder(model_dir) else []
+    return [Choice(FINAL_LABEL if target.step is None else target.label, target.step, target.path)
+            for target in reversed(found) if target.adapter]
+
+
+def exportable_run(run_dir: Path | None) -> bool:
+    """A run the Export… button opens the dialog for: it saved an adapter, as its final model or a complete
+    checkpoint (a stopped run has no final model, and its checkpoints are what the user can export)."""
+    return run_dir is not None and Path(run_dir).is_dir() and bool(export_choices(Path(run_dir)))
+
+
+def choice_tip(choices: list[Choice]) -> str:
+    """The Model box's tooltip: what it picks, or (disabled) why there is nothing to pick."""
+    if not any(choice.checkpoint is not None for choice in choices):
+        return "This run kept no complete checkpoint, so its final model is the one to export."
+    return ("The final model, or a checkpoint the run saved while training (the Try tab answers with each): a "
+            "checkpoint's export goes into a folder of its own, and holds its trainer_state.json, which says its step.")
 
 
 def relative_text(written: str, run_dir: Path) -> str:
@@ -123,11 +169,15 @@ OUT_FLAG = " (--out DIR)"
 LEAVE_OUT_DEFAULT = "leave --out out for the default (export-adapter or export-merged in the run folder)"
 
 
-def window_words(text: str, run_dir: Path, kind: str) -> str:
+# core.export's words for a checkpoint it cannot export (damaged since the box listed it): the command line's flag.
+PICK_CHECKPOINT = "pick another checkpoint (--checkpoint N), or leave --checkpoint out for the final model"
+
+
+def window_words(text: str, run_dir: Path, kind: str, checkpoint: int | None = None) -> str:
     """core.export's message as the dialog says it: its fixes name the folder field and the run's default export
-    folder for this kind, not the command line's --out."""
-    return text.replace(LEAVE_OUT_DEFAULT, f"use the default folder, {default_out_dir(run_dir, kind)}").replace(
-        OUT_FLAG, "")
+    folder for this kind (and checkpoint), not the command line's --out, and the Model box, not --checkpoint."""
+    return text.replace(LEAVE_OUT_DEFAULT, f"use the default folder, {default_out_dir(run_dir, kind, checkpoint)}"
+                        ).replace(OUT_FLAG, "").replace(PICK_CHECKPOINT, "pick another model in the Model box")
 
 
 OVERWRITE_TIP = ("What the folder holds now is deleted once the export has been written in its place; only an earlier "
@@ -136,10 +186,11 @@ OVERWRITE_TIP = ("What the folder holds now is deleted once the export has been 
 
 
 def _export(run_dir: Path, kind: str, out_dir: Path, overwrite: bool, progress: Callable[[str], None],
-            cancel: Any = None, dtype: str = SAME_DTYPE) -> Any:
+            cancel: Any = None, dtype: str = SAME_DTYPE, checkpoint: int | None = None) -> Any:
     from finetune_studio.core.export import export_run
 
-    return export_run(run_dir, kind, out_dir, overwrite=overwrite, progress=progress, cancel=cancel, dtype=dtype)
+    return export_run(run_dir, kind, out_dir, overwrite=overwrite, progress=progress, cancel=cancel, dtype=dtype,
+                      checkpoint=checkpoint)
 
 
 def dtype_label(dtype: str, trained: str | None) -> str:
@@ -326,8 +377,9 @@ def weights_row(name: str, tip: str) -> tuple[QComboBox, FittedLabel, QWidget]:
 
 
 class ExportDialog(QDialog):
-    """Pick adapter-only or merged, the folder, then export in the background with a busy bar and core's progress
-    lines; the outcome (or core's message when it cannot be done) is shown in the dialog, which stays open."""
+    """Pick the model (the final one or a checkpoint), adapter-only or merged, the folder, then export in the
+    background with a busy bar and core's progress lines; the outcome (or core's message when it cannot be done) is
+    shown in the dialog, which stays open."""
 
     exported = Signal(object)  # core.export.ExportResult
 
@@ -346,7 +398,10 @@ class ExportDialog(QDialog):
         self.task.result.connect(self._done)
         self.task.error.connect(self._failed)
 
-        adapter = read_adapter_config(RunFolder(self.run_dir).model_dir) or {}
+        # The final model and each complete checkpoint (export_choices). A stopped run has no final model: its
+        # newest checkpoint is the first choice, and the base model is read from its adapter_config.json.
+        self.choices = export_choices(self.run_dir)
+        adapter = read_adapter_config(self.choices[0].path if self.choices else RunFolder(self.run_dir).model_dir) or {}
         base = str(adapter.get("base_model_name_or_path") or "its base model")
         method = _method_of(self.run_dir)
         if method not in METHOD_NAMES or method == "full":  # this dialog's runs hold an adapter (is_adapter_run)
@@ -362,6 +417,22 @@ class ExportDialog(QDialog):
         self.run_label.setText(f"Run <b>{html.escape(name)}</b>: {METHOD_NAMES.get(method, method)} "
                                f"on {html.escape(folder)}")
         self.run_label.setToolTip(f"{self.run_dir}\nBase model: {base}")
+
+        self.what_box = QComboBox()
+        self.what_box.setObjectName("export_what")
+        for choice in self.choices:
+            self.what_box.addItem(choice.label, choice.checkpoint)
+        self._has_checkpoints = any(choice.checkpoint is not None for choice in self.choices)
+        self.what_box.setToolTip(f"<p>{html.escape(choice_tip(self.choices))}</p>")
+        self.what_row = QWidget()
+        what_layout = QHBoxLayout(self.what_row)
+        what_layout.setContentsMargins(0, 0, 0, 0)
+        what_layout.setSpacing(6)
+        what_label = QLabel("Model")
+        what_label.setBuddy(self.what_box)
+        what_layout.addWidget(what_label)
+        what_layout.addWidget(self.what_box)
+        what_layout.addStretch(1)
 
         self.adapter_radio = QRadioButton("Adapter only")
         self.adapter_radio.setObjectName("export_adapter")
@@ -497,6 +568,7 @@ class ExportDialog(QDialog):
         self.cancel_button.setAutoDefault(False)
         self.cancel_button.hide()
         self._cancel: threading.Event | None = None
+        self._exporting_checkpoint: int | None = None  # the Model box's pick when Export was pressed
         self.export_button.clicked.connect(self.start_export)
         self.open_button.clicked.connect(self._open_folder)
         self.close_button.clicked.connect(self.reject)
@@ -507,6 +579,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSpacing(6)
         layout.addWidget(self.run_label)
+        layout.addWidget(self.what_row)
         for widget in (self.adapter_radio, self.adapter_hint, self.merged_radio, self.merged_hint, self.dtype_row,
                        self.dtype_note):
             layout.addWidget(widget)
@@ -527,6 +600,7 @@ class ExportDialog(QDialog):
 
         (self.merged_radio if kind == MERGED else self.adapter_radio).setChecked(True)
         self.kinds.buttonToggled.connect(self._kind_changed)
+        self.what_box.currentIndexChanged.connect(self._kind_changed)
         self.out_edit.textEdited.connect(self._folder_edited)
         self._kind_changed()  # the proposal set: checked (_text_changed)
         self._dtype_changed()
@@ -546,6 +620,12 @@ class ExportDialog(QDialog):
     @property
     def kind(self) -> str:
         return MERGED if self.merged_radio.isChecked() else ADAPTER
+
+    @property
+    def checkpoint(self) -> int | None:
+        """The checkpoint the Model box picks (export_run's checkpoint=), None for the final model."""
+        step = self.what_box.currentData()
+        return None if step is None else int(step)
 
     @property
     def exporting(self) -> bool:
@@ -569,11 +649,11 @@ class ExportDialog(QDialog):
         self.merged_hint.setToolTip(tip)
 
     def _kind_changed(self, *_: Any) -> None:
-        """The proposed folder follows the choice (export-adapter / export-merged in the run folder), unless the
-        user typed one."""
+        """The proposed folder follows the choices of kind and model (export-adapter, export-merged,
+        export-adapter-checkpoint-N in the run folder: core.export.default_out_dir), unless the user typed one."""
         current = self.out_edit.text().strip()
         if not current or current == self._auto_out:
-            self._auto_out = str(default_out_dir(self.run_dir, self.kind))
+            self._auto_out = str(default_out_dir(self.run_dir, self.kind, self.checkpoint))
             self.out_edit.setText(self._auto_out)
         elif self._refusal is not None:
             self._update_folder_state()  # its fix names this kind's default folder (window_words)
@@ -628,7 +708,7 @@ class ExportDialog(QDialog):
         self._stale = False
         folder = self._folder()
         refusal = folder_refusal(self.run_dir, folder)
-        refusal = window_words(refusal, self.run_dir, self.kind) if refusal else refusal
+        refusal = window_words(refusal, self.run_dir, self.kind, self.checkpoint) if refusal else refusal
         if refusal != self._refusal:
             if self._refusal is not None and self.message.text().endswith(self._refusal):  # _tidy's notes first
                 self._show("info", "")
@@ -659,6 +739,7 @@ class ExportDialog(QDialog):
         busy = self.exporting
         for widget in (self.adapter_radio, self.merged_radio, self.out_edit, self.choose_button):
             widget.setEnabled(not busy)
+        self.what_box.setEnabled(not busy and self._has_checkpoints)  # its tooltip says why not, with none
         for widget in (self.dtype_row, self.dtype_note):  # an adapter is copied as the run saved it
             widget.setEnabled(not busy and self.kind == MERGED)
         self.overwrite_check.setEnabled(not busy and not self._refusal)
@@ -744,9 +825,16 @@ class ExportDialog(QDialog):
             self._show("error", relative_text(written, self.run_dir))
             return
         self._cancel = threading.Event()
+        self._exporting_checkpoint = checkpoint = self.checkpoint
+        picked = {} if checkpoint is None else {"checkpoint": checkpoint}  # the final model's call is as it was
         self.task.submit(_export, self.run_dir, self.kind, out_dir, self.overwrite_check.isChecked(), progress,
-                         self._cancel, self.dtype if self.kind == MERGED else SAME_DTYPE)
-        self.phase_label.setText("Merging… (loads the base model)" if self.kind == MERGED else "Copying the adapter…")
+                         self._cancel, self.dtype if self.kind == MERGED else SAME_DTYPE, **picked)
+        if self.kind == MERGED:
+            phase = "Merging… (loads the base model)" if checkpoint is None else \
+                f"Merging checkpoint-{checkpoint}… (loads the base model)"
+        else:
+            phase = "Copying the adapter…" if checkpoint is None else f"Copying the adapter of checkpoint-{checkpoint}…"
+        self.phase_label.setText(phase)
         self.phase_label.show()
         self.busy.show()
         self._update_buttons()
@@ -789,7 +877,8 @@ class ExportDialog(QDialog):
         from finetune_studio.core.errors import FinetuneError
 
         self._finish()
-        text = window_words(str(error), self.run_dir, self.kind) if isinstance(error, FinetuneError) else \
+        text = window_words(str(error), self.run_dir, self.kind, self._exporting_checkpoint) \
+            if isinstance(error, FinetuneError) else \
             f"The export failed: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
         if getattr(error, "kind", None) == CANCELLED:
             self._show("info", text)
@@ -825,9 +914,15 @@ class ExportDialog(QDialog):
         super().reject()
 
 
+# The states in which the run shown is being trained (here, or in another process): its models are still being
+# written, and the Export… button waits until it ends.
+TRAINING_STATES = (RunState.PREPARING, RunState.RUNNING, RunState.STOPPING)
+
+
 class ExportController(QObject):
-    """The "Export…" button beside the run header's "Open folder": shown for a finished adapter run, it opens the
-    ExportDialog for the run the window shows. Reads the session; holds no window."""
+    """The "Export…" button beside the run header's "Open folder": shown for an adapter run that is not training and
+    saved an adapter (a finished run's final model, or a stopped or failed run's checkpoints: exportable_run), it
+    opens the ExportDialog for the run the window shows. Reads the session; holds no window."""
 
     def __init__(self, session: Session, show_message: Callable[[str, int], None], parent: QObject | None = None):
         super().__init__(parent)
@@ -836,7 +931,8 @@ class ExportController(QObject):
         self.dialog: ExportDialog | None = None
         self.button = QPushButton("Export…")
         self.button.setObjectName("export_model")
-        self.button.setToolTip("Export this run's adapter alone, or merged into its base model as an ordinary model")
+        self.button.setToolTip("Export this run's adapter (its final model or a checkpoint) alone, or merged into its "
+                               "base model as an ordinary model")
         self.button.clicked.connect(lambda: self.open_export())
         self.button.hide()
         SessionSignals(session, self).run_changed.connect(self.show_run_state)
@@ -848,13 +944,13 @@ class ExportController(QObject):
 
     @Slot()
     def show_run_state(self) -> None:
-        finished = self.session.state is RunState.FINISHED and not self.session.running
-        self.button.setVisible(finished and is_adapter_run(self.session.run_dir))
+        idle = self.session.state not in TRAINING_STATES and not self.session.running  # checked first: no disk read
+        self.button.setVisible(idle and exportable_run(self.session.run_dir))
 
     def open_export(self, kind: str = ADAPTER) -> ExportDialog | None:
         """The export dialog for the run the window shows (window-modal, not blocking the caller)."""
         run_dir = self.session.run_dir
-        if run_dir is None or not is_adapter_run(run_dir):
+        if not exportable_run(run_dir):
             return None
         if self.dialog is not None and shiboken6.isValid(self.dialog) and self.dialog.isVisible():
             self.dialog.raise_()
