@@ -79,6 +79,7 @@ from PySide6.QtWidgets import (
 
 from finetune_studio.core.config import load_config
 from finetune_studio.core.errors import ConfigError, FinetuneError
+from finetune_studio.core.events import RunState
 from finetune_studio.core.metrics import count_text, log_identity, log_restarted, loss_text
 from finetune_studio.core.runs import (
     RunFolder,
@@ -987,6 +988,7 @@ class HistoryPanel(QWidget):
         if changed:
             self.model.upsert(changed)
             self._fit_columns(changed)
+            self._shown_run_changed(changed)
         self._show_empty()
         if changed or gone:
             self._refresh_selection({run.path for run in changed} | set(gone))
@@ -1004,6 +1006,23 @@ class HistoryPanel(QWidget):
         if self.following == shown:
             self.stop_following()
         self.session.show_recorded(shown)
+
+    def _shown_run_changed(self, changed: list[RunSummary]) -> None:
+        """The run shown on the right (opened here, not training in this window, not followed, not compared) was
+        finished or started by another process: a terminal's `finetune-studio resume`. The header still said
+        "stopped … Resume continues from the latest checkpoint" of a run that had finished, and Resume stayed offered
+        (helper-209); now it is shown as it is, and a run another process trains now is followed live, as opening
+        it then would. Only a change between finished, training and neither: a step more of a stopped run is not."""
+        shown = self.session.run_dir
+        if (shown is None or self.session.running or self.following == shown or self._compared
+                or self.session.state not in (RunState.FINISHED, RunState.STOPPED, RunState.IDLE)):
+            return  # (PREPARING: a Resume or Start of this window's own is under way)
+        summary = next((run for run in changed if run.path == shown), None)
+        if summary is None:
+            return
+        training = summary.state == RunState.RUNNING.value
+        if training or (summary.state == RunState.FINISHED.value) != (self.session.state is RunState.FINISHED):
+            self._show_and_follow(shown)
 
     @Slot(object)
     def _refresh_failed(self, error: BaseException) -> None:
@@ -1496,16 +1515,20 @@ class HistoryPanel(QWidget):
                 self.actions.show_message(f"A run is training in this window, so its chart stays. Open "
                                           f"{path.name} when it ends, or select several runs to compare them.", 8000)
             return
-        self.stop_following()
         self._compared = []
-        offset = self.actions.show_run(path)
+        self._show_and_follow(path)
         summary = self.model.summary(path)
+        if summary is not None:
+            self._show_details(summary)
+
+    def _show_and_follow(self, path: Path) -> None:
+        """Show the run on the chart and in the header, and follow it live while another process writes it."""
+        self.stop_following()
+        offset = self.actions.show_run(path)
         if RunFolder(path).read_status().get("state") == "running":
             self.following, self._follow_offset = path, int(offset or 0)
             self._follow_log = log_identity(path / "metrics.jsonl")
             self._follow_timer.start()
-        if summary is not None:
-            self._show_details(summary)
 
     @Slot()
     def stop_following(self) -> None:
