@@ -11,10 +11,12 @@ import html
 import time
 from typing import Any
 
-from PySide6.QtGui import QFontDatabase, QTextCursor
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtGui import QFontDatabase, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 MAX_LINES = 5000
+REWRAP_MS = 100  # a resize that changed the width, settled: the tail is shown again (LogPanel._follow_rewrapped)
 COLORS = {"warning": "#b06000", "error": "#c5221f", "notice": "#1967d2", "success": "#188038", "muted": "#5f6368"}
 
 
@@ -40,6 +42,32 @@ class LogPanel(QPlainTextEdit):
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._scrolled)
         bar.rangeChanged.connect(self._range_changed)
+        # After the width changes, once the resizing stops (a window dragged narrower resizes it many times).
+        self._rewrapped = QTimer(self, singleShot=True, interval=REWRAP_MS)
+        self._rewrapped.timeout.connect(self._follow_rewrapped)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._following and event.size().width() != event.oldSize().width():
+            self._rewrapped.start()
+
+    @Slot()
+    def _follow_rewrapped(self) -> None:
+        """Show the tail again after the lines wrapped anew. QPlainTextEdit lays out only the blocks it shows, so its
+        scroll range kept the old wrapping of the rest: made narrower, a log at the end of its range hid its last
+        lines ("The run wrote its config to /a/rather/long/", the rest below the edge) until the next message.
+        Every block is laid out at the new width first (about 90 ms for a full log of MAX_LINES on a slow CPU, once
+        a resize ends)."""
+        if not self._following:
+            return
+        document = self.document()
+        layout = document.documentLayout()
+        block = document.firstBlock()
+        while block.isValid():
+            layout.ensureBlockLayout(block)
+            block = block.next()
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def _scrolled(self, value: int) -> None:
         self._following = value >= self.verticalScrollBar().maximum()

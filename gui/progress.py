@@ -159,7 +159,7 @@ class ProgressWidget(QWidget):
             font = value.font()
             font.setBold(True)
             value.setFont(font)
-            value.setMinimumWidth(value.fontMetrics().horizontalAdvance(self.WIDEST[key]) + 4)
+            value.setMinimumWidth(self._widest(key, value))
             grid.addWidget(caption, 1, col)
             grid.addWidget(value, 2, col)
             grid.setColumnStretch(col, 1)
@@ -175,8 +175,12 @@ class ProgressWidget(QWidget):
         self._throttle.cancel()
         self._set_range(0, 1)
         self.bar.setValue(0)
-        for label in self.values.values():
+        for key, label in self.values.items():
             label.setText("—")
+            label.setMinimumWidth(self._widest(key, label))  # as narrow again as before a run's wider figure
+
+    def _widest(self, key: str, field: QLineEdit) -> int:
+        return field.fontMetrics().horizontalAdvance(self.WIDEST[key]) + 4
 
     def set_busy(self, busy: bool) -> None:
         """An indeterminate bar while the tokenizer, data and model load (no step count yet)."""
@@ -234,8 +238,18 @@ class ProgressWidget(QWidget):
             self._set_range(0, total)
             self.bar.setValue(min(step, total))
             self.bar.setUpdatesEnabled(True)
-        self.values["step"].setText(f"{step:,} / {total:,}" if total else f"{step:,}")
-        self.values["epoch"].setText(format_epochs(latest.get("epoch"), latest.get("epochs_total")))
-        self.values["elapsed"].setText(format_duration(latest.get("elapsed_s")))
-        self.values["eta"].setText(format_duration(latest.get("eta_s")))
-        self.values["tokens"].setText(format_rate(latest.get("tokens_per_s")))
+        self._show("step", f"{step:,} / {total:,}" if total else f"{step:,}")
+        self._show("epoch", format_epochs(latest.get("epoch"), latest.get("epochs_total")))
+        self._show("elapsed", format_duration(latest.get("elapsed_s")))
+        self._show("eta", format_duration(latest.get("eta_s")))
+        self._show("tokens", format_rate(latest.get("tokens_per_s")))
+
+    def _show(self, key: str, text: str) -> None:
+        """A figure in its field, which grows to hold one wider than WIDEST says: the 4 to 6 decimals of a run that
+        ends within a thousandth of an epoch ("0.0003 / 0.0044") showed as "0003 / 0.0044" at 900x600. Growing
+        re-lays out the grid, so only a wider figure than before does it (once or twice a run), never each refresh."""
+        field = self.values[key]
+        field.setText(text)
+        needed = field.fontMetrics().horizontalAdvance(text) + 4  # QLineEdit's own 2 px a side
+        if needed > field.minimumWidth():
+            field.setMinimumWidth(needed)

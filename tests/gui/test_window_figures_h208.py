@@ -137,9 +137,6 @@ def test_the_windows_figures_say_what_they_mean_and_a_tiny_epoch_keeps_its_decim
     assert dialog_log.errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="product bug (helper-208's report): at 900×600 the epoch field is as wide "
-                                       "as '88.88 / 88.88' (ProgressWidget.WIDEST), narrower than the 4 to 6 "
-                                       "decimals 841fa61 gives a tiny epoch total, so the figure's start is hidden")
 def test_a_tiny_epoch_figure_is_whole_in_the_window_at_900x600(qtbot: Any, make_window: Any) -> None:
     """The figures of the run above (step 3 of 40 on 9,000 rows) in the window's progress panel at 900×600: the
     epoch field is 93 px wide and "0.0003 / 0.0044" needs 105, so it showed "0003 / 0.0044"."""
@@ -153,6 +150,16 @@ def test_a_tiny_epoch_figure_is_whole_in_the_window_at_900x600(qtbot: Any, make_
     qtbot.waitUntil(lambda: progress.values["step"].text() == "3 / 40", timeout=2_000)
     assert progress.values["epoch"].text() == "0.0003 / 0.0044"
     figures_fit(window)
+    # six decimals (a run that ends within a hundred-thousandth of an epoch) fit too
+    progress.add_event({"event": "step", "step": 30, "max_steps": 40, "epoch": 3e-5, "epochs_total": 4e-5,
+                        "elapsed_s": 15.0, "eta_s": 1.0})
+    qtbot.waitUntil(lambda: progress.values["step"].text() == "30 / 40", timeout=2_000)
+    assert progress.values["epoch"].text() == "0.000030 / 0.00004"
+    qtbot.wait(50)  # the grid's re-layout for the wider field
+    figures_fit(window)
+    wide = progress.values["epoch"].minimumWidth()
+    progress.reset()  # the next run starts from the usual width, not the widest figure of the last one
+    assert progress.values["epoch"].minimumWidth() < wide
 
 
 # ---------------------------------------------------------------------------------------------- item 13
@@ -235,9 +242,6 @@ def test_the_windows_log_keeps_its_last_line_whole_when_the_window_gets_lower(
     assert bar.value() == bar.maximum() and _last_line_shown_whole(log), size
 
 
-@pytest.mark.xfail(strict=True, reason="product bug (helper-208's report): a log following its tail, made narrower "
-                                       "so its lines wrap again, hides its last lines with the scroll bar at its "
-                                       "maximum (QPlainTextEdit's scroll range still counts the old wrapping)")
 def test_the_windows_log_keeps_its_last_line_whole_when_the_window_gets_narrower(qtbot: Any, window: Any) -> None:
     """1280×800 to 900×600: the log goes from 654 to 437 px wide and its lines wrap again. The last message showed
     as "The run wrote its config to /a/rather/long/" with the rest below the log's bottom edge, the scroll bar at
@@ -246,8 +250,9 @@ def test_the_windows_log_keeps_its_last_line_whole_when_the_window_gets_narrower
     log = log_with_a_long_last_line(qtbot, window)
     bar = log.verticalScrollBar()
     sized(qtbot, window, (900, 600))
+    # once the resize has settled (gui.log_panel.REWRAP_MS); it never showed again until the next message
+    qtbot.waitUntil(lambda: _last_line_shown_whole(log), timeout=2_000)
     assert bar.value() == bar.maximum()
-    assert _last_line_shown_whole(log)
 
 
 @pytest.mark.parametrize("size", SIZES)
