@@ -885,6 +885,8 @@ class MainWindow(ConfigDocument, QMainWindow):
         else:
             self.session.run_finished(Path(result.run_dir), result.model_dir)
             self.statusBar().showMessage(result.message, 10_000)
+            if result.untrained:  # a resume that trained nothing wrote no event: the log says why, as it stays
+                self.log.message(result.message, "notice")
 
     @Slot(str, str)
     def _run_errored(self, message: str, details: str) -> None:

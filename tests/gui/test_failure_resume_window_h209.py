@@ -167,6 +167,8 @@ def test_resume_of_a_finished_run_trains_nothing_and_the_window_says_so(qtbot: A
     assert bar.full_message.startswith("The run three already trained all 3 of its 3 steps: nothing to resume, so "
                                        f"no step was trained; its final model is in {run_dir / 'model'}, unchanged.")
     assert bar.toolTip() in ("", bar.full_message)
+    # and in the log, which keeps it (the status bar's message goes after 10 s, cut in the middle at this width)
+    assert window.log.toPlainText().rstrip().endswith(bar.full_message)
     assert window.header.state_label.text().startswith("Finished")
     assert not window.resume_action.isEnabled()
 
