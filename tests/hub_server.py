@@ -267,13 +267,17 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- replies ------------------------------------------------------------------------------------------
 
     def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+        self._send_head(status, payload, headers)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _send_head(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+        """The status line and headers of `payload`'s reply (a slow test server then writes its body in pieces)."""
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
 
     def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})

@@ -87,11 +87,7 @@ class _SlowHandler(_Handler):
 
     def _start_body(self, status: int, payload: bytes, headers: dict[str, str]) -> Sent:
         """Send the status line and headers of a body the handler then writes in pieces, and record that body."""
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
+        self._send_head(status, payload, headers)
         record = Sent(self.path, len(payload))
         self.hub.gets.append(record)
         return record
