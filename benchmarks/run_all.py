@@ -67,6 +67,7 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("chat_parity.py", [], ["--quick"]),
     Benchmark("kill_resume.py", [], ["--kills", "3", "--steps", "200"]),  # 20 SIGKILLs at random moments, 20 resumes
     Benchmark("stop_latency.py", [], ["--stops", "1", "--steps", "12"]),  # Stop at 8 random moments of demo runs
+    Benchmark("compare_latency.py", [], ["--rounds", "1", "--runs", "8", "--steps", "100"]),  # Runs tab compares
     # Try tab vs plain generate (demo + Qwen3-0.6B-shaped): tokens/s, first token; stalls while two answers stream;
     # a long one-paragraph answer's GUI cost a piece (section 3)
     Benchmark("generate.py", [], ["--quick"]),
