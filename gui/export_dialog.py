@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFontMetrics, QGuiApplication, QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -55,7 +55,7 @@ from finetune_studio.core.export import (
     trained_dtype,
 )
 from finetune_studio.core.export import held_names as _held_names
-from finetune_studio.core.runs import RunFolder
+from finetune_studio.core.runs import MISSING, RunFolder, run_folder_problem
 from finetune_studio.core.session import Session
 from finetune_studio.gui import background, dialogs
 from finetune_studio.gui.hub_dialogs import MESSAGE_STYLE
@@ -68,6 +68,9 @@ DELETE_COLOR = "#c2410c"  # orange: what ticking "Delete what the folder holds" 
 # keystroke read the folder, its parent and the run's config each time, on the GUI thread, which on a slow disk made
 # typing a path stutter.
 TYPED_CHECK_MS = 300
+# The dialog's least width: narrower, the folder field showed a dozen characters of the path and each hint took
+# four lines.
+MIN_WIDTH = 440
 
 
 def is_adapter_run(run_dir: Path | None) -> bool:
@@ -178,6 +181,59 @@ def window_words(text: str, run_dir: Path, kind: str, checkpoint: int | None = N
     folder for this kind (and checkpoint), not the command line's --out, and the Model box, not --checkpoint."""
     return text.replace(LEAVE_OUT_DEFAULT, f"use the default folder, {default_out_dir(run_dir, kind, checkpoint)}"
                         ).replace(OUT_FLAG, "").replace(PICK_CHECKPOINT, "pick another model in the Model box")
+
+
+def _named_steps(listed: str) -> str:
+    """core.generate's list of steps ("1, 2 or 3") as the Model box names them ("checkpoint-1, checkpoint-2 or
+    checkpoint-3"); more than NAMED_STEPS as the newest two and a count (a run with 60 checkpoints named 59)."""
+    import re
+
+    steps = re.findall(r"\d+", listed)
+    if len(steps) > NAMED_STEPS:
+        return f"checkpoint-{steps[-1]}, checkpoint-{steps[-2]} or one of the {len(steps) - 2} before them"
+    return re.sub(r"\d+", lambda match: f"checkpoint-{match.group(0)}", listed)
+
+
+NAMED_STEPS = 4  # checkpoints a fix names one by one
+
+
+# core.generate's fixes for a checkpoint export --checkpoint N cannot give (gone since the box listed it, or damaged):
+# the command line's flag, which the dialog has none of. checkpoint_words says them as the Model box.
+_STEPS = r"(\d+(?:, \d+)*(?: or \d+)?)"
+CHECKPOINT_FIXES = (
+    (rf"give one of its checkpoints: {_STEPS}\.",
+     lambda m: f"pick another model in the Model box: {_named_steps(m[1])}."),
+    (r"give --checkpoint (\d+), its only complete checkpoint\.",
+     lambda m: f"pick checkpoint-{m[1]} in the Model box, the run's only complete checkpoint."),
+    (r"leave out --checkpoint to use its final model\.", lambda m: "pick the final model in the Model box."),
+    (rf"pick a whole one: --checkpoint {_STEPS}", lambda m: f"pick a whole one in the Model box: {_named_steps(m[1])}"),
+    (r"pick a whole one: leave out --checkpoint for its final model",
+     lambda m: "pick a whole one in the Model box: the final model"),
+    (r"leave out --checkpoint for its final model", lambda m: "the final model"),
+)
+
+
+def checkpoint_words(text: str) -> str:
+    """core's refusal of the checkpoint the Model box picked (core.generate.resolve's: gone since the box listed it,
+    or damaged) as the dialog says it: its fix names the Model box and the checkpoints as the box lists them, not the
+    command line's --checkpoint (which the dialog said: "To fix: pick a whole one: --checkpoint 1 or 3, or leave out
+    --checkpoint for its final model"), and a damaged one's says that nothing was exported, as every other refusal
+    of the dialog does."""
+    import re
+
+    for pattern, words in CHECKPOINT_FIXES:
+        text = re.sub(pattern, words, text)
+    if " is damaged: " in text and "Nothing was" not in text and " To fix: " in text:
+        text = text.replace(" To fix: ", " Nothing was exported. To fix: ", 1)
+    return text
+
+
+def run_gone_text(run_dir: Path) -> str:
+    """What the dialog and the Export… button say of a run whose folder went since it was shown: core's "No run folder
+    at …" names the command line's fix (give a run's folder; `finetune-studio runs` lists the runs)."""
+    return (f"The run {run_dir.name} is no longer in {run_dir.parent} (deleted, moved or renamed since it was shown), "
+            "so there is nothing to export there. Nothing was exported. To fix: if it was moved or renamed, open it "
+            "from its new place (the Runs tab, or File → Open run folder) and export it from there.")
 
 
 OVERWRITE_TIP = ("What the folder holds now is deleted once the export has been written in its place; only an earlier "
@@ -420,10 +476,12 @@ class ExportDialog(QDialog):
 
         self.what_box = QComboBox()
         self.what_box.setObjectName("export_what")
-        for choice in self.choices:
-            self.what_box.addItem(choice.label, choice.checkpoint)
-        self._has_checkpoints = any(choice.checkpoint is not None for choice in self.choices)
-        self.what_box.setToolTip(f"<p>{html.escape(choice_tip(self.choices))}</p>")
+        # As wide as its longest label, "checkpoint-59 (damaged)" included once an export finds it so (the box kept
+        # its first width, and cut it to "checkpoint-59").
+        self.what_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._damaged: set[int] = set()  # checkpoints an export found damaged: "(damaged)" after their name
+        self._gone: str | None = None  # why nothing is left to export (the run's folder went): Export disabled
+        self._fill_choices()
         self.what_row = QWidget()
         what_layout = QHBoxLayout(self.what_row)
         what_layout.setContentsMargins(0, 0, 0, 0)
@@ -597,6 +655,7 @@ class ExportDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.resize(600, 440)
+        self.setMinimumWidth(MIN_WIDTH)
 
         (self.merged_radio if kind == MERGED else self.adapter_radio).setChecked(True)
         self.kinds.buttonToggled.connect(self._kind_changed)
@@ -605,6 +664,27 @@ class ExportDialog(QDialog):
         self._kind_changed()  # the proposal set: checked (_text_changed)
         self._dtype_changed()
         self._check_typed()
+
+    def event(self, event: QEvent) -> bool:
+        """Each layout request (a line shown or hidden, a message set, the dialog resized) fits the dialog's least
+        height to its lines at its width (_fit_height)."""
+        handled = super().event(event)
+        if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize):
+            self._fit_height()
+        return handled
+
+    def _fit_height(self) -> None:
+        """The dialog's least height: what its word-wrapped lines take at its width. A QDialog's layout sets its
+        least size from its lines' one-line heights, so at its smallest (325 by 301 px) the hints ran into each other
+        and the folder row and the checkbox were cut off at the bottom, and a message shown later squeezed them too;
+        now the dialog grows (and cannot be made smaller) to fit them."""
+        layout = self.layout()
+        if layout is None or self.isMinimized():
+            return
+        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
+        needed = max(needed, layout.totalMinimumSize().height())
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(needed)  # a taller one grows the dialog to it
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """The delete warning starts under the checkbox's text (it is a line of the dialog's column, not of the
@@ -617,6 +697,38 @@ class ExportDialog(QDialog):
         self.delete_warning.setContentsMargins(max(0, indent), 0, 0, 0)
 
     # ---- state
+    def _fill_choices(self) -> None:
+        """The Model box lists self.choices (a damaged one said so), and its tooltip says what it picks."""
+        for choice in self.choices:
+            damaged = choice.checkpoint is not None and choice.checkpoint in self._damaged
+            self.what_box.addItem(choice.label + (" (damaged)" if damaged else ""), choice.checkpoint)
+        self._has_checkpoints = any(choice.checkpoint is not None for choice in self.choices)
+        self.what_box.setToolTip(f"<p>{html.escape(choice_tip(self.choices))}</p>")
+
+    def _refresh_choices(self, damaged: int | None = None) -> None:
+        """The Model box as the run's folder is now, after an export refused what it picked: a checkpoint deleted
+        since the box listed it is no longer offered (it was, and picking it again failed again), a damaged one is
+        named so, and a run whose folder went (deleted, moved or renamed) offers nothing, with Export disabled. The
+        pick stays where it is still listed, else the box's first (newest) model is picked, its folder proposed
+        (unless the user typed one). Reads what export_choices reads: no weight file."""
+        if damaged is not None:
+            self._damaged.add(damaged)
+        problem = run_folder_problem(self.run_dir)
+        self._gone = run_gone_text(self.run_dir) if problem is not None and problem.kind == MISSING else None
+        choices = [] if self._gone else export_choices(self.run_dir)
+        if choices == self.choices and damaged is None:
+            self._update_buttons()
+            return
+        picked = self.checkpoint if self.what_box.count() else None
+        self.choices = choices
+        self.what_box.blockSignals(True)  # one _kind_changed below, with the new pick
+        self.what_box.clear()
+        self._fill_choices()
+        rows = [row for row, choice in enumerate(choices) if choice.checkpoint == picked]
+        self.what_box.setCurrentIndex(rows[0] if rows else 0 if choices else -1)
+        self.what_box.blockSignals(False)
+        self._kind_changed()
+
     @property
     def kind(self) -> str:
         return MERGED if self.merged_radio.isChecked() else ADAPTER
@@ -740,11 +852,14 @@ class ExportDialog(QDialog):
         for widget in (self.adapter_radio, self.merged_radio, self.out_edit, self.choose_button):
             widget.setEnabled(not busy)
         self.what_box.setEnabled(not busy and self._has_checkpoints)  # its tooltip says why not, with none
+        if self._gone:
+            self.what_box.setToolTip(f"<p>{html.escape(self._gone)}</p>")
         for widget in (self.dtype_row, self.dtype_note):  # an adapter is copied as the run saved it
             widget.setEnabled(not busy and self.kind == MERGED)
         self.overwrite_check.setEnabled(not busy and not self._refusal)
-        self.export_button.setEnabled(not busy and bool(self.out_edit.text().strip()) and not self._refusal)
-        self.export_button.setToolTip(self._refusal or "")
+        self.export_button.setEnabled(not busy and bool(self.out_edit.text().strip()) and not self._refusal
+                                      and not self._gone)
+        self.export_button.setToolTip(self._gone or self._refusal or "")
         self.close_button.setEnabled(not busy)
         self.cancel_button.setVisible(busy)
         self.cancel_button.setEnabled(busy and not (self._cancel is not None and self._cancel.is_set()))
@@ -875,6 +990,8 @@ class ExportDialog(QDialog):
     @Slot(object)
     def _failed(self, error: BaseException) -> None:
         from finetune_studio.core.errors import FinetuneError
+        from finetune_studio.core.export import NO_CHECKPOINT
+        from finetune_studio.core.generate import GenerationError, InputError
 
         self._finish()
         text = window_words(str(error), self.run_dir, self.kind, self._exporting_checkpoint) \
@@ -883,6 +1000,20 @@ class ExportDialog(QDialog):
         if getattr(error, "kind", None) == CANCELLED:
             self._show("info", text)
             return
+        picked = self._exporting_checkpoint
+        if picked is not None and (getattr(error, "kind", None) == NO_CHECKPOINT or isinstance(error, GenerationError)):
+            # The checkpoint went or is damaged since the box listed it (core.generate.resolve's refusal): said as
+            # the Model box, which now lists the run's models as they are.
+            damaged = picked if isinstance(error, GenerationError) and not isinstance(error, InputError) else None
+            self._refresh_choices(damaged)
+            text = checkpoint_words(text)
+            if any(choice.checkpoint is None for choice in self.choices) and "final model" not in text \
+                    and text.endswith(".") and "To fix: pick another model in the Model box: " in text:
+                text = text[:-1] + ", or the final model."  # core's list of steps leaves it out
+        elif getattr(error, "kind", None) == MISSING or not self.run_dir.is_dir():
+            self._refresh_choices()
+        if self._gone:
+            text = self._gone
         self._show("error", " ".join([*self._carried, self._not_empty_text(error) or text]))  # as core says its own
 
     def _not_empty_text(self, error: BaseException) -> str | None:
@@ -951,6 +1082,15 @@ class ExportController(QObject):
         """The export dialog for the run the window shows (window-modal, not blocking the caller)."""
         run_dir = self.session.run_dir
         if not exportable_run(run_dir):
+            # Deleted, moved or renamed (or its adapters deleted) since the button was shown: pressing it did
+            # nothing, and it stayed. Said in the status bar; the button goes.
+            if run_dir is not None:
+                problem = run_folder_problem(run_dir)
+                self._show_message(run_gone_text(Path(run_dir)) if problem is not None and problem.kind == MISSING
+                                   else f"The run {Path(run_dir).name} holds no adapter to export now: its model and "
+                                   "checkpoints were deleted since it was shown. Nothing was exported. To fix: open "
+                                   "another run, or train this one again.", 15_000)
+            self.button.hide()
             return None
         if self.dialog is not None and shiboken6.isValid(self.dialog) and self.dialog.isVisible():
             self.dialog.raise_()
