@@ -1048,6 +1048,11 @@ def _add_hub_commands(sub: Any) -> None:
                            "model's own). float16 and bfloat16 take half of float32's size; float16 is refused for "
                            "weights past 65,504. Without --merged the model is uploaded as saved, so it takes no "
                            "--dtype")
+    push.add_argument("--checkpoint", type=int, metavar="N",
+                      help="push the run's checkpoint-N (as `export --checkpoint N` exports it) instead of its final "
+                           "model, e.g. one saved before it overfit, or a stopped run's: its weights (an adapter, or "
+                           "with --merged the adapter merged), the run's card (naming the checkpoint), metrics and "
+                           "loss curve; never the optimizer state only Resume reads")
 
 
 def _hub_command(args: argparse.Namespace) -> int:
@@ -1133,6 +1138,10 @@ def _push(args: argparse.Namespace) -> int:
     from finetune_studio.core.config import load_config
     from finetune_studio.core.runs import RunFolder
 
+    inside = _checkpoint_given_as_run(args, _push_argv, "Nothing was sent to the Hub.")
+    if inside:
+        print(f"error: {inside}", file=sys.stderr)
+        return EXIT_CONFIG
     run_dir = _run_folder(args)
     repo_id = args.repo
     if not repo_id and RunFolder(run_dir).config_path.is_file():
@@ -1156,7 +1165,9 @@ def _push(args: argparse.Namespace) -> int:
     try:
         result = hub.push_run(run_dir, repo_id=repo_id, private=not args.public, commit_message=args.message,
                               progress=progress, cancel=cancel, form=args.form,
-                              dtype=args.dtype)  # without --merged, anything but auto is refused (bad input)
+                              dtype=args.dtype,  # without --merged, anything but auto is refused (bad input)
+                              # one the run has not whole is refused with those it has; none: the call as before it
+                              **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
     except KeyboardInterrupt:
         again = " ".join(shell_word(arg) for arg in _push_argv(args))
         print(f"error: aborted. The repository got every file or none; push again to be sure: finetune-studio "
@@ -1171,11 +1182,13 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _push_argv(args: argparse.Namespace) -> list[str]:
-    """The push command as given (its run folder, --repo, --public, --message, --merged and a --dtype other than
-    auto), to repeat after a second Ctrl-C: a push again with another dtype would upload other weights."""
+    """The push command as given (its run folder, --checkpoint, --repo, --public, --message, --merged and a --dtype
+    other than auto), to repeat after a second Ctrl-C: a push again with another dtype would upload other weights."""
     from finetune_studio.core.export import SAME_DTYPE
 
-    argv = ["push", args.run_dir, *(["--repo", args.repo] if args.repo else []), *(["--public"] if args.public else []),
+    checkpoint = ["--checkpoint", str(args.checkpoint)] if args.checkpoint is not None else []
+    argv = ["push", args.run_dir, *checkpoint, *(["--repo", args.repo] if args.repo else []),
+            *(["--public"] if args.public else []),
             *(["--message", args.message] if args.message else []), *(["--merged"] if args.form else [])]
     return argv + (["--dtype", args.dtype] if args.dtype not in (None, SAME_DTYPE) else [])
 
@@ -1420,10 +1433,13 @@ def _default_export_dir(args: argparse.Namespace) -> Path:
     return default_out_dir(Path(args.run_dir), args.kind, args.checkpoint)
 
 
-def _checkpoint_given_as_run(args: argparse.Namespace) -> str | None:
-    """Why a run's checkpoint-N folder given as the run to export is refused, with the command that exports it; None
-    for anything else (core.runs.run_folder_problem words the rest). "give the folder of the run it is in" was the
-    fix, and that exported the run's final model, not the checkpoint the user picked."""
+def _checkpoint_given_as_run(args: argparse.Namespace, argv: Callable[[argparse.Namespace], list[str]] | None = None,
+                             nothing: str = "Nothing was exported.") -> str | None:
+    """Why a run's checkpoint-N folder given as the run to export (or push) is refused, with the command that
+    exports (pushes) it; None for anything else (core.runs.run_folder_problem words the rest). "give the folder of
+    the run it is in" was the fix, and that exported the run's final model, not the checkpoint the user picked.
+    `argv`: the command as given (_export_argv, _push_argv: the run folder, then --checkpoint N where given);
+    `nothing`: what was done of it."""
     from finetune_studio.core.runs import CHECKPOINT_RE, RunFolder
 
     given = user_path(args.run_dir) if args.run_dir.strip() else None
@@ -1439,16 +1455,17 @@ def _checkpoint_given_as_run(args: argparse.Namespace) -> str | None:
     except OSError:  # a name the disk cannot take: core.runs.run_folder_problem says it, as for any command
         return None
     step = int(match.group(1))
-    again = _export_argv(args)  # ["export", "--KIND", RUN, (--checkpoint N), …]
-    again[2] = str(run)
+    again = (argv or _export_argv)(args)  # ["export", "--KIND", RUN, (--checkpoint N), …] or ["push", RUN, …]
+    at = again.index(args.run_dir)
+    again[at] = str(run)
     if args.checkpoint is None:
-        again[3:3] = ["--checkpoint", str(step)]
+        again[at + 1:at + 1] = ["--checkpoint", str(step)]
     else:
-        again[4] = str(step)
+        again[at + 2] = str(step)
     other = args.checkpoint not in (None, step)
     also = f" (and --checkpoint {args.checkpoint} names another one, checkpoint-{args.checkpoint})" if other else ""
-    return (f"{given} is checkpoint-{step} of the run {run.name}, not a run folder: export takes the run's folder and "
-            f"the checkpoint's step{also}. Nothing was exported. To fix: finetune-studio "
+    return (f"{given} is checkpoint-{step} of the run {run.name}, not a run folder: {again[0]} takes the run's folder "
+            f"and the checkpoint's step{also}. {nothing} To fix: finetune-studio "
             f"{' '.join(shell_word(arg) for arg in again)}" + (f", or --checkpoint {args.checkpoint} in its place for "
                                                                 f"checkpoint-{args.checkpoint}." if other else "."))
 

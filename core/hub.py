@@ -89,7 +89,10 @@ BAD_DTYPE = "bad_dtype"  # a dtype for a push that is not merged, or a name that
 DTYPE_OVERFLOW = "dtype_overflow"  # merged weights past float16's range, found once merged (before the repository
 # is created: nothing was sent). Not bad input (exit 1), as core.export's own refusal of it is not.
 NO_MODEL = "no_model"  # a run not training that has no saved model to push (core.export's kind of the same)
-BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN, BAD_DTYPE, NO_MODEL})
+# A checkpoint (push --checkpoint N) the run does not have whole, or one that is damaged: refused with the ones it has,
+# in core.export's (core.generate.resolve's) words, before anything is sent.
+NO_CHECKPOINT = "no_checkpoint"
+BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN, BAD_DTYPE, NO_MODEL, NO_CHECKPOINT})
 REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
                "for <your user>/<run name>.")
 
@@ -1012,7 +1015,7 @@ def _public_adapter_config(path: Path) -> bytes | None:
 GENERATION_CONFIG = "generation_config.json"
 
 
-def _adapter_generation_config(folder: RunFolder) -> bytes | None:
+def _adapter_generation_config(folder: RunFolder, model_dir: Path | None = None) -> bytes | None:
     """The generation_config.json a chat adapter run's model folder lacks (saved before its saves wrote one,
     02da590), as core.export.adapter_stops makes it for an adapter export: its base's with the template's end of
     turn among the stops, as GenerationConfig.save_pretrained writes it. Pushed without it, the adapter answered
@@ -1020,10 +1023,76 @@ def _adapter_generation_config(folder: RunFolder) -> bytes | None:
     file to load. None for a text run, or where the run's config, tokenizer or base cannot be read here."""
     from finetune_studio.core.export import adapter_stops
 
-    generation = adapter_stops(folder, folder.model_dir)
+    generation = adapter_stops(folder, model_dir or folder.model_dir)
     if generation is None:
         return None
     return generation.to_json_string(use_diff=True, keys_to_pop=["compile_config"]).encode("utf-8")
+
+
+FINAL_LABEL = "Final model"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One model of a run that the export and push dialogs' Model box offers: its final model (checkpoint None) or
+    checkpoint-N."""
+
+    label: str  # "Final model" or "checkpoint-200"
+    checkpoint: int | None  # what export_run's and push_run's checkpoint= gets
+    path: Path  # its folder (the adapter_config.json a dialog reads the base model from)
+
+
+def model_choices(run_dir: Path, adapters_only: bool = False) -> list[Choice]:
+    """The run's final model first (where it has one), then each complete checkpoint, newest first, as
+    core.generate.targets lists them: the reader `export`/`push --checkpoint N` resolve through, and the Try tab's
+    model box lists. `adapters_only`: an export's (a full fine-tuning run's models are refused by export). A run
+    whose config.yaml cannot be read (targets needs its output_dir) offers its final model alone."""
+    from finetune_studio.core.adapters import is_adapter_folder
+    from finetune_studio.core.generate import targets
+
+    try:
+        found = targets(Path(run_dir))
+    except (FinetuneError, OSError):
+        model_dir = RunFolder(Path(run_dir)).model_dir
+        whole = model_dir.is_dir() and (is_adapter_folder(model_dir) or (
+            not adapters_only and (model_dir / "config.json").is_file()))
+        return [Choice(FINAL_LABEL, None, model_dir)] if whole else []
+    return [Choice(FINAL_LABEL if target.step is None else target.label, target.step, target.path)
+            for target in reversed(found) if target.adapter or not adapters_only]
+
+
+def export_choices(run_dir: Path) -> list[Choice]:
+    """What the export dialog's Model box offers: model_choices of an adapter (export is for adapter runs)."""
+    return model_choices(run_dir, adapters_only=True)
+
+
+def _checkpoint_model(run_dir: Path, checkpoint: int) -> Path:
+    """The run's complete, undamaged checkpoint-N folder, found as `export --checkpoint N` finds it
+    (core.export._checkpoint_dir: core.generate.resolve), or HubError of kind NO_CHECKPOINT (bad input), in its
+    words, naming the checkpoints the run has: before anything is sent."""
+    from finetune_studio.core.export import ExportError, _checkpoint_dir
+    from finetune_studio.core.generate import GenerationError
+
+    try:
+        return _checkpoint_dir(RunFolder(Path(run_dir)), checkpoint)
+    except (ExportError, GenerationError) as exc:  # not there or incomplete (ExportError); damaged (resolve's own)
+        said, _, fix = str(exc).partition(" To fix: ")
+        said = said.replace(" Nothing was exported.", "").rstrip()
+        raise HubError(f"{said} Nothing was sent to the Hub.", kind=NO_CHECKPOINT,
+                       fix=f"To fix: {fix}" if fix else "") from None
+
+
+def _public_trainer_state(path: Path, names: list[tuple[str, str]]) -> bytes | None:
+    """A checkpoint's trainer_state.json as uploaded (it says the step): with no path of this machine in it
+    (best_model_checkpoint names a checkpoint folder by its whole path). None: upload it as it is."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return (json.dumps(_scrub_value(data, names), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+TRAINER_STATE = "trainer_state.json"
 
 
 def _require_run(run_dir: Path) -> None:
@@ -1036,32 +1105,43 @@ def _require_run(run_dir: Path) -> None:
 
 
 def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, model_dir: Path | None = None,
-          form: str | None = None, checked: bool = False) -> list[_Item]:
+          form: str | None = None, checked: bool = False, checkpoint: int | None = None) -> list[_Item]:
     """The files a push uploads. `model_dir`: the model folder to upload instead of the run's own (a merged
     export); `form`: what it is, for the card (core.model_card.MODEL or ADAPTER; default: what it holds).
-    `checked`: push_run has run shipping_problem on the run (once a push: it reads every weight file's header)."""
+    `checked`: push_run has run shipping_problem on the run (once a push: it reads every weight file's header).
+    `checkpoint`: the run's checkpoint-N in place of its final model (_checkpoint_model: refused before anything
+    is sent where it is not whole): its model files without what only Resume reads (the optimizer's, scheduler's
+    and random generators' state: core.export's _CHECKPOINT_ONLY), and a card that says which checkpoint it is."""
     from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, is_adapter_folder
+    from finetune_studio.core.export import _CHECKPOINT_ONLY
     from finetune_studio.core.model_card import ADAPTER, LOSS_CURVE_FILE, MODEL, loss_curve_svg, render_model_card
 
     _require_run(run_dir)
     folder = RunFolder(Path(run_dir))
-    source_dir = Path(model_dir) if model_dir is not None else folder.model_dir
+    picked = _checkpoint_model(folder.path, checkpoint) if checkpoint is not None else None
+    source_dir = Path(model_dir) if model_dir is not None else picked if picked is not None else folder.model_dir
     model_files = sorted(p for p in source_dir.rglob("*") if p.is_file()) if source_dir.is_dir() else []
-    model_files = [p for p in model_files if p.relative_to(source_dir).as_posix() not in EXCLUDED_MODEL_FILES]
+    model_files = [p for p in model_files if p.relative_to(source_dir).as_posix() not in EXCLUDED_MODEL_FILES
+                   and not any(p.match(pattern) for pattern in _CHECKPOINT_ONLY)]
+    if not model_files and picked is not None:
+        raise HubError(f"checkpoint-{checkpoint} of the run {folder.path.name} holds no model files. Nothing was sent "
+                       "to the Hub.", kind=NO_CHECKPOINT, fix="To fix: pick another checkpoint.")
     if not model_files:
         if not checked:  # the dialog's list of a run training for the first time: said as push_run says it
             _refuse_while_training(folder.path)
         raise HubError(no_model_text(folder, "push"), kind=RUN_TRAINING if training_now(folder) else NO_MODEL)
-    if model_dir is None and not checked:  # the dialog's list: a damaged model is said before Push is pressed
+    if model_dir is None and picked is None and not checked:  # the dialog's list: a damaged model is said first
         from finetune_studio.core.export import shipping_problem
 
         problem = shipping_problem(folder.path, "pushed", busy_check=False)  # damaged: push_run asks about busy
         if problem:
             raise HubError(problem)
     items = []
+    names = _local_names(folder) if any(p.name == TRAINER_STATE for p in model_files) else []
     for path in model_files:
         name = path.relative_to(source_dir).as_posix()
-        public = _public_adapter_config(path) if name == ADAPTER_CONFIG_FILE else None
+        public = _public_adapter_config(path) if name == ADAPTER_CONFIG_FILE else \
+            _public_trainer_state(path, names) if name == TRAINER_STATE else None
         items.append(_Item(name, len(public), content=public) if public is not None
                      else _Item(name, path.stat().st_size, source=path))
 
@@ -1073,37 +1153,40 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
 
     form = form or (ADAPTER if is_adapter_folder(source_dir) else MODEL)
     if form == ADAPTER and model_dir is None and not any(item.path_in_repo == GENERATION_CONFIG for item in items):
-        stops = _adapter_generation_config(folder)
+        stops = _adapter_generation_config(folder, source_dir)
         if stops is not None:
             items.append(_Item(GENERATION_CONFIG, len(stops), content=stops))
     staged_stops = any(item.path_in_repo == GENERATION_CONFIG for item in items)
-    generated(CARD_FILE, render_model_card(folder.path, repo_id=repo_id, form=form, stops=staged_stops))
+    generated(CARD_FILE, render_model_card(folder.path, repo_id=repo_id, form=form, stops=staged_stops,
+                                           checkpoint=checkpoint))
     generated(LOSS_CURVE_FILE, loss_curve_svg(folder.path))
     generated(METRICS_FILE, _public_metrics(folder))
     return sorted(items, key=lambda item: item.path_in_repo)
 
 
 def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None,
-              dtype: str | None = None) -> list[tuple[str, int]]:
+              dtype: str | None = None, checkpoint: int | None = None) -> list[tuple[str, int]]:
     """(path in the repository, size in bytes) of every file a push of this run uploads, for the dialog's list.
     With `repo_id`, the model card's size is exact (its usage snippet names the repository). `form` PUSH_MERGED
     (an adapter run merged into its base) lists the files core.export's merge writes instead of the run's model
     folder (the weights, in shards when save_pretrained splits them, config.json, generation_config.json, the
     tokenizer: core.export.merged_files, from the base built on the meta device): the merge itself happens only when
-    pushing. `dtype`: push_run's (the merged weights' sizes are those of that dtype)."""
+    pushing. `dtype`: push_run's (the merged weights' sizes are those of that dtype). `checkpoint`: push_run's
+    (the run's checkpoint-N in place of its final model)."""
     _require_run(Path(run_dir))
-    _dtype_problem(Path(run_dir), form, dtype)
+    model_dir = _checkpoint_model(Path(run_dir), checkpoint) if checkpoint is not None else None
+    _dtype_problem(Path(run_dir), form, dtype, model_dir)
     items = [(item.path_in_repo, item.size) for item in _plan(Path(run_dir), repo_id=repo_id,
-                                                                  form=_card_form(form))]
+                                                                  form=_card_form(form), checkpoint=checkpoint)]
     if form != PUSH_MERGED:
         return items
     from finetune_studio.core.export import merged_files, merged_size
 
-    model_dir = RunFolder(Path(run_dir)).model_dir
+    model_dir = model_dir or RunFolder(Path(run_dir)).model_dir
     run_model_files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
     run_model_files -= EXCLUDED_MODEL_FILES  # never uploaded from the model folder: README.md is the card's
     kept = [(path, size) for path, size in items if path not in run_model_files]
-    try:
+    try:  # a checkpoint's merge writes the files the final model's does (the same base and tokenizer)
         merged = merged_files(Path(run_dir), checked=True, dtype=dtype)  # _plan above checked the run's model
     except Exception as exc:  # noqa: BLE001 - a list before pushing: the push itself merges and reports problems
         # The base cannot be built from its config here (a Hub model not cached offline, code transformers lacks):
@@ -1115,11 +1198,12 @@ def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None
     return sorted(kept + merged)
 
 
-def _dtype_problem(run_dir: Path, form: str | None, dtype: str | None) -> None:
+def _dtype_problem(run_dir: Path, form: str | None, dtype: str | None, model_dir: Path | None = None) -> None:
     """A dtype is a merged push's choice (core.export's MERGED_DTYPES: the merged weights are saved in it; "auto",
     or None, the dtype the run trained in). Given to a push that uploads the run's model as saved (the adapter, or
     the whole model of a run that trained every weight), or a name that is no dtype, it is refused before anything
-    is sent, in core.export's words for an adapter export with a dtype and for a name that is no dtype."""
+    is sent, in core.export's words for an adapter export with a dtype and for a name that is no dtype.
+    `model_dir`: the checkpoint pushed in place of the run's final model."""
     from finetune_studio.core.adapters import is_adapter_folder
     from finetune_studio.core.export import SAME_DTYPE, dtype_refusal
 
@@ -1131,7 +1215,7 @@ def _dtype_problem(run_dir: Path, form: str | None, dtype: str | None) -> None:
         raise HubError(refusal, kind=BAD_DTYPE)
     if form == PUSH_MERGED:
         return
-    if is_adapter_folder(RunFolder(Path(run_dir)).model_dir):
+    if is_adapter_folder(model_dir or RunFolder(Path(run_dir)).model_dir):
         raise HubError(f"An adapter push uploads the adapter as the run saved it, so it has no dtype to choose (got "
                        f"{dtype}). {nothing}", kind=BAD_DTYPE,
                        fix="To fix: leave the dtype out, or push the merged model (--merged), whose weights can be "
@@ -1204,14 +1288,14 @@ def size_text(size: int) -> str:
 # ---- push --------------------------------------------------------------------------------------------------
 
 
-def _merge_problem(run_dir: Path) -> None:
+def _merge_problem(run_dir: Path, model_dir: Path | None = None) -> None:
     """A merged push needs an adapter run, and no run training in this process (core.export.merge_refusal): say so
     before anything is sent (the merge itself comes once the login and the repository are checked, before the
-    repository is created)."""
+    repository is created). `model_dir`: the checkpoint merged in place of the run's final model."""
     from finetune_studio.core.adapters import is_adapter_folder
 
     folder = RunFolder(Path(run_dir))
-    if not is_adapter_folder(folder.model_dir):
+    if not is_adapter_folder(model_dir or folder.model_dir):
         raise HubError(f"The run {folder.path.name} fine-tuned every weight: its model is already whole, so there is "
                        "no adapter to merge (a merged push is for adapter runs: LoRA, QLoRA, DoRA). Nothing was sent "
                        "to the Hub.", kind=NOT_AN_ADAPTER_RUN,
@@ -1270,7 +1354,7 @@ def _stage_files(items: list[_Item], nothing_sent: str, also: str = "") -> tempf
 
 
 def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threading.Event | None = None,
-                  dtype: str | None = None) -> Path:
+                  dtype: str | None = None, checkpoint: int | None = None) -> Path:
     """core.export's merged model of the run, written into `out_dir` (a temporary folder of the push).
     `nothing_sent`: what the Hub holds of this push so far, as a sentence. An export's own advice (--out DIR,
     "export again") is no help to a push: a failed write is said of the push's staging place (TMPDIR) instead.
@@ -1278,13 +1362,15 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threadi
     the merge's stages as the export dialog's Cancel is (loading the base, merging, writing: none of them can be
     stopped half-way); the merge then keeps nothing (core.export deletes what it wrote, push_run the folder).
     `dtype`: what the merged weights are saved in (core.export's MERGED_DTYPES; None: the dtype the run trained in).
-    A float16 the merged weights do not fit is refused by core.export before anything is written."""
+    A float16 the merged weights do not fit is refused by core.export before anything is written. `checkpoint`: the
+    adapter of the run's checkpoint-N is merged (export --merged --checkpoint N's)."""
     from finetune_studio.core.errors import FinetuneError
     from finetune_studio.core.export import CANCELLED, DTYPE_OVERFLOW, WRITE_KINDS, ExportError, export_merged
 
     try:
         # push_run ran shipping_problem
-        return export_merged(run_dir, out_dir, checked=True, cancel=stop, dtype=dtype).out_dir
+        picked = {} if checkpoint is None else {"checkpoint": checkpoint}
+        return export_merged(run_dir, out_dir, checked=True, cancel=stop, dtype=dtype, **picked).out_dir
     except ExportError as exc:
         if exc.kind == CANCELLED:
             raise HubCancelled("Push cancelled while merging the adapter into its base model: nothing of the merge "
@@ -1321,7 +1407,7 @@ def _overflow_refusal(run_dir: Path, problem: str, nothing_sent: str) -> HubErro
 def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, commit_message: str | None = None,
              token: str | None = None, progress: Progress | None = None,
              cancel: threading.Event | None = None, form: str | None = None,
-             by_its_run: bool = False, dtype: str | None = None) -> PushResult:
+             by_its_run: bool = False, dtype: str | None = None, checkpoint: int | None = None) -> PushResult:
     """Upload a finished run's model, model card, metrics and loss curve to a model repository on the Hub.
 
     `repo_id` defaults to <user>/<run name>; the repository is created (private by default) if needed. A read-only
@@ -1338,9 +1424,26 @@ def push_run(run_dir: Path, repo_id: str | None = None, private: bool = True, co
 
     A run that is training again (a resume) is refused: its model folder holds the previous result. `by_its_run`:
     the run's own process pushes once it has saved its model (push_when_done), under its own lock.
+
+    `checkpoint`: push the run's checkpoint-N (as `export --checkpoint N` exports it) in place of its final model:
+    a full fine-tuning run's weights and config, an adapter run's adapter (or with PUSH_MERGED, that adapter merged
+    into its base), with the run's card (which names the checkpoint), metrics and loss curve; never the state only
+    Resume reads (optimizer.pt, scheduler.pt, rng_state*.pth). One the run does not have whole, or damaged, is
+    refused before anything is sent (NO_CHECKPOINT, bad input). A checkpoint is written once, whole, so it is
+    pushed whether or not the run trains on (as it is exported), and a stopped run with no final model can push one.
     """
     run_dir = Path(run_dir)
     _require_run(run_dir)
+    if checkpoint is not None:
+        picked = _checkpoint_model(run_dir, checkpoint)  # not whole or damaged: said before anything else
+        _dtype_problem(run_dir, form, dtype, picked)
+        if form == PUSH_MERGED:
+            _merge_problem(run_dir, picked)
+            with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:
+                return _push(run_dir, repo_id, private, commit_message, token, progress, cancel,
+                             Path(tmp) / "merged", _card_form(form), dtype, checkpoint)
+        return _push(run_dir, repo_id, private, commit_message, token, progress, cancel, None, _card_form(form),
+                     checkpoint=checkpoint)
     _dtype_problem(run_dir, form, dtype)
     from finetune_studio.core.export import shipping_problem
 
@@ -1509,16 +1612,16 @@ def _existing_repo(api: Any, repo_id: str, token: str) -> Any:
 
 def _push(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
           progress: Progress | None, cancel: threading.Event | None, merge_into: Path | None,
-          card_form: str | None, dtype: str | None = None) -> PushResult:
+          card_form: str | None, dtype: str | None = None, checkpoint: int | None = None) -> PushResult:
     emit = progress or (lambda event: None)
     with _client_lines(emit):  # a retry is said in the push's progress, not in huggingface_hub's log lines
         return _push_quietly(run_dir, repo_id, private, commit_message, token, emit, cancel, merge_into, card_form,
-                             dtype)
+                             dtype, checkpoint)
 
 
 def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_message: str | None, token: str | None,
                   emit: Progress, cancel: threading.Event | None, merge_into: Path | None,
-                  card_form: str | None, dtype: str | None = None) -> PushResult:
+                  card_form: str | None, dtype: str | None = None, checkpoint: int | None = None) -> PushResult:
     """The push itself. `merge_into`: a merged push's temporary folder, where the adapter is merged into its base
     model after the quick checks (logged in, the repository id, and a look at the repository: someone else's, or of
     the other visibility), as a mistyped token or repository failed only after minutes of loading and merging a big
@@ -1528,7 +1631,8 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     in an organization where whoami says the account's role is "read" is refused before the merge too
     (_refuse_read_role); what still comes after the merge is a refusal only the create itself can give (a 403 whoami
     could not foresee: no role listed, a fine-grained token's scope; the Hub busy with another operation). `dtype`:
-    what the merged weights are saved in (None: the dtype the run trained in)."""
+    what the merged weights are saved in (None: the dtype the run trained in). `checkpoint`: the run's checkpoint-N
+    in place of its final model."""
     stop = cancel or threading.Event()
     created: list[str] = []
     looked: list[str] = []  # a merged push's look at the repository before it merges: what the Hub holds then
@@ -1545,7 +1649,8 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
             said = nothing_sent()
             raise HubCancelled(f"Push cancelled: {said[0].lower()}{said[1:]}")
 
-    plan = lambda **more: _plan(run_dir, model_dir=model_dir, form=card_form, checked=True, **more)  # noqa: E731
+    plan = lambda **more: _plan(run_dir, model_dir=model_dir, form=card_form, checked=True,  # noqa: E731
+                                checkpoint=checkpoint, **more)
     _call("reading the run folder", plan, None)  # a run that cannot be pushed fails first
     if (repo_id or "").strip():  # a mistyped --repo is said before the Hub is asked anything
         _call("checking the repository name", lambda: _check_repo_id(repo_id.strip()), None, None, repo_id.strip())
@@ -1576,8 +1681,9 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
         from finetune_studio.core.export import SAME_DTYPE
 
         saved_in = f", its weights saved in {dtype}" if dtype not in (None, SAME_DTYPE) else ""
-        phase("merge", f"Merging the adapter into its base model (peft merge_and_unload){saved_in}")
-        model_dir = _merged_model(run_dir, merge_into, nothing_sent(), stop, dtype)
+        which = "the adapter" if checkpoint is None else f"the adapter of checkpoint-{checkpoint}"
+        phase("merge", f"Merging {which} into its base model (peft merge_and_unload){saved_in}")
+        model_dir = _merged_model(run_dir, merge_into, nothing_sent(), stop, dtype, checkpoint)
 
     phase("repo", f"Creating {repo_id} on the Hub", repo_id=repo_id)
     creating = _create_loop.set(_CreateLoop(stop, repo_id))
@@ -1603,7 +1709,8 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
         staging = Path(tmp)
         phase("upload", f"Uploading {len(items)} files ({size_text(total)}) to {repo_id}", files=len(items),
               bytes=total, repo_id=repo_id)
-        message = commit_message or f"Upload {run_dir.name} from Finetune Studio"
+        message = commit_message or (f"Upload {run_dir.name} from Finetune Studio" if checkpoint is None else
+                                     f"Upload checkpoint-{checkpoint} of {run_dir.name} from Finetune Studio")
         stopping = _upload_stop.set(_UploadStop(stop))  # a cancel is honoured until the commit is sent
         try:
             with _quiet_upload():  # the push's progress is the app's: no bars of the library on stderr

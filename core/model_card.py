@@ -547,12 +547,14 @@ def _adapter_use_lines(repo_id: str, chat: bool, stops: bool) -> list[str]:
 
 
 def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | None = None,
-                      stops: bool | None = None) -> str:
+                      stops: bool | None = None, checkpoint: int | None = None) -> str:
     """README.md for the run: YAML metadata the Hub indexes, then what was trained on what, with which method and
     settings, to which loss, and the library versions. `repo_id` adds a usage snippet that loads the pushed model;
     `form` is what is pushed (MODEL or ADAPTER; by default what the run's model folder holds). `stops`: whether the
     pushed adapter holds a generation_config.json for the snippet to load (core.hub stages one for a chat run saved
-    without it); by default, whether the run's model folder holds one."""
+    without it); by default, whether the run's model folder holds one. `checkpoint`: what is pushed is the run's
+    checkpoint-N, not its final model: the card says so (its step of the run's planned steps), and that the losses
+    it lists are the run's."""
     import yaml
 
     folder = RunFolder(Path(run_dir))
@@ -583,6 +585,12 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
                   f'generator = pipeline("text-generation", model="{repo_id}")',
                   'print(generator("Once upon a time", max_new_tokens=40)[0]["generated_text"])', "```", ""]
 
+    if checkpoint is not None:
+        planned = status.get("max_steps")
+        of = f" of {planned}" if isinstance(planned, int) and planned else ""
+        lines += [f"These are the weights of checkpoint-{checkpoint}, saved at step {checkpoint}{of} while the run "
+                  "trained, not its final model.", ""]
+
     lines += ["## Results", ""]
     step, max_steps = status.get("step"), status.get("max_steps")
     if isinstance(step, int) and step:
@@ -591,9 +599,13 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
                      + (f" ({round(epochs, 2):g} epoch{'' if round(epochs, 2) == 1 else 's'})"
                         if epochs is not None else ""))
     _, evals = loss_points(events)
-    best = _best_eval(folder, config, evals)
+    best = _best_eval(folder, config, evals) if checkpoint is None else None
     last_eval = evals[-1][0] if evals else None
-    if best is not None and best[0] != last_eval:
+    if checkpoint is not None:
+        lines.append(f"- Weights: those of checkpoint-{checkpoint} (step {checkpoint}"
+                     + (f" of {max_steps}" if isinstance(max_steps, int) and max_steps else "")
+                     + "); the final losses below are those of the run's last steps, not of these weights")
+    elif best is not None and best[0] != last_eval:
         lines.append(f"- Weights: those of step {best[0]}, the checkpoint with the best eval loss ({best[1]:.4f}), "
                      "which load_best_model_at_end restored when training ended; the final losses below are "
                      "those of the last steps, not of these weights")
@@ -613,7 +625,8 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
         for x, y in shown:
             if x not in seen:
                 seen.add(x)
-                mark = " (these weights)" if best is not None and int(x) == best[0] else ""
+                these = checkpoint if checkpoint is not None else best[0] if best is not None else None
+                mark = " (these weights)" if these is not None and int(x) == these else ""
                 lines.append(f"| {x:g} | {y:.4f}{mark} |")
         lines.append("")
 
@@ -647,7 +660,10 @@ def render_model_card(run_dir: Path, repo_id: str | None = None, form: str | Non
     lines += ["## Framework versions", ""]
     from finetune_studio.core.adapters import is_adapter_method
 
-    versions = _versions(folder.model_dir, peft=is_adapter_method(config.adapter.method))
+    saved = folder.model_dir if checkpoint is None else folder.path / f"checkpoint-{checkpoint}"
+    if checkpoint is not None and not saved.is_dir():  # an output_dir outside the run folder
+        saved = Path(config.training.get("output_dir") or folder.path) / f"checkpoint-{checkpoint}"
+    versions = _versions(saved, peft=is_adapter_method(config.adapter.method))
     lines += [f"- {label}: {value}" for label, value in versions]
     lines.append("")
     return scrub("\n".join(lines))
