@@ -29,6 +29,7 @@ from PySide6.QtGui import QAction, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -399,6 +400,17 @@ class PushDialog(QDialog):
         self.private_check.setChecked(True)
         self.message_edit = QLineEdit()
         self.message_edit.setObjectName("commit_message")
+        # Which of the run's models is pushed: its final model or a complete checkpoint, newest first (core.hub
+        # .model_choices, the export dialog's Model box's reader); a stopped run's newest checkpoint is the first.
+        self.choices: list[core_hub.Choice] = []
+        self.what_box = QComboBox()
+        self.what_box.setObjectName("push_what")
+        self.what_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.what_box.currentIndexChanged.connect(self._what_changed)
+        what_row = QHBoxLayout()
+        what_row.setContentsMargins(0, 0, 0, 0)
+        what_row.addWidget(self.what_box)
+        what_row.addStretch(1)
         # An adapter run pushes the adapter (small; loads with peft on its base) or the model merged into its base.
         self.adapter_radio = QRadioButton("The adapter (small; loads with peft on top of its base model)")
         self.adapter_radio.setObjectName("push_adapter")
@@ -474,6 +486,7 @@ class PushDialog(QDialog):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.addRow("Run", run_row)
+        form.addRow("Model", what_row)
         form.addRow("Repository", self.repo_edit)
         form.addRow("Visibility", self.private_check)
         form.addRow("Commit message", self.message_edit)
@@ -505,6 +518,12 @@ class PushDialog(QDialog):
         return self.push_task.busy
 
     @property
+    def checkpoint(self) -> int | None:
+        """The checkpoint the Model box picks (push_run's checkpoint=), None for the final model."""
+        step = self.what_box.currentData()
+        return None if step is None else int(step)
+
+    @property
     def form(self) -> str | None:
         """What an adapter run pushes: core.hub.PUSH_ADAPTER or PUSH_MERGED; None for a full fine-tuning run."""
         if not self._adapter_run:
@@ -524,6 +543,48 @@ class PushDialog(QDialog):
         if self._adapter_run and not self.pushing:
             self._update_buttons()  # the Weights box is for a merged push only
             self._list_files()
+
+    def _what_changed(self, *_: Any) -> None:
+        """The file list (and the commit message proposed) follow the model picked; whether it is an adapter, and
+        its base, are read from its own folder (a stopped run has no final model to read them from)."""
+        if self.pushing:
+            return
+        self._read_model()
+        self._dtype_changed()  # lists the files of a merged push
+        if self.form != core_hub.PUSH_MERGED:
+            self._list_files()
+
+    def _read_model(self) -> None:
+        from finetune_studio.core.adapters import is_adapter_folder, read_adapter_config
+        from finetune_studio.core.runs import RunFolder
+
+        index = self.what_box.currentIndex()
+        path = self.choices[index].path if 0 <= index < len(self.choices) else RunFolder(self.run_dir).model_dir
+        self._adapter_run = is_adapter_folder(path)
+        self._form_layout.setRowVisible(self._form_row, self._adapter_run)
+        adapter = (read_adapter_config(path) or {}) if self._adapter_run else {}
+        self._base = str(adapter.get("base_model_name_or_path") or "its base model")
+        step = self.checkpoint
+        self.message_edit.setPlaceholderText(f"Upload {self.run_dir.name} from Finetune Studio" if step is None else
+                                             f"Upload checkpoint-{step} of {self.run_dir.name} from Finetune Studio")
+
+    def _fill_choices(self) -> None:
+        """The Model box for this run: its final model first, then each complete checkpoint, newest first; disabled
+        (its tooltip says why) for a run that kept none."""
+        self.choices = core_hub.model_choices(self.run_dir)
+        self.what_box.blockSignals(True)
+        self.what_box.clear()
+        for choice in self.choices:
+            self.what_box.addItem(choice.label, choice.checkpoint)
+        self.what_box.setCurrentIndex(0 if self.choices else -1)
+        self.what_box.blockSignals(False)
+        if not any(choice.checkpoint is not None for choice in self.choices):
+            tip = "This run kept no complete checkpoint, so its final model is the one to push."
+        else:
+            tip = ("The final model, or a checkpoint the run saved while training (the Try tab answers with each). A "
+                   "checkpoint is pushed as a model: its weights (or adapter), with the run's model card, which names "
+                   "the checkpoint, its metrics and loss curve; never the optimizer state that only Resume reads.")
+        self.what_box.setToolTip(f"<p>{html.escape(tip)}</p>")
 
     def _dtype_changed(self, *_: Any) -> None:
         """The note under the box (the weights' size in that dtype, where core.export estimates it) and the merged
@@ -589,16 +650,9 @@ class PushDialog(QDialog):
         self._auto_repo = ""
         self._apply_run_config()
         self._fill_repo_default()
-        self.message_edit.setPlaceholderText(f"Upload {self.run_dir.name} from Finetune Studio")
         _show_message(self.message, "info", "")
-        from finetune_studio.core.adapters import read_adapter_config
-        from finetune_studio.core.runs import RunFolder
-        from finetune_studio.gui.export_dialog import is_adapter_run
-
-        self._adapter_run = is_adapter_run(self.run_dir)
-        self._form_layout.setRowVisible(self._form_row, self._adapter_run)
-        adapter = (read_adapter_config(RunFolder(self.run_dir).model_dir) or {}) if self._adapter_run else {}
-        self._base = str(adapter.get("base_model_name_or_path") or "its base model")
+        self._fill_choices()
+        self._read_model()
         self._fill_dtypes()
         self._dtype_changed()  # lists the files of a merged push
         if self.form != core_hub.PUSH_MERGED:
@@ -608,7 +662,8 @@ class PushDialog(QDialog):
         self.files.clear()
         self.plan = []
         self.total_label.setText("Listing the files…")
-        self.plan_task.submit(core_hub.plan_push, self.run_dir, None, self.form, dtype=self.dtype)
+        picked = {} if self.checkpoint is None else {"checkpoint": self.checkpoint}  # the final model's as it was
+        self.plan_task.submit(core_hub.plan_push, self.run_dir, None, self.form, dtype=self.dtype, **picked)
         self._update_buttons()
 
     def _apply_run_config(self) -> None:
@@ -642,6 +697,7 @@ class PushDialog(QDialog):
         for widget in (self.repo_edit, self.private_check, self.message_edit, self.choose_button,
                        self.adapter_radio, self.merged_radio):
             widget.setEnabled(not busy)
+        self.what_box.setEnabled(not busy and any(choice.checkpoint is not None for choice in self.choices))
         for widget in (self.dtype_row, self.dtype_note):  # the adapter is uploaded as the run saved it
             widget.setEnabled(not busy and self.merged_radio.isChecked())
         self.push_button.setEnabled(not busy and bool(self.plan))
@@ -699,7 +755,8 @@ class PushDialog(QDialog):
         self.push_task.submit(core_hub.push_run, self.run_dir, repo_id=self.repo_edit.text().strip() or None,
                               private=self.private_check.isChecked(),
                               commit_message=self.message_edit.text().strip() or None,
-                              progress=progress, cancel=self._cancel, form=self.form, dtype=self.dtype)
+                              progress=progress, cancel=self._cancel, form=self.form, dtype=self.dtype,
+                              **({} if self.checkpoint is None else {"checkpoint": self.checkpoint}))
         self.login_button.hide()
         _show_message(self.message, "info", "")
         self.phase_label.setText("Starting…")
@@ -958,7 +1015,8 @@ class HubController(QObject):
             return False
         from finetune_studio.core.runs import RunFolder
 
-        return RunFolder(Path(run_dir)).model_dir.is_dir()
+        # a saved model, or (a stopped run's) complete checkpoints, one of which the dialog's Model box pushes
+        return RunFolder(Path(run_dir)).model_dir.is_dir() or bool(core_hub.model_choices(Path(run_dir)))
 
     @Slot()
     def push_current_run(self) -> PushDialog | None:
