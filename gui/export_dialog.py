@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -54,7 +55,6 @@ from finetune_studio.core.export import (
     trained_dtype,
 )
 from finetune_studio.core.export import held_names as _held_names
-from finetune_studio.core.hub import Choice, export_choices  # moved: the push dialog offers them too
 from finetune_studio.core.runs import MISSING, RunFolder, run_folder_problem
 from finetune_studio.core.session import Session
 from finetune_studio.gui import background, dialogs
@@ -84,6 +84,35 @@ def default_out_dir(run_dir: Path, kind: str, checkpoint: int | None = None) -> 
     from finetune_studio.core.export import default_out_dir as core_default
 
     return core_default(Path(run_dir), kind, checkpoint)
+
+
+FINAL_LABEL = "Final model"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One model of a run the dialog's Model box offers: its final model (checkpoint None) or checkpoint-N."""
+
+    label: str  # "Final model" or "checkpoint-200"
+    checkpoint: int | None  # what export_run's checkpoint= gets
+    path: Path  # its folder (the adapter_config.json the dialog reads the base model from)
+
+
+def export_choices(run_dir: Path) -> list[Choice]:
+    """What the export dialog's Model box offers: the run's final model first (where it has one), then each complete
+    checkpoint, newest first, as core.generate.targets lists them: the reader `export --checkpoint N` resolves
+    through, and the Try tab's model box lists. Adapters only: a full fine-tuning run's models are refused by
+    export. A run whose config.yaml cannot be read (targets needs its output_dir) offers its final model alone."""
+    from finetune_studio.core.errors import FinetuneError
+    from finetune_studio.core.generate import targets
+
+    try:
+        found = targets(Path(run_dir))
+    except (FinetuneError, OSError):
+        model_dir = RunFolder(Path(run_dir)).model_dir
+        return [Choice(FINAL_LABEL, None, model_dir)] if is_adapter_folder(model_dir) else []
+    return [Choice(FINAL_LABEL if target.step is None else target.label, target.step, target.path)
+            for target in reversed(found) if target.adapter]
 
 
 def exportable_run(run_dir: Path | None) -> bool:
@@ -205,6 +234,14 @@ def run_gone_text(run_dir: Path) -> str:
     return (f"The run {run_dir.name} is no longer in {run_dir.parent} (deleted, moved or renamed since it was shown), "
             "so there is nothing to export there. Nothing was exported. To fix: if it was moved or renamed, open it "
             "from its new place (the Runs tab, or File → Open run folder) and export it from there.")
+
+
+def nothing_left_text(run_dir: Path) -> str:
+    """What the dialog and the Export… button say of a run still there whose final model and checkpoints were all
+    deleted since it was shown: core's refusal named --checkpoint and a `finetune-studio train` command line."""
+    return (f"The run {run_dir.name} holds no adapter to export now: its final model and checkpoints were deleted "
+            "since it was shown. Nothing was exported. To fix: open another run, or train this one again (the Runs "
+            "tab, Use its settings, then Start).")
 
 
 OVERWRITE_TIP = ("What the folder holds now is deleted once the export has been written in its place; only an earlier "
@@ -679,7 +716,8 @@ class ExportDialog(QDialog):
     def _refresh_choices(self, damaged: int | None = None) -> None:
         """The Model box as the run's folder is now, after an export refused what it picked: a checkpoint deleted
         since the box listed it is no longer offered (it was, and picking it again failed again), a damaged one is
-        named so, and a run whose folder went (deleted, moved or renamed) offers nothing, with Export disabled. The
+        named so, and a run whose folder went (deleted, moved or renamed), or that holds no adapter any more, offers
+        nothing, with Export disabled and its message (run_gone_text, nothing_left_text) as Export's tooltip. The
         pick stays where it is still listed, else the box's first (newest) model is picked, its folder proposed
         (unless the user typed one). Reads what export_choices reads: no weight file."""
         if damaged is not None:
@@ -687,6 +725,8 @@ class ExportDialog(QDialog):
         problem = run_folder_problem(self.run_dir)
         self._gone = run_gone_text(self.run_dir) if problem is not None and problem.kind == MISSING else None
         choices = [] if self._gone else export_choices(self.run_dir)
+        if not choices and self.choices and not self._gone:  # the box went empty: Export exported "the final model"
+            self._gone = nothing_left_text(self.run_dir)
         if choices == self.choices and damaged is None:
             self._update_buttons()
             return
@@ -981,8 +1021,12 @@ class ExportDialog(QDialog):
             if any(choice.checkpoint is None for choice in self.choices) and "final model" not in text \
                     and text.endswith(".") and "To fix: pick another model in the Model box: " in text:
                 text = text[:-1] + ", or the final model."  # core's list of steps leaves it out
-        elif getattr(error, "kind", None) == MISSING or not self.run_dir.is_dir():
+        else:  # the run's folder, or its final model, may have gone too: the box lists what is left
+            had_final = any(choice.checkpoint is None for choice in self.choices)
             self._refresh_choices()
+            if picked is None and had_final and not self._gone and self.checkpoint is not None:
+                text += (" Or export one of its checkpoints: the Model box now picks the newest, "
+                         f"{self.what_box.currentText()}.")
         if self._gone:
             text = self._gone
         self._show("error", " ".join([*self._carried, self._not_empty_text(error) or text]))  # as core says its own
@@ -1058,9 +1102,7 @@ class ExportController(QObject):
             if run_dir is not None:
                 problem = run_folder_problem(run_dir)
                 self._show_message(run_gone_text(Path(run_dir)) if problem is not None and problem.kind == MISSING
-                                   else f"The run {Path(run_dir).name} holds no adapter to export now: its model and "
-                                   "checkpoints were deleted since it was shown. Nothing was exported. To fix: open "
-                                   "another run, or train this one again.", 15_000)
+                                   else nothing_left_text(Path(run_dir)), 15_000)
             self.button.hide()
             return None
         if self.dialog is not None and shiboken6.isValid(self.dialog) and self.dialog.isVisible():

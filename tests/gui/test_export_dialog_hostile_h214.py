@@ -31,6 +31,13 @@ def _gone(run: Path) -> str:
             "its new place (the Runs tab, or File → Open run folder) and export it from there.")
 
 
+def _nothing_left(run: Path) -> str:
+    """What they say of a run whose final model and checkpoints were all deleted (nothing_left_text)."""
+    return (f"The run {run.name} holds no adapter to export now: its final model and checkpoints were deleted since "
+            "it was shown. Nothing was exported. To fix: open another run, or train this one again (the Runs tab, Use "
+            "its settings, then Start).")
+
+
 def _copy(run: Path, tmp_path: Path) -> Path:
     copy = tmp_path / run.name
     shutil.copytree(run, copy)
@@ -110,6 +117,39 @@ def test_a_damaged_checkpoint_names_itself_and_the_whole_ones_in_the_model_box(
 
 
 @pytest.mark.slow
+def test_every_checkpoint_of_a_stopped_run_deleted_while_open_leaves_nothing_to_export(
+        qtbot: Any, runs: tuple[Path, Path], tmp_path: Path) -> None:
+    run = _copy(runs[1], tmp_path)
+    dialog = _dialog(qtbot, run, 2)
+    for checkpoint in run.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint)
+    said = _export(qtbot, dialog)
+    # It said "… has no complete checkpoint at all, so --checkpoint 2 has none to pick … To fix: start it again under
+    # another name …: 'finetune-studio train …'", left the box empty and Export enabled: pressed again, it exported
+    # "the final model" (the empty box's pick) and said the run has no saved model.
+    assert said == _nothing_left(run)
+    assert _items(dialog) == [] and not dialog.export_button.isEnabled() and dialog.export_button.toolTip() == said
+
+
+@pytest.mark.slow
+def test_the_final_model_deleted_while_open_offers_the_newest_checkpoint(
+        qtbot: Any, runs: tuple[Path, Path], tmp_path: Path) -> None:
+    run = _copy(runs[0], tmp_path)
+    dialog = ExportDialog(run)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.checkpoint is None
+    shutil.rmtree(run / "model")
+    said = _export(qtbot, dialog)
+    # It kept offering "Final model", and its fix named no checkpoint.
+    assert said.startswith("The run three-ckpts finished, but its model folder ")
+    assert said.endswith(" Or export one of its checkpoints: the Model box now picks the newest, checkpoint-3."), said
+    assert _items(dialog) == [("checkpoint-3", 3), ("checkpoint-2", 2), ("checkpoint-1", 1)]
+    assert dialog.out_edit.text() == str(run / "export-adapter-checkpoint-3") and dialog.export_button.isEnabled()
+    assert _export(qtbot, dialog).startswith("Exported the adapter of checkpoint-3 of three-ckpts (")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["deleted", "renamed"])
 def test_the_run_deleted_or_renamed_while_the_dialog_is_open_disables_export(
         qtbot: Any, runs: tuple[Path, Path], tmp_path: Path, how: str) -> None:
@@ -154,8 +194,7 @@ def test_the_export_button_of_a_run_deleted_since_it_was_shown_says_so_and_goes(
         shutil.rmtree(checkpoint)
     controller.button.click()
     assert controller.dialog is None and controller.button.isHidden()
-    assert said[1] == ("The run stopped-run holds no adapter to export now: its model and checkpoints were deleted "
-                       "since it was shown. Nothing was exported. To fix: open another run, or train this one again.")
+    assert said[1] == _nothing_left(other)
 
 
 def _overlaps(dialog: ExportDialog) -> list[str]:
