@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,6 +54,7 @@ from finetune_studio.core.export import (
     trained_dtype,
 )
 from finetune_studio.core.export import held_names as _held_names
+from finetune_studio.core.hub import Choice, export_choices  # moved: the push dialog offers them too
 from finetune_studio.core.runs import MISSING, RunFolder, run_folder_problem
 from finetune_studio.core.session import Session
 from finetune_studio.gui import background, dialogs
@@ -84,35 +84,6 @@ def default_out_dir(run_dir: Path, kind: str, checkpoint: int | None = None) -> 
     from finetune_studio.core.export import default_out_dir as core_default
 
     return core_default(Path(run_dir), kind, checkpoint)
-
-
-FINAL_LABEL = "Final model"
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One model of a run the dialog's Model box offers: its final model (checkpoint None) or checkpoint-N."""
-
-    label: str  # "Final model" or "checkpoint-200"
-    checkpoint: int | None  # what export_run's checkpoint= gets
-    path: Path  # its folder (the adapter_config.json the dialog reads the base model from)
-
-
-def export_choices(run_dir: Path) -> list[Choice]:
-    """What the export dialog's Model box offers: the run's final model first (where it has one), then each complete
-    checkpoint, newest first, as core.generate.targets lists them: the reader `export --checkpoint N` resolves
-    through, and the Try tab's model box lists. Adapters only: a full fine-tuning run's models are refused by
-    export. A run whose config.yaml cannot be read (targets needs its output_dir) offers its final model alone."""
-    from finetune_studio.core.errors import FinetuneError
-    from finetune_studio.core.generate import targets
-
-    try:
-        found = targets(Path(run_dir))
-    except (FinetuneError, OSError):
-        model_dir = RunFolder(Path(run_dir)).model_dir
-        return [Choice(FINAL_LABEL, None, model_dir)] if is_adapter_folder(model_dir) else []
-    return [Choice(FINAL_LABEL if target.step is None else target.label, target.step, target.path)
-            for target in reversed(found) if target.adapter]
 
 
 def exportable_run(run_dir: Path | None) -> bool:
