@@ -713,6 +713,9 @@ class RunsTabActions:
     ask_to_save: Callable[[], bool]  # before the document is replaced: True when it is fine to go on
     show_message: Callable[[str, int], None]  # a status bar message for that many ms
     log_notice: Callable[[str], None]  # a line in the log panel
+    # action(chart) once the chart is built: now when it is, else when the warm-up has built it in steps (the window's
+    # _with_chart). None: `chart()` builds it now, on the click (pyqtgraph's import and the chart: 0.5-0.9 s frozen).
+    with_chart: Callable[[Callable[[Any], None]], None] | None = None
 
 
 class HistoryPanel(QWidget):
@@ -1461,10 +1464,19 @@ class HistoryPanel(QWidget):
         rule the chart's own curves follow), folded off the GUI thread by the listing. Each compared run's log was
         read here again, on the GUI thread: a few long runs took a second, and 320 selected with Ctrl+A froze the
         window for 10 s."""
+        self._compared = list(paths)
+        if self.actions.with_chart is None:
+            self._overlay(self.actions.chart(), list(paths), later=False)
+        else:  # before the warm-up built the chart, the compare waits for it, as an opened run does
+            self.actions.with_chart(lambda chart, paths=list(paths): self._overlay(chart, paths))
+
+    def _overlay(self, chart: Any, paths: list[Path], later: bool = True) -> None:
+        """The compare's curves on the chart, unless the selection has changed since it was asked for; one that
+        waited for the chart shows its runs' keys (their lines' looks) beside them now."""
         import numpy as np
 
-        chart = self.actions.chart()
-        self._compared = list(paths)
+        if paths != self._compared:
+            return  # another selection, or a run opened, while the chart was being built
         curves, evals = {}, {}
         for path in paths:
             summary = self.model.summary(path)
@@ -1474,6 +1486,9 @@ class HistoryPanel(QWidget):
             curves[path.name] = (np.array(run.train.x, dtype=float), np.array(run.train.y, dtype=float))
             evals[path.name] = (np.array(run.evals.x, dtype=float), np.array(run.evals.y, dtype=float))
         chart.set_overlays(curves, evals)
+        runs = self._summaries()
+        if later and len(runs) >= 2:
+            self._show_comparison(runs[:COMPARE_MAX])
 
     # ------------------------------------------------------------------ actions
     def _drop_gone(self, paths: list[Path]) -> bool:

@@ -312,7 +312,7 @@ class MainWindow(ConfigDocument, QMainWindow):
             show_run=self.show_run, forget_run=self.forget_run, add_event=self._show_recorded_event,
             chart=self.install_chart, built_chart=lambda: self.chart, resume_run=self.resume_run,
             ask_to_save=self.maybe_save, show_message=show_message,
-            log_notice=lambda text: self.log.message(text, "notice")))
+            log_notice=lambda text: self.log.message(text, "notice"), with_chart=self._with_chart))
         self.tabs.addTab(self.history, "Runs")
         self.try_tab = TryTab(self.session, show_message)  # base and fine-tuned answers side by side
         self.try_tab.waits_for_stack = True  # it lists the runs once the warm-up has imported the stack
