@@ -1193,7 +1193,10 @@ def plan_push(run_dir: Path, repo_id: str | None = None, form: str | None = None
         # say so in the list, with the weights' size in that dtype where known (else the local base's weight
         # files), and leave the push to try.
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        size = merged_size(Path(run_dir), dtype) or local_base_size(Path(run_dir))
+        if checkpoint is not None and not RunFolder(Path(run_dir)).has_saved_model():
+            # merged_files reads the final model's adapter; the push itself merges the checkpoint's
+            why = "the run has no final model to list them from"
+        size = merged_size(Path(run_dir), dtype) or local_base_size(Path(run_dir), model_dir)
         return sorted(kept) + [(f"{MERGED_UNLISTED} ({why})", size)]
     return sorted(kept + merged)
 
@@ -1229,11 +1232,12 @@ def _dtype_problem(run_dir: Path, form: str | None, dtype: str | None, model_dir
 MERGED_UNLISTED = "the merged model's files, named when it is merged"
 
 
-def local_base_size(run_dir: Path) -> int:
-    """The weight files of a local base model folder (0 for a Hub id): what the merged weights take, about."""
+def local_base_size(run_dir: Path, model_dir: Path | None = None) -> int:
+    """The weight files of a local base model folder (0 for a Hub id): what the merged weights take, about.
+    `model_dir`: the adapter that names the base (a checkpoint's; default: the run's final model)."""
     from finetune_studio.core.adapters import read_adapter_config
 
-    base = (read_adapter_config(RunFolder(run_dir).model_dir) or {}).get("base_model_name_or_path")
+    base = (read_adapter_config(model_dir or RunFolder(run_dir).model_dir) or {}).get("base_model_name_or_path")
     folder = Path(str(base)) if base else None
     if folder is None or not folder.is_dir():
         return 0

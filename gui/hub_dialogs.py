@@ -1082,9 +1082,15 @@ class HubController(QObject):
 
     @Slot()
     def show_run_state(self) -> None:
-        """Whenever the session's run changes: offer a push for a finished run."""
-        finished = self.session.state is RunState.FINISHED and self._pushable(self.session.run_dir)
-        self.push_button.setVisible(finished)
+        """Whenever the session's run changes: offer a push for a finished run, and for a stopped, failed or
+        interrupted one that kept a complete checkpoint (the dialog's Model box picks it: such a run may have no
+        final model, and could not be pushed at all)."""
+        run_dir = self.session.run_dir
+        finished = self.session.state is RunState.FINISHED and self._pushable(run_dir)
+        ended = (self.session.state in (RunState.STOPPED, RunState.FAILED, RunState.INTERRUPTED)
+                 and not self.session.running and run_dir is not None and Path(run_dir).is_dir()
+                 and any(choice.checkpoint is not None for choice in core_hub.model_choices(Path(run_dir))))
+        self.push_button.setVisible(finished or ended)
         self._render_outcome()
 
     @Slot(object)

@@ -163,3 +163,25 @@ def test_a_full_fine_tuning_checkpoint_is_pushed_as_its_weights_and_config(quiet
     with pytest.raises(core_hub.HubError) as refused:
         core_hub.push_run(run, repo_id="alice/merged", checkpoint=6, form=core_hub.PUSH_MERGED)
     assert refused.value.kind == core_hub.NOT_AN_ADAPTER_RUN and "alice/merged" not in quiet_hub.repos
+
+
+@pytest.mark.slow
+def test_a_stopped_runs_checkpoint_is_pushed_merged_into_its_base(stopped: Path, quiet_hub: HubServer,
+                                                                   tmp_path: Path) -> None:
+    from finetune_studio.core.export import MERGED, export_run
+
+    planned = core_hub.plan_push(stopped, form=core_hub.PUSH_MERGED, checkpoint=2)
+    unlisted = [name for name, _ in planned if name.startswith(core_hub.MERGED_UNLISTED)]
+    assert unlisted == [f"{core_hub.MERGED_UNLISTED} (the run has no final model to list them from)"]
+
+    result = core_hub.push_run(stopped, repo_id="alice/merged-2", form=core_hub.PUSH_MERGED, checkpoint=2)
+    repo = quiet_hub.repos["alice/merged-2"]
+    assert sorted(repo.files) == sorted(result.files)
+    assert "model.safetensors" in repo.files and "config.json" in repo.files
+    assert not {"adapter_model.safetensors", "adapter_config.json", "optimizer.pt", "rng_state.pth"} & set(repo.files)
+    card = repo.files["README.md"].decode()
+    assert "library_name: transformers" in card
+    assert "These are the weights of checkpoint-2, saved at step 2 of 4" in card
+    assert repo.commit_messages == ["Upload checkpoint-2 of stopped-run from Finetune Studio"]
+    exported = export_run(stopped, MERGED, tmp_path / "merged-2", checkpoint=2).out_dir  # export --merged ... 2
+    assert repo.files["model.safetensors"] == (exported / "model.safetensors").read_bytes()

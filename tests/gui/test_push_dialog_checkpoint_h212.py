@@ -102,3 +102,36 @@ def test_a_finished_run_offers_its_final_model_first_and_one_without_checkpoints
         push(qtbot, dialog, "alice/tiny-ckpt")
         assert hub.repos["alice/tiny-ckpt"].files["model.safetensors"] == (checkpoint / "model.safetensors"
                                                                            ).read_bytes()
+
+
+@pytest.mark.slow
+def test_a_stopped_run_shown_offers_push_and_opens_the_dialog_on_its_newest_checkpoint(
+        stopped: Path, hub: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QObject, Signal
+
+    from finetune_studio.core.session import Session
+    from finetune_studio.gui import background
+    from finetune_studio.gui.hub_dialogs import HubController, PushDialog
+
+    class Events(QObject):
+        event = Signal(dict)
+
+    connect_client(monkeypatch, hub, tmp_path / "hf_home", token=WRITE)
+    events = Events()
+    session = Session()
+    controller = HubController(session, lambda text, ms: None, events.event)
+    qtbot.addWidget(controller.push_button)
+    qtbot.waitUntil(lambda: controller.status.kind == "account", timeout=PUSH_WAIT_MS)
+    assert controller.push_button.isHidden()  # no run shown
+    session.show_recorded(stopped)
+    assert session.state.value == "stopped" and not controller.push_button.isHidden()
+    opened: list[Any] = []
+    monkeypatch.setattr(PushDialog, "open", lambda self: opened.append(self))  # not shown modal here
+    controller.push_button.click()
+    assert len(opened) == 1 and opened[0].run_dir == stopped
+    dialog = opened[0]
+    qtbot.addWidget(dialog)
+    assert dialog.what_box.currentText() == "checkpoint-2" and dialog.checkpoint == 2
+    qtbot.waitUntil(lambda: bool(dialog.plan), timeout=PUSH_WAIT_MS)
+    assert "adapter_model.safetensors" in dict(dialog.plan)
+    background.wait_idle()
