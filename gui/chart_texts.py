@@ -6,7 +6,7 @@ whichever of the two is on screen, and never "loading" for something the user di
 
 EMPTY = "Press Start: the loss appears here as the model trains."
 STARTING = "Starting the run: the loss appears here from its first step."
-WAITING = "The run's chart appears once the training libraries are loaded."
+WAITING = "The chart appears once the training libraries are loaded."  # of a run opened, or of runs compared
 # A recorded run whose log has a learning rate or a gradient norm but no loss at all (hand-made, or cut down).
 NO_LOSS = "This run logged no train or eval loss, only its learning rate or gradient norm: no loss curve to draw."
 FIX_DIVERGED = "To fix: lower the learning rate (or raise the warmup) and start the run again."
