@@ -17,15 +17,18 @@ def test_resume_export_push_of_a_path_inside_a_run_name_the_run(tmp_path: Path,
     run = diverged_run(tmp_path / "my runs")
     inside = checkpoint(run, 5)
     fix = f"To fix: give the folder of the run it is in: '{run}'."
-    for command in (["resume", str(inside)], ["push", str(inside)]):
-        assert main(command) == 2, command
-        assert capsys.readouterr().err == (f"error: {inside} is a folder inside the run div1, not a run folder. "
-                                           f"{fix}\n"), command
-    # export takes a checkpoint's step (6b2d751): its fix is the command that exports that checkpoint
+    assert main(["resume", str(inside)]) == 2
+    assert capsys.readouterr().err == (f"error: {inside} is a folder inside the run div1, not a run folder. "
+                                       f"{fix}\n")
+    # export and push take a checkpoint's step (6b2d751, d12951e): the fix is the command for that checkpoint
     assert main(["export", str(inside), "--merged"]) == 2
     assert capsys.readouterr().err == (f"error: {inside} is checkpoint-5 of the run div1, not a run folder: export "
                                        "takes the run's folder and the checkpoint's step. Nothing was exported. "
                                        f"To fix: finetune-studio export --merged '{run}' --checkpoint 5.\n")
+    assert main(["push", str(inside)]) == 2
+    assert capsys.readouterr().err == (f"error: {inside} is checkpoint-5 of the run div1, not a run folder: push "
+                                       "takes the run's folder and the checkpoint's step. Nothing was sent to the "
+                                       f"Hub. To fix: finetune-studio push '{run}' --checkpoint 5.\n")
     assert main(["resume", str(run / "config.yaml")]) == 2
     assert capsys.readouterr().err == f"error: {run / 'config.yaml'} is a file, not a run folder. {fix}\n"
 
