@@ -395,13 +395,30 @@ def _refuse_replacing_home(out_dir: Path) -> None:
                       "(export-adapter or export-merged in the run folder).", OUT_UNUSABLE)
 
 
+def run_adapter_config(folder: RunFolder) -> dict[str, Any] | None:
+    """The run's adapter config: its final model's, else its newest checkpoint's that has one. A stopped run that
+    saved adapter checkpoints has no model folder yet; its base, the merged size and the dtype it trained in were
+    read from that folder alone, so the Export and Push dialogs said "Same as training" and "known once the base
+    model is loaded" of a base that was on this computer all along (helpers 212, 214)."""
+    from finetune_studio.core.runs import configured_output_dir
+
+    adapter = read_adapter_config(folder.model_dir) if folder.model_dir.is_dir() else None
+    if adapter is not None:
+        return adapter
+    for checkpoint in reversed(folder.checkpoints(configured_output_dir(folder))):
+        adapter = read_adapter_config(checkpoint)
+        if adapter is not None:
+            return adapter
+    return None
+
+
 def _base_folders(folder: RunFolder) -> list[Path]:
     """The folders on this computer the run's base model is loaded from: the one its adapter_config.json names (peft
     loads the adapter on top of it) and the one its config.yaml names (a merge, Resume and the Try tab load it)."""
     from finetune_studio.core.config import load_config
     from finetune_studio.core.sources import SourceKind, source_kind
 
-    names = [(read_adapter_config(folder.model_dir) or {}).get("base_model_name_or_path")]
+    names = [(run_adapter_config(folder) or {}).get("base_model_name_or_path")]
     try:
         names.append(load_config(folder.config_path)[0].model.name_or_path)
     except (FinetuneError, OSError):
@@ -1086,7 +1103,7 @@ def _base_vocab_size(folder: RunFolder) -> int:
     bases = _base_folders(folder)
     path = bases[0] / "config.json" if bases else None
     if path is None:
-        name = (read_adapter_config(folder.model_dir) or {}).get("base_model_name_or_path")
+        name = (run_adapter_config(folder) or {}).get("base_model_name_or_path")
         try:
             hub = isinstance(name, str) and source_kind(name) is SourceKind.HUB
         except FinetuneError:

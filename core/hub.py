@@ -1234,10 +1234,13 @@ MERGED_UNLISTED = "the merged model's files, named when it is merged"
 
 def local_base_size(run_dir: Path, model_dir: Path | None = None) -> int:
     """The weight files of a local base model folder (0 for a Hub id): what the merged weights take, about.
-    `model_dir`: the adapter that names the base (a checkpoint's; default: the run's final model)."""
+    `model_dir`: the adapter that names the base (a checkpoint's; default: the run's final model, else its newest
+    checkpoint's: core.export.run_adapter_config)."""
     from finetune_studio.core.adapters import read_adapter_config
+    from finetune_studio.core.export import run_adapter_config  # it imports this module
 
-    base = (read_adapter_config(model_dir or RunFolder(run_dir).model_dir) or {}).get("base_model_name_or_path")
+    adapter = read_adapter_config(model_dir) if model_dir is not None else run_adapter_config(RunFolder(run_dir))
+    base = (adapter or {}).get("base_model_name_or_path")
     folder = Path(str(base)) if base else None
     if folder is None or not folder.is_dir():
         return 0
