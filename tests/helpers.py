@@ -53,6 +53,30 @@ def lora_run(root: Path, name: str, rows: int, max_steps: int) -> Path:
     return Path(result.run_dir)
 
 
+def stopped_lora_run(root: Path) -> Path:
+    """A LoRA r 4 run saving a checkpoint each step, stopped after step 2 of 4, in root/runs/stopped-run: checkpoints
+    1 and 2 (each with its optimizer state), no model/. What a push or export of a checkpoint starts from."""
+    from finetune_studio.core.training import run
+
+    data = root / "small.jsonl"
+    data.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:16]) + "\n", encoding="utf-8")
+    config = small_config(data, root / "runs", max_steps=4, eval_strategy="no", save_strategy="steps",
+                          save_steps=1, load_best_model_at_end=False, learning_rate=1e-2)
+    config.name, config.adapter.method, config.adapter.r = "stopped-run", "lora", 4
+    stop = threading.Event()
+
+    def sink(event: dict) -> None:
+        if event["event"] == "step" and event["step"] == 2:
+            stop.set()
+
+    result = run(config, sink, stop)
+    assert result.state == "stopped", result.message
+    folder = Path(result.run_dir)
+    assert sorted(p.name for p in folder.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
+    assert not (folder / "model").exists() and (folder / "checkpoint-2" / "optimizer.pt").is_file()
+    return folder
+
+
 def checkpoint(parent: Path, step: int, weights: bool = True) -> Path:
     """parent/checkpoint-<step> as the Trainer leaves a complete save: trainer_state.json, config.json and, with
     `weights`, a tiny but whole model.safetensors, so Resume can continue from it (core.runs' resume_point); without

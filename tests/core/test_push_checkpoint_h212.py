@@ -10,7 +10,6 @@ the command that pushes it, as export does. Against the local test Hub in this p
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from finetune_studio.core import cli
 from finetune_studio.core import hub as core_hub
 from tests import helpers
+from tests.helpers import stopped_lora_run
 from tests.hub_fixtures import WRITE, hub, make_finished_run, patch_client  # hub: a fixture
 from tests.hub_server import HubServer
 
@@ -35,25 +35,7 @@ def quiet_hub(hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 @pytest.fixture(scope="module")
 def stopped(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> Path:
     """A LoRA r 4 run saving a checkpoint each step, stopped after step 2 of 4: checkpoints 1 and 2, no model/."""
-    from finetune_studio.core.training import run
-
-    root = tmp_path_factory.mktemp("h212")
-    data = root / "small.jsonl"
-    data.write_text("\n".join(helpers.SAMPLE.read_text(encoding="utf-8").splitlines()[:16]) + "\n", encoding="utf-8")
-    config = helpers.small_config(data, root / "runs", max_steps=4, eval_strategy="no", save_strategy="steps",
-                                  save_steps=1, load_best_model_at_end=False, learning_rate=1e-2)
-    config.name, config.adapter.method, config.adapter.r = "stopped-run", "lora", 4
-    stop = threading.Event()
-
-    def sink(event: dict) -> None:
-        if event["event"] == "step" and event["step"] == 2:
-            stop.set()
-
-    result = run(config, sink, stop)
-    assert result.state == "stopped", result.message
-    folder = Path(result.run_dir)
-    assert sorted(p.name for p in folder.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
-    assert not (folder / "model").exists()
+    folder = stopped_lora_run(tmp_path_factory.mktemp("h212"))
     assert (folder / "checkpoint-1" / "optimizer.pt").is_file()  # what a push must leave out
     return folder
 

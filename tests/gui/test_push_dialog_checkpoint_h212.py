@@ -8,7 +8,6 @@ adapter, never its optimizer state."""
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,31 +15,14 @@ import pytest
 
 from finetune_studio.core import hub as core_hub
 from tests import helpers
+from tests.helpers import stopped_lora_run
 from tests.hub_fixtures import PUSH_WAIT_MS, WRITE, connect_client, hub, make_finished_run, push, push_dialog
 
 
 @pytest.fixture(scope="module")
 def stopped(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> Path:
     """A LoRA r 4 run saving a checkpoint each step, stopped after step 2 of 4: checkpoints 1 and 2, no model/."""
-    from finetune_studio.core.training import run
-
-    root = tmp_path_factory.mktemp("h212 dialog")
-    data = root / "small.jsonl"
-    data.write_text("\n".join(helpers.SAMPLE.read_text(encoding="utf-8").splitlines()[:16]) + "\n", encoding="utf-8")
-    config = helpers.small_config(data, root / "runs", max_steps=4, eval_strategy="no", save_strategy="steps",
-                                  save_steps=1, load_best_model_at_end=False, learning_rate=1e-2)
-    config.name, config.adapter.method, config.adapter.r = "stopped-run", "lora", 4
-    stop = threading.Event()
-
-    def sink(event: dict) -> None:
-        if event["event"] == "step" and event["step"] == 2:
-            stop.set()
-
-    result = run(config, sink, stop)
-    assert result.state == "stopped", result.message
-    folder = Path(result.run_dir)
-    assert not (folder / "model").exists() and (folder / "checkpoint-2" / "optimizer.pt").is_file()
-    return folder
+    return stopped_lora_run(tmp_path_factory.mktemp("h212 dialog"))
 
 
 def _items(dialog: Any) -> list[tuple[str, Any]]:
