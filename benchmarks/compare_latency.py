@@ -73,27 +73,17 @@ def phase(name: str, runs: int, steps: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="ft-compare-latency-"))
     os.environ["FINETUNE_STUDIO_RUNS"] = str(tmp / "runs")
     paths = make_runs(tmp / "runs", runs, steps)
-    from PySide6.QtCore import QSettings, Qt, QTimer
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "settings"))
     app = QApplication(sys.argv[:1])
+    from heartbeat import heartbeat
+
     from finetune_studio.gui.app import create_window
 
-    ticks: list[tuple[float, float]] = []  # (when, how late)
-    last = [0.0]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        if last[0]:
-            ticks.append((now, now - last[0] - 0.001))
-        last[0] = now
-
-    heart = QTimer()
-    heart.setTimerType(Qt.TimerType.PreciseTimer)
-    heart.setInterval(1)
-    heart.timeout.connect(beat)
+    heart, ticks, _ = heartbeat()  # (when, how late)
 
     def spin(seconds: float, until=None) -> bool:
         end = time.perf_counter() + seconds

@@ -206,28 +206,16 @@ def through_tab(app: Any, tab: Any, tokens: int) -> tuple[float, float, int]:
 
 def heartbeat_stalls(app: Any, seconds: float | None, until: Any = None) -> list[float]:
     """Lateness of a 1 ms precise timer's ticks (ms) for `seconds`, or until `until()` is true."""
-    from PySide6.QtCore import Qt, QTimer
+    from heartbeat import heartbeat
 
-    gaps: list[float] = []
-    last = [0.0]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        if last[0]:
-            gaps.append(max(0.0, (now - last[0] - 0.001) * 1000))
-        last[0] = now
-
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(1)
-    timer.timeout.connect(beat)
+    timer, ticks, _ = heartbeat()
     timer.start()
     end = time.perf_counter() + (seconds or 1e9)
     while time.perf_counter() < end and not (until and until()):
         app.processEvents()
         time.sleep(0.0002)
     timer.stop()
-    return gaps
+    return [max(0.0, late * 1000) for _, late in ticks]
 
 
 def streaming_cost(app: Any, tab: Any, pieces: int, lines: bool) -> tuple[float, int]:

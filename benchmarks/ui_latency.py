@@ -124,7 +124,7 @@ def main() -> int:
     build_demo_model()
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
-    from PySide6.QtCore import QSettings, Qt, QTimer
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
@@ -147,20 +147,10 @@ def main() -> int:
     window.set_config(config)
     window.show()
 
-    ticks: list[tuple[float, float]] = []  # (when, stall in s)
+    from heartbeat import heartbeat
+
+    heart, ticks, last = heartbeat()  # ticks: (when, stall in s)
     marks: dict[str, float] = {}
-    last = [0.0]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        if last[0]:
-            ticks.append((now, now - last[0] - 0.001))
-        last[0] = now
-
-    heart = QTimer()
-    heart.setTimerType(Qt.TimerType.PreciseTimer)
-    heart.setInterval(1)
-    heart.timeout.connect(beat)
 
     steps: list[int] = []
     ended: list[dict] = []
