@@ -238,18 +238,29 @@ class ProgressWidget(QWidget):
             self._set_range(0, total)
             self.bar.setValue(min(step, total))
             self.bar.setUpdatesEnabled(True)
-        self._show("step", f"{step:,} / {total:,}" if total else f"{step:,}")
-        self._show("epoch", format_epochs(latest.get("epoch"), latest.get("epochs_total")))
-        self._show("elapsed", format_duration(latest.get("elapsed_s")))
-        self._show("eta", format_duration(latest.get("eta_s")))
-        self._show("tokens", format_rate(latest.get("tokens_per_s")))
+        self.values["step"].setText(f"{step:,} / {total:,}" if total else f"{step:,}")
+        self.values["epoch"].setText(format_epochs(latest.get("epoch"), latest.get("epochs_total")))
+        self.values["elapsed"].setText(format_duration(latest.get("elapsed_s")))
+        self.values["eta"].setText(format_duration(latest.get("eta_s")))
+        self.values["tokens"].setText(format_rate(latest.get("tokens_per_s")))
+        self._fit_widths()
 
-    def _show(self, key: str, text: str) -> None:
-        """A figure in its field, which grows to hold one wider than WIDEST says: the 4 to 6 decimals of a run that
-        ends within a thousandth of an epoch ("0.0003 / 0.0044") showed as "0003 / 0.0044" at 900x600. Growing
-        re-lays out the grid, so only a wider figure than before does it (once or twice a run), never each refresh."""
-        field = self.values[key]
-        field.setText(text)
-        needed = field.fontMetrics().horizontalAdvance(text) + 4  # QLineEdit's own 2 px a side
-        if needed > field.minimumWidth():
-            field.setMinimumWidth(needed)
+    def _fit_widths(self) -> None:
+        """Each figure whole in its field, within the row's usual width. A figure wider than its WIDEST sample (the
+        4 to 6 decimals of a run that ends within a thousandth of an epoch: "0.0003 / 0.0044" showed as
+        "0003 / 0.0044" at 900x600) takes the room it lacks from fields whose figure is narrower than theirs ("3 / 40"
+        where "88,888 / 88,888" was allowed for), so the row, and the window at 900 px, get no wider. A width that
+        changes re-lays out the grid, so this happens once or twice a run, never at each refresh."""
+        needed = {key: field.fontMetrics().horizontalAdvance(field.text()) + 4  # QLineEdit's own 2 px a side
+                  for key, field in self.values.items()}
+        widths = {key: max(needed[key], self._widest(key, field)) for key, field in self.values.items()}
+        over = sum(widths.values()) - sum(self._widest(key, field) for key, field in self.values.items())
+        for key in self.FIELDS:
+            if over <= 0:
+                break
+            take = min(widths[key] - needed[key], over)
+            widths[key] -= take
+            over -= take
+        for key, field in self.values.items():
+            if field.minimumWidth() != widths[key]:
+                field.setMinimumWidth(widths[key])

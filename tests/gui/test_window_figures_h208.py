@@ -149,7 +149,9 @@ def test_a_tiny_epoch_figure_is_whole_in_the_window_at_900x600(qtbot: Any, make_
                         "eta_s": 2.0})
     qtbot.waitUntil(lambda: progress.values["step"].text() == "3 / 40", timeout=2_000)
     assert progress.values["epoch"].text() == "0.0003 / 0.0044"
+    qtbot.wait(50)  # the grid's re-layout for the wider field
     figures_fit(window)
+    assert (window.width(), window.minimumSizeHint().width() <= 900) == (900, True)  # room from the step's field
     # six decimals (a run that ends within a hundred-thousandth of an epoch) fit too
     progress.add_event({"event": "step", "step": 30, "max_steps": 40, "epoch": 3e-5, "epochs_total": 4e-5,
                         "elapsed_s": 15.0, "eta_s": 1.0})
@@ -157,6 +159,7 @@ def test_a_tiny_epoch_figure_is_whole_in_the_window_at_900x600(qtbot: Any, make_
     assert progress.values["epoch"].text() == "0.000030 / 0.00004"
     qtbot.wait(50)  # the grid's re-layout for the wider field
     figures_fit(window)
+    assert window.width() == 900
     wide = progress.values["epoch"].minimumWidth()
     progress.reset()  # the next run starts from the usual width, not the widest figure of the last one
     assert progress.values["epoch"].minimumWidth() < wide
