@@ -1373,10 +1373,23 @@ def _add_export_command(sub: Any) -> None:
                              "one the run trained in (its model.dtype, or the base model's own). float16 and "
                              "bfloat16 take half of float32's size; float16 is refused for weights past 65,504. "
                              "An adapter is copied as saved, so --adapter takes no --dtype")
-    export.add_argument("--checkpoint", type=int, metavar="N",
+    export.add_argument("--checkpoint", type=checkpoint_step, metavar="N",
                         help="export the run's checkpoint-N (as `generate RUN --checkpoint N` answers with it) instead "
                              "of its final model, e.g. one saved before it overfit; default folder: "
                              "RUN_DIR/export-merged-checkpoint-N or RUN_DIR/export-adapter-checkpoint-N")
+
+
+def checkpoint_step(text: str) -> int:
+    """--checkpoint's N: a whole number (the run then says whether it has that checkpoint, and which it has).
+    "--checkpoint abc" said "invalid int value: 'abc'", and "--checkpoint checkpoint-2" (the folder's name) too."""
+    word = text.strip()
+    named = word.removeprefix("checkpoint-")
+    try:
+        return int(named)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a checkpoint's step. To fix: give the N of a checkpoint-N folder of the run, a whole "
+            "number (--checkpoint 2), or leave --checkpoint out for its final model.") from None
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -1385,7 +1398,7 @@ def _export(args: argparse.Namespace) -> int:
     line, which the window's Export dialog offers: --replace does it, by core.export's own replace (the earlier
     export is moved aside and deleted only once the new one is in place; a folder holding anything else is refused
     either way)."""
-    from finetune_studio.core.export import NOT_EMPTY, ExportError, export_run
+    from finetune_studio.core.export import NO_CHECKPOINT, NOT_EMPTY, ExportError, _choices_fix, export_run
 
     empty = _empty_flag_refusal("--out", args.out, "names the folder the export is written to", "~/exported",
                                 f"the default: {shell_word(_default_export_dir(args))}")
@@ -1406,6 +1419,12 @@ def _export(args: argparse.Namespace) -> int:
                             # one the run has not whole is refused with those it has; none: the call as before it
                             **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
     except ExportError as exc:
+        if exc.kind == NO_CHECKPOINT and exc.choices:
+            said, _, fix = str(exc).partition(" To fix: ")
+            words = _checkpoint_choices_words(args, exc.choices)
+            fix = fix.replace(_choices_fix(exc.choices), words) if _choices_fix(exc.choices) in fix else words
+            print(f"error: {said} To fix: {fix}", file=sys.stderr)
+            return EXIT_CONFIG
         if exc.problem != NOT_EMPTY:
             raise
         again = " ".join(shell_word(arg) for arg in _export_argv(args))
@@ -1414,6 +1433,30 @@ def _export(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     outlive_reader(lambda: print(result.message, flush=True))
     return 0
+
+
+def _checkpoint_choices_words(args: argparse.Namespace, choices: tuple[int | None, ...],
+                              argv: Callable[[argparse.Namespace], list[str]] | None = None) -> str:
+    """The fix of a checkpoint `export --checkpoint N` cannot use, as the user types it: "give --checkpoint 1 or
+    --checkpoint 3 (finetune-studio export --adapter RUN --checkpoint 3), or leave --checkpoint out for its final
+    model." from core.export's ExportError.choices (the run's other whole models), with the command of the newest
+    checkpoint as given otherwise. The fix said them as bare numbers ("give one of its checkpoints: 1 or 3"), and as
+    core.generate's "--checkpoint 1 or 3" (helper-216). More than four: the newest four, and how many there are.
+    `argv`: the command as given (_export_argv, the default; _push_argv for a push)."""
+    steps = [step for step in choices if step is not None]
+    shown = steps[-4:]
+    named = [f"--checkpoint {step}" for step in shown]
+    ways = []
+    if named:
+        again = (argv or _export_argv)(args)
+        again[again.index("--checkpoint") + 1] = str(shown[-1])
+        listed = f"{', '.join(named[:-1])} or {named[-1]}" if len(named) > 1 else named[0]
+        if len(steps) > len(shown):
+            listed = f"one of the newest {len(shown)} of its {len(steps)} whole checkpoints, {listed}"
+        ways.append(f"give {listed} (finetune-studio {' '.join(shell_word(arg) for arg in again)})")
+    if None in choices:
+        ways.append("leave --checkpoint out for its final model")
+    return f"{', or '.join(ways)}."
 
 
 def _export_argv(args: argparse.Namespace) -> list[str]:

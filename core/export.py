@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
+from finetune_studio.core.generate import GenerationError
 from finetune_studio.core.hub import local_base_size, size_text  # one way to say a size, as the push dialog does
 from finetune_studio.core.runs import RUN_FILES, RunFolder, no_model_text, run_folder_problem, training_now
 
@@ -51,15 +52,26 @@ class ExportError(FinetuneError):
     """An export that cannot be done; the message says why and what to do. `kind` names a refusal of what the user
     gave (BAD_INPUT_KINDS: the command line exits 2 for them, not 1), so no caller reads the sentence."""
 
-    def __init__(self, message: str, kind: str = "", problem: str = "", notes: tuple[str, ...] = ()):
+    def __init__(self, message: str, kind: str = "", problem: str = "", notes: tuple[str, ...] = (),
+                 choices: tuple[int | None, ...] = ()):
         super().__init__(message)
         self.kind = kind
+        # NO_CHECKPOINT: the run's whole models to pick in place of the one refused (steps, then None for the final
+        # model), for a front end to name as it is picked there (_checkpoint_dir)
+        self.choices = choices
         self.problem = problem  # WRITE_KINDS: what went wrong, naming neither folder nor fix (a push says its own)
         self.notes = notes  # what tidy_hidden did or found before it, said first in the message too
 
     @property
     def bad_input(self) -> bool:
         return self.kind in BAD_INPUT_KINDS
+
+
+class DamagedCheckpoint(ExportError, GenerationError):
+    """The ExportError (kind NO_CHECKPOINT: bad input) of a checkpoint the user named that is there but damaged: a
+    GenerationError too, core.generate.resolve's own kind for it, which the export dialog tells from one that went
+    (it marks it "(damaged)" in its Model box). Before, resolve's GenerationError itself came through, which the
+    command line took for a failure (exit 1) where push refused it as bad input (exit 2)."""
 
 
 # ExportError.kind values: a run that trained every weight (nothing to export), an --out that cannot take the
@@ -120,19 +132,78 @@ def _exported(path: Path) -> bool:
 
 
 def _checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
-    """The run's complete checkpoint-N folder, found as `generate RUN --checkpoint N` finds it (core.generate.resolve:
-    one that is not there or incomplete is refused with the ones there are, a damaged one with the whole ones), or
-    ExportError of kind NO_CHECKPOINT (bad input) for those refusals."""
+    """The run's complete, undamaged checkpoint-N folder, found as `generate RUN --checkpoint N` finds it
+    (core.generate.resolve), or ExportError of kind NO_CHECKPOINT (bad input, exit 2) saying why, with "Nothing was
+    exported." (a push says its own: core.hub._checkpoint_model), and `choices`, the run's other whole models, for a
+    front end to say in its own terms (`export` as flags to type: core.cli._export). Refused: one that is not there or
+    incomplete, a step below 1, a checkpoint-N that is a file, one that is damaged (weights cut short or missing, an
+    unreadable adapter_config.json), and one that is a link to another folder's checkpoint. A damaged one left
+    resolve's GenerationError through, so `export --checkpoint N` failed with exit 1 and no "Nothing was exported."
+    where `push --checkpoint N` refused it with exit 2 (helper-216). The fix is resolve's, in its words, which the
+    export dialog says as its Model box (gui.export_dialog.checkpoint_words)."""
     from finetune_studio.core.generate import InputError, resolve
 
     try:
         target = resolve(folder.path, checkpoint).target
-    except InputError as exc:
+    except (InputError, GenerationError) as exc:
         said, _, fix = str(exc).partition(" To fix: ")
-        raise ExportError(f"{said} Nothing was exported." + (f" To fix: {fix}" if fix else ""), NO_CHECKPOINT) \
-            from None
+        if said.startswith(f"The run {folder.path.name} has no complete checkpoint {checkpoint}."):
+            said = f"{said.rstrip().rstrip('.')}{_why_not_a_checkpoint(folder, checkpoint)}."
+        refusal = ExportError if isinstance(exc, InputError) else DamagedCheckpoint  # not there, or damaged
+        raise refusal(f"{said.rstrip()} Nothing was exported." + (f" To fix: {fix}" if fix else ""),
+                      NO_CHECKPOINT, choices=_checkpoint_choices(folder, checkpoint)) from None
     assert target is not None and target.step == checkpoint  # a run folder with --checkpoint N resolves to it
-    return target.path
+    path = target.path
+    real = path.resolve()
+    if real != path.parent.resolve() / path.name:  # the Trainer writes no links: it is another folder's checkpoint
+        step = real.name.rpartition("-")[2]
+        theirs = RunFolder(real.parent).exists() and real.name == f"checkpoint-{step}" and step.isdigit()
+        choices = _checkpoint_choices(folder, checkpoint, own=True)
+        ways = ([f"give that run's folder ({real.parent} --checkpoint {step})"] if theirs else []) + (
+            [_choices_fix(choices)] if choices else ["copy that folder in place of the link"])
+        raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to {real}"
+                          + (f", checkpoint-{step} of the run {real.parent.name}" if theirs else "")
+                          + ", not a checkpoint this run saved: its weights are not the ones this run's config and "
+                          f"metrics describe. Nothing was exported. To fix: {', or '.join(ways)}".rstrip(".") + ".",
+                          NO_CHECKPOINT, choices=choices)
+    return path
+
+
+def _why_not_a_checkpoint(folder: RunFolder, checkpoint: int) -> str:
+    """After "The run R has no complete checkpoint N": why, where it can be told (a step below 1, a checkpoint-N
+    that is a file, or a folder cut off while saving); "" otherwise."""
+    if checkpoint < 1:
+        return " (a checkpoint is named by the step it was saved at: 1 or more)"
+    place = _output_dir(folder) / f"checkpoint-{checkpoint}"
+    if place.is_dir():
+        if training_now(folder):
+            return f" (its {place.name} is incomplete: the run trains now, and may be saving it)"
+        return f" (its {place.name} is incomplete: cut off while saving, or not a checkpoint the Trainer wrote)"
+    if place.exists() or place.is_symlink():
+        return f" ({place} is {'a link to nothing' if not place.exists() else 'a file'}, not a checkpoint folder)"
+    return ""
+
+
+def _checkpoint_choices(folder: RunFolder, checkpoint: int, own: bool = False) -> tuple[int | None, ...]:
+    """The run's whole models other than checkpoint-N, to pick in its place: the steps of its whole checkpoints,
+    oldest first, then None for its final model where it has a whole one. `own`: only those that are no link to
+    another folder. () when it has none, or its config.yaml does not read (resolve's words say that)."""
+    from finetune_studio.core.generate import damage, targets
+
+    try:
+        return tuple(t.step for t in targets(folder.path) if t.step != checkpoint and damage(t.path) is None and (
+            not own or t.path.resolve() == t.path.parent.resolve() / t.path.name))
+    except (GenerationError, OSError):
+        return ()
+
+
+def _choices_fix(choices: tuple[int | None, ...]) -> str:
+    """ExportError.choices in core.generate's words for a damaged checkpoint's fix ("pick a whole one: --checkpoint
+    1 or 3, or leave out --checkpoint for its final model"), which the export dialog says as its Model box."""
+    steps = [str(step) for step in choices if step is not None]
+    ways = ([f"--checkpoint {', '.join(steps[:-1])} or {steps[-1]}" if len(steps) > 1 else f"--checkpoint {steps[0]}"]
+            if steps else []) + (["leave out --checkpoint for its final model"] if None in choices else [])
+    return f"pick a whole one: {', or '.join(ways)}."
 
 
 def _adapter_model_dir(run_dir: Path, checked: bool = False, checkpoint: int | None = None
@@ -184,13 +255,16 @@ def _checkpoint_adapter_dir(folder: RunFolder, checkpoint: int) -> tuple[RunFold
     if adapter is None:
         unreadable = _unreadable_json(model_dir / ADAPTER_CONFIG_FILE)
         if unreadable:
-            raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is damaged: its "
-                              f"{ADAPTER_CONFIG_FILE} {unreadable}. Nothing was exported. To fix: pick another "
-                              "checkpoint (--checkpoint N), or leave --checkpoint out for the final model.")
+            choices = _checkpoint_choices(folder, checkpoint)
+            fix = _choices_fix(choices) if choices else "save the adapter again, or pick another run."
+            raise DamagedCheckpoint(f"checkpoint-{checkpoint} of the run {folder.path.name} is damaged: its "
+                              f"{ADAPTER_CONFIG_FILE} {unreadable}. Nothing was exported. To fix: {fix}",
+                              NO_CHECKPOINT, choices=choices)
         raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its checkpoint-{checkpoint} is "
                           f"already a whole model that loads as it is: {model_dir}. Export is for adapter runs "
-                          "(LoRA, QLoRA, DoRA). To fix: use that folder as it is (copy its config.json and weights, "
-                          "or load it with AutoModelForCausalLM.from_pretrained).", NOT_AN_ADAPTER_RUN)
+                          "(LoRA, QLoRA, DoRA). Nothing was exported. To fix: use that folder as it is (copy its "
+                          "config.json and weights, or load it with AutoModelForCausalLM.from_pretrained).",
+                          NOT_AN_ADAPTER_RUN)
     return folder, model_dir, adapter
 
 

@@ -150,8 +150,12 @@ def test_a_checkpoint_the_run_does_not_have_is_refused_with_those_it_has(kind: s
                                                                          capsys) -> None:
     out = tmp_path / "none"
     assert cli.main(["export", f"--{kind}", str(ckpt_run), "--checkpoint", "5", "--out", str(out)]) == 2
+    # helper-216: the others as they are typed, with the command (it said "give one of its checkpoints: 1 or 2.")
+    again = " ".join(shlex.quote(arg) for arg in ["export", f"--{kind}", str(ckpt_run), "--checkpoint", "2", "--out",
+                                                   str(out)])
     assert capsys.readouterr().err == ("error: The run ckpt-run has no complete checkpoint 5. Nothing was exported. "
-                                       "To fix: give one of its checkpoints: 1 or 2.\n")
+                                       f"To fix: give --checkpoint 1 or --checkpoint 2 (finetune-studio {again}), or "
+                                       "leave --checkpoint out for its final model.\n")
     assert not out.exists()
 
 
@@ -162,8 +166,11 @@ def test_a_checkpoint_cut_off_while_saving_is_refused_with_the_whole_one(ckpt_ru
     shutil.copytree(ckpt_run, run, ignore=shutil.ignore_patterns("export-*"))
     (run / "checkpoint-2" / "trainer_state.json").unlink()  # the Trainer writes it last
     assert cli.main(["export", "--adapter", str(run), "--checkpoint", "2"]) == 2
-    assert capsys.readouterr().err == ("error: The run ckpt-run has no complete checkpoint 2. Nothing was exported. "
-                                       "To fix: give --checkpoint 1, its only complete checkpoint.\n")
+    # helper-216: why, and the fix as typed (it said "give --checkpoint 1, its only complete checkpoint.")
+    assert capsys.readouterr().err == (
+        "error: The run ckpt-run has no complete checkpoint 2 (its checkpoint-2 is incomplete: cut off while saving, "
+        "or not a checkpoint the Trainer wrote). Nothing was exported. To fix: give --checkpoint 1 (finetune-studio "
+        f"export --adapter {shlex.quote(str(run))} --checkpoint 1), or leave --checkpoint out for its final model.\n")
     assert not (run / "export-adapter-checkpoint-2").exists()
 
 
