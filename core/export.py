@@ -159,6 +159,12 @@ def _checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
         step = real.name.rpartition("-")[2]
         theirs = RunFolder(real.parent).exists() and real.name == f"checkpoint-{step}" and step.isdigit()
         choices = _checkpoint_choices(folder, checkpoint, own=True)
+        if theirs and real.parent == path.parent.resolve():  # another checkpoint of this run: another step's weights
+            raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to its checkpoint-"
+                              f"{step}: its weights are those of step {step}, not of step {checkpoint}. Nothing was "
+                              "exported. To fix: " + (_choices_fix(choices) if choices else
+                                                      "copy that folder in place of the link."),
+                              NO_CHECKPOINT, choices=choices)
         ways = ([f"give that run's folder ({real.parent} --checkpoint {step})"] if theirs else []) + (
             [_choices_fix(choices)] if choices else ["copy that folder in place of the link"])
         raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to {real}"

@@ -297,3 +297,22 @@ def test_a_run_with_many_checkpoints_names_the_newest_four(stopped: Path, tmp_pa
         "error: The run stopped-run has no complete checkpoint 9. Nothing was exported. To fix: give one of the newest "
         "4 of its 6 whole checkpoints, --checkpoint 3, --checkpoint 4, --checkpoint 5 or --checkpoint 6 "
         f"(finetune-studio export --adapter {run} --checkpoint 6).")
+
+
+def test_a_checkpoint_linked_to_another_of_the_same_run_says_whose_step_it_holds(
+        stopped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _copy(stopped, tmp_path)
+    shutil.rmtree(run / "checkpoint-2")
+    (run / "checkpoint-2").symlink_to("checkpoint-1", target_is_directory=True)
+    # HEAD: exported checkpoint-1's weights as "the adapter of checkpoint-2", exit 0
+    assert cli.main(_export(run, "2")) == cli.EXIT_CONFIG
+    assert _one_line(capsys) == (
+        "error: checkpoint-2 of the run stopped-run is a link to its checkpoint-1: its weights are those of step 1, "
+        f"not of step 2. Nothing was exported. To fix: give --checkpoint 1 (finetune-studio export --adapter {run} "
+        "--checkpoint 1).")
+    assert _exports(run) == []
+    # Held: a run folder reached through a link is no link of its checkpoint
+    alias = tmp_path / "alias"
+    alias.symlink_to(stopped, target_is_directory=True)
+    assert cli.main([*_export(alias, "1"), "--out", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "trainer_state.json").read_text())["global_step"] == 1
