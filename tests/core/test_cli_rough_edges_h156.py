@@ -173,8 +173,9 @@ def test_a_ctrl_c_says_what_it_left(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     and leaves the destination as it was), nor that validate and estimate had changed nothing."""
     monkeypatch.setattr(cli, "_export", _interrupted)
     assert main(["export", "--adapter", "my run", "--out", str(tmp_path / "out dir")]) == cli.EXIT_FAILED
-    assert _err(capsys) == (f"error: aborted (Ctrl-C): nothing was exported ({tmp_path / 'out dir'} holds what it held "
-                            f"before) and the run is unchanged. To fix: run finetune-studio export --adapter 'my run' "
+    # a destination the export was to make is said as not left (ecc3f38), one that holds files as holding them
+    assert _err(capsys) == (f"error: aborted (Ctrl-C): nothing was exported (no {tmp_path / 'out dir'} was left) and "
+                            f"the run is unchanged. To fix: run finetune-studio export --adapter 'my run' "
                             f"--out '{tmp_path / 'out dir'}' again.")
     monkeypatch.setattr(cli, "_load", _interrupted)
     for command in ("validate", "estimate"):
