@@ -1048,7 +1048,7 @@ def _add_hub_commands(sub: Any) -> None:
                            "model's own). float16 and bfloat16 take half of float32's size; float16 is refused for "
                            "weights past 65,504. Without --merged the model is uploaded as saved, so it takes no "
                            "--dtype")
-    push.add_argument("--checkpoint", type=int, metavar="N",
+    push.add_argument("--checkpoint", type=checkpoint_step, metavar="N",
                       help="push the run's checkpoint-N (as `export --checkpoint N` exports it) instead of its final "
                            "model, e.g. one saved before it overfit, or a stopped run's: its weights (an adapter, or "
                            "with --merged the adapter merged), the run's card (naming the checkpoint), metrics and "

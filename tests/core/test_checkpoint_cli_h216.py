@@ -250,18 +250,19 @@ def test_readme_lists_a_checkpoint_export_or_push_cannot_use_as_bad_input() -> N
             in exit_codes()[cli.EXIT_CONFIG])
 
 
+@pytest.mark.parametrize("command", [["export", "--adapter"], ["push"]])
 @pytest.mark.parametrize("given", ["abc", "1.5", ""])
 def test_a_checkpoint_that_is_no_number_is_refused_by_the_parser_with_a_fix(
-        stopped: Path, capsys: pytest.CaptureFixture[str], given: str) -> None:
+        stopped: Path, capsys: pytest.CaptureFixture[str], given: str, command: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        cli.main(["export", "--adapter", str(stopped), "--checkpoint", given])
+        cli.main([*command, str(stopped), "--checkpoint", given])
     out, err = capsys.readouterr()
     assert (exited.value.code, out) == (2, "") and "Traceback" not in err
-    # HEAD: "finetune-studio export: error: argument --checkpoint: invalid int value: 'abc'"
+    # HEAD: "finetune-studio export: error: argument --checkpoint: invalid int value: 'abc'" (push: the same)
     assert err.splitlines()[-1] == (
-        f"finetune-studio export: error: argument --checkpoint: {given!r} is not a checkpoint's step. To fix: give "
-        "the N of a checkpoint-N folder of the run, a whole number (--checkpoint 2), or leave --checkpoint out for its "
-        "final model.")
+        f"finetune-studio {command[0]}: error: argument --checkpoint: {given!r} is not a checkpoint's step. To fix: "
+        "give the N of a checkpoint-N folder of the run, a whole number (--checkpoint 2), or leave --checkpoint out "
+        "for its final model.")
 
 
 def test_the_checkpoint_folders_own_name_is_taken_as_its_step(stopped: Path, tmp_path: Path) -> None:
