@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance, Slot
 from PySide6.QtGui import QAction, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -347,6 +347,21 @@ def _size(size: int) -> str:
     return core_hub.size_text(size)  # the same units as core's progress messages ("270.0 kB")
 
 
+def push_gone_text(run_dir: Path) -> str:
+    """What the push dialog says of a run whose folder went since it was shown: core's "No run folder at …" names
+    the command line's fix (give a run's folder; `finetune-studio runs` lists the runs)."""
+    return (f"The run {run_dir.name} is no longer in {run_dir.parent} (deleted, moved or renamed since it was shown), "
+            "so there is nothing to push there. Nothing was sent to the Hub. To fix: if it was moved or renamed, "
+            "choose it in its new place (Choose…).")
+
+
+def nothing_left_text(run_dir: Path) -> str:
+    """What the push dialog says of a run whose final model and checkpoints were all deleted while it was open."""
+    return (f"The run {run_dir.name} has no model left to push: its final model and checkpoints were deleted since "
+            "the dialog listed them. Nothing was sent to the Hub. To fix: choose another run (Choose…), or train this "
+            "one again.")
+
+
 class PushDialog(QDialog):
     """Push one run folder: repository, visibility, commit message, the files that will be uploaded, then the
     push itself in the background with progress and Cancel. A failure shows core's message and leaves the dialog
@@ -371,6 +386,7 @@ class PushDialog(QDialog):
         self._cancel = threading.Event()
         self._uploading = False
         self._phase = ""
+        self._pushing_checkpoint: int | None = None
         self._progress = _PushProgress(self)
         self._progress.event.connect(self._on_progress)
         self.plan_task = background.BackgroundTask(self)
@@ -403,6 +419,9 @@ class PushDialog(QDialog):
         # Which of the run's models is pushed: its final model or a complete checkpoint, newest first (core.hub
         # .model_choices, the export dialog's Model box's reader); a stopped run's newest checkpoint is the first.
         self.choices: list[core_hub.Choice] = []
+        self._damaged: set[int] = set()  # checkpoints a push found damaged: "(damaged)" after their name
+        self._gone: str | None = None  # why nothing is left to push (the run's folder or every model went)
+        self._gone_pick: int | None = None  # what the box picked when the run's folder went
         self.what_box = QComboBox()
         self.what_box.setObjectName("push_what")
         self.what_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -511,6 +530,21 @@ class PushDialog(QDialog):
         self.set_account(account)
         self.set_run(self.run_dir)
 
+    def event(self, event: QEvent) -> bool:
+        """Each layout request (a line shown or hidden, a message set, the dialog resized) fits the dialog's least
+        height to its word-wrapped lines at its width: a QDialog's layout sets its least size from one-line heights,
+        so at its smallest (545 by 505 px) the Weights row and the two lines of its note were squeezed into one line's
+        height, overlapping and cut (as the export dialog's were: 210f320)."""
+        handled = super().event(event)
+        if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize):
+            layout = self.layout()
+            if layout is not None and not self.isMinimized():
+                needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
+                needed = max(needed, layout.totalMinimumSize().height())
+                if needed != self.minimumHeight():
+                    self.setMinimumHeight(needed)  # a taller one grows the dialog to it
+        return handled
+
     # ---- state ---------------------------------------------------------------------------------------------
 
     @property
@@ -572,12 +606,24 @@ class PushDialog(QDialog):
         """The Model box for this run: its final model first, then each complete checkpoint, newest first; disabled
         (its tooltip says why) for a run that kept none."""
         self.choices = core_hub.model_choices(self.run_dir)
+        self._damaged = set()
+        self._gone = None
         self.what_box.blockSignals(True)
-        self.what_box.clear()
-        for choice in self.choices:
-            self.what_box.addItem(choice.label, choice.checkpoint)
+        self._list_choices()
         self.what_box.setCurrentIndex(0 if self.choices else -1)
         self.what_box.blockSignals(False)
+        self._choice_tip()
+
+    def _list_choices(self) -> None:
+        self.what_box.clear()
+        for choice in self.choices:
+            damaged = choice.checkpoint is not None and choice.checkpoint in self._damaged
+            self.what_box.addItem(choice.label + (" (damaged)" if damaged else ""), choice.checkpoint)
+
+    def _choice_tip(self) -> None:
+        if self._gone:
+            self.what_box.setToolTip(f"<p>{html.escape(self._gone)}</p>")
+            return
         if not any(choice.checkpoint is not None for choice in self.choices):
             tip = "This run kept no complete checkpoint, so its final model is the one to push."
         else:
@@ -701,6 +747,7 @@ class PushDialog(QDialog):
         for widget in (self.dtype_row, self.dtype_note):  # the adapter is uploaded as the run saved it
             widget.setEnabled(not busy and self.merged_radio.isChecked())
         self.push_button.setEnabled(not busy and bool(self.plan))
+        self.push_button.setToolTip(self._gone or "")
         cancelling = busy and self._cancel.is_set()
         self.cancel_button.setEnabled(not cancelling)  # pressed once: the push stops at its next request
         self.cancel_button.setToolTip(
@@ -726,9 +773,79 @@ class PushDialog(QDialog):
     @Slot(object)
     def _plan_failed(self, error: BaseException) -> None:
         self.plan = []
+        self.files.clear()
         self.total_label.setText("Nothing to upload.")
-        _show_message(self.message, "error", describe_error(error))
+        text = describe_error(error)
+        if getattr(error, "kind", None) in (core_hub.NO_CHECKPOINT, core_hub.NOT_A_RUN_FOLDER):
+            # the model picked went, or is damaged, since the box listed it (or the run's folder went)
+            text = self._refused_model_text(error, self.checkpoint)
+        _show_message(self.message, "error", text)
         self._update_buttons()
+
+    def _refresh_choices(self, damaged: int | None = None) -> bool:
+        """The Model box as the run's folder is now, after a push (or its list of files) refused the model picked:
+        one deleted since the box listed it is no longer offered, a damaged one is named so, and a run whose folder
+        went (deleted, moved or renamed), or whose every model went, offers nothing, with Push disabled (its tooltip
+        says why). The pick stays where it is still listed, else the newest model is picked and its files listed.
+        Reads what model_choices reads: no weight file. Returns whether the pick moved."""
+        from finetune_studio.core.runs import MISSING, run_folder_problem
+
+        if damaged is not None:
+            self._damaged.add(damaged)
+        problem = run_folder_problem(self.run_dir)
+        had = bool(self.choices)
+        picked = self.checkpoint if had else self._gone_pick  # the pick before the run's folder went
+        if problem is not None and problem.kind == MISSING:
+            self._gone, choices = push_gone_text(self.run_dir), []
+            self._gone_pick = picked
+        else:
+            choices = core_hub.model_choices(self.run_dir)
+            self._gone = nothing_left_text(self.run_dir) if had and not choices else None
+        self.choices = choices
+        self.what_box.blockSignals(True)
+        self._list_choices()
+        rows = [row for row, choice in enumerate(choices) if choice.checkpoint == picked]
+        self.what_box.setCurrentIndex(rows[0] if rows else 0 if choices else -1)
+        self.what_box.blockSignals(False)
+        self._choice_tip()
+        moved = bool(choices) and not rows
+        if moved:
+            self._what_changed()  # the newest model's files, commit message and Push row
+        elif (not choices and not (problem is not None and problem.kind == MISSING)) or (
+                picked is not None and picked in self._damaged):
+            # nothing left, or a damaged pick: nothing to push until another is picked. A run whose folder went
+            # keeps its list: put back, Push pushes it (start_push reads the folder again)
+            self.plan = []
+            self.files.clear()
+            self.total_label.setText("Nothing to upload.")
+        self._update_buttons()
+        return moved
+
+    def _refused_model_text(self, error: BaseException, picked: int | None) -> str:
+        """What the dialog says when core refused the model the box picked (core.hub's NO_CHECKPOINT: gone since
+        the box listed it, or damaged; the run's folder gone): which model, and what to do in this dialog, where
+        core's fix names the command line's --checkpoint and `finetune-studio runs`. The box is re-read first."""
+        damaged = picked if picked is not None and " is damaged: " in str(error) else None
+        self._refresh_choices(damaged)
+        if self._gone:
+            return self._gone
+        import re
+
+        said = getattr(error, "message", "") or str(error).partition(" To fix: ")[0]
+        # core names the checkpoint as the command line's flag: said as the box lists it
+        said = re.sub(r"has no complete checkpoint at all, so --checkpoint (\d+) has none to pick",
+                      r"has no complete checkpoint now: checkpoint-\1, which the Model box listed, was deleted or "
+                      r"moved since", said)
+        said = re.sub(r"--checkpoint (\d+)", r"checkpoint-\1", said)
+        whole = [choice for choice in self.choices if choice.checkpoint is None or choice.checkpoint not in
+                 self._damaged]
+        names = [choice.label for choice in whole if choice.checkpoint is not None]
+        listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+        ways = ([listed] if names else []) + (["the final model"] if any(c.checkpoint is None for c in whole) else [])
+        if not ways:
+            return (f"{said} To fix: open another run (Choose…), or resume this one until it saves a whole "
+                    "checkpoint.")
+        return f"{said} To fix: pick another model in the Model box: {', or '.join(ways)}."
 
     @Slot()
     def choose_run(self) -> None:
@@ -740,12 +857,21 @@ class PushDialog(QDialog):
 
     @Slot()
     def start_push(self) -> None:
-        if self.pushing or not self.plan:
+        if self.pushing:
+            return
+        if self._gone:  # the run's folder went while the dialog was open: put back since, or still away
+            self._refresh_choices()
+            if self._gone:
+                _show_message(self.message, "error", self._gone)
+                _fit_height(self)
+                return
+        if not self.plan:
             return
         self._cancel = threading.Event()
         self._uploading = False
         self._phase = ""  # the push's last phase (core.hub's progress), for what Cancel says it waits for
         self.result = None
+        self._pushing_checkpoint = self.checkpoint  # what a refusal names, whatever the box shows by then
         relay = self._progress
 
         def progress(event: dict[str, Any]) -> None:  # pool thread
@@ -808,8 +934,16 @@ class PushDialog(QDialog):
         self._finish()
         if isinstance(error, core_hub.HubCancelled):
             _show_message(self.message, "warning", str(error))
+        elif getattr(error, "kind", None) in (core_hub.NO_CHECKPOINT, core_hub.NOT_A_RUN_FOLDER):
+            _show_message(self.message, "error", self._refused_model_text(error, self._pushing_checkpoint))
         else:
-            _show_message(self.message, "error", describe_error(error))
+            text = describe_error(error)
+            self._refresh_choices()  # as the run's folder is now: its final model may have gone since it was listed
+            if self._pushing_checkpoint is None and self.choices and not any(
+                    choice.checkpoint is None for choice in self.choices):
+                # the final model went since the box listed it: the box now picks the newest checkpoint
+                text += f" Or push one of its checkpoints: the Model box now picks the newest, {self.choices[0].label}."
+            _show_message(self.message, "error", text)
         if isinstance(error, core_hub.HubError) and error.needs_login:
             self.login_button.show()
         if isinstance(error, core_hub.HubAuthError):  # "Logged in as alice (write token)" above it no longer holds
