@@ -81,9 +81,10 @@ def test_a_run_folder_deleted_before_push_is_said_and_pushed_once_back(
     shutil.move(str(run_dir), str(tmp_path / "away"))
     push(qtbot, dialog)
     assert dialog.message.property("kind") == "error"
-    assert dialog.message.text() == (
-        f"No run folder at {run_dir}. To fix: give a run's folder (the one holding its config.yaml); "
-        "`finetune-studio runs` lists the runs.")
+    assert dialog.message.text() == (  # the dialog's words (5fbd1e4), not the command line's "No run folder at"
+        f"The run {run_dir.name} is no longer in {run_dir.parent} (deleted, moved or renamed since it was shown), so "
+        "there is nothing to push there. Nothing was sent to the Hub. To fix: if it was moved or renamed, choose it "
+        "in its new place (Choose…).")
     assert hub.paths() == ["/api/whoami-v2"] * 3 and dialog.push_button.isEnabled()
     shutil.move(str(tmp_path / "away"), str(run_dir))
     push(qtbot, dialog)
