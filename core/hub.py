@@ -881,8 +881,9 @@ def config_problems(config: Any) -> list[Problem]:
 # ---- what a push uploads -----------------------------------------------------------------------------------
 
 
-def default_repo_id(user: str, run_dir: Path) -> str:
-    """<user>/<run name>, the run name made into a valid repository name."""
+def default_repo_id(user: str, run_dir: Path, checkpoint: int | None = None) -> str:
+    """<user>/<run name>, the run name made into a valid repository name; <user>/<run name>-checkpoint-N for a
+    checkpoint, which went into the final model's repository and replaced its weights there (helper-215)."""
     name = Path(run_dir).name
     try:
         from finetune_studio.core.config import load_config
@@ -890,9 +891,10 @@ def default_repo_id(user: str, run_dir: Path) -> str:
         name = load_config(RunFolder(Path(run_dir)).config_path)[0].name or name
     except FinetuneError:
         pass
+    suffix = f"-checkpoint-{checkpoint}" if checkpoint is not None else ""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", name)
-    name = re.sub(r"-{2,}", "-", re.sub(r"\.{2,}", ".", name)).strip("-.")[:96].strip("-.")
-    return f"{user}/{name or 'finetune-studio-run'}"
+    name = re.sub(r"-{2,}", "-", re.sub(r"\.{2,}", ".", name)).strip("-.")[:96 - len(suffix)].strip("-.")
+    return f"{user}/{name or 'finetune-studio-run'}{suffix}"
 
 
 # A path in free text: /a/b… or ~/a/b… (not inside a URL such as https://host/a/b, nor a ratio such as tokens/s),
@@ -1671,7 +1673,7 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
             "cannot push.", kind=READ_ONLY_TOKEN,
             fix=f"To fix: create a token with write access at {endpoint()}/settings/tokens, then log in again with "
                 "it: finetune-studio login, or Hub → Log in… in the app.")
-    repo_id = (repo_id or "").strip() or default_repo_id(account.name, run_dir)
+    repo_id = (repo_id or "").strip() or default_repo_id(account.name, run_dir, checkpoint)
     api = _api()
 
     _call("checking the repository name", lambda: _check_repo_id(repo_id), token, source, repo_id)

@@ -410,7 +410,7 @@ class PushDialog(QDialog):
 
         self.repo_edit = QLineEdit()
         self.repo_edit.setObjectName("repo_id")
-        self.repo_edit.setPlaceholderText("owner/name (empty: your user / run name)")
+        self.repo_edit.setPlaceholderText("owner/name (empty: your user / run name, -checkpoint-N for a checkpoint)")
         self.repo_edit.setClearButtonEnabled(True)
         self.private_check = QCheckBox("Private repository (only you can see it)")
         self.private_check.setChecked(True)
@@ -601,6 +601,7 @@ class PushDialog(QDialog):
         step = self.checkpoint
         self.message_edit.setPlaceholderText(f"Upload {self.run_dir.name} from Finetune Studio" if step is None else
                                              f"Upload checkpoint-{step} of {self.run_dir.name} from Finetune Studio")
+        self._fill_repo_default()  # a checkpoint's own repository (default_repo_id), unless the user typed one
 
     def _fill_choices(self) -> None:
         """The Model box for this run: its final model first, then each complete checkpoint, newest first; disabled
@@ -733,7 +734,8 @@ class PushDialog(QDialog):
         current = self.repo_edit.text().strip()
         if current and current != self._auto_repo:
             return
-        proposed = core_hub.default_repo_id(self.account.name, self.run_dir) if self.account is not None else ""
+        proposed = core_hub.default_repo_id(self.account.name, self.run_dir, self.checkpoint) \
+            if self.account is not None else ""
         if proposed != current:
             self.repo_edit.setText(proposed)
         self._auto_repo = proposed

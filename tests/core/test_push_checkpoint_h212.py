@@ -56,8 +56,9 @@ def test_a_stopped_runs_checkpoint_is_pushed_as_its_adapter_without_the_resume_s
 
     assert cli.main(["push", str(stopped), "--checkpoint", "1"]) == 0
     out, err = capsys.readouterr()
-    repo = quiet_hub.repos["alice/stopped-run"]
-    assert out.strip() == f"Pushed {len(repo.files)} files to {quiet_hub.url}/alice/stopped-run"
+    # its own repository by default: in the final model's, it replaced that model's weights
+    repo = quiet_hub.repos["alice/stopped-run-checkpoint-1"]
+    assert out.strip() == f"Pushed {len(repo.files)} files to {quiet_hub.url}/alice/stopped-run-checkpoint-1"
     checkpoint = stopped / "checkpoint-1"
     assert repo.files["adapter_model.safetensors"] == (checkpoint / "adapter_model.safetensors").read_bytes()
     assert repo.files["adapter_model.safetensors"] != (stopped / "checkpoint-2" / "adapter_model.safetensors"
@@ -131,7 +132,8 @@ def test_a_full_fine_tuning_checkpoint_is_pushed_as_its_weights_and_config(quiet
     assert sorted(planned) == ["README.md", "config.json", "loss_curve.svg", "metrics.jsonl", "model.safetensors",
                                "trainer_state.json"]
     result = core_hub.push_run(run, checkpoint=6)
-    repo = quiet_hub.repos["alice/tiny-run"]
+    repo = quiet_hub.repos["alice/tiny-run-checkpoint-6"]
+    assert "alice/tiny-run" not in quiet_hub.repos  # the final model's repository is left alone
     assert sorted(repo.files) == sorted(planned) == sorted(result.files)
     assert repo.files["model.safetensors"] == (checkpoint / "model.safetensors").read_bytes()
     assert repo.files["model.safetensors"] != (run / "model" / "model.safetensors").read_bytes()

@@ -49,9 +49,10 @@ def test_a_stopped_run_offers_its_checkpoints_newest_first_and_pushes_the_one_pi
         qtbot.waitUntil(lambda: not dialog.plan_task.busy and bool(dialog.plan), timeout=PUSH_WAIT_MS)
         assert dialog.checkpoint == 1
         assert dialog.message_edit.placeholderText() == "Upload checkpoint-1 of stopped-run from Finetune Studio"
+        assert dialog.repo_edit.text() == "alice/stopped-run-checkpoint-1"  # the proposal follows the Model box
         push(qtbot, dialog)
         assert dialog.result is not None, dialog.message.text()
-        repo = hub.repos["alice/stopped-run"]
+        repo = hub.repos["alice/stopped-run-checkpoint-1"]
         assert sorted(repo.files) == sorted(name for name, _ in dialog.plan)
         assert repo.files["adapter_model.safetensors"] == (stopped / "checkpoint-1" / "adapter_model.safetensors"
                                                            ).read_bytes()

@@ -60,7 +60,7 @@ def test_a_checkpoint_deleted_while_open_is_said_as_the_model_box_and_no_longer_
         _press_push(qtbot, dialog)
         assert dialog.message.text() == ("The run stopped-run has no complete checkpoint 1. Nothing was sent to the "
                                          "Hub. To fix: pick another model in the Model box: checkpoint-2.")
-        assert hub.requests[sent:] == [] and "alice/stopped-run" not in hub.repos
+        assert hub.requests[sent:] == [] and not hub.repos
         assert _items(dialog) == ["checkpoint-2"] and dialog.checkpoint == 2
         listed = _listed(qtbot, dialog)
         assert listed["adapter_model.safetensors"] == (stopped / "checkpoint-2" / "adapter_model.safetensors"
@@ -91,7 +91,7 @@ def test_a_checkpoint_damaged_while_open_is_named_so_and_push_waits_for_another_
         _listed(qtbot, dialog)
         push(qtbot, dialog)
         assert dialog.result is not None, dialog.message.text()
-        assert hub.repos["alice/stopped-run"].files["adapter_model.safetensors"] == (
+        assert hub.repos["alice/stopped-run-checkpoint-1"].files["adapter_model.safetensors"] == (
             stopped / "checkpoint-1" / "adapter_model.safetensors").read_bytes()
 
 
@@ -134,7 +134,7 @@ def test_the_run_renamed_while_open_says_so_in_the_dialogs_words_and_pushes_once
         push(qtbot, dialog)
         assert dialog.result is not None, dialog.message.text()
         assert _items(dialog) == ["checkpoint-2", "checkpoint-1"] and dialog.checkpoint == 2
-        assert hub.repos["alice/stopped-run"].files["adapter_model.safetensors"] == (
+        assert hub.repos["alice/stopped-run-checkpoint-2"].files["adapter_model.safetensors"] == (
             stopped / "checkpoint-2" / "adapter_model.safetensors").read_bytes()
 
 
