@@ -77,6 +77,26 @@ def stopped_lora_run(root: Path) -> Path:
     return folder
 
 
+def hold_like_another_process(run_dir: Path) -> int:
+    """What a CLI run training this folder holds: the flock on run.lock and its record (pid and start time of a
+    live process: this one's), with status.json saying running. Returns the lock's descriptor: close it to let go."""
+    import fcntl
+    import os
+    import socket
+    import time
+
+    from finetune_studio.core.runs import process_start_time
+
+    fd = os.open(run_dir / "run.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    record = {"state": "held", "pid": os.getpid(), "process_started": process_start_time(os.getpid()),
+              "host": socket.gethostname(), "heartbeat": time.time(), "since": time.time()}
+    os.write(fd, json.dumps(record).encode())
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps({**status, "state": "running", "pid": os.getpid()}))
+    return fd
+
+
 def checkpoint(parent: Path, step: int, weights: bool = True) -> Path:
     """parent/checkpoint-<step> as the Trainer leaves a complete save: trainer_state.json, config.json and, with
     `weights`, a tiny but whole model.safetensors, so Resume can continue from it (core.runs' resume_point); without

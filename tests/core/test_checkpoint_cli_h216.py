@@ -11,18 +11,15 @@ Hub for push."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import socket
-import time
 from pathlib import Path
 
 import pytest
 
 from finetune_studio.core import cli
-from tests.helpers import stopped_lora_run
+from tests.helpers import hold_like_another_process, stopped_lora_run
 from tests.hub_fixtures import WRITE, hub, make_finished_run, patch_client  # hub: a fixture
 from tests.hub_server import HubServer
 
@@ -203,32 +200,11 @@ def test_a_full_fine_tuning_checkpoint_with_adapter_says_nothing_was_exported(
     assert _exports(run) == []
 
 
-def _start_time(pid: int) -> float:
-    """Process start time, from /proc, as a lock record holds it."""
-    ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                if line.startswith("btime "))
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _hold_like_another_process(run_dir: Path) -> int:
-    """What a CLI run training this folder holds (tests/gui/test_run_lifecycle_gui.py's): the flock on run.lock and
-    its record (pid and start time of a live process: this one's), with status.json saying running."""
-    fd = os.open(run_dir / "run.lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    record = {"state": "held", "pid": os.getpid(), "process_started": _start_time(os.getpid()),
-              "host": socket.gethostname(), "heartbeat": time.time(), "since": time.time()}
-    os.write(fd, json.dumps(record).encode())
-    status = json.loads((run_dir / "status.json").read_text())
-    (run_dir / "status.json").write_text(json.dumps({**status, "state": "running", "pid": os.getpid()}))
-    return fd
-
-
 def test_a_checkpoint_of_a_run_training_in_another_process_is_exported_and_a_missing_one_refused(
         stopped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A checkpoint is written once, whole: it is exported while the run trains on (core.export's rule, held)."""
     run = _copy(stopped, tmp_path)
-    fd = _hold_like_another_process(run)
+    fd = hold_like_another_process(run)
     try:
         assert cli.main(_export(run, "1")) == 0
         assert _exports(run) == ["export-adapter-checkpoint-1"]
@@ -276,7 +252,7 @@ def test_a_checkpoint_being_saved_while_the_run_trains_says_so(stopped: Path, tm
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     run = _copy(stopped, tmp_path)
     (run / "checkpoint-2" / "trainer_state.json").unlink()  # written last: the save is not done yet
-    fd = _hold_like_another_process(run)
+    fd = hold_like_another_process(run)
     try:
         assert cli.main(_export(run, "2")) == cli.EXIT_CONFIG
         # HEAD: "The run stopped-run has no complete checkpoint 2. … To fix: give --checkpoint 1, its only …"

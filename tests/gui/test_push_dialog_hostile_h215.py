@@ -178,12 +178,12 @@ def test_a_checkpoint_deleted_before_it_is_picked_is_said_as_the_model_box(
 
 def test_a_run_training_in_another_process_pushes_a_checkpoint_and_refuses_its_final_model(
         hub: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.gui.test_run_lifecycle_gui import _hold_like_another_process
+    from tests.helpers import hold_like_another_process
 
     connect_client(monkeypatch, hub, tmp_path / "hf_home", token=WRITE)
     run = make_finished_run(tmp_path / "runs")
     checkpoint = helpers.checkpoint(run, 6)
-    fd = _hold_like_another_process(run)  # a terminal resumed it
+    fd = hold_like_another_process(run)  # a terminal resumed it
     try:
         with push_dialog(qtbot, run, core_hub.whoami()) as dialog:
             sent = len(hub.requests)

@@ -4,11 +4,8 @@ figures are right after Start, Stop, Resume and Continue."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,7 @@ from finetune_studio.gui.run_header import RunState
 from tests.core import test_runs_history as fab
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
 from tests.gui.test_history import wait_rows
-from tests.helpers import SAMPLE, checkpoint, read_events, small_config
+from tests.helpers import SAMPLE, checkpoint, hold_like_another_process, read_events, small_config
 
 
 def figures(window: Any) -> dict[str, str]:
@@ -85,27 +82,6 @@ def test_stop_while_the_model_loads_trains_nothing_and_offers_start(qtbot: Any, 
     assert [e["step"] for e in read_events(runs_dir / "cancelled", "step")] == [1, 2, 3, 4]
 
 
-def _start_time(pid: int) -> float:
-    """Process start time, from /proc, as a lock record holds it."""
-    ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                if line.startswith("btime "))
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _hold_like_another_process(run_dir: Path) -> int:
-    """What a CLI run training this folder holds: the flock on run.lock and its record (pid and start time of a
-    live process: this one's), with status.json saying running."""
-    fd = os.open(run_dir / "run.lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    record = {"state": "held", "pid": os.getpid(), "process_started": _start_time(os.getpid()),
-              "host": socket.gethostname(), "heartbeat": time.time(), "since": time.time()}
-    os.write(fd, json.dumps(record).encode())
-    status = json.loads((run_dir / "status.json").read_text())
-    (run_dir / "status.json").write_text(json.dumps({**status, "state": "running", "pid": os.getpid()}))
-    return fd
-
-
 def _shown_stopped_run(window: Any, runs_dir: Path, name: str) -> Path:
     """A run stopped at step 12 of 40 with its checkpoint (made without training), shown with Resume offered."""
     path = fab.make_run(runs_dir, name, fab.segment(2, 12, end="stopped", max_steps=40),
@@ -119,7 +95,7 @@ def _shown_stopped_run(window: Any, runs_dir: Path, name: str) -> Path:
 def test_resume_of_a_run_training_in_another_process_is_refused(qtbot: Any, window: Any, runs_dir: Path,
                                                                 dialog_log: DialogLog) -> None:
     path = _shown_stopped_run(window, runs_dir, "elsewhere")
-    fd = _hold_like_another_process(path)  # meanwhile a terminal resumed it
+    fd = hold_like_another_process(path)  # meanwhile a terminal resumed it
     try:
         metrics = (path / "metrics.jsonl").read_text()
         window.resume_action.trigger()

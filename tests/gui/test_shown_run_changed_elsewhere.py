@@ -14,7 +14,8 @@ from typing import Any
 from finetune_studio.gui.run_header import RunState
 from tests.core import test_runs_history as fab
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, window
-from tests.gui.test_run_lifecycle_gui import _hold_like_another_process, _shown_stopped_run
+from tests.gui.test_run_lifecycle_gui import _shown_stopped_run
+from tests.helpers import hold_like_another_process
 
 
 def _listed(qtbot: Any, window: Any, path: Path, state: str) -> None:
@@ -46,7 +47,7 @@ def test_a_shown_run_resumed_elsewhere_is_followed_then_shown_finished(qtbot: An
     _listed(qtbot, window, path, "stopped")
     assert window.state is RunState.STOPPED and window.resume_action.isEnabled()
 
-    fd = _hold_like_another_process(path)  # a terminal resumes it: its lock, status "running"
+    fd = hold_like_another_process(path)  # a terminal resumes it: its lock, status "running"
     try:
         _append(path, {"event": "run_start", "resume_from": "checkpoint-12"},
                 {"event": "step", "step": 13, "max_steps": 40})
