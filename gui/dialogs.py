@@ -38,6 +38,25 @@ class CliChoice(Enum):
     CANCEL = "cancel"
 
 
+def least_height(dialog: QWidget) -> int | None:
+    """What a dialog's lines take at its width, or None without a layout. Word-wrapped labels need their height for
+    the dialog's width, which its layout's least size (one line's height each) does not ask for."""
+    layout = dialog.layout()
+    if layout is None:
+        return None
+    needed = layout.totalHeightForWidth(dialog.width()) if layout.hasHeightForWidth() else -1
+    return max(needed, layout.totalMinimumSize().height())
+
+
+def fit_least_height(dialog: QWidget) -> None:
+    """The dialog's least height set to least_height, on each layout request and resize (the Export and Push dialogs'
+    event()). At their smallest, their hints ran into each other and their last rows were cut off (210f320,
+    5fbd1e4); a message shown later squeezed them too. Now the dialog grows to fit them, and cannot be made smaller."""
+    needed = None if dialog.isMinimized() else least_height(dialog)
+    if needed is not None and needed != dialog.minimumHeight():
+        dialog.setMinimumHeight(needed)  # a taller one grows the dialog to it
+
+
 def error_box(parent: QWidget | None, title: str, message: str, details: str | None = None) -> QMessageBox:
     """The error dialog, built but not shown: the message says what happened and what to do; the traceback goes
     behind "Show Details…" where a bug report can copy it from."""

@@ -646,24 +646,11 @@ class ExportDialog(QDialog):
 
     def event(self, event: QEvent) -> bool:
         """Each layout request (a line shown or hidden, a message set, the dialog resized) fits the dialog's least
-        height to its lines at its width (_fit_height)."""
+        height to its lines at its width (gui.dialogs.fit_least_height)."""
         handled = super().event(event)
         if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize):
-            self._fit_height()
+            dialogs.fit_least_height(self)
         return handled
-
-    def _fit_height(self) -> None:
-        """The dialog's least height: what its word-wrapped lines take at its width. A QDialog's layout sets its
-        least size from its lines' one-line heights, so at its smallest (325 by 301 px) the hints ran into each other
-        and the folder row and the checkbox were cut off at the bottom, and a message shown later squeezed them too;
-        now the dialog grows (and cannot be made smaller) to fit them."""
-        layout = self.layout()
-        if layout is None or self.isMinimized():
-            return
-        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
-        needed = max(needed, layout.totalMinimumSize().height())
-        if needed != self.minimumHeight():
-            self.setMinimumHeight(needed)  # a taller one grows the dialog to it
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """The delete warning starts under the checkbox's text (it is a line of the dialog's column, not of the

@@ -171,8 +171,7 @@ def _fit_height(dialog: QDialog) -> None:
     if layout is None:
         return
     layout.activate()
-    needed = layout.totalHeightForWidth(dialog.width()) if layout.hasHeightForWidth() else -1
-    needed = max(needed, layout.totalMinimumSize().height())
+    needed = dialogs.least_height(dialog) or 0
     if needed > dialog.height():
         dialog.resize(dialog.width(), needed)
 
@@ -537,12 +536,7 @@ class PushDialog(QDialog):
         height, overlapping and cut (as the export dialog's were: 210f320)."""
         handled = super().event(event)
         if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize):
-            layout = self.layout()
-            if layout is not None and not self.isMinimized():
-                needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
-                needed = max(needed, layout.totalMinimumSize().height())
-                if needed != self.minimumHeight():
-                    self.setMinimumHeight(needed)  # a taller one grows the dialog to it
+            dialogs.fit_least_height(self)
         return handled
 
     # ---- state ---------------------------------------------------------------------------------------------
