@@ -1168,6 +1168,11 @@ def _push(args: argparse.Namespace) -> int:
                               dtype=args.dtype,  # without --merged, anything but auto is refused (bad input)
                               # one the run has not whole is refused with those it has; none: the call as before it
                               **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
+    except hub.HubError as exc:
+        if exc.kind != hub.NO_CHECKPOINT or not getattr(exc, "choices", ()):
+            raise
+        print(f"error: {_checkpoint_refusal(args, exc, _push_argv)}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         again = " ".join(shell_word(arg) for arg in _push_argv(args))
         print(f"error: aborted. The repository got every file or none; push again to be sure: finetune-studio "
@@ -1398,7 +1403,7 @@ def _export(args: argparse.Namespace) -> int:
     line, which the window's Export dialog offers: --replace does it, by core.export's own replace (the earlier
     export is moved aside and deleted only once the new one is in place; a folder holding anything else is refused
     either way)."""
-    from finetune_studio.core.export import NO_CHECKPOINT, NOT_EMPTY, ExportError, _choices_fix, export_run
+    from finetune_studio.core.export import NO_CHECKPOINT, NOT_EMPTY, ExportError, export_run
 
     empty = _empty_flag_refusal("--out", args.out, "names the folder the export is written to", "~/exported",
                                 f"the default: {shell_word(_default_export_dir(args))}")
@@ -1420,10 +1425,7 @@ def _export(args: argparse.Namespace) -> int:
                             **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
     except ExportError as exc:
         if exc.kind == NO_CHECKPOINT and exc.choices:
-            said, _, fix = str(exc).partition(" To fix: ")
-            words = _checkpoint_choices_words(args, exc.choices)
-            fix = fix.replace(_choices_fix(exc.choices), words) if _choices_fix(exc.choices) in fix else words
-            print(f"error: {said} To fix: {fix}", file=sys.stderr)
+            print(f"error: {_checkpoint_refusal(args, exc, _export_argv)}", file=sys.stderr)
             return EXIT_CONFIG
         if exc.problem != NOT_EMPTY:
             raise
@@ -1433,6 +1435,19 @@ def _export(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     outlive_reader(lambda: print(result.message, flush=True))
     return 0
+
+
+def _checkpoint_refusal(args: argparse.Namespace, exc: Exception, argv: Callable[[argparse.Namespace], list[str]]
+                        ) -> str:
+    """The refusal of a checkpoint export or push cannot use (its error's `choices`: the run's other whole models),
+    with its fix said as the command is typed (_checkpoint_choices_words), for export and push alike: push said the
+    bare numbers core.generate words ("give one of its checkpoints: 1 or 2")."""
+    from finetune_studio.core.export import _choices_fix
+
+    choices = exc.choices  # type: ignore[attr-defined]
+    said, _, fix = str(exc).partition(" To fix: ")
+    words = _checkpoint_choices_words(args, choices, argv)
+    return f"{said} To fix: {fix.replace(_choices_fix(choices), words) if _choices_fix(choices) in fix else words}"
 
 
 def _checkpoint_choices_words(args: argparse.Namespace, choices: tuple[int | None, ...],

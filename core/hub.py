@@ -1080,8 +1080,10 @@ def _checkpoint_model(run_dir: Path, checkpoint: int) -> Path:
     except (ExportError, GenerationError) as exc:  # not there or incomplete (ExportError); damaged (resolve's own)
         said, _, fix = str(exc).partition(" To fix: ")
         said = said.replace(" Nothing was exported.", "").rstrip()
-        raise HubError(f"{said} Nothing was sent to the Hub.", kind=NO_CHECKPOINT,
-                       fix=f"To fix: {fix}" if fix else "") from None
+        refusal = HubError(f"{said} Nothing was sent to the Hub.", kind=NO_CHECKPOINT,
+                           fix=f"To fix: {fix}" if fix else "")
+        refusal.choices = getattr(exc, "choices", ())  # the run's whole models: the command line says them as typed
+        raise refusal from None
 
 
 def _public_trainer_state(path: Path, names: list[tuple[str, str]]) -> bytes | None:

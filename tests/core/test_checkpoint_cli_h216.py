@@ -164,7 +164,8 @@ def test_a_checkpoint_linked_to_another_runs_is_not_exported_or_pushed_as_this_r
     # push reads the same checkpoint (core.hub._checkpoint_model): HEAD pushed it with this run's card
     assert cli.main(["push", str(run), "--checkpoint", "1"]) == cli.EXIT_CONFIG
     assert _one_line(capsys) == (f"error: {said} Nothing was sent to the Hub. To fix: give that run's folder ({other} "
-                                 "--checkpoint 1), or pick a whole one: --checkpoint 2.")
+                                 f"--checkpoint 1), or give --checkpoint 2 (finetune-studio push {run} --checkpoint "
+                                 "2).")  # said as export says it (push said "pick a whole one: --checkpoint 2.")
     assert quiet_hub.repos == {} and quiet_hub.count("/api/repos/create") == 0
 
 
@@ -176,12 +177,12 @@ def test_push_of_a_damaged_or_missing_checkpoint_says_nothing_was_sent(
     weights.write_bytes(weights.read_bytes()[:100])
     assert cli.main(["push", str(run), "--checkpoint", "2"]) == cli.EXIT_CONFIG
     assert _one_line(capsys) == ("error: stopped-run · checkpoint-2 is damaged: its adapter_model.safetensors is cut "
-                                 "short or not a safetensors file. Nothing was sent to the Hub. To fix: pick a whole "
-                                 "one: --checkpoint 1.")
+                                 "short or not a safetensors file. Nothing was sent to the Hub. To fix: give "
+                                 f"--checkpoint 1 (finetune-studio push {run} --checkpoint 1).")
     assert cli.main(["push", str(run), "--checkpoint", "0"]) == cli.EXIT_CONFIG
     assert _one_line(capsys) == ("error: The run stopped-run has no complete checkpoint 0 (a checkpoint is named by "
-                                 "the step it was saved at: 1 or more). Nothing was sent to the Hub. To fix: give one "
-                                 "of its checkpoints: 1 or 2.")
+                                 "the step it was saved at: 1 or more). Nothing was sent to the Hub. To fix: give "
+                                 f"--checkpoint 1 (finetune-studio push {run} --checkpoint 1).")  # 2 is damaged now
     assert quiet_hub.repos == {}
 
 

@@ -83,8 +83,10 @@ def test_a_missing_or_damaged_checkpoint_is_refused_before_anything_is_sent(
     import shutil
 
     assert cli.main(["push", str(stopped), "--checkpoint", "7"]) == cli.EXIT_CONFIG
+    # the fix as the command is typed, as export's (205ecc8): it said "give one of its checkpoints: 1 or 2"
     assert _one_line(capsys) == ("error: The run stopped-run has no complete checkpoint 7. Nothing was sent to the "
-                                 "Hub. To fix: give one of its checkpoints: 1 or 2.")
+                                 "Hub. To fix: give --checkpoint 1 or --checkpoint 2 (finetune-studio push "
+                                 f"{stopped} --checkpoint 2).")
     with pytest.raises(core_hub.HubError) as refused:
         core_hub.plan_push(stopped, checkpoint=7)
     assert refused.value.kind == core_hub.NO_CHECKPOINT and refused.value.bad_input
@@ -96,7 +98,8 @@ def test_a_missing_or_damaged_checkpoint_is_refused_before_anything_is_sent(
     assert cli.main(["push", str(damaged), "--checkpoint", "2"]) == cli.EXIT_CONFIG
     said = _one_line(capsys)
     assert said.startswith("error: stopped-run · checkpoint-2 is damaged: ") and said.endswith(
-        "Nothing was sent to the Hub. To fix: pick a whole one: --checkpoint 1."), said
+        f"Nothing was sent to the Hub. To fix: give --checkpoint 1 (finetune-studio push {damaged} --checkpoint "
+        "1)."), said
     assert quiet_hub.repos == {} and quiet_hub.count("/api/repos/create") == 0
 
 
