@@ -1442,12 +1442,13 @@ def _checkpoint_refusal(args: argparse.Namespace, exc: Exception, argv: Callable
     """The refusal of a checkpoint export or push cannot use (its error's `choices`: the run's other whole models),
     with its fix said as the command is typed (_checkpoint_choices_words), for export and push alike: push said the
     bare numbers core.generate words ("give one of its checkpoints: 1 or 2")."""
-    from finetune_studio.core.export import _choices_fix
+    from finetune_studio.core.export import checkpoint_choices_fix
 
     choices = exc.choices  # type: ignore[attr-defined]
     said, _, fix = str(exc).partition(" To fix: ")
     words = _checkpoint_choices_words(args, choices, argv)
-    return f"{said} To fix: {fix.replace(_choices_fix(choices), words) if _choices_fix(choices) in fix else words}"
+    theirs = checkpoint_choices_fix(choices)
+    return f"{said} To fix: {fix.replace(theirs, words) if theirs in fix else words}"
 
 
 def _checkpoint_choices_words(args: argparse.Namespace, choices: tuple[int | None, ...],

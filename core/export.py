@@ -39,7 +39,7 @@ SPARE_BYTES = 50 * 2**20
 _NOT_EXPORTED = {"training_args.bin", "README.md"}
 # What a checkpoint holds beyond its adapter, for Resume alone: the optimizer's and scheduler's state and the random
 # generators' (pickles, the optimizer's twice the adapter's size). Its trainer_state.json is kept: it says the step.
-_CHECKPOINT_ONLY = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth")
+RESUME_ONLY_FILES = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth")
 _RUN_FILE_NAMES = frozenset(RUN_FILES)  # a folder listing any of these holds a run (core.runs.is_run_folder)
 
 Progress = Callable[[str], None]
@@ -57,7 +57,7 @@ class ExportError(FinetuneError):
         super().__init__(message)
         self.kind = kind
         # NO_CHECKPOINT: the run's whole models to pick in place of the one refused (steps, then None for the final
-        # model), for a front end to name as it is picked there (_checkpoint_dir)
+        # model), for a front end to name as it is picked there (whole_checkpoint_dir)
         self.choices = choices
         self.problem = problem  # WRITE_KINDS: what went wrong, naming neither folder nor fix (a push says its own)
         self.notes = notes  # what tidy_hidden did or found before it, said first in the message too
@@ -128,10 +128,10 @@ def default_out_dir(run_dir: Path, kind: str, checkpoint: int | None = None) -> 
 
 def _exported(path: Path) -> bool:
     """Whether a file of the model (or checkpoint) folder goes into an adapter export."""
-    return path.is_file() and path.name not in _NOT_EXPORTED and not any(path.match(p) for p in _CHECKPOINT_ONLY)
+    return path.is_file() and path.name not in _NOT_EXPORTED and not any(path.match(p) for p in RESUME_ONLY_FILES)
 
 
-def _checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
+def whole_checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
     """The run's complete, undamaged checkpoint-N folder, found as `generate RUN --checkpoint N` finds it
     (core.generate.resolve), or ExportError of kind NO_CHECKPOINT (bad input, exit 2) saying why, with "Nothing was
     exported." (a push says its own: core.hub._checkpoint_model), and `choices`, the run's other whole models, for a
@@ -162,11 +162,11 @@ def _checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
         if theirs and real.parent == path.parent.resolve():  # another checkpoint of this run: another step's weights
             raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to its checkpoint-"
                               f"{step}: its weights are those of step {step}, not of step {checkpoint}. Nothing was "
-                              "exported. To fix: " + (_choices_fix(choices) if choices else
+                              "exported. To fix: " + (checkpoint_choices_fix(choices) if choices else
                                                       "copy that folder in place of the link."),
                               NO_CHECKPOINT, choices=choices)
         ways = ([f"give that run's folder ({real.parent} --checkpoint {step})"] if theirs else []) + (
-            [_choices_fix(choices)] if choices else ["copy that folder in place of the link"])
+            [checkpoint_choices_fix(choices)] if choices else ["copy that folder in place of the link"])
         raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to {real}"
                           + (f", checkpoint-{step} of the run {real.parent.name}" if theirs else "")
                           + ", not a checkpoint this run saved: its weights are not the ones this run's config and "
@@ -203,7 +203,7 @@ def _checkpoint_choices(folder: RunFolder, checkpoint: int, own: bool = False) -
         return ()
 
 
-def _choices_fix(choices: tuple[int | None, ...]) -> str:
+def checkpoint_choices_fix(choices: tuple[int | None, ...]) -> str:
     """ExportError.choices in core.generate's words for a damaged checkpoint's fix ("pick a whole one: --checkpoint
     1 or 3, or leave out --checkpoint for its final model"), which the export dialog says as its Model box."""
     steps = [str(step) for step in choices if step is not None]
@@ -256,13 +256,13 @@ def _checkpoint_adapter_dir(folder: RunFolder, checkpoint: int) -> tuple[RunFold
     """_adapter_model_dir of the run's checkpoint-N: a checkpoint is written once, whole, and a run training on
     saves its later steps into other folders, so the checkpoint is exported whether or not the run trains now (its
     damage is said by resolve). A full fine-tuning run's checkpoint is a whole model, refused as its final one is."""
-    model_dir = _checkpoint_dir(folder, checkpoint)
+    model_dir = whole_checkpoint_dir(folder, checkpoint)
     adapter = read_adapter_config(model_dir)
     if adapter is None:
         unreadable = _unreadable_json(model_dir / ADAPTER_CONFIG_FILE)
         if unreadable:
             choices = _checkpoint_choices(folder, checkpoint)
-            fix = _choices_fix(choices) if choices else "save the adapter again, or pick another run."
+            fix = checkpoint_choices_fix(choices) if choices else "save the adapter again, or pick another run."
             raise DamagedCheckpoint(f"checkpoint-{checkpoint} of the run {folder.path.name} is damaged: its "
                               f"{ADAPTER_CONFIG_FILE} {unreadable}. Nothing was exported. To fix: {fix}",
                               NO_CHECKPOINT, choices=choices)

@@ -1070,13 +1070,13 @@ def export_choices(run_dir: Path) -> list[Choice]:
 
 def _checkpoint_model(run_dir: Path, checkpoint: int) -> Path:
     """The run's complete, undamaged checkpoint-N folder, found as `export --checkpoint N` finds it
-    (core.export._checkpoint_dir: core.generate.resolve), or HubError of kind NO_CHECKPOINT (bad input), in its
+    (core.export.whole_checkpoint_dir: core.generate.resolve), or HubError of kind NO_CHECKPOINT (bad input), in its
     words, naming the checkpoints the run has: before anything is sent."""
-    from finetune_studio.core.export import ExportError, _checkpoint_dir
+    from finetune_studio.core.export import ExportError, whole_checkpoint_dir
     from finetune_studio.core.generate import GenerationError
 
     try:
-        return _checkpoint_dir(RunFolder(Path(run_dir)), checkpoint)
+        return whole_checkpoint_dir(RunFolder(Path(run_dir)), checkpoint)
     except (ExportError, GenerationError) as exc:  # not there or incomplete (ExportError); damaged (resolve's own)
         said, _, fix = str(exc).partition(" To fix: ")
         said = said.replace(" Nothing was exported.", "").rstrip()
@@ -1115,9 +1115,9 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
     `checked`: push_run has run shipping_problem on the run (once a push: it reads every weight file's header).
     `checkpoint`: the run's checkpoint-N in place of its final model (_checkpoint_model: refused before anything
     is sent where it is not whole): its model files without what only Resume reads (the optimizer's, scheduler's
-    and random generators' state: core.export's _CHECKPOINT_ONLY), and a card that says which checkpoint it is."""
+    and random generators' state: core.export's RESUME_ONLY_FILES), and a card that says which checkpoint it is."""
     from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, is_adapter_folder
-    from finetune_studio.core.export import _CHECKPOINT_ONLY
+    from finetune_studio.core.export import RESUME_ONLY_FILES
     from finetune_studio.core.model_card import ADAPTER, LOSS_CURVE_FILE, MODEL, loss_curve_svg, render_model_card
 
     _require_run(run_dir)
@@ -1126,7 +1126,7 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
     source_dir = Path(model_dir) if model_dir is not None else picked if picked is not None else folder.model_dir
     model_files = sorted(p for p in source_dir.rglob("*") if p.is_file()) if source_dir.is_dir() else []
     model_files = [p for p in model_files if p.relative_to(source_dir).as_posix() not in EXCLUDED_MODEL_FILES
-                   and not any(p.match(pattern) for pattern in _CHECKPOINT_ONLY)]
+                   and not any(p.match(pattern) for pattern in RESUME_ONLY_FILES)]
     if not model_files and picked is not None:
         raise HubError(f"checkpoint-{checkpoint} of the run {folder.path.name} holds no model files. Nothing was sent "
                        "to the Hub.", kind=NO_CHECKPOINT, fix="To fix: pick another checkpoint.")
