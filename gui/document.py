@@ -131,7 +131,8 @@ class ConfigDocument:
             self.launch_form.config_changed(self.session.config)
         if form is not self.training_form:  # max_steps on All arguments: the Training tab says the epochs stop
             self.training_form.config_changed(self.session.config)
-        self.session.set_modified(True)
+        if not form.respelled:  # the data's spelling of the column the config names: the same document
+            self.session.set_modified(True)
         # The estimate shown is of the settings before this edit until validation asks for the new one (300 ms of
         # typing, then seconds for a large model): faded and its Apply off at once, not after the timer.
         self.hardware_panel.estimate_bar.note_change(self.session.config)

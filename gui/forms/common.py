@@ -420,6 +420,10 @@ class Form(QWidget):
     """Base of the left-side forms: `changed`, quiet loading and problem marks keyed by dotted config path."""
 
     changed = Signal()
+    # True while `changed` is emitted for a value the form re-spelled to mean the same thing the config said (the
+    # Dataset tab's text column as the data spells it: "Horoscope Text " for the config's "Horoscope Text"): the
+    # window stores it, so a run uses the real name, but the document is not marked modified by it.
+    respelled = False
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)

@@ -963,7 +963,14 @@ class DatasetForm(Form):
         real = real_column(self._columns, current)
         pick = preview.text_column if (switched or not current.strip()) and preview.text_column else real
         if pick is not None and pick != current:
-            self.text_column_combo.setCurrentText(visible_name(pick))  # emits changed: the config changes
+            # Emits changed: the config changes. The configured column as the data spells it (whitespace around
+            # it, another Unicode form) is the same column: the window takes the name without marking the document
+            # modified, so a config just opened shows no unsaved changes the user never made.
+            self.respelled = pick == real
+            try:
+                self.text_column_combo.setCurrentText(visible_name(pick))
+            finally:
+                self.respelled = False
         self.preview_model.set_text_column(exact_name(self.text_column_combo.currentText()))
         self._update_sample_by()
         self._update_encoding_hint()
