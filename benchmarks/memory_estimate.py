@@ -21,10 +21,12 @@ for 'cuda' (not run on this CPU machine).
     python benchmarks/memory_estimate.py --allocator-check   # also each run with glibc's mmap threshold fixed
     python benchmarks/memory_estimate.py --allocator-speed [--quick] [--speed-steps N]   # its speed cost (below)
 
---allocator-check is a diagnostic, not the goal: each configuration is measured a second time with
-MALLOC_MMAP_THRESHOLD_=131072, which stops glibc from raising its mmap threshold as tensors are freed, so freed
-tensors above 128 KiB go back to the OS instead of staying in the heap. The difference between the two peaks is
-memory the heap keeps, which the estimate does not model (docs/memory-estimate.md, Known gaps).
+--allocator-check is a diagnostic, not the goal: each configuration is measured again under each of
+ALLOCATOR_VARIANTS. MALLOC_MMAP_THRESHOLD_=131072 stops glibc from raising its mmap threshold as tensors are freed,
+so freed tensors above 128 KiB go back to the OS instead of staying in the heap; the difference between that peak
+and the defaults' is memory the heap keeps, which the estimate does not model (docs/memory-estimate.md, Known gaps).
+The two others are cheaper candidates for giving it back: the threshold fixed at 1 MiB (only the larger tensors
+mapped), and the defaults with malloc_trim(0) after every optimizer step (free heap pages returned once a step).
 
 --allocator-speed measures what fixing that threshold costs in training speed. For each of SPEED_CONFIGS three child
 processes train the same configuration (same rows, same seed, same --speed-steps) and take turns, a few optimizer
@@ -119,8 +121,13 @@ class States(TrainerCallback):
                   if torch.is_tensor(t) and t.dim() > 0)
         states.update(weights=params, gradients=grads, optimizer=opt)
 
+class Trim(TrainerCallback):  # --allocator-check's third variant: hand the heap's free pages back every step
+    def on_step_end(self, args, state, control, **kwargs):
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
 trainer = Trainer(model=model, args=training_arguments(config, os.path.dirname(out)), train_dataset=rows,
-                  callbacks=[States()])
+                  callbacks=[States()] + ([Trim()] if os.environ.get("BENCH_MALLOC_TRIM") == "1" else []))
 trainer.train()
 result = {"peak": rss("VmHWM:") - baseline, "baseline": baseline, **states}
 if cuda:
@@ -299,10 +306,16 @@ def write_config(path: Path, model: str, method: str, checkpointing: bool, batch
     return path
 
 
-def measure(config_path: Path, out: Path, fixed_mmap_threshold: bool = False) -> dict:
-    env = child_env()
-    if fixed_mmap_threshold:
-        env["MALLOC_MMAP_THRESHOLD_"] = "131072"
+# --allocator-check's variants, each a way to keep glibc's heap from holding freed memory: (what it is, environment)
+ALLOCATOR_VARIANTS = [
+    ("MALLOC_MMAP_THRESHOLD_=131072 (glibc's initial threshold, fixed)", {"MALLOC_MMAP_THRESHOLD_": "131072"}),
+    ("MALLOC_MMAP_THRESHOLD_=1048576 (fixed at 1 MiB)", {"MALLOC_MMAP_THRESHOLD_": "1048576"}),
+    ("malloc_trim(0) after every optimizer step", {"BENCH_MALLOC_TRIM": "1"}),
+]
+
+
+def measure(config_path: Path, out: Path, variant: dict[str, str] | None = None) -> dict:
+    env = {**child_env(), **(variant or {})}
     done = subprocess.run([sys.executable, "-c", CHILD, str(config_path), str(out)], env=env, capture_output=True,
                           text=True, timeout=1800)
     if done.returncode != 0:
@@ -394,12 +407,11 @@ def main(configs: list[tuple] | None = None) -> int:
                       f"{gib(measured['peak'])} over a baseline of {gib(measured['baseline'])}", flush=True)
                 ok &= report(f"{label}: estimate / measured peak RSS", f"{ratio:.3f}", "0.85-1.15",
                              0.85 <= ratio <= 1.15, f"measured {gib(measured['peak'])}, same child process")
-                if args.allocator_check:
-                    fixed = measure(config_path, folder / f"{stem}-fixed" / "result.json", fixed_mmap_threshold=True)
-                    print(f"# {label}, diagnostic: with MALLOC_MMAP_THRESHOLD_=131072 measured peak "
-                          f"{gib(fixed['peak'])}, estimate / peak {predicted.training_peak / fixed['peak']:.3f}; the "
-                          f"heap kept {gib(max(measured['peak'] - fixed['peak'], 0))} with glibc's defaults",
-                          flush=True)
+                for number, (what, variant) in enumerate(ALLOCATOR_VARIANTS if args.allocator_check else []):
+                    fixed = measure(config_path, folder / f"{stem}-variant{number}" / "result.json", variant)
+                    print(f"# {label}, diagnostic: with {what} measured peak {gib(fixed['peak'])}, estimate / peak "
+                          f"{predicted.training_peak / fixed['peak']:.3f}; {gib(measured['peak'] - fixed['peak'])} "
+                          f"below glibc's defaults", flush=True)
                 ok &= states_match(label, predicted, measured)
             if on_gpu_too:
                 gpu_path = write_config(folder / f"{stem}-cuda.yaml", name, method, checkpointing, batch, length, True)
