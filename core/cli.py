@@ -1169,10 +1169,10 @@ def _push(args: argparse.Namespace) -> int:
                               # one the run has not whole is refused with those it has; none: the call as before it
                               **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
     except hub.HubError as exc:
-        if exc.kind != hub.NO_CHECKPOINT or not getattr(exc, "choices", ()):
+        if exc.kind not in (hub.NO_CHECKPOINT, hub.CHECKPOINT_REMOVED) or not getattr(exc, "choices", ()):
             raise
         print(f"error: {_checkpoint_refusal(args, exc, _push_argv)}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_CONFIG if exc.kind == hub.NO_CHECKPOINT else EXIT_FAILED  # deleted while pushed: a failure
     except KeyboardInterrupt:
         again = " ".join(shell_word(arg) for arg in _push_argv(args))
         print(f"error: aborted. The repository got every file or none; push again to be sure: finetune-studio "
@@ -1403,7 +1403,7 @@ def _export(args: argparse.Namespace) -> int:
     line, which the window's Export dialog offers: --replace does it, by core.export's own replace (the earlier
     export is moved aside and deleted only once the new one is in place; a folder holding anything else is refused
     either way)."""
-    from finetune_studio.core.export import NO_CHECKPOINT, NOT_EMPTY, ExportError, export_run
+    from finetune_studio.core.export import CHECKPOINT_REMOVED, NO_CHECKPOINT, NOT_EMPTY, ExportError, export_run
 
     empty = _empty_flag_refusal("--out", args.out, "names the folder the export is written to", "~/exported",
                                 f"the default: {shell_word(_default_export_dir(args))}")
@@ -1424,9 +1424,11 @@ def _export(args: argparse.Namespace) -> int:
                             # one the run has not whole is refused with those it has; none: the call as before it
                             **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
     except ExportError as exc:
-        if exc.kind == NO_CHECKPOINT and exc.choices:
+        if exc.kind in (NO_CHECKPOINT, CHECKPOINT_REMOVED) and exc.choices:
             print(f"error: {_checkpoint_refusal(args, exc, _export_argv)}", file=sys.stderr)
-            return EXIT_CONFIG
+            # one the run deleted while it was exported was whole when given: a failure (exit 1), as README has an
+            # export of a run another process trains, not bad input
+            return EXIT_CONFIG if exc.kind == NO_CHECKPOINT else EXIT_FAILED
         if exc.problem != NOT_EMPTY:
             raise
         again = " ".join(shell_word(arg) for arg in _export_argv(args))

@@ -15,13 +15,14 @@ folder that is renamed into place at the end, so a failure never leaves a folder
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
@@ -93,6 +94,10 @@ TRAINING_HERE = "training_here"  # a run trains in this process, so nothing may 
 # Some process trains the run now (training_text): wait until it ends, or stop it. Not bad input, as a push's refusal
 # (core.hub.RUN_TRAINING) is not: the command line exits 1 for both.
 RUN_TRAINING = "run_training"
+# The run deleted the checkpoint-N being exported (or pushed) before it was read whole: a run training in another
+# process whose save_total_limit keeps only its newest checkpoints (removed_checkpoint_error). Not bad input: it was
+# whole when the export began, as README's exit codes have an export of a run another process trains: exit 1.
+CHECKPOINT_REMOVED = "checkpoint_removed"
 # ExportError.problem of the OUT_UNUSABLE refusal of a folder that holds files, when nothing else refuses it: the
 # window offers its "Replace what the folder holds" for it, which the command line has none of.
 NOT_EMPTY = "not_empty"
@@ -210,6 +215,79 @@ def checkpoint_choices_fix(choices: tuple[int | None, ...]) -> str:
     ways = ([f"--checkpoint {', '.join(steps[:-1])} or {steps[-1]}" if len(steps) > 1 else f"--checkpoint {steps[0]}"]
             if steps else []) + (["leave out --checkpoint for its final model"] if None in choices else [])
     return f"pick a whole one: {', or '.join(ways)}."
+
+
+def checkpoint_removed(folder: RunFolder, checkpoint: int, read: Iterable[Path] = ()) -> bool:
+    """Whether the run's checkpoint-N, whole when an export or push of it began, is gone now: its folder, its
+    trainer_state.json, or one of the files of it `read` (a copy that failed on one of them). The Trainer deletes
+    an old checkpoint with shutil.rmtree when save_total_limit says so, one file after another."""
+    place = _output_dir(folder) / f"checkpoint-{checkpoint}"
+    try:
+        return (not place.is_dir() or not (place / "trainer_state.json").is_file()
+                or any(not Path(path).exists() for path in read))
+    except OSError:
+        return True
+
+
+def _save_total_limit(folder: RunFolder) -> int | None:
+    """The run's save_total_limit (its config.yaml's training section): how many checkpoints it keeps; None: all."""
+    from finetune_studio.core.config import load_config
+
+    try:
+        limit = load_config(folder.config_path)[0].training.get("save_total_limit")
+    except (FinetuneError, OSError):
+        return None
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
+
+
+def removed_checkpoint_error(folder: RunFolder, checkpoint: int, doing: str, nothing: str,
+                             verb: str = "export") -> ExportError:
+    """ExportError of kind CHECKPOINT_REMOVED: the run's checkpoint-N was removed while it was being `doing`
+    ("copied", "merged into its base model", "prepared for upload"), with why (a run training in another process
+    whose save_total_limit keeps only its newest K checkpoints), `nothing` (what was left, as sentences) and the fix:
+    the run's whole models now (checkpoint_choices_fix, in `choices` for a front end to say in its own terms), or its
+    final model once it finishes; `verb`: what to do with it ("export", "push"). It failed with "Writing the adapter
+    to OUT failed (FileNotFoundError: …). … To fix: choose another folder (--out DIR)", which is no fix: any folder
+    fails the same way (helper-217)."""
+    choices = _checkpoint_choices(folder, checkpoint)
+    training = training_now(folder)
+    limit = _save_total_limit(folder)
+    if training and limit:
+        newest = "checkpoint" if limit == 1 else f"{limit} checkpoints"
+        why = (f"the run trains in another process, and its save_total_limit ({limit}) keeps only its newest "
+               f"{newest}, so it deleted checkpoint-{checkpoint} when it saved a newer one")
+    elif training:
+        why = "the run trains in another process, and that process (or another program) deleted it meanwhile"
+    else:
+        why = "it was deleted meanwhile, by another program or by hand"
+    fix = checkpoint_choices_fix(choices) if choices else ""
+    if None not in choices:
+        later = ("its final model once the run finishes" if training else
+                 "another run's model")
+        fix = f"{fix} Or {verb} {later}." if fix else f"{verb} {later}, or a checkpoint it saves meanwhile."
+    return ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} was removed while it was being "
+                       f"{doing}: {why}. {nothing} To fix: {fix}", CHECKPOINT_REMOVED, choices=choices)
+
+
+@contextlib.contextmanager
+def _removal_said(folder: RunFolder, checkpoint: int | None, read: Iterable[Path], doing: str,
+                  out_dir: Path) -> Iterator[None]:
+    """Around a read of the checkpoint-N being exported: a failure (a file not found, an adapter or tokenizer that
+    does not load) while the run has deleted that checkpoint is said as that (removed_checkpoint_error)."""
+    try:
+        yield
+    except ExportError:
+        raise
+    except Exception:
+        if checkpoint is not None and checkpoint_removed(folder, checkpoint, read):
+            raise removed_checkpoint_error(folder, checkpoint, doing, _nothing_left(out_dir)) from None
+        raise
+
+
+def _nothing_left(out_dir: Path) -> str:
+    """What a failed export left, said before its fix."""
+    return (f"Nothing was exported: {out_dir} still holds what it held before." if holds_files(out_dir) else
+            f"Nothing was exported: nothing was left in {out_dir}.")
 
 
 def _adapter_model_dir(run_dir: Path, checked: bool = False, checkpoint: int | None = None
@@ -1111,12 +1189,13 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     out_dir = _out_path(out_dir, folder, ADAPTER, checkpoint)
     check_destination(folder, out_dir)
     tidied = _check_out_noted(out_dir, overwrite)
-    files = [p for p in sorted(model_dir.iterdir()) if _exported(p)]
-    tokenizer_dir = _tokenizer_dir(folder, model_dir)
-    if tokenizer_dir != model_dir and tokenizer_dir.is_dir():
-        files += [p for p in sorted(tokenizer_dir.iterdir()) if _exported(p) and p.name not in
-                  {ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE} and not (model_dir / p.name).exists()]
-    needed = sum(p.stat().st_size for p in files)
+    with _removal_said(folder, checkpoint, [], "copied", out_dir):  # deleted since it was found whole
+        files = [p for p in sorted(model_dir.iterdir()) if _exported(p)]
+        tokenizer_dir = _tokenizer_dir(folder, model_dir)
+        if tokenizer_dir != model_dir and tokenizer_dir.is_dir():
+            files += [p for p in sorted(tokenizer_dir.iterdir()) if _exported(p) and p.name not in
+                      {ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE} and not (model_dir / p.name).exists()]
+        needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
     partial, made = _prepare_out(out_dir, overwrite, "adapter")
     stops = None if (model_dir / "generation_config.json").is_file() else adapter_stops(folder, model_dir)
@@ -1124,7 +1203,8 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     def copy(into: Path) -> None:
         for path in files:
             stop_if_cancelled(cancel, out_dir, "adapter")
-            _copy(path, into / path.name)
+            with _removal_said(folder, checkpoint, [path, *files], "copied", out_dir):  # by save_total_limit
+                _copy(path, into / path.name)
         stop_if_cancelled(cancel, out_dir, "adapter")
         if stops is not None:  # what the run's saves write now, for one saved before they did
             stops.save_pretrained(str(into))
@@ -1403,6 +1483,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
     from finetune_studio.core.config import load_config
 
     folder, model_dir, _adapter = _adapter_model_dir(run_dir, checked, checkpoint)
+    read = [path for path in model_dir.iterdir() if path.is_file()] if checkpoint is not None else []
     out_dir = _out_path(out_dir, folder, MERGED, checkpoint)
 
     def say(message: str) -> None:  # each stage: a Cancel pressed during the one before stops the export here
@@ -1452,11 +1533,15 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
                           f"merged into it: {said} Nothing was exported. To fix: {fix}") from None
     needed = sum(p.numel() * (DTYPE_BYTES.get(dtype) or p.element_size()) for p in base.parameters())
     tokenizer_dir = _tokenizer_dir(folder, model_dir)
-    needed += sum(p.stat().st_size for p in tokenizer_dir.iterdir() if p.is_file() and p.name.startswith("tokenizer"))
+    merging = "merged into its base model"
+    with _removal_said(folder, checkpoint, read, merging, out_dir):  # deleted while the base model loaded
+        needed += sum(p.stat().st_size for p in tokenizer_dir.iterdir()
+                      if p.is_file() and p.name.startswith("tokenizer"))
     say("Loading the adapter and merging it into the base model" if checkpoint is None else
         f"Loading the adapter of checkpoint-{checkpoint} and merging it into the base model")
     try:
-        adapted = load_adapter(base, model_dir)
+        with _removal_said(folder, checkpoint, read, merging, out_dir):
+            adapted = load_adapter(base, model_dir)
     except FinetuneError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged or edited adapter folder: say which, and what does not fit
@@ -1480,11 +1565,12 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         merged = merged.to(getattr(__import__("torch"), dtype))
     from transformers import AutoTokenizer, GenerationConfig
 
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))  # as the run saved it (its pad token set)
-    if (model_dir / "generation_config.json").is_file():  # a chat run's stop tokens (the end of a reply)
-        merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
-    else:  # the base's, as loaded: a chat run saved before its stops were saved with it gets them here
-        add_run_stops(merged.generation_config, config, folder, tokenizer)
+    with _removal_said(folder, checkpoint, read, merging, out_dir):  # its tokenizer deleted with it meanwhile
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))  # as the run saved it (its pad token set)
+        if (model_dir / "generation_config.json").is_file():  # a chat run's stop tokens (the end of a reply)
+            merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
+        else:  # the base's, as loaded: a chat run saved before its stops were saved with it gets them here
+            add_run_stops(merged.generation_config, config, folder, tokenizer)
     partial, made = _prepare_out(out_dir, overwrite, "merged model")
 
     def save(into: Path) -> None:

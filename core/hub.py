@@ -92,6 +92,9 @@ NO_MODEL = "no_model"  # a run not training that has no saved model to push (cor
 # A checkpoint (push --checkpoint N) the run does not have whole, or one that is damaged: refused with the ones it has,
 # in core.export's (core.generate.resolve's) words, before anything is sent.
 NO_CHECKPOINT = "no_checkpoint"
+# The run deleted the checkpoint being pushed while it was read (save_total_limit of a run training in another
+# process): core.export's CHECKPOINT_REMOVED, said as a push's (_removed_refusal). Not bad input: exit 1.
+CHECKPOINT_REMOVED = "checkpoint_removed"
 BAD_INPUT_KINDS = frozenset({NOT_A_RUN_FOLDER, BAD_REPO_ID, NOT_AN_ADAPTER_RUN, BAD_DTYPE, NO_MODEL, NO_CHECKPOINT})
 REPO_ID_FIX = ("To fix: write the repository as owner/name (letters, digits, '-', '_' and '.'), or leave it empty "
                "for <your user>/<run name>.")
@@ -1086,6 +1089,19 @@ def _checkpoint_model(run_dir: Path, checkpoint: int) -> Path:
         raise refusal from None
 
 
+def _removed_refusal(run_dir: Path, checkpoint: int, doing: str, nothing_sent: str) -> HubError:
+    """HubError of kind CHECKPOINT_REMOVED: the run deleted its checkpoint-N while the push was `doing` it
+    (core.export.removed_checkpoint_error's words and choices), with what the Hub holds (`nothing_sent`). It was said
+    as the push's staging folder that could not be written ("make /tmp writable"), or as a merge that failed."""
+    from finetune_studio.core.export import removed_checkpoint_error
+
+    exc = removed_checkpoint_error(RunFolder(Path(run_dir)), checkpoint, doing, nothing_sent, verb="push")
+    said, _, fix = str(exc).partition(" To fix: ")
+    refusal = HubError(said, kind=CHECKPOINT_REMOVED, fix=f"To fix: {fix}")
+    refusal.choices = exc.choices  # the run's whole models: the command line says them as typed
+    return refusal
+
+
 def _public_trainer_state(path: Path, names: list[tuple[str, str]]) -> bytes | None:
     """A checkpoint's trainer_state.json as uploaded (it says the step): with no path of this machine in it
     (best_model_checkpoint names a checkpoint folder by its whole path). None: upload it as it is."""
@@ -1122,7 +1138,8 @@ def _plan(run_dir: Path, repo_id: str | None = None, token: str | None = None, m
 
     _require_run(run_dir)
     folder = RunFolder(Path(run_dir))
-    picked = _checkpoint_model(folder.path, checkpoint) if checkpoint is not None else None
+    # a merged one is in hand (model_dir): its checkpoint, whole when merged, is not read again
+    picked = _checkpoint_model(folder.path, checkpoint) if checkpoint is not None and model_dir is None else None
     source_dir = Path(model_dir) if model_dir is not None else picked if picked is not None else folder.model_dir
     model_files = sorted(p for p in source_dir.rglob("*") if p.is_file()) if source_dir.is_dir() else []
     model_files = [p for p in model_files if p.relative_to(source_dir).as_posix() not in EXCLUDED_MODEL_FILES
@@ -1259,10 +1276,12 @@ def _card_form(form: str | None) -> str | None:
     return MODEL if form == PUSH_MERGED else None
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    """Stage a run file without duplicating big weights: symlink, else hard link, else copy (never a move)."""
+def _link_or_copy(source: Path, target: Path, symlink: bool = True) -> None:
+    """Stage a run file without duplicating big weights: symlink, else hard link, else copy (never a move).
+    `symlink` False: a hard link, else a copy, which keep the file's contents when the run deletes it meanwhile."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    for make in (lambda: os.symlink(source.resolve(), target), lambda: os.link(source, target)):
+    makes = [lambda: os.symlink(source.resolve(), target)] if symlink else []
+    for make in (*makes, lambda: os.link(source, target)):
         try:
             make()
             return
@@ -1271,11 +1290,18 @@ def _link_or_copy(source: Path, target: Path) -> None:
     shutil.copy2(source, target)
 
 
-def _stage(items: list[_Item], staging: Path) -> None:
+def _stage(items: list[_Item], staging: Path, kept: frozenset[Path] = frozenset()) -> None:
+    """`kept`: sources staged as their contents (a hard link or a copy), never as a symlink: a checkpoint's, which a
+    run training on deletes when its save_total_limit says so. Staged as links, a checkpoint deleted before the
+    upload began left links to nothing, which huggingface_hub's upload_folder skips without a word: the push said
+    "Pushed 8 files" of a repository that got the card and configs, and no weights (helper-217)."""
     for item in items:
         target = staging / item.path_in_repo
         if item.source is not None:
-            _link_or_copy(item.source, target)
+            if item.source in kept:
+                _link_or_copy(item.source, target, symlink=False)
+            else:
+                _link_or_copy(item.source, target)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(item.content or b"")
@@ -1343,17 +1369,18 @@ def _staging_failed(failed: ExportError, doing: str, staging: Path, nothing_sent
                                              f"push (or the app) again{also}.")
 
 
-def _stage_files(items: list[_Item], nothing_sent: str, also: str = "") -> tempfile.TemporaryDirectory[str]:
+def _stage_files(items: list[_Item], nothing_sent: str, also: str = "",
+                 kept: frozenset[Path] = frozenset()) -> tempfile.TemporaryDirectory[str]:
     """The push's files, linked (or copied) into a new temporary folder that the caller removes once uploaded. A
     write that fails there (a full disk, a folder that cannot be written) leaves nothing behind and is said by
-    _staging_failed."""
+    _staging_failed. `kept`: _stage's."""
     from finetune_studio.core.export import write_failed
 
     staging = Path(tempfile.gettempdir())
     folder: tempfile.TemporaryDirectory[str] | None = None
     try:
         folder = tempfile.TemporaryDirectory(prefix=STAGING_PREFIX)
-        _stage(items, Path(folder.name))
+        _stage(items, Path(folder.name), kept)
     except BaseException as exc:
         if folder is not None:
             folder.cleanup()
@@ -1386,6 +1413,8 @@ def _merged_model(run_dir: Path, out_dir: Path, nothing_sent: str, stop: threadi
         if exc.kind == CANCELLED:
             raise HubCancelled("Push cancelled while merging the adapter into its base model: nothing of the merge "
                                f"was kept. {nothing_sent}") from None
+        if exc.kind == CHECKPOINT_REMOVED and checkpoint is not None:  # the run deleted it while it was merged
+            raise _removed_refusal(run_dir, checkpoint, "merged into its base model", nothing_sent) from None
         if exc.kind == TRAINING_HERE:  # a run began training since _merge_problem asked
             _refuse_merge_while_training(run_dir, nothing_sent)
         if exc.kind == DTYPE_OVERFLOW:  # core.export's reason (which weight, how large); the fix is a push's
@@ -1663,6 +1692,18 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     plan = lambda **more: _plan(run_dir, model_dir=model_dir, form=card_form, checked=True,  # noqa: E731
                                 checkpoint=checkpoint, **more)
     _call("reading the run folder", plan, None)  # a run that cannot be pushed fails first
+    # the checkpoint's files, whole now: the run may delete it before they are staged (save_total_limit)
+    held = ([p for p in _checkpoint_model(run_dir, checkpoint).rglob("*") if p.is_file()]
+            if checkpoint is not None and merge_into is None else [])
+
+    def removed(doing: str = "prepared for upload", sent: str | None = None) -> HubError | None:
+        """After a read of the run that failed: _removed_refusal where the checkpoint being pushed is gone now
+        (`sent`: what the Hub holds, when not nothing_sent's)."""
+        from finetune_studio.core.export import checkpoint_removed
+
+        if held and checkpoint is not None and checkpoint_removed(RunFolder(run_dir), checkpoint, held):
+            return _removed_refusal(run_dir, checkpoint, doing, sent or nothing_sent())
+        return None
     if (repo_id or "").strip():  # a mistyped --repo is said before the Hub is asked anything
         _call("checking the repository name", lambda: _check_repo_id(repo_id.strip()), None, None, repo_id.strip())
     phase("account", "Checking your Hugging Face account")
@@ -1711,13 +1752,30 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
     info = _call(f"checking {repo_id}", lambda: api.model_info(repo_id, token=token), token, source, repo_id)
     _refuse_existing(repo_id, info, private, account)
 
-    items = _call("reading the run folder", lambda: plan(repo_id=repo_id, token=token), token)
+    try:
+        items = _call("reading the run folder", lambda: plan(repo_id=repo_id, token=token), token)
+    except HubError:
+        refusal = removed()
+        if refusal is None:
+            raise
+        raise refusal from None
     total = sum(item.size for item in items)
     phase("prepare", f"Preparing {len(items)} files ({size_text(total)})", files=len(items), bytes=total)
 
     also = _ADAPTER_ALONE if merge_into is not None else ""
-    with _call("preparing the files to upload", lambda: _stage_files(items, nothing_sent(), also), token) as tmp:
+    try:
+        staged = _call("preparing the files to upload",
+                       lambda: _stage_files(items, nothing_sent(), also, frozenset(held)), token)
+    except HubError:
+        refusal = removed()
+        if refusal is None:
+            raise
+        raise refusal from None
+    with staged as tmp:
         staging = Path(tmp)
+        dangling = [item.path_in_repo for item in items if not os.path.exists(staging / item.path_in_repo)]
+        if dangling:  # a link to a run file gone since it was staged: upload_folder would skip it without a word
+            raise removed() or _moved_during_push(run_dir, dangling, nothing_sent(), "")
         phase("upload", f"Uploading {len(items)} files ({size_text(total)}) to {repo_id}", files=len(items),
               bytes=total, repo_id=repo_id)
         message = commit_message or (f"Upload {run_dir.name} from Finetune Studio" if checkpoint is None else
@@ -1734,7 +1792,8 @@ def _push_quietly(run_dir: Path, repo_id: str | None, private: bool, commit_mess
                                               [item.path_in_repo for item in items], str(url))
             gone = _gone_since_staged(items)
             if gone and not isinstance(exc, (HubCancelled, HubAuthError, HubPermissionError)):
-                raise _moved_during_push(run_dir, gone, where, exc.detail) from exc
+                # staged as links: a checkpoint the run deleted meanwhile is said as that, not as a folder moved
+                raise removed("uploaded", where) or _moved_during_push(run_dir, gone, where, exc.detail) from exc
             raise type(exc)(f"{exc.message} {where}", exc.detail, kind=exc.kind, fix=fix or exc.fix) from exc
         finally:
             _upload_stop.reset(stopping)
