@@ -469,7 +469,7 @@ def _next_step_without_fix(folder: RunFolder, status: dict[str, Any]) -> str:
     output_dir = Path(config.training.get("output_dir") or folder.path) if config else folder.path
     point = folder.resume_point(output_dir)  # the checkpoint Resume would continue from: one that loads
     checkpoint, why = point.checkpoint, point.why_not()
-    if status.get("state") == "finished":  # a plain resume trains nothing: --epochs does, or a raised max_steps
+    if status.get("state") == "finished":  # a plain resume trains nothing: --epochs does, or --steps when capped
         from finetune_studio.core.training import train_further_text
 
         return train_further_text(folder, config)

@@ -538,16 +538,23 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
 
 
 def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
-           extra_epochs: float | None = None, restart: bool = False, execute: Executor | None = None) -> RunResult:
+           extra_epochs: float | None = None, restart: bool = False, execute: Executor | None = None,
+           extra_steps: int | None = None) -> RunResult:
     """Continue a run from its latest complete checkpoint, in the same folder and metrics log. With `restart`, a
     run that failed before its first checkpoint starts again from step 0 in its folder (core.advice uses this
-    after applying a fix)."""
+    after applying a fix). `extra_epochs` trains that many epochs more than its config.yaml says (num_train_epochs
+    raised there); `extra_steps`, for a run its config's max_steps caps, that many optimizer steps more (max_steps
+    raised there by as many): the one change is made and saved the same way (_add_more), so the learning rate does
+    as it does for more epochs: the Trainer builds its schedule for the new end and loads the checkpoint's scheduler
+    state, so the first step resumed trains at the rate the old schedule ended on (0 after a linear decay), then the
+    new schedule goes on from the checkpoint's step count."""
     folder = RunFolder(require_run_folder(run_dir))  # core.runs' words for a folder that holds no run
     if extra_epochs is not None and not 0 < extra_epochs < float("inf"):
         finite = "" if math.isfinite(extra_epochs) else "a finite number "  # inf, nan: "above 0" alone would hold
         raise ConfigError([Problem("--epochs", f"The number of epochs to add must be {finite}above 0 (got "
                                                f"{extra_epochs:g}). To fix: give how many more epochs to train, e.g. "
                                                "--epochs 1.")])
+    extra_steps = _steps_to_add(extra_steps, extra_epochs)
     # Before anything in the folder changes: a run that another process (or window) still trains is refused.
     with RunLock.acquire(folder.path):
         newer = unknown_state(folder.path)  # a resume writes a status.json of its own over the newer version's
@@ -557,11 +564,12 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
         output_dir = Path(config.training.get("output_dir") or folder.path)
         point = folder.resume_point(output_dir)  # each checkpoint's weights read once, from the latest back
         checkpoint = point.latest  # the latest complete save, loadable or not: which one loads is decided below
-        done = _nothing_to_resume(folder, config, checkpoint, extra_epochs)
+        if extra_steps:  # before anything is decided from the cap: a run with none trains by epochs
+            _refuse_steps_uncapped(folder, config, extra_steps)
+        done = None if extra_steps else _nothing_to_resume(folder, config, checkpoint, extra_epochs)
         if done is not None:
             return done
-        if extra_epochs:
-            config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
+        _add_more(config, extra_epochs, extra_steps)
         if checkpoint is None and not restart:
             raise FinetuneError(f"The run {folder.path.name} has no complete checkpoint to resume from, so it cannot "
                                 f"resume. To fix: {start_again_fix(folder, ended=False)}.")
@@ -580,12 +588,78 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
             raise ConfigError(problems)
         if checkpoint is not None:  # after validation, whose problems (exit 2) are said first, as before
             checkpoint = _resumable_checkpoint(folder, point, restart)
-        if extra_epochs:  # only once the resume is sure to go ahead: a refused one leaves config.yaml as it was
+        if extra_epochs or extra_steps:  # only once the resume is sure to go ahead: a refused one leaves it as it was
             save_config(config, folder.config_path)
         # A checkpoint at the last step means training had ended and the final save was cut short (a kill, a full
         # disk): the Trainer would train one step past the end, so the save is finished from the checkpoint.
         finish_only = checkpoint is not None and _steps_left(config, _checkpoint_state(checkpoint), extra_epochs) == 0
         return (execute or train_in_folder)(config, folder, sink, stop or threading.Event(), checkpoint, finish_only)
+
+
+def _steps_to_add(extra_steps: Any, extra_epochs: float | None) -> int | None:
+    """`extra_steps` as a whole number above 0 (None: none asked), else refused with what to give instead; more
+    epochs and more steps at once are refused too (a run trains to one end: max_steps when it caps the run, else
+    its epochs). Said before the run's lock is taken: nothing has changed."""
+    if extra_steps is None:
+        return None
+    if extra_epochs is not None:
+        raise ConfigError([Problem("--steps", f"Both more epochs (--epochs {extra_epochs:g}) and more steps (--steps "
+                                              f"{extra_steps}) were asked; a resume adds one or the other. Nothing "
+                                              "was trained or changed. To fix: give --steps alone for a run its "
+                                              "config's max_steps caps, or --epochs alone for one that trains by "
+                                              "epochs.")])
+    whole = (isinstance(extra_steps, int) and not isinstance(extra_steps, bool)) or (
+        isinstance(extra_steps, float) and extra_steps.is_integer())
+    if not whole or extra_steps <= 0:
+        got = f"{extra_steps:g}" if isinstance(extra_steps, float) else repr(extra_steps)
+        raise ConfigError([Problem("--steps", f"The number of optimizer steps to add must be a whole number above 0 "
+                                              f"(got {got}). To fix: give how many more steps to train, e.g. "
+                                              "--steps 10.")])
+    return int(extra_steps)
+
+
+def _refuse_steps_uncapped(folder: RunFolder, config: RunConfig, extra_steps: int) -> None:
+    """More steps of a run its config's max_steps does not cap: it trains by epochs, whose end the steps would not
+    move (max_steps -1 or none). Refused, before anything changed, with the command that trains it further."""
+    if _max_steps_cap(config) is not None:
+        return
+    more = pasted_command(f"finetune-studio resume {shlex.quote(str(folder.path))} --epochs 1")
+    raise ConfigError([Problem("--steps", f"The run {folder.path.name} trains by epochs (its config.yaml sets no "
+                                          f"max_steps), so --steps {extra_steps} does not apply; nothing was trained "
+                                          f"or changed. To fix: train it for more epochs: {more} (in the app: Runs "
+                                          f"tab, {MORE_EPOCHS_LABEL}).")])
+
+
+def _add_more(config: RunConfig, extra_epochs: float | None, extra_steps: int | None) -> None:
+    """The one change a resume for more makes to the run's config (saved to its config.yaml once the resume goes
+    ahead): num_train_epochs raised by `extra_epochs`, or the max_steps that caps the run by `extra_steps`."""
+    if extra_epochs:
+        config.training["num_train_epochs"] = float(config.training.get("num_train_epochs", 3)) + extra_epochs
+    if extra_steps:
+        config.training["max_steps"] = (_max_steps_cap(config) or 0) + extra_steps
+
+
+def run_steps_cap(run_dir: Path) -> int | None:
+    """The max_steps that caps the run in run_dir (its config.yaml's, above 0), or None: it trains by epochs, or
+    its config.yaml cannot be read. The Runs tab offers more steps for a capped run, more epochs otherwise. One
+    read of the file per change (core.runs' cached read, the one the Runs tab's listing makes)."""
+    from finetune_studio.core.runs import _read_config
+
+    data, problem = _read_config(RunFolder(Path(run_dir)).config_path)
+    training = data.get("training") if isinstance(data, dict) and problem is None else None
+    cap = training.get("max_steps") if isinstance(training, dict) else None
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
+
+
+# The Runs tab's control that trains a finished (or stopped) run further, by its labels' words: advice names it so.
+MORE_EPOCHS_LABEL, MORE_STEPS_LABEL = "Train N more epochs", "Train N more steps"
+
+
+def more_steps_text(folder: RunFolder, cap: int, pasted: Callable[[str], str] = pasted_command) -> str:
+    """How a run max_steps = cap caps trains past it: its command with --steps cap (max_steps doubled), and the Runs
+    tab's control."""
+    command = pasted(f"finetune-studio resume {shlex.quote(str(folder.path))} --steps {cap}")
+    return f"{command} (in the app: Runs tab, {MORE_STEPS_LABEL}), which raises max_steps to {cap * 2}"
 
 
 def train_in_folder(config: RunConfig, folder: RunFolder, sink: Sink | None = None,
@@ -704,19 +778,16 @@ def _uncapping(config: RunConfig, trained: dict[str, Any], step: int) -> str:
 def train_further_text(folder: RunFolder, config: RunConfig | None, quoted: bool = True) -> str:
     """How a finished run trains further, as a sentence with a command that works: `resume RUN --epochs 1`, unless
     max_steps in its config.yaml caps it, which a resume for more epochs refuses ("nothing trained", exit 2): then
-    max_steps raised in that file, and a plain resume. Said after a plain resume of a finished run and by apply_fix's
-    refusal (core.advice)."""
+    `resume RUN --steps N` (max_steps doubled) and the Runs tab's Train N more steps. Said after a plain resume of a
+    finished run and by apply_fix's refusal (core.advice)."""
     run = shlex.quote(str(folder.path))
     pasted = pasted_command if quoted else str  # a plain resume's own message shows the command bare
     cap = _max_steps_cap(config) if config is not None else None
     if cap is None:
         further = pasted(f"finetune-studio resume {run} --epochs 1")
-        return f" To train it further: {further} (in the app: Runs tab, Train N more epochs)."
-    epochs = config.training.get("num_train_epochs", 3) if config is not None else 3
-    every = f" or to -1 to train all its {epochs:g} configured epochs" if isinstance(epochs, (int, float)) else ""
+        return f" To train it further: {further} (in the app: Runs tab, {MORE_EPOCHS_LABEL})."
     return (f" max_steps = {cap} in its config.yaml caps it, so more epochs (--epochs) would train nothing. To train "
-            f"it further: raise max_steps in {folder.config_path} (to {cap * 2}, say,{every}), then run "
-            f"{pasted(f'finetune-studio resume {run}')}.")
+            f"it further: {more_steps_text(folder, cap, pasted)}.")
 
 
 def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | None,
@@ -733,9 +804,11 @@ def _nothing_to_resume(folder: RunFolder, config: RunConfig, checkpoint: Path | 
     name = folder.path.name
     model_dir = folder.model_dir if folder.model_dir.is_dir() else None
     if extra_epochs:
+        cap = _max_steps_cap(config) or step
         message = (f"The run {name} already finished its {step} steps, and max_steps = "
                    f"{config.training.get('max_steps')} in its config.yaml caps it, so more epochs would train "
-                   f"nothing; no step was trained and nothing was changed. "
+                   f"nothing; no step was trained and nothing was changed. To fix: train more steps instead: "
+                   f"{more_steps_text(folder, cap)}. Or by hand: "
                    f"{_uncapping(config, _checkpoint_state(checkpoint), step)}")
     else:
         model = (f"its final model is in {model_dir}, unchanged" if model_dir is not None else
@@ -766,8 +839,9 @@ def epochs_capped(folder: RunFolder, config: RunConfig, checkpoint: Path | None,
     message = (f"The run {folder.path.name} is capped by max_steps = {cap} in its config.yaml, so --epochs "
                f"{extra_epochs:g} does not apply: a resume trains on to step {cap} whatever the epochs say ({at}). "
                f"No step was trained and nothing was changed. To fix: resume it without --epochs to train on to step "
-               f"{cap}: {pasted_command(f'finetune-studio resume {run}')}; to train past it, raise max_steps in "
-               f"{folder.config_path} (or set it to -1 to train by epochs) first.")
+               f"{cap}: {pasted_command(f'finetune-studio resume {run}')}; to train past it, give the steps to add "
+               f"instead: {more_steps_text(folder, cap)} (set max_steps to -1 in {folder.config_path} to train by "
+               "epochs).")
     state = str(status.get("state") or "stopped")
     state = "interrupted" if state == "running" else state  # its process ended without saying so (the lock is ours)
     model_dir = folder.model_dir if folder.model_dir.is_dir() else None

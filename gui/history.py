@@ -1,11 +1,12 @@
 """The run history: every run in the runs folder, in a sortable table beside the forms (the "Runs" tab).
 
 Open a run to see its chart and config (a selected run's summary above it: run_facts); select several to overlay
-their loss curves; filter the table by any column's words (RunFilter); continue a run for more epochs, open its
-folder, or delete it. The table follows the folder by polling (core.runs.RunIndex, about once a
-second, off the GUI thread: only folders whose files changed are read again, and only their new metrics lines),
-so a run started headless with `finetune-studio train` in the same folder appears, and updates, on its own. An
-opened run that another process is still writing is followed live: its new metrics.jsonl lines feed the chart.
+their loss curves; filter the table by any column's words (RunFilter); continue a run for more epochs (or more steps,
+for a run its config's max_steps caps), open its folder, or delete it. The table follows the folder by polling
+(core.runs.RunIndex, about once a second, off the GUI thread: only folders whose files changed are read again, and
+only their new metrics lines), so a run started headless with `finetune-studio train` in the same folder appears,
+and updates, on its own. An opened run that another process is still writing is followed live: its new
+metrics.jsonl lines feed the chart.
 
 The tab reads the window's core.session.Session (the runs folder, the run shown, whether a run trains here) and
 asks the window for what only it can do through `RunsTabActions`, explicit callables; it never holds the window.
@@ -90,7 +91,7 @@ from finetune_studio.core.runs import (
     read_metrics,
     unreadable_text,
 )
-from finetune_studio.core.session import CONTINUE_TIP, Session, continue_problem
+from finetune_studio.core.session import CONTINUE_TIP, Session, continue_blocker, continue_problem
 from finetune_studio.core.sources import SourceKind, source_kind
 from finetune_studio.gui import dialogs
 from finetune_studio.gui.background import BackgroundTask
@@ -709,7 +710,9 @@ class RunsTabActions:
     add_event: Callable[[dict], None]  # a followed run's new event, to the chart and the progress figures
     chart: Callable[[], Any]  # the live chart, built now if it is not yet
     built_chart: Callable[[], Any]  # the chart if it is built, else None (clearing overlays must not build it)
-    resume_run: Callable[[Path, float], None]  # continue a run for that many more epochs
+    # continue a run: resume_run(path, epochs) for that many more epochs, resume_run(path, extra_steps=K) for K more
+    # optimizer steps of a run its config's max_steps caps (the window's one resume_run)
+    resume_run: Callable[..., None]
     ask_to_save: Callable[[], bool]  # before the document is replaced: True when it is fine to go on
     show_message: Callable[[str, int], None]  # a status bar message for that many ms
     log_notice: Callable[[str], None]  # a line in the log panel
@@ -862,8 +865,19 @@ class HistoryPanel(QWidget):
         self.continue_epochs.setRange(1, 1000)
         self.continue_epochs.setValue(1)
         self.continue_epochs.setToolTip("How many epochs to train beyond what the run was set to")
-        self.continue_epochs.valueChanged.connect(
-            lambda n: self.continue_button.setText(f"Train {n} more epoch{'' if n == 1 else 's'}"))
+        self.continue_epochs.valueChanged.connect(self._name_continue_button)
+        # For a run its config's max_steps caps, more epochs train nothing (the Trainer stops at max_steps): the box
+        # counts optimizer steps instead, max_steps raised by as many (core.training.resume's extra_steps). Shown in
+        # place of the epochs' box; its value starts at the run's max_steps (twice as long), per run selected.
+        self.continue_steps = QSpinBox()
+        self.continue_steps.setRange(1, 10_000_000)
+        self.continue_steps.setGroupSeparatorShown(True)
+        self.continue_steps.setToolTip("How many optimizer steps to train beyond the run's max_steps (its "
+                                       "config.yaml's max_steps is raised by as many)")
+        self.continue_steps.hide()
+        self.continue_steps.valueChanged.connect(self._name_continue_button)
+        self._steps_cap: int | None = None  # the selected run's max_steps when it caps it: the box counts steps
+        self._steps_run: Path | None = None  # the run whose max_steps the steps' box was set to
         self.continue_button.setToolTip("Train the run further, from its latest checkpoint, in the same folder")
         self.open_button.clicked.connect(self.open_selected)
         self.folder_button.clicked.connect(self.open_folder)
@@ -880,6 +894,7 @@ class HistoryPanel(QWidget):
         more = QHBoxLayout()
         more.setContentsMargins(0, 0, 0, 0)
         more.addWidget(self.continue_epochs)
+        more.addWidget(self.continue_steps)
         more.addWidget(self.continue_button)
         more.addStretch(1)
 
@@ -1454,9 +1469,37 @@ class HistoryPanel(QWidget):
         # core.session decides: a live or broken run, or one with nothing to continue from, is not offered.
         can_continue, tip = self.session.continue_offer(one.state, one.path) if one is not None else \
             (False, self.session.busy_reason() or CONTINUE_TIP)
+        self._set_continue_unit(one)
         self.continue_button.setEnabled(can_continue)
         self.continue_epochs.setEnabled(can_continue)
+        self.continue_steps.setEnabled(can_continue)
+        if can_continue and self._steps_cap is not None:
+            tip = (f"max_steps = {self._steps_cap:,} in its config.yaml caps this run, so it trains further by "
+                   f"steps: max_steps is raised by the steps asked, and it trains on from its latest checkpoint, in "
+                   "the same folder")
         self.continue_button.setToolTip(tip)
+
+    def _set_continue_unit(self, run: RunSummary | None) -> None:
+        """Epochs or steps for the one run selected: steps when its config.yaml's max_steps caps it (the steps' box
+        then starts at that max_steps, each time another run is selected), else epochs."""
+        from finetune_studio.core.training import run_steps_cap  # no training stack: the config's cached read
+
+        cap = run_steps_cap(run.path) if run is not None else None
+        if cap is not None and run is not None and (run.path != self._steps_run or cap != self._steps_cap):
+            self._steps_run = run.path
+            self.continue_steps.setValue(min(cap, self.continue_steps.maximum()))
+        self._steps_cap = cap
+        self.continue_epochs.setVisible(cap is None)
+        self.continue_steps.setVisible(cap is not None)
+        self._name_continue_button()
+
+    def _name_continue_button(self, *_: Any) -> None:
+        """"Train 2 more epochs", or "Train 24 more steps" for a run max_steps caps: the box's count, in words."""
+        if self._steps_cap is None:
+            n, unit = self.continue_epochs.value(), "epoch"
+        else:
+            n, unit = self.continue_steps.value(), "step"
+        self.continue_button.setText(f"Train {n:,} more {unit}{'' if n == 1 else 's'}")
 
     # ------------------------------------------------------------------ compare
     def _compare(self, paths: list[Path]) -> None:
@@ -1607,15 +1650,26 @@ class HistoryPanel(QWidget):
         if len(runs) != 1 or self._drop_gone([runs[0].path]):
             return
         run = runs[0]
-        epochs = float(self.continue_epochs.value())
-        problem = continue_problem(run.path)
+        from finetune_studio.core.training import run_steps_cap
+
+        cap = run_steps_cap(run.path)  # as the file is now: edited since the selection, the box's unit follows
+        if cap is not None and cap != self._steps_cap:
+            self._update_buttons()
+            return
+        # More steps of a run max_steps caps: continue_problem's cap refusal is about epochs; the rest of its rule
+        # (running, broken, no checkpoint that loads) is continue_blocker's, and a config the resume refuses is said
+        # by the resume (its problems, as for any resume).
+        problem = continue_blocker(run.state, run.path) if cap is not None else continue_problem(run.path)
         if problem:
             dialogs.show_error(self, "Cannot continue this run", problem)
             return
         if self.session.busy_reason():
             return
         self.stop_following()
-        self.actions.resume_run(run.path, epochs)
+        if cap is not None:
+            self.actions.resume_run(run.path, extra_steps=self.continue_steps.value())
+        else:
+            self.actions.resume_run(run.path, float(self.continue_epochs.value()))
         self._update_buttons()
 
     @Slot()

@@ -815,8 +815,9 @@ class MainWindow(ConfigDocument, QMainWindow):
         if self.resumable is not None:
             self.resume_run(self.resumable)
 
-    def resume_run(self, run_dir: Path, extra_epochs: float | None = None) -> None:
-        """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Train N more epochs")."""
+    def resume_run(self, run_dir: Path, extra_epochs: float | None = None, extra_steps: int | None = None) -> None:
+        """Continue run_dir from its latest checkpoint (Resume, and the Runs tab's "Train N more epochs", or "Train N
+        more steps" for a run its config's max_steps caps: core.training.resume's extra_epochs, extra_steps)."""
         if self.runner.running or self.warm is None or self.start_pending:
             return
         problem = run_folder_problem(run_dir)
@@ -844,8 +845,11 @@ class MainWindow(ConfigDocument, QMainWindow):
                              f"config.yaml), not the form's, which differs in {differs}. The form's settings are "
                              "for a new Start.", "notice")
         more = f" for {extra_epochs:g} more epoch{'s' if extra_epochs != 1 else ''}" if extra_epochs else ""
+        if extra_steps:
+            more = f" for {extra_steps:,} more step{'s' if extra_steps != 1 else ''}"
+        steps = {"extra_steps": extra_steps} if extra_steps else {}  # the runner's, as more epochs are
         self.session.resuming(run_dir, f"Resuming {run_dir.name}{more}…")
-        self._after_try_job(lambda: self.runner.resume(run_dir, extra_epochs=extra_epochs),
+        self._after_try_job(lambda: self.runner.resume(run_dir, extra_epochs=extra_epochs, **steps),
                             lambda text: self.session.resuming(run_dir, text))
 
     # ------------------------------------------------------------------ a run starting goes first
