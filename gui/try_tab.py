@@ -1467,6 +1467,7 @@ class TryTab(QWidget):
         if self._source is None or self._listing_stale:
             self.refresh_runs()
         elif not self._run_gone():  # a run deleted outside the app while another tab showed: its models go
+            self._model_gone()  # and so do those of a model of it deleted meanwhile
             self.compare.reload()  # its answers file may have been deleted or replaced while another tab showed
         self.load()
 
@@ -1503,6 +1504,9 @@ class TryTab(QWidget):
             self._say(f"Not sent: {problem}")
             return
         if self._run_gone():
+            return
+        if self._model_gone():
+            self._say(f"{self.status_label.text()} Your prompt was not sent: it is still in the box.")
             return
         if self._source is None and not self.runner.running and self._stack_pending():
             self._say("The training libraries are still loading: the prompt is kept in the box. Press Send once "
@@ -1663,6 +1667,18 @@ class TryTab(QWidget):
                        "of its models. Pick another run above.")
         if quiet:
             self._say(said)
+        return True
+
+    def _model_gone(self) -> bool:
+        """The picked model's folder (the run's final model or a checkpoint) is gone while the run is still there
+        (deleted outside the app after it was listed or loaded): its models go and the list is made again
+        (_target_gone), as Refresh does. Checked when the tab shows and at Send, which answered with the weights
+        still in memory under the name of a model no longer on disk, the picker still listing it."""
+        source = self._source
+        target = source.target if source is not None else None
+        if source is None or source.run_dir is None or target is None or target.path.exists():
+            return False
+        self._target_gone(target, f"{target.label} is no longer in the run folder.")
         return True
 
     def _drop_run(self, note: str) -> None:
@@ -1953,7 +1969,13 @@ class TryTab(QWidget):
 
     def save_prompt(self) -> None:
         prompt = self.prompt_edit.toPlainText().strip() or self._last_prompt()
-        if not prompt or prompt in self.session.config.prompts:
+        if not prompt:  # the button said nothing at all: pressed, and no prompt saved, without a word
+            self.show_message("No prompt saved: the prompt box is empty and nothing was asked yet. To fix: type a "
+                              "prompt in the box, then press Save prompt.", 8000)
+            return
+        if prompt in self.session.config.prompts:
+            self.saved_combo.setCurrentIndex(self.saved_combo.findData(prompt))
+            self.show_message("This prompt is saved already: it is the one picked in Saved prompts.", 5000)
             return
         self.session.config.prompts.append(prompt)
         self.session.set_modified(True)
