@@ -99,3 +99,24 @@ def test_train_more_steps_ends_the_capped_run_at_max_steps_plus_n(qtbot: Any, wi
     panel.select([])
     panel.select([run_dir])
     qtbot.waitUntil(lambda: panel.continue_button.text() == "Train 7 more steps", timeout=10_000)
+
+
+def test_more_steps_of_a_run_of_several_processes_are_refused_with_the_edit_to_make(qtbot: Any, runs_dir: Path) -> None:
+    """Its supervisor (core.launch) is given more epochs only: the runner refuses, changing nothing, and says what
+    trains the steps (max_steps raised by hand, then a plain resume)."""
+    from finetune_studio.gui.runner import TrainingRunner
+
+    path = fab.make_run(runs_dir, "two-procs", fab.segment(2, 12, max_steps=12), {"state": "finished"})
+    config = small_config(Path("data.jsonl"), runs_dir, max_steps=12)
+    config.launch.processes = 2
+    save_config(config, path / "config.yaml")
+    before = (path / "config.yaml").read_bytes()
+    runner = TrainingRunner()
+    with qtbot.waitSignal(runner.invalid, timeout=10_000) as said:
+        runner.resume(path, extra_steps=5)
+    qtbot.waitUntil(lambda: not runner.running, timeout=10_000)
+    assert [str(p) for p in said.args[0]] == [
+        f"--steps: The run two-procs trains in several processes (torchrun), for which this window cannot yet add "
+        f"steps; nothing was trained or changed. To fix: raise max_steps in {path / 'config.yaml'} by 5 (to 17), then "
+        f"run 'finetune-studio resume {path}'."]
+    assert (path / "config.yaml").read_bytes() == before
