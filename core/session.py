@@ -107,7 +107,7 @@ def resume_differences(form: RunConfig, run_dir: Path, limit: int = 5) -> str:
 
 
 def continue_blocker(state: Any, run_dir: Path) -> str | None:
-    """Why "Train N more epochs" is not offered for this run at all; None when it is. Cheap (no config is
+    """Why "Train N more epochs" (or steps) is not offered for this run at all; None when it is. Cheap (no config is
     read): the Runs tab asks it whenever its selection or listing changes."""
     name = Path(run_dir).name
     if _state(state) is RunState.RUNNING:
@@ -124,10 +124,11 @@ def continue_blocker(state: Any, run_dir: Path) -> str | None:
     return None
 
 
-def continue_problem(run_dir: Path, state: Any = None) -> str | None:
-    """Why continuing this run for more epochs cannot work, in words; None when it can. Everything
-    continue_blocker checks, then its config.yaml: it must load, have a checkpoint where it puts them, and not cap
-    the run with max_steps (which overrides the number of epochs)."""
+def continue_problem(run_dir: Path, state: Any = None, more_steps: bool = False) -> str | None:
+    """Why continuing this run for more epochs (`more_steps`: more steps) cannot work, in words; None when it can.
+    Everything continue_blocker checks, then its config.yaml: it must load and have a checkpoint where it puts them;
+    for more epochs it must not cap the run with max_steps (which overrides the number of epochs: such a run trains
+    further by steps, the Runs tab's Train N more steps)."""
     path = Path(run_dir)
     if state is not None:
         blocker = continue_blocker(state, path)
@@ -146,10 +147,10 @@ def continue_problem(run_dir: Path, state: Any = None) -> str | None:
         return (f"{path.name} has no complete checkpoint to continue from. Start it again with its settings "
                 "(Use its settings, then Start).")
     max_steps = config.training.get("max_steps")
-    if isinstance(max_steps, int) and max_steps > 0:
+    if not more_steps and isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps > 0:
         return (f"{path.name} is limited to max_steps = {max_steps} in its config.yaml, which overrides the number "
-                "of epochs, so more epochs would not train any further. Set max_steps to -1 in that file (or raise "
-                "it) and continue again, or use its settings for a new run.")
+                f"of epochs, so more epochs would not train any further. To fix: select the run again and press Train "
+                f"N more steps (it raises max_steps), or set max_steps to -1 in that file to train by epochs.")
     return None
 
 

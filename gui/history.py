@@ -91,7 +91,7 @@ from finetune_studio.core.runs import (
     read_metrics,
     unreadable_text,
 )
-from finetune_studio.core.session import CONTINUE_TIP, Session, continue_blocker, continue_problem
+from finetune_studio.core.session import CONTINUE_TIP, Session, continue_problem
 from finetune_studio.core.sources import SourceKind, source_kind
 from finetune_studio.gui import dialogs
 from finetune_studio.gui.background import BackgroundTask
@@ -1656,10 +1656,7 @@ class HistoryPanel(QWidget):
         if cap is not None and cap != self._steps_cap:
             self._update_buttons()
             return
-        # More steps of a run max_steps caps: continue_problem's cap refusal is about epochs; the rest of its rule
-        # (running, broken, no checkpoint that loads) is continue_blocker's, and a config the resume refuses is said
-        # by the resume (its problems, as for any resume).
-        problem = continue_blocker(run.state, run.path) if cap is not None else continue_problem(run.path)
+        problem = continue_problem(run.path, run.state, more_steps=cap is not None)
         if problem:
             dialogs.show_error(self, "Cannot continue this run", problem)
             return

@@ -33,8 +33,9 @@ def test_more_epochs_of_an_unfinished_capped_run_are_refused_before_training(
         f"nothing trained: The run part is capped by max_steps = 10 in its config.yaml, so --epochs 0.5 does not "
         f"apply: a resume trains on to step 10 whatever the epochs say (its latest checkpoint, checkpoint-3, is at "
         f"step 3). No step was trained and nothing was changed. To fix: resume it without --epochs to train on to "
-        f"step 10: 'finetune-studio resume {run}'; to train past it, raise max_steps in {run / 'config.yaml'} (or "
-        f"set it to -1 to train by epochs) first.\n")
+        f"step 10: 'finetune-studio resume {run}'; to train past it, give the steps to add instead: 'finetune-studio "
+        f"resume {run} --steps 10' (in the app: Runs tab, Train N more steps), which raises max_steps to 20 (set "
+        f"max_steps to -1 in {run / 'config.yaml'} to train by epochs).\n")
     assert {name: (run / name).read_text() for name in before} == before  # num_train_epochs not raised, no step
     assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-3"] and not (run / "model").exists()
 

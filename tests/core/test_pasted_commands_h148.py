@@ -41,13 +41,13 @@ def test_apply_fix_with_no_fix_exits_2_with_the_command_quoted_once(tmp_path: Pa
     (run / "status.json").write_text(json.dumps({**status, "state": "finished", "message": "Finished 20 steps."}))
     assert main(["resume", str(run), "--apply-fix"]) == 2
     err = capsys.readouterr().err
-    # its config's max_steps (20) caps it, so the advice is a raised max_steps and a plain resume (5d4fa39)
+    # its config's max_steps (20) caps it, so the advice is resume --steps (5d4fa39, then helper-219)
     assert err == ("error: The run conc has no proposed fix to apply (it is finished: Finished 20 steps). max_steps = "
                    "20 in its config.yaml caps it, so more epochs (--epochs) would train nothing. To train it further: "
-                   f"raise max_steps in {run / 'config.yaml'} (to 40, say, or to -1 to train all its 3 configured "
-                   f"epochs), then run finetune-studio resume '{run}'.\n")
-    command = err.split("then run ")[1].rstrip(".\n")
-    assert pasted_words(command) == ["finetune-studio", "resume", str(run)]
+                   f"finetune-studio resume '{run}' --steps 20 (in the app: Runs tab, Train N more steps), which "
+                   "raises max_steps to 40.\n")
+    command = err.split("To train it further: ")[1].split(" (in the app")[0]
+    assert pasted_words(command) == ["finetune-studio", "resume", str(run), "--steps", "20"]
 
 
 def test_plain_paths_keep_the_quoted_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

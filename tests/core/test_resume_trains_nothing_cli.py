@@ -48,8 +48,8 @@ def test_a_finished_run_says_nothing_was_trained_and_exits_0(tmp_path: Path) -> 
     assert done.stdout.splitlines() == [
         f"nothing trained: The run three already trained all 3 of its 3 steps: nothing to resume, so no step was "
         f"trained; its final model is in {run / 'model'}, unchanged. max_steps = 3 in its config.yaml caps it, so "
-        f"more epochs (--epochs) would train nothing. To train it further: raise max_steps in {run / 'config.yaml'} "
-        f"(to 6, say, or to -1 to train all its 3 configured epochs), then run finetune-studio resume {run}."]
+        f"more epochs (--epochs) would train nothing. To train it further: finetune-studio resume {run} --steps 3 (in "
+        f"the app: Runs tab, Train N more steps), which raises max_steps to 6."]
     assert "finished:" not in done.stdout
     assert (run / "status.json").read_text() == status_before  # nothing was touched
 

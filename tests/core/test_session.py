@@ -95,7 +95,9 @@ def test_continue_problem_reads_the_config(tmp_path: Path) -> None:
     config = run / "config.yaml"
     config.write_text(config.read_text() + "training:\n  max_steps: 12\n")
     problem = continue_problem(run)
-    assert problem is not None and "max_steps = 12" in problem and "Set max_steps to -1" in problem
+    assert problem is not None and "max_steps = 12" in problem and "press Train N more steps" in problem
+    assert continue_problem(run, "finished", more_steps=True) is None  # more steps is how a capped run goes on
+    assert continue_problem(run, "running", more_steps=True).startswith("stopped is still training")
 
     config.write_text(config.read_text().replace("max_steps: 12", "max_steps: -1"))
     assert continue_problem(run) is None

@@ -24,7 +24,7 @@ from finetune_studio.gui.history import COLUMN, HistoryPanel
 from finetune_studio.gui.run_header import RunState
 from tests.core import test_runs_history as fab
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
-from tests.helpers import ROOT, checkpoint, read_events, small_config
+from tests.helpers import ROOT, read_events, small_config
 
 CORE_CLI = (sys.executable, "-m", "finetune_studio.core.cli")  # what `finetune-studio COMMAND` runs
 
@@ -293,21 +293,6 @@ def test_a_run_written_by_another_process_is_followed_live(qtbot: Any, cold_wind
     qtbot.waitUntil(lambda: panel.following is None, timeout=3_000)
     assert cold_window.state is RunState.FINISHED and chart.point_count == 8
     wait_rows(qtbot, panel, lambda r: r["elsewhere"]["state"] == "finished")
-
-
-def test_continue_refuses_a_run_capped_by_max_steps(qtbot: Any, window: Any, runs_dir: Path,
-                                                    dialog_log: DialogLog) -> None:
-    path = fab.make_run(runs_dir, "capped", fab.segment(2, 12, max_steps=12), {"state": "finished"})
-    config = small_config(Path("data.jsonl"), runs_dir)
-    save_config(config, path / "config.yaml")
-    checkpoint(path, 12)  # one Resume can load (core.runs' resume_point)
-    panel = window.history
-    wait_rows(qtbot, panel, lambda r: "capped" in r)
-    panel.select([path])
-    assert panel.continue_button.isEnabled()
-    panel.continue_selected()
-    assert not window.runner.running
-    assert dialog_log.errors[-1][0] == "Cannot continue this run" and "max_steps = 12" in dialog_log.errors[-1][1]
 
 
 @pytest.mark.slow
