@@ -1432,8 +1432,10 @@ def _export(args: argparse.Namespace) -> int:
         if exc.problem != NOT_EMPTY:
             raise
         again = " ".join(shell_word(arg) for arg in _export_argv(args))
-        print(f"error: {str(exc).split(' To fix: ')[0]} It holds an earlier export. To fix: replace it with "
-              f"finetune-studio {again} --replace, or choose another folder (--out DIR).", file=sys.stderr)
+        # core says which earlier export it holds (core.export.earlier_export_text): "It holds an earlier export."
+        # said it of none
+        print(f"error: {str(exc).split(' To fix: ')[0]} To fix: replace it with finetune-studio {again} --replace, or "
+              "choose another folder (--out DIR).", file=sys.stderr)
         return EXIT_CONFIG
     outlive_reader(lambda: print(result.message, flush=True))
     return 0

@@ -759,8 +759,9 @@ def write_failed(exc: Exception, what: str, partial: Path, out_dir: Path) -> Exp
                        "another folder (--out DIR), then export again.", WRITE_FAILED, problem)
 
 
-def _check_out(out_dir: Path, overwrite: bool) -> None:
-    """Refuse an export folder that cannot take the export, before anything is loaded or written."""
+def _check_out(out_dir: Path, overwrite: bool, run_dir: Path | None = None) -> None:
+    """Refuse an export folder that cannot take the export, before anything is loaded or written. `run_dir`: the run
+    being exported, whose models an earlier export in out_dir is looked for among (earlier_export_text)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder. To fix: choose a folder to export to (--out DIR).",
                           OUT_UNUSABLE)
@@ -777,8 +778,9 @@ def _check_out(out_dir: Path, overwrite: bool) -> None:
         refusal = replace_refusal(out_dir)
         if refusal:
             raise ExportError(refusal, OUT_UNUSABLE, NOT_AN_EXPORT)
-        if not overwrite:
-            raise ExportError(f"{out_dir} exists already and is not empty. To fix: choose another folder (--out DIR), "
+        if not overwrite:  # it holds an earlier export (replace_refusal): said which, where it can be told
+            raise ExportError(f"{out_dir} exists already and is not empty: it holds "
+                              f"{earlier_export_text(out_dir, run_dir)}. To fix: choose another folder (--out DIR), "
                               "or delete it first.", OUT_UNUSABLE, NOT_EMPTY)
     _check_writable(out_dir)
 
@@ -827,6 +829,90 @@ def holds_export(folder: Path) -> bool:
     return bool(adapter.get("peft_type")) or bool(model.get("model_type") or model.get("architectures"))
 
 
+def _written_at(folder: Path) -> str:
+    """When the export in `folder` was written (the folder's modification time: its files were put in it then; an
+    adapter export's own files keep the run's times, copy2 copying them), as core.runs says a time; "" if unknown."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromtimestamp(folder.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    except (OSError, ValueError, OverflowError):
+        return ""
+
+
+def _exported_step(folder: Path) -> int | None:
+    """The step a checkpoint's export is of: the global_step of its trainer_state.json, which an export of a
+    checkpoint carries and one of a final model does not; None when it holds none."""
+    step = _json_object(folder / "trainer_state.json").get("global_step")
+    return step if isinstance(step, int) and not isinstance(step, bool) and step >= 0 else None
+
+
+def _same_bytes(one: Path, other: Path) -> bool:
+    import filecmp
+
+    try:
+        return one.stat().st_size == other.stat().st_size and filecmp.cmp(one, other, shallow=False)
+    except OSError:
+        return False
+
+
+def _exported_from(folder: Path, runs: Iterable[Path]) -> tuple[str, int | None] | None:
+    """(run name, checkpoint step or None for its final model) of the run whose adapter the adapter export in
+    `folder` holds byte for byte, looked for in `runs` (run folders): the checkpoint its trainer_state.json names
+    first, or the final model first for an export without one (a final model is often the last checkpoint's
+    weights). None when no model of those runs has its weights (a merged export, another run's, or one deleted)."""
+    weights = folder / ADAPTER_WEIGHTS_FILE
+    if not weights.is_file():
+        return None
+    step = _exported_step(folder)
+    for run in runs:
+        found = RunFolder(run)
+        try:
+            if not found.exists():
+                continue
+            saved = [(int(path.name.rpartition("-")[2]), path) for path in found.checkpoints(_output_dir(found))]
+        except OSError:
+            continue
+        models: list[tuple[int | None, Path]] = [(None, found.model_dir), *reversed(saved)]
+        models.sort(key=lambda model: (model[0] != step) if step is not None else (model[0] is not None))
+        for which, path in models:
+            if _same_bytes(weights, path / ADAPTER_WEIGHTS_FILE):
+                return found.path.name, which
+    return None
+
+
+def earlier_export_text(out_dir: Path, run_dir: Path | None = None) -> str:
+    """What the earlier export in out_dir is, for a refusal to replace it: "an earlier export of the run R's
+    checkpoint-4 (written 2026-12-05 14:02)". The refusal said only that the folder "exists already and is not
+    empty", and the command line "It holds an earlier export", never of what. An export records no source of its
+    own (an adapter export copies the run's files but its README.md; a merged one is what save_pretrained writes),
+    so it is told from what it holds: an adapter whose weights are byte for byte those of a model of the run being
+    exported (`run_dir`) or of the run out_dir lies in; else the step its trainer_state.json names (an export of a
+    checkpoint carries it). Where nothing tells, it says so rather than guessing (helper-217)."""
+    written = _written_at(out_dir)
+    when = f" (written {written})" if written else ""
+    runs = [Path(run_dir)] if run_dir is not None else []
+    if out_dir.parent not in runs:
+        runs.append(out_dir.parent)  # the default place: RUN/export-adapter-checkpoint-N
+    source = _exported_from(out_dir, runs)
+    unmatched = f"no model of the run {Path(run_dir).name} has its weights now" if run_dir is not None else ""
+    if source is not None:
+        run, step = source
+        return f"an earlier export of the run {run}'s {'final model' if step is None else f'checkpoint-{step}'}{when}"
+    step = _exported_step(out_dir)
+    if step is not None:
+        return (f"an earlier export of a checkpoint saved at step {step}{when}: its trainer_state.json says the step "
+                "but not the run" + (f", and {unmatched}" if unmatched else ""))
+    adapter = _json_object(out_dir / ADAPTER_CONFIG_FILE)
+    model = _json_object(out_dir / "config.json")
+    base = adapter.get("base_model_name_or_path")
+    what = (f"an adapter on {base}" if adapter.get("peft_type") and isinstance(base, str) and base else
+            "an adapter" if adapter.get("peft_type") else f"a whole {model['model_type']} model"
+            if isinstance(model.get("model_type"), str) else "a whole model")
+    return (f"an earlier export{when}: {what}, which does not record which run or checkpoint it was exported from"
+            + (f", and {unmatched}" if adapter.get("peft_type") and unmatched else ""))
+
+
 def replace_refusal(out_dir: Path) -> str | None:
     """Why an export must not replace what out_dir holds, in words; None when it may (out_dir is empty, not there,
     or holds an earlier export: holds_export). Replacing deletes everything the folder holds, and "Delete what the
@@ -841,7 +927,8 @@ def replace_refusal(out_dir: Path) -> str | None:
             "changed. To fix: choose an empty folder or a new name, or move those files away first.")
 
 
-def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> tuple[Path, Path | None]:
+def _prepare_out(out_dir: Path, overwrite: bool, what: str, run_dir: Path | None = None
+                 ) -> tuple[Path, Path | None]:
     """The hidden folder beside out_dir that the export is written into (renamed into place by _write), and the
     topmost folder above it that this made (None: out_dir's folder was there), which _write removes again when
     the export fails or is cancelled, as it is still empty then. Its name is
@@ -851,7 +938,7 @@ def _prepare_out(out_dir: Path, overwrite: bool, what: str) -> tuple[Path, Path 
     of this computer which died left (their process is gone) are removed (_remove_dead_partials)."""
     import uuid
 
-    _check_out(out_dir, overwrite)
+    _check_out(out_dir, overwrite, run_dir)
     partial = out_dir.parent / _hidden_name(out_dir, PARTIAL, f"{os.getpid()}-{uuid.uuid4().hex[:8]}-{this_host()}")
     made = _first_missing(out_dir.parent)
     try:
@@ -1030,12 +1117,12 @@ def _noted(exc: ExportError, notes: list[str]) -> ExportError:
     return ExportError(" ".join([*notes, str(exc)]), exc.kind, exc.problem, tuple(notes))
 
 
-def _check_out_noted(out_dir: Path, overwrite: bool) -> list[str]:
+def _check_out_noted(out_dir: Path, overwrite: bool, run_dir: Path | None = None) -> list[str]:
     """tidy_hidden, then _check_out: a refusal says first what was tidied (an earlier export put back is what the
     folder now holds); the notes, for the export's message."""
     notes = tidy_hidden(out_dir)
     try:
-        _check_out(out_dir, overwrite)
+        _check_out(out_dir, overwrite, run_dir)
     except ExportError as exc:
         raise _noted(exc, notes) from None
     return notes
@@ -1188,7 +1275,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
     folder, model_dir, adapter = _adapter_model_dir(run_dir, checkpoint=checkpoint)
     out_dir = _out_path(out_dir, folder, ADAPTER, checkpoint)
     check_destination(folder, out_dir)
-    tidied = _check_out_noted(out_dir, overwrite)
+    tidied = _check_out_noted(out_dir, overwrite, folder.path)
     with _removal_said(folder, checkpoint, [], "copied", out_dir):  # deleted since it was found whole
         files = [p for p in sorted(model_dir.iterdir()) if _exported(p)]
         tokenizer_dir = _tokenizer_dir(folder, model_dir)
@@ -1197,7 +1284,7 @@ def export_adapter(run_dir: Path, out_dir: Path | None = None, overwrite: bool =
                       {ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE} and not (model_dir / p.name).exists()]
         needed = sum(p.stat().st_size for p in files)
     check_space(out_dir, needed, "adapter")
-    partial, made = _prepare_out(out_dir, overwrite, "adapter")
+    partial, made = _prepare_out(out_dir, overwrite, "adapter", folder.path)
     stops = None if (model_dir / "generation_config.json").is_file() else adapter_stops(folder, model_dir)
 
     def copy(into: Path) -> None:
@@ -1491,7 +1578,8 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
         if progress is not None:
             progress(message)
     check_destination(folder, out_dir)
-    tidied = _check_out_noted(out_dir, overwrite)  # a folder that cannot take it is said before the base model loads
+    # a folder that cannot take it is said before the base model loads
+    tidied = _check_out_noted(out_dir, overwrite, folder.path)
     busy = merge_refusal(folder.path.name, "export", "Nothing was exported.")
     if busy:
         raise ExportError(busy, TRAINING_HERE)
@@ -1571,7 +1659,7 @@ def _export_merged(run_dir: Path, out_dir: Path | None, overwrite: bool, progres
             merged.generation_config = GenerationConfig.from_pretrained(str(model_dir))
         else:  # the base's, as loaded: a chat run saved before its stops were saved with it gets them here
             add_run_stops(merged.generation_config, config, folder, tokenizer)
-    partial, made = _prepare_out(out_dir, overwrite, "merged model")
+    partial, made = _prepare_out(out_dir, overwrite, "merged model", folder.path)
 
     def save(into: Path) -> None:
         say(f"Saving the merged model to {out_dir}")
