@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from enum import Enum
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QGridLayout,
     QMessageBox,
     QPushButton,
     QSizePolicy,
     QSpacerItem,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTextEdit,
     QWidget,
 )
@@ -55,6 +58,39 @@ def fit_least_height(dialog: QWidget) -> None:
     needed = None if dialog.isMinimized() else least_height(dialog)
     if needed is not None and needed != dialog.minimumHeight():
         dialog.setMinimumHeight(needed)  # a taller one grows the dialog to it
+
+
+# How many rows a Model box's list shows before it scrolls.
+MODEL_BOX_ROWS = 15
+
+
+class _RoomyRows(QStyledItemDelegate):
+    """The rows of a Model box's list as tall as a menu's (the list view's own are one line of text, cramped)."""
+
+    def sizeHint(self, option: QStyleOptionViewItem,  # noqa: N802 - Qt override
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + 8, max(size.height(), option.fontMetrics.height() + 8))
+
+
+class ModelBox(QComboBox):
+    """The Export and Push dialogs' Model box (a run's final model and its checkpoints). Its list shows at most
+    MODEL_BOX_ROWS rows and scrolls: the Fusion style draws a combo box's list as a menu as tall as its items
+    (SH_ComboBox_Popup), up to the screen's whole height for a run with 60 checkpoints, and ignores
+    maxVisibleItems; the style sheet's combobox-popup: 0 asks for the list view that keeps to it. `opening` is
+    emitted just before the list opens, so the dialog re-reads the run's folder and the labels follow its files."""
+
+    opening = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setStyleSheet("QComboBox { combobox-popup: 0; }")
+        self.setMaxVisibleItems(MODEL_BOX_ROWS)
+        self.setItemDelegate(_RoomyRows(self))
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt override
+        self.opening.emit()
+        super().showPopup()
 
 
 def error_box(parent: QWidget | None, title: str, message: str, details: str | None = None) -> QMessageBox:

@@ -55,7 +55,7 @@ from finetune_studio.core.export import (
 )
 from finetune_studio.core.export import held_names as _held_names
 from finetune_studio.core.hub import Choice, export_choices  # moved: the push dialog offers them too
-from finetune_studio.core.runs import MISSING, RunFolder, run_folder_problem
+from finetune_studio.core.runs import MISSING, RunFolder, damage, lock_alive, read_lock, run_folder_problem
 from finetune_studio.core.session import Session
 from finetune_studio.gui import background, dialogs
 from finetune_studio.gui.hub_dialogs import MESSAGE_STYLE
@@ -88,8 +88,64 @@ def default_out_dir(run_dir: Path, kind: str, checkpoint: int | None = None) -> 
 
 def exportable_run(run_dir: Path | None) -> bool:
     """A run the Export… button opens the dialog for: it saved an adapter, as its final model or a complete
-    checkpoint (a stopped run has no final model, and its checkpoints are what the user can export)."""
-    return run_dir is not None and Path(run_dir).is_dir() and bool(export_choices(Path(run_dir)))
+    checkpoint (a stopped run has no final model, and its checkpoints are what the user can export; one that
+    another process trains offers its complete checkpoints: exportable_now)."""
+    return bool(exportable_now(run_dir))
+
+
+def training_record(run_dir: Path | None) -> dict[str, Any] | None:
+    """The lock record of the process training the run now (core.runs: its flock's record, alive), or None."""
+    record = read_lock(Path(run_dir)) if run_dir is not None else None
+    return record if record is not None and lock_alive(record) else None
+
+
+def training_line(run_dir: Path, what: str) -> str | None:
+    """What the Export and Push dialogs say above their Model box while another process trains the run (`what`:
+    "exported", "pushed"), or None when none does. Its final model is not written until it ends (a resume's
+    model folder holds the previous one, which core refuses), so the box lists only the checkpoints it has saved
+    whole: a checkpoint is written once, whole, so one can be exported or pushed while the run trains on."""
+    record = training_record(run_dir)
+    if record is None:
+        return None
+    pid = record.get("pid")
+    status = RunFolder(Path(run_dir)).read_status()
+    step, total = status.get("step"), status.get("max_steps")
+    at = f", at step {step} of {total}" if isinstance(step, int) and isinstance(total, int) and total else ""
+    where = f" (process {pid}{at})" if pid else f" ({at[2:]})" if at else ""
+    return (f"The run {Path(run_dir).name} is still training in another process{where}. Its final model is "
+            "written only when it ends, so the Model box lists only the "
+            f"checkpoints it has saved whole so far: each is written once, whole, and can be {what} while the run "
+            "trains on. Open the list again to see newer ones.")
+
+
+def offered_choices(choices: list[Choice], training: bool) -> list[Choice]:
+    """The Model box's choices: `choices` less the final model while the run trains (training_line) and has a
+    complete checkpoint to offer instead. One that has none keeps its final model (a resume's: the previous
+    result), which core refuses in words until the run ends, and offers again once it has."""
+    checkpoints = [choice for choice in choices if choice.checkpoint is not None]
+    return checkpoints if training and checkpoints else choices
+
+
+def exportable_now(run_dir: Path | None) -> list[Choice]:
+    """What the Export… button offers for the run now: export_choices, less the final model while another process
+    trains it (its complete checkpoints can be exported then)."""
+    if run_dir is None or not Path(run_dir).is_dir():
+        return []
+    return offered_choices(export_choices(Path(run_dir)), training_record(run_dir) is not None)
+
+
+def damaged_pick_text(run_dir: Path, choices: list[Choice], damaged: set[int], picked: Choice, problem: str,
+                      what: str) -> str:
+    """What a dialog says when the user picks a checkpoint that is damaged now (core.runs.damage: found without
+    loading it), before Export or Push is pressed: which one, why, and the whole ones the Model box lists."""
+    steps = sorted(c.checkpoint for c in choices if c.checkpoint is not None and c.checkpoint not in damaged
+                   and c.checkpoint != picked.checkpoint)
+    listed = f"{', '.join(map(str, steps[:-1]))} or {steps[-1]}" if len(steps) > 1 else "".join(map(str, steps))
+    ways = ([_named_steps(listed)] if steps else []) + (
+        ["the final model"] if any(c.checkpoint is None for c in choices) else [])
+    fix = (f"pick a whole one in the Model box: {', or '.join(ways)}." if ways else
+           "resume the run until it saves a whole checkpoint, or put this one's files back from a copy.")
+    return f"{Path(run_dir).name} · {picked.label} is damaged: {problem}, so it cannot be {what}. To fix: {fix}"
 
 
 def choice_tip(choices: list[Choice]) -> str:
@@ -434,8 +490,10 @@ class ExportDialog(QDialog):
         self.task.error.connect(self._failed)
 
         # The final model and each complete checkpoint (export_choices). A stopped run has no final model: its
-        # newest checkpoint is the first choice, and the base model is read from its adapter_config.json.
-        self.choices = export_choices(self.run_dir)
+        # newest checkpoint is the first choice, and the base model is read from its adapter_config.json. One that
+        # another process trains offers its complete checkpoints alone, and says so (training_line).
+        self._training: str | None = None
+        self.choices = self._read_choices()
         adapter = read_adapter_config(self.choices[0].path if self.choices else RunFolder(self.run_dir).model_dir) or {}
         base = str(adapter.get("base_model_name_or_path") or "its base model")
         method = _method_of(self.run_dir)
@@ -453,7 +511,13 @@ class ExportDialog(QDialog):
                                f"on {html.escape(folder)}")
         self.run_label.setToolTip(f"{self.run_dir}\nBase model: {base}")
 
-        self.what_box = QComboBox()
+        self.training_label = FittedLabel()
+        self.training_label.setObjectName("export_training")
+        self.training_label.setStyleSheet(MESSAGE_STYLE["warning"])
+        self.training_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.training_label.hide()
+
+        self.what_box = dialogs.ModelBox()
         self.what_box.setObjectName("export_what")
         # As wide as its longest label, "checkpoint-59 (damaged)" included once an export finds it so (the box kept
         # its first width, and cut it to "checkpoint-59").
@@ -461,6 +525,8 @@ class ExportDialog(QDialog):
         self._damaged: set[int] = set()  # checkpoints an export found damaged: "(damaged)" after their name
         self._gone: str | None = None  # why nothing is left to export (the run's folder went): Export disabled
         self._fill_choices()
+        self.what_box.opening.connect(self._refresh_choices)  # the labels follow the files (a repaired checkpoint)
+        self.what_box.activated.connect(self._picked)
         self.what_row = QWidget()
         what_layout = QHBoxLayout(self.what_row)
         what_layout.setContentsMargins(0, 0, 0, 0)
@@ -616,6 +682,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSpacing(6)
         layout.addWidget(self.run_label)
+        layout.addWidget(self.training_label)
         layout.addWidget(self.what_row)
         for widget in (self.adapter_radio, self.adapter_hint, self.merged_radio, self.merged_hint, self.dtype_row,
                        self.dtype_note):
@@ -670,22 +737,41 @@ class ExportDialog(QDialog):
             self.what_box.addItem(choice.label + (" (damaged)" if damaged else ""), choice.checkpoint)
         self._has_checkpoints = any(choice.checkpoint is not None for choice in self.choices)
         self.what_box.setToolTip(f"<p>{html.escape(choice_tip(self.choices))}</p>")
+        self.training_label.setText(self._training or "")
+        self.training_label.setVisible(bool(self._training))
+
+    def _read_choices(self) -> list[Choice]:
+        """The run's models as its folder holds them now (export_choices), less the final model while another
+        process trains the run and has saved a complete checkpoint (offered_choices; training_line, kept in
+        self._training). Reads no weight file."""
+        training = training_line(self.run_dir, "exported")
+        choices = offered_choices(export_choices(self.run_dir), training is not None)
+        self._training = training if any(choice.checkpoint is not None for choice in choices) else None
+        return choices
 
     def _refresh_choices(self, damaged: int | None = None) -> None:
-        """The Model box as the run's folder is now, after an export refused what it picked: a checkpoint deleted
-        since the box listed it is no longer offered (it was, and picking it again failed again), a damaged one is
-        named so, and a run whose folder went (deleted, moved or renamed), or that holds no adapter any more, offers
-        nothing, with Export disabled and its message (run_gone_text, nothing_left_text) as Export's tooltip. The
-        pick stays where it is still listed, else the box's first (newest) model is picked, its folder proposed
-        (unless the user typed one). Reads what export_choices reads: no weight file."""
+        """The Model box as the run's folder is now, after an export refused what it picked, and each time its list
+        is opened: a checkpoint deleted since the box listed it is no longer offered (it was, and picking it again
+        failed again), a damaged one is named so, one named so and repaired since is not, a run that another process
+        trains now (or no longer) offers its complete checkpoints alone (or its final model again), and a run whose
+        folder went (deleted, moved or renamed), or that holds no adapter any more, offers nothing, with Export
+        disabled and its message (run_gone_text, nothing_left_text) as Export's tooltip. The pick stays where it is
+        still listed, else the box's first (newest) model is picked, its folder proposed (unless the user typed
+        one). Reads what export_choices reads, and the weights' headers of the checkpoints named damaged alone."""
         if damaged is not None:
             self._damaged.add(damaged)
         problem = run_folder_problem(self.run_dir)
         self._gone = run_gone_text(self.run_dir) if problem is not None and problem.kind == MISSING else None
-        choices = [] if self._gone else export_choices(self.run_dir)
+        was_training = self._training
+        choices = [] if self._gone else self._read_choices()
+        if self._gone:
+            self._training = None
         if not choices and self.choices and not self._gone:  # the box went empty: Export exported "the final model"
             self._gone = nothing_left_text(self.run_dir)
-        if choices == self.choices and damaged is None:
+        repaired = {choice.checkpoint for choice in choices if choice.checkpoint in self._damaged
+                    and choice.checkpoint != damaged and damage(choice.path) is None}
+        self._damaged -= repaired
+        if choices == self.choices and damaged is None and not repaired and self._training == was_training:
             self._update_buttons()
             return
         picked = self.checkpoint if self.what_box.count() else None
@@ -697,6 +783,23 @@ class ExportDialog(QDialog):
         self.what_box.setCurrentIndex(rows[0] if rows else 0 if choices else -1)
         self.what_box.blockSignals(False)
         self._kind_changed()
+
+    def _picked(self, row: int) -> None:
+        """The user picked a model in the box: the box is read again (the pick's label follows its files), and a
+        checkpoint that is damaged now is named so at once, with the whole ones to pick (damaged_pick_text); Export
+        would refuse it with core's words. Reads the picked checkpoint's weights' header alone."""
+        if self.exporting:
+            return
+        self._refresh_choices()  # one deleted since is no longer offered; a repaired one loses "(damaged)"
+        index = self.what_box.currentIndex()
+        picked = self.choices[index] if 0 <= index < len(self.choices) else None
+        problem = damage(picked.path) if picked is not None and picked.checkpoint is not None else None
+        if picked is not None and problem is not None:
+            self._refresh_choices(picked.checkpoint)
+            self._show("error", damaged_pick_text(self.run_dir, self.choices, self._damaged, picked, problem,
+                                                  "exported"))
+        elif self.message.property("kind") == "error" and " is damaged: " in self.message.text():
+            self._show("info", "")  # what was said of the pick before
 
     @property
     def kind(self) -> str:
@@ -1019,14 +1122,25 @@ class ExportDialog(QDialog):
 
 
 # The states in which the run shown is being trained (here, or in another process): its models are still being
-# written, and the Export… button waits until it ends.
+# written, and the Export… button waits until it ends; for a run another process trains, it offers the complete
+# checkpoints saved so far (trained_elsewhere).
 TRAINING_STATES = (RunState.PREPARING, RunState.RUNNING, RunState.STOPPING)
+# How often the button looks again at a run another process trains, for its first complete checkpoint.
+ELSEWHERE_POLL_MS = 5000
+
+
+def trained_elsewhere(session: Session) -> bool:
+    """The run the window shows is being trained by another process (the window follows it: state RUNNING, read
+    from its status.json, while this window trains nothing and the run's lock is alive)."""
+    return (session.state is RunState.RUNNING and not session.running and session.run_dir is not None
+            and training_record(session.run_dir) is not None)
 
 
 class ExportController(QObject):
     """The "Export…" button beside the run header's "Open folder": shown for an adapter run that is not training and
-    saved an adapter (a finished run's final model, or a stopped or failed run's checkpoints: exportable_run), it
-    opens the ExportDialog for the run the window shows. Reads the session; holds no window."""
+    saved an adapter (a finished run's final model, or a stopped or failed run's checkpoints: exportable_run), and
+    for one another process trains that has saved a complete checkpoint (the dialog offers those), it opens the
+    ExportDialog for the run the window shows. Reads the session; holds no window."""
 
     def __init__(self, session: Session, show_message: Callable[[str, int], None], parent: QObject | None = None):
         super().__init__(parent)
@@ -1035,10 +1149,16 @@ class ExportController(QObject):
         self.dialog: ExportDialog | None = None
         self.button = QPushButton("Export…")
         self.button.setObjectName("export_model")
-        self.button.setToolTip("Export this run's adapter (its final model or a checkpoint) alone, or merged into its "
-                               "base model as an ordinary model")
+        self._tip = ("Export this run's adapter (its final model or a checkpoint) alone, or merged into its base model "
+                     "as an ordinary model")
+        self.button.setToolTip(self._tip)
         self.button.clicked.connect(lambda: self.open_export())
         self.button.hide()
+        # While another process trains the shown run, its first complete checkpoint (or the end of its lock) is
+        # looked for now and then: nothing in the session changes when it saves one.
+        self.poll = QTimer(self)
+        self.poll.setInterval(ELSEWHERE_POLL_MS)
+        self.poll.timeout.connect(self.show_run_state)
         SessionSignals(session, self).run_changed.connect(self.show_run_state)
         self.show_run_state()
 
@@ -1049,7 +1169,15 @@ class ExportController(QObject):
     @Slot()
     def show_run_state(self) -> None:
         idle = self.session.state not in TRAINING_STATES and not self.session.running  # checked first: no disk read
-        self.button.setVisible(idle and exportable_run(self.session.run_dir))
+        elsewhere = not idle and trained_elsewhere(self.session)
+        self.button.setVisible(exportable_run(self.session.run_dir) if idle else elsewhere and any(
+            choice.checkpoint is not None for choice in exportable_now(self.session.run_dir)))
+        self.button.setToolTip(self._tip if not elsewhere else f"{self._tip}. The run is still training in another "
+                               "process: its complete checkpoints can be exported now, its final model once it ends")
+        if elsewhere and not self.poll.isActive():
+            self.poll.start()
+        elif not elsewhere:
+            self.poll.stop()
 
     def open_export(self, kind: str = ADAPTER) -> ExportDialog | None:
         """The export dialog for the run the window shows (window-modal, not blocking the caller)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, SignalInstance, Slot
 from PySide6.QtGui import QAction, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -346,16 +346,24 @@ def _size(size: int) -> str:
     return core_hub.size_text(size)  # the same units as core's progress messages ("270.0 kB")
 
 
-def push_gone_text(run_dir: Path) -> str:
+def push_gone_text(run_dir: Path, window: bool = False) -> str:
     """What the push dialog says of a run whose folder went since it was shown: core's "No run folder at …" names
-    the command line's fix (give a run's folder; `finetune-studio runs` lists the runs)."""
+    the command line's fix (give a run's folder; `finetune-studio runs` lists the runs). `window`: what the run
+    header's Push to Hub… says (in the status bar), where there is no Choose… button."""
+    fix = ("open it from its new place (the Runs tab, or File → Open run folder) and push it from there, or choose "
+           "its folder with Push a run folder… in the Hub menu" if window else "choose it in its new place (Choose…)")
     return (f"The run {run_dir.name} is no longer in {run_dir.parent} (deleted, moved or renamed since it was shown), "
-            "so there is nothing to push there. Nothing was sent to the Hub. To fix: if it was moved or renamed, "
-            "choose it in its new place (Choose…).")
+            f"so there is nothing to push there. Nothing was sent to the Hub. To fix: if it was moved or renamed, "
+            f"{fix}.")
 
 
-def nothing_left_text(run_dir: Path) -> str:
-    """What the push dialog says of a run whose final model and checkpoints were all deleted while it was open."""
+def nothing_left_text(run_dir: Path, window: bool = False) -> str:
+    """What the push dialog says of a run whose final model and checkpoints were all deleted while it was open
+    (`window`: what the run header's Push to Hub… says of them deleted since the run was shown)."""
+    if window:
+        return (f"The run {run_dir.name} has no model left to push: its final model and checkpoints were deleted "
+                "since it was shown. Nothing was sent to the Hub. To fix: open another run, or train this one again "
+                "(the Runs tab, Use its settings, then Start).")
     return (f"The run {run_dir.name} has no model left to push: its final model and checkpoints were deleted since "
             "the dialog listed them. Nothing was sent to the Hub. To fix: choose another run (Choose…), or train this "
             "one again.")
@@ -421,10 +429,15 @@ class PushDialog(QDialog):
         self._damaged: set[int] = set()  # checkpoints a push found damaged: "(damaged)" after their name
         self._gone: str | None = None  # why nothing is left to push (the run's folder or every model went)
         self._gone_pick: int | None = None  # what the box picked when the run's folder went
-        self.what_box = QComboBox()
+        self._training: str | None = None  # another process trains the run: its checkpoints alone are offered
+        self.training_label = _message_label()
+        self.training_label.setObjectName("push_training")
+        self.what_box = dialogs.ModelBox()
         self.what_box.setObjectName("push_what")
         self.what_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.what_box.currentIndexChanged.connect(self._what_changed)
+        self.what_box.opening.connect(self._reread_choices)  # the labels follow the files (a repaired checkpoint)
+        self.what_box.activated.connect(self._picked)
         what_row = QHBoxLayout()
         what_row.setContentsMargins(0, 0, 0, 0)
         what_row.addWidget(self.what_box)
@@ -513,6 +526,7 @@ class PushDialog(QDialog):
         self._form_layout = form
         layout = QVBoxLayout(self)
         layout.setSpacing(8)
+        layout.addWidget(self.training_label)
         layout.addLayout(form)
         layout.addWidget(self.account_label)
         files_title = QLabel("<b>Files to upload</b> (the model, a model card, the metrics and a loss curve)")
@@ -600,7 +614,7 @@ class PushDialog(QDialog):
     def _fill_choices(self) -> None:
         """The Model box for this run: its final model first, then each complete checkpoint, newest first; disabled
         (its tooltip says why) for a run that kept none."""
-        self.choices = core_hub.model_choices(self.run_dir)
+        self.choices = self._read_choices()
         self._damaged = set()
         self._gone = None
         self.what_box.blockSignals(True)
@@ -608,6 +622,18 @@ class PushDialog(QDialog):
         self.what_box.setCurrentIndex(0 if self.choices else -1)
         self.what_box.blockSignals(False)
         self._choice_tip()
+
+    def _read_choices(self) -> list[core_hub.Choice]:
+        """The run's models as its folder holds them now (core.hub.model_choices), less the final model while
+        another process trains the run and has saved a complete checkpoint (offered_choices; the export dialog's
+        training_line, said above the form). Reads no weight file."""
+        from finetune_studio.gui.export_dialog import offered_choices, training_line
+
+        training = training_line(self.run_dir, "pushed")
+        choices = offered_choices(core_hub.model_choices(self.run_dir), training is not None)
+        self._training = training if any(choice.checkpoint is not None for choice in choices) else None
+        _show_message(self.training_label, "warning", self._training or "")
+        return choices
 
     def _list_choices(self) -> None:
         self.what_box.clear()
@@ -784,7 +810,7 @@ class PushDialog(QDialog):
         went (deleted, moved or renamed), or whose every model went, offers nothing, with Push disabled (its tooltip
         says why). The pick stays where it is still listed, else the newest model is picked and its files listed.
         Reads what model_choices reads: no weight file. Returns whether the pick moved."""
-        from finetune_studio.core.runs import MISSING, run_folder_problem
+        from finetune_studio.core.runs import MISSING, damage, run_folder_problem
 
         if damaged is not None:
             self._damaged.add(damaged)
@@ -794,9 +820,14 @@ class PushDialog(QDialog):
         if problem is not None and problem.kind == MISSING:
             self._gone, choices = push_gone_text(self.run_dir), []
             self._gone_pick = picked
+            self._training = None
+            _show_message(self.training_label, "info", "")
         else:
-            choices = core_hub.model_choices(self.run_dir)
+            choices = self._read_choices()
             self._gone = nothing_left_text(self.run_dir) if had and not choices else None
+        repaired = {choice.checkpoint for choice in choices if choice.checkpoint in self._damaged
+                    and choice.checkpoint != damaged and damage(choice.path) is None}
+        self._damaged -= repaired
         self.choices = choices
         self.what_box.blockSignals(True)
         self._list_choices()
@@ -805,8 +836,8 @@ class PushDialog(QDialog):
         self.what_box.blockSignals(False)
         self._choice_tip()
         moved = bool(choices) and not rows
-        if moved:
-            self._what_changed()  # the newest model's files, commit message and Push row
+        if moved or (picked is not None and picked in repaired and not self.pushing):
+            self._what_changed()  # the newest model's (or the repaired pick's) files, commit message and Push row
         elif (not choices and not (problem is not None and problem.kind == MISSING)) or (
                 picked is not None and picked in self._damaged):
             # nothing left, or a damaged pick: nothing to push until another is picked. A run whose folder went
@@ -816,6 +847,18 @@ class PushDialog(QDialog):
             self.total_label.setText("Nothing to upload.")
         self._update_buttons()
         return moved
+
+    def _reread_choices(self) -> None:
+        """The Model box's list is opening: read the run's folder again (_refresh_choices), so what it lists and
+        names "(damaged)" is what the folder holds now (a checkpoint repaired since the box named it so was still
+        named so, and could not be told from a damaged one)."""
+        if not self.pushing:
+            self._refresh_choices()
+
+    def _picked(self, *_: Any) -> None:
+        """The user picked a model: its label follows its files (_refresh_choices). A damaged pick is refused, in
+        words, by the list of its files (_plan_failed), which the pick has asked for."""
+        self._reread_choices()
 
     def _refused_model_text(self, error: BaseException, picked: int | None) -> str:
         """What the dialog says when core refused the model the box picked (core.hub's NO_CHECKPOINT: gone since
@@ -1045,6 +1088,13 @@ class HubController(QObject):
         self.push_result.hide()
 
         run_events.connect(self._run_event)
+        # While another process trains the shown run, its first complete checkpoint (or the end of its lock) is
+        # looked for now and then, as the Export… button does: nothing in the session changes when it saves one.
+        from finetune_studio.gui.export_dialog import ELSEWHERE_POLL_MS  # here: export_dialog imports this module
+
+        self.poll = QTimer(self)
+        self.poll.setInterval(ELSEWHERE_POLL_MS)
+        self.poll.timeout.connect(self.show_run_state)
         SessionSignals(session, self).run_changed.connect(self.show_run_state)
         self._set_status(self.status)
         self.show_run_state()
@@ -1150,10 +1200,23 @@ class HubController(QObject):
 
     @Slot()
     def push_current_run(self) -> PushDialog | None:
-        """Push the run the window shows, if it has a saved model; otherwise ask for a run folder."""
+        """Push the run the window shows, if it has a saved model; otherwise ask for a run folder. A run offered
+        (its Push to Hub… button shown) whose folder went since (deleted, moved or renamed), or whose models all
+        went, is said in the status bar, as the Export… button says it, and the button goes: a chooser of runs
+        opened, saying nothing of the run the user had asked to push."""
         run_dir = self.session.run_dir
         if run_dir is not None and self._pushable(run_dir) and not self.session.running:
             return self.open_push(Path(run_dir))
+        if run_dir is not None and not self.session.running and (not self.push_button.isHidden()
+                                                                  or not Path(run_dir).exists()):
+            from finetune_studio.core.runs import MISSING, run_folder_problem
+
+            problem = run_folder_problem(Path(run_dir))
+            gone = problem is not None and problem.kind == MISSING
+            self._show_message(push_gone_text(Path(run_dir), window=True) if gone else
+                               nothing_left_text(Path(run_dir), window=True), 15_000)
+            self.push_button.hide()
+            return None
         return self.push_chosen_run()
 
     @Slot()
@@ -1215,12 +1278,20 @@ class HubController(QObject):
         """Whenever the session's run changes: offer a push for a finished run, and for a stopped, failed or
         interrupted one that kept a complete checkpoint (the dialog's Model box picks it: such a run may have no
         final model, and could not be pushed at all)."""
+        from finetune_studio.gui.export_dialog import trained_elsewhere
+
         run_dir = self.session.run_dir
         finished = self.session.state is RunState.FINISHED and self._pushable(run_dir)
-        ended = (self.session.state in (RunState.STOPPED, RunState.FAILED, RunState.INTERRUPTED)
+        # a run another process trains offers its complete checkpoints (the dialog lists those alone)
+        elsewhere = trained_elsewhere(self.session)
+        ended = ((self.session.state in (RunState.STOPPED, RunState.FAILED, RunState.INTERRUPTED) or elsewhere)
                  and not self.session.running and run_dir is not None and Path(run_dir).is_dir()
                  and any(choice.checkpoint is not None for choice in core_hub.model_choices(Path(run_dir))))
         self.push_button.setVisible(finished or ended)
+        if elsewhere and not self.poll.isActive():
+            self.poll.start()
+        elif not elsewhere:
+            self.poll.stop()
         self._render_outcome()
 
     @Slot(object)
