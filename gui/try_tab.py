@@ -1681,6 +1681,20 @@ class TryTab(QWidget):
         self._target_gone(target, f"{target.label} is no longer in the run folder.")
         return True
 
+    def _gone_while_loading(self) -> bool:
+        """A load that failed because the picked model's folder (or its whole run) was deleted while it loaded: the
+        tab says so as at Send (_run_gone, _model_gone), where it said the load's FileNotFoundError as "Generation
+        failed: … To fix: try other settings or another checkpoint", the picker still listing the model."""
+        if self._run_gone():  # says itself that a prompt that waited was not sent
+            return True
+        waiting, self._pending_prompt = self._pending_prompt, ""  # not "another model was picked" (_let_go)
+        if not self._model_gone():
+            self._pending_prompt = waiting
+            return False
+        if waiting:
+            self._say(f"{self.status_label.text()} Your prompt was not sent: it is still in the box.")
+        return True
+
     def _drop_run(self, note: str) -> None:
         """The picked run is gone: stop what runs for it, let its models go, forget the pick and the conversation,
         and list the runs folder again with nothing picked (refresh_runs keeps it so while _gone_note is set)."""
@@ -1912,6 +1926,8 @@ class TryTab(QWidget):
         after, self._after_job = self._after_job, None
         if after is not None:
             after()
+        elif kind == "load" and self.loaded is None and self._gone_while_loading():
+            pass
         elif kind == "load" and self._pending_prompt and self.loaded is not None:
             prompt, self._pending_prompt = self._pending_prompt, ""
             self._answer(prompt)

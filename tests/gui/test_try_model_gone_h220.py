@@ -74,3 +74,52 @@ def test_a_checkpoint_deleted_while_another_tab_showed_is_let_go_when_the_tab_sh
                                        "the list is refreshed: pick another.")
     assert listed(tab) == ["final model", "checkpoint-12", "checkpoint-4"] and tab.target_combo.currentIndex() == -1
     assert tab.panes[TUNED].title() == "Fine-tuned" and not tab.send_button.isEnabled()
+
+
+@pytest.fixture
+def deleted_as_it_loads(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Called: each model of copy-run the Try tab loads from then on is deleted (rm -r, a file manager) as its load
+    begins."""
+    from finetune_studio.core import generate
+
+    real = generate.load
+
+    def load(source: Any, *args: Any, **kwargs: Any) -> Any:
+        if source.run_dir is not None and source.run_dir.name == "copy-run":
+            shutil.rmtree(source.target.path)
+        return real(source, *args, **kwargs)
+
+    return lambda: monkeypatch.setattr(generate, "load", load)
+
+
+GONE_8 = ("checkpoint-8 is no longer in the run folder (deleted since the list was made); the list is refreshed: "
+          "pick another.")
+
+
+def test_a_checkpoint_deleted_while_it_loads_says_so_not_generation_failed(
+        qtbot: Any, window: Any, copy_run: Path, deleted_as_it_loads: Any) -> None:
+    """Before: 'Generation failed: FileNotFoundError: [Errno 2] No such file or directory: '…/checkpoint-8'. To fix:
+    try other settings or another checkpoint.', the picker still on checkpoint-8 and Send enabled."""
+    tab = shown_and_loaded(qtbot, window, copy_run, "final model")
+    deleted_as_it_loads()
+    tab.target_combo.setCurrentIndex(tab.target_combo.findText("checkpoint-8"))
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=LONG)
+    qtbot.wait(50)  # what the job still sent is delivered
+    assert tab.status_label.text() == GONE_8
+    assert tab.loaded is None and not tab.send_button.isEnabled()
+    assert listed(tab) == ["final model", "checkpoint-12", "checkpoint-4"] and tab.target_combo.currentIndex() == -1
+    assert tab.panes[TUNED].title() == "Fine-tuned"
+
+
+def test_a_prompt_sent_while_its_checkpoint_is_deleted_in_its_load_stays_in_the_box(
+        qtbot: Any, window: Any, copy_run: Path, deleted_as_it_loads: Any) -> None:
+    tab = shown_and_loaded(qtbot, window, copy_run, "final model")
+    deleted_as_it_loads()
+    tab.target_combo.setCurrentIndex(tab.target_combo.findText("checkpoint-8"))
+    tab.prompt_edit.setPlainText("Leo")
+    tab.send_button.click()  # while it loads: the prompt waits for it
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=LONG)
+    qtbot.wait(50)
+    assert tab.status_label.text() == f"{GONE_8} Your prompt was not sent: it is still in the box."
+    assert tab.prompt_edit.toPlainText() == "Leo" and tab.loaded is None
+    assert listed(tab) == ["final model", "checkpoint-12", "checkpoint-4"] and not tab.send_button.isEnabled()
