@@ -20,9 +20,11 @@ from tests.gui.test_dataset_window_h207 import (
     SHORT,
     SPACE,
     excel_csv,
+    horoscopes,
     press_start_and_finish,
     saved_dataset,
     tiny,
+    write_csv,
 )
 
 pytestmark = pytest.mark.usefixtures("drain_background")  # tests/gui/conftest.py
@@ -79,3 +81,22 @@ def test_save_after_opening_writes_the_column_as_the_data_spells_it(
     assert not window.isWindowModified() and shown_title(window) == "horoscopes.yaml — Finetune Studio"
     window.close()
     assert dialog_log.asked == [] and dialog_log.errors == []
+
+
+def test_a_column_in_another_unicode_form_opens_unmodified_too(
+        qtbot: Any, window: Any, dialog_log: DialogLog, runs_dir: Path, tmp_path: Path) -> None:
+    """The same letters in another Unicode form (NFD in the data, NFC in the config): the same column, respelled."""
+    nfd, nfc = "Horoscope Cafe\u0301", "Horoscope Caf\u00e9"
+    data = write_csv(tmp_path / "nfd.csv", ["sign", nfd], [["Aries", text] for text in horoscopes()])
+    config = tiny(data, runs_dir)
+    config.dataset.text_column = nfc
+    path = tmp_path / "cafe.yaml"
+    save_config(config, path)
+    assert window.open_config(path)
+    form = window.dataset_form
+    qtbot.waitUntil(lambda: form.preview_model.columns == ["sign", nfd], timeout=PREVIEW)
+    qtbot.waitUntil(lambda: window.config.dataset.text_column == nfd, timeout=SHORT)
+    assert not window.isWindowModified() and shown_title(window) == "cafe.yaml — Finetune Studio"
+    assert window.save()
+    assert yaml.safe_load(path.read_text(encoding="utf-8"))["dataset"]["text_column"] == nfd
+    assert dialog_log.asked == [] and not window.isWindowModified()
