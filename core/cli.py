@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue a stopped or interrupted run from its latest checkpoint")
     resume.add_argument("run_dir", help="the run's folder")
     resume.add_argument("--epochs", type=float, help="train this many more epochs than configured")
+    resume.add_argument("--steps", type=int, metavar="K",
+                        help="train K more optimizer steps of a run its config's max_steps caps (max_steps is raised "
+                             "by K in its config.yaml; the Runs tab's Train N more steps)")
     resume.add_argument("--apply-fix", action="store_true",
                         help="first apply the fix a failed run proposed (e.g. a smaller batch after running out of "
                              "memory) to its config.yaml, keeping the old one as config.before-fix.yaml")
@@ -748,6 +751,12 @@ def _command(args: argparse.Namespace) -> int:
             return _train(lambda sink, stop: run(config, sink, stop), args.quiet, said=said)
         if args.command == "resume":
             run_dir = _run_folder(args)
+        if args.command == "resume" and args.apply_fix and args.steps is not None:
+            print(f"error: --apply-fix resumes a failed run with its fix, and --steps {args.steps} trains a run past "
+                  f"its max_steps; a resume does one or the other, so nothing was changed. To fix: resume with "
+                  f"--apply-fix first; once the run has finished, train it further with finetune-studio resume "
+                  f"{shell_word(run_dir)} --steps {args.steps}.", file=sys.stderr)
+            return EXIT_CONFIG
         if args.command == "resume" and args.apply_fix:
             from finetune_studio.core import launch
             from finetune_studio.core.advice import apply_fix_and_resume
@@ -760,9 +769,10 @@ def _command(args: argparse.Namespace) -> int:
             from finetune_studio.core.training import resume
 
             if launch.run_uses_torchrun(run_dir):  # the same number of processes as it started with
-                return _train(lambda sink, stop: launch.resume(run_dir, sink, stop, args.epochs), args.quiet,
-                              lagged=True)
-            return _train(lambda sink, stop: resume(run_dir, sink, stop, args.epochs), args.quiet)
+                return _train(lambda sink, stop: launch.resume(run_dir, sink, stop, args.epochs,
+                                                               extra_steps=args.steps), args.quiet, lagged=True)
+            return _train(lambda sink, stop: resume(run_dir, sink, stop, args.epochs, extra_steps=args.steps),
+                          args.quiet)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -1213,6 +1223,8 @@ def _add_launch_commands(sub: Any) -> None:
     supervise.add_argument("run_dir", help="the run's folder, prepared by the app")
     supervise.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     supervise.add_argument("--epochs", type=float, help="with --resume: this many more epochs")
+    supervise.add_argument("--steps", type=int, metavar="K",
+                           help="with --resume: K more optimizer steps of a run its config's max_steps caps")
     supervise.add_argument("--restart", action="store_true",
                            help="with --resume: start again from step 0 when no complete checkpoint was saved (after "
                                 "a fix was applied)")
@@ -1252,7 +1264,8 @@ def _launch_command(args: argparse.Namespace) -> int:
         # segment's. Run by hand: one there is an earlier segment's. Not passed on to torchrun and its ranks.
         keep_stop = os.environ.pop(launch.STOP_CLEARED_ENV, None) is not None
         return _train(lambda sink, stop: launch.supervise(run_dir, sink, stop, args.resume, args.epochs, timeout,
-                                                          keep_stop, args.restart), quiet=True, term_stops=False)
+                                                          keep_stop, args.restart, args.steps),
+                      quiet=True, term_stops=False)
     from finetune_studio.core.config import load_config
 
     empty = _empty_flag_refusal("--run-dir", args.run_dir, "is the run folder on every machine", "~/runs/my-run",
@@ -1299,6 +1312,10 @@ def _supervise_refusal(run_dir: Path, args: argparse.Namespace) -> str | None:
         return (f"--epochs {args.epochs:g} adds epochs to a resumed run, and --resume was not given; nothing was "
                 f"started. To fix: add --resume, or resume with finetune-studio resume {shell_word(run_dir)} "
                 f"--epochs {args.epochs:g}.")
+    if args.steps is not None and not args.resume:
+        return (f"--steps {args.steps} adds steps to a resumed run, and --resume was not given; nothing was started. "
+                f"To fix: add --resume, or resume with finetune-studio resume {shell_word(run_dir)} --steps "
+                f"{args.steps}.")
     if args.resume:
         return None
     from finetune_studio.core.runs import RunFolder

@@ -788,15 +788,16 @@ def run(config: RunConfig, sink: Sink | None = None, stop: threading.Event | Non
 
 def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
            extra_epochs: float | None = None, rdzv_timeout_s: float | None = None, keep_stop: bool = False,
-           restart: bool = False) -> Any:
+           restart: bool = False, extra_steps: int | None = None) -> Any:
     """Resume a multi-process run with the same number of processes (its config.yaml's launch: section).
     keep_stop: a stop file already there is this segment's (the detached supervisor's; see torchrun_execute).
     restart: a run that failed before its first checkpoint starts again from step 0 in its folder, as
-    core.training.resume's restart (after a fix is applied: core.advice, the window's Apply fix and restart)."""
+    core.training.resume's restart (after a fix is applied: core.advice, the window's Apply fix and restart).
+    extra_epochs / extra_steps: more epochs, or more steps of a run max_steps caps, as core.training.resume."""
     from finetune_studio.core.training import resume as train_resume
 
     return train_resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs, restart=restart,
-                        execute=_executor(rdzv_timeout_s, keep_stop))
+                        execute=_executor(rdzv_timeout_s, keep_stop), extra_steps=extra_steps)
 
 
 # Set by start_detached for the supervisor it starts: the stop file was cleared just before, so one there when the
@@ -807,7 +808,8 @@ STOP_CLEARED_ENV = "FINETUNE_STUDIO_STOP_CLEARED"
 
 def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None = None,
               resume_run: bool = False, extra_epochs: float | None = None,
-              rdzv_timeout_s: float | None = None, keep_stop: bool = True, restart: bool = False) -> Any:
+              rdzv_timeout_s: float | None = None, keep_stop: bool = True, restart: bool = False,
+              extra_steps: int | None = None) -> Any:
     """The detached supervisor's body: train a run folder the window claimed (or resume one). With keep_stop, a
     stop file there is kept: the window cleared a stale one before starting this process (start_detached), so one
     there now is a Stop pressed since, while this process was still starting. Without it (a `supervise` run by
@@ -819,7 +821,7 @@ def supervise(run_dir: Path, sink: Sink | None = None, stop: threading.Event | N
     if not keep_stop:
         drop_stop_request(Path(run_dir))
     try:
-        return _supervise(Path(run_dir), sink, stop, resume_run, extra_epochs, rdzv_timeout_s, restart)
+        return _supervise(Path(run_dir), sink, stop, resume_run, extra_epochs, rdzv_timeout_s, restart, extra_steps)
     finally:
         drop_stop_request(Path(run_dir))
 
@@ -841,9 +843,11 @@ def drop_stop_request(run_dir: Path) -> None:
 
 
 def _supervise(run_dir: Path, sink: Sink | None, stop: threading.Event | None, resume_run: bool,
-               extra_epochs: float | None, rdzv_timeout_s: float | None, restart: bool = False) -> Any:
+               extra_epochs: float | None, rdzv_timeout_s: float | None, restart: bool = False,
+               extra_steps: int | None = None) -> Any:
     if resume_run:
-        return resume(run_dir, sink, stop, extra_epochs, rdzv_timeout_s, keep_stop=True, restart=restart)
+        return resume(run_dir, sink, stop, extra_epochs, rdzv_timeout_s, keep_stop=True, restart=restart,
+                      extra_steps=extra_steps)
     folder = RunFolder(Path(run_dir))
     with RunLock.acquire(folder.path):
         config, _ = load_config(folder.config_path)
@@ -1400,7 +1404,7 @@ def kill_leftovers(pids: dict[int, float], grace_s: float = 5.0) -> list[int]:
 
 # ---------------------------------------------------------------------------------------------- the window's side
 def supervisor_command(run_dir: Path, resume_run: bool = False, extra_epochs: float | None = None,
-                       restart: bool = False) -> list[str]:
+                       restart: bool = False, extra_steps: int | None = None) -> list[str]:
     command = [sys.executable, "-m", "finetune_studio.core.cli", "supervise", str(run_dir)]
     if resume_run:
         command.append("--resume")
@@ -1408,6 +1412,8 @@ def supervisor_command(run_dir: Path, resume_run: bool = False, extra_epochs: fl
             command.append("--restart")
     if extra_epochs:
         command += ["--epochs", f"{extra_epochs:g}"]
+    if extra_steps:
+        command += ["--steps", str(extra_steps)]
     return command
 
 
@@ -1428,7 +1434,7 @@ def claim(config: RunConfig) -> RunFolder:
 
 
 def start_detached(run_dir: Path, resume_run: bool = False, extra_epochs: float | None = None,
-                   restart: bool = False) -> subprocess.Popen:
+                   restart: bool = False, extra_steps: int | None = None) -> subprocess.Popen:
     """Start the supervisor of run_dir in a session of its own: the run outlives the window that started it. A stop
     file left by an earlier segment (a supervisor that crashed) is cleared first, before the caller can ask this
     segment to stop; the supervisor keeps one written after (supervise). resume_run with restart: a run with no
@@ -1437,7 +1443,7 @@ def start_detached(run_dir: Path, resume_run: bool = False, extra_epochs: float 
     clear_stop(run_dir)
     log = open(run_dir / LAUNCH_LOG, "ab")
     try:
-        return subprocess.Popen(supervisor_command(run_dir, resume_run, extra_epochs, restart), stdout=log,
+        return subprocess.Popen(supervisor_command(run_dir, resume_run, extra_epochs, restart, extra_steps), stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1", STOP_CLEARED_ENV: "1"})
     finally:
@@ -1453,7 +1459,8 @@ def start_and_follow(config: RunConfig, sink: Sink, stop: threading.Event,
 
 
 def resume_and_follow(run_dir: Path, sink: Sink, stop: threading.Event, extra_epochs: float | None = None,
-                      detach: threading.Event | None = None, restart: bool = False) -> Any:
+                      detach: threading.Event | None = None, restart: bool = False,
+                      extra_steps: int | None = None) -> Any:
     """The window's Resume (or Continue) of a multi-process run: the same number of processes, detached. restart:
     a run with no complete checkpoint starts again from step 0 in its folder (the window's Apply fix and restart,
     as core.advice.apply_fix_and_resume restarts a run of one process); its metrics.jsonl is appended to."""
@@ -1464,7 +1471,7 @@ def resume_and_follow(run_dir: Path, sink: Sink, stop: threading.Event, extra_ep
     if busy:
         raise FinetuneError(busy)
     offset = folder.metrics_path.stat().st_size if folder.metrics_path.exists() else 0
-    process = start_detached(folder.path, True, extra_epochs, restart)
+    process = start_detached(folder.path, True, extra_epochs, restart, extra_steps)
     return _follow_to_result(folder, offset, process, sink, stop, detach)
 
 

@@ -14,7 +14,6 @@ shows is never behind while the run pauses. Every other event goes out as it com
 
 from __future__ import annotations
 
-import shlex
 import threading
 import time
 import traceback
@@ -155,13 +154,10 @@ class TrainingRunner(QObject):
         from finetune_studio.core.training import resume
 
         if run_uses_torchrun(Path(run_dir)):  # the same number of processes as it started with
-            if extra_steps:  # its supervisor (core.launch) is given more epochs only: refused, nothing changed
-                self._launch(lambda sink, stop: _steps_not_for_torchrun(Path(run_dir), extra_steps), None)
-                return
             from finetune_studio.core.launch import resume_and_follow
 
-            self._launch(lambda sink, stop: resume_and_follow(Path(run_dir), sink, stop, extra_epochs, self._detach),
-                         None, True)
+            self._launch(lambda sink, stop: resume_and_follow(Path(run_dir), sink, stop, extra_epochs, self._detach,
+                                                              extra_steps=extra_steps), None, True)
             return
         self._launch(lambda sink, stop: resume(Path(run_dir), sink, stop, extra_epochs=extra_epochs,
                                                extra_steps=extra_steps), None)
@@ -229,22 +225,6 @@ class TrainingRunner(QObject):
         if thread is not None:
             thread.deleteLater()
         self.idle.emit()
-
-
-def _steps_not_for_torchrun(run_dir: Path, extra_steps: int) -> Any:
-    """More steps of a run of several processes: its supervisor takes more epochs only (core.launch), so it is
-    refused before anything changed, with the edit and the command that train them."""
-    from finetune_studio.core.config import load_config, pasted_command
-    from finetune_studio.core.errors import Problem
-    from finetune_studio.core.runs import RunFolder
-
-    folder = RunFolder(run_dir)
-    cap = load_config(folder.config_path)[0].training.get("max_steps")
-    to = f" (to {cap + extra_steps:,})" if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else ""
-    raise ConfigError([Problem("--steps", f"The run {run_dir.name} trains in several processes (torchrun), for which "
-                                          f"this window cannot yet add steps; nothing was trained or changed. To fix: "
-                                          f"raise max_steps in {folder.config_path} by {extra_steps:,}{to}, then run "
-                                          f"{pasted_command(f'finetune-studio resume {shlex.quote(str(run_dir))}')}.")])
 
 
 def _uses_torchrun(config: RunConfig) -> bool:

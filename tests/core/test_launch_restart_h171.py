@@ -34,13 +34,14 @@ def test_the_supervisor_command_carries_restart_with_resume(tmp_path: Path) -> N
     base = [sys.executable, "-m", "finetune_studio.core.cli", "supervise", str(tmp_path)]
     assert launch.supervisor_command(tmp_path, True, None, restart=True) == [*base, "--resume", "--restart"]
     assert launch.supervisor_command(tmp_path, True, 2.0) == [*base, "--resume", "--epochs", "2"]
+    assert launch.supervisor_command(tmp_path, True, extra_steps=5) == [*base, "--resume", "--steps", "5"]
     assert launch.supervisor_command(tmp_path) == base
 
 
 def test_supervise_resume_restart_reaches_core_training_resume(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple] = []
 
-    def resume(run_dir, sink=None, stop=None, extra_epochs=None, restart=False, execute=None):
+    def resume(run_dir, sink=None, stop=None, extra_epochs=None, restart=False, execute=None, extra_steps=None):
         seen.append((Path(run_dir).name, extra_epochs, restart, execute is not None))
         return RunResult("finished", "Finished 4 steps.", Path(run_dir), 4, 4)
 

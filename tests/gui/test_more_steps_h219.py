@@ -17,6 +17,8 @@ from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_r
 from tests.gui.test_history import wait_rows
 from tests.helpers import checkpoint, read_events, small_config
 
+SLOW = 300_000  # ms: two processes each import the training stack on a shared 2-core machine
+
 
 def _fabricated(runs_dir: Path, name: str, max_steps: int) -> Path:
     path = fab.make_run(runs_dir, name, fab.segment(2, 12, max_steps=12), {"state": "finished"})
@@ -101,22 +103,32 @@ def test_train_more_steps_ends_the_capped_run_at_max_steps_plus_n(qtbot: Any, wi
     qtbot.waitUntil(lambda: panel.continue_button.text() == "Train 7 more steps", timeout=10_000)
 
 
-def test_more_steps_of_a_run_of_several_processes_are_refused_with_the_edit_to_make(qtbot: Any, runs_dir: Path) -> None:
-    """Its supervisor (core.launch) is given more epochs only: the runner refuses, changing nothing, and says what
-    trains the steps (max_steps raised by hand, then a plain resume)."""
-    from finetune_studio.gui.runner import TrainingRunner
+@pytest.mark.slow
+def test_train_more_steps_of_a_run_of_two_processes_ends_it_at_max_steps_plus_n(qtbot: Any, window: Any,
+                                                                              small_dataset: Path,
+                                                                              runs_dir: Path) -> None:
+    """A run of two processes (torchrun, CPU, gloo) trains its more steps with the same two: the window's detached
+    supervisor is given --steps (core.launch.supervisor_command), as it is given --epochs. It was refused: the
+    supervisor took more epochs only."""
+    from finetune_studio.core.distributed import read_heartbeats
+    from tests.core.test_launch_processes import run_processes
 
-    path = fab.make_run(runs_dir, "two-procs", fab.segment(2, 12, max_steps=12), {"state": "finished"})
-    config = small_config(Path("data.jsonl"), runs_dir, max_steps=12)
-    config.launch.processes = 2
-    save_config(config, path / "config.yaml")
-    before = (path / "config.yaml").read_bytes()
-    runner = TrainingRunner()
-    with qtbot.waitSignal(runner.invalid, timeout=10_000) as said:
-        runner.resume(path, extra_steps=5)
-    qtbot.waitUntil(lambda: not runner.running, timeout=10_000)
-    assert [str(p) for p in said.args[0]] == [
-        f"--steps: The run two-procs trains in several processes (torchrun), for which this window cannot yet add "
-        f"steps; nothing was trained or changed. To fix: raise max_steps in {path / 'config.yaml'} by 5 (to 17), then "
-        f"run 'finetune-studio resume {path}'."]
-    assert (path / "config.yaml").read_bytes() == before
+    config = small_config(small_dataset, runs_dir, per_device_train_batch_size=4, logging_steps=1, max_steps=3,
+                          save_steps=3, eval_steps=3)
+    config.launch.processes, config.name = 2, "two-procs"
+    start_run(qtbot, window, config)
+    run_dir = runs_dir / "two-procs"
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=SLOW)
+    panel = window.history
+    wait_rows(qtbot, panel, lambda r: r.get("two-procs", {}).get("state") == "finished")
+    panel.select([run_dir])
+    assert panel.continue_button.text() == "Train 3 more steps" and panel.continue_button.isEnabled()
+    panel.continue_steps.setValue(2)
+    panel.continue_button.click()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=SLOW)
+    assert [(b["step"], b["max_steps"]) for b in read_events(run_dir, "train_begin")] == [(0, 3), (3, 5)]
+    assert [e["step"] for e in read_events(run_dir, "step")] == [1, 2, 3, 4, 5]
+    assert load_config(run_dir / "config.yaml")[0].training["max_steps"] == 5
+    beats = read_heartbeats(run_dir)
+    assert [(b["state"], b["step"], b["world_size"]) for b in beats.values()] == [("finished", 5, 2)] * 2
+    assert run_processes(run_dir) == []
