@@ -91,7 +91,9 @@ def hold_like_another_process(run_dir: Path) -> int:
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     record = {"state": "held", "pid": os.getpid(), "process_started": process_start_time(os.getpid()),
               "host": socket.gethostname(), "heartbeat": time.time(), "since": time.time()}
-    os.write(fd, json.dumps(record).encode())
+    data = json.dumps(record).encode()
+    os.pwrite(fd, data, 0)  # over an earlier record from offset 0, and cut to it, as core.runs.RunLock writes: a
+    os.ftruncate(fd, len(data))  # longer one's tail left after it made the record unreadable (held by nobody)
     status = json.loads((run_dir / "status.json").read_text())
     (run_dir / "status.json").write_text(json.dumps({**status, "state": "running", "pid": os.getpid()}))
     return fd
