@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "resources" / "sample_horoscopes.jsonl"
@@ -75,6 +79,23 @@ def stopped_lora_run(root: Path) -> Path:
     assert sorted(p.name for p in folder.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
     assert not (folder / "model").exists() and (folder / "checkpoint-2" / "optimizer.pt").is_file()
     return folder
+
+
+@contextlib.contextmanager
+def collection_threads() -> Iterator[list[int]]:
+    """The threads each garbage collection starts in while the block runs (gc.callbacks are called in the
+    collecting thread): what the GUI's and core's collection-owner tests check."""
+    seen: list[int] = []
+
+    def record(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            seen.append(threading.get_ident())
+
+    gc.callbacks.append(record)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(record)
 
 
 def hold_like_another_process(run_dir: Path) -> int:

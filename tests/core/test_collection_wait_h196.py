@@ -7,12 +7,13 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from finetune_studio.core import collection
 from tests.helpers import CycleTracer as Tracer
+from tests.helpers import collection_threads
 
 WELL_UNDER_S = 1.0  # the guard: a served request returns within a slice (0.02 s); an unserved one after 2 s
 
@@ -21,19 +22,12 @@ WELL_UNDER_S = 1.0  # the guard: a served request returns within a slice (0.02 s
 def owned() -> Iterator[list[int]]:
     """This (the test's) thread owns collection, with no timer serving it (wake does nothing: the owner is blocked).
     Yields the threads every collection started in, from gc.callbacks (called in the collecting thread)."""
-    collected_in: list[int] = []
-
-    def record(phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            collected_in.append(threading.get_ident())
-
     gc.collect()
     collection.hand_to_this_thread()
-    gc.callbacks.append(record)
     try:
-        yield collected_in
+        with collection_threads() as collected_in:
+            yield collected_in
     finally:
-        gc.callbacks.remove(record)
         collection.give_back()
 
 

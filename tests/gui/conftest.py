@@ -4,11 +4,12 @@ open run-start gate and a watchdog for hangs)."""
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.helpers import collection_threads
 
 DRAIN_TIMEOUT_MS = 120_000  # a cold import of the training stack in a job on a loaded 2-core machine, and more
 
@@ -35,18 +36,11 @@ def collected_in(qtbot: Any) -> Iterator[list[int]]:
     threads each collection started in (gc.callbacks run in the collecting thread)."""
     from finetune_studio.gui.collector import Collector
 
-    seen: list[int] = []
-
-    def record(phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            seen.append(threading.get_ident())
-
     gc.collect()
     collector = Collector()
-    gc.callbacks.append(record)
     try:
-        yield seen
+        with collection_threads() as seen:
+            yield seen
     finally:
-        gc.callbacks.remove(record)
         collector.stop()
         collector.deleteLater()
