@@ -133,6 +133,8 @@ class ConfigDocument:
             self.training_form.config_changed(self.session.config)
         if not form.respelled:  # the data's spelling of the column the config names: the same document
             self.session.set_modified(True)
+        if form.filled_in:  # a value the form filled in (a detected encoding): why the document is modified now
+            self.log.message(form.filled_in, "notice")
         # The estimate shown is of the settings before this edit until validation asks for the new one (300 ms of
         # typing, then seconds for a large model): faded and its Apply off at once, not after the timer.
         self.hardware_panel.estimate_bar.note_change(self.session.config)
@@ -222,6 +224,8 @@ class ConfigDocument:
                                f"Nothing was written, and the window keeps your settings, unsaved. To fix: {fix}.")
             return False
         self.session.saved(path)
+        for form in self.forms:
+            form.document_saved(self.session.config)
         self._disk_digest = (self.session.path, file_digest(self.session.path))
         store.set_last_config(str(path))
         store.push_recent(store.RECENT_CONFIGS, str(path))

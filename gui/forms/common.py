@@ -424,6 +424,10 @@ class Form(QWidget):
     # Dataset tab's text column as the data spells it: "Horoscope Text " for the config's "Horoscope Text"): the
     # window stores it, so a run uses the real name, but the document is not marked modified by it.
     respelled = False
+    # Set while `changed` is emitted for a value the form filled in itself, not the user, that changes what the
+    # config means (the Dataset tab's detected encoding of a file that is not UTF-8): the window marks the document
+    # modified, as it is not its file any more, and shows this note in its log, so the * in the title has a reason.
+    filled_in: str | None = None
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -444,6 +448,9 @@ class Form(QWidget):
 
     def store(self, config: RunConfig) -> None:
         raise NotImplementedError
+
+    def document_saved(self, config: RunConfig) -> None:
+        """The window wrote `config` to its file: what the form shows is now what the file says."""
 
     def owns(self, field: str) -> bool:
         """True if a Problem with this field belongs to this form (the main window picks the tab to show)."""

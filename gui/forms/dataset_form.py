@@ -464,6 +464,7 @@ class DatasetForm(Form):
         self._pending_source: str | None = None
         self._detected_encoding: str | None = None  # filled in by the form (not the user) for this source:
         self._detected_for: str | None = None  # cleared again when another source is chosen
+        self._file_encoding: str | None = None  # what the document's file (or the loaded preset) says
 
         # -- text
         self.text_column_combo = narrow_combo(QComboBox())
@@ -745,10 +746,15 @@ class DatasetForm(Form):
         self._last_chosen = self.source_edit.text().strip()
         self._preview_source = None  # the next preview is of the loaded config: keep its text column
         self._detected_encoding = self._detected_for = None
+        self._file_encoding = str(ds.encoding or "").strip() or None
         self._update_encoding_enabled()  # after the encoding is set: a built-in sample's loaded one can be cleared
         self._update_encoding_hint()
         self._update_sample_by()
         self._schedule_preview()  # also when the source stayed: the column box follows the loaded config
+
+    def document_saved(self, config: RunConfig) -> None:
+        self._file_encoding = str(config.dataset.encoding or "").strip() or None
+        self._update_encoding_hint()  # a detected encoding is saved now: no more "save to keep it"
 
     def store(self, config: RunConfig) -> None:
         ds = config.dataset
@@ -1014,7 +1020,17 @@ class DatasetForm(Form):
         if detected and not self.encoding_combo.currentText().strip():
             self._show_error("")
             self._detected_encoding, self._detected_for = detected, self._pending_source
-            self.encoding_combo.setCurrentText(detected)  # changed: the preview reads the file again with it
+            # Changed: the preview reads the file again with it, and so does a run from the window. The document is
+            # no longer what its file says (a config without the encoding cannot read this file: the CLI refuses
+            # it), so it is marked modified, as the window says in its log and the hint under the box.
+            name = os.path.basename(str(getattr(exc, "path", "") or self._pending_source or "")) or "the dataset file"
+            self.filled_in = (f"Encoding {detected} detected in {name} and filled in on the Dataset tab: the file is "
+                              f"not UTF-8. The config is marked changed (*) because it does not say so yet. To keep "
+                              f"it: File > Save.")
+            try:
+                self.encoding_combo.setCurrentText(detected)
+            finally:
+                self.filled_in = None
             return
         self._show_error(describe_error(exc, "reading the dataset"))
         if self._stats_waiting:
@@ -1146,8 +1162,10 @@ class DatasetForm(Form):
             text = (f"The built-in samples are UTF-8: read as {current}, their text may look garbled. To fix: clear "
                     "the encoding." if current else BUILTIN_ENCODING)
         elif current and current == self._detected_encoding:
-            text = (f"Detected {current}: the file is not UTF-8, so it is read as {current}. Check in the preview "
-                    "that accented letters look right.")
+            unsaved = "" if current == self._file_encoding else (
+                "Filled in, not yet saved in the config (hence the * in the title): save to keep it. ")
+            text = (f"Detected {current}: the file is not UTF-8, so it is read as {current}. {unsaved}Check in the "
+                    "preview that accented letters look right.")
         elif current:
             text = f"Files are read as {current}."
         else:
