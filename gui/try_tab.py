@@ -113,6 +113,17 @@ RUN_PICKER_CHARS = 6  # the least width of the Try tab's run picker, in characte
 LAYOUT_SHARE = 20  # an answer pane draws its pieces at least this many times its last draw's time apart (add_text)
 
 
+def gone_text(target: Any, deleted: bool = True) -> str:
+    """What the Try tab says of a picked model that is no longer in its run folder (deleted: since the list was
+    made). The sentence starts with a capital: "The final model …"; a checkpoint is named as its folder is
+    ("checkpoint-4"), a name to find on disk, as the picker lists it."""
+    name = f"The {target.label}" if target.step is None else target.label
+    if not deleted:
+        return f"{name} is no longer in the run folder."
+    return (f"{name} is no longer in the run folder (deleted since the list was made); the list is refreshed: pick "
+            "another.")
+
+
 def _last_changed(path: Path) -> float:
     """When a run folder last changed (a checkpoint saved, a file written); one gone since it was listed sorts
     last rather than failing the listing."""
@@ -1270,7 +1281,7 @@ class TryTab(QWidget):
         except GenerationError:
             found = []
         if picked is not None and not any(target.path == picked.path for target in found):
-            self._target_gone(picked, f"{picked.label} is no longer in the run folder.")
+            self._target_gone(picked, gone_text(picked, deleted=False))
             return
         self.target_combo.blockSignals(True)
         self.target_combo.clear()
@@ -1398,8 +1409,7 @@ class TryTab(QWidget):
         if run_dir is not None and not run_dir.exists():
             self._say(f"The run {run_dir.name} is no longer in the runs folder (deleted or moved): press Refresh.")
         elif not target.path.exists():
-            self._say(f"{target.label} is no longer in the run folder (deleted since the list was made); the list "
-                      "is refreshed: pick another.")
+            self._say(gone_text(target))
         elif run_dir is not None and (damaged := damage(target.path)) is not None:
             self._say(self._damaged_pick(run_dir, target, damaged))
         else:
@@ -1678,7 +1688,7 @@ class TryTab(QWidget):
         target = source.target if source is not None else None
         if source is None or source.run_dir is None or target is None or target.path.exists():
             return False
-        self._target_gone(target, f"{target.label} is no longer in the run folder.")
+        self._target_gone(target, gone_text(target, deleted=False))
         return True
 
     def _gone_while_loading(self) -> bool:

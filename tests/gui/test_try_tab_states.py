@@ -296,6 +296,20 @@ def test_a_deleted_checkpoint_lets_the_models_go_and_the_list_is_made_again(qtbo
     assert tab.loaded.source.name == "newer · checkpoint-8" and tab.send_button.isEnabled()
 
 
+def test_a_deleted_final_model_is_said_in_a_sentence_that_starts_with_a_capital(qtbot: Any, tab: Any,
+                                                                                 runs: Path) -> None:
+    """It said "final model is no longer in the run folder …", the one status line that began in lowercase."""
+    assert tab.loaded.source.name == "newer · final model"
+    shutil.rmtree(runs / "newer" / "model")
+    tab.prompt_edit.setPlainText("Aries")
+    tab.send_button.click()
+    assert tab.status_label.text() == ("The final model is no longer in the run folder (deleted since the list was "
+                                       "made); the list is refreshed: pick another. Your prompt was not sent: it is "
+                                       "still in the box.")
+    assert tab.loaded is None and tab.prompt_edit.toPlainText() == "Aries"
+    assert [tab.target_combo.itemText(i) for i in range(tab.target_combo.count())] == ["checkpoint-8", "checkpoint-4"]
+
+
 # ---------------------------------------------------------------------------------------------- answers that fail
 
 
