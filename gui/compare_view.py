@@ -10,12 +10,14 @@ short keeps what it had. The view gets what it may do as callables; it never hol
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import Qt as GuiQt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -91,14 +93,28 @@ def _say_in(label: QLabel, text: str) -> None:
 
 CELL_CHARS = 1000  # more than a cell shows: at most 160 px high, about 10 lines of a column made 600 px wide
 TIP_CHARS = 600  # a longer answer's tooltip is cut here: a click on its cell shows it whole under the table
+TIP_LINES = 15  # and after this many lines: 300 short lines were a tooltip 4,200 px high
+PLAIN_TIP_CHARS = 120  # a tooltip of one line up to this long stays plain text: no wider than a screen
+TIP_WORD = 80  # a run of this many characters with no space is given a place to wrap (U+200B) after it
 
 
-def _tip(text: str, more: str = "") -> str:
-    """`text` as a tooltip shows it, word for word: Qt takes a tooltip for markup when its first line has a tag
-    ('<b>', 'what does <div> do?', even 'a < b and c > d') or '&lt;', and showed 'a  d'; a plain one is not wrapped,
-    so a long answer was one line wider than the screen. Escaped rich text is neither. Cut at TIP_CHARS, with `more`
-    (where the rest is) after it."""
-    cut = text if len(text) <= TIP_CHARS else f"{text[:TIP_CHARS]}… {more}".rstrip()
+def bounded_tip(text: str, more: str = "") -> str:
+    """`text` as a tooltip shows it, word for word, and no larger than a screen. Qt takes a tooltip for markup when
+    its first line has a tag ('<b>', 'what does <div> do?', even 'a < b and c > d') or '&lt;', and showed 'a  d'; a
+    plain one is not wrapped, so a long answer was one line wider than the screen. Escaped rich text is neither. Cut
+    at TIP_CHARS characters or TIP_LINES lines, with '…' and `more` (where the rest is) after it. Rich text wraps at
+    spaces only: a run of characters without one ('x' * 600, a URL, a model's '!!!!…') was one line 4,265 px wide,
+    so such a run gets a zero-width space every TIP_WORD characters, where it may wrap. A short line that Qt does not
+    take for markup is fine as it is: it is its own tooltip."""
+    if len(text) <= PLAIN_TIP_CHARS and "\n" not in text and not GuiQt.mightBeRichText(text):
+        return text
+    cut = text[:TIP_CHARS]
+    lines = cut.split("\n")
+    if len(lines) > TIP_LINES:
+        cut = "\n".join(lines[:TIP_LINES])
+    if cut != text:
+        cut = f"{cut}… {more}".rstrip()
+    cut = re.sub(rf"\S{{{TIP_WORD}}}(?=\S)", lambda match: match.group(0) + "\u200b", cut)
     return f"<p style='white-space:pre-wrap'>{html.escape(cut)}</p>"
 
 
@@ -411,7 +427,8 @@ class CompareView(QWidget):
         chars = self._title_chars()
         self.table.setVerticalHeaderLabels([_row_title(p, chars) for p in rows])
         for row, prompt in enumerate(rows):
-            self.table.verticalHeaderItem(row).setToolTip(_tip(prompt, "(click a cell of the row to read it all)"))
+            tip = bounded_tip(prompt, "(click a cell of the row to read it all)")
+            self.table.verticalHeaderItem(row).setToolTip(tip)
             for col, model in enumerate(data.models):
                 self._set_cell(row, col, data.answer(prompt, model))
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -433,7 +450,7 @@ class CompareView(QWidget):
         elif len(text) > CELL_CHARS:
             text = text[:CELL_CHARS] + "…"
         item = QTableWidgetItem(text)
-        item.setToolTip(_tip(answer, "(click the cell to read it all under the table)"))
+        item.setToolTip(bounded_tip(answer, "(click the cell to read it all under the table)"))
         item.setTextAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.table.setItem(row, col, item)
 

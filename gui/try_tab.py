@@ -1969,11 +1969,15 @@ class TryTab(QWidget):
 
     # ------------------------------------------------------------------ saved prompts
     def _load_prompts(self) -> None:
+        from finetune_studio.gui.compare_view import bounded_tip
+
         self.saved_combo.clear()
         for prompt in self.session.config.prompts:
             self.saved_combo.addItem(prompt.replace("\n", " ⏎ ")[:80], prompt)
-            if len(prompt) > 80 or "\n" in prompt:  # the list shows its first 80 characters: the whole as its tip
-                self.saved_combo.setItemData(self.saved_combo.count() - 1, prompt, Qt.ItemDataRole.ToolTipRole)
+            if len(prompt) > 80 or "\n" in prompt:  # the list shows its first 80 characters: more as its tooltip,
+                # bounded (a 20,000-character prompt was a tooltip wider than the screen) and wrapped
+                tip = bounded_tip(prompt, "(pick it to read it all in the prompt box)")
+                self.saved_combo.setItemData(self.saved_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.saved_combo.setCurrentIndex(-1)
         self.compare.set_prompts(list(self.session.config.prompts))
 
