@@ -1179,9 +1179,9 @@ def _push(args: argparse.Namespace) -> int:
                               # one the run has not whole is refused with those it has; none: the call as before it
                               **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
     except hub.HubError as exc:
-        if exc.kind not in (hub.NO_CHECKPOINT, hub.CHECKPOINT_REMOVED) or not getattr(exc, "choices", ()):
+        if exc.kind not in (hub.NO_CHECKPOINT, hub.CHECKPOINT_REMOVED) or exc.refusal is None:
             raise
-        print(f"error: {_checkpoint_refusal(args, exc, _push_argv)}", file=sys.stderr)
+        print(f"error: {_checkpoint_refusal(args, exc.refusal, _push_argv)}", file=sys.stderr)
         return EXIT_CONFIG if exc.kind == hub.NO_CHECKPOINT else EXIT_FAILED  # deleted while pushed: a failure
     except KeyboardInterrupt:
         again = " ".join(shell_word(arg) for arg in _push_argv(args))
@@ -1441,8 +1441,8 @@ def _export(args: argparse.Namespace) -> int:
                             # one the run has not whole is refused with those it has; none: the call as before it
                             **({"checkpoint": args.checkpoint} if args.checkpoint is not None else {}))
     except ExportError as exc:
-        if exc.kind in (NO_CHECKPOINT, CHECKPOINT_REMOVED) and exc.choices:
-            print(f"error: {_checkpoint_refusal(args, exc, _export_argv)}", file=sys.stderr)
+        if exc.kind in (NO_CHECKPOINT, CHECKPOINT_REMOVED) and exc.refusal is not None:
+            print(f"error: {_checkpoint_refusal(args, exc.refusal, _export_argv)}", file=sys.stderr)
             # one the run deleted while it was exported was whole when given: a failure (exit 1), as README has an
             # export of a run another process trains, not bad input
             return EXIT_CONFIG if exc.kind == NO_CHECKPOINT else EXIT_FAILED
@@ -1458,18 +1458,17 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checkpoint_refusal(args: argparse.Namespace, exc: Exception, argv: Callable[[argparse.Namespace], list[str]]
+def _checkpoint_refusal(args: argparse.Namespace, refusal: Any, argv: Callable[[argparse.Namespace], list[str]]
                         ) -> str:
-    """The refusal of a checkpoint export or push cannot use (its error's `choices`: the run's other whole models),
-    with its fix said as the command is typed (_checkpoint_choices_words), for export and push alike: push said the
-    bare numbers core.generate words ("give one of its checkpoints: 1 or 2")."""
-    from finetune_studio.core.export import checkpoint_choices_fix
-
-    choices = exc.choices  # type: ignore[attr-defined]
-    said, _, fix = str(exc).partition(" To fix: ")
-    words = _checkpoint_choices_words(args, choices, argv)
-    theirs = checkpoint_choices_fix(choices)
-    return f"{said} To fix: {fix.replace(theirs, words) if theirs in fix else words}"
+    """The refusal of a checkpoint generate, export or push cannot use (core.generate.CheckpointRefusal: why, and the
+    run's other whole models), with its fix said as the command is typed (_checkpoint_choices_words): the one wording
+    of the three commands. Push said the bare numbers core.generate words ("give one of its checkpoints: 1 or 2"),
+    and generate said them still; export and push read the fix out of core's message text to reword it."""
+    fix = _checkpoint_choices_words(args, refusal.choices, argv) if refusal.choices else refusal.fallback
+    if refusal.elsewhere is not None:  # a link to another run's checkpoint: that run's folder gives it
+        step = refusal.elsewhere.name.rpartition("-")[2]
+        fix = f"give that run's folder ({refusal.elsewhere.parent} --checkpoint {step}), or {fix}"
+    return f"{refusal.reason} To fix: {fix}" + (f" {refusal.also}" if refusal.also and refusal.choices else "")
 
 
 def _checkpoint_choices_words(args: argparse.Namespace, choices: tuple[int | None, ...],
@@ -1494,6 +1493,25 @@ def _checkpoint_choices_words(args: argparse.Namespace, choices: tuple[int | Non
     if None in choices:
         ways.append("leave --checkpoint out for its final model")
     return f"{', or '.join(ways)}."
+
+
+def generate_refusal(args: argparse.Namespace, exc: BaseException) -> str | None:
+    """What `generate RUN --checkpoint N` says of a checkpoint the run cannot answer with (not there, none at all,
+    damaged: core.generate.resolve's GenerationError carrying a CheckpointRefusal), as export and push say it, with
+    the generate command to type (_checkpoint_refusal); None for any other error, said as it is. For
+    core.generate_cli.run_cli to print (it says resolve's bare "give one of its checkpoints: 4, 8 or 12" now)."""
+    refusal = getattr(exc, "refusal", None)
+    if refusal is None or getattr(args, "checkpoint", None) is None:
+        return None
+    return _checkpoint_refusal(args, refusal, _generate_argv)
+
+
+def _generate_argv(args: argparse.Namespace) -> list[str]:
+    """The generate command as given: its folder, --checkpoint, --base, the prompt (or prompts file) and --system."""
+    prompt = (["--prompt", args.prompt] if getattr(args, "prompt", None) is not None else
+              ["--prompts", args.prompts] if getattr(args, "prompts", None) else [])
+    return ["generate", args.folder, "--checkpoint", str(args.checkpoint), *(["--base"] if args.base else []),
+            *prompt, *(["--system", args.system] if getattr(args, "system", "") else [])]
 
 
 def _export_argv(args: argparse.Namespace) -> list[str]:

@@ -16,6 +16,7 @@ folder that is renamed into place at the end, so a failure never leaves a folder
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import shlex
@@ -26,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from finetune_studio.core.adapters import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, read_adapter_config
 from finetune_studio.core.errors import FinetuneError
-from finetune_studio.core.generate import GenerationError
+from finetune_studio.core.generate import DAMAGED, LINKED, REMOVED, CheckpointRefusal, GenerationError
 from finetune_studio.core.hub import local_base_size, size_text  # one way to say a size, as the push dialog does
 from finetune_studio.core.runs import RUN_FILES, RunFolder, no_model_text, run_folder_problem, training_now
 
@@ -54,12 +55,15 @@ class ExportError(FinetuneError):
     gave (BAD_INPUT_KINDS: the command line exits 2 for them, not 1), so no caller reads the sentence."""
 
     def __init__(self, message: str, kind: str = "", problem: str = "", notes: tuple[str, ...] = (),
-                 choices: tuple[int | None, ...] = ()):
+                 choices: tuple[int | None, ...] = (), refusal: CheckpointRefusal | None = None):
         super().__init__(message)
         self.kind = kind
-        # NO_CHECKPOINT: the run's whole models to pick in place of the one refused (steps, then None for the final
-        # model), for a front end to name as it is picked there (whole_checkpoint_dir)
-        self.choices = choices
+        # NO_CHECKPOINT, CHECKPOINT_REMOVED: the facts of the checkpoint refused (why, the run's whole models to pick
+        # in its place, core's fix where there are none), for each front end to word its fix itself: the command
+        # line as flags (core.cli._checkpoint_refusal), the dialogs as their Model box
+        # (gui.export_dialog.refused_pick_text). `choices` is the refusal's: steps, then None for the final model
+        self.refusal = refusal
+        self.choices = refusal.choices if refusal is not None and not choices else choices
         self.problem = problem  # WRITE_KINDS: what went wrong, naming neither folder nor fix (a push says its own)
         self.notes = notes  # what tidy_hidden did or found before it, said first in the message too
 
@@ -145,7 +149,7 @@ def whole_checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
     unreadable adapter_config.json), and one that is a link to another folder's checkpoint. A damaged one left
     resolve's GenerationError through, so `export --checkpoint N` failed with exit 1 and no "Nothing was exported."
     where `push --checkpoint N` refused it with exit 2 (helper-216). The fix is resolve's, in its words, which the
-    export dialog says as its Model box (gui.export_dialog.checkpoint_words)."""
+    export dialog says as its Model box (gui.export_dialog.refused_pick_text, from the error's `refusal`)."""
     from finetune_studio.core.generate import InputError, resolve
 
     try:
@@ -154,9 +158,13 @@ def whole_checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
         said, _, fix = str(exc).partition(" To fix: ")
         if said.startswith(f"The run {folder.path.name} has no complete checkpoint {checkpoint}."):
             said = f"{said.rstrip().rstrip('.')}{_why_not_a_checkpoint(folder, checkpoint)}."
-        refusal = ExportError if isinstance(exc, InputError) else DamagedCheckpoint  # not there, or damaged
-        raise refusal(f"{said.rstrip()} Nothing was exported." + (f" To fix: {fix}" if fix else ""),
-                      NO_CHECKPOINT, choices=_checkpoint_choices(folder, checkpoint)) from None
+        error = ExportError if isinstance(exc, InputError) else DamagedCheckpoint  # not there, or damaged
+        choices = _checkpoint_choices(folder, checkpoint)
+        facts = getattr(exc, "refusal", None)
+        refusal = None if facts is None else dataclasses.replace(
+            facts, what=said.rstrip(), nothing="Nothing was exported.", choices=choices)
+        raise error(f"{said.rstrip()} Nothing was exported." + (f" To fix: {fix}" if fix else ""),
+                    NO_CHECKPOINT, choices=choices, refusal=refusal) from None
     assert target is not None and target.step == checkpoint  # a run folder with --checkpoint N resolves to it
     path = target.path
     real = path.resolve()
@@ -165,18 +173,22 @@ def whole_checkpoint_dir(folder: RunFolder, checkpoint: int) -> Path:
         theirs = RunFolder(real.parent).exists() and real.name == f"checkpoint-{step}" and step.isdigit()
         choices = _checkpoint_choices(folder, checkpoint, own=True)
         if theirs and real.parent == path.parent.resolve():  # another checkpoint of this run: another step's weights
-            raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to its checkpoint-"
-                              f"{step}: its weights are those of step {step}, not of step {checkpoint}. Nothing was "
-                              "exported. To fix: " + (checkpoint_choices_fix(choices) if choices else
-                                                      "copy that folder in place of the link."),
-                              NO_CHECKPOINT, choices=choices)
+            what = (f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to its checkpoint-{step}: its "
+                    f"weights are those of step {step}, not of step {checkpoint}.")
+            refusal = CheckpointRefusal(LINKED, folder.path.name, checkpoint, what, choices, "Nothing was exported.",
+                                        "copy that folder in place of the link.")
+            raise ExportError(f"{refusal.reason} To fix: " + (checkpoint_choices_fix(choices) if choices else
+                                                              refusal.fallback), NO_CHECKPOINT, refusal=refusal)
         ways = ([f"give that run's folder ({real.parent} --checkpoint {step})"] if theirs else []) + (
             [checkpoint_choices_fix(choices)] if choices else ["copy that folder in place of the link"])
-        raise ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to {real}"
-                          + (f", checkpoint-{step} of the run {real.parent.name}" if theirs else "")
-                          + ", not a checkpoint this run saved: its weights are not the ones this run's config and "
-                          f"metrics describe. Nothing was exported. To fix: {', or '.join(ways)}".rstrip(".") + ".",
-                          NO_CHECKPOINT, choices=choices)
+        what = (f"checkpoint-{checkpoint} of the run {folder.path.name} is a link to {real}"
+                + (f", checkpoint-{step} of the run {real.parent.name}" if theirs else "")
+                + ", not a checkpoint this run saved: its weights are not the ones this run's config and metrics "
+                "describe.")
+        refusal = CheckpointRefusal(LINKED, folder.path.name, checkpoint, what, choices, "Nothing was exported.",
+                                    "copy that folder in place of the link.", elsewhere=real if theirs else None)
+        raise ExportError(f"{refusal.reason} To fix: {', or '.join(ways)}".rstrip(".") + ".", NO_CHECKPOINT,
+                          refusal=refusal)
     return path
 
 
@@ -261,12 +273,16 @@ def removed_checkpoint_error(folder: RunFolder, checkpoint: int, doing: str, not
     else:
         why = "it was deleted meanwhile, by another program or by hand"
     fix = checkpoint_choices_fix(choices) if choices else ""
+    also = fallback = ""
     if None not in choices:
         later = ("its final model once the run finishes" if training else
                  "another run's model")
-        fix = f"{fix} Or {verb} {later}." if fix else f"{verb} {later}, or a checkpoint it saves meanwhile."
-    return ExportError(f"checkpoint-{checkpoint} of the run {folder.path.name} was removed while it was being "
-                       f"{doing}: {why}. {nothing} To fix: {fix}", CHECKPOINT_REMOVED, choices=choices)
+        also, fallback = f"Or {verb} {later}.", f"{verb} {later}, or a checkpoint it saves meanwhile."
+        fix = f"{fix} {also}" if fix else fallback
+    refusal = CheckpointRefusal(REMOVED, folder.path.name, checkpoint, f"checkpoint-{checkpoint} of the run "
+                                f"{folder.path.name} was removed while it was being {doing}: {why}.", choices,
+                                nothing, fallback, also)
+    return ExportError(f"{refusal.reason} To fix: {fix}", CHECKPOINT_REMOVED, refusal=refusal)
 
 
 @contextlib.contextmanager
@@ -340,10 +356,12 @@ def _checkpoint_adapter_dir(folder: RunFolder, checkpoint: int) -> tuple[RunFold
         unreadable = _unreadable_json(model_dir / ADAPTER_CONFIG_FILE)
         if unreadable:
             choices = _checkpoint_choices(folder, checkpoint)
-            fix = checkpoint_choices_fix(choices) if choices else "save the adapter again, or pick another run."
-            raise DamagedCheckpoint(f"checkpoint-{checkpoint} of the run {folder.path.name} is damaged: its "
-                              f"{ADAPTER_CONFIG_FILE} {unreadable}. Nothing was exported. To fix: {fix}",
-                              NO_CHECKPOINT, choices=choices)
+            refusal = CheckpointRefusal(DAMAGED, folder.path.name, checkpoint, f"checkpoint-{checkpoint} of the run "
+                                        f"{folder.path.name} is damaged: its {ADAPTER_CONFIG_FILE} {unreadable}.",
+                                        choices, "Nothing was exported.",
+                                        "save the adapter again, or pick another run.")
+            fix = checkpoint_choices_fix(choices) if choices else refusal.fallback
+            raise DamagedCheckpoint(f"{refusal.reason} To fix: {fix}", NO_CHECKPOINT, refusal=refusal)
         raise ExportError(f"The run {folder.path.name} fine-tuned every weight, so its checkpoint-{checkpoint} is "
                           f"already a whole model that loads as it is: {model_dir}. Export is for adapter runs "
                           "(LoRA, QLoRA, DoRA). Nothing was exported. To fix: use that folder as it is (copy its "

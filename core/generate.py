@@ -44,8 +44,48 @@ SEED_LIMIT = 2**64
 Progress = Callable[[str], None]
 
 
+# CheckpointRefusal.cause values: why a checkpoint a command was given (--checkpoint N, or the Model box's pick)
+# cannot be used. MISSING: the run has no complete checkpoint N; NONE_LEFT: it has no complete checkpoint at all;
+# DAMAGED: it is there but cannot load; LINKED: a link to another folder's checkpoint (core.export); REMOVED: the run
+# deleted it while it was being read (core.export's CHECKPOINT_REMOVED: save_total_limit).
+MISSING, NONE_LEFT, DAMAGED, LINKED, REMOVED = "missing", "none_left", "damaged", "linked", "removed"
+
+
+@dataclass(frozen=True)
+class CheckpointRefusal:
+    """The facts of a checkpoint a command cannot use, for each front end to word its fix itself (the command line
+    as flags to type: core.cli._checkpoint_refusal; the Export and Push dialogs as their Model box:
+    gui.export_dialog.refused_pick_text), where they rewrote core's message text. `what`: what happened, in no front
+    end's terms where it can be (NONE_LEFT names --checkpoint: `detail` holds what the run folder holds for a front
+    end to say it its own way); `nothing`: what was not done ("Nothing was exported."); `choices`: the run's whole
+    models to pick instead (steps oldest first, then None for its final model); `fallback`: core's fix where there
+    are none; `also`: a further way, a sentence said after the fix; `elsewhere`: for LINKED, the other run's
+    checkpoint folder the link points to."""
+
+    cause: str
+    run: str
+    checkpoint: int
+    what: str
+    choices: tuple[int | None, ...] = ()
+    nothing: str = ""
+    fallback: str = ""
+    also: str = ""
+    detail: str = ""
+    elsewhere: Path | None = None
+
+    @property
+    def reason(self) -> str:
+        """What happened and what was not done, before "To fix:"."""
+        return f"{self.what} {self.nothing}".strip()
+
+
 class GenerationError(FinetuneError):
-    """A prompt, folder or model that cannot be used for generation; the message says what to do."""
+    """A prompt, folder or model that cannot be used for generation; the message says what to do. `refusal`: the
+    facts of a checkpoint asked by step (resolve's --checkpoint N) it cannot use, for a front end to word."""
+
+    def __init__(self, message: str = "", refusal: CheckpointRefusal | None = None):
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class LoadStopped(GenerationError):
@@ -397,6 +437,7 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
         elif checkpoint is not None:
             chosen = next((t for t in found if t.step == checkpoint), None)
             if chosen is None:
+                whole = tuple(t.step for t in found if damage(t.path) is None)
                 steps = [str(t.step) for t in found if t.step is not None]
                 final = any(t.step is None for t in found)
                 if len(steps) > 1:
@@ -410,7 +451,9 @@ def resolve(folder: str | os.PathLike[str], checkpoint: int | None = None) -> So
                 said = (f"has no complete checkpoint {checkpoint}" if steps else
                         f"has no complete checkpoint at all, so --checkpoint {checkpoint} has none to pick "
                         f"({_what_exists(run_dir)})")
-                raise InputError(f"The run {run_dir.name} {said}. To fix: {fix}")
+                raise InputError(f"The run {run_dir.name} {said}. To fix: {fix}", CheckpointRefusal(
+                    MISSING if steps else NONE_LEFT, run_dir.name, checkpoint, f"The run {run_dir.name} {said}.",
+                    whole, fallback=fix, detail="" if steps else _what_exists(run_dir)))
             _refuse_damaged(run_dir, chosen, found, by_step=True)
         elif not found:
             fix = _wait_for_a_save(run_dir, config) or _no_model_yet(run_dir, config)
@@ -562,7 +605,10 @@ def _refuse_damaged(run_dir: Path, chosen: Target, found: list[Target], by_step:
         names = [f"{t.path}" + (" (the final model)" if t.step is None else "") for t in whole]
         fix = (f"give a whole one: {names[0]}." if len(names) == 1 else
                f"give a whole one: {', '.join(names[:-1])} or {names[-1]}.")
-    raise GenerationError(f"{run_dir.name} · {chosen.label} is damaged: {problem}. To fix: {fix}")
+    refusal = CheckpointRefusal(DAMAGED, run_dir.name, chosen.step, f"{run_dir.name} · {chosen.label} is damaged: "
+                                f"{problem}.", tuple(t.step for t in whole), fallback=fix) \
+        if by_step and chosen.step is not None else None
+    raise GenerationError(f"{run_dir.name} · {chosen.label} is damaged: {problem}. To fix: {fix}", refusal)
 
 
 def _adapter_config(path: Path) -> dict[str, Any]:

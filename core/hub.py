@@ -14,6 +14,7 @@ start-up, and the client reads HF_ENDPOINT and HF_HOME when it is first imported
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -106,12 +107,17 @@ class HubError(FinetuneError):
     what happened and `fix` what to do next (str(error) is both); `kind` names the failure for code that must
     tell failures apart, so no caller reads the sentence."""
 
-    def __init__(self, message: str, detail: str = "", *, kind: str = "", fix: str = ""):
+    def __init__(self, message: str, detail: str = "", *, kind: str = "", fix: str = "", refusal: Any = None):
         super().__init__(f"{message} {fix}" if fix else message)
         self.message = message
         self.detail = detail
         self.kind = kind
         self.fix = fix
+        # NO_CHECKPOINT, CHECKPOINT_REMOVED: the facts of the checkpoint refused (core.generate.CheckpointRefusal:
+        # why, the run's whole models, core's fix where there are none), for each front end to word its fix itself;
+        # `choices` is the refusal's (steps, then None for the final model)
+        self.refusal = refusal
+        self.choices: tuple[int | None, ...] = refusal.choices if refusal is not None else ()
 
     @property
     def needs_login(self) -> bool:
@@ -1082,10 +1088,15 @@ def _checkpoint_model(run_dir: Path, checkpoint: int) -> Path:
         return whole_checkpoint_dir(RunFolder(Path(run_dir)), checkpoint)
     except (ExportError, GenerationError) as exc:  # not there or incomplete (ExportError); damaged (resolve's own)
         said, _, fix = str(exc).partition(" To fix: ")
-        said = said.replace(" Nothing was exported.", "").rstrip()
-        refusal = HubError(f"{said} Nothing was sent to the Hub.", kind=NO_CHECKPOINT,
-                           fix=f"To fix: {fix}" if fix else "")
-        refusal.choices = getattr(exc, "choices", ())  # the run's whole models: the command line says them as typed
+        facts = getattr(exc, "refusal", None)
+        if facts is not None:
+            facts = dataclasses.replace(facts, nothing="Nothing was sent to the Hub.")
+            said = facts.reason
+        else:
+            said = f"{said.replace(' Nothing was exported.', '').rstrip()} Nothing was sent to the Hub."
+        refusal = HubError(said, kind=NO_CHECKPOINT, fix=f"To fix: {fix}" if fix else "", refusal=facts)
+        if facts is None:
+            refusal.choices = getattr(exc, "choices", ())
         raise refusal from None
 
 
@@ -1097,9 +1108,7 @@ def _removed_refusal(run_dir: Path, checkpoint: int, doing: str, nothing_sent: s
 
     exc = removed_checkpoint_error(RunFolder(Path(run_dir)), checkpoint, doing, nothing_sent, verb="push")
     said, _, fix = str(exc).partition(" To fix: ")
-    refusal = HubError(said, kind=CHECKPOINT_REMOVED, fix=f"To fix: {fix}")
-    refusal.choices = exc.choices  # the run's whole models: the command line says them as typed
-    return refusal
+    return HubError(said, kind=CHECKPOINT_REMOVED, fix=f"To fix: {fix}", refusal=exc.refusal)
 
 
 def _public_trainer_state(path: Path, names: list[tuple[str, str]]) -> bytes | None:

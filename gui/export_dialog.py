@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal, Slot
@@ -140,8 +140,7 @@ def damaged_pick_text(run_dir: Path, choices: list[Choice], damaged: set[int], p
     loading it), before Export or Push is pressed: which one, why, and the whole ones the Model box lists."""
     steps = sorted(c.checkpoint for c in choices if c.checkpoint is not None and c.checkpoint not in damaged
                    and c.checkpoint != picked.checkpoint)
-    listed = f"{', '.join(map(str, steps[:-1]))} or {steps[-1]}" if len(steps) > 1 else "".join(map(str, steps))
-    ways = ([_named_steps(listed)] if steps else []) + (
+    ways = ([_named_steps(steps)] if steps else []) + (
         ["the final model"] if any(c.checkpoint is None for c in choices) else [])
     fix = (f"pick a whole one in the Model box: {', or '.join(ways)}." if ways else
            "resume the run until it saves a whole checkpoint, or put this one's files back from a copy.")
@@ -210,49 +209,45 @@ def window_words(text: str, run_dir: Path, kind: str, checkpoint: int | None = N
                         ).replace(OUT_FLAG, "").replace(PICK_CHECKPOINT, "pick another model in the Model box")
 
 
-def _named_steps(listed: str) -> str:
-    """core.generate's list of steps ("1, 2 or 3") as the Model box names them ("checkpoint-1, checkpoint-2 or
-    checkpoint-3"); more than NAMED_STEPS as the newest two and a count (a run with 60 checkpoints named 59)."""
-    import re
-
-    steps = re.findall(r"\d+", listed)
+def _named_steps(steps: list[int]) -> str:
+    """Steps, oldest first, as the Model box names them ("checkpoint-1, checkpoint-2 or checkpoint-3"); more than
+    NAMED_STEPS as the newest two and a count (a run with 60 checkpoints named 59)."""
     if len(steps) > NAMED_STEPS:
         return f"checkpoint-{steps[-1]}, checkpoint-{steps[-2]} or one of the {len(steps) - 2} before them"
-    return re.sub(r"\d+", lambda match: f"checkpoint-{match.group(0)}", listed)
+    named = [f"checkpoint-{step}" for step in steps]
+    return f"{', '.join(named[:-1])} or {named[-1]}" if len(named) > 1 else "".join(named)
 
 
 NAMED_STEPS = 4  # checkpoints a fix names one by one
 
 
-# core.generate's fixes for a checkpoint export --checkpoint N cannot give (gone since the box listed it, or damaged):
-# the command line's flag, which the dialog has none of. checkpoint_words says them as the Model box.
-_STEPS = r"(\d+(?:, \d+)*(?: or \d+)?)"
-CHECKPOINT_FIXES = (
-    (rf"give one of its checkpoints: {_STEPS}\.",
-     lambda m: f"pick another model in the Model box: {_named_steps(m[1])}."),
-    (r"give --checkpoint (\d+), its only complete checkpoint\.",
-     lambda m: f"pick checkpoint-{m[1]} in the Model box, the run's only complete checkpoint."),
-    (r"leave out --checkpoint to use its final model\.", lambda m: "pick the final model in the Model box."),
-    (rf"pick a whole one: --checkpoint {_STEPS}", lambda m: f"pick a whole one in the Model box: {_named_steps(m[1])}"),
-    (r"pick a whole one: leave out --checkpoint for its final model",
-     lambda m: "pick a whole one in the Model box: the final model"),
-    (r"leave out --checkpoint for its final model", lambda m: "the final model"),
-)
+def refused_pick_text(refusal: Any, offered: Iterable[int | None], nothing: str, none_left: str) -> str:
+    """core's refusal of the model the Model box picked (core.generate.CheckpointRefusal, carried by core.export's
+    and core.hub's errors: gone since the box listed it, none left, damaged, a link, or deleted by the run while it
+    was read), in the Export and Push dialogs' words: the one wording of both. The fix names the Model box and the
+    models as it lists them (`offered`: its checkpoints' steps, None for the final model, read again after the
+    refusal), where core's names the command line's --checkpoint. Both dialogs rewrote core's message text for it
+    (regular expressions over "give one of its checkpoints: 1 or 3", "--checkpoint N"), which a CHECKPOINT_REMOVED
+    refusal escaped: it said "To fix: pick a whole one: --checkpoint 2 or 3". `nothing`: what was not done, where core
+    did not say; `none_left`: the fix where the box lists none of the run's whole models."""
+    from finetune_studio.core.generate import DAMAGED, NONE_LEFT, REMOVED
 
-
-def checkpoint_words(text: str) -> str:
-    """core's refusal of the checkpoint the Model box picked (core.generate.resolve's: gone since the box listed it,
-    or damaged) as the dialog says it: its fix names the Model box and the checkpoints as the box lists them, not the
-    command line's --checkpoint (which the dialog said: "To fix: pick a whole one: --checkpoint 1 or 3, or leave out
-    --checkpoint for its final model"), and a damaged one's says that nothing was exported, as every other refusal
-    of the dialog does."""
-    import re
-
-    for pattern, words in CHECKPOINT_FIXES:
-        text = re.sub(pattern, words, text)
-    if " is damaged: " in text and "Nothing was" not in text and " To fix: " in text:
-        text = text.replace(" To fix: ", " Nothing was exported. To fix: ", 1)
-    return text
+    what = refusal.what
+    if refusal.cause == NONE_LEFT:  # core's words name --checkpoint N
+        what = (f"The run {refusal.run} has no complete checkpoint now: checkpoint-{refusal.checkpoint}, which the "
+                f"Model box listed, was deleted or moved since" + (f" ({refusal.detail})." if refusal.detail else "."))
+    listed = set(offered)
+    choices = [choice for choice in refusal.choices if choice in listed]
+    steps = [choice for choice in choices if choice is not None]
+    ways = ([_named_steps(steps)] if steps else []) + (["the final model"] if None in choices else [])
+    if ways:
+        how = "pick a whole one in the Model box" if refusal.cause == DAMAGED else "pick another model in the Model box"
+        fix = f"{how}: {', or '.join(ways)}." + (f" {refusal.also}" if refusal.also else "")
+    else:
+        fix = refusal.fallback if refusal.cause == REMOVED and refusal.fallback else none_left
+    if refusal.elsewhere is not None:  # a link to another run's checkpoint
+        fix += f" Or open the run {refusal.elsewhere.parent} and pick its {refusal.elsewhere.name} there."
+    return f"{what} {refusal.nothing or nothing} To fix: {fix}"
 
 
 def run_gone_text(run_dir: Path) -> str:
@@ -1062,8 +1057,7 @@ class ExportDialog(QDialog):
     @Slot(object)
     def _failed(self, error: BaseException) -> None:
         from finetune_studio.core.errors import FinetuneError
-        from finetune_studio.core.export import NO_CHECKPOINT
-        from finetune_studio.core.generate import GenerationError, InputError
+        from finetune_studio.core.generate import DAMAGED
 
         self._finish()
         text = window_words(str(error), self.run_dir, self.kind, self._exporting_checkpoint) \
@@ -1073,15 +1067,13 @@ class ExportDialog(QDialog):
             self._show("info", text)
             return
         picked = self._exporting_checkpoint
-        if picked is not None and (getattr(error, "kind", None) == NO_CHECKPOINT or isinstance(error, GenerationError)):
-            # The checkpoint went or is damaged since the box listed it (core.generate.resolve's refusal): said as
-            # the Model box, which now lists the run's models as they are.
-            damaged = picked if isinstance(error, GenerationError) and not isinstance(error, InputError) else None
-            self._refresh_choices(damaged)
-            text = checkpoint_words(text)
-            if any(choice.checkpoint is None for choice in self.choices) and "final model" not in text \
-                    and text.endswith(".") and "To fix: pick another model in the Model box: " in text:
-                text = text[:-1] + ", or the final model."  # core's list of steps leaves it out
+        refusal = getattr(error, "refusal", None)
+        if picked is not None and refusal is not None:
+            # The checkpoint went, is damaged, or the run deleted it while it was exported (core's CheckpointRefusal):
+            # said as the Model box, which now lists the run's models as they are.
+            self._refresh_choices(picked if refusal.cause == DAMAGED else None)
+            text = refused_pick_text(refusal, [choice.checkpoint for choice in self.choices], "Nothing was exported.",
+                                     "open another run, or resume this one until it saves a whole checkpoint.")
         else:  # the run's folder, or its final model, may have gone too: the box lists what is left
             had_final = any(choice.checkpoint is None for choice in self.choices)
             self._refresh_choices()
@@ -1096,7 +1088,7 @@ class ExportDialog(QDialog):
         """core.export's refusal of a folder that holds files names the command line's fixes ("choose another
         folder (--out DIR), or delete it first"); here the fix is also the checkbox under the field, and the user
         sees which files it would replace before ticking it."""
-        from finetune_studio.core.export import NOT_EMPTY
+        from finetune_studio.core.export import NOT_EMPTY, earlier_export_text
 
         if getattr(error, "problem", None) != NOT_EMPTY or self.overwrite_check.isChecked():
             return None
@@ -1105,7 +1097,9 @@ class ExportDialog(QDialog):
         if not names:
             return None
         notes = "".join(f"{note} " for note in getattr(error, "notes", ()))  # an earlier export put back, first
-        return (f"{notes}{out_dir} exists already and holds {names_text(names)}. Nothing was written. To fix: tick “"
+        earlier = earlier_export_text(out_dir, self.run_dir)  # which, as the command line says it (helper-217)
+        return (f"{notes}{out_dir} exists already and holds {names_text(names)}. It is {earlier}. Nothing was written. "
+                "To fix: tick “"
                 f"{self.overwrite_check.text()}” if you no longer need what it holds, or choose another folder.")
 
     def _copy_load_command(self) -> None:

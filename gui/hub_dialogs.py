@@ -862,29 +862,21 @@ class PushDialog(QDialog):
 
     def _refused_model_text(self, error: BaseException, picked: int | None) -> str:
         """What the dialog says when core refused the model the box picked (core.hub's NO_CHECKPOINT: gone since
-        the box listed it, or damaged; the run's folder gone): which model, and what to do in this dialog, where
-        core's fix names the command line's --checkpoint and `finetune-studio runs`. The box is re-read first."""
-        damaged = picked if picked is not None and " is damaged: " in str(error) else None
-        self._refresh_choices(damaged)
+        the box listed it, or damaged; CHECKPOINT_REMOVED: the run deleted it while it was pushed; the run's folder
+        gone): which model, and what to do in this dialog, in the Export dialog's words (refused_pick_text, from
+        core's CheckpointRefusal, where core's fix names the command line's --checkpoint). The box is re-read first."""
+        from finetune_studio.core.generate import DAMAGED
+        from finetune_studio.gui.export_dialog import refused_pick_text  # here: export_dialog imports this module
+
+        refusal = getattr(error, "refusal", None)
+        self._refresh_choices(picked if refusal is not None and refusal.cause == DAMAGED else None)
         if self._gone:
             return self._gone
-        import re
-
-        said = getattr(error, "message", "") or str(error).partition(" To fix: ")[0]
-        # core names the checkpoint as the command line's flag: said as the box lists it
-        said = re.sub(r"has no complete checkpoint at all, so --checkpoint (\d+) has none to pick",
-                      r"has no complete checkpoint now: checkpoint-\1, which the Model box listed, was deleted or "
-                      r"moved since", said)
-        said = re.sub(r"--checkpoint (\d+)", r"checkpoint-\1", said)
-        whole = [choice for choice in self.choices if choice.checkpoint is None or choice.checkpoint not in
-                 self._damaged]
-        names = [choice.label for choice in whole if choice.checkpoint is not None]
-        listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
-        ways = ([listed] if names else []) + (["the final model"] if any(c.checkpoint is None for c in whole) else [])
-        if not ways:
-            return (f"{said} To fix: open another run (Choose…), or resume this one until it saves a whole "
-                    "checkpoint.")
-        return f"{said} To fix: pick another model in the Model box: {', or '.join(ways)}."
+        if refusal is None:  # core's refusal with no checkpoint facts (a checkpoint holding no model files)
+            return describe_error(error)
+        return refused_pick_text(refusal, [choice.checkpoint for choice in self.choices if choice.checkpoint is None
+                                           or choice.checkpoint not in self._damaged], "Nothing was sent to the Hub.",
+                                 "open another run (Choose…), or resume this one until it saves a whole checkpoint.")
 
     @Slot()
     def choose_run(self) -> None:
@@ -973,7 +965,8 @@ class PushDialog(QDialog):
         self._finish()
         if isinstance(error, core_hub.HubCancelled):
             _show_message(self.message, "warning", str(error))
-        elif getattr(error, "kind", None) in (core_hub.NO_CHECKPOINT, core_hub.NOT_A_RUN_FOLDER):
+        elif getattr(error, "kind", None) in (core_hub.NO_CHECKPOINT, core_hub.CHECKPOINT_REMOVED,
+                                              core_hub.NOT_A_RUN_FOLDER):
             _show_message(self.message, "error", self._refused_model_text(error, self._pushing_checkpoint))
         else:
             text = describe_error(error)

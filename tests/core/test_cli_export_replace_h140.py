@@ -6,7 +6,9 @@ folder that holds anything but an export is still refused with --replace."""
 
 from __future__ import annotations
 
+import os
 import shlex
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -28,13 +30,19 @@ def test_a_second_export_names_replace_and_replace_does_it(adapter_run: Path, ca
     first = (out / "adapter_model.safetensors").read_bytes()
     capsys.readouterr()
     (adapter_run / "model" / "adapter_model.safetensors").write_bytes(safetensors_bytes(b"more" * 64))  # trained on
+    written = datetime(2026, 12, 5, 14, 2, 30)
+    os.utime(out, (written.timestamp(), written.timestamp()))
 
     assert cli.main(["export", "--adapter", str(adapter_run)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == (f"error: {out} exists already and is not empty. It holds an earlier export. To fix: "
-                            f"replace it with finetune-studio export --adapter '{adapter_run}' --replace, or choose "
-                            "another folder (--out DIR).\n")
+    # which earlier export it holds (core.export.earlier_export_text): the run has trained on since, so none of its
+    # models has the export's weights, and an adapter export records no source of its own
+    assert captured.err == (f"error: {out} exists already and is not empty: it holds an earlier export (written "
+                            f"{written:%Y-%m-%d %H:%M}): an adapter on org/base, which does not record which run or "
+                            f"checkpoint it was exported from, and no model of the run {adapter_run.name} has its "
+                            f"weights now. To fix: replace it with finetune-studio export --adapter '{adapter_run}' "
+                            "--replace, or choose another folder (--out DIR).\n")
     assert (out / "adapter_model.safetensors").read_bytes() == first  # left as it was
     command = shlex.split(captured.err.split("replace it with ")[1].split(", or")[0])
     assert command == ["finetune-studio", "export", "--adapter", str(adapter_run), "--replace"]

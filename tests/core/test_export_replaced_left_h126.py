@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from finetune_studio.core.export import ExportError, export_adapter
 from tests.core.test_cli_push_export_input import _adapter_run, _one_line
 
 DEAD = 999999999  # no process has this number
+WRITTEN = datetime(2026, 12, 5, 14, 2, 30).timestamp()  # the earlier export's folder time, said in the refusal
 WEIGHTS = "adapter_model.safetensors"
 
 
@@ -37,7 +39,16 @@ def _killed_mid_replace(run: Path, out: Path, token: str = "0a1b2c3d", host: str
     partial = out.parent / f".{out.name}.partial-{DEAD}-{token}{host}"
     partial.mkdir()
     (partial / WEIGHTS).write_bytes(b"half")
+    os.utime(aside, (WRITTEN, WRITTEN))  # a rename back keeps it
     return aside
+
+
+def _earlier(run: Path) -> str:
+    """What the refusal says the put-back folder holds (core.export.earlier_export_text, helper-217): its weights are
+    no model's of the run now, and an adapter export records no source of its own."""
+    written = datetime.fromtimestamp(WRITTEN).strftime("%Y-%m-%d %H:%M")
+    return (f"an earlier export (written {written}): an adapter on org/base, which does not record which run or "
+            f"checkpoint it was exported from, and no model of the run {run.name} has its weights now")
 
 
 def _put_back(out: Path, aside: Path) -> str:
@@ -57,8 +68,8 @@ def test_the_earlier_export_is_put_back_and_the_refusal_says_so(tmp_path: Path,
     aside = _killed_mid_replace(run, out)
     with pytest.raises(ExportError) as refused:  # without Replace: the folder holds the earlier export again
         export_adapter(run, out)
-    assert str(refused.value) == (_put_back(out, aside) + f" {out} exists already and is not empty. To fix: choose "
-                                  "another folder (--out DIR), or delete it first.")
+    assert str(refused.value) == (_put_back(out, aside) + f" {out} exists already and is not empty: it holds "
+                                  f"{_earlier(run)}. To fix: choose another folder (--out DIR), or delete it first.")
     assert refused.value.notes == (_put_back(out, aside),) and refused.value.problem == export.NOT_EMPTY
     assert (out / WEIGHTS).read_bytes() == b"the earlier export's weights 0a1b2c3d"
     assert _hidden(out.parent) == []  # the dead export's half-written folder is gone too
@@ -66,8 +77,8 @@ def test_the_earlier_export_is_put_back_and_the_refusal_says_so(tmp_path: Path,
     other = tmp_path / "cli" / "mine"  # the command line says it too, and its --replace (63efcc2) as the fix
     aside = _killed_mid_replace(run, other)
     assert cli.main(["export", "--adapter", str(run), "--out", str(other)]) == cli.EXIT_CONFIG
-    assert _one_line(capsys) == (f"error: {_put_back(other, aside)} {other} exists already and is not empty. It "
-                                 f"holds an earlier export. To fix: replace it with finetune-studio export --adapter "
+    assert _one_line(capsys) == (f"error: {_put_back(other, aside)} {other} exists already and is not empty: it "
+                                 f"holds {_earlier(run)}. To fix: replace it with finetune-studio export --adapter "
                                  f"{run} --out {other} --replace, or choose another folder (--out DIR).")
     assert (other / WEIGHTS).read_bytes() == b"the earlier export's weights 0a1b2c3d"
 
