@@ -189,6 +189,10 @@ class CompareView(QWidget):
         # reached them (their "skipped" event names them when it comes).
         self._left_out: dict[str, str] = {}
         self._skipped_models: set[str] = set()
+        # The running comparison's models by key, with their labels and folders: one deleted while it runs is said
+        # so, not called damaged. And whether Stop was pressed: its line stays "Stopping…" until the job ends.
+        self._folders: dict[str, tuple[str, Path]] = {}
+        self._stopping = False
         self._training = False
         self._busy = False
         # What the tab's model picker says of the run (set_models): its damaged models, left out of a comparison, and
@@ -505,9 +509,11 @@ class CompareView(QWidget):
         def job(sink: Callable[[dict], None], stop: threading.Event) -> Any:
             return generate.compare_checkpoints(run_dir, prompts, settings, sink, stop)
 
-        self._left_out, self._skipped_models = {}, set()
+        self._left_out, self._skipped_models, self._folders = {}, set(), {}
+        self._stopping = False
         try:
             found = generate.targets(run_dir)
+            self._folders = {target.key: (target.label, target.path) for target in found}
             # a damaged model is skipped (its "skipped" event says so): "Stopped: 3 of 12" counted its answers
             self._left_out = {target.key: target.label for target in found if generate.damage(target.path) is not None}
             self._shape = (len(prompts), len(found) - len(self._left_out) + 1)  # + the base model
@@ -530,12 +536,23 @@ class CompareView(QWidget):
         if self._running:
             if why:
                 self._stop_why = (why, then)
+            # The page said "Loading checkpoint-1…" until the job ended, the tab's line two rows up "Stopping…"
+            self._stopping = True
+            self._set_status("Stopping…")
+            self.stop_button.setEnabled(False)  # pressed: it is stopping
             self._stop_job()
 
     def add_event(self, event: dict) -> None:
         if event.get("event") == "progress":
-            self._set_status(event["text"])
+            if not self._stopping:  # "Loading checkpoint-2…" queued before Stop: it stops, it does not load
+                self._set_status(event["text"])
         elif event.get("event") == "skipped":  # a damaged checkpoint: the rest are compared, the end says which
+            label, folder = self._folders.get(event.get("model"), ("", None))
+            if folder is not None and not folder.exists() and self.run_dir is not None and self.run_dir.exists():
+                # deleted while compared (a file manager, rm -r): it was called damaged, with the load's
+                # "[Errno 2] No such file or directory: '…/checkpoint-9/config.json'"
+                event = {**event, "text": f"{label} skipped: it was deleted from the run folder while the "
+                                          "checkpoints were compared."}
             self.skipped.append(event["text"])
             self._skipped_models.add(event.get("model"))
             if event.get("model") is None or event.get("model") not in self._left_out:  # those were not counted
@@ -582,7 +599,7 @@ class CompareView(QWidget):
     def finished(self, table: AnswerTable, stopped: bool = False) -> None:
         """The comparison ended (stopped: at the user's request, or for training): say so here, the one place it is
         said (the tab's status line, two lines above the page, says what became of the Chat page's models)."""
-        self._running = False
+        self._running = self._stopping = False
         done = len(table.cells)
         where = f"{self.run_dir.name if self.run_dir else 'the run'}/answers.jsonl"
         why, then = self._stop_why if stopped else ("", "")
@@ -634,21 +651,21 @@ class CompareView(QWidget):
 
     def abandoned(self, message: str) -> None:
         """The comparison was stopped because another run was picked: nothing more of it is shown."""
-        self._running = False
+        self._running = self._stopping = False
         self._set_status(message)
         self.stop_button.setEnabled(False)
         self._explain()
 
     def failed(self, message: str) -> None:
-        self._running = False
+        self._running = self._stopping = False
         self._set_status(message)
         self._explain()
 
     def set_busy(self, busy: bool, training: bool) -> None:
         if not busy:
-            self._running = False
+            self._running = self._stopping = False
         self._busy, self._training = busy, training
-        self.stop_button.setEnabled(self._running)
+        self.stop_button.setEnabled(self._running and not self._stopping)
         self._fit_button()
 
 
