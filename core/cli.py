@@ -1498,8 +1498,8 @@ def _checkpoint_choices_words(args: argparse.Namespace, choices: tuple[int | Non
 def generate_refusal(args: argparse.Namespace, exc: BaseException) -> str | None:
     """What `generate RUN --checkpoint N` says of a checkpoint the run cannot answer with (not there, none at all,
     damaged: core.generate.resolve's GenerationError carrying a CheckpointRefusal), as export and push say it, with
-    the generate command to type (_checkpoint_refusal); None for any other error, said as it is. For
-    core.generate_cli.run_cli to print (it says resolve's bare "give one of its checkpoints: 4, 8 or 12" now)."""
+    the generate command to type (_checkpoint_refusal); None for any other error, said as it is. Printed by
+    core.generate_cli.run_cli, which said resolve's bare "give one of its checkpoints: 4, 8 or 12"."""
     refusal = getattr(exc, "refusal", None)
     if refusal is None or getattr(args, "checkpoint", None) is None:
         return None

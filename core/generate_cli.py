@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune_studio.core.answers import answer_table, answers_path, load_answers
-from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED, shell_word
+from finetune_studio.core.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_STOPPED, generate_refusal, shell_word
 from finetune_studio.core.errors import FinetuneError
 from finetune_studio.core.generate import (
     BASE,
@@ -450,11 +450,11 @@ def run_cli(args: Any) -> int:
             raise
         print(f"error: {describe_error(exc)}", file=sys.stderr)  # a pipe of another program's: a failure
         return EXIT_FAILED
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except InputError as exc:  # a --checkpoint the run cannot answer with is said as export and push say it
+        print(f"error: {generate_refusal(args, exc) or exc}", file=sys.stderr)
         return EXIT_CONFIG
     except FinetuneError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {generate_refusal(args, exc) or exc}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - one line that says what to do, instead of a traceback
         print(f"error: {describe_error(exc)}", file=sys.stderr)

@@ -88,8 +88,9 @@ def test_a_damaged_checkpoint_of_a_finished_run_names_the_whole_ones(
     weights.write_bytes(weights.read_bytes()[:-8])  # cut short, as a full disk leaves it
     damaged = "tiny-run · checkpoint-1 is damaged: its model.safetensors is cut short (smaller than its tensors)."
     assert main(["generate", str(run), "--checkpoint", "1", "--prompt", "Aries:"]) == cli.EXIT_FAILED
-    assert _err_line(capsys) == (f"error: {damaged} To fix: pick a whole one: --checkpoint 2 or 3, or leave out "
-                                 "--checkpoint for its final model.")
+    assert _err_line(capsys) == (f"error: {damaged} To fix: give --checkpoint 2 or --checkpoint 3 (finetune-studio "
+                                 f"generate {run} --checkpoint 3 --prompt Aries:), or leave --checkpoint out for its "
+                                 "final model.")  # as export and push say it (helper-221's CheckpointRefusal)
     assert main(["generate", str(run / "checkpoint-1"), "--prompt", "Aries:"]) == cli.EXIT_FAILED
     assert _err_line(capsys) == (f"error: {damaged} To fix: give a whole one: {run / 'checkpoint-2'}, "
                                  f"{run / 'checkpoint-3'} or {run / 'model'} (the final model).")
@@ -126,3 +127,16 @@ def test_an_adapter_that_does_not_fit_says_what_does_not(demo_cache: Path, tmp_p
     settings["r"] = 4
     (run / "model" / "adapter_config.json").write_text(json.dumps(settings))
     assert main(["generate", str(run), "--prompt", "Aries:", "--max-new-tokens", "2"]) == 0  # the fix loads
+
+
+def test_a_checkpoint_the_run_lacks_is_said_with_the_generate_command_to_type(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """generate --checkpoint N of a checkpoint the run does not have words its fix as export and push do, the
+    command as typed with a checkpoint it has: it said core.generate's bare 'give one of its checkpoints: 1 or 2'."""
+    run = make_finished_run(tmp_path / "runs")
+    for step in (1, 2):
+        checkpoint(run, step)
+    assert main(["generate", str(run), "--checkpoint", "99", "--prompt", "Aries:"]) == cli.EXIT_CONFIG
+    said = _err_line(capsys)
+    assert said.endswith(f"To fix: give --checkpoint 1 or --checkpoint 2 (finetune-studio generate {run} "
+                         "--checkpoint 2 --prompt Aries:), or leave --checkpoint out for its final model."), said
