@@ -4,6 +4,7 @@ before anything is written, with where it would have gone and the fix."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from finetune_studio.gui.export_dialog import ExportDialog
 from tests.core.test_cli_push_export_input import _adapter_run
+from tests.core.test_export_replaced_left_h126 import WRITTEN
 
 
 def press_export(dialog: ExportDialog, qtbot: Any, written: str) -> None:
@@ -63,14 +65,17 @@ def test_a_folder_that_holds_files_is_refused_naming_them_and_the_checkbox(qtbot
     for name in ("notes.txt", "a.txt", "z.bin"):
         (taken / name).write_text("mine")
     (taken / "adapter_config.json").write_text('{"peft_type": "LORA"}')  # an earlier export: the box is offered
+    os.utime(taken, (WRITTEN, WRITTEN))  # its time, said in the refusal
     dialog = ExportDialog(run)
     qtbot.addWidget(dialog)
     press_export(dialog, qtbot, str(taken))
     assert dialog.message.property("kind") == "error"
     assert dialog.message.text() == (f"{taken} exists already and holds a.txt, adapter_config.json, notes.txt and 2 "
-                                     "more. Nothing "
-                                     "was written. To fix: tick “Delete what the folder holds, then export” if you no "
-                                     "longer need what it holds, or choose another folder.")
+                                     "more. It is an earlier export (written 2026-12-05 14:02): an adapter, which "
+                                     "does not record which run or checkpoint it was exported from, and no model of "
+                                     "the run lora-run has its weights now. Nothing was written. To fix: tick “Delete "
+                                     "what the folder holds, then export” if you no longer need what it holds, or "
+                                     "choose another folder.")
     assert sorted(p.name for p in taken.iterdir()) == ["a.txt", "adapter_config.json", "notes.txt", "photos", "z.bin"]
 
 

@@ -25,7 +25,9 @@ def _here(monkeypatch: pytest.MonkeyPatch) -> None:
 def put_back_then_refused(out: Path, aside: Path) -> str:
     """What Export says for a folder it put an earlier export back into: that, then the folder holds one."""
     return (f"{_put_back(out, aside)} {out} exists already and holds adapter_config.json, adapter_model.safetensors, "
-            "tokenizer_config.json. Nothing was written. To fix: tick “Delete what the folder holds, then export” if "
+            "tokenizer_config.json. It is an earlier export (written 2026-12-05 14:02): an adapter on org/base, which "
+            "does not record which run or checkpoint it was exported from, and no model of the run lora-run has its "
+            "weights now. Nothing was written. To fix: tick “Delete what the folder holds, then export” if "
             "you no longer need what it holds, or choose another folder.")
 
 

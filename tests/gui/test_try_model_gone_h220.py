@@ -49,9 +49,9 @@ def test_send_after_the_final_model_was_deleted_lets_it_go_and_keeps_the_prompt(
     tab.prompt_edit.setPlainText("Aries")
     tab.send_button.click()
     assert not tab.runner.running and tab.loaded is None
-    assert tab.status_label.text() == ("final model is no longer in the run folder (deleted since the list was made); "
-                                       "the list is refreshed: pick another. Your prompt was not sent: it is still in "
-                                       "the box.")
+    assert tab.status_label.text() == ("The final model is no longer in the run folder (deleted since the list was "
+                                       "made); the list is refreshed: pick another. Your prompt was not sent: it is "
+                                       "still in the box.")
     assert listed(tab) == ["checkpoint-12", "checkpoint-8", "checkpoint-4"] and tab.target_combo.currentIndex() == -1
     assert tab.panes[TUNED].title() == "Fine-tuned" and tab.panes[TUNED].text.toPlainText() == ""
     assert not tab.send_button.isEnabled() and tab.prompt_edit.toPlainText() == "Aries"
