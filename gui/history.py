@@ -878,6 +878,7 @@ class HistoryPanel(QWidget):
         self.continue_steps.valueChanged.connect(self._name_continue_button)
         self._steps_cap: int | None = None  # the selected run's max_steps when it caps it: the box counts steps
         self._steps_run: Path | None = None  # the run whose max_steps the steps' box was set to
+        self._steps_at: int | None = None  # the capped run's last step when short of its max_steps (stopped, failed)
         self.continue_button.setToolTip("Train the run further, from its latest checkpoint, in the same folder")
         self.open_button.clicked.connect(self.open_selected)
         self.folder_button.clicked.connect(self.open_folder)
@@ -1473,7 +1474,13 @@ class HistoryPanel(QWidget):
         self.continue_button.setEnabled(can_continue)
         self.continue_epochs.setEnabled(can_continue)
         self.continue_steps.setEnabled(can_continue)
-        if can_continue and self._steps_cap is not None:
+        if can_continue and self._steps_cap is not None and self._steps_at is not None and one is not None:
+            # Not at its cap: the steps it had left are trained too, so "N more steps" would undercount them.
+            tip = (f"{one.path.name} is {one.state} at step {self._steps_at:,} of its max_steps = {self._steps_cap:,} "
+                   f"(config.yaml): max_steps is raised by the steps in the box, and it trains from its latest "
+                   f"checkpoint on to the new max_steps, the {self._steps_cap - self._steps_at:,} steps it had left "
+                   f"included, in the same folder. To train to step {self._steps_cap:,} alone, resume it instead")
+        elif can_continue and self._steps_cap is not None:
             tip = (f"max_steps = {self._steps_cap:,} in its config.yaml caps this run, so it trains further by "
                    f"steps: max_steps is raised by the steps asked, and it trains on from its latest checkpoint, in "
                    "the same folder")
@@ -1489,16 +1496,23 @@ class HistoryPanel(QWidget):
             self._steps_run = run.path
             self.continue_steps.setValue(min(cap, self.continue_steps.maximum()))
         self._steps_cap = cap
+        # A capped run that did not reach its max_steps (stopped, failed): the resume trains its steps left too
+        self._steps_at = run.step if cap is not None and run is not None and run.step < cap else None
         self.continue_epochs.setVisible(cap is None)
         self.continue_steps.setVisible(cap is not None)
         self._name_continue_button()
 
     def _name_continue_button(self, *_: Any) -> None:
-        """"Train 2 more epochs", or "Train 24 more steps" for a run max_steps caps: the box's count, in words."""
+        """"Train 2 more epochs", or "Train 24 more steps" for a run max_steps caps: the box's count, in words. A capped
+        run short of its max_steps (stopped at 3 of 12) trains its steps left too, so its button names the step it
+        trains to: "Train to step 36 (max_steps + 24)", where "Train 24 more steps" undercounted the 33 it trains."""
         if self._steps_cap is None:
             n, unit = self.continue_epochs.value(), "epoch"
         else:
             n, unit = self.continue_steps.value(), "step"
+        if self._steps_cap is not None and self._steps_at is not None:  # short of its cap: its steps left come first
+            self.continue_button.setText(f"Train to step {self._steps_cap + n:,} (max_steps + {n:,})")
+            return
         self.continue_button.setText(f"Train {n:,} more {unit}{'' if n == 1 else 's'}")
 
     # ------------------------------------------------------------------ compare

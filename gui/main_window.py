@@ -847,6 +847,9 @@ class MainWindow(ConfigDocument, QMainWindow):
         more = f" for {extra_epochs:g} more epoch{'s' if extra_epochs != 1 else ''}" if extra_epochs else ""
         if extra_steps:
             more = f" for {extra_steps:,} more step{'s' if extra_steps != 1 else ''}"
+            short = _short_of_cap(run_dir)  # stopped or failed before its max_steps: its steps left are trained too
+            if short is not None:
+                more = f" to step {short[1] + extra_steps:,} (max_steps {short[1]:,} + {extra_steps:,})"
         steps = {"extra_steps": extra_steps} if extra_steps else {}  # the runner's, as more epochs are
         self.session.resuming(run_dir, f"Resuming {run_dir.name}{more}…")
         self._after_try_job(lambda: self.runner.resume(run_dir, extra_epochs=extra_epochs, **steps),
@@ -1152,3 +1155,16 @@ def _complete_end(path: Path) -> int | None:
 def _reading_text(name: str, size: int) -> str:
     """What the empty chart says while a long log is read."""
     return f"Reading {name}'s metrics.jsonl ({size / 1e6:.0f} MB)…"
+
+
+def _short_of_cap(run_dir: Path) -> tuple[int, int] | None:
+    """(last step, max_steps) of a run its config.yaml's max_steps caps that stopped short of it (stopped, failed),
+    as its status.json says; None for any other: "for N more steps" is then what a resume for more steps trains."""
+    from finetune_studio.core.runs import RunFolder
+    from finetune_studio.core.training import run_steps_cap
+
+    cap = run_steps_cap(run_dir)
+    step = RunFolder(Path(run_dir)).read_status().get("step") if cap is not None else None
+    if cap is None or isinstance(step, bool) or not isinstance(step, int) or step >= cap:
+        return None
+    return step, cap

@@ -1,0 +1,58 @@
+"""Train N more steps of a capped run that stopped short of its max_steps (helper-223's hostile pass): the resume
+raises max_steps by N and trains from its latest checkpoint to the new max_steps, the steps it had left included, so
+"Train 6 more steps" on a run stopped at step 3 of 6 trained 9. Its button and the header name the step it trains to.
+A finished capped run keeps "Train N more steps" (test_more_steps_h219)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_studio.core.config import save_config
+from tests.core import test_runs_history as fab
+from tests.gui.test_app import dialog_log, make_window, window
+from tests.gui.test_history import wait_rows
+from tests.helpers import checkpoint, small_config
+
+
+def _capped(runs_dir: Path, name: str, step: int, cap: int, state: str) -> Path:
+    path = fab.make_run(runs_dir, name, fab.segment(1, step, max_steps=cap, end=state),
+                        {"state": state, "step": step, "max_steps": cap})
+    save_config(small_config(Path("data.jsonl"), runs_dir, max_steps=cap), path / "config.yaml")
+    checkpoint(path, step)
+    return path
+
+
+def test_more_steps_of_a_run_stopped_short_of_its_cap_name_the_step_it_trains_to(
+        qtbot: Any, window: Any, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stopped = _capped(runs_dir, "stopped", 3, 6, "stopped")
+    finished = _capped(runs_dir, "finished", 6, 6, "finished")
+    asked: list[tuple] = []
+    monkeypatch.setattr(window.runner, "resume", lambda run_dir, extra_epochs=None, extra_steps=None: asked.append(
+        (Path(run_dir).name, extra_epochs, extra_steps)))
+    panel = window.history
+    rows = wait_rows(qtbot, panel, lambda r: "stopped" in r and "finished" in r)
+    assert rows["stopped"]["steps"] == "3 / 6"
+
+    panel.select([stopped])
+    assert panel.continue_button.isEnabled() and panel.continue_steps.value() == 6
+    assert panel.continue_button.text() == "Train to step 12 (max_steps + 6)"  # it was "Train 6 more steps": 9 trained
+    assert panel.continue_button.toolTip() == (
+        "stopped is stopped at step 3 of its max_steps = 6 (config.yaml): max_steps is raised by the steps in the box, "
+        "and it trains from its latest checkpoint on to the new max_steps, the 3 steps it had left included, in the "
+        "same folder. To train to step 6 alone, resume it instead")
+    panel.continue_steps.setValue(1)
+    assert panel.continue_button.text() == "Train to step 7 (max_steps + 1)"
+
+    panel.select([finished])  # at its cap: N more steps are N more
+    assert panel.continue_button.text() == "Train 6 more steps"
+    assert panel.continue_button.toolTip().startswith("max_steps = 6 in its config.yaml caps this run")
+
+    panel.select([stopped])
+    panel.continue_steps.setValue(4)
+    panel.continue_button.click()
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+    assert asked == [("stopped", None, 4)]  # the box's steps, added to max_steps by the resume (as --steps 4)
+    assert "Resuming stopped to step 10 (max_steps 6 + 4)…" in window.header.state_label.text()
