@@ -132,6 +132,31 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def schedule_rate_now(optimizer: Any, scheduler: Any) -> list[float] | None:
+    """Set a resumed run's learning rate to its schedule's value at the step it resumes from, as the Trainer's
+    scheduler has it now. The checkpoint's optimizer holds the rate the old schedule gave its next step, and the
+    Trainer uses it for the first step resumed; where the schedule changed (more epochs or steps: a later end), that
+    rate is the old one's, 0 after a linear decay to a run's end, so the first of N more steps trained nothing (its
+    log said learning_rate 0.0) and the rate then jumped to the new schedule's. The schedule's own rate for that
+    step is what every later step gets; where nothing changed (a stopped run resumed) it is the rate saved. A
+    scheduler without per-step factors (reduce_lr_on_plateau) is left as loaded. Returns the rates set, or None."""
+    inner = getattr(scheduler, "scheduler", scheduler)  # accelerate's AcceleratedScheduler wraps the torch one
+    factors, bases = getattr(inner, "lr_lambdas", None), getattr(inner, "base_lrs", None)
+    groups = getattr(optimizer, "param_groups", None)
+    step = getattr(inner, "last_epoch", None)
+    if not factors or not bases or not groups or not isinstance(step, int) or not (
+            len(factors) == len(bases) == len(groups)):
+        return None
+    rates = [float(base) * float(factor(step)) for base, factor in zip(bases, factors)]
+    for group, rate in zip(groups, rates):
+        if hasattr(group["lr"], "fill_"):  # a tensor rate (capturable or fused optimizers)
+            group["lr"].fill_(rate)
+        else:
+            group["lr"] = rate
+    inner._last_lr = list(rates)  # what get_last_lr (the logged learning_rate) reads until the next step
+    return rates
+
+
 def epochs_at(step: int, steps_per_epoch: int, batches_per_epoch: int, accumulation: int) -> float:
     """The Trainer's `state.epoch` after optimizer step `step`: whole epochs, plus the batches of the current one
     (an epoch's last step may take fewer than `accumulation` batches)."""
@@ -173,6 +198,8 @@ def make_progress_callback(emit: Sink, stop: threading.Event, elapsed: Callable[
                 raise StoppedBeforeTraining(state.global_step, state.max_steps)
             self.start_step = state.global_step
             self.first = None
+            if state.global_step > 0:  # resumed: the checkpoint's optimizer and scheduler are loaded by now
+                schedule_rate_now(kwargs.get("optimizer"), kwargs.get("lr_scheduler"))
             self.epochs_total = self._epochs_total(args, state, train_dataloader)
             emit(TrainBeginEvent(event="train_begin", step=state.global_step, max_steps=state.max_steps,
                                  num_train_epochs=args.num_train_epochs, start_step=state.global_step,
@@ -546,8 +573,8 @@ def resume(run_dir: Path, sink: Sink | None = None, stop: threading.Event | None
     raised there); `extra_steps`, for a run its config's max_steps caps, that many optimizer steps more (max_steps
     raised there by as many): the one change is made and saved the same way (_add_more), so the learning rate does
     as it does for more epochs: the Trainer builds its schedule for the new end and loads the checkpoint's scheduler
-    state, so the first step resumed trains at the rate the old schedule ended on (0 after a linear decay), then the
-    new schedule goes on from the checkpoint's step count."""
+    state, and the new schedule goes on from the checkpoint's step count, its first step resumed included
+    (schedule_rate_now: it trained at the rate the old schedule ended on, 0 after a linear decay)."""
     folder = RunFolder(require_run_folder(run_dir))  # core.runs' words for a folder that holds no run
     if extra_epochs is not None and not 0 < extra_epochs < float("inf"):
         finite = "" if math.isfinite(extra_epochs) else "a finite number "  # inf, nan: "above 0" alone would hold

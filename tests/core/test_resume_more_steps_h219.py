@@ -72,12 +72,13 @@ def test_more_steps_of_a_capped_finished_run_train_exactly_that_many(demo_cache:
     steps = [e["step"] for e in _events(run_dir, "step")]
     assert steps == [1, 2, 3, 4, 5, 6, 7]  # exactly 3 more, from checkpoint-4 on
     assert [e["resume_from"] for e in _events(run_dir, "run_start")] == [None, str(run_dir / "checkpoint-4")]
-    # The learning rate, as for more epochs (below): the first step resumed trains at the rate the checkpoint's
-    # optimizer ended on (0: the end of the old linear schedule), then the Trainer's linear schedule for the new end
-    # (7 steps) goes on from the checkpoint's step count.
+    # The learning rate, as for more epochs (below): the Trainer's linear schedule for the new end (7 steps), from
+    # the checkpoint's step count on, the first step resumed included (it trained at the old schedule's end, 0, until
+    # helper-223's core.training.schedule_rate_now).
     lrs = {e["step"]: e["learning_rate"] for e in _events(run_dir, "log") if "learning_rate" in e}
     assert [lrs[step] for step in (1, 4)] == [pytest.approx(1e-3), pytest.approx(2.5e-4)]
-    assert [lrs[step] for step in (5, 6, 7)] == [0.0, pytest.approx(1e-3 * 2 / 7), pytest.approx(1e-3 / 7)]
+    assert [lrs[step] for step in (5, 6, 7)] == [pytest.approx(1e-3 * 3 / 7), pytest.approx(1e-3 * 2 / 7),
+                                                 pytest.approx(1e-3 / 7)]
     after = _weights(run_dir / "model")
     assert any(not after[name].equal(before[name]) for name in before)
     assert math.isfinite(result.train_loss)
@@ -108,11 +109,11 @@ def test_more_steps_of_a_run_that_trains_by_epochs_are_refused(demo_cache: Path,
     assert (run_dir / "config.yaml").read_bytes() == before
     assert len(_events(run_dir, "run_start")) == 1
 
-    # More epochs of it: the learning rate behaves as for more steps above (the first resumed step at the old
-    # schedule's end, 0, then the linear schedule for the new end from the checkpoint's step count).
+    # More epochs of it: the learning rate behaves as for more steps above (the linear schedule for the new end from
+    # the checkpoint's step count, the first resumed step included: it was 0, the old schedule's end).
     more = resume(run_dir, extra_epochs=1)
     end = first.step
     assert (more.state, more.step) == ("finished", 2 * end)
     lrs = {e["step"]: e["learning_rate"] for e in _events(run_dir, "log") if "learning_rate" in e}
-    assert lrs[end + 1] == 0.0
+    assert lrs[end + 1] == pytest.approx(1e-3 * end / (2 * end))
     assert lrs[end + 2] == pytest.approx(1e-3 * (end - 1) / (2 * end))
