@@ -56,3 +56,45 @@ def test_more_steps_of_a_run_stopped_short_of_its_cap_name_the_step_it_trains_to
     qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
     assert asked == [("stopped", None, 4)]  # the box's steps, added to max_steps by the resume (as --steps 4)
     assert "Resuming stopped to step 10 (max_steps 6 + 4)…" in window.header.state_label.text()
+
+
+@pytest.mark.slow
+def test_stop_during_more_steps_then_resume_ends_at_the_raised_max_steps(qtbot: Any, window: Any,
+                                                                         small_dataset: Path, runs_dir: Path) -> None:
+    """Stop during the more steps: the run is stopped short of its raised max_steps, its row says so, the button
+    names the step a further Train would reach, and Resume trains on to the raised max_steps, one schedule."""
+    from finetune_studio.core.config import load_config
+    from finetune_studio.gui.run_header import RunState
+    from tests.gui.test_app import LONG, start_run
+    from tests.helpers import read_events
+
+    start_run(qtbot, window, small_config(small_dataset, runs_dir, max_steps=2, save_steps=2, eval_steps=2,
+                                          logging_steps=1))
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
+    run_dir, panel = window.run_dir, window.history
+    wait_rows(qtbot, panel, lambda r: r.get(run_dir.name, {}).get("steps") == "2 / 2")
+    panel.select([run_dir])
+    panel.continue_steps.setValue(4)
+    assert panel.continue_button.text() == "Train 4 more steps"
+    stopped: list[int] = []
+    window.runner.event.connect(lambda e: e.get("event") == "step" and e.get("step") == 4 and not stopped and (
+        stopped.append(4), window.stop()))
+    panel.continue_button.click()
+    qtbot.waitUntil(lambda: window.state is RunState.STOPPED and not window.runner.running, timeout=LONG)
+    assert load_config(run_dir / "config.yaml")[0].training["max_steps"] == 6
+    rows = wait_rows(qtbot, panel, lambda r: r[run_dir.name]["state"] == "stopped")
+    step = int(rows[run_dir.name]["steps"].split(" / ")[0])
+    assert rows[run_dir.name]["steps"] == f"{step} / 6" and 4 <= step < 6
+    panel.select([])
+    panel.select([run_dir])
+    assert panel.continue_button.text() == "Train to step 12 (max_steps + 6)"
+
+    qtbot.waitUntil(window.resume_action.isEnabled, timeout=LONG)
+    window.resume_action.trigger()
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
+    assert read_events(run_dir, "end")[-1]["step"] == 6
+    assert load_config(run_dir / "config.yaml")[0].training["max_steps"] == 6
+    lrs = {e["step"]: e["learning_rate"] for e in read_events(run_dir, "log") if "learning_rate" in e}
+    # The schedule for the raised end (6 steps) from step 3 on, across the stop: no step at 0.
+    assert [lrs[s] for s in (3, 4, 5, 6)] == [pytest.approx(1e-3 * k / 6) for k in (4, 3, 2, 1)]
+    wait_rows(qtbot, panel, lambda r: r[run_dir.name]["steps"] == "6 / 6")
