@@ -678,6 +678,18 @@ def run_steps_cap(run_dir: Path) -> int | None:
     return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
 
 
+def run_epochs_set(run_dir: Path) -> float | None:
+    """The num_train_epochs in the config.yaml of the run in run_dir (a number above 0; the Trainer's 3 where it sets
+    none), or None where the file cannot be read. The Runs tab names the epoch a stopped run trains to with it."""
+    from finetune_studio.core.runs import _read_config
+
+    data, problem = _read_config(RunFolder(Path(run_dir)).config_path)
+    training = data.get("training") if isinstance(data, dict) and problem is None else None
+    epochs = training.get("num_train_epochs", 3) if isinstance(training, dict) else None
+    good = isinstance(epochs, (int, float)) and not isinstance(epochs, bool) and 0 < epochs < float("inf")
+    return float(epochs) if good else None
+
+
 # The Runs tab's control that trains a finished (or stopped) run further, by its labels' words: advice names it so.
 MORE_EPOCHS_LABEL, MORE_STEPS_LABEL = "Train N more epochs", "Train N more steps"
 

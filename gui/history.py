@@ -879,6 +879,7 @@ class HistoryPanel(QWidget):
         self._steps_cap: int | None = None  # the selected run's max_steps when it caps it: the box counts steps
         self._steps_run: Path | None = None  # the run whose max_steps the steps' box was set to
         self._steps_at: int | None = None  # the capped run's last step when short of its max_steps (stopped, failed)
+        self._epochs_set: float | None = None  # num_train_epochs of a run by epochs stopped short of its end
         self.continue_button.setToolTip("Train the run further, from its latest checkpoint, in the same folder")
         self.open_button.clicked.connect(self.open_selected)
         self.folder_button.clicked.connect(self.open_folder)
@@ -1480,6 +1481,12 @@ class HistoryPanel(QWidget):
                    f"(config.yaml): max_steps is raised by the steps in the box, and it trains from its latest "
                    f"checkpoint on to the new max_steps, the {self._steps_cap - self._steps_at:,} steps it had left "
                    f"included, in the same folder. To train to step {self._steps_cap:,} alone, resume it instead")
+        elif can_continue and self._epochs_set is not None and one is not None:
+            tip = (f"{one.path.name} is {one.state} at step {one.step:,} of {one.max_steps:,}, short of its "
+                   f"num_train_epochs = {self._epochs_set:g} (config.yaml): num_train_epochs is raised by the epochs "
+                   f"in the box, and it trains from its latest checkpoint on to the new end, the rest of its "
+                   f"{self._epochs_set:g} epochs included, in the same folder. To train its {self._epochs_set:g} "
+                   "epochs alone, resume it instead")
         elif can_continue and self._steps_cap is not None:
             tip = (f"max_steps = {self._steps_cap:,} in its config.yaml caps this run, so it trains further by "
                    f"steps: max_steps is raised by the steps asked, and it trains on from its latest checkpoint, in "
@@ -1498,6 +1505,12 @@ class HistoryPanel(QWidget):
         self._steps_cap = cap
         # A capped run that did not reach its max_steps (stopped, failed): the resume trains its steps left too
         self._steps_at = run.step if cap is not None and run is not None and run.step < cap else None
+        # A run by epochs that stopped short of its end (its planned steps): more epochs train its rest too
+        self._epochs_set = None
+        if cap is None and run is not None and 0 < run.step < run.max_steps and run.state != "finished":
+            from finetune_studio.core.training import run_epochs_set
+
+            self._epochs_set = run_epochs_set(run.path)
         self.continue_epochs.setVisible(cap is None)
         self.continue_steps.setVisible(cap is not None)
         self._name_continue_button()
@@ -1512,6 +1525,9 @@ class HistoryPanel(QWidget):
             n, unit = self.continue_steps.value(), "step"
         if self._steps_cap is not None and self._steps_at is not None:  # short of its cap: its steps left come first
             self.continue_button.setText(f"Train to step {self._steps_cap + n:,} (max_steps + {n:,})")
+            return
+        if self._steps_cap is None and self._epochs_set is not None:  # short of its epochs: their rest comes first
+            self.continue_button.setText(f"Train to epoch {self._epochs_set + n:g} (num_train_epochs + {n:,})")
             return
         self.continue_button.setText(f"Train {n:,} more {unit}{'' if n == 1 else 's'}")
 

@@ -845,6 +845,9 @@ class MainWindow(ConfigDocument, QMainWindow):
                              f"config.yaml), not the form's, which differs in {differs}. The form's settings are "
                              "for a new Start.", "notice")
         more = f" for {extra_epochs:g} more epoch{'s' if extra_epochs != 1 else ''}" if extra_epochs else ""
+        short_epochs = _short_of_epochs(run_dir) if extra_epochs else None  # stopped before its epochs' end
+        if short_epochs is not None:
+            more = f" to epoch {short_epochs + extra_epochs:g} (num_train_epochs {short_epochs:g} + {extra_epochs:g})"
         if extra_steps:
             more = f" for {extra_steps:,} more step{'s' if extra_steps != 1 else ''}"
             short = _short_of_cap(run_dir)  # stopped or failed before its max_steps: its steps left are trained too
@@ -1168,3 +1171,17 @@ def _short_of_cap(run_dir: Path) -> tuple[int, int] | None:
     if cap is None or isinstance(step, bool) or not isinstance(step, int) or step >= cap:
         return None
     return step, cap
+
+
+def _short_of_epochs(run_dir: Path) -> float | None:
+    """num_train_epochs of a run by epochs that stopped short of its end (its status.json's step below its planned
+    max_steps), or None: "for N more epochs" is then what a resume for more epochs trains."""
+    from finetune_studio.core.runs import RunFolder
+    from finetune_studio.core.training import run_epochs_set, run_steps_cap
+
+    status = RunFolder(Path(run_dir)).read_status()
+    step, total = status.get("step"), status.get("max_steps")
+    whole = all(isinstance(n, int) and not isinstance(n, bool) for n in (step, total))
+    if run_steps_cap(run_dir) is not None or not whole or not 0 < step < total or status.get("state") == "finished":
+        return None
+    return run_epochs_set(run_dir)

@@ -98,3 +98,35 @@ def test_stop_during_more_steps_then_resume_ends_at_the_raised_max_steps(qtbot: 
     # The schedule for the raised end (6 steps) from step 3 on, across the stop: no step at 0.
     assert [lrs[s] for s in (3, 4, 5, 6)] == [pytest.approx(1e-3 * k / 6) for k in (4, 3, 2, 1)]
     wait_rows(qtbot, panel, lambda r: r[run_dir.name]["steps"] == "6 / 6")
+
+
+def test_more_epochs_of_a_run_stopped_short_of_its_epochs_name_the_epoch_it_trains_to(
+        qtbot: Any, window: Any, runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same undercount for a run that trains by epochs: stopped at step 3 of 6 (1 epoch), "Train 1 more epoch"
+    trained 1.5. Its button names the epoch it trains to; a finished one keeps "Train N more epochs"."""
+    path = fab.make_run(runs_dir, "by-epochs", fab.segment(1, 3, max_steps=6, end="stopped"),
+                        {"state": "stopped", "step": 3, "max_steps": 6})
+    save_config(small_config(Path("data.jsonl"), runs_dir, max_steps=-1, num_train_epochs=1), path / "config.yaml")
+    checkpoint(path, 3)
+    done = fab.make_run(runs_dir, "done", fab.segment(2, 6, max_steps=6), {"state": "finished", "step": 6,
+                                                                           "max_steps": 6})
+    save_config(small_config(Path("data.jsonl"), runs_dir, max_steps=-1, num_train_epochs=1), done / "config.yaml")
+    checkpoint(done, 6)
+    asked: list[tuple] = []
+    monkeypatch.setattr(window.runner, "resume", lambda run_dir, extra_epochs=None, extra_steps=None: asked.append(
+        (Path(run_dir).name, extra_epochs, extra_steps)))
+    panel = window.history
+    wait_rows(qtbot, panel, lambda r: "by-epochs" in r and "done" in r)
+    panel.select([path])
+    assert panel.continue_button.isEnabled() and panel.continue_epochs.isVisibleTo(panel)
+    assert panel.continue_button.text() == "Train to epoch 2 (num_train_epochs + 1)"  # it said "Train 1 more epoch"
+    assert "is stopped at step 3 of 6, short of its num_train_epochs = 1" in panel.continue_button.toolTip()
+    panel.continue_epochs.setValue(2)
+    assert panel.continue_button.text() == "Train to epoch 3 (num_train_epochs + 2)"
+    panel.select([done])
+    assert panel.continue_button.text() == "Train 2 more epochs"
+    panel.select([path])
+    panel.continue_button.click()
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+    assert asked == [("by-epochs", 2.0, None)]
+    assert "Resuming by-epochs to epoch 3 (num_train_epochs 1 + 2)…" in window.header.state_label.text()
