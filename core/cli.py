@@ -73,8 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("run_dir", help="the run's folder")
     resume.add_argument("--epochs", type=float, help="train this many more epochs than configured")
     resume.add_argument("--steps", type=int, metavar="K",
-                        help="train K more optimizer steps of a run its config's max_steps caps (max_steps is raised "
-                             "by K in its config.yaml; the Runs tab's Train N more steps)")
+                        help="for a run its config's max_steps caps: raise max_steps by K in its config.yaml and "
+                             "train on to it from the latest checkpoint (K more steps for a finished run; a stopped "
+                             "or failed one also trains the steps it had left); the Runs tab's Train N more steps")
     resume.add_argument("--apply-fix", action="store_true",
                         help="first apply the fix a failed run proposed (e.g. a smaller batch after running out of "
                              "memory) to its config.yaml, keeping the old one as config.before-fix.yaml")
