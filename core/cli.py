@@ -1313,10 +1313,11 @@ def _supervise_refusal(run_dir: Path, args: argparse.Namespace) -> str | None:
         return (f"--epochs {args.epochs:g} adds epochs to a resumed run, and --resume was not given; nothing was "
                 f"started. To fix: add --resume, or resume with finetune-studio resume {shell_word(run_dir)} "
                 f"--epochs {args.epochs:g}.")
-    if args.steps is not None and not args.resume:
-        return (f"--steps {args.steps} adds steps to a resumed run, and --resume was not given; nothing was started. "
+    steps = getattr(args, "steps", None)  # as restart: a Namespace of the command's older flags has none
+    if steps is not None and not args.resume:
+        return (f"--steps {steps} adds steps to a resumed run, and --resume was not given; nothing was started. "
                 f"To fix: add --resume, or resume with finetune-studio resume {shell_word(run_dir)} --steps "
-                f"{args.steps}.")
+                f"{steps}.")
     if args.resume:
         return None
     from finetune_studio.core.runs import RunFolder

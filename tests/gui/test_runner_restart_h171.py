@@ -48,7 +48,7 @@ def test_apply_fix_of_a_multi_process_run_asks_the_supervisor_to_restart(qtbot: 
     run_dir = _multi_process_run(tmp_path / "runs", small_dataset)
     calls: list[tuple] = []
 
-    def follow(run_dir, sink, stop, extra_epochs=None, detach=None, restart=False):
+    def follow(run_dir, sink, stop, extra_epochs=None, detach=None, restart=False, extra_steps=None):
         calls.append((Path(run_dir).name, extra_epochs, restart,
                       load_config(Path(run_dir) / "config.yaml")[0].training["per_device_train_batch_size"]))
         return RunResult("finished", "Finished 4 steps.", Path(run_dir), 4, 4)
@@ -70,7 +70,7 @@ def test_the_window_resume_restarts_only_when_asked(qtbot: Any, tmp_path: Path, 
     run_dir = _multi_process_run(tmp_path / "runs", small_dataset)
     calls: list[bool] = []
 
-    def follow(run_dir, sink, stop, extra_epochs=None, detach=None, restart=False):
+    def follow(run_dir, sink, stop, extra_epochs=None, detach=None, restart=False, extra_steps=None):
         calls.append(restart)
         return RunResult("finished", "Finished 4 steps.", Path(run_dir), 4, 4)
 
