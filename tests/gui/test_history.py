@@ -46,6 +46,18 @@ def wait_rows(qtbot: Any, panel: HistoryPanel, condition: Any, timeout: int = 10
     return rows(panel)
 
 
+def train_to_the_runs_tab(qtbot: Any, window: Any, config: Any, steps: str) -> tuple[Path, HistoryPanel]:
+    """Start `config` in the window, wait for it to finish, and for its row in the Runs tab to say `steps` ("23 /
+    23"), selected: what a test of the tab's Train N more … control starts from."""
+    start_run(qtbot, window, config)
+    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
+    run_dir, panel = window.run_dir, window.history
+    table = wait_rows(qtbot, panel, lambda r: r.get(run_dir.name, {}).get("state") == "finished")
+    assert table[run_dir.name]["steps"] == steps
+    panel.select([run_dir])
+    return run_dir, panel
+
+
 def fabricate_three(runs: Path) -> dict[str, Path]:
     """A finished run, a stopped (resumable) one and an interrupted one, with known losses."""
     runs.mkdir(parents=True, exist_ok=True)
@@ -299,13 +311,8 @@ def test_a_run_written_by_another_process_is_followed_live(qtbot: Any, cold_wind
 def test_continue_for_more_epochs_trains_further_in_the_same_run(qtbot: Any, window: Any,
                                                                  small_dataset: Path, runs_dir: Path) -> None:
     # One epoch of 180 rows at batch 8 is 23 steps; no max_steps, so the epochs decide.
-    start_run(qtbot, window, small_config(small_dataset, runs_dir, max_steps=-1, save_steps=100, eval_steps=100))
-    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
-    run_dir = window.run_dir
-    panel = window.history
-    table = wait_rows(qtbot, panel, lambda r: r.get(run_dir.name, {}).get("state") == "finished")
-    assert table[run_dir.name]["steps"] == "23 / 23"
-    panel.select([run_dir])
+    run_dir, panel = train_to_the_runs_tab(
+        qtbot, window, small_config(small_dataset, runs_dir, max_steps=-1, save_steps=100, eval_steps=100), "23 / 23")
     panel.continue_epochs.setValue(1)
     panel.continue_button.click()
     assert window.runner.running and window.state is RunState.PREPARING

@@ -14,7 +14,7 @@ from finetune_studio.core.config import load_config, save_config
 from finetune_studio.gui.run_header import RunState
 from tests.core import test_runs_history as fab
 from tests.gui.test_app import LONG, DialogLog, dialog_log, make_window, start_run, window
-from tests.gui.test_history import wait_rows
+from tests.gui.test_history import train_to_the_runs_tab, wait_rows
 from tests.helpers import checkpoint, read_events, small_config
 
 SLOW = 300_000  # ms: two processes each import the training stack on a shared 2-core machine
@@ -79,13 +79,8 @@ def test_pressing_train_more_steps_asks_the_window_for_steps(qtbot: Any, window:
 @pytest.mark.slow
 def test_train_more_steps_ends_the_capped_run_at_max_steps_plus_n(qtbot: Any, window: Any, small_dataset: Path,
                                                                    runs_dir: Path) -> None:
-    start_run(qtbot, window, small_config(small_dataset, runs_dir, max_steps=4, save_steps=2, eval_steps=2))
-    qtbot.waitUntil(lambda: window.state is RunState.FINISHED and not window.runner.running, timeout=LONG)
-    run_dir = window.run_dir
-    panel = window.history
-    table = wait_rows(qtbot, panel, lambda r: r.get(run_dir.name, {}).get("state") == "finished")
-    assert table[run_dir.name]["steps"] == "4 / 4"
-    panel.select([run_dir])
+    run_dir, panel = train_to_the_runs_tab(
+        qtbot, window, small_config(small_dataset, runs_dir, max_steps=4, save_steps=2, eval_steps=2), "4 / 4")
     assert panel.continue_button.text() == "Train 4 more steps" and panel.continue_button.isEnabled()
     panel.continue_steps.setValue(3)
     panel.continue_button.click()
